@@ -1,0 +1,77 @@
+"""Checking gradients against central finite differences (``numerical_grad``, ``check_grad``)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from srcad.errors import GradientMismatch
+from srcad.pytree import flatten, unflatten
+
+
+def numerical_grad(fun: Callable, *args, argnums: int | tuple = 0, eps: float = 1e-6):
+    """Central differences ``(f(x + eps) - f(x - eps)) / 2 eps`` for every element."""
+    if not isinstance(argnums, int):
+        return tuple(numerical_grad(fun, *args, argnums=i, eps=eps) for i in argnums)
+    leaves, treedef = flatten(args[argnums])
+    grads = [
+        _leaf_gradient(fun, args, argnums, leaves, treedef, i, eps) for i in range(len(leaves))
+    ]
+    return unflatten(treedef, grads)
+
+
+def _leaf_gradient(fun, args, argnums, leaves, treedef, index, eps):
+    leaf = leaves[index]
+    base = np.array(leaf, dtype=np.float64)
+    grad = np.zeros_like(base)
+
+    def evaluate(values: np.ndarray) -> float:
+        new_leaf = (
+            float(values) if isinstance(leaf, float) else values.astype(np.asarray(leaf).dtype)
+        )
+        new_leaves = leaves[:index] + [new_leaf] + leaves[index + 1 :]
+        new_args = list(args)
+        new_args[argnums] = unflatten(treedef, new_leaves)
+        return float(np.sum(fun(*new_args)))
+
+    for position in np.ndindex(base.shape):
+        shifted = base.copy()
+        shifted[position] += eps
+        upper = evaluate(shifted)
+        shifted[position] -= 2 * eps
+        lower = evaluate(shifted)
+        grad[position] = (upper - lower) / (2 * eps)
+    return float(grad) if isinstance(leaf, float) else grad
+
+
+def check_grad(
+    fun: Callable, *args, argnums: int | tuple = 0, rtol: float = 1e-5, atol: float = 1e-8
+) -> None:
+    """Raise ``GradientMismatch`` if srcad's gradient differs from finite differences."""
+    from srcad.api import grad
+
+    numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    exact = grad(fun, argnums=numbers)(*args)
+    approximate = numerical_grad(fun, *args, argnums=numbers)
+    for number, g_exact, g_approx in zip(numbers, exact, approximate, strict=True):
+        exact_leaves, _ = flatten(g_exact)
+        approx_leaves, _ = flatten(g_approx)
+        for leaf_index, (a, b) in enumerate(zip(exact_leaves, approx_leaves, strict=True)):
+            _compare(
+                np.asarray(a, float),
+                np.asarray(b, float),
+                rtol,
+                atol,
+                f"argument {number}, leaf {leaf_index}",
+            )
+
+
+def _compare(exact: np.ndarray, approx: np.ndarray, rtol: float, atol: float, where: str) -> None:
+    error = np.abs(exact - approx) - (atol + rtol * np.abs(approx))
+    if error.size and np.max(error) > 0:
+        worst = np.unravel_index(np.argmax(error), error.shape)
+        raise GradientMismatch(
+            f"gradient mismatch at {where}, element {tuple(int(i) for i in worst)}: "
+            f"srcad gives {exact[worst]!r}, central differences give {approx[worst]!r}"
+        )

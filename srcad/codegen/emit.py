@@ -1,0 +1,199 @@
+"""Emitting a module: a derivative graph → the source of one readable Python function.
+
+The function body has a forward section (the primal equations, grouped under a comment
+quoting the source line they come from) and a backward section (the adjoint equations, in
+reverse order, each line commented with the primal statement it differentiates).
+Temporaries used once are folded into the expression that uses them; adjoints and values
+the backward section reuses keep names. The result is formatted with black.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+import black
+import numpy as np
+
+from srcad.codegen.expressions import eqn_expression, literal
+from srcad.codegen.names import NameAllocator
+from srcad.ir import Atom, Const, Eqn, Graph, Var
+from srcad.pytree import TreeDef
+
+LINE_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What the generated function looks like from outside.
+
+    ``input_paths[i]`` says where graph input ``i`` comes from: ``(param, *keys)`` for a
+    leaf of a parameter, or ``(name, default)`` for an extra parameter such as ``dout``.
+    ``returns`` is a tree whose leaves are indices into the graph's outputs.
+    """
+
+    name: str
+    params: tuple[str, ...]
+    input_paths: tuple[tuple, ...]
+    extra_params: tuple[tuple[str, str], ...]
+    returns: object
+    returns_tree: TreeDef
+    docstring: str
+    header: tuple[str, ...]
+
+
+def emit_module(graph: Graph, spec: FunctionSpec) -> tuple[str, dict[str, object]]:
+    """The module source and the constants it expects in its namespace."""
+    return _Emitter(graph, spec).module()
+
+
+class _Emitter:
+    def __init__(self, graph: Graph, spec: FunctionSpec):
+        self.graph = graph
+        self.spec = spec
+        self.uses = _use_counts(graph)
+        self.defining = {v.id: e for e in graph.eqns for v in e.outputs}
+        self.inlined = self._inlinable()
+        self.names = NameAllocator(graph, set(spec.params), self.inlined)
+        self.names.taken.update(spec.params)
+        self.constants: dict[str, object] = {}
+
+    def _inlinable(self) -> set[int]:
+        """Unnamed temporaries used exactly once, by an equation of the same sweep."""
+        consumer_role = {}
+        for eqn in self.graph.eqns:
+            for atom in eqn.inputs:
+                if isinstance(atom, Var):
+                    consumer_role[atom.id] = eqn.role
+        outputs = {a.id for a in self.graph.outputs if isinstance(a, Var)}
+        return {
+            var.id
+            for eqn in self.graph.eqns
+            for var in eqn.outputs
+            if not var.hint
+            and len(eqn.outputs) == 1
+            and self.uses.get(var.id) == 1
+            and var.id not in outputs
+            and consumer_role.get(var.id) == eqn.role
+        }
+
+    # --- the module ---------------------------------------------------------------------
+    def module(self) -> tuple[str, dict[str, object]]:
+        prologue = self._name_inputs()
+        for index, eqn in enumerate(self.graph.eqns):
+            self.names.assign_eqn(index, eqn)
+        body = prologue + self._sections() + [self._return_line()]
+        signature = ", ".join(
+            [*self.spec.params, *(f"{name}={default}" for name, default in self._extras())]
+        )
+        lines = [*(f"# {line}" for line in self.spec.header)]
+        if self.constants:
+            lines.append("# Names bound at load time: " + ", ".join(sorted(self.constants)))
+        lines += ["import numpy as np", "", "", f"def {self.spec.name}({signature}):"]
+        lines.append(f'    """{self.spec.docstring}"""')
+        lines += [f"    {line}" if line else "" for line in body]
+        source = "\n".join(lines) + "\n"
+        mode = black.Mode(line_length=LINE_LENGTH)
+        return black.format_str(source, mode=mode), dict(self.constants)
+
+    def _extras(self) -> list[tuple[str, str]]:
+        extras = []
+        for var, path in zip(self.graph.inputs, self.spec.input_paths, strict=True):
+            if path[0] not in self.spec.params:
+                extras.append((self.names.name(var), path[1]))
+        return extras
+
+    def _name_inputs(self) -> list[str]:
+        """Name the graph inputs; leaves of container parameters are unpacked first."""
+        prologue = []
+        for var, path in zip(self.graph.inputs, self.spec.input_paths, strict=True):
+            if path[0] not in self.spec.params:
+                self.names.assign_input(var, path[0])
+            elif len(path) == 1:
+                self.names.bind(var, path[0])
+            else:
+                self.names.assign_input(var, var.hint)
+                if self.uses.get(var.id):
+                    access = path[0] + "".join(f"[{key!r}]" for key in path[1:])
+                    prologue.append(f"{self.names.name(var)} = {access}")
+        return prologue
+
+    def _sections(self) -> list[str]:
+        lines: list[str] = []
+        role, line_no = None, None
+        for eqn in self.graph.eqns:
+            if any(v.id in self.inlined for v in eqn.outputs):
+                continue
+            source_line = eqn.loc.line if eqn.loc else None
+            if eqn.role != role or source_line != line_no:
+                lines.append(self._section_comment(eqn, role))
+                role, line_no = eqn.role, source_line
+            lines.append(self._statement(eqn))
+        return lines
+
+    def _section_comment(self, eqn: Eqn, previous_role: str | None) -> str:
+        label = {"primal": "forward", "adjoint": "backward", "tangent": "tangents"}[eqn.role]
+        where = ""
+        if eqn.loc:
+            function = "" if eqn.loc.function == self.graph.name else f" in {eqn.loc.function}"
+            where = f"  (line {eqn.loc.line}{function}: {eqn.loc.text})"
+        blank = "" if previous_role is None else "\n"
+        return f"{blank}# {label}{where}"
+
+    def _statement(self, eqn: Eqn) -> str:
+        targets = ", ".join(self.names.name(v) for v in eqn.outputs)
+        text = f"{targets} = {ast.unparse(self.expression(eqn))}"
+        if eqn.role != "primal" and eqn.origin is not None and eqn.origin in self.defining:
+            primal = self.defining[eqn.origin]
+            text += f"  # {self.names.name(primal.outputs[0])} = "
+            text += ast.unparse(self.expression(primal))
+        return text
+
+    def _return_line(self) -> str:
+        returns = self.spec.returns
+        if isinstance(returns, tuple) and len(returns) > 1:
+            return "return " + ", ".join(ast.unparse(self._tree_expression(r)) for r in returns)
+        return "return " + ast.unparse(self._tree_expression(returns))
+
+    def _tree_expression(self, tree: object) -> ast.expr:
+        if isinstance(tree, tuple):
+            return ast.Tuple([self._tree_expression(t) for t in tree], ast.Load())
+        if isinstance(tree, list):
+            return ast.List([self._tree_expression(t) for t in tree], ast.Load())
+        if isinstance(tree, dict):
+            keys = [literal(k) for k in tree]
+            return ast.Dict(keys, [self._tree_expression(v) for v in tree.values()])
+        return self.operand(self.graph.outputs[tree])
+
+    # --- expressions --------------------------------------------------------------------
+    def expression(self, eqn: Eqn) -> ast.expr:
+        return eqn_expression(eqn, self.operand)
+
+    def operand(self, atom: Atom) -> ast.expr:
+        if isinstance(atom, Const):
+            return self._constant(atom)
+        if atom.id in self.inlined:
+            return self.expression(self.defining[atom.id])
+        return ast.Name(self.names.name(atom), ast.Load())
+
+    def _constant(self, const: Const) -> ast.expr:
+        value = const.value
+        if isinstance(value, np.generic):
+            value = value.item()
+        if value is None or isinstance(value, (bool, int, float)):
+            return literal(value)
+        name = const.name or f"const_{len(self.constants)}"
+        self.constants[name] = value
+        return ast.Name(name, ast.Load())
+
+
+def _use_counts(graph: Graph) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for eqn in graph.eqns:
+        for atom in eqn.inputs:
+            if isinstance(atom, Var):
+                counts[atom.id] = counts.get(atom.id, 0) + 1
+    for atom in graph.outputs:
+        if isinstance(atom, Var):
+            counts[atom.id] = counts.get(atom.id, 0) + 1
+    return counts

@@ -1,0 +1,63 @@
+"""Spelling IR equations as Python expressions (``ast`` nodes).
+
+Operators become infix expressions (``a * b``, ``W @ x``, ``-g``), other primitives NumPy
+calls with their static params as keywords (``np.sum(t, axis=1, keepdims=True)``), and a
+2-d transpose the familiar ``x.T``. ``ast.unparse`` adds exactly the parentheses needed.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Callable
+
+from srcad.ir import Eqn
+from srcad.ir.prims import PRIMS
+
+BINARY_AST = {
+    "+": ast.Add,
+    "-": ast.Sub,
+    "*": ast.Mult,
+    "/": ast.Div,
+    "**": ast.Pow,
+    "@": ast.MatMult,
+}
+COMPARE_AST = {
+    ">": ast.Gt,
+    ">=": ast.GtE,
+    "<": ast.Lt,
+    "<=": ast.LtE,
+    "==": ast.Eq,
+    "!=": ast.NotEq,
+}
+
+
+def eqn_expression(eqn: Eqn, operand: Callable[[object], ast.expr]) -> ast.expr:
+    """The right-hand side of ``eqn``; ``operand`` spells each input atom."""
+    prim = PRIMS[eqn.prim]
+    args = [operand(atom) for atom in eqn.inputs]
+    if prim.operator == "-" and len(args) == 1:
+        return ast.UnaryOp(ast.USub(), args[0])
+    if prim.operator in BINARY_AST:
+        return ast.BinOp(args[0], BINARY_AST[prim.operator](), args[1])
+    if prim.operator in COMPARE_AST:
+        return ast.Compare(args[0], [COMPARE_AST[prim.operator]()], [args[1]])
+    if eqn.prim == "transpose" and not eqn.params and eqn.inputs[0].aval.ndim == 2:
+        return ast.Attribute(args[0], "T", ast.Load())
+    keywords = [ast.keyword(key, literal(value)) for key, value in eqn.params]
+    function = ast.Attribute(ast.Name("np", ast.Load()), prim.fn.__name__, ast.Load())
+    return ast.Call(function, args, keywords)
+
+
+def literal(value: object) -> ast.expr:
+    """A Python literal as an expression; negative numbers as unary minus for precedence."""
+    if isinstance(value, bool) or value is None:
+        return ast.Constant(value)
+    if isinstance(value, (int, float)):
+        if value < 0:
+            return ast.UnaryOp(ast.USub(), ast.Constant(-value))
+        return ast.Constant(value)
+    if isinstance(value, tuple):
+        return ast.Tuple([literal(v) for v in value], ast.Load())
+    if isinstance(value, list):
+        return ast.List([literal(v) for v in value], ast.Load())
+    return ast.parse(repr(value), mode="eval").body

@@ -1,0 +1,37 @@
+"""Errors srcad raises about user code.
+
+Every error about the user's function carries the user's file name and line number in its
+message, so that an editor or terminal can jump straight to the offending construct.
+"""
+
+from __future__ import annotations
+
+
+class SrcadError(Exception):
+    """An error about user code, located at ``file:line``."""
+
+    def __init__(self, message: str, file: str | None = None, line: int | None = None):
+        self.file = file
+        self.line = line
+        self.detail = message
+        super().__init__(f"{file}:{line}: {message}" if file else message)
+
+
+class UnsupportedSyntax(SrcadError):
+    """The function uses a Python construct srcad cannot differentiate through."""
+
+
+class NoDerivativeRule(SrcadError):
+    """The function calls an operation that has no derivative rule."""
+
+
+class ShapeError(SrcadError):
+    """Operands whose shapes do not fit together (found while compiling)."""
+
+
+class GradientMismatch(AssertionError):
+    """``check_grad`` found a gradient that differs from finite differences."""
+
+
+class InternalError(RuntimeError):
+    """An invariant of srcad itself failed; the message includes the IR involved."""

@@ -1,0 +1,170 @@
+"""Frontend: a Python function object → its ``ast`` and the scope its names live in.
+
+``parse_function`` reads the function's source with ``inspect``, parses it, moves the line
+numbers to where the function sits in its file, strips decorators, and checks that every
+construct belongs to the supported subset (``check_supported``). Anything outside the subset
+raises ``UnsupportedSyntax`` naming the file, the line and the construct, with a suggested
+rewrite. Afterwards the tree is trusted by the lowering stage.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import inspect
+import linecache
+import textwrap
+from dataclasses import dataclass
+from typing import Callable
+
+from srcad.errors import SrcadError, UnsupportedSyntax
+
+
+@dataclass(frozen=True)
+class ParsedFunction:
+    """A user function's syntax tree together with where its names resolve."""
+
+    fn: Callable
+    node: ast.FunctionDef
+    file: str
+    globals: dict
+    closure: dict
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    def resolve(self, name: str, line: int) -> object:
+        """The object a free name refers to: closure cell, then module global, then builtin."""
+        for scope in (self.closure, self.globals, vars(builtins)):
+            if name in scope:
+                return scope[name]
+        raise SrcadError(f"name {name!r} is not defined", self.file, line)
+
+    def source_line(self, line: int) -> str:
+        return linecache.getline(self.file, line).strip()
+
+
+def parse_function(fn: Callable) -> ParsedFunction:
+    """Parse ``fn`` and check it against the supported subset."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        raise TypeError(f"srcad can differentiate Python functions, not {type(fn).__name__}")
+    file = code.co_filename
+    try:
+        lines, first_line = inspect.getsourcelines(fn)
+    except (OSError, TypeError) as error:
+        raise SrcadError(
+            f"cannot read the source of {fn.__qualname__} ({error}); define it in a file "
+            "or a notebook cell so srcad can read it",
+            file,
+            code.co_firstlineno,
+        ) from None
+    tree = ast.parse(textwrap.dedent("".join(lines)))
+    ast.increment_lineno(tree, first_line - 1)
+    node = tree.body[0]
+    if not isinstance(node, ast.FunctionDef):
+        raise UnsupportedSyntax(
+            "only functions defined with 'def' can be differentiated; "
+            "rewrite the lambda as a def",
+            file,
+            first_line,
+        )
+    node.decorator_list = []
+    check_supported(node, file)
+    closure = {}
+    if fn.__closure__:
+        for name, cell in zip(code.co_freevars, fn.__closure__, strict=True):
+            try:
+                closure[name] = cell.cell_contents
+            except ValueError:  # an empty cell: the variable is assigned later
+                pass
+    return ParsedFunction(fn, node, file, fn.__globals__, closure)
+
+
+# Constructs rejected outright, with what to do instead.
+REJECTED: dict[type, str] = {
+    ast.Try: "cannot differentiate through 'try' statements; "
+    "move the error handling to the code that calls the function",
+    ast.With: "cannot differentiate through 'with' blocks; "
+    "enter the context in the code that calls the function",
+    ast.Global: "cannot differentiate through 'global' statements; "
+    "pass the value as an argument instead",
+    ast.Nonlocal: "cannot differentiate through 'nonlocal' statements; "
+    "pass the value as an argument and return the new value",
+    ast.Yield: "generators cannot be differentiated; build a list and return it",
+    ast.YieldFrom: "generators cannot be differentiated; build a list and return it",
+    ast.ClassDef: "class definitions inside a differentiated function are not supported; "
+    "define the class at module level",
+    ast.Import: "imports inside a differentiated function are not supported; "
+    "import at the top of the module",
+    ast.ImportFrom: "imports inside a differentiated function are not supported; "
+    "import at the top of the module",
+    ast.Delete: "'del' is not supported; drop the statement (names go out of scope anyway)",
+    ast.AsyncFunctionDef: "async functions cannot be differentiated; use a plain def",
+    ast.Await: "async code cannot be differentiated; use plain function calls",
+    ast.AsyncFor: "async code cannot be differentiated; use a plain for loop",
+    ast.AsyncWith: "async code cannot be differentiated",
+    ast.Raise: "'raise' is not supported in a differentiated function; "
+    "validate the inputs before calling it",
+    ast.Assert: "'assert' is not supported in a differentiated function; "
+    "check the inputs before calling it",
+    ast.NamedExpr: "the walrus operator ':=' is not supported; use a separate assignment",
+    ast.JoinedStr: "f-strings are not supported in a differentiated function",
+    ast.Lambda: "lambda is not supported yet; define the helper with def at module level",
+    ast.FunctionDef: "nested functions are not supported yet; define the helper at " "module level",
+    ast.ListComp: "list comprehensions are not supported; build the list with explicit "
+    "expressions",
+    ast.SetComp: "set comprehensions are not supported",
+    ast.DictComp: "dict comprehensions are not supported; build the dict explicitly",
+    ast.GeneratorExp: "generator expressions are not supported; use np.sum over an array",
+    ast.Set: "set displays are not supported; use a tuple or list",
+    ast.Starred: "starred expressions (*args) are not supported; pass arguments explicitly",
+    ast.BoolOp: "'and'/'or' on values are not supported; use np.logical_and / np.logical_or",
+    ast.If: "'if' statements are not supported yet; use np.where(condition, a, b)",
+    ast.IfExp: "conditional expressions are not supported yet; use np.where(condition, a, b)",
+    ast.For: "'for' loops are not supported yet; write the computation with array " "operations",
+    ast.While: "'while' loops are not supported yet; write the computation with array "
+    "operations",
+    ast.Break: "'break' is not supported yet",
+    ast.Continue: "'continue' is not supported yet",
+    ast.Match: "'match' statements are not supported; use np.where",
+    ast.Slice: "slicing arrays is not supported yet; use np.split or reshape",
+}
+
+
+class _SubsetChecker(ast.NodeVisitor):
+    def __init__(self, file: str, root: ast.FunctionDef):
+        self.file = file
+        self.root = root
+
+    def generic_visit(self, node: ast.AST) -> None:
+        if node is not self.root and type(node) in REJECTED:
+            line = getattr(node, "lineno", self.root.lineno)
+            construct = ast.unparse(node).splitlines()[0] if not isinstance(node, ast.Slice) else ""
+            quoted = f" (in '{construct[:60]}')" if construct else ""
+            raise UnsupportedSyntax(REJECTED[type(node)] + quoted, self.file, line)
+        super().generic_visit(node)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        if len(node.ops) > 1:
+            raise UnsupportedSyntax(
+                "chained comparisons are not supported; compare two values at a time",
+                self.file,
+                node.lineno,
+            )
+        self.generic_visit(node)
+
+    def visit_arguments(self, node: ast.arguments) -> None:
+        if node.vararg or node.kwarg:
+            raise UnsupportedSyntax(
+                "*args and **kwargs are not supported; name each parameter",
+                self.file,
+                self.root.lineno,
+            )
+        self.generic_visit(node)
+
+
+def check_supported(node: ast.FunctionDef, file: str) -> None:
+    """Raise ``UnsupportedSyntax`` at the first construct outside the supported subset."""
+    _SubsetChecker(file, node).visit(node)

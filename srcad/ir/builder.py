@@ -1,0 +1,412 @@
+"""Building graphs by running ordinary NumPy code on tracers.
+
+A ``Tracer`` stands for an IR value. Arithmetic operators, NumPy ufuncs, NumPy functions
+(through ``__array_ufunc__`` / ``__array_function__``) and a few array methods on tracers
+append equations to a ``GraphBuilder`` instead of computing. Lowering uses it to turn the
+user's expressions into equations, and the reverse transformation runs the derivative rules
+(plain NumPy code) on tracers to produce the gradient equations.
+
+Small algebraic simplifications happen here, as equations are made: multiplying by one,
+adding zero, double negation, and broadcasting a value only to combine it elementwise with a
+value of the full shape (the elementwise operation broadcasts by itself).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+import numpy as np
+
+from srcad.ir.graph import Atom, AVal, Const, Eqn, Graph, Loc, Var
+from srcad.ir.prims import ELEMENTWISE, PRIMS, prim_of
+from srcad.ir.shapes import infer_avals
+
+
+class TraceError(Exception):
+    """An operation on a traced value that the builder cannot record."""
+
+    def __init__(self, message: str, loc: Loc | None):
+        super().__init__(message)
+        self.loc = loc
+
+
+class UnknownPrimitiveError(TraceError):
+    """A NumPy function with no entry in the primitive table."""
+
+
+class GraphBuilder:
+    """Accumulates equations; owns the id counter and the current source location."""
+
+    def __init__(self, first_id: int = 0):
+        self.eqns: list[Eqn] = []
+        self.loc: Loc | None = None
+        self.role = "primal"
+        self.origin: int | None = None
+        self._next_id = first_id
+        self._producer: dict[int, Eqn] = {}
+        self._hints: dict[int, str] = {}
+
+    def new_var(self, hint: str, aval: AVal) -> Var:
+        var = Var(self._next_id, hint, aval)
+        self._next_id += 1
+        return var
+
+    def set_hint(self, var: Var, hint: str) -> None:
+        """Give ``var`` a (user) name, applied when the graph is built."""
+        self._hints[var.id] = hint
+
+    def hint_of(self, var: Var) -> str:
+        return self._hints.get(var.id, var.hint)
+
+    def is_fresh(self, var: Var, since: int) -> bool:
+        """Whether ``var`` was produced by an equation appended at index ``since`` or later."""
+        eqn = self._producer.get(var.id)
+        return eqn is not None and any(e is eqn for e in self.eqns[since:])
+
+    def tracer(self, atom: Atom) -> Tracer:
+        return Tracer(self, atom)
+
+    @contextlib.contextmanager
+    def at(self, loc: Loc | None, role: str | None = None, origin: int | None = None) -> Iterator:
+        """Record equations made inside the block with this location, role and origin."""
+        saved = (self.loc, self.role, self.origin)
+        self.loc = loc
+        self.role = role or self.role
+        self.origin = origin
+        try:
+            yield
+        finally:
+            self.loc, self.role, self.origin = saved
+
+    def apply(self, prim_name: str, inputs: tuple, params: dict | None = None) -> object:
+        """Append ``prim_name(*inputs, **params)``; returns a Tracer (or a tuple of them)."""
+        params = {k: v for k, v in (params or {}).items()}
+        atoms = [self._atom(value) for value in inputs]
+        folded = _fold_constants(prim_name, atoms, params)
+        if folded is not None:
+            return self.tracer(folded)
+        avals = self._infer(prim_name, atoms, params)
+        shortcut = self._simplify(prim_name, atoms, avals)
+        if shortcut is not None:
+            return self.tracer(shortcut)
+        outputs = tuple(self.new_var("", aval) for aval in avals)
+        eqn = Eqn(
+            prim_name,
+            tuple(atoms),
+            outputs,
+            tuple(sorted(params.items())),
+            self.loc,
+            self.role,
+            self.origin,
+        )
+        self.eqns.append(eqn)
+        for var in outputs:
+            self._producer[var.id] = eqn
+        tracers = tuple(self.tracer(v) for v in outputs)
+        return tracers[0] if len(tracers) == 1 else tracers
+
+    def build(self, name: str, inputs: list[Var], outputs: list[Atom]) -> Graph:
+        """The graph of everything recorded, with user names applied to its vars."""
+        renamed = {var_id: hint for var_id, hint in self._hints.items() if hint is not None}
+
+        def rename(atom: Atom) -> Atom:
+            if isinstance(atom, Var) and atom.id in renamed:
+                return Var(atom.id, renamed[atom.id], atom.aval)
+            return atom
+
+        eqns = tuple(
+            Eqn(
+                e.prim,
+                tuple(rename(a) for a in e.inputs),
+                tuple(rename(v) for v in e.outputs),
+                e.params,
+                e.loc,
+                e.role,
+                e.origin,
+            )
+            for e in self.eqns
+        )
+        return Graph(
+            name,
+            tuple(rename(v) for v in inputs),
+            eqns,
+            tuple(rename(a) for a in outputs),
+        )
+
+    def _atom(self, value: object) -> Atom:
+        if isinstance(value, Tracer):
+            if value.builder is not self:
+                raise TraceError("a value from another compilation leaked in", self.loc)
+            return value.atom
+        if isinstance(value, (Var, Const)):
+            return value
+        if isinstance(value, (bool, int, float, np.ndarray, np.generic)):
+            return Const(value)
+        raise TraceError(f"cannot use a {type(value).__name__} as an array here", self.loc)
+
+    def _infer(self, prim_name: str, atoms: list[Atom], params: dict) -> tuple[AVal, ...]:
+        try:
+            return infer_avals(prim_name, [a.aval for a in atoms], params)
+        except (ValueError, TypeError, IndexError, np.exceptions.AxisError) as error:
+            shapes = " and ".join(str(a.aval.shape) for a in atoms)
+            raise TraceError(
+                f"np.{PRIMS[prim_name].fn.__name__} cannot combine shapes {shapes}: {error}",
+                self.loc,
+            ) from None
+
+    def _simplify(self, prim_name: str, atoms: list[Atom], avals: tuple) -> Atom | None:
+        """An existing atom equal to the result, or None. Rewrites ``atoms`` in place."""
+        out = avals[0]
+        if PRIMS[prim_name].kind == ELEMENTWISE:
+            for i, atom in enumerate(atoms):
+                source = self._broadcast_source(atom)
+                if source is not None:
+                    trial = atoms[:i] + [source] + atoms[i + 1 :]
+                    if self._infer(prim_name, trial, {})[0] == out:
+                        atoms[i] = source
+        if prim_name in ("reshape", "broadcast_to", "expand_dims") and atoms[0].aval == out:
+            return atoms[0]
+        if prim_name == "multiply":
+            return _identity_operand(atoms, 1, out)
+        if prim_name == "add":
+            return _identity_operand(atoms, 0, out)
+        if prim_name == "power" and isinstance(atoms[1], Const) and atoms[0].aval == out:
+            return atoms[0] if _is_scalar_equal(atoms[1].value, 1) else None
+        if prim_name == "negative" and isinstance(atoms[0], Var):
+            inner = self._producer.get(atoms[0].id)
+            if inner is not None and inner.prim == "negative":
+                return inner.inputs[0]
+        return None
+
+    def _broadcast_source(self, atom: Atom) -> Atom | None:
+        if not isinstance(atom, Var):
+            return None
+        eqn = self._producer.get(atom.id)
+        return eqn.inputs[0] if eqn is not None and eqn.prim == "broadcast_to" else None
+
+
+def _fold_constants(prim_name: str, atoms: list[Atom], params: dict) -> Const | None:
+    """Compute ``prim`` now when every input is a Python scalar constant (``2.0 - 1``)."""
+    values = [a.value for a in atoms if isinstance(a, Const)]
+    if len(values) < len(atoms) or not all(isinstance(v, (int, float)) for v in values):
+        return None
+    with np.errstate(all="ignore"):
+        result = PRIMS[prim_name].fn(*values, **params)
+    if isinstance(result, np.bool_):
+        return Const(bool(result))
+    return Const(float(result)) if isinstance(result, np.floating) else None
+
+
+def _identity_operand(atoms: list[Atom], unit: float, out: AVal) -> Atom | None:
+    """For ``x * 1`` or ``x + 0``: the operand ``x``, when the result has its aval."""
+    for here, other in ((0, 1), (1, 0)):
+        atom = atoms[here]
+        if isinstance(atom, Const) and _is_scalar_equal(atom.value, unit):
+            if atoms[other].aval == out:
+                return atoms[other]
+    return None
+
+
+def _is_scalar_equal(value: object, unit: float) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == unit
+
+
+class Tracer:
+    """A stand-in for an IR value inside NumPy code; operations record equations."""
+
+    __array_priority__ = 1000
+    __slots__ = ("builder", "atom")
+
+    def __init__(self, builder: GraphBuilder, atom: Atom):
+        self.builder = builder
+        self.atom = atom
+
+    # --- static facts -------------------------------------------------------------------
+    @property
+    def aval(self) -> AVal:
+        return self.atom.aval
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.aval.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.aval.ndim
+
+    @property
+    def size(self) -> int:
+        return self.aval.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.aval.dtype)
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TraceError("len() of a 0-d value", self.builder.loc)
+        return self.shape[0]
+
+    def __bool__(self) -> bool:
+        raise TraceError(
+            "the truth value of a traced value is only known when the function runs",
+            self.builder.loc,
+        )
+
+    def __repr__(self) -> str:
+        return f"Tracer({self.atom!r})"
+
+    def _apply(self, prim_name: str, *inputs: object, **params: object) -> object:
+        return self.builder.apply(prim_name, inputs, params)
+
+    # --- operators ----------------------------------------------------------------------
+    def __add__(self, other):
+        return self._apply("add", self, other)
+
+    def __radd__(self, other):
+        return self._apply("add", other, self)
+
+    def __sub__(self, other):
+        return self._apply("subtract", self, other)
+
+    def __rsub__(self, other):
+        return self._apply("subtract", other, self)
+
+    def __mul__(self, other):
+        return self._apply("multiply", self, other)
+
+    def __rmul__(self, other):
+        return self._apply("multiply", other, self)
+
+    def __truediv__(self, other):
+        return self._apply("divide", self, other)
+
+    def __rtruediv__(self, other):
+        return self._apply("divide", other, self)
+
+    def __pow__(self, other):
+        return self._apply("power", self, other)
+
+    def __rpow__(self, other):
+        return self._apply("power", other, self)
+
+    def __matmul__(self, other):
+        return self._apply("matmul", self, other)
+
+    def __rmatmul__(self, other):
+        return self._apply("matmul", other, self)
+
+    def __neg__(self):
+        return self._apply("negative", self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return self._apply("absolute", self)
+
+    def __gt__(self, other):
+        return self._apply("greater", self, other)
+
+    def __ge__(self, other):
+        return self._apply("greater_equal", self, other)
+
+    def __lt__(self, other):
+        return self._apply("less", self, other)
+
+    def __le__(self, other):
+        return self._apply("less_equal", self, other)
+
+    def __eq__(self, other):  # noqa: D105 - elementwise, as for arrays
+        return self._apply("equal", self, other)
+
+    def __ne__(self, other):
+        return self._apply("not_equal", self, other)
+
+    __hash__ = object.__hash__
+
+    # --- NumPy protocols ----------------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        prim = prim_of(ufunc)
+        if method != "__call__" or kwargs or prim is None:
+            raise UnknownPrimitiveError(_unknown(ufunc, method), self.builder.loc)
+        return self.builder.apply(prim.name, inputs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func is np.shape:
+            return self.shape
+        if func is np.ndim:
+            return self.ndim
+        prim = prim_of(func)
+        if prim is None:
+            raise UnknownPrimitiveError(_unknown(func, "__call__"), self.builder.loc)
+        arrays, params = bind_arguments(prim.name, args, kwargs, self.builder.loc)
+        return self.builder.apply(prim.name, arrays, params)
+
+    # --- array methods ------------------------------------------------------------------
+    @property
+    def T(self):
+        return self._apply("transpose", self)
+
+    def sum(self, axis=None, keepdims=False):
+        return self._apply("sum", self, **_reduction_params(axis, keepdims))
+
+    def mean(self, axis=None, keepdims=False):
+        return self._apply("mean", self, **_reduction_params(axis, keepdims))
+
+    def max(self, axis=None, keepdims=False):
+        return self._apply("max", self, **_reduction_params(axis, keepdims))
+
+    def min(self, axis=None, keepdims=False):
+        return self._apply("min", self, **_reduction_params(axis, keepdims))
+
+    def reshape(self, *shape):
+        shape = shape[0] if len(shape) == 1 else shape
+        return self._apply("reshape", self, shape=shape)
+
+    def transpose(self, *axes):
+        axes = axes[0] if len(axes) == 1 else axes
+        return self._apply("transpose", self, **({"axes": tuple(axes)} if axes else {}))
+
+    def dot(self, other):
+        return self._apply("dot", self, other)
+
+
+def _reduction_params(axis: object, keepdims: bool) -> dict:
+    params: dict = {}
+    if axis is not None:
+        params["axis"] = axis
+    if keepdims:
+        params["keepdims"] = True
+    return params
+
+
+def bind_arguments(prim_name: str, args: tuple, kwargs: dict, loc: Loc | None) -> tuple:
+    """Split a NumPy call's arguments into array inputs and static params by the table."""
+    prim = PRIMS[prim_name]
+    arrays = tuple(args[: prim.n_inputs])
+    params = dict(zip(prim.params, args[prim.n_inputs :], strict=False))
+    if len(args) > prim.n_inputs + len(prim.params):
+        raise TraceError(f"too many arguments for {prim.spelling}", loc)
+    for key, value in kwargs.items():
+        if key not in prim.params:
+            allowed = ", ".join(prim.params) or "none"
+            raise TraceError(
+                f"{prim.spelling} does not support the argument {key!r} "
+                f"(supported keywords: {allowed})",
+                loc,
+            )
+        params[key] = value
+    if len(arrays) < prim.n_inputs:
+        raise TraceError(f"{prim.spelling} needs {prim.n_inputs} array arguments", loc)
+    params = {k: v for k, v in params.items() if not (k == "keepdims" and v is False)}
+    params = {k: v for k, v in params.items() if v is not None}
+    return arrays, params
+
+
+def _unknown(func: object, method: str) -> str:
+    name = getattr(func, "__name__", repr(func))
+    if method != "__call__":
+        return f"np.{name}.{method} is not supported"
+    return f"np.{name} has no derivative rule in srcad"

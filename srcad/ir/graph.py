@@ -1,0 +1,129 @@
+"""The SSA graph: values (``Var``, ``Const``), equations (``Eqn``) and graphs (``Graph``).
+
+Every ``Var`` is defined exactly once, either as a graph input or as the output of one
+equation, and every use comes after its definition. Values carry an abstract value
+(``AVal``: shape and dtype) because srcad compiles one graph per argument signature, as a jit
+does: shapes are known statically, so rules and code generation can decide broadcasting
+and matrix-product layouts at compile time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class AVal:
+    """Abstract value: the static shape and dtype of a runtime value.
+
+    ``is_weak`` marks Python scalars, which take the dtype of the arrays they meet
+    (NumPy's NEP 50 promotion), so ``2.0 * x`` keeps a float32 ``x`` in float32.
+    """
+
+    shape: tuple[int, ...]
+    dtype: str
+    is_weak: bool = False
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def is_float(self) -> bool:
+        return np.dtype(self.dtype).kind in "fc"
+
+    def short(self) -> str:
+        kind = {"float64": "f64", "float32": "f32", "int64": "i64", "bool": "bool"}
+        dims = ",".join(str(n) for n in self.shape)
+        weak = "~" if self.is_weak else ""
+        return f"{weak}{kind.get(self.dtype, self.dtype)}[{dims}]"
+
+
+@dataclass(frozen=True)
+class Loc:
+    """Where a value came from in the user's source."""
+
+    file: str
+    line: int
+    text: str
+    function: str = ""
+
+
+@dataclass(frozen=True)
+class Var:
+    """An SSA value, named by a unique ``id``; ``hint`` is the user's name for it, if any."""
+
+    id: int
+    hint: str
+    aval: AVal
+
+
+@dataclass(frozen=True, eq=False)
+class Const:
+    """A value known at compile time.
+
+    Python scalars are written inline in generated code; arrays are referenced by ``name``
+    (the user's global or closure name) and handed to the generated module at load time.
+    Consts compare by identity because arrays do not have a usable ``==``.
+    """
+
+    value: object
+    name: str = ""
+
+    @property
+    def aval(self) -> AVal:
+        return aval_of(self.value)
+
+
+Atom = Union[Var, Const]
+
+
+@dataclass(frozen=True)
+class Eqn:
+    """``outputs = prim(*inputs, **params)``.
+
+    ``role`` says which sweep produced the equation (``primal``, ``adjoint`` or ``tangent``);
+    ``origin`` is, for a derivative equation, the id of the first output of the primal
+    equation it differentiates (code generation uses it for comments).
+    """
+
+    prim: str
+    inputs: tuple[Atom, ...]
+    outputs: tuple[Var, ...]
+    params: tuple[tuple[str, object], ...] = ()
+    loc: Loc | None = None
+    role: str = "primal"
+    origin: int | None = None
+
+    @property
+    def param_dict(self) -> dict[str, object]:
+        return dict(self.params)
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A function: ``outputs = body(inputs)`` with equations in execution order."""
+
+    name: str
+    inputs: tuple[Var, ...]
+    eqns: tuple[Eqn, ...]
+    outputs: tuple[Atom, ...]
+
+
+def aval_of(value: object) -> AVal:
+    """The abstract value of a concrete Python or NumPy value."""
+    if isinstance(value, bool):
+        return AVal((), "bool", is_weak=True)
+    if isinstance(value, int):
+        return AVal((), "int64", is_weak=True)
+    if isinstance(value, float):
+        return AVal((), "float64", is_weak=True)
+    array = np.asarray(value)
+    return AVal(tuple(array.shape), array.dtype.name)

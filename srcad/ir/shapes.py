@@ -1,0 +1,48 @@
+"""Shape and dtype inference: the abstract value each primitive produces.
+
+Elementwise primitives broadcast their inputs and promote dtypes the way NumPy does (weak
+Python scalars included). Every other primitive is evaluated once on stand-in arrays of the
+right shape and dtype that occupy no memory (zero strides), which keeps the rules of NumPy
+itself as the single source of truth.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from srcad.ir.graph import AVal
+from srcad.ir.prims import COMPARISON, ELEMENTWISE, PRIMS
+
+
+def infer_avals(prim_name: str, avals: list[AVal], params: dict) -> tuple[AVal, ...]:
+    """The output avals of ``prim_name`` applied to inputs with ``avals``.
+
+    Raises ValueError (with NumPy's message) when the shapes do not fit together.
+    """
+    prim = PRIMS[prim_name]
+    if prim.kind in (ELEMENTWISE, COMPARISON):
+        return (_elementwise_aval(prim.name, avals),)
+    out = prim.fn(*[_stand_in(a) for a in avals], **params)
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return tuple(AVal(tuple(np.shape(o)), np.asarray(o).dtype.name) for o in outs)
+
+
+def _elementwise_aval(prim_name: str, avals: list[AVal]) -> AVal:
+    shape = np.broadcast_shapes(*[a.shape for a in avals])
+    is_weak = all(a.is_weak for a in avals) and shape == ()
+    with np.errstate(all="ignore"):
+        out = PRIMS[prim_name].fn(*[_scalar_stand_in(a) for a in avals])
+    return AVal(shape, np.asarray(out).dtype.name, is_weak)
+
+
+def _scalar_stand_in(aval: AVal) -> object:
+    if aval.is_weak:
+        return {"float64": 0.5, "int64": 1, "bool": True}.get(aval.dtype, 0.5)
+    return np.ones((), dtype=aval.dtype)
+
+
+def _stand_in(aval: AVal) -> object:
+    """A read-only array of the right shape and dtype backed by a single element."""
+    if aval.is_weak:
+        return _scalar_stand_in(aval)
+    return np.broadcast_to(np.ones((), dtype=aval.dtype), aval.shape)

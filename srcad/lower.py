@@ -1,0 +1,422 @@
+"""Lowering: the checked ``ast`` of a function → an SSA ``Graph``.
+
+The function body is interpreted abstractly. Values the graph computes are ``Tracer``s over
+IR vars; everything else (ints, shapes, axis tuples, modules, containers, the user's helper
+functions) is an ordinary Python value evaluated at compile time. Expressions run as NumPy
+code on tracers, so every operation becomes an equation through the ``GraphBuilder``; calls to
+the user's own functions are inlined, their equations located in their own source lines.
+
+Invariant afterwards: every equation carries the ``Loc`` of the user statement it came from,
+and vars bound to user names carry those names as hints.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import operator
+import types
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax
+from srcad.frontend import ParsedFunction, parse_function
+from srcad.ir import AVal, Const, Graph, Loc, Var
+from srcad.ir.builder import GraphBuilder, TraceError, Tracer, UnknownPrimitiveError
+from srcad.ir.builder import bind_arguments
+from srcad.ir.prims import prim_of
+from srcad.pytree import TreeDef, flatten, leaf_paths, unflatten
+
+BINARY_OPERATORS: dict[type, Callable] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+    ast.MatMult: operator.matmul,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+}
+UNARY_OPERATORS: dict[type, Callable] = {
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+    ast.Not: operator.not_,
+}
+COMPARE_OPERATORS: dict[type, Callable] = {
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+}
+# Operators that have no derivative: allowed on compile-time values only.
+STATIC_ONLY = (ast.FloorDiv, ast.Mod, ast.Not, ast.Is, ast.IsNot)
+ARRAY_ATTRIBUTES = {"T", "shape", "ndim", "size", "dtype", "sum", "mean", "max", "min"}
+ARRAY_ATTRIBUTES |= {"reshape", "transpose", "dot"}
+MAX_INLINE_DEPTH = 40
+
+
+@dataclass(frozen=True)
+class LoweredFunction:
+    """The graph of a function, the argument leaf each input stands for, and the output."""
+
+    graph: Graph
+    input_paths: tuple[tuple, ...]
+    out_tree: TreeDef
+
+
+def lower_function(fn: Callable, arg_trees: dict[str, object]) -> LoweredFunction:
+    """Lower ``fn`` called with arguments shaped like ``arg_trees``.
+
+    ``arg_trees`` maps each parameter name to a tree whose leaves are ``AVal``s (runtime
+    values, which become graph inputs) or plain Python values (compile-time constants).
+    """
+    parsed = parse_function(fn)
+    builder = GraphBuilder()
+    inputs: list[Var] = []
+    input_paths: list[tuple] = []
+    env: dict[str, object] = {}
+    for name, tree in arg_trees.items():
+        leaves, treedef = flatten(tree)
+        values = []
+        for path, leaf in zip(leaf_paths(treedef), leaves, strict=True):
+            if isinstance(leaf, AVal):
+                var = builder.new_var(_path_name(name, path), leaf)
+                inputs.append(var)
+                input_paths.append((name, *path))
+                values.append(builder.tracer(var))
+            else:
+                values.append(leaf)
+        env[name] = unflatten(treedef, values)
+    context = _Context(builder, depth=0)
+    result = _FunctionLowerer(parsed, env, context).run()
+    out_leaves, out_tree = flatten(result)
+    outputs = [_output_atom(leaf, parsed) for leaf in out_leaves]
+    if len(outputs) == 1 and isinstance(outputs[0], Var) and not builder.hint_of(outputs[0]):
+        builder.set_hint(outputs[0], "out")
+    graph = builder.build(parsed.name, inputs, outputs)
+    return LoweredFunction(graph, tuple(input_paths), out_tree)
+
+
+def _path_name(name: str, path: tuple) -> str:
+    return "_".join([name, *(str(key) for key in path)])
+
+
+def _output_atom(value: object, parsed: ParsedFunction):
+    if isinstance(value, Tracer):
+        return value.atom
+    if isinstance(value, (bool, int, float, np.ndarray, np.generic)) or value is None:
+        return Const(value)
+    raise SrcadError(
+        f"the function returns a {type(value).__name__}; return arrays, floats "
+        "or tuples/lists/dicts of them",
+        parsed.file,
+        parsed.node.lineno,
+    )
+
+
+@dataclass
+class _Context:
+    """State shared by a function and the helpers inlined into it."""
+
+    builder: GraphBuilder
+    depth: int
+
+
+class _Return(Exception):
+    def __init__(self, value: object):
+        self.value = value
+
+
+class _FunctionLowerer:
+    """Lowers the body of one function (the user's, or a helper being inlined)."""
+
+    def __init__(self, parsed: ParsedFunction, env: dict, context: _Context):
+        self.parsed = parsed
+        self.env = env
+        self.context = context
+        self.builder = context.builder
+        self.named: set[int] = set()
+
+    def run(self) -> object:
+        try:
+            for statement in self.parsed.node.body:
+                self.lower_statement(statement)
+        except _Return as done:
+            return done.value
+        return None
+
+    # --- statements ---------------------------------------------------------------------
+    def lower_statement(self, node: ast.stmt) -> None:
+        loc = Loc(self.parsed.file, node.lineno, self._text(node), self.parsed.name)
+        since = len(self.builder.eqns)
+        with self.builder.at(loc, "primal"):
+            try:
+                self._dispatch_statement(node, since)
+            except TraceError as error:
+                raise self._error(error, node) from None
+
+    def _dispatch_statement(self, node: ast.stmt, since: int) -> None:
+        if isinstance(node, ast.Assign):
+            value = self.evaluate(node.value)
+            for target in node.targets:
+                self.assign(target, value, since)
+        elif isinstance(node, ast.AugAssign):
+            self._augmented_assign(node, since)
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            self.assign(node.target, self.evaluate(node.value), since)
+        elif isinstance(node, ast.Return):
+            value = self.evaluate(node.value) if node.value is not None else None
+            raise _Return(value)
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            return  # a docstring or a bare constant
+        elif isinstance(node, ast.Pass):
+            return
+        else:
+            raise UnsupportedSyntax(
+                f"the statement '{ast.unparse(node).splitlines()[0]}' has no effect on the "
+                "result; remove it from the function you differentiate",
+                self.parsed.file,
+                node.lineno,
+            )
+
+    def _augmented_assign(self, node: ast.AugAssign, since: int) -> None:
+        if not isinstance(node.target, ast.Name):
+            raise UnsupportedSyntax(
+                "augmented assignment to subscripts is not supported yet; "
+                "write 'x = x + ...' on a whole variable",
+                self.parsed.file,
+                node.lineno,
+            )
+        current = self.lookup(node.target.id, node)
+        value = self._binary(node.op, current, self.evaluate(node.value), node)
+        self.assign(node.target, value, since)
+
+    def assign(self, target: ast.expr, value: object, since: int) -> None:
+        if isinstance(target, ast.Name):
+            self._bind(target.id, value, since)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            items = self._unpack(value, len(target.elts), target)
+            for element, item in zip(target.elts, items, strict=True):
+                self.assign(element, item, since)
+        else:
+            raise UnsupportedSyntax(
+                f"assignment to '{ast.unparse(target)}' is not supported yet; "
+                "assign to plain names",
+                self.parsed.file,
+                target.lineno,
+            )
+
+    def _bind(self, name: str, value: object, since: int) -> None:
+        if isinstance(value, Tracer) and isinstance(value.atom, Var):
+            var = value.atom
+            is_unnamed_input = "_" in var.hint and var.id not in self.named
+            if var.id not in self.named and (self.builder.is_fresh(var, since) or is_unnamed_input):
+                self.builder.set_hint(var, name)
+                self.named.add(var.id)
+        self.env[name] = value
+
+    def _unpack(self, value: object, count: int, target: ast.expr) -> list:
+        if isinstance(value, (tuple, list)) and len(value) == count:
+            return list(value)
+        what = f"a {type(value).__name__}"
+        if isinstance(value, (tuple, list)):
+            what += f" of length {len(value)}"
+        if isinstance(value, Tracer):
+            what = f"an array of shape {value.shape}"
+        raise SrcadError(
+            f"cannot unpack {what} into {count} names; "
+            "unpack tuples or lists of matching length",
+            self.parsed.file,
+            target.lineno,
+        )
+
+    # --- expressions --------------------------------------------------------------------
+    def evaluate(self, node: ast.expr) -> object:
+        method = getattr(self, f"_eval_{type(node).__name__}", None)
+        if method is None:
+            raise UnsupportedSyntax(
+                f"the expression '{ast.unparse(node)}' is not supported",
+                self.parsed.file,
+                node.lineno,
+            )
+        return method(node)
+
+    def _eval_Constant(self, node: ast.Constant) -> object:
+        return node.value
+
+    def _eval_Name(self, node: ast.Name) -> object:
+        return self.lookup(node.id, node)
+
+    def lookup(self, name: str, node: ast.AST) -> object:
+        if name in self.env:
+            return self.env[name]
+        value = self.parsed.resolve(name, node.lineno)
+        if isinstance(value, np.ndarray):
+            return self.builder.tracer(Const(value, name))
+        if isinstance(value, np.floating):
+            return float(value)
+        return value
+
+    def _eval_Tuple(self, node: ast.Tuple) -> tuple:
+        return tuple(self.evaluate(element) for element in node.elts)
+
+    def _eval_List(self, node: ast.List) -> list:
+        return [self.evaluate(element) for element in node.elts]
+
+    def _eval_Dict(self, node: ast.Dict) -> dict:
+        if any(key is None for key in node.keys):
+            raise UnsupportedSyntax(
+                "'**' in dict displays is not supported", self.parsed.file, node.lineno
+            )
+        return {
+            self.evaluate(k): self.evaluate(v) for k, v in zip(node.keys, node.values, strict=True)
+        }
+
+    def _eval_BinOp(self, node: ast.BinOp) -> object:
+        return self._binary(node.op, self.evaluate(node.left), self.evaluate(node.right), node)
+
+    def _binary(self, op: ast.operator, left: object, right: object, node: ast.AST) -> object:
+        self._require_static(op, (left, right), node)
+        return BINARY_OPERATORS[type(op)](left, right)
+
+    def _eval_UnaryOp(self, node: ast.UnaryOp) -> object:
+        operand = self.evaluate(node.operand)
+        self._require_static(node.op, (operand,), node)
+        return UNARY_OPERATORS[type(node.op)](operand)
+
+    def _eval_Compare(self, node: ast.Compare) -> object:
+        left, right = self.evaluate(node.left), self.evaluate(node.comparators[0])
+        self._require_static(node.ops[0], (left, right), node)
+        return COMPARE_OPERATORS[type(node.ops[0])](left, right)
+
+    def _require_static(self, op: ast.AST, operands: tuple, node: ast.AST) -> None:
+        if type(op) not in BINARY_OPERATORS | UNARY_OPERATORS | COMPARE_OPERATORS:
+            raise UnsupportedSyntax(
+                f"the operator in '{ast.unparse(node)}' is not supported",
+                self.parsed.file,
+                node.lineno,
+            )
+        if isinstance(op, STATIC_ONLY) and any(isinstance(v, Tracer) for v in operands):
+            raise UnsupportedSyntax(
+                f"'{ast.unparse(node)}' has no derivative; it is allowed on ints and "
+                "shapes only",
+                self.parsed.file,
+                node.lineno,
+            )
+
+    def _eval_Attribute(self, node: ast.Attribute) -> object:
+        value = self.evaluate(node.value)
+        if isinstance(value, Tracer) and node.attr not in ARRAY_ATTRIBUTES:
+            raise NoDerivativeRule(
+                f"the array attribute '.{node.attr}' is not supported; supported: "
+                + ", ".join(sorted(ARRAY_ATTRIBUTES)),
+                self.parsed.file,
+                node.lineno,
+            )
+        try:
+            return getattr(value, node.attr)
+        except AttributeError as error:
+            raise SrcadError(str(error), self.parsed.file, node.lineno) from None
+
+    def _eval_Subscript(self, node: ast.Subscript) -> object:
+        value = self.evaluate(node.value)
+        index = self.evaluate(node.slice)
+        if isinstance(value, Tracer) or isinstance(index, Tracer):
+            raise UnsupportedSyntax(
+                f"indexing arrays ('{ast.unparse(node)}') is not supported yet; "
+                "pass the pieces as separate arguments",
+                self.parsed.file,
+                node.lineno,
+            )
+        try:
+            return value[index]
+        except (IndexError, KeyError, TypeError) as error:
+            raise SrcadError(
+                f"'{ast.unparse(node)}': {error}", self.parsed.file, node.lineno
+            ) from None
+
+    def _eval_Call(self, node: ast.Call) -> object:
+        function = self.evaluate(node.func)
+        args = [self.evaluate(arg) for arg in node.args]
+        kwargs = {kw.arg: self.evaluate(kw.value) for kw in node.keywords}
+        if None in kwargs:
+            raise UnsupportedSyntax(
+                "'**kwargs' in calls is not supported", self.parsed.file, node.lineno
+            )
+        return self.call(function, args, kwargs, node)
+
+    def call(self, function: object, args: list, kwargs: dict, node: ast.Call) -> object:
+        is_traced = any(isinstance(v, Tracer) for v in _leaves(args, kwargs))
+        prim = prim_of(function)
+        if prim is not None and is_traced:
+            arrays, params = bind_arguments(prim.name, tuple(args), kwargs, self.builder.loc)
+            return self.builder.apply(prim.name, arrays, params)
+        if isinstance(function, types.MethodType) and isinstance(function.__self__, Tracer):
+            return function(*args, **kwargs)
+        if _is_user_function(function):
+            return self._inline(function, args, kwargs, node)
+        if not is_traced:
+            return function(*args, **kwargs)  # compile-time value: shapes, ranges, constants
+        raise self._no_rule(function, node)
+
+    def _inline(self, function: Callable, args: list, kwargs: dict, node: ast.Call) -> object:
+        if self.context.depth >= MAX_INLINE_DEPTH:
+            raise UnsupportedSyntax(
+                f"calls nest deeper than {MAX_INLINE_DEPTH} levels (recursion without a base "
+                "case that depends only on ints?)",
+                self.parsed.file,
+                node.lineno,
+            )
+        try:
+            bound = inspect.signature(function).bind(*args, **kwargs)
+        except TypeError as error:
+            raise SrcadError(
+                f"in '{ast.unparse(node)}': {error}", self.parsed.file, node.lineno
+            ) from None
+        bound.apply_defaults()
+        parsed = parse_function(function)
+        context = _Context(self.builder, self.context.depth + 1)
+        return _FunctionLowerer(parsed, dict(bound.arguments), context).run()
+
+    def _no_rule(self, function: object, node: ast.Call) -> NoDerivativeRule:
+        name = ast.unparse(node.func)
+        return NoDerivativeRule(
+            f"'{name}' has no derivative rule; rewrite it with supported NumPy operations "
+            f"or give it one with srcad.defvjp({name}, rule)",
+            self.parsed.file,
+            node.lineno,
+        )
+
+    # --- helpers ------------------------------------------------------------------------
+    def _text(self, node: ast.stmt) -> str:
+        return self.parsed.source_line(node.lineno) or ast.unparse(node).splitlines()[0]
+
+    def _error(self, error: TraceError, node: ast.stmt) -> SrcadError:
+        line = error.loc.line if error.loc else node.lineno
+        file = error.loc.file if error.loc else self.parsed.file
+        if isinstance(error, UnknownPrimitiveError):
+            return NoDerivativeRule(
+                f"{error}; rewrite it with supported NumPy operations or give it a rule with "
+                "srcad.defvjp",
+                file,
+                line,
+            )
+        return SrcadError(str(error), file, line)
+
+
+def _leaves(args: list, kwargs: dict) -> list:
+    leaves, _ = flatten([args, kwargs])
+    return leaves
+
+
+def _is_user_function(function: object) -> bool:
+    if not isinstance(function, types.FunctionType):
+        return False
+    module = getattr(function, "__module__", "") or ""
+    return not module.startswith(("numpy", "math", "srcad."))

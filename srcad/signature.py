@@ -1,0 +1,65 @@
+"""Argument signatures: concrete call arguments → the abstract description compiled for.
+
+Runtime leaves (floats and NumPy arrays) become ``AVal``s; ints, bools, strings and None
+are compile-time constants, part of the signature. Two calls with equal signatures share one
+compiled function.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from srcad.ir import AVal
+from srcad.pytree import TreeDef, flatten, unflatten
+
+
+@dataclass(frozen=True)
+class ArgSignature:
+    """The abstract form of one call: per parameter, its structure and abstract leaves."""
+
+    params: tuple[str, ...]
+    treedefs: tuple[TreeDef, ...]
+    leaves: tuple[tuple, ...]
+
+    def trees(self) -> dict[str, object]:
+        return {
+            name: unflatten(treedef, list(leaves))
+            for name, treedef, leaves in zip(self.params, self.treedefs, self.leaves, strict=True)
+        }
+
+
+def bind_call(fun: Callable, args: tuple, kwargs: dict) -> dict[str, object]:
+    """The call's arguments by parameter name, defaults included."""
+    try:
+        bound = inspect.signature(fun).bind(*args, **kwargs)
+    except TypeError as error:
+        raise TypeError(f"{fun.__name__}(): {error}") from None
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+def abstract_leaf(value: object) -> object:
+    """An ``AVal`` for a runtime value, or the value itself for a compile-time constant."""
+    if isinstance(value, float):
+        return AVal((), "float64", is_weak=True)
+    if isinstance(value, (np.ndarray, np.generic)):
+        return AVal(tuple(np.shape(value)), np.asarray(value).dtype.name)
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    raise TypeError(
+        f"cannot pass a {type(value).__name__} to a differentiated function; use floats, "
+        "NumPy arrays, ints (as constants) or tuples/lists/dicts of them"
+    )
+
+
+def signature_of(arguments: dict[str, object]) -> ArgSignature:
+    treedefs, leaves = [], []
+    for value in arguments.values():
+        flat, treedef = flatten(value)
+        treedefs.append(treedef)
+        leaves.append(tuple(abstract_leaf(leaf) for leaf in flat))
+    return ArgSignature(tuple(arguments), tuple(treedefs), tuple(leaves))
