@@ -97,8 +97,9 @@ def lower_function(fn: Callable, arg_trees: dict[str, object]) -> LoweredFunctio
     result = _FunctionLowerer(parsed, env, context).run()
     out_leaves, out_tree = flatten(result)
     outputs = [_output_atom(leaf, parsed) for leaf in out_leaves]
-    if len(outputs) == 1 and isinstance(outputs[0], Var) and not builder.hint_of(outputs[0]):
-        builder.set_hint(outputs[0], "out")
+    first = outputs[0] if outputs else None
+    if isinstance(first, Var) and not builder.hint_of(first) and first not in inputs:
+        builder.set_hint(first, "out")
     graph = builder.build(parsed.name, inputs, outputs)
     return LoweredFunction(graph, tuple(input_paths), out_tree)
 

@@ -10,6 +10,7 @@ the backward section reuses keep names. The result is formatted with black.
 from __future__ import annotations
 
 import ast
+import textwrap
 from dataclasses import dataclass
 
 import black
@@ -29,7 +30,9 @@ class FunctionSpec:
 
     ``input_paths[i]`` says where graph input ``i`` comes from: ``(param, *keys)`` for a
     leaf of a parameter, or ``(name, default)`` for an extra parameter such as ``dout``.
-    ``returns`` is a tree whose leaves are indices into the graph's outputs.
+    ``returns`` is a tree whose leaves are indices into the graph's outputs;
+    ``output_names`` gives preferred names to outputs (``dw1`` for the gradient of ``w1``), so
+    that a gradient shared with another value is returned under its own name.
     """
 
     name: str
@@ -40,6 +43,7 @@ class FunctionSpec:
     returns_tree: TreeDef
     docstring: str
     header: tuple[str, ...]
+    output_names: tuple[tuple[int, str], ...] = ()
 
 
 def emit_module(graph: Graph, spec: FunctionSpec) -> tuple[str, dict[str, object]]:
@@ -82,7 +86,7 @@ class _Emitter:
         prologue = self._name_inputs()
         for index, eqn in enumerate(self.graph.eqns):
             self.names.assign_eqn(index, eqn)
-        body = prologue + self._sections() + [self._return_line()]
+        body = prologue + self._sections() + self._aliases() + [self._return_line()]
         signature = ", ".join(
             [*self.spec.params, *(f"{name}={default}" for name, default in self._extras())]
         )
@@ -90,7 +94,8 @@ class _Emitter:
         if self.constants:
             lines.append("# Names bound at load time: " + ", ".join(sorted(self.constants)))
         lines += ["import numpy as np", "", "", f"def {self.spec.name}({signature}):"]
-        lines.append(f'    """{self.spec.docstring}"""')
+        lines += _docstring(self.spec.docstring)
+        body = [piece for line in body for piece in line.split("\n")]
         lines += [f"    {line}" if line else "" for line in body]
         source = "\n".join(lines) + "\n"
         mode = black.Mode(line_length=LINE_LENGTH)
@@ -145,9 +150,27 @@ class _Emitter:
         text = f"{targets} = {ast.unparse(self.expression(eqn))}"
         if eqn.role != "primal" and eqn.origin is not None and eqn.origin in self.defining:
             primal = self.defining[eqn.origin]
-            text += f"  # {self.names.name(primal.outputs[0])} = "
-            text += ast.unparse(self.expression(primal))
+            comment = f"# {self.names.name(primal.outputs[0])} = "
+            comment += ast.unparse(self.expression(primal))
+            if len(text) + len(comment) > LINE_LENGTH - 6:
+                return f"{comment}\n{text}"  # too long to share a line: comment above
+            text += f"  {comment}"
         return text
+
+    def _aliases(self) -> list[str]:
+        """``dw1 = dq`` for outputs that are values named after something else."""
+        lines = []
+        self.output_alias: dict[int, str] = {}
+        for index, preferred in self.spec.output_names:
+            atom = self.graph.outputs[index]
+            if not isinstance(atom, Var) or atom.id in self.inlined:
+                continue
+            current = self.names.name(atom)
+            if current != preferred and preferred not in self.names.taken:
+                self.names.taken.add(preferred)
+                lines.append(f"{preferred} = {current}")
+                self.output_alias[index] = preferred
+        return lines
 
     def _return_line(self) -> str:
         returns = self.spec.returns
@@ -163,6 +186,8 @@ class _Emitter:
         if isinstance(tree, dict):
             keys = [literal(k) for k in tree]
             return ast.Dict(keys, [self._tree_expression(v) for v in tree.values()])
+        if tree in self.output_alias:
+            return ast.Name(self.output_alias[tree], ast.Load())
         return self.operand(self.graph.outputs[tree])
 
     # --- expressions --------------------------------------------------------------------
@@ -185,6 +210,13 @@ class _Emitter:
         name = const.name or f"const_{len(self.constants)}"
         self.constants[name] = value
         return ast.Name(name, ast.Load())
+
+
+def _docstring(text: str) -> list[str]:
+    wrapped = textwrap.wrap(f'"""{text}', width=LINE_LENGTH - 12)
+    if len(wrapped) == 1:
+        return [f'    {wrapped[0]}"""']
+    return [f"    {line}" for line in wrapped] + ['    """']
 
 
 def _use_counts(graph: Graph) -> dict[int, int]:

@@ -29,6 +29,7 @@ class NameAllocator:
         self.inlined = inlined
         self._holder: dict[str, Var] = {}
         self._temp_count = 0
+        self._descriptive: set[int] = {v.id for v in graph.inputs}
         self._last_use = _last_uses(graph)
         self._derivative_ids = {v.id for e in graph.eqns if e.role != "primal" for v in e.outputs}
 
@@ -75,9 +76,12 @@ class NameAllocator:
         if var.hint.startswith("d@"):
             return "d" + self.names.get(int(var.hint[2:]), "x")
         if var.hint:
+            self._descriptive.add(var.id)
             return var.hint
         short = self._operation_name(eqn)
         if short and len(short) <= MAX_TEMP_NAME:
+            if eqn.prim in ("matmul", "dot"):
+                self._descriptive.add(var.id)
             return short
         self._temp_count += 1
         return f"t{self._temp_count}"
@@ -94,9 +98,10 @@ class NameAllocator:
         return ""
 
     def _operand_name(self, atom) -> str | None:
+        """The operand's name if it says what the value is (not ``t3``), else None."""
         if isinstance(atom, Const):
             return atom.name or None
-        return self.names.get(atom.id)
+        return self.names.get(atom.id) if atom.id in self._descriptive else None
 
 
 def _last_uses(graph: Graph) -> dict[int, int]:

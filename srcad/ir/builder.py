@@ -195,7 +195,9 @@ def _fold_constants(prim_name: str, atoms: list[Atom], params: dict) -> Const | 
         result = PRIMS[prim_name].fn(*values, **params)
     if isinstance(result, np.bool_):
         return Const(bool(result))
-    return Const(float(result)) if isinstance(result, np.floating) else None
+    if isinstance(result, np.integer) or type(result) is int:
+        return Const(int(result))
+    return Const(float(result)) if isinstance(result, (np.floating, float)) else None
 
 
 def _identity_operand(atoms: list[Atom], unit: float, out: AVal) -> Atom | None:
@@ -338,6 +340,8 @@ class Tracer:
             return self.shape
         if func is np.ndim:
             return self.ndim
+        if func is np.size and len(args) == 1:
+            return self.size
         prim = prim_of(func)
         if prim is None:
             raise UnknownPrimitiveError(_unknown(func, "__call__"), self.builder.loc)

@@ -34,7 +34,7 @@ def divide_vjp(g, out, x, y):
 @defvjp(np.power)
 def power_vjp(g, out, x, y):
     # d x**y / dx = y x**(y-1); d x**y / dy = x**y log(x) (only needed when y is active)
-    return unbroadcast(g * y * x ** (y - 1), x), unbroadcast(g * out * np.log(x), y)
+    return unbroadcast(g * (y * x ** (y - 1)), x), unbroadcast(g * (out * np.log(x)), y)
 
 
 @defvjp(np.maximum)
@@ -57,7 +57,7 @@ def arctan2_vjp(g, out, y, x):
 
 @defvjp(np.hypot)
 def hypot_vjp(g, out, x, y):
-    return unbroadcast(g * x / out, x), unbroadcast(g * y / out, y)
+    return unbroadcast(g * (x / out), x), unbroadcast(g * (y / out), y)
 
 
 @defvjp(np.logaddexp)

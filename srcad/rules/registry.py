@@ -55,11 +55,16 @@ def unbroadcast(g: object, x: object) -> object:
         return g
     lead = len(g_shape) - len(x_shape)
     if lead > 0:
-        g = np.sum(g, axis=tuple(range(lead)))
+        g = np.sum(g, axis=_axis_param(tuple(range(lead))))
     stretched = tuple(i for i, n in enumerate(x_shape) if n == 1 and g_shape[lead + i] != 1)
     if stretched:
-        g = np.sum(g, axis=stretched, keepdims=True)
+        g = np.sum(g, axis=_axis_param(stretched), keepdims=True)
     return g
+
+
+def _axis_param(axes: tuple[int, ...]) -> int | tuple[int, ...]:
+    """``axis=1`` rather than ``axis=(1,)`` in generated code."""
+    return axes[0] if len(axes) == 1 else axes
 
 
 def expand_reduced(g: object, axis: object, keepdims: bool) -> object:

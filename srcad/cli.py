@@ -1,0 +1,142 @@
+"""The ``srcad`` command line: ``demo``, ``show``, ``check`` and ``generate``.
+
+``MODULE:FUNCTION`` names a function either by dotted module (``examples.basics:g``) or by
+file path (``examples/basics.py:g``). Example arguments come from ``--args`` (a Python
+expression evaluated with ``np`` and the module's globals), else from the module's
+``EXAMPLE_ARGS`` dict, else every parameter is the float 1.0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+import srcad
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    options = parser.parse_args(argv)
+    if not getattr(options, "command", None):
+        parser.print_help()
+        return 0
+    try:
+        return options.run(options) or 0
+    except srcad.SrcadError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="srcad",
+        description="Source-transformation automatic differentiation for Python and NumPy.",
+    )
+    commands = parser.add_subparsers(title="commands", dest="command")
+    demo = commands.add_parser("demo", help="show a generated gradient, then train an MLP")
+    demo.add_argument("--epochs", type=int, default=None, help="training epochs")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(run=_run_demo)
+    for name, run, text in [
+        ("show", _run_show, "print the generated gradient source of MODULE:FUNCTION"),
+        ("check", _run_check, "compare the gradient with central differences"),
+    ]:
+        command = commands.add_parser(name, help=text)
+        command.add_argument("target", help="MODULE:FUNCTION or path/to/file.py:FUNCTION")
+        command.add_argument("--argnums", default=None, help="e.g. 0 or 0,1")
+        command.add_argument("--args", default=None, help="example arguments, e.g. '1.0, 2.0'")
+        command.set_defaults(run=run)
+    generate = commands.add_parser(
+        "generate", help="regenerate the golden files in generated/ from examples/"
+    )
+    generate.add_argument("--check", action="store_true", help="only report differences")
+    generate.set_defaults(run=_run_generate)
+    return parser
+
+
+def load_target(target: str) -> tuple[Callable, object]:
+    """The function named by ``MODULE:FUNCTION`` and its module."""
+    module_name, _, function_name = target.rpartition(":")
+    if not module_name or not function_name:
+        raise SystemExit(f"srcad: expected MODULE:FUNCTION, got {target!r}")
+    if module_name.endswith(".py") or "/" in module_name:
+        module = load_module_from_path(Path(module_name))
+    else:
+        sys.path.insert(0, ".")
+        module = importlib.import_module(module_name)
+    function = getattr(module, function_name, None)
+    if function is None:
+        raise SystemExit(f"srcad: {module_name} has no function {function_name!r}")
+    return function, module
+
+
+def load_module_from_path(path: Path) -> object:
+    name = path.stem
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"srcad: cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def example_call(function: Callable, module: object, args_text: str | None,
+                 argnums_text: str | None) -> tuple[tuple, int | tuple]:
+    """Example arguments and argnums for ``function``, from the options or the module."""
+    if args_text is not None:
+        namespace = {"np": np, **vars(module)}
+        args = eval(f"({args_text},)", namespace)  # noqa: S307 - the user's own expression
+    else:
+        args = getattr(module, "EXAMPLE_ARGS", {}).get(function.__name__)
+        if args is None:
+            count = function.__code__.co_argcount - len(function.__defaults__ or ())
+            args = (1.0,) * count
+    if argnums_text is not None:
+        numbers = tuple(int(n) for n in argnums_text.split(","))
+        argnums = numbers[0] if len(numbers) == 1 else numbers
+    else:
+        argnums = getattr(module, "EXAMPLE_ARGNUMS", {}).get(function.__name__, 0)
+    return tuple(args), argnums
+
+
+def _run_show(options: argparse.Namespace) -> int:
+    function, module = load_target(options.target)
+    args, argnums = example_call(function, module, options.args, options.argnums)
+    gradient = srcad.value_and_grad(function, argnums=argnums)
+    gradient(*args)
+    print(srcad.source(gradient), end="")
+    return 0
+
+
+def _run_check(options: argparse.Namespace) -> int:
+    function, module = load_target(options.target)
+    args, argnums = example_call(function, module, options.args, options.argnums)
+    try:
+        srcad.check_grad(function, *args, argnums=argnums)
+    except srcad.GradientMismatch as error:
+        print(f"FAIL {options.target}: {error}")
+        return 1
+    print(f"ok   {options.target}: gradient matches central differences")
+    return 0
+
+
+def _run_generate(options: argparse.Namespace) -> int:
+    from srcad.golden import regenerate
+
+    changed = regenerate(write=not options.check)
+    for path in changed:
+        print(("differs: " if options.check else "wrote: ") + str(path))
+    return 1 if options.check and changed else 0
+
+
+def _run_demo(options: argparse.Namespace) -> int:
+    from srcad.demo import run_demo
+
+    return run_demo(epochs=options.epochs, seed=options.seed)
