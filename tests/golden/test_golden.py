@@ -1,0 +1,37 @@
+"""The committed files in generated/ are exactly what srcad generates today.
+
+On a difference, run ``python -m srcad generate``, read the diff, and commit it with a note
+saying why the generated code changed.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from srcad.golden import REPOSITORY, golden_sources
+
+
+def test_generated_files_match_examples():
+    sources = golden_sources()
+    assert sources, "examples/ lists no EXAMPLE_ARGS"
+    for relative, text in sources.items():
+        path = REPOSITORY / relative
+        assert path.exists(), f"{relative} is missing: run python -m srcad generate"
+        committed = path.read_text()
+        if committed != text:
+            diff = "".join(
+                difflib.unified_diff(
+                    committed.splitlines(True), text.splitlines(True), str(relative), "now"
+                )
+            )
+            raise AssertionError(f"{relative} differs from what srcad generates:\n{diff}")
+
+
+def test_generation_is_deterministic():
+    assert golden_sources() == golden_sources()
+
+
+def test_no_stale_golden_files():
+    expected = set(golden_sources())
+    committed = {p.relative_to(REPOSITORY) for p in (REPOSITORY / "generated").rglob("*.py")}
+    assert committed <= expected, f"stale files: {sorted(committed - expected)}"
