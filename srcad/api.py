@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -244,8 +244,7 @@ def _gradient_spec(
     return FunctionSpec(
         name=f"{fun.__name__}_grad",
         params=signature.params,
-        input_paths=(*lowered.input_paths, ("dout", "1.0")),
-        extra_params=(("dout", "1.0"),),
+        input_paths=(*lowered.input_paths, ("dout", _unit_literal(lowered.graph.outputs[0]))),
         returns=(out_indices, grads),
         returns_tree=TreeDef("tuple"),
         docstring=f"Value of {fun.__name__}({params}) and its gradient with respect to "
@@ -253,6 +252,12 @@ def _gradient_spec(
         header=header,
         output_names=output_names,
     )
+
+
+def _unit_literal(value) -> str:
+    """The default cotangent of a scalar output: 1.0 in its dtype."""
+    dtype = value.aval.dtype
+    return "1.0" if dtype == "float64" else f"np.{dtype}(1.0)"
 
 
 def _path_name(path: tuple) -> str:

@@ -12,8 +12,8 @@ import argparse
 import importlib
 import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -87,8 +87,9 @@ def load_module_from_path(path: Path) -> object:
     return module
 
 
-def example_call(function: Callable, module: object, args_text: str | None,
-                 argnums_text: str | None) -> tuple[tuple, int | tuple]:
+def example_call(
+    function: Callable, module: object, args_text: str | None, argnums_text: str | None
+) -> tuple[tuple, int | tuple]:
     """Example arguments and argnums for ``function``, from the options or the module."""
     if args_text is not None:
         namespace = {"np": np, **vars(module)}

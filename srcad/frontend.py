@@ -14,8 +14,8 @@ import builtins
 import inspect
 import linecache
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from srcad.errors import SrcadError, UnsupportedSyntax
 

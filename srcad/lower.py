@@ -16,16 +16,15 @@ import ast
 import inspect
 import operator
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax
 from srcad.frontend import ParsedFunction, parse_function
 from srcad.ir import AVal, Const, Graph, Loc, Var
-from srcad.ir.builder import GraphBuilder, TraceError, Tracer, UnknownPrimitiveError
-from srcad.ir.builder import bind_arguments
+from srcad.ir.builder import GraphBuilder, TraceError, Tracer, UnknownPrimitiveError, bind_arguments
 from srcad.ir.prims import prim_of
 from srcad.pytree import TreeDef, flatten, leaf_paths, unflatten
 

@@ -6,8 +6,8 @@ structure so that a flat list of leaves can be put back into it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True)

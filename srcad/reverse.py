@@ -61,9 +61,11 @@ def _max_id(graph: Graph) -> int:
 
 
 def _cotangent_aval(aval: AVal) -> AVal:
-    if aval.shape == ():
-        return AVal((), "float64", is_weak=True)  # dout=1.0 keeps float32 results in float32
-    return aval
+    """A Python float ``dout=1.0`` for float64 scalars; otherwise the output's own aval, so
+    that a float32 function's backward sweep stays in float32."""
+    if aval.shape == () and aval.dtype == "float64":
+        return AVal((), "float64", is_weak=True)
+    return AVal(aval.shape, aval.dtype)
 
 
 def _active_vars(graph: Graph, sources: list[Var]) -> set[Var]:

@@ -29,5 +29,6 @@ def softmax_cross_entropy_grad(a, y, dout=1.0):
     # backward  (line 60: shifted = a - np.max(a))
     dmax_a = np.sum(-dshifted, axis=0)  # shifted = a - max_a
     t8 = a == max_a  # max_a = np.max(a)
-    da = dshifted + np.where(t8, dmax_a, 0.0) / np.sum(t8, keepdims=True)  # max_a = np.max(a)
+    # max_a = np.max(a)
+    da = dshifted + np.where(t8, dmax_a, 0.0) / np.sum(t8, dtype=np.float64, keepdims=True)
     return out, da

@@ -38,7 +38,6 @@ class FunctionSpec:
     name: str
     params: tuple[str, ...]
     input_paths: tuple[tuple, ...]
-    extra_params: tuple[tuple[str, str], ...]
     returns: object
     returns_tree: TreeDef
     docstring: str

@@ -8,7 +8,9 @@ calls with their static params as keywords (``np.sum(t, axis=1, keepdims=True)``
 from __future__ import annotations
 
 import ast
-from typing import Callable
+from collections.abc import Callable
+
+import numpy as np
 
 from srcad.ir import Eqn
 from srcad.ir.prims import PRIMS
@@ -52,6 +54,8 @@ def literal(value: object) -> ast.expr:
     """A Python literal as an expression; negative numbers as unary minus for precedence."""
     if isinstance(value, bool) or value is None:
         return ast.Constant(value)
+    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
+        return ast.Attribute(ast.Name("np", ast.Load()), np.dtype(value).name, ast.Load())
     if isinstance(value, (int, float)):
         if value < 0:
             return ast.UnaryOp(ast.USub(), ast.Constant(-value))

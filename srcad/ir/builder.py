@@ -14,7 +14,7 @@ value of the full shape (the elementwise operation broadcasts by itself).
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import builtins
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -151,7 +151,7 @@ for _name, _aliases in [("sum", ()), ("mean", ()), ("max", (np.amax,)), ("min", 
             getattr(np, _name),
             REDUCTION,
             1,
-            params=("axis", "keepdims"),
+            params=("axis", "dtype", "keepdims"),
             examples=REDUCTION_EXAMPLES,
         ),
         *_aliases,

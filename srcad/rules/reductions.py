@@ -13,12 +13,12 @@ from srcad.rules.registry import defvjp, expand_reduced
 
 
 @defvjp(np.sum)
-def sum_vjp(g, out, x, axis=None, keepdims=False):
+def sum_vjp(g, out, x, axis=None, keepdims=False, dtype=None):
     return (np.broadcast_to(expand_reduced(g, axis, keepdims), np.shape(x)),)
 
 
 @defvjp(np.mean)
-def mean_vjp(g, out, x, axis=None, keepdims=False):
+def mean_vjp(g, out, x, axis=None, keepdims=False, dtype=None):
     count = np.size(x) // max(np.size(out), 1)
     return (np.broadcast_to(expand_reduced(g, axis, keepdims) / count, np.shape(x)),)
 
@@ -35,5 +35,5 @@ def min_vjp(g, out, x, axis=None, keepdims=False):
 
 def _extremum_vjp(g, out, x, axis, keepdims):
     is_extremum = x == expand_reduced(out, axis, keepdims)
-    ties = np.sum(is_extremum, axis=axis, keepdims=True)
+    ties = np.sum(is_extremum, axis=axis, keepdims=True, dtype=x.dtype)  # keep float32
     return np.where(is_extremum, expand_reduced(g, axis, keepdims), 0.0) / ties

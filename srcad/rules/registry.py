@@ -9,7 +9,7 @@ must not branch on values, only on static facts such as shapes and params.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

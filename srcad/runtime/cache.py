@@ -9,7 +9,7 @@ import; it holds only what can be recomputed.
 from __future__ import annotations
 
 import weakref
-from typing import Callable
+from collections.abc import Callable
 
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 

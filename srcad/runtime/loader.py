@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import linecache
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 
 def generated_dir() -> Path:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -36,8 +35,9 @@ LOSSES = {
 }
 
 
-def loss_source(n_layers: int, activation: str = "tanh",
-                loss: str = "softmax_cross_entropy") -> str:
+def loss_source(
+    n_layers: int, activation: str = "tanh", loss: str = "softmax_cross_entropy"
+) -> str:
     """The source of ``loss(params, x, y, lam)`` for an MLP with ``n_layers`` layers."""
     names = [(f"W{i}", f"b{i}") for i in range(1, n_layers + 1)]
     unpack = ", ".join(f"({w}, {b})" for w, b in names)
@@ -57,8 +57,9 @@ def loss_source(n_layers: int, activation: str = "tanh",
     return f"import numpy as np\n\n\ndef loss(params, x, y, lam):\n{doc}\n{body}\n"
 
 
-def make_loss(n_layers: int, activation: str = "tanh",
-              loss: str = "softmax_cross_entropy") -> Callable:
+def make_loss(
+    n_layers: int, activation: str = "tanh", loss: str = "softmax_cross_entropy"
+) -> Callable:
     """Write the loss source to a module file, import it and return ``loss``."""
     source = loss_source(n_layers, activation, loss)
     digest = hashlib.sha256(source.encode()).hexdigest()[:10]

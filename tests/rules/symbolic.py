@@ -18,9 +18,7 @@ def sympy_function(prim_name: str):
     spec = PRIMS[prim_name].sympy
     if spec is None:
         raise KeyError(f"{prim_name} has no sympy counterpart")
-    return eval(spec, dict(SYMPY_NAMESPACE)) if spec.startswith("lambda") else getattr(
-        sympy, spec
-    )
+    return eval(spec, dict(SYMPY_NAMESPACE)) if spec.startswith("lambda") else getattr(sympy, spec)
 
 
 def _expr(value):

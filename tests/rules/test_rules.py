@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy
-from rules.symbolic import Sym, sympy_function
 
+from rules.symbolic import Sym, sympy_function
 from srcad.ir.prims import ELEMENTWISE, PRIMS
 from srcad.rules import VJP_RULES
 

@@ -1,0 +1,177 @@
+"""Acceptance tests: errors about user code, through the public API only.
+
+Compilation happens on the first call with concrete arguments, so `srcad.grad(f)` must succeed and
+the call must raise. Every error names this file and the line of the offending construct; line
+numbers are found from the marker comment `# <- here`, never hard-coded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import os
+import re
+
+import numpy as np
+import pytest
+
+import srcad
+
+THIS_FILE = os.path.basename(__file__)
+
+_scale = 2.0
+
+
+def line_of_marker(fun):
+    """Absolute line number of the single line in `fun`'s source marked `# <- here`."""
+    lines, start = inspect.getsourcelines(fun)
+    hits = [start + offset for offset, line in enumerate(lines) if "# <- here" in line]
+    assert len(hits) == 1, f"{fun.__name__} needs exactly one marker"
+    return hits[0]
+
+
+def advice_of(message):
+    """The advice clause: errors read `file:line: what is wrong; what to do instead`."""
+    _, _, advice = message.partition("; ")
+    return advice
+
+
+def assert_points_at(error, fun):
+    message = str(error)
+    line = line_of_marker(fun)
+    assert THIS_FILE in message, message
+    assert re.search(rf"(?<!\d){line}(?!\d)", message), f"line {line} not in: {message}"
+
+
+# --- unsupported syntax ----------------------------------------------------------------------
+
+
+def uses_try(x):
+    try:  # <- here
+        y = np.exp(x)
+    except FloatingPointError:
+        y = x
+    return np.sum(y)
+
+
+def uses_with(x):
+    with contextlib.nullcontext():  # <- here
+        y = np.exp(x)
+    return np.sum(y)
+
+
+def uses_global(x):
+    global _scale  # <- here
+    return np.sum(x * _scale)
+
+
+def uses_yield(x):
+    yield np.sum(x)  # <- here
+
+
+def uses_class(x):
+    class Scale:  # <- here
+        factor = 2.0
+
+    return np.sum(x * Scale.factor)
+
+
+def uses_import(x):
+    import math  # <- here
+
+    return math.exp(x)
+
+
+def uses_del(x):
+    y = x * 2.0
+    z = y + 1.0
+    del y  # <- here
+    return np.sum(z)
+
+
+def uses_async(x):
+    async def helper():  # <- here
+        return 1.0
+
+    return np.sum(x)
+
+
+UNSUPPORTED = [
+    (uses_try, "try"),
+    (uses_with, "with"),
+    (uses_global, "global"),
+    (uses_yield, "yield"),
+    (uses_class, "class"),
+    (uses_import, "import"),
+    (uses_del, "del"),
+    (uses_async, "async"),
+]
+
+
+@pytest.mark.parametrize(("fun", "keyword"), UNSUPPORTED, ids=[k for _, k in UNSUPPORTED])
+def test_unsupported_syntax_is_reported_on_first_call(fun, keyword):
+    df = srcad.grad(fun)  # compiling waits for concrete arguments
+
+    with pytest.raises(srcad.UnsupportedSyntax) as info:
+        df(0.5)
+
+    assert isinstance(info.value, srcad.SrcadError)
+    assert_points_at(info.value, fun)
+    message = str(info.value).lower()
+    assert keyword in message, f"construct {keyword!r} not quoted in: {message}"
+    assert len(advice_of(message).split()) >= 3, f"no advice in: {message}"
+
+
+def test_error_classes_form_a_hierarchy():
+    assert issubclass(srcad.UnsupportedSyntax, srcad.SrcadError)
+    assert issubclass(srcad.NoDerivativeRule, srcad.SrcadError)
+    assert issubclass(srcad.SrcadError, Exception)
+
+
+# --- operations without a derivative rule ----------------------------------------------------
+
+
+def uses_bessel(x):
+    y = x * 2.0
+    return np.sum(np.i0(y))  # <- here
+
+
+def test_missing_derivative_rule_names_file_and_line():
+    df = srcad.grad(uses_bessel)
+
+    with pytest.raises(srcad.NoDerivativeRule) as info:
+        df(np.array([0.5, 1.0, 1.5]))
+
+    assert isinstance(info.value, srcad.SrcadError)
+    assert_points_at(info.value, uses_bessel)
+    assert "i0" in str(info.value)
+
+
+# --- misuse of grad ----------------------------------------------------------------------------
+
+
+def vector_valued(x):
+    return x * 2.0
+
+
+def test_grad_of_non_scalar_output_is_a_type_error():
+    with pytest.raises(TypeError) as info:
+        srcad.grad(vector_valued)(np.ones((3, 2)))
+
+    message = str(info.value)
+    assert "(3, 2)" in message or "(3,2)" in message, message
+
+
+def scaled_sum(x, n):
+    return np.sum(x * n)
+
+
+@pytest.mark.parametrize("n", [3, np.array([1, 2, 3])], ids=["python-int", "int-array"])
+def test_differentiating_an_int_argument_is_a_type_error(n):
+    with pytest.raises(TypeError, match="int"):
+        srcad.grad(scaled_sum, argnums=1)(np.ones(3), n)
+
+
+def test_int_argument_not_in_argnums_is_a_constant():
+    dx = srcad.grad(scaled_sum)(np.array([1.0, 2.0]), 3)
+    np.testing.assert_allclose(dx, [3.0, 3.0])
