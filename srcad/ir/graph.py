@@ -10,7 +10,6 @@ and matrix-product layouts at compile time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 import numpy as np
 
@@ -82,7 +81,7 @@ class Const:
         return aval_of(self.value)
 
 
-Atom = Union[Var, Const]
+Atom = Var | Const
 
 
 @dataclass(frozen=True)
