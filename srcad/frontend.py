@@ -129,7 +129,6 @@ REJECTED: dict[type, str] = {
     ast.Break: "'break' is not supported yet",
     ast.Continue: "'continue' is not supported yet",
     ast.Match: "'match' statements are not supported; use np.where",
-    ast.Slice: "slicing arrays is not supported yet; use np.split or reshape",
 }
 
 
@@ -141,7 +140,7 @@ class _SubsetChecker(ast.NodeVisitor):
     def generic_visit(self, node: ast.AST) -> None:
         if node is not self.root and type(node) in REJECTED:
             line = getattr(node, "lineno", self.root.lineno)
-            construct = ast.unparse(node).splitlines()[0] if not isinstance(node, ast.Slice) else ""
+            construct = ast.unparse(node).splitlines()[0]
             quoted = f" (in '{construct[:60]}')" if construct else ""
             raise UnsupportedSyntax(REJECTED[type(node)] + quoted, self.file, line)
         super().generic_visit(node)

@@ -24,7 +24,15 @@ import numpy as np
 from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax
 from srcad.frontend import ParsedFunction, parse_function
 from srcad.ir import AVal, Const, Graph, Loc, Var
-from srcad.ir.builder import GraphBuilder, TraceError, Tracer, UnknownPrimitiveError, bind_arguments
+from srcad.ir.builder import (
+    GraphBuilder,
+    TraceError,
+    Tracer,
+    UnknownPrimitiveError,
+    bind_arguments,
+    plain_index,
+)
+from srcad.ir.indexing import encode_index, setitem
 from srcad.ir.prims import prim_of
 from srcad.pytree import TreeDef, flatten, leaf_paths, unflatten
 
@@ -175,6 +183,8 @@ class _FunctionLowerer:
             raise _Return(value)
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             return  # a docstring or a bare constant
+        elif isinstance(node, ast.Expr) and _is_container_method_call(node.value):
+            self.evaluate(node.value)  # hs.append(h): builds a Python list at compile time
         elif isinstance(node, ast.Pass):
             return
         else:
@@ -186,14 +196,16 @@ class _FunctionLowerer:
             )
 
     def _augmented_assign(self, node: ast.AugAssign, since: int) -> None:
-        if not isinstance(node.target, ast.Name):
+        if isinstance(node.target, ast.Subscript):
+            current = self._eval_Subscript(node.target)
+        elif isinstance(node.target, ast.Name):
+            current = self.lookup(node.target.id, node)
+        else:
             raise UnsupportedSyntax(
-                "augmented assignment to subscripts is not supported yet; "
-                "write 'x = x + ...' on a whole variable",
+                f"augmented assignment to '{ast.unparse(node.target)}' is not supported",
                 self.parsed.file,
                 node.lineno,
             )
-        current = self.lookup(node.target.id, node)
         value = self._binary(node.op, current, self.evaluate(node.value), node)
         self.assign(node.target, value, since)
 
@@ -204,13 +216,36 @@ class _FunctionLowerer:
             items = self._unpack(value, len(target.elts), target)
             for element, item in zip(target.elts, items, strict=True):
                 self.assign(element, item, since)
+        elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+            self._assign_subscript(target, value, since)
         else:
             raise UnsupportedSyntax(
-                f"assignment to '{ast.unparse(target)}' is not supported yet; "
-                "assign to plain names",
+                f"assignment to '{ast.unparse(target)}' is not supported; assign to names "
+                "or to subscripts of names (y[i] = ...)",
                 self.parsed.file,
                 target.lineno,
             )
+
+    def _assign_subscript(self, target: ast.Subscript, value: object, since: int) -> None:
+        """``y[i] = v``: a new value of ``y`` for arrays; in place for Python containers."""
+        name = target.value.id
+        base = self.lookup(name, target)
+        index = self._index(target.slice)
+        if isinstance(base, (list, dict)) and not _contains_tracer(index):
+            base[index] = value
+            return
+        if isinstance(base, np.ndarray):
+            base = self.builder.tracer(Const(base))
+        if not isinstance(base, Tracer):
+            raise UnsupportedSyntax(
+                f"cannot assign into a {type(base).__name__}",
+                self.parsed.file,
+                target.lineno,
+            )
+        static, arrays = encode_index(plain_index(index, self.builder.loc))
+        updated = setitem(base, value, *arrays, index=static)
+        self.builder.set_hint(updated.atom, name)
+        self.env[name] = updated
 
     def _bind(self, name: str, value: object, since: int) -> None:
         if isinstance(value, Tracer) and isinstance(value.atom, Var):
@@ -326,11 +361,13 @@ class _FunctionLowerer:
 
     def _eval_Subscript(self, node: ast.Subscript) -> object:
         value = self.evaluate(node.value)
-        index = self.evaluate(node.slice)
-        if isinstance(value, Tracer) or isinstance(index, Tracer):
+        index = self._index(node.slice)
+        if isinstance(value, np.ndarray) and _contains_tracer(index):
+            value = self.builder.tracer(Const(value))
+        if not isinstance(value, Tracer) and _contains_tracer(index):
             raise UnsupportedSyntax(
-                f"indexing arrays ('{ast.unparse(node)}') is not supported yet; "
-                "pass the pieces as separate arguments",
+                f"'{ast.unparse(node)}' indexes a Python {type(value).__name__} with a value "
+                "computed from data; index lists with ints, or stack them into an array first",
                 self.parsed.file,
                 node.lineno,
             )
@@ -340,6 +377,15 @@ class _FunctionLowerer:
             raise SrcadError(
                 f"'{ast.unparse(node)}': {error}", self.parsed.file, node.lineno
             ) from None
+
+    def _index(self, node: ast.expr) -> object:
+        """A subscript's index: slices and tuples evaluated part by part."""
+        if isinstance(node, ast.Slice):
+            parts = (node.lower, node.upper, node.step)
+            return slice(*[None if p is None else self.evaluate(p) for p in parts])
+        if isinstance(node, ast.Tuple):
+            return tuple(self._index(element) for element in node.elts)
+        return self.evaluate(node)
 
     def _eval_Call(self, node: ast.Call) -> object:
         function = self.evaluate(node.func)
@@ -359,6 +405,8 @@ class _FunctionLowerer:
             return self.builder.apply(prim.name, arrays, params)
         if isinstance(function, types.MethodType) and isinstance(function.__self__, Tracer):
             return function(*args, **kwargs)
+        if isinstance(getattr(function, "__self__", None), (list, dict)):
+            return function(*args, **kwargs)  # list.append and friends, at compile time
         if _is_user_function(function):
             return self._inline(function, args, kwargs, node)
         if not is_traced:
@@ -408,6 +456,22 @@ class _FunctionLowerer:
                 line,
             )
         return SrcadError(str(error), file, line)
+
+
+CONTAINER_METHODS = {"append", "extend", "insert", "update", "setdefault"}
+
+
+def _is_container_method_call(node: ast.expr) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in CONTAINER_METHODS
+    )
+
+
+def _contains_tracer(index: object) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(item, Tracer) for item in items)
 
 
 def _leaves(args: list, kwargs: dict) -> list:

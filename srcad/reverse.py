@@ -119,14 +119,29 @@ def _accumulate(builder: GraphBuilder, var: Var, result: object, adjoints: dict)
     """Add one contribution to the adjoint of ``var`` (``dx = dx + ...``)."""
     contribution = _fit_to(builder, result, var)
     previous = adjoints.get(var)
-    total = (
-        contribution
-        if previous is None
-        else builder.apply("add", (builder.tracer(previous), builder.tracer(contribution))).atom
-    )
+    scatter = _scattered(builder, contribution)
+    if previous is None:
+        total = contribution
+    elif scatter is not None:
+        # dx[i] += g rather than dx = dx + (zeros with g at i)
+        total = builder.apply(
+            "index_add",
+            (builder.tracer(previous), *(builder.tracer(a) for a in scatter.inputs)),
+            {"index": scatter.param_dict["index"]},
+        ).atom
+    else:
+        total = builder.apply("add", (builder.tracer(previous), builder.tracer(contribution))).atom
     if isinstance(total, Var) and total.id not in (var.id,) and not builder.hint_of(total):
         builder.set_hint(total, f"d@{var.id}")
     adjoints[var] = total
+
+
+def _scattered(builder: GraphBuilder, atom: Atom) -> Eqn | None:
+    """The ``add_at`` equation that produced ``atom``, if it did."""
+    if not isinstance(atom, Var):
+        return None
+    eqn = builder._producer.get(atom.id)
+    return eqn if eqn is not None and eqn.prim == "add_at" else None
 
 
 def _fit_to(builder: GraphBuilder, result: object, var: Var) -> Atom:

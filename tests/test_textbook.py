@@ -73,7 +73,6 @@ def test_sigmoid_neuron_scalar_arguments():
     np.testing.assert_allclose(grads, expected, rtol=1e-10)
 
 
-@pytest.mark.xfail(reason="array indexing arrives with issue 3", strict=False)
 def test_sigmoid_neuron_array_arguments():
     def f(w, x):
         return 1 / (1 + np.exp(-(w[0] * x[0] + w[1] * x[1] + w[2])))

@@ -16,12 +16,17 @@ from dataclasses import dataclass
 import black
 import numpy as np
 
-from srcad.codegen.expressions import eqn_expression, literal
+from srcad.codegen.expressions import eqn_expression, index_expression, literal
 from srcad.codegen.names import NameAllocator
 from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.pytree import TreeDef
 
 LINE_LENGTH = 100
+# Primitives written as statements that fill an array in place.
+STATEMENT_PRIMS = {"setitem", "add_at", "index_add"}
+# Primitives whose result may share memory with their first input.
+VIEW_PRIMS = {"getitem", "reshape", "transpose", "broadcast_to", "expand_dims", "swapaxes"}
+VIEW_PRIMS |= {"ravel", "squeeze", "moveaxis"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class _Emitter:
         self.names = NameAllocator(graph, set(spec.params), self.inlined)
         self.names.taken.update(spec.params)
         self.constants: dict[str, object] = {}
+        self._constant_names: dict[int, str] = {}
 
     def _inlinable(self) -> set[int]:
         """Unnamed temporaries used exactly once, by an equation of the same sweep."""
@@ -74,17 +80,31 @@ class _Emitter:
             for eqn in self.graph.eqns
             for var in eqn.outputs
             if not var.hint
+            and eqn.prim not in STATEMENT_PRIMS
+            and var.id not in self._setitem_bases()
             and len(eqn.outputs) == 1
             and self.uses.get(var.id) == 1
             and var.id not in outputs
             and consumer_role.get(var.id) == eqn.role
         }
 
+    def _setitem_bases(self) -> set[int]:
+        return {
+            e.inputs[0].id
+            for e in self.graph.eqns
+            if e.prim in ("setitem", "index_add") and isinstance(e.inputs[0], Var)
+        }
+
+    def is_owned(self, var: Var) -> bool:
+        """Whether ``var`` is a fresh array no other name can see (safe to fill in place)."""
+        eqn = self.defining.get(var.id)
+        return eqn is not None and eqn.prim not in VIEW_PRIMS
+
     # --- the module ---------------------------------------------------------------------
     def module(self) -> tuple[str, dict[str, object]]:
         prologue = self._name_inputs()
         for index, eqn in enumerate(self.graph.eqns):
-            self.names.assign_eqn(index, eqn)
+            self.names.assign_eqn(index, eqn, self.is_owned)
         body = prologue + self._sections() + self._aliases() + [self._return_line()]
         signature = ", ".join(
             [*self.spec.params, *(f"{name}={default}" for name, default in self._extras())]
@@ -146,15 +166,49 @@ class _Emitter:
 
     def _statement(self, eqn: Eqn) -> str:
         targets = ", ".join(self.names.name(v) for v in eqn.outputs)
-        text = f"{targets} = {ast.unparse(self.expression(eqn))}"
+        if eqn.prim in STATEMENT_PRIMS:
+            text = self._fill_statements(eqn, targets)
+        else:
+            text = f"{targets} = {ast.unparse(self.expression(eqn))}"
         if eqn.role != "primal" and eqn.origin is not None and eqn.origin in self.defining:
             primal = self.defining[eqn.origin]
-            comment = f"# {self.names.name(primal.outputs[0])} = "
-            comment += ast.unparse(self.expression(primal))
+            if primal.prim in STATEMENT_PRIMS and primal.loc:
+                comment = f"# {primal.loc.text}"
+            else:
+                comment = f"# {self.names.name(primal.outputs[0])} = "
+                comment += ast.unparse(self.expression(primal))
             if len(text) + len(comment) > LINE_LENGTH - 6:
                 return f"{comment}\n{text}"  # too long to share a line: comment above
             text += f"  {comment}"
         return text
+
+    def _fill_statements(self, eqn: Eqn, target: str) -> str:
+        """``y[i] = v`` (after a copy unless ``y`` is reused) or a scatter into zeros."""
+        params = eqn.param_dict
+        if eqn.prim in ("setitem", "index_add"):
+            base, value, *arrays = [self.operand(a) for a in eqn.inputs]
+            index = index_expression(params["index"], arrays)
+            base_name = ast.unparse(base)
+            lines = [] if base_name == target else [f"{target} = {base_name}.copy()"]
+            subscript = ast.unparse(ast.Subscript(ast.Name(target, ast.Load()), index))
+            if eqn.prim == "setitem":
+                lines.append(f"{subscript} = {ast.unparse(value)}")
+            elif _has_index_arrays(params["index"]):
+                lines.append(f"np.add.at({target}, {ast.unparse(index)}, {ast.unparse(value)})")
+            else:
+                lines.append(f"{subscript} += {ast.unparse(value)}")
+            return "\n".join(lines)
+        values, *arrays = [self.operand(a) for a in eqn.inputs]
+        index = index_expression(params["index"], arrays)
+        aval = eqn.outputs[0].aval
+        dtype = "" if aval.dtype == "float64" else f", dtype=np.{aval.dtype}"
+        zeros = f"{target} = np.zeros({params['shape']!r}{dtype})"
+        subscript = ast.Subscript(ast.Name(target, ast.Load()), index)
+        if _has_index_arrays(params["index"]):
+            fill = f"np.add.at({target}, {ast.unparse(index)}, {ast.unparse(values)})"
+        else:
+            fill = f"{ast.unparse(subscript)} = {ast.unparse(values)}"
+        return f"{zeros}\n{fill}"
 
     def _aliases(self) -> list[str]:
         """``dw1 = dq`` for outputs that are values named after something else."""
@@ -206,9 +260,15 @@ class _Emitter:
             value = value.item()
         if value is None or isinstance(value, (bool, int, float)):
             return literal(value)
-        name = const.name or f"const_{len(self.constants)}"
+        name = const.name or self._constant_names.setdefault(
+            id(const), f"const_{len(self._constant_names)}"
+        )
         self.constants[name] = value
         return ast.Name(name, ast.Load())
+
+
+def _has_index_arrays(static: tuple) -> bool:
+    return any(isinstance(item, tuple) and item[0] == "array" for item in static)
 
 
 def _docstring(text: str) -> list[str]:

@@ -43,11 +43,29 @@ def eqn_expression(eqn: Eqn, operand: Callable[[object], ast.expr]) -> ast.expr:
         return ast.BinOp(args[0], BINARY_AST[prim.operator](), args[1])
     if prim.operator in COMPARE_AST:
         return ast.Compare(args[0], [COMPARE_AST[prim.operator]()], [args[1]])
+    if eqn.prim == "getitem":
+        return ast.Subscript(args[0], index_expression(eqn.param_dict["index"], args[1:]))
     if eqn.prim == "transpose" and not eqn.params and eqn.inputs[0].aval.ndim == 2:
         return ast.Attribute(args[0], "T", ast.Load())
     keywords = [ast.keyword(key, literal(value)) for key, value in eqn.params]
     function = ast.Attribute(ast.Name("np", ast.Load()), prim.fn.__name__, ast.Load())
     return ast.Call(function, args, keywords)
+
+
+def index_expression(static: tuple, arrays: list[ast.expr]) -> ast.expr:
+    """The subscript ``1:3, i`` of an encoded index (see ``srcad.ir.indexing``)."""
+    items = []
+    for item in static:
+        if isinstance(item, tuple) and item[0] == "slice":
+            bounds = [None if b is None else literal(b) for b in item[1:]]
+            items.append(ast.Slice(*bounds))
+        elif isinstance(item, tuple):
+            items.append(arrays[item[1]])
+        elif item == "...":
+            items.append(ast.Constant(Ellipsis))
+        else:
+            items.append(literal(item))
+    return items[0] if len(items) == 1 else ast.Tuple(items, ast.Load())
 
 
 def literal(value: object) -> ast.expr:

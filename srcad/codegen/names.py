@@ -45,7 +45,11 @@ class NameAllocator:
         self.names[var.id] = name
         self._holder[name] = var
 
-    def assign_eqn(self, index: int, eqn: Eqn) -> None:
+    def assign_eqn(self, index: int, eqn: Eqn, is_owned) -> None:
+        if eqn.prim in ("setitem", "index_add") and self._fills_in_place(index, eqn, is_owned):
+            self.names[eqn.outputs[0].id] = self.names[eqn.inputs[0].id]
+            self._holder[self.names[eqn.inputs[0].id]] = eqn.outputs[0]
+            return
         for var in eqn.outputs:
             base = self._base_name(var, eqn)
             if eqn.role != "primal" and self._is_reusable(base, index):
@@ -62,6 +66,17 @@ class NameAllocator:
         self.taken.add(name)
         self.names[var.id] = name
         self._holder[name] = var
+
+    def _fills_in_place(self, index: int, eqn: Eqn, is_owned) -> bool:
+        """``y[i] = v`` may write into ``y`` when nothing reads the old ``y`` afterwards."""
+        base = eqn.inputs[0]
+        return (
+            isinstance(base, Var)
+            and base not in self.graph.inputs
+            and base not in self.graph.outputs
+            and self._last_use.get(base.id, -1) <= index
+            and is_owned(base)
+        )
 
     def _is_reusable(self, name: str, index: int) -> bool:
         holder = self._holder.get(name)
@@ -91,6 +106,8 @@ class NameAllocator:
         if None in operands or eqn.role != "primal":
             return ""
         prim = PRIMS[eqn.prim]
+        if eqn.prim == "getitem" and len(operands) == 1:
+            return _item_name(operands[0], eqn.param_dict["index"])
         if eqn.prim in ("matmul", "dot") and all(len(n) <= 3 for n in operands):
             return "".join(operands)
         if prim.operator is None and len(operands) == 1:
@@ -111,3 +128,10 @@ def _last_uses(graph: Graph) -> dict[int, int]:
             if isinstance(atom, Var):
                 last[atom.id] = index
     return last
+
+
+def _item_name(base: str, index: tuple) -> str:
+    """``w_0`` for ``w[0]``, ``x_1_2`` for ``x[1, 2]``; empty for slices and arrays."""
+    if all(isinstance(item, int) and item >= 0 for item in index):
+        return "_".join([base, *(str(item) for item in index)])
+    return ""

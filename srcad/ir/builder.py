@@ -19,6 +19,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from srcad.ir.graph import Atom, AVal, Const, Eqn, Graph, Loc, Var
+from srcad.ir.indexing import encode_index
 from srcad.ir.prims import ELEMENTWISE, PRIMS, prim_of
 from srcad.ir.shapes import infer_avals
 
@@ -375,6 +376,45 @@ class Tracer:
 
     def dot(self, other):
         return self._apply("dot", self, other)
+
+    def __getitem__(self, index):
+        static, arrays = encode_index(plain_index(index, self.builder.loc))
+        return self.builder.apply("getitem", (self, *arrays), {"index": static})
+
+
+def plain_index(index: object, loc: Loc | None) -> object:
+    """Index parts as ints, slices, tracers or integer arrays (masks become positions)."""
+    items = index if isinstance(index, tuple) else (index,)
+    plain: list = []
+    for item in items:
+        if isinstance(item, slice):
+            for bound in (item.start, item.stop, item.step):
+                if bound is not None and not isinstance(bound, int):
+                    raise TraceError(
+                        "slice bounds must be ints known when compiling (shapes, loop "
+                        "counters over range) ; use np.where or np.take for computed "
+                        "positions",
+                        loc,
+                    )
+            plain.append(item)
+        elif isinstance(item, Tracer):
+            if item.aval.dtype == "bool":
+                raise TraceError(
+                    "boolean masks computed from data give data-dependent shapes; "
+                    "use np.where(mask, x, 0) instead",
+                    loc,
+                )
+            if item.aval.dtype not in ("int64", "int32", "intp", "uint8", "int16", "int8"):
+                raise TraceError(f"cannot index with a {item.aval.dtype} value", loc)
+            plain.append(item)
+        elif isinstance(item, (list, np.ndarray)):
+            array = np.asarray(item)
+            plain.extend(np.nonzero(array) if array.dtype == bool else [array])
+        elif isinstance(item, float):
+            raise TraceError("cannot index with a float; use an int", loc)
+        else:
+            plain.append(item)
+    return tuple(plain)
 
 
 def _reduction_params(axis: object, keepdims: bool) -> dict:
