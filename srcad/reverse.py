@@ -38,10 +38,8 @@ class ReverseResult:
 def reverse_graph(graph: Graph, wrt: tuple[int, ...], output_index: int = 0) -> ReverseResult:
     """Differentiate output ``output_index`` of ``graph`` with respect to inputs ``wrt``."""
     builder = GraphBuilder(first_id=_max_id(graph) + 1)
-    builder.eqns.extend(graph.eqns)
     for eqn in graph.eqns:
-        for var in eqn.outputs:
-            builder._producer[var.id] = eqn
+        builder.emit(eqn)
     target = graph.outputs[output_index]
     dout = builder.new_var("dout", _cotangent_aval(target.aval))
     active = _active_vars(graph, [graph.inputs[i] for i in wrt])
@@ -140,7 +138,7 @@ def _scattered(builder: GraphBuilder, atom: Atom) -> Eqn | None:
     """The ``add_at`` equation that produced ``atom``, if it did."""
     if not isinstance(atom, Var):
         return None
-    eqn = builder._producer.get(atom.id)
+    eqn = builder.producer(atom)
     return eqn if eqn is not None and eqn.prim == "add_at" else None
 
 

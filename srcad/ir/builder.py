@@ -40,13 +40,36 @@ class GraphBuilder:
     """Accumulates equations; owns the id counter and the current source location."""
 
     def __init__(self, first_id: int = 0):
-        self.eqns: list[Eqn] = []
+        self._blocks: list[list[Eqn]] = [[]]
         self.loc: Loc | None = None
         self.role = "primal"
         self.origin: int | None = None
         self._next_id = first_id
         self._producer: dict[int, Eqn] = {}
         self._hints: dict[int, str] = {}
+
+    @property
+    def eqns(self) -> list[Eqn]:
+        """The equations of the innermost open block."""
+        return self._blocks[-1]
+
+    @contextlib.contextmanager
+    def block(self) -> Iterator[list[Eqn]]:
+        """Record the equations made inside the ``with`` into a separate list (a sub-graph)."""
+        self._blocks.append([])
+        try:
+            yield self._blocks[-1]
+        finally:
+            self._blocks.pop()
+
+    def emit(self, eqn: Eqn) -> None:
+        """Append an equation built elsewhere (structured control flow)."""
+        self.eqns.append(eqn)
+        for var in eqn.outputs:
+            self._producer[var.id] = eqn
+
+    def producer(self, var: Var) -> Eqn | None:
+        return self._producer.get(var.id)
 
     def new_var(self, hint: str, aval: AVal) -> Var:
         var = Var(self._next_id, hint, aval)
@@ -101,39 +124,14 @@ class GraphBuilder:
             self.role,
             self.origin,
         )
-        self.eqns.append(eqn)
-        for var in outputs:
-            self._producer[var.id] = eqn
+        self.emit(eqn)
         tracers = tuple(self.tracer(v) for v in outputs)
         return tracers[0] if len(tracers) == 1 else tracers
 
     def build(self, name: str, inputs: list[Var], outputs: list[Atom]) -> Graph:
         """The graph of everything recorded, with user names applied to its vars."""
-        renamed = {var_id: hint for var_id, hint in self._hints.items() if hint is not None}
-
-        def rename(atom: Atom) -> Atom:
-            if isinstance(atom, Var) and atom.id in renamed:
-                return Var(atom.id, renamed[atom.id], atom.aval)
-            return atom
-
-        eqns = tuple(
-            Eqn(
-                e.prim,
-                tuple(rename(a) for a in e.inputs),
-                tuple(rename(v) for v in e.outputs),
-                e.params,
-                e.loc,
-                e.role,
-                e.origin,
-            )
-            for e in self.eqns
-        )
-        return Graph(
-            name,
-            tuple(rename(v) for v in inputs),
-            eqns,
-            tuple(rename(a) for a in outputs),
-        )
+        graph = Graph(name, tuple(inputs), tuple(self.eqns), tuple(outputs))
+        return rename_vars(graph, dict(self._hints))
 
     def _atom(self, value: object) -> Atom:
         if isinstance(value, Tracer):
@@ -185,6 +183,47 @@ class GraphBuilder:
             return None
         eqn = self._producer.get(atom.id)
         return eqn.inputs[0] if eqn is not None and eqn.prim == "broadcast_to" else None
+
+
+def rename_vars(graph: Graph, hints: dict[int, str]) -> Graph:
+    """``graph`` with every var whose id is in ``hints`` carrying that hint (sub-graphs too)."""
+
+    def rename(atom: Atom) -> Atom:
+        if isinstance(atom, Var) and atom.id in hints and hints[atom.id] != atom.hint:
+            return Var(atom.id, hints[atom.id], atom.aval)
+        return atom
+
+    return map_graph(graph, rename)
+
+
+def map_graph(graph: Graph, function) -> Graph:
+    """``graph`` with ``function`` applied to every atom, recursively into sub-graphs."""
+
+    def param(value: object) -> object:
+        if isinstance(value, Graph):
+            return map_graph(value, function)
+        if isinstance(value, tuple) and any(isinstance(v, Graph) for v in value):
+            return tuple(param(v) for v in value)
+        return value
+
+    eqns = tuple(
+        Eqn(
+            e.prim,
+            tuple(function(a) for a in e.inputs),
+            tuple(function(v) for v in e.outputs),
+            tuple((k, param(v)) for k, v in e.params),
+            e.loc,
+            e.role,
+            e.origin,
+        )
+        for e in graph.eqns
+    )
+    return Graph(
+        graph.name,
+        tuple(function(v) for v in graph.inputs),
+        eqns,
+        tuple(function(a) for a in graph.outputs),
+    )
 
 
 def _fold_constants(prim_name: str, atoms: list[Atom], params: dict) -> Const | None:
