@@ -1,58 +1,175 @@
 """Benchmark: srcad's generated value-and-gradient against hand-written NumPy backprop.
 
-A 784-256-256-10 tanh MLP with softmax cross-entropy (mean over the batch), in float64 and
-float32. Both gradients are checked against each other before anything is timed.
+A 784-256-256-10 tanh MLP with softmax cross-entropy (mean over the batch) and an L2 penalty
+on the weights, at batch 1, 32, 128 and 1024, in float64 and float32. srcad differentiates the
+loss that ``srcad.train`` writes; the hand-written backprop reuses every forward intermediate
+and, at batch 1, uses vector-matrix products and ``np.outer`` instead of matrix products with
+a length-1 dimension. autograd, JAX (jit) and PyTorch (eager) run alongside when installed.
+All gradients are checked against the hand-written ones before anything is timed. Timings
+interleave the implementations and keep the minimum, which tames a busy machine.
 
-    python benchmarks/bench_mlp.py --repeat 7 --batch 128
+    python benchmarks/bench_mlp.py                      # every batch and dtype
+    python benchmarks/bench_mlp.py --batch 1 --profile  # where the generated code spends time
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import ast
+import inspect
+import platform
 import time
 import timeit
 
 import numpy as np
 
 import srcad
+from srcad.train import MLP
 
 SIZES = (784, 256, 256, 10)
-TOLERANCES = {np.float64: (1e-9, 1e-12), np.float32: (1e-3, 1e-5)}
+LAM = 1e-4
+BATCHES = (1, 32, 128, 1024)
+TOLERANCES = {np.float64: (1e-9, 1e-12), np.float32: (2e-3, 1e-5)}
 
 
-def loss(params, x, y):
-    (W1, b1), (W2, b2), (W3, b3) = params
-    h1 = np.tanh(x @ W1 + b1)
-    h2 = np.tanh(h1 @ W2 + b2)
-    logits = h2 @ W3 + b3
-    shifted = logits - np.max(logits, axis=1, keepdims=True)
-    log_p = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
-    return np.mean(-np.sum(y * log_p, axis=1))
-
-
-def hand_value_and_grad(params, x, y):
+# --- the contenders ------------------------------------------------------------------------
+def hand_value_and_grad(params, x, y, lam):
     """Loss and gradient by hand: reuse every forward intermediate, no wasted work."""
+    if x.shape[0] == 1:
+        return hand_value_and_grad_single(params, x, y, lam)
     (W1, b1), (W2, b2), (W3, b3) = params
-    batch = x.shape[0]
+    n = x.shape[0]
     h1 = np.tanh(x @ W1 + b1)
     h2 = np.tanh(h1 @ W2 + b2)
     logits = h2 @ W3 + b3
     shifted = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(shifted)
     total = e.sum(axis=1, keepdims=True)
-    log_p = shifted - np.log(total)
-    value = -np.sum(y * log_p) / batch
-    # Rows of y are one-hot, so they sum to 1: d/dlogits = (softmax - y) / batch.
-    dlogits = (e / total - y) / batch
-    dW3, db3 = h2.T @ dlogits, dlogits.sum(axis=0)
-    dz2 = (dlogits @ W3.T) * (1 - h2 * h2)  # tanh' = 1 - tanh^2
-    dW2, db2 = h1.T @ dz2, dz2.sum(axis=0)
-    dz1 = (dz2 @ W2.T) * (1 - h1 * h1)
-    dW1, db1 = x.T @ dz1, dz1.sum(axis=0)
-    return value, [(dW1, db1), (dW2, db2), (dW3, db3)]
+    penalty = np.vdot(W1, W1) + np.vdot(W2, W2) + np.vdot(W3, W3)
+    value = -np.vdot(y, shifted - np.log(total)) / n + lam * penalty
+    # Rows of y are one-hot, so they sum to 1: d/dlogits = (softmax - y) / n.
+    dlogits = (e / total - y) / n
+    dz2 = dlogits @ W3.T
+    dz2 *= 1 - h2 * h2  # tanh' = 1 - tanh^2
+    dz1 = dz2 @ W2.T
+    dz1 *= 1 - h1 * h1
+    grads = []
+    for h, dz, W in ((x, dz1, W1), (h1, dz2, W2), (h2, dlogits, W3)):
+        dW = h.T @ dz
+        dW += (2 * lam) * W
+        grads.append((dW, dz.sum(axis=0)))
+    return value, grads
 
 
+def hand_value_and_grad_single(params, x, y, lam):
+    """Batch 1: vectors throughout, so every product is GEMV or an outer product."""
+    (W1, b1), (W2, b2), (W3, b3) = params
+    xv, yv = x[0], y[0]
+    h1 = np.tanh(xv @ W1 + b1)
+    h2 = np.tanh(h1 @ W2 + b2)
+    logits = h2 @ W3 + b3
+    shifted = logits - logits.max()
+    e = np.exp(shifted)
+    total = e.sum()
+    penalty = np.vdot(W1, W1) + np.vdot(W2, W2) + np.vdot(W3, W3)
+    value = -np.vdot(yv, shifted - np.log(total)) + lam * penalty
+    dlogits = e / total - yv
+    dz2 = (W3 @ dlogits) * (1 - h2 * h2)
+    dz1 = (W2 @ dz2) * (1 - h1 * h1)
+    grads = []
+    for h, dz, W in ((xv, dz1, W1), (h1, dz2, W2), (h2, dlogits, W3)):
+        dW = np.outer(h, dz)
+        dW += (2 * lam) * W
+        grads.append((dW, dz))
+    return value, grads
+
+
+def optional_contenders(dtype) -> dict:
+    """autograd, JAX and PyTorch versions of the same loss, for those that are installed."""
+    contenders = {}
+    for name, build in (("autograd", _autograd), ("jax jit", _jax), ("torch eager", _torch)):
+        try:
+            contenders[name] = build(dtype)
+        except ImportError:
+            print(f"({name} is not installed: skipped)")
+    return contenders
+
+
+def _autograd(dtype):
+    import autograd
+    import autograd.numpy as anp
+
+    def loss(params, x, y, lam):
+        (W1, b1), (W2, b2), (W3, b3) = params
+        h1 = anp.tanh(anp.dot(x, W1) + b1)
+        h2 = anp.tanh(anp.dot(h1, W2) + b2)
+        logits = anp.dot(h2, W3) + b3
+        shifted = logits - anp.max(logits, axis=1, keepdims=True)
+        log_p = shifted - anp.log(anp.sum(anp.exp(shifted), axis=1, keepdims=True))
+        penalty = anp.sum(W1**2) + anp.sum(W2**2) + anp.sum(W3**2)
+        return -anp.mean(anp.sum(y * log_p, axis=1)) + lam * penalty
+
+    return autograd.value_and_grad(loss), lambda args: args
+
+
+def _jax(dtype):
+    import jax
+    import jax.numpy as jnp
+
+    if dtype == np.float64:
+        jax.config.update("jax_enable_x64", True)
+    compiled = jax.jit(jax.value_and_grad(_jax_loss))
+
+    def run(params, x, y, lam):
+        value, grads = compiled(params, x, y, lam)
+        return jax.block_until_ready((value, grads))
+
+    def convert(args):
+        params, x, y, lam = args
+        to_jax = lambda a: jnp.asarray(a)  # noqa: E731
+        return [tuple(map(to_jax, layer)) for layer in params], to_jax(x), to_jax(y), lam
+
+    return run, convert
+
+
+def _jax_loss(params, x, y, lam):
+    import jax
+    import jax.numpy as jnp
+
+    (W1, b1), (W2, b2), (W3, b3) = params
+    h1 = jnp.tanh(x @ W1 + b1)
+    h2 = jnp.tanh(h1 @ W2 + b2)
+    log_p = jax.nn.log_softmax(h2 @ W3 + b3, axis=1)
+    penalty = jnp.sum(W1**2) + jnp.sum(W2**2) + jnp.sum(W3**2)
+    return -jnp.mean(jnp.sum(y * log_p, axis=1)) + lam * penalty
+
+
+def _torch(dtype):
+    import torch
+
+    def run(params, x, y, lam):
+        (W1, b1), (W2, b2), (W3, b3) = params
+        for p in (W1, b1, W2, b2, W3, b3):
+            p.grad = None
+        h1 = torch.tanh(x @ W1 + b1)
+        h2 = torch.tanh(h1 @ W2 + b2)
+        log_p = torch.log_softmax(h2 @ W3 + b3, dim=1)
+        penalty = (W1**2).sum() + (W2**2).sum() + (W3**2).sum()
+        value = -(y * log_p).sum(dim=1).mean() + lam * penalty
+        value.backward()
+        return value.item(), [(W.grad, b.grad) for W, b in params]
+
+    def convert(args):
+        params, x, y, lam = args
+        layers = [
+            tuple(torch.from_numpy(a.copy()).requires_grad_() for a in layer) for layer in params
+        ]
+        return layers, torch.from_numpy(x), torch.from_numpy(y), lam
+
+    return run, convert
+
+
+# --- problem, checks, timing -----------------------------------------------------------------
 def make_problem(batch, dtype, seed=0):
     rng = np.random.default_rng(seed)
     params = []
@@ -62,65 +179,135 @@ def make_problem(batch, dtype, seed=0):
         params.append((W.astype(dtype), b.astype(dtype)))
     x = rng.standard_normal((batch, SIZES[0])).astype(dtype)
     y = np.eye(SIZES[-1], dtype=dtype)[rng.integers(0, SIZES[-1], size=batch)]
-    return params, x, y
+    return params, x, y, LAM
 
 
-def check_same_gradient(srcad_fn, params, x, y, dtype):
+def check_same_gradient(name, fn, args, dtype):
     rtol, atol = TOLERANCES[dtype]
-    value, grads = srcad_fn(params, x, y)
-    hand_value, hand_grads = hand_value_and_grad(params, x, y)
-    assert np.allclose(value, hand_value, rtol=rtol, atol=atol), (value, hand_value)
+    value, grads = fn(*args)
+    hand_value, hand_grads = hand_value_and_grad(*args)
+    assert np.allclose(float(value), hand_value, rtol=rtol, atol=atol), (name, value, hand_value)
     for layer, (got, want) in enumerate(zip(grads, hand_grads, strict=True), start=1):
-        for name, g, h in zip(("W", "b"), got, want, strict=True):
-            assert g.dtype == dtype, f"d{name}{layer} has dtype {g.dtype}, expected {dtype}"
+        for label, g, h in zip(("W", "b"), got, want, strict=True):
+            g = np.asarray(g.detach() if hasattr(g, "detach") else g)
             worst = np.max(np.abs(g - h))
-            assert np.allclose(g, h, rtol=rtol, atol=atol), f"d{name}{layer} off by {worst:.3g}"
+            assert np.allclose(g, h, rtol=rtol, atol=atol), f"{name}: d{label}{layer} off {worst}"
 
 
-def best_ms_per_call(fn, args, repeat):
-    """Minimum over `repeat` runs, each of enough calls to last about 0.2 s."""
-    timer = timeit.Timer(lambda: fn(*args))
-    number, _ = timer.autorange()
-    return 1e3 * min(timer.repeat(repeat=repeat, number=number)) / number
+def interleaved_best_ms(functions: dict, repeat: int) -> dict:
+    """Per function, the best ms per call over ``repeat`` rounds that take turns."""
+    timers = {name: timeit.Timer(lambda f=f, a=a: f(*a)) for name, (f, a) in functions.items()}
+    numbers = {name: max(1, timer.autorange()[0] // 2) for name, timer in timers.items()}
+    best = dict.fromkeys(functions, float("inf"))
+    for _ in range(repeat):
+        for name, timer in timers.items():
+            seconds = timer.timeit(numbers[name]) / numbers[name]
+            best[name] = min(best[name], 1e3 * seconds)
+    return best
 
 
-def describe_threads():
+def describe_threads() -> str:
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        return [f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')}"]
-    return [
-        f"{pool['internal_api']} ({pool['user_api']}): {pool['num_threads']} threads"
-        for pool in threadpool_info()
-    ]
+        return "threadpoolctl not installed; BLAS threads unknown"
+    pools = [f"{p['internal_api']} {p['num_threads']} threads" for p in threadpool_info()]
+    return ", ".join(pools) or "no BLAS thread pool found"
+
+
+def limit_threads(count: int | None):
+    if count is None:
+        return None
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=count)
+
+
+# --- profiling the generated code --------------------------------------------------------------
+def generated_function(transformed, args):
+    """The generated function itself, compiled from ``srcad.source`` (no call dispatch)."""
+    source = srcad.source(transformed)
+    namespace: dict = {}
+    exec(compile(source, "<generated>", "exec"), namespace)  # noqa: S102 - our own output
+    name = next(n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef))
+    return namespace[name], source
+
+
+def profile_lines(generated, source: str, args: tuple, top: int = 8) -> list[tuple[float, str]]:
+    """Time each statement of the generated function on its own: (microseconds, statement)."""
+    function = next(n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef))
+    bound = inspect.signature(generated).bind(*args)
+    bound.apply_defaults()
+    scope = {**generated.__globals__, **bound.arguments}
+    costs = []
+    for statement in function.body[1:]:  # skip the docstring
+        if isinstance(statement, ast.Return):
+            break
+        code = compile(ast.Module([statement], []), "<line>", "exec")
+        exec(code, scope)  # noqa: S102
+        number = 50
+        elapsed = timeit.timeit(lambda code=code: exec(code, scope), number=number)  # noqa: S102
+        costs.append((1e6 * elapsed / number, ast.unparse(statement)))
+    return sorted(costs, reverse=True)[:top]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7, help="timing repeats; the min is kept")
-    parser.add_argument("--batch", type=int, default=128, help="examples per batch")
-    args = parser.parse_args()
+    parser.add_argument("--repeat", type=int, default=7, help="timing rounds; the min is kept")
+    parser.add_argument("--batch", type=int, nargs="*", default=list(BATCHES))
+    parser.add_argument("--dtype", nargs="*", default=["float64", "float32"])
+    parser.add_argument("--threads", type=int, default=None, help="BLAS threads (threadpoolctl)")
+    parser.add_argument("--profile", action="store_true", help="per-line cost of srcad's code")
+    parser.add_argument("--others", action=argparse.BooleanOptionalAction, default=True)
+    options = parser.parse_args()
+    limits = limit_threads(options.threads)  # noqa: F841 - held for the whole run
 
-    print(f"MLP {'-'.join(map(str, SIZES))}, tanh, softmax cross-entropy, batch {args.batch}")
-    print(f"numpy {np.__version__}; " + "; ".join(describe_threads()))
-
-    srcad_fn = srcad.value_and_grad(loss, argnums=0)
+    print(f"MLP {'-'.join(map(str, SIZES))}, tanh, softmax cross-entropy + {LAM:g} * L2")
+    print(f"numpy {np.__version__}, python {platform.python_version()}; {describe_threads()}")
+    model = MLP(SIZES, "tanh", "softmax_cross_entropy", lam=LAM)
     rows = []
-    for dtype in (np.float64, np.float32):
-        params, x, y = make_problem(args.batch, dtype)
-        start = time.perf_counter()
-        srcad_fn(params, x, y)  # first call compiles for these shapes and dtypes
-        compile_ms = 1e3 * (time.perf_counter() - start)
-        check_same_gradient(srcad_fn, params, x, y, dtype)
-        hand_ms = best_ms_per_call(hand_value_and_grad, (params, x, y), args.repeat)
-        srcad_ms = best_ms_per_call(srcad_fn, (params, x, y), args.repeat)
-        rows.append((np.dtype(dtype).name, compile_ms, hand_ms, srcad_ms))
+    for dtype_name in options.dtype:
+        dtype = np.dtype(dtype_name).type
+        others = optional_contenders(dtype) if options.others else {}
+        for batch in options.batch:
+            rows.append(run_case(model, others, batch, dtype, options))
+    print_table(rows)
 
-    print("gradients agree (allclose) in every dtype\n")
-    print(f"{'dtype':<8} {'first call ms':>13} {'hand ms':>9} {'srcad ms':>9} {'srcad/hand':>10}")
-    for name, compile_ms, hand_ms, srcad_ms in rows:
-        ratio = srcad_ms / hand_ms
-        print(f"{name:<8} {compile_ms:>13.1f} {hand_ms:>9.3f} {srcad_ms:>9.3f} {ratio:>10.2f}")
+
+def run_case(model, others, batch, dtype, options) -> dict:
+    args = make_problem(batch, dtype)
+    started = time.perf_counter()
+    model.gradient(*args)  # the first call compiles for these shapes and dtypes
+    compile_ms = 1e3 * (time.perf_counter() - started)
+    functions = {"hand": (hand_value_and_grad, args), "srcad": (model.gradient, args)}
+    generated, source = generated_function(model.gradient, args)
+    functions["srcad, no dispatch"] = (generated, args)
+    for name, (fn, convert) in others.items():
+        functions[name] = (fn, convert(args))
+    for name, (fn, fn_args) in functions.items():
+        if name != "hand":
+            check_same_gradient(name, fn, fn_args, dtype)
+    best = interleaved_best_ms(functions, options.repeat)
+    if options.profile:
+        print(f"\nbatch {batch} {np.dtype(dtype).name}: the costliest lines of srcad's code")
+        for micros, line in profile_lines(generated, source, args):
+            print(f"  {micros:9.1f} us  {line}")
+    return {"batch": batch, "dtype": np.dtype(dtype).name, "compile_ms": compile_ms, **best}
+
+
+def print_table(rows: list[dict]) -> None:
+    names = [key for key in rows[0] if key not in ("batch", "dtype", "compile_ms", "hand")]
+    print("\ngradients agree with the hand-written ones (allclose) everywhere")
+    print("times in ms per value-and-gradient (best of interleaved rounds); ratio = x / hand\n")
+    header = f"{'dtype':<8}{'batch':>6}{'compile':>9}{'hand':>9}"
+    header += "".join(f"{name:>20}" for name in names)
+    print(header)
+    for row in rows:
+        line = f"{row['dtype']:<8}{row['batch']:>6}{row['compile_ms']:>9.0f}{row['hand']:>9.3f}"
+        for name in names:
+            cell = f"{row[name]:.3f} ({row[name] / row['hand']:.2f}x)"
+            line += f"{cell:>20}"
+        print(line)
 
 
 if __name__ == "__main__":

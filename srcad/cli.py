@@ -1,4 +1,4 @@
-"""The ``srcad`` command line: ``demo``, ``show``, ``check`` and ``generate``.
+"""The ``srcad`` command line: ``demo``, ``train``, ``show``, ``check`` and ``generate``.
 
 ``MODULE:FUNCTION`` names a function either by dotted module (``examples.basics:g``) or by
 file path (``examples/basics.py:g``). Example arguments come from ``--args`` (a Python
@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import srcad
+from srcad.train.command import add_train_arguments
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--epochs", type=int, default=None, help="training epochs")
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(run=_run_demo)
+    train = commands.add_parser("train", help="train an MLP on a bundled dataset or an .npz file")
+    add_train_arguments(train)
+    train.set_defaults(run=_run_train)
     for name, run, text in [
         ("show", _run_show, "print the generated gradient source of MODULE:FUNCTION"),
         ("check", _run_check, "compare the gradient with central differences"),
@@ -135,6 +139,12 @@ def _run_generate(options: argparse.Namespace) -> int:
     for path in changed:
         print(("differs: " if options.check else "wrote: ") + str(path))
     return 1 if options.check and changed else 0
+
+
+def _run_train(options: argparse.Namespace) -> int:
+    from srcad.train.command import run_train
+
+    return run_train(options)
 
 
 def _run_demo(options: argparse.Namespace) -> int:

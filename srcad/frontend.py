@@ -24,7 +24,7 @@ from srcad.errors import SrcadError, UnsupportedSyntax
 class ParsedFunction:
     """A user function's syntax tree together with where its names resolve."""
 
-    fn: Callable
+    fn: Callable | None
     node: ast.FunctionDef
     file: str
     globals: dict
@@ -111,8 +111,6 @@ REJECTED: dict[type, str] = {
     "check the inputs before calling it",
     ast.NamedExpr: "the walrus operator ':=' is not supported; use a separate assignment",
     ast.JoinedStr: "f-strings are not supported in a differentiated function",
-    ast.Lambda: "lambda is not supported yet; define the helper with def at module level",
-    ast.FunctionDef: "nested functions are not supported yet; define the helper at " "module level",
     ast.ListComp: "list comprehensions are not supported; build the list with explicit "
     "expressions",
     ast.SetComp: "set comprehensions are not supported",
@@ -120,14 +118,6 @@ REJECTED: dict[type, str] = {
     ast.GeneratorExp: "generator expressions are not supported; use np.sum over an array",
     ast.Set: "set displays are not supported; use a tuple or list",
     ast.Starred: "starred expressions (*args) are not supported; pass arguments explicitly",
-    ast.BoolOp: "'and'/'or' on values are not supported; use np.logical_and / np.logical_or",
-    ast.If: "'if' statements are not supported yet; use np.where(condition, a, b)",
-    ast.IfExp: "conditional expressions are not supported yet; use np.where(condition, a, b)",
-    ast.For: "'for' loops are not supported yet; write the computation with array " "operations",
-    ast.While: "'while' loops are not supported yet; write the computation with array "
-    "operations",
-    ast.Break: "'break' is not supported yet",
-    ast.Continue: "'continue' is not supported yet",
     ast.Match: "'match' statements are not supported; use np.where",
 }
 

@@ -17,7 +17,12 @@ import black
 import numpy as np
 
 from srcad.codegen.expressions import eqn_expression, index_expression, literal
+from srcad.codegen.control import ControlFlowEmitter
 from srcad.codegen.names import NameAllocator
+from srcad.codegen.program import analyze
+from srcad.ir.control import CONTROL
+from srcad.ir.prims import PRIMS
+from srcad.ir.walk import sub_graphs
 from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.pytree import TreeDef
 
@@ -55,57 +60,62 @@ def emit_module(graph: Graph, spec: FunctionSpec) -> tuple[str, dict[str, object
     return _Emitter(graph, spec).module()
 
 
-class _Emitter:
+class _Emitter(ControlFlowEmitter):
     def __init__(self, graph: Graph, spec: FunctionSpec):
         self.graph = graph
         self.spec = spec
-        self.uses = _use_counts(graph)
-        self.defining = {v.id: e for e in graph.eqns for v in e.outputs}
+        self.program = analyze(graph)
+        self.defining = self.program.defining
         self.inlined = self._inlinable()
-        self.names = NameAllocator(graph, set(spec.params), self.inlined)
+        self.names = NameAllocator(graph, self.program, set(spec.params))
         self.names.taken.update(spec.params)
+        self.group_structured()
         self.constants: dict[str, object] = {}
         self._constant_names: dict[int, str] = {}
 
     def _inlinable(self) -> set[int]:
-        """Unnamed temporaries used exactly once, by an equation of the same sweep."""
-        consumer_role = {}
-        for eqn in self.graph.eqns:
-            for atom in eqn.inputs:
-                if isinstance(atom, Var):
-                    consumer_role[atom.id] = eqn.role
-        outputs = {a.id for a in self.graph.outputs if isinstance(a, Var)}
-        return {
-            var.id
-            for eqn in self.graph.eqns
-            for var in eqn.outputs
-            if not var.hint
-            and eqn.prim not in STATEMENT_PRIMS
-            and var.id not in self._setitem_bases()
-            and len(eqn.outputs) == 1
-            and self.uses.get(var.id) == 1
-            and var.id not in outputs
-            and consumer_role.get(var.id) == eqn.role
-        }
-
-    def _setitem_bases(self) -> set[int]:
-        return {
-            e.inputs[0].id
-            for e in self.graph.eqns
-            if e.prim in ("setitem", "index_add") and isinstance(e.inputs[0], Var)
-        }
+        """Unnamed temporaries used exactly once, in their own block, by the same sweep."""
+        program = self.program
+        kept = {a.id for a in self.graph.outputs if isinstance(a, Var)}
+        kept |= {a.id for e in program.order for g in sub_graphs(e) for a in g.outputs
+                 if isinstance(a, Var) and g is not e.param_dict.get("cond")}
+        kept |= {e.inputs[0].id for e in program.order
+                 if e.prim in ("setitem", "index_add") and isinstance(e.inputs[0], Var)}
+        consumer_role = {a.id: e.role for e in program.order for a in e.inputs
+                         if isinstance(a, Var)}
+        for eqn in program.order:  # a while condition's value is read by its loop
+            condition = eqn.param_dict.get("cond") if eqn.prim == "while" else None
+            for atom in condition.outputs if condition is not None else ():
+                consumer_role[atom.id] = eqn.role
+        inlined = set()
+        for eqn in program.order:
+            if len(eqn.outputs) != 1 or eqn.prim in STATEMENT_PRIMS:
+                continue
+            var = eqn.outputs[0]
+            is_control = PRIMS[eqn.prim].kind == CONTROL and eqn.prim != "tape_nonempty"
+            if var.hint or var.id in kept or is_control:
+                continue
+            if program.uses.get(var.id) != 1 or consumer_role.get(var.id) != eqn.role:
+                continue
+            if program.use_blocks.get(var.id) == {program.block_of[var.id]}:
+                inlined.add(var.id)
+        return inlined
 
     def is_owned(self, var: Var) -> bool:
         """Whether ``var`` is a fresh array no other name can see (safe to fill in place)."""
         eqn = self.defining.get(var.id)
-        return eqn is not None and eqn.prim not in VIEW_PRIMS
+        return eqn is not None and eqn.prim not in VIEW_PRIMS and PRIMS[eqn.prim].kind != CONTROL
 
     # --- the module ---------------------------------------------------------------------
     def module(self) -> tuple[str, dict[str, object]]:
         prologue = self._name_inputs()
-        for index, eqn in enumerate(self.graph.eqns):
-            self.names.assign_eqn(index, eqn, self.is_owned)
-        body = prologue + self._sections() + self._aliases() + [self._return_line()]
+        for eqn in self.program.order:
+            self.names.assign_eqn(eqn, self.is_owned)
+            for graph in sub_graphs(eqn):
+                for var in graph.inputs:
+                    self.names.assign_var(var, self.program.pos(eqn))
+        body = prologue + self.block_lines(self.graph.eqns, top=True)
+        body += self._aliases() + [self._return_line()]
         signature = ", ".join(
             [*self.spec.params, *(f"{name}={default}" for name, default in self._extras())]
         )
@@ -137,34 +147,43 @@ class _Emitter:
                 self.names.bind(var, path[0])
             else:
                 self.names.assign_input(var, var.hint)
-                if self.uses.get(var.id):
+                if self.program.uses.get(var.id):
                     access = path[0] + "".join(f"[{key!r}]" for key in path[1:])
                     prologue.append(f"{self.names.name(var)} = {access}")
         return prologue
 
-    def _sections(self) -> list[str]:
+    def block_lines(self, eqns, top: bool = False, parent: Eqn | None = None) -> list[str]:
+        """The statements of a block, with a comment wherever the source line changes."""
         lines: list[str] = []
-        role, line_no = None, None
-        for eqn in self.graph.eqns:
+        role = None if top else parent.role
+        line_no = None if top or parent.loc is None else parent.loc.line
+        for eqn in eqns:
             if any(v.id in self.inlined for v in eqn.outputs):
                 continue
             source_line = eqn.loc.line if eqn.loc else None
+            if eqn.prim in ("tape_push", "tape_pop"):
+                lines.append(self.statement(eqn))  # bookkeeping: no comment of its own
+                continue
             if eqn.role != role or source_line != line_no:
-                lines.append(self._section_comment(eqn, role))
+                lines.append(self._section_comment(eqn, role, top))
                 role, line_no = eqn.role, source_line
-            lines.append(self._statement(eqn))
+            lines.append(self.statement(eqn))
         return lines
 
-    def _section_comment(self, eqn: Eqn, previous_role: str | None) -> str:
+    def _section_comment(self, eqn: Eqn, previous_role: str | None, top: bool) -> str:
         label = {"primal": "forward", "adjoint": "backward", "tangent": "tangents"}[eqn.role]
         where = ""
         if eqn.loc:
             function = "" if eqn.loc.function == self.graph.name else f" in {eqn.loc.function}"
-            where = f"  (line {eqn.loc.line}{function}: {eqn.loc.text})"
+            where = f"line {eqn.loc.line}{function}: {eqn.loc.text}"
+        if not top:
+            return f"# {where}" if where else f"# {label}"
         blank = "" if previous_role is None else "\n"
-        return f"{blank}# {label}{where}"
+        return f"{blank}# {label}  ({where})" if where else f"{blank}# {label}"
 
-    def _statement(self, eqn: Eqn) -> str:
+    def statement(self, eqn: Eqn) -> str:
+        if PRIMS[eqn.prim].kind == CONTROL:
+            return self.control_statement(eqn)
         targets = ", ".join(self.names.name(v) for v in eqn.outputs)
         if eqn.prim in STATEMENT_PRIMS:
             text = self._fill_statements(eqn, targets)
@@ -172,12 +191,12 @@ class _Emitter:
             text = f"{targets} = {ast.unparse(self.expression(eqn))}"
         if eqn.role != "primal" and eqn.origin is not None and eqn.origin in self.defining:
             primal = self.defining[eqn.origin]
-            if primal.prim in STATEMENT_PRIMS and primal.loc:
+            if (primal.prim in STATEMENT_PRIMS or PRIMS[primal.prim].kind == CONTROL) and primal.loc:
                 comment = f"# {primal.loc.text}"
             else:
                 comment = f"# {self.names.name(primal.outputs[0])} = "
                 comment += ast.unparse(self.expression(primal))
-            if len(text) + len(comment) > LINE_LENGTH - 6:
+            if len(text) + len(comment) > LINE_LENGTH - 6 or "\n" in text:
                 return f"{comment}\n{text}"  # too long to share a line: comment above
             text += f"  {comment}"
         return text
@@ -193,7 +212,7 @@ class _Emitter:
             subscript = ast.unparse(ast.Subscript(ast.Name(target, ast.Load()), index))
             if eqn.prim == "setitem":
                 lines.append(f"{subscript} = {ast.unparse(value)}")
-            elif _has_index_arrays(params["index"]):
+            elif _has_index_arrays(params["index"], eqn.inputs[2:]):
                 lines.append(f"np.add.at({target}, {ast.unparse(index)}, {ast.unparse(value)})")
             else:
                 lines.append(f"{subscript} += {ast.unparse(value)}")
@@ -204,7 +223,7 @@ class _Emitter:
         dtype = "" if aval.dtype == "float64" else f", dtype=np.{aval.dtype}"
         zeros = f"{target} = np.zeros({params['shape']!r}{dtype})"
         subscript = ast.Subscript(ast.Name(target, ast.Load()), index)
-        if _has_index_arrays(params["index"]):
+        if _has_index_arrays(params["index"], eqn.inputs[1:]):
             fill = f"np.add.at({target}, {ast.unparse(index)}, {ast.unparse(values)})"
         else:
             fill = f"{ast.unparse(subscript)} = {ast.unparse(values)}"
@@ -245,6 +264,10 @@ class _Emitter:
 
     # --- expressions --------------------------------------------------------------------
     def expression(self, eqn: Eqn) -> ast.expr:
+        if PRIMS[eqn.prim].kind == "custom":
+            self.constants[PRIMS[eqn.prim].fn.__name__] = PRIMS[eqn.prim].fn
+        if eqn.prim == "tape_nonempty":
+            return self.operand(eqn.inputs[0])  # a list is true while it has items
         return eqn_expression(eqn, self.operand)
 
     def operand(self, atom: Atom) -> ast.expr:
@@ -267,8 +290,10 @@ class _Emitter:
         return ast.Name(name, ast.Load())
 
 
-def _has_index_arrays(static: tuple) -> bool:
-    return any(isinstance(item, tuple) and item[0] == "array" for item in static)
+def _has_index_arrays(static: tuple, arrays) -> bool:
+    """Whether the index has arrays that may repeat positions (not just 0-d counters)."""
+    has_arrays = any(isinstance(item, tuple) and item[0] == "array" for item in static)
+    return has_arrays and any(a.aval.shape != () for a in arrays)
 
 
 def _docstring(text: str) -> list[str]:
@@ -278,13 +303,3 @@ def _docstring(text: str) -> list[str]:
     return [f"    {line}" for line in wrapped] + ['    """']
 
 
-def _use_counts(graph: Graph) -> dict[int, int]:
-    counts: dict[int, int] = {}
-    for eqn in graph.eqns:
-        for atom in eqn.inputs:
-            if isinstance(atom, Var):
-                counts[atom.id] = counts.get(atom.id, 0) + 1
-    for atom in graph.outputs:
-        if isinstance(atom, Var):
-            counts[atom.id] = counts.get(atom.id, 0) + 1
-    return counts

@@ -39,6 +39,8 @@ def eqn_expression(eqn: Eqn, operand: Callable[[object], ast.expr]) -> ast.expr:
     args = [operand(atom) for atom in eqn.inputs]
     if prim.operator == "-" and len(args) == 1:
         return ast.UnaryOp(ast.USub(), args[0])
+    if eqn.prim in SCALAR_LOGIC and eqn.outputs[0].aval.shape == ():
+        return _scalar_logic(eqn.prim, args)  # not / and / or read better on single values
     if prim.operator in BINARY_AST:
         return ast.BinOp(args[0], BINARY_AST[prim.operator](), args[1])
     if prim.operator in COMPARE_AST:
@@ -47,9 +49,24 @@ def eqn_expression(eqn: Eqn, operand: Callable[[object], ast.expr]) -> ast.expr:
         return ast.Subscript(args[0], index_expression(eqn.param_dict["index"], args[1:]))
     if eqn.prim == "transpose" and not eqn.params and eqn.inputs[0].aval.ndim == 2:
         return ast.Attribute(args[0], "T", ast.Load())
-    keywords = [ast.keyword(key, literal(value)) for key, value in eqn.params]
-    function = ast.Attribute(ast.Name("np", ast.Load()), prim.fn.__name__, ast.Load())
-    return ast.Call(function, args, keywords)
+    if eqn.prim == "stop_gradient":
+        return args[0]  # the value itself; only the derivative sees a difference
+    if prim.kind == "custom":
+        return ast.Call(ast.Name(prim.fn.__name__, ast.Load()), args, [])
+    # the call as NumPy takes it: np.einsum("ij,jk", a, b), np.stack([a, b], axis=0)
+    positional, keywords = prim.arrange(args, {k: literal(v) for k, v in eqn.params})
+    positional = [ast.List(a, ast.Load()) if isinstance(a, list) else a for a in positional]
+    function = ast.parse(prim.spelling, mode="eval").body
+    return ast.Call(function, positional, [ast.keyword(k, v) for k, v in keywords.items()])
+
+
+SCALAR_LOGIC = {"logical_not", "logical_and", "logical_or"}
+
+
+def _scalar_logic(prim: str, args: list[ast.expr]) -> ast.expr:
+    if prim == "logical_not":
+        return ast.UnaryOp(ast.Not(), args[0])
+    return ast.BoolOp(ast.And() if prim == "logical_and" else ast.Or(), args)
 
 
 def index_expression(static: tuple, arrays: list[ast.expr]) -> ast.expr:

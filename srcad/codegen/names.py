@@ -2,8 +2,10 @@
 
 User variables keep their names (a reassigned ``x`` becomes ``x``, ``x_1``, ``x_2``), adjoints
 are ``d<name>``, temporaries are named after their operation while that stays short
-(``exp_b``, ``tanh_Wx``, ``Wx`` for ``W @ x``) and ``t1``, ``t2`` otherwise. A second
+(``exp_b``, ``w_0`` for ``w[0]``, ``Wx`` for ``W @ x``) and ``t1``, ``t2`` otherwise. A second
 contribution to an adjoint reuses its name (``dx = dx + ...``) because the old value is dead.
+Values that must share a Python variable (a loop-carried value before, inside and after the
+loop; the branches' results of an ``if``) are grouped and get one name.
 Names never depend on ids or hashing order, so the output is byte-for-byte reproducible.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import builtins
 import keyword
 
+from srcad.codegen.program import Program
 from srcad.ir import Const, Eqn, Graph, Var
 from srcad.ir.prims import PRIMS
 
@@ -22,19 +25,32 @@ RESERVED = set(keyword.kwlist) | set(dir(builtins)) | {"np"}
 class NameAllocator:
     """Assigns names to the vars of one graph; owns the set of names in use."""
 
-    def __init__(self, graph: Graph, reserved: set[str], inlined: set[int]):
+    def __init__(self, graph: Graph, program: Program, reserved: set[str]):
         self.graph = graph
+        self.program = program
         self.names: dict[int, str] = {}
         self.taken = set(RESERVED) | set(reserved)
-        self.inlined = inlined
+        self.leader: dict[int, Var] = {}
+        self._source: dict[int, Var] = {}
         self._holder: dict[str, Var] = {}
         self._temp_count = 0
         self._descriptive: set[int] = {v.id for v in graph.inputs}
-        self._last_use = _last_uses(graph)
-        self._derivative_ids = {v.id for e in graph.eqns if e.role != "primal" for v in e.outputs}
+        self._derivative_ids = {
+            v.id for e in program.order if e.role != "primal" for v in e.outputs
+        }
 
     def name(self, var: Var) -> str:
         return self.names[var.id]
+
+    def group(self, members: list[Var]) -> None:
+        """Make ``members`` share one name: the first member's, or one made from the first
+        member's hint that says something."""
+        first = self.leader.get(members[0].id, members[0])
+        for var in members:
+            self.leader.setdefault(var.id, first)
+        hinted = next((v for v in members if v.hint and not v.hint.startswith("=")), None)
+        if hinted is not None:
+            self._source.setdefault(first.id, hinted)
 
     def assign_input(self, var: Var, name: str) -> None:
         self._claim(var, name)
@@ -42,21 +58,47 @@ class NameAllocator:
     def bind(self, var: Var, name: str) -> None:
         """Give ``var`` a name already reserved for it (a parameter of the function)."""
         self.taken.add(name)
-        self.names[var.id] = name
-        self._holder[name] = var
+        self._set(var, name)
 
-    def assign_eqn(self, index: int, eqn: Eqn, is_owned) -> None:
-        if eqn.prim in ("setitem", "index_add") and self._fills_in_place(index, eqn, is_owned):
-            self.names[eqn.outputs[0].id] = self.names[eqn.inputs[0].id]
-            self._holder[self.names[eqn.inputs[0].id]] = eqn.outputs[0]
+    def assign_var(self, var: Var, position: int) -> None:
+        """Name a var defined without an equation (a sub-graph input, such as a counter)."""
+        if var.id in self.names or self._follow_leader(var):
+            return
+        base = self._base_name(var, None)
+        if self._is_dead(base, position):
+            self._set(var, base)
+        else:
+            self._claim(var, base)
+
+    def assign_eqn(self, eqn: Eqn, is_owned) -> None:
+        position = self.program.pos(eqn)
+        if eqn.prim in ("setitem", "index_add") and self._fills_in_place(position, eqn, is_owned):
+            self._set(eqn.outputs[0], self.names[eqn.inputs[0].id])
             return
         for var in eqn.outputs:
+            if var.id in self.names or self._follow_leader(var):
+                continue
             base = self._base_name(var, eqn)
-            if eqn.role != "primal" and self._is_reusable(base, index):
-                self.names[var.id] = base
-                self._holder[base] = var
+            if var.hint.startswith("=@") and self._is_dead(base, position):
+                self._set(var, base)  # a value restored from the tape takes its old name
+            elif eqn.role != "primal" and self._is_reusable(base, position):
+                self._set(var, base)
             else:
                 self._claim(var, base)
+
+    def _follow_leader(self, var: Var) -> bool:
+        leader = self.leader.get(var.id)
+        if leader is None:
+            return False
+        if leader.id not in self.names:
+            source = self._source.get(leader.id, leader)
+            self._claim(leader, self._base_name(source, self.program.defining.get(source.id)))
+        self._set(var, self.names[leader.id])
+        return True
+
+    def _set(self, var: Var, name: str) -> None:
+        self.names[var.id] = name
+        self._holder[name] = var
 
     def _claim(self, var: Var, base: str) -> None:
         name, k = base, 0
@@ -64,36 +106,52 @@ class NameAllocator:
             k += 1
             name = f"{base}_{k}"
         self.taken.add(name)
-        self.names[var.id] = name
-        self._holder[name] = var
+        self._set(var, name)
 
-    def _fills_in_place(self, index: int, eqn: Eqn, is_owned) -> bool:
+    def _fills_in_place(self, position: int, eqn: Eqn, is_owned) -> bool:
         """``y[i] = v`` may write into ``y`` when nothing reads the old ``y`` afterwards."""
         base = eqn.inputs[0]
         return (
             isinstance(base, Var)
             and base not in self.graph.inputs
             and base not in self.graph.outputs
-            and self._last_use.get(base.id, -1) <= index
+            and self.program.last_use.get(base.id, -1) <= position
+            and self.program.block_of.get(base.id) == self.program.block_of.get(
+                eqn.outputs[0].id
+            )
             and is_owned(base)
         )
 
-    def _is_reusable(self, name: str, index: int) -> bool:
+    def _is_reusable(self, name: str, position: int) -> bool:
         holder = self._holder.get(name)
         return (
             holder is not None
             and holder not in self.graph.outputs
-            and self._last_use.get(holder.id, -1) <= index
+            and holder.id not in self.leader
+            and self.program.last_use.get(holder.id, -1) <= position
             and holder.id in self._derivative_ids
         )
 
-    def _base_name(self, var: Var, eqn: Eqn) -> str:
+    def _is_dead(self, name: str, position: int) -> bool:
+        """Whether no value under ``name`` is read at or after ``position``."""
+        holder = self._holder.get(name)
+        if holder is None:
+            return name not in self.taken
+        return (
+            holder not in self.graph.outputs
+            and holder not in self.graph.inputs
+            and self.program.last_use.get(holder.id, -1) < position
+        )
+
+    def _base_name(self, var: Var, eqn: Eqn | None) -> str:
         if var.hint.startswith("d@"):
             return "d" + self.names.get(int(var.hint[2:]), "x")
+        if var.hint.startswith("=@"):
+            return self.names.get(int(var.hint[2:]), "t")
         if var.hint:
             self._descriptive.add(var.id)
             return var.hint
-        short = self._operation_name(eqn)
+        short = self._operation_name(eqn) if eqn is not None else ""
         if short and len(short) <= MAX_TEMP_NAME:
             if eqn.prim in ("matmul", "dot"):
                 self._descriptive.add(var.id)
@@ -110,7 +168,7 @@ class NameAllocator:
             return _item_name(operands[0], eqn.param_dict["index"])
         if eqn.prim in ("matmul", "dot") and all(len(n) <= 3 for n in operands):
             return "".join(operands)
-        if prim.operator is None and len(operands) == 1:
+        if prim.operator is None and len(operands) == 1 and prim.kind != "control":
             return f"{prim.fn.__name__}_{operands[0]}"
         return ""
 
@@ -119,15 +177,6 @@ class NameAllocator:
         if isinstance(atom, Const):
             return atom.name or None
         return self.names.get(atom.id) if atom.id in self._descriptive else None
-
-
-def _last_uses(graph: Graph) -> dict[int, int]:
-    last: dict[int, int] = {}
-    for index, eqn in enumerate(graph.eqns):
-        for atom in eqn.inputs:
-            if isinstance(atom, Var):
-                last[atom.id] = index
-    return last
 
 
 def _item_name(base: str, index: tuple) -> str:

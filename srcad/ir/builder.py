@@ -62,9 +62,22 @@ class GraphBuilder:
         finally:
             self._blocks.pop()
 
+    @contextlib.contextmanager
+    def reopen(self, block: list[Eqn]) -> Iterator[list[Eqn]]:
+        """Append to a block made earlier with ``block()``."""
+        self._blocks.append(block)
+        try:
+            yield block
+        finally:
+            self._blocks.pop()
+
     def emit(self, eqn: Eqn) -> None:
         """Append an equation built elsewhere (structured control flow)."""
         self.eqns.append(eqn)
+        self.register(eqn)
+
+    def register(self, eqn: Eqn) -> None:
+        """Know which equation produced its outputs (for simplifications) without adding it."""
         for var in eqn.outputs:
             self._producer[var.id] = eqn
 
@@ -415,6 +428,9 @@ class Tracer:
 
     def dot(self, other):
         return self._apply("dot", self, other)
+
+    def __iter__(self):
+        return iter([self[i] for i in range(len(self))])
 
     def __getitem__(self, index):
         static, arrays = encode_index(plain_index(index, self.builder.loc))

@@ -28,19 +28,31 @@ def format_var(var: Var) -> str:
 def format_eqn(eqn: Eqn) -> str:
     outs = ", ".join(format_var(v) for v in eqn.outputs)
     args = " ".join(format_atom(a) for a in eqn.inputs)
-    params = "".join(f" {k}={v!r}" for k, v in eqn.params)
+    params = "".join(f" {k}={v!r}" for k, v in eqn.params if not _holds_graphs(v))
     where = f"  # line {eqn.loc.line}" if eqn.loc else ""
     role = "" if eqn.role == "primal" else f" [{eqn.role}]"
     return f"{outs} = {eqn.prim} {args}{params}{role}{where}"
 
 
-def format_graph(graph: Graph) -> str:
-    """The whole graph as text, one equation per line."""
+def _holds_graphs(value: object) -> bool:
+    return isinstance(value, Graph) or (
+        isinstance(value, tuple) and any(isinstance(v, Graph) for v in value)
+    )
+
+
+def format_graph(graph: Graph, indent: str = "") -> str:
+    """The whole graph as text, one equation per line, sub-graphs indented below theirs."""
     inputs = ", ".join(format_var(v) for v in graph.inputs)
-    lines = [f"graph {graph.name}({inputs}) {{"]
-    lines += [f"  {format_eqn(eqn)}" for eqn in graph.eqns]
-    lines.append("  return " + ", ".join(format_atom(a) for a in graph.outputs))
-    lines.append("}")
+    lines = [f"{indent}graph {graph.name}({inputs}) {{"]
+    for eqn in graph.eqns:
+        lines.append(f"{indent}  {format_eqn(eqn)}")
+        for key, value in eqn.params:
+            if _holds_graphs(value):
+                for sub in value if isinstance(value, tuple) else (value,):
+                    lines.append(f"{indent}    {key}:")
+                    lines.append(format_graph(sub, indent + "    "))
+    lines.append(f"{indent}  return " + ", ".join(format_atom(a) for a in graph.outputs))
+    lines.append(f"{indent}}}")
     return "\n".join(lines)
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 from srcad.ir.graph import Graph, Var
 from srcad.ir.prims import PRIMS
 from srcad.ir.printer import format_eqn, format_graph
+from srcad.ir.control import CONTROL
 from srcad.ir.shapes import infer_avals
+from srcad.ir.walk import sub_graphs
 
 
 class VerifyError(RuntimeError):
@@ -17,24 +19,39 @@ class VerifyError(RuntimeError):
 
 
 def verify_graph(graph: Graph) -> None:
-    """Raise ``VerifyError`` (with the IR dump) if ``graph`` breaks an invariant."""
+    """Raise ``VerifyError`` (with the IR dump) if ``graph`` breaks an invariant.
+
+    Sub-graphs may read any value defined before them in program order (lexical scope).
+    """
     defined: set[int] = set()
     for var in graph.inputs:
         _define(var, defined, graph, "input")
-    for eqn in graph.eqns:
+    _verify_block(graph.eqns, defined, graph)
+    _check_uses(graph.outputs, defined, graph, "the graph outputs")
+
+
+def _verify_block(eqns, defined: set[int], graph: Graph) -> None:
+    for eqn in eqns:
         if eqn.prim not in PRIMS:
             _fail(graph, f"unknown primitive in: {format_eqn(eqn)}")
-        for atom in eqn.inputs:
-            if isinstance(atom, Var) and atom.id not in defined:
-                _fail(graph, f"%{atom.id} used before definition in: {format_eqn(eqn)}")
-        expected = infer_avals(eqn.prim, [a.aval for a in eqn.inputs], eqn.param_dict)
-        if tuple(v.aval for v in eqn.outputs) != expected:
-            _fail(graph, f"aval mismatch (expected {expected}) in: {format_eqn(eqn)}")
+        _check_uses(eqn.inputs, defined, graph, format_eqn(eqn))
+        if PRIMS[eqn.prim].kind != CONTROL:
+            expected = infer_avals(eqn.prim, [a.aval for a in eqn.inputs], eqn.param_dict)
+            if tuple(v.aval for v in eqn.outputs) != expected:
+                _fail(graph, f"aval mismatch (expected {expected}) in: {format_eqn(eqn)}")
+        for sub in sub_graphs(eqn):
+            for var in sub.inputs:
+                _define(var, defined, graph, format_eqn(eqn))
+            _verify_block(sub.eqns, defined, graph)
+            _check_uses(sub.outputs, defined, graph, f"a sub-graph of {format_eqn(eqn)}")
         for var in eqn.outputs:
             _define(var, defined, graph, format_eqn(eqn))
-    for atom in graph.outputs:
+
+
+def _check_uses(atoms, defined: set[int], graph: Graph, where: str) -> None:
+    for atom in atoms:
         if isinstance(atom, Var) and atom.id not in defined:
-            _fail(graph, f"output %{atom.id} is never defined")
+            _fail(graph, f"%{atom.id} used before definition in: {where}")
 
 
 def _define(var: Var, defined: set[int], graph: Graph, where: str) -> None:

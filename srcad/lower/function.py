@@ -23,6 +23,8 @@ import numpy as np
 
 from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax
 from srcad.frontend import ParsedFunction, parse_function
+from srcad.lower.jumps import has_jumps, rewrite_jumps
+from srcad.lower.control import ControlFlowLowering, _contains_return, _Enumerated, _Zipped
 from srcad.ir import AVal, Const, Graph, Loc, Var
 from srcad.ir.builder import (
     GraphBuilder,
@@ -128,6 +130,14 @@ def _output_atom(value: object, parsed: ParsedFunction):
     )
 
 
+@dataclass(frozen=True)
+class LocalFunction:
+    """A ``def`` or ``lambda`` inside the lowered function; it sees the enclosing names."""
+
+    parsed: ParsedFunction
+    signature: inspect.Signature
+
+
 @dataclass
 class _Context:
     """State shared by a function and the helpers inlined into it."""
@@ -141,7 +151,7 @@ class _Return(Exception):
         self.value = value
 
 
-class _FunctionLowerer:
+class _FunctionLowerer(ControlFlowLowering):
     """Lowers the body of one function (the user's, or a helper being inlined)."""
 
     def __init__(self, parsed: ParsedFunction, env: dict, context: _Context):
@@ -150,11 +160,11 @@ class _FunctionLowerer:
         self.context = context
         self.builder = context.builder
         self.named: set[int] = set()
+        self.loop_depth = 0
 
     def run(self) -> object:
         try:
-            for statement in self.parsed.node.body:
-                self.lower_statement(statement)
+            self.lower_block(self.parsed.node.body)
         except _Return as done:
             return done.value
         return None
@@ -178,6 +188,24 @@ class _FunctionLowerer:
             self._augmented_assign(node, since)
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
             self.assign(node.target, self.evaluate(node.value), since)
+        elif isinstance(node, ast.If):
+            self.lower_if(node)
+        elif isinstance(node, ast.FunctionDef):
+            self.env[node.name] = self._local_function(node)
+        elif isinstance(node, (ast.For, ast.While)) and has_jumps(node.body):
+            self.loop_depth += 1
+            for statement in rewrite_jumps(node, self.loop_depth):
+                self._dispatch_statement(statement, len(self.builder.eqns))
+            self.loop_depth -= 1
+        elif isinstance(node, (ast.For, ast.While)):
+            if _contains_return(node):
+                raise UnsupportedSyntax(
+                    "'return' inside a loop is not supported; assign the result to a "
+                    "variable and return it after the loop",
+                    self.parsed.file,
+                    node.lineno,
+                )
+            self.lower_for(node) if isinstance(node, ast.For) else self.lower_while(node)
         elif isinstance(node, ast.Return):
             value = self.evaluate(node.value) if node.value is not None else None
             raise _Return(value)
@@ -322,8 +350,34 @@ class _FunctionLowerer:
 
     def _eval_UnaryOp(self, node: ast.UnaryOp) -> object:
         operand = self.evaluate(node.operand)
+        if isinstance(node.op, ast.Not) and isinstance(operand, Tracer):
+            return self._logical("logical_not", [operand], node)
         self._require_static(node.op, (operand,), node)
         return UNARY_OPERATORS[type(node.op)](operand)
+
+    def _eval_BoolOp(self, node: ast.BoolOp) -> object:
+        """``and`` / ``or``: Python's meaning on compile-time values, logical ops on data."""
+        values = [self.evaluate(value) for value in node.values]
+        if not any(isinstance(v, Tracer) for v in values):
+            result = values[0]
+            for value in values[1:]:
+                result = (result and value) if isinstance(node.op, ast.And) else (result or value)
+            return result
+        prim = "logical_and" if isinstance(node.op, ast.And) else "logical_or"
+        result = values[0]
+        for value in values[1:]:
+            result = self._logical(prim, [result, value], node)
+        return result
+
+    def _logical(self, prim: str, operands: list, node: ast.AST) -> object:
+        if any(isinstance(v, Tracer) and v.shape != () for v in operands):
+            raise UnsupportedSyntax(
+                f"'{ast.unparse(node)}' combines arrays; 'and', 'or' and 'not' need single "
+                "truth values (use np.logical_and / np.all for arrays)",
+                self.parsed.file,
+                node.lineno,
+            )
+        return self.builder.apply(prim, tuple(operands))
 
     def _eval_Compare(self, node: ast.Compare) -> object:
         left, right = self.evaluate(node.left), self.evaluate(node.comparators[0])
@@ -409,6 +463,16 @@ class _FunctionLowerer:
             return function(*args, **kwargs)  # list.append and friends, at compile time
         if _is_user_function(function):
             return self._inline(function, args, kwargs, node)
+        if isinstance(function, LocalFunction):
+            return self._inline(function, args, kwargs, node)
+        if function is enumerate and isinstance(args[0], _Zipped):
+            return _Enumerated(args[0])
+        if function is zip and is_traced:
+            return _Zipped(tuple(args)) if all(isinstance(a, Tracer) for a in args) else zip(
+                *args, strict=False
+            )
+        if function is enumerate and is_traced:
+            return _Enumerated(args[0])
         if not is_traced:
             return function(*args, **kwargs)  # compile-time value: shapes, ranges, constants
         raise self._no_rule(function, node)
@@ -422,15 +486,51 @@ class _FunctionLowerer:
                 node.lineno,
             )
         try:
-            bound = inspect.signature(function).bind(*args, **kwargs)
+            signature = (
+                function.signature
+                if isinstance(function, LocalFunction)
+                else inspect.signature(function)
+            )
+            bound = signature.bind(*args, **kwargs)
         except TypeError as error:
             raise SrcadError(
                 f"in '{ast.unparse(node)}': {error}", self.parsed.file, node.lineno
             ) from None
         bound.apply_defaults()
-        parsed = parse_function(function)
+        parsed = function.parsed if isinstance(function, LocalFunction) else parse_function(function)
         context = _Context(self.builder, self.context.depth + 1)
         return _FunctionLowerer(parsed, dict(bound.arguments), context).run()
+
+    def _local_function(self, node: ast.FunctionDef | ast.Lambda) -> LocalFunction:
+        """A function defined inside the one being lowered (``def`` or ``lambda``)."""
+        if isinstance(node, ast.Lambda):
+            body = [ast.copy_location(ast.Return(node.body), node.body)]
+            node = ast.copy_location(
+                ast.FunctionDef(name="lambda", args=node.args, body=body, decorator_list=[]),
+                node,
+            )
+        elif node.decorator_list:
+            raise UnsupportedSyntax(
+                "decorators on nested functions are not supported; define it without one",
+                self.parsed.file,
+                node.lineno,
+            )
+        arguments = node.args
+        defaults = [self.evaluate(d) for d in arguments.defaults]
+        names = [a.arg for a in arguments.posonlyargs + arguments.args]
+        parameters = [
+            inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+            for name in names[: len(names) - len(defaults)]
+        ]
+        parameters += [
+            inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=value)
+            for name, value in zip(names[len(names) - len(defaults) :], defaults, strict=True)
+        ]
+        parsed = ParsedFunction(None, node, self.parsed.file, self.parsed.globals, self.env)
+        return LocalFunction(parsed, inspect.Signature(parameters))
+
+    def _eval_Lambda(self, node: ast.Lambda) -> LocalFunction:
+        return self._local_function(node)
 
     def _no_rule(self, function: object, node: ast.Call) -> NoDerivativeRule:
         name = ast.unparse(node.func)

@@ -3,22 +3,73 @@
 Before:  t = exp(x); u = sin(x); return t
 After:   t = exp(x); return t
 
-All primitives are pure, so any equation whose outputs are unused can go.
+All primitives are pure, so an equation is needed only if something needed reads one of
+its outputs. Sub-graphs read values lexically (a backward branch reads what its forward
+branch computed), so liveness is found as a fixpoint over all blocks: a structured
+equation is kept when one of its outputs, or any value defined inside it, is needed; a
+kept loop needs every value it carries.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from srcad.ir import Graph, Var
+from srcad.ir import Eqn, Graph, Var
+from srcad.ir.walk import defined_vars, sub_graphs, walk_eqns
 
 
 def eliminate_dead_code(graph: Graph) -> Graph:
     """The graph without equations that do not contribute to its outputs."""
     live = {atom for atom in graph.outputs if isinstance(atom, Var)}
+    while True:
+        size = len(live)
+        for eqn in walk_eqns(graph.eqns):
+            if _is_live(eqn, live):
+                _mark_inputs(eqn, live)
+        if len(live) == size:
+            break
+    return replace(graph, eqns=_prune(graph.eqns, live))
+
+
+def _is_live(eqn: Eqn, live: set) -> bool:
+    if any(var in live for var in eqn.outputs):
+        return True
+    return bool(sub_graphs(eqn)) and any(v in live for v in defined_vars([eqn]))
+
+
+def _mark_inputs(eqn: Eqn, live: set) -> None:
+    live.update(a for a in eqn.inputs if isinstance(a, Var))
+    if eqn.prim == "cond":
+        for branch in eqn.param_dict["branches"]:
+            for k, out in enumerate(eqn.outputs):
+                if out in live and isinstance(branch.outputs[k], Var):
+                    live.add(branch.outputs[k])
+        return
+    for graph in sub_graphs(eqn):
+        live.update(a for a in graph.outputs if isinstance(a, Var))
+        live.update(graph.inputs)
+
+
+def _prune(eqns, live: set) -> tuple[Eqn, ...]:
     kept = []
-    for eqn in reversed(graph.eqns):
-        if any(var in live for var in eqn.outputs):
-            kept.append(eqn)
-            live.update(atom for atom in eqn.inputs if isinstance(atom, Var))
-    return replace(graph, eqns=tuple(reversed(kept)))
+    for eqn in eqns:
+        if not _is_live(eqn, live):
+            continue
+        if sub_graphs(eqn):
+            eqn = _prune_inside(eqn, live)
+        kept.append(eqn)
+    return tuple(kept)
+
+
+def _prune_inside(eqn: Eqn, live: set) -> Eqn:
+    def prune_graph(graph: Graph) -> Graph:
+        return replace(graph, eqns=_prune(graph.eqns, live))
+
+    params = []
+    for key, value in eqn.params:
+        if isinstance(value, Graph):
+            value = prune_graph(value)
+        elif isinstance(value, tuple) and any(isinstance(v, Graph) for v in value):
+            value = tuple(prune_graph(v) for v in value)
+        params.append((key, value))
+    return replace(eqn, params=tuple(params))

@@ -1,17 +1,4 @@
-"""Reverse mode: a primal ``Graph`` → a graph computing its output and gradients.
-
-The new graph takes the primal inputs and one more input, the output cotangent ``dout``.
-Its equations are the primal equations (the forward sweep) followed by the adjoint
-equations (the backward sweep): for each primal equation, in reverse order, whose output has
-an adjoint and whose inputs depend on the requested arguments, the VJP rule of its primitive
-runs on tracers and its results are added to the adjoints of the inputs. Adjoints that were
-never created are symbolic zeros: nothing is computed for them.
-
-Before:  b = exp(a); out = mul(x, b)             (wrt x, a)
-After:   b = exp(a); out = mul(x, b);
-         dx = mul(dout, b); db = mul(dout, x); da = mul(db, b)
-         return out, dx, da
-"""
+"""The backward sweep over a block of equations, and the top-level reverse transform."""
 
 from __future__ import annotations
 
@@ -22,6 +9,7 @@ import numpy as np
 from srcad.errors import NoDerivativeRule, ShapeError
 from srcad.ir import Atom, AVal, Const, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
+from srcad.ir.walk import max_var_id, walk_eqns
 from srcad.ir.prims import PRIMS
 from srcad.rules import VJP_RULES
 
@@ -37,25 +25,56 @@ class ReverseResult:
 
 def reverse_graph(graph: Graph, wrt: tuple[int, ...], output_index: int = 0) -> ReverseResult:
     """Differentiate output ``output_index`` of ``graph`` with respect to inputs ``wrt``."""
-    builder = GraphBuilder(first_id=_max_id(graph) + 1)
-    for eqn in graph.eqns:
-        builder.emit(eqn)
+    builder = GraphBuilder(first_id=max_var_id(graph) + 1)
+    for eqn in walk_eqns(graph.eqns):
+        builder.register(eqn)
     target = graph.outputs[output_index]
     dout = builder.new_var("dout", _cotangent_aval(target.aval))
-    active = _active_vars(graph, [graph.inputs[i] for i in wrt])
+    active = active_vars(graph.eqns, {graph.inputs[i] for i in wrt})
+    reverser = Reverser(builder, active)
     adjoints: dict[Var, Atom] = {}
     if isinstance(target, Var) and target in active:
         adjoints[target] = dout
-    for eqn in reversed(graph.eqns):
-        _backward_step(builder, eqn, adjoints, active)
+    reverser.reverse_block(graph.eqns, adjoints)
     grads = [_gradient_of(builder, graph.inputs[i], adjoints) for i in wrt]
+    backward = list(builder.eqns)
+    builder.eqns[:] = reverser.forward_eqns(graph.eqns) + backward
     result = builder.build(graph.name, [*graph.inputs, dout], [*graph.outputs, *grads])
     return ReverseResult(result, len(graph.outputs))
 
 
-def _max_id(graph: Graph) -> int:
-    ids = [v.id for v in graph.inputs] + [v.id for e in graph.eqns for v in e.outputs]
-    return max(ids, default=0)
+class Reverser:
+    """The state of one reverse transformation: the builder, which vars are active, and
+    the forward equations replaced by taped versions (loops that record for the backward
+    sweep)."""
+
+    def __init__(self, builder: GraphBuilder, active: set):
+        self.builder = builder
+        self.active = active
+        self.replaced: dict[int, list[Eqn]] = {}
+
+    def reverse_block(self, eqns, adjoints: dict) -> None:
+        """Append the backward sweep of ``eqns`` (in reverse order) to the current block."""
+        from srcad.reverse import control
+
+        for eqn in reversed(eqns):
+            if eqn.prim == "cond":
+                control.reverse_cond(self, eqn, adjoints)
+            elif eqn.prim in ("for", "while"):
+                control.reverse_loop(self, eqn, adjoints)
+            else:
+                _backward_step(self.builder, eqn, adjoints, self.active)
+
+    def forward_eqns(self, eqns) -> list[Eqn]:
+        """``eqns`` with replaced equations swapped for their taped versions."""
+        result: list[Eqn] = []
+        for eqn in eqns:
+            result.extend(self.replaced.get(id(eqn), [eqn]))
+        return result
+
+    def accumulate(self, var: Var, result: object, adjoints: dict) -> None:
+        if isinstance(var, Var) and var in self.active:
+            _accumulate(self.builder, var, result, adjoints)
 
 
 def _cotangent_aval(aval: AVal) -> AVal:
@@ -66,11 +85,14 @@ def _cotangent_aval(aval: AVal) -> AVal:
     return AVal(aval.shape, aval.dtype)
 
 
-def _active_vars(graph: Graph, sources: list[Var]) -> set[Var]:
-    """Vars that depend on ``sources`` through differentiable operations."""
-    active = set(sources)
-    for eqn in graph.eqns:
-        if PRIMS[eqn.prim].is_differentiable and any(a in active for a in eqn.inputs):
+def active_vars(eqns, active: set) -> set[Var]:
+    """Vars that depend on ``active`` ones through differentiable operations."""
+    from srcad.reverse.control import mark_active_structured
+
+    for eqn in eqns:
+        if eqn.prim in ("cond", "for", "while"):
+            mark_active_structured(eqn, active)
+        elif PRIMS[eqn.prim].is_differentiable and any(a in active for a in eqn.inputs):
             active.update(eqn.outputs)
     return active
 

@@ -6,8 +6,16 @@ modules. ``rules`` imports only ``ir``.
 
 from __future__ import annotations
 
-from srcad.rules import arithmetic, elementwise, linalg, reductions, shape  # noqa: F401
-from srcad.rules import subscripts  # noqa: F401
+from srcad.rules import (  # noqa: F401
+    arithmetic,
+    constructors,
+    elementwise,
+    indexing,
+    linalg,
+    reductions,
+    shape,
+    subscripts,
+)
 from srcad.rules.registry import JVP_RULES, VJP_RULES, defjvp, defvjp, unbroadcast
 
 __all__ = ["JVP_RULES", "VJP_RULES", "defjvp", "defvjp", "unbroadcast"]

@@ -1,14 +1,15 @@
-"""Reverse rules of the broadcasting binary operations and ``where``.
+"""Rules of the broadcasting binary operations, ``where`` and ``clip``.
 
 Every cotangent goes through ``unbroadcast``: an input that was stretched by broadcasting
-receives the sum of the cotangent over the stretched axes.
+receives the sum of the cotangent over the stretched axes. Tangents need no such care: a
+tangent term broadcasts to the output by itself.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from srcad.rules.registry import defvjp, unbroadcast
+from srcad.rules.registry import add_tangents, defjvp, defvjp, unbroadcast
 
 
 @defvjp(np.add)
@@ -16,9 +17,23 @@ def add_vjp(g, out, x, y):
     return unbroadcast(g, x), unbroadcast(g, y)
 
 
+@defjvp(np.add)
+def add_jvp(tangents, out, x, y):
+    x_dot, y_dot = tangents
+    return add_tangents(x_dot, y_dot)
+
+
 @defvjp(np.subtract)
 def subtract_vjp(g, out, x, y):
     return unbroadcast(g, x), unbroadcast(-g, y)
+
+
+@defjvp(np.subtract)
+def subtract_jvp(tangents, out, x, y):
+    x_dot, y_dot = tangents
+    if y_dot is None:
+        return x_dot
+    return -y_dot if x_dot is None else x_dot - y_dot
 
 
 @defvjp(np.multiply)
@@ -26,27 +41,110 @@ def multiply_vjp(g, out, x, y):
     return unbroadcast(g * y, x), unbroadcast(g * x, y)
 
 
+@defjvp(np.multiply)
+def multiply_jvp(tangents, out, x, y):
+    x_dot, y_dot = tangents
+    return add_tangents(
+        None if x_dot is None else x_dot * y,
+        None if y_dot is None else x * y_dot,
+    )
+
+
 @defvjp(np.divide)
 def divide_vjp(g, out, x, y):
     return unbroadcast(g / y, x), unbroadcast(-g * out / y, y)
 
 
+@defjvp(np.divide)
+def divide_jvp(tangents, out, x, y):
+    x_dot, y_dot = tangents
+    return add_tangents(
+        None if x_dot is None else x_dot / y,
+        None if y_dot is None else -y_dot * out / y,
+    )
+
+
 @defvjp(np.power)
 def power_vjp(g, out, x, y):
-    # d x**y / dx = y x**(y-1); d x**y / dy = x**y log(x) (only needed when y is active)
+    # d x**y / dx = y x**(y-1); d x**y / dy = x**y log(x) (only kept when y is active)
     return unbroadcast(g * (y * x ** (y - 1)), x), unbroadcast(g * (out * np.log(x)), y)
+
+
+@defjvp(np.power)
+def power_jvp(tangents, out, x, y):
+    x_dot, y_dot = tangents
+    return add_tangents(
+        None if x_dot is None else x_dot * (y * x ** (y - 1)),
+        None if y_dot is None else y_dot * (out * np.log(x)),
+    )
+
+
+@defvjp(np.float_power)
+def float_power_vjp(g, out, x, y):
+    return (
+        unbroadcast(g * (y * np.float_power(x, y - 1)), x),
+        unbroadcast(g * (out * np.log(x)), y),
+    )
+
+
+@defjvp(np.float_power)
+def float_power_jvp(tangents, out, x, y):
+    x_dot, y_dot = tangents
+    return add_tangents(
+        None if x_dot is None else x_dot * (y * np.float_power(x, y - 1)),
+        None if y_dot is None else y_dot * (out * np.log(x)),
+    )
+
+
+def _select_vjp(g, is_x, x, y):
+    """Route the cotangent to ``x`` where ``is_x`` holds and to ``y`` elsewhere."""
+    return unbroadcast(np.where(is_x, g, 0.0), x), unbroadcast(np.where(is_x, 0.0, g), y)
+
+
+def _select_jvp(is_x, x_dot, y_dot):
+    x_part = 0.0 if x_dot is None else x_dot
+    y_part = 0.0 if y_dot is None else y_dot
+    return np.where(is_x, x_part, y_part)
 
 
 @defvjp(np.maximum)
 def maximum_vjp(g, out, x, y):
-    is_x = x >= y
-    return unbroadcast(np.where(is_x, g, 0.0), x), unbroadcast(np.where(is_x, 0.0, g), y)
+    return _select_vjp(g, x >= y, x, y)
+
+
+@defjvp(np.maximum)
+def maximum_jvp(tangents, out, x, y):
+    return _select_jvp(x >= y, *tangents)
 
 
 @defvjp(np.minimum)
 def minimum_vjp(g, out, x, y):
-    is_x = x <= y
-    return unbroadcast(np.where(is_x, g, 0.0), x), unbroadcast(np.where(is_x, 0.0, g), y)
+    return _select_vjp(g, x <= y, x, y)
+
+
+@defjvp(np.minimum)
+def minimum_jvp(tangents, out, x, y):
+    return _select_jvp(x <= y, *tangents)
+
+
+@defvjp(np.fmax)
+def fmax_vjp(g, out, x, y):
+    return _select_vjp(g, x >= y, x, y)
+
+
+@defjvp(np.fmax)
+def fmax_jvp(tangents, out, x, y):
+    return _select_jvp(x >= y, *tangents)
+
+
+@defvjp(np.fmin)
+def fmin_vjp(g, out, x, y):
+    return _select_vjp(g, x <= y, x, y)
+
+
+@defjvp(np.fmin)
+def fmin_jvp(tangents, out, x, y):
+    return _select_jvp(x <= y, *tangents)
 
 
 @defvjp(np.arctan2)
@@ -55,9 +153,28 @@ def arctan2_vjp(g, out, y, x):
     return unbroadcast(scale * x, y), unbroadcast(-scale * y, x)
 
 
+@defjvp(np.arctan2)
+def arctan2_jvp(tangents, out, y, x):
+    y_dot, x_dot = tangents
+    numerator = add_tangents(
+        None if y_dot is None else x * y_dot,
+        None if x_dot is None else -y * x_dot,
+    )
+    return numerator / (x**2 + y**2)
+
+
 @defvjp(np.hypot)
 def hypot_vjp(g, out, x, y):
     return unbroadcast(g * (x / out), x), unbroadcast(g * (y / out), y)
+
+
+@defjvp(np.hypot)
+def hypot_jvp(tangents, out, x, y):
+    x_dot, y_dot = tangents
+    return add_tangents(
+        None if x_dot is None else x_dot * (x / out),
+        None if y_dot is None else y_dot * (y / out),
+    )
 
 
 @defvjp(np.logaddexp)
@@ -66,10 +183,73 @@ def logaddexp_vjp(g, out, x, y):
     return unbroadcast(g * np.exp(x - out), x), unbroadcast(g * np.exp(y - out), y)
 
 
+@defjvp(np.logaddexp)
+def logaddexp_jvp(tangents, out, x, y):
+    x_dot, y_dot = tangents
+    return add_tangents(
+        None if x_dot is None else x_dot * np.exp(x - out),
+        None if y_dot is None else y_dot * np.exp(y - out),
+    )
+
+
+@defvjp(np.logaddexp2)
+def logaddexp2_vjp(g, out, x, y):
+    # d log2(2^x + 2^y) / dx = 2^x / (2^x + 2^y) = 2^(x - out), without overflow
+    return unbroadcast(g * np.exp2(x - out), x), unbroadcast(g * np.exp2(y - out), y)
+
+
+@defjvp(np.logaddexp2)
+def logaddexp2_jvp(tangents, out, x, y):
+    x_dot, y_dot = tangents
+    return add_tangents(
+        None if x_dot is None else x_dot * np.exp2(x - out),
+        None if y_dot is None else y_dot * np.exp2(y - out),
+    )
+
+
+@defvjp(np.copysign)
+def copysign_vjp(g, out, x, y):
+    # |x| sign(y): the sign of y is piecewise constant, so y takes no gradient
+    slope = np.copysign(1.0, x) * np.copysign(1.0, y)
+    return unbroadcast(g * slope, x), None
+
+
+@defjvp(np.copysign)
+def copysign_jvp(tangents, out, x, y):
+    x_dot, _ = tangents
+    if x_dot is None:
+        return None
+    return x_dot * (np.copysign(1.0, x) * np.copysign(1.0, y))
+
+
 @defvjp(np.where)
 def where_vjp(g, out, condition, x, y):
-    return (
-        None,
-        unbroadcast(np.where(condition, g, 0.0), x),
-        unbroadcast(np.where(condition, 0.0, g), y),
-    )
+    return (None, *_select_vjp(g, condition, x, y))
+
+
+@defjvp(np.where)
+def where_jvp(tangents, out, condition, x, y):
+    _, x_dot, y_dot = tangents
+    return _select_jvp(condition, x_dot, y_dot)
+
+
+def _inside_clip(x, a_min, a_max):
+    """Where ``clip`` passes ``x`` through (None when it does everywhere)."""
+    above = None if a_min is None else x >= a_min
+    below = None if a_max is None else x <= a_max
+    if above is None or below is None:
+        return below if above is None else above
+    return np.logical_and(above, below)
+
+
+@defvjp(np.clip)
+def clip_vjp(g, out, x, a_min=None, a_max=None):
+    inside = _inside_clip(x, a_min, a_max)
+    return (g if inside is None else np.where(inside, g, 0.0),)
+
+
+@defjvp(np.clip)
+def clip_jvp(tangents, out, x, a_min=None, a_max=None):
+    (x_dot,) = tangents
+    inside = _inside_clip(x, a_min, a_max)
+    return x_dot if inside is None else np.where(inside, x_dot, 0.0)

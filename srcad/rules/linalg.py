@@ -1,17 +1,31 @@
-"""Reverse rules of matrix products: ``matmul`` (``@``), ``dot`` and ``outer``.
+"""Rules of products and linear algebra: ``matmul dot vdot inner outer tensordot einsum kron
+cross vecdot trace`` and ``np.linalg``'s ``inv det slogdet solve cholesky norm``.
 
 The layout of each cotangent depends on the ranks of the operands, which are static, so the
 rule picks the product that avoids transposes and length-one axes: for ``W @ x`` with a
-vector ``x`` the cotangent of ``W`` is ``np.outer(g, x)``.
+vector ``x`` the cotangent of ``W`` is ``np.outer(g, x)``. Products of any rank go through
+``einsum``: the cotangent of one operand is the einsum of the output cotangent with the
+other operands, ``ij,jk->ik`` giving ``ik,jk->ij`` for the first operand.
 """
 
 from __future__ import annotations
 
+import string
+from collections import Counter
+
 import numpy as np
 
-from srcad.rules.registry import defvjp, unbroadcast
+from srcad.rules.registry import (
+    add_tangents,
+    defjvp,
+    defvjp,
+    expand_reduced,
+    matrix_transpose,
+    unbroadcast,
+)
 
 
+# --- matmul, dot, vdot, inner, outer ----------------------------------------------------------
 @defvjp(np.matmul)
 def matmul_vjp(g, out, x, y):
     x_ndim, y_ndim = np.ndim(x), np.ndim(y)
@@ -27,20 +41,70 @@ def matmul_vjp(g, out, x, y):
     if y_ndim == 1:  # treat y as a one-column matrix
         dx, dy = matmul_vjp(np.expand_dims(g, -1), None, x, np.expand_dims(y, -1))
         return dx, np.reshape(dy, np.shape(y))
-    return unbroadcast(g @ _matrix_transpose(y), x), unbroadcast(_matrix_transpose(x) @ g, y)
+    return unbroadcast(g @ matrix_transpose(y), x), unbroadcast(matrix_transpose(x) @ g, y)
 
 
-def _matrix_transpose(a):
-    return np.transpose(a) if np.ndim(a) == 2 else np.swapaxes(a, -1, -2)
+@defjvp(np.matmul)
+def matmul_jvp(tangents, out, x, y):
+    x_dot, y_dot = tangents
+    return add_tangents(
+        None if x_dot is None else x_dot @ y,
+        None if y_dot is None else x @ y_dot,
+    )
 
 
 @defvjp(np.dot)
 def dot_vjp(g, out, x, y):
-    if np.ndim(x) == 0 or np.ndim(y) == 0:
+    x_ndim, y_ndim = np.ndim(x), np.ndim(y)
+    if x_ndim == 0 or y_ndim == 0:
         return unbroadcast(g * y, x), unbroadcast(g * x, y)
-    if np.ndim(x) > 2 or np.ndim(y) > 2:
-        raise NotImplementedError("np.dot of arrays with more than 2 dimensions; use np.matmul")
-    return matmul_vjp(g, out, x, y)
+    if x_ndim <= 2 and y_ndim <= 2:
+        return matmul_vjp(g, out, x, y)
+    # the last axis of x with the second-to-last (or only) axis of y
+    axes = ((x_ndim - 1,), (max(y_ndim - 2, 0),))
+    return tuple(_einsum_vjps(g, *_tensordot_subscripts(x_ndim, y_ndim, axes), (x, y)))
+
+
+@defjvp(np.dot)
+def dot_jvp(tangents, out, x, y):
+    x_dot, y_dot = tangents
+    return add_tangents(
+        None if x_dot is None else np.dot(x_dot, y),
+        None if y_dot is None else np.dot(x, y_dot),
+    )
+
+
+@defvjp(np.vdot)
+def vdot_vjp(g, out, x, y):
+    # the sum of the flattened product: the shapes may differ when the sizes agree
+    return g * np.reshape(y, np.shape(x)), g * np.reshape(x, np.shape(y))
+
+
+@defjvp(np.vdot)
+def vdot_jvp(tangents, out, x, y):
+    x_dot, y_dot = tangents
+    return add_tangents(
+        None if x_dot is None else np.vdot(x_dot, y),
+        None if y_dot is None else np.vdot(x, y_dot),
+    )
+
+
+@defvjp(np.inner)
+def inner_vjp(g, out, x, y):
+    x_ndim, y_ndim = np.ndim(x), np.ndim(y)
+    if x_ndim == 0 or y_ndim == 0:
+        return unbroadcast(g * y, x), unbroadcast(g * x, y)
+    axes = ((x_ndim - 1,), (y_ndim - 1,))
+    return tuple(_einsum_vjps(g, *_tensordot_subscripts(x_ndim, y_ndim, axes), (x, y)))
+
+
+@defjvp(np.inner)
+def inner_jvp(tangents, out, x, y):
+    x_dot, y_dot = tangents
+    return add_tangents(
+        None if x_dot is None else np.inner(x_dot, y),
+        None if y_dot is None else np.inner(x, y_dot),
+    )
 
 
 @defvjp(np.outer)
@@ -48,3 +112,329 @@ def outer_vjp(g, out, x, y):
     dx = np.reshape(g @ np.reshape(y, (-1,)), np.shape(x))
     dy = np.reshape(np.reshape(x, (-1,)) @ g, np.shape(y))
     return dx, dy
+
+
+@defjvp(np.outer)
+def outer_jvp(tangents, out, x, y):
+    x_dot, y_dot = tangents
+    return add_tangents(
+        None if x_dot is None else np.outer(x_dot, y),
+        None if y_dot is None else np.outer(x, y_dot),
+    )
+
+
+# --- tensordot and einsum ---------------------------------------------------------------------
+@defvjp(np.tensordot)
+def tensordot_vjp(g, out, x, y, axes=2):
+    terms, out_term = _tensordot_subscripts(np.ndim(x), np.ndim(y), axes)
+    return tuple(_einsum_vjps(g, terms, out_term, (x, y)))
+
+
+@defjvp(np.tensordot)
+def tensordot_jvp(tangents, out, x, y, axes=2):
+    x_dot, y_dot = tangents
+    return add_tangents(
+        None if x_dot is None else np.tensordot(x_dot, y, axes=axes),
+        None if y_dot is None else np.tensordot(x, y_dot, axes=axes),
+    )
+
+
+def _tensordot_subscripts(x_ndim: int, y_ndim: int, axes) -> tuple[list[str], str]:
+    """``tensordot(x, y, axes)`` as einsum terms and output: ``abc,bcd`` -> ``ad``."""
+    if isinstance(axes, int):
+        x_axes, y_axes = tuple(range(x_ndim - axes, x_ndim)), tuple(range(axes))
+    else:
+        x_axes, y_axes = (a if isinstance(a, tuple) else (a,) for a in axes)
+    x_axes = tuple(a % x_ndim for a in x_axes)
+    y_axes = tuple(a % y_ndim for a in y_axes)
+    x_letters = list(string.ascii_letters[:x_ndim])
+    fresh = iter(string.ascii_letters[x_ndim:])
+    y_letters = [next(fresh) for _ in range(y_ndim)]
+    for x_axis, y_axis in zip(x_axes, y_axes, strict=True):
+        y_letters[y_axis] = x_letters[x_axis]
+    out_term = [c for i, c in enumerate(x_letters) if i not in x_axes]
+    out_term += [c for i, c in enumerate(y_letters) if i not in y_axes]
+    return ["".join(x_letters), "".join(y_letters)], "".join(out_term)
+
+
+@defvjp(np.einsum)
+def einsum_vjp(g, out, *operands, subscripts):
+    terms, out_term = _einsum_terms(subscripts, [np.ndim(a) for a in operands])
+    return tuple(_einsum_vjps(g, terms, out_term, operands))
+
+
+@defjvp(np.einsum)
+def einsum_jvp(tangents, out, *operands, subscripts):
+    terms = []
+    for i, tangent in enumerate(tangents):
+        if tangent is not None:
+            replaced = operands[:i] + (tangent,) + operands[i + 1 :]
+            terms.append(np.einsum(subscripts, *replaced))
+    return add_tangents(*terms)
+
+
+def _einsum_terms(subscripts: str, ndims: list[int]) -> tuple[list[str], str]:
+    """Explicit einsum terms, with ``...`` replaced by letters and the output spelled out."""
+    subscripts = subscripts.replace(" ", "")
+    inputs, _, output = subscripts.partition("->")
+    terms = inputs.split(",")
+    unused = [c for c in string.ascii_letters if c not in subscripts]
+    n_ellipsis = max(
+        (n - len(t) + 3 for t, n in zip(terms, ndims, strict=True) if "..." in t), default=0
+    )
+    ellipsis = "".join(unused[:n_ellipsis])
+    expanded = []
+    for term, ndim in zip(terms, ndims, strict=True):
+        covered = ndim - len(term) + 3
+        expanded.append(term.replace("...", ellipsis[n_ellipsis - covered :] if covered else ""))
+    if "->" not in subscripts:  # implicit output: letters used once, in alphabetical order
+        counts = Counter("".join(terms).replace(".", ""))
+        output = "..." + "".join(sorted(c for c, n in counts.items() if n == 1))
+    return expanded, output.replace("...", ellipsis)
+
+
+def _einsum_vjps(g, terms: list[str], out_term: str, operands: tuple) -> list:
+    """The cotangent of each operand of ``einsum(terms -> out_term)``."""
+    sizes: dict[str, int] = {}
+    for term, operand in zip(terms, operands, strict=True):
+        for letter, size in zip(term, np.shape(operand), strict=True):
+            sizes[letter] = max(sizes.get(letter, 1), size)
+    results = []
+    for i, (term, operand) in enumerate(zip(terms, operands, strict=True)):
+        if len(set(term)) < len(term):
+            raise NotImplementedError(f"einsum with a repeated index in '{term}' (a diagonal)")
+        other_terms = [t for j, t in enumerate(terms) if j != i]
+        others = [a for j, a in enumerate(operands) if j != i]
+        present = set(out_term).union(*other_terms)
+        kept = "".join(c for c in term if c in present)
+        result = np.einsum(",".join([out_term, *other_terms]) + "->" + kept, g, *others)
+        if kept != term:  # letters summed within this operand only: spread back along them
+            result = np.reshape(result, tuple(sizes[c] if c in present else 1 for c in term))
+            result = np.broadcast_to(result, tuple(sizes[c] for c in term))
+        results.append(unbroadcast(result, operand))
+    return results
+
+
+# --- kron, cross, vecdot, trace ---------------------------------------------------------------
+@defvjp(np.kron)
+def kron_vjp(g, out, x, y):
+    # out[i*p + k, j*q + l] = x[i, j] y[k, l]: split every axis of g into its x and y parts
+    ndim = max(np.ndim(x), np.ndim(y))
+    x_shape = (1,) * (ndim - np.ndim(x)) + np.shape(x)
+    y_shape = (1,) * (ndim - np.ndim(y)) + np.shape(y)
+    split = np.reshape(g, tuple(n for pair in zip(x_shape, y_shape, strict=True) for n in pair))
+    x_term, y_term = string.ascii_letters[:ndim], string.ascii_letters[ndim : 2 * ndim]
+    g_term = "".join(a + b for a, b in zip(x_term, y_term, strict=True))
+    dx = np.einsum(f"{g_term},{y_term}->{x_term}", split, np.reshape(y, y_shape))
+    dy = np.einsum(f"{g_term},{x_term}->{y_term}", split, np.reshape(x, x_shape))
+    return np.reshape(dx, np.shape(x)), np.reshape(dy, np.shape(y))
+
+
+@defjvp(np.kron)
+def kron_jvp(tangents, out, x, y):
+    x_dot, y_dot = tangents
+    return add_tangents(
+        None if x_dot is None else np.kron(x_dot, y),
+        None if y_dot is None else np.kron(x, y_dot),
+    )
+
+
+@defvjp(np.cross)
+def cross_vjp(g, out, x, y, axis=None):
+    # <g, x × y> = <y × g, x> = <g × x, y>
+    keywords = {} if axis is None else {"axis": axis}
+    return (
+        unbroadcast(np.cross(y, g, **keywords), x),
+        unbroadcast(np.cross(g, x, **keywords), y),
+    )
+
+
+@defjvp(np.cross)
+def cross_jvp(tangents, out, x, y, axis=None):
+    x_dot, y_dot = tangents
+    keywords = {} if axis is None else {"axis": axis}
+    return add_tangents(
+        None if x_dot is None else np.cross(x_dot, y, **keywords),
+        None if y_dot is None else np.cross(x, y_dot, **keywords),
+    )
+
+
+@defvjp(np.vecdot)
+def vecdot_vjp(g, out, x, y, axis=-1):
+    g = np.expand_dims(g, axis % max(np.ndim(x), np.ndim(y)))
+    return unbroadcast(g * y, x), unbroadcast(g * x, y)
+
+
+@defjvp(np.vecdot)
+def vecdot_jvp(tangents, out, x, y, axis=-1):
+    x_dot, y_dot = tangents
+    return add_tangents(
+        None if x_dot is None else np.vecdot(x_dot, y, axis=axis),
+        None if y_dot is None else np.vecdot(x, y_dot, axis=axis),
+    )
+
+
+@defvjp(np.trace)
+def trace_vjp(g, out, x, offset=0, axis1=0, axis2=1, dtype=None):
+    ndim = np.ndim(x)
+    axis1, axis2 = axis1 % ndim, axis2 % ndim
+    diagonal = np.eye(np.shape(x)[axis1], np.shape(x)[axis2], k=offset, dtype=x.dtype)
+    if axis1 > axis2:
+        axis1, axis2, diagonal = axis2, axis1, diagonal.T
+    mask_shape = [1] * ndim
+    mask_shape[axis1], mask_shape[axis2] = diagonal.shape
+    return (np.expand_dims(g, (axis1, axis2)) * np.reshape(diagonal, tuple(mask_shape)),)
+
+
+@defjvp(np.trace)
+def trace_jvp(tangents, out, x, offset=0, axis1=0, axis2=1, dtype=None):
+    (x_dot,) = tangents
+    return np.trace(x_dot, offset=offset, axis1=axis1, axis2=axis2, dtype=dtype)
+
+
+# --- np.linalg ----------------------------------------------------------------------------------
+@defvjp(np.linalg.inv)
+def inv_vjp(g, out, x):
+    # d inv(A) = -inv(A) dA inv(A)
+    inv_t = matrix_transpose(out)
+    return (-(inv_t @ g @ inv_t),)
+
+
+@defjvp(np.linalg.inv)
+def inv_jvp(tangents, out, x):
+    (x_dot,) = tangents
+    return -(out @ x_dot @ out)
+
+
+def _log_det_gradient(x):
+    """d log|det A| / dA = inv(A)^T."""
+    return matrix_transpose(np.linalg.inv(x))
+
+
+def _matrix_scalar(value):
+    return np.expand_dims(value, (-2, -1))
+
+
+@defvjp(np.linalg.det)
+def det_vjp(g, out, x):
+    return (_matrix_scalar(g * out) * _log_det_gradient(x),)
+
+
+@defjvp(np.linalg.det)
+def det_jvp(tangents, out, x):
+    (x_dot,) = tangents
+    return out * np.sum(_log_det_gradient(x) * x_dot, axis=(-2, -1))
+
+
+@defvjp(np.linalg.slogdet)
+def slogdet_vjp(g, out, x):
+    _, g_logdet = g  # the sign is piecewise constant
+    return (_matrix_scalar(g_logdet) * _log_det_gradient(x),)
+
+
+@defjvp(np.linalg.slogdet)
+def slogdet_jvp(tangents, out, x):
+    (x_dot,) = tangents
+    return None, np.sum(_log_det_gradient(x) * x_dot, axis=(-2, -1))
+
+
+def _solve(a, b, is_vector):
+    """``solve`` with ``b`` as a (batch of) vector(s) when ``is_vector``, whatever its rank."""
+    if not is_vector:
+        return np.linalg.solve(a, b)
+    return np.squeeze(np.linalg.solve(a, np.expand_dims(b, -1)), axis=-1)
+
+
+@defvjp(np.linalg.solve)
+def solve_vjp(g, out, a, b):
+    # x = inv(A) b: db = inv(A)^T g, dA = -db x^T
+    is_vector = np.ndim(b) == 1
+    db = _solve(matrix_transpose(a), g, is_vector)
+    if is_vector:
+        da = -(np.expand_dims(db, -1) * np.expand_dims(out, -2))
+    else:
+        da = -(db @ matrix_transpose(out))
+    return unbroadcast(da, a), unbroadcast(db, b)
+
+
+@defjvp(np.linalg.solve)
+def solve_jvp(tangents, out, a, b):
+    a_dot, b_dot = tangents
+    is_vector = np.ndim(b) == 1
+    if a_dot is None:
+        rhs = b_dot
+    else:
+        moved = _solve_matvec(a_dot, out, is_vector)
+        rhs = -moved if b_dot is None else b_dot - moved
+    return _solve(a, rhs, is_vector)
+
+
+def _solve_matvec(a, x, is_vector):
+    return np.squeeze(a @ np.expand_dims(x, -1), axis=-1) if is_vector else a @ x
+
+
+def _phi(x):
+    """The lower triangle with the diagonal halved."""
+    return np.tril(x) - 0.5 * x * np.eye(np.shape(x)[-1], dtype=x.dtype)
+
+
+@defvjp(np.linalg.cholesky)
+def cholesky_vjp(g, out, x, upper=False):
+    # NumPy reads only the lower triangle of A = L L^T (the upper one when upper=True):
+    # with S = L^-T phi(L^T dL) L^-1, dA = tril(S + S^T) - diag(S).
+    if upper:  # U = L^T
+        lower_g, lower = matrix_transpose(g), matrix_transpose(out)
+        return (matrix_transpose(_cholesky_lower_vjp(lower_g, lower)),)
+    return (_cholesky_lower_vjp(g, out),)
+
+
+def _cholesky_lower_vjp(g, lower):
+    inverse = np.linalg.inv(lower)
+    inverse_t = matrix_transpose(inverse)
+    s = inverse_t @ _phi(matrix_transpose(lower) @ g) @ inverse
+    diagonal = np.eye(np.shape(lower)[-1], dtype=lower.dtype)
+    return np.tril(s + matrix_transpose(s)) - s * diagonal
+
+
+@defjvp(np.linalg.cholesky)
+def cholesky_jvp(tangents, out, x, upper=False):
+    # dL = L phi(L^-1 dA L^-T), with dA symmetrised from the triangle NumPy reads
+    (x_dot,) = tangents
+    if upper:
+        x_dot, lower = matrix_transpose(x_dot), matrix_transpose(out)
+    else:
+        lower = out
+    symmetric = np.tril(x_dot) + matrix_transpose(np.tril(x_dot, -1))
+    inverse = np.linalg.inv(lower)
+    lower_dot = lower @ _phi(inverse @ symmetric @ matrix_transpose(inverse))
+    return matrix_transpose(lower_dot) if upper else lower_dot
+
+
+@defvjp(np.linalg.norm)
+def norm_vjp(g, out, x, ord=None, axis=None, keepdims=False):
+    return (expand_reduced(g, axis, keepdims) * _norm_slope(out, x, ord, axis, keepdims),)
+
+
+@defjvp(np.linalg.norm)
+def norm_jvp(tangents, out, x, ord=None, axis=None, keepdims=False):
+    (x_dot,) = tangents
+    slope = _norm_slope(out, x, ord, axis, keepdims)
+    return np.sum(slope * x_dot, axis=axis, keepdims=keepdims)
+
+
+def _norm_slope(out, x, ord, axis, keepdims):
+    """d norm / dx, in the shape of ``x``."""
+    n_axes = np.ndim(x) if axis is None else len(axis) if isinstance(axis, tuple) else 1
+    norm = expand_reduced(out, axis, keepdims)
+    if ord is None or ord == "fro" or (ord == 2 and n_axes == 1):
+        return x / norm
+    if n_axes != 1:
+        raise NotImplementedError(f"the gradient of the matrix norm ord={ord!r}")
+    if ord in (np.inf, -np.inf):  # only the largest (smallest) magnitudes count
+        is_extremum = np.abs(x) == norm
+        ties = np.sum(is_extremum, axis=axis, keepdims=True, dtype=x.dtype)
+        return np.where(is_extremum, np.sign(x), 0.0) / ties
+    if ord == 0:  # counts nonzero elements: piecewise constant
+        return np.zeros_like(x)
+    # d (sum |x|^p)^(1/p) = sign(x) |x|^(p-1) / norm^(p-1)
+    return np.sign(x) * (np.abs(x) / norm) ** (ord - 1)

@@ -1,26 +1,110 @@
-"""Reverse rules of the reductions ``sum mean max min`` (with ``axis`` and ``keepdims``).
+"""Rules of the reductions and scans: ``sum mean prod max min ptp std var nansum nanmean
+average cumsum cumprod diff sort`` (with ``axis`` and ``keepdims`` where NumPy has them).
 
 The cotangent of a reduction is spread back over the reduced axes: evenly for ``sum`` and
-``mean``, and onto the positions that attain the extremum for ``max`` and ``min`` (split
-evenly between ties).
+``mean``, onto the positions that attain the extremum for ``max`` and ``min`` (split evenly
+between ties), and weighted by the product of the other elements for ``prod`` (computed
+without dividing, so zeros are fine). The tangent of a reduction is the same reduction of
+a weighted tangent.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from srcad.rules.registry import defvjp, expand_reduced
+from srcad.rules.registry import defjvp, defvjp, expand_reduced, normalize_axes
+
+
+def _spread(g, x, axis, keepdims):
+    """The reduction's cotangent, back in the shape of ``x``."""
+    return np.broadcast_to(expand_reduced(g, axis, keepdims), np.shape(x))
+
+
+def _group_size(x, out):
+    """How many elements of ``x`` each element of ``out`` reduces."""
+    return np.size(x) // max(np.size(out), 1)
 
 
 @defvjp(np.sum)
-def sum_vjp(g, out, x, axis=None, keepdims=False, dtype=None):
-    return (np.broadcast_to(expand_reduced(g, axis, keepdims), np.shape(x)),)
+def sum_vjp(g, out, x, axis=None, dtype=None, keepdims=False):
+    return (_spread(g, x, axis, keepdims),)
+
+
+@defjvp(np.sum)
+def sum_jvp(tangents, out, x, axis=None, dtype=None, keepdims=False):
+    (x_dot,) = tangents
+    return np.sum(x_dot, axis=axis, dtype=dtype, keepdims=keepdims)
 
 
 @defvjp(np.mean)
-def mean_vjp(g, out, x, axis=None, keepdims=False, dtype=None):
-    count = np.size(x) // max(np.size(out), 1)
-    return (np.broadcast_to(expand_reduced(g, axis, keepdims) / count, np.shape(x)),)
+def mean_vjp(g, out, x, axis=None, dtype=None, keepdims=False):
+    return (_spread(g, x, axis, keepdims) / _group_size(x, out),)
+
+
+@defjvp(np.mean)
+def mean_jvp(tangents, out, x, axis=None, dtype=None, keepdims=False):
+    (x_dot,) = tangents
+    return np.mean(x_dot, axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+@defvjp(np.average)
+def average_vjp(g, out, x, axis=None, keepdims=False):
+    return (_spread(g, x, axis, keepdims) / _group_size(x, out),)
+
+
+@defjvp(np.average)
+def average_jvp(tangents, out, x, axis=None, keepdims=False):
+    (x_dot,) = tangents
+    return np.average(x_dot, axis=axis, keepdims=keepdims)
+
+
+@defvjp(np.nansum)
+def nansum_vjp(g, out, x, axis=None, dtype=None, keepdims=False):
+    return (np.where(np.isnan(x), 0.0, _spread(g, x, axis, keepdims)),)
+
+
+@defjvp(np.nansum)
+def nansum_jvp(tangents, out, x, axis=None, dtype=None, keepdims=False):
+    (x_dot,) = tangents
+    return np.sum(np.where(np.isnan(x), 0.0, x_dot), axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+def _nan_free_count(x, axis):
+    is_number = np.logical_not(np.isnan(x))
+    return is_number, np.sum(is_number, axis=axis, keepdims=True, dtype=x.dtype)
+
+
+@defvjp(np.nanmean)
+def nanmean_vjp(g, out, x, axis=None, dtype=None, keepdims=False):
+    is_number, count = _nan_free_count(x, axis)
+    return (np.where(is_number, expand_reduced(g, axis, keepdims) / count, 0.0),)
+
+
+@defjvp(np.nanmean)
+def nanmean_jvp(tangents, out, x, axis=None, dtype=None, keepdims=False):
+    (x_dot,) = tangents
+    is_number, count = _nan_free_count(x, axis)
+    return np.sum(np.where(is_number, x_dot / count, 0.0), axis=axis, keepdims=keepdims)
+
+
+# --- extrema --------------------------------------------------------------------------------
+def _extremum_weights(out, x, axis, keepdims):
+    """1/ties at the positions of ``x`` that attain the reduced extremum ``out``, else 0."""
+    is_extremum = x == expand_reduced(out, axis, keepdims)
+    ties = np.sum(is_extremum, axis=axis, keepdims=True, dtype=x.dtype)  # keep float32
+    return is_extremum, ties
+
+
+def _extremum_vjp(g, out, x, axis, keepdims):
+    is_extremum, ties = _extremum_weights(out, x, axis, keepdims)
+    return np.where(is_extremum, expand_reduced(g, axis, keepdims), 0.0) / ties
+
+
+def _extremum_jvp(x_dot, out, x, axis, keepdims):
+    is_extremum, ties = _extremum_weights(out, x, axis, keepdims)
+    return np.sum(np.where(is_extremum, x_dot, 0.0) / ties, axis=axis, keepdims=keepdims)
 
 
 @defvjp(np.max)
@@ -28,12 +112,177 @@ def max_vjp(g, out, x, axis=None, keepdims=False):
     return (_extremum_vjp(g, out, x, axis, keepdims),)
 
 
+@defjvp(np.max)
+def max_jvp(tangents, out, x, axis=None, keepdims=False):
+    return _extremum_jvp(tangents[0], out, x, axis, keepdims)
+
+
 @defvjp(np.min)
 def min_vjp(g, out, x, axis=None, keepdims=False):
     return (_extremum_vjp(g, out, x, axis, keepdims),)
 
 
-def _extremum_vjp(g, out, x, axis, keepdims):
-    is_extremum = x == expand_reduced(out, axis, keepdims)
-    ties = np.sum(is_extremum, axis=axis, keepdims=True, dtype=x.dtype)  # keep float32
-    return np.where(is_extremum, expand_reduced(g, axis, keepdims), 0.0) / ties
+@defjvp(np.min)
+def min_jvp(tangents, out, x, axis=None, keepdims=False):
+    return _extremum_jvp(tangents[0], out, x, axis, keepdims)
+
+
+@defvjp(np.ptp)
+def ptp_vjp(g, out, x, axis=None, keepdims=False):
+    high = np.max(x, axis=axis, keepdims=keepdims)
+    low = np.min(x, axis=axis, keepdims=keepdims)
+    return (_extremum_vjp(g, high, x, axis, keepdims) - _extremum_vjp(g, low, x, axis, keepdims),)
+
+
+@defjvp(np.ptp)
+def ptp_jvp(tangents, out, x, axis=None, keepdims=False):
+    (x_dot,) = tangents
+    high = np.max(x, axis=axis, keepdims=keepdims)
+    low = np.min(x, axis=axis, keepdims=keepdims)
+    return _extremum_jvp(x_dot, high, x, axis, keepdims) - _extremum_jvp(
+        x_dot, low, x, axis, keepdims
+    )
+
+
+# --- variance -------------------------------------------------------------------------------
+def _centered(x, axis, ddof, out):
+    """``x - mean`` and the divisor ``N - ddof`` of the variance."""
+    return x - np.mean(x, axis=axis, keepdims=True), _group_size(x, out) - ddof
+
+
+@defvjp(np.var)
+def var_vjp(g, out, x, axis=None, dtype=None, ddof=0, keepdims=False):
+    centered, divisor = _centered(x, axis, ddof, out)
+    return (expand_reduced(g, axis, keepdims) * centered * (2.0 / divisor),)
+
+
+@defjvp(np.var)
+def var_jvp(tangents, out, x, axis=None, dtype=None, ddof=0, keepdims=False):
+    (x_dot,) = tangents
+    centered, divisor = _centered(x, axis, ddof, out)
+    return np.sum(centered * x_dot, axis=axis, keepdims=keepdims) * (2.0 / divisor)
+
+
+@defvjp(np.std)
+def std_vjp(g, out, x, axis=None, dtype=None, ddof=0, keepdims=False):
+    # d sqrt(var) = d var / (2 std)
+    centered, divisor = _centered(x, axis, ddof, out)
+    scale = expand_reduced(g / out, axis, keepdims)
+    return (scale * centered / divisor,)
+
+
+@defjvp(np.std)
+def std_jvp(tangents, out, x, axis=None, dtype=None, ddof=0, keepdims=False):
+    (x_dot,) = tangents
+    centered, divisor = _centered(x, axis, ddof, out)
+    return np.sum(centered * x_dot, axis=axis, keepdims=keepdims) / (out * divisor)
+
+
+# --- products -------------------------------------------------------------------------------
+@defvjp(np.prod)
+def prod_vjp(g, out, x, axis=None, dtype=None, keepdims=False):
+    return (expand_reduced(g, axis, keepdims) * _product_of_others(x, axis),)
+
+
+@defjvp(np.prod)
+def prod_jvp(tangents, out, x, axis=None, dtype=None, keepdims=False):
+    (x_dot,) = tangents
+    return np.sum(_product_of_others(x, axis) * x_dot, axis=axis, keepdims=keepdims)
+
+
+def _product_of_others(x, axis):
+    """For every element of ``x``, the product of the others reduced with it.
+
+    The reduced axes are moved last and flattened into one; there the product of the
+    others is (product of those before) * (product of those after), from two cumulative
+    products, so no element is divided by.
+    """
+    shape, ndim = np.shape(x), np.ndim(x)
+    axes = normalize_axes(axis, ndim)
+    kept = tuple(i for i in range(ndim) if i not in axes)
+    order = kept + axes
+    moved = x if order == tuple(range(ndim)) else np.transpose(x, order)
+    length = math.prod(shape[i] for i in axes)
+    rows = np.reshape(moved, tuple(shape[i] for i in kept) + (length,))
+    before = _exclusive_cumprod(rows)
+    after = np.flip(_exclusive_cumprod(np.flip(rows, -1)), -1)
+    others = np.reshape(before * after, tuple(shape[i] for i in order))
+    return others if order == tuple(range(ndim)) else np.transpose(others, np.argsort(order))
+
+
+def _exclusive_cumprod(rows):
+    """Products of the elements strictly before each one along the last axis."""
+    length = np.shape(rows)[-1]
+    shifted = np.take(np.cumprod(rows, axis=-1), np.arange(length - 1), axis=-1)
+    widths = ((0, 0),) * (np.ndim(rows) - 1) + ((1, 0),)
+    return np.pad(shifted, widths, constant_values=1.0)
+
+
+# --- scans and differences ------------------------------------------------------------------
+def _reverse_cumsum(g, axis):
+    return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
+
+
+@defvjp(np.cumsum)
+def cumsum_vjp(g, out, x, axis=None, dtype=None):
+    if axis is None:  # cumsum of the flattened array
+        return (np.reshape(_reverse_cumsum(g, 0), np.shape(x)),)
+    return (_reverse_cumsum(g, axis),)
+
+
+@defjvp(np.cumsum)
+def cumsum_jvp(tangents, out, x, axis=None, dtype=None):
+    (x_dot,) = tangents
+    return np.cumsum(x_dot, axis=axis, dtype=dtype)
+
+
+@defvjp(np.cumprod)
+def cumprod_vjp(g, out, x, axis=None, dtype=None):
+    # d out_i / d x_j = out_i / x_j for j <= i; divides by x, so x must have no zeros
+    if axis is None:
+        return (np.reshape(_reverse_cumsum(g * out, 0), np.shape(x)) / x,)
+    return (_reverse_cumsum(g * out, axis) / x,)
+
+
+@defjvp(np.cumprod)
+def cumprod_jvp(tangents, out, x, axis=None, dtype=None):
+    (x_dot,) = tangents
+    return out * np.cumsum(x_dot / x, axis=axis)
+
+
+@defvjp(np.diff)
+def diff_vjp(g, out, x, n=1, axis=-1):
+    # the adjoint of one difference y_i = x_{i+1} - x_i is dx_j = g_{j-1} - g_j
+    axis = axis % np.ndim(x)
+    before = ((0, 0),) * axis + ((1, 0),) + ((0, 0),) * (np.ndim(x) - axis - 1)
+    after = ((0, 0),) * axis + ((0, 1),) + ((0, 0),) * (np.ndim(x) - axis - 1)
+    for _ in range(n):
+        g = np.pad(g, before) - np.pad(g, after)
+    return (g,)
+
+
+@defjvp(np.diff)
+def diff_jvp(tangents, out, x, n=1, axis=-1):
+    (x_dot,) = tangents
+    return np.diff(x_dot, n=n, axis=axis)
+
+
+# --- sorting --------------------------------------------------------------------------------
+@defvjp(np.sort)
+def sort_vjp(g, out, x, axis=-1, kind=None, stable=None):
+    # out = x[perm] along the axis, so dx = g[inverse of perm]
+    if axis is None:
+        flat = np.reshape(x, (-1,))
+        inverse = np.argsort(np.argsort(flat, kind=kind, stable=stable))
+        return (np.reshape(np.take(g, inverse), np.shape(x)),)
+    inverse = np.argsort(np.argsort(x, axis=axis, kind=kind, stable=stable), axis=axis)
+    return (np.take_along_axis(g, inverse, axis=axis),)
+
+
+@defjvp(np.sort)
+def sort_jvp(tangents, out, x, axis=-1, kind=None, stable=None):
+    (x_dot,) = tangents
+    if axis is None:
+        order = np.argsort(np.reshape(x, (-1,)), kind=kind, stable=stable)
+        return np.take(x_dot, order)
+    return np.take_along_axis(x_dot, np.argsort(x, axis=axis, kind=kind, stable=stable), axis=axis)

@@ -1,10 +1,21 @@
 """The rule registries and the helpers rules are written with.
 
 A VJP rule is ordinary NumPy code: ``rule(g, out, *inputs, **params)`` returns one cotangent
-per input (``None`` for an input that takes no gradient). A JVP rule is
-``rule(tangents, out, *inputs, **params)`` and returns the output tangent. Rules run on
-arrays (unit tests), on tracers (compilation) and on sympy wrappers (exact checks), so they
-must not branch on values, only on static facts such as shapes and params.
+per input (``None`` for an input that takes no gradient, such as an index array). For a
+primitive with several outputs (``slogdet``, ``split``) ``g`` and ``out`` are tuples with
+one entry per output; the reverse pass materialises zeros for outputs without a cotangent.
+
+A JVP rule is ``rule(tangents, out, *inputs, **params)``: ``tangents`` holds one tangent
+per input, ``None`` for an input whose tangent is zero (the rule treats it as zero without
+materialising it; it is only called when at least one tangent is not None). It returns the
+output tangent, or a tuple of them for a primitive with several outputs; ``None`` stands for
+a zero tangent, and a tangent may be smaller than the output when it broadcasts to it.
+
+Rules run on arrays (unit tests), on tracers (compilation) and on sympy wrappers (exact
+checks), so they may only call NumPy functions that are primitives (or ``np.shape``,
+``np.ndim``, ``np.size``), and must not branch on values, only on static facts such as
+shapes, dtypes and params. NumPy calls on static values (``np.eye(n, dtype=x.dtype)``) are
+computed right away and enter the generated code as constants.
 """
 
 from __future__ import annotations
@@ -72,3 +83,30 @@ def expand_reduced(g: object, axis: object, keepdims: bool) -> object:
     if axis is None or keepdims:
         return g
     return np.expand_dims(g, axis)
+
+
+def add_tangents(*terms: object) -> object:
+    """The sum of the terms that are not None; None when all are (a zero tangent)."""
+    total = None
+    for term in terms:
+        if term is not None:
+            total = term if total is None else total + term
+    return total
+
+
+def zeros_for_none(tangents: tuple, inputs: tuple) -> list:
+    """The tangents with zeros in place of None, for rules that must pack them together."""
+    return [np.zeros_like(x) if t is None else t for t, x in zip(tangents, inputs, strict=True)]
+
+
+def normalize_axes(axis: object, ndim: int) -> tuple[int, ...]:
+    """``axis`` (None, an int or a tuple, possibly negative) as sorted non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return tuple(sorted(a % ndim for a in axes))
+
+
+def matrix_transpose(a: object) -> object:
+    """Swap the last two axes; ``a.T`` in generated code for a matrix."""
+    return np.transpose(a) if np.ndim(a) == 2 else np.matrix_transpose(a)

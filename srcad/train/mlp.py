@@ -1,15 +1,21 @@
 """MLP losses as generated Python source.
 
-``make_loss`` writes the loss of a multilayer perceptron as a plain, straight-line Python
-function (one line per layer), saves it as a module file and imports it, so that srcad reads
-it like any user function and its gradient lands in the generated-code directory.
+An MLP is described by its layer sizes, one activation per layer and a loss. ``loss_source``
+writes its loss as a plain, straight-line Python function (one line per layer); ``make_loss``
+saves it as a module file in the generated-code directory and imports it, so that srcad reads
+it like any user function and its gradient lands next to it. The same module holds
+``forward(params, x)``, the network's output, so that predictions use exactly the expressions
+that were differentiated.
+
+Parameters are a list of ``(W, b)`` pairs, or a dict ``{"W1": ..., "b1": ..., ...}``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from types import ModuleType
 
 import numpy as np
 
@@ -17,85 +23,205 @@ from srcad.runtime import generated_dir
 
 ACTIVATIONS = {
     "tanh": "np.tanh({z})",
-    "sigmoid": "1.0 / (1.0 + np.exp(-{z}))",
+    # The tanh form of the logistic function never overflows, unlike 1 / (1 + exp(-z)).
+    "sigmoid": "0.5 + 0.5 * np.tanh(0.5 * ({z}))",
     "relu": "np.maximum({z}, 0.0)",
     "softplus": "np.logaddexp(0.0, {z})",
     "linear": "{z}",
 }
 LOSSES = {
+    # log-softmax shifted by the row maximum, so that exp never overflows.
     "softmax_cross_entropy": [
         "shifted = logits - np.max(logits, axis=1, keepdims=True)",
         "log_p = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))",
         "data_loss = -np.mean(np.sum(y * log_p, axis=1))",
     ],
     "mse": ["data_loss = np.mean(np.sum((logits - y) ** 2, axis=1))"],
+    # binary cross-entropy on logits: log(1 + e^z) - y z, stable for large |z|.
     "logistic": [
         "data_loss = np.mean(np.sum(np.logaddexp(0.0, logits) - y * logits, axis=1))",
     ],
 }
+INITS = ("auto", "xavier", "he")
+
+
+def layer_activations(n_layers: int, activation: str | Sequence[str]) -> tuple[str, ...]:
+    """One activation per layer: a name for every hidden layer (output linear), or a list."""
+    if isinstance(activation, str):
+        names = (activation,) * (n_layers - 1) + ("linear",)
+    else:
+        names = tuple(activation)
+        if len(names) == n_layers - 1:
+            names += ("linear",)
+    if len(names) != n_layers:
+        raise ValueError(
+            f"got {len(names)} activations for {n_layers} layers; give one per hidden layer "
+            f"({n_layers - 1}) or one per layer including the output ({n_layers})"
+        )
+    for name in names:
+        if name not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {name!r}; choose from {sorted(ACTIVATIONS)}")
+    return names
+
+
+def unpack_lines(n_layers: int, kind: str = "list") -> list[str]:
+    """Source lines that bind ``W1, b1, ...`` from ``params``."""
+    if kind == "dict":
+        return [f'{name}{i} = params["{name}{i}"]' for i in range(1, n_layers + 1) for name in "Wb"]
+    if kind != "list":
+        raise ValueError(f"params kind must be 'list' or 'dict', not {kind!r}")
+    pairs = ", ".join(f"(W{i}, b{i})" for i in range(1, n_layers + 1))
+    return [f"{pairs}, = params" if n_layers == 1 else f"{pairs} = params"]
+
+
+def layer_lines(activations: Sequence[str], source: str = "x", output: str = "logits") -> list:
+    """One line per layer, from the input variable ``source`` to ``output``."""
+    lines = []
+    previous = source
+    for i, activation in enumerate(activations, start=1):
+        name = output if i == len(activations) else f"h{i}"
+        z = f"{previous} @ W{i} + b{i}"
+        lines.append(f"{name} = " + ACTIVATIONS[activation].format(z=z))
+        previous = name
+    return lines
+
+
+def penalty_expression(n_layers: int) -> str:
+    """``lam * (np.sum(W1 ** 2) + ...)``: the L2 penalty on the weights (not the biases)."""
+    return "lam * (" + " + ".join(f"np.sum(W{i} ** 2)" for i in range(1, n_layers + 1)) + ")"
 
 
 def loss_source(
-    n_layers: int, activation: str = "tanh", loss: str = "softmax_cross_entropy"
+    n_layers: int,
+    activation: str | Sequence[str] = "tanh",
+    loss: str = "softmax_cross_entropy",
+    kind: str = "list",
+    l2: bool = True,
 ) -> str:
-    """The source of ``loss(params, x, y, lam)`` for an MLP with ``n_layers`` layers."""
-    names = [(f"W{i}", f"b{i}") for i in range(1, n_layers + 1)]
-    unpack = ", ".join(f"({w}, {b})" for w, b in names)
-    lines = [f"{unpack}, = params" if n_layers == 1 else f"{unpack} = params"]
-    previous = "x"
-    for index, (w, b) in enumerate(names[:-1], start=1):
-        z = f"{previous} @ {w} + {b}"
-        lines.append(f"h{index} = " + ACTIVATIONS[activation].format(z=f"({z})"))
-        previous = f"h{index}"
-    w, b = names[-1]
-    lines.append(f"logits = {previous} @ {w} + {b}")
-    lines += LOSSES[loss]
-    penalty = " + ".join(f"np.sum({w} ** 2)" for w, _ in names)
-    lines.append(f"return data_loss + lam * ({penalty})")
-    body = "\n".join(f"    {line}" for line in lines)
-    doc = f'    """{loss} of a {n_layers}-layer {activation} MLP plus lam * L2."""'
-    return f"import numpy as np\n\n\ndef loss(params, x, y, lam):\n{doc}\n{body}\n"
+    """The source of a module with ``loss(params, x, y, lam)`` and ``forward(params, x)``."""
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; choose from {sorted(LOSSES)}")
+    activations = layer_activations(n_layers, activation)
+    network = unpack_lines(n_layers, kind) + layer_lines(activations)
+    tail = f"data_loss + {penalty_expression(n_layers)}" if l2 else "data_loss"
+    described = ", ".join(activations)
+    loss_doc = f"{loss} of a {n_layers}-layer MLP ({described})" + (
+        " plus lam * L2." if l2 else "."
+    )
+    forward_doc = "The network's output (logits) for inputs x."
+    return module_source(
+        [
+            ("loss(params, x, y, lam)", loss_doc, [*network, *LOSSES[loss], f"return {tail}"]),
+            ("forward(params, x)", forward_doc, [*network, "return logits"]),
+        ]
+    )
 
 
-def make_loss(
-    n_layers: int, activation: str = "tanh", loss: str = "softmax_cross_entropy"
-) -> Callable:
-    """Write the loss source to a module file, import it and return ``loss``."""
-    source = loss_source(n_layers, activation, loss)
+def module_source(functions: list[tuple[str, str, list[str]]]) -> str:
+    """A module of functions, each given as ``(signature, docstring, body lines)``."""
+    parts = ["import numpy as np\n"]
+    for signature, doc, lines in functions:
+        body = "\n".join(f"    {line}" for line in [f'"""{doc}"""', *lines])
+        parts.append(f"\ndef {signature}:\n{body}\n")
+    return "\n".join(parts)
+
+
+def load_source_module(source: str, stem: str = "mlp_loss") -> ModuleType:
+    """Write ``source`` under the generated-code directory and import it."""
+    import black
+
+    source = black.format_str(source, mode=black.Mode(line_length=100))
     digest = hashlib.sha256(source.encode()).hexdigest()[:10]
-    path = generated_dir() / f"mlp_loss_{digest}.py"
+    path = generated_dir() / f"{stem}_{digest}.py"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists() or path.read_text() != source:
-        path.write_text(source)
+        temporary = path.with_suffix(f".{digest}.tmp")
+        temporary.write_text(source)
+        temporary.replace(path)
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.loss
+    return module
 
 
-def init_params(sizes: list[int], seed: int = 0, dtype=np.float64) -> list:
-    """Xavier-initialised ``(W, b)`` pairs for layer sizes ``[n_in, ..., n_out]``."""
+def make_loss(
+    n_layers: int,
+    activation: str | Sequence[str] = "tanh",
+    loss: str = "softmax_cross_entropy",
+    kind: str = "list",
+    l2: bool = True,
+) -> Callable:
+    """Write the loss source to a module file, import it and return ``loss``."""
+    return load_source_module(loss_source(n_layers, activation, loss, kind, l2)).loss
+
+
+def init_params(
+    sizes: Sequence[int],
+    seed: int = 0,
+    dtype=np.float64,
+    scheme: str = "xavier",
+    kind: str = "list",
+) -> list | dict:
+    """Random weights and zero biases for layer sizes ``[n_in, ..., n_out]``.
+
+    ``xavier`` (Glorot) draws W with variance 2 / (fan_in + fan_out), which keeps tanh and
+    sigmoid layers in their linear range; ``he`` uses 2 / fan_in, which suits relu.
+    """
+    if scheme not in ("xavier", "he"):
+        raise ValueError(f"unknown init scheme {scheme!r}; choose 'xavier' or 'he'")
     rng = np.random.default_rng(seed)
-    params = []
+    layers = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
-        scale = np.sqrt(2.0 / (n_in + n_out))
-        params.append(
-            ((rng.normal(size=(n_in, n_out)) * scale).astype(dtype), np.zeros(n_out, dtype))
-        )
-    return params
+        variance = 2.0 / (n_in + n_out) if scheme == "xavier" else 2.0 / n_in
+        W = (rng.standard_normal((n_in, n_out)) * np.sqrt(variance)).astype(dtype)
+        layers.append((W, np.zeros(n_out, dtype)))
+    return params_like(kind, layers)
 
 
-def predict(params: list, x: np.ndarray, activation: str = "tanh") -> np.ndarray:
+def params_like(kind: str, layers: Sequence[tuple]) -> list | dict:
+    """``(W, b)`` pairs as a list of pairs (``kind="list"``) or a ``{"W1": ...}`` dict."""
+    if kind == "dict":
+        named = {}
+        for i, (W, b) in enumerate(layers, start=1):
+            named[f"W{i}"], named[f"b{i}"] = W, b
+        return named
+    return [(W, b) for W, b in layers]
+
+
+def layers_of(params: list | tuple | dict) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The ``(W, b)`` pairs of ``params``, whichever form it has."""
+    if isinstance(params, dict):
+        count = len(params) // 2
+        missing = [k for i in range(1, count + 1) for k in (f"W{i}", f"b{i}") if k not in params]
+        if missing or len(params) % 2:
+            raise ValueError(f"a params dict needs keys W1, b1, ..., Wn, bn; got {sorted(params)}")
+        return [(params[f"W{i}"], params[f"b{i}"]) for i in range(1, count + 1)]
+    return [(W, b) for W, b in params]
+
+
+def kind_of(params: list | tuple | dict) -> str:
+    return "dict" if isinstance(params, dict) else "list"
+
+
+def predict(
+    params: list | dict, x: np.ndarray, activation: str | Sequence[str] = "tanh"
+) -> np.ndarray:
     """The network's output (logits) for inputs ``x``."""
-    functions = {
-        "tanh": np.tanh,
-        "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
-        "relu": lambda z: np.maximum(z, 0),
-        "softplus": lambda z: np.logaddexp(0, z),
-        "linear": lambda z: z,
-    }
+    layers = layers_of(params)
     h = x
-    for W, b in params[:-1]:
-        h = functions[activation](h @ W + b)
-    W, b = params[-1]
-    return h @ W + b
+    for (W, b), name in zip(layers, layer_activations(len(layers), activation), strict=True):
+        h = ACTIVATION_FUNCTIONS[name](h @ W + b)
+    return h
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 + 0.5 * np.tanh(0.5 * z)
+
+
+ACTIVATION_FUNCTIONS = {
+    "tanh": np.tanh,
+    "sigmoid": _sigmoid,
+    "relu": lambda z: np.maximum(z, 0.0),
+    "softplus": lambda z: np.logaddexp(0.0, z),
+    "linear": lambda z: z,
+}

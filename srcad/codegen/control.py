@@ -1,0 +1,213 @@
+"""Emitting control flow: ``if`` / ``else``, ``for``, ``while`` and the tape.
+
+Values that must be one Python variable are grouped before naming: a loop-carried value
+before the loop (when nothing reads it afterwards), inside the loop and after it; an ``if``
+result and the branch values that produce it. Where a group cannot absorb a value (a
+constant, a value still needed elsewhere), an explicit assignment is written: before the
+loop, at the end of the body, or at the end of a branch.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from srcad.ir import Eqn, Graph, Var
+from srcad.ir.walk import defined_vars, walk_eqns
+
+
+class ControlFlowEmitter:
+    """Mixin of the module emitter (needs ``program``, ``names``, ``operand``, ...)."""
+
+    # --- grouping -----------------------------------------------------------------------
+    def group_structured(self) -> None:
+        for eqn in self.program.order:
+            if eqn.prim == "cond":
+                self._group_cond(eqn)
+            elif eqn.prim in ("for", "while"):
+                self._group_loop(eqn)
+
+    def _group_cond(self, eqn: Eqn) -> None:
+        claimed: set[int] = set()
+        for k, out in enumerate(eqn.outputs):
+            members = [out]
+            for branch in eqn.param_dict["branches"]:
+                atom = branch.outputs[k]
+                if self._absorbable(atom, branch, claimed):
+                    members.append(atom)
+                    claimed.add(atom.id)
+            self.names.group(members)
+
+    def _group_loop(self, eqn: Eqn) -> None:
+        body = eqn.param_dict["body"]
+        carried = self._carried(eqn, body)
+        condition = eqn.param_dict.get("cond")
+        claimed: set[int] = set()
+        for k, (init, out) in enumerate(zip(eqn.inputs, eqn.outputs, strict=True)):
+            is_same_variable = isinstance(init, Var) and (
+                init.hint == out.hint or init.id in self.names._derivative_ids
+            )
+            members = [init] if is_same_variable and self._init_absorbable(init, eqn, claimed) else []
+            if members:
+                claimed.add(init.id)
+            members += [out, carried[k]]
+            if condition is not None:
+                members.append(condition.inputs[k])
+            result = body.outputs[k]
+            if self._absorbable(result, body, claimed) and self._after_last_read(
+                carried[k], result
+            ):
+                members.append(result)
+                claimed.add(result.id)
+            self.names.group(members)
+
+    @staticmethod
+    def _carried(eqn: Eqn, body: Graph) -> tuple:
+        return body.inputs[1:] if eqn.prim == "for" else body.inputs
+
+    def _absorbable(self, atom, graph: Graph, claimed: set[int]) -> bool:
+        """A value computed directly in ``graph``'s block, not yet given to another group."""
+        if not isinstance(atom, Var) or atom.id in claimed or atom in graph.inputs:
+            return False
+        if atom.id in self.names.leader or atom.id not in self.program.defining:
+            return False
+        eqn = self.program.defining[atom.id]
+        return any(e is eqn for e in graph.eqns)
+
+    def _init_absorbable(self, init, eqn: Eqn, claimed: set[int]) -> bool:
+        """The value entering a loop can be the loop variable if nothing reads it later."""
+        program = self.program
+        return (
+            isinstance(init, Var)
+            and init.id not in claimed
+            and init not in self.graph.outputs
+            and program.block_of.get(init.id) == program.block_of.get(eqn.outputs[0].id)
+            and program.last_use.get(init.id) == program.pos(eqn)
+            and (init.aval.shape == () or self.is_owned(init))
+        )
+
+    def _after_last_read(self, carried: Var, result: Var) -> bool:
+        """Whether ``result`` is computed after the body's last read of ``carried``."""
+        last = self.program.last_use.get(carried.id, -1)
+        return self.program.defined_at[result.id] >= last
+
+    # --- statements ---------------------------------------------------------------------
+    def control_statement(self, eqn: Eqn) -> str:
+        if eqn.prim == "cond":
+            return self._cond_statement(eqn)
+        if eqn.prim == "for":
+            return self._for_statement(eqn)
+        if eqn.prim == "while":
+            return self._while_statement(eqn)
+        return self._tape_statement(eqn)
+
+    def _cond_statement(self, eqn: Eqn) -> str:
+        true_branch, false_branch = eqn.param_dict["branches"]
+        test = ast.unparse(self.operand(eqn.inputs[0]))
+        lines = [f"{name} = None" for name in self._recorded_from_branches(eqn)]
+        lines += [f"if {test}:", *_indent(self._branch_lines(eqn, true_branch))]
+        else_lines = self._branch_lines(eqn, false_branch)
+        if any(not line.startswith("#") for line in else_lines):
+            lines += ["else:", *_indent(else_lines)]
+        return "\n".join(lines)
+
+    def _recorded_from_branches(self, eqn: Eqn) -> list[str]:
+        """Values computed in a branch that the tape records whichever branch ran: they
+        start as None so that the recording never reads an unset name."""
+        inside = set()
+        for branch in eqn.param_dict["branches"]:
+            inside |= {v.id for v in defined_vars(branch.eqns)}
+        recorded = [
+            a.id for e in self.program.order if e.prim == "tape_push" for a in e.inputs[1:]
+            if isinstance(a, Var) and a.id in inside
+        ]
+        return sorted({self.names.names[i] for i in recorded})
+
+    def _branch_lines(self, eqn: Eqn, branch: Graph) -> list[str]:
+        lines = self.block_lines(branch.eqns, parent=eqn)
+        lines += self._assignments(eqn.outputs, branch.outputs)
+        return lines if any(not line.startswith("#") for line in lines) else lines + ["pass"]
+
+    def _filled_in_place(self, eqn: Eqn) -> set[str]:
+        """Names of carried arrays that the loop body writes into in place."""
+        names = set()
+        for inner in walk_eqns(eqn.param_dict["body"].eqns):
+            if inner.prim in ("setitem", "index_add") and isinstance(inner.inputs[0], Var):
+                target = self.names.names.get(inner.outputs[0].id)
+                if target == self.names.names.get(inner.inputs[0].id):
+                    names.add(target)
+        return names
+
+    def _assignments(self, targets, values, copied: set[str] = frozenset()) -> list[str]:
+        """``a, b = x, y`` for the targets whose value is not already under their name;
+        ``x.copy()`` for arrays in ``copied`` (the loop writes into them)."""
+        pairs = []
+        for target, value in zip(targets, values, strict=True):
+            name = self.names.name(target)
+            expression = ast.unparse(self.operand(value))
+            if name in copied and expression != name and target.aval.shape != ():
+                expression = f"{expression}.copy()"
+            if expression != name:
+                pairs.append((name, expression))
+        if not pairs:
+            return []
+        left = ", ".join(name for name, _ in pairs)
+        right = ", ".join(expression for _, expression in pairs)
+        return [f"{left} = {right}"]
+
+    def _for_statement(self, eqn: Eqn) -> str:
+        params = eqn.param_dict
+        body = params["body"]
+        counter = self.names.name(body.inputs[0])
+        bounds = _range_arguments(params["start"], params["stop"], params["step"])
+        iterator = f"range({bounds})"
+        if params.get("is_reversed"):
+            iterator = f"reversed({iterator})"
+        lines = self._assignments(eqn.outputs, eqn.inputs, self._filled_in_place(eqn))
+        lines.append(f"for {counter} in {iterator}:")
+        lines += _indent(self._loop_body(eqn, body))
+        return "\n".join(lines)
+
+    def _loop_body(self, eqn: Eqn, body: Graph) -> list[str]:
+        lines = self.block_lines(body.eqns, parent=eqn)
+        lines += self._assignments(eqn.outputs, body.outputs)
+        return lines if any(not line.startswith("#") for line in lines) else lines + ["pass"]
+
+    def _while_statement(self, eqn: Eqn) -> str:
+        params = eqn.param_dict
+        condition = params["cond"]
+        lines = self._assignments(eqn.outputs, eqn.inputs, self._filled_in_place(eqn))
+        test_lines = self.block_lines(condition.eqns, parent=eqn)
+        test = ast.unparse(self.operand(condition.outputs[0]))
+        if all(line.startswith("#") for line in test_lines):
+            lines.append(f"while {test}:")
+            lines += _indent(self._loop_body(eqn, params["body"]))
+        else:
+            lines.append("while True:")
+            lines += _indent([*test_lines, f"if not {test}:", "    break"])
+            lines += _indent(self._loop_body(eqn, params["body"]))
+        return "\n".join(lines)
+
+    def _tape_statement(self, eqn: Eqn) -> str:
+        if eqn.prim == "tape_new":
+            return f"{self.names.name(eqn.outputs[0])} = []"
+        tape = self.names.name(eqn.inputs[0])
+        if eqn.prim == "tape_push":
+            values = [ast.unparse(self.operand(a)) for a in eqn.inputs[1:]]
+            record = values[0] if len(values) == 1 else f"({', '.join(values)})"
+            return f"{tape}.append({record})"
+        if eqn.prim == "tape_pop":
+            names = [self.names.name(v) for v in eqn.outputs[1:]]
+            if not names:
+                return f"{tape}.pop()"
+            return f"{', '.join(names)} = {tape}.pop()"
+        return f"{self.names.name(eqn.outputs[0])} = len({tape}) > 0"
+
+
+def _indent(lines: list[str]) -> list[str]:
+    return ["    " + piece for line in lines for piece in line.split("\n")]
+
+
+def _range_arguments(start: int, stop: int, step: int) -> str:
+    if step != 1:
+        return f"{start}, {stop}, {step}"
+    return f"{stop}" if start == 0 else f"{start}, {stop}"

@@ -1,0 +1,73 @@
+"""User extensions: ``stop_gradient``, ``defvjp`` (a rule for any function) and
+``custom_vjp`` (JAX-style forward/backward pair).
+
+A function given a rule becomes a primitive: calls to it are not inlined but appear in the
+generated code as calls (the function is bound in the generated module's namespace), and
+its rule runs on tracers like the built-in rules, so it may use any NumPy function srcad
+knows. These registrations happen at run time, when the user asks for them.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+from srcad.ir.prims import CALLABLES, PRIMS, Prim
+from srcad.rules.registry import VJP_RULES
+
+CUSTOM = "custom"
+
+
+def stop_gradient(x):
+    """``x`` itself, through which no gradient flows."""
+    return x
+
+
+def defvjp(fn: Callable, rule: Callable) -> Callable:
+    """Give ``fn`` a reverse rule: ``rule(g, out, *args)`` returns one cotangent per
+    argument (``None`` for arguments that take no gradient). Returns ``fn``."""
+    name = _register(fn)
+    VJP_RULES[name] = rule
+    return fn
+
+
+class custom_vjp:  # noqa: N801 - named as in JAX
+    """A function with a hand-written gradient::
+
+        @srcad.custom_vjp
+        def f(x): ...
+        def f_fwd(x): return f(x), residuals
+        def f_bwd(residuals, g): return (dx,)
+        f.defvjp(f_fwd, f_bwd)
+    """
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args):
+        return self.fn(*args)
+
+    def defvjp(self, fwd: Callable, bwd: Callable) -> None:
+        def rule(g, out, *args):
+            _, residuals = fwd(*args)
+            return tuple(bwd(residuals, g))
+
+        name = _register(self.fn, alias=self)
+        VJP_RULES[name] = rule
+
+
+def _register(fn: Callable, alias: object = None) -> str:
+    name = f"custom_{fn.__module__}_{fn.__qualname__}".replace(".", "_").replace("<", "")
+    name = name.replace(">", "")
+    n_inputs = fn.__code__.co_argcount if hasattr(fn, "__code__") else 1
+    PRIMS[name] = Prim(name, fn, CUSTOM, n_inputs)
+    CALLABLES[fn] = name
+    if alias is not None:
+        CALLABLES[alias] = name
+    return name
+
+
+PRIMS["stop_gradient"] = Prim("stop_gradient", stop_gradient, "shape", 1,
+                              is_differentiable=False)
+CALLABLES[stop_gradient] = "stop_gradient"

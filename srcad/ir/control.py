@@ -1,0 +1,27 @@
+"""Structured control-flow primitives and the tape.
+
+``cond``: ``outputs = branches[0] if pred else branches[1]``; each branch is a sub-graph
+without inputs whose outputs are the joined values.
+``for``: a counted loop; ``body`` maps ``(counter, *carried)`` to the next ``carried``;
+params ``start stop step`` and, for backward loops, ``is_reversed``.
+``while``: ``cond`` maps ``carried`` to a truth value, ``body`` maps ``carried`` to the next.
+The tape is a Python list that the forward sweep of a loop appends the values its backward
+sweep needs to (``tape_push``), and the backward sweep pops them back (``tape_pop``).
+"""
+
+from __future__ import annotations
+
+from srcad.ir.graph import AVal
+from srcad.ir.prims import Prim, _add
+
+CONTROL = "control"
+TAPE = AVal((), "object")
+CONTROL_PRIMS = {"cond", "for", "while"}
+
+
+def _structured(*args, **params):
+    raise RuntimeError("structured control flow is executed by generated code only")
+
+
+for _name in ("cond", "for", "while", "tape_new", "tape_push", "tape_pop", "tape_nonempty"):
+    _add(Prim(_name, _structured, CONTROL, 0, is_differentiable=_name in CONTROL_PRIMS))

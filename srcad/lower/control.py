@@ -1,0 +1,522 @@
+"""Lowering control flow: ``if`` / conditional expressions, ``for`` and ``while``.
+
+A condition known at compile time (an int, a shape) selects its branch right away. A
+condition computed from data becomes a ``cond`` equation: each branch is a sub-graph whose
+outputs are the variables the branches assign. A ``for`` loop over ``range`` or over an
+array's first axis, and a ``while`` loop, become ``for`` / ``while`` equations whose body is a
+sub-graph from the loop-carried variables to their next values; the loop stays a loop in the
+generated code. Loops over Python lists and tuples (whose items may differ in shape), and
+loops whose body changes the shape of a carried value or grows a Python list, are unrolled.
+
+Sub-graphs may use any value defined before them (lexical scope, as in Python). Early
+``return`` inside an ``if`` is rewritten by moving the statements after the ``if`` into
+the branch that does not return.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+import numpy as np
+
+from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.ir import AVal, Const, Eqn, Graph, Var
+from srcad.ir.builder import TraceError, Tracer
+
+MAX_UNROLL = 10_000
+INT = AVal((), "int64", is_weak=True)
+
+
+class _Unroll(Exception):
+    """The loop cannot be kept as a loop; lower it iteration by iteration."""
+
+
+class _BranchReturn(Exception):
+    def __init__(self, value: object):
+        self.value = value
+
+
+@dataclass(frozen=True)
+class _Iteration:
+    """How a ``for`` loop iterates: over ``range(start, stop, step)``, binding the target
+    to the counter itself or to rows of ``arrays`` (``enumerate`` adds the counter)."""
+
+    start: int
+    stop: int
+    step: int
+    arrays: tuple
+    is_enumerate: bool
+
+    @property
+    def trip_count(self) -> int:
+        return len(range(self.start, self.stop, self.step))
+
+
+class ControlFlowLowering:
+    """Mixin of the function lowerer: statements that contain other statements."""
+
+    # --- blocks and early returns -------------------------------------------------------
+    def lower_block(self, statements: list[ast.stmt]) -> None:
+        """Lower a statement list; an ``if`` that returns takes the rest of the list along."""
+        for position, statement in enumerate(statements):
+            if isinstance(statement, ast.If) and _contains_return(statement):
+                self._lower_returning_if(statement, statements[position + 1 :])
+                return
+            self.lower_statement(statement)
+
+    def _lower_returning_if(self, node: ast.If, rest: list[ast.stmt]) -> None:
+        test = self.evaluate_at(node, node.test)
+        if not isinstance(test, Tracer):
+            self.lower_block((node.body if test else node.orelse) + rest)
+            return
+        values = []
+        blocks = []
+        for body in (node.body, node.orelse):
+            statements = body if _always_returns(body) else body + rest
+            with self.builder.block() as eqns:
+                value = self._lower_returning_branch(statements, node)
+            values.append(value)
+            blocks.append(eqns)
+        from srcad.lower.function import _Return
+
+        raise _Return(self._join_returns(node, test, values, blocks))
+
+    def _lower_returning_branch(self, statements: list[ast.stmt], node: ast.If) -> object:
+        from srcad.lower.function import _Return
+
+        saved = dict(self.env)
+        try:
+            self.lower_block(statements)
+        except _Return as done:
+            return done.value
+        finally:
+            self.env = saved
+        raise UnsupportedSyntax(
+            "one branch of this 'if' returns and the other does not reach a return; "
+            "return from both, or assign the result and return once at the end",
+            self.parsed.file,
+            node.lineno,
+        )
+
+    def _join_returns(self, node, test, values, blocks) -> object:
+        from srcad.pytree import flatten, unflatten
+
+        leaves_true, tree_true = flatten(values[0])
+        leaves_false, tree_false = flatten(values[1])
+        if tree_true != tree_false:
+            raise SrcadError(
+                "the branches of this 'if' return values of different structure",
+                self.parsed.file,
+                node.lineno,
+            )
+        names = [f"out{k}" if len(leaves_true) > 1 else "out" for k in range(len(leaves_true))]
+        joined = self._emit_cond(node, test, names, [leaves_true, leaves_false], blocks)
+        return unflatten(tree_true, joined)
+
+    def evaluate_at(self, statement: ast.stmt, expression: ast.expr) -> object:
+        """Evaluate ``expression`` with ``statement``'s location (for errors and comments)."""
+        from srcad.ir import Loc
+
+        loc = Loc(self.parsed.file, statement.lineno, self._text(statement), self.parsed.name)
+        with self.builder.at(loc, "primal"):
+            try:
+                return self.evaluate(expression)
+            except TraceError as error:
+                raise self._error(error, statement) from None
+
+    # --- if -----------------------------------------------------------------------------
+    def lower_if(self, node: ast.If) -> None:
+        test = self.evaluate(node.test)
+        if not isinstance(test, Tracer):
+            self.lower_block(node.body if test else node.orelse)
+            return
+        before = dict(self.env)
+        envs, blocks = [], []
+        for body in (node.body, node.orelse):
+            self.env = dict(before)
+            with self.builder.block() as eqns:
+                self.lower_block(body)
+            envs.append(self.env)
+            blocks.append(eqns)
+        self.env = before
+        names = _changed_names(before, envs)
+        joined = self._emit_cond(node, test, names, [[e[n] for n in names] for e in envs], blocks)
+        for name, value in zip(names, joined, strict=True):
+            self.env[name] = value
+
+    def _eval_IfExp(self, node: ast.IfExp) -> object:
+        test = self.evaluate(node.test)
+        if not isinstance(test, Tracer):
+            return self.evaluate(node.body if test else node.orelse)
+        values, blocks = [], []
+        for branch in (node.body, node.orelse):
+            with self.builder.block() as eqns:
+                values.append([self.evaluate(branch)])
+            blocks.append(eqns)
+        return self._emit_cond(node, test, ["t"], values, blocks)[0]
+
+    def _emit_cond(self, node, test: Tracer, names: list[str], values: list[list],
+                   blocks: list[list[Eqn]]) -> list[Tracer]:
+        """A ``cond`` equation choosing between the branch values; returns the joined values."""
+        if test.shape != ():
+            raise SrcadError(
+                f"the condition has shape {test.shape}; an 'if' needs a single truth value "
+                "(use np.where for elementwise choices, or np.all / np.any)",
+                self.parsed.file,
+                node.lineno,
+            )
+        atoms = [[self._branch_atom(v, name, node) for v, name in zip(vs, names, strict=True)]
+                 for vs in values]
+        outputs = []
+        for k, name in enumerate(names):
+            aval = _joined_aval([branch[k].aval for branch in atoms], name, self.parsed, node)
+            outputs.append(self.builder.new_var(name, aval))
+        branches = tuple(
+            Graph(f"{self.parsed.name}_branch", (), tuple(eqns), tuple(branch_atoms))
+            for eqns, branch_atoms in zip(blocks, atoms, strict=True)
+        )
+        eqn = Eqn("cond", (test.atom,), tuple(outputs), (("branches", branches),),
+                  self.builder.loc, "primal")
+        self.builder.emit(eqn)
+        return [self.builder.tracer(v) for v in outputs]
+
+    def _branch_atom(self, value: object, name: str, node) -> Var | Const:
+        if isinstance(value, Tracer):
+            return value.atom
+        if isinstance(value, (bool, int, float, np.ndarray, np.generic)):
+            return Const(value)
+        raise SrcadError(
+            f"'{name}' is a {type(value).__name__} that differs between the branches of a "
+            "condition computed from data; only arrays and numbers can",
+            self.parsed.file,
+            node.lineno,
+        )
+
+    # --- for ----------------------------------------------------------------------------
+    def lower_for(self, node: ast.For) -> None:
+        if node.orelse:
+            raise UnsupportedSyntax("'for ... else' is not supported", self.parsed.file,
+                                    node.lineno)
+        iterable = self.evaluate(node.iter)
+        iteration = _structured_iteration(iterable)
+        if iteration is None:
+            self._unroll(node, _static_items(iterable, self.parsed, node))
+            return
+        if iteration.trip_count == 0:
+            return
+        try:
+            self._structured_loop(node, iteration)
+        except _Unroll:
+            if iteration.trip_count > MAX_UNROLL:
+                raise SrcadError(
+                    f"this loop changes the shape of a value it carries or grows a Python list, "
+                    f"and runs {iteration.trip_count} times (too many to unroll); keep shapes "
+                    "fixed across iterations (preallocate with np.zeros, assign y[i] = ...)",
+                    self.parsed.file,
+                    node.lineno,
+                ) from None
+            self._unroll(node, _iteration_items(iteration, self.builder))
+
+    def _unroll(self, node: ast.For, items: list) -> None:
+        for item in items:
+            self.assign(node.target, item, len(self.builder.eqns))
+            self.lower_block(node.body)
+
+    def _structured_loop(self, node: ast.For, iteration: _Iteration) -> None:
+        before = dict(self.env)
+        carried = [n for n in _assigned_names(node.body) if n in before]
+        avals = [self._carried_atom(before[n], n, node).aval for n in carried]
+        for _attempt in range(3):
+            counter = self.builder.new_var(_counter_name(node.target), INT)
+            in_vars = [self.builder.new_var(n, a) for n, a in zip(carried, avals, strict=True)]
+            body, outs = self._lower_loop_body(node, before, carried, in_vars, counter, iteration)
+            out_avals = [a.aval for a in outs]
+            widened = _widen(avals, out_avals)
+            if widened == avals:
+                break
+            avals = widened
+        else:
+            raise _Unroll
+        graph = Graph(f"{self.parsed.name}_loop", (counter, *in_vars), tuple(body), tuple(outs))
+        params = (("body", graph), ("start", iteration.start), ("step", iteration.step),
+                  ("stop", iteration.stop))
+        self._emit_loop("for", node, before, carried, avals, params)
+
+    def _lower_loop_body(self, node, before, carried, in_vars, counter, iteration):
+        snapshot = _snapshot_containers(before)
+        self.env = dict(before)
+        for name, var in zip(carried, in_vars, strict=True):
+            self.env[name] = self.builder.tracer(var)
+        with self.builder.block() as body:
+            self.assign(node.target, _loop_item(self.builder.tracer(counter), iteration),
+                        len(self.builder.eqns))
+            self.lower_block(node.body)
+            outs = [self._carried_atom(self.env[n], n, node) for n in carried]
+        after = self.env
+        self.env = before
+        if _restore_containers(snapshot) or _static_changed(before, after, carried):
+            raise _Unroll
+        return body, outs
+
+    def _carried_atom(self, value: object, name: str, node) -> Var | Const:
+        if isinstance(value, Tracer):
+            return value.atom
+        if isinstance(value, (bool, float, np.ndarray, np.floating)):
+            return Const(value)
+        raise _Unroll
+
+    def _emit_loop(self, prim: str, node, before, carried, avals, params) -> None:
+        inits = [self._carried_atom(before[n], n, node) for n in carried]
+        outputs = tuple(self.builder.new_var(n, a) for n, a in zip(carried, avals, strict=True))
+        self.builder.emit(Eqn(prim, tuple(inits), outputs, params, self.builder.loc, "primal"))
+        self.env = dict(before)
+        for name, var in zip(carried, outputs, strict=True):
+            self.env[name] = self.builder.tracer(var)
+
+    # --- while --------------------------------------------------------------------------
+    def lower_while(self, node: ast.While) -> None:
+        if node.orelse:
+            raise UnsupportedSyntax("'while ... else' is not supported", self.parsed.file,
+                                    node.lineno)
+        before = dict(self.env)
+        carried = [n for n in _assigned_names(node.body) if n in before]
+        try:
+            avals = [self._carried_atom(before[n], n, node).aval for n in carried]
+        except _Unroll:
+            raise self._while_error(node) from None
+        for _attempt in range(3):
+            cond_graph = self._while_condition(node, before, carried, avals)
+            in_vars = [self.builder.new_var(n, a) for n, a in zip(carried, avals, strict=True)]
+            try:
+                body, outs = self._lower_while_body(node, before, carried, in_vars)
+            except _Unroll:
+                raise self._while_error(node) from None
+            widened = _widen(avals, [a.aval for a in outs])
+            if widened == avals:
+                break
+            avals = widened
+        else:
+            raise self._while_error(node)
+        graph = Graph(f"{self.parsed.name}_loop", tuple(in_vars), tuple(body), tuple(outs))
+        self._emit_loop("while", node, before, carried, avals,
+                        (("body", graph), ("cond", cond_graph)))
+
+    def _while_condition(self, node, before, carried, avals) -> Graph:
+        in_vars = [self.builder.new_var(n, a) for n, a in zip(carried, avals, strict=True)]
+        self.env = dict(before)
+        for name, var in zip(carried, in_vars, strict=True):
+            self.env[name] = self.builder.tracer(var)
+        with self.builder.block() as eqns:
+            test = self.evaluate(node.test)
+        self.env = before
+        if not isinstance(test, Tracer) or test.shape != ():
+            raise SrcadError(
+                "a 'while' condition must be a single truth value that changes as the loop "
+                "runs (a value computed from the loop's variables)",
+                self.parsed.file,
+                node.lineno,
+            )
+        return Graph(f"{self.parsed.name}_cond", tuple(in_vars), tuple(eqns), (test.atom,))
+
+    def _lower_while_body(self, node, before, carried, in_vars):
+        snapshot = _snapshot_containers(before)
+        self.env = dict(before)
+        for name, var in zip(carried, in_vars, strict=True):
+            self.env[name] = self.builder.tracer(var)
+        with self.builder.block() as body:
+            self.lower_block(node.body)
+            outs = [self._carried_atom(self.env[n], n, node) for n in carried]
+        after = self.env
+        self.env = before
+        if _restore_containers(snapshot) or _static_changed(before, after, carried):
+            raise _Unroll
+        return body, outs
+
+    def _while_error(self, node) -> SrcadError:
+        return SrcadError(
+            "this 'while' loop changes the shape of a value it carries, counts with a Python "
+            "int or grows a Python list; keep shapes fixed and count with a float or an array",
+            self.parsed.file,
+            node.lineno,
+        )
+
+
+# --- helpers ------------------------------------------------------------------------------
+def _contains_return(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.Return) for n in ast.walk(node))
+
+
+def _always_returns(statements: list[ast.stmt]) -> bool:
+    if not statements:
+        return False
+    last = statements[-1]
+    if isinstance(last, ast.Return):
+        return True
+    if isinstance(last, ast.If):
+        return _always_returns(last.body) and _always_returns(last.orelse)
+    return False
+
+
+def _changed_names(before: dict, envs: list[dict]) -> list[str]:
+    """Names bound in every branch whose value some branch changed."""
+    common = set(envs[0]).intersection(*envs[1:])
+    return sorted(
+        n for n in common if any(n not in before or env[n] is not before[n] for env in envs)
+    )
+
+
+def _joined_aval(avals: list[AVal], name: str, parsed, node) -> AVal:
+    shapes = {a.shape for a in avals if not (a.is_weak and a.shape == ())}
+    if len(shapes) > 1:
+        raise SrcadError(
+            f"'{name}' has shape {avals[0].shape} in one branch and {avals[1].shape} in the "
+            "other; give it the same shape in both",
+            parsed.file,
+            node.lineno,
+        )
+    shape = shapes.pop() if shapes else ()
+    dtype = np.result_type(*[np.dtype(a.dtype) for a in avals]).name
+    return AVal(shape, dtype, all(a.is_weak for a in avals))
+
+
+def _widen(avals: list[AVal], out_avals: list[AVal]) -> list[AVal]:
+    """Loop-carried avals that fit both the values going in and coming out."""
+    widened = []
+    for before, after in zip(avals, out_avals, strict=True):
+        if before == after:
+            widened.append(before)
+            continue
+        if before.shape != after.shape and not (before.is_weak and before.shape == ()):
+            raise _Unroll
+        dtype = np.result_type(np.dtype(before.dtype), np.dtype(after.dtype)).name
+        widened.append(AVal(after.shape, dtype, before.is_weak and after.is_weak))
+    return widened
+
+
+def _assigned_names(statements: list[ast.stmt]) -> list[str]:
+    """Names a block assigns (including subscript and augmented targets), in order."""
+    names: list[str] = []
+    for statement in statements:
+        for node in ast.walk(statement):
+            targets = []
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For)):
+                targets = [node.target]
+            for target in targets:
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name) and name.id not in names:
+                        names.append(name.id)
+    return names
+
+
+def _counter_name(target: ast.expr) -> str:
+    if isinstance(target, ast.Name):
+        return target.id
+    if isinstance(target, ast.Tuple) and target.elts and isinstance(target.elts[0], ast.Name):
+        return target.elts[0].id
+    return "i"
+
+
+def _structured_iteration(iterable: object) -> _Iteration | None:
+    """How to iterate without unrolling, or None for Python containers."""
+    if isinstance(iterable, range):
+        return _Iteration(iterable.start, iterable.stop, iterable.step, (), False)
+    if isinstance(iterable, Tracer):
+        return _Iteration(0, _rows(iterable), 1, (iterable,), False)
+    if isinstance(iterable, _Zipped):
+        return _Iteration(0, iterable.length, 1, iterable.arrays, False)
+    if isinstance(iterable, _Enumerated) and isinstance(iterable.inner, (Tracer, _Zipped)):
+        inner = _structured_iteration(iterable.inner)
+        return _Iteration(0, inner.stop, 1, inner.arrays, True)
+    return None
+
+
+def _rows(array: Tracer) -> int:
+    if not array.shape:
+        raise TypeError("iteration over a 0-d array")
+    return array.shape[0]
+
+
+class _Zipped:
+    """``zip`` over arrays, kept symbolic so the loop can stay a loop."""
+
+    def __init__(self, arrays: tuple):
+        self.arrays = arrays
+        self.length = min(_rows(a) for a in arrays)
+
+
+class _Enumerated:
+    def __init__(self, inner: object):
+        self.inner = inner
+
+
+def _loop_item(counter: Tracer, iteration: _Iteration) -> object:
+    if not iteration.arrays:
+        return counter
+    rows = tuple(array[counter] for array in iteration.arrays)
+    item = rows[0] if len(rows) == 1 else rows
+    return (counter, item) if iteration.is_enumerate else item
+
+
+def _iteration_items(iteration: _Iteration, builder) -> list:
+    items = []
+    for i in range(iteration.start, iteration.stop, iteration.step):
+        rows = tuple(array[i] for array in iteration.arrays)
+        item = i if not rows else rows[0] if len(rows) == 1 else rows
+        items.append((i, item) if iteration.is_enumerate else item)
+    return items
+
+
+def _static_items(iterable: object, parsed, node) -> list:
+    if isinstance(iterable, _Enumerated):
+        return list(enumerate(_static_items(iterable.inner, parsed, node)))
+    if isinstance(iterable, _Zipped):
+        return list(zip(*[_static_items(a, parsed, node) for a in iterable.arrays],
+                        strict=False))
+    try:
+        return list(iterable)
+    except TypeError:
+        raise SrcadError(
+            f"cannot iterate over a {type(iterable).__name__}",
+            parsed.file,
+            node.lineno,
+        ) from None
+
+
+def _snapshot_containers(env: dict) -> list:
+    """The Python lists and dicts the loop could change, with copies of their contents."""
+    return [(v, v.copy()) for _, v in sorted(env.items()) if isinstance(v, (list, dict))]
+
+
+def _differs(container: list | dict, saved: list | dict) -> bool:
+    if len(container) != len(saved):
+        return True
+    if isinstance(container, dict):
+        return any(k not in saved or container[k] is not saved[k] for k in container)
+    return any(a is not b for a, b in zip(container, saved, strict=True))
+
+
+def _restore_containers(snapshot: list) -> bool:
+    """Undo changes a trial lowering made to containers; whether there were any."""
+    changed = False
+    for container, saved in snapshot:
+        if _differs(container, saved):
+            changed = True
+            if isinstance(container, list):
+                container[:] = saved
+            else:
+                container.clear()
+                container.update(saved)
+    return changed
+
+
+def _static_changed(before: dict, after: dict, carried: list[str]) -> bool:
+    """Whether the body changed a compile-time value (an int counter, say)."""
+    for name, value in before.items():
+        if name in carried or isinstance(value, Tracer):
+            continue
+        if after.get(name) is not value:
+            return True
+    return False

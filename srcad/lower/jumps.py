@@ -1,0 +1,108 @@
+"""``break`` and ``continue`` rewritten as flags, so that loops keep a fixed structure.
+
+    for i in range(n):                 _broke = False
+        a = f(a)                       for i in range(n):
+        if a > 1:                  →       if not _broke:
+            break                              a = f(a)
+        b = g(b)                               if a > 1:
+                                                   _broke = True
+                                               if not _broke:
+                                                   b = g(b)
+
+A loop that breaks keeps running its remaining iterations without doing anything, so the
+tape of the backward sweep still has one entry per iteration. ``continue`` works the same
+way with a flag reset at the start of every iteration.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+
+def has_jumps(body: list[ast.stmt]) -> bool:
+    """Whether ``body`` breaks or continues its own loop (not an inner one)."""
+    return any(_jumps_in(statement) for statement in body)
+
+
+def _jumps_in(node: ast.AST) -> bool:
+    if isinstance(node, (ast.Break, ast.Continue)):
+        return True
+    if isinstance(node, (ast.For, ast.While, ast.FunctionDef, ast.Lambda)):
+        return False
+    return any(_jumps_in(child) for child in ast.iter_child_nodes(node))
+
+
+def rewrite_jumps(loop: ast.For | ast.While, depth: int) -> list[ast.stmt]:
+    """The loop (and the flag set-up before it) with ``break``/``continue`` as flags."""
+    broke, skip = f"_broke{depth}", f"_skip{depth}"
+    uses_break = any(_contains(s, ast.Break) for s in loop.body)
+    uses_continue = any(_contains(s, ast.Continue) for s in loop.body)
+    flags = [name for name, used in ((broke, uses_break), (skip, uses_continue)) if used]
+    body = _guarded(copy.deepcopy(loop.body), flags, broke, skip)
+    if uses_continue:
+        body = [_assign(skip, False, loop), *body]
+    if uses_break:
+        body = [ast.If(test=_not(broke, loop), body=body, orelse=[])]
+    new_loop = copy.copy(loop)
+    new_loop.body = body
+    if uses_break and isinstance(loop, ast.While):
+        new_loop.test = ast.BoolOp(ast.And(), [loop.test, _not(broke, loop)])
+    prologue = [_assign(broke, False, loop)] if uses_break else []
+    result = [*prologue, new_loop]
+    for node in result:
+        ast.fix_missing_locations(node)
+        _locate(node, loop)
+    return result
+
+
+def _contains(node: ast.AST, kind: type) -> bool:
+    if isinstance(node, kind):
+        return True
+    if isinstance(node, (ast.For, ast.While, ast.FunctionDef, ast.Lambda)):
+        return False
+    return any(_contains(child, kind) for child in ast.iter_child_nodes(node))
+
+
+def _guarded(statements: list[ast.stmt], flags: list[str], broke: str, skip: str) -> list:
+    """Replace jumps by flag assignments; guard what follows a possible jump."""
+    result: list[ast.stmt] = []
+    for position, statement in enumerate(statements):
+        if isinstance(statement, ast.Break):
+            result.append(_assign(broke, True, statement))
+            return result
+        if isinstance(statement, ast.Continue):
+            result.append(_assign(skip, True, statement))
+            return result
+        if isinstance(statement, ast.If) and _jumps_in(statement):
+            statement.body = _guarded(statement.body, flags, broke, skip)
+            statement.orelse = _guarded(statement.orelse, flags, broke, skip)
+            result.append(statement)
+            rest = _guarded(statements[position + 1 :], flags, broke, skip)
+            if rest:
+                result.append(ast.If(test=_none_set(flags, statement), body=rest, orelse=[]))
+            return result
+        result.append(statement)
+    return result
+
+
+def _assign(name: str, value: bool, where: ast.AST) -> ast.Assign:
+    node = ast.Assign(targets=[ast.Name(name, ast.Store())], value=ast.Constant(value))
+    return ast.copy_location(node, where)
+
+
+def _not(name: str, where: ast.AST) -> ast.expr:
+    return ast.copy_location(ast.UnaryOp(ast.Not(), ast.Name(name, ast.Load())), where)
+
+
+def _none_set(flags: list[str], where: ast.AST) -> ast.expr:
+    tests = [_not(flag, where) for flag in flags]
+    if len(tests) == 1:
+        return tests[0]
+    return ast.copy_location(ast.BoolOp(ast.And(), tests), where)
+
+
+def _locate(node: ast.AST, where: ast.AST) -> None:
+    for child in ast.walk(node):
+        if hasattr(child, "lineno") and getattr(child, "lineno", None) is None:
+            ast.copy_location(child, where)

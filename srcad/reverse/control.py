@@ -1,0 +1,232 @@
+"""Reversing branches and loops.
+
+A ``cond`` is reversed by a ``cond`` on the same condition whose branches are the backward
+sweeps of the forward branches; each outputs the adjoints it changed. The backward branch
+reads the forward branch's values directly: they exist because the same branch ran.
+
+A loop is reversed by a loop running the other way. Its forward version records, at the
+end of each iteration, the values the backward body reads (``tape.append``); the backward
+body pops them (``tape.pop()``) and back-propagates one iteration. Memory grows with the
+number of iterations times the values recorded, no more. The backward loop carries the
+adjoints of the loop-carried values and accumulates those of values read from outside.
+
+    for i in range(n): h = tanh(W @ h)
+    →   tape = []
+        for i in range(n): h_1 = tanh(W @ h); tape.append((h, h_1)); h = h_1
+        for i in reversed(range(n)): h, h_1 = tape.pop(); ... dW = dW + ...; dh = ...
+"""
+
+from __future__ import annotations
+
+from srcad.ir import Atom, AVal, Eqn, Graph, Var
+from srcad.ir.control import TAPE
+from srcad.ir.walk import defined_vars, substitute, used_atoms
+
+def mark_active_structured(eqn: Eqn, active: set) -> None:
+    """Extend ``active`` through a ``cond``, ``for`` or ``while`` equation."""
+    from srcad.reverse.sweep import active_vars
+
+    if eqn.prim == "cond":
+        branches = eqn.param_dict["branches"]
+        for branch in branches:
+            active_vars(branch.eqns, active)
+        for k, out in enumerate(eqn.outputs):
+            if any(_is_active(b.outputs[k], active) for b in branches):
+                active.add(out)
+        return
+    body = eqn.param_dict["body"]
+    carried_in = _carried_inputs(eqn)
+    while True:
+        size = len(active)
+        for k, var in enumerate(carried_in):
+            if _is_active(eqn.inputs[k], active) or _is_active(body.outputs[k], active):
+                active.add(var)
+                active.add(eqn.outputs[k])
+        active_vars(body.eqns, active)
+        if len(active) == size:
+            return
+
+
+def _is_active(atom: Atom, active: set) -> bool:
+    return isinstance(atom, Var) and atom in active
+
+
+def _carried_inputs(eqn: Eqn) -> tuple[Var, ...]:
+    body = eqn.param_dict["body"]
+    return body.inputs[1:] if eqn.prim == "for" else body.inputs
+
+
+# --- cond -----------------------------------------------------------------------------------
+def reverse_cond(reverser, eqn: Eqn, adjoints: dict) -> None:
+    cotangents = [adjoints.get(v) for v in eqn.outputs]
+    if all(c is None for c in cotangents):
+        return
+    builder = reverser.builder
+    branches = eqn.param_dict["branches"]
+    inner = set()
+    for branch in branches:
+        inner |= defined_vars(branch.eqns)
+    blocks, locals_ = [], []
+    for branch in branches:
+        local = dict(adjoints)
+        with builder.block() as block, builder.at(eqn.loc, "adjoint", eqn.outputs[0].id):
+            for atom, cotangent in zip(branch.outputs, cotangents, strict=True):
+                if cotangent is not None:
+                    reverser.accumulate(atom, builder.tracer(cotangent), local)
+            reverser.reverse_block(branch.eqns, local)
+        blocks.append(block)
+        locals_.append(local)
+    changed = sorted(
+        {v for local in locals_ for v in local if v not in inner and local[v] is not adjoints.get(v)},
+        key=lambda v: v.id,
+    )
+    if not changed:
+        return
+    graphs = []
+    for block, local in zip(blocks, locals_, strict=True):
+        with builder.reopen(block), builder.at(eqn.loc, "adjoint", eqn.outputs[0].id):
+            outputs = tuple(_adjoint_or_zero(builder, v, local) for v in changed)
+        graphs.append(Graph(f"{eqn.loc.function if eqn.loc else 'f'}_branch", (), tuple(block),
+                            outputs))
+    new = tuple(builder.new_var(f"d@{v.id}", v.aval) for v in changed)
+    builder.emit(Eqn("cond", eqn.inputs, new, (("branches", tuple(graphs)),), eqn.loc,
+                     "adjoint", eqn.outputs[0].id))
+    for var, adjoint in zip(changed, new, strict=True):
+        adjoints[var] = adjoint
+
+
+def _adjoint_or_zero(builder, var: Var, adjoints: dict) -> Atom:
+    if adjoints.get(var) is not None:
+        return adjoints[var]
+    return builder.apply("zeros_like", (builder.tracer(var),)).atom
+
+
+# --- loops ----------------------------------------------------------------------------------
+def reverse_loop(reverser, eqn: Eqn, adjoints: dict) -> None:
+    cotangents = [adjoints.get(v) for v in eqn.outputs]
+    if all(c is None for c in cotangents):
+        return
+    builder = reverser.builder
+    body = eqn.param_dict["body"]
+    carried_in = _carried_inputs(eqn)
+    inner = defined_vars(body.eqns) | set(body.inputs)
+    flowing = [k for k, v in enumerate(carried_in) if v in reverser.active]
+    free = _free_gradients(reverser, body, flowing, inner)
+    with builder.at(eqn.loc, "adjoint", eqn.outputs[0].id):
+        plan = _backward_body(reverser, eqn, flowing, free, inner)
+        inits = [_emit_taped_forward(reverser, eqn, plan.residuals)]
+        inits += [_adjoint_or_zero(builder, eqn.outputs[k], adjoints) for k in flowing]
+        inits += [_adjoint_or_zero(builder, v, adjoints) for v in free]
+        outputs = tuple(builder.new_var(v.hint, v.aval) for v in plan.graph.outputs)
+        params = _backward_params(reverser, eqn, plan)
+        builder.emit(Eqn(eqn.prim, tuple(inits), outputs, params, eqn.loc, "adjoint",
+                         eqn.outputs[0].id))
+        for position, k in enumerate(flowing):
+            builder.set_hint(outputs[1 + position], f"d@{eqn.outputs[k].id}")
+            reverser.accumulate(eqn.inputs[k], builder.tracer(outputs[1 + position]), adjoints)
+        for position, var in enumerate(free):
+            final = outputs[1 + len(flowing) + position]
+            builder.set_hint(final, f"d@{var.id}")
+            adjoints[var] = final
+
+
+def _free_gradients(reverser, body: Graph, flowing: list[int], inner: set) -> list[Var]:
+    """Values from outside the loop that receive gradient inside it (found by a dry run)."""
+    builder = reverser.builder
+    local: dict = {}
+    with builder.block():
+        for k in flowing:
+            seed = builder.new_var("seed", body.outputs[k].aval)
+            reverser.accumulate(body.outputs[k], builder.tracer(seed), local)
+        reverser.reverse_block(body.eqns, local)
+    return sorted((v for v in local if v not in inner), key=lambda v: v.id)
+
+
+class _Plan:
+    def __init__(self, graph: Graph, residuals: list[Var]):
+        self.graph = graph
+        self.residuals = residuals
+
+
+def _backward_body(reverser, eqn: Eqn, flowing: list[int], free: list[Var], inner: set):
+    """The body of the backward loop, and the forward values it reads (the residuals)."""
+    builder = reverser.builder
+    body = eqn.param_dict["body"]
+    carried_in = _carried_inputs(eqn)
+    tape_in = builder.new_var("tape", TAPE)
+    d_carried = [builder.new_var(f"d@{eqn.outputs[k].id}", body.outputs[k].aval)
+                 for k in flowing]
+    d_free = [builder.new_var(f"d@{v.id}", v.aval) for v in free]
+    local: dict = dict(zip(free, d_free, strict=True))
+    with builder.block() as block:
+        for k, seed in zip(flowing, d_carried, strict=True):
+            reverser.accumulate(body.outputs[k], builder.tracer(seed), local)
+        reverser.reverse_block(body.eqns, local)
+        outs = [_adjoint_or_zero(builder, carried_in[k], local) for k in flowing]
+        outs += [local[v] for v in free]
+    block = _live_part(block, outs)
+    # the forward body as it will run: nested loops replaced by their taped versions
+    inner = defined_vars(reverser.forward_eqns(body.eqns)) | set(body.inputs)
+    counter = body.inputs[0] if eqn.prim == "for" else None
+    residuals = [a for a in used_atoms(block) + outs
+                 if isinstance(a, Var) and a in inner and a is not counter]
+    residuals = list(dict.fromkeys(residuals))
+    restored = {r: builder.new_var(f"=@{r.id}", r.aval) for r in residuals}
+    new_counter = []
+    if counter is not None:
+        new_counter = [builder.new_var(counter.hint, counter.aval)]
+        restored[counter] = new_counter[0]
+    tape_out = builder.new_var("tape", TAPE)
+    pop = Eqn("tape_pop", (tape_in,), (tape_out, *(restored[r] for r in residuals)), (),
+              eqn.loc, "adjoint", eqn.outputs[0].id)
+    eqns = (pop, *substitute(block, restored))
+    outs = [restored.get(a, a) if isinstance(a, Var) else a for a in outs]
+    graph = Graph("backward_loop", (*new_counter, tape_in, *d_carried, *d_free), eqns,
+                  (tape_out, *outs))
+    return _Plan(graph, residuals)
+
+
+def _live_part(block: list[Eqn], outs: list) -> list[Eqn]:
+    """The equations of ``block`` that its outputs need."""
+    from srcad.passes.dce import eliminate_dead_code
+
+    return list(eliminate_dead_code(Graph("block", (), tuple(block), tuple(outs))).eqns)
+
+
+def _emit_taped_forward(reverser, eqn: Eqn, residuals: list[Var]) -> Var:
+    """Replace the forward loop by one that records ``residuals`` each iteration; returns
+    the filled tape."""
+    builder = reverser.builder
+    body = eqn.param_dict["body"]
+    empty, tape_in, tape_out, filled = (builder.new_var("tape", TAPE) for _ in range(4))
+    body_eqns = reverser.forward_eqns(body.eqns)
+    push = Eqn("tape_push", (tape_in, *residuals), (tape_out,), (), eqn.loc, "primal")
+    new_body = Graph(body.name, (*body.inputs, tape_in), (*body_eqns, push),
+                     (*body.outputs, tape_out))
+    params = dict(eqn.params)
+    params["body"] = new_body
+    if eqn.prim == "while":
+        condition = params["cond"]
+        extra = builder.new_var("tape", TAPE)
+        params["cond"] = Graph(condition.name, (*condition.inputs, extra), condition.eqns,
+                               condition.outputs)
+    start = Eqn("tape_new", (), (empty,), (), eqn.loc, "primal")
+    taped = Eqn(eqn.prim, (*eqn.inputs, empty), (*eqn.outputs, filled),
+                tuple(sorted(params.items())), eqn.loc, "primal")
+    reverser.replaced[id(eqn)] = [start, taped]
+    return filled
+
+
+def _backward_params(reverser, eqn: Eqn, plan: _Plan) -> tuple:
+    if eqn.prim == "for":
+        p = eqn.param_dict
+        return (("body", plan.graph), ("is_reversed", True), ("start", p["start"]),
+                ("step", p["step"]), ("stop", p["stop"]))
+    builder = reverser.builder
+    inputs = tuple(builder.new_var(v.hint, v.aval) for v in plan.graph.inputs)
+    has_more = builder.new_var("has_more", AVal((), "bool"))
+    check = Eqn("tape_nonempty", (inputs[0],), (has_more,), (), eqn.loc, "adjoint")
+    has_more = Var(has_more.id, "", has_more.aval)
+    check = Eqn("tape_nonempty", (inputs[0],), (has_more,), (), eqn.loc, "adjoint")
+    condition = Graph("backward_cond", inputs, (check,), (has_more,))
+    return (("body", plan.graph), ("cond", condition))

@@ -1,0 +1,125 @@
+"""Rules of the indexing-like functions: ``take take_along_axis choose diag diagonal triu
+tril``.
+
+Gathering has scattering as its adjoint. The gather's indices are arrays (possibly
+computed when the function runs), so the scatter compares them with the positions of the
+input, ``indices[..., None] == np.arange(n)``, and sums the cotangent with that 0/1 mask;
+index arrays take no gradient. Masks and diagonals are linear, so their rules apply the
+same operation (or its transpose) to the cotangent and to the tangent.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from srcad.rules.registry import add_tangents, defjvp, defvjp, unbroadcast
+
+
+def _one_hot(indices, length):
+    """``indices[..., None] == arange(length)``, negative indices counted from the end as
+    NumPy does. (Products of a float array with this boolean mask keep the float dtype.)"""
+    indices = np.where(indices < 0, indices + length, indices)
+    return np.expand_dims(indices, -1) == np.arange(length)
+
+
+@defvjp(np.take)
+def take_vjp(g, out, x, indices, axis=None):
+    index_ndim = np.ndim(indices)
+    if axis is None:  # takes from the flattened array
+        one_hot = _one_hot(indices, np.size(x))
+        return np.reshape(np.tensordot(g, one_hot, axes=index_ndim), np.shape(x)), None
+    axis = axis % np.ndim(x)
+    one_hot = _one_hot(indices, np.shape(x)[axis])
+    g_axes = tuple(range(axis, axis + index_ndim))
+    summed = np.tensordot(g, one_hot, axes=(g_axes, tuple(range(index_ndim))))
+    return np.moveaxis(summed, -1, axis), None
+
+
+@defjvp(np.take)
+def take_jvp(tangents, out, x, indices, axis=None):
+    x_dot, _ = tangents
+    return np.take(x_dot, indices, axis=axis)
+
+
+@defvjp(np.take_along_axis)
+def take_along_axis_vjp(g, out, x, indices, axis=-1):
+    if axis is None:  # takes from the flattened array
+        one_hot = _one_hot(indices, np.size(x))
+        return np.reshape(np.tensordot(g, one_hot, axes=1), np.shape(x)), None
+    axis = axis % np.ndim(x)
+    one_hot = _one_hot(indices, np.shape(x)[axis])
+    summed = np.sum(np.expand_dims(g, -1) * one_hot, axis=axis)
+    return unbroadcast(np.moveaxis(summed, -1, axis), x), None
+
+
+@defjvp(np.take_along_axis)
+def take_along_axis_jvp(tangents, out, x, indices, axis=-1):
+    x_dot, _ = tangents
+    return np.take_along_axis(x_dot, indices, axis=axis)
+
+
+@defvjp(np.choose)
+def choose_vjp(g, out, index, *choices):
+    return (None,) + tuple(
+        unbroadcast(np.where(index == k, g, 0.0), choice) for k, choice in enumerate(choices)
+    )
+
+
+@defjvp(np.choose)
+def choose_jvp(tangents, out, index, *choices):
+    return add_tangents(
+        *(None if t is None else np.where(index == k, t, 0.0) for k, t in enumerate(tangents[1:]))
+    )
+
+
+@defvjp(np.diag)
+def diag_vjp(g, out, x, k=0):
+    if np.ndim(x) == 1:  # builds a matrix: its diagonal holds x
+        return (np.diag(g, k),)
+    return (_diagonal_vjp(g, x, k, 0, 1),)
+
+
+@defjvp(np.diag)
+def diag_jvp(tangents, out, x, k=0):
+    return np.diag(tangents[0], k)
+
+
+@defvjp(np.diagonal)
+def diagonal_vjp(g, out, x, offset=0, axis1=0, axis2=1):
+    return (_diagonal_vjp(g, x, offset, axis1, axis2),)
+
+
+@defjvp(np.diagonal)
+def diagonal_jvp(tangents, out, x, offset=0, axis1=0, axis2=1):
+    return np.diagonal(tangents[0], offset, axis1, axis2)
+
+
+def _diagonal_vjp(g, x, offset, axis1, axis2):
+    """Put ``g`` (the diagonal, on the last axis) back on the diagonal of ``x``'s shape."""
+    ndim = np.ndim(x)
+    axis1, axis2 = axis1 % ndim, axis2 % ndim
+    rows, columns, length = np.shape(x)[axis1], np.shape(x)[axis2], np.shape(g)[-1]
+    row_of = np.eye(rows, length, k=-max(-offset, 0), dtype=g.dtype)
+    column_of = np.eye(columns, length, k=-max(offset, 0), dtype=g.dtype)
+    spread = np.einsum("...d,id,jd->...ij", g, row_of, column_of)
+    return np.moveaxis(spread, (-2, -1), (axis1, axis2))
+
+
+@defvjp(np.triu)
+def triu_vjp(g, out, x, k=0):
+    return (np.triu(g, k),)
+
+
+@defjvp(np.triu)
+def triu_jvp(tangents, out, x, k=0):
+    return np.triu(tangents[0], k)
+
+
+@defvjp(np.tril)
+def tril_vjp(g, out, x, k=0):
+    return (np.tril(g, k),)
+
+
+@defjvp(np.tril)
+def tril_jvp(tangents, out, x, k=0):
+    return np.tril(tangents[0], k)

@@ -1,0 +1,152 @@
+"""``srcad train``: train an MLP on a bundled dataset or an ``.npz`` file from the shell.
+
+    srcad train --dataset digits --hidden 64 --act tanh --opt adam --epochs 40 --seed 0
+
+prints the final metrics and writes the loss/accuracy curve as a PNG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from srcad.train.data import DATASETS, Dataset, load_dataset, load_npz, standardize
+from srcad.train.loop import FitResult, fit
+from srcad.train.mlp import ACTIVATIONS, LOSSES
+from srcad.train.model import MLP
+from srcad.train.optim import OPTIMIZERS, SCHEDULES, make_optimizer
+from srcad.train.store import save_params
+
+DEFAULTS = {
+    "hidden": "128",
+    "act": "tanh",
+    "opt": "adam",
+    "lr": 3e-3,
+    "schedule": "cosine",
+    "epochs": 40,
+    "batch": 32,
+    "l2": 1e-4,
+    "val": 0.1,
+}
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``srcad train``."""
+    data = parser.add_argument_group("data")
+    data.add_argument("--dataset", default="digits", choices=DATASETS)
+    data.add_argument("--data", metavar="FILE.npz", help="x_train, y_train, x_test, y_test")
+    data.add_argument("--standardize", action="store_true", help="z-score the input features")
+    net = parser.add_argument_group("model")
+    net.add_argument("--hidden", default=DEFAULTS["hidden"], help="hidden widths, e.g. 64,64")
+    net.add_argument("--act", default=DEFAULTS["act"], help=f"{'|'.join(ACTIVATIONS)}, or a list")
+    net.add_argument("--loss", choices=sorted(LOSSES), help="default: the dataset's")
+    net.add_argument("--l2", type=float, default=DEFAULTS["l2"], help="L2 penalty lambda")
+    net.add_argument("--init", default="auto", choices=("auto", "xavier", "he"))
+    net.add_argument("--dtype", default="float64", choices=("float64", "float32"))
+    net.add_argument("--checkpoint", type=int, default=0, help="layers per recomputed segment")
+    run = parser.add_argument_group("optimisation")
+    run.add_argument("--opt", default=DEFAULTS["opt"], choices=sorted(OPTIMIZERS))
+    run.add_argument("--lr", type=float, default=None, help="default: 3e-3 for adam, else its own")
+    run.add_argument("--schedule", default=DEFAULTS["schedule"], choices=sorted(SCHEDULES))
+    run.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
+    run.add_argument("--batch", type=int, default=DEFAULTS["batch"])
+    run.add_argument("--val", type=float, default=DEFAULTS["val"], help="validation fraction")
+    run.add_argument("--patience", type=int, default=None, help="early-stopping patience")
+    run.add_argument("--restarts", type=int, default=1, help="runs from fresh seeds; best kept")
+    run.add_argument("--seed", type=int, default=0)
+    out = parser.add_argument_group("output")
+    out.add_argument("--plot", default=None, help="curve PNG (default srcad_train_NAME.png)")
+    out.add_argument("--no-plot", action="store_true")
+    out.add_argument("--save", metavar="FILE.npz", help="save the trained parameters")
+    out.add_argument("--log-every", type=int, default=10, help="epochs between lines; 0: none")
+    out.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+
+
+def run_train(options: argparse.Namespace) -> int:
+    """Load the data, build the model, train, print the final metrics, write the curve."""
+    data = _load(options)
+    model = _model(options, data)
+    lr = options.lr if options.lr is not None else (3e-3 if options.opt == "adam" else None)
+    optimizer = make_optimizer(options.opt, lr, options.schedule)
+    print(_header(data, model, optimizer, options))
+    started = time.perf_counter()
+    result = fit(model, data.x_train, data.y_train, optimizer=optimizer, **_fit_options(options))
+    seconds = time.perf_counter() - started
+    for line in summary_lines(model, result, data, seconds):
+        print(line)
+    if not options.no_plot:
+        path = options.plot or f"srcad_train_{data.name}.png"
+        result.history.plot(path, title=f"{data.name}: {model!r}")
+        print(f"wrote the training curves to {path}")
+    if options.save:
+        save_params(options.save, result.params, model)
+        print(f"saved the parameters (and the model) to {options.save}")
+    return 0
+
+
+def _fit_options(options: argparse.Namespace) -> dict:
+    return {
+        "epochs": options.epochs,
+        "batch_size": options.batch,
+        "validation_split": options.val,
+        "patience": options.patience,
+        "restarts": options.restarts,
+        "seed": options.seed,
+        "init": options.init,
+        "dtype": np.dtype(options.dtype),
+        "progress": options.progress,
+        "log_every": options.log_every,
+    }
+
+
+def _load(options: argparse.Namespace) -> Dataset:
+    data = load_npz(options.data) if options.data else load_dataset(options.dataset)
+    if options.standardize:
+        x_train, x_test = standardize(data.x_train, data.x_test)
+        data = Dataset(data.name, x_train, data.y_train, x_test, data.y_test, data.loss)
+    return data
+
+
+def _model(options: argparse.Namespace, data: Dataset) -> MLP:
+    try:
+        hidden = [int(width) for width in options.hidden.split(",") if width.strip()]
+    except ValueError:
+        message = f"srcad train: --hidden takes widths like 64,64, not {options.hidden!r}"
+        raise SystemExit(message) from None
+    activation = options.act.split(",") if "," in options.act else options.act
+    sizes = [data.n_features, *hidden, data.n_outputs]
+    loss = options.loss or data.loss
+    return MLP(sizes, activation, loss, lam=options.l2, checkpoint=options.checkpoint or None)
+
+
+def _header(data: Dataset, model: MLP, optimizer: object, options: argparse.Namespace) -> str:
+    return (
+        f"{data.name}: {len(data.x_train)} training and {len(data.x_test)} test examples of "
+        f"{data.n_features} features\n{model!r}, {optimizer!r}\n{options.epochs} epochs of "
+        f"batch {options.batch}, validation split {options.val:g}, seed {options.seed}"
+    )
+
+
+def summary_lines(model: MLP, result: FitResult, data: Dataset, seconds: float) -> list[str]:
+    """The final metrics of a run, one per line."""
+    history = result.history
+    lines = [f"trained {history.epochs} epochs in {seconds:.1f} s"]
+    if history.val_loss:
+        best = history.best_epoch
+        text = f"best epoch {best + 1}: validation loss {history.val_loss[best]:.4f}"
+        if history.val_accuracy[best] is not None:
+            text += f", validation accuracy {history.val_accuracy[best]:.1%}"
+        lines.append(text + (" (stopped early)" if history.stopped_early else ""))
+    test_loss = model.data_loss(result.params, data.x_test, data.y_test)
+    lines.append(f"test loss {test_loss:.4f}")
+    accuracy = model.accuracy(result.params, data.x_test, data.y_test)
+    if accuracy is not None:
+        lines.append(f"test accuracy {accuracy:.2%} on {len(data.x_test)} examples")
+    elif data.target_scale != 1.0 or data.target_offset != 0.0:
+        error = (model.predict(result.params, data.x_test) - data.y_test) * data.target_scale
+        spread = (data.y_test - data.y_test.mean()) * data.target_scale
+        r2 = 1 - np.sum(error**2) / np.sum(spread**2)
+        lines.append(f"test RMSE {np.sqrt(np.mean(error**2)):.2f} (original units), R^2 {r2:.3f}")
+    return lines

@@ -1,0 +1,94 @@
+"""``History``: what happened in a training run, epoch by epoch, and its curve as a PNG."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class History:
+    """Per-epoch metrics of one run. Accuracies are None for a regression loss.
+
+    ``train_loss`` is the mean minibatch objective (L2 penalty included); ``val_loss`` is the
+    data loss on the validation set, without the penalty; ``train_accuracy`` is measured on a
+    sample of up to 2048 training examples.
+
+    ``grad_norms[e][k]`` is the mean over epoch ``e``'s steps of the gradient norm of layer
+    ``k + 1`` (its W and b together). ``best_epoch`` counts from 0; ``stopped_early`` says
+    whether early stopping ended the run.
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    train_accuracy: list[float | None] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float | None] = field(default_factory=list)
+    learning_rate: list[float] = field(default_factory=list)
+    grad_norms: list[list[float]] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    best_epoch: int = -1
+    stopped_early: bool = False
+    seed: int = 0
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+    @property
+    def best_val_loss(self) -> float:
+        """The validation loss of the best epoch (the training loss when there is no split)."""
+        losses = self.val_loss or self.train_loss
+        return losses[self.best_epoch] if losses else float("inf")
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    def plot(self, path: str | Path, title: str = "") -> Path:
+        """Write loss and accuracy curves (and layer gradient norms) to a PNG at ``path``."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        panels = [self._plot_loss, self._plot_accuracy, self._plot_grad_norms]
+        if self.train_accuracy and self.train_accuracy[0] is None:
+            panels.remove(self._plot_accuracy)
+        figure = Figure(figsize=(4.2 * len(panels), 3.6), layout="constrained")
+        FigureCanvasAgg(figure)
+        for index, draw in enumerate(panels, start=1):
+            draw(figure.add_subplot(1, len(panels), index))
+        if title:
+            figure.suptitle(title)
+        path = Path(path)
+        figure.savefig(path, dpi=110)
+        return path
+
+    def _epochs_axis(self) -> np.ndarray:
+        return np.arange(1, self.epochs + 1)
+
+    def _mark_best(self, axes) -> None:
+        if self.best_epoch >= 0:
+            axes.axvline(self.best_epoch + 1, color="0.6", linestyle=":", label="best epoch")
+
+    def _plot_loss(self, axes) -> None:
+        axes.plot(self._epochs_axis(), self.train_loss, label="train (minibatch mean)")
+        if self.val_loss:
+            axes.plot(self._epochs_axis(), self.val_loss, label="validation")
+        self._mark_best(axes)
+        axes.set(xlabel="epoch", ylabel="loss", yscale="log", title="loss")
+        axes.legend()
+
+    def _plot_accuracy(self, axes) -> None:
+        axes.plot(self._epochs_axis(), self.train_accuracy, label="train")
+        if self.val_accuracy:
+            axes.plot(self._epochs_axis(), self.val_accuracy, label="validation")
+        self._mark_best(axes)
+        axes.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+        axes.legend()
+
+    def _plot_grad_norms(self, axes) -> None:
+        norms = np.array(self.grad_norms)
+        for layer in range(norms.shape[1] if norms.ndim == 2 else 0):
+            axes.plot(self._epochs_axis(), norms[:, layer], label=f"layer {layer + 1}")
+        axes.set(xlabel="epoch", ylabel="mean |gradient|", yscale="log", title="gradient norms")
+        axes.legend()

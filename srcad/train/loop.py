@@ -1,0 +1,236 @@
+"""The training loop: shuffled minibatches, validation, early stopping, restarts.
+
+``fit(model, x, y, ...)`` trains in place on the parameter arrays and returns a ``FitResult``
+with the best parameters and the ``History`` of the run they came from. Each step calls the
+gradient srcad generated for the model's loss, records the per-layer gradient norms and hands
+the gradient to the optimizer.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from srcad.train.history import History
+from srcad.train.mlp import layers_of
+from srcad.train.model import MLP
+from srcad.train.optim import Adam, Optimizer, paired_leaves
+
+PROGRESS_DELAY_S = 1.0  # show a progress bar only once the work has lasted this long
+
+
+@dataclass
+class FitResult:
+    """The chosen parameters, their run's history, and the histories of all restarts."""
+
+    params: list | dict
+    history: History
+    histories: list[History] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Split:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray | None
+    y_val: np.ndarray | None
+
+
+def fit(
+    model: MLP,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    optimizer: Optimizer | None = None,
+    params: list | dict | None = None,
+    epochs: int = 20,
+    batch_size: int = 32,
+    validation_split: float = 0.1,
+    validation_data: tuple | None = None,
+    patience: int | None = None,
+    min_delta: float = 0.0,
+    restarts: int = 1,
+    seed: int = 0,
+    init: str = "auto",
+    dtype=np.float64,
+    progress: bool | None = None,
+    log_every: int = 0,
+) -> FitResult:
+    """Train ``model`` on ``(x, y)``; the best of ``restarts`` runs by validation loss.
+
+    ``params`` starts a single run from given parameters (updated in place); otherwise each
+    run draws fresh ones with seed ``seed + run``. ``patience`` stops a run after that many
+    epochs without a better validation loss (by at least ``min_delta``); with a validation set
+    the run ends on the weights of its best epoch. ``progress`` is a rich progress bar: None
+    shows it on a terminal once the work lasts a second. ``log_every`` prints a line every so
+    many epochs.
+    """
+    if params is not None and restarts > 1:
+        raise ValueError("restarts draw fresh parameters for each run; do not pass params too")
+    if params is not None:
+        dtype = layers_of(params)[0][0].dtype
+    split = _split(model, x, y, validation_split, validation_data, seed, dtype)
+    optimizer = optimizer if optimizer is not None else Adam()
+    batch_size = max(1, min(batch_size, len(split.x_train)))
+    total_steps = restarts * epochs * (len(split.x_train) // batch_size)
+    histories, candidates = [], []
+    with ProgressBar(total_steps, progress) as bar:
+        for run in range(restarts):
+            run_params = params if params is not None else model.init(seed + run, init, dtype)
+            optimizer.reset()
+            settings = (epochs, batch_size, patience, min_delta, log_every)
+            history = _train_run(model, run_params, optimizer, split, settings, seed + run, bar)
+            histories.append(history)
+            candidates.append(run_params)
+    best = min(range(restarts), key=lambda run: histories[run].best_val_loss)
+    return FitResult(candidates[best], histories[best], histories)
+
+
+def _split(model, x, y, fraction, validation_data, seed, dtype) -> Split:
+    """Checked float arrays of ``dtype``; a seeded validation split unless data is given."""
+    x, y = (a.astype(dtype, copy=False) for a in model.check_data(x, y, "train"))
+    if validation_data is not None:
+        x_val, y_val = model.check_data(*validation_data, name="val")
+        return Split(x, y, x_val.astype(dtype, copy=False), y_val.astype(dtype, copy=False))
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"validation_split must be in [0, 1), got {fraction}")
+    n_val = round(fraction * len(x))
+    if n_val == 0:
+        return Split(x, y, None, None)
+    order = np.random.default_rng((seed, 2)).permutation(len(x))
+    val, train = order[:n_val], order[n_val:]
+    return Split(x[train], y[train], x[val], y[val])
+
+
+def _train_run(model, params, optimizer, split, settings, seed, bar) -> History:
+    epochs, batch_size, patience, min_delta, log_every = settings
+    history = History(seed=seed)
+    rng = np.random.default_rng((seed, 1))
+    leaves = [p for p, _ in paired_leaves(params, params)]
+    best_loss, best_values, waited = math.inf, None, 0
+    for epoch in range(epochs):
+        optimizer.set_epoch(epoch, epochs)
+        started = time.perf_counter()
+        loss, norms = _run_epoch(model, params, optimizer, split, batch_size, rng, bar, epoch)
+        _record(history, model, params, split, loss, norms, optimizer.lr, rng)
+        history.seconds.append(time.perf_counter() - started)
+        monitored = history.val_loss[-1] if history.val_loss else history.train_loss[-1]
+        if monitored < best_loss - min_delta:
+            best_loss, waited, history.best_epoch = monitored, 0, epoch
+            if split.x_val is not None:
+                best_values = [leaf.copy() for leaf in leaves]
+        else:
+            waited += 1
+        if log_every and (epoch + 1) % log_every == 0:
+            print(_epoch_line(history), flush=True)
+        bar.describe(f"epoch {epoch + 1}/{epochs}  loss {monitored:.4f}")
+        if patience is not None and waited >= patience:
+            history.stopped_early = True
+            break
+    if best_values is not None:  # end on the best epoch's weights, in place
+        for leaf, value in zip(leaves, best_values, strict=True):
+            leaf[...] = value
+    return history
+
+
+def _run_epoch(model, params, optimizer, split, batch_size, rng, bar, epoch) -> tuple:
+    """Mean minibatch loss and mean per-layer gradient norms over one shuffled epoch."""
+    x, y = split.x_train, split.y_train
+    order = rng.permutation(len(x))
+    steps = len(x) // batch_size  # the remainder is left for a later epoch's shuffle
+    total = 0.0
+    norms = np.zeros(model.n_layers)
+    for step in range(steps):
+        rows = order[step * batch_size : (step + 1) * batch_size]
+        value, grads = model.value_and_grad(params, x[rows], y[rows])
+        if not math.isfinite(value):
+            raise FloatingPointError(
+                f"the training loss became {value} at epoch {epoch + 1}, step {step + 1}, with "
+                f"learning rate {optimizer.lr:g}: the weights diverged. Lower the learning "
+                "rate, or check the inputs' scale (standardise features to unit variance)"
+            )
+        norms += layer_norms(grads)
+        optimizer.step(params, grads)
+        total += value
+        bar.advance()
+    return total / steps, norms / steps
+
+
+def layer_norms(grads: list | dict) -> list[float]:
+    """The Euclidean norm of each layer's gradient, W and b together."""
+    return [
+        math.sqrt(float(np.vdot(dW, dW)) + float(np.vdot(db, db))) for dW, db in layers_of(grads)
+    ]
+
+
+def _record(history, model, params, split, loss, norms, lr, rng) -> None:
+    history.train_loss.append(loss)
+    history.grad_norms.append([float(n) for n in norms])
+    history.learning_rate.append(lr)
+    # Training accuracy on a sample: the whole set would cost another forward pass per epoch.
+    sample = rng.choice(len(split.x_train), min(len(split.x_train), 2048), replace=False)
+    history.train_accuracy.append(
+        model.accuracy(params, split.x_train[sample], split.y_train[sample])
+    )
+    if split.x_val is not None:
+        history.val_loss.append(model.data_loss(params, split.x_val, split.y_val))
+        history.val_accuracy.append(model.accuracy(params, split.x_val, split.y_val))
+
+
+def _epoch_line(history: History) -> str:
+    line = f"epoch {history.epochs:4d}  loss {history.train_loss[-1]:.4f}"
+    if history.val_loss:
+        line += f"  val loss {history.val_loss[-1]:.4f}"
+    if history.val_accuracy and history.val_accuracy[-1] is not None:
+        line += f"  val accuracy {history.val_accuracy[-1]:.1%}"
+    return line
+
+
+class ProgressBar:
+    """A rich progress bar on a terminal, shown once the work has lasted a second."""
+
+    def __init__(self, total: int, enabled: bool | None = None):
+        self.enabled = sys.stdout.isatty() if enabled is None else enabled
+        self.total = total
+        self.done = 0
+        self.started = time.perf_counter()
+        self.description = "training"
+        self.progress = None
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def describe(self, text: str) -> None:
+        self.description = text
+        if self.progress is not None:
+            self.progress.update(self.task, description=text)
+
+    def advance(self) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        if self.progress is None:
+            if time.perf_counter() - self.started < PROGRESS_DELAY_S:
+                return
+            self._start()
+            if self.progress is None:
+                return
+        self.progress.update(self.task, completed=self.done)
+
+    def _start(self) -> None:
+        try:
+            from rich.progress import Progress
+        except ImportError:
+            self.enabled = False
+            return
+        self.progress = Progress(transient=True)
+        self.task = self.progress.add_task(self.description, total=self.total)
+        self.progress.start()

@@ -1,0 +1,276 @@
+"""Optimizers and learning-rate schedules: vectorised NumPy updates, in place.
+
+``optimizer.step(params, grads)`` changes the parameter arrays themselves (never rebinding
+them), so whoever holds ``params`` sees the new values. Parameters and gradients are trees of
+the same structure: a list of ``(W, b)`` pairs, a dict, or any nesting of lists, tuples and
+dicts of float arrays. Each optimizer keeps its state, plus one scratch array per parameter so
+that a step allocates nothing.
+
+The formulas, with ``g`` the gradient and ``lr`` the current learning rate:
+
+    sgd        p -= lr g
+    momentum   v = mu v + g;            p -= lr v              (nesterov: p -= lr (g + mu v))
+    rmsprop    s = rho s + (1-rho) g^2; p -= lr g / (sqrt(s) + eps)
+    adagrad    s = s + g^2;             p -= lr g / (sqrt(s) + eps)
+    adadelta   s = rho s + (1-rho) g^2; d = sqrt(u + eps) / sqrt(s + eps) g;
+               u = rho u + (1-rho) d^2; p -= lr d
+    adam       m = b1 m + (1-b1) g;     v = b2 v + (1-b2) g^2;  t = step number
+               p -= lr m_hat / (sqrt(v_hat) + eps),  m_hat = m / (1-b1^t), v_hat = v / (1-b2^t)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+# --- schedules -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Constant:
+    """The base learning rate throughout."""
+
+    def __call__(self, base: float, epoch: int, epochs: int) -> float:
+        return base
+
+
+@dataclass(frozen=True)
+class StepDecay:
+    """Multiply the rate by ``factor`` every ``every`` epochs."""
+
+    every: int = 10
+    factor: float = 0.5
+
+    def __call__(self, base: float, epoch: int, epochs: int) -> float:
+        return base * self.factor ** (epoch // self.every)
+
+
+@dataclass(frozen=True)
+class Cosine:
+    """Half a cosine from ``base`` down to ``base * floor`` over the run."""
+
+    floor: float = 0.0
+
+    def __call__(self, base: float, epoch: int, epochs: int) -> float:
+        fraction = epoch / max(epochs, 1)
+        return base * (self.floor + (1 - self.floor) * 0.5 * (1 + math.cos(math.pi * fraction)))
+
+
+SCHEDULES = {"constant": Constant, "step": StepDecay, "cosine": Cosine}
+
+
+# --- optimizers ----------------------------------------------------------------------------
+class Optimizer:
+    """Base class: state per parameter array, created on the first step."""
+
+    n_buffers = 0  # state arrays per parameter, not counting the scratch array
+    default_lr = 0.01
+
+    def __init__(self, lr: float | None = None, schedule: object = None):
+        self.base_lr = self.default_lr if lr is None else float(lr)
+        self.lr = self.base_lr
+        self.schedule = schedule if schedule is not None else Constant()
+        self.steps = 0
+        self.state: list[tuple[np.ndarray, ...]] = []
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(lr={self.base_lr:g}, schedule={self.schedule})"
+
+    def reset(self) -> None:
+        """Forget all state, as for a fresh run."""
+        self.steps = 0
+        self.state = []
+        self.lr = self.base_lr
+
+    def set_epoch(self, epoch: int, epochs: int) -> None:
+        """Set the learning rate that the schedule gives for ``epoch`` (counting from 0)."""
+        self.lr = self.schedule(self.base_lr, epoch, epochs)
+
+    def step(self, params: object, grads: object) -> None:
+        """Update every parameter array in place from its gradient."""
+        pairs = paired_leaves(params, grads)
+        if not self.state:
+            self.state = [
+                tuple(np.zeros_like(p) for _ in range(self.n_buffers + 1)) for p, _ in pairs
+            ]
+        self.steps += 1
+        for (p, g), state in zip(pairs, self.state, strict=True):
+            self.update(p, g, *state)
+
+    def update(self, p: np.ndarray, g: np.ndarray, *state: np.ndarray) -> None:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    default_lr = 0.1
+
+    def update(self, p, g, scratch):
+        np.multiply(g, self.lr, out=scratch)
+        p -= scratch
+
+
+class Momentum(Optimizer):
+    """Heavy-ball momentum (``nesterov=True``: look ahead along the velocity)."""
+
+    n_buffers = 1
+    default_lr = 0.05
+
+    def __init__(self, lr=None, schedule=None, mu: float = 0.9, nesterov: bool = False):
+        super().__init__(lr, schedule)
+        self.mu = mu
+        self.nesterov = nesterov
+
+    def update(self, p, g, velocity, scratch):
+        velocity *= self.mu
+        velocity += g
+        if self.nesterov:
+            np.multiply(velocity, self.mu, out=scratch)
+            scratch += g
+            scratch *= self.lr
+        else:
+            np.multiply(velocity, self.lr, out=scratch)
+        p -= scratch
+
+
+class RMSProp(Optimizer):
+    n_buffers = 1
+    default_lr = 1e-3
+
+    def __init__(self, lr=None, schedule=None, rho: float = 0.9, eps: float = 1e-8):
+        super().__init__(lr, schedule)
+        self.rho = rho
+        self.eps = eps
+
+    def update(self, p, g, mean_square, scratch):
+        np.multiply(g, g, out=scratch)
+        scratch *= 1 - self.rho
+        mean_square *= self.rho
+        mean_square += scratch
+        _scaled_step(p, g, mean_square, scratch, self.lr, self.eps)
+
+
+class AdaGrad(Optimizer):
+    n_buffers = 1
+    default_lr = 0.05
+
+    def __init__(self, lr=None, schedule=None, eps: float = 1e-8):
+        super().__init__(lr, schedule)
+        self.eps = eps
+
+    def update(self, p, g, sum_square, scratch):
+        np.multiply(g, g, out=scratch)
+        sum_square += scratch
+        _scaled_step(p, g, sum_square, scratch, self.lr, self.eps)
+
+
+def _scaled_step(p, g, square, scratch, lr, eps):
+    """p -= lr * g / (sqrt(square) + eps), through ``scratch``."""
+    np.sqrt(square, out=scratch)
+    scratch += eps
+    np.divide(g, scratch, out=scratch)
+    scratch *= lr
+    p -= scratch
+
+
+class Adadelta(Optimizer):
+    """ADADELTA (Zeiler 2012): step sizes in the units of the parameters; ``lr`` scales them."""
+
+    n_buffers = 2
+    default_lr = 1.0
+
+    def __init__(self, lr=None, schedule=None, rho: float = 0.95, eps: float = 1e-6):
+        super().__init__(lr, schedule)
+        self.rho = rho
+        self.eps = eps
+
+    def update(self, p, g, mean_square, mean_delta, scratch):
+        rho, eps = self.rho, self.eps
+        np.multiply(g, g, out=scratch)
+        scratch *= 1 - rho
+        mean_square *= rho
+        mean_square += scratch
+        # scratch = sqrt(mean_delta + eps) / sqrt(mean_square + eps) * g
+        np.add(mean_delta, eps, out=scratch)
+        scratch /= mean_square + eps
+        np.sqrt(scratch, out=scratch)
+        scratch *= g
+        mean_delta *= rho
+        mean_delta += (1 - rho) * scratch * scratch
+        scratch *= self.lr
+        p -= scratch
+
+
+class Adam(Optimizer):
+    n_buffers = 2
+    default_lr = 1e-3
+
+    def __init__(self, lr=None, schedule=None, beta1: float = 0.9, beta2: float = 0.999, eps=1e-8):
+        super().__init__(lr, schedule)
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+
+    def step(self, params: object, grads: object) -> None:
+        # Fold both bias corrections into two scalars per step:
+        # m_hat / (sqrt(v_hat) + eps) = c m / (sqrt(v) + eps sqrt(1 - b2^t)),
+        # with c = sqrt(1 - b2^t) / (1 - b1^t).
+        t = self.steps + 1
+        root = math.sqrt(1 - self.beta2**t)
+        self._rate = self.lr * root / (1 - self.beta1**t)
+        self._eps = self.eps * root
+        super().step(params, grads)
+
+    def update(self, p, g, m, v, scratch):
+        b1, b2 = self.beta1, self.beta2
+        np.multiply(g, 1 - b1, out=scratch)
+        m *= b1
+        m += scratch
+        np.multiply(g, g, out=scratch)
+        scratch *= 1 - b2
+        v *= b2
+        v += scratch
+        np.sqrt(v, out=scratch)
+        scratch += self._eps
+        np.divide(m, scratch, out=scratch)
+        scratch *= self._rate
+        p -= scratch
+
+
+OPTIMIZERS = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "nesterov": Momentum,
+    "rmsprop": RMSProp,
+    "adagrad": AdaGrad,
+    "adadelta": Adadelta,
+    "adam": Adam,
+}
+
+
+def make_optimizer(
+    name: str, lr: float | None = None, schedule: str = "constant", **options
+) -> Optimizer:
+    """An optimizer by name (``sgd``, ``momentum``, ``nesterov``, ``rmsprop``, ...)."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {schedule!r}; choose from {', '.join(SCHEDULES)}")
+    if name == "nesterov":
+        options["nesterov"] = True
+    return OPTIMIZERS[name](lr, SCHEDULES[schedule](), **options)
+
+
+def paired_leaves(params: object, grads: object) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(parameter, gradient)`` array pairs of two trees with the same structure."""
+    if isinstance(params, dict):
+        return [pair for key in params for pair in paired_leaves(params[key], grads[key])]
+    if isinstance(params, (list, tuple)):
+        if len(params) != len(grads):
+            raise ValueError(f"{len(params)} parameters but {len(grads)} gradients")
+        return [pair for p, g in zip(params, grads, strict=True) for pair in paired_leaves(p, g)]
+    if not isinstance(params, np.ndarray):
+        raise TypeError(
+            f"parameters must be NumPy arrays to be updated in place, got {type(params).__name__}"
+        )
+    return [(params, grads)]

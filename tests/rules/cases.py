@@ -1,0 +1,69 @@
+"""The inputs the rule tests run on: the cases each primitive's table entry lists (and
+broadcasting shapes for elementwise primitives), with inputs drawn from its domain."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from srcad.ir.prims import ELEMENTWISE, PRIMS
+from srcad.rules import VJP_RULES
+
+ELEMENTWISE_SHAPES = {
+    1: [((3, 4),), ((),)],
+    2: [((3, 4), (3, 4)), ((3, 1), (4,)), ((), (2, 3)), ((2, 3), ())],
+    3: [((3, 4), (3, 4), (3, 4)), ((3, 1), (4,), ())],
+}
+
+
+def cases_of(name):
+    prim = PRIMS[name]
+    if prim.kind == ELEMENTWISE:
+        return [(shapes, {}) for shapes in ELEMENTWISE_SHAPES[prim.n_inputs]]
+    return list(prim.examples)
+
+
+ALL_CASES = [(name, case) for name in sorted(VJP_RULES) for case in cases_of(name)]
+
+
+def case_id(value):
+    if isinstance(value, str):
+        return value
+    specs, params = value
+    shapes = ",".join(str(s.shape if isinstance(s, np.ndarray) else s) for s in specs)
+    return f"{shapes}{params or ''}".replace(" ", "")
+
+
+def _structured(structure, shape, rng):
+    """A well-conditioned (``invertible``) or symmetric positive definite (``spd``) batch."""
+    size = shape[-1]
+    a = rng.uniform(-1, 1, size=shape)
+    if structure == "spd":
+        return a @ np.swapaxes(a, -1, -2) + size * np.eye(size)
+    return a + size * np.eye(size)
+
+
+def make_inputs(name, specs, rng):
+    """Inputs for one case: concrete arrays as given, floats drawn from the domain."""
+    prim = PRIMS[name]
+    low, high = prim.domain
+    values = []
+    for index, spec in enumerate(specs):
+        if isinstance(spec, np.ndarray):
+            values.append(spec)
+        elif index == 0 and name == "where":
+            values.append(rng.uniform(size=spec) > 0.5)
+        elif index == 0 and prim.structure:
+            values.append(_structured(prim.structure, spec, rng))
+        else:
+            value = rng.uniform(low, high, size=spec)
+            values.append(np.float64(value) if np.ndim(value) == 0 else value)
+    return values
+
+
+def is_float(value):
+    return np.asarray(value).dtype.kind == "f"
+
+
+def outputs(value):
+    """A primitive's outputs as a tuple (several for ``split``, ``slogdet``)."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)

@@ -1,0 +1,350 @@
+"""The training helper: generated losses, optimizers, the loop, checkpointing, data checks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import srcad
+from srcad.train import (
+    MLP,
+    SGD,
+    Adadelta,
+    AdaGrad,
+    Adam,
+    Constant,
+    Cosine,
+    Momentum,
+    RMSProp,
+    StepDecay,
+    fit,
+    load_model,
+    load_npz,
+    load_params,
+    make_optimizer,
+    peak_memory,
+    save_params,
+)
+from srcad.train.mlp import ACTIVATIONS, LOSSES, loss_source
+
+
+def small_problem(loss="softmax_cross_entropy", n=40, sizes=(3, 5, 4), seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, sizes[0]))
+    if loss == "softmax_cross_entropy":
+        y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], n)]
+    elif loss == "logistic":
+        y = (rng.random((n, sizes[-1])) < 0.5) * 1.0
+    else:
+        y = rng.standard_normal((n, sizes[-1]))
+    return x, y
+
+
+# --- the generated loss ----------------------------------------------------------------------
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_generated_gradient_matches_finite_differences(activation, loss):
+    model = MLP([3, 5, 4], activation=activation, loss=loss, lam=0.1)
+    x, y = small_problem(loss, n=6)
+    params = model.init(seed=1)
+    # keep relu away from its kink, where central differences are meaningless
+    params = [(W, b + 0.05) for W, b in params]
+    srcad.check_grad(model.loss_fn, params, x, y, 0.1, rtol=1e-5, atol=1e-7)
+
+
+def test_loss_source_is_straight_line_one_line_per_layer():
+    source = loss_source(3, ["relu", "sigmoid", "linear"], "mse")
+    assert "h1 = np.maximum(x @ W1 + b1, 0.0)" in source
+    assert "h2 = 0.5 + 0.5 * np.tanh(0.5 * (h1 @ W2 + b2))" in source
+    assert "logits = h2 @ W3 + b3" in source
+    assert "    for " not in source and "    if " not in source
+
+
+def test_dict_params_give_dict_gradients():
+    model = MLP([3, 5, 4], kind="dict", lam=1e-2)
+    params = model.init(seed=0)
+    assert sorted(params) == ["W1", "W2", "b1", "b2"]
+    x, y = small_problem()
+    value, grads = model.value_and_grad(params, x, y)
+    list_model = MLP([3, 5, 4], lam=1e-2)
+    list_value, list_grads = list_model.value_and_grad(
+        [(params["W1"], params["b1"]), (params["W2"], params["b2"])], x, y
+    )
+    assert value == pytest.approx(list_value)
+    np.testing.assert_allclose(grads["W2"], list_grads[1][0])
+
+
+def test_init_schemes_scale_and_seed():
+    he = MLP([400, 300, 10], activation="relu").init(seed=3)
+    xavier = MLP([400, 300, 10], activation="tanh").init(seed=3)
+    assert np.std(he[0][0]) == pytest.approx(math.sqrt(2 / 400), rel=0.02)
+    assert np.std(xavier[0][0]) == pytest.approx(math.sqrt(2 / 700), rel=0.02)
+    np.testing.assert_array_equal(he[1][0], MLP([400, 300, 10], "relu").init(seed=3)[1][0])
+    assert MLP([4, 2], "tanh").init(0, dtype=np.float32)[0][0].dtype == np.float32
+
+
+def test_bad_model_descriptions_are_rejected():
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        MLP([3, 4, 2], activation="swish")
+    with pytest.raises(ValueError, match="unknown loss"):
+        MLP([3, 4, 2], loss="hinge")
+    with pytest.raises(ValueError, match="3 activations for 2 layers"):
+        MLP([3, 4, 2], activation=["tanh", "tanh", "tanh"])
+
+
+# --- optimizers: one or two steps against the formulas, by hand --------------------------------
+P0 = np.array([1.0, -2.0, 0.5])
+G1 = np.array([0.5, 0.25, -1.0])
+G2 = np.array([-0.5, 0.75, 2.0])
+
+
+def two_steps(optimizer):
+    """Two steps on a single array parameter (as a one-layer list), from P0 with G1 then G2."""
+    p = P0.copy()
+    params = [(p, np.zeros(1))]
+    for g in (G1, G2):
+        optimizer.step(params, [(g.copy(), np.zeros(1))])
+    return p
+
+
+def test_sgd_step():
+    assert np.allclose(two_steps(SGD(lr=0.1)), P0 - 0.1 * G1 - 0.1 * G2)
+
+
+def test_momentum_and_nesterov_steps():
+    v1 = G1
+    v2 = 0.9 * v1 + G2
+    assert np.allclose(two_steps(Momentum(lr=0.1, mu=0.9)), P0 - 0.1 * v1 - 0.1 * v2)
+    nesterov = P0 - 0.1 * (G1 + 0.9 * v1) - 0.1 * (G2 + 0.9 * v2)
+    assert np.allclose(two_steps(Momentum(lr=0.1, mu=0.9, nesterov=True)), nesterov)
+
+
+def test_rmsprop_step():
+    s1 = 0.1 * G1**2
+    s2 = 0.9 * s1 + 0.1 * G2**2
+    want = P0 - 0.01 * G1 / (np.sqrt(s1) + 1e-8) - 0.01 * G2 / (np.sqrt(s2) + 1e-8)
+    assert np.allclose(two_steps(RMSProp(lr=0.01, rho=0.9)), want, rtol=1e-12)
+
+
+def test_adagrad_step():
+    s1 = G1**2
+    s2 = s1 + G2**2
+    want = P0 - 0.1 * G1 / (np.sqrt(s1) + 1e-8) - 0.1 * G2 / (np.sqrt(s2) + 1e-8)
+    assert np.allclose(two_steps(AdaGrad(lr=0.1)), want, rtol=1e-12)
+
+
+def test_adadelta_step():
+    rho, eps = 0.95, 1e-6
+    s1 = (1 - rho) * G1**2
+    d1 = np.sqrt(0 + eps) / np.sqrt(s1 + eps) * G1
+    u1 = (1 - rho) * d1**2
+    s2 = rho * s1 + (1 - rho) * G2**2
+    d2 = np.sqrt(u1 + eps) / np.sqrt(s2 + eps) * G2
+    assert np.allclose(two_steps(Adadelta(rho=rho, eps=eps)), P0 - d1 - d2, rtol=1e-12)
+
+
+def test_adam_step():
+    b1, b2, eps, lr = 0.9, 0.999, 1e-8, 0.01
+    p, m, v = P0.copy(), 0.0, 0.0
+    for t, g in enumerate((G1, G2), start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        p = p - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+    assert np.allclose(two_steps(Adam(lr=lr)), p, rtol=1e-12)
+
+
+def test_updates_are_in_place_on_float32_and_dict_params():
+    W = np.ones((2, 2), np.float32)
+    params = {"W1": W, "b1": np.zeros(2, np.float32)}
+    grads = {"W1": np.full((2, 2), 2.0, np.float32), "b1": np.ones(2, np.float32)}
+    Adam(lr=0.1).step(params, grads)
+    assert params["W1"] is W and W.dtype == np.float32
+    assert np.allclose(W, 0.9)
+
+
+def test_schedules():
+    assert Constant()(0.1, 7, 10) == 0.1
+    assert StepDecay(every=3, factor=0.5)(1.0, 7, 10) == 0.25
+    cosine = Cosine(floor=0.1)
+    assert cosine(1.0, 0, 10) == pytest.approx(1.0)
+    assert cosine(1.0, 5, 10) == pytest.approx(0.55)
+    optimizer = make_optimizer("nesterov", 0.2, "step")
+    optimizer.set_epoch(10, 20)
+    assert optimizer.nesterov and optimizer.lr == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'"):
+        make_optimizer("lbfgs")
+
+
+# --- the loop ----------------------------------------------------------------------------------
+def test_fit_learns_and_is_reproducible():
+    x, y = small_problem("logistic", n=200, sizes=(3, 8, 1))
+    y = (x[:, :1] + x[:, 1:2] > 0) * 1.0
+    model = MLP([3, 8, 1], "tanh", "logistic", lam=1e-4)
+    runs = [
+        fit(model, x, y, optimizer=Adam(0.02), epochs=15, batch_size=16, seed=4) for _ in range(2)
+    ]
+    first, second = (run.history for run in runs)
+    assert first.train_loss == second.train_loss
+    assert first.val_accuracy[-1] > 0.9
+    assert len(first.grad_norms) == 15 and len(first.grad_norms[0]) == 2
+    assert all(norm > 0 for norm in first.grad_norms[0])
+
+
+def test_early_stopping_restores_the_best_weights():
+    x, y = small_problem("mse", n=64, sizes=(3, 6, 1))
+    model = MLP([3, 6, 1], "tanh", "mse")
+    # validation targets that disagree with training: validation loss rises as training goes on
+    validation = (x[:16], -y[:16])
+    options = {"optimizer": SGD(0.05), "epochs": 50, "batch_size": 8, "patience": 3}
+    result = fit(model, x, y, validation_data=validation, **options)
+    history = result.history
+    assert history.stopped_early and history.epochs == history.best_epoch + 4
+    best = history.val_loss[history.best_epoch]
+    assert model.data_loss(result.params, x[:16], -y[:16]) == pytest.approx(best)
+    assert best < history.val_loss[-1]
+
+
+def test_restarts_keep_the_best_run():
+    x, y = small_problem(n=80)
+    model = MLP([3, 5, 4], "tanh")
+    result = fit(model, x, y, epochs=3, restarts=3, seed=10)
+    assert [h.seed for h in result.histories] == [10, 11, 12]
+    assert result.history.best_val_loss == min(h.best_val_loss for h in result.histories)
+    with pytest.raises(ValueError, match="restarts"):
+        fit(model, x, y, params=model.init(), restarts=2)
+
+
+def test_divergence_is_reported():
+    x, y = small_problem("mse", n=32, sizes=(3, 6, 1))
+    with (
+        pytest.raises(FloatingPointError, match="Lower the learning rate"),
+        np.errstate(all="ignore"),
+    ):
+        fit(MLP([3, 6, 1], "linear", "mse"), x * 1e3, y, optimizer=SGD(10.0), epochs=5)
+
+
+def test_progress_bar_is_quiet_off_a_terminal(capsys):
+    x, y = small_problem(n=40)
+    fit(MLP([3, 5, 4]), x, y, epochs=2)
+    assert capsys.readouterr().out == ""
+
+
+def test_history_plot_writes_a_png(tmp_path):
+    x, y = small_problem(n=40)
+    history = fit(MLP([3, 5, 4]), x, y, epochs=3).history
+    path = history.plot(tmp_path / "curve.png", title="test")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --- data checks --------------------------------------------------------------------------------
+def fit_error(x, y, sizes=(3, 5, 4), loss="softmax_cross_entropy"):
+    with pytest.raises(ValueError) as error:
+        fit(MLP(list(sizes), loss=loss), x, y, epochs=1)
+    return str(error.value)
+
+
+def test_mismatched_shapes_say_what_was_received_and_what_to_do():
+    x, y = small_problem(n=10)
+    message = fit_error(x[:, :2], y)
+    assert "x_train has shape (10, 2)" in message and "(n_samples, 3)" in message
+    message = fit_error(x, np.argmax(y, axis=1))
+    assert "y_train has shape (10,)" in message and "np.eye(4)[y_train]" in message
+    message = fit_error(x, y[:, :3])
+    assert "(10, 3)" in message and "shape (10, 4)" in message
+    message = fit_error(x, y[:7])
+    assert "x_train has 10 rows but y_train has 7" in message
+
+
+def test_nan_and_inf_inputs_are_refused_with_advice():
+    x, y = small_problem(n=10)
+    x[4, 2] = np.nan
+    message = fit_error(x, y)
+    assert "x_train contains 1 non-finite value" in message and "(4, 2)" in message
+    assert "nan_to_num" in message
+    x, y = small_problem(n=10)
+    y[0, 0] = np.inf
+    assert "y_train contains 1 non-finite value(s) (the first, infinite" in fit_error(x, y)
+    assert "dtype <U1" in fit_error(np.full((10, 3), "a"), y)
+
+
+def test_npz_dataset(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "mnistish.npz"
+    images = rng.random((20, 4, 4))
+    labels = rng.integers(0, 3, 20)
+    np.savez(path, x_train=images, y_train=labels, x_test=images[:5], y_test=labels[:5])
+    data = load_npz(path)
+    assert data.x_train.shape == (20, 16) and data.y_test.shape == (5, 3)
+    assert data.loss == "softmax_cross_entropy"
+    np.savez(tmp_path / "bad.npz", x=images)
+    with pytest.raises(ValueError, match="lacks x_train, y_train, x_test, y_test"):
+        load_npz(tmp_path / "bad.npz")
+
+
+# --- save and load ------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["list", "dict"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_save_load_round_trip(tmp_path, kind, dtype):
+    model = MLP([3, 5, 4], "relu", lam=1e-3, kind=kind)
+    params = model.init(seed=2, dtype=dtype)
+    path = save_params(tmp_path / "params.npz", params, model)
+    loaded = load_params(path)
+    assert type(loaded) is type(params)
+    flat = params.values() if kind == "dict" else [a for layer in params for a in layer]
+    flat_loaded = loaded.values() if kind == "dict" else [a for layer in loaded for a in layer]
+    for a, b in zip(flat, flat_loaded, strict=True):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    model2, params2 = load_model(path)
+    assert model2.spec() == model.spec()
+    x, _ = small_problem(n=5)
+    np.testing.assert_array_equal(model2.predict(params2, x), model.predict(params, x))
+
+
+def test_load_params_rejects_other_files(tmp_path):
+    np.savez(tmp_path / "other.npz", weights=np.ones(3))
+    with pytest.raises(ValueError, match="does not hold MLP parameters"):
+        load_params(tmp_path / "other.npz")
+    save_params(tmp_path / "bare.npz", MLP([3, 2]).init())
+    with pytest.raises(ValueError, match="no model"):
+        load_model(tmp_path / "bare.npz")
+
+
+# --- checkpointing ------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["list", "dict"])
+def test_checkpointed_gradients_are_identical(kind):
+    sizes = [6] + [7] * 6 + [3]
+    activations = ["tanh", "relu", "sigmoid", "softplus", "tanh", "tanh", "linear"]
+    full = MLP(sizes, activations, lam=0.01, kind=kind)
+    segmented = MLP(sizes, full.activations, lam=0.01, kind=kind, checkpoint=3)
+    params = full.init(seed=5)
+    x, y = small_problem(n=9, sizes=sizes)
+    value, grads = full.value_and_grad(params, x, y)
+    value2, grads2 = segmented.value_and_grad(params, x, y)
+    assert value2 == pytest.approx(value, rel=1e-12)
+    leaves = grads.values() if kind == "dict" else [a for layer in grads for a in layer]
+    leaves2 = grads2.values() if kind == "dict" else [a for layer in grads2 for a in layer]
+    for a, b in zip(leaves, leaves2, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_checkpointing_halves_peak_memory_of_a_deep_narrow_step():
+    sizes = [64] + [64] * 10 + [10]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((512, 64))
+    y = np.eye(10)[rng.integers(0, 10, 512)]
+    peaks = []
+    for checkpoint in (None, True):
+        model = MLP(sizes, "tanh", lam=1e-4, checkpoint=checkpoint)
+        params = model.init(seed=0)
+        optimizer = Adam()
+
+        def step(model=model, params=params, optimizer=optimizer):
+            value, grads = model.value_and_grad(params, x, y)
+            optimizer.step(params, grads)
+
+        step()  # compile and create the optimizer's state first
+        peaks.append(peak_memory(step)[1])
+    assert peaks[1] <= 0.5 * peaks[0], peaks
