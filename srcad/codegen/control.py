@@ -144,7 +144,8 @@ class ControlFlowEmitter:
         for target, value in zip(targets, values, strict=True):
             name = self.names.name(target)
             expression = ast.unparse(self.operand(value))
-            if name in copied and expression != name and target.aval.shape != ():
+            is_fresh = isinstance(value, Var) and value.id in self.inlined and self.is_owned(value)
+            if name in copied and expression != name and target.aval.shape != () and not is_fresh:
                 expression = f"{expression}.copy()"
             if expression != name:
                 pairs.append((name, expression))

@@ -67,6 +67,12 @@ class _Emitter(ControlFlowEmitter):
         self.program = analyze(graph)
         self.defining = self.program.defining
         self.inlined = self._inlinable()
+        self._carried_ids = {
+            v.id
+            for e in self.program.order
+            if e.prim in ("for", "while")
+            for v in self._carried(e, e.param_dict["body"])
+        }
         self.names = NameAllocator(graph, self.program, set(spec.params))
         self.names.taken.update(spec.params)
         self.group_structured()
@@ -102,7 +108,10 @@ class _Emitter(ControlFlowEmitter):
         return inlined
 
     def is_owned(self, var: Var) -> bool:
-        """Whether ``var`` is a fresh array no other name can see (safe to fill in place)."""
+        """Whether ``var`` is a fresh array no other name can see (safe to fill in place).
+        A loop-carried array is: the loop copies it on entry when it fills it in place."""
+        if var.id in self._carried_ids:
+            return True
         eqn = self.defining.get(var.id)
         return eqn is not None and eqn.prim not in VIEW_PRIMS and PRIMS[eqn.prim].kind != CONTROL
 

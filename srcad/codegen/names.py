@@ -32,7 +32,7 @@ class NameAllocator:
         self.taken = set(RESERVED) | set(reserved)
         self.leader: dict[int, Var] = {}
         self._source: dict[int, Var] = {}
-        self._holder: dict[str, Var] = {}
+        self._holder: dict[str, list[Var]] = {}
         self._temp_count = 0
         self._descriptive: set[int] = {v.id for v in graph.inputs}
         self._derivative_ids = {
@@ -98,7 +98,7 @@ class NameAllocator:
 
     def _set(self, var: Var, name: str) -> None:
         self.names[var.id] = name
-        self._holder[name] = var
+        self._holder.setdefault(name, []).append(var)
 
     def _claim(self, var: Var, base: str) -> None:
         name, k = base, 0
@@ -123,24 +123,26 @@ class NameAllocator:
         )
 
     def _is_reusable(self, name: str, position: int) -> bool:
-        holder = self._holder.get(name)
-        return (
-            holder is not None
-            and holder not in self.graph.outputs
+        """Whether a derivative value may take over ``name`` (``dx = dx + ...``)."""
+        holders = self._holder.get(name)
+        return bool(holders) and all(
+            holder not in self.graph.outputs
             and holder.id not in self.leader
             and self.program.last_use.get(holder.id, -1) <= position
             and holder.id in self._derivative_ids
+            for holder in holders
         )
 
     def _is_dead(self, name: str, position: int) -> bool:
         """Whether no value under ``name`` is read at or after ``position``."""
-        holder = self._holder.get(name)
-        if holder is None:
+        holders = self._holder.get(name)
+        if not holders:
             return name not in self.taken
-        return (
+        return all(
             holder not in self.graph.outputs
             and holder not in self.graph.inputs
             and self.program.last_use.get(holder.id, -1) < position
+            for holder in holders
         )
 
     def _base_name(self, var: Var, eqn: Eqn | None) -> str:

@@ -41,6 +41,7 @@ class GraphBuilder:
 
     def __init__(self, first_id: int = 0):
         self._blocks: list[list[Eqn]] = [[]]
+        self._computed: list[dict] = [{}]  # per open block: values already computed (CSE)
         self.loc: Loc | None = None
         self.role = "primal"
         self.origin: int | None = None
@@ -57,19 +58,23 @@ class GraphBuilder:
     def block(self) -> Iterator[list[Eqn]]:
         """Record the equations made inside the ``with`` into a separate list (a sub-graph)."""
         self._blocks.append([])
+        self._computed.append({})
         try:
             yield self._blocks[-1]
         finally:
             self._blocks.pop()
+            self._computed.pop()
 
     @contextlib.contextmanager
     def reopen(self, block: list[Eqn]) -> Iterator[list[Eqn]]:
         """Append to a block made earlier with ``block()``."""
         self._blocks.append(block)
+        self._computed.append({})
         try:
             yield block
         finally:
             self._blocks.pop()
+            self._computed.pop()
 
     def emit(self, eqn: Eqn) -> None:
         """Append an equation built elsewhere (structured control flow)."""
@@ -127,6 +132,10 @@ class GraphBuilder:
         shortcut = self._simplify(prim_name, atoms, avals)
         if shortcut is not None:
             return self.tracer(shortcut)
+        key = _cse_key(prim_name, atoms, params, self.role)
+        for seen in reversed(self._computed):
+            if key is not None and key in seen:
+                return seen[key]
         outputs = tuple(self.new_var("", aval) for aval in avals)
         eqn = Eqn(
             prim_name,
@@ -139,7 +148,10 @@ class GraphBuilder:
         )
         self.emit(eqn)
         tracers = tuple(self.tracer(v) for v in outputs)
-        return tracers[0] if len(tracers) == 1 else tracers
+        result = tracers[0] if len(tracers) == 1 else tracers
+        if key is not None:
+            self._computed[-1][key] = result
+        return result
 
     def build(self, name: str, inputs: list[Var], outputs: list[Atom]) -> Graph:
         """The graph of everything recorded, with user names applied to its vars."""
@@ -196,6 +208,17 @@ class GraphBuilder:
             return None
         eqn = self._producer.get(atom.id)
         return eqn.inputs[0] if eqn is not None and eqn.prim == "broadcast_to" else None
+
+
+def _cse_key(prim_name: str, atoms: list[Atom], params: dict, role: str) -> tuple | None:
+    """A key under which an identical computation is found again, or None."""
+    parts = tuple(a.id if isinstance(a, Var) else ("const", id(a)) for a in atoms)
+    try:
+        key = (prim_name, parts, tuple(sorted(params.items())), role)
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def rename_vars(graph: Graph, hints: dict[int, str]) -> Graph:
