@@ -27,16 +27,15 @@ def clipped_steps_grad(x, dout=1.0):
     dy = np.broadcast_to(dout, shape=(3,))  # out = np.sum(y)
 
     # backward  (line 33: for _ in range(5):)
-    dy_1 = dy
     for _ in reversed(range(5)):
         t3, y = tape.pop()
         # line 34: if np.sum(y * y) > 4.0:
         if t3:
             # line 35: y = 0.5 * y
-            dy_2 = dy_1 * 0.5  # y_1 = 0.5 * y
+            dy_1 = dy * 0.5  # y_1 = 0.5 * y
         else:
             # line 37: y = y + np.sin(y)
-            dy_2 = dy_1 + dy_1 * np.cos(y)  # t4 = np.sin(y)
-        dy_1 = dy_2
-    dx = dy_1
+            dy_1 = dy + dy * np.cos(y)  # t4 = np.sin(y)
+        dy = dy_1
+    dx = dy
     return out, dx

@@ -7,27 +7,25 @@ def rnn_grad(W, h, xs, dout=1.0):
     """Value of rnn(W, h, xs) and its gradient with respect to (W, h, xs)."""
     # forward  (line 25: for t in range(xs.shape[0]):)
     tape = []
-    h_1 = h
     for t in range(5):
         # line 26: h = np.tanh(W @ h + xs[t])
-        h_2 = np.tanh(W @ h_1 + xs[t])
-        tape.append((h_2, h_1))
-        h_1 = h_2
+        h_1 = np.tanh(W @ h + xs[t])
+        tape.append((h_1, h))
+        h = h_1
 
     # forward  (line 27: return np.sum(h))
-    out = np.sum(h_1)
+    out = np.sum(h)
 
     # backward  (line 27: return np.sum(h))
-    dh_1 = np.broadcast_to(dout, shape=(3,))  # out = np.sum(h_1)
+    dh = np.broadcast_to(dout, shape=(3,))  # out = np.sum(h)
 
     # backward  (line 25: for t in range(xs.shape[0]):)
-    dh_1_1, dW, dxs = dh_1, np.zeros_like(W), np.zeros_like(xs)
+    dW, dxs = np.zeros_like(W), np.zeros_like(xs)
     for t in reversed(range(5)):
-        h_2, h_1 = tape.pop()
+        h_1, h_2 = tape.pop()
         # line 26: h = np.tanh(W @ h + xs[t])
-        dt3 = dh_1_1 * (1 - h_2**2)  # h_2 = np.tanh(W @ h_1 + xs[t])
+        dt3 = dh * (1 - h_1**2)  # h_1 = np.tanh(W @ h + xs[t])
         dxs[t] += dt3  # t2 = xs[t]
-        dh_1_1 = dt3 @ W  # t1 = W @ h_1
-        dW = dW + np.outer(dt3, h_1)  # t1 = W @ h_1
-    dh = dh_1_1
+        dh = dt3 @ W  # t1 = W @ h
+        dW = dW + np.outer(dt3, h_2)  # t1 = W @ h
     return out, (dW, dh, dxs)

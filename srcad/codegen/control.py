@@ -46,7 +46,9 @@ class ControlFlowEmitter:
             is_same_variable = isinstance(init, Var) and (
                 init.hint == out.hint or init.id in self.names._derivative_ids
             )
-            members = [init] if is_same_variable and self._init_absorbable(init, eqn, claimed) else []
+            writes = _writes_into(body, carried[k])
+            absorbable = self._init_absorbable(init, eqn, claimed, writes)
+            members = [init] if is_same_variable and absorbable else []
             if members:
                 claimed.add(init.id)
             members += [out, carried[k]]
@@ -73,7 +75,7 @@ class ControlFlowEmitter:
         eqn = self.program.defining[atom.id]
         return any(e is eqn for e in graph.eqns)
 
-    def _init_absorbable(self, init, eqn: Eqn, claimed: set[int]) -> bool:
+    def _init_absorbable(self, init, eqn: Eqn, claimed: set[int], writes: bool) -> bool:
         """The value entering a loop can be the loop variable if nothing reads it later."""
         program = self.program
         return (
@@ -82,7 +84,7 @@ class ControlFlowEmitter:
             and init not in self.graph.outputs
             and program.block_of.get(init.id) == program.block_of.get(eqn.outputs[0].id)
             and program.last_use.get(init.id) == program.pos(eqn)
-            and (init.aval.shape == () or self.is_owned(init))
+            and (not writes or self.is_owned(init))
         )
 
     def _after_last_read(self, carried: Var, result: Var) -> bool:
@@ -202,6 +204,13 @@ class ControlFlowEmitter:
                 return f"{tape}.pop()"
             return f"{', '.join(names)} = {tape}.pop()"
         return f"{self.names.name(eqn.outputs[0])} = len({tape}) > 0"
+
+
+def _writes_into(body: Graph, var: Var) -> bool:
+    """Whether the body fills ``var`` in place (``var[i] = ...`` on the carried value)."""
+    return any(
+        e.prim in ("setitem", "index_add") and e.inputs[0] == var for e in walk_eqns(body.eqns)
+    )
 
 
 def _indent(lines: list[str]) -> list[str]:
