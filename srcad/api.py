@@ -1,47 +1,29 @@
-"""The public transformations: ``grad`` and ``value_and_grad`` (and what they share).
+"""The public transformations ``grad`` and ``value_and_grad``, and ``source``.
 
-A transformed function compiles on its first call with a new argument signature: lower the
-user's function, differentiate the graph, clean it up, generate source, load it. Later calls
-with the same signature go straight to the generated function.
+A transformed function compiles on its first call with a new argument signature (see
+``srcad.compile``); later calls with the same signature go straight to the generated
+function. With ``mode="forward"`` the gradient is assembled from one forward (tangent) pass
+per input element, for comparison with reverse mode.
 """
 
 from __future__ import annotations
 
 import functools
-import os
+import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
-from srcad.codegen import FunctionSpec, emit_module
-from srcad.ir import AVal, Const, Graph, Var
-from srcad.ir.builder import GraphBuilder
-from srcad.ir.verify import verify_graph
-from srcad.lower import LoweredFunction, lower_function
-from srcad.passes import eliminate_dead_code
-from srcad.pytree import TreeDef, flatten, unflatten
-from srcad.reverse import reverse_graph
-from srcad.runtime import load_function
-from srcad.runtime.cache import cached
+from srcad.compile import Compiled, compile_forward, compile_reverse, wrapper_function
+from srcad.pytree import flatten, unflatten
 from srcad.signature import ArgSignature, bind_call, signature_of
-
-
-@dataclass(frozen=True)
-class Compiled:
-    """One specialisation of a transformed function."""
-
-    fn: Callable
-    source: str
-    graph: Graph
 
 
 class Transformed:
     """A function returned by ``grad`` / ``value_and_grad``: compiles per signature."""
 
-    def __init__(
-        self, fun: Callable, argnums: int | tuple, has_aux: bool, mode: str, returns_value: bool
-    ):
+    def __init__(self, fun: Callable, argnums: int | tuple, has_aux: bool, mode: str,
+                 returns_value: bool):
         if mode not in ("reverse", "forward"):
             raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
         self.fun = fun
@@ -50,38 +32,103 @@ class Transformed:
         self.mode = mode
         self.returns_value = returns_value
         self.last: Compiled | None = None
-        functools.update_wrapper(self, fun)
+        functools.update_wrapper(self, fun, updated=())
 
     def __call__(self, *args, **kwargs):
         arguments = bind_call(self.fun, args, kwargs)
         signature = signature_of(arguments)
-        compiled = self.compile(signature)
-        value, grads = compiled.fn(*arguments.values())
-        grads = self._match_inputs(grads, arguments)
-        value = _plain_value(value)
+        if self.mode == "forward":
+            value, grads = self._forward_gradient(arguments, signature)
+        else:
+            value, grads = self.compile(signature).fn(*arguments.values())
+        grads = match_arguments(grads, arguments, self.argnums)
+        value = plain_value(value)
         if self.returns_value:
             return value, grads
         return (grads, value[1]) if self.has_aux else grads
 
     def compile(self, signature: ArgSignature) -> Compiled:
-        key = ("reverse", self.argnums, self.has_aux, signature)
-        compiled = cached(self.fun, key, lambda: compile_gradient(self, signature))
-        self.last = compiled
-        return compiled
+        if self.mode == "forward":
+            self.last = compile_forward(self.fun, signature, self.argnums)
+        else:
+            self.last = compile_reverse(self.fun, signature, self.argnums, self.has_aux)
+        return self.last
 
-    def _match_inputs(self, grads: object, arguments: dict) -> object:
-        names = list(arguments)
-        if isinstance(self.argnums, int):
-            return _like(grads, arguments[names[self.argnums]])
-        return tuple(
-            _like(g, arguments[names[i]]) for g, i in zip(grads, self.argnums, strict=True)
-        )
+    def _forward_gradient(self, arguments: dict, signature: ArgSignature) -> tuple:
+        """One tangent pass per element of the differentiated arguments."""
+        compiled = self.compile(signature)
+        values = list(arguments.values())
+        numbers = (self.argnums,) if isinstance(self.argnums, int) else tuple(self.argnums)
+        leaves = [leaf for n in numbers for leaf in flatten(values[n])[0]]
+        columns = []
+        value = None
+        for basis in unit_tangents(leaves):
+            value, tangent = compiled.fn(*values, *basis)
+            scalar = tangent[0] if self.has_aux else tangent
+            columns.append(float(np.sum(scalar)))
+        if value is None:
+            value = compiled.fn(*values, *[np.zeros_like(x) for x in leaves])[0]
+        flat = split_columns(columns, leaves)
+        grads = [unflatten(flatten(values[n])[1], flat[_offset(values, numbers, k):][
+            : len(flatten(values[n])[0])]) for k, n in enumerate(numbers)]
+        return value, grads[0] if isinstance(self.argnums, int) else tuple(grads)
+
+    def srcad_plain_function(self, signature: ArgSignature) -> Callable:
+        """A Python function with readable source computing this one (for higher order)."""
+        if self.mode == "forward":
+            raise TypeError("differentiate the reverse-mode gradient (the default) again")
+        compiled = self.compile(signature)
+        target = compiled.fn
+        params = signature.params
+        if self.returns_value:
+            result = "value, grads"
+        else:
+            result = "(grads, value[1])" if self.has_aux else "grads"
+        call = f"value, grads = {target.__name__}({', '.join(params)})"
+        name = f"{'value_and_' if self.returns_value else ''}grad_{self.fun.__name__}"
+        return wrapper_function(name, params, call, result, target,
+                                f"The gradient of {self.fun.__name__}.")
 
 
-def _like(grad: object, arg: object) -> object:
+def _offset(values: list, numbers: tuple, k: int) -> int:
+    return sum(len(flatten(values[n])[0]) for n in numbers[:k])
+
+
+def unit_tangents(leaves: list) -> list[list]:
+    """For every element of every leaf, tangents that are 1 there and 0 elsewhere."""
+    zeros = [np.zeros_like(np.asarray(x, dtype=float)) for x in leaves]
+    bases = []
+    for i, leaf in enumerate(leaves):
+        for position in np.ndindex(np.shape(leaf)):
+            basis = [z.copy() for z in zeros]
+            basis[i][position] = 1.0
+            bases.append([float(b) if np.ndim(b) == 0 and isinstance(leaves[j], float) else b
+                          for j, b in enumerate(basis)])
+    return bases
+
+
+def split_columns(columns: list, leaves: list) -> list:
+    """Directional derivatives, one per element, reshaped into arrays like ``leaves``."""
+    result, start = [], 0
+    for leaf in leaves:
+        size = int(np.size(leaf))
+        result.append(np.reshape(np.array(columns[start:start + size]), np.shape(leaf)))
+        start += size
+    return result
+
+
+def match_arguments(grads: object, arguments: dict, argnums: int | tuple) -> object:
+    """Give each gradient the structure, type and dtype of its argument."""
+    names = list(arguments)
+    if isinstance(argnums, int):
+        return like(grads, arguments[names[argnums]])
+    return tuple(like(g, arguments[names[i]]) for g, i in zip(grads, argnums, strict=True))
+
+
+def like(grad: object, arg: object) -> object:
     """Give each gradient leaf the type and dtype of its argument leaf."""
-    grad_leaves, treedef = flatten(grad)
-    arg_leaves, _ = flatten(arg)
+    grad_leaves, _ = flatten(grad)
+    arg_leaves, treedef = flatten(arg)
     fitted = []
     for g, a in zip(grad_leaves, arg_leaves, strict=True):
         if isinstance(a, float):
@@ -91,202 +138,43 @@ def _like(grad: object, arg: object) -> object:
     return unflatten(treedef, fitted)
 
 
-def _plain_value(value: object) -> object:
+def plain_value(value: object) -> object:
     """Python floats for 0-d float results, as the user's function would return."""
     if isinstance(value, (np.ndarray, np.generic)) and np.ndim(value) == 0:
         return value.item()
     if isinstance(value, tuple):
-        return tuple(_plain_value(v) for v in value)
+        return tuple(plain_value(v) for v in value)
     return value
 
 
-def grad(
-    fun: Callable | None = None,
-    argnums: int | tuple = 0,
-    *,
-    has_aux: bool = False,
-    mode: str = "reverse",
-) -> Callable:
+def grad(fun: Callable | None = None, argnums: int | tuple = 0, *, has_aux: bool = False,
+         mode: str = "reverse") -> Callable:
     """The gradient of scalar-valued ``fun`` with respect to argument(s) ``argnums``."""
     if fun is None:
         return functools.partial(grad, argnums=argnums, has_aux=has_aux, mode=mode)
     return Transformed(fun, argnums, has_aux, mode, returns_value=False)
 
 
-def value_and_grad(
-    fun: Callable | None = None,
-    argnums: int | tuple = 0,
-    *,
-    has_aux: bool = False,
-    mode: str = "reverse",
-) -> Callable:
+def value_and_grad(fun: Callable | None = None, argnums: int | tuple = 0, *,
+                   has_aux: bool = False, mode: str = "reverse") -> Callable:
     """Like ``grad``, returning ``(value, gradient)`` and computing the value once."""
     if fun is None:
         return functools.partial(value_and_grad, argnums=argnums, has_aux=has_aux, mode=mode)
     return Transformed(fun, argnums, has_aux, mode, returns_value=True)
 
 
-# --- compilation ------------------------------------------------------------------------
-def compile_gradient(transformed: Transformed, signature: ArgSignature) -> Compiled:
-    """Lower, differentiate, clean, emit and load the gradient for one signature."""
-    fun = transformed.fun
-    argnums = _check_argnums(transformed.argnums, signature, fun)
-    lowered = lower_function(fun, signature.trees())
-    value_index, graph = _scalar_value(lowered, transformed.has_aux, fun)
-    wrt = tuple(
-        i
-        for i, path in enumerate(lowered.input_paths)
-        if signature.params.index(path[0]) in argnums
-    )
-    reversed_graph = reverse_graph(graph, wrt, value_index).graph
-    result = eliminate_dead_code(reversed_graph)
-    if os.environ.get("SRCAD_VERIFY"):
-        verify_graph(result)
-    spec = _gradient_spec(fun, lowered, signature, transformed, wrt, value_index)
-    source, constants = emit_module(result, spec)
-    stem = f"{fun.__module__}.{fun.__qualname__}".replace("<", "").replace(">", "")
-    loaded = load_function(source, spec.name, f"{stem}_grad", constants)
-    return Compiled(loaded, source, result)
-
-
-def _check_argnums(argnums: int | tuple, signature: ArgSignature, fun: Callable) -> tuple:
-    numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    for number in numbers:
-        if not isinstance(number, int) or not 0 <= number < len(signature.params):
-            raise TypeError(
-                f"argnums={argnums!r} does not name a positional argument of "
-                f"{fun.__name__}{tuple(signature.params)}"
-            )
-        for leaf in signature.leaves[number]:
-            if not (isinstance(leaf, AVal) and leaf.is_float):
-                what = _describe_leaf(leaf)
-                raise TypeError(
-                    f"argnums includes {number} (argument '{signature.params[number]}'), "
-                    f"which received {what}; differentiate with respect to floats or float "
-                    "arrays only (pass 3.0 rather than 3, or cast with .astype(float))"
-                )
-    return numbers
-
-
-def _describe_leaf(leaf: object) -> str:
-    if isinstance(leaf, AVal):
-        return f"an array of dtype {leaf.dtype}"
-    return f"a {type(leaf).__name__} ({leaf!r})"
-
-
-def _scalar_value(lowered: LoweredFunction, has_aux: bool, fun: Callable) -> tuple:
-    """The index of the differentiated output, checked to be a scalar, and the graph."""
-    tree = lowered.out_tree
-    if has_aux:
-        if tree.kind not in ("tuple", "list") or len(tree.children) != 2:
-            raise TypeError(f"has_aux=True requires {fun.__name__} to return a pair (value, aux)")
-        tree = tree.children[0]
-    if tree.kind != "leaf":
-        raise TypeError(
-            f"grad requires {fun.__name__} to return a scalar, but it returned a {tree.kind}"
-        )
-    graph = lowered.graph
-    value = graph.outputs[0]
-    if value.aval.size != 1 or not value.aval.is_float:
-        raise TypeError(
-            f"grad requires {fun.__name__} to return a scalar float (a float or a 0-d or "
-            f"size-1 float array), but it returned an array of shape {value.aval.shape} and "
-            f"dtype {value.aval.dtype}; reduce it first (e.g. np.sum) or use srcad.jacrev"
-        )
-    if value.aval.shape != () and isinstance(value, Var):
-        graph = _reshape_output_to_scalar(graph, value)
-    return 0, graph
-
-
-def _reshape_output_to_scalar(graph: Graph, value: Var) -> Graph:
-    builder = GraphBuilder(first_id=max(v.id for e in graph.eqns for v in e.outputs) + 1)
-    builder.eqns.extend(graph.eqns)
-    with builder.at(graph.eqns[-1].loc if graph.eqns else None):
-        scalar = builder.apply("reshape", (builder.tracer(value),), {"shape": ()})
-    return builder.build(graph.name, list(graph.inputs), [scalar.atom, *graph.outputs[1:]])
-
-
-def _gradient_spec(
-    fun: Callable,
-    lowered: LoweredFunction,
-    signature: ArgSignature,
-    transformed: Transformed,
-    wrt: tuple,
-    value_index: int,
-) -> FunctionSpec:
-    n_outputs = len(lowered.graph.outputs)
-    out_indices = unflatten(lowered.out_tree, list(range(n_outputs)))
-    grad_trees = []
-    position = n_outputs
-    for number in (
-        (transformed.argnums,) if isinstance(transformed.argnums, int) else transformed.argnums
-    ):
-        name = signature.params[number]
-        count = sum(1 for w in wrt if lowered.input_paths[w][0] == name)
-        grad_trees.append(
-            unflatten(signature.treedefs[number], list(range(position, position + count)))
-        )
-        position += count
-    grads = grad_trees[0] if isinstance(transformed.argnums, int) else tuple(grad_trees)
-    output_names = tuple(
-        (n_outputs + k, "d" + _path_name(lowered.input_paths[w]))
-        for k, w in enumerate(wrt)
-        if len(lowered.input_paths[w]) == 1
-    )
-    wrt_names = ", ".join(signature.params[i] for i in _numbers(transformed.argnums))
-    params = ", ".join(signature.params)
-    header = (
-        f"Generated by srcad from {_display_path(fun)}::{fun.__qualname__} "
-        f"(line {fun.__code__.co_firstlineno}). Do not edit.",
-        f"mode=reverse  wrt=({wrt_names})  regenerate: srcad show "
-        f"{_display_path(fun)}:{fun.__qualname__}",
-    )
-    return FunctionSpec(
-        name=f"{fun.__name__}_grad",
-        params=signature.params,
-        input_paths=(*lowered.input_paths, ("dout", _unit_literal(lowered.graph.outputs[0]))),
-        returns=(out_indices, grads),
-        returns_tree=TreeDef("tuple"),
-        docstring=f"Value of {fun.__name__}({params}) and its gradient with respect to "
-        f"({wrt_names}).",
-        header=header,
-        output_names=output_names,
-    )
-
-
-def _unit_literal(value) -> str:
-    """The default cotangent of a scalar output: 1.0 in its dtype."""
-    dtype = value.aval.dtype
-    return "1.0" if dtype == "float64" else f"np.{dtype}(1.0)"
-
-
-def _path_name(path: tuple) -> str:
-    return "_".join(str(part) for part in path)
-
-
-def _numbers(argnums: int | tuple) -> tuple:
-    return (argnums,) if isinstance(argnums, int) else tuple(argnums)
-
-
-def _display_path(fun: Callable) -> str:
-    path = fun.__code__.co_filename
-    relative = os.path.relpath(path) if os.path.isabs(path) else path
-    return path if relative.startswith("..") else relative
-
-
 def source(transformed_fn: Callable) -> str:
     """The generated, black-formatted source of a transformed function."""
-    if not isinstance(transformed_fn, Transformed):
+    last = getattr(transformed_fn, "last", None)
+    if not hasattr(transformed_fn, "compile"):
         raise TypeError("srcad.source expects a function returned by srcad.grad and friends")
-    if transformed_fn.last is None:
+    if last is None:
         _compile_for_scalars(transformed_fn)
     return transformed_fn.last.source
 
 
-def _compile_for_scalars(transformed: Transformed) -> None:
+def _compile_for_scalars(transformed) -> None:
     """Compile an uncalled function for float arguments (srcad compiles per signature)."""
-    import inspect
-
     params = inspect.signature(transformed.fun).parameters.values()
     args = [p.default if p.default is not p.empty else 1.0 for p in params]
     try:
@@ -298,4 +186,4 @@ def _compile_for_scalars(transformed: Transformed) -> None:
         ) from None
 
 
-__all__ = ["Const", "grad", "source", "value_and_grad"]
+__all__ = ["grad", "source", "value_and_grad"]

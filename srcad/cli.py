@@ -1,4 +1,5 @@
-"""The ``srcad`` command line: ``demo``, ``train``, ``show``, ``check`` and ``generate``.
+"""The ``srcad`` command line: ``demo``, ``train``, ``show``, ``check``, ``graph``, ``explain``,
+``compare`` and ``generate``.
 
 ``MODULE:FUNCTION`` names a function either by dotted module (``examples.basics:g``) or by
 file path (``examples/basics.py:g``). Example arguments come from ``--args`` (a Python
@@ -56,6 +57,25 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--argnums", default=None, help="e.g. 0 or 0,1")
         command.add_argument("--args", default=None, help="example arguments, e.g. '1.0, 2.0'")
         command.set_defaults(run=run)
+    for name, run, text in [
+        ("graph", _run_graph, "draw the computation graph of MODULE:FUNCTION (DOT, SVG, PNG)"),
+        ("explain", _run_explain, "print every forward value and its adjoint (the grad table)"),
+        ("compare", _run_compare, "time numerical differences, forward and reverse mode"),
+    ]:
+        command = commands.add_parser(name, help=text)
+        command.add_argument("target", help="MODULE:FUNCTION or path/to/file.py:FUNCTION")
+        command.add_argument("--argnums", default=None, help="e.g. 0 or 0,1")
+        command.add_argument("--args", default=None, help="example arguments, e.g. '1.0, 2.0'")
+        command.set_defaults(run=run)
+    graph = commands.choices["graph"]
+    graph.add_argument("-o", "--output", default=None, help="out.dot, out.svg or out.png")
+    graph.add_argument("--backward", action="store_true", help="draw the backward graph too")
+    graph.add_argument("--lines", action="store_true", help="group the nodes of each line")
+    graph.add_argument(
+        "--explain", action="store_true", help="write each value and its gradient on its node"
+    )
+    commands.choices["explain"].add_argument("--precision", type=int, default=4)
+    commands.choices["compare"].add_argument("--repeat", type=int, default=5)
     generate = commands.add_parser(
         "generate", help="regenerate the golden files in generated/ from examples/"
     )
@@ -129,6 +149,49 @@ def _run_check(options: argparse.Namespace) -> int:
         print(f"FAIL {options.target}: {error}")
         return 1
     print(f"ok   {options.target}: gradient matches central differences")
+    return 0
+
+
+def _run_graph(options: argparse.Namespace) -> int:
+    from srcad.explain import explain
+    from srcad.viz import GraphvizNotFoundError, graph, save_dot
+
+    function, module = load_target(options.target)
+    args, argnums = example_call(function, module, options.args, options.argnums)
+    if options.explain:
+        dot_text = explain(function, *args, argnums=argnums).annotate_graph(lines=options.lines)
+    else:
+        picture = graph(
+            function, *args, argnums=argnums, backward=options.backward, lines=options.lines
+        )
+        dot_text = picture.to_dot()
+    if options.output is None:
+        print(dot_text, end="")
+        return 0
+    try:
+        path = save_dot(dot_text, options.output)
+    except GraphvizNotFoundError as error:
+        print(f"srcad graph: {error.detail}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}")
+    return 0
+
+
+def _run_explain(options: argparse.Namespace) -> int:
+    from srcad.explain import explain
+
+    function, module = load_target(options.target)
+    args, argnums = example_call(function, module, options.args, options.argnums)
+    print(explain(function, *args, argnums=argnums, precision=options.precision), end="")
+    return 0
+
+
+def _run_compare(options: argparse.Namespace) -> int:
+    from srcad.compare import compare
+
+    function, module = load_target(options.target)
+    args, argnums = example_call(function, module, options.args, options.argnums)
+    print(compare(function, *args, argnums=argnums, repeat=options.repeat), end="")
     return 0
 
 

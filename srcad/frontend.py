@@ -135,15 +135,6 @@ class _SubsetChecker(ast.NodeVisitor):
             raise UnsupportedSyntax(REJECTED[type(node)] + quoted, self.file, line)
         super().generic_visit(node)
 
-    def visit_Compare(self, node: ast.Compare) -> None:
-        if len(node.ops) > 1:
-            raise UnsupportedSyntax(
-                "chained comparisons are not supported; compare two values at a time",
-                self.file,
-                node.lineno,
-            )
-        self.generic_visit(node)
-
     def visit_arguments(self, node: ast.arguments) -> None:
         if node.vararg or node.kwarg:
             raise UnsupportedSyntax(

@@ -125,9 +125,9 @@ class _Emitter(ControlFlowEmitter):
                     self.names.assign_var(var, self.program.pos(eqn))
         body = prologue + self.block_lines(self.graph.eqns, top=True)
         body += self._aliases() + [self._return_line()]
-        signature = ", ".join(
-            [*self.spec.params, *(f"{name}={default}" for name, default in self._extras())]
-        )
+        extras = [name if default is None else f"{name}={default}"
+                  for name, default in self._extras()]
+        signature = ", ".join([*self.spec.params, *extras])
         lines = [*(f"# {line}" for line in self.spec.header)]
         if self.constants:
             lines.append("# Names bound at load time: " + ", ".join(sorted(self.constants)))

@@ -43,14 +43,27 @@ class NameAllocator:
         return self.names[var.id]
 
     def group(self, members: list[Var]) -> None:
-        """Make ``members`` share one name: the first member's, or one made from the first
-        member's hint that says something."""
-        first = self.leader.get(members[0].id, members[0])
-        for var in members:
-            self.leader.setdefault(var.id, first)
+        """Make ``members`` share one name (merging groups they already belong to): the
+        name of the first member to be named, made from a member's hint that says
+        something."""
+        roots = [self._find(v) for v in members]
+        root = roots[0]
         hinted = next((v for v in members if v.hint and not v.hint.startswith("=")), None)
+        for other in roots[1:]:
+            if other.id != root.id:
+                self.leader[other.id] = root
+                if other.id in self._source:
+                    self._source.setdefault(root.id, self._source[other.id])
+        for var in members:
+            self.leader.setdefault(var.id, root)
+        self.leader.setdefault(root.id, root)
         if hinted is not None:
-            self._source.setdefault(first.id, hinted)
+            self._source.setdefault(root.id, hinted)
+
+    def _find(self, var: Var) -> Var:
+        while var.id in self.leader and self.leader[var.id].id != var.id:
+            var = self.leader[var.id]
+        return var
 
     def assign_input(self, var: Var, name: str) -> None:
         self._claim(var, name)
@@ -87,9 +100,9 @@ class NameAllocator:
                 self._claim(var, base)
 
     def _follow_leader(self, var: Var) -> bool:
-        leader = self.leader.get(var.id)
-        if leader is None:
+        if var.id not in self.leader:
             return False
+        leader = self._find(var)
         if leader.id not in self.names:
             source = self._source.get(leader.id, leader)
             self._claim(leader, self._base_name(source, self.program.defining.get(source.id)))
@@ -150,6 +163,8 @@ class NameAllocator:
             return "d" + self.names.get(int(var.hint[2:]), "x")
         if var.hint.startswith("=@"):
             return self.names.get(int(var.hint[2:]), "t")
+        if var.hint.startswith("t@"):
+            return self.names.get(int(var.hint[2:]), "t") + "_dot"
         if var.hint:
             self._descriptive.add(var.id)
             return var.hint

@@ -32,6 +32,11 @@ class TraceError(Exception):
         self.loc = loc
 
 
+class StaticValueNeeded(TraceError):
+    """A computed value was used where compile-time ints are needed (a slice bound, a
+    range); a loop retries by unrolling, which makes its counter a compile-time int."""
+
+
 class UnknownPrimitiveError(TraceError):
     """A NumPy function with no entry in the primitive table."""
 
@@ -86,6 +91,12 @@ class GraphBuilder:
         for var in eqn.outputs:
             self._producer[var.id] = eqn
 
+    def remember(self, eqn: Eqn) -> None:
+        """Let later identical computations in this scope reuse ``eqn``'s output (CSE)."""
+        key = _cse_key(eqn.prim, list(eqn.inputs), eqn.param_dict)
+        if key is not None and len(eqn.outputs) == 1:
+            self._computed[-1].setdefault(key, self.tracer(eqn.outputs[0]))
+
     def producer(self, var: Var) -> Eqn | None:
         return self._producer.get(var.id)
 
@@ -132,7 +143,7 @@ class GraphBuilder:
         shortcut = self._simplify(prim_name, atoms, avals)
         if shortcut is not None:
             return self.tracer(shortcut)
-        key = _cse_key(prim_name, atoms, params, self.role)
+        key = _cse_key(prim_name, atoms, params)
         for seen in reversed(self._computed):
             if key is not None and key in seen:
                 return seen[key]
@@ -210,11 +221,11 @@ class GraphBuilder:
         return eqn.inputs[0] if eqn is not None and eqn.prim == "broadcast_to" else None
 
 
-def _cse_key(prim_name: str, atoms: list[Atom], params: dict, role: str) -> tuple | None:
+def _cse_key(prim_name: str, atoms: list[Atom], params: dict) -> tuple | None:
     """A key under which an identical computation is found again, or None."""
     parts = tuple(a.id if isinstance(a, Var) else ("const", id(a)) for a in atoms)
     try:
-        key = (prim_name, parts, tuple(sorted(params.items())), role)
+        key = (prim_name, parts, tuple(sorted(params.items())))
         hash(key)
     except TypeError:
         return None
@@ -452,6 +463,58 @@ class Tracer:
     def dot(self, other):
         return self._apply("dot", self, other)
 
+    def copy(self):
+        return self  # values in the graph are never changed in place
+
+    def astype(self, dtype):
+        return self.builder.apply("astype", (self,), {"dtype": np.dtype(dtype)})
+
+    # methods that mean the NumPy function of the same name
+    def std(self, axis=None, keepdims=False):
+        return np.std(self, **_reduction_params(axis, keepdims))
+
+    def var(self, axis=None, keepdims=False):
+        return np.var(self, **_reduction_params(axis, keepdims))
+
+    def prod(self, axis=None, keepdims=False):
+        return np.prod(self, **_reduction_params(axis, keepdims))
+
+    def cumsum(self, axis=None):
+        return np.cumsum(self, axis=axis)
+
+    def cumprod(self, axis=None):
+        return np.cumprod(self, axis=axis)
+
+    def ravel(self):
+        return np.ravel(self)
+
+    def flatten(self):
+        return np.ravel(self)
+
+    def clip(self, a_min=None, a_max=None):
+        return np.clip(self, a_min, a_max)
+
+    def squeeze(self, axis=None):
+        return np.squeeze(self, axis=axis)
+
+    def swapaxes(self, axis1, axis2):
+        return np.swapaxes(self, axis1, axis2)
+
+    def argmax(self, axis=None):
+        return np.argmax(self, axis=axis)
+
+    def argmin(self, axis=None):
+        return np.argmin(self, axis=axis)
+
+    def any(self, axis=None):
+        return np.any(self, axis=axis)
+
+    def all(self, axis=None):
+        return np.all(self, axis=axis)
+
+    def round(self, decimals=0):
+        return np.round(self, decimals)
+
     def __iter__(self):
         return iter([self[i] for i in range(len(self))])
 
@@ -468,13 +531,15 @@ def plain_index(index: object, loc: Loc | None) -> object:
         if isinstance(item, slice):
             for bound in (item.start, item.stop, item.step):
                 if bound is not None and not isinstance(bound, int):
-                    raise TraceError(
+                    raise StaticValueNeeded(
                         "slice bounds must be ints known when compiling (shapes, loop "
                         "counters over range) ; use np.where or np.take for computed "
                         "positions",
                         loc,
                     )
             plain.append(item)
+        elif isinstance(item, Tracer) and isinstance(item.atom, Const):
+            plain.extend(plain_index(np.asarray(item.atom.value), loc))
         elif isinstance(item, Tracer):
             if item.aval.dtype == "bool":
                 raise TraceError(

@@ -370,6 +370,7 @@ _add(
         1,
         ("axis", "kind"),
         keyword_params=("stable",),
+        required_params=("axis",),  # axis=None sorts the flattened array
         examples=((((3, 4),), {}), (((3, 4),), {"axis": 0}), (((3, 4),), {"axis": None})),
     )
 )
@@ -393,6 +394,7 @@ _add(
         1,
         ("axis", "kind"),
         keyword_params=("stable",),
+        required_params=("axis",),
         is_differentiable=False,
     )
 )
@@ -734,6 +736,7 @@ _add(
         0,
         ("axis", "out"),
         variadic=LIST,
+        required_params=("axis",),  # axis=None joins the flattened arrays
         examples=(
             (((2, 3), (4, 3)), {}),
             (((2, 3), (2, 1), (2, 2)), {"axis": 1}),
@@ -909,9 +912,11 @@ _add(
         INDEXING,
         2,
         ("axis",),
+        required_params=("axis",),
         examples=(
             (((3, 4), np.array([[0, 3], [3, 3], [1, 2]])), {"axis": 1}),
             (((3, 4), np.array([[2, 0, 1, 1]])), {"axis": 0}),
+            (((3, 4), np.array([5, -1, 0])), {"axis": None}),
         ),
     )
 )

@@ -45,4 +45,11 @@ def _stand_in(aval: AVal) -> object:
     """A read-only array of the right shape and dtype backed by a single element."""
     if aval.is_weak:
         return _scalar_stand_in(aval)
-    return np.broadcast_to(np.ones((), dtype=aval.dtype), aval.shape)
+    shape = aval.shape
+    if len(shape) >= 2 and shape[-1] == shape[-2] and shape[-1] <= MAX_IDENTITY:
+        # identity matrices: invertible and positive definite, as np.linalg wants
+        return np.broadcast_to(np.eye(shape[-1], dtype=aval.dtype), shape)
+    return np.broadcast_to(np.ones((), dtype=aval.dtype), shape)
+
+
+MAX_IDENTITY = 2048

@@ -22,7 +22,7 @@ import numpy as np
 
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir import AVal, Const, Eqn, Graph, Var
-from srcad.ir.builder import TraceError, Tracer
+from srcad.ir.builder import StaticValueNeeded, TraceError, Tracer
 
 MAX_UNROLL = 10_000
 INT = AVal((), "int64", is_weak=True)
@@ -132,18 +132,56 @@ class ControlFlowLowering:
             self.lower_block(node.body if test else node.orelse)
             return
         before = dict(self.env)
-        envs, blocks = [], []
+        snapshot = _snapshot_containers(before)
+        envs, blocks, contents = [], [], []
         for body in (node.body, node.orelse):
             self.env = dict(before)
             with self.builder.block() as eqns:
                 self.lower_block(body)
             envs.append(self.env)
             blocks.append(eqns)
+            contents.append([container.copy() for container, _ in snapshot])
+            _restore_containers(snapshot)
         self.env = before
         names = _changed_names(before, envs)
-        joined = self._emit_cond(node, test, names, [[e[n] for n in names] for e in envs], blocks)
-        for name, value in zip(names, joined, strict=True):
+        values = [[e[n] for n in names] for e in envs]
+        slots = self._container_slots(node, before, snapshot, contents, names, values)
+        joined = self._emit_cond(node, test, names, values, blocks)
+        for name, value in zip(names, joined, strict=False):
             self.env[name] = value
+        for (container, key), value in zip(slots, joined[len(joined) - len(slots):],
+                                           strict=True):
+            container[key] = value
+
+    def _container_slots(self, node, before, snapshot, contents, names, values) -> list:
+        """Items of Python lists/dicts that the branches set differently: they become
+        outputs of the ``cond`` too (appended to ``names`` and ``values``)."""
+        slots = []
+        labels = {id(v): n for n, v in before.items()}
+        for index, (container, saved) in enumerate(snapshot):
+            versions = [branch[index] for branch in contents]
+            if not any(_differs(v, saved) for v in versions):
+                continue
+            keys = [list(v) if isinstance(v, dict) else list(range(len(v))) for v in versions]
+            if keys[0] != keys[1]:
+                raise UnsupportedSyntax(
+                    f"'{labels.get(id(container), 'a list')}' gets different items in the two "
+                    "branches of a condition computed from data; give it the same items in "
+                    "both (assign into it, or append in both branches)",
+                    self.parsed.file,
+                    node.lineno,
+                )
+            for key in keys[0]:
+                if versions[0][key] is not versions[1][key]:
+                    slots.append((container, key))
+                    names.append(f"{labels.get(id(container), 'item')}_{key}")
+                    for branch, version in zip(values, versions, strict=True):
+                        branch.append(version[key])
+            if isinstance(container, list):
+                container[:] = versions[0]
+            else:
+                container.update(versions[0])
+        return slots
 
     def _eval_IfExp(self, node: ast.IfExp) -> object:
         test = self.evaluate(node.test)
@@ -248,13 +286,18 @@ class ControlFlowLowering:
         self.env = dict(before)
         for name, var in zip(carried, in_vars, strict=True):
             self.env[name] = self.builder.tracer(var)
-        with self.builder.block() as body:
-            self.assign(node.target, _loop_item(self.builder.tracer(counter), iteration),
-                        len(self.builder.eqns))
-            self.lower_block(node.body)
-            outs = [self._carried_atom(self.env[n], n, node) for n in carried]
-        after = self.env
-        self.env = before
+        try:
+            with self.builder.block() as body:
+                self.assign(node.target, _loop_item(self.builder.tracer(counter), iteration),
+                            len(self.builder.eqns))
+                self.lower_block(node.body)
+                outs = [self._carried_atom(self.env[n], n, node) for n in carried]
+        except StaticValueNeeded:
+            _restore_containers(snapshot)
+            raise _Unroll from None
+        finally:
+            after = self.env
+            self.env = before
         if _restore_containers(snapshot) or _static_changed(before, after, carried):
             raise _Unroll
         return body, outs
@@ -264,6 +307,8 @@ class ControlFlowLowering:
             return value.atom
         if isinstance(value, (bool, float, np.ndarray, np.floating)):
             return Const(value)
+        if isinstance(value, int) and isinstance(node, ast.While):
+            return Const(value)  # a counter: a while loop carries it as a value
         raise _Unroll
 
     def _emit_loop(self, prim: str, node, before, carried, avals, params) -> None:
@@ -279,6 +324,8 @@ class ControlFlowLowering:
         if node.orelse:
             raise UnsupportedSyntax("'while ... else' is not supported", self.parsed.file,
                                     node.lineno)
+        if self._unroll_static_while(node):
+            return
         before = dict(self.env)
         carried = [n for n in _assigned_names(node.body) if n in before]
         try:
@@ -301,6 +348,26 @@ class ControlFlowLowering:
         graph = Graph(f"{self.parsed.name}_loop", tuple(in_vars), tuple(body), tuple(outs))
         self._emit_loop("while", node, before, carried, avals,
                         (("body", graph), ("cond", cond_graph)))
+
+    def _unroll_static_while(self, node: ast.While) -> bool:
+        """Run a loop whose condition is known at compile time (``while tape:``) now."""
+        for count in range(MAX_UNROLL + 1):
+            with self.builder.block():
+                test = self.evaluate_at(node, node.test)
+            if isinstance(test, Tracer):
+                if count == 0:
+                    return False
+                raise SrcadError(
+                    "this 'while' condition is known when compiling at first and depends on "
+                    "data later; make it depend on data from the start",
+                    self.parsed.file,
+                    node.lineno,
+                )
+            if not test:
+                return True
+            self.lower_block(node.body)
+        raise SrcadError(f"this 'while' loop ran more than {MAX_UNROLL} times while compiling",
+                         self.parsed.file, node.lineno)
 
     def _while_condition(self, node, before, carried, avals) -> Graph:
         in_vars = [self.builder.new_var(n, a) for n, a in zip(carried, avals, strict=True)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import math
 import operator
 import types
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from srcad.lower.jumps import has_jumps, rewrite_jumps
 from srcad.lower.control import ControlFlowLowering, _contains_return, _Enumerated, _Zipped
 from srcad.ir import AVal, Const, Graph, Loc, Var
 from srcad.ir.builder import (
+    StaticValueNeeded,
     GraphBuilder,
     TraceError,
     Tracer,
@@ -34,7 +36,7 @@ from srcad.ir.builder import (
     bind_arguments,
     plain_index,
 )
-from srcad.ir.indexing import encode_index, setitem
+from srcad.ir.indexing import encode_index, index_add, setitem
 from srcad.ir.prims import prim_of
 from srcad.pytree import TreeDef, flatten, leaf_paths, unflatten
 
@@ -64,9 +66,11 @@ COMPARE_OPERATORS: dict[type, Callable] = {
     ast.IsNot: operator.is_not,
 }
 # Operators that have no derivative: allowed on compile-time values only.
-STATIC_ONLY = (ast.FloorDiv, ast.Mod, ast.Not, ast.Is, ast.IsNot)
+STATIC_ONLY = (ast.FloorDiv, ast.Mod)
 ARRAY_ATTRIBUTES = {"T", "shape", "ndim", "size", "dtype", "sum", "mean", "max", "min"}
-ARRAY_ATTRIBUTES |= {"reshape", "transpose", "dot"}
+ARRAY_ATTRIBUTES |= {"reshape", "transpose", "dot", "copy", "std", "var", "prod", "ravel"}
+ARRAY_ATTRIBUTES |= {"flatten", "cumsum", "cumprod", "clip", "squeeze", "swapaxes", "astype"}
+ARRAY_ATTRIBUTES |= {"argmax", "argmin", "any", "all", "round"}
 MAX_INLINE_DEPTH = 40
 
 
@@ -103,7 +107,13 @@ def lower_function(fn: Callable, arg_trees: dict[str, object]) -> LoweredFunctio
                 values.append(leaf)
         env[name] = unflatten(treedef, values)
     context = _Context(builder, depth=0)
-    result = _FunctionLowerer(parsed, env, context).run()
+    try:
+        result = _FunctionLowerer(parsed, env, context).run()
+    except StaticValueNeeded as error:
+        where = error.loc
+        raise UnsupportedSyntax(
+            str(error), where.file if where else parsed.file, where.line if where else None
+        ) from None
     out_leaves, out_tree = flatten(result)
     outputs = [_output_atom(leaf, parsed) for leaf in out_leaves]
     first = outputs[0] if outputs else None
@@ -144,6 +154,7 @@ class _Context:
 
     builder: GraphBuilder
     depth: int
+    loop_trials: int = 0  # loops being lowered as loops (they can still unroll)
 
 
 class _Return(Exception):
@@ -176,6 +187,8 @@ class _FunctionLowerer(ControlFlowLowering):
         with self.builder.at(loc, "primal"):
             try:
                 self._dispatch_statement(node, since)
+            except StaticValueNeeded:
+                raise  # a loop being kept as a loop unrolls and tries again
             except TraceError as error:
                 raise self._error(error, node) from None
 
@@ -211,6 +224,8 @@ class _FunctionLowerer(ControlFlowLowering):
             raise _Return(value)
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             return  # a docstring or a bare constant
+        elif isinstance(node, ast.Expr) and _is_add_at(node.value):
+            self._add_at_statement(node.value)
         elif isinstance(node, ast.Expr) and _is_container_method_call(node.value):
             self.evaluate(node.value)  # hs.append(h): builds a Python list at compile time
         elif isinstance(node, ast.Pass):
@@ -222,6 +237,19 @@ class _FunctionLowerer(ControlFlowLowering):
                 self.parsed.file,
                 node.lineno,
             )
+
+    def _add_at_statement(self, call: ast.Call) -> None:
+        """``np.add.at(y, index, values)`` (as generated code writes it): a new ``y``."""
+        target = call.args[0]
+        if not isinstance(target, ast.Name) or len(call.args) != 3:
+            raise UnsupportedSyntax("np.add.at needs a variable, an index and values",
+                                    self.parsed.file, call.lineno)
+        base = self.lookup(target.id, call)
+        if isinstance(base, np.ndarray):
+            base = self.builder.tracer(Const(base))
+        static, arrays = encode_index(plain_index(self._index(call.args[1]), self.builder.loc))
+        values = self.evaluate(call.args[2])
+        self.env[target.id] = index_add(base, values, *arrays, index=static)
 
     def _augmented_assign(self, node: ast.AugAssign, since: int) -> None:
         if isinstance(node.target, ast.Subscript):
@@ -380,9 +408,18 @@ class _FunctionLowerer(ControlFlowLowering):
         return self.builder.apply(prim, tuple(operands))
 
     def _eval_Compare(self, node: ast.Compare) -> object:
-        left, right = self.evaluate(node.left), self.evaluate(node.comparators[0])
-        self._require_static(node.ops[0], (left, right), node)
-        return COMPARE_OPERATORS[type(node.ops[0])](left, right)
+        """``a < b`` and chains ``a < b < c`` (each operand evaluated once)."""
+        operands = [self.evaluate(node.left)] + [self.evaluate(c) for c in node.comparators]
+        results = []
+        for op, left, right in zip(node.ops, operands, operands[1:], strict=False):
+            self._require_static(op, (left, right), node)
+            results.append(COMPARE_OPERATORS[type(op)](left, right))
+        if not any(isinstance(r, Tracer) for r in results):
+            return all(results)
+        result = results[0]
+        for value in results[1:]:
+            result = self._logical("logical_and", [result, value], node)
+        return result
 
     def _require_static(self, op: ast.AST, operands: tuple, node: ast.AST) -> None:
         if type(op) not in BINARY_OPERATORS | UNARY_OPERATORS | COMPARE_OPERATORS:
@@ -392,11 +429,10 @@ class _FunctionLowerer(ControlFlowLowering):
                 node.lineno,
             )
         if isinstance(op, STATIC_ONLY) and any(isinstance(v, Tracer) for v in operands):
-            raise UnsupportedSyntax(
+            raise StaticValueNeeded(
                 f"'{ast.unparse(node)}' has no derivative; it is allowed on ints and "
                 "shapes only",
-                self.parsed.file,
-                node.lineno,
+                self.builder.loc,
             )
 
     def _eval_Attribute(self, node: ast.Attribute) -> object:
@@ -453,12 +489,16 @@ class _FunctionLowerer(ControlFlowLowering):
 
     def call(self, function: object, args: list, kwargs: dict, node: ast.Call) -> object:
         is_traced = any(isinstance(v, Tracer) for v in _leaves(args, kwargs))
+        if is_traced and function is math.log and len(args) == 2:
+            return self._traced_builtin(function, args, kwargs, node)
         prim = prim_of(function)
         if prim is not None and is_traced:
             arrays, params = bind_arguments(prim.name, tuple(args), kwargs, self.builder.loc)
             return self.builder.apply(prim.name, arrays, params)
         if isinstance(function, types.MethodType) and isinstance(function.__self__, Tracer):
             return function(*args, **kwargs)
+        if is_traced and function in TRACEABLE_BUILTINS:
+            return self._traced_builtin(function, args, kwargs, node)
         if isinstance(getattr(function, "__self__", None), (list, dict)):
             return function(*args, **kwargs)  # list.append and friends, at compile time
         if _is_user_function(function):
@@ -498,8 +538,28 @@ class _FunctionLowerer(ControlFlowLowering):
             ) from None
         bound.apply_defaults()
         parsed = function.parsed if isinstance(function, LocalFunction) else parse_function(function)
-        context = _Context(self.builder, self.context.depth + 1)
+        context = _Context(self.builder, self.context.depth + 1, self.context.loop_trials)
         return _FunctionLowerer(parsed, dict(bound.arguments), context).run()
+
+    def _traced_builtin(self, function, args: list, kwargs: dict, node: ast.Call) -> object:
+        """Python builtins (and ``math.log`` with a base) applied to traced values."""
+        if function in (max, min) and len(args) == 2 and not kwargs:
+            prim = "maximum" if function is max else "minimum"
+            return self.builder.apply(prim, tuple(args))
+        if function in (float, int) and isinstance(args[0], Tracer):
+            if args[0].shape != ():
+                raise SrcadError(f"{function.__name__}() of an array of shape {args[0].shape}",
+                                 self.parsed.file, node.lineno)
+            return args[0]
+        if function is math.log and len(args) == 2:
+            return self.builder.apply("log", (args[0],)) / math.log(args[1])
+        if function is range:
+            raise StaticValueNeeded(
+                f"'{ast.unparse(node)}': the bounds of a range must be ints known when "
+                "compiling (not values computed inside a loop)",
+                self.builder.loc,
+            )
+        return function(*args, **kwargs)  # len, sum, abs... work through the array protocol
 
     def _local_function(self, node: ast.FunctionDef | ast.Lambda) -> LocalFunction:
         """A function defined inside the one being lowered (``def`` or ``lambda``)."""
@@ -543,7 +603,8 @@ class _FunctionLowerer(ControlFlowLowering):
 
     # --- helpers ------------------------------------------------------------------------
     def _text(self, node: ast.stmt) -> str:
-        return self.parsed.source_line(node.lineno) or ast.unparse(node).splitlines()[0]
+        line = self.parsed.source_line(node.lineno) or ast.unparse(node).splitlines()[0]
+        return line.split("  # ")[0]  # without a trailing comment
 
     def _error(self, error: TraceError, node: ast.stmt) -> SrcadError:
         line = error.loc.line if error.loc else node.lineno
@@ -559,6 +620,11 @@ class _FunctionLowerer(ControlFlowLowering):
 
 
 CONTAINER_METHODS = {"append", "extend", "insert", "update", "setdefault"}
+TRACEABLE_BUILTINS = {len, sum, max, min, float, int, math.log, range, isinstance, tuple, list}
+
+
+def _is_add_at(node: ast.expr) -> bool:
+    return isinstance(node, ast.Call) and ast.unparse(node.func) in ("np.add.at", "numpy.add.at")
 
 
 def _is_container_method_call(node: ast.expr) -> bool:

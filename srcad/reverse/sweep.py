@@ -28,6 +28,8 @@ def reverse_graph(graph: Graph, wrt: tuple[int, ...], output_index: int = 0) -> 
     builder = GraphBuilder(first_id=max_var_id(graph) + 1)
     for eqn in walk_eqns(graph.eqns):
         builder.register(eqn)
+    for eqn in graph.eqns:
+        builder.remember(eqn)  # the backward sweep reuses forward values it recomputes
     target = graph.outputs[output_index]
     dout = builder.new_var("dout", _cotangent_aval(target.aval))
     active = active_vars(graph.eqns, {graph.inputs[i] for i in wrt})

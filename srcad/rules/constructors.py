@@ -34,7 +34,7 @@ def full_jvp(tangents, out, fill_value, shape, dtype=None, order=None):
 def _fractions(out, num, endpoint, axis):
     """Where each sample lies between start (0) and stop (1), shaped to broadcast along
     ``axis`` of the output."""
-    fractions = np.linspace(0.0, 1.0, num, endpoint=endpoint)
+    fractions = np.linspace(0.0, 1.0, num, endpoint=endpoint, dtype=out.dtype)
     shape = [1] * np.ndim(out)
     shape[axis] = num
     return np.reshape(fractions, tuple(shape))

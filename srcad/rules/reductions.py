@@ -211,11 +211,10 @@ def _product_of_others(x, axis):
 
 
 def _exclusive_cumprod(rows):
-    """Products of the elements strictly before each one along the last axis."""
-    length = np.shape(rows)[-1]
-    shifted = np.take(np.cumprod(rows, axis=-1), np.arange(length - 1), axis=-1)
-    widths = ((0, 0),) * (np.ndim(rows) - 1) + ((1, 0),)
-    return np.pad(shifted, widths, constant_values=1.0)
+    """Products of the elements strictly before each one along the last axis: the
+    cumulative product shifted by one, with 1 in front."""
+    is_first = np.arange(np.shape(rows)[-1]) == 0
+    return np.where(is_first, 1.0, np.roll(np.cumprod(rows, axis=-1), 1, axis=-1))
 
 
 # --- scans and differences ------------------------------------------------------------------
@@ -270,12 +269,11 @@ def diff_jvp(tangents, out, x, n=1, axis=-1):
 # --- sorting --------------------------------------------------------------------------------
 @defvjp(np.sort)
 def sort_vjp(g, out, x, axis=-1, kind=None, stable=None):
-    # out = x[perm] along the axis, so dx = g[inverse of perm]
-    if axis is None:
-        flat = np.reshape(x, (-1,))
-        inverse = np.argsort(np.argsort(flat, kind=kind, stable=stable))
+    # out = x[order] along the axis, so dx = g[inverse of order]
+    if axis is None:  # sorts the flattened array
+        inverse = np.argsort(_sort_order(np.reshape(x, (-1,)), 0, kind, stable))
         return (np.reshape(np.take(g, inverse), np.shape(x)),)
-    inverse = np.argsort(np.argsort(x, axis=axis, kind=kind, stable=stable), axis=axis)
+    inverse = np.argsort(_sort_order(x, axis, kind, stable), axis=axis)
     return (np.take_along_axis(g, inverse, axis=axis),)
 
 
@@ -283,6 +281,11 @@ def sort_vjp(g, out, x, axis=-1, kind=None, stable=None):
 def sort_jvp(tangents, out, x, axis=-1, kind=None, stable=None):
     (x_dot,) = tangents
     if axis is None:
-        order = np.argsort(np.reshape(x, (-1,)), kind=kind, stable=stable)
-        return np.take(x_dot, order)
-    return np.take_along_axis(x_dot, np.argsort(x, axis=axis, kind=kind, stable=stable), axis=axis)
+        return np.take(x_dot, _sort_order(np.reshape(x, (-1,)), 0, kind, stable))
+    return np.take_along_axis(x_dot, _sort_order(x, axis, kind, stable), axis=axis)
+
+
+def _sort_order(x, axis, kind, stable):
+    """``np.argsort`` with the sort's own options (those that were given)."""
+    options = {key: value for key, value in (("kind", kind), ("stable", stable)) if value}
+    return np.argsort(x, axis=axis, **options)

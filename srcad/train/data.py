@@ -42,7 +42,7 @@ class Dataset:
 
 
 def load_dataset(name: str = "digits") -> Dataset:
-    """One of scikit-learn's bundled datasets, split 80/20 and scaled for an MLP."""
+    """One of scikit-learn's bundled datasets, split 80/20, features standardised."""
     if name not in DATASETS:
         raise ValueError(
             f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}, "
@@ -56,10 +56,10 @@ def load_dataset(name: str = "digits") -> Dataset:
     x_train, x_test, t_train, t_test = train_test_split(
         bunch.data, bunch.target, test_size=0.2, random_state=0, stratify=stratify
     )
-    if name == "digits":  # pixel intensities 0..16
-        y_train, y_test = one_hot(t_train, 10), one_hot(t_test, 10)
-        return Dataset(name, x_train / 16.0, y_train, x_test / 16.0, y_test, LOSS_OF[name])
     x_train, x_test = standardize(x_train, x_test)
+    if name == "digits":  # 8x8 pixel intensities 0..16; labels become one-hot rows
+        y_train, y_test = one_hot(t_train, 10), one_hot(t_test, 10)
+        return Dataset(name, x_train, y_train, x_test, y_test, LOSS_OF[name])
     if name == "breast_cancer":  # 0/1 labels as a column for the logistic loss
         y_train, y_test = t_train[:, None] * 1.0, t_test[:, None] * 1.0
         return Dataset(name, x_train, y_train, x_test, y_test, LOSS_OF[name])

@@ -12,15 +12,17 @@ import numpy as np
 class History:
     """Per-epoch metrics of one run. Accuracies are None for a regression loss.
 
-    ``train_loss`` is the mean minibatch objective (L2 penalty included); ``val_loss`` is the
-    data loss on the validation set, without the penalty; ``train_accuracy`` is measured on a
-    sample of up to 2048 training examples.
+    ``objective`` is the mean over the epoch's minibatches of what was minimised (the L2
+    penalty included). ``train_loss`` and ``train_accuracy`` are measured after the epoch on
+    a sample of up to 1024 training examples, ``val_loss`` and ``val_accuracy`` on the
+    validation set; these losses are data losses, without the penalty, so they compare.
 
     ``grad_norms[e][k]`` is the mean over epoch ``e``'s steps of the gradient norm of layer
     ``k + 1`` (its W and b together). ``best_epoch`` counts from 0; ``stopped_early`` says
     whether early stopping ended the run.
     """
 
+    objective: list[float] = field(default_factory=list)
     train_loss: list[float] = field(default_factory=list)
     train_accuracy: list[float | None] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
@@ -34,12 +36,12 @@ class History:
 
     @property
     def epochs(self) -> int:
-        return len(self.train_loss)
+        return len(self.objective)
 
     @property
     def best_val_loss(self) -> float:
-        """The validation loss of the best epoch (the training loss when there is no split)."""
-        losses = self.val_loss or self.train_loss
+        """The validation loss of the best epoch (the objective when there is no validation)."""
+        losses = self.val_loss or self.objective
         return losses[self.best_epoch] if losses else float("inf")
 
     def as_dict(self) -> dict:
@@ -71,7 +73,8 @@ class History:
             axes.axvline(self.best_epoch + 1, color="0.6", linestyle=":", label="best epoch")
 
     def _plot_loss(self, axes) -> None:
-        axes.plot(self._epochs_axis(), self.train_loss, label="train (minibatch mean)")
+        axes.plot(self._epochs_axis(), self.objective, ":", label="objective (with L2)")
+        axes.plot(self._epochs_axis(), self.train_loss, label="train")
         if self.val_loss:
             axes.plot(self._epochs_axis(), self.val_loss, label="validation")
         self._mark_best(axes)

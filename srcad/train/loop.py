@@ -21,6 +21,7 @@ from srcad.train.model import MLP
 from srcad.train.optim import Adam, Optimizer, paired_leaves
 
 PROGRESS_DELAY_S = 1.0  # show a progress bar only once the work has lasted this long
+TRAIN_ACCURACY_SAMPLE = 1024  # training examples whose accuracy is measured after each epoch
 
 
 @dataclass
@@ -118,7 +119,7 @@ def _train_run(model, params, optimizer, split, settings, seed, bar) -> History:
         loss, norms = _run_epoch(model, params, optimizer, split, batch_size, rng, bar, epoch)
         _record(history, model, params, split, loss, norms, optimizer.lr, rng)
         history.seconds.append(time.perf_counter() - started)
-        monitored = history.val_loss[-1] if history.val_loss else history.train_loss[-1]
+        monitored = history.val_loss[-1] if history.val_loss else history.objective[-1]
         if monitored < best_loss - min_delta:
             best_loss, waited, history.best_epoch = monitored, 0, epoch
             if split.x_val is not None:
@@ -167,22 +168,25 @@ def layer_norms(grads: list | dict) -> list[float]:
     ]
 
 
-def _record(history, model, params, split, loss, norms, lr, rng) -> None:
-    history.train_loss.append(loss)
+def _record(history, model, params, split, objective, norms, lr, rng) -> None:
+    history.objective.append(objective)
     history.grad_norms.append([float(n) for n in norms])
     history.learning_rate.append(lr)
     # Training accuracy on a sample: the whole set would cost another forward pass per epoch.
-    sample = rng.choice(len(split.x_train), min(len(split.x_train), 2048), replace=False)
-    history.train_accuracy.append(
-        model.accuracy(params, split.x_train[sample], split.y_train[sample])
-    )
+    count = min(len(split.x_train), TRAIN_ACCURACY_SAMPLE)
+    sample = rng.choice(len(split.x_train), count, replace=False)
+    loss, accuracy = model.evaluate(params, split.x_train[sample], split.y_train[sample])
+    history.train_loss.append(loss)
+    history.train_accuracy.append(accuracy)
     if split.x_val is not None:
-        history.val_loss.append(model.data_loss(params, split.x_val, split.y_val))
-        history.val_accuracy.append(model.accuracy(params, split.x_val, split.y_val))
+        val_loss, val_accuracy = model.evaluate(params, split.x_val, split.y_val)
+        history.val_loss.append(val_loss)
+        history.val_accuracy.append(val_accuracy)
 
 
 def _epoch_line(history: History) -> str:
-    line = f"epoch {history.epochs:4d}  loss {history.train_loss[-1]:.4f}"
+    line = f"epoch {history.epochs:4d}  objective {history.objective[-1]:.4f}"
+    line += f"  train loss {history.train_loss[-1]:.4f}"
     if history.val_loss:
         line += f"  val loss {history.val_loss[-1]:.4f}"
     if history.val_accuracy and history.val_accuracy[-1] is not None:

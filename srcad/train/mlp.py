@@ -4,8 +4,9 @@ An MLP is described by its layer sizes, one activation per layer and a loss. ``l
 writes its loss as a plain, straight-line Python function (one line per layer); ``make_loss``
 saves it as a module file in the generated-code directory and imports it, so that srcad reads
 it like any user function and its gradient lands next to it. The same module holds
-``forward(params, x)``, the network's output, so that predictions use exactly the expressions
-that were differentiated.
+``forward(params, x)``, the network's output, and ``evaluate(params, x, y)``, the data loss
+and the output from one forward pass, so that predictions and metrics use exactly the
+expressions that were differentiated.
 
 Parameters are a list of ``(W, b)`` pairs, or a dict ``{"W1": ..., "b1": ..., ...}``.
 """
@@ -98,7 +99,7 @@ def loss_source(
     kind: str = "list",
     l2: bool = True,
 ) -> str:
-    """The source of a module with ``loss(params, x, y, lam)`` and ``forward(params, x)``."""
+    """A module with ``loss(params, x, y, lam)``, ``forward(params, x)`` and ``evaluate``."""
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; choose from {sorted(LOSSES)}")
     activations = layer_activations(n_layers, activation)
@@ -109,10 +110,16 @@ def loss_source(
         " plus lam * L2." if l2 else "."
     )
     forward_doc = "The network's output (logits) for inputs x."
+    evaluate_doc = "The data loss (no penalty) and the output, from one forward pass."
     return module_source(
         [
             ("loss(params, x, y, lam)", loss_doc, [*network, *LOSSES[loss], f"return {tail}"]),
             ("forward(params, x)", forward_doc, [*network, "return logits"]),
+            (
+                "evaluate(params, x, y)",
+                evaluate_doc,
+                [*network, *LOSSES[loss], "return data_loss, logits"],
+            ),
         ]
     )
 

@@ -57,6 +57,7 @@ class MLP:
         module = load_source_module(source)
         self.loss_fn = module.loss
         self.forward_fn = module.forward
+        self.evaluate_fn = module.evaluate
         self.gradient = srcad.value_and_grad(self.loss_fn)
         self.segmented = None
         if checkpoint:
@@ -101,7 +102,13 @@ class MLP:
 
     def data_loss(self, params: list | dict, x: np.ndarray, y: np.ndarray) -> float:
         """The loss without the L2 penalty: what validation and test sets report."""
-        return float(self.loss_fn(params, x, y, 0.0))
+        return self.evaluate(params, x, y)[0]
+
+    def evaluate(self, params: list | dict, x: np.ndarray, y: np.ndarray) -> tuple:
+        """``(data loss, accuracy)`` from one forward pass; accuracy is None for ``mse``."""
+        data_loss, outputs = self.evaluate_fn(params, x, y)
+        accuracy = accuracy_of(self.loss_name, outputs, y) if self.is_classifier else None
+        return float(data_loss), accuracy
 
     def predict(self, params: list | dict, x: np.ndarray) -> np.ndarray:
         """The network's output: logits for the classifier losses, values for ``mse``."""

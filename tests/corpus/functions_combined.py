@@ -64,7 +64,7 @@ def gram_schmidt(a):
         for j in range(k):
             v = v - np.dot(q[:, j], a[:, k]) * q[:, j]
         q[:, k] = v / np.linalg.norm(v)
-    return np.sum(q * np.arange(9.0).reshape(3, 3))
+    return np.sum(q * np.arange(12.0).reshape(4, 3))
 
 
 def power_iteration(a):
@@ -216,8 +216,12 @@ CASES = [
     (euler_ode, lambda rng: (rng.normal(size=3), 0.7), (0, 1)),
     (rk2_ode_while, lambda rng: (0.8, 0.5), (0, 1)),
     (bubble_sort_weighted, lambda rng: (np.array([0.3, -1.2, 2.0, 0.9, -0.1]),), 0),
-    (gram_schmidt, lambda rng: (rng.normal(size=(3, 3)) + 2.0 * np.eye(3),), 0),
-    (power_iteration, lambda rng: (np.array([[2.0, 0.3, 0.1], [0.2, 1.0, 0.0], [0.1, 0.4, 0.5]]),), 0),
+    (gram_schmidt, lambda rng: (rng.normal(size=(4, 3)) + 2.0 * np.eye(4, 3),), 0),
+    (
+        power_iteration,
+        lambda rng: (np.array([[2.0, 0.3, 0.1], [0.2, 1.0, 0.0], [0.1, 0.4, 0.5]]),),
+        0,
+    ),
     (piecewise_linear_interp, lambda rng: (rng.normal(size=4), 1.4), (0, 1)),
     (conv1d_loops, lambda rng: (rng.normal(size=6), rng.normal(size=3)), (0, 1)),
     (
@@ -232,8 +236,12 @@ CASES = [
     (running_max_setitem, lambda rng: (np.array([0.2, -0.5, 0.9, 0.4, 1.6, 1.1]),), 0),
     (
         logistic_regression,
-        lambda rng: (rng.normal(size=3), 0.1, rng.normal(size=(6, 3)),
-                     np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.0])),
+        lambda rng: (
+            rng.normal(size=3),
+            0.1,
+            rng.normal(size=(6, 3)),
+            np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.0]),
+        ),
         (0, 1, 2),
     ),
     (bezier_length, lambda rng: ([rng.normal(size=2) for _ in range(4)],), 0),

@@ -153,23 +153,23 @@ def for_enumerate(x):
     return acc
 
 
-def for_zip(x, y):
+def for_zip(x, y, strict=True):
     acc = 0.0
-    for a, b in zip(x, y):
+    for a, b in zip(x, y, strict=True):
         acc += a * np.exp(b)
     return acc
 
 
-def for_enumerate_zip(x, y):
+def for_enumerate_zip(x, y, strict=True):
     acc = 0.0
-    for i, (a, b) in enumerate(zip(x, y)):
+    for i, (a, b) in enumerate(zip(x, y, strict=True)):
         acc += (i + 1.0) * a * b
     return acc
 
 
 def for_zip_rows(a, b):
     acc = 0.0
-    for ra, rb in zip(a, b):
+    for ra, rb in zip(a, b, strict=True):
         acc = acc + np.sum(ra * rb) ** 2
     return acc
 
@@ -224,7 +224,7 @@ def nested_loops_over_rows(a, x):
     total = 0.0
     for row in a:
         s = 0.0
-        for r, v in zip(row, x):
+        for r, v in zip(row, x, strict=True):
             s = s + r * v
         total = total + np.tanh(s)
     return total
@@ -270,6 +270,25 @@ def while_accumulate_until(x):
         total = total + np.exp(x * 0.1 * k)
         k += 1
     return total
+
+
+def while_with_if(x):
+    while x > 1.0:
+        if x > 3.0:
+            x = x / 3.0
+        else:
+            x = x - 0.5
+    return x * x
+
+
+def nested_loop_reads_outer_state(x):
+    s = 1.0
+    for v in x:
+        t = v
+        for _ in range(2):
+            t = t * s + 0.1
+        s = np.tanh(t)
+    return s
 
 
 # --- break / continue / early return -------------------------------------------------------
@@ -429,6 +448,8 @@ CASES = [
     (while_data_dependent_array, lambda rng: (np.array([0.7, -0.35, 0.45]),), 0),
     (while_newton_sqrt, lambda rng: (2.5,), 0),
     (while_accumulate_until, lambda rng: (0.3,), 0),
+    (while_with_if, lambda rng: (10.7,), 0),
+    (nested_loop_reads_outer_state, lambda rng: (rng.normal(size=3),), 0),
     (for_break, lambda rng: (np.array([0.5, -1.0, 1.0, 2.0, 0.3]),), 0),
     (while_true_break, lambda rng: (0.4,), 0),
     (while_break_on_data, lambda rng: (np.array([0.8, -1.0, 0.9, 1.1, 0.5]),), 0),

@@ -248,6 +248,16 @@ def list_append_in_if(x):
     return sum(kept)
 
 
+def list_append_in_branch(x):
+    parts = []
+    if x > 0:
+        parts.append(x * 2.0)
+    else:
+        parts.append(x * x)
+    parts.append(np.sin(x))
+    return parts[0] * parts[1]
+
+
 def list_append_array_stack_axis1(a):
     cols = []
     for j in range(a.shape[1]):
@@ -301,6 +311,8 @@ CASES = [
     (list_append_sum, lambda rng: (rng.normal(size=5),), 0),
     (list_append_concatenate, lambda rng: (rng.normal(size=4),), 0),
     (list_append_in_if, lambda rng: (_away_from_zero(rng, 6),), 0),
+    (list_append_in_branch, lambda rng: (0.6,), 0),
+    (list_append_in_branch, lambda rng: (-0.6,), 0),
     (list_append_array_stack_axis1, lambda rng: (rng.normal(size=(3, 3)),), 0),
     (list_literal_stack, lambda rng: (rng.normal(size=3), rng.normal(size=3)), (0, 1)),
 ]

@@ -189,12 +189,16 @@ CASES = [
     (int_and_str_constants, lambda rng: (rng.normal(size=3), 2, "single", False), 0),
     (none_argument, lambda rng: (rng.normal(size=3),), 0),
     (none_argument, lambda rng: (rng.normal(size=3), rng.normal(size=3)), (0, 1)),
-    (dict_arg, lambda rng: ({"w": rng.normal(size=(2, 3)), "b": rng.normal(size=2)},
-                            rng.normal(size=3)), (0, 1)),
+    (
+        dict_arg,
+        lambda rng: ({"w": rng.normal(size=(2, 3)), "b": rng.normal(size=2)}, rng.normal(size=3)),
+        (0, 1),
+    ),
     (
         dict_nested,
-        lambda rng: ({"layer": {"w": rng.normal(size=(2, 2)), "b": rng.normal(size=2)},
-                      "scale": 0.7},),
+        lambda rng: (
+            {"layer": {"w": rng.normal(size=(2, 2)), "b": rng.normal(size=2)}, "scale": 0.7},
+        ),
         0,
     ),
     (dict_items_loop, lambda rng: ({"a": rng.normal(size=2), "bb": rng.normal(size=3)},), 0),
@@ -209,8 +213,11 @@ CASES = [
         lambda rng: (
             (
                 (rng.normal(size=2), 0.3),
-                {"u": rng.normal(size=2), "v": rng.normal(size=3),
-                 "pair": [rng.normal(size=2), rng.normal(size=2)]},
+                {
+                    "u": rng.normal(size=2),
+                    "v": rng.normal(size=3),
+                    "pair": [rng.normal(size=2), rng.normal(size=2)],
+                },
             ),
         ),
         0,
@@ -232,8 +239,10 @@ CASES = [
     (
         list_of_layers,
         lambda rng: (
-            [(rng.normal(size=(3, 3)) * 0.5, rng.normal(size=3)),
-             (rng.normal(size=(3, 2)) * 0.5, rng.normal(size=2))],
+            [
+                (rng.normal(size=(3, 3)) * 0.5, rng.normal(size=3)),
+                (rng.normal(size=(3, 2)) * 0.5, rng.normal(size=2)),
+            ],
             rng.normal(size=(2, 3)),
         ),
         (0, 1),

@@ -1,0 +1,254 @@
+"""The compilation pipelines behind the public transformations.
+
+Each takes a user function and an argument signature and returns a loaded generated
+function: lower → differentiate (``reverse_graph`` or ``forward_graph``) → eliminate dead
+code → (verify) → emit source → load. Results are cached per function and signature.
+
+Functions made by srcad itself (``grad(f)``, ``jvp`` wrappers) are turned back into
+source that srcad can read (``plain_function``): a short wrapper around the generated
+function, so that ``grad(grad(f))`` differentiates the generated code.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from srcad.codegen import FunctionSpec, emit_module
+from srcad.forward import forward_graph
+from srcad.ir import AVal, Graph, Var
+from srcad.ir.builder import GraphBuilder
+from srcad.ir.verify import verify_graph
+from srcad.lower import LoweredFunction, lower_function
+from srcad.passes import eliminate_dead_code
+from srcad.pytree import TreeDef, unflatten
+from srcad.reverse import reverse_graph
+from srcad.runtime import load_function
+from srcad.runtime.cache import cached
+from srcad.signature import ArgSignature
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """One specialisation of a transformed function."""
+
+    fn: Callable
+    source: str
+    graph: Graph
+    out_tree: TreeDef
+
+
+def compile_reverse(fun: Callable, signature: ArgSignature, argnums: int | tuple,
+                    has_aux: bool = False, is_scalar: bool = True) -> Compiled:
+    """``f_grad(params..., dout)`` returning ``(value, gradients)``; for ``is_scalar=False``
+    (``vjp``) the output may have any shape and ``dout`` has no default."""
+    key = ("reverse", argnums, has_aux, is_scalar, signature)
+    return cached(fun, key, lambda: _compile_reverse(fun, signature, argnums, has_aux,
+                                                      is_scalar))
+
+
+def compile_forward(fun: Callable, signature: ArgSignature, argnums: int | tuple) -> Compiled:
+    """``f_jvp(params..., tangents...)`` returning ``(value, value_dot)``."""
+    key = ("forward", argnums, signature)
+    return cached(fun, key, lambda: _compile_forward(fun, signature, argnums))
+
+
+def _compile_reverse(fun, signature, argnums, has_aux, is_scalar) -> Compiled:
+    plain = plain_function(fun, signature)
+    numbers = check_argnums(argnums, signature, plain)
+    lowered = lower_function(plain, signature.trees())
+    graph = _checked_output(lowered, has_aux, plain, is_scalar)
+    wrt = _wrt(lowered, signature, numbers)
+    result = _clean(reverse_graph(graph, wrt, 0).graph)
+    dout_default = _unit_literal(graph.outputs[0]) if is_scalar else None
+    grads = _argument_trees(lowered, signature, argnums, wrt, len(graph.outputs))
+    spec = _spec(plain, signature, lowered, "grad", argnums,
+                 inputs=(*lowered.input_paths, ("dout", dout_default)),
+                 returns=(unflatten(lowered.out_tree, list(range(len(graph.outputs)))), grads),
+                 output_names=_gradient_names(lowered, wrt, len(graph.outputs)))
+    return _load(plain, result, spec, lowered.out_tree)
+
+
+def _compile_forward(fun, signature, argnums) -> Compiled:
+    plain = plain_function(fun, signature)
+    numbers = check_argnums(argnums, signature, plain)
+    lowered = lower_function(plain, signature.trees())
+    wrt = _wrt(lowered, signature, numbers)
+    result = _clean(forward_graph(lowered.graph, wrt))
+    n = len(lowered.graph.outputs)
+    tangent_paths = tuple((_path_name(lowered.input_paths[w]) + "_dot",) for w in wrt)
+    spec = _spec(plain, signature, lowered, "jvp", argnums,
+                 inputs=(*lowered.input_paths, *tangent_paths),
+                 returns=(unflatten(lowered.out_tree, list(range(n))),
+                          unflatten(lowered.out_tree, list(range(n, 2 * n)))),
+                 extra_params=tuple(p[0] for p in tangent_paths))
+    return _load(plain, result, spec, lowered.out_tree)
+
+
+def _clean(graph: Graph) -> Graph:
+    result = eliminate_dead_code(graph)
+    if os.environ.get("SRCAD_VERIFY"):
+        verify_graph(result)
+    return result
+
+
+def _load(fun: Callable, graph: Graph, spec: FunctionSpec, out_tree: TreeDef) -> Compiled:
+    source, constants = emit_module(graph, spec)
+    stem = f"{fun.__module__}.{fun.__qualname__}".replace("<", "").replace(">", "")
+    loaded = load_function(source, spec.name, f"{stem}_{spec.name.rsplit('_', 1)[-1]}",
+                           constants)
+    return Compiled(loaded, source, graph, out_tree)
+
+
+def _wrt(lowered: LoweredFunction, signature: ArgSignature, numbers: tuple) -> tuple:
+    return tuple(
+        i for i, path in enumerate(lowered.input_paths)
+        if signature.params.index(path[0]) in numbers
+    )
+
+
+def check_argnums(argnums: int | tuple, signature: ArgSignature, fun: Callable) -> tuple:
+    """The argnums as a tuple, checked to name float arguments."""
+    numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for number in numbers:
+        if not isinstance(number, int) or not 0 <= number < len(signature.params):
+            raise TypeError(
+                f"argnums={argnums!r} does not name a positional argument of "
+                f"{fun.__name__}{tuple(signature.params)}"
+            )
+        for leaf in signature.leaves[number]:
+            if not (isinstance(leaf, AVal) and leaf.is_float):
+                what = (f"an array of dtype {leaf.dtype}" if isinstance(leaf, AVal)
+                        else f"a {type(leaf).__name__} ({leaf!r})")
+                raise TypeError(
+                    f"argnums includes {number} (argument '{signature.params[number]}'), "
+                    f"which received {what}; differentiate with respect to floats or float "
+                    "arrays only (pass 3.0 rather than 3, or cast with .astype(float))"
+                )
+    return numbers
+
+
+def _checked_output(lowered: LoweredFunction, has_aux: bool, fun: Callable,
+                    is_scalar: bool) -> Graph:
+    """The graph with the differentiated value as output 0, checked to be a scalar."""
+    tree = lowered.out_tree
+    if has_aux:
+        if tree.kind not in ("tuple", "list") or len(tree.children) != 2:
+            raise TypeError(f"has_aux=True requires {fun.__name__} to return a pair (value, aux)")
+        tree = tree.children[0]
+    what = "grad" if is_scalar else "vjp"
+    if tree.kind != "leaf":
+        raise TypeError(
+            f"{what} requires {fun.__name__} to return a single array, but it returned a "
+            f"{tree.kind}; use has_aux=True to return extra values"
+        )
+    graph = lowered.graph
+    value = graph.outputs[0]
+    if not value.aval.is_float:
+        raise TypeError(
+            f"{what} requires {fun.__name__} to return floats, but it returned "
+            f"dtype {value.aval.dtype}"
+        )
+    if is_scalar and value.aval.size != 1:
+        raise TypeError(
+            f"grad requires {fun.__name__} to return a scalar float (a float or a 0-d or "
+            f"size-1 float array), but it returned an array of shape {value.aval.shape}; "
+            "reduce it first (e.g. np.sum) or use srcad.jacrev"
+        )
+    if is_scalar and value.aval.shape != () and isinstance(value, Var):
+        return _reshape_output_to_scalar(graph, value)
+    return graph
+
+
+def _reshape_output_to_scalar(graph: Graph, value: Var) -> Graph:
+    from srcad.ir.walk import max_var_id
+
+    builder = GraphBuilder(first_id=max_var_id(graph) + 1)
+    builder.eqns.extend(graph.eqns)
+    with builder.at(graph.eqns[-1].loc if graph.eqns else None):
+        scalar = builder.apply("reshape", (builder.tracer(value),), {"shape": ()})
+    return builder.build(graph.name, list(graph.inputs), [scalar.atom, *graph.outputs[1:]])
+
+
+def _argument_trees(lowered, signature, argnums, wrt, first: int) -> object:
+    """Output indices of the gradients, in the structure of each differentiated argument."""
+    trees = []
+    position = first
+    for number in (argnums,) if isinstance(argnums, int) else argnums:
+        name = signature.params[number]
+        count = sum(1 for w in wrt if lowered.input_paths[w][0] == name)
+        trees.append(unflatten(signature.treedefs[number],
+                               list(range(position, position + count))))
+        position += count
+    return trees[0] if isinstance(argnums, int) else tuple(trees)
+
+
+def _gradient_names(lowered, wrt, first: int) -> tuple:
+    return tuple(
+        (first + k, "d" + _path_name(lowered.input_paths[w]))
+        for k, w in enumerate(wrt)
+        if len(lowered.input_paths[w]) == 1
+    )
+
+
+def _spec(fun, signature, lowered, kind, argnums, inputs, returns, output_names=(),
+          extra_params=()) -> FunctionSpec:
+    numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    wrt_names = ", ".join(signature.params[i] for i in numbers)
+    params = ", ".join(signature.params)
+    mode = "reverse" if kind == "grad" else "forward"
+    header = (
+        f"Generated by srcad from {_display_path(fun)}::{fun.__qualname__} "
+        f"(line {fun.__code__.co_firstlineno}). Do not edit.",
+        f"mode={mode}  wrt=({wrt_names})  regenerate: srcad show "
+        f"{_display_path(fun)}:{fun.__qualname__}",
+    )
+    what = "gradient" if kind == "grad" else "tangent (derivative along the given tangents)"
+    return FunctionSpec(
+        name=f"{fun.__name__}_{kind}",
+        params=(*signature.params, *extra_params),
+        input_paths=inputs,
+        returns=returns,
+        returns_tree=TreeDef("tuple"),
+        docstring=f"Value of {fun.__name__}({params}) and its {what} with respect to "
+        f"({wrt_names}).",
+        header=header,
+        output_names=output_names,
+    )
+
+
+def _unit_literal(value) -> str:
+    """The default cotangent of a scalar output: 1.0 in its dtype."""
+    dtype = value.aval.dtype
+    return "1.0" if dtype == "float64" else f"np.{dtype}(1.0)"
+
+
+def _path_name(path: tuple) -> str:
+    return "_".join(str(part) for part in path)
+
+
+def _display_path(fun: Callable) -> str:
+    path = fun.__code__.co_filename
+    relative = os.path.relpath(path) if os.path.isabs(path) else path
+    return path if relative.startswith("..") else relative
+
+
+# --- higher order ------------------------------------------------------------------------
+def plain_function(fun: Callable, signature: ArgSignature) -> Callable:
+    """``fun`` itself, or for a function made by srcad, a wrapper with readable source."""
+    make = getattr(fun, "srcad_plain_function", None)
+    return make(signature) if make is not None else fun
+
+
+def wrapper_function(name: str, params: tuple[str, ...], call: str, result: str,
+                     target: Callable, doc: str) -> Callable:
+    """Write and load ``def name(params): <result computed from call>`` around ``target``."""
+    args = ", ".join(params)
+    source = (
+        "# Generated by srcad: a wrapper around generated code, so that it can be\n"
+        "# differentiated again.\nimport numpy as np\n\n\n"
+        f"def {name}({args}):\n    \"\"\"{doc}\"\"\"\n"
+        f"    {call}\n    return {result}\n"
+    )
+    return load_function(source, name, name, {target.__name__: target})

@@ -1,0 +1,301 @@
+"""Explaining one gradient: every forward value and its adjoint, for one concrete input.
+
+Sits on top of the pipeline, beside ``api``: the function is lowered and reversed as ``grad``
+does it, and the reversed graph is run by a small interpreter (each equation evaluated with
+its primitive's NumPy function) instead of being turned into source. The result is the
+"grad table" of the textbook back-propagation algorithm: one row per value of the forward
+pass, with the operation that made it, its value, and its adjoint d out / d value, so that a
+hand computation can be checked line by line.
+
+A pass-through adjoint (``d(a + b) / da`` is the incoming one unchanged) has no var of its
+own in the reversed graph, so before reversing, each intermediate value ``v`` is routed
+through ``v' = v + p`` with a new zero input ``p`` (a probe): the gradient with respect to
+``p`` is exactly the adjoint of ``v``, accumulated over all of its uses.
+
+Before:  t = exp(x); out = mul(t, t)
+Probed:  t = exp(x); t' = add(t, p1); out = mul(t', t'); out' = add(out, p2)
+         (wrt x, p1, p2: the gradient for p1 is the adjoint of t)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from srcad.errors import SrcadError
+from srcad.ir import Atom, AVal, Eqn, Graph, Var
+from srcad.ir.prims import PRIMS
+from srcad.ir.walk import max_var_id, sub_graphs
+from srcad.pytree import flatten
+from srcad.viz import const_text, format_index, to_dot, value_names
+
+STRUCTURED = ("cond", "for", "while")
+
+
+@dataclass(frozen=True)
+class ExplainRow:
+    """One value of the forward pass: ``name = operation``, its value and its adjoint.
+
+    ``adjoint`` is None for values the differentiated output does not depend on through
+    the arguments being differentiated (constants, integer values, other arguments).
+    """
+
+    name: str
+    operation: str
+    line: int | None
+    value: object
+    adjoint: object | None
+    var_id: int
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The grad table of one function at one input; ``str()`` gives it as text."""
+
+    function: str
+    output: str
+    rows: tuple[ExplainRow, ...]
+    graph: Graph
+    precision: int = 4
+
+    def __str__(self) -> str:
+        return format_table(self)
+
+    def row(self, name: str) -> ExplainRow:
+        """The row of the value called ``name``."""
+        for row in self.rows:
+            if row.name == name:
+                return row
+        raise KeyError(f"no value named {name!r}; the names are {[r.name for r in self.rows]}")
+
+    def annotate_graph(self, precision: int = 2, lines: bool = False) -> str:
+        """DOT text of the forward graph with each value above and its gradient below."""
+        annotations = {
+            row.var_id: (
+                format_value(row.value, precision),
+                "" if row.adjoint is None else "grad " + format_value(row.adjoint, precision),
+            )
+            for row in self.rows
+        }
+        return to_dot(self.graph, lines=lines, annotations=annotations)
+
+
+def explain(fun: Callable, *args, argnums: int | tuple = 0, precision: int = 4) -> Explanation:
+    """Every intermediate value of ``fun(*args)`` and its adjoint, in graph order."""
+    from srcad.lower import lower_function
+    from srcad.reverse import reverse_graph
+    from srcad.reverse.sweep import active_vars
+    from srcad.signature import bind_call, signature_of
+
+    arguments = bind_call(fun, args, {})
+    signature = signature_of(arguments)
+    lowered = lower_function(fun, signature.trees())
+    graph = lowered.graph
+    _check_straight_line(graph, fun)
+    output = _scalar_output(graph, fun)
+    numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    wrt = [
+        i
+        for i, path in enumerate(lowered.input_paths)
+        if signature.params.index(path[0]) in numbers and graph.inputs[i].aval.is_float
+    ]
+    active = active_vars(graph.eqns, {graph.inputs[i] for i in wrt})
+    probed, probes = add_probes(graph, active)
+    n_inputs = len(graph.inputs)
+    probe_indices = list(range(n_inputs, n_inputs + len(probes)))
+    reversed_graph = _without_dead_code(reverse_graph(probed, tuple(wrt + probe_indices)).graph)
+    inputs = _input_values(arguments, signature) + [_zeros(p.aval) for p in probes.values()]
+    values = run_graph(reversed_graph, inputs + [_ones(output.aval)])
+    gradients = [_read(values, a) for a in reversed_graph.outputs[len(graph.outputs) :]]
+    adjoints = dict(zip([graph.inputs[i].id for i in wrt] + list(probes), gradients, strict=True))
+    rows = _rows(graph, values, adjoints)
+    return Explanation(fun.__name__, value_names(graph).get(output.id, ""), rows, graph, precision)
+
+
+def _check_straight_line(graph: Graph, fun: Callable) -> None:
+    for eqn in graph.eqns:
+        if eqn.prim in STRUCTURED or sub_graphs(eqn):
+            what = {"cond": "a branch on data", "for": "a loop", "while": "a while loop"}
+            loc = eqn.loc
+            raise SrcadError(
+                f"srcad explain shows straight-line functions, and {fun.__name__} has "
+                f"{what.get(eqn.prim, 'control flow')} here; explain the loop body or branch "
+                "as a function of its own, or use `srcad graph` to see the whole computation",
+                loc.file if loc else None,
+                loc.line if loc else None,
+            )
+
+
+def _scalar_output(graph: Graph, fun: Callable) -> Var:
+    output = graph.outputs[0] if graph.outputs else None
+    if not (isinstance(output, Var) and output.aval.is_float and output.aval.size == 1):
+        raise SrcadError(
+            f"srcad explain needs {fun.__name__} to return a scalar float computed from its "
+            "arguments (the value whose gradient is explained)"
+        )
+    return output
+
+
+def add_probes(graph: Graph, active: set) -> tuple[Graph, dict[int, Var]]:
+    """``graph`` with every active float value ``v`` replaced by ``v + p`` for a new zero
+    input ``p``; returns the new graph and the probe of each value, by the value's id."""
+    next_id = max_var_id(graph) + 1
+    probes: dict[int, Var] = {}
+    renamed: dict[Var, Var] = {}
+    eqns: list[Eqn] = []
+    for eqn in graph.eqns:
+        eqn = replace(eqn, inputs=tuple(renamed.get(a, a) for a in eqn.inputs))
+        eqns.append(eqn)
+        for var in eqn.outputs:
+            if var not in active or not var.aval.is_float:
+                continue
+            probe = Var(next_id, f"probe@{var.id}", var.aval)
+            probed = Var(next_id + 1, var.hint, var.aval)
+            next_id += 2
+            eqns.append(Eqn("add", (var, probe), (probed,), loc=eqn.loc))
+            probes[var.id] = probe
+            renamed[var] = probed
+    outputs = tuple(renamed.get(a, a) for a in graph.outputs)
+    inputs = (*graph.inputs, *probes.values())
+    return Graph(graph.name, inputs, tuple(eqns), outputs), probes
+
+
+def _without_dead_code(graph: Graph) -> Graph:
+    """``graph`` without the derivative work nothing reads (a VJP rule may compute results
+    for constant inputs, such as ``log(x)`` for the exponent of ``x ** 2``), keeping every
+    primal value for the table."""
+    from srcad.passes import eliminate_dead_code
+
+    primal = tuple(v for e in graph.eqns if e.role == "primal" for v in e.outputs)
+    kept = eliminate_dead_code(replace(graph, outputs=graph.outputs + primal))
+    return replace(kept, outputs=graph.outputs)
+
+
+def run_graph(graph: Graph, input_values: list) -> dict[int, object]:
+    """Evaluate a straight-line graph; the value of every var, by id."""
+    values: dict[int, object] = {}
+    for var, value in zip(graph.inputs, input_values, strict=True):
+        values[var.id] = value
+    for eqn in graph.eqns:
+        if sub_graphs(eqn):
+            raise SrcadError(f"internal: cannot interpret the structured equation {eqn.prim}")
+        result = PRIMS[eqn.prim].evaluate([_read(values, a) for a in eqn.inputs], eqn.param_dict)
+        results = result if len(eqn.outputs) > 1 else (result,)
+        for var, value in zip(eqn.outputs, results, strict=True):
+            values[var.id] = value
+    return values
+
+
+def _read(values: dict[int, object], atom: Atom) -> object:
+    return values[atom.id] if isinstance(atom, Var) else atom.value
+
+
+def _input_values(arguments: dict, signature) -> list:
+    """The runtime leaves of the arguments, in the order of the graph's inputs."""
+    values = []
+    for value, abstract in zip(arguments.values(), signature.leaves, strict=True):
+        leaves, _ = flatten(value)
+        values += [leaf for leaf, a in zip(leaves, abstract, strict=True) if isinstance(a, AVal)]
+    return values
+
+
+def _zeros(aval: AVal) -> object:
+    return 0.0 if aval.is_weak else np.zeros(aval.shape, dtype=aval.dtype)
+
+
+def _ones(aval: AVal) -> object:
+    if aval.shape == () and aval.dtype == "float64":
+        return 1.0
+    return np.ones(aval.shape, dtype=aval.dtype)
+
+
+def _rows(graph: Graph, values: dict, adjoints: dict) -> tuple[ExplainRow, ...]:
+    names = value_names(graph)
+    rows = [
+        ExplainRow(names[v.id], "input", None, values[v.id], adjoints.get(v.id), v.id)
+        for v in graph.inputs
+    ]
+    for eqn in graph.eqns:
+        operation = operation_text(eqn, names)
+        line = eqn.loc.line if eqn.loc else None
+        for k, var in enumerate(eqn.outputs):
+            text = operation if len(eqn.outputs) == 1 else f"{operation}[{k}]"
+            rows.append(
+                ExplainRow(names[var.id], text, line, values[var.id], adjoints.get(var.id), var.id)
+            )
+    return tuple(rows)
+
+
+def operation_text(eqn: Eqn, names: dict[int, str]) -> str:
+    """The equation's right-hand side as Python-like text: ``t1 + t2``, ``exp(t4)``."""
+    operands = [
+        names.get(a.id, f"%{a.id}") if isinstance(a, Var) else const_text(a) for a in eqn.inputs
+    ]
+    prim = PRIMS[eqn.prim]
+    params = eqn.param_dict
+    if eqn.prim == "negative":
+        return f"-{operands[0]}"
+    if prim.operator and len(operands) == 2:
+        return f"{operands[0]} {prim.operator} {operands[1]}"
+    if eqn.prim == "getitem":
+        return f"{operands[0]}[{format_index(params['index'], operands[1:])}]"
+    if eqn.prim == "setitem":
+        index = format_index(params["index"], operands[2:])
+        return f"{operands[0]} with [{index}] = {operands[1]}"
+    shown = [f"{key}={value!r}" for key, value in eqn.params]
+    return f"{eqn.prim}({', '.join(operands + shown)})"
+
+
+def format_value(value: object, precision: int = 4) -> str:
+    """A value on one line: ``0.3679``, ``2.0000``, ``1.2000e-07`` or ``[0.1, -0.2, ...]``."""
+    if value is None:
+        return ""
+    array = np.asarray(value)
+    if array.ndim == 0:
+        if array.dtype.kind not in "fc":
+            return str(array.item())
+        number = array.item()
+        if number == 0 or 1e-3 <= abs(number) < 1e6:
+            return f"{number:.{precision}f}"
+        return f"{number:.{precision}e}"
+    text = np.array2string(
+        array, precision=precision, threshold=6, edgeitems=2, separator=", ", max_line_width=10**6
+    )
+    return " ".join(text.split())
+
+
+def format_table(explanation: Explanation) -> str:
+    """The grad table as aligned text columns."""
+    precision = explanation.precision
+    output = explanation.output or "out"
+    header = ("name", "computed as", "line", "value", f"adjoint d {output} / d name")
+    body = [
+        (
+            row.name,
+            _clip(row.operation, 40),
+            "" if row.line is None else str(row.line),
+            format_value(row.value, precision),
+            "-" if row.adjoint is None else format_value(row.adjoint, precision),
+        )
+        for row in explanation.rows
+    ]
+    widths = [max(len(r[k]) for r in [header, *body]) for k in range(len(header))]
+    lines = [f"grad table of {explanation.function} (forward values, then adjoints)"]
+    for k, row in enumerate([header, *body]):
+        cells = [
+            cell.rjust(width) if column == 2 else cell.ljust(width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if k == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return "\n".join(lines) + "\n"
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+__all__ = ["ExplainRow", "Explanation", "explain", "run_graph"]

@@ -1,0 +1,161 @@
+"""Forward mode: a primal ``Graph`` → a graph computing its outputs and their tangents.
+
+The new graph takes the primal inputs and one tangent per ``wrt`` input (``x_dot``); it
+returns the primal outputs followed by one tangent per output. Each primal equation is
+followed by the tangent equations of its JVP rule, run on tracers. Values that do not
+depend on the ``wrt`` inputs have symbolic zero tangents: nothing is computed for them.
+Branches and loops stay branches and loops, carrying tangents beside primal values; unlike
+reverse mode, nothing needs recording.
+
+Before:  b = exp(a); out = mul(x, b)             (wrt x, a)
+After:   b = exp(a); b_dot = mul(a_dot, b)
+         out = mul(x, b); out_dot = add(mul(x_dot, b), mul(x, b_dot))
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from srcad.errors import NoDerivativeRule, ShapeError
+from srcad.ir import Atom, Const, Eqn, Graph, Var
+from srcad.ir.builder import GraphBuilder, TraceError, Tracer
+from srcad.ir.prims import PRIMS
+from srcad.ir.walk import max_var_id, walk_eqns
+from srcad.reverse.sweep import active_vars
+from srcad.rules import JVP_RULES
+
+
+def forward_graph(graph: Graph, wrt: tuple[int, ...]) -> Graph:
+    """The JVP graph of ``graph`` with tangent inputs for inputs ``wrt``."""
+    builder = GraphBuilder(first_id=max_var_id(graph) + 1)
+    for eqn in walk_eqns(graph.eqns):
+        builder.register(eqn)
+    active = active_vars(graph.eqns, {graph.inputs[i] for i in wrt})
+    tangents: dict[Var, Atom] = {}
+    tangent_inputs = []
+    for i in wrt:
+        var = graph.inputs[i]
+        tangent = builder.new_var(f"t@{var.id}", var.aval)
+        tangents[var] = tangent
+        tangent_inputs.append(tangent)
+    _Forward(builder, active).block(graph.eqns, tangents)
+    outputs = [_tangent_or_zero(builder, atom, tangents) for atom in graph.outputs]
+    return builder.build(graph.name, [*graph.inputs, *tangent_inputs],
+                         [*graph.outputs, *outputs])
+
+
+class _Forward:
+    def __init__(self, builder: GraphBuilder, active: set):
+        self.builder = builder
+        self.active = active
+
+    def block(self, eqns, tangents: dict) -> None:
+        """Append ``eqns`` and their tangent equations to the current block."""
+        for eqn in eqns:
+            if eqn.prim == "cond":
+                self.cond(eqn, tangents)
+            elif eqn.prim in ("for", "while"):
+                self.loop(eqn, tangents)
+            else:
+                self.builder.emit(eqn)
+                self.step(eqn, tangents)
+
+    def step(self, eqn: Eqn, tangents: dict) -> None:
+        inputs_dot = [tangents.get(a) if isinstance(a, Var) else None for a in eqn.inputs]
+        if all(t is None for t in inputs_dot) or not PRIMS[eqn.prim].is_differentiable:
+            return
+        rule = JVP_RULES.get(eqn.prim)
+        if rule is None:
+            loc = eqn.loc
+            raise NoDerivativeRule(
+                f"{PRIMS[eqn.prim].spelling} has no forward-mode rule; use reverse mode "
+                "(the default) or register one with srcad.rules.defjvp",
+                loc.file if loc else None,
+                loc.line if loc else None,
+            )
+        builder = self.builder
+        with builder.at(eqn.loc, "tangent", eqn.outputs[0].id):
+            args = tuple(None if t is None else builder.tracer(t) for t in inputs_dot)
+            out = tuple(builder.tracer(v) for v in eqn.outputs)
+            inputs = [builder.tracer(a) for a in eqn.inputs]
+            try:
+                result = rule(args, out if len(out) > 1 else out[0], *inputs, **eqn.param_dict)
+            except TraceError as error:
+                raise ShapeError(str(error), eqn.loc.file, eqn.loc.line) from None
+            results = result if len(eqn.outputs) > 1 else (result,)
+            for var, tangent in zip(eqn.outputs, results, strict=True):
+                if tangent is not None:
+                    atom = _fit(builder, tangent, var)
+                    if isinstance(atom, Var) and not builder.hint_of(atom):
+                        builder.set_hint(atom, f"t@{var.id}")
+                    tangents[var] = atom
+
+    def cond(self, eqn: Eqn, tangents: dict) -> None:
+        builder = self.builder
+        branches = eqn.param_dict["branches"]
+        flowing = [k for k, v in enumerate(eqn.outputs) if v in self.active]
+        new_branches = []
+        for branch in branches:
+            local = dict(tangents)
+            with builder.block() as block:
+                self.block(branch.eqns, local)
+                with builder.at(eqn.loc, "tangent", eqn.outputs[0].id):
+                    dots = [_tangent_or_zero(builder, branch.outputs[k], local)
+                            for k in flowing]
+            new_branches.append(Graph(branch.name, (), tuple(block),
+                                      (*branch.outputs, *dots)))
+        dots = tuple(builder.new_var(f"t@{eqn.outputs[k].id}", eqn.outputs[k].aval)
+                     for k in flowing)
+        builder.emit(Eqn("cond", eqn.inputs, (*eqn.outputs, *dots),
+                         (("branches", tuple(new_branches)),), eqn.loc, eqn.role, eqn.origin))
+        for k, dot in zip(flowing, dots, strict=True):
+            tangents[eqn.outputs[k]] = dot
+
+    def loop(self, eqn: Eqn, tangents: dict) -> None:
+        builder = self.builder
+        params = eqn.param_dict
+        body = params["body"]
+        offset = 1 if eqn.prim == "for" else 0
+        carried = body.inputs[offset:]
+        flowing = [k for k, v in enumerate(carried) if v in self.active]
+        dots_in = [builder.new_var(f"t@{carried[k].id}", carried[k].aval) for k in flowing]
+        local = dict(tangents)
+        local.update({carried[k]: dot for k, dot in zip(flowing, dots_in, strict=True)})
+        with builder.block() as block:
+            self.block(body.eqns, local)
+            with builder.at(eqn.loc, "tangent", eqn.outputs[0].id):
+                dots_out = [_tangent_or_zero(builder, body.outputs[k], local) for k in flowing]
+        new_params = dict(params)
+        new_params["body"] = Graph(body.name, (*body.inputs, *dots_in), tuple(block),
+                                   (*body.outputs, *dots_out))
+        if eqn.prim == "while":
+            condition = params["cond"]
+            extra = tuple(builder.new_var(v.hint, v.aval) for v in dots_in)
+            new_params["cond"] = Graph(condition.name, (*condition.inputs, *extra),
+                                       condition.eqns, condition.outputs)
+        with builder.at(eqn.loc, "tangent", eqn.outputs[0].id):
+            inits = [_tangent_or_zero(builder, eqn.inputs[k], tangents) for k in flowing]
+        outs = tuple(builder.new_var(f"t@{eqn.outputs[k].id}", eqn.outputs[k].aval)
+                     for k in flowing)
+        builder.emit(Eqn(eqn.prim, (*eqn.inputs, *inits), (*eqn.outputs, *outs),
+                         tuple(sorted(new_params.items())), eqn.loc, eqn.role, eqn.origin))
+        for k, out in zip(flowing, outs, strict=True):
+            tangents[eqn.outputs[k]] = out
+
+
+def _fit(builder: GraphBuilder, tangent: object, var: Var) -> Atom:
+    """The tangent as an atom with ``var``'s shape (broadcast when it is smaller)."""
+    atom = tangent.atom if isinstance(tangent, Tracer) else Const(tangent)
+    if atom.aval.shape != var.aval.shape:
+        if np.broadcast_shapes(atom.aval.shape, var.aval.shape) != var.aval.shape:
+            raise ShapeError(f"internal: tangent of shape {atom.aval.shape} for {var.aval.shape}")
+        atom = builder.apply("broadcast_to", (builder.tracer(atom),),
+                             {"shape": var.aval.shape}).atom
+    return atom
+
+
+def _tangent_or_zero(builder: GraphBuilder, atom: Atom, tangents: dict) -> Atom:
+    if isinstance(atom, Var) and tangents.get(atom) is not None:
+        return tangents[atom]
+    value = builder.tracer(atom) if isinstance(atom, Var) else atom.value
+    return builder.apply("zeros_like", (value,)).atom

@@ -1,0 +1,554 @@
+"""Drawing the computation: an SSA ``Graph`` → Graphviz DOT text, and SVG/PNG through ``dot``.
+
+Sits on top of the pipeline, beside ``api`` and ``cli``: it lowers a function (and, when
+asked, reverses it) exactly as ``grad`` does and draws the graph it gets. Every graph input
+is a box, every equation one node labelled with its operation (``*``, ``exp``, ``tanh``) and
+the user's name for its value when there is one; edges are data flow. Structured equations
+(``for``, ``while``, ``cond``) are clusters with their bodies inside. In a backward graph the
+adjoint equations are drawn in another colour, with dashed edges from the primal values they
+read.
+
+The DOT text is generated here, so nothing beyond Graphviz's ``dot`` binary is needed, and
+that only for images.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from srcad.errors import SrcadError
+from srcad.ir import Atom, Const, Eqn, Graph, Var
+from srcad.ir.prims import PRIMS
+from srcad.ir.walk import sub_graphs, walk_eqns
+
+IMAGE_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
+DOT_SUFFIXES = {".dot", ".gv"}
+INSTALL_HINT = (
+    "install Graphviz to draw images (Debian/Ubuntu: `sudo apt install graphviz`, "
+    "macOS: `brew install graphviz`), or render the .dot file at https://dreampuf.github.io/"
+    "GraphvizOnline"
+)
+
+INPUT_STYLE = 'shape=box, style="rounded,filled", fillcolor="#dbeafe", color="#1d4ed8"'
+PRIMAL_STYLE = 'shape=ellipse, style=filled, fillcolor="#f3f4f6", color="#374151"'
+ADJOINT_STYLE = 'shape=ellipse, style=filled, fillcolor="#fde2cf", color="#c2410c"'
+ADJOINT_INPUT_STYLE = 'shape=box, style="rounded,filled", fillcolor="#fde2cf", color="#c2410c"'
+VALUE_STYLE = 'shape=box, style="rounded", color="#374151"'
+CONST_STYLE = 'shape=plaintext, fontcolor="#6b7280"'
+READS_PRIMAL = 'style=dashed, color="#9ca3af"'
+ADJOINT_EDGE = 'color="#c2410c"'
+VALUE_COLOUR = "#15803d"
+ADJOINT_COLOUR = "#b91c1c"
+
+
+class GraphvizNotFoundError(SrcadError):
+    """An image was requested but Graphviz's ``dot`` is not installed (the DOT was written)."""
+
+
+class GraphPicture:
+    """A drawable graph: ``to_dot()`` gives DOT text, ``save(path)`` writes .dot/.svg/.png."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        lines: bool = False,
+        annotations: dict[int, tuple[str, str]] | None = None,
+    ):
+        self.graph = graph
+        self.lines = lines
+        self.annotations = annotations or {}
+
+    def to_dot(self) -> str:
+        return to_dot(self.graph, lines=self.lines, annotations=self.annotations)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the picture; the format follows the suffix (.dot, .gv, .svg, .png, .pdf)."""
+        return save_dot(self.to_dot(), path)
+
+    def _repr_svg_(self) -> str | None:
+        """Inline SVG for Jupyter, when Graphviz is installed."""
+        executable = shutil.which("dot")
+        if executable is None:
+            return None
+        result = subprocess.run(
+            [executable, "-Tsvg"], input=self.to_dot(), capture_output=True, text=True
+        )
+        return result.stdout if result.returncode == 0 else None
+
+    def __str__(self) -> str:
+        return self.to_dot()
+
+
+def graph(
+    fun: Callable,
+    *example_args,
+    argnums: int | tuple = 0,
+    backward: bool = False,
+    lines: bool = False,
+) -> GraphPicture:
+    """The computation graph of ``fun`` called with ``example_args`` (floats 1.0 if none).
+
+    ``backward=True`` draws the gradient graph (forward and backward sweep) with respect to
+    ``argnums``; ``lines=True`` groups the equations of each source line in a box.
+    """
+    graph_ir = lower_for_drawing(fun, example_args, argnums, backward)
+    return GraphPicture(graph_ir, lines=lines)
+
+
+def lower_for_drawing(fun: Callable, args: tuple, argnums: int | tuple, backward: bool) -> Graph:
+    """The graph ``grad`` would start from (or, with ``backward``, the one it emits)."""
+    from srcad.lower import lower_function
+    from srcad.passes import eliminate_dead_code
+    from srcad.reverse import reverse_graph
+    from srcad.signature import bind_call, signature_of
+
+    if not args:
+        args = default_args(fun)
+    signature = signature_of(bind_call(fun, tuple(args), {}))
+    lowered = lower_function(fun, signature.trees())
+    if not backward:
+        return lowered.graph
+    numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    wrt = tuple(
+        i
+        for i, path in enumerate(lowered.input_paths)
+        if signature.params.index(path[0]) in numbers and lowered.graph.inputs[i].aval.is_float
+    )
+    return eliminate_dead_code(reverse_graph(lowered.graph, wrt).graph)
+
+
+def default_args(fun: Callable) -> tuple:
+    """The float 1.0 for every parameter without a default."""
+    params = inspect.signature(fun).parameters.values()
+    return tuple(1.0 for p in params if p.default is p.empty)
+
+
+def save_dot(dot_text: str, path: str | Path) -> Path:
+    """Write DOT text to ``path``, rendering it with ``dot`` for image suffixes.
+
+    Without Graphviz, the DOT text goes next to ``path`` (same name, suffix .dot) and
+    ``GraphvizNotFoundError`` says so.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_FORMATS:
+        path.write_text(dot_text)
+        return path
+    executable = shutil.which("dot")
+    if executable is None:
+        dot_path = path.with_suffix(".dot")
+        dot_path.write_text(dot_text)
+        raise GraphvizNotFoundError(
+            f"Graphviz is not installed, so {path} could not be drawn; the graph was written "
+            f"as DOT text to {dot_path} instead. To get images, {INSTALL_HINT}."
+        )
+    result = subprocess.run(
+        [executable, f"-T{IMAGE_FORMATS[suffix]}", "-o", str(path)],
+        input=dot_text,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise SrcadError(f"Graphviz failed to draw {path}: {result.stderr.strip()}")
+    return path
+
+
+# --- names --------------------------------------------------------------------------------
+def value_names(graph: Graph) -> dict[int, str]:
+    """A readable name for every var of ``graph``, as the generated code would say it.
+
+    User names stay (a reassigned ``x`` becomes ``x``, ``x_1``, ...), unnamed primal values
+    are ``t1``, ``t2``, ... in graph order, the adjoint of ``z`` (hint ``d@<id of z>``) is
+    ``dz``, a value restored from the tape (``=@<id>``) has the name of the value, and other
+    unnamed derivative values get the empty name.
+    """
+    variables = list(graph.inputs)
+    for eqn in walk_eqns(graph.eqns):
+        for sub in sub_graphs(eqn):
+            variables.extend(sub.inputs)
+        variables.extend(eqn.outputs)
+    derived_ids = {v.id for e in walk_eqns(graph.eqns) if e.role != "primal" for v in e.outputs}
+    taken = {v.hint for v in variables if _is_user_hint(v.hint)}
+    names: dict[int, str] = {}
+    used: set[str] = set()
+    temporaries = 0
+    for var in variables:
+        if _is_user_hint(var.hint):
+            names[var.id] = _fresh(var.hint, used)
+        elif not var.hint and var.id not in derived_ids:
+            temporaries += 1
+            while f"t{temporaries}" in taken:
+                temporaries += 1
+            names[var.id] = _fresh(f"t{temporaries}", used)
+    for var in variables:
+        if var.id not in names:
+            names[var.id] = _derived_name(var.hint, names)
+    return names
+
+
+def _is_user_hint(hint: str) -> bool:
+    return bool(hint) and hint[1:2] != "@"
+
+
+def _fresh(base: str, used: set[str]) -> str:
+    name, k = base, 0
+    while name in used:
+        k += 1
+        name = f"{base}_{k}"
+    used.add(name)
+    return name
+
+
+def _derived_name(hint: str, names: dict[int, str]) -> str:
+    """``dz`` for ``d@<z>``, ``z_dot`` for ``t@<z>``, ``z`` for ``=@<z>``; else empty."""
+    if len(hint) < 3 or hint[1] != "@" or not hint[2:].isdigit():
+        return ""
+    base = names.get(int(hint[2:])) or f"%{hint[2:]}"
+    if hint[0] == "d":
+        return "d" + base if base.isidentifier() else f"d({base})"
+    if hint[0] == "t":
+        return base + "_dot"
+    return base
+
+
+def const_text(const: Const) -> str:
+    """A constant as written in a label: its name, a short number, or its shape."""
+    if const.name:
+        return const.name
+    value = const.value
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, (int, float)) or getattr(value, "ndim", 1) == 0:
+        return f"{float(value):g}" if not isinstance(value, int) else str(value)
+    return f"array{tuple(getattr(value, 'shape', ()))}"
+
+
+def format_index(index: tuple, array_names: list[str]) -> str:
+    """The static index encoding of ``getitem``/``setitem`` as Python subscript text."""
+    parts = []
+    for item in index:
+        if isinstance(item, tuple) and item and item[0] == "slice":
+            start, stop, step = (("" if v is None else str(v)) for v in item[1:])
+            parts.append(f"{start}:{stop}" + (f":{step}" if step else ""))
+        elif isinstance(item, tuple) and item and item[0] == "array":
+            parts.append(array_names[item[1]] if item[1] < len(array_names) else "?")
+        elif item == "...":
+            parts.append("...")
+        else:
+            parts.append("None" if item is None else str(item))
+    return ", ".join(parts)
+
+
+def op_symbol(eqn: Eqn) -> str:
+    """The operation as drawn: ``+``, ``exp``, ``sum axis=0``, ``[1:3]``."""
+    prim = PRIMS.get(eqn.prim)
+    params = eqn.param_dict
+    if eqn.prim in ("getitem", "setitem", "add_at", "index_add"):
+        names = [f"i{k}" for k in range(len(eqn.inputs))]
+        text = "[" + format_index(params.get("index", ()), names) + "]"
+        return text if eqn.prim == "getitem" else f"{eqn.prim} {text}"
+    if eqn.prim == "negative":
+        return "neg"  # not "-", which is subtraction
+    if prim is not None and prim.operator:
+        return prim.operator
+    shown = [f"{k}={_short(v)}" for k, v in eqn.params if not _holds_graphs(v)]
+    return " ".join([eqn.prim, *shown])
+
+
+def _short(value: object) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= 16 else text[:15] + "…"
+
+
+def _holds_graphs(value: object) -> bool:
+    return isinstance(value, Graph) or (
+        isinstance(value, tuple) and any(isinstance(v, Graph) for v in value)
+    )
+
+
+# --- DOT ----------------------------------------------------------------------------------
+def to_dot(
+    graph: Graph, lines: bool = False, annotations: dict[int, tuple[str, str]] | None = None
+) -> str:
+    """``graph`` as Graphviz DOT text.
+
+    ``lines`` boxes the equations of each source line together; ``annotations`` maps var ids
+    to ``(value, gradient)`` texts drawn above and below their nodes.
+    """
+    return _DotWriter(graph, lines, annotations or {}).write()
+
+
+class _DotWriter:
+    """The state of drawing one graph: text so far, declared nodes, edges, a counter."""
+
+    def __init__(self, graph: Graph, lines: bool, annotations: dict[int, tuple[str, str]]):
+        self.graph = graph
+        self.lines = lines
+        self.annotations = annotations
+        self.names = value_names(graph)
+        self.body: list[str] = []
+        self.edges: list[str] = []
+        self.declared: set[str] = set()
+        self.roles: dict[str, str] = {}
+        self.outputs = {a.id for a in graph.outputs if isinstance(a, Var)}
+        self.counter = 0
+
+    def write(self) -> str:
+        header = [
+            f"digraph {_quote(self.graph.name)} {{",
+            '  graph [rankdir=LR, fontname="Helvetica", fontsize=10, labeljust=l, '
+            "nodesep=0.25, ranksep=0.35];",
+            '  node [fontname="Helvetica", fontsize=11, height=0.3];',
+            '  edge [color="#4b5563", arrowsize=0.7, fontname="Helvetica", fontsize=9];',
+        ]
+        for var in self.graph.inputs:
+            role = "adjoint" if var.hint == "dout" else "input"
+            style = ADJOINT_INPUT_STYLE if role == "adjoint" else INPUT_STYLE
+            self._declare(_node_id(var), self._label("", var), style, role, "  ", var)
+        self._top_level(self.graph.eqns)
+        footer = []
+        for node in sorted(self._referenced() - self.declared):
+            footer.append(f"  {node} [label={_quote(node)}, {VALUE_STYLE}];")
+        return "\n".join(header + self.body + footer + self.edges + ["}"]) + "\n"
+
+    def _top_level(self, eqns: tuple) -> None:
+        primal = [e for e in eqns if e.role == "primal"]
+        derived = [e for e in eqns if e.role != "primal"]
+        if not derived:
+            self._group_by_line(eqns, "  ")
+            return
+        for name, part, colour in [
+            ("forward", primal, "#374151"),
+            ("backward", derived, "#c2410c"),
+        ]:
+            self.body.append(f"  subgraph cluster_{name} {{")
+            self.body.append(
+                f'    label="{name} pass"; color="{colour}"; fontcolor="{colour}"; '
+                'style="rounded,dashed";'
+            )
+            self._group_by_line(part, "    ")
+            self.body.append("  }")
+
+    def _group_by_line(self, eqns: list | tuple, indent: str) -> None:
+        if not self.lines:
+            self._block(eqns, indent)
+            return
+        groups: list[list[Eqn]] = []
+        for eqn in eqns:
+            line = eqn.loc.line if eqn.loc else None
+            if groups and (groups[-1][0].loc.line if groups[-1][0].loc else None) == line:
+                groups[-1].append(eqn)
+            else:
+                groups.append([eqn])
+        for group in groups:
+            loc = group[0].loc
+            if loc is None:
+                self._block(group, indent)
+                continue
+            self.counter += 1
+            self.body.append(f"{indent}subgraph cluster_line{self.counter} {{")
+            text = f"line {loc.line}: {loc.text.strip()}"
+            self.body.append(
+                f'{indent}  label={_quote(text)}; style="rounded"; color="#d1d5db"; '
+                'fontcolor="#6b7280";'
+            )
+            self._block(group, indent + "  ")
+            self.body.append(f"{indent}}}")
+
+    def _block(self, eqns: list | tuple, indent: str) -> None:
+        for eqn in eqns:
+            if sub_graphs(eqn):
+                self._structured(eqn, indent)
+            else:
+                self._simple(eqn, indent)
+
+    def _simple(self, eqn: Eqn, indent: str) -> None:
+        role = "adjoint" if eqn.role != "primal" else "primal"
+        style = ADJOINT_STYLE if role == "adjoint" else PRIMAL_STYLE
+        symbol = op_symbol(eqn)
+        if len(eqn.outputs) == 1:
+            node = _node_id(eqn.outputs[0])
+            self._declare(
+                node, self._label(symbol, eqn.outputs[0]), style, role, indent, eqn.outputs[0]
+            )
+        else:
+            self.counter += 1
+            node = f"e{self.counter}"
+            self._declare(node, _plain_label([symbol]), style, role, indent)
+            for var in eqn.outputs:
+                self._declare(_node_id(var), self._label("", var), VALUE_STYLE, role, indent, var)
+                self._edge(node, _node_id(var))
+        for atom in eqn.inputs:
+            self._edge(self._source(atom, indent), node)
+
+    def _structured(self, eqn: Eqn, indent: str) -> None:
+        role = "adjoint" if eqn.role != "primal" else "primal"
+        self.counter += 1
+        cluster = f"cluster_{eqn.prim}{self.counter}"
+        colour = "#c2410c" if role == "adjoint" else "#1f2937"
+        self.body.append(f"{indent}subgraph {cluster} {{")
+        self.body.append(
+            f"{indent}  label={_quote(_structured_title(eqn, self.names))}; "
+            f'style="rounded"; color="{colour}"; fontcolor="{colour}";'
+        )
+        inner = indent + "  "
+        if eqn.prim == "cond":
+            results = self._cond_inside(eqn, inner)
+        elif eqn.prim in ("for", "while"):
+            results = self._loop_inside(eqn, inner)
+        else:
+            for sub in sub_graphs(eqn):
+                self._sub_graph(sub, sub.name, inner)
+            results = []
+        self.body.append(f"{indent}}}")
+        for var in eqn.outputs:
+            self._declare(_node_id(var), self._label("", var), VALUE_STYLE, role, indent, var)
+        for atom, var, text in results:
+            self._edge(self._source(atom, indent), _node_id(var), f'style=dashed, label="{text}"')
+
+    def _cond_inside(self, eqn: Eqn, indent: str) -> list:
+        self.counter += 1
+        test = f"k{self.counter}"
+        self._declare(test, '"if"', "shape=diamond", "primal", indent)
+        for atom in eqn.inputs:
+            self._edge(self._source(atom, indent), test)
+        branches = eqn.param_dict.get("branches", ())
+        titles = (
+            ["then", "else"]
+            if len(branches) == 2
+            else [f"branch {k}" for k in range(len(branches))]
+        )
+        results = []
+        for branch, title in zip(branches, titles, strict=True):
+            self._sub_graph(branch, title, indent)
+            results += [(a, v, title) for a, v in zip(branch.outputs, eqn.outputs, strict=False)]
+        return results
+
+    def _loop_inside(self, eqn: Eqn, indent: str) -> list:
+        params = eqn.param_dict
+        body = params.get("body")
+        skip = 1 if eqn.prim == "for" else 0  # a for body starts with the counter
+        condition = params.get("cond")
+        if isinstance(condition, Graph):
+            self._sub_graph(condition, "condition", indent)
+            for atom, var in zip(eqn.inputs, condition.inputs, strict=False):
+                self._edge(self._source(atom, indent), _node_id(var), 'style=dashed, label="init"')
+        if not isinstance(body, Graph):
+            return []
+        self._sub_graph(body, "body", indent)
+        carried = body.inputs[skip:]
+        for atom, var in zip(eqn.inputs, carried, strict=False):
+            self._edge(self._source(atom, indent), _node_id(var), 'style=dashed, label="init"')
+        for atom, var in zip(body.outputs, carried, strict=False):
+            self._edge(
+                self._source(atom, indent),
+                _node_id(var),
+                'style=dotted, label="next", constraint=false',
+            )
+        return [(a, v, "last") for a, v in zip(body.outputs, eqn.outputs, strict=False)]
+
+    def _sub_graph(self, sub: Graph, title: str, indent: str) -> None:
+        self.counter += 1
+        self.body.append(f"{indent}subgraph cluster_sub{self.counter} {{")
+        self.body.append(
+            f'{indent}  label={_quote(title)}; style="rounded,dashed"; color="#9ca3af";'
+        )
+        for var in sub.inputs:
+            self._declare(
+                _node_id(var), self._label("", var), VALUE_STYLE, "primal", indent + "  ", var
+            )
+        self._block(sub.eqns, indent + "  ")
+        self.body.append(f"{indent}}}")
+
+    def _source(self, atom: Atom, indent: str) -> str:
+        """The node an input atom comes from; constants get a small node of their own."""
+        if isinstance(atom, Var):
+            return _node_id(atom)
+        self.counter += 1
+        node = f"c{self.counter}"
+        self._declare(node, _quote(const_text(atom)), CONST_STYLE, "const", indent)
+        return node
+
+    def _declare(
+        self, node: str, label: str, style: str, role: str, indent: str, var: Var | None = None
+    ) -> None:
+        if node in self.declared:
+            return
+        extra = ", peripheries=2" if var is not None and var.id in self.outputs else ""
+        self.body.append(f"{indent}{node} [label={label}, {style}{extra}];")
+        self.declared.add(node)
+        self.roles[node] = role
+
+    def _edge(self, source: str, target: str, attributes: str = "") -> None:
+        if not attributes:
+            source_role, target_role = self.roles.get(source), self.roles.get(target)
+            if target_role == "adjoint" and source_role == "adjoint":
+                attributes = ADJOINT_EDGE
+            elif target_role == "adjoint" and source_role in ("primal", "input"):
+                attributes = READS_PRIMAL
+        suffix = f" [{attributes}]" if attributes else ""
+        self.edges.append(f"  {source} -> {target}{suffix};")
+
+    def _referenced(self) -> set[str]:
+        nodes = set()
+        for edge in self.edges:
+            source, _, rest = edge.strip().partition(" -> ")
+            nodes.add(source)
+            nodes.add(rest.split(" ")[0].rstrip(";"))
+        return nodes
+
+    def _label(self, symbol: str, var: Var) -> str:
+        """A node label: the operation, the value's name, and any annotation."""
+        name = self.names.get(var.id, "")
+        parts = [p for p in (symbol, name) if p] or [f"%{var.id}"]
+        if name and symbol and name == symbol:
+            parts = [symbol]
+        if var.id not in self.annotations:
+            return _plain_label(parts)
+        value, gradient = self.annotations[var.id]
+        rows = [f'<font color="{VALUE_COLOUR}">{html.escape(value)}</font>']
+        rows += [html.escape(p) for p in parts]
+        if gradient:
+            rows.append(f'<font color="{ADJOINT_COLOUR}">{html.escape(gradient)}</font>')
+        return "<" + "<br/>".join(rows) + ">"
+
+
+def _structured_title(eqn: Eqn, names: dict[int, str]) -> str:
+    params = eqn.param_dict
+    where = f"  (line {eqn.loc.line})" if eqn.loc else ""
+    if eqn.prim == "for":
+        body = params.get("body")
+        has_counter = isinstance(body, Graph) and bool(body.inputs)
+        counter = names.get(body.inputs[0].id, "") if has_counter else ""
+        bounds = ", ".join(str(params.get(k)) for k in ("start", "stop", "step"))
+        order = "reversed " if params.get("is_reversed") else ""
+        return f"for {counter or 'i'} in {order}range({bounds}){where}"
+    if eqn.prim == "while":
+        return f"while{where}"
+    if eqn.prim == "cond":
+        return f"if / else{where}"
+    return f"{eqn.prim}{where}"
+
+
+def _node_id(var: Var) -> str:
+    return f"v{var.id}"
+
+
+def _plain_label(parts: list[str]) -> str:
+    return '"' + "\\n".join(_escape(p) for p in parts) + '"'
+
+
+def _quote(text: str) -> str:
+    return '"' + _escape(text) + '"'
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+__all__ = ["GraphPicture", "GraphvizNotFoundError", "graph", "save_dot", "to_dot"]
