@@ -8,8 +8,12 @@ from __future__ import annotations
 from srcad import rules as _rules  # noqa: F401  (fills the rule registries)
 from srcad.api import grad, source, value_and_grad
 from srcad.checking import check_grad, numerical_grad
+from srcad.compare import compare
 from srcad.custom import custom_vjp, defvjp, stop_gradient
 from srcad.errors import GradientMismatch, NoDerivativeRule, SrcadError, UnsupportedSyntax
+from srcad.explain import explain
+from srcad.transforms import hessian, hvp, jacfwd, jacrev, jvp, vjp
+from srcad.viz import graph
 
 __all__ = [
     "GradientMismatch",
@@ -17,12 +21,21 @@ __all__ = [
     "SrcadError",
     "UnsupportedSyntax",
     "check_grad",
+    "compare",
     "custom_vjp",
     "defvjp",
+    "explain",
     "stop_gradient",
     "grad",
+    "graph",
+    "hessian",
+    "hvp",
+    "jacfwd",
+    "jacrev",
+    "jvp",
     "numerical_grad",
     "source",
     "value_and_grad",
+    "vjp",
 ]
 __version__ = "0.1.0"

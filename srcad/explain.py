@@ -28,7 +28,12 @@ from srcad.errors import SrcadError
 from srcad.ir import Atom, AVal, Eqn, Graph, Var
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import max_var_id, sub_graphs
+from srcad.lower import lower_function
+from srcad.passes import eliminate_dead_code
 from srcad.pytree import flatten
+from srcad.reverse import reverse_graph
+from srcad.reverse.sweep import active_vars
+from srcad.signature import bind_call, signature_of
 from srcad.viz import const_text, format_index, to_dot, value_names
 
 STRUCTURED = ("cond", "for", "while")
@@ -84,11 +89,6 @@ class Explanation:
 
 def explain(fun: Callable, *args, argnums: int | tuple = 0, precision: int = 4) -> Explanation:
     """Every intermediate value of ``fun(*args)`` and its adjoint, in graph order."""
-    from srcad.lower import lower_function
-    from srcad.reverse import reverse_graph
-    from srcad.reverse.sweep import active_vars
-    from srcad.signature import bind_call, signature_of
-
     arguments = bind_call(fun, args, {})
     signature = signature_of(arguments)
     lowered = lower_function(fun, signature.trees())
@@ -166,8 +166,6 @@ def _without_dead_code(graph: Graph) -> Graph:
     """``graph`` without the derivative work nothing reads (a VJP rule may compute results
     for constant inputs, such as ``log(x)`` for the exponent of ``x ** 2``), keeping every
     primal value for the table."""
-    from srcad.passes import eliminate_dead_code
-
     primal = tuple(v for e in graph.eqns if e.role == "primal" for v in e.outputs)
     kept = eliminate_dead_code(replace(graph, outputs=graph.outputs + primal))
     return replace(kept, outputs=graph.outputs)
@@ -270,14 +268,14 @@ def format_table(explanation: Explanation) -> str:
     """The grad table as aligned text columns."""
     precision = explanation.precision
     output = explanation.output or "out"
-    header = ("name", "computed as", "line", "value", f"adjoint d {output} / d name")
+    header = ("name", "computed as", "line", " value", f" adjoint d {output} / d name")
     body = [
         (
             row.name,
             _clip(row.operation, 40),
             "" if row.line is None else str(row.line),
-            format_value(row.value, precision),
-            "-" if row.adjoint is None else format_value(row.adjoint, precision),
+            _signed(format_value(row.value, precision)),
+            _signed("(const)" if row.adjoint is None else format_value(row.adjoint, precision)),
         )
         for row in explanation.rows
     ]
@@ -292,6 +290,11 @@ def format_table(explanation: Explanation) -> str:
         if k == 0:
             lines.append("  ".join("-" * width for width in widths))
     return "\n".join(lines) + "\n"
+
+
+def _signed(text: str) -> str:
+    """Room for a minus sign, so that numbers line up in a left-aligned column."""
+    return text if text.startswith("-") else " " + text
 
 
 def _clip(text: str, width: int) -> str:

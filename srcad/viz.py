@@ -25,6 +25,10 @@ from srcad.errors import SrcadError
 from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import sub_graphs, walk_eqns
+from srcad.lower import lower_function
+from srcad.passes import eliminate_dead_code
+from srcad.reverse import reverse_graph
+from srcad.signature import bind_call, signature_of
 
 IMAGE_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
 DOT_SUFFIXES = {".dot", ".gv"}
@@ -102,11 +106,6 @@ def graph(
 
 def lower_for_drawing(fun: Callable, args: tuple, argnums: int | tuple, backward: bool) -> Graph:
     """The graph ``grad`` would start from (or, with ``backward``, the one it emits)."""
-    from srcad.lower import lower_function
-    from srcad.passes import eliminate_dead_code
-    from srcad.reverse import reverse_graph
-    from srcad.signature import bind_call, signature_of
-
     if not args:
         args = default_args(fun)
     signature = signature_of(bind_call(fun, tuple(args), {}))

@@ -204,6 +204,7 @@ class ControlFlowLowering:
                 self.parsed.file,
                 node.lineno,
             )
+        values = _fill_unset(values)
         atoms = [[self._branch_atom(v, name, node) for v, name in zip(vs, names, strict=True)]
                  for vs in values]
         outputs = []
@@ -423,6 +424,20 @@ def _always_returns(statements: list[ast.stmt]) -> bool:
     if isinstance(last, ast.If):
         return _always_returns(last.body) and _always_returns(last.orelse)
     return False
+
+
+def _fill_unset(values: list[list]) -> list[list]:
+    """A value that is None in one branch (a placeholder, as generated code writes before
+    an ``if``) and computed in the other becomes zeros in the first."""
+    filled = [list(branch) for branch in values]
+    for k in range(len(values[0])):
+        computed = [b[k] for b in values if isinstance(b[k], Tracer)]
+        for branch in filled:
+            if branch[k] is None and computed:
+                aval = computed[0].aval
+                zero = 0.0 if aval.shape == () else np.zeros(aval.shape, aval.dtype)
+                branch[k] = zero
+    return filled
 
 
 def _changed_names(before: dict, envs: list[dict]) -> list[str]:

@@ -50,6 +50,18 @@ def _mark_inputs(eqn: Eqn, live: set) -> None:
         live.update(graph.inputs)
 
 
+def _prune_cond(eqn: Eqn, live: set) -> Eqn:
+    """A ``cond`` without its unneeded results (and what computes them)."""
+    keep = [k for k, out in enumerate(eqn.outputs) if out in live]
+    branches = tuple(
+        replace(branch, eqns=_prune(branch.eqns, live),
+                outputs=tuple(branch.outputs[k] for k in keep))
+        for branch in eqn.param_dict["branches"]
+    )
+    return replace(eqn, outputs=tuple(eqn.outputs[k] for k in keep),
+                   params=(("branches", branches),))
+
+
 def _prune(eqns, live: set) -> tuple[Eqn, ...]:
     kept = []
     for eqn in eqns:
@@ -62,6 +74,9 @@ def _prune(eqns, live: set) -> tuple[Eqn, ...]:
 
 
 def _prune_inside(eqn: Eqn, live: set) -> Eqn:
+    if eqn.prim == "cond":
+        return _prune_cond(eqn, live)
+
     def prune_graph(graph: Graph) -> Graph:
         return replace(graph, eqns=_prune(graph.eqns, live))
 
