@@ -9,6 +9,7 @@ cheap-gradient principle that makes back-propagation work.
 
 from __future__ import annotations
 
+import functools
 import timeit
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -96,8 +97,6 @@ def compare(
     than ``budget`` / ``repeat`` seconds). A method that fails, and forward mode while it
     is not available, gets a row without a time and a note saying why.
     """
-    import srcad
-
     unknown = set(methods) - set(METHODS)
     if unknown:
         raise ValueError(f"unknown methods {sorted(unknown)}; choose from {METHODS}")
@@ -105,18 +104,19 @@ def compare(
     rows = [CostRow("function", baseline, 1.0)]
     reference = _reference_gradient(fun, args, argnums) if "reverse" in methods else None
     for method in methods:
-        if method == "numerical":
-            call = _numerical(fun, argnums)
-        elif method == "forward":
-            call = srcad.grad(fun, argnums=argnums, mode="forward")
-        else:
-            call = srcad.grad(fun, argnums=argnums)
-        rows.append(_timed_row(method, call, args, baseline, reference, repeat, budget))
+        make = functools.partial(_gradient_function, method, fun, argnums)
+        rows.append(_timed_row(method, make, args, baseline, reference, repeat, budget))
     return CostTable(fun.__name__, _count_inputs(args, argnums), tuple(rows))
 
 
-def _numerical(fun: Callable, argnums: int | tuple) -> Callable:
+def _gradient_function(method: str, fun: Callable, argnums: int | tuple) -> Callable:
+    """The function computing the gradient of ``fun`` by ``method``."""
     import srcad
+
+    if method == "forward":
+        return srcad.grad(fun, argnums=argnums, mode="forward")
+    if method == "reverse":
+        return srcad.grad(fun, argnums=argnums)
 
     def gradient(*args):
         return srcad.numerical_grad(fun, *args, argnums=argnums)
@@ -126,7 +126,7 @@ def _numerical(fun: Callable, argnums: int | tuple) -> Callable:
 
 def _timed_row(
     method: str,
-    call: Callable,
+    make: Callable[[], Callable],
     args: tuple,
     baseline: float,
     reference: object,
@@ -134,6 +134,7 @@ def _timed_row(
     budget: float,
 ) -> CostRow:
     try:
+        call = make()
         result = call(*args)
         problem = _forward_problem(call) if method == "forward" else ""
         if problem:

@@ -62,13 +62,15 @@ class GraphPicture:
         graph: Graph,
         lines: bool = False,
         annotations: dict[int, tuple[str, str]] | None = None,
+        output_names: tuple[str, ...] = (),
     ):
         self.graph = graph
         self.lines = lines
         self.annotations = annotations or {}
+        self.output_names = output_names
 
     def to_dot(self) -> str:
-        return to_dot(self.graph, lines=self.lines, annotations=self.annotations)
+        return to_dot(self.graph, self.lines, self.annotations, self.output_names)
 
     def save(self, path: str | Path) -> Path:
         """Write the picture; the format follows the suffix (.dot, .gv, .svg, .png, .pdf)."""
@@ -100,25 +102,32 @@ def graph(
     ``backward=True`` draws the gradient graph (forward and backward sweep) with respect to
     ``argnums``; ``lines=True`` groups the equations of each source line in a box.
     """
-    graph_ir = lower_for_drawing(fun, example_args, argnums, backward)
-    return GraphPicture(graph_ir, lines=lines)
+    graph_ir, output_names = lower_for_drawing(fun, example_args, argnums, backward)
+    return GraphPicture(graph_ir, lines=lines, output_names=output_names)
 
 
-def lower_for_drawing(fun: Callable, args: tuple, argnums: int | tuple, backward: bool) -> Graph:
-    """The graph ``grad`` would start from (or, with ``backward``, the one it emits)."""
+def lower_for_drawing(
+    fun: Callable, args: tuple, argnums: int | tuple, backward: bool
+) -> tuple[Graph, tuple[str, ...]]:
+    """The graph ``grad`` would start from (or, with ``backward``, the one it emits), and the
+    names of its outputs (``dw`` for the gradient of ``w``; empty for the primal ones)."""
     if not args:
         args = default_args(fun)
     signature = signature_of(bind_call(fun, tuple(args), {}))
     lowered = lower_function(fun, signature.trees())
     if not backward:
-        return lowered.graph
+        return lowered.graph, ()
     numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     wrt = tuple(
         i
         for i, path in enumerate(lowered.input_paths)
         if signature.params.index(path[0]) in numbers and lowered.graph.inputs[i].aval.is_float
     )
-    return eliminate_dead_code(reverse_graph(lowered.graph, wrt).graph)
+    names = value_names(lowered.graph)
+    output_names = ("",) * len(lowered.graph.outputs) + tuple(
+        "d" + names[lowered.graph.inputs[i].id] for i in wrt
+    )
+    return eliminate_dead_code(reverse_graph(lowered.graph, wrt).graph), output_names
 
 
 def default_args(fun: Callable) -> tuple:
@@ -272,21 +281,33 @@ def _holds_graphs(value: object) -> bool:
 
 # --- DOT ----------------------------------------------------------------------------------
 def to_dot(
-    graph: Graph, lines: bool = False, annotations: dict[int, tuple[str, str]] | None = None
+    graph: Graph,
+    lines: bool = False,
+    annotations: dict[int, tuple[str, str]] | None = None,
+    output_names: tuple[str, ...] = (),
 ) -> str:
     """``graph`` as Graphviz DOT text.
 
     ``lines`` boxes the equations of each source line together; ``annotations`` maps var ids
-    to ``(value, gradient)`` texts drawn above and below their nodes.
+    to ``(value, gradient)`` texts drawn above and below their nodes; ``output_names`` names
+    the graph's outputs (a result whose value is called otherwise, such as ``dw1`` that is
+    the same value as ``dq``, gets a node of its own).
     """
-    return _DotWriter(graph, lines, annotations or {}).write()
+    return _DotWriter(graph, lines, annotations or {}, output_names).write()
 
 
 class _DotWriter:
     """The state of drawing one graph: text so far, declared nodes, edges, a counter."""
 
-    def __init__(self, graph: Graph, lines: bool, annotations: dict[int, tuple[str, str]]):
+    def __init__(
+        self,
+        graph: Graph,
+        lines: bool,
+        annotations: dict[int, tuple[str, str]],
+        output_names: tuple[str, ...],
+    ):
         self.graph = graph
+        self.output_names = output_names
         self.lines = lines
         self.annotations = annotations
         self.names = value_names(graph)
@@ -310,10 +331,21 @@ class _DotWriter:
             style = ADJOINT_INPUT_STYLE if role == "adjoint" else INPUT_STYLE
             self._declare(_node_id(var), self._label("", var), style, role, "  ", var)
         self._top_level(self.graph.eqns)
+        self._named_outputs()
         footer = []
         for node in sorted(self._referenced() - self.declared):
             footer.append(f"  {node} [label={_quote(node)}, {VALUE_STYLE}];")
         return "\n".join(header + self.body + footer + self.edges + ["}"]) + "\n"
+
+    def _named_outputs(self) -> None:
+        """A node for each named output whose value goes by another name."""
+        for k, (atom, name) in enumerate(zip(self.graph.outputs, self.output_names, strict=False)):
+            if not name or (isinstance(atom, Var) and self.names.get(atom.id) == name):
+                continue
+            node = f"o{k}"
+            style = ADJOINT_INPUT_STYLE if name.startswith("d") else VALUE_STYLE
+            self._declare(node, _quote(name), style + ", peripheries=2", "result", "  ")
+            self._edge(self._source(atom, "  "), node, "style=dashed, arrowhead=none")
 
     def _top_level(self, eqns: tuple) -> None:
         primal = [e for e in eqns if e.role == "primal"]

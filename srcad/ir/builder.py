@@ -571,25 +571,10 @@ def _reduction_params(axis: object, keepdims: bool) -> dict:
 
 def bind_arguments(prim_name: str, args: tuple, kwargs: dict, loc: Loc | None) -> tuple:
     """Split a NumPy call's arguments into array inputs and static params by the table."""
-    prim = PRIMS[prim_name]
-    arrays = tuple(args[: prim.n_inputs])
-    params = dict(zip(prim.params, args[prim.n_inputs :], strict=False))
-    if len(args) > prim.n_inputs + len(prim.params):
-        raise TraceError(f"too many arguments for {prim.spelling}", loc)
-    for key, value in kwargs.items():
-        if key not in prim.params:
-            allowed = ", ".join(prim.params) or "none"
-            raise TraceError(
-                f"{prim.spelling} does not support the argument {key!r} "
-                f"(supported keywords: {allowed})",
-                loc,
-            )
-        params[key] = value
-    if len(arrays) < prim.n_inputs:
-        raise TraceError(f"{prim.spelling} needs {prim.n_inputs} array arguments", loc)
-    params = {k: v for k, v in params.items() if not (k == "keepdims" and v is False)}
-    params = {k: v for k, v in params.items() if v is not None}
-    return arrays, params
+    try:
+        return PRIMS[prim_name].bind(tuple(args), dict(kwargs))
+    except ValueError as error:
+        raise TraceError(str(error), loc) from None
 
 
 def _unknown(func: object, method: str) -> str:

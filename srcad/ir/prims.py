@@ -160,12 +160,12 @@ _NOT_STATIC = _NotStatic()
 def static_value(value: object) -> object:
     """``value`` as a plain, hashable Python value (lists and arrays become tuples), or
     ``_NOT_STATIC`` when it is not one (a traced array)."""
+    if isinstance(value, np.generic):
+        return value.item()  # np.int64(1) -> 1, np.str_("fro") -> "fro"
     if value is None or isinstance(value, (bool, int, float, str, np.dtype)):
         return value
     if isinstance(value, type) and (value in (float, int, bool) or issubclass(value, np.generic)):
         return np.dtype(value)  # dtype=float or dtype=np.float32
-    if isinstance(value, np.generic):
-        return value.item()
     if isinstance(value, np.ndarray):
         return static_value(value.tolist())
     if isinstance(value, (list, tuple, range)):

@@ -22,7 +22,8 @@ def infer_avals(prim_name: str, avals: list[AVal], params: dict) -> tuple[AVal, 
     prim = PRIMS[prim_name]
     if prim.kind in (ELEMENTWISE, COMPARISON):
         return (_elementwise_aval(prim.name, avals),)
-    out = prim.fn(*[_stand_in(a) for a in avals], **params)
+    positional, keywords = prim.arrange([_stand_in(a) for a in avals], params)
+    out = prim.fn(*positional, **keywords)
     outs = out if isinstance(out, (tuple, list)) else (out,)
     return tuple(AVal(tuple(np.shape(o)), np.asarray(o).dtype.name) for o in outs)
 

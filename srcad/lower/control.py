@@ -23,6 +23,7 @@ import numpy as np
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir import AVal, Const, Eqn, Graph, Var
 from srcad.ir.builder import StaticValueNeeded, TraceError, Tracer
+from srcad.lower.jumps import rewrite_returns
 
 MAX_UNROLL = 10_000
 INT = AVal((), "int64", is_weak=True)
@@ -60,6 +61,12 @@ class ControlFlowLowering:
     def lower_block(self, statements: list[ast.stmt]) -> None:
         """Lower a statement list; an ``if`` that returns takes the rest of the list along."""
         for position, statement in enumerate(statements):
+            if isinstance(statement, (ast.For, ast.While)) and _contains_return(statement):
+                self.loop_depth += 1
+                rewritten = rewrite_returns(statement, self.loop_depth)
+                self.lower_block(rewritten + statements[position + 1 :])
+                self.loop_depth -= 1
+                return
             if isinstance(statement, ast.If) and _contains_return(statement):
                 self._lower_returning_if(statement, statements[position + 1 :])
                 return
@@ -306,6 +313,8 @@ class ControlFlowLowering:
     def _carried_atom(self, value: object, name: str, node) -> Var | Const:
         if isinstance(value, Tracer):
             return value.atom
+        if value is None:
+            return Const(0.0)  # a placeholder (a result set later in the loop)
         if isinstance(value, (bool, float, np.ndarray, np.floating)):
             return Const(value)
         if isinstance(value, int) and isinstance(node, ast.While):
@@ -351,24 +360,27 @@ class ControlFlowLowering:
                         (("body", graph), ("cond", cond_graph)))
 
     def _unroll_static_while(self, node: ast.While) -> bool:
-        """Run a loop whose condition is known at compile time (``while tape:``) now."""
-        for count in range(MAX_UNROLL + 1):
-            with self.builder.block():
-                test = self.evaluate_at(node, node.test)
-            if isinstance(test, Tracer):
-                if count == 0:
+        """Run a loop whose condition stays known at compile time (``while tape:``) now.
+        Returns False, changing nothing, when the condition comes to depend on data."""
+        before = dict(self.env)
+        snapshot = _snapshot_containers(before)
+        with self.builder.block() as unrolled:
+            for _ in range(MAX_UNROLL + 1):
+                with self.builder.block():
+                    test = self.evaluate_at(node, node.test)
+                if isinstance(test, Tracer):
+                    self.env = before
+                    _restore_containers(snapshot)
                     return False
-                raise SrcadError(
-                    "this 'while' condition is known when compiling at first and depends on "
-                    "data later; make it depend on data from the start",
-                    self.parsed.file,
-                    node.lineno,
-                )
-            if not test:
-                return True
-            self.lower_block(node.body)
-        raise SrcadError(f"this 'while' loop ran more than {MAX_UNROLL} times while compiling",
-                         self.parsed.file, node.lineno)
+                if not test:
+                    break
+                self.lower_block(node.body)
+            else:
+                raise SrcadError(f"this 'while' loop ran more than {MAX_UNROLL} times while "
+                                 "compiling", self.parsed.file, node.lineno)
+        for eqn in unrolled:
+            self.builder.emit(eqn)
+        return True
 
     def _while_condition(self, node, before, carried, avals) -> Graph:
         in_vars = [self.builder.new_var(n, a) for n, a in zip(carried, avals, strict=True)]

@@ -140,7 +140,7 @@ def _output_atom(value: object, parsed: ParsedFunction):
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LocalFunction:
     """A ``def`` or ``lambda`` inside the lowered function; it sees the enclosing names."""
 
@@ -455,11 +455,10 @@ class _FunctionLowerer(ControlFlowLowering):
         if isinstance(value, np.ndarray) and _contains_tracer(index):
             value = self.builder.tracer(Const(value))
         if not isinstance(value, Tracer) and _contains_tracer(index):
-            raise UnsupportedSyntax(
+            raise StaticValueNeeded(
                 f"'{ast.unparse(node)}' indexes a Python {type(value).__name__} with a value "
                 "computed from data; index lists with ints, or stack them into an array first",
-                self.parsed.file,
-                node.lineno,
+                self.builder.loc,
             )
         try:
             return value[index]

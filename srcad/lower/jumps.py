@@ -56,6 +56,51 @@ def rewrite_jumps(loop: ast.For | ast.While, depth: int) -> list[ast.stmt]:
     return result
 
 
+def rewrite_returns(loop: ast.For | ast.While, depth: int) -> list[ast.stmt]:
+    """A loop that returns, as a loop that records the value and breaks, followed by
+    ``if _returned: return _value`` (the statements after the loop then go to the other
+    branch, as for any ``if`` that returns)."""
+    returned, value = f"_returned{depth}", f"_value{depth}"
+    new_loop = _ReturnToBreak(returned, value).visit(copy.deepcopy(loop))
+    check = ast.If(
+        test=ast.Name(returned, ast.Load()),
+        body=[ast.Return(ast.Name(value, ast.Load()))],
+        orelse=[],
+    )
+    result = [_assign(returned, False, loop), _assign_none(value, loop), new_loop, check]
+    for node in result:
+        ast.fix_missing_locations(node)
+        _locate(node, loop)
+    return result
+
+
+class _ReturnToBreak(ast.NodeTransformer):
+    """``return v`` → ``_value = v; _returned = True; break`` (not inside inner functions)."""
+
+    def __init__(self, returned: str, value: str):
+        self.returned = returned
+        self.value = value
+
+    def visit_FunctionDef(self, node):
+        return node
+
+    def visit_Lambda(self, node):
+        return node
+
+    def visit_Return(self, node: ast.Return):
+        value = node.value or ast.Constant(None)
+        assign = ast.copy_location(
+            ast.Assign(targets=[ast.Name(self.value, ast.Store())], value=value), node
+        )
+        flag = _assign(self.returned, True, node)
+        return [assign, flag, ast.copy_location(ast.Break(), node)]
+
+
+def _assign_none(name: str, where: ast.AST) -> ast.Assign:
+    node = ast.Assign(targets=[ast.Name(name, ast.Store())], value=ast.Constant(None))
+    return ast.copy_location(node, where)
+
+
 def _contains(node: ast.AST, kind: type) -> bool:
     if isinstance(node, kind):
         return True

@@ -121,13 +121,14 @@ def reverse_loop(reverser, eqn: Eqn, adjoints: dict) -> None:
         params = _backward_params(reverser, eqn, plan)
         builder.emit(Eqn(eqn.prim, tuple(inits), outputs, params, eqn.loc, "adjoint",
                          eqn.outputs[0].id))
-        for position, k in enumerate(flowing):
-            builder.set_hint(outputs[1 + position], f"d@{eqn.outputs[k].id}")
-            reverser.accumulate(eqn.inputs[k], builder.tracer(outputs[1 + position]), adjoints)
+        # free values first: their final adjoint includes what they had before the loop
         for position, var in enumerate(free):
             final = outputs[1 + len(flowing) + position]
             builder.set_hint(final, f"d@{var.id}")
             adjoints[var] = final
+        for position, k in enumerate(flowing):
+            builder.set_hint(outputs[1 + position], f"d@{eqn.outputs[k].id}")
+            reverser.accumulate(eqn.inputs[k], builder.tracer(outputs[1 + position]), adjoints)
 
 
 def _free_gradients(reverser, body: Graph, flowing: list[int], inner: set) -> list[Var]:

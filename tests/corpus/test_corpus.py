@@ -35,105 +35,12 @@ FAMILIES = {
 MIN_CASES = 120
 MIN_CASES_PER_FAMILY = 10
 
-# Why srcad fails today, one reason per root cause; "then" names a second failure seen once
-# the first one is worked around.
-LEN = "len() of an array or list: NoDerivativeRule 'len'"
-CHAINED = "chained comparison 'a < x < b': UnsupportedSyntax"
-RANGE_OF_COUNTER = "range() bounded by an outer loop counter: NoDerivativeRule 'range'"
-WHILE_INT = "while loop counting with a Python int: SrcadError 'counts with a Python int'"
-RETURN_IN_LOOP = "'return' inside a loop: UnsupportedSyntax"
-METHODS = "array methods .copy/.std/.ravel: NoDerivativeRule 'array attribute'"
-CONST_MASK = "module-level constant boolean mask rejected as 'boolean masks computed from data'"
-VARIADIC = (
-    "np.stack/concatenate/hstack/vstack([...]) and 3-operand np.einsum: "
-    "builder.bind_arguments ignores Prim.variadic (TypeError / 'too many arguments')"
-)
-BUILTINS = "builtins sum/max/float on traced values: NoDerivativeRule"
-SLICE_OF_COUNTER = "slice bounds from a loop counter (x[:k], x[i:i + 3]): SrcadError 'slice bounds'"
-MOD_OF_COUNTER = "'i % 3' on a loop counter: UnsupportedSyntax 'allowed on ints and shapes only'"
-LINALG_STAND_IN = (
-    "shape inference runs np.linalg on all-ones stand-ins: 'Singular matrix' / "
-    "'not positive definite'"
-)
-NESTED_LOOP_ADJOINT = (
-    "WRONG CODE: the backward of an inner loop reads the pre-loop name of an adjoint that the "
-    "outer loop carries (UnboundLocalError, or a silently wrong gradient)"
-)
-APPEND_IN_BRANCH = (
-    "WRONG CODE: list.append inside if/else runs at compile time for both branches "
-    "(UnboundLocalError, or a zero gradient)"
-)
-LOG_BASE = "math.log(x, base): 'too many arguments for np.log'"
-IS_NONE = "'bias is None' with an array bias: UnsupportedSyntax"
+# Why srcad fails today, one reason per root cause.
 STARRED = "starred assignment target 'first, *rest = ...': UnsupportedSyntax"
 
 # Case id -> why srcad fails on it today (strict xfail: remove an entry once it passes).
 KNOWN_FAILURES: dict[str, str] = {
-    # control
-    "chained_comparison": CHAINED,
-    "chained_comparison-2": CHAINED,
-    "for_range_accumulate": LEN,
-    "nested_loops_triangular": RANGE_OF_COUNTER,
-    "nested_loop_reads_outer_state": NESTED_LOOP_ADJOINT,
-    "while_counter": WHILE_INT,
-    "while_data_dependent_array": WHILE_INT,
-    "while_accumulate_until": WHILE_INT,
-    "while_true_break": WHILE_INT,
-    "while_break_on_data": WHILE_INT,
-    "while_with_continue": WHILE_INT,
-    "early_return_in_loop": RETURN_IN_LOOP,
-    "early_return_in_loop-2": RETURN_IN_LOOP,
-    "early_return_in_while": RETURN_IN_LOOP,
-    "early_return_in_while-2": RETURN_IN_LOOP,
-    # mutation
-    "augassign_array": METHODS,
-    "swap_elements": METHODS,
-    "setitem_in_loop": LEN,
-    "accumulate_into_bins": f"{LEN}; then {MOD_OF_COUNTER}",
-    "setitem_mask": CONST_MASK,
-    "read_bool_mask": CONST_MASK,
-    "list_append_stack": VARIADIC,
-    "list_append_array_stack_axis1": VARIADIC,
-    "list_literal_stack": VARIADIC,
-    "list_append_sum": BUILTINS,
-    "list_append_in_if": f"{BUILTINS}; then {APPEND_IN_BRANCH}",
-    "list_append_in_branch": APPEND_IN_BRANCH,
-    "list_append_in_branch-2": APPEND_IN_BRANCH,
-    "list_append_concatenate": f"{SLICE_OF_COUNTER}; then {VARIADIC}",
-    # calls
-    "helper_with_early_return": RETURN_IN_LOOP,
-    "recursion_horner": LEN,
-    # numpy
-    "reductions_var_std": METHODS,
-    "squeeze_expand": METHODS,
-    "einsum_bilinear": VARIADIC,
-    "trace_diag": f"np.diag's vjp calls a 3-operand np.einsum: {VARIADIC}",
-    "concatenate_stack": VARIADIC,
-    "hstack_vstack": VARIADIC,
-    "linalg_inv": LINALG_STAND_IN,
-    "linalg_det": f"det's vjp calls np.linalg.inv: {LINALG_STAND_IN}",
-    "linalg_slogdet": f"slogdet's vjp calls np.linalg.inv: {LINALG_STAND_IN}",
-    "linalg_solve": LINALG_STAND_IN,
-    "linalg_solve_matrix": LINALG_STAND_IN,
-    "linalg_cholesky": LINALG_STAND_IN,
-    # python
-    "math_log_base": LOG_BASE,
-    "builtin_abs_max_min": BUILTINS,
-    "builtin_sum_pow": BUILTINS,
-    "builtin_float_of_array": BUILTINS,
-    "list_of_floats": BUILTINS,
-    "list_len_and_index": LEN,
-    "none_argument-2": IS_NONE,
     "tuple_unpack_star": STARRED,
-    # combined
-    "rk2_ode_while": WHILE_INT,
-    "bubble_sort_weighted": METHODS,
-    "gram_schmidt": f"{RANGE_OF_COUNTER}; then {NESTED_LOOP_ADJOINT}",
-    "conv1d_loops": SLICE_OF_COUNTER,
-    "bezier_length": LEN,
-    "moving_average_lists": f"{LEN}; then {SLICE_OF_COUNTER}",
-    "cumulative_product_early_stop": RETURN_IN_LOOP,
-    "cumulative_product_early_stop-2": RETURN_IN_LOOP,
 }
 
 
