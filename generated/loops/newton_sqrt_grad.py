@@ -23,4 +23,5 @@ def newton_sqrt_grad(a, dout=1.0):
         dt2 = dx * 0.5  # x_1 = 0.5 * (x + t1)
         da = da + dt2 / x_2  # t1 = a / x
         dx = dt2 + -dt2 * t1 / x_2  # t1 = a / x
-    return x, da
+    da_1 = da + dx  # while np.abs(x * x - a) > 1e-10:
+    return x, da_1
