@@ -186,7 +186,7 @@ def test_fit_learns_and_is_reproducible():
         fit(model, x, y, optimizer=Adam(0.02), epochs=15, batch_size=16, seed=4) for _ in range(2)
     ]
     first, second = (run.history for run in runs)
-    assert first.train_loss == second.train_loss
+    assert first.objective == second.objective and first.val_loss == second.val_loss
     assert first.val_accuracy[-1] > 0.9
     assert len(first.grad_norms) == 15 and len(first.grad_norms[0]) == 2
     assert all(norm > 0 for norm in first.grad_norms[0])
@@ -348,3 +348,41 @@ def test_checkpointing_halves_peak_memory_of_a_deep_narrow_step():
         step()  # compile and create the optimizer's state first
         peaks.append(peak_memory(step)[1])
     assert peaks[1] <= 0.5 * peaks[0], peaks
+
+
+# --- the command line ---------------------------------------------------------------------------
+def test_srcad_train_defaults_reach_97_percent_on_digits(capsys):
+    from srcad.cli import main
+
+    assert main(["train", "--no-plot", "--log-every", "0"]) == 0
+    output = capsys.readouterr().out
+    accuracy = float(output.split("test accuracy ")[1].split("%")[0])
+    assert accuracy >= 97.0, output
+
+
+def test_srcad_train_writes_curve_and_parameters(tmp_path, capsys):
+    from srcad.cli import main
+
+    curve, saved = tmp_path / "curve.png", tmp_path / "params.npz"
+    arguments = ["train", "--dataset", "breast_cancer", "--hidden", "8", "--act", "tanh"]
+    arguments += ["--epochs", "3", "--opt", "momentum", "--plot", str(curve), "--save", str(saved)]
+    assert main(arguments) == 0
+    output = capsys.readouterr().out
+    assert "logistic" in output and "test accuracy" in output
+    assert curve.exists()
+    model, params = load_model(saved)
+    assert model.sizes == (30, 8, 1) and model.loss_name == "logistic"
+
+
+def test_srcad_train_on_an_npz_regression_file(tmp_path, capsys):
+    from srcad.cli import main
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((120, 4))
+    y = x @ np.array([1.0, -2.0, 0.5, 0.0]) + 0.1 * rng.standard_normal(120)
+    path = tmp_path / "data.npz"
+    np.savez(path, x_train=x[:100], y_train=y[:100], x_test=x[100:], y_test=y[100:])
+    arguments = ["train", "--data", str(path), "--hidden", "8,8", "--act", "tanh,relu"]
+    assert main([*arguments, "--epochs", "4", "--no-plot", "--checkpoint", "1"]) == 0
+    output = capsys.readouterr().out
+    assert "MLP(4-8-8-1, tanh/relu/linear, mse" in output and "test loss" in output

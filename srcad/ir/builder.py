@@ -24,6 +24,10 @@ from srcad.ir.prims import ELEMENTWISE, PRIMS, prim_of
 from srcad.ir.shapes import infer_avals
 
 
+# Primitives that return a list of arrays (even a list of one).
+LIST_RESULTS = {"split", "array_split", "hsplit", "vsplit", "dsplit"}
+
+
 class TraceError(Exception):
     """An operation on a traced value that the builder cannot record."""
 
@@ -159,7 +163,9 @@ class GraphBuilder:
         )
         self.emit(eqn)
         tracers = tuple(self.tracer(v) for v in outputs)
-        result = tracers[0] if len(tracers) == 1 else tracers
+        result = tracers[0] if len(tracers) == 1 and prim_name not in LIST_RESULTS else tracers
+        if prim_name in LIST_RESULTS:
+            result = list(tracers)
         if key is not None:
             self._computed[-1][key] = result
         return result
@@ -186,7 +192,7 @@ class GraphBuilder:
         except (ValueError, TypeError, IndexError, np.exceptions.AxisError) as error:
             shapes = " and ".join(str(a.aval.shape) for a in atoms)
             raise TraceError(
-                f"np.{PRIMS[prim_name].fn.__name__} cannot combine shapes {shapes}: {error}",
+                f"{PRIMS[prim_name].spelling} cannot combine shapes {shapes}: {error}",
                 self.loc,
             ) from None
 
@@ -279,7 +285,7 @@ def _fold_constants(prim_name: str, atoms: list[Atom], params: dict) -> Const | 
     if len(values) < len(atoms) or not all(isinstance(v, (int, float)) for v in values):
         return None
     with np.errstate(all="ignore"):
-        result = PRIMS[prim_name].fn(*values, **params)
+        result = PRIMS[prim_name].evaluate(values, params)
     if isinstance(result, np.bool_):
         return Const(bool(result))
     if isinstance(result, np.integer) or type(result) is int:

@@ -39,7 +39,9 @@ def _elementwise_aval(prim_name: str, avals: list[AVal]) -> AVal:
 def _scalar_stand_in(aval: AVal) -> object:
     if aval.is_weak:
         return {"float64": 0.5, "int64": 1, "bool": True}.get(aval.dtype, 0.5)
-    return np.ones((), dtype=aval.dtype)
+    return np.ones((), dtype=aval.dtype) if np.dtype(aval.dtype).kind not in "iu" else np.zeros(
+        (), dtype=aval.dtype
+    )
 
 
 def _stand_in(aval: AVal) -> object:
@@ -50,7 +52,8 @@ def _stand_in(aval: AVal) -> object:
     if len(shape) >= 2 and shape[-1] == shape[-2] and shape[-1] <= MAX_IDENTITY:
         # identity matrices: invertible and positive definite, as np.linalg wants
         return np.broadcast_to(np.eye(shape[-1], dtype=aval.dtype), shape)
-    return np.broadcast_to(np.ones((), dtype=aval.dtype), shape)
+    fill = 0 if np.dtype(aval.dtype).kind in "iu" else 1  # index arrays: valid positions
+    return np.broadcast_to(np.full((), fill, dtype=aval.dtype), shape)
 
 
 MAX_IDENTITY = 2048

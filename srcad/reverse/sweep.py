@@ -109,14 +109,15 @@ def _backward_step(builder: GraphBuilder, eqn: Eqn, adjoints: dict, active: set)
     if rule is None:
         where = eqn.loc or None
         raise NoDerivativeRule(
-            f"np.{PRIMS[eqn.prim].fn.__name__} has no reverse rule; register one with "
+            f"{PRIMS[eqn.prim].spelling} has no reverse rule; register one with "
             "srcad.defvjp",
             where.file if where else None,
             where.line if where else None,
         )
     with builder.at(eqn.loc, "adjoint", eqn.outputs[0].id):
         g = _cotangent_tracers(builder, eqn, cotangents)
-        out = g if len(eqn.outputs) > 1 else builder.tracer(eqn.outputs[0])
+        outs = tuple(builder.tracer(v) for v in eqn.outputs)
+        out = outs if len(outs) > 1 else outs[0]
         inputs = [builder.tracer(a) for a in eqn.inputs]
         try:
             results = rule(g if len(eqn.outputs) > 1 else g[0], out, *inputs, **eqn.param_dict)

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 import sympy
 
-from rules.cases import ALL_CASES, case_id, is_float, make_inputs, outputs
+from rules.cases import ALL_CASES, BUILTIN_RULES, case_id, is_float, make_inputs, outputs
 from rules.symbolic import Sym, sympy_function
 from srcad.ir.prims import CALLABLES, ELEMENTWISE, PRIMS
 from srcad.rules import JVP_RULES, VJP_RULES
 
-ELEMENTWISE_RULES = sorted(n for n in VJP_RULES if PRIMS[n].kind == ELEMENTWISE)
+ELEMENTWISE_RULES = [n for n in BUILTIN_RULES if PRIMS[n].kind == ELEMENTWISE]
 SYMPY_RULES = [n for n in ELEMENTWISE_RULES if n != "where"]
 EPS = 1e-6
 
@@ -29,7 +29,7 @@ EPS = 1e-6
 # --- the table and the registries -----------------------------------------------------------
 def test_every_rule_has_a_check():
     """A rule is checked if it is elementwise (sympy + defaults) or lists examples."""
-    for name in VJP_RULES:
+    for name in BUILTIN_RULES:
         prim = PRIMS[name]
         if prim.kind == ELEMENTWISE:
             if name != "where":
@@ -39,8 +39,9 @@ def test_every_rule_has_a_check():
 
 
 def test_vjp_and_jvp_rules_come_in_pairs():
-    assert sorted(set(VJP_RULES) - set(JVP_RULES)) == [], "VJP rules without a JVP rule"
-    assert sorted(set(JVP_RULES) - set(VJP_RULES)) == [], "JVP rules without a VJP rule"
+    builtin_jvps = sorted(name for name in JVP_RULES if PRIMS[name].kind != "custom")
+    assert sorted(set(BUILTIN_RULES) - set(builtin_jvps)) == [], "VJP rules without a JVP"
+    assert sorted(set(builtin_jvps) - set(BUILTIN_RULES)) == [], "JVP rules without a VJP"
 
 
 def test_differentiable_primitives_have_rules():
@@ -48,14 +49,16 @@ def test_differentiable_primitives_have_rules():
     missing = [
         name
         for name, prim in PRIMS.items()
-        if prim.is_differentiable and prim.kind != "control" and name not in VJP_RULES
+        if prim.is_differentiable
+        and prim.kind not in ("control", "custom")
+        and name not in VJP_RULES
     ]
     assert missing == []
-    assert not [n for n in VJP_RULES if not PRIMS[n].is_differentiable]
+    assert not [n for n in BUILTIN_RULES if not PRIMS[n].is_differentiable]
 
 
 def test_at_least_120_differentiable_callables():
-    differentiable = {c for c, name in CALLABLES.items() if name in VJP_RULES}
+    differentiable = {c for c, name in CALLABLES.items() if name in BUILTIN_RULES}
     assert len(differentiable) >= 120, len(differentiable)
 
 
@@ -134,7 +137,7 @@ def _run_jvp(name, prim, tangents, outs, inputs, params):
     results = outputs(result) if len(outs) > 1 else (result,)
     assert len(results) == len(outs), f"{name}: one tangent per output"
     return tuple(
-        np.zeros(np.shape(o)) if r is None else np.broadcast_to(r, np.shape(o))
+        np.zeros_like(o) if r is None else np.broadcast_to(r, np.shape(o))
         for r, o in zip(results, outs, strict=True)
     )
 
@@ -189,3 +192,22 @@ def test_jvp_matches_vjp_and_differences(name, case):
         expected = _directional(prim, inputs, params, all_tangents)
         for got, want in zip(tangents_out, expected, strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7, err_msg=name)
+
+
+@pytest.mark.parametrize(("name", "case"), ALL_CASES, ids=case_id)
+def test_rules_keep_float32(name, case):
+    """A float32 function gets float32 cotangents and tangents (no silent float64)."""
+    specs, params = case
+    prim = PRIMS[name]
+    inputs = make_inputs(name, specs, np.random.default_rng(1))
+    inputs = [np.float32(x) if is_float(x) else x for x in inputs]
+    outs = _call(prim, inputs, params)
+    if any(np.asarray(o).dtype != np.float32 for o in outs):
+        return  # float64 by definition (float_power)
+    u = tuple(np.ones(np.shape(o), dtype=np.float32) for o in outs)
+    for index, cotangent in enumerate(_run_vjp(name, prim, u, outs, inputs, params)):
+        if cotangent is not None:
+            assert np.asarray(cotangent).dtype == np.float32, f"{name}: cotangent {index}"
+    tangents = [np.ones_like(x) if is_float(x) else None for x in inputs]
+    for tangent in _run_jvp(name, prim, tangents, outs, inputs, params):
+        assert np.asarray(tangent).dtype == np.float32, f"{name}: tangent"
