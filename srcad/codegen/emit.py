@@ -200,11 +200,13 @@ class _Emitter(ControlFlowEmitter):
             text = f"{targets} = {ast.unparse(self.expression(eqn))}"
         if eqn.role != "primal" and eqn.origin is not None and eqn.origin in self.defining:
             primal = self.defining[eqn.origin]
-            if (primal.prim in STATEMENT_PRIMS or PRIMS[primal.prim].kind == CONTROL) and primal.loc:
-                comment = f"# {primal.loc.text}"
+            if primal.prim in STATEMENT_PRIMS or PRIMS[primal.prim].kind == CONTROL:
+                comment = f"# {primal.loc.text}" if primal.loc else ""
             else:
                 comment = f"# {self.names.name(primal.outputs[0])} = "
                 comment += ast.unparse(self.expression(primal))
+            if not comment:
+                return text
             if len(text) + len(comment) > LINE_LENGTH - 6 or "\n" in text:
                 return f"{comment}\n{text}"  # too long to share a line: comment above
             text += f"  {comment}"

@@ -73,6 +73,13 @@ class ControlFlowLowering:
             self.lower_statement(statement)
 
     def _lower_returning_if(self, node: ast.If, rest: list[ast.stmt]) -> None:
+        from srcad.ir import Loc
+
+        loc = Loc(self.parsed.file, node.lineno, self._text(node), self.parsed.name)
+        with self.builder.at(loc, "primal"):
+            self._lower_returning_if_at(node, rest)
+
+    def _lower_returning_if_at(self, node: ast.If, rest: list[ast.stmt]) -> None:
         test = self.evaluate_at(node, node.test)
         if not isinstance(test, Tracer):
             self.lower_block((node.body if test else node.orelse) + rest)
@@ -151,7 +158,7 @@ class ControlFlowLowering:
             _restore_containers(snapshot)
         self.env = before
         names = _changed_names(before, envs)
-        values = [[e[n] for n in names] for e in envs]
+        values = [[e.get(n) for n in names] for e in envs]
         slots = self._container_slots(node, before, snapshot, contents, names, values)
         joined = self._emit_cond(node, test, names, values, blocks)
         for name, value in zip(names, joined, strict=False):
@@ -453,11 +460,18 @@ def _fill_unset(values: list[list]) -> list[list]:
 
 
 def _changed_names(before: dict, envs: list[dict]) -> list[str]:
-    """Names bound in every branch whose value some branch changed."""
-    common = set(envs[0]).intersection(*envs[1:])
-    return sorted(
-        n for n in common if any(n not in before or env[n] is not before[n] for env in envs)
-    )
+    """Names whose value some branch changed: bound in every branch, or computed in one
+    (then the other branch gives zeros, as for a value only that branch's code reads)."""
+    names = set().union(*envs)
+    changed = []
+    for name in sorted(names):
+        values = [env.get(name) for env in envs]
+        if all(name in env for env in envs):
+            if any(name not in before or env[name] is not before[name] for env in envs):
+                changed.append(name)
+        elif name not in before and any(isinstance(v, Tracer) for v in values):
+            changed.append(name)
+    return changed
 
 
 def _joined_aval(avals: list[AVal], name: str, parsed, node) -> AVal:

@@ -33,28 +33,63 @@ DEFAULTS = {
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``srcad train``."""
+    parser.description = (
+        "Train an MLP whose loss srcad differentiates; print the final metrics and write the "
+        "training curves as a PNG. Without options: digits, 64-128-10 relu, Adam, about 97.5% test accuracy."
+    )
     data = parser.add_argument_group("data")
-    data.add_argument("--dataset", default="digits", choices=DATASETS)
+    data.add_argument("--dataset", default="digits", choices=DATASETS, help="(default digits)")
     data.add_argument("--data", metavar="FILE.npz", help="x_train, y_train, x_test, y_test")
     data.add_argument("--standardize", action="store_true", help="z-score the input features")
     net = parser.add_argument_group("model")
-    net.add_argument("--hidden", default=DEFAULTS["hidden"], help="hidden widths, e.g. 64,64")
-    net.add_argument("--act", default=DEFAULTS["act"], help=f"{'|'.join(ACTIVATIONS)}, or a list")
-    net.add_argument("--loss", choices=sorted(LOSSES), help="default: the dataset's")
-    net.add_argument("--l2", type=float, default=DEFAULTS["l2"], help="L2 penalty lambda")
-    net.add_argument("--init", default="auto", choices=("auto", "xavier", "he"))
+    net.add_argument(
+        "--hidden",
+        default=DEFAULTS["hidden"],
+        help="hidden widths, e.g. 64,64 (default %(default)s)",
+    )
+    net.add_argument(
+        "--act",
+        default=DEFAULTS["act"],
+        help=f"{'|'.join(ACTIVATIONS)}, or one per layer (default %(default)s)",
+    )
+    net.add_argument("--loss", choices=sorted(LOSSES), help="(default the dataset's)")
+    net.add_argument(
+        "--l2", type=float, default=DEFAULTS["l2"], help="L2 penalty lambda (default %(default)s)"
+    )
+    net.add_argument(
+        "--init",
+        default="auto",
+        choices=("auto", "xavier", "he"),
+        help="auto: he for relu, else xavier",
+    )
     net.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     net.add_argument("--checkpoint", type=int, default=0, help="layers per recomputed segment")
     run = parser.add_argument_group("optimisation")
-    run.add_argument("--opt", default=DEFAULTS["opt"], choices=sorted(OPTIMIZERS))
-    run.add_argument("--lr", type=float, default=None, help="default: 3e-3 for adam, else its own")
-    run.add_argument("--schedule", default=DEFAULTS["schedule"], choices=sorted(SCHEDULES))
-    run.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
-    run.add_argument("--batch", type=int, default=DEFAULTS["batch"])
-    run.add_argument("--val", type=float, default=DEFAULTS["val"], help="validation fraction")
+    run.add_argument(
+        "--opt", default=DEFAULTS["opt"], choices=sorted(OPTIMIZERS), help="(default adam)"
+    )
+    run.add_argument(
+        "--lr", type=float, default=None, help="(default 3e-3 for adam, else the optimizer's own)"
+    )
+    run.add_argument(
+        "--schedule",
+        default=DEFAULTS["schedule"],
+        choices=sorted(SCHEDULES),
+        help="(default cosine)",
+    )
+    run.add_argument("--epochs", type=int, default=DEFAULTS["epochs"], help="(default %(default)s)")
+    run.add_argument("--batch", type=int, default=DEFAULTS["batch"], help="(default %(default)s)")
+    run.add_argument(
+        "--val",
+        type=float,
+        default=DEFAULTS["val"],
+        help="validation fraction (default %(default)s)",
+    )
     run.add_argument("--patience", type=int, default=None, help="early-stopping patience")
     run.add_argument("--restarts", type=int, default=1, help="runs from fresh seeds; best kept")
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument(
+        "--seed", type=int, default=0, help="same seed, same run (default %(default)s)"
+    )
     out = parser.add_argument_group("output")
     out.add_argument("--plot", default=None, help="curve PNG (default srcad_train_NAME.png)")
     out.add_argument("--no-plot", action="store_true")

@@ -1,0 +1,301 @@
+"""The transformation family: jvp, vjp, jacfwd, jacrev, hessian, hvp, and grad of grad.
+
+Hessians are compared with sympy's Hessian and with central differences of the gradient,
+on functions with loops and branches too; Jacobians by forward and reverse mode are
+compared with each other on maps from R^n to R^m of several shapes; hvp is checked not to
+form the Hessian (its memory stays linear in the input size).
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+import sympy
+
+import srcad
+
+X = sympy.symbols("x0:3", real=True)
+
+
+def f_poly(x):
+    return x[0] ** 2 * x[1] + 3.0 * x[1] * x[2] ** 3
+
+
+def f_trig(x):
+    return np.sin(x[0] * x[1]) + np.cos(x[2]) * x[0]
+
+
+def f_exp(x):
+    return np.exp(0.3 * x[0] - x[1]) * x[2]
+
+
+def f_log(x):
+    return np.log(1.0 + x[0] ** 2 + x[1] ** 2) * x[2]
+
+
+def f_tanh(x):
+    return np.sum(np.tanh(x) ** 2)
+
+
+def f_sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-(x[0] * 2.0 - x[1] + 0.5 * x[2])))
+
+
+def f_sqrt(x):
+    return np.sqrt(1.0 + np.sum(x * x))
+
+
+def f_quotient(x):
+    return x[0] / (1.5 + x[1] ** 2) + x[2] ** 3
+
+
+def f_power(x):
+    return (2.0 + x[0] ** 2) ** x[1] + x[2]
+
+
+def f_softplus(x):
+    return np.sum(np.logaddexp(0.0, x)) * x[0]
+
+
+def f_arctan(x):
+    return np.arctan(x[0] * x[1] - x[2])
+
+
+def f_matrix(x):
+    a = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.3], [0.0, 0.3, 3.0]])
+    return x @ a @ x + np.sum(np.sin(x))
+
+
+def f_loop(x):
+    s = 0.0
+    for i in range(3):
+        s = s + np.sin(x[i]) * x[(i + 1) % 3]
+    return s
+
+
+def f_while(x):
+    y = x[0]
+    k = 0.0
+    while k < 3.0:
+        y = y * x[1] + x[2]
+        k = k + 1.0
+    return y
+
+
+def f_branch(x):
+    if x[0] > 0.0:
+        return x[0] ** 3 * x[1]
+    return x[1] * x[2] ** 2
+
+
+def f_branch_negative(x):
+    if x[0] > 0.0:
+        return x[0] ** 3 * x[1]
+    return x[1] * x[2] ** 2
+
+
+def f_helper(x):
+    return _energy(x[0], x[1]) + _energy(x[1], x[2])
+
+
+def _energy(a, b):
+    return (a - b) ** 2 * a
+
+
+def f_product(x):
+    return np.prod(x) + np.sum(x**3)
+
+
+def f_cumulative(x):
+    return np.sum(np.cumsum(x) ** 2)
+
+
+def f_norm(x):
+    return np.linalg.norm(x) ** 3
+
+
+def f_mixed(x):
+    y = x * x
+    y = np.where(y > 0.5, y, -y)
+    return np.sum(y * x)
+
+
+SYMPY = {
+    f_poly: X[0] ** 2 * X[1] + 3 * X[1] * X[2] ** 3,
+    f_trig: sympy.sin(X[0] * X[1]) + sympy.cos(X[2]) * X[0],
+    f_exp: sympy.exp(sympy.Rational(3, 10) * X[0] - X[1]) * X[2],
+    f_log: sympy.log(1 + X[0] ** 2 + X[1] ** 2) * X[2],
+    f_tanh: sum(sympy.tanh(v) ** 2 for v in X),
+    f_sigmoid: 1 / (1 + sympy.exp(-(2 * X[0] - X[1] + X[2] / 2))),
+    f_sqrt: sympy.sqrt(1 + sum(v * v for v in X)),
+    f_quotient: X[0] / (sympy.Rational(3, 2) + X[1] ** 2) + X[2] ** 3,
+    f_power: (2 + X[0] ** 2) ** X[1] + X[2],
+    f_softplus: sum(sympy.log(1 + sympy.exp(v)) for v in X) * X[0],
+    f_arctan: sympy.atan(X[0] * X[1] - X[2]),
+    f_matrix: sympy.Matrix(X).T
+    @ sympy.Matrix([[2, 0.5, 0], [0.5, 1, 0.3], [0, 0.3, 3]])
+    @ sympy.Matrix(X)
+    + sympy.Matrix([[sum(sympy.sin(v) for v in X)]]),
+    f_loop: sum(sympy.sin(X[i]) * X[(i + 1) % 3] for i in range(3)),
+    f_while: ((X[0] * X[1] + X[2]) * X[1] + X[2]) * X[1] + X[2],
+    f_branch: X[0] ** 3 * X[1],
+    f_branch_negative: X[1] * X[2] ** 2,
+    f_helper: (X[0] - X[1]) ** 2 * X[0] + (X[1] - X[2]) ** 2 * X[1],
+    f_product: X[0] * X[1] * X[2] + sum(v**3 for v in X),
+    f_cumulative: X[0] ** 2 + (X[0] + X[1]) ** 2 + (X[0] + X[1] + X[2]) ** 2,
+    f_norm: sympy.sqrt(sum(v * v for v in X)) ** 3,
+}
+POINTS = {f_branch_negative: np.array([-0.7, 1.1, 0.4])}
+DEFAULT_POINT = np.array([0.6, -0.8, 1.3])
+
+
+def _sympy_hessian(expr, point):
+    expr = expr[0, 0] if isinstance(expr, sympy.MatrixBase) else expr
+    subs = dict(zip(X, point, strict=True))
+    return np.array(sympy.hessian(expr, X).evalf(subs=subs), dtype=float)
+
+
+@pytest.mark.parametrize("fun", list(SYMPY), ids=lambda f: f.__name__)
+def test_hessian_matches_sympy_and_differences_of_the_gradient(fun):
+    point = POINTS.get(fun, DEFAULT_POINT)
+    hessian = srcad.hessian(fun)(point)
+    assert hessian.shape == (3, 3)
+    expected = _sympy_hessian(SYMPY[fun], point)
+    np.testing.assert_allclose(hessian, expected, rtol=1e-9, atol=1e-9)
+    gradient = srcad.grad(fun)
+    differences = np.array(
+        [(gradient(point + 1e-6 * e) - gradient(point - 1e-6 * e)) / 2e-6 for e in np.eye(3)]
+    )
+    np.testing.assert_allclose(hessian, differences.T, rtol=1e-5, atol=1e-6)
+
+
+def test_hessian_of_several_arguments_has_jax_layout():
+    def f(a, b):
+        return np.sum(a**2) * np.sum(b) + np.sum(b**3)
+
+    a, b = np.array([1.0, 2.0]), np.array([0.5, -1.0, 2.0])
+    hessian = srcad.hessian(f, argnums=(0, 1))(a, b)
+    assert hessian[0][0].shape == (2, 2) and hessian[0][1].shape == (2, 3)
+    assert hessian[1][0].shape == (3, 2) and hessian[1][1].shape == (3, 3)
+    np.testing.assert_allclose(hessian[0][0], np.diag(2 * np.full(2, np.sum(b))))
+    np.testing.assert_allclose(hessian[1][1], np.diag(6 * b))
+    np.testing.assert_allclose(hessian[0][1], np.outer(2 * a, np.ones(3)))
+
+
+def test_grad_of_grad_differentiates_generated_code():
+    def f(x):
+        return x**3 * np.sin(x)
+
+    second = srcad.grad(srcad.grad(f))
+    for x in (-1.2, 0.3, 2.0):
+        exact = 6 * x * np.sin(x) + 6 * x**2 * np.cos(x) - x**3 * np.sin(x)
+        assert np.isclose(second(x), exact, rtol=1e-12)
+    assert "def grad_f_grad" in srcad.source(second)
+
+
+def test_grad_of_value_and_grad_component():
+    def f(x):
+        return np.sum(np.exp(x) * x)
+
+    def first_component(x):
+        value, gradient = srcad.value_and_grad(f)(x)
+        return gradient
+
+    x = np.array([0.2, -0.4])
+    hessian = srcad.jacfwd(srcad.grad(f))(x)
+    np.testing.assert_allclose(hessian, np.diag(np.exp(x) * (x + 2)), rtol=1e-12)
+    np.testing.assert_allclose(first_component(x), np.exp(x) * (x + 1), rtol=1e-12)
+
+
+SHAPES = [((3,), (2,)), ((4,), (3, 2)), ((2, 3), (4,)), ((2, 2), (3, 1))]
+
+
+@pytest.mark.parametrize(("in_shape", "out_shape"), SHAPES, ids=str)
+def test_jacfwd_and_jacrev_agree(in_shape, out_shape):
+    rng = np.random.default_rng(3)
+    size_in, size_out = int(np.prod(in_shape)), int(np.prod(out_shape))
+    a = rng.normal(size=(size_out, size_in))
+
+    def f(x):
+        y = np.tanh(a @ np.reshape(x, (size_in,))) * 2.0
+        return np.reshape(y * y + np.sin(y), out_shape)
+
+    x = rng.normal(size=in_shape)
+    forward, reverse = srcad.jacfwd(f)(x), srcad.jacrev(f)(x)
+    assert forward.shape == out_shape + in_shape == reverse.shape
+    np.testing.assert_allclose(forward, reverse, rtol=1e-10, atol=1e-12)
+    column = (f(x + 1e-6 * _unit(in_shape, 0)) - f(x - 1e-6 * _unit(in_shape, 0))) / 2e-6
+    np.testing.assert_allclose(
+        forward.reshape(size_out, size_in)[:, 0], column.ravel(), rtol=1e-5, atol=1e-7
+    )
+
+
+def _unit(shape, index):
+    e = np.zeros(int(np.prod(shape)))
+    e[index] = 1.0
+    return e.reshape(shape)
+
+
+def test_jvp_and_vjp_are_transposes():
+    rng = np.random.default_rng(4)
+
+    def f(x, y):
+        return np.tanh(x[:, None] * y[None, :]) + x[:, None]
+
+    x, y = rng.normal(size=3), rng.normal(size=2)
+    tx, ty = rng.normal(size=3), rng.normal(size=2)
+    out, out_dot = srcad.jvp(f, (x, y), (tx, ty))
+    np.testing.assert_allclose(out, f(x, y))
+    value, vjp_fn = srcad.vjp(f, x, y)
+    u = rng.normal(size=out.shape)
+    gx, gy = vjp_fn(u)
+    assert np.isclose(np.sum(u * out_dot), np.sum(gx * tx) + np.sum(gy * ty), rtol=1e-12)
+
+
+def test_hvp_matches_hessian_times_vector():
+    rng = np.random.default_rng(5)
+    x, v = rng.normal(size=3), rng.normal(size=3)
+    for fun in (f_trig, f_loop, f_matrix):
+        np.testing.assert_allclose(
+            srcad.hvp(fun, (x,), (v,)), srcad.hessian(fun)(x) @ v, rtol=1e-10, atol=1e-12
+        )
+
+
+def test_hvp_of_ten_thousand_inputs_never_forms_the_hessian():
+    n = 10_000
+
+    def f(x):
+        return np.sum(np.log1p(x**2)) + np.sum(x[1:] * x[:-1])
+
+    rng = np.random.default_rng(6)
+    x, v = rng.normal(size=n), rng.normal(size=n)
+    srcad.hvp(f, (x,), (v,))  # compile outside the measurement
+    tracemalloc.start()
+    product = srcad.hvp(f, (x,), (v,))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert (
+        peak < 50 * n * 8
+    ), f"hvp used {peak / 1e6:.1f} MB; a Hessian would be {n * n * 8 / 1e6} MB"
+    second = (2 - 2 * x**2) / (1 + x**2) ** 2
+    expected = second * v
+    expected[1:] += v[:-1]
+    expected[:-1] += v[1:]
+    np.testing.assert_allclose(product, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_forward_mode_gradient_and_source():
+    def f(x, w):
+        return np.sum(np.tanh(w * x))
+
+    x, w = np.array([0.1, -0.3, 0.7]), 0.8
+    forward = srcad.value_and_grad(f, argnums=(0, 1), mode="forward")
+    value, (gx, gw) = forward(x, w)
+    _, (rx, rw) = srcad.value_and_grad(f, argnums=(0, 1))(x, w)
+    np.testing.assert_allclose(gx, rx, rtol=1e-12)
+    assert isinstance(gw, float) and np.isclose(gw, rw, rtol=1e-12)
+    code = srcad.source(forward)
+    assert "def f_jvp(x, w, x_dot, w_dot)" in code
+    assert "x_dot" in code and "dout" not in code
