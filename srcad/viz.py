@@ -31,7 +31,6 @@ from srcad.reverse import reverse_graph
 from srcad.signature import bind_call, signature_of
 
 IMAGE_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
-DOT_SUFFIXES = {".dot", ".gv"}
 INSTALL_HINT = (
     "install Graphviz to draw images (Debian/Ubuntu: `sudo apt install graphviz`, "
     "macOS: `brew install graphviz`), or render the .dot file at https://dreampuf.github.io/"
@@ -168,7 +167,7 @@ def save_dot(dot_text: str, path: str | Path) -> Path:
 
 # --- names --------------------------------------------------------------------------------
 def value_names(graph: Graph) -> dict[int, str]:
-    """A readable name for every var of ``graph``, as the generated code would say it.
+    """A readable name for every var of ``graph``, in the style of the generated code.
 
     User names stay (a reassigned ``x`` becomes ``x``, ``x_1``, ...), unnamed primal values
     are ``t1``, ``t2``, ... in graph order, the adjoint of ``z`` (hint ``d@<id of z>``) is
@@ -257,7 +256,7 @@ def op_symbol(eqn: Eqn) -> str:
     prim = PRIMS.get(eqn.prim)
     params = eqn.param_dict
     if eqn.prim in ("getitem", "setitem", "add_at", "index_add"):
-        names = [f"i{k}" for k in range(len(eqn.inputs))]
+        names = ["·"] * len(eqn.inputs)  # array indices are drawn as edges
         text = "[" + format_index(params.get("index", ()), names) + "]"
         return text if eqn.prim == "getitem" else f"{eqn.prim} {text}"
     if eqn.prim == "negative":

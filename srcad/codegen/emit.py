@@ -164,7 +164,7 @@ class _Emitter(ControlFlowEmitter):
     def block_lines(self, eqns, top: bool = False, parent: Eqn | None = None) -> list[str]:
         """The statements of a block, with a comment wherever the source line changes."""
         lines: list[str] = []
-        role = None if top else parent.role
+        role = None if top else _sweep(parent.role)
         line_no = None if top or parent.loc is None else parent.loc.line
         for eqn in eqns:
             if any(v.id in self.inlined for v in eqn.outputs):
@@ -173,14 +173,14 @@ class _Emitter(ControlFlowEmitter):
             if eqn.prim in ("tape_push", "tape_pop"):
                 lines.append(self.statement(eqn))  # bookkeeping: no comment of its own
                 continue
-            if eqn.role != role or source_line != line_no:
+            if _sweep(eqn.role) != role or source_line != line_no:
                 lines.append(self._section_comment(eqn, role, top))
-                role, line_no = eqn.role, source_line
+                role, line_no = _sweep(eqn.role), source_line
             lines.append(self.statement(eqn))
         return lines
 
     def _section_comment(self, eqn: Eqn, previous_role: str | None, top: bool) -> str:
-        label = {"primal": "forward", "adjoint": "backward", "tangent": "tangents"}[eqn.role]
+        label = _sweep(eqn.role)
         where = ""
         if eqn.loc:
             function = "" if eqn.loc.function == self.graph.name else f" in {eqn.loc.function}"
@@ -299,6 +299,11 @@ class _Emitter(ControlFlowEmitter):
         )
         self.constants[name] = value
         return ast.Name(name, ast.Load())
+
+
+def _sweep(role: str) -> str:
+    """Primal values and their tangents run together in the forward sweep."""
+    return "backward" if role == "adjoint" else "forward"
 
 
 def _has_index_arrays(static: tuple, arrays) -> bool:

@@ -35,6 +35,7 @@ class NameAllocator:
         self._holder: dict[str, list[Var]] = {}
         self._temp_count = 0
         self._descriptive: set[int] = {v.id for v in graph.inputs}
+        self._hints = {v.id: v.hint for e in program.order for v in e.outputs}
         self._derivative_ids = {
             v.id for e in program.order if e.role != "primal" for v in e.outputs
         }
@@ -160,11 +161,11 @@ class NameAllocator:
 
     def _base_name(self, var: Var, eqn: Eqn | None) -> str:
         if var.hint.startswith("d@"):
-            return "d" + self.names.get(int(var.hint[2:]), "x")
+            return "d" + self._name_or_hint(int(var.hint[2:]))
         if var.hint.startswith("=@"):
             return self.names.get(int(var.hint[2:]), "t")
         if var.hint.startswith("t@"):
-            return self.names.get(int(var.hint[2:]), "t") + "_dot"
+            return self._name_or_hint(int(var.hint[2:])) + "_dot"
         if var.hint:
             self._descriptive.add(var.id)
             return var.hint
@@ -175,6 +176,13 @@ class NameAllocator:
             return short
         self._temp_count += 1
         return f"t{self._temp_count}"
+
+    def _name_or_hint(self, var_id: int) -> str:
+        """The name of a var, or its user name if it has none yet (``x`` for ``dx``)."""
+        if var_id in self.names:
+            return self.names[var_id]
+        hint = self._hints.get(var_id, "")
+        return hint if hint and hint[0].isalpha() and "@" not in hint else "t"
 
     def _operation_name(self, eqn: Eqn) -> str:
         operands = [self._operand_name(a) for a in eqn.inputs]
