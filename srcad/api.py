@@ -22,8 +22,9 @@ from srcad.signature import ArgSignature, bind_call, signature_of
 class Transformed:
     """A function returned by ``grad`` / ``value_and_grad``: compiles per signature."""
 
-    def __init__(self, fun: Callable, argnums: int | tuple, has_aux: bool, mode: str,
-                 returns_value: bool):
+    def __init__(
+        self, fun: Callable, argnums: int | tuple, has_aux: bool, mode: str, returns_value: bool
+    ):
         if mode not in ("reverse", "forward"):
             raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
         self.fun = fun
@@ -69,8 +70,13 @@ class Transformed:
         if value is None:
             value = compiled.fn(*values, *[np.zeros_like(x) for x in leaves])[0]
         flat = split_columns(columns, leaves)
-        grads = [unflatten(flatten(values[n])[1], flat[_offset(values, numbers, k):][
-            : len(flatten(values[n])[0])]) for k, n in enumerate(numbers)]
+        grads = [
+            unflatten(
+                flatten(values[n])[1],
+                flat[_offset(values, numbers, k) :][: len(flatten(values[n])[0])],
+            )
+            for k, n in enumerate(numbers)
+        ]
         return value, grads[0] if isinstance(self.argnums, int) else tuple(grads)
 
     def srcad_plain_function(self, signature: ArgSignature) -> Callable:
@@ -86,8 +92,9 @@ class Transformed:
             result = "(grads, value[1])" if self.has_aux else "grads"
         call = f"value, grads = {target.__name__}({', '.join(params)})"
         name = f"{'value_and_' if self.returns_value else ''}grad_{self.fun.__name__}"
-        return wrapper_function(name, params, call, result, target,
-                                f"The gradient of {self.fun.__name__}.")
+        return wrapper_function(
+            name, params, call, result, target, f"The gradient of {self.fun.__name__}."
+        )
 
 
 def _offset(values: list, numbers: tuple, k: int) -> int:
@@ -102,8 +109,12 @@ def unit_tangents(leaves: list) -> list[list]:
         for position in np.ndindex(np.shape(leaf)):
             basis = [z.copy() for z in zeros]
             basis[i][position] = 1.0
-            bases.append([float(b) if np.ndim(b) == 0 and isinstance(leaves[j], float) else b
-                          for j, b in enumerate(basis)])
+            bases.append(
+                [
+                    float(b) if np.ndim(b) == 0 and isinstance(leaves[j], float) else b
+                    for j, b in enumerate(basis)
+                ]
+            )
     return bases
 
 
@@ -112,7 +123,7 @@ def split_columns(columns: list, leaves: list) -> list:
     result, start = [], 0
     for leaf in leaves:
         size = int(np.size(leaf))
-        result.append(np.reshape(np.array(columns[start:start + size]), np.shape(leaf)))
+        result.append(np.reshape(np.array(columns[start : start + size]), np.shape(leaf)))
         start += size
     return result
 
@@ -147,16 +158,26 @@ def plain_value(value: object) -> object:
     return value
 
 
-def grad(fun: Callable | None = None, argnums: int | tuple = 0, *, has_aux: bool = False,
-         mode: str = "reverse") -> Callable:
+def grad(
+    fun: Callable | None = None,
+    argnums: int | tuple = 0,
+    *,
+    has_aux: bool = False,
+    mode: str = "reverse",
+) -> Callable:
     """The gradient of scalar-valued ``fun`` with respect to argument(s) ``argnums``."""
     if fun is None:
         return functools.partial(grad, argnums=argnums, has_aux=has_aux, mode=mode)
     return Transformed(fun, argnums, has_aux, mode, returns_value=False)
 
 
-def value_and_grad(fun: Callable | None = None, argnums: int | tuple = 0, *,
-                   has_aux: bool = False, mode: str = "reverse") -> Callable:
+def value_and_grad(
+    fun: Callable | None = None,
+    argnums: int | tuple = 0,
+    *,
+    has_aux: bool = False,
+    mode: str = "reverse",
+) -> Callable:
     """Like ``grad``, returning ``(value, gradient)`` and computing the value once."""
     if fun is None:
         return functools.partial(value_and_grad, argnums=argnums, has_aux=has_aux, mode=mode)

@@ -39,13 +39,17 @@ class Compiled:
     out_tree: TreeDef
 
 
-def compile_reverse(fun: Callable, signature: ArgSignature, argnums: int | tuple,
-                    has_aux: bool = False, is_scalar: bool = True) -> Compiled:
+def compile_reverse(
+    fun: Callable,
+    signature: ArgSignature,
+    argnums: int | tuple,
+    has_aux: bool = False,
+    is_scalar: bool = True,
+) -> Compiled:
     """``f_grad(params..., dout)`` returning ``(value, gradients)``; for ``is_scalar=False``
     (``vjp``) the output may have any shape and ``dout`` has no default."""
     key = ("reverse", argnums, has_aux, is_scalar, signature)
-    return cached(fun, key, lambda: _compile_reverse(fun, signature, argnums, has_aux,
-                                                      is_scalar))
+    return cached(fun, key, lambda: _compile_reverse(fun, signature, argnums, has_aux, is_scalar))
 
 
 def compile_forward(fun: Callable, signature: ArgSignature, argnums: int | tuple) -> Compiled:
@@ -63,10 +67,16 @@ def _compile_reverse(fun, signature, argnums, has_aux, is_scalar) -> Compiled:
     result = _clean(reverse_graph(graph, wrt, 0).graph)
     dout_default = _unit_literal(graph.outputs[0]) if is_scalar else None
     grads = _argument_trees(lowered, signature, argnums, wrt, len(graph.outputs))
-    spec = _spec(plain, signature, lowered, "grad", argnums,
-                 inputs=(*lowered.input_paths, ("dout", dout_default)),
-                 returns=(unflatten(lowered.out_tree, list(range(len(graph.outputs)))), grads),
-                 output_names=_gradient_names(lowered, wrt, len(graph.outputs)))
+    spec = _spec(
+        plain,
+        signature,
+        lowered,
+        "grad",
+        argnums,
+        inputs=(*lowered.input_paths, ("dout", dout_default)),
+        returns=(unflatten(lowered.out_tree, list(range(len(graph.outputs)))), grads),
+        output_names=_gradient_names(lowered, wrt, len(graph.outputs)),
+    )
     return _load(plain, result, spec, lowered.out_tree)
 
 
@@ -78,11 +88,19 @@ def _compile_forward(fun, signature, argnums) -> Compiled:
     result = _clean(forward_graph(lowered.graph, wrt))
     n = len(lowered.graph.outputs)
     tangent_paths = tuple((_path_name(lowered.input_paths[w]) + "_dot",) for w in wrt)
-    spec = _spec(plain, signature, lowered, "jvp", argnums,
-                 inputs=(*lowered.input_paths, *tangent_paths),
-                 returns=(unflatten(lowered.out_tree, list(range(n))),
-                          unflatten(lowered.out_tree, list(range(n, 2 * n)))),
-                 extra_params=tuple(p[0] for p in tangent_paths))
+    spec = _spec(
+        plain,
+        signature,
+        lowered,
+        "jvp",
+        argnums,
+        inputs=(*lowered.input_paths, *tangent_paths),
+        returns=(
+            unflatten(lowered.out_tree, list(range(n))),
+            unflatten(lowered.out_tree, list(range(n, 2 * n))),
+        ),
+        extra_params=tuple(p[0] for p in tangent_paths),
+    )
     return _load(plain, result, spec, lowered.out_tree)
 
 
@@ -96,14 +114,14 @@ def _clean(graph: Graph) -> Graph:
 def _load(fun: Callable, graph: Graph, spec: FunctionSpec, out_tree: TreeDef) -> Compiled:
     source, constants = emit_module(graph, spec)
     stem = f"{fun.__module__}.{fun.__qualname__}".replace("<", "").replace(">", "")
-    loaded = load_function(source, spec.name, f"{stem}_{spec.name.rsplit('_', 1)[-1]}",
-                           constants)
+    loaded = load_function(source, spec.name, f"{stem}_{spec.name.rsplit('_', 1)[-1]}", constants)
     return Compiled(loaded, source, graph, out_tree)
 
 
 def _wrt(lowered: LoweredFunction, signature: ArgSignature, numbers: tuple) -> tuple:
     return tuple(
-        i for i, path in enumerate(lowered.input_paths)
+        i
+        for i, path in enumerate(lowered.input_paths)
         if signature.params.index(path[0]) in numbers
     )
 
@@ -119,8 +137,11 @@ def check_argnums(argnums: int | tuple, signature: ArgSignature, fun: Callable) 
             )
         for leaf in signature.leaves[number]:
             if not (isinstance(leaf, AVal) and leaf.is_float):
-                what = (f"an array of dtype {leaf.dtype}" if isinstance(leaf, AVal)
-                        else f"a {type(leaf).__name__} ({leaf!r})")
+                what = (
+                    f"an array of dtype {leaf.dtype}"
+                    if isinstance(leaf, AVal)
+                    else f"a {type(leaf).__name__} ({leaf!r})"
+                )
                 raise TypeError(
                     f"argnums includes {number} (argument '{signature.params[number]}'), "
                     f"which received {what}; differentiate with respect to floats or float "
@@ -129,8 +150,9 @@ def check_argnums(argnums: int | tuple, signature: ArgSignature, fun: Callable) 
     return numbers
 
 
-def _checked_output(lowered: LoweredFunction, has_aux: bool, fun: Callable,
-                    is_scalar: bool) -> Graph:
+def _checked_output(
+    lowered: LoweredFunction, has_aux: bool, fun: Callable, is_scalar: bool
+) -> Graph:
     """The graph with the differentiated value as output 0, checked to be a scalar."""
     tree = lowered.out_tree
     if has_aux:
@@ -178,8 +200,7 @@ def _argument_trees(lowered, signature, argnums, wrt, first: int) -> object:
     for number in (argnums,) if isinstance(argnums, int) else argnums:
         name = signature.params[number]
         count = sum(1 for w in wrt if lowered.input_paths[w][0] == name)
-        trees.append(unflatten(signature.treedefs[number],
-                               list(range(position, position + count))))
+        trees.append(unflatten(signature.treedefs[number], list(range(position, position + count))))
         position += count
     return trees[0] if isinstance(argnums, int) else tuple(trees)
 
@@ -192,8 +213,9 @@ def _gradient_names(lowered, wrt, first: int) -> tuple:
     )
 
 
-def _spec(fun, signature, lowered, kind, argnums, inputs, returns, output_names=(),
-          extra_params=()) -> FunctionSpec:
+def _spec(
+    fun, signature, lowered, kind, argnums, inputs, returns, output_names=(), extra_params=()
+) -> FunctionSpec:
     numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     wrt_names = ", ".join(signature.params[i] for i in numbers)
     params = ", ".join(signature.params)
@@ -241,14 +263,15 @@ def plain_function(fun: Callable, signature: ArgSignature) -> Callable:
     return make(signature) if make is not None else fun
 
 
-def wrapper_function(name: str, params: tuple[str, ...], call: str, result: str,
-                     target: Callable, doc: str) -> Callable:
+def wrapper_function(
+    name: str, params: tuple[str, ...], call: str, result: str, target: Callable, doc: str
+) -> Callable:
     """Write and load ``def name(params): <result computed from call>`` around ``target``."""
     args = ", ".join(params)
     source = (
         "# Generated by srcad: a wrapper around generated code, so that it can be\n"
         "# differentiated again.\nimport numpy as np\n\n\n"
-        f"def {name}({args}):\n    \"\"\"{doc}\"\"\"\n"
+        f'def {name}({args}):\n    """{doc}"""\n'
         f"    {call}\n    return {result}\n"
     )
     return load_function(source, name, name, {target.__name__: target})

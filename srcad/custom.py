@@ -10,7 +10,7 @@ knows. These registrations happen at run time, when the user asks for them.
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 from srcad.ir.prims import CALLABLES, PRIMS, Prim
 from srcad.rules.registry import VJP_RULES
@@ -34,11 +34,11 @@ def defvjp(fn: Callable, rule: Callable) -> Callable:
 class custom_vjp:  # noqa: N801 - named as in JAX
     """A function with a hand-written gradient::
 
-        @srcad.custom_vjp
-        def f(x): ...
-        def f_fwd(x): return f(x), residuals
-        def f_bwd(residuals, g): return (dx,)
-        f.defvjp(f_fwd, f_bwd)
+    @srcad.custom_vjp
+    def f(x): ...
+    def f_fwd(x): return f(x), residuals
+    def f_bwd(residuals, g): return (dx,)
+    f.defvjp(f_fwd, f_bwd)
     """
 
     def __init__(self, fn: Callable):
@@ -68,6 +68,5 @@ def _register(fn: Callable, alias: object = None) -> str:
     return name
 
 
-PRIMS["stop_gradient"] = Prim("stop_gradient", stop_gradient, "shape", 1,
-                              is_differentiable=False)
+PRIMS["stop_gradient"] = Prim("stop_gradient", stop_gradient, "shape", 1, is_differentiable=False)
 CALLABLES[stop_gradient] = "stop_gradient"

@@ -40,8 +40,7 @@ def forward_graph(graph: Graph, wrt: tuple[int, ...]) -> Graph:
         tangent_inputs.append(tangent)
     _Forward(builder, active).block(graph.eqns, tangents)
     outputs = [_tangent_or_zero(builder, atom, tangents) for atom in graph.outputs]
-    return builder.build(graph.name, [*graph.inputs, *tangent_inputs],
-                         [*graph.outputs, *outputs])
+    return builder.build(graph.name, [*graph.inputs, *tangent_inputs], [*graph.outputs, *outputs])
 
 
 class _Forward:
@@ -100,14 +99,22 @@ class _Forward:
             with builder.block() as block:
                 self.block(branch.eqns, local)
                 with builder.at(eqn.loc, "tangent", eqn.outputs[0].id):
-                    dots = [_tangent_or_zero(builder, branch.outputs[k], local)
-                            for k in flowing]
-            new_branches.append(Graph(branch.name, (), tuple(block),
-                                      (*branch.outputs, *dots)))
-        dots = tuple(builder.new_var(f"t@{eqn.outputs[k].id}", eqn.outputs[k].aval)
-                     for k in flowing)
-        builder.emit(Eqn("cond", eqn.inputs, (*eqn.outputs, *dots),
-                         (("branches", tuple(new_branches)),), eqn.loc, eqn.role, eqn.origin))
+                    dots = [_tangent_or_zero(builder, branch.outputs[k], local) for k in flowing]
+            new_branches.append(Graph(branch.name, (), tuple(block), (*branch.outputs, *dots)))
+        dots = tuple(
+            builder.new_var(f"t@{eqn.outputs[k].id}", eqn.outputs[k].aval) for k in flowing
+        )
+        builder.emit(
+            Eqn(
+                "cond",
+                eqn.inputs,
+                (*eqn.outputs, *dots),
+                (("branches", tuple(new_branches)),),
+                eqn.loc,
+                eqn.role,
+                eqn.origin,
+            )
+        )
         for k, dot in zip(flowing, dots, strict=True):
             tangents[eqn.outputs[k]] = dot
 
@@ -126,19 +133,31 @@ class _Forward:
             with builder.at(eqn.loc, "tangent", eqn.outputs[0].id):
                 dots_out = [_tangent_or_zero(builder, body.outputs[k], local) for k in flowing]
         new_params = dict(params)
-        new_params["body"] = Graph(body.name, (*body.inputs, *dots_in), tuple(block),
-                                   (*body.outputs, *dots_out))
+        new_params["body"] = Graph(
+            body.name, (*body.inputs, *dots_in), tuple(block), (*body.outputs, *dots_out)
+        )
         if eqn.prim == "while":
             condition = params["cond"]
             extra = tuple(builder.new_var(v.hint, v.aval) for v in dots_in)
-            new_params["cond"] = Graph(condition.name, (*condition.inputs, *extra),
-                                       condition.eqns, condition.outputs)
+            new_params["cond"] = Graph(
+                condition.name, (*condition.inputs, *extra), condition.eqns, condition.outputs
+            )
         with builder.at(eqn.loc, "tangent", eqn.outputs[0].id):
             inits = [_tangent_or_zero(builder, eqn.inputs[k], tangents) for k in flowing]
-        outs = tuple(builder.new_var(f"t@{eqn.outputs[k].id}", eqn.outputs[k].aval)
-                     for k in flowing)
-        builder.emit(Eqn(eqn.prim, (*eqn.inputs, *inits), (*eqn.outputs, *outs),
-                         tuple(sorted(new_params.items())), eqn.loc, eqn.role, eqn.origin))
+        outs = tuple(
+            builder.new_var(f"t@{eqn.outputs[k].id}", eqn.outputs[k].aval) for k in flowing
+        )
+        builder.emit(
+            Eqn(
+                eqn.prim,
+                (*eqn.inputs, *inits),
+                (*eqn.outputs, *outs),
+                tuple(sorted(new_params.items())),
+                eqn.loc,
+                eqn.role,
+                eqn.origin,
+            )
+        )
         for k, out in zip(flowing, outs, strict=True):
             tangents[eqn.outputs[k]] = out
 
@@ -149,8 +168,9 @@ def _fit(builder: GraphBuilder, tangent: object, var: Var) -> Atom:
     if atom.aval.shape != var.aval.shape:
         if np.broadcast_shapes(atom.aval.shape, var.aval.shape) != var.aval.shape:
             raise ShapeError(f"internal: tangent of shape {atom.aval.shape} for {var.aval.shape}")
-        atom = builder.apply("broadcast_to", (builder.tracer(atom),),
-                             {"shape": var.aval.shape}).atom
+        atom = builder.apply(
+            "broadcast_to", (builder.tracer(atom),), {"shape": var.aval.shape}
+        ).atom
     return atom
 
 

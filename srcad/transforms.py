@@ -35,8 +35,9 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple:
         primal_leaves, treedef = flatten(primals[n])
         leaves, tangent_tree = flatten(tangents[n])
         if tangent_tree != treedef:
-            raise TypeError(f"the tangent for argument {n} has a different structure "
-                            "than the primal")
+            raise TypeError(
+                f"the tangent for argument {n} has a different structure " "than the primal"
+            )
         tangent_leaves += [_as_tangent(t, p) for t, p in zip(leaves, primal_leaves, strict=True)]
     value, value_dot = compiled.fn(*values, *tangent_leaves)
     return plain_value(value), plain_value(value_dot)
@@ -55,8 +56,10 @@ def vjp(fun: Callable, *primals) -> tuple:
     def vjp_fn(cotangent):
         cotangent = np.asarray(cotangent, dtype=out_aval.dtype)
         if cotangent.shape != out_aval.shape:
-            raise ValueError(f"the cotangent has shape {cotangent.shape}; the output of "
-                             f"{fun.__name__} has shape {out_aval.shape}")
+            raise ValueError(
+                f"the cotangent has shape {cotangent.shape}; the output of "
+                f"{fun.__name__} has shape {out_aval.shape}"
+            )
         _, grads = compiled.fn(*values, cotangent)
         result = [None] * len(primals)
         for n, g in zip(numbers, grads, strict=True):
@@ -89,8 +92,10 @@ class _Jacobian:
         numbers = (self.argnums,) if isinstance(self.argnums, int) else tuple(self.argnums)
         for n in numbers:
             if flatten(values[n])[1].kind != "leaf":
-                raise TypeError("jacfwd/jacrev differentiate with respect to arrays or floats, "
-                                f"but argument {n} is a {type(values[n]).__name__}")
+                raise TypeError(
+                    "jacfwd/jacrev differentiate with respect to arrays or floats, "
+                    f"but argument {n} is a {type(values[n]).__name__}"
+                )
         compiled = self.compile(signature_of(arguments))
         if self.mode == "forward":
             return self._forward(compiled, values, numbers)
@@ -103,8 +108,9 @@ class _Jacobian:
             for position in np.ndindex(np.shape(values[n])):
                 tangents = [np.zeros_like(np.asarray(values[m], dtype=float)) for m in numbers]
                 tangents[k][position] = 1.0
-                tangents = [_as_tangent(t, values[m]) for t, m in zip(tangents, numbers,
-                                                                     strict=True)]
+                tangents = [
+                    _as_tangent(t, values[m]) for t, m in zip(tangents, numbers, strict=True)
+                ]
                 _, value_dot = compiled.fn(*values, *tangents)
                 columns.append(flatten(value_dot)[0])
             out_leaves_by_arg.append(columns)
@@ -167,9 +173,10 @@ def _float_arguments(signature: ArgSignature, count: int) -> tuple:
     from srcad.ir import AVal
 
     return tuple(
-        n for n in range(count)
-        if signature.leaves[n] and all(isinstance(leaf, AVal) and leaf.is_float
-                                       for leaf in signature.leaves[n])
+        n
+        for n in range(count)
+        if signature.leaves[n]
+        and all(isinstance(leaf, AVal) and leaf.is_float for leaf in signature.leaves[n])
     )
 
 

@@ -43,7 +43,7 @@ def match_statement(x):
 
 
 def f_string(x):
-    label = f"{x}"  # <- here
+    label = f"{x}"  # <- here  # noqa: F841
     return np.sum(x)
 
 

@@ -119,7 +119,10 @@ class ControlFlowEmitter:
         for branch in eqn.param_dict["branches"]:
             inside |= {v.id for v in defined_vars(branch.eqns)}
         recorded = [
-            a.id for e in self.program.order if e.prim == "tape_push" for a in e.inputs[1:]
+            a.id
+            for e in self.program.order
+            if e.prim == "tape_push"
+            for a in e.inputs[1:]
             if isinstance(a, Var) and a.id in inside
         ]
         return sorted({self.names.names[i] for i in recorded})

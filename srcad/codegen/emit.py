@@ -16,14 +16,14 @@ from dataclasses import dataclass
 import black
 import numpy as np
 
-from srcad.codegen.expressions import eqn_expression, index_expression, literal
 from srcad.codegen.control import ControlFlowEmitter
+from srcad.codegen.expressions import eqn_expression, index_expression, literal
 from srcad.codegen.names import NameAllocator
 from srcad.codegen.program import analyze
+from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.control import CONTROL
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import sub_graphs
-from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.pytree import TreeDef
 
 LINE_LENGTH = 100
@@ -83,12 +83,21 @@ class _Emitter(ControlFlowEmitter):
         """Unnamed temporaries used exactly once, in their own block, by the same sweep."""
         program = self.program
         kept = {a.id for a in self.graph.outputs if isinstance(a, Var)}
-        kept |= {a.id for e in program.order for g in sub_graphs(e) for a in g.outputs
-                 if isinstance(a, Var) and g is not e.param_dict.get("cond")}
-        kept |= {e.inputs[0].id for e in program.order
-                 if e.prim in ("setitem", "index_add") and isinstance(e.inputs[0], Var)}
-        consumer_role = {a.id: e.role for e in program.order for a in e.inputs
-                         if isinstance(a, Var)}
+        kept |= {
+            a.id
+            for e in program.order
+            for g in sub_graphs(e)
+            for a in g.outputs
+            if isinstance(a, Var) and g is not e.param_dict.get("cond")
+        }
+        kept |= {
+            e.inputs[0].id
+            for e in program.order
+            if e.prim in ("setitem", "index_add") and isinstance(e.inputs[0], Var)
+        }
+        consumer_role = {
+            a.id: e.role for e in program.order for a in e.inputs if isinstance(a, Var)
+        }
         for eqn in program.order:  # a while condition's value is read by its loop
             condition = eqn.param_dict.get("cond") if eqn.prim == "while" else None
             for atom in condition.outputs if condition is not None else ():
@@ -125,8 +134,9 @@ class _Emitter(ControlFlowEmitter):
                     self.names.assign_var(var, self.program.pos(eqn))
         body = prologue + self.block_lines(self.graph.eqns, top=True)
         body += self._aliases() + [self._return_line()]
-        extras = [name if default is None else f"{name}={default}"
-                  for name, default in self._extras()]
+        extras = [
+            name if default is None else f"{name}={default}" for name, default in self._extras()
+        ]
         signature = ", ".join([*self.spec.params, *extras])
         lines = [*(f"# {line}" for line in self.spec.header)]
         if self.constants:
@@ -317,5 +327,3 @@ def _docstring(text: str) -> list[str]:
     if len(wrapped) == 1:
         return [f'    {wrapped[0]}"""']
     return [f"    {line}" for line in wrapped] + ['    """']
-
-

@@ -130,9 +130,7 @@ class NameAllocator:
             and base not in self.graph.inputs
             and base not in self.graph.outputs
             and self.program.last_use.get(base.id, -1) <= position
-            and self.program.block_of.get(base.id) == self.program.block_of.get(
-                eqn.outputs[0].id
-            )
+            and self.program.block_of.get(base.id) == self.program.block_of.get(eqn.outputs[0].id)
             and is_owned(base)
         )
 

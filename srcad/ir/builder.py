@@ -23,7 +23,6 @@ from srcad.ir.indexing import encode_index
 from srcad.ir.prims import ELEMENTWISE, PRIMS, prim_of
 from srcad.ir.shapes import infer_avals
 
-
 # Primitives that return a list of arrays (even a list of one).
 LIST_RESULTS = {"split", "array_split", "hsplit", "vsplit", "dsplit"}
 

@@ -11,7 +11,7 @@ shapes and are rejected; constant masks become integer index arrays.
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -124,16 +124,43 @@ _add(
         ),
     )
 )
-_add(Prim("setitem", setitem, SHAPE, 2, params=("index",), examples=(
-    (((4, 3), (3,)), {"index": (1,)}),
-    (((4, 3), (2,)), {"index": (("slice", 1, 3, None), 2)}),
-    (((4, 3), ()), {"index": (("slice", None, None, None), 0)}),
-)))
-_add(Prim("add_at", add_at, SHAPE, 1, params=("index", "shape"), examples=(
-    (((3,),), {"index": (1,), "shape": (4, 3)}),
-    (((2, 3),), {"index": (("slice", 1, 3, None),), "shape": (4, 3)}),
-)))
-_add(Prim("index_add", index_add, SHAPE, 2, params=("index",), examples=(
-    (((4, 3), (3,)), {"index": (1,)}),
-    (((4, 3), (2,)), {"index": (("slice", 1, 3, None), 2)}),
-)))
+_add(
+    Prim(
+        "setitem",
+        setitem,
+        SHAPE,
+        2,
+        params=("index",),
+        examples=(
+            (((4, 3), (3,)), {"index": (1,)}),
+            (((4, 3), (2,)), {"index": (("slice", 1, 3, None), 2)}),
+            (((4, 3), ()), {"index": (("slice", None, None, None), 0)}),
+        ),
+    )
+)
+_add(
+    Prim(
+        "add_at",
+        add_at,
+        SHAPE,
+        1,
+        params=("index", "shape"),
+        examples=(
+            (((3,),), {"index": (1,), "shape": (4, 3)}),
+            (((2, 3),), {"index": (("slice", 1, 3, None),), "shape": (4, 3)}),
+        ),
+    )
+)
+_add(
+    Prim(
+        "index_add",
+        index_add,
+        SHAPE,
+        2,
+        params=("index",),
+        examples=(
+            (((4, 3), (3,)), {"index": (1,)}),
+            (((4, 3), (2,)), {"index": (("slice", 1, 3, None), 2)}),
+        ),
+    )
+)

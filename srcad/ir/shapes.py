@@ -39,8 +39,10 @@ def _elementwise_aval(prim_name: str, avals: list[AVal]) -> AVal:
 def _scalar_stand_in(aval: AVal) -> object:
     if aval.is_weak:
         return {"float64": 0.5, "int64": 1, "bool": True}.get(aval.dtype, 0.5)
-    return np.ones((), dtype=aval.dtype) if np.dtype(aval.dtype).kind not in "iu" else np.zeros(
-        (), dtype=aval.dtype
+    return (
+        np.ones((), dtype=aval.dtype)
+        if np.dtype(aval.dtype).kind not in "iu"
+        else np.zeros((), dtype=aval.dtype)
     )
 
 

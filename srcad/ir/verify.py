@@ -6,10 +6,10 @@ once, every use after its definition, and every output aval what ``infer_avals``
 
 from __future__ import annotations
 
+from srcad.ir.control import CONTROL
 from srcad.ir.graph import Graph, Var
 from srcad.ir.prims import PRIMS
 from srcad.ir.printer import format_eqn, format_graph
-from srcad.ir.control import CONTROL
 from srcad.ir.shapes import infer_avals
 from srcad.ir.walk import sub_graphs
 

@@ -163,8 +163,7 @@ class ControlFlowLowering:
         joined = self._emit_cond(node, test, names, values, blocks)
         for name, value in zip(names, joined, strict=False):
             self.env[name] = value
-        for (container, key), value in zip(slots, joined[len(joined) - len(slots):],
-                                           strict=True):
+        for (container, key), value in zip(slots, joined[len(joined) - len(slots) :], strict=True):
             container[key] = value
 
     def _container_slots(self, node, before, snapshot, contents, names, values) -> list:
@@ -208,8 +207,9 @@ class ControlFlowLowering:
             blocks.append(eqns)
         return self._emit_cond(node, test, ["t"], values, blocks)[0]
 
-    def _emit_cond(self, node, test: Tracer, names: list[str], values: list[list],
-                   blocks: list[list[Eqn]]) -> list[Tracer]:
+    def _emit_cond(
+        self, node, test: Tracer, names: list[str], values: list[list], blocks: list[list[Eqn]]
+    ) -> list[Tracer]:
         """A ``cond`` equation choosing between the branch values; returns the joined values."""
         if test.shape != ():
             raise SrcadError(
@@ -219,8 +219,10 @@ class ControlFlowLowering:
                 node.lineno,
             )
         values = _fill_unset(values)
-        atoms = [[self._branch_atom(v, name, node) for v, name in zip(vs, names, strict=True)]
-                 for vs in values]
+        atoms = [
+            [self._branch_atom(v, name, node) for v, name in zip(vs, names, strict=True)]
+            for vs in values
+        ]
         outputs = []
         for k, name in enumerate(names):
             aval = _joined_aval([branch[k].aval for branch in atoms], name, self.parsed, node)
@@ -229,8 +231,14 @@ class ControlFlowLowering:
             Graph(f"{self.parsed.name}_branch", (), tuple(eqns), tuple(branch_atoms))
             for eqns, branch_atoms in zip(blocks, atoms, strict=True)
         )
-        eqn = Eqn("cond", (test.atom,), tuple(outputs), (("branches", branches),),
-                  self.builder.loc, "primal")
+        eqn = Eqn(
+            "cond",
+            (test.atom,),
+            tuple(outputs),
+            (("branches", branches),),
+            self.builder.loc,
+            "primal",
+        )
         self.builder.emit(eqn)
         return [self.builder.tracer(v) for v in outputs]
 
@@ -249,8 +257,9 @@ class ControlFlowLowering:
     # --- for ----------------------------------------------------------------------------
     def lower_for(self, node: ast.For) -> None:
         if node.orelse:
-            raise UnsupportedSyntax("'for ... else' is not supported", self.parsed.file,
-                                    node.lineno)
+            raise UnsupportedSyntax(
+                "'for ... else' is not supported", self.parsed.file, node.lineno
+            )
         iterable = self.evaluate(node.iter)
         iteration = _structured_iteration(iterable)
         if iteration is None:
@@ -292,8 +301,12 @@ class ControlFlowLowering:
         else:
             raise _Unroll
         graph = Graph(f"{self.parsed.name}_loop", (counter, *in_vars), tuple(body), tuple(outs))
-        params = (("body", graph), ("start", iteration.start), ("step", iteration.step),
-                  ("stop", iteration.stop))
+        params = (
+            ("body", graph),
+            ("start", iteration.start),
+            ("step", iteration.step),
+            ("stop", iteration.stop),
+        )
         self._emit_loop("for", node, before, carried, avals, params)
 
     def _lower_loop_body(self, node, before, carried, in_vars, counter, iteration):
@@ -303,8 +316,11 @@ class ControlFlowLowering:
             self.env[name] = self.builder.tracer(var)
         try:
             with self.builder.block() as body:
-                self.assign(node.target, _loop_item(self.builder.tracer(counter), iteration),
-                            len(self.builder.eqns))
+                self.assign(
+                    node.target,
+                    _loop_item(self.builder.tracer(counter), iteration),
+                    len(self.builder.eqns),
+                )
                 self.lower_block(node.body)
                 outs = [self._carried_atom(self.env[n], n, node) for n in carried]
         except StaticValueNeeded:
@@ -339,8 +355,9 @@ class ControlFlowLowering:
     # --- while --------------------------------------------------------------------------
     def lower_while(self, node: ast.While) -> None:
         if node.orelse:
-            raise UnsupportedSyntax("'while ... else' is not supported", self.parsed.file,
-                                    node.lineno)
+            raise UnsupportedSyntax(
+                "'while ... else' is not supported", self.parsed.file, node.lineno
+            )
         if self._unroll_static_while(node):
             return
         before = dict(self.env)
@@ -363,8 +380,9 @@ class ControlFlowLowering:
         else:
             raise self._while_error(node)
         graph = Graph(f"{self.parsed.name}_loop", tuple(in_vars), tuple(body), tuple(outs))
-        self._emit_loop("while", node, before, carried, avals,
-                        (("body", graph), ("cond", cond_graph)))
+        self._emit_loop(
+            "while", node, before, carried, avals, (("body", graph), ("cond", cond_graph))
+        )
 
     def _unroll_static_while(self, node: ast.While) -> bool:
         """Run a loop whose condition stays known at compile time (``while tape:``) now.
@@ -383,8 +401,11 @@ class ControlFlowLowering:
                     break
                 self.lower_block(node.body)
             else:
-                raise SrcadError(f"this 'while' loop ran more than {MAX_UNROLL} times while "
-                                 "compiling", self.parsed.file, node.lineno)
+                raise SrcadError(
+                    f"this 'while' loop ran more than {MAX_UNROLL} times while " "compiling",
+                    self.parsed.file,
+                    node.lineno,
+                )
         for eqn in unrolled:
             self.builder.emit(eqn)
         return True
@@ -581,8 +602,7 @@ def _static_items(iterable: object, parsed, node) -> list:
     if isinstance(iterable, _Enumerated):
         return list(enumerate(_static_items(iterable.inner, parsed, node)))
     if isinstance(iterable, _Zipped):
-        return list(zip(*[_static_items(a, parsed, node) for a in iterable.arrays],
-                        strict=False))
+        return list(zip(*[_static_items(a, parsed, node) for a in iterable.arrays], strict=False))
     try:
         return list(iterable)
     except TypeError:

@@ -24,12 +24,10 @@ import numpy as np
 
 from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax
 from srcad.frontend import ParsedFunction, parse_function
-from srcad.lower.jumps import has_jumps, rewrite_jumps
-from srcad.lower.control import ControlFlowLowering, _contains_return, _Enumerated, _Zipped
 from srcad.ir import AVal, Const, Graph, Loc, Var
 from srcad.ir.builder import (
-    StaticValueNeeded,
     GraphBuilder,
+    StaticValueNeeded,
     TraceError,
     Tracer,
     UnknownPrimitiveError,
@@ -38,6 +36,8 @@ from srcad.ir.builder import (
 )
 from srcad.ir.indexing import encode_index, index_add, setitem
 from srcad.ir.prims import prim_of
+from srcad.lower.control import ControlFlowLowering, _contains_return, _Enumerated, _Zipped
+from srcad.lower.jumps import has_jumps, rewrite_jumps
 from srcad.pytree import TreeDef, flatten, leaf_paths, unflatten
 
 BINARY_OPERATORS: dict[type, Callable] = {
@@ -242,8 +242,9 @@ class _FunctionLowerer(ControlFlowLowering):
         """``np.add.at(y, index, values)`` (as generated code writes it): a new ``y``."""
         target = call.args[0]
         if not isinstance(target, ast.Name) or len(call.args) != 3:
-            raise UnsupportedSyntax("np.add.at needs a variable, an index and values",
-                                    self.parsed.file, call.lineno)
+            raise UnsupportedSyntax(
+                "np.add.at needs a variable, an index and values", self.parsed.file, call.lineno
+            )
         base = self.lookup(target.id, call)
         if isinstance(base, np.ndarray):
             base = self.builder.tracer(Const(base))
@@ -507,8 +508,10 @@ class _FunctionLowerer(ControlFlowLowering):
         if function is enumerate and isinstance(args[0], _Zipped):
             return _Enumerated(args[0])
         if function is zip and is_traced:
-            return _Zipped(tuple(args)) if all(isinstance(a, Tracer) for a in args) else zip(
-                *args, strict=False
+            return (
+                _Zipped(tuple(args))
+                if all(isinstance(a, Tracer) for a in args)
+                else zip(*args, strict=False)
             )
         if function is enumerate and is_traced:
             return _Enumerated(args[0])
@@ -536,7 +539,9 @@ class _FunctionLowerer(ControlFlowLowering):
                 f"in '{ast.unparse(node)}': {error}", self.parsed.file, node.lineno
             ) from None
         bound.apply_defaults()
-        parsed = function.parsed if isinstance(function, LocalFunction) else parse_function(function)
+        parsed = (
+            function.parsed if isinstance(function, LocalFunction) else parse_function(function)
+        )
         context = _Context(self.builder, self.context.depth + 1, self.context.loop_trials)
         return _FunctionLowerer(parsed, dict(bound.arguments), context).run()
 
@@ -547,8 +552,11 @@ class _FunctionLowerer(ControlFlowLowering):
             return self.builder.apply(prim, tuple(args))
         if function in (float, int) and isinstance(args[0], Tracer):
             if args[0].shape != ():
-                raise SrcadError(f"{function.__name__}() of an array of shape {args[0].shape}",
-                                 self.parsed.file, node.lineno)
+                raise SrcadError(
+                    f"{function.__name__}() of an array of shape {args[0].shape}",
+                    self.parsed.file,
+                    node.lineno,
+                )
             return args[0]
         if function is math.log and len(args) == 2:
             return self.builder.apply("log", (args[0],)) / math.log(args[1])

@@ -54,12 +54,14 @@ def _prune_cond(eqn: Eqn, live: set) -> Eqn:
     """A ``cond`` without its unneeded results (and what computes them)."""
     keep = [k for k, out in enumerate(eqn.outputs) if out in live]
     branches = tuple(
-        replace(branch, eqns=_prune(branch.eqns, live),
-                outputs=tuple(branch.outputs[k] for k in keep))
+        replace(
+            branch, eqns=_prune(branch.eqns, live), outputs=tuple(branch.outputs[k] for k in keep)
+        )
         for branch in eqn.param_dict["branches"]
     )
-    return replace(eqn, outputs=tuple(eqn.outputs[k] for k in keep),
-                   params=(("branches", branches),))
+    return replace(
+        eqn, outputs=tuple(eqn.outputs[k] for k in keep), params=(("branches", branches),)
+    )
 
 
 def _prune(eqns, live: set) -> tuple[Eqn, ...]:

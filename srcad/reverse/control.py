@@ -22,6 +22,7 @@ from srcad.ir import Atom, AVal, Eqn, Graph, Var
 from srcad.ir.control import TAPE
 from srcad.ir.walk import defined_vars, substitute, used_atoms
 
+
 def mark_active_structured(eqn: Eqn, active: set) -> None:
     """Extend ``active`` through a ``cond``, ``for`` or ``while`` equation."""
     from srcad.reverse.sweep import active_vars
@@ -77,7 +78,12 @@ def reverse_cond(reverser, eqn: Eqn, adjoints: dict) -> None:
         blocks.append(block)
         locals_.append(local)
     changed = sorted(
-        {v for local in locals_ for v in local if v not in inner and local[v] is not adjoints.get(v)},
+        {
+            v
+            for local in locals_
+            for v in local
+            if v not in inner and local[v] is not adjoints.get(v)
+        },
         key=lambda v: v.id,
     )
     if not changed:
@@ -86,11 +92,21 @@ def reverse_cond(reverser, eqn: Eqn, adjoints: dict) -> None:
     for block, local in zip(blocks, locals_, strict=True):
         with builder.reopen(block), builder.at(eqn.loc, "adjoint", eqn.outputs[0].id):
             outputs = tuple(_adjoint_or_zero(builder, v, local) for v in changed)
-        graphs.append(Graph(f"{eqn.loc.function if eqn.loc else 'f'}_branch", (), tuple(block),
-                            outputs))
+        graphs.append(
+            Graph(f"{eqn.loc.function if eqn.loc else 'f'}_branch", (), tuple(block), outputs)
+        )
     new = tuple(builder.new_var(f"d@{v.id}", v.aval) for v in changed)
-    builder.emit(Eqn("cond", eqn.inputs, new, (("branches", tuple(graphs)),), eqn.loc,
-                     "adjoint", eqn.outputs[0].id))
+    builder.emit(
+        Eqn(
+            "cond",
+            eqn.inputs,
+            new,
+            (("branches", tuple(graphs)),),
+            eqn.loc,
+            "adjoint",
+            eqn.outputs[0].id,
+        )
+    )
     for var, adjoint in zip(changed, new, strict=True):
         adjoints[var] = adjoint
 
@@ -119,8 +135,9 @@ def reverse_loop(reverser, eqn: Eqn, adjoints: dict) -> None:
         inits += [_adjoint_or_zero(builder, v, adjoints) for v in free]
         outputs = tuple(builder.new_var(v.hint, v.aval) for v in plan.graph.outputs)
         params = _backward_params(reverser, eqn, plan)
-        builder.emit(Eqn(eqn.prim, tuple(inits), outputs, params, eqn.loc, "adjoint",
-                         eqn.outputs[0].id))
+        builder.emit(
+            Eqn(eqn.prim, tuple(inits), outputs, params, eqn.loc, "adjoint", eqn.outputs[0].id)
+        )
         # free values first: their final adjoint includes what they had before the loop
         for position, var in enumerate(free):
             final = outputs[1 + len(flowing) + position]
@@ -155,8 +172,7 @@ def _backward_body(reverser, eqn: Eqn, flowing: list[int], free: list[Var], inne
     body = eqn.param_dict["body"]
     carried_in = _carried_inputs(eqn)
     tape_in = builder.new_var("tape", TAPE)
-    d_carried = [builder.new_var(f"d@{eqn.outputs[k].id}", body.outputs[k].aval)
-                 for k in flowing]
+    d_carried = [builder.new_var(f"d@{eqn.outputs[k].id}", body.outputs[k].aval) for k in flowing]
     d_free = [builder.new_var(f"d@{v.id}", v.aval) for v in free]
     local: dict = dict(zip(free, d_free, strict=True))
     with builder.block() as block:
@@ -169,8 +185,11 @@ def _backward_body(reverser, eqn: Eqn, flowing: list[int], free: list[Var], inne
     # the forward body as it will run: nested loops replaced by their taped versions
     inner = defined_vars(reverser.forward_eqns(body.eqns)) | set(body.inputs)
     counter = body.inputs[0] if eqn.prim == "for" else None
-    residuals = [a for a in used_atoms(block) + outs
-                 if isinstance(a, Var) and a in inner and a is not counter]
+    residuals = [
+        a
+        for a in used_atoms(block) + outs
+        if isinstance(a, Var) and a in inner and a is not counter
+    ]
     residuals = list(dict.fromkeys(residuals))
     restored = {r: builder.new_var(f"=@{r.id}", r.aval) for r in residuals}
     new_counter = []
@@ -178,12 +197,20 @@ def _backward_body(reverser, eqn: Eqn, flowing: list[int], free: list[Var], inne
         new_counter = [builder.new_var(counter.hint, counter.aval)]
         restored[counter] = new_counter[0]
     tape_out = builder.new_var("tape", TAPE)
-    pop = Eqn("tape_pop", (tape_in,), (tape_out, *(restored[r] for r in residuals)), (),
-              eqn.loc, "adjoint", eqn.outputs[0].id)
+    pop = Eqn(
+        "tape_pop",
+        (tape_in,),
+        (tape_out, *(restored[r] for r in residuals)),
+        (),
+        eqn.loc,
+        "adjoint",
+        eqn.outputs[0].id,
+    )
     eqns = (pop, *substitute(block, restored))
     outs = [restored.get(a, a) if isinstance(a, Var) else a for a in outs]
-    graph = Graph("backward_loop", (*new_counter, tape_in, *d_carried, *d_free), eqns,
-                  (tape_out, *outs))
+    graph = Graph(
+        "backward_loop", (*new_counter, tape_in, *d_carried, *d_free), eqns, (tape_out, *outs)
+    )
     return _Plan(graph, residuals)
 
 
@@ -202,18 +229,26 @@ def _emit_taped_forward(reverser, eqn: Eqn, residuals: list[Var]) -> Var:
     empty, tape_in, tape_out, filled = (builder.new_var("tape", TAPE) for _ in range(4))
     body_eqns = reverser.forward_eqns(body.eqns)
     push = Eqn("tape_push", (tape_in, *residuals), (tape_out,), (), eqn.loc, "primal")
-    new_body = Graph(body.name, (*body.inputs, tape_in), (*body_eqns, push),
-                     (*body.outputs, tape_out))
+    new_body = Graph(
+        body.name, (*body.inputs, tape_in), (*body_eqns, push), (*body.outputs, tape_out)
+    )
     params = dict(eqn.params)
     params["body"] = new_body
     if eqn.prim == "while":
         condition = params["cond"]
         extra = builder.new_var("tape", TAPE)
-        params["cond"] = Graph(condition.name, (*condition.inputs, extra), condition.eqns,
-                               condition.outputs)
+        params["cond"] = Graph(
+            condition.name, (*condition.inputs, extra), condition.eqns, condition.outputs
+        )
     start = Eqn("tape_new", (), (empty,), (), eqn.loc, "primal")
-    taped = Eqn(eqn.prim, (*eqn.inputs, empty), (*eqn.outputs, filled),
-                tuple(sorted(params.items())), eqn.loc, "primal")
+    taped = Eqn(
+        eqn.prim,
+        (*eqn.inputs, empty),
+        (*eqn.outputs, filled),
+        tuple(sorted(params.items())),
+        eqn.loc,
+        "primal",
+    )
     reverser.replaced[id(eqn)] = [start, taped]
     return filled
 
@@ -221,8 +256,13 @@ def _emit_taped_forward(reverser, eqn: Eqn, residuals: list[Var]) -> Var:
 def _backward_params(reverser, eqn: Eqn, plan: _Plan) -> tuple:
     if eqn.prim == "for":
         p = eqn.param_dict
-        return (("body", plan.graph), ("is_reversed", True), ("start", p["start"]),
-                ("step", p["step"]), ("stop", p["stop"]))
+        return (
+            ("body", plan.graph),
+            ("is_reversed", True),
+            ("start", p["start"]),
+            ("step", p["step"]),
+            ("stop", p["stop"]),
+        )
     builder = reverser.builder
     inputs = tuple(builder.new_var(v.hint, v.aval) for v in plan.graph.inputs)
     has_more = builder.new_var("has_more", AVal((), "bool"))

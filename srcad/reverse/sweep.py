@@ -9,8 +9,8 @@ import numpy as np
 from srcad.errors import NoDerivativeRule, ShapeError
 from srcad.ir import Atom, AVal, Const, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
-from srcad.ir.walk import max_var_id, walk_eqns
 from srcad.ir.prims import PRIMS
+from srcad.ir.walk import max_var_id, walk_eqns
 from srcad.rules import VJP_RULES
 
 
@@ -109,8 +109,7 @@ def _backward_step(builder: GraphBuilder, eqn: Eqn, adjoints: dict, active: set)
     if rule is None:
         where = eqn.loc or None
         raise NoDerivativeRule(
-            f"{PRIMS[eqn.prim].spelling} has no reverse rule; register one with "
-            "srcad.defvjp",
+            f"{PRIMS[eqn.prim].spelling} has no reverse rule; register one with " "srcad.defvjp",
             where.file if where else None,
             where.line if where else None,
         )
