@@ -135,6 +135,15 @@ class _SubsetChecker(ast.NodeVisitor):
             raise UnsupportedSyntax(REJECTED[type(node)] + quoted, self.file, line)
         super().generic_visit(node)
 
+    def visit_Starred(self, node: ast.Starred) -> None:
+        """``first, *rest = ...`` is fine; ``f(*args)`` is not."""
+        if not isinstance(node.ctx, ast.Store):
+            raise UnsupportedSyntax(
+                REJECTED[ast.Starred] + f" (in '{ast.unparse(node)}')", self.file, node.lineno
+            )
+        for child in ast.iter_child_nodes(node):
+            self.visit(child)
+
     def visit_arguments(self, node: ast.arguments) -> None:
         if node.vararg or node.kwarg:
             raise UnsupportedSyntax(

@@ -17,8 +17,7 @@ THIS_FILE = os.path.basename(__file__)
 
 
 def starred(x):
-    first, *rest = x[0], x[1], x[2]  # <- here
-    return first * rest[0]
+    return np.sum(np.stack([*x]))  # <- here
 
 
 def walrus(x):

@@ -269,6 +269,10 @@ class _FunctionLowerer(ControlFlowLowering):
     def assign(self, target: ast.expr, value: object, since: int) -> None:
         if isinstance(target, ast.Name):
             self._bind(target.id, value, since)
+        elif isinstance(target, (ast.Tuple, ast.List)) and any(
+            isinstance(e, ast.Starred) for e in target.elts
+        ):
+            self._assign_starred(target, value, since)
         elif isinstance(target, (ast.Tuple, ast.List)):
             items = self._unpack(value, len(target.elts), target)
             for element, item in zip(target.elts, items, strict=True):
@@ -282,6 +286,23 @@ class _FunctionLowerer(ControlFlowLowering):
                 self.parsed.file,
                 target.lineno,
             )
+
+    def _assign_starred(self, target: ast.Tuple | ast.List, value: object, since: int) -> None:
+        """``first, *rest = values``: the starred name gets a list of the middle items."""
+        star = next(i for i, e in enumerate(target.elts) if isinstance(e, ast.Starred))
+        after = len(target.elts) - star - 1
+        items = list(value) if isinstance(value, (tuple, list, Tracer)) else None
+        if items is None or len(items) < len(target.elts) - 1:
+            raise SrcadError(
+                f"cannot unpack {type(value).__name__} into '{ast.unparse(target)}'",
+                self.parsed.file,
+                target.lineno,
+            )
+        for element, item in zip(target.elts[:star], items[:star], strict=True):
+            self.assign(element, item, since)
+        self.assign(target.elts[star].value, items[star : len(items) - after], since)
+        for element, item in zip(target.elts[star + 1 :], items[len(items) - after :], strict=True):
+            self.assign(element, item, since)
 
     def _assign_subscript(self, target: ast.Subscript, value: object, since: int) -> None:
         """``y[i] = v``: a new value of ``y`` for arrays; in place for Python containers."""

@@ -35,13 +35,9 @@ FAMILIES = {
 MIN_CASES = 120
 MIN_CASES_PER_FAMILY = 10
 
-# Why srcad fails today, one reason per root cause.
-STARRED = "starred assignment target 'first, *rest = ...': UnsupportedSyntax"
 
 # Case id -> why srcad fails on it today (strict xfail: remove an entry once it passes).
-KNOWN_FAILURES: dict[str, str] = {
-    "tuple_unpack_star": STARRED,
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 def _all_cases() -> list[tuple[str, tuple]]:
