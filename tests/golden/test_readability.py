@@ -1,0 +1,42 @@
+"""Generated code reads like the STYLE.md §6 example: short, no helper calls, no zero arrays,
+names taken from the source, a comment tying each backward line to what it differentiates."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import srcad
+
+
+def layer(x, W):
+    return np.sum(np.tanh(W @ x))
+
+
+def test_tanh_layer_gradient_is_as_short_as_the_style_example():
+    gradient = srcad.value_and_grad(layer, argnums=(0, 1))
+    gradient(np.ones(3), np.full((4, 3), 0.1))
+    code = srcad.source(gradient)
+    body = code.split('"""')[2]  # after the docstring
+    statements = [line.strip() for line in body.splitlines()]
+    statements = [s for s in statements if s and not s.startswith("#")]
+    assert len(statements) <= 6, code
+    assert "import numpy as np" in code and "srcad" not in code.split("import numpy as np")[1]
+    assert "zeros" not in code and "broadcast_to" not in code, code
+    assert "def layer_grad(x, W, dout=1.0):" in code
+    assert "dW = np.outer(" in code and "dx = " in code, code
+    backward = body.split("# backward")[1]
+    code_lines = [line for line in backward.splitlines()[1:] if line.strip()]
+    for line in code_lines[:-1]:  # every backward line but the return says what it undoes
+        assert "  # " in line, line
+    assert statements[-1].startswith("return out, (dx, dW)")
+
+
+def test_loop_gradient_keeps_the_loop_with_its_reverse_beneath():
+    from pathlib import Path
+
+    golden = Path(__file__).parent.parent.parent / "generated" / "loops" / "sum_of_squares_grad.py"
+    code = golden.read_text()
+    assert code.count("for i in range(4):") == 1
+    assert code.count("for i in reversed(range(4)):") == 1
+    assert code.index("for i in range(4):") < code.index("for i in reversed(range(4)):")
+    assert "tape.append(" in code and "tape.pop()" in code
