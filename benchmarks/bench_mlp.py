@@ -194,10 +194,25 @@ def check_same_gradient(name, fn, args, dtype):
             assert np.allclose(g, h, rtol=rtol, atol=atol), f"{name}: d{label}{layer} off {worst}"
 
 
-def interleaved_best_ms(functions: dict, repeat: int) -> dict:
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def choose_clock(name: str | None, threads: int | None) -> str:
+    """CPU time of this process when BLAS runs one thread: it barely notices other processes
+    on a shared machine. With more threads it would add theirs up, so wall-clock then."""
+    if name is not None:
+        return name
+    return "cpu" if threads == 1 else "wall"
+
+
+def interleaved_best_ms(functions: dict, repeat: int, clock: str = "wall") -> dict:
     """Per function, the best ms per call over ``repeat`` rounds that take turns."""
-    timers = {name: timeit.Timer(lambda f=f, a=a: f(*a)) for name, (f, a) in functions.items()}
-    numbers = {name: max(1, timer.autorange()[0] // 2) for name, timer in timers.items()}
+    timers = {
+        name: timeit.Timer(lambda f=f, a=a: f(*a), timer=CLOCKS[clock])
+        for name, (f, a) in functions.items()
+    }
+    # short samples (about 20 ms each), many rounds: the minimum dodges bursts of load
+    numbers = {name: max(1, timer.autorange()[0] // 10) for name, timer in timers.items()}
     best = dict.fromkeys(functions, float("inf"))
     for _ in range(repeat):
         for name, timer in timers.items():
@@ -213,6 +228,29 @@ def describe_threads() -> str:
         return "threadpoolctl not installed; BLAS threads unknown"
     pools = [f"{p['internal_api']} {p['num_threads']} threads" for p in threadpool_info()]
     return ", ".join(pools) or "no BLAS thread pool found"
+
+
+def keep_freed_memory() -> str:
+    """Stop glibc from handing freed arrays back to the OS (and faulting them in again).
+
+    By default glibc serves allocations above its mmap threshold with fresh mappings and trims
+    the heap on free, so a loop that allocates megabyte-sized temporaries page-faults on every
+    call: on this VM that made a float64 batch-1 hand-written step 7x slower. The benchmark
+    fixes the thresholds for every contender alike (as MALLOC_MMAP_THRESHOLD_=64MiB and
+    MALLOC_TRIM_THRESHOLD_=128MiB in the environment would).
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        mallopt = libc.mallopt
+    except (OSError, AttributeError, TypeError):
+        return "malloc: defaults (mallopt not available)"
+    trim, mmap_threshold = -1, -3  # M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
+    if mallopt(mmap_threshold, 64 * 2**20) and mallopt(trim, 128 * 2**20):
+        return "malloc: freed memory kept (mmap threshold 64 MiB, trim threshold 128 MiB)"
+    return "malloc: defaults (mallopt refused)"
 
 
 def limit_threads(count: int | None):
@@ -253,17 +291,23 @@ def profile_lines(generated, source: str, args: tuple, top: int = 8) -> list[tup
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7, help="timing rounds; the min is kept")
+    parser.add_argument("--repeat", type=int, default=25, help="timing rounds; the min is kept")
     parser.add_argument("--batch", type=int, nargs="*", default=list(BATCHES))
     parser.add_argument("--dtype", nargs="*", default=["float64", "float32"])
     parser.add_argument("--threads", type=int, default=None, help="BLAS threads (threadpoolctl)")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), help="default: cpu with --threads 1")
     parser.add_argument("--profile", action="store_true", help="per-line cost of srcad's code")
     parser.add_argument("--others", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--malloc-tuning", action=argparse.BooleanOptionalAction, default=True)
     options = parser.parse_args()
     limits = limit_threads(options.threads)  # noqa: F841 - held for the whole run
+    malloc = keep_freed_memory() if options.malloc_tuning else "malloc: glibc defaults"
 
     print(f"MLP {'-'.join(map(str, SIZES))}, tanh, softmax cross-entropy + {LAM:g} * L2")
     print(f"numpy {np.__version__}, python {platform.python_version()}; {describe_threads()}")
+    print(malloc)
+    options.clock = choose_clock(options.clock, options.threads)
+    print(f"clock: {options.clock} time")
     model = MLP(SIZES, "tanh", "softmax_cross_entropy", lam=LAM)
     rows = []
     for dtype_name in options.dtype:
@@ -287,7 +331,7 @@ def run_case(model, others, batch, dtype, options) -> dict:
     for name, (fn, fn_args) in functions.items():
         if name != "hand":
             check_same_gradient(name, fn, fn_args, dtype)
-    best = interleaved_best_ms(functions, options.repeat)
+    best = interleaved_best_ms(functions, options.repeat, options.clock)
     if options.profile:
         print(f"\nbatch {batch} {np.dtype(dtype).name}: the costliest lines of srcad's code")
         for micros, line in profile_lines(generated, source, args):

@@ -63,8 +63,9 @@ def main() -> None:
         assert np.allclose(mine, theirs, rtol=1e-10, atol=1e-12)
     timings = {}
     for name, fn in [("hand BPTT", hand_value_and_grad), ("srcad", generated)]:
-        runs = timeit.repeat(lambda fn=fn: fn(W, h0, x), number=options.number,
-                             repeat=options.repeat)
+        runs = timeit.repeat(
+            lambda fn=fn: fn(W, h0, x), number=options.number, repeat=options.repeat
+        )
         timings[name] = min(runs) / options.number * 1e3
     print(f"RNN {STEPS} steps, state {STATE}: value and gradient wrt (W, h0, x)")
     for name, ms in timings.items():

@@ -23,9 +23,9 @@ import numpy as np
 from srcad.train import MLP, Adam, fit, peak_memory
 
 try:  # run as a script from the repository root or from benchmarks/
-    from bench_mlp import describe_threads, hand_value_and_grad, limit_threads
+    import bench_mlp
 except ImportError:
-    from benchmarks.bench_mlp import describe_threads, hand_value_and_grad, limit_threads
+    from benchmarks import bench_mlp
 
 SIZES = (784, 256, 256, 10)
 LAM = 1e-4
@@ -52,7 +52,7 @@ def hand_epoch(params, x, y, rng, state, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
     steps = len(x) // BATCH
     for step in range(steps):
         rows = order[step * BATCH : (step + 1) * BATCH]
-        value, grads = hand_value_and_grad(params, x[rows], y[rows], LAM)
+        value, grads = bench_mlp.hand_value_and_grad(params, x[rows], y[rows], LAM)
         total += value
         state["t"] += 1
         t = state["t"]
@@ -74,37 +74,52 @@ def hand_epoch(params, x, y, rng, state, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
     return total / steps
 
 
+class HandGradientMLP(MLP):
+    """The same model with the hand-written gradient instead of srcad's: isolates the loop."""
+
+    def value_and_grad(self, params, x, y):
+        return bench_mlp.hand_value_and_grad(params, x, y, self.lam)
+
+
 def throughput(options) -> None:
+    clock = bench_mlp.CLOCKS[options.clock]
     x, y = synthetic_mnist()
-    model = MLP(SIZES, "tanh", "softmax_cross_entropy", lam=LAM)
-    params = model.init(seed=0, dtype=np.float32)
-    hand_params = [(W.copy(), b.copy()) for W, b in params]
+    models = {
+        "srcad.train fit": MLP(SIZES, "tanh", "softmax_cross_entropy", lam=LAM),
+        "fit, hand gradient": HandGradientMLP(SIZES, "tanh", "softmax_cross_entropy", lam=LAM),
+    }
+    params = models["srcad.train fit"].init(seed=0, dtype=np.float32)
     settings = {"batch_size": BATCH, "validation_split": 0.0, "progress": False}
-    fit(model, x[:512], y[:512], epochs=1, dtype=np.float32, **settings)  # compile first
+    for model in models.values():
+        fit(model, x[:512], y[:512], epochs=1, dtype=np.float32, **settings)  # compile first
+    hand_params = [(W.copy(), b.copy()) for W, b in params]
+    fit_params = {name: [(W.copy(), b.copy()) for W, b in params] for name in models}
     rng = np.random.default_rng(0)
     hand_state: dict = {}
-    hand_seconds, srcad_seconds = [], []
-    for _ in range(options.rounds):  # alternate, so that both see the same machine load
+    seconds: dict = {"hand-written loop": [], **{name: [] for name in models}}
+    for _ in range(options.rounds):  # take turns, so that all see the same machine load
+        started = clock()
         for _ in range(options.epochs):
-            started = time.perf_counter()
             hand_loss = hand_epoch(hand_params, x, y, rng, hand_state)
-            hand_seconds.append(time.perf_counter() - started)
-        optimizer = Adam(1e-3)
-        result = fit(
-            model, x, y, optimizer=optimizer, params=params, epochs=options.epochs, **settings
-        )
-        history = result.history
-        srcad_seconds += history.seconds
-    best = {"hand-written loop": min(hand_seconds), "srcad.train fit": min(srcad_seconds)}
-    for name, seconds in other_loops(x, y, options):
-        best[name] = seconds
-    count = options.rounds * options.epochs
-    print(f"\n1. one epoch: {len(x)} samples, batch {BATCH}, float32, Adam; best of {count}")
-    print(f"   mean minibatch loss: hand {hand_loss:.4f}, srcad {history.train_loss[-1]:.4f}")
+        seconds["hand-written loop"].append((clock() - started) / options.epochs)
+        for name, model in models.items():
+            run = {"optimizer": Adam(1e-3), "params": fit_params[name], "epochs": options.epochs}
+            started = clock()
+            result = fit(model, x, y, **run, **settings)
+            seconds[name].append((clock() - started) / options.epochs)
+    best = {name: min(times) for name, times in seconds.items()}
+    best.update(other_loops(x, y, options))
+    print(f"\n1. one epoch: {len(x)} samples, batch {BATCH}, float32, Adam")
+    print(
+        f"   {options.clock} time per epoch, the best of {options.rounds} rounds of "
+        f"{options.epochs} epochs; fit's includes its data checks and per-epoch metrics"
+    )
+    fit_loss = result.history.objective[-1]
+    print(f"   last mean minibatch loss: hand loop {hand_loss:.4f}, fit {fit_loss:.4f}")
     hand = best["hand-written loop"]
-    for name, seconds in best.items():
-        rate = len(x) / seconds
-        print(f"   {name:<20} {seconds:6.2f} s  {rate:9.0f} samples/s  {hand / seconds:5.2f}x hand")
+    for name, time_s in best.items():
+        rate = len(x) / time_s
+        print(f"   {name:<20} {time_s:6.2f} s  {rate:9.0f} samples/s  {hand / time_s:5.2f}x hand")
 
 
 def other_loops(x, y, options):
@@ -120,13 +135,14 @@ def other_loops(x, y, options):
             print(f"({name} is not installed: skipped)")
             continue
         epoch(1)  # warm up (and compile, for JAX)
-        yield f"{name} loop", min(_timed(epoch) for _ in range(options.epochs))
+        clock = bench_mlp.CLOCKS[options.clock]
+        yield f"{name} loop", min(_timed(epoch, clock) for _ in range(options.rounds))
 
 
-def _timed(epoch) -> float:
-    started = time.perf_counter()
+def _timed(epoch, clock) -> float:
+    started = clock()
     epoch(None)
-    return time.perf_counter() - started
+    return clock() - started
 
 
 def _batches(n, steps):
@@ -157,9 +173,7 @@ def _numpy_adam(params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
 
 
 def _autograd_loop(x, y):
-    from bench_mlp import _autograd
-
-    value_and_grad, _ = _autograd(np.float32)
+    value_and_grad, _ = bench_mlp._autograd(np.float32)
     params = MLP(SIZES, "tanh").init(seed=0, dtype=np.float32)
     step = _numpy_adam(params)
 
@@ -174,7 +188,6 @@ def _autograd_loop(x, y):
 def _jax_loop(x, y):
     import jax
     import jax.numpy as jnp
-    from bench_mlp import _jax_loss
 
     params = [
         tuple(map(jnp.asarray, layer)) for layer in MLP(SIZES, "tanh").init(0, "auto", np.float32)
@@ -183,7 +196,7 @@ def _jax_loop(x, y):
 
     @jax.jit
     def update(params, moments, t, x, y):
-        value, grads = jax.value_and_grad(_jax_loss)(params, x, y, LAM)
+        value, grads = jax.value_and_grad(bench_mlp._jax_loss)(params, x, y, LAM)
         m, v = moments
         m = jax.tree_util.tree_map(lambda m, g: 0.9 * m + 0.1 * g, m, grads)
         v = jax.tree_util.tree_map(lambda v, g: 0.999 * v + 0.001 * g * g, v, grads)
@@ -273,16 +286,21 @@ def memory(options) -> None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2, help="epochs per round")
-    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds; best kept")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; best kept")
     parser.add_argument("--threads", type=int, default=None, help="BLAS threads (threadpoolctl)")
+    parser.add_argument("--clock", choices=("cpu", "wall"), help="default: cpu with --threads 1")
     parser.add_argument("--depth", type=int, default=20)
     parser.add_argument("--width", type=int, default=1024)
     parser.add_argument("--memory-batch", type=int, default=2048)
     parser.add_argument("--segment", type=int, default=None, help="layers per segment")
     parser.add_argument("--skip", choices=("throughput", "memory"), default=None)
+    parser.add_argument("--malloc-tuning", action=argparse.BooleanOptionalAction, default=True)
     options = parser.parse_args()
-    limits = limit_threads(options.threads)  # noqa: F841 - held for the whole run
-    print(f"numpy {np.__version__}; {describe_threads()}")
+    limits = bench_mlp.limit_threads(options.threads)  # noqa: F841 - held for the whole run
+    print(f"numpy {np.__version__}; {bench_mlp.describe_threads()}")
+    print(bench_mlp.keep_freed_memory() if options.malloc_tuning else "malloc: glibc defaults")
+    options.clock = bench_mlp.choose_clock(options.clock, options.threads)
+    print(f"clock: {options.clock} time")
     if options.skip != "throughput":
         throughput(options)
     if options.skip != "memory":
