@@ -33,10 +33,18 @@ class Transformed:
         self.mode = mode
         self.returns_value = returns_value
         self.last: Compiled | None = None
+        self._signature = inspect.signature(fun)
+        parameters = self._signature.parameters.values()
+        self._names = [p.name for p in parameters]
+        self._is_plain = all(p.kind == p.POSITIONAL_OR_KEYWORD for p in parameters)
+        self._compiled: dict[ArgSignature, Compiled] = {}
         functools.update_wrapper(self, fun, updated=())
 
     def __call__(self, *args, **kwargs):
-        arguments = bind_call(self.fun, args, kwargs)
+        if not kwargs and len(args) == len(self._names) and self._is_plain:
+            arguments = dict(zip(self._names, args, strict=True))  # the common, fast case
+        else:
+            arguments = bind_call(self.fun, args, kwargs, self._signature)
         signature = signature_of(arguments)
         if self.mode == "forward":
             value, grads = self._forward_gradient(arguments, signature)
@@ -49,11 +57,15 @@ class Transformed:
         return (grads, value[1]) if self.has_aux else grads
 
     def compile(self, signature: ArgSignature) -> Compiled:
-        if self.mode == "forward":
-            self.last = compile_forward(self.fun, signature, self.argnums)
-        else:
-            self.last = compile_reverse(self.fun, signature, self.argnums, self.has_aux)
-        return self.last
+        compiled = self._compiled.get(signature)
+        if compiled is None:
+            if self.mode == "forward":
+                compiled = compile_forward(self.fun, signature, self.argnums)
+            else:
+                compiled = compile_reverse(self.fun, signature, self.argnums, self.has_aux)
+            self._compiled[signature] = compiled
+        self.last = compiled
+        return compiled
 
     def _forward_gradient(self, arguments: dict, signature: ArgSignature) -> tuple:
         """One tangent pass per element of the differentiated arguments."""
@@ -138,6 +150,9 @@ def match_arguments(grads: object, arguments: dict, argnums: int | tuple) -> obj
 
 def like(grad: object, arg: object) -> object:
     """Give each gradient leaf the type and dtype of its argument leaf."""
+    if isinstance(arg, np.ndarray) and isinstance(grad, np.ndarray):
+        if grad.dtype == arg.dtype and grad.shape == arg.shape:
+            return grad  # the common case, without walking trees
     grad_leaves, _ = flatten(grad)
     arg_leaves, treedef = flatten(arg)
     fitted = []

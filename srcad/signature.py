@@ -7,6 +7,7 @@ compiled function.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,22 +33,31 @@ class ArgSignature:
         }
 
 
-def bind_call(fun: Callable, args: tuple, kwargs: dict) -> dict[str, object]:
+def bind_call(fun: Callable, args: tuple, kwargs: dict,
+              signature: inspect.Signature | None = None) -> dict[str, object]:
     """The call's arguments by parameter name, defaults included."""
+    signature = signature or inspect.signature(fun)
     try:
-        bound = inspect.signature(fun).bind(*args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
     except TypeError as error:
         raise TypeError(f"{fun.__name__}(): {error}") from None
     bound.apply_defaults()
     return dict(bound.arguments)
 
 
+@functools.lru_cache(maxsize=None)
+def _dtype_name(dtype: np.dtype) -> str:
+    return dtype.name
+
+
 def abstract_leaf(value: object) -> object:
     """An ``AVal`` for a runtime value, or the value itself for a compile-time constant."""
     if isinstance(value, float):
         return AVal((), "float64", is_weak=True)
-    if isinstance(value, (np.ndarray, np.generic)):
-        return AVal(tuple(np.shape(value)), np.asarray(value).dtype.name)
+    if isinstance(value, np.ndarray):
+        return AVal(value.shape, _dtype_name(value.dtype))
+    if isinstance(value, np.generic):
+        return AVal((), _dtype_name(value.dtype))
     if value is None or isinstance(value, (bool, int, str)):
         return value
     raise TypeError(
