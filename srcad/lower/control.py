@@ -309,18 +309,18 @@ class ControlFlowLowering:
         )
         self._emit_loop("for", node, before, carried, avals, params)
 
-    def _lower_loop_body(self, node, before, carried, in_vars, counter, iteration):
+    def _lower_loop_body(self, node, before, carried, in_vars, counter=None, iteration=None):
+        """The body as a sub-graph from the carried values (and the counter of a ``for``)
+        to their next values; raises ``_Unroll`` when it cannot stay a loop."""
         snapshot = _snapshot_containers(before)
         self.env = dict(before)
         for name, var in zip(carried, in_vars, strict=True):
             self.env[name] = self.builder.tracer(var)
         try:
             with self.builder.block() as body:
-                self.assign(
-                    node.target,
-                    _loop_item(self.builder.tracer(counter), iteration),
-                    len(self.builder.eqns),
-                )
+                if counter is not None:
+                    item = _loop_item(self.builder.tracer(counter), iteration)
+                    self.assign(node.target, item, len(self.builder.eqns))
                 self.lower_block(node.body)
                 outs = [self._carried_atom(self.env[n], n, node) for n in carried]
         except StaticValueNeeded:
@@ -370,7 +370,7 @@ class ControlFlowLowering:
             cond_graph = self._while_condition(node, before, carried, avals)
             in_vars = [self.builder.new_var(n, a) for n, a in zip(carried, avals, strict=True)]
             try:
-                body, outs = self._lower_while_body(node, before, carried, in_vars)
+                body, outs = self._lower_loop_body(node, before, carried, in_vars)
             except _Unroll:
                 raise self._while_error(node) from None
             widened = _widen(avals, [a.aval for a in outs])
@@ -426,20 +426,6 @@ class ControlFlowLowering:
                 node.lineno,
             )
         return Graph(f"{self.parsed.name}_cond", tuple(in_vars), tuple(eqns), (test.atom,))
-
-    def _lower_while_body(self, node, before, carried, in_vars):
-        snapshot = _snapshot_containers(before)
-        self.env = dict(before)
-        for name, var in zip(carried, in_vars, strict=True):
-            self.env[name] = self.builder.tracer(var)
-        with self.builder.block() as body:
-            self.lower_block(node.body)
-            outs = [self._carried_atom(self.env[n], n, node) for n in carried]
-        after = self.env
-        self.env = before
-        if _restore_containers(snapshot) or _static_changed(before, after, carried):
-            raise _Unroll
-        return body, outs
 
     def _while_error(self, node) -> SrcadError:
         return SrcadError(
