@@ -25,8 +25,8 @@ def one_hidden_layer_grad(W, v, x, y, lam, dout=1.0):
 
     # backward  (line 54: penalty = lam * (np.sum(W**2) + np.sum(v**2)))
     dt8 = dout * lam  # penalty = lam * (np.sum(W ** 2) + np.sum(v ** 2))
-    dv = dt8 * (2 * v)  # t6 = v ** 2
-    dW = dt8 * (2 * W)  # t4 = W ** 2
+    dv = dt8 * 2 * v  # t6 = v ** 2
+    dW = dt8 * 2 * W  # t4 = W ** 2
 
     # backward  (line 53: y_hat = v @ h)
     dh = dt9 * v  # y_hat = v @ h

@@ -208,7 +208,9 @@ class GraphBuilder:
         if prim_name in ("reshape", "broadcast_to", "expand_dims") and atoms[0].aval == out:
             return atoms[0]
         if prim_name == "multiply":
-            return _identity_operand(atoms, 1, out)
+            return _identity_operand(atoms, 1, out) or self._scalars_first(atoms, out)
+        if prim_name == "add" and isinstance(atoms[0], Var) and atoms[0] == atoms[1]:
+            return self.apply("multiply", (2.0, self.tracer(atoms[0]))).atom  # x + x
         if prim_name == "add":
             return _identity_operand(atoms, 0, out)
         if prim_name == "power" and isinstance(atoms[1], Const) and atoms[0].aval == out:
@@ -217,6 +219,25 @@ class GraphBuilder:
             inner = self._producer.get(atoms[0].id)
             if inner is not None and inner.prim == "negative":
                 return inner.inputs[0]
+        return None
+
+    def _scalars_first(self, atoms: list[Atom], out: AVal) -> Atom | None:
+        """``s * (r * z)`` with scalars ``s``, ``r`` → ``(s * r) * z``: one pass over the
+        array instead of two (``dout * (2 * W)`` becomes ``(dout * 2) * W``)."""
+        if out.shape == ():
+            return None
+        for scalar, other in ((atoms[0], atoms[1]), (atoms[1], atoms[0])):
+            if scalar.aval.shape != () or not isinstance(other, Var):
+                continue
+            inner = self._producer.get(other.id)
+            if inner is None or inner.prim != "multiply":
+                continue
+            for r, z in ((inner.inputs[0], inner.inputs[1]), (inner.inputs[1], inner.inputs[0])):
+                if r.aval.shape == () and z.aval.shape == out.shape:
+                    factor = self.apply("multiply", (self.tracer(scalar), self.tracer(r)))
+                    result = self.apply("multiply", (factor, self.tracer(z)))
+                    if result.atom.aval == out:
+                        return result.atom
         return None
 
     def _broadcast_source(self, atom: Atom) -> Atom | None:

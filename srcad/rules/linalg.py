@@ -41,7 +41,23 @@ def matmul_vjp(g, out, x, y):
     if y_ndim == 1:  # treat y as a one-column matrix
         dx, dy = matmul_vjp(np.expand_dims(g, -1), None, x, np.expand_dims(y, -1))
         return dx, np.reshape(dy, np.shape(y))
+    if x_ndim == 2 and y_ndim == 2 and 1 in (np.shape(x)[0], np.shape(y)[1]):
+        return _matmul_vjp_single(g, x, y)
     return unbroadcast(g @ matrix_transpose(y), x), unbroadcast(matrix_transpose(x) @ g, y)
+
+
+def _matmul_vjp_single(g, x, y):
+    """A one-row ``x`` or one-column ``y``: the products with a length-1 contraction are
+    outer products, which BLAS does far faster than a matrix product."""
+    if np.shape(x)[0] == 1:
+        dy = np.outer(np.reshape(x, (-1,)), np.reshape(g, (-1,)))
+    else:
+        dy = matrix_transpose(x) @ g
+    if np.shape(y)[1] == 1:
+        dx = np.outer(np.reshape(g, (-1,)), np.reshape(y, (-1,)))
+    else:
+        dx = g @ matrix_transpose(y)
+    return dx, dy
 
 
 @defjvp(np.matmul)

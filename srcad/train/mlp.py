@@ -106,9 +106,8 @@ def loss_source(
     network = unpack_lines(n_layers, kind) + layer_lines(activations)
     tail = f"data_loss + {penalty_expression(n_layers)}" if l2 else "data_loss"
     described = ", ".join(activations)
-    loss_doc = f"{loss} of a {n_layers}-layer MLP ({described})" + (
-        " plus lam * L2." if l2 else "."
-    )
+    penalty = " plus lam * L2" if l2 else ""
+    loss_doc = f"{loss} of a {n_layers}-layer MLP ({described}){penalty}."
     forward_doc = "The network's output (logits) for inputs x."
     evaluate_doc = "The data loss (no penalty) and the output, from one forward pass."
     return module_source(
