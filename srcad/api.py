@@ -155,6 +155,8 @@ def like(grad: object, arg: object) -> object:
             return grad  # the common case, without walking trees
     grad_leaves, _ = flatten(grad)
     arg_leaves, treedef = flatten(arg)
+    if all(_fits(g, a) for g, a in zip(grad_leaves, arg_leaves, strict=True)):
+        return grad  # generated code already returns the argument's structure
     fitted = []
     for g, a in zip(grad_leaves, arg_leaves, strict=True):
         if isinstance(a, float):
@@ -162,6 +164,12 @@ def like(grad: object, arg: object) -> object:
         else:
             fitted.append(np.asarray(g, dtype=np.asarray(a).dtype).reshape(np.shape(a)))
     return unflatten(treedef, fitted)
+
+
+def _fits(g: object, a: object) -> bool:
+    if isinstance(a, np.ndarray):
+        return isinstance(g, np.ndarray) and g.dtype == a.dtype and g.shape == a.shape
+    return isinstance(a, float) and type(g) is float
 
 
 def plain_value(value: object) -> object:
