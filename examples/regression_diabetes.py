@@ -1,8 +1,8 @@
 """Regression with an MLP: scikit-learn's bundled diabetes data, mean squared error.
 
-Ten standardised features predict disease progression one year on. A small tanh network
-trained with RMSProp and early stopping (which restores the best epoch's weights) is compared
-with ordinary least squares. Writes the curves to ``regression_diabetes.png``.
+Ten standardised features predict disease progression one year on. A small softplus network
+trained with Adam and early stopping (which restores the best epoch's weights) is compared
+with ordinary least squares: on so little data the two end up close. Writes the curves to ``regression_diabetes.png``.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ def rmse_and_r2(predicted: np.ndarray, data) -> tuple[float, float]:
 
 def main() -> None:
     data = load_dataset("diabetes")
-    model = MLP([data.n_features, 16, 1], "tanh", "mse", lam=1e-3)
+    model = MLP([data.n_features, 16, 1], "softplus", "mse", lam=1e-2)
     result = fit(
         model,
         data.x_train,
         data.y_train,
-        optimizer=make_optimizer("rmsprop", 3e-3),
+        optimizer=make_optimizer("adam", 1e-3),
         epochs=5 if QUICK else 300,
         batch_size=16,
         validation_split=0.2,

@@ -33,8 +33,9 @@ class ArgSignature:
         }
 
 
-def bind_call(fun: Callable, args: tuple, kwargs: dict,
-              signature: inspect.Signature | None = None) -> dict[str, object]:
+def bind_call(
+    fun: Callable, args: tuple, kwargs: dict, signature: inspect.Signature | None = None
+) -> dict[str, object]:
     """The call's arguments by parameter name, defaults included."""
     signature = signature or inspect.signature(fun)
     try:

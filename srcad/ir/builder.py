@@ -207,6 +207,12 @@ class GraphBuilder:
                         atoms[i] = source
         if prim_name in ("reshape", "broadcast_to", "expand_dims") and atoms[0].aval == out:
             return atoms[0]
+        source = (
+            self._broadcast_source(atoms[0]) if prim_name in ("reshape", "expand_dims") else None
+        )
+        if source is not None and source.aval.shape == ():
+            # a broadcast scalar, reshaped: the scalar broadcast to the new shape
+            return self.apply("broadcast_to", (self.tracer(source),), {"shape": out.shape}).atom
         if prim_name == "multiply":
             return _identity_operand(atoms, 1, out) or self._scalars_first(atoms, out)
         if prim_name == "add" and isinstance(atoms[0], Var) and atoms[0] == atoms[1]:

@@ -31,9 +31,10 @@ ACTIVATIONS = {
     "linear": "{z}",
 }
 LOSSES = {
-    # log-softmax shifted by the row maximum, so that exp never overflows.
+    # log-softmax shifted by the row maximum, so that exp never overflows; the shift does not
+    # change the loss, so no gradient needs to flow through it (stop_gradient, as JAX does).
     "softmax_cross_entropy": [
-        "shifted = logits - np.max(logits, axis=1, keepdims=True)",
+        "shifted = logits - stop_gradient(np.max(logits, axis=1, keepdims=True))",
         "log_p = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))",
         "data_loss = -np.mean(np.sum(y * log_p, axis=1))",
     ],
@@ -88,8 +89,9 @@ def layer_lines(activations: Sequence[str], source: str = "x", output: str = "lo
 
 
 def penalty_expression(n_layers: int) -> str:
-    """``lam * (np.sum(W1 ** 2) + ...)``: the L2 penalty on the weights (not the biases)."""
-    return "lam * (" + " + ".join(f"np.sum(W{i} ** 2)" for i in range(1, n_layers + 1)) + ")"
+    """``lam * (np.vdot(W1, W1) + ...)``: the L2 penalty on the weights (not the biases);
+    ``vdot`` reads each weight once, where ``np.sum(W ** 2)`` first builds ``W ** 2``."""
+    return "lam * (" + " + ".join(f"np.vdot(W{i}, W{i})" for i in range(1, n_layers + 1)) + ")"
 
 
 def loss_source(
@@ -125,7 +127,7 @@ def loss_source(
 
 def module_source(functions: list[tuple[str, str, list[str]]]) -> str:
     """A module of functions, each given as ``(signature, docstring, body lines)``."""
-    parts = ["import numpy as np\n"]
+    parts = ["import numpy as np\n\nfrom srcad import stop_gradient\n"]
     for signature, doc, lines in functions:
         body = "\n".join(f"    {line}" for line in [f'"""{doc}"""', *lines])
         parts.append(f"\ndef {signature}:\n{body}\n")
