@@ -153,10 +153,10 @@ def like(grad: object, arg: object) -> object:
     if isinstance(arg, np.ndarray) and isinstance(grad, np.ndarray):
         if grad.dtype == arg.dtype and grad.shape == arg.shape:
             return grad  # the common case, without walking trees
+    if _same_layout(grad, arg):
+        return grad  # generated code already returns the argument's structure
     grad_leaves, _ = flatten(grad)
     arg_leaves, treedef = flatten(arg)
-    if all(_fits(g, a) for g, a in zip(grad_leaves, arg_leaves, strict=True)):
-        return grad  # generated code already returns the argument's structure
     fitted = []
     for g, a in zip(grad_leaves, arg_leaves, strict=True):
         if isinstance(a, float):
@@ -166,10 +166,22 @@ def like(grad: object, arg: object) -> object:
     return unflatten(treedef, fitted)
 
 
-def _fits(g: object, a: object) -> bool:
-    if isinstance(a, np.ndarray):
-        return isinstance(g, np.ndarray) and g.dtype == a.dtype and g.shape == a.shape
-    return isinstance(a, float) and type(g) is float
+def _same_layout(g: object, a: object) -> bool:
+    """Whether ``g`` has ``a``'s containers, and each leaf its type, dtype and shape."""
+    kind = type(a)
+    if kind is np.ndarray:
+        return type(g) is np.ndarray and g.dtype == a.dtype and g.shape == a.shape
+    if kind is float:
+        return type(g) is float
+    if kind in (list, tuple):
+        return type(g) is kind and len(g) == len(a) and all(map(_same_layout, g, a))
+    if kind is dict:
+        return (
+            type(g) is dict
+            and g.keys() == a.keys()
+            and all(_same_layout(g[key], a[key]) for key in a)
+        )
+    return False
 
 
 def plain_value(value: object) -> object:

@@ -7,15 +7,15 @@ structure so that a flat list of leaves can be put back into it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class TreeDef:
-    """The structure of a tree: ``kind`` is ``leaf``, ``tuple``, ``list`` or ``dict``."""
+class TreeDef(NamedTuple):
+    """The structure of a tree: ``kind`` is ``leaf``, ``tuple``, ``list`` or ``dict``.
+    (A named tuple rather than a dataclass: trees are flattened on every call.)"""
 
     kind: str
-    children: tuple[TreeDef, ...] = ()
+    children: tuple = ()
     keys: tuple = ()
 
     @property
@@ -35,6 +35,12 @@ def flatten(tree: object) -> tuple[list, TreeDef]:
 
 
 def _flatten_into(tree: object, leaves: list) -> TreeDef:
+    kind = type(tree)
+    if kind is list or (kind is tuple and not hasattr(tree, "_fields")):
+        return TreeDef(kind.__name__, tuple([_flatten_into(item, leaves) for item in tree]))
+    if kind is not dict and not isinstance(tree, (tuple, list, dict)):
+        leaves.append(tree)
+        return LEAF
     if isinstance(tree, (tuple, list)) and not _is_namedtuple(tree):
         children = tuple(_flatten_into(item, leaves) for item in tree)
         return TreeDef(type(tree).__name__, children)

@@ -215,6 +215,8 @@ class GraphBuilder:
             return self.apply("broadcast_to", (self.tracer(source),), {"shape": out.shape}).atom
         if prim_name == "multiply":
             return _identity_operand(atoms, 1, out) or self._scalars_first(atoms, out)
+        if prim_name == "divide" and isinstance(atoms[1], Const) and atoms[0].aval == out:
+            return atoms[0] if _is_scalar_equal(atoms[1].value, 1) else None
         if prim_name == "add" and isinstance(atoms[0], Var) and atoms[0] == atoms[1]:
             return self.apply("multiply", (2.0, self.tracer(atoms[0]))).atom  # x + x
         if prim_name == "add":
@@ -247,10 +249,14 @@ class GraphBuilder:
         return None
 
     def _broadcast_source(self, atom: Atom) -> Atom | None:
-        if not isinstance(atom, Var):
-            return None
-        eqn = self._producer.get(atom.id)
-        return eqn.inputs[0] if eqn is not None and eqn.prim == "broadcast_to" else None
+        """What ``atom`` is a broadcast of (through chains of broadcasts), or None."""
+        source = None
+        while isinstance(atom, Var):
+            eqn = self._producer.get(atom.id)
+            if eqn is None or eqn.prim != "broadcast_to":
+                break
+            source = atom = eqn.inputs[0]
+        return source
 
 
 def _cse_key(prim_name: str, atoms: list[Atom], params: dict) -> tuple | None:

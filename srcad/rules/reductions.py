@@ -40,7 +40,8 @@ def sum_jvp(tangents, out, x, axis=None, dtype=None, keepdims=False):
 
 @defvjp(np.mean)
 def mean_vjp(g, out, x, axis=None, dtype=None, keepdims=False):
-    return (_spread(g, x, axis, keepdims) / _group_size(x, out),)
+    # divide before spreading: one division of the (smaller) cotangent
+    return (_spread(g / _group_size(x, out), x, axis, keepdims),)
 
 
 @defjvp(np.mean)
