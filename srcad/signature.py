@@ -51,10 +51,18 @@ def _dtype_name(dtype: np.dtype) -> str:
     return dtype.name
 
 
+WEAK_FLOAT = AVal((), "float64", True)
+
+
 def abstract_leaf(value: object) -> object:
     """An ``AVal`` for a runtime value, or the value itself for a compile-time constant."""
+    kind = type(value)
+    if kind is np.ndarray:
+        return AVal(value.shape, _dtype_name(value.dtype))
+    if kind is float:
+        return WEAK_FLOAT
     if isinstance(value, float):
-        return AVal((), "float64", is_weak=True)
+        return WEAK_FLOAT
     if isinstance(value, np.ndarray):
         return AVal(value.shape, _dtype_name(value.dtype))
     if isinstance(value, np.generic):
@@ -72,5 +80,5 @@ def signature_of(arguments: dict[str, object]) -> ArgSignature:
     for value in arguments.values():
         flat, treedef = flatten(value)
         treedefs.append(treedef)
-        leaves.append(tuple(abstract_leaf(leaf) for leaf in flat))
+        leaves.append(tuple(map(abstract_leaf, flat)))
     return ArgSignature(tuple(arguments), tuple(treedefs), tuple(leaves))

@@ -10,12 +10,12 @@ and matrix-product layouts at compile time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 
-@dataclass(frozen=True)
-class AVal:
+class AVal(NamedTuple):
     """Abstract value: the static shape and dtype of a runtime value.
 
     ``is_weak`` marks Python scalars, which take the dtype of the arrays they meet
@@ -25,6 +25,8 @@ class AVal:
     shape: tuple[int, ...]
     dtype: str
     is_weak: bool = False
+
+    # A named tuple rather than a dataclass: one is made for every argument of every call.
 
     @property
     def ndim(self) -> int:
