@@ -46,7 +46,7 @@ def bind_call(
     return dict(bound.arguments)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dtype_name(dtype: np.dtype) -> str:
     return dtype.name
 
