@@ -50,11 +50,11 @@ def _matmul_vjp_single(g, x, y):
     """A one-row ``x`` or one-column ``y``: the products with a length-1 contraction are
     outer products, which BLAS does far faster than a matrix product."""
     if np.shape(x)[0] == 1:
-        dy = np.outer(np.reshape(x, (-1,)), np.reshape(g, (-1,)))
+        dy = np.outer(x, g)  # np.outer flattens its arguments
     else:
         dy = matrix_transpose(x) @ g
     if np.shape(y)[1] == 1:
-        dx = np.outer(np.reshape(g, (-1,)), np.reshape(y, (-1,)))
+        dx = np.outer(g, y)
     else:
         dx = g @ matrix_transpose(y)
     return dx, dy
