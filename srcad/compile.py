@@ -232,7 +232,6 @@ def _spec(
         params=(*signature.params, *extra_params),
         input_paths=inputs,
         returns=returns,
-        returns_tree=TreeDef("tuple"),
         docstring=f"Value of {fun.__name__}({params}) and its {what} with respect to "
         f"({wrt_names}).",
         header=header,

@@ -6,7 +6,6 @@ structure so that a flat list of leaves can be put back into it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import NamedTuple
 
 
@@ -80,8 +79,3 @@ def leaf_paths(treedef: TreeDef, prefix: tuple = ()) -> list[tuple]:
     for key, child in zip(keys, treedef.children, strict=True):
         paths.extend(leaf_paths(child, (*prefix, key)))
     return paths
-
-
-def map_leaves(function: Callable, tree: object) -> object:
-    leaves, treedef = flatten(tree)
-    return unflatten(treedef, [function(leaf) for leaf in leaves])

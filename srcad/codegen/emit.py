@@ -24,7 +24,6 @@ from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.control import CONTROL
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import sub_graphs
-from srcad.pytree import TreeDef
 
 LINE_LENGTH = 100
 # Primitives written as statements that fill an array in place.
@@ -49,7 +48,6 @@ class FunctionSpec:
     params: tuple[str, ...]
     input_paths: tuple[tuple, ...]
     returns: object
-    returns_tree: TreeDef
     docstring: str
     header: tuple[str, ...]
     output_names: tuple[tuple[int, str], ...] = ()
