@@ -38,6 +38,7 @@ class Transformed:
         self._names = [p.name for p in parameters]
         self._is_plain = all(p.kind == p.POSITIONAL_OR_KEYWORD for p in parameters)
         self._compiled: dict[ArgSignature, Compiled] = {}
+        self._previous: tuple | None = None
         functools.update_wrapper(self, fun, updated=())
 
     def __call__(self, *args, **kwargs):
@@ -45,16 +46,26 @@ class Transformed:
             arguments = dict(zip(self._names, args, strict=True))  # the common, fast case
         else:
             arguments = bind_call(self.fun, args, kwargs, self._signature)
-        signature = signature_of(arguments)
         if self.mode == "forward":
-            value, grads = self._forward_gradient(arguments, signature)
+            value, grads = self._forward_gradient(arguments, signature_of(arguments))
         else:
-            value, grads = self.compile(signature).fn(*arguments.values())
+            value, grads = self._compiled_for(arguments).fn(*arguments.values())
         grads = match_arguments(grads, arguments, self.argnums)
         value = plain_value(value)
         if self.returns_value:
             return value, grads
         return (grads, value[1]) if self.has_aux else grads
+
+    def _compiled_for(self, arguments: dict) -> Compiled:
+        """The compiled function for these arguments; a call laid out like the previous
+        one (same containers, dtypes and shapes: a training loop) skips the signature."""
+        values = tuple(arguments.values())
+        previous = self._previous
+        if previous is not None and _same_layout(values, previous[0]):
+            return previous[1]
+        compiled = self.compile(signature_of(arguments))
+        self._previous = (_skeleton(values), compiled)
+        return compiled
 
     def compile(self, signature: ArgSignature) -> Compiled:
         compiled = self._compiled.get(signature)
@@ -164,6 +175,21 @@ def like(grad: object, arg: object) -> object:
         else:
             fitted.append(np.asarray(g, dtype=np.asarray(a).dtype).reshape(np.shape(a)))
     return unflatten(treedef, fitted)
+
+
+def _skeleton(tree: object) -> object:
+    """``tree`` with each array replaced by a stand-in of its dtype and shape that holds no
+    memory (so that remembering a call's layout keeps none of its data alive)."""
+    kind = type(tree)
+    if kind is np.ndarray:
+        return np.broadcast_to(np.zeros((), dtype=tree.dtype), tree.shape)
+    if kind is float:
+        return 0.0
+    if kind in (list, tuple):
+        return kind(_skeleton(item) for item in tree)
+    if kind is dict:
+        return {key: _skeleton(value) for key, value in tree.items()}
+    return object()  # anything else never matches: such calls take the full path
 
 
 def _same_layout(g: object, a: object) -> bool:
