@@ -40,6 +40,10 @@ class Split:
     x_val: np.ndarray | None
     y_val: np.ndarray | None
 
+# Per-layer gradient norms are averaged over every NORM_EVERY-th step of an epoch.
+NORM_EVERY = 8
+
+
 
 def fit(
     model: MLP,
@@ -145,6 +149,7 @@ def _run_epoch(model, params, optimizer, split, batch_size, rng, bar, epoch) -> 
     steps = len(x) // batch_size  # the remainder is left for a later epoch's shuffle
     total = 0.0
     norms = np.zeros(model.n_layers)
+    sampled = 0
     for step in range(steps):
         rows = order[step * batch_size : (step + 1) * batch_size]
         value, grads = model.value_and_grad(params, x[rows], y[rows])
@@ -154,11 +159,13 @@ def _run_epoch(model, params, optimizer, split, batch_size, rng, bar, epoch) -> 
                 f"learning rate {optimizer.lr:g}: the weights diverged. Lower the learning "
                 "rate, or check the inputs' scale (standardise features to unit variance)"
             )
-        norms += layer_norms(grads)
+        if step % NORM_EVERY == 0:  # a sample of steps: norms cost a pass over every gradient
+            norms += layer_norms(grads)
+            sampled += 1
         optimizer.step(params, grads)
         total += value
         bar.advance()
-    return total / steps, norms / steps
+    return total / steps, norms / max(sampled, 1)
 
 
 def layer_norms(grads: list | dict) -> list[float]:
