@@ -21,6 +21,7 @@ from srcad.rules.registry import (
     defvjp,
     expand_reduced,
     matrix_transpose,
+    product_rule,
     unbroadcast,
 )
 
@@ -62,11 +63,7 @@ def _matmul_vjp_single(g, x, y):
 
 @defjvp(np.matmul)
 def matmul_jvp(tangents, out, x, y):
-    x_dot, y_dot = tangents
-    return add_tangents(
-        None if x_dot is None else x_dot @ y,
-        None if y_dot is None else x @ y_dot,
-    )
+    return product_rule(np.matmul, tangents, x, y)
 
 
 @defvjp(np.dot)
@@ -83,11 +80,7 @@ def dot_vjp(g, out, x, y):
 
 @defjvp(np.dot)
 def dot_jvp(tangents, out, x, y):
-    x_dot, y_dot = tangents
-    return add_tangents(
-        None if x_dot is None else np.dot(x_dot, y),
-        None if y_dot is None else np.dot(x, y_dot),
-    )
+    return product_rule(np.dot, tangents, x, y)
 
 
 @defvjp(np.vdot)
@@ -98,11 +91,7 @@ def vdot_vjp(g, out, x, y):
 
 @defjvp(np.vdot)
 def vdot_jvp(tangents, out, x, y):
-    x_dot, y_dot = tangents
-    return add_tangents(
-        None if x_dot is None else np.vdot(x_dot, y),
-        None if y_dot is None else np.vdot(x, y_dot),
-    )
+    return product_rule(np.vdot, tangents, x, y)
 
 
 @defvjp(np.inner)
@@ -116,11 +105,7 @@ def inner_vjp(g, out, x, y):
 
 @defjvp(np.inner)
 def inner_jvp(tangents, out, x, y):
-    x_dot, y_dot = tangents
-    return add_tangents(
-        None if x_dot is None else np.inner(x_dot, y),
-        None if y_dot is None else np.inner(x, y_dot),
-    )
+    return product_rule(np.inner, tangents, x, y)
 
 
 @defvjp(np.outer)
@@ -132,11 +117,7 @@ def outer_vjp(g, out, x, y):
 
 @defjvp(np.outer)
 def outer_jvp(tangents, out, x, y):
-    x_dot, y_dot = tangents
-    return add_tangents(
-        None if x_dot is None else np.outer(x_dot, y),
-        None if y_dot is None else np.outer(x, y_dot),
-    )
+    return product_rule(np.outer, tangents, x, y)
 
 
 # --- tensordot and einsum ---------------------------------------------------------------------
@@ -148,11 +129,7 @@ def tensordot_vjp(g, out, x, y, axes=2):
 
 @defjvp(np.tensordot)
 def tensordot_jvp(tangents, out, x, y, axes=2):
-    x_dot, y_dot = tangents
-    return add_tangents(
-        None if x_dot is None else np.tensordot(x_dot, y, axes=axes),
-        None if y_dot is None else np.tensordot(x, y_dot, axes=axes),
-    )
+    return product_rule(np.tensordot, tangents, x, y, axes=axes)
 
 
 def _tensordot_subscripts(x_ndim: int, y_ndim: int, axes) -> tuple[list[str], str]:
@@ -248,11 +225,7 @@ def kron_vjp(g, out, x, y):
 
 @defjvp(np.kron)
 def kron_jvp(tangents, out, x, y):
-    x_dot, y_dot = tangents
-    return add_tangents(
-        None if x_dot is None else np.kron(x_dot, y),
-        None if y_dot is None else np.kron(x, y_dot),
-    )
+    return product_rule(np.kron, tangents, x, y)
 
 
 @defvjp(np.cross)
@@ -283,11 +256,7 @@ def vecdot_vjp(g, out, x, y, axis=-1):
 
 @defjvp(np.vecdot)
 def vecdot_jvp(tangents, out, x, y, axis=-1):
-    x_dot, y_dot = tangents
-    return add_tangents(
-        None if x_dot is None else np.vecdot(x_dot, y, axis=axis),
-        None if y_dot is None else np.vecdot(x, y_dot, axis=axis),
-    )
+    return product_rule(np.vecdot, tangents, x, y, axis=axis)
 
 
 @defvjp(np.trace)

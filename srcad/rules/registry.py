@@ -94,6 +94,16 @@ def add_tangents(*terms: object) -> object:
     return total
 
 
+def product_rule(product, tangents: tuple, x: object, y: object, **params) -> object:
+    """The tangent of a product that is linear in each factor:
+    ``product(x_dot, y) + product(x, y_dot)``, skipping zero tangents."""
+    x_dot, y_dot = tangents
+    return add_tangents(
+        None if x_dot is None else product(x_dot, y, **params),
+        None if y_dot is None else product(x, y_dot, **params),
+    )
+
+
 def zeros_for_none(tangents: tuple, inputs: tuple) -> list:
     """The tangents with zeros in place of None, for rules that must pack them together."""
     return [np.zeros_like(x) if t is None else t for t, x in zip(tangents, inputs, strict=True)]

@@ -40,9 +40,9 @@ class Split:
     x_val: np.ndarray | None
     y_val: np.ndarray | None
 
+
 # Per-layer gradient norms are averaged over every NORM_EVERY-th step of an epoch.
 NORM_EVERY = 8
-
 
 
 def fit(
