@@ -131,9 +131,15 @@ def example_call(
     return tuple(args), argnums
 
 
-def _run_show(options: argparse.Namespace) -> int:
+def target_call(options: argparse.Namespace) -> tuple:
+    """The function named on the command line, its example arguments and argnums."""
     function, module = load_target(options.target)
     args, argnums = example_call(function, module, options.args, options.argnums)
+    return function, args, argnums
+
+
+def _run_show(options: argparse.Namespace) -> int:
+    function, args, argnums = target_call(options)
     gradient = srcad.value_and_grad(function, argnums=argnums)
     gradient(*args)
     print(srcad.source(gradient), end="")
@@ -141,8 +147,7 @@ def _run_show(options: argparse.Namespace) -> int:
 
 
 def _run_check(options: argparse.Namespace) -> int:
-    function, module = load_target(options.target)
-    args, argnums = example_call(function, module, options.args, options.argnums)
+    function, args, argnums = target_call(options)
     try:
         srcad.check_grad(function, *args, argnums=argnums)
     except srcad.GradientMismatch as error:
@@ -156,8 +161,7 @@ def _run_graph(options: argparse.Namespace) -> int:
     from srcad.explain import explain
     from srcad.viz import GraphvizNotFoundError, graph, save_dot
 
-    function, module = load_target(options.target)
-    args, argnums = example_call(function, module, options.args, options.argnums)
+    function, args, argnums = target_call(options)
     if options.explain:
         dot_text = explain(function, *args, argnums=argnums).annotate_graph(lines=options.lines)
     else:
@@ -180,8 +184,7 @@ def _run_graph(options: argparse.Namespace) -> int:
 def _run_explain(options: argparse.Namespace) -> int:
     from srcad.explain import explain
 
-    function, module = load_target(options.target)
-    args, argnums = example_call(function, module, options.args, options.argnums)
+    function, args, argnums = target_call(options)
     print(explain(function, *args, argnums=argnums, precision=options.precision), end="")
     return 0
 
@@ -189,8 +192,7 @@ def _run_explain(options: argparse.Namespace) -> int:
 def _run_compare(options: argparse.Namespace) -> int:
     from srcad.compare import compare
 
-    function, module = load_target(options.target)
-    args, argnums = example_call(function, module, options.args, options.argnums)
+    function, args, argnums = target_call(options)
     print(compare(function, *args, argnums=argnums, repeat=options.repeat), end="")
     return 0
 
