@@ -25,7 +25,8 @@ def add_jvp(tangents, out, x, y):
 
 @defvjp(np.subtract)
 def subtract_vjp(g, out, x, y):
-    return unbroadcast(g, x), unbroadcast(-g, y)
+    # negate after summing: on the broadcast (smaller) side that is less work
+    return unbroadcast(g, x), -unbroadcast(g, y)
 
 
 @defjvp(np.subtract)

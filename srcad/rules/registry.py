@@ -65,6 +65,12 @@ def unbroadcast(g: object, x: object) -> object:
     if g_shape == x_shape:
         return g
     lead = len(g_shape) - len(x_shape)
+    if (
+        int(np.prod(g_shape[:lead])) == 1
+        and all(n == m or m == 1 for n, m in zip(g_shape[lead:], x_shape, strict=True))
+        and np.size(g) == int(np.prod(x_shape))
+    ):
+        return np.reshape(g, x_shape)  # only length-1 axes to sum: nothing to add up
     if lead > 0:
         g = np.sum(g, axis=_axis_param(tuple(range(lead))))
     stretched = tuple(i for i, n in enumerate(x_shape) if n == 1 and g_shape[lead + i] != 1)
