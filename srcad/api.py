@@ -92,14 +92,11 @@ class Transformed:
             columns.append(float(np.sum(scalar)))
         if value is None:
             value = compiled.fn(*values, *[np.zeros_like(x) for x in leaves])[0]
-        flat = split_columns(columns, leaves)
-        grads = [
-            unflatten(
-                flatten(values[n])[1],
-                flat[_offset(values, numbers, k) :][: len(flatten(values[n])[0])],
-            )
-            for k, n in enumerate(numbers)
-        ]
+        flat = iter(split_columns(columns, leaves))
+        grads = []
+        for n in numbers:  # each argument's leaves, in order, back into its structure
+            arg_leaves, treedef = flatten(values[n])
+            grads.append(unflatten(treedef, [next(flat) for _ in arg_leaves]))
         return value, grads[0] if isinstance(self.argnums, int) else tuple(grads)
 
     def srcad_plain_function(self, signature: ArgSignature) -> Callable:
@@ -118,10 +115,6 @@ class Transformed:
         return wrapper_function(
             name, params, call, result, target, f"The gradient of {self.fun.__name__}."
         )
-
-
-def _offset(values: list, numbers: tuple, k: int) -> int:
-    return sum(len(flatten(values[n])[0]) for n in numbers[:k])
 
 
 def unit_tangents(leaves: list) -> list[list]:
