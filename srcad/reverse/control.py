@@ -62,25 +62,13 @@ def reverse_cond(reverser, eqn: Eqn, adjoints: dict) -> None:
     cotangents = [adjoints.get(v) for v in eqn.outputs]
     if all(c is None for c in cotangents):
         return
-    builder = reverser.builder
     branches = eqn.param_dict["branches"]
-    inner = set()
-    for branch in branches:
-        inner |= defined_vars(branch.eqns)
-    blocks, locals_ = [], []
-    for branch in branches:
-        local = dict(adjoints)
-        with builder.block() as block, builder.at(eqn.loc, "adjoint", eqn.outputs[0].id):
-            for atom, cotangent in zip(branch.outputs, cotangents, strict=True):
-                if cotangent is not None:
-                    reverser.accumulate(atom, builder.tracer(cotangent), local)
-            reverser.reverse_block(branch.eqns, local)
-        blocks.append(block)
-        locals_.append(local)
+    sweeps = [_branch_sweep(reverser, eqn, branch, cotangents, adjoints) for branch in branches]
+    inner = set().union(*(defined_vars(branch.eqns) for branch in branches))
     changed = sorted(
         {
             v
-            for local in locals_
+            for _, local in sweeps
             for v in local
             if v not in inner and local[v] is not adjoints.get(v)
         },
@@ -88,27 +76,30 @@ def reverse_cond(reverser, eqn: Eqn, adjoints: dict) -> None:
     )
     if not changed:
         return
+    builder = reverser.builder
     graphs = []
-    for block, local in zip(blocks, locals_, strict=True):
+    for block, local in sweeps:
         with builder.reopen(block), builder.at(eqn.loc, "adjoint", eqn.outputs[0].id):
             outputs = tuple(_adjoint_or_zero(builder, v, local) for v in changed)
-        graphs.append(
-            Graph(f"{eqn.loc.function if eqn.loc else 'f'}_branch", (), tuple(block), outputs)
-        )
+        name = f"{eqn.loc.function if eqn.loc else 'f'}_branch"
+        graphs.append(Graph(name, (), tuple(block), outputs))
     new = tuple(builder.new_var(f"d@{v.id}", v.aval) for v in changed)
-    builder.emit(
-        Eqn(
-            "cond",
-            eqn.inputs,
-            new,
-            (("branches", tuple(graphs)),),
-            eqn.loc,
-            "adjoint",
-            eqn.outputs[0].id,
-        )
-    )
+    params = (("branches", tuple(graphs)),)
+    builder.emit(Eqn("cond", eqn.inputs, new, params, eqn.loc, "adjoint", eqn.outputs[0].id))
     for var, adjoint in zip(changed, new, strict=True):
         adjoints[var] = adjoint
+
+
+def _branch_sweep(reverser, eqn: Eqn, branch: Graph, cotangents: list, adjoints: dict):
+    """The backward sweep of one branch, and the adjoints as that branch leaves them."""
+    builder = reverser.builder
+    local = dict(adjoints)
+    with builder.block() as block, builder.at(eqn.loc, "adjoint", eqn.outputs[0].id):
+        for atom, cotangent in zip(branch.outputs, cotangents, strict=True):
+            if cotangent is not None:
+                reverser.accumulate(atom, builder.tracer(cotangent), local)
+        reverser.reverse_block(branch.eqns, local)
+    return block, local
 
 
 def _adjoint_or_zero(builder, var: Var, adjoints: dict) -> Atom:
