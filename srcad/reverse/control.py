@@ -120,7 +120,7 @@ def reverse_loop(reverser, eqn: Eqn, adjoints: dict) -> None:
     flowing = [k for k, v in enumerate(carried_in) if v in reverser.active]
     free = _free_gradients(reverser, body, flowing, inner)
     with builder.at(eqn.loc, "adjoint", eqn.outputs[0].id):
-        plan = _backward_body(reverser, eqn, flowing, free, inner)
+        plan = _backward_body(reverser, eqn, flowing, free)
         inits = [_emit_taped_forward(reverser, eqn, plan.residuals)]
         inits += [_adjoint_or_zero(builder, eqn.outputs[k], adjoints) for k in flowing]
         inits += [_adjoint_or_zero(builder, v, adjoints) for v in free]
@@ -157,52 +157,47 @@ class _Plan:
         self.residuals = residuals
 
 
-def _backward_body(reverser, eqn: Eqn, flowing: list[int], free: list[Var], inner: set):
-    """The body of the backward loop, and the forward values it reads (the residuals)."""
+def _backward_body(reverser, eqn: Eqn, flowing: list[int], free: list[Var]) -> _Plan:
+    """The body of the backward loop, and the forward values it reads (the residuals):
+    it pops them from the tape, then back-propagates one iteration."""
     builder = reverser.builder
     body = eqn.param_dict["body"]
-    carried_in = _carried_inputs(eqn)
-    tape_in = builder.new_var("tape", TAPE)
     d_carried = [builder.new_var(f"d@{eqn.outputs[k].id}", body.outputs[k].aval) for k in flowing]
     d_free = [builder.new_var(f"d@{v.id}", v.aval) for v in free]
-    local: dict = dict(zip(free, d_free, strict=True))
+    block, outs = _sweep_body(
+        reverser, eqn, flowing, d_carried, dict(zip(free, d_free, strict=True))
+    )
+    # what the forward body defines as it will run (nested loops in their taped versions)
+    inner = defined_vars(reverser.forward_eqns(body.eqns)) | set(body.inputs)
+    counter = body.inputs[0] if eqn.prim == "for" else None
+    read = [a for a in used_atoms(block) + outs if isinstance(a, Var) and a in inner]
+    residuals = list(dict.fromkeys(a for a in read if a != counter))
+    restored = {r: builder.new_var(f"=@{r.id}", r.aval) for r in residuals}
+    new_counter = [] if counter is None else [builder.new_var(counter.hint, counter.aval)]
+    if counter is not None:
+        restored[counter] = new_counter[0]  # the backward loop's own counter runs the same values
+    tape_in, tape_out = builder.new_var("tape", TAPE), builder.new_var("tape", TAPE)
+    popped = (tape_out, *(restored[r] for r in residuals))
+    pop = Eqn("tape_pop", (tape_in,), popped, (), eqn.loc, "adjoint", eqn.outputs[0].id)
+    eqns = (pop, *substitute(block, restored))
+    outs = [restored.get(a, a) if isinstance(a, Var) else a for a in outs]
+    inputs = (*new_counter, tape_in, *d_carried, *d_free)
+    return _Plan(Graph("backward_loop", inputs, eqns, (tape_out, *outs)), residuals)
+
+
+def _sweep_body(reverser, eqn: Eqn, flowing: list[int], d_carried: list, local: dict) -> tuple:
+    """One iteration's backward sweep, seeded with the carried adjoints ``d_carried``; returns
+    its live equations and the adjoints it passes on (carried values, then free values)."""
+    builder = reverser.builder
+    body = eqn.param_dict["body"]
+    free = list(local)
     with builder.block() as block:
         for k, seed in zip(flowing, d_carried, strict=True):
             reverser.accumulate(body.outputs[k], builder.tracer(seed), local)
         reverser.reverse_block(body.eqns, local)
-        outs = [_adjoint_or_zero(builder, carried_in[k], local) for k in flowing]
+        outs = [_adjoint_or_zero(builder, _carried_inputs(eqn)[k], local) for k in flowing]
         outs += [local[v] for v in free]
-    block = _live_part(block, outs)
-    # the forward body as it will run: nested loops replaced by their taped versions
-    inner = defined_vars(reverser.forward_eqns(body.eqns)) | set(body.inputs)
-    counter = body.inputs[0] if eqn.prim == "for" else None
-    residuals = [
-        a
-        for a in used_atoms(block) + outs
-        if isinstance(a, Var) and a in inner and a is not counter
-    ]
-    residuals = list(dict.fromkeys(residuals))
-    restored = {r: builder.new_var(f"=@{r.id}", r.aval) for r in residuals}
-    new_counter = []
-    if counter is not None:
-        new_counter = [builder.new_var(counter.hint, counter.aval)]
-        restored[counter] = new_counter[0]
-    tape_out = builder.new_var("tape", TAPE)
-    pop = Eqn(
-        "tape_pop",
-        (tape_in,),
-        (tape_out, *(restored[r] for r in residuals)),
-        (),
-        eqn.loc,
-        "adjoint",
-        eqn.outputs[0].id,
-    )
-    eqns = (pop, *substitute(block, restored))
-    outs = [restored.get(a, a) if isinstance(a, Var) else a for a in outs]
-    graph = Graph(
-        "backward_loop", (*new_counter, tape_in, *d_carried, *d_free), eqns, (tape_out, *outs)
-    )
-    return _Plan(graph, residuals)
+    return _live_part(block, outs), outs
 
 
 def _live_part(block: list[Eqn], outs: list) -> list[Eqn]:
