@@ -193,50 +193,74 @@ class _FunctionLowerer(ControlFlowLowering):
                 raise self._error(error, node) from None
 
     def _dispatch_statement(self, node: ast.stmt, since: int) -> None:
-        if isinstance(node, ast.Assign):
-            value = self.evaluate(node.value)
-            for target in node.targets:
-                self.assign(target, value, since)
-        elif isinstance(node, ast.AugAssign):
-            self._augmented_assign(node, since)
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        """Lower one statement with its ``_stmt_<Kind>`` method (``since``: where its
+        equations start, so that assignments can name what the statement computed)."""
+        handler = getattr(self, f"_stmt_{type(node).__name__}", None)
+        if handler is None:
+            raise self._no_effect(node)
+        handler(node, since)
+
+    def _stmt_Assign(self, node: ast.Assign, since: int) -> None:
+        value = self.evaluate(node.value)
+        for target in node.targets:
+            self.assign(target, value, since)
+
+    def _stmt_AugAssign(self, node: ast.AugAssign, since: int) -> None:
+        self._augmented_assign(node, since)
+
+    def _stmt_AnnAssign(self, node: ast.AnnAssign, since: int) -> None:
+        if node.value is not None:
             self.assign(node.target, self.evaluate(node.value), since)
-        elif isinstance(node, ast.If):
-            self.lower_if(node)
-        elif isinstance(node, ast.FunctionDef):
-            self.env[node.name] = self._local_function(node)
-        elif isinstance(node, (ast.For, ast.While)) and has_jumps(node.body):
+
+    def _stmt_If(self, node: ast.If, since: int) -> None:
+        self.lower_if(node)
+
+    def _stmt_FunctionDef(self, node: ast.FunctionDef, since: int) -> None:
+        self.env[node.name] = self._local_function(node)
+
+    def _stmt_For(self, node: ast.For | ast.While, since: int) -> None:
+        if has_jumps(node.body):  # break / continue become flags first
             self.loop_depth += 1
             for statement in rewrite_jumps(node, self.loop_depth):
                 self._dispatch_statement(statement, len(self.builder.eqns))
             self.loop_depth -= 1
-        elif isinstance(node, (ast.For, ast.While)):
-            if _contains_return(node):
-                raise UnsupportedSyntax(
-                    "'return' inside a loop is not supported; assign the result to a "
-                    "variable and return it after the loop",
-                    self.parsed.file,
-                    node.lineno,
-                )
-            self.lower_for(node) if isinstance(node, ast.For) else self.lower_while(node)
-        elif isinstance(node, ast.Return):
-            value = self.evaluate(node.value) if node.value is not None else None
-            raise _Return(value)
-        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
-            return  # a docstring or a bare constant
-        elif isinstance(node, ast.Expr) and _is_add_at(node.value):
-            self._add_at_statement(node.value)
-        elif isinstance(node, ast.Expr) and _is_container_method_call(node.value):
-            self.evaluate(node.value)  # hs.append(h): builds a Python list at compile time
-        elif isinstance(node, ast.Pass):
-            return
-        else:
+        elif _contains_return(node):  # lower_block rewrites these; reaching here is a bug
             raise UnsupportedSyntax(
-                f"the statement '{ast.unparse(node).splitlines()[0]}' has no effect on the "
-                "result; remove it from the function you differentiate",
+                "'return' inside this loop is not supported; assign the result to a "
+                "variable and return it after the loop",
                 self.parsed.file,
                 node.lineno,
             )
+        elif isinstance(node, ast.For):
+            self.lower_for(node)
+        else:
+            self.lower_while(node)
+
+    _stmt_While = _stmt_For
+
+    def _stmt_Return(self, node: ast.Return, since: int) -> None:
+        raise _Return(self.evaluate(node.value) if node.value is not None else None)
+
+    def _stmt_Expr(self, node: ast.Expr, since: int) -> None:
+        if isinstance(node.value, ast.Constant):
+            return  # a docstring or a bare constant
+        if _is_add_at(node.value):
+            self._add_at_statement(node.value)
+        elif _is_container_method_call(node.value):
+            self.evaluate(node.value)  # hs.append(h): builds a Python list at compile time
+        else:
+            raise self._no_effect(node)
+
+    def _stmt_Pass(self, node: ast.Pass, since: int) -> None:
+        return
+
+    def _no_effect(self, node: ast.stmt) -> UnsupportedSyntax:
+        return UnsupportedSyntax(
+            f"the statement '{ast.unparse(node).splitlines()[0]}' has no effect on the "
+            "result; remove it from the function you differentiate",
+            self.parsed.file,
+            node.lineno,
+        )
 
     def _add_at_statement(self, call: ast.Call) -> None:
         """``np.add.at(y, index, values)`` (as generated code writes it): a new ``y``."""
