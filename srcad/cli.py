@@ -32,6 +32,12 @@ def main(argv: list[str] | None = None) -> int:
         return options.run(options) or 0
     except srcad.SrcadError as error:
         print(f"error: {error}", file=sys.stderr)
+        if getattr(options, "args", "") is None and getattr(options, "target", None):
+            print(
+                "note: without --args (or an EXAMPLE_ARGS entry in the module) every argument "
+                "is the float 1.0; pass example arguments, e.g. --args 'np.ones(3), 2.0'",
+                file=sys.stderr,
+            )
         return 1
 
 
