@@ -38,7 +38,7 @@ class AVal(NamedTuple):
 
     @property
     def is_float(self) -> bool:
-        return np.dtype(self.dtype).kind in "fc"
+        return np.dtype(self.dtype).kind == "f"  # real floats: the rules assume real values
 
     def short(self) -> str:
         kind = {"float64": "f64", "float32": "f32", "int64": "i64", "bool": "bool"}
