@@ -57,13 +57,6 @@ def _parser() -> argparse.ArgumentParser:
     for name, run, text in [
         ("show", _run_show, "print the generated gradient source of MODULE:FUNCTION"),
         ("check", _run_check, "compare the gradient with central differences"),
-    ]:
-        command = commands.add_parser(name, help=text)
-        command.add_argument("target", help="MODULE:FUNCTION or path/to/file.py:FUNCTION")
-        command.add_argument("--argnums", default=None, help="e.g. 0 or 0,1")
-        command.add_argument("--args", default=None, help="example arguments, e.g. '1.0, 2.0'")
-        command.set_defaults(run=run)
-    for name, run, text in [
         ("graph", _run_graph, "draw the computation graph of MODULE:FUNCTION (DOT, SVG, PNG)"),
         ("explain", _run_explain, "print every forward value and its adjoint (the grad table)"),
         ("compare", _run_compare, "time numerical differences, forward and reverse mode"),

@@ -31,7 +31,3 @@ class ShapeError(SrcadError):
 
 class GradientMismatch(AssertionError):
     """``check_grad`` found a gradient that differs from finite differences."""
-
-
-class InternalError(RuntimeError):
-    """An invariant of srcad itself failed; the message includes the IR involved."""

@@ -23,9 +23,6 @@ from srcad.ir.indexing import encode_index
 from srcad.ir.prims import ELEMENTWISE, PRIMS, prim_of
 from srcad.ir.shapes import infer_avals
 
-# Primitives that return a list of arrays (even a list of one).
-LIST_RESULTS = {"split", "array_split", "hsplit", "vsplit", "dsplit"}
-
 
 class TraceError(Exception):
     """An operation on a traced value that the builder cannot record."""
@@ -162,9 +159,10 @@ class GraphBuilder:
         )
         self.emit(eqn)
         tracers = tuple(self.tracer(v) for v in outputs)
-        result = tracers[0] if len(tracers) == 1 and prim_name not in LIST_RESULTS else tracers
-        if prim_name in LIST_RESULTS:
-            result = list(tracers)
+        if PRIMS[prim_name].returns_list:
+            result = list(tracers)  # np.split gives a list, even of one array
+        else:
+            result = tracers[0] if len(tracers) == 1 else tracers
         if key is not None:
             self._computed[-1][key] = result
         return result

@@ -72,6 +72,7 @@ class Prim:
     required_params: tuple[str, ...] = ()
     variadic: str | None = None
     structure: str | None = None
+    returns_list: bool = False
 
     @property
     def spelling(self) -> str:
@@ -783,6 +784,7 @@ _add(
         SHAPE,
         1,
         ("indices_or_sections", "axis"),
+        returns_list=True,
         examples=(
             (((6, 2),), {"indices_or_sections": 3}),
             (((6, 2),), {"indices_or_sections": (1, 4)}),
@@ -797,6 +799,7 @@ _add(
         SHAPE,
         1,
         ("indices_or_sections", "axis"),
+        returns_list=True,
         examples=((((7, 2),), {"indices_or_sections": 3}),),
     )
 )
@@ -808,6 +811,7 @@ for _name, _shape in [("hsplit", (2, 6)), ("vsplit", (6, 2))]:
             SHAPE,
             1,
             ("indices_or_sections",),
+            returns_list=True,
             examples=(((_shape,), {"indices_or_sections": 2}),),
         )
     )

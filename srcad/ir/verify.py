@@ -1,6 +1,6 @@
 """The IR verifier: checks the SSA invariants and that every aval matches its inference.
 
-Raises ``InternalError`` with the graph's text when an invariant fails: each var defined
+Raises ``VerifyError`` with the graph's text when an invariant fails: each var defined
 once, every use after its definition, and every output aval what ``infer_avals`` gives.
 """
 

@@ -33,11 +33,6 @@ class _Unroll(Exception):
     """The loop cannot be kept as a loop; lower it iteration by iteration."""
 
 
-class _BranchReturn(Exception):
-    def __init__(self, value: object):
-        self.value = value
-
-
 @dataclass(frozen=True)
 class _Iteration:
     """How a ``for`` loop iterates: over ``range(start, stop, step)``, binding the target

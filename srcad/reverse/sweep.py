@@ -20,7 +20,6 @@ class ReverseResult:
     followed by one gradient per ``wrt`` input."""
 
     graph: Graph
-    n_primal_outputs: int
 
 
 def reverse_graph(graph: Graph, wrt: tuple[int, ...], output_index: int = 0) -> ReverseResult:
@@ -42,7 +41,7 @@ def reverse_graph(graph: Graph, wrt: tuple[int, ...], output_index: int = 0) -> 
     backward = list(builder.eqns)
     builder.eqns[:] = reverser.forward_eqns(graph.eqns) + backward
     result = builder.build(graph.name, [*graph.inputs, dout], [*graph.outputs, *grads])
-    return ReverseResult(result, len(graph.outputs))
+    return ReverseResult(result)
 
 
 class Reverser:

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from srcad.runtime.loader import generated_dir, load_function
+from srcad.runtime.loader import generated_dir, load_function, load_module
 
-__all__ = ["generated_dir", "load_function"]
+__all__ = ["generated_dir", "load_function", "load_module"]

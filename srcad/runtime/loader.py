@@ -26,15 +26,20 @@ def generated_dir() -> Path:
 
 def load_function(source: str, function_name: str, stem: str, constants: dict) -> Callable:
     """Compile ``source`` as a module file named after ``stem`` and return its function."""
+    return load_module(source, stem, constants)[function_name]
+
+
+def load_module(source: str, stem: str, constants: dict | None = None) -> dict:
+    """Compile ``source`` as a module file named after ``stem``; returns its namespace."""
     digest = hashlib.sha256(source.encode()).hexdigest()[:10]
     path = generated_dir() / f"{stem}_{digest}.py"
     _write_if_changed(path, source)
     filename = str(path)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace: dict = {"__name__": f"srcad_generated.{stem}", "__file__": filename}
-    namespace.update(constants)
+    namespace.update(constants or {})
     exec(compile(source, filename, "exec"), namespace)
-    return namespace[function_name]
+    return namespace
 
 
 def _write_if_changed(path: Path, source: str) -> None:

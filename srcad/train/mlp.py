@@ -13,14 +13,12 @@ Parameters are a list of ``(W, b)`` pairs, or a dict ``{"W1": ..., "b1": ..., ..
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
 import numpy as np
 
-from srcad.runtime import generated_dir
+from srcad.runtime import load_module
 
 ACTIVATIONS = {
     "tanh": "np.tanh({z})",
@@ -140,16 +138,8 @@ def load_source_module(source: str, stem: str = "mlp_loss") -> ModuleType:
     import black
 
     source = black.format_str(source, mode=black.Mode(line_length=100))
-    digest = hashlib.sha256(source.encode()).hexdigest()[:10]
-    path = generated_dir() / f"{stem}_{digest}.py"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists() or path.read_text() != source:
-        temporary = path.with_suffix(f".{digest}.tmp")
-        temporary.write_text(source)
-        temporary.replace(path)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = ModuleType(stem)
+    module.__dict__.update(load_module(source, stem))
     return module
 
 
