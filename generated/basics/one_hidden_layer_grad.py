@@ -14,7 +14,7 @@ def one_hidden_layer_grad(W, v, x, y, lam, dout=1.0):
     y_hat = v @ h
 
     # forward  (line 54: penalty = lam * (np.sum(W**2) + np.sum(v**2)))
-    penalty = lam * (np.sum(W**2) + np.sum(v**2))
+    penalty = lam * ((W**2).sum() + (v**2).sum())
 
     # forward  (line 55: return (y_hat - y) ** 2 + penalty)
     t9 = y_hat - y
@@ -24,7 +24,7 @@ def one_hidden_layer_grad(W, v, x, y, lam, dout=1.0):
     dt9 = dout * (2 * t9)  # t10 = t9 ** 2
 
     # backward  (line 54: penalty = lam * (np.sum(W**2) + np.sum(v**2)))
-    dt8 = dout * lam  # penalty = lam * (np.sum(W ** 2) + np.sum(v ** 2))
+    dt8 = dout * lam  # penalty = lam * ((W ** 2).sum() + (v ** 2).sum())
     dv = dt8 * 2 * v  # t6 = v ** 2
     dW = dt8 * 2 * W  # t4 = W ** 2
 

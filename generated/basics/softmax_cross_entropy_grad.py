@@ -6,29 +6,29 @@ import numpy as np
 def softmax_cross_entropy_grad(a, y, dout=1.0):
     """Value of softmax_cross_entropy(a, y) and its gradient with respect to (a)."""
     # forward  (line 60: shifted = a - np.max(a))
-    max_a = np.max(a)
+    max_a = a.max()
     shifted = a - max_a
 
     # forward  (line 61: log_p = shifted - np.log(np.sum(np.exp(shifted))))
     exp_shifted = np.exp(shifted)
-    t1 = np.sum(exp_shifted)
+    t1 = exp_shifted.sum()
     log_p = shifted - np.log(t1)
 
     # forward  (line 62: return -np.sum(y * log_p))
-    out = -np.sum(y * log_p)
+    out = -(y * log_p).sum()
 
     # backward  (line 62: return -np.sum(y * log_p))
-    dt4 = -dout  # out = -np.sum(y * log_p)
+    dt4 = -dout  # out = -(y * log_p).sum()
     dlog_p = dt4 * y  # t3 = y * log_p
 
     # backward  (line 61: log_p = shifted - np.log(np.sum(np.exp(shifted))))
-    dt2 = -np.sum(dlog_p, axis=0)  # log_p = shifted - np.log(t1)
+    dt2 = -dlog_p.sum(axis=0)  # log_p = shifted - np.log(t1)
     dt1 = dt2 / t1  # t2 = np.log(t1)
     dshifted = dlog_p + dt1 * exp_shifted  # exp_shifted = np.exp(shifted)
 
     # backward  (line 60: shifted = a - np.max(a))
-    dmax_a = -np.sum(dshifted, axis=0)  # shifted = a - max_a
-    t8 = a == max_a  # max_a = np.max(a)
-    # max_a = np.max(a)
-    da = dshifted + np.where(t8, dmax_a, 0.0) / np.sum(t8, dtype=np.float64, keepdims=True)
+    dmax_a = -dshifted.sum(axis=0)  # shifted = a - max_a
+    t8 = a == max_a  # max_a = a.max()
+    # max_a = a.max()
+    da = dshifted + np.where(t8, dmax_a, 0.0) / t8.sum(dtype=np.float64, keepdims=True)
     return out, da

@@ -7,7 +7,7 @@ def tanh_layer_grad(x, W, dout=1.0):
     """Value of tanh_layer(x, W) and its gradient with respect to (x, W)."""
     # forward  (line 43: return np.sum(np.tanh(W @ x)))
     tanh_Wx = np.tanh(W @ x)
-    out = np.sum(tanh_Wx)
+    out = tanh_Wx.sum()
 
     # backward  (line 43: return np.sum(np.tanh(W @ x)))
     dWx = dout * (1 - tanh_Wx**2)  # tanh_Wx = np.tanh(W @ x)

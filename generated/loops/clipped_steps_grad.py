@@ -10,7 +10,7 @@ def clipped_steps_grad(x, dout=1.0):
     y = x
     for _ in range(5):
         # line 34: if np.sum(y * y) > 4.0:
-        t3 = np.sum(y * y) > 4.0
+        t3 = (y * y).sum() > 4.0
         if t3:
             # line 35: y = 0.5 * y
             y_1 = 0.5 * y
@@ -21,10 +21,10 @@ def clipped_steps_grad(x, dout=1.0):
         y = y_1
 
     # forward  (line 38: return np.sum(y))
-    out = np.sum(y)
+    out = y.sum()
 
     # backward  (line 38: return np.sum(y))
-    dy = np.broadcast_to(dout, shape=(3,))  # out = np.sum(y)
+    dy = np.broadcast_to(dout, shape=(3,))  # out = y.sum()
 
     # backward  (line 33: for _ in range(5):)
     for _ in reversed(range(5)):

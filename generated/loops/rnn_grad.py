@@ -14,10 +14,10 @@ def rnn_grad(W, h, xs, dout=1.0):
         h = h_1
 
     # forward  (line 27: return np.sum(h))
-    out = np.sum(h)
+    out = h.sum()
 
     # backward  (line 27: return np.sum(h))
-    dh = np.broadcast_to(dout, shape=(3,))  # out = np.sum(h)
+    dh = np.broadcast_to(dout, shape=(3,))  # out = h.sum()
 
     # backward  (line 25: for t in range(xs.shape[0]):)
     dW, dxs = np.zeros_like(W), np.zeros_like(xs)

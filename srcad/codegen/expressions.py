@@ -1,8 +1,10 @@
 """Spelling IR equations as Python expressions (``ast`` nodes).
 
-Operators become infix expressions (``a * b``, ``W @ x``, ``-g``), other primitives NumPy
-calls with their static params as keywords (``np.sum(t, axis=1, keepdims=True)``), and a
-2-d transpose the familiar ``x.T``. ``ast.unparse`` adds exactly the parentheses needed.
+Operators become infix expressions (``a * b``, ``W @ x``, ``-g``), reductions and reshapes
+of arrays the array's own methods (``t.sum(axis=1, keepdims=True)``, ``g.reshape((10,))``,
+which skip NumPy's Python-level dispatch), other primitives NumPy calls with their static
+params as keywords (``np.tanh(z)``), and a 2-d transpose the familiar ``x.T``.
+``ast.unparse`` adds exactly the parentheses needed.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from srcad.ir import Eqn
+from srcad.ir import Eqn, Var
 from srcad.ir.prims import PRIMS
 
 BINARY_AST = {
@@ -53,6 +55,8 @@ def eqn_expression(eqn: Eqn, operand: Callable[[object], ast.expr]) -> ast.expr:
         return args[0]  # the value itself; only the derivative sees a difference
     if prim.kind == "custom":
         return ast.Call(ast.Name(prim.fn.__name__, ast.Load()), args, [])
+    if eqn.prim in METHODS and _is_array(eqn.inputs[0]) and len(args) == 1:
+        return _method_call(eqn, args[0])
     # the call as NumPy takes it: np.einsum("ij,jk", a, b), np.stack([a, b], axis=0)
     positional, keywords = prim.arrange(args, {k: literal(v) for k, v in eqn.params})
     positional = [ast.List(a, ast.Load()) if isinstance(a, list) else a for a in positional]
@@ -61,6 +65,39 @@ def eqn_expression(eqn: Eqn, operand: Callable[[object], ast.expr]) -> ast.expr:
 
 
 SCALAR_LOGIC = {"logical_not", "logical_and", "logical_or"}
+
+# NumPy functions spelled as a method of their array operand: name -> the params the method
+# takes by position only (``a.reshape(shape, order=...)``); the others go by keyword.
+METHODS = {
+    "sum": (),
+    "mean": (),
+    "prod": (),
+    "max": (),
+    "min": (),
+    "std": (),
+    "var": (),
+    "cumsum": (),
+    "cumprod": (),
+    "ravel": (),
+    "squeeze": (),
+    "astype": ("dtype",),
+    "reshape": ("shape",),
+    "transpose": ("axes",),
+    "swapaxes": ("axis1", "axis2"),
+}
+
+
+def _is_array(atom: object) -> bool:
+    """Whether ``atom`` is an ndarray when the code runs: a computed value with dimensions
+    (a 0-d value may be a Python float, which has no such methods)."""
+    return isinstance(atom, Var) and atom.aval.ndim >= 1
+
+
+def _method_call(eqn: Eqn, array: ast.expr) -> ast.Call:
+    params = eqn.param_dict
+    positional = [literal(params.pop(name)) for name in METHODS[eqn.prim] if name in params]
+    keywords = [ast.keyword(key, literal(value)) for key, value in params.items()]
+    return ast.Call(ast.Attribute(array, eqn.prim, ast.Load()), positional, keywords)
 
 
 def _scalar_logic(prim: str, args: list[ast.expr]) -> ast.expr:
