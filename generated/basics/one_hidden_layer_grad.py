@@ -25,12 +25,10 @@ def one_hidden_layer_grad(W, v, x, y, lam, dout=1.0):
 
     # backward  (line 54: penalty = lam * (np.sum(W**2) + np.sum(v**2)))
     dt8 = dout * lam  # penalty = lam * ((W ** 2).sum() + (v ** 2).sum())
-    dv = dt8 * 2 * v  # t6 = v ** 2
-    dW = dt8 * 2 * W  # t4 = W ** 2
 
     # backward  (line 53: y_hat = v @ h)
     dh = dt9 * v  # y_hat = v @ h
-    dv = dv + dt9 * h  # y_hat = v @ h
+    dv = dt8 * 2 * v + dt9 * h  # t6 = v ** 2; y_hat = v @ h
 
     # backward  (line 47 in sigmoid: return 1 / (1 + np.exp(-z)))
     dt3 = -dh * h / t3  # h = 1 / t3
@@ -38,5 +36,5 @@ def one_hidden_layer_grad(W, v, x, y, lam, dout=1.0):
     dWx = -dt1  # t1 = -(W @ x)
 
     # backward  (line 52: h = sigmoid(W @ x))
-    dW = dW + np.outer(dWx, x)  # Wx = W @ x
+    dW = dt8 * 2 * W + np.outer(dWx, x)  # t4 = W ** 2; Wx = W @ x
     return out, (dW, dv)

@@ -93,9 +93,8 @@ class _Emitter(ControlFlowEmitter):
             for e in program.order
             if e.prim in ("setitem", "index_add") and isinstance(e.inputs[0], Var)
         }
-        consumer_role = {
-            a.id: e.role for e in program.order for a in e.inputs if isinstance(a, Var)
-        }
+        consumers = {a.id: e for e in program.order for a in e.inputs if isinstance(a, Var)}
+        consumer_role = {var_id: eqn.role for var_id, eqn in consumers.items()}
         for eqn in program.order:  # a while condition's value is read by its loop
             condition = eqn.param_dict.get("cond") if eqn.prim == "while" else None
             for atom in condition.outputs if condition is not None else ():
@@ -112,7 +111,73 @@ class _Emitter(ControlFlowEmitter):
                 continue
             if program.use_blocks.get(var.id) == {program.block_of[var.id]}:
                 inlined.add(var.id)
+        self.folded = self._first_terms(inlined)
+        inlined |= self.folded
+        self._read_where_spelled(inlined, consumers)
         return inlined
+
+    def _first_terms(self, inlined: set[int]) -> set[int]:
+        """First contributions to an adjoint, folded into the sum with the next one:
+        ``dW = 2.0 * lam * W + np.outer(x, dz)`` computes the term where it is added instead
+        of where the sweep met it, so it is not held (or evicted from cache) in between.
+        Only when that keeps no array alive for longer."""
+        program = self.program
+        folded = set()
+        for eqn in program.order:
+            first = eqn.inputs[0] if eqn.prim == "add" and eqn.role == "adjoint" else None
+            if not isinstance(first, Var) or not first.hint.startswith("d@"):
+                continue
+            term = self.defining.get(first.id)
+            if (
+                term is None
+                or first.hint != eqn.outputs[0].hint
+                or term.role != "adjoint"
+                or len(term.outputs) != 1
+                or term.prim in STATEMENT_PRIMS
+                or PRIMS[term.prim].kind == CONTROL
+                or program.uses.get(first.id) != 1
+                or program.block_of[first.id] != program.block_of[eqn.outputs[0].id]
+            ):
+                continue
+            position = program.pos(eqn)
+            if all(self._alive_at(atom, position) for atom in self._reads(term, inlined)):
+                folded.add(first.id)
+        return folded
+
+    def _reads(self, eqn: Eqn, inlined: set[int]) -> list[Atom]:
+        """The values the expression of ``eqn`` reads, through the temporaries folded in."""
+        atoms = []
+        for atom in eqn.inputs:
+            if isinstance(atom, Var) and atom.id in inlined:
+                atoms += self._reads(self.defining[atom.id], inlined)
+            else:
+                atoms.append(atom)
+        return atoms
+
+    def _alive_at(self, atom: Atom, position: int) -> bool:
+        """Whether reading ``atom`` at ``position`` keeps no array alive for longer."""
+        if not isinstance(atom, Var) or atom.aval.ndim == 0 or atom in self.graph.inputs:
+            return True
+        return self.program.last_use.get(atom.id, -1) >= position
+
+    def _read_where_spelled(self, inlined: set[int], consumers: dict[int, Eqn]) -> None:
+        """A folded expression reads its operands in the statement that spells it, so they
+        stay alive (their names unreused, their arrays unmodified) until that statement."""
+        program = self.program
+
+        def spelled_at(var_id: int) -> int | None:
+            consumer = consumers.get(var_id)
+            if consumer is None:
+                return None  # a while condition's value: its reads are inside the loop
+            if len(consumer.outputs) == 1 and consumer.outputs[0].id in inlined:
+                return spelled_at(consumer.outputs[0].id)
+            return program.pos(consumer)
+
+        for var_id in inlined:
+            position = spelled_at(var_id)
+            for atom in self.defining[var_id].inputs if position is not None else ():
+                if isinstance(atom, Var):
+                    program.last_use[atom.id] = max(program.last_use.get(atom.id, -1), position)
 
     def is_owned(self, var: Var) -> bool:
         """Whether ``var`` is a fresh array no other name can see (safe to fill in place).
@@ -206,19 +271,27 @@ class _Emitter(ControlFlowEmitter):
             text = self._fill_statements(eqn, targets)
         else:
             text = f"{targets} = {ast.unparse(self.expression(eqn))}"
-        if eqn.role != "primal" and eqn.origin is not None and eqn.origin in self.defining:
-            primal = self.defining[eqn.origin]
-            if primal.prim in STATEMENT_PRIMS or PRIMS[primal.prim].kind == CONTROL:
-                comment = f"# {primal.loc.text}" if primal.loc else ""
-            else:
-                comment = f"# {self.names.name(primal.outputs[0])} = "
-                comment += ast.unparse(self.expression(primal))
-            if not comment:
-                return text
-            if len(text) + len(comment) > LINE_LENGTH - 6 or "\n" in text:
-                return f"{comment}\n{text}"  # too long to share a line: comment above
-            text += f"  {comment}"
-        return text
+        comment = "; ".join(filter(None, map(self._primal_text, self._origins(eqn))))
+        if not comment:
+            return text
+        if len(text) + len(comment) > LINE_LENGTH - 8 or "\n" in text:
+            return f"# {comment}\n{text}"  # too long to share a line: comment above
+        return f"{text}  # {comment}"
+
+    def _origins(self, eqn: Eqn) -> list[int]:
+        """The primal equations (by output id) that ``eqn``'s line differentiates: its own,
+        after those of the first terms folded into it."""
+        if eqn.role == "primal" or eqn.origin not in self.defining:
+            return []
+        folded = [a for a in eqn.inputs if isinstance(a, Var) and a.id in self.folded]
+        origins = [o for a in folded for o in self._origins(self.defining[a.id])]
+        return [o for o in dict.fromkeys(origins + [eqn.origin])]
+
+    def _primal_text(self, origin: int) -> str:
+        primal = self.defining[origin]
+        if primal.prim in STATEMENT_PRIMS or PRIMS[primal.prim].kind == CONTROL:
+            return primal.loc.text if primal.loc else ""
+        return f"{self.names.name(primal.outputs[0])} = {ast.unparse(self.expression(primal))}"
 
     def _fill_statements(self, eqn: Eqn, target: str) -> str:
         """``y[i] = v`` (after a copy unless ``y`` is reused) or a scatter into zeros."""

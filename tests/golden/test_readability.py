@@ -40,3 +40,20 @@ def test_loop_gradient_keeps_the_loop_with_its_reverse_beneath():
     assert code.count("for i in reversed(range(4)):") == 1
     assert code.index("for i in range(4):") < code.index("for i in reversed(range(4)):")
     assert "tape.append(" in code and "tape.pop()" in code
+
+
+def penalized_layer(W, x, lam):
+    return np.sum(np.tanh(W @ x)) + lam * np.sum(W**2)
+
+
+def test_a_second_contribution_is_summed_where_it_arrives():
+    """The penalty's term of dW is computed in the statement that adds the data term, which
+    names both primal lines it differentiates, and the gradient is still right."""
+    gradient = srcad.grad(penalized_layer)
+    W, x = np.linspace(-1.0, 1.0, 12).reshape(4, 3), np.array([0.5, -0.2, 0.3])
+    dW = gradient(W, x, 0.1)
+    code = srcad.source(gradient)
+    sums = [line.strip() for line in code.splitlines() if line.strip().startswith("dW = ")]
+    assert len(sums) == 1 and " + np.outer(" in sums[0], code
+    assert "W ** 2" in sums[0] and "W @ x" in sums[0], sums[0]  # both origins in its comment
+    assert np.allclose(dW, srcad.numerical_grad(penalized_layer, W, x, 0.1), atol=1e-7)
