@@ -2,7 +2,8 @@
 
 A transformed function compiles on its first call with a new argument signature (see
 ``srcad.compile``); later calls with the same signature go straight to the generated
-function. With ``mode="forward"`` the gradient is assembled from one forward (tangent) pass
+function, and a call laid out exactly like the previous one (a training loop's) gets there
+through a generated guard (``srcad.runtime.guard``) without working out its signature. With ``mode="forward"`` the gradient is assembled from one forward (tangent) pass
 per input element, for comparison with reverse mode.
 """
 
@@ -10,12 +11,15 @@ from __future__ import annotations
 
 import functools
 import inspect
+import operator
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
 from srcad.compile import Compiled, compile_forward, compile_reverse, wrapper_function
 from srcad.pytree import flatten, unflatten
+from srcad.runtime.guard import make_guard
 from srcad.signature import ArgSignature, bind_call, signature_of
 
 
@@ -38,34 +42,40 @@ class Transformed:
         self._names = [p.name for p in parameters]
         self._is_plain = all(p.kind == p.POSITIONAL_OR_KEYWORD for p in parameters)
         self._compiled: dict[ArgSignature, Compiled] = {}
-        self._previous: tuple | None = None
+        self._fast: _FastPath | None = None
         functools.update_wrapper(self, fun, updated=())
 
     def __call__(self, *args, **kwargs):
-        if not kwargs and len(args) == len(self._names) and self._is_plain:
-            arguments = dict(zip(self._names, args, strict=True))  # the common, fast case
+        fast = self._fast
+        if fast is not None and not kwargs and fast.guard(args):
+            value, grads = fast.fn(*args)
+            if fast.matches:
+                grads = match_arguments(
+                    grads, dict(zip(self._names, args, strict=True)), self.argnums
+                )
+            return self._result(plain_value(value), grads)
+        plain = not kwargs and len(args) == len(self._names) and self._is_plain
+        if plain:
+            arguments = dict(zip(self._names, args, strict=True))
         else:
             arguments = bind_call(self.fun, args, kwargs, self._signature)
         if self.mode == "forward":
             value, grads = self._forward_gradient(arguments, signature_of(arguments))
-        else:
-            value, grads = self._compiled_for(arguments).fn(*arguments.values())
-        grads = match_arguments(grads, arguments, self.argnums)
-        value = plain_value(value)
+            grads = match_arguments(grads, arguments, self.argnums)
+            return self._result(plain_value(value), grads)
+        compiled = self.compile(signature_of(arguments))
+        value, raw_grads = compiled.fn(*arguments.values())
+        grads = match_arguments(raw_grads, arguments, self.argnums)
+        if plain:  # the next call laid out like this one takes the fast path
+            guard = make_guard(args)
+            matches = not _same_objects(grads, raw_grads, self.argnums)
+            self._fast = None if guard is None else _FastPath(guard, compiled.fn, matches)
+        return self._result(plain_value(value), grads)
+
+    def _result(self, value: object, grads: object) -> object:
         if self.returns_value:
             return value, grads
         return (grads, value[1]) if self.has_aux else grads
-
-    def _compiled_for(self, arguments: dict) -> Compiled:
-        """The compiled function for these arguments; a call laid out like the previous
-        one (same containers, dtypes and shapes: a training loop) skips the signature."""
-        values = tuple(arguments.values())
-        previous = self._previous
-        if previous is not None and _same_layout(values, previous[0]):
-            return previous[1]
-        compiled = self.compile(signature_of(arguments))
-        self._previous = (_skeleton(values), compiled)
-        return compiled
 
     def compile(self, signature: ArgSignature) -> Compiled:
         compiled = self._compiled.get(signature)
@@ -115,6 +125,25 @@ class Transformed:
         return wrapper_function(
             name, params, call, result, target, f"The gradient of {self.fun.__name__}."
         )
+
+
+SCALAR_TYPES = (np.float64, np.float32)
+
+
+class _FastPath(NamedTuple):
+    """The generated function for calls that pass ``guard``; ``matches`` when its gradients
+    need ``match_arguments`` on the way out."""
+
+    guard: Callable[[tuple], bool]
+    fn: Callable
+    matches: bool
+
+
+def _same_objects(grads: object, raw_grads: object, argnums: int | tuple) -> bool:
+    """Whether matching the gradients to their arguments changed nothing."""
+    if isinstance(argnums, int):
+        return grads is raw_grads
+    return type(raw_grads) is tuple and all(map(operator.is_, grads, raw_grads))
 
 
 def unit_tangents(leaves: list) -> list[list]:
@@ -170,21 +199,6 @@ def like(grad: object, arg: object) -> object:
     return unflatten(treedef, fitted)
 
 
-def _skeleton(tree: object) -> object:
-    """``tree`` with each array replaced by a stand-in of its dtype and shape that holds no
-    memory (so that remembering a call's layout keeps none of its data alive)."""
-    kind = type(tree)
-    if kind is np.ndarray:
-        return np.broadcast_to(np.zeros((), dtype=tree.dtype), tree.shape)
-    if kind is float:
-        return 0.0
-    if kind in (list, tuple):
-        return kind(_skeleton(item) for item in tree)
-    if kind is dict:
-        return {key: _skeleton(value) for key, value in tree.items()}
-    return object()  # anything else never matches: such calls take the full path
-
-
 def _same_layout(g: object, a: object) -> bool:
     """Whether ``g`` has ``a``'s containers, and each leaf its type, dtype and shape."""
     kind = type(a)
@@ -205,6 +219,8 @@ def _same_layout(g: object, a: object) -> bool:
 
 def plain_value(value: object) -> object:
     """Python floats for 0-d float results, as the user's function would return."""
+    if type(value) in SCALAR_TYPES:
+        return value.item()  # the common case, first
     if isinstance(value, (np.ndarray, np.generic)) and np.ndim(value) == 0:
         return value.item()
     if isinstance(value, tuple):

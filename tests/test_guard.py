@@ -1,0 +1,75 @@
+"""The fast path of repeated calls: a generated guard accepts exactly the layout it was made
+for, and a transformed function called with another layout compiles for that one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import srcad
+from srcad.runtime.guard import make_guard
+
+PARAMS = [(np.ones((3, 2)), np.zeros(2)), {"w": np.ones(4, dtype=np.float32)}]
+
+
+def test_guard_accepts_the_same_layout_with_other_values():
+    guard = make_guard((PARAMS, np.ones((5, 3)), 0.1, 2, None, "tanh"))
+    other = [(np.full((3, 2), 7.0), np.ones(2)), {"w": np.zeros(4, dtype=np.float32)}]
+    assert guard((other, np.zeros((5, 3)), 3.5, 2, None, "tanh"))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda a: (a[0], np.ones((4, 3)), *a[2:]),  # shape
+        lambda a: (a[0], np.ones((5, 3), dtype=np.float32), *a[2:]),  # dtype
+        lambda a: (tuple(a[0]), *a[1:]),  # container type
+        lambda a: (a[0][:1], *a[1:]),  # container length
+        lambda a: ([a[0][0], {"v": a[0][1]["w"]}], *a[1:]),  # dict keys
+        lambda a: (a[0], a[1], np.float64(0.1), *a[3:]),  # float type
+        lambda a: (*a[:3], 3, *a[4:]),  # a compile-time constant's value
+        lambda a: (*a[:3], 2.0, *a[4:]),  # its type
+        lambda a: (*a[:4], 0, a[5]),  # None
+        lambda a: (*a[:5], "relu"),  # a string constant
+        lambda a: a[:-1],  # one argument fewer
+        lambda a: (a[0], list(a[1]), *a[2:]),  # a list for an array
+    ],
+)
+def test_guard_rejects_any_change_of_layout(change):
+    args = (PARAMS, np.ones((5, 3)), 0.1, 2, None, "tanh")
+    assert not make_guard(args)(change(args))
+
+
+def test_no_guard_for_values_it_cannot_check():
+    assert make_guard((np.ones(3), object())) is None
+    assert make_guard(({(1, 2): np.ones(3)},)) is None
+
+
+def power_sum(x, n):
+    return np.sum(x**n)
+
+
+def test_calls_with_new_layouts_after_the_fast_path_are_right():
+    gradient = srcad.grad(power_sum)
+    x = np.array([0.5, 1.5, 2.0])
+    for _ in range(2):  # the second round goes through the guard
+        np.testing.assert_allclose(gradient(x, 2), 2 * x)
+    np.testing.assert_allclose(gradient(x, 3), 3 * x**2)  # another constant
+    np.testing.assert_allclose(gradient(x[:2], 3), 3 * x[:2] ** 2)  # another shape
+    x32 = x.astype(np.float32)
+    assert gradient(x32, 2).dtype == np.float32  # another dtype
+    np.testing.assert_allclose(gradient(x, n=2), 2 * x)  # by keyword: the full path
+    assert isinstance(srcad.grad(power_sum)(1.5, 2), float)
+
+
+def test_repeated_calls_give_fresh_results_with_the_argument_structure():
+    def loss(params, x):
+        return np.sum(np.tanh(x @ params["W"] + params["b"]))
+
+    value_and_grad = srcad.value_and_grad(loss)
+    params = {"W": np.full((3, 2), 0.1), "b": np.zeros(2)}
+    first = value_and_grad(params, np.ones((4, 3)))
+    second = value_and_grad(params, 2 * np.ones((4, 3)))
+    assert isinstance(second[0], float) and second[0] != first[0]
+    assert set(second[1]) == {"W", "b"} and second[1]["W"] is not first[1]["W"]
+    assert not np.allclose(second[1]["W"], first[1]["W"])
