@@ -9,13 +9,16 @@ condition, which is far cheaper than working out the call's signature again:
     def guard(args):
         return (
             len(args) == 2
-            and type(args[0]) is list
-            and len(args[0]) == 1
-            and type(args[0][0]) is ndarray
-            and args[0][0].shape == (3, 4)
-            and args[0][0].dtype == dtype_0
+            and type(v0 := args[0]) is list
+            and len(v0) == 1
+            and type(v1 := v0[0]) is ndarray
+            and v1.shape == (3, 4)
+            and (v1.dtype is dtype_0 or v1.dtype == dtype_0)
             and type(args[1]) is float
         )
+
+Every container and array is read once, into a local; a dtype is compared by identity
+first (NumPy hands out one object per built-in dtype), by value when that fails.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ def make_guard(args: tuple) -> Callable[[tuple], bool] | None:
     constants: dict[str, object] = {"ndarray": np.ndarray}
     try:
         for i, value in enumerate(args):
-            _add_conditions(f"args[{i}]", value, conditions, constants)
+            _add_conditions(f"args[{i}]", value, conditions, constants, [0])
     except _Unguardable:
         return None
     source = "def guard(args):\n    return (\n        " + "\n        and ".join(conditions)
@@ -45,23 +48,31 @@ def make_guard(args: tuple) -> Callable[[tuple], bool] | None:
     return namespace["guard"]
 
 
-def _add_conditions(path: str, value: object, conditions: list, constants: dict) -> None:
+def _add_conditions(
+    path: str, value: object, conditions: list, constants: dict, count: list
+) -> None:
+    """Conditions on the value at ``path``; containers and arrays are bound to locals
+    ``v0``, ``v1``, ... (``count`` numbers them) so that each is looked up once."""
     kind = type(value)
+    if kind in (np.ndarray, list, tuple, dict):
+        local = f"v{count[0]}"
+        count[0] += 1
+        conditions.append(f"type({local} := {path}) is {kind.__name__}")
+        path = local
     if kind is np.ndarray:
         dtype = _constant(constants, "dtype", value.dtype)
-        conditions += [f"type({path}) is ndarray", f"{path}.shape == {value.shape!r}"]
-        conditions.append(f"{path}.dtype == {dtype}")
+        conditions.append(f"{path}.shape == {value.shape!r}")
+        conditions.append(f"({path}.dtype is {dtype} or {path}.dtype == {dtype})")
     elif kind in (list, tuple):
-        conditions += [f"type({path}) is {kind.__name__}", f"len({path}) == {len(value)}"]
+        conditions.append(f"len({path}) == {len(value)}")
         for i, item in enumerate(value):
-            _add_conditions(f"{path}[{i}]", item, conditions, constants)
+            _add_conditions(f"{path}[{i}]", item, conditions, constants, count)
     elif kind is dict:
         if not all(type(key) in (str, int) for key in value):
             raise _Unguardable
-        keys = _constant(constants, "keys", frozenset(value))
-        conditions += [f"type({path}) is dict", f"{path}.keys() == {keys}"]
+        conditions.append(f"{path}.keys() == {_constant(constants, 'keys', frozenset(value))}")
         for key, item in value.items():
-            _add_conditions(f"{path}[{key!r}]", item, conditions, constants)
+            _add_conditions(f"{path}[{key!r}]", item, conditions, constants, count)
     elif isinstance(value, (float, np.generic)) and kind is not bool:
         conditions.append(f"type({path}) is {_constant(constants, 'type', kind)}")
     elif value is None or kind is bool:
