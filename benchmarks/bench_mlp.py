@@ -4,9 +4,11 @@ A 784-256-256-10 tanh MLP with softmax cross-entropy (mean over the batch) and a
 on the weights, at batch 1, 32, 128 and 1024, in float64 and float32. srcad differentiates the
 loss that ``srcad.train`` writes; the hand-written backprop reuses every forward intermediate
 and, at batch 1, uses vector-matrix products and ``np.outer`` instead of matrix products with
-a length-1 dimension. autograd, JAX (jit) and PyTorch (eager) run alongside when installed.
-All gradients are checked against the hand-written ones before anything is timed. Timings
-interleave the implementations and keep the minimum, which tames a busy machine.
+a length-1 dimension. autograd, JAX (jit) and PyTorch (eager) run too when installed, each
+in a fresh process pinned to one CPU, against the hand-written code timed again there (see
+``isolated.py``: importing them slows NumPy down in the importing process). All gradients are
+checked against the hand-written ones before anything is timed. Timings interleave the
+implementations and keep the minimum, which tames a busy machine.
 
     python benchmarks/bench_mlp.py                      # every batch and dtype
     python benchmarks/bench_mlp.py --batch 1 --profile  # where the generated code spends time
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import ast
 import inspect
+import json
 import platform
 import time
 import timeit
@@ -25,6 +28,11 @@ import numpy as np
 
 import srcad
 from srcad.train import MLP
+
+try:  # run as a script from the repository root or from benchmarks/
+    import isolated
+except ImportError:
+    from benchmarks import isolated
 
 SIZES = (784, 256, 256, 10)
 LAM = 1e-4
@@ -84,15 +92,13 @@ def hand_value_and_grad_single(params, x, y, lam):
     return value, grads
 
 
-def optional_contenders(dtype) -> dict:
-    """autograd, JAX and PyTorch versions of the same loss, for those that are installed."""
-    contenders = {}
-    for name, build in (("autograd", _autograd), ("jax jit", _jax), ("torch eager", _torch)):
-        try:
-            contenders[name] = build(dtype)
-        except ImportError:
-            print(f"({name} is not installed: skipped)")
-    return contenders
+def optional_contenders() -> dict:
+    """The other AD systems: name -> (module that must be installed, builder for a dtype)."""
+    return {
+        "autograd": ("autograd", _autograd),
+        "jax jit": ("jax", _jax),
+        "torch eager": ("torch", _torch),
+    }
 
 
 def _autograd(dtype):
@@ -301,7 +307,10 @@ def main():
     parser.add_argument("--profile", action="store_true", help="per-line cost of srcad's code")
     parser.add_argument("--others", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--malloc-tuning", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--contender", help=argparse.SUPPRESS)  # a child process's one system
     options = parser.parse_args()
+    if options.contender:
+        return contender_child(options)
     limits = limit_threads(options.threads)  # noqa: F841 - held for the whole run
     malloc = keep_freed_memory() if options.malloc_tuning else "malloc: glibc defaults"
 
@@ -311,16 +320,20 @@ def main():
     options.clock = choose_clock(options.clock, options.threads)
     print(f"clock: {options.clock} time")
     model = MLP(SIZES, "tanh", "softmax_cross_entropy", lam=LAM)
-    rows = []
+    rows = {}
     for dtype_name in options.dtype:
-        dtype = np.dtype(dtype_name).type
-        others = optional_contenders(dtype) if options.others else {}
         for batch in options.batch:
-            rows.append(run_case(model, others, batch, dtype, options))
-    print_table(rows)
+            rows[dtype_name, batch] = run_case(model, batch, np.dtype(dtype_name).type, options)
+    for name, (module, _) in optional_contenders().items() if options.others else ():
+        if not isolated.installed(module):
+            print(f"({name} is not installed: skipped)")
+            continue
+        for row in run_contender(name, options) or []:
+            rows[row["dtype"], row["batch"]][name] = (row[name], row[name] / row["hand"])
+    print_table(list(rows.values()))
 
 
-def run_case(model, others, batch, dtype, options) -> dict:
+def run_case(model, batch, dtype, options) -> dict:
     args = make_problem(batch, dtype)
     started = time.perf_counter()
     model.gradient(*args)  # the first call compiles for these shapes and dtypes
@@ -328,31 +341,65 @@ def run_case(model, others, batch, dtype, options) -> dict:
     functions = {"hand": (hand_value_and_grad, args), "srcad": (model.gradient, args)}
     generated, source = generated_function(model.gradient, args)
     functions["srcad, no dispatch"] = (generated, args)
-    for name, (fn, convert) in others.items():
-        functions[name] = (fn, convert(args))
     for name, (fn, fn_args) in functions.items():
         if name != "hand":
-            check_same_gradient(name, fn, fn_args, dtype, reference_args=args)
+            check_same_gradient(name, fn, fn_args, dtype)
     best = interleaved_best_ms(functions, options.repeat, options.clock)
     if options.profile:
         print(f"\nbatch {batch} {np.dtype(dtype).name}: the costliest lines of srcad's code")
         for micros, line in profile_lines(generated, source, args):
             print(f"  {micros:9.1f} us  {line}")
-    return {"batch": batch, "dtype": np.dtype(dtype).name, "compile_ms": compile_ms, **best}
+    ratios = {name: (ms, ms / best["hand"]) for name, ms in best.items() if name != "hand"}
+    row = {"batch": batch, "dtype": np.dtype(dtype).name, "compile_ms": compile_ms}
+    return {**row, "hand": best["hand"], **ratios}
+
+
+def run_contender(name: str, options) -> list[dict] | None:
+    """``name`` timed in a child process with its own hand-written reference."""
+    arguments = ["--contender", name, "--repeat", str(options.repeat), "--clock", "cpu"]
+    arguments += ["--batch", *map(str, options.batch), "--dtype", *options.dtype]
+    if not options.malloc_tuning:
+        arguments.append("--no-malloc-tuning")
+    return isolated.run_child(__file__, arguments, name)
+
+
+def contender_child(options) -> None:
+    """In the child: hand-written and ``options.contender`` timings as one JSON line."""
+    where = isolated.pin_to_one_cpu()
+    if options.malloc_tuning:
+        keep_freed_memory()
+    _, build = optional_contenders()[options.contender]
+    rows = []
+    for dtype_name in options.dtype:
+        dtype = np.dtype(dtype_name).type
+        fn, convert = build(dtype)
+        for batch in options.batch:
+            args = make_problem(batch, dtype)
+            functions = {
+                "hand": (hand_value_and_grad, args),
+                options.contender: (fn, convert(args)),
+            }
+            check_same_gradient(options.contender, fn, convert(args), dtype, reference_args=args)
+            best = interleaved_best_ms(functions, options.repeat, options.clock)
+            rows.append({"batch": batch, "dtype": dtype_name, **best})
+    print(f"{options.contender}: {where}")
+    print(json.dumps(rows))
 
 
 def print_table(rows: list[dict]) -> None:
     names = [key for key in rows[0] if key not in ("batch", "dtype", "compile_ms", "hand")]
+    names += sorted({key for row in rows for key in row} - set(names) - set(rows[0]))
     print("\ngradients agree with the hand-written ones (allclose) everywhere")
-    print("times in ms per value-and-gradient (best of interleaved rounds); ratio = x / hand\n")
+    print("times in ms per value-and-gradient (best of interleaved rounds); ratio = x / hand")
+    print("(other systems: each in its own process on one CPU, vs the hand code timed there)\n")
     header = f"{'dtype':<8}{'batch':>6}{'compile':>9}{'hand':>9}"
     header += "".join(f"{name:>20}" for name in names)
     print(header)
     for row in rows:
         line = f"{row['dtype']:<8}{row['batch']:>6}{row['compile_ms']:>9.0f}{row['hand']:>9.3f}"
         for name in names:
-            cell = f"{row[name]:.3f} ({row[name] / row['hand']:.2f}x)"
-            line += f"{cell:>20}"
+            ms, ratio = row.get(name, (float("nan"), float("nan")))
+            line += f"{f'{ms:.3f} ({ratio:.2f}x)':>20}"
         print(line)
 
 

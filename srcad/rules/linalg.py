@@ -49,13 +49,14 @@ def matmul_vjp(g, out, x, y):
 
 def _matmul_vjp_single(g, x, y):
     """A one-row ``x`` or one-column ``y``: the products with a length-1 contraction are
-    outer products, which BLAS does far faster than a matrix product."""
+    outer products, which broadcasting (``x.T * g``) computes far faster than a matrix
+    product with an inner dimension of 1, and exactly as well."""
     if np.shape(x)[0] == 1:
-        dy = np.outer(x, g)  # np.outer flattens its arguments
+        dy = matrix_transpose(x) * g
     else:
         dy = matrix_transpose(x) @ g
     if np.shape(y)[1] == 1:
-        dx = np.outer(g, y)
+        dx = g * matrix_transpose(y)
     else:
         dx = g @ matrix_transpose(y)
     return dx, dy
