@@ -4,7 +4,9 @@
    batch 128, float32, Adam, 784-256-256-10 tanh MLP with softmax cross-entropy and L2.
    ``srcad.train.fit`` (generated gradient, per-layer gradient norms, metrics) against a
    hand-written loop with the same shuffling, the hand-written backprop of bench_mlp.py and
-   an in-place Adam. autograd, JAX (jit) and PyTorch (eager) loops run too when installed.
+   an in-place Adam. autograd, JAX (jit) and PyTorch (eager) loops run too when installed,
+   each in a fresh process pinned to one CPU next to the hand-written loop timed again there
+   (see ``isolated.py``).
 2. Memory: one training step (gradient and Adam update) of a 20-layer, width-1024 tanh MLP,
    with and without gradient checkpointing: peak bytes (tracemalloc) and whether the
    gradients are identical.
@@ -15,6 +17,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 
@@ -24,8 +27,9 @@ from srcad.train import MLP, Adam, fit, peak_memory
 
 try:  # run as a script from the repository root or from benchmarks/
     import bench_mlp
+    import isolated
 except ImportError:
-    from benchmarks import bench_mlp
+    from benchmarks import bench_mlp, isolated
 
 SIZES = (784, 256, 256, 10)
 LAM = 1e-4
@@ -108,7 +112,10 @@ def throughput(options) -> None:
             result = fit(model, x, y, **run, **settings)
             seconds[name].append((clock() - started) / options.epochs)
     best = {name: min(times) for name, times in seconds.items()}
-    best.update(other_loops(x, y, options))
+    hand = best["hand-written loop"]
+    ratios = {name: hand / time_s for name, time_s in best.items()}
+    for name, (time_s, ratio) in other_loops(options):
+        best[name], ratios[name] = time_s, ratio
     print(f"\n1. one epoch: {len(x)} samples, batch {BATCH}, float32, Adam")
     print(
         f"   {options.clock} time per epoch, the best of {options.rounds} rounds of "
@@ -116,27 +123,49 @@ def throughput(options) -> None:
     )
     fit_loss = result.history.objective[-1]
     print(f"   last mean minibatch loss: hand loop {hand_loss:.4f}, fit {fit_loss:.4f}")
-    hand = best["hand-written loop"]
     for name, time_s in best.items():
         rate = len(x) / time_s
-        print(f"   {name:<20} {time_s:6.2f} s  {rate:9.0f} samples/s  {hand / time_s:5.2f}x hand")
+        print(f"   {name:<20} {time_s:6.2f} s  {rate:9.0f} samples/s  {ratios[name]:5.2f}x hand")
+    print("   (other systems: each in its own process on one CPU, vs the hand loop timed there)")
 
 
-def other_loops(x, y, options):
-    """(name, best epoch seconds) for the same loop in autograd, JAX and PyTorch, if installed."""
-    for name, build in (
-        ("autograd", _autograd_loop),
-        ("jax jit", _jax_loop),
-        ("torch", _torch_loop),
-    ):
-        try:
-            epoch = build(x, y)
-        except ImportError:
+OTHER_LOOPS = {"autograd": "autograd", "jax jit": "jax", "torch": "torch"}
+
+
+def other_loops(options):
+    """(name, (best epoch seconds, throughput relative to the hand-written loop)) for the
+    same loop in autograd, JAX and PyTorch, each timed in a child process, if installed."""
+    for name, module in OTHER_LOOPS.items():
+        if not isolated.installed(module):
             print(f"({name} is not installed: skipped)")
             continue
-        epoch(1)  # warm up (and compile, for JAX)
-        clock = bench_mlp.CLOCKS[options.clock]
-        yield f"{name} loop", min(_timed(epoch, clock) for _ in range(options.rounds))
+        arguments = ["--loop", name, "--rounds", str(options.rounds)]
+        if not options.malloc_tuning:
+            arguments.append("--no-malloc-tuning")
+        times = isolated.run_child(__file__, arguments, name)
+        if times is not None:
+            yield f"{name} loop", (times[name], times["hand"] / times[name])
+
+
+def loop_child(options) -> None:
+    """In the child: one CPU, the hand-written loop and ``options.loop`` in turns, best epoch
+    seconds of each as one JSON line."""
+    print(isolated.pin_to_one_cpu())
+    if options.malloc_tuning:
+        bench_mlp.keep_freed_memory()
+    x, y = synthetic_mnist()
+    build = {"autograd": _autograd_loop, "jax jit": _jax_loop, "torch": _torch_loop}
+    epoch = build[options.loop](x, y)
+    epoch(1)  # warm up (and compile, for JAX)
+    params = MLP(SIZES, "tanh").init(seed=0, dtype=np.float32)
+    rng, state = np.random.default_rng(0), {}
+    best = {"hand": float("inf"), options.loop: float("inf")}
+    for _ in range(options.rounds):
+        started = time.process_time()
+        hand_epoch(params, x, y, rng, state)
+        best["hand"] = min(best["hand"], time.process_time() - started)
+        best[options.loop] = min(best[options.loop], _timed(epoch, time.process_time))
+    print(json.dumps(best))
 
 
 def _timed(epoch, clock) -> float:
@@ -295,7 +324,10 @@ def main():
     parser.add_argument("--segment", type=int, default=None, help="layers per segment")
     parser.add_argument("--skip", choices=("throughput", "memory"), default=None)
     parser.add_argument("--malloc-tuning", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--loop", help=argparse.SUPPRESS)  # a child process's one system
     options = parser.parse_args()
+    if options.loop:
+        return loop_child(options)
     limits = bench_mlp.limit_threads(options.threads)  # noqa: F841 - held for the whole run
     print(f"numpy {np.__version__}; {bench_mlp.describe_threads()}")
     print(bench_mlp.keep_freed_memory() if options.malloc_tuning else "malloc: glibc defaults")
