@@ -3,8 +3,9 @@
 A transformed function compiles on its first call with a new argument signature (see
 ``srcad.compile``); later calls with the same signature go straight to the generated
 function, and a call laid out exactly like the previous one (a training loop's) gets there
-through a generated guard (``srcad.runtime.guard``) without working out its signature. With ``mode="forward"`` the gradient is assembled from one forward (tangent) pass
-per input element, for comparison with reverse mode.
+through a generated guard (``srcad.runtime.guard``) without working out its signature.
+With ``mode="forward"`` the gradient is assembled from one forward (tangent) pass per input
+element, for comparison with reverse mode.
 """
 
 from __future__ import annotations
@@ -127,9 +128,6 @@ class Transformed:
         )
 
 
-SCALAR_TYPES = (np.float64, np.float32)
-
-
 class _FastPath(NamedTuple):
     """The generated function for calls that pass ``guard``; ``matches`` when its gradients
     need ``match_arguments`` on the way out."""
@@ -215,6 +213,9 @@ def _same_layout(g: object, a: object) -> bool:
             and all(_same_layout(g[key], a[key]) for key in a)
         )
     return False
+
+
+SCALAR_TYPES = (np.float64, np.float32)
 
 
 def plain_value(value: object) -> object:
