@@ -55,6 +55,11 @@ class Transformed:
                     grads, dict(zip(self._names, args, strict=True)), self.argnums
                 )
             return self._result(plain_value(value), grads)
+        return self._call_and_remember(args, kwargs)
+
+    def _call_and_remember(self, args: tuple, kwargs: dict) -> object:
+        """The full path: bind, work out the signature, compile if needed; then remember the
+        call's layout for the fast path."""
         plain = not kwargs and len(args) == len(self._names) and self._is_plain
         if plain:
             arguments = dict(zip(self._names, args, strict=True))

@@ -65,6 +65,9 @@ class _Emitter(ControlFlowEmitter):
         self.program = analyze(graph)
         self.defining = self.program.defining
         self.inlined = self._inlinable()
+        self.folded = self._first_terms(self.inlined)
+        self.inlined |= self.folded
+        self._read_where_spelled(self.inlined)
         self._carried_ids = {
             v.id
             for e in self.program.order
@@ -93,8 +96,9 @@ class _Emitter(ControlFlowEmitter):
             for e in program.order
             if e.prim in ("setitem", "index_add") and isinstance(e.inputs[0], Var)
         }
-        consumers = {a.id: e for e in program.order for a in e.inputs if isinstance(a, Var)}
-        consumer_role = {var_id: eqn.role for var_id, eqn in consumers.items()}
+        consumer_role = {
+            a.id: e.role for e in program.order for a in e.inputs if isinstance(a, Var)
+        }
         for eqn in program.order:  # a while condition's value is read by its loop
             condition = eqn.param_dict.get("cond") if eqn.prim == "while" else None
             for atom in condition.outputs if condition is not None else ():
@@ -111,9 +115,6 @@ class _Emitter(ControlFlowEmitter):
                 continue
             if program.use_blocks.get(var.id) == {program.block_of[var.id]}:
                 inlined.add(var.id)
-        self.folded = self._first_terms(inlined)
-        inlined |= self.folded
-        self._read_where_spelled(inlined, consumers)
         return inlined
 
     def _first_terms(self, inlined: set[int]) -> set[int]:
@@ -160,10 +161,11 @@ class _Emitter(ControlFlowEmitter):
             return True
         return self.program.last_use.get(atom.id, -1) >= position
 
-    def _read_where_spelled(self, inlined: set[int], consumers: dict[int, Eqn]) -> None:
+    def _read_where_spelled(self, inlined: set[int]) -> None:
         """A folded expression reads its operands in the statement that spells it, so they
         stay alive (their names unreused, their arrays unmodified) until that statement."""
         program = self.program
+        consumers = {a.id: e for e in program.order for a in e.inputs if isinstance(a, Var)}
 
         def spelled_at(var_id: int) -> int | None:
             consumer = consumers.get(var_id)
@@ -285,7 +287,7 @@ class _Emitter(ControlFlowEmitter):
             return []
         folded = [a for a in eqn.inputs if isinstance(a, Var) and a.id in self.folded]
         origins = [o for a in folded for o in self._origins(self.defining[a.id])]
-        return [o for o in dict.fromkeys(origins + [eqn.origin])]
+        return list(dict.fromkeys(origins + [eqn.origin]))
 
     def _primal_text(self, origin: int) -> str:
         primal = self.defining[origin]
