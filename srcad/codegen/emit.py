@@ -301,8 +301,10 @@ class _Emitter(ControlFlowEmitter):
         if eqn.prim in ("setitem", "index_add"):
             base, value, *arrays = [self.operand(a) for a in eqn.inputs]
             index = index_expression(params["index"], arrays)
-            base_name = ast.unparse(base)
-            lines = [] if base_name == target else [f"{target} = {base_name}.copy()"]
+            in_place = eqn.outputs[0].id in self.names.filled_in_place
+            # a copy also when the result took the base's name only because the base is dead:
+            # the base may be a view (a read-only broadcast, say) or another name's array
+            lines = [] if in_place else [f"{target} = {ast.unparse(base)}.copy()"]
             subscript = ast.unparse(ast.Subscript(ast.Name(target, ast.Load()), index))
             if eqn.prim == "setitem":
                 lines.append(f"{subscript} = {ast.unparse(value)}")

@@ -30,6 +30,7 @@ class NameAllocator:
         self.program = program
         self.names: dict[int, str] = {}
         self.taken = set(RESERVED) | set(reserved)
+        self.filled_in_place: set[int] = set()  # ids of setitem results written into the base
         self.leader: dict[int, Var] = {}
         self._source: dict[int, Var] = {}
         self._holder: dict[str, list[Var]] = {}
@@ -88,6 +89,7 @@ class NameAllocator:
         position = self.program.pos(eqn)
         if eqn.prim in ("setitem", "index_add") and self._fills_in_place(position, eqn, is_owned):
             self._set(eqn.outputs[0], self.names[eqn.inputs[0].id])
+            self.filled_in_place.add(eqn.outputs[0].id)
             return
         for var in eqn.outputs:
             if var.id in self.names or self._follow_leader(var):

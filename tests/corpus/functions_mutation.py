@@ -275,6 +275,17 @@ def _away_from_zero(rng, size):
     return rng.choice([-1.0, 1.0], size=size) * rng.uniform(0.3, 1.5, size=size)
 
 
+def _first_to_five(v):
+    v[0] = 5.0
+    return v
+
+
+def mutated_after_a_read_in_one_expression(x):
+    """The sum's adjoint is a read-only broadcast that the setitem's adjoint must copy."""
+    y = x * 2.0
+    return np.exp(y[1]) + np.sum(_first_to_five(y))
+
+
 CASES = [
     (augassign_float, lambda rng: (0.7,), 0),
     (augassign_power, lambda rng: (0.3,), 0),
@@ -315,4 +326,5 @@ CASES = [
     (list_append_in_branch, lambda rng: (-0.6,), 0),
     (list_append_array_stack_axis1, lambda rng: (rng.normal(size=(3, 3)),), 0),
     (list_literal_stack, lambda rng: (rng.normal(size=3), rng.normal(size=3)), (0, 1)),
+    (mutated_after_a_read_in_one_expression, lambda rng: (rng.normal(size=3),), 0),
 ]
