@@ -44,6 +44,7 @@ class Transformed:
         self._is_plain = all(p.kind == p.POSITIONAL_OR_KEYWORD for p in parameters)
         self._compiled: dict[ArgSignature, Compiled] = {}
         self._fast: _FastPath | None = None
+        self._fast_paths: dict[ArgSignature, _FastPath | None] = {}
         functools.update_wrapper(self, fun, updated=())
 
     def __call__(self, *args, **kwargs):
@@ -69,13 +70,18 @@ class Transformed:
             value, grads = self._forward_gradient(arguments, signature_of(arguments))
             grads = match_arguments(grads, arguments, self.argnums)
             return self._result(plain_value(value), grads)
-        compiled = self.compile(signature_of(arguments))
+        signature = signature_of(arguments)
+        compiled = self.compile(signature)
         value, raw_grads = compiled.fn(*arguments.values())
         grads = match_arguments(raw_grads, arguments, self.argnums)
         if plain:  # the next call laid out like this one takes the fast path
-            guard = make_guard(args)
-            matches = not _same_objects(grads, raw_grads, self.argnums)
-            self._fast = None if guard is None else _FastPath(guard, compiled.fn, matches)
+            fast = self._fast_paths.get(signature)
+            if fast is None or not fast.guard(args):  # guards take ~0.4 ms to write: reuse
+                guard = make_guard(args)
+                matches = not _same_objects(grads, raw_grads, self.argnums)
+                fast = None if guard is None else _FastPath(guard, compiled.fn, matches)
+                self._fast_paths[signature] = fast
+            self._fast = fast
         return self._result(plain_value(value), grads)
 
     def _result(self, value: object, grads: object) -> object:

@@ -73,3 +73,17 @@ def test_repeated_calls_give_fresh_results_with_the_argument_structure():
     assert isinstance(second[0], float) and second[0] != first[0]
     assert set(second[1]) == {"W", "b"} and second[1]["W"] is not first[1]["W"]
     assert not np.allclose(second[1]["W"], first[1]["W"])
+
+
+def test_alternating_layouts_reuse_their_guards(monkeypatch):
+    import srcad.api
+
+    made = []
+    original = srcad.api.make_guard
+    monkeypatch.setattr(srcad.api, "make_guard", lambda args: made.append(1) or original(args))
+    gradient = srcad.grad(power_sum)
+    long, short = np.linspace(0.5, 2.0, 4), np.array([0.5, 1.5])
+    for _ in range(3):
+        np.testing.assert_allclose(gradient(long, 2), 2 * long)
+        np.testing.assert_allclose(gradient(short, 2), 2 * short)
+    assert len(made) == 2
