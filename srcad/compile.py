@@ -119,16 +119,20 @@ def _load(fun: Callable, graph: Graph, spec: FunctionSpec, out_tree: TreeDef) ->
 
 
 def _wrt(lowered: LoweredFunction, signature: ArgSignature, numbers: tuple) -> tuple:
+    """The graph inputs differentiated, argument by argument in the order of ``argnums``."""
     return tuple(
         i
+        for number in numbers
         for i, path in enumerate(lowered.input_paths)
-        if signature.params.index(path[0]) in numbers
+        if signature.params.index(path[0]) == number
     )
 
 
 def check_argnums(argnums: int | tuple, signature: ArgSignature, fun: Callable) -> tuple:
     """The argnums as a tuple, checked to name float arguments."""
     numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    if len(set(numbers)) != len(numbers):
+        raise ValueError(f"argnums={argnums!r} names an argument twice; list each once")
     for number in numbers:
         if not isinstance(number, int) or not 0 <= number < len(signature.params):
             raise TypeError(

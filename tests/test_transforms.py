@@ -299,3 +299,31 @@ def test_forward_mode_gradient_and_source():
     code = srcad.source(forward)
     assert "def f_jvp(x, w, x_dot, w_dot)" in code
     assert "x_dot" in code and "dout" not in code
+
+
+def _weighted_sums(x, y):
+    return np.sum(x) * 2.0 + np.sum(y**2) * 3.0
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        srcad.grad,
+        lambda f, argnums: srcad.grad(f, argnums=argnums, mode="forward"),
+        lambda f, argnums: (lambda *a: srcad.value_and_grad(f, argnums=argnums)(*a)[1]),
+        srcad.jacrev,
+        srcad.jacfwd,
+    ],
+)
+def test_gradients_come_in_the_order_argnums_lists_them(transform):
+    x, y = np.ones(2), np.array([1.0, 2.0, 3.0])
+    dy, dx = transform(_weighted_sums, argnums=(1, 0))(x, y)
+    np.testing.assert_allclose(dy, 6.0 * y)
+    np.testing.assert_allclose(dx, [2.0, 2.0])
+    dy, dx = transform(_weighted_sums, argnums=(1, 0))(1.0, 1.0)  # same shapes: no crash to
+    assert np.isclose(dy, 6.0) and np.isclose(dx, 2.0)  # give a swap away
+
+
+def test_an_argument_named_twice_in_argnums_is_an_error():
+    with pytest.raises(ValueError, match="twice"):
+        srcad.grad(_weighted_sums, argnums=(0, 0))(1.0, 2.0)
