@@ -23,7 +23,7 @@ from srcad.codegen.program import analyze
 from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.control import CONTROL
 from srcad.ir.prims import PRIMS
-from srcad.ir.walk import sub_graphs
+from srcad.ir.walk import sub_graphs, used_atoms
 
 LINE_LENGTH = 100
 # Primitives written as statements that fill an array in place.
@@ -76,6 +76,7 @@ class _Emitter(ControlFlowEmitter):
         }
         self.names = NameAllocator(graph, self.program, set(spec.params))
         self.names.taken.update(spec.params)
+        self.names.taken.update(_constant_names(graph))  # globals the code reads keep them
         self.group_structured()
         self.constants: dict[str, object] = {}
         self._constant_names: dict[int, str] = {}
@@ -379,11 +380,28 @@ class _Emitter(ControlFlowEmitter):
             value = value.item()
         if value is None or isinstance(value, (bool, int, float)):
             return literal(value)
-        name = const.name or self._constant_names.setdefault(
-            id(const), f"const_{len(self._constant_names)}"
-        )
+        name = self._constant_names.get(id(const))
+        if name is None:
+            name = self._constant_names[id(const)] = self._unused_constant_name(const)
         self.constants[name] = value
         return ast.Name(name, ast.Load())
+
+    def _unused_constant_name(self, const: Const) -> str:
+        """The constant's own name (a user's global) unless another value has it already;
+        otherwise ``const_<k>`` (``<name>_<k>``) that no variable or other constant uses."""
+        if const.name and self.constants.get(const.name, const.value) is const.value:
+            return const.name
+        base, k = const.name or "const", 0
+        while (name := f"{base}_{k}") in self.names.taken or name in self.constants:
+            k += 1
+        self.names.taken.add(name)
+        return name
+
+
+def _constant_names(graph: Graph) -> set[str]:
+    """The names of the user's globals (named constants) that ``graph`` reads."""
+    atoms = [*used_atoms(graph.eqns), *graph.outputs]
+    return {atom.name for atom in atoms if isinstance(atom, Const) and atom.name}
 
 
 def _sweep(role: str) -> str:
