@@ -19,7 +19,7 @@ import numpy as np
 from srcad.codegen.control import ControlFlowEmitter
 from srcad.codegen.expressions import eqn_expression, index_expression, literal
 from srcad.codegen.names import NameAllocator
-from srcad.codegen.program import analyze
+from srcad.codegen.program import VIEW_PRIMS, analyze
 from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.control import CONTROL
 from srcad.ir.prims import PRIMS
@@ -28,9 +28,6 @@ from srcad.ir.walk import sub_graphs, used_atoms
 LINE_LENGTH = 100
 # Primitives written as statements that fill an array in place.
 STATEMENT_PRIMS = {"setitem", "add_at", "index_add"}
-# Primitives whose result may share memory with their first input.
-VIEW_PRIMS = {"getitem", "reshape", "transpose", "broadcast_to", "expand_dims", "swapaxes"}
-VIEW_PRIMS |= {"ravel", "squeeze", "moveaxis"}
 
 
 @dataclass(frozen=True)

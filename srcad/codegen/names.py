@@ -14,12 +14,24 @@ from __future__ import annotations
 import builtins
 import keyword
 
-from srcad.codegen.program import Program
+from srcad.codegen.program import VIEW_PRIMS, Program
 from srcad.ir import Const, Eqn, Graph, Var
 from srcad.ir.prims import PRIMS
+from srcad.ir.walk import sub_graphs
 
 MAX_TEMP_NAME = 12
 RESERVED = set(keyword.kwlist) | set(dir(builtins)) | {"np"}
+
+
+def _kept_for_later(graph: Graph, program: Program) -> set[int]:
+    """Ids of values read after their block moves on: pushed on a tape, or a block's result."""
+    kept = {a.id for a in graph.outputs if isinstance(a, Var)}
+    for eqn in program.order:
+        if eqn.prim == "tape_push":
+            kept |= {a.id for a in eqn.inputs if isinstance(a, Var)}
+        for sub in sub_graphs(eqn):
+            kept |= {a.id for a in sub.outputs if isinstance(a, Var)}
+    return kept
 
 
 class NameAllocator:
@@ -37,6 +49,11 @@ class NameAllocator:
         self._temp_count = 0
         self._descriptive: set[int] = {v.id for v in graph.inputs}
         self._hints = {v.id: v.hint for e in program.order for v in e.outputs}
+        self._views: dict[int, list[Var]] = {}
+        for eqn in program.order:
+            if eqn.prim in VIEW_PRIMS and isinstance(eqn.inputs[0], Var):
+                self._views.setdefault(eqn.inputs[0].id, []).append(eqn.outputs[0])
+        self._kept = _kept_for_later(graph, program)
         self._derivative_ids = {
             v.id for e in program.order if e.role != "primal" for v in e.outputs
         }
@@ -134,7 +151,19 @@ class NameAllocator:
             and self.program.last_use.get(base.id, -1) <= position
             and self.program.block_of.get(base.id) == self.program.block_of.get(eqn.outputs[0].id)
             and is_owned(base)
+            and not self._views_alive(base, position)
         )
+
+    def _views_alive(self, base: Var, position: int) -> bool:
+        """Whether an array sharing ``base``'s memory (a slice, a reshape of it) is read after
+        ``position`` or kept for later (on a tape, as a block's result): writing into
+        ``base`` would change it."""
+        for view in self._views.get(base.id, ()):
+            if self.program.last_use.get(view.id, -1) > position or view.id in self._kept:
+                return True
+            if self._views_alive(view, position):
+                return True
+        return False
 
     def _is_reusable(self, name: str, position: int) -> bool:
         """Whether a derivative value may take over ``name`` (``dx = dx + ...``)."""

@@ -286,6 +286,21 @@ def mutated_after_a_read_in_one_expression(x):
     return np.exp(y[1]) + np.sum(_first_to_five(y))
 
 
+def normalize_rows_in_place(M):
+    """Each row is read (a view kept for the backward loop) and then overwritten."""
+    B = M.copy()
+    for i in range(2):
+        B[i] = B[i] / np.sum(B[i] ** 2)
+    return np.sum(B)
+
+
+def slices_read_then_overwritten(x):
+    y = x * 1.0
+    y[2] = 0.0
+    y[0:2] *= y[1:3]
+    return np.sum(y)
+
+
 CASES = [
     (augassign_float, lambda rng: (0.7,), 0),
     (augassign_power, lambda rng: (0.3,), 0),
@@ -327,4 +342,6 @@ CASES = [
     (list_append_array_stack_axis1, lambda rng: (rng.normal(size=(3, 3)),), 0),
     (list_literal_stack, lambda rng: (rng.normal(size=3), rng.normal(size=3)), (0, 1)),
     (mutated_after_a_read_in_one_expression, lambda rng: (rng.normal(size=3),), 0),
+    (normalize_rows_in_place, lambda rng: (rng.normal(size=(2, 3)) + 2.0,), 0),
+    (slices_read_then_overwritten, lambda rng: (rng.normal(size=3),), 0),
 ]
