@@ -17,7 +17,7 @@ import black
 import numpy as np
 
 from srcad.codegen.control import ControlFlowEmitter
-from srcad.codegen.expressions import eqn_expression, index_expression, literal
+from srcad.codegen.expressions import eqn_expression, index_argument, index_expression, literal
 from srcad.codegen.names import NameAllocator
 from srcad.codegen.program import VIEW_PRIMS, analyze
 from srcad.ir import Atom, Const, Eqn, Graph, Var
@@ -307,7 +307,8 @@ class _Emitter(ControlFlowEmitter):
             if eqn.prim == "setitem":
                 lines.append(f"{subscript} = {ast.unparse(value)}")
             elif _has_index_arrays(params["index"], eqn.inputs[2:]):
-                lines.append(f"np.add.at({target}, {ast.unparse(index)}, {ast.unparse(value)})")
+                at = ast.unparse(index_argument(index))
+                lines.append(f"np.add.at({target}, {at}, {ast.unparse(value)})")
             else:
                 lines.append(f"{subscript} += {ast.unparse(value)}")
             return "\n".join(lines)
@@ -318,7 +319,8 @@ class _Emitter(ControlFlowEmitter):
         zeros = f"{target} = np.zeros({params['shape']!r}{dtype})"
         subscript = ast.Subscript(ast.Name(target, ast.Load()), index)
         if _has_index_arrays(params["index"], eqn.inputs[1:]):
-            fill = f"np.add.at({target}, {ast.unparse(index)}, {ast.unparse(values)})"
+            at = ast.unparse(index_argument(index))
+            fill = f"np.add.at({target}, {at}, {ast.unparse(values)})"
         else:
             fill = f"{ast.unparse(subscript)} = {ast.unparse(values)}"
         return f"{zeros}\n{fill}"

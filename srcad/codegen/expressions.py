@@ -122,6 +122,20 @@ def index_expression(static: tuple, arrays: list[ast.expr]) -> ast.expr:
     return items[0] if len(items) == 1 else ast.Tuple(items, ast.Load())
 
 
+def index_argument(index: ast.expr) -> ast.expr:
+    """A subscript as a value to pass to a function (``np.add.at(a, (slice(None), i), g)``):
+    ``:`` is only valid inside brackets."""
+    if isinstance(index, ast.Slice):
+        bounds = [index.lower, index.upper, index.step]
+        bounds = [ast.Constant(None) if b is None else b for b in bounds]
+        while len(bounds) > 1 and isinstance(bounds[-1], ast.Constant) and bounds[-1].value is None:
+            bounds.pop()
+        return ast.Call(ast.Name("slice", ast.Load()), bounds, [])
+    if isinstance(index, ast.Tuple):
+        return ast.Tuple([index_argument(item) for item in index.elts], ast.Load())
+    return index
+
+
 def literal(value: object) -> ast.expr:
     """A Python literal as an expression; negative numbers as unary minus for precedence."""
     if isinstance(value, bool) or value is None:

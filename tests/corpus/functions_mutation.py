@@ -301,6 +301,10 @@ def slices_read_then_overwritten(x):
     return np.sum(y)
 
 
+def read_fancy_columns_repeated(M):
+    return np.sum(M[:, [0, 0, 2]] ** 2)
+
+
 CASES = [
     (augassign_float, lambda rng: (0.7,), 0),
     (augassign_power, lambda rng: (0.3,), 0),
@@ -344,4 +348,5 @@ CASES = [
     (mutated_after_a_read_in_one_expression, lambda rng: (rng.normal(size=3),), 0),
     (normalize_rows_in_place, lambda rng: (rng.normal(size=(2, 3)) + 2.0,), 0),
     (slices_read_then_overwritten, lambda rng: (rng.normal(size=3),), 0),
+    (read_fancy_columns_repeated, lambda rng: (rng.normal(size=(2, 3)),), 0),
 ]
