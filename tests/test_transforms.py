@@ -327,3 +327,16 @@ def test_gradients_come_in_the_order_argnums_lists_them(transform):
 def test_an_argument_named_twice_in_argnums_is_an_error():
     with pytest.raises(ValueError, match="twice"):
         srcad.grad(_weighted_sums, argnums=(0, 0))(1.0, 2.0)
+
+
+def _squared_column_maxima(x):
+    return np.sum(np.max(x, axis=0) ** 2)
+
+
+def test_second_order_through_reductions_with_keywords():
+    """The gradient's code spells t.sum(axis=0, dtype=..., keepdims=True); srcad reads it."""
+    x = np.array([[0.3, 1.2], [0.9, -0.4], [0.1, 0.5]])
+    product = srcad.hvp(_squared_column_maxima, (x,), (x,))
+    expected = np.zeros_like(x)
+    expected[1, 0], expected[0, 1] = 2 * 0.9, 2 * 1.2
+    np.testing.assert_allclose(product, expected)

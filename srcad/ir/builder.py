@@ -14,7 +14,7 @@ value of the full shape (the elementwise operation broadcasts by itself).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -476,80 +476,22 @@ class Tracer:
     def T(self):
         return self._apply("transpose", self)
 
-    def sum(self, axis=None, keepdims=False):
-        return self._apply("sum", self, **_reduction_params(axis, keepdims))
-
-    def mean(self, axis=None, keepdims=False):
-        return self._apply("mean", self, **_reduction_params(axis, keepdims))
-
-    def max(self, axis=None, keepdims=False):
-        return self._apply("max", self, **_reduction_params(axis, keepdims))
-
-    def min(self, axis=None, keepdims=False):
-        return self._apply("min", self, **_reduction_params(axis, keepdims))
-
-    def reshape(self, *shape):
+    def reshape(self, *shape, order="C"):
         shape = shape[0] if len(shape) == 1 else shape
-        return self._apply("reshape", self, shape=shape)
+        return np.reshape(self, shape, **({} if order == "C" else {"order": order}))
 
     def transpose(self, *axes):
         axes = axes[0] if len(axes) == 1 else axes
         return self._apply("transpose", self, **({"axes": tuple(axes)} if axes else {}))
 
-    def dot(self, other):
-        return self._apply("dot", self, other)
-
     def copy(self):
         return self  # values in the graph are never changed in place
 
-    def astype(self, dtype):
+    def astype(self, dtype, copy=True):  # noqa: ARG002 - graph values are never shared
         return self.builder.apply("astype", (self,), {"dtype": np.dtype(dtype)})
-
-    # methods that mean the NumPy function of the same name
-    def std(self, axis=None, keepdims=False):
-        return np.std(self, **_reduction_params(axis, keepdims))
-
-    def var(self, axis=None, keepdims=False):
-        return np.var(self, **_reduction_params(axis, keepdims))
-
-    def prod(self, axis=None, keepdims=False):
-        return np.prod(self, **_reduction_params(axis, keepdims))
-
-    def cumsum(self, axis=None):
-        return np.cumsum(self, axis=axis)
-
-    def cumprod(self, axis=None):
-        return np.cumprod(self, axis=axis)
-
-    def ravel(self):
-        return np.ravel(self)
 
     def flatten(self):
         return np.ravel(self)
-
-    def clip(self, a_min=None, a_max=None):
-        return np.clip(self, a_min, a_max)
-
-    def squeeze(self, axis=None):
-        return np.squeeze(self, axis=axis)
-
-    def swapaxes(self, axis1, axis2):
-        return np.swapaxes(self, axis1, axis2)
-
-    def argmax(self, axis=None):
-        return np.argmax(self, axis=axis)
-
-    def argmin(self, axis=None):
-        return np.argmin(self, axis=axis)
-
-    def any(self, axis=None):
-        return np.any(self, axis=axis)
-
-    def all(self, axis=None):
-        return np.all(self, axis=axis)
-
-    def round(self, decimals=0):
-        return np.round(self, decimals)
 
     def __iter__(self):
         return iter([self[i] for i in range(len(self))])
@@ -557,6 +499,27 @@ class Tracer:
     def __getitem__(self, index):
         static, arrays = encode_index(plain_index(index, self.builder.loc))
         return self.builder.apply("getitem", (self, *arrays), {"index": static})
+
+
+# Array methods that mean the NumPy function of the same name, with the same arguments after
+# the array (``x.sum(axis=1, keepdims=True)`` is ``np.sum(x, axis=1, keepdims=True)``).
+SAME_AS_NUMPY = (
+    "sum mean max min std var prod cumsum cumprod ravel squeeze swapaxes clip dot "
+    "argmax argmin any all round"
+).split()
+
+
+def _method_of(function: Callable) -> Callable:
+    def method(self, *args, **kwargs):
+        return function(self, *args, **kwargs)
+
+    method.__name__ = function.__name__
+    method.__doc__ = f"``np.{function.__name__}`` of this value."
+    return method
+
+
+for _name in SAME_AS_NUMPY:
+    setattr(Tracer, _name, _method_of(getattr(np, _name)))
 
 
 def plain_index(index: object, loc: Loc | None) -> object:
@@ -594,15 +557,6 @@ def plain_index(index: object, loc: Loc | None) -> object:
         else:
             plain.append(item)
     return tuple(plain)
-
-
-def _reduction_params(axis: object, keepdims: bool) -> dict:
-    params: dict = {}
-    if axis is not None:
-        params["axis"] = axis
-    if keepdims:
-        params["keepdims"] = True
-    return params
 
 
 def bind_arguments(prim_name: str, args: tuple, kwargs: dict, loc: Loc | None) -> tuple:

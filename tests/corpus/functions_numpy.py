@@ -250,6 +250,14 @@ def _separated(rng, size):
     return x, x + rng.choice([-1.0, 1.0], size=size) * rng.uniform(0.3, 1.0, size=size)
 
 
+def array_methods_with_keywords(x):
+    """Methods take the keywords of their NumPy functions (and generated code uses them)."""
+    spread = x.std(axis=0, ddof=1) + x.var(axis=1, keepdims=True).sum()
+    peaks = x.max(axis=1, keepdims=True) * x.sum(axis=0, dtype=np.float64, keepdims=True)
+    shuffled = x.reshape(3, 2, order="F").astype(np.float64, copy=False)
+    return np.sum(spread) + np.sum(peaks) + np.sum(shuffled.clip(-0.5, 0.5) ** 2)
+
+
 CASES = [
     (elementwise_trig_exp, lambda rng: (rng.normal(size=5),), 0),
     (elementwise_logs, lambda rng: (rng.uniform(0.5, 2.0, size=5),), 0),
@@ -338,4 +346,5 @@ CASES = [
         ),
         (0, 1, 2),
     ),
+    (array_methods_with_keywords, lambda rng: (rng.normal(size=(2, 3)),), 0),
 ]
