@@ -340,3 +340,22 @@ def test_second_order_through_reductions_with_keywords():
     expected = np.zeros_like(x)
     expected[1, 0], expected[0, 1] = 2 * 0.9, 2 * 1.2
     np.testing.assert_allclose(product, expected)
+
+
+def _total(x):
+    return np.sum(x)
+
+
+def _column_means(x):
+    return np.sum(np.mean(x, axis=(0, 2)))
+
+
+@pytest.mark.parametrize(
+    ("fun", "x"),
+    [(_total, np.ones(3, dtype=np.float32)), (_column_means, np.ones((2, 3, 2)))],
+)
+def test_gradients_are_writable_arrays_of_the_argument_dtype(fun, x):
+    gradient = srcad.grad(fun)(x)
+    assert gradient.flags.writeable and gradient.dtype == x.dtype
+    gradient *= 2.0  # a caller may update it in place
+    np.testing.assert_allclose(gradient, 2.0 * srcad.numerical_grad(fun, x), rtol=1e-5)

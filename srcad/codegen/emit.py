@@ -364,7 +364,19 @@ class _Emitter(ControlFlowEmitter):
             self.constants[PRIMS[eqn.prim].fn.__name__] = PRIMS[eqn.prim].fn
         if eqn.prim == "tape_nonempty":
             return self.operand(eqn.inputs[0])  # a list is true while it has items
+        if eqn.prim == "broadcast_to" and eqn.outputs[0] in self.graph.outputs:
+            return self._writable_broadcast(eqn)
         return eqn_expression(eqn, self.operand)
+
+    def _writable_broadcast(self, eqn: Eqn) -> ast.expr:
+        """A returned broadcast as an array of its own: ``np.broadcast_to`` gives a read-only
+        view that a caller could not update in place (``g *= 0.5``)."""
+        value = self.operand(eqn.inputs[0])
+        shape = literal(eqn.param_dict["shape"])
+        if eqn.inputs[0].aval.ndim == 0:
+            return ast.Call(ast.parse("np.full", mode="eval").body, [shape, value], [])
+        view = eqn_expression(eqn, self.operand)
+        return ast.Call(ast.Attribute(view, "copy", ast.Load()), [], [])
 
     def operand(self, atom: Atom) -> ast.expr:
         if isinstance(atom, Const):
