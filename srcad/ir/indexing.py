@@ -135,6 +135,12 @@ _add(
             (((4, 3), (3,)), {"index": (1,)}),
             (((4, 3), (2,)), {"index": (("slice", 1, 3, None), 2)}),
             (((4, 3), ()), {"index": (("slice", None, None, None), 0)}),
+            # a repeated position: NumPy keeps the last write
+            (((4,), (3,), np.array([2, 0, 2])), {"index": (("array", 0),)}),
+            (
+                ((2, 3), (2, 2), np.array([1, 1])),
+                {"index": (("slice", None, None, None), ("array", 0))},
+            ),
         ),
     )
 )

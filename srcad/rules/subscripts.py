@@ -7,8 +7,11 @@ tangents; index arrays take no tangent.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from srcad.ir import Const
 from srcad.ir.indexing import add_at, getitem, index_add, setitem
 from srcad.rules.registry import defjvp, defvjp, unbroadcast
 
@@ -21,10 +24,38 @@ def getitem_vjp(g, out, x, *arrays, index):
 
 @defvjp(setitem)
 def setitem_vjp(g, out, y, v, *arrays, index):
-    # the overwritten part of y receives nothing; v receives what was written there
+    # the overwritten part of y receives nothing; v receives what was written there, and
+    # where index arrays repeat a position, only through the write NumPy keeps (the last)
     dy = setitem(g, 0.0, *arrays, index=index)
-    dv = unbroadcast(getitem(g, *arrays, index=index), v)
+    written = getitem(g, *arrays, index=index)
+    kept = _kept_writes(np.shape(y), arrays, index) if arrays else None
+    dv = unbroadcast(written if kept is None else written * kept, v)
     return (dy, dv) + (None,) * len(arrays)
+
+
+def _kept_writes(shape: tuple, arrays: tuple, index) -> object:
+    """Where ``y[index] = v`` writes a position more than once (repeated index arrays), 1
+    for the write that stays and 0 for those it overwrites, in the shape of ``y[index]``;
+    None when every write stays. Computed when compiling for constant index arrays, by the
+    generated code otherwise."""
+    constants = [_constant_value(a) for a in arrays]
+    if all(c is not None for c in constants):
+        arrays = constants
+    positions = getitem(np.arange(math.prod(shape)).reshape(shape), *arrays, index=index)
+    order = np.arange(np.size(positions)).reshape(np.shape(positions))
+    last = setitem(np.zeros(shape, dtype=np.int64), order, *arrays, index=index)
+    kept = getitem(last, *arrays, index=index) == order
+    if isinstance(kept, np.ndarray):
+        return None if kept.all() else kept
+    return kept
+
+
+def _constant_value(array: object) -> np.ndarray | None:
+    """The value of an index array known when compiling, or None."""
+    if isinstance(array, np.ndarray):
+        return array
+    atom = getattr(array, "atom", None)
+    return atom.value if isinstance(atom, Const) else None
 
 
 @defvjp(add_at)

@@ -305,6 +305,18 @@ def read_fancy_columns_repeated(M):
     return np.sum(M[:, [0, 0, 2]] ** 2)
 
 
+def repeated_positions_last_write_wins(x):
+    y = np.arange(5.0) * 1.0
+    y[[0, 0, 1]] += x[1:4]
+    return np.sum(y**2)
+
+
+def repeated_positions_from_an_index_argument(x, positions):
+    y = np.zeros(3)
+    y[positions] = x
+    return np.sum(y * np.array([1.0, 2.0, 3.0]))
+
+
 CASES = [
     (augassign_float, lambda rng: (0.7,), 0),
     (augassign_power, lambda rng: (0.3,), 0),
@@ -349,4 +361,10 @@ CASES = [
     (normalize_rows_in_place, lambda rng: (rng.normal(size=(2, 3)) + 2.0,), 0),
     (slices_read_then_overwritten, lambda rng: (rng.normal(size=3),), 0),
     (read_fancy_columns_repeated, lambda rng: (rng.normal(size=(2, 3)),), 0),
+    (repeated_positions_last_write_wins, lambda rng: (rng.normal(size=5),), 0),
+    (
+        repeated_positions_from_an_index_argument,
+        lambda rng: (rng.normal(size=3), np.array([2, 2, 0])),
+        0,
+    ),
 ]
