@@ -19,10 +19,10 @@ import numpy as np
 from srcad.codegen.control import ControlFlowEmitter
 from srcad.codegen.expressions import eqn_expression, index_argument, index_expression, literal
 from srcad.codegen.names import NameAllocator
-from srcad.codegen.program import VIEW_PRIMS, analyze
+from srcad.codegen.program import analyze
 from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.control import CONTROL
-from srcad.ir.prims import PRIMS
+from srcad.ir.prims import PRIMS, VIEW_PRIMS
 from srcad.ir.walk import sub_graphs, used_atoms
 
 LINE_LENGTH = 100

@@ -78,6 +78,7 @@ METHODS = {
     "var": (),
     "cumsum": (),
     "cumprod": (),
+    "copy": (),
     "ravel": (),
     "squeeze": (),
     "astype": ("dtype",),

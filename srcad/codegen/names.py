@@ -14,9 +14,9 @@ from __future__ import annotations
 import builtins
 import keyword
 
-from srcad.codegen.program import VIEW_PRIMS, Program
+from srcad.codegen.program import Program
 from srcad.ir import Const, Eqn, Graph, Var
-from srcad.ir.prims import PRIMS
+from srcad.ir.prims import PRIMS, VIEW_PRIMS
 from srcad.ir.walk import sub_graphs
 
 MAX_TEMP_NAME = 12

@@ -14,9 +14,6 @@ from srcad.ir import Eqn, Graph, Var
 from srcad.ir.walk import sub_graphs
 
 LOOPS = ("for", "while")
-# Primitives whose result may share memory with their first input.
-VIEW_PRIMS = {"getitem", "reshape", "transpose", "broadcast_to", "expand_dims", "swapaxes"}
-VIEW_PRIMS |= {"ravel", "squeeze", "moveaxis"}
 
 
 @dataclass

@@ -146,7 +146,7 @@ class GraphBuilder:
         key = _cse_key(prim_name, atoms, params)
         for seen in reversed(self._computed):
             if key is not None and key in seen:
-                return seen[key]
+                return self._fresh(seen[key])
         outputs = tuple(self.new_var("", aval) for aval in avals)
         eqn = Eqn(
             prim_name,
@@ -166,6 +166,13 @@ class GraphBuilder:
         if key is not None:
             self._computed[-1][key] = result
         return result
+
+    def _fresh(self, result: object) -> object:
+        """New tracers of an earlier result's values: NumPy would compute new arrays, and the
+        lowering tells arrays apart by their tracers (see ``srcad.lower.aliasing``)."""
+        if isinstance(result, (list, tuple)):
+            return type(result)(self.tracer(t.atom) for t in result)
+        return self.tracer(result.atom)
 
     def build(self, name: str, inputs: list[Var], outputs: list[Atom]) -> Graph:
         """The graph of everything recorded, with user names applied to its vars."""
@@ -484,8 +491,8 @@ class Tracer:
         axes = axes[0] if len(axes) == 1 else axes
         return self._apply("transpose", self, **({"axes": tuple(axes)} if axes else {}))
 
-    def copy(self):
-        return self  # values in the graph are never changed in place
+    def copy(self, order="K"):  # noqa: ARG002 - the copy's layout does not matter here
+        return self._apply("copy", self)  # a new array: other names for this one are not it
 
     def astype(self, dtype, copy=True):  # noqa: ARG002 - graph values are never shared
         return self.builder.apply("astype", (self,), {"dtype": np.dtype(dtype)})

@@ -36,6 +36,13 @@ LIST = "list"  # the inputs after the fixed ones are passed as one list: np.stac
 STAR = "star"  # the inputs after the fixed ones are passed as more arguments: np.einsum(s, a, b)
 
 
+# Primitives whose result may share memory with their first input (NumPy views).
+VIEW_PRIMS = frozenset(
+    {"getitem", "reshape", "transpose", "broadcast_to", "expand_dims", "swapaxes", "ravel"}
+    | {"squeeze", "moveaxis", "asarray"}
+)
+
+
 @dataclass(frozen=True)
 class Prim:
     """A primitive: ``fn(*inputs, **params)`` computed by NumPy.

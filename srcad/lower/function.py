@@ -36,8 +36,10 @@ from srcad.ir.builder import (
 )
 from srcad.ir.indexing import encode_index, index_add, setitem
 from srcad.ir.prims import prim_of
+from srcad.lower.aliasing import AliasChecks
 from srcad.lower.control import ControlFlowLowering, _contains_return, _Enumerated, _Zipped
 from srcad.lower.jumps import has_jumps, rewrite_jumps
+from srcad.lower.liveness import live_after
 from srcad.pytree import TreeDef, flatten, leaf_paths, unflatten
 
 BINARY_OPERATORS: dict[type, Callable] = {
@@ -155,6 +157,7 @@ class _Context:
     builder: GraphBuilder
     depth: int
     loop_trials: int = 0  # loops being lowered as loops (they can still unroll)
+    outside: tuple = ()  # values callers read later: a helper must not write into them
 
 
 class _Return(Exception):
@@ -162,7 +165,7 @@ class _Return(Exception):
         self.value = value
 
 
-class _FunctionLowerer(ControlFlowLowering):
+class _FunctionLowerer(ControlFlowLowering, AliasChecks):
     """Lowers the body of one function (the user's, or a helper being inlined)."""
 
     def __init__(self, parsed: ParsedFunction, env: dict, context: _Context):
@@ -172,6 +175,8 @@ class _FunctionLowerer(ControlFlowLowering):
         self.builder = context.builder
         self.named: set[int] = set()
         self.loop_depth = 0
+        self.live = live_after(parsed.node.body)  # names read after each statement
+        self.statement: ast.stmt | None = None
 
     def run(self) -> object:
         try:
@@ -184,6 +189,7 @@ class _FunctionLowerer(ControlFlowLowering):
     def lower_statement(self, node: ast.stmt) -> None:
         loc = Loc(self.parsed.file, node.lineno, self._text(node), self.parsed.name)
         since = len(self.builder.eqns)
+        enclosing, self.statement = self.statement, node
         with self.builder.at(loc, "primal"):
             try:
                 self._dispatch_statement(node, since)
@@ -191,6 +197,8 @@ class _FunctionLowerer(ControlFlowLowering):
                 raise  # a loop being kept as a loop unrolls and tries again
             except TraceError as error:
                 raise self._error(error, node) from None
+            finally:
+                self.statement = enclosing
 
     def _dispatch_statement(self, node: ast.stmt, since: int) -> None:
         """Lower one statement with its ``_stmt_<Kind>`` method (``since``: where its
@@ -281,6 +289,8 @@ class _FunctionLowerer(ControlFlowLowering):
             current = self._eval_Subscript(node.target)
         elif isinstance(node.target, ast.Name):
             current = self.lookup(node.target.id, node)
+            if isinstance(current, Tracer) and current.aval.ndim >= 1:
+                self.check_write(node.target.id, current, node)  # y += v writes into y
         else:
             raise UnsupportedSyntax(
                 f"augmented assignment to '{ast.unparse(node.target)}' is not supported",
@@ -344,6 +354,7 @@ class _FunctionLowerer(ControlFlowLowering):
                 self.parsed.file,
                 target.lineno,
             )
+        self.check_write(name, base, target)
         static, arrays = encode_index(plain_index(index, self.builder.loc))
         updated = setitem(base, value, *arrays, index=static)
         self.builder.set_hint(updated.atom, name)
@@ -587,7 +598,9 @@ class _FunctionLowerer(ControlFlowLowering):
         parsed = (
             function.parsed if isinstance(function, LocalFunction) else parse_function(function)
         )
-        context = _Context(self.builder, self.context.depth + 1, self.context.loop_trials)
+        context = _Context(
+            self.builder, self.context.depth + 1, self.context.loop_trials, self.live_values(node)
+        )
         return _FunctionLowerer(parsed, dict(bound.arguments), context).run()
 
     def _traced_builtin(self, function, args: list, kwargs: dict, node: ast.Call) -> object:

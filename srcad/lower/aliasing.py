@@ -1,0 +1,111 @@
+"""Writes into an array that another name still in use shares: rejected with a clear error.
+
+srcad lowers ``y[i] = v`` and ``y += v`` to a new value of ``y``. NumPy writes into the array
+itself, so every other name for it changes too: a second name (``z = y``), a slice or
+reshape of it (``v = y[1:]``), the array it is a slice of, or, inside a helper, the caller's
+argument. When such a name is read afterwards, the two meanings differ, and srcad would
+compute something else than NumPy. Rather than a silently wrong value and gradient, the
+write is refused with advice (make the copy explicit). Names that are not read again
+(``row = B[i]; B[i] = row / s``) are fine. "Read again" comes from ``srcad.lower.liveness``.
+
+Arrays are told apart by their tracers: binding a name to another (``z = y``) shares the
+tracer, every computation makes a new one (even when the IR simplifies ``x * 1.0`` to ``x``),
+and a view shares memory with the array its IR equation reads.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from srcad.errors import UnsupportedSyntax
+from srcad.ir import Var
+from srcad.ir.builder import Tracer
+from srcad.ir.indexing import has_arrays
+from srcad.ir.prims import VIEW_PRIMS
+
+
+class AliasChecks:
+    """Mixin for the function lowerer: ``live`` (names read after each statement),
+    ``statement`` (the one being lowered), ``env``, ``builder``, ``context.outside``."""
+
+    def check_write(self, name: str, value: object, node: ast.AST) -> None:
+        """Refuse writing into ``value`` (the array ``name`` holds) while another name that
+        shares its memory is read afterwards."""
+        if not isinstance(value, Tracer):
+            return
+        live = self.live.get(id(self.statement), frozenset())
+        for other, held in self.env.items():
+            if other != name and other in live and self._same_memory(held, value):
+                raise self._shared_write(name, f"'{other}'", node)
+        if any(self._same_memory(held, value) for held in self.context.outside):
+            raise self._shared_write(name, "the caller's argument", node)
+
+    def live_values(self, call: ast.Call) -> tuple:
+        """The values this function, or a caller, reads after ``call`` returns: a helper
+        called there must not write into them."""
+        names = self.live.get(id(self.statement), frozenset()) - _rebound(self.statement)
+        names |= _reads_after(self.statement, call)
+        values = tuple(self.env[n] for n in sorted(names) if isinstance(self.env.get(n), Tracer))
+        return values + self.context.outside
+
+    def _same_memory(self, held: object, value: Tracer) -> bool:
+        if held is value:
+            return True  # z = y
+        if not isinstance(held, Tracer) or not (self._is_view(held) or self._is_view(value)):
+            return False
+        return self._memory_root(held) == self._memory_root(value)
+
+    def _is_view(self, tracer: Tracer) -> bool:
+        eqn = self.builder.producer(tracer.atom) if isinstance(tracer.atom, Var) else None
+        return eqn is not None and _is_view_eqn(eqn)
+
+    def _memory_root(self, tracer: Tracer) -> object:
+        """The array a view's memory belongs to, as an atom."""
+        atom = tracer.atom
+        eqn = self.builder.producer(atom) if isinstance(atom, Var) else None
+        while eqn is not None and _is_view_eqn(eqn):
+            atom = eqn.inputs[0]
+            eqn = self.builder.producer(atom) if isinstance(atom, Var) else None
+        return atom
+
+    def _shared_write(self, name: str, other: str, node: ast.AST) -> UnsupportedSyntax:
+        return UnsupportedSyntax(
+            f"'{ast.unparse(node).splitlines()[0]}' writes into an array that {other} also "
+            f"refers to, and {other} is used afterwards: NumPy would change both, srcad "
+            f"changes only '{name}'. Write '{name} = {name}.copy()' first (or compute the new "
+            "array with an expression) so that both mean the same",
+            self.parsed.file,
+            node.lineno,
+        )
+
+
+def _is_view_eqn(eqn) -> bool:
+    if eqn.prim == "getitem":
+        return not has_arrays(eqn.param_dict["index"])  # fancy indexing copies
+    return eqn.prim in VIEW_PRIMS
+
+
+def _rebound(statement: ast.stmt | None) -> frozenset[str]:
+    """Names a statement assigns anew: later reads of them see the new value."""
+    if not isinstance(statement, ast.Assign):
+        return frozenset()
+    return frozenset(t.id for t in statement.targets if isinstance(t, ast.Name))
+
+
+def _reads_after(statement: ast.stmt | None, call: ast.Call) -> frozenset[str]:
+    """Names ``statement`` reads once ``call`` has returned: those written after it, and
+    those in assignment targets (``y[i] = ...`` reads ``y`` last)."""
+    if statement is None:
+        return frozenset()
+    end = (call.end_lineno, call.end_col_offset)
+    targets = statement.targets if isinstance(statement, ast.Assign) else []
+    if isinstance(statement, (ast.AugAssign, ast.AnnAssign)):
+        targets = [statement.target]
+    late = {id(n) for target in targets for n in ast.walk(target)}
+    return frozenset(
+        n.id
+        for n in ast.walk(statement)
+        if isinstance(n, ast.Name)
+        and isinstance(n.ctx, ast.Load)
+        and (id(n) in late or (n.lineno, n.col_offset) >= end)
+    )

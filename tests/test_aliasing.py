@@ -1,0 +1,133 @@
+"""Two names for one array: srcad refuses a write that NumPy would make visible through a
+name read afterwards, accepts the writes where no such name is read, and the liveness that
+decides "read afterwards" follows loops and rebinding."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+
+import numpy as np
+import pytest
+
+import srcad
+from srcad.lower.liveness import live_after
+
+
+def second_name(x):
+    y = x * 1.0
+    z = y
+    z[0] = 0.0
+    return np.sum(y)
+
+
+def slice_then_write_base(x):
+    y = x * 2.0
+    v = y[0:2]
+    y[0] = 5.0
+    return np.sum(v * x[0:2])
+
+
+def write_through_slice(x):
+    y = x * 2.0
+    v = y[1:3]
+    v *= 2.0
+    return np.sum(y)
+
+
+def write_through_reshape(x):
+    y = x * 2.0
+    column = y.reshape(3, 1)
+    column[0, 0] = 1.0
+    return np.sum(y * x)
+
+
+def augmented_alias_of_argument(x):
+    y = x
+    y += 1.0
+    return np.sum(y * x)
+
+
+def _set_first(v):
+    v[0] = 5.0
+    return v
+
+
+def helper_writes_caller_array(x):
+    y = x * 1.0
+    z = _set_first(y)
+    return np.sum(z * y)
+
+
+@pytest.mark.parametrize(
+    "fun",
+    [
+        second_name,
+        slice_then_write_base,
+        write_through_slice,
+        write_through_reshape,
+        augmented_alias_of_argument,
+        helper_writes_caller_array,
+    ],
+)
+def test_writes_numpy_would_show_through_another_name_are_refused(fun):
+    with pytest.raises(srcad.errors.UnsupportedSyntax) as error:
+        srcad.grad(fun)(np.array([1.0, 2.0, 3.0]))
+    message = str(error.value)
+    assert "test_aliasing.py:" in message and "used afterwards" in message
+    assert ".copy()" in message
+
+
+def rows_rescaled(M):
+    B = M.copy()
+    for i in range(2):
+        row = B[i]
+        B[i] = row / np.sum(row**2)
+    return np.sum(B)
+
+
+def rebinding_through_helper(x):
+    y = x * 1.0
+    y = _set_first(y)
+    return np.sum(y**2)
+
+
+def explicit_copy(x):
+    y = x * 1.0
+    z = y.copy()
+    z[0] = 0.0
+    return np.sum(z * y)
+
+
+def same_expression_twice(x):
+    a = x * 2.0
+    b = x * 2.0
+    b[0] = 0.0
+    return np.sum(a * b)
+
+
+@pytest.mark.parametrize(
+    "fun", [rows_rescaled, rebinding_through_helper, explicit_copy, same_expression_twice]
+)
+def test_writes_no_other_live_name_sees_are_differentiated(fun):
+    x = np.array([[1.0, 2.0], [3.0, 4.0]]) if fun is rows_rescaled else np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(srcad.grad(fun)(x), srcad.numerical_grad(fun, x), rtol=1e-6)
+
+
+def _liveness_of(fun) -> dict[str, set[str]]:
+    body = ast.parse(inspect.getsource(fun)).body[0].body
+    after = live_after(body)
+    return {
+        ast.unparse(s).splitlines()[0]: set(after[id(s)])
+        for s in ast.walk(ast.Module(body, []))
+        if isinstance(s, ast.stmt) and id(s) in after
+    }
+
+
+def test_liveness_follows_loops_and_rebinding():
+    live = _liveness_of(rows_rescaled)
+    assert "row" not in live["B[i] = row / np.sum(row ** 2)"]  # rebound before the next read
+    assert {"B", "i"} <= live["row = B[i]"]
+    assert "B" in live["for i in range(2):"]
+    live = _liveness_of(second_name)
+    assert "y" in live["z[0] = 0.0"] and "z" not in live["z[0] = 0.0"]
