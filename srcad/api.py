@@ -203,6 +203,8 @@ def like(grad: object, arg: object) -> object:
     for g, a in zip(grad_leaves, arg_leaves, strict=True):
         if isinstance(a, float):
             fitted.append(float(g))
+        elif isinstance(a, np.generic):
+            fitted.append(type(a)(g))  # an np.float32 argument gets an np.float32
         else:
             fitted.append(np.asarray(g, dtype=np.asarray(a).dtype).reshape(np.shape(a)))
     return unflatten(treedef, fitted)

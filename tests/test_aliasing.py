@@ -131,3 +131,18 @@ def test_liveness_follows_loops_and_rebinding():
     assert "B" in live["for i in range(2):"]
     live = _liveness_of(second_name)
     assert "y" in live["z[0] = 0.0"] and "z" not in live["z[0] = 0.0"]
+
+
+def _zero_first(a):
+    a[0] = 0.0
+
+
+def calls_in_place_helper(x):
+    y = x * 1.0
+    _zero_first(y)
+    return np.sum(y)
+
+
+def test_a_helper_called_for_its_side_effect_gets_advice():
+    with pytest.raises(srcad.errors.UnsupportedSyntax, match=r"must return it.*y = f\(y\)"):
+        srcad.grad(calls_in_place_helper)(np.array([1.0, 2.0]))

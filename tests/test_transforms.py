@@ -360,3 +360,12 @@ def test_gradients_are_writable_arrays_of_the_argument_dtype(fun, x):
     gradient *= 2.0  # a caller may update it in place
     expected = srcad.numerical_grad(fun, x.astype(np.float64))
     np.testing.assert_allclose(gradient, 2.0 * expected, rtol=1e-5)
+
+
+def _cube(x):
+    return x**3
+
+
+def test_numpy_scalar_arguments_get_gradients_of_their_type():
+    gradient = srcad.grad(_cube)(np.float32(2.0))
+    assert type(gradient) is np.float32 and gradient == np.float32(12.0)

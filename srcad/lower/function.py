@@ -256,6 +256,14 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
             self._add_at_statement(node.value)
         elif _is_container_method_call(node.value):
             self.evaluate(node.value)  # hs.append(h): builds a Python list at compile time
+        elif isinstance(node.value, ast.Call):
+            raise UnsupportedSyntax(
+                f"the result of '{ast.unparse(node.value)}' is not used; srcad follows values, "
+                "so a function that changes an array in place must return it, to be assigned "
+                f"(y = f(y)), or its call has no effect here",
+                self.parsed.file,
+                node.lineno,
+            )
         else:
             raise self._no_effect(node)
 
@@ -605,9 +613,12 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
 
     def _traced_builtin(self, function, args: list, kwargs: dict, node: ast.Call) -> object:
         """Python builtins (and ``math.log`` with a base) applied to traced values."""
-        if function in (max, min) and len(args) == 2 and not kwargs:
+        if function in (max, min) and len(args) >= 2 and not kwargs:
             prim = "maximum" if function is max else "minimum"
-            return self.builder.apply(prim, tuple(args))
+            result = args[0]  # max(a, b, c) as NumPy's maximum of maximum
+            for arg in args[1:]:
+                result = self.builder.apply(prim, (result, arg))
+            return result
         if function in (float, int) and isinstance(args[0], Tracer):
             if args[0].shape != ():
                 raise SrcadError(

@@ -168,6 +168,10 @@ def tuple_unpack_star(x):
     return first * sum(rest)
 
 
+def builtin_max_min_of_three(x):
+    return max(x[0], x[1], 0.1) + min(x[0], x[1], x[2])
+
+
 CASES = [
     (math_elementary, lambda rng: (1.3,), 0),
     (math_hyperbolic_and_inverse, lambda rng: (0.6,), 0),
@@ -248,4 +252,5 @@ CASES = [
         (0, 1),
     ),
     (tuple_unpack_star, lambda rng: (rng.normal(size=3),), 0),
+    (builtin_max_min_of_three, lambda rng: (np.array([0.5, 2.0, -1.0]),), 0),
 ]
