@@ -188,6 +188,8 @@ class GraphBuilder:
             return value
         if isinstance(value, (bool, int, float, np.ndarray, np.generic)):
             return Const(value)
+        if isinstance(value, (list, tuple)) and _is_numbers(value):
+            return Const(np.asarray(value))  # np.take(M, [2, 0], axis=1)
         raise TraceError(f"cannot use a {type(value).__name__} as an array here", self.loc)
 
     def _infer(self, prim_name: str, atoms: list[Atom], params: dict) -> tuple[AVal, ...]:
@@ -527,6 +529,14 @@ def _method_of(function: Callable) -> Callable:
 
 for _name in SAME_AS_NUMPY:
     setattr(Tracer, _name, _method_of(getattr(np, _name)))
+
+
+def _is_numbers(values: list | tuple) -> bool:
+    """Whether a (nested) list holds plain numbers only, as an array literal does."""
+    return all(
+        _is_numbers(v) if isinstance(v, (list, tuple)) else isinstance(v, (int, float))
+        for v in values
+    )
 
 
 def plain_index(index: object, loc: Loc | None) -> object:

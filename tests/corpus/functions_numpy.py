@@ -258,6 +258,10 @@ def array_methods_with_keywords(x):
     return np.sum(spread) + np.sum(peaks) + np.sum(shuffled.clip(-0.5, 0.5) ** 2)
 
 
+def take_with_a_list(M):
+    return np.sum(np.take(M, [2, 0, 0], axis=1) ** 2)
+
+
 CASES = [
     (elementwise_trig_exp, lambda rng: (rng.normal(size=5),), 0),
     (elementwise_logs, lambda rng: (rng.uniform(0.5, 2.0, size=5),), 0),
@@ -347,4 +351,5 @@ CASES = [
         (0, 1, 2),
     ),
     (array_methods_with_keywords, lambda rng: (rng.normal(size=(2, 3)),), 0),
+    (take_with_a_list, lambda rng: (rng.normal(size=(2, 3)),), 0),
 ]
