@@ -61,7 +61,7 @@ def _register(fn: Callable, alias: object = None) -> str:
     name = f"custom_{fn.__module__}_{fn.__qualname__}".replace(".", "_").replace("<", "")
     name = name.replace(">", "")
     n_inputs = fn.__code__.co_argcount if hasattr(fn, "__code__") else 1
-    PRIMS[name] = Prim(name, fn, CUSTOM, n_inputs)
+    PRIMS[name] = Prim(name, fn, CUSTOM, n_inputs, module=fn.__module__)
     CALLABLES[fn] = name
     if alias is not None:
         CALLABLES[alias] = name
