@@ -146,3 +146,86 @@ def calls_in_place_helper(x):
 def test_a_helper_called_for_its_side_effect_gets_advice():
     with pytest.raises(srcad.errors.UnsupportedSyntax, match=r"must return it.*y = f\(y\)"):
         srcad.grad(calls_in_place_helper)(np.array([1.0, 2.0]))
+
+
+def view_before_loop_written_inside(x):
+    y = x.copy()
+    a = y[0:2]
+    for _ in range(2):
+        y[1] = y[1] * 2.0
+    return np.sum(a)
+
+
+def row_view_updated_in_loop(x):
+    A = np.outer(x, x)
+    for i in range(2):
+        r = A[i]
+        r *= 2.0
+    return np.sum(A)
+
+
+def rows_written_through_loop_variable(x):
+    A = np.outer(x, x)
+    for row in A:
+        row[0] = 3.0 * row[1]
+    return np.sum(A)
+
+
+def view_kept_in_a_tuple(x):
+    y = x.copy()
+    kept = (y[1:3],)
+    y[2] = 10.0 * y[0]
+    return np.sum(kept[0])
+
+
+def flipped_view(x):
+    y = x.copy()
+    backwards = np.flip(y)
+    y[0] = 2.0 * y[2]
+    return np.sum(backwards * x)
+
+
+@pytest.mark.parametrize(
+    "fun",
+    [
+        view_before_loop_written_inside,
+        row_view_updated_in_loop,
+        rows_written_through_loop_variable,
+        view_kept_in_a_tuple,
+        flipped_view,
+    ],
+)
+def test_views_through_loops_containers_and_flips_are_seen(fun):
+    with pytest.raises(srcad.errors.UnsupportedSyntax, match="used afterwards"):
+        srcad.grad(fun)(np.array([1.0, 2.0, 3.0]))
+
+
+def element_then_overwrite(x):
+    y = x.copy()
+    first = y[0]  # an element is a copy
+    y[0] = 3.0 * y[1]
+    return first * y[0]
+
+
+def swap_first_two(x):
+    y = x.copy()
+    t = y[0]
+    y[0] = y[1]
+    y[1] = t
+    return np.sum(y * np.arange(3.0))
+
+
+def copies_that_look_like_views(x):
+    y = x.copy()
+    scaled = y * 1.0  # the IR reuses y, NumPy makes a new array
+    flat = y.flatten()  # flatten always copies
+    y[0] = 5.0
+    return np.sum(scaled * flat * y)
+
+
+@pytest.mark.parametrize(
+    "fun", [element_then_overwrite, swap_first_two, copies_that_look_like_views]
+)
+def test_copies_are_not_mistaken_for_views(fun):
+    x = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(srcad.grad(fun)(x), srcad.numerical_grad(fun, x), rtol=1e-6)

@@ -52,7 +52,7 @@ class NameAllocator:
         self._views: dict[int, list[Var]] = {}
         for eqn in program.order:
             if eqn.prim in VIEW_PRIMS and isinstance(eqn.inputs[0], Var):
-                self._views.setdefault(eqn.inputs[0].id, []).append(eqn.outputs[0])
+                self._views.setdefault(eqn.inputs[0].id, []).extend(eqn.outputs)
         self._kept = _kept_for_later(graph, program)
         self._derivative_ids = {
             v.id for e in program.order if e.role != "primal" for v in e.outputs

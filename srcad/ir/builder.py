@@ -20,7 +20,7 @@ import numpy as np
 
 from srcad.ir.graph import Atom, AVal, Const, Eqn, Graph, Loc, Var
 from srcad.ir.indexing import encode_index
-from srcad.ir.prims import ELEMENTWISE, PRIMS, prim_of
+from srcad.ir.prims import ELEMENTWISE, PRIMS, VIEW_PRIMS, prim_of
 from srcad.ir.shapes import infer_avals
 
 
@@ -141,8 +141,8 @@ class GraphBuilder:
             return self.tracer(folded)
         avals = self._infer(prim_name, atoms, params)
         shortcut = self._simplify(prim_name, atoms, avals)
-        if shortcut is not None:
-            return self.tracer(shortcut)
+        if shortcut is not None:  # x * 1.0 is a new array for NumPy; a reshape is a view
+            return Tracer(self, shortcut, fresh=prim_name not in VIEW_PRIMS)
         key = _cse_key(prim_name, atoms, params)
         for seen in reversed(self._computed):
             if key is not None and key in seen:
@@ -350,11 +350,12 @@ class Tracer:
     """A stand-in for an IR value inside NumPy code; operations record equations."""
 
     __array_priority__ = 1000
-    __slots__ = ("builder", "atom")
+    __slots__ = ("builder", "atom", "fresh")
 
-    def __init__(self, builder: GraphBuilder, atom: Atom):
+    def __init__(self, builder: GraphBuilder, atom: Atom, fresh: bool = False):
         self.builder = builder
         self.atom = atom
+        self.fresh = fresh  # a new array for NumPy, though the IR reuses a value (x * 1.0)
 
     # --- static facts -------------------------------------------------------------------
     @property
@@ -500,7 +501,7 @@ class Tracer:
         return self.builder.apply("astype", (self,), {"dtype": np.dtype(dtype)})
 
     def flatten(self):
-        return np.ravel(self)
+        return Tracer(self.builder, np.ravel(self).atom, fresh=True)  # a copy, unlike ravel
 
     def __iter__(self):
         return iter([self[i] for i in range(len(self))])

@@ -39,7 +39,9 @@ STAR = "star"  # the inputs after the fixed ones are passed as more arguments: n
 # Primitives whose result may share memory with their first input (NumPy views).
 VIEW_PRIMS = frozenset(
     {"getitem", "reshape", "transpose", "broadcast_to", "expand_dims", "swapaxes", "ravel"}
-    | {"squeeze", "moveaxis", "asarray"}
+    | {"squeeze", "moveaxis", "asarray", "matrix_transpose", "atleast_1d", "atleast_2d"}
+    | {"atleast_3d", "flip", "flipud", "fliplr", "rot90", "diagonal", "diag"}
+    | {"split", "array_split", "hsplit", "vsplit"}
 )
 
 

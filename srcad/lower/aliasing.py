@@ -20,13 +20,13 @@ import ast
 from srcad.errors import UnsupportedSyntax
 from srcad.ir import Var
 from srcad.ir.builder import Tracer
-from srcad.ir.indexing import has_arrays
 from srcad.ir.prims import VIEW_PRIMS
 
 
 class AliasChecks:
     """Mixin for the function lowerer: ``live`` (names read after each statement),
-    ``statement`` (the one being lowered), ``env``, ``builder``, ``context.outside``."""
+    ``statement`` (the one being lowered), ``env``, ``builder``, ``context.outside`` and
+    ``loop_origin`` (loop-carried var id -> the value it started from)."""
 
     def check_write(self, name: str, value: object, node: ast.AST) -> None:
         """Refuse writing into ``value`` (the array ``name`` holds) while another name that
@@ -35,7 +35,9 @@ class AliasChecks:
             return
         live = self.live.get(id(self.statement), frozenset())
         for other, held in self.env.items():
-            if other != name and other in live and self._same_memory(held, value):
+            if other == name or other not in live:
+                continue
+            if any(self._same_memory(array, value) for array in _arrays_in(held)):
                 raise self._shared_write(name, f"'{other}'", node)
         if any(self._same_memory(held, value) for held in self.context.outside):
             raise self._shared_write(name, "the caller's argument", node)
@@ -45,7 +47,7 @@ class AliasChecks:
         called there must not write into them."""
         names = self.live.get(id(self.statement), frozenset()) - _rebound(self.statement)
         names |= _reads_after(self.statement, call)
-        values = tuple(self.env[n] for n in sorted(names) if isinstance(self.env.get(n), Tracer))
+        values = tuple(array for n in sorted(names) for array in _arrays_in(self.env.get(n)))
         return values + self.context.outside
 
     def _same_memory(self, held: object, value: Tracer) -> bool:
@@ -56,16 +58,25 @@ class AliasChecks:
         return self._memory_root(held) == self._memory_root(value)
 
     def _is_view(self, tracer: Tracer) -> bool:
+        if tracer.fresh:
+            return False
         eqn = self.builder.producer(tracer.atom) if isinstance(tracer.atom, Var) else None
         return eqn is not None and _is_view_eqn(eqn)
 
     def _memory_root(self, tracer: Tracer) -> object:
-        """The array a view's memory belongs to, as an atom."""
+        """The array a view's memory belongs to, as an atom. A value a loop carries counts as
+        the array it started from (it may still be that array, written in place)."""
+        if tracer.fresh:
+            return tracer  # its own array
         atom = tracer.atom
-        eqn = self.builder.producer(atom) if isinstance(atom, Var) else None
-        while eqn is not None and _is_view_eqn(eqn):
-            atom = eqn.inputs[0]
-            eqn = self.builder.producer(atom) if isinstance(atom, Var) else None
+        while isinstance(atom, Var):
+            eqn = self.builder.producer(atom)
+            if eqn is not None and _is_view_eqn(eqn):
+                atom = eqn.inputs[0]
+            elif atom.id in self.loop_origin and isinstance(self.loop_origin[atom.id], Tracer):
+                atom = self.loop_origin[atom.id].atom
+            else:
+                break
         return atom
 
     def _shared_write(self, name: str, other: str, node: ast.AST) -> UnsupportedSyntax:
@@ -79,9 +90,23 @@ class AliasChecks:
         )
 
 
+def _arrays_in(value: object) -> list:
+    """The traced arrays a value holds, also inside lists, tuples and dicts."""
+    if isinstance(value, Tracer):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [array for item in value for array in _arrays_in(item)]
+    return []
+
+
 def _is_view_eqn(eqn) -> bool:
+    """Whether NumPy's result of ``eqn`` shares memory with its first input."""
     if eqn.prim == "getitem":
-        return not has_arrays(eqn.param_dict["index"])  # fancy indexing copies
+        if eqn.outputs[0].aval.ndim == 0:
+            return False  # y[0] of a vector is a scalar, a copy
+        return all(a.aval.ndim == 0 for a in eqn.inputs[1:])  # int arrays (fancy) copy
     return eqn.prim in VIEW_PRIMS
 
 

@@ -311,6 +311,7 @@ class ControlFlowLowering:
         self.env = dict(before)
         for name, var in zip(carried, in_vars, strict=True):
             self.env[name] = self.builder.tracer(var)
+            self.loop_origin[var.id] = before[name]  # may still be that array (aliasing)
         try:
             with self.builder.block() as body:
                 if counter is not None:
@@ -346,6 +347,7 @@ class ControlFlowLowering:
         self.env = dict(before)
         for name, var in zip(carried, outputs, strict=True):
             self.env[name] = self.builder.tracer(var)
+            self.loop_origin[var.id] = before[name]
 
     # --- while --------------------------------------------------------------------------
     def lower_while(self, node: ast.While) -> None:

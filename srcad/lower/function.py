@@ -177,6 +177,7 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         self.loop_depth = 0
         self.live = live_after(parsed.node.body)  # names read after each statement
         self.statement: ast.stmt | None = None
+        self.loop_origin: dict[int, object] = {}
 
     def run(self) -> object:
         try:
