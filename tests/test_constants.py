@@ -40,3 +40,32 @@ def test_second_derivatives_through_code_with_constants():
     np.testing.assert_allclose(hessian, np.diag([8.0, 6.0, 6.0]))
     product = srcad.hvp(gathered_squares, (x,), (np.array([1.0, 2.0, 3.0]),))
     np.testing.assert_allclose(product, hessian @ [1.0, 2.0, 3.0])
+
+
+# Globals named like the flags srcad writes for break and return inside loops.
+_broke1 = np.array([1.0, 2.0, 3.0])
+_returned1 = np.array([0.5, 0.5, 0.5])
+
+
+def loop_with_break_and_flag_named_globals(x):
+    s = x[0]
+    for _ in range(3):
+        s = s * x[1]
+        if s > 100.0:
+            break
+    return s + np.sum(_broke1 * x)
+
+
+def loop_with_return_and_flag_named_globals(x):
+    for i in range(3):
+        if x[i] > 0.5:
+            return x[i] * np.sum(_returned1 * x)
+    return np.sum(_returned1 * x)
+
+
+def test_flags_for_break_and_return_do_not_hide_globals():
+    x = np.array([0.3, -0.5, 0.8])
+    for fun in (loop_with_break_and_flag_named_globals, loop_with_return_and_flag_named_globals):
+        value, gradient = srcad.value_and_grad(fun)(x)
+        assert np.isclose(value, fun(x))
+        np.testing.assert_allclose(gradient, srcad.numerical_grad(fun, x), rtol=1e-7)

@@ -58,7 +58,7 @@ class ControlFlowLowering:
         for position, statement in enumerate(statements):
             if isinstance(statement, (ast.For, ast.While)) and _contains_return(statement):
                 self.loop_depth += 1
-                rewritten = rewrite_returns(statement, self.loop_depth)
+                rewritten = rewrite_returns(statement, self.loop_depth, self.visible_names)
                 self.lower_block(rewritten + statements[position + 1 :])
                 self.loop_depth -= 1
                 return

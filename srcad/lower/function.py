@@ -178,6 +178,9 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         self.live = live_after(parsed.node.body)  # names read after each statement
         self.statement: ast.stmt | None = None
         self.loop_origin: dict[int, object] = {}
+        # names the user's code can see: generated flags (_broke1) must not hide them
+        self.visible_names = {n.id for n in ast.walk(parsed.node) if isinstance(n, ast.Name)}
+        self.visible_names |= set(parsed.globals)
 
     def run(self) -> object:
         try:
@@ -230,7 +233,7 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
     def _stmt_For(self, node: ast.For | ast.While, since: int) -> None:
         if has_jumps(node.body):  # break / continue become flags first
             self.loop_depth += 1
-            for statement in rewrite_jumps(node, self.loop_depth):
+            for statement in rewrite_jumps(node, self.loop_depth, self.visible_names):
                 self._dispatch_statement(statement, len(self.builder.eqns))
             self.loop_depth -= 1
         elif _contains_return(node):  # lower_block rewrites these; reaching here is a bug

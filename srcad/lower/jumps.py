@@ -33,9 +33,17 @@ def _jumps_in(node: ast.AST) -> bool:
     return any(_jumps_in(child) for child in ast.iter_child_nodes(node))
 
 
-def rewrite_jumps(loop: ast.For | ast.While, depth: int) -> list[ast.stmt]:
+def flag_name(base: str, depth: int, taken: set[str]) -> str:
+    """``_<base><depth>``, made unique against the names the user's code can see."""
+    name = f"_{base}{depth}"
+    while name in taken:
+        name += "_"
+    return name
+
+
+def rewrite_jumps(loop: ast.For | ast.While, depth: int, taken: set[str]) -> list[ast.stmt]:
     """The loop (and the flag set-up before it) with ``break``/``continue`` as flags."""
-    broke, skip = f"_broke{depth}", f"_skip{depth}"
+    broke, skip = flag_name("broke", depth, taken), flag_name("skip", depth, taken)
     uses_break = any(_contains(s, ast.Break) for s in loop.body)
     uses_continue = any(_contains(s, ast.Continue) for s in loop.body)
     flags = [name for name, used in ((broke, uses_break), (skip, uses_continue)) if used]
@@ -56,11 +64,11 @@ def rewrite_jumps(loop: ast.For | ast.While, depth: int) -> list[ast.stmt]:
     return result
 
 
-def rewrite_returns(loop: ast.For | ast.While, depth: int) -> list[ast.stmt]:
+def rewrite_returns(loop: ast.For | ast.While, depth: int, taken: set[str]) -> list[ast.stmt]:
     """A loop that returns, as a loop that records the value and breaks, followed by
     ``if _returned: return _value`` (the statements after the loop then go to the other
     branch, as for any ``if`` that returns)."""
-    returned, value = f"_returned{depth}", f"_value{depth}"
+    returned, value = flag_name("returned", depth, taken), flag_name("value", depth, taken)
     new_loop = _ReturnToBreak(returned, value).visit(copy.deepcopy(loop))
     check = ast.If(
         test=ast.Name(returned, ast.Load()),
