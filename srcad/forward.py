@@ -81,6 +81,9 @@ class _Forward:
                 result = rule(args, out if len(out) > 1 else out[0], *inputs, **eqn.param_dict)
             except TraceError as error:
                 raise ShapeError(str(error), eqn.loc.file, eqn.loc.line) from None
+            except NotImplementedError as error:  # a rule that covers only some cases
+                where = (eqn.loc.file, eqn.loc.line)
+                raise NoDerivativeRule(f"no derivative for {error}", *where) from None
             results = result if len(eqn.outputs) > 1 else (result,)
             for var, tangent in zip(eqn.outputs, results, strict=True):
                 if tangent is not None:

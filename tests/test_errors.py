@@ -175,3 +175,12 @@ def test_differentiating_an_int_argument_is_a_type_error(n):
 def test_int_argument_not_in_argnums_is_a_constant():
     dx = srcad.grad(scaled_sum)(np.array([1.0, 2.0]), 3)
     np.testing.assert_allclose(dx, [3.0, 3.0])
+
+
+def einsum_diagonal(A):
+    return np.sum(np.einsum("ii->i", A) ** 2)
+
+
+def test_a_rule_that_does_not_cover_a_case_names_the_line():
+    with pytest.raises(srcad.errors.NoDerivativeRule, match=r"test_errors.py:\d+: .*np.diagonal"):
+        srcad.grad(einsum_diagonal)(np.eye(3))

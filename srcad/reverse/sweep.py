@@ -121,6 +121,10 @@ def _backward_step(builder: GraphBuilder, eqn: Eqn, adjoints: dict, active: set)
             results = rule(g if len(eqn.outputs) > 1 else g[0], out, *inputs, **eqn.param_dict)
         except TraceError as error:
             raise ShapeError(str(error), eqn.loc.file, eqn.loc.line) from None
+        except NotImplementedError as error:  # a rule that covers only some cases
+            raise NoDerivativeRule(
+                f"no derivative for {error}", eqn.loc.file, eqn.loc.line
+            ) from None
         for atom, result in zip(eqn.inputs, results, strict=True):
             if result is not None and isinstance(atom, Var) and atom in active:
                 _accumulate(builder, atom, result, adjoints)

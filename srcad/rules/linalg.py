@@ -196,7 +196,9 @@ def _einsum_vjps(g, terms: list[str], out_term: str, operands: tuple) -> list:
     results = []
     for i, (term, operand) in enumerate(zip(terms, operands, strict=True)):
         if len(set(term)) < len(term):
-            raise NotImplementedError(f"einsum with a repeated index in '{term}' (a diagonal)")
+            raise NotImplementedError(
+                f"einsum with a repeated index in '{term}' (a diagonal): use np.diagonal"
+            )
         other_terms = [t for j, t in enumerate(terms) if j != i]
         others = [a for j, a in enumerate(operands) if j != i]
         present = set(out_term).union(*other_terms)
