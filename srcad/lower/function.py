@@ -26,6 +26,7 @@ from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax
 from srcad.frontend import ParsedFunction, parse_function
 from srcad.ir import AVal, Const, Graph, Loc, Var
 from srcad.ir.builder import (
+    SAME_AS_NUMPY,
     GraphBuilder,
     StaticValueNeeded,
     TraceError,
@@ -69,10 +70,8 @@ COMPARE_OPERATORS: dict[type, Callable] = {
 }
 # Operators that have no derivative: allowed on compile-time values only.
 STATIC_ONLY = (ast.FloorDiv, ast.Mod)
-ARRAY_ATTRIBUTES = {"T", "shape", "ndim", "size", "dtype", "sum", "mean", "max", "min"}
-ARRAY_ATTRIBUTES |= {"reshape", "transpose", "dot", "copy", "std", "var", "prod", "ravel"}
-ARRAY_ATTRIBUTES |= {"flatten", "cumsum", "cumprod", "clip", "squeeze", "swapaxes", "astype"}
-ARRAY_ATTRIBUTES |= {"argmax", "argmin", "any", "all", "round"}
+ARRAY_ATTRIBUTES = {"T", "shape", "ndim", "size", "dtype", "reshape", "transpose", "copy"}
+ARRAY_ATTRIBUTES |= {"flatten", "astype", *SAME_AS_NUMPY}
 MAX_INLINE_DEPTH = 40
 
 
@@ -158,6 +157,18 @@ class _Context:
     depth: int
     loop_trials: int = 0  # loops being lowered as loops (they can still unroll)
     outside: tuple = ()  # values callers read later: a helper must not write into them
+
+
+def _array_of(value: object, dtype: object = None) -> object:
+    """``np.array(value)`` of traced values: a copy of an array, or nested lists of values
+    stacked into one."""
+    if isinstance(value, (list, tuple)):
+        value = np.stack([_array_of(item) for item in value])
+    elif isinstance(value, Tracer):
+        value = value.copy()
+    else:
+        value = np.array(value)
+    return value if dtype is None else value.astype(dtype)
 
 
 class _Return(Exception):
@@ -559,6 +570,8 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         is_traced = any(isinstance(v, Tracer) for v in _leaves(args, kwargs))
         if is_traced and function is math.log and len(args) == 2:
             return self._traced_builtin(function, args, kwargs, node)
+        if is_traced and function is np.array and len(args) == 1:
+            return _array_of(args[0], kwargs.get("dtype"))
         prim = prim_of(function)
         if prim is not None and is_traced:
             arrays, params = bind_arguments(prim.name, tuple(args), kwargs, self.builder.loc)

@@ -262,6 +262,15 @@ def take_with_a_list(M):
     return np.sum(np.take(M, [2, 0, 0], axis=1) ** 2)
 
 
+def array_literal_of_values(x):
+    v = np.array([[x[0] * x[1], x[2]], [1.0, x[0]]])
+    return np.sum(v**2) + np.sum(np.array(x) * 3.0)
+
+
+def diagonal_method(A):
+    return np.sum(A.diagonal() ** 2) + A.trace()
+
+
 CASES = [
     (elementwise_trig_exp, lambda rng: (rng.normal(size=5),), 0),
     (elementwise_logs, lambda rng: (rng.uniform(0.5, 2.0, size=5),), 0),
@@ -352,4 +361,6 @@ CASES = [
     ),
     (array_methods_with_keywords, lambda rng: (rng.normal(size=(2, 3)),), 0),
     (take_with_a_list, lambda rng: (rng.normal(size=(2, 3)),), 0),
+    (array_literal_of_values, lambda rng: (rng.normal(size=3),), 0),
+    (diagonal_method, lambda rng: (rng.normal(size=(3, 3)),), 0),
 ]
