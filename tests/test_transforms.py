@@ -369,3 +369,32 @@ def _cube(x):
 def test_numpy_scalar_arguments_get_gradients_of_their_type():
     gradient = srcad.grad(_cube)(np.float32(2.0))
     assert type(gradient) is np.float32 and gradient == np.float32(12.0)
+
+
+def _branch_in_loop_with_int_index(x):
+    s = 0.0
+    for i in range(2):
+        if x[i] > 0:
+            s = s + x[i + 1] ** 2 * x[i]
+    return s
+
+
+def _nested_loops_with_counter_condition(x):
+    s = 0.0
+    for i in range(2):
+        for j in range(3):
+            if j > i:
+                s = s + x[j - 1] * x[i] ** 2
+    return s
+
+
+@pytest.mark.parametrize(
+    "fun", [_branch_in_loop_with_int_index, _nested_loops_with_counter_condition]
+)
+def test_hessian_through_branches_inside_loops(fun):
+    """The generated gradient records branch values that start as typed zeros, so srcad can
+    read it back; the Hessian matches differences of the gradient."""
+    x = np.array([0.7, 0.3, 1.2])
+    gradient = srcad.grad(fun)
+    columns = [(gradient(x + 1e-6 * e) - gradient(x - 1e-6 * e)) / 2e-6 for e in np.eye(3)]
+    np.testing.assert_allclose(srcad.hessian(fun)(x), np.array(columns).T, atol=1e-6)

@@ -105,27 +105,30 @@ class ControlFlowEmitter:
     def _cond_statement(self, eqn: Eqn) -> str:
         true_branch, false_branch = eqn.param_dict["branches"]
         test = ast.unparse(self.operand(eqn.inputs[0]))
-        lines = [f"{name} = None" for name in self._recorded_from_branches(eqn)]
+        lines = [
+            f"{self.names.name(var)} = {_placeholder(var)}"
+            for var in self._recorded_from_branches(eqn)
+        ]
         lines += [f"if {test}:", *_indent(self._branch_lines(eqn, true_branch))]
         else_lines = self._branch_lines(eqn, false_branch)
         if any(not line.startswith("#") for line in else_lines):
             lines += ["else:", *_indent(else_lines)]
         return "\n".join(lines)
 
-    def _recorded_from_branches(self, eqn: Eqn) -> list[str]:
+    def _recorded_from_branches(self, eqn: Eqn) -> list[Var]:
         """Values computed in a branch that the tape records whichever branch ran: they
-        start as None so that the recording never reads an unset name."""
+        start as a zero of their type so that the recording never reads an unset name."""
         inside = set()
         for branch in eqn.param_dict["branches"]:
             inside |= {v.id for v in defined_vars(branch.eqns)}
-        recorded = [
-            a.id
+        recorded = {
+            self.names.name(a): a
             for e in self.program.order
             if e.prim == "tape_push"
             for a in e.inputs[1:]
             if isinstance(a, Var) and a.id in inside
-        ]
-        return sorted({self.names.names[i] for i in recorded})
+        }
+        return [recorded[name] for name in sorted(recorded)]
 
     def _branch_lines(self, eqn: Eqn, branch: Graph) -> list[str]:
         lines = self.block_lines(branch.eqns, parent=eqn)
@@ -224,3 +227,17 @@ def _range_arguments(start: int, stop: int, step: int) -> str:
     if step != 1:
         return f"{start}, {stop}, {step}"
     return f"{stop}" if start == 0 else f"{start}, {stop}"
+
+
+def _placeholder(var: Var) -> str:
+    """A zero of ``var``'s type and shape (not None: code that srcad reads back, for second
+    derivatives, must give a value the same type in both branches)."""
+    shape, dtype = var.aval.shape, var.aval.dtype
+    if shape == ():
+        if dtype == "bool":
+            return "False"
+        if dtype.startswith(("int", "uint")):
+            return "0"
+        return "0.0" if dtype == "float64" else f"np.{dtype}(0)"
+    suffix = "" if dtype == "float64" else f", dtype=np.{dtype}"
+    return f"np.zeros({shape!r}{suffix})"
