@@ -11,11 +11,13 @@ function, so that ``grad(grad(f))`` differentiates the generated code.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from srcad.codegen import FunctionSpec, emit_module
+from srcad.errors import SrcadError
 from srcad.forward import forward_graph
 from srcad.ir import AVal, Graph, Var
 from srcad.ir.builder import GraphBuilder
@@ -24,7 +26,7 @@ from srcad.lower import LoweredFunction, lower_function
 from srcad.passes import eliminate_dead_code
 from srcad.pytree import TreeDef, unflatten
 from srcad.reverse import reverse_graph
-from srcad.runtime import load_function
+from srcad.runtime import generated_dir, load_function
 from srcad.runtime.cache import cached
 from srcad.signature import ArgSignature
 
@@ -49,13 +51,35 @@ def compile_reverse(
     """``f_grad(params..., dout)`` returning ``(value, gradients)``; for ``is_scalar=False``
     (``vjp``) the output may have any shape and ``dout`` has no default."""
     key = ("reverse", argnums, has_aux, is_scalar, signature)
-    return cached(fun, key, lambda: _compile_reverse(fun, signature, argnums, has_aux, is_scalar))
+    with _in_generated_code(fun):
+        return cached(
+            fun, key, lambda: _compile_reverse(fun, signature, argnums, has_aux, is_scalar)
+        )
 
 
 def compile_forward(fun: Callable, signature: ArgSignature, argnums: int | tuple) -> Compiled:
     """``f_jvp(params..., tangents...)`` returning ``(value, value_dot)``."""
     key = ("forward", argnums, signature)
-    return cached(fun, key, lambda: _compile_forward(fun, signature, argnums))
+    with _in_generated_code(fun):
+        return cached(fun, key, lambda: _compile_forward(fun, signature, argnums))
+
+
+@contextlib.contextmanager
+def _in_generated_code(fun: Callable) -> Iterator[None]:
+    """An error found in srcad's own generated code (differentiating a gradient again) says
+    so, and which function's derivative it came from."""
+    try:
+        yield
+    except SrcadError as error:
+        if error.file is None or not str(error.file).startswith(str(generated_dir())):
+            raise
+        raise type(error)(
+            f"{error.detail} (this is srcad's generated code for a derivative of "
+            f"{getattr(fun, '__name__', 'the function')}: taking a further derivative through "
+            "this construct is not supported yet)",
+            error.file,
+            error.line,
+        ) from None
 
 
 def _compile_reverse(fun, signature, argnums, has_aux, is_scalar) -> Compiled:

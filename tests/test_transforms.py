@@ -398,3 +398,17 @@ def test_hessian_through_branches_inside_loops(fun):
     gradient = srcad.grad(fun)
     columns = [(gradient(x + 1e-6 * e) - gradient(x - 1e-6 * e)) / 2e-6 for e in np.eye(3)]
     np.testing.assert_allclose(srcad.hessian(fun)(x), np.array(columns).T, atol=1e-6)
+
+
+def _doubling_until_large(x):
+    s = x[0]
+    while s < 10.0:
+        s = s * 2.0 + x[1] ** 2
+    return s * x[2]
+
+
+def test_second_order_through_a_data_dependent_while_says_what_is_unsupported():
+    x = np.array([0.7, 0.3, 1.2])
+    assert np.isfinite(srcad.grad(_doubling_until_large)(x)).all()  # first order works
+    with pytest.raises(srcad.errors.SrcadError, match="further derivative .* not supported"):
+        srcad.hessian(_doubling_until_large)(x)
