@@ -71,7 +71,8 @@ def _in_generated_code(fun: Callable) -> Iterator[None]:
     try:
         yield
     except SrcadError as error:
-        if error.file is None or not str(error.file).startswith(str(generated_dir())):
+        made_by_srcad = hasattr(fun, "srcad_plain_function")  # a derivative, not a loss
+        if not made_by_srcad or not str(error.file).startswith(str(generated_dir())):
             raise
         raise type(error)(
             f"{error.detail} (this is srcad's generated code for a derivative of "

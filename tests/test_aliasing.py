@@ -229,3 +229,43 @@ def copies_that_look_like_views(x):
 def test_copies_are_not_mistaken_for_views(fun):
     x = np.array([1.0, 2.0, 3.0])
     np.testing.assert_allclose(srcad.grad(fun)(x), srcad.numerical_grad(fun, x), rtol=1e-6)
+
+
+def row_of_a_constant_array(x):
+    out = np.zeros((3, 2))
+    row = out[1]
+    row += x[:2]
+    return np.sum(out**2)
+
+
+def second_name_for_a_constant_array(x):
+    a = np.zeros(3)
+    b = a
+    b[1] = x[0] ** 2
+    return np.sum(a) + x[1]
+
+
+def test_constant_arrays_the_function_makes_are_checked_too():
+    for fun in (row_of_a_constant_array, second_name_for_a_constant_array):
+        with pytest.raises(srcad.errors.UnsupportedSyntax, match="used afterwards"):
+            srcad.grad(fun)(np.array([1.0, 2.0, 3.0]))
+
+
+def copy_of_a_view_written(x):
+    y = x.reshape(2, 3)
+    z = y.flatten()
+    z[0] = 1.0
+    return np.sum(z * 2.0) + np.sum(y**2)
+
+
+def filled_constant_array(x):
+    out = np.zeros(3)
+    for i in range(3):
+        out[i] = x[i] ** 2
+    return np.sum(out)
+
+
+@pytest.mark.parametrize("fun", [copy_of_a_view_written, filled_constant_array])
+def test_writes_into_copies_and_fresh_constants_are_fine(fun):
+    x = np.arange(1.0, 7.0) if fun is copy_of_a_view_written else np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(srcad.grad(fun)(x), srcad.numerical_grad(fun, x), rtol=1e-6)

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import ast
 
+import numpy as np
+
 from srcad.errors import UnsupportedSyntax
-from srcad.ir import Var
+from srcad.ir import Const, Var
 from srcad.ir.builder import Tracer
 from srcad.ir.prims import VIEW_PRIMS
 
@@ -31,7 +33,7 @@ class AliasChecks:
     def check_write(self, name: str, value: object, node: ast.AST) -> None:
         """Refuse writing into ``value`` (the array ``name`` holds) while another name that
         shares its memory is read afterwards."""
-        if not isinstance(value, Tracer):
+        if not isinstance(value, (Tracer, np.ndarray)):
             return
         live = self.live.get(id(self.statement), frozenset())
         for other, held in self.env.items():
@@ -50,12 +52,25 @@ class AliasChecks:
         values = tuple(array for n in sorted(names) for array in _arrays_in(self.env.get(n)))
         return values + self.context.outside
 
-    def _same_memory(self, held: object, value: Tracer) -> bool:
+    def _same_memory(self, held: object, value: object) -> bool:
+        """Whether NumPy's arrays for ``held`` and ``value`` (tracers, or constant arrays the
+        function made, such as ``np.zeros(3)``) share memory."""
         if held is value:
             return True  # z = y
-        if not isinstance(held, Tracer) or not (self._is_view(held) or self._is_view(value)):
+        both_traced = isinstance(held, Tracer) and isinstance(value, Tracer)
+        if both_traced and not (self._is_view(held) or self._is_view(value)):
             return False
-        return self._memory_root(held) == self._memory_root(value)
+        first, second = self._memory(held), self._memory(value)
+        if isinstance(first, np.ndarray) and isinstance(second, np.ndarray):
+            return np.may_share_memory(first, second)
+        return first is second
+
+    def _memory(self, array: object) -> object:
+        """What holds ``array``'s memory: a constant array, a var, or a fresh tracer."""
+        if not isinstance(array, Tracer):
+            return array
+        root = self._memory_root(array)
+        return root.value if isinstance(root, Const) else root
 
     def _is_view(self, tracer: Tracer) -> bool:
         if tracer.fresh:
@@ -91,8 +106,8 @@ class AliasChecks:
 
 
 def _arrays_in(value: object) -> list:
-    """The traced arrays a value holds, also inside lists, tuples and dicts."""
-    if isinstance(value, Tracer):
+    """The arrays (traced or constant) a value holds, also inside lists, tuples and dicts."""
+    if isinstance(value, (Tracer, np.ndarray)):
         return [value]
     if isinstance(value, dict):
         value = list(value.values())

@@ -312,7 +312,7 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
             current = self._eval_Subscript(node.target)
         elif isinstance(node.target, ast.Name):
             current = self.lookup(node.target.id, node)
-            if isinstance(current, Tracer) and current.aval.ndim >= 1:
+            if isinstance(current, (Tracer, np.ndarray)) and np.ndim(current) >= 1:
                 self.check_write(node.target.id, current, node)  # y += v writes into y
         else:
             raise UnsupportedSyntax(
@@ -369,6 +369,7 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         if isinstance(base, (list, dict)) and not _contains_tracer(index):
             base[index] = value
             return
+        self.check_write(name, base, target)
         if isinstance(base, np.ndarray):
             base = self.builder.tracer(Const(base))
         if not isinstance(base, Tracer):
@@ -377,7 +378,6 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
                 self.parsed.file,
                 target.lineno,
             )
-        self.check_write(name, base, target)
         static, arrays = encode_index(plain_index(index, self.builder.loc))
         updated = setitem(base, value, *arrays, index=static)
         self.builder.set_hint(updated.atom, name)
