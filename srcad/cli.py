@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +40,23 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
         return 1
+    except USER_ERRORS as error:  # bad options, files or example arguments: no traceback
+        if os.environ.get("SRCAD_DEBUG"):
+            raise
+        print(f"error: {_describe(error)}", file=sys.stderr)
+        return 2
+
+
+# What a mistyped command line, a missing or malformed file, or bad example arguments raise.
+USER_ERRORS = (OSError, ValueError, TypeError, SyntaxError, ImportError, AttributeError, KeyError)
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, SyntaxError):
+        return f"not a Python expression: {error.text or ''} ({error.msg})".strip()
+    if isinstance(error, (FileNotFoundError, ModuleNotFoundError)):
+        return str(error)
+    return f"{error} ({type(error).__name__}; SRCAD_DEBUG=1 shows the traceback)"
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -386,3 +386,28 @@ def test_srcad_train_on_an_npz_regression_file(tmp_path, capsys):
     assert main([*arguments, "--epochs", "4", "--no-plot", "--checkpoint", "1"]) == 0
     output = capsys.readouterr().out
     assert "MLP(4-8-8-1, tanh/relu/linear, mse" in output and "test loss" in output
+
+
+def test_softmax_needs_two_outputs_and_labels_need_numbering():
+    from srcad.train.data import one_hot
+
+    with pytest.raises(ValueError, match="2 or more outputs"):
+        MLP([6, 8, 1], "tanh", "softmax_cross_entropy")
+    with pytest.raises(ValueError, match="class labels must be 0 .. 1"):
+        one_hot(np.array([-1, 0, 1]), 2)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--data", "no_such_file.npz"], "No such file"),
+        (["check", "no_such_module:f"], "No module named"),
+        (["train", "--hidden", "0", "--no-plot"], "sizes needs"),
+    ],
+)
+def test_command_line_mistakes_get_one_line_errors(argv, message, capsys):
+    from srcad.cli import main
+
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert message in error and "Traceback" not in error

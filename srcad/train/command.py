@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -29,6 +30,30 @@ DEFAULTS = {
     "l2": 3e-3,
     "val": 0.1,
 }
+
+
+def positive(kind: type) -> Callable[[str], object]:
+    """An argparse type: a number of ``kind`` above zero."""
+    return _bounded(kind, lambda value: value > 0, "above 0")
+
+
+def at_least_zero(kind: type) -> Callable[[str], object]:
+    """An argparse type: a number of ``kind`` that is 0 or more."""
+    return _bounded(kind, lambda value: value >= 0, "0 or more")
+
+
+def _bounded(kind: type, accepts: Callable, what: str) -> Callable[[str], object]:
+    def parse(text: str) -> object:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not accepts(value):
+            raise argparse.ArgumentTypeError(f"{text} must be {what}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,7 +79,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     )
     net.add_argument("--loss", choices=sorted(LOSSES), help="(default the dataset's)")
     net.add_argument(
-        "--l2", type=float, default=DEFAULTS["l2"], help="L2 penalty lambda (default %(default)s)"
+        "--l2",
+        type=at_least_zero(float),
+        default=DEFAULTS["l2"],
+        help="L2 penalty lambda (default %(default)s)",
     )
     net.add_argument(
         "--init",
@@ -63,13 +91,18 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="auto: he for relu, else xavier",
     )
     net.add_argument("--dtype", default="float64", choices=("float64", "float32"))
-    net.add_argument("--checkpoint", type=int, default=0, help="layers per recomputed segment")
+    net.add_argument(
+        "--checkpoint", type=at_least_zero(int), default=0, help="layers per recomputed segment"
+    )
     run = parser.add_argument_group("optimisation")
     run.add_argument(
         "--opt", default=DEFAULTS["opt"], choices=sorted(OPTIMIZERS), help="(default adam)"
     )
     run.add_argument(
-        "--lr", type=float, default=None, help="(default 3e-3 for adam, else the optimizer's own)"
+        "--lr",
+        type=positive(float),
+        default=None,
+        help="(default 3e-3 for adam, else the optimizer's own)",
     )
     run.add_argument(
         "--schedule",
@@ -77,8 +110,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         choices=sorted(SCHEDULES),
         help="(default cosine)",
     )
-    run.add_argument("--epochs", type=int, default=DEFAULTS["epochs"], help="(default %(default)s)")
-    run.add_argument("--batch", type=int, default=DEFAULTS["batch"], help="(default %(default)s)")
+    run.add_argument(
+        "--epochs", type=positive(int), default=DEFAULTS["epochs"], help="(default %(default)s)"
+    )
+    run.add_argument(
+        "--batch", type=positive(int), default=DEFAULTS["batch"], help="(default %(default)s)"
+    )
     run.add_argument(
         "--val",
         type=float,
@@ -86,9 +123,11 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="validation fraction (default %(default)s)",
     )
     run.add_argument("--patience", type=int, default=None, help="early-stopping patience")
-    run.add_argument("--restarts", type=int, default=1, help="runs from fresh seeds; best kept")
     run.add_argument(
-        "--seed", type=int, default=0, help="same seed, same run (default %(default)s)"
+        "--restarts", type=positive(int), default=1, help="runs from fresh seeds; best kept"
+    )
+    run.add_argument(
+        "--seed", type=at_least_zero(int), default=0, help="same seed, same run (default 0)"
     )
     out = parser.add_argument_group("output")
     out.add_argument("--plot", default=None, help="curve PNG (default srcad_train_NAME.png)")

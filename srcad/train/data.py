@@ -77,7 +77,14 @@ def standardize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np
 
 
 def one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:
-    return np.eye(n_classes)[np.asarray(labels, dtype=int)]
+    """Rows of the identity for class labels ``0 .. n_classes - 1``."""
+    labels = np.asarray(labels, dtype=int)
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(
+            f"class labels must be 0 .. {n_classes - 1}, got values from {labels.min()} to "
+            f"{labels.max()}; renumber them (np.unique(y, return_inverse=True) does)"
+        )
+    return np.eye(n_classes)[labels]
 
 
 def load_npz(path: str | Path) -> Dataset:

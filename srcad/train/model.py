@@ -48,6 +48,11 @@ class MLP:
             raise ValueError(f"sizes needs an input and an output width, got {list(sizes)}")
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose from {sorted(LOSSES)}")
+        if loss == "softmax_cross_entropy" and self.sizes[-1] < 2:
+            raise ValueError(
+                "softmax cross-entropy needs 2 or more outputs (one per class); for a single "
+                "output use loss='logistic' (two classes) or 'mse' (regression)"
+            )
         self.n_layers = len(self.sizes) - 1
         self.activations = layer_activations(self.n_layers, activation)
         self.loss_name = loss
