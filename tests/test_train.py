@@ -411,3 +411,29 @@ def test_command_line_mistakes_get_one_line_errors(argv, message, capsys):
     assert main(argv) == 2
     error = capsys.readouterr().err
     assert message in error and "Traceback" not in error
+
+
+def test_accuracy_takes_class_numbers_and_predict_checks_the_width():
+    model = MLP([4, 5, 3])
+    params = model.init(0)
+    x = np.random.default_rng(0).normal(size=(10, 4))
+    labels = np.arange(10) % 3
+    assert model.accuracy(params, x, labels) == model.accuracy(params, x, np.eye(3)[labels])
+    with pytest.raises(ValueError, match="takes rows of 4 features"):
+        model.predict(params, x[:, :3])
+
+
+def test_npz_with_test_inputs_of_another_width_is_an_error(tmp_path):
+    from srcad.train.data import load_npz
+
+    path = tmp_path / "mismatch.npz"
+    rng = np.random.default_rng(0)
+    np.savez(
+        path,
+        x_train=rng.normal(size=(8, 5)),
+        y_train=np.arange(8) % 2,
+        x_test=rng.normal(size=(4, 4)),
+        y_test=np.arange(4) % 2,
+    )
+    with pytest.raises(ValueError, match="x_train has 5 features per example but x_test has 4"):
+        load_npz(path)

@@ -102,7 +102,14 @@ def load_npz(path: str | Path) -> Dataset:
                 "Save it with np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)"
             )
         x_train, y_train, x_test, y_test = (archive[key] for key in NPZ_KEYS)
+    if len(x_train) == 0 or len(x_test) == 0:
+        raise ValueError(f"{path}: x_train and x_test need at least one example each")
     x_train, x_test = (np.reshape(x, (len(x), -1)) for x in (x_train, x_test))
+    if x_train.shape[1] != x_test.shape[1]:
+        raise ValueError(
+            f"{path}: x_train has {x_train.shape[1]} features per example but x_test has "
+            f"{x_test.shape[1]}; both must describe examples the same way"
+        )
     if y_train.ndim == 1 and np.issubdtype(y_train.dtype, np.integer):
         n_classes = int(max(y_train.max(), y_test.max())) + 1
         y_train, y_test = one_hot(y_train, n_classes), one_hot(y_test, n_classes)

@@ -117,6 +117,11 @@ class MLP:
 
     def predict(self, params: list | dict, x: np.ndarray) -> np.ndarray:
         """The network's output: logits for the classifier losses, values for ``mse``."""
+        if np.ndim(x) != 2 or np.shape(x)[1] != self.sizes[0]:
+            raise ValueError(
+                f"x has shape {np.shape(x)}, but {self!r} takes rows of {self.sizes[0]} "
+                "features: pass an array of shape (examples, features)"
+            )
         return self.forward_fn(params, x)
 
     def accuracy(self, params: list | dict, x: np.ndarray, y: np.ndarray) -> float | None:
@@ -140,4 +145,5 @@ def accuracy_of(loss_name: str, outputs: np.ndarray, y: np.ndarray) -> float:
     """Accuracy of logits ``outputs`` against one-hot or 0/1 targets ``y``."""
     if loss_name == "logistic":
         return float(np.mean((outputs > 0) == (y > 0.5)))
-    return float(np.mean(np.argmax(outputs, axis=1) == np.argmax(y, axis=1)))
+    labels = y if np.ndim(y) == 1 else np.argmax(y, axis=1)  # class numbers, or one-hot rows
+    return float(np.mean(np.argmax(outputs, axis=1) == labels))
