@@ -412,3 +412,25 @@ def test_second_order_through_a_data_dependent_while_says_what_is_unsupported():
     assert np.isfinite(srcad.grad(_doubling_until_large)(x)).all()  # first order works
     with pytest.raises(srcad.errors.SrcadError, match="further derivative .* not supported"):
         srcad.hessian(_doubling_until_large)(x)
+
+
+def _periodic_neighbours(x):
+    n = x.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = x[i] ** 2 + x[(i + 1) % n]
+    return np.sum(out * np.arange(n))
+
+
+def test_integer_arithmetic_on_the_counter_keeps_the_loop():
+    """(i + 1) % n on a loop counter needs no derivative: the loop stays a loop (fast to
+    compile), each write of out[i] reuses the adjoint array in place, and the gradient is
+    right."""
+    x = np.linspace(0.1, 1.0, 200)
+    gradient = srcad.grad(_periodic_neighbours)
+    np.testing.assert_allclose(
+        gradient(x), srcad.numerical_grad(_periodic_neighbours, x), rtol=1e-6
+    )
+    code = srcad.source(gradient)
+    assert "for i in range(200):" in code and "(i + 1) % 200" in code
+    assert len(code.splitlines()) < 60 and ".copy()" not in code.split("# backward")[1]

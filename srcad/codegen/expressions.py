@@ -24,6 +24,8 @@ BINARY_AST = {
     "/": ast.Div,
     "**": ast.Pow,
     "@": ast.MatMult,
+    "//": ast.FloorDiv,
+    "%": ast.Mod,
 }
 COMPARE_AST = {
     ">": ast.Gt,

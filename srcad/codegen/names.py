@@ -16,7 +16,7 @@ import keyword
 
 from srcad.codegen.program import Program
 from srcad.ir import Const, Eqn, Graph, Var
-from srcad.ir.prims import PRIMS, VIEW_PRIMS
+from srcad.ir.prims import PRIMS, shares_memory
 from srcad.ir.walk import sub_graphs
 
 MAX_TEMP_NAME = 12
@@ -51,7 +51,7 @@ class NameAllocator:
         self._hints = {v.id: v.hint for e in program.order for v in e.outputs}
         self._views: dict[int, list[Var]] = {}
         for eqn in program.order:
-            if eqn.prim in VIEW_PRIMS and isinstance(eqn.inputs[0], Var):
+            if shares_memory(eqn) and isinstance(eqn.inputs[0], Var):
                 self._views.setdefault(eqn.inputs[0].id, []).extend(eqn.outputs)
         self._kept = _kept_for_later(graph, program)
         self._derivative_ids = {

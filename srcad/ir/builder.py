@@ -405,6 +405,18 @@ class Tracer:
     def __sub__(self, other):
         return self._apply("subtract", self, other)
 
+    def __floordiv__(self, other):  # on ints (a counter): see the lowering's STATIC_ONLY
+        return self._apply("floor_divide", self, other)
+
+    def __rfloordiv__(self, other):
+        return self._apply("floor_divide", other, self)
+
+    def __mod__(self, other):
+        return self._apply("remainder", self, other)
+
+    def __rmod__(self, other):
+        return self._apply("remainder", other, self)
+
     def __rsub__(self, other):
         return self._apply("subtract", other, self)
 

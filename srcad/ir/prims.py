@@ -45,6 +45,16 @@ VIEW_PRIMS = frozenset(
 )
 
 
+def shares_memory(eqn) -> bool:
+    """Whether NumPy's result of ``eqn`` may share memory with its first input: a view.
+    Reading one element (a 0-d result) or with integer arrays (fancy indexing) copies."""
+    if eqn.prim == "getitem":
+        if eqn.outputs[0].aval.ndim == 0:
+            return False
+        return all(a.aval.ndim == 0 for a in eqn.inputs[1:])
+    return eqn.prim in VIEW_PRIMS
+
+
 @dataclass(frozen=True)
 class Prim:
     """A primitive: ``fn(*inputs, **params)`` computed by NumPy.
@@ -305,7 +315,8 @@ _add(Prim("sign", np.sign, ELEMENTWISE, 1, sympy="sign", is_differentiable=False
 for _name, _sympy in [("floor", "floor"), ("ceil", "ceiling"), ("trunc", None), ("rint", None)]:
     _add(Prim(_name, getattr(np, _name), ELEMENTWISE, 1, sympy=_sympy, is_differentiable=False))
 _add(Prim("fix", np.fix, ELEMENTWISE, 1, is_differentiable=False))
-_add(Prim("floor_divide", np.floor_divide, ELEMENTWISE, 2, is_differentiable=False))
+_add(Prim("floor_divide", np.floor_divide, ELEMENTWISE, 2, operator="//", is_differentiable=False))
+_add(Prim("remainder", np.remainder, ELEMENTWISE, 2, operator="%", is_differentiable=False))
 _add(Prim("heaviside", np.heaviside, ELEMENTWISE, 2, is_differentiable=False))
 _add(Prim("round", np.round, PARAMETRIC, 1, ("decimals", "out"), is_differentiable=False))
 _add(Prim("around", np.around, PARAMETRIC, 1, ("decimals", "out"), is_differentiable=False))

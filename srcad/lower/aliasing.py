@@ -22,7 +22,7 @@ import numpy as np
 from srcad.errors import UnsupportedSyntax
 from srcad.ir import Const, Var
 from srcad.ir.builder import Tracer
-from srcad.ir.prims import VIEW_PRIMS
+from srcad.ir.prims import shares_memory
 
 
 class AliasChecks:
@@ -76,7 +76,7 @@ class AliasChecks:
         if tracer.fresh:
             return False
         eqn = self.builder.producer(tracer.atom) if isinstance(tracer.atom, Var) else None
-        return eqn is not None and _is_view_eqn(eqn)
+        return eqn is not None and shares_memory(eqn)
 
     def _memory_root(self, tracer: Tracer) -> object:
         """The array a view's memory belongs to, as an atom. A value a loop carries counts as
@@ -86,7 +86,7 @@ class AliasChecks:
         atom = tracer.atom
         while isinstance(atom, Var):
             eqn = self.builder.producer(atom)
-            if eqn is not None and _is_view_eqn(eqn):
+            if eqn is not None and shares_memory(eqn):
                 atom = eqn.inputs[0]
             elif atom.id in self.loop_origin and isinstance(self.loop_origin[atom.id], Tracer):
                 atom = self.loop_origin[atom.id].atom
@@ -114,15 +114,6 @@ def _arrays_in(value: object) -> list:
     if isinstance(value, (list, tuple)):
         return [array for item in value for array in _arrays_in(item)]
     return []
-
-
-def _is_view_eqn(eqn) -> bool:
-    """Whether NumPy's result of ``eqn`` shares memory with its first input."""
-    if eqn.prim == "getitem":
-        if eqn.outputs[0].aval.ndim == 0:
-            return False  # y[0] of a vector is a scalar, a copy
-        return all(a.aval.ndim == 0 for a in eqn.inputs[1:])  # int arrays (fancy) copy
-    return eqn.prim in VIEW_PRIMS
 
 
 def _rebound(statement: ast.stmt | None) -> frozenset[str]:

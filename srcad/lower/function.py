@@ -159,6 +159,12 @@ class _Context:
     outside: tuple = ()  # values callers read later: a helper must not write into them
 
 
+def _is_int(value: Tracer) -> bool:
+    """Whether a traced value holds integers (a loop counter, an index): ``//`` and ``%``
+    on those need no derivative."""
+    return value.aval.dtype.startswith(("int", "uint"))
+
+
 def _array_of(value: object, dtype: object = None) -> object:
     """``np.array(value)`` of traced values: a copy of an array, or nested lists of values
     stacked into one."""
@@ -508,7 +514,8 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
                 self.parsed.file,
                 node.lineno,
             )
-        if isinstance(op, STATIC_ONLY) and any(isinstance(v, Tracer) for v in operands):
+        traced = [v for v in operands if isinstance(v, Tracer)]
+        if isinstance(op, STATIC_ONLY) and not all(_is_int(v) for v in traced):
             raise StaticValueNeeded(
                 f"'{ast.unparse(node)}' has no derivative; it is allowed on ints and "
                 "shapes only",

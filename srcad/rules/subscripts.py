@@ -26,9 +26,10 @@ def getitem_vjp(g, out, x, *arrays, index):
 def setitem_vjp(g, out, y, v, *arrays, index):
     # the overwritten part of y receives nothing; v receives what was written there, and
     # where index arrays repeat a position, only through the write NumPy keeps (the last)
+    written = getitem(g, *arrays, index=index)  # read before zeroing: g can then be reused
     dy = setitem(g, 0.0, *arrays, index=index)
-    written = getitem(g, *arrays, index=index)
-    kept = _kept_writes(np.shape(y), arrays, index) if arrays else None
+    repeats_possible = any(np.ndim(a) >= 1 for a in arrays)  # int arrays, not single ints
+    kept = _kept_writes(np.shape(y), arrays, index) if repeats_possible else None
     dv = unbroadcast(written if kept is None else written * kept, v)
     return (dy, dv) + (None,) * len(arrays)
 
