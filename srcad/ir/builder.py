@@ -527,7 +527,7 @@ class Tracer:
 # the array (``x.sum(axis=1, keepdims=True)`` is ``np.sum(x, axis=1, keepdims=True)``).
 SAME_AS_NUMPY = (
     "sum mean max min std var prod cumsum cumprod ravel squeeze swapaxes clip dot "
-    "argmax argmin any all round diagonal trace"
+    "argmax argmin any all round diagonal trace repeat take"
 ).split()
 
 

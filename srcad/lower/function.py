@@ -159,6 +159,11 @@ class _Context:
     outside: tuple = ()  # values callers read later: a helper must not write into them
 
 
+def _is_traced_mask(index: object, base: Tracer) -> bool:
+    """A boolean array of ``base``'s shape, known only when the code runs."""
+    return isinstance(index, Tracer) and index.aval.dtype == "bool" and index.shape == base.shape
+
+
 def _is_int(value: Tracer) -> bool:
     """Whether a traced value holds integers (a loop counter, an index): ``//`` and ``%``
     on those need no derivative."""
@@ -384,8 +389,11 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
                 self.parsed.file,
                 target.lineno,
             )
-        static, arrays = encode_index(plain_index(index, self.builder.loc))
-        updated = setitem(base, value, *arrays, index=static)
+        if _is_traced_mask(index, base) and np.ndim(value) == 0:
+            updated = np.where(index, value, base)  # y[mask] = v, for a mask known at run time
+        else:
+            static, arrays = encode_index(plain_index(index, self.builder.loc))
+            updated = setitem(base, value, *arrays, index=static)
         self.builder.set_hint(updated.atom, name)
         self.env[name] = updated
 

@@ -317,6 +317,16 @@ def repeated_positions_from_an_index_argument(x, positions):
     return np.sum(y * np.array([1.0, 2.0, 3.0]))
 
 
+def mask_argument_write(x, mask):
+    y = x * 2.0
+    y[mask] = 0.5
+    return np.sum(y**2)
+
+
+def repeat_method(x):
+    return np.sum(x.repeat(2) * np.arange(2.0 * x.shape[0]))
+
+
 CASES = [
     (augassign_float, lambda rng: (0.7,), 0),
     (augassign_power, lambda rng: (0.3,), 0),
@@ -367,4 +377,10 @@ CASES = [
         lambda rng: (rng.normal(size=3), np.array([2, 2, 0])),
         0,
     ),
+    (
+        mask_argument_write,
+        lambda rng: (rng.normal(size=4), np.array([True, False, True, False])),
+        0,
+    ),
+    (repeat_method, lambda rng: (rng.normal(size=3),), 0),
 ]
