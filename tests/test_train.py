@@ -437,3 +437,13 @@ def test_npz_with_test_inputs_of_another_width_is_an_error(tmp_path):
     )
     with pytest.raises(ValueError, match="x_train has 5 features per example but x_test has 4"):
         load_npz(path)
+
+
+def test_a_saved_model_keeps_its_checkpointing(tmp_path):
+    from srcad.train import load_model, save_params
+
+    model = MLP([4, 6, 6, 6, 3], "tanh", checkpoint=2)
+    path = save_params(tmp_path / "model.npz", model.init(0), model)
+    loaded, _ = load_model(path)
+    assert loaded.segmented is not None and loaded.segmented.per_segment == 2
+    assert loaded.spec() == model.spec()

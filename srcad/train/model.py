@@ -87,6 +87,7 @@ class MLP:
             "loss": self.loss_name,
             "lam": self.lam,
             "kind": self.kind,
+            "checkpoint": self.segmented.per_segment if self.segmented is not None else None,
         }
 
     def init(self, seed: int = 0, scheme: str = "auto", dtype=np.float64) -> list | dict:
