@@ -95,13 +95,13 @@ class AliasChecks:
         return atom
 
     def _shared_write(self, name: str, other: str, node: ast.AST) -> UnsupportedSyntax:
-        return UnsupportedSyntax(
+        return self.located(
+            UnsupportedSyntax,
             f"'{ast.unparse(node).splitlines()[0]}' writes into an array that {other} also "
             f"refers to, and {other} is used afterwards: NumPy would change both, srcad "
             f"changes only '{name}'. Write '{name} = {name}.copy()' first (or compute the new "
             "array with an expression) so that both mean the same",
-            self.parsed.file,
-            node.lineno,
+            node,
         )
 
 

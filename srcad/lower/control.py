@@ -101,11 +101,11 @@ class ControlFlowLowering:
             return done.value
         finally:
             self.env = saved
-        raise UnsupportedSyntax(
+        raise self.located(
+            UnsupportedSyntax,
             "one branch of this 'if' returns and the other does not reach a return; "
             "return from both, or assign the result and return once at the end",
-            self.parsed.file,
-            node.lineno,
+            node,
         )
 
     def _join_returns(self, node, test, values, blocks) -> object:
@@ -114,10 +114,10 @@ class ControlFlowLowering:
         leaves_true, tree_true = flatten(values[0])
         leaves_false, tree_false = flatten(values[1])
         if tree_true != tree_false:
-            raise SrcadError(
+            raise self.located(
+                SrcadError,
                 "the branches of this 'if' return values of different structure",
-                self.parsed.file,
-                node.lineno,
+                node,
             )
         names = [f"out{k}" if len(leaves_true) > 1 else "out" for k in range(len(leaves_true))]
         joined = self._emit_cond(node, test, names, [leaves_true, leaves_false], blocks)
@@ -172,12 +172,12 @@ class ControlFlowLowering:
                 continue
             keys = [list(v) if isinstance(v, dict) else list(range(len(v))) for v in versions]
             if keys[0] != keys[1]:
-                raise UnsupportedSyntax(
+                raise self.located(
+                    UnsupportedSyntax,
                     f"'{labels.get(id(container), 'a list')}' gets different items in the two "
                     "branches of a condition computed from data; give it the same items in "
                     "both (assign into it, or append in both branches)",
-                    self.parsed.file,
-                    node.lineno,
+                    node,
                 )
             for key in keys[0]:
                 if versions[0][key] is not versions[1][key]:
@@ -207,11 +207,11 @@ class ControlFlowLowering:
     ) -> list[Tracer]:
         """A ``cond`` equation choosing between the branch values; returns the joined values."""
         if test.shape != ():
-            raise SrcadError(
+            raise self.located(
+                SrcadError,
                 f"the condition has shape {test.shape}; an 'if' needs a single truth value "
                 "(use np.where for elementwise choices, or np.all / np.any)",
-                self.parsed.file,
-                node.lineno,
+                node,
             )
         values = _fill_unset(values)
         atoms = [
@@ -242,19 +242,17 @@ class ControlFlowLowering:
             return value.atom
         if isinstance(value, (bool, int, float, np.ndarray, np.generic)):
             return Const(value)
-        raise SrcadError(
+        raise self.located(
+            SrcadError,
             f"'{name}' is a {type(value).__name__} that differs between the branches of a "
             "condition computed from data; only arrays and numbers can",
-            self.parsed.file,
-            node.lineno,
+            node,
         )
 
     # --- for ----------------------------------------------------------------------------
     def lower_for(self, node: ast.For) -> None:
         if node.orelse:
-            raise UnsupportedSyntax(
-                "'for ... else' is not supported", self.parsed.file, node.lineno
-            )
+            raise self.located(UnsupportedSyntax, "'for ... else' is not supported", node)
         iterable = self.evaluate(node.iter)
         iteration = _structured_iteration(iterable)
         if iteration is None:
@@ -270,8 +268,7 @@ class ControlFlowLowering:
                     f"this loop changes the shape of a value it carries or grows a Python list, "
                     f"and runs {iteration.trip_count} times (too many to unroll); keep shapes "
                     "fixed across iterations (preallocate with np.zeros, assign y[i] = ...)",
-                    self.parsed.file,
-                    node.lineno,
+                    node,
                 ) from None
             self._unroll(node, _iteration_items(iteration, self.builder))
 
@@ -352,9 +349,7 @@ class ControlFlowLowering:
     # --- while --------------------------------------------------------------------------
     def lower_while(self, node: ast.While) -> None:
         if node.orelse:
-            raise UnsupportedSyntax(
-                "'while ... else' is not supported", self.parsed.file, node.lineno
-            )
+            raise self.located(UnsupportedSyntax, "'while ... else' is not supported", node)
         if self._unroll_static_while(node):
             return
         before = dict(self.env)
@@ -398,10 +393,10 @@ class ControlFlowLowering:
                     break
                 self.lower_block(node.body)
             else:
-                raise SrcadError(
+                raise self.located(
+                    SrcadError,
                     f"this 'while' loop ran more than {MAX_UNROLL} times while " "compiling",
-                    self.parsed.file,
-                    node.lineno,
+                    node,
                 )
         for eqn in unrolled:
             self.builder.emit(eqn)
@@ -416,20 +411,20 @@ class ControlFlowLowering:
             test = self.evaluate(node.test)
         self.env = before
         if not isinstance(test, Tracer) or test.shape != ():
-            raise SrcadError(
+            raise self.located(
+                SrcadError,
                 "a 'while' condition must be a single truth value that changes as the loop "
                 "runs (a value computed from the loop's variables)",
-                self.parsed.file,
-                node.lineno,
+                node,
             )
         return Graph(f"{self.parsed.name}_cond", tuple(in_vars), tuple(eqns), (test.atom,))
 
     def _while_error(self, node) -> SrcadError:
-        return SrcadError(
+        return self.located(
+            SrcadError,
             "this 'while' loop changes the shape of a value it carries, counts with a Python "
             "int or grows a Python list; keep shapes fixed and count with a float or an array",
-            self.parsed.file,
-            node.lineno,
+            node,
         )
 
 

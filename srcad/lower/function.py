@@ -259,11 +259,11 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
                 self._dispatch_statement(statement, len(self.builder.eqns))
             self.loop_depth -= 1
         elif _contains_return(node):  # lower_block rewrites these; reaching here is a bug
-            raise UnsupportedSyntax(
+            raise self.located(
+                UnsupportedSyntax,
                 "'return' inside this loop is not supported; assign the result to a "
                 "variable and return it after the loop",
-                self.parsed.file,
-                node.lineno,
+                node,
             )
         elif isinstance(node, ast.For):
             self.lower_for(node)
@@ -283,12 +283,12 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         elif _is_container_method_call(node.value):
             self.evaluate(node.value)  # hs.append(h): builds a Python list at compile time
         elif isinstance(node.value, ast.Call):
-            raise UnsupportedSyntax(
+            raise self.located(
+                UnsupportedSyntax,
                 f"the result of '{ast.unparse(node.value)}' is not used; srcad follows values, "
                 "so a function that changes an array in place must return it, to be assigned "
                 f"(y = f(y)), or its call has no effect here",
-                self.parsed.file,
-                node.lineno,
+                node,
             )
         else:
             raise self._no_effect(node)
@@ -297,19 +297,19 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         return
 
     def _no_effect(self, node: ast.stmt) -> UnsupportedSyntax:
-        return UnsupportedSyntax(
+        return self.located(
+            UnsupportedSyntax,
             f"the statement '{ast.unparse(node).splitlines()[0]}' has no effect on the "
             "result; remove it from the function you differentiate",
-            self.parsed.file,
-            node.lineno,
+            node,
         )
 
     def _add_at_statement(self, call: ast.Call) -> None:
         """``np.add.at(y, index, values)`` (as generated code writes it): a new ``y``."""
         target = call.args[0]
         if not isinstance(target, ast.Name) or len(call.args) != 3:
-            raise UnsupportedSyntax(
-                "np.add.at needs a variable, an index and values", self.parsed.file, call.lineno
+            raise self.located(
+                UnsupportedSyntax, "np.add.at needs a variable, an index and values", call
             )
         base = self.lookup(target.id, call)
         if isinstance(base, np.ndarray):
@@ -326,10 +326,10 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
             if isinstance(current, (Tracer, np.ndarray)) and np.ndim(current) >= 1:
                 self.check_write(node.target.id, current, node)  # y += v writes into y
         else:
-            raise UnsupportedSyntax(
+            raise self.located(
+                UnsupportedSyntax,
                 f"augmented assignment to '{ast.unparse(node.target)}' is not supported",
-                self.parsed.file,
-                node.lineno,
+                node,
             )
         value = self._binary(node.op, current, self.evaluate(node.value), node)
         self.assign(node.target, value, since)
@@ -348,11 +348,11 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
             self._assign_subscript(target, value, since)
         else:
-            raise UnsupportedSyntax(
+            raise self.located(
+                UnsupportedSyntax,
                 f"assignment to '{ast.unparse(target)}' is not supported; assign to names "
                 "or to subscripts of names (y[i] = ...)",
-                self.parsed.file,
-                target.lineno,
+                target,
             )
 
     def _assign_starred(self, target: ast.Tuple | ast.List, value: object, since: int) -> None:
@@ -361,10 +361,10 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         after = len(target.elts) - star - 1
         items = list(value) if isinstance(value, (tuple, list, Tracer)) else None
         if items is None or len(items) < len(target.elts) - 1:
-            raise SrcadError(
+            raise self.located(
+                SrcadError,
                 f"cannot unpack {type(value).__name__} into '{ast.unparse(target)}'",
-                self.parsed.file,
-                target.lineno,
+                target,
             )
         for element, item in zip(target.elts[:star], items[:star], strict=True):
             self.assign(element, item, since)
@@ -384,10 +384,10 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         if isinstance(base, np.ndarray):
             base = self.builder.tracer(Const(base))
         if not isinstance(base, Tracer):
-            raise UnsupportedSyntax(
+            raise self.located(
+                UnsupportedSyntax,
                 f"cannot assign into a {type(base).__name__}",
-                self.parsed.file,
-                target.lineno,
+                target,
             )
         if _is_traced_mask(index, base) and np.ndim(value) == 0:
             updated = np.where(index, value, base)  # y[mask] = v, for a mask known at run time
@@ -414,21 +414,21 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
             what += f" of length {len(value)}"
         if isinstance(value, Tracer):
             what = f"an array of shape {value.shape}"
-        raise SrcadError(
+        raise self.located(
+            SrcadError,
             f"cannot unpack {what} into {count} names; "
             "unpack tuples or lists of matching length",
-            self.parsed.file,
-            target.lineno,
+            target,
         )
 
     # --- expressions --------------------------------------------------------------------
     def evaluate(self, node: ast.expr) -> object:
         method = getattr(self, f"_eval_{type(node).__name__}", None)
         if method is None:
-            raise UnsupportedSyntax(
+            raise self.located(
+                UnsupportedSyntax,
                 f"the expression '{ast.unparse(node)}' is not supported",
-                self.parsed.file,
-                node.lineno,
+                node,
             )
         return method(node)
 
@@ -456,9 +456,7 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
 
     def _eval_Dict(self, node: ast.Dict) -> dict:
         if any(key is None for key in node.keys):
-            raise UnsupportedSyntax(
-                "'**' in dict displays is not supported", self.parsed.file, node.lineno
-            )
+            raise self.located(UnsupportedSyntax, "'**' in dict displays is not supported", node)
         return {
             self.evaluate(k): self.evaluate(v) for k, v in zip(node.keys, node.values, strict=True)
         }
@@ -493,11 +491,11 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
 
     def _logical(self, prim: str, operands: list, node: ast.AST) -> object:
         if any(isinstance(v, Tracer) and v.shape != () for v in operands):
-            raise UnsupportedSyntax(
+            raise self.located(
+                UnsupportedSyntax,
                 f"'{ast.unparse(node)}' combines arrays; 'and', 'or' and 'not' need single "
                 "truth values (use np.logical_and / np.all for arrays)",
-                self.parsed.file,
-                node.lineno,
+                node,
             )
         return self.builder.apply(prim, tuple(operands))
 
@@ -517,10 +515,10 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
 
     def _require_static(self, op: ast.AST, operands: tuple, node: ast.AST) -> None:
         if type(op) not in BINARY_OPERATORS | UNARY_OPERATORS | COMPARE_OPERATORS:
-            raise UnsupportedSyntax(
+            raise self.located(
+                UnsupportedSyntax,
                 f"the operator in '{ast.unparse(node)}' is not supported",
-                self.parsed.file,
-                node.lineno,
+                node,
             )
         traced = [v for v in operands if isinstance(v, Tracer)]
         if isinstance(op, STATIC_ONLY) and not all(_is_int(v) for v in traced):
@@ -533,16 +531,16 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
     def _eval_Attribute(self, node: ast.Attribute) -> object:
         value = self.evaluate(node.value)
         if isinstance(value, Tracer) and node.attr not in ARRAY_ATTRIBUTES:
-            raise NoDerivativeRule(
+            raise self.located(
+                NoDerivativeRule,
                 f"the array attribute '.{node.attr}' is not supported; supported: "
                 + ", ".join(sorted(ARRAY_ATTRIBUTES)),
-                self.parsed.file,
-                node.lineno,
+                node,
             )
         try:
             return getattr(value, node.attr)
         except AttributeError as error:
-            raise SrcadError(str(error), self.parsed.file, node.lineno) from None
+            raise self.located(SrcadError, str(error), node) from None
 
     def _eval_Subscript(self, node: ast.Subscript) -> object:
         value = self.evaluate(node.value)
@@ -558,9 +556,7 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         try:
             return value[index]
         except (IndexError, KeyError, TypeError) as error:
-            raise SrcadError(
-                f"'{ast.unparse(node)}': {error}", self.parsed.file, node.lineno
-            ) from None
+            raise self.located(SrcadError, f"'{ast.unparse(node)}': {error}", node) from None
 
     def _index(self, node: ast.expr) -> object:
         """A subscript's index: slices and tuples evaluated part by part."""
@@ -576,9 +572,7 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         args = [self.evaluate(arg) for arg in node.args]
         kwargs = {kw.arg: self.evaluate(kw.value) for kw in node.keywords}
         if None in kwargs:
-            raise UnsupportedSyntax(
-                "'**kwargs' in calls is not supported", self.parsed.file, node.lineno
-            )
+            raise self.located(UnsupportedSyntax, "'**kwargs' in calls is not supported", node)
         return self.call(function, args, kwargs, node)
 
     def call(self, function: object, args: list, kwargs: dict, node: ast.Call) -> object:
@@ -617,11 +611,11 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
 
     def _inline(self, function: Callable, args: list, kwargs: dict, node: ast.Call) -> object:
         if self.context.depth >= MAX_INLINE_DEPTH:
-            raise UnsupportedSyntax(
+            raise self.located(
+                UnsupportedSyntax,
                 f"calls nest deeper than {MAX_INLINE_DEPTH} levels (recursion without a base "
                 "case that depends only on ints?)",
-                self.parsed.file,
-                node.lineno,
+                node,
             )
         try:
             signature = (
@@ -631,9 +625,7 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
             )
             bound = signature.bind(*args, **kwargs)
         except TypeError as error:
-            raise SrcadError(
-                f"in '{ast.unparse(node)}': {error}", self.parsed.file, node.lineno
-            ) from None
+            raise self.located(SrcadError, f"in '{ast.unparse(node)}': {error}", node) from None
         bound.apply_defaults()
         parsed = (
             function.parsed if isinstance(function, LocalFunction) else parse_function(function)
@@ -653,10 +645,10 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
             return result
         if function in (float, int) and isinstance(args[0], Tracer):
             if args[0].shape != ():
-                raise SrcadError(
+                raise self.located(
+                    SrcadError,
                     f"{function.__name__}() of an array of shape {args[0].shape}",
-                    self.parsed.file,
-                    node.lineno,
+                    node,
                 )
             return args[0]
         if function is math.log and len(args) == 2:
@@ -678,10 +670,10 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
                 node,
             )
         elif node.decorator_list:
-            raise UnsupportedSyntax(
+            raise self.located(
+                UnsupportedSyntax,
                 "decorators on nested functions are not supported; define it without one",
-                self.parsed.file,
-                node.lineno,
+                node,
             )
         arguments = node.args
         defaults = [self.evaluate(d) for d in arguments.defaults]
@@ -702,17 +694,21 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
 
     def _no_rule(self, function: object, node: ast.Call) -> NoDerivativeRule:
         name = ast.unparse(node.func)
-        return NoDerivativeRule(
+        return self.located(
+            NoDerivativeRule,
             f"'{name}' has no derivative rule; rewrite it with supported NumPy operations "
             f"or give it one with srcad.defvjp({name}, rule)",
-            self.parsed.file,
-            node.lineno,
+            node,
         )
 
     # --- helpers ------------------------------------------------------------------------
     def _text(self, node: ast.stmt) -> str:
         line = self.parsed.source_line(node.lineno) or ast.unparse(node).splitlines()[0]
         return line.split("  # ")[0]  # without a trailing comment
+
+    def located(self, kind: type[SrcadError], message: str, node: ast.AST) -> SrcadError:
+        """An error of ``kind`` about ``node``, at its line of the user's file."""
+        return kind(message, self.parsed.file, node.lineno)
 
     def _error(self, error: TraceError, node: ast.stmt) -> SrcadError:
         line = error.loc.line if error.loc else node.lineno
