@@ -23,6 +23,7 @@ from srcad.errors import UnsupportedSyntax
 from srcad.ir import Const, Var
 from srcad.ir.builder import Tracer
 from srcad.ir.prims import shares_memory
+from srcad.lower.liveness import assigned
 
 
 class AliasChecks:
@@ -47,7 +48,9 @@ class AliasChecks:
     def live_values(self, call: ast.Call) -> tuple:
         """The values this function, or a caller, reads after ``call`` returns: a helper
         called there must not write into them."""
-        names = self.live.get(id(self.statement), frozenset()) - _rebound(self.statement)
+        names = self.live.get(id(self.statement), frozenset()) - assigned(
+            self.statement
+        )  # later reads: new value
         names |= _reads_after(self.statement, call)
         values = tuple(array for n in sorted(names) for array in _arrays_in(self.env.get(n)))
         return values + self.context.outside
@@ -114,13 +117,6 @@ def _arrays_in(value: object) -> list:
     if isinstance(value, (list, tuple)):
         return [array for item in value for array in _arrays_in(item)]
     return []
-
-
-def _rebound(statement: ast.stmt | None) -> frozenset[str]:
-    """Names a statement assigns anew: later reads of them see the new value."""
-    if not isinstance(statement, ast.Assign):
-        return frozenset()
-    return frozenset(t.id for t in statement.targets if isinstance(t, ast.Name))
 
 
 def _reads_after(statement: ast.stmt | None, call: ast.Call) -> frozenset[str]:

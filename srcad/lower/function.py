@@ -13,6 +13,7 @@ and vars bound to user names carry those names as hints.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import math
 import operator
@@ -200,9 +201,13 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         self.live = live_after(parsed.node.body)  # names read after each statement
         self.statement: ast.stmt | None = None
         self.loop_origin: dict[int, object] = {}
-        # names the user's code can see: generated flags (_broke1) must not hide them
-        self.visible_names = {n.id for n in ast.walk(parsed.node) if isinstance(n, ast.Name)}
-        self.visible_names |= set(parsed.globals)
+
+    @functools.cached_property
+    def visible_names(self) -> set[str]:
+        """Names the user's code can see: generated flags (``_broke1``) must not hide them.
+        Worked out only for a loop with break, continue or return (the module's globals)."""
+        names = {n.id for n in ast.walk(self.parsed.node) if isinstance(n, ast.Name)}
+        return names | set(self.parsed.globals)
 
     def run(self) -> object:
         try:

@@ -49,7 +49,7 @@ class _Liveness:
             return live | _reads(node)  # nested code: conservatively, everything it reads
         if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
             return live | _reads(node) | {node.target.id}  # y += v reads y
-        return (live - _assigned(node)) | _reads(node)
+        return (live - assigned(node)) | _reads(node)
 
     def _loop(self, node: ast.For | ast.While, live: frozenset[str]) -> frozenset[str]:
         header = _reads(node.iter) if isinstance(node, ast.For) else _reads(node.test)
@@ -73,7 +73,7 @@ def _reads(node: ast.AST) -> frozenset[str]:
     )
 
 
-def _assigned(node: ast.stmt) -> frozenset[str]:
+def assigned(node: ast.stmt | None) -> frozenset[str]:
     """Names a statement binds anew (``x = ...``, not ``x[i] = ...`` nor ``x += ...``)."""
     if isinstance(node, ast.Assign):
         return frozenset().union(*(_assigned_names(t) for t in node.targets))
