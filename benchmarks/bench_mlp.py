@@ -150,6 +150,18 @@ def _jax_loss(params, x, y, lam):
     return -jnp.mean(jnp.sum(y * log_p, axis=1)) + lam * penalty
 
 
+def torch_loss(weights, x, y, lam):
+    """The loss in PyTorch, from the flat tuple (W1, b1, W2, b2, W3, b3)."""
+    import torch
+
+    W1, b1, W2, b2, W3, b3 = weights
+    h1 = torch.tanh(x @ W1 + b1)
+    h2 = torch.tanh(h1 @ W2 + b2)
+    log_p = torch.log_softmax(h2 @ W3 + b3, dim=1)
+    penalty = (W1**2).sum() + (W2**2).sum() + (W3**2).sum()
+    return -(y * log_p).sum(dim=1).mean() + lam * penalty
+
+
 def _torch(dtype):
     import torch
 
@@ -157,11 +169,7 @@ def _torch(dtype):
         (W1, b1), (W2, b2), (W3, b3) = params
         for p in (W1, b1, W2, b2, W3, b3):
             p.grad = None
-        h1 = torch.tanh(x @ W1 + b1)
-        h2 = torch.tanh(h1 @ W2 + b2)
-        log_p = torch.log_softmax(h2 @ W3 + b3, dim=1)
-        penalty = (W1**2).sum() + (W2**2).sum() + (W3**2).sum()
-        value = -(y * log_p).sum(dim=1).mean() + lam * penalty
+        value = torch_loss((W1, b1, W2, b2, W3, b3), x, y, lam)
         value.backward()
         return value.item(), [(W.grad, b.grad) for W, b in params]
 

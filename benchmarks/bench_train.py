@@ -259,13 +259,7 @@ def _torch_loop(x, y):
     def epoch(steps):
         for rows in _batches(len(x), steps):
             index = torch.from_numpy(rows)
-            xb, yb = xt[index], yt[index]
-            W1, b1, W2, b2, W3, b3 = params
-            h1 = torch.tanh(xb @ W1 + b1)
-            h2 = torch.tanh(h1 @ W2 + b2)
-            log_p = torch.log_softmax(h2 @ W3 + b3, dim=1)
-            penalty = (W1**2).sum() + (W2**2).sum() + (W3**2).sum()
-            value = -(yb * log_p).sum(dim=1).mean() + LAM * penalty
+            value = bench_mlp.torch_loss(params, xt[index], yt[index], LAM)
             optimizer.zero_grad()
             value.backward()
             optimizer.step()
