@@ -9,8 +9,6 @@ either Python floats, or arrays (with one scalar input broadcast against them) r
 
 from __future__ import annotations
 
-import importlib.util
-import itertools
 import math
 
 import numpy as np
@@ -18,6 +16,7 @@ import pytest
 import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from source_files import module_from_source
 
 import srcad
 
@@ -51,7 +50,6 @@ BINARY = {
         (a * b, a > b), (b - a, True)
     ),
 }
-_counter = itertools.count()
 
 
 @st.composite
@@ -86,15 +84,6 @@ def _write_module(n_inputs, statements, reduce):
     body.append(f"    return np.sum({result})" if reduce else f"    return {result}")
     source = "import numpy as np\n\n\ndef f(" + params + "):\n" + "\n".join(body) + "\n"
     return source
-
-
-def _load(source, tmp_path):
-    path = tmp_path / f"program_{next(_counter)}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.f
 
 
 def _sympy_program(n_inputs, statements):
@@ -144,7 +133,7 @@ def test_scalar_programs_match_sympy(tmp_path, program):
     symbols, expr = _sympy_program(n_inputs, statements)
     if _is_near_kink(expr, symbols, point):
         return
-    f = _load(_write_module(n_inputs, statements, reduce=False), tmp_path)
+    f = module_from_source(_write_module(n_inputs, statements, reduce=False), tmp_path, "program").f
     argnums = tuple(range(n_inputs))
     value, gradient = srcad.value_and_grad(f, argnums=argnums)(*point)
     expected_value = float(expr.evalf(30, subs=dict(zip(symbols, point, strict=True))))
@@ -166,7 +155,7 @@ def test_array_programs_match_sympy_elementwise(tmp_path, program, scalar_index)
     columns = [np.broadcast_to(a, (3,)) for a in arrays]
     if any(_is_near_kink(expr, symbols, [c[j] for c in columns]) for j in range(3)):
         return
-    f = _load(_write_module(n_inputs, statements, reduce=True), tmp_path)
+    f = module_from_source(_write_module(n_inputs, statements, reduce=True), tmp_path, "program").f
     gradient = srcad.grad(f, argnums=tuple(range(n_inputs)))(*arrays)
     per_element = np.array(
         [_expected_gradient(symbols, expr, [c[j] for c in columns]) for j in range(3)]
@@ -193,5 +182,5 @@ def test_generator_covers_every_operation():
 @pytest.mark.parametrize("template", sorted(BINARY))
 def test_each_binary_template_compiles(tmp_path, template):
     statements = [("v0", template, {"a": "x0", "b": "x1"})]
-    f = _load(_write_module(2, statements, reduce=False), tmp_path)
+    f = module_from_source(_write_module(2, statements, reduce=False), tmp_path, "program").f
     srcad.check_grad(f, 0.7, -0.4, argnums=(0, 1))

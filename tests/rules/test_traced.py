@@ -8,20 +8,17 @@ The function calls the primitive the way a user spells it (``np.stack([x0, x1], 
 
 from __future__ import annotations
 
-import importlib.util
-import itertools
 import math
 
 import numpy as np
 import pytest
+from source_files import module_from_source
 
 import srcad
 from rules.cases import BUILTIN_RULES, case_id, cases_of, is_float, make_inputs, outputs
 from srcad.ir.graph import AVal
 from srcad.ir.prims import PRIMS
 from srcad.ir.shapes import infer_avals
-
-_counter = itertools.count()
 
 
 def _is_user_callable(prim):
@@ -93,20 +90,11 @@ def _module_source(name, case, inputs):
     return "\n".join(lines) + "\n"
 
 
-def _load(source, tmp_path):
-    path = tmp_path / f"traced_{next(_counter)}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.f
-
-
 @needs_layouts
 @pytest.mark.parametrize(("name", "case"), _traced_cases(), ids=case_id)
 def test_rule_compiles_and_matches_differences(name, case, tmp_path):
     inputs = make_inputs(name, case[0], np.random.default_rng(2))
-    f = _load(_module_source(name, case, inputs), tmp_path)
+    f = module_from_source(_module_source(name, case, inputs), tmp_path, "traced").f
     arguments = [x for x in inputs if is_float(x)]
     srcad.check_grad(f, *arguments, argnums=tuple(range(len(arguments))))
 
@@ -131,11 +119,7 @@ def log1p_small(x):
 
 def test_stable_rules_do_not_overflow(tmp_path):
     """softplus and logsumexp written the stable way keep stable gradients."""
-    path = tmp_path / "stable.py"
-    path.write_text(STABLE)
-    spec = importlib.util.spec_from_file_location("stable", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = module_from_source(STABLE, tmp_path, "stable")
     x = np.array([1000.0, -1000.0, 0.0])
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         np.testing.assert_allclose(srcad.grad(module.softplus)(x), [1.0, 0.0, 0.5])
