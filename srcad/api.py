@@ -49,7 +49,7 @@ class Transformed:
 
     def __call__(self, *args, **kwargs):
         fast = self._fast
-        if fast is not None and not kwargs and fast.guard(args):
+        if fast is not None and not kwargs and fast.guard(args) and fast.is_current():
             value, grads = fast.fn(*args)
             if fast.matches:
                 grads = match_arguments(
@@ -76,10 +76,15 @@ class Transformed:
         grads = match_arguments(raw_grads, arguments, self.argnums)
         if plain:  # the next call laid out like this one takes the fast path
             fast = self._fast_paths.get(signature)
-            if fast is None or not fast.guard(args):  # guards take ~0.4 ms to write: reuse
+            if fast is None or not fast.guard(args) or fast.fn is not compiled.fn:
+                # guards take ~0.4 ms to write: reuse them per signature
                 guard = make_guard(args)
                 matches = not _same_objects(grads, raw_grads, self.argnums)
-                fast = None if guard is None else _FastPath(guard, compiled.fn, matches)
+                fast = (
+                    None
+                    if guard is None
+                    else _FastPath(guard, compiled.fn, matches, compiled.is_current)
+                )
                 self._fast_paths[signature] = fast
             self._fast = fast
         return self._result(plain_value(value), grads)
@@ -91,7 +96,7 @@ class Transformed:
 
     def compile(self, signature: ArgSignature) -> Compiled:
         compiled = self._compiled.get(signature)
-        if compiled is None:
+        if compiled is None or not compiled.is_current():
             if self.mode == "forward":
                 compiled = compile_forward(self.fun, signature, self.argnums)
             else:
@@ -140,12 +145,14 @@ class Transformed:
 
 
 class _FastPath(NamedTuple):
-    """The generated function for calls that pass ``guard``; ``matches`` when its gradients
+    """The generated function for calls that pass ``guard`` while the world outside the
+    function is as it was compiled for (``is_current``); ``matches`` when its gradients
     need ``match_arguments`` on the way out."""
 
     guard: Callable[[tuple], bool]
     fn: Callable
     matches: bool
+    is_current: Callable[[], bool]
 
 
 def _same_objects(grads: object, raw_grads: object, argnums: int | tuple) -> bool:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from srcad.codegen import FunctionSpec, emit_module
-from srcad.errors import SrcadError
+from srcad.errors import ArgumentTypeError, ArgumentValueError, InternalError, SrcadError
 from srcad.forward import forward_graph
 from srcad.ir import AVal, Graph, Var
 from srcad.ir.builder import GraphBuilder
@@ -28,17 +28,25 @@ from srcad.pytree import TreeDef, unflatten
 from srcad.reverse import reverse_graph
 from srcad.runtime import generated_dir, load_function
 from srcad.runtime.cache import cached
+from srcad.runtime.errors import compile_errors
+from srcad.runtime.guard import always_current, make_world_guard
 from srcad.signature import ArgSignature
 
 
 @dataclass(frozen=True)
 class Compiled:
-    """One specialisation of a transformed function."""
+    """One specialisation of a transformed function.
+
+    ``is_current()`` tells whether everything the compile fixed about the world outside the
+    function (helpers, ints, shapes of globals: ``srcad.ir.world``) still holds; a call
+    must not use ``fn`` when it does not.
+    """
 
     fn: Callable
     source: str
     graph: Graph
     out_tree: TreeDef
+    is_current: Callable[[], bool] = always_current
 
 
 def compile_reverse(
@@ -51,7 +59,8 @@ def compile_reverse(
     """``f_grad(params..., dout)`` returning ``(value, gradients)``; for ``is_scalar=False``
     (``vjp``) the output may have any shape and ``dout`` has no default."""
     key = ("reverse", argnums, has_aux, is_scalar, signature)
-    with _in_generated_code(fun):
+    options = (argnums, has_aux, is_scalar)
+    with compile_errors(fun, signature, "compile_reverse", *options), _in_generated_code(fun):
         return cached(
             fun, key, lambda: _compile_reverse(fun, signature, argnums, has_aux, is_scalar)
         )
@@ -60,7 +69,7 @@ def compile_reverse(
 def compile_forward(fun: Callable, signature: ArgSignature, argnums: int | tuple) -> Compiled:
     """``f_jvp(params..., tangents...)`` returning ``(value, value_dot)``."""
     key = ("forward", argnums, signature)
-    with _in_generated_code(fun):
+    with compile_errors(fun, signature, "compile_forward", argnums), _in_generated_code(fun):
         return cached(fun, key, lambda: _compile_forward(fun, signature, argnums))
 
 
@@ -72,7 +81,8 @@ def _in_generated_code(fun: Callable) -> Iterator[None]:
         yield
     except SrcadError as error:
         made_by_srcad = hasattr(fun, "srcad_plain_function")  # a derivative, not a loss
-        if not made_by_srcad or not str(error.file).startswith(str(generated_dir())):
+        in_generated = str(error.file).startswith(str(generated_dir()))
+        if not made_by_srcad or not in_generated or isinstance(error, InternalError):
             raise
         raise type(error)(
             f"{error.detail} (this is srcad's generated code for a derivative of "
@@ -98,11 +108,11 @@ def _compile_reverse(fun, signature, argnums, has_aux, is_scalar) -> Compiled:
         lowered,
         "grad",
         argnums,
-        inputs=(*lowered.input_paths, ("dout", dout_default)),
+        inputs=(*lowered.input_paths, *lowered.world_paths, ("dout", dout_default)),
         returns=(unflatten(lowered.out_tree, list(range(len(graph.outputs)))), grads),
         output_names=_gradient_names(lowered, wrt, len(graph.outputs)),
     )
-    return _load(plain, result, spec, lowered.out_tree)
+    return _load(plain, result, spec, lowered)
 
 
 def _compile_forward(fun, signature, argnums) -> Compiled:
@@ -119,14 +129,14 @@ def _compile_forward(fun, signature, argnums) -> Compiled:
         lowered,
         "jvp",
         argnums,
-        inputs=(*lowered.input_paths, *tangent_paths),
+        inputs=(*lowered.input_paths, *lowered.world_paths, *tangent_paths),
         returns=(
             unflatten(lowered.out_tree, list(range(n))),
             unflatten(lowered.out_tree, list(range(n, 2 * n))),
         ),
         extra_params=tuple(p[0] for p in tangent_paths),
     )
-    return _load(plain, result, spec, lowered.out_tree)
+    return _load(plain, result, spec, lowered)
 
 
 def _clean(graph: Graph) -> Graph:
@@ -136,11 +146,12 @@ def _clean(graph: Graph) -> Graph:
     return result
 
 
-def _load(fun: Callable, graph: Graph, spec: FunctionSpec, out_tree: TreeDef) -> Compiled:
+def _load(fun: Callable, graph: Graph, spec: FunctionSpec, lowered: LoweredFunction) -> Compiled:
     source, constants = emit_module(graph, spec)
     stem = f"{fun.__module__}.{fun.__qualname__}".replace("<", "").replace(">", "")
     loaded = load_function(source, spec.name, f"{stem}_{spec.name.rsplit('_', 1)[-1]}", constants)
-    return Compiled(loaded, source, graph, out_tree)
+    is_current = make_world_guard(lowered.world_reads)
+    return Compiled(loaded, source, graph, lowered.out_tree, is_current)
 
 
 def _wrt(lowered: LoweredFunction, signature: ArgSignature, numbers: tuple) -> tuple:

@@ -15,9 +15,10 @@ import inspect
 import linecache
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.ir.world import WorldPath
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class ParsedFunction:
     file: str
     globals: dict
     closure: dict
+    cells: dict = field(default_factory=dict)  # closure name -> its cell, read every call
 
     @property
     def name(self) -> str:
@@ -36,9 +38,24 @@ class ParsedFunction:
 
     def resolve(self, name: str, line: int) -> object:
         """The object a free name refers to: closure cell, then module global, then builtin."""
-        for scope in (self.closure, self.globals, vars(builtins)):
-            if name in scope:
-                return scope[name]
+        return self.locate(name, line)[0]
+
+    def locate(self, name: str, line: int) -> tuple[object, WorldPath | None]:
+        """The object a free name refers to, and where it lives outside the function
+        (None for the enclosing function's own values and for builtins)."""
+        if name in self.cells:
+            cell = self.cells[name]
+            return cell.cell_contents, WorldPath(
+                cell, f"{name}_cell", (("attr", "cell_contents"),), name
+            )
+        if name in self.closure:
+            return self.closure[name], None
+        if name in self.globals:
+            return self.globals[name], WorldPath(
+                self.globals, globals_name(self.globals), (("item", name),), name
+            )
+        if name in vars(builtins):
+            return vars(builtins)[name], None
         raise SrcadError(f"name {name!r} is not defined", self.file, line)
 
     def source_line(self, line: int) -> str:
@@ -72,14 +89,22 @@ def parse_function(fn: Callable) -> ParsedFunction:
         )
     node.decorator_list = []
     check_supported(node, file)
-    closure = {}
+    cells = {}
     if fn.__closure__:
         for name, cell in zip(code.co_freevars, fn.__closure__, strict=True):
             try:
-                closure[name] = cell.cell_contents
-            except ValueError:  # an empty cell: the variable is assigned later
-                pass
-    return ParsedFunction(fn, node, file, fn.__globals__, closure)
+                cell.cell_contents  # noqa: B018 - an empty cell: the variable is assigned later
+            except ValueError:
+                continue
+            cells[name] = cell
+    return ParsedFunction(fn, node, file, fn.__globals__, {}, cells)
+
+
+def globals_name(namespace: dict) -> str:
+    """How generated code names a module's globals: ``main_globals``, ``loops_globals``."""
+    module = str(namespace.get("__name__", "module")).rsplit(".", 1)[-1].strip("_")
+    stem = "".join(c if c.isalnum() else "_" for c in module) or "module"
+    return f"{stem}_globals"
 
 
 # Constructs rejected outright, with what to do instead.

@@ -62,11 +62,6 @@ def asserts(x):
     return np.sum(x)
 
 
-def prints(x):
-    print(x)  # <- here
-    return np.sum(x)
-
-
 def data_mask(x):
     return np.sum(x[x > 0.0])  # <- here
 
@@ -109,7 +104,6 @@ CASES = [
     set_display,
     raises,
     asserts,
-    prints,
     data_mask,
     for_else,
     star_args,

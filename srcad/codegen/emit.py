@@ -10,6 +10,7 @@ the backward section reuses keep names. The result is formatted with black.
 from __future__ import annotations
 
 import ast
+import sys
 import textwrap
 from dataclasses import dataclass
 
@@ -23,7 +24,8 @@ from srcad.codegen.program import analyze
 from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.control import CONTROL
 from srcad.ir.prims import PRIMS, VIEW_PRIMS
-from srcad.ir.walk import sub_graphs, used_atoms
+from srcad.ir.walk import sub_graphs, used_atoms, walk_eqns
+from srcad.ir.world import EFFECT_PRIMS, WorldPath
 
 LINE_LENGTH = 100
 # Primitives written as statements that fill an array in place.
@@ -74,6 +76,8 @@ class _Emitter(ControlFlowEmitter):
         self.names = NameAllocator(graph, self.program, set(spec.params))
         self.names.taken.update(spec.params)
         self.names.taken.update(_constant_names(graph))  # globals the code reads keep them
+        self.roots = world_roots(graph, spec)
+        self.names.taken.update(self.roots.values())
         self.group_structured()
         self.constants: dict[str, object] = {}
         self._constant_names: dict[int, str] = {}
@@ -103,7 +107,7 @@ class _Emitter(ControlFlowEmitter):
                 consumer_role[atom.id] = eqn.role
         inlined = set()
         for eqn in program.order:
-            if len(eqn.outputs) != 1 or eqn.prim in STATEMENT_PRIMS:
+            if len(eqn.outputs) != 1 or eqn.prim in STATEMENT_PRIMS | EFFECT_PRIMS:
                 continue
             var = eqn.outputs[0]
             is_control = PRIMS[eqn.prim].kind == CONTROL and eqn.prim != "tape_nonempty"
@@ -215,15 +219,21 @@ class _Emitter(ControlFlowEmitter):
     def _extras(self) -> list[tuple[str, str]]:
         extras = []
         for var, path in zip(self.graph.inputs, self.spec.input_paths, strict=True):
-            if path[0] not in self.spec.params:
+            if not isinstance(path, WorldPath) and path[0] not in self.spec.params:
                 extras.append((self.names.name(var), path[1]))
         return extras
 
     def _name_inputs(self) -> list[str]:
-        """Name the graph inputs; leaves of container parameters are unpacked first."""
+        """Name the graph inputs; leaves of container parameters are unpacked first, then
+        the values read from outside the function (globals, closures, attributes)."""
         prologue = []
+        reads = []
         for var, path in zip(self.graph.inputs, self.spec.input_paths, strict=True):
-            if path[0] not in self.spec.params:
+            if isinstance(path, WorldPath):
+                self.names.assign_input(var, path.name_hint)
+                if self.program.uses.get(var.id):
+                    reads.append(f"{self.names.name(var)} = {self.spelling(path)}")
+            elif path[0] not in self.spec.params:
                 self.names.assign_input(var, path[0])
             elif len(path) == 1:
                 self.names.bind(var, path[0])
@@ -232,7 +242,15 @@ class _Emitter(ControlFlowEmitter):
                 if self.program.uses.get(var.id):
                     access = path[0] + "".join(f"[{key!r}]" for key in path[1:])
                     prologue.append(f"{self.names.name(var)} = {access}")
+        if reads:
+            prologue += [f"# read on every call: values from outside {self.graph.name}", *reads]
         return prologue
+
+    def spelling(self, path: WorldPath) -> str:
+        """The expression reading ``path``; its root object is given to the module."""
+        name = self.roots[id(path.root)]
+        self.constants[name] = path.root
+        return path.expression(name)
 
     def block_lines(self, eqns, top: bool = False, parent: Eqn | None = None) -> list[str]:
         """The statements of a block, with a comment wherever the source line changes."""
@@ -266,6 +284,8 @@ class _Emitter(ControlFlowEmitter):
     def statement(self, eqn: Eqn) -> str:
         if PRIMS[eqn.prim].kind == CONTROL:
             return self.control_statement(eqn)
+        if eqn.prim in EFFECT_PRIMS and not self.program.uses.get(eqn.outputs[0].id):
+            return ast.unparse(self.expression(eqn))  # print(...): only its effect counts
         targets = ", ".join(self.names.name(v) for v in eqn.outputs)
         if eqn.prim in STATEMENT_PRIMS:
             text = self._fill_statements(eqn, targets)
@@ -364,9 +384,31 @@ class _Emitter(ControlFlowEmitter):
             self.constants[PRIMS[eqn.prim].fn.__name__] = PRIMS[eqn.prim].fn
         if eqn.prim == "tape_nonempty":
             return self.operand(eqn.inputs[0])  # a list is true while it has items
+        if eqn.prim == "outside_call":
+            return self._outside_call(eqn)
         if eqn.prim == "broadcast_to" and eqn.outputs[0] in self.graph.outputs:
             return self._writable_broadcast(eqn)
         return eqn_expression(eqn, self.operand)
+
+    def _outside_call(self, eqn: Eqn) -> ast.expr:
+        """``np.random.rand(3)``, ``rng.normal(size=(3,))``, ``print("loss", loss)``."""
+        params = eqn.param_dict
+        callee = params["callee"]
+        if isinstance(callee, WorldPath):
+            function = ast.parse(self.spelling(callee), mode="eval").body
+        else:
+            module = callee.split(".")[0]
+            if module not in ("np", callee):  # random.random, logging.info: give the module
+                self.constants[module] = sys.modules[module]
+            function = ast.parse(callee, mode="eval").body
+
+        def argument(spec: tuple) -> ast.expr:
+            kind, value = spec
+            return self.operand(eqn.inputs[value]) if kind == "input" else literal(value)
+
+        positional = [argument(spec) for spec in params["arguments"]]
+        keywords = [ast.keyword(name, argument(spec)) for name, spec in params["keywords"]]
+        return ast.Call(function, positional, keywords)
 
     def _writable_broadcast(self, eqn: Eqn) -> ast.expr:
         """A returned broadcast as an array of its own: ``np.broadcast_to`` gives a read-only
@@ -407,6 +449,25 @@ class _Emitter(ControlFlowEmitter):
             k += 1
         self.names.taken.add(name)
         return name
+
+
+def world_roots(graph: Graph, spec: FunctionSpec) -> dict[int, str]:
+    """A distinct name for each outside object the code reads from (``main_globals``,
+    ``state_cell``), by the object's identity."""
+    paths = [p for p in spec.input_paths if isinstance(p, WorldPath)]
+    paths += [
+        e.param_dict["callee"]
+        for e in walk_eqns(graph.eqns)
+        if e.prim == "outside_call" and isinstance(e.param_dict["callee"], WorldPath)
+    ]
+    roots: dict[int, str] = {}
+    for path in paths:
+        if id(path.root) not in roots:
+            name, k = path.root_name, 1
+            while name in roots.values() or name in spec.params:
+                name, k = f"{path.root_name}_{k}", k + 1
+            roots[id(path.root)] = name
+    return roots
 
 
 def _constant_names(graph: Graph) -> set[str]:

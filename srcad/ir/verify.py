@@ -12,6 +12,7 @@ from srcad.ir.prims import PRIMS
 from srcad.ir.printer import format_eqn, format_graph
 from srcad.ir.shapes import infer_avals
 from srcad.ir.walk import sub_graphs
+from srcad.ir.world import OUTSIDE
 
 
 class VerifyError(RuntimeError):
@@ -35,7 +36,7 @@ def _verify_block(eqns, defined: set[int], graph: Graph) -> None:
         if eqn.prim not in PRIMS:
             _fail(graph, f"unknown primitive in: {format_eqn(eqn)}")
         _check_uses(eqn.inputs, defined, graph, format_eqn(eqn))
-        if PRIMS[eqn.prim].kind != CONTROL:
+        if PRIMS[eqn.prim].kind not in (CONTROL, OUTSIDE):
             expected = infer_avals(eqn.prim, [a.aval for a in eqn.inputs], eqn.param_dict)
             if tuple(v.aval for v in eqn.outputs) != expected:
                 _fail(graph, f"aval mismatch (expected {expected}) in: {format_eqn(eqn)}")

@@ -38,10 +38,12 @@ from srcad.ir.builder import (
 )
 from srcad.ir.indexing import encode_index, index_add, setitem
 from srcad.ir.prims import prim_of
+from srcad.ir.world import WorldPath, WorldRead
 from srcad.lower.aliasing import AliasChecks
 from srcad.lower.control import ControlFlowLowering, _contains_return, _Enumerated, _Zipped
 from srcad.lower.jumps import has_jumps, rewrite_jumps
 from srcad.lower.liveness import live_after
+from srcad.lower.world import Outside, World, outside_call, outside_callee
 from srcad.pytree import TreeDef, flatten, leaf_paths, unflatten
 
 BINARY_OPERATORS: dict[type, Callable] = {
@@ -69,8 +71,9 @@ COMPARE_OPERATORS: dict[type, Callable] = {
     ast.Is: operator.is_,
     ast.IsNot: operator.is_not,
 }
-# Operators that have no derivative: allowed on compile-time values only.
-STATIC_ONLY = (ast.FloorDiv, ast.Mod)
+# Operators that have no derivative: allowed on compile-time values and ints only. (``%`` has
+# one: x % y = x - y floor(x / y), so d/dx = 1 and d/dy = -floor(x / y).)
+STATIC_ONLY = (ast.FloorDiv,)
 ARRAY_ATTRIBUTES = {"T", "shape", "ndim", "size", "dtype", "reshape", "transpose", "copy"}
 ARRAY_ATTRIBUTES |= {"flatten", "astype", *SAME_AS_NUMPY}
 MAX_INLINE_DEPTH = 40
@@ -78,11 +81,18 @@ MAX_INLINE_DEPTH = 40
 
 @dataclass(frozen=True)
 class LoweredFunction:
-    """The graph of a function, the argument leaf each input stands for, and the output."""
+    """The graph of a function, the argument leaf each input stands for, and the output.
+
+    The graph's inputs are the argument leaves (``input_paths``), then the values read from
+    outside the function on every call (``world_paths``); ``world_reads`` are the facts
+    about the outside that the compiled code relies on (see ``srcad.ir.world``).
+    """
 
     graph: Graph
     input_paths: tuple[tuple, ...]
     out_tree: TreeDef
+    world_paths: tuple[WorldPath, ...] = ()
+    world_reads: tuple[WorldRead, ...] = ()
 
 
 def lower_function(fn: Callable, arg_trees: dict[str, object]) -> LoweredFunction:
@@ -108,7 +118,7 @@ def lower_function(fn: Callable, arg_trees: dict[str, object]) -> LoweredFunctio
             else:
                 values.append(leaf)
         env[name] = unflatten(treedef, values)
-    context = _Context(builder, depth=0)
+    context = _Context(builder, depth=0, world=World(builder))
     try:
         result = _FunctionLowerer(parsed, env, context).run()
     except StaticValueNeeded as error:
@@ -121,8 +131,12 @@ def lower_function(fn: Callable, arg_trees: dict[str, object]) -> LoweredFunctio
     first = outputs[0] if outputs else None
     if isinstance(first, Var) and not builder.hint_of(first) and first not in inputs:
         builder.set_hint(first, "out")
-    graph = builder.build(parsed.name, inputs, outputs)
-    return LoweredFunction(graph, tuple(input_paths), out_tree)
+    world = context.world
+    graph = builder.build(parsed.name, inputs + [var for var, _ in world.inputs], outputs)
+    world_paths = tuple(path for _, path in world.inputs)
+    return LoweredFunction(
+        graph, tuple(input_paths), out_tree, world_paths, tuple(world.reads.values())
+    )
 
 
 def _path_name(name: str, path: tuple) -> str:
@@ -156,6 +170,7 @@ class _Context:
 
     builder: GraphBuilder
     depth: int
+    world: World
     loop_trials: int = 0  # loops being lowered as loops (they can still unroll)
     outside: tuple = ()  # values callers read later: a helper must not write into them
 
@@ -166,8 +181,8 @@ def _is_traced_mask(index: object, base: Tracer) -> bool:
 
 
 def _is_int(value: Tracer) -> bool:
-    """Whether a traced value holds integers (a loop counter, an index): ``//`` and ``%``
-    on those need no derivative."""
+    """Whether a traced value holds integers (a loop counter, an index): ``//`` on those
+    needs no derivative."""
     return value.aval.dtype.startswith(("int", "uint"))
 
 
@@ -287,6 +302,8 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
             self._add_at_statement(node.value)
         elif _is_container_method_call(node.value):
             self.evaluate(node.value)  # hs.append(h): builds a Python list at compile time
+        elif isinstance(node.value, ast.Call) and self._is_outside_call(node.value):
+            self.evaluate(node.value)  # print(...), rng.shuffle(...): runs on every call
         elif isinstance(node.value, ast.Call):
             raise self.located(
                 UnsupportedSyntax,
@@ -297,6 +314,9 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
             )
         else:
             raise self._no_effect(node)
+
+    def _is_outside_call(self, call: ast.Call) -> bool:
+        return outside_callee(self.evaluate(call.func)) is not None
 
     def _stmt_Pass(self, node: ast.Pass, since: int) -> None:
         return
@@ -382,6 +402,21 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         name = target.value.id
         base = self.lookup(name, target)
         index = self._index(target.slice)
+        if isinstance(base, (list, dict, Outside)) and id(base) in self.context.world.containers:
+            raise self.located(
+                UnsupportedSyntax,
+                f"'{ast.unparse(target)} = ...' writes into a container from outside the "
+                "function; srcad reads outside values but does not change them: build a new "
+                "container, or return the value and store it in the caller",
+                target,
+            )
+        if isinstance(base, Outside):
+            raise self.located(
+                UnsupportedSyntax,
+                f"'{ast.unparse(target)} = ...' writes into an object from outside the "
+                "function; return the value and store it in the caller",
+                target,
+            )
         if isinstance(base, (list, dict)) and not _contains_tracer(index):
             base[index] = value
             return
@@ -446,11 +481,11 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
     def lookup(self, name: str, node: ast.AST) -> object:
         if name in self.env:
             return self.env[name]
-        value = self.parsed.resolve(name, node.lineno)
+        value, path = self.parsed.locate(name, node.lineno)
+        if path is not None:  # a global or closure cell: staged (read every call, or fixed)
+            return self.context.world.stage(value, path)
         if isinstance(value, np.ndarray):
             return self.builder.tracer(Const(value, name))
-        if isinstance(value, np.floating):
-            return float(value)
         return value
 
     def _eval_Tuple(self, node: ast.Tuple) -> tuple:
@@ -512,11 +547,26 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
             self._require_static(op, (left, right), node)
             results.append(COMPARE_OPERATORS[type(op)](left, right))
         if not any(isinstance(r, Tracer) for r in results):
-            return all(results)
+            return self._static_comparison(results, node)
         result = results[0]
         for value in results[1:]:
             result = self._logical("logical_and", [result, value], node)
         return result
+
+    def _static_comparison(self, results: list, node: ast.Compare) -> object:
+        """A comparison of compile-time values, as Python computes it: one comparison of
+        arrays is an array (``np.arange(3.0) > 0.5`` is a constant mask); a chain is the
+        ``and`` of its links, which needs a single truth value from each."""
+        if len(results) == 1:
+            return results[0] if isinstance(results[0], np.ndarray) else all(results)
+        if any(isinstance(r, np.ndarray) and r.size != 1 for r in results):
+            raise self.located(
+                UnsupportedSyntax,
+                f"'{ast.unparse(node)}' chains comparisons of arrays, which needs single truth "
+                "values (Python raises here too); write np.logical_and(a < b, b < c)",
+                node,
+            )
+        return all(results)
 
     def _require_static(self, op: ast.AST, operands: tuple, node: ast.AST) -> None:
         if type(op) not in BINARY_OPERATORS | UNARY_OPERATORS | COMPARE_OPERATORS:
@@ -543,6 +593,8 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
                 node,
             )
         try:
+            if isinstance(value, Outside):  # cfg.scale, self.W: read on every call
+                return self.context.world.attribute(value, node.attr)
             return getattr(value, node.attr)
         except AttributeError as error:
             raise self.located(SrcadError, str(error), node) from None
@@ -550,6 +602,11 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
     def _eval_Subscript(self, node: ast.Subscript) -> object:
         value = self.evaluate(node.value)
         index = self._index(node.slice)
+        if isinstance(value, Outside) and not _contains_tracer(index):
+            try:  # state["target"] of a big dict or an object: read on every call
+                return self.context.world.item(value, index)
+            except (IndexError, KeyError, TypeError) as error:
+                raise self.located(SrcadError, f"'{ast.unparse(node)}': {error!r}", node) from None
         if isinstance(value, np.ndarray) and _contains_tracer(index):
             value = self.builder.tracer(Const(value))
         if not isinstance(value, Tracer) and _contains_tracer(index):
@@ -581,6 +638,14 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         return self.call(function, args, kwargs, node)
 
     def call(self, function: object, args: list, kwargs: dict, node: ast.Call) -> object:
+        callee = outside_callee(function)
+        if callee is not None:  # random draws, print, logging: run by the generated code
+            return self._outside_call(function, callee, args, kwargs)
+        if isinstance(function, Outside):
+            return self._call_outside_object(function, args, kwargs, node)
+        if not _is_user_function(function) and not isinstance(function, LocalFunction):
+            args = self.context.world.unwrap(args)  # a library call sees the objects
+            kwargs = self.context.world.unwrap(kwargs)
         is_traced = any(isinstance(v, Tracer) for v in _leaves(args, kwargs))
         if is_traced and function is math.log and len(args) == 2:
             return self._traced_builtin(function, args, kwargs, node)
@@ -614,6 +679,30 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
             return function(*args, **kwargs)  # compile-time value: shapes, ranges, constants
         raise self._no_rule(function, node)
 
+    def _outside_call(self, function: object, callee: object, args: list, kwargs: dict) -> object:
+        """A call the generated code makes on every call (random draws, print)."""
+        return outside_call(self.builder, function, callee, args, kwargs)
+
+    def _call_outside_object(
+        self, function: Outside, args: list, kwargs: dict, node: ast.Call
+    ) -> object:
+        """``self.forward(x)``, ``layer(x)``: a method of the user's is inlined with ``self``
+        read through its path; any other outside callable is fixed and called as is."""
+        method = function.value
+        world = self.context.world
+        if isinstance(method, types.MethodType) and _is_user_function(method.__func__):
+            func_path = function.path.child("attr", "__func__", f"{function.path.text}")
+            world.fix(method.__func__, func_path)
+            self_value = function.owner or Outside(
+                method.__self__, function.path.child("attr", "__self__", function.path.text)
+            )
+            return self._inline(method.__func__, [self_value, *args], kwargs, node)
+        call = type(method).__call__ if not isinstance(method, types.MethodType) else None
+        if call is not None and _is_user_function(call):  # a callable object: layer(x)
+            world.fix(type(method), function.path.child("attr", "__class__", function.path.text))
+            return self._inline(call, [function, *args], kwargs, node)
+        return self.call(world.unwrap(function), args, kwargs, node)
+
     def _inline(self, function: Callable, args: list, kwargs: dict, node: ast.Call) -> object:
         if self.context.depth >= MAX_INLINE_DEPTH:
             raise self.located(
@@ -631,14 +720,44 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
             bound = signature.bind(*args, **kwargs)
         except TypeError as error:
             raise self.located(SrcadError, f"in '{ast.unparse(node)}': {error}", node) from None
-        bound.apply_defaults()
+        if isinstance(function, LocalFunction):
+            bound.apply_defaults()
+        else:
+            self._stage_defaults(function, bound)
         parsed = (
             function.parsed if isinstance(function, LocalFunction) else parse_function(function)
         )
         context = _Context(
-            self.builder, self.context.depth + 1, self.context.loop_trials, self.live_values(node)
+            self.builder,
+            self.context.depth + 1,
+            self.context.world,
+            self.context.loop_trials,
+            self.live_values(node),
         )
         return _FunctionLowerer(parsed, dict(bound.arguments), context).run()
+
+    def _stage_defaults(self, function: Callable, bound: inspect.BoundArguments) -> None:
+        """A helper's default arguments, read on every call like other outside values
+        (``def act(x, slope=SLOPE)``: a float default is a value, not a constant)."""
+        world = self.context.world
+        defaults = function.__defaults__ or ()
+        positional = [
+            p.name
+            for p in bound.signature.parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        first = len(positional) - len(defaults)
+        for k, name in enumerate(positional[first:]):
+            if name not in bound.arguments:
+                path = WorldPath(function, function.__name__, (("attr", "__defaults__"),), name)
+                bound.arguments[name] = world.stage(
+                    defaults[k], path.child("item", k, f"{function.__name__}.{name}")
+                )
+        for name, value in (function.__kwdefaults__ or {}).items():
+            if name not in bound.arguments:
+                path = WorldPath(function, function.__name__, (("attr", "__kwdefaults__"),), name)
+                bound.arguments[name] = world.stage(value, path.child("item", name, name))
+        bound.apply_defaults()  # *args and **kwargs: empty
 
     def _traced_builtin(self, function, args: list, kwargs: dict, node: ast.Call) -> object:
         """Python builtins (and ``math.log`` with a base) applied to traced values."""

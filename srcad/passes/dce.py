@@ -3,8 +3,9 @@
 Before:  t = exp(x); u = sin(x); return t
 After:   t = exp(x); return t
 
-All primitives are pure, so an equation is needed only if something needed reads one of
-its outputs. Sub-graphs read values lexically (a backward branch reads what its forward
+Primitives are pure, so an equation is needed only if something needed reads one of its
+outputs; the exception are calls with effects or random draws (``outside_call``), which are
+always kept, and with them the branches and loops they run in. Sub-graphs read values lexically (a backward branch reads what its forward
 branch computed), so liveness is found as a fixpoint over all blocks: a structured
 equation is kept when one of its outputs, or any value defined inside it, is needed; a
 kept loop needs every value it carries.
@@ -16,11 +17,13 @@ from dataclasses import replace
 
 from srcad.ir import Eqn, Graph, Var
 from srcad.ir.walk import defined_vars, sub_graphs, walk_eqns
+from srcad.ir.world import EFFECT_PRIMS
 
 
 def eliminate_dead_code(graph: Graph) -> Graph:
     """The graph without equations that do not contribute to its outputs."""
     live = {atom for atom in graph.outputs if isinstance(atom, Var)}
+    live.update(v for e in walk_eqns(graph.eqns) if e.prim in EFFECT_PRIMS for v in e.outputs)
     while True:
         size = len(live)
         for eqn in walk_eqns(graph.eqns):

@@ -15,11 +15,13 @@ _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def cached(fun: Callable, key: tuple, compile_fn: Callable[[], object]) -> object:
-    """The compiled object for ``(fun, key)``, compiling it on first use."""
+    """The compiled object for ``(fun, key)``, compiling it on first use, and again when
+    what it fixed about the world outside the function has changed (its ``is_current``)."""
     per_function = _COMPILED.setdefault(fun, {})
-    if key not in per_function:
-        per_function[key] = compile_fn()
-    return per_function[key]
+    compiled = per_function.get(key)
+    if compiled is None or not compiled.is_current():
+        compiled = per_function[key] = compile_fn()
+    return compiled
 
 
 def clear() -> None:

@@ -88,3 +88,73 @@ def _constant(constants: dict, prefix: str, value: object) -> str:
     name = f"{prefix}_{sum(key.startswith(prefix) for key in constants)}"
     constants[name] = value
     return name
+
+
+# --- the world outside the function ---------------------------------------------------------
+def always_current() -> bool:
+    """The check of a compile that relies on nothing outside its arguments."""
+    return True
+
+
+def make_world_guard(reads: tuple) -> Callable[[], bool]:
+    """A function telling whether every fact a compile fixed about the world outside the
+    function (``srcad.ir.world.WorldRead``) still holds: the same helper functions, ints
+    and strings, and globals of the same type, shape and dtype. Reading a path that no
+    longer exists counts as a change.
+
+        def is_current():
+            try:
+                return (
+                    type(w0 := main_globals["X"]) is type_0
+                    and w0.shape == (3,)
+                    and (w0.dtype is dtype_0 or w0.dtype == dtype_0)
+                    and main_globals["act"] is expected_1
+                )
+            except Exception:
+                return False
+    """
+    if not reads:
+        return always_current
+    constants: dict[str, object] = {"ndarray": np.ndarray, "array_equal": np.array_equal}
+    roots: dict[int, str] = {}
+    conditions: list[str] = []
+    for k, read in enumerate(reads):
+        root = roots.setdefault(id(read.path.root), f"root_{len(roots)}")
+        constants[root] = read.path.root
+        expected = f"expected_{k}"
+        constants[expected] = read.expected
+        conditions += _read_conditions(f"w{k}", read.path.expression(root), read, expected)
+    source = (
+        "def is_current():\n    try:\n        return (\n            "
+        + "\n            and ".join(conditions)
+        + "\n        )\n    except Exception:\n        return False\n"
+    )
+    namespace = dict(constants)
+    exec(compile(source, "<srcad world guard>", "exec"), namespace)  # noqa: S102
+    return namespace["is_current"]
+
+
+def _read_conditions(local: str, access: str, read, expected: str) -> list[str]:
+    """Conditions that the value at ``access`` is still what the compile relied on."""
+    value = read.expected
+    if read.check == "identity":
+        return [f"{access} is {expected}"]
+    if read.check == "layout":
+        kind, shape, _ = value
+        conditions = [f"type({local} := {access}) is {expected}[0]"]
+        if kind is np.ndarray:
+            conditions += [f"{local}.shape == {shape!r}", f"{local}.dtype == {expected}[2]"]
+        return conditions
+    if read.check == "length":
+        return [f"type({local} := {access}) is {expected}[0]", f"len({local}) == {expected}[1]"]
+    if read.check == "keys":
+        return [f"type({local} := {access}) is {expected}[0]", f"tuple({local}) == {expected}[1]"]
+    if isinstance(value, np.ndarray):
+        return [
+            f"type({local} := {access}) is ndarray",
+            f"{local}.dtype == {expected}.dtype",
+            f"array_equal({local}, {expected})",
+        ]
+    if value is None or isinstance(value, bool):
+        return [f"{access} is {value!r}"]
+    return [f"type({local} := {access}) is type({expected})", f"{local} == {expected}"]

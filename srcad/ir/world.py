@@ -1,0 +1,102 @@
+"""The world: values a function reads from outside itself, and calls with effects.
+
+srcad compiles once per argument signature, but a function also reads things that are not
+arguments: module globals, closure cells, attributes of objects, elements of containers,
+the default arguments of its helpers, random number generators. The staging model says
+which of them are *fixed* when compiling and which are *read* on every call:
+
+- read on every call (``WorldPath`` graph inputs): floats and float arrays. Generated code
+  reads them at its top (``X = main_globals["X"]``), exactly as the plain function would.
+- fixed (``WorldRead`` facts): ints, bools, strings, None, integer and boolean arrays, and
+  which function, module or class each name refers to. The runtime guard checks every
+  fixed read on every call; a change recompiles, it never runs old code.
+
+A read of a float or array is also a ``WorldRead`` (``check="layout"``): its value is read
+on every call, but its type, shape and dtype are fixed, so the guard checks those.
+
+``outside_call`` is the primitive for calls whose effects matter (``print``, logging,
+warnings) and for random draws (``np.random.*``, ``Generator`` methods, ``random.*``): they
+are executed by the generated forward code once per call, in program order, never merged
+with an equal-looking call, never removed, and the backward pass reuses their results.
+
+    t = np.random.rand(3)           # outside_call  callee=np.random.rand  args=(3,)
+    print("loss", loss)             # outside_call  callee=print  (an effect; result unused)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from srcad.ir.prims import Prim, _add
+
+OUTSIDE = "outside"
+EFFECT_PRIMS = frozenset({"outside_call"})
+
+
+@dataclass(frozen=True, eq=False)
+class WorldPath:
+    """Where a value lives outside the function: a root object then attribute and item steps.
+
+    ``root`` is the object the path starts from (a module's globals dict, a closure cell, a
+    function for its defaults, a module); generated code and guards receive it under
+    ``root_name``. ``steps`` are ``("attr", name)`` or ``("item", key)``; ``text`` is the
+    expression as the user wrote it (``cfg.scale``), for names and messages.
+    """
+
+    root: object
+    root_name: str
+    steps: tuple[tuple[str, object], ...]
+    text: str
+
+    @property
+    def key(self) -> tuple:
+        """Identifies the place read: the same root object and the same steps."""
+        return (id(self.root), self.steps)
+
+    def child(self, kind: str, key: object, text: str) -> WorldPath:
+        return WorldPath(self.root, self.root_name, (*self.steps, (kind, key)), text)
+
+    def expression(self, root_name: str | None = None) -> str:
+        """Python source that reads the value, with ``root_name`` (by default
+        ``self.root_name``) bound to ``root``."""
+        parts = [root_name or self.root_name]
+        for kind, key in self.steps:
+            parts.append(f".{key}" if kind == "attr" else f"[{key!r}]")
+        return "".join(parts)
+
+    @property
+    def name_hint(self) -> str:
+        """A variable name for the value: the last key that is a name, else the last name
+        in the text (``cfg.scale`` → ``scale``)."""
+        for _, key in reversed(self.steps):
+            if isinstance(key, str) and key.isidentifier() and not key.startswith("__"):
+                if key != "cell_contents":
+                    return key
+        words = "".join(c if c.isalnum() or c == "_" else " " for c in self.text).split()
+        names = [w for w in words if w.isidentifier()]
+        return names[-1] if names else "outside"
+
+
+@dataclass(frozen=True, eq=False)
+class WorldRead:
+    """A fact the compiled code relies on, checked on every call.
+
+    ``check`` is ``"layout"`` (a float or array read on every call: ``expected`` is its
+    ``(type, shape, dtype)``), ``"identity"`` (``expected`` is the very object: a function,
+    a module, a class) or ``"equal"`` (``expected`` is a snapshot of a value fixed when
+    compiling: an int, a string, an integer array).
+    """
+
+    path: WorldPath
+    check: str
+    expected: object
+
+
+def _never_evaluated(*args, **kwargs):
+    raise RuntimeError("outside calls are executed by generated code only")
+
+
+# ``outside_call``: inputs are the traced arguments; params ``callee`` (a WorldPath or a
+# spelling such as "np.random.rand"), ``arguments`` (the call's positional arguments: an int
+# k for input k, or ("value", literal)) and ``keywords`` ((name, same), ...).
+_add(Prim("outside_call", _never_evaluated, OUTSIDE, 0, is_differentiable=False))

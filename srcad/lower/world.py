@@ -1,0 +1,290 @@
+"""Staging: what the function being lowered reads from outside itself (``srcad.ir.world``).
+
+``World.stage(value, path)`` turns a value found outside the function into what the
+lowering works with, and records what the compiled code relies on:
+
+- a float or float array becomes a graph input, read by the generated code on every call
+  (its type, shape and dtype are checked by the guard);
+- an int, bool, string, None or integer/boolean array stays a compile-time value, checked
+  for equality by the guard; a function, class or module is checked for identity;
+- a tuple or list is staged item by item (its length fixed); a small dict key by key;
+- any other object (a config object, ``self``, a random generator, a big dict) becomes an
+  ``Outside`` handle: its attributes and items are staged when the code reads them.
+
+Before:  ``return np.sum((X * w) ** 2)`` with ``X`` a global array → ``X`` a Const.
+After:   ``X`` a graph input; generated code: ``X = main_globals["X"]``.
+
+``outside_call`` builds the equation of a call that must run once per call of the
+generated code, in order: random draws and effects (``print``, logging, warnings).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sys
+import types
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from srcad.ir import AVal, Const, Eqn, Var, aval_of
+from srcad.ir.builder import GraphBuilder, TraceError, Tracer
+from srcad.ir.world import WorldPath, WorldRead
+
+LIBRARY_MODULES = frozenset({"numpy", "scipy", "srcad", *sys.stdlib_module_names})
+FIXED_VALUES = (bool, int, str, bytes, type(None), complex, type(Ellipsis), slice, range)
+EAGER_DICT_SIZE = 64  # bigger dicts are read key by key, when the code reads a key
+EFFECT_TYPE = AVal((), "object")
+
+# Callables whose calls are effects, and how generated code spells them.
+EFFECT_CALLABLES: dict[object, str] = {
+    print: "print",
+    warnings.warn: "warnings.warn",
+    **{
+        getattr(logging, level): f"logging.{level}"
+        for level in ("debug", "info", "warning", "error", "critical", "log")
+    },
+}
+# Objects whose methods draw random numbers or have effects: calls on them run every call.
+RANDOM_OWNERS = (np.random.Generator, np.random.RandomState, random.Random)
+EFFECT_OWNERS = (*RANDOM_OWNERS, logging.Logger)
+
+
+@dataclass(frozen=True, eq=False)
+class Outside:
+    """An object from outside the function, with where it lives; ``owner`` is the object a
+    bound method was read from."""
+
+    value: object
+    path: WorldPath
+    owner: Outside | None = None
+
+
+class World:
+    """Per-compilation record of outside reads: graph inputs and facts for the guard."""
+
+    def __init__(self, builder: GraphBuilder):
+        self.builder = builder
+        self.inputs: list[tuple[Var, WorldPath]] = []
+        self.reads: dict[tuple, WorldRead] = {}
+        self.containers: set[int] = set()  # ids of staged copies: writing into one is refused
+        self._staged: dict[tuple, object] = {}
+
+    def stage(self, value: object, path: WorldPath) -> object:
+        """What the lowering uses for ``value`` read at ``path`` (the same on every read)."""
+        key = path.key
+        if key not in self._staged:
+            self._staged[key] = self._stage_new(value, path)
+        return self._staged[key]
+
+    def fix(self, value: object, path: WorldPath, check: str = "identity") -> object:
+        """Record that the compiled code relies on ``value`` being at ``path``."""
+        expected = np.array(value, copy=True) if isinstance(value, np.ndarray) else value
+        self.reads.setdefault(path.key, WorldRead(path, check, expected))
+        return value
+
+    def _stage_new(self, value: object, path: WorldPath) -> object:
+        kind = type(value)
+        if kind is float or isinstance(value, np.floating):
+            return self._input(value, path)
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind in "fc":
+                return self._input(value, path)
+            self.fix(value, path, "equal")
+            return self.builder.tracer(Const(self.reads[path.key].expected, path.name_hint))
+        if isinstance(value, (FIXED_VALUES, np.generic)):
+            return self.fix(value, path, "equal")
+        if kind in (tuple, list) or (kind is dict and _is_small_dict(value)):
+            return self._container(value, path)
+        if isinstance(value, types.ModuleType) and _is_library(value):
+            return value  # np, math, scipy.special: never rebound in practice
+        if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, type, np.ufunc)):
+            return self.fix(value, path)
+        return Outside(value, path)
+
+    def _input(self, value: object, path: WorldPath) -> Tracer:
+        aval = aval_of(value)
+        if isinstance(value, np.floating):
+            aval = AVal((), value.dtype.name)
+        self.fix((type(value), aval.shape, aval.dtype), path, "layout")
+        var = self.builder.new_var(path.name_hint, aval)
+        self.inputs.append((var, path))
+        return self.builder.tracer(var)
+
+    def _container(self, value: object, path: WorldPath) -> object:
+        """Tuples, lists and small dicts item by item; their structure is fixed."""
+        if isinstance(value, dict):
+            self.fix((dict, tuple(value)), path, "keys")
+            staged: object = {
+                k: self.stage(v, path.child("item", k, f"{path.text}[{k!r}]"))
+                for k, v in value.items()
+            }
+        else:
+            self.fix((type(value), len(value)), path, "length")
+            children = [
+                self.stage(v, path.child("item", i, f"{path.text}[{i}]"))
+                for i, v in enumerate(value)
+            ]
+            staged = tuple(children) if isinstance(value, tuple) else children
+        if not isinstance(staged, tuple):
+            self.containers.add(id(staged))
+        return staged
+
+    def attribute(self, outside: Outside, name: str) -> object:
+        """``obj.name`` of an outside object, staged; a bound method remembers its object."""
+        value = getattr(outside.value, name)
+        path = outside.path.child("attr", name, f"{outside.path.text}.{name}")
+        if isinstance(value, types.MethodType):
+            return Outside(value, path, owner=outside)
+        if isinstance(value, types.BuiltinMethodType) and isinstance(outside.value, EFFECT_OWNERS):
+            return Outside(value, path, owner=outside)
+        return self.stage(value, path)
+
+    def item(self, outside: Outside, key: object) -> object:
+        value = outside.value[key]
+        return self.stage(value, outside.path.child("item", key, f"{outside.path.text}[{key!r}]"))
+
+    def unwrap(self, value: object) -> object:
+        """The object itself, for code that needs it (``isinstance``, a library call): its
+        identity becomes a fixed fact."""
+        if isinstance(value, Outside):
+            return self.fix(value.value, value.path)
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.unwrap(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.unwrap(v) for k, v in value.items()}
+        return value
+
+
+def _is_small_dict(value: dict) -> bool:
+    is_namespace = "__builtins__" in value or "__name__" in value
+    simple_keys = all(type(k) in (str, int) for k in value)
+    return simple_keys and not is_namespace and len(value) <= EAGER_DICT_SIZE
+
+
+def _is_library(module: types.ModuleType) -> bool:
+    return module.__name__.split(".")[0] in LIBRARY_MODULES
+
+
+# --- calls that run on every call -----------------------------------------------------------
+def outside_callee(function: object) -> WorldPath | str | None:
+    """For a call that must run in the generated code, how it spells its callee (a
+    ``WorldPath``, or a module-qualified name); None for other calls."""
+    if isinstance(function, Outside):
+        owner = function.owner.value if function.owner is not None else None
+        if isinstance(owner, EFFECT_OWNERS):
+            return function.path
+        return None
+    if not _is_hashable(function):
+        return None
+    if function in EFFECT_CALLABLES:
+        return EFFECT_CALLABLES[function]
+    owner = getattr(function, "__self__", None)
+    if owner is not None and owner is np.random.mtrand._rand:
+        return f"np.random.{function.__name__}"
+    if owner is not None and owner is getattr(random, "_inst", None):
+        return f"random.{function.__name__}"
+    return None
+
+
+def _is_hashable(value: object) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def is_effect_only(function: object) -> bool:
+    """Whether the call's result is not a value (print, logging): nothing to evaluate."""
+    if isinstance(function, Outside):
+        return isinstance(function.owner.value if function.owner else None, logging.Logger)
+    return _is_hashable(function) and function in EFFECT_CALLABLES
+
+
+def outside_call(
+    builder: GraphBuilder, function: object, callee: object, args: list, kwargs: dict
+) -> object:
+    """The equation of a call run by the generated code on every call; returns its result
+    as a tracer (None for effects)."""
+    inputs: list = []
+    arguments = tuple(_argument(builder, value, inputs) for value in args)
+    keywords = tuple((name, _argument(builder, value, inputs)) for name, value in kwargs.items())
+    if is_effect_only(function):
+        aval = EFFECT_TYPE
+    else:
+        aval = _result_aval(function, args, kwargs)
+    out = builder.new_var("", aval)
+    params = (("arguments", arguments), ("callee", callee), ("keywords", keywords))
+    builder.emit(Eqn("outside_call", tuple(inputs), (out,), params, builder.loc, builder.role))
+    return None if aval == EFFECT_TYPE else builder.tracer(out)
+
+
+def _argument(builder: GraphBuilder, value: object, inputs: list) -> object:
+    """An argument as the equation records it: ``("input", k)`` or ``("value", literal)``."""
+    if isinstance(value, Outside):
+        value = value.value  # read through its path: the object as it is at call time
+    if _is_literal(value):
+        return ("value", value)
+    if isinstance(value, Tracer):
+        atom = value.atom
+    else:
+        atom = Const(value)
+    inputs.append(atom)
+    return ("input", len(inputs) - 1)
+
+
+def _is_literal(value: object) -> bool:
+    if isinstance(value, (tuple, list)):
+        return all(_is_literal(v) for v in value)
+    return isinstance(value, (bool, int, float, str, type(None))) and not isinstance(
+        value, np.generic
+    )
+
+
+def _result_aval(function: object, args: list, kwargs: dict) -> AVal:
+    """The shape and dtype of a random draw, found by drawing once with the generator's
+    state saved and restored, so compiling does not change the numbers a program sees."""
+    target = function.value if isinstance(function, Outside) else function
+    owner = getattr(target, "__self__", None)
+    concrete = [_stand_in(a) for a in args]
+    keywords = {k: _stand_in(v) for k, v in kwargs.items()}
+    state = _save_state(owner)
+    try:
+        result = target(*concrete, **keywords)
+    except Exception as error:  # noqa: BLE001 - the user's call, reported at their line
+        raise TraceError(f"{getattr(target, '__name__', 'call')}(...): {error}", None) from None
+    finally:
+        _restore_state(owner, state)
+    return aval_of(result) if not isinstance(result, np.floating) else AVal((), result.dtype.name)
+
+
+def _stand_in(value: object) -> object:
+    if isinstance(value, Tracer):  # a value in range for any draw's parameter
+        aval = value.aval
+        fill = 0.5 if np.dtype(aval.dtype).kind in "fc" else 1
+        return np.full(aval.shape, fill, dtype=aval.dtype)[()]
+    if isinstance(value, Outside):
+        return value.value
+    return value
+
+
+def _save_state(owner: object) -> object:
+    if isinstance(owner, np.random.Generator):
+        return owner.bit_generator.state
+    if isinstance(owner, np.random.RandomState):
+        return owner.get_state()
+    if isinstance(owner, random.Random):
+        return owner.getstate()
+    return None
+
+
+def _restore_state(owner: object, state: object) -> None:
+    if isinstance(owner, np.random.Generator):
+        owner.bit_generator.state = state
+    elif isinstance(owner, np.random.RandomState):
+        owner.set_state(state)
+    elif isinstance(owner, random.Random):
+        owner.setstate(state)
