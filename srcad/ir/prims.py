@@ -276,6 +276,21 @@ _binary("hypot", "lambda x, y: sqrt(x**2 + y**2)", math.hypot)
 _binary("logaddexp", "lambda x, y: log(exp(x) + exp(y))")
 _binary("logaddexp2", "lambda x, y: log(2**x + 2**y, 2)")
 _binary("copysign", "lambda x, y: Abs(x) * sign(y)", math.copysign)
+# x mod y = x - y floor(x / y) (np.mod, Python's %) and fmod(x, y) = x - y trunc(x / y). sympy
+# cannot differentiate floor, so the counterparts use the sawtooth identity, exact wherever
+# x / y is not an integer: frac(z) = 1/2 - atan(cot(pi z)) / pi. The domain keeps y away from 0.
+_binary(
+    "remainder",
+    "lambda x, y: y * (S.Half - atan(cot(pi * x / y)) / pi)",
+    operator="%",
+    domain=POSITIVE,
+)
+_binary(
+    "fmod",
+    "lambda x, y: y * (sign(x / y) / 2 - atan(cot(pi * x / y)) / pi)",
+    math.fmod,
+    domain=POSITIVE,
+)
 
 # where(condition, x, y): differentiable in x and y.
 _add(Prim("where", np.where, ELEMENTWISE, 3))
@@ -312,11 +327,15 @@ for _name in ["logical_and", "logical_or", "logical_xor"]:
 for _name in ["logical_not", "isnan", "isinf", "isfinite", "signbit"]:
     _add(Prim(_name, getattr(np, _name), COMPARISON, 1, is_differentiable=False))
 _add(Prim("sign", np.sign, ELEMENTWISE, 1, sympy="sign", is_differentiable=False))
-for _name, _sympy in [("floor", "floor"), ("ceil", "ceiling"), ("trunc", None), ("rint", None)]:
+for _name, _sympy in [
+    ("floor", "floor"),
+    ("ceil", "ceiling"),
+    ("trunc", "lambda x: sign(x) * floor(Abs(x))"),
+    ("rint", None),
+]:
     _add(Prim(_name, getattr(np, _name), ELEMENTWISE, 1, sympy=_sympy, is_differentiable=False))
 _add(Prim("fix", np.fix, ELEMENTWISE, 1, is_differentiable=False))
 _add(Prim("floor_divide", np.floor_divide, ELEMENTWISE, 2, operator="//", is_differentiable=False))
-_add(Prim("remainder", np.remainder, ELEMENTWISE, 2, operator="%", is_differentiable=False))
 _add(Prim("heaviside", np.heaviside, ELEMENTWISE, 2, is_differentiable=False))
 _add(Prim("round", np.round, PARAMETRIC, 1, ("decimals", "out"), is_differentiable=False))
 _add(Prim("around", np.around, PARAMETRIC, 1, ("decimals", "out"), is_differentiable=False))

@@ -208,6 +208,31 @@ def copysign_jvp(tangents, out, x, y):
     return x_dot * (np.copysign(1.0, x) * np.copysign(1.0, y))
 
 
+# floor and trunc are piecewise constant: away from the jumps only the linear parts count
+@defvjp(np.remainder)
+def remainder_vjp(g, out, x, y):
+    # x mod y = x - y floor(x / y)
+    return unbroadcast(g, x), unbroadcast(-g * np.floor(x / y), y)
+
+
+@defjvp(np.remainder)
+def remainder_jvp(tangents, out, x, y):
+    x_dot, y_dot = tangents
+    return add_tangents(x_dot, None if y_dot is None else -y_dot * np.floor(x / y))
+
+
+@defvjp(np.fmod)
+def fmod_vjp(g, out, x, y):
+    # fmod(x, y) = x - y trunc(x / y)
+    return unbroadcast(g, x), unbroadcast(-g * np.trunc(x / y), y)
+
+
+@defjvp(np.fmod)
+def fmod_jvp(tangents, out, x, y):
+    x_dot, y_dot = tangents
+    return add_tangents(x_dot, None if y_dot is None else -y_dot * np.trunc(x / y))
+
+
 @defvjp(np.where)
 def where_vjp(g, out, condition, x, y):
     return (None, *_select_vjp(g, condition, x, y))
