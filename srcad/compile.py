@@ -11,6 +11,7 @@ function, so that ``grad(grad(f))`` differentiates the generated code.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import os
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from srcad.codegen import FunctionSpec, emit_module
 from srcad.errors import ArgumentTypeError, ArgumentValueError, InternalError, SrcadError
 from srcad.forward import forward_graph
+from srcad.frontend import parse_function
 from srcad.ir import AVal, Graph, Var
 from srcad.ir.builder import GraphBuilder
 from srcad.ir.verify import verify_graph
@@ -168,10 +170,10 @@ def check_argnums(argnums: int | tuple, signature: ArgSignature, fun: Callable) 
     """The argnums as a tuple, checked to name float arguments."""
     numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     if len(set(numbers)) != len(numbers):
-        raise ValueError(f"argnums={argnums!r} names an argument twice; list each once")
+        raise ArgumentValueError(f"argnums={argnums!r} names an argument twice; list each once")
     for number in numbers:
         if not isinstance(number, int) or not 0 <= number < len(signature.params):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"argnums={argnums!r} does not name a positional argument of "
                 f"{fun.__name__}{tuple(signature.params)}"
             )
@@ -182,7 +184,7 @@ def check_argnums(argnums: int | tuple, signature: ArgSignature, fun: Callable) 
                     if isinstance(leaf, AVal)
                     else f"a {type(leaf).__name__} ({leaf!r})"
                 )
-                raise TypeError(
+                raise ArgumentTypeError(
                     f"argnums includes {number} (argument '{signature.params[number]}'), "
                     f"which received {what}; differentiate with respect to floats or float "
                     "arrays only (pass 3.0 rather than 3, or cast with .astype(float))"
@@ -197,30 +199,57 @@ def _checked_output(
     tree = lowered.out_tree
     if has_aux:
         if tree.kind not in ("tuple", "list") or len(tree.children) != 2:
-            raise TypeError(f"has_aux=True requires {fun.__name__} to return a pair (value, aux)")
+            raise ArgumentTypeError(
+                f"has_aux=True requires {fun.__name__} to return a pair (value, aux)",
+                *_return_line(fun),
+            )
         tree = tree.children[0]
-    what = "grad" if is_scalar else "vjp"
+    what = "grad" if is_scalar else "reverse mode (vjp, jacrev)"
     if tree.kind != "leaf":
-        raise TypeError(
-            f"{what} requires {fun.__name__} to return a single array, but it returned a "
-            f"{tree.kind}; use has_aux=True to return extra values"
-        )
+        raise ArgumentTypeError(_several_outputs(fun, tree, is_scalar), *_return_line(fun))
     graph = lowered.graph
     value = graph.outputs[0]
     if not value.aval.is_float:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{what} requires {fun.__name__} to return floats, but it returned "
-            f"dtype {value.aval.dtype}"
+            f"dtype {value.aval.dtype}",
+            *_return_line(fun),
         )
     if is_scalar and value.aval.size != 1:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"grad requires {fun.__name__} to return a scalar float (a float or a 0-d or "
             f"size-1 float array), but it returned an array of shape {value.aval.shape}; "
-            "reduce it first (e.g. np.sum) or use srcad.jacrev"
+            "reduce it first (e.g. np.sum) or use srcad.jacrev",
+            *_return_line(fun),
         )
     if is_scalar and value.aval.shape != () and isinstance(value, Var):
         return _reshape_output_to_scalar(graph, value)
     return graph
+
+
+def _several_outputs(fun: Callable, tree: TreeDef, is_scalar: bool) -> str:
+    """What to do about a function that returns several values where one is needed."""
+    returned = f"a {tree.kind} of {len(tree.children)} values"
+    if is_scalar:
+        return (
+            f"grad requires {fun.__name__} to return a single float, but it returns {returned}; "
+            f"if the first is the loss and the rest are extra results, return (loss, aux) and "
+            f"use srcad.grad({fun.__name__}, has_aux=True), which gives (gradient, aux)"
+        )
+    return (
+        f"reverse mode (vjp, jacrev) requires {fun.__name__} to return a single array, but it "
+        f"returns {returned}; use srcad.jacfwd, which gives one Jacobian per output, or "
+        "differentiate a function that returns one of them"
+    )
+
+
+def _return_line(fun: Callable) -> tuple[str, int]:
+    """The file and line of ``fun``'s return statement, or of its ``def`` when it has several
+    (API errors about the returned value point there)."""
+    node = parse_function(fun).node
+    returns = [n for n in ast.walk(node) if isinstance(n, ast.Return)]
+    line = returns[0].lineno if len(returns) == 1 else node.lineno
+    return fun.__code__.co_filename, line
 
 
 def _reshape_output_to_scalar(graph: Graph, value: Var) -> Graph:

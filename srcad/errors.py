@@ -29,5 +29,38 @@ class ShapeError(SrcadError):
     """Operands whose shapes do not fit together (found while compiling)."""
 
 
+class InternalError(SrcadError):
+    """A bug in srcad, found while compiling the user's line named in the message; the
+    message names a reproduction file to attach to a bug report."""
+
+    def __init__(
+        self,
+        message: str,
+        file: str | None = None,
+        line: int | None = None,
+        repro: str | None = None,
+    ):
+        super().__init__(message, file, line)
+        self.repro = repro
+
+
+class ArgumentTypeError(TypeError):
+    """A wrong argument to the API itself (documented as a ``TypeError``), raised on purpose;
+    located at the user's function where that helps."""
+
+    def __init__(self, message: str, file: str | None = None, line: int | None = None):
+        self.file = file
+        self.line = line
+        super().__init__(f"{file}:{line}: {message}" if file else message)
+
+
+class ArgumentValueError(ValueError):
+    """A wrong argument value to the API itself (documented as a ``ValueError``)."""
+
+
+# What srcad raises on purpose: everything else escaping a compilation is a bug in srcad.
+RAISED_ON_PURPOSE = (SrcadError, ArgumentTypeError, ArgumentValueError)
+
+
 class GradientMismatch(AssertionError):
     """``check_grad`` found a gradient that differs from finite differences."""

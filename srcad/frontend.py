@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import inspect
 import linecache
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.errors import ArgumentTypeError, SrcadError, UnsupportedSyntax
 from srcad.ir.world import WorldPath
 
 
@@ -66,7 +67,7 @@ def parse_function(fn: Callable) -> ParsedFunction:
     """Parse ``fn`` and check it against the supported subset."""
     code = getattr(fn, "__code__", None)
     if code is None:
-        raise TypeError(f"srcad can differentiate Python functions, not {type(fn).__name__}")
+        raise _not_a_function(fn)
     file = code.co_filename
     try:
         lines, first_line = inspect.getsourcelines(fn)
@@ -105,6 +106,30 @@ def globals_name(namespace: dict) -> str:
     module = str(namespace.get("__name__", "module")).rsplit(".", 1)[-1].strip("_")
     stem = "".join(c if c.isalnum() else "_" for c in module) or "module"
     return f"{stem}_globals"
+
+
+def _not_a_function(fn: object) -> Exception:
+    """The error for a callable without Python source of its own."""
+    if not isinstance(fn, functools.partial):
+        return ArgumentTypeError(
+            f"srcad can differentiate Python functions, not {type(fn).__name__}"
+        )
+    name = getattr(fn.func, "__name__", "f")
+    positional = [repr(value) for value in fn.args]
+    keywords = [f"{key}={value!r}" for key, value in fn.keywords.items()]
+    try:
+        params = [p for p in inspect.signature(fn).parameters if p not in fn.keywords]
+    except (TypeError, ValueError):
+        params = ["x"]
+    call = ", ".join([*positional, *params, *keywords])
+    code = getattr(fn.func, "__code__", None)
+    return SrcadError(
+        f"cannot differentiate functools.partial({', '.join([name, *positional, *keywords])}) "
+        f"yet; differentiate a def that fixes the arguments instead: "
+        f"'def {name}_fixed({', '.join(params)}): return {name}({call})'",
+        code.co_filename if code else None,
+        code.co_firstlineno if code else None,
+    )
 
 
 # Constructs rejected outright, with what to do instead.

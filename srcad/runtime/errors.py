@@ -1,0 +1,307 @@
+"""Runtime: what an error looks like when it leaves srcad.
+
+Comes in: an exception escaping a compilation, or escaping a public transformation.
+Goes out, at two boundaries:
+
+- ``compile_errors(...)`` surrounds one compilation (``compile_reverse``,
+  ``compile_forward``). Errors srcad raises on purpose (``RAISED_ON_PURPOSE``: ``SrcadError``
+  and the documented ``TypeError``/``ValueError`` about API arguments) pass unchanged. A
+  ``RecursionError`` from a recursion that srcad keeps inlining becomes ``UnsupportedSyntax``
+  at the call that recurses. Any other exception is a bug in srcad: it becomes
+  ``InternalError`` at the user's line being compiled, and a reproduction file (the
+  function's source, the argument signature, the versions, the original traceback) is written
+  to the generated-code directory.
+- ``hide_internal_frames(error)`` trims the traceback of an error on its way out of a public
+  transformation to the user's frames and the one frame that raised, the way JAX filters its
+  tracebacks. The caller re-raises with a bare ``raise``, which adds no frame of its own.
+
+``SRCAD_DEBUG=1`` keeps every frame and chains the original exception to ``InternalError``.
+
+The user's line being compiled is read from the traceback itself: the innermost frame that
+holds a ``Loc`` (the statement being lowered) or an ``Eqn`` (the equation being
+differentiated or emitted). No stage records anything for this purpose.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import importlib.metadata
+import inspect
+import os
+import platform
+import sysconfig
+import textwrap
+import traceback
+import types
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from srcad.errors import RAISED_ON_PURPOSE, InternalError, UnsupportedSyntax
+from srcad.ir import AVal, Eqn, Loc
+from srcad.runtime.loader import generated_dir
+
+PACKAGE_DIR = str(Path(__file__).resolve().parent.parent) + os.sep
+# srcad's internals pass through contextlib and functools; user code does not live there
+# (but installed packages, which may hold the user's code, can live below the stdlib).
+STDLIB_DIR = str(Path(os.__file__).resolve().parent) + os.sep
+SITE_DIRS = tuple({sysconfig.get_paths()[key] + os.sep for key in ("purelib", "platlib")})
+
+
+def is_debugging() -> bool:
+    """Whether ``SRCAD_DEBUG`` asks for srcad's own frames and original exceptions."""
+    return os.environ.get("SRCAD_DEBUG", "") not in ("", "0")
+
+
+@contextlib.contextmanager
+def compile_errors(fun: Callable, signature: object, entry: str, *options: object) -> Iterator:
+    """Turn what escapes the compilation ``entry(fun, signature, *options)`` into an error
+    about the user's line: on purpose errors unchanged, anything else ``InternalError``."""
+    try:
+        yield
+    except RAISED_ON_PURPOSE:
+        raise
+    except RecursionError as error:
+        loc = recursing_call(error.__traceback__)
+        if loc is None:
+            raise internal_error(error, fun, signature, entry, options) from _cause(error)
+        raise UnsupportedSyntax(
+            f"'{loc.text}' recurses deeper than srcad can inline: srcad unrolls every call "
+            "while compiling, so a recursion must stop after a number of steps fixed by ints "
+            "or shapes, not by array values; rewrite it as a 'while' loop on the value",
+            loc.file,
+            loc.line,
+        ) from _cause(error)
+    except Exception as error:  # noqa: BLE001 - every other exception is a bug in srcad
+        raise internal_error(error, fun, signature, entry, options) from _cause(error)
+
+
+def _cause(error: BaseException) -> BaseException | None:
+    """The original exception to chain (printed) only when debugging."""
+    return error if is_debugging() else None
+
+
+def internal_error(
+    error: BaseException, fun: Callable, signature: object, entry: str, options: tuple
+) -> InternalError:
+    """The ``InternalError`` for ``error``, after writing its reproduction file."""
+    loc = compiling_location(error.__traceback__)
+    file, line = (loc.file, loc.line) if loc else definition_line(fun)
+    what = f"'{loc.text}' in {loc.function or _name(fun)}" if loc else _name(fun)
+    original = type(error).__name__
+    if str(error).strip():
+        original += f": {str(error).strip().splitlines()[0]}"
+    repro = reproduction_source(error, fun, signature, entry, options, loc)
+    try:
+        path = write_reproduction(fun, repro)
+        report = f"please report it with the reproduction file {path}"
+    except OSError as write_error:
+        path = None
+        report = (
+            f"could not write a reproduction file ({write_error}); please report it with "
+            "the traceback that SRCAD_DEBUG=1 shows"
+        )
+    message = (
+        f"internal error in srcad while compiling {what} ({original}). This is a "
+        f"bug in srcad, not in your code; {report}. Until it is fixed, writing this line "
+        "differently may avoid it (SRCAD_DEBUG=1 shows srcad's own traceback)"
+    )
+    return InternalError(message, file, line, str(path) if path else None)
+
+
+# --- where in the user's code ------------------------------------------------------------
+def compiling_location(tb: types.TracebackType | None) -> Loc | None:
+    """The user's line being compiled when ``tb`` was raised: the innermost frame holding a
+    ``Loc`` or an ``Eqn`` that has one."""
+    locations = frame_locations(tb)
+    return locations[-1] if locations else None
+
+
+def recursing_call(tb: types.TracebackType | None) -> Loc | None:
+    """The user's call that starts over a sequence of statements being lowered again (the
+    recursion), or None when no user statement repeats (a recursion inside srcad)."""
+    seen: set[Loc] = set()
+    previous = None
+    for loc in frame_locations(tb):
+        if loc in seen:
+            return previous
+        seen.add(loc)
+        previous = loc
+    return None
+
+
+def frame_locations(tb: types.TracebackType | None) -> list[Loc]:
+    """The user locations held by the frames of ``tb``, outermost first, each run of frames
+    holding the same one counted once."""
+    locations: list[Loc] = []
+    for frame, _ in traceback.walk_tb(tb):
+        loc = _location_in(frame)
+        if loc is not None and (not locations or locations[-1] != loc):
+            locations.append(loc)
+    return locations
+
+
+def _location_in(frame: types.FrameType) -> Loc | None:
+    for value in frame.f_locals.values():
+        if isinstance(value, Eqn):
+            value = value.loc
+        if isinstance(value, Loc):
+            return value
+    return None
+
+
+def definition_line(fun: Callable) -> tuple[str | None, int | None]:
+    """The file and ``def`` line of ``fun`` (of the function it wraps, for a partial or a
+    function made by srcad), or ``(None, None)``."""
+    target = fun.func if isinstance(fun, functools.partial) else inspect.unwrap(fun)
+    code = getattr(target, "__code__", None)
+    return (code.co_filename, code.co_firstlineno) if code else (None, None)
+
+
+def _name(fun: Callable) -> str:
+    return getattr(fun, "__qualname__", None) or type(fun).__name__
+
+
+# --- the reproduction file -----------------------------------------------------------------
+def reproduction_source(
+    error: BaseException,
+    fun: Callable,
+    signature: object,
+    entry: str,
+    options: tuple,
+    loc: Loc | None,
+) -> str:
+    """A Python file that repeats the failed compilation, with everything a bug report needs
+    in its header comment."""
+    file, line = definition_line(fun)
+    versions = (
+        f"srcad {_srcad_version()}, Python {platform.python_version()}, NumPy {np.__version__}, "
+        f"{platform.platform()}"
+    )
+    where = f"{loc.file}:{loc.line}: {loc.text}" if loc else f"{file}:{line}"
+    original = "".join(traceback.format_exception(error))
+    header = [
+        "Reproduction of an internal error in srcad (a bug in srcad).",
+        versions,
+        f"Compiling: {entry} of {_name(fun)} (defined at {file}:{line})",
+        f"At: {where}",
+        "",
+        "Runs the compilation that failed. If the function calls helpers or reads globals,",
+        f"copy them from {file} as well.",
+        "",
+        "Original traceback:",
+        *original.splitlines(),
+    ]
+    name = getattr(fun, "__name__", "fun")
+    arguments = signature.trees() if hasattr(signature, "trees") else {}
+    values = ", ".join(f"{key!r}: {_argument_source(tree)}" for key, tree in arguments.items())
+    call = ", ".join([name, "signature_of(arguments)", *map(repr, options)])
+    return "\n".join(
+        [
+            *(f"# {text}".rstrip() for text in header),
+            "import numpy as np",
+            "",
+            f"from srcad.compile import {entry}",
+            "from srcad.signature import signature_of",
+            "",
+            "",
+            _function_source(fun),
+            "",
+            "",
+            f"arguments = {{{values}}}  # the structure, shapes and dtypes compiled for",
+            f"{entry}({call})",
+            "",
+        ]
+    )
+
+
+def _srcad_version() -> str:
+    try:
+        return importlib.metadata.version("srcad")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
+def _function_source(fun: Callable) -> str:
+    try:
+        return textwrap.dedent(inspect.getsource(fun)).rstrip()
+    except (OSError, TypeError) as error:
+        return f"# the source of {_name(fun)} could not be read: {error}\n{_name(fun)} = None"
+
+
+def _argument_source(tree: object) -> str:
+    """Python source for an argument with this structure, shape and dtype."""
+    if isinstance(tree, AVal):
+        fill = "0.5" if tree.is_float else "1"
+        if tree.shape == ():
+            return fill if tree.is_weak else f"np.{tree.dtype}({fill})"
+        return f"np.full({tree.shape!r}, {fill}, dtype={tree.dtype!r})"
+    if isinstance(tree, dict):
+        items = ", ".join(f"{key!r}: {_argument_source(value)}" for key, value in tree.items())
+        return f"{{{items}}}"
+    if isinstance(tree, (list, tuple)):
+        items = [_argument_source(value) for value in tree]
+        if isinstance(tree, list):
+            return f"[{', '.join(items)}]"
+        return f"({', '.join(items)}{',' if len(items) == 1 else ''})"
+    return repr(tree)
+
+
+def write_reproduction(fun: Callable, source: str) -> Path:
+    """Write ``source`` to the generated-code directory, named after the function and the
+    content (the same bug gives the same file); returns its path."""
+    stem = f"{getattr(fun, '__module__', None)}.{_name(fun)}"
+    stem = "".join(c if c.isalnum() or c in "._" else "_" for c in stem)
+    digest = hashlib.sha256(source.encode()).hexdigest()[:10]
+    path = generated_dir() / f"srcad_bug_{stem}_{digest}.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(source)
+    temporary.replace(path)
+    return path
+
+
+# --- tracebacks ------------------------------------------------------------------------------
+def hide_internal_frames(error: BaseException) -> None:
+    """Trim ``error``'s traceback to the user's frames and the innermost frame (the one that
+    raised), unless ``SRCAD_DEBUG`` is set. Re-raise it with a bare ``raise`` afterwards."""
+    if is_debugging():
+        return
+    entries = [tb for tb in _entries(error.__traceback__)]
+    kept = [tb for tb in entries[:-1] if not _is_internal(tb.tb_frame)] + entries[-1:]
+    trimmed = None
+    for tb in reversed(kept):
+        trimmed = types.TracebackType(trimmed, tb.tb_frame, tb.tb_lasti, tb.tb_lineno)
+    error.__traceback__ = trimmed
+
+
+def _entries(tb: types.TracebackType | None) -> Iterator[types.TracebackType]:
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next
+
+
+def _is_internal(frame: types.FrameType) -> bool:
+    """A frame of srcad itself, or of the standard library modules srcad calls through."""
+    filename = frame.f_code.co_filename
+    if filename.startswith(PACKAGE_DIR):
+        return True
+    return filename.startswith(STDLIB_DIR) and not filename.startswith(SITE_DIRS)
+
+
+def public_api(fun: Callable) -> Callable:
+    """``fun`` as a public transformation: errors srcad raises on purpose leave it with
+    srcad's internal frames hidden."""
+
+    @functools.wraps(fun)
+    def boundary(*args, **kwargs):
+        try:
+            return fun(*args, **kwargs)
+        except RAISED_ON_PURPOSE as error:
+            hide_internal_frames(error)
+            raise
+
+    return boundary
