@@ -1,0 +1,378 @@
+"""The staging model: what srcad fixes when compiling is checked on every call, everything
+else is read on every call (README "What srcad fixes and what it reads").
+
+Each test calls a gradient, changes the world outside the function (a global, a helper, a
+closed-over container, an attribute, a seed), and checks the gradient again against central
+differences of the plain function at that moment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import random
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+from source_files import module_from_source
+
+import srcad
+from srcad.runtime import cache
+
+
+def _module(tmp_path, source: str):
+    return module_from_source(textwrap.dedent(source), tmp_path, "staging")
+
+
+def _assert_matches_numerical(fun, *args, argnums=0):
+    expected = srcad.numerical_grad(fun, *args, argnums=argnums)
+    np.testing.assert_allclose(srcad.grad(fun, argnums)(*args), expected, rtol=1e-6, atol=1e-8)
+
+
+# --- globals ---------------------------------------------------------------------------
+GLOBALS = """
+import numpy as np
+
+X = np.array([1.0, 2.0, 3.0])
+LAM = 0.5
+
+
+def loss(w):
+    return np.sum((X * w) ** 2) + LAM * w * w
+"""
+
+
+def test_a_global_array_that_changes_is_read_again(tmp_path):
+    m = _module(tmp_path, GLOBALS)
+    g = srcad.grad(m.loss)
+    assert g(0.5) == pytest.approx(srcad.numerical_grad(m.loss, 0.5))
+    m.X = np.array([10.0, 20.0, 30.0])
+    assert g(0.5) == pytest.approx(1400.5)  # 2 * w * sum(X**2) + 2 * LAM * w
+    assert g(0.5) == pytest.approx(srcad.numerical_grad(m.loss, 0.5))
+    assert srcad.grad(m.loss)(0.5) == pytest.approx(1400.5)  # a fresh grad too
+
+
+def test_a_global_float_that_changes_is_read_again(tmp_path):
+    m = _module(tmp_path, GLOBALS)
+    g = srcad.value_and_grad(m.loss)
+    g(0.5)
+    m.LAM = 3.0
+    value, gradient = g(0.5)
+    assert value == pytest.approx(m.loss(0.5))
+    assert gradient == pytest.approx(srcad.numerical_grad(m.loss, 0.5))
+
+
+def test_a_global_of_another_shape_recompiles(tmp_path):
+    m = _module(tmp_path, GLOBALS)
+    g = srcad.grad(m.loss)
+    g(0.5)
+    m.X = np.array([1.0, 2.0])
+    assert g(0.5) == pytest.approx(srcad.numerical_grad(m.loss, 0.5))
+    m.X = np.array([[1.0, 2.0], [3.0, 4.0]])
+    assert g(0.5) == pytest.approx(srcad.numerical_grad(m.loss, 0.5))
+    m.X = np.array([1.0, 2.0, 3.0, 4.0], dtype=np.float32)
+    assert g(0.5) == pytest.approx(2 * 0.5 * 30.0 + 2 * m.LAM * 0.5)  # exact in float32
+
+
+def test_a_global_int_is_fixed_and_checked(tmp_path):
+    m = _module(
+        tmp_path,
+        """
+        import numpy as np
+
+        N = 3
+
+
+        def loss(x):
+            total = 0.0
+            for i in range(N):
+                total = total + x[i] ** 2
+            return total
+        """,
+    )
+    x = np.arange(1.0, 6.0)
+    g = srcad.grad(m.loss)
+    np.testing.assert_allclose(g(x), srcad.numerical_grad(m.loss, x))
+    m.N = 5
+    np.testing.assert_allclose(g(x), srcad.numerical_grad(m.loss, x))
+
+
+def test_a_minibatch_read_from_a_global_does_not_recompile(tmp_path, monkeypatch):
+    m = _module(
+        tmp_path,
+        """
+        import numpy as np
+
+        BATCH = np.ones((4, 3))
+
+
+        def loss(w):
+            return np.sum(np.tanh(BATCH @ w) ** 2)
+        """,
+    )
+    compiles = []
+    original = srcad.compile._compile_reverse
+    monkeypatch.setattr(
+        srcad.compile, "_compile_reverse", lambda *a: compiles.append(1) or original(*a)
+    )
+    g = srcad.grad(m.loss)
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=3)
+    for _ in range(5):
+        m.BATCH = rng.normal(size=(4, 3))
+        np.testing.assert_allclose(g(w), srcad.numerical_grad(m.loss, w), rtol=1e-6)
+    assert len(compiles) == 1
+
+
+# --- helpers ---------------------------------------------------------------------------
+def test_a_redefined_helper_is_used(tmp_path):
+    m = _module(
+        tmp_path,
+        """
+        import numpy as np
+
+
+        def act(v):
+            return np.tanh(v)
+
+
+        def loss(W, x):
+            return np.sum(act(W @ x))
+        """,
+    )
+    W, x = np.random.default_rng(1).normal(size=(3, 2)), np.array([1.0, -2.0])
+    vg = srcad.value_and_grad(m.loss)
+    assert vg(W, x)[0] == pytest.approx(m.loss(W, x))
+    cell = "import numpy as np\n\n\ndef act(v):\n    return np.maximum(v, 0.0)\n"
+    m.act = _module(tmp_path, cell).act  # as a notebook cell redefines it
+    value, gradient = vg(W, x)
+    assert value == pytest.approx(m.loss(W, x))
+    np.testing.assert_allclose(gradient, srcad.numerical_grad(m.loss, W, x), atol=1e-8)
+
+
+def test_a_helper_default_argument_is_read_on_every_call(tmp_path):
+    m = _module(
+        tmp_path,
+        """
+        import numpy as np
+
+        SHIFT = np.array([0.0, 1.0])
+
+
+        def shifted(v, shift=SHIFT):
+            return v - shift
+
+
+        def loss(v):
+            return np.sum(shifted(v) ** 2)
+        """,
+    )
+    v = np.array([2.0, 3.0])
+    g = srcad.grad(m.loss)
+    g(v)
+    m.SHIFT[:] = [5.0, -5.0]  # the default array, changed in place
+    np.testing.assert_allclose(g(v), srcad.numerical_grad(m.loss, v))
+
+
+# --- closures, containers, attributes -----------------------------------------------------
+def test_a_closed_over_dict_and_an_attribute_are_read_on_every_call():
+    class Config:
+        scale = 2.0
+
+    state = {"target": 1.0}
+    cfg = Config()
+
+    def loss(w):
+        return cfg.scale * (w - state["target"]) ** 2
+
+    g = srcad.grad(loss)
+    assert g(3.0) == pytest.approx(srcad.numerical_grad(loss, 3.0))
+    state["target"] = 2.0
+    cfg.scale = 5.0
+    assert g(3.0) == pytest.approx(10.0)
+    assert g(3.0) == pytest.approx(srcad.numerical_grad(loss, 3.0))
+
+
+def test_a_closure_cell_rebound_is_read_again():
+    def make():
+        scale = np.array([1.0, 2.0])
+
+        def loss(w):
+            return np.sum(scale * w**2)
+
+        def rescale(value):
+            nonlocal scale
+            scale = value
+
+        return loss, rescale
+
+    loss, rescale = make()
+    g = srcad.grad(loss)
+    w = np.array([1.0, 1.0])
+    g(w)
+    rescale(np.array([3.0, -1.0]))
+    np.testing.assert_allclose(g(w), srcad.numerical_grad(loss, w))
+
+
+def test_a_method_of_an_object_reads_self_on_every_call():
+    class Layer:
+        def __init__(self):
+            self.W = np.eye(2)
+
+        def forward(self, x):
+            return np.tanh(self.W @ x)
+
+    layer = Layer()
+
+    def loss(x):
+        return np.sum(layer.forward(x) ** 2)
+
+    g = srcad.grad(loss)
+    x = np.array([0.3, -0.2])
+    g(x)
+    layer.W = np.array([[1.0, 2.0], [-1.0, 0.5]])
+    np.testing.assert_allclose(g(x), srcad.numerical_grad(loss, x), rtol=1e-6)
+
+
+def test_writing_into_an_outside_container_is_refused():
+    weights = {"w": 1.0}
+
+    def loss(x):
+        weights["w"] = x
+        return x * 2.0
+
+    with pytest.raises(srcad.UnsupportedSyntax, match="outside the function"):
+        srcad.grad(loss)(1.0)
+
+
+# --- randomness ----------------------------------------------------------------------------
+def dropout_loss(w, h):
+    keep = np.random.binomial(1, 0.5, size=h.shape)
+    return np.sum(w * h * keep)
+
+
+def test_dropout_draws_are_fresh_and_equal_the_plain_functions_draws():
+    h = np.arange(1.0, 9.0)
+    grads = []
+    for seed in (1, 2, 3):
+        np.random.seed(seed)
+        gradient = srcad.grad(dropout_loss)(2.0, h)
+        np.random.seed(seed)
+        assert gradient == pytest.approx(dropout_loss(1.0, h))  # d/dw = sum(h * keep)
+        grads.append(gradient)
+    assert len(set(grads)) > 1  # not the same sample every time
+
+
+def test_a_generator_in_a_global_draws_on_every_call(tmp_path):
+    m = _module(
+        tmp_path,
+        """
+        import numpy as np
+
+        rng = np.random.default_rng(0)
+
+
+        def noisy(w):
+            return np.sum((w + rng.normal(size=3)) ** 2)
+        """,
+    )
+    g = srcad.grad(m.noisy)
+    first, second = g(np.zeros(3)), g(np.zeros(3))
+    assert not np.allclose(first, second)
+    m.rng = np.random.default_rng(7)  # reseeded by rebinding
+    expected = 2 * np.random.default_rng(7).normal(size=3)
+    np.testing.assert_allclose(g(np.zeros(3)), expected)
+
+
+def test_a_random_mask_compared_with_a_constant_is_a_mask_of_this_call():
+    def masked(w):
+        keep = np.random.rand(4) > 0.5
+        return np.sum(w * keep)
+
+    for seed in (0, 4):
+        np.random.seed(seed)
+        gradient = srcad.grad(masked)(np.ones(4))
+        np.random.seed(seed)
+        np.testing.assert_array_equal(gradient, np.random.rand(4) > 0.5)
+
+
+def test_python_random_draws_run_once_per_call():
+    def jitter(w):
+        return w * random.random()
+
+    random.seed(3)
+    gradient = srcad.grad(jitter)(1.0)
+    random.seed(3)
+    assert gradient == random.random()
+
+
+def test_the_draw_is_reused_by_the_backward_pass_and_by_loops():
+    def rnn(W, xs):
+        h = np.zeros(3)
+        for t in range(xs.shape[0]):
+            h = np.tanh(W @ h + xs[t]) * (np.random.rand(3) > 0.3)
+        return np.sum(h)
+
+    W, xs = 0.5 * np.eye(3) + 0.1, np.ones((4, 3))
+
+    def seeded(W):
+        np.random.seed(0)
+        return rnn(W, xs)
+
+    np.random.seed(0)
+    gradient = srcad.grad(rnn)(W, xs)
+    np.testing.assert_allclose(gradient, srcad.numerical_grad(seeded, W), atol=1e-7)
+
+
+# --- effects -------------------------------------------------------------------------------
+def test_print_prints_once_per_call_with_the_plain_functions_values():
+    def loss(x):
+        y = np.sin(x)
+        print("y =", y)
+        return np.sum(y**2)
+
+    x = np.array([0.1, 0.2])
+    for call in (srcad.grad(loss), srcad.value_and_grad(loss)):
+        for _ in range(2):  # the first call compiles, the second takes the fast path
+            shown, expected = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(shown):
+                call(x)
+            with contextlib.redirect_stdout(expected):
+                loss(x)
+            assert shown.getvalue() == expected.getvalue()
+
+
+def test_print_inside_a_loop_prints_in_order():
+    def loss(x):
+        total = 0.0
+        for i in range(3):
+            print("step", i)
+            total = total + x * i
+        return total
+
+    shown = io.StringIO()
+    with contextlib.redirect_stdout(shown):
+        assert srcad.grad(loss)(2.0) == pytest.approx(3.0)
+    assert shown.getvalue() == "step 0\nstep 1\nstep 2\n"
+
+
+def test_warnings_and_logging_happen_on_every_call(caplog):
+    def loss(x):
+        warnings.warn("careful")
+        logging.warning("logged")
+        return x * x
+
+    g = srcad.grad(loss)
+    for _ in range(2):
+        caplog.clear()
+        with pytest.warns(UserWarning, match="careful"):
+            assert g(3.0) == pytest.approx(6.0)
+        assert "logged" in caplog.text
+
+
+def test_the_compiled_cache_checks_the_world():
+    cache.clear()
+    test_a_closed_over_dict_and_an_attribute_are_read_on_every_call()
