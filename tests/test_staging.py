@@ -361,7 +361,7 @@ def test_print_inside_a_loop_prints_in_order():
 
 def test_warnings_and_logging_happen_on_every_call(caplog):
     def loss(x):
-        warnings.warn("careful")
+        warnings.warn("careful", stacklevel=2)
         logging.warning("logged")
         return x * x
 
