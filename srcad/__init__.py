@@ -10,13 +10,20 @@ from srcad.api import grad, source, value_and_grad
 from srcad.checking import check_grad, numerical_grad
 from srcad.compare import compare
 from srcad.custom import custom_vjp, defvjp, stop_gradient
-from srcad.errors import GradientMismatch, NoDerivativeRule, SrcadError, UnsupportedSyntax
+from srcad.errors import (
+    GradientMismatch,
+    InternalError,
+    NoDerivativeRule,
+    SrcadError,
+    UnsupportedSyntax,
+)
 from srcad.explain import explain
 from srcad.transforms import hessian, hvp, jacfwd, jacrev, jvp, vjp
 from srcad.viz import graph
 
 __all__ = [
     "GradientMismatch",
+    "InternalError",
     "NoDerivativeRule",
     "SrcadError",
     "UnsupportedSyntax",

@@ -19,7 +19,9 @@ from typing import NamedTuple
 import numpy as np
 
 from srcad.compile import Compiled, compile_forward, compile_reverse, wrapper_function
+from srcad.errors import RAISED_ON_PURPOSE, ArgumentTypeError
 from srcad.pytree import flatten, unflatten
+from srcad.runtime.errors import hide_internal_frames
 from srcad.runtime.guard import make_guard
 from srcad.signature import ArgSignature, bind_call, signature_of
 
@@ -56,7 +58,11 @@ class Transformed:
                     grads, dict(zip(self._names, args, strict=True)), self.argnums
                 )
             return self._result(plain_value(value), grads)
-        return self._call_and_remember(args, kwargs)
+        try:
+            return self._call_and_remember(args, kwargs)
+        except RAISED_ON_PURPOSE as error:
+            hide_internal_frames(error)
+            raise  # a bare raise adds no frame: the user sees their own call last
 
     def _call_and_remember(self, args: tuple, kwargs: dict) -> object:
         """The full path: bind, work out the signature, compile if needed; then remember the
@@ -67,10 +73,10 @@ class Transformed:
         else:
             arguments = bind_call(self.fun, args, kwargs, self._signature)
         if self.mode == "forward":
-            value, grads = self._forward_gradient(arguments, signature_of(arguments))
+            value, grads = self._forward_gradient(arguments, signature_of(arguments, self.fun))
             grads = match_arguments(grads, arguments, self.argnums)
             return self._result(plain_value(value), grads)
-        signature = signature_of(arguments)
+        signature = signature_of(arguments, self.fun)
         compiled = self.compile(signature)
         value, raw_grads = compiled.fn(*arguments.values())
         grads = match_arguments(raw_grads, arguments, self.argnums)
@@ -129,7 +135,7 @@ class Transformed:
     def srcad_plain_function(self, signature: ArgSignature) -> Callable:
         """A Python function with readable source computing this one (for higher order)."""
         if self.mode == "forward":
-            raise TypeError("differentiate the reverse-mode gradient (the default) again")
+            raise ArgumentTypeError("differentiate the reverse-mode gradient (the default) again")
         compiled = self.compile(signature)
         target = compiled.fn
         params = signature.params

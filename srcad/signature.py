@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from srcad.errors import ArgumentTypeError
 from srcad.ir import AVal
 from srcad.pytree import TreeDef, flatten, unflatten
 
@@ -41,7 +42,7 @@ def bind_call(
     try:
         bound = signature.bind(*args, **kwargs)
     except TypeError as error:
-        raise TypeError(f"{fun.__name__}(): {error}") from None
+        raise ArgumentTypeError(f"{getattr(fun, '__name__', 'the function')}(): {error}") from None
     bound.apply_defaults()
     return dict(bound.arguments)
 
@@ -69,16 +70,34 @@ def abstract_leaf(value: object) -> object:
         return AVal((), _dtype_name(value.dtype))
     if value is None or isinstance(value, (bool, int, str)):
         return value
-    raise TypeError(
-        f"cannot pass a {type(value).__name__} to a differentiated function; use floats, "
-        "NumPy arrays, ints (as constants) or tuples/lists/dicts of them"
+    if isinstance(value, tuple):  # a NamedTuple: pytree keeps it whole, as a leaf
+        raise ArgumentTypeError(
+            f"is a {type(value).__name__} (a NamedTuple), which srcad cannot take yet; pass "
+            "its fields as separate arguments, or pass value._asdict() (a dict) and read its "
+            "fields by key inside the function"
+        )
+    raise ArgumentTypeError(
+        f"is a {type(value).__name__}, which srcad cannot take; use floats, NumPy arrays, "
+        "ints (as constants) or tuples/lists/dicts of them"
     )
 
 
-def signature_of(arguments: dict[str, object]) -> ArgSignature:
+def signature_of(arguments: dict[str, object], fun: Callable | None = None) -> ArgSignature:
+    """The signature of a call with these arguments (``fun``, when given, locates errors
+    about an argument at its ``def``)."""
     treedefs, leaves = [], []
-    for value in arguments.values():
+    for name, value in arguments.items():
         flat, treedef = flatten(value)
         treedefs.append(treedef)
-        leaves.append(tuple(map(abstract_leaf, flat)))
+        try:
+            leaves.append(tuple(map(abstract_leaf, flat)))
+        except ArgumentTypeError as error:
+            raise _argument_error(name, error, fun) from None
     return ArgSignature(tuple(arguments), tuple(treedefs), tuple(leaves))
+
+
+def _argument_error(name: str, error: ArgumentTypeError, fun: Callable | None) -> TypeError:
+    code = getattr(fun, "__code__", None)
+    where = (code.co_filename, code.co_firstlineno) if code else ()
+    of = f" of {fun.__name__}" if code else ""
+    return ArgumentTypeError(f"argument '{name}'{of} {error}", *where)

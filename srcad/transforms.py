@@ -17,17 +17,20 @@ import numpy as np
 
 from srcad.api import grad, like, plain_value
 from srcad.compile import Compiled, compile_forward, compile_reverse
+from srcad.errors import ArgumentTypeError, ArgumentValueError
 from srcad.pytree import flatten, unflatten
+from srcad.runtime.errors import public_api
 from srcad.signature import ArgSignature, bind_call, signature_of
 
 
+@public_api
 def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple:
     """``(fun(*primals), directional derivative of fun at primals along tangents)``."""
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
-        raise TypeError(f"jvp got {len(primals)} primals but {len(tangents)} tangents")
+        raise ArgumentTypeError(f"jvp got {len(primals)} primals but {len(tangents)} tangents")
     values = list(bind_call(fun, primals, {}).values())
-    signature = signature_of(bind_call(fun, primals, {}))
+    signature = signature_of(bind_call(fun, primals, {}), fun)
     numbers = _float_arguments(signature, len(primals))
     compiled = compile_forward(fun, signature, numbers)
     tangent_leaves = []
@@ -35,7 +38,7 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple:
         primal_leaves, treedef = flatten(primals[n])
         leaves, tangent_tree = flatten(tangents[n])
         if tangent_tree != treedef:
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"the tangent for argument {n} has a different structure " "than the primal"
             )
         tangent_leaves += [_as_tangent(t, p) for t, p in zip(leaves, primal_leaves, strict=True)]
@@ -43,11 +46,12 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple:
     return plain_value(value), plain_value(value_dot)
 
 
+@public_api
 def vjp(fun: Callable, *primals) -> tuple:
     """``(fun(*primals), vjp_fn)``; ``vjp_fn(cotangent)`` returns one cotangent per primal."""
     arguments = bind_call(fun, primals, {})
     values = list(arguments.values())
-    signature = signature_of(arguments)
+    signature = signature_of(arguments, fun)
     numbers = _float_arguments(signature, len(primals))
     compiled = compile_reverse(fun, signature, numbers, is_scalar=False)
     value = fun(*primals)
@@ -56,7 +60,7 @@ def vjp(fun: Callable, *primals) -> tuple:
     def vjp_fn(cotangent):
         cotangent = np.asarray(cotangent, dtype=out_aval.dtype)
         if cotangent.shape != out_aval.shape:
-            raise ValueError(
+            raise ArgumentValueError(
                 f"the cotangent has shape {cotangent.shape}; the output of "
                 f"{fun.__name__} has shape {out_aval.shape}"
             )
@@ -86,17 +90,18 @@ class _Jacobian:
             self.last = compile_reverse(self.fun, signature, self.argnums, is_scalar=False)
         return self.last
 
+    @public_api
     def __call__(self, *args):
         arguments = bind_call(self.fun, args, {})
         values = list(arguments.values())
         numbers = (self.argnums,) if isinstance(self.argnums, int) else tuple(self.argnums)
         for n in numbers:
             if flatten(values[n])[1].kind != "leaf":
-                raise TypeError(
+                raise ArgumentTypeError(
                     "jacfwd/jacrev differentiate with respect to arrays or floats, "
                     f"but argument {n} is a {type(values[n]).__name__}"
                 )
-        compiled = self.compile(signature_of(arguments))
+        compiled = self.compile(signature_of(arguments, self.fun))
         if self.mode == "forward":
             return self._forward(compiled, values, numbers)
         return self._reverse(compiled, values, numbers)
@@ -159,6 +164,7 @@ def hessian(fun: Callable, argnums: int | tuple = 0) -> Callable:
     return _Jacobian(grad(fun, argnums), argnums, "forward")
 
 
+@public_api
 def hvp(fun: Callable, primals: tuple, tangents: tuple) -> object:
     """The Hessian of ``fun`` at ``primals`` times ``tangents``, without forming the
     Hessian: one forward pass over the generated gradient code."""

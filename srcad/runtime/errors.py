@@ -12,8 +12,11 @@ Goes out, at two boundaries:
   function's source, the argument signature, the versions, the original traceback) is written
   to the generated-code directory.
 - ``hide_internal_frames(error)`` trims the traceback of an error on its way out of a public
-  transformation to the user's frames and the one frame that raised, the way JAX filters its
-  tracebacks. The caller re-raises with a bare ``raise``, which adds no frame of its own.
+  transformation to the user's frames, the way JAX filters its tracebacks: the last frame
+  shown is the user's call that raised, and the message names the line srcad refused. The
+  caller re-raises with a bare ``raise``, which adds no frame of its own. (srcad never runs
+  the user's function, so there is no frame of it to show; the frame in srcad that raised
+  says nothing the message does not, and would end a pytest report with srcad's file.)
 
 ``SRCAD_DEBUG=1`` keeps every frame and chains the original exception to ``InternalError``.
 
@@ -106,8 +109,9 @@ def internal_error(
         )
     message = (
         f"internal error in srcad while compiling {what} ({original}). This is a "
-        f"bug in srcad, not in your code; {report}. Until it is fixed, writing this line "
-        "differently may avoid it (SRCAD_DEBUG=1 shows srcad's own traceback)"
+        f"bug in srcad, not in your code; {report}. Until it is fixed, writing "
+        f"{'this line' if loc else 'the function'} differently may avoid it (SRCAD_DEBUG=1 "
+        "shows srcad's own traceback)"
     )
     return InternalError(message, file, line, str(path) if path else None)
 
@@ -174,34 +178,15 @@ def reproduction_source(
     options: tuple,
     loc: Loc | None,
 ) -> str:
-    """A Python file that repeats the failed compilation, with everything a bug report needs
-    in its header comment."""
-    file, line = definition_line(fun)
-    versions = (
-        f"srcad {_srcad_version()}, Python {platform.python_version()}, NumPy {np.__version__}, "
-        f"{platform.platform()}"
-    )
-    where = f"{loc.file}:{loc.line}: {loc.text}" if loc else f"{file}:{line}"
-    original = "".join(traceback.format_exception(error))
-    header = [
-        "Reproduction of an internal error in srcad (a bug in srcad).",
-        versions,
-        f"Compiling: {entry} of {_name(fun)} (defined at {file}:{line})",
-        f"At: {where}",
-        "",
-        "Runs the compilation that failed. If the function calls helpers or reads globals,",
-        f"copy them from {file} as well.",
-        "",
-        "Original traceback:",
-        *original.splitlines(),
-    ]
+    """A Python file that repeats the failed compilation ``entry(fun, signature, *options)``
+    (``signature`` an ``ArgSignature``), with what a bug report needs in its header."""
     name = getattr(fun, "__name__", "fun")
-    arguments = signature.trees() if hasattr(signature, "trees") else {}
+    arguments = signature.trees()
     values = ", ".join(f"{key!r}: {_argument_source(tree)}" for key, tree in arguments.items())
     call = ", ".join([name, "signature_of(arguments)", *map(repr, options)])
     return "\n".join(
         [
-            *(f"# {text}".rstrip() for text in header),
+            *(f"# {text}".rstrip() for text in _report(error, fun, entry, loc)),
             "import numpy as np",
             "",
             f"from srcad.compile import {entry}",
@@ -216,6 +201,36 @@ def reproduction_source(
             "",
         ]
     )
+
+
+def _report(error: BaseException, fun: Callable, entry: str, loc: Loc | None) -> list[str]:
+    """The header of a reproduction file: versions, where, and the original traceback."""
+    file, line = definition_line(fun)
+    where = f"{loc.file}:{loc.line}: {loc.text}" if loc else f"{file}:{line}"
+    return [
+        "Reproduction of an internal error in srcad (a bug in srcad).",
+        f"srcad {_srcad_version()}, Python {platform.python_version()}, "
+        f"NumPy {np.__version__}, {platform.platform()}",
+        f"Compiling: {entry} of {_name(fun)} (defined at {file}:{line})",
+        f"At: {where}",
+        "",
+        "Runs the compilation that failed. If the function calls helpers or reads globals,",
+        f"copy them from {file} as well.",
+        "",
+        *_made_by_srcad_note(fun),
+        "Original traceback:",
+        *"".join(traceback.format_exception(error)).splitlines(),
+    ]
+
+
+def _made_by_srcad_note(fun: Callable) -> list[str]:
+    if not hasattr(fun, "srcad_plain_function"):
+        return []
+    return [
+        f"The function compiled was made by srcad from {_name(fun)} (a {type(fun).__name__},",
+        f"such as srcad.grad({_name(fun)})): wrap it the same way in the last line.",
+        "",
+    ]
 
 
 def _srcad_version() -> str:
@@ -266,12 +281,11 @@ def write_reproduction(fun: Callable, source: str) -> Path:
 
 # --- tracebacks ------------------------------------------------------------------------------
 def hide_internal_frames(error: BaseException) -> None:
-    """Trim ``error``'s traceback to the user's frames and the innermost frame (the one that
-    raised), unless ``SRCAD_DEBUG`` is set. Re-raise it with a bare ``raise`` afterwards."""
+    """Trim ``error``'s traceback to the user's frames, unless ``SRCAD_DEBUG`` is set.
+    Re-raise it with a bare ``raise`` afterwards."""
     if is_debugging():
         return
-    entries = [tb for tb in _entries(error.__traceback__)]
-    kept = [tb for tb in entries[:-1] if not _is_internal(tb.tb_frame)] + entries[-1:]
+    kept = [tb for tb in _entries(error.__traceback__) if not _is_internal(tb.tb_frame)]
     trimmed = None
     for tb in reversed(kept):
         trimmed = types.TracebackType(trimmed, tb.tb_frame, tb.tb_lasti, tb.tb_lineno)
