@@ -376,3 +376,14 @@ def test_warnings_and_logging_happen_on_every_call(caplog):
 def test_the_compiled_cache_checks_the_world():
     cache.clear()
     test_a_closed_over_dict_and_an_attribute_are_read_on_every_call()
+
+
+def test_python_that_raises_when_compiling_is_the_users_error_not_an_internal_one():
+    def loss(x):
+        n = 1 // 0
+        return x * n
+
+    with pytest.raises(srcad.SrcadError, match="ZeroDivisionError") as info:
+        srcad.grad(loss)(1.0)
+    assert not isinstance(info.value, srcad.InternalError)
+    assert "test_staging.py" in str(info.value)

@@ -506,7 +506,9 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
 
     def _binary(self, op: ast.operator, left: object, right: object, node: ast.AST) -> object:
         self._require_static(op, (left, right), node)
-        return BINARY_OPERATORS[type(op)](left, right)
+        if isinstance(left, Tracer) or isinstance(right, Tracer):
+            return BINARY_OPERATORS[type(op)](left, right)
+        return self._run_static(lambda: BINARY_OPERATORS[type(op)](left, right), node)
 
     def _eval_UnaryOp(self, node: ast.UnaryOp) -> object:
         operand = self.evaluate(node.operand)
@@ -675,9 +677,24 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
             )
         if function is enumerate and is_traced:
             return _Enumerated(args[0])
-        if not is_traced:
-            return function(*args, **kwargs)  # compile-time value: shapes, ranges, constants
+        if not is_traced:  # compile-time value: shapes, ranges, constants
+            return self._run_static(lambda: function(*args, **kwargs), node)
         raise self._no_rule(function, node)
+
+    def _run_static(self, compute: Callable[[], object], node: ast.AST) -> object:
+        """Run Python on compile-time values; what it raises is about the user's line
+        (the plain function raises there too), not a bug in srcad."""
+        try:
+            return compute()
+        except (TraceError, SrcadError):
+            raise
+        except (ArithmeticError, ValueError, TypeError, IndexError, KeyError) as error:
+            raise self.located(
+                SrcadError,
+                f"'{ast.unparse(node)}' raises {type(error).__name__}: {error} (the plain "
+                "function raises here too)",
+                node,
+            ) from None
 
     def _outside_call(self, function: object, callee: object, args: list, kwargs: dict) -> object:
         """A call the generated code makes on every call (random draws, print)."""
