@@ -107,6 +107,8 @@ def _is_near_kink(expr, symbols, values):
             return True
         if isinstance(node, sympy.Piecewise):
             condition = node.args[0][1]
+            if not hasattr(condition, "lhs"):
+                continue  # a condition sympy decided (x > x): no branch flip near here
             gap = float((condition.lhs - condition.rhs).evalf(subs=subs))
             if abs(gap) < 1e-3:
                 return True
