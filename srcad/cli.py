@@ -1,5 +1,5 @@
 """The ``srcad`` command line: ``demo``, ``train``, ``show``, ``check``, ``graph``, ``explain``,
-``compare`` and ``generate``.
+``compare``, ``generate`` and ``cache``.
 
 ``MODULE:FUNCTION`` names a function either by dotted module (``examples.basics:g``) or by
 file path (``examples/basics.py:g``). Example arguments come from ``--args`` (a Python
@@ -98,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("--check", action="store_true", help="only report differences")
     generate.set_defaults(run=_run_generate)
+    cache = commands.add_parser(
+        "cache", help="the generated-code directory: 'srcad cache info', 'srcad cache clear'"
+    )
+    cache.add_argument("action", choices=["info", "clear"], help="show its size, or empty it")
+    cache.set_defaults(run=_run_cache)
     return parser
 
 
@@ -233,3 +238,30 @@ def _run_demo(options: argparse.Namespace) -> int:
     from srcad.demo import run_demo
 
     return run_demo(epochs=options.epochs, seed=options.seed)
+
+
+def _run_cache(options: argparse.Namespace) -> int:
+    from srcad.runtime.store import cache_info, clear_cache
+
+    if options.action == "clear":
+        removed = clear_cache()
+        if removed < 0:
+            print(
+                f"srcad cache: {cache_info().path} is not srcad's own directory (no CACHEDIR.TAG);"
+                " remove its files yourself",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"removed {removed} files from {cache_info().path}")
+        return 0
+    info = cache_info()
+    owner = ""
+    if info.path.exists() and not info.is_owned:
+        owner = " (not srcad's own directory: never trimmed or cleared)"
+    print(f"path:  {info.path}{owner}")
+    print(f"files: {info.files} (cap {info.max_files}, SRCAD_CACHE_MAX_FILES)")
+    print(
+        f"size:  {info.size / 2**20:.1f} MB (cap {info.max_bytes / 2**20:.0f} MB, "
+        "SRCAD_CACHE_MAX_MB)"
+    )
+    return 0

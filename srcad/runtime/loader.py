@@ -1,27 +1,20 @@
 """Loading generated source: write it to a real file, compile it, register it with linecache.
 
 Generated code is compiled under its file name inside the generated-code directory
-(``$SRCAD_GENERATED_DIR``, default ``~/.cache/srcad``), so tracebacks, ``inspect.getsource``
-and pdb show its lines. If the directory cannot be written, the source still lives in
-``linecache`` and everything but opening the file in an editor keeps working.
+(``$SRCAD_GENERATED_DIR``, default ``~/.cache/srcad``; see ``srcad.runtime.store`` for its
+size cap), so tracebacks, ``inspect.getsource`` and pdb show its lines. The source also
+lives in ``linecache``: if the directory cannot be written, or the file is evicted while the
+function is in use, everything but opening the file in an editor keeps working.
 """
 
 from __future__ import annotations
 
 import hashlib
 import linecache
-import os
 from collections.abc import Callable
 from pathlib import Path
 
-
-def generated_dir() -> Path:
-    """Where generated modules are written."""
-    configured = os.environ.get("SRCAD_GENERATED_DIR")
-    if configured:
-        return Path(configured)
-    cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache_home) / "srcad"
+from srcad.runtime.store import generated_dir, write_file
 
 
 def load_function(source: str, function_name: str, stem: str, constants: dict) -> Callable:
@@ -30,25 +23,25 @@ def load_function(source: str, function_name: str, stem: str, constants: dict) -
 
 
 def load_module(source: str, stem: str, constants: dict | None = None) -> dict:
-    """Compile ``source`` as a module file named after ``stem``; returns its namespace."""
-    digest = hashlib.sha256(source.encode()).hexdigest()[:10]
-    path = generated_dir() / f"{stem}_{digest}.py"
-    _write_if_changed(path, source)
+    """Compile ``source`` as a module file named after ``stem`` and its content; returns its
+    namespace."""
+    path = module_path(source, stem)
+    write_file(path, source)
+    return exec_module(source, path, stem, constants)
+
+
+def module_path(source: str, stem: str) -> Path:
+    """The file of a generated module: named after ``stem`` and addressed by its content."""
+    return generated_dir() / f"{stem}_{hashlib.sha256(source.encode()).hexdigest()[:10]}.py"
+
+
+def exec_module(source: str, path: Path, stem: str, constants: dict | None = None) -> dict:
+    """Run ``source`` (the text of the file at ``path``, which need not exist) as a module
+    with ``constants`` in its namespace; returns the namespace."""
     filename = str(path)
+    # mtime None: linecache.checkcache keeps the entry even when the file is evicted
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace: dict = {"__name__": f"srcad_generated.{stem}", "__file__": filename}
     namespace.update(constants or {})
-    exec(compile(source, filename, "exec"), namespace)
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - srcad's generated code
     return namespace
-
-
-def _write_if_changed(path: Path, source: str) -> None:
-    try:
-        if path.exists() and path.read_text() == source:
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(source)
-        temporary.replace(path)
-    except OSError:
-        pass  # read-only location: linecache still serves the source
