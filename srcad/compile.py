@@ -4,6 +4,9 @@ Each takes a user function and an argument signature and returns a loaded genera
 function: lower → differentiate (``reverse_graph`` or ``forward_graph``) → eliminate dead
 code → (verify) → emit source → load. Results are cached per function and signature.
 
+A compile is also stored on disk (``srcad.runtime.disk``) and reused by a later process
+when everything it depended on is unchanged there.
+
 Functions made by srcad itself (``grad(f)``, ``jvp`` wrappers) are turned back into
 source that srcad can read (``plain_function``): a short wrapper around the generated
 function, so that ``grad(grad(f))`` differentiates the generated code.
@@ -13,16 +16,19 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from srcad.codegen import FunctionSpec, emit_module
+from srcad.custom import CUSTOM
 from srcad.errors import ArgumentTypeError, ArgumentValueError, InternalError, SrcadError
 from srcad.forward import forward_graph
 from srcad.frontend import parse_function
 from srcad.ir import AVal, Graph, Var
 from srcad.ir.builder import GraphBuilder
+from srcad.ir.prims import PRIMS
 from srcad.ir.verify import verify_graph
 from srcad.lower import LoweredFunction, lower_function
 from srcad.passes import eliminate_dead_code
@@ -30,6 +36,7 @@ from srcad.pytree import TreeDef, unflatten
 from srcad.reverse import reverse_graph
 from srcad.runtime import generated_dir, load_function
 from srcad.runtime.cache import cached
+from srcad.runtime.disk import entry_key, load_entry, save_entry
 from srcad.runtime.errors import compile_errors
 from srcad.runtime.guard import always_current, make_world_guard
 from srcad.signature import ArgSignature
@@ -41,14 +48,21 @@ class Compiled:
 
     ``is_current()`` tells whether everything the compile fixed about the world outside the
     function (helpers, ints, shapes of globals: ``srcad.ir.world``) still holds; a call
-    must not use ``fn`` when it does not.
+    must not use ``fn`` when it does not. ``out_avals`` are the shapes and dtypes of the
+    derivative graph's outputs (the value first). ``graph``, the derivative graph, is not
+    stored on disk: a compile reused from disk makes it again (``derive_graph``) when asked.
     """
 
     fn: Callable
     source: str
-    graph: Graph
     out_tree: TreeDef
+    out_avals: tuple[AVal, ...]
     is_current: Callable[[], bool] = always_current
+    derive_graph: Callable[[], Graph] | None = None
+
+    @functools.cached_property
+    def graph(self) -> Graph:
+        return self.derive_graph()
 
 
 def compile_reverse(
@@ -63,16 +77,51 @@ def compile_reverse(
     key = ("reverse", argnums, has_aux, is_scalar, signature)
     options = (argnums, has_aux, is_scalar)
     with compile_errors(fun, signature, "compile_reverse", *options), _in_generated_code(fun):
-        return cached(
-            fun, key, lambda: _compile_reverse(fun, signature, argnums, has_aux, is_scalar)
+        compile_fn = functools.partial(
+            _compile_reverse, fun, signature, argnums, has_aux, is_scalar
         )
+        return cached(fun, key, lambda: _reuse_or_compile(fun, key, compile_fn))
 
 
 def compile_forward(fun: Callable, signature: ArgSignature, argnums: int | tuple) -> Compiled:
     """``f_jvp(params..., tangents...)`` returning ``(value, value_dot)``."""
     key = ("forward", argnums, signature)
     with compile_errors(fun, signature, "compile_forward", argnums), _in_generated_code(fun):
-        return cached(fun, key, lambda: _compile_forward(fun, signature, argnums))
+        compile_fn = functools.partial(_compile_forward, fun, signature, argnums)
+        return cached(fun, key, lambda: _reuse_or_compile(fun, key, compile_fn))
+
+
+def _reuse_or_compile(fun: Callable, key: tuple, compile_fn: Callable) -> Compiled:
+    """The compile an earlier process stored on disk under ``key``, if it holds here (see
+    ``srcad.runtime.disk``); otherwise ``compile_fn(disk_key)``, which stores its result."""
+    disk_key = _disk_key(fun, key)
+    if disk_key is None:
+        return compile_fn(None)
+    entry = load_entry(disk_key, _module_stem(fun, key[0]), fun)
+    if entry is None:
+        return compile_fn(disk_key)
+    derive_graph = functools.partial(_derive_graph, compile_fn)
+    return Compiled(
+        entry.fn, entry.source, entry.out_tree, entry.out_avals, entry.is_current, derive_graph
+    )
+
+
+def _disk_key(fun: Callable, key: tuple) -> str | None:
+    """The key of the compile on disk; None when it is not shared between processes, as
+    when this process registered rules of its own (``defvjp``, ``custom_vjp``)."""
+    if any(prim.kind == CUSTOM for prim in PRIMS.values()):
+        return None
+    return entry_key(fun, key)
+
+
+def _derive_graph(compile_fn: Callable) -> Graph:
+    return compile_fn(None).graph
+
+
+def _module_stem(fun: Callable, mode: str) -> str:
+    """How the generated module of ``fun`` is named (``_load`` names it the same way)."""
+    stem = f"{fun.__module__}.{fun.__qualname__}".replace("<", "").replace(">", "")
+    return f"{stem}_{'grad' if mode == 'reverse' else 'jvp'}"
 
 
 @contextlib.contextmanager
@@ -95,7 +144,7 @@ def _in_generated_code(fun: Callable) -> Iterator[None]:
         ) from None
 
 
-def _compile_reverse(fun, signature, argnums, has_aux, is_scalar) -> Compiled:
+def _compile_reverse(fun, signature, argnums, has_aux, is_scalar, disk_key=None) -> Compiled:
     plain = plain_function(fun, signature)
     numbers = check_argnums(argnums, signature, plain)
     lowered = lower_function(plain, signature.trees())
@@ -114,10 +163,10 @@ def _compile_reverse(fun, signature, argnums, has_aux, is_scalar) -> Compiled:
         returns=(unflatten(lowered.out_tree, list(range(len(graph.outputs)))), grads),
         output_names=_gradient_names(lowered, wrt, len(graph.outputs)),
     )
-    return _load(plain, result, spec, lowered)
+    return _load(plain, result, spec, lowered, disk_key)
 
 
-def _compile_forward(fun, signature, argnums) -> Compiled:
+def _compile_forward(fun, signature, argnums, disk_key=None) -> Compiled:
     plain = plain_function(fun, signature)
     numbers = check_argnums(argnums, signature, plain)
     lowered = lower_function(plain, signature.trees())
@@ -138,7 +187,7 @@ def _compile_forward(fun, signature, argnums) -> Compiled:
         ),
         extra_params=tuple(p[0] for p in tangent_paths),
     )
-    return _load(plain, result, spec, lowered)
+    return _load(plain, result, spec, lowered, disk_key)
 
 
 def _clean(graph: Graph) -> Graph:
@@ -148,12 +197,32 @@ def _clean(graph: Graph) -> Graph:
     return result
 
 
-def _load(fun: Callable, graph: Graph, spec: FunctionSpec, lowered: LoweredFunction) -> Compiled:
+def _load(
+    fun: Callable,
+    graph: Graph,
+    spec: FunctionSpec,
+    lowered: LoweredFunction,
+    disk_key: str | None = None,
+) -> Compiled:
     source, constants = emit_module(graph, spec)
     stem = f"{fun.__module__}.{fun.__qualname__}".replace("<", "").replace(">", "")
     loaded = load_function(source, spec.name, f"{stem}_{spec.name.rsplit('_', 1)[-1]}", constants)
     is_current = make_world_guard(lowered.world_reads)
-    return Compiled(loaded, source, graph, lowered.out_tree, is_current)
+    out_avals = tuple(atom.aval for atom in graph.outputs)
+    if disk_key is not None:
+        stem = _module_stem(fun, "reverse" if spec.name.endswith("_grad") else "forward")
+        save_entry(
+            disk_key,
+            stem,
+            fun,
+            loaded.__name__,
+            source,
+            constants,
+            lowered.world_reads,
+            lowered.out_tree,
+            out_avals,
+        )
+    return Compiled(loaded, source, lowered.out_tree, out_avals, is_current, lambda: graph)
 
 
 def _wrt(lowered: LoweredFunction, signature: ArgSignature, numbers: tuple) -> tuple:

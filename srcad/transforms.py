@@ -55,7 +55,7 @@ def vjp(fun: Callable, *primals) -> tuple:
     numbers = _float_arguments(signature, len(primals))
     compiled = compile_reverse(fun, signature, numbers, is_scalar=False)
     value = fun(*primals)
-    out_aval = compiled.graph.outputs[0].aval
+    out_aval = compiled.out_avals[0]
 
     def vjp_fn(cotangent):
         cotangent = np.asarray(cotangent, dtype=out_aval.dtype)
@@ -133,7 +133,7 @@ class _Jacobian:
         return unflatten(out_tree, blocks)
 
     def _reverse(self, compiled: Compiled, values: list, numbers: tuple) -> object:
-        out_aval = compiled.graph.outputs[0].aval
+        out_aval = compiled.out_avals[0]
         rows = [[] for _ in numbers]
         for position in np.ndindex(out_aval.shape):
             cotangent = np.zeros(out_aval.shape, dtype=out_aval.dtype)

@@ -1,0 +1,311 @@
+"""The generated-code directory as a cache that can be trusted (``srcad.runtime.store``,
+``srcad.runtime.disk``): capped in size, cleared by ``srcad cache clear``, reused by a later
+process only when everything the compile depended on is unchanged, and safe under threads.
+
+Every test points ``SRCAD_GENERATED_DIR`` at a directory of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+from source_files import module_from_source
+
+import srcad
+import srcad.compile
+from srcad.cli import main
+from srcad.runtime import cache, generated_dir
+from srcad.runtime.store import TAG_NAME, write_file
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    directory = tmp_path / "cache"
+    monkeypatch.setenv("SRCAD_GENERATED_DIR", str(directory))
+    monkeypatch.setenv("SRCAD_CACHE_LOG", "1")
+    return directory
+
+
+def _srcad_files(directory) -> list:
+    return sorted(p.name for p in directory.iterdir() if p.suffix in (".py", ".json", ".npz"))
+
+
+# --- the cap ------------------------------------------------------------------------------
+def test_the_cap_evicts_the_least_recently_used_files(cache_dir, monkeypatch):
+    monkeypatch.setenv("SRCAD_CACHE_MAX_FILES", "10")
+    for k in range(10):
+        write_file(cache_dir / f"old_{k}.py", f"x = {k}\n")
+        os.utime(cache_dir / f"old_{k}.py", (1000.0 + k, 1000.0 + k))
+    os.utime(cache_dir / "old_0.py")  # reused just now: kept longest
+    write_file(cache_dir / "new.py", "x = 'new'\n")
+    kept = _srcad_files(cache_dir)
+    assert len(kept) <= 9  # trimmed to 90% of the cap
+    assert "new.py" in kept and "old_0.py" in kept
+    assert "old_1.py" not in kept and "old_2.py" not in kept
+
+
+def test_compiling_many_functions_stays_under_the_cap(cache_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("SRCAD_CACHE_MAX_FILES", "8")
+    source = "import numpy as np\n" + "".join(
+        f"\n\ndef f{k}(x):\n    return np.sum(np.sin(x) * {k + 1}.0)\n" for k in range(12)
+    )
+    m = module_from_source(source, tmp_path, "many")
+    x = np.arange(3.0)
+    for k in range(12):
+        fun = getattr(m, f"f{k}")
+        np.testing.assert_allclose(srcad.grad(fun)(x), (k + 1) * np.cos(x))
+        assert len(_srcad_files(cache_dir)) <= 8
+    assert (cache_dir / TAG_NAME).exists()
+
+
+def test_cache_info_and_clear(cache_dir, capsys):
+    srcad.grad(lambda_free_square)(3.0)
+    assert _srcad_files(cache_dir)
+    assert main(["cache", "info"]) == 0
+    out = capsys.readouterr().out
+    assert str(cache_dir) in out and "files: " in out and "MB" in out
+    assert main(["cache", "clear"]) == 0
+    assert "removed" in capsys.readouterr().out
+    assert _srcad_files(cache_dir) == []
+    assert srcad.grad(lambda_free_square)(3.0) == 6.0  # a loaded function keeps working
+
+
+def test_srcad_cache_clear_from_the_command_line(cache_dir):
+    write_file(cache_dir / "some_module_0123456789.py", "x = 1\n")
+    environment = {**os.environ, "SRCAD_GENERATED_DIR": str(cache_dir)}
+    result = subprocess.run(
+        [sys.executable, "-m", "srcad", "cache", "clear"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert _srcad_files(cache_dir) == []
+
+
+def test_a_directory_srcad_does_not_own_is_never_trimmed_or_cleared(tmp_path, monkeypatch):
+    mine = tmp_path / "project"
+    mine.mkdir()
+    (mine / "notes.py").write_text("keep me\n")
+    monkeypatch.setenv("SRCAD_GENERATED_DIR", str(mine))
+    monkeypatch.setenv("SRCAD_CACHE_MAX_FILES", "1")
+    srcad.grad(lambda_free_square)(2.0)
+    assert not (mine / TAG_NAME).exists()
+    assert main(["cache", "clear"]) == 1
+    assert (mine / "notes.py").read_text() == "keep me\n"
+
+
+def lambda_free_square(x):
+    return x * x
+
+
+# --- reuse within a process (the in-memory cache forgotten) ---------------------------------
+def test_a_compile_is_reused_from_disk_and_checks_the_world(cache_dir, tmp_path, capfd):
+    m = module_from_source(HELPERS_MODULE, tmp_path, "reuse")
+    x = np.array([0.3, -0.2, 0.5])
+    expected = srcad.grad(m.loss)(x)
+    cache.clear()
+    assert np.array_equal(srcad.grad(m.loss)(x), expected)
+    assert "reused" in capfd.readouterr().err
+    cache.clear()
+    m.act = m.other_act  # a redefined helper: the stored compile does not hold
+    np.testing.assert_allclose(srcad.grad(m.loss)(x), srcad.numerical_grad(m.loss, x), rtol=1e-6)
+    assert "act is not what it was" in capfd.readouterr().err
+
+
+def test_a_reused_gradient_can_be_differentiated_again(cache_dir):
+    def cube(x):
+        return x * x * x
+
+    assert srcad.grad(cube)(2.0) == pytest.approx(12.0)
+    cache.clear()
+    assert srcad.grad(srcad.grad(cube))(2.0) == pytest.approx(12.0)  # inner one from disk
+    assert srcad.hessian(cube)(np.array(2.0)) == pytest.approx(12.0)
+
+
+def test_a_vanished_file_is_a_miss(cache_dir):
+    def f(x):
+        return np.sum(np.exp(x))
+
+    x = np.arange(3.0)
+    srcad.grad(f)(x)
+    cache.clear()
+    for path in cache_dir.glob("*.py"):
+        path.unlink()  # another process evicted it
+    np.testing.assert_allclose(srcad.grad(f)(x), np.exp(x))
+
+
+# --- a second process -----------------------------------------------------------------------
+HELPERS_MODULE = textwrap.dedent(
+    """
+    import numpy as np
+
+    K = 3
+    SCALE = 0.5
+    W0 = np.ones((4, 3))
+
+
+    def act(v):
+        return np.tanh(v)
+
+
+    def other_act(v):
+        return np.sin(v)
+
+
+    def loss(x):
+        return np.sum(act(x) ** 2) + SCALE * np.sum(x**2) + K * np.sum(W0 @ x)
+    """
+)
+
+MLP_MODULE = textwrap.dedent(
+    """
+    import numpy as np
+
+    LAM = 1e-3
+    N_LAYERS = 2
+
+
+    def act(v):
+        return np.tanh(v)
+
+
+    def mlp_loss(params, x, y):
+        h = x
+        for k in range(N_LAYERS):
+            h = act(h @ params[2 * k] + params[2 * k + 1])
+        penalty = 0.0
+        for w in params:
+            penalty = penalty + np.sum(w**2)
+        return np.mean((h @ params[-1] - y) ** 2) + LAM * penalty
+    """
+)
+
+SCRIPT = """
+import json, sys, time
+sys.path.insert(0, ".")
+import numpy as np
+import srcad, srcad.compile
+import mlp
+
+lowered = []
+original = srcad.compile.lower_function
+srcad.compile.lower_function = lambda *a: lowered.append(1) or original(*a)
+rng = np.random.default_rng(0)
+params = [rng.normal(size=s) for s in [(8, 32), (32,), (32, 32), (32,), (32, 1)]]
+x, y = rng.normal(size=(64, 8)), rng.normal(size=(64, 1))
+start = time.perf_counter()
+grads = srcad.grad(mlp.mlp_loss)(params, x, y)
+seconds = time.perf_counter() - start
+numerical = srcad.numerical_grad(mlp.mlp_loss, params, x, y)
+print(json.dumps({
+    "lowered": len(lowered),
+    "seconds": seconds,
+    "grads": [g.tolist() for g in grads],
+    "numerical": [g.tolist() for g in numerical],
+}))
+"""
+
+
+def _run(tmp_path, cache_dir) -> tuple[dict, str]:
+    environment = {
+        **os.environ,
+        "SRCAD_GENERATED_DIR": str(cache_dir),
+        "SRCAD_CACHE_LOG": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1]), result.stderr
+
+
+def _assert_close(grads, numerical):
+    for g, n in zip(grads, numerical, strict=True):
+        np.testing.assert_allclose(g, n, rtol=1e-5, atol=1e-6)
+
+
+def test_a_second_process_reuses_the_compile(tmp_path, cache_dir):
+    (tmp_path / "mlp.py").write_text(MLP_MODULE)
+    first, log = _run(tmp_path, cache_dir)
+    assert first["lowered"] >= 1 and "stored" in log
+    second, log = _run(tmp_path, cache_dir)
+    assert second["lowered"] == 0, log  # loaded from disk: nothing lowered or differentiated
+    assert "reused" in log and "stored" not in log
+    for a, b in zip(first["grads"], second["grads"], strict=True):
+        np.testing.assert_array_equal(a, b)
+    _assert_close(second["grads"], second["numerical"])
+    print(f"MLP loss: first compile {first['seconds']:.3f} s, reused {second['seconds']:.3f} s")
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "is_reused"),
+    [
+        ("return np.tanh(v)", "return np.sin(v)", False),  # the helper's source
+        ("N_LAYERS = 2", "N_LAYERS = 1", False),  # an int fixed when compiling
+        ("LAM = 1e-3", "LAM = 0.5", True),  # a float is read on every call
+    ],
+    ids=["helper", "int", "float"],
+)
+def test_a_second_process_checks_what_the_compile_relied_on(
+    tmp_path, cache_dir, before, after, is_reused
+):
+    (tmp_path / "mlp.py").write_text(MLP_MODULE)
+    _run(tmp_path, cache_dir)
+    (tmp_path / "mlp.py").write_text(MLP_MODULE.replace(before, after))
+    second, log = _run(tmp_path, cache_dir)
+    assert (second["lowered"] == 0) == is_reused, log
+    _assert_close(second["grads"], second["numerical"])  # the gradient of the code as it is now
+
+
+# --- threads --------------------------------------------------------------------------------
+def test_two_threads_compiling_at_once_get_one_compile(cache_dir, monkeypatch):
+    def loss(w):
+        return np.sum(np.tanh(w) ** 2)
+
+    lowered = []
+    original = srcad.compile.lower_function
+
+    def slow_lower(*args):
+        lowered.append(threading.current_thread().name)
+        time.sleep(0.2)  # both threads are inside the compile at once
+        return original(*args)
+
+    monkeypatch.setattr(srcad.compile, "lower_function", slow_lower)
+    monkeypatch.setenv("SRCAD_CACHE_REUSE", "0")
+    w = np.array([0.1, -0.4, 0.7])
+    gradients = [srcad.grad(loss), srcad.grad(loss)]
+    results: dict = {}
+    barrier = threading.Barrier(2)
+
+    def work(k: int) -> None:
+        barrier.wait()
+        results[k] = gradients[k](w)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(lowered) == 1
+    assert gradients[0].last is gradients[1].last
+    for k in range(2):
+        np.testing.assert_allclose(results[k], 2 * np.tanh(w) * (1 - np.tanh(w) ** 2))
+
+
+def test_generated_files_go_to_the_configured_directory(cache_dir):
+    assert generated_dir() == cache_dir
