@@ -145,8 +145,7 @@ def test_a_vanished_file_is_a_miss(cache_dir):
 
 
 # --- a second process -----------------------------------------------------------------------
-HELPERS_MODULE = textwrap.dedent(
-    """
+HELPERS_MODULE = textwrap.dedent("""
     import numpy as np
 
     K = 3
@@ -164,11 +163,9 @@ HELPERS_MODULE = textwrap.dedent(
 
     def loss(x):
         return np.sum(act(x) ** 2) + SCALE * np.sum(x**2) + K * np.sum(W0 @ x)
-    """
-)
+    """)
 
-MLP_MODULE = textwrap.dedent(
-    """
+MLP_MODULE = textwrap.dedent("""
     import numpy as np
 
     LAM = 1e-3
@@ -187,8 +184,8 @@ MLP_MODULE = textwrap.dedent(
         for w in params:
             penalty = penalty + np.sum(w**2)
         return np.mean((h @ params[-1] - y) ** 2) + LAM * penalty
-    """
-)
+    """)
+PENALTY_LINE = "return np.mean((h @ params[-1] - y) ** 2) + LAM * penalty\n"  # the last line
 
 SCRIPT = """
 import json, sys, time
@@ -258,8 +255,9 @@ def test_a_second_process_reuses_the_compile(tmp_path, cache_dir):
         ("return np.tanh(v)", "return np.sin(v)", False),  # the helper's source
         ("N_LAYERS = 2", "N_LAYERS = 1", False),  # an int fixed when compiling
         ("LAM = 1e-3", "LAM = 0.5", True),  # a float is read on every call
+        (PENALTY_LINE, PENALTY_LINE + "\n\ndef range(n):\n    return [0]\n", False),  # a builtin
     ],
-    ids=["helper", "int", "float"],
+    ids=["helper", "int", "float", "shadowed-builtin"],
 )
 def test_a_second_process_checks_what_the_compile_relied_on(
     tmp_path, cache_dir, before, after, is_reused

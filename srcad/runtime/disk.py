@@ -164,6 +164,7 @@ def save_entry(
             "out_tree": encode(out_tree),
             "out_avals": encode(tuple(out_avals)),
             "reads": [_describe_read(read, fun, reads, arrays) for read in reads],
+            "names": describe_names(fun, reads),
             "constants": {
                 name: _describe_constant(value, fun, reads, arrays)
                 for name, value in constants.items()
@@ -231,10 +232,7 @@ def describe_root(root: object, fun: Callable, reads: tuple) -> list:
     """Where ``root`` (the object a world path starts from) is found in another process:
     ``["main"]`` (the function), ``["read", k]`` (the function that read ``k`` found),
     ``["globals", owner]``, ``["cell", owner, name]``, ``["module", name]``."""
-    owners: list[tuple[list, object]] = [(["main"], fun)]
-    for k, read in enumerate(reads):
-        if read.check == "identity" and isinstance(read.expected, types.FunctionType):
-            owners.append((["read", k], read.expected))
+    owners = _lowered_functions(fun, reads)
     for description, owner in owners:
         if root is owner:
             return description
@@ -248,6 +246,44 @@ def describe_root(root: object, fun: Callable, reads: tuple) -> list:
     if module is not None and vars(module) is root:
         return ["module", module.__name__]
     raise Undescribable(f"values are read from a {type(root).__name__} found only here")
+
+
+def _lowered_functions(fun: Callable, reads: tuple) -> list[tuple[list, types.FunctionType]]:
+    """The functions whose source the compile lowered (the function and the helpers it
+    found by identity), each with its description for ``rebuild_root``."""
+    owners: list[tuple[list, types.FunctionType]] = [(["main"], fun)]
+    for k, read in enumerate(reads):
+        if read.check == "identity" and isinstance(read.expected, types.FunctionType):
+            owners.append((["read", k], read.expected))
+    return owners
+
+
+def describe_names(fun: Callable, reads: tuple) -> list:
+    """How the global names in the lowered functions' code resolved, where no world read
+    records it: a name bound to a module (``np``: libraries are not checked on every call)
+    and a name that is not a global (a builtin, or unused). A later process must find the
+    same, or a module-level edit (``import jax.numpy as np``, a new global ``abs``) would
+    go unnoticed."""
+    facts = []
+    for description, owner in _lowered_functions(fun, reads):
+        for name in sorted(_code_names(owner.__code__)):
+            value = owner.__globals__.get(name, _ABSENT)
+            if value is _ABSENT:
+                facts.append([description, name, None])
+            elif isinstance(value, types.ModuleType):
+                facts.append([description, name, value.__name__])
+    return facts
+
+
+_ABSENT = object()
+
+
+def _code_names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -281,7 +317,13 @@ def _load(entry: dict, key: str, stem: str, fun: Callable) -> DiskEntry:
         raise _Stale(f"{py.name} is gone or differs")
     source = raw.decode()
     arrays = _arrays(_entry_file(stem, key, ".npz"), entry["arrays"])
-    reads = _Rebuilder(entry["reads"], fun, arrays).reads()
+    rebuilder = _Rebuilder(entry["reads"], fun, arrays)
+    reads = rebuilder.reads()
+    for description, name, module in entry["names"]:
+        value = rebuild_root(description, fun, rebuilder.read).__globals__.get(name, _ABSENT)
+        found = value.__name__ if isinstance(value, types.ModuleType) else value is not _ABSENT
+        if found != (module or False):
+            raise _Stale(f"the global name {name!r} means something else now")
     is_current = make_world_guard(reads)
     if not is_current():
         raise _Stale("a value fixed when compiling is different now")
