@@ -8,6 +8,7 @@ Every test points ``SRCAD_GENERATED_DIR`` at a directory of its own.
 from __future__ import annotations
 
 import json
+import linecache
 import os
 import subprocess
 import sys
@@ -75,7 +76,11 @@ def test_cache_info_and_clear(cache_dir, capsys):
     assert main(["cache", "clear"]) == 0
     assert "removed" in capsys.readouterr().out
     assert _srcad_files(cache_dir) == []
-    assert srcad.grad(lambda_free_square)(3.0) == 6.0  # a loaded function keeps working
+    g = srcad.grad(lambda_free_square)
+    assert g(3.0) == 6.0  # a loaded function keeps working
+    code = g.last.fn.__code__
+    assert not os.path.exists(code.co_filename)  # evicted, yet tracebacks still show it:
+    assert linecache.getline(code.co_filename, code.co_firstlineno).startswith("def ")
 
 
 def test_srcad_cache_clear_from_the_command_line(cache_dir):
@@ -114,8 +119,10 @@ def test_a_compile_is_reused_from_disk_and_checks_the_world(cache_dir, tmp_path,
     x = np.array([0.3, -0.2, 0.5])
     expected = srcad.grad(m.loss)(x)
     cache.clear()
-    assert np.array_equal(srcad.grad(m.loss)(x), expected)
+    g = srcad.grad(m.loss)
+    assert np.array_equal(g(x), expected)
     assert "reused" in capfd.readouterr().err
+    assert g.last.graph.outputs[0].aval == g.last.out_avals[0]  # derived again on demand
     cache.clear()
     m.act = m.other_act  # a redefined helper: the stored compile does not hold
     np.testing.assert_allclose(srcad.grad(m.loss)(x), srcad.numerical_grad(m.loss, x), rtol=1e-6)
