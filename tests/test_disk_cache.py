@@ -7,6 +7,7 @@ Every test points ``SRCAD_GENERATED_DIR`` at a directory of its own.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import linecache
 import os
@@ -127,6 +128,39 @@ def test_a_compile_is_reused_from_disk_and_checks_the_world(cache_dir, tmp_path,
     m.act = m.other_act  # a redefined helper: the stored compile does not hold
     np.testing.assert_allclose(srcad.grad(m.loss)(x), srcad.numerical_grad(m.loss, x), rtol=1e-6)
     assert "act is not what it was" in capfd.readouterr().err
+
+
+def test_a_class_attribute_changed_outside_the_class_statement_is_seen(
+    cache_dir, tmp_path, monkeypatch, capfd
+):
+    source = textwrap.dedent("""
+        import numpy as np
+
+
+        class Config:
+            N = 2
+
+            def act(v):
+                return np.tanh(v)
+
+
+        def loss(x):
+            return np.sum(Config.act(x)) * Config.N
+        """)
+    (tmp_path / "classes_module.py").write_text(source)
+    spec = importlib.util.spec_from_file_location("classes_module", tmp_path / "classes_module.py")
+    m = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "classes_module", m)  # inspect finds a class's source so
+    spec.loader.exec_module(m)
+    x = np.array([0.3, -0.1])
+    srcad.grad(m.loss)(x)
+    cache.clear()
+    srcad.grad(m.loss)(x)
+    assert "reused" in capfd.readouterr().err
+    cache.clear()
+    m.Config.N = 5  # as module-level code in a later process might do
+    np.testing.assert_allclose(srcad.grad(m.loss)(x), srcad.numerical_grad(m.loss, x), rtol=1e-6)
+    assert "Config is not what it was" in capfd.readouterr().err
 
 
 def test_a_reused_gradient_can_be_differentiated_again(cache_dir):

@@ -148,17 +148,50 @@ def fingerprint(obj: object) -> list:
         return ["module", obj.__name__]
     if isinstance(obj, types.FunctionType):
         source = _source(obj)
+        code = obj.__code__
+        where = [code.co_filename, code.co_firstlineno, text_digest(_code_text(code))]
         if source is not None:
-            code = obj.__code__
-            where = [code.co_filename, code.co_firstlineno, text_digest(_code_text(code))]
             return ["function", obj.__module__, obj.__qualname__, *where, text_digest(source)]
+        if not _is_library(obj):  # made by exec (a dataclass's __init__): never lowered
+            return ["code", obj.__module__, obj.__qualname__, *where]
     elif isinstance(obj, type) and not _is_library(obj):
-        source = _source(obj)
-        if source is None:
-            raise Undescribable(f"class {obj.__qualname__} has no source")
-        bases = [fingerprint(base) for base in obj.__bases__]
-        return ["class", obj.__module__, obj.__qualname__, text_digest(source), bases]
+        return _class_fingerprint(obj)
     return ["object", *_library_location(obj)]
+
+
+# Entries of a class's namespace that Python keeps for itself.
+CLASS_BOOKKEEPING = frozenset(
+    {"__dict__", "__weakref__", "__module__", "__qualname__", "__doc__", "__annotations__"}
+    | {"__dataclass_fields__", "__dataclass_params__", "__firstlineno__", "__static_attributes__"}
+)
+
+
+def _class_fingerprint(cls: type) -> list:
+    """A class of the user's: its source, its bases, and every member as it is now. A
+    compile reads ``Cfg.N`` or calls ``Cfg.act`` through the class without a world read of
+    its own, and module-level code may have changed them (``Cfg.N = 5``) since the class
+    statement ran."""
+    source = _source(cls)
+    if source is None:
+        raise Undescribable(f"class {cls.__qualname__} has no source")
+    members = [
+        [name, _member(value)]
+        for name, value in sorted(vars(cls).items())
+        if name not in CLASS_BOOKKEEPING
+    ]
+    bases = [fingerprint(base) for base in cls.__bases__]
+    return ["class", cls.__module__, cls.__qualname__, text_digest(source), bases, members]
+
+
+def _member(value: object) -> object:
+    if isinstance(value, (staticmethod, classmethod)):
+        return [type(value).__name__, fingerprint(value.__func__)]
+    if isinstance(value, property):
+        functions = (value.fget, value.fset, value.fdel)
+        return ["property", [fingerprint(f) if f else None for f in functions]]
+    if isinstance(value, (types.FunctionType, type, types.ModuleType)):
+        return fingerprint(value)
+    return encode(value)  # arrays by their content's digest
 
 
 def resolve(description: list) -> object:
