@@ -387,3 +387,29 @@ def test_python_that_raises_when_compiling_is_the_users_error_not_an_internal_on
         srcad.grad(loss)(1.0)
     assert not isinstance(info.value, srcad.InternalError)
     assert "test_staging.py" in str(info.value)
+
+
+class Settings:
+    """Class attributes a function reads through the class."""
+
+    scale = 2.0
+
+    @staticmethod
+    def act(v):
+        return np.tanh(v)
+
+    @classmethod
+    def doubled(cls):
+        return 2.0 * cls.scale
+
+
+def class_loss(x):
+    return Settings.scale * np.sum(Settings.act(x)) + Settings.doubled() * np.sum(x)
+
+
+def test_class_attributes_are_read_on_every_call(monkeypatch):
+    x = np.array([0.1, 0.2])
+    g = srcad.grad(class_loss)
+    np.testing.assert_allclose(g(x), srcad.numerical_grad(class_loss, x))
+    monkeypatch.setattr(Settings, "scale", 5.0)
+    np.testing.assert_allclose(g(x), srcad.numerical_grad(class_loss, x))

@@ -8,8 +8,9 @@ lowering works with, and records what the compiled code relies on:
 - an int, bool, string, None or integer/boolean array stays a compile-time value, checked
   for equality by the guard; a function, class or module is checked for identity;
 - a tuple or list is staged item by item (its length fixed); a small dict key by key;
-- any other object (a config object, ``self``, a random generator, a big dict) becomes an
-  ``Outside`` handle: its attributes and items are staged when the code reads them.
+- any other object (a config object, ``self``, one of the user's classes, a random
+  generator, a big dict) becomes an ``Outside`` handle: its attributes and items are
+  staged when the code reads them.
 
 Before:  ``return np.sum((X * w) ** 2)`` with ``X`` a global array → ``X`` a Const.
 After:   ``X`` a graph input; generated code: ``X = main_globals["X"]``.
@@ -100,9 +101,11 @@ class World:
             return self._container(value, path)
         if isinstance(value, types.ModuleType) and _is_library(value):
             return value  # np, math, scipy.special: never rebound in practice
-        if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, type, np.ufunc)):
+        if isinstance(value, type) and _is_library_name(value.__module__):
+            return self.fix(value, path)  # np.float32, dict: used for what they are
+        if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, np.ufunc)):
             return self.fix(value, path)
-        return Outside(value, path)
+        return Outside(value, path)  # objects, and the user's classes (Cfg.scale is read)
 
     def _input(self, value: object, path: WorldPath) -> Tracer:
         aval = aval_of(value)
@@ -165,7 +168,11 @@ def _is_small_dict(value: dict) -> bool:
 
 
 def _is_library(module: types.ModuleType) -> bool:
-    return module.__name__.split(".")[0] in LIBRARY_MODULES
+    return _is_library_name(module.__name__)
+
+
+def _is_library_name(module_name: str) -> bool:
+    return str(module_name).split(".")[0] in LIBRARY_MODULES
 
 
 # --- calls that run on every call -----------------------------------------------------------
