@@ -163,6 +163,38 @@ def test_a_class_attribute_changed_outside_the_class_statement_is_seen(
     assert "Config is not what it was" in capfd.readouterr().err
 
 
+def test_a_helpers_closure_and_defaults_are_described_and_checked(cache_dir, tmp_path, capfd):
+    source = textwrap.dedent("""
+        import numpy as np
+
+        SLOPE = 0.1
+
+
+        def make_act(power):
+            def act(v, slope=SLOPE):
+                return np.tanh(v) ** power + slope * v
+
+            return act
+
+
+        act = make_act(2)
+
+
+        def loss(x):
+            return np.sum(act(x))
+        """)
+    m = module_from_source(source, tmp_path, "closures")
+    x = np.array([0.3, -0.1])
+    expected = srcad.grad(m.loss)(x)
+    cache.clear()
+    np.testing.assert_array_equal(srcad.grad(m.loss)(x), expected)
+    assert "reused" in capfd.readouterr().err
+    cache.clear()
+    m.act = m.make_act(3)  # the same function, another int in its closure cell
+    np.testing.assert_allclose(srcad.grad(m.loss)(x), srcad.numerical_grad(m.loss, x), rtol=1e-6)
+    assert "a value fixed when compiling is different now" in capfd.readouterr().err
+
+
 def test_a_reused_gradient_can_be_differentiated_again(cache_dir):
     def cube(x):
         return x * x * x

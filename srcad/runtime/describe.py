@@ -198,9 +198,12 @@ def resolve(description: list) -> object:
     """The object a ``["module", ...]`` or ``["object", ...]`` fingerprint names, in this
     process; raises ``Undescribable`` when there is none."""
     if description[0] == "module":
-        module = sys.modules.get(description[1])
+        name = description[1]
+        module = sys.modules.get(name)
+        if module is None and name.split(".")[0] in LIBRARY_MODULES:
+            module = _import(name, "")  # logging, random: safe to import
         if module is None:
-            raise Undescribable(f"module {description[1]} is not imported")
+            raise Undescribable(f"module {name} is not imported")
         return module
     if description[0] == "object":
         return _import(description[1], description[2])
@@ -256,7 +259,7 @@ def _library_location(obj: object) -> list:
 def _import(module_name: str, qualname: str) -> object:
     try:
         value = importlib.import_module(module_name)
-        for part in qualname.split("."):
+        for part in qualname.split(".") if qualname else ():
             value = getattr(value, part)
     except (ImportError, AttributeError) as error:
         raise Undescribable(f"{module_name}.{qualname} cannot be imported ({error})") from None
