@@ -430,7 +430,15 @@ class ControlFlowLowering:
 
 # --- helpers ------------------------------------------------------------------------------
 def _contains_return(node: ast.AST) -> bool:
-    return any(isinstance(n, ast.Return) for n in ast.walk(node))
+    """Whether ``node`` returns from the function being lowered (a ``return`` inside a nested
+    ``def`` returns from that one)."""
+    if isinstance(node, ast.Return):
+        return True
+    return any(
+        _contains_return(child)
+        for child in ast.iter_child_nodes(node)
+        if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+    )
 
 
 def _always_returns(statements: list[ast.stmt]) -> bool:
