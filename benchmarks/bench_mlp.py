@@ -279,17 +279,23 @@ def limit_threads(count: int | None):
 
 # --- profiling the generated code --------------------------------------------------------------
 def generated_function(transformed, args):
-    """The generated function itself, compiled from ``srcad.source`` (no call dispatch)."""
+    """The generated function itself, compiled from ``srcad.source`` (no call dispatch): the
+    one that computes, which srcad calls once its guard has checked the layout."""
     source = srcad.source(transformed)
     namespace: dict = {}
     exec(compile(source, "<generated>", "exec"), namespace)  # noqa: S102 - our own output
-    name = next(n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef))
-    return namespace[name], source
+    return namespace[_computing_function(source).name], source
+
+
+def _computing_function(source: str) -> ast.FunctionDef:
+    """``f_grad_unchecked`` (``f_grad`` checks the layout of its arguments, then calls it)."""
+    functions = [n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)]
+    return next((f for f in functions if f.name.endswith("_unchecked")), functions[0])
 
 
 def profile_lines(generated, source: str, args: tuple, top: int = 8) -> list[tuple[float, str]]:
     """Time each statement of the generated function on its own: (microseconds, statement)."""
-    function = next(n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef))
+    function = _computing_function(source)
     bound = inspect.signature(generated).bind(*args)
     bound.apply_defaults()
     scope = {**generated.__globals__, **bound.arguments}

@@ -18,6 +18,7 @@ import ast
 import contextlib
 import functools
 import os
+import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -206,7 +207,8 @@ def _load(
 ) -> Compiled:
     source, constants = emit_module(graph, spec)
     stem = f"{fun.__module__}.{fun.__qualname__}".replace("<", "").replace(">", "")
-    loaded = load_function(source, spec.name, f"{stem}_{spec.name.rsplit('_', 1)[-1]}", constants)
+    suffix = spec.name.rsplit("_", 1)[-1]
+    loaded = load_function(source, spec.body_name, f"{stem}_{suffix}", constants)
     is_current = make_world_guard(lowered.world_reads)
     out_avals = tuple(atom.aval for atom in graph.outputs)
     if disk_key is not None:
@@ -363,6 +365,7 @@ def _spec(
         f"(line {fun.__code__.co_firstlineno}). Do not edit.",
         f"mode={mode}  wrt=({wrt_names})  regenerate: srcad show "
         f"{_display_path(fun)}:{fun.__qualname__}",
+        *_wrapped(f"compiled for: {signature.describe()}"),
     )
     what = "gradient" if kind == "grad" else "tangent (derivative along the given tangents)"
     return FunctionSpec(
@@ -374,6 +377,14 @@ def _spec(
         f"({wrt_names}).",
         header=header,
         output_names=output_names,
+        compiled_for=signature,
+    )
+
+
+def _wrapped(line: str) -> list[str]:
+    """A header line in pieces that fit the generated file's 100 columns."""
+    return textwrap.wrap(
+        line, 98, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False
     )
 
 

@@ -33,6 +33,30 @@ class ArgSignature:
             for name, treedef, leaves in zip(self.params, self.treedefs, self.leaves, strict=True)
         }
 
+    def describe(self) -> str:
+        """The layout in one line, as generated files state it: ``W float64[3, 3], x float,
+        params [(float64[4, 3], float64[4])], n=3`` (constants are fixed by value)."""
+        parts = []
+        for name, tree in self.trees().items():
+            is_constant = not isinstance(tree, (AVal, tuple, list, dict))
+            parts.append(f"{name}={tree!r}" if is_constant else f"{name} {describe_tree(tree)}")
+        return ", ".join(parts)
+
+
+def describe_tree(tree: object) -> str:
+    """``float64[3, 3]`` for an array, ``float`` for a Python float, containers spelled as
+    Python spells them, constants by their ``repr``."""
+    if isinstance(tree, AVal):
+        return "float" if tree.is_weak else f"{tree.dtype}[{', '.join(map(str, tree.shape))}]"
+    if isinstance(tree, dict):
+        return "{" + ", ".join(f"{k!r}: {describe_tree(v)}" for k, v in tree.items()) + "}"
+    if isinstance(tree, (tuple, list)):
+        items = ", ".join(describe_tree(item) for item in tree)
+        if isinstance(tree, list):
+            return f"[{items}]"
+        return f"({items},)" if len(tree) == 1 else f"({items})"
+    return repr(tree)
+
 
 def bind_call(
     fun: Callable, args: tuple, kwargs: dict, signature: inspect.Signature | None = None

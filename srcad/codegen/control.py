@@ -167,7 +167,7 @@ class ControlFlowEmitter:
         params = eqn.param_dict
         body = params["body"]
         counter = self.names.name(body.inputs[0])
-        bounds = _range_arguments(params["start"], params["stop"], params["step"])
+        bounds = _range_arguments(params["start"], self._stop(params), params["step"])
         iterator = f"range({bounds})"
         if params.get("is_reversed"):
             iterator = f"reversed({iterator})"
@@ -175,6 +175,13 @@ class ControlFlowEmitter:
         lines.append(f"for {counter} in {iterator}:")
         lines += _indent(self._loop_body(eqn, body))
         return "\n".join(lines)
+
+    def _stop(self, params: dict) -> int | str:
+        """``xs.shape[0]`` where the source wrote the bound so and ``xs`` is a parameter of
+        the generated function (the layout check makes the two equal), else the number."""
+        var_id, axis = params.get("stop_dim", (None, 0))
+        name = self.parameter_names().get(var_id)
+        return params["stop"] if name is None else f"{name}.shape[{axis}]"
 
     def _loop_body(self, eqn: Eqn, body: Graph) -> list[str]:
         lines = self.block_lines(body.eqns, parent=eqn)
@@ -223,7 +230,7 @@ def _indent(lines: list[str]) -> list[str]:
     return ["    " + piece for line in lines for piece in line.split("\n")]
 
 
-def _range_arguments(start: int, stop: int, step: int) -> str:
+def _range_arguments(start: int, stop: int | str, step: int) -> str:
     if step != 1:
         return f"{start}, {stop}, {step}"
     return f"{stop}" if start == 0 else f"{start}, {stop}"

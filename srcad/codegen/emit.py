@@ -4,7 +4,9 @@ The function body has a forward section (the primal equations, grouped under a c
 quoting the source line they come from) and a backward section (the adjoint equations, in
 reverse order, each line commented with the primal statement it differentiates).
 Temporaries used once are folded into the expression that uses them; adjoints and values
-the backward section reuses keep names. The result is formatted with black.
+the backward section reuses keep names. When the spec names the layout the function was
+compiled for, the function is ``<name>_unchecked`` and the public ``<name>`` in front of it
+checks that layout first (``srcad.codegen.layout``). The result is formatted with black.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import ast
 import sys
 import textwrap
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import black
 import numpy as np
 
 from srcad.codegen.control import ControlFlowEmitter
 from srcad.codegen.expressions import eqn_expression, index_argument, index_expression, literal
+from srcad.codegen.layout import checked_function
 from srcad.codegen.names import NameAllocator
 from srcad.codegen.program import analyze
 from srcad.ir import Atom, Const, Eqn, Graph, Var
@@ -26,6 +30,9 @@ from srcad.ir.control import CONTROL
 from srcad.ir.prims import PRIMS, VIEW_PRIMS
 from srcad.ir.walk import sub_graphs, used_atoms, walk_eqns
 from srcad.ir.world import EFFECT_PRIMS, WorldPath
+
+if TYPE_CHECKING:
+    from srcad.signature import ArgSignature
 
 LINE_LENGTH = 100
 # Primitives written as statements that fill an array in place.
@@ -50,6 +57,18 @@ class FunctionSpec:
     docstring: str
     header: tuple[str, ...]
     output_names: tuple[tuple[int, str], ...] = ()
+    compiled_for: ArgSignature | None = None
+
+    @property
+    def is_checked(self) -> bool:
+        """Whether the module checks the layout of the arguments (``srcad.codegen.layout``)."""
+        return self.compiled_for is not None and bool(self.compiled_for.params)
+
+    @property
+    def body_name(self) -> str:
+        """The function that computes: ``<name>_unchecked`` when the public ``name`` checks
+        the layout first, else ``name`` itself."""
+        return f"{self.name}_unchecked" if self.is_checked else self.name
 
 
 def emit_module(graph: Graph, spec: FunctionSpec) -> tuple[str, dict[str, object]]:
@@ -204,17 +223,43 @@ class _Emitter(ControlFlowEmitter):
         extras = [
             name if default is None else f"{name}={default}" for name, default in self._extras()
         ]
-        signature = ", ".join([*self.spec.params, *extras])
+        parameters = [*self.spec.params, *extras]
         lines = [*(f"# {line}" for line in self.spec.header)]
         if self.constants:
             lines.append("# Names bound at load time: " + ", ".join(sorted(self.constants)))
-        lines += ["import numpy as np", "", "", f"def {self.spec.name}({signature}):"]
+        lines += [
+            "import numpy as np",
+            "",
+            "",
+            f"def {self.spec.body_name}({', '.join(parameters)}):",
+        ]
         lines += _docstring(self.spec.docstring)
         body = [piece for line in body for piece in line.split("\n")]
         lines += [f"    {line}" if line else "" for line in body]
         source = "\n".join(lines) + "\n"
         mode = black.Mode(line_length=LINE_LENGTH)
-        return black.format_str(source, mode=mode), dict(self.constants)
+        source = black.format_str(source, mode=mode)
+        return self._with_checked_function(source, parameters), dict(self.constants)
+
+    def _with_checked_function(self, source: str, parameters: list[str]) -> str:
+        """``source`` with the public function, which checks the layout of its arguments
+        before calling the body, in front of the body (none when the spec names no layout)."""
+        spec = self.spec
+        if not spec.is_checked:
+            return source
+        docstring = f"{spec.docstring} Only for the layout in the header: others raise ValueError."
+        checked = checked_function(spec.name, parameters, spec.compiled_for, _docstring(docstring))
+        body = source.index(f"\ndef {spec.body_name}(") + 1
+        return f"{source[:body]}{checked}\n\n{source[body:]}"
+
+    def parameter_names(self) -> dict[int, str]:
+        """Var id → name of the graph inputs that are parameters of the generated function
+        (not leaves of a container, not extras such as ``dout``)."""
+        return {
+            var.id: path[0]
+            for var, path in zip(self.graph.inputs, self.spec.input_paths, strict=True)
+            if not isinstance(path, WorldPath) and len(path) == 1 and path[0] in self.spec.params
+        }
 
     def _extras(self) -> list[tuple[str, str]]:
         extras = []

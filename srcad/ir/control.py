@@ -3,7 +3,9 @@
 ``cond``: ``outputs = branches[0] if pred else branches[1]``; each branch is a sub-graph
 without inputs whose outputs are the joined values.
 ``for``: a counted loop; ``body`` maps ``(counter, *carried)`` to the next ``carried``;
-params ``start stop step`` and, for backward loops, ``is_reversed``.
+params ``start stop step``, for backward loops ``is_reversed``, and ``stop_dim = (var id,
+axis)`` when the source wrote ``stop`` as the length of that axis of the array ``var``
+(``range(xs.shape[0])``, ``for x in xs``): code generation may spell it so.
 ``while``: ``cond`` maps ``carried`` to a truth value, ``body`` maps ``carried`` to the next.
 The tape is a Python list that the forward sweep of a loop appends the values its backward
 sweep needs to (``tape_push``), and the backward sweep pops them back (``tape_pop``).

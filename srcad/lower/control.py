@@ -299,6 +299,9 @@ class ControlFlowLowering:
             ("step", iteration.step),
             ("stop", iteration.stop),
         )
+        stop_dim = _stop_dim(node, iteration, before)
+        if stop_dim is not None:
+            params += (("stop_dim", stop_dim),)
         self._emit_loop("for", node, before, carried, avals, params)
 
     def _lower_loop_body(self, node, before, carried, in_vars, counter=None, iteration=None):
@@ -532,6 +535,49 @@ def _counter_name(target: ast.expr) -> str:
     if isinstance(target, ast.Tuple) and target.elts and isinstance(target.elts[0], ast.Name):
         return target.elts[0].id
     return "i"
+
+
+def _stop_dim(node: ast.For, iteration: _Iteration, env: dict) -> tuple[int, int] | None:
+    """``(var id, axis)`` when the user wrote the loop's bound as the length of an array's
+    axis (``range(xs.shape[0])``, ``range(len(xs))``, ``for x in xs``), so that the generated
+    code can spell it so; ``env`` holds the values of the names before the loop."""
+    array, axis = iteration.arrays[0] if len(iteration.arrays) == 1 else None, 0
+    written = _range_bound(node.iter)
+    if written is not None:
+        array, axis = env.get(written[0]), written[1]
+    if not isinstance(array, Tracer) or not isinstance(array.atom, Var):
+        return None
+    if not -array.ndim <= axis < array.ndim or array.shape[axis] != iteration.stop:
+        return None  # not what it seemed (a shadowed 'len', say): keep the number
+    return array.atom.id, axis % array.ndim
+
+
+def _range_bound(iterable: ast.expr) -> tuple[str, int] | None:
+    """``("xs", k)`` for ``range(xs.shape[k])`` and ``range(start, len(xs), step)`` (k = 0)."""
+    if not _is_call_of(iterable, "range") or not 1 <= len(iterable.args) <= 3:
+        return None
+    bound = iterable.args[0 if len(iterable.args) == 1 else 1]
+    if _is_call_of(bound, "len") and len(bound.args) == 1 and isinstance(bound.args[0], ast.Name):
+        return bound.args[0].id, 0
+    if (
+        isinstance(bound, ast.Subscript)
+        and isinstance(bound.value, ast.Attribute)
+        and bound.value.attr == "shape"
+        and isinstance(bound.value.value, ast.Name)
+        and isinstance(bound.slice, ast.Constant)
+        and type(bound.slice.value) is int
+    ):
+        return bound.value.value.id, bound.slice.value
+    return None
+
+
+def _is_call_of(node: ast.expr, name: str) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == name
+        and not node.keywords
+    )
 
 
 def _structured_iteration(iterable: object) -> _Iteration | None:

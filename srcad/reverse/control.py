@@ -242,13 +242,8 @@ def _emit_taped_forward(reverser, eqn: Eqn, residuals: list[Var]) -> Var:
 def _backward_params(reverser, eqn: Eqn, plan: _Plan) -> tuple:
     if eqn.prim == "for":
         p = eqn.param_dict
-        return (
-            ("body", plan.graph),
-            ("is_reversed", True),
-            ("start", p["start"]),
-            ("step", p["step"]),
-            ("stop", p["stop"]),
-        )
+        bounds = tuple((key, p[key]) for key in ("start", "step", "stop", "stop_dim") if key in p)
+        return (("body", plan.graph), ("is_reversed", True), *bounds)
     builder = reverser.builder
     inputs = tuple(builder.new_var(v.hint, v.aval) for v in plan.graph.inputs)
     has_more = builder.new_var("has_more", AVal((), "bool"))

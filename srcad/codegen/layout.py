@@ -1,0 +1,152 @@
+"""The public function of a generated module: it checks the layout compiled for.
+
+A generated function computes the right thing only for arguments laid out as the ones it was
+compiled for (``srcad.signature.ArgSignature``: containers, the type, dtype and shape of each
+array or float, the value of each constant): loop bounds, shapes and constants are fixed in
+its code. srcad's guard checks the layout before srcad calls it, so the module keeps that
+function as ``<name>_unchecked`` (srcad calls it directly) and puts in front of it the public
+``<name>``, for anyone who imports the file: plain conditions on the layout, then a
+``ValueError`` that says what it was compiled for, what it received and what to do:
+
+    def rnn_grad(W, h, xs, dout=1.0):
+        \"\"\"Value of rnn(W, h, xs) and its gradient ... others raise ValueError.\"\"\"
+        if not (
+            (isinstance(W, np.ndarray) and W.shape == (3, 3) and W.dtype == np.float64)
+            and ...
+        ):
+            received = ", ".join(...)  # "W float64[3, 3], h float64[3], xs float64[7, 3]"
+            raise ValueError(
+                "rnn_grad was compiled for W float64[3, 3], h float64[3], xs float64[5, 3] and "
+                f"cannot take {received}: differentiate rnn with srcad.grad or ..."
+            )
+        return rnn_grad_unchecked(W, h, xs, dout)
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import TYPE_CHECKING
+
+import black
+import numpy as np
+
+from srcad.ir import AVal
+
+if TYPE_CHECKING:
+    from srcad.signature import ArgSignature
+
+LINE_LENGTH = 100
+MESSAGE_WIDTH = 84  # a piece of the message, quoted and indented, fits in 100 columns
+
+
+def checked_function(
+    name: str, parameters: list[str], signature: ArgSignature, docstring: list[str]
+) -> str:
+    """The source of ``def name(parameters)``, which checks that the arguments are laid out
+    as ``signature`` says, then returns what ``<name>_unchecked`` returns.
+
+    Written as black writes it: black would take as long over the conditions as over all the
+    rest of the module, so it is asked only when a line would not fit (or a string has an
+    escape)."""
+    arguments = ", ".join(p.split("=")[0] for p in parameters)
+    lines = [
+        f"def {name}({', '.join(parameters)}):",
+        *docstring,
+        *_test_lines(signature),
+        *_raise_lines(name, signature),
+        f"    return {name}_unchecked({arguments})",
+    ]
+    source = "\n".join(lines) + "\n"
+    if any(len(line) > LINE_LENGTH or "\\" in line for line in lines):
+        return black.format_str(source, mode=black.Mode(line_length=LINE_LENGTH))
+    return source
+
+
+def _test_lines(signature: ArgSignature) -> list[str]:
+    """``if not (...):``, the conditions on one line, or one per line as black splits them."""
+    groups = [group for param, tree in signature.trees().items() for group in _checks(param, tree)]
+    if len(groups) == 1:
+        operands = groups[0]
+    else:
+        operands = [f"({' and '.join(g)})" if len(g) > 1 else g[0] for g in groups]
+    if len(operands) == 1:
+        return [f"    if not {operands[0]}:"]
+    one_line = f"    if not ({' and '.join(operands)}):"
+    if len(one_line) <= LINE_LENGTH:
+        return [one_line]
+    lines = ["    if not ("]
+    for k, operand in enumerate(operands):
+        prefix = "        and " if k else "        "
+        group = groups[k] if len(groups) > 1 else [operand]
+        if len(prefix + operand) <= LINE_LENGTH or len(group) == 1:
+            lines.append(prefix + operand)
+        else:  # the group on lines of its own
+            lines.append(prefix + "(")
+            lines += [f"            {'and ' if j else ''}{atom}" for j, atom in enumerate(group)]
+            lines.append("        )")
+    return lines + ["    ):"]
+
+
+def _raise_lines(name: str, signature: ArgSignature) -> list[str]:
+    """What was received, then the ``ValueError`` saying what to do."""
+    named = ", ".join(f"{_literal(p)}: {p}" for p in signature.params)
+    target, kind = name.rsplit("_", 1)
+    how = "srcad.jvp" if kind == "jvp" else "srcad.grad or srcad.value_and_grad"
+    message = (
+        f"{name} was compiled for {signature.describe()} and cannot take {{received}}: "
+        f"differentiate {target} with {how} instead (srcad compiles for each layout), or "
+        "regenerate this file for these arguments"
+    )
+    pieces = textwrap.wrap(message, MESSAGE_WIDTH, drop_whitespace=False)
+    return [
+        '        received = ", ".join(',
+        '            f"{p} " + (f"{v.dtype}{list(v.shape)}" if hasattr(v, "dtype") else '
+        "type(v).__name__)",
+        f"            for p, v in {{{named}}}.items()",
+        "        )",
+        "        raise ValueError(",
+        *(f"            {_message_piece(piece)}" for piece in pieces),
+        "        )",
+    ]
+
+
+def _message_piece(text: str) -> str:
+    """``text`` as a string literal; an f-string where it reads ``{received}``."""
+    if "{received}" not in text:
+        return _literal(text)
+    escaped = text.replace("{", "{{").replace("}", "}}").replace("{{received}}", "{received}")
+    return "f" + _literal(escaped)
+
+
+def _literal(value: object) -> str:
+    """``repr(value)``, with strings in double quotes where black would put them."""
+    text = repr(value)
+    if isinstance(value, str) and text.startswith("'") and '"' not in value:
+        return f'"{text[1:-1]}"'
+    return text
+
+
+def _checks(path: str, tree: object) -> list[list[str]]:
+    """Conditions that the value at ``path`` is laid out like ``tree``, grouped by the value
+    they are about, outer values first (a container before the items that index it)."""
+    if isinstance(tree, AVal):
+        if tree.is_weak:
+            return [[f"isinstance({path}, float)"]]
+        kinds = "np.ndarray" if tree.shape else "(np.ndarray, np.generic)"
+        dtype = f"np.{tree.dtype}" if hasattr(np, tree.dtype) else f"np.dtype({tree.dtype!r})"
+        shape = f"{path}.shape == {tree.shape!r}"
+        return [[f"isinstance({path}, {kinds})", shape, f"{path}.dtype == {dtype}"]]
+    if isinstance(tree, dict):
+        keys = ", ".join(_literal(key) for key in tree)
+        groups = [[f"type({path}) is dict", f"{path}.keys() == {{{keys}}}"]]
+        for key, item in tree.items():
+            groups += _checks(f"{path}[{_literal(key)}]", item)
+        return groups
+    if isinstance(tree, (tuple, list)):
+        groups = [[f"type({path}) is {type(tree).__name__}", f"len({path}) == {len(tree)}"]]
+        for k, item in enumerate(tree):
+            groups += _checks(f"{path}[{k}]", item)
+        return groups
+    if tree is None or isinstance(tree, bool):
+        return [[f"{path} is {tree!r}"]]
+    return [[f"type({path}) is {type(tree).__name__}", f"{path} == {_literal(tree)}"]]
