@@ -413,3 +413,21 @@ def test_class_attributes_are_read_on_every_call(monkeypatch):
     np.testing.assert_allclose(g(x), srcad.numerical_grad(class_loss, x))
     monkeypatch.setattr(Settings, "scale", 5.0)
     np.testing.assert_allclose(g(x), srcad.numerical_grad(class_loss, x))
+
+
+def test_dict_keys_that_are_not_names_get_readable_variables():
+    def loss(params, x):
+        hidden = np.tanh(params["init hiddens"] * x)
+        return np.sum(hidden) + params["it's"] ** 2 + params[3] * 1.0
+
+    params = {"init hiddens": np.ones(3), "it's": 2.0, 3: 1.5}
+    x = np.arange(3.0)
+    gradient = srcad.grad(loss)(params, x)
+
+    def flat(a, b, c):
+        return loss({"init hiddens": a, "it's": b, 3: c}, x)
+
+    expected = srcad.numerical_grad(flat, np.ones(3), 2.0, 1.5, argnums=(0, 1, 2))
+    np.testing.assert_allclose(gradient["init hiddens"], expected[0], atol=1e-8)
+    assert gradient["it's"] == pytest.approx(expected[1])
+    assert gradient[3] == pytest.approx(expected[2])

@@ -85,7 +85,7 @@ class NameAllocator:
         return var
 
     def assign_input(self, var: Var, name: str) -> None:
-        self._claim(var, name)
+        self._claim(var, identifier(name))
 
     def bind(self, var: Var, name: str) -> None:
         """Give ``var`` a name already reserved for it (a parameter of the function)."""
@@ -197,7 +197,7 @@ class NameAllocator:
             return self._name_or_hint(int(var.hint[2:])) + "_dot"
         if var.hint:
             self._descriptive.add(var.id)
-            return var.hint
+            return identifier(var.hint)
         short = self._operation_name(eqn) if eqn is not None else ""
         if short and len(short) <= MAX_TEMP_NAME:
             if eqn.prim in ("matmul", "dot"):
@@ -211,7 +211,7 @@ class NameAllocator:
         if var_id in self.names:
             return self.names[var_id]
         hint = self._hints.get(var_id, "")
-        return hint if hint and hint[0].isalpha() and "@" not in hint else "t"
+        return identifier(hint) if hint and hint[0].isalpha() and "@" not in hint else "t"
 
     def _operation_name(self, eqn: Eqn) -> str:
         operands = [self._operand_name(a) for a in eqn.inputs]
@@ -231,6 +231,15 @@ class NameAllocator:
         if isinstance(atom, Const):
             return atom.name or None
         return self.names.get(atom.id) if atom.id in self._descriptive else None
+
+
+def identifier(text: str) -> str:
+    """``text`` as a Python name: ``params_init_hiddens`` for the leaf of a dict key
+    ``"init hiddens"``; a keyword or a leading digit gets an underscore."""
+    name = "".join(c if c.isalnum() or c == "_" else "_" for c in text) or "t"
+    if name[0].isdigit() or keyword.iskeyword(name):
+        name = f"v_{name}" if name[0].isdigit() else f"{name}_"
+    return name
 
 
 def _item_name(base: str, index: tuple) -> str:
