@@ -37,3 +37,18 @@ def test_a_def_inside_a_loop_reads_the_loop_variable(tmp_path):
         "    return s\n"
     )
     _gradient_matches(tmp_path, body, np.array([1.0, -2.0, 0.5]))
+
+
+def test_a_while_condition_with_and_stops_the_loop_when_false(tmp_path):
+    # mutation family: 'while np.power(s, s) and k:' was generated as 'while True:
+    # t = ...; if not t ** t and k: break', which does not stop when the test is false
+    body = (
+        "def f(x):\n"
+        "    k = 0\n"
+        "    s = 0.0\n"
+        "    while np.sum(x) * np.sum(x) > 0.25 and k < 2:\n"
+        "        k += 1\n"
+        "        s = s + x[k] ** 2\n"
+        "    return s\n"
+    )
+    _gradient_matches(tmp_path, body, np.array([1.0, 2.0, 3.0]))

@@ -193,13 +193,14 @@ class ControlFlowEmitter:
         condition = params["cond"]
         lines = self._assignments(eqn.outputs, eqn.inputs, self._filled_in_place(eqn))
         test_lines = self.block_lines(condition.eqns, parent=eqn)
-        test = ast.unparse(self.operand(condition.outputs[0]))
+        test = self.operand(condition.outputs[0])
         if all(line.startswith("#") for line in test_lines):
-            lines.append(f"while {test}:")
+            lines.append(f"while {ast.unparse(test)}:")
             lines += _indent(self._loop_body(eqn, params["body"]))
         else:
             lines.append("while True:")
-            lines += _indent([*test_lines, f"if not {test}:", "    break"])
+            stop = ast.unparse(ast.UnaryOp(ast.Not(), test))  # "not (a and k)", not "not a and k"
+            lines += _indent([*test_lines, f"if {stop}:", "    break"])
             lines += _indent(self._loop_body(eqn, params["body"]))
         return "\n".join(lines)
 
