@@ -52,3 +52,49 @@ def test_a_while_condition_with_and_stops_the_loop_when_false(tmp_path):
         "    return s\n"
     )
     _gradient_matches(tmp_path, body, np.array([1.0, 2.0, 3.0]))
+
+
+def test_a_loop_with_a_return_inside_an_if_keeps_its_tape(tmp_path):
+    # control family: the taped forward loop under an 'if' was never emitted, so the
+    # backward loop read a tape that did not exist (KeyError in codegen/names.py)
+    body = (
+        "def f(x0, x1):\n"
+        "    if np.sum(x0) > 0.0:\n"
+        "        for i0, e0 in enumerate(x1):\n"
+        "            return np.sum(x1) * e0\n"
+        "    return 1.42\n"
+    )
+    _gradient_matches(tmp_path, body, np.array([0.861, -0.622]), np.array([0.446, -0.014]))
+
+
+def test_a_loop_under_an_if_inside_a_loop_whose_branch_skips_the_tape(tmp_path):
+    # control family: the placeholder of a tape the branch did not fill was np.object(0)
+    body = (
+        "def f(x0, x1):\n"
+        "    for i0 in range(2):\n"
+        "        if np.sum(x0) <= -5.0:\n"
+        "            break\n"
+        "        k0 = 0\n"
+        "        while np.sum(x1) > -3.0 and k0 < 2:\n"
+        "            k0 += 1\n"
+        "            x1 = np.tanh(x1 + x0)\n"
+        "    return np.sum(x1) + np.mean(x0)\n"
+    )
+    _gradient_matches(tmp_path, body, np.array([0.3, -0.2]), np.array([0.5, 0.1]))
+
+
+def test_iterating_over_an_array_the_loop_writes_into_sees_the_writes(tmp_path):
+    # mutation family: srcad iterated over the rows the array had when the loop started;
+    # NumPy's iterator reads each row when it gets there
+    body = (
+        "def f(x0):\n"
+        "    for i0, e0 in enumerate(x0):\n"
+        "        x0[0] += e0 * e0\n"
+        "    for e in x0:\n"
+        "        x0 += 0.1 * e\n"
+        "    return np.sum(x0 ** 2)\n"
+    )
+    f = module_from_source(HEADER + body, tmp_path, "regression").f
+    x = np.array([0.3, -0.2, 0.5])
+    np.testing.assert_allclose(srcad.grad(f)(x.copy()), srcad.numerical_grad(f, x.copy()))
+    assert srcad.value_and_grad(f)(x.copy())[0] == f(x.copy())

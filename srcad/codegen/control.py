@@ -242,6 +242,8 @@ def _placeholder(var: Var) -> str:
     derivatives, must give a value the same type in both branches)."""
     shape, dtype = var.aval.shape, var.aval.dtype
     if shape == ():
+        if dtype == "object":
+            return "[]"  # a tape that the branch did not fill
         if dtype == "bool":
             return "False"
         if dtype.startswith(("int", "uint")):

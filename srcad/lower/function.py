@@ -273,6 +273,8 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         self.env[node.name] = self._local_function(node)
 
     def _stmt_For(self, node: ast.For | ast.While, since: int) -> None:
+        if isinstance(node, ast.For):
+            node = self._rows_read_when_used(node)
         if has_jumps(node.body):  # break / continue become flags first
             self.loop_depth += 1
             for statement in rewrite_jumps(node, self.loop_depth, self.visible_names):
@@ -291,6 +293,38 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
             self.lower_while(node)
 
     _stmt_While = _stmt_For
+
+    def _rows_read_when_used(self, node: ast.For) -> ast.For:
+        """``for e in x:`` while the body writes into ``x`` in place (``x[0] += v``,
+        ``x += v``): NumPy's iterator sees the writes, so each row is read when its
+        iteration starts: ``for i in range(len(x)): e = x[i]`` (also for ``enumerate``)."""
+        written = {_written_in_place(s) for s in ast.walk(ast.Module(node.body, []))}
+        changed = [
+            name
+            for name in _iterated_names(node.iter)
+            if name in written and isinstance(self.env.get(name), (Tracer, np.ndarray))
+        ]
+        if not changed:
+            return node
+        iterable, target = node.iter, node.target
+        is_enumerate = isinstance(iterable, ast.Call) and iterable.func.id == "enumerate"
+        if is_enumerate and isinstance(target, ast.Tuple) and len(target.elts) == 2:
+            index, target, iterable = target.elts[0], target.elts[1], iterable.args[0]
+        elif isinstance(iterable, ast.Name):
+            index = ast.Name(f"_row{node.lineno}_{node.col_offset}", ast.Store())
+        else:
+            raise self.located(
+                UnsupportedSyntax,
+                f"the loop iterates over '{changed[0]}' and writes into it, so later rows "
+                f"would see the writes; loop over range(len({changed[0]})) and read "
+                f"{changed[0]}[i] in the body",
+                node,
+            )
+        read = ast.parse(f"_ = {iterable.id}[{index.id}]").body[0]
+        read.targets = [target]
+        rows = ast.parse(f"range(len({iterable.id}))", mode="eval").body
+        loop = ast.For(index, rows, [read, *node.body], node.orelse, None)
+        return ast.fix_missing_locations(_located_like(loop, node))
 
     def _stmt_Return(self, node: ast.Return, since: int) -> None:
         raise _Return(self.evaluate(node.value) if node.value is not None else None)
@@ -866,6 +900,39 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
 
 CONTAINER_METHODS = {"append", "extend", "insert", "update", "setdefault"}
 TRACEABLE_BUILTINS = {len, sum, max, min, float, int, math.log, range, isinstance, tuple, list}
+
+
+def _located_like(tree: ast.AST, node: ast.AST) -> ast.AST:
+    """``tree`` with every new node at ``node``'s line."""
+    for child in ast.walk(tree):
+        if "lineno" in child._attributes and not hasattr(child, "lineno"):
+            ast.copy_location(child, node)
+    return tree
+
+
+def _iterated_names(iterable: ast.expr) -> set[str]:
+    """The arrays a ``for`` reads rows of: ``x`` in ``x``, ``enumerate(x)``, ``zip(x, y)``."""
+    if isinstance(iterable, ast.Name):
+        return {iterable.id}
+    if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name):
+        if iterable.func.id in ("enumerate", "zip", "reversed"):
+            return set().union(*(_iterated_names(arg) for arg in iterable.args))
+    return set()
+
+
+def _written_in_place(statement: ast.AST) -> str | None:
+    """The name a statement writes into in place: ``x[i] = v``, ``x[i] += v``, ``x += v``."""
+    targets = []
+    if isinstance(statement, ast.AugAssign):
+        targets = [statement.target]
+    elif isinstance(statement, ast.Assign):
+        targets = [t for t in statement.targets if isinstance(t, ast.Subscript)]
+    for target in targets:
+        if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+            return target.value.id
+        if isinstance(target, ast.Name):
+            return target.id
+    return None
 
 
 def _is_add_at(node: ast.expr) -> bool:

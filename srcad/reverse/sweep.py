@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import operator
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -67,11 +68,27 @@ class Reverser:
                 _backward_step(self.builder, eqn, adjoints, self.active)
 
     def forward_eqns(self, eqns) -> list[Eqn]:
-        """``eqns`` with replaced equations swapped for their taped versions."""
+        """``eqns`` with replaced equations swapped for their taped versions, also inside
+        the branches of a ``cond`` (a loop under an ``if``: the backward branch reads its
+        tape, which the same forward branch filled)."""
         result: list[Eqn] = []
         for eqn in eqns:
-            result.extend(self.replaced.get(id(eqn), [eqn]))
+            if id(eqn) in self.replaced:
+                result.extend(self.replaced[id(eqn)])
+            elif eqn.prim == "cond":
+                result.append(self._forward_cond(eqn))
+            else:
+                result.append(eqn)
         return result
+
+    def _forward_cond(self, eqn: Eqn) -> Eqn:
+        branches = eqn.param_dict["branches"]
+        forward = [self.forward_eqns(branch.eqns) for branch in branches]
+        if all(map(_same_eqns, forward, (b.eqns for b in branches))):
+            return eqn
+        new = tuple(replace(b, eqns=tuple(f)) for b, f in zip(branches, forward, strict=True))
+        params = tuple((k, new if k == "branches" else v) for k, v in eqn.params)
+        return replace(eqn, params=params)
 
     def accumulate(self, var: Var, result: object, adjoints: dict) -> None:
         if isinstance(var, Var) and var in self.active:
@@ -191,3 +208,7 @@ def _gradient_of(builder: GraphBuilder, var: Var, adjoints: dict) -> Atom:
     zero = builder.apply("zeros_like", (builder.tracer(var),)).atom
     builder.set_hint(zero, f"d@{var.id}")
     return zero
+
+
+def _same_eqns(new: list[Eqn], old: tuple[Eqn, ...]) -> bool:
+    return len(new) == len(old) and all(map(operator.is_, new, old))
