@@ -98,3 +98,19 @@ def test_iterating_over_an_array_the_loop_writes_into_sees_the_writes(tmp_path):
     x = np.array([0.3, -0.2, 0.5])
     np.testing.assert_allclose(srcad.grad(f)(x.copy()), srcad.numerical_grad(f, x.copy()))
     assert srcad.value_and_grad(f)(x.copy())[0] == f(x.copy())
+
+
+def test_a_row_write_in_a_loop_keeps_its_value_for_the_tape(tmp_path):
+    # mutation family: 'x1[0] += v' filled the loop-carried array in place, and the next
+    # line's 'x1 *= ...' took the same name before the tape recorded the filled value
+    body = (
+        "def f(x1):\n"
+        "    for i in range(3):\n"
+        "        x1[0] += np.array([0.0, 0.19])\n"
+        "        x1 *= np.tanh(x1)\n"
+        "    return np.sum(x1)\n"
+    )
+    f = module_from_source(HEADER + body, tmp_path, "regression").f
+    x = np.array([[-0.41, 0.245], [0.964, 0.486], [-0.2, -0.6]])
+    expected = srcad.numerical_grad(lambda v: f(v.copy()), x)  # f writes into its argument
+    np.testing.assert_allclose(srcad.grad(f)(x.copy()), expected, rtol=1e-6, atol=1e-8)

@@ -142,10 +142,17 @@ class NameAllocator:
         self._set(var, name)
 
     def _fills_in_place(self, position: int, eqn: Eqn, is_owned) -> bool:
-        """``y[i] = v`` may write into ``y`` when nothing reads the old ``y`` afterwards."""
+        """``y[i] = v`` may write into ``y`` when nothing reads the old ``y`` afterwards,
+        and the result, taking ``y``'s name, keeps it while it is needed: not when ``y``'s
+        name is a loop's carried name that a later value of the body takes over while the
+        result still waits for the tape."""
         base = eqn.inputs[0]
+        result = eqn.outputs[0]
+        if not isinstance(base, Var):
+            return False
+        is_taken_over = base.id in self.leader and result.id not in self.leader
         return (
-            isinstance(base, Var)
+            not (is_taken_over and result.id in self._kept)
             and base not in self.graph.inputs
             and base not in self.graph.outputs
             and self.program.last_use.get(base.id, -1) <= position
