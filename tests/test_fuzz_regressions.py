@@ -114,3 +114,13 @@ def test_a_row_write_in_a_loop_keeps_its_value_for_the_tape(tmp_path):
     x = np.array([[-0.41, 0.245], [0.964, 0.486], [-0.2, -0.6]])
     expected = srcad.numerical_grad(lambda v: f(v.copy()), x)  # f writes into its argument
     np.testing.assert_allclose(srcad.grad(f)(x.copy()), expected, rtol=1e-6, atol=1e-8)
+
+
+def test_hypot_at_the_origin_has_the_subgradient_zero(tmp_path):
+    # functions family: hypot(u, u) with u = 0 * x everywhere gave 0 / 0 = nan
+    body = (
+        "def f(x):\n"
+        "    u = x * np.linspace(-0.18, 0.24, 8).reshape(2, 4)\n"
+        "    return np.sum(np.hypot(u, u))\n"
+    )
+    _gradient_matches(tmp_path, body, np.array([-0.292, 0.017, -0.541, -0.974]))

@@ -151,15 +151,18 @@ def arctan2_jvp(tangents, out, y, x):
 
 @defvjp(np.hypot)
 def hypot_vjp(g, out, x, y):
-    return unbroadcast(g * (x / out), x), unbroadcast(g * (y / out), y)
+    # at the origin (out = 0, so x = y = 0) the subgradient 0, as np.linalg.norm's
+    safe = np.where(out == 0.0, 1.0, out)
+    return unbroadcast(g * (x / safe), x), unbroadcast(g * (y / safe), y)
 
 
 @defjvp(np.hypot)
 def hypot_jvp(tangents, out, x, y):
     x_dot, y_dot = tangents
+    safe = np.where(out == 0.0, 1.0, out)
     return add_tangents(
-        None if x_dot is None else x_dot * (x / out),
-        None if y_dot is None else y_dot * (y / out),
+        None if x_dot is None else x_dot * (x / safe),
+        None if y_dot is None else y_dot * (y / safe),
     )
 
 
