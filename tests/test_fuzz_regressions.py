@@ -124,3 +124,20 @@ def test_hypot_at_the_origin_has_the_subgradient_zero(tmp_path):
         "    return np.sum(np.hypot(u, u))\n"
     )
     _gradient_matches(tmp_path, body, np.array([-0.292, 0.017, -0.541, -0.974]))
+
+
+def test_zip_over_an_array_the_loop_writes_into_sees_the_writes(tmp_path):
+    body = (
+        "def f(x0, x1):\n"
+        "    for e0, w0 in zip(x0, x0 + x1):\n"
+        "        x0[0] += e0 * w0\n"
+        "    for e in x0:\n"
+        "        x0[1] -= 0.2 * e\n"
+        "    return np.sum(x0 ** 2)\n"
+    )
+    f = module_from_source(HEADER + body, tmp_path, "regression").f
+    x, y = np.array([0.3, -0.2, 0.5]), np.array([0.1, 0.7, -0.4])
+    expected = srcad.numerical_grad(lambda a, b: f(a.copy(), b), x, y, argnums=(0, 1))
+    got = srcad.grad(f, (0, 1))(x.copy(), y)
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-8)

@@ -297,7 +297,8 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
     def _rows_read_when_used(self, node: ast.For) -> ast.For:
         """``for e in x:`` while the body writes into ``x`` in place (``x[0] += v``,
         ``x += v``): NumPy's iterator sees the writes, so each row is read when its
-        iteration starts: ``for i in range(len(x)): e = x[i]`` (also for ``enumerate``)."""
+        iteration starts: ``for i in range(len(x)): e = x[i]`` (also for ``enumerate``
+        and ``zip``, whose other arguments are evaluated once, before the loop)."""
         written = {_written_in_place(s) for s in ast.walk(ast.Module(node.body, []))}
         changed = [
             name
@@ -306,13 +307,8 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         ]
         if not changed:
             return node
-        iterable, target = node.iter, node.target
-        is_enumerate = isinstance(iterable, ast.Call) and iterable.func.id == "enumerate"
-        if is_enumerate and isinstance(target, ast.Tuple) and len(target.elts) == 2:
-            index, target, iterable = target.elts[0], target.elts[1], iterable.args[0]
-        elif isinstance(iterable, ast.Name):
-            index = ast.Name(f"_row{node.lineno}_{node.col_offset}", ast.Store())
-        else:
+        rows = _row_reads(node, f"_row{node.lineno}_{node.col_offset}")
+        if rows is None:
             raise self.located(
                 UnsupportedSyntax,
                 f"the loop iterates over '{changed[0]}' and writes into it, so later rows "
@@ -320,10 +316,19 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
                 f"{changed[0]}[i] in the body",
                 node,
             )
-        read = ast.parse(f"_ = {iterable.id}[{index.id}]").body[0]
+        index, sources, target = rows
+        for k, source in enumerate(sources):
+            if not isinstance(source, ast.Name):  # zip(x, x + y): x + y is computed once
+                name = f"_zipped{node.lineno}_{node.col_offset}_{k}"
+                self.env[name] = self.evaluate(source)
+                sources[k] = ast.Name(name, ast.Load())
+        names = [source.id for source in sources]
+        read = ast.parse(f"_ = {', '.join(f'{n}[{index.id}]' for n in names)}").body[0]
         read.targets = [target]
-        rows = ast.parse(f"range(len({iterable.id}))", mode="eval").body
-        loop = ast.For(index, rows, [read, *node.body], node.orelse, None)
+        lengths = ", ".join(f"len({n})" for n in names)
+        bound = f"min({lengths})" if len(names) > 1 else lengths
+        loop = ast.For(index, ast.parse(f"range({bound})", mode="eval").body, [read, *node.body])
+        loop.orelse = node.orelse
         return ast.fix_missing_locations(_located_like(loop, node))
 
     def _stmt_Return(self, node: ast.Return, since: int) -> None:
@@ -908,6 +913,32 @@ def _located_like(tree: ast.AST, node: ast.AST) -> ast.AST:
         if "lineno" in child._attributes and not hasattr(child, "lineno"):
             ast.copy_location(child, node)
     return tree
+
+
+def _row_reads(node: ast.For, row: str) -> tuple | None:
+    """For ``for T in ITER``: the index name, the sequences read by index and the target
+    assigned from them; None for iterables this rewrite does not cover."""
+    iterable, target = node.iter, node.target
+    call = (
+        iterable.func.id
+        if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name)
+        else None
+    )
+    index = ast.Name(row, ast.Store())
+    if call == "enumerate" and len(iterable.args) == 1 and not iterable.keywords:
+        if not (isinstance(target, ast.Tuple) and len(target.elts) == 2):
+            return None
+        if not isinstance(target.elts[0], ast.Name):
+            return None
+        index, target, iterable = target.elts[0], target.elts[1], iterable.args[0]
+        call = None
+    if isinstance(iterable, ast.Name):
+        return index, [iterable], target
+    if call == "zip" and not iterable.keywords and iterable.args:
+        if not isinstance(iterable.args[0], ast.Name):  # the first names the rows' count
+            return None
+        return index, list(iterable.args), target
+    return None
 
 
 def _iterated_names(iterable: ast.expr) -> set[str]:
