@@ -141,3 +141,65 @@ def test_zip_over_an_array_the_loop_writes_into_sees_the_writes(tmp_path):
     got = srcad.grad(f, (0, 1))(x.copy(), y)
     for g, e in zip(got, expected, strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-8)
+
+
+def test_a_return_inside_nested_loops_stops_every_loop(tmp_path):
+    # control family: the 'return' became a 'break' of the inner loop only, so the outer
+    # loop ran on and its last iteration's value was returned (0.796 instead of 1.11)
+    body = (
+        "def f(x1):\n"
+        "    for e0, w0 in zip(x1, x1):\n"
+        "        for e1 in x1:\n"
+        "            return e0\n"
+        "    return 0.0\n"
+    )
+    _gradient_matches(tmp_path, body, np.array([1.11, -0.729, -1.419, 0.796]))
+
+
+def test_a_return_over_a_list_loop_inside_a_row_loop_returns_the_first_row(tmp_path):
+    body = (
+        "def f(x0):\n"
+        "    for row in x0:\n"
+        "        for c in [0.67]:\n"
+        "            return np.mean(row) * c\n"
+        "    return 0.0\n"
+    )
+    _gradient_matches(tmp_path, body, np.array([[1.11, -0.729], [-1.419, 0.796]]))
+
+
+def test_a_return_under_an_if_three_loops_deep_with_continue_around(tmp_path):
+    # breaks the middle loop once, then returns from i = 2, j = 1 (as Python does)
+    body = (
+        "def f(x):\n"
+        "    s = 0.0\n"
+        "    i = 0\n"
+        "    while i < 3:\n"
+        "        i += 1\n"
+        "        for j in range(3):\n"
+        "            for e in x:\n"
+        "                if e > 0.2:\n"
+        "                    continue\n"
+        "                s = s + np.cos(e) * j\n"
+        "                if s > 4.0:\n"
+        "                    return s * x[1]\n"
+        "            if s > 2.0 * i:\n"
+        "                break\n"
+        "        s = s + 0.1\n"
+        "    return s + 1.0\n"
+    )
+    _gradient_matches(tmp_path, body, np.array([0.3, -0.8, 0.1, -1.2]))
+
+
+def test_an_adjoint_filled_in_a_nested_loop_is_copied_from_a_read_only_broadcast(tmp_path):
+    # control family: dx1 started as np.broadcast_to(...) (read-only) and the backward
+    # loops filled it in place: 'assignment destination is read-only'
+    body = (
+        "def f(x1, x2):\n"
+        "    for e0 in x1:\n"
+        "        k0 = 0\n"
+        "        while e0 and k0 < 3:\n"
+        "            k0 += 1\n"
+        "            x2 += x1[2]\n"
+        "    return np.mean(x1) + x2\n"
+    )
+    _gradient_matches(tmp_path, body, np.array([1.168, 1.386, 1.292]), 1.035)

@@ -153,8 +153,11 @@ class ControlFlowEmitter:
             name = self.names.name(target)
             expression = ast.unparse(self.operand(value))
             is_fresh = isinstance(value, Var) and value.id in self.inlined and self.is_owned(value)
-            if name in copied and expression != name and target.aval.shape != () and not is_fresh:
-                expression = f"{expression}.copy()"
+            if name in copied and target.aval.shape != () and not is_fresh:
+                # another array, or this name's own array when it is not the function's to
+                # write into (a read-only broadcast, an argument)
+                if expression != name or not self._is_writable(value):
+                    expression = f"{expression}.copy()"
             if expression != name:
                 pairs.append((name, expression))
         if not pairs:
@@ -162,6 +165,10 @@ class ControlFlowEmitter:
         left = ", ".join(name for name, _ in pairs)
         right = ", ".join(expression for _, expression in pairs)
         return [f"{left} = {right}"]
+
+    def _is_writable(self, value: object) -> bool:
+        """Whether the generated function owns ``value``'s array (may write into it)."""
+        return isinstance(value, Var) and value not in self.graph.inputs and self.is_owned(value)
 
     def _for_statement(self, eqn: Eqn) -> str:
         params = eqn.param_dict
