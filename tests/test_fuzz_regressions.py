@@ -203,3 +203,13 @@ def test_an_adjoint_filled_in_a_nested_loop_is_copied_from_a_read_only_broadcast
         "    return np.mean(x1) + x2\n"
     )
     _gradient_matches(tmp_path, body, np.array([1.168, 1.386, 1.292]), 1.035)
+
+
+def test_std_and_norm_where_they_are_zero_have_the_subgradient_zero(tmp_path):
+    # arrays family: np.std of equal values and the norm of a zero vector gave 0 / 0 = nan
+    body = (
+        "def f(x0):\n"
+        "    same = np.concatenate([x0[1:2], x0[1:2]])\n"
+        "    return np.std(same) + np.linalg.norm(x0 - x0) + np.sum(x0)\n"
+    )
+    _gradient_matches(tmp_path, body, np.array([0.3, -1.2, 0.7]))

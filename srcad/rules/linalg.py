@@ -415,7 +415,7 @@ def _norm_slope(out, x, ord, axis, keepdims):
     n_axes = np.ndim(x) if axis is None else len(axis) if isinstance(axis, tuple) else 1
     norm = expand_reduced(out, axis, keepdims)
     if ord is None or ord == "fro" or (ord == 2 and n_axes == 1):
-        return x / norm
+        return x / np.where(norm == 0.0, 1.0, norm)  # at 0 the subgradient 0, not 0 / 0
     if n_axes != 1:
         raise NotImplementedError(f"the gradient of the matrix norm ord={ord!r}")
     if ord in (np.inf, -np.inf):  # only the largest (smallest) magnitudes count

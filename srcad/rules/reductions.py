@@ -167,8 +167,9 @@ def var_jvp(tangents, out, x, axis=None, dtype=None, ddof=0, keepdims=False):
 @defvjp(np.std)
 def std_vjp(g, out, x, axis=None, dtype=None, ddof=0, keepdims=False):
     # d sqrt(var) = d var / (2 std)
+    # where all values are equal (std 0, so centered 0) the subgradient 0, not 0 / 0
     centered, divisor = _centered(x, axis, ddof, out)
-    scale = expand_reduced(g / out, axis, keepdims)
+    scale = expand_reduced(g / np.where(out == 0.0, 1.0, out), axis, keepdims)
     return (scale * centered / divisor,)
 
 
@@ -176,7 +177,8 @@ def std_vjp(g, out, x, axis=None, dtype=None, ddof=0, keepdims=False):
 def std_jvp(tangents, out, x, axis=None, dtype=None, ddof=0, keepdims=False):
     (x_dot,) = tangents
     centered, divisor = _centered(x, axis, ddof, out)
-    return np.sum(centered * x_dot, axis=axis, keepdims=keepdims) / (out * divisor)
+    safe = np.where(out == 0.0, 1.0, out)
+    return np.sum(centered * x_dot, axis=axis, keepdims=keepdims) / (safe * divisor)
 
 
 # --- products -------------------------------------------------------------------------------
