@@ -69,7 +69,7 @@ def rewrite_returns(loop: ast.For | ast.While, depth: int, taken: set[str]) -> l
     ``if _returned: return _value`` (the statements after the loop then go to the other
     branch, as for any ``if`` that returns)."""
     returned, value = flag_name("returned", depth, taken), flag_name("value", depth, taken)
-    new_loop = _ReturnToBreak(returned, value).visit(copy.deepcopy(loop))
+    new_loop = _ReturnToBreak(returned, value).generic_visit(copy.deepcopy(loop))
     check = ast.If(
         test=ast.Name(returned, ast.Load()),
         body=[ast.Return(ast.Name(value, ast.Load()))],
@@ -83,7 +83,12 @@ def rewrite_returns(loop: ast.For | ast.While, depth: int, taken: set[str]) -> l
 
 
 class _ReturnToBreak(ast.NodeTransformer):
-    """``return v`` → ``_value = v; _returned = True; break`` (not inside inner functions)."""
+    """``return v`` → ``_value = v; _returned = True; break`` (not inside inner functions).
+
+    That ``break`` leaves only the innermost loop around the ``return``, so every inner loop
+    that returns is followed by ``if _returned: break``, which passes the return on to the
+    loop around it, up to the loop being rewritten (visit that one with ``generic_visit``).
+    """
 
     def __init__(self, returned: str, value: str):
         self.returned = returned
@@ -95,6 +100,18 @@ class _ReturnToBreak(ast.NodeTransformer):
     def visit_Lambda(self, node):
         return node
 
+    def visit_For(self, node: ast.For | ast.While):
+        if not _returns_in(node):
+            return node
+        stop = ast.If(
+            test=ast.Name(self.returned, ast.Load()),
+            body=[ast.copy_location(ast.Break(), node)],
+            orelse=[],
+        )
+        return [self.generic_visit(node), ast.copy_location(stop, node)]
+
+    visit_While = visit_For
+
     def visit_Return(self, node: ast.Return):
         value = node.value or ast.Constant(None)
         assign = ast.copy_location(
@@ -102,6 +119,15 @@ class _ReturnToBreak(ast.NodeTransformer):
         )
         flag = _assign(self.returned, True, node)
         return [assign, flag, ast.copy_location(ast.Break(), node)]
+
+
+def _returns_in(node: ast.AST) -> bool:
+    """Whether ``node`` returns from the function being lowered (not from an inner one)."""
+    if isinstance(node, ast.Return):
+        return True
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        return False
+    return any(_returns_in(child) for child in ast.iter_child_nodes(node))
 
 
 def _assign_none(name: str, where: ast.AST) -> ast.Assign:
