@@ -48,6 +48,7 @@ class ControlFlowEmitter:
             )
             writes = _writes_into(body, carried[k])
             absorbable = self._init_absorbable(init, eqn, claimed, writes)
+            absorbable = absorbable and not self._overwrites_live(init, out)
             members = [init] if is_same_variable and absorbable else []
             if members:
                 claimed.add(init.id)
@@ -55,8 +56,10 @@ class ControlFlowEmitter:
             if condition is not None:
                 members.append(condition.inputs[k])
             result = body.outputs[k]
-            if self._absorbable(result, body, claimed) and self._after_last_read(
-                carried[k], result
+            if (
+                self._absorbable(result, body, claimed)
+                and self._after_last_read(carried[k], result)
+                and not self._overwrites_live(result, carried[k])
             ):
                 members.append(result)
                 claimed.add(result.id)
@@ -86,6 +89,23 @@ class ControlFlowEmitter:
             and program.last_use.get(init.id) == program.pos(eqn)
             and (not writes or self.is_owned(init))
         )
+
+    def _overwrites_live(self, var: Var, member: Var) -> bool:
+        """Whether one name for ``var``'s and ``member``'s groups would overwrite a value
+        that is still read after the next one is assigned (an inner loop's result that the
+        tape records after the next value of the same variable is computed)."""
+        program = self.program
+        for one in self.names.members(var):
+            for other in self.names.members(member):
+                if one == other or one not in program.defined_at:
+                    continue
+                if other not in program.defined_at:
+                    continue
+                first, second = sorted((one, other), key=program.defined_at.__getitem__)
+                defined = program.defined_at[second]
+                if program.defined_at[first] < defined < program.last_use.get(first, -1):
+                    return True
+        return False
 
     def _after_last_read(self, carried: Var, result: Var) -> bool:
         """Whether ``result`` is computed after the body's last read of ``carried``."""

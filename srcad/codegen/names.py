@@ -79,6 +79,13 @@ class NameAllocator:
         if hinted is not None:
             self._source.setdefault(root.id, hinted)
 
+    def members(self, var: Var) -> list[int]:
+        """Ids of the vars that share ``var``'s name group (``var`` itself if none)."""
+        if var.id not in self.leader:
+            return [var.id]
+        root = self._find(var)
+        return [i for i, leader in self.leader.items() if self._find(leader).id == root.id]
+
     def _find(self, var: Var) -> Var:
         while var.id in self.leader and self.leader[var.id].id != var.id:
             var = self.leader[var.id]
