@@ -344,10 +344,9 @@ def test_loops_that_share_no_array_are_still_differentiated(tmp_path):
         "    for i in range(3):\n"
         "        if np.sum(x) > 10.0:\n"
         "            break\n"
+        "        b = b * 2.0\n"
         "        y[0] += x[1]\n"
         "        y = y * 1.5\n"
-        "        b = b * 2.0\n"
-        "    y[1] = 7.0\n"
         "    return np.sum(y * y) + np.sum(b * b)\n"
     )
     _gradient_matches(tmp_path, body, np.array([0.1, 0.2, 0.3]))

@@ -10,12 +10,22 @@ write is refused with advice (make the copy explicit). Names that are not read a
 
 Arrays are told apart by their tracers: binding a name to another (``z = y``) shares the
 tracer, every computation makes a new one (even when the IR simplifies ``x * 1.0`` to ``x``),
-and a view shares memory with the array its IR equation reads.
+and a view shares memory with the array its IR equation reads. A value that may be one of
+several arrays has ``alternatives``: the result of an ``if`` (either branch's value), a value
+a loop carries (the array it started from, what the body binds to it, or an array another
+carried name also holds in the next iteration) and a loop's result (the body's last value).
+
+    buf = x                      x2 = for(x) { x1 -> setitem(x1, ...) }
+    for i in range(3):           alternatives: x1 -> (x, ...), x2 -> (setitem ...)
+        x[0] *= 4.0              'x[0] *= 4.0' writes into x1, which may be x: buf sees it
+    return np.sum(buf)
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -23,13 +33,13 @@ from srcad.errors import UnsupportedSyntax
 from srcad.ir import Const, Var
 from srcad.ir.builder import Tracer
 from srcad.ir.prims import shares_memory
-from srcad.lower.liveness import assigned
+from srcad.lower.liveness import assigned, live_after, read_by_nested_functions
 
 
 class AliasChecks:
     """Mixin for the function lowerer: ``live`` (names read after each statement),
-    ``statement`` (the one being lowered), ``env``, ``builder``, ``context.outside`` and
-    ``loop_origin`` (loop-carried var id -> the value it started from)."""
+    ``statement`` (the one being lowered), ``env``, ``builder``, ``parsed``,
+    ``context.outside`` and ``alternatives`` (var id -> the values it may be)."""
 
     def check_write(self, name: str, value: object, node: ast.AST) -> None:
         """Refuse writing into ``value`` (the array ``name`` holds) while another name that
@@ -55,47 +65,94 @@ class AliasChecks:
         values = tuple(array for n in sorted(names) for array in _arrays_in(self.env.get(n)))
         return values + self.context.outside
 
+    @contextlib.contextmanager
+    def rewritten(self, original: ast.stmt, statements: list[ast.stmt]) -> Iterator[None]:
+        """Liveness, while lowering them, for ``statements`` that lowering puts in place of
+        ``original`` (a loop with ``break`` as a flag: copies of its statements)."""
+        always = read_by_nested_functions(self.parsed.node.body)
+        added = live_after(statements, self.live.get(id(original), frozenset()), always)
+        self.live.update(added)
+        try:
+            yield
+        finally:
+            for key in added:
+                del self.live[key]
+
+    # --- values that may be one of several arrays --------------------------------------
+    def join_alternatives(self, outputs: list[Var], values: list[list]) -> None:
+        """An ``if``'s results: each may be the value of either branch."""
+        for k, var in enumerate(outputs):
+            self.alternatives[var.id] = tuple(branch[k] for branch in values)
+
+    def carry_alternatives(self, before: dict, carried: list[str], in_vars: list, extra) -> None:
+        """A loop body's carried values: the array each started from, and ``extra`` (what
+        ``next_alternatives`` found it may be in later iterations)."""
+        for name, var, more in zip(carried, in_vars, extra, strict=True):
+            self.alternatives[var.id] = (before[name], *more)
+
+    def next_alternatives(self, before: dict, in_vars: list, ends: list, extra: list) -> list:
+        """``extra`` grown by what each carried value may be in the next iteration, given
+        its value ``ends`` at the end of the body: an array from before the loop that the
+        body bound to it, or the array of another carried name that ends up holding it too."""
+        arrays = [a for value in before.values() for a in _arrays_in(value)]
+        outer = {id(root) for array in arrays for root in self._roots(array)}
+        end_roots = [self._roots(end) if _is_array(end) else [] for end in ends]
+        grown = [
+            more + [r for r in roots if id(r) in outer]
+            for more, roots in zip(extra, end_roots, strict=True)
+        ]
+        holders: dict[int, set[int]] = {}  # an array made in the loop -> who holds it
+        for k, roots in enumerate(end_roots):
+            for root in roots:
+                if id(root) not in outer:
+                    holders.setdefault(id(root), set()).add(k)
+        for group in holders.values():
+            for k in group:
+                grown[k] += [in_vars[j] for j in sorted(group - {k})]
+        return [_unique(more) for more in grown]
+
     def _same_memory(self, held: object, value: object) -> bool:
         """Whether NumPy's arrays for ``held`` and ``value`` (tracers, or constant arrays the
-        function made, such as ``np.zeros(3)``) share memory."""
+        function made, such as ``np.zeros(3)``) may share memory."""
         if held is value:
             return True  # z = y
         both_traced = isinstance(held, Tracer) and isinstance(value, Tracer)
-        if both_traced and not (self._is_view(held) or self._is_view(value)):
-            return False
-        first, second = self._memory(held), self._memory(value)
-        if isinstance(first, np.ndarray) and isinstance(second, np.ndarray):
-            return np.may_share_memory(first, second)
-        return first is second
+        if both_traced and self._is_plain(held) and self._is_plain(value):
+            return False  # two computations: two arrays
+        return any(
+            _overlap(first, second) for first in self._roots(held) for second in self._roots(value)
+        )
 
-    def _memory(self, array: object) -> object:
-        """What holds ``array``'s memory: a constant array, a var, or a fresh tracer."""
-        if not isinstance(array, Tracer):
-            return array
-        root = self._memory_root(array)
-        return root.value if isinstance(root, Const) else root
+    def _is_plain(self, tracer: Tracer) -> bool:
+        """Whether ``tracer`` is an array of its own: not a view, nor one of alternatives."""
+        if tracer.fresh or not isinstance(tracer.atom, Var):
+            return True
+        eqn = self.builder.producer(tracer.atom)
+        is_view = eqn is not None and shares_memory(eqn)
+        return not is_view and tracer.atom.id not in self.alternatives
 
-    def _is_view(self, tracer: Tracer) -> bool:
-        if tracer.fresh:
-            return False
-        eqn = self.builder.producer(tracer.atom) if isinstance(tracer.atom, Var) else None
-        return eqn is not None and shares_memory(eqn)
-
-    def _memory_root(self, tracer: Tracer) -> object:
-        """The array a view's memory belongs to, as an atom. A value a loop carries counts as
-        the array it started from (it may still be that array, written in place)."""
-        if tracer.fresh:
-            return tracer  # its own array
-        atom = tracer.atom
-        while isinstance(atom, Var):
-            eqn = self.builder.producer(atom)
+    def _roots(self, value: object, seen: set[int] | None = None) -> list:
+        """The arrays ``value``'s memory may belong to: constant arrays, vars (a view counts
+        as the array it views) and fresh tracers; a var with alternatives counts as itself
+        and as each of them."""
+        seen = set() if seen is None else seen
+        if isinstance(value, Tracer):
+            if value.fresh:
+                return [value]  # its own array
+            value = value.atom
+        while isinstance(value, Var):
+            eqn = self.builder.producer(value)
             if eqn is not None and shares_memory(eqn):
-                atom = eqn.inputs[0]
-            elif atom.id in self.loop_origin and isinstance(self.loop_origin[atom.id], Tracer):
-                atom = self.loop_origin[atom.id].atom
-            else:
-                break
-        return atom
+                value = eqn.inputs[0]
+                continue
+            if value.id not in self.alternatives or value.id in seen:
+                return [value]
+            seen.add(value.id)
+            options = self.alternatives[value.id]
+            return [value] + [root for option in options for root in self._roots(option, seen)]
+        if isinstance(value, Const):
+            value = value.value
+        return [value] if isinstance(value, np.ndarray) else []
 
     def _shared_write(self, name: str, other: str, node: ast.AST) -> UnsupportedSyntax:
         return self.located(
@@ -117,6 +174,22 @@ def _arrays_in(value: object) -> list:
     if isinstance(value, (list, tuple)):
         return [array for item in value for array in _arrays_in(item)]
     return []
+
+
+def _overlap(first: object, second: object) -> bool:
+    if isinstance(first, np.ndarray) and isinstance(second, np.ndarray):
+        return np.may_share_memory(first, second)
+    return first is second
+
+
+def _is_array(value: object) -> bool:
+    return isinstance(value, (Tracer, np.ndarray))
+
+
+def _unique(values: list) -> list:
+    """``values`` without repeats (by identity), in order."""
+    seen: set[int] = set()
+    return [v for v in values if not (id(v) in seen or seen.add(id(v)))]
 
 
 def _reads_after(statement: ast.stmt | None, call: ast.Call) -> frozenset[str]:

@@ -59,7 +59,8 @@ class ControlFlowLowering:
             if isinstance(statement, (ast.For, ast.While)) and _contains_return(statement):
                 self.loop_depth += 1
                 rewritten = rewrite_returns(statement, self.loop_depth, self.visible_names)
-                self.lower_block(rewritten + statements[position + 1 :])
+                with self.rewritten(statement, rewritten):
+                    self.lower_block(rewritten + statements[position + 1 :])
                 self.loop_depth -= 1
                 return
             if isinstance(statement, ast.If) and _contains_return(statement):
@@ -235,6 +236,7 @@ class ControlFlowLowering:
             "primal",
         )
         self.builder.emit(eqn)
+        self.join_alternatives(outputs, values)
         return [self.builder.tracer(v) for v in outputs]
 
     def _branch_atom(self, value: object, name: str, node) -> Var | Const:
@@ -284,7 +286,9 @@ class ControlFlowLowering:
         for _attempt in range(3):
             counter = self.builder.new_var(_counter_name(node.target), INT)
             in_vars = [self.builder.new_var(n, a) for n, a in zip(carried, avals, strict=True)]
-            body, outs = self._lower_loop_body(node, before, carried, in_vars, counter, iteration)
+            body, outs, ends = self._lower_loop_body(
+                node, before, carried, in_vars, counter, iteration
+            )
             out_avals = [a.aval for a in outs]
             widened = _widen(avals, out_avals)
             if widened == avals:
@@ -302,16 +306,27 @@ class ControlFlowLowering:
         stop_dim = _stop_dim(node, iteration, before)
         if stop_dim is not None:
             params += (("stop_dim", stop_dim),)
-        self._emit_loop("for", node, before, carried, avals, params)
+        self._emit_loop("for", node, before, carried, avals, params, ends)
 
     def _lower_loop_body(self, node, before, carried, in_vars, counter=None, iteration=None):
         """The body as a sub-graph from the carried values (and the counter of a ``for``)
-        to their next values; raises ``_Unroll`` when it cannot stay a loop."""
+        to their next values, and those values; raises ``_Unroll`` when it cannot stay a
+        loop. The body is lowered again while the carried values turn out to share arrays
+        in later iterations that they did not in the first (see ``srcad.lower.aliasing``)."""
+        extra = [[] for _ in carried]
+        while True:
+            self.carry_alternatives(before, carried, in_vars, extra)
+            lowered = self._lower_body_once(node, before, carried, in_vars, counter, iteration)
+            grown = self.next_alternatives(before, in_vars, lowered[2], extra)
+            if all(len(g) == len(e) for g, e in zip(grown, extra, strict=True)):
+                return lowered  # nothing new: the checks in this lowering saw every alias
+            extra = grown
+
+    def _lower_body_once(self, node, before, carried, in_vars, counter, iteration):
         snapshot = _snapshot_containers(before)
         self.env = dict(before)
         for name, var in zip(carried, in_vars, strict=True):
             self.env[name] = self.builder.tracer(var)
-            self.loop_origin[var.id] = before[name]  # may still be that array (aliasing)
         try:
             with self.builder.block() as body:
                 if counter is not None:
@@ -327,7 +342,7 @@ class ControlFlowLowering:
             self.env = before
         if _restore_containers(snapshot) or _static_changed(before, after, carried):
             raise _Unroll
-        return body, outs
+        return body, outs, [after[n] for n in carried]
 
     def _carried_atom(self, value: object, name: str, node) -> Var | Const:
         if isinstance(value, Tracer):
@@ -340,14 +355,17 @@ class ControlFlowLowering:
             return Const(value)  # a counter: a while loop carries it as a value
         raise _Unroll
 
-    def _emit_loop(self, prim: str, node, before, carried, avals, params) -> None:
+    def _emit_loop(self, prim: str, node, before, carried, avals, params, ends) -> None:
+        """The loop equation; ``ends``: the carried values at the end of the body (a result
+        is the last one, or, for a ``while`` that may not run, the value before the loop)."""
         inits = [self._carried_atom(before[n], n, node) for n in carried]
         outputs = tuple(self.builder.new_var(n, a) for n, a in zip(carried, avals, strict=True))
         self.builder.emit(Eqn(prim, tuple(inits), outputs, params, self.builder.loc, "primal"))
         self.env = dict(before)
-        for name, var in zip(carried, outputs, strict=True):
+        for name, var, end in zip(carried, outputs, ends, strict=True):
             self.env[name] = self.builder.tracer(var)
-            self.loop_origin[var.id] = before[name]
+            runs = (end,) if prim == "for" else (before[name], end)
+            self.alternatives[var.id] = runs  # which arrays it may be (aliasing)
 
     # --- while --------------------------------------------------------------------------
     def lower_while(self, node: ast.While) -> None:
@@ -365,7 +383,7 @@ class ControlFlowLowering:
             cond_graph = self._while_condition(node, before, carried, avals)
             in_vars = [self.builder.new_var(n, a) for n, a in zip(carried, avals, strict=True)]
             try:
-                body, outs = self._lower_loop_body(node, before, carried, in_vars)
+                body, outs, ends = self._lower_loop_body(node, before, carried, in_vars)
             except _Unroll:
                 raise self._while_error(node) from None
             widened = _widen(avals, [a.aval for a in outs])
@@ -375,9 +393,8 @@ class ControlFlowLowering:
         else:
             raise self._while_error(node)
         graph = Graph(f"{self.parsed.name}_loop", tuple(in_vars), tuple(body), tuple(outs))
-        self._emit_loop(
-            "while", node, before, carried, avals, (("body", graph), ("cond", cond_graph))
-        )
+        params = (("body", graph), ("cond", cond_graph))
+        self._emit_loop("while", node, before, carried, avals, params, ends)
 
     def _unroll_static_while(self, node: ast.While) -> bool:
         """Run a loop whose condition stays known at compile time (``while tape:``) now.

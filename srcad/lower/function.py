@@ -215,7 +215,7 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         self.loop_depth = 0
         self.live = live_after(parsed.node.body)  # names read after each statement
         self.statement: ast.stmt | None = None
-        self.loop_origin: dict[int, object] = {}
+        self.alternatives: dict[int, tuple] = {}  # var id -> values it may be
 
     @functools.cached_property
     def visible_names(self) -> set[str]:
@@ -273,12 +273,15 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         self.env[node.name] = self._local_function(node)
 
     def _stmt_For(self, node: ast.For | ast.While, since: int) -> None:
+        original = node
         if isinstance(node, ast.For):
             node = self._rows_read_when_used(node)
         if has_jumps(node.body):  # break / continue become flags first
             self.loop_depth += 1
-            for statement in rewrite_jumps(node, self.loop_depth, self.visible_names):
-                self._dispatch_statement(statement, len(self.builder.eqns))
+            rewritten = rewrite_jumps(node, self.loop_depth, self.visible_names)
+            with self.rewritten(original, rewritten):
+                for statement in rewritten:
+                    self._dispatch_statement(statement, len(self.builder.eqns))
             self.loop_depth -= 1
         elif _contains_return(node):  # lower_block rewrites these; reaching here is a bug
             raise self.located(

@@ -7,7 +7,8 @@ afterwards" with a backward liveness pass over the statements: a name is live af
 statement if some path from there reads it before assigning it again. Loops are iterated to
 a fixed point (a name read at the top of the next iteration is live at the end of the body);
 names that nested functions read are live everywhere, since the function may run at any
-later time.
+later time. Statements that lowering puts in place of a loop (``break`` as a flag, a copy of
+the body) get their own entries from ``live_after`` with the names live after the loop.
 """
 
 from __future__ import annotations
@@ -15,10 +16,16 @@ from __future__ import annotations
 import ast
 
 
-def live_after(body: list[ast.stmt]) -> dict[int, frozenset[str]]:
-    """For each statement (by ``id``), the names that may be read after it runs."""
-    analysis = _Liveness(_read_by_nested_functions(body))
-    analysis.block(body, frozenset())
+def live_after(
+    body: list[ast.stmt],
+    live_out: frozenset[str] = frozenset(),
+    always: frozenset[str] = frozenset(),
+) -> dict[int, frozenset[str]]:
+    """For each statement (by ``id``), the names that may be read after it runs. For a part
+    of a function: ``live_out``, the names read after ``body``, and ``always``, those that
+    the function's nested functions read."""
+    analysis = _Liveness(always | read_by_nested_functions(body))
+    analysis.block(body, live_out)
     return analysis.after
 
 
@@ -92,7 +99,8 @@ def _assigned_names(target: ast.expr) -> frozenset[str]:
     return frozenset()
 
 
-def _read_by_nested_functions(body: list[ast.stmt]) -> frozenset[str]:
+def read_by_nested_functions(body: list[ast.stmt]) -> frozenset[str]:
+    """Names that functions defined in ``body`` read: live everywhere."""
     nested = [
         n
         for statement in body
