@@ -431,3 +431,15 @@ def test_dict_keys_that_are_not_names_get_readable_variables():
     np.testing.assert_allclose(gradient["init hiddens"], expected[0], atol=1e-8)
     assert gradient["it's"] == pytest.approx(expected[1])
     assert gradient[3] == pytest.approx(expected[2])
+
+
+HISTORY: list = []
+
+
+def test_appending_to_an_outside_list_is_refused():
+    def loss(x):
+        HISTORY.append(x)
+        return x * 2.0
+
+    with pytest.raises(srcad.UnsupportedSyntax, match="changes a container from outside"):
+        srcad.grad(loss)(1.0)

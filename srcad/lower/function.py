@@ -704,6 +704,15 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         if is_traced and function in TRACEABLE_BUILTINS:
             return self._traced_builtin(function, args, kwargs, node)
         if isinstance(getattr(function, "__self__", None), (list, dict)):
+            if id(function.__self__) in self.context.world.containers:
+                if function.__name__ in CONTAINER_METHODS | {"pop", "clear", "remove"}:
+                    raise self.located(
+                        UnsupportedSyntax,
+                        f"'{ast.unparse(node)}' changes a container from outside the "
+                        "function; srcad reads outside values but does not change them: "
+                        "build a new list or dict in the function",
+                        node,
+                    )
             return function(*args, **kwargs)  # list.append and friends, at compile time
         if _is_user_function(function):
             return self._inline(function, args, kwargs, node)
