@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from source_files import module_from_source
 
 import srcad
@@ -350,3 +351,19 @@ def test_loops_that_share_no_array_are_still_differentiated(tmp_path):
         "    return np.sum(y * y) + np.sum(b * b)\n"
     )
     _gradient_matches(tmp_path, body, np.array([0.1, 0.2, 0.3]))
+
+
+def test_a_return_in_a_loop_with_an_else_is_a_clear_refusal(tmp_path):
+    # control family: nested rewrites of the loop's statements removed each other's
+    # liveness (KeyError in lower/aliasing.py) instead of refusing 'for ... else'
+    body = (
+        "def f(x):\n"
+        "    for i0 in range(0, 3, 2):\n"
+        "        return x * 0.87\n"
+        "    else:\n"
+        "        x /= 1.0\n"
+        "    return x\n"
+    )
+    f = module_from_source(HEADER + body, tmp_path, "regression").f
+    with pytest.raises(srcad.UnsupportedSyntax):
+        srcad.grad(f)(1.0)

@@ -71,12 +71,14 @@ class AliasChecks:
         ``original`` (a loop with ``break`` as a flag: copies of its statements)."""
         always = read_by_nested_functions(self.parsed.node.body)
         added = live_after(statements, self.live.get(id(original), frozenset()), always)
+        before = {key: self.live[key] for key in added if key in self.live}
         self.live.update(added)
         try:
             yield
-        finally:
+        finally:  # nested rewrites may share statements: put back what was there
             for key in added:
-                del self.live[key]
+                self.live.pop(key, None)
+            self.live.update(before)
 
     # --- values that may be one of several arrays --------------------------------------
     def join_alternatives(self, outputs: list[Var], values: list[list]) -> None:
