@@ -367,3 +367,18 @@ def test_a_return_in_a_loop_with_an_else_is_a_clear_refusal(tmp_path):
     f = module_from_source(HEADER + body, tmp_path, "regression").f
     with pytest.raises(srcad.UnsupportedSyntax):
         srcad.grad(f)(1.0)
+
+
+def test_a_closed_over_array_named_like_a_parameter_is_not_the_parameter(tmp_path):
+    # functions family: the constant took the name 'x' of the rebound parameter, so the
+    # generated code read the argument instead
+    body = (
+        "def f(x):\n"
+        "    x = np.linspace(1.09, 1.04, 4)\n"
+        "    def inner0(u):\n"
+        "        return x\n"
+        "    return np.sum(inner0(0.0))\n"
+    )
+    f = module_from_source(HEADER + body, tmp_path, "regression").f
+    a = np.array([-1.025, -0.951, -0.383, -0.356])
+    assert srcad.value_and_grad(f)(a)[0] == pytest.approx(f(a))

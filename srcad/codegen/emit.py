@@ -487,8 +487,10 @@ class _Emitter(ControlFlowEmitter):
     def _unused_constant_name(self, const: Const) -> str:
         """The constant's own name (a user's global) unless another value has it already;
         otherwise ``const_<k>`` (``<name>_<k>``) that no variable or other constant uses."""
-        if const.name and self.constants.get(const.name, const.value) is const.value:
-            return const.name
+        is_variable = const.name in self.spec.params or const.name in self.names.names.values()
+        if const.name and not is_variable:  # a parameter or variable keeps its name
+            if self.constants.get(const.name, const.value) is const.value:
+                return const.name
         base, k = const.name or "const", 0
         while (name := f"{base}_{k}") in self.names.taken or name in self.constants:
             k += 1
