@@ -382,3 +382,26 @@ def test_a_closed_over_array_named_like_a_parameter_is_not_the_parameter(tmp_pat
     f = module_from_source(HEADER + body, tmp_path, "regression").f
     a = np.array([-1.025, -0.951, -0.383, -0.356])
     assert srcad.value_and_grad(f)(a)[0] == pytest.approx(f(a))
+
+
+def test_a_row_write_does_not_change_the_array_an_earlier_iteration_recorded(tmp_path):
+    # mutation family: 'x1[0] = ...' filled the carried x1 in place, the same array that
+    # the previous iteration had put on the tape
+    body = (
+        "def f(x0, x1, x2):\n"
+        "    k0 = 0\n"
+        "    while x2 and k0 < 3:\n"
+        "        k0 += 1\n"
+        "        x1[0] = np.mean(x0)\n"
+        "        x0 += np.einsum('ik,kj->ij', x2 * np.linspace(1.3, 1.1, 9).reshape(3, 3), x1)\n"
+        "    return np.mean(x1)\n"
+    )
+    f = module_from_source(HEADER + body, tmp_path, "regression").f
+    rng = np.random.default_rng(3)
+    a, b, c = rng.normal(size=(3, 3)), rng.normal(size=(3, 3)), -0.403
+    expected = srcad.numerical_grad(
+        lambda a, b, c: f(a.copy(), b.copy(), c), a, b, c, argnums=(0, 1, 2)
+    )
+    got = srcad.grad(f, (0, 1, 2))(a.copy(), b.copy(), c)
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-8)

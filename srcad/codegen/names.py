@@ -54,6 +54,13 @@ class NameAllocator:
             if shares_memory(eqn) and isinstance(eqn.inputs[0], Var):
                 self._views.setdefault(eqn.inputs[0].id, []).extend(eqn.outputs)
         self._kept = _kept_for_later(graph, program)
+        self._taped = {
+            a.id
+            for e in program.order
+            if e.prim == "tape_push"
+            for a in e.inputs[1:]
+            if isinstance(a, Var)
+        }
         self._derivative_ids = {
             v.id for e in program.order if e.role != "primal" for v in e.outputs
         }
@@ -152,7 +159,8 @@ class NameAllocator:
         """``y[i] = v`` may write into ``y`` when nothing reads the old ``y`` afterwards,
         and the result, taking ``y``'s name, keeps it while it is needed: not when ``y``'s
         name is a loop's carried name that a later value of the body takes over while the
-        result still waits for the tape."""
+        result still waits for the tape, nor when a value of that name is on the tape (the
+        next iteration would write into the array an earlier one recorded)."""
         base = eqn.inputs[0]
         result = eqn.outputs[0]
         if not isinstance(base, Var):
@@ -160,6 +168,7 @@ class NameAllocator:
         is_taken_over = base.id in self.leader and result.id not in self.leader
         return (
             not (is_taken_over and result.id in self._kept)
+            and not any(m in self._taped for m in self.members(base))  # an earlier iteration's
             and base not in self.graph.inputs
             and base not in self.graph.outputs
             and self.program.last_use.get(base.id, -1) <= position
