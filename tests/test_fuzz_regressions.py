@@ -405,3 +405,21 @@ def test_a_row_write_does_not_change_the_array_an_earlier_iteration_recorded(tmp
     got = srcad.grad(f, (0, 1, 2))(a.copy(), b.copy(), c)
     for g, e in zip(got, expected, strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-8)
+
+
+def test_two_row_writes_in_a_loop_keep_the_adjoint_the_second_reads(tmp_path):
+    # mutation family: the adjoint of 'x0[0] = 3' was zeroed under the loop's name, and
+    # the next statement read the row it needed for 'x0[1] = x1' after it was zeroed
+    body = (
+        "def f(x0, x1):\n"
+        "    for row0 in x0:\n"
+        "        x0[1] = x1\n"
+        "        x0[0] = 3\n"
+        "    return np.mean(x0)\n"
+    )
+    f = module_from_source(HEADER + body, tmp_path, "regression").f
+    a = np.array([[-0.808, 1.412, 1.24], [0.187, -0.972, 1.16], [1.13, -1.04, 1.196]])
+    expected = srcad.numerical_grad(lambda a, b: f(a.copy(), b), a, 1.483, argnums=(0, 1))
+    got = srcad.grad(f, (0, 1))(a.copy(), 1.483)
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-8)

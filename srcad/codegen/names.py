@@ -169,12 +169,24 @@ class NameAllocator:
         return (
             not (is_taken_over and result.id in self._kept)
             and not any(m in self._taped for m in self.members(base))  # an earlier iteration's
+            and not self._group_takes_name_while_read(base, result, position)
             and base not in self.graph.inputs
             and base not in self.graph.outputs
             and self.program.last_use.get(base.id, -1) <= position
             and self.program.block_of.get(base.id) == self.program.block_of.get(eqn.outputs[0].id)
             and is_owned(base)
             and not self._views_alive(base, position)
+        )
+
+    def _group_takes_name_while_read(self, base: Var, result: Var, position: int) -> bool:
+        """Whether a later value of ``base``'s name group is assigned while ``result``
+        (written into ``base``'s array, under its name) is still read."""
+        last = self.program.last_use.get(result.id, -1)
+        defined_at = self.program.defined_at
+        return any(
+            position < defined_at.get(member, -1) < last
+            for member in self.members(base)
+            if member != base.id
         )
 
     def _views_alive(self, base: Var, position: int) -> bool:
