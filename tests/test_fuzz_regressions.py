@@ -423,3 +423,23 @@ def test_two_row_writes_in_a_loop_keep_the_adjoint_the_second_reads(tmp_path):
     got = srcad.grad(f, (0, 1))(a.copy(), 1.483)
     for g, e in zip(got, expected, strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-8)
+
+
+def test_a_loop_writing_into_an_array_copies_it_while_a_view_of_it_is_still_read(tmp_path):
+    # mutation family: the backward pass read the row view x1[0] after the loop had
+    # written into the same array in place
+    body = (
+        "def f(x0, x1):\n"
+        "    buf0 = x1 * 1.0\n"
+        "    x1[1] -= x0\n"
+        "    x0 /= 1.0 + x0 * x1[0]\n"
+        "    for row0 in buf0:\n"
+        "        x1[-2] += np.sum(buf0)\n"
+        "    return np.mean(x0) + np.sum(x1)\n"
+    )
+    f = module_from_source(HEADER + body, tmp_path, "regression").f
+    a, b = np.array([0.23, -0.43]), np.array([[1.138, 0.265], [-0.747, 0.98]])
+    expected = srcad.numerical_grad(lambda a, b: f(a.copy(), b.copy()), a, b, argnums=(0, 1))
+    got = srcad.grad(f, (0, 1))(a.copy(), b.copy())
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-8)

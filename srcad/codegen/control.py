@@ -165,7 +165,9 @@ class ControlFlowEmitter:
                     names.add(target)
         return names
 
-    def _assignments(self, targets, values, copied: set[str] = frozenset()) -> list[str]:
+    def _assignments(
+        self, targets, values, copied: set[str] = frozenset(), position: int = -1
+    ) -> list[str]:
         """``a, b = x, y`` for the targets whose value is not already under their name;
         ``x.copy()`` for arrays in ``copied`` (the loop writes into them)."""
         pairs = []
@@ -176,7 +178,7 @@ class ControlFlowEmitter:
             if name in copied and target.aval.shape != () and not is_fresh:
                 # another array, or this name's own array when it is not the function's to
                 # write into (a read-only broadcast, an argument)
-                if expression != name or not self._is_writable(value):
+                if expression != name or not self._is_writable(value, position):
                     expression = f"{expression}.copy()"
             if expression != name:
                 pairs.append((name, expression))
@@ -186,9 +188,15 @@ class ControlFlowEmitter:
         right = ", ".join(expression for _, expression in pairs)
         return [f"{left} = {right}"]
 
-    def _is_writable(self, value: object) -> bool:
-        """Whether the generated function owns ``value``'s array (may write into it)."""
-        return isinstance(value, Var) and value not in self.graph.inputs and self.is_owned(value)
+    def _is_writable(self, value: object, position: int) -> bool:
+        """Whether the generated function owns ``value``'s array (may write into it) and no
+        view of it is read after ``position``."""
+        return (
+            isinstance(value, Var)
+            and value not in self.graph.inputs
+            and self.is_owned(value)
+            and not self.names.views_alive(value, position)
+        )
 
     def _for_statement(self, eqn: Eqn) -> str:
         params = eqn.param_dict
@@ -198,7 +206,8 @@ class ControlFlowEmitter:
         iterator = f"range({bounds})"
         if params.get("is_reversed"):
             iterator = f"reversed({iterator})"
-        lines = self._assignments(eqn.outputs, eqn.inputs, self._filled_in_place(eqn))
+        copied = self._filled_in_place(eqn)
+        lines = self._assignments(eqn.outputs, eqn.inputs, copied, self.program.pos(eqn))
         lines.append(f"for {counter} in {iterator}:")
         lines += _indent(self._loop_body(eqn, body))
         return "\n".join(lines)
@@ -218,7 +227,8 @@ class ControlFlowEmitter:
     def _while_statement(self, eqn: Eqn) -> str:
         params = eqn.param_dict
         condition = params["cond"]
-        lines = self._assignments(eqn.outputs, eqn.inputs, self._filled_in_place(eqn))
+        copied = self._filled_in_place(eqn)
+        lines = self._assignments(eqn.outputs, eqn.inputs, copied, self.program.pos(eqn))
         test_lines = self.block_lines(condition.eqns, parent=eqn)
         test = self.operand(condition.outputs[0])
         if all(line.startswith("#") for line in test_lines):

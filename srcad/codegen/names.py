@@ -175,7 +175,7 @@ class NameAllocator:
             and self.program.last_use.get(base.id, -1) <= position
             and self.program.block_of.get(base.id) == self.program.block_of.get(eqn.outputs[0].id)
             and is_owned(base)
-            and not self._views_alive(base, position)
+            and not self.views_alive(base, position)
         )
 
     def _group_takes_name_while_read(self, base: Var, result: Var, position: int) -> bool:
@@ -189,14 +189,14 @@ class NameAllocator:
             if member != base.id
         )
 
-    def _views_alive(self, base: Var, position: int) -> bool:
+    def views_alive(self, base: Var, position: int) -> bool:
         """Whether an array sharing ``base``'s memory (a slice, a reshape of it) is read after
         ``position`` or kept for later (on a tape, as a block's result): writing into
         ``base`` would change it."""
         for view in self._views.get(base.id, ()):
             if self.program.last_use.get(view.id, -1) > position or view.id in self._kept:
                 return True
-            if self._views_alive(view, position):
+            if self.views_alive(view, position):
                 return True
         return False
 
