@@ -443,3 +443,28 @@ def test_a_loop_writing_into_an_array_copies_it_while_a_view_of_it_is_still_read
     got = srcad.grad(f, (0, 1))(a.copy(), b.copy())
     for g, e in zip(got, expected, strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-8)
+
+
+def test_a_loop_counter_and_a_value_named_like_the_loop_item_get_two_names(tmp_path):
+    # mutation family: 'e0 *= 0.5' took the name of the counter that indexes x0[e0]
+    body = (
+        "def f(x0, x1):\n"
+        "    for e0, w0 in zip(x0, np.concatenate([np.arange(1), x1 * np.arange(2)])):\n"
+        "        e0 *= 0.5\n"
+        "        x1 *= w0 - e0\n"
+        "    return x1\n"
+    )
+    _gradient_matches(tmp_path, body, np.array([-0.875, -0.212, 0.702]), -0.483)
+
+
+def test_zip_with_a_view_of_the_array_the_loop_writes_into_is_refused(tmp_path):
+    body = (
+        "def f(x0, x1):\n"
+        "    for row0, w0 in zip(x1, x1.T.T):\n"
+        "        x0 += w0\n"
+        "        x1 -= 0.25\n"
+        "    return np.mean(x0)\n"
+    )
+    f = module_from_source(HEADER + body, tmp_path, "regression").f
+    with pytest.raises(srcad.UnsupportedSyntax, match="shares memory"):
+        srcad.grad(f)(np.ones(4), np.ones((2, 4)))

@@ -144,6 +144,7 @@ class NameAllocator:
         return True
 
     def _set(self, var: Var, name: str) -> None:
+        self.taken.add(name)  # a free name taken over (a loop counter) is in use from now on
         self.names[var.id] = name
         self._holder.setdefault(name, []).append(var)
 

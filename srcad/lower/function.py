@@ -324,6 +324,14 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
             if not isinstance(source, ast.Name):  # zip(x, x + y): x + y is computed once
                 name = f"_zipped{node.lineno}_{node.col_offset}_{k}"
                 self.env[name] = self.evaluate(source)
+                if any(self._same_memory(self.env[name], self.env[c]) for c in changed):
+                    raise self.located(  # zip(x, x.T.T): a view sees the writes too
+                        UnsupportedSyntax,
+                        f"'{ast.unparse(source)}' shares memory with '{changed[0]}', which "
+                        f"the loop writes into; loop over range(len({changed[0]})) and "
+                        "index both in the body",
+                        node,
+                    )
                 sources[k] = ast.Name(name, ast.Load())
         names = [source.id for source in sources]
         read = ast.parse(f"_ = {', '.join(f'{n}[{index.id}]' for n in names)}").body[0]
