@@ -12,6 +12,7 @@ import pytest
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.py"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs(script, tmp_path):
     environment = dict(os.environ, MPLBACKEND="Agg", SRCAD_EXAMPLE_QUICK="1")

@@ -45,6 +45,7 @@ KNOWN_FAILURES: dict[tuple[str, int], str] = {
 HEADER = "import math\n\nimport numpy as np\n\n\n"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_random_programs_of_one_family(family, tmp_path):
     outcomes = [

@@ -128,6 +128,7 @@ SETTINGS = settings(
 )
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(programs())
 def test_scalar_programs_match_sympy(tmp_path, program):
@@ -144,6 +145,7 @@ def test_scalar_programs_match_sympy(tmp_path, program):
     np.testing.assert_allclose(gradient, expected, rtol=1e-8, atol=1e-10)
 
 
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=60)
 @given(programs(), st.integers(0, 2))
 def test_array_programs_match_sympy_elementwise(tmp_path, program, scalar_index):
