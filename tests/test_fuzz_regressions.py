@@ -468,3 +468,21 @@ def test_zip_with_a_view_of_the_array_the_loop_writes_into_is_refused(tmp_path):
     f = module_from_source(HEADER + body, tmp_path, "regression").f
     with pytest.raises(srcad.UnsupportedSyntax, match="shares memory"):
         srcad.grad(f)(np.ones(4), np.ones((2, 4)))
+
+
+def test_a_write_after_a_masked_update_in_a_loop_reads_the_adjoint_before_zeroing(tmp_path):
+    # mutation family: 'x1[[False, False]] *= 1.0' filled the loop's adjoint in place, then
+    # 'x1[1] = x2' zeroed row 1 under the loop's name before its gradient was read
+    body = (
+        "def f(x1, x2):\n"
+        "    for i0 in range(1, len(x1)):\n"
+        "        x1[1] = x2\n"
+        "        x1[[False, False]] *= 1.0\n"
+        "    return np.mean(x1)\n"
+    )
+    f = module_from_source(HEADER + body, tmp_path, "regression").f
+    a = np.array([-1.477, -0.448])
+    expected = srcad.numerical_grad(lambda a, b: f(a.copy(), b), a, 0.405, argnums=(0, 1))
+    got = srcad.grad(f, (0, 1))(a.copy(), 0.405)
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-8)

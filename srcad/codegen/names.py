@@ -181,13 +181,19 @@ class NameAllocator:
 
     def _group_takes_name_while_read(self, base: Var, result: Var, position: int) -> bool:
         """Whether a later value of ``base``'s name group is assigned while ``result``
-        (written into ``base``'s array, under its name) is still read."""
+        (written into ``base``'s array, under its name) is still read. ``base`` may hold
+        the group's name by an earlier write in place, so the group is found by name."""
         last = self.program.last_use.get(result.id, -1)
         defined_at = self.program.defined_at
+        name = self.names.get(base.id)
+        group = set(self.members(base))
+        group |= {
+            member
+            for member, leader in self.leader.items()
+            if name is not None and self.names.get(self._find(leader).id) == name
+        }
         return any(
-            position < defined_at.get(member, -1) < last
-            for member in self.members(base)
-            if member != base.id
+            position < defined_at.get(member, -1) < last for member in group if member != base.id
         )
 
     def views_alive(self, base: Var, position: int) -> bool:
