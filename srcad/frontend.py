@@ -37,10 +37,6 @@ class ParsedFunction:
     def name(self) -> str:
         return self.node.name
 
-    def resolve(self, name: str, line: int) -> object:
-        """The object a free name refers to: closure cell, then module global, then builtin."""
-        return self.locate(name, line)[0]
-
     def locate(self, name: str, line: int) -> tuple[object, WorldPath | None]:
         """The object a free name refers to, and where it lives outside the function
         (None for the enclosing function's own values and for builtins)."""

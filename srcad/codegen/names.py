@@ -158,18 +158,16 @@ class NameAllocator:
 
     def _fills_in_place(self, position: int, eqn: Eqn, is_owned) -> bool:
         """``y[i] = v`` may write into ``y`` when nothing reads the old ``y`` afterwards,
-        and the result, taking ``y``'s name, keeps it while it is needed: not when ``y``'s
-        name is a loop's carried name that a later value of the body takes over while the
-        result still waits for the tape, nor when a value of that name is on the tape (the
-        next iteration would write into the array an earlier one recorded)."""
+        and the result, taking ``y``'s name, keeps it while it is needed: not when a later
+        value of a loop's carried name takes it over while the result is still read (by
+        the tape, say), nor when a value of that name is on the tape (the next iteration
+        would write into the array an earlier one recorded)."""
         base = eqn.inputs[0]
         result = eqn.outputs[0]
         if not isinstance(base, Var):
             return False
-        is_taken_over = base.id in self.leader and result.id not in self.leader
         return (
-            not (is_taken_over and result.id in self._kept)
-            and not any(m in self._taped for m in self.members(base))  # an earlier iteration's
+            not any(m in self._taped for m in self.members(base))
             and not self._group_takes_name_while_read(base, result, position)
             and base not in self.graph.inputs
             and base not in self.graph.outputs
