@@ -464,3 +464,72 @@ def test_a_write_after_a_masked_update_in_a_loop_reads_the_adjoint_before_zeroin
         "    return np.mean(x1)\n"
     )
     _gradient_matches(tmp_path, body, np.array([-1.477, -0.448]), 0.405)
+
+
+def test_a_row_write_after_an_inner_loop_reads_the_adjoint_before_zeroing_it(tmp_path):
+    # mutation family: the backward of 'x1[1] = x2' zeroed row 1 of the adjoint under the
+    # outer loop's name, then read row 1 for dx2 (codegen.liveness now checks every name)
+    body = (
+        "def f(x0, x1, x2):\n"
+        "    v0 = np.concatenate([np.linspace(1.48, 0.39, 1), x0 * np.linspace(0.68, 0.97, 1)])\n"
+        "    for i0 in range(1, len(x1)):\n"
+        "        x1[1] = x2\n"
+        "        for e0 in v0:\n"
+        "            x2 = np.min(np.einsum('ij,j->i', np.linspace(1.09, 0.67, 4).reshape(2, 2), x1))\n"
+        "        x1[[False, False]] *= 1.0\n"
+        "    return x2\n"
+    )
+    _gradient_matches(tmp_path, body, 0.734, np.array([-1.477, -0.448]), 0.405)
+
+
+def test_a_view_on_the_tape_is_not_overwritten_by_the_next_iteration(tmp_path):
+    # mutation family: 'np.flip(x1)' (a view of x1) was recorded, then the next iteration
+    # wrote 'x1[:] = ...' into the same array, changing the recorded value
+    body = (
+        "def f(x1, x2):\n"
+        "    for i0, row0 in enumerate(x1):\n"
+        "        x1[:] = np.sum(row0)\n"
+        "        x2 = x2 - np.einsum('ij,ij->', np.tanh(x1), np.flip(x1))\n"
+        "    return x2\n"
+    )
+    x1 = np.array([[0.04, 0.444], [-0.015, 1.311], [-1.05, -1.088], [-1.016, -0.073]])
+    _gradient_matches(tmp_path, body, x1, -1.249)
+
+
+def test_a_buffer_written_in_a_zip_loop_keeps_the_rows_the_tape_recorded(tmp_path):
+    body = (
+        "def f(x0):\n"
+        "    buf0 = x0 * 1.0\n"
+        "    for row0, w0 in zip(x0, np.linspace(1.19, 0.3, 12).reshape(4, 3)):\n"
+        "        buf0[0] = w0\n"
+        "        w0 = np.matmul(np.mean(x0) * np.linspace(1.32, 1.34, 9).reshape(3, 3), buf0.T).mean()\n"
+        "        x0 += (w0 * np.linspace(1.33, 1.28, 4))[:, None]\n"
+        "    return np.sum(x0)\n"
+    )
+    x0 = np.array([[0.352, -0.429, 0.551], [-0.352, -0.933, -0.36], [-0.69, 1.229, -0.691]])
+    _gradient_matches(tmp_path, body, np.vstack([x0, [[-1.456, -0.593, 0.559]]]))
+
+
+def test_rows_of_an_array_doubled_in_place_inside_nested_loops(tmp_path):
+    body = (
+        "def f(x0, x1):\n"
+        "    for i1 in range(3):\n"
+        "        x0[0:3] += x0\n"
+        "        for row0, w0 in zip(x0, x1):\n"
+        "            x1[1] -= row0 @ row0\n"
+        "    return np.sum(x1)\n"
+    )
+    x0 = np.array([[-0.189, 0.653, 0.817], [-1.212, -0.662, 0.886], [1.061, 0.215, -1.016]])
+    x1 = np.array([[0.64, 1.218, -0.671], [0.212, -1.063, -1.177], [-1.271, -0.324, -1.237]])
+    _gradient_matches(tmp_path, body, x0, x1)
+
+
+def test_std_of_values_equal_up_to_rounding_has_the_subgradient_zero(tmp_path):
+    # mutation family: std of a diff of a linspace is rounding noise (1e-17); its gradient
+    # was noise / noise = 0.0178 where central differences give 0
+    body = (
+        "def f(x0, x1):\n"
+        "    x0[0] *= np.std(np.diff(x1 * np.linspace(0.15, 0.43, 4)))\n"
+        "    return np.mean(x0)\n"
+    )
+    _gradient_matches(tmp_path, body, np.array([-1.095, 0.651, -0.688]), -0.52)

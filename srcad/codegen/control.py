@@ -73,6 +73,8 @@ class ControlFlowEmitter:
         """A value computed directly in ``graph``'s block, not yet given to another group."""
         if not isinstance(atom, Var) or atom.id in claimed or atom in graph.inputs:
             return False
+        if atom.id in self.names.isolated:
+            return False
         if atom.id in self.names.leader or atom.id not in self.program.defining:
             return False
         eqn = self.program.defining[atom.id]
@@ -84,6 +86,7 @@ class ControlFlowEmitter:
         return (
             isinstance(init, Var)
             and init.id not in claimed
+            and init.id not in self.names.isolated
             and init not in self.graph.outputs
             and program.block_of.get(init.id) == program.block_of.get(eqn.outputs[0].id)
             and program.last_use.get(init.id) == program.pos(eqn)

@@ -23,6 +23,7 @@ import numpy as np
 from srcad.codegen.control import ControlFlowEmitter
 from srcad.codegen.expressions import eqn_expression, index_argument, index_expression, literal
 from srcad.codegen.layout import checked_function
+from srcad.codegen.liveness import Conflict, LiveRanges, name_conflicts
 from srcad.codegen.names import NameAllocator
 from srcad.codegen.program import analyze
 from srcad.ir import Atom, Const, Eqn, Graph, Var
@@ -72,12 +73,38 @@ class FunctionSpec:
 
 
 def emit_module(graph: Graph, spec: FunctionSpec) -> tuple[str, dict[str, object]]:
-    """The module source and the constants it expects in its namespace."""
-    return _Emitter(graph, spec).module()
+    """The module source and the constants it expects in its namespace. Named again, with
+    a name of its own for each value another one would overwrite while it is still read
+    (``codegen.liveness``), until no such value is left."""
+    isolated: frozenset[int] = frozenset()
+    ranges = None
+    while True:
+        emitter = _Emitter(graph, spec, isolated)
+        emitter.name_all()
+        ranges = ranges or LiveRanges(graph, emitter.program, emitter.spelled_at)
+        conflicts = name_conflicts(ranges, emitter.names.names, emitter.inlined)
+        if not conflicts:
+            return emitter.module()
+        more = isolated | {_to_isolate(conflict, graph, emitter.program) for conflict in conflicts}
+        if more == isolated:
+            raise AssertionError(f"generated names overwrite a value still read: {conflicts[0]}")
+        isolated = frozenset(more)
+
+
+def _to_isolate(conflict: Conflict, graph: Graph, program) -> int:
+    """The value of a conflict that can take a name of its own: the one assigned second,
+    unless its name is the variable of a loop or an ``if`` (or a parameter)."""
+    for var in (conflict.assigned, conflict.overwritten):
+        defining = program.defining.get(var.id)
+        is_structured = defining is not None and PRIMS[defining.prim].kind == CONTROL
+        is_block_input = var.id in program.defined_at and defining is None
+        if not is_structured and not is_block_input and var not in graph.inputs:
+            return var.id
+    return conflict.assigned.id
 
 
 class _Emitter(ControlFlowEmitter):
-    def __init__(self, graph: Graph, spec: FunctionSpec):
+    def __init__(self, graph: Graph, spec: FunctionSpec, isolated: frozenset[int]):
         self.graph = graph
         self.spec = spec
         self.program = analyze(graph)
@@ -92,7 +119,7 @@ class _Emitter(ControlFlowEmitter):
             if e.prim in ("for", "while")
             for v in self._carried(e, e.param_dict["body"])
         }
-        self.names = NameAllocator(graph, self.program, set(spec.params))
+        self.names = NameAllocator(graph, self.program, set(spec.params), isolated)
         self.names.taken.update(spec.params)
         self.names.taken.update(_constant_names(graph))  # globals the code reads keep them
         self.roots = world_roots(graph, spec)
@@ -196,8 +223,8 @@ class _Emitter(ControlFlowEmitter):
                 return spelled_at(consumer.outputs[0].id)
             return program.pos(consumer)
 
-        for var_id in inlined:
-            position = spelled_at(var_id)
+        self.spelled_at = {var_id: spelled_at(var_id) for var_id in inlined}
+        for var_id, position in self.spelled_at.items():
             for atom in self.defining[var_id].inputs if position is not None else ():
                 if isinstance(atom, Var):
                     program.last_use[atom.id] = max(program.last_use.get(atom.id, -1), position)
@@ -211,14 +238,17 @@ class _Emitter(ControlFlowEmitter):
         return eqn is not None and eqn.prim not in VIEW_PRIMS and PRIMS[eqn.prim].kind != CONTROL
 
     # --- the module ---------------------------------------------------------------------
-    def module(self) -> tuple[str, dict[str, object]]:
-        prologue = self._name_inputs()
+    def name_all(self) -> None:
+        """Name every value (the inputs first)."""
+        self.prologue = self._name_inputs()
         for eqn in self.program.order:
             self.names.assign_eqn(eqn, self.is_owned)
             for graph in sub_graphs(eqn):
                 for var in graph.inputs:
                     self.names.assign_var(var, self.program.pos(eqn))
-        body = prologue + self.block_lines(self.graph.eqns, top=True)
+
+    def module(self) -> tuple[str, dict[str, object]]:
+        body = self.prologue + self.block_lines(self.graph.eqns, top=True)
         body += self._aliases() + [self._return_line()]
         extras = [
             name if default is None else f"{name}={default}" for name, default in self._extras()

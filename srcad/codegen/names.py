@@ -17,7 +17,7 @@ import keyword
 from srcad.codegen.program import Program
 from srcad.ir import Const, Eqn, Graph, Var
 from srcad.ir.prims import PRIMS, shares_memory
-from srcad.ir.walk import sub_graphs
+from srcad.ir.walk import defined_vars, sub_graphs
 
 MAX_TEMP_NAME = 12
 RESERVED = set(keyword.kwlist) | set(dir(builtins)) | {"np"}
@@ -37,12 +37,16 @@ def _kept_for_later(graph: Graph, program: Program) -> set[int]:
 class NameAllocator:
     """Assigns names to the vars of one graph; owns the set of names in use."""
 
-    def __init__(self, graph: Graph, program: Program, reserved: set[str]):
+    def __init__(
+        self, graph: Graph, program: Program, reserved: set[str], isolated: frozenset[int]
+    ):
         self.graph = graph
+        self.isolated = isolated  # ids of values that get a name of their own (liveness)
         self.program = program
         self.names: dict[int, str] = {}
         self.taken = set(RESERVED) | set(reserved)
         self.filled_in_place: set[int] = set()  # ids of setitem results written into the base
+        self._filled_from: dict[int, int] = {}  # such a result -> the base it was written into
         self.leader: dict[int, Var] = {}
         self._source: dict[int, Var] = {}
         self._holder: dict[str, list[Var]] = {}
@@ -54,6 +58,7 @@ class NameAllocator:
             if shares_memory(eqn) and isinstance(eqn.inputs[0], Var):
                 self._views.setdefault(eqn.inputs[0].id, []).extend(eqn.outputs)
         self._kept = _kept_for_later(graph, program)
+        self._vars = {v.id: v for v in defined_vars(graph.eqns) | set(graph.inputs)}
         self._taped = {
             a.id
             for e in program.order
@@ -111,22 +116,29 @@ class NameAllocator:
         if var.id in self.names or self._follow_leader(var):
             return
         base = self._base_name(var, None)
-        if self._is_dead(base, position):
+        if self._is_dead(base, position) and var.id not in self.isolated:
             self._set(var, base)
         else:
             self._claim(var, base)
 
     def assign_eqn(self, eqn: Eqn, is_owned) -> None:
         position = self.program.pos(eqn)
-        if eqn.prim in ("setitem", "index_add") and self._fills_in_place(position, eqn, is_owned):
+        if (
+            eqn.prim in ("setitem", "index_add")
+            and eqn.outputs[0].id not in self.isolated
+            and self._fills_in_place(position, eqn, is_owned)
+        ):
             self._set(eqn.outputs[0], self.names[eqn.inputs[0].id])
             self.filled_in_place.add(eqn.outputs[0].id)
+            self._filled_from[eqn.outputs[0].id] = eqn.inputs[0].id
             return
         for var in eqn.outputs:
             if var.id in self.names or self._follow_leader(var):
                 continue
             base = self._base_name(var, eqn)
-            if var.hint.startswith("=@") and self._is_dead(base, position):
+            if var.id in self.isolated:
+                self._claim(var, base)
+            elif var.hint.startswith("=@") and self._is_dead(base, position):
                 self._set(var, base)  # a value restored from the tape takes its old name
             elif eqn.role != "primal" and self._is_reusable(base, position):
                 self._set(var, base)
@@ -175,7 +187,30 @@ class NameAllocator:
             and self.program.block_of.get(base.id) == self.program.block_of.get(eqn.outputs[0].id)
             and is_owned(base)
             and not self.views_alive(base, position)
+            and not self._recorded_view_of_same_array(base)
         )
+
+    def _recorded_view_of_same_array(self, base: Var) -> bool:
+        """Whether a view of an earlier value held in ``base``'s array is on a tape or a
+        block's result: written into in place before it (an in-place chain) or by the
+        previous iteration of a loop (the loop's values of one name)."""
+        same, pending = set(), [base.id]
+        while pending:
+            var_id = pending.pop()
+            if var_id in same:
+                continue
+            same.add(var_id)
+            if var_id in self._vars:
+                pending += self.members(self._vars[var_id])
+            if var_id in self._filled_from:
+                pending.append(self._filled_from[var_id])
+        return any(self._view_kept(var_id) for var_id in same - {base.id})
+
+    def _view_kept(self, var_id: int) -> bool:
+        for view in self._views.get(var_id, ()):
+            if view.id in self._kept or self._view_kept(view.id):
+                return True
+        return False
 
     def _group_takes_name_while_read(self, base: Var, result: Var, position: int) -> bool:
         """Whether a later value of ``base``'s name group is assigned while ``result``

@@ -334,11 +334,11 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
                     )
                 sources[k] = ast.Name(name, ast.Load())
         names = [source.id for source in sources]
-        read = ast.parse(f"_ = {', '.join(f'{n}[{index.id}]' for n in names)}").body[0]
+        read = _parsed_at(f"_ = {', '.join(f'{n}[{index.id}]' for n in names)}", node)
         read.targets = [target]
         lengths = ", ".join(f"len({n})" for n in names)
         bound = f"min({lengths})" if len(names) > 1 else lengths
-        loop = ast.For(index, ast.parse(f"range({bound})", mode="eval").body, [read, *node.body])
+        loop = ast.For(index, _parsed_at(f"range({bound})", node).value, [read, *node.body])
         loop.orelse = node.orelse
         return ast.fix_missing_locations(_located_like(loop, node))
 
@@ -925,6 +925,15 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
 
 CONTAINER_METHODS = {"append", "extend", "insert", "update", "setdefault"}
 TRACEABLE_BUILTINS = {len, sum, max, min, float, int, math.log, range, isinstance, tuple, list}
+
+
+def _parsed_at(text: str, node: ast.AST) -> ast.stmt:
+    """The statement ``text``, every node of it at ``node``'s place in the user's source."""
+    statement = ast.parse(text).body[0]
+    for child in ast.walk(statement):
+        if "lineno" in child._attributes:
+            ast.copy_location(child, node)
+    return statement
 
 
 def _located_like(tree: ast.AST, node: ast.AST) -> ast.AST:

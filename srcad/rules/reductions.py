@@ -164,12 +164,19 @@ def var_jvp(tangents, out, x, axis=None, dtype=None, ddof=0, keepdims=False):
     return np.sum(centered * x_dot, axis=axis, keepdims=keepdims) * (2.0 / divisor)
 
 
+def _spread_or_inf(out, x, axis, keepdims):
+    """``std`` where the values differ by more than rounding, else inf: where they are equal
+    up to rounding (the computed std is rounding noise, the true one may be 0) the rules
+    take the subgradient 0 of the kink instead of noise / noise."""
+    rounding = 8.0 * np.finfo(x.dtype).eps * np.max(np.abs(x), axis=axis, keepdims=keepdims)
+    return np.where(out <= rounding, np.inf, out)
+
+
 @defvjp(np.std)
 def std_vjp(g, out, x, axis=None, dtype=None, ddof=0, keepdims=False):
     # d sqrt(var) = d var / (2 std)
-    # where all values are equal (std 0, so centered 0) the subgradient 0, not 0 / 0
     centered, divisor = _centered(x, axis, ddof, out)
-    scale = expand_reduced(g / np.where(out == 0.0, 1.0, out), axis, keepdims)
+    scale = expand_reduced(g / _spread_or_inf(out, x, axis, keepdims), axis, keepdims)
     return (scale * centered / divisor,)
 
 
@@ -177,8 +184,8 @@ def std_vjp(g, out, x, axis=None, dtype=None, ddof=0, keepdims=False):
 def std_jvp(tangents, out, x, axis=None, dtype=None, ddof=0, keepdims=False):
     (x_dot,) = tangents
     centered, divisor = _centered(x, axis, ddof, out)
-    safe = np.where(out == 0.0, 1.0, out)
-    return np.sum(centered * x_dot, axis=axis, keepdims=keepdims) / (safe * divisor)
+    spread = _spread_or_inf(out, x, axis, keepdims)
+    return np.sum(centered * x_dot, axis=axis, keepdims=keepdims) / (spread * divisor)
 
 
 # --- products -------------------------------------------------------------------------------

@@ -1,0 +1,161 @@
+"""Checking the names: no Python variable is assigned while the value it held is still read.
+
+Naming gives several values one name where that saves a copy or a move: a loop-carried
+value and the result that becomes its next value, an array filled in place, an adjoint
+that takes over its old value's name (``dx = dx + ...``). Each of those choices has its own
+rule in ``names`` and ``control``; this module checks their sum with one rule over the
+program as it will run:
+
+    a value ``a`` is overwritten when another value ``b`` of the same name is assigned on a
+    path from ``a``'s assignment to one of ``a``'s reads.
+
+Positions are those of ``codegen.program`` (program order, a structured equation before
+its blocks). Two positions in different branches of one ``if`` are never on one path. A
+value defined before a loop and read inside it is read by every iteration, so any
+assignment inside the loop is on a path to that read. The emitter names again, giving each
+value found here a name of its own, until no conflict is left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from srcad.codegen.program import LOOPS, Program
+from srcad.ir import Eqn, Graph, Var
+from srcad.ir.walk import sub_graphs
+
+Path = dict[int, int]  # position of an ``if`` -> index of the branch a position is in
+
+
+@dataclass(frozen=True)
+class Point:
+    """A position where a name is assigned or read, and the branches it lies in.
+    ``every_iteration``: a read by a loop's later iterations (on a path from anything in
+    the loop, whatever branch)."""
+
+    position: int
+    branches: tuple[tuple[int, int], ...] = ()
+    every_iteration: bool = False
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """``overwritten`` is still read when ``assigned``, under the same name, is assigned."""
+
+    overwritten: Var
+    assigned: Var
+    name: str
+
+
+def exclusive(first: Point, second: Point) -> bool:
+    """Whether no run passes through both points (different branches of one ``if``)."""
+    branches = dict(first.branches)
+    return any(branches.get(cond, index) != index for cond, index in second.branches)
+
+
+class LiveRanges:
+    """Assignments and reads of every var of a laid-out graph."""
+
+    def __init__(self, graph: Graph, program: Program, spelled_at: dict[int, int | None]):
+        self.program = program
+        self.spelled_at = spelled_at  # a value folded into the expression that reads it
+        self.writes: dict[int, list[Point]] = {}
+        self.reads: dict[int, list[Point]] = {}
+        self.vars: dict[int, Var] = {}
+        for var in graph.inputs:
+            self._write(var, Point(-1))
+        self._block(graph.eqns, (), [])
+        end = Point(len(program.order) + 1)
+        for atom in graph.outputs:
+            self._read(atom, end, [])
+
+    def _write(self, var: Var, point: Point) -> None:
+        self.vars[var.id] = var
+        self.writes.setdefault(var.id, []).append(point)
+
+    def _read(self, atom, point: Point, loops: list[Eqn]) -> None:
+        if not isinstance(atom, Var):
+            return
+        self.reads.setdefault(atom.id, []).append(point)
+        defined = self.program.defined_at.get(atom.id, -1)
+        for loop in loops:
+            if self.program.pos(loop) > defined:
+                self.reads[atom.id].append(Point(self.program.end[id(loop)], (), True))
+
+    def _block(self, eqns, branches: tuple, loops: list[Eqn]) -> None:
+        for eqn in eqns:
+            point = Point(self.program.pos(eqn), branches)
+            folded = [self.spelled_at.get(v.id) for v in eqn.outputs if v.id in self.spelled_at]
+            if folded and folded[0] is not None:
+                point = Point(folded[0], branches)  # read where the expression is written
+            for atom in eqn.inputs:
+                self._read(atom, point, loops)
+            if eqn.prim == "cond":
+                self._cond(eqn, branches, loops)
+            elif eqn.prim in LOOPS:
+                self._loop(eqn, branches, loops)
+            else:
+                for var in eqn.outputs:
+                    self._write(var, point)
+
+    def _cond(self, eqn: Eqn, branches: tuple, loops: list[Eqn]) -> None:
+        """Each branch assigns the results at its end."""
+        position = self.program.pos(eqn)
+        for index, branch in enumerate(eqn.param_dict["branches"]):
+            inner = (*branches, (position, index))
+            self._block(branch.eqns, inner, loops)
+            last = max((self.program.end[id(e)] for e in branch.eqns), default=position)
+            end = Point(last, inner)
+            for atom in branch.outputs:
+                self._read(atom, end, loops)
+            for var in eqn.outputs:
+                self._write(var, end)
+
+    def _loop(self, eqn: Eqn, branches: tuple, loops: list[Eqn]) -> None:
+        """The carried values are assigned on entry; the results at the end of the body,
+        which is also where the loop's outputs are assigned."""
+        start = Point(self.program.pos(eqn), branches)
+        end = Point(self.program.end[id(eqn)], branches)
+        inner_loops = [*loops, eqn]
+        for graph in sub_graphs(eqn):
+            for var in graph.inputs:
+                self._write(var, start)
+            self._block(graph.eqns, branches, inner_loops)
+            for atom in graph.outputs:
+                self._read(atom, end, inner_loops)
+        for var in eqn.outputs:
+            self._write(var, end)
+
+    def overwritten(self, earlier: int, later: int) -> bool:
+        """Whether an assignment of ``later`` lies on a path from ``earlier``'s first
+        assignment to one of its reads."""
+        born = min(self.writes[earlier], key=lambda p: p.position)
+        for write in self.writes.get(later, ()):
+            if write.position <= born.position or exclusive(write, born):
+                continue
+            for read in self.reads.get(earlier, ()):
+                if write.position < read.position and (
+                    read.every_iteration or not exclusive(write, read)
+                ):
+                    return True
+        return False
+
+
+def name_conflicts(ranges: LiveRanges, names: dict[int, str], unnamed: set[int]) -> list[Conflict]:
+    """Every pair of values of one name where the second overwrites the first while it is
+    still read (``unnamed``: values written into the expression that reads them). A tape is
+    one list, pushed to and popped from in place: its values are one value."""
+    holders: dict[str, list[int]] = {}
+    for var_id, name in names.items():
+        is_tape = var_id in ranges.vars and ranges.vars[var_id].aval.dtype == "object"
+        if var_id not in unnamed and var_id in ranges.writes and not is_tape:
+            holders.setdefault(name, []).append(var_id)
+    conflicts = []
+    for name, ids in holders.items():
+        for earlier in ids:
+            for later in ids:
+                if earlier != later and ranges.overwritten(earlier, later):
+                    conflicts.append(
+                        Conflict(ranges.vars[earlier], ranges.vars[later], name)
+                    )
+    return conflicts
