@@ -33,7 +33,7 @@ class Point:
     ``every_iteration``: a read by a loop's later iterations (on a path from anything in
     the loop, whatever branch)."""
 
-    position: int
+    position: float
     branches: tuple[tuple[int, int], ...] = ()
     every_iteration: bool = False
 
@@ -80,7 +80,8 @@ class LiveRanges:
         defined = self.program.defined_at.get(atom.id, -1)
         for loop in loops:
             if self.program.pos(loop) > defined:
-                self.reads[atom.id].append(Point(self.program.end[id(loop)], (), True))
+                end = self.program.end[id(loop)] + 0.75  # after the results are assigned
+                self.reads[atom.id].append(Point(end, (), True))
 
     def _block(self, eqns, branches: tuple, loops: list[Eqn]) -> None:
         for eqn in eqns:
@@ -105,7 +106,7 @@ class LiveRanges:
             inner = (*branches, (position, index))
             self._block(branch.eqns, inner, loops)
             last = max((self.program.end[id(e)] for e in branch.eqns), default=position)
-            end = Point(last, inner)
+            end = Point(last + 0.5, inner)  # after the branch's last statement
             for atom in branch.outputs:
                 self._read(atom, end, loops)
             for var in eqn.outputs:
@@ -115,7 +116,7 @@ class LiveRanges:
         """The carried values are assigned on entry; the results at the end of the body,
         which is also where the loop's outputs are assigned."""
         start = Point(self.program.pos(eqn), branches)
-        end = Point(self.program.end[id(eqn)], branches)
+        end = Point(self.program.end[id(eqn)] + 0.5, branches)  # after the body's last statement
         inner_loops = [*loops, eqn]
         for graph in sub_graphs(eqn):
             for var in graph.inputs:
