@@ -10,3 +10,50 @@ from pathlib import Path
 os.environ.setdefault("SRCAD_VERIFY", "1")
 os.environ.setdefault("SRCAD_GENERATED_DIR", tempfile.mkdtemp(prefix="srcad-tests-"))
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+# --- no exception other than SrcadError (or the documented TypeError/ValueError about
+# arguments) may leave a transformation anywhere in the suite -------------------------------
+import functools  # noqa: E402
+
+import pytest  # noqa: E402
+
+import srcad  # noqa: E402
+from srcad.api import Transformed  # noqa: E402
+from srcad.transforms import _Jacobian  # noqa: E402
+
+ALLOWED = (srcad.SrcadError, TypeError, ValueError)
+_escaped: list[str] = []
+
+
+def _watched(fun):
+    @functools.wraps(fun)
+    def call(*args, **kwargs):
+        try:
+            return fun(*args, **kwargs)
+        except ALLOWED as error:
+            tb = error.__traceback__
+            if tb is not None and tb.tb_frame.f_code is call.__code__:
+                error.__traceback__ = tb.tb_next  # this watch is no frame of the user's
+            raise
+        except Exception as error:
+            _escaped.append(f"{type(error).__name__}: {error}")
+            raise
+
+    return call
+
+
+Transformed.__call__ = _watched(Transformed.__call__)
+_Jacobian.__call__ = _watched(_Jacobian.__call__)
+for _name in ("vjp", "jvp", "hvp"):
+    setattr(srcad, _name, _watched(getattr(srcad, _name)))
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_exception_leaves_srcad():
+    """Fails the test when a transformation let another exception escape (even if the test
+    caught it)."""
+    _escaped.clear()
+    yield
+    escaped, _escaped[:] = list(_escaped), []
+    assert not escaped, f"an exception other than SrcadError left srcad: {escaped[0]}"

@@ -533,3 +533,38 @@ def test_std_of_values_equal_up_to_rounding_has_the_subgradient_zero(tmp_path):
         "    return np.mean(x0)\n"
     )
     _gradient_matches(tmp_path, body, np.array([-1.095, 0.651, -0.688]), -0.52)
+
+
+def test_a_loop_result_that_is_also_the_branch_result_is_one_value(tmp_path):
+    # control family: the liveness check took 'x1_1 = <while result>' at the end of a
+    # branch for an overwrite of that same value (an AssertionError, then InternalError)
+    body = (
+        "def f(x0, x1):\n"
+        "    v0 = np.linspace(1.03, 1.19, 4).reshape(2, 2)\n"
+        "    for i0 in range(2):\n"
+        "        while x0 <= -1.96:\n"
+        "            x1 += 0.5\n"
+        "        v0 = v0 - np.arctan2(x1, 2.0)\n"
+        "        break\n"
+        "    return np.mean(x1) + np.sum(v0)\n"
+    )
+    _gradient_matches(tmp_path, body, -0.003, np.array([1.369, 0.157]))
+
+
+def test_a_value_read_in_an_inner_loop_is_dead_when_the_enclosing_branch_ends(tmp_path):
+    # control family: a read by the inner loop's later iterations was placed after the
+    # enclosing branch's results were assigned (both end at the same statement)
+    body = (
+        "def f(x0, x1, x2):\n"
+        "    while True:\n"
+        "        if x1:\n"
+        "            break\n"
+        "        if x1:\n"
+        "            x0 /= 1.0\n"
+        "        while True:\n"
+        "            if np.mean(x0):\n"
+        "                break\n"
+        "            x2 = 0.5\n"
+        "    return np.mean(x0) * x2\n"
+    )
+    _gradient_matches(tmp_path, body, np.array([[-0.178, 1.085], [0.448, 0.702]]), 0.625, 1.33)

@@ -18,7 +18,7 @@ value found here a name of its own, until no conflict is left.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from srcad.codegen.program import LOOPS, Program
 from srcad.ir import Eqn, Graph, Var
@@ -31,11 +31,13 @@ Path = dict[int, int]  # position of an ``if`` -> index of the branch a position
 class Point:
     """A position where a name is assigned or read, and the branches it lies in.
     ``every_iteration``: a read by a loop's later iterations (on a path from anything in
-    the loop, whatever branch)."""
+    the loop, whatever branch). ``copies``: the value an assignment gives the name, when it
+    gives it another var's value (a branch's result to the ``if``'s, say)."""
 
     position: float
     branches: tuple[tuple[int, int], ...] = ()
     every_iteration: bool = False
+    copies: int | None = None  # an assignment of another value (``y = x``): its id
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,16 @@ class Conflict:
     overwritten: Var
     assigned: Var
     name: str
+
+
+def _after(last: int, branches: tuple, loops: list) -> float:
+    """Where a structured statement ending at ``last`` assigns its results: after its last
+    statement, and after the results of the statements nested in it (which end there too)."""
+    return last + 0.5 - (len(branches) + len(loops)) / 1000
+
+
+def _id(atom) -> int | None:
+    return atom.id if isinstance(atom, Var) else None
 
 
 def exclusive(first: Point, second: Point) -> bool:
@@ -62,6 +74,7 @@ class LiveRanges:
         self.writes: dict[int, list[Point]] = {}
         self.reads: dict[int, list[Point]] = {}
         self.vars: dict[int, Var] = {}
+        self._loop_end: dict[int, float] = {}  # a loop -> where its results are assigned
         for var in graph.inputs:
             self._write(var, Point(-1))
         self._block(graph.eqns, (), [])
@@ -79,9 +92,8 @@ class LiveRanges:
         self.reads.setdefault(atom.id, []).append(point)
         defined = self.program.defined_at.get(atom.id, -1)
         for loop in loops:
-            if self.program.pos(loop) > defined:
-                end = self.program.end[id(loop)] + 0.75  # after the results are assigned
-                self.reads[atom.id].append(Point(end, (), True))
+            if self.program.pos(loop) > defined:  # just after the results are assigned
+                self.reads[atom.id].append(Point(self._loop_end[id(loop)] + 1e-4, (), True))
 
     def _block(self, eqns, branches: tuple, loops: list[Eqn]) -> None:
         for eqn in eqns:
@@ -106,26 +118,34 @@ class LiveRanges:
             inner = (*branches, (position, index))
             self._block(branch.eqns, inner, loops)
             last = max((self.program.end[id(e)] for e in branch.eqns), default=position)
-            end = Point(last + 0.5, inner)  # after the branch's last statement
+            end = Point(_after(last, branches, loops), inner)
             for atom in branch.outputs:
                 self._read(atom, end, loops)
-            for var in eqn.outputs:
-                self._write(var, end)
+            for var, atom in zip(eqn.outputs, branch.outputs, strict=True):
+                self._write(var, replace(end, copies=_id(atom)))
 
     def _loop(self, eqn: Eqn, branches: tuple, loops: list[Eqn]) -> None:
         """The carried values are assigned on entry; the results at the end of the body,
         which is also where the loop's outputs are assigned."""
         start = Point(self.program.pos(eqn), branches)
-        end = Point(self.program.end[id(eqn)] + 0.5, branches)  # after the body's last statement
+        end = Point(_after(self.program.end[id(eqn)], branches, loops), branches)
+        self._loop_end[id(eqn)] = end.position
         inner_loops = [*loops, eqn]
+        body = eqn.param_dict["body"]
         for graph in sub_graphs(eqn):
-            for var in graph.inputs:
-                self._write(var, start)
+            carried = graph.inputs[1:] if eqn.prim == "for" and graph is body else graph.inputs
+            self._write_all(graph.inputs[: len(graph.inputs) - len(carried)], start)
+            for var, atom in zip(carried, eqn.inputs, strict=True):
+                self._write(var, replace(start, copies=_id(atom)))
             self._block(graph.eqns, branches, inner_loops)
             for atom in graph.outputs:
                 self._read(atom, end, inner_loops)
-        for var in eqn.outputs:
-            self._write(var, end)
+        for var, atom in zip(eqn.outputs, body.outputs, strict=True):
+            self._write(var, replace(end, copies=_id(atom)))
+
+    def _write_all(self, variables, point: Point) -> None:
+        for var in variables:
+            self._write(var, point)
 
     def overwritten(self, earlier: int, later: int) -> bool:
         """Whether an assignment of ``later`` lies on a path from ``earlier``'s first
@@ -134,6 +154,8 @@ class LiveRanges:
         for write in self.writes.get(later, ()):
             if write.position <= born.position or exclusive(write, born):
                 continue
+            if write.copies == earlier:
+                continue  # gives the name the value it holds
             for read in self.reads.get(earlier, ()):
                 if write.position < read.position and (
                     read.every_iteration or not exclusive(write, read)
@@ -156,7 +178,5 @@ def name_conflicts(ranges: LiveRanges, names: dict[int, str], unnamed: set[int])
         for earlier in ids:
             for later in ids:
                 if earlier != later and ranges.overwritten(earlier, later):
-                    conflicts.append(
-                        Conflict(ranges.vars[earlier], ranges.vars[later], name)
-                    )
+                    conflicts.append(Conflict(ranges.vars[earlier], ranges.vars[later], name))
     return conflicts
