@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from srcad.codegen.formatting import formatted
 from srcad.compile import Compiled, compile_forward, compile_reverse, wrapper_function
 from srcad.errors import RAISED_ON_PURPOSE, ArgumentTypeError
 from srcad.pytree import flatten, unflatten
@@ -282,13 +283,14 @@ def value_and_grad(
 
 
 def source(transformed_fn: Callable) -> str:
-    """The generated, black-formatted source of a transformed function."""
+    """The generated source of a transformed function, formatted with black to be read (the
+    module srcad runs has the same statements, one per line)."""
     last = getattr(transformed_fn, "last", None)
     if not hasattr(transformed_fn, "compile"):
         raise TypeError("srcad.source expects a function returned by srcad.grad and friends")
     if last is None:
         _compile_for_scalars(transformed_fn)
-    return transformed_fn.last.source
+    return formatted(transformed_fn.last.source)
 
 
 def _compile_for_scalars(transformed) -> None:

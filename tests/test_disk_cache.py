@@ -309,6 +309,7 @@ def _assert_close(grads, numerical):
         np.testing.assert_allclose(g, n, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # a second Python process
 def test_a_second_process_reuses_the_compile(tmp_path, cache_dir):
     (tmp_path / "mlp.py").write_text(MLP_MODULE)
     first, log = _run(tmp_path, cache_dir)
@@ -322,6 +323,7 @@ def test_a_second_process_reuses_the_compile(tmp_path, cache_dir):
     print(f"MLP loss: first compile {first['seconds']:.3f} s, reused {second['seconds']:.3f} s")
 
 
+@pytest.mark.slow  # a second Python process each
 @pytest.mark.parametrize(
     ("before", "after", "is_reused"),
     [

@@ -231,6 +231,7 @@ def test_progress_bar_is_quiet_off_a_terminal(capsys):
     assert capsys.readouterr().out == ""
 
 
+@pytest.mark.slow
 def test_history_plot_writes_a_png(tmp_path):
     x, y = small_problem(n=40)
     history = fit(MLP([3, 5, 4]), x, y, epochs=3).history
@@ -330,6 +331,7 @@ def test_checkpointed_gradients_are_identical(kind):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_checkpointing_halves_peak_memory_of_a_deep_narrow_step():
     sizes = [64] + [64] * 10 + [10]
     rng = np.random.default_rng(0)
@@ -351,6 +353,7 @@ def test_checkpointing_halves_peak_memory_of_a_deep_narrow_step():
 
 
 # --- the command line ---------------------------------------------------------------------------
+@pytest.mark.slow
 def test_srcad_train_defaults_reach_97_percent_on_digits(capsys):
     from srcad.cli import main
 
@@ -360,6 +363,7 @@ def test_srcad_train_defaults_reach_97_percent_on_digits(capsys):
     assert accuracy >= 97.0, output
 
 
+@pytest.mark.slow
 def test_srcad_train_writes_curve_and_parameters(tmp_path, capsys):
     from srcad.cli import main
 

@@ -1,4 +1,5 @@
-"""Code generation: a derivative ``Graph`` → readable, black-formatted Python source."""
+"""Code generation: a derivative ``Graph`` → readable Python source (``formatting`` formats it
+with black where a person reads it)."""
 
 from __future__ import annotations
 

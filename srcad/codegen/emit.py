@@ -6,7 +6,8 @@ reverse order, each line commented with the primal statement it differentiates).
 Temporaries used once are folded into the expression that uses them; adjoints and values
 the backward section reuses keep names. When the spec names the layout the function was
 compiled for, the function is ``<name>_unchecked`` and the public ``<name>`` in front of it
-checks that layout first (``srcad.codegen.layout``). The result is formatted with black.
+checks that layout first (``srcad.codegen.layout``). The module is written one statement per
+line; ``srcad.codegen.formatting`` formats it with black where a person reads it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import black
 import numpy as np
 
 from srcad.codegen.control import ControlFlowEmitter
@@ -267,8 +267,6 @@ class _Emitter(ControlFlowEmitter):
         body = [piece for line in body for piece in line.split("\n")]
         lines += [f"    {line}" if line else "" for line in body]
         source = "\n".join(lines) + "\n"
-        mode = black.Mode(line_length=LINE_LENGTH)
-        source = black.format_str(source, mode=mode)
         return self._with_checked_function(source, parameters), dict(self.constants)
 
     def _with_checked_function(self, source: str, parameters: list[str]) -> str:

@@ -27,9 +27,9 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING
 
-import black
 import numpy as np
 
+from srcad.codegen.formatting import formatted
 from srcad.ir import AVal
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def checked_function(
     ]
     source = "\n".join(lines) + "\n"
     if any(len(line) > LINE_LENGTH or "\\" in line for line in lines):
-        return black.format_str(source, mode=black.Mode(line_length=LINE_LENGTH))
+        return formatted(source)
     return source
 
 
