@@ -93,11 +93,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.choices["explain"].add_argument("--precision", type=int, default=4)
     commands.choices["compare"].add_argument("--repeat", type=int, default=5)
-    generate = commands.add_parser(
-        "generate", help="regenerate the golden files in generated/ from examples/"
-    )
-    generate.add_argument("--check", action="store_true", help="only report differences")
-    generate.set_defaults(run=_run_generate)
     cache = commands.add_parser(
         "cache", help="the generated-code directory: 'srcad cache info', 'srcad cache clear'"
     )
@@ -217,15 +212,6 @@ def _run_compare(options: argparse.Namespace) -> int:
     function, args, argnums = target_call(options)
     print(compare(function, *args, argnums=argnums, repeat=options.repeat), end="")
     return 0
-
-
-def _run_generate(options: argparse.Namespace) -> int:
-    from srcad.golden import regenerate
-
-    changed = regenerate(write=not options.check)
-    for path in changed:
-        print(("differs: " if options.check else "wrote: ") + str(path))
-    return 1 if options.check and changed else 0
 
 
 def _run_train(options: argparse.Namespace) -> int:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from srcad.api import grad, source
+from srcad.checking import numerical_grad
 from srcad.pytree import flatten
 
 METHODS = ("numerical", "forward", "reverse")
@@ -118,15 +120,13 @@ def compare(
 
 def _gradient_function(method: str, fun: Callable, argnums: int | tuple) -> Callable:
     """The function computing the gradient of ``fun`` by ``method``."""
-    import srcad
-
     if method == "forward":
-        return srcad.grad(fun, argnums=argnums, mode="forward")
+        return grad(fun, argnums=argnums, mode="forward")
     if method == "reverse":
-        return srcad.grad(fun, argnums=argnums)
+        return grad(fun, argnums=argnums)
 
     def gradient(*args):
-        return srcad.numerical_grad(fun, *args, argnums=argnums)
+        return numerical_grad(fun, *args, argnums=argnums)
 
     return gradient
 
@@ -157,20 +157,16 @@ def _forward_problem(call: Callable) -> str:
 
     Forward mode is new; until it lands, ``grad(mode="forward")`` may still compile reverse
     mode, so the generated header is checked for the mode it was generated in."""
-    import srcad
-
-    source = srcad.source(call)
-    if "mode=forward" in source or "_jvp" in source:
+    text = source(call)
+    if "mode=forward" in text or "_jvp" in text:
         return ""
     return "n/a: grad(mode='forward') does not generate forward-mode code yet"
 
 
 def _reference_gradient(fun: Callable, args: tuple, argnums: int | tuple) -> object:
     """The reverse-mode gradient the other methods are checked against, if it runs."""
-    import srcad
-
     try:
-        return srcad.grad(fun, argnums=argnums)(*args)
+        return grad(fun, argnums=argnums)(*args)
     except Exception:  # noqa: BLE001 - its own row reports the failure
         return None
 

@@ -32,7 +32,7 @@ from srcad.lower import lower_function
 from srcad.passes import eliminate_dead_code
 from srcad.pytree import flatten
 from srcad.reverse import reverse_graph
-from srcad.reverse.sweep import active_vars
+from srcad.reverse.activity import active_vars
 from srcad.signature import bind_call, signature_of
 from srcad.viz import const_text, format_index, to_dot, value_names
 

@@ -21,7 +21,7 @@ from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import max_var_id, walk_eqns
-from srcad.reverse.sweep import active_vars
+from srcad.reverse.activity import active_vars
 from srcad.rules import JVP_RULES
 
 

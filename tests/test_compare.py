@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,8 @@ def test_a_failing_method_shows_n_a(monkeypatch):
             raise NotImplementedError("forward mode is coming")
         return real_grad(fun, argnums, **options)
 
-    monkeypatch.setattr(srcad, "grad", grad_without_forward)
+    compare_module = sys.modules["srcad.compare"]  # srcad.compare is the function
+    monkeypatch.setattr(compare_module, "grad", grad_without_forward)
     table = srcad.compare(layer, np.array([0.1, -0.2]), repeat=1, budget=0.2)
     forward = next(row for row in table if row.method == "forward")
     assert forward.multiple is None and "NotImplementedError" in forward.note

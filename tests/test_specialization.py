@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 import srcad
-from srcad.golden import REPOSITORY
 from tests.source_files import module_from_source
+
+REPOSITORY = Path(__file__).resolve().parents[1]
 
 RNN_GRAD = REPOSITORY / "generated" / "loops" / "rnn_grad.py"
 

@@ -110,7 +110,7 @@ def _scalar_logic(prim: str, args: list[ast.expr]) -> ast.expr:
 
 
 def index_expression(static: tuple, arrays: list[ast.expr]) -> ast.expr:
-    """The subscript ``1:3, i`` of an encoded index (see ``srcad.ir.indexing``)."""
+    """The subscript ``1:3, i`` of an encoded index (see ``srcad.ir.index``)."""
     items = []
     for item in static:
         if isinstance(item, tuple) and item[0] == "slice":

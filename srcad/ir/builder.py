@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from srcad.ir.graph import Atom, AVal, Const, Eqn, Graph, Loc, Var
-from srcad.ir.indexing import encode_index
+from srcad.ir.index import encode_index
 from srcad.ir.prims import ELEMENTWISE, PRIMS, VIEW_PRIMS, prim_of
 from srcad.ir.shapes import infer_avals
 

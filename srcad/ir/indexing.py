@@ -2,10 +2,8 @@
 ``add_at`` (scatter-add, the adjoint of reading).
 
 An index is split into a static part, kept as a param, and runtime index arrays, which are
-inputs of the equation. The static part is a tuple with one entry per position: an ``int``,
-``("slice", start, stop, step)``, ``None`` (a new axis), ``"..."``, or ``("array", k)`` for
-the k-th index array input. Boolean masks with runtime values would give data-dependent
-shapes and are rejected; constant masks become integer index arrays.
+inputs of the equation (``srcad.ir.index``). Boolean masks with runtime values would give
+data-dependent shapes and are rejected; constant masks become integer index arrays.
 """
 
 from __future__ import annotations
@@ -15,45 +13,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from srcad.ir.builder import Tracer
+from srcad.ir.index import decode_index, has_arrays
 from srcad.ir.prims import SHAPE, Prim, _add
-
-Index = tuple
-
-
-def encode_index(index: object) -> tuple[Index, list]:
-    """The static encoding of a Python index and the list of its array parts."""
-    items = index if isinstance(index, tuple) else (index,)
-    static, arrays = [], []
-    for item in items:
-        if isinstance(item, slice):
-            static.append(("slice", item.start, item.stop, item.step))
-        elif item is None or isinstance(item, int) and not isinstance(item, bool):
-            static.append(item)
-        elif item is Ellipsis:
-            static.append("...")
-        else:
-            static.append(("array", len(arrays)))
-            arrays.append(item)
-    return tuple(static), arrays
-
-
-def decode_index(static: Index, arrays: tuple) -> tuple:
-    """The Python index that ``static`` and ``arrays`` stand for."""
-    items = []
-    for item in static:
-        if isinstance(item, tuple) and item[0] == "slice":
-            items.append(slice(*item[1:]))
-        elif isinstance(item, tuple):
-            items.append(arrays[item[1]])
-        elif item == "...":
-            items.append(Ellipsis)
-        else:
-            items.append(item)
-    return tuple(items)
-
-
-def has_arrays(static: Index) -> bool:
-    return any(isinstance(item, tuple) and item[0] == "array" for item in static)
 
 
 def traceable(function: Callable) -> Callable:
@@ -61,8 +23,6 @@ def traceable(function: Callable) -> Callable:
 
     @functools.wraps(function)
     def dispatch(*args, **params):
-        from srcad.ir.builder import Tracer
-
         tracer = next((a for a in args if isinstance(a, Tracer)), None)
         if tracer is not None:
             return tracer.builder.apply(function.__name__, args, params)

@@ -29,6 +29,13 @@ MAX_UNROLL = 10_000
 INT = AVal((), "int64", is_weak=True)
 
 
+class ReturnReached(Exception):
+    """A ``return`` statement lowered: carries the returned value out of the blocks."""
+
+    def __init__(self, value: object):
+        self.value = value
+
+
 class _Unroll(Exception):
     """The loop cannot be kept as a loop; lower it iteration by iteration."""
 
@@ -88,17 +95,13 @@ class ControlFlowLowering:
                 value = self._lower_returning_branch(statements, node)
             values.append(value)
             blocks.append(eqns)
-        from srcad.lower.function import _Return
-
-        raise _Return(self._join_returns(node, test, values, blocks))
+        raise ReturnReached(self._join_returns(node, test, values, blocks))
 
     def _lower_returning_branch(self, statements: list[ast.stmt], node: ast.If) -> object:
-        from srcad.lower.function import _Return
-
         saved = dict(self.env)
         try:
             self.lower_block(statements)
-        except _Return as done:
+        except ReturnReached as done:
             return done.value
         finally:
             self.env = saved

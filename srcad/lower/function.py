@@ -36,11 +36,18 @@ from srcad.ir.builder import (
     bind_arguments,
     plain_index,
 )
-from srcad.ir.indexing import encode_index, index_add, setitem
+from srcad.ir.index import encode_index
+from srcad.ir.indexing import index_add, setitem
 from srcad.ir.prims import prim_of
 from srcad.ir.world import WorldPath, WorldRead
 from srcad.lower.aliasing import AliasChecks
-from srcad.lower.control import ControlFlowLowering, _contains_return, _Enumerated, _Zipped
+from srcad.lower.control import (
+    ControlFlowLowering,
+    ReturnReached,
+    _contains_return,
+    _Enumerated,
+    _Zipped,
+)
 from srcad.lower.jumps import has_jumps, rewrite_jumps
 from srcad.lower.liveness import live_after
 from srcad.lower.world import Outside, World, outside_call, outside_callee
@@ -198,11 +205,6 @@ def _array_of(value: object, dtype: object = None) -> object:
     return value if dtype is None else value.astype(dtype)
 
 
-class _Return(Exception):
-    def __init__(self, value: object):
-        self.value = value
-
-
 class _FunctionLowerer(ControlFlowLowering, AliasChecks):
     """Lowers the body of one function (the user's, or a helper being inlined)."""
 
@@ -227,7 +229,7 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
     def run(self) -> object:
         try:
             self.lower_block(self.parsed.node.body)
-        except _Return as done:
+        except ReturnReached as done:
             return done.value
         return None
 
@@ -343,7 +345,7 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         return ast.fix_missing_locations(_located_like(loop, node))
 
     def _stmt_Return(self, node: ast.Return, since: int) -> None:
-        raise _Return(self.evaluate(node.value) if node.value is not None else None)
+        raise ReturnReached(self.evaluate(node.value) if node.value is not None else None)
 
     def _stmt_Expr(self, node: ast.Expr, since: int) -> None:
         if isinstance(node.value, ast.Constant):

@@ -21,40 +21,7 @@ from __future__ import annotations
 from srcad.ir import Atom, AVal, Eqn, Graph, Var
 from srcad.ir.control import TAPE
 from srcad.ir.walk import defined_vars, substitute, used_atoms
-
-
-def mark_active_structured(eqn: Eqn, active: set) -> None:
-    """Extend ``active`` through a ``cond``, ``for`` or ``while`` equation."""
-    from srcad.reverse.sweep import active_vars
-
-    if eqn.prim == "cond":
-        branches = eqn.param_dict["branches"]
-        for branch in branches:
-            active_vars(branch.eqns, active)
-        for k, out in enumerate(eqn.outputs):
-            if any(_is_active(b.outputs[k], active) for b in branches):
-                active.add(out)
-        return
-    body = eqn.param_dict["body"]
-    carried_in = _carried_inputs(eqn)
-    while True:
-        size = len(active)
-        for k, var in enumerate(carried_in):
-            if _is_active(eqn.inputs[k], active) or _is_active(body.outputs[k], active):
-                active.add(var)
-                active.add(eqn.outputs[k])
-        active_vars(body.eqns, active)
-        if len(active) == size:
-            return
-
-
-def _is_active(atom: Atom, active: set) -> bool:
-    return isinstance(atom, Var) and atom in active
-
-
-def _carried_inputs(eqn: Eqn) -> tuple[Var, ...]:
-    body = eqn.param_dict["body"]
-    return body.inputs[1:] if eqn.prim == "for" else body.inputs
+from srcad.reverse.activity import carried_inputs
 
 
 # --- cond -----------------------------------------------------------------------------------
@@ -115,7 +82,7 @@ def reverse_loop(reverser, eqn: Eqn, adjoints: dict) -> None:
         return
     builder = reverser.builder
     body = eqn.param_dict["body"]
-    carried_in = _carried_inputs(eqn)
+    carried_in = carried_inputs(eqn)
     inner = defined_vars(body.eqns) | set(body.inputs)
     flowing = [k for k, v in enumerate(carried_in) if v in reverser.active]
     free = _free_gradients(reverser, body, flowing, inner)
@@ -195,7 +162,7 @@ def _sweep_body(reverser, eqn: Eqn, flowing: list[int], d_carried: list, local: 
         for k, seed in zip(flowing, d_carried, strict=True):
             reverser.accumulate(body.outputs[k], builder.tracer(seed), local)
         reverser.reverse_block(body.eqns, local)
-        outs = [_adjoint_or_zero(builder, _carried_inputs(eqn)[k], local) for k in flowing]
+        outs = [_adjoint_or_zero(builder, carried_inputs(eqn)[k], local) for k in flowing]
         outs += [local[v] for v in free]
     return _live_part(block, outs), outs
 

@@ -12,6 +12,8 @@ from srcad.ir import Atom, AVal, Const, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import max_var_id, walk_eqns
+from srcad.reverse import control
+from srcad.reverse.activity import active_vars
 from srcad.rules import VJP_RULES
 
 
@@ -57,8 +59,6 @@ class Reverser:
 
     def reverse_block(self, eqns, adjoints: dict) -> None:
         """Append the backward sweep of ``eqns`` (in reverse order) to the current block."""
-        from srcad.reverse import control
-
         for eqn in reversed(eqns):
             if eqn.prim == "cond":
                 control.reverse_cond(self, eqn, adjoints)
@@ -101,18 +101,6 @@ def _cotangent_aval(aval: AVal) -> AVal:
     if aval.shape == () and aval.dtype == "float64":
         return AVal((), "float64", is_weak=True)
     return AVal(aval.shape, aval.dtype)
-
-
-def active_vars(eqns, active: set) -> set[Var]:
-    """Vars that depend on ``active`` ones through differentiable operations."""
-    from srcad.reverse.control import mark_active_structured
-
-    for eqn in eqns:
-        if eqn.prim in ("cond", "for", "while"):
-            mark_active_structured(eqn, active)
-        elif PRIMS[eqn.prim].is_differentiable and any(a in active for a in eqn.inputs):
-            active.update(eqn.outputs)
-    return active
 
 
 def _backward_step(builder: GraphBuilder, eqn: Eqn, adjoints: dict, active: set) -> None:

@@ -2,8 +2,8 @@
 
 An MLP is described by its layer sizes, one activation per layer and a loss. ``loss_source``
 writes its loss as a plain, straight-line Python function (one line per layer); ``make_loss``
-saves it as a module file in the generated-code directory and imports it, so that srcad reads
-it like any user function and its gradient lands next to it. The same module holds
+saves it as a module file (in the temporary directory, named after its content) and imports
+it, so that srcad reads it like any user function. The same module holds
 ``forward(params, x)``, the network's output, and ``evaluate(params, x, y)``, the data loss
 and the output from one forward pass, so that predictions and metrics use exactly the
 expressions that were differentiated.
@@ -13,12 +13,15 @@ Parameters are a list of ``(W, b)`` pairs, or a dict ``{"W1": ..., "b1": ..., ..
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import os
+import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import ModuleType
 
 import numpy as np
-
-from srcad.runtime import load_module
 
 ACTIVATIONS = {
     "tanh": "np.tanh({z})",
@@ -134,12 +137,21 @@ def module_source(functions: list[tuple[str, str, list[str]]]) -> str:
 
 
 def load_source_module(source: str, stem: str = "mlp_loss") -> ModuleType:
-    """Write ``source`` under the generated-code directory and import it."""
+    """Write ``source`` to a file named after its content (the same file in every process,
+    so srcad's disk cache finds its compiles again) and import it."""
     import black
 
     source = black.format_str(source, mode=black.Mode(line_length=100))
-    module = ModuleType(stem)
-    module.__dict__.update(load_module(source, stem))
+    digest = hashlib.sha256(source.encode()).hexdigest()[:12]
+    path = Path(tempfile.gettempdir()) / "srcad-mlp" / f"{stem}_{digest}.py"
+    if not path.exists() or path.read_text() != source:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(source)
+        partial.replace(path)  # atomic: another process never reads half a file
+    spec = importlib.util.spec_from_file_location(f"srcad_mlp.{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     return module
 
 

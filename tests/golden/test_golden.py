@@ -1,6 +1,6 @@
 """The committed files in generated/ are exactly what srcad generates today.
 
-On a difference, run ``python -m srcad generate``, read the diff, and commit it with a note
+On a difference, run ``python tests/golden/regenerate.py``, read the diff, and commit it with a note
 saying why the generated code changed.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 
-from srcad.golden import REPOSITORY, golden_sources
+from regenerate import REPOSITORY, golden_sources
 
 
 def test_generated_files_match_examples():
@@ -16,7 +16,7 @@ def test_generated_files_match_examples():
     assert sources, "examples/ lists no EXAMPLE_ARGS"
     for relative, text in sources.items():
         path = REPOSITORY / relative
-        assert path.exists(), f"{relative} is missing: run python -m srcad generate"
+        assert path.exists(), f"{relative} is missing: run python tests/golden/regenerate.py"
         committed = path.read_text()
         if committed != text:
             diff = "".join(

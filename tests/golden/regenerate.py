@@ -1,14 +1,17 @@
 """Golden files: the generated gradient of every function in ``examples/`` under ``generated/``.
 
 An example module lists the functions to differentiate in ``EXAMPLE_ARGS`` (name → example
-arguments) and optionally ``EXAMPLE_ARGNUMS``. ``python -m srcad generate`` rewrites
-``generated/<module>/<function>_grad.py``; the test suite regenerates them in memory and
-fails on any byte of difference.
+arguments) and optionally ``EXAMPLE_ARGNUMS``. ``python tests/golden/regenerate.py`` rewrites
+``generated/<module>/<function>_grad.py`` (``--check`` only lists the differences); the test
+suite regenerates them in memory and fails on any byte of difference. Development tooling:
+it needs a checkout (``examples/``, ``generated/``), so it is not part of the package.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +19,7 @@ from pathlib import Path
 import srcad
 from srcad.cli import load_module_from_path
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
@@ -56,3 +59,17 @@ def regenerate(write: bool = True, root: Path = REPOSITORY) -> list[Path]:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text)
     return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Regenerate the golden files in generated/.")
+    parser.add_argument("--check", action="store_true", help="only report differences")
+    options = parser.parse_args(argv)
+    changed = regenerate(write=not options.check)
+    for path in changed:
+        print(("differs: " if options.check else "wrote: ") + str(path))
+    return 1 if options.check and changed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Activity analysis: which vars depend on the inputs differentiated, through
+differentiable operations. Only those get adjoints (or tangents); everything else is a
+constant of the derivative.
+
+    y = x * 2.0; n = len(xs); z = y + n     (wrt x)   →   active: x, y, z
+
+Through a ``cond``, an output is active when a branch's result is; through a loop, a carried
+value is active when it enters active or the body makes it so, to a fixed point.
+"""
+
+from __future__ import annotations
+
+from srcad.ir import Atom, Eqn, Var
+from srcad.ir.prims import PRIMS
+
+
+def active_vars(eqns, active: set) -> set[Var]:
+    """Vars that depend on ``active`` ones through differentiable operations."""
+    for eqn in eqns:
+        if eqn.prim in ("cond", "for", "while"):
+            mark_active_structured(eqn, active)
+        elif PRIMS[eqn.prim].is_differentiable and any(a in active for a in eqn.inputs):
+            active.update(eqn.outputs)
+    return active
+
+
+def mark_active_structured(eqn: Eqn, active: set) -> None:
+    """Extend ``active`` through a ``cond``, ``for`` or ``while`` equation."""
+    if eqn.prim == "cond":
+        branches = eqn.param_dict["branches"]
+        for branch in branches:
+            active_vars(branch.eqns, active)
+        for k, out in enumerate(eqn.outputs):
+            if any(is_active(b.outputs[k], active) for b in branches):
+                active.add(out)
+        return
+    body = eqn.param_dict["body"]
+    carried_in = carried_inputs(eqn)
+    while True:
+        size = len(active)
+        for k, var in enumerate(carried_in):
+            if is_active(eqn.inputs[k], active) or is_active(body.outputs[k], active):
+                active.add(var)
+                active.add(eqn.outputs[k])
+        active_vars(body.eqns, active)
+        if len(active) == size:
+            return
+
+
+def is_active(atom: Atom, active: set) -> bool:
+    return isinstance(atom, Var) and atom in active
+
+
+def carried_inputs(eqn: Eqn) -> tuple[Var, ...]:
+    """The body inputs of a loop that carry values (a ``for`` body's first is the counter)."""
+    body = eqn.param_dict["body"]
+    return body.inputs[1:] if eqn.prim == "for" else body.inputs
