@@ -568,3 +568,28 @@ def test_a_value_read_in_an_inner_loop_is_dead_when_the_enclosing_branch_ends(tm
         "    return np.mean(x0) * x2\n"
     )
     _gradient_matches(tmp_path, body, np.array([[-0.178, 1.085], [0.448, 0.702]]), 0.625, 1.33)
+
+
+def test_an_if_result_that_is_a_nested_if_result_is_one_value(tmp_path):
+    # control family: x0 from an inner 'if' is recorded after the outer 'if', whose result
+    # is that same x0 (through the middle 'if'); taken for an overwrite (InternalError)
+    body = (
+        "def f(x0, x1):\n"
+        "    v0 = x0 * 1.0\n"
+        "    k1 = 0\n"
+        "    while True:\n"
+        "        if k1 > 4 or np.sum(x0) < 0.5:\n"
+        "            break\n"
+        "        k2 = 0\n"
+        "        while k2 < 3:\n"
+        "            k2 += 1\n"
+        "            if x0[0] <= -0.14:\n"
+        "                v0 = np.tanh(v0 + np.arange(3) * 1.08)\n"
+        "                continue\n"
+        "            x0 += 0.5 * np.tanh(np.dot(x1, np.linspace(-1.49, -0.97, 3)) @ np.cos(x1))\n"
+        "        v0 = 0.9 * v0 - 0.1 * np.arctan2(np.hypot(v0, x0), 2.0 + np.tanh(x0))\n"
+        "        k1 += 1\n"
+        "    return 0.89 * np.sum(x1) + 1.19 * np.mean(v0) + 0.61 * np.mean(x0)\n"
+    )
+    x1 = np.array([[-0.999, -0.981, -0.412], [0.455, 0.073, 0.127], [-0.629, -0.636, 0.617]])
+    _gradient_matches(tmp_path, body, np.array([-0.274, 0.486, 0.618]), x1)

@@ -147,6 +147,17 @@ class LiveRanges:
         for var in variables:
             self._write(var, point)
 
+    def _holds(self, value: int | None, earlier: int, born: Point, depth: int = 0) -> bool:
+        """Whether ``value`` is ``earlier`` wherever ``earlier`` exists: itself, or a value
+        every assignment of which (on a path with ``earlier``) copies such a value (an
+        ``if``'s result that is ``earlier`` in the branch that defines it)."""
+        if value == earlier:
+            return True
+        if value is None or depth > 8:
+            return False
+        writes = [w for w in self.writes.get(value, ()) if not exclusive(w, born)]
+        return bool(writes) and all(self._holds(w.copies, earlier, born, depth + 1) for w in writes)
+
     def overwritten(self, earlier: int, later: int) -> bool:
         """Whether an assignment of ``later`` lies on a path from ``earlier``'s first
         assignment to one of its reads."""
@@ -154,7 +165,7 @@ class LiveRanges:
         for write in self.writes.get(later, ()):
             if write.position <= born.position or exclusive(write, born):
                 continue
-            if write.copies == earlier:
+            if self._holds(write.copies, earlier, born):
                 continue  # gives the name the value it holds
             for read in self.reads.get(earlier, ()):
                 if write.position < read.position and (
