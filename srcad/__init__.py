@@ -9,7 +9,7 @@ from srcad import rules as _rules  # noqa: F401  (fills the rule registries)
 from srcad.api import grad, source, value_and_grad
 from srcad.checking import check_grad, numerical_grad
 from srcad.compare import compare
-from srcad.custom import custom_vjp, defvjp, stop_gradient
+from srcad.custom import custom_vjp, defjvp, defvjp, stop_gradient
 from srcad.errors import (
     GradientMismatch,
     InternalError,
@@ -30,6 +30,7 @@ __all__ = [
     "check_grad",
     "compare",
     "custom_vjp",
+    "defjvp",
     "defvjp",
     "explain",
     "stop_gradient",

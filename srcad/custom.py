@@ -1,5 +1,5 @@
-"""User extensions: ``stop_gradient``, ``defvjp`` (a rule for any function) and
-``custom_vjp`` (JAX-style forward/backward pair).
+"""User extensions: ``stop_gradient``, ``defvjp`` and ``defjvp`` (reverse and forward rules
+for any function) and ``custom_vjp`` (JAX-style forward/backward pair).
 
 A function given a rule becomes a primitive: calls to it are not inlined but appear in the
 generated code as calls (the function is bound in the generated module's namespace), and
@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable
 
 from srcad.ir.prims import CALLABLES, PRIMS, Prim
-from srcad.rules.registry import VJP_RULES
+from srcad.rules.registry import JVP_RULES, VJP_RULES
 
 CUSTOM = "custom"
 
@@ -28,6 +28,15 @@ def defvjp(fn: Callable, rule: Callable) -> Callable:
     argument (``None`` for arguments that take no gradient). Returns ``fn``."""
     name = _register(fn)
     VJP_RULES[name] = rule
+    return fn
+
+
+def defjvp(fn: Callable, rule: Callable) -> Callable:
+    """Give ``fn`` a forward rule: ``rule(tangents, out, *args)`` returns the tangent of the
+    output, given one tangent per argument (``None`` for arguments that carry none).
+    Returns ``fn``. With ``defvjp`` too, ``fn`` works in both modes."""
+    name = _register(fn)
+    JVP_RULES[name] = rule
     return fn
 
 
@@ -58,8 +67,11 @@ class custom_vjp:  # noqa: N801 - named as in JAX
 
 
 def _register(fn: Callable, alias: object = None) -> str:
+    """The primitive standing for ``fn`` (made on its first rule)."""
     name = f"custom_{fn.__module__}_{fn.__qualname__}".replace(".", "_").replace("<", "")
     name = name.replace(">", "")
+    if name in PRIMS and PRIMS[name].fn is fn and alias is None:
+        return name
     n_inputs = fn.__code__.co_argcount if hasattr(fn, "__code__") else 1
     PRIMS[name] = Prim(name, fn, CUSTOM, n_inputs, module=fn.__module__)
     CALLABLES[fn] = name

@@ -1,0 +1,98 @@
+"""User rules: ``srcad.defvjp``, ``srcad.defjvp``, ``@srcad.custom_vjp``, ``stop_gradient``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import srcad
+
+
+def soft_clip(x):
+    return 2.0 * np.tanh(x)
+
+
+def soft_clip_slope(out):
+    return 2.0 - out**2 / 2.0
+
+
+srcad.defvjp(soft_clip, lambda g, out, x: (g * soft_clip_slope(out),))
+srcad.defjvp(soft_clip, lambda tangents, out, x: tangents[0] * soft_clip_slope(out))
+
+
+def clipped_energy(x):
+    return np.sum(soft_clip(x) ** 2)
+
+
+def forward_only(x):
+    return np.sin(x) + x
+
+
+srcad.defjvp(forward_only, lambda tangents, out, x: tangents[0] * (np.cos(x) + 1.0))
+
+
+def uses_forward_only(x):
+    return np.sum(forward_only(x) * x)
+
+
+@srcad.custom_vjp
+def safe_norm(x):
+    return np.sqrt(np.sum(x * x))
+
+
+def safe_norm_fwd(x):
+    norm = safe_norm(x)
+    return norm, (x, norm)
+
+
+def safe_norm_bwd(residuals, g):
+    x, norm = residuals
+    return (g * x / np.maximum(norm, 1e-12),)
+
+
+safe_norm.defvjp(safe_norm_fwd, safe_norm_bwd)
+
+
+def uses_safe_norm(x):
+    return safe_norm(x) * 3.0
+
+
+X = np.array([0.3, -0.7, 1.1])
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_function_with_both_rules_works_in_both_modes(mode):
+    got = srcad.grad(clipped_energy, mode=mode)(X)
+    np.testing.assert_allclose(got, srcad.numerical_grad(clipped_energy, X), rtol=1e-7)
+
+
+def test_the_rule_is_called_in_the_generated_code():
+    gradient = srcad.grad(clipped_energy)
+    gradient(X)
+    assert "soft_clip(" in srcad.source(gradient)
+
+
+def test_defjvp_alone_gives_forward_mode_and_jacfwd():
+    got = srcad.grad(uses_forward_only, mode="forward")(X)
+    np.testing.assert_allclose(got, srcad.numerical_grad(uses_forward_only, X), rtol=1e-7)
+    np.testing.assert_allclose(srcad.jacfwd(forward_only)(X), np.diag(np.cos(X) + 1.0), rtol=1e-12)
+
+
+def test_defjvp_alone_refuses_reverse_mode_at_the_users_line():
+    with pytest.raises(srcad.NoDerivativeRule) as info:
+        srcad.grad(uses_forward_only)(X)
+    assert "test_custom.py" in str(info.value)
+
+
+def test_custom_vjp_uses_the_backward_function():
+    np.testing.assert_allclose(
+        srcad.grad(uses_safe_norm)(X), srcad.numerical_grad(uses_safe_norm, X), rtol=1e-7
+    )
+    np.testing.assert_array_equal(srcad.grad(uses_safe_norm)(np.zeros(3)), np.zeros(3))
+
+
+def test_stop_gradient_blocks_the_gradient():
+    def f(x):
+        return np.sum(x * srcad.stop_gradient(x))
+
+    np.testing.assert_allclose(srcad.grad(f)(X), X)
