@@ -20,7 +20,7 @@ import numpy as np
 
 from srcad.codegen.formatting import formatted
 from srcad.compile import Compiled, compile_forward, compile_reverse, wrapper_function
-from srcad.errors import RAISED_ON_PURPOSE, ArgumentTypeError
+from srcad.errors import RAISED_ON_PURPOSE, ArgumentTypeError, ArgumentValueError
 from srcad.pytree import flatten, unflatten
 from srcad.runtime.errors import hide_internal_frames
 from srcad.runtime.guard import make_guard
@@ -256,16 +256,38 @@ def plain_value(value: object) -> object:
     return value
 
 
+BACKENDS = ("numpy",)
+
+
 def grad(
     fun: Callable | None = None,
     argnums: int | tuple = 0,
     *,
     has_aux: bool = False,
     mode: str = "reverse",
+    backend: str = "numpy",
 ) -> Callable:
-    """The gradient of scalar-valued ``fun`` with respect to argument(s) ``argnums``."""
+    """The gradient of scalar-valued ``fun`` with respect to argument(s) ``argnums``.
+
+    Returns a function with ``fun``'s signature. ``argnums``: an int gives one gradient, a
+    tuple a tuple of gradients, each shaped like its argument (pytrees of floats and float
+    arrays). ``has_aux=True``: ``fun`` returns ``(value, aux)`` and the result is
+    ``(gradient, aux)``. ``mode="forward"`` computes the same gradient in forward mode.
+    ``backend``: the array library the generated code runs on (``"numpy"``).
+
+    srcad reads ``fun``'s source, compiles its gradient to Python source once per layout of
+    the arguments (``srcad.source`` shows it) and reads globals, closures, attributes and
+    random draws on every call. Usable bare as a decorator: ``@srcad.grad``.
+
+    >>> import numpy as np, srcad
+    >>> def loss(w):
+    ...     return np.sum(np.tanh(w) ** 2)
+    >>> srcad.grad(loss)(np.array([0.5, -1.0]))
+    array([ 0.72686198, -0.63970001])
+    """
     if fun is None:
-        return functools.partial(grad, argnums=argnums, has_aux=has_aux, mode=mode)
+        return functools.partial(grad, argnums=argnums, has_aux=has_aux, mode=mode, backend=backend)
+    _check_backend(backend)
     return Transformed(fun, argnums, has_aux, mode, returns_value=False)
 
 
@@ -275,11 +297,24 @@ def value_and_grad(
     *,
     has_aux: bool = False,
     mode: str = "reverse",
+    backend: str = "numpy",
 ) -> Callable:
-    """Like ``grad``, returning ``(value, gradient)`` and computing the value once."""
+    """Like ``grad``, returning ``(value, gradient)`` and computing the value once (with
+    ``has_aux=True``: ``((value, aux), gradient)``)."""
     if fun is None:
-        return functools.partial(value_and_grad, argnums=argnums, has_aux=has_aux, mode=mode)
+        return functools.partial(
+            value_and_grad, argnums=argnums, has_aux=has_aux, mode=mode, backend=backend
+        )
+    _check_backend(backend)
     return Transformed(fun, argnums, has_aux, mode, returns_value=True)
+
+
+def _check_backend(backend: str) -> None:
+    if backend not in BACKENDS:
+        raise ArgumentValueError(
+            f"backend={backend!r} is not available; srcad generates code for "
+            + ", ".join(repr(b) for b in BACKENDS)
+        )
 
 
 def source(transformed_fn: Callable) -> str:
