@@ -59,6 +59,24 @@ def defjvp(target: object) -> Callable[[Callable], Callable]:
     return register
 
 
+def defdiagonal(target: object, apply: Callable) -> None:
+    """Both rules of a function of one argument whose Jacobian is diagonal (every
+    elementwise function): ``apply(seed, out, x)`` multiplies a seed by the derivative. The
+    reverse rule applies it to the cotangent, the forward rule to the tangent::
+
+        defdiagonal(np.tanh, lambda seed, out, x: seed * (1 - out**2))
+    """
+
+    def vjp(g, out, x):
+        return (apply(g, out, x),)
+
+    def jvp(tangents, out, x):
+        return apply(tangents[0], out, x)
+
+    VJP_RULES[_prim_name(target)] = vjp
+    JVP_RULES[_prim_name(target)] = jvp
+
+
 def unbroadcast(g: object, x: object) -> object:
     """Sum ``g`` over the axes along which ``x`` was broadcast, giving ``x``'s shape."""
     x_shape, g_shape = np.shape(x), np.shape(g)
