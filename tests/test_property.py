@@ -9,6 +9,7 @@ either Python floats, or arrays (with one scalar input broadcast against them) r
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
@@ -152,7 +153,8 @@ def test_array_programs_match_sympy_elementwise(tmp_path, program, scalar_index)
     """Arrays of 3 elements (one input a broadcast scalar), summed to a scalar."""
     n_inputs, statements, point = program
     symbols, expr = _sympy_program(n_inputs, statements)
-    rng = np.random.default_rng(abs(hash(str(program))) % 2**32)
+    # a digest, not hash(): str hashes change per process (PYTHONHASHSEED)
+    rng = np.random.default_rng(int(hashlib.sha256(str(program).encode()).hexdigest()[:8], 16))
     arrays = [rng.uniform(-1.5, 1.5, size=3) for _ in range(n_inputs)]
     if scalar_index < n_inputs and n_inputs > 1:
         arrays[scalar_index] = np.float64(point[scalar_index])

@@ -16,9 +16,7 @@ from source_files import module_from_source
 
 import srcad
 from rules.cases import BUILTIN_RULES, case_id, cases_of, is_float, make_inputs, outputs
-from srcad.ir.graph import AVal
 from srcad.ir.prims import PRIMS
-from srcad.ir.shapes import infer_avals
 
 
 def _is_user_callable(prim):
@@ -35,24 +33,6 @@ def _traced_cases():
         if _is_user_callable(PRIMS[name]):
             cases += [(name, case) for case in cases_of(name)[:2]]
     return cases
-
-
-def _builder_takes_layouts():
-    """Whether shape inference calls NumPy through ``Prim.evaluate`` (lists of arrays,
-    leading params) with stand-ins that linear algebra accepts."""
-    try:
-        float_avals = [AVal((2,), "float64"), AVal((3,), "float64")]
-        infer_avals("concatenate", float_avals, {})
-        infer_avals("inv", [AVal((2, 2), "float64")], {})
-    except Exception:
-        return False
-    return True
-
-
-needs_layouts = pytest.mark.skipif(
-    not _builder_takes_layouts(),
-    reason="needs srcad/ir/shapes.py and builder.py to call Prim.evaluate and Prim.bind",
-)
 
 
 def _literal(value):
@@ -90,7 +70,6 @@ def _module_source(name, case, inputs):
     return "\n".join(lines) + "\n"
 
 
-@needs_layouts
 @pytest.mark.parametrize(("name", "case"), _traced_cases(), ids=case_id)
 def test_rule_compiles_and_matches_differences(name, case, tmp_path):
     inputs = make_inputs(name, case[0], np.random.default_rng(2))
