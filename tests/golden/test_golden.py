@@ -8,11 +8,22 @@ from __future__ import annotations
 
 import difflib
 
-from regenerate import REPOSITORY, golden_sources
+from regenerate import IR_DIRECTORY, REPOSITORY, golden_sources, ir_sources
 
 
 def test_generated_files_match_examples():
-    sources = golden_sources()
+    _assert_matches(golden_sources())
+
+
+def test_ir_files_match_each_stage():
+    sources = ir_sources()
+    assert any("ir_cases.loop_while" in str(path) for path in sources)
+    _assert_matches(sources)
+    committed = {p.relative_to(REPOSITORY) for p in (REPOSITORY / IR_DIRECTORY).glob("*.txt")}
+    assert committed <= set(sources), f"stale files: {sorted(committed - set(sources))}"
+
+
+def _assert_matches(sources: dict) -> None:
     assert sources, "examples/ lists no EXAMPLE_ARGS"
     for relative, text in sources.items():
         path = REPOSITORY / relative
