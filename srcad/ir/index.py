@@ -11,10 +11,11 @@ from __future__ import annotations
 Index = tuple
 
 
-def encode_index(index: object) -> tuple[Index, list]:
+def encode_index(index: object) -> tuple[Index, list[object]]:
     """The static encoding of a Python index and the list of its array parts."""
     items = index if isinstance(index, tuple) else (index,)
-    static, arrays = [], []
+    static: list[object] = []
+    arrays: list[object] = []
     for item in items:
         if isinstance(item, slice):
             static.append(("slice", item.start, item.stop, item.step))
@@ -30,7 +31,7 @@ def encode_index(index: object) -> tuple[Index, list]:
 
 def decode_index(static: Index, arrays: tuple) -> tuple:
     """The Python index that ``static`` and ``arrays`` stand for."""
-    items = []
+    items: list[object] = []
     for item in static:
         if isinstance(item, tuple) and item[0] == "slice":
             items.append(slice(*item[1:]))

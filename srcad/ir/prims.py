@@ -35,6 +35,9 @@ COMPARISON = "comparison"
 LIST = "list"  # the inputs after the fixed ones are passed as one list: np.stack([a, b])
 STAR = "star"  # the inputs after the fixed ones are passed as more arguments: np.einsum(s, a, b)
 
+# A rule-test case: the inputs (each a shape or a concrete array) and the static params.
+Example = tuple[tuple[object, ...], dict[str, object]]
+
 
 # Primitives whose result may share memory with their first input (NumPy views).
 VIEW_PRIMS = frozenset(
@@ -83,7 +86,7 @@ class Prim:
     operator: str | None = None
     is_differentiable: bool = True
     domain: tuple[float, float] = (-2.0, 2.0)
-    examples: tuple = ()
+    examples: tuple[Example, ...] = ()
     module: str = "np"
     leading_params: tuple[str, ...] = ()
     positional_params: tuple[str, ...] = ()
@@ -341,14 +344,14 @@ _add(Prim("round", np.round, PARAMETRIC, 1, ("decimals", "out"), is_differentiab
 _add(Prim("around", np.around, PARAMETRIC, 1, ("decimals", "out"), is_differentiable=False))
 
 # --- reductions ---------------------------------------------------------------------------
-REDUCTION_EXAMPLES = (
+REDUCTION_EXAMPLES: tuple[Example, ...] = (
     (((3, 4),), {}),
     (((3, 4),), {"axis": 1}),
     (((3, 4),), {"axis": 0, "keepdims": True}),
     (((2, 3, 4),), {"axis": (0, 2)}),
     (((2, 3, 4),), {"axis": -1, "keepdims": True}),
 )
-SCAN_EXAMPLES = (
+SCAN_EXAMPLES: tuple[Example, ...] = (
     (((3, 4),), {}),
     (((3, 4),), {"axis": 0}),
     (((2, 3, 4),), {"axis": -1}),
@@ -462,7 +465,7 @@ _add(
 )
 
 # --- linear algebra -----------------------------------------------------------------------
-MATMUL_EXAMPLES = (
+MATMUL_EXAMPLES: tuple[Example, ...] = (
     (((3, 4), (4, 5)), {}),
     (((1, 4), (4, 5)), {}),  # one row, one column: outer products in the VJP
     (((3, 4), (4, 1)), {}),
@@ -578,7 +581,7 @@ _add(
         ),
     )
 )
-SQUARE_EXAMPLES = ((((3, 3),), {}), (((2, 3, 3),), {}))
+SQUARE_EXAMPLES: tuple[Example, ...] = ((((3, 3),), {}), (((2, 3, 3),), {}))
 for _name in ["inv", "det"]:
     _add(
         Prim(
