@@ -13,7 +13,7 @@ sweep needs to (``tape_push``), and the backward sweep pops them back (``tape_po
 
 from __future__ import annotations
 
-from srcad.ir.graph import AVal
+from srcad.ir.graph import AVal, Eqn, Graph
 from srcad.ir.prims import Prim, _add
 
 CONTROL = "control"
@@ -23,6 +23,31 @@ CONTROL_PRIMS = {"cond", "for", "while"}
 
 def _structured(*args, **params):
     raise RuntimeError("structured control flow is executed by generated code only")
+
+
+def branches_of(eqn: Eqn) -> tuple[Graph, ...]:
+    """The branches of a ``cond`` equation."""
+    branches = eqn.param_dict["branches"]
+    if not (isinstance(branches, tuple) and all(isinstance(b, Graph) for b in branches)):
+        raise TypeError(f"a {eqn.prim} equation without branches")
+    return branches
+
+
+def body_of(eqn: Eqn) -> Graph:
+    """The body of a ``for`` or ``while`` equation."""
+    return _graph_param(eqn, "body")
+
+
+def condition_of(eqn: Eqn) -> Graph:
+    """The condition of a ``while`` equation."""
+    return _graph_param(eqn, "cond")
+
+
+def _graph_param(eqn: Eqn, key: str) -> Graph:
+    graph = eqn.param_dict[key]
+    if not isinstance(graph, Graph):
+        raise TypeError(f"a {eqn.prim} equation whose {key} is not a graph")
+    return graph
 
 
 for _name in ("cond", "for", "while", "tape_new", "tape_push", "tape_pop", "tape_nonempty"):

@@ -13,9 +13,11 @@ kept loop needs every value it carries.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 from srcad.ir import Eqn, Graph, Var
+from srcad.ir.control import branches_of
 from srcad.ir.walk import defined_vars, sub_graphs, walk_eqns
 from srcad.ir.world import EFFECT_PRIMS
 
@@ -34,40 +36,41 @@ def eliminate_dead_code(graph: Graph) -> Graph:
     return replace(graph, eqns=_prune(graph.eqns, live))
 
 
-def _is_live(eqn: Eqn, live: set) -> bool:
+def _is_live(eqn: Eqn, live: set[Var]) -> bool:
     if any(var in live for var in eqn.outputs):
         return True
     return bool(sub_graphs(eqn)) and any(v in live for v in defined_vars([eqn]))
 
 
-def _mark_inputs(eqn: Eqn, live: set) -> None:
+def _mark_inputs(eqn: Eqn, live: set[Var]) -> None:
     live.update(a for a in eqn.inputs if isinstance(a, Var))
     if eqn.prim == "cond":
-        for branch in eqn.param_dict["branches"]:
+        for branch in branches_of(eqn):
             for k, out in enumerate(eqn.outputs):
-                if out in live and isinstance(branch.outputs[k], Var):
-                    live.add(branch.outputs[k])
+                result = branch.outputs[k]
+                if out in live and isinstance(result, Var):
+                    live.add(result)
         return
     for graph in sub_graphs(eqn):
         live.update(a for a in graph.outputs if isinstance(a, Var))
         live.update(graph.inputs)
 
 
-def _prune_cond(eqn: Eqn, live: set) -> Eqn:
+def _prune_cond(eqn: Eqn, live: set[Var]) -> Eqn:
     """A ``cond`` without its unneeded results (and what computes them)."""
     keep = [k for k, out in enumerate(eqn.outputs) if out in live]
     branches = tuple(
         replace(
             branch, eqns=_prune(branch.eqns, live), outputs=tuple(branch.outputs[k] for k in keep)
         )
-        for branch in eqn.param_dict["branches"]
+        for branch in branches_of(eqn)
     )
     return replace(
         eqn, outputs=tuple(eqn.outputs[k] for k in keep), params=(("branches", branches),)
     )
 
 
-def _prune(eqns, live: set) -> tuple[Eqn, ...]:
+def _prune(eqns: Iterable[Eqn], live: set[Var]) -> tuple[Eqn, ...]:
     kept = []
     for eqn in eqns:
         if not _is_live(eqn, live):
@@ -78,7 +81,7 @@ def _prune(eqns, live: set) -> tuple[Eqn, ...]:
     return tuple(kept)
 
 
-def _prune_inside(eqn: Eqn, live: set) -> Eqn:
+def _prune_inside(eqn: Eqn, live: set[Var]) -> Eqn:
     if eqn.prim == "cond":
         return _prune_cond(eqn, live)
 

@@ -10,11 +10,14 @@ value is active when it enters active or the body makes it so, to a fixed point.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from srcad.ir import Atom, Eqn, Var
+from srcad.ir.control import body_of, branches_of
 from srcad.ir.prims import PRIMS
 
 
-def active_vars(eqns, active: set) -> set[Var]:
+def active_vars(eqns: Iterable[Eqn], active: set[Var]) -> set[Var]:
     """Vars that depend on ``active`` ones through differentiable operations."""
     for eqn in eqns:
         if eqn.prim in ("cond", "for", "while"):
@@ -24,17 +27,17 @@ def active_vars(eqns, active: set) -> set[Var]:
     return active
 
 
-def mark_active_structured(eqn: Eqn, active: set) -> None:
+def mark_active_structured(eqn: Eqn, active: set[Var]) -> None:
     """Extend ``active`` through a ``cond``, ``for`` or ``while`` equation."""
     if eqn.prim == "cond":
-        branches = eqn.param_dict["branches"]
+        branches = branches_of(eqn)
         for branch in branches:
             active_vars(branch.eqns, active)
         for k, out in enumerate(eqn.outputs):
             if any(is_active(b.outputs[k], active) for b in branches):
                 active.add(out)
         return
-    body = eqn.param_dict["body"]
+    body = body_of(eqn)
     carried_in = carried_inputs(eqn)
     while True:
         size = len(active)
@@ -47,11 +50,11 @@ def mark_active_structured(eqn: Eqn, active: set) -> None:
             return
 
 
-def is_active(atom: Atom, active: set) -> bool:
+def is_active(atom: Atom, active: set[Var]) -> bool:
     return isinstance(atom, Var) and atom in active
 
 
 def carried_inputs(eqn: Eqn) -> tuple[Var, ...]:
     """The body inputs of a loop that carry values (a ``for`` body's first is the counter)."""
-    body = eqn.param_dict["body"]
+    body = body_of(eqn)
     return body.inputs[1:] if eqn.prim == "for" else body.inputs
