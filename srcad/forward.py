@@ -171,9 +171,9 @@ def _fit(builder: GraphBuilder, tangent: object, var: Var) -> Atom:
     if atom.aval.shape != var.aval.shape:
         if np.broadcast_shapes(atom.aval.shape, var.aval.shape) != var.aval.shape:
             raise ShapeError(f"internal: tangent of shape {atom.aval.shape} for {var.aval.shape}")
-        atom = builder.apply(
+        atom = builder.apply_atom(
             "broadcast_to", (builder.tracer(atom),), {"shape": var.aval.shape}
-        ).atom
+        )
     return atom
 
 
@@ -181,4 +181,4 @@ def _tangent_or_zero(builder: GraphBuilder, atom: Atom, tangents: dict) -> Atom:
     if isinstance(atom, Var) and tangents.get(atom) is not None:
         return tangents[atom]
     value = builder.tracer(atom) if isinstance(atom, Var) else atom.value
-    return builder.apply("zeros_like", (value,)).atom
+    return builder.apply_atom("zeros_like", (value,))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from typing import TypeAlias
 
 import numpy as np
 
@@ -22,6 +23,10 @@ from srcad.ir.graph import Atom, AVal, Const, Eqn, Graph, Loc, Var
 from srcad.ir.index import encode_index
 from srcad.ir.prims import ELEMENTWISE, PRIMS, VIEW_PRIMS, prim_of
 from srcad.ir.shapes import infer_avals
+
+# What recording a primitive gives: one tracer per output, a tuple of them for several (a
+# list for the primitives that return one, as ``np.split``).
+Traced: TypeAlias = "Tracer | tuple[Tracer, ...] | list[Tracer]"
 
 
 class TraceError(Exception):
@@ -46,7 +51,8 @@ class GraphBuilder:
 
     def __init__(self, first_id: int = 0):
         self._blocks: list[list[Eqn]] = [[]]
-        self._computed: list[dict] = [{}]  # per open block: values already computed (CSE)
+        # per open block: values already computed (CSE)
+        self._computed: list[dict[tuple, Traced]] = [{}]
         self.loc: Loc | None = None
         self.role = "primal"
         self.origin: int | None = None
@@ -132,7 +138,7 @@ class GraphBuilder:
         finally:
             self.loc, self.role, self.origin = saved
 
-    def apply(self, prim_name: str, inputs: tuple, params: dict | None = None) -> object:
+    def apply(self, prim_name: str, inputs: tuple, params: dict | None = None) -> Traced:
         """Append ``prim_name(*inputs, **params)``; returns a Tracer (or a tuple of them)."""
         params = {k: v for k, v in (params or {}).items()}
         atoms = [self._atom(value) for value in inputs]
@@ -159,6 +165,7 @@ class GraphBuilder:
         )
         self.emit(eqn)
         tracers = tuple(self.tracer(v) for v in outputs)
+        result: Traced
         if PRIMS[prim_name].returns_list:
             result = list(tracers)  # np.split gives a list, even of one array
         else:
@@ -167,7 +174,14 @@ class GraphBuilder:
             self._computed[-1][key] = result
         return result
 
-    def _fresh(self, result: object) -> object:
+    def apply_atom(self, prim_name: str, inputs: tuple, params: dict | None = None) -> Atom:
+        """``apply`` for a primitive with one output: the atom of its result."""
+        result = self.apply(prim_name, inputs, params)
+        if not isinstance(result, Tracer):
+            raise TypeError(f"{prim_name} gives {len(result)} values, not one")
+        return result.atom
+
+    def _fresh(self, result: Traced) -> Traced:
         """New tracers of an earlier result's values: NumPy would compute new arrays, and the
         lowering tells arrays apart by their tracers (see ``srcad.lower.aliasing``)."""
         if isinstance(result, (list, tuple)):
@@ -219,13 +233,13 @@ class GraphBuilder:
         )
         if source is not None and source.aval.shape == ():
             # a broadcast scalar, reshaped: the scalar broadcast to the new shape
-            return self.apply("broadcast_to", (self.tracer(source),), {"shape": out.shape}).atom
+            return self.apply_atom("broadcast_to", (self.tracer(source),), {"shape": out.shape})
         if prim_name == "multiply":
             return _identity_operand(atoms, 1, out) or self._scalars_first(atoms, out)
         if prim_name == "divide" and isinstance(atoms[1], Const) and atoms[0].aval == out:
             return atoms[0] if _is_scalar_equal(atoms[1].value, 1) else None
         if prim_name == "add" and isinstance(atoms[0], Var) and atoms[0] == atoms[1]:
-            return self.apply("multiply", (2.0, self.tracer(atoms[0]))).atom  # x + x
+            return self.apply_atom("multiply", (2.0, self.tracer(atoms[0])))  # x + x
         if prim_name == "add":
             return _identity_operand(atoms, 0, out)
         if prim_name == "power" and isinstance(atoms[1], Const) and atoms[0].aval == out:
@@ -249,10 +263,10 @@ class GraphBuilder:
                 continue
             for r, z in ((inner.inputs[0], inner.inputs[1]), (inner.inputs[1], inner.inputs[0])):
                 if r.aval.shape == () and z.aval.shape == out.shape:
-                    factor = self.apply("multiply", (self.tracer(scalar), self.tracer(r)))
-                    result = self.apply("multiply", (factor, self.tracer(z)))
-                    if result.atom.aval == out:
-                        return result.atom
+                    factor = self.apply_atom("multiply", (self.tracer(scalar), self.tracer(r)))
+                    result = self.apply_atom("multiply", (self.tracer(factor), self.tracer(z)))
+                    if result.aval == out:
+                        return result
         return None
 
     def _broadcast_source(self, atom: Atom) -> Atom | None:
@@ -392,7 +406,7 @@ class Tracer:
     def __repr__(self) -> str:
         return f"Tracer({self.atom!r})"
 
-    def _apply(self, prim_name: str, *inputs: object, **params: object) -> object:
+    def _apply(self, prim_name: str, *inputs: object, **params: object) -> Traced:
         return self.builder.apply(prim_name, inputs, params)
 
     # --- operators ----------------------------------------------------------------------
@@ -500,7 +514,9 @@ class Tracer:
 
     def reshape(self, *shape, order="C"):
         shape = shape[0] if len(shape) == 1 else shape
-        return np.reshape(self, shape, **({} if order == "C" else {"order": order}))
+        order_param = {} if order == "C" else {"order": order}
+        # NumPy's stubs do not know ``__array_function__``: the call records a reshape here
+        return np.reshape(self, shape, **order_param)  # type: ignore[call-overload]
 
     def transpose(self, *axes):
         axes = axes[0] if len(axes) == 1 else axes
@@ -513,7 +529,9 @@ class Tracer:
         return self.builder.apply("astype", (self,), {"dtype": np.dtype(dtype)})
 
     def flatten(self):
-        return Tracer(self.builder, np.ravel(self).atom, fresh=True)  # a copy, unlike ravel
+        # a copy, unlike ravel; NumPy's stubs do not know ``__array_function__`` (see reshape)
+        ravelled = np.ravel(self)  # type: ignore[call-overload]
+        return Tracer(self.builder, ravelled.atom, fresh=True)
 
     def __iter__(self):
         return iter([self[i] for i in range(len(self))])
@@ -552,10 +570,10 @@ def _is_numbers(values: list | tuple) -> bool:
     )
 
 
-def plain_index(index: object, loc: Loc | None) -> object:
+def plain_index(index: object, loc: Loc | None) -> tuple[object, ...]:
     """Index parts as ints, slices, tracers or integer arrays (masks become positions)."""
     items = index if isinstance(index, tuple) else (index,)
-    plain: list = []
+    plain: list[object] = []
     for item in items:
         if isinstance(item, slice):
             for bound in (item.start, item.stop, item.step):

@@ -72,7 +72,7 @@ def _branch_sweep(reverser, eqn: Eqn, branch: Graph, cotangents: list, adjoints:
 def _adjoint_or_zero(builder, var: Var, adjoints: dict) -> Atom:
     if adjoints.get(var) is not None:
         return adjoints[var]
-    return builder.apply("zeros_like", (builder.tracer(var),)).atom
+    return builder.apply_atom("zeros_like", (builder.tracer(var),))
 
 
 # --- loops ----------------------------------------------------------------------------------

@@ -140,7 +140,7 @@ def _cotangent_tracers(builder: GraphBuilder, eqn: Eqn, cotangents: list) -> tup
     tracers = []
     for var, cotangent in zip(eqn.outputs, cotangents, strict=True):
         if cotangent is None:
-            cotangent = builder.apply("zeros_like", (builder.tracer(var),)).atom
+            cotangent = builder.apply_atom("zeros_like", (builder.tracer(var),))
         tracers.append(builder.tracer(cotangent))
     return tuple(tracers)
 
@@ -154,13 +154,13 @@ def _accumulate(builder: GraphBuilder, var: Var, result: object, adjoints: dict)
         total = contribution
     elif scatter is not None:
         # dx[i] += g rather than dx = dx + (zeros with g at i)
-        total = builder.apply(
+        total = builder.apply_atom(
             "index_add",
             (builder.tracer(previous), *(builder.tracer(a) for a in scatter.inputs)),
             {"index": scatter.param_dict["index"]},
-        ).atom
+        )
     else:
-        total = builder.apply("add", (builder.tracer(previous), builder.tracer(contribution))).atom
+        total = builder.apply_atom("add", (builder.tracer(previous), builder.tracer(contribution)))
     if isinstance(total, Var) and total.id not in (var.id,) and not builder.hint_of(total):
         builder.set_hint(total, f"d@{var.id}")
     adjoints[var] = total
@@ -183,9 +183,9 @@ def _fit_to(builder: GraphBuilder, result: object, var: Var) -> Atom:
                 f"internal: cotangent of shape {atom.aval.shape} for a value of shape "
                 f"{var.aval.shape}",
             )
-        atom = builder.apply(
+        atom = builder.apply_atom(
             "broadcast_to", (builder.tracer(atom),), {"shape": var.aval.shape}
-        ).atom
+        )
     return atom
 
 
@@ -193,7 +193,7 @@ def _gradient_of(builder: GraphBuilder, var: Var, adjoints: dict) -> Atom:
     """The adjoint of an input; an explicit zero only when nothing reached it."""
     if var in adjoints:
         return adjoints[var]
-    zero = builder.apply("zeros_like", (builder.tracer(var),)).atom
+    zero = builder.apply_atom("zeros_like", (builder.tracer(var),))
     builder.set_hint(zero, f"d@{var.id}")
     return zero
 
