@@ -26,14 +26,22 @@ from __future__ import annotations
 import ast
 import contextlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from srcad.errors import UnsupportedSyntax
+from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir import Const, Var
 from srcad.ir.builder import Tracer
 from srcad.ir.prims import shares_memory
 from srcad.lower.liveness import assigned, live_after, read_by_nested_functions
+
+if TYPE_CHECKING:
+    from srcad.frontend import ParsedFunction
+    from srcad.ir.builder import GraphBuilder
+    from srcad.lower.function import _Context
+
+E = TypeVar("E", bound=SrcadError)
 
 
 class AliasChecks:
@@ -41,7 +49,19 @@ class AliasChecks:
     ``statement`` (the one being lowered), ``env``, ``builder``, ``parsed``,
     ``context.outside`` and ``alternatives`` (var id -> the values it may be)."""
 
-    def check_write(self, name: str, value: object, node: ast.AST) -> None:
+    live: dict[int, frozenset[str]]
+    statement: ast.stmt | None
+    env: dict[str, object]
+    builder: GraphBuilder
+    parsed: ParsedFunction
+    context: _Context
+    alternatives: dict[int, tuple[object, ...]]
+
+    if TYPE_CHECKING:
+
+        def located(self, kind: type[E], message: str, node: ast.stmt | ast.expr) -> E: ...
+
+    def check_write(self, name: str, value: object, node: ast.stmt | ast.expr) -> None:
         """Refuse writing into ``value`` (the array ``name`` holds) while another name that
         shares its memory is read afterwards."""
         if not isinstance(value, (Tracer, np.ndarray)):
@@ -118,8 +138,12 @@ class AliasChecks:
         function made, such as ``np.zeros(3)``) may share memory."""
         if held is value:
             return True  # z = y
-        both_traced = isinstance(held, Tracer) and isinstance(value, Tracer)
-        if both_traced and self._is_plain(held) and self._is_plain(value):
+        if (
+            isinstance(held, Tracer)
+            and isinstance(value, Tracer)
+            and self._is_plain(held)
+            and self._is_plain(value)
+        ):
             return False  # two computations: two arrays
         return any(
             _overlap(first, second) for first in self._roots(held) for second in self._roots(value)
@@ -156,7 +180,7 @@ class AliasChecks:
             value = value.value
         return [value] if isinstance(value, np.ndarray) else []
 
-    def _shared_write(self, name: str, other: str, node: ast.AST) -> UnsupportedSyntax:
+    def _shared_write(self, name: str, other: str, node: ast.stmt | ast.expr) -> UnsupportedSyntax:
         return self.located(
             UnsupportedSyntax,
             f"'{ast.unparse(node).splitlines()[0]}' writes into an array that {other} also "
@@ -191,7 +215,12 @@ def _is_array(value: object) -> bool:
 def _unique(values: list) -> list:
     """``values`` without repeats (by identity), in order."""
     seen: set[int] = set()
-    return [v for v in values if not (id(v) in seen or seen.add(id(v)))]
+    unique = []
+    for value in values:
+        if id(value) not in seen:
+            seen.add(id(value))
+            unique.append(value)
+    return unique
 
 
 def _reads_after(statement: ast.stmt | None, call: ast.Call) -> frozenset[str]:

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir import AVal, Const, Eqn, Graph, Var
 from srcad.ir.builder import StaticValueNeeded, TraceError, Tracer
+from srcad.lower.aliasing import AliasChecks
 from srcad.lower.jumps import rewrite_returns
 
 MAX_UNROLL = 10_000
@@ -56,8 +58,26 @@ class _Iteration:
         return len(range(self.start, self.stop, self.step))
 
 
-class ControlFlowLowering:
-    """Mixin of the function lowerer: statements that contain other statements."""
+class ControlFlowLowering(AliasChecks):
+    """Mixin of the function lowerer: statements that contain other statements. It uses
+    the state declared by ``AliasChecks`` and what follows, which the lowerer defines."""
+
+    loop_depth: int
+
+    if TYPE_CHECKING:
+
+        @property
+        def visible_names(self) -> set[str]: ...
+
+        def lower_statement(self, node: ast.stmt) -> None: ...
+
+        def evaluate(self, node: ast.expr) -> object: ...
+
+        def assign(self, target: ast.expr, value: object, since: int) -> None: ...
+
+        def _text(self, node: ast.stmt) -> str: ...
+
+        def _error(self, error: TraceError, node: ast.stmt) -> SrcadError: ...
 
     # --- blocks and early returns -------------------------------------------------------
     def lower_block(self, statements: list[ast.stmt]) -> None:
@@ -269,7 +289,8 @@ class ControlFlowLowering:
             self._structured_loop(node, iteration)
         except _Unroll:
             if iteration.trip_count > MAX_UNROLL:
-                raise SrcadError(
+                raise self.located(
+                    SrcadError,
                     f"this loop changes the shape of a value it carries or grows a Python list, "
                     f"and runs {iteration.trip_count} times (too many to unroll); keep shapes "
                     "fixed across iterations (preallocate with np.zeros, assign y[i] = ...)",
@@ -300,7 +321,7 @@ class ControlFlowLowering:
         else:
             raise _Unroll
         graph = Graph(f"{self.parsed.name}_loop", (counter, *in_vars), tuple(body), tuple(outs))
-        params = (
+        params: tuple[tuple[str, object], ...] = (
             ("body", graph),
             ("start", iteration.start),
             ("step", iteration.step),
@@ -316,7 +337,7 @@ class ControlFlowLowering:
         to their next values, and those values; raises ``_Unroll`` when it cannot stay a
         loop. The body is lowered again while the carried values turn out to share arrays
         in later iterations that they did not in the first (see ``srcad.lower.aliasing``)."""
-        extra = [[] for _ in carried]
+        extra: list[list[object]] = [[] for _ in carried]
         while True:
             self.carry_alternatives(before, carried, in_vars, extra)
             lowered = self._lower_body_once(node, before, carried, in_vars, counter, iteration)
@@ -591,7 +612,7 @@ def _range_bound(iterable: ast.expr) -> tuple[str, int] | None:
     return None
 
 
-def _is_call_of(node: ast.expr, name: str) -> bool:
+def _is_call_of(node: ast.expr, name: str) -> TypeGuard[ast.Call]:
     return (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)
@@ -604,14 +625,18 @@ def _structured_iteration(iterable: object) -> _Iteration | None:
     """How to iterate without unrolling, or None for Python containers."""
     if isinstance(iterable, range):
         return _Iteration(iterable.start, iterable.stop, iterable.step, (), False)
-    if isinstance(iterable, Tracer):
-        return _Iteration(0, _rows(iterable), 1, (iterable,), False)
-    if isinstance(iterable, _Zipped):
-        return _Iteration(0, iterable.length, 1, iterable.arrays, False)
+    if isinstance(iterable, (Tracer, _Zipped)):
+        return _rows_iteration(iterable, is_enumerate=False)
     if isinstance(iterable, _Enumerated) and isinstance(iterable.inner, (Tracer, _Zipped)):
-        inner = _structured_iteration(iterable.inner)
-        return _Iteration(0, inner.stop, 1, inner.arrays, True)
+        return _rows_iteration(iterable.inner, is_enumerate=True)
     return None
+
+
+def _rows_iteration(iterable: Tracer | _Zipped, is_enumerate: bool) -> _Iteration:
+    """Iterating over the rows of an array, or of arrays zipped together."""
+    if isinstance(iterable, Tracer):
+        return _Iteration(0, _rows(iterable), 1, (iterable,), is_enumerate)
+    return _Iteration(0, iterable.length, 1, iterable.arrays, is_enumerate)
 
 
 def _rows(array: Tracer) -> int:
@@ -655,8 +680,9 @@ def _static_items(iterable: object, parsed, node) -> list:
         return list(enumerate(_static_items(iterable.inner, parsed, node)))
     if isinstance(iterable, _Zipped):
         return list(zip(*[_static_items(a, parsed, node) for a in iterable.arrays], strict=False))
+    items: Any = iterable  # any value: Python's TypeError if it is not iterable
     try:
-        return list(iterable)
+        return list(items)
     except TypeError:
         raise SrcadError(
             f"cannot iterate over a {type(iterable).__name__}",

@@ -20,8 +20,10 @@ import operator
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol, TypeGuard, TypeVar
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax
 from srcad.frontend import ParsedFunction, parse_function
@@ -40,7 +42,6 @@ from srcad.ir.index import encode_index
 from srcad.ir.indexing import index_add, setitem
 from srcad.ir.prims import prim_of
 from srcad.ir.world import WorldPath, WorldRead
-from srcad.lower.aliasing import AliasChecks
 from srcad.lower.control import (
     ControlFlowLowering,
     ReturnReached,
@@ -84,6 +85,8 @@ STATIC_ONLY = (ast.FloorDiv,)
 ARRAY_ATTRIBUTES = {"T", "shape", "ndim", "size", "dtype", "reshape", "transpose", "copy"}
 ARRAY_ATTRIBUTES |= {"flatten", "astype", *SAME_AS_NUMPY}
 MAX_INLINE_DEPTH = 40
+E = TypeVar("E", bound=SrcadError)
+A = TypeVar("A", bound=ast.AST)
 
 
 @dataclass(frozen=True)
@@ -182,9 +185,15 @@ class _Context:
     outside: tuple = ()  # values callers read later: a helper must not write into them
 
 
-def _is_traced_mask(index: object, base: Tracer) -> bool:
+def _is_traced_mask(index: object, base: Tracer) -> TypeGuard[Tracer]:
     """A boolean array of ``base``'s shape, known only when the code runs."""
     return isinstance(index, Tracer) and index.aval.dtype == "bool" and index.shape == base.shape
+
+
+def _ndim(value: object) -> int:
+    """``np.ndim(value)`` of any value (NumPy's stubs accept array-likes only)."""
+    ndim = getattr(value, "ndim", None)
+    return ndim if isinstance(ndim, int) else np.asarray(value).ndim
 
 
 def _is_int(value: Tracer) -> bool:
@@ -193,19 +202,22 @@ def _is_int(value: Tracer) -> bool:
     return value.aval.dtype.startswith(("int", "uint"))
 
 
-def _array_of(value: object, dtype: object = None) -> object:
+def _array_of(value: object, dtype: DTypeLike | None = None) -> Tracer | np.ndarray:
     """``np.array(value)`` of traced values: a copy of an array, or nested lists of values
     stacked into one."""
+    array: Tracer | np.ndarray
     if isinstance(value, (list, tuple)):
-        value = np.stack([_array_of(item) for item in value])
+        rows = [_array_of(item) for item in value]
+        # NumPy's stubs do not know ``__array_function__``: a stack of tracers is a tracer
+        array = np.stack(rows)  # type: ignore[arg-type]
     elif isinstance(value, Tracer):
-        value = value.copy()
+        array = value.copy()
     else:
-        value = np.array(value)
-    return value if dtype is None else value.astype(dtype)
+        array = np.array(value)
+    return array if dtype is None else array.astype(dtype)
 
 
-class _FunctionLowerer(ControlFlowLowering, AliasChecks):
+class _FunctionLowerer(ControlFlowLowering):
     """Lowers the body of one function (the user's, or a helper being inlined)."""
 
     def __init__(self, parsed: ParsedFunction, env: dict, context: _Context):
@@ -335,13 +347,13 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
                         node,
                     )
                 sources[k] = ast.Name(name, ast.Load())
-        names = [source.id for source in sources]
-        read = _parsed_at(f"_ = {', '.join(f'{n}[{index.id}]' for n in names)}", node)
-        read.targets = [target]
+        names = [source.id for source in sources if isinstance(source, ast.Name)]
+        reads = _expression_at(", ".join(f"{n}[{index.id}]" for n in names), node)
+        read = ast.copy_location(ast.Assign(targets=[target], value=reads), node)
         lengths = ", ".join(f"len({n})" for n in names)
         bound = f"min({lengths})" if len(names) > 1 else lengths
-        loop = ast.For(index, _parsed_at(f"range({bound})", node).value, [read, *node.body])
-        loop.orelse = node.orelse
+        body: list[ast.stmt] = [read, *node.body]
+        loop = ast.For(index, _expression_at(f"range({bound})", node), body, node.orelse)
         return ast.fix_missing_locations(_located_like(loop, node))
 
     def _stmt_Return(self, node: ast.Return, since: int) -> None:
@@ -400,7 +412,7 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
             current = self._eval_Subscript(node.target)
         elif isinstance(node.target, ast.Name):
             current = self.lookup(node.target.id, node)
-            if isinstance(current, (Tracer, np.ndarray)) and np.ndim(current) >= 1:
+            if isinstance(current, (Tracer, np.ndarray)) and current.ndim >= 1:
                 self.check_write(node.target.id, current, node)  # y += v writes into y
         else:
             raise self.located(
@@ -423,7 +435,7 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
             for element, item in zip(target.elts, items, strict=True):
                 self.assign(element, item, since)
         elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
-            self._assign_subscript(target, value, since)
+            self._assign_subscript(target, target.value.id, value, since)
         else:
             raise self.located(
                 UnsupportedSyntax,
@@ -434,7 +446,8 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
 
     def _assign_starred(self, target: ast.Tuple | ast.List, value: object, since: int) -> None:
         """``first, *rest = values``: the starred name gets a list of the middle items."""
-        star = next(i for i, e in enumerate(target.elts) if isinstance(e, ast.Starred))
+        starred = next(e for e in target.elts if isinstance(e, ast.Starred))
+        star = target.elts.index(starred)
         after = len(target.elts) - star - 1
         items = list(value) if isinstance(value, (tuple, list, Tracer)) else None
         if items is None or len(items) < len(target.elts) - 1:
@@ -445,13 +458,15 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
             )
         for element, item in zip(target.elts[:star], items[:star], strict=True):
             self.assign(element, item, since)
-        self.assign(target.elts[star].value, items[star : len(items) - after], since)
+        self.assign(starred.value, items[star : len(items) - after], since)
         for element, item in zip(target.elts[star + 1 :], items[len(items) - after :], strict=True):
             self.assign(element, item, since)
 
-    def _assign_subscript(self, target: ast.Subscript, value: object, since: int) -> None:
-        """``y[i] = v``: a new value of ``y`` for arrays; in place for Python containers."""
-        name = target.value.id
+    def _assign_subscript(
+        self, target: ast.Subscript, name: str, value: object, since: int
+    ) -> None:
+        """``y[i] = v`` (``name`` is ``y``): a new value of ``y`` for arrays; in place for
+        Python containers."""
         base = self.lookup(name, target)
         index = self._index(target.slice)
         if isinstance(base, (list, dict, Outside)) and id(base) in self.context.world.containers:
@@ -470,7 +485,8 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
                 target,
             )
         if isinstance(base, (list, dict)) and not _contains_tracer(index):
-            base[index] = value
+            container: Any = base  # Python's TypeError for an index a list does not take
+            container[index] = value
             return
         self.check_write(name, base, target)
         if isinstance(base, np.ndarray):
@@ -481,8 +497,10 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
                 f"cannot assign into a {type(base).__name__}",
                 target,
             )
-        if _is_traced_mask(index, base) and np.ndim(value) == 0:
-            updated = np.where(index, value, base)  # y[mask] = v, for a mask known at run time
+        if _is_traced_mask(index, base) and _ndim(value) == 0:
+            # y[mask] = v, for a mask known at run time (NumPy's stubs do not know
+            # ``__array_function__``, through which tracers give np.where its meaning)
+            updated = np.where(index, value, base)  # type: ignore[call-overload]
         else:
             static, arrays = encode_index(plain_index(index, self.builder.loc))
             updated = setitem(base, value, *arrays, index=static)
@@ -530,7 +548,7 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
     def _eval_Name(self, node: ast.Name) -> object:
         return self.lookup(node.id, node)
 
-    def lookup(self, name: str, node: ast.AST) -> object:
+    def lookup(self, name: str, node: ast.stmt | ast.expr) -> object:
         if name in self.env:
             return self.env[name]
         value, path = self.parsed.locate(name, node.lineno)
@@ -547,16 +565,17 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         return [self.evaluate(element) for element in node.elts]
 
     def _eval_Dict(self, node: ast.Dict) -> dict:
-        if any(key is None for key in node.keys):
+        keys = [key for key in node.keys if key is not None]
+        if len(keys) != len(node.keys):
             raise self.located(UnsupportedSyntax, "'**' in dict displays is not supported", node)
-        return {
-            self.evaluate(k): self.evaluate(v) for k, v in zip(node.keys, node.values, strict=True)
-        }
+        return {self.evaluate(k): self.evaluate(v) for k, v in zip(keys, node.values, strict=True)}
 
     def _eval_BinOp(self, node: ast.BinOp) -> object:
         return self._binary(node.op, self.evaluate(node.left), self.evaluate(node.right), node)
 
-    def _binary(self, op: ast.operator, left: object, right: object, node: ast.AST) -> object:
+    def _binary(
+        self, op: ast.operator, left: object, right: object, node: ast.stmt | ast.expr
+    ) -> object:
         self._require_static(op, (left, right), node)
         if isinstance(left, Tracer) or isinstance(right, Tracer):
             return BINARY_OPERATORS[type(op)](left, right)
@@ -583,7 +602,7 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
             result = self._logical(prim, [result, value], node)
         return result
 
-    def _logical(self, prim: str, operands: list, node: ast.AST) -> object:
+    def _logical(self, prim: str, operands: list, node: ast.stmt | ast.expr) -> object:
         if any(isinstance(v, Tracer) and v.shape != () for v in operands):
             raise self.located(
                 UnsupportedSyntax,
@@ -622,7 +641,7 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
             )
         return all(results)
 
-    def _require_static(self, op: ast.AST, operands: tuple, node: ast.AST) -> None:
+    def _require_static(self, op: ast.AST, operands: tuple, node: ast.stmt | ast.expr) -> None:
         if type(op) not in BINARY_OPERATORS | UNARY_OPERATORS | COMPARE_OPERATORS:
             raise self.located(
                 UnsupportedSyntax,
@@ -669,8 +688,9 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
                 "computed from data; index lists with ints, or stack them into an array first",
                 self.builder.loc,
             )
+        container: Any = value  # any value: Python's TypeError if it has no items
         try:
-            return value[index]
+            return container[index]
         except (IndexError, KeyError, TypeError) as error:
             raise self.located(SrcadError, f"'{ast.unparse(node)}': {error}", node) from None
 
@@ -713,7 +733,7 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
             return function(*args, **kwargs)
         if is_traced and function in TRACEABLE_BUILTINS:
             return self._traced_builtin(function, args, kwargs, node)
-        if isinstance(getattr(function, "__self__", None), (list, dict)):
+        if _is_container_method(function):
             if id(function.__self__) in self.context.world.containers:
                 if function.__name__ in CONTAINER_METHODS | {"pop", "clear", "remove"}:
                     raise self.located(
@@ -739,10 +759,11 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         if function is enumerate and is_traced:
             return _Enumerated(args[0])
         if not is_traced:  # compile-time value: shapes, ranges, constants
-            return self._run_static(lambda: function(*args, **kwargs), node)
+            called: Any = function  # any value: Python's TypeError if it is not callable
+            return self._run_static(lambda: called(*args, **kwargs), node)
         raise self._no_rule(function, node)
 
-    def _run_static(self, compute: Callable[[], object], node: ast.AST) -> object:
+    def _run_static(self, compute: Callable[[], object], node: ast.stmt | ast.expr) -> object:
         """Run Python on compile-time values; what it raises is about the user's line
         (the plain function raises there too), not a bug in srcad."""
         try:
@@ -781,7 +802,9 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
             return self._inline(call, [function, *args], kwargs, node)
         return self.call(world.unwrap(function), args, kwargs, node)
 
-    def _inline(self, function: Callable, args: list, kwargs: dict, node: ast.Call) -> object:
+    def _inline(
+        self, function: types.FunctionType | LocalFunction, args: list, kwargs: dict, node: ast.Call
+    ) -> object:
         if self.context.depth >= MAX_INLINE_DEPTH:
             raise self.located(
                 UnsupportedSyntax,
@@ -866,7 +889,7 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
     def _local_function(self, node: ast.FunctionDef | ast.Lambda) -> LocalFunction:
         """A function defined inside the one being lowered (``def`` or ``lambda``)."""
         if isinstance(node, ast.Lambda):
-            body = [ast.copy_location(ast.Return(node.body), node.body)]
+            body: list[ast.stmt] = [ast.copy_location(ast.Return(node.body), node.body)]
             node = ast.copy_location(
                 ast.FunctionDef(name="lambda", args=node.args, body=body, decorator_list=[]),
                 node,
@@ -908,7 +931,7 @@ class _FunctionLowerer(ControlFlowLowering, AliasChecks):
         line = self.parsed.source_line(node.lineno) or ast.unparse(node).splitlines()[0]
         return line.split("  # ")[0]  # without a trailing comment
 
-    def located(self, kind: type[SrcadError], message: str, node: ast.AST) -> SrcadError:
+    def located(self, kind: type[E], message: str, node: ast.stmt | ast.expr) -> E:
         """An error of ``kind`` about ``node``, at its line of the user's file."""
         return kind(message, self.parsed.file, node.lineno)
 
@@ -929,16 +952,16 @@ CONTAINER_METHODS = {"append", "extend", "insert", "update", "setdefault"}
 TRACEABLE_BUILTINS = {len, sum, max, min, float, int, math.log, range, isinstance, tuple, list}
 
 
-def _parsed_at(text: str, node: ast.AST) -> ast.stmt:
-    """The statement ``text``, every node of it at ``node``'s place in the user's source."""
-    statement = ast.parse(text).body[0]
-    for child in ast.walk(statement):
+def _expression_at(text: str, node: ast.AST) -> ast.expr:
+    """The expression ``text``, every node of it at ``node``'s place in the user's source."""
+    expression = ast.parse(text, mode="eval").body
+    for child in ast.walk(expression):
         if "lineno" in child._attributes:
             ast.copy_location(child, node)
-    return statement
+    return expression
 
 
-def _located_like(tree: ast.AST, node: ast.AST) -> ast.AST:
+def _located_like(tree: A, node: ast.AST) -> A:
     """``tree`` with every new node at ``node``'s line."""
     for child in ast.walk(tree):
         if "lineno" in child._attributes and not hasattr(child, "lineno"):
@@ -946,30 +969,30 @@ def _located_like(tree: ast.AST, node: ast.AST) -> ast.AST:
     return tree
 
 
-def _row_reads(node: ast.For, row: str) -> tuple | None:
+def _row_reads(node: ast.For, row: str) -> tuple[ast.Name, list[ast.expr], ast.expr] | None:
     """For ``for T in ITER``: the index name, the sequences read by index and the target
     assigned from them; None for iterables this rewrite does not cover."""
     iterable, target = node.iter, node.target
-    call = (
-        iterable.func.id
-        if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name)
-        else None
-    )
-    index = ast.Name(row, ast.Store())
-    if call == "enumerate" and len(iterable.args) == 1 and not iterable.keywords:
+    if _is_named_call(iterable, "enumerate") and len(iterable.args) == 1 and not iterable.keywords:
         if not (isinstance(target, ast.Tuple) and len(target.elts) == 2):
             return None
-        if not isinstance(target.elts[0], ast.Name):
+        counter, sequence = target.elts[0], iterable.args[0]
+        if not isinstance(counter, ast.Name) or not isinstance(sequence, ast.Name):
             return None
-        index, target, iterable = target.elts[0], target.elts[1], iterable.args[0]
-        call = None
+        return counter, [sequence], target.elts[1]
+    index = ast.Name(row, ast.Store())
     if isinstance(iterable, ast.Name):
         return index, [iterable], target
-    if call == "zip" and not iterable.keywords and iterable.args:
+    if _is_named_call(iterable, "zip") and not iterable.keywords and iterable.args:
         if not isinstance(iterable.args[0], ast.Name):  # the first names the rows' count
             return None
         return index, list(iterable.args), target
     return None
+
+
+def _is_named_call(node: ast.expr, name: str) -> TypeGuard[ast.Call]:
+    """Whether ``node`` calls the name ``name``: ``zip(...)``, ``enumerate(...)``."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
 
 
 def _iterated_names(iterable: ast.expr) -> set[str]:
@@ -997,7 +1020,7 @@ def _written_in_place(statement: ast.AST) -> str | None:
     return None
 
 
-def _is_add_at(node: ast.expr) -> bool:
+def _is_add_at(node: ast.expr) -> TypeGuard[ast.Call]:
     return isinstance(node, ast.Call) and ast.unparse(node.func) in ("np.add.at", "numpy.add.at")
 
 
@@ -1019,7 +1042,20 @@ def _leaves(args: list, kwargs: dict) -> list:
     return leaves
 
 
-def _is_user_function(function: object) -> bool:
+class _ContainerMethod(Protocol):
+    """A bound method of a Python list or dict (``hs.append``)."""
+
+    __self__: list | dict
+    __name__: str
+
+    def __call__(self, *args: object, **kwargs: object) -> object: ...
+
+
+def _is_container_method(function: object) -> TypeGuard[_ContainerMethod]:
+    return isinstance(getattr(function, "__self__", None), (list, dict))
+
+
+def _is_user_function(function: object) -> TypeGuard[types.FunctionType]:
     if not isinstance(function, types.FunctionType):
         return False
     module = getattr(function, "__module__", "") or ""

@@ -54,9 +54,9 @@ def rewrite_jumps(loop: ast.For | ast.While, depth: int, taken: set[str]) -> lis
         body = [ast.If(test=_not(broke, loop), body=body, orelse=[])]
     new_loop = copy.copy(loop)
     new_loop.body = body
-    if uses_break and isinstance(loop, ast.While):
-        new_loop.test = ast.BoolOp(ast.And(), [loop.test, _not(broke, loop)])
-    prologue = [_assign(broke, False, loop)] if uses_break else []
+    if uses_break and isinstance(new_loop, ast.While):
+        new_loop.test = ast.BoolOp(ast.And(), [new_loop.test, _not(broke, loop)])
+    prologue: list[ast.stmt] = [_assign(broke, False, loop)] if uses_break else []
     result = [*prologue, new_loop]
     for node in result:
         ast.fix_missing_locations(node)
@@ -69,13 +69,19 @@ def rewrite_returns(loop: ast.For | ast.While, depth: int, taken: set[str]) -> l
     ``if _returned: return _value`` (the statements after the loop then go to the other
     branch, as for any ``if`` that returns)."""
     returned, value = flag_name("returned", depth, taken), flag_name("value", depth, taken)
-    new_loop = _ReturnToBreak(returned, value).generic_visit(copy.deepcopy(loop))
+    new_loop = copy.deepcopy(loop)
+    _ReturnToBreak(returned, value).generic_visit(new_loop)  # in place
     check = ast.If(
         test=ast.Name(returned, ast.Load()),
         body=[ast.Return(ast.Name(value, ast.Load()))],
         orelse=[],
     )
-    result = [_assign(returned, False, loop), _assign_none(value, loop), new_loop, check]
+    result: list[ast.stmt] = [
+        _assign(returned, False, loop),
+        _assign_none(value, loop),
+        new_loop,
+        check,
+    ]
     for node in result:
         ast.fix_missing_locations(node)
         _locate(node, loop)

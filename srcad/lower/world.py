@@ -26,7 +26,9 @@ import random
 import sys
 import types
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeGuard, overload
 
 import numpy as np
 
@@ -97,7 +99,7 @@ class World:
             return self.builder.tracer(Const(self.reads[path.key].expected, path.name_hint))
         if isinstance(value, (FIXED_VALUES, np.generic)):
             return self.fix(value, path, "equal")
-        if kind in (tuple, list) or (kind is dict and _is_small_dict(value)):
+        if _is_staged_by_item(value):
             return self._container(value, path)
         if isinstance(value, types.ModuleType) and _is_library(value):
             return value  # np, math, scipy.special: never rebound in practice
@@ -116,7 +118,7 @@ class World:
         self.inputs.append((var, path))
         return self.builder.tracer(var)
 
-    def _container(self, value: object, path: WorldPath) -> object:
+    def _container(self, value: tuple | list | dict, path: WorldPath) -> object:
         """Tuples, lists and small dicts item by item; their structure is fixed."""
         if isinstance(value, dict):
             self.fix((dict, tuple(value)), path, "keys")
@@ -146,8 +148,18 @@ class World:
         return self.stage(value, path)
 
     def item(self, outside: Outside, key: object) -> object:
-        value = outside.value[key]
+        container: Any = outside.value  # any object: Python's TypeError if it has no items
+        value = container[key]
         return self.stage(value, outside.path.child("item", key, f"{outside.path.text}[{key!r}]"))
+
+    @overload
+    def unwrap(self, value: list) -> list: ...
+
+    @overload
+    def unwrap(self, value: dict) -> dict: ...
+
+    @overload
+    def unwrap(self, value: object) -> object: ...
 
     def unwrap(self, value: object) -> object:
         """The object itself, for code that needs it (``isinstance``, a library call): its
@@ -159,6 +171,13 @@ class World:
         if isinstance(value, dict):
             return {k: self.unwrap(v) for k, v in value.items()}
         return value
+
+
+def _is_staged_by_item(value: object) -> TypeGuard[tuple | list | dict]:
+    """Tuples, lists and small dicts (not subclasses): staged item by item."""
+    if type(value) is dict:
+        return _is_small_dict(value)
+    return type(value) in (tuple, list)
 
 
 def _is_small_dict(value: dict) -> bool:
@@ -188,10 +207,11 @@ def outside_callee(function: object) -> WorldPath | str | None:
         return None
     if function in EFFECT_CALLABLES:
         return EFFECT_CALLABLES[function]
-    owner = getattr(function, "__self__", None)
-    if owner is not None and owner is np.random.mtrand._rand:
+    if not isinstance(function, (types.MethodType, types.BuiltinMethodType)):
+        return None
+    if function.__self__ is np.random.mtrand._rand:
         return f"np.random.{function.__name__}"
-    if owner is not None and owner is getattr(random, "_inst", None):
+    if function.__self__ is getattr(random, "_inst", None):
         return f"random.{function.__name__}"
     return None
 
@@ -258,13 +278,14 @@ def _result_aval(function: object, args: list, kwargs: dict) -> AVal:
     owner = getattr(target, "__self__", None)
     concrete = [_stand_in(a) for a in args]
     keywords = {k: _stand_in(v) for k, v in kwargs.items()}
-    state = _save_state(owner)
+    assert callable(target)  # outside_callee admits callables only
+    restore_state = _state_restorer(owner)
     try:
         result = target(*concrete, **keywords)
     except Exception as error:  # noqa: BLE001 - the user's call, reported at their line
         raise TraceError(f"{getattr(target, '__name__', 'call')}(...): {error}", None) from None
     finally:
-        _restore_state(owner, state)
+        restore_state()
     return aval_of(result) if not isinstance(result, np.floating) else AVal((), result.dtype.name)
 
 
@@ -278,20 +299,21 @@ def _stand_in(value: object) -> object:
     return value
 
 
-def _save_state(owner: object) -> object:
+def _state_restorer(owner: object) -> Callable[[], None]:
+    """A function that puts back the random state ``owner`` has now (nothing to do for an
+    object that is not a random generator)."""
     if isinstance(owner, np.random.Generator):
-        return owner.bit_generator.state
+        bit_generator = owner.bit_generator
+        generator_state = bit_generator.state
+
+        def restore_generator() -> None:
+            bit_generator.state = generator_state
+
+        return restore_generator
     if isinstance(owner, np.random.RandomState):
-        return owner.get_state()
+        legacy_state = owner.get_state()
+        return lambda: owner.set_state(legacy_state)
     if isinstance(owner, random.Random):
-        return owner.getstate()
-    return None
-
-
-def _restore_state(owner: object, state: object) -> None:
-    if isinstance(owner, np.random.Generator):
-        owner.bit_generator.state = state
-    elif isinstance(owner, np.random.RandomState):
-        owner.set_state(state)
-    elif isinstance(owner, random.Random):
-        owner.setstate(state)
+        random_state = owner.getstate()
+        return lambda: owner.setstate(random_state)
+    return lambda: None
