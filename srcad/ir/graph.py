@@ -57,6 +57,11 @@ class Loc:
     function: str = ""
 
 
+def source_position(loc: Loc | None) -> tuple[str | None, int | None]:
+    """``(file, line)`` of ``loc`` for an error message; ``(None, None)`` when unknown."""
+    return (loc.file, loc.line) if loc is not None else (None, None)
+
+
 @dataclass(frozen=True)
 class Var:
     """An SSA value, named by a unique ``id``; ``hint`` is the user's name for it, if any."""

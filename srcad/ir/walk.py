@@ -4,7 +4,7 @@ in params; these helpers look inside them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from srcad.ir.graph import Atom, Eqn, Graph, Var
 
@@ -50,7 +50,7 @@ def used_atoms(eqns: tuple | list) -> list[Atom]:
     return list(seen.values())
 
 
-def substitute(eqns: tuple | list, mapping: dict[Var, Atom]) -> tuple[Eqn, ...]:
+def substitute(eqns: tuple | list, mapping: Mapping[Var, Atom]) -> tuple[Eqn, ...]:
     """``eqns`` with each var in ``mapping`` replaced, inside sub-graphs too."""
     from srcad.ir.builder import map_graph
 

@@ -18,18 +18,26 @@ adjoints of the loop-carried values and accumulates those of values read from ou
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from srcad.ir import Atom, AVal, Eqn, Graph, Var
-from srcad.ir.control import TAPE
+from srcad.ir.builder import GraphBuilder
+from srcad.ir.control import TAPE, body_of, branches_of, condition_of
 from srcad.ir.walk import defined_vars, substitute, used_atoms
 from srcad.reverse.activity import carried_inputs
 
+if TYPE_CHECKING:
+    from srcad.reverse.sweep import Reverser
+
+Adjoints = dict[Var, Atom]
+
 
 # --- cond -----------------------------------------------------------------------------------
-def reverse_cond(reverser, eqn: Eqn, adjoints: dict) -> None:
+def reverse_cond(reverser: Reverser, eqn: Eqn, adjoints: Adjoints) -> None:
     cotangents = [adjoints.get(v) for v in eqn.outputs]
     if all(c is None for c in cotangents):
         return
-    branches = eqn.param_dict["branches"]
+    branches = branches_of(eqn)
     sweeps = [_branch_sweep(reverser, eqn, branch, cotangents, adjoints) for branch in branches]
     inner = set().union(*(defined_vars(branch.eqns) for branch in branches))
     changed = sorted(
@@ -57,7 +65,13 @@ def reverse_cond(reverser, eqn: Eqn, adjoints: dict) -> None:
         adjoints[var] = adjoint
 
 
-def _branch_sweep(reverser, eqn: Eqn, branch: Graph, cotangents: list, adjoints: dict):
+def _branch_sweep(
+    reverser: Reverser,
+    eqn: Eqn,
+    branch: Graph,
+    cotangents: list[Atom | None],
+    adjoints: Adjoints,
+) -> tuple[list[Eqn], Adjoints]:
     """The backward sweep of one branch, and the adjoints as that branch leaves them."""
     builder = reverser.builder
     local = dict(adjoints)
@@ -69,29 +83,29 @@ def _branch_sweep(reverser, eqn: Eqn, branch: Graph, cotangents: list, adjoints:
     return block, local
 
 
-def _adjoint_or_zero(builder, var: Var, adjoints: dict) -> Atom:
+def _adjoint_or_zero(builder: GraphBuilder, var: Var, adjoints: Adjoints) -> Atom:
     if adjoints.get(var) is not None:
         return adjoints[var]
     return builder.apply_atom("zeros_like", (builder.tracer(var),))
 
 
 # --- loops ----------------------------------------------------------------------------------
-def reverse_loop(reverser, eqn: Eqn, adjoints: dict) -> None:
+def reverse_loop(reverser: Reverser, eqn: Eqn, adjoints: Adjoints) -> None:
     cotangents = [adjoints.get(v) for v in eqn.outputs]
     if all(c is None for c in cotangents):
         return
     builder = reverser.builder
-    body = eqn.param_dict["body"]
+    body = body_of(eqn)
     carried_in = carried_inputs(eqn)
     inner = defined_vars(body.eqns) | set(body.inputs)
     flowing = [k for k, v in enumerate(carried_in) if v in reverser.active]
     free = _free_gradients(reverser, body, flowing, inner)
     with builder.at(eqn.loc, "adjoint", eqn.outputs[0].id):
         plan = _backward_body(reverser, eqn, flowing, free)
-        inits = [_emit_taped_forward(reverser, eqn, plan.residuals)]
+        inits: list[Atom] = [_emit_taped_forward(reverser, eqn, plan.residuals)]
         inits += [_adjoint_or_zero(builder, eqn.outputs[k], adjoints) for k in flowing]
         inits += [_adjoint_or_zero(builder, v, adjoints) for v in free]
-        outputs = tuple(builder.new_var(v.hint, v.aval) for v in plan.graph.outputs)
+        outputs = tuple(builder.new_var(_hint(v), v.aval) for v in plan.graph.outputs)
         params = _backward_params(reverser, eqn, plan)
         builder.emit(
             Eqn(eqn.prim, tuple(inits), outputs, params, eqn.loc, "adjoint", eqn.outputs[0].id)
@@ -106,10 +120,16 @@ def reverse_loop(reverser, eqn: Eqn, adjoints: dict) -> None:
             reverser.accumulate(eqn.inputs[k], builder.tracer(outputs[1 + position]), adjoints)
 
 
-def _free_gradients(reverser, body: Graph, flowing: list[int], inner: set) -> list[Var]:
+def _hint(atom: Atom) -> str:
+    return atom.hint if isinstance(atom, Var) else ""
+
+
+def _free_gradients(
+    reverser: Reverser, body: Graph, flowing: list[int], inner: set[Var]
+) -> list[Var]:
     """Values from outside the loop that receive gradient inside it (found by a dry run)."""
     builder = reverser.builder
-    local: dict = {}
+    local: Adjoints = {}
     with builder.block():
         for k in flowing:
             seed = builder.new_var("seed", body.outputs[k].aval)
@@ -124,11 +144,11 @@ class _Plan:
         self.residuals = residuals
 
 
-def _backward_body(reverser, eqn: Eqn, flowing: list[int], free: list[Var]) -> _Plan:
+def _backward_body(reverser: Reverser, eqn: Eqn, flowing: list[int], free: list[Var]) -> _Plan:
     """The body of the backward loop, and the forward values it reads (the residuals):
     it pops them from the tape, then back-propagates one iteration."""
     builder = reverser.builder
-    body = eqn.param_dict["body"]
+    body = body_of(eqn)
     d_carried = [builder.new_var(f"d@{eqn.outputs[k].id}", body.outputs[k].aval) for k in flowing]
     d_free = [builder.new_var(f"d@{v.id}", v.aval) for v in free]
     block, outs = _sweep_body(
@@ -152,11 +172,13 @@ def _backward_body(reverser, eqn: Eqn, flowing: list[int], free: list[Var]) -> _
     return _Plan(Graph("backward_loop", inputs, eqns, (tape_out, *outs)), residuals)
 
 
-def _sweep_body(reverser, eqn: Eqn, flowing: list[int], d_carried: list, local: dict) -> tuple:
+def _sweep_body(
+    reverser: Reverser, eqn: Eqn, flowing: list[int], d_carried: list[Var], local: Adjoints
+) -> tuple[list[Eqn], list[Atom]]:
     """One iteration's backward sweep, seeded with the carried adjoints ``d_carried``; returns
     its live equations and the adjoints it passes on (carried values, then free values)."""
     builder = reverser.builder
-    body = eqn.param_dict["body"]
+    body = body_of(eqn)
     free = list(local)
     with builder.block() as block:
         for k, seed in zip(flowing, d_carried, strict=True):
@@ -167,18 +189,18 @@ def _sweep_body(reverser, eqn: Eqn, flowing: list[int], d_carried: list, local: 
     return _live_part(block, outs), outs
 
 
-def _live_part(block: list[Eqn], outs: list) -> list[Eqn]:
+def _live_part(block: list[Eqn], outs: list[Atom]) -> list[Eqn]:
     """The equations of ``block`` that its outputs need."""
     from srcad.passes.dce import eliminate_dead_code
 
     return list(eliminate_dead_code(Graph("block", (), tuple(block), tuple(outs))).eqns)
 
 
-def _emit_taped_forward(reverser, eqn: Eqn, residuals: list[Var]) -> Var:
+def _emit_taped_forward(reverser: Reverser, eqn: Eqn, residuals: list[Var]) -> Var:
     """Replace the forward loop by one that records ``residuals`` each iteration; returns
     the filled tape."""
     builder = reverser.builder
-    body = eqn.param_dict["body"]
+    body = body_of(eqn)
     empty, tape_in, tape_out, filled = (builder.new_var("tape", TAPE) for _ in range(4))
     body_eqns = reverser.forward_eqns(body.eqns)
     push = Eqn("tape_push", (tape_in, *residuals), (tape_out,), (), eqn.loc, "primal")
@@ -188,7 +210,7 @@ def _emit_taped_forward(reverser, eqn: Eqn, residuals: list[Var]) -> Var:
     params = dict(eqn.params)
     params["body"] = new_body
     if eqn.prim == "while":
-        condition = params["cond"]
+        condition = condition_of(eqn)
         extra = builder.new_var("tape", TAPE)
         params["cond"] = Graph(
             condition.name, (*condition.inputs, extra), condition.eqns, condition.outputs
@@ -206,7 +228,7 @@ def _emit_taped_forward(reverser, eqn: Eqn, residuals: list[Var]) -> Var:
     return filled
 
 
-def _backward_params(reverser, eqn: Eqn, plan: _Plan) -> tuple:
+def _backward_params(reverser: Reverser, eqn: Eqn, plan: _Plan) -> tuple[tuple[str, object], ...]:
     if eqn.prim == "for":
         p = eqn.param_dict
         bounds = tuple((key, p[key]) for key in ("start", "step", "stop", "stop_dim") if key in p)

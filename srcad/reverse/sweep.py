@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -10,6 +11,8 @@ import numpy as np
 from srcad.errors import NoDerivativeRule, ShapeError
 from srcad.ir import Atom, AVal, Const, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
+from srcad.ir.control import branches_of
+from srcad.ir.graph import source_position
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import max_var_id, walk_eqns
 from srcad.reverse import control
@@ -52,12 +55,12 @@ class Reverser:
     the forward equations replaced by taped versions (loops that record for the backward
     sweep)."""
 
-    def __init__(self, builder: GraphBuilder, active: set):
+    def __init__(self, builder: GraphBuilder, active: set[Var]):
         self.builder = builder
         self.active = active
         self.replaced: dict[int, list[Eqn]] = {}
 
-    def reverse_block(self, eqns, adjoints: dict) -> None:
+    def reverse_block(self, eqns: Sequence[Eqn], adjoints: dict[Var, Atom]) -> None:
         """Append the backward sweep of ``eqns`` (in reverse order) to the current block."""
         for eqn in reversed(eqns):
             if eqn.prim == "cond":
@@ -67,7 +70,7 @@ class Reverser:
             else:
                 _backward_step(self.builder, eqn, adjoints, self.active)
 
-    def forward_eqns(self, eqns) -> list[Eqn]:
+    def forward_eqns(self, eqns: Iterable[Eqn]) -> list[Eqn]:
         """``eqns`` with replaced equations swapped for their taped versions, also inside
         the branches of a ``cond`` (a loop under an ``if``: the backward branch reads its
         tape, which the same forward branch filled)."""
@@ -82,7 +85,7 @@ class Reverser:
         return result
 
     def _forward_cond(self, eqn: Eqn) -> Eqn:
-        branches = eqn.param_dict["branches"]
+        branches = branches_of(eqn)
         forward = [self.forward_eqns(branch.eqns) for branch in branches]
         if all(map(_same_eqns, forward, (b.eqns for b in branches))):
             return eqn
@@ -90,9 +93,10 @@ class Reverser:
         params = tuple((k, new if k == "branches" else v) for k, v in eqn.params)
         return replace(eqn, params=params)
 
-    def accumulate(self, var: Var, result: object, adjoints: dict) -> None:
-        if isinstance(var, Var) and var in self.active:
-            _accumulate(self.builder, var, result, adjoints)
+    def accumulate(self, atom: Atom, result: object, adjoints: dict[Var, Atom]) -> None:
+        """Add ``result`` to the adjoint of ``atom`` when it is an active var."""
+        if isinstance(atom, Var) and atom in self.active:
+            _accumulate(self.builder, atom, result, adjoints)
 
 
 def _cotangent_aval(aval: AVal) -> AVal:
@@ -103,7 +107,9 @@ def _cotangent_aval(aval: AVal) -> AVal:
     return AVal(aval.shape, aval.dtype)
 
 
-def _backward_step(builder: GraphBuilder, eqn: Eqn, adjoints: dict, active: set) -> None:
+def _backward_step(
+    builder: GraphBuilder, eqn: Eqn, adjoints: dict[Var, Atom], active: set[Var]
+) -> None:
     cotangents = [adjoints.get(v) for v in eqn.outputs]
     if all(c is None for c in cotangents):
         return
@@ -111,11 +117,9 @@ def _backward_step(builder: GraphBuilder, eqn: Eqn, adjoints: dict, active: set)
         return
     rule = VJP_RULES.get(eqn.prim)
     if rule is None:
-        where = eqn.loc or None
         raise NoDerivativeRule(
             f"{PRIMS[eqn.prim].spelling} has no reverse rule; register one with " "srcad.defvjp",
-            where.file if where else None,
-            where.line if where else None,
+            *source_position(eqn.loc),
         )
     with builder.at(eqn.loc, "adjoint", eqn.outputs[0].id):
         g = _cotangent_tracers(builder, eqn, cotangents)
@@ -125,17 +129,19 @@ def _backward_step(builder: GraphBuilder, eqn: Eqn, adjoints: dict, active: set)
         try:
             results = rule(g if len(eqn.outputs) > 1 else g[0], out, *inputs, **eqn.param_dict)
         except TraceError as error:
-            raise ShapeError(str(error), eqn.loc.file, eqn.loc.line) from None
+            raise ShapeError(str(error), *source_position(eqn.loc)) from None
         except NotImplementedError as error:  # a rule that covers only some cases
             raise NoDerivativeRule(
-                f"no derivative for {error}", eqn.loc.file, eqn.loc.line
+                f"no derivative for {error}", *source_position(eqn.loc)
             ) from None
         for atom, result in zip(eqn.inputs, results, strict=True):
             if result is not None and isinstance(atom, Var) and atom in active:
                 _accumulate(builder, atom, result, adjoints)
 
 
-def _cotangent_tracers(builder: GraphBuilder, eqn: Eqn, cotangents: list) -> tuple:
+def _cotangent_tracers(
+    builder: GraphBuilder, eqn: Eqn, cotangents: list[Atom | None]
+) -> tuple[Tracer, ...]:
     """Tracers for the output cotangents, materialising zeros only for multi-output eqns."""
     tracers = []
     for var, cotangent in zip(eqn.outputs, cotangents, strict=True):
@@ -145,7 +151,7 @@ def _cotangent_tracers(builder: GraphBuilder, eqn: Eqn, cotangents: list) -> tup
     return tuple(tracers)
 
 
-def _accumulate(builder: GraphBuilder, var: Var, result: object, adjoints: dict) -> None:
+def _accumulate(builder: GraphBuilder, var: Var, result: object, adjoints: dict[Var, Atom]) -> None:
     """Add one contribution to the adjoint of ``var`` (``dx = dx + ...``)."""
     contribution = _fit_to(builder, result, var)
     previous = adjoints.get(var)
@@ -189,12 +195,13 @@ def _fit_to(builder: GraphBuilder, result: object, var: Var) -> Atom:
     return atom
 
 
-def _gradient_of(builder: GraphBuilder, var: Var, adjoints: dict) -> Atom:
+def _gradient_of(builder: GraphBuilder, var: Var, adjoints: dict[Var, Atom]) -> Atom:
     """The adjoint of an input; an explicit zero only when nothing reached it."""
     if var in adjoints:
         return adjoints[var]
     zero = builder.apply_atom("zeros_like", (builder.tracer(var),))
-    builder.set_hint(zero, f"d@{var.id}")
+    if isinstance(zero, Var):  # always: zeros_like of a var is never folded to a constant
+        builder.set_hint(zero, f"d@{var.id}")
     return zero
 
 
