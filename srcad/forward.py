@@ -14,11 +14,15 @@ After:   b = exp(a); b_dot = mul(a_dot, b)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from srcad.errors import NoDerivativeRule, ShapeError
 from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
+from srcad.ir.control import body_of, branches_of, condition_of
+from srcad.ir.graph import source_position
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import max_var_id, walk_eqns
 from srcad.reverse.activity import active_vars
@@ -32,7 +36,7 @@ def forward_graph(graph: Graph, wrt: tuple[int, ...]) -> Graph:
         builder.register(eqn)
     active = active_vars(graph.eqns, {graph.inputs[i] for i in wrt})
     tangents: dict[Var, Atom] = {}
-    tangent_inputs = []
+    tangent_inputs: list[Var] = []
     for i in wrt:
         var = graph.inputs[i]
         tangent = builder.new_var(f"t@{var.id}", var.aval)
@@ -44,11 +48,11 @@ def forward_graph(graph: Graph, wrt: tuple[int, ...]) -> Graph:
 
 
 class _Forward:
-    def __init__(self, builder: GraphBuilder, active: set):
+    def __init__(self, builder: GraphBuilder, active: set[Var]):
         self.builder = builder
         self.active = active
 
-    def block(self, eqns, tangents: dict) -> None:
+    def block(self, eqns: Iterable[Eqn], tangents: dict[Var, Atom]) -> None:
         """Append ``eqns`` and their tangent equations to the current block."""
         for eqn in eqns:
             if eqn.prim == "cond":
@@ -59,18 +63,16 @@ class _Forward:
                 self.builder.emit(eqn)
                 self.step(eqn, tangents)
 
-    def step(self, eqn: Eqn, tangents: dict) -> None:
+    def step(self, eqn: Eqn, tangents: dict[Var, Atom]) -> None:
         inputs_dot = [tangents.get(a) if isinstance(a, Var) else None for a in eqn.inputs]
         if all(t is None for t in inputs_dot) or not PRIMS[eqn.prim].is_differentiable:
             return
         rule = JVP_RULES.get(eqn.prim)
         if rule is None:
-            loc = eqn.loc
             raise NoDerivativeRule(
                 f"{PRIMS[eqn.prim].spelling} has no forward-mode rule; use reverse mode "
                 "(the default) or register one with srcad.rules.defjvp",
-                loc.file if loc else None,
-                loc.line if loc else None,
+                *source_position(eqn.loc),
             )
         builder = self.builder
         with builder.at(eqn.loc, "tangent", eqn.outputs[0].id):
@@ -80,9 +82,9 @@ class _Forward:
             try:
                 result = rule(args, out if len(out) > 1 else out[0], *inputs, **eqn.param_dict)
             except TraceError as error:
-                raise ShapeError(str(error), eqn.loc.file, eqn.loc.line) from None
+                raise ShapeError(str(error), *source_position(eqn.loc)) from None
             except NotImplementedError as error:  # a rule that covers only some cases
-                where = (eqn.loc.file, eqn.loc.line)
+                where = source_position(eqn.loc)
                 raise NoDerivativeRule(f"no derivative for {error}", *where) from None
             results = result if len(eqn.outputs) > 1 else (result,)
             for var, tangent in zip(eqn.outputs, results, strict=True):
@@ -92,39 +94,38 @@ class _Forward:
                         builder.set_hint(atom, f"t@{var.id}")
                     tangents[var] = atom
 
-    def cond(self, eqn: Eqn, tangents: dict) -> None:
+    def cond(self, eqn: Eqn, tangents: dict[Var, Atom]) -> None:
         builder = self.builder
-        branches = eqn.param_dict["branches"]
         flowing = [k for k, v in enumerate(eqn.outputs) if v in self.active]
         new_branches = []
-        for branch in branches:
+        for branch in branches_of(eqn):
             local = dict(tangents)
             with builder.block() as block:
                 self.block(branch.eqns, local)
                 with builder.at(eqn.loc, "tangent", eqn.outputs[0].id):
                     dots = [_tangent_or_zero(builder, branch.outputs[k], local) for k in flowing]
             new_branches.append(Graph(branch.name, (), tuple(block), (*branch.outputs, *dots)))
-        dots = tuple(
+        output_dots = tuple(
             builder.new_var(f"t@{eqn.outputs[k].id}", eqn.outputs[k].aval) for k in flowing
         )
         builder.emit(
             Eqn(
                 "cond",
                 eqn.inputs,
-                (*eqn.outputs, *dots),
+                (*eqn.outputs, *output_dots),
                 (("branches", tuple(new_branches)),),
                 eqn.loc,
                 eqn.role,
                 eqn.origin,
             )
         )
-        for k, dot in zip(flowing, dots, strict=True):
+        for k, dot in zip(flowing, output_dots, strict=True):
             tangents[eqn.outputs[k]] = dot
 
-    def loop(self, eqn: Eqn, tangents: dict) -> None:
+    def loop(self, eqn: Eqn, tangents: dict[Var, Atom]) -> None:
         builder = self.builder
         params = eqn.param_dict
-        body = params["body"]
+        body = body_of(eqn)
         offset = 1 if eqn.prim == "for" else 0
         carried = body.inputs[offset:]
         flowing = [k for k, v in enumerate(carried) if v in self.active]
@@ -140,7 +141,7 @@ class _Forward:
             body.name, (*body.inputs, *dots_in), tuple(block), (*body.outputs, *dots_out)
         )
         if eqn.prim == "while":
-            condition = params["cond"]
+            condition = condition_of(eqn)
             extra = tuple(builder.new_var(v.hint, v.aval) for v in dots_in)
             new_params["cond"] = Graph(
                 condition.name, (*condition.inputs, *extra), condition.eqns, condition.outputs
@@ -177,7 +178,7 @@ def _fit(builder: GraphBuilder, tangent: object, var: Var) -> Atom:
     return atom
 
 
-def _tangent_or_zero(builder: GraphBuilder, atom: Atom, tangents: dict) -> Atom:
+def _tangent_or_zero(builder: GraphBuilder, atom: Atom, tangents: dict[Var, Atom]) -> Atom:
     if isinstance(atom, Var) and tangents.get(atom) is not None:
         return tangents[atom]
     value = builder.tracer(atom) if isinstance(atom, Var) else atom.value
