@@ -329,8 +329,8 @@ def _reshape_output_to_scalar(graph: Graph, value: Var) -> Graph:
     builder = GraphBuilder(first_id=max_var_id(graph) + 1)
     builder.eqns.extend(graph.eqns)
     with builder.at(graph.eqns[-1].loc if graph.eqns else None):
-        scalar = builder.apply("reshape", (builder.tracer(value),), {"shape": ()})
-    return builder.build(graph.name, list(graph.inputs), [scalar.atom, *graph.outputs[1:]])
+        scalar = builder.apply_atom("reshape", (builder.tracer(value),), {"shape": ()})
+    return builder.build(graph.name, list(graph.inputs), [scalar, *graph.outputs[1:]])
 
 
 def _argument_trees(lowered, signature, argnums, wrt, first: int) -> object:
