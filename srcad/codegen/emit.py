@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from srcad.codegen.control import ControlFlowEmitter
+from srcad.codegen.control import control_statement
 from srcad.codegen.expressions import eqn_expression, index_argument, index_expression, literal
+from srcad.codegen.grouping import group_structured
 from srcad.codegen.layout import checked_function
 from srcad.codegen.liveness import Conflict, LiveRanges, name_conflicts
 from srcad.codegen.names import NameAllocator
-from srcad.codegen.program import analyze
+from srcad.codegen.program import LOOPS, analyze, carried
 from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.control import CONTROL
 from srcad.ir.prims import PRIMS, VIEW_PRIMS
@@ -79,7 +80,7 @@ def emit_module(graph: Graph, spec: FunctionSpec) -> tuple[str, dict[str, object
     isolated: frozenset[int] = frozenset()
     ranges = None
     while True:
-        emitter = _Emitter(graph, spec, isolated)
+        emitter = Emitter(graph, spec, isolated)
         emitter.name_all()
         ranges = ranges or LiveRanges(graph, emitter.program, emitter.spelled_at)
         conflicts = name_conflicts(ranges, emitter.names.names, emitter.inlined)
@@ -103,7 +104,11 @@ def _to_isolate(conflict: Conflict, graph: Graph, program) -> int:
     return conflict.assigned.id
 
 
-class _Emitter(ControlFlowEmitter):
+class Emitter:
+    """The context of emitting one function: the graph laid out as a program, the
+    temporaries folded into expressions, the names, and the constants the module reads.
+    ``control`` spells the structured statements with it."""
+
     def __init__(self, graph: Graph, spec: FunctionSpec, isolated: frozenset[int]):
         self.graph = graph
         self.spec = spec
@@ -114,17 +119,14 @@ class _Emitter(ControlFlowEmitter):
         self.inlined |= self.folded
         self._read_where_spelled(self.inlined)
         self._carried_ids = {
-            v.id
-            for e in self.program.order
-            if e.prim in ("for", "while")
-            for v in self._carried(e, e.param_dict["body"])
+            v.id for e in self.program.order if e.prim in LOOPS for v in carried(e)
         }
         self.names = NameAllocator(graph, self.program, set(spec.params), isolated)
         self.names.taken.update(spec.params)
         self.names.taken.update(_constant_names(graph))  # globals the code reads keep them
         self.roots = world_roots(graph, spec)
         self.names.taken.update(self.roots.values())
-        self.group_structured()
+        group_structured(self.names, self.is_owned)
         self.constants: dict[str, object] = {}
         self._constant_names: dict[int, str] = {}
 
@@ -356,7 +358,7 @@ class _Emitter(ControlFlowEmitter):
 
     def statement(self, eqn: Eqn) -> str:
         if PRIMS[eqn.prim].kind == CONTROL:
-            return self.control_statement(eqn)
+            return control_statement(self, eqn)
         if eqn.prim in EFFECT_PRIMS and not self.program.uses.get(eqn.outputs[0].id):
             return ast.unparse(self.expression(eqn))  # print(...): only its effect counts
         targets = ", ".join(self.names.name(v) for v in eqn.outputs)

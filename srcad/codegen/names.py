@@ -73,6 +73,10 @@ class NameAllocator:
     def name(self, var: Var) -> str:
         return self.names[var.id]
 
+    def is_derivative(self, var: Var) -> bool:
+        """Whether ``var`` is computed by the derivative (an adjoint or a tangent)."""
+        return var.id in self._derivative_ids
+
     def group(self, members: list[Var]) -> None:
         """Make ``members`` share one name (merging groups they already belong to): the
         name of the first member to be named, made from a member's hint that says

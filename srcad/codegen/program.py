@@ -34,6 +34,12 @@ class Program:
         return self.position[id(eqn)]
 
 
+def carried(loop: Eqn) -> tuple[Var, ...]:
+    """The body inputs of a loop that carry values (a ``for`` body's first is the counter)."""
+    body = loop.param_dict["body"]
+    return body.inputs[1:] if loop.prim == "for" else body.inputs
+
+
 def analyze(graph: Graph) -> Program:
     program = Program()
     for var in graph.inputs:
