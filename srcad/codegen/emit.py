@@ -23,6 +23,7 @@ import numpy as np
 from srcad.codegen.control import control_statement
 from srcad.codegen.expressions import eqn_expression, index_argument, index_expression, literal
 from srcad.codegen.grouping import group_structured
+from srcad.codegen.inlining import STATEMENT_PRIMS, inline_temporaries
 from srcad.codegen.layout import checked_function
 from srcad.codegen.liveness import Conflict, LiveRanges, name_conflicts
 from srcad.codegen.names import NameAllocator
@@ -37,8 +38,6 @@ if TYPE_CHECKING:
     from srcad.signature import ArgSignature
 
 LINE_LENGTH = 100
-# Primitives written as statements that fill an array in place.
-STATEMENT_PRIMS = {"setitem", "add_at", "index_add"}
 
 
 @dataclass(frozen=True)
@@ -114,10 +113,10 @@ class Emitter:
         self.spec = spec
         self.program = analyze(graph)
         self.defining = self.program.defining
-        self.inlined = self._inlinable()
-        self.folded = self._first_terms(self.inlined)
-        self.inlined |= self.folded
-        self._read_where_spelled(self.inlined)
+        inlining = inline_temporaries(graph, self.program)
+        self.inlined = inlining.inlined
+        self.first_terms = inlining.first_terms
+        self.spelled_at = inlining.spelled_at
         self._carried_ids = {
             v.id for e in self.program.order if e.prim in LOOPS for v in carried(e)
         }
@@ -129,107 +128,6 @@ class Emitter:
         group_structured(self.names, self.is_owned)
         self.constants: dict[str, object] = {}
         self._constant_names: dict[int, str] = {}
-
-    def _inlinable(self) -> set[int]:
-        """Unnamed temporaries used exactly once, in their own block, by the same sweep."""
-        program = self.program
-        kept = {a.id for a in self.graph.outputs if isinstance(a, Var)}
-        kept |= {
-            a.id
-            for e in program.order
-            for g in sub_graphs(e)
-            for a in g.outputs
-            if isinstance(a, Var) and g is not e.param_dict.get("cond")
-        }
-        kept |= {
-            e.inputs[0].id
-            for e in program.order
-            if e.prim in ("setitem", "index_add") and isinstance(e.inputs[0], Var)
-        }
-        consumer_role = {
-            a.id: e.role for e in program.order for a in e.inputs if isinstance(a, Var)
-        }
-        for eqn in program.order:  # a while condition's value is read by its loop
-            condition = eqn.param_dict.get("cond") if eqn.prim == "while" else None
-            for atom in condition.outputs if condition is not None else ():
-                consumer_role[atom.id] = eqn.role
-        inlined = set()
-        for eqn in program.order:
-            if len(eqn.outputs) != 1 or eqn.prim in STATEMENT_PRIMS | EFFECT_PRIMS:
-                continue
-            var = eqn.outputs[0]
-            is_control = PRIMS[eqn.prim].kind == CONTROL and eqn.prim != "tape_nonempty"
-            if var.hint or var.id in kept or is_control:
-                continue
-            if program.uses.get(var.id) != 1 or consumer_role.get(var.id) != eqn.role:
-                continue
-            if program.use_blocks.get(var.id) == {program.block_of[var.id]}:
-                inlined.add(var.id)
-        return inlined
-
-    def _first_terms(self, inlined: set[int]) -> set[int]:
-        """First contributions to an adjoint, folded into the sum with the next one:
-        ``dW = 2.0 * lam * W + np.outer(x, dz)`` computes the term where it is added instead
-        of where the sweep met it, so it is not held (or evicted from cache) in between.
-        Only when that keeps no array alive for longer."""
-        program = self.program
-        folded = set()
-        for eqn in program.order:
-            first = eqn.inputs[0] if eqn.prim == "add" and eqn.role == "adjoint" else None
-            if not isinstance(first, Var) or not first.hint.startswith("d@"):
-                continue
-            term = self.defining.get(first.id)
-            if (
-                term is None
-                or first.hint != eqn.outputs[0].hint
-                or term.role != "adjoint"
-                or len(term.outputs) != 1
-                or term.prim in STATEMENT_PRIMS
-                or PRIMS[term.prim].kind == CONTROL
-                or program.uses.get(first.id) != 1
-                or program.block_of[first.id] != program.block_of[eqn.outputs[0].id]
-            ):
-                continue
-            position = program.pos(eqn)
-            if all(self._alive_at(atom, position) for atom in self._reads(term, inlined)):
-                folded.add(first.id)
-        return folded
-
-    def _reads(self, eqn: Eqn, inlined: set[int]) -> list[Atom]:
-        """The values the expression of ``eqn`` reads, through the temporaries folded in."""
-        atoms = []
-        for atom in eqn.inputs:
-            if isinstance(atom, Var) and atom.id in inlined:
-                atoms += self._reads(self.defining[atom.id], inlined)
-            else:
-                atoms.append(atom)
-        return atoms
-
-    def _alive_at(self, atom: Atom, position: int) -> bool:
-        """Whether reading ``atom`` at ``position`` keeps no array alive for longer."""
-        if not isinstance(atom, Var) or atom.aval.ndim == 0 or atom in self.graph.inputs:
-            return True
-        return self.program.last_use.get(atom.id, -1) >= position
-
-    def _read_where_spelled(self, inlined: set[int]) -> None:
-        """A folded expression reads its operands in the statement that spells it, so they
-        stay alive (their names unreused, their arrays unmodified) until that statement."""
-        program = self.program
-        consumers = {a.id: e for e in program.order for a in e.inputs if isinstance(a, Var)}
-
-        def spelled_at(var_id: int) -> int | None:
-            consumer = consumers.get(var_id)
-            if consumer is None:
-                return None  # a while condition's value: its reads are inside the loop
-            if len(consumer.outputs) == 1 and consumer.outputs[0].id in inlined:
-                return spelled_at(consumer.outputs[0].id)
-            return program.pos(consumer)
-
-        self.spelled_at = {var_id: spelled_at(var_id) for var_id in inlined}
-        for var_id, position in self.spelled_at.items():
-            for atom in self.defining[var_id].inputs if position is not None else ():
-                if isinstance(atom, Var):
-                    program.last_use[atom.id] = max(program.last_use.get(atom.id, -1), position)
 
     def is_owned(self, var: Var) -> bool:
         """Whether ``var`` is a fresh array no other name can see (safe to fill in place).
@@ -378,7 +276,7 @@ class Emitter:
         after those of the first terms folded into it."""
         if eqn.role == "primal" or eqn.origin not in self.defining:
             return []
-        folded = [a for a in eqn.inputs if isinstance(a, Var) and a.id in self.folded]
+        folded = [a for a in eqn.inputs if isinstance(a, Var) and a.id in self.first_terms]
         origins = [o for a in folded for o in self._origins(self.defining[a.id])]
         return list(dict.fromkeys(origins + [eqn.origin]))
 
