@@ -3,6 +3,7 @@ with black where a person reads it)."""
 
 from __future__ import annotations
 
-from srcad.codegen.emit import FunctionSpec, emit_module
+from srcad.codegen.emit import emit_module
+from srcad.codegen.function import FunctionSpec
 
 __all__ = ["FunctionSpec", "emit_module"]

@@ -11,6 +11,7 @@ import ast
 from collections.abc import Sequence, Set
 from typing import TYPE_CHECKING
 
+from srcad.codegen.function import parameter_names
 from srcad.ir import Atom, Eqn, Graph, Var
 from srcad.ir.walk import defined_vars, walk_eqns
 
@@ -142,7 +143,7 @@ def _stop(emitter: Emitter, params: dict) -> int | str:
     """``xs.shape[0]`` where the source wrote the bound so and ``xs`` is a parameter of
     the generated function (the layout check makes the two equal), else the number."""
     var_id, axis = params.get("stop_dim", (None, 0))
-    name = emitter.parameter_names().get(var_id)
+    name = parameter_names(emitter).get(var_id)
     return params["stop"] if name is None else f"{name}.shape[{axis}]"
 
 

@@ -1,75 +1,40 @@
 """Emitting a module: a derivative graph → the source of one readable Python function.
 
+``emit_module`` names the values and checks the names (``liveness``), naming again until no
+value is overwritten while it is still read. An ``Emitter`` is the context of one naming:
+the graph laid out as a program (``program``), the temporaries spelled inside the expression
+that reads them (``inlining``), the names (``names``, ``grouping``) and the constants the
+module reads. It spells the statements of a block and the expressions of values; ``control``
+spells the structured statements, ``function`` the function around them. The module is
+written one statement per line; ``formatting`` formats it with black where a person reads it.
+
 The function body has a forward section (the primal equations, grouped under a comment
 quoting the source line they come from) and a backward section (the adjoint equations, in
 reverse order, each line commented with the primal statement it differentiates).
-Temporaries used once are folded into the expression that uses them; adjoints and values
-the backward section reuses keep names. When the spec names the layout the function was
-compiled for, the function is ``<name>_unchecked`` and the public ``<name>`` in front of it
-checks that layout first (``srcad.codegen.layout``). The module is written one statement per
-line; ``srcad.codegen.formatting`` formats it with black where a person reads it.
 """
 
 from __future__ import annotations
 
 import ast
 import sys
-import textwrap
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from srcad.codegen.control import control_statement
 from srcad.codegen.expressions import eqn_expression, index_argument, index_expression, literal
+from srcad.codegen.function import FunctionSpec, module_source, name_inputs, world_roots
 from srcad.codegen.grouping import group_structured
 from srcad.codegen.inlining import STATEMENT_PRIMS, inline_temporaries
-from srcad.codegen.layout import checked_function
 from srcad.codegen.liveness import Conflict, LiveRanges, name_conflicts
 from srcad.codegen.names import NameAllocator
 from srcad.codegen.program import LOOPS, analyze, carried
 from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.control import CONTROL
 from srcad.ir.prims import PRIMS, VIEW_PRIMS
-from srcad.ir.walk import sub_graphs, used_atoms, walk_eqns
+from srcad.ir.walk import sub_graphs, used_atoms
 from srcad.ir.world import EFFECT_PRIMS, WorldPath
 
-if TYPE_CHECKING:
-    from srcad.signature import ArgSignature
-
 LINE_LENGTH = 100
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    """What the generated function looks like from outside.
-
-    ``input_paths[i]`` says where graph input ``i`` comes from: ``(param, *keys)`` for a
-    leaf of a parameter, or ``(name, default)`` for an extra parameter such as ``dout``.
-    ``returns`` is a tree whose leaves are indices into the graph's outputs;
-    ``output_names`` gives preferred names to outputs (``dw1`` for the gradient of ``w1``), so
-    that a gradient shared with another value is returned under its own name.
-    """
-
-    name: str
-    params: tuple[str, ...]
-    input_paths: tuple[tuple, ...]
-    returns: object
-    docstring: str
-    header: tuple[str, ...]
-    output_names: tuple[tuple[int, str], ...] = ()
-    compiled_for: ArgSignature | None = None
-
-    @property
-    def is_checked(self) -> bool:
-        """Whether the module checks the layout of the arguments (``srcad.codegen.layout``)."""
-        return self.compiled_for is not None and bool(self.compiled_for.params)
-
-    @property
-    def body_name(self) -> str:
-        """The function that computes: ``<name>_unchecked`` when the public ``name`` checks
-        the layout first, else ``name`` itself."""
-        return f"{self.name}_unchecked" if self.is_checked else self.name
 
 
 def emit_module(graph: Graph, spec: FunctionSpec) -> tuple[str, dict[str, object]]:
@@ -80,11 +45,11 @@ def emit_module(graph: Graph, spec: FunctionSpec) -> tuple[str, dict[str, object
     ranges = None
     while True:
         emitter = Emitter(graph, spec, isolated)
-        emitter.name_all()
+        prologue = emitter.name_all()
         ranges = ranges or LiveRanges(graph, emitter.program, emitter.spelled_at)
         conflicts = name_conflicts(ranges, emitter.names.names, emitter.inlined)
         if not conflicts:
-            return emitter.module()
+            return module_source(emitter, prologue), dict(emitter.constants)
         more = isolated | {_to_isolate(conflict, graph, emitter.program) for conflict in conflicts}
         if more == isolated:
             raise AssertionError(f"generated names overwrite a value still read: {conflicts[0]}")
@@ -104,9 +69,7 @@ def _to_isolate(conflict: Conflict, graph: Graph, program) -> int:
 
 
 class Emitter:
-    """The context of emitting one function: the graph laid out as a program, the
-    temporaries folded into expressions, the names, and the constants the module reads.
-    ``control`` spells the structured statements with it."""
+    """The context of emitting one function, and the spelling of its statements and values."""
 
     def __init__(self, graph: Graph, spec: FunctionSpec, isolated: frozenset[int]):
         self.graph = graph
@@ -137,86 +100,15 @@ class Emitter:
         eqn = self.defining.get(var.id)
         return eqn is not None and eqn.prim not in VIEW_PRIMS and PRIMS[eqn.prim].kind != CONTROL
 
-    # --- the module ---------------------------------------------------------------------
-    def name_all(self) -> None:
-        """Name every value (the inputs first)."""
-        self.prologue = self._name_inputs()
+    # --- names --------------------------------------------------------------------------
+    def name_all(self) -> list[str]:
+        """Name every value (the inputs first); the prologue that reads the inputs."""
+        prologue = name_inputs(self)
         for eqn in self.program.order:
             self.names.assign_eqn(eqn, self.is_owned)
             for graph in sub_graphs(eqn):
                 for var in graph.inputs:
                     self.names.assign_var(var, self.program.pos(eqn))
-
-    def module(self) -> tuple[str, dict[str, object]]:
-        body = self.prologue + self.block_lines(self.graph.eqns, top=True)
-        body += self._aliases() + [self._return_line()]
-        extras = [
-            name if default is None else f"{name}={default}" for name, default in self._extras()
-        ]
-        parameters = [*self.spec.params, *extras]
-        lines = [*(f"# {line}" for line in self.spec.header)]
-        if self.constants:
-            lines.append("# Names bound at load time: " + ", ".join(sorted(self.constants)))
-        lines += [
-            "import numpy as np",
-            "",
-            "",
-            f"def {self.spec.body_name}({', '.join(parameters)}):",
-        ]
-        lines += _docstring(self.spec.docstring)
-        body = [piece for line in body for piece in line.split("\n")]
-        lines += [f"    {line}" if line else "" for line in body]
-        source = "\n".join(lines) + "\n"
-        return self._with_checked_function(source, parameters), dict(self.constants)
-
-    def _with_checked_function(self, source: str, parameters: list[str]) -> str:
-        """``source`` with the public function, which checks the layout of its arguments
-        before calling the body, in front of the body (none when the spec names no layout)."""
-        spec = self.spec
-        if not spec.is_checked:
-            return source
-        docstring = f"{spec.docstring} Only for the layout in the header: others raise ValueError."
-        checked = checked_function(spec.name, parameters, spec.compiled_for, _docstring(docstring))
-        body = source.index(f"\ndef {spec.body_name}(") + 1
-        return f"{source[:body]}{checked}\n\n{source[body:]}"
-
-    def parameter_names(self) -> dict[int, str]:
-        """Var id → name of the graph inputs that are parameters of the generated function
-        (not leaves of a container, not extras such as ``dout``)."""
-        return {
-            var.id: path[0]
-            for var, path in zip(self.graph.inputs, self.spec.input_paths, strict=True)
-            if not isinstance(path, WorldPath) and len(path) == 1 and path[0] in self.spec.params
-        }
-
-    def _extras(self) -> list[tuple[str, str]]:
-        extras = []
-        for var, path in zip(self.graph.inputs, self.spec.input_paths, strict=True):
-            if not isinstance(path, WorldPath) and path[0] not in self.spec.params:
-                extras.append((self.names.name(var), path[1]))
-        return extras
-
-    def _name_inputs(self) -> list[str]:
-        """Name the graph inputs; leaves of container parameters are unpacked first, then
-        the values read from outside the function (globals, closures, attributes)."""
-        prologue = []
-        reads = []
-        for var, path in zip(self.graph.inputs, self.spec.input_paths, strict=True):
-            if isinstance(path, WorldPath):
-                self.names.assign_input(var, path.name_hint)
-                if self.program.uses.get(var.id):
-                    reads.append(f"{self.names.name(var)} = {self.spelling(path)}")
-            elif path[0] not in self.spec.params:
-                self.names.assign_input(var, path[0])
-            elif len(path) == 1:
-                self.names.bind(var, path[0])
-            else:
-                self.names.assign_input(var, var.hint)
-                if self.program.uses.get(var.id):
-                    access = path[0] + "".join(f"[{key!r}]" for key in path[1:])
-                    prologue.append(f"{self.names.name(var)} = {access}")
-        if reads:
-            prologue += [f"# read on every call: values from outside {self.graph.name}", *reads]
         return prologue
 
     def spelling(self, path: WorldPath) -> str:
@@ -225,6 +117,7 @@ class Emitter:
         self.constants[name] = path.root
         return path.expression(name)
 
+    # --- statements ---------------------------------------------------------------------
     def block_lines(self, eqns, top: bool = False, parent: Eqn | None = None) -> list[str]:
         """The statements of a block, with a comment wherever the source line changes."""
         lines: list[str] = []
@@ -318,39 +211,6 @@ class Emitter:
             fill = f"{ast.unparse(subscript)} = {ast.unparse(values)}"
         return f"{zeros}\n{fill}"
 
-    def _aliases(self) -> list[str]:
-        """``dw1 = dq`` for outputs that are values named after something else."""
-        lines = []
-        self.output_alias: dict[int, str] = {}
-        for index, preferred in self.spec.output_names:
-            atom = self.graph.outputs[index]
-            if not isinstance(atom, Var) or atom.id in self.inlined:
-                continue
-            current = self.names.name(atom)
-            if current != preferred and preferred not in self.names.taken:
-                self.names.taken.add(preferred)
-                lines.append(f"{preferred} = {current}")
-                self.output_alias[index] = preferred
-        return lines
-
-    def _return_line(self) -> str:
-        returns = self.spec.returns
-        if isinstance(returns, tuple) and len(returns) > 1:
-            return "return " + ", ".join(ast.unparse(self._tree_expression(r)) for r in returns)
-        return "return " + ast.unparse(self._tree_expression(returns))
-
-    def _tree_expression(self, tree: object) -> ast.expr:
-        if isinstance(tree, tuple):
-            return ast.Tuple([self._tree_expression(t) for t in tree], ast.Load())
-        if isinstance(tree, list):
-            return ast.List([self._tree_expression(t) for t in tree], ast.Load())
-        if isinstance(tree, dict):
-            keys = [literal(k) for k in tree]
-            return ast.Dict(keys, [self._tree_expression(v) for v in tree.values()])
-        if tree in self.output_alias:
-            return ast.Name(self.output_alias[tree], ast.Load())
-        return self.operand(self.graph.outputs[tree])
-
     # --- expressions --------------------------------------------------------------------
     def expression(self, eqn: Eqn) -> ast.expr:
         if PRIMS[eqn.prim].kind == "custom":
@@ -426,25 +286,6 @@ class Emitter:
         return name
 
 
-def world_roots(graph: Graph, spec: FunctionSpec) -> dict[int, str]:
-    """A distinct name for each outside object the code reads from (``main_globals``,
-    ``state_cell``), by the object's identity."""
-    paths = [p for p in spec.input_paths if isinstance(p, WorldPath)]
-    paths += [
-        e.param_dict["callee"]
-        for e in walk_eqns(graph.eqns)
-        if e.prim == "outside_call" and isinstance(e.param_dict["callee"], WorldPath)
-    ]
-    roots: dict[int, str] = {}
-    for path in paths:
-        if id(path.root) not in roots:
-            name, k = path.root_name, 1
-            while name in roots.values() or name in spec.params:
-                name, k = f"{path.root_name}_{k}", k + 1
-            roots[id(path.root)] = name
-    return roots
-
-
 def _constant_names(graph: Graph) -> set[str]:
     """The names of the user's globals (named constants) that ``graph`` reads."""
     atoms = [*used_atoms(graph.eqns), *graph.outputs]
@@ -460,10 +301,3 @@ def _has_index_arrays(static: tuple, arrays) -> bool:
     """Whether the index has arrays that may repeat positions (not just 0-d counters)."""
     has_arrays = any(isinstance(item, tuple) and item[0] == "array" for item in static)
     return has_arrays and any(a.aval.shape != () for a in arrays)
-
-
-def _docstring(text: str) -> list[str]:
-    wrapped = textwrap.wrap(f'"""{text}', width=LINE_LENGTH - 12)
-    if len(wrapped) == 1:
-        return [f'    {wrapped[0]}"""']
-    return [f"    {line}" for line in wrapped] + ['    """']

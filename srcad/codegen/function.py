@@ -1,0 +1,210 @@
+"""The generated function around its statements: what it looks like from outside
+(``FunctionSpec``), its parameters and docstring, the prologue that reads its inputs, the
+aliases and the return statement, and the module text with the layout check in front
+(``layout``) where the spec names the layout compiled for.
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from srcad.codegen.expressions import literal
+from srcad.codegen.layout import checked_function
+from srcad.ir import Graph, Var
+from srcad.ir.walk import walk_eqns
+from srcad.ir.world import WorldPath
+
+if TYPE_CHECKING:
+    from typing import TypeAlias, Unpack
+
+    from srcad.codegen.emit import Emitter
+    from srcad.signature import ArgSignature
+
+    # Where a graph input comes from: ``(param, *keys)`` for a leaf of a parameter, ``(name,
+    # default)`` for an extra parameter such as ``dout``, or a place outside the function.
+    InputPath: TypeAlias = tuple[str, Unpack[tuple[object, ...]]] | WorldPath
+
+LINE_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What the generated function looks like from outside.
+
+    ``input_paths[i]`` says where graph input ``i`` comes from (``InputPath``).
+    ``returns`` is a tree whose leaves are indices into the graph's outputs;
+    ``output_names`` gives preferred names to outputs (``dw1`` for the gradient of ``w1``), so
+    that a gradient shared with another value is returned under its own name.
+    """
+
+    name: str
+    params: tuple[str, ...]
+    input_paths: tuple[InputPath, ...]
+    returns: object
+    docstring: str
+    header: tuple[str, ...]
+    output_names: tuple[tuple[int, str], ...] = ()
+    compiled_for: ArgSignature | None = None
+
+    @property
+    def is_checked(self) -> bool:
+        """Whether the module checks the layout of the arguments (``srcad.codegen.layout``)."""
+        return self.compiled_for is not None and bool(self.compiled_for.params)
+
+    @property
+    def body_name(self) -> str:
+        """The function that computes: ``<name>_unchecked`` when the public ``name`` checks
+        the layout first, else ``name`` itself."""
+        return f"{self.name}_unchecked" if self.is_checked else self.name
+
+
+def world_roots(graph: Graph, spec: FunctionSpec) -> dict[int, str]:
+    """A distinct name for each outside object the code reads from (``main_globals``,
+    ``state_cell``), by the object's identity."""
+    paths = [p for p in spec.input_paths if isinstance(p, WorldPath)]
+    for eqn in walk_eqns(graph.eqns):
+        callee = eqn.param_dict["callee"] if eqn.prim == "outside_call" else None
+        if isinstance(callee, WorldPath):
+            paths.append(callee)
+    roots: dict[int, str] = {}
+    for path in paths:
+        if id(path.root) not in roots:
+            name, k = path.root_name, 1
+            while name in roots.values() or name in spec.params:
+                name, k = f"{path.root_name}_{k}", k + 1
+            roots[id(path.root)] = name
+    return roots
+
+
+def name_inputs(emitter: Emitter) -> list[str]:
+    """Name the graph inputs; the prologue that reads them: leaves of container parameters
+    are unpacked first, then the values read from outside the function (globals, closures,
+    attributes)."""
+    names, uses, params = emitter.names, emitter.program.uses, emitter.spec.params
+    prologue = []
+    reads = []
+    for var, path in zip(emitter.graph.inputs, emitter.spec.input_paths, strict=True):
+        if isinstance(path, WorldPath):
+            names.assign_input(var, path.name_hint)
+            if uses.get(var.id):
+                reads.append(f"{names.name(var)} = {emitter.spelling(path)}")
+        elif path[0] not in params:
+            names.assign_input(var, path[0])
+        elif len(path) == 1:
+            names.bind(var, path[0])
+        else:
+            names.assign_input(var, var.hint)
+            if uses.get(var.id):
+                access = path[0] + "".join(f"[{key!r}]" for key in path[1:])
+                prologue.append(f"{names.name(var)} = {access}")
+    if reads:
+        prologue += [f"# read on every call: values from outside {emitter.graph.name}", *reads]
+    return prologue
+
+
+def parameter_names(emitter: Emitter) -> dict[int, str]:
+    """Var id → name of the graph inputs that are parameters of the generated function
+    (not leaves of a container, not extras such as ``dout``)."""
+    params = emitter.spec.params
+    return {
+        var.id: path[0]
+        for var, path in zip(emitter.graph.inputs, emitter.spec.input_paths, strict=True)
+        if not isinstance(path, WorldPath) and len(path) == 1 and path[0] in params
+    }
+
+
+def module_source(emitter: Emitter, prologue: list[str]) -> str:
+    """The module: header comments, then the function (after the one that checks the
+    layout, where there is one), ``prologue`` first in its body."""
+    spec = emitter.spec
+    body = prologue + emitter.block_lines(emitter.graph.eqns, top=True)
+    aliases, alias_of_output = _aliases(emitter)
+    body += aliases + [_return_line(emitter, alias_of_output)]
+    parameters = [*spec.params, *_extra_parameters(emitter)]
+    lines = [*(f"# {line}" for line in spec.header)]
+    if emitter.constants:
+        lines.append("# Names bound at load time: " + ", ".join(sorted(emitter.constants)))
+    lines += ["import numpy as np", "", "", f"def {spec.body_name}({', '.join(parameters)}):"]
+    lines += _docstring(spec.docstring)
+    body = [piece for line in body for piece in line.split("\n")]
+    lines += [f"    {line}" if line else "" for line in body]
+    source = "\n".join(lines) + "\n"
+    return _with_checked_function(spec, source, parameters)
+
+
+def _with_checked_function(spec: FunctionSpec, source: str, parameters: list[str]) -> str:
+    """``source`` with the public function, which checks the layout of its arguments
+    before calling the body, in front of the body (none when the spec names no layout)."""
+    if spec.compiled_for is None or not spec.is_checked:
+        return source
+    docstring = f"{spec.docstring} Only for the layout in the header: others raise ValueError."
+    checked = checked_function(spec.name, parameters, spec.compiled_for, _docstring(docstring))
+    body = source.index(f"\ndef {spec.body_name}(") + 1
+    return f"{source[:body]}{checked}\n\n{source[body:]}"
+
+
+def _extra_parameters(emitter: Emitter) -> list[str]:
+    """``dout=1.0``: the parameters after the user's, with their defaults."""
+    extras = []
+    for var, path in zip(emitter.graph.inputs, emitter.spec.input_paths, strict=True):
+        if not isinstance(path, WorldPath) and path[0] not in emitter.spec.params:
+            name, default = emitter.names.name(var), path[-1]  # path is (name, default)
+            extras.append(name if default is None else f"{name}={default}")
+    return extras
+
+
+def _aliases(emitter: Emitter) -> tuple[list[str], dict[int, str]]:
+    """``dw1 = dq`` for outputs that are values named after something else; the name each
+    such output is returned under."""
+    names = emitter.names
+    lines = []
+    alias_of_output: dict[int, str] = {}
+    for index, preferred in emitter.spec.output_names:
+        atom = emitter.graph.outputs[index]
+        if not isinstance(atom, Var) or atom.id in emitter.inlined:
+            continue
+        current = names.name(atom)
+        if current != preferred and preferred not in names.taken:
+            names.taken.add(preferred)
+            lines.append(f"{preferred} = {current}")
+            alias_of_output[index] = preferred
+    return lines, alias_of_output
+
+
+def _return_line(emitter: Emitter, alias_of_output: dict[int, str]) -> str:
+    returns = emitter.spec.returns
+
+    def spelled(tree: object) -> str:
+        return ast.unparse(_tree_expression(emitter, tree, alias_of_output))
+
+    if isinstance(returns, tuple) and len(returns) > 1:
+        return "return " + ", ".join(spelled(tree) for tree in returns)
+    return "return " + spelled(returns)
+
+
+def _tree_expression(emitter: Emitter, tree: object, alias_of_output: dict[int, str]) -> ast.expr:
+    """The returned tree (tuples, lists, dicts) with each leaf, an output index, spelled."""
+    if isinstance(tree, tuple):
+        items = [_tree_expression(emitter, t, alias_of_output) for t in tree]
+        return ast.Tuple(items, ast.Load())
+    if isinstance(tree, list):
+        return ast.List([_tree_expression(emitter, t, alias_of_output) for t in tree], ast.Load())
+    if isinstance(tree, dict):
+        keys: list[ast.expr | None] = [literal(k) for k in tree]
+        values = [_tree_expression(emitter, v, alias_of_output) for v in tree.values()]
+        return ast.Dict(keys, values)
+    if not isinstance(tree, int):
+        raise TypeError(f"a leaf of the returned tree is an output's index, not {tree!r}")
+    if tree in alias_of_output:
+        return ast.Name(alias_of_output[tree], ast.Load())
+    return emitter.operand(emitter.graph.outputs[tree])
+
+
+def _docstring(text: str) -> list[str]:
+    wrapped = textwrap.wrap(f'"""{text}', width=LINE_LENGTH - 12)
+    if len(wrapped) == 1:
+        return [f'    {wrapped[0]}"""']
+    return [f"    {line}" for line in wrapped] + ['    """']
