@@ -26,172 +26,174 @@ from __future__ import annotations
 import ast
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.errors import UnsupportedSyntax
 from srcad.ir import Const, Var
 from srcad.ir.builder import Tracer
 from srcad.ir.prims import shares_memory
 from srcad.lower.liveness import assigned, live_after, read_by_nested_functions
 
 if TYPE_CHECKING:
-    from srcad.frontend import ParsedFunction
-    from srcad.ir.builder import GraphBuilder
-    from srcad.lower.function import _Context
-
-E = TypeVar("E", bound=SrcadError)
+    from srcad.lower.context import Lowering, Node
 
 
-class AliasChecks:
-    """Mixin for the function lowerer: ``live`` (names read after each statement),
-    ``statement`` (the one being lowered), ``env``, ``builder``, ``parsed``,
-    ``context.outside`` and ``alternatives`` (var id -> the values it may be)."""
-
-    live: dict[int, frozenset[str]]
-    statement: ast.stmt | None
-    env: dict[str, object]
-    builder: GraphBuilder
-    parsed: ParsedFunction
-    context: _Context
-    alternatives: dict[int, tuple[object, ...]]
-
-    if TYPE_CHECKING:
-
-        def located(self, kind: type[E], message: str, node: ast.stmt | ast.expr) -> E: ...
-
-    def check_write(self, name: str, value: object, node: ast.stmt | ast.expr) -> None:
-        """Refuse writing into ``value`` (the array ``name`` holds) while another name that
-        shares its memory is read afterwards."""
-        if not isinstance(value, (Tracer, np.ndarray)):
-            return
-        live = self.live.get(id(self.statement), frozenset())
-        for other, held in self.env.items():
-            if other == name or other not in live:
-                continue
-            if any(self._same_memory(array, value) for array in _arrays_in(held)):
-                raise self._shared_write(name, f"'{other}'", node)
-        if any(self._same_memory(held, value) for held in self.context.outside):
-            raise self._shared_write(name, "the caller's argument", node)
-
-    def live_values(self, call: ast.Call) -> tuple:
-        """The values this function, or a caller, reads after ``call`` returns: a helper
-        called there must not write into them."""
-        names = self.live.get(id(self.statement), frozenset()) - assigned(
-            self.statement
-        )  # later reads: new value
-        names |= _reads_after(self.statement, call)
-        values = tuple(array for n in sorted(names) for array in _arrays_in(self.env.get(n)))
-        return values + self.context.outside
-
-    @contextlib.contextmanager
-    def rewritten(self, original: ast.stmt, statements: list[ast.stmt]) -> Iterator[None]:
-        """Liveness, while lowering them, for ``statements`` that lowering puts in place of
-        ``original`` (a loop with ``break`` as a flag: copies of its statements)."""
-        always = read_by_nested_functions(self.parsed.node.body)
-        added = live_after(statements, self.live.get(id(original), frozenset()), always)
-        before = {key: self.live[key] for key in added if key in self.live}
-        self.live.update(added)
-        try:
-            yield
-        finally:  # nested rewrites may share statements: put back what was there
-            for key in added:
-                self.live.pop(key, None)
-            self.live.update(before)
-
-    # --- values that may be one of several arrays --------------------------------------
-    def join_alternatives(self, outputs: list[Var], values: list[list]) -> None:
-        """An ``if``'s results: each may be the value of either branch."""
-        for k, var in enumerate(outputs):
-            self.alternatives[var.id] = tuple(branch[k] for branch in values)
-
-    def carry_alternatives(self, before: dict, carried: list[str], in_vars: list, extra) -> None:
-        """A loop body's carried values: the array each started from, and ``extra`` (what
-        ``next_alternatives`` found it may be in later iterations)."""
-        for name, var, more in zip(carried, in_vars, extra, strict=True):
-            self.alternatives[var.id] = (before[name], *more)
-
-    def next_alternatives(self, before: dict, in_vars: list, ends: list, extra: list) -> list:
-        """``extra`` grown by what each carried value may be in the next iteration, given
-        its value ``ends`` at the end of the body: an array from before the loop that the
-        body bound to it, or the array of another carried name that ends up holding it too."""
-        arrays = [a for value in before.values() for a in _arrays_in(value)]
-        outer = {id(root) for array in arrays for root in self._roots(array)}
-        end_roots = [self._roots(end) if _is_array(end) else [] for end in ends]
-        grown = [
-            more + [r for r in roots if id(r) in outer]
-            for more, roots in zip(extra, end_roots, strict=True)
-        ]
-        holders: dict[int, set[int]] = {}  # an array made in the loop -> who holds it
-        for k, roots in enumerate(end_roots):
-            for root in roots:
-                if id(root) not in outer:
-                    holders.setdefault(id(root), set()).add(k)
-        for group in holders.values():
-            for k in group:
-                grown[k] += [in_vars[j] for j in sorted(group - {k})]
-        return [_unique(more) for more in grown]
-
-    def _same_memory(self, held: object, value: object) -> bool:
-        """Whether NumPy's arrays for ``held`` and ``value`` (tracers, or constant arrays the
-        function made, such as ``np.zeros(3)``) may share memory."""
-        if held is value:
-            return True  # z = y
-        if (
-            isinstance(held, Tracer)
-            and isinstance(value, Tracer)
-            and self._is_plain(held)
-            and self._is_plain(value)
-        ):
-            return False  # two computations: two arrays
-        return any(
-            _overlap(first, second) for first in self._roots(held) for second in self._roots(value)
-        )
-
-    def _is_plain(self, tracer: Tracer) -> bool:
-        """Whether ``tracer`` is an array of its own: not a view, nor one of alternatives."""
-        if tracer.fresh or not isinstance(tracer.atom, Var):
-            return True
-        eqn = self.builder.producer(tracer.atom)
-        is_view = eqn is not None and shares_memory(eqn)
-        return not is_view and tracer.atom.id not in self.alternatives
-
-    def _roots(self, value: object, seen: set[int] | None = None) -> list:
-        """The arrays ``value``'s memory may belong to: constant arrays, vars (a view counts
-        as the array it views) and fresh tracers; a var with alternatives counts as itself
-        and as each of them."""
-        seen = set() if seen is None else seen
-        if isinstance(value, Tracer):
-            if value.fresh:
-                return [value]  # its own array
-            value = value.atom
-        while isinstance(value, Var):
-            eqn = self.builder.producer(value)
-            if eqn is not None and shares_memory(eqn):
-                value = eqn.inputs[0]
-                continue
-            if value.id not in self.alternatives or value.id in seen:
-                return [value]
-            seen.add(value.id)
-            options = self.alternatives[value.id]
-            return [value] + [root for option in options for root in self._roots(option, seen)]
-        if isinstance(value, Const):
-            value = value.value
-        return [value] if isinstance(value, np.ndarray) else []
-
-    def _shared_write(self, name: str, other: str, node: ast.stmt | ast.expr) -> UnsupportedSyntax:
-        return self.located(
-            UnsupportedSyntax,
-            f"'{ast.unparse(node).splitlines()[0]}' writes into an array that {other} also "
-            f"refers to, and {other} is used afterwards: NumPy would change both, srcad "
-            f"changes only '{name}'. Write '{name} = {name}.copy()' first (or compute the new "
-            "array with an expression) so that both mean the same",
-            node,
-        )
+def check_write(lowering: Lowering, name: str, value: object, node: Node) -> None:
+    """Refuse writing into ``value`` (the array ``name`` holds) while another name that
+    shares its memory is read afterwards."""
+    if not isinstance(value, (Tracer, np.ndarray)):
+        return
+    live = lowering.live.get(id(lowering.statement), frozenset())
+    for other, held in lowering.env.items():
+        if other == name or other not in live:
+            continue
+        if any(same_memory(lowering, array, value) for array in _arrays_in(held)):
+            raise _shared_write(lowering, name, f"'{other}'", node)
+    if any(same_memory(lowering, held, value) for held in lowering.inlining.outside):
+        raise _shared_write(lowering, name, "the caller's argument", node)
 
 
-def _arrays_in(value: object) -> list:
+def live_values(lowering: Lowering, call: ast.Call) -> tuple[object, ...]:
+    """The values this function, or a caller, reads after ``call`` returns: a helper
+    called there must not write into them."""
+    names = lowering.live.get(id(lowering.statement), frozenset()) - assigned(
+        lowering.statement
+    )  # later reads: new value
+    names |= _reads_after(lowering.statement, call)
+    values = tuple(array for n in sorted(names) for array in _arrays_in(lowering.env.get(n)))
+    return values + lowering.inlining.outside
+
+
+@contextlib.contextmanager
+def rewritten(lowering: Lowering, original: ast.stmt, statements: list[ast.stmt]) -> Iterator[None]:
+    """Liveness, while lowering them, for ``statements`` that lowering puts in place of
+    ``original`` (a loop with ``break`` as a flag: copies of its statements)."""
+    always = read_by_nested_functions(lowering.parsed.node.body)
+    added = live_after(statements, lowering.live.get(id(original), frozenset()), always)
+    before = {key: lowering.live[key] for key in added if key in lowering.live}
+    lowering.live.update(added)
+    try:
+        yield
+    finally:  # nested rewrites may share statements: put back what was there
+        for key in added:
+            lowering.live.pop(key, None)
+        lowering.live.update(before)
+
+
+# --- values that may be one of several arrays ------------------------------------------
+def join_alternatives(lowering: Lowering, outputs: list[Var], values: list[list[object]]) -> None:
+    """An ``if``'s results: each may be the value of either branch."""
+    for k, var in enumerate(outputs):
+        lowering.alternatives[var.id] = tuple(branch[k] for branch in values)
+
+
+def carry_alternatives(
+    lowering: Lowering,
+    before: dict[str, object],
+    carried: list[str],
+    in_vars: list[Var],
+    extra: list[list[object]],
+) -> None:
+    """A loop body's carried values: the array each started from, and ``extra`` (what
+    ``next_alternatives`` found it may be in later iterations)."""
+    for name, var, more in zip(carried, in_vars, extra, strict=True):
+        lowering.alternatives[var.id] = (before[name], *more)
+
+
+def next_alternatives(
+    lowering: Lowering,
+    before: dict[str, object],
+    in_vars: list[Var],
+    ends: list[object],
+    extra: list[list[object]],
+) -> list[list[object]]:
+    """``extra`` grown by what each carried value may be in the next iteration, given
+    its value ``ends`` at the end of the body: an array from before the loop that the
+    body bound to it, or the array of another carried name that ends up holding it too."""
+    arrays = [a for value in before.values() for a in _arrays_in(value)]
+    outer = {id(root) for array in arrays for root in _roots(lowering, array)}
+    end_roots = [_roots(lowering, end) if _is_array(end) else [] for end in ends]
+    grown: list[list[object]] = [
+        more + [r for r in roots if id(r) in outer]
+        for more, roots in zip(extra, end_roots, strict=True)
+    ]
+    holders: dict[int, set[int]] = {}  # an array made in the loop -> who holds it
+    for k, roots in enumerate(end_roots):
+        for root in roots:
+            if id(root) not in outer:
+                holders.setdefault(id(root), set()).add(k)
+    for group in holders.values():
+        for k in group:
+            grown[k] += [in_vars[j] for j in sorted(group - {k})]
+    return [_unique(more) for more in grown]
+
+
+def same_memory(lowering: Lowering, held: object, value: object) -> bool:
+    """Whether NumPy's arrays for ``held`` and ``value`` (tracers, or constant arrays the
+    function made, such as ``np.zeros(3)``) may share memory."""
+    if held is value:
+        return True  # z = y
+    if (
+        isinstance(held, Tracer)
+        and isinstance(value, Tracer)
+        and _is_plain(lowering, held)
+        and _is_plain(lowering, value)
+    ):
+        return False  # two computations: two arrays
+    return any(
+        _overlap(first, second)
+        for first in _roots(lowering, held)
+        for second in _roots(lowering, value)
+    )
+
+
+def _is_plain(lowering: Lowering, tracer: Tracer) -> bool:
+    """Whether ``tracer`` is an array of its own: not a view, nor one of alternatives."""
+    if tracer.fresh or not isinstance(tracer.atom, Var):
+        return True
+    eqn = lowering.builder.producer(tracer.atom)
+    is_view = eqn is not None and shares_memory(eqn)
+    return not is_view and tracer.atom.id not in lowering.alternatives
+
+
+def _roots(lowering: Lowering, value: object, seen: set[int] | None = None) -> list[object]:
+    """The arrays ``value``'s memory may belong to: constant arrays, vars (a view counts
+    as the array it views) and fresh tracers; a var with alternatives counts as itself
+    and as each of them."""
+    seen = set() if seen is None else seen
+    if isinstance(value, Tracer):
+        if value.fresh:
+            return [value]  # its own array
+        value = value.atom
+    while isinstance(value, Var):
+        eqn = lowering.builder.producer(value)
+        if eqn is not None and shares_memory(eqn):
+            value = eqn.inputs[0]
+            continue
+        if value.id not in lowering.alternatives or value.id in seen:
+            return [value]
+        seen.add(value.id)
+        options = lowering.alternatives[value.id]
+        return [value] + [root for option in options for root in _roots(lowering, option, seen)]
+    if isinstance(value, Const):
+        value = value.value
+    return [value] if isinstance(value, np.ndarray) else []
+
+
+def _shared_write(lowering: Lowering, name: str, other: str, node: Node) -> UnsupportedSyntax:
+    return lowering.located(
+        UnsupportedSyntax,
+        f"'{ast.unparse(node).splitlines()[0]}' writes into an array that {other} also "
+        f"refers to, and {other} is used afterwards: NumPy would change both, srcad "
+        f"changes only '{name}'. Write '{name} = {name}.copy()' first (or compute the new "
+        "array with an expression) so that both mean the same",
+        node,
+    )
+
+
+def _arrays_in(value: object) -> list[object]:
     """The arrays (traced or constant) a value holds, also inside lists, tuples and dicts."""
     if isinstance(value, (Tracer, np.ndarray)):
         return [value]
@@ -212,10 +214,10 @@ def _is_array(value: object) -> bool:
     return isinstance(value, (Tracer, np.ndarray))
 
 
-def _unique(values: list) -> list:
+def _unique(values: list[object]) -> list[object]:
     """``values`` without repeats (by identity), in order."""
     seen: set[int] = set()
-    unique = []
+    unique: list[object] = []
     for value in values:
         if id(value) not in seen:
             seen.add(id(value))

@@ -1,0 +1,205 @@
+"""Lowering assignments: names, unpacking, ``y[i] = v``, ``y += v`` and ``np.add.at``.
+
+Assigning binds a name in the lowering's ``env``; a var computed by the statement takes the
+name as its hint, so generated code reads like the user's. Arrays are values in the graph:
+``y[i] = v`` and ``y += v`` make a new value of ``y`` (refused when another name for the same
+array is read later, see ``srcad.lower.aliasing``); Python lists and dicts change in place at
+compile time; containers and objects from outside the function are never written.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Any, TypeGuard
+
+import numpy as np
+
+from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.ir import Const, Var
+from srcad.ir.builder import Tracer, plain_index
+from srcad.ir.index import encode_index
+from srcad.ir.indexing import index_add, setitem
+from srcad.lower.aliasing import check_write
+from srcad.lower.dispatch import evaluate, lowers_statement
+from srcad.lower.expressions import binary, contains_tracer, evaluate_subscript, index_of, lookup
+from srcad.lower.world import Outside
+
+if TYPE_CHECKING:
+    from srcad.lower.context import Lowering
+
+
+@lowers_statement(ast.Assign)
+def lower_assign(lowering: Lowering, node: ast.Assign, since: int) -> None:
+    value = evaluate(lowering, node.value)
+    for target in node.targets:
+        assign(lowering, target, value, since)
+
+
+@lowers_statement(ast.AnnAssign)
+def lower_annotated_assign(lowering: Lowering, node: ast.AnnAssign, since: int) -> None:
+    if node.value is not None:
+        assign(lowering, node.target, evaluate(lowering, node.value), since)
+
+
+@lowers_statement(ast.AugAssign)
+def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) -> None:
+    if isinstance(node.target, ast.Subscript):
+        current = evaluate_subscript(lowering, node.target)
+    elif isinstance(node.target, ast.Name):
+        current = lookup(lowering, node.target.id, node)
+        if isinstance(current, (Tracer, np.ndarray)) and current.ndim >= 1:
+            check_write(lowering, node.target.id, current, node)  # y += v writes into y
+    else:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"augmented assignment to '{ast.unparse(node.target)}' is not supported",
+            node,
+        )
+    value = binary(lowering, node.op, current, evaluate(lowering, node.value), node)
+    assign(lowering, node.target, value, since)
+
+
+def assign(lowering: Lowering, target: ast.expr, value: object, since: int) -> None:
+    """Bind ``target`` (``since``: where the statement's equations start)."""
+    if isinstance(target, ast.Name):
+        _bind(lowering, target.id, value, since)
+    elif isinstance(target, (ast.Tuple, ast.List)) and any(
+        isinstance(e, ast.Starred) for e in target.elts
+    ):
+        _assign_starred(lowering, target, value, since)
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        items = _unpack(lowering, value, len(target.elts), target)
+        for element, item in zip(target.elts, items, strict=True):
+            assign(lowering, element, item, since)
+    elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+        _assign_subscript(lowering, target, target.value.id, value)
+    else:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"assignment to '{ast.unparse(target)}' is not supported; assign to names "
+            "or to subscripts of names (y[i] = ...)",
+            target,
+        )
+
+
+def _assign_starred(
+    lowering: Lowering, target: ast.Tuple | ast.List, value: object, since: int
+) -> None:
+    """``first, *rest = values``: the starred name gets a list of the middle items."""
+    starred = next(e for e in target.elts if isinstance(e, ast.Starred))
+    star = target.elts.index(starred)
+    after = len(target.elts) - star - 1
+    items = list(value) if isinstance(value, (tuple, list, Tracer)) else None
+    if items is None or len(items) < len(target.elts) - 1:
+        raise lowering.located(
+            SrcadError,
+            f"cannot unpack {type(value).__name__} into '{ast.unparse(target)}'",
+            target,
+        )
+    for element, item in zip(target.elts[:star], items[:star], strict=True):
+        assign(lowering, element, item, since)
+    assign(lowering, starred.value, items[star : len(items) - after], since)
+    for element, item in zip(target.elts[star + 1 :], items[len(items) - after :], strict=True):
+        assign(lowering, element, item, since)
+
+
+def _assign_subscript(lowering: Lowering, target: ast.Subscript, name: str, value: object) -> None:
+    """``y[i] = v`` (``name`` is ``y``): a new value of ``y`` for arrays; in place for
+    Python containers."""
+    base = lookup(lowering, name, target)
+    index = index_of(lowering, target.slice)
+    _refuse_outside_write(lowering, target, base)
+    if isinstance(base, (list, dict)) and not contains_tracer(index):
+        container: Any = base  # Python's TypeError for an index a list does not take
+        container[index] = value
+        return
+    check_write(lowering, name, base, target)
+    if isinstance(base, np.ndarray):
+        base = lowering.builder.tracer(Const(base))
+    if not isinstance(base, Tracer):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"cannot assign into a {type(base).__name__}",
+            target,
+        )
+    if _is_traced_mask(index, base) and _ndim(value) == 0:
+        # y[mask] = v, for a mask known at run time (NumPy's stubs do not know
+        # ``__array_function__``, through which tracers give np.where its meaning)
+        updated = np.where(index, value, base)  # type: ignore[call-overload]
+    else:
+        static, arrays = encode_index(plain_index(index, lowering.builder.loc))
+        updated = setitem(base, value, *arrays, index=static)
+    lowering.builder.set_hint(updated.atom, name)
+    lowering.env[name] = updated
+
+
+def _refuse_outside_write(lowering: Lowering, target: ast.Subscript, base: object) -> None:
+    """``y[i] = v`` where ``y`` is a container or an object from outside the function."""
+    if isinstance(base, (list, dict, Outside)) and id(base) in lowering.world.containers:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(target)} = ...' writes into a container from outside the "
+            "function; srcad reads outside values but does not change them: build a new "
+            "container, or return the value and store it in the caller",
+            target,
+        )
+    if isinstance(base, Outside):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(target)} = ...' writes into an object from outside the "
+            "function; return the value and store it in the caller",
+            target,
+        )
+
+
+def _bind(lowering: Lowering, name: str, value: object, since: int) -> None:
+    if isinstance(value, Tracer) and isinstance(value.atom, Var):
+        var = value.atom
+        named = lowering.named
+        is_unnamed_input = "_" in var.hint and var.id not in named
+        if var.id not in named and (lowering.builder.is_fresh(var, since) or is_unnamed_input):
+            lowering.builder.set_hint(var, name)
+            named.add(var.id)
+    lowering.env[name] = value
+
+
+def _unpack(lowering: Lowering, value: object, count: int, target: ast.expr) -> list[object]:
+    if isinstance(value, (tuple, list)) and len(value) == count:
+        return list(value)
+    what = f"a {type(value).__name__}"
+    if isinstance(value, (tuple, list)):
+        what += f" of length {len(value)}"
+    if isinstance(value, Tracer):
+        what = f"an array of shape {value.shape}"
+    raise lowering.located(
+        SrcadError,
+        f"cannot unpack {what} into {count} names; unpack tuples or lists of matching length",
+        target,
+    )
+
+
+def add_at(lowering: Lowering, call: ast.Call) -> None:
+    """``np.add.at(y, index, values)`` (as generated code writes it): a new ``y``."""
+    target = call.args[0]
+    if not isinstance(target, ast.Name) or len(call.args) != 3:
+        raise lowering.located(
+            UnsupportedSyntax, "np.add.at needs a variable, an index and values", call
+        )
+    base = lookup(lowering, target.id, call)
+    if isinstance(base, np.ndarray):
+        base = lowering.builder.tracer(Const(base))
+    index = index_of(lowering, call.args[1])
+    static, arrays = encode_index(plain_index(index, lowering.builder.loc))
+    values = evaluate(lowering, call.args[2])
+    lowering.env[target.id] = index_add(base, values, *arrays, index=static)
+
+
+def _is_traced_mask(index: object, base: Tracer) -> TypeGuard[Tracer]:
+    """A boolean array of ``base``'s shape, known only when the code runs."""
+    return isinstance(index, Tracer) and index.aval.dtype == "bool" and index.shape == base.shape
+
+
+def _ndim(value: object) -> int:
+    """``np.ndim(value)`` of any value (NumPy's stubs accept array-likes only)."""
+    ndim = getattr(value, "ndim", None)
+    return ndim if isinstance(ndim, int) else np.asarray(value).ndim

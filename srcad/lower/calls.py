@@ -1,0 +1,349 @@
+"""Lowering calls: NumPy functions, builtins, the user's own functions and outside objects.
+
+A NumPy function with a rule becomes its primitive's equation; a builtin on traced values
+(``len``, ``max``, ``float``) works through the array protocol or its NumPy equivalent;
+calls on compile-time values run as plain Python. The user's functions, ``def`` and
+``lambda`` inside the function, and methods of the user's objects are inlined: their body is
+lowered with a ``Lowering`` of its own, its equations located in its own source lines.
+Random draws and effects (``print``, logging) are run by the generated code on every call.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import math
+import types
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeGuard
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax
+from srcad.frontend import ParsedFunction, parse_function
+from srcad.ir.builder import StaticValueNeeded, Tracer, bind_arguments
+from srcad.ir.prims import prim_of
+from srcad.ir.world import WorldPath
+from srcad.lower.aliasing import live_values
+from srcad.lower.branches import lower_body
+from srcad.lower.context import Inlining, Lowering
+from srcad.lower.dispatch import evaluate, lowers_expression
+from srcad.lower.expressions import run_static
+from srcad.lower.iteration import Enumerated, Zipped
+from srcad.lower.world import Outside, outside_call, outside_callee
+from srcad.pytree import flatten
+
+MAX_INLINE_DEPTH = 40
+CONTAINER_METHODS = {"append", "extend", "insert", "update", "setdefault"}
+TRACEABLE_BUILTINS = {len, sum, max, min, float, int, math.log, range, isinstance, tuple, list}
+# The arguments of a call in the user's code: any values, which the callee checks as it
+# does in Python.
+Args = list[Any]
+Kwargs = dict[str, Any]
+
+
+@dataclass(frozen=True, eq=False)
+class LocalFunction:
+    """A ``def`` or ``lambda`` inside the lowered function; it sees the enclosing names."""
+
+    parsed: ParsedFunction
+    signature: inspect.Signature
+
+
+@lowers_expression(ast.Call)
+def evaluate_call(lowering: Lowering, node: ast.Call) -> object:
+    function = evaluate(lowering, node.func)
+    args = [evaluate(lowering, arg) for arg in node.args]
+    keywords = {kw.arg: evaluate(lowering, kw.value) for kw in node.keywords}
+    kwargs = {name: value for name, value in keywords.items() if name is not None}
+    if len(kwargs) != len(keywords):
+        raise lowering.located(UnsupportedSyntax, "'**kwargs' in calls is not supported", node)
+    return call(lowering, function, args, kwargs, node)
+
+
+def call(
+    lowering: Lowering, function: object, args: Args, kwargs: Kwargs, node: ast.Call
+) -> object:
+    """The result of ``function(*args, **kwargs)``, which ``node`` writes."""
+    callee = outside_callee(function)
+    if callee is not None:  # random draws, print, logging: run by the generated code
+        return outside_call(lowering.builder, function, callee, args, kwargs)
+    if isinstance(function, Outside):
+        return _call_outside_object(lowering, function, args, kwargs, node)
+    if not _is_user_function(function) and not isinstance(function, LocalFunction):
+        args = lowering.world.unwrap(args)  # a library call sees the objects
+        kwargs = lowering.world.unwrap(kwargs)
+    is_traced = any(isinstance(v, Tracer) for v in _leaves(args, kwargs))
+    if is_traced and function is math.log and len(args) == 2:
+        return _traced_builtin(lowering, math.log, args, kwargs, node)
+    if is_traced and function is np.array and len(args) == 1:
+        return _array_of(args[0], kwargs.get("dtype"))
+    prim = prim_of(function)
+    if prim is not None and is_traced:
+        arrays, params = bind_arguments(prim.name, tuple(args), kwargs, lowering.builder.loc)
+        return lowering.builder.apply(prim.name, arrays, params)
+    if isinstance(function, types.MethodType) and isinstance(function.__self__, Tracer):
+        return function(*args, **kwargs)
+    if is_traced and _is_traceable_builtin(function):
+        return _traced_builtin(lowering, function, args, kwargs, node)
+    if _is_container_method(function):
+        return _call_container_method(lowering, function, args, kwargs, node)
+    if _is_user_function(function) or isinstance(function, LocalFunction):
+        return _inline(lowering, function, args, kwargs, node)
+    return _call_python(lowering, function, args, kwargs, node, is_traced)
+
+
+def _call_python(
+    lowering: Lowering,
+    function: object,
+    args: Args,
+    kwargs: Kwargs,
+    node: ast.Call,
+    is_traced: bool,
+) -> object:
+    """``zip`` and ``enumerate`` of arrays (kept symbolic for loops), and plain Python
+    functions of compile-time values."""
+    if function is enumerate and isinstance(args[0], Zipped):
+        return Enumerated(args[0])
+    if function is zip and is_traced:
+        return (
+            Zipped(tuple(args))
+            if all(isinstance(a, Tracer) for a in args)
+            else zip(*args, strict=False)
+        )
+    if function is enumerate and is_traced:
+        return Enumerated(args[0])
+    if not is_traced:  # compile-time value: shapes, ranges, constants
+        called: Any = function  # any value: Python's TypeError if it is not callable
+        return run_static(lowering, lambda: called(*args, **kwargs), node)
+    raise _no_rule(lowering, node)
+
+
+def _call_container_method(
+    lowering: Lowering,
+    method: _ContainerMethod,
+    args: Args,
+    kwargs: Kwargs,
+    node: ast.Call,
+) -> object:
+    """``hs.append(h)`` and friends, run at compile time (not on containers from outside)."""
+    if id(method.__self__) in lowering.world.containers:
+        if method.__name__ in CONTAINER_METHODS | {"pop", "clear", "remove"}:
+            raise lowering.located(
+                UnsupportedSyntax,
+                f"'{ast.unparse(node)}' changes a container from outside the "
+                "function; srcad reads outside values but does not change them: "
+                "build a new list or dict in the function",
+                node,
+            )
+    return method(*args, **kwargs)
+
+
+def _call_outside_object(
+    lowering: Lowering, function: Outside, args: Args, kwargs: Kwargs, node: ast.Call
+) -> object:
+    """``self.forward(x)``, ``layer(x)``: a method of the user's is inlined with ``self``
+    read through its path; any other outside callable is fixed and called as is."""
+    method = function.value
+    world = lowering.world
+    path = function.path
+    if isinstance(method, types.MethodType) and _is_user_function(method.__func__):
+        world.fix(method.__func__, path.child("attr", "__func__", f"{path.text}"))
+        self_value = function.owner or Outside(
+            method.__self__, path.child("attr", "__self__", path.text)
+        )
+        return _inline(lowering, method.__func__, [self_value, *args], kwargs, node)
+    call_method = type(method).__call__ if not isinstance(method, types.MethodType) else None
+    if call_method is not None and _is_user_function(call_method):  # a callable object: layer(x)
+        world.fix(type(method), path.child("attr", "__class__", path.text))
+        return _inline(lowering, call_method, [function, *args], kwargs, node)
+    return call(lowering, world.unwrap(function), args, kwargs, node)
+
+
+# --- inlining -----------------------------------------------------------------------------
+def _inline(
+    lowering: Lowering,
+    function: types.FunctionType | LocalFunction,
+    args: Args,
+    kwargs: Kwargs,
+    node: ast.Call,
+) -> object:
+    """Lower the body of ``function`` called with ``args``: the value it returns."""
+    if lowering.inlining.depth >= MAX_INLINE_DEPTH:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"calls nest deeper than {MAX_INLINE_DEPTH} levels (recursion without a base "
+            "case that depends only on ints?)",
+            node,
+        )
+    try:
+        signature = (
+            function.signature
+            if isinstance(function, LocalFunction)
+            else inspect.signature(function)
+        )
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as error:
+        raise lowering.located(SrcadError, f"in '{ast.unparse(node)}': {error}", node) from None
+    if isinstance(function, LocalFunction):
+        bound.apply_defaults()
+        parsed = function.parsed
+    else:
+        _stage_defaults(lowering, function, bound)
+        parsed = parse_function(function)
+    inlining = Inlining(
+        lowering.builder, lowering.inlining.depth + 1, lowering.world, live_values(lowering, node)
+    )
+    return lower_body(Lowering(parsed, dict(bound.arguments), inlining))
+
+
+def _stage_defaults(
+    lowering: Lowering, function: types.FunctionType, bound: inspect.BoundArguments
+) -> None:
+    """A helper's default arguments, read on every call like other outside values
+    (``def act(x, slope=SLOPE)``: a float default is a value, not a constant)."""
+    world = lowering.world
+    defaults = function.__defaults__ or ()
+    positional = [
+        p.name
+        for p in bound.signature.parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    first = len(positional) - len(defaults)
+    for k, name in enumerate(positional[first:]):
+        if name not in bound.arguments:
+            path = WorldPath(function, function.__name__, (("attr", "__defaults__"),), name)
+            bound.arguments[name] = world.stage(
+                defaults[k], path.child("item", k, f"{function.__name__}.{name}")
+            )
+    for name, value in (function.__kwdefaults__ or {}).items():
+        if name not in bound.arguments:
+            path = WorldPath(function, function.__name__, (("attr", "__kwdefaults__"),), name)
+            bound.arguments[name] = world.stage(value, path.child("item", name, name))
+    bound.apply_defaults()  # *args and **kwargs: empty
+
+
+@lowers_expression(ast.Lambda)
+def evaluate_lambda(lowering: Lowering, node: ast.Lambda) -> LocalFunction:
+    return local_function(lowering, node)
+
+
+def local_function(lowering: Lowering, node: ast.FunctionDef | ast.Lambda) -> LocalFunction:
+    """A function defined inside the one being lowered (``def`` or ``lambda``)."""
+    if isinstance(node, ast.Lambda):
+        body: list[ast.stmt] = [ast.copy_location(ast.Return(node.body), node.body)]
+        node = ast.copy_location(
+            ast.FunctionDef(name="lambda", args=node.args, body=body, decorator_list=[]),
+            node,
+        )
+    elif node.decorator_list:
+        raise lowering.located(
+            UnsupportedSyntax,
+            "decorators on nested functions are not supported; define it without one",
+            node,
+        )
+    arguments = node.args
+    defaults = [evaluate(lowering, d) for d in arguments.defaults]
+    names = [a.arg for a in arguments.posonlyargs + arguments.args]
+    parameters = [
+        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        for name in names[: len(names) - len(defaults)]
+    ]
+    parameters += [
+        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=value)
+        for name, value in zip(names[len(names) - len(defaults) :], defaults, strict=True)
+    ]
+    parsed = ParsedFunction(None, node, lowering.parsed.file, lowering.parsed.globals, lowering.env)
+    return LocalFunction(parsed, inspect.Signature(parameters))
+
+
+# --- builtins and NumPy on traced values --------------------------------------------------
+def _traced_builtin(
+    lowering: Lowering,
+    function: Callable[..., object],
+    args: Args,
+    kwargs: Kwargs,
+    node: ast.Call,
+) -> object:
+    """Python builtins (and ``math.log`` with a base) applied to traced values."""
+    builder = lowering.builder
+    if function in (max, min) and len(args) >= 2 and not kwargs:
+        prim = "maximum" if function is max else "minimum"
+        result = args[0]  # max(a, b, c) as NumPy's maximum of maximum
+        for arg in args[1:]:
+            result = builder.apply(prim, (result, arg))
+        return result
+    if function in (float, int) and isinstance(args[0], Tracer):
+        if args[0].shape != ():
+            raise lowering.located(
+                SrcadError,
+                f"{function.__name__}() of an array of shape {args[0].shape}",
+                node,
+            )
+        return args[0]
+    if function is math.log and len(args) == 2:
+        return builder.tracer(builder.apply_atom("log", (args[0],))) / math.log(args[1])
+    if function is range:
+        raise StaticValueNeeded(
+            f"'{ast.unparse(node)}': the bounds of a range must be ints known when "
+            "compiling (not values computed inside a loop)",
+            builder.loc,
+        )
+    return function(*args, **kwargs)  # len, sum, abs... work through the array protocol
+
+
+def _array_of(value: object, dtype: DTypeLike | None = None) -> Tracer | np.ndarray:
+    """``np.array(value)`` of traced values: a copy of an array, or nested lists of values
+    stacked into one."""
+    array: Tracer | np.ndarray
+    if isinstance(value, (list, tuple)):
+        rows = [_array_of(item) for item in value]
+        # NumPy's stubs do not know ``__array_function__``: a stack of tracers is a tracer
+        array = np.stack(rows)  # type: ignore[arg-type]
+    elif isinstance(value, Tracer):
+        array = value.copy()
+    else:
+        array = np.array(value)
+    return array if dtype is None else array.astype(dtype)
+
+
+def _no_rule(lowering: Lowering, node: ast.Call) -> NoDerivativeRule:
+    name = ast.unparse(node.func)
+    return lowering.located(
+        NoDerivativeRule,
+        f"'{name}' has no derivative rule; rewrite it with supported NumPy operations "
+        f"or give it one with srcad.defvjp({name}, rule)",
+        node,
+    )
+
+
+# --- what a callee is ---------------------------------------------------------------------
+class _ContainerMethod(Protocol):
+    """A bound method of a Python list or dict (``hs.append``)."""
+
+    __self__: list[object] | dict[object, object]
+    __name__: str
+
+    def __call__(self, *args: object, **kwargs: object) -> object: ...
+
+
+def _is_container_method(function: object) -> TypeGuard[_ContainerMethod]:
+    return isinstance(getattr(function, "__self__", None), (list, dict))
+
+
+def _is_traceable_builtin(function: object) -> TypeGuard[Callable[..., object]]:
+    return function in TRACEABLE_BUILTINS
+
+
+def _is_user_function(function: object) -> TypeGuard[types.FunctionType]:
+    if not isinstance(function, types.FunctionType):
+        return False
+    module = getattr(function, "__module__", "") or ""
+    return not module.startswith(("numpy", "math", "srcad."))
+
+
+def _leaves(args: Args, kwargs: Kwargs) -> list[object]:
+    leaves, _ = flatten([args, kwargs])
+    return leaves

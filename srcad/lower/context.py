@@ -1,0 +1,101 @@
+"""The state of lowering one function body: the context every lowering function takes.
+
+``Lowering`` holds what the statements of one function (the user's, or a helper being
+inlined) read and change: the names bound so far (``env``), the graph builder, the staged
+outside world, which statement is being lowered and what is read after it (for the alias
+checks). ``Inlining`` is what a function shares with the helpers inlined into it. Besides
+that state, ``Lowering`` only locates things in the user's source: errors and equations
+carry the user's file and line.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from srcad.errors import NoDerivativeRule, SrcadError
+from srcad.frontend import ParsedFunction
+from srcad.ir import Loc
+from srcad.ir.builder import GraphBuilder, TraceError, UnknownPrimitiveError
+from srcad.lower.liveness import live_after
+from srcad.lower.world import World
+
+Node = ast.stmt | ast.expr  # a node with a line in the user's source
+E = TypeVar("E", bound=SrcadError)
+
+
+@dataclass
+class Inlining:
+    """What a function shares with the helpers inlined into it: the builder and the world
+    of the compilation, how deep the inlining goes, and the values callers read later (a
+    helper must not write into them)."""
+
+    builder: GraphBuilder
+    depth: int
+    world: World
+    outside: tuple[object, ...] = ()
+
+
+@dataclass(eq=False)
+class Lowering:
+    """The state of lowering one function body.
+
+    ``named``: ids of the vars already given a user's name; ``loop_depth``: how many loops
+    rewritten with flags enclose the statement; ``statement``: the one being lowered;
+    ``alternatives``: var id -> the values it may be (see ``srcad.lower.aliasing``);
+    ``live``: statement id -> the names read after it.
+    """
+
+    parsed: ParsedFunction
+    env: dict[str, object]
+    inlining: Inlining
+    named: set[int] = field(default_factory=set)
+    loop_depth: int = 0
+    statement: ast.stmt | None = None
+    alternatives: dict[int, tuple[object, ...]] = field(default_factory=dict)
+    live: dict[int, frozenset[str]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.live = live_after(self.parsed.node.body)
+
+    @property
+    def builder(self) -> GraphBuilder:
+        return self.inlining.builder
+
+    @property
+    def world(self) -> World:
+        return self.inlining.world
+
+    @functools.cached_property
+    def visible_names(self) -> set[str]:
+        """Names the user's code can see: generated flags (``_broke1``) must not hide them.
+        Worked out only for a loop with break, continue or return (the module's globals)."""
+        names = {n.id for n in ast.walk(self.parsed.node) if isinstance(n, ast.Name)}
+        return names | set(self.parsed.globals)
+
+    def location(self, statement: ast.stmt) -> Loc:
+        """Where ``statement`` is in the user's source, as its equations record it."""
+        return Loc(self.parsed.file, statement.lineno, self._text(statement), self.parsed.name)
+
+    def _text(self, statement: ast.stmt) -> str:
+        line = self.parsed.source_line(statement.lineno) or ast.unparse(statement).splitlines()[0]
+        return line.split("  # ")[0]  # without a trailing comment
+
+    def located(self, kind: type[E], message: str, node: Node) -> E:
+        """An error of ``kind`` about ``node``, at its line of the user's file."""
+        return kind(message, self.parsed.file, node.lineno)
+
+    def trace_error(self, error: TraceError, statement: ast.stmt) -> SrcadError:
+        """The error to report for ``error``, raised while lowering ``statement``."""
+        line = error.loc.line if error.loc else statement.lineno
+        file = error.loc.file if error.loc else self.parsed.file
+        if isinstance(error, UnknownPrimitiveError):
+            return NoDerivativeRule(
+                f"{error}; rewrite it with supported NumPy operations or give it a rule with "
+                "srcad.defvjp",
+                file,
+                line,
+            )
+        return SrcadError(str(error), file, line)

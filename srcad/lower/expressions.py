@@ -1,0 +1,281 @@
+"""Lowering expressions: names, displays, operators, attributes and subscripts.
+
+Expressions run as NumPy code on tracers, so every operation on data becomes an equation
+through the ``GraphBuilder``; on compile-time values (ints, shapes, axis tuples) they run as
+plain Python. Names resolve in the function's ``env``, then outside it: a global or a
+closure cell is staged (``srcad.lower.world``). Calls and conditional expressions have
+modules of their own (``calls``, ``branches``).
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax
+from srcad.ir import Const
+from srcad.ir.builder import SAME_AS_NUMPY, StaticValueNeeded, TraceError, Tracer
+from srcad.lower.dispatch import evaluate, lowers_expression
+from srcad.lower.world import Outside
+
+if TYPE_CHECKING:
+    from srcad.lower.context import Lowering, Node
+
+BINARY_OPERATORS: dict[type, Callable[[Any, Any], object]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+    ast.MatMult: operator.matmul,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+}
+UNARY_OPERATORS: dict[type, Callable[[Any], object]] = {
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+    ast.Not: operator.not_,
+}
+COMPARE_OPERATORS: dict[type, Callable[[Any, Any], object]] = {
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+}
+# Operators that have no derivative: allowed on compile-time values and ints only. (``%`` has
+# one: x % y = x - y floor(x / y), so d/dx = 1 and d/dy = -floor(x / y).)
+STATIC_ONLY = (ast.FloorDiv,)
+ARRAY_ATTRIBUTES = {"T", "shape", "ndim", "size", "dtype", "reshape", "transpose", "copy"}
+ARRAY_ATTRIBUTES |= {"flatten", "astype", *SAME_AS_NUMPY}
+
+
+@lowers_expression(ast.Constant)
+def evaluate_constant(lowering: Lowering, node: ast.Constant) -> object:
+    return node.value
+
+
+@lowers_expression(ast.Name)
+def evaluate_name(lowering: Lowering, node: ast.Name) -> object:
+    return lookup(lowering, node.id, node)
+
+
+def lookup(lowering: Lowering, name: str, node: Node) -> object:
+    """The value of ``name``: bound in the function, or found outside it."""
+    if name in lowering.env:
+        return lowering.env[name]
+    value, path = lowering.parsed.locate(name, node.lineno)
+    if path is not None:  # a global or closure cell: staged (read every call, or fixed)
+        return lowering.world.stage(value, path)
+    if isinstance(value, np.ndarray):
+        return lowering.builder.tracer(Const(value, name))
+    return value
+
+
+@lowers_expression(ast.Tuple)
+def evaluate_tuple(lowering: Lowering, node: ast.Tuple) -> tuple[object, ...]:
+    return tuple(evaluate(lowering, element) for element in node.elts)
+
+
+@lowers_expression(ast.List)
+def evaluate_list(lowering: Lowering, node: ast.List) -> list[object]:
+    return [evaluate(lowering, element) for element in node.elts]
+
+
+@lowers_expression(ast.Dict)
+def evaluate_dict(lowering: Lowering, node: ast.Dict) -> dict[object, object]:
+    keys = [key for key in node.keys if key is not None]
+    if len(keys) != len(node.keys):
+        raise lowering.located(UnsupportedSyntax, "'**' in dict displays is not supported", node)
+    return {
+        evaluate(lowering, k): evaluate(lowering, v) for k, v in zip(keys, node.values, strict=True)
+    }
+
+
+# --- operators ----------------------------------------------------------------------------
+@lowers_expression(ast.BinOp)
+def evaluate_binary(lowering: Lowering, node: ast.BinOp) -> object:
+    left, right = evaluate(lowering, node.left), evaluate(lowering, node.right)
+    return binary(lowering, node.op, left, right, node)
+
+
+def binary(lowering: Lowering, op: ast.operator, left: object, right: object, node: Node) -> object:
+    """``left op right``: an equation for data, Python's result for compile-time values."""
+    _require_static(lowering, op, (left, right), node)
+    if isinstance(left, Tracer) or isinstance(right, Tracer):
+        return BINARY_OPERATORS[type(op)](left, right)
+    return run_static(lowering, lambda: BINARY_OPERATORS[type(op)](left, right), node)
+
+
+@lowers_expression(ast.UnaryOp)
+def evaluate_unary(lowering: Lowering, node: ast.UnaryOp) -> object:
+    operand = evaluate(lowering, node.operand)
+    if isinstance(node.op, ast.Not) and isinstance(operand, Tracer):
+        return _logical(lowering, "logical_not", [operand], node)
+    _require_static(lowering, node.op, (operand,), node)
+    return UNARY_OPERATORS[type(node.op)](operand)
+
+
+@lowers_expression(ast.BoolOp)
+def evaluate_boolean(lowering: Lowering, node: ast.BoolOp) -> object:
+    """``and`` / ``or``: Python's meaning on compile-time values, logical ops on data."""
+    values = [evaluate(lowering, value) for value in node.values]
+    if not any(isinstance(v, Tracer) for v in values):
+        result = values[0]
+        for value in values[1:]:
+            result = (result and value) if isinstance(node.op, ast.And) else (result or value)
+        return result
+    prim = "logical_and" if isinstance(node.op, ast.And) else "logical_or"
+    result = values[0]
+    for value in values[1:]:
+        result = _logical(lowering, prim, [result, value], node)
+    return result
+
+
+def _logical(lowering: Lowering, prim: str, operands: list[object], node: Node) -> object:
+    if any(isinstance(v, Tracer) and v.shape != () for v in operands):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' combines arrays; 'and', 'or' and 'not' need single "
+            "truth values (use np.logical_and / np.all for arrays)",
+            node,
+        )
+    return lowering.builder.apply(prim, tuple(operands))
+
+
+@lowers_expression(ast.Compare)
+def evaluate_comparison(lowering: Lowering, node: ast.Compare) -> object:
+    """``a < b`` and chains ``a < b < c`` (each operand evaluated once)."""
+    operands = [evaluate(lowering, node.left)]
+    operands += [evaluate(lowering, c) for c in node.comparators]
+    results = []
+    for op, left, right in zip(node.ops, operands, operands[1:], strict=False):
+        _require_static(lowering, op, (left, right), node)
+        results.append(COMPARE_OPERATORS[type(op)](left, right))
+    if not any(isinstance(r, Tracer) for r in results):
+        return _static_comparison(lowering, results, node)
+    result = results[0]
+    for value in results[1:]:
+        result = _logical(lowering, "logical_and", [result, value], node)
+    return result
+
+
+def _static_comparison(lowering: Lowering, results: list[object], node: ast.Compare) -> object:
+    """A comparison of compile-time values, as Python computes it: one comparison of
+    arrays is an array (``np.arange(3.0) > 0.5`` is a constant mask); a chain is the
+    ``and`` of its links, which needs a single truth value from each."""
+    if len(results) == 1:
+        return results[0] if isinstance(results[0], np.ndarray) else all(results)
+    if any(isinstance(r, np.ndarray) and r.size != 1 for r in results):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' chains comparisons of arrays, which needs single truth "
+            "values (Python raises here too); write np.logical_and(a < b, b < c)",
+            node,
+        )
+    return all(results)
+
+
+def _require_static(
+    lowering: Lowering, op: ast.AST, operands: tuple[object, ...], node: Node
+) -> None:
+    if type(op) not in BINARY_OPERATORS | UNARY_OPERATORS | COMPARE_OPERATORS:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"the operator in '{ast.unparse(node)}' is not supported",
+            node,
+        )
+    traced = [v for v in operands if isinstance(v, Tracer)]
+    if isinstance(op, STATIC_ONLY) and not all(_is_int(v) for v in traced):
+        raise StaticValueNeeded(
+            f"'{ast.unparse(node)}' has no derivative; it is allowed on ints and shapes only",
+            lowering.builder.loc,
+        )
+
+
+def _is_int(value: Tracer) -> bool:
+    """Whether a traced value holds integers (a loop counter, an index): ``//`` on those
+    needs no derivative."""
+    return value.aval.dtype.startswith(("int", "uint"))
+
+
+def run_static(lowering: Lowering, compute: Callable[[], object], node: Node) -> object:
+    """Run Python on compile-time values; what it raises is about the user's line
+    (the plain function raises there too), not a bug in srcad."""
+    try:
+        return compute()
+    except (TraceError, SrcadError):
+        raise
+    except (ArithmeticError, ValueError, TypeError, IndexError, KeyError) as error:
+        raise lowering.located(
+            SrcadError,
+            f"'{ast.unparse(node)}' raises {type(error).__name__}: {error} (the plain "
+            "function raises here too)",
+            node,
+        ) from None
+
+
+# --- attributes and subscripts ------------------------------------------------------------
+@lowers_expression(ast.Attribute)
+def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
+    value = evaluate(lowering, node.value)
+    if isinstance(value, Tracer) and node.attr not in ARRAY_ATTRIBUTES:
+        raise lowering.located(
+            NoDerivativeRule,
+            f"the array attribute '.{node.attr}' is not supported; supported: "
+            + ", ".join(sorted(ARRAY_ATTRIBUTES)),
+            node,
+        )
+    try:
+        if isinstance(value, Outside):  # cfg.scale, self.W: read on every call
+            return lowering.world.attribute(value, node.attr)
+        return getattr(value, node.attr)
+    except AttributeError as error:
+        raise lowering.located(SrcadError, str(error), node) from None
+
+
+@lowers_expression(ast.Subscript)
+def evaluate_subscript(lowering: Lowering, node: ast.Subscript) -> object:
+    value = evaluate(lowering, node.value)
+    index = index_of(lowering, node.slice)
+    if isinstance(value, Outside) and not contains_tracer(index):
+        try:  # state["target"] of a big dict or an object: read on every call
+            return lowering.world.item(value, index)
+        except (IndexError, KeyError, TypeError) as error:
+            raise lowering.located(SrcadError, f"'{ast.unparse(node)}': {error!r}", node) from None
+    if isinstance(value, np.ndarray) and contains_tracer(index):
+        value = lowering.builder.tracer(Const(value))
+    if not isinstance(value, Tracer) and contains_tracer(index):
+        raise StaticValueNeeded(
+            f"'{ast.unparse(node)}' indexes a Python {type(value).__name__} with a value "
+            "computed from data; index lists with ints, or stack them into an array first",
+            lowering.builder.loc,
+        )
+    container: Any = value  # any value: Python's TypeError if it has no items
+    try:
+        return container[index]
+    except (IndexError, KeyError, TypeError) as error:
+        raise lowering.located(SrcadError, f"'{ast.unparse(node)}': {error}", node) from None
+
+
+def index_of(lowering: Lowering, node: ast.expr) -> object:
+    """A subscript's index: slices and tuples evaluated part by part."""
+    if isinstance(node, ast.Slice):
+        parts = (node.lower, node.upper, node.step)
+        return slice(*[None if p is None else evaluate(lowering, p) for p in parts])
+    if isinstance(node, ast.Tuple):
+        return tuple(index_of(lowering, element) for element in node.elts)
+    return evaluate(lowering, node)
+
+
+def contains_tracer(index: object) -> bool:
+    """Whether an index holds a value computed from data."""
+    items = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(item, Tracer) for item in items)

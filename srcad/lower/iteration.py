@@ -1,0 +1,162 @@
+"""What a ``for`` loop iterates over, and the items it binds its target to.
+
+``range(...)``, the rows of an array, ``zip`` over arrays and ``enumerate`` of those can
+stay a loop: an ``Iteration`` counts from ``start`` to ``stop``. Other iterables (Python
+lists and tuples, whose items may differ in shape) are unrolled over their items.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeGuard
+
+from srcad.errors import SrcadError
+from srcad.ir import Var
+from srcad.ir.builder import Tracer
+
+if TYPE_CHECKING:
+    from srcad.lower.context import Lowering
+
+
+@dataclass(frozen=True)
+class Iteration:
+    """How a ``for`` loop iterates: over ``range(start, stop, step)``, binding the target
+    to the counter itself or to rows of ``arrays`` (``enumerate`` adds the counter)."""
+
+    start: int
+    stop: int
+    step: int
+    arrays: tuple[Tracer, ...]
+    is_enumerate: bool
+
+    @property
+    def trip_count(self) -> int:
+        return len(range(self.start, self.stop, self.step))
+
+
+class Zipped:
+    """``zip`` over arrays, kept symbolic so the loop can stay a loop."""
+
+    def __init__(self, arrays: tuple[Tracer, ...]):
+        self.arrays = arrays
+        self.length = min(_rows(a) for a in arrays)
+
+
+class Enumerated:
+    """``enumerate`` of an array or of zipped arrays, kept symbolic like ``Zipped``."""
+
+    def __init__(self, inner: object):
+        self.inner = inner
+
+
+def structured_iteration(iterable: object) -> Iteration | None:
+    """How to iterate without unrolling, or None for Python containers."""
+    if isinstance(iterable, range):
+        return Iteration(iterable.start, iterable.stop, iterable.step, (), False)
+    if isinstance(iterable, (Tracer, Zipped)):
+        return _rows_iteration(iterable, is_enumerate=False)
+    if isinstance(iterable, Enumerated) and isinstance(iterable.inner, (Tracer, Zipped)):
+        return _rows_iteration(iterable.inner, is_enumerate=True)
+    return None
+
+
+def _rows_iteration(iterable: Tracer | Zipped, is_enumerate: bool) -> Iteration:
+    """Iterating over the rows of an array, or of arrays zipped together."""
+    if isinstance(iterable, Tracer):
+        return Iteration(0, _rows(iterable), 1, (iterable,), is_enumerate)
+    return Iteration(0, iterable.length, 1, iterable.arrays, is_enumerate)
+
+
+def _rows(array: Tracer) -> int:
+    if not array.shape:
+        raise TypeError("iteration over a 0-d array")
+    return array.shape[0]
+
+
+def loop_item(counter: Tracer, iteration: Iteration) -> object:
+    """What the target is bound to in the body of the loop kept as a loop."""
+    if not iteration.arrays:
+        return counter
+    rows = tuple(array[counter] for array in iteration.arrays)
+    item = rows[0] if len(rows) == 1 else rows
+    return (counter, item) if iteration.is_enumerate else item
+
+
+def iteration_items(iteration: Iteration) -> list[object]:
+    """What the target is bound to in each iteration of the loop unrolled."""
+    items: list[object] = []
+    for i in range(iteration.start, iteration.stop, iteration.step):
+        rows = tuple(array[i] for array in iteration.arrays)
+        item = i if not rows else rows[0] if len(rows) == 1 else rows
+        items.append((i, item) if iteration.is_enumerate else item)
+    return items
+
+
+def static_items(lowering: Lowering, iterable: object, node: ast.For) -> list[object]:
+    """The items of an iterable that does not stay a loop (a Python list, say)."""
+    if isinstance(iterable, Enumerated):
+        return list(enumerate(static_items(lowering, iterable.inner, node)))
+    if isinstance(iterable, Zipped):
+        columns = [static_items(lowering, a, node) for a in iterable.arrays]
+        return list(zip(*columns, strict=False))
+    items: Any = iterable  # any value: Python's TypeError if it is not iterable
+    try:
+        return list(items)
+    except TypeError:
+        raise lowering.located(
+            SrcadError, f"cannot iterate over a {type(iterable).__name__}", node
+        ) from None
+
+
+def counter_name(target: ast.expr) -> str:
+    """The name the loop's counter var gets: the target's (first) name."""
+    if isinstance(target, ast.Name):
+        return target.id
+    if isinstance(target, ast.Tuple) and target.elts and isinstance(target.elts[0], ast.Name):
+        return target.elts[0].id
+    return "i"
+
+
+def stop_dim(node: ast.For, iteration: Iteration, env: dict[str, object]) -> tuple[int, int] | None:
+    """``(var id, axis)`` when the user wrote the loop's bound as the length of an array's
+    axis (``range(xs.shape[0])``, ``range(len(xs))``, ``for x in xs``), so that the generated
+    code can spell it so; ``env`` holds the values of the names before the loop."""
+    array: object = iteration.arrays[0] if len(iteration.arrays) == 1 else None
+    axis = 0
+    written = _range_bound(node.iter)
+    if written is not None:
+        array, axis = env.get(written[0]), written[1]
+    if not isinstance(array, Tracer) or not isinstance(array.atom, Var):
+        return None
+    if not -array.ndim <= axis < array.ndim or array.shape[axis] != iteration.stop:
+        return None  # not what it seemed (a shadowed 'len', say): keep the number
+    return array.atom.id, axis % array.ndim
+
+
+def _range_bound(iterable: ast.expr) -> tuple[str, int] | None:
+    """``("xs", k)`` for ``range(xs.shape[k])`` and ``range(start, len(xs), step)`` (k = 0)."""
+    if not _is_call_of(iterable, "range") or not 1 <= len(iterable.args) <= 3:
+        return None
+    bound = iterable.args[0 if len(iterable.args) == 1 else 1]
+    if _is_call_of(bound, "len") and len(bound.args) == 1 and isinstance(bound.args[0], ast.Name):
+        return bound.args[0].id, 0
+    if (
+        isinstance(bound, ast.Subscript)
+        and isinstance(bound.value, ast.Attribute)
+        and bound.value.attr == "shape"
+        and isinstance(bound.value.value, ast.Name)
+        and isinstance(bound.slice, ast.Constant)
+        and type(bound.slice.value) is int
+    ):
+        return bound.value.value.id, bound.slice.value
+    return None
+
+
+def _is_call_of(node: ast.expr, name: str) -> TypeGuard[ast.Call]:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == name
+        and not node.keywords
+    )

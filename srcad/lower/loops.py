@@ -1,0 +1,362 @@
+"""Lowering ``for`` and ``while`` loops.
+
+A ``for`` loop over ``range`` or over an array's first axis, and a ``while`` loop, become
+``for`` / ``while`` equations whose body is a sub-graph from the loop-carried variables to
+their next values; the loop stays a loop in the generated code. Loops over Python lists and
+tuples (whose items may differ in shape), and loops whose body changes the shape of a
+carried value or grows a Python list, are unrolled; so is a ``while`` whose condition is
+known at compile time. ``break`` and ``continue`` become flags first (``srcad.lower.jumps``).
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.ir import AVal, Const, Eqn, Graph, Var
+from srcad.ir.builder import StaticValueNeeded, Tracer
+from srcad.lower.aliasing import carry_alternatives, next_alternatives, rewritten
+from srcad.lower.assignments import assign
+from srcad.lower.branches import contains_return, lower_block
+from srcad.lower.containers import restore_containers, snapshot_containers
+from srcad.lower.dispatch import dispatch_statement, evaluate, evaluate_at, lowers_statement
+from srcad.lower.iteration import (
+    Iteration,
+    counter_name,
+    iteration_items,
+    loop_item,
+    static_items,
+    stop_dim,
+    structured_iteration,
+)
+from srcad.lower.jumps import has_jumps, rewrite_jumps
+from srcad.lower.rows import rows_read_when_used
+
+if TYPE_CHECKING:
+    from srcad.lower.context import Lowering
+
+MAX_UNROLL = 10_000
+INT = AVal((), "int64", is_weak=True)
+Params = tuple[tuple[str, object], ...]
+# A loop body lowered: its equations, its outputs and the carried values at its end.
+LoweredBody = tuple[list[Eqn], list[Var | Const], list[object]]
+
+
+class _Unroll(Exception):
+    """The loop cannot be kept as a loop; lower it iteration by iteration."""
+
+
+@lowers_statement(ast.For, ast.While)
+def lower_loop(lowering: Lowering, node: ast.For | ast.While, since: int) -> None:
+    original = node
+    if isinstance(node, ast.For):
+        node = rows_read_when_used(lowering, node)
+    if has_jumps(node.body):  # break / continue become flags first
+        lowering.loop_depth += 1
+        statements = rewrite_jumps(node, lowering.loop_depth, lowering.visible_names)
+        with rewritten(lowering, original, statements):
+            for statement in statements:
+                dispatch_statement(lowering, statement, len(lowering.builder.eqns))
+        lowering.loop_depth -= 1
+    elif contains_return(node):  # lower_block rewrites these; reaching here is a bug
+        raise lowering.located(
+            UnsupportedSyntax,
+            "'return' inside this loop is not supported; assign the result to a "
+            "variable and return it after the loop",
+            node,
+        )
+    elif isinstance(node, ast.For):
+        _lower_for(lowering, node)
+    else:
+        _lower_while(lowering, node)
+
+
+# --- for ----------------------------------------------------------------------------------
+def _lower_for(lowering: Lowering, node: ast.For) -> None:
+    if node.orelse:
+        raise lowering.located(UnsupportedSyntax, "'for ... else' is not supported", node)
+    iterable = evaluate(lowering, node.iter)
+    iteration = structured_iteration(iterable)
+    if iteration is None:
+        _unroll(lowering, node, static_items(lowering, iterable, node))
+        return
+    if iteration.trip_count == 0:
+        return
+    try:
+        _structured_loop(lowering, node, iteration)
+    except _Unroll:
+        if iteration.trip_count > MAX_UNROLL:
+            raise lowering.located(
+                SrcadError,
+                f"this loop changes the shape of a value it carries or grows a Python list, "
+                f"and runs {iteration.trip_count} times (too many to unroll); keep shapes "
+                "fixed across iterations (preallocate with np.zeros, assign y[i] = ...)",
+                node,
+            ) from None
+        _unroll(lowering, node, iteration_items(iteration))
+
+
+def _unroll(lowering: Lowering, node: ast.For, items: list[object]) -> None:
+    for item in items:
+        assign(lowering, node.target, item, len(lowering.builder.eqns))
+        lower_block(lowering, node.body)
+
+
+def _structured_loop(lowering: Lowering, node: ast.For, iteration: Iteration) -> None:
+    builder = lowering.builder
+    before = dict(lowering.env)
+    carried = [n for n in _assigned_names(node.body) if n in before]
+    avals = [_carried_atom(before[n], n, node).aval for n in carried]
+    for _attempt in range(3):
+        counter = builder.new_var(counter_name(node.target), INT)
+        in_vars = [builder.new_var(n, a) for n, a in zip(carried, avals, strict=True)]
+        body, outs, ends = _lower_loop_body(
+            lowering, node, before, carried, in_vars, counter, iteration
+        )
+        out_avals = [a.aval for a in outs]
+        widened = _widen(avals, out_avals)
+        if widened == avals:
+            break
+        avals = widened
+    else:
+        raise _Unroll
+    graph = Graph(f"{lowering.parsed.name}_loop", (counter, *in_vars), tuple(body), tuple(outs))
+    params: Params = (
+        ("body", graph),
+        ("start", iteration.start),
+        ("step", iteration.step),
+        ("stop", iteration.stop),
+    )
+    stop_axis = stop_dim(node, iteration, before)
+    if stop_axis is not None:
+        params += (("stop_dim", stop_axis),)
+    _emit_loop(lowering, "for", node, before, carried, avals, params, ends)
+
+
+def _lower_loop_body(
+    lowering: Lowering,
+    node: ast.For | ast.While,
+    before: dict[str, object],
+    carried: list[str],
+    in_vars: list[Var],
+    counter: Var | None = None,
+    iteration: Iteration | None = None,
+) -> LoweredBody:
+    """The body as a sub-graph from the carried values (and the counter of a ``for``)
+    to their next values, and those values; raises ``_Unroll`` when it cannot stay a
+    loop. The body is lowered again while the carried values turn out to share arrays
+    in later iterations that they did not in the first (see ``srcad.lower.aliasing``)."""
+    extra: list[list[object]] = [[] for _ in carried]
+    while True:
+        carry_alternatives(lowering, before, carried, in_vars, extra)
+        lowered = _lower_body_once(lowering, node, before, carried, in_vars, counter, iteration)
+        grown = next_alternatives(lowering, before, in_vars, lowered[2], extra)
+        if all(len(g) == len(e) for g, e in zip(grown, extra, strict=True)):
+            return lowered  # nothing new: the checks in this lowering saw every alias
+        extra = grown
+
+
+def _lower_body_once(
+    lowering: Lowering,
+    node: ast.For | ast.While,
+    before: dict[str, object],
+    carried: list[str],
+    in_vars: list[Var],
+    counter: Var | None,
+    iteration: Iteration | None,
+) -> LoweredBody:
+    builder = lowering.builder
+    snapshot = snapshot_containers(before)
+    lowering.env = dict(before)
+    for name, var in zip(carried, in_vars, strict=True):
+        lowering.env[name] = builder.tracer(var)
+    try:
+        with builder.block() as body:
+            if isinstance(node, ast.For) and counter is not None and iteration is not None:
+                item = loop_item(builder.tracer(counter), iteration)
+                assign(lowering, node.target, item, len(builder.eqns))
+            lower_block(lowering, node.body)
+            outs = [_carried_atom(lowering.env[n], n, node) for n in carried]
+    except StaticValueNeeded:
+        restore_containers(snapshot)
+        raise _Unroll from None
+    finally:
+        after = lowering.env
+        lowering.env = before
+    if restore_containers(snapshot) or _static_changed(before, after, carried):
+        raise _Unroll
+    return body, outs, [after[n] for n in carried]
+
+
+def _carried_atom(value: object, name: str, node: ast.For | ast.While) -> Var | Const:
+    if isinstance(value, Tracer):
+        return value.atom
+    if value is None:
+        return Const(0.0)  # a placeholder (a result set later in the loop)
+    if isinstance(value, (bool, float, np.ndarray, np.floating)):
+        return Const(value)
+    if isinstance(value, int) and isinstance(node, ast.While):
+        return Const(value)  # a counter: a while loop carries it as a value
+    raise _Unroll
+
+
+def _emit_loop(
+    lowering: Lowering,
+    prim: str,
+    node: ast.For | ast.While,
+    before: dict[str, object],
+    carried: list[str],
+    avals: list[AVal],
+    params: Params,
+    ends: list[object],
+) -> None:
+    """The loop equation; ``ends``: the carried values at the end of the body (a result
+    is the last one, or, for a ``while`` that may not run, the value before the loop)."""
+    builder = lowering.builder
+    inits = [_carried_atom(before[n], n, node) for n in carried]
+    outputs = tuple(builder.new_var(n, a) for n, a in zip(carried, avals, strict=True))
+    builder.emit(Eqn(prim, tuple(inits), outputs, params, builder.loc, "primal"))
+    lowering.env = dict(before)
+    for name, var, end in zip(carried, outputs, ends, strict=True):
+        lowering.env[name] = builder.tracer(var)
+        runs = (end,) if prim == "for" else (before[name], end)
+        lowering.alternatives[var.id] = runs  # which arrays it may be (aliasing)
+
+
+# --- while --------------------------------------------------------------------------------
+def _lower_while(lowering: Lowering, node: ast.While) -> None:
+    if node.orelse:
+        raise lowering.located(UnsupportedSyntax, "'while ... else' is not supported", node)
+    if _unroll_static_while(lowering, node):
+        return
+    before = dict(lowering.env)
+    carried = [n for n in _assigned_names(node.body) if n in before]
+    try:
+        avals = [_carried_atom(before[n], n, node).aval for n in carried]
+    except _Unroll:
+        raise _while_error(lowering, node) from None
+    for _attempt in range(3):
+        cond_graph = _while_condition(lowering, node, before, carried, avals)
+        in_vars = [lowering.builder.new_var(n, a) for n, a in zip(carried, avals, strict=True)]
+        try:
+            body, outs, ends = _lower_loop_body(lowering, node, before, carried, in_vars)
+        except _Unroll:
+            raise _while_error(lowering, node) from None
+        widened = _widen(avals, [a.aval for a in outs])
+        if widened == avals:
+            break
+        avals = widened
+    else:
+        raise _while_error(lowering, node)
+    graph = Graph(f"{lowering.parsed.name}_loop", tuple(in_vars), tuple(body), tuple(outs))
+    params: Params = (("body", graph), ("cond", cond_graph))
+    _emit_loop(lowering, "while", node, before, carried, avals, params, ends)
+
+
+def _unroll_static_while(lowering: Lowering, node: ast.While) -> bool:
+    """Run a loop whose condition stays known at compile time (``while tape:``) now.
+    Returns False, changing nothing, when the condition comes to depend on data."""
+    builder = lowering.builder
+    before = dict(lowering.env)
+    snapshot = snapshot_containers(before)
+    with builder.block() as unrolled:
+        for _ in range(MAX_UNROLL + 1):
+            with builder.block():
+                test = evaluate_at(lowering, node, node.test)
+            if isinstance(test, Tracer):
+                lowering.env = before
+                restore_containers(snapshot)
+                return False
+            if not test:
+                break
+            lower_block(lowering, node.body)
+        else:
+            raise lowering.located(
+                SrcadError,
+                f"this 'while' loop ran more than {MAX_UNROLL} times while compiling",
+                node,
+            )
+    for eqn in unrolled:
+        builder.emit(eqn)
+    return True
+
+
+def _while_condition(
+    lowering: Lowering,
+    node: ast.While,
+    before: dict[str, object],
+    carried: list[str],
+    avals: list[AVal],
+) -> Graph:
+    builder = lowering.builder
+    in_vars = [builder.new_var(n, a) for n, a in zip(carried, avals, strict=True)]
+    lowering.env = dict(before)
+    for name, var in zip(carried, in_vars, strict=True):
+        lowering.env[name] = builder.tracer(var)
+    with builder.block() as eqns:
+        test = evaluate(lowering, node.test)
+    lowering.env = before
+    if not isinstance(test, Tracer) or test.shape != ():
+        raise lowering.located(
+            SrcadError,
+            "a 'while' condition must be a single truth value that changes as the loop "
+            "runs (a value computed from the loop's variables)",
+            node,
+        )
+    return Graph(f"{lowering.parsed.name}_cond", tuple(in_vars), tuple(eqns), (test.atom,))
+
+
+def _while_error(lowering: Lowering, node: ast.While) -> SrcadError:
+    return lowering.located(
+        SrcadError,
+        "this 'while' loop changes the shape of a value it carries, counts with a Python "
+        "int or grows a Python list; keep shapes fixed and count with a float or an array",
+        node,
+    )
+
+
+# --- helpers ------------------------------------------------------------------------------
+def _widen(avals: list[AVal], out_avals: list[AVal]) -> list[AVal]:
+    """Loop-carried avals that fit both the values going in and coming out."""
+    widened = []
+    for before, after in zip(avals, out_avals, strict=True):
+        if before == after:
+            widened.append(before)
+            continue
+        if before.shape != after.shape and not (before.is_weak and before.shape == ()):
+            raise _Unroll
+        dtype = np.result_type(np.dtype(before.dtype), np.dtype(after.dtype)).name
+        widened.append(AVal(after.shape, dtype, before.is_weak and after.is_weak))
+    return widened
+
+
+def _assigned_names(statements: list[ast.stmt]) -> list[str]:
+    """Names a block assigns (including subscript and augmented targets), in order."""
+    names: list[str] = []
+    for statement in statements:
+        for node in ast.walk(statement):
+            targets: list[ast.expr] = []
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For)):
+                targets = [node.target]
+            for target in targets:
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name) and name.id not in names:
+                        names.append(name.id)
+    return names
+
+
+def _static_changed(
+    before: dict[str, object], after: dict[str, object], carried: list[str]
+) -> bool:
+    """Whether the body changed a compile-time value (an int counter, say)."""
+    for name, value in before.items():
+        if name in carried or isinstance(value, Tracer):
+            continue
+        if after.get(name) is not value:
+            return True
+    return False

@@ -1,0 +1,44 @@
+"""The lowering's rules: every kind of statement and expression srcad supports has one once
+``srcad.lower`` is imported (a rule module left out of ``RULE_MODULES`` would lose its
+kinds; the frontend refuses the other kinds before lowering)."""
+
+from __future__ import annotations
+
+import ast
+
+import srcad.lower  # noqa: F401 - registers the rules
+from srcad.lower.dispatch import EXPRESSIONS, STATEMENTS
+
+SUPPORTED_STATEMENTS = {
+    ast.Assign,
+    ast.AugAssign,
+    ast.AnnAssign,
+    ast.If,
+    ast.For,
+    ast.While,
+    ast.FunctionDef,
+    ast.Return,
+    ast.Expr,
+    ast.Pass,
+}
+SUPPORTED_EXPRESSIONS = {
+    ast.Constant,
+    ast.Name,
+    ast.Tuple,
+    ast.List,
+    ast.Dict,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.BoolOp,
+    ast.Compare,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Call,
+    ast.Lambda,
+    ast.IfExp,
+}
+
+
+def test_every_supported_kind_has_a_rule():
+    assert set(STATEMENTS) == SUPPORTED_STATEMENTS
+    assert set(EXPRESSIONS) == SUPPORTED_EXPRESSIONS
