@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from srcad.ir import Eqn, Var
+from srcad.ir import Atom, Eqn, Var
+from srcad.ir.index import Index
 from srcad.ir.prims import PRIMS
 
 BINARY_AST = {
@@ -37,7 +38,7 @@ COMPARE_AST = {
 }
 
 
-def eqn_expression(eqn: Eqn, operand: Callable[[object], ast.expr]) -> ast.expr:
+def eqn_expression(eqn: Eqn, operand: Callable[[Atom], ast.expr]) -> ast.expr:
     """The right-hand side of ``eqn``; ``operand`` spells each input atom."""
     prim = PRIMS[eqn.prim]
     args = [operand(atom) for atom in eqn.inputs]
@@ -50,7 +51,7 @@ def eqn_expression(eqn: Eqn, operand: Callable[[object], ast.expr]) -> ast.expr:
     if prim.operator in COMPARE_AST:
         return ast.Compare(args[0], [COMPARE_AST[prim.operator]()], [args[1]])
     if eqn.prim == "getitem":
-        return ast.Subscript(args[0], index_expression(eqn.param_dict["index"], args[1:]))
+        return ast.Subscript(args[0], index_expression(static_index(eqn), args[1:]))
     if eqn.prim == "transpose" and not eqn.params and eqn.inputs[0].aval.ndim == 2:
         return ast.Attribute(args[0], "T", ast.Load())
     if eqn.prim == "stop_gradient":
@@ -109,9 +110,17 @@ def _scalar_logic(prim: str, args: list[ast.expr]) -> ast.expr:
     return ast.BoolOp(ast.And() if prim == "logical_and" else ast.Or(), args)
 
 
-def index_expression(static: tuple, arrays: list[ast.expr]) -> ast.expr:
+def static_index(eqn: Eqn) -> Index:
+    """The static part of the index of a subscript equation (see ``srcad.ir.index``)."""
+    index = eqn.param_dict["index"]
+    if not isinstance(index, tuple):
+        raise TypeError(f"a {eqn.prim} equation without a static index")
+    return index
+
+
+def index_expression(static: Index, arrays: list[ast.expr]) -> ast.expr:
     """The subscript ``1:3, i`` of an encoded index (see ``srcad.ir.index``)."""
-    items = []
+    items: list[ast.expr] = []
     for item in static:
         if isinstance(item, tuple) and item[0] == "slice":
             bounds = [None if b is None else literal(b) for b in item[1:]]
@@ -129,8 +138,8 @@ def index_argument(index: ast.expr) -> ast.expr:
     """A subscript as a value to pass to a function (``np.add.at(a, (slice(None), i), g)``):
     ``:`` is only valid inside brackets."""
     if isinstance(index, ast.Slice):
-        bounds = [index.lower, index.upper, index.step]
-        bounds = [ast.Constant(None) if b is None else b for b in bounds]
+        given = [index.lower, index.upper, index.step]
+        bounds = [ast.Constant(None) if b is None else b for b in given]
         while len(bounds) > 1 and isinstance(bounds[-1], ast.Constant) and bounds[-1].value is None:
             bounds.pop()
         return ast.Call(ast.Name("slice", ast.Load()), bounds, [])

@@ -9,14 +9,11 @@ before the loop, at the end of the body, or at the end of a branch.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from srcad.codegen.names import NameAllocator
+from srcad.codegen.names import IsOwned, NameAllocator
 from srcad.codegen.program import LOOPS, Program, carried
 from srcad.ir import Eqn, Graph, Var
+from srcad.ir.control import body_of, branches_of, condition_of
 from srcad.ir.walk import walk_eqns
-
-IsOwned = Callable[[Var], bool]  # whether a value is an array no other name can see
 
 
 def group_structured(names: NameAllocator, is_owned: IsOwned) -> None:
@@ -32,7 +29,7 @@ def _group_cond(names: NameAllocator, eqn: Eqn) -> None:
     claimed: set[int] = set()
     for k, out in enumerate(eqn.outputs):
         members = [out]
-        for branch in eqn.param_dict["branches"]:
+        for branch in branches_of(eqn):
             atom = branch.outputs[k]
             if isinstance(atom, Var) and _absorbable(names, atom, branch, claimed):
                 members.append(atom)
@@ -41,7 +38,7 @@ def _group_cond(names: NameAllocator, eqn: Eqn) -> None:
 
 
 def _group_loop(names: NameAllocator, eqn: Eqn, is_owned: IsOwned) -> None:
-    condition = eqn.param_dict.get("cond")
+    condition = condition_of(eqn) if eqn.prim == "while" else None
     claimed: set[int] = set()
     for k, out in enumerate(eqn.outputs):
         members = _entering_value(names, eqn, k, claimed, is_owned)
@@ -61,7 +58,7 @@ def _entering_value(
     if not isinstance(init, Var):
         return []
     is_same_variable = init.hint == out.hint or names.is_derivative(init)
-    writes = _writes_into(eqn.param_dict["body"], carried(eqn)[k])
+    writes = _writes_into(body_of(eqn), carried(eqn)[k])
     if (
         is_same_variable
         and _init_absorbable(names, init, eqn, claimed, writes, is_owned)
@@ -75,7 +72,7 @@ def _entering_value(
 def _next_value(names: NameAllocator, eqn: Eqn, k: int, claimed: set[int]) -> list[Var]:
     """The body's result for carried value ``k``, when it can be computed into the loop's
     variable: after the body's last read of the value it replaces."""
-    body = eqn.param_dict["body"]
+    body = body_of(eqn)
     result, variable = body.outputs[k], carried(eqn)[k]
     if (
         isinstance(result, Var)

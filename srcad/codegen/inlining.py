@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from srcad.codegen.program import Program
 from srcad.ir import Atom, Eqn, Graph, Var
-from srcad.ir.control import CONTROL
+from srcad.ir.control import CONTROL, condition_of
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import sub_graphs
 from srcad.ir.world import EFFECT_PRIMS
@@ -83,10 +83,11 @@ def _kept(graph: Graph, program: Program) -> set[int]:
 def _consumer_roles(program: Program) -> dict[int, str]:
     """Var id → the role (sweep) of the equation that reads it (the last one that does)."""
     consumer_role = {a.id: e.role for e in program.order for a in e.inputs if isinstance(a, Var)}
-    for eqn in program.order:  # a while condition's value is read by its loop
-        condition = eqn.param_dict.get("cond") if eqn.prim == "while" else None
-        for atom in condition.outputs if condition is not None else ():
-            consumer_role[atom.id] = eqn.role
+    loops = [eqn for eqn in program.order if eqn.prim == "while"]
+    for eqn in loops:  # a while condition's value is read by its loop
+        for atom in condition_of(eqn).outputs:
+            if isinstance(atom, Var):
+                consumer_role[atom.id] = eqn.role
     return consumer_role
 
 

@@ -18,13 +18,16 @@ value found here a name of its own, until no conflict is left.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from srcad.codegen.program import LOOPS, Program
-from srcad.ir import Eqn, Graph, Var
+from srcad.ir import Atom, Eqn, Graph, Var
+from srcad.ir.control import body_of, branches_of
 from srcad.ir.walk import sub_graphs
 
-Path = dict[int, int]  # position of an ``if`` -> index of the branch a position is in
+# The branches a position lies in: (position of an ``if``, index of its branch), outer first.
+Branches = tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class Point:
     gives it another var's value (a branch's result to the ``if``'s, say)."""
 
     position: float
-    branches: tuple[tuple[int, int], ...] = ()
+    branches: Branches = ()
     every_iteration: bool = False
     copies: int | None = None  # an assignment of another value (``y = x``): its id
 
@@ -49,13 +52,13 @@ class Conflict:
     name: str
 
 
-def _after(last: int, branches: tuple, loops: list) -> float:
+def _after(last: int, branches: Branches, loops: list[Eqn]) -> float:
     """Where a structured statement ending at ``last`` assigns its results: after its last
     statement, and after the results of the statements nested in it (which end there too)."""
     return last + 0.5 - (len(branches) + len(loops)) / 1000
 
 
-def _id(atom) -> int | None:
+def _id(atom: Atom) -> int | None:
     return atom.id if isinstance(atom, Var) else None
 
 
@@ -86,7 +89,7 @@ class LiveRanges:
         self.vars[var.id] = var
         self.writes.setdefault(var.id, []).append(point)
 
-    def _read(self, atom, point: Point, loops: list[Eqn]) -> None:
+    def _read(self, atom: Atom, point: Point, loops: list[Eqn]) -> None:
         if not isinstance(atom, Var):
             return
         self.reads.setdefault(atom.id, []).append(point)
@@ -95,7 +98,7 @@ class LiveRanges:
             if self.program.pos(loop) > defined:  # just after the results are assigned
                 self.reads[atom.id].append(Point(self._loop_end[id(loop)] + 1e-4, (), True))
 
-    def _block(self, eqns, branches: tuple, loops: list[Eqn]) -> None:
+    def _block(self, eqns: Iterable[Eqn], branches: Branches, loops: list[Eqn]) -> None:
         for eqn in eqns:
             point = Point(self.program.pos(eqn), branches)
             folded = [self.spelled_at.get(v.id) for v in eqn.outputs if v.id in self.spelled_at]
@@ -111,10 +114,10 @@ class LiveRanges:
                 for var in eqn.outputs:
                     self._write(var, point)
 
-    def _cond(self, eqn: Eqn, branches: tuple, loops: list[Eqn]) -> None:
+    def _cond(self, eqn: Eqn, branches: Branches, loops: list[Eqn]) -> None:
         """Each branch assigns the results at its end."""
         position = self.program.pos(eqn)
-        for index, branch in enumerate(eqn.param_dict["branches"]):
+        for index, branch in enumerate(branches_of(eqn)):
             inner = (*branches, (position, index))
             self._block(branch.eqns, inner, loops)
             last = max((self.program.end[id(e)] for e in branch.eqns), default=position)
@@ -124,14 +127,14 @@ class LiveRanges:
             for var, atom in zip(eqn.outputs, branch.outputs, strict=True):
                 self._write(var, replace(end, copies=_id(atom)))
 
-    def _loop(self, eqn: Eqn, branches: tuple, loops: list[Eqn]) -> None:
+    def _loop(self, eqn: Eqn, branches: Branches, loops: list[Eqn]) -> None:
         """The carried values are assigned on entry; the results at the end of the body,
         which is also where the loop's outputs are assigned."""
         start = Point(self.program.pos(eqn), branches)
         end = Point(_after(self.program.end[id(eqn)], branches, loops), branches)
         self._loop_end[id(eqn)] = end.position
         inner_loops = [*loops, eqn]
-        body = eqn.param_dict["body"]
+        body = body_of(eqn)
         for graph in sub_graphs(eqn):
             carried = graph.inputs[1:] if eqn.prim == "for" and graph is body else graph.inputs
             self._write_all(graph.inputs[: len(graph.inputs) - len(carried)], start)
@@ -143,7 +146,7 @@ class LiveRanges:
         for var, atom in zip(eqn.outputs, body.outputs, strict=True):
             self._write(var, replace(end, copies=_id(atom)))
 
-    def _write_all(self, variables, point: Point) -> None:
+    def _write_all(self, variables: Iterable[Var], point: Point) -> None:
         for var in variables:
             self._write(var, point)
 

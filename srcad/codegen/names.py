@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import builtins
 import keyword
+from collections.abc import Callable
 
+from srcad.codegen.expressions import static_index
 from srcad.codegen.program import Program
-from srcad.ir import Const, Eqn, Graph, Var
+from srcad.ir import Atom, Const, Eqn, Graph, Var
+from srcad.ir.index import Index
 from srcad.ir.prims import PRIMS, shares_memory
 from srcad.ir.walk import defined_vars, sub_graphs
 
 MAX_TEMP_NAME = 12
 RESERVED = set(keyword.kwlist) | set(dir(builtins)) | {"np"}
+IsOwned = Callable[[Var], bool]  # whether a value is a fresh array no other name can see
 
 
 def _kept_for_later(graph: Graph, program: Program) -> set[int]:
@@ -125,16 +129,17 @@ class NameAllocator:
         else:
             self._claim(var, base)
 
-    def assign_eqn(self, eqn: Eqn, is_owned) -> None:
+    def assign_eqn(self, eqn: Eqn, is_owned: IsOwned) -> None:
         position = self.program.pos(eqn)
+        array = eqn.inputs[0] if eqn.prim in ("setitem", "index_add") else None
         if (
-            eqn.prim in ("setitem", "index_add")
+            isinstance(array, Var)
             and eqn.outputs[0].id not in self.isolated
-            and self._fills_in_place(position, eqn, is_owned)
+            and self._fills_in_place(position, eqn, array, is_owned)
         ):
-            self._set(eqn.outputs[0], self.names[eqn.inputs[0].id])
+            self._set(eqn.outputs[0], self.names[array.id])
             self.filled_in_place.add(eqn.outputs[0].id)
-            self._filled_from[eqn.outputs[0].id] = eqn.inputs[0].id
+            self._filled_from[eqn.outputs[0].id] = array.id
             return
         for var in eqn.outputs:
             if var.id in self.names or self._follow_leader(var):
@@ -172,16 +177,13 @@ class NameAllocator:
         self.taken.add(name)
         self._set(var, name)
 
-    def _fills_in_place(self, position: int, eqn: Eqn, is_owned) -> bool:
+    def _fills_in_place(self, position: int, eqn: Eqn, base: Var, is_owned: IsOwned) -> bool:
         """``y[i] = v`` may write into ``y`` when nothing reads the old ``y`` afterwards,
         and the result, taking ``y``'s name, keeps it while it is needed: not when a later
         value of a loop's carried name takes it over while the result is still read (by
         the tape, say), nor when a value of that name is on the tape (the next iteration
         would write into the array an earlier one recorded)."""
-        base = eqn.inputs[0]
         result = eqn.outputs[0]
-        if not isinstance(base, Var):
-            return False
         return (
             not any(m in self._taped for m in self.members(base))
             and not self._group_takes_name_while_read(base, result, position)
@@ -246,7 +248,7 @@ class NameAllocator:
 
     def _is_reusable(self, name: str, position: int) -> bool:
         """Whether a derivative value may take over ``name`` (``dx = dx + ...``)."""
-        holders = self._holder.get(name)
+        holders = self._holder.get(name, [])
         return bool(holders) and all(
             holder not in self.graph.outputs
             and holder.id not in self.leader
@@ -278,7 +280,7 @@ class NameAllocator:
             self._descriptive.add(var.id)
             return identifier(var.hint)
         short = self._operation_name(eqn) if eqn is not None else ""
-        if short and len(short) <= MAX_TEMP_NAME:
+        if eqn is not None and short and len(short) <= MAX_TEMP_NAME:
             if eqn.prim in ("matmul", "dot"):
                 self._descriptive.add(var.id)
             return short
@@ -293,19 +295,20 @@ class NameAllocator:
         return identifier(hint) if hint and hint[0].isalpha() and "@" not in hint else "t"
 
     def _operation_name(self, eqn: Eqn) -> str:
-        operands = [self._operand_name(a) for a in eqn.inputs]
-        if None in operands or eqn.role != "primal":
+        named = [self._operand_name(a) for a in eqn.inputs]
+        operands = [name for name in named if name is not None]
+        if len(operands) < len(named) or eqn.role != "primal":
             return ""
         prim = PRIMS[eqn.prim]
         if eqn.prim == "getitem" and len(operands) == 1:
-            return _item_name(operands[0], eqn.param_dict["index"])
+            return _item_name(operands[0], static_index(eqn))
         if eqn.prim in ("matmul", "dot") and all(len(n) <= 3 for n in operands):
             return "".join(operands)
         if prim.operator is None and len(operands) == 1 and prim.kind != "control":
             return f"{prim.fn.__name__}_{operands[0]}"
         return ""
 
-    def _operand_name(self, atom) -> str | None:
+    def _operand_name(self, atom: Atom) -> str | None:
         """The operand's name if it says what the value is (not ``t3``), else None."""
         if isinstance(atom, Const):
             return atom.name or None
@@ -321,7 +324,7 @@ def identifier(text: str) -> str:
     return name
 
 
-def _item_name(base: str, index: tuple) -> str:
+def _item_name(base: str, index: Index) -> str:
     """``w_0`` for ``w[0]``, ``x_1_2`` for ``x[1, 2]``; empty for slices and arrays."""
     if all(isinstance(item, int) and item >= 0 for item in index):
         return "_".join([base, *(str(item) for item in index)])

@@ -8,9 +8,11 @@ because the next iteration reads it again; ``last_use`` accounts for that.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from srcad.ir import Eqn, Graph, Var
+from srcad.ir import Atom, Eqn, Graph, Var
+from srcad.ir.control import body_of
 from srcad.ir.walk import sub_graphs
 
 LOOPS = ("for", "while")
@@ -26,8 +28,9 @@ class Program:
     defining: dict[int, Eqn] = field(default_factory=dict)
     defined_at: dict[int, int] = field(default_factory=dict)
     block_of: dict[int, int] = field(default_factory=dict)
+    graph_block: dict[int, int] = field(default_factory=dict)  # id of a sub-graph -> its block
     uses: dict[int, int] = field(default_factory=dict)
-    use_blocks: dict[int, set] = field(default_factory=dict)
+    use_blocks: dict[int, set[int]] = field(default_factory=dict)
     last_use: dict[int, int] = field(default_factory=dict)
 
     def pos(self, eqn: Eqn) -> int:
@@ -36,7 +39,7 @@ class Program:
 
 def carried(loop: Eqn) -> tuple[Var, ...]:
     """The body inputs of a loop that carry values (a ``for`` body's first is the counter)."""
-    body = loop.param_dict["body"]
+    body = body_of(loop)
     return body.inputs[1:] if loop.prim == "for" else body.inputs
 
 
@@ -52,7 +55,7 @@ def analyze(graph: Graph) -> Program:
     return program
 
 
-def _number(eqns, program: Program, block: int, counter: list[int]) -> None:
+def _number(eqns: Iterable[Eqn], program: Program, block: int, counter: list[int]) -> None:
     for eqn in eqns:
         position = len(program.order)
         program.order.append(eqn)
@@ -68,24 +71,24 @@ def _number(eqns, program: Program, block: int, counter: list[int]) -> None:
                 program.defined_at[var.id] = position
                 program.block_of[var.id] = inner
             _number(graph.eqns, program, inner, counter)
-            program.block_of[("graph", id(graph))] = inner
+            program.graph_block[id(graph)] = inner
         program.end[id(eqn)] = len(program.order) - 1
 
 
-def _record_uses(eqns, program: Program, block: int, loops: list[Eqn]) -> None:
+def _record_uses(eqns: Iterable[Eqn], program: Program, block: int, loops: list[Eqn]) -> None:
     for eqn in eqns:
         position = program.pos(eqn)
         for atom in eqn.inputs:
             _use(atom, position, block, program, loops)
         inner_loops = loops + [eqn] if eqn.prim in LOOPS else loops
         for graph in sub_graphs(eqn):
-            inner = program.block_of[("graph", id(graph))]
+            inner = program.graph_block[id(graph)]
             _record_uses(graph.eqns, program, inner, inner_loops)
             for atom in graph.outputs:
                 _use(atom, program.end[id(eqn)], inner, program, inner_loops)
 
 
-def _use(atom, position: int, block: int, program: Program, loops: list[Eqn]) -> None:
+def _use(atom: Atom, position: int, block: int, program: Program, loops: list[Eqn]) -> None:
     if not isinstance(atom, Var):
         return
     program.uses[atom.id] = program.uses.get(atom.id, 0) + 1
