@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from srcad.codegen.function import parameter_names
 from srcad.ir import Atom, Eqn, Graph, Var
+from srcad.ir.control import body_of, branches_of, condition_of
 from srcad.ir.walk import defined_vars, walk_eqns
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def control_statement(emitter: Emitter, eqn: Eqn) -> str:
 
 
 def _cond_statement(emitter: Emitter, eqn: Eqn) -> str:
-    true_branch, false_branch = eqn.param_dict["branches"]
+    true_branch, false_branch = branches_of(eqn)
     test = ast.unparse(emitter.operand(eqn.inputs[0]))
     lines = [
         f"{emitter.names.name(var)} = {_placeholder(var)}"
@@ -48,7 +49,7 @@ def _recorded_from_branches(emitter: Emitter, eqn: Eqn) -> list[Var]:
     """Values computed in a branch that the tape records whichever branch ran: they
     start as a zero of their type so that the recording never reads an unset name."""
     inside: set[int] = set()
-    for branch in eqn.param_dict["branches"]:
+    for branch in branches_of(eqn):
         inside |= {v.id for v in defined_vars(branch.eqns)}
     recorded = {
         emitter.names.name(a): a
@@ -70,10 +71,10 @@ def _nested_block(emitter: Emitter, eqn: Eqn, block: Graph) -> list[str]:
 def _filled_in_place(emitter: Emitter, eqn: Eqn) -> set[str]:
     """Names of carried arrays that the loop body writes into in place."""
     names = set()
-    for inner in walk_eqns(eqn.param_dict["body"].eqns):
+    for inner in walk_eqns(body_of(eqn).eqns):
         if inner.prim in ("setitem", "index_add") and isinstance(inner.inputs[0], Var):
             target = emitter.names.names.get(inner.outputs[0].id)
-            if target == emitter.names.names.get(inner.inputs[0].id):
+            if target is not None and target == emitter.names.names.get(inner.inputs[0].id):
                 names.add(target)
     return names
 
@@ -121,9 +122,9 @@ def _is_writable(emitter: Emitter, value: Atom, position: int) -> bool:
 
 def _for_statement(emitter: Emitter, eqn: Eqn) -> str:
     params = eqn.param_dict
-    body = params["body"]
+    body = body_of(eqn)
     counter = emitter.names.name(body.inputs[0])
-    bounds = _range_arguments(params["start"], _stop(emitter, params), params["step"])
+    bounds = _range_arguments(params["start"], _stop(emitter, eqn), params["step"])
     iterator = f"range({bounds})"
     if params.get("is_reversed"):
         iterator = f"reversed({iterator})"
@@ -139,28 +140,32 @@ def _entry_assignments(emitter: Emitter, eqn: Eqn) -> list[str]:
     return _assignments(emitter, eqn.outputs, eqn.inputs, copied, emitter.program.pos(eqn))
 
 
-def _stop(emitter: Emitter, params: dict) -> int | str:
+def _stop(emitter: Emitter, eqn: Eqn) -> object:
     """``xs.shape[0]`` where the source wrote the bound so and ``xs`` is a parameter of
     the generated function (the layout check makes the two equal), else the number."""
-    var_id, axis = params.get("stop_dim", (None, 0))
-    name = parameter_names(emitter).get(var_id)
-    return params["stop"] if name is None else f"{name}.shape[{axis}]"
+    params = eqn.param_dict
+    stop_dim = params.get("stop_dim")
+    if isinstance(stop_dim, tuple):
+        var_id, axis = stop_dim
+        name = parameter_names(emitter).get(var_id)
+        if name is not None:
+            return f"{name}.shape[{axis}]"
+    return params["stop"]
 
 
 def _while_statement(emitter: Emitter, eqn: Eqn) -> str:
-    params = eqn.param_dict
-    condition = params["cond"]
+    condition, body = condition_of(eqn), body_of(eqn)
     lines = _entry_assignments(emitter, eqn)
     test_lines = emitter.block_lines(condition.eqns, parent=eqn)
     test = emitter.operand(condition.outputs[0])
     if all(line.startswith("#") for line in test_lines):
         lines.append(f"while {ast.unparse(test)}:")
-        lines += _indent(_nested_block(emitter, eqn, params["body"]))
+        lines += _indent(_nested_block(emitter, eqn, body))
     else:
         lines.append("while True:")
         stop = ast.unparse(ast.UnaryOp(ast.Not(), test))  # "not (a and k)", not "not a and k"
         lines += _indent([*test_lines, f"if {stop}:", "    break"])
-        lines += _indent(_nested_block(emitter, eqn, params["body"]))
+        lines += _indent(_nested_block(emitter, eqn, body))
     return "\n".join(lines)
 
 
@@ -185,7 +190,9 @@ def _indent(lines: list[str]) -> list[str]:
     return ["    " + piece for line in lines for piece in line.split("\n")]
 
 
-def _range_arguments(start: int, stop: int | str, step: int) -> str:
+def _range_arguments(start: object, stop: object, step: object) -> str:
+    """``range``'s arguments as the source would write them (the bounds are numbers, the
+    stop may be spelled ``xs.shape[0]``)."""
     if step != 1:
         return f"{start}, {stop}, {step}"
     return f"{stop}" if start == 0 else f"{start}, {stop}"

@@ -17,19 +17,27 @@ from __future__ import annotations
 
 import ast
 import sys
+from collections.abc import Iterable
 
 import numpy as np
 
 from srcad.codegen.control import control_statement
-from srcad.codegen.expressions import eqn_expression, index_argument, index_expression, literal
+from srcad.codegen.expressions import (
+    eqn_expression,
+    index_argument,
+    index_expression,
+    literal,
+    static_index,
+)
 from srcad.codegen.function import FunctionSpec, module_source, name_inputs, world_roots
 from srcad.codegen.grouping import group_structured
 from srcad.codegen.inlining import STATEMENT_PRIMS, inline_temporaries
 from srcad.codegen.liveness import Conflict, LiveRanges, name_conflicts
 from srcad.codegen.names import NameAllocator
-from srcad.codegen.program import LOOPS, analyze, carried
+from srcad.codegen.program import LOOPS, Program, analyze, carried
 from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.control import CONTROL
+from srcad.ir.index import Index
 from srcad.ir.prims import PRIMS, VIEW_PRIMS
 from srcad.ir.walk import sub_graphs, used_atoms
 from srcad.ir.world import EFFECT_PRIMS, WorldPath
@@ -56,7 +64,7 @@ def emit_module(graph: Graph, spec: FunctionSpec) -> tuple[str, dict[str, object
         isolated = frozenset(more)
 
 
-def _to_isolate(conflict: Conflict, graph: Graph, program) -> int:
+def _to_isolate(conflict: Conflict, graph: Graph, program: Program) -> int:
     """The value of a conflict that can take a name of its own: the one assigned second,
     unless its name is the variable of a loop or an ``if`` (or a parameter)."""
     for var in (conflict.assigned, conflict.overwritten):
@@ -118,11 +126,14 @@ class Emitter:
         return path.expression(name)
 
     # --- statements ---------------------------------------------------------------------
-    def block_lines(self, eqns, top: bool = False, parent: Eqn | None = None) -> list[str]:
-        """The statements of a block, with a comment wherever the source line changes."""
+    def block_lines(self, eqns: Iterable[Eqn], parent: Eqn | None = None) -> list[str]:
+        """The statements of a block, with a comment wherever the source line changes;
+        ``parent`` is the structured equation the block belongs to (None for the body of the
+        function)."""
         lines: list[str] = []
-        role = None if top else _sweep(parent.role)
-        line_no = None if top or parent.loc is None else parent.loc.line
+        top = parent is None
+        role = None if parent is None else _sweep(parent.role)
+        line_no = None if parent is None or parent.loc is None else parent.loc.line
         for eqn in eqns:
             if any(v.id in self.inlined for v in eqn.outputs):
                 continue
@@ -167,7 +178,7 @@ class Emitter:
     def _origins(self, eqn: Eqn) -> list[int]:
         """The primal equations (by output id) that ``eqn``'s line differentiates: its own,
         after those of the first terms folded into it."""
-        if eqn.role == "primal" or eqn.origin not in self.defining:
+        if eqn.role == "primal" or eqn.origin is None or eqn.origin not in self.defining:
             return []
         folded = [a for a in eqn.inputs if isinstance(a, Var) and a.id in self.first_terms]
         origins = [o for a in folded for o in self._origins(self.defining[a.id])]
@@ -181,35 +192,41 @@ class Emitter:
 
     def _fill_statements(self, eqn: Eqn, target: str) -> str:
         """``y[i] = v`` (after a copy unless ``y`` is reused) or a scatter into zeros."""
-        params = eqn.param_dict
         if eqn.prim in ("setitem", "index_add"):
-            base, value, *arrays = [self.operand(a) for a in eqn.inputs]
-            index = index_expression(params["index"], arrays)
-            in_place = eqn.outputs[0].id in self.names.filled_in_place
-            # a copy also when the result took the base's name only because the base is dead:
-            # the base may be a view (a read-only broadcast, say) or another name's array
-            lines = [] if in_place else [f"{target} = {ast.unparse(base)}.copy()"]
-            subscript = ast.unparse(ast.Subscript(ast.Name(target, ast.Load()), index))
-            if eqn.prim == "setitem":
-                lines.append(f"{subscript} = {ast.unparse(value)}")
-            elif _has_index_arrays(params["index"], eqn.inputs[2:]):
-                at = ast.unparse(index_argument(index))
-                lines.append(f"np.add.at({target}, {at}, {ast.unparse(value)})")
-            else:
-                lines.append(f"{subscript} += {ast.unparse(value)}")
-            return "\n".join(lines)
+            return self._write_statements(eqn, target)
         values, *arrays = [self.operand(a) for a in eqn.inputs]
-        index = index_expression(params["index"], arrays)
+        static = static_index(eqn)
+        index = index_expression(static, arrays)
         aval = eqn.outputs[0].aval
         dtype = "" if aval.dtype == "float64" else f", dtype=np.{aval.dtype}"
-        zeros = f"{target} = np.zeros({params['shape']!r}{dtype})"
-        subscript = ast.Subscript(ast.Name(target, ast.Load()), index)
-        if _has_index_arrays(params["index"], eqn.inputs[1:]):
+        zeros = f"{target} = np.zeros({eqn.param_dict['shape']!r}{dtype})"
+        subscript = ast.unparse(ast.Subscript(ast.Name(target, ast.Load()), index))
+        if _has_index_arrays(static, eqn.inputs[1:]):
             at = ast.unparse(index_argument(index))
             fill = f"np.add.at({target}, {at}, {ast.unparse(values)})"
         else:
-            fill = f"{ast.unparse(subscript)} = {ast.unparse(values)}"
+            fill = f"{subscript} = {ast.unparse(values)}"
         return f"{zeros}\n{fill}"
+
+    def _write_statements(self, eqn: Eqn, target: str) -> str:
+        """``y[i] = v`` or ``y[i] += v`` (``np.add.at`` where positions may repeat), after a
+        copy of the base unless the result is written into it in place."""
+        base, value, *arrays = [self.operand(a) for a in eqn.inputs]
+        static = static_index(eqn)
+        index = index_expression(static, arrays)
+        in_place = eqn.outputs[0].id in self.names.filled_in_place
+        # a copy also when the result took the base's name only because the base is dead:
+        # the base may be a view (a read-only broadcast, say) or another name's array
+        lines = [] if in_place else [f"{target} = {ast.unparse(base)}.copy()"]
+        subscript = ast.unparse(ast.Subscript(ast.Name(target, ast.Load()), index))
+        if eqn.prim == "setitem":
+            lines.append(f"{subscript} = {ast.unparse(value)}")
+        elif _has_index_arrays(static, eqn.inputs[2:]):
+            at = ast.unparse(index_argument(index))
+            lines.append(f"np.add.at({target}, {at}, {ast.unparse(value)})")
+        else:
+            lines.append(f"{subscript} += {ast.unparse(value)}")
+        return "\n".join(lines)
 
     # --- expressions --------------------------------------------------------------------
     def expression(self, eqn: Eqn) -> ast.expr:
@@ -226,22 +243,33 @@ class Emitter:
     def _outside_call(self, eqn: Eqn) -> ast.expr:
         """``np.random.rand(3)``, ``rng.normal(size=(3,))``, ``print("loss", loss)``."""
         params = eqn.param_dict
-        callee = params["callee"]
+        function = self._callee(params["callee"])
+        arguments, keywords = params["arguments"], params["keywords"]
+        if not isinstance(arguments, tuple) or not isinstance(keywords, tuple):
+            raise TypeError("an outside call without its arguments")
+        positional = [self._call_argument(eqn, spec) for spec in arguments]
+        named = [ast.keyword(name, self._call_argument(eqn, spec)) for name, spec in keywords]
+        return ast.Call(function, positional, named)
+
+    def _callee(self, callee: object) -> ast.expr:
+        """The function an outside call calls: a place outside the function it reads
+        (``rng.normal``) or a module-qualified name (``np.random.rand``, ``print``)."""
         if isinstance(callee, WorldPath):
-            function = ast.parse(self.spelling(callee), mode="eval").body
-        else:
-            module = callee.split(".")[0]
-            if module not in ("np", callee):  # random.random, logging.info: give the module
-                self.constants[module] = sys.modules[module]
-            function = ast.parse(callee, mode="eval").body
+            return ast.parse(self.spelling(callee), mode="eval").body
+        if not isinstance(callee, str):
+            raise TypeError(f"an outside call of {callee!r}")
+        module = callee.split(".")[0]
+        if module not in ("np", callee):  # random.random, logging.info: give the module
+            self.constants[module] = sys.modules[module]
+        return ast.parse(callee, mode="eval").body
 
-        def argument(spec: tuple) -> ast.expr:
-            kind, value = spec
-            return self.operand(eqn.inputs[value]) if kind == "input" else literal(value)
-
-        positional = [argument(spec) for spec in params["arguments"]]
-        keywords = [ast.keyword(name, argument(spec)) for name, spec in params["keywords"]]
-        return ast.Call(function, positional, keywords)
+    def _call_argument(self, eqn: Eqn, spec: tuple[str, object]) -> ast.expr:
+        """An argument of an outside call: ``("input", k)`` for its k-th input, else
+        ``("value", literal)``."""
+        kind, value = spec
+        if kind == "input" and isinstance(value, int):
+            return self.operand(eqn.inputs[value])
+        return literal(value)
 
     def _writable_broadcast(self, eqn: Eqn) -> ast.expr:
         """A returned broadcast as an array of its own: ``np.broadcast_to`` gives a read-only
@@ -297,7 +325,7 @@ def _sweep(role: str) -> str:
     return "backward" if role == "adjoint" else "forward"
 
 
-def _has_index_arrays(static: tuple, arrays) -> bool:
+def _has_index_arrays(static: Index, arrays: Iterable[Atom]) -> bool:
     """Whether the index has arrays that may repeat positions (not just 0-d counters)."""
     has_arrays = any(isinstance(item, tuple) and item[0] == "array" for item in static)
     return has_arrays and any(a.aval.shape != () for a in arrays)

@@ -120,7 +120,7 @@ def module_source(emitter: Emitter, prologue: list[str]) -> str:
     """The module: header comments, then the function (after the one that checks the
     layout, where there is one), ``prologue`` first in its body."""
     spec = emitter.spec
-    body = prologue + emitter.block_lines(emitter.graph.eqns, top=True)
+    body = prologue + emitter.block_lines(emitter.graph.eqns)
     aliases, alias_of_output = _aliases(emitter)
     body += aliases + [_return_line(emitter, alias_of_output)]
     parameters = [*spec.params, *_extra_parameters(emitter)]
