@@ -77,7 +77,9 @@ def _to_isolate(conflict: Conflict, graph: Graph, program: Program) -> int:
 
 
 class Emitter:
-    """The context of emitting one function, and the spelling of its statements and values."""
+    """The context of emitting one function (the graph laid out as a program, the values
+    inlined, the names, the constants the module reads) and the spelling of its statements
+    and values."""
 
     def __init__(self, graph: Graph, spec: FunctionSpec, isolated: frozenset[int]):
         self.graph = graph
