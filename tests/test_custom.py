@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 
 import srcad
+from srcad.custom import CUSTOM
+from srcad.ir.prims import CALLABLES, PRIMS
+from srcad.rules.registry import JVP_RULES, VJP_RULES
 
 
 def soft_clip(x):
@@ -16,19 +19,12 @@ def soft_clip_slope(out):
     return 2.0 - out**2 / 2.0
 
 
-srcad.defvjp(soft_clip, lambda g, out, x: (g * soft_clip_slope(out),))
-srcad.defjvp(soft_clip, lambda tangents, out, x: tangents[0] * soft_clip_slope(out))
-
-
 def clipped_energy(x):
     return np.sum(soft_clip(x) ** 2)
 
 
 def forward_only(x):
     return np.sin(x) + x
-
-
-srcad.defjvp(forward_only, lambda tangents, out, x: tangents[0] * (np.cos(x) + 1.0))
 
 
 def uses_forward_only(x):
@@ -50,14 +46,28 @@ def safe_norm_bwd(residuals, g):
     return (g * x / np.maximum(norm, 1e-12),)
 
 
-safe_norm.defvjp(safe_norm_fwd, safe_norm_bwd)
-
-
 def uses_safe_norm(x):
     return safe_norm(x) * 3.0
 
 
 X = np.array([0.3, -0.7, 1.1])
+
+
+@pytest.fixture(autouse=True, scope="module")
+def rules():
+    """Registered while these tests run, removed after: rules of the user's own make a
+    process keep its compiles off the shared disk cache, which other tests check."""
+    srcad.defvjp(soft_clip, lambda g, out, x: (g * soft_clip_slope(out),))
+    srcad.defjvp(soft_clip, lambda tangents, out, x: tangents[0] * soft_clip_slope(out))
+    srcad.defjvp(forward_only, lambda tangents, out, x: tangents[0] * (np.cos(x) + 1.0))
+    safe_norm.defvjp(safe_norm_fwd, safe_norm_bwd)
+    yield
+    for name in [name for name, prim in PRIMS.items() if prim.kind == CUSTOM]:
+        del PRIMS[name]
+        VJP_RULES.pop(name, None)
+        JVP_RULES.pop(name, None)
+    for function in [f for f, name in CALLABLES.items() if name not in PRIMS]:
+        del CALLABLES[function]
 
 
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
