@@ -35,7 +35,7 @@ def _prim_name(target: object) -> str:
         return target
     prim = prim_of(target)
     if prim is None:
-        raise KeyError(f"{target!r} is not a primitive; add it to srcad/ir/prims.py first")
+        raise KeyError(f"{target!r} is not a primitive; add its row to srcad/ir/table/ first")
     return prim.name
 
 

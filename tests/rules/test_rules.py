@@ -35,7 +35,7 @@ def test_every_rule_has_a_check():
             if name != "where":
                 assert prim.sympy, f"{name}: elementwise rule without a sympy counterpart"
         else:
-            assert prim.examples, f"{name}: add examples to its entry in srcad/ir/prims.py"
+            assert prim.examples, f"{name}: add examples to its row in srcad/ir/table/"
 
 
 def test_vjp_and_jvp_rules_come_in_pairs():

@@ -1,0 +1,202 @@
+"""What a primitive is: the ``Prim`` type, its calling convention and where it comes from.
+
+A ``Prim`` names the callable that computes it (used to evaluate, to infer shapes and to
+spell it in generated code), the module that callable lives in, how many array inputs it
+takes, which static parameters follow them, and, for elementwise primitives, its sympy
+counterpart (used by the exact rule checks).
+
+In the IR an equation's inputs are always a flat tuple of arrays and its params a set of
+static keyword values. ``Prim.bind`` turns a call as the user wrote it into that form and
+``Prim.arrange`` turns it back into the call the function expects: ``np.concatenate([a, b],
+axis=0)`` is the equation ``concatenate a b axis=0``, and ``np.einsum("ij,jk", a, b)`` is
+``einsum a b subscripts='ij,jk'``.
+
+Generated code names a module as its users do: ``np`` for NumPy (``np.linalg.inv``), the
+full dotted name for any other (``scipy.special.expit``, after ``import scipy.special``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+ELEMENTWISE = "elementwise"  # broadcasting functions of arrays, no params
+PARAMETRIC = "parametric"  # elementwise with static params (clip, round)
+REDUCTION = "reduction"
+LINALG = "linalg"
+SHAPE = "shape"
+INDEXING = "indexing"
+CONSTRUCTOR = "constructor"
+COMPARISON = "comparison"
+
+LIST = "list"  # the inputs after the fixed ones are passed as one list: np.stack([a, b])
+STAR = "star"  # the inputs after the fixed ones are passed as more arguments: np.einsum(s, a, b)
+
+# A rule-test case: the inputs (each a shape or a concrete array) and the static params.
+Example = tuple[tuple[object, ...], dict[str, object]]
+
+NUMPY = "numpy"
+# Modules that generated code imports under a short name, the one their users write.
+MODULE_ALIASES = {NUMPY: "np"}
+
+
+def module_spelling(module: str) -> str:
+    """How generated code names ``module``: ``np.linalg`` for ``numpy.linalg``; any other
+    module by its full name (``scipy.special``)."""
+    root, dot, rest = module.partition(".")
+    return MODULE_ALIASES.get(root, root) + dot + rest
+
+
+def import_statement(module: str) -> str:
+    """The statement that lets generated code name ``module`` as ``module_spelling`` does:
+    ``import numpy as np`` (for ``numpy.linalg`` too), ``import scipy.special``."""
+    root = module.partition(".")[0]
+    if root in MODULE_ALIASES:
+        return f"import {root} as {MODULE_ALIASES[root]}"
+    return f"import {module}"
+
+
+@dataclass(frozen=True)
+class Prim:
+    """A primitive: ``fn(*inputs, **params)``, with ``fn`` from ``module``.
+
+    ``params`` are the static parameters in the positional order of ``fn`` after the arrays
+    and ``keyword_params`` those accepted by keyword only. ``leading_params`` come before the
+    arrays (``np.full(shape, fill_value)``) and ``positional_params`` right after them, for
+    functions that take them only so (``np.astype(x, dtype)``). ``required_params`` are kept
+    even when None (``np.clip(x, None, 1.0)``). ``variadic`` says how a variable number of
+    array inputs after the first ``n_inputs`` is passed (``LIST`` or ``STAR``), and
+    ``module`` the module the function lives in (``numpy.linalg``, ``scipy.special``).
+
+    ``domain`` is an interval where every input is away from poles and kinks,
+    ``structure`` what the first input must be for the function to be defined
+    (``"invertible"`` or ``"spd"`` matrices), and ``examples`` lists ``(inputs, params)``
+    cases, where each input is a shape or a concrete (integer) array; the rule tests draw
+    inputs from them (elementwise primitives get broadcasting shapes by default).
+    """
+
+    name: str
+    fn: Callable
+    kind: str
+    n_inputs: int
+    params: tuple[str, ...] = ()
+    sympy: str | None = None
+    operator: str | None = None
+    is_differentiable: bool = True
+    domain: tuple[float, float] = (-2.0, 2.0)
+    examples: tuple[Example, ...] = ()
+    module: str = NUMPY
+    leading_params: tuple[str, ...] = ()
+    positional_params: tuple[str, ...] = ()
+    keyword_params: tuple[str, ...] = ()
+    required_params: tuple[str, ...] = ()
+    variadic: str | None = None
+    structure: str | None = None
+    returns_list: bool = False
+
+    @property
+    def spelling(self) -> str:
+        """How generated code calls it: ``np.exp``, ``np.linalg.inv``, ``scipy.special.expit``."""
+        return f"{module_spelling(self.module)}.{self.fn.__name__}"
+
+    @property
+    def import_line(self) -> str:
+        """The import generated code needs before it calls ``spelling``."""
+        return import_statement(self.module)
+
+    def bind(self, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        """Split a call's arguments into the flat array inputs and the static params.
+
+        Raises ValueError, with a message for the user, when the call does not fit.
+        """
+        rest = list(args)
+        if len(rest) < len(self.leading_params) + self.n_inputs:
+            raise ValueError(f"{self.spelling} needs more arguments")
+        params = {name: rest.pop(0) for name in self.leading_params}
+        arrays = [rest.pop(0) for _ in range(self.n_inputs)]
+        if self.variadic == STAR:
+            arrays += rest
+            rest = []
+        elif self.variadic == LIST:
+            if not rest or not isinstance(rest[0], (list, tuple)):
+                raise ValueError(f"{self.spelling} takes a list or tuple of arrays")
+            arrays += list(rest.pop(0))
+        if len(rest) > len(self.params):
+            raise ValueError(f"too many arguments for {self.spelling}")
+        params.update(zip(self.params, rest, strict=False))
+        for key, value in kwargs.items():
+            if key not in self.params + self.keyword_params + self.leading_params:
+                allowed = ", ".join(self.params + self.keyword_params) or "none"
+                raise ValueError(
+                    f"{self.spelling} does not support the argument {key!r} "
+                    f"(supported keywords: {allowed})"
+                )
+            if key in params:
+                raise ValueError(f"{self.spelling} got the argument {key!r} twice")
+            params[key] = value
+        return tuple(arrays), self._static_params(params)
+
+    def _static_params(self, params: dict) -> dict:
+        """Params as plain Python values; defaults that need no spelling are dropped."""
+        static = {}
+        for key, value in params.items():
+            if key == "out" and value is not None:
+                raise ValueError(f"{self.spelling}: 'out=' (writing in place) is not supported")
+            value = static_value(value)
+            if value is _NOT_STATIC:
+                raise ValueError(
+                    f"the argument {key!r} of {self.spelling} must be known when the function "
+                    "is compiled (an int, a tuple, a constant), not a value computed from the "
+                    "differentiated arguments"
+                )
+            if (value is None and key not in self.required_params) or (
+                key == "keepdims" and value is False
+            ):
+                continue
+            static[key] = value
+        return static
+
+    def arrange(self, inputs: list, params: dict) -> tuple[list, dict]:
+        """The positional and keyword arguments of the call of ``fn``, from flat inputs and
+        params (of any kind: values, or ``ast`` nodes in code generation). A positional
+        argument that is a list stands for a list of arrays."""
+        keywords = dict(params)
+        positional = [keywords.pop(name) for name in self.leading_params]
+        positional += inputs[: self.n_inputs]
+        if self.variadic == LIST:
+            positional.append(list(inputs[self.n_inputs :]))
+        else:
+            positional += inputs[self.n_inputs :]
+        positional += [keywords.pop(name) for name in self.positional_params if name in keywords]
+        return positional, keywords
+
+    def evaluate(self, inputs: list | tuple, params: dict) -> object:
+        """``fn`` applied to flat ``inputs`` and ``params``, called as it wants to be."""
+        positional, keywords = self.arrange(list(inputs), params)
+        return self.fn(*positional, **keywords)
+
+
+class _NotStatic:
+    """Marks a param value that is not a compile-time constant."""
+
+
+_NOT_STATIC = _NotStatic()
+
+
+def static_value(value: object) -> object:
+    """``value`` as a plain, hashable Python value (lists and arrays become tuples), or
+    ``_NOT_STATIC`` when it is not one (a traced array)."""
+    if isinstance(value, np.generic):
+        return value.item()  # np.int64(1) -> 1, np.str_("fro") -> "fro"
+    if value is None or isinstance(value, (bool, int, float, str, np.dtype)):
+        return value
+    if isinstance(value, type) and (value in (float, int, bool) or issubclass(value, np.generic)):
+        return np.dtype(value)  # dtype=float or dtype=np.float32
+    if isinstance(value, np.ndarray):
+        return static_value(value.tolist())
+    if isinstance(value, (list, tuple, range)):
+        items = tuple(static_value(v) for v in value)
+        return _NOT_STATIC if any(v is _NOT_STATIC for v in items) else items
+    return _NOT_STATIC

@@ -1,0 +1,201 @@
+"""The linear-algebra rows of the table: products (``matmul``, ``dot``, ``einsum``, ...),
+``trace``, and ``np.linalg``'s ``inv det slogdet solve cholesky norm``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from srcad.ir.primitive import LINALG, STAR, Example, Prim
+from srcad.ir.table.registry import register
+
+MATMUL_EXAMPLES: tuple[Example, ...] = (
+    (((3, 4), (4, 5)), {}),
+    (((1, 4), (4, 5)), {}),  # one row, one column: outer products in the VJP
+    (((3, 4), (4, 1)), {}),
+    (((1, 4), (4, 1)), {}),
+    (((3, 4), (4,)), {}),
+    (((4,), (4, 5)), {}),
+    (((4,), (4,)), {}),
+    (((2, 3, 4), (4, 5)), {}),
+    (((2, 3, 4), (2, 4, 5)), {}),
+    (((4,), (2, 4, 5)), {}),
+    (((2, 3, 4), (4,)), {}),
+)
+register(
+    Prim("matmul", np.matmul, LINALG, 2, operator="@", examples=MATMUL_EXAMPLES), np.linalg.matmul
+)
+register(
+    Prim(
+        "dot",
+        np.dot,
+        LINALG,
+        2,
+        examples=(
+            (((3, 4), (4, 5)), {}),
+            (((3, 4), (4,)), {}),
+            (((4,), (4,)), {}),
+            (((), (3,)), {}),
+            (((2, 3, 4), (4,)), {}),
+            (((2, 3), (4, 3, 2)), {}),
+        ),
+    )
+)
+register(Prim("vdot", np.vdot, LINALG, 2, examples=((((3, 4), (3, 4)), {}), (((6,), (2, 3)), {}))))
+register(
+    Prim(
+        "inner",
+        np.inner,
+        LINALG,
+        2,
+        examples=((((4,), (4,)), {}), (((2, 4), (3, 4)), {}), (((), (3,)), {})),
+    )
+)
+register(
+    Prim("outer", np.outer, LINALG, 2, examples=((((3,), (4,)), {}), (((2, 2), (3,)), {}))),
+    np.linalg.outer,
+)
+register(
+    Prim(
+        "tensordot",
+        np.tensordot,
+        LINALG,
+        2,
+        ("axes",),
+        examples=(
+            (((2, 3, 4), (3, 4, 5)), {}),
+            (((3, 4), (4, 5)), {"axes": 1}),
+            (((2, 3, 4), (4, 2)), {"axes": ((0, 2), (1, 0))}),
+            (((2, 3), (4,)), {"axes": 0}),
+        ),
+    ),
+    np.linalg.tensordot,
+)
+register(
+    Prim(
+        "einsum",
+        np.einsum,
+        LINALG,
+        0,
+        leading_params=("subscripts",),
+        variadic=STAR,
+        examples=(
+            (((3, 4), (4, 5)), {"subscripts": "ij,jk->ik"}),
+            (((3, 4), (4, 5)), {"subscripts": "ij,jk"}),
+            (((2, 3, 4), (2, 4)), {"subscripts": "bij,bj->bi"}),
+            (((3, 4),), {"subscripts": "ij->j"}),
+            (((3, 4),), {"subscripts": "ij->ji"}),
+            (((2, 3, 4), (4, 5)), {"subscripts": "...j,jk->...k"}),
+            (((3,), (4,), (5,)), {"subscripts": "i,j,k->ijk"}),
+            (((3, 4), (4,)), {"subscripts": "ij,j->"}),
+        ),
+    )
+)
+register(Prim("kron", np.kron, LINALG, 2, examples=((((2, 3), (3, 2)), {}), (((3,), (2, 2)), {}))))
+register(
+    Prim(
+        "cross",
+        np.cross,
+        LINALG,
+        2,
+        keyword_params=("axis",),
+        examples=((((4, 3), (3,)), {}), (((3, 2), (3, 2)), {"axis": 0})),
+    )
+)
+register(
+    Prim(
+        "vecdot",
+        np.vecdot,
+        LINALG,
+        2,
+        keyword_params=("axis",),
+        examples=((((3, 4), (4,)), {}), (((3, 4), (3, 1)), {"axis": 0})),
+    ),
+    np.linalg.vecdot,
+)
+register(
+    Prim(
+        "trace",
+        np.trace,
+        LINALG,
+        1,
+        ("offset", "axis1", "axis2", "dtype", "out"),
+        examples=(
+            (((3, 3),), {}),
+            (((3, 4),), {"offset": 1}),
+            (((2, 3, 4),), {"offset": -1, "axis1": 2, "axis2": 1}),
+        ),
+    )
+)
+SQUARE_EXAMPLES: tuple[Example, ...] = ((((3, 3),), {}), (((2, 3, 3),), {}))
+for _name in ["inv", "det"]:
+    register(
+        Prim(
+            _name,
+            getattr(np.linalg, _name),
+            LINALG,
+            1,
+            module="numpy.linalg",
+            structure="invertible",
+            examples=SQUARE_EXAMPLES,
+        )
+    )
+register(
+    Prim(
+        "slogdet",
+        np.linalg.slogdet,
+        LINALG,
+        1,
+        module="numpy.linalg",
+        structure="invertible",
+        examples=SQUARE_EXAMPLES,
+    )
+)
+register(
+    Prim(
+        "solve",
+        np.linalg.solve,
+        LINALG,
+        2,
+        module="numpy.linalg",
+        structure="invertible",
+        examples=(
+            (((3, 3), (3,)), {}),
+            (((3, 3), (3, 2)), {}),
+            (((2, 3, 3), (2, 3, 1)), {}),
+            (((2, 3, 3), (3, 2)), {}),
+        ),
+    )
+)
+register(
+    Prim(
+        "cholesky",
+        np.linalg.cholesky,
+        LINALG,
+        1,
+        keyword_params=("upper",),
+        module="numpy.linalg",
+        structure="spd",
+        examples=((((3, 3),), {}), (((2, 3, 3),), {}), (((3, 3),), {"upper": True})),
+    )
+)
+register(
+    Prim(
+        "norm",
+        np.linalg.norm,
+        LINALG,
+        1,
+        ("ord", "axis", "keepdims"),
+        module="numpy.linalg",
+        examples=(
+            (((5,),), {}),
+            (((3, 4),), {}),
+            (((3, 4),), {"axis": 1}),
+            (((3, 4),), {"ord": 1, "axis": 0, "keepdims": True}),
+            (((5,),), {"ord": 3}),
+            (((5,),), {"ord": float("inf")}),
+            (((3, 4),), {"ord": "fro"}),
+            (((2, 3, 4),), {"axis": (1, 2)}),
+        ),
+    )
+)

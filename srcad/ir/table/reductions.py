@@ -1,0 +1,130 @@
+"""The reduction rows of the table: sums, means, extrema, spreads, scans, ``diff``, ``sort``
+and the index-valued reductions (``argmax``) that pass no gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from srcad.ir.primitive import REDUCTION, Example, Prim
+from srcad.ir.table.registry import register
+
+REDUCTION_EXAMPLES: tuple[Example, ...] = (
+    (((3, 4),), {}),
+    (((3, 4),), {"axis": 1}),
+    (((3, 4),), {"axis": 0, "keepdims": True}),
+    (((2, 3, 4),), {"axis": (0, 2)}),
+    (((2, 3, 4),), {"axis": -1, "keepdims": True}),
+)
+SCAN_EXAMPLES: tuple[Example, ...] = (
+    (((3, 4),), {}),
+    (((3, 4),), {"axis": 0}),
+    (((2, 3, 4),), {"axis": -1}),
+)
+WITH_DTYPE = ("axis", "dtype", "out", "keepdims")
+for _name, _params, _aliases in [
+    ("sum", WITH_DTYPE, ()),
+    ("mean", WITH_DTYPE, ()),
+    ("prod", WITH_DTYPE, ()),
+    ("nansum", WITH_DTYPE, ()),
+    ("nanmean", WITH_DTYPE, ()),
+    ("max", ("axis", "out", "keepdims"), (np.amax,)),
+    ("min", ("axis", "out", "keepdims"), (np.amin,)),
+    ("ptp", ("axis", "out", "keepdims"), ()),
+    ("std", ("axis", "dtype", "out", "ddof", "keepdims"), ()),
+    ("var", ("axis", "dtype", "out", "ddof", "keepdims"), ()),
+]:
+    register(
+        Prim(_name, getattr(np, _name), REDUCTION, 1, _params, examples=REDUCTION_EXAMPLES),
+        *_aliases,
+    )
+register(
+    Prim(
+        "average",
+        np.average,
+        REDUCTION,
+        1,
+        ("axis",),
+        keyword_params=("keepdims",),
+        examples=REDUCTION_EXAMPLES,
+    )
+)
+for _name in ["cumsum", "cumprod"]:
+    register(
+        Prim(
+            _name,
+            getattr(np, _name),
+            REDUCTION,
+            1,
+            ("axis", "dtype", "out"),
+            examples=SCAN_EXAMPLES,
+        )
+    )
+register(
+    Prim(
+        "diff",
+        np.diff,
+        REDUCTION,
+        1,
+        ("n", "axis"),
+        examples=((((3, 5),), {}), (((4, 3),), {"n": 2, "axis": 0})),
+    )
+)
+register(
+    Prim(
+        "sort",
+        np.sort,
+        REDUCTION,
+        1,
+        ("axis", "kind"),
+        keyword_params=("stable",),
+        required_params=("axis",),  # axis=None sorts the flattened array
+        examples=((((3, 4),), {}), (((3, 4),), {"axis": 0}), (((3, 4),), {"axis": None})),
+    )
+)
+for _name in ["argmax", "argmin"]:
+    register(
+        Prim(
+            _name,
+            getattr(np, _name),
+            REDUCTION,
+            1,
+            ("axis", "out"),
+            is_differentiable=False,
+            keyword_params=("keepdims",),
+        )
+    )
+register(
+    Prim(
+        "argsort",
+        np.argsort,
+        REDUCTION,
+        1,
+        ("axis", "kind"),
+        keyword_params=("stable",),
+        required_params=("axis",),
+        is_differentiable=False,
+    )
+)
+for _name in ["all", "any"]:
+    register(
+        Prim(
+            _name,
+            getattr(np, _name),
+            REDUCTION,
+            1,
+            ("axis", "out", "keepdims"),
+            is_differentiable=False,
+        )
+    )
+register(
+    Prim(
+        "count_nonzero",
+        np.count_nonzero,
+        REDUCTION,
+        1,
+        ("axis",),
+        keyword_params=("keepdims",),
+        is_differentiable=False,
+    )
+)

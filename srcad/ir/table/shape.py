@@ -1,0 +1,294 @@
+"""The shape rows of the table: reshapes, transposes, joins, splits, tiles, flips, rolls and
+pads: functions that move elements without computing new values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from srcad.ir.primitive import LIST, SHAPE, Prim
+from srcad.ir.table.registry import register
+
+register(
+    Prim(
+        "transpose",
+        np.transpose,
+        SHAPE,
+        1,
+        ("axes",),
+        examples=((((3, 4),), {}), (((2, 3, 4),), {"axes": (2, 0, 1)})),
+    ),
+    np.permute_dims,
+)
+register(
+    Prim("matrix_transpose", np.matrix_transpose, SHAPE, 1, examples=((((2, 3, 4),), {}),)),
+    np.linalg.matrix_transpose,
+)
+register(
+    Prim(
+        "reshape",
+        np.reshape,
+        SHAPE,
+        1,
+        ("shape", "order"),
+        examples=(
+            (((3, 4),), {"shape": (2, 6)}),
+            (((3, 4),), {"shape": (-1,)}),
+            (((3, 4),), {"shape": (4, 3), "order": "F"}),
+        ),
+    )
+)
+register(
+    Prim(
+        "ravel",
+        np.ravel,
+        SHAPE,
+        1,
+        ("order",),
+        examples=((((3, 4),), {}), (((3, 4),), {"order": "F"})),
+    )
+)
+register(Prim("copy", np.copy, SHAPE, 1, ("order",), examples=((((3, 4),), {}),)))
+register(
+    Prim(
+        "asarray",
+        np.asarray,
+        SHAPE,
+        1,
+        ("dtype", "order"),
+        examples=((((3, 4),), {}), (((3,),), {"dtype": np.dtype("float64")})),
+    )
+)
+register(
+    Prim(
+        "astype",
+        np.astype,
+        SHAPE,
+        1,
+        ("dtype",),
+        positional_params=("dtype",),
+        keyword_params=("copy",),
+        examples=((((3, 4),), {"dtype": np.dtype("float64")}),),
+    )
+)
+register(
+    Prim(
+        "broadcast_to",
+        np.broadcast_to,
+        SHAPE,
+        1,
+        ("shape",),
+        examples=((((3, 1),), {"shape": (2, 3, 4)}),),
+    )
+)
+register(
+    Prim(
+        "expand_dims",
+        np.expand_dims,
+        SHAPE,
+        1,
+        ("axis",),
+        examples=((((3, 4),), {"axis": 1}), (((3,),), {"axis": (0, 2)})),
+    )
+)
+register(
+    Prim(
+        "squeeze",
+        np.squeeze,
+        SHAPE,
+        1,
+        ("axis",),
+        examples=((((3, 1, 4, 1),), {}), (((3, 1, 4, 1),), {"axis": 1})),
+    )
+)
+register(
+    Prim(
+        "swapaxes",
+        np.swapaxes,
+        SHAPE,
+        1,
+        ("axis1", "axis2"),
+        examples=((((2, 3, 4),), {"axis1": 0, "axis2": 2}),),
+    )
+)
+register(
+    Prim(
+        "moveaxis",
+        np.moveaxis,
+        SHAPE,
+        1,
+        ("source", "destination"),
+        examples=(
+            (((2, 3, 4),), {"source": 0, "destination": -1}),
+            (((2, 3, 4),), {"source": (0, 1), "destination": (2, 0)}),
+        ),
+    )
+)
+for _name in ["atleast_1d", "atleast_2d", "atleast_3d"]:
+    register(
+        Prim(_name, getattr(np, _name), SHAPE, 1, examples=((((),), {}), (((3,),), {}))),
+    )
+register(
+    Prim(
+        "concatenate",
+        np.concatenate,
+        SHAPE,
+        0,
+        ("axis", "out"),
+        variadic=LIST,
+        required_params=("axis",),  # axis=None joins the flattened arrays
+        examples=(
+            (((2, 3), (4, 3)), {}),
+            (((2, 3), (2, 1), (2, 2)), {"axis": 1}),
+            (((2, 3), (4,)), {"axis": None}),
+        ),
+    )
+)
+register(
+    Prim(
+        "stack",
+        np.stack,
+        SHAPE,
+        0,
+        ("axis", "out"),
+        variadic=LIST,
+        examples=((((2, 3), (2, 3)), {}), (((2, 3), (2, 3), (2, 3)), {"axis": -1})),
+    )
+)
+for _name in ["hstack", "vstack", "dstack", "column_stack"]:
+    register(
+        Prim(
+            _name,
+            getattr(np, _name),
+            SHAPE,
+            0,
+            variadic=LIST,
+            examples=((((3,), (3,)), {}), (((2, 3), (2, 3), (2, 3)), {})),
+        )
+    )
+register(
+    Prim(
+        "append",
+        np.append,
+        SHAPE,
+        2,
+        ("axis",),
+        examples=((((2, 3), (4,)), {}), (((2, 3), (1, 3)), {"axis": 0})),
+    )
+)
+register(
+    Prim(
+        "split",
+        np.split,
+        SHAPE,
+        1,
+        ("indices_or_sections", "axis"),
+        returns_list=True,
+        examples=(
+            (((6, 2),), {"indices_or_sections": 3}),
+            (((6, 2),), {"indices_or_sections": (1, 4)}),
+            (((2, 6),), {"indices_or_sections": 2, "axis": 1}),
+        ),
+    )
+)
+register(
+    Prim(
+        "array_split",
+        np.array_split,
+        SHAPE,
+        1,
+        ("indices_or_sections", "axis"),
+        returns_list=True,
+        examples=((((7, 2),), {"indices_or_sections": 3}),),
+    )
+)
+for _name, _shape in [("hsplit", (2, 6)), ("vsplit", (6, 2))]:
+    register(
+        Prim(
+            _name,
+            getattr(np, _name),
+            SHAPE,
+            1,
+            ("indices_or_sections",),
+            returns_list=True,
+            examples=(((_shape,), {"indices_or_sections": 2}),),
+        )
+    )
+register(
+    Prim(
+        "tile",
+        np.tile,
+        SHAPE,
+        1,
+        ("reps",),
+        examples=(
+            (((2, 3),), {"reps": 2}),
+            (((2, 3),), {"reps": (2, 1, 2)}),
+            (((3,),), {"reps": (2, 2)}),
+        ),
+    )
+)
+register(
+    Prim(
+        "repeat",
+        np.repeat,
+        SHAPE,
+        1,
+        ("repeats", "axis"),
+        examples=(
+            (((2, 3),), {"repeats": 2}),
+            (((2, 3),), {"repeats": 3, "axis": 1}),
+            (((2, 3),), {"repeats": (1, 3), "axis": 0}),
+        ),
+    )
+)
+register(
+    Prim(
+        "flip",
+        np.flip,
+        SHAPE,
+        1,
+        ("axis",),
+        examples=((((2, 3),), {}), (((2, 3, 4),), {"axis": (0, 2)})),
+    )
+)
+for _name in ["fliplr", "flipud"]:
+    register(Prim(_name, getattr(np, _name), SHAPE, 1, examples=((((2, 3),), {}),)))
+register(
+    Prim(
+        "roll",
+        np.roll,
+        SHAPE,
+        1,
+        ("shift", "axis"),
+        examples=(
+            (((2, 3),), {"shift": 2}),
+            (((2, 3),), {"shift": -1, "axis": 1}),
+            (((2, 3, 4),), {"shift": (1, 2), "axis": (0, 2)}),
+        ),
+    )
+)
+register(
+    Prim(
+        "rot90",
+        np.rot90,
+        SHAPE,
+        1,
+        ("k", "axes"),
+        examples=((((2, 3),), {}), (((2, 3, 4),), {"k": 3, "axes": (2, 0)})),
+    )
+)
+register(
+    Prim(
+        "pad",
+        np.pad,
+        SHAPE,
+        1,
+        ("pad_width", "mode"),
+        keyword_params=("constant_values",),
+        examples=(
+            (((2, 3),), {"pad_width": 1}),
+            (((2, 3),), {"pad_width": ((1, 0), (2, 3)), "constant_values": 0.5}),
+        ),
+    )
+)
