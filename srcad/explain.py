@@ -26,6 +26,7 @@ import numpy as np
 
 from srcad.errors import SrcadError
 from srcad.ir import Atom, AVal, Eqn, Graph, Var
+from srcad.ir.graph import RoleKind, VarRole
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import max_var_id, sub_graphs
 from srcad.lower import lower_function
@@ -151,8 +152,8 @@ def add_probes(graph: Graph, active: set) -> tuple[Graph, dict[int, Var]]:
         for var in eqn.outputs:
             if var not in active or not var.aval.is_float:
                 continue
-            probe = Var(next_id, f"probe@{var.id}", var.aval)
-            probed = Var(next_id + 1, var.hint, var.aval)
+            probe = Var(next_id, "", var.aval, VarRole(RoleKind.PROBE, var.id))
+            probed = Var(next_id + 1, var.hint, var.aval, var.role)
             next_id += 2
             eqns.append(Eqn("add", (var, probe), (probed,), loc=eqn.loc))
             probes[var.id] = probe

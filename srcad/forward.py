@@ -22,7 +22,7 @@ from srcad.errors import NoDerivativeRule, ShapeError
 from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
 from srcad.ir.control import body_of, branches_of, condition_of
-from srcad.ir.graph import source_position
+from srcad.ir.graph import RoleKind, VarRole, source_position
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import max_var_id, walk_eqns
 from srcad.reverse.activity import active_vars
@@ -39,7 +39,7 @@ def forward_graph(graph: Graph, wrt: tuple[int, ...]) -> Graph:
     tangent_inputs: list[Var] = []
     for i in wrt:
         var = graph.inputs[i]
-        tangent = builder.new_var(f"t@{var.id}", var.aval)
+        tangent = builder.new_var("", var.aval, tangent_of(var))
         tangents[var] = tangent
         tangent_inputs.append(tangent)
     _Forward(builder, active).block(graph.eqns, tangents)
@@ -90,8 +90,8 @@ class _Forward:
             for var, tangent in zip(eqn.outputs, results, strict=True):
                 if tangent is not None:
                     atom = _fit(builder, tangent, var)
-                    if isinstance(atom, Var) and not builder.hint_of(atom):
-                        builder.set_hint(atom, f"t@{var.id}")
+                    if isinstance(atom, Var) and not builder.is_named(atom):
+                        builder.set_role(atom, tangent_of(var))
                     tangents[var] = atom
 
     def cond(self, eqn: Eqn, tangents: dict[Var, Atom]) -> None:
@@ -106,7 +106,7 @@ class _Forward:
                     dots = [_tangent_or_zero(builder, branch.outputs[k], local) for k in flowing]
             new_branches.append(Graph(branch.name, (), tuple(block), (*branch.outputs, *dots)))
         output_dots = tuple(
-            builder.new_var(f"t@{eqn.outputs[k].id}", eqn.outputs[k].aval) for k in flowing
+            builder.new_var("", eqn.outputs[k].aval, tangent_of(eqn.outputs[k])) for k in flowing
         )
         builder.emit(
             Eqn(
@@ -129,7 +129,7 @@ class _Forward:
         offset = 1 if eqn.prim == "for" else 0
         carried = body.inputs[offset:]
         flowing = [k for k, v in enumerate(carried) if v in self.active]
-        dots_in = [builder.new_var(f"t@{carried[k].id}", carried[k].aval) for k in flowing]
+        dots_in = [builder.new_var("", carried[k].aval, tangent_of(carried[k])) for k in flowing]
         local = dict(tangents)
         local.update({carried[k]: dot for k, dot in zip(flowing, dots_in, strict=True)})
         with builder.block() as block:
@@ -142,14 +142,14 @@ class _Forward:
         )
         if eqn.prim == "while":
             condition = condition_of(eqn)
-            extra = tuple(builder.new_var(v.hint, v.aval) for v in dots_in)
+            extra = tuple(builder.new_var_like(v) for v in dots_in)
             new_params["cond"] = Graph(
                 condition.name, (*condition.inputs, *extra), condition.eqns, condition.outputs
             )
         with builder.at(eqn.loc, "tangent", eqn.outputs[0].id):
             inits = [_tangent_or_zero(builder, eqn.inputs[k], tangents) for k in flowing]
         outs = tuple(
-            builder.new_var(f"t@{eqn.outputs[k].id}", eqn.outputs[k].aval) for k in flowing
+            builder.new_var("", eqn.outputs[k].aval, tangent_of(eqn.outputs[k])) for k in flowing
         )
         builder.emit(
             Eqn(
@@ -164,6 +164,11 @@ class _Forward:
         )
         for k, out in zip(flowing, outs, strict=True):
             tangents[eqn.outputs[k]] = out
+
+
+def tangent_of(var: Var) -> VarRole:
+    """The role of a value that is the tangent of ``var``."""
+    return VarRole(RoleKind.TANGENT, var.id)
 
 
 def _fit(builder: GraphBuilder, tangent: object, var: Var) -> Atom:

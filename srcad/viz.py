@@ -23,6 +23,7 @@ from pathlib import Path
 
 from srcad.errors import SrcadError
 from srcad.ir import Atom, Const, Eqn, Graph, Var
+from srcad.ir.graph import RoleKind, VarRole
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import sub_graphs, walk_eqns
 from srcad.lower import lower_function
@@ -170,9 +171,9 @@ def value_names(graph: Graph) -> dict[int, str]:
     """A readable name for every var of ``graph``, in the style of the generated code.
 
     User names stay (a reassigned ``x`` becomes ``x``, ``x_1``, ...), unnamed primal values
-    are ``t1``, ``t2``, ... in graph order, the adjoint of ``z`` (hint ``d@<id of z>``) is
-    ``dz``, a value restored from the tape (``=@<id>``) has the name of the value, and other
-    unnamed derivative values get the empty name.
+    are ``t1``, ``t2``, ... in graph order, the adjoint of ``z`` is ``dz``, its tangent
+    ``z_dot``, a value restored from the tape has the name of the value, and other unnamed
+    derivative values get the empty name.
     """
     variables = list(graph.inputs)
     for eqn in walk_eqns(graph.eqns):
@@ -180,26 +181,22 @@ def value_names(graph: Graph) -> dict[int, str]:
             variables.extend(sub.inputs)
         variables.extend(eqn.outputs)
     derived_ids = {v.id for e in walk_eqns(graph.eqns) if e.role != "primal" for v in e.outputs}
-    taken = {v.hint for v in variables if _is_user_hint(v.hint)}
+    taken = {v.hint for v in variables if v.hint}
     names: dict[int, str] = {}
     used: set[str] = set()
     temporaries = 0
     for var in variables:
-        if _is_user_hint(var.hint):
+        if var.hint:
             names[var.id] = _fresh(var.hint, used)
-        elif not var.hint and var.id not in derived_ids:
+        elif var.role is None and var.id not in derived_ids:
             temporaries += 1
             while f"t{temporaries}" in taken:
                 temporaries += 1
             names[var.id] = _fresh(f"t{temporaries}", used)
     for var in variables:
         if var.id not in names:
-            names[var.id] = _derived_name(var.hint, names)
+            names[var.id] = _derived_name(var.role, names)
     return names
-
-
-def _is_user_hint(hint: str) -> bool:
-    return bool(hint) and hint[1:2] != "@"
 
 
 def _fresh(base: str, used: set[str]) -> str:
@@ -211,15 +208,18 @@ def _fresh(base: str, used: set[str]) -> str:
     return name
 
 
-def _derived_name(hint: str, names: dict[int, str]) -> str:
-    """``dz`` for ``d@<z>``, ``z_dot`` for ``t@<z>``, ``z`` for ``=@<z>``; else empty."""
-    if len(hint) < 3 or hint[1] != "@" or not hint[2:].isdigit():
+def _derived_name(role: VarRole | None, names: dict[int, str]) -> str:
+    """``dz`` for the adjoint of ``z``, ``z_dot`` for its tangent, ``z`` for ``z`` restored,
+    ``probe_z`` for its probe; empty without a role."""
+    if role is None:
         return ""
-    base = names.get(int(hint[2:])) or f"%{hint[2:]}"
-    if hint[0] == "d":
+    base = names.get(role.of) or f"%{role.of}"
+    if role.kind is RoleKind.ADJOINT:
         return "d" + base if base.isidentifier() else f"d({base})"
-    if hint[0] == "t":
+    if role.kind is RoleKind.TANGENT:
         return base + "_dot"
+    if role.kind is RoleKind.PROBE:
+        return "probe_" + base
     return base
 
 

@@ -57,7 +57,7 @@ def _entering_value(
     init, out = eqn.inputs[k], eqn.outputs[k]
     if not isinstance(init, Var):
         return []
-    is_same_variable = init.hint == out.hint or names.is_derivative(init)
+    is_same_variable = init.names_alike(out) or names.is_derivative(init)
     writes = _writes_into(body_of(eqn), carried(eqn)[k])
     if (
         is_same_variable

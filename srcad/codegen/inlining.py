@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from srcad.codegen.program import Program
 from srcad.ir import Atom, Eqn, Graph, Var
 from srcad.ir.control import CONTROL, condition_of
+from srcad.ir.graph import RoleKind
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import sub_graphs
 from srcad.ir.world import EFFECT_PRIMS
@@ -52,7 +53,7 @@ def _used_once(graph: Graph, program: Program) -> set[int]:
             continue
         var = eqn.outputs[0]
         is_control = PRIMS[eqn.prim].kind == CONTROL and eqn.prim != "tape_nonempty"
-        if var.hint or var.id in kept or is_control:
+        if var.is_named or var.id in kept or is_control:
             continue
         if program.uses.get(var.id) != 1 or consumer_role.get(var.id) != eqn.role:
             continue
@@ -99,7 +100,7 @@ def _first_terms(graph: Graph, program: Program, inlined: set[int]) -> set[int]:
     folded = set()
     for eqn in program.order:
         first = eqn.inputs[0] if eqn.prim == "add" and eqn.role == "adjoint" else None
-        if not isinstance(first, Var) or not first.hint.startswith("d@"):
+        if not isinstance(first, Var) or not first.is_role(RoleKind.ADJOINT):
             continue
         term = program.defining.get(first.id)
         if term is None or not _is_foldable(program, term, first, eqn):
@@ -114,7 +115,7 @@ def _first_terms(graph: Graph, program: Program, inlined: set[int]) -> set[int]:
 def _is_foldable(program: Program, term: Eqn, first: Var, sum_eqn: Eqn) -> bool:
     """Whether ``term``, which computes ``first``, can be spelled inside ``sum_eqn``."""
     return (
-        first.hint == sum_eqn.outputs[0].hint
+        first.names_alike(sum_eqn.outputs[0])
         and term.role == "adjoint"
         and len(term.outputs) == 1
         and term.prim not in STATEMENT_PRIMS

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from srcad.codegen.expressions import static_index
 from srcad.codegen.program import Program
 from srcad.ir import Atom, Const, Eqn, Graph, Var
+from srcad.ir.graph import RoleKind
 from srcad.ir.index import Index
 from srcad.ir.prims import PRIMS, shares_memory
 from srcad.ir.walk import defined_vars, sub_graphs
@@ -87,7 +88,7 @@ class NameAllocator:
         something."""
         roots = [self._find(v) for v in members]
         root = roots[0]
-        hinted = next((v for v in members if v.hint and not v.hint.startswith("=")), None)
+        hinted = next((v for v in members if _says_something(v)), None)
         for other in roots[1:]:
             if other.id != root.id:
                 self.leader[other.id] = root
@@ -147,7 +148,7 @@ class NameAllocator:
             base = self._base_name(var, eqn)
             if var.id in self.isolated:
                 self._claim(var, base)
-            elif var.hint.startswith("=@") and self._is_dead(base, position):
+            elif var.is_role(RoleKind.RESTORED) and self._is_dead(base, position):
                 self._set(var, base)  # a value restored from the tape takes its old name
             elif eqn.role != "primal" and self._is_reusable(base, position):
                 self._set(var, base)
@@ -270,12 +271,8 @@ class NameAllocator:
         )
 
     def _base_name(self, var: Var, eqn: Eqn | None) -> str:
-        if var.hint.startswith("d@"):
-            return "d" + self._name_or_hint(int(var.hint[2:]))
-        if var.hint.startswith("=@"):
-            return self.names.get(int(var.hint[2:]), "t")
-        if var.hint.startswith("t@"):
-            return self._name_or_hint(int(var.hint[2:])) + "_dot"
+        if var.role is not None:
+            return self._role_name(var.role.kind, var.role.of)
         if var.hint:
             self._descriptive.add(var.id)
             return identifier(var.hint)
@@ -287,12 +284,24 @@ class NameAllocator:
         self._temp_count += 1
         return f"t{self._temp_count}"
 
+    def _role_name(self, kind: RoleKind, of: int) -> str:
+        """``dz`` for the adjoint of ``z``, ``z_dot`` for its tangent, ``z`` for ``z`` restored
+        from the tape, ``probe_z`` for its probe."""
+        if kind is RoleKind.RESTORED:
+            return self.names.get(of, "t")
+        base = self._name_or_hint(of)
+        if kind is RoleKind.ADJOINT:
+            return "d" + base
+        if kind is RoleKind.TANGENT:
+            return base + "_dot"
+        return "probe_" + base
+
     def _name_or_hint(self, var_id: int) -> str:
         """The name of a var, or its user name if it has none yet (``x`` for ``dx``)."""
         if var_id in self.names:
             return self.names[var_id]
         hint = self._hints.get(var_id, "")
-        return identifier(hint) if hint and hint[0].isalpha() and "@" not in hint else "t"
+        return identifier(hint) if hint and hint[0].isalpha() else "t"
 
     def _operation_name(self, eqn: Eqn) -> str:
         named = [self._operand_name(a) for a in eqn.inputs]
@@ -313,6 +322,12 @@ class NameAllocator:
         if isinstance(atom, Const):
             return atom.name or None
         return self.names.get(atom.id) if atom.id in self._descriptive else None
+
+
+def _says_something(var: Var) -> bool:
+    """Whether ``var``'s facts give a name (a user's name, an adjoint or a tangent role);
+    a value restored from the tape only repeats the name of the value it restores."""
+    return var.is_named and not var.is_role(RoleKind.RESTORED)
 
 
 def identifier(text: str) -> str:

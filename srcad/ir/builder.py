@@ -19,7 +19,7 @@ from typing import TypeAlias
 
 import numpy as np
 
-from srcad.ir.graph import Atom, AVal, Const, Eqn, Graph, Loc, Var
+from srcad.ir.graph import Atom, AVal, Const, Eqn, Graph, Loc, Var, VarRole
 from srcad.ir.index import encode_index
 from srcad.ir.prims import ELEMENTWISE, PRIMS, VIEW_PRIMS, prim_of
 from srcad.ir.shapes import infer_avals
@@ -59,6 +59,7 @@ class GraphBuilder:
         self._next_id = first_id
         self._producer: dict[int, Eqn] = {}
         self._hints: dict[int, str] = {}
+        self._roles: dict[int, VarRole] = {}
 
     @property
     def eqns(self) -> list[Eqn]:
@@ -106,17 +107,31 @@ class GraphBuilder:
     def producer(self, var: Var) -> Eqn | None:
         return self._producer.get(var.id)
 
-    def new_var(self, hint: str, aval: AVal) -> Var:
-        var = Var(self._next_id, hint, aval)
+    def new_var(self, hint: str, aval: AVal, role: VarRole | None = None) -> Var:
+        var = Var(self._next_id, hint, aval, role)
         self._next_id += 1
         return var
+
+    def new_var_like(self, atom: Atom) -> Var:
+        """A new var with the aval, user name and role of ``atom`` (no name for a Const)."""
+        if isinstance(atom, Var):
+            return self.new_var(atom.hint, atom.aval, atom.role)
+        return self.new_var("", atom.aval)
 
     def set_hint(self, var: Var, hint: str) -> None:
         """Give ``var`` a (user) name, applied when the graph is built."""
         self._hints[var.id] = hint
 
+    def set_role(self, var: Var, role: VarRole) -> None:
+        """Record what ``var`` is a derivative of, applied when the graph is built."""
+        self._roles[var.id] = role
+
     def hint_of(self, var: Var) -> str:
         return self._hints.get(var.id, var.hint)
+
+    def is_named(self, var: Var) -> bool:
+        """Whether ``var`` has a name of its own so far: a user's name or a role."""
+        return bool(self.hint_of(var)) or self._roles.get(var.id, var.role) is not None
 
     def is_fresh(self, var: Var, since: int) -> bool:
         """Whether ``var`` was produced by an equation appended at index ``since`` or later."""
@@ -189,9 +204,9 @@ class GraphBuilder:
         return self.tracer(result.atom)
 
     def build(self, name: str, inputs: list[Var], outputs: list[Atom]) -> Graph:
-        """The graph of everything recorded, with user names applied to its vars."""
+        """The graph of everything recorded, with user names and roles applied to its vars."""
         graph = Graph(name, tuple(inputs), tuple(self.eqns), tuple(outputs))
-        return rename_vars(graph, dict(self._hints))
+        return rename_vars(graph, dict(self._hints), dict(self._roles))
 
     def _atom(self, value: object) -> Atom:
         if isinstance(value, Tracer):
@@ -291,13 +306,20 @@ def _cse_key(prim_name: str, atoms: list[Atom], params: dict) -> tuple | None:
     return key
 
 
-def rename_vars(graph: Graph, hints: dict[int, str]) -> Graph:
-    """``graph`` with every var whose id is in ``hints`` carrying that hint (sub-graphs too)."""
+def rename_vars(
+    graph: Graph, hints: dict[int, str], roles: dict[int, VarRole] | None = None
+) -> Graph:
+    """``graph`` with every var whose id is in ``hints`` carrying that hint, and every var
+    whose id is in ``roles`` that role (sub-graphs too)."""
+    roles = roles or {}
 
     def rename(atom: Atom) -> Atom:
-        if isinstance(atom, Var) and atom.id in hints and hints[atom.id] != atom.hint:
-            return Var(atom.id, hints[atom.id], atom.aval)
-        return atom
+        if not isinstance(atom, Var) or (atom.id not in hints and atom.id not in roles):
+            return atom
+        hint, role = hints.get(atom.id, atom.hint), roles.get(atom.id, atom.role)
+        if hint == atom.hint and role == atom.role:
+            return atom
+        return Var(atom.id, hint, atom.aval, role)
 
     return map_graph(graph, rename)
 

@@ -9,7 +9,8 @@ and matrix-product layouts at compile time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import Enum
 from typing import NamedTuple
 
 import numpy as np
@@ -62,13 +63,50 @@ def source_position(loc: Loc | None) -> tuple[str | None, int | None]:
     return (loc.file, loc.line) if loc is not None else (None, None)
 
 
+class RoleKind(Enum):
+    """What a derivative value is to the value it was derived from."""
+
+    ADJOINT = "adjoint"  # d out / d value, accumulated by the backward sweep
+    TANGENT = "tangent"  # d value / d inputs along the input tangents (forward mode)
+    RESTORED = "restored"  # the value itself, popped from the tape in a backward loop
+    PROBE = "probe"  # a zero added to the value, whose gradient is its adjoint (explain)
+
+
+@dataclass(frozen=True)
+class VarRole:
+    """A fact about a value made by a transformation: it is the ``kind`` of value ``of``
+    (``VarRole(RoleKind.ADJOINT, 12)``: the adjoint of var 12)."""
+
+    kind: RoleKind
+    of: int
+
+
 @dataclass(frozen=True)
 class Var:
-    """An SSA value, named by a unique ``id``; ``hint`` is the user's name for it, if any."""
+    """An SSA value, named by a unique ``id``; ``hint`` is the user's name for it, if any;
+    ``role`` says which value it is a derivative (or a restored copy) of, if any.
+
+    Vars compare and hash by ``id``, ``hint`` and ``aval``: ``role`` takes no part, so a
+    var keeps its identity in sets and dicts however its role is recorded.
+    """
 
     id: int
     hint: str
     aval: AVal
+    role: VarRole | None = field(default=None, compare=False)
+
+    @property
+    def is_named(self) -> bool:
+        """Whether the value has a name of its own: the user's, or one from its role."""
+        return bool(self.hint) or self.role is not None
+
+    def is_role(self, kind: RoleKind) -> bool:
+        """Whether the value is the ``kind`` (adjoint, tangent, ...) of another value."""
+        return self.role is not None and self.role.kind is kind
+
+    def names_alike(self, other: Var) -> bool:
+        """Whether both values would be named from the same facts (hint and role)."""
+        return self.hint == other.hint and self.role == other.role
 
 
 @dataclass(frozen=True, eq=False)

@@ -9,7 +9,7 @@ graph f(%0:f64[3], %1:~f64[]) {
 
 from __future__ import annotations
 
-from srcad.ir.graph import Atom, Eqn, Graph, Var
+from srcad.ir.graph import Atom, Eqn, Graph, RoleKind, Var
 
 
 def format_atom(atom: Atom) -> str:
@@ -20,8 +20,19 @@ def format_atom(atom: Atom) -> str:
     return repr(atom.value)
 
 
+ROLE_MARKS = {
+    RoleKind.ADJOINT: "d",
+    RoleKind.TANGENT: "t",
+    RoleKind.RESTORED: "=",
+    RoleKind.PROBE: "probe",
+}
+
+
 def format_var(var: Var) -> str:
-    name = f"({var.hint})" if var.hint else ""
+    """``%12(x):f64[3]``: the id, the user's name or the role (``d@5``: the adjoint of
+    ``%5``), and the abstract value."""
+    label = var.hint or (f"{ROLE_MARKS[var.role.kind]}@{var.role.of}" if var.role else "")
+    name = f"({label})" if label else ""
     return f"%{var.id}{name}:{var.aval.short()}"
 
 

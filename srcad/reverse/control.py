@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from srcad.ir import Atom, AVal, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder
 from srcad.ir.control import TAPE, body_of, branches_of, condition_of
+from srcad.ir.graph import RoleKind, VarRole
 from srcad.ir.walk import defined_vars, substitute, used_atoms
 from srcad.reverse.activity import carried_inputs
 
@@ -58,7 +59,7 @@ def reverse_cond(reverser: Reverser, eqn: Eqn, adjoints: Adjoints) -> None:
             outputs = tuple(_adjoint_or_zero(builder, v, local) for v in changed)
         name = f"{eqn.loc.function if eqn.loc else 'f'}_branch"
         graphs.append(Graph(name, (), tuple(block), outputs))
-    new = tuple(builder.new_var(f"d@{v.id}", v.aval) for v in changed)
+    new = tuple(builder.new_var("", v.aval, adjoint_of(v)) for v in changed)
     params = (("branches", tuple(graphs)),)
     builder.emit(Eqn("cond", eqn.inputs, new, params, eqn.loc, "adjoint", eqn.outputs[0].id))
     for var, adjoint in zip(changed, new, strict=True):
@@ -105,7 +106,7 @@ def reverse_loop(reverser: Reverser, eqn: Eqn, adjoints: Adjoints) -> None:
         inits: list[Atom] = [_emit_taped_forward(reverser, eqn, plan.residuals)]
         inits += [_adjoint_or_zero(builder, eqn.outputs[k], adjoints) for k in flowing]
         inits += [_adjoint_or_zero(builder, v, adjoints) for v in free]
-        outputs = tuple(builder.new_var(_hint(v), v.aval) for v in plan.graph.outputs)
+        outputs = tuple(builder.new_var_like(v) for v in plan.graph.outputs)
         params = _backward_params(reverser, eqn, plan)
         builder.emit(
             Eqn(eqn.prim, tuple(inits), outputs, params, eqn.loc, "adjoint", eqn.outputs[0].id)
@@ -113,15 +114,16 @@ def reverse_loop(reverser: Reverser, eqn: Eqn, adjoints: Adjoints) -> None:
         # free values first: their final adjoint includes what they had before the loop
         for position, var in enumerate(free):
             final = outputs[1 + len(flowing) + position]
-            builder.set_hint(final, f"d@{var.id}")
+            builder.set_role(final, adjoint_of(var))
             adjoints[var] = final
         for position, k in enumerate(flowing):
-            builder.set_hint(outputs[1 + position], f"d@{eqn.outputs[k].id}")
+            builder.set_role(outputs[1 + position], adjoint_of(eqn.outputs[k]))
             reverser.accumulate(eqn.inputs[k], builder.tracer(outputs[1 + position]), adjoints)
 
 
-def _hint(atom: Atom) -> str:
-    return atom.hint if isinstance(atom, Var) else ""
+def adjoint_of(var: Var) -> VarRole:
+    """The role of a value that is the adjoint of ``var``."""
+    return VarRole(RoleKind.ADJOINT, var.id)
 
 
 def _free_gradients(
@@ -149,8 +151,10 @@ def _backward_body(reverser: Reverser, eqn: Eqn, flowing: list[int], free: list[
     it pops them from the tape, then back-propagates one iteration."""
     builder = reverser.builder
     body = body_of(eqn)
-    d_carried = [builder.new_var(f"d@{eqn.outputs[k].id}", body.outputs[k].aval) for k in flowing]
-    d_free = [builder.new_var(f"d@{v.id}", v.aval) for v in free]
+    d_carried = [
+        builder.new_var("", body.outputs[k].aval, adjoint_of(eqn.outputs[k])) for k in flowing
+    ]
+    d_free = [builder.new_var("", v.aval, adjoint_of(v)) for v in free]
     block, outs = _sweep_body(
         reverser, eqn, flowing, d_carried, dict(zip(free, d_free, strict=True))
     )
@@ -159,8 +163,8 @@ def _backward_body(reverser: Reverser, eqn: Eqn, flowing: list[int], free: list[
     counter = body.inputs[0] if eqn.prim == "for" else None
     read = [a for a in used_atoms(block) + outs if isinstance(a, Var) and a in inner]
     residuals = list(dict.fromkeys(a for a in read if a != counter))
-    restored = {r: builder.new_var(f"=@{r.id}", r.aval) for r in residuals}
-    new_counter = [] if counter is None else [builder.new_var(counter.hint, counter.aval)]
+    restored = {r: builder.new_var("", r.aval, VarRole(RoleKind.RESTORED, r.id)) for r in residuals}
+    new_counter = [] if counter is None else [builder.new_var_like(counter)]
     if counter is not None:
         restored[counter] = new_counter[0]  # the backward loop's own counter runs the same values
     tape_in, tape_out = builder.new_var("tape", TAPE), builder.new_var("tape", TAPE)
@@ -234,7 +238,7 @@ def _backward_params(reverser: Reverser, eqn: Eqn, plan: _Plan) -> tuple[tuple[s
         bounds = tuple((key, p[key]) for key in ("start", "step", "stop", "stop_dim") if key in p)
         return (("body", plan.graph), ("is_reversed", True), *bounds)
     builder = reverser.builder
-    inputs = tuple(builder.new_var(v.hint, v.aval) for v in plan.graph.inputs)
+    inputs = tuple(builder.new_var_like(v) for v in plan.graph.inputs)
     has_more = builder.new_var("has_more", AVal((), "bool"))
     check = Eqn("tape_nonempty", (inputs[0],), (has_more,), (), eqn.loc, "adjoint")
     has_more = Var(has_more.id, "", has_more.aval)

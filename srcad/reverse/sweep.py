@@ -12,7 +12,7 @@ from srcad.errors import NoDerivativeRule, ShapeError
 from srcad.ir import Atom, AVal, Const, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
 from srcad.ir.control import branches_of
-from srcad.ir.graph import source_position
+from srcad.ir.graph import RoleKind, VarRole, source_position
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import max_var_id, walk_eqns
 from srcad.reverse import control
@@ -167,8 +167,8 @@ def _accumulate(builder: GraphBuilder, var: Var, result: object, adjoints: dict[
         )
     else:
         total = builder.apply_atom("add", (builder.tracer(previous), builder.tracer(contribution)))
-    if isinstance(total, Var) and total.id not in (var.id,) and not builder.hint_of(total):
-        builder.set_hint(total, f"d@{var.id}")
+    if isinstance(total, Var) and total.id not in (var.id,) and not builder.is_named(total):
+        builder.set_role(total, VarRole(RoleKind.ADJOINT, var.id))
     adjoints[var] = total
 
 
@@ -201,7 +201,7 @@ def _gradient_of(builder: GraphBuilder, var: Var, adjoints: dict[Var, Atom]) -> 
         return adjoints[var]
     zero = builder.apply_atom("zeros_like", (builder.tracer(var),))
     if isinstance(zero, Var):  # always: zeros_like of a var is never folded to a constant
-        builder.set_hint(zero, f"d@{var.id}")
+        builder.set_role(zero, VarRole(RoleKind.ADJOINT, var.id))
     return zero
 
 
