@@ -1,7 +1,8 @@
 """The generated function around its statements: what it looks like from outside
 (``FunctionSpec``), its parameters and docstring, the prologue that reads its inputs, the
-aliases and the return statement, and the module text with the layout check in front
-(``layout``) where the spec names the layout compiled for.
+aliases and the return statement, and the module text: the imports of the modules its
+primitives come from, then the function, with the layout check in front (``layout``) where
+the spec names the layout compiled for.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 from srcad.codegen.expressions import literal
 from srcad.codegen.layout import checked_function
 from srcad.ir import Graph, Var
+from srcad.ir.prims import NUMPY, PRIMS, import_statement, module_spelling
 from srcad.ir.walk import walk_eqns
 from srcad.ir.world import WorldPath
 
@@ -79,11 +81,32 @@ def world_roots(graph: Graph, spec: FunctionSpec) -> dict[int, str]:
     return roots
 
 
+def module_imports(graph: Graph) -> list[str]:
+    """The module's imports: NumPy's, then one for each other module whose functions
+    ``graph`` calls (``import scipy.special``), in order."""
+    statements = {import_statement(module) for module in _modules(graph)}
+    numpy = import_statement(NUMPY)
+    return [numpy, *sorted(statements - {numpy})]
+
+
+def imported_names(graph: Graph) -> set[str]:
+    """The names the module's imports bind (``np``, ``scipy``): no value may take them."""
+    return {module_spelling(module).partition(".")[0] for module in _modules(graph)}
+
+
+def _modules(graph: Graph) -> set[str]:
+    """NumPy and the modules of the primitives ``graph`` calls. A user's function with a
+    rule of its own (kind ``custom``) is not imported: it is given to the module."""
+    prims = [PRIMS[eqn.prim] for eqn in walk_eqns(graph.eqns)]
+    return {NUMPY} | {prim.module for prim in prims if prim.kind != "custom"}
+
+
 def name_inputs(emitter: Emitter) -> list[str]:
-    """Name the graph inputs; the prologue that reads them: leaves of container parameters
-    are unpacked first, then the values read from outside the function (globals, closures,
-    attributes)."""
+    """Name the graph inputs (after keeping the imported names free); the prologue that
+    reads them: leaves of container parameters are unpacked first, then the values read
+    from outside the function (globals, closures, attributes)."""
     names, uses, params = emitter.names, emitter.program.uses, emitter.spec.params
+    names.taken.update(imported_names(emitter.graph))
     prologue = []
     reads = []
     for var, path in zip(emitter.graph.inputs, emitter.spec.input_paths, strict=True):
@@ -127,8 +150,8 @@ def module_source(emitter: Emitter, prologue: list[str]) -> str:
     lines = [*(f"# {line}" for line in spec.header)]
     if emitter.constants:
         lines.append("# Names bound at load time: " + ", ".join(sorted(emitter.constants)))
-    lines += ["import numpy as np", "", "", f"def {spec.body_name}({', '.join(parameters)}):"]
-    lines += _docstring(spec.docstring)
+    lines += [*module_imports(emitter.graph), "", ""]
+    lines += [f"def {spec.body_name}({', '.join(parameters)}):", *_docstring(spec.docstring)]
     body = [piece for line in body for piece in line.split("\n")]
     lines += [f"    {line}" if line else "" for line in body]
     source = "\n".join(lines) + "\n"

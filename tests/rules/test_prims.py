@@ -71,4 +71,6 @@ def test_spellings_and_aliases():
     for prim in PRIMS.values():
         is_users = prim.kind == "custom"  # a function given a rule by srcad.defvjp/defjvp
         if not prim.fn.__module__.startswith("srcad.") and not is_users:  # internal ones
-            assert eval(prim.spelling, {"np": np}) is prim.fn, prim.name
+            namespace: dict = {}
+            exec(prim.import_line, namespace)
+            assert eval(prim.spelling, namespace) is prim.fn, prim.name

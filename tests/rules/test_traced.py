@@ -2,8 +2,10 @@
 and its gradient is compared with central differences.
 
 The function calls the primitive the way a user spells it (``np.stack([x0, x1], axis=0)``,
-``np.linalg.inv(x0)``), with index arrays as module constants, and reduces the outputs with
-``sum(sin(...))`` so that the cotangent reaching the rule is not all ones.
+``np.linalg.inv(x0)``, ``scipy.special.expit(x0)`` after importing the primitive's module),
+with index arrays as module constants, and reduces the outputs with ``sum(sin(...))`` so
+that the cotangent reaching the rule is not all ones. The generated code imports the
+primitive's module too.
 """
 
 from __future__ import annotations
@@ -19,10 +21,17 @@ from rules.cases import BUILTIN_RULES, case_id, cases_of, is_float, make_inputs,
 from srcad.ir.prims import PRIMS
 
 
+def _imports(prim):
+    """The import lines of a user's module that calls ``prim``: NumPy's and its module's."""
+    return list(dict.fromkeys(["import numpy as np", prim.import_line]))
+
+
 def _is_user_callable(prim):
-    """Whether users reach the primitive by its NumPy spelling (not subscripts, say)."""
+    """Whether users reach the primitive by its spelling (not subscripts, say)."""
+    namespace = {}
+    exec("\n".join(_imports(prim)), namespace)
     try:
-        return eval(prim.spelling, {"np": np}) is prim.fn
+        return eval(prim.spelling, namespace) is prim.fn
     except AttributeError:
         return False
 
@@ -46,7 +55,7 @@ def _literal(value):
 def _module_source(name, case, inputs):
     """A module defining ``f`` over the float inputs; other inputs are constants."""
     prim = PRIMS[name]
-    names, lines = [], ["import numpy as np", ""]
+    names, lines = [], [*_imports(prim), ""]
     for index, value in enumerate(inputs):
         if is_float(value):
             names.append(f"x{index}")
@@ -75,7 +84,11 @@ def test_rule_compiles_and_matches_differences(name, case, tmp_path):
     inputs = make_inputs(name, case[0], np.random.default_rng(2))
     f = module_from_source(_module_source(name, case, inputs), tmp_path, "traced").f
     arguments = [x for x in inputs if is_float(x)]
-    srcad.check_grad(f, *arguments, argnums=tuple(range(len(arguments))))
+    argnums = tuple(range(len(arguments)))
+    srcad.check_grad(f, *arguments, argnums=argnums)
+    gradient = srcad.grad(f, argnums=argnums)
+    gradient(*arguments)
+    assert PRIMS[name].import_line in srcad.source(gradient).splitlines()
 
 
 STABLE = """
