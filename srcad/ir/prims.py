@@ -2,9 +2,9 @@
 the ``Prim`` type, the filled table and the aliasing facts from.
 
 What a primitive is and how it is called lives in ``srcad.ir.primitive``; the rows, one
-module per family (elementwise, reductions, linalg, shape, indexing, constructors), in
-``srcad.ir.table``; which results are views in ``srcad.ir.views``. Importing this module
-fills the table.
+module per family (elementwise, reductions, linalg, shape, indexing, constructors, and
+``scipy.special`` where SciPy is installed), in ``srcad.ir.table``; which results are views
+in ``srcad.ir.views``. Importing this module fills the table.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from srcad.rules import (  # noqa: F401
     linalg,
     reductions,
     shape,
+    special,
     subscripts,
 )
 from srcad.rules.registry import JVP_RULES, VJP_RULES, defjvp, defvjp, unbroadcast

@@ -2,8 +2,9 @@
 the registry (``PRIMS``, ``CALLABLES``).
 
 A row is ``register(Prim(...), *aliases)``: the primitive, then other objects users call
-for it (``math.exp`` for ``np.exp``). ``srcad.ir`` adds its internal primitives
-(subscripts, control flow, outside calls) on import.
+for it (``math.exp`` for ``np.exp``); a row of a library other than NumPy names its module
+(``special``: SciPy's, registered only where SciPy is installed). ``srcad.ir`` adds its
+internal primitives (subscripts, control flow, outside calls) on import.
 """
 
 from __future__ import annotations
@@ -15,4 +16,5 @@ from srcad.ir.table import (  # noqa: F401  (each registers its rows)
     linalg,
     reductions,
     shape,
+    special,
 )
