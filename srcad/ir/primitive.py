@@ -17,6 +17,8 @@ full dotted name for any other (``scipy.special.expit``, after ``import scipy.sp
 
 from __future__ import annotations
 
+import collections
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -75,6 +77,10 @@ class Prim:
     (``"invertible"`` or ``"spd"`` matrices), and ``examples`` lists ``(inputs, params)``
     cases, where each input is a shape or a concrete (integer) array; the rule tests draw
     inputs from them (elementwise primitives get broadcasting shapes by default).
+
+    A primitive with several outputs returns them as ``fn`` does (``results``): a list where
+    ``returns_list`` (``np.split``), a named tuple with ``result_fields`` where NumPy's
+    result has field names (``np.linalg.slogdet(a).logabsdet``), else a tuple.
     """
 
     name: str
@@ -95,6 +101,7 @@ class Prim:
     variadic: str | None = None
     structure: str | None = None
     returns_list: bool = False
+    result_fields: tuple[str, ...] = ()
 
     @property
     def spelling(self) -> str:
@@ -105,6 +112,14 @@ class Prim:
     def import_line(self) -> str:
         """The import generated code needs before it calls ``spelling``."""
         return import_statement(self.module)
+
+    def results(self, values: tuple) -> list | tuple:
+        """Several output values packed as ``fn`` returns them (see the class docstring)."""
+        if self.returns_list:
+            return list(values)
+        if self.result_fields:
+            return named_result(self.fn.__name__, self.result_fields)(*values)
+        return tuple(values)
 
     def bind(self, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
         """Split a call's arguments into the flat array inputs and the static params.
@@ -176,6 +191,13 @@ class Prim:
         """``fn`` applied to flat ``inputs`` and ``params``, called as it wants to be."""
         positional, keywords = self.arrange(list(inputs), params)
         return self.fn(*positional, **keywords)
+
+
+@functools.cache
+def named_result(function_name: str, fields: tuple[str, ...]) -> type[tuple]:
+    """The named tuple type of a function's results, named as NumPy names it
+    (``SlogdetResult``, ``EighResult``) and with its fields."""
+    return collections.namedtuple(f"{function_name.capitalize()}Result", fields)
 
 
 class _NotStatic:

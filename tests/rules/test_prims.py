@@ -1,11 +1,13 @@
 """The primitive table's argument handling: ``Prim.bind`` (a call as written → flat inputs
-and static params) and ``Prim.arrange`` / ``Prim.evaluate`` (back to NumPy's call)."""
+and static params) and ``Prim.arrange`` / ``Prim.evaluate`` (back to NumPy's call); its
+spellings, aliases and named results."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from rules.cases import make_inputs
 from srcad.ir.prims import PRIMS, prim_of
 
 
@@ -76,3 +78,18 @@ def test_spellings_and_aliases():
             namespace: dict = {}
             exec(prim.import_line, namespace)
             assert eval(prim.spelling, namespace) is prim.fn, prim.name
+
+
+def test_named_results_keep_numpy_field_names():
+    """Where NumPy names a function's results (``SlogdetResult``), the row lists the same
+    fields and ``Prim.results`` packs values into a named tuple of that name."""
+    rng = np.random.default_rng(0)
+    for name, prim in PRIMS.items():
+        for specs, params in prim.examples[:1]:
+            result = prim.evaluate(make_inputs(name, specs, rng), params)
+            fields = getattr(result, "_fields", ())
+            assert prim.result_fields == fields, name
+            if fields:
+                packed = prim.results(tuple(result))
+                assert type(packed).__name__ == type(result).__name__
+                assert packed._fields == fields

@@ -149,6 +149,7 @@ register(
         module="numpy.linalg",
         structure="invertible",
         examples=SQUARE_EXAMPLES,
+        result_fields=("sign", "logabsdet"),
     )
 )
 register(
