@@ -33,13 +33,14 @@ from srcad.codegen.function import FunctionSpec, module_source, name_inputs, wor
 from srcad.codegen.grouping import group_structured
 from srcad.codegen.inlining import STATEMENT_PRIMS, inline_temporaries
 from srcad.codegen.liveness import Conflict, LiveRanges, name_conflicts
-from srcad.codegen.names import NameAllocator
+from srcad.codegen.names import IsOwned, NameAllocator
 from srcad.codegen.program import LOOPS, Program, analyze, carried
 from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.control import CONTROL
 from srcad.ir.index import Index
+from srcad.ir.naming import constant_names
 from srcad.ir.prims import PRIMS, VIEW_PRIMS
-from srcad.ir.walk import sub_graphs, used_atoms
+from srcad.ir.walk import sub_graphs
 from srcad.ir.world import EFFECT_PRIMS, WorldPath
 
 LINE_LENGTH = 100
@@ -58,10 +59,17 @@ def emit_module(graph: Graph, spec: FunctionSpec) -> tuple[str, dict[str, object
         conflicts = name_conflicts(ranges, emitter.names.names, emitter.inlined)
         if not conflicts:
             return module_source(emitter, prologue), dict(emitter.constants)
-        more = isolated | {_to_isolate(conflict, graph, emitter.program) for conflict in conflicts}
-        if more == isolated:
-            raise AssertionError(f"generated names overwrite a value still read: {conflicts[0]}")
-        isolated = frozenset(more)
+        isolated = _isolating(isolated, conflicts, graph, emitter.program)
+
+
+def _isolating(
+    isolated: frozenset[int], conflicts: list[Conflict], graph: Graph, program: Program
+) -> frozenset[int]:
+    """``isolated`` and a value of each conflict, to be named again."""
+    more = isolated | {_to_isolate(conflict, graph, program) for conflict in conflicts}
+    if more == isolated:
+        raise AssertionError(f"generated names overwrite a value still read: {conflicts[0]}")
+    return frozenset(more)
 
 
 def _to_isolate(conflict: Conflict, graph: Graph, program: Program) -> int:
@@ -74,6 +82,60 @@ def _to_isolate(conflict: Conflict, graph: Graph, program: Program) -> int:
         if not is_structured and not is_block_input and var not in graph.inputs:
             return var.id
     return conflict.assigned.id
+
+
+class FreshArrays:
+    """Which values of a program are fresh arrays no other name can see (safe to fill in
+    place). A loop-carried array is: the loop copies it on entry when it fills it in place."""
+
+    def __init__(self, program: Program):
+        self.defining = program.defining
+        self.carried_ids = {v.id for e in program.order if e.prim in LOOPS for v in carried(e)}
+
+    def __call__(self, var: Var) -> bool:
+        if var.id in self.carried_ids:
+            return True
+        eqn = self.defining.get(var.id)
+        return eqn is not None and eqn.prim not in VIEW_PRIMS and PRIMS[eqn.prim].kind != CONTROL
+
+
+def name_defined(names: NameAllocator, is_owned: IsOwned) -> None:
+    """Name every value the equations of ``names``' program define, in program order (the
+    inputs of a structured equation's sub-graphs after its outputs)."""
+    program = names.program
+    for eqn in program.order:
+        names.assign_eqn(eqn, is_owned)
+        for graph in sub_graphs(eqn):
+            for var in graph.inputs:
+                names.assign_var(var, program.pos(eqn))
+
+
+def value_names(graph: Graph) -> dict[int, str]:
+    """The name the generated code gives every value of ``graph``: the same allocator, with
+    the same liveness, named again until no value is overwritten while still read, but
+    without a function around it (the inputs are named by their user names or roles). What
+    ``srcad graph`` and ``srcad explain`` call the values."""
+    program = analyze(graph)
+    inlining = inline_temporaries(graph, program)
+    ranges = LiveRanges(graph, program, inlining.spelled_at)
+    isolated: frozenset[int] = frozenset()
+    while True:
+        names = _name_graph(graph, program, isolated)
+        conflicts = name_conflicts(ranges, names.names, inlining.inlined)
+        if not conflicts:
+            return names.names
+        isolated = _isolating(isolated, conflicts, graph, program)
+
+
+def _name_graph(graph: Graph, program: Program, isolated: frozenset[int]) -> NameAllocator:
+    """Every value of ``graph`` named as an ``Emitter`` names them, the inputs first."""
+    names = NameAllocator(graph, program, constant_names(graph), isolated)
+    is_owned = FreshArrays(program)
+    group_structured(names, is_owned)
+    for var in graph.inputs:
+        names.claim(var, names.base_name(var, None))
+    name_defined(names, is_owned)
+    return names
 
 
 class Emitter:
@@ -90,12 +152,10 @@ class Emitter:
         self.inlined = inlining.inlined
         self.first_terms = inlining.first_terms
         self.spelled_at = inlining.spelled_at
-        self._carried_ids = {
-            v.id for e in self.program.order if e.prim in LOOPS for v in carried(e)
-        }
+        self._fresh_arrays = FreshArrays(self.program)
         self.names = NameAllocator(graph, self.program, set(spec.params), isolated)
         self.names.taken.update(spec.params)
-        self.names.taken.update(_constant_names(graph))  # globals the code reads keep them
+        self.names.taken.update(constant_names(graph))  # globals the code reads keep them
         self.roots = world_roots(graph, spec)
         self.names.taken.update(self.roots.values())
         group_structured(self.names, self.is_owned)
@@ -103,22 +163,14 @@ class Emitter:
         self._constant_names: dict[int, str] = {}
 
     def is_owned(self, var: Var) -> bool:
-        """Whether ``var`` is a fresh array no other name can see (safe to fill in place).
-        A loop-carried array is: the loop copies it on entry when it fills it in place."""
-        if var.id in self._carried_ids:
-            return True
-        eqn = self.defining.get(var.id)
-        return eqn is not None and eqn.prim not in VIEW_PRIMS and PRIMS[eqn.prim].kind != CONTROL
+        """Whether ``var`` is a fresh array no other name can see (safe to fill in place)."""
+        return self._fresh_arrays(var)
 
     # --- names --------------------------------------------------------------------------
     def name_all(self) -> list[str]:
         """Name every value (the inputs first); the prologue that reads the inputs."""
         prologue = name_inputs(self)
-        for eqn in self.program.order:
-            self.names.assign_eqn(eqn, self.is_owned)
-            for graph in sub_graphs(eqn):
-                for var in graph.inputs:
-                    self.names.assign_var(var, self.program.pos(eqn))
+        name_defined(self.names, self.is_owned)
         return prologue
 
     def spelling(self, path: WorldPath) -> str:
@@ -314,12 +366,6 @@ class Emitter:
             k += 1
         self.names.taken.add(name)
         return name
-
-
-def _constant_names(graph: Graph) -> set[str]:
-    """The names of the user's globals (named constants) that ``graph`` reads."""
-    atoms = [*used_atoms(graph.eqns), *graph.outputs]
-    return {atom.name for atom in atoms if isinstance(atom, Const) and atom.name}
 
 
 def _sweep(role: str) -> str:

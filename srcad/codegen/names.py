@@ -1,30 +1,27 @@
 """Naming: every var of a graph gets a readable, deterministic Python name.
 
-User variables keep their names (a reassigned ``x`` becomes ``x``, ``x_1``, ``x_2``), adjoints
+The names follow the naming rules every view of srcad shares (``srcad.ir.naming``): user
+variables keep their names (a reassigned ``x`` becomes ``x``, ``x_1``, ``x_2``), adjoints
 are ``d<name>``, temporaries are named after their operation while that stays short
-(``exp_b``, ``w_0`` for ``w[0]``, ``Wx`` for ``W @ x``) and ``t1``, ``t2`` otherwise. A second
-contribution to an adjoint reuses its name (``dx = dx + ...``) because the old value is dead.
-Values that must share a Python variable (a loop-carried value before, inside and after the
-loop; the branches' results of an ``if``) are grouped and get one name.
-Names never depend on ids or hashing order, so the output is byte-for-byte reproducible.
+(``exp_b``, ``w_0`` for ``w[0]``, ``Wx`` for ``W @ x``) and ``t1``, ``t2`` otherwise. On top
+of them, liveness: a second contribution to an adjoint reuses its name (``dx = dx + ...``)
+because the old value is dead. Values that must share a Python variable (a loop-carried
+value before, inside and after the loop; the branches' results of an ``if``) are grouped and
+get one name. Names never depend on ids or hashing order, so the output is byte-for-byte
+reproducible.
 """
 
 from __future__ import annotations
 
-import builtins
-import keyword
 from collections.abc import Callable
 
-from srcad.codegen.expressions import static_index
 from srcad.codegen.program import Program
-from srcad.ir import Atom, Const, Eqn, Graph, Var
+from srcad.ir import Eqn, Graph, Var
 from srcad.ir.graph import RoleKind
-from srcad.ir.index import Index
-from srcad.ir.prims import PRIMS, shares_memory
+from srcad.ir.naming import Namer, identifier, user_names
+from srcad.ir.prims import shares_memory
 from srcad.ir.walk import defined_vars, sub_graphs
 
-MAX_TEMP_NAME = 12
-RESERVED = set(keyword.kwlist) | set(dir(builtins)) | {"np"}
 IsOwned = Callable[[Var], bool]  # whether a value is a fresh array no other name can see
 
 
@@ -39,25 +36,22 @@ def _kept_for_later(graph: Graph, program: Program) -> set[int]:
     return kept
 
 
-class NameAllocator:
-    """Assigns names to the vars of one graph; owns the set of names in use."""
+class NameAllocator(Namer):
+    """Assigns names to the vars of one graph by the naming rules, reusing the names of dead
+    values; owns the set of names in use."""
 
     def __init__(
         self, graph: Graph, program: Program, reserved: set[str], isolated: frozenset[int]
     ):
+        super().__init__(user_names(program.order), reserved)
         self.graph = graph
         self.isolated = isolated  # ids of values that get a name of their own (liveness)
         self.program = program
-        self.names: dict[int, str] = {}
-        self.taken = set(RESERVED) | set(reserved)
         self.filled_in_place: set[int] = set()  # ids of setitem results written into the base
         self._filled_from: dict[int, int] = {}  # such a result -> the base it was written into
         self.leader: dict[int, Var] = {}
         self._source: dict[int, Var] = {}
-        self._holder: dict[str, list[Var]] = {}
-        self._temp_count = 0
-        self._descriptive: set[int] = {v.id for v in graph.inputs}
-        self._hints = {v.id: v.hint for e in program.order for v in e.outputs}
+        self.descriptive.update(v.id for v in graph.inputs)
         self._views: dict[int, list[Var]] = {}
         for eqn in program.order:
             if shares_memory(eqn) and isinstance(eqn.inputs[0], Var):
@@ -113,22 +107,21 @@ class NameAllocator:
         return var
 
     def assign_input(self, var: Var, name: str) -> None:
-        self._claim(var, identifier(name))
+        self.claim(var, identifier(name))
 
     def bind(self, var: Var, name: str) -> None:
         """Give ``var`` a name already reserved for it (a parameter of the function)."""
-        self.taken.add(name)
-        self._set(var, name)
+        self.give(var, name)
 
     def assign_var(self, var: Var, position: int) -> None:
         """Name a var defined without an equation (a sub-graph input, such as a counter)."""
         if var.id in self.names or self._follow_leader(var):
             return
-        base = self._base_name(var, None)
+        base = self.base_name(var, None)
         if self._is_dead(base, position) and var.id not in self.isolated:
-            self._set(var, base)
+            self.give(var, base)
         else:
-            self._claim(var, base)
+            self.claim(var, base)
 
     def assign_eqn(self, eqn: Eqn, is_owned: IsOwned) -> None:
         position = self.program.pos(eqn)
@@ -138,22 +131,22 @@ class NameAllocator:
             and eqn.outputs[0].id not in self.isolated
             and self._fills_in_place(position, eqn, array, is_owned)
         ):
-            self._set(eqn.outputs[0], self.names[array.id])
+            self.give(eqn.outputs[0], self.names[array.id])
             self.filled_in_place.add(eqn.outputs[0].id)
             self._filled_from[eqn.outputs[0].id] = array.id
             return
         for var in eqn.outputs:
             if var.id in self.names or self._follow_leader(var):
                 continue
-            base = self._base_name(var, eqn)
+            base = self.base_name(var, eqn)
             if var.id in self.isolated:
-                self._claim(var, base)
+                self.claim(var, base)
             elif var.is_role(RoleKind.RESTORED) and self._is_dead(base, position):
-                self._set(var, base)  # a value restored from the tape takes its old name
+                self.give(var, base)  # a value restored from the tape takes its old name
             elif eqn.role != "primal" and self._is_reusable(base, position):
-                self._set(var, base)
+                self.give(var, base)
             else:
-                self._claim(var, base)
+                self.claim(var, base)
 
     def _follow_leader(self, var: Var) -> bool:
         if var.id not in self.leader:
@@ -161,22 +154,9 @@ class NameAllocator:
         leader = self._find(var)
         if leader.id not in self.names:
             source = self._source.get(leader.id, leader)
-            self._claim(leader, self._base_name(source, self.program.defining.get(source.id)))
-        self._set(var, self.names[leader.id])
+            self.claim(leader, self.base_name(source, self.program.defining.get(source.id)))
+        self.give(var, self.names[leader.id])
         return True
-
-    def _set(self, var: Var, name: str) -> None:
-        self.taken.add(name)  # a free name taken over (a loop counter) is in use from now on
-        self.names[var.id] = name
-        self._holder.setdefault(name, []).append(var)
-
-    def _claim(self, var: Var, base: str) -> None:
-        name, k = base, 0
-        while name in self.taken:
-            k += 1
-            name = f"{base}_{k}"
-        self.taken.add(name)
-        self._set(var, name)
 
     def _fills_in_place(self, position: int, eqn: Eqn, base: Var, is_owned: IsOwned) -> bool:
         """``y[i] = v`` may write into ``y`` when nothing reads the old ``y`` afterwards,
@@ -249,7 +229,7 @@ class NameAllocator:
 
     def _is_reusable(self, name: str, position: int) -> bool:
         """Whether a derivative value may take over ``name`` (``dx = dx + ...``)."""
-        holders = self._holder.get(name, [])
+        holders = self.holders.get(name, [])
         return bool(holders) and all(
             holder not in self.graph.outputs
             and holder.id not in self.leader
@@ -260,7 +240,7 @@ class NameAllocator:
 
     def _is_dead(self, name: str, position: int) -> bool:
         """Whether no value under ``name`` is read at or after ``position``."""
-        holders = self._holder.get(name)
+        holders = self.holders.get(name)
         if not holders:
             return name not in self.taken
         return all(
@@ -270,77 +250,8 @@ class NameAllocator:
             for holder in holders
         )
 
-    def _base_name(self, var: Var, eqn: Eqn | None) -> str:
-        if var.role is not None:
-            return self._role_name(var.role.kind, var.role.of)
-        if var.hint:
-            self._descriptive.add(var.id)
-            return identifier(var.hint)
-        short = self._operation_name(eqn) if eqn is not None else ""
-        if eqn is not None and short and len(short) <= MAX_TEMP_NAME:
-            if eqn.prim in ("matmul", "dot"):
-                self._descriptive.add(var.id)
-            return short
-        self._temp_count += 1
-        return f"t{self._temp_count}"
-
-    def _role_name(self, kind: RoleKind, of: int) -> str:
-        """``dz`` for the adjoint of ``z``, ``z_dot`` for its tangent, ``z`` for ``z`` restored
-        from the tape, ``probe_z`` for its probe."""
-        if kind is RoleKind.RESTORED:
-            return self.names.get(of, "t")
-        base = self._name_or_hint(of)
-        if kind is RoleKind.ADJOINT:
-            return "d" + base
-        if kind is RoleKind.TANGENT:
-            return base + "_dot"
-        return "probe_" + base
-
-    def _name_or_hint(self, var_id: int) -> str:
-        """The name of a var, or its user name if it has none yet (``x`` for ``dx``)."""
-        if var_id in self.names:
-            return self.names[var_id]
-        hint = self._hints.get(var_id, "")
-        return identifier(hint) if hint and hint[0].isalpha() else "t"
-
-    def _operation_name(self, eqn: Eqn) -> str:
-        named = [self._operand_name(a) for a in eqn.inputs]
-        operands = [name for name in named if name is not None]
-        if len(operands) < len(named) or eqn.role != "primal":
-            return ""
-        prim = PRIMS[eqn.prim]
-        if eqn.prim == "getitem" and len(operands) == 1:
-            return _item_name(operands[0], static_index(eqn))
-        if eqn.prim in ("matmul", "dot") and all(len(n) <= 3 for n in operands):
-            return "".join(operands)
-        if prim.operator is None and len(operands) == 1 and prim.kind != "control":
-            return f"{prim.fn.__name__}_{operands[0]}"
-        return ""
-
-    def _operand_name(self, atom: Atom) -> str | None:
-        """The operand's name if it says what the value is (not ``t3``), else None."""
-        if isinstance(atom, Const):
-            return atom.name or None
-        return self.names.get(atom.id) if atom.id in self._descriptive else None
-
 
 def _says_something(var: Var) -> bool:
     """Whether ``var``'s facts give a name (a user's name, an adjoint or a tangent role);
     a value restored from the tape only repeats the name of the value it restores."""
     return var.is_named and not var.is_role(RoleKind.RESTORED)
-
-
-def identifier(text: str) -> str:
-    """``text`` as a Python name: ``params_init_hiddens`` for the leaf of a dict key
-    ``"init hiddens"``; a keyword or a leading digit gets an underscore."""
-    name = "".join(c if c.isalnum() or c == "_" else "_" for c in text) or "t"
-    if name[0].isdigit() or keyword.iskeyword(name):
-        name = f"v_{name}" if name[0].isdigit() else f"{name}_"
-    return name
-
-
-def _item_name(base: str, index: Index) -> str:
-    """``w_0`` for ``w[0]``, ``x_1_2`` for ``x[1, 2]``; empty for slices and arrays."""
-    if all(isinstance(item, int) and item >= 0 for item in index):
-        return "_".join([base, *(str(item) for item in index)])
-    return ""
