@@ -3,10 +3,10 @@
 Sits on top of the pipeline, beside ``api`` and ``cli``: it lowers a function (and, when
 asked, reverses it) exactly as ``grad`` does and draws the graph it gets. Every graph input
 is a box, every equation one node labelled with its operation (``*``, ``exp``, ``tanh``) and
-the user's name for its value when there is one; edges are data flow. Structured equations
-(``for``, ``while``, ``cond``) are clusters with their bodies inside. In a backward graph the
-adjoint equations are drawn in another colour, with dashed edges from the primal values they
-read.
+the name the generated code gives its value (``Wx``, ``dW``; see ``value_names``); edges are
+data flow. Structured equations (``for``, ``while``, ``cond``) are clusters with their bodies
+inside. In a backward graph the adjoint equations are drawn in another colour, with dashed
+edges from the primal values they read.
 
 The DOT text is generated here, so nothing beyond Graphviz's ``dot`` binary is needed, and
 that only for images.
@@ -21,9 +21,9 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from srcad.codegen.emit import name_values
 from srcad.errors import SrcadError
 from srcad.ir import Atom, Const, Eqn, Graph, Var
-from srcad.ir.graph import RoleKind, VarRole
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import sub_graphs, walk_eqns
 from srcad.lower import lower_function
@@ -168,59 +168,18 @@ def save_dot(dot_text: str, path: str | Path) -> Path:
 
 # --- names --------------------------------------------------------------------------------
 def value_names(graph: Graph) -> dict[int, str]:
-    """A readable name for every var of ``graph``, in the style of the generated code.
-
-    User names stay (a reassigned ``x`` becomes ``x``, ``x_1``, ...), unnamed primal values
-    are ``t1``, ``t2``, ... in graph order, the adjoint of ``z`` is ``dz``, its tangent
-    ``z_dot``, a value restored from the tape has the name of the value, and other unnamed
-    derivative values get the empty name.
-    """
-    variables = list(graph.inputs)
-    for eqn in walk_eqns(graph.eqns):
-        for sub in sub_graphs(eqn):
-            variables.extend(sub.inputs)
-        variables.extend(eqn.outputs)
-    derived_ids = {v.id for e in walk_eqns(graph.eqns) if e.role != "primal" for v in e.outputs}
-    taken = {v.hint for v in variables if v.hint}
-    names: dict[int, str] = {}
-    used: set[str] = set()
-    temporaries = 0
-    for var in variables:
-        if var.hint:
-            names[var.id] = _fresh(var.hint, used)
-        elif var.role is None and var.id not in derived_ids:
-            temporaries += 1
-            while f"t{temporaries}" in taken:
-                temporaries += 1
-            names[var.id] = _fresh(f"t{temporaries}", used)
-    for var in variables:
-        if var.id not in names:
-            names[var.id] = _derived_name(var.role, names)
-    return names
-
-
-def _fresh(base: str, used: set[str]) -> str:
-    name, k = base, 0
-    while name in used:
-        k += 1
-        name = f"{base}_{k}"
-    used.add(name)
-    return name
-
-
-def _derived_name(role: VarRole | None, names: dict[int, str]) -> str:
-    """``dz`` for the adjoint of ``z``, ``z_dot`` for its tangent, ``z`` for ``z`` restored,
-    ``probe_z`` for its probe; empty without a role."""
-    if role is None:
-        return ""
-    base = names.get(role.of) or f"%{role.of}"
-    if role.kind is RoleKind.ADJOINT:
-        return "d" + base if base.isidentifier() else f"d({base})"
-    if role.kind is RoleKind.TANGENT:
-        return base + "_dot"
-    if role.kind is RoleKind.PROBE:
-        return "probe_" + base
-    return base
+    """The name of every value of ``graph``, the one the generated code gives it (the same
+    allocator names them: ``Wx`` for ``W @ x``, ``dW``, ``h_dot``), except the derivative
+    temporaries the generated code spells inside another expression under a name no variable
+    of it has: no line shows that name, so they are drawn by their operation alone."""
+    named = name_values(graph)
+    derived = {v.id for e in walk_eqns(graph.eqns) if e.role != "primal" for v in e.outputs}
+    variables = {name for var_id, name in named.names.items() if var_id not in named.inlined}
+    return {
+        var_id: name
+        for var_id, name in named.names.items()
+        if var_id not in derived or var_id not in named.inlined or name in variables
+    }
 
 
 def const_text(const: Const) -> str:

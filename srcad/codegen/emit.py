@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -110,7 +111,17 @@ def name_defined(names: NameAllocator, is_owned: IsOwned) -> None:
                 names.assign_var(var, program.pos(eqn))
 
 
-def value_names(graph: Graph) -> dict[int, str]:
+@dataclass(frozen=True)
+class NamedValues:
+    """The names the generated code gives the values of a graph (by id), and the ids of the
+    values it spells inside the expression that reads them (never a variable of their own,
+    though comments may quote their names)."""
+
+    names: dict[int, str]
+    inlined: frozenset[int]
+
+
+def name_values(graph: Graph) -> NamedValues:
     """The name the generated code gives every value of ``graph``: the same allocator, with
     the same liveness, named again until no value is overwritten while still read, but
     without a function around it (the inputs are named by their user names or roles). What
@@ -123,7 +134,7 @@ def value_names(graph: Graph) -> dict[int, str]:
         names = _name_graph(graph, program, isolated)
         conflicts = name_conflicts(ranges, names.names, inlining.inlined)
         if not conflicts:
-            return names.names
+            return NamedValues(names.names, frozenset(inlining.inlined))
         isolated = _isolating(isolated, conflicts, graph, program)
 
 
