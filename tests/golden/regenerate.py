@@ -23,6 +23,7 @@ from pathlib import Path
 import srcad
 from srcad.cli import load_module_from_path
 from srcad.compile import plain_function
+from srcad.codegen.emit import name_values
 from srcad.ir.printer import format_graph
 from srcad.lower.function import lower_function
 from srcad.signature import bind_call, signature_of
@@ -85,10 +86,15 @@ def stages_text(function, args: tuple, argnums) -> str:
     sections = {
         "source": inspect.getsource(function),
         "lowered IR": format_graph(lowered.graph) + "\n",
-        "gradient IR": format_graph(gradient.last.derive_graph()) + "\n",
+        "gradient IR": _named_graph_text(gradient.last.derive_graph()),
         "generated code": srcad.source(gradient),
     }
     return "".join(f"# ==== {title} ====\n{text}\n" for title, text in sections.items())
+
+
+def _named_graph_text(graph) -> str:
+    """The gradient IR with the names the generated code gives its values."""
+    return format_graph(graph, names=name_values(graph).names) + "\n"
 
 
 def all_sources(root: Path = REPOSITORY) -> dict[Path, str]:
