@@ -181,10 +181,10 @@ class GraphBuilder:
         self.emit(eqn)
         tracers = tuple(self.tracer(v) for v in outputs)
         result: Traced
-        if PRIMS[prim_name].returns_list:
-            result = list(tracers)  # np.split gives a list, even of one array
-        else:
-            result = tracers[0] if len(tracers) == 1 else tracers
+        if len(tracers) == 1 and not PRIMS[prim_name].returns_list:
+            result = tracers[0]
+        else:  # np.split's list (even of one array), slogdet's SlogdetResult, or a tuple
+            result = PRIMS[prim_name].results(tracers)
         if key is not None:
             self._computed[-1][key] = result
         return result
@@ -199,8 +199,11 @@ class GraphBuilder:
     def _fresh(self, result: Traced) -> Traced:
         """New tracers of an earlier result's values: NumPy would compute new arrays, and the
         lowering tells arrays apart by their tracers (see ``srcad.lower.aliasing``)."""
-        if isinstance(result, (list, tuple)):
-            return type(result)(self.tracer(t.atom) for t in result)
+        if isinstance(result, list):
+            return [self.tracer(t.atom) for t in result]
+        if isinstance(result, tuple):
+            items = [self.tracer(t.atom) for t in result]
+            return type(result)(*items) if hasattr(result, "_fields") else tuple(items)
         return self.tracer(result.atom)
 
     def build(self, name: str, inputs: list[Var], outputs: list[Atom]) -> Graph:

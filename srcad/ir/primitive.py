@@ -194,6 +194,7 @@ class Prim:
 
 
 @functools.cache
+@functools.cache
 def named_result(function_name: str, fields: tuple[str, ...]) -> type[tuple]:
     """The named tuple type of a function's results, named as NumPy names it
     (``SlogdetResult``, ``EighResult``) and with its fields."""
