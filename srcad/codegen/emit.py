@@ -40,7 +40,7 @@ from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.control import CONTROL
 from srcad.ir.index import Index
 from srcad.ir.naming import constant_names
-from srcad.ir.prims import PRIMS, VIEW_PRIMS
+from srcad.ir.prims import PRIMS
 from srcad.ir.walk import sub_graphs
 from srcad.ir.world import EFFECT_PRIMS, WorldPath
 
@@ -97,7 +97,7 @@ class FreshArrays:
         if var.id in self.carried_ids:
             return True
         eqn = self.defining.get(var.id)
-        return eqn is not None and eqn.prim not in VIEW_PRIMS and PRIMS[eqn.prim].kind != CONTROL
+        return eqn is not None and not PRIMS[eqn.prim].is_view and PRIMS[eqn.prim].kind != CONTROL
 
 
 def name_defined(names: NameAllocator, is_owned: IsOwned) -> None:

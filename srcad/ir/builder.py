@@ -21,7 +21,7 @@ import numpy as np
 
 from srcad.ir.graph import Atom, AVal, Const, Eqn, Graph, Loc, Var, VarRole
 from srcad.ir.index import encode_index
-from srcad.ir.prims import ELEMENTWISE, PRIMS, VIEW_PRIMS, prim_of
+from srcad.ir.prims import ELEMENTWISE, PRIMS, prim_of
 from srcad.ir.shapes import infer_avals
 
 # What recording a primitive gives: one tracer per output, a tuple of them for several (a
@@ -163,7 +163,7 @@ class GraphBuilder:
         avals = self._infer(prim_name, atoms, params)
         shortcut = self._simplify(prim_name, atoms, avals)
         if shortcut is not None:  # x * 1.0 is a new array for NumPy; a reshape is a view
-            return Tracer(self, shortcut, fresh=prim_name not in VIEW_PRIMS)
+            return Tracer(self, shortcut, fresh=not PRIMS[prim_name].is_view)
         key = _cse_key(prim_name, atoms, params)
         for seen in reversed(self._computed):
             if key is not None and key in seen:

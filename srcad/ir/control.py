@@ -18,7 +18,9 @@ from srcad.ir.prims import Prim, _add
 
 CONTROL = "control"
 TAPE = AVal((), "object")
-CONTROL_PRIMS = {"cond", "for", "while"}
+LOOP_PRIMS = ("for", "while")
+STRUCTURED_PRIMS = ("cond", *LOOP_PRIMS)
+TAPE_PRIMS = ("tape_new", "tape_push", "tape_pop", "tape_nonempty")
 
 
 def _structured(*args, **params):
@@ -50,5 +52,7 @@ def _graph_param(eqn: Eqn, key: str) -> Graph:
     return graph
 
 
-for _name in ("cond", "for", "while", "tape_new", "tape_push", "tape_pop", "tape_nonempty"):
-    _add(Prim(_name, _structured, CONTROL, 0, is_differentiable=_name in CONTROL_PRIMS))
+for _name in STRUCTURED_PRIMS:
+    _add(Prim(_name, _structured, CONTROL, 0, is_structured=True, is_loop=_name in LOOP_PRIMS))
+for _name in TAPE_PRIMS:
+    _add(Prim(_name, _structured, CONTROL, 0, is_differentiable=False, is_tape=True))

@@ -82,6 +82,7 @@ _add(
             (((4, 3),), {"index": ("...", ("slice", None, None, -1))}),
             (((4, 3),), {"index": (None, ("slice", None, 2, None))}),
         ),
+        is_view=True,
     )
 )
 _add(
@@ -102,6 +103,8 @@ _add(
                 {"index": (("slice", None, None, None), ("array", 0))},
             ),
         ),
+        is_statement=True,
+        updates_first_input=True,
     )
 )
 _add(
@@ -115,6 +118,7 @@ _add(
             (((3,),), {"index": (1,), "shape": (4, 3)}),
             (((2, 3),), {"index": (("slice", 1, 3, None),), "shape": (4, 3)}),
         ),
+        is_statement=True,
     )
 )
 _add(
@@ -128,5 +132,7 @@ _add(
             (((4, 3), (3,)), {"index": (1,)}),
             (((4, 3), (2,)), {"index": (("slice", 1, 3, None), 2)}),
         ),
+        is_statement=True,
+        updates_first_input=True,
     )
 )

@@ -81,6 +81,17 @@ class Prim:
     A primitive with several outputs returns them as ``fn`` does (``results``): a list where
     ``returns_list`` (``np.split``), a named tuple with ``result_fields`` where NumPy's
     result has field names (``np.linalg.slogdet(a).logabsdet``), else a tuple.
+
+    Facts the passes and the code generator read instead of comparing names:
+    ``is_view``: NumPy's result may share memory with the first input (reshape, transpose,
+    basic subscripts; see ``srcad.ir.views.shares_memory`` for ``getitem``).
+    ``is_statement``: it fills an array in place, so generated code spells it as a statement,
+    never inline (``setitem``, ``add_at``, ``index_add``); ``updates_first_input``: the array
+    it fills is its first input (``setitem``, ``index_add``).
+    ``is_structured``: an equation with sub-graphs (``cond``, ``for``, ``while``), of which
+    ``is_loop`` the loops. ``is_tape``: an operation on a loop's tape (``tape_new``,
+    ``tape_push``, ``tape_pop``, ``tape_nonempty``). ``has_effect``: a call whose effect
+    matters even when its result is unused (``outside_call``).
     """
 
     name: str
@@ -102,6 +113,13 @@ class Prim:
     structure: str | None = None
     returns_list: bool = False
     result_fields: tuple[str, ...] = ()
+    is_view: bool = False
+    is_statement: bool = False
+    updates_first_input: bool = False
+    is_structured: bool = False
+    is_loop: bool = False
+    is_tape: bool = False
+    has_effect: bool = False
 
     @property
     def spelling(self) -> str:

@@ -30,7 +30,7 @@ from srcad.ir.primitive import (
 )
 from srcad.ir.table.registry import CALLABLES, POSITIVE, PRIMS, UNIT, optional_module, prim_of
 from srcad.ir.table.registry import register as _add
-from srcad.ir.views import VIEW_PRIMS, shares_memory
+from srcad.ir.views import shares_memory
 
 __all__ = [
     "CALLABLES",
@@ -48,7 +48,6 @@ __all__ = [
     "SHAPE",
     "STAR",
     "UNIT",
-    "VIEW_PRIMS",
     "Example",
     "Prim",
     "_add",

@@ -1,23 +1,18 @@
 """Aliasing facts: which primitives' results may share memory with their first input.
 
-NumPy returns views from reshapes, transposes, splits and basic subscripts; the lowering
-and the code generator must know them to keep a write to one array from reaching another.
+NumPy returns views from reshapes, transposes, splits and basic subscripts (the table marks
+them: ``Prim.is_view``); the lowering and the code generator must know them to keep a write
+to one array from reaching another.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from srcad.ir.table.registry import PRIMS
+
 if TYPE_CHECKING:
     from srcad.ir.graph import Eqn
-
-# Primitives whose result may share memory with their first input (NumPy views).
-VIEW_PRIMS = frozenset(
-    {"getitem", "reshape", "transpose", "broadcast_to", "expand_dims", "swapaxes", "ravel"}
-    | {"squeeze", "moveaxis", "asarray", "matrix_transpose", "atleast_1d", "atleast_2d"}
-    | {"atleast_3d", "flip", "flipud", "fliplr", "rot90", "diagonal", "diag"}
-    | {"split", "array_split", "hsplit", "vsplit"}
-)
 
 
 def shares_memory(eqn: Eqn) -> bool:
@@ -27,4 +22,4 @@ def shares_memory(eqn: Eqn) -> bool:
         if eqn.outputs[0].aval.ndim == 0:
             return False
         return all(a.aval.ndim == 0 for a in eqn.inputs[1:])
-    return eqn.prim in VIEW_PRIMS
+    return PRIMS[eqn.prim].is_view

@@ -99,4 +99,4 @@ def _never_evaluated(*args, **kwargs):
 # ``outside_call``: inputs are the traced arguments; params ``callee`` (a WorldPath or a
 # spelling such as "np.random.rand"), ``arguments`` (the call's positional arguments: an int
 # k for input k, or ("value", literal)) and ``keywords`` ((name, same), ...).
-_add(Prim("outside_call", _never_evaluated, OUTSIDE, 0, is_differentiable=False))
+_add(Prim("outside_call", _never_evaluated, OUTSIDE, 0, is_differentiable=False, has_effect=True))

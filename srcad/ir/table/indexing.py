@@ -57,6 +57,7 @@ register(
         1,
         ("k",),
         examples=((((3,),), {}), (((3,),), {"k": -1}), (((3, 4),), {}), (((3, 4),), {"k": 1})),
+        is_view=True,
     )
 )
 register(
@@ -71,6 +72,7 @@ register(
             (((3, 4),), {"offset": -1}),
             (((2, 3, 4),), {"offset": 1, "axis1": 2, "axis2": 0}),
         ),
+        is_view=True,
     )
 )
 for _name in ["triu", "tril"]:

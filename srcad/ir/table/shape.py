@@ -17,11 +17,19 @@ register(
         1,
         ("axes",),
         examples=((((3, 4),), {}), (((2, 3, 4),), {"axes": (2, 0, 1)})),
+        is_view=True,
     ),
     np.permute_dims,
 )
 register(
-    Prim("matrix_transpose", np.matrix_transpose, SHAPE, 1, examples=((((2, 3, 4),), {}),)),
+    Prim(
+        "matrix_transpose",
+        np.matrix_transpose,
+        SHAPE,
+        1,
+        examples=((((2, 3, 4),), {}),),
+        is_view=True,
+    ),
     np.linalg.matrix_transpose,
 )
 register(
@@ -36,6 +44,7 @@ register(
             (((3, 4),), {"shape": (-1,)}),
             (((3, 4),), {"shape": (4, 3), "order": "F"}),
         ),
+        is_view=True,
     )
 )
 register(
@@ -46,6 +55,7 @@ register(
         1,
         ("order",),
         examples=((((3, 4),), {}), (((3, 4),), {"order": "F"})),
+        is_view=True,
     )
 )
 register(Prim("copy", np.copy, SHAPE, 1, ("order",), examples=((((3, 4),), {}),)))
@@ -57,6 +67,7 @@ register(
         1,
         ("dtype", "order"),
         examples=((((3, 4),), {}), (((3,),), {"dtype": np.dtype("float64")})),
+        is_view=True,
     )
 )
 register(
@@ -79,6 +90,7 @@ register(
         1,
         ("shape",),
         examples=((((3, 1),), {"shape": (2, 3, 4)}),),
+        is_view=True,
     )
 )
 register(
@@ -89,6 +101,7 @@ register(
         1,
         ("axis",),
         examples=((((3, 4),), {"axis": 1}), (((3,),), {"axis": (0, 2)})),
+        is_view=True,
     )
 )
 register(
@@ -99,6 +112,7 @@ register(
         1,
         ("axis",),
         examples=((((3, 1, 4, 1),), {}), (((3, 1, 4, 1),), {"axis": 1})),
+        is_view=True,
     )
 )
 register(
@@ -109,6 +123,7 @@ register(
         1,
         ("axis1", "axis2"),
         examples=((((2, 3, 4),), {"axis1": 0, "axis2": 2}),),
+        is_view=True,
     )
 )
 register(
@@ -122,11 +137,14 @@ register(
             (((2, 3, 4),), {"source": 0, "destination": -1}),
             (((2, 3, 4),), {"source": (0, 1), "destination": (2, 0)}),
         ),
+        is_view=True,
     )
 )
 for _name in ["atleast_1d", "atleast_2d", "atleast_3d"]:
     register(
-        Prim(_name, getattr(np, _name), SHAPE, 1, examples=((((),), {}), (((3,),), {}))),
+        Prim(
+            _name, getattr(np, _name), SHAPE, 1, examples=((((),), {}), (((3,),), {})), is_view=True
+        ),
     )
 register(
     Prim(
@@ -189,6 +207,7 @@ register(
             (((6, 2),), {"indices_or_sections": (1, 4)}),
             (((2, 6),), {"indices_or_sections": 2, "axis": 1}),
         ),
+        is_view=True,
     )
 )
 register(
@@ -200,6 +219,7 @@ register(
         ("indices_or_sections", "axis"),
         returns_list=True,
         examples=((((7, 2),), {"indices_or_sections": 3}),),
+        is_view=True,
     )
 )
 for _name, _shape in [("hsplit", (2, 6)), ("vsplit", (6, 2))]:
@@ -212,6 +232,7 @@ for _name, _shape in [("hsplit", (2, 6)), ("vsplit", (6, 2))]:
             ("indices_or_sections",),
             returns_list=True,
             examples=(((_shape,), {"indices_or_sections": 2}),),
+            is_view=True,
         )
     )
 register(
@@ -250,10 +271,11 @@ register(
         1,
         ("axis",),
         examples=((((2, 3),), {}), (((2, 3, 4),), {"axis": (0, 2)})),
+        is_view=True,
     )
 )
 for _name in ["fliplr", "flipud"]:
-    register(Prim(_name, getattr(np, _name), SHAPE, 1, examples=((((2, 3),), {}),)))
+    register(Prim(_name, getattr(np, _name), SHAPE, 1, examples=((((2, 3),), {}),), is_view=True))
 register(
     Prim(
         "roll",
@@ -276,6 +298,7 @@ register(
         1,
         ("k", "axes"),
         examples=((((2, 3),), {}), (((2, 3, 4),), {"k": 3, "axes": (2, 0)})),
+        is_view=True,
     )
 )
 register(
