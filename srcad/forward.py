@@ -22,6 +22,7 @@ from srcad.errors import NoDerivativeRule, ShapeError
 from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
 from srcad.ir.control import body_of, branches_of, condition_of
+from srcad.ir.facts import has_counter, is_loop
 from srcad.ir.graph import RoleKind, VarRole, source_position
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import max_var_id, walk_eqns
@@ -57,7 +58,7 @@ class _Forward:
         for eqn in eqns:
             if eqn.prim == "cond":
                 self.cond(eqn, tangents)
-            elif eqn.prim in ("for", "while"):
+            elif is_loop(eqn):
                 self.loop(eqn, tangents)
             else:
                 self.builder.emit(eqn)
@@ -126,7 +127,7 @@ class _Forward:
         builder = self.builder
         params = eqn.param_dict
         body = body_of(eqn)
-        offset = 1 if eqn.prim == "for" else 0
+        offset = 1 if has_counter(eqn) else 0
         carried = body.inputs[offset:]
         flowing = [k for k, v in enumerate(carried) if v in self.active]
         dots_in = [builder.new_var("", carried[k].aval, tangent_of(carried[k])) for k in flowing]

@@ -32,17 +32,18 @@ from srcad.codegen.expressions import (
 )
 from srcad.codegen.function import FunctionSpec, module_source, name_inputs, world_roots
 from srcad.codegen.grouping import group_structured
-from srcad.codegen.inlining import STATEMENT_PRIMS, inline_temporaries
+from srcad.codegen.inlining import inline_temporaries
 from srcad.codegen.liveness import Conflict, LiveRanges, name_conflicts
 from srcad.codegen.names import IsOwned, NameAllocator
-from srcad.codegen.program import LOOPS, Program, analyze, carried
+from srcad.codegen.program import Program, analyze
 from srcad.ir import Atom, Const, Eqn, Graph, Var
-from srcad.ir.control import CONTROL
+from srcad.ir.control import CONTROL, carried_inputs
+from srcad.ir.facts import has_effect, is_loop, is_statement, updates_first_input
 from srcad.ir.index import Index
 from srcad.ir.naming import constant_names
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import sub_graphs
-from srcad.ir.world import EFFECT_PRIMS, WorldPath
+from srcad.ir.world import WorldPath
 
 LINE_LENGTH = 100
 
@@ -91,7 +92,7 @@ class FreshArrays:
 
     def __init__(self, program: Program):
         self.defining = program.defining
-        self.carried_ids = {v.id for e in program.order if e.prim in LOOPS for v in carried(e)}
+        self.carried_ids = {v.id for e in program.order if is_loop(e) for v in carried_inputs(e)}
 
     def __call__(self, var: Var) -> bool:
         if var.id in self.carried_ids:
@@ -226,10 +227,10 @@ class Emitter:
     def statement(self, eqn: Eqn) -> str:
         if PRIMS[eqn.prim].kind == CONTROL:
             return control_statement(self, eqn)
-        if eqn.prim in EFFECT_PRIMS and not self.program.uses.get(eqn.outputs[0].id):
+        if has_effect(eqn) and not self.program.uses.get(eqn.outputs[0].id):
             return ast.unparse(self.expression(eqn))  # print(...): only its effect counts
         targets = ", ".join(self.names.name(v) for v in eqn.outputs)
-        if eqn.prim in STATEMENT_PRIMS:
+        if is_statement(eqn):
             text = self._fill_statements(eqn, targets)
         else:
             text = f"{targets} = {ast.unparse(self.expression(eqn))}"
@@ -251,13 +252,13 @@ class Emitter:
 
     def _primal_text(self, origin: int) -> str:
         primal = self.defining[origin]
-        if primal.prim in STATEMENT_PRIMS or PRIMS[primal.prim].kind == CONTROL:
+        if is_statement(primal) or PRIMS[primal.prim].kind == CONTROL:
             return primal.loc.text if primal.loc else ""
         return f"{self.names.name(primal.outputs[0])} = {ast.unparse(self.expression(primal))}"
 
     def _fill_statements(self, eqn: Eqn, target: str) -> str:
         """``y[i] = v`` (after a copy unless ``y`` is reused) or a scatter into zeros."""
-        if eqn.prim in ("setitem", "index_add"):
+        if updates_first_input(eqn):
             return self._write_statements(eqn, target)
         values, *arrays = [self.operand(a) for a in eqn.inputs]
         static = static_index(eqn)

@@ -10,9 +10,10 @@ before the loop, at the end of the body, or at the end of a branch.
 from __future__ import annotations
 
 from srcad.codegen.names import IsOwned, NameAllocator
-from srcad.codegen.program import LOOPS, Program, carried
+from srcad.codegen.program import Program
 from srcad.ir import Eqn, Graph, Var
-from srcad.ir.control import body_of, branches_of, condition_of
+from srcad.ir.control import body_of, branches_of, carried_inputs, condition_of
+from srcad.ir.facts import is_loop, updates_first_input
 from srcad.ir.walk import walk_eqns
 
 
@@ -21,7 +22,7 @@ def group_structured(names: NameAllocator, is_owned: IsOwned) -> None:
     for eqn in names.program.order:
         if eqn.prim == "cond":
             _group_cond(names, eqn)
-        elif eqn.prim in LOOPS:
+        elif is_loop(eqn):
             _group_loop(names, eqn, is_owned)
 
 
@@ -42,7 +43,7 @@ def _group_loop(names: NameAllocator, eqn: Eqn, is_owned: IsOwned) -> None:
     claimed: set[int] = set()
     for k, out in enumerate(eqn.outputs):
         members = _entering_value(names, eqn, k, claimed, is_owned)
-        members += [out, carried(eqn)[k]]
+        members += [out, carried_inputs(eqn)[k]]
         if condition is not None:
             members.append(condition.inputs[k])
         members += _next_value(names, eqn, k, claimed)
@@ -58,7 +59,7 @@ def _entering_value(
     if not isinstance(init, Var):
         return []
     is_same_variable = init.names_alike(out) or names.is_derivative(init)
-    writes = _writes_into(body_of(eqn), carried(eqn)[k])
+    writes = _writes_into(body_of(eqn), carried_inputs(eqn)[k])
     if (
         is_same_variable
         and _init_absorbable(names, init, eqn, claimed, writes, is_owned)
@@ -73,7 +74,7 @@ def _next_value(names: NameAllocator, eqn: Eqn, k: int, claimed: set[int]) -> li
     """The body's result for carried value ``k``, when it can be computed into the loop's
     variable: after the body's last read of the value it replaces."""
     body = body_of(eqn)
-    result, variable = body.outputs[k], carried(eqn)[k]
+    result, variable = body.outputs[k], carried_inputs(eqn)[k]
     if (
         isinstance(result, Var)
         and _absorbable(names, result, body, claimed)
@@ -138,6 +139,4 @@ def _after_last_read(program: Program, variable: Var, result: Var) -> bool:
 
 def _writes_into(body: Graph, var: Var) -> bool:
     """Whether the body fills ``var`` in place (``var[i] = ...`` on the carried value)."""
-    return any(
-        e.prim in ("setitem", "index_add") and e.inputs[0] == var for e in walk_eqns(body.eqns)
-    )
+    return any(updates_first_input(e) and e.inputs[0] == var for e in walk_eqns(body.eqns))

@@ -13,13 +13,10 @@ from dataclasses import dataclass
 from srcad.codegen.program import Program
 from srcad.ir import Atom, Eqn, Graph, Var
 from srcad.ir.control import CONTROL, condition_of
+from srcad.ir.facts import has_effect, is_statement, updates_first_input
 from srcad.ir.graph import RoleKind
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import sub_graphs
-from srcad.ir.world import EFFECT_PRIMS
-
-# Primitives written as statements that fill an array in place.
-STATEMENT_PRIMS = {"setitem", "add_at", "index_add"}
 
 
 @dataclass(frozen=True)
@@ -49,7 +46,7 @@ def _used_once(graph: Graph, program: Program) -> set[int]:
     consumer_role = _consumer_roles(program)
     inlined = set()
     for eqn in program.order:
-        if len(eqn.outputs) != 1 or eqn.prim in STATEMENT_PRIMS | EFFECT_PRIMS:
+        if len(eqn.outputs) != 1 or is_statement(eqn) or has_effect(eqn):
             continue
         var = eqn.outputs[0]
         is_control = PRIMS[eqn.prim].kind == CONTROL and eqn.prim != "tape_nonempty"
@@ -76,7 +73,7 @@ def _kept(graph: Graph, program: Program) -> set[int]:
     kept |= {
         e.inputs[0].id
         for e in program.order
-        if e.prim in ("setitem", "index_add") and isinstance(e.inputs[0], Var)
+        if updates_first_input(e) and isinstance(e.inputs[0], Var)
     }
     return kept
 
@@ -118,7 +115,7 @@ def _is_foldable(program: Program, term: Eqn, first: Var, sum_eqn: Eqn) -> bool:
         first.names_alike(sum_eqn.outputs[0])
         and term.role == "adjoint"
         and len(term.outputs) == 1
-        and term.prim not in STATEMENT_PRIMS
+        and not is_statement(term)
         and PRIMS[term.prim].kind != CONTROL
         and program.uses.get(first.id) == 1
         and program.block_of[first.id] == program.block_of[sum_eqn.outputs[0].id]

@@ -21,9 +21,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from srcad.codegen.program import LOOPS, Program
+from srcad.codegen.program import Program
 from srcad.ir import Atom, Eqn, Graph, Var
 from srcad.ir.control import body_of, branches_of
+from srcad.ir.facts import has_counter, is_loop
 from srcad.ir.walk import sub_graphs
 
 # The branches a position lies in: (position of an ``if``, index of its branch), outer first.
@@ -108,7 +109,7 @@ class LiveRanges:
                 self._read(atom, point, loops)
             if eqn.prim == "cond":
                 self._cond(eqn, branches, loops)
-            elif eqn.prim in LOOPS:
+            elif is_loop(eqn):
                 self._loop(eqn, branches, loops)
             else:
                 for var in eqn.outputs:
@@ -136,7 +137,7 @@ class LiveRanges:
         inner_loops = [*loops, eqn]
         body = body_of(eqn)
         for graph in sub_graphs(eqn):
-            carried = graph.inputs[1:] if eqn.prim == "for" and graph is body else graph.inputs
+            carried = graph.inputs[1:] if has_counter(eqn) and graph is body else graph.inputs
             self._write_all(graph.inputs[: len(graph.inputs) - len(carried)], start)
             for var, atom in zip(carried, eqn.inputs, strict=True):
                 self._write(var, replace(start, copies=_id(atom)))

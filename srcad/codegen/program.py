@@ -12,10 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from srcad.ir import Atom, Eqn, Graph, Var
-from srcad.ir.control import body_of
+from srcad.ir.facts import is_loop
 from srcad.ir.walk import sub_graphs
-
-LOOPS = ("for", "while")
 
 
 @dataclass
@@ -35,12 +33,6 @@ class Program:
 
     def pos(self, eqn: Eqn) -> int:
         return self.position[id(eqn)]
-
-
-def carried(loop: Eqn) -> tuple[Var, ...]:
-    """The body inputs of a loop that carry values (a ``for`` body's first is the counter)."""
-    body = body_of(loop)
-    return body.inputs[1:] if loop.prim == "for" else body.inputs
 
 
 def analyze(graph: Graph) -> Program:
@@ -80,7 +72,7 @@ def _record_uses(eqns: Iterable[Eqn], program: Program, block: int, loops: list[
         position = program.pos(eqn)
         for atom in eqn.inputs:
             _use(atom, position, block, program, loops)
-        inner_loops = loops + [eqn] if eqn.prim in LOOPS else loops
+        inner_loops = loops + [eqn] if is_loop(eqn) else loops
         for graph in sub_graphs(eqn):
             inner = program.graph_block[id(graph)]
             _record_uses(graph.eqns, program, inner, inner_loops)

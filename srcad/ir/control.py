@@ -13,8 +13,8 @@ sweep needs to (``tape_push``), and the backward sweep pops them back (``tape_po
 
 from __future__ import annotations
 
-from srcad.ir.graph import AVal, Eqn, Graph
-from srcad.ir.prims import Prim, _add
+from srcad.ir.graph import AVal, Eqn, Graph, Var
+from srcad.ir.prims import PRIMS, Prim, _add
 
 CONTROL = "control"
 TAPE = AVal((), "object")
@@ -40,6 +40,12 @@ def body_of(eqn: Eqn) -> Graph:
     return _graph_param(eqn, "body")
 
 
+def carried_inputs(eqn: Eqn) -> tuple[Var, ...]:
+    """The body inputs of a loop that carry values (a ``for`` body's first is the counter)."""
+    body = body_of(eqn)
+    return body.inputs[1:] if PRIMS[eqn.prim].has_counter else body.inputs
+
+
 def condition_of(eqn: Eqn) -> Graph:
     """The condition of a ``while`` equation."""
     return _graph_param(eqn, "cond")
@@ -53,6 +59,16 @@ def _graph_param(eqn: Eqn, key: str) -> Graph:
 
 
 for _name in STRUCTURED_PRIMS:
-    _add(Prim(_name, _structured, CONTROL, 0, is_structured=True, is_loop=_name in LOOP_PRIMS))
+    _add(
+        Prim(
+            _name,
+            _structured,
+            CONTROL,
+            0,
+            is_structured=True,
+            is_loop=_name in LOOP_PRIMS,
+            has_counter=_name == "for",
+        )
+    )
 for _name in TAPE_PRIMS:
     _add(Prim(_name, _structured, CONTROL, 0, is_differentiable=False, is_tape=True))

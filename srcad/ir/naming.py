@@ -28,7 +28,8 @@ import builtins
 import keyword
 from collections.abc import Iterable, Mapping
 
-from srcad.ir.control import body_of, condition_of
+from srcad.ir.control import carried_inputs, condition_of
+from srcad.ir.facts import is_loop
 from srcad.ir.graph import Atom, Const, Eqn, Graph, RoleKind, Var
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import sub_graphs
@@ -227,10 +228,9 @@ def _loop_variables(order: Iterable[Eqn]) -> dict[int, Var]:
     output it is one variable with."""
     same: dict[int, Var] = {}
     for eqn in order:
-        if eqn.prim not in ("for", "while"):
+        if not is_loop(eqn):
             continue
-        body = body_of(eqn)
-        inside = [body.inputs[1:] if eqn.prim == "for" else body.inputs]
+        inside = [carried_inputs(eqn)]
         if eqn.prim == "while":
             inside.append(condition_of(eqn).inputs)
         for variables in inside:

@@ -89,7 +89,8 @@ class Prim:
     never inline (``setitem``, ``add_at``, ``index_add``); ``updates_first_input``: the array
     it fills is its first input (``setitem``, ``index_add``).
     ``is_structured``: an equation with sub-graphs (``cond``, ``for``, ``while``), of which
-    ``is_loop`` the loops. ``is_tape``: an operation on a loop's tape (``tape_new``,
+    ``is_loop`` the loops and ``has_counter`` the loop whose body's first input is the counter
+    (``for``). ``is_tape``: an operation on a loop's tape (``tape_new``,
     ``tape_push``, ``tape_pop``, ``tape_nonempty``). ``has_effect``: a call whose effect
     matters even when its result is unused (``outside_call``).
     """
@@ -118,6 +119,7 @@ class Prim:
     updates_first_input: bool = False
     is_structured: bool = False
     is_loop: bool = False
+    has_counter: bool = False
     is_tape: bool = False
     has_effect: bool = False
 

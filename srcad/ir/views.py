@@ -22,4 +22,5 @@ def shares_memory(eqn: Eqn) -> bool:
         if eqn.outputs[0].aval.ndim == 0:
             return False
         return all(a.aval.ndim == 0 for a in eqn.inputs[1:])
-    return PRIMS[eqn.prim].is_view
+    prim = PRIMS.get(eqn.prim)
+    return prim is not None and prim.is_view

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from srcad.ir.prims import Prim, _add
 
 OUTSIDE = "outside"
-EFFECT_PRIMS = frozenset({"outside_call"})
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,14 +18,14 @@ from dataclasses import replace
 
 from srcad.ir import Eqn, Graph, Var
 from srcad.ir.control import branches_of
+from srcad.ir.facts import has_effect
 from srcad.ir.walk import defined_vars, sub_graphs, walk_eqns
-from srcad.ir.world import EFFECT_PRIMS
 
 
 def eliminate_dead_code(graph: Graph) -> Graph:
     """The graph without equations that do not contribute to its outputs."""
     live = {atom for atom in graph.outputs if isinstance(atom, Var)}
-    live.update(v for e in walk_eqns(graph.eqns) if e.prim in EFFECT_PRIMS for v in e.outputs)
+    live.update(v for e in walk_eqns(graph.eqns) if has_effect(e) for v in e.outputs)
     while True:
         size = len(live)
         for eqn in walk_eqns(graph.eqns):

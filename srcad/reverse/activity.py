@@ -13,14 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from srcad.ir import Atom, Eqn, Var
-from srcad.ir.control import body_of, branches_of
+from srcad.ir.control import body_of, branches_of, carried_inputs
+from srcad.ir.facts import is_structured
 from srcad.ir.prims import PRIMS
 
 
 def active_vars(eqns: Iterable[Eqn], active: set[Var]) -> set[Var]:
     """Vars that depend on ``active`` ones through differentiable operations."""
     for eqn in eqns:
-        if eqn.prim in ("cond", "for", "while"):
+        if is_structured(eqn):
             mark_active_structured(eqn, active)
         elif PRIMS[eqn.prim].is_differentiable and any(a in active for a in eqn.inputs):
             active.update(eqn.outputs)
@@ -52,9 +53,3 @@ def mark_active_structured(eqn: Eqn, active: set[Var]) -> None:
 
 def is_active(atom: Atom, active: set[Var]) -> bool:
     return isinstance(atom, Var) and atom in active
-
-
-def carried_inputs(eqn: Eqn) -> tuple[Var, ...]:
-    """The body inputs of a loop that carry values (a ``for`` body's first is the counter)."""
-    body = body_of(eqn)
-    return body.inputs[1:] if eqn.prim == "for" else body.inputs

@@ -22,10 +22,9 @@ from typing import TYPE_CHECKING
 
 from srcad.ir import Atom, AVal, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder
-from srcad.ir.control import TAPE, body_of, branches_of, condition_of
+from srcad.ir.control import TAPE, body_of, branches_of, carried_inputs, condition_of
 from srcad.ir.graph import RoleKind, VarRole
 from srcad.ir.walk import defined_vars, substitute, used_atoms
-from srcad.reverse.activity import carried_inputs
 
 if TYPE_CHECKING:
     from srcad.reverse.sweep import Reverser

@@ -12,6 +12,7 @@ from srcad.errors import NoDerivativeRule, ShapeError
 from srcad.ir import Atom, AVal, Const, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
 from srcad.ir.control import branches_of
+from srcad.ir.facts import is_loop
 from srcad.ir.graph import RoleKind, VarRole, source_position
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import max_var_id, walk_eqns
@@ -65,7 +66,7 @@ class Reverser:
         for eqn in reversed(eqns):
             if eqn.prim == "cond":
                 control.reverse_cond(self, eqn, adjoints)
-            elif eqn.prim in ("for", "while"):
+            elif is_loop(eqn):
                 control.reverse_loop(self, eqn, adjoints)
             else:
                 _backward_step(self.builder, eqn, adjoints, self.active)
