@@ -24,6 +24,7 @@ from pathlib import Path
 from srcad.codegen.emit import name_values
 from srcad.errors import SrcadError
 from srcad.ir import Atom, Const, Eqn, Graph, Var
+from srcad.ir.facts import has_counter, is_loop, is_statement
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import sub_graphs, walk_eqns
 from srcad.lower import lower_function
@@ -214,7 +215,7 @@ def op_symbol(eqn: Eqn) -> str:
     """The operation as drawn: ``+``, ``exp``, ``sum axis=0``, ``[1:3]``."""
     prim = PRIMS.get(eqn.prim)
     params = eqn.param_dict
-    if eqn.prim in ("getitem", "setitem", "add_at", "index_add"):
+    if eqn.prim == "getitem" or is_statement(eqn):
         names = ["·"] * len(eqn.inputs)  # array indices are drawn as edges
         text = "[" + format_index(params.get("index", ()), names) + "]"
         return text if eqn.prim == "getitem" else f"{eqn.prim} {text}"
@@ -388,7 +389,7 @@ class _DotWriter:
         inner = indent + "  "
         if eqn.prim == "cond":
             results = self._cond_inside(eqn, inner)
-        elif eqn.prim in ("for", "while"):
+        elif is_loop(eqn):
             results = self._loop_inside(eqn, inner)
         else:
             for sub in sub_graphs(eqn):
@@ -421,7 +422,7 @@ class _DotWriter:
     def _loop_inside(self, eqn: Eqn, indent: str) -> list:
         params = eqn.param_dict
         body = params.get("body")
-        skip = 1 if eqn.prim == "for" else 0  # a for body starts with the counter
+        skip = 1 if has_counter(eqn) else 0  # a for body starts with the counter
         condition = params.get("cond")
         if isinstance(condition, Graph):
             self._sub_graph(condition, "condition", indent)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from srcad.codegen.function import parameter_names
 from srcad.ir import Atom, Eqn, Graph, Var
 from srcad.ir.control import body_of, branches_of, condition_of
+from srcad.ir.facts import updates_first_input
 from srcad.ir.walk import defined_vars, walk_eqns
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def _filled_in_place(emitter: Emitter, eqn: Eqn) -> set[str]:
     """Names of carried arrays that the loop body writes into in place."""
     names = set()
     for inner in walk_eqns(body_of(eqn).eqns):
-        if inner.prim in ("setitem", "index_add") and isinstance(inner.inputs[0], Var):
+        if updates_first_input(inner) and isinstance(inner.inputs[0], Var):
             target = emitter.names.names.get(inner.outputs[0].id)
             if target is not None and target == emitter.names.names.get(inner.inputs[0].id):
                 names.add(target)

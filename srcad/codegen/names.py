@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from srcad.codegen.program import Program
 from srcad.ir import Eqn, Graph, Var
+from srcad.ir.facts import updates_first_input
 from srcad.ir.graph import RoleKind
 from srcad.ir.naming import Namer, identifier, user_names
 from srcad.ir.prims import shares_memory
@@ -125,7 +126,7 @@ class NameAllocator(Namer):
 
     def assign_eqn(self, eqn: Eqn, is_owned: IsOwned) -> None:
         position = self.program.pos(eqn)
-        array = eqn.inputs[0] if eqn.prim in ("setitem", "index_add") else None
+        array = eqn.inputs[0] if updates_first_input(eqn) else None
         if (
             isinstance(array, Var)
             and eqn.outputs[0].id not in self.isolated

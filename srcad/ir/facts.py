@@ -1,7 +1,7 @@
 """Per-primitive facts about an equation, read from its row in the table (see ``Prim``).
 
 Passes and the code generator ask these instead of comparing ``eqn.prim`` with names:
-``is_loop(eqn)`` rather than ``eqn.prim in ("for", "while")``. An equation whose primitive is
+``is_loop(eqn)`` rather than a test of the name against ``for`` and ``while``. An equation whose primitive is
 not in the table (a broken graph that ``verify`` reports) has none of the facts.
 """
 

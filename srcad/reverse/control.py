@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from srcad.ir import Atom, AVal, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder
 from srcad.ir.control import TAPE, body_of, branches_of, carried_inputs, condition_of
+from srcad.ir.facts import has_counter
 from srcad.ir.graph import RoleKind, VarRole
 from srcad.ir.walk import defined_vars, substitute, used_atoms
 
@@ -159,7 +160,7 @@ def _backward_body(reverser: Reverser, eqn: Eqn, flowing: list[int], free: list[
     )
     # what the forward body defines as it will run (nested loops in their taped versions)
     inner = defined_vars(reverser.forward_eqns(body.eqns)) | set(body.inputs)
-    counter = body.inputs[0] if eqn.prim == "for" else None
+    counter = body.inputs[0] if has_counter(eqn) else None
     read = [a for a in used_atoms(block) + outs if isinstance(a, Var) and a in inner]
     residuals = list(dict.fromkeys(a for a in read if a != counter))
     restored = {r: builder.new_var("", r.aval, VarRole(RoleKind.RESTORED, r.id)) for r in residuals}
