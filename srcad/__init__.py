@@ -8,7 +8,6 @@ from __future__ import annotations
 from srcad import rules as _rules  # noqa: F401  (fills the rule registries)
 from srcad.api import grad, source, value_and_grad
 from srcad.checking import check_grad, numerical_grad
-from srcad.compare import compare
 from srcad.custom import custom_vjp, defjvp, defvjp, stop_gradient
 from srcad.errors import (
     GradientMismatch,
@@ -17,9 +16,10 @@ from srcad.errors import (
     SrcadError,
     UnsupportedSyntax,
 )
-from srcad.explain import explain
+from srcad.tools.compare import compare
+from srcad.tools.explain import explain
+from srcad.tools.graph import graph
 from srcad.transforms import hessian, hvp, jacfwd, jacrev, jvp, vjp
-from srcad.viz import graph
 
 __all__ = [
     "GradientMismatch",

@@ -175,8 +175,8 @@ def _run_check(options: argparse.Namespace) -> int:
 
 
 def _run_graph(options: argparse.Namespace) -> int:
-    from srcad.explain import explain
-    from srcad.viz import GraphvizNotFoundError, graph, save_dot
+    from srcad.tools.explain import explain
+    from srcad.tools.graph import GraphvizNotFoundError, graph, save_dot
 
     function, args, argnums = target_call(options)
     if options.explain:
@@ -199,7 +199,7 @@ def _run_graph(options: argparse.Namespace) -> int:
 
 
 def _run_explain(options: argparse.Namespace) -> int:
-    from srcad.explain import explain
+    from srcad.tools.explain import explain
 
     function, args, argnums = target_call(options)
     print(explain(function, *args, argnums=argnums, precision=options.precision), end="")
@@ -207,7 +207,7 @@ def _run_explain(options: argparse.Namespace) -> int:
 
 
 def _run_compare(options: argparse.Namespace) -> int:
-    from srcad.compare import compare
+    from srcad.tools.compare import compare
 
     function, args, argnums = target_call(options)
     print(compare(function, *args, argnums=argnums, repeat=options.repeat), end="")

@@ -10,7 +10,7 @@ import pytest
 
 import srcad
 from srcad.cli import main
-from srcad.compare import time_call
+from srcad.tools.compare import time_call
 
 ROOT = Path(__file__).parent.parent
 
@@ -43,7 +43,7 @@ def test_a_failing_method_shows_n_a(monkeypatch):
             raise NotImplementedError("forward mode is coming")
         return real_grad(fun, argnums, **options)
 
-    compare_module = sys.modules["srcad.compare"]  # srcad.compare is the function
+    compare_module = sys.modules["srcad.tools.compare"]  # srcad.compare is the function
     monkeypatch.setattr(compare_module, "grad", grad_without_forward)
     table = srcad.compare(layer, np.array([0.1, -0.2]), repeat=1, budget=0.2)
     forward = next(row for row in table if row.method == "forward")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from srcad.explain import add_probes
 from srcad.forward import forward_graph
 from srcad.ir import AVal, Graph, Var
 from srcad.ir.graph import RoleKind, VarRole
@@ -18,6 +17,7 @@ from srcad.lower import lower_function
 from srcad.reverse import reverse_graph
 from srcad.reverse.activity import active_vars
 from srcad.signature import bind_call, signature_of
+from srcad.tools.explain import add_probes
 
 F64 = AVal((3,), "float64")
 

@@ -19,7 +19,7 @@ from srcad.ir.naming import value_names as rule_names
 from srcad.ir.printer import format_graph
 from srcad.lower import lower_function
 from srcad.signature import bind_call, signature_of
-from srcad.viz import value_names as picture_names
+from srcad.tools.graph import value_names as picture_names
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = [

@@ -65,7 +65,7 @@ def test_cli_draws_svg_with_graphviz(tmp_path):
 
 
 def test_image_without_graphviz_writes_dot_and_says_how_to_install(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("srcad.viz.shutil.which", lambda name: None)
+    monkeypatch.setattr("srcad.tools.graph.shutil.which", lambda name: None)
     output = tmp_path / "neuron.png"
     assert main(["graph", f"{EXAMPLE_FILES[0]}:neuron", "-o", str(output)]) == 1
     assert not output.exists()

@@ -65,9 +65,7 @@ OUTSIDE_PIPELINE = (
     "cli.py",
     "demo.py",
     "golden.py",
-    "viz.py",
-    "explain.py",
-    "compare.py",
+    "tools/",
     "checking.py",
 )
 

@@ -35,7 +35,7 @@ from srcad.pytree import flatten
 from srcad.reverse import reverse_graph
 from srcad.reverse.activity import active_vars
 from srcad.signature import bind_call, signature_of
-from srcad.viz import const_text, format_index, to_dot, value_names
+from srcad.tools.graph import const_text, format_index, to_dot, value_names
 
 STRUCTURED = ("cond", "for", "while")
 
