@@ -1,7 +1,7 @@
 """The public transformations ``grad`` and ``value_and_grad``, and ``source``.
 
 A transformed function compiles on its first call with a new argument signature (see
-``srcad.compile``); later calls with the same signature go straight to the generated
+``srcad.pipeline``); later calls with the same signature go straight to the generated
 function, and a call laid out exactly like the previous one (a training loop's) gets there
 through a generated guard (``srcad.runtime.guard``) without working out its signature.
 With ``mode="forward"`` the gradient is assembled from one forward (tangent) pass per input
@@ -19,8 +19,8 @@ from typing import NamedTuple
 import numpy as np
 
 from srcad.codegen.formatting import formatted
-from srcad.compile import Compiled, compile_forward, compile_reverse, wrapper_function
 from srcad.errors import RAISED_ON_PURPOSE, ArgumentTypeError, ArgumentValueError
+from srcad.pipeline import Compiled, compile_forward, compile_reverse, wrapper_function
 from srcad.pytree import flatten, unflatten
 from srcad.runtime.errors import hide_internal_frames
 from srcad.runtime.guard import make_guard

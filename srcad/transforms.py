@@ -1,5 +1,5 @@
 """The rest of the transformation family: ``jvp``, ``vjp``, ``jacfwd``, ``jacrev``,
-``hessian`` and ``hvp``, all built on the two compiled forms (``srcad.compile``).
+``hessian`` and ``hvp``, all built on the two compiled forms (``srcad.pipeline``).
 
 Jacobians use JAX's layout: an output of shape ``out.shape`` and an argument of shape
 ``x.shape`` give an array of shape ``out.shape + x.shape``. ``jacfwd`` runs one tangent pass
@@ -16,8 +16,8 @@ from collections.abc import Callable
 import numpy as np
 
 from srcad.api import grad, like, plain_value
-from srcad.compile import Compiled, compile_forward, compile_reverse
 from srcad.errors import ArgumentTypeError, ArgumentValueError
+from srcad.pipeline import Compiled, compile_forward, compile_reverse
 from srcad.pytree import flatten, unflatten
 from srcad.runtime.errors import public_api
 from srcad.signature import ArgSignature, bind_call, signature_of

@@ -22,7 +22,7 @@ import pytest
 from source_files import module_from_source
 
 import srcad
-import srcad.compile
+import srcad.pipeline
 from srcad.cli import main
 from srcad.runtime import cache, generated_dir
 from srcad.runtime.store import TAG_NAME, write_file
@@ -264,12 +264,12 @@ SCRIPT = """
 import json, sys, time
 sys.path.insert(0, ".")
 import numpy as np
-import srcad, srcad.compile
+import srcad, srcad.pipeline
 import mlp
 
 lowered = []
-original = srcad.compile.lower_function
-srcad.compile.lower_function = lambda *a: lowered.append(1) or original(*a)
+original = srcad.pipeline.lower_function
+srcad.pipeline.lower_function = lambda *a: lowered.append(1) or original(*a)
 rng = np.random.default_rng(0)
 params = [rng.normal(size=s) for s in [(8, 32), (32,), (32, 32), (32,), (32, 1)]]
 x, y = rng.normal(size=(64, 8)), rng.normal(size=(64, 1))
@@ -351,14 +351,14 @@ def test_two_threads_compiling_at_once_get_one_compile(cache_dir, monkeypatch):
         return np.sum(np.tanh(w) ** 2)
 
     lowered = []
-    original = srcad.compile.lower_function
+    original = srcad.pipeline.lower_function
 
     def slow_lower(*args):
         lowered.append(threading.current_thread().name)
         time.sleep(0.2)  # both threads are inside the compile at once
         return original(*args)
 
-    monkeypatch.setattr(srcad.compile, "lower_function", slow_lower)
+    monkeypatch.setattr(srcad.pipeline, "lower_function", slow_lower)
     monkeypatch.setenv("SRCAD_CACHE_REUSE", "0")
     w = np.array([0.1, -0.4, 0.7])
     gradients = [srcad.grad(loss), srcad.grad(loss)]

@@ -13,11 +13,11 @@ import pytest
 import srcad
 from srcad.cli import load_module_from_path
 from srcad.codegen import emit
-from srcad.compile import _compile_reverse, plain_function
 from srcad.ir import Graph
 from srcad.ir.naming import value_names as rule_names
 from srcad.ir.printer import format_graph
 from srcad.lower import lower_function
+from srcad.pipeline import _compile_reverse, plain_function
 from srcad.signature import bind_call, signature_of
 from srcad.tools.graph import value_names as picture_names
 

@@ -114,9 +114,9 @@ def test_a_minibatch_read_from_a_global_does_not_recompile(tmp_path, monkeypatch
         """,
     )
     compiles = []
-    original = srcad.compile._compile_reverse
+    original = srcad.pipeline._compile_reverse
     monkeypatch.setattr(
-        srcad.compile, "_compile_reverse", lambda *a: compiles.append(1) or original(*a)
+        srcad.pipeline, "_compile_reverse", lambda *a: compiles.append(1) or original(*a)
     )
     g = srcad.grad(m.loss)
     rng = np.random.default_rng(0)

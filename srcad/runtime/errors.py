@@ -189,7 +189,7 @@ def reproduction_source(
             *(f"# {text}".rstrip() for text in _report(error, fun, entry, loc)),
             "import numpy as np",
             "",
-            f"from srcad.compile import {entry}",
+            f"from srcad.pipeline import {entry}",
             "from srcad.signature import signature_of",
             "",
             "",

@@ -23,9 +23,9 @@ from pathlib import Path
 import srcad
 from srcad.cli import load_module_from_path
 from srcad.codegen.emit import name_values
-from srcad.compile import plain_function
 from srcad.ir.printer import format_graph
 from srcad.lower.function import lower_function
+from srcad.pipeline import plain_function
 from srcad.signature import bind_call, signature_of
 
 REPOSITORY = Path(__file__).resolve().parents[2]
