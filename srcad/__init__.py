@@ -6,9 +6,10 @@ The public API is what this module exports; see API.md for the contract.
 from __future__ import annotations
 
 from srcad import rules as _rules  # noqa: F401  (fills the rule registries)
-from srcad.api import grad, source, value_and_grad
-from srcad.checking import check_grad, numerical_grad
-from srcad.custom import custom_vjp, defjvp, defvjp, stop_gradient
+from srcad.api.checking import check_grad, numerical_grad
+from srcad.api.custom import custom_vjp, defjvp, defvjp, stop_gradient
+from srcad.api.grad import grad, source, value_and_grad
+from srcad.api.transforms import hessian, hvp, jacfwd, jacrev, jvp, vjp
 from srcad.errors import (
     GradientMismatch,
     InternalError,
@@ -19,7 +20,6 @@ from srcad.errors import (
 from srcad.tools.compare import compare
 from srcad.tools.explain import explain
 from srcad.tools.graph import graph
-from srcad.transforms import hessian, hvp, jacfwd, jacrev, jvp, vjp
 
 __all__ = [
     "GradientMismatch",

@@ -22,8 +22,9 @@ import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from srcad.api.custom import CUSTOM
+from srcad.api.signature import ArgSignature
 from srcad.codegen import FunctionSpec, emit_module
-from srcad.custom import CUSTOM
 from srcad.errors import ArgumentTypeError, ArgumentValueError, InternalError, SrcadError
 from srcad.forward import forward_graph
 from srcad.frontend import parse_function
@@ -40,7 +41,6 @@ from srcad.runtime.cache import cached
 from srcad.runtime.disk import entry_key, load_entry, save_entry
 from srcad.runtime.errors import compile_errors
 from srcad.runtime.guard import always_current, make_world_guard
-from srcad.signature import ArgSignature
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ import functools  # noqa: E402
 import pytest  # noqa: E402
 
 import srcad  # noqa: E402
-from srcad.api import Transformed  # noqa: E402
-from srcad.transforms import _Jacobian  # noqa: E402
+from srcad.api.grad import Transformed  # noqa: E402
+from srcad.api.transforms import _Jacobian  # noqa: E402
 
 ALLOWED = (srcad.SrcadError, TypeError, ValueError)
 _escaped: list[str] = []

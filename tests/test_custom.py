@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import srcad
-from srcad.custom import CUSTOM
+from srcad.api.custom import CUSTOM
 from srcad.ir.prims import CALLABLES, PRIMS
 from srcad.rules.registry import JVP_RULES, VJP_RULES
 

@@ -76,11 +76,11 @@ def test_repeated_calls_give_fresh_results_with_the_argument_structure():
 
 
 def test_alternating_layouts_reuse_their_guards(monkeypatch):
-    import srcad.api
+    import srcad.api.grad
 
     made = []
-    original = srcad.api.make_guard
-    monkeypatch.setattr(srcad.api, "make_guard", lambda args: made.append(1) or original(args))
+    original = srcad.api.grad.make_guard
+    monkeypatch.setattr(srcad.api.grad, "make_guard", lambda args: made.append(1) or original(args))
     gradient = srcad.grad(power_sum)
     long, short = np.linspace(0.5, 2.0, 4), np.array([0.5, 1.5])
     for _ in range(3):

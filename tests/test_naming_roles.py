@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from srcad.api.signature import bind_call, signature_of
 from srcad.forward import forward_graph
 from srcad.ir import AVal, Graph, Var
 from srcad.ir.graph import RoleKind, VarRole
@@ -16,7 +17,6 @@ from srcad.ir.walk import sub_graphs, walk_eqns
 from srcad.lower import lower_function
 from srcad.reverse import reverse_graph
 from srcad.reverse.activity import active_vars
-from srcad.signature import bind_call, signature_of
 from srcad.tools.explain import add_probes
 
 F64 = AVal((3,), "float64")

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import srcad
+from srcad.api.signature import bind_call, signature_of
 from srcad.cli import load_module_from_path
 from srcad.codegen import emit
 from srcad.ir import Graph
@@ -18,7 +19,6 @@ from srcad.ir.naming import value_names as rule_names
 from srcad.ir.printer import format_graph
 from srcad.lower import lower_function
 from srcad.pipeline import _compile_reverse, plain_function
-from srcad.signature import bind_call, signature_of
 from srcad.tools.graph import value_names as picture_names
 
 ROOT = Path(__file__).parent.parent

@@ -22,8 +22,8 @@ from srcad.ir.world import WorldPath
 if TYPE_CHECKING:
     from typing import TypeAlias, Unpack
 
+    from srcad.api.signature import ArgSignature
     from srcad.codegen.emit import Emitter
-    from srcad.signature import ArgSignature
 
     # Where a graph input comes from: ``(param, *keys)`` for a leaf of a parameter, ``(name,
     # default)`` for an extra parameter such as ``dout``, or a place outside the function.

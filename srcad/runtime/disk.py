@@ -66,7 +66,7 @@ OUTSIDE_PIPELINE = (
     "demo.py",
     "golden.py",
     "tools/",
-    "checking.py",
+    "api/checking.py",
 )
 
 

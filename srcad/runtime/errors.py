@@ -190,7 +190,7 @@ def reproduction_source(
             "import numpy as np",
             "",
             f"from srcad.pipeline import {entry}",
-            "from srcad.signature import signature_of",
+            "from srcad.api.signature import signature_of",
             "",
             "",
             _function_source(fun),

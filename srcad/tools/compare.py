@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from srcad.api import grad, source
-from srcad.checking import numerical_grad
+from srcad.api.checking import numerical_grad
+from srcad.api.grad import grad, source
 from srcad.pytree import flatten
 
 METHODS = ("numerical", "forward", "reverse")

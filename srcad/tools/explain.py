@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from srcad.api.signature import bind_call, signature_of
 from srcad.errors import SrcadError
 from srcad.ir import Atom, AVal, Eqn, Graph, Var
 from srcad.ir.graph import RoleKind, VarRole
@@ -34,7 +35,6 @@ from srcad.passes import eliminate_dead_code
 from srcad.pytree import flatten
 from srcad.reverse import reverse_graph
 from srcad.reverse.activity import active_vars
-from srcad.signature import bind_call, signature_of
 from srcad.tools.graph import const_text, format_index, to_dot, value_names
 
 STRUCTURED = ("cond", "for", "while")

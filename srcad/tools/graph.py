@@ -21,6 +21,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from srcad.api.signature import bind_call, signature_of
 from srcad.codegen.emit import name_values
 from srcad.errors import SrcadError
 from srcad.ir import Atom, Const, Eqn, Graph, Var
@@ -30,7 +31,6 @@ from srcad.ir.walk import sub_graphs, walk_eqns
 from srcad.lower import lower_function
 from srcad.passes import eliminate_dead_code
 from srcad.reverse import reverse_graph
-from srcad.signature import bind_call, signature_of
 
 IMAGE_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
 INSTALL_HINT = (

@@ -21,12 +21,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import srcad
+from srcad.api.signature import bind_call, signature_of
 from srcad.cli import load_module_from_path
 from srcad.codegen.emit import name_values
 from srcad.ir.printer import format_graph
 from srcad.lower.function import lower_function
 from srcad.pipeline import plain_function
-from srcad.signature import bind_call, signature_of
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 

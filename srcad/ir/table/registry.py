@@ -2,7 +2,7 @@
 user may call for them (``CALLABLES``: ``np.exp``, ``math.exp``, ``abs``, ``np.linalg.inv``).
 
 The table is filled at import time and only read afterwards (users' own rules add to it,
-see ``srcad.custom``).
+see ``srcad.api.custom``).
 """
 
 from __future__ import annotations

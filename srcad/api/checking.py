@@ -49,7 +49,7 @@ def check_grad(
     fun: Callable, *args, argnums: int | tuple = 0, rtol: float = 1e-5, atol: float = 1e-8
 ) -> None:
     """Raise ``GradientMismatch`` if srcad's gradient differs from finite differences."""
-    from srcad.api import grad
+    from srcad.api.grad import grad
 
     numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     exact = grad(fun, argnums=numbers)(*args)

@@ -15,12 +15,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from srcad.api import grad, like, plain_value
+from srcad.api.grad import grad, like, plain_value
+from srcad.api.signature import ArgSignature, bind_call, signature_of
 from srcad.errors import ArgumentTypeError, ArgumentValueError
 from srcad.pipeline import Compiled, compile_forward, compile_reverse
 from srcad.pytree import flatten, unflatten
 from srcad.runtime.errors import public_api
-from srcad.signature import ArgSignature, bind_call, signature_of
 
 
 @public_api

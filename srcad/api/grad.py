@@ -18,13 +18,13 @@ from typing import NamedTuple
 
 import numpy as np
 
+from srcad.api.signature import ArgSignature, bind_call, signature_of
 from srcad.codegen.formatting import formatted
 from srcad.errors import RAISED_ON_PURPOSE, ArgumentTypeError, ArgumentValueError
 from srcad.pipeline import Compiled, compile_forward, compile_reverse, wrapper_function
 from srcad.pytree import flatten, unflatten
 from srcad.runtime.errors import hide_internal_frames
 from srcad.runtime.guard import make_guard
-from srcad.signature import ArgSignature, bind_call, signature_of
 
 
 class Transformed:
