@@ -62,8 +62,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 OUTSIDE_PIPELINE = (
     "testing/",
     "train/",
-    "cli.py",
-    "demo.py",
+    "cli/",
     "golden.py",
     "tools/",
     "api/checking.py",

@@ -221,7 +221,7 @@ def _run_train(options: argparse.Namespace) -> int:
 
 
 def _run_demo(options: argparse.Namespace) -> int:
-    from srcad.demo import run_demo
+    from srcad.cli.demo import run_demo
 
     return run_demo(epochs=options.epochs, seed=options.seed)
 
