@@ -63,7 +63,6 @@ OUTSIDE_PIPELINE = (
     "testing/",
     "train/",
     "cli/",
-    "golden.py",
     "tools/",
     "api/checking.py",
 )
