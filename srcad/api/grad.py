@@ -285,10 +285,8 @@ def grad(
     >>> srcad.grad(loss)(np.array([0.5, -1.0]))
     array([ 0.72686198, -0.63970001])
     """
-    if fun is None:
-        return functools.partial(grad, argnums=argnums, has_aux=has_aux, mode=mode, backend=backend)
-    _check_backend(backend)
-    return Transformed(fun, argnums, has_aux, mode, returns_value=False)
+    options = {"argnums": argnums, "has_aux": has_aux, "mode": mode, "backend": backend}
+    return _transform(grad, fun, options, returns_value=False)
 
 
 def value_and_grad(
@@ -301,20 +299,22 @@ def value_and_grad(
 ) -> Callable:
     """Like ``grad``, returning ``(value, gradient)`` and computing the value once (with
     ``has_aux=True``: ``((value, aux), gradient)``)."""
+    options = {"argnums": argnums, "has_aux": has_aux, "mode": mode, "backend": backend}
+    return _transform(value_and_grad, fun, options, returns_value=True)
+
+
+def _transform(
+    transformation: Callable, fun: Callable | None, options: dict, returns_value: bool
+) -> Callable:
+    """``Transformed(fun)``, or the decorator that makes it when ``fun`` is not given yet."""
     if fun is None:
-        return functools.partial(
-            value_and_grad, argnums=argnums, has_aux=has_aux, mode=mode, backend=backend
-        )
-    _check_backend(backend)
-    return Transformed(fun, argnums, has_aux, mode, returns_value=True)
-
-
-def _check_backend(backend: str) -> None:
-    if backend not in BACKENDS:
+        return functools.partial(transformation, **options)
+    if options["backend"] not in BACKENDS:
         raise ArgumentValueError(
-            f"backend={backend!r} is not available; srcad generates code for "
+            f"backend={options['backend']!r} is not available; srcad generates code for "
             + ", ".join(repr(b) for b in BACKENDS)
         )
+    return Transformed(fun, options["argnums"], options["has_aux"], options["mode"], returns_value)
 
 
 def source(transformed_fn: Callable) -> str:

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import ast
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -46,22 +47,42 @@ from srcad.ir.walk import sub_graphs
 from srcad.ir.world import WorldPath
 
 LINE_LENGTH = 100
+T = TypeVar("T")
 
 
 def emit_module(graph: Graph, spec: FunctionSpec) -> tuple[str, dict[str, object]]:
-    """The module source and the constants it expects in its namespace. Named again, with
-    a name of its own for each value another one would overwrite while it is still read
-    (``codegen.liveness``), until no such value is left."""
-    isolated: frozenset[int] = frozenset()
-    ranges = None
-    while True:
-        emitter = Emitter(graph, spec, isolated)
+    """The module source and the constants it expects in its namespace."""
+    first = Emitter(graph, spec, frozenset())
+    ranges = LiveRanges(graph, first.program, first.spelled_at)
+
+    def name_once(isolated: frozenset[int]) -> tuple[tuple[Emitter, list[str]], dict[int, str]]:
+        emitter = first if not isolated else Emitter(graph, spec, isolated)
         prologue = emitter.name_all()
-        ranges = ranges or LiveRanges(graph, emitter.program, emitter.spelled_at)
-        conflicts = name_conflicts(ranges, emitter.names.names, emitter.inlined)
+        return (emitter, prologue), emitter.names.names
+
+    emitter, prologue = _named_without_overwrites(
+        name_once, ranges, first.inlined, graph, first.program
+    )
+    return module_source(emitter, prologue), dict(emitter.constants)
+
+
+def _named_without_overwrites(
+    name_once: Callable[[frozenset[int]], tuple[T, dict[int, str]]],
+    ranges: LiveRanges,
+    inlined: set[int] | frozenset[int],
+    graph: Graph,
+    program: Program,
+) -> T:
+    """``name_once(isolated)`` named again, with a name of its own for each value another
+    one would overwrite while it is still read (``codegen.liveness``), until no such value
+    is left."""
+    isolated: frozenset[int] = frozenset()
+    while True:
+        result, names = name_once(isolated)
+        conflicts = name_conflicts(ranges, names, inlined)
         if not conflicts:
-            return module_source(emitter, prologue), dict(emitter.constants)
-        isolated = _isolating(isolated, conflicts, graph, emitter.program)
+            return result
+        isolated = _isolating(isolated, conflicts, graph, program)
 
 
 def _isolating(
@@ -130,13 +151,13 @@ def name_values(graph: Graph) -> NamedValues:
     program = analyze(graph)
     inlining = inline_temporaries(graph, program)
     ranges = LiveRanges(graph, program, inlining.spelled_at)
-    isolated: frozenset[int] = frozenset()
-    while True:
-        names = _name_graph(graph, program, isolated)
-        conflicts = name_conflicts(ranges, names.names, inlining.inlined)
-        if not conflicts:
-            return NamedValues(names.names, frozenset(inlining.inlined))
-        isolated = _isolating(isolated, conflicts, graph, program)
+
+    def name_once(isolated: frozenset[int]) -> tuple[dict[int, str], dict[int, str]]:
+        names = _name_graph(graph, program, isolated).names
+        return names, names
+
+    names = _named_without_overwrites(name_once, ranges, inlining.inlined, graph, program)
+    return NamedValues(names, frozenset(inlining.inlined))
 
 
 def _name_graph(graph: Graph, program: Program, isolated: frozenset[int]) -> NameAllocator:

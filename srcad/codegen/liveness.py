@@ -179,7 +179,9 @@ class LiveRanges:
         return False
 
 
-def name_conflicts(ranges: LiveRanges, names: dict[int, str], unnamed: set[int]) -> list[Conflict]:
+def name_conflicts(
+    ranges: LiveRanges, names: dict[int, str], unnamed: set[int] | frozenset[int]
+) -> list[Conflict]:
     """Every pair of values of one name where the second overwrites the first while it is
     still read (``unnamed``: values written into the expression that reads them). A tape is
     one list, pushed to and popped from in place: its values are one value."""
