@@ -26,3 +26,20 @@ A = np.array([[2.0, 0.3], [0.1, 1.5]])
 def test_slogdet_fields_by_name_and_by_position(function, mode):
     got = srcad.grad(function, mode=mode)(A)
     np.testing.assert_allclose(got, srcad.numerical_grad(function, A), rtol=1e-7)
+
+
+SCALE = np.eye(2)
+
+
+def scaled_log_volume(a):
+    return np.linalg.slogdet(a + SCALE).logabsdet  # the gradient depends on SCALE
+
+
+def test_a_global_changed_between_calls_is_read_again():
+    global SCALE
+    gradient = srcad.grad(scaled_log_volume)
+    for scale in (np.eye(2), np.array([[1.0, 0.5], [0.0, 2.0]])):
+        SCALE = scale
+        expected = srcad.numerical_grad(scaled_log_volume, A)
+        np.testing.assert_allclose(gradient(A), expected, rtol=1e-7)
+    SCALE = np.eye(2)

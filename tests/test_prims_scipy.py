@@ -158,3 +158,15 @@ def test_srcad_works_without_scipy(tmp_path):
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[1. 1.]"
+
+
+def test_a_global_read_by_the_scipy_loss_is_read_again_after_it_changes(user):
+    gradient = srcad.grad(user.loss_at_x)
+    original = user.X
+    try:
+        for x in (original, original * -2.0 + 0.3, np.ones((4, 3)) * 0.25):  # values, shape
+            user.X = x
+            expected = _differences(user.loss_at_x, W)
+            np.testing.assert_allclose(gradient(W), expected, rtol=1e-6, atol=1e-9)
+    finally:
+        user.X = original
