@@ -1,0 +1,301 @@
+"""Tracers: stand-ins for IR values inside ordinary NumPy code.
+
+A ``Tracer`` holds a ``GraphBuilder`` and an atom (a ``Var`` or ``Const``). Arithmetic
+operators, NumPy ufuncs, NumPy functions (through ``__array_ufunc__`` /
+``__array_function__``) and a few array methods on tracers record equations with the builder
+instead of computing: ``np.exp(t)`` appends ``%2 = exp %1`` and gives a tracer of ``%2``.
+Lowering runs the user's expressions this way, and the reverse and forward transformations
+run the derivative rules (plain NumPy code) on tracers.
+
+Also here: the errors of tracing (``TraceError`` and its kinds) and how a NumPy call's
+arguments and an index are split into what is recorded as inputs and what as static params.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeAlias
+
+import numpy as np
+
+from srcad.ir.graph import Atom, AVal, Const, Loc
+from srcad.ir.index import encode_index
+from srcad.ir.prims import PRIMS, prim_of
+
+if TYPE_CHECKING:
+    from srcad.ir.builder import GraphBuilder
+
+# What recording a primitive gives: one tracer per output, a tuple of them for several (a
+# list for the primitives that return one, as ``np.split``).
+Traced: TypeAlias = "Tracer | tuple[Tracer, ...] | list[Tracer]"
+
+
+class TraceError(Exception):
+    """An operation on a traced value that the builder cannot record."""
+
+    def __init__(self, message: str, loc: Loc | None):
+        super().__init__(message)
+        self.loc = loc
+
+
+class StaticValueNeeded(TraceError):
+    """A computed value was used where compile-time ints are needed (a slice bound, a
+    range); a loop retries by unrolling, which makes its counter a compile-time int."""
+
+
+class UnknownPrimitiveError(TraceError):
+    """A NumPy function with no entry in the primitive table."""
+
+
+class Tracer:
+    """A stand-in for an IR value inside NumPy code; operations record equations."""
+
+    __array_priority__ = 1000
+    __slots__ = ("builder", "atom", "fresh")
+
+    def __init__(self, builder: GraphBuilder, atom: Atom, fresh: bool = False):
+        self.builder = builder
+        self.atom = atom
+        self.fresh = fresh  # a new array for NumPy, though the IR reuses a value (x * 1.0)
+
+    # --- static facts -------------------------------------------------------------------
+    @property
+    def aval(self) -> AVal:
+        return self.atom.aval
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.aval.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.aval.ndim
+
+    @property
+    def size(self) -> int:
+        return self.aval.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.aval.dtype)
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TraceError("len() of a 0-d value", self.builder.loc)
+        return self.shape[0]
+
+    def __bool__(self) -> bool:
+        raise TraceError(
+            "the truth value of a traced value is only known when the function runs",
+            self.builder.loc,
+        )
+
+    def __repr__(self) -> str:
+        return f"Tracer({self.atom!r})"
+
+    def _apply(self, prim_name: str, *inputs: object, **params: object) -> Traced:
+        return self.builder.apply(prim_name, inputs, params)
+
+    # --- operators ----------------------------------------------------------------------
+    def __add__(self, other):
+        return self._apply("add", self, other)
+
+    def __radd__(self, other):
+        return self._apply("add", other, self)
+
+    def __sub__(self, other):
+        return self._apply("subtract", self, other)
+
+    def __floordiv__(self, other):  # on ints (a counter): see the lowering's STATIC_ONLY
+        return self._apply("floor_divide", self, other)
+
+    def __rfloordiv__(self, other):
+        return self._apply("floor_divide", other, self)
+
+    def __mod__(self, other):
+        return self._apply("remainder", self, other)
+
+    def __rmod__(self, other):
+        return self._apply("remainder", other, self)
+
+    def __rsub__(self, other):
+        return self._apply("subtract", other, self)
+
+    def __mul__(self, other):
+        return self._apply("multiply", self, other)
+
+    def __rmul__(self, other):
+        return self._apply("multiply", other, self)
+
+    def __truediv__(self, other):
+        return self._apply("divide", self, other)
+
+    def __rtruediv__(self, other):
+        return self._apply("divide", other, self)
+
+    def __pow__(self, other):
+        return self._apply("power", self, other)
+
+    def __rpow__(self, other):
+        return self._apply("power", other, self)
+
+    def __matmul__(self, other):
+        return self._apply("matmul", self, other)
+
+    def __rmatmul__(self, other):
+        return self._apply("matmul", other, self)
+
+    def __neg__(self):
+        return self._apply("negative", self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return self._apply("absolute", self)
+
+    def __gt__(self, other):
+        return self._apply("greater", self, other)
+
+    def __ge__(self, other):
+        return self._apply("greater_equal", self, other)
+
+    def __lt__(self, other):
+        return self._apply("less", self, other)
+
+    def __le__(self, other):
+        return self._apply("less_equal", self, other)
+
+    def __eq__(self, other):  # noqa: D105 - elementwise, as for arrays
+        return self._apply("equal", self, other)
+
+    def __ne__(self, other):
+        return self._apply("not_equal", self, other)
+
+    __hash__ = object.__hash__
+
+    # --- NumPy protocols ----------------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        prim = prim_of(ufunc)
+        if method != "__call__" or kwargs or prim is None:
+            raise UnknownPrimitiveError(_unknown(ufunc, method), self.builder.loc)
+        return self.builder.apply(prim.name, inputs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func is np.shape:
+            return self.shape
+        if func is np.ndim:
+            return self.ndim
+        if func is np.size and len(args) == 1:
+            return self.size
+        prim = prim_of(func)
+        if prim is None:
+            raise UnknownPrimitiveError(_unknown(func, "__call__"), self.builder.loc)
+        arrays, params = bind_arguments(prim.name, args, kwargs, self.builder.loc)
+        return self.builder.apply(prim.name, arrays, params)
+
+    # --- array methods ------------------------------------------------------------------
+    @property
+    def T(self):
+        return self._apply("transpose", self)
+
+    def reshape(self, *shape, order="C"):
+        shape = shape[0] if len(shape) == 1 else shape
+        order_param = {} if order == "C" else {"order": order}
+        # NumPy's stubs do not know ``__array_function__``: the call records a reshape here
+        return np.reshape(self, shape, **order_param)  # type: ignore[call-overload]
+
+    def transpose(self, *axes):
+        axes = axes[0] if len(axes) == 1 else axes
+        return self._apply("transpose", self, **({"axes": tuple(axes)} if axes else {}))
+
+    def copy(self, order="K"):  # noqa: ARG002 - the copy's layout does not matter here
+        return self._apply("copy", self)  # a new array: other names for this one are not it
+
+    def astype(self, dtype, copy=True):  # noqa: ARG002 - graph values are never shared
+        return self.builder.apply("astype", (self,), {"dtype": np.dtype(dtype)})
+
+    def flatten(self):
+        # a copy, unlike ravel; NumPy's stubs do not know ``__array_function__`` (see reshape)
+        ravelled = np.ravel(self)  # type: ignore[call-overload]
+        return Tracer(self.builder, ravelled.atom, fresh=True)
+
+    def __iter__(self):
+        return iter([self[i] for i in range(len(self))])
+
+    def __getitem__(self, index):
+        static, arrays = encode_index(plain_index(index, self.builder.loc))
+        return self.builder.apply("getitem", (self, *arrays), {"index": static})
+
+
+# Array methods that mean the NumPy function of the same name, with the same arguments after
+# the array (``x.sum(axis=1, keepdims=True)`` is ``np.sum(x, axis=1, keepdims=True)``).
+SAME_AS_NUMPY = (
+    "sum mean max min std var prod cumsum cumprod ravel squeeze swapaxes clip dot "
+    "argmax argmin any all round diagonal trace repeat take"
+).split()
+
+
+def _method_of(function: Callable) -> Callable:
+    def method(self, *args, **kwargs):
+        return function(self, *args, **kwargs)
+
+    method.__name__ = function.__name__
+    method.__doc__ = f"``np.{function.__name__}`` of this value."
+    return method
+
+
+for _name in SAME_AS_NUMPY:
+    setattr(Tracer, _name, _method_of(getattr(np, _name)))
+
+
+def plain_index(index: object, loc: Loc | None) -> tuple[object, ...]:
+    """Index parts as ints, slices, tracers or integer arrays (masks become positions)."""
+    items = index if isinstance(index, tuple) else (index,)
+    plain: list[object] = []
+    for item in items:
+        if isinstance(item, slice):
+            for bound in (item.start, item.stop, item.step):
+                if bound is not None and not isinstance(bound, int):
+                    raise StaticValueNeeded(
+                        "slice bounds must be ints known when compiling (shapes, loop "
+                        "counters over range) ; use np.where or np.take for computed "
+                        "positions",
+                        loc,
+                    )
+            plain.append(item)
+        elif isinstance(item, Tracer) and isinstance(item.atom, Const):
+            plain.extend(plain_index(np.asarray(item.atom.value), loc))
+        elif isinstance(item, Tracer):
+            if item.aval.dtype == "bool":
+                raise TraceError(
+                    "boolean masks computed from data give data-dependent shapes; "
+                    "use np.where(mask, x, 0) instead",
+                    loc,
+                )
+            if item.aval.dtype not in ("int64", "int32", "intp", "uint8", "int16", "int8"):
+                raise TraceError(f"cannot index with a {item.aval.dtype} value", loc)
+            plain.append(item)
+        elif isinstance(item, (list, np.ndarray)):
+            array = np.asarray(item)
+            plain.extend(np.nonzero(array) if array.dtype == bool else [array])
+        elif isinstance(item, float):
+            raise TraceError("cannot index with a float; use an int", loc)
+        else:
+            plain.append(item)
+    return tuple(plain)
+
+
+def bind_arguments(prim_name: str, args: tuple, kwargs: dict, loc: Loc | None) -> tuple:
+    """Split a NumPy call's arguments into array inputs and static params by the table."""
+    try:
+        return PRIMS[prim_name].bind(tuple(args), dict(kwargs))
+    except ValueError as error:
+        raise TraceError(str(error), loc) from None
+
+
+def _unknown(func: object, method: str) -> str:
+    name = getattr(func, "__name__", repr(func))
+    if method != "__call__":
+        return f"np.{name}.{method} is not supported"
+    return f"np.{name} has no derivative rule in srcad"
