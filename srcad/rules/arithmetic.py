@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from srcad.rules.registry import add_tangents, defjvp, defvjp, unbroadcast
+from srcad.rules.registry import add_tangents, defbilinear, defjvp, defvjp, unbroadcast
 
 
 @defvjp(np.add)
@@ -42,13 +42,7 @@ def multiply_vjp(g, out, x, y):
     return unbroadcast(g * y, x), unbroadcast(g * x, y)
 
 
-@defjvp(np.multiply)
-def multiply_jvp(tangents, out, x, y):
-    x_dot, y_dot = tangents
-    return add_tangents(
-        None if x_dot is None else x_dot * y,
-        None if y_dot is None else x * y_dot,
-    )
+defbilinear(np.multiply)
 
 
 @defvjp(np.divide)
@@ -259,7 +253,7 @@ def _inside_clip(x, a_min, a_max):
 @defvjp(np.clip)
 def clip_vjp(g, out, x, a_min=None, a_max=None):
     inside = _inside_clip(x, a_min, a_max)
-    return (g if inside is None else np.where(inside, g, 0.0),)
+    return g if inside is None else np.where(inside, g, 0.0)
 
 
 @defjvp(np.clip)

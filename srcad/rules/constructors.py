@@ -22,7 +22,7 @@ def full_like_jvp(tangents, out, x, fill_value, dtype=None, order=None, subok=No
 
 @defvjp(np.full)
 def full_vjp(g, out, fill_value, shape, dtype=None, order=None):
-    return (unbroadcast(g, fill_value),)
+    return unbroadcast(g, fill_value)
 
 
 @defjvp(np.full)

@@ -5,14 +5,14 @@ Gathering has scattering as its adjoint. The gather's indices are arrays (possib
 computed when the function runs), so the scatter compares them with the positions of the
 input, ``indices[..., None] == np.arange(n)``, and sums the cotangent with that 0/1 mask;
 index arrays take no gradient. Masks and diagonals are linear, so their rules apply the
-same operation (or its transpose) to the cotangent and to the tangent.
+same operation (or its transpose) to the cotangent and to the tangent (``deflinear``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from srcad.rules.registry import add_tangents, defjvp, defvjp, unbroadcast
+from srcad.rules.registry import add_tangents, defjvp, deflinear, defvjp, unbroadcast
 
 
 def _one_hot(indices, length):
@@ -35,10 +35,7 @@ def take_vjp(g, out, x, indices, axis=None):
     return np.moveaxis(summed, -1, axis), None
 
 
-@defjvp(np.take)
-def take_jvp(tangents, out, x, indices, axis=None):
-    x_dot, _ = tangents
-    return np.take(x_dot, indices, axis=axis)
+deflinear(np.take, linear_inputs=1)
 
 
 @defvjp(np.take_along_axis)
@@ -52,10 +49,7 @@ def take_along_axis_vjp(g, out, x, indices, axis=-1):
     return unbroadcast(np.moveaxis(summed, -1, axis), x), None
 
 
-@defjvp(np.take_along_axis)
-def take_along_axis_jvp(tangents, out, x, indices, axis=-1):
-    x_dot, _ = tangents
-    return np.take_along_axis(x_dot, indices, axis=axis)
+deflinear(np.take_along_axis, linear_inputs=1, defaults={"axis": -1})
 
 
 @defvjp(np.choose)
@@ -75,23 +69,19 @@ def choose_jvp(tangents, out, index, *choices):
 @defvjp(np.diag)
 def diag_vjp(g, out, x, k=0):
     if np.ndim(x) == 1:  # builds a matrix: its diagonal holds x
-        return (np.diag(g, k),)
-    return (_diagonal_vjp(g, x, k, 0, 1),)
+        return np.diag(g, k)
+    return _diagonal_vjp(g, x, k, 0, 1)
 
 
-@defjvp(np.diag)
-def diag_jvp(tangents, out, x, k=0):
-    return np.diag(tangents[0], k)
+deflinear(np.diag, defaults={"k": 0})
 
 
 @defvjp(np.diagonal)
 def diagonal_vjp(g, out, x, offset=0, axis1=0, axis2=1):
-    return (_diagonal_vjp(g, x, offset, axis1, axis2),)
+    return _diagonal_vjp(g, x, offset, axis1, axis2)
 
 
-@defjvp(np.diagonal)
-def diagonal_jvp(tangents, out, x, offset=0, axis1=0, axis2=1):
-    return np.diagonal(tangents[0], offset, axis1, axis2)
+deflinear(np.diagonal, defaults={"offset": 0, "axis1": 0, "axis2": 1})
 
 
 def _diagonal_vjp(g, x, offset, axis1, axis2):
@@ -107,19 +97,15 @@ def _diagonal_vjp(g, x, offset, axis1, axis2):
 
 @defvjp(np.triu)
 def triu_vjp(g, out, x, k=0):
-    return (np.triu(g, k),)
+    return np.triu(g, k)
 
 
-@defjvp(np.triu)
-def triu_jvp(tangents, out, x, k=0):
-    return np.triu(tangents[0], k)
+deflinear(np.triu, defaults={"k": 0})
 
 
 @defvjp(np.tril)
 def tril_vjp(g, out, x, k=0):
-    return (np.tril(g, k),)
+    return np.tril(g, k)
 
 
-@defjvp(np.tril)
-def tril_jvp(tangents, out, x, k=0):
-    return np.tril(tangents[0], k)
+deflinear(np.tril, defaults={"k": 0})

@@ -5,7 +5,9 @@ The layout of each cotangent depends on the ranks of the operands, which are sta
 rule picks the product that avoids transposes and length-one axes: for ``W @ x`` with a
 vector ``x`` the cotangent of ``W`` is ``np.outer(g, x)``. Products of any rank go through
 ``einsum``: the cotangent of one operand is the einsum of the output cotangent with the
-other operands, ``ij,jk->ik`` giving ``ik,jk->ij`` for the first operand.
+other operands, ``ij,jk->ik`` giving ``ik,jk->ij`` for the first operand. The products are
+linear in each operand, so their forward rules come from ``defbilinear``
+(``x_dot @ y + x @ y_dot``).
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from collections import Counter
 import numpy as np
 
 from srcad.rules.registry import (
-    add_tangents,
+    defbilinear,
     defjvp,
+    deflinear,
     defvjp,
     expand_reduced,
     matrix_transpose,
-    product_rule,
     unbroadcast,
 )
 
@@ -62,9 +64,7 @@ def _matmul_vjp_single(g, x, y):
     return dx, dy
 
 
-@defjvp(np.matmul)
-def matmul_jvp(tangents, out, x, y):
-    return product_rule(np.matmul, tangents, x, y)
+defbilinear(np.matmul)
 
 
 @defvjp(np.dot)
@@ -79,9 +79,7 @@ def dot_vjp(g, out, x, y):
     return tuple(_einsum_vjps(g, *_tensordot_subscripts(x_ndim, y_ndim, axes), (x, y)))
 
 
-@defjvp(np.dot)
-def dot_jvp(tangents, out, x, y):
-    return product_rule(np.dot, tangents, x, y)
+defbilinear(np.dot)
 
 
 @defvjp(np.vdot)
@@ -90,9 +88,7 @@ def vdot_vjp(g, out, x, y):
     return g * np.reshape(y, np.shape(x)), g * np.reshape(x, np.shape(y))
 
 
-@defjvp(np.vdot)
-def vdot_jvp(tangents, out, x, y):
-    return product_rule(np.vdot, tangents, x, y)
+defbilinear(np.vdot)
 
 
 @defvjp(np.inner)
@@ -104,9 +100,7 @@ def inner_vjp(g, out, x, y):
     return tuple(_einsum_vjps(g, *_tensordot_subscripts(x_ndim, y_ndim, axes), (x, y)))
 
 
-@defjvp(np.inner)
-def inner_jvp(tangents, out, x, y):
-    return product_rule(np.inner, tangents, x, y)
+defbilinear(np.inner)
 
 
 @defvjp(np.outer)
@@ -116,9 +110,7 @@ def outer_vjp(g, out, x, y):
     return dx, dy
 
 
-@defjvp(np.outer)
-def outer_jvp(tangents, out, x, y):
-    return product_rule(np.outer, tangents, x, y)
+defbilinear(np.outer)
 
 
 # --- tensordot and einsum ---------------------------------------------------------------------
@@ -128,9 +120,7 @@ def tensordot_vjp(g, out, x, y, axes=2):
     return tuple(_einsum_vjps(g, terms, out_term, (x, y)))
 
 
-@defjvp(np.tensordot)
-def tensordot_jvp(tangents, out, x, y, axes=2):
-    return product_rule(np.tensordot, tangents, x, y, axes=axes)
+defbilinear(np.tensordot, defaults={"axes": 2})
 
 
 def _tensordot_subscripts(x_ndim: int, y_ndim: int, axes) -> tuple[list[str], str]:
@@ -157,14 +147,7 @@ def einsum_vjp(g, out, *operands, subscripts):
     return tuple(_einsum_vjps(g, terms, out_term, operands))
 
 
-@defjvp(np.einsum)
-def einsum_jvp(tangents, out, *operands, subscripts):
-    terms = []
-    for i, tangent in enumerate(tangents):
-        if tangent is not None:
-            replaced = operands[:i] + (tangent,) + operands[i + 1 :]
-            terms.append(np.einsum(subscripts, *replaced))
-    return add_tangents(*terms)
+defbilinear(np.einsum)
 
 
 def _einsum_terms(subscripts: str, ndims: list[int]) -> tuple[list[str], str]:
@@ -226,9 +209,7 @@ def kron_vjp(g, out, x, y):
     return np.reshape(dx, np.shape(x)), np.reshape(dy, np.shape(y))
 
 
-@defjvp(np.kron)
-def kron_jvp(tangents, out, x, y):
-    return product_rule(np.kron, tangents, x, y)
+defbilinear(np.kron)
 
 
 @defvjp(np.cross)
@@ -241,14 +222,7 @@ def cross_vjp(g, out, x, y, axis=None):
     )
 
 
-@defjvp(np.cross)
-def cross_jvp(tangents, out, x, y, axis=None):
-    x_dot, y_dot = tangents
-    keywords = {} if axis is None else {"axis": axis}
-    return add_tangents(
-        None if x_dot is None else np.cross(x_dot, y, **keywords),
-        None if y_dot is None else np.cross(x, y_dot, **keywords),
-    )
+defbilinear(np.cross)
 
 
 @defvjp(np.vecdot)
@@ -257,9 +231,7 @@ def vecdot_vjp(g, out, x, y, axis=-1):
     return unbroadcast(g * y, x), unbroadcast(g * x, y)
 
 
-@defjvp(np.vecdot)
-def vecdot_jvp(tangents, out, x, y, axis=-1):
-    return product_rule(np.vecdot, tangents, x, y, axis=axis)
+defbilinear(np.vecdot)
 
 
 @defvjp(np.trace)
@@ -271,13 +243,10 @@ def trace_vjp(g, out, x, offset=0, axis1=0, axis2=1, dtype=None):
         axis1, axis2, diagonal = axis2, axis1, diagonal.T
     mask_shape = [1] * ndim
     mask_shape[axis1], mask_shape[axis2] = diagonal.shape
-    return (np.expand_dims(g, (axis1, axis2)) * np.reshape(diagonal, tuple(mask_shape)),)
+    return np.expand_dims(g, (axis1, axis2)) * np.reshape(diagonal, tuple(mask_shape))
 
 
-@defjvp(np.trace)
-def trace_jvp(tangents, out, x, offset=0, axis1=0, axis2=1, dtype=None):
-    (x_dot,) = tangents
-    return np.trace(x_dot, offset=offset, axis1=axis1, axis2=axis2, dtype=dtype)
+deflinear(np.trace, defaults={"offset": 0, "axis1": 0, "axis2": 1})
 
 
 # --- np.linalg ----------------------------------------------------------------------------------
@@ -285,7 +254,7 @@ def trace_jvp(tangents, out, x, offset=0, axis1=0, axis2=1, dtype=None):
 def inv_vjp(g, out, x):
     # d inv(A) = -inv(A) dA inv(A)
     inv_t = matrix_transpose(out)
-    return (-(inv_t @ g @ inv_t),)
+    return -(inv_t @ g @ inv_t)
 
 
 @defjvp(np.linalg.inv)
@@ -305,7 +274,7 @@ def _matrix_scalar(value):
 
 @defvjp(np.linalg.det)
 def det_vjp(g, out, x):
-    return (_matrix_scalar(g * out) * _log_det_gradient(x),)
+    return _matrix_scalar(g * out) * _log_det_gradient(x)
 
 
 @defjvp(np.linalg.det)
@@ -317,7 +286,7 @@ def det_jvp(tangents, out, x):
 @defvjp(np.linalg.slogdet)
 def slogdet_vjp(g, out, x):
     _, g_logdet = g  # the sign is piecewise constant
-    return (_matrix_scalar(g_logdet) * _log_det_gradient(x),)
+    return _matrix_scalar(g_logdet) * _log_det_gradient(x)
 
 
 @defjvp(np.linalg.slogdet)
@@ -372,8 +341,8 @@ def cholesky_vjp(g, out, x, upper=False):
     # with S = L^-T phi(L^T dL) L^-1, dA = tril(S + S^T) - diag(S).
     if upper:  # U = L^T
         lower_g, lower = matrix_transpose(g), matrix_transpose(out)
-        return (matrix_transpose(_cholesky_lower_vjp(lower_g, lower)),)
-    return (_cholesky_lower_vjp(g, out),)
+        return matrix_transpose(_cholesky_lower_vjp(lower_g, lower))
+    return _cholesky_lower_vjp(g, out)
 
 
 def _cholesky_lower_vjp(g, lower):
@@ -400,7 +369,7 @@ def cholesky_jvp(tangents, out, x, upper=False):
 
 @defvjp(np.linalg.norm)
 def norm_vjp(g, out, x, ord=None, axis=None, keepdims=False):
-    return (expand_reduced(g, axis, keepdims) * _norm_slope(out, x, ord, axis, keepdims),)
+    return expand_reduced(g, axis, keepdims) * _norm_slope(out, x, ord, axis, keepdims)
 
 
 @defjvp(np.linalg.norm)

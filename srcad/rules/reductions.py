@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from srcad.rules.registry import defjvp, defvjp, expand_reduced, normalize_axes
+from srcad.rules.registry import defjvp, deflinear, defvjp, expand_reduced, normalize_axes
 
 
 def _spread(g, x, axis, keepdims):
@@ -29,41 +29,32 @@ def _group_size(x, out):
 
 @defvjp(np.sum)
 def sum_vjp(g, out, x, axis=None, dtype=None, keepdims=False):
-    return (_spread(g, x, axis, keepdims),)
+    return _spread(g, x, axis, keepdims)
 
 
-@defjvp(np.sum)
-def sum_jvp(tangents, out, x, axis=None, dtype=None, keepdims=False):
-    (x_dot,) = tangents
-    return np.sum(x_dot, axis=axis, dtype=dtype, keepdims=keepdims)
+deflinear(np.sum)
 
 
 @defvjp(np.mean)
 def mean_vjp(g, out, x, axis=None, dtype=None, keepdims=False):
     # divide before spreading: one division of the (smaller) cotangent
-    return (_spread(g / _group_size(x, out), x, axis, keepdims),)
+    return _spread(g / _group_size(x, out), x, axis, keepdims)
 
 
-@defjvp(np.mean)
-def mean_jvp(tangents, out, x, axis=None, dtype=None, keepdims=False):
-    (x_dot,) = tangents
-    return np.mean(x_dot, axis=axis, dtype=dtype, keepdims=keepdims)
+deflinear(np.mean)
 
 
 @defvjp(np.average)
 def average_vjp(g, out, x, axis=None, keepdims=False):
-    return (_spread(g, x, axis, keepdims) / _group_size(x, out),)
+    return _spread(g, x, axis, keepdims) / _group_size(x, out)
 
 
-@defjvp(np.average)
-def average_jvp(tangents, out, x, axis=None, keepdims=False):
-    (x_dot,) = tangents
-    return np.average(x_dot, axis=axis, keepdims=keepdims)
+deflinear(np.average)
 
 
 @defvjp(np.nansum)
 def nansum_vjp(g, out, x, axis=None, dtype=None, keepdims=False):
-    return (np.where(np.isnan(x), 0.0, _spread(g, x, axis, keepdims)),)
+    return np.where(np.isnan(x), 0.0, _spread(g, x, axis, keepdims))
 
 
 @defjvp(np.nansum)
@@ -80,7 +71,7 @@ def _nan_free_count(x, axis):
 @defvjp(np.nanmean)
 def nanmean_vjp(g, out, x, axis=None, dtype=None, keepdims=False):
     is_number, count = _nan_free_count(x, axis)
-    return (np.where(is_number, expand_reduced(g, axis, keepdims) / count, 0.0),)
+    return np.where(is_number, expand_reduced(g, axis, keepdims) / count, 0.0)
 
 
 @defjvp(np.nanmean)
@@ -110,7 +101,7 @@ def _extremum_jvp(x_dot, out, x, axis, keepdims):
 
 @defvjp(np.max)
 def max_vjp(g, out, x, axis=None, keepdims=False):
-    return (_extremum_vjp(g, out, x, axis, keepdims),)
+    return _extremum_vjp(g, out, x, axis, keepdims)
 
 
 @defjvp(np.max)
@@ -120,7 +111,7 @@ def max_jvp(tangents, out, x, axis=None, keepdims=False):
 
 @defvjp(np.min)
 def min_vjp(g, out, x, axis=None, keepdims=False):
-    return (_extremum_vjp(g, out, x, axis, keepdims),)
+    return _extremum_vjp(g, out, x, axis, keepdims)
 
 
 @defjvp(np.min)
@@ -132,7 +123,7 @@ def min_jvp(tangents, out, x, axis=None, keepdims=False):
 def ptp_vjp(g, out, x, axis=None, keepdims=False):
     high = np.max(x, axis=axis, keepdims=keepdims)
     low = np.min(x, axis=axis, keepdims=keepdims)
-    return (_extremum_vjp(g, high, x, axis, keepdims) - _extremum_vjp(g, low, x, axis, keepdims),)
+    return _extremum_vjp(g, high, x, axis, keepdims) - _extremum_vjp(g, low, x, axis, keepdims)
 
 
 @defjvp(np.ptp)
@@ -154,7 +145,7 @@ def _centered(x, axis, ddof, out):
 @defvjp(np.var)
 def var_vjp(g, out, x, axis=None, dtype=None, ddof=0, keepdims=False):
     centered, divisor = _centered(x, axis, ddof, out)
-    return (expand_reduced(g, axis, keepdims) * centered * (2.0 / divisor),)
+    return expand_reduced(g, axis, keepdims) * centered * (2.0 / divisor)
 
 
 @defjvp(np.var)
@@ -177,7 +168,7 @@ def std_vjp(g, out, x, axis=None, dtype=None, ddof=0, keepdims=False):
     # d sqrt(var) = d var / (2 std)
     centered, divisor = _centered(x, axis, ddof, out)
     scale = expand_reduced(g / _spread_or_inf(out, x, axis, keepdims), axis, keepdims)
-    return (scale * centered / divisor,)
+    return scale * centered / divisor
 
 
 @defjvp(np.std)
@@ -191,7 +182,7 @@ def std_jvp(tangents, out, x, axis=None, dtype=None, ddof=0, keepdims=False):
 # --- products -------------------------------------------------------------------------------
 @defvjp(np.prod)
 def prod_vjp(g, out, x, axis=None, dtype=None, keepdims=False):
-    return (expand_reduced(g, axis, keepdims) * _product_of_others(x, axis),)
+    return expand_reduced(g, axis, keepdims) * _product_of_others(x, axis)
 
 
 @defjvp(np.prod)
@@ -235,22 +226,19 @@ def _reverse_cumsum(g, axis):
 @defvjp(np.cumsum)
 def cumsum_vjp(g, out, x, axis=None, dtype=None):
     if axis is None:  # cumsum of the flattened array
-        return (np.reshape(_reverse_cumsum(g, 0), np.shape(x)),)
-    return (_reverse_cumsum(g, axis),)
+        return np.reshape(_reverse_cumsum(g, 0), np.shape(x))
+    return _reverse_cumsum(g, axis)
 
 
-@defjvp(np.cumsum)
-def cumsum_jvp(tangents, out, x, axis=None, dtype=None):
-    (x_dot,) = tangents
-    return np.cumsum(x_dot, axis=axis, dtype=dtype)
+deflinear(np.cumsum)
 
 
 @defvjp(np.cumprod)
 def cumprod_vjp(g, out, x, axis=None, dtype=None):
     # d out_i / d x_j = out_i / x_j for j <= i; divides by x, so x must have no zeros
     if axis is None:
-        return (np.reshape(_reverse_cumsum(g * out, 0), np.shape(x)) / x,)
-    return (_reverse_cumsum(g * out, axis) / x,)
+        return np.reshape(_reverse_cumsum(g * out, 0), np.shape(x)) / x
+    return _reverse_cumsum(g * out, axis) / x
 
 
 @defjvp(np.cumprod)
@@ -267,13 +255,10 @@ def diff_vjp(g, out, x, n=1, axis=-1):
     after = ((0, 0),) * axis + ((0, 1),) + ((0, 0),) * (np.ndim(x) - axis - 1)
     for _ in range(n):
         g = np.pad(g, before) - np.pad(g, after)
-    return (g,)
+    return g
 
 
-@defjvp(np.diff)
-def diff_jvp(tangents, out, x, n=1, axis=-1):
-    (x_dot,) = tangents
-    return np.diff(x_dot, n=n, axis=axis)
+deflinear(np.diff, defaults={"n": 1, "axis": -1})
 
 
 # --- sorting --------------------------------------------------------------------------------
@@ -282,9 +267,9 @@ def sort_vjp(g, out, x, axis=-1, kind=None, stable=None):
     # out = x[order] along the axis, so dx = g[inverse of order]
     if axis is None:  # sorts the flattened array
         inverse = np.argsort(_sort_order(np.reshape(x, (-1,)), 0, kind, stable))
-        return (np.reshape(np.take(g, inverse), np.shape(x)),)
+        return np.reshape(np.take(g, inverse), np.shape(x))
     inverse = np.argsort(_sort_order(x, axis, kind, stable), axis=axis)
-    return (np.take_along_axis(g, inverse, axis=axis),)
+    return np.take_along_axis(g, inverse, axis=axis)
 
 
 @defjvp(np.sort)

@@ -1,15 +1,21 @@
 """The rule registries and the helpers rules are written with.
 
 A VJP rule is ordinary NumPy code: ``rule(g, out, *inputs, **params)`` returns one cotangent
-per input (``None`` for an input that takes no gradient, such as an index array). For a
-primitive with several outputs (``slogdet``, ``split``) ``g`` and ``out`` are tuples with
-one entry per output; the reverse pass materialises zeros for outputs without a cotangent.
+per input (``None`` for an input that takes no gradient, such as an index array); the rule
+of a primitive with one input may return its cotangent bare (``return g * 2`` for
+``return (g * 2,)``). For a primitive with several outputs (``slogdet``, ``split``) ``g``
+and ``out`` are tuples with one entry per output; the reverse pass materialises zeros for
+outputs without a cotangent.
 
 A JVP rule is ``rule(tangents, out, *inputs, **params)``: ``tangents`` holds one tangent
 per input, ``None`` for an input whose tangent is zero (the rule treats it as zero without
 materialising it; it is only called when at least one tangent is not None). It returns the
 output tangent, or a tuple of them for a primitive with several outputs; ``None`` stands for
 a zero tangent, and a tangent may be smaller than the output when it broadcasts to it.
+
+Most forward rules come from a helper: ``defdiagonal`` gives both rules of an elementwise
+function from one line, ``deflinear`` the forward rule of a linear primitive (the primitive
+applied to the tangents) and ``defbilinear`` that of a product (``x_dot @ y + x @ y_dot``).
 
 Rules run on arrays (unit tests), on tracers (compilation) and on sympy wrappers (exact
 checks), so they may only call NumPy functions that are primitives (or ``np.shape``,
@@ -20,7 +26,8 @@ computed right away and enter the generated code as constants.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -43,10 +50,22 @@ def defvjp(target: object) -> Callable[[Callable], Callable]:
     """Register the decorated function as the reverse rule of ``target``."""
 
     def register(rule: Callable) -> Callable:
-        VJP_RULES[_prim_name(target)] = rule
+        VJP_RULES[_prim_name(target)] = cotangents_as_tuple(rule)
         return rule
 
     return register
+
+
+def cotangents_as_tuple(rule: Callable) -> Callable:
+    """``rule`` returning a tuple of cotangents even where it returns one bare (the rule of
+    a one-input primitive may write ``return g * 2`` for ``return (g * 2,)``)."""
+
+    @functools.wraps(rule)
+    def vjp(g, out, *inputs, **params):
+        cotangents = rule(g, out, *inputs, **params)
+        return cotangents if isinstance(cotangents, tuple) else (cotangents,)
+
+    return vjp
 
 
 def defjvp(target: object) -> Callable[[Callable], Callable]:
@@ -68,13 +87,68 @@ def defdiagonal(target: object, apply: Callable) -> None:
     """
 
     def vjp(g, out, x):
-        return (apply(g, out, x),)
+        return apply(g, out, x)
 
     def jvp(tangents, out, x):
         return apply(tangents[0], out, x)
 
-    VJP_RULES[_prim_name(target)] = vjp
-    JVP_RULES[_prim_name(target)] = jvp
+    defvjp(target)(vjp)
+    defjvp(target)(jvp)
+
+
+def deflinear(
+    target: object, linear_inputs: int | None = None, defaults: Mapping | None = None
+) -> None:
+    """The forward rule of a primitive that is linear in its inputs: the primitive applied
+    to the tangents, with the primal call's params (``transpose(x_dot, axes)``)::
+
+        deflinear(np.transpose)
+
+    An input without a tangent counts as zeros (``concatenate([x_dot, zeros_like(y)])``).
+    ``linear_inputs``: only the first so many inputs are; the others are index arrays,
+    passed on as they are (``take(x_dot, indices)``). ``defaults``: params the tangent's call
+    spells out where the primal call left them at their default (``k=0`` of ``triu``).
+    """
+    name = _prim_name(target)
+    prim = PRIMS[name]
+    spelled = dict(defaults or {})
+
+    def jvp(tangents, out, *inputs, **params):
+        n = len(inputs) if linear_inputs is None else linear_inputs
+        arguments = [*zeros_for_none(tangents[:n], inputs[:n]), *inputs[n:]]
+        return _as_tangents(prim.evaluate(arguments, {**spelled, **params}), out)
+
+    JVP_RULES[name] = jvp
+
+
+def _as_tangents(result: object, out: object) -> object:
+    """A primitive's result as a forward rule returns it: a tuple for several outputs
+    (``np.split`` gives a list), a bare tangent for one."""
+    if not isinstance(result, list):
+        return result
+    return tuple(result) if isinstance(out, tuple) else result[0]
+
+
+def defbilinear(target: object, defaults: Mapping | None = None) -> None:
+    """The forward rule of a product, a primitive linear in each input when the others are
+    fixed (``matmul``, ``kron``, ``einsum`` of any number of operands): the product rule
+    ``product(x_dot, y) + product(x, y_dot)``, skipping zero tangents::
+
+        defbilinear(np.matmul)
+
+    ``defaults`` as for ``deflinear``.
+    """
+    name = _prim_name(target)
+    prim = PRIMS[name]
+    spelled = dict(defaults or {})
+
+    def product(*factors, **params):
+        return prim.evaluate(factors, params)
+
+    def jvp(tangents, out, *inputs, **params):
+        return product_rule(product, tangents, *inputs, **{**spelled, **params})
+
+    JVP_RULES[name] = jvp
 
 
 def unbroadcast(g: object, x: object) -> object:
@@ -118,13 +192,15 @@ def add_tangents(*terms: object) -> object:
     return total
 
 
-def product_rule(product, tangents: tuple, x: object, y: object, **params) -> object:
-    """The tangent of a product that is linear in each factor:
-    ``product(x_dot, y) + product(x, y_dot)``, skipping zero tangents."""
-    x_dot, y_dot = tangents
+def product_rule(product: Callable, tangents: tuple, *factors: object, **params) -> object:
+    """The tangent of a product that is linear in each factor: the sum, over the factors
+    with a tangent, of the product with that factor replaced by its tangent
+    (``product(x_dot, y) + product(x, y_dot)`` for two)."""
     return add_tangents(
-        None if x_dot is None else product(x_dot, y, **params),
-        None if y_dot is None else product(x, y_dot, **params),
+        *(
+            None if t is None else product(*factors[:i], t, *factors[i + 1 :], **params)
+            for i, t in enumerate(tangents)
+        )
     )
 
 

@@ -1,7 +1,8 @@
 """Rules of the shape operations: each moves the cotangent back to the input layout.
 
-Shape operations are linear, so each JVP applies the operation itself to the tangent.
-Joining (``concatenate``, ``stack`` and friends) and splitting are each other's adjoints.
+Shape operations are linear, so most forward rules come from ``deflinear``: the operation
+applied to the tangent. Joining (``concatenate``, ``stack`` and friends) and splitting are
+each other's adjoints.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import itertools
 
 import numpy as np
 
-from srcad.rules.registry import defjvp, defvjp, unbroadcast, zeros_for_none
+from srcad.rules.registry import defjvp, deflinear, defvjp, unbroadcast
 
 
 def _same_shape(g, x):
@@ -21,52 +22,40 @@ def _same_shape(g, x):
 @defvjp(np.transpose)
 def transpose_vjp(g, out, x, axes=None):
     if axes is None:
-        return (np.transpose(g),)
-    return (np.transpose(g, tuple(int(i) for i in np.argsort(axes))),)
+        return np.transpose(g)
+    return np.transpose(g, tuple(int(i) for i in np.argsort(axes)))
 
 
-@defjvp(np.transpose)
-def transpose_jvp(tangents, out, x, axes=None):
-    (x_dot,) = tangents
-    return np.transpose(x_dot) if axes is None else np.transpose(x_dot, axes)
+deflinear(np.transpose)
 
 
 @defvjp(np.matrix_transpose)
 def matrix_transpose_vjp(g, out, x):
-    return (np.matrix_transpose(g),)
+    return np.matrix_transpose(g)
 
 
-@defjvp(np.matrix_transpose)
-def matrix_transpose_jvp(tangents, out, x):
-    (x_dot,) = tangents
-    return np.matrix_transpose(x_dot)
+deflinear(np.matrix_transpose)
 
 
 @defvjp(np.reshape)
 def reshape_vjp(g, out, x, shape, order=None):
-    return (np.reshape(g, np.shape(x), order=order),)
+    return np.reshape(g, np.shape(x), order=order)
 
 
-@defjvp(np.reshape)
-def reshape_jvp(tangents, out, x, shape, order=None):
-    (x_dot,) = tangents
-    return np.reshape(x_dot, shape, order=order)
+deflinear(np.reshape)
 
 
 @defvjp(np.ravel)
 def ravel_vjp(g, out, x, order=None):
-    return (np.reshape(g, np.shape(x), order=order),)
+    return np.reshape(g, np.shape(x), order=order)
 
 
-@defjvp(np.ravel)
-def ravel_jvp(tangents, out, x, order=None):
-    (x_dot,) = tangents
-    return np.ravel(x_dot, order=order)
+deflinear(np.ravel)
 
 
 @defvjp(np.copy)
 def copy_vjp(g, out, x, order=None):
-    return (g,)
+    return g
 
 
 @defjvp(np.copy)
@@ -78,7 +67,7 @@ def copy_jvp(tangents, out, x, order=None):
 @defvjp(np.asarray)
 def asarray_vjp(g, out, x, dtype=None, order=None):
     # a conversion: the cotangent goes back in the input's dtype
-    return (g if dtype is None else np.astype(g, x.dtype),)
+    return g if dtype is None else np.astype(g, x.dtype)
 
 
 @defjvp(np.asarray)
@@ -89,7 +78,7 @@ def asarray_jvp(tangents, out, x, dtype=None, order=None):
 
 @defvjp(np.astype)
 def astype_vjp(g, out, x, dtype, copy=None):
-    return (np.astype(g, x.dtype),)
+    return np.astype(g, x.dtype)
 
 
 @defjvp(np.astype)
@@ -99,138 +88,107 @@ def astype_jvp(tangents, out, x, dtype, copy=None):
 
 @defvjp(np.broadcast_to)
 def broadcast_to_vjp(g, out, x, shape):
-    return (unbroadcast(g, x),)
+    return unbroadcast(g, x)
 
 
-@defjvp(np.broadcast_to)
-def broadcast_to_jvp(tangents, out, x, shape):
-    (x_dot,) = tangents
-    return np.broadcast_to(x_dot, shape)
+deflinear(np.broadcast_to)
 
 
 @defvjp(np.expand_dims)
 def expand_dims_vjp(g, out, x, axis):
-    return (_same_shape(g, x),)
+    return _same_shape(g, x)
 
 
-@defjvp(np.expand_dims)
-def expand_dims_jvp(tangents, out, x, axis):
-    (x_dot,) = tangents
-    return np.expand_dims(x_dot, axis)
+deflinear(np.expand_dims)
 
 
 @defvjp(np.squeeze)
 def squeeze_vjp(g, out, x, axis=None):
-    return (_same_shape(g, x),)
+    return _same_shape(g, x)
 
 
-@defjvp(np.squeeze)
-def squeeze_jvp(tangents, out, x, axis=None):
-    (x_dot,) = tangents
-    return np.squeeze(x_dot, axis=axis)
+deflinear(np.squeeze)
 
 
 @defvjp(np.swapaxes)
 def swapaxes_vjp(g, out, x, axis1, axis2):
-    return (np.swapaxes(g, axis1, axis2),)
+    return np.swapaxes(g, axis1, axis2)
 
 
-@defjvp(np.swapaxes)
-def swapaxes_jvp(tangents, out, x, axis1, axis2):
-    (x_dot,) = tangents
-    return np.swapaxes(x_dot, axis1, axis2)
+deflinear(np.swapaxes)
 
 
 @defvjp(np.moveaxis)
 def moveaxis_vjp(g, out, x, source, destination):
-    return (np.moveaxis(g, destination, source),)
+    return np.moveaxis(g, destination, source)
 
 
-@defjvp(np.moveaxis)
-def moveaxis_jvp(tangents, out, x, source, destination):
-    (x_dot,) = tangents
-    return np.moveaxis(x_dot, source, destination)
+deflinear(np.moveaxis)
 
 
 @defvjp(np.atleast_1d)
 def atleast_1d_vjp(g, out, x):
-    return (_same_shape(g, x),)
+    return _same_shape(g, x)
 
 
-@defjvp(np.atleast_1d)
-def atleast_1d_jvp(tangents, out, x):
-    return np.atleast_1d(tangents[0])
+deflinear(np.atleast_1d)
 
 
 @defvjp(np.atleast_2d)
 def atleast_2d_vjp(g, out, x):
-    return (_same_shape(g, x),)
+    return _same_shape(g, x)
 
 
-@defjvp(np.atleast_2d)
-def atleast_2d_jvp(tangents, out, x):
-    return np.atleast_2d(tangents[0])
+deflinear(np.atleast_2d)
 
 
 @defvjp(np.atleast_3d)
 def atleast_3d_vjp(g, out, x):
-    return (_same_shape(g, x),)
+    return _same_shape(g, x)
 
 
-@defjvp(np.atleast_3d)
-def atleast_3d_jvp(tangents, out, x):
-    return np.atleast_3d(tangents[0])
+deflinear(np.atleast_3d)
 
 
 @defvjp(np.flip)
 def flip_vjp(g, out, x, axis=None):
-    return (np.flip(g, axis),)
+    return np.flip(g, axis)
 
 
-@defjvp(np.flip)
-def flip_jvp(tangents, out, x, axis=None):
-    return np.flip(tangents[0], axis)
+deflinear(np.flip)
 
 
 @defvjp(np.fliplr)
 def fliplr_vjp(g, out, x):
-    return (np.fliplr(g),)
+    return np.fliplr(g)
 
 
-@defjvp(np.fliplr)
-def fliplr_jvp(tangents, out, x):
-    return np.fliplr(tangents[0])
+deflinear(np.fliplr)
 
 
 @defvjp(np.flipud)
 def flipud_vjp(g, out, x):
-    return (np.flipud(g),)
+    return np.flipud(g)
 
 
-@defjvp(np.flipud)
-def flipud_jvp(tangents, out, x):
-    return np.flipud(tangents[0])
+deflinear(np.flipud)
 
 
 @defvjp(np.roll)
 def roll_vjp(g, out, x, shift, axis=None):
     back = tuple(-s for s in shift) if isinstance(shift, tuple) else -shift
-    return (np.roll(g, back, axis=axis),)
+    return np.roll(g, back, axis=axis)
 
 
-@defjvp(np.roll)
-def roll_jvp(tangents, out, x, shift, axis=None):
-    return np.roll(tangents[0], shift, axis=axis)
+deflinear(np.roll)
 
 
 @defvjp(np.rot90)
 def rot90_vjp(g, out, x, k=1, axes=(0, 1)):
-    return (np.rot90(g, -k, axes=axes),)
+    return np.rot90(g, -k, axes=axes)
 
 
-@defjvp(np.rot90)
-def rot90_jvp(tangents, out, x, k=1, axes=(0, 1)):
-    return np.rot90(tangents[0], k, axes=axes)
+deflinear(np.rot90, defaults={"k": 1, "axes": (0, 1)})
 
 
 # --- repetition and padding -----------------------------------------------------------------
@@ -242,19 +200,17 @@ def tile_vjp(g, out, x, reps):
     reps = (1,) * (ndim - len(reps)) + reps
     shape = (1,) * (ndim - np.ndim(x)) + np.shape(x)
     split = np.reshape(g, tuple(itertools.chain.from_iterable(zip(reps, shape, strict=True))))
-    return (_same_shape(np.sum(split, axis=tuple(range(0, 2 * ndim, 2))), x),)
+    return _same_shape(np.sum(split, axis=tuple(range(0, 2 * ndim, 2))), x)
 
 
-@defjvp(np.tile)
-def tile_jvp(tangents, out, x, reps):
-    return np.tile(tangents[0], reps)
+deflinear(np.tile)
 
 
 @defvjp(np.repeat)
 def repeat_vjp(g, out, x, repeats, axis=None):
     if axis is None:  # repeats the flattened array
-        return (_same_shape(_sum_repeats(g, (np.size(x),), repeats, 0), x),)
-    return (_sum_repeats(g, np.shape(x), repeats, axis),)
+        return _same_shape(_sum_repeats(g, (np.size(x),), repeats, 0), x)
+    return _sum_repeats(g, np.shape(x), repeats, axis)
 
 
 def _sum_repeats(g, shape, repeats, axis):
@@ -271,9 +227,7 @@ def _sum_repeats(g, shape, repeats, axis):
     return np.moveaxis(np.moveaxis(g, axis, -1) @ gather, -1, axis)
 
 
-@defjvp(np.repeat)
-def repeat_jvp(tangents, out, x, repeats, axis=None):
-    return np.repeat(tangents[0], repeats, axis=axis)
+deflinear(np.repeat)
 
 
 @defvjp(np.pad)
@@ -285,7 +239,7 @@ def pad_vjp(g, out, x, pad_width, mode=None, constant_values=None):
         length = np.shape(x)[axis]
         if np.shape(g)[axis] != length:  # keep the middle piece
             g = np.split(g, (before, before + length), axis=axis)[1]
-    return (g,)
+    return g
 
 
 @defjvp(np.pad)
@@ -313,9 +267,7 @@ def concatenate_vjp(g, out, *xs, axis=0):
     return _split_back(g, xs, [np.shape(x) for x in xs], axis)
 
 
-@defjvp(np.concatenate)
-def concatenate_jvp(tangents, out, *xs, axis=0):
-    return np.concatenate(zeros_for_none(tangents, xs), axis=axis)
+deflinear(np.concatenate, defaults={"axis": 0})
 
 
 @defvjp(np.stack)
@@ -325,9 +277,7 @@ def stack_vjp(g, out, *xs, axis=0):
     return _split_back(g, xs, lifted, axis)
 
 
-@defjvp(np.stack)
-def stack_jvp(tangents, out, *xs, axis=0):
-    return np.stack(zeros_for_none(tangents, xs), axis=axis)
+deflinear(np.stack, defaults={"axis": 0})
 
 
 @defvjp(np.hstack)
@@ -337,9 +287,7 @@ def hstack_vjp(g, out, *xs):
     return _split_back(g, xs, lifted, axis)
 
 
-@defjvp(np.hstack)
-def hstack_jvp(tangents, out, *xs):
-    return np.hstack(zeros_for_none(tangents, xs))
+deflinear(np.hstack)
 
 
 @defvjp(np.vstack)
@@ -347,9 +295,7 @@ def vstack_vjp(g, out, *xs):
     return _split_back(g, xs, [_atleast_shape(x, 2) for x in xs], 0)
 
 
-@defjvp(np.vstack)
-def vstack_jvp(tangents, out, *xs):
-    return np.vstack(zeros_for_none(tangents, xs))
+deflinear(np.vstack)
 
 
 @defvjp(np.dstack)
@@ -357,9 +303,7 @@ def dstack_vjp(g, out, *xs):
     return _split_back(g, xs, [_atleast_shape(x, 3) for x in xs], 2)
 
 
-@defjvp(np.dstack)
-def dstack_jvp(tangents, out, *xs):
-    return np.dstack(zeros_for_none(tangents, xs))
+deflinear(np.dstack)
 
 
 @defvjp(np.column_stack)
@@ -368,9 +312,7 @@ def column_stack_vjp(g, out, *xs):
     return _split_back(g, xs, lifted, 1)
 
 
-@defjvp(np.column_stack)
-def column_stack_jvp(tangents, out, *xs):
-    return np.column_stack(zeros_for_none(tangents, xs))
+deflinear(np.column_stack)
 
 
 def _atleast_shape(x, ndim):
@@ -388,16 +330,13 @@ def append_vjp(g, out, x, values, axis=None):
     return _split_back(g, (x, values), [np.shape(x), np.shape(values)], axis)
 
 
-@defjvp(np.append)
-def append_jvp(tangents, out, x, values, axis=None):
-    x_dot, values_dot = zeros_for_none(tangents, (x, values))
-    return np.append(x_dot, values_dot, axis=axis)
+deflinear(np.append)
 
 
 def _join_pieces(g, axis):
     """The adjoint of a split: the pieces' cotangents joined back together."""
     pieces = tuple(g) if isinstance(g, (tuple, list)) else (g,)
-    return (pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=axis),)
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=axis)
 
 
 @defvjp(np.split)
@@ -405,9 +344,7 @@ def split_vjp(g, out, x, indices_or_sections, axis=0):
     return _join_pieces(g, axis)
 
 
-@defjvp(np.split)
-def split_jvp(tangents, out, x, indices_or_sections, axis=0):
-    return tuple(np.split(tangents[0], indices_or_sections, axis=axis))
+deflinear(np.split, defaults={"axis": 0})
 
 
 @defvjp(np.array_split)
@@ -415,9 +352,7 @@ def array_split_vjp(g, out, x, indices_or_sections, axis=0):
     return _join_pieces(g, axis)
 
 
-@defjvp(np.array_split)
-def array_split_jvp(tangents, out, x, indices_or_sections, axis=0):
-    return tuple(np.array_split(tangents[0], indices_or_sections, axis=axis))
+deflinear(np.array_split, defaults={"axis": 0})
 
 
 @defvjp(np.hsplit)
@@ -425,9 +360,7 @@ def hsplit_vjp(g, out, x, indices_or_sections):
     return _join_pieces(g, 1 if np.ndim(x) > 1 else 0)
 
 
-@defjvp(np.hsplit)
-def hsplit_jvp(tangents, out, x, indices_or_sections):
-    return tuple(np.hsplit(tangents[0], indices_or_sections))
+deflinear(np.hsplit)
 
 
 @defvjp(np.vsplit)
@@ -435,6 +368,4 @@ def vsplit_vjp(g, out, x, indices_or_sections):
     return _join_pieces(g, 0)
 
 
-@defjvp(np.vsplit)
-def vsplit_jvp(tangents, out, x, indices_or_sections):
-    return tuple(np.vsplit(tangents[0], indices_or_sections))
+deflinear(np.vsplit)

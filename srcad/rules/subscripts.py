@@ -2,7 +2,7 @@
 scatter-adding (the adjoint of reading, which is read back in its own adjoint).
 
 All four are linear in their data inputs, so each JVP applies the operation to the
-tangents; index arrays take no tangent.
+tangents (``deflinear`` gives reading's and scatter-adding's); index arrays take no tangent.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 
 from srcad.ir import Const
 from srcad.ir.indexing import add_at, getitem, index_add, setitem
-from srcad.rules.registry import defjvp, defvjp, unbroadcast
+from srcad.rules.registry import defjvp, deflinear, defvjp, unbroadcast
 
 
 @defvjp(getitem)
@@ -69,9 +69,7 @@ def index_add_vjp(g, out, base, values, *arrays, index):
     return (g, unbroadcast(getitem(g, *arrays, index=index), values)) + (None,) * len(arrays)
 
 
-@defjvp(getitem)
-def getitem_jvp(tangents, out, x, *arrays, index):
-    return getitem(tangents[0], *arrays, index=index)
+deflinear(getitem, linear_inputs=1)
 
 
 @defjvp(setitem)
@@ -81,9 +79,7 @@ def setitem_jvp(tangents, out, y, v, *arrays, index):
     return setitem(y_dot, 0.0 if v_dot is None else v_dot, *arrays, index=index)
 
 
-@defjvp(add_at)
-def add_at_jvp(tangents, out, values, *arrays, index, shape):
-    return add_at(tangents[0], *arrays, index=index, shape=shape)
+deflinear(add_at, linear_inputs=1)
 
 
 @defjvp(index_add)
