@@ -22,14 +22,14 @@ import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from srcad.api.custom import CUSTOM
-from srcad.api.signature import ArgSignature
+from srcad.arguments import ArgSignature, Wrt
 from srcad.codegen import FunctionSpec, emit_module
-from srcad.errors import ArgumentTypeError, ArgumentValueError, InternalError, SrcadError
+from srcad.errors import ArgumentTypeError, InternalError, SrcadError
 from srcad.forward import forward_graph
 from srcad.frontend import parse_function
 from srcad.ir import AVal, Graph, Var
 from srcad.ir.builder import GraphBuilder
+from srcad.ir.primitive import CUSTOM
 from srcad.ir.prims import PRIMS
 from srcad.ir.verify import verify_graph
 from srcad.lower import LoweredFunction, lower_function
@@ -69,26 +69,24 @@ class Compiled:
 def compile_reverse(
     fun: Callable,
     signature: ArgSignature,
-    argnums: int | tuple,
+    wrt: Wrt,
     has_aux: bool = False,
     is_scalar: bool = True,
 ) -> Compiled:
     """``f_grad(params..., dout)`` returning ``(value, gradients)``; for ``is_scalar=False``
     (``vjp``) the output may have any shape and ``dout`` has no default."""
-    key = ("reverse", argnums, has_aux, is_scalar, signature)
-    options = (argnums, has_aux, is_scalar)
+    key = ("reverse", wrt, has_aux, is_scalar, signature)
+    options = (wrt, has_aux, is_scalar)
     with compile_errors(fun, signature, "compile_reverse", *options), _in_generated_code(fun):
-        compile_fn = functools.partial(
-            _compile_reverse, fun, signature, argnums, has_aux, is_scalar
-        )
+        compile_fn = functools.partial(_compile_reverse, fun, signature, wrt, has_aux, is_scalar)
         return cached(fun, key, lambda: _reuse_or_compile(fun, key, compile_fn))
 
 
-def compile_forward(fun: Callable, signature: ArgSignature, argnums: int | tuple) -> Compiled:
+def compile_forward(fun: Callable, signature: ArgSignature, wrt: Wrt) -> Compiled:
     """``f_jvp(params..., tangents...)`` returning ``(value, value_dot)``."""
-    key = ("forward", argnums, signature)
-    with compile_errors(fun, signature, "compile_forward", argnums), _in_generated_code(fun):
-        compile_fn = functools.partial(_compile_forward, fun, signature, argnums)
+    key = ("forward", wrt, signature)
+    with compile_errors(fun, signature, "compile_forward", wrt), _in_generated_code(fun):
+        compile_fn = functools.partial(_compile_forward, fun, signature, wrt)
         return cached(fun, key, lambda: _reuse_or_compile(fun, key, compile_fn))
 
 
@@ -145,42 +143,42 @@ def _in_generated_code(fun: Callable) -> Iterator[None]:
         ) from None
 
 
-def _compile_reverse(fun, signature, argnums, has_aux, is_scalar, disk_key=None) -> Compiled:
+def _compile_reverse(fun, signature, wrt, has_aux, is_scalar, disk_key=None) -> Compiled:
     plain = plain_function(fun, signature)
-    numbers = check_argnums(argnums, signature, plain)
+    wrt.check(signature, getattr(plain, "__name__", "the function"))
     lowered = lower_function(plain, signature.trees())
     graph = _checked_output(lowered, has_aux, plain, is_scalar)
-    wrt = _wrt(lowered, signature, numbers)
-    result = _clean(reverse_graph(graph, wrt, 0).graph)
-    dout_default = _unit_literal(graph.outputs[0]) if is_scalar else None
-    grads = _argument_trees(lowered, signature, argnums, wrt, len(graph.outputs))
+    inputs = _differentiated_inputs(lowered, signature, wrt)
+    outputs = (0,) if is_scalar else tuple(range(len(graph.outputs)))
+    result = _clean(reverse_graph(graph, inputs, outputs).graph)
+    grads = _argument_trees(lowered, signature, wrt, inputs, len(graph.outputs))
     spec = _spec(
         plain,
         signature,
         lowered,
         "grad",
-        argnums,
-        inputs=(*lowered.input_paths, *lowered.world_paths, ("dout", dout_default)),
+        wrt,
+        inputs=(*lowered.input_paths, *lowered.world_paths, *_cotangent_paths(graph, is_scalar)),
         returns=(unflatten(lowered.out_tree, list(range(len(graph.outputs)))), grads),
-        output_names=_gradient_names(lowered, wrt, len(graph.outputs)),
+        output_names=_gradient_names(lowered, inputs, len(graph.outputs)),
     )
     return _load(plain, result, spec, lowered, disk_key)
 
 
-def _compile_forward(fun, signature, argnums, disk_key=None) -> Compiled:
+def _compile_forward(fun, signature, wrt, disk_key=None) -> Compiled:
     plain = plain_function(fun, signature)
-    numbers = check_argnums(argnums, signature, plain)
+    wrt.check(signature, getattr(plain, "__name__", "the function"))
     lowered = lower_function(plain, signature.trees())
-    wrt = _wrt(lowered, signature, numbers)
-    result = _clean(forward_graph(lowered.graph, wrt))
+    inputs = _differentiated_inputs(lowered, signature, wrt)
+    result = _clean(forward_graph(lowered.graph, inputs))
     n = len(lowered.graph.outputs)
-    tangent_paths = tuple((_path_name(lowered.input_paths[w]) + "_dot",) for w in wrt)
+    tangent_paths = tuple((_path_name(lowered.input_paths[i]) + "_dot",) for i in inputs)
     spec = _spec(
         plain,
         signature,
         lowered,
         "jvp",
-        argnums,
+        wrt,
         inputs=(*lowered.input_paths, *lowered.world_paths, *tangent_paths),
         returns=(
             unflatten(lowered.out_tree, list(range(n))),
@@ -227,40 +225,14 @@ def _load(
     return Compiled(loaded, source, lowered.out_tree, out_avals, is_current, lambda: graph)
 
 
-def _wrt(lowered: LoweredFunction, signature: ArgSignature, numbers: tuple) -> tuple:
+def _differentiated_inputs(lowered: LoweredFunction, signature: ArgSignature, wrt: Wrt) -> tuple:
     """The graph inputs differentiated, argument by argument in the order of ``argnums``."""
     return tuple(
         i
-        for number in numbers
+        for number in wrt.numbers
         for i, path in enumerate(lowered.input_paths)
         if signature.params.index(path[0]) == number
     )
-
-
-def check_argnums(argnums: int | tuple, signature: ArgSignature, fun: Callable) -> tuple:
-    """The argnums as a tuple, checked to name float arguments."""
-    numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    if len(set(numbers)) != len(numbers):
-        raise ArgumentValueError(f"argnums={argnums!r} names an argument twice; list each once")
-    for number in numbers:
-        if not isinstance(number, int) or not 0 <= number < len(signature.params):
-            raise ArgumentTypeError(
-                f"argnums={argnums!r} does not name a positional argument of "
-                f"{fun.__name__}{tuple(signature.params)}"
-            )
-        for leaf in signature.leaves[number]:
-            if not (isinstance(leaf, AVal) and leaf.is_float):
-                what = (
-                    f"an array of dtype {leaf.dtype}"
-                    if isinstance(leaf, AVal)
-                    else f"a {type(leaf).__name__} ({leaf!r})"
-                )
-                raise ArgumentTypeError(
-                    f"argnums includes {number} (argument '{signature.params[number]}'), "
-                    f"which received {what}; differentiate with respect to floats or float "
-                    "arrays only (pass 3.0 rather than 3, or cast with .astype(float))"
-                )
-    return numbers
 
 
 def _checked_output(
@@ -276,16 +248,17 @@ def _checked_output(
             )
         tree = tree.children[0]
     what = "grad" if is_scalar else "reverse mode (vjp, jacrev)"
-    if tree.kind != "leaf":
-        raise ArgumentTypeError(_several_outputs(fun, tree, is_scalar), *_return_line(fun))
+    if is_scalar and tree.kind != "leaf":
+        raise ArgumentTypeError(_several_outputs(fun, tree), *_return_line(fun))
     graph = lowered.graph
     value = graph.outputs[0]
-    if not value.aval.is_float:
-        raise ArgumentTypeError(
-            f"{what} requires {fun.__name__} to return floats, but it returned "
-            f"dtype {value.aval.dtype}",
-            *_return_line(fun),
-        )
+    for output in graph.outputs[: 1 if is_scalar else None]:
+        if not output.aval.is_float:
+            raise ArgumentTypeError(
+                f"{what} requires {fun.__name__} to return floats, but it returned "
+                f"dtype {output.aval.dtype}",
+                *_return_line(fun),
+            )
     if is_scalar and value.aval.size != 1:
         raise ArgumentTypeError(
             f"grad requires {fun.__name__} to return a scalar float (a float or a 0-d or "
@@ -298,19 +271,13 @@ def _checked_output(
     return graph
 
 
-def _several_outputs(fun: Callable, tree: TreeDef, is_scalar: bool) -> str:
+def _several_outputs(fun: Callable, tree: TreeDef) -> str:
     """What to do about a function that returns several values where one is needed."""
     returned = f"a {tree.kind} of {len(tree.children)} values"
-    if is_scalar:
-        return (
-            f"grad requires {fun.__name__} to return a single float, but it returns {returned}; "
-            f"if the first is the loss and the rest are extra results, return (loss, aux) and "
-            f"use srcad.grad({fun.__name__}, has_aux=True), which gives (gradient, aux)"
-        )
     return (
-        f"reverse mode (vjp, jacrev) requires {fun.__name__} to return a single array, but it "
-        f"returns {returned}; use srcad.jacfwd, which gives one Jacobian per output, or "
-        "differentiate a function that returns one of them"
+        f"grad requires {fun.__name__} to return a single float, but it returns {returned}; "
+        f"if the first is the loss and the rest are extra results, return (loss, aux) and "
+        f"use srcad.grad({fun.__name__}, has_aux=True), which gives (gradient, aux)"
     )
 
 
@@ -333,31 +300,30 @@ def _reshape_output_to_scalar(graph: Graph, value: Var) -> Graph:
     return builder.build(graph.name, list(graph.inputs), [scalar, *graph.outputs[1:]])
 
 
-def _argument_trees(lowered, signature, argnums, wrt, first: int) -> object:
+def _argument_trees(lowered, signature, wrt: Wrt, inputs: tuple, first: int) -> object:
     """Output indices of the gradients, in the structure of each differentiated argument."""
     trees = []
     position = first
-    for number in (argnums,) if isinstance(argnums, int) else argnums:
+    for number in wrt.numbers:
         name = signature.params[number]
-        count = sum(1 for w in wrt if lowered.input_paths[w][0] == name)
+        count = sum(1 for i in inputs if lowered.input_paths[i][0] == name)
         trees.append(unflatten(signature.treedefs[number], list(range(position, position + count))))
         position += count
-    return trees[0] if isinstance(argnums, int) else tuple(trees)
+    return wrt.pick(trees)
 
 
-def _gradient_names(lowered, wrt, first: int) -> tuple:
+def _gradient_names(lowered, inputs: tuple, first: int) -> tuple:
     return tuple(
-        (first + k, "d" + _path_name(lowered.input_paths[w]))
-        for k, w in enumerate(wrt)
-        if len(lowered.input_paths[w]) == 1
+        (first + k, "d" + _path_name(lowered.input_paths[i]))
+        for k, i in enumerate(inputs)
+        if len(lowered.input_paths[i]) == 1
     )
 
 
 def _spec(
-    fun, signature, lowered, kind, argnums, inputs, returns, output_names=(), extra_params=()
+    fun, signature, lowered, kind, wrt: Wrt, inputs, returns, output_names=(), extra_params=()
 ) -> FunctionSpec:
-    numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    wrt_names = ", ".join(signature.params[i] for i in numbers)
+    wrt_names = ", ".join(signature.params[i] for i in wrt.numbers)
     params = ", ".join(signature.params)
     mode = "reverse" if kind == "grad" else "forward"
     header = (
@@ -386,6 +352,16 @@ def _wrapped(line: str) -> list[str]:
     return textwrap.wrap(
         line, 98, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False
     )
+
+
+def _cotangent_paths(graph: Graph, is_scalar: bool) -> tuple[tuple[str, str | None], ...]:
+    """The cotangent parameters: ``dout=1.0`` for a scalar loss; for ``vjp`` one per output
+    leaf, without a default (``dout``, or ``dout_0``, ``dout_1``, ...)."""
+    if is_scalar:
+        return (("dout", _unit_literal(graph.outputs[0])),)
+    if len(graph.outputs) == 1:
+        return (("dout", None),)
+    return tuple((f"dout_{k}", None) for k in range(len(graph.outputs)))
 
 
 def _unit_literal(value) -> str:

@@ -263,16 +263,3 @@ def test_a_named_tuple_argument_names_the_function_and_what_to_pass():
     message = str(info.value)
     assert "'params'" in message and "NamedTuple" in message and "_asdict()" in message
     assert srcad_frames(info.value) == []
-
-
-def two_outputs(x):
-    return x * 2.0, x + 1.0  # <- here
-
-
-def test_jacrev_of_a_tuple_names_the_return_line_and_jacfwd():
-    with pytest.raises(TypeError) as info:
-        srcad.jacrev(two_outputs)(np.ones(3))
-
-    assert_points_at(info.value, two_outputs)
-    assert "jacfwd" in str(info.value) and "has_aux" not in str(info.value)
-    assert srcad_frames(info.value) == []

@@ -12,6 +12,7 @@ import pytest
 
 import srcad
 from srcad.api.signature import bind_call, signature_of
+from srcad.arguments import Wrt
 from srcad.cli import load_module_from_path
 from srcad.codegen import emit
 from srcad.ir import Graph
@@ -52,7 +53,7 @@ def generated_names(monkeypatch, function, args, argnums) -> tuple[Graph, dict[i
 
     monkeypatch.setattr(emit.Emitter, "name_all", capturing)
     signature = signature_of(bind_call(function, args, {}), function)
-    _compile_reverse(function, signature, argnums, False, True)
+    _compile_reverse(function, signature, Wrt.of(argnums), False, True)
     return emitters[-1].graph, emitters[-1].names.names
 
 

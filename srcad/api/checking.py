@@ -6,18 +6,21 @@ from collections.abc import Callable
 
 import numpy as np
 
+from srcad.arguments import Wrt
 from srcad.errors import GradientMismatch
 from srcad.pytree import flatten, unflatten
 
 
 def numerical_grad(fun: Callable, *args, argnums: int | tuple = 0, eps: float = 1e-6):
     """Central differences ``(f(x + eps) - f(x - eps)) / 2 eps`` for every element."""
-    if not isinstance(argnums, int):
-        return tuple(numerical_grad(fun, *args, argnums=i, eps=eps) for i in argnums)
-    leaves, treedef = flatten(args[argnums])
-    grads = [
-        _leaf_gradient(fun, args, argnums, leaves, treedef, i, eps) for i in range(len(leaves))
-    ]
+    return Wrt.of(argnums).pick(
+        _argument_gradient(fun, args, number, eps) for number in Wrt.of(argnums).numbers
+    )
+
+
+def _argument_gradient(fun: Callable, args: tuple, number: int, eps: float) -> object:
+    leaves, treedef = flatten(args[number])
+    grads = [_leaf_gradient(fun, args, number, leaves, treedef, i, eps) for i in range(len(leaves))]
     return unflatten(treedef, grads)
 
 
@@ -51,7 +54,7 @@ def check_grad(
     """Raise ``GradientMismatch`` if srcad's gradient differs from finite differences."""
     from srcad.api.grad import grad
 
-    numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    numbers = Wrt.of(argnums).numbers
     exact = grad(fun, argnums=numbers)(*args)
     approximate = numerical_grad(fun, *args, argnums=numbers)
     for number, g_exact, g_approx in zip(numbers, exact, approximate, strict=True):

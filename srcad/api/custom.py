@@ -12,10 +12,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+from srcad.ir.primitive import CUSTOM
 from srcad.ir.prims import CALLABLES, PRIMS, Prim
 from srcad.rules.registry import JVP_RULES, VJP_RULES
-
-CUSTOM = "custom"
 
 
 def stop_gradient(x):

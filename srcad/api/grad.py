@@ -18,7 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from srcad.api.signature import ArgSignature, bind_call, signature_of
+from srcad.api.signature import bind_call, signature_of
+from srcad.arguments import ArgSignature, Wrt
 from srcad.codegen.formatting import formatted
 from srcad.errors import RAISED_ON_PURPOSE, ArgumentTypeError, ArgumentValueError
 from srcad.pipeline import Compiled, compile_forward, compile_reverse, wrapper_function
@@ -36,7 +37,7 @@ class Transformed:
         if mode not in ("reverse", "forward"):
             raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
         self.fun = fun
-        self.argnums = argnums
+        self.wrt = Wrt.of(argnums)
         self.has_aux = has_aux
         self.mode = mode
         self.returns_value = returns_value
@@ -55,9 +56,7 @@ class Transformed:
         if fast is not None and not kwargs and fast.guard(args) and fast.is_current():
             value, grads = fast.fn(*args)
             if fast.matches:
-                grads = match_arguments(
-                    grads, dict(zip(self._names, args, strict=True)), self.argnums
-                )
+                grads = match_arguments(grads, dict(zip(self._names, args, strict=True)), self.wrt)
             return self._result(plain_value(value), grads)
         try:
             return self._call_and_remember(args, kwargs)
@@ -75,18 +74,18 @@ class Transformed:
             arguments = bind_call(self.fun, args, kwargs, self._signature)
         if self.mode == "forward":
             value, grads = self._forward_gradient(arguments, signature_of(arguments, self.fun))
-            grads = match_arguments(grads, arguments, self.argnums)
+            grads = match_arguments(grads, arguments, self.wrt)
             return self._result(plain_value(value), grads)
         signature = signature_of(arguments, self.fun)
         compiled = self.compile(signature)
         value, raw_grads = compiled.fn(*arguments.values())
-        grads = match_arguments(raw_grads, arguments, self.argnums)
+        grads = match_arguments(raw_grads, arguments, self.wrt)
         if plain:  # the next call laid out like this one takes the fast path
             fast = self._fast_paths.get(signature)
             if fast is None or not fast.guard(args) or fast.fn is not compiled.fn:
                 # guards take ~0.4 ms to write: reuse them per signature
                 guard = make_guard(args)
-                matches = not _same_objects(grads, raw_grads, self.argnums)
+                matches = not _same_objects(grads, raw_grads, self.wrt)
                 fast = (
                     None
                     if guard is None
@@ -105,9 +104,9 @@ class Transformed:
         compiled = self._compiled.get(signature)
         if compiled is None or not compiled.is_current():
             if self.mode == "forward":
-                compiled = compile_forward(self.fun, signature, self.argnums)
+                compiled = compile_forward(self.fun, signature, self.wrt)
             else:
-                compiled = compile_reverse(self.fun, signature, self.argnums, self.has_aux)
+                compiled = compile_reverse(self.fun, signature, self.wrt, self.has_aux)
             self._compiled[signature] = compiled
         self.last = compiled
         return compiled
@@ -116,8 +115,7 @@ class Transformed:
         """One tangent pass per element of the differentiated arguments."""
         compiled = self.compile(signature)
         values = list(arguments.values())
-        numbers = (self.argnums,) if isinstance(self.argnums, int) else tuple(self.argnums)
-        leaves = [leaf for n in numbers for leaf in flatten(values[n])[0]]
+        leaves = [leaf for n in self.wrt.numbers for leaf in flatten(values[n])[0]]
         columns = []
         value = None
         for basis in unit_tangents(leaves):
@@ -128,10 +126,10 @@ class Transformed:
             value = compiled.fn(*values, *[np.zeros_like(x) for x in leaves])[0]
         flat = iter(split_columns(columns, leaves))
         grads = []
-        for n in numbers:  # each argument's leaves, in order, back into its structure
+        for n in self.wrt.numbers:  # each argument's leaves, in order, back into its structure
             arg_leaves, treedef = flatten(values[n])
             grads.append(unflatten(treedef, [next(flat) for _ in arg_leaves]))
-        return value, grads[0] if isinstance(self.argnums, int) else tuple(grads)
+        return value, self.wrt.pick(grads)
 
     def srcad_plain_function(self, signature: ArgSignature) -> Callable:
         """A Python function with readable source computing this one (for higher order)."""
@@ -162,9 +160,9 @@ class _FastPath(NamedTuple):
     is_current: Callable[[], bool]
 
 
-def _same_objects(grads: object, raw_grads: object, argnums: int | tuple) -> bool:
+def _same_objects(grads: object, raw_grads: object, wrt: Wrt) -> bool:
     """Whether matching the gradients to their arguments changed nothing."""
-    if isinstance(argnums, int):
+    if wrt.is_single:
         return grads is raw_grads
     return type(raw_grads) is tuple and all(map(operator.is_, grads, raw_grads))
 
@@ -196,12 +194,14 @@ def split_columns(columns: list, leaves: list) -> list:
     return result
 
 
-def match_arguments(grads: object, arguments: dict, argnums: int | tuple) -> object:
+def match_arguments(grads: object, arguments: dict, wrt: Wrt) -> object:
     """Give each gradient the structure, type and dtype of its argument."""
     names = list(arguments)
-    if isinstance(argnums, int):
-        return like(grads, arguments[names[argnums]])
-    return tuple(like(g, arguments[names[i]]) for g, i in zip(grads, argnums, strict=True))
+    if wrt.is_single:
+        return like(grads, arguments[names[wrt.numbers[0]]])
+    return tuple(
+        like(g, arguments[names[i]]) for g, i in zip(grads, wrt.numbers, strict=True)  # type: ignore[call-overload]
+    )
 
 
 def like(grad: object, arg: object) -> object:
@@ -266,6 +266,7 @@ def grad(
     has_aux: bool = False,
     mode: str = "reverse",
     backend: str = "numpy",
+    **misspelled: object,
 ) -> Callable:
     """The gradient of scalar-valued ``fun`` with respect to argument(s) ``argnums``.
 
@@ -286,6 +287,7 @@ def grad(
     array([ 0.72686198, -0.63970001])
     """
     options = {"argnums": argnums, "has_aux": has_aux, "mode": mode, "backend": backend}
+    refuse_misspelled(grad, misspelled)
     return _transform(grad, fun, options, returns_value=False)
 
 
@@ -296,11 +298,23 @@ def value_and_grad(
     has_aux: bool = False,
     mode: str = "reverse",
     backend: str = "numpy",
+    **misspelled: object,
 ) -> Callable:
     """Like ``grad``, returning ``(value, gradient)`` and computing the value once (with
     ``has_aux=True``: ``((value, aux), gradient)``)."""
     options = {"argnums": argnums, "has_aux": has_aux, "mode": mode, "backend": backend}
+    refuse_misspelled(value_and_grad, misspelled)
     return _transform(value_and_grad, fun, options, returns_value=True)
+
+
+def refuse_misspelled(transformation: Callable, misspelled: dict) -> None:
+    """A keyword srcad does not take; autograd's ``argnum`` gets pointed to ``argnums``."""
+    for keyword in misspelled:
+        hint = " (srcad follows JAX: argnums=...)" if keyword == "argnum" else ""
+        raise ArgumentTypeError(
+            f"{transformation.__name__}() got an unexpected keyword argument {keyword!r}"
+            f"{hint}; it takes argnums, has_aux, mode and backend"
+        )
 
 
 def _transform(

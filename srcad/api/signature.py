@@ -10,52 +10,13 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
+from srcad.arguments import ArgSignature
 from srcad.errors import ArgumentTypeError
 from srcad.ir import AVal
-from srcad.pytree import TreeDef, flatten, unflatten
-
-
-@dataclass(frozen=True)
-class ArgSignature:
-    """The abstract form of one call: per parameter, its structure and abstract leaves."""
-
-    params: tuple[str, ...]
-    treedefs: tuple[TreeDef, ...]
-    leaves: tuple[tuple, ...]
-
-    def trees(self) -> dict[str, object]:
-        return {
-            name: unflatten(treedef, list(leaves))
-            for name, treedef, leaves in zip(self.params, self.treedefs, self.leaves, strict=True)
-        }
-
-    def describe(self) -> str:
-        """The layout in one line, as generated files state it: ``W float64[3, 3], x float,
-        params [(float64[4, 3], float64[4])], n=3`` (constants are fixed by value)."""
-        parts = []
-        for name, tree in self.trees().items():
-            is_constant = not isinstance(tree, (AVal, tuple, list, dict))
-            parts.append(f"{name}={tree!r}" if is_constant else f"{name} {describe_tree(tree)}")
-        return ", ".join(parts)
-
-
-def describe_tree(tree: object) -> str:
-    """``float64[3, 3]`` for an array, ``float`` for a Python float, containers spelled as
-    Python spells them, constants by their ``repr``."""
-    if isinstance(tree, AVal):
-        return "float" if tree.is_weak else f"{tree.dtype}[{', '.join(map(str, tree.shape))}]"
-    if isinstance(tree, dict):
-        return "{" + ", ".join(f"{k!r}: {describe_tree(v)}" for k, v in tree.items()) + "}"
-    if isinstance(tree, (tuple, list)):
-        items = ", ".join(describe_tree(item) for item in tree)
-        if isinstance(tree, list):
-            return f"[{items}]"
-        return f"({items},)" if len(tree) == 1 else f"({items})"
-    return repr(tree)
+from srcad.pytree import flatten
 
 
 def bind_call(
@@ -66,7 +27,9 @@ def bind_call(
     try:
         bound = signature.bind(*args, **kwargs)
     except TypeError as error:
-        raise ArgumentTypeError(f"{getattr(fun, '__name__', 'the function')}(): {error}") from None
+        raise ArgumentTypeError(
+            f"{getattr(fun, '__name__', 'the function')}(): {error}"
+        ) from None
     bound.apply_defaults()
     return dict(bound.arguments)
 
@@ -106,7 +69,9 @@ def abstract_leaf(value: object) -> object:
     )
 
 
-def signature_of(arguments: dict[str, object], fun: Callable | None = None) -> ArgSignature:
+def signature_of(
+    arguments: dict[str, object], fun: Callable | None = None
+) -> ArgSignature:
     """The signature of a call with these arguments (``fun``, when given, locates errors
     about an argument at its ``def``)."""
     treedefs, leaves = [], []
@@ -120,7 +85,9 @@ def signature_of(arguments: dict[str, object], fun: Callable | None = None) -> A
     return ArgSignature(tuple(arguments), tuple(treedefs), tuple(leaves))
 
 
-def _argument_error(name: str, error: ArgumentTypeError, fun: Callable | None) -> TypeError:
+def _argument_error(
+    name: str, error: ArgumentTypeError, fun: Callable | None
+) -> TypeError:
     code = getattr(fun, "__code__", None)
     where = (code.co_filename, code.co_firstlineno) if code else ()
     of = f" of {fun.__name__}" if code else ""

@@ -15,9 +15,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from srcad.api.grad import grad, like, plain_value
-from srcad.api.signature import ArgSignature, bind_call, signature_of
+from srcad.api.grad import grad, like, plain_value, refuse_misspelled
+from srcad.api.signature import bind_call, signature_of
+from srcad.arguments import ArgSignature, Wrt
 from srcad.errors import ArgumentTypeError, ArgumentValueError
+from srcad.ir import AVal
 from srcad.pipeline import Compiled, compile_forward, compile_reverse
 from srcad.pytree import flatten, unflatten
 from srcad.runtime.errors import public_api
@@ -25,142 +27,183 @@ from srcad.runtime.errors import public_api
 
 @public_api
 def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple:
-    """``(fun(*primals), directional derivative of fun at primals along tangents)``."""
+    """``(fun(*primals), directional derivative of fun at primals along tangents)``; primals,
+    tangents and outputs may be pytrees (each tangent shaped like its primal)."""
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ArgumentTypeError(f"jvp got {len(primals)} primals but {len(tangents)} tangents")
-    values = list(bind_call(fun, primals, {}).values())
-    signature = signature_of(bind_call(fun, primals, {}), fun)
-    numbers = _float_arguments(signature, len(primals))
-    compiled = compile_forward(fun, signature, numbers)
+    arguments = bind_call(fun, primals, {})
+    signature = signature_of(arguments, fun)
+    wrt = Wrt.all_floats(signature, len(primals))
+    compiled = compile_forward(fun, signature, wrt)
     tangent_leaves = []
-    for n in numbers:
+    for n in wrt.numbers:
         primal_leaves, treedef = flatten(primals[n])
         leaves, tangent_tree = flatten(tangents[n])
         if tangent_tree != treedef:
             raise ArgumentTypeError(
-                f"the tangent for argument {n} has a different structure " "than the primal"
+                f"the tangent for argument {n} has a different structure than the primal"
             )
         tangent_leaves += [_as_tangent(t, p) for t, p in zip(leaves, primal_leaves, strict=True)]
-    value, value_dot = compiled.fn(*values, *tangent_leaves)
+    value, value_dot = compiled.fn(*arguments.values(), *tangent_leaves)
     return plain_value(value), plain_value(value_dot)
 
 
 @public_api
 def vjp(fun: Callable, *primals) -> tuple:
-    """``(fun(*primals), vjp_fn)``; ``vjp_fn(cotangent)`` returns one cotangent per primal."""
+    """``(fun(*primals), vjp_fn)``; ``vjp_fn(cotangent)`` returns one cotangent per primal.
+    The output may be a pytree of arrays; the cotangent then has its structure."""
     arguments = bind_call(fun, primals, {})
-    values = list(arguments.values())
     signature = signature_of(arguments, fun)
-    numbers = _float_arguments(signature, len(primals))
-    compiled = compile_reverse(fun, signature, numbers, is_scalar=False)
-    value = fun(*primals)
-    out_aval = compiled.out_avals[0]
+    wrt = Wrt.all_floats(signature, len(primals))
+    compiled = compile_reverse(fun, signature, wrt, is_scalar=False)
+    values = list(arguments.values())
+    value, _ = compiled.fn(*values, *_unit_cotangents(compiled, None))
 
     def vjp_fn(cotangent):
-        cotangent = np.asarray(cotangent, dtype=out_aval.dtype)
-        if cotangent.shape != out_aval.shape:
-            raise ArgumentValueError(
-                f"the cotangent has shape {cotangent.shape}; the output of "
-                f"{fun.__name__} has shape {out_aval.shape}"
-            )
-        _, grads = compiled.fn(*values, cotangent)
-        result = [None] * len(primals)
-        for n, g in zip(numbers, grads, strict=True):
+        _, grads = compiled.fn(*values, *_cotangent_leaves(compiled, cotangent, fun))
+        result: list = [None] * len(primals)
+        for n, g in zip(wrt.numbers, grads, strict=True):
             result[n] = like(g, primals[n])
         return tuple(result)
 
-    return value, vjp_fn
+    return plain_value(value), vjp_fn
+
+
+def _output_avals(compiled: Compiled) -> tuple[AVal, ...]:
+    return compiled.out_avals[: compiled.out_tree.n_leaves]
+
+
+def _cotangent_leaves(compiled: Compiled, cotangent: object, fun: Callable) -> list:
+    """The leaves of a cotangent, checked against the output's structure, shapes and dtypes."""
+    leaves, tree = flatten(cotangent)
+    if tree != compiled.out_tree and not (len(leaves) == 1 and compiled.out_tree.kind == "leaf"):
+        raise ArgumentValueError(
+            f"the cotangent has the structure {tree}; the output of {fun.__name__} has "
+            f"{compiled.out_tree}: give one cotangent per output leaf, in the same containers"
+        )
+    fitted = []
+    for leaf, aval in zip(leaves, _output_avals(compiled), strict=True):
+        array = np.asarray(leaf, dtype=aval.dtype)
+        if array.shape != aval.shape:
+            raise ArgumentValueError(
+                f"the cotangent has shape {array.shape}; the output of "
+                f"{fun.__name__} has shape {aval.shape}"
+            )
+        fitted.append(float(array) if aval.is_weak else array)
+    return fitted
+
+
+def _unit_cotangents(compiled: Compiled, hot: tuple[int, tuple] | None) -> list:
+    """Zero cotangents for every output leaf, with a 1 at ``hot`` (leaf, position) if given."""
+    leaves: list = []
+    for j, aval in enumerate(_output_avals(compiled)):
+        leaf = np.zeros(aval.shape, dtype=aval.dtype)
+        if hot is not None and hot[0] == j:
+            leaf[hot[1]] = 1.0
+        leaves.append(float(leaf) if aval.is_weak else leaf)
+    return leaves
 
 
 class _Jacobian:
-    """A function computing a Jacobian; ``srcad.source`` shows the code it runs."""
+    """A function computing a Jacobian; ``srcad.source`` shows the code it runs.
 
-    def __init__(self, fun: Callable, argnums: int | tuple, mode: str):
+    Laid out as JAX lays it out: the output's structure, at each output leaf the structure
+    of the differentiated argument (a tuple of them for a tuple ``argnums``), at each
+    argument leaf an array of shape ``out_leaf.shape + in_leaf.shape``."""
+
+    def __init__(self, fun: Callable, argnums: object, mode: str):
         self.fun = fun
-        self.argnums = argnums
+        self.wrt = Wrt.of(argnums)
         self.mode = mode
         self.last: Compiled | None = None
         functools.update_wrapper(self, fun, updated=())
 
     def compile(self, signature: ArgSignature) -> Compiled:
         if self.mode == "forward":
-            self.last = compile_forward(self.fun, signature, self.argnums)
+            self.last = compile_forward(self.fun, signature, self.wrt)
         else:
-            self.last = compile_reverse(self.fun, signature, self.argnums, is_scalar=False)
+            self.last = compile_reverse(self.fun, signature, self.wrt, is_scalar=False)
         return self.last
 
     @public_api
     def __call__(self, *args):
         arguments = bind_call(self.fun, args, {})
         values = list(arguments.values())
-        numbers = (self.argnums,) if isinstance(self.argnums, int) else tuple(self.argnums)
-        for n in numbers:
-            if flatten(values[n])[1].kind != "leaf":
-                raise ArgumentTypeError(
-                    "jacfwd/jacrev differentiate with respect to arrays or floats, "
-                    f"but argument {n} is a {type(values[n]).__name__}"
-                )
         compiled = self.compile(signature_of(arguments, self.fun))
+        arg_leaves = [flatten(values[n])[0] for n in self.wrt.numbers]
         if self.mode == "forward":
-            return self._forward(compiled, values, numbers)
-        return self._reverse(compiled, values, numbers)
+            columns = self._forward_columns(compiled, values, arg_leaves)
+        else:
+            columns = self._reverse_columns(compiled, values, arg_leaves)
+        return self._assemble(compiled, values, arg_leaves, columns)
 
-    def _forward(self, compiled: Compiled, values: list, numbers: tuple) -> object:
-        out_leaves_by_arg = []
-        for k, n in enumerate(numbers):
-            columns = []
-            for position in np.ndindex(np.shape(values[n])):
-                tangents = [np.zeros_like(np.asarray(values[m], dtype=float)) for m in numbers]
-                tangents[k][position] = 1.0
-                tangents = [
-                    _as_tangent(t, values[m]) for t, m in zip(tangents, numbers, strict=True)
-                ]
-                _, value_dot = compiled.fn(*values, *tangents)
-                columns.append(flatten(value_dot)[0])
-            out_leaves_by_arg.append(columns)
-        out_tree = compiled.out_tree
-        n_out = out_tree.n_leaves
+    def _forward_columns(self, compiled: Compiled, values: list, arg_leaves: list) -> dict:
+        """For each argument leaf, the output leaves' tangents along each of its elements."""
+        flat = [leaf for leaves in arg_leaves for leaf in leaves]
+        columns = {}
+        start = 0
+        for k, leaves in enumerate(arg_leaves):
+            for i, leaf in enumerate(leaves):
+                per_element = []
+                for position in np.ndindex(np.shape(leaf)):
+                    tangents = [np.zeros_like(np.asarray(x, dtype=float)) for x in flat]
+                    tangents[start + i][position] = 1.0
+                    tangents = [_as_tangent(t, x) for t, x in zip(tangents, flat, strict=True)]
+                    _, value_dot = compiled.fn(*values, *tangents)
+                    per_element.append(flatten(value_dot)[0])
+                columns[k, i] = per_element
+            start += len(leaves)
+        return columns
+
+    def _reverse_columns(self, compiled: Compiled, values: list, arg_leaves: list) -> dict:
+        """The same table as ``_forward_columns``, one backward pass per output element."""
+        rows: dict = {}
+        for j, aval in enumerate(_output_avals(compiled)):
+            for position in np.ndindex(aval.shape):
+                _, grads = compiled.fn(*values, *_unit_cotangents(compiled, (j, position)))
+                grads = (grads,) if self.wrt.is_single else grads
+                for k, g in enumerate(grads):
+                    for i, leaf in enumerate(flatten(g)[0]):
+                        rows.setdefault((j, k, i), []).append(np.asarray(leaf))
+        return rows
+
+    def _assemble(self, compiled: Compiled, values: list, arg_leaves: list, table: dict) -> object:
+        out_avals = _output_avals(compiled)
         blocks = []
-        for j in range(n_out):
+        for j, aval in enumerate(out_avals):
             per_arg = []
-            for k, n in enumerate(numbers):
-                cols = [np.asarray(c[j]) for c in out_leaves_by_arg[k]]
-                out_shape = cols[0].shape if cols else ()
-                stacked = np.stack(cols, axis=-1) if cols else np.zeros(out_shape + (0,))
-                per_arg.append(stacked.reshape(out_shape + np.shape(values[n])))
-            blocks.append(per_arg[0] if isinstance(self.argnums, int) else tuple(per_arg))
-        return unflatten(out_tree, blocks)
-
-    def _reverse(self, compiled: Compiled, values: list, numbers: tuple) -> object:
-        out_aval = compiled.out_avals[0]
-        rows = [[] for _ in numbers]
-        for position in np.ndindex(out_aval.shape):
-            cotangent = np.zeros(out_aval.shape, dtype=out_aval.dtype)
-            cotangent[position] = 1.0
-            _, grads = compiled.fn(*values, cotangent)
-            grads = (grads,) if isinstance(self.argnums, int) else grads
-            for k, g in enumerate(grads):
-                rows[k].append(np.asarray(g))
-        result = tuple(
-            np.stack(r).reshape(out_aval.shape + np.shape(values[n]))
-            for r, n in zip(rows, numbers, strict=True)
-        )
-        return result[0] if isinstance(self.argnums, int) else result
+            for k, n in enumerate(self.wrt.numbers):
+                jacobians = []
+                for i, leaf in enumerate(arg_leaves[k]):
+                    shape = aval.shape + np.shape(leaf)
+                    if self.mode == "forward":
+                        parts = [np.asarray(outs[j]) for outs in table[k, i]]
+                        stacked = np.stack(parts, axis=-1) if parts else np.zeros(shape)
+                    else:
+                        parts = table.get((j, k, i), [])
+                        stacked = np.stack(parts) if parts else np.zeros(shape)
+                    jacobians.append(stacked.reshape(shape))
+                per_arg.append(unflatten(flatten(values[n])[1], jacobians))
+            blocks.append(self.wrt.pick(per_arg))
+        return unflatten(compiled.out_tree, blocks)
 
 
-def jacfwd(fun: Callable, argnums: int | tuple = 0) -> Callable:
+def jacfwd(fun: Callable, argnums: int | tuple = 0, **misspelled: object) -> Callable:
     """The Jacobian of ``fun`` by forward mode (one tangent pass per input element)."""
+    refuse_misspelled(jacfwd, misspelled)
     return _Jacobian(fun, argnums, "forward")
 
 
-def jacrev(fun: Callable, argnums: int | tuple = 0) -> Callable:
+def jacrev(fun: Callable, argnums: int | tuple = 0, **misspelled: object) -> Callable:
     """The Jacobian of ``fun`` by reverse mode (one backward pass per output element)."""
+    refuse_misspelled(jacrev, misspelled)
     return _Jacobian(fun, argnums, "reverse")
 
 
-def hessian(fun: Callable, argnums: int | tuple = 0) -> Callable:
+def hessian(fun: Callable, argnums: int | tuple = 0, **misspelled: object) -> Callable:
     """Second derivatives of scalar ``fun``: forward mode over the generated gradient code."""
+    refuse_misspelled(hessian, misspelled)
     return _Jacobian(grad(fun, argnums), argnums, "forward")
 
 
@@ -172,18 +215,6 @@ def hvp(fun: Callable, primals: tuple, tangents: tuple) -> object:
     argnums = tuple(range(len(primals)))
     _, product = jvp(grad(fun, argnums), primals, tangents)
     return product[0] if len(primals) == 1 else product
-
-
-def _float_arguments(signature: ArgSignature, count: int) -> tuple:
-    """The positional arguments (among the first ``count``) made only of floats."""
-    from srcad.ir import AVal
-
-    return tuple(
-        n
-        for n in range(count)
-        if signature.leaves[n]
-        and all(isinstance(leaf, AVal) and leaf.is_float for leaf in signature.leaves[n])
-    )
 
 
 def _as_tangent(tangent, primal):

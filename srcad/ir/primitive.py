@@ -32,6 +32,7 @@ SHAPE = "shape"
 INDEXING = "indexing"
 CONSTRUCTOR = "constructor"
 COMPARISON = "comparison"
+CUSTOM = "custom"  # registered by the user: srcad.defvjp, srcad.custom_vjp
 
 LIST = "list"  # the inputs after the fixed ones are passed as one list: np.stack([a, b])
 STAR = "star"  # the inputs after the fixed ones are passed as more arguments: np.einsum(s, a, b)

@@ -29,25 +29,36 @@ class ReverseResult:
     graph: Graph
 
 
-def reverse_graph(graph: Graph, wrt: tuple[int, ...], output_index: int = 0) -> ReverseResult:
-    """Differentiate output ``output_index`` of ``graph`` with respect to inputs ``wrt``."""
+def reverse_graph(
+    graph: Graph, wrt: tuple[int, ...], outputs: tuple[int, ...] = (0,)
+) -> ReverseResult:
+    """Differentiate the outputs ``outputs`` of ``graph`` with respect to inputs ``wrt``: the
+    result takes one cotangent per differentiated output (``dout``, or ``dout_0``,
+    ``dout_1``, ... when there are several) after the inputs, and returns the outputs, then
+    one gradient per input of ``wrt``."""
     builder = GraphBuilder(first_id=max_var_id(graph) + 1)
     for eqn in walk_eqns(graph.eqns):
         builder.register(eqn)
     for eqn in graph.eqns:
         builder.remember(eqn)  # the backward sweep reuses forward values it recomputes
-    target = graph.outputs[output_index]
-    dout = builder.new_var("dout", _cotangent_aval(target.aval))
     active = active_vars(graph.eqns, {graph.inputs[i] for i in wrt})
     reverser = Reverser(builder, active)
     adjoints: dict[Var, Atom] = {}
-    if isinstance(target, Var) and target in active:
-        adjoints[target] = dout
+    douts = []
+    for k, index in enumerate(outputs):
+        target = graph.outputs[index]
+        name = "dout" if len(outputs) == 1 else f"dout_{k}"
+        dout = builder.new_var(name, _cotangent_aval(target.aval))
+        douts.append(dout)
+        if isinstance(target, Var) and target in active and target not in adjoints:
+            adjoints[target] = dout
+        else:  # an output returned twice: its cotangents add up
+            reverser.accumulate(target, builder.tracer(dout), adjoints)
     reverser.reverse_block(graph.eqns, adjoints)
     grads = [_gradient_of(builder, graph.inputs[i], adjoints) for i in wrt]
     backward = list(builder.eqns)
     builder.eqns[:] = reverser.forward_eqns(graph.eqns) + backward
-    result = builder.build(graph.name, [*graph.inputs, dout], [*graph.outputs, *grads])
+    result = builder.build(graph.name, [*graph.inputs, *douts], [*graph.outputs, *grads])
     return ReverseResult(result)
 
 

@@ -191,6 +191,7 @@ def reproduction_source(
             "",
             f"from srcad.pipeline import {entry}",
             "from srcad.api.signature import signature_of",
+            "from srcad.arguments import Wrt",
             "",
             "",
             _function_source(fun),

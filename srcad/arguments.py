@@ -1,0 +1,120 @@
+"""The layout of one call's arguments, and which of them are differentiated.
+
+``ArgSignature`` is what a compiled function is compiled for (``srcad.api.signature`` works
+it out from a call); ``Wrt`` is ``argnums`` checked once, in one meaning, for every
+transformation. Both are data that every stage after the API may read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from srcad.errors import ArgumentTypeError, ArgumentValueError
+from srcad.ir import AVal
+from srcad.pytree import TreeDef, unflatten
+
+
+@dataclass(frozen=True)
+class ArgSignature:
+    """The abstract form of one call: per parameter, its structure and abstract leaves."""
+
+    params: tuple[str, ...]
+    treedefs: tuple[TreeDef, ...]
+    leaves: tuple[tuple, ...]
+
+    def trees(self) -> dict[str, object]:
+        return {
+            name: unflatten(treedef, list(leaves))
+            for name, treedef, leaves in zip(self.params, self.treedefs, self.leaves, strict=True)
+        }
+
+    def describe(self) -> str:
+        """The layout in one line, as generated files state it: ``W float64[3, 3], x float,
+        params [(float64[4, 3], float64[4])], n=3`` (constants are fixed by value)."""
+        parts = []
+        for name, tree in self.trees().items():
+            is_constant = not isinstance(tree, (AVal, tuple, list, dict))
+            parts.append(f"{name}={tree!r}" if is_constant else f"{name} {describe_tree(tree)}")
+        return ", ".join(parts)
+
+
+def describe_tree(tree: object) -> str:
+    """``float64[3, 3]`` for an array, ``float`` for a Python float, containers spelled as
+    Python spells them, constants by their ``repr``."""
+    if isinstance(tree, AVal):
+        return "float" if tree.is_weak else f"{tree.dtype}[{', '.join(map(str, tree.shape))}]"
+    if isinstance(tree, dict):
+        return "{" + ", ".join(f"{k!r}: {describe_tree(v)}" for k, v in tree.items()) + "}"
+    if isinstance(tree, (tuple, list)):
+        items = ", ".join(describe_tree(item) for item in tree)
+        if isinstance(tree, list):
+            return f"[{items}]"
+        return f"({items},)" if len(tree) == 1 else f"({items})"
+    return repr(tree)
+
+
+@dataclass(frozen=True)
+class Wrt:
+    """``argnums`` checked: the positional arguments differentiated, in the order given, and
+    whether one was named (an int: the gradient itself) or several (a tuple of gradients).
+
+    ``Wrt.of(argnums)`` is the only place ``argnums`` is read; ``check`` then says, once for
+    every transformation, that each named argument is made of floats only (an int inside a
+    differentiated tuple is an error, not silently skipped)."""
+
+    numbers: tuple[int, ...]
+    is_single: bool
+
+    @classmethod
+    def of(cls, argnums: object) -> Wrt:
+        if isinstance(argnums, bool) or not isinstance(argnums, (int, tuple, list)):
+            raise ArgumentTypeError(f"argnums must be an int or a tuple of ints, not {argnums!r}")
+        numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
+            raise ArgumentTypeError(f"argnums must be an int or a tuple of ints, not {argnums!r}")
+        if len(set(numbers)) != len(numbers):
+            raise ArgumentValueError(f"argnums={argnums!r} names an argument twice; list each once")
+        return cls(numbers, isinstance(argnums, int))
+
+    @classmethod
+    def all_floats(cls, signature: ArgSignature, count: int) -> Wrt:
+        """Every positional argument (among the first ``count``) made of floats only: what
+        ``vjp`` and ``jvp`` differentiate, as JAX does for its primals."""
+        numbers = tuple(n for n in range(count) if _is_float_tree(signature.leaves[n]))
+        return cls(numbers, False)
+
+    def __str__(self) -> str:
+        return str(self.numbers[0]) if self.is_single else str(self.numbers)
+
+    def pick(self, per_argument: object) -> object:
+        """One result per differentiated argument, as the user asked: the only one for an
+        int ``argnums``, else a tuple."""
+        items = tuple(per_argument)  # type: ignore[call-overload]
+        return items[0] if self.is_single else items
+
+    def check(self, signature: ArgSignature, function_name: str) -> None:
+        """Each differentiated argument exists and is made of floats only."""
+        for number in self.numbers:
+            if not 0 <= number < len(signature.params):
+                raise ArgumentTypeError(
+                    f"argnums={self} does not name a positional argument of "
+                    f"{function_name}{tuple(signature.params)}"
+                )
+            for leaf in signature.leaves[number]:
+                if not (isinstance(leaf, AVal) and leaf.is_float):
+                    raise ArgumentTypeError(
+                        f"argnums includes {number} (argument '{signature.params[number]}'), "
+                        f"which received {_kind_of(leaf)}; differentiate with respect to floats "
+                        "or float arrays only (pass 3.0 rather than 3, or cast with "
+                        ".astype(float))"
+                    )
+
+
+def _is_float_tree(leaves: tuple) -> bool:
+    return bool(leaves) and all(isinstance(leaf, AVal) and leaf.is_float for leaf in leaves)
+
+
+def _kind_of(leaf: object) -> str:
+    if isinstance(leaf, AVal):
+        return f"an array of dtype {leaf.dtype}"
+    return f"a {type(leaf).__name__} ({leaf!r})"

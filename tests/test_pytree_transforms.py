@@ -1,0 +1,174 @@
+"""Transformations of functions that take and return pytrees (tuples, lists, dicts), laid out
+as JAX lays them out, each against central differences of the plain function; and ``argnums``
+read once (``srcad.arguments.Wrt``), in one meaning for every transformation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import srcad
+from srcad.pytree import flatten, unflatten
+
+RNG = np.random.default_rng(7)
+X = RNG.normal(size=3)
+W = RNG.normal(size=(2, 3))
+
+
+def numerical_jacobian(fun, args: tuple, number: int, eps: float = 1e-6) -> object:
+    """Central differences in JAX's layout: the output's structure, then the argument's."""
+    arg_leaves, arg_tree = flatten(args[number])
+    out_leaves, out_tree = flatten(fun(*args))
+    per_out = []
+    for j, out_leaf in enumerate(out_leaves):
+        jacobians = []
+        for i, leaf in enumerate(arg_leaves):
+            base = np.array(leaf, dtype=float)
+            jac = np.zeros(np.shape(out_leaf) + base.shape)
+            for position in np.ndindex(base.shape):
+                values = []
+                for sign in (1.0, -1.0):
+                    shifted = base.copy()
+                    shifted[position] += sign * eps
+                    leaves = list(arg_leaves)
+                    leaves[i] = float(shifted) if isinstance(leaf, float) else shifted
+                    moved = list(args)
+                    moved[number] = unflatten(arg_tree, leaves)
+                    values.append(np.asarray(flatten(fun(*moved))[0][j], dtype=float))
+                jac[(...,) + position] = (values[0] - values[1]) / (2 * eps)
+            jacobians.append(jac)
+        per_out.append(unflatten(arg_tree, jacobians))
+    return unflatten(out_tree, per_out)
+
+
+def assert_trees_close(actual, expected) -> None:
+    actual_leaves, actual_tree = flatten(actual)
+    expected_leaves, expected_tree = flatten(expected)
+    assert actual_tree == expected_tree
+    for a, e in zip(actual_leaves, expected_leaves, strict=True):
+        assert np.shape(a) == np.shape(e)
+        np.testing.assert_allclose(a, e, rtol=1e-6, atol=1e-8)
+
+
+def tuple_out(x):
+    return np.tanh(x) * 2.0, np.sum(x**2)
+
+
+def dict_out(params, x):
+    h = np.tanh(params["W"] @ x + params["b"])
+    return {"h": h, "norm": np.sum(h**2)}
+
+
+def list_in(layers, x):
+    return np.tanh(layers[1] * (layers[0] @ x))
+
+
+PARAMS = {"W": W, "b": RNG.normal(size=2)}
+
+
+@pytest.mark.parametrize("jacobian", [srcad.jacrev, srcad.jacfwd])
+def test_jacobian_of_a_tuple_output_is_a_tuple_of_jacobians(jacobian):
+    result = jacobian(tuple_out)(X)
+
+    assert isinstance(result, tuple) and result[0].shape == (3, 3) and result[1].shape == (3,)
+    assert_trees_close(result, numerical_jacobian(tuple_out, (X,), 0))
+
+
+@pytest.mark.parametrize("jacobian", [srcad.jacrev, srcad.jacfwd])
+def test_jacobian_of_dicts_in_and_out(jacobian):
+    result = jacobian(dict_out)(PARAMS, X)
+
+    assert set(result) == {"h", "norm"} and set(result["h"]) == {"W", "b"}
+    assert result["h"]["W"].shape == (2, 2, 3)
+    assert_trees_close(result, numerical_jacobian(dict_out, (PARAMS, X), 0))
+
+
+@pytest.mark.parametrize("jacobian", [srcad.jacrev, srcad.jacfwd])
+def test_a_tuple_argnums_gives_a_tuple_per_output_leaf(jacobian):
+    layers = [W, 0.5]
+    result = jacobian(list_in, argnums=(0, 1))(layers, X)
+
+    assert isinstance(result, tuple) and len(result) == 2
+    assert_trees_close(result[0], numerical_jacobian(list_in, (layers, X), 0))
+    assert_trees_close(result[1], numerical_jacobian(list_in, (layers, X), 1))
+
+
+def test_vjp_of_a_tuple_output_takes_a_tuple_cotangent():
+    value, vjp_fn = srcad.vjp(tuple_out, X)
+    cotangent = (RNG.normal(size=3), 0.7)
+    (dx,) = vjp_fn(cotangent)
+
+    assert_trees_close(value, tuple_out(X))
+    jac = numerical_jacobian(tuple_out, (X,), 0)
+    np.testing.assert_allclose(dx, cotangent[0] @ jac[0] + cotangent[1] * jac[1], rtol=1e-6)
+
+
+def test_vjp_of_a_dict_output_and_a_wrong_cotangent_structure():
+    value, vjp_fn = srcad.vjp(dict_out, PARAMS, X)
+    cotangent = {"h": np.ones(2), "norm": 2.0}
+    dparams, dx = vjp_fn(cotangent)
+
+    expected = numerical_jacobian(
+        lambda p, x: np.sum(dict_out(p, x)["h"]) + 2.0 * dict_out(p, x)["norm"], (PARAMS, X), 0
+    )
+    assert_trees_close(dparams, expected)
+    with pytest.raises(ValueError, match="one cotangent per output leaf"):
+        vjp_fn((np.ones(2), 2.0))
+
+
+def test_jvp_of_dict_primals_and_tuple_outputs():
+    tangent = {"W": RNG.normal(size=(2, 3)), "b": RNG.normal(size=2)}
+    value, value_dot = srcad.jvp(dict_out, (PARAMS, X), (tangent, np.zeros(3)))
+
+    jac = numerical_jacobian(dict_out, (PARAMS, X), 0)
+    expected_h = np.tensordot(jac["h"]["W"], tangent["W"], 2) + jac["h"]["b"] @ tangent["b"]
+    np.testing.assert_allclose(value_dot["h"], expected_h, rtol=1e-6)
+    assert_trees_close(value, dict_out(PARAMS, X))
+
+
+def test_an_output_returned_twice_adds_its_cotangents():
+    def twice(x):
+        y = np.sin(x)
+        return y, y
+
+    _, vjp_fn = srcad.vjp(twice, X)
+    (dx,) = vjp_fn((np.ones(3), 2.0 * np.ones(3)))
+    np.testing.assert_allclose(dx, 3.0 * np.cos(X), rtol=1e-12)
+
+
+def test_a_changed_global_is_read_by_the_next_jacobian():
+    scale = {"value": 2.0}
+
+    def scaled(x):
+        return x * scale["value"], np.sum(x)
+
+    first = srcad.jacrev(scaled)(X)
+    scale["value"] = 3.0
+    second = srcad.jacrev(scaled)(X)
+
+    np.testing.assert_allclose(first[0], 2.0 * np.eye(3))
+    assert_trees_close(second, numerical_jacobian(scaled, (X,), 0))
+
+
+@pytest.mark.parametrize(
+    "transformation", [srcad.grad, srcad.value_and_grad, srcad.jacfwd, srcad.jacrev, srcad.hessian]
+)
+def test_autograds_argnum_spelling_names_argnums(transformation):
+    with pytest.raises(TypeError, match="argnums"):
+        transformation(tuple_out, argnum=0)
+
+
+@pytest.mark.parametrize("argnums", [(0, 0), "0", 1.0, True])
+def test_bad_argnums_are_refused_when_the_transformation_is_made(argnums):
+    with pytest.raises((TypeError, ValueError), match="argnums"):
+        srcad.grad(lambda x: np.sum(x), argnums=argnums)
+
+
+def test_an_int_inside_a_differentiated_tuple_is_refused_not_skipped():
+    def loss(pair):
+        return np.sum(pair[0] * pair[1])
+
+    with pytest.raises(TypeError, match="float"):
+        srcad.grad(loss)((X, 3))
+    with pytest.raises(TypeError, match="float"):
+        srcad.jacrev(loss)((X, 3))
