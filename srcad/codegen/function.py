@@ -22,7 +22,7 @@ from srcad.ir.world import WorldPath
 if TYPE_CHECKING:
     from typing import TypeAlias, Unpack
 
-    from srcad.api.signature import ArgSignature
+    from srcad.arguments import ArgSignature
     from srcad.codegen.emit import Emitter
 
     # Where a graph input comes from: ``(param, *keys)`` for a leaf of a parameter, ``(name,

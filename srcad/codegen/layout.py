@@ -1,7 +1,7 @@
 """The public function of a generated module: it checks the layout compiled for.
 
 A generated function computes the right thing only for arguments laid out as the ones it was
-compiled for (``srcad.api.signature.ArgSignature``: containers, the type, dtype and shape of each
+compiled for (``srcad.arguments.ArgSignature``: containers, the type, dtype and shape of each
 array or float, the value of each constant): loop bounds, shapes and constants are fixed in
 its code. srcad's guard checks the layout before srcad calls it, so the module keeps that
 function as ``<name>_unchecked`` (srcad calls it directly) and puts in front of it the public
@@ -33,7 +33,7 @@ from srcad.codegen.formatting import formatted
 from srcad.ir import AVal
 
 if TYPE_CHECKING:
-    from srcad.api.signature import ArgSignature
+    from srcad.arguments import ArgSignature
 
 LINE_LENGTH = 100
 MESSAGE_WIDTH = 84  # a piece of the message, quoted and indented, fits in 100 columns
