@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import srcad
-from srcad.api.custom import CUSTOM
+from srcad.ir.primitive import CUSTOM
 from srcad.ir.prims import CALLABLES, PRIMS
 from srcad.rules.registry import JVP_RULES, VJP_RULES
 
@@ -106,3 +106,18 @@ def test_stop_gradient_blocks_the_gradient():
         return np.sum(x * srcad.stop_gradient(x))
 
     np.testing.assert_allclose(srcad.grad(f)(X), X)
+
+
+def cube_plus(x):
+    return x**3 + x
+
+
+def cube_plus_energy(v):
+    return np.sum(cube_plus(v))
+
+
+def test_a_one_argument_rule_may_return_the_cotangent_alone():
+    srcad.defvjp(cube_plus, lambda g, out, x: g * (3 * x**2 + 1))  # removed by the fixture
+    x = np.array([0.5, -1.0, 2.0])
+
+    np.testing.assert_allclose(srcad.grad(cube_plus_energy)(x), 3 * x**2 + 1, rtol=1e-12)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from srcad.ir.primitive import CUSTOM
 from srcad.ir.prims import CALLABLES, PRIMS, Prim
-from srcad.rules.registry import JVP_RULES, VJP_RULES
+from srcad.rules.registry import JVP_RULES, VJP_RULES, cotangents_as_tuple
 
 
 def stop_gradient(x):
@@ -24,9 +24,10 @@ def stop_gradient(x):
 
 def defvjp(fn: Callable, rule: Callable) -> Callable:
     """Give ``fn`` a reverse rule: ``rule(g, out, *args)`` returns one cotangent per
-    argument (``None`` for arguments that take no gradient). Returns ``fn``."""
+    argument (``None`` for arguments that take no gradient; for a function of one argument
+    the cotangent alone will do). Returns ``fn``."""
     name = _register(fn)
-    VJP_RULES[name] = rule
+    VJP_RULES[name] = cotangents_as_tuple(rule)
     return fn
 
 

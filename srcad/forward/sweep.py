@@ -72,7 +72,7 @@ class _Forward:
         if rule is None:
             raise NoDerivativeRule(
                 f"{PRIMS[eqn.prim].spelling} has no forward-mode rule; use reverse mode "
-                "(the default) or register one with srcad.rules.defjvp",
+                "(the default) or register one with srcad.defjvp",
                 *source_position(eqn.loc),
             )
         builder = self.builder
@@ -103,7 +103,7 @@ class _Forward:
             local = dict(tangents)
             with builder.block() as block:
                 self.block(branch.eqns, local)
-                with builder.at(eqn.loc, "tangent", eqn.outputs[0].id):
+                with builder.at(eqn.loc, "tangent", _origin(eqn)):
                     dots = [_tangent_or_zero(builder, branch.outputs[k], local) for k in flowing]
             new_branches.append(Graph(branch.name, (), tuple(block), (*branch.outputs, *dots)))
         output_dots = tuple(
@@ -135,7 +135,7 @@ class _Forward:
         local.update({carried[k]: dot for k, dot in zip(flowing, dots_in, strict=True)})
         with builder.block() as block:
             self.block(body.eqns, local)
-            with builder.at(eqn.loc, "tangent", eqn.outputs[0].id):
+            with builder.at(eqn.loc, "tangent", _origin(eqn)):
                 dots_out = [_tangent_or_zero(builder, body.outputs[k], local) for k in flowing]
         new_params = dict(params)
         new_params["body"] = Graph(
@@ -147,7 +147,7 @@ class _Forward:
             new_params["cond"] = Graph(
                 condition.name, (*condition.inputs, *extra), condition.eqns, condition.outputs
             )
-        with builder.at(eqn.loc, "tangent", eqn.outputs[0].id):
+        with builder.at(eqn.loc, "tangent", _origin(eqn)):
             inits = [_tangent_or_zero(builder, eqn.inputs[k], tangents) for k in flowing]
         outs = tuple(
             builder.new_var("", eqn.outputs[k].aval, tangent_of(eqn.outputs[k])) for k in flowing
@@ -182,6 +182,12 @@ def _fit(builder: GraphBuilder, tangent: object, var: Var) -> Atom:
             "broadcast_to", (builder.tracer(atom),), {"shape": var.aval.shape}
         )
     return atom
+
+
+def _origin(eqn: Eqn) -> int | None:
+    """What a tangent equation of a branch or a loop differentiates: its first result (an
+    ``if`` that only prints or raises has none)."""
+    return eqn.outputs[0].id if eqn.outputs else None
 
 
 def _tangent_or_zero(builder: GraphBuilder, atom: Atom, tangents: dict[Var, Atom]) -> Atom:
