@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from srcad.errors import ArgumentTypeError, ArgumentValueError
 from srcad.ir import AVal
-from srcad.pytree import TreeDef, unflatten
+from srcad.pytree import TreeDef, fields_of, unflatten
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,9 @@ class ArgSignature:
         params [(float64[4, 3], float64[4])], n=3`` (constants are fixed by value)."""
         parts = []
         for name, tree in self.trees().items():
-            is_constant = not isinstance(tree, (AVal, tuple, list, dict))
+            is_constant = (
+                not isinstance(tree, (AVal, tuple, list, dict)) and fields_of(tree) is None
+            )
             parts.append(f"{name}={tree!r}" if is_constant else f"{name} {describe_tree(tree)}")
         return ", ".join(parts)
 
@@ -43,6 +45,10 @@ def describe_tree(tree: object) -> str:
     Python spells them, constants by their ``repr``."""
     if isinstance(tree, AVal):
         return "float" if tree.is_weak else f"{tree.dtype}[{', '.join(map(str, tree.shape))}]"
+    fields = fields_of(tree)
+    if fields is not None:
+        items = ", ".join(f"{field}={describe_tree(getattr(tree, field))}" for field in fields)
+        return f"{type(tree).__qualname__}({items})"
     if isinstance(tree, dict):
         return "{" + ", ".join(f"{k!r}: {describe_tree(v)}" for k, v in tree.items()) + "}"
     if isinstance(tree, (tuple, list)):

@@ -34,7 +34,7 @@ from srcad.ir.prims import PRIMS
 from srcad.ir.verify import verify_graph
 from srcad.lower import LoweredFunction, lower_function
 from srcad.passes import eliminate_dead_code
-from srcad.pytree import TreeDef, unflatten
+from srcad.pytree import TreeDef, plain_treedef, unflatten
 from srcad.reverse import reverse_graph
 from srcad.runtime import generated_dir, load_function
 from srcad.runtime.cache import cached
@@ -159,7 +159,7 @@ def _compile_reverse(fun, signature, wrt, has_aux, is_scalar, disk_key=None) -> 
         "grad",
         wrt,
         inputs=(*lowered.input_paths, *lowered.world_paths, *_cotangent_paths(graph, is_scalar)),
-        returns=(unflatten(lowered.out_tree, list(range(len(graph.outputs)))), grads),
+        returns=(_output_tree(lowered, len(graph.outputs)), grads),
         output_names=_gradient_names(lowered, inputs, len(graph.outputs)),
     )
     return _load(plain, result, spec, lowered, disk_key)
@@ -180,10 +180,7 @@ def _compile_forward(fun, signature, wrt, disk_key=None) -> Compiled:
         "jvp",
         wrt,
         inputs=(*lowered.input_paths, *lowered.world_paths, *tangent_paths),
-        returns=(
-            unflatten(lowered.out_tree, list(range(n))),
-            unflatten(lowered.out_tree, list(range(n, 2 * n))),
-        ),
+        returns=(_output_tree(lowered, n), _output_tree(lowered, n, first=n)),
         extra_params=tuple(p[0] for p in tangent_paths),
     )
     return _load(plain, result, spec, lowered, disk_key)
@@ -307,9 +304,16 @@ def _argument_trees(lowered, signature, wrt: Wrt, inputs: tuple, first: int) -> 
     for number in wrt.numbers:
         name = signature.params[number]
         count = sum(1 for i in inputs if lowered.input_paths[i][0] == name)
-        trees.append(unflatten(signature.treedefs[number], list(range(position, position + count))))
+        treedef = plain_treedef(signature.treedefs[number])  # the API gives classes back
+        trees.append(unflatten(treedef, list(range(position, position + count))))
         position += count
     return wrt.pick(trees)
+
+
+def _output_tree(lowered: LoweredFunction, count: int, first: int = 0) -> object:
+    """Output indices ``first, first + 1, ...`` in the structure of the function's result
+    (NamedTuples and dataclasses as tuples: the API gives their classes back)."""
+    return unflatten(plain_treedef(lowered.out_tree), list(range(first, first + count)))
 
 
 def _gradient_names(lowered, inputs: tuple, first: int) -> tuple:

@@ -1,21 +1,27 @@
-"""Nested containers (tuples, lists, dicts) of values, flattened to a list of leaves.
+"""Nested containers of values, flattened to a list of leaves.
 
-Arguments, gradients and auxiliary outputs are such trees; a ``TreeDef`` records the
-structure so that a flat list of leaves can be put back into it.
+Containers are tuples, lists, dicts (any hashable key), NamedTuples and dataclass
+instances (their fields, in order; registered automatically, as JAX users register theirs);
+everything else is a leaf. Arguments, gradients and auxiliary outputs are such trees; a
+``TreeDef`` records the structure so that a flat list of leaves can be put back into it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 
 class TreeDef(NamedTuple):
-    """The structure of a tree: ``kind`` is ``leaf``, ``tuple``, ``list`` or ``dict``.
+    """The structure of a tree: ``kind`` is ``leaf``, ``tuple``, ``list``, ``dict``,
+    ``namedtuple`` or ``dataclass``; ``keys`` are a dict's keys or the field names;
+    ``node_type`` is the class of a NamedTuple or dataclass.
     (A named tuple rather than a dataclass: trees are flattened on every call.)"""
 
     kind: str
     children: tuple = ()
     keys: tuple = ()
+    node_type: type | None = None
 
     @property
     def n_leaves(self) -> int:
@@ -25,6 +31,17 @@ class TreeDef(NamedTuple):
 
 
 LEAF = TreeDef("leaf")
+CLASS_KINDS = ("namedtuple", "dataclass")
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    """A step into a field of a NamedTuple or dataclass (spelled ``.name`` in code)."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
 
 
 def flatten(tree: object) -> tuple[list, TreeDef]:
@@ -35,24 +52,43 @@ def flatten(tree: object) -> tuple[list, TreeDef]:
 
 def _flatten_into(tree: object, leaves: list) -> TreeDef:
     kind = type(tree)
-    if kind is list or (kind is tuple and not hasattr(tree, "_fields")):
+    if kind is list or kind is tuple:
         return TreeDef(kind.__name__, tuple([_flatten_into(item, leaves) for item in tree]))
-    if kind is not dict and not isinstance(tree, (tuple, list, dict)):
-        leaves.append(tree)
-        return LEAF
-    if isinstance(tree, (tuple, list)) and not _is_namedtuple(tree):
-        children = tuple(_flatten_into(item, leaves) for item in tree)
-        return TreeDef(type(tree).__name__, children)
-    if isinstance(tree, dict):
+    if kind is dict:
         keys = tuple(tree)
         children = tuple(_flatten_into(tree[key], leaves) for key in keys)
         return TreeDef("dict", children, keys)
-    leaves.append(tree)
-    return LEAF
+    fields = fields_of(tree)
+    if fields is None:
+        if isinstance(tree, (tuple, list, dict)) and not _is_own(tree):  # a subclass: as its base
+            return _flatten_into(_as_base(tree), leaves)
+        leaves.append(tree)
+        return LEAF
+    children = tuple(_flatten_into(getattr(tree, name), leaves) for name in fields)
+    node = "namedtuple" if isinstance(tree, tuple) else "dataclass"
+    return TreeDef(node, children, fields, kind)
 
 
-def _is_namedtuple(value: object) -> bool:
-    return isinstance(value, tuple) and hasattr(value, "_fields")
+def fields_of(tree: object) -> tuple[str, ...] | None:
+    """The field names of a NamedTuple or dataclass instance; None for anything else
+    (srcad's own records, such as the ``AVal`` leaves of an argument signature, are leaves)."""
+    if _is_own(tree):
+        return None
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
+        return tuple(tree._fields)
+    if dataclasses.is_dataclass(tree) and not isinstance(tree, type):
+        return tuple(field.name for field in dataclasses.fields(tree))
+    return None
+
+
+def _is_own(tree: object) -> bool:
+    return type(tree).__module__.startswith("srcad.")
+
+
+def _as_base(tree: object) -> object:
+    if isinstance(tree, dict):
+        return dict(tree)
+    return list(tree) if isinstance(tree, list) else tuple(tree)  # type: ignore[arg-type]
 
 
 def unflatten(treedef: TreeDef, leaves: list) -> object:
@@ -67,15 +103,44 @@ def _build(treedef: TreeDef, leaves) -> object:
     items = [_build(child, leaves) for child in treedef.children]
     if treedef.kind == "dict":
         return dict(zip(treedef.keys, items, strict=True))
+    if treedef.kind == "namedtuple":
+        return treedef.node_type(*items)  # type: ignore[misc]
+    if treedef.kind == "dataclass":
+        return _new_dataclass(treedef, items)
     return tuple(items) if treedef.kind == "tuple" else items
 
 
+def _new_dataclass(treedef: TreeDef, items: list) -> object:
+    """An instance with these field values, made without running the class's ``__init__``
+    (which may check or convert its arguments: the values may be srcad's tracers)."""
+    instance = object.__new__(treedef.node_type)  # type: ignore[arg-type]
+    for name, value in zip(treedef.keys, items, strict=True):
+        object.__setattr__(instance, name, value)
+    return instance
+
+
+def plain_treedef(treedef: TreeDef) -> TreeDef:
+    """The same structure with NamedTuples and dataclasses as tuples (what generated code
+    returns; the API gives each result its argument's class back)."""
+    if treedef.kind == "leaf":
+        return treedef
+    children = tuple(plain_treedef(child) for child in treedef.children)
+    if treedef.kind in CLASS_KINDS:
+        return TreeDef("tuple", children)
+    return treedef._replace(children=children)
+
+
 def leaf_paths(treedef: TreeDef, prefix: tuple = ()) -> list[tuple]:
-    """For each leaf, the keys and indices that reach it from the root."""
+    """For each leaf, the keys, indices and fields (``Field``) that reach it from the root."""
     if treedef.kind == "leaf":
         return [prefix]
-    keys = treedef.keys if treedef.kind == "dict" else range(len(treedef.children))
+    if treedef.kind in CLASS_KINDS:
+        keys: object = [Field(name) for name in treedef.keys]
+    elif treedef.kind == "dict":
+        keys = treedef.keys
+    else:
+        keys = range(len(treedef.children))
     paths: list[tuple] = []
-    for key, child in zip(keys, treedef.children, strict=True):
+    for key, child in zip(keys, treedef.children, strict=True):  # type: ignore[call-overload]
         paths.extend(leaf_paths(child, (*prefix, key)))
     return paths

@@ -57,15 +57,9 @@ def abstract_leaf(value: object) -> object:
         return AVal((), _dtype_name(value.dtype))
     if value is None or isinstance(value, (bool, int, str)):
         return value
-    if isinstance(value, tuple):  # a NamedTuple: pytree keeps it whole, as a leaf
-        raise ArgumentTypeError(
-            f"is a {type(value).__name__} (a NamedTuple), which srcad cannot take yet; pass "
-            "its fields as separate arguments, or pass value._asdict() (a dict) and read its "
-            "fields by key inside the function"
-        )
     raise ArgumentTypeError(
         f"is a {type(value).__name__}, which srcad cannot take; use floats, NumPy arrays, "
-        "ints (as constants) or tuples/lists/dicts of them"
+        "ints (as constants) or tuples, lists, dicts, NamedTuples and dataclasses of them"
     )
 
 

@@ -18,6 +18,7 @@ from srcad.ir import Graph, Var
 from srcad.ir.prims import NUMPY, PRIMS, import_statement, module_spelling
 from srcad.ir.walk import walk_eqns
 from srcad.ir.world import WorldPath
+from srcad.pytree import Field
 
 if TYPE_CHECKING:
     from typing import TypeAlias, Unpack
@@ -121,7 +122,7 @@ def name_inputs(emitter: Emitter) -> list[str]:
         else:
             names.assign_input(var, var.hint)
             if uses.get(var.id):
-                access = path[0] + "".join(f"[{key!r}]" for key in path[1:])
+                access = path[0] + "".join(map(_step, path[1:]))
                 prologue.append(f"{names.name(var)} = {access}")
     if reads:
         prologue += [f"# read on every call: values from outside {emitter.graph.name}", *reads]
@@ -195,6 +196,11 @@ def _aliases(emitter: Emitter) -> tuple[list[str], dict[int, str]]:
             lines.append(f"{preferred} = {current}")
             alias_of_output[index] = preferred
     return lines, alias_of_output
+
+
+def _step(key: object) -> str:
+    """How code reaches into a container: ``[0]``, ``['W']``, or ``.W`` for a field."""
+    return f".{key}" if isinstance(key, Field) else f"[{key!r}]"
 
 
 def _return_line(emitter: Emitter, alias_of_output: dict[int, str]) -> str:

@@ -31,6 +31,7 @@ import numpy as np
 
 from srcad.codegen.formatting import formatted
 from srcad.ir import AVal
+from srcad.pytree import fields_of
 
 if TYPE_CHECKING:
     from srcad.arguments import ArgSignature
@@ -136,6 +137,13 @@ def _checks(path: str, tree: object) -> list[list[str]]:
         dtype = f"np.{tree.dtype}" if hasattr(np, tree.dtype) else f"np.dtype({tree.dtype!r})"
         shape = f"{path}.shape == {tree.shape!r}"
         return [[f"isinstance({path}, {kinds})", shape, f"{path}.dtype == {dtype}"]]
+    fields = fields_of(tree)
+    if fields is not None:  # a NamedTuple or dataclass: its class by name, then its fields
+        name = type(tree).__qualname__
+        groups = [[f"type({path}).__qualname__ == {name!r}"]]
+        for field in fields:
+            groups += _checks(f"{path}.{field}", getattr(tree, field))
+        return groups
     if isinstance(tree, dict):
         keys = ", ".join(_literal(key) for key in tree)
         groups = [[f"type({path}) is dict", f"{path}.keys() == {{{keys}}}"]]

@@ -27,6 +27,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from srcad.pytree import fields_of
+
 
 class _Unguardable(Exception):
     """A value whose layout no cheap condition checks (the call takes the full path)."""
@@ -77,6 +79,10 @@ def _add_conditions(
         conditions.append(f"type({path}) is {_constant(constants, 'type', kind)}")
     elif value is None or kind is bool:
         conditions.append(f"{path} is {value!r}")
+    elif fields_of(value) is not None:  # a NamedTuple or dataclass
+        conditions.append(f"type({path}) is {_constant(constants, 'type', kind)}")
+        for field in fields_of(value) or ():
+            _add_conditions(f"{path}.{field}", getattr(value, field), conditions, constants, count)
     elif kind in (int, str):
         conditions += [f"type({path}) is {kind.__name__}", f"{path} == {value!r}"]
     else:

@@ -1,0 +1,133 @@
+"""NamedTuples and dataclasses as parameters and results, as JAX users write them (registered
+automatically: their fields are the children), each against central differences."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+
+import srcad
+from srcad.pytree import flatten
+
+RNG = np.random.default_rng(3)
+
+
+class Layer(NamedTuple):
+    W: np.ndarray
+    b: np.ndarray
+
+
+@dataclass
+class Params:
+    layers: list
+    scale: float
+
+
+@dataclass(frozen=True)
+class Checked:
+    w: np.ndarray
+    bias: float
+
+    def __post_init__(self):  # srcad must not run this on its own values
+        if not isinstance(self.w, np.ndarray):
+            raise TypeError("w must be an array")
+
+
+SHIFT = {"value": 0.5}
+
+
+def layer_loss(layer, x):
+    return np.sum(np.tanh(layer.W @ x + layer.b) ** 2)
+
+
+def network_loss(params, x):
+    h = x
+    for layer in params.layers:
+        h = np.tanh(layer.W @ h + layer.b)
+    return params.scale * np.sum(h**2) + SHIFT["value"] * np.sum(params.layers[0].b)
+
+
+def checked_loss(p, x):
+    return np.sum((p.w * x + p.bias) ** 2)
+
+
+X = RNG.normal(size=3)
+LAYER = Layer(RNG.normal(size=(2, 3)), RNG.normal(size=2))
+PARAMS = Params([LAYER, Layer(RNG.normal(size=(2, 2)), RNG.normal(size=2))], 0.7)
+CHECKED = Checked(RNG.normal(size=3), 0.3)
+
+
+def assert_same_tree(actual, expected) -> None:
+    actual_leaves, actual_tree = flatten(actual)
+    expected_leaves, expected_tree = flatten(expected)
+    assert actual_tree == expected_tree
+    for a, e in zip(actual_leaves, expected_leaves, strict=True):
+        assert type(a) is type(e)
+        np.testing.assert_allclose(a, e, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize(
+    "loss, params", [(layer_loss, LAYER), (network_loss, PARAMS), (checked_loss, CHECKED)]
+)
+def test_the_gradient_has_the_parameters_class(loss, params, mode):
+    gradient = srcad.grad(loss, mode=mode)(params, X)
+
+    assert type(gradient) is type(params)
+    assert_same_tree(gradient, srcad.numerical_grad(loss, params, X))
+
+
+def test_value_and_grad_and_a_second_call_after_a_global_changed():
+    value_and_grad = srcad.value_and_grad(network_loss)
+    first_value, _ = value_and_grad(PARAMS, X)
+    SHIFT["value"] = -1.5
+    try:
+        value, gradient = value_and_grad(PARAMS, X)
+        assert value == pytest.approx(network_loss(PARAMS, X))
+        assert value != pytest.approx(first_value)
+        assert_same_tree(gradient, srcad.numerical_grad(network_loss, PARAMS, X))
+    finally:
+        SHIFT["value"] = 0.5
+
+
+def test_the_fast_path_tells_classes_apart():
+    class Other(NamedTuple):  # same fields, another class: compiled separately
+        W: np.ndarray
+        b: np.ndarray
+
+    gradient = srcad.grad(layer_loss)
+    gradient(LAYER, X)
+    gradient(LAYER, X)
+    other = gradient(Other(*LAYER), X)
+
+    assert type(other) is Other
+    assert_same_tree(other, srcad.numerical_grad(layer_loss, Other(*LAYER), X))
+
+
+def layer_output(layer, x):
+    return np.tanh(layer.W @ x + layer.b), np.sum(layer.b**2)
+
+
+@pytest.mark.parametrize("jacobian", [srcad.jacrev, srcad.jacfwd])
+def test_a_jacobian_with_respect_to_a_namedtuple_is_laid_out_like_it(jacobian):
+    result = jacobian(layer_output)(LAYER, X)
+
+    assert type(result[0]) is Layer and result[0].W.shape == (2, 2, 3)
+    assert type(result[1]) is Layer and result[1].b.shape == (2,)
+    np.testing.assert_allclose(result[1].b, 2 * LAYER.b, rtol=1e-12)
+    np.testing.assert_allclose(result[1].W, np.zeros((2, 3)))
+    h = np.tanh(LAYER.W @ X + LAYER.b)
+    np.testing.assert_allclose(result[0].b, np.diag(1 - h**2), rtol=1e-12)
+
+
+def test_vjp_with_dataclass_primals():
+    value, vjp_fn = srcad.vjp(checked_loss, CHECKED, X)
+    dparams, dx = vjp_fn(2.0)
+
+    assert type(dparams) is Checked
+    expected = srcad.numerical_grad(checked_loss, CHECKED, X)
+    np.testing.assert_allclose(dparams.w, 2.0 * expected.w, rtol=1e-6)
+    np.testing.assert_allclose(dx, 2.0 * srcad.numerical_grad(checked_loss, CHECKED, X, argnums=1))
