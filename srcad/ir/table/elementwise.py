@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import operator as python_operator  # operator.add and friends, as functional code passes them
 
 import numpy as np
 
@@ -18,7 +19,10 @@ def _unary(name: str, sympy: str, *aliases: object, domain=(-2.0, 2.0)) -> None:
     register(Prim(name, getattr(np, name), ELEMENTWISE, 1, sympy=sympy, domain=domain), *aliases)
 
 
-register(Prim("negative", np.negative, ELEMENTWISE, 1, sympy="lambda x: -x", operator="-"))
+register(
+    Prim("negative", np.negative, ELEMENTWISE, 1, sympy="lambda x: -x", operator="-"),
+    python_operator.neg,
+)
 _unary("positive", "lambda x: x")
 _unary("exp", "exp", math.exp)
 _unary("exp2", "lambda x: 2**x", math.exp2)
@@ -43,7 +47,7 @@ _unary("tanh", "tanh", math.tanh)
 _unary("arcsinh", "asinh", math.asinh)
 _unary("arccosh", "acosh", math.acosh, domain=(1.2, 3.0))
 _unary("arctanh", "atanh", math.atanh, domain=UNIT)
-_unary("absolute", "Abs", builtins.abs)
+_unary("absolute", "Abs", builtins.abs, python_operator.abs)
 _unary("fabs", "Abs", math.fabs)
 _unary("deg2rad", "lambda x: x * pi / 180", np.radians, math.radians)
 _unary("rad2deg", "lambda x: x * 180 / pi", np.degrees, math.degrees)
@@ -59,11 +63,21 @@ def _binary(
     )
 
 
-_binary("add", "lambda x, y: x + y", operator="+")
-_binary("subtract", "lambda x, y: x - y", operator="-")
-_binary("multiply", "lambda x, y: x * y", operator="*")
-_binary("divide", "lambda x, y: x / y", operator="/", domain=POSITIVE)  # also np.true_divide
-_binary("power", "lambda x, y: x**y", math.pow, builtins.pow, operator="**", domain=POSITIVE)
+_binary("add", "lambda x, y: x + y", python_operator.add, operator="+")
+_binary("subtract", "lambda x, y: x - y", python_operator.sub, operator="-")
+_binary("multiply", "lambda x, y: x * y", python_operator.mul, operator="*")
+_binary(
+    "divide", "lambda x, y: x / y", python_operator.truediv, operator="/", domain=POSITIVE
+)  # also np.true_divide
+_binary(
+    "power",
+    "lambda x, y: x**y",
+    math.pow,
+    builtins.pow,
+    python_operator.pow,
+    operator="**",
+    domain=POSITIVE,
+)
 _binary("float_power", "lambda x, y: x**y", domain=POSITIVE)
 _binary("maximum", "Max")
 _binary("minimum", "Min")
@@ -80,6 +94,7 @@ _binary("copysign", "lambda x, y: Abs(x) * sign(y)", math.copysign)
 _binary(
     "remainder",
     "lambda x, y: y * (S.Half - atan(cot(pi * x / y)) / pi)",
+    python_operator.mod,
     operator="%",
     domain=POSITIVE,
 )
