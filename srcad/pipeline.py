@@ -33,7 +33,7 @@ from srcad.ir.primitive import CUSTOM
 from srcad.ir.prims import PRIMS
 from srcad.ir.verify import verify_graph
 from srcad.lower import LoweredFunction, lower_function
-from srcad.passes import eliminate_dead_code
+from srcad.passes import eliminate_dead_code, simplify_graph
 from srcad.pytree import TreeDef, plain_treedef, unflatten
 from srcad.reverse import reverse_graph
 from srcad.runtime import generated_dir, load_function
@@ -187,10 +187,14 @@ def _compile_forward(fun, signature, wrt, disk_key=None) -> Compiled:
 
 
 def _clean(graph: Graph) -> Graph:
-    result = eliminate_dead_code(graph)
-    if os.environ.get("SRCAD_VERIFY"):
-        verify_graph(result)
-    return result
+    """The derivative graph after the passes: simplified, and without what no output needs.
+    (``eliminate_common_subexpressions`` is not run yet: it would merge a forward-mode
+    primal value with its tangent's recomputation, which changes the generated code.)"""
+    for run_pass in (simplify_graph, eliminate_dead_code):
+        graph = run_pass(graph)
+        if os.environ.get("SRCAD_VERIFY"):
+            verify_graph(graph)
+    return graph
 
 
 def _load(

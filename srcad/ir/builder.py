@@ -5,9 +5,11 @@ control flow), owns the id counter and the current source location, role and ori
 builds the ``Graph`` at the end with user names and roles applied. Code records equations
 through it by running NumPy code on tracers (``srcad.ir.tracer``) or by calling ``apply``.
 
-Small algebraic simplifications happen here, as equations are made: multiplying by one,
-adding zero, double negation, and broadcasting a value only to combine it elementwise with a
-value of the full shape (the elementwise operation broadcasts by itself).
+Equations are simplified as they are made, by the rules of ``srcad.ir.simplify``
+(constant folding, ``x * 1``, ``x + 0``, ``-(-x)``, reading through broadcasts), and an
+equation computed before in an open block is reused rather than recorded again (CSE): what
+lowering and the derivative rules see is already simplified. The passes
+``srcad.passes.simplify`` and ``srcad.passes.cse`` apply the same rules to a whole graph.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from collections.abc import Iterator
 import numpy as np
 
 from srcad.ir.graph import Atom, AVal, Const, Eqn, Graph, Loc, Var, VarRole
-from srcad.ir.prims import ELEMENTWISE, PRIMS
+from srcad.ir.prims import PRIMS
 from srcad.ir.shapes import infer_avals
+from srcad.ir.simplify import cse_key, fold_constants, simplify_equation
 from srcad.ir.tracer import (
     SAME_AS_NUMPY,
     StaticValueNeeded,
@@ -101,7 +104,7 @@ class GraphBuilder:
 
     def remember(self, eqn: Eqn) -> None:
         """Let later identical computations in this scope reuse ``eqn``'s output (CSE)."""
-        key = _cse_key(eqn.prim, list(eqn.inputs), eqn.param_dict)
+        key = cse_key(eqn.prim, list(eqn.inputs), eqn.param_dict)
         if key is not None and len(eqn.outputs) == 1:
             self._computed[-1].setdefault(key, self.tracer(eqn.outputs[0]))
 
@@ -158,14 +161,14 @@ class GraphBuilder:
         """Append ``prim_name(*inputs, **params)``; returns a Tracer (or a tuple of them)."""
         params = {k: v for k, v in (params or {}).items()}
         atoms = [self._atom(value) for value in inputs]
-        folded = _fold_constants(prim_name, atoms, params)
+        folded = fold_constants(prim_name, atoms, params)
         if folded is not None:
             return self.tracer(folded)
-        avals = self._infer(prim_name, atoms, params)
-        shortcut = self._simplify(prim_name, atoms, avals)
+        avals = self.infer(prim_name, atoms, params)
+        shortcut = simplify_equation(self, prim_name, atoms, avals[0])
         if shortcut is not None:  # x * 1.0 is a new array for NumPy; a reshape is a view
             return Tracer(self, shortcut, fresh=not PRIMS[prim_name].is_view)
-        key = _cse_key(prim_name, atoms, params)
+        key = cse_key(prim_name, atoms, params)
         for seen in reversed(self._computed):
             if key is not None and key in seen:
                 return self._fresh(seen[key])
@@ -225,7 +228,8 @@ class GraphBuilder:
             return Const(np.asarray(value))  # np.take(M, [2, 0], axis=1)
         raise TraceError(f"cannot use a {type(value).__name__} as an array here", self.loc)
 
-    def _infer(self, prim_name: str, atoms: list[Atom], params: dict) -> tuple[AVal, ...]:
+    def infer(self, prim_name: str, atoms: list[Atom], params: dict) -> tuple[AVal, ...]:
+        """The avals of ``prim_name(*atoms, **params)``; a TraceError where they do not fit."""
         try:
             return infer_avals(prim_name, [a.aval for a in atoms], params)
         except (ValueError, TypeError, IndexError, np.exceptions.AxisError) as error:
@@ -234,80 +238,6 @@ class GraphBuilder:
                 f"{PRIMS[prim_name].spelling} cannot combine shapes {shapes}: {error}",
                 self.loc,
             ) from None
-
-    def _simplify(self, prim_name: str, atoms: list[Atom], avals: tuple) -> Atom | None:
-        """An existing atom equal to the result, or None. Rewrites ``atoms`` in place."""
-        out = avals[0]
-        if PRIMS[prim_name].kind == ELEMENTWISE:
-            for i, atom in enumerate(atoms):
-                source = self._broadcast_source(atom)
-                if source is not None:
-                    trial = atoms[:i] + [source] + atoms[i + 1 :]
-                    if self._infer(prim_name, trial, {})[0] == out:
-                        atoms[i] = source
-        if prim_name in ("reshape", "broadcast_to", "expand_dims") and atoms[0].aval == out:
-            return atoms[0]
-        source = (
-            self._broadcast_source(atoms[0]) if prim_name in ("reshape", "expand_dims") else None
-        )
-        if source is not None and source.aval.shape == ():
-            # a broadcast scalar, reshaped: the scalar broadcast to the new shape
-            return self.apply_atom("broadcast_to", (self.tracer(source),), {"shape": out.shape})
-        if prim_name == "multiply":
-            return _identity_operand(atoms, 1, out) or self._scalars_first(atoms, out)
-        if prim_name == "divide" and isinstance(atoms[1], Const) and atoms[0].aval == out:
-            return atoms[0] if _is_scalar_equal(atoms[1].value, 1) else None
-        if prim_name == "add" and isinstance(atoms[0], Var) and atoms[0] == atoms[1]:
-            return self.apply_atom("multiply", (2.0, self.tracer(atoms[0])))  # x + x
-        if prim_name == "add":
-            return _identity_operand(atoms, 0, out)
-        if prim_name == "power" and isinstance(atoms[1], Const) and atoms[0].aval == out:
-            return atoms[0] if _is_scalar_equal(atoms[1].value, 1) else None
-        if prim_name == "negative" and isinstance(atoms[0], Var):
-            inner = self._producer.get(atoms[0].id)
-            if inner is not None and inner.prim == "negative":
-                return inner.inputs[0]
-        return None
-
-    def _scalars_first(self, atoms: list[Atom], out: AVal) -> Atom | None:
-        """``s * (r * z)`` with scalars ``s``, ``r`` → ``(s * r) * z``: one pass over the
-        array instead of two (``dout * (2 * W)`` becomes ``(dout * 2) * W``)."""
-        if out.shape == ():
-            return None
-        for scalar, other in ((atoms[0], atoms[1]), (atoms[1], atoms[0])):
-            if scalar.aval.shape != () or not isinstance(other, Var):
-                continue
-            inner = self._producer.get(other.id)
-            if inner is None or inner.prim != "multiply":
-                continue
-            for r, z in ((inner.inputs[0], inner.inputs[1]), (inner.inputs[1], inner.inputs[0])):
-                if r.aval.shape == () and z.aval.shape == out.shape:
-                    factor = self.apply_atom("multiply", (self.tracer(scalar), self.tracer(r)))
-                    result = self.apply_atom("multiply", (self.tracer(factor), self.tracer(z)))
-                    if result.aval == out:
-                        return result
-        return None
-
-    def _broadcast_source(self, atom: Atom) -> Atom | None:
-        """What ``atom`` is a broadcast of (through chains of broadcasts), or None."""
-        source = None
-        while isinstance(atom, Var):
-            eqn = self._producer.get(atom.id)
-            if eqn is None or eqn.prim != "broadcast_to":
-                break
-            source = atom = eqn.inputs[0]
-        return source
-
-
-def _cse_key(prim_name: str, atoms: list[Atom], params: dict) -> tuple | None:
-    """A key under which an identical computation is found again, or None."""
-    parts = tuple(a.id if isinstance(a, Var) else ("const", id(a)) for a in atoms)
-    try:
-        key = (prim_name, parts, tuple(sorted(params.items())))
-        hash(key)
-    except TypeError:
-        return None
-    return key
 
 
 def rename_vars(
@@ -356,34 +286,6 @@ def map_graph(graph: Graph, function) -> Graph:
         eqns,
         tuple(function(a) for a in graph.outputs),
     )
-
-
-def _fold_constants(prim_name: str, atoms: list[Atom], params: dict) -> Const | None:
-    """Compute ``prim`` now when every input is a Python scalar constant (``2.0 - 1``)."""
-    values = [a.value for a in atoms if isinstance(a, Const)]
-    if len(values) < len(atoms) or not all(isinstance(v, (int, float)) for v in values):
-        return None
-    with np.errstate(all="ignore"):
-        result = PRIMS[prim_name].evaluate(values, params)
-    if isinstance(result, np.bool_):
-        return Const(bool(result))
-    if isinstance(result, np.integer) or type(result) is int:
-        return Const(int(result))
-    return Const(float(result)) if isinstance(result, (np.floating, float)) else None
-
-
-def _identity_operand(atoms: list[Atom], unit: float, out: AVal) -> Atom | None:
-    """For ``x * 1`` or ``x + 0``: the operand ``x``, when the result has its aval."""
-    for here, other in ((0, 1), (1, 0)):
-        atom = atoms[here]
-        if isinstance(atom, Const) and _is_scalar_equal(atom.value, unit):
-            if atoms[other].aval == out:
-                return atoms[other]
-    return None
-
-
-def _is_scalar_equal(value: object, unit: float) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == unit
 
 
 def _is_numbers(values: list | tuple) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from srcad.passes.cse import eliminate_common_subexpressions
 from srcad.passes.dce import eliminate_dead_code
+from srcad.passes.simplify import simplify_graph
 
-__all__ = ["eliminate_dead_code"]
+__all__ = ["eliminate_common_subexpressions", "eliminate_dead_code", "simplify_graph"]

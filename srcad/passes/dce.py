@@ -25,10 +25,11 @@ from srcad.ir.walk import defined_vars, sub_graphs, walk_eqns
 def eliminate_dead_code(graph: Graph) -> Graph:
     """The graph without equations that do not contribute to its outputs."""
     live = {atom for atom in graph.outputs if isinstance(atom, Var)}
-    live.update(v for e in walk_eqns(graph.eqns) if has_effect(e) for v in e.outputs)
-    while True:
+    eqns = list(walk_eqns(graph.eqns))
+    live.update(v for e in eqns if has_effect(e) for v in e.outputs)
+    while True:  # last equations first: straight-line code is settled in one sweep
         size = len(live)
-        for eqn in walk_eqns(graph.eqns):
+        for eqn in reversed(eqns):
             if _is_live(eqn, live):
                 _mark_inputs(eqn, live)
         if len(live) == size:
