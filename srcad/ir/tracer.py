@@ -7,7 +7,7 @@ instead of computing: ``np.exp(t)`` appends ``%2 = exp %1`` and gives a tracer o
 Lowering runs the user's expressions this way, and the reverse and forward transformations
 run the derivative rules (plain NumPy code) on tracers.
 
-Also here: the errors of tracing (``TraceError`` and its kinds) and how a NumPy call's
+Also here: how a NumPy call's
 arguments and an index are split into what is recorded as inputs and what as static params.
 """
 
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 
+from srcad.ir.errors import StaticValueNeeded, TraceError, UnknownPrimitiveError
 from srcad.ir.graph import Atom, AVal, Const, Loc
 from srcad.ir.index import encode_index
 from srcad.ir.prims import PRIMS, prim_of
@@ -28,23 +29,6 @@ if TYPE_CHECKING:
 # What recording a primitive gives: one tracer per output, a tuple of them for several (a
 # list for the primitives that return one, as ``np.split``).
 Traced: TypeAlias = "Tracer | tuple[Tracer, ...] | list[Tracer]"
-
-
-class TraceError(Exception):
-    """An operation on a traced value that the builder cannot record."""
-
-    def __init__(self, message: str, loc: Loc | None):
-        super().__init__(message)
-        self.loc = loc
-
-
-class StaticValueNeeded(TraceError):
-    """A computed value was used where compile-time ints are needed (a slice bound, a
-    range); a loop retries by unrolling, which makes its counter a compile-time int."""
-
-
-class UnknownPrimitiveError(TraceError):
-    """A NumPy function with no entry in the primitive table."""
 
 
 class Tracer:
