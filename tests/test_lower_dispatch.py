@@ -36,6 +36,10 @@ SUPPORTED_EXPRESSIONS = {
     ast.Call,
     ast.Lambda,
     ast.IfExp,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
 }
 
 

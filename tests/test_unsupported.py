@@ -4,6 +4,7 @@ traceback and never a wrong gradient. Lines are found from ``# <- here`` markers
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import re
@@ -16,22 +17,10 @@ import srcad
 THIS_FILE = os.path.basename(__file__)
 
 
-def starred(x):
-    return np.sum(np.stack([*x]))  # <- here
-
-
 def walrus(x):
     if (y := np.sum(x)) > 0:  # <- here
         return y
     return -y
-
-
-def comprehension(x):
-    return np.sum([v * 2.0 for v in x])  # <- here
-
-
-def generator(x):
-    return sum(v * 2.0 for v in x)  # <- here
 
 
 def match_statement(x):
@@ -41,42 +30,44 @@ def match_statement(x):
     return 0.0
 
 
-def f_string(x):
-    label = f"{x}"  # <- here  # noqa: F841
-    return np.sum(x)
-
-
-def set_display(x):
-    values = {1, 2}  # <- here
+def set_of_data(x):
+    values = {np.sum(x), np.max(x)}  # <- here
     return np.sum(x) * len(values)
 
 
-def raises(x):
-    if x.shape[0] != 3:
-        raise ValueError("three please")  # <- here
+def bare_raise(x):
+    if np.sum(x) > 0:
+        raise  # <- here
     return np.sum(x)
 
 
-def asserts(x):
-    assert x.shape == (3,)  # <- here
-    return np.sum(x)
+def raise_from_error(x):
+    error = KeyError("x")
+    raise ValueError("no") from error  # <- here
+
+
+def with_suppress(x):
+    with contextlib.suppress(FloatingPointError):  # <- here
+        y = np.exp(x)
+    return np.sum(y)
+
+
+def with_as(x):
+    with np.errstate(all="ignore") as state:  # <- here  # noqa: F841
+        y = np.log(x)
+    return np.sum(y)
+
+
+def with_early_return(x):
+    with np.errstate(all="ignore"):  # <- here
+        if np.sum(x) > 0:
+            return np.sum(x)
+        y = x * 2.0
+    return np.sum(y)
 
 
 def data_mask(x):
     return np.sum(x[x > 0.0])  # <- here
-
-
-def for_else(x):
-    s = 0.0
-    for v in x:  # <- here
-        s = s + v
-    else:
-        s = s * 2.0
-    return s
-
-
-def star_args(*xs):  # <- here
-    return np.sum(xs[0])
 
 
 def float_index(x):
@@ -95,20 +86,17 @@ def nonlocal_statement(x):
 
 
 CASES = [
-    starred,
     walrus,
-    comprehension,
-    generator,
     match_statement,
-    f_string,
-    set_display,
-    raises,
-    asserts,
     data_mask,
-    for_else,
-    star_args,
     float_index,
     nonlocal_statement,
+    set_of_data,
+    bare_raise,
+    raise_from_error,
+    with_suppress,
+    with_as,
+    with_early_return,
 ]
 
 

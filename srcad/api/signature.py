@@ -22,16 +22,26 @@ from srcad.pytree import flatten
 def bind_call(
     fun: Callable, args: tuple, kwargs: dict, signature: inspect.Signature | None = None
 ) -> dict[str, object]:
-    """The call's arguments by parameter name, defaults included."""
+    """The call's arguments by parameter name, defaults included. The values a ``*args``
+    parameter collects come one by one, as ``args_0``, ``args_1``, ...: ``argnums`` counts
+    the positions of the call, as in JAX (lowering gathers them into ``args`` again)."""
     signature = signature or inspect.signature(fun)
     try:
         bound = signature.bind(*args, **kwargs)
     except TypeError as error:
-        raise ArgumentTypeError(
-            f"{getattr(fun, '__name__', 'the function')}(): {error}"
-        ) from None
+        raise ArgumentTypeError(f"{getattr(fun, '__name__', 'the function')}(): {error}") from None
     bound.apply_defaults()
-    return dict(bound.arguments)
+    arguments: dict[str, object] = {}
+    for name, value in bound.arguments.items():
+        if signature.parameters[name].kind != inspect.Parameter.VAR_POSITIONAL:
+            arguments[name] = value
+            continue
+        for k, item in enumerate(value):
+            key = f"{name}_{k}"
+            while key in signature.parameters or key in arguments:
+                key += "_"
+            arguments[key] = item
+    return arguments
 
 
 @functools.cache

@@ -132,38 +132,18 @@ def _not_a_function(fn: object) -> Exception:
 REJECTED: dict[type, str] = {
     ast.Try: "cannot differentiate through 'try' statements; "
     "move the error handling to the code that calls the function",
-    ast.With: "cannot differentiate through 'with' blocks; "
-    "enter the context in the code that calls the function",
     ast.Global: "cannot differentiate through 'global' statements; "
     "pass the value as an argument instead",
     ast.Nonlocal: "cannot differentiate through 'nonlocal' statements; "
     "pass the value as an argument and return the new value",
-    ast.Yield: "generators cannot be differentiated; build a list and return it",
-    ast.YieldFrom: "generators cannot be differentiated; build a list and return it",
     ast.ClassDef: "class definitions inside a differentiated function are not supported; "
     "define the class at module level",
-    ast.Import: "imports inside a differentiated function are not supported; "
-    "import at the top of the module",
-    ast.ImportFrom: "imports inside a differentiated function are not supported; "
-    "import at the top of the module",
     ast.Delete: "'del' is not supported; drop the statement (names go out of scope anyway)",
     ast.AsyncFunctionDef: "async functions cannot be differentiated; use a plain def",
     ast.Await: "async code cannot be differentiated; use plain function calls",
     ast.AsyncFor: "async code cannot be differentiated; use a plain for loop",
     ast.AsyncWith: "async code cannot be differentiated",
-    ast.Raise: "'raise' is not supported in a differentiated function; "
-    "validate the inputs before calling it",
-    ast.Assert: "'assert' is not supported in a differentiated function; "
-    "check the inputs before calling it",
     ast.NamedExpr: "the walrus operator ':=' is not supported; use a separate assignment",
-    ast.JoinedStr: "f-strings are not supported in a differentiated function",
-    ast.ListComp: "list comprehensions are not supported; build the list with explicit "
-    "expressions",
-    ast.SetComp: "set comprehensions are not supported",
-    ast.DictComp: "dict comprehensions are not supported; build the dict explicitly",
-    ast.GeneratorExp: "generator expressions are not supported; use np.sum over an array",
-    ast.Set: "set displays are not supported; use a tuple or list",
-    ast.Starred: "starred expressions (*args) are not supported; pass arguments explicitly",
     ast.Match: "'match' statements are not supported; use np.where",
 }
 
@@ -180,24 +160,6 @@ class _SubsetChecker(ast.NodeVisitor):
             quoted = f" (in '{construct[:60]}')" if construct else ""
             raise UnsupportedSyntax(REJECTED[type(node)] + quoted, self.file, line)
         super().generic_visit(node)
-
-    def visit_Starred(self, node: ast.Starred) -> None:
-        """``first, *rest = ...`` is fine; ``f(*args)`` is not."""
-        if not isinstance(node.ctx, ast.Store):
-            raise UnsupportedSyntax(
-                REJECTED[ast.Starred] + f" (in '{ast.unparse(node)}')", self.file, node.lineno
-            )
-        for child in ast.iter_child_nodes(node):
-            self.visit(child)
-
-    def visit_arguments(self, node: ast.arguments) -> None:
-        if node.vararg or node.kwarg:
-            raise UnsupportedSyntax(
-                "*args and **kwargs are not supported; name each parameter",
-                self.file,
-                self.root.lineno,
-            )
-        self.generic_visit(node)
 
 
 def check_supported(node: ast.FunctionDef, file: str) -> None:

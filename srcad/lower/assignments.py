@@ -22,6 +22,7 @@ from srcad.ir.indexing import index_add, setitem
 from srcad.lower.aliasing import check_write
 from srcad.lower.dispatch import evaluate, lowers_statement
 from srcad.lower.expressions import binary, contains_tracer, evaluate_subscript, index_of, lookup
+from srcad.lower.iteration import static_items
 from srcad.lower.world import Outside
 
 if TYPE_CHECKING:
@@ -89,7 +90,10 @@ def _assign_starred(
     starred = next(e for e in target.elts if isinstance(e, ast.Starred))
     star = target.elts.index(starred)
     after = len(target.elts) - star - 1
-    items = list(value) if isinstance(value, (tuple, list, Tracer)) else None
+    is_iterable = not isinstance(value, Outside) and not (
+        isinstance(value, Tracer) and not value.ndim
+    )
+    items = static_items(lowering, value, target) if is_iterable else None
     if items is None or len(items) < len(target.elts) - 1:
         raise lowering.located(
             SrcadError,
@@ -164,8 +168,15 @@ def _bind(lowering: Lowering, name: str, value: object, since: int) -> None:
 
 
 def _unpack(lowering: Lowering, value: object, count: int, target: ast.expr) -> list[object]:
+    """The items ``a, b = value`` binds: of a tuple or list, the rows of an array, the
+    items of any other iterable known when compiling (``zip(*pairs)``)."""
     if isinstance(value, (tuple, list)) and len(value) == count:
         return list(value)
+    is_rows = isinstance(value, Tracer) and value.ndim >= 1 and value.shape[0] == count
+    if is_rows or not isinstance(value, (tuple, list, Tracer, Outside)):
+        items = static_items(lowering, value, target)
+        if len(items) == count:
+            return items
     what = f"a {type(value).__name__}"
     if isinstance(value, (tuple, list)):
         what += f" of length {len(value)}"

@@ -23,15 +23,24 @@ from numpy.typing import DTypeLike
 
 from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax
 from srcad.frontend import ParsedFunction, parse_function
-from srcad.ir.builder import StaticValueNeeded, Tracer, bind_arguments
+from srcad.frontend.desugar import (
+    Comprehension,
+    comprehension_function,
+    fresh_name,
+    names_in,
+    sum_function,
+)
+from srcad.ir.builder import StaticValueNeeded, TraceError, Tracer, bind_arguments
 from srcad.ir.prims import prim_of
 from srcad.ir.world import WorldPath
 from srcad.lower.aliasing import live_values
+from srcad.lower.assignments import assign
 from srcad.lower.branches import lower_body
+from srcad.lower.containers import restore_containers, snapshot_containers
 from srcad.lower.context import Inlining, Lowering
 from srcad.lower.dispatch import evaluate, lowers_expression
-from srcad.lower.expressions import run_static
-from srcad.lower.iteration import Enumerated, Zipped
+from srcad.lower.expressions import mapping_of, run_static, starred_values
+from srcad.lower.iteration import Enumerated, Zipped, first_item, structured_iteration
 from srcad.lower.world import Outside, outside_call, outside_callee
 from srcad.pytree import flatten
 
@@ -55,12 +64,29 @@ class LocalFunction:
 @lowers_expression(ast.Call)
 def evaluate_call(lowering: Lowering, node: ast.Call) -> object:
     function = evaluate(lowering, node.func)
-    args = [evaluate(lowering, arg) for arg in node.args]
-    keywords = {kw.arg: evaluate(lowering, kw.value) for kw in node.keywords}
-    kwargs = {name: value for name, value in keywords.items() if name is not None}
-    if len(kwargs) != len(keywords):
-        raise lowering.located(UnsupportedSyntax, "'**kwargs' in calls is not supported", node)
-    return call(lowering, function, args, kwargs, node)
+    if function is sum and _sums_a_comprehension(node):
+        return _sum_of_comprehension(lowering, node)
+    args = starred_values(lowering, node.args)  # f(*xs): the items of xs
+    return call(lowering, function, args, _keyword_values(lowering, node), node)
+
+
+def _keyword_values(lowering: Lowering, node: ast.Call) -> Kwargs:
+    """The keyword arguments, ``**opts`` unpacked; a name given twice is Python's error."""
+    kwargs: Kwargs = {}
+    for keyword in node.keywords:
+        value = evaluate(lowering, keyword.value)
+        given = {keyword.arg: value} if keyword.arg else mapping_of(lowering, value, keyword.value)
+        for name, item in given.items():
+            if not isinstance(name, str) or name in kwargs:
+                problem = "a key that is not a string" if not isinstance(name, str) else ""
+                raise lowering.located(
+                    SrcadError,
+                    f"'{ast.unparse(node)}' passes {problem or repr(name) + ' twice'} "
+                    "(the plain function raises TypeError here too)",
+                    node,
+                )
+            kwargs[name] = item
+    return kwargs
 
 
 def call(
@@ -83,6 +109,7 @@ def call(
     prim = prim_of(function)
     if prim is not None and is_traced:
         arrays, params = bind_arguments(prim.name, tuple(args), kwargs, lowering.builder.loc)
+        arrays = tuple(_as_array(a) for a in arrays)
         return lowering.builder.apply(prim.name, arrays, params)
     if isinstance(function, types.MethodType) and isinstance(function.__self__, Tracer):
         return function(*args, **kwargs)
@@ -118,6 +145,13 @@ def _call_python(
     if not is_traced:  # compile-time value: shapes, ranges, constants
         called: Any = function  # any value: Python's TypeError if it is not callable
         return run_static(lowering, lambda: called(*args, **kwargs), node)
+    if function in (set, frozenset):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' makes a set of values computed from data, which "
+            "cannot be told apart when compiling; use a list",
+            node,
+        )
     raise _no_rule(lowering, node)
 
 
@@ -244,19 +278,142 @@ def local_function(lowering: Lowering, node: ast.FunctionDef | ast.Lambda) -> Lo
             "decorators on nested functions are not supported; define it without one",
             node,
         )
-    arguments = node.args
+    parsed = ParsedFunction(
+        None,
+        node,
+        lowering.parsed.file,
+        lowering.parsed.globals,
+        lowering.env,
+        lowering.parsed.cells,
+    )
+    return LocalFunction(parsed, _signature(lowering, node.args))
+
+
+def _signature(lowering: Lowering, arguments: ast.arguments) -> inspect.Signature:
+    """The signature a ``def`` or ``lambda`` declares, its defaults evaluated now (as
+    Python evaluates them when it runs the ``def``)."""
+    kind = inspect.Parameter
+    positional = arguments.posonlyargs + arguments.args
     defaults = [evaluate(lowering, d) for d in arguments.defaults]
-    names = [a.arg for a in arguments.posonlyargs + arguments.args]
-    parameters = [
-        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        for name in names[: len(names) - len(defaults)]
-    ]
-    parameters += [
-        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=value)
-        for name, value in zip(names[len(names) - len(defaults) :], defaults, strict=True)
-    ]
-    parsed = ParsedFunction(None, node, lowering.parsed.file, lowering.parsed.globals, lowering.env)
-    return LocalFunction(parsed, inspect.Signature(parameters))
+    first_default = len(positional) - len(defaults)
+    parameters = []
+    for k, argument in enumerate(positional):
+        is_only = k < len(arguments.posonlyargs)
+        default = defaults[k - first_default] if k >= first_default else kind.empty
+        parameters.append(
+            kind(
+                argument.arg,
+                kind.POSITIONAL_ONLY if is_only else kind.POSITIONAL_OR_KEYWORD,
+                default=default,
+            )
+        )
+    if arguments.vararg is not None:
+        parameters.append(kind(arguments.vararg.arg, kind.VAR_POSITIONAL))
+    for argument, node in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True):
+        default = kind.empty if node is None else evaluate(lowering, node)
+        parameters.append(kind(argument.arg, kind.KEYWORD_ONLY, default=default))
+    if arguments.kwarg is not None:
+        parameters.append(kind(arguments.kwarg.arg, kind.VAR_KEYWORD))
+    return inspect.Signature(parameters)
+
+
+# --- comprehensions -----------------------------------------------------------------------
+@lowers_expression(ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+def evaluate_comprehension(lowering: Lowering, node: Comprehension) -> object:
+    """A comprehension is a function called where it stands (Python reads it so: its loop
+    variables stay inside it); ``srcad.frontend.desugar`` writes the function, which is
+    inlined like the user's own."""
+    parameters = _enclosing_names(lowering, node)
+    definition, site = comprehension_function(node, lowering.parsed.name, parameters)
+    return _call_comprehension(lowering, definition, site)
+
+
+def _sums_a_comprehension(node: ast.Call) -> bool:
+    """``sum(f(x) for x in xs)`` or ``sum([...])``, without a start value."""
+    return (
+        len(node.args) == 1
+        and not node.keywords
+        and isinstance(node.args[0], (ast.GeneratorExp, ast.ListComp))
+    )
+
+
+def _sum_of_comprehension(lowering: Lowering, node: ast.Call) -> object:
+    """``sum(comprehension)`` as a loop that adds up the elements: kept a loop where it
+    runs over a range or an array's rows and adds floats, else unrolled."""
+    comprehension = node.args[0]
+    assert isinstance(comprehension, (ast.GeneratorExp, ast.ListComp))
+    start = 0.0 if _starts_with_float(lowering, comprehension) else 0
+    definition, site = sum_function(
+        comprehension,
+        lowering.parsed.name,
+        _enclosing_names(lowering, comprehension),
+        _total_name(lowering, node, comprehension),
+        start,
+    )
+    return _call_comprehension(lowering, definition, site)
+
+
+def _starts_with_float(lowering: Lowering, node: ast.GeneratorExp | ast.ListComp) -> bool:
+    """Whether ``sum(node)`` may start from 0.0 and stay a loop: its one ``for`` runs over
+    a range or an array's rows and its first element is a float (then 0 + x and 0.0 + x
+    are the same number). Tried on equations that are thrown away."""
+    if len(node.generators) != 1:
+        return False
+    generator = node.generators[0]
+    before = lowering.env
+    snapshot = snapshot_containers(before)
+    lowering.env = dict(before)
+    try:
+        with lowering.builder.block():
+            iteration = structured_iteration(evaluate(lowering, generator.iter))
+            if iteration is None or iteration.trip_count == 0:
+                return False
+            assign(lowering, generator.target, first_item(iteration), len(lowering.builder.eqns))
+            first = evaluate(lowering, node.elt)
+    except (SrcadError, TraceError):
+        return False  # the lowering proper reports it, if it is an error there too
+    finally:
+        lowering.env = before
+        restore_containers(snapshot)
+    if isinstance(first, Tracer):
+        return first.aval.is_float
+    return isinstance(first, (float, np.floating))
+
+
+def _total_name(lowering: Lowering, node: ast.Call, comprehension: ast.expr) -> str:
+    """The sum's name in the loop: the variable the statement assigns (``loss = sum(...)``)
+    when the comprehension does not read it, else ``total``."""
+    used = names_in(comprehension)
+    statement = lowering.statement
+    if (
+        isinstance(statement, ast.Assign)
+        and statement.value is node
+        and len(statement.targets) == 1
+        and isinstance(statement.targets[0], ast.Name)
+        and statement.targets[0].id not in used
+    ):
+        return statement.targets[0].id
+    return fresh_name("total", used)
+
+
+def _enclosing_names(lowering: Lowering, node: ast.expr) -> list[str]:
+    """The names of the enclosing function that a comprehension reads: the parameters of
+    its function (names from further out it finds as the enclosing function does)."""
+    return sorted(name for name in names_in(node) if name in lowering.env)
+
+
+def _call_comprehension(lowering: Lowering, definition: ast.FunctionDef, site: ast.Call) -> object:
+    """Inline a comprehension's function, passing the enclosing function's values."""
+    enclosing = lowering.parsed
+    parsed = ParsedFunction(
+        None, definition, enclosing.file, enclosing.globals, enclosing.closure, enclosing.cells
+    )
+    names = [argument.arg for argument in definition.args.args]
+    signature = inspect.Signature(
+        [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in names]
+    )
+    args = [lowering.env[name] for name in names]
+    return _inline(lowering, LocalFunction(parsed, signature), args, {}, site)
 
 
 # --- builtins and NumPy on traced values --------------------------------------------------
@@ -269,6 +426,8 @@ def _traced_builtin(
 ) -> object:
     """Python builtins (and ``math.log`` with a base) applied to traced values."""
     builder = lowering.builder
+    if function in (max, min) and len(args) == 1 and isinstance(args[0], (list, tuple)):
+        args = list(args[0])  # max(abs(v) for v in xs): the items' maximum
     if function in (max, min) and len(args) >= 2 and not kwargs:
         prim = "maximum" if function is max else "minimum"
         result = args[0]  # max(a, b, c) as NumPy's maximum of maximum
@@ -307,6 +466,14 @@ def _array_of(value: object, dtype: DTypeLike | None = None) -> Tracer | np.ndar
     else:
         array = np.array(value)
     return array if dtype is None else array.astype(dtype)
+
+
+def _as_array(value: object) -> object:
+    """An array input of a NumPy function as NumPy reads it: a list of traced values
+    (``np.sum([v * 2.0 for v in x])``) is the array of its items."""
+    if isinstance(value, (list, tuple)) and any(isinstance(v, Tracer) for v in flatten(value)[0]):
+        return _array_of(value)
+    return value
 
 
 def _no_rule(lowering: Lowering, node: ast.Call) -> NoDerivativeRule:

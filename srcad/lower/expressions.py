@@ -20,6 +20,7 @@ from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax
 from srcad.ir import Const
 from srcad.ir.builder import SAME_AS_NUMPY, StaticValueNeeded, TraceError, Tracer
 from srcad.lower.dispatch import evaluate, lowers_expression
+from srcad.lower.iteration import static_items
 from srcad.lower.world import Outside
 
 if TYPE_CHECKING:
@@ -81,22 +82,56 @@ def lookup(lowering: Lowering, name: str, node: Node) -> object:
 
 @lowers_expression(ast.Tuple)
 def evaluate_tuple(lowering: Lowering, node: ast.Tuple) -> tuple[object, ...]:
-    return tuple(evaluate(lowering, element) for element in node.elts)
+    return tuple(starred_values(lowering, node.elts))
 
 
 @lowers_expression(ast.List)
 def evaluate_list(lowering: Lowering, node: ast.List) -> list[object]:
-    return [evaluate(lowering, element) for element in node.elts]
+    return starred_values(lowering, node.elts)
+
+
+def starred_values(lowering: Lowering, elements: list[ast.expr]) -> list[object]:
+    """The values of ``elements`` in order, each ``*it`` unpacked into its items
+    (``(*x.shape, 2)``, ``f(*xs)``): a tuple, a list, the rows of an array."""
+    values: list[object] = []
+    for element in elements:
+        if isinstance(element, ast.Starred):
+            iterable = evaluate(lowering, element.value)
+            if isinstance(iterable, Outside):  # its items would be fixed, not read
+                raise lowering.located(
+                    UnsupportedSyntax,
+                    f"'{ast.unparse(element)}' unpacks an object from outside the function; "
+                    "srcad unpacks tuples, lists, dicts and arrays: convert it to one first",
+                    element,
+                )
+            values.extend(static_items(lowering, iterable, element))
+        else:
+            values.append(evaluate(lowering, element))
+    return values
 
 
 @lowers_expression(ast.Dict)
 def evaluate_dict(lowering: Lowering, node: ast.Dict) -> dict[object, object]:
-    keys = [key for key in node.keys if key is not None]
-    if len(keys) != len(node.keys):
-        raise lowering.located(UnsupportedSyntax, "'**' in dict displays is not supported", node)
-    return {
-        evaluate(lowering, k): evaluate(lowering, v) for k, v in zip(keys, node.values, strict=True)
-    }
+    """``{k: v}``, and ``{**a, k: v}`` merging the dicts ``**`` names in order."""
+    result: dict[object, object] = {}
+    for key, value in zip(node.keys, node.values, strict=True):
+        if key is None:
+            result.update(mapping_of(lowering, evaluate(lowering, value), value))
+        else:
+            result[evaluate(lowering, key)] = evaluate(lowering, value)
+    return result
+
+
+def mapping_of(lowering: Lowering, value: object, node: Node) -> dict[object, object]:
+    """What ``**value`` unpacks: a dict known when compiling (its keys fixed)."""
+    if not isinstance(value, dict):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'**{ast.unparse(node)}' unpacks a {type(value).__name__}; srcad unpacks dicts "
+            "whose keys are known when compiling (pass a dict, or name the arguments)",
+            node,
+        )
+    return value
 
 
 # --- operators ----------------------------------------------------------------------------
@@ -270,6 +305,8 @@ def index_of(lowering: Lowering, node: ast.expr) -> object:
     if isinstance(node, ast.Slice):
         parts = (node.lower, node.upper, node.step)
         return slice(*[None if p is None else evaluate(lowering, p) for p in parts])
+    if isinstance(node, ast.Tuple) and any(isinstance(e, ast.Starred) for e in node.elts):
+        return tuple(starred_values(lowering, node.elts))  # x[*index] (Python 3.11)
     if isinstance(node, ast.Tuple):
         return tuple(index_of(lowering, element) for element in node.elts)
     return evaluate(lowering, node)

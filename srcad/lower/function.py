@@ -16,13 +16,14 @@ and vars bound to user names carry those names as hints.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from srcad.errors import SrcadError, UnsupportedSyntax
-from srcad.frontend import ParsedFunction, parse_function
+from srcad.frontend import ParsedFunction, parse_function, refuse_generator
 from srcad.ir import Atom, AVal, Const, Graph, Var
 from srcad.ir.builder import GraphBuilder, StaticValueNeeded, Tracer
 from srcad.ir.world import WorldPath, WorldRead
@@ -68,9 +69,11 @@ def lower_function(fn: Callable, arg_trees: dict[str, object]) -> LoweredFunctio
     ``arg_trees`` maps each parameter name to a tree whose leaves are ``AVal``s (runtime
     values, which become graph inputs) or plain Python values (compile-time constants).
     """
+    refuse_generator(fn)
     parsed = parse_function(fn)
     builder = GraphBuilder()
     arguments = _arguments(builder, arg_trees)
+    arguments.env = _gathered(parsed.node.args, arguments.env)
     world = World(builder)
     result = _lower_body(Lowering(parsed, arguments.env, Inlining(builder, 0, world)))
     out_leaves, out_tree = flatten(result)
@@ -102,6 +105,20 @@ def _arguments(builder: GraphBuilder, arg_trees: dict[str, object]) -> _Argument
                 values.append(leaf)
         arguments.env[name] = unflatten(treedef, values)
     return arguments
+
+
+def _gathered(declared: ast.arguments, env: dict[str, object]) -> dict[str, object]:
+    """The arguments as the function's parameters hold them: the API passes the values
+    ``*args`` collects one by one (``args_0``, ``args_1``: ``argnums`` counts positions
+    of the call, as in JAX); here they become the tuple ``args`` again."""
+    vararg = declared.vararg
+    if vararg is None or vararg.arg in env:
+        return env
+    named = {a.arg for a in declared.posonlyargs + declared.args + declared.kwonlyargs}
+    named |= {declared.kwarg.arg} if declared.kwarg is not None else set()
+    gathered = {name: value for name, value in env.items() if name in named}
+    gathered[vararg.arg] = tuple(value for name, value in env.items() if name not in named)
+    return gathered
 
 
 def _lower_body(lowering: Lowering) -> object:

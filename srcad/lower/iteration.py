@@ -16,7 +16,7 @@ from srcad.ir import Var
 from srcad.ir.builder import Tracer
 
 if TYPE_CHECKING:
-    from srcad.lower.context import Lowering
+    from srcad.lower.context import Lowering, Node
 
 
 @dataclass(frozen=True)
@@ -85,21 +85,30 @@ def loop_item(counter: Tracer, iteration: Iteration) -> object:
 
 def iteration_items(iteration: Iteration) -> list[object]:
     """What the target is bound to in each iteration of the loop unrolled."""
-    items: list[object] = []
-    for i in range(iteration.start, iteration.stop, iteration.step):
-        rows = tuple(array[i] for array in iteration.arrays)
-        item = i if not rows else rows[0] if len(rows) == 1 else rows
-        items.append((i, item) if iteration.is_enumerate else item)
-    return items
+    return [_item(iteration, i) for i in range(iteration.start, iteration.stop, iteration.step)]
 
 
-def static_items(lowering: Lowering, iterable: object, node: ast.For) -> list[object]:
-    """The items of an iterable that does not stay a loop (a Python list, say)."""
+def first_item(iteration: Iteration) -> object:
+    """What the target is bound to in the first iteration of the loop unrolled."""
+    return _item(iteration, iteration.start)
+
+
+def _item(iteration: Iteration, i: int) -> object:
+    rows = tuple(array[i] for array in iteration.arrays)
+    item = i if not rows else rows[0] if len(rows) == 1 else rows
+    return (i, item) if iteration.is_enumerate else item
+
+
+def static_items(lowering: Lowering, iterable: object, node: Node) -> list[object]:
+    """The items of an iterable that does not stay a loop (a Python list, say), or that
+    ``*`` unpacks."""
     if isinstance(iterable, Enumerated):
         return list(enumerate(static_items(lowering, iterable.inner, node)))
     if isinstance(iterable, Zipped):
         columns = [static_items(lowering, a, node) for a in iterable.arrays]
         return list(zip(*columns, strict=False))
+    if isinstance(iterable, Tracer) and iterable.ndim == 0:
+        raise lowering.located(SrcadError, "cannot iterate over a 0-d array", node)
     items: Any = iterable  # any value: Python's TypeError if it is not iterable
     try:
         return list(items)
