@@ -1,6 +1,14 @@
 """srcad: source-transformation automatic differentiation for Python and NumPy.
 
 The public API is what this module exports; see API.md for the contract.
+
+Seeing what srcad makes of a function: ``make_graph(fun, argnums=0, *, backward=False)(*args)``
+returns a ``GraphView`` (as ``jax.make_jaxpr`` returns a jaxpr): the lowered graph, with
+``backward=True`` the gradient graph (reversed as ``grad`` reverses it), the name of every
+value (the one ``srcad show``, ``srcad graph`` and ``srcad explain`` use), the inputs
+differentiated and the values that depend on them. Its data types are those of ``srcad.ir``
+(``Graph``, ``Eqn``, ``Var``, ``Const``, ``AVal``); ``srcad.api.inspect`` holds the helpers
+that walk and query them, and is what ``graph`` and ``explain`` are built on.
 """
 
 from __future__ import annotations
@@ -9,6 +17,7 @@ from srcad import rules as _rules  # noqa: F401  (fills the rule registries)
 from srcad.api.checking import check_grad, numerical_grad
 from srcad.api.custom import custom_vjp, defjvp, defvjp, stop_gradient
 from srcad.api.grad import grad, source, value_and_grad
+from srcad.api.inspect import GraphView, make_graph
 from srcad.api.transforms import hessian, hvp, jacfwd, jacrev, jvp, vjp
 from srcad.errors import (
     GradientMismatch,
@@ -23,6 +32,7 @@ from srcad.tools.graph import graph
 
 __all__ = [
     "GradientMismatch",
+    "GraphView",
     "InternalError",
     "NoDerivativeRule",
     "SrcadError",
@@ -41,6 +51,7 @@ __all__ = [
     "jacfwd",
     "jacrev",
     "jvp",
+    "make_graph",
     "numerical_grad",
     "source",
     "value_and_grad",

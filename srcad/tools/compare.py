@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+# srcad's public functions, from the modules that define them: srcad exports ``compare``, so
+# importing srcad itself here would be an import cycle.
 from srcad.api.checking import numerical_grad
 from srcad.api.grad import grad, source
 from srcad.pytree import flatten

@@ -1,11 +1,12 @@
 """Explaining one gradient: every forward value and its adjoint, for one concrete input.
 
-Sits on top of the pipeline, beside ``api``: the function is lowered and reversed as ``grad``
-does it, and the reversed graph is run by a small interpreter (each equation evaluated with
-its primitive's NumPy function) instead of being turned into source. The result is the
-"grad table" of the textbook back-propagation algorithm: one row per value of the forward
-pass, with the operation that made it, its value, and its adjoint d out / d value, so that a
-hand computation can be checked line by line.
+Sits on top of the pipeline, beside ``api``, and uses only the public inspection API
+(``srcad.make_graph`` and ``srcad.api.inspect``): the function is lowered and reversed as
+``grad`` does it, and the reversed graph is run by a small interpreter (each equation
+evaluated with its primitive's NumPy function) instead of being turned into source. The
+result is the "grad table" of the textbook back-propagation algorithm: one row per value of
+the forward pass, with the operation that made it, its value, and its adjoint
+d out / d value, so that a hand computation can be checked line by line.
 
 A pass-through adjoint (``d(a + b) / da`` is the incoming one unchanged) has no var of its
 own in the reversed graph, so before reversing, each intermediate value ``v`` is routed
@@ -19,23 +20,25 @@ Probed:  t = exp(x); t' = add(t, p1); out = mul(t', t'); out' = add(out, p2)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from srcad.api.signature import bind_call, signature_of
+from srcad.api.inspect import (
+    RoleKind,
+    VarRole,
+    evaluate_graph,
+    gradient_graph,
+    make_graph,
+    max_var_id,
+    operator_of,
+    sub_graphs,
+)
 from srcad.errors import SrcadError
 from srcad.ir import Atom, AVal, Eqn, Graph, Var
-from srcad.ir.graph import RoleKind, VarRole
-from srcad.ir.prims import PRIMS
-from srcad.ir.walk import max_var_id, sub_graphs
-from srcad.lower import lower_function
-from srcad.passes import eliminate_dead_code
-from srcad.pytree import flatten
-from srcad.reverse import reverse_graph
-from srcad.reverse.activity import active_vars
-from srcad.tools.graph import const_text, format_index, to_dot, value_names
+from srcad.tools.dot import const_text, format_index, to_dot
 
 STRUCTURED = ("cond", "for", "while")
 
@@ -90,29 +93,21 @@ class Explanation:
 
 def explain(fun: Callable, *args, argnums: int | tuple = 0, precision: int = 4) -> Explanation:
     """Every intermediate value of ``fun(*args)`` and its adjoint, in graph order."""
-    arguments = bind_call(fun, args, {})
-    signature = signature_of(arguments)
-    lowered = lower_function(fun, signature.trees())
-    graph = lowered.graph
+    view = make_graph(fun, argnums)(*args)
+    graph = view.graph
     _check_straight_line(graph, fun)
     output = _scalar_output(graph, fun)
-    numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    wrt = [
-        i
-        for i, path in enumerate(lowered.input_paths)
-        if signature.params.index(path[0]) in numbers and graph.inputs[i].aval.is_float
-    ]
-    active = active_vars(graph.eqns, {graph.inputs[i] for i in wrt})
-    probed, probes = add_probes(graph, active)
+    wrt = list(view.wrt)
+    probed, probes = add_probes(graph, view.active)
     n_inputs = len(graph.inputs)
     probe_indices = list(range(n_inputs, n_inputs + len(probes)))
-    reversed_graph = _without_dead_code(reverse_graph(probed, tuple(wrt + probe_indices)).graph)
-    inputs = _input_values(arguments, signature) + [_zeros(p.aval) for p in probes.values()]
+    reversed_graph = gradient_graph(probed, wrt + probe_indices, keep_primal_values=True)
+    inputs = list(view.argument_values) + [_zeros(p.aval) for p in probes.values()]
     values = run_graph(reversed_graph, inputs + [_ones(output.aval)])
     gradients = [_read(values, a) for a in reversed_graph.outputs[len(graph.outputs) :]]
     adjoints = dict(zip([graph.inputs[i].id for i in wrt] + list(probes), gradients, strict=True))
-    rows = _rows(graph, values, adjoints)
-    return Explanation(fun.__name__, value_names(graph).get(output.id, ""), rows, graph, precision)
+    rows = _rows(graph, view.names, values, adjoints)
+    return Explanation(fun.__name__, view.names.get(output.id, ""), rows, graph, precision)
 
 
 def _check_straight_line(graph: Graph, fun: Callable) -> None:
@@ -139,7 +134,7 @@ def _scalar_output(graph: Graph, fun: Callable) -> Var:
     return output
 
 
-def add_probes(graph: Graph, active: set) -> tuple[Graph, dict[int, Var]]:
+def add_probes(graph: Graph, active: AbstractSet[Var]) -> tuple[Graph, dict[int, Var]]:
     """``graph`` with every active float value ``v`` replaced by ``v + p`` for a new zero
     input ``p``; returns the new graph and the probe of each value, by the value's id."""
     next_id = max_var_id(graph) + 1
@@ -163,41 +158,14 @@ def add_probes(graph: Graph, active: set) -> tuple[Graph, dict[int, Var]]:
     return Graph(graph.name, inputs, tuple(eqns), outputs), probes
 
 
-def _without_dead_code(graph: Graph) -> Graph:
-    """``graph`` without the derivative work nothing reads (a VJP rule may compute results
-    for constant inputs, such as ``log(x)`` for the exponent of ``x ** 2``), keeping every
-    primal value for the table."""
-    primal = tuple(v for e in graph.eqns if e.role == "primal" for v in e.outputs)
-    kept = eliminate_dead_code(replace(graph, outputs=graph.outputs + primal))
-    return replace(kept, outputs=graph.outputs)
-
-
 def run_graph(graph: Graph, input_values: list) -> dict[int, object]:
-    """Evaluate a straight-line graph; the value of every var, by id."""
-    values: dict[int, object] = {}
-    for var, value in zip(graph.inputs, input_values, strict=True):
-        values[var.id] = value
-    for eqn in graph.eqns:
-        if sub_graphs(eqn):
-            raise SrcadError(f"internal: cannot interpret the structured equation {eqn.prim}")
-        result = PRIMS[eqn.prim].evaluate([_read(values, a) for a in eqn.inputs], eqn.param_dict)
-        results = result if len(eqn.outputs) > 1 else (result,)
-        for var, value in zip(eqn.outputs, results, strict=True):
-            values[var.id] = value
-    return values
+    """Evaluate a straight-line graph; the value of every var, by id (see
+    ``srcad.api.inspect.evaluate_graph``)."""
+    return evaluate_graph(graph, input_values)
 
 
 def _read(values: dict[int, object], atom: Atom) -> object:
     return values[atom.id] if isinstance(atom, Var) else atom.value
-
-
-def _input_values(arguments: dict, signature) -> list:
-    """The runtime leaves of the arguments, in the order of the graph's inputs."""
-    values = []
-    for value, abstract in zip(arguments.values(), signature.leaves, strict=True):
-        leaves, _ = flatten(value)
-        values += [leaf for leaf, a in zip(leaves, abstract, strict=True) if isinstance(a, AVal)]
-    return values
 
 
 def _zeros(aval: AVal) -> object:
@@ -210,8 +178,9 @@ def _ones(aval: AVal) -> object:
     return np.ones(aval.shape, dtype=aval.dtype)
 
 
-def _rows(graph: Graph, values: dict, adjoints: dict) -> tuple[ExplainRow, ...]:
-    names = value_names(graph)
+def _rows(
+    graph: Graph, names: Mapping[int, str], values: dict, adjoints: dict
+) -> tuple[ExplainRow, ...]:
     rows = [
         ExplainRow(names[v.id], "input", None, values[v.id], adjoints.get(v.id), v.id)
         for v in graph.inputs
@@ -227,17 +196,17 @@ def _rows(graph: Graph, values: dict, adjoints: dict) -> tuple[ExplainRow, ...]:
     return tuple(rows)
 
 
-def operation_text(eqn: Eqn, names: dict[int, str]) -> str:
+def operation_text(eqn: Eqn, names: Mapping[int, str]) -> str:
     """The equation's right-hand side as Python-like text: ``t1 + t2``, ``exp(t4)``."""
     operands = [
         names.get(a.id, f"%{a.id}") if isinstance(a, Var) else const_text(a) for a in eqn.inputs
     ]
-    prim = PRIMS[eqn.prim]
+    operator = operator_of(eqn)
     params = eqn.param_dict
     if eqn.prim == "negative":
         return f"-{operands[0]}"
-    if prim.operator and len(operands) == 2:
-        return f"{operands[0]} {prim.operator} {operands[1]}"
+    if operator and len(operands) == 2:
+        return f"{operands[0]} {operator} {operands[1]}"
     if eqn.prim == "getitem":
         return f"{operands[0]}[{format_index(params['index'], operands[1:])}]"
     if eqn.prim == "setitem":
