@@ -35,11 +35,7 @@ STAGES = (
 # Data every stage may import: the IR, the errors, pytrees, the layout of a call's arguments.
 EVERYWHERE = ("srcad.ir", "srcad.errors", "srcad.pytree", "srcad.arguments")
 # Imports against the stage order that are known; each says why. Remove one when it is gone.
-KNOWN_BACK_ARROWS = {
-    # reverse prunes the backward body of a loop with dead-code elimination (found by the
-    # stage-order rule of issue 10; not yet scheduled)
-    ("srcad.reverse.control", "srcad.passes.dce"),
-}
+KNOWN_BACK_ARROWS: set[tuple[str, str]] = set()
 
 # What the public API is made of: the package, the inspection API and the data types it is
 # made of (``srcad.ir``'s package names, not its modules), the errors, pytrees.

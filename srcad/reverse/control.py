@@ -195,9 +195,9 @@ def _sweep_body(
 
 def _live_part(block: list[Eqn], outs: list[Atom]) -> list[Eqn]:
     """The equations of ``block`` that its outputs need."""
-    from srcad.passes.dce import eliminate_dead_code
+    from srcad.ir.dead_code import remove_dead_code
 
-    return list(eliminate_dead_code(Graph("block", (), tuple(block), tuple(outs))).eqns)
+    return list(remove_dead_code(Graph("block", (), tuple(block), tuple(outs))).eqns)
 
 
 def _emit_taped_forward(reverser: Reverser, eqn: Eqn, residuals: list[Var]) -> Var:

@@ -1,0 +1,98 @@
+"""Which equations of a graph no output needs, and the graph without them (the work of the
+dead-code pass, ``srcad.passes.dce``; the reverse transformation also prunes loop bodies
+with it).
+
+Primitives are pure, so an equation is needed only if something needed reads one of its
+outputs; the exception are calls with effects or random draws (``outside_call``), which are
+always kept, and with them the branches and loops they run in. Sub-graphs read values
+lexically (a backward branch reads what its forward branch computed), so liveness is found
+as a fixpoint over all blocks: a structured equation is kept when one of its outputs, or any
+value defined inside it, is needed; a kept loop needs every value it carries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from srcad.ir import Eqn, Graph, Var
+from srcad.ir.control import branches_of
+from srcad.ir.facts import has_effect
+from srcad.ir.walk import defined_vars, sub_graphs, walk_eqns
+
+
+def remove_dead_code(graph: Graph) -> Graph:
+    """The graph without equations that do not contribute to its outputs."""
+    live = {atom for atom in graph.outputs if isinstance(atom, Var)}
+    eqns = list(walk_eqns(graph.eqns))
+    live.update(v for e in eqns if has_effect(e) for v in e.outputs)
+    while True:  # last equations first: straight-line code is settled in one sweep
+        size = len(live)
+        for eqn in reversed(eqns):
+            if _is_live(eqn, live):
+                _mark_inputs(eqn, live)
+        if len(live) == size:
+            break
+    return replace(graph, eqns=_prune(graph.eqns, live))
+
+
+def _is_live(eqn: Eqn, live: set[Var]) -> bool:
+    if any(var in live for var in eqn.outputs):
+        return True
+    return bool(sub_graphs(eqn)) and any(v in live for v in defined_vars([eqn]))
+
+
+def _mark_inputs(eqn: Eqn, live: set[Var]) -> None:
+    live.update(a for a in eqn.inputs if isinstance(a, Var))
+    if eqn.prim == "cond":
+        for branch in branches_of(eqn):
+            for k, out in enumerate(eqn.outputs):
+                result = branch.outputs[k]
+                if out in live and isinstance(result, Var):
+                    live.add(result)
+        return
+    for graph in sub_graphs(eqn):
+        live.update(a for a in graph.outputs if isinstance(a, Var))
+        live.update(graph.inputs)
+
+
+def _prune_cond(eqn: Eqn, live: set[Var]) -> Eqn:
+    """A ``cond`` without its unneeded results (and what computes them)."""
+    keep = [k for k, out in enumerate(eqn.outputs) if out in live]
+    branches = tuple(
+        replace(
+            branch, eqns=_prune(branch.eqns, live), outputs=tuple(branch.outputs[k] for k in keep)
+        )
+        for branch in branches_of(eqn)
+    )
+    return replace(
+        eqn, outputs=tuple(eqn.outputs[k] for k in keep), params=(("branches", branches),)
+    )
+
+
+def _prune(eqns: Iterable[Eqn], live: set[Var]) -> tuple[Eqn, ...]:
+    kept = []
+    for eqn in eqns:
+        if not _is_live(eqn, live):
+            continue
+        if sub_graphs(eqn):
+            eqn = _prune_inside(eqn, live)
+        kept.append(eqn)
+    return tuple(kept)
+
+
+def _prune_inside(eqn: Eqn, live: set[Var]) -> Eqn:
+    if eqn.prim == "cond":
+        return _prune_cond(eqn, live)
+
+    def prune_graph(graph: Graph) -> Graph:
+        return replace(graph, eqns=_prune(graph.eqns, live))
+
+    params = []
+    for key, value in eqn.params:
+        if isinstance(value, Graph):
+            value = prune_graph(value)
+        elif isinstance(value, tuple) and any(isinstance(v, Graph) for v in value):
+            value = tuple(prune_graph(v) for v in value)
+        params.append((key, value))
+    return replace(eqn, params=tuple(params))
