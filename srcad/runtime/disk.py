@@ -65,6 +65,7 @@ OUTSIDE_PIPELINE = (
     "cli/",
     "tools/",
     "api/checking.py",
+    "api/inspect.py",
 )
 
 
