@@ -45,6 +45,11 @@ def _leaves(tree):
     return [tree]
 
 
+def _names(cases) -> list[str]:
+    """Test ids: the functions' names."""
+    return [fun.__name__ for fun, _ in cases]
+
+
 def _body(transformed) -> str:
     """The generated function that computes (after the one checking the layout)."""
     return srcad.source(transformed).split("_unchecked(")[-1]
@@ -134,7 +139,7 @@ COMPREHENSIONS = [
 ]
 
 
-@pytest.mark.parametrize(("fun", "args"), COMPREHENSIONS, ids=lambda c: getattr(c, "__name__", ""))
+@pytest.mark.parametrize(("fun", "args"), COMPREHENSIONS, ids=_names(COMPREHENSIONS))
 def test_a_comprehension_matches_central_differences(fun, args):
     _check_everywhere(fun, *args)
 
@@ -232,19 +237,18 @@ def while_condition(x):
     return np.sum(y)
 
 
-@pytest.mark.parametrize(
-    ("fun", "args"),
-    [
-        (loop_variable_does_not_leak, (X,)),
-        (shadows_its_iterable, (X,)),
-        (in_a_lambda, (X,)),
-        (in_a_nested_def, (X,)),
-        (with_a_closure(), (X,)),
-        (recurrent, (X, X[::-1].copy())),
-        (while_condition, (X,)),
-    ],
-    ids=lambda c: getattr(c, "__name__", ""),
-)
+SCOPES = [
+    (loop_variable_does_not_leak, (X,)),
+    (shadows_its_iterable, (X,)),
+    (in_a_lambda, (X,)),
+    (in_a_nested_def, (X,)),
+    (with_a_closure(), (X,)),
+    (recurrent, (X, X[::-1].copy())),
+    (while_condition, (X,)),
+]
+
+
+@pytest.mark.parametrize(("fun", "args"), SCOPES, ids=_names(SCOPES))
 def test_a_comprehension_sees_its_scope_as_python_does(fun, args):
     _check_everywhere(fun, *args)
 
@@ -396,18 +400,17 @@ def unpacked_rows(A):
     return np.sum(top * bottom)
 
 
-@pytest.mark.parametrize(
-    ("fun", "args"),
-    [
-        (spread_calls, (X,)),
-        (calls_helper_with_star, (X,)),
-        (star_in_displays, (X,)),
-        (unzipped, (X,)),
-        (starred_target, (X,)),
-        (unpacked_rows, (WS[0],)),
-    ],
-    ids=lambda c: getattr(c, "__name__", ""),
-)
+STARRED = [
+    (spread_calls, (X,)),
+    (calls_helper_with_star, (X,)),
+    (star_in_displays, (X,)),
+    (unzipped, (X,)),
+    (starred_target, (X,)),
+    (unpacked_rows, (WS[0],)),
+]
+
+
+@pytest.mark.parametrize(("fun", "args"), STARRED, ids=_names(STARRED))
 def test_a_starred_form_matches_central_differences(fun, args):
     _check_everywhere(fun, *args)
 
