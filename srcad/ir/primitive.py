@@ -214,12 +214,16 @@ class Prim:
         return self.fn(*positional, **keywords)
 
 
-@functools.cache
+# NumPy's result names spell these functions in capitals (``SVDResult``, ``QRResult``).
+ACRONYMS = {"svd": "SVD", "qr": "QR"}
+
+
 @functools.cache
 def named_result(function_name: str, fields: tuple[str, ...]) -> type[tuple]:
     """The named tuple type of a function's results, named as NumPy names it
-    (``SlogdetResult``, ``EighResult``) and with its fields."""
-    return collections.namedtuple(f"{function_name.capitalize()}Result", fields)
+    (``SlogdetResult``, ``EighResult``, ``SVDResult``) and with its fields."""
+    name = ACRONYMS.get(function_name, function_name.capitalize())
+    return collections.namedtuple(f"{name}Result", fields)
 
 
 class _NotStatic:

@@ -1,5 +1,10 @@
 """The linear-algebra rows of the table: products (``matmul``, ``dot``, ``einsum``, ...),
-``trace``, and ``np.linalg``'s ``inv det slogdet solve cholesky norm``.
+``trace``, and ``np.linalg``'s ``inv det slogdet solve cholesky norm``, the decompositions
+``eigh eigvalsh svd qr eig`` and ``pinv lstsq matrix_power``.
+
+``np.linalg`` works on stacks of matrices (the last two axes), so most rows list a stacked
+example too. Decompositions return NumPy's named results (``EighResult``: ``eigenvalues``,
+``eigenvectors``), whose fields the rows name.
 """
 
 from __future__ import annotations
@@ -98,7 +103,7 @@ register(
         np.cross,
         LINALG,
         2,
-        keyword_params=("axis",),
+        keyword_params=("axisa", "axisb", "axisc", "axis"),
         examples=((((4, 3), (3,)), {}), (((3, 2), (3, 2)), {"axis": 0})),
     )
 )
@@ -127,7 +132,11 @@ register(
         ),
     )
 )
-SQUARE_EXAMPLES: tuple[Example, ...] = ((((3, 3),), {}), (((2, 3, 3),), {}))
+SQUARE_EXAMPLES: tuple[Example, ...] = (
+    (((3, 3),), {}),
+    (((2, 3, 3),), {}),
+    (((2, 2, 3, 3),), {}),  # any number of stacking axes
+)
 for _name in ["inv", "det"]:
     register(
         Prim(
@@ -197,6 +206,134 @@ register(
             (((5,),), {"ord": float("inf")}),
             (((3, 4),), {"ord": "fro"}),
             (((2, 3, 4),), {"axis": (1, 2)}),
+            (((3, 4),), {"ord": "nuc"}),
+            (((3, 4),), {"ord": 2}),
+            (((4, 3),), {"ord": -2}),
+            (((3, 4),), {"ord": 1}),
+            (((3, 4),), {"ord": -1}),
+            (((3, 4),), {"ord": float("inf")}),
+            (((3, 4),), {"ord": -float("inf")}),
+            (((2, 3, 4),), {"ord": "nuc", "axis": (2, 0)}),
+            (((2, 3, 4),), {"ord": 2, "axis": (1, 2), "keepdims": True}),
         ),
+    )
+)
+
+# --- decompositions --------------------------------------------------------------------------
+# eigh and eigvalsh read one triangle of the matrix (UPLO), so any square matrix will do.
+for _name, _fields in [("eigh", ("eigenvalues", "eigenvectors")), ("eigvalsh", ())]:
+    register(
+        Prim(
+            _name,
+            getattr(np.linalg, _name),
+            LINALG,
+            1,
+            ("UPLO",),
+            module="numpy.linalg",
+            examples=((((3, 3),), {}), (((2, 3, 3),), {}), (((4, 4),), {"UPLO": "U"})),
+            result_fields=_fields,
+        )
+    )
+register(
+    Prim(
+        "svd",
+        np.linalg.svd,
+        LINALG,
+        1,
+        ("full_matrices", "compute_uv", "hermitian"),
+        module="numpy.linalg",
+        examples=(
+            (((3, 3),), {}),
+            (((4, 3),), {"full_matrices": False}),
+            (((3, 5),), {"full_matrices": False}),
+            (((2, 4, 3),), {"full_matrices": False}),
+            (((2, 3, 3),), {}),
+            (((4, 3),), {"compute_uv": False}),
+            (((2, 3, 4),), {"compute_uv": False}),
+        ),
+        result_fields=("U", "S", "Vh"),
+    )
+)
+register(
+    Prim(
+        "qr",
+        np.linalg.qr,
+        LINALG,
+        1,
+        ("mode",),
+        module="numpy.linalg",
+        examples=(
+            (((4, 3),), {}),
+            (((3, 3),), {}),
+            (((3, 5),), {}),
+            (((2, 4, 3),), {}),
+            (((4, 3),), {"mode": "r"}),
+            (((3, 5),), {"mode": "complete"}),
+        ),
+        result_fields=("Q", "R"),
+    )
+)
+# eig of a real matrix with real, distinct eigenvalues (complex ones are refused).
+_REAL_SPECTRUM = np.array([[2.0, 0.3, -0.4], [0.5, 1.0, 0.2], [0.1, -0.3, -0.5]])
+register(
+    Prim(
+        "eig",
+        np.linalg.eig,
+        LINALG,
+        1,
+        module="numpy.linalg",
+        examples=(
+            ((_REAL_SPECTRUM,), {}),
+            ((np.stack([_REAL_SPECTRUM, _REAL_SPECTRUM.T + np.eye(3)]),), {}),
+        ),
+        result_fields=("eigenvalues", "eigenvectors"),
+    )
+)
+register(
+    Prim(
+        "pinv",
+        np.linalg.pinv,
+        LINALG,
+        1,
+        ("rcond", "hermitian"),
+        keyword_params=("rtol",),
+        module="numpy.linalg",
+        examples=((((5, 3),), {}), (((3, 5),), {}), (((2, 4, 3),), {}), (((3, 3),), {})),
+    )
+)
+register(
+    Prim(
+        "lstsq",
+        np.linalg.lstsq,
+        LINALG,
+        2,
+        ("rcond",),
+        module="numpy.linalg",
+        examples=(
+            (((5, 1), (5,)), {}),
+            (((3, 3), (3, 2)), {}),
+            (((5, 3), (5, 2)), {}),
+            (((5, 3), (5,)), {}),
+            (((3, 5), (3,)), {}),
+        ),
+    )
+)
+register(
+    Prim(
+        "matrix_power",
+        np.linalg.matrix_power,
+        LINALG,
+        1,
+        ("n",),
+        module="numpy.linalg",
+        structure="invertible",  # for negative powers
+        examples=(
+            (((3, 3),), {"n": 3}),
+            (((2, 3, 3),), {"n": 2}),
+            (((3, 3),), {"n": -2}),
+            (((3, 3),), {"n": 1}),
+            (((3, 3),), {"n": 0}),
+        ),
+        is_view=True,  # matrix_power(a, 1) is a itself
     )
 )

@@ -1,0 +1,269 @@
+"""Linear algebra and NumPy forms as people write them, end to end: each function's gradient
+against central differences of the plain function (``srcad.check_grad``), in reverse and
+forward mode, and again after a global the function reads has changed.
+
+The rules themselves are checked one by one from the registry (``tests/rules/``); here the
+calls go through the whole pipeline: named results read by field, stacked matrices, the
+keywords users pass.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import srcad
+
+RNG = np.random.default_rng(7)
+SQUARE = RNG.normal(size=(4, 4))
+TALL = RNG.normal(size=(5, 3))
+WIDE = RNG.normal(size=(3, 5))
+STACK = RNG.normal(size=(2, 3, 4, 4))  # two stacking axes
+WEIGHTS = np.arange(4.0)
+
+
+# --- decompositions, read by field and by position ---------------------------------------------
+def eigh_fields(a):
+    result = np.linalg.eigh(a)
+    return np.sum(result.eigenvalues * WEIGHTS) + np.sum(result.eigenvectors[:, 0] ** 2 * WEIGHTS)
+
+
+def eigh_upper(a):
+    w, v = np.linalg.eigh(a, "U")
+    return np.sum(w**2) + np.sum(np.abs(v[0]))
+
+
+def eigvalsh_cubed(a):
+    return np.sum(np.linalg.eigvalsh(a, UPLO="U") ** 3)
+
+
+def svd_fields(a):
+    result = np.linalg.svd(a, full_matrices=False)
+    return np.sum(result.S) + np.sum(result.U[:, 0] * np.arange(5.0)) + np.sum(np.abs(result.Vh))
+
+
+def svd_wide(a):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.sum(s**2) + np.sum(np.abs(u)) + np.sum(vh[:, 0] * np.arange(3.0))
+
+
+def svd_square_default(a):
+    u, s, vh = np.linalg.svd(a)  # full_matrices=True: the same as reduced for a square
+    return np.sum(s) + np.sum(np.abs(u @ vh))
+
+
+def singular_values(a):
+    return np.sum(np.linalg.svd(a, compute_uv=False) ** 2)
+
+
+def qr_fields(a):
+    result = np.linalg.qr(a)
+    return np.sum(result.Q * np.arange(3.0)) + np.sum(result.R**2)
+
+
+def qr_wide(a):
+    q, r = np.linalg.qr(a)
+    return np.sum(q * np.arange(3.0)) + np.sum(r**2)
+
+
+def qr_r_only(a):
+    return np.sum(np.linalg.qr(a, mode="r") ** 2)
+
+
+def eig_real(a):
+    result = np.linalg.eig(a @ a.T + 4.0 * np.eye(4))  # real, distinct eigenvalues
+    return np.sum(result.eigenvalues**2) + np.sum(np.abs(result.eigenvectors))
+
+
+def pinv_squared(a):
+    return np.sum(np.linalg.pinv(a) ** 2)
+
+
+def lstsq_single_column(a):
+    x, residuals, rank, s = np.linalg.lstsq(a[:, :1], np.arange(5.0), rcond=None)
+    return np.sum(x**2) + np.sum(residuals) + np.sum(s)
+
+
+def lstsq_square(a):
+    return np.sum(np.linalg.lstsq(a, np.ones((4, 2)), rcond=None)[0] ** 2)
+
+
+def matrix_powers(a):
+    return np.sum(np.linalg.matrix_power(a, 3)) + np.sum(
+        np.linalg.matrix_power(a + 5.0 * np.eye(4), -2)
+    )
+
+
+@pytest.mark.parametrize("ord", ["nuc", 2, -2, 1, -1, "fro"])
+def test_matrix_norms(ord):
+    def norm(a):
+        return np.linalg.norm(a, ord=ord)  # an int or a string: fixed when compiling
+
+    _check_both_modes(norm, TALL)
+
+
+def infinity_norms(a):
+    return np.linalg.norm(a, np.inf) + 2.0 * np.linalg.norm(a, ord=-np.inf)
+
+
+def stacked_norms(a):
+    return np.sum(np.linalg.norm(a, ord="nuc", axis=(1, 2))) + np.sum(
+        np.linalg.norm(a, ord=2, axis=(2, 0), keepdims=True)
+    )
+
+
+DECOMPOSITIONS = [
+    (eigh_fields, SQUARE),
+    (eigh_upper, SQUARE),
+    (eigvalsh_cubed, SQUARE),
+    (svd_fields, TALL),
+    (svd_wide, WIDE),
+    (svd_square_default, SQUARE),
+    (singular_values, WIDE),
+    (qr_fields, TALL),
+    (qr_wide, WIDE),
+    (qr_r_only, TALL),
+    (eig_real, SQUARE),
+    (pinv_squared, TALL),
+    (pinv_squared, WIDE),
+    (lstsq_single_column, TALL),
+    (lstsq_square, SQUARE),
+    (matrix_powers, SQUARE),
+    (infinity_norms, TALL),
+    (stacked_norms, RNG.normal(size=(3, 4, 5))),
+]
+
+
+def _check_both_modes(function, x):
+    srcad.check_grad(function, x)
+    forward = srcad.grad(function, mode="forward")(x)
+    np.testing.assert_allclose(forward, srcad.grad(function)(x), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("function", "x"), DECOMPOSITIONS, ids=lambda v: getattr(v, "__name__", "")
+)
+def test_decompositions(function, x):
+    _check_both_modes(function, x)
+
+
+# --- every linalg function on stacks of matrices ------------------------------------------------
+def _invertible(a):
+    return a + 4.0 * np.eye(4)
+
+
+def stacked_inv(a):
+    return np.sum(np.linalg.inv(_invertible(a)) ** 2)
+
+
+def stacked_det(a):
+    return np.sum(np.linalg.det(_invertible(a)))
+
+
+def stacked_slogdet(a):
+    return np.sum(np.linalg.slogdet(_invertible(a)).logabsdet)
+
+
+def stacked_solve(a):
+    return np.sum(np.linalg.solve(_invertible(a), np.ones((2, 3, 4, 2))) ** 2)
+
+
+def stacked_cholesky(a):
+    return np.sum(np.linalg.cholesky(a @ np.swapaxes(a, -1, -2) + 4.0 * np.eye(4)))
+
+
+def stacked_eigh(a):
+    w, v = np.linalg.eigh(a)
+    return np.sum(w**2) + np.sum(np.abs(v[..., 0, :]))
+
+
+def stacked_svd(a):
+    u, s, vh = np.linalg.svd(a)
+    return np.sum(s) + np.sum(np.abs(u[..., 0]))
+
+
+def stacked_qr(a):
+    return np.sum(np.linalg.qr(a).R ** 2)
+
+
+def stacked_pinv(a):
+    return np.sum(np.linalg.pinv(a[..., :3]) ** 2)
+
+
+def stacked_power(a):
+    return np.sum(np.linalg.matrix_power(a, 2))
+
+
+def stacked_eig(a):
+    return np.sum(np.linalg.eig(a @ np.swapaxes(a, -1, -2) + 4.0 * np.eye(4)).eigenvalues ** 2)
+
+
+STACKED = [
+    stacked_inv,
+    stacked_det,
+    stacked_slogdet,
+    stacked_solve,
+    stacked_cholesky,
+    stacked_eigh,
+    stacked_svd,
+    stacked_qr,
+    stacked_pinv,
+    stacked_power,
+    stacked_eig,
+]
+
+
+@pytest.mark.parametrize("function", STACKED, ids=lambda f: f.__name__)
+def test_stacked_matrices(function):
+    _check_both_modes(function, STACK)
+
+
+# --- refused, at the user's line ----------------------------------------------------------------
+def svd_full_of_tall(a):
+    u, s, vh = np.linalg.svd(a)
+    return np.sum(s)
+
+
+def qr_complete_of_tall(a):
+    return np.sum(np.linalg.qr(a, mode="complete").R)
+
+
+def lstsq_tall(a):
+    return np.sum(np.linalg.lstsq(a, np.ones(5), rcond=None)[0])
+
+
+@pytest.mark.parametrize(
+    ("function", "message"),
+    [
+        (svd_full_of_tall, "pass full_matrices=False"),
+        (qr_complete_of_tall, "use mode='reduced'"),
+        (lstsq_tall, "use np.linalg.pinv"),
+    ],
+)
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_ill_defined_derivatives_are_refused(function, message, mode):
+    with pytest.raises(srcad.NoDerivativeRule, match=message) as raised:
+        srcad.grad(function, mode=mode)(TALL)
+    assert "test_linalg_forms.py" in str(raised.value)
+
+
+# --- a second call after a global changed --------------------------------------------------------
+SHIFT = np.eye(4)
+
+
+def shifted_spectrum(a):
+    w, v = np.linalg.eigh(a + SHIFT)
+    return np.sum(w**3) + np.sum(np.linalg.svd(a @ SHIFT, compute_uv=False))
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_global_changed_between_calls_is_read_again(mode):
+    global SHIFT
+    gradient = srcad.grad(shifted_spectrum, mode=mode)
+    try:
+        for shift in (np.eye(4), RNG.normal(size=(4, 4))):
+            SHIFT = shift
+            expected = srcad.numerical_grad(shifted_spectrum, SQUARE)
+            np.testing.assert_allclose(gradient(SQUARE), expected, rtol=1e-6, atol=1e-8)
+    finally:
+        SHIFT = np.eye(4)
