@@ -465,6 +465,22 @@ def layers(x):
 
 def per_key(params):
     return sum(np.sum(C * v) ** 2 for v in params.values())
+
+
+OPTS = {"b": np.array([1.0, 2.0, 3.0])}
+
+
+def inner(a, b):
+    return np.sum(a * b)
+
+
+def scaled(v):
+    for item in v:
+        yield SCALE * item
+
+
+def spread(x, *extra):
+    return inner(x, **OPTS) + sum(np.sum(e * x) for e in extra) + sum(scaled(x))
 """
 
 
@@ -527,3 +543,17 @@ def test_an_argument_of_another_length_recompiles_the_comprehension():
     forward = srcad.grad(neighbours, mode="forward")
     _assert_close(forward(short), srcad.numerical_grad(neighbours, short))
     _assert_close(forward(long), srcad.numerical_grad(neighbours, long))
+
+
+def test_starred_forms_and_a_generator_read_the_world_again(tmp_path):
+    m = _world(tmp_path)
+    x, e = np.array([0.5, -1.0, 2.0]), np.array([1.0, 0.5, -0.5])
+    for transform in (srcad.grad, lambda f: srcad.grad(f, mode="forward")):
+        m.SCALE, m.OPTS = 2.0, {"b": np.array([1.0, 2.0, 3.0])}
+        g = transform(m.spread)
+        _assert_close(g(x, e), srcad.numerical_grad(m.spread, x, e))
+        m.OPTS["b"] = np.array([-2.0, 0.5, 4.0])
+        m.SCALE = 0.25
+        _assert_close(g(x, e), srcad.numerical_grad(m.spread, x, e))
+        m.OPTS = {"b": 3.0}  # a float now: compiled again
+        _assert_close(g(x, e, e), srcad.numerical_grad(m.spread, x, e, e))
