@@ -8,7 +8,6 @@ keeps srcad's). Line numbers are found from the marker comment `# <- here`, neve
 
 from __future__ import annotations
 
-import functools
 import importlib.metadata
 import inspect
 import os
@@ -216,19 +215,6 @@ def test_recursion_on_data_is_a_short_located_error(fun, x):
 
 
 # --- errors that used to have no file and line -------------------------------------------------
-
-
-def scaled(x, scale):  # <- here
-    return np.sum(x * scale)
-
-
-def test_a_partial_names_the_function_and_how_to_rewrite_it():
-    with pytest.raises(srcad.SrcadError) as info:
-        srcad.grad(functools.partial(scaled, scale=2.0))(np.ones(3))
-
-    assert_points_at(info.value, scaled)
-    assert "def scaled_fixed(x): return scaled(x, scale=2.0)" in str(info.value)
-    assert srcad_frames(info.value) == []
 
 
 def loss_and_prediction(x):

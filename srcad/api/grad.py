@@ -22,7 +22,16 @@ from srcad.api.signature import bind_call, signature_of
 from srcad.arguments import ArgSignature, Wrt
 from srcad.codegen.formatting import formatted
 from srcad.errors import RAISED_ON_PURPOSE, ArgumentTypeError, ArgumentValueError
-from srcad.pipeline import Compiled, compile_forward, compile_reverse, wrapper_function
+from srcad.frontend.parse import function_name
+from srcad.ir.primitive import CUSTOM
+from srcad.ir.prims import prim_of
+from srcad.pipeline import (
+    Compiled,
+    compile_forward,
+    compile_reverse,
+    primitive_function,
+    wrapper_function,
+)
 from srcad.pytree import flatten, unflatten
 from srcad.runtime.errors import hide_internal_frames
 from srcad.runtime.guard import make_guard
@@ -36,6 +45,7 @@ class Transformed:
     ):
         if mode not in ("reverse", "forward"):
             raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
+        fun = differentiable(fun)
         self.fun = fun
         self.wrt = Wrt.of(argnums)
         self.has_aux = has_aux
@@ -143,10 +153,18 @@ class Transformed:
         else:
             result = "(grads, value[1])" if self.has_aux else "grads"
         call = f"value, grads = {target.__name__}({', '.join(params)})"
-        name = f"{'value_and_' if self.returns_value else ''}grad_{self.fun.__name__}"
-        return wrapper_function(
-            name, params, call, result, target, f"The gradient of {self.fun.__name__}."
-        )
+        fun_name = function_name(self.fun)
+        name = f"{'value_and_' if self.returns_value else ''}grad_{fun_name}"
+        return wrapper_function(name, params, call, result, target, f"The gradient of {fun_name}.")
+
+
+def differentiable(fun: Callable) -> Callable:
+    """``fun``, or for a function with a derivative rule of its own (a NumPy ufunc such as
+    ``np.sqrt``, ``np.sum``, ``scipy.special.gammaln``), a one-line ``def`` calling it."""
+    prim = prim_of(fun)
+    if prim is None or prim.kind == CUSTOM:
+        return fun
+    return primitive_function(fun)
 
 
 class _FastPath(NamedTuple):

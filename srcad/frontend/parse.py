@@ -1,25 +1,50 @@
 """Frontend: a Python function object → its ``ast`` and the scope its names live in.
 
-``parse_function`` reads the function's source with ``inspect``, parses it, moves the line
-numbers to where the function sits in its file, strips decorators, and checks that every
-construct belongs to the supported subset (``check_supported``). Anything outside the subset
-raises ``UnsupportedSyntax`` naming the file, the line and the construct, with a suggested
-rewrite. Afterwards the tree is trusted by the lowering stage.
+``parse_function`` reads the function's source, parses it, moves the line numbers to where
+the function sits in its file, strips decorators, and checks that every construct belongs
+to the supported subset (``check_supported``). Anything outside the subset raises
+``UnsupportedSyntax`` naming the file, the line and the construct, with a suggested rewrite.
+Afterwards the tree is trusted by the lowering stage.
+
+Functions come as people write them: a ``def`` (its source read with ``inspect``); a
+lambda (the ``ast.Lambda`` node in its file whose position matches the code object's, so
+that several lambdas on one line, or one inside a call spread over lines, are told apart),
+made into a ``def`` named after the variable it is assigned to; a bound method, whose
+``self`` is bound outside the call; a ``functools.partial``, whose positional arguments
+are. A parameter bound outside the call is not a parameter of the parsed function: its
+name resolves, like a closure cell, to a ``Bound`` value read on every call through its
+path (``self.W``, ``partial_args[0]``: the tuple of the partial's arguments).
+
+    lambda params: loss(params, X)       →  def lambda(params): return loss(params, X)
+    model.loss  (def loss(self, x): ...) →  def loss(x): ...   with self bound to model
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import functools
 import inspect
 import linecache
 import textwrap
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from srcad.errors import ArgumentTypeError, SrcadError, UnsupportedSyntax
 from srcad.ir.world import WorldPath
+
+LAMBDA = "<lambda>"
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A parameter bound outside the call (a method's ``self``, an argument a
+    ``functools.partial`` fixes): the value now, and where the generated code reads it."""
+
+    value: object
+    path: WorldPath
 
 
 @dataclass(frozen=True)
@@ -31,7 +56,9 @@ class ParsedFunction:
     file: str
     globals: dict
     closure: dict
-    cells: dict = field(default_factory=dict)  # closure name -> its cell, read every call
+    # closure name -> its cell; a parameter bound outside the call -> its Bound value: both
+    # read on every call
+    cells: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -42,6 +69,8 @@ class ParsedFunction:
         (None for the enclosing function's own values and for builtins)."""
         if name in self.cells:
             cell = self.cells[name]
+            if isinstance(cell, Bound):
+                return cell.value, cell.path
             return cell.cell_contents, WorldPath(
                 cell, f"{name}_cell", (("attr", "cell_contents"),), name
             )
@@ -60,41 +89,248 @@ class ParsedFunction:
 
 
 def parse_function(fn: Callable) -> ParsedFunction:
-    """Parse ``fn`` and check it against the supported subset."""
-    code = getattr(fn, "__code__", None)
-    if code is None:
+    """Parse ``fn`` (a function, lambda, bound method or ``functools.partial``, or a stand-in
+    made by ``function_for``) and check it against the supported subset."""
+    fn = getattr(fn, "srcad_callable", fn)
+    function, bound = unbound(fn)
+    code = getattr(function, "__code__", None)
+    if code is None or not isinstance(function, types.FunctionType):
         raise _not_a_function(fn)
-    file = code.co_filename
-    try:
-        lines, first_line = inspect.getsourcelines(fn)
-    except (OSError, TypeError) as error:
-        raise SrcadError(
-            f"cannot read the source of {fn.__qualname__} ({error}); define it in a file "
-            "or a notebook cell so srcad can read it",
-            file,
-            code.co_firstlineno,
-        ) from None
-    tree = ast.parse(textwrap.dedent("".join(lines)))
-    ast.increment_lineno(tree, first_line - 1)
-    node = tree.body[0]
-    if not isinstance(node, ast.FunctionDef):
-        raise UnsupportedSyntax(
-            "only functions defined with 'def' can be differentiated; "
-            "rewrite the lambda as a def",
-            file,
-            first_line,
-        )
-    node.decorator_list = []
-    check_supported(node, file)
-    cells = {}
-    if fn.__closure__:
-        for name, cell in zip(code.co_freevars, fn.__closure__, strict=True):
+    if code.co_name == LAMBDA:
+        node, _ = _lambda_definition(function)
+    else:
+        node = _definition(function)
+    node = _without_parameters(node, set(bound))
+    check_supported(node, code.co_filename)
+    cells: dict[str, object] = dict(bound)
+    if function.__closure__:
+        for name, cell in zip(code.co_freevars, function.__closure__, strict=True):
             try:
                 cell.cell_contents  # noqa: B018 - an empty cell: the variable is assigned later
             except ValueError:
                 continue
             cells[name] = cell
-    return ParsedFunction(fn, node, file, fn.__globals__, {}, cells)
+    return ParsedFunction(function, node, code.co_filename, function.__globals__, {}, cells)
+
+
+def unbound(fn: Callable) -> tuple[Callable, dict[str, Bound]]:
+    """The Python function ``fn`` runs, and its parameters bound outside the call: a bound
+    method's first (``self``, ``cls``), a ``functools.partial``'s leading positional ones.
+    (A partial's keywords stay parameters: the API binds them on every call.)"""
+    if isinstance(fn, types.MethodType):
+        function, bound = unbound(fn.__func__)
+        name = _free_positional(function, bound, fn)[0]
+        owner = fn.__self__
+        return function, {**bound, name: Bound(owner, WorldPath(owner, name, (), name))}
+    if isinstance(fn, functools.partial):
+        function, bound = unbound(fn.func)
+        names = _free_positional(function, bound, fn)
+        if len(fn.args) > len(names):
+            raise ArgumentTypeError(
+                f"functools.partial gives {len(fn.args)} positional arguments to "
+                f"{getattr(function, '__name__', 'a function')}, which takes {len(names)}"
+            )
+        bound = dict(bound)
+        for k, (name, value) in enumerate(zip(names, fn.args, strict=False)):
+            path = WorldPath(fn.args, "partial_args", (("item", k),), name)
+            bound[name] = Bound(value, path)
+        return function, bound
+    return fn, {}
+
+
+def _free_positional(function: Callable, bound: dict, fn: Callable) -> list[str]:
+    """The positional parameters of ``function`` not bound yet, in order."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        raise _not_a_function(fn)
+    names = [n for n in code.co_varnames[: code.co_argcount] if n not in bound]
+    if not names:
+        raise ArgumentTypeError(
+            f"{type(fn).__name__} binds more arguments than "
+            f"{getattr(function, '__name__', 'the function')} takes"
+        )
+    return names
+
+
+def _definition(fn: types.FunctionType) -> ast.FunctionDef:
+    """The ``def`` of ``fn``, read with ``inspect``, decorators stripped."""
+    code = fn.__code__
+    try:
+        lines, first_line = inspect.getsourcelines(fn)
+    except (OSError, TypeError) as error:
+        raise _no_source(fn, error) from None
+    tree = ast.parse(textwrap.dedent("".join(lines)))
+    ast.increment_lineno(tree, first_line - 1)
+    node = tree.body[0]
+    if not isinstance(node, ast.FunctionDef):
+        raise UnsupportedSyntax(
+            f"cannot find the definition of {fn.__qualname__} in its source",
+            code.co_filename,
+            first_line,
+        )
+    node.decorator_list = []
+    return node
+
+
+def _no_source(fn: types.FunctionType, error: object) -> SrcadError:
+    return SrcadError(
+        f"cannot read the source of {fn.__qualname__} ({error}); define it in a file "
+        "or a notebook cell so srcad can read it",
+        fn.__code__.co_filename,
+        fn.__code__.co_firstlineno,
+    )
+
+
+# --- lambdas ------------------------------------------------------------------------------
+def _lambda_definition(fn: types.FunctionType) -> tuple[ast.FunctionDef, str]:
+    """A lambda as the ``def`` it stands for (``def lambda(x): return <body>``, named after
+    the variable it is assigned to, if any), found by its position in its file."""
+    code = fn.__code__
+    file = code.co_filename
+    linecache.checkcache(file)
+    lines = linecache.getlines(file, fn.__globals__)
+    if not lines:
+        raise _no_source(fn, "no source file")
+    try:
+        candidates = _lambdas_on_line(file, "".join(lines), code.co_firstlineno)
+    except SyntaxError as error:
+        raise _no_source(fn, error) from None
+    found, name = _matching_lambda(candidates, code)
+    node = copy.deepcopy(found)
+    body = ast.Return(node.body)
+    ast.copy_location(body, node.body)
+    definition = ast.FunctionDef(
+        name=name, args=node.args, body=[body], decorator_list=[], returns=None
+    )
+    return ast.copy_location(definition, node), name
+
+
+@functools.lru_cache(maxsize=32)
+def _lambdas_on_line(file: str, text: str, line: int) -> tuple[tuple[ast.Lambda, str], ...]:
+    """The lambdas that start on ``line`` of a file with this text, each with the name it
+    is assigned to (``objective = lambda p: ...``; else ``lambda``). Cached: a training
+    loop that makes a lambda per step finds it again without parsing the file."""
+    tree = _parsed_file(file, text)
+    names: dict[int, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Lambda):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if len(targets) == 1 and isinstance(targets[0], (ast.Name, ast.Attribute)):
+                target = targets[0]
+                names[id(node.value)] = target.id if isinstance(target, ast.Name) else target.attr
+    return tuple(
+        (node, names.get(id(node), "lambda"))
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Lambda) and node.lineno == line
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed_file(file: str, text: str) -> ast.Module:
+    return ast.parse(text, file)
+
+
+def _matching_lambda(
+    candidates: tuple[tuple[ast.Lambda, str], ...], code: types.CodeType
+) -> tuple[ast.Lambda, str]:
+    """The lambda whose body spans the source positions of ``code``'s instructions (the
+    innermost, for a lambda inside another); on Python 3.10, which records no columns, the
+    only lambda on the line with these parameters."""
+    span = _code_span(code)
+    if span is not None:
+        start, end = span
+        inside = [
+            (node, name)
+            for node, name in candidates
+            if _start(node.body) <= start and end <= _end(node.body)
+        ]
+        if inside:
+            return max(inside, key=lambda found: (_start(found[0].body), _end(found[0].body)))
+    parameters = list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
+    same = [(n, name) for n, name in candidates if _parameters(n.args) == parameters]
+    if len(same) == 1:
+        return same[0]
+    raise SrcadError(
+        f"cannot tell which of the {len(same) or 'no'} lambdas on this line is the function "
+        "(srcad reads a lambda from its line); assign it to a name with 'def'",
+        code.co_filename,
+        code.co_firstlineno,
+    )
+
+
+def _code_span(code: types.CodeType) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """The first and last source position of ``code``'s instructions: its lambda's body."""
+    if not hasattr(code, "co_positions"):
+        return None
+    starts, ends = [], []
+    for line, end_line, column, end_column in code.co_positions():
+        if line is None or end_line is None or column is None or end_column is None:
+            continue
+        if (line, column) != (end_line, end_column):  # (line, line, 0, 0): the function's start
+            starts.append((line, column))
+            ends.append((end_line, end_column))
+    return (min(starts), max(ends)) if starts else None
+
+
+def _start(node: ast.expr) -> tuple[int, int]:
+    return node.lineno, node.col_offset
+
+
+def _end(node: ast.expr) -> tuple[int, int]:
+    return node.end_lineno or node.lineno, node.end_col_offset or 0
+
+
+def _parameters(arguments: ast.arguments) -> list[str]:
+    return [a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs]
+
+
+def _without_parameters(node: ast.FunctionDef, names: set[str]) -> ast.FunctionDef:
+    """``node`` without the positional parameters ``names`` (bound outside the call), and
+    their defaults."""
+    if not names:
+        return node
+    arguments = node.args
+    positional = arguments.posonlyargs + arguments.args
+    first_default = len(positional) - len(arguments.defaults)
+    arguments.defaults = [
+        default
+        for k, default in enumerate(arguments.defaults)
+        if positional[first_default + k].arg not in names
+    ]
+    arguments.posonlyargs = [a for a in arguments.posonlyargs if a.arg not in names]
+    arguments.args = [a for a in arguments.args if a.arg not in names]
+    return node
+
+
+# --- the function the pipeline compiles ---------------------------------------------------
+def function_name(fn: Callable) -> str:
+    """The name generated code gives ``fn``: its own; a lambda's variable (or ``lambda``);
+    the name of the function a bound method or partial calls."""
+    function, _ = unbound(fn)
+    code = getattr(function, "__code__", None)
+    if code is not None and code.co_name == LAMBDA and isinstance(function, types.FunctionType):
+        return _lambda_definition(function)[1]
+    return str(getattr(function, "__name__", type(fn).__name__))
+
+
+def function_for(fn: Callable) -> types.FunctionType:
+    """A Python function standing for ``fn`` in the pipeline: ``fn`` itself for a ``def``;
+    for a lambda, a bound method or a partial, the function it runs, named for generated
+    code (``lambda_grad``, ``objective_grad``), which remembers ``fn`` (``srcad_callable``:
+    ``parse_function`` parses ``fn`` with its bound parameters)."""
+    if isinstance(fn, types.FunctionType) and fn.__code__.co_name != LAMBDA:
+        return fn
+    function, _ = unbound(fn)
+    if not isinstance(function, types.FunctionType):
+        raise _not_a_function(fn)
+    name = function_name(fn)
+    stand_in = types.FunctionType(
+        function.__code__, function.__globals__, name, function.__defaults__, function.__closure__
+    )
+    stand_in.__qualname__ = function.__qualname__.replace(LAMBDA, "lambda")
+    stand_in.__kwdefaults__ = function.__kwdefaults__
+    stand_in.srcad_callable = fn  # type: ignore[attr-defined]
+    return stand_in
 
 
 def globals_name(namespace: dict) -> str:
@@ -106,25 +342,12 @@ def globals_name(namespace: dict) -> str:
 
 def _not_a_function(fn: object) -> Exception:
     """The error for a callable without Python source of its own."""
-    if not isinstance(fn, functools.partial):
-        return ArgumentTypeError(
-            f"srcad can differentiate Python functions, not {type(fn).__name__}"
-        )
-    name = getattr(fn.func, "__name__", "f")
-    positional = [repr(value) for value in fn.args]
-    keywords = [f"{key}={value!r}" for key, value in fn.keywords.items()]
-    try:
-        params = [p for p in inspect.signature(fn).parameters if p not in fn.keywords]
-    except (TypeError, ValueError):
-        params = ["x"]
-    call = ", ".join([*positional, *params, *keywords])
-    code = getattr(fn.func, "__code__", None)
-    return SrcadError(
-        f"cannot differentiate functools.partial({', '.join([name, *positional, *keywords])}) "
-        f"yet; differentiate a def that fixes the arguments instead: "
-        f"'def {name}_fixed({', '.join(params)}): return {name}({call})'",
-        code.co_filename if code else None,
-        code.co_firstlineno if code else None,
+    what = type(fn).__name__
+    if isinstance(fn, functools.partial):
+        what = f"functools.partial of {getattr(fn.func, '__name__', type(fn.func).__name__)}"
+    return ArgumentTypeError(
+        f"srcad can differentiate Python functions (def, lambda, methods, functools.partial "
+        f"of them, NumPy functions with a derivative rule), not {what}"
     )
 
 

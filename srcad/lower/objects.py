@@ -1,0 +1,154 @@
+"""Lowering calls of Python objects that are not functions: partials, ``map``, records.
+
+- ``functools.partial(f, theta)`` made in the function is a ``Partial`` (its arguments may
+  be traced values, ``f`` a function defined inside); calling it calls ``f`` with the bound
+  arguments first. A partial from outside the function has its ``func``, ``args`` and
+  ``keywords`` staged through its path, so that its arrays are read on every call, as
+  closure cells are.
+- ``map(f, xs, ...)`` of a function the lowering calls (the user's, a lambda, a partial)
+  is the list of its calls, one per item: ``sum(map(partial(f, theta), data))``.
+- Calling a NamedTuple or dataclass builds the container (``return Layer(W2, b2)``):
+  pytrees know both (``srcad.pytree``); a dataclass is built from its fields, as the
+  ``__init__`` that ``dataclasses`` writes does.
+
+Before:  ``sum(map(partial(loss, theta), batches))``
+After:   ``loss(theta, batches[0]) + loss(theta, batches[1]) + ...``, each call inlined.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.lower.context import Lowering
+from srcad.lower.iteration import static_items
+from srcad.lower.world import Outside
+
+# ``call(lowering, function, args, kwargs, node)``: how ``srcad.lower.calls`` lowers a call
+CallFunction = Callable[[Lowering, object, list, dict, ast.Call], object]
+
+
+@dataclass(frozen=True, eq=False)
+class Partial:
+    """``functools.partial(function, *args, **keywords)`` made in the lowered function."""
+
+    function: object
+    args: tuple[object, ...]
+    keywords: dict[str, object]
+
+
+def is_object_call(function: object) -> bool:
+    """Whether calling ``function`` is lowered here."""
+    target = function.value if isinstance(function, Outside) else function
+    return (
+        target is functools.partial
+        or target is map
+        or isinstance(target, (Partial, functools.partial))
+        or is_record_class(target)
+    )
+
+
+def call_object(
+    lowering: Lowering,
+    function: object,
+    args: list,
+    kwargs: dict,
+    node: ast.Call,
+    call: CallFunction,
+) -> object:
+    """The value of ``function(*args, **kwargs)`` for a function ``is_object_call`` admits."""
+    target = function.value if isinstance(function, Outside) else function
+    if target is functools.partial:
+        if not args:
+            raise lowering.located(SrcadError, "functools.partial() needs a function", node)
+        return Partial(args[0], tuple(args[1:]), dict(kwargs))
+    if target is map:
+        return _map(lowering, args, kwargs, node, call)
+    if isinstance(function, Outside) and isinstance(target, functools.partial):
+        function = _staged_partial(lowering, function)
+    elif isinstance(function, functools.partial):
+        function = Partial(function.func, function.args, function.keywords)
+    if isinstance(function, Partial):
+        arguments = [*function.args, *args]
+        return call(lowering, function.function, arguments, {**function.keywords, **kwargs}, node)
+    lowering.world.unwrap(function)  # the class is fixed: another class is another compile
+    assert isinstance(target, type)  # is_record_class
+    return construct(lowering, target, args, kwargs, node)
+
+
+def _staged_partial(lowering: Lowering, partial: Outside) -> Partial:
+    """A partial from outside: its function fixed, its arguments read on every call."""
+    world = lowering.world
+    arguments = world.attribute(partial, "args")  # staged item by item
+    keywords = world.attribute(partial, "keywords")
+    return Partial(
+        world.attribute(partial, "func"),
+        tuple(arguments) if isinstance(arguments, (tuple, list)) else (),
+        dict(keywords) if isinstance(keywords, dict) else {},
+    )
+
+
+def _map(lowering: Lowering, args: list, kwargs: dict, node: ast.Call, call: CallFunction) -> list:
+    """``map(f, *iterables)``: the calls of ``f``, one per item (as many as the shortest
+    iterable has), in a list."""
+    if kwargs or len(args) < 2:
+        raise lowering.located(
+            SrcadError, f"'{ast.unparse(node)}': map takes a function and iterables", node
+        )
+    columns = [static_items(lowering, iterable, node) for iterable in args[1:]]
+    return [call(lowering, args[0], list(items), {}, node) for items in zip(*columns, strict=False)]
+
+
+# --- NamedTuples and dataclasses ----------------------------------------------------------
+def is_record_class(value: object) -> bool:
+    """A NamedTuple or dataclass class of the user's (pytrees know its instances)."""
+    if not isinstance(value, type) or value.__module__.startswith("srcad."):
+        return False
+    is_named_tuple = issubclass(value, tuple) and hasattr(value, "_fields")
+    return is_named_tuple or dataclasses.is_dataclass(value)
+
+
+def construct(lowering: Lowering, cls: type, args: list, kwargs: dict, node: ast.Call) -> object:
+    """An instance of a NamedTuple or dataclass holding the values given (traced or not)."""
+    args = lowering.world.unwrap(args)
+    kwargs = lowering.world.unwrap(kwargs)
+    if issubclass(cls, tuple):
+        return _checked(lowering, node, lambda: cls(*args, **kwargs))
+    params: Any = getattr(cls, "__dataclass_params__", None)
+    if not getattr(params, "init", True) or hasattr(cls, "__post_init__"):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' runs code of {cls.__name__}'s own (__init__ or "
+            "__post_init__) on values srcad traces; srcad builds a dataclass from its fields: "
+            "compute the fields first and pass them",
+            node,
+        )
+    bound = _checked(lowering, node, lambda: inspect.signature(cls).bind(*args, **kwargs))
+    instance = object.__new__(cls)
+    fields: Any = dataclasses.fields  # of a class is_record_class found to be a dataclass
+    for field in fields(cls):
+        if field.name in bound.arguments:
+            value = bound.arguments[field.name]
+        elif field.default is not dataclasses.MISSING:
+            value = field.default
+        else:  # bind checked that the field has a default
+            value = field.default_factory()
+        object.__setattr__(instance, field.name, value)  # as a frozen dataclass's __init__
+    return instance
+
+
+def _checked(lowering: Lowering, node: ast.Call, make: Callable[[], Any]) -> Any:
+    """``make()``; Python's TypeError (a missing field) at the user's line."""
+    try:
+        return make()
+    except TypeError as error:
+        raise lowering.located(SrcadError, f"in '{ast.unparse(node)}': {error}", node) from None
+
+
+__all__ = ["Partial", "call_object", "construct", "is_object_call", "is_record_class"]

@@ -1,0 +1,329 @@
+"""Real Python (issue 11): functions and objects as people write them.
+
+Lambdas (several on one line, inside a call spread over lines, one made per training step),
+bound methods (``self``'s attributes read on every call), static and class methods,
+``functools.partial`` (its arguments read on every call), NumPy functions as the function
+itself, NamedTuples and dataclasses built inside the function, and srcad's transformations
+called inside differentiated code. Each is checked against central differences of the plain
+function, in reverse mode and, where it means something, forward mode, and again after the
+world outside the function changed (a global, an attribute of ``self``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from functools import partial
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+import scipy.special
+
+import srcad
+
+RNG = np.random.default_rng(11)
+X = RNG.normal(size=3)
+W = RNG.normal(size=(3, 3))
+DATA = [RNG.normal(size=3) for _ in range(3)]
+
+
+def _check_everywhere(fun, *args, argnums=0, forward=True):
+    """Reverse, value-and-gradient and (unless told not to) forward mode against central
+    differences."""
+    srcad.check_grad(fun, *args, argnums=argnums)
+    value, grads = srcad.value_and_grad(fun, argnums=argnums)(*args)
+    assert value == pytest.approx(fun(*args))
+    expected = srcad.numerical_grad(fun, *args, argnums=argnums)
+    _assert_close(grads, expected)
+    if forward:
+        _assert_close(srcad.grad(fun, argnums=argnums, mode="forward")(*args), expected)
+
+
+def _assert_close(got, expected, rtol=1e-5):
+    got_leaves, expected_leaves = _leaves(got), _leaves(expected)
+    assert len(got_leaves) == len(expected_leaves)
+    for g, e in zip(got_leaves, expected_leaves, strict=True):
+        np.testing.assert_allclose(g, e, rtol=rtol, atol=1e-8)
+
+
+def _leaves(tree):
+    if isinstance(tree, dict):
+        return [leaf for key in sorted(tree) for leaf in _leaves(tree[key])]
+    if isinstance(tree, (list, tuple)):
+        return [leaf for item in tree for leaf in _leaves(item)]
+    return [tree]
+
+
+def _body(transformed) -> str:
+    """The generated function that computes (after the one checking the layout)."""
+    return srcad.source(transformed).split("_unchecked(")[-1]
+
+
+# --- lambdas ----------------------------------------------------------------------------------
+SCALE = 1.5
+act = lambda v: np.tanh(v) * SCALE  # noqa: E731 - a module-level lambda, as people write them
+objective = lambda params: np.sum(params**3) + np.sum(np.sin(params))  # noqa: E731
+first, second = (lambda v: np.sum(v**2)), (lambda v: np.sum(np.exp(v)))  # one line, two lambdas
+
+
+def test_a_lambda_is_differentiated_in_both_modes():
+    _check_everywhere(lambda x: np.sum(np.tanh(x) ** 2), X)
+    _check_everywhere(lambda x, y: np.sum(x * y**2), X, W[0], argnums=(0, 1))
+
+
+def test_a_lambda_assigned_to_a_name_names_the_generated_function():
+    transformed = srcad.value_and_grad(objective)
+    value, grads = transformed(X)
+    assert value == pytest.approx(objective(X))
+    _assert_close(grads, srcad.numerical_grad(objective, X))
+    assert "def objective_grad(params" in srcad.source(transformed)
+
+
+def test_lambdas_on_one_line_are_told_apart():
+    _assert_close(srcad.grad(first)(X), 2 * X)
+    _assert_close(srcad.grad(second)(X), np.exp(X))
+    inner_and_outer = lambda v: (lambda u: np.sum(u**3))(v * 2.0)  # noqa: E731
+    _check_everywhere(inner_and_outer, X)
+
+
+def test_a_lambda_inside_a_call_spread_over_lines():
+    assert np.allclose(
+        srcad.grad(
+            lambda v: np.sum(
+                np.sin(v) * 2.0,
+            )
+        )(X),
+        2.0 * np.cos(X),
+    )
+
+
+def test_a_module_level_lambda_reads_its_global_on_every_call():
+    global SCALE
+    fun = lambda x: np.sum(act(x))  # noqa: E731
+    transformed = srcad.grad(fun)
+    _assert_close(transformed(X), srcad.numerical_grad(fun, X))
+    SCALE, before = 4.0, SCALE
+    try:
+        _assert_close(transformed(X), srcad.numerical_grad(fun, X))
+        _assert_close(transformed(X), 4.0 * (1 - np.tanh(X) ** 2))
+    finally:
+        SCALE = before
+
+
+def loss(w, inputs, targets):
+    return np.mean((inputs @ w - targets) ** 2)
+
+
+def test_a_lambda_per_training_step_uses_that_step_s_data():
+    w = np.zeros(3)
+    for _ in range(3):
+        inputs, targets = RNG.normal(size=(5, 3)), RNG.normal(size=5)
+        g = srcad.grad(lambda w: loss(w, inputs, targets))(w)  # noqa: B023 - made per step
+        expected = 2 * inputs.T @ (inputs @ w - targets) / 5
+        _assert_close(g, expected)
+        w = w - 0.1 * g
+
+
+def test_the_hessian_of_a_lambda():
+    hessian = srcad.hessian(lambda v: np.sum(v**3))(X)
+    _assert_close(hessian, np.diag(6 * X))
+
+
+def test_a_lambda_with_a_closure_reads_the_cell_on_every_call():
+    scale = np.array([1.0, 2.0, 3.0])
+    fun = lambda x: np.sum(np.sin(x) * scale)  # noqa: E731
+    transformed = srcad.grad(fun)
+    _assert_close(transformed(X), np.cos(X) * scale)
+    scale[:] = [4.0, 5.0, 6.0]
+    _assert_close(transformed(X), np.cos(X) * scale)
+
+
+# --- bound methods, static and class methods -----------------------------------------------
+class Model:
+    offset = 0.25
+
+    def __init__(self, weights, scale):
+        self.W = weights
+        self.scale = scale
+
+    def forward(self, x):
+        return np.tanh(self.W @ x)
+
+    def loss(self, x):
+        return np.sum(self.forward(x) ** 2) * self.scale + self.offset
+
+    @staticmethod
+    def squared(x):
+        return np.sum(x * x)
+
+    @classmethod
+    def shifted(cls, x):
+        return np.sum((x - cls.offset) ** 2)
+
+
+def test_a_bound_method_reads_self_on_every_call():
+    model = Model(W.copy(), 2.0)
+    transformed = srcad.grad(model.loss)
+    _check_everywhere(model.loss, X)
+    model.W = W * 3.0  # a new array, and a new scale: both read on the next call
+    model.scale = 0.5
+    _assert_close(transformed(X), srcad.numerical_grad(model.loss, X))
+    model.W *= -1.0  # changed in place
+    _assert_close(transformed(X), srcad.numerical_grad(model.loss, X))
+    assert "W = self.W" in _body(transformed)
+
+
+def test_static_and_class_methods():
+    _check_everywhere(Model.squared, X)
+    _check_everywhere(Model.shifted, X)
+    transformed = srcad.grad(Model.shifted)
+    Model.offset, before = 1.0, Model.offset
+    try:
+        _assert_close(transformed(X), 2 * (X - 1.0))
+    finally:
+        Model.offset = before
+
+
+def test_methods_called_inside_a_function():
+    model = Model(W.copy(), 1.0)
+
+    def outer(x):
+        return model.loss(x) + Model.squared(x) + Model.shifted(x)
+
+    _check_everywhere(outer, X)
+
+
+# --- functools.partial and map ----------------------------------------------------------------
+def weighted(w, inputs, targets, decay=0.0):
+    return np.sum((inputs @ w - targets) ** 2) + decay * np.sum(w**2)
+
+
+def test_a_partial_with_keywords():
+    inputs, targets = W.copy(), X.copy()
+    fun = functools.partial(weighted, inputs=inputs, targets=targets, decay=0.1)
+    _check_everywhere(fun, X)
+
+
+def test_a_partial_reads_its_arguments_on_every_call():
+    inputs = W.copy()
+    fun = partial(weighted, X, inputs)  # w and inputs bound: argnums counts (targets, decay)
+    transformed = srcad.grad(fun)
+    targets = DATA[0]
+    _assert_close(transformed(targets), srcad.numerical_grad(fun, targets))
+    inputs *= 2.0
+    _assert_close(transformed(targets), srcad.numerical_grad(fun, targets))
+    _assert_close(transformed(targets), -2 * (inputs @ X - targets))
+
+
+def elementwise(theta, x):
+    return np.sum(np.tanh(theta * x))
+
+
+def summed_over_data(theta):
+    return sum(map(partial(elementwise, theta), DATA))
+
+
+def summed_with_a_lambda(theta):
+    return sum(map(lambda d: elementwise(theta, d), DATA))
+
+
+OUTSIDE_PARTIAL = partial(elementwise, np.array([1.0, 2.0, 3.0]))
+
+
+def through_an_outside_partial(x):
+    return OUTSIDE_PARTIAL(x) * 2.0
+
+
+@pytest.mark.parametrize("fun", [summed_over_data, summed_with_a_lambda])
+def test_map_of_a_partial_or_lambda(fun):
+    _check_everywhere(fun, X)
+
+
+def test_a_partial_from_outside_reads_its_arguments_on_every_call():
+    transformed = srcad.grad(through_an_outside_partial)
+    _assert_close(transformed(X), srcad.numerical_grad(through_an_outside_partial, X))
+    OUTSIDE_PARTIAL.args[0][:] = [-1.0, 0.5, 2.0]
+    _assert_close(transformed(X), srcad.numerical_grad(through_an_outside_partial, X))
+
+
+# --- NumPy functions as the function ----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("fun", "x"),
+    [(np.sqrt, 2.0), (np.tanh, 0.3), (scipy.special.gammaln, 2.5), (math.sin, 0.4)],
+    ids=["sqrt", "tanh", "gammaln", "math.sin"],
+)
+def test_a_numpy_function_is_the_function(fun, x):
+    _check_everywhere(fun, x)
+
+
+def test_numpy_functions_of_arrays_and_of_two_arguments():
+    _check_everywhere(np.sum, X)
+    _check_everywhere(np.add, 1.0, 2.0, argnums=(0, 1))
+    assert srcad.hessian(np.sin)(0.3) == pytest.approx(-np.sin(0.3))
+
+
+# --- NamedTuples and dataclasses built inside -------------------------------------------------
+class Layer(NamedTuple):
+    W: np.ndarray
+    b: np.ndarray
+
+
+@dataclasses.dataclass
+class Params:
+    w: np.ndarray
+    b: float = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class Frozen:
+    w: np.ndarray
+    tags: list = dataclasses.field(default_factory=list)
+
+
+def built_inside(x):
+    layer = Layer(x * 2.0, np.sin(x))
+    params = Params(w=layer.W, b=3.0)
+    defaulted = Params(layer.b)
+    frozen = Frozen(layer.b * x)
+    return (
+        np.sum(params.w * params.b)
+        + np.sum(defaulted.w) * defaulted.b
+        + np.sum(layer[1] ** 2)
+        + np.sum(frozen.w)
+    )
+
+
+def returns_a_layer(x):
+    return Layer(np.tanh(x), x**2)
+
+
+def test_records_built_inside_the_function():
+    _check_everywhere(built_inside, X)
+
+
+def test_a_record_built_inside_is_returned():
+    jacobians = srcad.jacrev(returns_a_layer)(X)
+    assert isinstance(jacobians, Layer)
+    _assert_close(jacobians.W, np.diag(1 - np.tanh(X) ** 2))
+    _assert_close(jacobians.b, np.diag(2 * X))
+    value, pull = srcad.vjp(returns_a_layer, X)
+    _assert_close(pull(Layer(np.ones(3), np.ones(3)))[0], 1 - np.tanh(X) ** 2 + 2 * X)
+
+
+@dataclasses.dataclass
+class Checked:
+    w: np.ndarray
+
+    def __post_init__(self):
+        self.w = self.w * 2.0
+
+
+def runs_post_init(x):
+    return np.sum(Checked(x).w)
+
+
+def test_a_dataclass_with_post_init_is_refused_at_the_line():
+    with pytest.raises(srcad.UnsupportedSyntax, match="__post_init__"):
+        srcad.grad(runs_post_init)(X)
