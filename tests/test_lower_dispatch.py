@@ -20,6 +20,11 @@ SUPPORTED_STATEMENTS = {
     ast.Return,
     ast.Expr,
     ast.Pass,
+    ast.Raise,
+    ast.Assert,
+    ast.With,
+    ast.Import,
+    ast.ImportFrom,
 }
 SUPPORTED_EXPRESSIONS = {
     ast.Constant,
@@ -40,6 +45,8 @@ SUPPORTED_EXPRESSIONS = {
     ast.SetComp,
     ast.DictComp,
     ast.GeneratorExp,
+    ast.JoinedStr,
+    ast.Set,
 }
 
 

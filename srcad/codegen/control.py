@@ -1,21 +1,27 @@
-"""Emitting control flow: the statements of ``if`` / ``else``, ``for``, ``while`` and the tape.
+"""Emitting control flow: the statements of ``if`` / ``else``, ``for``, ``while``, the tape,
+``with`` and ``raise``.
 
 The values of a loop or an ``if`` that share one Python variable are grouped before naming
 (``grouping``); where a group could not absorb a value, an explicit assignment is written
-here: before the loop, at the end of the body, or at the end of a branch.
+here: before the loop, at the end of the body, or at the end of a branch. A ``cond`` on a
+``Context`` is a ``with`` block (its other branch is never taken); a branch ends at its
+``raise``.
 """
 
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Sequence, Set
 from typing import TYPE_CHECKING
 
+from srcad.codegen.expressions import literal
 from srcad.codegen.function import parameter_names
-from srcad.ir import Atom, Eqn, Graph, Var
+from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.control import body_of, branches_of, condition_of
 from srcad.ir.facts import updates_first_input
 from srcad.ir.walk import defined_vars, walk_eqns
+from srcad.ir.world import Context
 
 if TYPE_CHECKING:
     from srcad.codegen.emit import Emitter
@@ -29,21 +35,37 @@ def control_statement(emitter: Emitter, eqn: Eqn) -> str:
         return _for_statement(emitter, eqn)
     if eqn.prim == "while":
         return _while_statement(emitter, eqn)
+    if eqn.prim == "raise":
+        return _raise_statement(emitter, eqn)
     return _tape_statement(emitter, eqn)
 
 
 def _cond_statement(emitter: Emitter, eqn: Eqn) -> str:
     true_branch, false_branch = branches_of(eqn)
-    test = ast.unparse(emitter.operand(eqn.inputs[0]))
     lines = [
         f"{emitter.names.name(var)} = {_placeholder(var)}"
         for var in _recorded_from_branches(emitter, eqn)
     ]
+    context = _context_of(eqn)
+    if context is not None:  # a with block: always entered
+        lines.append(f"with {_context_call(emitter, context)}:")
+        return "\n".join(lines + _indent(_nested_block(emitter, eqn, true_branch)))
+    reached = _reached_branch(emitter, eqn)
+    if reached is not None:  # the other branch raised in the forward code
+        return "\n".join(lines + _nested_block(emitter, eqn, reached))
+    test = ast.unparse(emitter.operand(eqn.inputs[0]))
     lines += [f"if {test}:", *_indent(_nested_block(emitter, eqn, true_branch))]
     else_lines = _nested_block(emitter, eqn, false_branch)
-    if any(not line.startswith("#") for line in else_lines):
+    if _does_something(else_lines):
         lines += ["else:", *_indent(else_lines)]
     return "\n".join(lines)
+
+
+def _does_something(lines: list[str]) -> bool:
+    """Whether ``lines`` (each one or more lines of code) hold a statement other than
+    ``pass`` (an ``else`` of nothing but ``pass`` is left out)."""
+    pieces = [piece.strip() for line in lines for piece in line.split("\n")]
+    return any(not piece.startswith("#") and piece != "pass" for piece in pieces)
 
 
 def _recorded_from_branches(emitter: Emitter, eqn: Eqn) -> list[Var]:
@@ -63,10 +85,71 @@ def _recorded_from_branches(emitter: Emitter, eqn: Eqn) -> list[Var]:
 
 
 def _nested_block(emitter: Emitter, eqn: Eqn, block: Graph) -> list[str]:
-    """The statements of a branch or a loop body, then the assignments of its results."""
+    """The statements of a branch or a loop body, then the assignments of its results (a
+    branch that raises ends at its ``raise``)."""
+    raises = [k for k, inner in enumerate(block.eqns) if inner.prim == "raise"]
+    if raises:
+        return emitter.block_lines(block.eqns[: raises[0] + 1], parent=eqn)
     lines = emitter.block_lines(block.eqns, parent=eqn)
     lines += _assignments(emitter, eqn.outputs, block.outputs)
-    return lines if any(not line.startswith("#") for line in lines) else lines + ["pass"]
+    return lines if _does_something(lines) else lines + ["pass"]
+
+
+def _reached_branch(emitter: Emitter, eqn: Eqn) -> Graph | None:
+    """The branch of a backward ``cond`` that the backward code can reach, when its forward
+    ``cond`` raises in the other (then the backward code never runs after that one)."""
+    if eqn.role != "adjoint" or eqn.origin is None:
+        return None
+    forward = emitter.defining.get(eqn.origin)
+    if forward is None or forward.prim != "cond":
+        return None
+    raises = [any(inner.prim == "raise" for inner in b.eqns) for b in branches_of(forward)]
+    if raises.count(False) != 1:
+        return None
+    return branches_of(eqn)[raises.index(False)]
+
+
+def _context_of(eqn: Eqn) -> Context | None:
+    """The context manager of a ``cond`` that is a ``with`` block, or None."""
+    test = eqn.inputs[0]
+    return test.value if isinstance(test, Const) and isinstance(test.value, Context) else None
+
+
+def _context_call(emitter: Emitter, context: Context) -> str:
+    """``np.errstate(divide="ignore")``; a module other than NumPy is given to the module."""
+    if context.module != "numpy":
+        emitter.constants[context.module] = sys.modules[context.module]
+    function = ast.parse(context.callee, mode="eval").body
+    keywords = [ast.keyword(name, literal(value)) for name, value in context.keywords]
+    return ast.unparse(ast.Call(function, [literal(v) for v in context.arguments], keywords))
+
+
+def _raise_statement(emitter: Emitter, eqn: Eqn) -> str:
+    """``raise ValueError(f"{s} < 0")``: the class by its builtin name, or as given to the
+    module; the arguments as ``outside_call`` records them."""
+    params = eqn.param_dict
+    exception: ast.expr
+    if isinstance(params["exception"], str):
+        exception = ast.Name(params["exception"], ast.Load())
+    else:
+        exception = emitter.operand(eqn.inputs[0])
+    if "arguments" in params:
+        arguments, keywords = params["arguments"], params["keywords"]
+        if not isinstance(arguments, tuple) or not isinstance(keywords, tuple):
+            raise TypeError("a raise without its arguments")
+        positional = [_effect_argument(emitter, eqn, spec) for spec in arguments]
+        named = [ast.keyword(name, _effect_argument(emitter, eqn, spec)) for name, spec in keywords]
+        exception = ast.Call(exception, positional, named)
+    cause = ast.Constant(None) if params.get("is_from_none") else None
+    return ast.unparse(ast.Raise(exception, cause))
+
+
+def _effect_argument(emitter: Emitter, eqn: Eqn, spec: tuple[str, object]) -> ast.expr:
+    """``("input", k)``: the k-th input; ``("value", literal)``: the literal."""
+    kind, value = spec
+    if kind == "input" and isinstance(value, int):
+        return emitter.operand(eqn.inputs[value])
+    return literal(value)
 
 
 def _filled_in_place(emitter: Emitter, eqn: Eqn) -> set[str]:

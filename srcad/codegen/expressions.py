@@ -56,6 +56,8 @@ def eqn_expression(eqn: Eqn, operand: Callable[[Atom], ast.expr]) -> ast.expr:
         return ast.Attribute(args[0], "T", ast.Load())
     if eqn.prim == "stop_gradient":
         return args[0]  # the value itself; only the derivative sees a difference
+    if eqn.prim == "format_string":
+        return _f_string(eqn, args)
     if prim.kind == "custom":
         return ast.Call(ast.Name(prim.fn.__name__, ast.Load()), args, [])
     if eqn.prim in METHODS and _is_array(eqn.inputs[0]) and len(args) == 1:
@@ -102,6 +104,24 @@ def _method_call(eqn: Eqn, array: ast.expr) -> ast.Call:
     positional = [literal(params.pop(name)) for name in METHODS[eqn.prim] if name in params]
     keywords = [ast.keyword(key, literal(value)) for key, value in params.items()]
     return ast.Call(ast.Attribute(array, eqn.prim, ast.Load()), positional, keywords)
+
+
+def _f_string(eqn: Eqn, args: list[ast.expr]) -> ast.JoinedStr:
+    """``f"loss {loss:.3f}"``: text pieces, and ``(k, conversion, spec)`` for input k."""
+    pieces = eqn.param_dict["pieces"]
+    if not isinstance(pieces, tuple):
+        raise TypeError("an f-string without its pieces")
+    values: list[ast.expr] = []
+    for piece in pieces:
+        if isinstance(piece, str):
+            values.append(ast.Constant(piece))
+            continue
+        k, conversion, spec = piece
+        format_spec = ast.JoinedStr([ast.Constant(spec)]) if spec else None
+        values.append(
+            ast.FormattedValue(args[k], ord(conversion) if conversion else -1, format_spec)
+        )
+    return ast.JoinedStr(values)
 
 
 def _scalar_logic(prim: str, args: list[ast.expr]) -> ast.expr:

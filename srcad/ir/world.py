@@ -21,12 +21,24 @@ with an equal-looking call, never removed, and the backward pass reuses their re
 
     t = np.random.rand(3)           # outside_call  callee=np.random.rand  args=(3,)
     print("loss", loss)             # outside_call  callee=print  (an effect; result unused)
+
+The statements that run in the generated code without computing data have primitives of
+their own. ``raise`` raises an exception there (nothing after it in its block runs);
+``format_string`` is an f-string of values computed from data, a string the generated code
+formats (strings are never differentiated); a ``with`` block is a ``cond`` whose condition
+is a ``Context`` constant: always entered, spelled ``with np.errstate(...):`` (its backward
+and tangent branches too, so that they run inside the same context).
+
+    raise ValueError(f"{s} < 0")    # raise  exception="ValueError"  args=(input 0,)
+    label = f"{s:.2f}"              # format_string  pieces=((0, "", ".2f"),)
+    with np.errstate(all="ignore"): # cond(Context(np.errstate, all="ignore"))
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from srcad.ir.control import CONTROL
 from srcad.ir.prims import Prim, _add
 
 OUTSIDE = "outside"
@@ -76,6 +88,22 @@ class WorldPath:
         return names[-1] if names else "outside"
 
 
+@dataclass(frozen=True)
+class Context:
+    """A context manager that generated code enters around a block (``with``): the call
+    that makes it, with literal arguments; ``module`` is the one ``callee`` is found in."""
+
+    callee: str
+    module: str
+    arguments: tuple[object, ...] = ()
+    keywords: tuple[tuple[str, object], ...] = ()
+
+    def __str__(self) -> str:
+        parts = [repr(value) for value in self.arguments]
+        parts += [f"{name}={value!r}" for name, value in self.keywords]
+        return f"{self.callee}({', '.join(parts)})"
+
+
 @dataclass(frozen=True, eq=False)
 class WorldRead:
     """A fact the compiled code relies on, checked on every call.
@@ -99,3 +127,22 @@ def _never_evaluated(*args, **kwargs):
 # spelling such as "np.random.rand"), ``arguments`` (the call's positional arguments: an int
 # k for input k, or ("value", literal)) and ``keywords`` ((name, same), ...).
 _add(Prim("outside_call", _never_evaluated, OUTSIDE, 0, is_differentiable=False, has_effect=True))
+
+
+def _raised_by_generated_code(*args, **kwargs):
+    raise RuntimeError("'raise' is executed by generated code only")
+
+
+def formatted(*args, **kwargs):
+    """An f-string's value (named so that a formatted ``loss`` is ``formatted_loss``)."""
+    raise RuntimeError("f-strings of traced values are formatted by generated code only")
+
+
+# ``raise``: params ``exception`` (a builtin's name, or ``("input", k)`` for a class given to
+# the module), ``arguments`` and ``keywords`` as for ``outside_call`` (absent for ``raise
+# ValueError``, the class alone) and ``is_from_none`` (``raise ... from None``). Its output
+# is never read: effects have one so that dead-code elimination can keep them.
+_add(Prim("raise", _raised_by_generated_code, CONTROL, 0, is_differentiable=False, has_effect=True))
+# ``format_string``: an f-string; params ``pieces``: literal text (a str) or ``(k,
+# conversion, spec)`` for input k formatted as ``{value!conversion:spec}``.
+_add(Prim("format_string", formatted, OUTSIDE, 0, is_differentiable=False))

@@ -8,11 +8,19 @@ them (lexical scope, as in Python).
 Early ``return`` inside an ``if`` is rewritten by moving the statements after the ``if``
 into the branch that does not return; a loop that returns is rewritten first (see
 ``srcad.lower.jumps``). ``ReturnReached`` carries the returned value out of the blocks.
+
+``raise`` ends its block (``RaiseReached``, after the equation that raises). A branch that
+raises never reaches the join: it gives the other branch's values (zeros where that branch
+computed them, never read), so the ``cond`` keeps its outputs and the generated branch ends
+with the ``raise``. A ``with`` block is a branch that is always entered (``join_branches``
+with ``is_entered``): its other branch is never lowered and never reached. A ``raise`` that
+every path reaches raises at the top of the function: the generated code raises there.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,6 +28,7 @@ import numpy as np
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir import AVal, Const, Eqn, Graph, Var
 from srcad.ir.builder import Tracer
+from srcad.ir.walk import defined_vars
 from srcad.lower.aliasing import join_alternatives, rewritten
 from srcad.lower.containers import (
     Container,
@@ -35,8 +44,15 @@ from srcad.lower.dispatch import (
     lowers_expression,
     lowers_statement,
 )
-from srcad.lower.jumps import rewrite_returns
+from srcad.lower.jumps import has_jumps, rewrite_jumps, rewrite_returns
 from srcad.pytree import flatten, unflatten
+
+NUMBERS = (bool, int, float, np.ndarray, np.generic)
+# What a function that always raises returns to its caller (the generated code raises
+# before it returns anything): a float, so that every transformation compiles it.
+ALWAYS_RAISES = 0.0
+# The value of a branch that raises, or is never entered, before it is given the other's.
+_NEVER = object()
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering, Node
@@ -49,21 +65,31 @@ class ReturnReached(Exception):
         self.value = value
 
 
+class RaiseReached(Exception):
+    """A ``raise`` lowered (its equation recorded): nothing after it in its block runs."""
+
+
 def lower_body(lowering: Lowering) -> object:
-    """Lower the body of the function; the value it returns."""
+    """Lower the body of the function; the value it returns. A helper that always raises
+    raises in its caller; the function being differentiated returns ``ALWAYS_RAISES``."""
     try:
         lower_block(lowering, lowering.parsed.node.body)
     except ReturnReached as done:
         return done.value
+    except RaiseReached:
+        if lowering.inlining.depth > 0:
+            raise
+        return ALWAYS_RAISES
     return None
 
 
 def lower_block(lowering: Lowering, statements: list[ast.stmt]) -> None:
     """Lower a statement list; an ``if`` that returns takes the rest of the list along."""
     for position, statement in enumerate(statements):
-        if isinstance(statement, (ast.For, ast.While)) and contains_return(statement):
+        rewrite = _loop_rewrite(statement)
+        if rewrite is not None:  # the statements after the loop go along too
             lowering.loop_depth += 1
-            loop = rewrite_returns(statement, lowering.loop_depth, lowering.visible_names)
+            loop = rewrite(statement, lowering.loop_depth, lowering.visible_names)
             with rewritten(lowering, statement, loop):
                 lower_block(lowering, loop + statements[position + 1 :])
             lowering.loop_depth -= 1
@@ -72,6 +98,19 @@ def lower_block(lowering: Lowering, statements: list[ast.stmt]) -> None:
             _lower_returning_if(lowering, statement, statements[position + 1 :])
             return
         lower_statement(lowering, statement)
+
+
+def _loop_rewrite(statement: ast.stmt) -> Callable[..., list[ast.stmt]] | None:
+    """How a loop that returns is rewritten before it is lowered: a body that returns
+    breaks instead (``rewrite_returns``); the ``else`` of a loop that breaks, when it
+    returns, becomes an ``if not _broke:`` after the loop (``rewrite_jumps``)."""
+    if not isinstance(statement, (ast.For, ast.While)):
+        return None
+    if _body_returns(statement):
+        return rewrite_returns
+    if has_jumps(statement.body) and block_returns(statement.orelse):
+        return rewrite_jumps
+    return None
 
 
 # --- an if that returns -------------------------------------------------------------------
@@ -86,23 +125,38 @@ def _lower_returning_if_at(lowering: Lowering, node: ast.If, rest: list[ast.stmt
     if not isinstance(test, Tracer):
         lower_block(lowering, (node.body if test else node.orelse) + rest)
         return
+    bodies = [body if always_returns(body) else body + rest for body in (node.body, node.orelse)]
+    join_returns(lowering, node, test, bodies)
+
+
+def join_returns(
+    lowering: Lowering,
+    node: Node,
+    test: Tracer,
+    bodies: list[list[ast.stmt]],
+    is_entered: bool = False,
+) -> None:
+    """Branches on ``test`` that each end with a ``return`` (or a ``raise``): raises
+    ``ReturnReached`` with the joined value. ``is_entered``: only the first branch runs."""
     values = []
     blocks = []
-    for body in (node.body, node.orelse):
-        statements = body if _always_returns(body) else body + rest
+    for k, statements in enumerate(bodies):
         with lowering.builder.block() as eqns:
-            value = _lower_returning_branch(lowering, statements, node)
+            is_reached = k == 0 or not is_entered
+            value = _lower_returning_branch(lowering, statements, node) if is_reached else _NEVER
         values.append(value)
         blocks.append(eqns)
     raise ReturnReached(_join_returns(lowering, node, test, values, blocks))
 
 
-def _lower_returning_branch(lowering: Lowering, statements: list[ast.stmt], node: ast.If) -> object:
+def _lower_returning_branch(lowering: Lowering, statements: list[ast.stmt], node: Node) -> object:
     saved = dict(lowering.env)
     try:
         lower_block(lowering, statements)
     except ReturnReached as done:
         return done.value
+    except RaiseReached:
+        return _NEVER
     finally:
         lowering.env = saved
     raise lowering.located(
@@ -114,8 +168,20 @@ def _lower_returning_branch(lowering: Lowering, statements: list[ast.stmt], node
 
 
 def _join_returns(
-    lowering: Lowering, node: ast.If, test: Tracer, values: list[object], blocks: list[list[Eqn]]
+    lowering: Lowering,
+    node: Node,
+    test: Tracer,
+    values: list[object],
+    blocks: list[list[Eqn]],
 ) -> object:
+    if all(value is _NEVER for value in values):
+        emit_cond(lowering, node, test, [], [[], []], blocks)
+        raise RaiseReached
+    for k, value in enumerate(values):
+        if value is _NEVER:
+            leaves, tree = flatten(values[1 - k])
+            inside = _defined_ids(blocks[1 - k])
+            values[k] = unflatten(tree, [_unreached(leaf, inside) for leaf in leaves])
     leaves_true, tree_true = flatten(values[0])
     leaves_false, tree_false = flatten(values[1])
     if tree_true != tree_false:
@@ -136,13 +202,35 @@ def lower_if(lowering: Lowering, node: ast.If, since: int) -> None:
     if not isinstance(test, Tracer):
         lower_block(lowering, node.body if test else node.orelse)
         return
+    join_branches(lowering, node, test, [node.body, node.orelse])
+
+
+def join_branches(
+    lowering: Lowering,
+    node: Node,
+    test: Tracer,
+    bodies: list[list[ast.stmt]],
+    is_entered: bool = False,
+) -> None:
+    """Lower ``bodies`` as the two branches of a ``cond`` on ``test`` and bind the names
+    they change to the joined values. ``is_entered``: only the first branch runs (a
+    ``with`` block). Raises ``RaiseReached`` when no branch reaches the join."""
     before = dict(lowering.env)
     snapshot = snapshot_containers(before)
-    envs, blocks, contents = _lower_branches(lowering, node, before, snapshot)
-    names = _changed_names(before, envs)
+    envs, blocks, contents, reached = _lower_branches(
+        lowering, bodies, before, snapshot, is_entered
+    )
+    if not any(reached):
+        emit_cond(lowering, node, test, [], [[], []], blocks)
+        raise RaiseReached
+    fixed: dict[str, object] = {}
+    if not all(reached):
+        fixed = _give_unreached(before, envs, blocks, contents, reached)
+    names = [n for n in _changed_names(before, envs) if n not in fixed]
     values = [[e.get(n) for n in names] for e in envs]
     slots = _container_slots(lowering, node, before, snapshot, contents, names, values)
     joined = emit_cond(lowering, node, test, names, values, blocks)
+    lowering.env.update(fixed)
     for name, value in zip(names, joined, strict=False):
         lowering.env[name] = value
     for (container, key), value in zip(slots, joined[len(joined) - len(slots) :], strict=True):
@@ -150,26 +238,85 @@ def lower_if(lowering: Lowering, node: ast.If, since: int) -> None:
 
 
 def _lower_branches(
-    lowering: Lowering, node: ast.If, before: dict[str, object], snapshot: Snapshot
-) -> tuple[list[dict[str, object]], list[list[Eqn]], list[list[Container]]]:
+    lowering: Lowering,
+    bodies: list[list[ast.stmt]],
+    before: dict[str, object],
+    snapshot: Snapshot,
+    is_entered: bool,
+) -> tuple[list[dict[str, object]], list[list[Eqn]], list[list[Container]], list[bool]]:
     """Each branch lowered from the names as they are ``before`` the ``if``: the names it
-    ends with, its equations and what the containers hold at its end (then put back)."""
-    envs, blocks, contents = [], [], []
-    for body in (node.body, node.orelse):
+    ends with, its equations, what the containers hold at its end (then put back) and
+    whether it reaches its end (it does not when it raises, or is never entered)."""
+    envs, blocks, contents, reached = [], [], [], []
+    for k, body in enumerate(bodies):
         lowering.env = dict(before)
+        is_reached = k == 0 or not is_entered
         with lowering.builder.block() as eqns:
-            lower_block(lowering, body)
+            try:
+                if is_reached:
+                    lower_block(lowering, body)
+            except RaiseReached:
+                is_reached = False
         envs.append(lowering.env)
         blocks.append(eqns)
         contents.append([container.copy() for container, _ in snapshot])
+        reached.append(is_reached)
         restore_containers(snapshot)
     lowering.env = before
-    return envs, blocks, contents
+    return envs, blocks, contents, reached
+
+
+def _give_unreached(
+    before: dict[str, object],
+    envs: list[dict[str, object]],
+    blocks: list[list[Eqn]],
+    contents: list[list[Container]],
+    reached: list[bool],
+) -> dict[str, object]:
+    """The branch that is not reached ends with the other's names and container items
+    (``_unreached``). Returns the names that both then hold alike and that need no join:
+    values that are not computed from data (an int, a list made before the ``if``)."""
+    live = reached.index(True)
+    inside = _defined_ids(blocks[live])
+    never = 1 - live
+    envs[never] = {name: _unreached(value, inside) for name, value in envs[live].items()}
+    contents[never] = [_unreached_items(container, inside) for container in contents[live]]
+    return {
+        name: value
+        for name, value in envs[live].items()
+        if not isinstance(value, Tracer)
+        and (name not in before or value is not before[name])
+        and not any(_is_inside(leaf, inside) for leaf in flatten(value)[0])
+    }
+
+
+def _unreached(value: object, inside: set[int]) -> object:
+    """What a branch that never reaches the join gives for ``value`` of the other branch:
+    the value itself, or zeros of its type where the other branch computed it."""
+    if not isinstance(value, Tracer) or not _is_inside(value, inside):
+        return value
+    aval = value.aval
+    return np.zeros(aval.shape, aval.dtype) if aval.shape else np.zeros((), aval.dtype)[()]
+
+
+def _unreached_items(container: Container, inside: set[int]) -> Container:
+    if isinstance(container, dict):
+        return {key: _unreached(value, inside) for key, value in container.items()}
+    return [_unreached(value, inside) for value in container]
+
+
+def _is_inside(value: object, inside: set[int]) -> bool:
+    """Whether ``value`` is a traced value computed inside a branch (``inside``: ids)."""
+    return isinstance(value, Tracer) and isinstance(value.atom, Var) and value.atom.id in inside
+
+
+def _defined_ids(eqns: list[Eqn]) -> set[int]:
+    return {var.id for var in defined_vars(eqns)}
 
 
 def _container_slots(
     lowering: Lowering,
-    node: ast.If,
+    node: Node,
     before: dict[str, object],
     snapshot: Snapshot,
     contents: list[list[Container]],
@@ -201,7 +348,7 @@ def _container_slots(
     return slots
 
 
-def _different_items(lowering: Lowering, node: ast.If, label: str) -> UnsupportedSyntax:
+def _different_items(lowering: Lowering, node: Node, label: str) -> UnsupportedSyntax:
     return lowering.located(
         UnsupportedSyntax,
         f"'{label}' gets different items in the two branches of a condition computed from "
@@ -227,11 +374,21 @@ def evaluate_if_expression(lowering: Lowering, node: ast.IfExp) -> object:
     test = evaluate(lowering, node.test)
     if not isinstance(test, Tracer):
         return evaluate(lowering, node.body if test else node.orelse)
-    values, blocks = [], []
+    values: list[list[object]] = []
+    blocks = []
     for branch in (node.body, node.orelse):
         with lowering.builder.block() as eqns:
-            values.append([evaluate(lowering, branch)])
+            try:
+                values.append([evaluate(lowering, branch)])
+            except RaiseReached:  # a helper that raises
+                values.append([_NEVER])
         blocks.append(eqns)
+    if all(value[0] is _NEVER for value in values):
+        emit_cond(lowering, node, test, [], [[], []], blocks)
+        raise RaiseReached
+    for k, value in enumerate(values):
+        if value[0] is _NEVER:
+            values[k] = [_unreached(values[1 - k][0], _defined_ids(blocks[1 - k]))]
     return emit_cond(lowering, node, test, ["t"], values, blocks)[0]
 
 
@@ -311,14 +468,28 @@ def contains_return(node: ast.AST) -> bool:
     )
 
 
-def _always_returns(statements: list[ast.stmt]) -> bool:
+def _body_returns(loop: ast.For | ast.While) -> bool:
+    """Whether the body of ``loop`` returns (a ``return`` in its ``else`` ends the function
+    after the loop, as any statement after the loop could)."""
+    return block_returns(loop.body)
+
+
+def block_returns(statements: list[ast.stmt]) -> bool:
+    """Whether ``statements`` return from the function being lowered."""
+    return contains_return(ast.Module(body=statements, type_ignores=[]))
+
+
+def always_returns(statements: list[ast.stmt]) -> bool:
+    """Whether every path through ``statements`` ends with a ``return`` or a ``raise``."""
     if not statements:
         return False
     last = statements[-1]
-    if isinstance(last, ast.Return):
+    if isinstance(last, (ast.Return, ast.Raise)):
         return True
     if isinstance(last, ast.If):
-        return _always_returns(last.body) and _always_returns(last.orelse)
+        return always_returns(last.body) and always_returns(last.orelse)
+    if isinstance(last, ast.With):
+        return always_returns(last.body)
     return False
 
 
@@ -328,17 +499,21 @@ def _fill_unset(values: list[list[object]]) -> list[list[object]]:
     filled = [list(branch) for branch in values]
     for k in range(len(values[0])):
         computed = [v for v in (branch[k] for branch in values) if isinstance(v, Tracer)]
+        numbers = [v for v in (branch[k] for branch in values) if isinstance(v, NUMBERS)]
         for branch in filled:
             if branch[k] is None and computed:
                 aval = computed[0].aval
                 zero = 0.0 if aval.shape == () else np.zeros(aval.shape, aval.dtype)
                 branch[k] = zero
+            elif branch[k] is None and numbers:
+                branch[k] = np.zeros_like(numbers[0])[()]
     return filled
 
 
 def _changed_names(before: dict[str, object], envs: list[dict[str, object]]) -> list[str]:
-    """Names whose value some branch changed: bound in every branch, or computed in one
-    (then the other branch gives zeros, as for a value only that branch's code reads)."""
+    """Names whose value some branch changed: bound in every branch, or bound to a value or
+    a number in one (then the other branch gives zeros, as for a value only that branch's
+    code reads: ``else: found = 0.0`` of a loop that breaks)."""
     names = set().union(*envs)
     changed = []
     for name in sorted(names):
@@ -346,7 +521,7 @@ def _changed_names(before: dict[str, object], envs: list[dict[str, object]]) -> 
         if all(name in env for env in envs):
             if any(name not in before or env[name] is not before[name] for env in envs):
                 changed.append(name)
-        elif name not in before and any(isinstance(v, Tracer) for v in values):
+        elif name not in before and any(isinstance(v, (Tracer, *NUMBERS)) for v in values):
             changed.append(name)
     return changed
 

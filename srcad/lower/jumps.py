@@ -11,7 +11,8 @@
 
 A loop that breaks keeps running its remaining iterations without doing anything, so the
 tape of the backward sweep still has one entry per iteration. ``continue`` works the same
-way with a flag reset at the start of every iteration.
+way with a flag reset at the start of every iteration. The ``else`` block of a loop runs
+when the loop did not break: after the loop, under ``if not _broke:``.
 """
 
 from __future__ import annotations
@@ -26,11 +27,7 @@ def has_jumps(body: list[ast.stmt]) -> bool:
 
 
 def _jumps_in(node: ast.AST) -> bool:
-    if isinstance(node, (ast.Break, ast.Continue)):
-        return True
-    if isinstance(node, (ast.For, ast.While, ast.FunctionDef, ast.Lambda)):
-        return False
-    return any(_jumps_in(child) for child in ast.iter_child_nodes(node))
+    return _contains(node, (ast.Break, ast.Continue))
 
 
 def flag_name(base: str, depth: int, taken: set[str]) -> str:
@@ -54,23 +51,29 @@ def rewrite_jumps(loop: ast.For | ast.While, depth: int, taken: set[str]) -> lis
         body = [ast.If(test=_not(broke, loop), body=body, orelse=[])]
     new_loop = copy.copy(loop)
     new_loop.body = body
+    new_loop.orelse = []
     if uses_break and isinstance(new_loop, ast.While):
         new_loop.test = ast.BoolOp(ast.And(), [new_loop.test, _not(broke, loop)])
     prologue: list[ast.stmt] = [_assign(broke, False, loop)] if uses_break else []
-    result = [*prologue, new_loop]
+    epilogue: list[ast.stmt] = copy.deepcopy(loop.orelse)
+    if uses_break and epilogue:  # the loop's 'else': when it did not break
+        epilogue = [ast.copy_location(ast.If(_not(broke, loop), epilogue, []), loop.orelse[0])]
+    result = [*prologue, new_loop, *epilogue]
     for node in result:
-        ast.fix_missing_locations(node)
         _locate(node, loop)
+        ast.fix_missing_locations(node)
     return result
 
 
 def rewrite_returns(loop: ast.For | ast.While, depth: int, taken: set[str]) -> list[ast.stmt]:
-    """A loop that returns, as a loop that records the value and breaks, followed by
+    """A loop whose body returns, as a loop that records the value and breaks, followed by
     ``if _returned: return _value`` (the statements after the loop then go to the other
-    branch, as for any ``if`` that returns)."""
+    branch, as for any ``if`` that returns). A ``return`` in the loop's ``else`` stays."""
     returned, value = flag_name("returned", depth, taken), flag_name("value", depth, taken)
     new_loop = copy.deepcopy(loop)
-    _ReturnToBreak(returned, value).generic_visit(new_loop)  # in place
+    body = ast.Module(body=new_loop.body, type_ignores=[])  # not the 'else': it ends the loop
+    _ReturnToBreak(returned, value).generic_visit(body)  # in place
+    new_loop.body = body.body
     check = ast.If(
         test=ast.Name(returned, ast.Load()),
         body=[ast.Return(ast.Name(value, ast.Load()))],
@@ -83,8 +86,8 @@ def rewrite_returns(loop: ast.For | ast.While, depth: int, taken: set[str]) -> l
         check,
     ]
     for node in result:
-        ast.fix_missing_locations(node)
         _locate(node, loop)
+        ast.fix_missing_locations(node)
     return result
 
 
@@ -141,10 +144,14 @@ def _assign_none(name: str, where: ast.AST) -> ast.Assign:
     return ast.copy_location(node, where)
 
 
-def _contains(node: ast.AST, kind: type) -> bool:
+def _contains(node: ast.AST, kind: type | tuple[type, ...]) -> bool:
+    """Whether ``node`` holds a ``kind`` jump of the loop around it: not one of an inner
+    loop (but one in an inner loop's ``else``, which jumps in the loop around it)."""
     if isinstance(node, kind):
         return True
-    if isinstance(node, (ast.For, ast.While, ast.FunctionDef, ast.Lambda)):
+    if isinstance(node, (ast.For, ast.While)):
+        return any(_contains(statement, kind) for statement in node.orelse)
+    if isinstance(node, (ast.FunctionDef, ast.Lambda)):
         return False
     return any(_contains(child, kind) for child in ast.iter_child_nodes(node))
 
@@ -159,9 +166,11 @@ def _guarded(statements: list[ast.stmt], flags: list[str], broke: str, skip: str
         if isinstance(statement, ast.Continue):
             result.append(_assign(skip, True, statement))
             return result
-        if isinstance(statement, ast.If) and _jumps_in(statement):
-            statement.body = _guarded(statement.body, flags, broke, skip)
-            statement.orelse = _guarded(statement.orelse, flags, broke, skip)
+        if isinstance(statement, (ast.If, ast.With, ast.For, ast.While)) and _jumps_in(statement):
+            if isinstance(statement, (ast.If, ast.With)):  # an inner loop's jumps are its own
+                statement.body = _guarded(statement.body, flags, broke, skip)
+            if not isinstance(statement, ast.With):
+                statement.orelse = _guarded(statement.orelse, flags, broke, skip)
             result.append(statement)
             rest = _guarded(statements[position + 1 :], flags, broke, skip)
             if rest:
@@ -188,6 +197,7 @@ def _none_set(flags: list[str], where: ast.AST) -> ast.expr:
 
 
 def _locate(node: ast.AST, where: ast.AST) -> None:
+    """Give the nodes made here the line of ``where`` (the loop), not line 1."""
     for child in ast.walk(node):
-        if hasattr(child, "lineno") and getattr(child, "lineno", None) is None:
+        if "lineno" in child._attributes and getattr(child, "lineno", None) is None:
             ast.copy_location(child, where)

@@ -6,6 +6,8 @@ their next values; the loop stays a loop in the generated code. Loops over Pytho
 tuples (whose items may differ in shape), and loops whose body changes the shape of a
 carried value or grows a Python list, are unrolled; so is a ``while`` whose condition is
 known at compile time. ``break`` and ``continue`` become flags first (``srcad.lower.jumps``).
+The ``else`` block runs after the loop when it did not break. A body that always raises
+is unrolled (its first iteration raises).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from srcad.ir import AVal, Const, Eqn, Graph, Var
 from srcad.ir.builder import StaticValueNeeded, Tracer
 from srcad.lower.aliasing import carry_alternatives, next_alternatives, rewritten
 from srcad.lower.assignments import assign
-from srcad.lower.branches import contains_return, lower_block
+from srcad.lower.branches import RaiseReached, block_returns, lower_block
 from srcad.lower.containers import restore_containers, snapshot_containers
 from srcad.lower.dispatch import dispatch_statement, evaluate, evaluate_at, lowers_statement
 from srcad.lower.iteration import (
@@ -55,13 +57,20 @@ def lower_loop(lowering: Lowering, node: ast.For | ast.While, since: int) -> Non
     if isinstance(node, ast.For):
         node = rows_read_when_used(lowering, node)
     if has_jumps(node.body):  # break / continue become flags first
+        if block_returns(node.orelse):
+            raise lowering.located(
+                UnsupportedSyntax,
+                "'return' in the 'else' of a loop that breaks or returns is not supported; "
+                "assign the value in the 'else' and return it after the loop",
+                node.orelse[0],
+            )
         lowering.loop_depth += 1
         statements = rewrite_jumps(node, lowering.loop_depth, lowering.visible_names)
         with rewritten(lowering, original, statements):
             for statement in statements:
                 dispatch_statement(lowering, statement, len(lowering.builder.eqns))
         lowering.loop_depth -= 1
-    elif contains_return(node):  # lower_block rewrites these; reaching here is a bug
+    elif block_returns(node.body):  # lower_block rewrites these; reaching here is a bug
         raise lowering.located(
             UnsupportedSyntax,
             "'return' inside this loop is not supported; assign the result to a "
@@ -70,14 +79,14 @@ def lower_loop(lowering: Lowering, node: ast.For | ast.While, since: int) -> Non
         )
     elif isinstance(node, ast.For):
         _lower_for(lowering, node)
+        lower_block(lowering, node.orelse)  # it did not break: the 'else' runs
     else:
         _lower_while(lowering, node)
+        lower_block(lowering, node.orelse)
 
 
 # --- for ----------------------------------------------------------------------------------
 def _lower_for(lowering: Lowering, node: ast.For) -> None:
-    if node.orelse:
-        raise lowering.located(UnsupportedSyntax, "'for ... else' is not supported", node)
     iterable = evaluate(lowering, node.iter)
     iteration = structured_iteration(iterable)
     if iteration is None:
@@ -106,8 +115,18 @@ def _unroll(lowering: Lowering, node: ast.For, items: list[object]) -> None:
 
 
 def _structured_loop(lowering: Lowering, node: ast.For, iteration: Iteration) -> None:
+    env = lowering.env
+    try:
+        _structured_loop_of(lowering, node, iteration, _bound_later(lowering, node))
+    except _Unroll:
+        lowering.env = env  # without the placeholders: unrolled, the body binds them
+        raise
+
+
+def _structured_loop_of(
+    lowering: Lowering, node: ast.For, iteration: Iteration, before: dict[str, object]
+) -> None:
     builder = lowering.builder
-    before = dict(lowering.env)
     carried = [n for n in _assigned_names(node.body) if n in before]
     avals = [_carried_atom(before[n], n, node).aval for n in carried]
     for _attempt in range(3):
@@ -180,7 +199,7 @@ def _lower_body_once(
                 assign(lowering, node.target, item, len(builder.eqns))
             lower_block(lowering, node.body)
             outs = [_carried_atom(lowering.env[n], n, node) for n in carried]
-    except StaticValueNeeded:
+    except (StaticValueNeeded, RaiseReached):  # a body that always raises runs once
         restore_containers(snapshot)
         raise _Unroll from None
     finally:
@@ -228,11 +247,9 @@ def _emit_loop(
 
 # --- while --------------------------------------------------------------------------------
 def _lower_while(lowering: Lowering, node: ast.While) -> None:
-    if node.orelse:
-        raise lowering.located(UnsupportedSyntax, "'while ... else' is not supported", node)
     if _unroll_static_while(lowering, node):
         return
-    before = dict(lowering.env)
+    before = _bound_later(lowering, node)
     carried = [n for n in _assigned_names(node.body) if n in before]
     try:
         avals = [_carried_atom(before[n], n, node).aval for n in carried]
@@ -262,26 +279,39 @@ def _unroll_static_while(lowering: Lowering, node: ast.While) -> bool:
     builder = lowering.builder
     before = dict(lowering.env)
     snapshot = snapshot_containers(before)
+    raised = False
     with builder.block() as unrolled:
-        for _ in range(MAX_UNROLL + 1):
-            with builder.block():
-                test = evaluate_at(lowering, node, node.test)
-            if isinstance(test, Tracer):
-                lowering.env = before
-                restore_containers(snapshot)
-                return False
-            if not test:
-                break
-            lower_block(lowering, node.body)
-        else:
-            raise lowering.located(
-                SrcadError,
-                f"this 'while' loop ran more than {MAX_UNROLL} times while compiling",
-                node,
-            )
+        try:
+            is_unrolled = _unroll_while_body(lowering, node)
+        except RaiseReached:  # an iteration raises: the loop ends there
+            is_unrolled = raised = True
+    if not is_unrolled:
+        lowering.env = before
+        restore_containers(snapshot)
+        return False
     for eqn in unrolled:
         builder.emit(eqn)
+    if raised:
+        raise RaiseReached
     return True
+
+
+def _unroll_while_body(lowering: Lowering, node: ast.While) -> bool:
+    """The iterations of a ``while`` loop, into the current block, while its condition is
+    known at compile time; False when it comes to depend on data."""
+    for _ in range(MAX_UNROLL + 1):
+        with lowering.builder.block():
+            test = evaluate_at(lowering, node, node.test)
+        if isinstance(test, Tracer):
+            return False
+        if not test:
+            return True
+        lower_block(lowering, node.body)
+    raise lowering.located(
+        SrcadError,
+        f"this 'while' loop ran more than {MAX_UNROLL} times while compiling",
+        node,
+    )
 
 
 def _while_condition(
@@ -319,6 +349,15 @@ def _while_error(lowering: Lowering, node: ast.While) -> SrcadError:
 
 
 # --- helpers ------------------------------------------------------------------------------
+def _bound_later(lowering: Lowering, node: ast.For | ast.While) -> dict[str, object]:
+    """The names before the loop, and None (a value set later in the loop) for those the
+    body binds first and the code after the loop reads (``found`` of a search loop)."""
+    statement = lowering.statement
+    read_after = lowering.live.get(id(node), lowering.live.get(id(statement), frozenset()))
+    later = [n for n in _assigned_names(node.body) if n not in lowering.env and n in read_after]
+    return {**lowering.env, **dict.fromkeys(later)}
+
+
 def _widen(avals: list[AVal], out_avals: list[AVal]) -> list[AVal]:
     """Loop-carried avals that fit both the values going in and coming out."""
     widened = []

@@ -3,21 +3,28 @@
 ``def`` binds a local function (inlined where it is called), ``return`` ends the body with
 its value, ``pass`` does nothing. An expression statement must have an effect srcad can
 follow: ``np.add.at(y, ...)``, a method that builds a Python list (``hs.append(h)``), or a
-call the generated code makes on every call (``print``, a random draw); anything else is
-refused, since a value nobody reads cannot change the result.
+call the generated code makes on every call (``print``, a random draw, a setting such as
+``warnings.simplefilter``), or a call of a function that returns nothing (``check(x)``,
+which validates, prints or raises); anything else is refused, since a value nobody reads
+cannot change the result. ``raise``, ``assert`` and ``with`` are in ``srcad.lower.effects``,
+imports in ``srcad.lower.imports``.
 """
 
 from __future__ import annotations
 
 import ast
+import types
 from typing import TYPE_CHECKING, TypeGuard
 
-from srcad.errors import UnsupportedSyntax
+from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.frontend import parse_function
+from srcad.lower import imports, literals  # noqa: F401  (register their rules)
 from srcad.lower.assignments import add_at
 from srcad.lower.branches import ReturnReached
-from srcad.lower.calls import CONTAINER_METHODS, local_function
+from srcad.lower.calls import CONTAINER_METHODS, LocalFunction, local_function
 from srcad.lower.dispatch import evaluate, lowers_statement, no_effect
-from srcad.lower.world import outside_callee
+from srcad.lower.effects import is_setting_call, lower_setting_call
+from srcad.lower.world import Outside, outside_callee
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering
@@ -48,6 +55,10 @@ def lower_expression_statement(lowering: Lowering, node: ast.Expr, since: int) -
         evaluate(lowering, node.value)  # hs.append(h): builds a Python list at compile time
     elif isinstance(node.value, ast.Call) and _is_outside_call(lowering, node.value):
         evaluate(lowering, node.value)  # print(...), rng.shuffle(...): runs on every call
+    elif isinstance(node.value, ast.Call) and is_setting_call(lowering, node.value):
+        lower_setting_call(lowering, node.value)  # warnings.simplefilter("ignore")
+    elif isinstance(node.value, ast.Call) and _is_procedure_call(lowering, node.value):
+        return  # check(x): a function of the user's that validates or prints
     elif isinstance(node.value, ast.Call):
         raise lowering.located(
             UnsupportedSyntax,
@@ -58,6 +69,52 @@ def lower_expression_statement(lowering: Lowering, node: ast.Expr, since: int) -
         )
     else:
         raise no_effect(lowering, node)
+
+
+def _is_procedure_call(lowering: Lowering, call: ast.Call) -> bool:
+    """Whether ``call`` (lowered here) returns nothing, and does not call a function that
+    writes into its arguments (which srcad could not follow without a returned value)."""
+    function = evaluate(lowering, call.func)
+    if isinstance(function, Outside):
+        function = function.value
+    function = getattr(function, "__func__", function)  # a bound method: its function
+    if isinstance(function, LocalFunction):
+        definition: ast.FunctionDef | None = function.parsed.node
+    elif isinstance(function, types.FunctionType):
+        definition = _definition(function)
+    else:
+        definition = None
+    if definition is not None and _writes_into_parameters(definition):
+        return False
+    return evaluate(lowering, call) is None
+
+
+def _definition(function: types.FunctionType) -> ast.FunctionDef | None:
+    try:
+        return parse_function(function).node
+    except SrcadError:
+        return None  # not a function srcad reads: inlining it reports why
+
+
+def _writes_into_parameters(definition: ast.FunctionDef) -> bool:
+    """Whether the function writes into an argument (``a[0] = v``, ``a += v``, ``a.x = v``)."""
+    arguments = definition.args
+    parameters = {a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs}
+    for node in ast.walk(definition):
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        else:
+            continue
+        for target in targets:
+            base = target
+            while isinstance(base, (ast.Subscript, ast.Attribute)):
+                base = base.value
+            is_written = base is not target or isinstance(node, ast.AugAssign)
+            if is_written and isinstance(base, ast.Name) and base.id in parameters:
+                return True
+    return False
 
 
 def _is_outside_call(lowering: Lowering, call: ast.Call) -> bool:

@@ -1,0 +1,117 @@
+"""Lowering the displays that hold no data to differentiate: f-strings and sets.
+
+An f-string whose values are all known at compile time (text, ints, shapes: fixed and
+checked on every call) is formatted now; one that formats values computed from data is a
+``format_string`` equation, a string the generated code formats where the user's code does
+(``print(f"loss {loss:.3f}")`` stays an f-string). Strings are never differentiated.
+
+Before:  print(f"x {x.shape}: {np.sum(x):.2f}")
+After:   s = sum(x); t = format_string(s, pieces=("x (3,): ", (0, "", ".2f"))); print(t)
+
+A set display of compile-time values (``len({1, 2})``) is a Python set; a set of values
+computed from data is refused (which of them are equal depends on the data).
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+from srcad.errors import UnsupportedSyntax
+from srcad.ir import AVal, Const, Eqn
+from srcad.ir.builder import Tracer
+from srcad.lower.dispatch import evaluate, lowers_expression
+from srcad.lower.expressions import run_static
+from srcad.lower.world import Outside
+from srcad.pytree import flatten
+
+if TYPE_CHECKING:
+    from srcad.lower.context import Lowering
+
+STRING = AVal((), "object")
+CONVERSIONS = {-1: "", ord("s"): "s", ord("r"): "r", ord("a"): "a"}
+# A piece of an f-string: literal text, or (value, conversion, format spec).
+Piece = str | tuple[object, str, str]
+
+
+@lowers_expression(ast.JoinedStr)
+def evaluate_f_string(lowering: Lowering, node: ast.JoinedStr) -> object:
+    pieces = [_piece(lowering, part, node) for part in node.values]
+    if all(isinstance(piece, str) for piece in pieces):
+        return "".join(str(piece) for piece in pieces)
+    return _format_string(lowering, pieces)
+
+
+def _piece(lowering: Lowering, part: ast.expr, node: ast.JoinedStr) -> Piece:
+    """Text as it is, a value known now formatted now, a value from data left to format."""
+    if isinstance(part, ast.Constant):
+        return str(part.value)
+    if not isinstance(part, ast.FormattedValue):
+        raise lowering.located(UnsupportedSyntax, f"'{ast.unparse(node)}' is not supported", node)
+    value = evaluate(lowering, part.value)
+    conversion = CONVERSIONS[part.conversion]
+    spec = "" if part.format_spec is None else evaluate(lowering, part.format_spec)
+    if not isinstance(spec, str):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"the format of '{ast.unparse(part)}' depends on values computed from data; "
+            "give it a format known when compiling (ints, strings)",
+            node,
+        )
+    if isinstance(value, Outside):  # an object: formatted as it is when the code runs
+        return (lowering.world.unwrap(value), conversion, spec)
+    if isinstance(value, Tracer):
+        return (value, conversion, spec)
+    if any(isinstance(leaf, Tracer) for leaf in flatten(value)[0]):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(part.value)}' holds values computed from data; format them one "
+            "by one (f'{a} {b}') or stack them into an array first",
+            node,
+        )
+    return str(run_static(lowering, lambda: _format_now(value, conversion, spec), node))
+
+
+def _format_now(value: object, conversion: str, spec: str) -> str:
+    """``f"{value!conversion:spec}"`` as Python formats it."""
+    if conversion == "s":
+        value = str(value)
+    elif conversion == "r":
+        value = repr(value)
+    elif conversion == "a":
+        value = ascii(value)
+    return format(value, spec)
+
+
+def _format_string(lowering: Lowering, pieces: list[Piece]) -> Tracer:
+    """The equation formatting ``pieces`` in the generated code; adjacent texts merged."""
+    inputs: list = []
+    spelled: list[object] = []  # text, or (input k, conversion, spec)
+    for piece in pieces:
+        if isinstance(piece, str):
+            if spelled and isinstance(spelled[-1], str):
+                spelled[-1] += piece
+            elif piece:
+                spelled.append(piece)
+            continue
+        value, conversion, spec = piece
+        inputs.append(value.atom if isinstance(value, Tracer) else Const(value))
+        spelled.append((len(inputs) - 1, conversion, spec))
+    builder = lowering.builder
+    out = builder.new_var("", STRING)
+    params = (("pieces", tuple(spelled)),)
+    builder.emit(Eqn("format_string", tuple(inputs), (out,), params, builder.loc, builder.role))
+    return builder.tracer(out)
+
+
+@lowers_expression(ast.Set)
+def evaluate_set(lowering: Lowering, node: ast.Set) -> set[object]:
+    elements = [lowering.world.unwrap(evaluate(lowering, element)) for element in node.elts]
+    if any(isinstance(leaf, Tracer) for leaf in flatten(elements)[0]):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"the set '{ast.unparse(node)}' holds values computed from data, and which of "
+            "them are equal depends on the data; use a tuple or list, or np.unique",
+            node,
+        )
+    return run_static(lowering, lambda: set(elements), node)  # type: ignore[return-value]

@@ -1,0 +1,504 @@
+"""Statements that real code uses around the computation (issue 11): ``print`` with
+f-strings, ``assert``, ``raise`` in a validating branch, ``with np.errstate(...)``,
+``for ... else`` / ``while ... else``, imports inside the function, set displays.
+
+Each runs in the generated forward code, in the user's order, with the values the forward
+code computes. Every test compares the gradient with central differences of the plain
+function, in reverse and forward mode, and, after the world outside the function changed
+(a global), again at that moment.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import types
+import warnings
+
+import numpy as np
+import pytest
+from source_files import module_from_source
+
+import srcad
+
+X = np.array([0.3, 1.6, -0.4, 2.1])
+# The user's own exceptions, which the generated code raises where the user's code does.
+USERS_EXCEPTIONS = ("AssertionError:", "OutOfRange:", "OverflowError:", "NotImplementedError:")
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_exception_leaves_srcad():
+    """The suite's check (``conftest``), except that the exceptions these tests make the
+    user's code raise leave srcad as they are."""
+    escaped = sys.modules["conftest"]._escaped
+    escaped.clear()
+    yield
+    unexpected = [error for error in escaped if not error.startswith(USERS_EXCEPTIONS)]
+    escaped.clear()
+    assert not unexpected, f"an exception other than SrcadError left srcad: {unexpected[0]}"
+
+
+def _module(tmp_path, source: str):
+    return module_from_source(textwrap.dedent(source), tmp_path, "statements")
+
+
+def _assert_gradients(fun, *args, argnums=0):
+    """Reverse mode, forward mode and value_and_grad agree with central differences."""
+    expected = srcad.numerical_grad(fun, *args, argnums=argnums)
+    for mode in ("reverse", "forward"):
+        got = srcad.grad(fun, argnums, mode=mode)(*args)
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8, err_msg=mode)
+    value, got = srcad.value_and_grad(fun, argnums)(*args)
+    assert value == pytest.approx(fun(*args))
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
+
+
+def _printed(capsys, call):
+    capsys.readouterr()
+    call()
+    return capsys.readouterr().out
+
+
+def _source(transformed, *args) -> str:
+    """The generated source, with one kind of quotes."""
+    transformed(*args)
+    return srcad.source(transformed).replace("'", '"')
+
+
+def _statements(source: str) -> list[str]:
+    """The lines of ``source`` that are code, stripped (not comments)."""
+    lines = [line.split("  # ")[0].strip() for line in source.splitlines()]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def _numerical_hessian(fun, x, eps=1e-5):
+    gradient = srcad.grad(fun)
+    columns = []
+    for j in range(x.size):
+        step = np.zeros_like(x)
+        step[j] = eps
+        columns.append((gradient(x + step) - gradient(x - step)) / (2 * eps))
+    return np.stack(columns, axis=1)
+
+
+# --- print and f-strings ----------------------------------------------------------------
+def reports(x, w):
+    y = np.tanh(x) * w
+    print("y is", y.shape, f"{np.sum(y):.2f}")
+    label = f"{y.ndim}-d, w={w!r}, max {np.max(y):>8.3f}"
+    for i in range(2):
+        print(f"step {i}: {np.sum(y * i):.3f}", label)
+    return np.sum(y**2)
+
+
+def test_print_and_f_strings_print_the_forward_values_in_order(capsys):
+    expected = _printed(capsys, lambda: reports(X, 1.5))
+    assert expected.startswith("y is (4,) ")
+    for transform in (srcad.grad, srcad.value_and_grad):
+        for _ in range(2):  # the first call compiles, the second reuses
+            assert _printed(capsys, lambda t=transform: t(reports)(X, 1.5)) == expected
+    forward = srcad.grad(reports, argnums=1, mode="forward")  # one tangent: one pass
+    assert _printed(capsys, lambda: forward(X, 1.5)) == expected
+    assert _printed(capsys, lambda: srcad.jvp(reports, (X, 1.5), (X, 0.0))) == expected
+    _assert_gradients(reports, X, 1.5)
+
+
+def test_f_strings_of_data_stay_f_strings_in_the_generated_code():
+    source = _source(srcad.grad(reports), X, 1.5)
+    assert 'print("y is", (4,), f"{' in source
+    assert ":.2f}" in source and ":>8.3f}" in source and "!r}" in source
+    assert "1-d, w=" in source  # the dimension is known when compiling: formatted then
+
+
+SCALE = 2.0
+
+
+def scaled_report(x):
+    y = x * SCALE
+    print(f"scale {SCALE}: {np.sum(y):.1f}")
+    return np.sum(y**2)
+
+
+def test_print_reads_a_changed_global_on_the_next_call(capsys, monkeypatch):
+    g = srcad.grad(scaled_report)
+    assert _printed(capsys, lambda: g(X)) == "scale 2.0: 7.2\n"
+    monkeypatch.setattr(sys.modules[__name__], "SCALE", 3.0)
+    assert _printed(capsys, lambda: g(X)) == _printed(capsys, lambda: scaled_report(X))
+    _assert_gradients(scaled_report, X)
+
+
+# --- assert -------------------------------------------------------------------------------
+def asserts(x):
+    assert x.ndim == 1, f"x must be 1-d, got {x.ndim}-d"
+    s = np.sum(x**2)
+    assert s < 100.0, f"too large: {s:.1f}"
+    return s * np.sum(x)
+
+
+def test_assert_passes_and_fails_with_the_users_message():
+    _assert_gradients(asserts, X)
+    for transform in (srcad.grad, srcad.value_and_grad, srcad.jacfwd):
+        with pytest.raises(AssertionError, match="x must be 1-d, got 2-d"):
+            transform(asserts)(np.ones((2, 2)))  # decided when compiling: shapes are fixed
+        with pytest.raises(AssertionError, match="too large: 400.0"):
+            transform(asserts)(np.full(4, 10.0))  # decided by the data: the code raises
+    _assert_gradients(asserts, X)  # the same compile, good data again
+
+
+def test_an_assert_on_data_reads_as_a_check_in_the_generated_code():
+    source = _source(srcad.grad(asserts), X)
+    assert "if not s < 100.0:" in source
+    assert 'raise AssertionError(f"too large: {s:.1f}")' in source
+    assert "x must be 1-d" not in source  # passed when compiling for 1-d x
+
+
+# --- raise ----------------------------------------------------------------------------------
+class OutOfRange(Exception):
+    """A user's own exception class."""
+
+
+LIMIT = 5.0
+
+
+def validated(x, w):
+    if x.ndim != 1:
+        raise ValueError(f"x must be 1-d, got shape {x.shape}")
+    s = np.sum(x * w)
+    if s > LIMIT:
+        raise OutOfRange(f"sum {s:.2f} exceeds {LIMIT}")
+    elif s < -LIMIT:
+        raise ValueError("sum too small") from None
+    else:
+        y = np.sin(x) * s
+    return np.sum(y * y)
+
+
+def test_raise_in_a_validating_branch():
+    _assert_gradients(validated, X, 0.5)
+    with pytest.raises(ValueError, match=r"x must be 1-d, got shape \(2, 2\)"):
+        srcad.grad(validated)(np.ones((2, 2)), 0.5)
+    with pytest.raises(OutOfRange, match="sum 7.20 exceeds 5.0"):
+        srcad.grad(validated)(X, 2.0)
+    with pytest.raises(ValueError, match="sum too small") as info:
+        srcad.value_and_grad(validated, mode="forward")(X, -2.0)
+    assert info.value.__suppress_context__
+    with pytest.raises(OutOfRange):
+        srcad.jvp(validated, (X, 2.0), (X, 1.0))
+
+
+def test_a_raise_reads_a_changed_global_on_the_next_call(monkeypatch):
+    g = srcad.grad(validated)
+    np.testing.assert_allclose(g(X, 2.0 / 3), srcad.numerical_grad(validated, X, 2.0 / 3))
+    monkeypatch.setattr(sys.modules[__name__], "LIMIT", 1.0)
+    with pytest.raises(OutOfRange, match="sum 2.40 exceeds 1.0"):
+        g(X, 2.0 / 3)
+    monkeypatch.setattr(sys.modules[__name__], "LIMIT", 50.0)
+    _assert_gradients(validated, X, 2.0)
+
+
+def test_the_generated_code_raises_the_users_exception_where_the_user_does():
+    source = _source(srcad.grad(validated), X, 0.5)
+    assert 'raise OutOfRange(f"sum {s:.2f} exceeds {LIMIT}")' in source
+    assert 'raise ValueError("sum too small") from None' in source
+    assert "x must be 1-d" not in source  # the shape check passed when compiling
+    backward = _statements(source[source.index("# backward") :])
+    assert not any(line.startswith("if ") for line in backward)  # the forward code raised
+    assert "zeros" not in "\n".join(backward)
+
+
+def check_positive(x):
+    """A helper that only validates, called as a statement."""
+    if np.any(x <= 0):
+        raise ValueError(f"needs positive values, got min {np.min(x)}")
+
+
+def logs(x):
+    check_positive(x)
+    total = 0.0
+    for v in x:
+        if v > 10.0:
+            raise OverflowError("a value above 10")
+        total = total + np.log(v)
+    return total
+
+
+def test_a_validating_helper_and_a_raise_in_a_loop():
+    _assert_gradients(logs, np.abs(X))
+    with pytest.raises(ValueError, match="needs positive values, got min -0.4"):
+        srcad.grad(logs)(X)
+    with pytest.raises(OverflowError, match="a value above 10"):
+        srcad.grad(logs)(np.array([1.0, 11.0, 2.0]))
+
+
+def returns_or_raises(x):
+    s = np.sum(x)
+    if s > 0:
+        return s * np.sum(x**2)
+    else:
+        raise ValueError("negative sum")
+
+
+def test_a_branch_that_returns_and_one_that_raises():
+    _assert_gradients(returns_or_raises, X)
+    with pytest.raises(ValueError, match="negative sum"):
+        srcad.grad(returns_or_raises, mode="forward")(-X)
+
+
+def always_raises(x):
+    print("checking")
+    if x.shape[0] > 2:
+        raise NotImplementedError(f"only {x.shape[0]} <= 2 values")
+    return np.sum(x)
+
+
+def test_a_function_that_always_raises_for_a_signature_raises_on_every_call(capsys):
+    g = srcad.grad(always_raises)
+    for _ in range(2):
+        with pytest.raises(NotImplementedError, match="only 4 <= 2 values"):
+            g(X)
+        assert capsys.readouterr().out == "checking\n"  # what runs before the raise, runs
+    np.testing.assert_allclose(g(X[:2]), [1.0, 1.0])
+
+
+# --- with -----------------------------------------------------------------------------------
+def quiet_log(x):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.log(x) * np.sqrt(x)
+    return np.sum(np.where(x > 0, y, 0.0))
+
+
+def test_with_errstate_silences_the_forward_and_the_backward_code():
+    positive, zero = np.abs(X) + 0.1, np.array([0.5, 0.0, 2.0, 1.0])
+    _assert_gradients(quiet_log, positive)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any RuntimeWarning fails the test
+        value, _ = srcad.value_and_grad(quiet_log)(zero)  # -inf * 0 and 0 / 0 inside
+        srcad.jvp(quiet_log, (zero,), (np.ones(4),))
+    assert value == pytest.approx(quiet_log(zero))
+    source = _source(srcad.grad(quiet_log), positive)
+    errstate = 'with np.errstate(divide="ignore", invalid="ignore"):'
+    assert _statements(source).count(errstate) == 2  # forward, and backward
+
+
+def settings_inside(x):
+    with warnings.catch_warnings(), np.errstate(over="ignore"):
+        warnings.simplefilter("ignore")
+        warnings.warn("not shown", stacklevel=1)
+        return np.sum(x**2) * np.sum(np.exp(x * 800.0) > 1.0)
+
+
+def test_with_several_contexts_and_a_return_inside():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _assert_gradients(settings_inside, X)
+    source = _source(srcad.grad(settings_inside), X)
+    assert _statements(source).count("with warnings.catch_warnings():") == 2
+    assert 'warnings.simplefilter("ignore")' in _statements(source)
+
+
+OFFSET = 1.0
+
+
+def with_global(x):
+    with np.errstate(all="ignore"):
+        y = np.log(x + OFFSET)
+    return np.sum(y * y)
+
+
+def test_with_reads_a_changed_global_on_the_next_call(monkeypatch):
+    g = srcad.grad(with_global)
+    np.testing.assert_allclose(g(np.abs(X)), srcad.numerical_grad(with_global, np.abs(X)))
+    monkeypatch.setattr(sys.modules[__name__], "OFFSET", 3.0)
+    np.testing.assert_allclose(g(np.abs(X)), srcad.numerical_grad(with_global, np.abs(X)))
+    _assert_gradients(with_global, np.abs(X))
+
+
+# --- for ... else, while ... else ---------------------------------------------------------
+def search(x, threshold):
+    total = 0.0
+    for v in x:
+        if v > threshold:
+            total = total + 10.0 * v
+            break
+        total = total + v * v
+    else:
+        print("nothing above", threshold)
+        total = total * 3.0
+    return total
+
+
+def test_for_else_runs_when_the_loop_did_not_break(capsys):
+    for threshold in (1.0, 5.0):  # breaks, then runs to the end
+        expected = _printed(capsys, lambda t=threshold: search(X, t))
+        assert _printed(capsys, lambda t=threshold: srcad.grad(search)(X, t)) == expected
+        _assert_gradients(search, X, threshold)
+    assert expected == "nothing above 5.0\n"
+
+
+def countdown(x):
+    s = x
+    n = 0
+    while n < 3:
+        s = np.sin(s)
+        n += 1
+    else:
+        s = s * 2.0
+    k = 0.0
+    while k < 5.0:
+        if np.sum(s) > 10.0:
+            break
+        s = s + 1.0
+        k = k + 1.0
+    else:
+        s = s * s
+    return np.sum(s)
+
+
+def test_while_else_with_and_without_a_break():
+    _assert_gradients(countdown, X)
+    _assert_gradients(countdown, X * 10.0)
+
+
+def first_big(x):
+    for v in x:
+        if v > 1.5:
+            return v * v
+    else:
+        scale = 0.5
+    return scale * np.sum(x)
+
+
+def test_for_else_with_a_return_in_the_loop():
+    _assert_gradients(first_big, X)
+    _assert_gradients(first_big, X * 0.1)
+
+
+def nested_else(x):
+    total = 0.0
+    for i in range(2):
+        for v in x:
+            if v > 1.0 + i:
+                break
+        else:
+            break  # the inner loop found nothing: stop the outer loop
+        total = total + np.sum(x) * i
+    return total + np.sum(x * x)
+
+
+def test_a_break_in_an_inner_loops_else_leaves_the_outer_loop():
+    _assert_gradients(nested_else, X)
+    _assert_gradients(nested_else, X * 0.1)
+
+
+BOUND = 1.0
+
+
+def else_with_global(x):
+    for v in x:
+        if v > BOUND:
+            break
+    else:
+        return np.sum(x) * BOUND
+    return np.sum(x**2)
+
+
+def test_for_else_reads_a_changed_global_on_the_next_call(monkeypatch):
+    g = srcad.grad(else_with_global)
+    np.testing.assert_allclose(g(X), 2 * X)
+    monkeypatch.setattr(sys.modules[__name__], "BOUND", 3.0)
+    np.testing.assert_allclose(g(X), np.full(4, 3.0))
+    _assert_gradients(else_with_global, X)
+
+
+# --- imports inside the function, set displays --------------------------------------------
+def imports_inside(x):
+    import math
+
+    import numpy as numpy_again
+    from numpy import tanh
+    from scipy.special import expit
+
+    return np.sum(expit(x) * tanh(x)) * math.exp(0.5) + numpy_again.sum(x) * len({1, 2, 2 * 1})
+
+
+def test_imports_inside_the_function_bind_their_names():
+    pytest.importorskip("scipy")
+    _assert_gradients(imports_inside, X)
+
+
+def test_a_name_imported_inside_the_function_is_read_on_every_call(monkeypatch):
+    settings = types.ModuleType("srcad_test_settings")
+    settings.WEIGHTS = np.array([1.0, 2.0, 3.0, 4.0])
+    monkeypatch.setitem(sys.modules, "srcad_test_settings", settings)
+
+    def weighted(x):
+        from srcad_test_settings import WEIGHTS
+
+        return np.sum(WEIGHTS * x**2)
+
+    g = srcad.grad(weighted)
+    np.testing.assert_allclose(g(X), 2 * settings.WEIGHTS * X)
+    settings.WEIGHTS = np.array([0.5, 0.5, 0.5, 0.5])
+    np.testing.assert_allclose(g(X), X)
+    _assert_gradients(weighted, X)
+
+
+def test_an_imported_module_of_the_users_is_read_through(tmp_path, monkeypatch):
+    module = _module(tmp_path, "SLOPE = 2.0\n")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    m = _module(
+        tmp_path,
+        f"""
+        import numpy as np
+
+        def loss(x):
+            import {module.__name__} as settings
+
+            return np.sum(settings.SLOPE * x**2)
+        """,
+    )
+    g = srcad.grad(m.loss)
+    np.testing.assert_allclose(g(X), 4.0 * X)
+    module.SLOPE = 0.5
+    np.testing.assert_allclose(g(X), 1.0 * X)
+
+
+SIZES = 2
+
+
+def set_display(x):
+    return np.sum(x) * len({1, SIZES, 2})
+
+
+def test_a_set_display_of_compile_time_values(monkeypatch):
+    g = srcad.grad(set_display)
+    np.testing.assert_allclose(g(X), np.full(4, 2.0))
+    monkeypatch.setattr(sys.modules[__name__], "SIZES", 3)
+    np.testing.assert_allclose(g(X), np.full(4, 3.0))
+    _assert_gradients(set_display, X)
+
+
+# --- together, and differentiated again ---------------------------------------------------
+def everything(x, w):
+    assert x.ndim == 1
+    from numpy import tanh
+
+    print(f"start: {np.sum(x):.3f}")
+    with np.errstate(invalid="ignore"):
+        h = tanh(x * w)
+    for v in h:
+        if v < -10.0:
+            raise ValueError("saturated")
+    else:
+        h = h * 2.0
+    return np.sum(h**2)
+
+
+def everything_at(x):
+    return everything(x, 0.7)
+
+
+def test_the_statements_together_in_second_derivatives():
+    _assert_gradients(everything, X, 0.7)
+    hessian = srcad.hessian(everything_at)(X)
+    np.testing.assert_allclose(hessian, _numerical_hessian(everything_at, X), atol=1e-6)
