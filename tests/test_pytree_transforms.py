@@ -172,3 +172,20 @@ def test_an_int_inside_a_differentiated_tuple_is_refused_not_skipped():
         srcad.grad(loss)((X, 3))
     with pytest.raises(TypeError, match="float"):
         srcad.jacrev(loss)((X, 3))
+
+
+def one_section(x):
+    return np.split(x, 1, axis=0)
+
+
+def test_a_list_of_one_array_stays_a_list_of_one_array():
+    """np.split(x, 1) returns [x]: generated code unpacks it (it once returned [[x]])."""
+    value, value_dot = srcad.jvp(one_section, (X,), (np.ones(3),))
+    _, vjp_fn = srcad.vjp(one_section, X)
+
+    assert_trees_close(value, [X])
+    assert_trees_close(value_dot, [np.ones(3)])
+    assert_trees_close(vjp_fn([2.0 * X]), (2.0 * X,))
+    assert_trees_close(srcad.jacrev(one_section)(X), [np.eye(3)])
+    gradient = srcad.grad(lambda x: np.sum(np.split(x, 1)[0] ** 2))(X)
+    np.testing.assert_allclose(gradient, 2.0 * X)

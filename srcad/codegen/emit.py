@@ -39,7 +39,13 @@ from srcad.codegen.names import IsOwned, NameAllocator
 from srcad.codegen.program import Program, analyze
 from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.control import CONTROL, carried_inputs
-from srcad.ir.facts import has_effect, is_loop, is_statement, updates_first_input
+from srcad.ir.facts import (
+    has_effect,
+    is_loop,
+    is_statement,
+    packs_results,
+    updates_first_input,
+)
 from srcad.ir.index import Index
 from srcad.ir.naming import constant_names
 from srcad.ir.prims import PRIMS
@@ -251,6 +257,8 @@ class Emitter:
         if has_effect(eqn) and not self.program.uses.get(eqn.outputs[0].id):
             return ast.unparse(self.expression(eqn))  # print(...): only its effect counts
         targets = ", ".join(self.names.name(v) for v in eqn.outputs)
+        if len(eqn.outputs) == 1 and packs_results(eqn):
+            targets = f"({targets},)"  # np.split(x, 1): a list of one array
         if is_statement(eqn):
             text = self._fill_statements(eqn, targets)
         else:

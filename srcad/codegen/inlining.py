@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from srcad.codegen.program import Program
 from srcad.ir import Atom, Eqn, Graph, Var
 from srcad.ir.control import CONTROL, condition_of
-from srcad.ir.facts import has_effect, is_statement, updates_first_input
+from srcad.ir.facts import has_effect, is_statement, packs_results, updates_first_input
 from srcad.ir.graph import RoleKind
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import sub_graphs
@@ -46,7 +46,7 @@ def _used_once(graph: Graph, program: Program) -> set[int]:
     consumer_role = _consumer_roles(program)
     inlined = set()
     for eqn in program.order:
-        if len(eqn.outputs) != 1 or is_statement(eqn) or has_effect(eqn):
+        if len(eqn.outputs) != 1 or is_statement(eqn) or has_effect(eqn) or packs_results(eqn):
             continue
         var = eqn.outputs[0]
         is_control = PRIMS[eqn.prim].kind == CONTROL and eqn.prim != "tape_nonempty"

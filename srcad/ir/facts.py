@@ -58,3 +58,10 @@ def is_tape(eqn: Eqn) -> bool:
 def has_effect(eqn: Eqn) -> bool:
     """Whether ``eqn``'s effect matters even when its result is unused (``outside_call``)."""
     return primitive_of(eqn).has_effect
+
+
+def packs_results(eqn: Eqn) -> bool:
+    """Whether ``eqn``'s call returns its results packed in a list or a named tuple, even a
+    single one (``np.split(x, 1)`` is a list of one array): code unpacks them."""
+    prim = primitive_of(eqn)
+    return prim.returns_list or bool(prim.result_fields)
