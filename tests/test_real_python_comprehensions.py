@@ -320,6 +320,21 @@ def test_differentiating_a_generator_itself_or_sending_values_is_refused():
     assert f":{sends.__code__.co_firstlineno + 1}:" in str(info.value)
 
 
+def filtered_by_data(x):
+    return np.sum(np.array([v for v in x if v > 0.0]))
+
+
+def resumed(x):
+    return next(squares(x))
+
+
+def test_a_list_filtered_by_data_and_a_resumed_generator_are_refused():
+    with pytest.raises(srcad.UnsupportedSyntax, match="filter of .* depends on data"):
+        srcad.grad(filtered_by_data)(X)
+    with pytest.raises(srcad.UnsupportedSyntax, match="'next' cannot resume it"):
+        srcad.grad(resumed)(X)
+
+
 def set_of_data(x):
     return len({v for v in x}) * np.sum(x)
 

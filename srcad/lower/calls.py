@@ -135,6 +135,14 @@ def _call_python(
 ) -> object:
     """``zip`` and ``enumerate`` of arrays (kept symbolic for loops), and plain Python
     functions of compile-time values."""
+    if function is next and args and isinstance(args[0], list):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}': srcad runs a generator to its end where it is called "
+            "(what it yields becomes a list), so 'next' cannot resume it; iterate over it "
+            "with 'for', or take list(...)[0]",
+            node,
+        )
     if function is enumerate and isinstance(args[0], Zipped):
         return Enumerated(args[0])
     if function is zip and is_traced:
@@ -328,7 +336,19 @@ def evaluate_comprehension(lowering: Lowering, node: Comprehension) -> object:
     inlined like the user's own."""
     parameters = _enclosing_names(lowering, node)
     definition, site = comprehension_function(node, lowering.parsed.name, parameters)
-    return _call_comprehension(lowering, definition, site)
+    try:
+        return _call_comprehension(lowering, definition, site)
+    except UnsupportedSyntax as error:
+        start = definition.body[0]  # items = []: the list the comprehension builds
+        items = ast.unparse(start.targets[0]) if isinstance(start, ast.Assign) else ""
+        if not error.detail.startswith(f"'{items}' gets different items"):
+            raise
+        raise lowering.located(  # the list it builds is not the user's: say what it is
+            UnsupportedSyntax,
+            f"a filter of '{ast.unparse(node)}' depends on data, and so would the number of "
+            "items; compute every item and mask instead (np.where(cond, value, 0.0))",
+            node,
+        ) from None
 
 
 def _sums_a_comprehension(node: ast.Call) -> bool:
