@@ -160,12 +160,18 @@ def index_argument(index: ast.expr) -> ast.expr:
     if isinstance(index, ast.Slice):
         given = [index.lower, index.upper, index.step]
         bounds = [ast.Constant(None) if b is None else b for b in given]
-        while len(bounds) > 1 and isinstance(bounds[-1], ast.Constant) and bounds[-1].value is None:
+        if _is_none(bounds[2]):  # slice(a, b): no step
             bounds.pop()
+            if _is_none(bounds[0]) and _is_none(bounds[1]):
+                bounds.pop()  # slice(None); never slice(a), which means slice(None, a)
         return ast.Call(ast.Name("slice", ast.Load()), bounds, [])
     if isinstance(index, ast.Tuple):
         return ast.Tuple([index_argument(item) for item in index.elts], ast.Load())
     return index
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 def literal(value: object) -> ast.expr:
