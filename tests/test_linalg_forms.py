@@ -267,3 +267,141 @@ def test_a_global_changed_between_calls_is_read_again(mode):
             np.testing.assert_allclose(gradient(SQUARE), expected, rtol=1e-6, atol=1e-8)
     finally:
         SHIFT = np.eye(4)
+
+
+# --- NumPy forms ------------------------------------------------------------------------------
+VECTOR = RNG.normal(size=6)
+GRID = RNG.normal(size=(4, 5))
+VECTORS = RNG.normal(size=(3, 4))  # 3-vectors along the first axis
+
+
+def gradient_1d(x):
+    return np.sum(np.gradient(x) ** 2)
+
+
+def gradient_spacings(m):
+    along_rows, along_columns = np.gradient(m, 0.5, 2.0)
+    return np.sum(along_rows**2) + np.sum(along_columns**3)
+
+
+def gradient_second_order_edges(m):
+    return np.sum(np.gradient(m, axis=1, edge_order=2) ** 2)
+
+
+def gradient_coordinates(x):
+    return np.sum(np.gradient(x, np.array([0.0, 0.5, 1.5, 2.0, 3.5, 4.0])) ** 2)
+
+
+def selected(x):
+    return np.sum(np.select([x > 0.5, x < -0.5], [x**2, x**3], default=0.25))
+
+
+def finite_only(x):
+    return np.sum(np.nan_to_num(np.log(x), nan=-1.0, neginf=-9.0) ** 2)
+
+
+def partitioned(x):
+    return np.sum(np.partition(x, 2)[:3] ** 2) + np.sum(np.partition(x, (1, 4))[4:] * 3.0)
+
+
+def partitioned_rows(m):
+    return np.sum(np.partition(m, 1, axis=0)[:2] ** 2)
+
+
+def complex_views_of_reals(x):
+    parts = np.real(x) ** 2 + np.imag(x) + np.conj(x) ** 3 + np.conjugate(x)
+    return np.sum(parts + np.angle(x) + np.real_if_close(x))
+
+
+def degrees(x):
+    return np.sum(np.degrees(x) + np.rad2deg(x) ** 2)
+
+
+def short_differences(x):
+    # length-1 axes, and more differences than elements: empty results, zero gradients
+    return np.sum(np.diff(x[:1], n=2)) + np.sum(np.diff(x[:, None], axis=1)) + np.sum(x**2)
+
+
+def moved_axes(m):
+    cube = np.reshape(m, (2, 2, 5))
+    first, second = np.dsplit(cube[..., :4], 2)
+    rolled = np.rollaxis(cube, 2) * np.arange(5.0)[:, None, None]
+    return np.sum(first**2) + np.sum(second) + np.sum(rolled)
+
+
+def cross_with_axes(c):
+    return np.sum(np.cross(c, c[::-1] + 1.0, axisa=0, axisb=0, axisc=0) ** 2)
+
+
+def cross_mixed_axes(c):
+    return np.sum(np.cross(c.T, c, axisa=-1, axisb=0, axisc=0) ** 2)
+
+
+def vecdot_along_rows(m):
+    return np.sum(np.vecdot(m, m * 2.0, axis=0) ** 2)
+
+
+def einsum_interleaved(m):
+    product = np.einsum(m, [0, 1], GRID.T, [1, 2], [0, 2])
+    return np.sum(product**2) + np.sum(np.einsum(m, [Ellipsis, 1], m, [Ellipsis, 1]))
+
+
+def einsum_interleaved_transpose(m):
+    return np.sum(np.einsum(m, (0, 1), (1, 0)) * np.arange(20.0).reshape(5, 4))
+
+
+def stacks_of_one_array(m):
+    rows = np.vstack(m[0]) * np.arange(5.0)[:, None]  # a vector's elements as rows
+    return np.sum(rows**2) + np.sum(np.vstack(m) ** 3) + np.sum(np.hstack(m) * 2.0)
+
+
+def columns_of_one_array(m):
+    return np.sum(np.column_stack(m) ** 3) + np.sum(np.dstack(m) ** 2)
+
+
+FORMS = [
+    (einsum_interleaved, GRID),
+    (einsum_interleaved_transpose, GRID),
+    (stacks_of_one_array, GRID),
+    (columns_of_one_array, GRID),
+    (gradient_1d, VECTOR),
+    (gradient_spacings, GRID),
+    (gradient_second_order_edges, GRID),
+    (gradient_coordinates, VECTOR),
+    (selected, VECTOR),
+    (finite_only, VECTOR),
+    (partitioned, VECTOR),
+    (partitioned_rows, GRID),
+    (complex_views_of_reals, VECTOR),
+    (degrees, VECTOR),
+    (short_differences, VECTOR),
+    (moved_axes, GRID),
+    (cross_with_axes, VECTORS),
+    (cross_mixed_axes, VECTORS),
+    (vecdot_along_rows, GRID),
+]
+
+
+@pytest.mark.parametrize(("function", "x"), FORMS, ids=lambda v: getattr(v, "__name__", ""))
+def test_numpy_forms(function, x):
+    with np.errstate(invalid="ignore", divide="ignore"):  # log of negatives: nan_to_num
+        _check_both_modes(function, x)
+
+
+SPACING = 0.5
+
+
+def spaced_gradient(x):
+    return np.sum(np.gradient(x * SPACING) ** 2)
+
+
+def test_a_global_changed_between_calls_is_read_again_by_numpy_forms():
+    global SPACING
+    gradient = srcad.grad(spaced_gradient)
+    try:
+        for spacing in (0.5, 3.0):
+            SPACING = spacing
+            expected = srcad.numerical_grad(spaced_gradient, VECTOR)
+            np.testing.assert_allclose(gradient(VECTOR), expected, rtol=1e-6, atol=1e-8)
+    finally:
+        SPACING = 0.5

@@ -79,6 +79,9 @@ class Prim:
     cases, where each input is a shape or a concrete (integer) array; the rule tests draw
     inputs from them (elementwise primitives get broadcasting shapes by default).
 
+    ``rewrite_call`` turns another way of calling ``fn`` into the one these fields describe
+    (``np.einsum``'s operands each followed by its list of axes, into a subscripts string).
+
     A primitive with several outputs returns them as ``fn`` does (``results``): a list where
     ``returns_list`` (``np.split``), a named tuple with ``result_fields`` where NumPy's
     result has field names (``np.linalg.slogdet(a).logabsdet``), else a tuple.
@@ -123,6 +126,7 @@ class Prim:
     has_counter: bool = False
     is_tape: bool = False
     has_effect: bool = False
+    rewrite_call: Callable[[tuple, dict], tuple[tuple, dict]] | None = None
 
     @property
     def spelling(self) -> str:
@@ -147,6 +151,8 @@ class Prim:
 
         Raises ValueError, with a message for the user, when the call does not fit.
         """
+        if self.rewrite_call is not None:
+            args, kwargs = self.rewrite_call(args, kwargs)
         rest = list(args)
         if len(rest) < len(self.leading_params) + self.n_inputs:
             raise ValueError(f"{self.spelling} needs more arguments")

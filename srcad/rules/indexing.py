@@ -1,5 +1,5 @@
-"""Rules of the indexing-like functions: ``take take_along_axis choose diag diagonal triu
-tril``.
+"""Rules of the indexing-like functions: ``take take_along_axis choose select nan_to_num
+diag diagonal triu tril``.
 
 Gathering has scattering as its adjoint. The gather's indices are arrays (possibly
 computed when the function runs), so the scatter compares them with the positions of the
@@ -64,6 +64,39 @@ def choose_jvp(tangents, out, index, *choices):
     return add_tangents(
         *(None if t is None else np.where(index == k, t, 0.0) for k, t in enumerate(tangents[1:]))
     )
+
+
+@defvjp(np.select)
+def select_vjp(g, out, conditions, choices, default=0):
+    # each element comes from the first choice whose condition holds there (or is the
+    # constant default): the cotangent goes back to that choice
+    picked = _first_true(conditions)
+    g_choices = np.where(picked, g, 0.0)
+    if g_choices.dtype != choices.dtype:  # an int default makes NumPy's result float64
+        g_choices = np.astype(g_choices, choices.dtype)
+    return None, unbroadcast(g_choices, choices)
+
+
+@defjvp(np.select)
+def select_jvp(tangents, out, conditions, choices, default=0):
+    _, choices_dot = tangents
+    return np.sum(np.where(_first_true(conditions), choices_dot, 0.0), axis=0)
+
+
+def _first_true(conditions):
+    """Where each condition is the first of the stack that holds."""
+    return np.logical_and(conditions, np.cumsum(conditions, axis=0) == 1)
+
+
+@defvjp(np.nan_to_num)
+def nan_to_num_vjp(g, out, x, copy=True, nan=0.0, posinf=None, neginf=None):
+    # the identity where x is finite; the replacements are constants
+    return np.where(np.isfinite(x), g, 0.0)
+
+
+@defjvp(np.nan_to_num)
+def nan_to_num_jvp(tangents, out, x, copy=True, nan=0.0, posinf=None, neginf=None):
+    return np.where(np.isfinite(x), tangents[0], 0.0)
 
 
 @defvjp(np.diag)

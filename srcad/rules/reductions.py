@@ -1,5 +1,6 @@
 """Rules of the reductions and scans: ``sum mean prod max min ptp std var nansum nanmean
-average cumsum cumprod diff sort`` (with ``axis`` and ``keepdims`` where NumPy has them).
+average cumsum cumprod diff gradient sort partition`` (with ``axis`` and ``keepdims`` where
+NumPy has them).
 
 The cotangent of a reduction is spread back over the reduced axes: evenly for ``sum`` and
 ``mean``, onto the positions that attain the extremum for ``max`` and ``min`` (split evenly
@@ -251,6 +252,8 @@ def cumprod_jvp(tangents, out, x, axis=None, dtype=None):
 def diff_vjp(g, out, x, n=1, axis=-1):
     # the adjoint of one difference y_i = x_{i+1} - x_i is dx_j = g_{j-1} - g_j
     axis = axis % np.ndim(x)
+    if n > np.shape(x)[axis]:  # more differences than elements: an empty result
+        return None
     before = ((0, 0),) * axis + ((1, 0),) + ((0, 0),) * (np.ndim(x) - axis - 1)
     after = ((0, 0),) * axis + ((0, 1),) + ((0, 0),) * (np.ndim(x) - axis - 1)
     for _ in range(n):
@@ -259,6 +262,68 @@ def diff_vjp(g, out, x, n=1, axis=-1):
 
 
 deflinear(np.diff, defaults={"n": 1, "axis": -1})
+
+
+@defvjp(np.gradient)
+def gradient_vjp(g, out, x, axis=None, edge_order=1, **spacings):
+    # along each axis, out = D x for a banded matrix D (central differences, one-sided at
+    # the ends): the cotangent is D^T g, added up band by band
+    cotangents = g if isinstance(g, tuple) else (g,)
+    total = None
+    for axis_k, spacing, g_k in zip(*_gradient_axes(x, axis, spacings), cotangents, strict=True):
+        bands = _difference_bands(np.shape(x)[axis_k], spacing, edge_order)
+        for offset, band in bands.items():
+            term = _band_transpose(g_k, band, offset, axis_k)
+            total = term if total is None else total + term
+    return total
+
+
+deflinear(np.gradient)
+
+
+def _gradient_axes(x, axis, spacings):
+    """The axes ``np.gradient`` differentiates, and the spacing along each (a step or
+    coordinates): none given is 1, one given is for every axis."""
+    if axis is None:
+        axes = tuple(range(np.ndim(x)))
+    else:
+        axes = tuple(a % np.ndim(x) for a in (axis if isinstance(axis, tuple) else (axis,)))
+    given = tuple(spacings[name] for name in sorted(spacings))
+    if len(given) <= 1:
+        return axes, (given[0] if given else 1.0,) * len(axes)
+    return axes, given
+
+
+def _difference_bands(length, spacing, edge_order):
+    """The bands of the matrix D that ``np.gradient`` applies along an axis, as
+    ``{offset: band}`` with ``band[i] = D[r, r + offset]`` over the rows r where that column
+    exists. D has at most two bands on either side of its diagonal, so ``np.gradient`` of
+    five combs (the sums of the unit vectors of the columns j = c mod 5) shows every entry.
+    Computed when compiling: the bands are constants of the generated code."""
+    positions = np.arange(length)
+    combs = (positions % 5 == np.arange(5)[:, None]).astype(float)
+    applied = np.gradient(combs, spacing, axis=1, edge_order=edge_order)
+    bands = {}
+    for offset in range(-2, 3):
+        rows = positions[max(-offset, 0) : length - max(offset, 0)]
+        band = applied[(rows + offset) % 5, rows]
+        if np.any(band):
+            bands[offset] = band
+    return bands
+
+
+def _band_transpose(g, band, offset, axis):
+    """One band's part of D^T g: ``g[r] * D[r, r + offset]`` goes to position
+    ``r + offset``."""
+    ndim = np.ndim(g)
+    shape = [1] * ndim
+    shape[axis] = len(band)
+    rows = [slice(None)] * ndim
+    rows[axis] = slice(max(-offset, 0), max(-offset, 0) + len(band))
+    widths = [(0, 0)] * ndim
+    widths[axis] = (max(offset, 0), max(-offset, 0))
+    moved = g[tuple(rows)] * np.reshape(np.asarray(band, dtype=g.dtype), tuple(shape))
+    return moved if offset == 0 else np.pad(moved, tuple(widths))
 
 
 # --- sorting --------------------------------------------------------------------------------
@@ -284,3 +349,29 @@ def _sort_order(x, axis, kind, stable):
     """``np.argsort`` with the sort's own options (those that were given)."""
     options = {key: value for key, value in (("kind", kind), ("stable", stable)) if value}
     return np.argsort(x, axis=axis, **options)
+
+
+@defvjp(np.partition)
+def partition_vjp(g, out, x, kth, axis=-1, kind=None):
+    # out = x[source] along the axis: dx = g[inverse of source]
+    if axis is None:  # partitions the flattened array
+        source = _partition_source(np.reshape(x, (-1,)), out, 0)
+        return np.reshape(np.take(g, np.argsort(source)), np.shape(x))
+    return np.take_along_axis(g, np.argsort(_partition_source(x, out, axis), axis=axis), axis=axis)
+
+
+@defjvp(np.partition)
+def partition_jvp(tangents, out, x, kth, axis=-1, kind=None):
+    (x_dot,) = tangents
+    if axis is None:
+        return np.take(x_dot, _partition_source(np.reshape(x, (-1,)), out, 0))
+    return np.take_along_axis(x_dot, _partition_source(x, out, axis), axis=axis)
+
+
+def _partition_source(x, out, axis):
+    """Where each element of ``out = np.partition(x)`` comes from along ``axis``. NumPy does
+    not promise that ``np.argpartition`` arranges the other elements as ``np.partition``
+    did, so the positions are matched by rank: the element of ``out`` of rank r is the
+    element of ``x`` of rank r."""
+    ranks_in_out = np.argsort(np.argsort(out, axis=axis), axis=axis)
+    return np.take_along_axis(np.argsort(x, axis=axis), ranks_in_out, axis=axis)

@@ -64,6 +64,32 @@ def copy_jvp(tangents, out, x, order=None):
     return x_dot
 
 
+@defvjp(np.real)
+def real_vjp(g, out, x):
+    return g
+
+
+deflinear(np.real)
+
+
+@defvjp(np.real_if_close)
+def real_if_close_vjp(g, out, x, tol=None):
+    return g
+
+
+@defjvp(np.real_if_close)
+def real_if_close_jvp(tangents, out, x, tol=None):
+    return tangents[0]
+
+
+@defvjp(np.conjugate)
+def conjugate_vjp(g, out, x):
+    return g
+
+
+deflinear(np.conjugate)
+
+
 @defvjp(np.asarray)
 def asarray_vjp(g, out, x, dtype=None, order=None):
     # a conversion: the cotangent goes back in the input's dtype
@@ -116,6 +142,18 @@ def swapaxes_vjp(g, out, x, axis1, axis2):
 
 
 deflinear(np.swapaxes)
+
+
+@defvjp(np.rollaxis)
+def rollaxis_vjp(g, out, x, axis, start=0):
+    # rollaxis moves ``axis`` to just before ``start``: to ``start - 1`` when after it
+    ndim = np.ndim(x)
+    axis, start = axis % ndim, start + ndim if start < 0 else start
+    destination = start - 1 if axis < start else start
+    return np.moveaxis(g, destination, axis)
+
+
+deflinear(np.rollaxis)
 
 
 @defvjp(np.moveaxis)
@@ -361,6 +399,14 @@ def hsplit_vjp(g, out, x, indices_or_sections):
 
 
 deflinear(np.hsplit)
+
+
+@defvjp(np.dsplit)
+def dsplit_vjp(g, out, x, indices_or_sections):
+    return _join_pieces(g, 2)
+
+
+deflinear(np.dsplit)
 
 
 @defvjp(np.vsplit)

@@ -1,5 +1,6 @@
 """The constructor rows of the table: ``zeros``, ``ones``, ``eye``, ``arange``, the
-``*_like`` functions, ``full``, ``full_like`` and ``linspace``.
+``*_like`` functions, ``full``, ``full_like`` and ``linspace``; ``imag``, which of a real
+array is zeros.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from srcad.ir.table.registry import register
 _LIKE_PARAMS = ("dtype", "order", "subok", "shape")
 for _name in ["zeros_like", "ones_like", "empty_like"]:
     register(Prim(_name, getattr(np, _name), CONSTRUCTOR, 1, _LIKE_PARAMS, is_differentiable=False))
+# the imaginary part of a real array: zeros
+register(Prim("imag", np.imag, CONSTRUCTOR, 1, is_differentiable=False))
 for _name, _params in [
     ("zeros", ("shape", "dtype", "order")),
     ("ones", ("shape", "dtype", "order")),

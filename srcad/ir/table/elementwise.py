@@ -156,3 +156,5 @@ register(
 register(Prim("heaviside", np.heaviside, ELEMENTWISE, 2, is_differentiable=False))
 register(Prim("round", np.round, PARAMETRIC, 1, ("decimals", "out"), is_differentiable=False))
 register(Prim("around", np.around, PARAMETRIC, 1, ("decimals", "out"), is_differentiable=False))
+# the angle of a real number: 0 or pi (piecewise constant)
+register(Prim("angle", np.angle, PARAMETRIC, 1, ("deg",), is_differentiable=False))

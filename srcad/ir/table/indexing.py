@@ -1,5 +1,5 @@
-"""The indexing-like rows of the table: ``take``, ``take_along_axis``, ``choose``, the
-diagonals and the triangles.
+"""The indexing-like rows of the table: ``take``, ``take_along_axis``, ``choose``,
+``select``, ``nan_to_num``, the diagonals and the triangles.
 """
 
 from __future__ import annotations
@@ -86,3 +86,31 @@ for _name in ["triu", "tril"]:
             examples=((((3, 4),), {}), (((2, 3, 3),), {"k": -1})),
         )
     )
+# np.select(conditions, choices, default): the lists arrive stacked (one array each), as
+# NumPy reads them too; the default is a constant.
+register(
+    Prim(
+        "select",
+        np.select,
+        INDEXING,
+        2,
+        ("default",),
+        examples=(
+            ((np.array([[True, False, True], [True, True, False]]), (2, 3)), {}),
+            ((np.array([[[True], [False]], [[False], [True]]]), (2, 2, 3)), {"default": 0.5}),
+        ),
+    )
+)
+register(
+    Prim(
+        "nan_to_num",
+        np.nan_to_num,
+        INDEXING,
+        1,
+        ("copy", "nan", "posinf", "neginf"),
+        examples=(
+            (((3, 4),), {}),
+            ((np.array([1.5, np.nan, np.inf, -np.inf, -0.5]),), {"nan": 1.0, "posinf": 9.0}),
+        ),
+    )
+)

@@ -9,6 +9,8 @@ example too. Decompositions return NumPy's named results (``EighResult``: ``eige
 
 from __future__ import annotations
 
+import string
+
 import numpy as np
 
 from srcad.ir.primitive import LINALG, STAR, Example, Prim
@@ -76,6 +78,31 @@ register(
     ),
     np.linalg.tensordot,
 )
+
+
+def _einsum_subscripts(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """``np.einsum(a, [0, 1], b, [1, 2], [0, 2])`` (each operand followed by the numbers of
+    its axes, then optionally the output's) as ``np.einsum("ab,bc->ac", a, b)``."""
+    if not args or isinstance(args[0], str):
+        return args, kwargs
+    pairs = len(args) // 2
+    operands = [args[2 * k] for k in range(pairs)]
+    terms = [_einsum_letters(args[2 * k + 1]) for k in range(pairs)]
+    subscripts = ",".join(terms)
+    if len(args) % 2 == 1:  # the output's axes
+        subscripts += "->" + _einsum_letters(args[-1])
+    return (subscripts, *operands), kwargs
+
+
+def _einsum_letters(axes: object) -> str:
+    """An interleaved einsum's list of axis numbers (and ``...``) as subscript letters."""
+    if not isinstance(axes, (list, tuple)):
+        raise ValueError(
+            "np.einsum: each operand must be followed by the list of its axes (ints and ...)"
+        )
+    return "".join("..." if k is Ellipsis else string.ascii_letters[int(k)] for k in axes)
+
+
 register(
     Prim(
         "einsum",
@@ -84,6 +111,7 @@ register(
         0,
         leading_params=("subscripts",),
         variadic=STAR,
+        rewrite_call=_einsum_subscripts,
         examples=(
             (((3, 4), (4, 5)), {"subscripts": "ij,jk->ik"}),
             (((3, 4), (4, 5)), {"subscripts": "ij,jk"}),

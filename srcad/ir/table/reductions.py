@@ -1,5 +1,6 @@
-"""The reduction rows of the table: sums, means, extrema, spreads, scans, ``diff``, ``sort``
-and the index-valued reductions (``argmax``) that pass no gradient.
+"""The reduction rows of the table: sums, means, extrema, spreads, scans, ``diff``,
+``gradient``, ``sort``, ``partition`` and the index-valued reductions (``argmax``) that pass
+no gradient.
 """
 
 from __future__ import annotations
@@ -67,7 +68,35 @@ register(
         REDUCTION,
         1,
         ("n", "axis"),
-        examples=((((3, 5),), {}), (((4, 3),), {"n": 2, "axis": 0})),
+        examples=(
+            (((3, 5),), {}),
+            (((4, 3),), {"n": 2, "axis": 0}),
+            (((3, 1),), {}),  # length-1 axes: empty differences
+            (((2, 3),), {"n": 3, "axis": 0}),
+        ),
+    )
+)
+# np.gradient(f, *spacings, axis=None, edge_order=1): one spacing for all axes or one per
+# axis (scalars, or coordinates as constants); one result per axis differentiated.
+_SPACINGS = ("spacing", "spacing_1", "spacing_2", "spacing_3")
+register(
+    Prim(
+        "gradient",
+        np.gradient,
+        REDUCTION,
+        1,
+        _SPACINGS,
+        positional_params=_SPACINGS,
+        keyword_params=("axis", "edge_order"),
+        examples=(
+            (((6,),), {}),
+            (((4, 5),), {}),
+            (((4, 5),), {"spacing": 0.5, "axis": 1}),
+            (((5, 4),), {"spacing": 2.0, "spacing_1": 0.5, "edge_order": 2}),
+            (((2, 3, 4),), {"axis": (0, 2)}),
+            (((5,),), {"spacing": (0.0, 0.5, 1.5, 2.0, 3.5)}),
+            (((2,),), {}),
+        ),
     )
 )
 register(
@@ -80,6 +109,21 @@ register(
         keyword_params=("stable",),
         required_params=("axis",),  # axis=None sorts the flattened array
         examples=((((3, 4),), {}), (((3, 4),), {"axis": 0}), (((3, 4),), {"axis": None})),
+    )
+)
+register(
+    Prim(
+        "partition",
+        np.partition,
+        REDUCTION,
+        1,
+        ("kth", "axis", "kind"),
+        required_params=("axis",),  # axis=None partitions the flattened array
+        examples=(
+            (((7,),), {"kth": 2}),
+            (((5, 3),), {"kth": (1, 3), "axis": 0}),
+            (((3, 4),), {"kth": 5, "axis": None}),
+        ),
     )
 )
 for _name in ["argmax", "argmin"]:

@@ -1,5 +1,7 @@
 """The shape rows of the table: reshapes, transposes, joins, splits, tiles, flips, rolls and
-pads: functions that move elements without computing new values.
+pads: functions that move elements without computing new values; and ``real``,
+``real_if_close`` and ``conjugate``, which on the real arrays srcad differentiates return
+their input's values unchanged.
 """
 
 from __future__ import annotations
@@ -59,6 +61,20 @@ register(
     )
 )
 register(Prim("copy", np.copy, SHAPE, 1, ("order",), examples=((((3, 4),), {}),)))
+# on real arrays: the values themselves (complex values are not differentiated)
+register(Prim("real", np.real, SHAPE, 1, examples=((((3, 4),), {}),), is_view=True))
+register(
+    Prim(
+        "real_if_close",
+        np.real_if_close,
+        SHAPE,
+        1,
+        ("tol",),
+        examples=((((3, 4),), {}),),
+        is_view=True,
+    )
+)
+register(Prim("conjugate", np.conjugate, SHAPE, 1, examples=((((3, 4),), {}),)), np.conj)
 register(
     Prim(
         "asarray",
@@ -128,6 +144,21 @@ register(
 )
 register(
     Prim(
+        "rollaxis",
+        np.rollaxis,
+        SHAPE,
+        1,
+        ("axis", "start"),
+        examples=(
+            (((2, 3, 4),), {"axis": 2}),
+            (((2, 3, 4),), {"axis": 0, "start": 2}),
+            (((2, 3, 4),), {"axis": 1, "start": 3}),
+        ),
+        is_view=True,
+    )
+)
+register(
+    Prim(
         "moveaxis",
         np.moveaxis,
         SHAPE,
@@ -173,7 +204,22 @@ register(
         examples=((((2, 3), (2, 3)), {}), (((2, 3), (2, 3), (2, 3)), {"axis": -1})),
     )
 )
-for _name in ["hstack", "vstack", "dstack", "column_stack"]:
+
+
+def _rows_for_one_array(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """``np.vstack(x)`` of one array (not a list of them) joins the rows of ``x``, as NumPy
+    reads any sequence: the call with the list of its rows."""
+    if args and not isinstance(args[0], (list, tuple)) and np.ndim(args[0]) > 0:
+        return (list(args[0]), *args[1:]), kwargs
+    return args, kwargs
+
+
+for _name, _aliases in [
+    ("hstack", ()),
+    ("vstack", (np.row_stack,)),  # row_stack: vstack's old name
+    ("dstack", ()),
+    ("column_stack", ()),
+]:
     register(
         Prim(
             _name,
@@ -182,7 +228,9 @@ for _name in ["hstack", "vstack", "dstack", "column_stack"]:
             0,
             variadic=LIST,
             examples=((((3,), (3,)), {}), (((2, 3), (2, 3), (2, 3)), {})),
-        )
+            rewrite_call=_rows_for_one_array,
+        ),
+        *_aliases,
     )
 register(
     Prim(
@@ -222,7 +270,7 @@ register(
         is_view=True,
     )
 )
-for _name, _shape in [("hsplit", (2, 6)), ("vsplit", (6, 2))]:
+for _name, _shape in [("hsplit", (2, 6)), ("vsplit", (6, 2)), ("dsplit", (2, 2, 6))]:
     register(
         Prim(
             _name,
