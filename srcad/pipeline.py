@@ -36,6 +36,7 @@ from srcad.ir.builder import GraphBuilder
 from srcad.ir.primitive import CUSTOM, import_statement, module_spelling
 from srcad.ir.prims import PRIMS, prim_of
 from srcad.ir.verify import verify_graph
+from srcad.ir.world import WorldRead
 from srcad.lower import LoweredFunction, lower_function
 from srcad.passes import eliminate_dead_code, simplify_graph
 from srcad.pytree import TreeDef, plain_treedef, unflatten
@@ -104,6 +105,7 @@ def _reuse_or_compile(fun: Callable, key: tuple, compile_fn: Callable) -> Compil
     if entry is None:
         return compile_fn(disk_key)
     derive_graph = functools.partial(_derive_graph, compile_fn)
+    relies_on(entry.fn, entry.world_reads)
     return Compiled(
         entry.fn, entry.source, entry.out_tree, entry.out_avals, entry.is_current, derive_graph
     )
@@ -211,7 +213,9 @@ def _load(
     source, constants = emit_module(graph, spec)
     stem = f"{fun.__module__}.{fun.__qualname__}".replace("<", "").replace(">", "")
     suffix = spec.name.rsplit("_", 1)[-1]
-    loaded = load_function(source, spec.body_name, f"{stem}_{suffix}", constants)
+    loaded = relies_on(
+        load_function(source, spec.body_name, f"{stem}_{suffix}", constants), lowered.world_reads
+    )
     is_current = make_world_guard(lowered.world_reads)
     out_avals = tuple(atom.aval for atom in graph.outputs)
     if disk_key is not None:
@@ -400,6 +404,15 @@ def plain_function(fun: Callable, signature: ArgSignature) -> Callable:
     readable source."""
     make = getattr(fun, "srcad_plain_function", None)
     return make(signature) if make is not None else function_for(fun)
+
+
+def relies_on(fn: Callable, world_reads: tuple[WorldRead, ...]) -> Callable:
+    """Mark generated code with what its compile fixed about the world outside the function:
+    a compile that inlines it (``grad(grad(f))``, a transformation called inside
+    differentiated code) relies on the same facts (``srcad.lower.world.World.rely_on``), so
+    that its guard notices when the inner code would be compiled differently."""
+    fn.srcad_world_reads = world_reads  # type: ignore[attr-defined]
+    return fn
 
 
 def wrapper_function(

@@ -327,3 +327,143 @@ def runs_post_init(x):
 def test_a_dataclass_with_post_init_is_refused_at_the_line():
     with pytest.raises(srcad.UnsupportedSyntax, match="__post_init__"):
         srcad.grad(runs_post_init)(X)
+
+
+# --- transformations inside differentiated code ---------------------------------------------
+COEFFICIENTS = np.array([1.0, 2.0, 0.5])
+POWER = 3
+
+
+def cubic(x):
+    return np.sum(np.sin(x) * COEFFICIENTS) + np.sum(x**4) / 4
+
+
+def powered(x):
+    return x ** (POWER + 1)
+
+
+def newton_step(t):
+    derivative = srcad.grad(lambda s: s**3 + 2 * s)
+    second = srcad.grad(srcad.grad(lambda s: s**3 + 2 * s))
+    return t - derivative(t) / second(t)
+
+
+def elementwise_grad(fun):
+    def gradient(v):
+        out, pull = srcad.vjp(fun, v)
+        return pull(np.ones_like(out))[0]
+
+    return gradient
+
+
+def through_elementwise_grad(v):
+    return np.sum(elementwise_grad(np.tanh)(v) * COEFFICIENTS)
+
+
+def vjp_in_two_statements(v, w):
+    value, vjp_fn = srcad.vjp(lambda u: np.sin(u) * COEFFICIENTS, v)
+    return np.sum(vjp_fn(w)[0] ** 2) + np.sum(value)
+
+
+def jvp_inside(v, t):
+    return np.sum(srcad.jvp(cubic, (v,), (t,))[1] ** 2)
+
+
+def hvp_inside(v):
+    return np.sum(srcad.hvp(cubic, (v,), (COEFFICIENTS,)) ** 2)
+
+
+def hessian_inside(v):
+    return np.sum(srcad.hessian(cubic)(v))
+
+
+def jacobians_inside(v):
+    forward = srcad.jacfwd(np.sin)(v)
+    backward = srcad.jacrev(lambda u: np.sin(u) * COEFFICIENTS)(v)
+    return np.sum(forward**2) + np.sum(backward * 0.5)
+
+
+def value_and_grad_inside(v):
+    value, gradient = srcad.value_and_grad(cubic)(v)
+    return value + np.sum(gradient**2)
+
+
+def meta_learning(theta):
+    inner = lambda w: np.sum((w - COEFFICIENTS) ** 2 * theta)  # noqa: E731 - reads theta
+    adapted = theta - 0.1 * srcad.grad(inner)(theta)
+    return np.sum(adapted**2)
+
+
+GRADIENT = srcad.grad(cubic)
+SECOND = srcad.grad(srcad.grad(powered))
+
+
+def made_outside(v):
+    return np.sum(GRADIENT(v) ** 2) + SECOND(v[0])
+
+
+@pytest.mark.parametrize(
+    ("fun", "args", "argnums"),
+    [
+        (newton_step, (1.3,), 0),
+        (through_elementwise_grad, (X,), 0),
+        (vjp_in_two_statements, (X, W[0]), (0, 1)),
+        (jvp_inside, (X, W[1]), (0, 1)),
+        (hvp_inside, (X,), 0),
+        (hessian_inside, (X,), 0),
+        (jacobians_inside, (X,), 0),
+        (value_and_grad_inside, (X,), 0),
+        (meta_learning, (X,), 0),
+        (made_outside, (X,), 0),
+    ],
+    ids=lambda value: getattr(value, "__name__", ""),
+)
+def test_a_function_calling_a_transformation_is_differentiated(fun, args, argnums):
+    _check_everywhere(fun, *args, argnums=argnums)
+
+
+def make_vjp_function(target):
+    """What autograd's check_grads builds for its second order (benchmarks/external)."""
+
+    def vjp_target(x0, v):
+        return srcad.vjp(target, x0)[1](v)[0]
+
+    return vjp_target
+
+
+def test_a_vjp_function_in_both_modes_and_again():
+    vjp_cubic = make_vjp_function(lambda u: np.sin(u) * COEFFICIENTS)
+    v = W[2]
+    _, pull = srcad.vjp(vjp_cubic, X, v)
+    cotangent = W[0]
+    x_dot, v_dot = W[1], DATA[0]
+    exact = np.sum(x_dot * pull(cotangent)[0]) + np.sum(v_dot * pull(cotangent)[1])
+    _, tangent = srcad.jvp(vjp_cubic, (X, v), (x_dot, v_dot))
+    eps = 1e-6
+    numeric = (vjp_cubic(X + eps * x_dot, v + eps * v_dot) - vjp_cubic(X, v)) / eps
+    np.testing.assert_allclose(tangent, numeric, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(exact, np.sum(cotangent * numeric), rtol=1e-4, atol=1e-6)
+
+
+def test_nested_code_follows_the_world():
+    global POWER
+    transformed = srcad.grad(made_outside)
+    _assert_close(transformed(X), srcad.numerical_grad(made_outside, X))
+    COEFFICIENTS[:] = [3.0, -1.0, 1.5]  # read on every call, through the inner code
+    _assert_close(transformed(X), srcad.numerical_grad(made_outside, X))
+    POWER, before = 4, POWER  # an int the inner compile fixed: both recompile
+    try:
+        assert SECOND(2.0) == pytest.approx(5 * 4 * 2.0**3)
+        _assert_close(transformed(X), srcad.numerical_grad(made_outside, X))
+    finally:
+        POWER = before
+        COEFFICIENTS[:] = [1.0, 2.0, 0.5]
+
+
+def jacobian_of_a_pair(v):
+    return np.sum(srcad.jacfwd(lambda u: (u, u * 2.0))(v)[0])
+
+
+def test_a_jacobian_of_a_pytree_inside_is_refused_at_the_line():
+    with pytest.raises(srcad.UnsupportedSyntax, match="one array"):
+        srcad.grad(jacobian_of_a_pair)(X)

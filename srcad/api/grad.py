@@ -25,6 +25,7 @@ from srcad.errors import RAISED_ON_PURPOSE, ArgumentTypeError, ArgumentValueErro
 from srcad.frontend.parse import function_name
 from srcad.ir.primitive import CUSTOM
 from srcad.ir.prims import prim_of
+from srcad.lower.transforms import register_compilers
 from srcad.pipeline import (
     Compiled,
     compile_forward,
@@ -372,5 +373,14 @@ def _compile_for_scalars(transformed) -> None:
             f"example arguments before asking for its source ({error})"
         ) from None
 
+
+# How differentiated code that calls a transformation compiles it (srcad.lower.transforms).
+register_compilers(
+    reverse=compile_reverse,
+    forward=compile_forward,
+    grad=grad,
+    value_and_grad=value_and_grad,
+    differentiable=differentiable,
+)
 
 __all__ = ["grad", "source", "value_and_grad"]

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from srcad.api.grad import grad, like, plain_value, refuse_misspelled
+from srcad.api.grad import differentiable, grad, like, plain_value, refuse_misspelled
 from srcad.api.signature import bind_call, signature_of
 from srcad.arguments import ArgSignature, Wrt
 from srcad.errors import ArgumentTypeError, ArgumentValueError
@@ -32,6 +32,7 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple:
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ArgumentTypeError(f"jvp got {len(primals)} primals but {len(tangents)} tangents")
+    fun = differentiable(fun)
     arguments = bind_call(fun, primals, {})
     signature = signature_of(arguments, fun)
     wrt = Wrt.all_floats(signature, len(primals))
@@ -53,6 +54,7 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple:
 def vjp(fun: Callable, *primals) -> tuple:
     """``(fun(*primals), vjp_fn)``; ``vjp_fn(cotangent)`` returns one cotangent per primal.
     The output may be a pytree of arrays; the cotangent then has its structure."""
+    fun = differentiable(fun)
     arguments = bind_call(fun, primals, {})
     signature = signature_of(arguments, fun)
     wrt = Wrt.all_floats(signature, len(primals))
@@ -113,6 +115,7 @@ class _Jacobian:
     argument leaf an array of shape ``out_leaf.shape + in_leaf.shape``."""
 
     def __init__(self, fun: Callable, argnums: object, mode: str):
+        fun = differentiable(fun)
         self.fun = fun
         self.wrt = Wrt.of(argnums)
         self.mode = mode

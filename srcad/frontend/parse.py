@@ -96,7 +96,10 @@ def parse_function(fn: Callable) -> ParsedFunction:
     code = getattr(function, "__code__", None)
     if code is None or not isinstance(function, types.FunctionType):
         raise _not_a_function(fn)
-    if code.co_name == LAMBDA:
+    definition = getattr(function, "srcad_definition", None)  # made by srcad.lower.transforms
+    if definition is not None:
+        node = copy.deepcopy(definition)
+    elif code.co_name == LAMBDA:
         node, _ = _lambda_definition(function)
     else:
         node = _definition(function)

@@ -42,6 +42,7 @@ from srcad.lower.dispatch import evaluate, lowers_expression
 from srcad.lower.expressions import mapping_of, run_static, starred_values
 from srcad.lower.iteration import Enumerated, Zipped, first_item, structured_iteration
 from srcad.lower.objects import call_object, is_object_call
+from srcad.lower.transforms import call_transformation, is_transformation
 from srcad.lower.world import Outside, outside_call, outside_callee
 from srcad.pytree import flatten
 
@@ -94,6 +95,8 @@ def call(
     lowering: Lowering, function: object, args: Args, kwargs: Kwargs, node: ast.Call
 ) -> object:
     """The result of ``function(*args, **kwargs)``, which ``node`` writes."""
+    if is_transformation(function):  # srcad.grad, jvp, vjp, ... in differentiated code
+        return call_transformation(lowering, function, args, kwargs, node, call)
     if is_object_call(function):  # partials, map, NamedTuples and dataclasses
         return call_object(lowering, function, args, kwargs, node, call)
     callee = outside_callee(function)
@@ -238,6 +241,7 @@ def _inline(
     else:
         _stage_defaults(lowering, function, bound)
         parsed = parse_function(function)
+        lowering.world.rely_on(function)  # generated code: what its compile fixed
     inlining = Inlining(
         lowering.builder, lowering.inlining.depth + 1, lowering.world, live_values(lowering, node)
     )

@@ -88,6 +88,13 @@ class World:
         self.reads.setdefault(path.key, WorldRead(path, check, expected))
         return value
 
+    def rely_on(self, function: object) -> None:
+        """Code srcad generated, inlined here (``grad(grad(f))``, a transformation called in
+        the function), relies on what its own compile fixed (a helper, an int, a layout):
+        so does this compile, whose guard then checks it too."""
+        for read in getattr(function, "srcad_world_reads", ()):
+            self.reads.setdefault(read.path.key, read)
+
     def _stage_new(self, value: object, path: WorldPath) -> object:
         kind = type(value)
         if kind is float or isinstance(value, np.floating):

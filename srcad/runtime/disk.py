@@ -79,6 +79,7 @@ class DiskEntry:
     out_avals: tuple
     is_current: Callable[[], bool]
     path: Path
+    world_reads: tuple[WorldRead, ...] = ()  # what the compile fixed, rebuilt here
 
 
 class _Stale(Exception):
@@ -345,7 +346,8 @@ def _load(entry: dict, key: str, stem: str, fun: Callable) -> DiskEntry:
     }
     namespace = exec_module(source, py, stem, constants)
     out_tree, out_avals = decode(entry["out_tree"]), decode(entry["out_avals"])
-    return DiskEntry(namespace[entry["function"]], source, out_tree, out_avals, is_current, py)
+    function = namespace[entry["function"]]
+    return DiskEntry(function, source, out_tree, out_avals, is_current, py, tuple(reads))
 
 
 def _arrays(path: Path, names: list) -> dict:
