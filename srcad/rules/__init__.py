@@ -1,7 +1,9 @@
 """Derivative rules: one small NumPy function per primitive, registered by decorator.
 
 Importing this package fills the registries (``VJP_RULES``, ``JVP_RULES``) from the family
-modules. ``rules`` imports only ``ir``.
+modules; those of SciPy's functions (``special``, ``stats``) once the user's code has
+imported SciPy, as the table's rows (``srcad.ir.table.registry.when_imported``). ``rules``
+imports only ``ir``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from srcad.rules import (  # noqa: F401
     reductions,
     shape,
     special,
+    stats,
     subscripts,
 )
 from srcad.rules.registry import JVP_RULES, VJP_RULES, defjvp, defvjp, unbroadcast

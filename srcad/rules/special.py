@@ -1,28 +1,211 @@
-"""Reverse and forward rules of the ``scipy.special`` functions in the table (where SciPy is
-installed), one line each as in ``elementwise``: a seed times the derivative. The exact
-tests check each line against sympy's derivative of the row's counterpart.
+"""Reverse and forward rules of the ``scipy.special`` functions in the table, and of the
+``math`` module's special functions (``math.erf``, ``math.lgamma``).
+
+Like the table's rows, the SciPy rules are registered once the user's code has imported
+``scipy.special`` (``when_imported``). An elementwise function of one argument is one line,
+as in ``elementwise``: a seed times the derivative. One of several broadcasting arguments
+gives its partial derivatives (``defpartials``). The exact tests check each against sympy's
+derivative of the row's counterpart; the reductions (``logsumexp``, ``softmax``,
+``log_softmax``) are checked numerically on the row's examples.
+
+SciPy functions that NumPy does not dispatch (``polygamma`` is plain Python; a ufunc whose
+first argument is a static order, ``iv(2, x)``) are called through ``call_primitive``, so
+that a rule records their primitive on tracers as it does for ``np.exp``.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
-from srcad.ir.prims import optional_module
-from srcad.rules.registry import defdiagonal
+from srcad.ir.table.registry import when_imported
+from srcad.rules.registry import (
+    add_tangents,
+    defdiagonal,
+    defjvp,
+    defvjp,
+    expand_reduced,
+    unbroadcast,
+)
 
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
+LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+ONE_OVER_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
-special = optional_module("scipy.special")
 
-if special is not None:
+def call_primitive(function: Callable, *args: Any, **kwargs: Any) -> Any:
+    """``function(*args, **kwargs)`` for a primitive that NumPy does not dispatch: handed
+    to the ``__array_function__`` of the first argument that is not a NumPy value (a tracer
+    records the primitive's equation, the exact tests' symbols give sympy's function);
+    computed right away on arrays."""
+    for arg in args:
+        kind = type(arg)
+        if hasattr(kind, "__array_function__") and not isinstance(arg, (np.ndarray, np.generic)):
+            return kind.__array_function__(arg, function, (kind,), args, kwargs)
+    return function(*args, **kwargs)
+
+
+def defpartials(target: Any, partials: Callable) -> None:
+    """Both rules of an elementwise function of several broadcasting arguments from its
+    partial derivatives: ``partials(out, *inputs)`` gives one per input. The reverse rule
+    multiplies the cotangent by each (summed over broadcast axes), the forward rule adds
+    up the tangents times theirs::
+
+        defpartials(special.xlogy, lambda out, x, y: (np.log(y), x / y))
+    """
+
+    def vjp(g, out, *inputs):
+        derivatives = partials(out, *inputs)
+        return tuple(unbroadcast(g * d, x) for d, x in zip(derivatives, inputs, strict=True))
+
+    def jvp(tangents, out, *inputs):
+        derivatives = partials(out, *inputs)
+        terms = (None if t is None else t * d for t, d in zip(tangents, derivatives, strict=True))
+        return add_tangents(*terms)
+
+    defvjp(target)(vjp)
+    defjvp(target)(jvp)
+
+
+def deforder(target: Any, order: str, derivative: Callable) -> None:
+    """Both rules of a function of ``x`` with a static order (``polygamma(n, x)``):
+    ``derivative(out, x, order)`` is its derivative in ``x``."""
+
+    # positional-only: zeta's order is named x
+    def vjp(g, out, value, /, **params):
+        return g * derivative(out, value, params[order])
+
+    def jvp(tangents, out, value, /, **params):
+        return tangents[0] * derivative(out, value, params[order])
+
+    defvjp(target)(vjp)
+    defjvp(target)(jvp)
+
+
+def register_rules(special: ModuleType) -> None:
+    """The rules, once ``scipy.special`` is imported (after its rows)."""
+
+    def psi(x):
+        return special.psi(x)
+
     # fmt: off
-    SEED_TIMES_DERIVATIVE = {
+    seed_times_derivative = {
         special.expit: lambda d, out, x: d * out * (1 - out),
         special.logit: lambda d, out, x: d / (x * (1 - x)),
         special.erf: lambda d, out, x: d * TWO_OVER_SQRT_PI * np.exp(-(x**2)),
+        special.erfc: lambda d, out, x: -d * TWO_OVER_SQRT_PI * np.exp(-(x**2)),
+        special.erfinv: lambda d, out, x: d * SQRT_PI_OVER_TWO * np.exp(out**2),
+        special.gammaln: lambda d, out, x: d * psi(x),
+        # trigamma(x) = zeta(2, x), which keeps float32 (polygamma(1, x) gives float64)
+        special.psi: lambda d, out, x: d * call_primitive(special.zeta, 2, x),
+        special.gamma: lambda d, out, x: d * out * psi(x),
+        special.ndtr: lambda d, out, x: d * ONE_OVER_SQRT_2PI * np.exp(-(x**2) / 2),
+        # pdf / cdf as exp(log pdf - log cdf): no 0 / 0 far in the left tail
+        special.log_ndtr: lambda d, out, x: d * np.exp(-(x**2) / 2 - LOG_SQRT_2PI - out),
+        special.i0: lambda d, out, x: d * special.i1(x),
+        # I1' = (I0 + I2) / 2, which needs no division by x (finite at 0)
+        special.i1: lambda d, out, x: d * (special.i0(x) + call_primitive(special.iv, 2, x)) / 2,
+        # i0e = exp(-|x|) I0
+        special.i0e: lambda d, out, x: d * (special.i1e(x) - np.sign(x) * out),
+        special.i1e: lambda d, out, x: d * (
+            (special.i0e(x) + call_primitive(special.ive, 2, x)) / 2 - np.sign(x) * out
+        ),
     }
     # fmt: on
-    for function, seed_times_derivative in SEED_TIMES_DERIVATIVE.items():
-        defdiagonal(function, seed_times_derivative)
+    for function, rule in seed_times_derivative.items():
+        defdiagonal(function, rule)
+    defpartials(special.xlogy, lambda out, x, y: (np.log(y), x / y))
+    defpartials(special.xlog1py, lambda out, x, y: (np.log1p(y), x / (1 + y)))
+    defpartials(special.betaln, lambda out, a, b: (psi(a) - psi(a + b), psi(b) - psi(a + b)))
+    deforder(special.polygamma, "n", lambda out, x, n: call_primitive(special.polygamma, n + 1, x))
+    # I_v' = (I_{v-1} + I_{v+1}) / 2; ive(v, x) = exp(-|x|) I_v(x)
+    deforder(special.iv, "v", lambda out, x, v: _bessel_average(special.iv, v, x))
+    deforder(
+        special.ive,
+        "v",
+        lambda out, x, v: _bessel_average(special.ive, v, x) - np.sign(x) * out,
+    )
+    # d zeta(s, q) / dq = -s zeta(s + 1, q)
+    deforder(special.zeta, "x", lambda out, q, s: -s * call_primitive(special.zeta, s + 1, q))
+    _register_normalizations(special)
+
+
+def _bessel_average(function: Callable, v: float, x: Any) -> Any:
+    return (call_primitive(function, v - 1, x) + call_primitive(function, v + 1, x)) / 2
+
+
+def _register_normalizations(special: ModuleType) -> None:
+    """``logsumexp`` (with weights ``b``), ``softmax`` and ``log_softmax`` along ``axis``."""
+
+    @defvjp(special.logsumexp)
+    def logsumexp_vjp(g, out, a, b=None, axis=None, keepdims=False):
+        # d/da = b exp(a - out), d/db = exp(a - out): the softmax weights
+        weighted = expand_reduced(g, axis, keepdims) * np.exp(
+            a - expand_reduced(out, axis, keepdims)
+        )
+        if b is None:
+            return unbroadcast(weighted, a)
+        return unbroadcast(weighted * b, a), unbroadcast(weighted, b)
+
+    @defjvp(special.logsumexp)
+    def logsumexp_jvp(tangents, out, a, b=None, axis=None, keepdims=False):
+        a_dot, b_dot = (*tangents, None)[:2]
+        weights = np.exp(a - expand_reduced(out, axis, keepdims))
+        scale = weights if b is None else weights * b
+        terms: Any = add_tangents(
+            None if a_dot is None else a_dot * scale,
+            None if b_dot is None else b_dot * weights,
+        )
+        return np.sum(terms, axis=axis, keepdims=keepdims)
+
+    @defvjp(special.softmax)
+    def softmax_vjp(g, out, x, axis=None):
+        return out * (g - np.sum(g * out, axis=axis, keepdims=True))
+
+    @defjvp(special.softmax)
+    def softmax_jvp(tangents, out, x, axis=None):
+        (x_dot,) = tangents
+        return out * (x_dot - np.sum(x_dot * out, axis=axis, keepdims=True))
+
+    # log_softmax(x) = x - logsumexp(x): its derivative subtracts the softmax exp(out)
+    @defvjp(special.log_softmax)
+    def log_softmax_vjp(g, out, x, axis=None):
+        return g - np.exp(out) * np.sum(g, axis=axis, keepdims=True)
+
+    @defjvp(special.log_softmax)
+    def log_softmax_jvp(tangents, out, x, axis=None):
+        (x_dot,) = tangents
+        return x_dot - np.sum(np.exp(out) * x_dot, axis=axis, keepdims=True)
+
+
+def _digamma(x: Any) -> Any:
+    """``scipy.special.psi(x)``, the derivative of ``math.lgamma``: SciPy is imported only
+    when a function differentiates ``math.lgamma`` or ``math.gamma``."""
+    try:
+        special = importlib.import_module("scipy.special")
+    except ImportError:
+        raise NotImplementedError(
+            "math.lgamma and math.gamma without SciPy (their derivative is "
+            "scipy.special.psi: pip install scipy)"
+        ) from None
+    return special.psi(x)
+
+
+# fmt: off
+MATH_SEED_TIMES_DERIVATIVE = {
+    math.erf: lambda d, out, x: d * TWO_OVER_SQRT_PI * np.exp(-(x**2)),
+    math.erfc: lambda d, out, x: -d * TWO_OVER_SQRT_PI * np.exp(-(x**2)),
+    math.lgamma: lambda d, out, x: d * _digamma(x),
+    math.gamma: lambda d, out, x: d * out * _digamma(x),
+}
+# fmt: on
+for _function, _rule in MATH_SEED_TIMES_DERIVATIVE.items():
+    defdiagonal(_function, _rule)
+
+when_imported("scipy.special", register_rules)

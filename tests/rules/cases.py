@@ -1,12 +1,22 @@
 """The inputs the rule tests run on: the cases each primitive's table entry lists (and
-broadcasting shapes for elementwise primitives), with inputs drawn from its domain."""
+broadcasting shapes for elementwise primitives that list none), with inputs drawn from its
+domain. SciPy's rows are registered once SciPy is imported: it is imported here, where
+installed, so that its rules are tested too."""
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 
-from srcad.ir.prims import ELEMENTWISE, PRIMS
+from srcad.ir.prims import ELEMENTWISE, PRIMS, load_deferred
 from srcad.rules import VJP_RULES
+
+if importlib.util.find_spec("scipy") is not None:
+    import scipy.special  # noqa: F401  (registers SciPy's rows and rules)
+    import scipy.stats  # noqa: F401
+
+    load_deferred()
 
 # The rules srcad ships; users' rules (``srcad.defvjp``, kind "custom") may be registered
 # while the tests run.
@@ -15,14 +25,26 @@ ELEMENTWISE_SHAPES = {
     1: [((3, 4),), ((),)],
     2: [((3, 4), (3, 4)), ((3, 1), (4,)), ((), (2, 3)), ((2, 3), ())],
     3: [((3, 4), (3, 4), (3, 4)), ((3, 1), (4,), ())],
+    4: [((3, 4), (3, 4), (3, 4), (3, 4)), ((3, 1), (4,), (), (3, 4))],
+    5: [((3, 4), (3, 4), (3, 4), (3, 4), (3, 4)), ((3, 1), (4,), (), (3, 4), ())],
 }
 
 
 def cases_of(name):
     prim = PRIMS[name]
-    if prim.kind == ELEMENTWISE:
+    if prim.kind == ELEMENTWISE and not prim.examples:
         return [(shapes, {}) for shapes in ELEMENTWISE_SHAPES[prim.n_inputs]]
     return list(prim.examples)
+
+
+def without_derivative(name):
+    """The inputs (by position) whose derivative the primitive's rules refuse: a cdf's
+    shape parameters (``NamedArgumentsPrim.no_derivative``)."""
+    prim = PRIMS[name]
+    names = getattr(prim, "no_derivative", ())
+    return {
+        i for i, input_name in enumerate(getattr(prim, "input_names", ())) if input_name in names
+    }
 
 
 ALL_CASES = [(name, case) for name in BUILTIN_RULES for case in cases_of(name)]

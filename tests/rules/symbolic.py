@@ -96,4 +96,7 @@ class Sym:
         if func is np.where:
             condition, x, y = (_expr(v) for v in args)
             return Sym(sympy.Piecewise((x, condition), (y, True)))
+        prim = prim_of(func)  # a SciPy function rules call through call_primitive
+        if prim is not None and prim.sympy and not kwargs:
+            return Sym(sympy_function(prim.name)(*[_expr(v) for v in args]))
         raise TypeError(f"{func.__name__} is not available on symbols")

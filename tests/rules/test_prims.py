@@ -77,7 +77,8 @@ def test_spellings_and_aliases():
         if not is_internal and not is_users:
             namespace: dict = {}
             exec(prim.import_line, namespace)
-            assert eval(prim.spelling, namespace) is prim.fn, prim.name
+            # == for bound methods (scipy.stats.norm.logpdf is a new one on each read)
+            assert eval(prim.spelling, namespace) == prim.fn, prim.name
 
 
 def test_named_results_keep_numpy_field_names():

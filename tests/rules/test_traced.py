@@ -17,7 +17,15 @@ import pytest
 from source_files import module_from_source
 
 import srcad
-from rules.cases import BUILTIN_RULES, case_id, cases_of, is_float, make_inputs, outputs
+from rules.cases import (
+    BUILTIN_RULES,
+    case_id,
+    cases_of,
+    is_float,
+    make_inputs,
+    outputs,
+    without_derivative,
+)
 from srcad.ir.prims import PRIMS
 
 
@@ -31,7 +39,7 @@ def _is_user_callable(prim):
     namespace = {}
     exec("\n".join(_imports(prim)), namespace)
     try:
-        return eval(prim.spelling, namespace) is prim.fn
+        return eval(prim.spelling, namespace) == prim.fn  # a bound method: norm.logpdf
     except AttributeError:
         return False
 
@@ -53,11 +61,16 @@ def _literal(value):
 
 
 def _module_source(name, case, inputs):
-    """A module defining ``f`` over the float inputs; other inputs are constants."""
+    """A module defining ``f`` over the float inputs; other inputs are constants (those
+    without a derivative, a cdf's shape parameters, made in ``f``: a module's array would
+    be read on every call, and might be differentiated)."""
     prim = PRIMS[name]
-    names, lines = [], [*_imports(prim), ""]
+    names, lines, made = [], [*_imports(prim), ""], []
     for index, value in enumerate(inputs):
-        if is_float(value):
+        if index in without_derivative(name):
+            names.append(f"c{index}")
+            made.append(f"    c{index} = np.array({np.asarray(value).tolist()!r})")
+        elif is_float(value):
             names.append(f"x{index}")
         else:
             names.append(f"C{index}")
@@ -73,6 +86,7 @@ def _module_source(name, case, inputs):
     lines += [
         "",
         f"def f({parameters}):",
+        *made,
         f"    {', '.join(targets)} = {call}",
         "    return " + " + ".join(f"np.sum(np.sin({t}))" for t in targets),
     ]
@@ -83,7 +97,8 @@ def _module_source(name, case, inputs):
 def test_rule_compiles_and_matches_differences(name, case, tmp_path):
     inputs = make_inputs(name, case[0], np.random.default_rng(2))
     f = module_from_source(_module_source(name, case, inputs), tmp_path, "traced").f
-    arguments = [x for x in inputs if is_float(x)]
+    refused = without_derivative(name)
+    arguments = [x for i, x in enumerate(inputs) if is_float(x) and i not in refused]
     argnums = tuple(range(len(arguments)))
     srcad.check_grad(f, *arguments, argnums=argnums)
     gradient = srcad.grad(f, argnums=argnums)

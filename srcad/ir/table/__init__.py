@@ -3,8 +3,10 @@ the registry (``PRIMS``, ``CALLABLES``).
 
 A row is ``register(Prim(...), *aliases)``: the primitive, then other objects users call
 for it (``math.exp`` for ``np.exp``); a row of a library other than NumPy names its module
-(``special``: SciPy's, registered only where SciPy is installed). ``srcad.ir`` adds its
-internal primitives (subscripts, control flow, outside calls) on import.
+(``math_functions``: ``math.erf``; ``special`` and ``stats``: SciPy's, registered when the
+user's code has imported SciPy, see ``registry.when_imported``: importing srcad never
+imports SciPy). ``srcad.ir`` adds its internal primitives (subscripts, control flow,
+outside calls) on import.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from srcad.ir.table import (  # noqa: F401  (each registers its rows)
     elementwise,
     indexing,
     linalg,
+    math_functions,
     reductions,
     shape,
     special,
+    stats,
 )

@@ -1,20 +1,28 @@
 """The rows of ``scipy.special``: functions from outside NumPy, spelled
-``scipy.special.expit`` in generated code (which then imports ``scipy.special``). SciPy is
-optional: without it these rows are left out.
+``scipy.special.expit`` in generated code (which then imports ``scipy.special``).
 
-A row is the function and its sympy counterpart (an expression where sympy has no function
-of that name, as for ``expit``), with the interval the rule tests draw inputs from.
+SciPy is optional, and srcad never imports it: these rows are registered when the user's
+code has imported ``scipy.special`` (``registry.when_imported``), so ``import srcad`` stays
+fast and works without SciPy.
+
+An elementwise row is the function and its sympy counterpart (an expression where sympy has
+no function of that name, as for ``expit``), with the interval the rule tests draw inputs
+from. ``polygamma(n, x)``, ``iv(v, x)``, ``ive(v, x)`` and ``zeta(s, q)`` take their first
+argument as a static param (an int or float known when compiling); ``logsumexp``,
+``softmax`` and ``log_softmax`` reduce or normalize along ``axis``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 
-from srcad.ir.primitive import ELEMENTWISE, Prim
-from srcad.ir.table.registry import optional_module, register
+from srcad.ir.primitive import ELEMENTWISE, PARAMETRIC, REDUCTION, Example, Prim
+from srcad.ir.table.named import NamedArgumentsPrim
+from srcad.ir.table.registry import POSITIVE, UNIT, register, when_imported
 
 MODULE = "scipy.special"
-special = optional_module(MODULE)
+LOGIT = (0.05, 0.95)
 
 
 def _unary(fn: Callable, sympy: str, domain: tuple[float, float] = (-2.0, 2.0)) -> None:
@@ -22,7 +30,90 @@ def _unary(fn: Callable, sympy: str, domain: tuple[float, float] = (-2.0, 2.0)) 
     register(Prim(fn.__name__, fn, ELEMENTWISE, 1, sympy=sympy, domain=domain, module=MODULE))
 
 
-if special is not None:
+def _binary(fn: Callable, sympy: str, domain: tuple[float, float] = POSITIVE) -> None:
+    """An elementwise function of two broadcasting arguments."""
+    register(Prim(fn.__name__, fn, ELEMENTWISE, 2, sympy=sympy, domain=domain, module=MODULE))
+
+
+def _of_order(
+    fn: Callable, order: str, orders: tuple, sympy: str, domain: tuple[float, float]
+) -> None:
+    """An elementwise function of ``x`` whose first argument, an order, is a static param
+    (``polygamma(1, x)``); the rule tests use ``orders``."""
+    examples: tuple[Example, ...] = tuple((((3, 4),), {order: k}) for k in orders)
+    register(
+        Prim(
+            fn.__name__,
+            fn,
+            PARAMETRIC,
+            1,
+            sympy=sympy,
+            domain=domain,
+            examples=examples,
+            module=MODULE,
+            leading_params=(order,),
+        )
+    )
+
+
+AXIS_CASES: tuple[Example, ...] = (
+    (((3, 4),), {"axis": 1}),
+    (((3, 4),), {"axis": 0}),
+    (((2, 3, 4),), {"axis": (0, 2)}),
+    (((3, 4),), {}),
+)
+
+# logsumexp also with keepdims, and with weights b (broadcasting)
+LOGSUMEXP_CASES: tuple[Example, ...] = (
+    *AXIS_CASES,
+    (((3, 4),), {"axis": 1, "keepdims": True}),
+    (((3, 4), (3, 4)), {"axis": 1}),
+    (((3, 4), (4,)), {"axis": 0, "keepdims": True}),
+    (((3, 4), ()), {}),
+)
+
+
+def register_rows(special: ModuleType) -> None:
+    """The rows, once ``scipy.special`` is imported."""
     _unary(special.expit, "lambda x: 1 / (1 + exp(-x))")
-    _unary(special.logit, "lambda x: log(x / (1 - x))", domain=(0.05, 0.95))
+    _unary(special.logit, "lambda x: log(x / (1 - x))", domain=LOGIT)
     _unary(special.erf, "erf")
+    _unary(special.erfc, "erfc")
+    _unary(special.erfinv, "erfinv", domain=UNIT)
+    _unary(special.gammaln, "loggamma", domain=POSITIVE)
+    _unary(special.psi, "digamma", domain=POSITIVE)  # also special.digamma, the same ufunc
+    _unary(special.gamma, "gamma", domain=POSITIVE)
+    _unary(special.ndtr, "lambda x: (1 + erf(x / sqrt(2))) / 2")
+    _unary(special.log_ndtr, "lambda x: log((1 + erf(x / sqrt(2))) / 2)")
+    _unary(special.i0, "lambda x: besseli(0, x)")
+    _unary(special.i1, "lambda x: besseli(1, x)")
+    _unary(special.i0e, "lambda x: besseli(0, x) * exp(-Abs(x))")
+    _unary(special.i1e, "lambda x: besseli(1, x) * exp(-Abs(x))")
+    _binary(special.xlogy, "lambda x, y: x * log(y)")
+    _binary(special.xlog1py, "lambda x, y: x * log(1 + y)")
+    _binary(special.betaln, "lambda a, b: loggamma(a) + loggamma(b) - loggamma(a + b)")
+    _of_order(special.polygamma, "n", (0, 1, 2), "lambda n, x: polygamma(n, x)", POSITIVE)
+    _of_order(special.iv, "v", (0, 2), "lambda v, x: besseli(v, x)", (-2.0, 2.0))
+    bessel_scaled = "lambda v, x: besseli(v, x) * exp(-Abs(x))"
+    _of_order(special.ive, "v", (1, 3), bessel_scaled, (-2.0, 2.0))
+    _of_order(special.zeta, "x", (2, 3.5), "lambda s, q: zeta(s, q)", POSITIVE)
+    for fn in (special.softmax, special.log_softmax):
+        register(Prim(fn.__name__, fn, REDUCTION, 1, ("axis",), examples=AXIS_CASES, module=MODULE))
+    register(
+        NamedArgumentsPrim(
+            "logsumexp",
+            special.logsumexp,
+            REDUCTION,
+            2,
+            params=("axis", "keepdims"),
+            domain=POSITIVE,
+            examples=LOGSUMEXP_CASES,
+            module=MODULE,
+            arguments=("a", "axis", "b", "keepdims"),
+            input_names=("a", "b"),
+            defaults=(1.0,),
+        )
+    )
+
+
+when_imported(MODULE, register_rows)
