@@ -207,6 +207,12 @@ def _call_outside_object(
     if call_method is not None and _is_user_function(call_method):  # a callable object: layer(x)
         world.fix(type(method), path.child("attr", "__class__", path.text))
         return _inline(lowering, call_method, [function, *args], kwargs, node)
+    if isinstance(method, types.MethodType) and function.owner is not None:
+        # a library object's method (scipy.stats.norm.logpdf) is a new bound method on every
+        # read: the guard checks the object and the method's function instead
+        world.fix(function.owner.value, function.owner.path)
+        world.fix(method.__func__, path.child("attr", "__func__", path.text))
+        return call(lowering, method, args, kwargs, node)
     return call(lowering, world.unwrap(function), args, kwargs, node)
 
 
@@ -531,11 +537,16 @@ def _is_traceable_builtin(function: object) -> TypeGuard[Callable[..., object]]:
     return function in TRACEABLE_BUILTINS
 
 
+# Packages whose functions are primitives or refused, never inlined (a user's module may be
+# called mathutils or scipy_helpers: the first dotted part must match exactly).
+LIBRARY_PACKAGES = frozenset({"numpy", "math", "scipy", "srcad"})
+
+
 def _is_user_function(function: object) -> TypeGuard[types.FunctionType]:
     if not isinstance(function, types.FunctionType):
         return False
     module = getattr(function, "__module__", "") or ""
-    return not module.startswith(("numpy", "math", "srcad."))
+    return module.split(".")[0] not in LIBRARY_PACKAGES
 
 
 def _leaves(args: Args, kwargs: Kwargs) -> list[object]:
