@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.special as scipy_special
 
 import srcad
 from srcad.ir.primitive import CUSTOM
@@ -121,3 +122,18 @@ def test_a_one_argument_rule_may_return_the_cotangent_alone():
     x = np.array([0.5, -1.0, 2.0])
 
     np.testing.assert_allclose(srcad.grad(cube_plus_energy)(x), 3 * x**2 + 1, rtol=1e-12)
+
+
+def erfcx_energy(x):
+    return np.sum(scipy_special.erfcx(x))
+
+
+def test_a_rule_for_a_library_ufunc_without_a_module_name():
+    """SciPy's ufuncs have no __module__; the table's deferred SciPy rows load before the
+    user's rule, so they cannot replace it later."""
+    srcad.defvjp(scipy_special.erfcx, lambda g, out, x: g * (2 * x * out - 2 / np.sqrt(np.pi)))
+    x = np.array([0.3, 1.1, -0.4])
+
+    gradient = srcad.grad(erfcx_energy)(x)
+
+    np.testing.assert_allclose(gradient, srcad.numerical_grad(erfcx_energy, x), rtol=1e-6)

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable
 
 from srcad.ir.primitive import CUSTOM
-from srcad.ir.prims import CALLABLES, PRIMS, Prim
+from srcad.ir.prims import CALLABLES, PRIMS, Prim, load_deferred
 from srcad.rules.registry import JVP_RULES, VJP_RULES, cotangents_as_tuple
 
 
@@ -67,13 +67,17 @@ class custom_vjp:  # noqa: N801 - named as in JAX
 
 
 def _register(fn: Callable, alias: object = None) -> str:
-    """The primitive standing for ``fn`` (made on its first rule)."""
-    name = f"custom_{fn.__module__}_{fn.__qualname__}".replace(".", "_").replace("<", "")
+    """The primitive standing for ``fn`` (made on its first rule). The table's deferred
+    families (SciPy's) load first, so that a built-in rule never replaces the user's later."""
+    load_deferred()
+    module = getattr(fn, "__module__", None) or type(fn).__module__  # ufuncs have none
+    qualname = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "function")
+    name = f"custom_{module}_{qualname}".replace(".", "_").replace("<", "")
     name = name.replace(">", "")
     if name in PRIMS and PRIMS[name].fn is fn and alias is None:
         return name
     n_inputs = fn.__code__.co_argcount if hasattr(fn, "__code__") else 1
-    PRIMS[name] = Prim(name, fn, CUSTOM, n_inputs, module=fn.__module__)
+    PRIMS[name] = Prim(name, fn, CUSTOM, n_inputs, module=module)
     CALLABLES[fn] = name
     if alias is not None:
         CALLABLES[alias] = name
