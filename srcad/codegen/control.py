@@ -42,14 +42,14 @@ def control_statement(emitter: Emitter, eqn: Eqn) -> str:
 
 def _cond_statement(emitter: Emitter, eqn: Eqn) -> str:
     true_branch, false_branch = branches_of(eqn)
+    context = _context_of(eqn)
+    if context is not None:  # a with block: always entered, so nothing starts as a zero
+        lines = [f"with {_context_call(emitter, context)}:"]
+        return "\n".join(lines + _indent(_nested_block(emitter, eqn, true_branch)))
     lines = [
         f"{emitter.names.name(var)} = {_placeholder(var)}"
         for var in _recorded_from_branches(emitter, eqn)
     ]
-    context = _context_of(eqn)
-    if context is not None:  # a with block: always entered
-        lines.append(f"with {_context_call(emitter, context)}:")
-        return "\n".join(lines + _indent(_nested_block(emitter, eqn, true_branch)))
     reached = _reached_branch(emitter, eqn)
     if reached is not None:  # the other branch raised in the forward code
         return "\n".join(lines + _nested_block(emitter, eqn, reached))
