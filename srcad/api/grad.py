@@ -23,9 +23,10 @@ from srcad.arguments import ArgSignature, Wrt
 from srcad.codegen.formatting import formatted
 from srcad.errors import RAISED_ON_PURPOSE, ArgumentTypeError, ArgumentValueError
 from srcad.frontend.parse import function_name
+from srcad.ir import AVal
 from srcad.ir.primitive import CUSTOM
 from srcad.ir.prims import prim_of
-from srcad.lower.transforms import register_compilers
+from srcad.lower.transforms import keeps_a_while_tape, register_compilers
 from srcad.pipeline import (
     Compiled,
     compile_forward,
@@ -153,10 +154,57 @@ class Transformed:
             result = "value, grads"
         else:
             result = "(grads, value[1])" if self.has_aux else "grads"
-        call = f"value, grads = {target.__name__}({', '.join(params)})"
         fun_name = function_name(self.fun)
         name = f"{'value_and_' if self.returns_value else ''}grad_{fun_name}"
+        if keeps_a_while_tape(compiled.graph):
+            forward = self._forward_columns(signature)
+            if forward is not None:
+                call, target = forward
+                doc = (
+                    f"The gradient of {fun_name}, one forward-mode pass per element (its "
+                    "reverse-mode code keeps a tape in a while loop, which is not differentiated "
+                    "again)."
+                )
+                return wrapper_function(name, params, call, result, target, doc)
+        call = f"value, grads = {target.__name__}({', '.join(params)})"
         return wrapper_function(name, params, call, result, target, f"The gradient of {fun_name}.")
+
+    def _forward_columns(self, signature: ArgSignature) -> tuple[str, Callable] | None:
+        """Statements computing ``value, grads`` with the forward-mode code, one pass per
+        element of the differentiated arguments, and that code; None unless each of them is
+        one array or float of at most ``FORWARD_PASSES`` elements in all."""
+        leaves = [signature.leaves[n] for n in self.wrt.numbers]
+        avals = [tree[0] for tree in leaves if len(tree) == 1 and isinstance(tree[0], AVal)]
+        if len(avals) != len(leaves) or sum(a.size for a in avals) > FORWARD_PASSES:
+            return None
+        target = compile_forward(self.fun, signature, self.wrt).fn
+        args = ", ".join(signature.params)
+        lines, grads = [], []
+        for j, aval in enumerate(avals):
+            columns = []
+            for k in range(aval.size):
+                tangents = ", ".join(_unit(a, k if i == j else None) for i, a in enumerate(avals))
+                lines.append(f"value, tangent = {target.__name__}({args}, {tangents})")
+                columns.append(f"d{j}_{k}")
+                lines.append(f"{columns[-1]} = tangent{'[0]' if self.has_aux else ''}")
+            if aval.is_weak:
+                grads.append(columns[0])
+            else:
+                grads.append(f"np.reshape(np.array([{', '.join(columns)}]), {aval.shape})")
+        together = grads[0] if self.wrt.is_single else f"({', '.join(grads)},)"
+        return "\n    ".join([*lines, f"grads = {together}"]), target
+
+
+FORWARD_PASSES = 64  # a gradient of code that is not reversed again: one pass per element
+
+
+def _unit(aval: AVal, position: int | None) -> str:
+    """A tangent for ``aval``: 1 at the flat ``position``, or zero everywhere (None)."""
+    if aval.is_weak:
+        return "0.0" if position is None else "1.0"
+    if position is None:
+        return f"np.zeros({aval.shape}, np.{aval.dtype})"
+    return f"np.eye({aval.size}, dtype=np.{aval.dtype})[{position}].reshape({aval.shape})"
 
 
 def differentiable(fun: Callable) -> Callable:

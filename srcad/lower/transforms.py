@@ -49,8 +49,10 @@ from srcad.arguments import ArgSignature, Wrt
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.frontend import ParsedFunction
 from srcad.frontend.parse import Bound
-from srcad.ir import AVal
+from srcad.ir import AVal, Graph
 from srcad.ir.builder import Tracer
+from srcad.ir.prims import PRIMS
+from srcad.ir.walk import sub_graphs, walk_eqns
 from srcad.lower.context import Lowering
 from srcad.lower.objects import Partial
 from srcad.lower.world import Outside
@@ -230,6 +232,9 @@ def _jacobian(
     x = leaves[0]
     if transformation.kind == "jacrev":
         compiled = COMPILERS["reverse"](function, target.signature, wrt, is_scalar=False)
+        if keeps_a_while_tape(compiled.graph):  # the same Jacobian, from forward-mode code
+            forward = Transformation("jacfwd", transformation.function, options)
+            return _jacobian(lowering, forward, args, kwargs, node, call)
         out = _single_output(lowering, compiled, transformation, node)
         rows = []
         for position in _positions(lowering, out.shape, node):
@@ -373,11 +378,60 @@ def _pull_back(
             "give one cotangent per output leaf, in the same containers",
             node,
         )
-    _, grads = _pair(call(lowering, compiled.fn, [*target.values, *cotangents], {}, node))
+    if keeps_a_while_tape(compiled.graph):
+        grads = _forward_pull_back(lowering, target, wrt, cotangents, node, call)
+    else:
+        _, grads = _pair(call(lowering, compiled.fn, [*target.values, *cotangents], {}, node))
     result: list = [None] * len(primals)
     for n, g in zip(wrt.numbers, grads, strict=True):
         result[n] = unflatten(flatten(primals[n])[1], flatten(g)[0])  # the primal's classes
     return tuple(result)
+
+
+def _forward_pull_back(
+    lowering: Lowering,
+    target: _Call,
+    wrt: Wrt,
+    cotangents: list,
+    node: ast.Call,
+    call: CallFunction,
+) -> list:
+    """The cotangents of the primals from forward-mode code, one pass per element of each
+    (``<J e_i, v>``), for a function whose reverse-mode code keeps a tape in a while loop."""
+    compiled = COMPILERS["forward"](target.function, target.signature, wrt)
+    avals = [a for n in wrt.numbers for a in target.signature.leaves[n]]
+    flat: list = []
+    for j, aval in enumerate(avals):
+        components = []
+        for position in _positions(lowering, aval.shape, node):
+            tangents = [np.zeros(a.shape, dtype=a.dtype)[()] for a in avals]
+            tangents[j] = np.zeros(aval.shape, dtype=aval.dtype)
+            tangents[j][position] = 1.0
+            tangents[j] = tangents[j][()]
+            _, value_dot = _pair(call(lowering, compiled.fn, [*target.values, *tangents], {}, node))
+            products = [
+                np.sum(d * v) for d, v in zip(flatten(value_dot)[0], cotangents, strict=True)
+            ]
+            components.append(sum(products[1:], products[0]))
+        flat.append(np.reshape(np.stack(components), aval.shape))
+    grads, start = [], 0
+    for n in wrt.numbers:
+        count = len(target.signature.leaves[n])
+        grads.append(unflatten(target.signature.treedefs[n], flat[start : start + count]))
+        start += count
+    return grads
+
+
+def keeps_a_while_tape(graph: Graph) -> bool:
+    """Whether reverse-mode code pushes to a tape inside a ``while`` loop: lowering that code
+    again would grow a Python list in a loop whose length is known only when it runs, which
+    it refuses. (Forward-mode code keeps no tape: differentiating it again works.)"""
+    for eqn in walk_eqns(graph.eqns):
+        if eqn.prim == "while":
+            inside = (e for g in sub_graphs(eqn) for e in walk_eqns(g.eqns))
+            if any(PRIMS[e.prim].is_tape for e in inside):
+                return True
+    return False
 
 
 def _pair(result: object) -> tuple[Any, Any]:
@@ -615,5 +669,6 @@ __all__ = [
     "Transformation",
     "call_transformation",
     "is_transformation",
+    "keeps_a_while_tape",
     "register_compilers",
 ]
