@@ -62,6 +62,8 @@ def has_effect(eqn: Eqn) -> bool:
 
 def packs_results(eqn: Eqn) -> bool:
     """Whether ``eqn``'s call returns its results packed in a list or a named tuple, even a
-    single one (``np.split(x, 1)`` is a list of one array): code unpacks them."""
+    single one (``np.split(x, 1)`` is a list of one array): code unpacks them. A function
+    with named results that gives one returns it bare (``np.linalg.svd(x,
+    compute_uv=False)``)."""
     prim = primitive_of(eqn)
-    return prim.returns_list or bool(prim.result_fields)
+    return prim.returns_list or (bool(prim.result_fields) and len(eqn.outputs) > 1)
