@@ -270,13 +270,13 @@ register(
         1,
         ("full_matrices", "compute_uv", "hermitian"),
         module="numpy.linalg",
-        examples=(
+        examples=(  # the first two also go through srcad.grad (tests/rules/test_traced.py)
             (((3, 3),), {}),
+            (((4, 3),), {"compute_uv": False}),
             (((4, 3),), {"full_matrices": False}),
             (((3, 5),), {"full_matrices": False}),
             (((2, 4, 3),), {"full_matrices": False}),
             (((2, 3, 3),), {}),
-            (((4, 3),), {"compute_uv": False}),
             (((2, 3, 4),), {"compute_uv": False}),
         ),
         result_fields=("U", "S", "Vh"),
@@ -292,6 +292,7 @@ register(
         module="numpy.linalg",
         examples=(
             (((4, 3),), {}),
+            (((3, 5),), {"mode": "r"}),
             (((3, 3),), {}),
             (((3, 5),), {}),
             (((2, 4, 3),), {}),
