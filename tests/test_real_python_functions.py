@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import linecache
 import math
 from functools import partial
 from typing import NamedTuple
@@ -173,6 +174,43 @@ def test_a_bound_method_reads_self_on_every_call():
     model.W *= -1.0  # changed in place
     _assert_close(transformed(X), srcad.numerical_grad(model.loss, X))
     assert "W = self.W" in _body(transformed)
+
+
+class Scaled:
+    """A callable object: differentiated through its __call__, self read on every call."""
+
+    def __init__(self, weights):
+        self.W = weights
+        self.act = lambda v: np.tanh(v) * 2.0  # a lambda held by the object
+
+    def __call__(self, x):
+        return np.sum(self.act(self.W @ x))
+
+
+def test_a_callable_object_reads_self_on_every_call():
+    scaled = Scaled(W.copy())
+    transformed = srcad.grad(scaled)
+    _check_everywhere(scaled, X)
+    scaled.W = W.T * 2.0
+    _assert_close(transformed(X), srcad.numerical_grad(scaled, X))
+
+
+def test_a_lambda_of_a_notebook_cell(tmp_path):
+    """A notebook registers each cell's source with linecache under the cell's name."""
+    cell = "import numpy as np\npair = (lambda v: np.sum(v**3)), (lambda v: np.sum(np.cos(v)))\n"
+    name = f"<ipython-input-{tmp_path.name}>"
+    linecache.cache[name] = (len(cell), None, cell.splitlines(True), name)
+    namespace: dict = {}
+    exec(compile(cell, name, "exec"), namespace)  # noqa: S102 - a cell, as IPython runs it
+    cubes, cosines = namespace["pair"]
+    _assert_close(srcad.grad(cubes)(X), 3 * X**2)
+    _assert_close(srcad.grad(cosines)(X), -np.sin(X))
+
+
+def test_a_lambda_without_source_is_refused_with_a_reason():
+    made = eval("lambda v: v * 2.0")  # noqa: S307 - no file holds its source
+    with pytest.raises(srcad.SrcadError, match="cannot read the source"):
+        srcad.grad(made)(1.0)
 
 
 def test_static_and_class_methods():

@@ -118,7 +118,8 @@ def parse_function(fn: Callable) -> ParsedFunction:
 
 def unbound(fn: Callable) -> tuple[Callable, dict[str, Bound]]:
     """The Python function ``fn`` runs, and its parameters bound outside the call: a bound
-    method's first (``self``, ``cls``), a ``functools.partial``'s leading positional ones.
+    method's first (``self``, ``cls``; a callable object's ``__call__`` is its bound method),
+    a ``functools.partial``'s leading positional ones.
     (A partial's keywords stay parameters: the API binds them on every call.)"""
     if isinstance(fn, types.MethodType):
         function, bound = unbound(fn.__func__)
@@ -138,7 +139,17 @@ def unbound(fn: Callable) -> tuple[Callable, dict[str, Bound]]:
             path = WorldPath(fn.args, "partial_args", (("item", k),), name)
             bound[name] = Bound(value, path)
         return function, bound
+    if _is_callable_object(fn):  # its __call__, bound to it
+        return unbound(types.MethodType(inspect.getattr_static(type(fn), "__call__"), fn))
     return fn, {}
+
+
+def _is_callable_object(fn: object) -> bool:
+    """An instance of the user's class with a ``__call__`` written in Python."""
+    kind = type(fn)
+    is_own = kind.__module__.startswith("srcad.") or hasattr(fn, "srcad_plain_function")
+    is_python = isinstance(inspect.getattr_static(kind, "__call__", None), types.FunctionType)
+    return is_python and not is_own and not isinstance(fn, (types.FunctionType, type))
 
 
 def _free_positional(function: Callable, bound: dict, fn: Callable) -> list[str]:
