@@ -359,7 +359,13 @@ def columns_of_one_array(m):
     return np.sum(np.column_stack(m) ** 3) + np.sum(np.dstack(m) ** 2)
 
 
+def appended_and_stacked(x):
+    longer = np.append(x, [1.0, 2.0]) + np.append([x[0], 3.0], x)[:-2].sum()
+    return np.sum(longer**2) + np.sum(np.vstack([x]) ** 3) + np.sum(np.vstack((x,)) * 2.0)
+
+
 FORMS = [
+    (appended_and_stacked, VECTOR),
     (einsum_interleaved, GRID),
     (einsum_interleaved_transpose, GRID),
     (stacks_of_one_array, GRID),
