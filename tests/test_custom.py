@@ -137,3 +137,36 @@ def test_a_rule_for_a_library_ufunc_without_a_module_name():
     gradient = srcad.grad(erfcx_energy)(x)
 
     np.testing.assert_allclose(gradient, srcad.numerical_grad(erfcx_energy, x), rtol=1e-6)
+
+
+def stable_logsumexp(x):
+    m = np.max(x)
+    return m + np.log(np.sum(np.exp(x - m)))
+
+
+def logsumexp_rule(g, ans, x):
+    """As autograd's define_gradient example writes it: np.full with a traced fill value."""
+    return np.full(x.shape, g) * np.exp(x - np.full(x.shape, ans))
+
+
+def weighted_sum(x):
+    return x[0] + 2.0 * x[1] + 0.5 * x[2] ** 2
+
+
+def weighted_sum_rule(g, ans, x):
+    return np.array([g, 2.0 * g, g * x[2]])  # an array NumPy fills with traced values
+
+
+def uses_both(x):
+    return 2.0 * stable_logsumexp(x) + weighted_sum(x) ** 2
+
+
+def test_rules_that_build_arrays_from_traced_values():
+    srcad.defvjp(stable_logsumexp, logsumexp_rule)  # removed by the fixture
+    srcad.defvjp(weighted_sum, weighted_sum_rule)
+    x = np.array([0.3, -1.0, 2.0])
+
+    gradient = srcad.grad(uses_both)
+    np.testing.assert_allclose(gradient(x), srcad.numerical_grad(uses_both, x), rtol=1e-6)
+    assert "object" not in srcad.source(gradient)
+    np.testing.assert_allclose(gradient(2 * x), srcad.numerical_grad(uses_both, 2 * x), rtol=1e-6)

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from srcad.errors import NoDerivativeRule, ShapeError
-from srcad.ir import Atom, Const, Eqn, Graph, Var
+from srcad.ir import Atom, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
 from srcad.ir.control import body_of, branches_of, condition_of
 from srcad.ir.facts import has_counter, is_loop
@@ -174,7 +174,7 @@ def tangent_of(var: Var) -> VarRole:
 
 def _fit(builder: GraphBuilder, tangent: object, var: Var) -> Atom:
     """The tangent as an atom with ``var``'s shape (broadcast when it is smaller)."""
-    atom = tangent.atom if isinstance(tangent, Tracer) else Const(tangent)
+    atom = tangent.atom if isinstance(tangent, Tracer) else builder.atom_of(tangent)
     if atom.aval.shape != var.aval.shape:
         if np.broadcast_shapes(atom.aval.shape, var.aval.shape) != var.aval.shape:
             raise ShapeError(f"internal: tangent of shape {atom.aval.shape} for {var.aval.shape}")

@@ -222,11 +222,31 @@ class GraphBuilder:
             return value.atom
         if isinstance(value, (Var, Const)):
             return value
+        if isinstance(value, np.ndarray) and value.dtype == object:
+            return self._object_array_atom(value)
         if isinstance(value, (bool, int, float, np.ndarray, np.generic)):
             return Const(value)
         if isinstance(value, (list, tuple)) and _is_numbers(value):
             return Const(np.asarray(value))  # np.take(M, [2, 0], axis=1)
         raise TraceError(f"cannot use a {type(value).__name__} as an array here", self.loc)
+
+    def atom_of(self, value: object) -> Atom:
+        """What a rule returned (a tracer, a number, an array, an array NumPy filled with
+        tracers) as an atom of this graph."""
+        return self._atom(value)
+
+    def _object_array_atom(self, value: np.ndarray) -> Atom:
+        """An array NumPy filled with tracers (``np.full(shape, g)`` in a rule: NumPy does
+        not dispatch on ``fill_value``) as the equations that make it: ``broadcast_to`` of
+        the one tracer it repeats, else a ``stack`` of its elements."""
+        items = list(value.flat)
+        if not any(isinstance(item, Tracer) for item in items):
+            return Const(value.astype(np.result_type(*items)) if items else value)
+        first = items[0]
+        if all(item is first for item in items):
+            return self.apply_atom("broadcast_to", (first,), {"shape": value.shape})
+        flat = self.apply("stack", tuple(items), {"axis": 0})
+        return self.apply_atom("reshape", (flat,), {"shape": value.shape})
 
     def infer(self, prim_name: str, atoms: list[Atom], params: dict) -> tuple[AVal, ...]:
         """The avals of ``prim_name(*atoms, **params)``; a TraceError where they do not fit."""

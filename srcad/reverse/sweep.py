@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from srcad.errors import NoDerivativeRule, ShapeError
-from srcad.ir import Atom, AVal, Const, Eqn, Graph, Var
+from srcad.ir import Atom, AVal, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
 from srcad.ir.control import branches_of
 from srcad.ir.facts import is_loop
@@ -194,7 +194,7 @@ def _scattered(builder: GraphBuilder, atom: Atom) -> Eqn | None:
 
 def _fit_to(builder: GraphBuilder, result: object, var: Var) -> Atom:
     """The contribution as an atom with the shape of ``var`` (broadcast when it is smaller)."""
-    atom = result.atom if isinstance(result, Tracer) else Const(result)
+    atom = result.atom if isinstance(result, Tracer) else builder.atom_of(result)
     if atom.aval.shape != var.aval.shape:
         if np.broadcast_shapes(atom.aval.shape, var.aval.shape) != var.aval.shape:
             raise ShapeError(
