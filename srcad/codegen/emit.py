@@ -216,7 +216,16 @@ class Emitter:
         """The expression reading ``path``; its root object is given to the module."""
         name = self.roots[id(path.root)]
         self.constants[name] = path.root
-        return path.expression(name)
+        return path.expression(name, self._key_name)
+
+    def _key_name(self, key: object) -> str:
+        """The name under which the module reads an object used as a dict key."""
+        for name, value in self.constants.items():
+            if value is key and name.startswith("key_"):
+                return name
+        name = f"key_{sum(n.startswith('key_') for n in self.constants)}"
+        self.constants[name] = key
+        return name
 
     # --- statements ---------------------------------------------------------------------
     def block_lines(self, eqns: Iterable[Eqn], parent: Eqn | None = None) -> list[str]:

@@ -36,6 +36,7 @@ and tangent branches too, so that they run inside the same context).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from srcad.ir.control import CONTROL
@@ -67,12 +68,21 @@ class WorldPath:
     def child(self, kind: str, key: object, text: str) -> WorldPath:
         return WorldPath(self.root, self.root_name, (*self.steps, (kind, key)), text)
 
-    def expression(self, root_name: str | None = None) -> str:
+    def expression(
+        self, root_name: str | None = None, key_name: Callable[[object], str] | None = None
+    ) -> str:
         """Python source that reads the value, with ``root_name`` (by default
-        ``self.root_name``) bound to ``root``."""
+        ``self.root_name``) bound to ``root``. A key that is not a literal (an object used
+        as a dict key: ``self.shapes[layer]``) is spelled ``key_name(key)``, a name the code
+        binds to it."""
         parts = [root_name or self.root_name]
         for kind, key in self.steps:
-            parts.append(f".{key}" if kind == "attr" else f"[{key!r}]")
+            if kind == "attr":
+                parts.append(f".{key}")
+            elif key_name is not None and not is_literal_key(key):
+                parts.append(f"[{key_name(key)}]")
+            else:
+                parts.append(f"[{key!r}]")
         return "".join(parts)
 
     @property
@@ -86,6 +96,13 @@ class WorldPath:
         words = "".join(c if c.isalnum() or c == "_" else " " for c in self.text).split()
         names = [w for w in words if w.isidentifier()]
         return names[-1] if names else "outside"
+
+
+def is_literal_key(key: object) -> bool:
+    """Whether ``repr(key)`` is Python source for an equal key."""
+    if key is None or type(key) in (bool, int, float, str):
+        return True
+    return type(key) is tuple and all(map(is_literal_key, key))
 
 
 @dataclass(frozen=True)

@@ -282,7 +282,8 @@ def evaluate_subscript(lowering: Lowering, node: ast.Subscript) -> object:
     index = index_of(lowering, node.slice)
     if isinstance(value, Outside) and not contains_tracer(index):
         try:  # state["target"] of a big dict or an object: read on every call
-            return lowering.world.item(value, index)
+            # a key that is itself an outside object (self.shapes[layer]) is used as itself
+            return lowering.world.item(value, lowering.world.unwrap(index))
         except (IndexError, KeyError, TypeError) as error:
             raise lowering.located(SrcadError, f"'{ast.unparse(node)}': {error!r}", node) from None
     if isinstance(value, np.ndarray) and contains_tracer(index):

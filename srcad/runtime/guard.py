@@ -129,7 +129,8 @@ def make_world_guard(reads: tuple) -> Callable[[], bool]:
         constants[root] = read.path.root
         expected = f"expected_{k}"
         constants[expected] = read.expected
-        conditions += _read_conditions(f"w{k}", read.path.expression(root), read, expected)
+        spelled = read.path.expression(root, lambda key: _constant(constants, "key", key))
+        conditions += _read_conditions(f"w{k}", spelled, read, expected)
     source = (
         "def is_current():\n    try:\n        return (\n            "
         + "\n            and ".join(conditions)
