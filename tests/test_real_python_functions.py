@@ -127,6 +127,23 @@ def test_a_lambda_per_training_step_uses_that_step_s_data():
         w = w - 0.1 * g
 
 
+scaled_tanh = lambda v, slope=SCALE: np.tanh(v) * slope  # noqa: E731 - a default read per call
+
+
+def calls_a_lambda_with_a_default(x):
+    return np.sum(scaled_tanh(x))
+
+
+def test_a_lambda_helper_with_a_default_reads_it_on_every_call():
+    transformed = srcad.grad(calls_a_lambda_with_a_default)
+    _check_everywhere(calls_a_lambda_with_a_default, X)
+    scaled_tanh.__defaults__ = (3.0,)
+    try:
+        _assert_close(transformed(X), 3.0 * (1 - np.tanh(X) ** 2))
+    finally:
+        scaled_tanh.__defaults__ = (SCALE,)
+
+
 def test_the_hessian_of_a_lambda():
     hessian = srcad.hessian(lambda v: np.sum(v**3))(X)
     _assert_close(hessian, np.diag(6 * X))
@@ -426,6 +443,18 @@ def value_and_grad_inside(v):
     return value + np.sum(gradient**2)
 
 
+def late_binding_default(theta):
+    inputs = np.cos(theta)
+    inner = lambda w, inputs=inputs, a=3.0: np.sum((w * inputs) ** 2) * a  # noqa: E731
+    return np.sum(srcad.grad(inner)(theta) ** 2) + np.sum(srcad.grad(inner)(theta, inputs, 1.0))
+
+
+def helper_with_a_default(theta):
+    scaled = lambda v, a=2.0: v * a  # noqa: E731
+    gradient = srcad.grad(lambda w: np.sum(scaled(w)) + np.sum(scaled(w, 3.0) ** 2))
+    return np.sum(gradient(theta) * theta)
+
+
 def meta_learning(theta):
     inner = lambda w: np.sum((w - COEFFICIENTS) ** 2 * theta)  # noqa: E731 - reads theta
     adapted = theta - 0.1 * srcad.grad(inner)(theta)
@@ -452,6 +481,8 @@ def made_outside(v):
         (jacobians_inside, (X,), 0),
         (value_and_grad_inside, (X,), 0),
         (meta_learning, (X,), 0),
+        (late_binding_default, (X,), 0),
+        (helper_with_a_default, (X,), 0),
         (made_outside, (X,), 0),
     ],
     ids=lambda value: getattr(value, "__name__", None),

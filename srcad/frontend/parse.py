@@ -26,6 +26,7 @@ import builtins
 import copy
 import functools
 import inspect
+import keyword
 import linecache
 import textwrap
 import types
@@ -325,6 +326,13 @@ def function_name(fn: Callable) -> str:
     if code is not None and code.co_name == LAMBDA and isinstance(function, types.FunctionType):
         return _lambda_definition(function)[1]
     return str(getattr(function, "__name__", type(fn).__name__))
+
+
+def root_name(fn: Callable) -> str:
+    """How generated code names ``fn`` when it reads from it (a helper's defaults:
+    ``act.__defaults__[0]``): ``function_name``, made an identifier (``lambda_``)."""
+    name = function_name(fn)
+    return f"{name}_" if keyword.iskeyword(name) or not name.isidentifier() else name
 
 
 def function_for(fn: Callable) -> types.FunctionType:

@@ -30,6 +30,7 @@ from srcad.frontend.desugar import (
     names_in,
     sum_function,
 )
+from srcad.frontend.parse import root_name
 from srcad.ir.builder import StaticValueNeeded, TraceError, Tracer, bind_arguments
 from srcad.ir.prims import prim_of
 from srcad.ir.world import WorldPath
@@ -260,6 +261,7 @@ def _stage_defaults(
     """A helper's default arguments, read on every call like other outside values
     (``def act(x, slope=SLOPE)``: a float default is a value, not a constant)."""
     world = lowering.world
+    owner = root_name(function)  # an identifier: a lambda's is not
     defaults = function.__defaults__ or ()
     positional = [
         p.name
@@ -269,13 +271,13 @@ def _stage_defaults(
     first = len(positional) - len(defaults)
     for k, name in enumerate(positional[first:]):
         if name not in bound.arguments:
-            path = WorldPath(function, function.__name__, (("attr", "__defaults__"),), name)
+            path = WorldPath(function, owner, (("attr", "__defaults__"),), name)
             bound.arguments[name] = world.stage(
-                defaults[k], path.child("item", k, f"{function.__name__}.{name}")
+                defaults[k], path.child("item", k, f"{owner}.{name}")
             )
     for name, value in (function.__kwdefaults__ or {}).items():
         if name not in bound.arguments:
-            path = WorldPath(function, function.__name__, (("attr", "__kwdefaults__"),), name)
+            path = WorldPath(function, owner, (("attr", "__kwdefaults__"),), name)
             bound.arguments[name] = world.stage(value, path.child("item", name, name))
     bound.apply_defaults()  # *args and **kwargs: empty
 

@@ -199,9 +199,8 @@ def _apply(
     kind = transformation.kind
     if kind in ("grad", "value_and_grad"):
         function, extra = _real_function(lowering, transformation.function, node)
-        options = {"mode": "reverse", **transformation.options}
-        if options["mode"] != "reverse":
-            options["mode"] = "reverse"  # the same gradient; reverse-mode code is what nests
+        # the same gradient in either mode: the reverse-mode code is the one inlined
+        options = {**transformation.options, "mode": "reverse"}
         transformed = COMPILERS[kind](function, **options)
         target = _signature(lowering, transformed, args, kwargs, extra, node)
         plain = transformed.srcad_plain_function(target.signature)
@@ -536,7 +535,8 @@ def _static(lowering: Lowering, value: object, node: ast.Call) -> object:
         getattr(value, "parsed", None), ParsedFunction
     ):
         function, extra = _real_function(lowering, value, node)
-        if extra:
+        defaults = [*(function.__defaults__ or ()), *(function.__kwdefaults__ or {}).values()]
+        if extra or _has_tracers(defaults):
             raise _reads_traced(lowering, node, sorted(extra))
         return function
     if isinstance(value, Partial):
@@ -577,8 +577,9 @@ def _local_function(
     """A ``def`` or ``lambda`` defined inside the lowered function as a Python function of
     its own: compiled from its source (its lines and columns kept), the enclosing names it
     reads bound in closure cells, except those holding traced values, which become
-    keyword-only parameters (returned with their values). ``parse_function`` reads its
-    definition from ``srcad_definition``."""
+    keyword-only parameters (returned with their values); its defaults are the values the
+    lowering evaluated (traced ones too: the compile binds them as arguments).
+    ``parse_function`` reads its definition from ``srcad_definition``."""
     parsed: ParsedFunction = local.parsed
     definition = copy.deepcopy(parsed.node)
     reads = _free_names(definition)
@@ -595,25 +596,31 @@ def _local_function(
             is_bound = isinstance(cell, Bound)
             captured[name] = types.CellType(cell.value) if is_bound else cell
     arguments = definition.args
-    arguments.defaults = []  # the call passes every argument, defaults evaluated already
+    arguments.defaults = []  # given as values below: their expressions ran already
     arguments.kw_defaults = [None] * len(arguments.kwonlyargs)
     for name in traced:
         arguments.kwonlyargs.append(ast.copy_location(ast.arg(arg=name), definition))
         arguments.kw_defaults.append(None)
     function = _compiled_function(definition, parsed, captured)
     function.srcad_definition = definition  # type: ignore[attr-defined]
-    defaults = _evaluated_defaults(local)
-    return function, {**defaults, **traced}
+    _set_defaults(function, local.signature)
+    return function, traced
 
 
-def _evaluated_defaults(local: Any) -> dict[str, object]:
-    """The defaults the ``def`` evaluated when the lowering reached it, by name (they are
-    passed as arguments: the function compiled on its own has none)."""
-    return {
-        name: parameter.default
-        for name, parameter in local.signature.parameters.items()
-        if parameter.default is not inspect.Parameter.empty
-    }
+def _set_defaults(function: types.FunctionType, signature: inspect.Signature) -> None:
+    """The defaults the ``def`` evaluated when the lowering reached it."""
+    empty = inspect.Parameter.empty
+    positional = [
+        p.default
+        for p in signature.parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is not empty
+    ]
+    function.__defaults__ = tuple(positional) or None
+    function.__kwdefaults__ = {
+        name: p.default
+        for name, p in signature.parameters.items()
+        if p.kind == p.KEYWORD_ONLY and p.default is not empty
+    } or None
 
 
 def _free_names(definition: ast.FunctionDef) -> list[str]:
