@@ -338,7 +338,7 @@ class Frozen:
 
 
 def built_inside(x):
-    layer = Layer(x * 2.0, np.sin(x))
+    layer = Layer(x * COEFFICIENTS, np.sin(x))
     params = Params(w=layer.W, b=3.0)
     defaulted = Params(layer.b)
     frozen = Frozen(layer.b * x)
@@ -356,6 +356,12 @@ def returns_a_layer(x):
 
 def test_records_built_inside_the_function():
     _check_everywhere(built_inside, X)
+    transformed = srcad.grad(built_inside)
+    COEFFICIENTS[:] = [2.0, -1.0, 0.25]  # a global its fields are computed from
+    try:
+        _assert_close(transformed(X), srcad.numerical_grad(built_inside, X))
+    finally:
+        COEFFICIENTS[:] = [1.0, 2.0, 0.5]
 
 
 def test_a_record_built_inside_is_returned():
