@@ -16,8 +16,8 @@ from collections.abc import Callable
 import numpy as np
 
 from srcad.api.grad import differentiable, grad, like, plain_value, refuse_misspelled
-from srcad.api.signature import bind_call, signature_of
-from srcad.arguments import ArgSignature, Wrt
+from srcad.api.signature import abstract_leaf, bind_call, signature_of
+from srcad.arguments import ArgSignature, Wrt, describe_tree
 from srcad.errors import ArgumentTypeError, ArgumentValueError
 from srcad.ir import AVal
 from srcad.pipeline import Compiled, compile_forward, compile_reverse
@@ -80,9 +80,11 @@ def _cotangent_leaves(compiled: Compiled, cotangent: object, fun: Callable) -> l
     """The leaves of a cotangent, checked against the output's structure, shapes and dtypes."""
     leaves, tree = flatten(cotangent)
     if tree != compiled.out_tree and not (len(leaves) == 1 and compiled.out_tree.kind == "leaf"):
+        given = describe_tree(unflatten(tree, [_abstract(leaf) for leaf in leaves]))
+        expected = describe_tree(unflatten(compiled.out_tree, list(_output_avals(compiled))))
         raise ArgumentValueError(
-            f"the cotangent has the structure {tree}; the output of {fun.__name__} has "
-            f"{compiled.out_tree}: give one cotangent per output leaf, in the same containers"
+            f"the cotangent is laid out as {given}; the output of {fun.__name__} is "
+            f"{expected}: give one cotangent per output leaf, in the same containers"
         )
     fitted = []
     for leaf, aval in zip(leaves, _output_avals(compiled), strict=True):
@@ -94,6 +96,13 @@ def _cotangent_leaves(compiled: Compiled, cotangent: object, fun: Callable) -> l
             )
         fitted.append(float(array) if aval.is_weak else array)
     return fitted
+
+
+def _abstract(leaf: object) -> object:
+    try:
+        return abstract_leaf(leaf)
+    except TypeError:
+        return type(leaf).__name__
 
 
 def _unit_cotangents(compiled: Compiled, hot: tuple[int, tuple] | None) -> list:
