@@ -296,6 +296,14 @@ def selected(x):
     return np.sum(np.select([x > 0.5, x < -0.5], [x**2, x**3], default=0.25))
 
 
+def selected_with_default(x):
+    return np.sum(np.select([x > 0.5, x < -0.5], [x**2, 2.0], default=np.sin(x)))
+
+
+def einsum_diagonals(m):
+    return np.einsum("ii", m) + np.sum(np.einsum("ii,ij->j", m, m) ** 2)
+
+
 def finite_only(x):
     return np.sum(np.nan_to_num(np.log(x), nan=-1.0, neginf=-9.0) ** 2)
 
@@ -375,6 +383,8 @@ FORMS = [
     (gradient_second_order_edges, GRID),
     (gradient_coordinates, VECTOR),
     (selected, VECTOR),
+    (selected_with_default, VECTOR),
+    (einsum_diagonals, SQUARE),
     (finite_only, VECTOR),
     (partitioned, VECTOR),
     (partitioned_rows, GRID),

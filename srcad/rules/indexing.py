@@ -67,20 +67,35 @@ def choose_jvp(tangents, out, index, *choices):
 
 
 @defvjp(np.select)
-def select_vjp(g, out, conditions, choices, default=0):
-    # each element comes from the first choice whose condition holds there (or is the
-    # constant default): the cotangent goes back to that choice
-    picked = _first_true(conditions)
-    g_choices = np.where(picked, g, 0.0)
-    if g_choices.dtype != choices.dtype:  # an int default makes NumPy's result float64
-        g_choices = np.astype(g_choices, choices.dtype)
-    return None, unbroadcast(g_choices, choices)
+def select_vjp(g, out, conditions, choices, default):
+    # each element comes from the first choice whose condition holds there, or from the
+    # default where none holds: the cotangent goes back to that one
+    g_choices = np.where(_first_true(conditions), g, 0.0)
+    g_default = np.where(np.any(conditions, axis=0), 0.0, g)
+    return (
+        None,
+        unbroadcast(_in_dtype_of(g_choices, choices), choices),
+        unbroadcast(_in_dtype_of(g_default, default), default),
+    )
 
 
 @defjvp(np.select)
-def select_jvp(tangents, out, conditions, choices, default=0):
-    _, choices_dot = tangents
-    return np.sum(np.where(_first_true(conditions), choices_dot, 0.0), axis=0)
+def select_jvp(tangents, out, conditions, choices, default):
+    _, choices_dot, default_dot = tangents
+    return add_tangents(
+        (
+            None
+            if choices_dot is None
+            else np.sum(np.where(_first_true(conditions), choices_dot, 0.0), axis=0)
+        ),
+        None if default_dot is None else np.where(np.any(conditions, axis=0), 0.0, default_dot),
+    )
+
+
+def _in_dtype_of(g, x):
+    """``g`` in ``x``'s dtype (NumPy's result is float64 where the default is an int)."""
+    x_dtype = np.dtype(x.dtype)
+    return g if g.dtype == x_dtype or x_dtype.kind != "f" else np.astype(g, x_dtype)
 
 
 def _first_true(conditions):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import string
 from collections import Counter
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -187,22 +188,40 @@ def _einsum_vjps(g, terms: list[str], out_term: str, operands: tuple) -> list:
     for term, operand in zip(terms, operands, strict=True):
         for letter, size in zip(term, np.shape(operand), strict=True):
             sizes[letter] = max(sizes.get(letter, 1), size)
+    fresh = iter(c for c in string.ascii_letters if c not in "".join(terms) + out_term)
     results = []
     for i, (term, operand) in enumerate(zip(terms, operands, strict=True)):
-        if len(set(term)) < len(term):
-            raise NotImplementedError(
-                f"einsum with a repeated index in '{term}' (a diagonal): use np.diagonal"
-            )
         other_terms = [t for j, t in enumerate(terms) if j != i]
         others = [a for j, a in enumerate(operands) if j != i]
-        present = set(out_term).union(*other_terms)
+        term, diagonals = _distinct_letters(term, fresh, sizes)
+        # a letter repeated in the operand reads its diagonal: the cotangent goes back onto
+        # it, through an identity matrix per repeat ('ii' gets g * eye)
+        identities = [np.eye(sizes[pair[0]], dtype=operand.dtype) for pair in diagonals]
+        present = set(out_term).union(*other_terms, *diagonals)
         kept = "".join(c for c in term if c in present)
-        result = np.einsum(",".join([out_term, *other_terms]) + "->" + kept, g, *others)
+        inputs = ",".join([out_term, *other_terms, *diagonals])
+        result = np.einsum(inputs + "->" + kept, g, *others, *identities)
         if kept != term:  # letters summed within this operand only: spread back along them
             result = np.reshape(result, tuple(sizes[c] if c in present else 1 for c in term))
             result = np.broadcast_to(result, tuple(sizes[c] for c in term))
         results.append(unbroadcast(result, operand))
     return results
+
+
+def _distinct_letters(
+    term: str, fresh: Iterator[str], sizes: dict[str, int]
+) -> tuple[str, list[str]]:
+    """``term`` with each repeat of a letter renamed to a fresh one (``lli`` -> ``lmi``),
+    and the pairs that the renaming split (``["lm"]``)."""
+    letters, pairs = [], []
+    for letter in term:
+        if letter in letters:
+            renamed = next(fresh)
+            sizes[renamed] = sizes[letter]
+            pairs.append(letter + renamed)
+            letter = renamed
+        letters.append(letter)
+    return "".join(letters), pairs
 
 
 # --- kron, cross, vecdot, trace ---------------------------------------------------------------

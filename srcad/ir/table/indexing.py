@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from srcad.ir.primitive import INDEXING, LIST, Prim
@@ -86,19 +88,44 @@ for _name in ["triu", "tril"]:
             examples=((((3, 4),), {}), (((2, 3, 3),), {"k": -1})),
         )
     )
+
+
+def _select_arguments(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """``np.select(conditions, choices, default=d)`` with the default as its third argument
+    (NumPy's 0 where none is given), an array input that may depend on data; and the items
+    of the two lists broadcast to one shape, as NumPy broadcasts them, so that each list
+    stacks into one array."""
+    arguments: list[Any] = list(args)
+    keywords = dict(kwargs)
+    if len(arguments) == 2:
+        arguments.append(keywords.pop("default", 0))
+    lists = [a for a in arguments[:2] if isinstance(a, (list, tuple))]
+    if lists:
+        shape = np.broadcast_shapes(*(np.shape(item) for items in lists for item in items))
+        for k in range(2):
+            if isinstance(arguments[k], (list, tuple)):
+                arguments[k] = [_broadcast(item, shape) for item in arguments[k]]
+    return tuple(arguments), keywords
+
+
+def _broadcast(item: Any, shape: tuple[int, ...]) -> Any:
+    """``item`` (an array, a traced value or a number) broadcast to ``shape``."""
+    return item if np.shape(item) == shape else np.broadcast_to(item, shape)
+
+
 # np.select(conditions, choices, default): the lists arrive stacked (one array each), as
-# NumPy reads them too; the default is a constant.
+# NumPy reads them too.
 register(
     Prim(
         "select",
         np.select,
         INDEXING,
-        2,
-        ("default",),
+        3,
         examples=(
-            ((np.array([[True, False, True], [True, True, False]]), (2, 3)), {}),
-            ((np.array([[[True], [False]], [[False], [True]]]), (2, 2, 3)), {"default": 0.5}),
+            ((np.array([[True, False, True], [True, True, False]]), (2, 3), ()), {}),
+            ((np.array([[[True], [False]], [[False], [True]]]), (2, 2, 3), (2, 1)), {}),
         ),
+        rewrite_call=_select_arguments,
     )
 )
 register(

@@ -121,6 +121,8 @@ register(
             (((2, 3, 4), (4, 5)), {"subscripts": "...j,jk->...k"}),
             (((3,), (4,), (5,)), {"subscripts": "i,j,k->ijk"}),
             (((3, 4), (4,)), {"subscripts": "ij,j->"}),
+            (((3, 3),), {"subscripts": "ii->i"}),  # repeated letters: diagonals
+            (((3, 3), (3, 4), (4, 4, 2)), {"subscripts": "ii,ij,jjk->k"}),
         ),
     )
 )
