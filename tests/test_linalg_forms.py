@@ -421,3 +421,26 @@ def test_a_global_changed_between_calls_is_read_again_by_numpy_forms():
             np.testing.assert_allclose(gradient(VECTOR), expected, rtol=1e-6, atol=1e-8)
     finally:
         SPACING = 0.5
+
+
+def eig_spectrum_size(x):
+    w, _ = np.linalg.eig(x)
+    return np.sum(np.abs(w))
+
+
+def test_eig_with_complex_eigenvalues_is_refused_on_every_call_never_wrong():
+    """Real distinct eigenvalues: exact. Complex ones (known only at run time): an error on
+    that call, also on the fast path of a second call, never a real part cast silently."""
+    real = np.array([[2.0, 0.3, -0.4], [0.5, 1.0, 0.2], [0.1, -0.3, -0.5]])
+    rotation = np.array([[0.0, -1.0, 0.2], [1.0, 0.0, 0.1], [0.3, 0.2, 2.0]])
+    gradient = srcad.grad(eig_spectrum_size)
+
+    np.testing.assert_allclose(
+        gradient(real), srcad.numerical_grad(eig_spectrum_size, real), rtol=1e-6, atol=1e-9
+    )
+    for _ in range(2):
+        with pytest.raises(srcad.NoDerivativeRule, match="complex"):
+            gradient(rotation)
+    np.testing.assert_allclose(
+        gradient(real), srcad.numerical_grad(eig_spectrum_size, real), rtol=1e-6, atol=1e-9
+    )

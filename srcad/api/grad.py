@@ -21,7 +21,12 @@ import numpy as np
 from srcad.api.signature import bind_call, signature_of
 from srcad.arguments import ArgSignature, Wrt
 from srcad.codegen.formatting import formatted
-from srcad.errors import RAISED_ON_PURPOSE, ArgumentTypeError, ArgumentValueError
+from srcad.errors import (
+    RAISED_ON_PURPOSE,
+    ArgumentTypeError,
+    ArgumentValueError,
+    NoDerivativeRule,
+)
 from srcad.frontend.parse import function_name
 from srcad.ir import AVal
 from srcad.ir.primitive import CUSTOM
@@ -97,7 +102,11 @@ class Transformed:
             if fast is None or not fast.guard(args) or fast.fn is not compiled.fn:
                 # guards take ~0.4 ms to write: reuse them per signature
                 guard = make_guard(args)
-                matches = not _same_objects(grads, raw_grads, self.wrt)
+                # the gradients go through like() on every call where they may need fitting,
+                # or may come out complex (checked there: np.linalg.eig's eigenvalues)
+                matches = not _same_objects(grads, raw_grads, self.wrt) or any(
+                    call in compiled.source for call in MAY_BE_COMPLEX
+                )
                 fast = (
                     None
                     if guard is None
@@ -271,6 +280,11 @@ def match_arguments(grads: object, arguments: dict, wrt: Wrt) -> object:
     )
 
 
+# Calls whose results may be complex for real inputs, depending on the values: generated code
+# that makes one has its gradients checked on every call.
+MAY_BE_COMPLEX = ("np.linalg.eig(",)
+
+
 def like(grad: object, arg: object) -> object:
     """Give each gradient leaf the type and dtype of its argument leaf."""
     if isinstance(arg, np.ndarray) and isinstance(grad, np.ndarray):
@@ -282,6 +296,13 @@ def like(grad: object, arg: object) -> object:
     arg_leaves, treedef = flatten(arg)
     fitted = []
     for g, a in zip(grad_leaves, arg_leaves, strict=True):
+        if np.iscomplexobj(g) and not np.iscomplexobj(a):
+            raise NoDerivativeRule(
+                "the derivative with respect to a real argument came out complex: a function "
+                "on the way has complex values here (np.linalg.eig of a matrix with complex "
+                "eigenvalues), whose derivative srcad does not give; use np.linalg.eigh for a "
+                "symmetric matrix, or keep the computation real"
+            )
         if isinstance(a, float):
             fitted.append(float(g))
         elif isinstance(a, np.generic):
