@@ -32,6 +32,7 @@ from srcad.frontend.desugar import (
 )
 from srcad.frontend.parse import root_name
 from srcad.ir.builder import StaticValueNeeded, TraceError, Tracer, bind_arguments
+from srcad.ir.graph import Const
 from srcad.ir.prims import prim_of
 from srcad.ir.world import WorldPath
 from srcad.lower.aliasing import live_values
@@ -50,6 +51,8 @@ from srcad.pytree import flatten
 MAX_INLINE_DEPTH = 40
 CONTAINER_METHODS = {"append", "extend", "insert", "update", "setdefault"}
 TRACEABLE_BUILTINS = {len, sum, max, min, float, int, math.log, range, isinstance, tuple, list}
+# np.shape, np.ndim, np.size: ints fixed when compiling (Tracer.__array_function__ answers)
+TRACEABLE_BUILTINS |= {np.shape, np.ndim, np.size}
 # The arguments of a call in the user's code: any values, which the callee checks as it
 # does in Python.
 Args = list[Any]
@@ -120,6 +123,13 @@ def call(
         return lowering.builder.apply(prim.name, arrays, params)
     if isinstance(function, types.MethodType) and isinstance(function.__self__, Tracer):
         return function(*args, **kwargs)
+    owner = getattr(function, "__self__", None)
+    if is_traced and isinstance(owner, np.ndarray):
+        # a method of a constant array with traced arguments: C.dot(x) is np.dot(C, x)
+        constant = lowering.builder.tracer(Const(owner))
+        method = getattr(constant, getattr(function, "__name__", ""), None)
+        if callable(method):
+            return method(*args, **kwargs)
     if is_traced and _is_traceable_builtin(function):
         return _traced_builtin(lowering, function, args, kwargs, node)
     if _is_container_method(function):

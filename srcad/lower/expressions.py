@@ -288,6 +288,8 @@ def evaluate_subscript(lowering: Lowering, node: ast.Subscript) -> object:
             raise lowering.located(SrcadError, f"'{ast.unparse(node)}': {error!r}", node) from None
     if isinstance(value, np.ndarray) and contains_tracer(index):
         value = lowering.builder.tracer(Const(value))
+    if (value is np.r_ or value is np.c_) and contains_tracer(index):
+        return joined(lowering, value, index, node)
     if not isinstance(value, Tracer) and contains_tracer(index):
         raise StaticValueNeeded(
             f"'{ast.unparse(node)}' indexes a Python {type(value).__name__} with a value "
@@ -299,6 +301,25 @@ def evaluate_subscript(lowering: Lowering, node: ast.Subscript) -> object:
         return container[index]
     except (IndexError, KeyError, TypeError) as error:
         raise lowering.located(SrcadError, f"'{ast.unparse(node)}': {error}", node) from None
+
+
+def joined(lowering: Lowering, joiner: object, index: object, node: ast.Subscript) -> object:
+    """``np.r_[x, c, 0:3]`` and ``np.c_[x, y]`` with traced items, as the joins NumPy
+    makes: ``np.r_`` concatenates along the first axis (scalars as 1-element arrays, slices
+    as ranges), ``np.c_`` along the last (vectors as columns)."""
+    items = index if isinstance(index, tuple) else (index,)
+    if any(isinstance(item, str) for item in items):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}': the string directives of np.r_ and np.c_ are not "
+            "supported; use np.concatenate or np.stack with axis=",
+            node,
+        )
+    pieces = [np.r_[item] if isinstance(item, slice) else item for item in items]
+    if joiner is np.r_:
+        return np.concatenate([np.atleast_1d(piece) for piece in pieces], axis=0)
+    columns = [np.reshape(p, (-1, 1)) if np.ndim(p) < 2 else p for p in pieces]
+    return np.concatenate(columns, axis=-1)
 
 
 def index_of(lowering: Lowering, node: ast.expr) -> object:
