@@ -11,6 +11,7 @@ from __future__ import annotations
 from srcad.rules import (  # noqa: F401
     arithmetic,
     constructors,
+    decompositions,
     elementwise,
     indexing,
     linalg,
