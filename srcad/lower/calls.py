@@ -14,14 +14,12 @@ import ast
 import inspect
 import math
 import types
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeGuard
+from typing import Any
 
 import numpy as np
-from numpy.typing import DTypeLike
 
-from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax
+from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.frontend import ParsedFunction, parse_function
 from srcad.frontend.desugar import (
     Comprehension,
@@ -31,13 +29,27 @@ from srcad.frontend.desugar import (
     sum_function,
 )
 from srcad.frontend.parse import root_name
-from srcad.ir.builder import StaticValueNeeded, TraceError, Tracer, bind_arguments
+from srcad.ir.builder import TraceError, Tracer, bind_arguments
 from srcad.ir.graph import Const
 from srcad.ir.prims import prim_of
 from srcad.ir.world import WorldPath
 from srcad.lower.aliasing import live_values
 from srcad.lower.assignments import assign
 from srcad.lower.branches import lower_body
+from srcad.lower.callees import (
+    CONTAINER_METHODS,
+    Args,
+    ContainerMethod,
+    Kwargs,
+    array_of,
+    as_array,
+    call_leaves,
+    is_container_method,
+    is_traceable_builtin,
+    is_user_function,
+    no_rule,
+    traced_builtin,
+)
 from srcad.lower.containers import restore_containers, snapshot_containers
 from srcad.lower.context import Inlining, Lowering
 from srcad.lower.dispatch import evaluate, lowers_expression
@@ -46,17 +58,8 @@ from srcad.lower.iteration import Enumerated, Zipped, first_item, structured_ite
 from srcad.lower.objects import call_object, is_object_call
 from srcad.lower.transforms import call_transformation, is_transformation
 from srcad.lower.world import Outside, outside_call, outside_callee
-from srcad.pytree import flatten
 
 MAX_INLINE_DEPTH = 40
-CONTAINER_METHODS = {"append", "extend", "insert", "update", "setdefault"}
-TRACEABLE_BUILTINS = {len, sum, max, min, float, int, math.log, range, isinstance, tuple, list}
-# np.shape, np.ndim, np.size: ints fixed when compiling (Tracer.__array_function__ answers)
-TRACEABLE_BUILTINS |= {np.shape, np.ndim, np.size}
-# The arguments of a call in the user's code: any values, which the callee checks as it
-# does in Python.
-Args = list[Any]
-Kwargs = dict[str, Any]
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,18 +111,18 @@ def call(
         return outside_call(lowering.builder, function, callee, args, kwargs)
     if isinstance(function, Outside):
         return _call_outside_object(lowering, function, args, kwargs, node)
-    if not _is_user_function(function) and not isinstance(function, LocalFunction):
+    if not is_user_function(function) and not isinstance(function, LocalFunction):
         args = lowering.world.unwrap(args)  # a library call sees the objects
         kwargs = lowering.world.unwrap(kwargs)
-    is_traced = any(isinstance(v, Tracer) for v in _leaves(args, kwargs))
+    is_traced = any(isinstance(v, Tracer) for v in call_leaves(args, kwargs))
     if is_traced and function is math.log and len(args) == 2:
-        return _traced_builtin(lowering, math.log, args, kwargs, node)
+        return traced_builtin(lowering, math.log, args, kwargs, node)
     if is_traced and function is np.array and len(args) == 1:
-        return _array_of(args[0], kwargs.get("dtype"))
+        return array_of(args[0], kwargs.get("dtype"))
     prim = prim_of(function)
     if prim is not None and is_traced:
         arrays, params = bind_arguments(prim.name, tuple(args), kwargs, lowering.builder.loc)
-        arrays = tuple(_as_array(a) for a in arrays)
+        arrays = tuple(as_array(a) for a in arrays)
         return lowering.builder.apply(prim.name, arrays, params)
     if isinstance(function, types.MethodType) and isinstance(function.__self__, Tracer):
         return function(*args, **kwargs)
@@ -130,11 +133,11 @@ def call(
         method = getattr(constant, getattr(function, "__name__", ""), None)
         if callable(method):
             return method(*args, **kwargs)
-    if is_traced and _is_traceable_builtin(function):
-        return _traced_builtin(lowering, function, args, kwargs, node)
-    if _is_container_method(function):
+    if is_traced and is_traceable_builtin(function):
+        return traced_builtin(lowering, function, args, kwargs, node)
+    if is_container_method(function):
         return _call_container_method(lowering, function, args, kwargs, node)
-    if _is_user_function(function) or isinstance(function, LocalFunction):
+    if is_user_function(function) or isinstance(function, LocalFunction):
         return _inline(lowering, function, args, kwargs, node)
     return _call_python(lowering, function, args, kwargs, node, is_traced)
 
@@ -177,12 +180,12 @@ def _call_python(
             "cannot be told apart when compiling; use a list",
             node,
         )
-    raise _no_rule(lowering, node)
+    raise no_rule(lowering, node)
 
 
 def _call_container_method(
     lowering: Lowering,
-    method: _ContainerMethod,
+    method: ContainerMethod,
     args: Args,
     kwargs: Kwargs,
     node: ast.Call,
@@ -208,14 +211,14 @@ def _call_outside_object(
     method = function.value
     world = lowering.world
     path = function.path
-    if isinstance(method, types.MethodType) and _is_user_function(method.__func__):
+    if isinstance(method, types.MethodType) and is_user_function(method.__func__):
         world.fix(method.__func__, path.child("attr", "__func__", f"{path.text}"))
         self_value = function.owner or Outside(
             method.__self__, path.child("attr", "__self__", path.text)
         )
         return _inline(lowering, method.__func__, [self_value, *args], kwargs, node)
     call_method = type(method).__call__ if not isinstance(method, types.MethodType) else None
-    if call_method is not None and _is_user_function(call_method):  # a callable object: layer(x)
+    if call_method is not None and is_user_function(call_method):  # a callable object: layer(x)
         world.fix(type(method), path.child("attr", "__class__", path.text))
         return _inline(lowering, call_method, [function, *args], kwargs, node)
     if isinstance(method, types.MethodType) and function.owner is not None:
@@ -459,108 +462,3 @@ def _call_comprehension(lowering: Lowering, definition: ast.FunctionDef, site: a
     )
     args = [lowering.env[name] for name in names]
     return _inline(lowering, LocalFunction(parsed, signature), args, {}, site)
-
-
-# --- builtins and NumPy on traced values --------------------------------------------------
-def _traced_builtin(
-    lowering: Lowering,
-    function: Callable[..., object],
-    args: Args,
-    kwargs: Kwargs,
-    node: ast.Call,
-) -> object:
-    """Python builtins (and ``math.log`` with a base) applied to traced values."""
-    builder = lowering.builder
-    if function in (max, min) and len(args) == 1 and isinstance(args[0], (list, tuple)):
-        args = list(args[0])  # max(abs(v) for v in xs): the items' maximum
-    if function in (max, min) and len(args) >= 2 and not kwargs:
-        prim = "maximum" if function is max else "minimum"
-        result = args[0]  # max(a, b, c) as NumPy's maximum of maximum
-        for arg in args[1:]:
-            result = builder.apply(prim, (result, arg))
-        return result
-    if function in (float, int) and isinstance(args[0], Tracer):
-        if args[0].shape != ():
-            raise lowering.located(
-                SrcadError,
-                f"{function.__name__}() of an array of shape {args[0].shape}",
-                node,
-            )
-        return args[0]
-    if function is math.log and len(args) == 2:
-        return builder.tracer(builder.apply_atom("log", (args[0],))) / math.log(args[1])
-    if function is range:
-        raise StaticValueNeeded(
-            f"'{ast.unparse(node)}': the bounds of a range must be ints known when "
-            "compiling (not values computed inside a loop)",
-            builder.loc,
-        )
-    return function(*args, **kwargs)  # len, sum, abs... work through the array protocol
-
-
-def _array_of(value: object, dtype: DTypeLike | None = None) -> Tracer | np.ndarray:
-    """``np.array(value)`` of traced values: a copy of an array, or nested lists of values
-    stacked into one."""
-    array: Tracer | np.ndarray
-    if isinstance(value, (list, tuple)):
-        rows = [_array_of(item) for item in value]
-        # NumPy's stubs do not know ``__array_function__``: a stack of tracers is a tracer
-        array = np.stack(rows)  # type: ignore[arg-type]
-    elif isinstance(value, Tracer):
-        array = value.copy()
-    else:
-        array = np.array(value)
-    return array if dtype is None else array.astype(dtype)
-
-
-def _as_array(value: object) -> object:
-    """An array input of a NumPy function as NumPy reads it: a list of traced values
-    (``np.sum([v * 2.0 for v in x])``) is the array of its items."""
-    if isinstance(value, (list, tuple)) and any(isinstance(v, Tracer) for v in flatten(value)[0]):
-        return _array_of(value)
-    return value
-
-
-def _no_rule(lowering: Lowering, node: ast.Call) -> NoDerivativeRule:
-    name = ast.unparse(node.func)
-    return lowering.located(
-        NoDerivativeRule,
-        f"'{name}' has no derivative rule; rewrite it with supported NumPy operations "
-        f"or give it one with srcad.defvjp({name}, rule)",
-        node,
-    )
-
-
-# --- what a callee is ---------------------------------------------------------------------
-class _ContainerMethod(Protocol):
-    """A bound method of a Python list or dict (``hs.append``)."""
-
-    __self__: list[object] | dict[object, object]
-    __name__: str
-
-    def __call__(self, *args: object, **kwargs: object) -> object: ...
-
-
-def _is_container_method(function: object) -> TypeGuard[_ContainerMethod]:
-    return isinstance(getattr(function, "__self__", None), (list, dict))
-
-
-def _is_traceable_builtin(function: object) -> TypeGuard[Callable[..., object]]:
-    return function in TRACEABLE_BUILTINS
-
-
-# Packages whose functions are primitives or refused, never inlined (a user's module may be
-# called mathutils or scipy_helpers: the first dotted part must match exactly).
-LIBRARY_PACKAGES = frozenset({"numpy", "math", "scipy", "srcad"})
-
-
-def _is_user_function(function: object) -> TypeGuard[types.FunctionType]:
-    if not isinstance(function, types.FunctionType):
-        return False
-    module = getattr(function, "__module__", "") or ""
-    return module.split(".")[0] not in LIBRARY_PACKAGES
-
-
-def _leaves(args: Args, kwargs: Kwargs) -> list[object]:
-    leaves, _ = flatten([args, kwargs])
-    return leaves

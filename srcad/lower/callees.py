@@ -1,0 +1,134 @@
+"""What a callee is (a user's function, a container's method, a builtin srcad traces) and
+how builtins and NumPy functions run on traced values (``len``, ``max``, ``float``,
+``np.shape``): the part of lowering a call (``srcad.lower.calls``) that needs no inlining.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import types
+from collections.abc import Callable
+from typing import Any, Protocol, TypeGuard
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from srcad.errors import NoDerivativeRule, SrcadError
+from srcad.ir.builder import StaticValueNeeded, Tracer
+from srcad.lower.context import Lowering
+from srcad.pytree import flatten
+
+CONTAINER_METHODS = {"append", "extend", "insert", "update", "setdefault"}
+TRACEABLE_BUILTINS = {len, sum, max, min, float, int, math.log, range, isinstance, tuple, list}
+# np.shape, np.ndim, np.size: ints fixed when compiling (Tracer.__array_function__ answers)
+TRACEABLE_BUILTINS |= {np.shape, np.ndim, np.size}
+# The arguments of a call in the user's code: any values, which the callee checks as it
+# does in Python.
+Args = list[Any]
+Kwargs = dict[str, Any]
+
+
+# --- builtins and NumPy on traced values --------------------------------------------------
+def traced_builtin(
+    lowering: Lowering,
+    function: Callable[..., object],
+    args: Args,
+    kwargs: Kwargs,
+    node: ast.Call,
+) -> object:
+    """Python builtins (and ``math.log`` with a base) applied to traced values."""
+    builder = lowering.builder
+    if function in (max, min) and len(args) == 1 and isinstance(args[0], (list, tuple)):
+        args = list(args[0])  # max(abs(v) for v in xs): the items' maximum
+    if function in (max, min) and len(args) >= 2 and not kwargs:
+        prim = "maximum" if function is max else "minimum"
+        result = args[0]  # max(a, b, c) as NumPy's maximum of maximum
+        for arg in args[1:]:
+            result = builder.apply(prim, (result, arg))
+        return result
+    if function in (float, int) and isinstance(args[0], Tracer):
+        if args[0].shape != ():
+            raise lowering.located(
+                SrcadError,
+                f"{function.__name__}() of an array of shape {args[0].shape}",
+                node,
+            )
+        return args[0]
+    if function is math.log and len(args) == 2:
+        return builder.tracer(builder.apply_atom("log", (args[0],))) / math.log(args[1])
+    if function is range:
+        raise StaticValueNeeded(
+            f"'{ast.unparse(node)}': the bounds of a range must be ints known when "
+            "compiling (not values computed inside a loop)",
+            builder.loc,
+        )
+    return function(*args, **kwargs)  # len, sum, abs... work through the array protocol
+
+
+def array_of(value: object, dtype: DTypeLike | None = None) -> Tracer | np.ndarray:
+    """``np.array(value)`` of traced values: a copy of an array, or nested lists of values
+    stacked into one."""
+    array: Tracer | np.ndarray
+    if isinstance(value, (list, tuple)):
+        rows = [array_of(item) for item in value]
+        # NumPy's stubs do not know ``__array_function__``: a stack of tracers is a tracer
+        array = np.stack(rows)  # type: ignore[arg-type]
+    elif isinstance(value, Tracer):
+        array = value.copy()
+    else:
+        array = np.array(value)
+    return array if dtype is None else array.astype(dtype)
+
+
+def as_array(value: object) -> object:
+    """An array input of a NumPy function as NumPy reads it: a list of traced values
+    (``np.sum([v * 2.0 for v in x])``) is the array of its items."""
+    if isinstance(value, (list, tuple)) and any(isinstance(v, Tracer) for v in flatten(value)[0]):
+        return array_of(value)
+    return value
+
+
+def no_rule(lowering: Lowering, node: ast.Call) -> NoDerivativeRule:
+    name = ast.unparse(node.func)
+    return lowering.located(
+        NoDerivativeRule,
+        f"'{name}' has no derivative rule; rewrite it with supported NumPy operations "
+        f"or give it one with srcad.defvjp({name}, rule)",
+        node,
+    )
+
+
+# --- what a callee is ---------------------------------------------------------------------
+class ContainerMethod(Protocol):
+    """A bound method of a Python list or dict (``hs.append``)."""
+
+    __self__: list[object] | dict[object, object]
+    __name__: str
+
+    def __call__(self, *args: object, **kwargs: object) -> object: ...
+
+
+def is_container_method(function: object) -> TypeGuard[ContainerMethod]:
+    return isinstance(getattr(function, "__self__", None), (list, dict))
+
+
+def is_traceable_builtin(function: object) -> TypeGuard[Callable[..., object]]:
+    return function in TRACEABLE_BUILTINS
+
+
+# Packages whose functions are primitives or refused, never inlined (a user's module may be
+# called mathutils or scipy_helpers: the first dotted part must match exactly).
+LIBRARY_PACKAGES = frozenset({"numpy", "math", "scipy", "srcad"})
+
+
+def is_user_function(function: object) -> TypeGuard[types.FunctionType]:
+    if not isinstance(function, types.FunctionType):
+        return False
+    module = getattr(function, "__module__", "") or ""
+    return module.split(".")[0] not in LIBRARY_PACKAGES
+
+
+def call_leaves(args: Args, kwargs: Kwargs) -> list[object]:
+    leaves, _ = flatten([args, kwargs])
+    return leaves
