@@ -23,6 +23,10 @@ from . import (
     functions_python,
 )
 
+# Hundreds of cases (the whole corpus): the full suite runs them; the fast
+# loop (-m "not slow") leaves them out.
+pytestmark = pytest.mark.slow
+
 FAMILIES = {
     "control": functions_control,
     "mutation": functions_mutation,

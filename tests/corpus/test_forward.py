@@ -12,6 +12,10 @@ import pytest
 import srcad
 from corpus.test_corpus import ALL_CASES, KNOWN_FAILURES
 
+# Hundreds of cases (the whole corpus in forward mode): the full suite runs them; the fast
+# loop (-m "not slow") leaves them out.
+pytestmark = pytest.mark.slow
+
 
 def _params() -> list:
     return [

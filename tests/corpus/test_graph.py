@@ -9,6 +9,10 @@ from test_viz import check_dot
 import srcad
 from corpus.test_corpus import ALL_CASES
 
+# Hundreds of cases (the whole corpus as pictures): the full suite runs them; the fast
+# loop (-m "not slow") leaves them out.
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize(
     ("fun", "make_args", "argnums"),

@@ -31,6 +31,10 @@ from rules.symbolic import Sym, sympy_function
 from srcad.ir.prims import CALLABLES, ELEMENTWISE, PRIMS
 from srcad.rules import JVP_RULES, VJP_RULES
 
+# Hundreds of cases (every rule's exactness tests: sympy, dot products): the full suite runs
+# them; the fast loop (-m "not slow") leaves them out.
+pytestmark = pytest.mark.slow
+
 ELEMENTWISE_RULES = [n for n in BUILTIN_RULES if PRIMS[n].kind == ELEMENTWISE]
 SYMPY_RULES = [n for n in ELEMENTWISE_RULES if n != "where"]
 EPS = 1e-6

@@ -28,6 +28,10 @@ from rules.cases import (
 )
 from srcad.ir.prims import PRIMS
 
+# Hundreds of cases, every rule traced end to end: the full suite runs them; the fast loop
+# (-m "not slow") leaves them out.
+pytestmark = pytest.mark.slow
+
 
 def _imports(prim):
     """The import lines of a user's module that calls ``prim``: NumPy's and its module's."""
