@@ -45,6 +45,7 @@ from srcad.lower.dispatch import (
     lowers_statement,
 )
 from srcad.lower.jumps import has_jumps, rewrite_jumps, rewrite_returns
+from srcad.lower.returns import always_returns, block_returns, body_returns, contains_return
 from srcad.pytree import flatten, unflatten
 
 NUMBERS = (bool, int, float, np.ndarray, np.generic)
@@ -106,7 +107,7 @@ def _loop_rewrite(statement: ast.stmt) -> Callable[..., list[ast.stmt]] | None:
     returns, becomes an ``if not _broke:`` after the loop (``rewrite_jumps``)."""
     if not isinstance(statement, (ast.For, ast.While)):
         return None
-    if _body_returns(statement):
+    if body_returns(statement):
         return rewrite_returns
     if has_jumps(statement.body) and block_returns(statement.orelse):
         return rewrite_jumps
@@ -456,43 +457,6 @@ def _branch_atom(lowering: Lowering, value: object, name: str, node: Node) -> Va
 
 
 # --- helpers ------------------------------------------------------------------------------
-def contains_return(node: ast.AST) -> bool:
-    """Whether ``node`` returns from the function being lowered (a ``return`` inside a nested
-    ``def`` returns from that one)."""
-    if isinstance(node, ast.Return):
-        return True
-    return any(
-        contains_return(child)
-        for child in ast.iter_child_nodes(node)
-        if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
-    )
-
-
-def _body_returns(loop: ast.For | ast.While) -> bool:
-    """Whether the body of ``loop`` returns (a ``return`` in its ``else`` ends the function
-    after the loop, as any statement after the loop could)."""
-    return block_returns(loop.body)
-
-
-def block_returns(statements: list[ast.stmt]) -> bool:
-    """Whether ``statements`` return from the function being lowered."""
-    return contains_return(ast.Module(body=statements, type_ignores=[]))
-
-
-def always_returns(statements: list[ast.stmt]) -> bool:
-    """Whether every path through ``statements`` ends with a ``return`` or a ``raise``."""
-    if not statements:
-        return False
-    last = statements[-1]
-    if isinstance(last, (ast.Return, ast.Raise)):
-        return True
-    if isinstance(last, ast.If):
-        return always_returns(last.body) and always_returns(last.orelse)
-    if isinstance(last, ast.With):
-        return always_returns(last.body)
-    return False
-
-
 def _fill_unset(values: list[list[object]]) -> list[list[object]]:
     """A value that is None in one branch (a placeholder, as generated code writes before
     an ``if``) and computed in the other becomes zeros in the first."""

@@ -34,14 +34,9 @@ from srcad.ir import Const, Eqn
 from srcad.ir.builder import Tracer
 from srcad.ir.world import Context
 from srcad.lower.aliasing import rewritten
-from srcad.lower.branches import (
-    RaiseReached,
-    always_returns,
-    block_returns,
-    join_branches,
-    join_returns,
-)
+from srcad.lower.branches import RaiseReached, join_branches, join_returns
 from srcad.lower.dispatch import evaluate, lowers_statement
+from srcad.lower.returns import always_returns, block_returns
 from srcad.lower.world import EFFECT_TYPE, Outside
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from srcad.ir import AVal, Const, Eqn, Graph, Var
 from srcad.ir.builder import StaticValueNeeded, Tracer
 from srcad.lower.aliasing import carry_alternatives, next_alternatives, rewritten
 from srcad.lower.assignments import assign
-from srcad.lower.branches import RaiseReached, block_returns, lower_block
+from srcad.lower.branches import RaiseReached, lower_block
 from srcad.lower.containers import restore_containers, snapshot_containers
 from srcad.lower.dispatch import dispatch_statement, evaluate, evaluate_at, lowers_statement
 from srcad.lower.iteration import (
@@ -35,6 +35,7 @@ from srcad.lower.iteration import (
     structured_iteration,
 )
 from srcad.lower.jumps import has_jumps, rewrite_jumps
+from srcad.lower.returns import block_returns
 from srcad.lower.rows import rows_read_when_used
 
 if TYPE_CHECKING:
