@@ -189,3 +189,32 @@ def test_a_list_of_one_array_stays_a_list_of_one_array():
     assert_trees_close(srcad.jacrev(one_section)(X), [np.eye(3)])
     gradient = srcad.grad(lambda x: np.sum(np.split(x, 1)[0] ** 2))(X)
     np.testing.assert_allclose(gradient, 2.0 * X)
+
+
+GAIN = {"value": 2.0}
+
+
+def saxpy(d):
+    return d["a"] * d["b"] + d["c"] * GAIN["value"]
+
+
+def packed_saxpy(abc):
+    a, b, c = abc
+    return saxpy(dict(a=a, b=b, c=c))
+
+
+def zipped_dict(x):
+    d = dict(zip(["u", "v"], [x[0], x[1] ** 2]))
+    return d["u"] * d["v"] * GAIN["value"]
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_dicts_built_with_the_dict_builtin(mode):
+    """dict(a=a, ...) and dict(zip(keys, values)) of traced values (tangent's dict_wrapper)."""
+    for _ in range(2):  # the second time after the global changed
+        gradient = srcad.grad(packed_saxpy, mode=mode)((1.5, 2.0, 3.0))
+        assert_trees_close(gradient, srcad.numerical_grad(packed_saxpy, (1.5, 2.0, 3.0)))
+        gradient = srcad.grad(zipped_dict, mode=mode)(X[:2])
+        np.testing.assert_allclose(gradient, srcad.numerical_grad(zipped_dict, X[:2]), rtol=1e-6)
+        GAIN["value"] = -0.5
+    GAIN["value"] = 2.0

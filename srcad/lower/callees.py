@@ -20,7 +20,20 @@ from srcad.lower.context import Lowering
 from srcad.pytree import flatten
 
 CONTAINER_METHODS = {"append", "extend", "insert", "update", "setdefault"}
-TRACEABLE_BUILTINS = {len, sum, max, min, float, int, math.log, range, isinstance, tuple, list}
+TRACEABLE_BUILTINS = {
+    len,
+    sum,
+    max,
+    min,
+    float,
+    int,
+    math.log,
+    range,
+    isinstance,
+    tuple,
+    list,
+    dict,
+}
 # np.shape, np.ndim, np.size: ints fixed when compiling (Tracer.__array_function__ answers)
 TRACEABLE_BUILTINS |= {np.shape, np.ndim, np.size}
 # The arguments of a call in the user's code: any values, which the callee checks as it
