@@ -204,7 +204,7 @@ def packed_saxpy(abc):
 
 
 def zipped_dict(x):
-    d = dict(zip(["u", "v"], [x[0], x[1] ** 2]))
+    d = dict(zip(["u", "v"], [x[0], x[1] ** 2], strict=True))
     return d["u"] * d["v"] * GAIN["value"]
 
 

@@ -73,9 +73,7 @@ def abstract_leaf(value: object) -> object:
     )
 
 
-def signature_of(
-    arguments: dict[str, object], fun: Callable | None = None
-) -> ArgSignature:
+def signature_of(arguments: dict[str, object], fun: Callable | None = None) -> ArgSignature:
     """The signature of a call with these arguments (``fun``, when given, locates errors
     about an argument at its ``def``)."""
     treedefs, leaves = [], []
@@ -89,9 +87,7 @@ def signature_of(
     return ArgSignature(tuple(arguments), tuple(treedefs), tuple(leaves))
 
 
-def _argument_error(
-    name: str, error: ArgumentTypeError, fun: Callable | None
-) -> TypeError:
+def _argument_error(name: str, error: ArgumentTypeError, fun: Callable | None) -> TypeError:
     code = getattr(fun, "__code__", None)
     where = (code.co_filename, code.co_firstlineno) if code else ()
     of = f" of {fun.__name__}" if code else ""
