@@ -150,12 +150,25 @@ def test_a_changed_global_is_read_by_the_next_jacobian():
     assert_trees_close(second, numerical_jacobian(scaled, (X,), 0))
 
 
+def two_arguments(a, b):
+    return np.sum(np.sin(a) * b**2)
+
+
 @pytest.mark.parametrize(
     "transformation", [srcad.grad, srcad.value_and_grad, srcad.jacfwd, srcad.jacrev, srcad.hessian]
 )
-def test_autograds_argnum_spelling_names_argnums(transformation):
+def test_autograds_argnum_spelling_means_argnums(transformation):
+    a, b = np.array([0.3, -1.2]), np.array([0.7, 2.0])
+    ported = transformation(two_arguments, argnum=1)(a, b)
+    assert_trees_close(ported, transformation(two_arguments, argnums=1)(a, b))
+    gradient = srcad.grad(two_arguments, argnum=1)(a, b)
+    assert_trees_close(gradient, srcad.numerical_grad(two_arguments, a, b, argnums=1))
+
+
+@pytest.mark.parametrize("keywords", [{"argnums": 1, "argnum": 0}, {"argnumz": 0}])
+def test_both_spellings_or_an_unknown_keyword_are_refused(keywords):
     with pytest.raises(TypeError, match="argnums"):
-        transformation(tuple_out, argnum=0)
+        srcad.grad(two_arguments, **keywords)
 
 
 @pytest.mark.parametrize("argnums", [(0, 0), "0", 1.0, True])

@@ -250,6 +250,39 @@ def test_methods_called_inside_a_function():
     _check_everywhere(outer, X)
 
 
+class WeightsParser:
+    """autograd's examples' helper: named slices of one parameter vector, their bounds
+    computed with ``np.prod`` (NumPy integers, not ints)."""
+
+    def __init__(self):
+        self.slices_and_shapes = {}
+        self.size = 0
+
+    def add(self, name, shape):
+        start = self.size
+        self.size += np.prod(shape)
+        self.slices_and_shapes[name] = (slice(start, self.size), shape)
+
+    def get(self, vector, name):
+        positions, shape = self.slices_and_shapes[name]
+        return np.reshape(vector[positions], shape)
+
+
+def test_slices_with_numpy_integer_bounds_from_an_object_follow_the_object():
+    parser = WeightsParser()
+    parser.add("W", (2, 3))
+    parser.add("b", (3,))
+
+    def loss(vector):
+        return np.sum(np.tanh(parser.get(vector, "W")) @ parser.get(vector, "b"))
+
+    vector = RNG.normal(size=9)
+    _check_everywhere(loss, vector)
+    parser.slices_and_shapes["W"] = (slice(np.int64(3), np.int64(9)), (2, 3))
+    parser.slices_and_shapes["b"] = (slice(np.int64(0), np.int64(3)), (3,))
+    _assert_close(srcad.grad(loss)(vector), srcad.numerical_grad(loss, vector))
+
+
 # --- functools.partial and map ----------------------------------------------------------------
 def weighted(w, inputs, targets, decay=0.0):
     return np.sum((inputs @ w - targets) ** 2) + decay * np.sum(w**2)

@@ -362,7 +362,8 @@ def grad(
     tuple a tuple of gradients, each shaped like its argument (pytrees of floats and float
     arrays). ``has_aux=True``: ``fun`` returns ``(value, aux)`` and the result is
     ``(gradient, aux)``. ``mode="forward"`` computes the same gradient in forward mode.
-    ``backend``: the array library the generated code runs on (``"numpy"``).
+    ``backend``: the array library the generated code runs on (``"numpy"``). autograd's
+    spelling ``argnum=`` is accepted for ``argnums``.
 
     srcad reads ``fun``'s source, compiles its gradient to Python source once per layout of
     the arguments (``srcad.source`` shows it) and reads globals, closures, attributes and
@@ -374,8 +375,8 @@ def grad(
     >>> srcad.grad(loss)(np.array([0.5, -1.0]))
     array([ 0.72686198, -0.63970001])
     """
+    argnums = argnums_given(grad, argnums, misspelled)  # type: ignore[assignment]
     options = {"argnums": argnums, "has_aux": has_aux, "mode": mode, "backend": backend}
-    refuse_misspelled(grad, misspelled)
     return _transform(grad, fun, options, returns_value=False)
 
 
@@ -390,19 +391,28 @@ def value_and_grad(
 ) -> Callable:
     """Like ``grad``, returning ``(value, gradient)`` and computing the value once (with
     ``has_aux=True``: ``((value, aux), gradient)``)."""
+    argnums = argnums_given(value_and_grad, argnums, misspelled)  # type: ignore[assignment]
     options = {"argnums": argnums, "has_aux": has_aux, "mode": mode, "backend": backend}
-    refuse_misspelled(value_and_grad, misspelled)
     return _transform(value_and_grad, fun, options, returns_value=True)
 
 
-def refuse_misspelled(transformation: Callable, misspelled: dict) -> None:
-    """A keyword srcad does not take; autograd's ``argnum`` gets pointed to ``argnums``."""
+def argnums_given(transformation: Callable, argnums: object, misspelled: dict) -> object:
+    """``argnums``, or autograd's spelling ``argnum=`` of the same thing (code ported from
+    autograd keeps it); any other unknown keyword, or both spellings at once, is refused."""
+    argnum = misspelled.pop("argnum", None)
     for keyword in misspelled:
-        hint = " (srcad follows JAX: argnums=...)" if keyword == "argnum" else ""
         raise ArgumentTypeError(
-            f"{transformation.__name__}() got an unexpected keyword argument {keyword!r}"
-            f"{hint}; it takes argnums, has_aux, mode and backend"
+            f"{transformation.__name__}() got an unexpected keyword argument {keyword!r}; "
+            "it takes argnums, has_aux, mode and backend"
         )
+    if argnum is None:
+        return argnums
+    if argnums != 0:
+        raise ArgumentTypeError(
+            f"{transformation.__name__}() got both argnums={argnums!r} and argnum={argnum!r}; "
+            "give argnums only"
+        )
+    return argnum
 
 
 def _transform(

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from srcad.api.grad import differentiable, grad, like, plain_value, refuse_misspelled
+from srcad.api.grad import argnums_given, differentiable, grad, like, plain_value
 from srcad.api.signature import abstract_leaf, bind_call, signature_of
 from srcad.arguments import ArgSignature, Wrt, describe_tree
 from srcad.errors import ArgumentTypeError, ArgumentValueError
@@ -203,19 +203,19 @@ class _Jacobian:
 
 def jacfwd(fun: Callable, argnums: int | tuple = 0, **misspelled: object) -> Callable:
     """The Jacobian of ``fun`` by forward mode (one tangent pass per input element)."""
-    refuse_misspelled(jacfwd, misspelled)
+    argnums = argnums_given(jacfwd, argnums, misspelled)  # type: ignore[assignment]
     return _Jacobian(fun, argnums, "forward")
 
 
 def jacrev(fun: Callable, argnums: int | tuple = 0, **misspelled: object) -> Callable:
     """The Jacobian of ``fun`` by reverse mode (one backward pass per output element)."""
-    refuse_misspelled(jacrev, misspelled)
+    argnums = argnums_given(jacrev, argnums, misspelled)  # type: ignore[assignment]
     return _Jacobian(fun, argnums, "reverse")
 
 
 def hessian(fun: Callable, argnums: int | tuple = 0, **misspelled: object) -> Callable:
     """Second derivatives of scalar ``fun``: forward mode over the generated gradient code."""
-    refuse_misspelled(hessian, misspelled)
+    argnums = argnums_given(hessian, argnums, misspelled)  # type: ignore[assignment]
     return _Jacobian(grad(fun, argnums), argnums, "forward")
 
 

@@ -239,15 +239,9 @@ def plain_index(index: object, loc: Loc | None) -> tuple[object, ...]:
     plain: list[object] = []
     for item in items:
         if isinstance(item, slice):
-            for bound in (item.start, item.stop, item.step):
-                if bound is not None and not isinstance(bound, int):
-                    raise StaticValueNeeded(
-                        "slice bounds must be ints known when compiling (shapes, loop "
-                        "counters over range) ; use np.where or np.take for computed "
-                        "positions",
-                        loc,
-                    )
-            plain.append(item)
+            plain.append(
+                slice(*(_static_bound(b, loc) for b in (item.start, item.stop, item.step)))
+            )
         elif isinstance(item, Tracer) and isinstance(item.atom, Const):
             plain.extend(plain_index(np.asarray(item.atom.value), loc))
         elif isinstance(item, Tracer):
@@ -268,6 +262,20 @@ def plain_index(index: object, loc: Loc | None) -> tuple[object, ...]:
         else:
             plain.append(item)
     return tuple(plain)
+
+
+def _static_bound(bound: object, loc: Loc | None) -> int | None:
+    """A slice bound known when compiling: None, an int or a NumPy integer (``np.prod`` of a
+    shape), as a plain int."""
+    if bound is None or isinstance(bound, int):
+        return bound
+    if isinstance(bound, np.integer):
+        return int(bound)
+    raise StaticValueNeeded(
+        "slice bounds must be ints known when compiling (shapes, loop counters over range); "
+        "use np.where or np.take for computed positions",
+        loc,
+    )
 
 
 def bind_arguments(prim_name: str, args: tuple, kwargs: dict, loc: Loc | None) -> tuple:
