@@ -22,6 +22,7 @@ from srcad.ir.errors import StaticValueNeeded, TraceError, UnknownPrimitiveError
 from srcad.ir.graph import Atom, AVal, Const, Loc
 from srcad.ir.index import encode_index
 from srcad.ir.prims import PRIMS, prim_of
+from srcad.ir.selection import Selection
 
 if TYPE_CHECKING:
     from srcad.ir.builder import GraphBuilder
@@ -78,6 +79,8 @@ class Tracer:
         return f"Tracer({self.atom!r})"
 
     def _apply(self, prim_name: str, *inputs: object, **params: object) -> Traced:
+        if any(isinstance(i, Selection) for i in inputs):
+            return NotImplemented  # x * positive: the selection's operator answers
         return self.builder.apply(prim_name, inputs, params)
 
     # --- operators ----------------------------------------------------------------------
@@ -160,12 +163,16 @@ class Tracer:
 
     # --- NumPy protocols ----------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if any(isinstance(i, Selection) for i in inputs):
+            return NotImplemented
         prim = prim_of(ufunc)
         if method != "__call__" or kwargs or prim is None:
             raise UnknownPrimitiveError(_unknown(ufunc, method), self.builder.loc)
         return self.builder.apply(prim.name, inputs)
 
     def __array_function__(self, func, types, args, kwargs):
+        if Selection in types:
+            return NotImplemented
         if func is np.shape:
             return self.shape
         if func is np.ndim:
@@ -208,6 +215,8 @@ class Tracer:
         return iter([self[i] for i in range(len(self))])
 
     def __getitem__(self, index):
+        if is_data_mask(index, self):
+            return Selection.of(self, index, self.builder.loc)
         static, arrays = encode_index(plain_index(index, self.builder.loc))
         return self.builder.apply("getitem", (self, *arrays), {"index": static})
 
@@ -231,6 +240,17 @@ def _method_of(function: Callable) -> Callable:
 
 for _name in SAME_AS_NUMPY:
     setattr(Tracer, _name, _method_of(getattr(np, _name)))
+
+
+def is_data_mask(index: object, base: Tracer) -> bool:
+    """A boolean array computed from data over ``base``'s leading axes (``x[x > 0]``)."""
+    return (
+        isinstance(index, Tracer)
+        and not isinstance(index.atom, Const)
+        and index.aval.dtype == "bool"
+        and 0 < index.ndim <= base.ndim
+        and index.shape == base.shape[: index.ndim]
+    )
 
 
 def plain_index(index: object, loc: Loc | None) -> tuple[object, ...]:

@@ -10,7 +10,7 @@ compile time; containers and objects from outside the function are never written
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,9 +19,18 @@ from srcad.ir import Const, Var
 from srcad.ir.builder import Tracer, plain_index
 from srcad.ir.index import encode_index
 from srcad.ir.indexing import index_add, setitem
+from srcad.ir.selection import Selection
+from srcad.ir.tracer import is_data_mask
 from srcad.lower.aliasing import check_write
 from srcad.lower.dispatch import evaluate, lowers_statement
-from srcad.lower.expressions import binary, contains_tracer, evaluate_subscript, index_of, lookup
+from srcad.lower.expressions import (
+    binary,
+    contains_tracer,
+    evaluate_subscript,
+    index_of,
+    lookup,
+    subscript_of,
+)
 from srcad.lower.iteration import static_items
 from srcad.lower.world import Outside
 
@@ -44,6 +53,14 @@ def lower_annotated_assign(lowering: Lowering, node: ast.AnnAssign, since: int) 
 
 @lowers_statement(ast.AugAssign)
 def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) -> None:
+    target = node.target
+    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+        # the index is evaluated once, as Python does (y[y < 0] *= 0.1 selects once)
+        index = index_of(lowering, target.slice)
+        current = subscript_of(lowering, evaluate(lowering, target.value), index, target)
+        value = binary(lowering, node.op, current, evaluate(lowering, node.value), node)
+        _assign_subscript(lowering, target, target.value.id, value, index)
+        return
     if isinstance(node.target, ast.Subscript):
         current = evaluate_subscript(lowering, node.target)
     elif isinstance(node.target, ast.Name):
@@ -107,11 +124,14 @@ def _assign_starred(
         assign(lowering, element, item, since)
 
 
-def _assign_subscript(lowering: Lowering, target: ast.Subscript, name: str, value: object) -> None:
-    """``y[i] = v`` (``name`` is ``y``): a new value of ``y`` for arrays; in place for
-    Python containers."""
+def _assign_subscript(
+    lowering: Lowering, target: ast.Subscript, name: str, value: object, index: object = None
+) -> None:
+    """``y[i] = v`` (``name`` is ``y``; ``index``: ``i`` when already evaluated): a new value
+    of ``y`` for arrays; in place for Python containers."""
     base = lookup(lowering, name, target)
-    index = index_of(lowering, target.slice)
+    if index is None:
+        index = index_of(lowering, target.slice)
     _refuse_outside_write(lowering, target, base)
     if isinstance(base, (list, dict)) and not contains_tracer(index):
         container: Any = base  # Python's TypeError for an index a list does not take
@@ -126,10 +146,9 @@ def _assign_subscript(lowering: Lowering, target: ast.Subscript, name: str, valu
             f"cannot assign into a {type(base).__name__}",
             target,
         )
-    if _is_traced_mask(index, base) and _ndim(value) == 0:
-        # y[mask] = v, for a mask known at run time (NumPy's stubs do not know
-        # ``__array_function__``, through which tracers give np.where its meaning)
-        updated = np.where(index, value, base)  # type: ignore[call-overload]
+    if isinstance(index, Tracer) and is_data_mask(index, base) and _is_mask_value(value):
+        # y[mask] = v, for a mask known at run time: v a scalar or y[mask] computed on
+        updated = _write_through_mask(lowering, base, index, value, target)
     else:
         static, arrays = encode_index(plain_index(index, lowering.builder.loc))
         updated = setitem(base, value, *arrays, index=static)
@@ -157,6 +176,8 @@ def _refuse_outside_write(lowering: Lowering, target: ast.Subscript, base: objec
 
 
 def _bind(lowering: Lowering, name: str, value: object, since: int) -> None:
+    if isinstance(value, Selection) and isinstance(value.mask.atom, Var):
+        _bind(lowering, f"{name}_mask", value.mask, since)  # positive = x[x > 0]: positive_mask
     if isinstance(value, Tracer) and isinstance(value.atom, Var):
         var = value.atom
         named = lowering.named
@@ -205,9 +226,28 @@ def add_at(lowering: Lowering, call: ast.Call) -> None:
     lowering.env[target.id] = index_add(base, values, *arrays, index=static)
 
 
-def _is_traced_mask(index: object, base: Tracer) -> TypeGuard[Tracer]:
-    """A boolean array of ``base``'s shape, known only when the code runs."""
-    return isinstance(index, Tracer) and index.aval.dtype == "bool" and index.shape == base.shape
+def _is_mask_value(value: object) -> bool:
+    """What ``y[mask] = value`` can write: a scalar, or values selected through the mask."""
+    return isinstance(value, Selection) or _ndim(value) == 0
+
+
+def _write_through_mask(
+    lowering: Lowering, base: Tracer, mask: Tracer, value: object, target: ast.Subscript
+) -> Any:
+    """``np.where(mask, value, base)``, the mask spread over ``base``'s trailing axes (NumPy's
+    stubs do not know ``__array_function__``, through which tracers give np.where its
+    meaning)."""
+    if isinstance(value, Selection):
+        if value.mask.atom != mask.atom:
+            raise lowering.located(
+                UnsupportedSyntax,
+                f"'{ast.unparse(target)} = ...' writes values selected through another mask; "
+                "compute the mask once, into a name, and select and write through it",
+                target,
+            )
+        value = value.values
+    spread = np.reshape(mask, (*mask.shape, *(1,) * (base.ndim - mask.ndim)))  # type: ignore[call-overload]
+    return np.where(spread, value, base)  # type: ignore[call-overload]
 
 
 def _ndim(value: object) -> int:

@@ -32,6 +32,7 @@ from srcad.frontend.parse import root_name
 from srcad.ir.builder import TraceError, Tracer, bind_arguments
 from srcad.ir.graph import Const
 from srcad.ir.prims import prim_of
+from srcad.ir.selection import Selection
 from srcad.ir.world import WorldPath
 from srcad.lower.aliasing import live_values
 from srcad.lower.assignments import assign
@@ -115,6 +116,9 @@ def call(
         args = lowering.world.unwrap(args)  # a library call sees the objects
         kwargs = lowering.world.unwrap(kwargs)
     is_traced = any(isinstance(v, Tracer) for v in call_leaves(args, kwargs))
+    is_inlined = is_user_function(function) or isinstance(function, LocalFunction)
+    if not is_inlined and any(isinstance(v, Selection) for v in call_leaves(args, kwargs)):
+        return _call_on_selection(function, args, kwargs)
     if is_traced and function is math.log and len(args) == 2:
         return traced_builtin(lowering, math.log, args, kwargs, node)
     if is_traced and function is np.array and len(args) == 1:
@@ -140,6 +144,15 @@ def call(
     if is_user_function(function) or isinstance(function, LocalFunction):
         return _inline(lowering, function, args, kwargs, node)
     return _call_python(lowering, function, args, kwargs, node, is_traced)
+
+
+def _call_on_selection(function: object, args: Args, kwargs: Kwargs) -> object:
+    """A NumPy function of ``x[mask]`` (mask computed from data): the selection answers
+    through NumPy's protocols, or refuses; ``len`` is its count, known when the code runs."""
+    if function is len and len(args) == 1 and not kwargs:
+        return args[0].count
+    called: Any = function
+    return called(*args, **kwargs)
 
 
 def _call_python(

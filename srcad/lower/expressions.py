@@ -278,8 +278,13 @@ def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
 
 @lowers_expression(ast.Subscript)
 def evaluate_subscript(lowering: Lowering, node: ast.Subscript) -> object:
-    value = evaluate(lowering, node.value)
-    index = index_of(lowering, node.slice)
+    return subscript_of(
+        lowering, evaluate(lowering, node.value), index_of(lowering, node.slice), node
+    )
+
+
+def subscript_of(lowering: Lowering, value: object, index: object, node: ast.Subscript) -> object:
+    """``value[index]``, which ``node`` writes."""
     if isinstance(value, Outside) and not contains_tracer(index):
         try:  # state["target"] of a big dict or an object: read on every call
             # a key that is itself an outside object (self.shapes[layer]) is used as itself

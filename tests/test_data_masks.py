@@ -1,0 +1,185 @@
+"""Reading through boolean masks computed from data: ``x[x > 0]``, ``np.mean(x[x < 0])``.
+
+The number of selected elements is known only when the function runs. Each function here is
+compared with central differences in reverse and forward mode, then again at other data
+(another mask: a new count, other positions) and after a global it reads changed. Warnings
+are errors: the generated code must not evaluate ``log``/``sqrt`` where the plain function
+does not. What needs the selection's length when compiling is refused at the user's line.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import srcad
+
+RNG = np.random.default_rng(5)
+X = RNG.normal(size=7)
+ROWS = RNG.normal(size=(6, 3))
+W = RNG.normal(size=(3, 2))
+C = RNG.normal(size=7)
+SETTINGS = {"threshold": 0.0}
+
+
+def mean_of_negatives(x):
+    return np.mean(x[x < 0])
+
+
+def log_of_positives(x):
+    return np.sum(np.log(x[x > 0]))
+
+
+def sqrt_affine(x):
+    return np.sum(np.sqrt(x[x >= 0]) * 2.0 + 1.0)
+
+
+def max_of_squares(x):
+    return np.max(x[np.abs(x) < 1.5] ** 2)
+
+
+def method_reductions(x):
+    return (x[x > 0] ** 2).sum() + x[x < 0].mean() + x[x > -1].min()
+
+
+def divided_by_len(x):
+    positive = x[x > 0]
+    return np.sum(positive) / len(positive) + np.sum(positive) / positive.shape[0]
+
+
+def spread(x):
+    return np.std(x[x > -0.5]) + np.var(x[x > -0.5], ddof=1)
+
+
+def dot_products(x):
+    positive = x[x > 0]
+    return positive @ positive + np.dot(positive, positive) + np.linalg.norm(positive)
+
+
+def one_mask_two_arrays(x):
+    mask = x > SETTINGS["threshold"]
+    return np.sum(x[mask] * C[mask]) + np.sum(C[x > 0] * np.sum(x))
+
+
+def selected_rows(rows):
+    kept = rows[rows[:, 0] > 0]
+    return np.sum(np.tanh(kept @ W)) + np.sum(np.mean(kept, axis=0) ** 2)
+
+
+def row_sums(rows):
+    kept = rows[rows[:, 1] > -0.5]
+    return np.sum(np.sum(kept, axis=1) ** 2)
+
+
+def scaled_in_place(x):
+    y = x * 1.0
+    y[y < 0] *= 0.1
+    return np.sum(y**3)
+
+
+def written_back(x):
+    y = x * 2.0
+    positive = y > 0
+    y[positive] = np.sqrt(y[positive])
+    return np.sum(y * x)
+
+
+def through_a_helper(x):
+    def mean_square(v):
+        return np.sum(v**2) / v.size
+
+    return mean_square(x[x > 0])
+
+
+def with_other_operands(x):
+    inside = x[x < 1]
+    return np.sum(np.maximum(x[x > -1], np.sum(x) * 0.1)) + np.sum(np.clip(inside, -0.5, 0.5) ** 2)
+
+
+FUNCTIONS = [
+    mean_of_negatives,
+    log_of_positives,
+    sqrt_affine,
+    max_of_squares,
+    method_reductions,
+    divided_by_len,
+    spread,
+    dot_products,
+    one_mask_two_arrays,
+    scaled_in_place,
+    written_back,
+    through_a_helper,
+    with_other_operands,
+]
+
+
+def _check(fun, *args):
+    expected = srcad.numerical_grad(fun, *args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value, gradient = srcad.value_and_grad(fun)(*args)
+        forward = srcad.grad(fun, mode="forward")(*args)
+    assert value == pytest.approx(fun(*args))
+    np.testing.assert_allclose(gradient, expected, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(forward, expected, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("fun", FUNCTIONS, ids=lambda f: f.__name__)
+def test_a_mask_from_data_in_both_modes_and_at_other_data(fun):
+    _check(fun, X)
+    _check(fun, 0.2 - 1.3 * X)  # other signs: another count, other positions
+
+
+@pytest.mark.parametrize("fun", [selected_rows, row_sums], ids=lambda f: f.__name__)
+def test_rows_selected_by_a_mask_from_data(fun):
+    _check(fun, ROWS)
+    _check(fun, -ROWS)
+
+
+def test_the_mask_follows_a_global_changed_between_calls():
+    _check(one_mask_two_arrays, X)
+    SETTINGS["threshold"] = 0.5
+    try:
+        gradient = srcad.grad(one_mask_two_arrays)(X)
+        np.testing.assert_allclose(
+            gradient, srcad.numerical_grad(one_mask_two_arrays, X), rtol=1e-6
+        )
+    finally:
+        SETTINGS["threshold"] = 0.0
+
+
+def test_the_generated_code_names_the_mask_after_the_selection():
+    gradient = srcad.grad(divided_by_len)
+    gradient(X)
+    assert "positive_mask = x > 0" in srcad.source(gradient)
+
+
+def first_selected(x):
+    return x[x > 0][0]
+
+
+def returned_selection(x):
+    return x[x > 0]
+
+
+def sorted_selection(x):
+    return np.sum(np.sort(x[x > 0]))
+
+
+def two_masks_combined(x):
+    return np.sum(x[x > 0] * x[x < 1])
+
+
+@pytest.mark.parametrize(
+    "fun", [first_selected, sorted_selection, two_masks_combined], ids=lambda f: f.__name__
+)
+def test_what_needs_the_length_is_refused_at_the_line(fun):
+    with pytest.raises(srcad.SrcadError, match=r"test_data_masks.py:\d+: .*x\[x > 0\]"):
+        srcad.grad(fun)(X)
+
+
+def test_returning_a_selection_is_refused():
+    with pytest.raises(srcad.SrcadError, match=r"test_data_masks.py:\d+"):
+        srcad.vjp(returned_selection, X)
