@@ -31,11 +31,12 @@ from srcad.errors import ArgumentTypeError, InternalError, SrcadError
 from srcad.forward import forward_graph
 from srcad.frontend import parse_function
 from srcad.frontend.parse import function_for
-from srcad.ir import AVal, Graph, Var
+from srcad.ir import AVal, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder
 from srcad.ir.primitive import CUSTOM, import_statement, module_spelling
 from srcad.ir.prims import PRIMS, prim_of
 from srcad.ir.verify import verify_graph
+from srcad.ir.walk import walk_eqns
 from srcad.ir.world import WorldRead
 from srcad.lower import LoweredFunction, lower_function
 from srcad.passes import eliminate_dead_code, simplify_graph
@@ -69,6 +70,16 @@ class Compiled:
     @functools.cached_property
     def graph(self) -> Graph:
         return self.derive_graph()
+
+    @functools.cached_property
+    def random_draws(self) -> tuple[Eqn, ...]:
+        """The derivative's random draws (``outside_call`` with a float result): a
+        transformation that runs ``fn`` more than once per call would draw again."""
+        return tuple(
+            eqn
+            for eqn in walk_eqns(self.graph.eqns)
+            if eqn.prim == "outside_call" and any(out.aval.is_float for out in eqn.outputs)
+        )
 
 
 def compile_reverse(

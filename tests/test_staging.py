@@ -327,6 +327,85 @@ def test_the_draw_is_reused_by_the_backward_pass_and_by_loops():
     np.testing.assert_allclose(gradient, srcad.numerical_grad(seeded, W), atol=1e-7)
 
 
+def noisy_scale(x):
+    return x * np.random.normal(size=3)
+
+
+def noisy_sum(x):
+    return np.sum(x * np.random.normal(size=3))
+
+
+def noisy_square(x):
+    return np.sum(x**2 * np.random.normal(size=3))
+
+
+def _expected_with_state_after(seed, expected_of_draw):
+    """What a transformation should give for this seed's draw, and the generator's state
+    after one call of the plain function (every pass after the first draws the same)."""
+    np.random.seed(seed)
+    draw = np.random.normal(size=3)
+    return expected_of_draw(draw), np.random.get_state()[1].copy()
+
+
+@pytest.mark.parametrize(
+    ("transformation", "expected_of_draw"),
+    [
+        (lambda: srcad.jacfwd(noisy_scale), np.diag),
+        (lambda: srcad.jacrev(noisy_scale), np.diag),
+        (lambda: srcad.grad(noisy_sum, mode="forward"), lambda draw: draw),
+        (lambda: srcad.hessian(noisy_square), lambda draw: np.diag(2 * draw)),
+    ],
+    ids=["jacfwd", "jacrev", "forward_grad", "hessian"],
+)
+def test_a_transformation_running_several_passes_keeps_the_calls_draws(
+    transformation, expected_of_draw
+):
+    # one pass per element: each pass must see the first pass's draw, not a new sample
+    for seed in (0, 5):
+        expected, state_after = _expected_with_state_after(seed, expected_of_draw)
+        np.random.seed(seed)
+        np.testing.assert_allclose(transformation()(np.ones(3)), expected)
+        np.testing.assert_array_equal(np.random.get_state()[1], state_after)
+
+
+def test_a_vjp_pullback_uses_the_forward_runs_draw_every_time():
+    for seed in (0, 5):
+        draw, state_after = _expected_with_state_after(seed, lambda draw: draw)
+        np.random.seed(seed)
+        out, pull = srcad.vjp(noisy_scale, np.ones(3))
+        np.testing.assert_allclose(out, draw)
+        for cotangent in (np.ones(3), 2 * np.ones(3)):
+            np.testing.assert_allclose(pull(cotangent)[0], cotangent * draw)
+        np.testing.assert_array_equal(np.random.get_state()[1], state_after)
+
+
+def test_a_generators_draws_are_kept_across_a_jacobians_passes(tmp_path):
+    m = _module(
+        tmp_path,
+        """
+        import numpy as np
+
+        rng = np.random.default_rng(0)
+
+
+        def noisy(w):
+            return w * rng.normal(size=3)
+        """,
+    )
+    m.rng = np.random.default_rng(3)
+    jacobian = srcad.jacrev(m.noisy)(np.ones(3))
+    np.testing.assert_allclose(jacobian, np.diag(np.random.default_rng(3).normal(size=3)))
+
+
+def test_draws_whose_parameters_are_differentiated_are_refused():
+    def sampled(mu):
+        return np.sum(np.random.normal(mu, 1.0))
+
+    for mode in ("reverse", "forward"):
+        with pytest.raises(srcad.NoDerivativeRule, match="reparameterization"):
+            srcad.grad(sampled, mode=mode)(np.zeros(3))
+
+
 # --- effects -------------------------------------------------------------------------------
 def test_print_prints_once_per_call_with_the_plain_functions_values():
     def loss(x):

@@ -29,6 +29,7 @@ from srcad.errors import (
 )
 from srcad.frontend.parse import function_name
 from srcad.ir import AVal
+from srcad.ir.graph import source_position
 from srcad.ir.primitive import CUSTOM
 from srcad.ir.prims import prim_of
 from srcad.lower.transforms import keeps_a_while_tape, register_compilers
@@ -40,6 +41,7 @@ from srcad.pipeline import (
     wrapper_function,
 )
 from srcad.pytree import flatten, unflatten
+from srcad.runtime.draws import DrawState
 from srcad.runtime.errors import hide_internal_frames
 from srcad.runtime.guard import make_guard
 
@@ -137,9 +139,11 @@ class Transformed:
         compiled = self.compile(signature)
         values = list(arguments.values())
         leaves = [leaf for n in self.wrt.numbers for leaf in flatten(values[n])[0]]
+        start = DrawState.of(compiled.random_draws)  # every pass draws what the first drew
         columns = []
         value = None
         for basis in unit_tangents(leaves):
+            start.restore()
             value, tangent = compiled.fn(*values, *basis)
             scalar = tangent[0] if self.has_aux else tangent
             columns.append(float(np.sum(scalar)))
@@ -186,7 +190,11 @@ class Transformed:
         avals = [tree[0] for tree in leaves if len(tree) == 1 and isinstance(tree[0], AVal)]
         if len(avals) != len(leaves) or sum(a.size for a in avals) > FORWARD_PASSES:
             return None
-        target = compile_forward(self.fun, signature, self.wrt).fn
+        forward = compile_forward(self.fun, signature, self.wrt)
+        refuse_repeated_draws(
+            forward, sum(a.size for a in avals), "this second derivative", self.fun
+        )
+        target = forward.fn
         args = ", ".join(signature.params)
         lines, grads = [], []
         for j, aval in enumerate(avals):
@@ -394,6 +402,24 @@ def value_and_grad(
     argnums = argnums_given(value_and_grad, argnums, misspelled)  # type: ignore[assignment]
     options = {"argnums": argnums, "has_aux": has_aux, "mode": mode, "backend": backend}
     return _transform(value_and_grad, fun, options, returns_value=True)
+
+
+def refuse_repeated_draws(compiled: Compiled, passes: int, what: str, fun: Callable) -> None:
+    """``what`` runs ``compiled`` ``passes`` times for one call: a function that draws random
+    numbers would draw again on each pass and mix the draws into one derivative."""
+    if passes <= 1 or not compiled.random_draws:
+        return
+    draw = compiled.random_draws[0]
+    callee = draw.param_dict.get("callee")
+    file, line = source_position(draw.loc)
+    raise NoDerivativeRule(
+        f"{function_name(fun)} draws random numbers ('{getattr(callee, 'text', callee)}'), and "
+        f"{what} runs it once per element ({passes} passes), each drawing again; use "
+        "srcad.grad or srcad.vjp (one pass per call), or draw outside the function and pass "
+        "the draws as an argument",
+        file,
+        line,
+    )
 
 
 def argnums_given(transformation: Callable, argnums: object, misspelled: dict) -> object:

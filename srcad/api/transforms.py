@@ -15,13 +15,20 @@ from collections.abc import Callable
 
 import numpy as np
 
-from srcad.api.grad import argnums_given, differentiable, grad, like, plain_value
+from srcad.api.grad import (
+    argnums_given,
+    differentiable,
+    grad,
+    like,
+    plain_value,
+)
 from srcad.api.signature import abstract_leaf, bind_call, signature_of
 from srcad.arguments import ArgSignature, Wrt, describe_tree
 from srcad.errors import ArgumentTypeError, ArgumentValueError
 from srcad.ir import AVal
 from srcad.pipeline import Compiled, compile_forward, compile_reverse
 from srcad.pytree import flatten, unflatten
+from srcad.runtime.draws import DrawState
 from srcad.runtime.errors import public_api
 
 
@@ -60,10 +67,17 @@ def vjp(fun: Callable, *primals) -> tuple:
     wrt = Wrt.all_floats(signature, len(primals))
     compiled = compile_reverse(fun, signature, wrt, is_scalar=False)
     values = list(arguments.values())
+    before = DrawState.of(compiled.random_draws)
     value, _ = compiled.fn(*values, *_unit_cotangents(compiled, None))
+    after = DrawState.of(compiled.random_draws)
 
     def vjp_fn(cotangent):
-        _, grads = compiled.fn(*values, *_cotangent_leaves(compiled, cotangent, fun))
+        cotangents = _cotangent_leaves(compiled, cotangent, fun)
+        before.restore()  # the pullback sees the draws the forward run saw
+        try:
+            _, grads = compiled.fn(*values, *cotangents)
+        finally:
+            after.restore()
         result: list = [None] * len(primals)
         for n, g in zip(wrt.numbers, grads, strict=True):
             result[n] = like(g, primals[n])
@@ -144,13 +158,16 @@ class _Jacobian:
         values = list(arguments.values())
         compiled = self.compile(signature_of(arguments, self.fun))
         arg_leaves = [flatten(values[n])[0] for n in self.wrt.numbers]
+        draws = DrawState.of(compiled.random_draws)  # every pass draws what the first drew
         if self.mode == "forward":
-            columns = self._forward_columns(compiled, values, arg_leaves)
+            columns = self._forward_columns(compiled, values, arg_leaves, draws)
         else:
-            columns = self._reverse_columns(compiled, values, arg_leaves)
+            columns = self._reverse_columns(compiled, values, arg_leaves, draws)
         return self._assemble(compiled, values, arg_leaves, columns)
 
-    def _forward_columns(self, compiled: Compiled, values: list, arg_leaves: list) -> dict:
+    def _forward_columns(
+        self, compiled: Compiled, values: list, arg_leaves: list, draws: DrawState
+    ) -> dict:
         """For each argument leaf, the output leaves' tangents along each of its elements."""
         flat = [leaf for leaves in arg_leaves for leaf in leaves]
         columns = {}
@@ -162,17 +179,21 @@ class _Jacobian:
                     tangents = [np.zeros_like(np.asarray(x, dtype=float)) for x in flat]
                     tangents[start + i][position] = 1.0
                     tangents = [_as_tangent(t, x) for t, x in zip(tangents, flat, strict=True)]
+                    draws.restore()
                     _, value_dot = compiled.fn(*values, *tangents)
                     per_element.append(flatten(value_dot)[0])
                 columns[k, i] = per_element
             start += len(leaves)
         return columns
 
-    def _reverse_columns(self, compiled: Compiled, values: list, arg_leaves: list) -> dict:
+    def _reverse_columns(
+        self, compiled: Compiled, values: list, arg_leaves: list, draws: DrawState
+    ) -> dict:
         """The same table as ``_forward_columns``, one backward pass per output element."""
         rows: dict = {}
         for j, aval in enumerate(_output_avals(compiled)):
             for position in np.ndindex(aval.shape):
+                draws.restore()
                 _, grads = compiled.fn(*values, *_unit_cotangents(compiled, (j, position)))
                 grads = (grads,) if self.wrt.is_single else grads
                 for k, g in enumerate(grads):

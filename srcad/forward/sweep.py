@@ -26,7 +26,7 @@ from srcad.ir.facts import has_counter, is_loop
 from srcad.ir.graph import RoleKind, VarRole, source_position
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import max_var_id, walk_eqns
-from srcad.reverse.activity import active_vars
+from srcad.reverse.activity import active_vars, refuse_active_draw
 from srcad.rules import JVP_RULES
 
 
@@ -66,6 +66,8 @@ class _Forward:
 
     def step(self, eqn: Eqn, tangents: dict[Var, Atom]) -> None:
         inputs_dot = [tangents.get(a) if isinstance(a, Var) else None for a in eqn.inputs]
+        if eqn.prim == "outside_call" and any(t is not None for t in inputs_dot):
+            refuse_active_draw(eqn)
         if all(t is None for t in inputs_dot) or not PRIMS[eqn.prim].is_differentiable:
             return
         rule = JVP_RULES.get(eqn.prim)

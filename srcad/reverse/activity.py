@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from srcad.errors import NoDerivativeRule
 from srcad.ir import Atom, Eqn, Var
 from srcad.ir.control import body_of, branches_of, carried_inputs
 from srcad.ir.facts import is_structured
+from srcad.ir.graph import source_position
 from srcad.ir.prims import PRIMS
 
 
@@ -25,7 +27,24 @@ def active_vars(eqns: Iterable[Eqn], active: set[Var]) -> set[Var]:
             mark_active_structured(eqn, active)
         elif PRIMS[eqn.prim].is_differentiable and any(a in active for a in eqn.inputs):
             active.update(eqn.outputs)
+        elif eqn.prim == "outside_call" and any(a in active for a in eqn.inputs):
+            refuse_active_draw(eqn)
     return active
+
+
+def refuse_active_draw(eqn: Eqn) -> None:
+    """A random draw (an ``outside_call`` with a float result) whose parameters depend on a
+    differentiated value: its derivative is not zero, and srcad has none to give."""
+    if not any(out.aval.is_float for out in eqn.outputs):
+        return  # print(loss), logging: an effect, nothing to differentiate
+    callee = eqn.param_dict.get("callee")
+    name = getattr(callee, "text", callee)
+    raise NoDerivativeRule(
+        f"'{name}' draws with parameters computed from the differentiated input, and srcad "
+        "does not differentiate through random draws; draw standard values and transform "
+        "them (mu + sigma * np.random.normal(size=...), the reparameterization)",
+        *source_position(eqn.loc),
+    )
 
 
 def mark_active_structured(eqn: Eqn, active: set[Var]) -> None:

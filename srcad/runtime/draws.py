@@ -1,0 +1,78 @@
+"""One call's random draws, kept across the passes of a transformation.
+
+Generated code draws random numbers where the user's function does (``np.random.normal``,
+``rng.normal``, ``random.random``), once per run. Some transformations run the code more
+than once for one call of theirs: ``jacfwd`` once per input element, ``jacrev`` once per
+output element, ``vjp``'s pullback once per cotangent after the forward run. Each run must
+see the same draws, or the derivative mixes samples. ``DrawState`` saves the state of every
+generator the code draws from and puts it back before each further run:
+
+    start = DrawState.of(compiled.random_draws)   # before the first run
+    for basis in tangents:
+        start.restore()                           # every pass draws what the first drew
+        compiled.fn(*values, *basis)
+
+A run with no draws saves nothing and restores nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+
+import numpy as np
+
+from srcad.ir import Eqn
+from srcad.ir.world import WorldPath
+
+
+class DrawState:
+    """The states of the generators some draws use, as they are now."""
+
+    def __init__(self, states: list[tuple[object, object]]):
+        self.states = states
+
+    @classmethod
+    def of(cls, draws: Iterable[Eqn]) -> DrawState:
+        owners: dict[int, object] = {}
+        for eqn in draws:
+            owner = _generator(eqn.param_dict.get("callee"))
+            if owner is not None:
+                owners[id(owner)] = owner
+        return cls([(owner, _state(owner)) for owner in owners.values()])
+
+    def restore(self) -> None:
+        for owner, state in self.states:
+            _set_state(owner, state)
+
+
+def _generator(callee: object) -> object | None:
+    """The generator object a draw's callee draws from, as the code would find it now."""
+    if isinstance(callee, str):
+        module = callee.split(".", 1)[0]
+        return np.random.mtrand._rand if module == "np" else getattr(random, "_inst", None)
+    if isinstance(callee, WorldPath):
+        value: object = callee.root
+        for kind, key in callee.steps:
+            value = getattr(value, key) if kind == "attr" else value[key]  # type: ignore[index]
+        return getattr(value, "__self__", None)
+    return None
+
+
+def _state(owner: object) -> object:
+    if isinstance(owner, np.random.Generator):
+        return owner.bit_generator.state
+    if isinstance(owner, np.random.RandomState):
+        return owner.get_state()
+    if isinstance(owner, random.Random):
+        return owner.getstate()
+    return None
+
+
+def _set_state(owner: object, state: object) -> None:
+    if isinstance(owner, np.random.Generator):
+        owner.bit_generator.state = state
+    elif isinstance(owner, np.random.RandomState):
+        owner.set_state(state)  # type: ignore[arg-type]
+    elif isinstance(owner, random.Random):
+        owner.setstate(state)  # type: ignore[arg-type]
