@@ -37,7 +37,7 @@ from srcad.ir.primitive import CUSTOM, import_statement, module_spelling
 from srcad.ir.prims import PRIMS, prim_of
 from srcad.ir.verify import verify_graph
 from srcad.ir.walk import walk_eqns
-from srcad.ir.world import WorldRead
+from srcad.ir.world import WorldRead, is_random_draw
 from srcad.lower import LoweredFunction, lower_function
 from srcad.passes import eliminate_dead_code, simplify_graph
 from srcad.pytree import TreeDef, plain_treedef, unflatten
@@ -75,11 +75,7 @@ class Compiled:
     def random_draws(self) -> tuple[Eqn, ...]:
         """The derivative's random draws (``outside_call`` with a float result): a
         transformation that runs ``fn`` more than once per call would draw again."""
-        return tuple(
-            eqn
-            for eqn in walk_eqns(self.graph.eqns)
-            if eqn.prim == "outside_call" and any(out.aval.is_float for out in eqn.outputs)
-        )
+        return tuple(eqn for eqn in walk_eqns(self.graph.eqns) if is_random_draw(eqn))
 
 
 def compile_reverse(

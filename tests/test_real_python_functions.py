@@ -624,3 +624,36 @@ def test_second_derivatives_through_a_while_loop_follow_the_world():
         _assert_close(transformed(x), srcad.numerical_grad(gradient_norm, x), rtol=1e-4)
     finally:
         THRESHOLD = before
+
+
+# --- NumPy functions without a rule, of values not differentiated ---------------------------
+REFERENCE = RNG.normal(size=6)
+
+
+def robust_scaled(w):
+    center = np.median(REFERENCE)
+    spread = np.percentile(REFERENCE, 75) - np.percentile(REFERENCE, 25)
+    return np.sum(((w - center) / spread) ** 2) + np.nanmean(REFERENCE) * w[0]
+
+
+def median_of_the_input(w):
+    return np.median(w) * 2.0
+
+
+def test_a_numpy_function_without_a_rule_runs_on_constants_read_every_call():
+    global REFERENCE
+    w = RNG.normal(size=3)
+    _check_everywhere(robust_scaled, w)
+    saved = REFERENCE
+    REFERENCE = RNG.normal(size=6) * 3.0 + 1.0
+    try:
+        _assert_close(srcad.grad(robust_scaled)(w), srcad.numerical_grad(robust_scaled, w))
+    finally:
+        REFERENCE = saved
+
+
+def test_a_numpy_function_without_a_rule_of_the_input_is_refused_at_its_line():
+    with pytest.raises(
+        srcad.NoDerivativeRule, match=r"test_real_python_functions.py:\d+: 'np.median'"
+    ):
+        srcad.grad(median_of_the_input)(np.array([1.0, 3.0, 2.0]))

@@ -40,6 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from srcad.ir.control import CONTROL
+from srcad.ir.graph import Eqn
 from srcad.ir.prims import Prim, _add
 
 OUTSIDE = "outside"
@@ -144,6 +145,17 @@ def _never_evaluated(*args, **kwargs):
 # spelling such as "np.random.rand"), ``arguments`` (the call's positional arguments: an int
 # k for input k, or ("value", literal)) and ``keywords`` ((name, same), ...).
 _add(Prim("outside_call", _never_evaluated, OUTSIDE, 0, is_differentiable=False, has_effect=True))
+
+
+def is_random_draw(eqn: Eqn) -> bool:
+    """An ``outside_call`` drawing random numbers: from a generator object the function reads
+    (``rng.normal``), NumPy's global one (``np.random.rand``) or Python's (``random.gauss``)."""
+    if eqn.prim != "outside_call":
+        return False
+    callee = eqn.param_dict.get("callee")
+    if isinstance(callee, WorldPath):
+        return any(out.aval.is_float for out in eqn.outputs)  # not a logger's effect
+    return isinstance(callee, str) and callee.startswith(("np.random.", "random."))
 
 
 def _raised_by_generated_code(*args, **kwargs):

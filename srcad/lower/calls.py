@@ -31,6 +31,7 @@ from srcad.frontend.desugar import (
 from srcad.frontend.parse import root_name
 from srcad.ir.builder import TraceError, Tracer, bind_arguments
 from srcad.ir.graph import Const
+from srcad.ir.primitive import module_spelling
 from srcad.ir.prims import prim_of
 from srcad.ir.selection import Selection
 from srcad.ir.world import WorldPath
@@ -193,7 +194,36 @@ def _call_python(
             "cannot be told apart when compiling; use a list",
             node,
         )
+    spelling = numpy_spelling(function)
+    if spelling is not None:  # np.median(C): run by the generated code; refused if differentiated
+        return outside_call(lowering.builder, function, spelling, list(args), dict(kwargs))
     raise no_rule(lowering, node)
+
+
+# NumPy functions without a derivative rule that the generated code may run on values not
+# differentiated (np.median(C) of a global C, read on every call): those whose result's
+# shape follows from their arguments' shapes, since the graph fixes it when compiling
+# (np.unique or np.nonzero, whose shapes depend on the data, are not among them).
+RUN_AS_IS = frozenset(
+    "median nanmedian percentile nanpercentile quantile nanquantile nanmean nanstd nanvar "
+    "nansum nanmax nanmin nanprod ptp searchsorted digitize interp corrcoef cov "
+    "matrix_rank cond".split()
+)
+
+
+def numpy_spelling(function: object) -> str | None:
+    """``np.median``, ``np.linalg.matrix_rank``: how generated code names a NumPy function
+    of ``RUN_AS_IS``; None for anything else."""
+    module, name = getattr(function, "__module__", None), getattr(function, "__name__", "")
+    if not isinstance(module, str) or module.partition(".")[0] != "numpy":
+        return None
+    if name not in RUN_AS_IS:
+        return None
+    spelling = f"{module_spelling(module)}.{name}"
+    found: object = np
+    for part in spelling.split(".")[1:]:
+        found = getattr(found, part, None)
+    return spelling if found is function else None
 
 
 def _call_container_method(

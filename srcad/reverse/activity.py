@@ -18,6 +18,7 @@ from srcad.ir.control import body_of, branches_of, carried_inputs
 from srcad.ir.facts import is_structured
 from srcad.ir.graph import source_position
 from srcad.ir.prims import PRIMS
+from srcad.ir.world import is_random_draw
 
 
 def active_vars(eqns: Iterable[Eqn], active: set[Var]) -> set[Var]:
@@ -33,18 +34,25 @@ def active_vars(eqns: Iterable[Eqn], active: set[Var]) -> set[Var]:
 
 
 def refuse_active_draw(eqn: Eqn) -> None:
-    """A random draw (an ``outside_call`` with a float result) whose parameters depend on a
-    differentiated value: its derivative is not zero, and srcad has none to give."""
-    if not any(out.aval.is_float for out in eqn.outputs):
-        return  # print(loss), logging: an effect, nothing to differentiate
+    """An outside call whose arguments depend on a differentiated value: a random draw (its
+    derivative is not zero, and srcad has none to give) or a NumPy function without a rule
+    (run by the generated code on constants only)."""
     callee = eqn.param_dict.get("callee")
     name = getattr(callee, "text", callee)
-    raise NoDerivativeRule(
-        f"'{name}' draws with parameters computed from the differentiated input, and srcad "
-        "does not differentiate through random draws; draw standard values and transform "
-        "them (mu + sigma * np.random.normal(size=...), the reparameterization)",
-        *source_position(eqn.loc),
-    )
+    if is_random_draw(eqn):
+        raise NoDerivativeRule(
+            f"'{name}' draws with parameters computed from the differentiated input, and srcad "
+            "does not differentiate through random draws; draw standard values and transform "
+            "them (mu + sigma * np.random.normal(size=...), the reparameterization)",
+            *source_position(eqn.loc),
+        )
+    if any(out.aval.is_float for out in eqn.outputs):
+        raise NoDerivativeRule(
+            f"'{name}' has no derivative rule, and here its argument depends on the "
+            "differentiated input; rewrite it with supported NumPy operations or give it one "
+            f"with srcad.defvjp({name}, rule)",
+            *source_position(eqn.loc),
+        )
 
 
 def mark_active_structured(eqn: Eqn, active: set[Var]) -> None:
