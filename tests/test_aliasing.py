@@ -21,6 +21,14 @@ def second_name(x):
     return np.sum(y)
 
 
+def second_name_in_a_loop(x):
+    y = x * 1.0
+    z = y
+    for i in range(2):
+        z[i] = 0.0
+    return np.sum(y)
+
+
 def slice_then_write_base(x):
     y = x * 2.0
     v = y[0:2]
@@ -48,6 +56,32 @@ def augmented_alias_of_argument(x):
     return np.sum(y * x)
 
 
+def second_names_follow_writes(x):
+    y = x * SCALE["value"]
+    z = y
+    y[0] = np.sin(y[1])
+    y += 1.0
+    w = z
+    z[1:] *= 3.0
+    return np.sum(y**2) + np.sum(z * w) + np.sum(w)
+
+
+SCALE = {"value": 2.0}
+
+
+def test_a_second_name_for_an_array_sees_writes_as_numpy_does():
+    x = np.array([0.3, -0.7, 1.1])
+    for scale in (2.0, -0.5):  # a second call after the world changed
+        SCALE["value"] = scale
+        value, gradient = srcad.value_and_grad(second_names_follow_writes)(x)
+        assert value == pytest.approx(second_names_follow_writes(x))
+        expected = srcad.numerical_grad(second_names_follow_writes, x)
+        np.testing.assert_allclose(gradient, expected, rtol=1e-6, atol=1e-8)
+        forward = srcad.grad(second_names_follow_writes, mode="forward")(x)
+        np.testing.assert_allclose(forward, expected, rtol=1e-6, atol=1e-8)
+    SCALE["value"] = 2.0
+
+
 def _set_first(v):
     v[0] = 5.0
     return v
@@ -62,7 +96,7 @@ def helper_writes_caller_array(x):
 @pytest.mark.parametrize(
     "fun",
     [
-        second_name,
+        second_name_in_a_loop,
         slice_then_write_base,
         write_through_slice,
         write_through_reshape,

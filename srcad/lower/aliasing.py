@@ -40,19 +40,38 @@ if TYPE_CHECKING:
     from srcad.lower.context import Lowering, Node
 
 
-def check_write(lowering: Lowering, name: str, value: object, node: Node) -> None:
+def check_write(lowering: Lowering, name: str, value: object, node: Node) -> list[str]:
     """Refuse writing into ``value`` (the array ``name`` holds) while another name that
-    shares its memory is read afterwards."""
+    shares its memory is read afterwards; return the other names that hold the very same
+    array (``z = y``), which the write changes too, when they can follow it: a statement of
+    the function's own body (no branch or loop around it to carry the new value out)."""
     if not isinstance(value, (Tracer, np.ndarray)):
-        return
+        return []
     live = lowering.live.get(id(lowering.statement), frozenset())
+    is_top_level = any(lowering.statement is s for s in lowering.parsed.node.body)
+    can_follow = is_top_level and _made_here(lowering, value)
+    followers = []
     for other, held in lowering.env.items():
         if other == name or other not in live:
             continue
-        if any(same_memory(lowering, array, value) for array in _arrays_in(held)):
+        if held is value and can_follow:
+            followers.append(other)  # z = y; y[0] = 1.0: z is the new y too
+        elif any(same_memory(lowering, array, value) for array in _arrays_in(held)):
             raise _shared_write(lowering, name, f"'{other}'", node)
     if any(same_memory(lowering, held, value) for held in lowering.inlining.outside):
         raise _shared_write(lowering, name, "the caller's argument", node)
+    return followers
+
+
+def _made_here(lowering: Lowering, value: object) -> bool:
+    """Whether ``value`` is an array the function computed (not an argument, a value from
+    outside, or a view of one): writing into it changes nothing the caller sees."""
+    if not isinstance(value, Tracer):
+        return False
+    if value.fresh:
+        return True
+    is_computed = isinstance(value.atom, Var) and lowering.builder.producer(value.atom) is not None
+    return is_computed and _is_plain(lowering, value)
 
 
 def live_values(lowering: Lowering, call: ast.Call) -> tuple[object, ...]:

@@ -66,7 +66,12 @@ def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) 
     elif isinstance(node.target, ast.Name):
         current = lookup(lowering, node.target.id, node)
         if isinstance(current, (Tracer, np.ndarray)) and current.ndim >= 1:
-            check_write(lowering, node.target.id, current, node)  # y += v writes into y
+            followers = check_write(lowering, node.target.id, current, node)  # y += v: into y
+            value = binary(lowering, node.op, current, evaluate(lowering, node.value), node)
+            assign(lowering, node.target, value, since)
+            for other in followers:
+                lowering.env[other] = lowering.env[node.target.id]
+            return
     else:
         raise lowering.located(
             UnsupportedSyntax,
@@ -137,7 +142,7 @@ def _assign_subscript(
         container: Any = base  # Python's TypeError for an index a list does not take
         container[index] = value
         return
-    check_write(lowering, name, base, target)
+    followers = check_write(lowering, name, base, target)
     if isinstance(base, np.ndarray):
         base = lowering.builder.tracer(Const(base))
     if not isinstance(base, Tracer):
@@ -154,6 +159,8 @@ def _assign_subscript(
         updated = setitem(base, value, *arrays, index=static)
     lowering.builder.set_hint(updated.atom, name)
     lowering.env[name] = updated
+    for other in followers:  # z = y; y[i] = v: z is the same array
+        lowering.env[other] = updated
 
 
 def _refuse_outside_write(lowering: Lowering, target: ast.Subscript, base: object) -> None:
