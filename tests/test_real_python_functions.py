@@ -657,3 +657,16 @@ def test_a_numpy_function_without_a_rule_of_the_input_is_refused_at_its_line():
         srcad.NoDerivativeRule, match=r"test_real_python_functions.py:\d+: 'np.median'"
     ):
         srcad.grad(median_of_the_input)(np.array([1.0, 3.0, 2.0]))
+
+
+# --- casts with NumPy's scalar types ----------------------------------------------------------
+def rows_picked_by_a_cast(W):
+    picks = np.int64(W[:, -1])  # positions stored in the last column (autograd's test)
+    return np.sum(W[:, :-1][picks] ** 2) + np.sum(np.float64(W[:, 0]) * 3.0)
+
+
+def test_casts_with_numpy_scalar_types():
+    W = RNG.normal(size=(5, 4))
+    for positions in ([0.5, 1.5, 2.5, 1.5, 0.5], [4.5, 3.5, 0.5, 0.5, 2.5]):
+        W[:, -1] = positions  # away from the integers, where the cast jumps
+        _check_everywhere(rows_picked_by_a_cast, W)

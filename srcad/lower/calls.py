@@ -124,6 +124,9 @@ def call(
         return traced_builtin(lowering, math.log, args, kwargs, node)
     if is_traced and function is np.array and len(args) == 1:
         return array_of(args[0], kwargs.get("dtype"))
+    if is_traced and _is_numpy_scalar_type(function) and len(args) == 1 and not kwargs:
+        cast: Any = as_array(args[0])  # np.int64(x), np.float32(x): a cast
+        return cast.astype(function)
     prim = prim_of(function)
     if prim is not None and is_traced:
         arrays, params = bind_arguments(prim.name, tuple(args), kwargs, lowering.builder.loc)
@@ -145,6 +148,10 @@ def call(
     if is_user_function(function) or isinstance(function, LocalFunction):
         return _inline(lowering, function, args, kwargs, node)
     return _call_python(lowering, function, args, kwargs, node, is_traced)
+
+
+def _is_numpy_scalar_type(function: object) -> bool:
+    return isinstance(function, type) and issubclass(function, (np.integer, np.floating))
 
 
 def _call_on_selection(function: object, args: Args, kwargs: Kwargs) -> object:
