@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         return options.run(options) or 0
     except srcad.SrcadError as error:
         print(f"error: {error}", file=sys.stderr)
-        if getattr(options, "args", "") is None and getattr(options, "target", None):
+        if getattr(options, "guessed_args", False):
             print(
                 "note: without --args (or an EXAMPLE_ARGS entry in the module) every argument "
                 "is the float 1.0; pass example arguments, e.g. --args 'np.ones(3), 2.0'",
@@ -84,6 +84,12 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--argnums", default=None, help="e.g. 0 or 0,1")
         command.add_argument("--args", default=None, help="example arguments, e.g. '1.0, 2.0'")
         command.set_defaults(run=run)
+    commands.choices["show"].add_argument(
+        "--mode",
+        choices=["reverse", "forward"],
+        default="reverse",
+        help="reverse mode (the default) or forward mode (tangent code, one pass per input)",
+    )
     graph = commands.choices["graph"]
     graph.add_argument("-o", "--output", default=None, help="out.dot, out.svg or out.png")
     graph.add_argument("--backward", action="store_true", help="draw the backward graph too")
@@ -148,36 +154,49 @@ def example_call(
     return tuple(args), argnums
 
 
+def has_example_args(function: Callable, module: object) -> bool:
+    """Whether ``module`` gives example arguments for ``function`` (``EXAMPLE_ARGS``)."""
+    return getattr(module, "EXAMPLE_ARGS", {}).get(function.__name__) is not None
+
+
 def target_call(options: argparse.Namespace) -> tuple:
-    """The function named on the command line, its example arguments and argnums."""
+    """The function named on the command line, its example arguments and argnums; notes
+    on ``options`` whether the arguments were guessed (every one the float 1.0)."""
     function, module = load_target(options.target)
+    options.guessed_args = options.args is None and not has_example_args(function, module)
     args, argnums = example_call(function, module, options.args, options.argnums)
     return function, args, argnums
 
 
 def _run_show(options: argparse.Namespace) -> int:
     function, args, argnums = target_call(options)
-    gradient = srcad.value_and_grad(function, argnums=argnums)
+    gradient = srcad.value_and_grad(function, argnums=argnums, mode=options.mode)
     gradient(*args)
     print(srcad.source(gradient), end="")
     return 0
 
 
 def _run_check(options: argparse.Namespace) -> int:
+    from srcad.cli.check import check_report
+
     function, args, argnums = target_call(options)
-    try:
-        srcad.check_grad(function, *args, argnums=argnums)
-    except srcad.GradientMismatch as error:
-        print(f"FAIL {options.target}: {error}")
-        return 1
-    print(f"ok   {options.target}: gradient matches central differences")
-    return 0
+    is_ok, report = check_report(function, args, argnums)
+    status = "ok  " if is_ok else "FAIL"
+    print(f"{status} {options.target}: {report}")
+    return 0 if is_ok else 1
 
 
 def _run_graph(options: argparse.Namespace) -> int:
     from srcad.tools.explain import explain
     from srcad.tools.graph import GraphvizNotFoundError, graph, save_dot
 
+    if options.explain and options.backward:
+        print(
+            "srcad graph: --explain writes values and adjoints on the forward graph, and "
+            "--backward draws the backward graph; give one of them",
+            file=sys.stderr,
+        )
+        return 2
     function, args, argnums = target_call(options)
     if options.explain:
         dot_text = explain(function, *args, argnums=argnums).annotate_graph(lines=options.lines)

@@ -8,6 +8,11 @@ result is the "grad table" of the textbook back-propagation algorithm: one row p
 the forward pass, with the operation that made it, its value, and its adjoint
 d out / d value, so that a hand computation can be checked line by line.
 
+Loops and branches are first unrolled for the given input (``srcad.tools.unroll``): the
+table then has one row per executed statement instance, each with where it ran (``t=2``,
+``else (line 34)``), so back-propagation through time can be followed one step at a time.
+Arrays with more than a few entries are summarized: shape, norm and the first entries.
+
 A pass-through adjoint (``d(a + b) / da`` is the incoming one unchanged) has no var of its
 own in the reversed graph, so before reversing, each intermediate value ``v`` is routed
 through ``v' = v + p`` with a new zero input ``p`` (a probe): the gradient with respect to
@@ -34,13 +39,13 @@ from srcad.api.inspect import (
     make_graph,
     max_var_id,
     operator_of,
-    sub_graphs,
 )
 from srcad.errors import SrcadError
 from srcad.ir import Atom, AVal, Eqn, Graph, Var
 from srcad.tools.dot import const_text, format_index, to_dot
+from srcad.tools.unroll import has_control_flow, origin_names, unroll
 
-STRUCTURED = ("cond", "for", "while")
+SUMMARIZED_ABOVE = 6  # arrays with more entries are shown as shape, norm and a few entries
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class ExplainRow:
     value: object
     adjoint: object | None
     var_id: int
+    where: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,10 @@ class Explanation:
                 return row
         raise KeyError(f"no value named {name!r}; the names are {[r.name for r in self.rows]}")
 
+    def rows_named(self, name: str) -> tuple[ExplainRow, ...]:
+        """Every row of the value called ``name``: one per time its statement ran."""
+        return tuple(row for row in self.rows if row.name == name)
+
     def annotate_graph(self, precision: int = 2, lines: bool = False) -> str:
         """DOT text of the forward graph with each value above and its gradient below."""
         annotations = {
@@ -92,13 +102,39 @@ class Explanation:
 
 
 def explain(fun: Callable, *args, argnums: int | tuple = 0, precision: int = 4) -> Explanation:
-    """Every intermediate value of ``fun(*args)`` and its adjoint, in graph order."""
+    """The grad table of ``fun(*args)``: every intermediate value and its adjoint.
+
+    Args:
+        fun: a function returning a scalar float.
+        args: the point at which the gradient is explained.
+        argnums: the argument(s) differentiated; the others are constants.
+        precision: digits shown by ``str()`` of the result.
+
+    Returns:
+        An ``Explanation``: ``rows`` in execution order (the inputs first), each an
+        ``ExplainRow`` with ``name``, ``operation``, ``line``, ``value``, ``adjoint`` (d out /
+        d value; None for values that do not depend on the differentiated arguments) and
+        ``where`` (the loop iteration and branch it ran in, for functions with control flow).
+
+    Example:
+        >>> import numpy as np, srcad
+        >>> table = srcad.explain(lambda x: np.sin(x) * x, 2.0)
+        >>> print(f"{table.row('x').adjoint:.4f}")   # cos(2) * 2 + sin(2)
+        0.0770
+    """
     view = make_graph(fun, argnums)(*args)
-    graph = view.graph
-    _check_straight_line(graph, fun)
+    graph, names, context = view.graph, dict(view.names), {}
+    _scalar_output(graph, fun)
+    active: AbstractSet[Var] = view.active
+    if has_control_flow(graph):
+        unrolled = unroll(graph, view.argument_values)
+        active_ids = {v.id for v in view.active}
+        graph, context = unrolled.graph, unrolled.context
+        names = origin_names(unrolled, view.names)
+        active = {v for e in graph.eqns for v in e.outputs if unrolled.origin[v.id] in active_ids}
     output = _scalar_output(graph, fun)
     wrt = list(view.wrt)
-    probed, probes = add_probes(graph, view.active)
+    probed, probes = add_probes(graph, active)
     n_inputs = len(graph.inputs)
     probe_indices = list(range(n_inputs, n_inputs + len(probes)))
     reversed_graph = gradient_graph(probed, wrt + probe_indices, keep_primal_values=True)
@@ -106,22 +142,8 @@ def explain(fun: Callable, *args, argnums: int | tuple = 0, precision: int = 4) 
     values = run_graph(reversed_graph, inputs + [_ones(output.aval)])
     gradients = [_read(values, a) for a in reversed_graph.outputs[len(graph.outputs) :]]
     adjoints = dict(zip([graph.inputs[i].id for i in wrt] + list(probes), gradients, strict=True))
-    rows = _rows(graph, view.names, values, adjoints)
-    return Explanation(fun.__name__, view.names.get(output.id, ""), rows, graph, precision)
-
-
-def _check_straight_line(graph: Graph, fun: Callable) -> None:
-    for eqn in graph.eqns:
-        if eqn.prim in STRUCTURED or sub_graphs(eqn):
-            what = {"cond": "a branch on data", "for": "a loop", "while": "a while loop"}
-            loc = eqn.loc
-            raise SrcadError(
-                f"srcad explain shows straight-line functions, and {fun.__name__} has "
-                f"{what.get(eqn.prim, 'control flow')} here; explain the loop body or branch "
-                "as a function of its own, or use `srcad graph` to see the whole computation",
-                loc.file if loc else None,
-                loc.line if loc else None,
-            )
+    rows = _rows(graph, names, values, adjoints, context)
+    return Explanation(fun.__name__, names.get(output.id, ""), rows, graph, precision)
 
 
 def _scalar_output(graph: Graph, fun: Callable) -> Var:
@@ -179,7 +201,7 @@ def _ones(aval: AVal) -> object:
 
 
 def _rows(
-    graph: Graph, names: Mapping[int, str], values: dict, adjoints: dict
+    graph: Graph, names: Mapping[int, str], values: dict, adjoints: dict, context: dict
 ) -> tuple[ExplainRow, ...]:
     rows = [
         ExplainRow(names[v.id], "input", None, values[v.id], adjoints.get(v.id), v.id)
@@ -190,9 +212,9 @@ def _rows(
         line = eqn.loc.line if eqn.loc else None
         for k, var in enumerate(eqn.outputs):
             text = operation if len(eqn.outputs) == 1 else f"{operation}[{k}]"
-            rows.append(
-                ExplainRow(names[var.id], text, line, values[var.id], adjoints.get(var.id), var.id)
-            )
+            where = context.get(var.id, "")
+            value, adjoint = values[var.id], adjoints.get(var.id)
+            rows.append(ExplainRow(names[var.id], text, line, value, adjoint, var.id, where))
     return tuple(rows)
 
 
@@ -217,27 +239,41 @@ def operation_text(eqn: Eqn, names: Mapping[int, str]) -> str:
 
 
 def format_value(value: object, precision: int = 4) -> str:
-    """A value on one line: ``0.3679``, ``2.0000``, ``1.2000e-07`` or ``[0.1, -0.2, ...]``."""
+    """A value on one line: ``0.3679``, ``1.2000e-07``, ``[0.1, -0.2]``, or for an array of
+    more than a few entries its shape, norm and first entries:
+    ``(5, 3) |.|=2.1 [0.1, -0.2, 0.3, ...]``."""
     if value is None:
         return ""
     array = np.asarray(value)
     if array.ndim == 0:
-        if array.dtype.kind not in "fc":
-            return str(array.item())
-        number = array.item()
-        if number == 0 or 1e-3 <= abs(number) < 1e6:
-            return f"{number:.{precision}f}"
-        return f"{number:.{precision}e}"
+        return _number(array, precision)
+    if array.size > SUMMARIZED_ABOVE and array.dtype.kind in "fc":
+        first = ", ".join(_number(x, precision) for x in array.ravel()[:3])
+        norm = _number(np.linalg.norm(array.ravel()), min(precision, 3))
+        return f"{tuple(array.shape)} |.|={norm} [{first}, ...]"
+    if array.ndim == 1:
+        return "[" + ", ".join(_number(x, precision) for x in array) + "]"
     text = np.array2string(
         array, precision=precision, threshold=6, edgeitems=2, separator=", ", max_line_width=10**6
     )
     return " ".join(text.split())
 
 
+def _number(array: np.ndarray, precision: int) -> str:
+    if array.dtype.kind not in "fc":
+        return str(array.item())
+    number = array.item()
+    if number == 0 or 1e-3 <= abs(number) < 1e6:
+        return f"{number:.{precision}f}"
+    return f"{number:.{precision}e}"
+
+
 def format_table(explanation: Explanation) -> str:
-    """The grad table as aligned text columns."""
+    """The grad table as aligned text columns (with a ``where`` column, the iteration and
+    branch, when the function has loops or branches)."""
     precision = explanation.precision
     output = explanation.output or "out"
+    has_where = any(row.where for row in explanation.rows)
     header = ("name", "computed as", "line", " value", f" adjoint d {output} / d name")
     body = [
         (
@@ -249,11 +285,15 @@ def format_table(explanation: Explanation) -> str:
         )
         for row in explanation.rows
     ]
+    if has_where:
+        header = (header[0], "where", *header[1:])
+        body = [(b[0], row.where, *b[1:]) for b, row in zip(body, explanation.rows, strict=True)]
+    right = 3 if has_where else 2  # the line column
     widths = [max(len(r[k]) for r in [header, *body]) for k in range(len(header))]
     lines = [f"grad table of {explanation.function} (forward values, then adjoints)"]
     for k, row in enumerate([header, *body]):
         cells = [
-            cell.rjust(width) if column == 2 else cell.ljust(width)
+            cell.rjust(width) if column == right else cell.ljust(width)
             for column, (cell, width) in enumerate(zip(row, widths, strict=True))
         ]
         lines.append("  ".join(cells).rstrip())

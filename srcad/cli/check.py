@@ -1,0 +1,83 @@
+"""``srcad check``: the generated gradient against central differences, in plain numbers.
+
+Part of the command line, on top of the public API (``srcad.grad`` and
+``srcad.numerical_grad``). The report gives the largest absolute and relative differences
+over every element of every differentiated argument, and the worst element: the argument's
+name, its position, and both values as plain numbers.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+import srcad
+from srcad.pytree import flatten
+
+RTOL = 1e-5
+ATOL = 1e-8
+
+
+@dataclass(frozen=True)
+class Worst:
+    """The element where srcad and central differences differ most (relative to the
+    tolerance): where it is, and both values."""
+
+    where: str
+    exact: float
+    approximate: float
+    excess: float  # |exact - approximate| - (ATOL + RTOL |approximate|); > 0 fails
+
+
+def check_report(function: Callable, args: tuple, argnums: int | tuple) -> tuple[bool, str]:
+    """Whether the gradient of ``function`` at ``args`` matches central differences (the
+    tolerances of ``srcad.check_grad``), and a one-line report of the error sizes."""
+    numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    exact = srcad.grad(function, argnums=numbers)(*args)
+    approximate = srcad.numerical_grad(function, *args, argnums=numbers)
+    names = _parameter_names(function, len(args))
+    max_absolute, max_relative, worst = 0.0, 0.0, None
+    for number, g_exact, g_approx in zip(numbers, exact, approximate, strict=True):
+        exact_leaves, approx_leaves = flatten(g_exact)[0], flatten(g_approx)[0]
+        for k, (a, b) in enumerate(zip(exact_leaves, approx_leaves, strict=True)):
+            a, b = np.asarray(a, float), np.asarray(b, float)
+            if a.size == 0:
+                continue
+            difference = np.abs(a - b)
+            max_absolute = max(max_absolute, float(difference.max()))
+            relative = difference / np.maximum(np.abs(b), 1e-12)
+            max_relative = max(max_relative, float(relative.max()))
+            part = names[number] + (f" (part {k + 1} of {len(exact_leaves)})" * (k > 0))
+            candidate = _worst_element(a, b, part)
+            if worst is None or candidate.excess > worst.excess:
+                worst = candidate
+    text = f"max absolute error {max_absolute:.2e}, max relative error {max_relative:.2e}"
+    if worst is None:
+        return True, text
+    text += (
+        f"; worst element {worst.where}: srcad {worst.exact:.8g}, "
+        f"central differences {worst.approximate:.8g}"
+    )
+    return worst.excess <= 0, text
+
+
+def _worst_element(exact: np.ndarray, approximate: np.ndarray, name: str) -> Worst:
+    excess = np.abs(exact - approximate) - (ATOL + RTOL * np.abs(approximate))
+    position = np.unravel_index(int(np.argmax(excess)), excess.shape)
+    index = ", ".join(str(int(i)) for i in position)
+    where = f"{name}[{index}]" if exact.ndim else name
+    return Worst(where, float(exact[position]), float(approximate[position]), float(excess.max()))
+
+
+def _parameter_names(function: Callable, count: int) -> list[str]:
+    try:
+        names = list(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        names = []
+    return [names[k] if k < len(names) else f"argument {k}" for k in range(count)]
+
+
+__all__ = ["check_report"]

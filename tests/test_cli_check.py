@@ -1,0 +1,61 @@
+"""``srcad check`` reports error sizes in plain numbers; ``srcad show --mode forward``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from srcad.cli import main
+
+ROOT = Path(__file__).parent.parent
+WRONG_RULE = """
+import numpy as np
+import srcad
+
+@srcad.custom_vjp
+def square_sum(x):
+    return np.sum(x * x)
+
+def square_sum_fwd(x):
+    return square_sum(x), x
+
+def square_sum_bwd(x, g):
+    return (g * 3.0 * x,)  # wrong on purpose: the derivative is 2 x
+
+square_sum.defvjp(square_sum_fwd, square_sum_bwd)
+
+def loss(weights):
+    return square_sum(weights)
+
+EXAMPLE_ARGS = {"loss": (np.array([1.0, -2.0, 4.0]),)}
+"""
+
+
+def test_check_prints_error_sizes_and_worst_element(capsys):
+    assert main(["check", f"{ROOT / 'examples' / 'loops.py'}:rnn"]) == 0
+    out = capsys.readouterr().out
+    match = re.search(r"max absolute error (\S+), max relative error (\S+);", out)
+    assert match and float(match[1].rstrip(",")) < 1e-6, out
+    assert re.search(r"worst element (W|h|xs)\[\d+(, \d+)?\]: srcad -?\d", out), out
+    assert "np.float64" not in out and "leaf" not in out
+
+
+def test_check_failure_names_the_argument_and_plain_values(tmp_path, capsys):
+    module = tmp_path / "wrong.py"
+    module.write_text(WRONG_RULE)
+    assert main(["check", f"{module}:loss"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("FAIL"), out
+    # the worst element is the largest x: srcad 3 * 4 = 12, central differences 2 * 4 = 8
+    assert "worst element weights[2]: srcad 12, central differences 8" in out, out
+    assert "max absolute error 4.00e+00, max relative error 5.00e-01" in out, out
+    assert "np.float64" not in out and "leaf" not in out
+
+
+def test_show_forward_mode_prints_tangent_code(capsys):
+    target = f"{ROOT / 'examples' / 'basics.py'}:tanh_layer"
+    assert main(["show", target, "--mode", "forward"]) == 0
+    out = capsys.readouterr().out
+    assert "mode=forward" in out and "_jvp(" in out and "_dot" in out
+    assert main(["show", target]) == 0
+    assert "mode=reverse" in capsys.readouterr().out
