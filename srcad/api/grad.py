@@ -78,6 +78,10 @@ class Transformed:
                 grads = match_arguments(grads, dict(zip(self._names, args, strict=True)), self.wrt)
             return self._result(plain_value(value), grads)
         try:
+            if any(type(a).__module__.startswith("dask.") for a in (*args, *kwargs.values())):
+                from srcad.distributed import gradient_over_chunks  # per chunk, on the workers
+
+                return gradient_over_chunks(self, args, kwargs)
             return self._call_and_remember(args, kwargs)
         except RAISED_ON_PURPOSE as error:
             hide_internal_frames(error)
