@@ -27,7 +27,7 @@ STAGES = (
     ("srcad.codegen",),
     ("srcad.runtime",),
     ("srcad.pipeline",),
-    ("srcad.api",),
+    ("srcad.api", "srcad.distributed"),  # grad hands calls with Dask arrays to distributed
     ("srcad", "srcad.tools"),
     ("srcad.train", "srcad.testing"),
     ("srcad.cli", "srcad.__main__"),

@@ -57,7 +57,13 @@ def _compiled_for(gradient: ChunkGradient) -> Callable:
         compiled = _COMPILED.get(gradient.key)
         if compiled is None:
             gradient.sources.restore(gradient.fun)
-            compiled = gradient.make(gradient.fun, gradient.argnums, False, gradient.mode, True)
+            compiled = gradient.make(
+                gradient.fun,
+                gradient.argnums,
+                has_aux=False,
+                mode=gradient.mode,
+                returns_value=True,
+            )
             _COMPILED[gradient.key] = compiled
             while len(_COMPILED) > _CACHE_SIZE:
                 _COMPILED.popitem(last=False)

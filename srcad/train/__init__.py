@@ -32,6 +32,7 @@ from srcad.train.optim import (
     make_optimizer,
 )
 from srcad.train.store import load_model, load_params, save_params
+from srcad.train.sweep import SweepResult, sweep
 
 __all__ = [
     "MLP",
@@ -49,6 +50,7 @@ __all__ = [
     "RMSProp",
     "SegmentedGradient",
     "StepDecay",
+    "SweepResult",
     "fit",
     "init_params",
     "layer_norms",
@@ -62,4 +64,5 @@ __all__ = [
     "peak_memory",
     "predict",
     "save_params",
+    "sweep",
 ]

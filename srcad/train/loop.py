@@ -64,6 +64,7 @@ def fit(
     dtype=np.float64,
     progress: bool | None = None,
     log_every: int = 0,
+    client: object | None = None,
 ) -> FitResult:
     """Train ``model`` on ``(x, y)``; the best of ``restarts`` runs by validation loss.
 
@@ -72,7 +73,10 @@ def fit(
     epochs without a better validation loss (by at least ``min_delta``); with a validation set
     the run ends on the weights of its best epoch. ``progress`` is a rich progress bar: None
     shows it on a terminal once the work lasts a second. ``log_every`` prints a line every so
-    many epochs.
+    many epochs. ``client``, a ``dask.distributed.Client``: each step's batch is split across
+    its workers, which hold the training rows (sent once) and return their parts' gradients;
+    they are added up and the optimizer steps once (``srcad.train.parallel``), as in one
+    process up to the order of summation.
     """
     if params is not None and restarts > 1:
         raise ValueError("restarts draw fresh parameters for each run; do not pass params too")
@@ -82,17 +86,31 @@ def fit(
     optimizer = optimizer if optimizer is not None else Adam()
     batch_size = max(1, min(batch_size, len(split.x_train)))
     total_steps = restarts * epochs * (len(split.x_train) // batch_size)
+    gradient = _batch_gradient(model, split, client)
     histories, candidates = [], []
     with ProgressBar(total_steps, progress) as bar:
         for run in range(restarts):
             run_params = params if params is not None else model.init(seed + run, init, dtype)
             optimizer.reset()
             settings = (epochs, batch_size, patience, min_delta, log_every)
-            history = _train_run(model, run_params, optimizer, split, settings, seed + run, bar)
+            history = _train_run(
+                model, gradient, run_params, optimizer, split, settings, seed + run, bar
+            )
             histories.append(history)
             candidates.append(run_params)
     best = min(range(restarts), key=lambda run: histories[run].best_val_loss)
     return FitResult(candidates[best], histories[best], histories)
+
+
+def _batch_gradient(model: MLP, split: Split, client: object | None):
+    """``(params, rows) -> (loss, gradient)`` on those training rows: in this process, or
+    split across the workers of a Dask ``client``."""
+    if client is not None:
+        from srcad.train.parallel import ShardedGradient
+
+        return ShardedGradient(client, model, split.x_train, split.y_train)
+    x, y = split.x_train, split.y_train
+    return lambda params, rows: model.value_and_grad(params, x[rows], y[rows])
 
 
 def _split(model, x, y, fraction, validation_data, seed, dtype) -> Split:
@@ -111,7 +129,7 @@ def _split(model, x, y, fraction, validation_data, seed, dtype) -> Split:
     return Split(x[train], y[train], x[val], y[val])
 
 
-def _train_run(model, params, optimizer, split, settings, seed, bar) -> History:
+def _train_run(model, gradient, params, optimizer, split, settings, seed, bar) -> History:
     epochs, batch_size, patience, min_delta, log_every = settings
     history = History(seed=seed)
     rng = np.random.default_rng((seed, 1))
@@ -120,7 +138,9 @@ def _train_run(model, params, optimizer, split, settings, seed, bar) -> History:
     for epoch in range(epochs):
         optimizer.set_epoch(epoch, epochs)
         started = time.perf_counter()
-        loss, norms = _run_epoch(model, params, optimizer, split, batch_size, rng, bar, epoch)
+        loss, norms = _run_epoch(
+            model, gradient, params, optimizer, len(split.x_train), batch_size, rng, bar, epoch
+        )
         _record(history, model, params, split, loss, norms, optimizer.lr, rng)
         history.seconds.append(time.perf_counter() - started)
         monitored = history.val_loss[-1] if history.val_loss else history.objective[-1]
@@ -142,17 +162,16 @@ def _train_run(model, params, optimizer, split, settings, seed, bar) -> History:
     return history
 
 
-def _run_epoch(model, params, optimizer, split, batch_size, rng, bar, epoch) -> tuple:
+def _run_epoch(model, gradient, params, optimizer, n_rows, batch_size, rng, bar, epoch) -> tuple:
     """Mean minibatch loss and mean per-layer gradient norms over one shuffled epoch."""
-    x, y = split.x_train, split.y_train
-    order = rng.permutation(len(x))
-    steps = len(x) // batch_size  # the remainder is left for a later epoch's shuffle
+    order = rng.permutation(n_rows)
+    steps = n_rows // batch_size  # the remainder is left for a later epoch's shuffle
     total = 0.0
     norms = np.zeros(model.n_layers)
     sampled = 0
     for step in range(steps):
         rows = order[step * batch_size : (step + 1) * batch_size]
-        value, grads = model.value_and_grad(params, x[rows], y[rows])
+        value, grads = gradient(params, rows)
         if not math.isfinite(value):
             raise FloatingPointError(
                 f"the training loss became {value} at epoch {epoch + 1}, step {step + 1}, with "
