@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from srcad.arguments import ArgSignature, Wrt
-from srcad.codegen import FunctionSpec, emit_module
+from srcad.codegen import FunctionSpec, emit_module, entry_name
 from srcad.errors import ArgumentTypeError, InternalError, SrcadError
 from srcad.forward import forward_graph
 from srcad.frontend import parse_function
@@ -70,6 +70,11 @@ class Compiled:
     @functools.cached_property
     def graph(self) -> Graph:
         return self.derive_graph()
+
+    @property
+    def body(self) -> Callable:
+        """The NumPy body, which a further derivative reads (see ``numpy_body``)."""
+        return numpy_body(self.fn)
 
     @functools.cached_property
     def random_draws(self) -> tuple[Eqn, ...]:
@@ -221,7 +226,8 @@ def _load(
     stem = f"{fun.__module__}.{fun.__qualname__}".replace("<", "").replace(">", "")
     suffix = spec.name.rsplit("_", 1)[-1]
     loaded = relies_on(
-        load_function(source, spec.body_name, f"{stem}_{suffix}", constants), lowered.world_reads
+        load_function(source, entry_name(graph, spec), f"{stem}_{suffix}", constants),
+        lowered.world_reads,
     )
     is_current = make_world_guard(lowered.world_reads)
     out_avals = tuple(atom.aval for atom in graph.outputs)
@@ -419,7 +425,15 @@ def relies_on(fn: Callable, world_reads: tuple[WorldRead, ...]) -> Callable:
     differentiated code) relies on the same facts (``srcad.lower.world.World.rely_on``), so
     that its guard notices when the inner code would be compiled differently."""
     fn.srcad_world_reads = world_reads  # type: ignore[attr-defined]
+    numpy_body(fn).srcad_world_reads = world_reads  # type: ignore[attr-defined]
     return fn
+
+
+def numpy_body(fn: Callable) -> Callable:
+    """The generated NumPy body of ``fn``: ``fn`` itself, or for scalar code (where ``fn``
+    tries a body on Python floats with ``math`` first) the body it falls back to."""
+    globals_ = getattr(fn, "__globals__", {})
+    return globals_.get(f"{getattr(fn, '__name__', '')}_unchecked", fn)
 
 
 def wrapper_function(

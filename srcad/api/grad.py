@@ -73,6 +73,8 @@ class Transformed:
     def __call__(self, *args, **kwargs):
         fast = self._fast
         if fast is not None and not kwargs and fast.guard(args) and fast.is_current():
+            if fast.is_final:
+                return fast.fn(*args)
             value, grads = fast.fn(*args)
             if fast.matches:
                 grads = match_arguments(grads, dict(zip(self._names, args, strict=True)), self.wrt)
@@ -113,10 +115,13 @@ class Transformed:
                 matches = not _same_objects(grads, raw_grads, self.wrt) or any(
                     call in compiled.source for call in MAY_BE_COMPLEX
                 )
+                # (value, grads) as generated: a float value needs no conversion
+                is_final = self.returns_value and not self.has_aux and not matches
+                is_final = is_final and type(value) is float
                 fast = (
                     None
                     if guard is None
-                    else _FastPath(guard, compiled.fn, matches, compiled.is_current)
+                    else _FastPath(guard, compiled.fn, matches, compiled.is_current, is_final)
                 )
                 self._fast_paths[signature] = fast
             self._fast = fast
@@ -165,7 +170,7 @@ class Transformed:
         if self.mode == "forward":
             raise ArgumentTypeError("differentiate the reverse-mode gradient (the default) again")
         compiled = self.compile(signature)
-        target = compiled.fn
+        target = compiled.body
         params = signature.params
         if self.returns_value:
             result = "value, grads"
@@ -198,7 +203,7 @@ class Transformed:
         refuse_repeated_draws(
             forward, sum(a.size for a in avals), "this second derivative", self.fun
         )
-        target = forward.fn
+        target = forward.body
         args = ", ".join(signature.params)
         lines, grads = [], []
         for j, aval in enumerate(avals):
@@ -240,12 +245,14 @@ def differentiable(fun: Callable) -> Callable:
 class _FastPath(NamedTuple):
     """The generated function for calls that pass ``guard`` while the world outside the
     function is as it was compiled for (``is_current``); ``matches`` when its gradients
-    need ``match_arguments`` on the way out."""
+    need ``match_arguments`` on the way out; ``is_final`` when ``fn``'s result is returned
+    as it is (``value_and_grad`` of scalar code: floats already)."""
 
     guard: Callable[[tuple], bool]
     fn: Callable
     matches: bool
     is_current: Callable[[], bool]
+    is_final: bool = False  # what fn returns is the result
 
 
 def _same_objects(grads: object, raw_grads: object, wrt: Wrt) -> bool:

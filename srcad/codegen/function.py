@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from srcad.codegen.expressions import literal
 from srcad.codegen.layout import checked_function
+from srcad.codegen.scalar_math import is_scalar_graph, math_lines
 from srcad.ir import Graph, Var
 from srcad.ir.prims import NUMPY, PRIMS, import_statement, module_spelling
 from srcad.ir.walk import walk_eqns
@@ -140,6 +141,18 @@ def parameter_names(emitter: Emitter) -> dict[int, str]:
     }
 
 
+def has_math_body(graph: Graph, spec: FunctionSpec) -> bool:
+    """Whether the module gets a body on Python floats with ``math`` (scalar code), tried
+    first by the checked function."""
+    return spec.compiled_for is not None and spec.is_checked and is_scalar_graph(graph)
+
+
+def entry_name(graph: Graph, spec: FunctionSpec) -> str:
+    """The function srcad calls, after its own layout check: the body, or for scalar code
+    the checked function, which tries the math body and falls back to the NumPy one."""
+    return spec.name if has_math_body(graph, spec) else spec.body_name
+
+
 def module_source(emitter: Emitter, prologue: list[str]) -> str:
     """The module: header comments, then the function (after the one that checks the
     layout, where there is one), ``prologue`` first in its body."""
@@ -151,21 +164,33 @@ def module_source(emitter: Emitter, prologue: list[str]) -> str:
     lines = [*(f"# {line}" for line in spec.header)]
     if emitter.constants:
         lines.append("# Names bound at load time: " + ", ".join(sorted(emitter.constants)))
-    lines += [*module_imports(emitter.graph), "", ""]
-    lines += [f"def {spec.body_name}({', '.join(parameters)}):", *_docstring(spec.docstring)]
     body = [piece for line in body for piece in line.split("\n")]
+    has_math = has_math_body(emitter.graph, spec)
+    imports = module_imports(emitter.graph)
+    if has_math and "import math" not in imports:
+        imports = ["import math", *imports]
+    lines += [*imports, "", ""]
+    lines += [f"def {spec.body_name}({', '.join(parameters)}):", *_docstring(spec.docstring)]
     lines += [f"    {line}" if line else "" for line in body]
+    if has_math:
+        lines += ["", "", f"def {spec.name}_math({', '.join(parameters)}):"]
+        lines += _docstring(f"{spec.body_name} with math's functions on Python floats.")
+        lines += [f"    {line}" if line else "" for line in math_lines(body)]
     source = "\n".join(lines) + "\n"
-    return _with_checked_function(spec, source, parameters)
+    return _with_checked_function(spec, source, parameters, has_math)
 
 
-def _with_checked_function(spec: FunctionSpec, source: str, parameters: list[str]) -> str:
+def _with_checked_function(
+    spec: FunctionSpec, source: str, parameters: list[str], has_math: bool
+) -> str:
     """``source`` with the public function, which checks the layout of its arguments
     before calling the body, in front of the body (none when the spec names no layout)."""
     if spec.compiled_for is None or not spec.is_checked:
         return source
     docstring = f"{spec.docstring} Only for the layout in the header: others raise ValueError."
-    checked = checked_function(spec.name, parameters, spec.compiled_for, _docstring(docstring))
+    checked = checked_function(
+        spec.name, parameters, spec.compiled_for, _docstring(docstring), has_math
+    )
     body = source.index(f"\ndef {spec.body_name}(") + 1
     return f"{source[:body]}{checked}\n\n{source[body:]}"
 

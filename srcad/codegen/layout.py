@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from srcad.codegen.formatting import formatted
+from srcad.codegen.scalar_math import fallback_call
 from srcad.ir import AVal
 from srcad.pytree import fields_of
 
@@ -41,7 +42,11 @@ MESSAGE_WIDTH = 84  # a piece of the message, quoted and indented, fits in 100 c
 
 
 def checked_function(
-    name: str, parameters: list[str], signature: ArgSignature, docstring: list[str]
+    name: str,
+    parameters: list[str],
+    signature: ArgSignature,
+    docstring: list[str],
+    has_math: bool = False,
 ) -> str:
     """The source of ``def name(parameters)``, which checks that the arguments are laid out
     as ``signature`` says, then returns what ``<name>_unchecked`` returns.
@@ -55,12 +60,23 @@ def checked_function(
         *docstring,
         *_test_lines(signature),
         *_raise_lines(name, signature),
-        f"    return {name}_unchecked({arguments})",
     ]
+    if has_math:  # scalar code: the math body first (srcad.codegen.scalar_math)
+        names = [p.split("=")[0] for p in parameters]
+        trees = signature.trees()
+        floats = {n for n in names if n not in trees or _is_float_leaf(trees[n])}
+        lines += fallback_call(name, names, floats)
+    else:
+        lines.append(f"    return {name}_unchecked({arguments})")
     source = "\n".join(lines) + "\n"
     if any(len(line) > LINE_LENGTH or "\\" in line for line in lines):
         return formatted(source)
     return source
+
+
+def _is_float_leaf(tree: object) -> bool:
+    """A Python float argument (the extra parameters, cotangents and tangents, are too)."""
+    return isinstance(tree, AVal) and tree.shape == () and tree.dtype == "float64"
 
 
 def _test_lines(signature: ArgSignature) -> list[str]:

@@ -206,7 +206,9 @@ def _jacobian(
         for position in _positions(lowering, out.shape, node):
             cotangent = np.zeros(out.shape, dtype=out.dtype)
             cotangent[position] = 1.0
-            _, grads = _pair(call(lowering, compiled.fn, [*target.values, cotangent[()]], {}, node))
+            _, grads = _pair(
+                call(lowering, compiled.body, [*target.values, cotangent[()]], {}, node)
+            )
             rows.append(grads)
         return np.reshape(np.stack(rows), out.shape + x.shape) if rows else np.zeros(out.shape)
     compiled = COMPILERS["forward"](function, target.signature, wrt)
@@ -215,7 +217,7 @@ def _jacobian(
     for position in _positions(lowering, x.shape, node):
         tangent = np.zeros(x.shape, dtype=x.dtype)
         tangent[position] = 1.0
-        _, value_dot = _pair(call(lowering, compiled.fn, [*target.values, tangent[()]], {}, node))
+        _, value_dot = _pair(call(lowering, compiled.body, [*target.values, tangent[()]], {}, node))
         columns.append(value_dot)
     stacked = np.stack(columns, axis=-1) if columns else np.zeros(out.shape + x.shape)
     return np.reshape(stacked, out.shape + x.shape)
@@ -264,7 +266,7 @@ def _jvp(
     wrt = Wrt.all_floats(target.signature, len(primals))
     compiled = COMPILERS["forward"](function, target.signature, wrt)
     leaves = _tangent_leaves(lowering, target.signature, wrt, tangents, node)
-    value, value_dot = _pair(call(lowering, compiled.fn, [*target.values, *leaves], {}, node))
+    value, value_dot = _pair(call(lowering, compiled.body, [*target.values, *leaves], {}, node))
     return value, value_dot
 
 
@@ -279,7 +281,7 @@ def _hvp(
     wrt = Wrt.all_floats(target.signature, len(primals))
     compiled = COMPILERS["forward"](gradient, target.signature, wrt)
     leaves = _tangent_leaves(lowering, target.signature, wrt, tangents, node)
-    _, product = _pair(call(lowering, compiled.fn, [*target.values, *leaves], {}, node))
+    _, product = _pair(call(lowering, compiled.body, [*target.values, *leaves], {}, node))
     return product[0] if len(primals) == 1 else product
 
 
@@ -347,7 +349,7 @@ def _pull_back(
     if keeps_a_while_tape(compiled.graph):
         grads = _forward_pull_back(lowering, target, wrt, cotangents, node, call)
     else:
-        _, grads = _pair(call(lowering, compiled.fn, [*target.values, *cotangents], {}, node))
+        _, grads = _pair(call(lowering, compiled.body, [*target.values, *cotangents], {}, node))
     result: list = [None] * len(primals)
     for n, g in zip(wrt.numbers, grads, strict=True):
         result[n] = unflatten(flatten(primals[n])[1], flatten(g)[0])  # the primal's classes
@@ -374,7 +376,9 @@ def _forward_pull_back(
             tangents[j] = np.zeros(aval.shape, dtype=aval.dtype)
             tangents[j][position] = 1.0
             tangents[j] = tangents[j][()]
-            _, value_dot = _pair(call(lowering, compiled.fn, [*target.values, *tangents], {}, node))
+            _, value_dot = _pair(
+                call(lowering, compiled.body, [*target.values, *tangents], {}, node)
+            )
             products = [
                 np.sum(d * v) for d, v in zip(flatten(value_dot)[0], cotangents, strict=True)
             ]
