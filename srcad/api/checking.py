@@ -12,7 +12,25 @@ from srcad.pytree import flatten, unflatten
 
 
 def numerical_grad(fun: Callable, *args, argnums: int | tuple = 0, eps: float = 1e-6):
-    """Central differences ``(f(x + eps) - f(x - eps)) / 2 eps`` for every element."""
+    """Central differences ``(f(x + eps) - f(x - eps)) / 2 eps`` for every element.
+
+    Two evaluations of ``fun`` per element of the differentiated arguments: the slow,
+    reliable reference that ``check_grad`` compares srcad's gradient with.
+
+    Args:
+        fun: a function returning a scalar (a non-scalar result is summed), called as
+            ``fun(*args)`` at the point ``args`` (pytrees of floats and arrays).
+        argnums: the argument (an int) or arguments (a tuple) to differentiate.
+        eps: the step.
+
+    Returns the gradient shaped like ``args[argnums]`` (a tuple of them for a tuple
+    ``argnums``).
+
+    Example:
+        >>> import numpy as np, srcad
+        >>> srcad.numerical_grad(lambda x: np.sum(x ** 2), np.array([1.0, -2.0])).round(6)
+        array([ 2., -4.])
+    """
     return Wrt.of(argnums).pick(
         _argument_gradient(fun, args, number, eps) for number in Wrt.of(argnums).numbers
     )
@@ -51,7 +69,15 @@ def _leaf_gradient(fun, args, argnums, leaves, treedef, index, eps):
 def check_grad(
     fun: Callable, *args, argnums: int | tuple = 0, rtol: float = 1e-5, atol: float = 1e-8
 ) -> None:
-    """Raise ``GradientMismatch`` if srcad's gradient differs from finite differences."""
+    """Raise ``GradientMismatch`` if srcad's gradient differs from finite differences.
+
+    An element fails when ``|srcad - numerical| > atol + rtol * |numerical|``; the error
+    names the argument, the element and both values. Returns None when all agree.
+
+    Example:
+        >>> import numpy as np, srcad
+        >>> srcad.check_grad(lambda x: np.sum(np.sin(x)), np.array([0.1, 0.2]))  # no error
+    """
     from srcad.api.grad import grad
 
     numbers = Wrt.of(argnums).numbers

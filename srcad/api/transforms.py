@@ -35,7 +35,15 @@ from srcad.runtime.errors import public_api
 @public_api
 def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple:
     """``(fun(*primals), directional derivative of fun at primals along tangents)``; primals,
-    tangents and outputs may be pytrees (each tangent shaped like its primal)."""
+    tangents and outputs may be pytrees (each tangent shaped like its primal).
+
+    One forward-mode pass: the Jacobian of ``fun`` times the tangents, without forming it.
+
+    Example:
+        >>> import numpy as np, srcad
+        >>> srcad.jvp(lambda x: x ** 2, (np.array([1.0, 3.0]),), (np.array([1.0, 0.0]),))
+        (array([1., 9.]), array([2., 0.]))
+    """
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ArgumentTypeError(f"jvp got {len(primals)} primals but {len(tangents)} tangents")
@@ -60,7 +68,16 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple:
 @public_api
 def vjp(fun: Callable, *primals) -> tuple:
     """``(fun(*primals), vjp_fn)``; ``vjp_fn(cotangent)`` returns one cotangent per primal.
-    The output may be a pytree of arrays; the cotangent then has its structure."""
+    The output may be a pytree of arrays; the cotangent then has its structure.
+
+    One reverse-mode pass per call of ``vjp_fn``: the cotangent times the Jacobian.
+
+    Example:
+        >>> import numpy as np, srcad
+        >>> value, vjp_fn = srcad.vjp(lambda x: x ** 2, np.array([1.0, 3.0]))
+        >>> vjp_fn(np.array([1.0, 1.0]))
+        (array([2., 6.]),)
+    """
     fun = differentiable(fun)
     arguments = bind_call(fun, primals, {})
     signature = signature_of(arguments, fun)
@@ -223,19 +240,47 @@ class _Jacobian:
 
 
 def jacfwd(fun: Callable, argnums: int | tuple = 0, **misspelled: object) -> Callable:
-    """The Jacobian of ``fun`` by forward mode (one tangent pass per input element)."""
+    """The Jacobian of ``fun`` by forward mode (one tangent pass per input element).
+
+    Returns a function of ``fun``'s arguments; each leaf Jacobian has shape
+    ``out_leaf.shape + in_leaf.shape`` (a tuple per output leaf for a tuple ``argnums``).
+
+    Example:
+        >>> import numpy as np, srcad
+        >>> srcad.jacfwd(lambda x: x ** 2)(np.array([1.0, 3.0]))
+        array([[2., 0.],
+               [0., 6.]])
+    """
     argnums = argnums_given(jacfwd, argnums, misspelled)  # type: ignore[assignment]
     return _Jacobian(fun, argnums, "forward")
 
 
 def jacrev(fun: Callable, argnums: int | tuple = 0, **misspelled: object) -> Callable:
-    """The Jacobian of ``fun`` by reverse mode (one backward pass per output element)."""
+    """The Jacobian of ``fun`` by reverse mode (one backward pass per output element).
+
+    Laid out as ``jacfwd``'s; cheaper than it when there are fewer outputs than inputs.
+
+    Example:
+        >>> import numpy as np, srcad
+        >>> srcad.jacrev(lambda x: np.sin(x) * 2.0)(np.array([0.0, 0.0]))
+        array([[2., 0.],
+               [0., 2.]])
+    """
     argnums = argnums_given(jacrev, argnums, misspelled)  # type: ignore[assignment]
     return _Jacobian(fun, argnums, "reverse")
 
 
 def hessian(fun: Callable, argnums: int | tuple = 0, **misspelled: object) -> Callable:
-    """Second derivatives of scalar ``fun``: forward mode over the generated gradient code."""
+    """Second derivatives of scalar ``fun``: forward mode over the generated gradient code.
+
+    Returns a function of ``fun``'s arguments giving an array of shape ``x.shape + x.shape``.
+
+    Example:
+        >>> import numpy as np, srcad
+        >>> srcad.hessian(lambda x: x[0] ** 2 * x[1])(np.array([1.0, 2.0]))
+        array([[4., 2.],
+               [2., 0.]])
+    """
     argnums = argnums_given(hessian, argnums, misspelled)  # type: ignore[assignment]
     return _Jacobian(grad(fun, argnums), argnums, "forward")
 
@@ -243,7 +288,15 @@ def hessian(fun: Callable, argnums: int | tuple = 0, **misspelled: object) -> Ca
 @public_api
 def hvp(fun: Callable, primals: tuple, tangents: tuple) -> object:
     """The Hessian of ``fun`` at ``primals`` times ``tangents``, without forming the
-    Hessian: one forward pass over the generated gradient code."""
+    Hessian: one forward pass over the generated gradient code.
+
+    Returns the product shaped like the primal (a tuple of them for several primals).
+
+    Example:
+        >>> import numpy as np, srcad
+        >>> srcad.hvp(lambda x: np.sum(x ** 3), (np.array([1.0, 2.0]),), (np.ones(2),))
+        array([ 6., 12.])
+    """
     primals, tangents = tuple(primals), tuple(tangents)
     argnums = tuple(range(len(primals)))
     _, product = jvp(grad(fun, argnums), primals, tangents)

@@ -101,12 +101,14 @@ class Explanation:
         return to_dot(self.graph, lines=lines, annotations=annotations)
 
 
-def explain(fun: Callable, *args, argnums: int | tuple = 0, precision: int = 4) -> Explanation:
+def explain(
+    fun: Callable, *args: object, argnums: int | tuple = 0, precision: int = 4
+) -> Explanation:
     """The grad table of ``fun(*args)``: every intermediate value and its adjoint.
 
     Args:
         fun: a function returning a scalar float.
-        args: the point at which the gradient is explained.
+        *args: the point at which the gradient is explained.
         argnums: the argument(s) differentiated; the others are constants.
         precision: digits shown by ``str()`` of the result.
 
