@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 
 import srcad
-from srcad.pytree import flatten
 
 RTOL = 1e-5
 ATOL = 1e-8
@@ -41,7 +40,7 @@ def check_report(function: Callable, args: tuple, argnums: int | tuple) -> tuple
     names = _parameter_names(function, len(args))
     max_absolute, max_relative, worst = 0.0, 0.0, None
     for number, g_exact, g_approx in zip(numbers, exact, approximate, strict=True):
-        exact_leaves, approx_leaves = flatten(g_exact)[0], flatten(g_approx)[0]
+        exact_leaves, approx_leaves = _leaves(g_exact), _leaves(g_approx)
         for k, (a, b) in enumerate(zip(exact_leaves, approx_leaves, strict=True)):
             a, b = np.asarray(a, float), np.asarray(b, float)
             if a.size == 0:
@@ -70,6 +69,18 @@ def _worst_element(exact: np.ndarray, approximate: np.ndarray, name: str) -> Wor
     index = ", ".join(str(int(i)) for i in position)
     where = f"{name}[{index}]" if exact.ndim else name
     return Worst(where, float(exact[position]), float(approximate[position]), float(excess.max()))
+
+
+def _leaves(tree: object) -> list[object]:
+    """The arrays and floats of a gradient, in a fixed order (both gradients compared have
+    the same structure)."""
+    if isinstance(tree, dict):
+        return [leaf for key in tree for leaf in _leaves(tree[key])]
+    if isinstance(tree, (tuple, list)):
+        return [leaf for item in tree for leaf in _leaves(item)]
+    if hasattr(tree, "__dataclass_fields__"):
+        return [leaf for key in tree.__dataclass_fields__ for leaf in _leaves(getattr(tree, key))]
+    return [tree]
 
 
 def _parameter_names(function: Callable, count: int) -> list[str]:
