@@ -26,6 +26,7 @@ STAGES = (
     ("srcad.passes",),
     ("srcad.codegen",),
     ("srcad.runtime",),
+    ("srcad.backends",),  # compiled variants of generated code (numba); uses runtime's loader
     ("srcad.pipeline",),
     ("srcad.api", "srcad.distributed"),  # grad hands calls with Dask arrays to distributed
     ("srcad", "srcad.tools"),

@@ -20,6 +20,7 @@ import numpy as np
 
 from srcad.api.signature import bind_call, signature_of
 from srcad.arguments import ArgSignature, Wrt
+from srcad.backends import NumbaBackend, require_numba
 from srcad.codegen.formatting import formatted
 from srcad.errors import (
     RAISED_ON_PURPOSE,
@@ -50,7 +51,13 @@ class Transformed:
     """A function returned by ``grad`` / ``value_and_grad``: compiles per signature."""
 
     def __init__(
-        self, fun: Callable, argnums: int | tuple, has_aux: bool, mode: str, returns_value: bool
+        self,
+        fun: Callable,
+        argnums: int | tuple,
+        has_aux: bool,
+        mode: str,
+        returns_value: bool,
+        backend: str = "numpy",
     ):
         if mode not in ("reverse", "forward"):
             raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
@@ -60,6 +67,8 @@ class Transformed:
         self.has_aux = has_aux
         self.mode = mode
         self.returns_value = returns_value
+        # backend="numba": the generated code compiled by numba (srcad.backends)
+        self.numba = NumbaBackend() if backend == "numba" else None
         self.last: Compiled | None = None
         self._signature = inspect.signature(fun)
         parameters = self._signature.parameters.values()
@@ -103,11 +112,12 @@ class Transformed:
             return self._result(plain_value(value), grads)
         signature = signature_of(arguments, self.fun)
         compiled = self.compile(signature)
-        value, raw_grads = compiled.fn(*arguments.values())
+        value, raw_grads = self._run(compiled, tuple(arguments.values()))
         grads = match_arguments(raw_grads, arguments, self.wrt)
         if plain:  # the next call laid out like this one takes the fast path
             fast = self._fast_paths.get(signature)
-            if fast is None or not fast.guard(args) or fast.fn is not compiled.fn:
+            fn = self._function(compiled)
+            if fast is None or not fast.guard(args) or fast.fn is not fn:
                 # guards take ~0.4 ms to write: reuse them per signature
                 guard = make_guard(args)
                 # the gradients go through like() on every call where they may need fitting,
@@ -121,11 +131,21 @@ class Transformed:
                 fast = (
                     None
                     if guard is None
-                    else _FastPath(guard, compiled.fn, matches, compiled.is_current, is_final)
+                    else _FastPath(guard, fn, matches, compiled.is_current, is_final)
                 )
                 self._fast_paths[signature] = fast
             self._fast = fast
         return self._result(plain_value(value), grads)
+
+    def _run(self, compiled: Compiled, args: tuple) -> tuple:
+        """``compiled.fn(*args)``, on this function's backend."""
+        if self.numba is None:
+            return compiled.fn(*args)
+        return self.numba.run(compiled, args)
+
+    def _function(self, compiled: Compiled) -> Callable:
+        """The function that ``_run`` calls for ``compiled`` (after its first call)."""
+        return compiled.fn if self.numba is None else self.numba.function(compiled)
 
     def _result(self, value: object, grads: object) -> object:
         if self.returns_value:
@@ -153,7 +173,7 @@ class Transformed:
         value = None
         for basis in unit_tangents(leaves):
             start.restore()
-            value, tangent = compiled.fn(*values, *basis)
+            value, tangent = self._run(compiled, (*values, *basis))
             scalar = tangent[0] if self.has_aux else tangent
             columns.append(float(np.sum(scalar)))
         if value is None:
@@ -363,7 +383,7 @@ def plain_value(value: object) -> object:
     return value
 
 
-BACKENDS = ("numpy",)
+BACKENDS = ("numpy", "numba")
 
 
 def grad(
@@ -381,8 +401,9 @@ def grad(
     tuple a tuple of gradients, each shaped like its argument (pytrees of floats and float
     arrays). ``has_aux=True``: ``fun`` returns ``(value, aux)`` and the result is
     ``(gradient, aux)``. ``mode="forward"`` computes the same gradient in forward mode.
-    ``backend``: the array library the generated code runs on (``"numpy"``). autograd's
-    spelling ``argnum=`` is accepted for ``argnums``.
+    ``backend``: what runs the generated code: ``"numpy"``, or ``"numba"``, which compiles it
+    with numba (``pip install "srcad[numba]"``; code numba cannot compile runs on NumPy, with
+    a warning naming the line). autograd's spelling ``argnum=`` is accepted for ``argnums``.
 
     srcad reads ``fun``'s source, compiles its gradient to Python source once per layout of
     the arguments (``srcad.source`` shows it) and reads globals, closures, attributes and
@@ -463,18 +484,34 @@ def _transform(
             f"backend={options['backend']!r} is not available; srcad generates code for "
             + ", ".join(repr(b) for b in BACKENDS)
         )
-    return Transformed(fun, options["argnums"], options["has_aux"], options["mode"], returns_value)
+    if options["backend"] == "numba":
+        require_numba()  # a missing numba is reported here, naming the extra to install
+    return Transformed(
+        fun,
+        options["argnums"],
+        options["has_aux"],
+        options["mode"],
+        returns_value,
+        options["backend"],
+    )
 
 
-def source(transformed_fn: Callable) -> str:
+def source(transformed_fn: Callable, backend: str = "numpy") -> str:
     """The generated source of a transformed function, formatted with black to be read (the
-    module srcad runs has the same statements, one per line)."""
+    module srcad runs has the same statements, one per line); ``backend="numba"``: the
+    variant of it that numba compiles."""
     last = getattr(transformed_fn, "last", None)
     if not hasattr(transformed_fn, "compile"):
         raise TypeError("srcad.source expects a function returned by srcad.grad and friends")
+    if backend not in BACKENDS:
+        raise ArgumentValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
     if last is None:
         _compile_for_scalars(transformed_fn)
-    return formatted(transformed_fn.last.source)
+    compiled = transformed_fn.last
+    if backend == "numba":
+        numba = getattr(transformed_fn, "numba", None) or NumbaBackend()
+        return formatted(numba.source(compiled))
+    return formatted(compiled.source)
 
 
 def _compile_for_scalars(transformed) -> None:

@@ -1,0 +1,258 @@
+"""backend="numba": the generated gradient compiled with numba (srcad.backends).
+
+The numba backend must give what the NumPy backend gives (to 1e-12 in float64) and what
+central differences give; where numba cannot compile the code it runs the NumPy code with a
+warning naming the generated line and the user's; without numba it says which extra to
+install. numba compiles take seconds: the tests that compile more than a small function are
+marked slow.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+
+import srcad
+from srcad.backends import BackendUnavailableError, NumbaFallbackWarning, numba_source
+
+
+@pytest.fixture
+def numba():
+    return pytest.importorskip("numba")
+
+
+def scalar(x, y, z):
+    a = np.sin(x) * y + np.exp(-z * x)
+    b = np.tanh(a * z) + np.log(1.0 + y * y)
+    return a * b / (1.0 + np.cos(y) ** 2) - np.sqrt(x * x + z * z)
+
+
+def arrays(w, x):
+    h = np.tanh(x @ w + 0.5)
+    return np.sum(h**2) + 0.1 * np.sum(w * w)
+
+
+def rnn(W, h, x):
+    for t in range(x.shape[0]):
+        h = np.tanh(W @ h + x[t])
+    return np.sum(h**2)
+
+
+def branches(x, y):
+    s = 0.0
+    for i in range(x.shape[0]):
+        if x[i] > 0:
+            s = s + x[i] * y
+        else:
+            s = s - np.sin(x[i]) * y * y
+    return s
+
+
+SCALE = np.array([1.0, 2.0, 3.0])
+
+
+def reads_a_global(x):
+    return np.sum(np.exp(x * SCALE))
+
+
+def einsum_loss(A, x):
+    y = A @ x
+    z = np.einsum("ij,j->i", A, y)
+    return np.sum(z**2)
+
+
+RNG = np.random.default_rng(0)
+CASES = {
+    "scalar": (scalar, (0.3, 0.5, 0.7), (0, 1, 2)),
+    "arrays": (arrays, (RNG.normal(size=(3, 2)), RNG.normal(size=(4, 3))), (0, 1)),
+    "rnn": (rnn, (RNG.normal(size=(4, 4)) / 2, RNG.normal(size=4), RNG.normal(size=(6, 4))), 0),
+    "branches": (branches, (np.array([0.5, -1.0, 2.0, -0.3]), 1.5), (0, 1)),
+    "global": (reads_a_global, (np.array([0.1, -0.2, 0.3]),), 0),
+}
+
+
+def _compiled_with_numba(fun, args, argnums):
+    """value_and_grad on the numba backend, checked to run numba-compiled code."""
+    transformed = srcad.value_and_grad(fun, argnums=argnums, backend="numba")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NumbaFallbackWarning)
+        result = transformed(*args)
+    assert transformed.numba.is_compiled(transformed.last)
+    return transformed, result
+
+
+def _assert_agrees(fun, args, argnums):
+    transformed, (value, grads) = _compiled_with_numba(fun, args, argnums)
+    expected_value, expected_grads = srcad.value_and_grad(fun, argnums=argnums)(*args)
+    assert math.isclose(value, expected_value, rel_tol=1e-12)
+    numerical = srcad.numerical_grad(fun, *args, argnums=argnums)
+    singles = (grads, expected_grads, numerical)
+    pairs = zip(*singles, strict=True) if isinstance(argnums, tuple) else [singles]
+    for got, expected, central in pairs:
+        assert type(got) is type(expected)
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got, central, rtol=1e-6, atol=1e-8)
+    # the second call takes the fast path, with the same result
+    again = transformed(*args)[1]
+    for got, expected in zip(
+        *[g if isinstance(argnums, tuple) else [g] for g in (again, grads)], strict=True
+    ):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_scalar_code_agrees_with_numpy_and_central_differences(numba):
+    _assert_agrees(*CASES["scalar"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["arrays", "rnn", "branches", "global"])
+def test_array_loop_and_branch_code_agrees(numba, case):
+    _assert_agrees(*CASES[case])
+
+
+@pytest.mark.slow
+def test_a_global_is_read_on_every_call(numba):
+    x = np.array([0.1, -0.2, 0.3])
+    transformed, (_, before) = _compiled_with_numba(reads_a_global, (x,), 0)
+    SCALE[1] = 5.0  # changed in place: numba must not have frozen the old values
+    try:
+        after = transformed(x)[1]
+        np.testing.assert_allclose(after, srcad.grad(reads_a_global)(x), rtol=1e-12)
+        assert not np.allclose(after, before)
+    finally:
+        SCALE[1] = 2.0
+
+
+def test_grad_returns_the_argument_layout(numba):
+    fun, args, argnums = CASES["scalar"]
+    grads = srcad.grad(fun, argnums=argnums, backend="numba")(*args)
+    assert isinstance(grads, tuple) and all(type(g) is float for g in grads)
+
+
+def test_what_numba_cannot_compile_runs_on_numpy_with_a_warning_naming_the_line(numba):
+    A, x = RNG.normal(size=(3, 3)), RNG.normal(size=3)
+    transformed = srcad.grad(einsum_loss, backend="numba")
+    with pytest.warns(NumbaFallbackWarning) as caught:
+        got = transformed(A, x)
+    message = str(caught[0].message)
+    line = inspect.getsourcelines(einsum_loss)[1] + 2  # z = np.einsum(...)
+    assert "einsum_loss" in message and "einsum" in message
+    assert f"from line {line}: " in message, message
+    np.testing.assert_allclose(got, srcad.grad(einsum_loss)(A, x), rtol=1e-12)
+    assert not transformed.numba.is_compiled(transformed.last)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warned once, not on every call
+        np.testing.assert_array_equal(transformed(A, x), got)
+    assert "numba could not compile" in srcad.source(transformed, backend="numba")
+
+
+def test_random_draws_stay_on_numpy(numba):
+    def noisy(w):
+        return np.sum(w * np.random.normal(size=3))
+
+    transformed = srcad.grad(noisy, backend="numba")
+    np.random.seed(3)
+    with pytest.warns(NumbaFallbackWarning, match="random"):
+        got = transformed(np.ones(3))
+    np.random.seed(3)
+    np.testing.assert_array_equal(got, np.random.normal(size=3))
+
+
+def test_a_missing_numba_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)  # `import numba` raises ImportError
+    with pytest.raises(BackendUnavailableError, match=r'pip install "srcad\[numba\]"'):
+        srcad.grad(scalar, backend="numba")
+    with pytest.raises(ImportError):
+        srcad.value_and_grad(scalar, backend="numba")
+    assert srcad.grad(scalar, argnums=(0, 1, 2))(0.3, 0.5, 0.7)  # NumPy needs no numba
+
+
+def test_an_unknown_backend_is_refused():
+    with pytest.raises(ValueError, match="backend='jax'"):
+        srcad.grad(scalar, backend="jax")
+
+
+def test_source_shows_the_numpy_code_and_the_numba_variant():
+    transformed = srcad.grad(scalar, argnums=(0, 1, 2))
+    transformed(0.3, 0.5, 0.7)
+    numpy_code = srcad.source(transformed)
+    numba_code = srcad.source(transformed, backend="numba")
+    assert "njit" not in numpy_code
+    assert "@numba.njit(cache=True" in numba_code
+    assert "def scalar_grad_unchecked(x, y, z, dout=1.0):" in numba_code
+    assert "# forward  (line" in numba_code  # the comments travel with the statements
+
+
+def test_the_variant_rewrites_reversed_ranges_and_lifts_reads_in_place():
+    source = textwrap.dedent('''\
+        import numpy as np
+
+
+        def f_grad_unchecked(x, y, dout=1.0):
+            """Doc."""
+            # read on every call: values from outside f
+            C = main_globals['C']
+            # forward  (line 3: for i in range(x.shape[0]):)
+            s = 0.0
+            for i in reversed(range(1, x.shape[0] + 1)):
+                s = s + x[i - 1] * C[0]
+            dy = np.zeros_like(y)
+            return s, {'x': s, 'y': dy}
+        ''')
+    variant = numba_source(source, "f_grad_unchecked", frozenset({"y"}))
+    assert "    for i in range((x.shape[0] + 1) - 1, 1 - 1, -1):" in variant
+    assert "    dy = 0.0" in variant  # a 0-d array in NumPy, a float for numba
+    wrapper, core = variant.split("@numba.njit(")
+    assert "    C = main_globals['C']\n    s, dy, = f_grad_unchecked_core(x, y, C)\n" in wrapper
+    assert "    return s, {'x': s, 'y': dy}" in wrapper  # the dict is built in Python
+    assert "def f_grad_unchecked_core(x, y, C):" in core
+    assert "    # forward  (line 3: for i in range(x.shape[0]):)" in core
+    assert core.rstrip().endswith("return s, dy,")
+    # it computes what the NumPy code computes
+    namespace = {"main_globals": {"C": np.array([2.0])}}
+    plain: dict = dict(namespace)
+    exec(compile(source, "<plain>", "exec"), plain)
+    checked: dict = dict(namespace, numba=_NoNumba())
+    exec(compile(variant.replace("import numba\n", ""), "<variant>", "exec"), checked)
+    x = np.array([1.0, 2.0, 3.0])
+    assert checked["f_grad_unchecked"](x, 1.5) == (12.0, {"x": 12.0, "y": 0.0})
+    assert plain["f_grad_unchecked"](x, 1.5)[0] == 12.0
+
+
+class _NoNumba:
+    """Stands in for the numba module: ``njit(...)`` returns the function itself."""
+
+    @staticmethod
+    def njit(*args, **kwargs):
+        return lambda fn: fn
+
+
+@pytest.mark.slow
+def test_a_second_process_loads_numba_s_disk_cache(numba, tmp_path):
+    script = textwrap.dedent("""\
+        import sys
+        sys.path.insert(0, {directory!r})
+        import numpy as np, srcad
+        from test_backend_numba import rnn, CASES
+        _, args, argnums = CASES["rnn"]
+        g = srcad.value_and_grad(rnn, argnums=argnums, backend="numba")
+        g(*args)
+        print(sum(g.numba.function(g.last).stats.cache_hits.values()))
+        """).format(directory=os.path.dirname(__file__))
+    environment = {**os.environ, "SRCAD_GENERATED_DIR": str(tmp_path)}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", script], env=environment, capture_output=True, text=True
+        )
+        for _ in range(2)
+    ]
+    assert [run.returncode for run in runs] == [0, 0], runs[0].stderr + runs[1].stderr
+    assert [run.stdout.split()[-1] for run in runs] == ["0", "1"]
