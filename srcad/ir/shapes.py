@@ -8,6 +8,8 @@ itself as the single source of truth.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from srcad.ir.graph import AVal
@@ -17,11 +19,30 @@ from srcad.ir.prims import COMPARISON, ELEMENTWISE, PRIMS
 def infer_avals(prim_name: str, avals: list[AVal], params: dict) -> tuple[AVal, ...]:
     """The output avals of ``prim_name`` applied to inputs with ``avals``.
 
-    Raises ValueError (with NumPy's message) when the shapes do not fit together.
+    Raises ValueError (with NumPy's message) when the shapes do not fit together. The
+    answer for the same primitive, avals and params is remembered (a loop body or a long
+    function asks the same question many times).
     """
     prim = PRIMS[prim_name]
     if prim.kind in (ELEMENTWISE, COMPARISON):
         return (_elementwise_aval(prim.name, avals),)
+    try:
+        key = (prim_name, tuple(avals), tuple(sorted(params.items())))
+        hash(key)
+    except TypeError:  # a param NumPy takes as a list or an array
+        return _evaluated_avals(prim_name, avals, params)
+    known = _KNOWN.get(key)
+    if known is None:
+        known = _KNOWN[key] = _evaluated_avals(prim_name, avals, params)
+    return known
+
+
+_KNOWN: dict[tuple, tuple[AVal, ...]] = {}
+
+
+def _evaluated_avals(prim_name: str, avals: list[AVal], params: dict) -> tuple[AVal, ...]:
+    """The avals of the primitive evaluated on stand-ins."""
+    prim = PRIMS[prim_name]
     positional, keywords = prim.arrange([_stand_in(a) for a in avals], params)
     out = prim.fn(*positional, **keywords)
     outs = out if isinstance(out, (tuple, list)) else (out,)
@@ -29,11 +50,21 @@ def infer_avals(prim_name: str, avals: list[AVal], params: dict) -> tuple[AVal, 
 
 
 def _elementwise_aval(prim_name: str, avals: list[AVal]) -> AVal:
-    shape = np.broadcast_shapes(*[a.shape for a in avals])
+    shapes = [a.shape for a in avals]
+    shape = shapes[0] if all(s == shapes[0] for s in shapes) else np.broadcast_shapes(*shapes)
     is_weak = all(a.is_weak for a in avals) and shape == ()
+    return AVal(
+        shape, _elementwise_dtype(prim_name, tuple((a.dtype, a.is_weak) for a in avals)), is_weak
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _elementwise_dtype(prim_name: str, kinds: tuple[tuple[str, bool], ...]) -> str:
+    """The dtype of an elementwise primitive on inputs of these (dtype, is_weak) kinds."""
+    stand_ins = [_scalar_stand_in(AVal((), dtype, is_weak)) for dtype, is_weak in kinds]
     with np.errstate(all="ignore"):
-        out = PRIMS[prim_name].fn(*[_scalar_stand_in(a) for a in avals])
-    return AVal(shape, np.asarray(out).dtype.name, is_weak)
+        out = PRIMS[prim_name].fn(*stand_ins)
+    return np.asarray(out).dtype.name
 
 
 def _scalar_stand_in(aval: AVal) -> object:
