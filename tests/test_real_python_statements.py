@@ -502,3 +502,21 @@ def test_the_statements_together_in_second_derivatives():
     _assert_gradients(everything, X, 0.7)
     hessian = srcad.hessian(everything_at)(X)
     np.testing.assert_allclose(hessian, _numerical_hessian(everything_at, X), atol=1e-6)
+
+
+# --- loops over the rows of an argument, of any length ----------------------------------------
+def recurrent(W, h, xs):
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + xs[t])
+    return np.sum(h**2) + np.sum(h)
+
+
+@pytest.mark.parametrize("steps", [0, 1, 2, 5])
+def test_a_loop_over_rows_of_any_length_including_one(steps):
+    rng = np.random.default_rng(steps)
+    W, h = rng.normal(size=(3, 3)) * 0.5, rng.normal(size=3)
+    xs = rng.normal(size=(steps, 3))
+    for argnums in (0, 1, 2):
+        gradient = srcad.grad(recurrent, argnums=argnums)(W, h, xs)
+        expected = srcad.numerical_grad(recurrent, W, h, xs, argnums=argnums)
+        np.testing.assert_allclose(gradient, expected, rtol=1e-6, atol=1e-9)

@@ -69,7 +69,7 @@ def _elementwise_dtype(prim_name: str, kinds: tuple[tuple[str, bool], ...]) -> s
 
 def _scalar_stand_in(aval: AVal) -> object:
     if aval.is_weak:
-        return {"float64": 0.5, "int64": 1, "bool": True}.get(aval.dtype, 0.5)
+        return {"float64": 0.5, "int64": 0, "bool": True}.get(aval.dtype, 0.5)  # 0: a valid position
     return (
         np.ones((), dtype=aval.dtype)
         if np.dtype(aval.dtype).kind not in "iu"
