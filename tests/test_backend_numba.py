@@ -118,6 +118,29 @@ def test_array_loop_and_branch_code_agrees(numba, case):
     _assert_agrees(*CASES[case])
 
 
+def vector_valued(x, y):
+    return np.tanh(x * y) + np.sin(x) ** 2 * y
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("transformation", ["jacfwd", "jacrev", "hessian"])
+def test_jacobians_and_hessians_on_numba_agree(numba, transformation):
+    if transformation == "hessian":
+        fun, args, argnums = scalar, (0.3, 0.5, 0.7), 0
+    else:
+        fun, args, argnums = vector_valued, (np.array([0.3, -0.5]), 0.7), (0, 1)
+    make = getattr(srcad, transformation)
+    compiled = make(fun, argnums, backend="numba")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NumbaFallbackWarning)
+        got = compiled(*args)
+    assert compiled.numba.is_compiled(compiled.last)
+    expected = make(fun, argnums)(*args)
+    pairs = zip(got, expected, strict=True) if isinstance(got, tuple) else [(got, expected)]
+    for mine, theirs in pairs:
+        np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.slow
 def test_a_global_is_read_on_every_call(numba):
     x = np.array([0.1, -0.2, 0.3])

@@ -20,7 +20,7 @@ import numpy as np
 
 from srcad.api.signature import bind_call, signature_of
 from srcad.arguments import ArgSignature, Wrt
-from srcad.backends import NumbaBackend, require_numba
+from srcad.backends import BACKENDS, NumbaBackend, backend_runner
 from srcad.codegen.formatting import formatted
 from srcad.errors import (
     RAISED_ON_PURPOSE,
@@ -68,7 +68,7 @@ class Transformed:
         self.mode = mode
         self.returns_value = returns_value
         # backend="numba": the generated code compiled by numba (srcad.backends)
-        self.numba = NumbaBackend() if backend == "numba" else None
+        self.numba = backend_runner(backend)
         self.last: Compiled | None = None
         self._signature = inspect.signature(fun)
         parameters = self._signature.parameters.values()
@@ -383,9 +383,6 @@ def plain_value(value: object) -> object:
     return value
 
 
-BACKENDS = ("numpy", "numba")
-
-
 def grad(
     fun: Callable | None = None,
     argnums: int | tuple = 0,
@@ -479,13 +476,6 @@ def _transform(
     """``Transformed(fun)``, or the decorator that makes it when ``fun`` is not given yet."""
     if fun is None:
         return functools.partial(transformation, **options)
-    if options["backend"] not in BACKENDS:
-        raise ArgumentValueError(
-            f"backend={options['backend']!r} is not available; srcad generates code for "
-            + ", ".join(repr(b) for b in BACKENDS)
-        )
-    if options["backend"] == "numba":
-        require_numba()  # a missing numba is reported here, naming the extra to install
     return Transformed(
         fun,
         options["argnums"],

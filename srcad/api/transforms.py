@@ -24,6 +24,7 @@ from srcad.api.grad import (
 )
 from srcad.api.signature import abstract_leaf, bind_call, signature_of
 from srcad.arguments import ArgSignature, Wrt, describe_tree
+from srcad.backends import backend_runner
 from srcad.errors import ArgumentTypeError, ArgumentValueError
 from srcad.ir import AVal
 from srcad.pipeline import Compiled, compile_forward, compile_reverse
@@ -154,11 +155,12 @@ class _Jacobian:
     of the differentiated argument (a tuple of them for a tuple ``argnums``), at each
     argument leaf an array of shape ``out_leaf.shape + in_leaf.shape``."""
 
-    def __init__(self, fun: Callable, argnums: object, mode: str):
+    def __init__(self, fun: Callable, argnums: object, mode: str, backend: str = "numpy"):
         fun = differentiable(fun)
         self.fun = fun
         self.wrt = Wrt.of(argnums)
         self.mode = mode
+        self.numba = backend_runner(backend)  # backend="numba": srcad.backends
         self.last: Compiled | None = None
         functools.update_wrapper(self, fun, updated=())
 
@@ -197,7 +199,7 @@ class _Jacobian:
                     tangents[start + i][position] = 1.0
                     tangents = [_as_tangent(t, x) for t, x in zip(tangents, flat, strict=True)]
                     draws.restore()
-                    _, value_dot = compiled.fn(*values, *tangents)
+                    _, value_dot = self._run(compiled, (*values, *tangents))
                     per_element.append(flatten(value_dot)[0])
                 columns[k, i] = per_element
             start += len(leaves)
@@ -211,12 +213,20 @@ class _Jacobian:
         for j, aval in enumerate(_output_avals(compiled)):
             for position in np.ndindex(aval.shape):
                 draws.restore()
-                _, grads = compiled.fn(*values, *_unit_cotangents(compiled, (j, position)))
+                _, grads = self._run(
+                    compiled, (*values, *_unit_cotangents(compiled, (j, position)))
+                )
                 grads = (grads,) if self.wrt.is_single else grads
                 for k, g in enumerate(grads):
                     for i, leaf in enumerate(flatten(g)[0]):
                         rows.setdefault((j, k, i), []).append(np.asarray(leaf))
         return rows
+
+    def _run(self, compiled: Compiled, args: tuple) -> tuple:
+        """``compiled.fn(*args)``, on this function's backend."""
+        if self.numba is None:
+            return compiled.fn(*args)
+        return self.numba.run(compiled, args)
 
     def _assemble(self, compiled: Compiled, values: list, arg_leaves: list, table: dict) -> object:
         out_avals = _output_avals(compiled)
@@ -239,11 +249,14 @@ class _Jacobian:
         return unflatten(compiled.out_tree, blocks)
 
 
-def jacfwd(fun: Callable, argnums: int | tuple = 0, **misspelled: object) -> Callable:
+def jacfwd(
+    fun: Callable, argnums: int | tuple = 0, *, backend: str = "numpy", **misspelled: object
+) -> Callable:
     """The Jacobian of ``fun`` by forward mode (one tangent pass per input element).
 
     Returns a function of ``fun``'s arguments; each leaf Jacobian has shape
     ``out_leaf.shape + in_leaf.shape`` (a tuple per output leaf for a tuple ``argnums``).
+    ``backend="numba"`` runs the passes compiled by numba, as ``srcad.grad`` does.
 
     Example:
         >>> import numpy as np, srcad
@@ -252,13 +265,16 @@ def jacfwd(fun: Callable, argnums: int | tuple = 0, **misspelled: object) -> Cal
                [0., 6.]])
     """
     argnums = argnums_given(jacfwd, argnums, misspelled)  # type: ignore[assignment]
-    return _Jacobian(fun, argnums, "forward")
+    return _Jacobian(fun, argnums, "forward", backend)
 
 
-def jacrev(fun: Callable, argnums: int | tuple = 0, **misspelled: object) -> Callable:
+def jacrev(
+    fun: Callable, argnums: int | tuple = 0, *, backend: str = "numpy", **misspelled: object
+) -> Callable:
     """The Jacobian of ``fun`` by reverse mode (one backward pass per output element).
 
     Laid out as ``jacfwd``'s; cheaper than it when there are fewer outputs than inputs.
+    ``backend`` as for ``jacfwd``.
 
     Example:
         >>> import numpy as np, srcad
@@ -267,13 +283,16 @@ def jacrev(fun: Callable, argnums: int | tuple = 0, **misspelled: object) -> Cal
                [0., 2.]])
     """
     argnums = argnums_given(jacrev, argnums, misspelled)  # type: ignore[assignment]
-    return _Jacobian(fun, argnums, "reverse")
+    return _Jacobian(fun, argnums, "reverse", backend)
 
 
-def hessian(fun: Callable, argnums: int | tuple = 0, **misspelled: object) -> Callable:
+def hessian(
+    fun: Callable, argnums: int | tuple = 0, *, backend: str = "numpy", **misspelled: object
+) -> Callable:
     """Second derivatives of scalar ``fun``: forward mode over the generated gradient code.
 
     Returns a function of ``fun``'s arguments giving an array of shape ``x.shape + x.shape``.
+    ``backend`` as for ``jacfwd``.
 
     Example:
         >>> import numpy as np, srcad
@@ -282,7 +301,7 @@ def hessian(fun: Callable, argnums: int | tuple = 0, **misspelled: object) -> Ca
                [2., 0.]])
     """
     argnums = argnums_given(hessian, argnums, misspelled)  # type: ignore[assignment]
-    return _Jacobian(grad(fun, argnums), argnums, "forward")
+    return _Jacobian(grad(fun, argnums), argnums, "forward", backend)
 
 
 @public_api

@@ -5,6 +5,7 @@ at load time, the function that computes) and returns a function computing the s
 or the NumPy function itself when the backend cannot take it. The NumPy source stays the
 readable artifact; a backend's variant of it is derived from that text, line for line.
 
+- ``choice``: the backend a transformation was asked for (``backend_runner``).
 - ``numba``: ``numba.njit(cache=True)`` over the generated body (``numba_source`` writes the
   variant, ``numba_backend`` compiles it, caches it on disk and falls back to NumPy with a
   warning naming the line numba refused).
@@ -12,6 +13,7 @@ readable artifact; a backend's variant of it is derived from that text, line for
 
 from __future__ import annotations
 
+from srcad.backends.choice import BACKENDS, backend_runner
 from srcad.backends.numba_backend import (
     BackendUnavailableError,
     NumbaBackend,
@@ -21,9 +23,11 @@ from srcad.backends.numba_backend import (
 from srcad.backends.numba_source import numba_source
 
 __all__ = [
+    "BACKENDS",
     "BackendUnavailableError",
     "NumbaBackend",
     "NumbaFallbackWarning",
+    "backend_runner",
     "numba_source",
     "require_numba",
 ]
