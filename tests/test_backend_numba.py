@@ -279,3 +279,31 @@ def test_a_second_process_loads_numba_s_disk_cache(numba, tmp_path):
     ]
     assert [run.returncode for run in runs] == [0, 0], runs[0].stderr + runs[1].stderr
     assert [run.stdout.split()[-1] for run in runs] == ["0", "1"]
+
+
+def tiny(x):
+    return x * x + np.sin(x)
+
+
+def test_a_generated_directory_that_cannot_be_written_compiles_without_the_cache(
+    numba, monkeypatch, tmp_path
+):
+    from srcad.backends import numba_backend
+
+    monkeypatch.setenv("SRCAD_GENERATED_DIR", str(tmp_path / "missing"))
+    monkeypatch.setattr(numba_backend, "write_file", lambda path, data: False)
+    transformed, (value, grad) = _compiled_with_numba(tiny, (0.5,), 0)
+    assert "cache=False" in transformed.numba.source(transformed.last)
+    assert math.isclose(grad, srcad.grad(tiny)(0.5), rel_tol=1e-12)
+
+
+def test_a_variant_srcad_cannot_write_runs_on_numpy(numba, monkeypatch):
+    from srcad.backends import numba_backend
+
+    def refuse(*args):
+        raise ValueError("a module of a new shape")
+
+    monkeypatch.setattr(numba_backend, "numba_source", refuse)
+    transformed = srcad.grad(tiny, backend="numba")
+    with pytest.warns(NumbaFallbackWarning, match="a module of a new shape"):
+        assert transformed(0.5) == srcad.grad(tiny)(0.5)

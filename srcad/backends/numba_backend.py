@@ -90,7 +90,13 @@ class NumbaBackend:
         variant = self._variants.get(compiled.fn)
         if variant is not None:
             return variant.fn(*args)
-        variant = _load_variant(compiled.fn, compiled.source, _float_parameters(compiled.fn, args))
+        try:
+            floats = _float_parameters(compiled.fn, args)
+            variant = _load_variant(compiled.fn, compiled.source, floats)
+        except (SyntaxError, ValueError, AssertionError) as error:  # a module of a new shape
+            variant = _Variant(compiled.source, Path(), compiled.fn, is_compiled=False)
+            why = f" (srcad could not write its numba variant: {error})"
+            return self._fall_back(compiled, variant, why, args)
         if compiled.random_draws:
             return self._fall_back(compiled, variant, RANDOM_DRAWS, args)
         numba = require_numba()
@@ -167,8 +173,9 @@ def _load_variant(numpy_fn: Callable, numpy_source: str, float_params: frozenset
     module = numpy_fn.__globals__.get("__name__", "srcad_generated.module").split(".")[-1]
     stem = f"{module}_numba_{digest.hexdigest()[:12]}"
     path = generated_dir() / f"{stem}.py"
-    if not path.exists():  # written once: numba's cache is keyed by the file's mtime
-        write_file(path, source)
+    # written once and never touched: numba's cache is keyed by the file's mtime
+    if not path.exists() and not write_file(path, source):
+        source = source.replace("cache=True", "cache=False")  # numba caches beside the file
     namespace = exec_module(source, path, stem, constants)
     _register(namespace)
     return _Variant(source, path, namespace[body], is_compiled=True)
