@@ -307,3 +307,23 @@ def test_a_variant_srcad_cannot_write_runs_on_numpy(numba, monkeypatch):
     transformed = srcad.grad(tiny, backend="numba")
     with pytest.warns(NumbaFallbackWarning, match="a module of a new shape"):
         assert transformed(0.5) == srcad.grad(tiny)(0.5)
+
+
+def test_a_list_of_arrays_stacked_after_a_loop_is_stacked_by_a_helper():
+    source = textwrap.dedent("""\
+        import numpy as np
+
+
+        def f_grad_unchecked(x, dout=1.0):
+            rows = []
+            for t in range(x.shape[0]):
+                rows.append(x[t] * 2.0)
+            stacked = np.array(rows)
+            return stacked.sum(), stacked
+        """)
+    variant = numba_source(source, "f_grad_unchecked")
+    assert "    stacked = stack_rows(rows)" in variant
+    namespace: dict = {"numba": _NoNumba()}
+    exec(compile(variant.replace("import numba\n", ""), "<variant>", "exec"), namespace)
+    x = np.arange(6.0).reshape(3, 2)
+    np.testing.assert_array_equal(namespace["f_grad_unchecked"](x)[1], 2.0 * x)

@@ -75,6 +75,7 @@ class _Variant:
     path: Path
     fn: Callable
     is_compiled: bool
+    dispatcher: object = None  # numba's: fn itself, or the core fn calls
 
 
 class NumbaBackend:
@@ -104,7 +105,10 @@ class NumbaBackend:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", numba.NumbaPerformanceWarning)
                 result = variant.fn(*args)
-        except numba.core.errors.NumbaError as error:
+        except Exception as error:
+            if getattr(variant.dispatcher, "signatures", None):
+                raise  # compiled, and the code raised when it ran: as the NumPy code would
+            # numba's typing and lowering errors, and its own failures (AssertionError)
             return self._fall_back(compiled, variant, _refusal(variant, error), args)
         self._variants[compiled.fn] = variant
         return result
@@ -178,7 +182,8 @@ def _load_variant(numpy_fn: Callable, numpy_source: str, float_params: frozenset
         source = source.replace("cache=True", "cache=False")  # numba caches beside the file
     namespace = exec_module(source, path, stem, constants)
     _register(namespace)
-    return _Variant(source, path, namespace[body], is_compiled=True)
+    dispatcher = namespace.get(f"{body}_core", namespace[body])
+    return _Variant(source, path, namespace[body], True, dispatcher)
 
 
 def _register(namespace: dict) -> None:
@@ -235,6 +240,8 @@ def _refusal(variant: _Variant, error: Exception) -> str:
         code, user_line = source_line(variant.source, line)
         where = f" at line {line} of {variant.path.name} ({code!r}"
         where += f", from {user_line})" if user_line else ")"
+    if not isinstance(error, require_numba().core.errors.NumbaError):
+        return f"{where}: numba failed with {type(error).__name__}: {text}"
     return f"{where}: {_reason(text)}"
 
 

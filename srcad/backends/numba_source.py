@@ -45,6 +45,21 @@ HEADER = "# numba variant of the module below: srcad.source(g) shows the NumPy c
 SOURCE_COMMENT = re.compile(r"^#\s*(?:forward|backward)?\s*\(?line (\d+)( in [\w.]+)?: (.*?)\)?$")
 
 
+# np.array(rows) of a list of equally shaped arrays (a tape of loop values to be multiplied
+# after the loop), which numba's np.array does not take
+STACK_HELPER = [
+    "",
+    "",
+    f"@numba.njit({NJIT_OPTIONS})",
+    "def stack_rows(rows):",
+    '    """np.array(rows) for a list of arrays of one shape."""',
+    "    stacked = np.empty((len(rows),) + rows[0].shape, rows[0].dtype)",
+    "    for k in range(len(rows)):",
+    "        stacked[k] = rows[k]",
+    "    return stacked",
+]
+
+
 @dataclass(frozen=True)
 class _Edit:
     """Replace the text of ``line`` (1-based) between columns ``start`` and ``end``."""
@@ -61,7 +76,8 @@ def numba_source(source: str, body_name: str, float_params: frozenset[str] = fro
     ``float_params``: the parameters that are Python floats (their ``np.zeros_like`` is 0.0)."""
     tree = ast.parse(source)
     body = _function(tree, body_name)
-    edits = _reversed_ranges(body) + _float_zeros(body, float_params)
+    stacks = _stacked_lists(body)
+    edits = _reversed_ranges(body) + _float_zeros(body, float_params) + stacks
     lines = _edited(source.splitlines(), edits)
     statements = _statements(body)
     prologue = _prologue(statements)
@@ -70,7 +86,8 @@ def numba_source(source: str, body_name: str, float_params: frozenset[str] = fro
         function = _split(body, lines, prologue, returned)
     else:
         function = [f"@numba.njit({NJIT_OPTIONS})", *_text(lines, body.lineno, body.end_lineno)]
-    return "\n".join([*_module_head(tree, lines), *function]) + "\n"
+    helpers = STACK_HELPER if stacks else []
+    return "\n".join([*_module_head(tree, lines), *function, *helpers]) + "\n"
 
 
 def _split(
@@ -262,6 +279,31 @@ def _float_zeros(body: ast.FunctionDef, float_params: frozenset[str]) -> list[_E
         if isinstance(name, ast.Name) and name.id in float_params - assigned:
             assert node.end_col_offset is not None
             edits.append(_Edit(node.lineno, node.col_offset, node.end_col_offset, "0.0"))
+    return edits
+
+
+def _stacked_lists(body: ast.FunctionDef) -> list[_Edit]:
+    """``np.array(rows)`` → ``stack_rows(rows)`` for a list ``rows`` the body starts empty
+    (``rows = []``) and appends arrays to (not numbers: numba's np.array takes those)."""
+    empty = {
+        target.id
+        for node in ast.walk(body)
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.List) and not node.value.elts
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    edits = []
+    for node in ast.walk(body):
+        if not (isinstance(node, ast.Call) and ast.unparse(node.func) == "np.array"):
+            continue
+        if node.keywords or len(node.args) != 1 or node.lineno != node.end_lineno:
+            continue
+        rows = node.args[0]
+        if isinstance(rows, ast.Name) and rows.id in empty:
+            assert node.end_col_offset is not None
+            edits.append(
+                _Edit(node.lineno, node.col_offset, node.end_col_offset, f"stack_rows({rows.id})")
+            )
     return edits
 
 
