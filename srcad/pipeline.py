@@ -39,7 +39,7 @@ from srcad.ir.verify import verify_graph
 from srcad.ir.walk import walk_eqns
 from srcad.ir.world import WorldRead, is_random_draw
 from srcad.lower import LoweredFunction, lower_function
-from srcad.passes import eliminate_dead_code, simplify_graph
+from srcad.passes import eliminate_dead_code, simplify_graph, sum_outer_products
 from srcad.pytree import TreeDef, plain_treedef, unflatten
 from srcad.reverse import reverse_graph
 from srcad.runtime import generated_dir, load_function
@@ -205,10 +205,11 @@ def _compile_forward(fun, signature, wrt, disk_key=None) -> Compiled:
 
 
 def _clean(graph: Graph) -> Graph:
-    """The derivative graph after the passes: simplified, and without what no output needs.
+    """The derivative graph after the passes: loop-carried sums of outer products as one
+    matrix product, simplified, and without what no output needs.
     (``eliminate_common_subexpressions`` is not run yet: it would merge a forward-mode
     primal value with its tangent's recomputation, which changes the generated code.)"""
-    for run_pass in (simplify_graph, eliminate_dead_code):
+    for run_pass in (sum_outer_products, simplify_graph, eliminate_dead_code):
         graph = run_pass(graph)
         if os.environ.get("SRCAD_VERIFY"):
             verify_graph(graph)

@@ -41,6 +41,10 @@ def rnn_grad_unchecked(W, h, xs, dout=1.0):
     # backward  (line 27: return np.sum(h))
     dh = np.broadcast_to(dout, shape=(3,))  # out = h.sum()
 
+    # backward  (line 26: h = np.tanh(W @ h + xs[t]))
+    left_factors = []
+    right_factors = []
+
     # backward  (line 25: for t in range(xs.shape[0]):)
     dW, dxs = np.zeros_like(W), np.zeros_like(xs)
     for t in reversed(range(xs.shape[0])):
@@ -49,5 +53,11 @@ def rnn_grad_unchecked(W, h, xs, dout=1.0):
         dt3 = dh * (1 - h_1**2)  # h_1 = np.tanh(W @ h + xs[t])
         dxs[t] += dt3  # t2 = xs[t]
         dh = dt3 @ W  # t1 = W @ h
-        dW = dW + np.outer(dt3, h_2)  # t1 = W @ h
-    return out, (dW, dh, dxs)
+        left_factors.append(dt3)
+        right_factors.append(h_2)
+
+    # backward  (line 26: h = np.tanh(W @ h + xs[t]))
+    left_stack = np.array(left_factors)
+    right_stack = np.array(right_factors)
+    dW_1 = dW + left_stack.T @ right_stack  # t1 = W @ h
+    return out, (dW_1, dh, dxs)

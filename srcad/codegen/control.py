@@ -262,6 +262,8 @@ def _tape_statement(emitter: Emitter, eqn: Eqn) -> str:
         values = [ast.unparse(emitter.operand(a)) for a in eqn.inputs[1:]]
         record = values[0] if len(values) == 1 else f"({', '.join(values)})"
         return f"{tape}.append({record})"
+    if eqn.prim == "tape_stack":
+        return f"{names.name(eqn.outputs[0])} = np.array({tape})"
     if eqn.prim == "tape_pop":
         popped = [names.name(v) for v in eqn.outputs[1:]]
         if not popped:

@@ -117,10 +117,10 @@ class _ToMath(ast.NodeTransformer):
     def visit_Call(self, node: ast.Call) -> ast.expr:  # noqa: N802 - ast's visitor name
         self.generic_visit(node)
         function = node.func
-        is_numpy = isinstance(function, ast.Attribute) and _is_name(function.value, "np")
-        if is_numpy and not node.keywords and function.attr in MATH_FUNCTIONS:  # type: ignore[union-attr]
-            spelling = MATH_FUNCTIONS[function.attr]  # type: ignore[union-attr]
-            node.func = ast.parse(spelling, mode="eval").body
+        if not isinstance(function, ast.Attribute) or not _is_name(function.value, "np"):
+            return node
+        if not node.keywords and function.attr in MATH_FUNCTIONS:
+            node.func = ast.parse(MATH_FUNCTIONS[function.attr], mode="eval").body
         return node
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.expr:  # noqa: N802 - ast's visitor name

@@ -8,7 +8,9 @@ axis)`` when the source wrote ``stop`` as the length of that axis of the array `
 (``range(xs.shape[0])``, ``for x in xs``): code generation may spell it so.
 ``while``: ``cond`` maps ``carried`` to a truth value, ``body`` maps ``carried`` to the next.
 The tape is a Python list that the forward sweep of a loop appends the values its backward
-sweep needs to (``tape_push``), and the backward sweep pops them back (``tape_pop``).
+sweep needs to (``tape_push``), and the backward sweep pops them back (``tape_pop``);
+``tape_stack`` makes an array of a tape of equally shaped arrays (``np.array(tape)``, see
+``srcad.passes.outer_sums``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ CONTROL = "control"
 TAPE = AVal((), "object")
 LOOP_PRIMS = ("for", "while")
 STRUCTURED_PRIMS = ("cond", *LOOP_PRIMS)
-TAPE_PRIMS = ("tape_new", "tape_push", "tape_pop", "tape_nonempty")
+TAPE_PRIMS = ("tape_new", "tape_push", "tape_pop", "tape_nonempty", "tape_stack")
 
 
 def _structured(*args, **params):

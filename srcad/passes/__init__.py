@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from srcad.passes.cse import eliminate_common_subexpressions
 from srcad.passes.dce import eliminate_dead_code
+from srcad.passes.outer_sums import sum_outer_products
 from srcad.passes.simplify import simplify_graph
 
-__all__ = ["eliminate_common_subexpressions", "eliminate_dead_code", "simplify_graph"]
+__all__ = [
+    "eliminate_common_subexpressions",
+    "eliminate_dead_code",
+    "simplify_graph",
+    "sum_outer_products",
+]
