@@ -1,8 +1,11 @@
-"""Seeing the cost: ``srcad.compare`` and ``srcad compare`` time the three gradient methods."""
+"""Seeing the cost: ``srcad.compare`` and ``srcad compare`` count and time the three gradient
+methods."""
 
 from __future__ import annotations
 
+import re
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +14,7 @@ import pytest
 import srcad
 from srcad.cli import main
 from srcad.tools.compare import time_call
+from srcad.tools.passes import count_passes, generated_function_names
 
 ROOT = Path(__file__).parent.parent
 
@@ -70,3 +74,77 @@ def test_cli_prints_the_table(capsys):
     out = capsys.readouterr().out
     for title in ("f itself", "numerical differences", "forward mode", "reverse mode"):
         assert title in out
+
+
+def test_passes_are_counted_per_method():
+    x = np.array([0.1, -0.2])
+    table = srcad.compare(layer, x, repeat=1, budget=0.2)
+    assert table.passes("function") == 1
+    assert table.passes("numerical") == 4  # two evaluations per input
+    assert table.passes("forward") == 2  # one tangent pass per input
+    assert table.passes("reverse") == 2  # one forward and one backward sweep
+    assert table.row("reverse").calls == 1
+    two = srcad.compare(lambda a, b: np.sum(a) * np.sum(b), x, np.ones(3), argnums=(0, 1), repeat=1)
+    assert two.passes("numerical") == 10 and two.passes("forward") == 5
+    assert two.passes("reverse") == 2
+
+
+def test_time_is_split_into_passes_and_overhead():
+    table = srcad.compare(layer, np.array([0.1, -0.2]), repeat=2, budget=0.2)
+    for row in table.rows[1:]:
+        assert row.pass_seconds > 0 and row.overhead >= 0, row
+        assert row.overhead <= row.seconds
+        if row.overhead > 0:
+            assert row.overhead + row.calls * row.pass_seconds == pytest.approx(row.seconds)
+    text = str(table)
+    assert "overhead" in text and "one pass" in text
+    assert "time = overhead + passes x one pass" in text
+
+
+def add_one(v):
+    return v + 1
+
+
+def add_one_twice(v):
+    return add_one(add_one(v))
+
+
+def test_count_passes_counts_outermost_calls_and_replays_the_first():
+    results = []
+    count = count_passes(
+        lambda: results.extend(add_one_twice(k) for k in (10, 20, 30)),
+        frozenset({"add_one_twice", "add_one"}),
+    )
+    assert results == [12, 22, 32]
+    assert count.calls == 3  # add_one, called from add_one_twice, is inside a pass
+    assert count.first is not None and count.first() == 12  # the first call, replayed
+    names = generated_function_names("import numpy as np\ndef f_grad(x):\n    return x\n")
+    assert names == frozenset({"f_grad"})
+
+
+def test_cli_thousand_inputs_reverse_mode_wins_in_evaluations_of_f(tmp_path, capsys):
+    module = tmp_path / "wide.py"
+    module.write_text(textwrap.dedent("""
+            import numpy as np
+
+            w = np.linspace(-1.0, 1.0, 1000)
+
+            def wide(x):
+                return np.sum(np.tanh(x) * w)
+
+            EXAMPLE_ARGS = {"wide": (np.linspace(0.0, 1.0, 1000),)}
+            """))
+    assert main(["compare", f"{module}:wide", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "(1000 inputs)" in out
+    ratios = dict(re.findall(r"(numerical differences|forward mode) ([0-9.e+]+)x", out))
+    assert float(ratios["forward mode"]) >= 100, out
+    assert float(ratios["numerical differences"]) >= 100, out
+    assert "2000 evaluations" in out and "1000 tangent passes" in out
+    assert "1 forward + 1 backward" in out
+
+
+def test_the_docstring_example_runs():
+    import doctest
+
+    assert doctest.testmod(sys.modules["srcad.tools.compare"]).failed == 0

@@ -1,10 +1,16 @@
-"""Seeing the cost: time numerical differences, forward mode and reverse mode on one input.
+"""Seeing the cost: count and time numerical differences, forward mode and reverse mode.
 
-Sits on top of the public API (``numerical_grad``, ``grad``, ``grad(mode="forward")``) and
-reports each method's time as a multiple of one evaluation of the function. For a function
-of n inputs and one output, central differences cost about 2n evaluations and forward mode
-about n tangent passes, while reverse mode costs a small constant (typically 2 to 5): the
-cheap-gradient principle that makes back-propagation work.
+Sits on top of the public API (``numerical_grad``, ``grad``, ``grad(mode="forward")``). For a
+function of n inputs and one output it reports, per method:
+
+- the *passes* it makes, counted while it runs: central differences evaluate f 2n times,
+  forward mode runs n tangent passes (each a small multiple of one evaluation of f), reverse
+  mode one forward and one backward sweep whatever n is (the cheap-gradient principle that
+  makes back-propagation work);
+- its time, in seconds and as a multiple of one evaluation of f, split into the time spent in
+  the passes (their number times one pass timed alone) and the overhead around them
+  (argument checks, Python calls, unit vectors between passes). For a small f the overhead
+  can dominate the time and hide the n / 2n / constant shape that the counts show.
 """
 
 from __future__ import annotations
@@ -21,27 +27,35 @@ import numpy as np
 from srcad.api.checking import numerical_grad
 from srcad.api.grad import grad, source
 from srcad.pytree import flatten
+from srcad.tools.cost_text import format_table
+from srcad.tools.passes import CountingFunction, PassCount, count_passes, generated_function_names
 
 METHODS = ("numerical", "forward", "reverse")
-TITLES = {
-    "function": "f itself",
-    "numerical": "numerical differences",
-    "forward": "forward mode",
-    "reverse": "reverse mode",
-}
+# evaluations of f per counted call: a reverse-mode call is a forward and a backward sweep
+PASSES_PER_CALL = {"function": 1, "numerical": 1, "forward": 1, "reverse": 2}
 
 
 @dataclass(frozen=True)
 class CostRow:
-    """One method: seconds per gradient and that time as a multiple of one call of f.
+    """One method: its passes (counted) and its time (measured).
 
-    ``seconds`` and ``multiple`` are None when the method could not run (``note`` says why).
+    ``calls`` counts evaluations of f (central differences), tangent passes (forward mode) or
+    runs of the gradient code (reverse mode, each one forward and one backward sweep);
+    ``passes`` is that in evaluations of f, each pass counted as one. ``seconds`` is the time
+    of one gradient and ``multiple`` that time over one call of f; ``pass_seconds`` is one pass
+    timed alone and ``overhead`` the time outside the passes (``seconds - calls *
+    pass_seconds``). A field is None when it could not be measured; ``note`` says why when
+    the method could not run at all.
     """
 
     method: str
     seconds: float | None
     multiple: float | None
     note: str = ""
+    calls: int | None = None
+    passes: int | None = None
+    pass_seconds: float | None = None
+    overhead: float | None = None
 
 
 @dataclass(frozen=True)
@@ -58,33 +72,22 @@ class CostTable:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def row(self, method: str) -> CostRow | None:
+        """The row of ``method`` ("function", "numerical", "forward", "reverse"), or None."""
+        return next((row for row in self.rows if row.method == method), None)
+
     def multiple(self, method: str) -> float | None:
-        """The multiple of ``method`` ("numerical", "forward", "reverse"), or None."""
-        for row in self.rows:
-            if row.method == method:
-                return row.multiple
-        return None
+        """The time of ``method`` as a multiple of one evaluation of f, or None."""
+        row = self.row(method)
+        return None if row is None else row.multiple
+
+    def passes(self, method: str) -> int | None:
+        """The passes ``method`` made, counted in evaluations of f, or None."""
+        row = self.row(method)
+        return None if row is None else row.passes
 
     def __str__(self) -> str:
-        lines = [
-            f"cost of the gradient of {self.function} ({self.n_inputs} inputs), "
-            "as a multiple of one evaluation"
-        ]
-        header = ("method", "time", "x f", "note")
-        body = [
-            (TITLES.get(row.method, row.method), _seconds(row.seconds), _multiple(row), row.note)
-            for row in self.rows
-        ]
-        widths = [max(len(r[k]) for r in [header, *body]) for k in range(len(header))]
-        for k, row in enumerate([header, *body]):
-            cells = [
-                cell.rjust(width) if column in (1, 2) else cell.ljust(width)
-                for column, (cell, width) in enumerate(zip(row, widths, strict=True))
-            ]
-            lines.append("  ".join(cells).rstrip())
-            if k == 0:
-                lines.append("  ".join("-" * width for width in widths))
-        return "\n".join(lines) + "\n"
+        return format_table(self)
 
 
 def compare(
@@ -95,11 +98,20 @@ def compare(
     repeat: int = 5,
     budget: float = 2.0,
 ) -> CostTable:
-    """Time each gradient method in ``methods`` on ``args``, relative to ``fun(*args)``.
+    """Count the passes of each gradient method in ``methods`` and time it, relative to
+    ``fun(*args)``.
 
     Each time is the minimum over up to ``repeat`` runs (fewer when one run takes longer
     than ``budget`` / ``repeat`` seconds). A method that fails, and forward mode while it
     is not available, gets a row without a time and a note saying why.
+
+    Example:
+        >>> import numpy as np, srcad
+        >>> def f(x):
+        ...     return np.sum(np.tanh(x))
+        >>> table = srcad.compare(f, np.ones(50), repeat=1, budget=0.1)
+        >>> table.passes("numerical"), table.passes("forward"), table.passes("reverse")
+        (100, 50, 2)
     """
     unknown = set(methods) - set(METHODS)
     if unknown:
@@ -113,45 +125,73 @@ def compare(
     # Timed again afterwards: one slow measurement of f (a busy machine) would make every
     # method look cheap.
     baseline = min(baseline, time_call(lambda: fun(*args), repeat, budget))
-    rows = [CostRow("function", baseline, 1.0)]
+    rows = [CostRow("function", baseline, 1.0, calls=1, passes=1, pass_seconds=baseline)]
     for row in measured:
         multiple = None if row.seconds is None else row.seconds / baseline
         rows.append(replace(row, multiple=multiple))
-    return CostTable(fun.__name__, _count_inputs(args, argnums), tuple(rows))
+    return CostTable(getattr(fun, "__name__", "f"), _count_inputs(args, argnums), tuple(rows))
 
 
-def _gradient_function(method: str, fun: Callable, argnums: int | tuple) -> Callable:
-    """The function computing the gradient of ``fun`` by ``method``."""
-    if method == "forward":
-        return grad(fun, argnums=argnums, mode="forward")
-    if method == "reverse":
-        return grad(fun, argnums=argnums)
+def _gradient_function(
+    method: str, fun: Callable, argnums: int | tuple
+) -> tuple[Callable, CountingFunction | None]:
+    """The function computing the gradient of ``fun`` by ``method``, and for central
+    differences the counter around ``fun`` that counts its evaluations."""
+    if method in ("forward", "reverse"):
+        return grad(fun, argnums=argnums, mode=method), None
+    counted = CountingFunction(fun)
 
     def gradient(*args):
-        return numerical_grad(fun, *args, argnums=argnums)
+        return numerical_grad(counted, *args, argnums=argnums)
 
-    return gradient
+    return gradient, counted
 
 
 def _timed_row(
     method: str,
-    make: Callable[[], Callable],
+    make: Callable[[], tuple[Callable, CountingFunction | None]],
     args: tuple,
     reference: object,
     repeat: int,
     budget: float,
 ) -> CostRow:
     try:
-        call = make()
+        call, counter = make()
         result = call(*args)
         problem = _forward_problem(call) if method == "forward" else ""
         if problem:
             return CostRow(method, None, None, problem)
+        count = _count(call, args, counter)
         seconds = time_call(lambda: call(*args), repeat, budget)
     except Exception as error:  # noqa: BLE001 - a method that fails is reported, not raised
         return CostRow(method, None, None, f"n/a: {type(error).__name__}: {_first_line(error)}")
     note = "" if method == "reverse" else _agreement(result, reference)
-    return CostRow(method, seconds, None, note)
+    return _split_time(CostRow(method, seconds, None, note), count, repeat, budget)
+
+
+def _count(call: Callable, args: tuple, counter: CountingFunction | None) -> PassCount:
+    """The passes of one more call of ``call``: the evaluations ``counter`` counts, or
+    without one, the runs of the generated code (the functions its module defines)."""
+    if counter is None:
+        return count_passes(lambda: call(*args), generated_function_names(source(call)))
+    counter.count = PassCount()
+    call(*args)
+    count = counter.count
+    counter.count = PassCount()  # later calls (the timing runs) count elsewhere
+    return count
+
+
+def _split_time(row: CostRow, count: PassCount, repeat: int, budget: float) -> CostRow:
+    """``row`` with its passes, one pass timed alone and the overhead around the passes."""
+    if count.calls == 0:
+        return row
+    passes = count.calls * PASSES_PER_CALL[row.method]
+    row = replace(row, calls=count.calls, passes=passes)
+    if count.first is None or row.seconds is None:
+        return row
+    one_pass = time_call(count.first, repeat, budget)
+    overhead = max(0.0, row.seconds - count.calls * one_pass)
+    return replace(row, pass_seconds=one_pass, overhead=overhead)
 
 
 def _forward_problem(call: Callable) -> str:
@@ -206,19 +246,6 @@ def _count_inputs(args: tuple, argnums: int | tuple) -> int:
     numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     leaves = [leaf for n in numbers for leaf in flatten(args[n])[0]]
     return int(sum(np.size(leaf) for leaf in leaves))
-
-
-def _seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds * 1e9:.3g} ns"
-
-
-def _multiple(row: CostRow) -> str:
-    return "n/a" if row.multiple is None else f"{row.multiple:.1f}"
 
 
 def _first_line(error: Exception) -> str:
