@@ -8,6 +8,8 @@ function, in reverse and forward mode, and, after the world outside the function
 (a global), again at that moment.
 """
 
+# ruff: noqa: UP031, UP032 - old-style formatting, as people write it, is tested here
+
 from __future__ import annotations
 
 import sys
@@ -125,6 +127,45 @@ def test_print_reads_a_changed_global_on_the_next_call(capsys, monkeypatch):
     monkeypatch.setattr(sys.modules[__name__], "SCALE", 3.0)
     assert _printed(capsys, lambda: g(X)) == _printed(capsys, lambda: scaled_report(X))
     _assert_gradients(scaled_report, X)
+
+
+def old_style_reports(x, w):
+    y = np.tanh(x) * w
+    print("loss %.3f, max %+9.2e, %-6s|%8s|%%" % (np.sum(y), np.max(y), "ok", np.min(y)))
+    print("mean {0:.4f} of {n} ({1}) {0:>10.2f}".format(np.mean(y), "y", n=x.shape[0]))
+    print("{} and {:.1f}".format("auto", np.max(y)))
+    print("scale %s" % SCALE, "first %.2f" % y[0])
+    return np.sum(y**2)
+
+
+def test_percent_and_format_method_print_as_the_plain_function(capsys, monkeypatch):
+    expected = _printed(capsys, lambda: old_style_reports(X, 1.5))
+    for transform in (srcad.grad, srcad.value_and_grad):
+        assert _printed(capsys, lambda t=transform: t(old_style_reports)(X, 1.5)) == expected
+    forward = srcad.grad(old_style_reports, argnums=1, mode="forward")
+    assert _printed(capsys, lambda: forward(X, 1.5)) == expected
+    monkeypatch.setattr(sys.modules[__name__], "SCALE", 3.0)
+    again = _printed(capsys, lambda: srcad.grad(old_style_reports)(X, 1.5))
+    assert again == _printed(capsys, lambda: old_style_reports(X, 1.5))
+    _assert_gradients(old_style_reports, X, 1.5)
+
+
+def truncating_percent(x):
+    print("%d" % np.sum(x))
+    return np.sum(x)
+
+
+def named_field(x):
+    print("{total.real:.2f}".format(total=np.sum(x)))
+    return np.sum(x)
+
+
+@pytest.mark.parametrize("fun", [truncating_percent, named_field], ids=lambda f: f.__name__)
+def test_formats_without_an_exact_f_string_are_refused_at_the_line(fun):
+    with pytest.raises(
+        srcad.UnsupportedSyntax, match=r"test_real_python_statements.py:\d+: .*f-string"
+    ):
+        srcad.grad(fun)(X)
 
 
 # --- assert -------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ from srcad.lower.context import Inlining, Lowering
 from srcad.lower.dispatch import evaluate, lowers_expression
 from srcad.lower.expressions import mapping_of, run_static, starred_values
 from srcad.lower.iteration import Enumerated, Zipped, first_item, structured_iteration
+from srcad.lower.literals import method_formatted
 from srcad.lower.objects import call_object, is_object_call
 from srcad.lower.transforms import call_transformation, is_transformation
 from srcad.lower.world import Outside, outside_call, outside_callee
@@ -120,6 +121,9 @@ def call(
     is_inlined = is_user_function(function) or isinstance(function, LocalFunction)
     if not is_inlined and any(isinstance(v, Selection) for v in call_leaves(args, kwargs)):
         return _call_on_selection(function, args, kwargs)
+    if is_traced and _is_str_format(function):  # "loss {:.3f}".format(loss)
+        template: Any = getattr(function, "__self__", "")
+        return method_formatted(lowering, template, list(args), dict(kwargs), node)
     if is_traced and function is math.log and len(args) == 2:
         return traced_builtin(lowering, math.log, args, kwargs, node)
     if is_traced and function is np.array and len(args) == 1:
@@ -148,6 +152,12 @@ def call(
     if is_user_function(function) or isinstance(function, LocalFunction):
         return _inline(lowering, function, args, kwargs, node)
     return _call_python(lowering, function, args, kwargs, node, is_traced)
+
+
+def _is_str_format(function: object) -> bool:
+    return isinstance(getattr(function, "__self__", None), str) and (
+        getattr(function, "__name__", "") == "format"
+    )
 
 
 def _is_numpy_scalar_type(function: object) -> bool:

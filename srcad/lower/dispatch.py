@@ -31,6 +31,8 @@ X = TypeVar("X", bound=ExpressionRule)
 
 STATEMENTS: dict[type[ast.stmt], StatementRule] = {}
 EXPRESSIONS: dict[type[ast.expr], ExpressionRule] = {}
+# "loss %.3f" % loss: the rule that formats a string with values from data, by operator
+STRING_FORMATS: dict[type[ast.operator], Callable[..., object]] = {}
 
 
 def lowers_statement(*kinds: type[ast.stmt]) -> Callable[[S], S]:

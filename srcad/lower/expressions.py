@@ -19,7 +19,7 @@ import numpy as np
 from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax
 from srcad.ir import Const
 from srcad.ir.builder import SAME_AS_NUMPY, StaticValueNeeded, TraceError, Tracer
-from srcad.lower.dispatch import evaluate, lowers_expression
+from srcad.lower.dispatch import STRING_FORMATS, evaluate, lowers_expression
 from srcad.lower.iteration import static_items
 from srcad.lower.world import Outside
 
@@ -143,6 +143,8 @@ def evaluate_binary(lowering: Lowering, node: ast.BinOp) -> object:
 
 def binary(lowering: Lowering, op: ast.operator, left: object, right: object, node: Node) -> object:
     """``left op right``: an equation for data, Python's result for compile-time values."""
+    if isinstance(left, str) and type(op) in STRING_FORMATS and contains_tracer(right):
+        return STRING_FORMATS[type(op)](lowering, left, right, node)  # "loss %.3f" % loss
     _require_static(lowering, op, (left, right), node)
     if isinstance(left, Tracer) or isinstance(right, Tracer):
         return BINARY_OPERATORS[type(op)](left, right)

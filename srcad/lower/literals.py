@@ -8,6 +8,11 @@ checked on every call) is formatted now; one that formats values computed from d
 Before:  print(f"x {x.shape}: {np.sum(x):.2f}")
 After:   s = sum(x); t = format_string(s, pieces=("x (3,): ", (0, "", ".2f"))); print(t)
 
+Old-style and ``str.format`` formatting of values from data become the same equation when
+they translate exactly to format specs: ``"loss %.3f" % loss`` and ``"loss {:.3f}".format(loss)``
+are ``f"loss {loss:.3f}"``. Conversions with another meaning for floats (``%d`` truncates) and
+named or nested fields are refused with a clear error.
+
 A set display of compile-time values (``len({1, 2})``) is a Python set; a set of values
 computed from data is refused (which of them are equal depends on the data).
 """
@@ -15,18 +20,20 @@ computed from data is refused (which of them are equal depends on the data).
 from __future__ import annotations
 
 import ast
+import re
+import string
 from typing import TYPE_CHECKING
 
 from srcad.errors import UnsupportedSyntax
 from srcad.ir import AVal, Const, Eqn
 from srcad.ir.builder import Tracer
-from srcad.lower.dispatch import evaluate, lowers_expression
+from srcad.lower.dispatch import STRING_FORMATS, evaluate, lowers_expression
 from srcad.lower.expressions import run_static
 from srcad.lower.world import Outside
 from srcad.pytree import flatten
 
 if TYPE_CHECKING:
-    from srcad.lower.context import Lowering
+    from srcad.lower.context import Lowering, Node
 
 STRING = AVal((), "object")
 CONVERSIONS = {-1: "", ord("s"): "s", ord("r"): "r", ord("a"): "a"}
@@ -102,6 +109,97 @@ def _format_string(lowering: Lowering, pieces: list[Piece]) -> Tracer:
     params = (("pieces", tuple(spelled)),)
     builder.emit(Eqn("format_string", tuple(inputs), (out,), params, builder.loc, builder.role))
     return builder.tracer(out)
+
+
+# %[flags][width][.precision]type, as str % values reads it (no mapping keys, no *)
+PERCENT = re.compile(r"%([-+ #0]*)(\d*)(?:\.(\d+))?([a-zA-Z%])")
+PERCENT_TYPES = set("eEfFgGsr")
+PERCENT_FLAGS = {"-": "<", "+": "+", " ": " ", "#": "#", "0": "0"}
+
+
+def percent_formatted(lowering: Lowering, template: str, values: object, node: Node) -> object:
+    """``template % values`` where the values hold data: an f-string's equation."""
+    items = list(values) if isinstance(values, tuple) else [values]
+    pieces: list[Piece] = []
+    position = 0
+    for match in PERCENT.finditer(template):
+        pieces.append(template[position : match.start()])
+        position = match.end()
+        flags, width, precision, kind = match.groups()
+        if kind == "%":
+            pieces.append("%")
+            continue
+        if kind not in PERCENT_TYPES or not items:
+            raise _unformattable(lowering, f"%{kind}", node)
+        spec = "".join(PERCENT_FLAGS[f] for f in flags) + width
+        spec += f".{precision}" if precision else ""
+        value = items.pop(0)
+        if kind in "sr":  # %10s pads on the left, format() pads text on the right
+            spec = ("<" if "-" in flags else ">") + width if width else ""
+            pieces.append(_value_piece(lowering, value, kind, spec, node))
+        else:
+            pieces.append(_value_piece(lowering, value, "", spec + kind, node))
+    if items or "%(" in template:
+        raise _unformattable(lowering, "%(name) or a count of values that does not match", node)
+    pieces.append(template[position:])
+    return _formatted(lowering, pieces)
+
+
+STRING_FORMATS[ast.Mod] = percent_formatted
+
+
+def method_formatted(
+    lowering: Lowering, template: str, args: list, kwargs: dict, node: Node
+) -> object:
+    """``template.format(*args, **kwargs)`` where the values hold data."""
+    pieces: list[Piece] = []
+    automatic, numbering = 0, set()
+    for text, field, spec, conversion in string.Formatter().parse(template):
+        pieces.append(text)
+        if field is None:
+            continue
+        if field == "":
+            field, automatic = str(automatic), automatic + 1
+            numbering.add("automatic")
+        elif field.isdigit():
+            numbering.add("manual")
+        if len(numbering) > 1:  # Python's ValueError too
+            raise _unformattable(lowering, "mixing {} and {0}", node)
+        if field.isdigit() and int(field) < len(args):
+            value = args[int(field)]
+        elif field.isidentifier() and field in kwargs:
+            value = kwargs[field]
+        else:
+            raise _unformattable(lowering, "{" + field + "}", node)
+        if spec and "{" in spec:
+            raise _unformattable(lowering, "a nested format spec", node)
+        pieces.append(_value_piece(lowering, value, conversion or "", spec or "", node))
+    return _formatted(lowering, pieces)
+
+
+def _value_piece(
+    lowering: Lowering, value: object, conversion: str, spec: str, node: Node
+) -> Piece:
+    if isinstance(value, Tracer):
+        return (value, conversion, spec)
+    if isinstance(value, Outside):
+        return (lowering.world.unwrap(value), conversion, spec)
+    return str(run_static(lowering, lambda: _format_now(value, conversion, spec), node))
+
+
+def _formatted(lowering: Lowering, pieces: list[Piece]) -> object:
+    if all(isinstance(piece, str) for piece in pieces):
+        return "".join(str(piece) for piece in pieces)
+    return _format_string(lowering, pieces)
+
+
+def _unformattable(lowering: Lowering, what: str, node: Node) -> UnsupportedSyntax:
+    return lowering.located(
+        UnsupportedSyntax,
+        f"'{ast.unparse(node)}': {what} has no exact f-string spelling for values computed "
+        "from data; write an f-string (f'{loss:.3f}', f'{int(n)}')",
+        node,
+    )
 
 
 @lowers_expression(ast.Set)
