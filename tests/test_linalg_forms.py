@@ -444,3 +444,23 @@ def test_eig_with_complex_eigenvalues_is_refused_on_every_call_never_wrong():
     np.testing.assert_allclose(
         gradient(real), srcad.numerical_grad(eig_spectrum_size, real), rtol=1e-6, atol=1e-9
     )
+
+
+def eigenvalues_scaled(x):
+    w, _ = np.linalg.eig(x)
+    return w * 2.0
+
+
+@pytest.mark.parametrize("jacobian", [srcad.jacrev, srcad.jacfwd], ids=["jacrev", "jacfwd"])
+def test_a_jacobian_through_eig_is_exact_for_real_and_refused_for_complex_eigenvalues(jacobian):
+    real = np.array([[2.0, 1.0], [0.5, 3.0]])
+    rotation = np.array([[0.0, -1.0], [1.0, 0.0]])
+    eps = 1e-6
+    steps = [e.reshape(2, 2) * eps for e in np.eye(4)]
+    columns = [
+        (eigenvalues_scaled(real + s) - eigenvalues_scaled(real - s)) / (2 * eps) for s in steps
+    ]
+    expected = np.stack(columns, axis=-1).reshape(2, 2, 2)
+    np.testing.assert_allclose(jacobian(eigenvalues_scaled)(real), expected, rtol=1e-6, atol=1e-9)
+    with pytest.raises(srcad.NoDerivativeRule, match="complex"):
+        jacobian(eigenvalues_scaled)(rotation)

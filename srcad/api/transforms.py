@@ -25,7 +25,7 @@ from srcad.api.grad import (
 from srcad.api.signature import abstract_leaf, bind_call, signature_of
 from srcad.arguments import ArgSignature, Wrt, describe_tree
 from srcad.backends import backend_runner
-from srcad.errors import ArgumentTypeError, ArgumentValueError
+from srcad.errors import ArgumentTypeError, ArgumentValueError, NoDerivativeRule
 from srcad.ir import AVal
 from srcad.pipeline import Compiled, compile_forward, compile_reverse
 from srcad.pytree import flatten, unflatten
@@ -243,10 +243,24 @@ class _Jacobian:
                     else:
                         parts = table.get((j, k, i), [])
                         stacked = np.stack(parts) if parts else np.zeros(shape)
+                    if np.iscomplexobj(stacked) and not np.iscomplexobj(leaf):
+                        raise _complex_jacobian(self)
                     jacobians.append(stacked.reshape(shape))
                 per_arg.append(unflatten(flatten(values[n])[1], jacobians))
             blocks.append(self.wrt.pick(per_arg))
         return unflatten(compiled.out_tree, blocks)
+
+
+def _complex_jacobian(jacobian: _Jacobian) -> NoDerivativeRule:
+    """A Jacobian of a real argument that came out complex (``np.linalg.eig`` of a matrix
+    with complex eigenvalues on the way): JAX's jacrev/jacfwd refuse complex outputs too."""
+    name = "jacfwd" if jacobian.mode == "forward" else "jacrev"
+    return NoDerivativeRule(
+        f"{name} of {getattr(jacobian.fun, '__name__', 'the function')}: its output is complex "
+        "here (np.linalg.eig of a matrix with complex eigenvalues on the way); srcad gives "
+        "Jacobians of real outputs: use np.linalg.eigh for a symmetric matrix, or keep the "
+        "computation real"
+    )
 
 
 def jacfwd(
