@@ -58,7 +58,8 @@ def corpus_cases() -> list[tuple[str, tuple]]:
     the corpus tests give them."""
     from tests.corpus.test_corpus import ALL_CASES
 
-    return [(case_id, case) for _, case_id, case in ALL_CASES]
+    cases: list = ALL_CASES  # (family, case id, case)
+    return [(case_id, case) for _, case_id, case in cases]
 
 
 def leaves(tree: object, where: str = "") -> list[tuple[str, object]]:
