@@ -26,7 +26,9 @@ STAGES = (
     ("srcad.passes",),
     ("srcad.codegen",),
     ("srcad.runtime",),
-    ("srcad.backends",),  # compiled variants of generated code (numba); uses runtime's loader
+    # compiled variants of generated code (numba); array-API variants (CuPy, array-API
+    # arrays); both use runtime's loader
+    ("srcad.backends", "srcad.arrayapi"),
     ("srcad.pipeline",),
     ("srcad.api", "srcad.distributed"),  # grad hands calls with Dask arrays to distributed
     ("srcad", "srcad.tools"),

@@ -20,6 +20,13 @@ import numpy as np
 
 from srcad.api.signature import bind_call, signature_of
 from srcad.arguments import ArgSignature, Wrt
+from srcad.arrayapi import (
+    ArrayApiRunner,
+    fit_gradients,
+    holds_namespace_arrays,
+    namespace_of,
+    numpy_stand_ins,
+)
 from srcad.backends import BACKENDS, NumbaBackend, backend_runner
 from srcad.codegen.formatting import formatted
 from srcad.errors import (
@@ -69,6 +76,7 @@ class Transformed:
         self.returns_value = returns_value
         # backend="numba": the generated code compiled by numba (srcad.backends)
         self.numba = backend_runner(backend)
+        self.array_api = ArrayApiRunner()  # CuPy and array-API arrays: srcad.arrayapi
         self.last: Compiled | None = None
         self._signature = inspect.signature(fun)
         parameters = self._signature.parameters.values()
@@ -93,6 +101,8 @@ class Transformed:
                 from srcad.distributed import gradient_over_chunks  # per chunk, on the workers
 
                 return gradient_over_chunks(self, args, kwargs)
+            if holds_namespace_arrays(args, kwargs):
+                return self._call_on_namespace(args, kwargs)
             return self._call_and_remember(args, kwargs)
         except RAISED_ON_PURPOSE as error:
             hide_internal_frames(error)
@@ -136,6 +146,22 @@ class Transformed:
                 self._fast_paths[signature] = fast
             self._fast = fast
         return self._result(plain_value(value), grads)
+
+    def _call_on_namespace(self, args: tuple, kwargs: dict) -> object:
+        """A call on arrays of CuPy or another array-API library: compiled for NumPy arrays
+        of the same shapes and dtypes, run by the array-API variant (``srcad.arrayapi``)."""
+        if self.mode == "forward" or self.numba is not None:
+            raise ArgumentValueError(
+                "arrays of libraries other than NumPy run with mode='reverse' and "
+                "backend='numpy' (the default); pass NumPy arrays for the other options"
+            )
+        arguments = bind_call(self.fun, args, kwargs, self._signature)
+        compiled = self.compile(signature_of(numpy_stand_ins(arguments), self.fun))
+        xp = namespace_of(arguments)
+        value, grads = self.array_api.run(compiled, tuple(arguments.values()), xp)
+        values = list(arguments.values())
+        wrt_args = [values[n] for n in self.wrt.numbers]
+        return self._result(value, fit_gradients(grads, wrt_args, self.wrt.is_single, xp))
 
     def _run(self, compiled: Compiled, args: tuple) -> tuple:
         """``compiled.fn(*args)``, on this function's backend."""
@@ -489,15 +515,20 @@ def _transform(
 def source(transformed_fn: Callable, backend: str = "numpy") -> str:
     """The generated source of a transformed function, formatted with black to be read (the
     module srcad runs has the same statements, one per line); ``backend="numba"``: the
-    variant of it that numba compiles."""
+    variant of it that numba compiles; ``backend="array_api"``: the variant that runs on
+    CuPy and array-API arrays."""
     last = getattr(transformed_fn, "last", None)
     if not hasattr(transformed_fn, "compile"):
         raise TypeError("srcad.source expects a function returned by srcad.grad and friends")
-    if backend not in BACKENDS:
+    if backend not in (*BACKENDS, "array_api"):
         raise ArgumentValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
     if last is None:
         _compile_for_scalars(transformed_fn)
     compiled = transformed_fn.last
+    if backend == "array_api":  # what runs on CuPy and array-API arrays (srcad.arrayapi)
+        return formatted(
+            (getattr(transformed_fn, "array_api", None) or ArrayApiRunner()).source(compiled)
+        )
     if backend == "numba":
         numba = getattr(transformed_fn, "numba", None) or NumbaBackend()
         return formatted(numba.source(compiled))
