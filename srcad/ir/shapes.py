@@ -43,7 +43,8 @@ _KNOWN: dict[tuple, tuple[AVal, ...]] = {}
 def _evaluated_avals(prim_name: str, avals: list[AVal], params: dict) -> tuple[AVal, ...]:
     """The avals of the primitive evaluated on stand-ins."""
     prim = PRIMS[prim_name]
-    positional, keywords = prim.arrange([_stand_in(a) for a in avals], params)
+    full_rank = prim_name in FULL_RANK
+    positional, keywords = prim.arrange([_stand_in(a, full_rank) for a in avals], params)
     out = prim.fn(*positional, **keywords)
     outs = out if isinstance(out, (tuple, list)) else (out,)
     return tuple(AVal(tuple(np.shape(o)), np.asarray(o).dtype.name) for o in outs)
@@ -69,7 +70,9 @@ def _elementwise_dtype(prim_name: str, kinds: tuple[tuple[str, bool], ...]) -> s
 
 def _scalar_stand_in(aval: AVal) -> object:
     if aval.is_weak:
-        return {"float64": 0.5, "int64": 0, "bool": True}.get(aval.dtype, 0.5)  # 0: a valid position
+        return {"float64": 0.5, "int64": 0, "bool": True}.get(
+            aval.dtype, 0.5
+        )  # 0: a valid position
     return (
         np.ones((), dtype=aval.dtype)
         if np.dtype(aval.dtype).kind not in "iu"
@@ -77,11 +80,20 @@ def _scalar_stand_in(aval: AVal) -> object:
     )
 
 
-def _stand_in(aval: AVal) -> object:
-    """A read-only array of the right shape and dtype backed by a single element."""
+# Primitives whose outputs' shapes depend on the rank of a matrix: NumPy's lstsq returns the
+# residuals of a tall matrix only at full rank. Their stand-ins have full rank (the shapes
+# of the common case; the rules check the run-time shapes).
+FULL_RANK = frozenset({"lstsq"})
+
+
+def _stand_in(aval: AVal, full_rank: bool = False) -> object:
+    """A read-only array of the right shape and dtype backed by a single element (or an
+    identity matrix: square, or with ``full_rank`` rectangular too)."""
     if aval.is_weak:
         return _scalar_stand_in(aval)
     shape = aval.shape
+    if full_rank and len(shape) >= 2 and max(shape[-2:]) <= MAX_IDENTITY:
+        return np.broadcast_to(np.eye(shape[-2], shape[-1], dtype=aval.dtype), shape)
     if len(shape) >= 2 and shape[-1] == shape[-2] and shape[-1] <= MAX_IDENTITY:
         # identity matrices: invertible and positive definite, as np.linalg wants
         return np.broadcast_to(np.eye(shape[-1], dtype=aval.dtype), shape)

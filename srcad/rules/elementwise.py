@@ -19,6 +19,13 @@ LOG2 = math.log(2.0)
 LOG10 = math.log(10.0)
 DEGREE = math.pi / 180.0
 
+
+def _sinc_slope(out, x):
+    """(cos(pi x) - sinc(x)) / x, and 0 at x = 0, where sinc is flat."""
+    at_zero = x == 0
+    return np.where(at_zero, 0.0, (np.cos(np.pi * x) - out) / np.where(at_zero, 1.0, x))
+
+
 # fmt: off
 SEED_TIMES_DERIVATIVE = {
     np.negative: lambda d, out, x: -d,
@@ -34,6 +41,7 @@ SEED_TIMES_DERIVATIVE = {
     np.sqrt: lambda d, out, x: d / (2 * out),
     np.cbrt: lambda d, out, x: d / (3 * out**2),
     np.square: lambda d, out, x: d * (2 * x),
+    np.sinc: lambda d, out, x: d * _sinc_slope(out, x),
     np.reciprocal: lambda d, out, x: -d * out**2,
     np.sin: lambda d, out, x: d * np.cos(x),
     np.cos: lambda d, out, x: -d * np.sin(x),

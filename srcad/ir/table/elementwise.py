@@ -34,6 +34,7 @@ _unary("log1p", "lambda x: log(1 + x)", math.log1p, domain=(-0.5, 3.0))
 _unary("sqrt", "sqrt", math.sqrt, domain=POSITIVE)
 _unary("cbrt", "cbrt", math.cbrt, domain=POSITIVE)
 _unary("square", "lambda x: x**2")
+_unary("sinc", "lambda x: sin(pi * x) / (pi * x)", domain=(0.1, 2.0))  # NumPy's: normalized
 _unary("reciprocal", "lambda x: 1 / x", domain=POSITIVE)
 _unary("sin", "sin", math.sin)
 _unary("cos", "cos", math.cos)
