@@ -1,9 +1,11 @@
 """Datasets for training, all offline, and the checks that guard a model against bad data.
 
-``load_dataset("digits" | "diabetes" | "breast_cancer")`` uses the copies that scikit-learn
-ships; ``load_npz(path)`` reads ``x_train, y_train, x_test, y_test`` arrays from a file. The
-test split of the bundled sets is fixed (seed 0), so results with different training seeds
-are measured on the same examples.
+``load_dataset("digits" | "diabetes" | "breast_cancer" | "iris" | "wine")`` uses the copies
+that scikit-learn ships; ``load_npz(path)`` reads ``x_train, y_train, x_test, y_test`` arrays
+from a file. The test split of the bundled sets is fixed (seed 0, stratified: by class, or
+for regression by target quintile, so both sides see the same range of targets), so results
+with different training seeds are measured on the same examples. ``standardize`` z-scores
+features with training statistics; ``scale_hint`` says when unscaled features need it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-LOSS_OF = {"digits": "softmax_cross_entropy", "diabetes": "mse", "breast_cancer": "logistic"}
+LOSS_OF = {
+    "digits": "softmax_cross_entropy",
+    "diabetes": "mse",
+    "breast_cancer": "logistic",
+    "iris": "softmax_cross_entropy",
+    "wine": "softmax_cross_entropy",
+}
 DATASETS = tuple(LOSS_OF)
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
@@ -41,8 +49,9 @@ class Dataset:
         return self.y_train.shape[1]
 
 
-def load_dataset(name: str = "digits") -> Dataset:
-    """One of scikit-learn's bundled datasets, split 80/20, features standardised."""
+def load_dataset(name: str = "digits", standardized: bool = True) -> Dataset:
+    """One of scikit-learn's bundled datasets, split 80/20, features standardised unless
+    ``standardized=False``."""
     if name not in DATASETS:
         raise ValueError(
             f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}, "
@@ -52,20 +61,29 @@ def load_dataset(name: str = "digits") -> Dataset:
     from sklearn.model_selection import train_test_split
 
     bunch = getattr(datasets, f"load_{name}")()
-    stratify = None if name == "diabetes" else bunch.target
     x_train, x_test, t_train, t_test = train_test_split(
-        bunch.data, bunch.target, test_size=0.2, random_state=0, stratify=stratify
+        bunch.data, bunch.target, test_size=0.2, random_state=0, stratify=_strata(bunch.target)
     )
-    x_train, x_test = standardize(x_train, x_test)
-    if name == "digits":  # 8x8 pixel intensities 0..16; labels become one-hot rows
-        y_train, y_test = one_hot(t_train, 10), one_hot(t_test, 10)
-        return Dataset(name, x_train, y_train, x_test, y_test, LOSS_OF[name])
-    if name == "breast_cancer":  # 0/1 labels as a column for the logistic loss
+    if standardized:
+        x_train, x_test = standardize(x_train, x_test)
+    loss = LOSS_OF[name]
+    if loss == "softmax_cross_entropy":  # class labels 0 .. k-1 become one-hot rows
+        n_classes = int(bunch.target.max()) + 1
+        y_train, y_test = one_hot(t_train, n_classes), one_hot(t_test, n_classes)
+        return Dataset(name, x_train, y_train, x_test, y_test, loss)
+    if loss == "logistic":  # 0/1 labels as a column
         y_train, y_test = t_train[:, None] * 1.0, t_test[:, None] * 1.0
-        return Dataset(name, x_train, y_train, x_test, y_test, LOSS_OF[name])
+        return Dataset(name, x_train, y_train, x_test, y_test, loss)
     offset, scale = float(np.mean(t_train)), float(np.std(t_train))
     y_train, y_test = (t_train[:, None] - offset) / scale, (t_test[:, None] - offset) / scale
-    return Dataset(name, x_train, y_train, x_test, y_test, LOSS_OF[name], offset, scale)
+    return Dataset(name, x_train, y_train, x_test, y_test, loss, offset, scale)
+
+
+def _strata(target: np.ndarray) -> np.ndarray:
+    """What the split keeps in proportion: the class, or for float targets the quintile."""
+    if np.issubdtype(target.dtype, np.integer):
+        return target
+    return np.digitize(target, np.quantile(target, [0.2, 0.4, 0.6, 0.8]))
 
 
 def standardize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -74,6 +92,24 @@ def standardize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np
     std = x_train.std(axis=0)
     std[std == 0] = 1.0
     return (x_train - mean) / std, (x_test - mean) / std
+
+
+def scale_hint(x_train: np.ndarray) -> str:
+    """A hint to standardise when the features' scales differ by more than 10x or a mean lies
+    more than 3 standard deviations from 0; empty otherwise."""
+    std = x_train.std(axis=0)
+    varying = std[std > 0]
+    if varying.size == 0:
+        return ""
+    spread = float(varying.max() / varying.min())
+    offset = float(np.max(np.abs(x_train.mean(axis=0)[std > 0]) / varying))
+    if spread <= 10 and offset <= 3:
+        return ""
+    return (
+        f"hint: the input features are not standardized (their standard deviations differ "
+        f"up to {spread:.3g}x, a mean lies {offset:.3g} standard deviations from 0); "
+        "gradient descent on such inputs is slow or stalls: drop --no-standardize"
+    )
 
 
 def one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+# One colour per series, the same in every panel: "train" is blue in the loss panel and in the
+# accuracy panel. Layers' gradient norms take shades of a colour map no other series uses.
+SERIES_COLORS = {"objective": "tab:purple", "train": "tab:blue", "validation": "tab:orange"}
+BEST_EPOCH_COLOR = "0.6"
+LAYER_COLORMAP = "viridis"
 
 
 @dataclass
@@ -49,6 +59,12 @@ class History:
 
     def plot(self, path: str | Path, title: str = "") -> Path:
         """Write loss and accuracy curves (and layer gradient norms) to a PNG at ``path``."""
+        path = Path(path)
+        self.figure(title).savefig(path, dpi=110)
+        return path
+
+    def figure(self, title: str = "") -> Figure:
+        """The loss and accuracy curves (and layer gradient norms) as a matplotlib Figure."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
@@ -61,37 +77,50 @@ class History:
             draw(figure.add_subplot(1, len(panels), index))
         if title:
             figure.suptitle(title)
-        path = Path(path)
-        figure.savefig(path, dpi=110)
-        return path
+        return figure
 
     def _epochs_axis(self) -> np.ndarray:
         return np.arange(1, self.epochs + 1)
 
     def _mark_best(self, axes) -> None:
         if self.best_epoch >= 0:
-            axes.axvline(self.best_epoch + 1, color="0.6", linestyle=":", label="best epoch")
+            axes.axvline(
+                self.best_epoch + 1, color=BEST_EPOCH_COLOR, linestyle=":", label="best epoch"
+            )
 
     def _plot_loss(self, axes) -> None:
-        axes.plot(self._epochs_axis(), self.objective, ":", label="objective (with L2)")
-        axes.plot(self._epochs_axis(), self.train_loss, label="train")
+        epochs = self._epochs_axis()
+        objective = SERIES_COLORS["objective"]
+        axes.plot(epochs, self.objective, ":", color=objective, label="objective (with L2)")
+        axes.plot(epochs, self.train_loss, color=SERIES_COLORS["train"], label="train")
         if self.val_loss:
-            axes.plot(self._epochs_axis(), self.val_loss, label="validation")
+            axes.plot(epochs, self.val_loss, color=SERIES_COLORS["validation"], label="validation")
         self._mark_best(axes)
         axes.set(xlabel="epoch", ylabel="loss", yscale="log", title="loss")
         axes.legend()
 
     def _plot_accuracy(self, axes) -> None:
-        axes.plot(self._epochs_axis(), self.train_accuracy, label="train")
+        epochs = self._epochs_axis()
+        axes.plot(epochs, self.train_accuracy, color=SERIES_COLORS["train"], label="train")
         if self.val_accuracy:
-            axes.plot(self._epochs_axis(), self.val_accuracy, label="validation")
+            validation = SERIES_COLORS["validation"]
+            axes.plot(epochs, self.val_accuracy, color=validation, label="validation")
         self._mark_best(axes)
         axes.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
         axes.legend()
 
     def _plot_grad_norms(self, axes) -> None:
+        from matplotlib import colormaps
+
         norms = np.array(self.grad_norms)
-        for layer in range(norms.shape[1] if norms.ndim == 2 else 0):
-            axes.plot(self._epochs_axis(), norms[:, layer], label=f"layer {layer + 1}")
+        n_layers = norms.shape[1] if norms.ndim == 2 else 0
+        shades = colormaps[LAYER_COLORMAP](np.linspace(0.0, 0.85, max(n_layers, 1)))
+        for layer in range(n_layers):
+            axes.plot(
+                self._epochs_axis(),
+                norms[:, layer],
+                color=shades[layer],
+                label=f"layer {layer + 1}",
+            )
         axes.set(xlabel="epoch", ylabel="mean |gradient|", yscale="log", title="gradient norms")
         axes.legend()
