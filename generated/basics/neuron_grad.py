@@ -55,13 +55,13 @@ def neuron_grad_unchecked(w0, w1, w2, x0, x1, dout=1.0):
     # backward  (line 26: return 1 / (1 + math.exp(-z)))
     dt6 = -dout * out / t6  # out = 1 / t6
     dt4 = dt6 * t5  # t5 = np.exp(-z)
-    dz = -dt4  # t4 = -z
+    dz = -dt4  # -z
 
     # backward  (line 25: z = w0 * x0 + w1 * x1 + w2)
-    dw1 = dz * x1  # t2 = w1 * x1
-    dx1 = dz * w1  # t2 = w1 * x1
-    dw0 = dz * x0  # t1 = w0 * x0
-    dx0 = dz * w0  # t1 = w0 * x0
+    dw1 = dz * x1  # w1 * x1
+    dx1 = dz * w1  # w1 * x1
+    dw0 = dz * x0  # w0 * x0
+    dx0 = dz * w0  # w0 * x0
     dw2 = dz
     return out, (dw0, dw1, dw2, dx0, dx1)
 
@@ -79,12 +79,12 @@ def neuron_grad_math(w0, w1, w2, x0, x1, dout=1.0):
     # backward  (line 26: return 1 / (1 + math.exp(-z)))
     dt6 = -dout * out / t6  # out = 1 / t6
     dt4 = dt6 * t5  # t5 = np.exp(-z)
-    dz = -dt4  # t4 = -z
+    dz = -dt4  # -z
 
     # backward  (line 25: z = w0 * x0 + w1 * x1 + w2)
-    dw1 = dz * x1  # t2 = w1 * x1
-    dx1 = dz * w1  # t2 = w1 * x1
-    dw0 = dz * x0  # t1 = w0 * x0
-    dx0 = dz * w0  # t1 = w0 * x0
+    dw1 = dz * x1  # w1 * x1
+    dx1 = dz * w1  # w1 * x1
+    dw0 = dz * x0  # w0 * x0
+    dx0 = dz * w0  # w0 * x0
     dw2 = dz
     return out, (dw0, dw1, dw2, dx0, dx1)

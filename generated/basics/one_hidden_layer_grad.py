@@ -47,20 +47,20 @@ def one_hidden_layer_grad_unchecked(W, v, x, y, lam, dout=1.0):
     out = t9**2 + penalty
 
     # backward  (line 55: return (y_hat - y) ** 2 + penalty)
-    dt9 = dout * (2 * t9)  # t10 = t9 ** 2
+    dt9 = dout * (2 * t9)  # t9 ** 2
 
     # backward  (line 54: penalty = lam * (np.sum(W**2) + np.sum(v**2)))
     dt8 = dout * lam  # penalty = lam * ((W ** 2).sum() + (v ** 2).sum())
 
     # backward  (line 53: y_hat = v @ h)
     dh = dt9 * v  # y_hat = v @ h
-    dv = dt8 * 2 * v + dt9 * h  # t6 = v ** 2; y_hat = v @ h
+    dv = dt8 * 2 * v + dt9 * h  # v ** 2; y_hat = v @ h
 
     # backward  (line 47 in sigmoid: return 1 / (1 + np.exp(-z)))
     dt3 = -dh * h / t3  # h = 1 / t3
     dt1 = dt3 * t2  # t2 = np.exp(-(W @ x))
-    dWx = -dt1  # t1 = -(W @ x)
+    dWx = -dt1  # -(W @ x)
 
     # backward  (line 52: h = sigmoid(W @ x))
-    dW = dt8 * 2 * W + np.outer(dWx, x)  # t4 = W ** 2; Wx = W @ x
+    dW = dt8 * 2 * W + np.outer(dWx, x)  # W ** 2; W @ x
     return out, (dW, dv)

@@ -42,11 +42,11 @@ def softmax_cross_entropy_grad_unchecked(a, y, dout=1.0):
 
     # backward  (line 62: return -np.sum(y * log_p))
     dt4 = -dout  # out = -(y * log_p).sum()
-    dlog_p = dt4 * y  # t3 = y * log_p
+    dlog_p = dt4 * y  # y * log_p
 
     # backward  (line 61: log_p = shifted - np.log(np.sum(np.exp(shifted))))
     dt2 = -dlog_p.sum(axis=0)  # log_p = shifted - np.log(t1)
-    dt1 = dt2 / t1  # t2 = np.log(t1)
+    dt1 = dt2 / t1  # np.log(t1)
     dshifted = dlog_p + dt1 * exp_shifted  # exp_shifted = np.exp(shifted)
 
     # backward  (line 60: shifted = a - np.max(a))

@@ -33,6 +33,6 @@ def tanh_layer_grad_unchecked(x, W, dout=1.0):
 
     # backward  (line 43: return np.sum(np.tanh(W @ x)))
     dWx = dout * (1 - tanh_Wx**2)  # tanh_Wx = np.tanh(W @ x)
-    dW = np.outer(dWx, x)  # Wx = W @ x
-    dx = dWx @ W  # Wx = W @ x
+    dW = np.outer(dWx, x)  # W @ x
+    dx = dWx @ W  # W @ x
     return out, (dx, dW)

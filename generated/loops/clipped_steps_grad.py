@@ -54,7 +54,7 @@ def clipped_steps_grad_unchecked(x, dout=1.0):
             dy_1 = dy * 0.5  # y_1 = 0.5 * y
         else:
             # line 37: y = y + np.sin(y)
-            dy_1 = dy + dy * np.cos(y)  # t4 = np.sin(y)
+            dy_1 = dy + dy * np.cos(y)  # np.sin(y)
         dy = dy_1
     dx = dy
     return out, dx

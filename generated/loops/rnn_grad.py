@@ -52,13 +52,13 @@ def rnn_grad_unchecked(W, h, xs, dout=1.0):
         h_1, h_2 = tape.pop()
         # line 26: h = np.tanh(W @ h + xs[t])
         dt3 = dh * (1 - h_1**2)  # h_1 = np.tanh(W @ h + xs[t])
-        dxs[t] += dt3  # t2 = xs[t]
-        dh = dt3 @ W  # t1 = W @ h
+        dxs[t] += dt3  # xs[t]
+        dh = dt3 @ W  # W @ h
         left_factors.append(dt3)
         right_factors.append(h_2)
 
     # backward  (line 26: h = np.tanh(W @ h + xs[t]))
     left_stack = np.array(left_factors)
     right_stack = np.array(right_factors)
-    dW_1 = dW + left_stack.T @ right_stack  # t1 = W @ h
+    dW_1 = dW + left_stack.T @ right_stack  # W @ h
     return out, (dW_1, dh, dxs)

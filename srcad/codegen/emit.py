@@ -292,7 +292,10 @@ class Emitter:
         primal = self.defining[origin]
         if is_statement(primal) or PRIMS[primal.prim].kind == CONTROL:
             return primal.loc.text if primal.loc else ""
-        return f"{self.names.name(primal.outputs[0])} = {ast.unparse(self.expression(primal))}"
+        expression = ast.unparse(self.expression(primal))
+        if primal.outputs[0].id in self.inlined:
+            return expression  # spelled inside the line that reads it: it has no name here
+        return f"{self.names.name(primal.outputs[0])} = {expression}"
 
     def _fill_statements(self, eqn: Eqn, target: str) -> str:
         """``y[i] = v`` (after a copy unless ``y`` is reused) or a scatter into zeros."""

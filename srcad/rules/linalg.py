@@ -63,14 +63,15 @@ def matmul_vjp(g, out, x, y):
 
 def _matmul_vjp_single(g, x, y):
     """A one-row ``x`` or one-column ``y``: the products with a length-1 contraction are
-    outer products, which broadcasting (``x.T * g``) computes far faster than a matrix
-    product with an inner dimension of 1, and exactly as well."""
+    outer products. ``np.outer`` says so in the generated code (a broadcast product such as
+    ``g * y.T`` would read as an elementwise rule) and, like broadcasting, is far faster than
+    a matrix product with an inner dimension of 1."""
     if np.shape(x)[0] == 1:
-        dy = matrix_transpose(x) * g
+        dy = np.outer(x, g)  # x.T @ g, x.T one column and g one row
     else:
         dy = matrix_transpose(x) @ g
     if np.shape(y)[1] == 1:
-        dx = g * matrix_transpose(y)
+        dx = np.outer(g, y)  # g @ y.T, g one column and y.T one row
     else:
         dx = g @ matrix_transpose(y)
     return dx, dy
