@@ -18,6 +18,7 @@ from srcad.api.checking import check_grad, numerical_grad
 from srcad.api.custom import custom_vjp, defjvp, defvjp, stop_gradient
 from srcad.api.grad import grad, source, value_and_grad
 from srcad.api.inspect import GraphView, make_graph
+from srcad.api.integrate import lower_odeint as _registers_odeint  # noqa: F401
 from srcad.api.transforms import hessian, hvp, jacfwd, jacrev, jvp, vjp
 from srcad.errors import (
     GradientMismatch,

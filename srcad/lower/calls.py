@@ -59,6 +59,7 @@ from srcad.lower.expressions import mapping_of, run_static, starred_values
 from srcad.lower.iteration import Enumerated, Zipped, first_item, structured_iteration
 from srcad.lower.literals import method_formatted
 from srcad.lower.objects import call_object, is_object_call
+from srcad.lower.solvers import solver_of
 from srcad.lower.transforms import call_transformation, is_transformation
 from srcad.lower.world import Outside, outside_call, outside_callee
 
@@ -118,6 +119,9 @@ def call(
         args = lowering.world.unwrap(args)  # a library call sees the objects
         kwargs = lowering.world.unwrap(kwargs)
     is_traced = any(isinstance(v, Tracer) for v in call_leaves(args, kwargs))
+    solver = solver_of(function) if is_traced else None
+    if solver is not None:  # scipy.integrate.odeint: one equation, the adjoint as its rule
+        return solver(lowering, list(args), dict(kwargs), node)
     is_inlined = is_user_function(function) or isinstance(function, LocalFunction)
     if not is_inlined and any(isinstance(v, Selection) for v in call_leaves(args, kwargs)):
         return _call_on_selection(function, args, kwargs)

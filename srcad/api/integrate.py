@@ -1,0 +1,196 @@
+"""``scipy.integrate.odeint`` in differentiated code, with the adjoint method as its rule.
+
+``odeint(func, y0, t, args=(...))`` records one equation, run by the generated code as the
+solve itself; its reverse rule is a second equation that integrates the adjoint system
+backwards from the last time to the first (Pontryagin; Chen et al. 2018), with srcad's own
+vector-Jacobian products of ``func``:
+
+    dy/ds = f(y, s, θ),   da/ds = -a ∂f/∂y,   dθ̄/ds = -a ∂f/∂θ      (from t[i] down to t[i-1])
+
+    ys = odeint_dynamics(y0, t, A)                                  # forward
+    dy0, dt, dA = odeint_dynamics_adjoint(dys, ys, y0, t, A)        # backward
+
+The adjoint ``a`` starts as the last cotangent and gains each earlier one at its time; the
+gradient of each later time is ``g[i] · f(y[i], t[i])`` and of the first ``-a · f(y0, t0)``
+without ``g[0]``. ``func`` is read when compiling (a function of the user's, fixed and
+checked per call like any callee); the arrays in ``args`` are inputs, read on every call.
+SciPy is imported when a differentiated function calls ``odeint``, not before. Forward mode
+has no rule: it is refused by name.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import types
+from collections.abc import Callable
+
+import numpy as np
+
+from srcad.errors import UnsupportedSyntax
+from srcad.ir import AVal, Const, Eqn
+from srcad.ir.builder import Tracer
+from srcad.ir.primitive import CUSTOM
+from srcad.ir.prims import PRIMS, Prim
+from srcad.lower.solvers import SOLVERS
+from srcad.pytree import TreeDef, flatten, unflatten
+from srcad.rules.registry import VJP_RULES
+
+# odeint's keywords that only tune the solver (literals, passed on as they are)
+OPTIONS = ("rtol", "atol", "mxstep", "h0", "hmax", "hmin", "mxordn", "mxords", "ixpr")
+REFUSED = ("Dfun", "col_deriv", "full_output", "ml", "mu", "tcrit", "tfirst", "printmessg")
+_MADE: dict[tuple, str] = {}
+_NUMBERS = itertools.count()
+
+
+def lower_odeint(lowering, args: list, kwargs: dict, node: ast.Call) -> object:
+    """The equation of ``odeint(func, y0, t, args, **options)`` called in lowered code."""
+    func, y0, t, extra, options = _parsed(lowering, args, kwargs, node)
+    leaves, treedef = flatten(tuple(extra))
+    if not all(_is_float_leaf(leaf) for leaf in leaves):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}': odeint's args must be floats and float arrays here "
+            "(bind other values to the dynamics with a default argument or a closure)",
+            node,
+        )
+    name = _solver(func, treedef, options)
+    builder = lowering.builder
+    inputs = tuple(_atom(v) for v in (y0, t, *leaves))
+    y0_aval, t_aval = inputs[0].aval, inputs[1].aval
+    if y0_aval.ndim != 1 or t_aval.ndim != 1:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}': srcad differentiates odeint of a 1-d state over 1-d times",
+            node,
+        )
+    out = builder.new_var("", AVal((t_aval.shape[0], y0_aval.shape[0]), "float64"))
+    builder.emit(Eqn(name, inputs, (out,), (), builder.loc, builder.role, builder.origin))
+    return builder.tracer(out)
+
+
+def _parsed(lowering, args: list, kwargs: dict, node: ast.Call) -> tuple:
+    if len(args) < 3 or len(args) > 4 or any(k in REFUSED for k in kwargs):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}': srcad differentiates odeint(func, y0, t, args, "
+            f"{', '.join(OPTIONS[:3])}, ...) without {', '.join(REFUSED)}",
+            node,
+        )
+    func, y0, t = args[:3]
+    extra = args[3] if len(args) == 4 else kwargs.get("args", ())
+    if not isinstance(func, types.FunctionType):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}': the dynamics must be a function defined with def in a "
+            "module (srcad calls it and differentiates it when the code runs)",
+            node,
+        )
+    options = tuple(sorted((k, v) for k, v in kwargs.items() if k in OPTIONS))
+    if not all(isinstance(v, (int, float)) for _, v in options):
+        raise lowering.located(
+            UnsupportedSyntax, f"'{ast.unparse(node)}': give odeint's options as numbers", node
+        )
+    extra = extra if isinstance(extra, tuple) else (extra,)
+    return func, y0, t, extra, options
+
+
+def _is_float_leaf(leaf: object) -> bool:
+    if isinstance(leaf, Tracer):
+        return leaf.aval.is_float
+    return isinstance(leaf, float) or (isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f")
+
+
+def _atom(value: object):
+    if isinstance(value, Tracer):
+        return value.atom
+    return Const(np.asarray(value, dtype=float) if not isinstance(value, float) else value)
+
+
+def _solver(func: Callable, treedef: TreeDef, options: tuple) -> str:
+    """The primitive solving with ``func`` (made once per function, layout and options)."""
+    key = (func, treedef, options)
+    if key in _MADE:
+        return _MADE[key]
+    number = next(_NUMBERS)
+    name = f"odeint_{func.__name__}_{number}"
+    solve = _solve_function(func, treedef, dict(options))
+    adjoint = _adjoint_function(func, treedef, dict(options))
+    solve.__name__ = f"odeint_{func.__name__}" + (f"_{number}" if number else "")
+    adjoint.__name__ = f"{solve.__name__}_adjoint"
+    PRIMS[name] = Prim(name, solve, CUSTOM, 2 + treedef.n_leaves)
+    PRIMS[f"{name}_adjoint"] = Prim(f"{name}_adjoint", adjoint, CUSTOM, 4 + treedef.n_leaves)
+    VJP_RULES[name] = _rule(f"{name}_adjoint")
+    _MADE[key] = name
+    return name
+
+
+def _solve_function(func: Callable, treedef: TreeDef, options: dict) -> Callable:
+    def solve(y0, t, *leaves):
+        from scipy.integrate import odeint  # noqa: PLC0415 - SciPy only where it is used
+
+        return odeint(func, y0, t, args=tuple(unflatten(treedef, list(leaves))), **options)
+
+    return solve
+
+
+def _rule(adjoint_name: str) -> Callable:
+    """The reverse rule: one equation of the adjoint solve, giving every input's cotangent."""
+
+    def vjp(g, out, y0, t, *leaves):
+        builder = g.builder
+        inputs = tuple(_atom(v) for v in (g, out, y0, t, *leaves))
+        outputs = tuple(builder.new_var("", a.aval) for a in inputs[2:])
+        builder.emit(
+            Eqn(adjoint_name, inputs, outputs, (), builder.loc, builder.role, builder.origin)
+        )
+        return tuple(builder.tracer(v) for v in outputs)
+
+    return vjp
+
+
+def _adjoint_function(func: Callable, treedef: TreeDef, options: dict) -> Callable:
+    def adjoint(g, ys, y0, t, *leaves):
+        from scipy.integrate import odeint  # noqa: PLC0415 - SciPy only where it is used
+
+        extra = tuple(unflatten(treedef, list(leaves)))
+        g, ys, t = np.asarray(g, dtype=float), np.asarray(ys), np.asarray(t, dtype=float)
+        sizes = [int(np.size(leaf)) for leaf in leaves]
+        size, total = ys.shape[1], sum(sizes)
+        products = _products(func, extra)
+        a, a_args, dt = g[-1].copy(), np.zeros(total), np.zeros_like(t)
+        for i in range(len(t) - 1, 0, -1):
+            dt[i] = g[i] @ func(ys[i], t[i], *extra)
+
+            def augmented(state, s):
+                y, adj = state[:size], state[size : 2 * size]
+                value, adj_y, adj_args = products(y, s, adj)
+                return np.concatenate([value, -adj_y, -adj_args])
+
+            start = np.concatenate([ys[i], a, a_args])
+            end = odeint(augmented, start, np.array([t[i], t[i - 1]]), **options)[-1]
+            a, a_args = end[size : 2 * size] + g[i - 1], end[2 * size :]
+        dt[0] = -(a - g[0]) @ func(ys[0], t[0], *extra)
+        pieces = np.split(a_args, np.cumsum(sizes)[:-1]) if sizes else []
+        leaf_cotangents = [
+            np.reshape(p, np.shape(leaf)) for p, leaf in zip(pieces, leaves, strict=True)
+        ]
+        return (a, dt, *leaf_cotangents)
+
+    return adjoint
+
+
+def _products(func: Callable, extra: tuple) -> Callable:
+    """``(y, s, a) -> (f(y, s, θ), a ∂f/∂y, a ∂f/∂θ flattened)`` by srcad's own vjp."""
+    from srcad.api.transforms import vjp  # noqa: PLC0415 - the API this module extends
+
+    def products(y, s, adj):
+        value, pull = vjp(func, y, float(s), *extra)
+        cotangents = pull(adj)
+        flat = [np.ravel(c) for c in flatten(tuple(cotangents[2:]))[0] if c is not None]
+        return value, cotangents[0], np.concatenate(flat) if flat else np.zeros(0)
+
+    return products
+
+
+SOLVERS[("scipy.integrate", "odeint")] = lower_odeint
