@@ -58,8 +58,8 @@ def module(tmp_path_factory):
 
 
 def regenerate_line(source: str) -> str:
-    line = next(line for line in source.splitlines() if line.startswith("# regenerate: "))
-    return line.removeprefix("# regenerate: ")
+    line = next(line for line in source.splitlines() if "  regenerate: " in line)
+    return line.partition("  regenerate: ")[2]
 
 
 def cases(m):
