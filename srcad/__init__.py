@@ -16,6 +16,7 @@ from __future__ import annotations
 from srcad import rules as _rules  # noqa: F401  (fills the rule registries)
 from srcad.api.checking import check_grad, numerical_grad
 from srcad.api.custom import custom_vjp, defjvp, defvjp, stop_gradient
+from srcad.api.fixed_point import fixed_point
 from srcad.api.grad import grad, source, value_and_grad
 from srcad.api.inspect import GraphView, make_graph
 from srcad.api.integrate import lower_odeint as _registers_odeint  # noqa: F401
@@ -44,6 +45,7 @@ __all__ = [
     "defjvp",
     "defvjp",
     "explain",
+    "fixed_point",
     "stop_gradient",
     "grad",
     "graph",

@@ -21,18 +21,17 @@ has no rule: it is refused by name.
 from __future__ import annotations
 
 import ast
-import itertools
 import types
 from collections.abc import Callable
 
 import numpy as np
 
 from srcad.errors import UnsupportedSyntax
-from srcad.ir import AVal, Const, Eqn
+from srcad.ir import AVal
 from srcad.ir.builder import Tracer
 from srcad.ir.primitive import CUSTOM
 from srcad.ir.prims import PRIMS, Prim
-from srcad.lower.solvers import SOLVERS
+from srcad.lower.solvers import SOLVERS, adjoint_rule, atom_of, record
 from srcad.pytree import TreeDef, flatten, unflatten
 from srcad.rules.registry import VJP_RULES
 
@@ -40,7 +39,7 @@ from srcad.rules.registry import VJP_RULES
 OPTIONS = ("rtol", "atol", "mxstep", "h0", "hmax", "hmin", "mxordn", "mxords", "ixpr")
 REFUSED = ("Dfun", "col_deriv", "full_output", "ml", "mu", "tcrit", "tfirst", "printmessg")
 _MADE: dict[tuple, str] = {}
-_NUMBERS = itertools.count()
+_SPELLINGS: dict[str, int] = {}  # how many functions of each name have a solver
 
 
 def lower_odeint(lowering, args: list, kwargs: dict, node: ast.Call) -> object:
@@ -55,8 +54,7 @@ def lower_odeint(lowering, args: list, kwargs: dict, node: ast.Call) -> object:
             node,
         )
     name = _solver(func, treedef, options)
-    builder = lowering.builder
-    inputs = tuple(_atom(v) for v in (y0, t, *leaves))
+    inputs = tuple(atom_of(v) for v in (y0, t, *leaves))
     y0_aval, t_aval = inputs[0].aval, inputs[1].aval
     if y0_aval.ndim != 1 or t_aval.ndim != 1:
         raise lowering.located(
@@ -64,9 +62,9 @@ def lower_odeint(lowering, args: list, kwargs: dict, node: ast.Call) -> object:
             f"'{ast.unparse(node)}': srcad differentiates odeint of a 1-d state over 1-d times",
             node,
         )
-    out = builder.new_var("", AVal((t_aval.shape[0], y0_aval.shape[0]), "float64"))
-    builder.emit(Eqn(name, inputs, (out,), (), builder.loc, builder.role, builder.origin))
-    return builder.tracer(out)
+    out_aval = AVal((t_aval.shape[0], y0_aval.shape[0]), "float64")
+    (ys,) = record(lowering.builder, name, (y0, t, *leaves), (out_aval,))
+    return ys
 
 
 def _parsed(lowering, args: list, kwargs: dict, node: ast.Call) -> tuple:
@@ -101,18 +99,12 @@ def _is_float_leaf(leaf: object) -> bool:
     return isinstance(leaf, float) or (isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f")
 
 
-def _atom(value: object):
-    if isinstance(value, Tracer):
-        return value.atom
-    return Const(np.asarray(value, dtype=float) if not isinstance(value, float) else value)
-
-
 def _solver(func: Callable, treedef: TreeDef, options: tuple) -> str:
     """The primitive solving with ``func`` (made once per function, layout and options)."""
     key = (func, treedef, options)
     if key in _MADE:
         return _MADE[key]
-    number = next(_NUMBERS)
+    number = _SPELLINGS[func.__name__] = _SPELLINGS.get(func.__name__, -1) + 1
     name = f"odeint_{func.__name__}_{number}"
     solve = _solve_function(func, treedef, dict(options))
     adjoint = _adjoint_function(func, treedef, dict(options))
@@ -120,7 +112,7 @@ def _solver(func: Callable, treedef: TreeDef, options: tuple) -> str:
     adjoint.__name__ = f"{solve.__name__}_adjoint"
     PRIMS[name] = Prim(name, solve, CUSTOM, 2 + treedef.n_leaves)
     PRIMS[f"{name}_adjoint"] = Prim(f"{name}_adjoint", adjoint, CUSTOM, 4 + treedef.n_leaves)
-    VJP_RULES[name] = _rule(f"{name}_adjoint")
+    VJP_RULES[name] = adjoint_rule(f"{name}_adjoint")
     _MADE[key] = name
     return name
 
@@ -132,21 +124,6 @@ def _solve_function(func: Callable, treedef: TreeDef, options: dict) -> Callable
         return odeint(func, y0, t, args=tuple(unflatten(treedef, list(leaves))), **options)
 
     return solve
-
-
-def _rule(adjoint_name: str) -> Callable:
-    """The reverse rule: one equation of the adjoint solve, giving every input's cotangent."""
-
-    def vjp(g, out, y0, t, *leaves):
-        builder = g.builder
-        inputs = tuple(_atom(v) for v in (g, out, y0, t, *leaves))
-        outputs = tuple(builder.new_var("", a.aval) for a in inputs[2:])
-        builder.emit(
-            Eqn(adjoint_name, inputs, outputs, (), builder.loc, builder.role, builder.origin)
-        )
-        return tuple(builder.tracer(v) for v in outputs)
-
-    return vjp
 
 
 def _adjoint_function(func: Callable, treedef: TreeDef, options: dict) -> Callable:
