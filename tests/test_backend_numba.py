@@ -327,3 +327,60 @@ def test_a_list_of_arrays_stacked_after_a_loop_is_stacked_by_a_helper():
     exec(compile(variant.replace("import numba\n", ""), "<variant>", "exec"), namespace)
     x = np.arange(6.0).reshape(3, 2)
     np.testing.assert_array_equal(namespace["f_grad_unchecked"](x)[1], 2.0 * x)
+
+
+def power_sine(x, y, n):
+    return np.sin(x) * y**n
+
+
+def test_later_calls_of_scalar_code_take_the_lean_entry_that_checks_what_srcad_fixed(numba):
+    transformed, first = _compiled_with_numba(power_sine, (0.3, 0.5, 2), (0, 1))
+    assert transformed._entry is not None  # numba's compiled entry point, without dispatch
+    assert transformed(0.3, 0.5, 2) == first == srcad.value_and_grad(power_sine, (0, 1))(
+        0.3, 0.5, 2
+    )
+    # what the entry's conditions fix: each argument's type, the int's value
+    expected = srcad.value_and_grad(power_sine, (0, 1))(0.3, 0.5, 3)
+    assert transformed(0.3, 0.5, 3) == expected  # another n compiles again
+    with pytest.raises(TypeError):  # an int to differentiate, as on NumPy (numba would take it)
+        transformed(1, 0.5, 2)
+    value, grads = transformed(np.float64(0.3), 0.5, 2)
+    expected_value, expected_grads = srcad.value_and_grad(power_sine, (0, 1))(
+        np.float64(0.3), 0.5, 2
+    )
+    assert value == expected_value and grads == expected_grads
+    assert [type(g) for g in grads] == [type(g) for g in expected_grads]
+    assert transformed(y=0.5, x=0.3, n=2) == first  # keywords take srcad's own path
+
+
+def test_grad_of_scalar_code_takes_the_lean_entry_too(numba):
+    transformed = srcad.grad(power_sine, argnums=1, backend="numba")
+    first = transformed(0.3, 0.5, 2)
+    assert transformed._entry is not None
+    assert transformed(0.3, 0.5, 2) == first == srcad.grad(power_sine, 1)(0.3, 0.5, 2)
+    assert type(transformed(0.3, 0.5, 2)) is float
+
+
+def scaled(x):
+    return x * x
+
+
+def through_a_helper(x, y):
+    return scaled(np.sin(x)) * y
+
+
+def test_the_lean_entry_sees_a_global_function_replaced(numba):
+    global scaled
+    transformed, first = _compiled_with_numba(through_a_helper, (0.3, 0.5), (0, 1))
+    assert transformed._entry is not None
+    original = scaled
+    try:
+
+        def scaled(x):  # noqa: F811 (the function the gradient must now follow)
+            return x * x * x
+
+        again = transformed(0.3, 0.5)
+        assert again == srcad.value_and_grad(through_a_helper, (0, 1))(0.3, 0.5)
+        assert again != first
+    finally:
+        scaled = original

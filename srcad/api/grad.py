@@ -18,6 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from srcad.api import backend as backends
+from srcad.api.backend import MISSED
 from srcad.api.signature import bind_call, signature_of
 from srcad.arguments import ArgSignature, Wrt
 from srcad.arrayapi import (
@@ -27,7 +29,7 @@ from srcad.arrayapi import (
     namespace_of,
     numpy_stand_ins,
 )
-from srcad.backends import BACKENDS, NumbaBackend, backend_runner
+from srcad.backends import BACKENDS, backend_runner
 from srcad.codegen.formatting import formatted
 from srcad.errors import (
     RAISED_ON_PURPOSE,
@@ -85,9 +87,16 @@ class Transformed:
         self._compiled: dict[ArgSignature, Compiled] = {}
         self._fast: _FastPath | None = None
         self._fast_paths: dict[ArgSignature, _FastPath | None] = {}
+        # numba-compiled scalar code: one generated function checks and calls (api.backend)
+        self._entry: Callable[[tuple], object] | None = None
         functools.update_wrapper(self, fun, updated=())
 
     def __call__(self, *args, **kwargs):
+        entry = self._entry
+        if entry is not None and not kwargs:
+            result = entry(args)
+            if result is not MISSED:
+                return result
         fast = self._fast
         if fast is not None and not kwargs and fast.guard(args) and fast.is_current():
             if fast.is_final:
@@ -141,10 +150,18 @@ class Transformed:
                 fast = (
                     None
                     if guard is None
-                    else _FastPath(guard, fn, matches, compiled.is_current, is_final)
+                    else _FastPath(
+                        guard,
+                        fn,
+                        matches,
+                        compiled.is_current,
+                        is_final,
+                        self._lean_entry(compiled, args, matches, is_final),
+                    )
                 )
                 self._fast_paths[signature] = fast
             self._fast = fast
+            self._entry = None if fast is None else fast.entry
         return self._result(plain_value(value), grads)
 
     def _call_on_namespace(self, args: tuple, kwargs: dict) -> object:
@@ -163,15 +180,25 @@ class Transformed:
         wrt_args = [values[n] for n in self.wrt.numbers]
         return self._result(value, fit_gradients(grads, wrt_args, self.wrt.is_single, xp))
 
+    def _lean_entry(
+        self, compiled: Compiled, args: tuple, matches: bool, is_final: bool
+    ) -> Callable[[tuple], object] | None:
+        """The lean entry of numba-compiled scalar code (``srcad.api.backend``): for
+        ``value_and_grad`` whose result is what the generated function returns, and for
+        ``grad`` whose gradients need no fitting."""
+        if is_final:
+            return backends.scalar_entry(self.numba, compiled, args, is_whole=True)
+        if self.returns_value or self.has_aux or matches:
+            return None
+        return backends.scalar_entry(self.numba, compiled, args, is_whole=False)
+
     def _run(self, compiled: Compiled, args: tuple) -> tuple:
         """``compiled.fn(*args)``, on this function's backend."""
-        if self.numba is None:
-            return compiled.fn(*args)
-        return self.numba.run(compiled, args)
+        return backends.run(self.numba, compiled, args)
 
     def _function(self, compiled: Compiled) -> Callable:
         """The function that ``_run`` calls for ``compiled`` (after its first call)."""
-        return compiled.fn if self.numba is None else self.numba.function(compiled)
+        return backends.function(self.numba, compiled)
 
     def _result(self, value: object, grads: object) -> object:
         if self.returns_value:
@@ -292,13 +319,15 @@ class _FastPath(NamedTuple):
     """The generated function for calls that pass ``guard`` while the world outside the
     function is as it was compiled for (``is_current``); ``matches`` when its gradients
     need ``match_arguments`` on the way out; ``is_final`` when ``fn``'s result is returned
-    as it is (``value_and_grad`` of scalar code: floats already)."""
+    as it is (``value_and_grad`` of scalar code: floats already); ``entry``: the lean
+    entry of numba-compiled scalar code, which the transformed function tries first."""
 
     guard: Callable[[tuple], bool]
     fn: Callable
     matches: bool
     is_current: Callable[[], bool]
     is_final: bool = False  # what fn returns is the result
+    entry: Callable[[tuple], object] | None = None  # api.backend.scalar_entry's
 
 
 def _same_objects(grads: object, raw_grads: object, wrt: Wrt) -> bool:
@@ -524,15 +553,7 @@ def source(transformed_fn: Callable, backend: str = "numpy") -> str:
         raise ArgumentValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
     if last is None:
         _compile_for_scalars(transformed_fn)
-    compiled = transformed_fn.last
-    if backend == "array_api":  # what runs on CuPy and array-API arrays (srcad.arrayapi)
-        return formatted(
-            (getattr(transformed_fn, "array_api", None) or ArrayApiRunner()).source(compiled)
-        )
-    if backend == "numba":
-        numba = getattr(transformed_fn, "numba", None) or NumbaBackend()
-        return formatted(numba.source(compiled))
-    return formatted(compiled.source)
+    return formatted(backends.source_for(transformed_fn, transformed_fn.last, backend))
 
 
 def _compile_for_scalars(transformed) -> None:

@@ -44,6 +44,8 @@ COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 # numba has random generators of its own: its draws would not be the NumPy draws that the
 # plain function makes (and that srcad.runtime.draws replays)
 RANDOM_DRAWS = " (it draws random numbers, and numba's generators are not NumPy's)"
+# Python scalars, whose numba types follow from their Python types (and an int's value)
+SCALARS = (float, int, bool)
 
 
 class BackendUnavailableError(ImportError):
@@ -127,6 +129,34 @@ class NumbaBackend:
         function, or ``compiled.fn`` itself where numba could not compile it."""
         variant = self._variants.get(compiled.fn)
         return compiled.fn if variant is None else variant.fn
+
+    def entry_point(self, compiled: Compiled, args: tuple) -> tuple[Callable, int] | None:
+        """numba's compiled entry point of ``compiled`` for the types of ``args``, and how
+        many trailing parameters it takes left out (each passed as None: numba fills in
+        their defaults); None unless numba runs ``compiled`` whole (no Python around the
+        compiled core) and every argument is a Python float, int or bool.
+
+        The entry point skips numba's dispatch on the arguments' types: whoever calls it
+        must check that a call's arguments have exactly the types of ``args`` (and the ints
+        their values, as srcad's guard does), which fixes the types numba compiled for."""
+        variant = self._variants.get(compiled.fn)
+        if variant is None or not variant.is_compiled or variant.dispatcher is not variant.fn:
+            return None
+        if not all(type(arg) in SCALARS for arg in args):
+            return None
+        numba = require_numba()
+        try:
+            given = tuple(numba.typeof(arg) for arg in args)
+        except ValueError:  # an int numba has no type for
+            return None
+        overloads = getattr(variant.dispatcher, "overloads", {})
+        for types, result in overloads.items():
+            rest = types[len(given) :]
+            if types[: len(given)] == given and all(
+                isinstance(kind, numba.types.Omitted) for kind in rest
+            ):
+                return result.entry_point, len(rest)
+        return None
 
     def is_compiled(self, compiled: Compiled) -> bool:
         """Whether ``compiled`` runs compiled by numba (False before its first call and
