@@ -4,8 +4,8 @@ Comes in: a transformation's backend runner (``srcad.backends.backend_runner``: 
 NumPy, a ``NumbaBackend`` for numba), a ``Compiled`` and a call's arguments. Goes out: the
 call's result computed on that backend (``run``), the function that computes it since the
 first call (``function``), the source a backend runs (``source_for``: NumPy, numba or
-array-API), and for numba-compiled code of Python scalars a lean entry (``scalar_entry``) that a transformed
-function tries before anything else on later calls:
+array-API), and for numba-compiled code of Python scalars a lean entry (``scalar_entry``)
+that a transformed function tries before anything else on later calls:
 
     def numba_entry(args):
         if len(args) == 3:

@@ -20,6 +20,7 @@ import numpy as np
 
 from srcad.api import backend as backends
 from srcad.api.backend import MISSED
+from srcad.api.forward_gradient import forward_columns, forward_gradient
 from srcad.api.signature import bind_call, signature_of
 from srcad.arguments import ArgSignature, Wrt
 from srcad.arrayapi import (
@@ -38,8 +39,6 @@ from srcad.errors import (
     NoDerivativeRule,
 )
 from srcad.frontend.parse import function_name
-from srcad.ir import AVal
-from srcad.ir.graph import source_position
 from srcad.ir.primitive import CUSTOM
 from srcad.ir.prims import prim_of
 from srcad.lower.transforms import keeps_a_while_tape, register_compilers
@@ -51,7 +50,6 @@ from srcad.pipeline import (
     wrapper_function,
 )
 from srcad.pytree import flatten, unflatten
-from srcad.runtime.draws import DrawState
 from srcad.runtime.errors import hide_internal_frames
 from srcad.runtime.guard import make_guard
 
@@ -220,23 +218,7 @@ class Transformed:
         """One tangent pass per element of the differentiated arguments."""
         compiled = self.compile(signature)
         values = list(arguments.values())
-        leaves = [leaf for n in self.wrt.numbers for leaf in flatten(values[n])[0]]
-        start = DrawState.of(compiled.random_draws)  # every pass draws what the first drew
-        columns = []
-        value = None
-        for basis in unit_tangents(leaves):
-            start.restore()
-            value, tangent = self._run(compiled, (*values, *basis))
-            scalar = tangent[0] if self.has_aux else tangent
-            columns.append(float(np.sum(scalar)))
-        if value is None:
-            value = compiled.fn(*values, *[np.zeros_like(x) for x in leaves])[0]
-        flat = iter(split_columns(columns, leaves))
-        grads = []
-        for n in self.wrt.numbers:  # each argument's leaves, in order, back into its structure
-            arg_leaves, treedef = flatten(values[n])
-            grads.append(unflatten(treedef, [next(flat) for _ in arg_leaves]))
-        return value, self.wrt.pick(grads)
+        return forward_gradient(compiled, values, self.wrt, self.has_aux, self._run)
 
     def srcad_plain_function(self, signature: ArgSignature) -> Callable:
         """A Python function with readable source computing this one (for higher order)."""
@@ -252,7 +234,7 @@ class Transformed:
         fun_name = function_name(self.fun)
         name = f"{'value_and_' if self.returns_value else ''}grad_{fun_name}"
         if keeps_a_while_tape(compiled.graph):
-            forward = self._forward_columns(signature)
+            forward = forward_columns(self.fun, signature, self.wrt, self.has_aux)
             if forward is not None:
                 call, target = forward
                 doc = (
@@ -263,47 +245,6 @@ class Transformed:
                 return wrapper_function(name, params, call, result, target, doc)
         call = f"value, grads = {target.__name__}({', '.join(params)})"
         return wrapper_function(name, params, call, result, target, f"The gradient of {fun_name}.")
-
-    def _forward_columns(self, signature: ArgSignature) -> tuple[str, Callable] | None:
-        """Statements computing ``value, grads`` with the forward-mode code, one pass per
-        element of the differentiated arguments, and that code; None unless each of them is
-        one array or float of at most ``FORWARD_PASSES`` elements in all."""
-        leaves = [signature.leaves[n] for n in self.wrt.numbers]
-        avals = [tree[0] for tree in leaves if len(tree) == 1 and isinstance(tree[0], AVal)]
-        if len(avals) != len(leaves) or sum(a.size for a in avals) > FORWARD_PASSES:
-            return None
-        forward = compile_forward(self.fun, signature, self.wrt)
-        refuse_repeated_draws(
-            forward, sum(a.size for a in avals), "this second derivative", self.fun
-        )
-        target = forward.body
-        args = ", ".join(signature.params)
-        lines, grads = [], []
-        for j, aval in enumerate(avals):
-            columns = []
-            for k in range(aval.size):
-                tangents = ", ".join(_unit(a, k if i == j else None) for i, a in enumerate(avals))
-                lines.append(f"value, tangent = {target.__name__}({args}, {tangents})")
-                columns.append(f"d{j}_{k}")
-                lines.append(f"{columns[-1]} = tangent{'[0]' if self.has_aux else ''}")
-            if aval.is_weak:
-                grads.append(columns[0])
-            else:
-                grads.append(f"np.reshape(np.array([{', '.join(columns)}]), {aval.shape})")
-        together = grads[0] if self.wrt.is_single else f"({', '.join(grads)},)"
-        return "\n    ".join([*lines, f"grads = {together}"]), target
-
-
-FORWARD_PASSES = 64  # a gradient of code that is not reversed again: one pass per element
-
-
-def _unit(aval: AVal, position: int | None) -> str:
-    """A tangent for ``aval``: 1 at the flat ``position``, or zero everywhere (None)."""
-    if aval.is_weak:
-        return "0.0" if position is None else "1.0"
-    if position is None:
-        return f"np.zeros({aval.shape}, np.{aval.dtype})"
-    return f"np.eye({aval.size}, dtype=np.{aval.dtype})[{position}].reshape({aval.shape})"
 
 
 def differentiable(fun: Callable) -> Callable:
@@ -335,33 +276,6 @@ def _same_objects(grads: object, raw_grads: object, wrt: Wrt) -> bool:
     if wrt.is_single:
         return grads is raw_grads
     return type(raw_grads) is tuple and all(map(operator.is_, grads, raw_grads))
-
-
-def unit_tangents(leaves: list) -> list[list]:
-    """For every element of every leaf, tangents that are 1 there and 0 elsewhere."""
-    zeros = [np.zeros_like(np.asarray(x, dtype=float)) for x in leaves]
-    bases = []
-    for i, leaf in enumerate(leaves):
-        for position in np.ndindex(np.shape(leaf)):
-            basis = [z.copy() for z in zeros]
-            basis[i][position] = 1.0
-            bases.append(
-                [
-                    float(b) if np.ndim(b) == 0 and isinstance(leaves[j], float) else b
-                    for j, b in enumerate(basis)
-                ]
-            )
-    return bases
-
-
-def split_columns(columns: list, leaves: list) -> list:
-    """Directional derivatives, one per element, reshaped into arrays like ``leaves``."""
-    result, start = [], 0
-    for leaf in leaves:
-        size = int(np.size(leaf))
-        result.append(np.reshape(np.array(columns[start : start + size]), np.shape(leaf)))
-        start += size
-    return result
 
 
 def match_arguments(grads: object, arguments: dict, wrt: Wrt) -> object:
@@ -486,24 +400,6 @@ def value_and_grad(
     argnums = argnums_given(value_and_grad, argnums, misspelled)  # type: ignore[assignment]
     options = {"argnums": argnums, "has_aux": has_aux, "mode": mode, "backend": backend}
     return _transform(value_and_grad, fun, options, returns_value=True)
-
-
-def refuse_repeated_draws(compiled: Compiled, passes: int, what: str, fun: Callable) -> None:
-    """``what`` runs ``compiled`` ``passes`` times for one call: a function that draws random
-    numbers would draw again on each pass and mix the draws into one derivative."""
-    if passes <= 1 or not compiled.random_draws:
-        return
-    draw = compiled.random_draws[0]
-    callee = draw.param_dict.get("callee")
-    file, line = source_position(draw.loc)
-    raise NoDerivativeRule(
-        f"{function_name(fun)} draws random numbers ('{getattr(callee, 'text', callee)}'), and "
-        f"{what} runs it once per element ({passes} passes), each drawing again; use "
-        "srcad.grad or srcad.vjp (one pass per call), or draw outside the function and pass "
-        "the draws as an argument",
-        file,
-        line,
-    )
 
 
 def argnums_given(transformation: Callable, argnums: object, misspelled: dict) -> object:
