@@ -20,6 +20,7 @@ import numpy as np
 
 from srcad.api import backend as backends
 from srcad.api.backend import MISSED
+from srcad.api.display import transformed_html
 from srcad.api.forward_gradient import forward_columns, forward_gradient
 from srcad.api.signature import bind_call, signature_of
 from srcad.arguments import ArgSignature, Wrt
@@ -114,6 +115,10 @@ class Transformed:
         except RAISED_ON_PURPOSE as error:
             hide_internal_frames(error)
             raise  # a bare raise adds no frame: the user sees their own call last
+
+    def _repr_html_(self) -> str:
+        """The function, its source and its generated code, for Jupyter (``api.display``)."""
+        return transformed_html(self)
 
     def _call_and_remember(self, args: tuple, kwargs: dict) -> object:
         """The full path: bind, work out the signature, compile if needed; then remember the

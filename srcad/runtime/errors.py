@@ -45,6 +45,7 @@ import numpy as np
 
 from srcad.errors import RAISED_ON_PURPOSE, InternalError, UnsupportedSyntax
 from srcad.ir import AVal, Eqn, Loc
+from srcad.runtime.cells import name_notebook_cell
 from srcad.runtime.loader import generated_dir
 
 PACKAGE_DIR = str(Path(__file__).resolve().parent.parent) + os.sep
@@ -282,8 +283,10 @@ def write_reproduction(fun: Callable, source: str) -> Path:
 
 # --- tracebacks ------------------------------------------------------------------------------
 def hide_internal_frames(error: BaseException) -> None:
-    """Trim ``error``'s traceback to the user's frames, unless ``SRCAD_DEBUG`` is set.
-    Re-raise it with a bare ``raise`` afterwards."""
+    """Trim ``error``'s traceback to the user's frames, unless ``SRCAD_DEBUG`` is set, and
+    name the notebook cell it is located in (``srcad.runtime.cells``). Re-raise it with a
+    bare ``raise`` afterwards."""
+    name_notebook_cell(error)
     if is_debugging():
         return
     kept = [tb for tb in _entries(error.__traceback__) if not _is_internal(tb.tb_frame)]

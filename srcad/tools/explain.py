@@ -42,6 +42,7 @@ from srcad.api.inspect import (
 )
 from srcad.errors import SrcadError
 from srcad.ir import Atom, AVal, Eqn, Graph, Var
+from srcad.tools.display import table_html
 from srcad.tools.dot import const_text, format_index, to_dot
 from srcad.tools.unroll import has_control_flow, origin_names, unroll
 
@@ -77,6 +78,11 @@ class Explanation:
 
     def __str__(self) -> str:
         return format_table(self)
+
+    def _repr_html_(self) -> str:
+        """The grad table as an HTML table, for Jupyter."""
+        header, body = table_cells(self)
+        return table_html(_title(self), header, body, right=header.index("line"))
 
     def row(self, name: str) -> ExplainRow:
         """The row of the value called ``name``."""
@@ -270,14 +276,14 @@ def _number(array: np.ndarray, precision: int) -> str:
     return f"{number:.{precision}e}"
 
 
-def format_table(explanation: Explanation) -> str:
-    """The grad table as aligned text columns (with a ``where`` column, the iteration and
-    branch, when the function has loops or branches)."""
+def table_cells(explanation: Explanation) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """The header and the rows of the grad table as texts (with a ``where`` column, the
+    iteration and branch, when the function has loops or branches)."""
     precision = explanation.precision
     output = explanation.output or "out"
-    has_where = any(row.where for row in explanation.rows)
-    header = ("name", "computed as", "line", " value", f" adjoint d {output} / d name")
-    body = [
+    header: tuple[str, ...] = ("name", "computed as", "line", " value")
+    header += (f" adjoint d {output} / d name",)
+    body: list[tuple[str, ...]] = [
         (
             row.name,
             _clip(row.operation, 40),
@@ -287,12 +293,22 @@ def format_table(explanation: Explanation) -> str:
         )
         for row in explanation.rows
     ]
-    if has_where:
+    if any(row.where for row in explanation.rows):
         header = (header[0], "where", *header[1:])
         body = [(b[0], row.where, *b[1:]) for b, row in zip(body, explanation.rows, strict=True)]
-    right = 3 if has_where else 2  # the line column
+    return header, body
+
+
+def _title(explanation: Explanation) -> str:
+    return f"grad table of {explanation.function} (forward values, then adjoints)"
+
+
+def format_table(explanation: Explanation) -> str:
+    """The grad table as aligned text columns."""
+    header, body = table_cells(explanation)
+    right = header.index("line")
     widths = [max(len(r[k]) for r in [header, *body]) for k in range(len(header))]
-    lines = [f"grad table of {explanation.function} (forward values, then adjoints)"]
+    lines = [_title(explanation)]
     for k, row in enumerate([header, *body]):
         cells = [
             cell.rjust(width) if column == right else cell.ljust(width)

@@ -18,6 +18,7 @@ from pathlib import Path
 from srcad.api.inspect import make_graph, value_names
 from srcad.errors import SrcadError
 from srcad.ir import Graph
+from srcad.tools.display import picture_html
 from srcad.tools.dot import to_dot
 
 IMAGE_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
@@ -54,15 +55,9 @@ class GraphPicture:
         """Write the picture; the format follows the suffix (.dot, .gv, .svg, .png, .pdf)."""
         return save_dot(self.to_dot(), path)
 
-    def _repr_svg_(self) -> str | None:
-        """Inline SVG for Jupyter, when Graphviz is installed."""
-        executable = shutil.which("dot")
-        if executable is None:
-            return None
-        result = subprocess.run(
-            [executable, "-Tsvg"], input=self.to_dot(), capture_output=True, text=True
-        )
-        return result.stdout if result.returncode == 0 else None
+    def _repr_html_(self) -> str:
+        """Inline SVG for Jupyter (the DOT text without Graphviz): ``tools.display``."""
+        return picture_html(self.to_dot())
 
     def __str__(self) -> str:
         return self.to_dot()
