@@ -336,8 +336,8 @@ def power_sine(x, y, n):
 def test_later_calls_of_scalar_code_take_the_lean_entry_that_checks_what_srcad_fixed(numba):
     transformed, first = _compiled_with_numba(power_sine, (0.3, 0.5, 2), (0, 1))
     assert transformed._entry is not None  # numba's compiled entry point, without dispatch
-    assert transformed(0.3, 0.5, 2) == first == srcad.value_and_grad(power_sine, (0, 1))(
-        0.3, 0.5, 2
+    assert (
+        transformed(0.3, 0.5, 2) == first == srcad.value_and_grad(power_sine, (0, 1))(0.3, 0.5, 2)
     )
     # what the entry's conditions fix: each argument's type, the int's value
     expected = srcad.value_and_grad(power_sine, (0, 1))(0.3, 0.5, 3)
@@ -384,3 +384,50 @@ def test_the_lean_entry_sees_a_global_function_replaced(numba):
         assert again != first
     finally:
         scaled = original
+
+
+def _regression_data():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(64, 3))
+    return x, np.sin(x @ np.array([[1.0], [-0.5], [0.3]]))
+
+
+@pytest.mark.slow
+def test_fit_trains_on_numba_as_on_numpy(numba):
+    from srcad.train import MLP, fit
+
+    model, (x, y) = MLP((3, 8, 1), loss="mse", lam=1e-3), _regression_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NumbaFallbackWarning)  # the whole loss compiled
+        on_numba = fit(model, x, y, epochs=3, batch_size=16, progress=False, backend="numba")
+    on_numpy = fit(model, x, y, epochs=3, batch_size=16, progress=False)
+    np.testing.assert_allclose(on_numba.history.objective, on_numpy.history.objective, rtol=1e-10)
+    for mine, theirs in zip(on_numba.params, on_numpy.params, strict=True):
+        np.testing.assert_allclose(mine[0], theirs[0], rtol=1e-9, atol=1e-12)
+
+
+def test_fit_refuses_what_its_backend_cannot_run(numba):
+    from srcad.train import MLP, fit
+
+    (x, y), options = _regression_data(), {"epochs": 1, "progress": False}
+    with pytest.raises(ValueError, match="backend='jax'"):
+        fit(MLP((3, 4, 1), loss="mse"), x, y, backend="jax", **options)
+    with pytest.raises(ValueError, match="checkpointed model"):
+        fit(MLP((3, 4, 4, 1), loss="mse", checkpoint=1), x, y, backend="numba", **options)
+
+
+def test_the_variant_flattens_the_arguments_of_vdot():
+    source = textwrap.dedent("""\
+        import numpy as np
+
+
+        def f_grad_unchecked(W, lam, dout=1.0):
+            out = lam * np.vdot(W, W)
+            return out, 2.0 * lam * W
+        """)
+    variant = numba_source(source, "f_grad_unchecked")
+    assert "    out = lam * np.vdot(np.ravel(W), np.ravel(W))" in variant
+    namespace: dict = {"numba": _NoNumba()}
+    exec(compile(variant.replace("import numba\n", ""), "<variant>", "exec"), namespace)
+    W = np.arange(6.0).reshape(2, 3)
+    assert namespace["f_grad_unchecked"](W, 0.5)[0] == 0.5 * np.vdot(W, W)

@@ -10,7 +10,8 @@ body function (``<f>_grad_unchecked``). Goes out: the source numba compiles, in 
   unpacking containers, ``W1 = params[0][0]``; building a dict or another container of
   the results), and the rest becomes ``<body>_core``, compiled with ``numba.njit``;
 - constructs numba has no typing for are rewritten in place: ``reversed(range(n))`` becomes
-  ``range(n - 1, -1, -1)``.
+  ``range(n - 1, -1, -1)``, ``np.vdot(W, V)`` of 2-d arrays ``np.vdot(np.ravel(W),
+  np.ravel(V))``.
 
 Example (a function reading a global ``C``)::
 
@@ -77,7 +78,7 @@ def numba_source(source: str, body_name: str, float_params: frozenset[str] = fro
     tree = ast.parse(source)
     body = _function(tree, body_name)
     stacks = _stacked_lists(body)
-    edits = _reversed_ranges(body) + _float_zeros(body, float_params) + stacks
+    edits = _reversed_ranges(body) + _float_zeros(body, float_params) + stacks + _flat_vdots(body)
     lines = _edited(source.splitlines(), edits)
     statements = _statements(body)
     prologue = _prologue(statements)
@@ -303,6 +304,24 @@ def _stacked_lists(body: ast.FunctionDef) -> list[_Edit]:
             assert node.end_col_offset is not None
             edits.append(
                 _Edit(node.lineno, node.col_offset, node.end_col_offset, f"stack_rows({rows.id})")
+            )
+    return edits
+
+
+def _flat_vdots(body: ast.FunctionDef) -> list[_Edit]:
+    """``np.vdot(W, V)`` → ``np.vdot(np.ravel(W), np.ravel(V))`` for names (NumPy's vdot
+    flattens its arguments; numba's takes 1-d arrays only)."""
+    edits = []
+    for node in ast.walk(body):
+        if not (isinstance(node, ast.Call) and ast.unparse(node.func) == "np.vdot"):
+            continue
+        if node.keywords or len(node.args) != 2 or node.lineno != node.end_lineno:
+            continue
+        if all(isinstance(arg, ast.Name) for arg in node.args):
+            assert node.end_col_offset is not None
+            flat = ", ".join(f"np.ravel({ast.unparse(arg)})" for arg in node.args)
+            edits.append(
+                _Edit(node.lineno, node.col_offset, node.end_col_offset, f"np.vdot({flat})")
             )
     return edits
 

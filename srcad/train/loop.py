@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+import srcad
 from srcad.train.history import History
 from srcad.train.mlp import layers_of
 from srcad.train.model import MLP
@@ -65,6 +66,7 @@ def fit(
     progress: bool | None = None,
     log_every: int = 0,
     client: object | None = None,
+    backend: str = "numpy",
 ) -> FitResult:
     """Train ``model`` on ``(x, y)``; the best of ``restarts`` runs by validation loss.
 
@@ -76,7 +78,9 @@ def fit(
     many epochs. ``client``, a ``dask.distributed.Client``: each step's batch is split across
     its workers, which hold the training rows (sent once) and return their parts' gradients;
     they are added up and the optimizer steps once (``srcad.train.parallel``), as in one
-    process up to the order of summation.
+    process up to the order of summation. ``backend``: what runs the generated gradient of
+    the loss, as for ``srcad.value_and_grad`` (``"numba"`` compiles it with numba; what numba
+    cannot compile runs on NumPy with a warning); in this process only.
     """
     if params is not None and restarts > 1:
         raise ValueError("restarts draw fresh parameters for each run; do not pass params too")
@@ -86,7 +90,7 @@ def fit(
     optimizer = optimizer if optimizer is not None else Adam()
     batch_size = max(1, min(batch_size, len(split.x_train)))
     total_steps = restarts * epochs * (len(split.x_train) // batch_size)
-    gradient = _batch_gradient(model, split, client)
+    gradient = _batch_gradient(model, split, client, backend)
     histories, candidates = [], []
     with ProgressBar(total_steps, progress) as bar:
         for run in range(restarts):
@@ -102,14 +106,23 @@ def fit(
     return FitResult(candidates[best], histories[best], histories)
 
 
-def _batch_gradient(model: MLP, split: Split, client: object | None):
-    """``(params, rows) -> (loss, gradient)`` on those training rows: in this process, or
-    split across the workers of a Dask ``client``."""
+def _batch_gradient(model: MLP, split: Split, client: object | None, backend: str):
+    """``(params, rows) -> (loss, gradient)`` on those training rows: in this process (the
+    model's gradient, or the loss's compiled for ``backend``), or split across the workers
+    of a Dask ``client``."""
+    x, y = split.x_train, split.y_train
+    if backend != "numpy":
+        gradient = srcad.value_and_grad(model.loss_fn, backend=backend)  # checks the name
+        if client is not None or model.segmented is not None:
+            raise ValueError(
+                f"backend={backend!r} runs the whole loss's gradient in this process; with "
+                "client= or a checkpointed model, train with backend='numpy' (the default)"
+            )
+        return lambda params, rows: gradient(params, x[rows], y[rows], model.lam)
     if client is not None:
         from srcad.train.parallel import ShardedGradient
 
-        return ShardedGradient(client, model, split.x_train, split.y_train)
-    x, y = split.x_train, split.y_train
+        return ShardedGradient(client, model, x, y)
     return lambda params, rows: model.value_and_grad(params, x[rows], y[rows])
 
 
