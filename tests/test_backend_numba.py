@@ -431,3 +431,26 @@ def test_the_variant_flattens_the_arguments_of_vdot():
     exec(compile(variant.replace("import numba\n", ""), "<variant>", "exec"), namespace)
     W = np.arange(6.0).reshape(2, 3)
     assert namespace["f_grad_unchecked"](W, 0.5)[0] == 0.5 * np.vdot(W, W)
+
+
+def test_a_reversed_range_with_a_step_runs_the_same_positions():
+    source = textwrap.dedent("""\
+        import numpy as np
+
+
+        def f_grad_unchecked(a, b, dout=1.0):
+            positions = []
+            for i in reversed(range(a, b, 3)):
+                positions.append(i)
+            for i in reversed(range(b, a, -2)):
+                positions.append(i)
+            return positions
+        """)
+    variant = numba_source(source, "f_grad_unchecked")
+    assert "reversed" not in variant
+    namespace: dict = {"numba": _NoNumba()}
+    exec(compile(variant.replace("import numba\n", ""), "<variant>", "exec"), namespace)
+    for a in range(-4, 5):
+        for b in range(-4, 5):
+            expected = [*reversed(range(a, b, 3)), *reversed(range(b, a, -2))]
+            assert namespace["f_grad_unchecked"](a, b) == expected, (a, b)

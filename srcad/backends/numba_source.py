@@ -234,22 +234,28 @@ def _targets(statement: ast.stmt) -> list[str]:
 
 
 def _reversed_ranges(body: ast.FunctionDef) -> list[_Edit]:
-    """``reversed(range(n))`` → ``range(n - 1, -1, -1)`` and ``reversed(range(a, b))`` →
-    ``range(b - 1, a - 1, -1)``, for calls on one line."""
+    """``reversed(range(n))`` → ``range(n - 1, -1, -1)``, ``reversed(range(a, b))`` →
+    ``range(b - 1, a - 1, -1)`` and ``reversed(range(a, b, s))`` → ``range(a + (len(range(a,
+    b, s)) - 1) * s, a - s, -s)`` (its last element down to ``a``; empty where the range
+    is), for calls on one line."""
     edits = []
     for node in ast.walk(body):
         if not (_is_call(node, "reversed") and len(node.args) == 1):
             continue
         inner = node.args[0]
-        if not (_is_call(inner, "range") and len(inner.args) in (1, 2)):
+        if not (_is_call(inner, "range") and len(inner.args) in (1, 2, 3)):
             continue
         if node.lineno != node.end_lineno or node.end_col_offset is None:
             continue
         if len(inner.args) == 1:
             text = f"range({_operand(inner.args[0])} - 1, -1, -1)"
-        else:
+        elif len(inner.args) == 2:
             start, stop = (_operand(arg) for arg in inner.args)
             text = f"range({stop} - 1, {start} - 1, -1)"
+        else:
+            start, stop, step = (_operand(arg) for arg in inner.args)
+            last = f"{start} + (len(range({start}, {stop}, {step})) - 1) * {step}"
+            text = f"range({last}, {start} - {step}, -{step})"
         edits.append(_Edit(node.lineno, node.col_offset, node.end_col_offset, text))
     return edits
 
