@@ -59,5 +59,7 @@ def rnn_grad_unchecked(W, h, xs, dout=1.0):
     # backward  (line 26: h = np.tanh(W @ h + xs[t]))
     left_stack = np.array(left_factors)
     right_stack = np.array(right_factors)
-    dW_1 = dW + left_stack.T @ right_stack  # W @ h
+    # W @ h
+    dW_1 = left_stack.T @ right_stack
+    dW_1 += dW
     return out, (dW_1, dh, dxs)

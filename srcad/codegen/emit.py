@@ -271,13 +271,36 @@ class Emitter:
         if is_statement(eqn):
             text = self._fill_statements(eqn, targets)
         else:
-            text = f"{targets} = {ast.unparse(self.expression(eqn))}"
+            text = self._added_in_place(eqn, targets) or (
+                f"{targets} = {ast.unparse(self.expression(eqn))}"
+            )
         comment = "; ".join(filter(None, map(self._primal_text, self._origins(eqn))))
         if not comment:
             return text
         if len(text) + len(comment) > LINE_LENGTH - 8 or "\n" in text:
             return f"# {comment}\n{text}"  # too long to share a line: comment above
         return f"{text}  # {comment}"
+
+    def _added_in_place(self, eqn: Eqn, target: str) -> str | None:
+        """``dW = h.T @ d`` then ``dW += 2.0 * c * W``: in the backward pass, a sum whose matrix
+        product is a fresh array of the result's shape and dtype, spelled in this line, is
+        written into that array (one array and one pass fewer than ``dW = 2.0 * c * W +
+        h.T @ d``)."""
+        if eqn.prim != "add" or eqn.role == "primal" or eqn.outputs[0].aval.ndim == 0:
+            return None  # the forward lines stay as the user wrote them
+        out = eqn.outputs[0].aval
+        for k, atom in enumerate(eqn.inputs):
+            producer = self.defining.get(atom.id) if isinstance(atom, Var) else None
+            if producer is None or producer.prim != "matmul" or atom.id not in self.inlined:
+                continue
+            if (atom.aval.shape, atom.aval.dtype) != (out.shape, out.dtype):
+                continue
+            product = ast.unparse(self.operand(atom))
+            other = self.operand(eqn.inputs[1 - k])
+            if any(isinstance(n, ast.Name) and n.id == target for n in ast.walk(other)):
+                continue  # dW = dW + h.T @ d would read the product, not dW
+            return f"{target} = {product}\n{target} += {ast.unparse(other)}"
+        return None
 
     def _origins(self, eqn: Eqn) -> list[int]:
         """The primal equations (by output id) that ``eqn``'s line differentiates: its own,
