@@ -454,3 +454,22 @@ def test_a_reversed_range_with_a_step_runs_the_same_positions():
         for b in range(-4, 5):
             expected = [*reversed(range(a, b, 3)), *reversed(range(b, a, -2))]
             assert namespace["f_grad_unchecked"](a, b) == expected, (a, b)
+
+
+def test_lists_written_in_a_join_become_tuples():
+    source = textwrap.dedent("""\
+        import numpy as np
+
+
+        def f_grad_unchecked(x, y, dout=1.0):
+            c = np.concatenate([x, y * 2.0])
+            s = np.stack([np.hstack([x]), y], axis=1)
+            return c.sum() + s.sum(), c
+        """)
+    variant = numba_source(source, "f_grad_unchecked")
+    assert "    c = np.concatenate((x, y * 2.0))" in variant
+    assert "    s = np.stack((np.hstack((x,)), y), axis=1)" in variant
+    namespace: dict = {"numba": _NoNumba()}
+    exec(compile(variant.replace("import numba\n", ""), "<variant>", "exec"), namespace)
+    x, y = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    np.testing.assert_array_equal(namespace["f_grad_unchecked"](x, y)[1], [1.0, 2.0, 6.0, 8.0])

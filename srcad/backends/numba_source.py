@@ -11,7 +11,7 @@ body function (``<f>_grad_unchecked``). Goes out: the source numba compiles, in 
   the results), and the rest becomes ``<body>_core``, compiled with ``numba.njit``;
 - constructs numba has no typing for are rewritten in place: ``reversed(range(n))`` becomes
   ``range(n - 1, -1, -1)``, ``np.vdot(W, V)`` of 2-d arrays ``np.vdot(np.ravel(W),
-  np.ravel(V))``.
+  np.ravel(V))``, ``np.stack([a, b])`` ``np.stack((a, b))``.
 
 Example (a function reading a global ``C``)::
 
@@ -78,7 +78,13 @@ def numba_source(source: str, body_name: str, float_params: frozenset[str] = fro
     tree = ast.parse(source)
     body = _function(tree, body_name)
     stacks = _stacked_lists(body)
-    edits = _reversed_ranges(body) + _float_zeros(body, float_params) + stacks + _flat_vdots(body)
+    edits = [
+        *_reversed_ranges(body),
+        *_float_zeros(body, float_params),
+        *stacks,
+        *_flat_vdots(body),
+        *_joined_tuples(body),
+    ]
     lines = _edited(source.splitlines(), edits)
     statements = _statements(body)
     prologue = _prologue(statements)
@@ -329,6 +335,27 @@ def _flat_vdots(body: ast.FunctionDef) -> list[_Edit]:
             edits.append(
                 _Edit(node.lineno, node.col_offset, node.end_col_offset, f"np.vdot({flat})")
             )
+    return edits
+
+
+# NumPy functions joining a sequence of arrays, which numba takes as a tuple, not a list
+JOINS = {f"np.{name}" for name in ("stack", "concatenate", "hstack", "vstack", "column_stack")}
+
+
+def _joined_tuples(body: ast.FunctionDef) -> list[_Edit]:
+    """``np.stack([a, b])`` → ``np.stack((a, b))`` (and the other joins): the brackets of a
+    list written in the call become parentheses (a single item gets its comma)."""
+    edits = []
+    for node in ast.walk(body):
+        if not (isinstance(node, ast.Call) and ast.unparse(node.func) in JOINS and node.args):
+            continue
+        items = node.args[0]
+        if not isinstance(items, ast.List) or not items.elts or items.end_col_offset is None:
+            continue
+        close = ",)" if len(items.elts) == 1 else ")"
+        end = items.end_col_offset
+        edits.append(_Edit(items.lineno, items.col_offset, items.col_offset + 1, "("))
+        edits.append(_Edit(items.end_lineno or items.lineno, end - 1, end, close))
     return edits
 
 
