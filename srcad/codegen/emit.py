@@ -290,8 +290,10 @@ class Emitter:
             return None  # the forward lines stay as the user wrote them
         out = eqn.outputs[0].aval
         for k, atom in enumerate(eqn.inputs):
-            producer = self.defining.get(atom.id) if isinstance(atom, Var) else None
-            if producer is None or producer.prim != "matmul" or atom.id not in self.inlined:
+            if not isinstance(atom, Var) or atom.id not in self.inlined:
+                continue
+            producer = self.defining.get(atom.id)
+            if producer is None or producer.prim != "matmul":
                 continue
             if (atom.aval.shape, atom.aval.dtype) != (out.shape, out.dtype):
                 continue

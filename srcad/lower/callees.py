@@ -16,6 +16,7 @@ from numpy.typing import DTypeLike
 
 from srcad.errors import NoDerivativeRule, SrcadError
 from srcad.ir.builder import StaticValueNeeded, Tracer
+from srcad.ir.primitive import module_spelling
 from srcad.lower.context import Lowering
 from srcad.pytree import flatten
 
@@ -145,3 +146,39 @@ def is_user_function(function: object) -> TypeGuard[types.FunctionType]:
 def call_leaves(args: Args, kwargs: Kwargs) -> list[object]:
     leaves, _ = flatten([args, kwargs])
     return leaves
+
+
+def is_str_format(function: object) -> bool:
+    return isinstance(getattr(function, "__self__", None), str) and (
+        getattr(function, "__name__", "") == "format"
+    )
+
+
+def is_numpy_scalar_type(function: object) -> bool:
+    return isinstance(function, type) and issubclass(function, (np.integer, np.floating))
+
+
+# NumPy functions without a derivative rule that the generated code may run on values not
+# differentiated (np.median(C) of a global C, read on every call): those whose result's
+# shape follows from their arguments' shapes, since the graph fixes it when compiling
+# (np.unique or np.nonzero, whose shapes depend on the data, are not among them).
+RUN_AS_IS = frozenset(
+    "median nanmedian percentile nanpercentile quantile nanquantile nanmean nanstd nanvar "
+    "nansum nanmax nanmin nanprod ptp searchsorted digitize interp corrcoef cov "
+    "matrix_rank cond".split()
+)
+
+
+def numpy_spelling(function: object) -> str | None:
+    """``np.median``, ``np.linalg.matrix_rank``: how generated code names a NumPy function
+    of ``RUN_AS_IS``; None for anything else."""
+    module, name = getattr(function, "__module__", None), getattr(function, "__name__", "")
+    if not isinstance(module, str) or module.partition(".")[0] != "numpy":
+        return None
+    if name not in RUN_AS_IS:
+        return None
+    spelling = f"{module_spelling(module)}.{name}"
+    found: object = np
+    for part in spelling.split(".")[1:]:
+        found = getattr(found, part, None)
+    return spelling if found is function else None

@@ -31,7 +31,6 @@ from srcad.frontend.desugar import (
 from srcad.frontend.parse import root_name
 from srcad.ir.builder import TraceError, Tracer, bind_arguments
 from srcad.ir.graph import Const
-from srcad.ir.primitive import module_spelling
 from srcad.ir.prims import prim_of
 from srcad.ir.selection import Selection
 from srcad.ir.world import WorldPath
@@ -47,9 +46,12 @@ from srcad.lower.callees import (
     as_array,
     call_leaves,
     is_container_method,
+    is_numpy_scalar_type,
+    is_str_format,
     is_traceable_builtin,
     is_user_function,
     no_rule,
+    numpy_spelling,
     traced_builtin,
 )
 from srcad.lower.containers import restore_containers, snapshot_containers
@@ -125,14 +127,14 @@ def call(
     is_inlined = is_user_function(function) or isinstance(function, LocalFunction)
     if not is_inlined and any(isinstance(v, Selection) for v in call_leaves(args, kwargs)):
         return _call_on_selection(function, args, kwargs)
-    if is_traced and _is_str_format(function):  # "loss {:.3f}".format(loss)
+    if is_traced and is_str_format(function):  # "loss {:.3f}".format(loss)
         template: Any = getattr(function, "__self__", "")
         return method_formatted(lowering, template, list(args), dict(kwargs), node)
     if is_traced and function is math.log and len(args) == 2:
         return traced_builtin(lowering, math.log, args, kwargs, node)
     if is_traced and function is np.array and len(args) == 1:
         return array_of(args[0], kwargs.get("dtype"))
-    if is_traced and _is_numpy_scalar_type(function) and len(args) == 1 and not kwargs:
+    if is_traced and is_numpy_scalar_type(function) and len(args) == 1 and not kwargs:
         cast: Any = as_array(args[0])  # np.int64(x), np.float32(x): a cast
         return cast.astype(function)
     prim = prim_of(function)
@@ -156,16 +158,6 @@ def call(
     if is_user_function(function) or isinstance(function, LocalFunction):
         return _inline(lowering, function, args, kwargs, node)
     return _call_python(lowering, function, args, kwargs, node, is_traced)
-
-
-def _is_str_format(function: object) -> bool:
-    return isinstance(getattr(function, "__self__", None), str) and (
-        getattr(function, "__name__", "") == "format"
-    )
-
-
-def _is_numpy_scalar_type(function: object) -> bool:
-    return isinstance(function, type) and issubclass(function, (np.integer, np.floating))
 
 
 def _call_on_selection(function: object, args: Args, kwargs: Kwargs) -> object:
@@ -219,32 +211,6 @@ def _call_python(
     if spelling is not None:  # np.median(C): run by the generated code; refused if differentiated
         return outside_call(lowering.builder, function, spelling, list(args), dict(kwargs))
     raise no_rule(lowering, node)
-
-
-# NumPy functions without a derivative rule that the generated code may run on values not
-# differentiated (np.median(C) of a global C, read on every call): those whose result's
-# shape follows from their arguments' shapes, since the graph fixes it when compiling
-# (np.unique or np.nonzero, whose shapes depend on the data, are not among them).
-RUN_AS_IS = frozenset(
-    "median nanmedian percentile nanpercentile quantile nanquantile nanmean nanstd nanvar "
-    "nansum nanmax nanmin nanprod ptp searchsorted digitize interp corrcoef cov "
-    "matrix_rank cond".split()
-)
-
-
-def numpy_spelling(function: object) -> str | None:
-    """``np.median``, ``np.linalg.matrix_rank``: how generated code names a NumPy function
-    of ``RUN_AS_IS``; None for anything else."""
-    module, name = getattr(function, "__module__", None), getattr(function, "__name__", "")
-    if not isinstance(module, str) or module.partition(".")[0] != "numpy":
-        return None
-    if name not in RUN_AS_IS:
-        return None
-    spelling = f"{module_spelling(module)}.{name}"
-    found: object = np
-    for part in spelling.split(".")[1:]:
-        found = getattr(found, part, None)
-    return spelling if found is function else None
 
 
 def _call_container_method(
