@@ -140,14 +140,14 @@ def test_error_in_a_file_keeps_the_file_name(tmp_path):
 
 def test_error_in_a_real_ipython_shell_names_the_cell():
     pytest.importorskip("IPython")
-    script = textwrap.dedent("""
+    script = f"CELL = {CELL_WITH_GLOBAL!r}\n" + textwrap.dedent("""
         from IPython.core.interactiveshell import InteractiveShell
         shell = InteractiveShell.instance()
         shell.run_cell("import srcad", store_history=True)
-        shell.run_cell(%r, store_history=True)
+        shell.run_cell(CELL, store_history=True)
         result = shell.run_cell("srcad.grad(stepped)(1.0)", store_history=True)
         print("MESSAGE:", result.error_in_exec)
-        """ % CELL_WITH_GLOBAL)
+        """)
     run = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
     )

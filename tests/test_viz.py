@@ -7,6 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import srcad
@@ -128,3 +129,132 @@ def test_save_by_suffix(tmp_path):
     assert picture.save(tmp_path / "c.gv").read_text() == picture.to_dot()
     if shutil.which("dot"):
         assert picture.save(tmp_path / "c.png").read_bytes().startswith(b"\x89PNG")
+
+
+# --- pictures that teach -------------------------------------------------------------------
+LOOPS = load_module_from_path(EXAMPLE_FILES[1])
+IR_INTERNALS = ("tape_new", "tape_push", "tape_pop", "tape_nonempty", "index_add", "[·]")
+NODE = re.compile(r'^\s*(\w+) \[label=("(?:\\.|[^"\\])*"|<.*?>), ', re.MULTILINE)
+
+
+def node_label_lines(dot: str) -> dict[str, list[str]]:
+    """Each node's label as the lines a reader sees (tags and escapes removed)."""
+    labels = {}
+    for node, label in NODE.findall(dot):
+        if label.startswith("<"):
+            text = re.sub(r"<[^>]*>", "\n", label[1:-1].replace("<br/>", "\n"))
+            lines = [html_unescape(line) for line in text.split("\n")]
+        else:
+            lines = label[1:-1].split("\\n")
+        labels[node] = [line for line in lines if line]
+    return labels
+
+
+def html_unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def example_pictures() -> list:
+    """The DOT text of every example with EXAMPLE_ARGS: forward, backward, annotated."""
+    cases = []
+    for path in EXAMPLE_FILES:
+        module = load_module_from_path(path)
+        for name, args in module.EXAMPLE_ARGS.items():
+            argnums = getattr(module, "EXAMPLE_ARGNUMS", {}).get(name, 0)
+            function = getattr(module, name)
+            for kind in ("forward", "backward", "explain"):
+                cases.append(pytest.param(function, args, argnums, kind, id=f"{name}-{kind}"))
+    return cases
+
+
+def picture(function, args, argnums, kind: str) -> str:
+    if kind == "explain":
+        return srcad.explain(function, *args, argnums=argnums).annotate_graph()
+    return srcad.graph(function, *args, argnums=argnums, backward=kind == "backward").to_dot()
+
+
+@pytest.mark.parametrize("function, args, argnums, kind", example_pictures())
+def test_pictures_show_no_ir_internals_and_short_labels(function, args, argnums, kind):
+    dot = picture(function, args, argnums, kind)
+    check_dot(dot)
+    for internal in IR_INTERNALS:
+        assert internal not in dot
+    assert "dtype(" not in dot
+    for node, lines in node_label_lines(dot).items():
+        assert all(len(line) <= 30 for line in lines), (node, lines)
+
+
+def mlp_loss(W1, W2, x, y):
+    """Large arrays (64 x 32 weights) and a constant matrix: nothing is written out."""
+    mask = np.arange(32.0).reshape(4, 8)
+    h = np.tanh(x @ W1)
+    scores = (h @ W2).reshape(4, 8) * mask
+    return np.sum((scores.ravel() - y) ** 2)
+
+
+def test_large_arrays_are_summarized_by_shape_and_a_few_entries():
+    rng = np.random.default_rng(0)
+    args = (rng.normal(size=(64, 32)), rng.normal(size=(32, 32)), rng.normal(size=64), np.ones(1))
+    for dot in (
+        srcad.graph(mlp_loss, *args).to_dot(),
+        srcad.graph(mlp_loss, *args, argnums=(0, 1), backward=True).to_dot(),
+        srcad.explain(mlp_loss, *args, argnums=(0, 1)).annotate_graph(),
+    ):
+        check_dot(dot)
+        lines = [line for label in node_label_lines(dot).values() for line in label]
+        assert max(len(line) for line in lines) <= 30
+        assert 'xlabel="(64, 32)"' in dot or any(line.startswith("(64, 32) [") for line in lines)
+        assert all(len(shape) <= 30 for shape in re.findall(r'xlabel="([^"]*)"', dot))
+    explained = srcad.explain(mlp_loss, *args, argnums=(0, 1)).annotate_graph()
+    assert re.search(r"grad \(64, 32\) \[-?\d+\.\d\d, (-?\d+\.\d\d, )?…\]", explained)
+
+
+def test_backward_picture_puts_the_primal_beside_the_adjoint():
+    dot = srcad.graph(LOOPS.rnn, *LOOPS.EXAMPLE_ARGS["rnn"], argnums=(0, 1, 2), backward=True)
+    text = dot.to_dot()
+    assert "rankdir=TB" in text
+    forward = text[text.index("subgraph cluster_forward") : text.index("subgraph cluster_backward")]
+    backward = text[text.index("subgraph cluster_backward") :]
+    backward_nodes = set(re.findall(r"^\s*(\w+) \[label=", backward, re.MULTILINE))
+    primal_nodes = set(re.findall(r"^\s*(\w+) \[label=", forward, re.MULTILINE))
+    primal_nodes |= {"v0", "v1", "v2"}  # the arguments W, h, xs
+    crossing = [
+        (source, target, attributes)
+        for source, target, attributes in re.findall(r"^\s*(\w+) -> (\w+)(.*)$", text, re.M)
+        if source in primal_nodes and target in backward_nodes
+    ]
+    assert crossing, "the backward pass reads no primal value"
+    for edge in crossing:  # a read of a primal value does not pull the passes together
+        assert "constraint=false" in edge[2], edge
+    saved = [edge for edge in crossing if 'label="saved"' in edge[2]]
+    assert len(saved) == 2  # h_1 and h, saved by the forward loop for the backward loop
+    assert '"[t] +=\\ndxs' in text  # dxs[t] += dt3, not index_add
+
+
+def test_if_diamond_points_at_its_branches():
+    dot = srcad.graph(LOOPS.clipped_steps, *LOOPS.EXAMPLE_ARGS["clipped_steps"]).to_dot()
+    assert "compound=true" in dot
+    diamonds = re.findall(r"^\s*(\w+) \[label=\"if\", shape=diamond", dot, re.MULTILINE)
+    assert len(diamonds) == 1
+    edges = re.findall(rf"^\s*{diamonds[0]} -> (\w+) \[lhead=(\w+), label=\"(\w+)\"", dot, re.M)
+    assert [label for _, _, label in edges] == ["then", "else"]
+    for node, cluster, label in edges:
+        inside = dot[dot.index(f"subgraph {cluster} {{") :]
+        assert f'label="{label}"' in inside.split("\n")[1]
+        assert re.search(rf"^\s*{node} \[", inside.split("  }")[0], re.MULTILINE)
+
+
+def test_a_branch_that_computes_nothing_still_gets_its_arrow():
+    def relu_or_one(x):
+        if x > 0.0:
+            y = x
+        else:
+            y = 1.0
+        return y * x
+
+    dot = srcad.graph(relu_or_one, 2.0).to_dot()
+    check_dot(dot)
+    assert re.findall(r'-> \w+ \[lhead=cluster_sub\d+, label="(then|else)"', dot) == [
+        "then",
+        "else",
+    ]

@@ -1,10 +1,16 @@
 """Graphviz DOT text of an SSA ``Graph``: what ``srcad.graph`` and ``srcad graph`` draw.
 
 Every graph input is a box, every equation one node labelled with its operation (``*``,
-``exp``, ``tanh``) and the name the generated code gives its value (``Wx``, ``dW``; see
-``srcad.api.inspect.value_names``); edges are data flow. Structured equations (``for``,
-``while``, ``cond``) are clusters with their bodies inside. In a backward graph the adjoint
-equations are drawn in another colour, with dashed edges from the primal values they read.
+``exp``, ``tanh``; ``srcad.tools.labels``), the name the generated code gives its value
+(``Wx``, ``dW``; see ``srcad.api.inspect.value_names``), and an array's shape beside it;
+edges are data flow. Structured equations (``for``, ``while``, ``cond``) are clusters with their
+bodies inside; an ``if`` diamond points at its ``then`` and ``else`` clusters.
+
+A backward graph is drawn top to bottom as two clusters side by side: the forward pass,
+then the backward pass, whose adjoint values are drawn in another colour. The dashed edges
+from the primal values an adjoint reads do not constrain the layout, so each pass keeps
+its own order. A loop's tape is not drawn: what the forward loop saves appears in the
+backward loop as the saved value, with a dashed edge from where it was computed.
 ``annotations`` add a value above and a gradient below a node (``srcad graph --explain``).
 
 The text is generated here from the public inspection API, so nothing beyond Graphviz's
@@ -15,15 +21,16 @@ from __future__ import annotations
 
 import html
 
-from srcad.api.inspect import (
-    has_counter,
-    is_loop,
-    is_statement,
-    operator_of,
-    sub_graphs,
-    value_names,
+from srcad.api.inspect import RoleKind, has_counter, is_loop, sub_graphs, value_names
+from srcad.ir import Atom, Eqn, Graph, Var
+from srcad.tools.labels import (
+    TAPE_OPERATIONS,
+    clip,
+    const_text,
+    format_index,
+    is_tape,
+    op_symbol,
 )
-from srcad.ir import Atom, Const, Eqn, Graph, Var
 
 INPUT_STYLE = 'shape=box, style="rounded,filled", fillcolor="#dbeafe", color="#1d4ed8"'
 PRIMAL_STYLE = 'shape=ellipse, style=filled, fillcolor="#f3f4f6", color="#374151"'
@@ -31,66 +38,11 @@ ADJOINT_STYLE = 'shape=ellipse, style=filled, fillcolor="#fde2cf", color="#c2410
 ADJOINT_INPUT_STYLE = 'shape=box, style="rounded,filled", fillcolor="#fde2cf", color="#c2410c"'
 VALUE_STYLE = 'shape=box, style="rounded", color="#374151"'
 CONST_STYLE = 'shape=plaintext, fontcolor="#6b7280"'
-READS_PRIMAL = 'style=dashed, color="#9ca3af"'
+READS_PRIMAL = 'style=dashed, color="#9ca3af", constraint=false'
+ADJOINT_VALUE_STYLE = 'shape=box, style="rounded", color="#c2410c"'
 ADJOINT_EDGE = 'color="#c2410c"'
 VALUE_COLOUR = "#15803d"
 ADJOINT_COLOUR = "#b91c1c"
-
-
-# --- labels -------------------------------------------------------------------------------
-def const_text(const: Const) -> str:
-    """A constant as written in a label: its name, a short number, or its shape."""
-    if const.name:
-        return const.name
-    value = const.value
-    if isinstance(value, bool) or value is None:
-        return repr(value)
-    if isinstance(value, (int, float)) or getattr(value, "ndim", 1) == 0:
-        return f"{float(value):g}" if not isinstance(value, int) else str(value)
-    return f"array{tuple(getattr(value, 'shape', ()))}"
-
-
-def format_index(index: tuple, array_names: list[str]) -> str:
-    """The static index encoding of ``getitem``/``setitem`` as Python subscript text."""
-    parts = []
-    for item in index:
-        if isinstance(item, tuple) and item and item[0] == "slice":
-            start, stop, step = (("" if v is None else str(v)) for v in item[1:])
-            parts.append(f"{start}:{stop}" + (f":{step}" if step else ""))
-        elif isinstance(item, tuple) and item and item[0] == "array":
-            parts.append(array_names[item[1]] if item[1] < len(array_names) else "?")
-        elif item == "...":
-            parts.append("...")
-        else:
-            parts.append("None" if item is None else str(item))
-    return ", ".join(parts)
-
-
-def op_symbol(eqn: Eqn) -> str:
-    """The operation as drawn: ``+``, ``exp``, ``sum axis=0``, ``[1:3]``."""
-    params = eqn.param_dict
-    if eqn.prim == "getitem" or is_statement(eqn):
-        names = ["·"] * len(eqn.inputs)  # array indices are drawn as edges
-        text = "[" + format_index(params.get("index", ()), names) + "]"
-        return text if eqn.prim == "getitem" else f"{eqn.prim} {text}"
-    if eqn.prim == "negative":
-        return "neg"  # not "-", which is subtraction
-    operator = operator_of(eqn)
-    if operator:
-        return operator
-    shown = [f"{k}={_short(v)}" for k, v in eqn.params if not _holds_graphs(v)]
-    return " ".join([eqn.prim, *shown])
-
-
-def _short(value: object) -> str:
-    text = repr(value) if not isinstance(value, str) else value
-    return text if len(text) <= 16 else text[:15] + "…"
-
-
-def _holds_graphs(value: object) -> bool:
-    return isinstance(value, Graph) or (
-        isinstance(value, tuple) and any(isinstance(v, Graph) for v in value)
-    )
 
 
 # --- DOT ----------------------------------------------------------------------------------
@@ -130,53 +82,68 @@ class _DotWriter:
         self.declared: set[str] = set()
         self.roles: dict[str, str] = {}
         self.outputs = {a.id for a in graph.outputs if isinstance(a, Var)}
+        self.hidden: set[str] = set()  # the tapes' nodes: never drawn
+        self.order: list[str] = []  # declared nodes, in order
         self.counter = 0
 
     def write(self) -> str:
+        is_backward = any(e.role != "primal" for e in self.graph.eqns)
         header = [
             f"digraph {_quote(self.graph.name)} {{",
-            '  graph [rankdir=LR, fontname="Helvetica", fontsize=10, labeljust=l, '
-            "nodesep=0.25, ranksep=0.35];",
+            f'  graph [rankdir={"TB" if is_backward else "LR"}, compound=true, '
+            'fontname="Helvetica", fontsize=10, labeljust=l, nodesep=0.25, ranksep=0.35];',
             '  node [fontname="Helvetica", fontsize=11, height=0.3];',
             '  edge [color="#4b5563", arrowsize=0.7, fontname="Helvetica", fontsize=9];',
         ]
-        for var in self.graph.inputs:
-            role = "adjoint" if var.hint == "dout" else "input"
-            style = ADJOINT_INPUT_STYLE if role == "adjoint" else INPUT_STYLE
-            self._declare(_node_id(var), self._label("", var), style, role, "  ", var)
         self._top_level(self.graph.eqns)
-        self._named_outputs()
         footer = []
         for node in sorted(self._referenced() - self.declared):
             footer.append(f"  {node} [label={_quote(node)}, {VALUE_STYLE}];")
         return "\n".join(header + self.body + footer + self.edges + ["}"]) + "\n"
 
-    def _named_outputs(self) -> None:
+    def _inputs(self, role: str, indent: str) -> None:
+        """The graph's inputs of ``role``: the arguments (``input``), or the seed ``dout``
+        of the backward pass (``adjoint``)."""
+        for var in self.graph.inputs:
+            if ("adjoint" if var.hint == "dout" else "input") != role:
+                continue
+            style = ADJOINT_INPUT_STYLE if role == "adjoint" else INPUT_STYLE
+            self._declare(_node_id(var), self._label("", var), style, role, indent, var)
+
+    def _named_outputs(self, indent: str) -> None:
         """A node for each named output whose value goes by another name."""
         for k, (atom, name) in enumerate(zip(self.graph.outputs, self.output_names, strict=False)):
             if not name or (isinstance(atom, Var) and self.names.get(atom.id) == name):
                 continue
             node = f"o{k}"
             style = ADJOINT_INPUT_STYLE if name.startswith("d") else VALUE_STYLE
-            self._declare(node, _quote(name), style + ", peripheries=2", "result", "  ")
-            self._edge(self._source(atom, "  "), node, "style=dashed, arrowhead=none")
+            self._declare(node, _quote(name), style + ", peripheries=2", "result", indent)
+            self._edge(self._source(atom, indent), node, "style=dashed, arrowhead=none")
 
     def _top_level(self, eqns: tuple) -> None:
+        """The equations; a backward graph's as two clusters, each pass with its inputs
+        (the arguments; ``dout``) and results inside."""
         primal = [e for e in eqns if e.role == "primal"]
         derived = [e for e in eqns if e.role != "primal"]
         if not derived:
+            self._inputs("input", "  ")
+            self._inputs("adjoint", "  ")
             self._group_by_line(eqns, "  ")
+            self._named_outputs("  ")
             return
-        for name, part, colour in [
-            ("forward", primal, "#374151"),
-            ("backward", derived, "#c2410c"),
+        for name, role, part, colour in [
+            ("forward", "input", primal, "#374151"),
+            ("backward", "adjoint", derived, "#c2410c"),
         ]:
             self.body.append(f"  subgraph cluster_{name} {{")
             self.body.append(
                 f'    label="{name} pass"; color="{colour}"; fontcolor="{colour}"; '
                 'style="rounded,dashed";'
             )
+            self._inputs(role, "    ")
             self._group_by_line(part, "    ")
+            if role == "adjoint":
+                self._named_outputs("    ")
             self.body.append("  }")
 
     def _group_by_line(self, eqns: list | tuple, indent: str) -> None:
@@ -213,9 +180,12 @@ class _DotWriter:
                 self._simple(eqn, indent)
 
     def _simple(self, eqn: Eqn, indent: str) -> None:
+        if eqn.prim in TAPE_OPERATIONS and not op_symbol(eqn):
+            self._tape_operation(eqn, indent)
+            return
         role = "adjoint" if eqn.role != "primal" else "primal"
         style = ADJOINT_STYLE if role == "adjoint" else PRIMAL_STYLE
-        symbol = op_symbol(eqn)
+        symbol = op_symbol(eqn, [self._atom_name(a) for a in eqn.inputs])
         if len(eqn.outputs) == 1:
             node = _node_id(eqn.outputs[0])
             self._declare(
@@ -230,6 +200,37 @@ class _DotWriter:
                 self._edge(node, _node_id(var))
         for atom in eqn.inputs:
             self._edge(self._source(atom, indent), node)
+
+    def _tape_operation(self, eqn: Eqn, indent: str) -> None:
+        """A tape's operation is not drawn; the values a pop restores are the saved values,
+        each with a dashed edge from the value the forward pass computed."""
+        for var in eqn.outputs:
+            if is_tape(var.aval):
+                self.hidden.add(_node_id(var))
+                continue
+            self._declare(_node_id(var), self._label("", var), VALUE_STYLE, "primal", indent, var)
+            saved = _node_id(Var(var.role.of, "", var.aval)) if var.role is not None else ""
+            if saved in self.declared:
+                self._edge(saved, _node_id(var), READS_PRIMAL + ', label="saved"')
+
+    def _atom_name(self, atom: Atom) -> str:
+        return self.names.get(atom.id, "·") if isinstance(atom, Var) else const_text(atom)
+
+    def _value(self, var: Var, role: str, indent: str) -> None:
+        """A value an equation does not draw itself: a loop's carried value, a result."""
+        if is_tape(var.aval):
+            self.hidden.add(_node_id(var))
+            return
+        is_adjoint = var.is_role(RoleKind.ADJOINT) or (role == "adjoint" and var.role is None)
+        style = ADJOINT_VALUE_STYLE if is_adjoint else VALUE_STYLE
+        self._declare(
+            _node_id(var),
+            self._label("", var),
+            style,
+            "adjoint" if is_adjoint else "primal",
+            indent,
+            var,
+        )
 
     def _structured(self, eqn: Eqn, indent: str) -> None:
         role = "adjoint" if eqn.role != "primal" else "primal"
@@ -252,7 +253,7 @@ class _DotWriter:
             results = []
         self.body.append(f"{indent}}}")
         for var in eqn.outputs:
-            self._declare(_node_id(var), self._label("", var), VALUE_STYLE, role, indent, var)
+            self._value(var, role, indent)
         for atom, var, text in results:
             self._edge(self._source(atom, indent), _node_id(var), f'style=dashed, label="{text}"')
 
@@ -270,7 +271,8 @@ class _DotWriter:
         )
         results = []
         for branch, title in zip(branches, titles, strict=True):
-            self._sub_graph(branch, title, indent)
+            cluster, first = self._sub_graph(branch, title, indent)
+            self._edge(test, first, f'lhead={cluster}, label="{title}", style=bold')
             results += [(a, v, title) for a, v in zip(branch.outputs, eqn.outputs, strict=False)]
         return results
 
@@ -297,18 +299,22 @@ class _DotWriter:
             )
         return [(a, v, "last") for a, v in zip(body.outputs, eqn.outputs, strict=False)]
 
-    def _sub_graph(self, sub: Graph, title: str, indent: str) -> None:
+    def _sub_graph(self, sub: Graph, title: str, indent: str) -> tuple[str, str]:
+        """Draw ``sub`` as a cluster; returns the cluster's name and its first node."""
         self.counter += 1
-        self.body.append(f"{indent}subgraph cluster_sub{self.counter} {{")
+        cluster = f"cluster_sub{self.counter}"
+        self.body.append(f"{indent}subgraph {cluster} {{")
         self.body.append(
             f'{indent}  label={_quote(title)}; style="rounded,dashed"; color="#9ca3af";'
         )
+        declared_before = len(self.order)
         for var in sub.inputs:
-            self._declare(
-                _node_id(var), self._label("", var), VALUE_STYLE, "primal", indent + "  ", var
-            )
+            self._value(var, "primal", indent + "  ")
         self._block(sub.eqns, indent + "  ")
+        if len(self.order) == declared_before:  # nothing drawn inside: a point to point at
+            self._declare(f"p{self.counter}", '""', "shape=point", "primal", indent + "  ")
         self.body.append(f"{indent}}}")
+        return cluster, self.order[declared_before]
 
     def _source(self, atom: Atom, indent: str) -> str:
         """The node an input atom comes from; constants get a small node of their own."""
@@ -325,11 +331,16 @@ class _DotWriter:
         if node in self.declared:
             return
         extra = ", peripheries=2" if var is not None and var.id in self.outputs else ""
+        if var is not None and var.aval.shape and var.id not in self.annotations:
+            extra += f", xlabel={_quote(clip(str(var.aval.shape)))}"  # an array: its shape
         self.body.append(f"{indent}{node} [label={label}, {style}{extra}];")
         self.declared.add(node)
+        self.order.append(node)
         self.roles[node] = role
 
     def _edge(self, source: str, target: str, attributes: str = "") -> None:
+        if source in self.hidden or target in self.hidden:
+            return
         if not attributes:
             source_role, target_role = self.roles.get(source), self.roles.get(target)
             if target_role == "adjoint" and source_role == "adjoint":
@@ -349,7 +360,7 @@ class _DotWriter:
 
     def _label(self, symbol: str, var: Var) -> str:
         """A node label: the operation, the value's name, and any annotation."""
-        name = self.names.get(var.id, "")
+        name = clip(self.names.get(var.id, ""))
         parts = [p for p in (symbol, name) if p] or [f"%{var.id}"]
         if name and symbol and name == symbol:
             parts = [symbol]
@@ -396,4 +407,5 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
 
 
+# The label helpers live in ``srcad.tools.labels``; ``explain`` reads them from here too.
 __all__ = ["const_text", "format_index", "op_symbol", "to_dot"]

@@ -44,6 +44,7 @@ from srcad.errors import SrcadError
 from srcad.ir import Atom, AVal, Eqn, Graph, Var
 from srcad.tools.display import table_html
 from srcad.tools.dot import const_text, format_index, to_dot
+from srcad.tools.labels import short_value
 from srcad.tools.unroll import has_control_flow, origin_names, unroll
 
 SUMMARIZED_ABOVE = 6  # arrays with more entries are shown as shape, norm and a few entries
@@ -96,11 +97,12 @@ class Explanation:
         return tuple(row for row in self.rows if row.name == name)
 
     def annotate_graph(self, precision: int = 2, lines: bool = False) -> str:
-        """DOT text of the forward graph with each value above and its gradient below."""
+        """DOT text of the forward graph with each value above and its gradient below (an
+        array summarized by its shape and first entries: ``srcad.tools.labels``)."""
         annotations = {
             row.var_id: (
-                format_value(row.value, precision),
-                "" if row.adjoint is None else "grad " + format_value(row.adjoint, precision),
+                short_value(row.value, precision),
+                "" if row.adjoint is None else "grad " + short_value(row.adjoint, precision),
             )
             for row in self.rows
         }
