@@ -29,12 +29,12 @@ def chain_grad_unchecked(x, dout=1.0):
     """Value of chain(x) and its gradient with respect to (x)."""
     # forward  (line 38: return np.sin(5 * np.exp(x)))
     exp_x = np.exp(x)
-    t1 = 5 * exp_x
+    t1 = 5.0 * exp_x
     out = np.sin(t1)
 
     # backward  (line 38: return np.sin(5 * np.exp(x)))
     dt1 = dout * np.cos(t1)  # out = np.sin(t1)
-    dexp_x = dt1 * 5  # t1 = 5 * exp_x
+    dexp_x = dt1 * 5.0  # t1 = 5.0 * exp_x
     dx = dexp_x * exp_x  # exp_x = np.exp(x)
     return out, dx
 
@@ -43,11 +43,11 @@ def chain_grad_math(x, dout=1.0):
     """chain_grad_unchecked with math's functions on Python floats."""
     # forward  (line 38: return np.sin(5 * np.exp(x)))
     exp_x = math.exp(x)
-    t1 = 5 * exp_x
+    t1 = 5.0 * exp_x
     out = math.sin(t1)
 
     # backward  (line 38: return np.sin(5 * np.exp(x)))
     dt1 = dout * math.cos(t1)  # out = np.sin(t1)
-    dexp_x = dt1 * 5  # t1 = 5 * exp_x
+    dexp_x = dt1 * 5.0  # t1 = 5.0 * exp_x
     dx = dexp_x * exp_x  # exp_x = np.exp(x)
     return out, dx

@@ -48,11 +48,11 @@ def neuron_grad_unchecked(w0, w1, w2, x0, x1, dout=1.0):
 
     # forward  (line 26: return 1 / (1 + math.exp(-z)))
     t5 = np.exp(-z)
-    t6 = 1 + t5
-    out = 1 / t6
+    t6 = 1.0 + t5
+    out = 1.0 / t6
 
     # backward  (line 26: return 1 / (1 + math.exp(-z)))
-    dt6 = -dout * out / t6  # out = 1 / t6
+    dt6 = -dout * out / t6  # out = 1.0 / t6
     dt4 = dt6 * t5  # t5 = np.exp(-z)
     dz = -dt4  # -z
 
@@ -72,11 +72,11 @@ def neuron_grad_math(w0, w1, w2, x0, x1, dout=1.0):
 
     # forward  (line 26: return 1 / (1 + math.exp(-z)))
     t5 = math.exp(-z)
-    t6 = 1 + t5
-    out = 1 / t6
+    t6 = 1.0 + t5
+    out = 1.0 / t6
 
     # backward  (line 26: return 1 / (1 + math.exp(-z)))
-    dt6 = -dout * out / t6  # out = 1 / t6
+    dt6 = -dout * out / t6  # out = 1.0 / t6
     dt4 = dt6 * t5  # t5 = np.exp(-z)
     dz = -dt4  # -z
 

@@ -32,8 +32,8 @@ def one_hidden_layer_grad_unchecked(W, v, x, y, lam, dout=1.0):
     """Value of one_hidden_layer(W, v, x, y, lam) and its gradient with respect to (W, v)."""
     # forward  (line 47 in sigmoid: return 1 / (1 + np.exp(-z)))
     t2 = np.exp(-(W @ x))
-    t3 = 1 + t2
-    h = 1 / t3
+    t3 = 1.0 + t2
+    h = 1.0 / t3
 
     # forward  (line 53: y_hat = v @ h)
     y_hat = v @ h
@@ -46,20 +46,20 @@ def one_hidden_layer_grad_unchecked(W, v, x, y, lam, dout=1.0):
     out = t9**2 + penalty
 
     # backward  (line 55: return (y_hat - y) ** 2 + penalty)
-    dt9 = dout * (2 * t9)  # t9 ** 2
+    dt9 = dout * (2.0 * t9)  # t9 ** 2
 
     # backward  (line 54: penalty = lam * (np.sum(W**2) + np.sum(v**2)))
     dt8 = dout * lam  # penalty = lam * ((W ** 2).sum() + (v ** 2).sum())
 
     # backward  (line 53: y_hat = v @ h)
     dh = dt9 * v  # y_hat = v @ h
-    dv = dt8 * 2 * v + dt9 * h  # v ** 2; y_hat = v @ h
+    dv = dt8 * 2.0 * v + dt9 * h  # v ** 2; y_hat = v @ h
 
     # backward  (line 47 in sigmoid: return 1 / (1 + np.exp(-z)))
-    dt3 = -dh * h / t3  # h = 1 / t3
+    dt3 = -dh * h / t3  # h = 1.0 / t3
     dt1 = dt3 * t2  # t2 = np.exp(-(W @ x))
     dWx = -dt1  # -(W @ x)
 
     # backward  (line 52: h = sigmoid(W @ x))
-    dW = dt8 * 2 * W + np.outer(dWx, x)  # W ** 2; W @ x
+    dW = dt8 * 2.0 * W + np.outer(dWx, x)  # W ** 2; W @ x
     return out, (dW, dv)

@@ -31,7 +31,7 @@ def product_grad_unchecked(a, b, dout=1.0):
     c = a + b
 
     # forward  (line 32: d = b + 1)
-    d = b + 1
+    d = b + 1.0
 
     # forward  (line 33: return c * d)
     out = c * d
@@ -52,7 +52,7 @@ def product_grad_math(a, b, dout=1.0):
     c = a + b
 
     # forward  (line 32: d = b + 1)
-    d = b + 1
+    d = b + 1.0
 
     # forward  (line 33: return c * d)
     out = c * d

@@ -31,7 +31,7 @@ def tanh_layer_grad_unchecked(x, W, dout=1.0):
     out = tanh_Wx.sum()
 
     # backward  (line 43: return np.sum(np.tanh(W @ x)))
-    dWx = dout * (1 - tanh_Wx**2)  # tanh_Wx = np.tanh(W @ x)
+    dWx = dout * (1.0 - tanh_Wx**2)  # tanh_Wx = np.tanh(W @ x)
     dW = np.outer(dWx, x)  # W @ x
     dx = dWx @ W  # W @ x
     return out, (dx, dW)

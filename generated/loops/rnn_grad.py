@@ -50,7 +50,7 @@ def rnn_grad_unchecked(W, h, xs, dout=1.0):
     for t in reversed(range(xs.shape[0])):
         h_1, h_2 = tape.pop()
         # line 26: h = np.tanh(W @ h + xs[t])
-        dt3 = dh * (1 - h_1**2)  # h_1 = np.tanh(W @ h + xs[t])
+        dt3 = dh * (1.0 - h_1**2)  # h_1 = np.tanh(W @ h + xs[t])
         dxs[t] += dt3  # xs[t]
         dh = dt3 @ W  # W @ h
         left_factors.append(dt3)
