@@ -473,3 +473,21 @@ def test_lists_written_in_a_join_become_tuples():
     exec(compile(variant.replace("import numba\n", ""), "<variant>", "exec"), namespace)
     x, y = np.array([1.0, 2.0]), np.array([3.0, 4.0])
     np.testing.assert_array_equal(namespace["f_grad_unchecked"](x, y)[1], [1.0, 2.0, 6.0, 8.0])
+
+
+def stops_at_a_large_entry(x):
+    acc = 0.0
+    for i in range(x.shape[0]):
+        if x[i] > 1.5:
+            break
+        acc = acc + x[i] * x[i]
+    return acc
+
+
+def test_a_zero_of_a_number_is_a_number_for_numba(numba):
+    """The NumPy code starts a number's adjoint as np.zeros_like(t) (a 0-d array), to which
+    numba could not add a float; the variant takes the number out of it."""
+    x = np.array([0.5, -1.0, 2.0, 0.3])
+    transformed, _ = _compiled_with_numba(stops_at_a_large_entry, (x,), 0)
+    assert "[()]" in transformed.numba.source(transformed.last)
+    _assert_agrees(stops_at_a_large_entry, (x,), 0)

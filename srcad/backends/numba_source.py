@@ -275,8 +275,9 @@ def _operand(node: ast.expr) -> str:
 
 def _float_zeros(body: ast.FunctionDef, float_params: frozenset[str]) -> list[_Edit]:
     """``np.zeros_like(y)`` → ``0.0`` for a parameter ``y`` that is a Python float and that
-    the body never assigns (NumPy makes a 0-d array, with which numba cannot unify a float
-    accumulated into it later)."""
+    the body never assigns, and ``np.zeros_like(t)[()]`` for any other name: NumPy makes a
+    0-d array of a number, with which numba cannot unify a number accumulated into it later
+    (``[()]`` is the number in a 0-d array, and a whole array otherwise)."""
     assigned = {
         node.id
         for node in ast.walk(body)
@@ -289,9 +290,10 @@ def _float_zeros(body: ast.FunctionDef, float_params: frozenset[str]) -> list[_E
         if node.keywords or len(node.args) != 1 or node.lineno != node.end_lineno:
             continue
         name = node.args[0]
-        if isinstance(name, ast.Name) and name.id in float_params - assigned:
-            assert node.end_col_offset is not None
-            edits.append(_Edit(node.lineno, node.col_offset, node.end_col_offset, "0.0"))
+        if not isinstance(name, ast.Name) or node.end_col_offset is None:
+            continue
+        zero = "0.0" if name.id in float_params - assigned else f"np.zeros_like({name.id})[()]"
+        edits.append(_Edit(node.lineno, node.col_offset, node.end_col_offset, zero))
     return edits
 
 
