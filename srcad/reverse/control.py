@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING
 from srcad.ir import Atom, AVal, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder
 from srcad.ir.control import TAPE, body_of, branches_of, carried_inputs, condition_of
-from srcad.ir.facts import has_counter
+from srcad.ir.facts import has_counter, is_structured
 from srcad.ir.graph import RoleKind, VarRole
-from srcad.ir.walk import defined_vars, substitute, used_atoms
+from srcad.ir.prims import PRIMS
+from srcad.ir.walk import defined_vars, sub_graphs, substitute, used_atoms, walk_eqns
 
 if TYPE_CHECKING:
     from srcad.reverse.sweep import Reverser
@@ -129,15 +130,22 @@ def adjoint_of(var: Var) -> VarRole:
 def _free_gradients(
     reverser: Reverser, body: Graph, flowing: list[int], inner: set[Var]
 ) -> list[Var]:
-    """Values from outside the loop that receive gradient inside it (found by a dry run)."""
-    builder = reverser.builder
-    local: Adjoints = {}
-    with builder.block():
-        for k in flowing:
-            seed = builder.new_var("seed", body.outputs[k].aval)
-            reverser.accumulate(body.outputs[k], builder.tracer(seed), local)
-        reverser.reverse_block(body.eqns, local)
-    return sorted((v for v in local if v not in inner), key=lambda v: v.id)
+    """Values from outside the loop that receive gradient inside it: the active values the
+    body reads on a differentiable path to a flowing carried value (one backward walk over
+    the body; a nested ``if`` or loop counts every active value read inside it)."""
+    needed: set[Var] = {v for k in flowing if isinstance(v := body.outputs[k], Var)}
+    for eqn in reversed(body.eqns):
+        if not any(v in needed for v in eqn.outputs):
+            continue
+        if is_structured(eqn):
+            read = [a for e in walk_eqns([eqn]) for a in e.inputs]
+            read += [a for graph in sub_graphs(eqn) for a in graph.outputs]
+        elif PRIMS[eqn.prim].is_differentiable:
+            read = list(eqn.inputs)
+        else:
+            continue
+        needed.update(a for a in read if isinstance(a, Var) and a in reverser.active)
+    return sorted((v for v in needed if v not in inner), key=lambda v: v.id)
 
 
 class _Plan:
