@@ -20,6 +20,9 @@ os.environ["SRCAD_CACHE_REUSE"] = "0"
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 
 import loops  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import long_loop_function  # noqa: E402
 import numpy as np  # noqa: E402
 
 import srcad  # noqa: E402
@@ -36,6 +39,8 @@ def cases() -> dict:
     found = {"mlp_loss": (make_loss(2), (params, x, y, 1e-3))}
     for name, args in loops.EXAMPLE_ARGS.items():
         found[name] = (getattr(loops, name), args)
+    long_args = (np.array([0.3, -0.2, 0.1]), np.linspace(-1.0, 1.0, 4))
+    found["long_loop (212 lines)"] = (long_loop_function.long_loop, long_args)
     return found
 
 
@@ -51,11 +56,11 @@ def compile_seconds(fun, args, with_black: bool) -> float:
 
 
 def main() -> None:
-    print(f"{'function':16s} {'compile':>10s} {'+ black':>10s} {'ratio':>7s}")
+    print(f"{'function':22s} {'compile':>10s} {'+ black':>10s} {'ratio':>7s}")
     for name, (fun, args) in cases().items():
         plain = statistics.median(compile_seconds(fun, args, False) for _ in range(5))
         black = statistics.median(compile_seconds(fun, args, True) for _ in range(5))
-        print(f"{name:16s} {plain * 1e3:8.1f}ms {black * 1e3:8.1f}ms {black / plain:6.2f}x")
+        print(f"{name:22s} {plain * 1e3:8.1f}ms {black * 1e3:8.1f}ms {black / plain:6.2f}x")
 
 
 if __name__ == "__main__":
