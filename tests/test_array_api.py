@@ -24,6 +24,9 @@ pytest.importorskip("array_api_compat")
 
 from corpus.test_corpus import ALL_CASES  # noqa: E402 - after the skips
 
+# the corpus on array_api_strict, like tests/corpus: the full suite runs it, the fast loop not
+pytestmark = pytest.mark.slow
+
 ARRAY = type(xp.asarray(0.0))  # array_api_strict's array type
 
 ADD_AT = "np.add.at"  # scatter-add at positions that may repeat: no array-API counterpart

@@ -23,6 +23,9 @@ import pytest
 import srcad
 from srcad.backends import BackendUnavailableError, NumbaFallbackWarning, numba_source
 
+# numba compiles take seconds: the full suite runs them, the fast loop not
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def numba():

@@ -12,6 +12,10 @@ from srcad.cli import main
 from srcad.train import History
 from srcad.train.data import load_dataset, scale_hint
 
+pytestmark = (
+    pytest.mark.slow
+)  # each runs a training with the command's defaults; the full suite runs them
+
 # (dataset, what the summary reports, the least it must reach)
 SCORES = [
     ("diabetes", "R^2", 0.40),
