@@ -12,9 +12,8 @@ from srcad.cli import main
 from srcad.train import History
 from srcad.train.data import load_dataset, scale_hint
 
-pytestmark = (
-    pytest.mark.slow
-)  # each runs a training with the command's defaults; the full suite runs them
+# each runs a training with the command's defaults: the full suite runs them, the fast loop not
+pytestmark = pytest.mark.slow
 
 # (dataset, what the summary reports, the least it must reach)
 SCORES = [
