@@ -485,3 +485,16 @@ def test_a_jacobian_through_eig_is_exact_for_real_and_refused_for_complex_eigenv
     np.testing.assert_allclose(jacobian(eigenvalues_scaled)(real), expected, rtol=1e-6, atol=1e-9)
     with pytest.raises(srcad.NoDerivativeRule, match="complex"):
         jacobian(eigenvalues_scaled)(rotation)
+
+
+def real_and_imaginary_parts(x):
+    w, v = np.linalg.eig(x)
+    return np.sum(w.real**2) + np.sum(w.imag) + np.sum(v.real[:, 0] ** 2)
+
+
+def test_real_and_imag_of_real_values_as_after_eig():
+    real = np.array([[2.0, 1.0], [0.5, 3.0]])
+    for mode in ("reverse", "forward"):
+        gradient = srcad.grad(real_and_imaginary_parts, mode=mode)(real)
+        expected = srcad.numerical_grad(real_and_imaginary_parts, real)
+        np.testing.assert_allclose(gradient, expected, rtol=1e-6, atol=1e-9)

@@ -187,6 +187,26 @@ class Tracer:
 
     # --- array methods ------------------------------------------------------------------
     @property
+    def real(self):
+        """The value itself: srcad's values are real (``w.real`` after ``np.linalg.eig`` of a
+        matrix whose eigenvalues are real; complex ones are refused when they appear)."""
+        self._require_real("real")
+        return self
+
+    @property
+    def imag(self):
+        """Zeros of the value's shape (its values are real)."""
+        self._require_real("imag")
+        return np.zeros_like(self)
+
+    def _require_real(self, attribute: str) -> None:
+        if np.dtype(self.aval.dtype).kind == "c":
+            raise TraceError(
+                f"'.{attribute}' of a complex value: srcad differentiates real values only",
+                self.builder.loc,
+            )
+
+    @property
     def T(self):
         return self._apply("transpose", self)
 
