@@ -183,3 +183,27 @@ def test_what_needs_the_length_is_refused_at_the_line(fun):
 def test_returning_a_selection_is_refused():
     with pytest.raises(srcad.SrcadError, match=r"test_data_masks.py:\d+"):
         srcad.vjp(returned_selection, X)
+
+
+def selection_used_in_a_loop(x):
+    positive = x[x > 0]
+    total = 0.0
+    for step in range(3):
+        total = total + np.sum(np.log(positive) * (step + 1.0))
+    return total
+
+
+def selection_made_in_a_loop(x):
+    total = 0.0
+    for step in range(3):
+        kept = x[x > step * 0.4 - 0.3]
+        total = total + np.sum(kept**2)
+    return total
+
+
+@pytest.mark.parametrize(
+    "fun", [selection_used_in_a_loop, selection_made_in_a_loop], ids=lambda f: f.__name__
+)
+def test_selections_and_loops(fun):
+    _check(fun, X)
+    _check(fun, 0.2 - 1.3 * X)

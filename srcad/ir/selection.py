@@ -52,7 +52,6 @@ class Selection:
         self.mask = mask
         self.loc = loc
         self.is_filled = is_filled  # unselected elements are selected values (safe to compute on)
-        self._count: Any = None
 
     @classmethod
     def of(cls, base: Any, mask: Any, loc: Loc | None) -> Selection:
@@ -62,15 +61,16 @@ class Selection:
 
     @property
     def filled(self) -> Any:
-        """The values with each unselected element replaced by the first selected one."""
-        if not self.is_filled:
-            base = self.values
-            rows = np.reshape(base, (-1, *base.shape[self.mask.ndim :]))
-            first = rows[np.argmax(np.ravel(self.mask))]
-            first = base.builder.apply("stop_gradient", (first,), {})
-            self.values = np.where(_spread(self.mask, base.ndim), base, first)
-            self.is_filled = True
-        return self.values
+        """The values with each unselected element replaced by the first selected one.
+        Recorded where it is asked for, never kept: a selection made before a loop and used
+        inside it must not hold a value of the loop's body."""
+        if self.is_filled:
+            return self.values
+        base = self.values
+        rows = np.reshape(base, (-1, *base.shape[self.mask.ndim :]))
+        first = rows[np.argmax(np.ravel(self.mask))]
+        first = base.builder.apply("stop_gradient", (first,), {})
+        return np.where(_spread(self.mask, base.ndim), base, first)
 
     # --- facts ----------------------------------------------------------------------------
     @property
@@ -84,10 +84,9 @@ class Selection:
 
     @property
     def count(self) -> Any:
-        """How many rows are selected (known when the code runs)."""
-        if self._count is None:
-            self._count = np.sum(self.mask)
-        return self._count
+        """How many rows are selected (known when the code runs), recorded where it is asked
+        for (the builder merges equal computations of one block)."""
+        return np.sum(self.mask)
 
     @property
     def shape(self) -> tuple:
