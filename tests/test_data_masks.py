@@ -207,3 +207,33 @@ def selection_made_in_a_loop(x):
 def test_selections_and_loops(fun):
     _check(fun, X)
     _check(fun, 0.2 - 1.3 * X)
+
+
+CONSTANT_MASK = np.array([True, False, True, True, False, True, False])
+
+
+def combined_masks(x):
+    inside = (x > -1.0) & (x < 1.0)
+    outside = (x < -1.5) | ~(x < 1.5)
+    either = (x > 0) ^ (x > 1.0)
+    kept = x[CONSTANT_MASK & ~np.isnan(x)]
+    return (
+        np.sum(np.where(inside, x**2, 0.0))
+        + np.sum(x[outside] ** 3)
+        + np.sum(np.where(either, x, 0.0))
+        + np.sum(kept)
+    )
+
+
+def test_masks_combine_with_and_or_xor_not():
+    _check(combined_masks, X)
+    _check(combined_masks, 0.2 - 1.3 * X)
+
+
+def bitwise_on_data_ints(x):
+    return np.sum(x) * (np.argmax(x) & 1)
+
+
+def test_bitwise_operators_on_integers_from_data_are_refused_at_the_line():
+    with pytest.raises(srcad.SrcadError, match=r"test_data_masks.py:\d+: .*booleans"):
+        srcad.grad(bitwise_on_data_ints)(X)

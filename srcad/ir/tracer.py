@@ -161,10 +161,44 @@ class Tracer:
 
     __hash__ = object.__hash__
 
+    # masks combine with & | ^ ~ as NumPy's boolean arrays do: (x > 0) & (x < 1)
+    def __and__(self, other):
+        return self._logical("logical_and", self, other)
+
+    def __rand__(self, other):
+        return self._logical("logical_and", other, self)
+
+    def __or__(self, other):
+        return self._logical("logical_or", self, other)
+
+    def __ror__(self, other):
+        return self._logical("logical_or", other, self)
+
+    def __xor__(self, other):
+        return self._logical("logical_xor", self, other)
+
+    def __rxor__(self, other):
+        return self._logical("logical_xor", other, self)
+
+    def __invert__(self):
+        return self._logical("logical_not", self)
+
+    def _logical(self, prim_name: str, *inputs: object) -> Traced:
+        """A bitwise operator on booleans, which is the logical one; refused on integers."""
+        if not all(_is_boolean(i) for i in inputs):
+            raise TraceError(
+                "bitwise operators (& | ^ ~) on values computed from data work on booleans "
+                "(masks) only; compare first, or use np.logical_and",
+                self.builder.loc,
+            )
+        return self._apply(prim_name, *inputs)
+
     # --- NumPy protocols ----------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if any(isinstance(i, Selection) for i in inputs):
             return NotImplemented
+        if ufunc in BITWISE and method == "__call__" and not kwargs:
+            return self._logical(BITWISE[ufunc], *inputs)  # a constant mask & a traced one
         prim = prim_of(ufunc)
         if method != "__call__" or kwargs or prim is None:
             raise UnknownPrimitiveError(_unknown(ufunc, method), self.builder.loc)
@@ -260,6 +294,22 @@ def _method_of(function: Callable) -> Callable:
 
 for _name in SAME_AS_NUMPY:
     setattr(Tracer, _name, _method_of(getattr(np, _name)))
+
+
+BITWISE = {
+    np.bitwise_and: "logical_and",
+    np.bitwise_or: "logical_or",
+    np.bitwise_xor: "logical_xor",
+    np.invert: "logical_not",
+}
+
+
+def _is_boolean(value: object) -> bool:
+    if isinstance(value, Tracer):
+        return value.aval.dtype == "bool"
+    return isinstance(value, (bool, np.bool_)) or (
+        isinstance(value, np.ndarray) and value.dtype == bool
+    )
 
 
 def is_data_mask(index: object, base: Tracer) -> bool:

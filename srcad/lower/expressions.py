@@ -35,11 +35,15 @@ BINARY_OPERATORS: dict[type, Callable[[Any, Any], object]] = {
     ast.MatMult: operator.matmul,
     ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,
+    ast.BitAnd: operator.and_,
+    ast.BitOr: operator.or_,
+    ast.BitXor: operator.xor,
 }
 UNARY_OPERATORS: dict[type, Callable[[Any], object]] = {
     ast.USub: operator.neg,
     ast.UAdd: operator.pos,
     ast.Not: operator.not_,
+    ast.Invert: operator.invert,
 }
 COMPARE_OPERATORS: dict[type, Callable[[Any, Any], object]] = {
     ast.Gt: operator.gt,
