@@ -498,3 +498,23 @@ def test_real_and_imag_of_real_values_as_after_eig():
         gradient = srcad.grad(real_and_imaginary_parts, mode=mode)(real)
         expected = srcad.numerical_grad(real_and_imaginary_parts, real)
         np.testing.assert_allclose(gradient, expected, rtol=1e-6, atol=1e-9)
+
+
+FILTER = {"taps": np.array([0.2, -0.1, 0.4])}
+
+
+def filtered_energy(signal):
+    smooth = np.convolve(signal, FILTER["taps"], mode="same")
+    edges = np.convolve(signal, np.array([1.0, -1.0]), mode="valid")
+    return np.sum(smooth**2) + np.sum(np.convolve(smooth, edges) * 0.1)
+
+
+def test_convolutions_in_every_mode_and_after_the_filter_changed():
+    signal = np.linspace(-1.0, 1.5, 7) ** 2
+    for taps in (np.array([0.2, -0.1, 0.4]), np.array([0.5, 0.3, -0.2, 0.1])):
+        FILTER["taps"] = taps
+        for mode in ("reverse", "forward"):
+            gradient = srcad.grad(filtered_energy, mode=mode)(signal)
+            expected = srcad.numerical_grad(filtered_energy, signal)
+            np.testing.assert_allclose(gradient, expected, rtol=1e-6, atol=1e-9)
+    FILTER["taps"] = np.array([0.2, -0.1, 0.4])

@@ -126,6 +126,27 @@ def outer_vjp(g, out, x, y):
 defbilinear(np.outer)
 
 
+@defvjp(np.convolve)
+def convolve_vjp(g, out, a, v, mode="full"):
+    # c = a * v (full): dc/da is a correlation with v, dc/dv one with a; another mode's
+    # output is a slice of the full one, so its cotangent goes back in its place first
+    n, m = np.shape(a)[0], np.shape(v)[0]
+    g_full = _in_full_convolution(g, n, m, mode)
+    return np.convolve(g_full, v[::-1], mode="valid"), np.convolve(g_full, a[::-1], mode="valid")
+
+
+def _in_full_convolution(g, n, m, mode):
+    """The cotangent of ``np.convolve(a, v, mode)`` placed where ``mode`` cut it from the
+    full convolution (length ``n + m - 1``)."""
+    if mode == "full":
+        return g
+    start = min(n, m) - 1 if mode == "valid" else (min(n, m) - 1) // 2
+    return np.pad(g, (start, n + m - 1 - start - np.shape(g)[0]))
+
+
+defbilinear(np.convolve)
+
+
 # --- tensordot and einsum ---------------------------------------------------------------------
 @defvjp(np.tensordot)
 def tensordot_vjp(g, out, x, y, axes=2):

@@ -64,6 +64,22 @@ register(
 )
 register(
     Prim(
+        "convolve",
+        np.convolve,
+        LINALG,
+        2,
+        ("mode",),
+        examples=(
+            (((5,), (3,)), {}),
+            (((3,), (5,)), {"mode": "valid"}),
+            (((6,), (3,)), {"mode": "same"}),
+            (((4,), (7,)), {"mode": "same"}),
+            (((4,), (4,)), {"mode": "valid"}),
+        ),
+    )
+)
+register(
+    Prim(
         "tensordot",
         np.tensordot,
         LINALG,
