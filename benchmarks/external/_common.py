@@ -15,6 +15,7 @@ their own (so that a hang or a crash costs one test, not the run), and classify 
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
@@ -608,3 +609,15 @@ def write_reports(out: Path, data: dict, markdown: str) -> list[Path]:
 
 def fmt_seconds(s: float) -> str:
     return f"{s:.0f} s" if s >= 10 or s == 0 else f"{s:.1f} s"
+
+
+def add_report_options(parser: argparse.ArgumentParser, *, top: int, unit: str) -> None:
+    """The options every harness takes: where the report goes, how many failure groups to
+    print, keeping the temporary folder, one line per ``unit``, and the hidden worker mode."""
+    parser.add_argument(
+        "--out", type=Path, default=None, help="write the report here as JSON, and as .md beside it"
+    )
+    parser.add_argument("--top", type=int, default=top, help=f"failure groups to print ({top})")
+    parser.add_argument("--keep-temp", action="store_true", help="keep the temporary folder")
+    parser.add_argument("-v", "--verbose", action="store_true", help=f"one line per {unit}")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)

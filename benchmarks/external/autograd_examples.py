@@ -54,6 +54,7 @@ from _common import (  # noqa: E402
     CheckTimeout,
     Pool,
     Protocol,
+    add_report_options,
     classify,
     describe_space,
     extract,
@@ -1485,11 +1486,7 @@ def main(argv: list[str] | None = None) -> int:
         help="the commit the --srcad folder was exported from, for the report (default: "
         "git's HEAD where the srcad package lies in a work tree)",
     )
-    parser.add_argument("--out", type=Path, default=None, help="JSON report (and .md next to it)")
-    parser.add_argument("--top", type=int, default=20, help="failure causes to print (20)")
-    parser.add_argument("--keep-temp", action="store_true", help="keep the temporary folder")
-    parser.add_argument("-v", "--verbose", action="store_true", help="one line per example")
-    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    add_report_options(parser, top=20, unit="example")
     args = parser.parse_args(argv)
     if args.worker is not None:
         worker_main(json.loads(args.worker))

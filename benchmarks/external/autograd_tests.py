@@ -42,6 +42,7 @@ from _common import (  # noqa: E402
     Pool,
     Protocol,
     Worker,
+    add_report_options,
     classify,
     extract,
     fmt_seconds,
@@ -474,16 +475,7 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="a folder holding the srcad package to test (default: the " "installed one)",
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="write the report here as JSON, and as markdown next to it (.md)",
-    )
-    parser.add_argument("--top", type=int, default=15, help="failure groups to print (15)")
-    parser.add_argument("--keep-temp", action="store_true", help="keep the temporary folder")
-    parser.add_argument("-v", "--verbose", action="store_true", help="one line per test")
-    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    add_report_options(parser, top=15, unit="test")
     args = parser.parse_args(argv)
     if args.worker is not None:
         worker_main(json.loads(args.worker))
