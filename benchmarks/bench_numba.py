@@ -35,6 +35,11 @@ import numpy as np
 
 import srcad
 
+try:  # run as a script from the repository root or from benchmarks/
+    from bench_rnn import rnn_loss
+except ImportError:
+    from benchmarks.bench_rnn import rnn_loss
+
 STEPS, STATE = 100, 32
 POINT = (0.3, 0.5, 0.7)
 
@@ -87,12 +92,6 @@ def hand_numpy_scalar(x, y, z):
 
 
 # --- RNN -----------------------------------------------------------------------------------
-def rnn_loss(W, h, x):
-    for t in range(x.shape[0]):
-        h = np.tanh(W @ h + x[t])
-    return np.sum(h**2)
-
-
 def hand_rnn(W, h0, x):
     """Backpropagation through time by hand: hidden states in one preallocated array."""
     steps = x.shape[0]
