@@ -66,6 +66,7 @@ class Compiled:
     out_avals: tuple[AVal, ...]
     is_current: Callable[[], bool] = always_current
     derive_graph: Callable[[], Graph] | None = None
+    draws: bool | None = None  # whether the code draws random numbers (None: not recorded)
 
     @functools.cached_property
     def graph(self) -> Graph:
@@ -79,7 +80,11 @@ class Compiled:
     @functools.cached_property
     def random_draws(self) -> tuple[Eqn, ...]:
         """The derivative's random draws (``outside_call`` with a float result): a
-        transformation that runs ``fn`` more than once per call would draw again."""
+        transformation that runs ``fn`` more than once per call would draw again. Known
+        without the graph when the compile recorded that there are none (a compile reused
+        from disk is not made again just to find out)."""
+        if self.draws is False:
+            return ()
         return tuple(eqn for eqn in walk_eqns(self.graph.eqns) if is_random_draw(eqn))
 
 
@@ -119,7 +124,13 @@ def _reuse_or_compile(fun: Callable, key: tuple, compile_fn: Callable) -> Compil
     derive_graph = functools.partial(_derive_graph, compile_fn)
     relies_on(entry.fn, entry.world_reads)
     return Compiled(
-        entry.fn, entry.source, entry.out_tree, entry.out_avals, entry.is_current, derive_graph
+        entry.fn,
+        entry.source,
+        entry.out_tree,
+        entry.out_avals,
+        entry.is_current,
+        derive_graph,
+        entry.draws,
     )
 
 
@@ -232,6 +243,7 @@ def _load(
     )
     is_current = make_world_guard(lowered.world_reads)
     out_avals = tuple(atom.aval for atom in graph.outputs)
+    draws = any(is_random_draw(eqn) for eqn in walk_eqns(graph.eqns))
     if disk_key is not None:
         stem = _module_stem(fun, "reverse" if spec.name.endswith("_grad") else "forward")
         save_entry(
@@ -244,8 +256,9 @@ def _load(
             lowered.world_reads,
             lowered.out_tree,
             out_avals,
+            draws,
         )
-    return Compiled(loaded, source, lowered.out_tree, out_avals, is_current, lambda: graph)
+    return Compiled(loaded, source, lowered.out_tree, out_avals, is_current, lambda: graph, draws)
 
 
 def _differentiated_inputs(lowered: LoweredFunction, signature: ArgSignature, wrt: Wrt) -> tuple:

@@ -205,6 +205,35 @@ def test_a_reused_gradient_can_be_differentiated_again(cache_dir):
     assert srcad.hessian(cube)(np.array(2.0)) == pytest.approx(12.0)
 
 
+def test_a_reused_vjp_knows_whether_it_draws_without_compiling_again(cache_dir, monkeypatch):
+    def smooth(x):
+        return np.sin(x) * 2.0
+
+    def noisy(x):
+        return x * np.random.normal(size=3)
+
+    x = np.array([0.1, 0.2, 0.3])
+    for fun in (smooth, noisy):
+        srcad.vjp(fun, x)  # compiled and stored
+    cache.clear()
+    derived = []
+    real_derive = srcad.pipeline._derive_graph
+    monkeypatch.setattr(
+        srcad.pipeline, "_derive_graph", lambda *a: derived.append(a) or real_derive(*a)
+    )
+    _, pull = srcad.vjp(smooth, x)  # from disk: no draws recorded, the graph is not made
+    np.testing.assert_allclose(pull(np.ones(3))[0], 2.0 * np.cos(x))
+    assert not derived
+    for seed in (0, 3):  # from disk with draws: the pullback reuses the forward run's draw
+        np.random.seed(seed)
+        draw = np.random.normal(size=3)
+        np.random.seed(seed)
+        out, pull = srcad.vjp(noisy, x)
+        np.testing.assert_allclose(out, x * draw)
+        np.testing.assert_allclose(pull(np.ones(3))[0], draw)
+    assert derived
+
+
 def test_a_vanished_file_is_a_miss(cache_dir):
     def f(x):
         return np.sum(np.exp(x))

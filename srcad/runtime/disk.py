@@ -80,6 +80,7 @@ class DiskEntry:
     is_current: Callable[[], bool]
     path: Path
     world_reads: tuple[WorldRead, ...] = ()  # what the compile fixed, rebuilt here
+    draws: bool | None = None  # whether the code draws random numbers (None: not recorded)
 
 
 class _Stale(Exception):
@@ -158,6 +159,7 @@ def save_entry(
     reads: tuple[WorldRead, ...],
     out_tree: TreeDef,
     out_avals: tuple,
+    draws: bool | None = None,
 ) -> Path | None:
     """Write the entry of a compile whose module was loaded from ``module_path(source,
     stem)``; returns the entry's path, or None when the compile cannot be described for
@@ -176,6 +178,7 @@ def save_entry(
             "source_sha256": text_digest(source),
             "out_tree": encode(out_tree),
             "out_avals": encode(tuple(out_avals)),
+            "draws": draws,
             "reads": [_describe_read(read, fun, reads, arrays) for read in reads],
             "names": describe_names(fun, reads),
             "constants": {
@@ -347,7 +350,8 @@ def _load(entry: dict, key: str, stem: str, fun: Callable) -> DiskEntry:
     namespace = exec_module(source, py, stem, constants)
     out_tree, out_avals = decode(entry["out_tree"]), decode(entry["out_avals"])
     function = namespace[entry["function"]]
-    return DiskEntry(function, source, out_tree, out_avals, is_current, py, tuple(reads))
+    draws = entry.get("draws")
+    return DiskEntry(function, source, out_tree, out_avals, is_current, py, tuple(reads), draws)
 
 
 def _arrays(path: Path, names: list) -> dict:
