@@ -487,17 +487,24 @@ def test_a_jacobian_through_eig_is_exact_for_real_and_refused_for_complex_eigenv
         jacobian(eigenvalues_scaled)(rotation)
 
 
+MODES = ("reverse", "forward")
+EIG_SHIFT = {"value": np.zeros((2, 2))}
+
+
 def real_and_imaginary_parts(x):
-    w, v = np.linalg.eig(x)
+    w, v = np.linalg.eig(x + EIG_SHIFT["value"])
     return np.sum(w.real**2) + np.sum(w.imag) + np.sum(v.real[:, 0] ** 2)
 
 
 def test_real_and_imag_of_real_values_as_after_eig():
     real = np.array([[2.0, 1.0], [0.5, 3.0]])
-    for mode in ("reverse", "forward"):
-        gradient = srcad.grad(real_and_imaginary_parts, mode=mode)(real)
-        expected = srcad.numerical_grad(real_and_imaginary_parts, real)
-        np.testing.assert_allclose(gradient, expected, rtol=1e-6, atol=1e-9)
+    transformed = {mode: srcad.grad(real_and_imaginary_parts, mode=mode) for mode in MODES}
+    for shift in (np.zeros((2, 2)), np.array([[0.5, 0.0], [0.2, -0.3]])):
+        EIG_SHIFT["value"] = shift  # read again on the second call
+        for gradient in transformed.values():
+            expected = srcad.numerical_grad(real_and_imaginary_parts, real)
+            np.testing.assert_allclose(gradient(real), expected, rtol=1e-6, atol=1e-9)
+    EIG_SHIFT["value"] = np.zeros((2, 2))
 
 
 FILTER = {"taps": np.array([0.2, -0.1, 0.4])}
