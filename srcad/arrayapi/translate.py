@@ -28,6 +28,7 @@ import re
 
 from srcad.arrayapi import spellings
 from srcad.arrayapi.spellings import Call, Refusal
+from srcad.codegen.reuse import plain_source
 from srcad.errors import SrcadError
 
 HEADER = (
@@ -50,6 +51,7 @@ def array_api_source(source: str, body_name: str, containers: frozenset[str] = f
     """The array-API variant of the generated module ``source`` (see the module docstring);
     its function keeps the name ``body_name``. ``containers``: the parameters that are
     containers (lists, tuples, dicts, ...) rather than arrays."""
+    source = plain_source(source)  # weight gradients without reused arrays
     tree = ast.parse(source)
     body = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == body_name)
     lines = source.splitlines()

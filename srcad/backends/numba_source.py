@@ -37,6 +37,8 @@ import re
 from dataclasses import dataclass
 from typing import TypeGuard
 
+from srcad.codegen.reuse import plain_source
+
 # The options every compiled body gets: NumPy's results for a division by zero (inf, nan)
 # rather than ZeroDivisionError, and IndexError for an index out of bounds, as NumPy.
 NJIT_OPTIONS = 'cache=True, error_model="numpy", boundscheck=True'
@@ -75,6 +77,7 @@ def numba_source(source: str, body_name: str, float_params: frozenset[str] = fro
     """The source numba compiles for the generated module ``source`` whose body function is
     ``body_name``; its entry point keeps that name (see the module docstring).
     ``float_params``: the parameters that are Python floats (their ``np.zeros_like`` is 0.0)."""
+    source = plain_source(source)  # weight gradients without reused arrays
     tree = ast.parse(source)
     body = _function(tree, body_name)
     stacks = _stacked_lists(body)

@@ -37,6 +37,7 @@ from srcad.codegen.inlining import inline_temporaries
 from srcad.codegen.liveness import Conflict, LiveRanges, name_conflicts
 from srcad.codegen.names import IsOwned, NameAllocator
 from srcad.codegen.program import Program, analyze
+from srcad.codegen.reuse import written_once
 from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.control import CONTROL, carried_inputs
 from srcad.ir.facts import (
@@ -200,6 +201,8 @@ class Emitter:
         group_structured(self.names, self.is_owned)
         self.constants: dict[str, object] = {}
         self._constant_names: dict[int, str] = {}
+        self._top_level = {id(eqn) for eqn in graph.eqns}
+        self.reuses_arrays = False  # whether a statement writes into ``reuse``'s arrays
 
     def is_owned(self, var: Var) -> bool:
         """Whether ``var`` is a fresh array no other name can see (safe to fill in place)."""
@@ -293,7 +296,7 @@ class Emitter:
             if not isinstance(atom, Var) or atom.id not in self.inlined:
                 continue
             producer = self.defining.get(atom.id)
-            if producer is None or producer.prim != "matmul":
+            if producer is None or producer.prim not in ("matmul", "outer"):
                 continue
             if (atom.aval.shape, atom.aval.dtype) != (out.shape, out.dtype):
                 continue
@@ -301,8 +304,21 @@ class Emitter:
             other = self.operand(eqn.inputs[1 - k])
             if any(isinstance(n, ast.Name) and n.id == target for n in ast.walk(other)):
                 continue  # dW = dW + h.T @ d would read the product, not dW
+            written = self._written_once(eqn, target, producer, other)
+            if written or producer.prim == "outer":  # a small outer product: one line
+                return written
             return f"{target} = {product}\n{target} += {ast.unparse(other)}"
         return None
+
+    def _written_once(self, eqn: Eqn, target: str, product: Eqn, other: ast.expr) -> str | None:
+        """At the top level of the body, the sum written into a reused array (``reuse``)."""
+        if id(eqn) not in self._top_level or eqn.inputs[0].aval.dtype != eqn.inputs[1].aval.dtype:
+            return None
+        out = eqn.outputs[0].aval
+        factors = (self.operand(product.inputs[0]), self.operand(product.inputs[1]))
+        text = written_once(target, out.shape, out.dtype, product.prim, factors, other)
+        self.reuses_arrays = self.reuses_arrays or text is not None
+        return text
 
     def _origins(self, eqn: Eqn) -> list[int]:
         """The primal equations (by output id) that ``eqn``'s line differentiates: its own,

@@ -12,6 +12,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from srcad.codegen import reuse
 from srcad.codegen.expressions import literal
 from srcad.codegen.layout import checked_function
 from srcad.codegen.scalar_math import is_scalar_graph, math_lines
@@ -93,7 +94,8 @@ def module_imports(graph: Graph) -> list[str]:
 
 def imported_names(graph: Graph) -> set[str]:
     """The names the module's imports bind (``np``, ``scipy``): no value may take them."""
-    return {module_spelling(module).partition(".")[0] for module in _modules(graph)}
+    modules = {module_spelling(module).partition(".")[0] for module in _modules(graph)}
+    return modules | set(reuse.HELPERS)
 
 
 def _modules(graph: Graph) -> set[str]:
@@ -169,6 +171,8 @@ def module_source(emitter: Emitter, prologue: list[str]) -> str:
     imports = module_imports(emitter.graph)
     if has_math and "import math" not in imports:
         imports = ["import math", *imports]
+    if emitter.reuses_arrays:
+        imports = [*imports, *reuse.IMPORT_LINES]
     lines += [*imports, "", ""]
     lines += [f"def {spec.body_name}({', '.join(parameters)}):", *_docstring(spec.docstring)]
     lines += [f"    {line}" if line else "" for line in body]
