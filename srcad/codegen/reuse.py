@@ -114,8 +114,9 @@ def plain_statement(statement: ast.stmt) -> ast.stmt:
     for product, helper in ADD_PRODUCT.items():
         if isinstance(call.func, ast.Name) and call.func.id == helper:
             out, u, v = call.args
-            added = ast.Call(_np("outer"), [u, v], []) if product == "outer" else None
-            added = added or ast.BinOp(u, ast.MatMult(), v)
+            added: ast.expr = ast.BinOp(u, ast.MatMult(), v)
+            if product == "outer":
+                added = ast.Call(_np("outer"), [u, v], [])
             return ast.fix_missing_locations(ast.AugAssign(_store(out), ast.Add(), added))
     return statement
 
