@@ -203,6 +203,7 @@ class Emitter:
         self._constant_names: dict[int, str] = {}
         self._top_level = {id(eqn) for eqn in graph.eqns}
         self.reuses_arrays = False  # whether a statement writes into ``reuse``'s arrays
+        self._texts: dict[int, str] = {}  # id of an equation -> its expression_text
 
     def is_owned(self, var: Var) -> bool:
         """Whether ``var`` is a fresh array no other name can see (safe to fill in place)."""
@@ -275,7 +276,7 @@ class Emitter:
             text = self._fill_statements(eqn, targets)
         else:
             text = self._added_in_place(eqn, targets) or (
-                f"{targets} = {ast.unparse(self.expression(eqn))}"
+                f"{targets} = {self.expression_text(eqn)}"
             )
         comment = "; ".join(filter(None, map(self._primal_text, self._origins(eqn))))
         if not comment:
@@ -333,7 +334,7 @@ class Emitter:
         primal = self.defining[origin]
         if is_statement(primal) or PRIMS[primal.prim].kind == CONTROL:
             return primal.loc.text if primal.loc else ""
-        expression = ast.unparse(self.expression(primal))
+        expression = self.expression_text(primal)
         if primal.outputs[0].id in self.inlined:
             return expression  # spelled inside the line that reads it: it has no name here
         return f"{self.names.name(primal.outputs[0])} = {expression}"
@@ -377,6 +378,14 @@ class Emitter:
         return "\n".join(lines)
 
     # --- expressions --------------------------------------------------------------------
+    def expression_text(self, eqn: Eqn) -> str:
+        """``expression(eqn)`` as text, spelled once: a backward line's comment quotes the
+        forward line it differentiates."""
+        key = id(eqn)
+        if key not in self._texts:
+            self._texts[key] = ast.unparse(self.expression(eqn))
+        return self._texts[key]
+
     def expression(self, eqn: Eqn) -> ast.expr:
         if PRIMS[eqn.prim].kind == "custom":
             self.constants[PRIMS[eqn.prim].fn.__name__] = PRIMS[eqn.prim].fn

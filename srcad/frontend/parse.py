@@ -174,8 +174,8 @@ def _definition(fn: types.FunctionType) -> ast.FunctionDef:
         lines, first_line = inspect.getsourcelines(fn)
     except (OSError, TypeError) as error:
         raise _no_source(fn, error) from None
-    tree = ast.parse(textwrap.dedent("".join(lines)))
-    ast.increment_lineno(tree, first_line - 1)
+    # blank lines in front put every node at its line in the file (no renumbering walk)
+    tree = ast.parse("\n" * (first_line - 1) + textwrap.dedent("".join(lines)))
     node = tree.body[0]
     if not isinstance(node, ast.FunctionDef):
         raise UnsupportedSyntax(

@@ -6,8 +6,9 @@ Primitives are pure, so an equation is needed only if something needed reads one
 outputs; the exception are calls with effects or random draws (``outside_call``), which are
 always kept, and with them the branches and loops they run in. Sub-graphs read values
 lexically (a backward branch reads what its forward branch computed), so liveness is found
-as a fixpoint over all blocks: a structured equation is kept when one of its outputs, or any
-value defined inside it, is needed; a kept loop needs every value it carries.
+in one backward sweep over all blocks: a structured equation is kept when one of its
+outputs, or any value defined inside it, is needed; a kept loop needs every value it
+carries.
 """
 
 from __future__ import annotations
@@ -24,16 +25,23 @@ from srcad.ir.walk import defined_vars, sub_graphs, walk_eqns
 def remove_dead_code(graph: Graph) -> Graph:
     """The graph without equations that do not contribute to its outputs."""
     live = {atom for atom in graph.outputs if isinstance(atom, Var)}
-    eqns = list(walk_eqns(graph.eqns))
-    live.update(v for e in eqns if has_effect(e) for v in e.outputs)
-    while True:  # last equations first: straight-line code is settled in one sweep
-        size = len(live)
-        for eqn in reversed(eqns):
-            if _is_live(eqn, live):
-                _mark_inputs(eqn, live)
-        if len(live) == size:
-            break
+    live.update(v for e in walk_eqns(graph.eqns) if has_effect(e) for v in e.outputs)
+    _sweep(graph.eqns, live)
     return replace(graph, eqns=_prune(graph.eqns, live))
+
+
+def _sweep(eqns: Iterable[Eqn], live: set[Var]) -> None:
+    """Mark what ``eqns`` need, last equation first, in one sweep: a value is read only
+    after it is defined (a loop's next iteration reads its carried values, which a kept
+    loop keeps whole), so whatever reads a value has been seen when its definition is. A
+    structured equation is decided before its sub-graphs are swept, which then see their
+    results needed."""
+    for eqn in reversed(tuple(eqns)):
+        if not _is_live(eqn, live):
+            continue
+        _mark_inputs(eqn, live)
+        for sub_graph in sub_graphs(eqn):
+            _sweep(sub_graph.eqns, live)
 
 
 def _is_live(eqn: Eqn, live: set[Var]) -> bool:

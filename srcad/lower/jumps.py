@@ -20,6 +20,8 @@ from __future__ import annotations
 import ast
 import copy
 
+from srcad.lower.blocks import nested_statements
+
 
 def has_jumps(body: list[ast.stmt]) -> bool:
     """Whether ``body`` breaks or continues its own loop (not an inner one)."""
@@ -151,9 +153,9 @@ def _contains(node: ast.AST, kind: type | tuple[type, ...]) -> bool:
         return True
     if isinstance(node, (ast.For, ast.While)):
         return any(_contains(statement, kind) for statement in node.orelse)
-    if isinstance(node, (ast.FunctionDef, ast.Lambda)):
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return False
-    return any(_contains(child, kind) for child in ast.iter_child_nodes(node))
+    return any(_contains(child, kind) for child in nested_statements(node))
 
 
 def _guarded(statements: list[ast.stmt], flags: list[str], broke: str, skip: str) -> list:

@@ -34,6 +34,8 @@ class _Liveness:
         self.always = always
         self.after: dict[int, frozenset[str]] = {}
         self.loop_exits: list[tuple[frozenset[str], frozenset[str]]] = []  # (after, head)
+        # simple statements by id: (names bound, names read), the same on every pass of a loop
+        self.simple: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
 
     def block(self, statements: list[ast.stmt], live: frozenset[str]) -> frozenset[str]:
         """The names live before ``statements`` given those live after them."""
@@ -43,6 +45,12 @@ class _Liveness:
 
     def statement(self, node: ast.stmt, live: frozenset[str]) -> frozenset[str]:
         self.after[id(node)] = self.after.get(id(node), frozenset()) | live
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.Expr)):  # most: read once
+            key = id(node)
+            if key not in self.simple:
+                self.simple[key] = (assigned(node), _reads(node))
+            bound, read = self.simple[key]
+            return (live - bound) | read
         if isinstance(node, ast.If):
             return _reads(node.test) | self.block(node.body, live) | self.block(node.orelse, live)
         if isinstance(node, (ast.For, ast.While)):

@@ -22,6 +22,7 @@ from srcad.ir import AVal, Const, Eqn, Graph, Var
 from srcad.ir.builder import StaticValueNeeded, Tracer
 from srcad.lower.aliasing import carry_alternatives, next_alternatives, rewritten
 from srcad.lower.assignments import assign
+from srcad.lower.blocks import all_statements
 from srcad.lower.branches import RaiseReached, lower_block
 from srcad.lower.containers import restore_containers, snapshot_containers
 from srcad.lower.dispatch import dispatch_statement, evaluate, evaluate_at, lowers_statement
@@ -129,8 +130,9 @@ def _structured_loop_of(
 ) -> None:
     builder = lowering.builder
     carried = [n for n in _assigned_names(node.body) if n in before]
-    avals = [_carried_atom(before[n], n, node).aval for n in carried]
-    for _attempt in range(3):
+    initial = [_carried_atom(before[n], n, node).aval for n in carried]
+    avals = [_numpy_float(aval) for aval in initial]
+    for _attempt in range(4):
         counter = builder.new_var(counter_name(node.target), INT)
         in_vars = [builder.new_var(n, a) for n, a in zip(carried, avals, strict=True)]
         body, outs, ends = _lower_loop_body(
@@ -138,9 +140,13 @@ def _structured_loop_of(
         )
         out_avals = [a.aval for a in outs]
         widened = _widen(avals, out_avals)
-        if widened == avals:
+        wrong = _wrong_guesses(initial, avals, out_avals)
+        if widened == avals and not wrong:
             break
-        avals = widened
+        avals = [
+            _widen([initial[k]], [out_avals[k]])[0] if k in wrong else a
+            for k, a in enumerate(widened)
+        ]
     else:
         raise _Unroll
     graph = Graph(f"{lowering.parsed.name}_loop", (counter, *in_vars), tuple(body), tuple(outs))
@@ -373,21 +379,37 @@ def _widen(avals: list[AVal], out_avals: list[AVal]) -> list[AVal]:
     return widened
 
 
+def _numpy_float(aval: AVal) -> AVal:
+    """The first guess for a carried value: a Python float is carried as a NumPy float64,
+    what it becomes once the body adds a NumPy value to it (``total = 0.0`` then ``total =
+    total + np.sum(x)``). Right, the body is lowered once instead of twice; wrong (the body
+    keeps it a Python float), ``_wrong_guesses`` finds it and the body is lowered again."""
+    if aval.is_weak and aval.shape == () and aval.dtype == "float64":
+        return aval._replace(is_weak=False)
+    return aval
+
+
+def _wrong_guesses(initial: list[AVal], guessed: list[AVal], out_avals: list[AVal]) -> set[int]:
+    """The carried values guessed NumPy floats that the body leaves Python floats."""
+    return {
+        k
+        for k, (first, guess, out) in enumerate(zip(initial, guessed, out_avals, strict=True))
+        if first.is_weak and not guess.is_weak and out.is_weak
+    }
+
+
 def _assigned_names(statements: list[ast.stmt]) -> list[str]:
     """Names a block assigns (including subscript and augmented targets), in order."""
-    names: list[str] = []
-    for statement in statements:
-        for node in ast.walk(statement):
-            targets: list[ast.expr] = []
-            if isinstance(node, ast.Assign):
-                targets = node.targets
-            elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For)):
-                targets = [node.target]
-            for target in targets:
-                for name in ast.walk(target):
-                    if isinstance(name, ast.Name) and name.id not in names:
-                        names.append(name.id)
-    return names
+    names: dict[str, None] = {}
+    for node in all_statements(statements):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For)):
+            targets = [node.target]
+        for target in targets:
+            names.update((n.id, None) for n in ast.walk(target) if isinstance(n, ast.Name))
+    return list(names)
 
 
 def _static_changed(

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import ast
 
+from srcad.lower.blocks import nested_statements
+
 
 def contains_return(node: ast.AST) -> bool:
     """Whether ``node`` returns from the function being lowered (a ``return`` inside a nested
@@ -15,8 +17,8 @@ def contains_return(node: ast.AST) -> bool:
         return True
     return any(
         contains_return(child)
-        for child in ast.iter_child_nodes(node)
-        if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+        for child in nested_statements(node)
+        if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
     )
 
 
