@@ -27,7 +27,8 @@ __all__ = [
 def parse_function(fn: Callable) -> ParsedFunction:
     """Parse ``fn``, check it against the supported subset and desugar its generators."""
     parsed = parse.parse_function(fn)
-    desugar_generators(parsed.node, parsed.file)
+    if parsed.has_yields:
+        desugar_generators(parsed.node, parsed.file)
     return parsed
 
 

@@ -60,6 +60,7 @@ class ParsedFunction:
     # closure name -> its cell; a parameter bound outside the call -> its Bound value: both
     # read on every call
     cells: dict = field(default_factory=dict)
+    has_yields: bool = True  # whether a generator may need desugaring (False: none does)
 
     @property
     def name(self) -> str:
@@ -105,7 +106,7 @@ def parse_function(fn: Callable) -> ParsedFunction:
     else:
         node = _definition(function)
     node = _without_parameters(node, set(bound))
-    check_supported(node, code.co_filename)
+    yields = check_supported(node, code.co_filename)
     cells: dict[str, object] = dict(bound)
     if function.__closure__:
         for name, cell in zip(code.co_freevars, function.__closure__, strict=True):
@@ -114,7 +115,9 @@ def parse_function(fn: Callable) -> ParsedFunction:
             except ValueError:
                 continue
             cells[name] = cell
-    return ParsedFunction(function, node, code.co_filename, function.__globals__, {}, cells)
+    return ParsedFunction(
+        function, node, code.co_filename, function.__globals__, {}, cells, has_yields=yields
+    )
 
 
 def unbound(fn: Callable) -> tuple[Callable, dict[str, Bound]]:
@@ -397,8 +400,11 @@ class _SubsetChecker(ast.NodeVisitor):
     def __init__(self, file: str, root: ast.FunctionDef):
         self.file = file
         self.root = root
+        self.yields = False  # whether a ``yield`` was seen (a generator to desugar)
 
     def generic_visit(self, node: ast.AST) -> None:
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            self.yields = True
         if node is not self.root and type(node) in REJECTED:
             line = getattr(node, "lineno", self.root.lineno)
             construct = ast.unparse(node).splitlines()[0]
@@ -407,6 +413,9 @@ class _SubsetChecker(ast.NodeVisitor):
         super().generic_visit(node)
 
 
-def check_supported(node: ast.FunctionDef, file: str) -> None:
-    """Raise ``UnsupportedSyntax`` at the first construct outside the supported subset."""
-    _SubsetChecker(file, node).visit(node)
+def check_supported(node: ast.FunctionDef, file: str) -> bool:
+    """Raise ``UnsupportedSyntax`` at the first construct outside the supported subset;
+    whether ``node`` (or a function in it) yields."""
+    checker = _SubsetChecker(file, node)
+    checker.visit(node)
+    return checker.yields
