@@ -37,8 +37,8 @@ EXAMPLE_ARGS = {
     "two_layers": (
         (0.05 * _rng.normal(size=(784, 64))).astype(np.float32),
         (0.1 * _rng.normal(size=(64, 10))).astype(np.float32),
-        _rng.normal(size=(32, 784)).astype(np.float32),
-        _rng.normal(size=(32, 10)).astype(np.float32),
+        _rng.normal(size=(64, 784)).astype(np.float32),
+        _rng.normal(size=(64, 10)).astype(np.float32),
         1e-4,
     ),
 }

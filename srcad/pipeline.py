@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import gc
 import functools
+import gc
 import inspect
 import keyword
 import os

@@ -77,6 +77,21 @@ def test_a_batch_adds_its_matrix_product_in_place():
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
 
 
+def test_a_long_batch_writes_its_product_first_and_adds_the_scaled_term():
+    W, x, y = _wide_args(batch=40)
+    b = RNG.normal(size=WIDE[1])
+    gradient = srcad.grad(batch_layer, argnums=(0, 1))
+    gradient(W, b, x, y)
+    code = _statements(gradient)
+    assert "np.matmul(x.T, " in code and "out=dW)" in code
+    assert "add_scaled(dW, " in code
+    expected = srcad.numerical_grad(batch_layer, W, b, x, y, argnums=(0, 1))
+    for got, want in zip(gradient(W, b, x, y), expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+    plain = plain_source(srcad.source(gradient))
+    assert "dW = x.T @ dt1\n" in plain and "dW += dt6 * 2.0 * W\n" in plain
+
+
 def test_a_small_layer_keeps_its_one_line():
     def small(W, x):
         return np.sum(np.tanh(W @ x)) + np.sum(W**2)
@@ -192,6 +207,18 @@ def test_add_outer_agrees_with_numpy(dtype):
     np.testing.assert_allclose(out, expected, rtol=rtol, atol=rtol)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_add_scaled_agrees_with_numpy(dtype, contiguous):
+    array = RNG.normal(size=(6, 14)).astype(dtype)
+    array = array if contiguous else array[:, ::2]
+    out = RNG.normal(size=array.shape).astype(dtype)
+    expected = out + 0.3 * array
+    reuse.add_scaled(out, 0.3, array)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(out, expected, rtol=rtol, atol=rtol)
+
+
 def test_without_scipy_numpy_adds_the_product(monkeypatch):
     monkeypatch.setattr(reuse, "_LOADED", [False])
     out, a, b = RNG.normal(size=(3, 4)), RNG.normal(size=(3, 2)), RNG.normal(size=(2, 4))
@@ -200,6 +227,9 @@ def test_without_scipy_numpy_adds_the_product(monkeypatch):
     np.testing.assert_allclose(out, expected, rtol=1e-12)
     expected = out + np.outer(a[:, 0], b[0])
     reuse.add_outer(out, a[:, 0], b[0])
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
+    expected = out + 0.5 * out[::-1]
+    reuse.add_scaled(out, 0.5, out[::-1].copy())
     np.testing.assert_allclose(out, expected, rtol=1e-12)
 
 

@@ -37,6 +37,7 @@ import re
 from dataclasses import dataclass
 from typing import TypeGuard
 
+from srcad.backends.numba_reductions import helper_lines, respelled_reductions
 from srcad.codegen.reuse import plain_source
 
 # The options every compiled body gets: NumPy's results for a division by zero (inf, nan)
@@ -78,6 +79,7 @@ def numba_source(source: str, body_name: str, float_params: frozenset[str] = fro
     ``body_name``; its entry point keeps that name (see the module docstring).
     ``float_params``: the parameters that are Python floats (their ``np.zeros_like`` is 0.0)."""
     source = plain_source(source)  # weight gradients without reused arrays
+    source, reductions = respelled_reductions(source, body_name)
     tree = ast.parse(source)
     body = _function(tree, body_name)
     stacks = _stacked_lists(body)
@@ -96,7 +98,7 @@ def numba_source(source: str, body_name: str, float_params: frozenset[str] = fro
         function = _split(body, lines, prologue, returned)
     else:
         function = [f"@numba.njit({NJIT_OPTIONS})", *_text(lines, body.lineno, body.end_lineno)]
-    helpers = STACK_HELPER if stacks else []
+    helpers = (STACK_HELPER if stacks else []) + helper_lines(reductions, NJIT_OPTIONS)
     return "\n".join([*_module_head(tree, lines), *function, *helpers]) + "\n"
 
 

@@ -37,7 +37,7 @@ from srcad.codegen.inlining import inline_temporaries
 from srcad.codegen.liveness import Conflict, LiveRanges, name_conflicts
 from srcad.codegen.names import IsOwned, NameAllocator
 from srcad.codegen.program import Program, analyze
-from srcad.codegen.reuse import written_once
+from srcad.codegen.reuse import Product, written_once
 from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.control import CONTROL, carried_inputs
 from srcad.ir.facts import (
@@ -316,10 +316,31 @@ class Emitter:
         if id(eqn) not in self._top_level or eqn.inputs[0].aval.dtype != eqn.inputs[1].aval.dtype:
             return None
         out = eqn.outputs[0].aval
-        factors = (self.operand(product.inputs[0]), self.operand(product.inputs[1]))
-        text = written_once(target, out.shape, out.dtype, product.prim, factors, other)
+        left, right = product.inputs
+        inner = left.aval.shape[-1] if product.prim == "matmul" else 1
+        factors = (self.operand(left), self.operand(right))
+        term = next(a for a in eqn.inputs if a is not product.outputs[0])
+        scaled = self._scaled(term, out.shape)
+        text = written_once(
+            target, out.shape, out.dtype, Product(product.prim, factors, inner), other, scaled
+        )
         self.reuses_arrays = self.reuses_arrays or text is not None
         return text
+
+    def _scaled(self, term: Atom, shape: tuple[int, ...]) -> tuple[ast.expr, ast.expr] | None:
+        """(``c``, ``W``) spelled, when ``term`` is an inlined ``c * W`` of a number and an
+        array of ``shape``."""
+        if not isinstance(term, Var) or term.id not in self.inlined:
+            return None
+        multiply = self.defining.get(term.id)
+        if multiply is None or multiply.prim != "multiply":
+            return None
+        first, second = multiply.inputs
+        if first.aval.shape == () and second.aval.shape == shape:
+            return self.operand(first), self.operand(second)
+        if second.aval.shape == () and first.aval.shape == shape:
+            return self.operand(second), self.operand(first)
+        return None
 
     def _origins(self, eqn: Eqn) -> list[int]:
         """The primal equations (by output id) that ``eqn``'s line differentiates: its own,

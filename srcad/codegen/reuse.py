@@ -21,13 +21,16 @@ API), line for line.
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 
 POOL = "reused"  # the module's ReusedArrays
 ADD_PRODUCT = {"matmul": "add_matmul", "outer": "add_outer"}
-HELPERS = (POOL, *ADD_PRODUCT.values())
+ADD_SCALED = "add_scaled"
+HELPERS = (POOL, *ADD_PRODUCT.values(), ADD_SCALED)
+SHORT_INNER = 32  # a matrix product's inner dimension up to which it is added last
 RUNTIME = "srcad.runtime.reuse"
 IMPORT_LINES = (
-    f"from {RUNTIME} import ReusedArrays, {', '.join(sorted(ADD_PRODUCT.values()))}",
+    f"from {RUNTIME} import ReusedArrays, {', '.join(sorted(HELPERS[1:]))}",
     "",
     f"{POOL} = ReusedArrays()  # arrays of earlier calls that no one holds any more",
 )
@@ -38,33 +41,53 @@ FLOAT_DTYPES = {"float32": 4, "float64": 8}  # bytes per item
 MIN_BYTES = 64 * 1024
 
 
+@dataclass(frozen=True)
+class Product:
+    """The product of a sum: ``matmul`` or ``outer``, its two factors as spelled, and its
+    inner dimension (a matmul's; 1 for an outer product)."""
+
+    prim: str
+    factors: tuple[ast.expr, ast.expr]
+    inner: int
+
+
 def written_once(
     target: str,
     shape: tuple[int, ...],
     dtype: str,
-    product: str,
-    factors: tuple[ast.expr, ast.expr],
+    product: Product,
     other: ast.expr,
+    scaled: tuple[ast.expr, ast.expr] | None,
 ) -> str | None:
-    """The statements writing ``target = other + <product>(*factors)`` into a reused array,
-    or None where the rule does not apply: a small array, or ``other`` not an arithmetic
-    operation whose result can be written with ``out=``."""
-    if product not in ADD_PRODUCT or dtype not in FLOAT_DTYPES or len(shape) != 2:
+    """The statements writing ``target = other + product`` into a reused array, or None
+    where the rule does not apply: a small array, or ``other`` not an arithmetic operation
+    whose result can be written with ``out=``. ``scaled``: (``c``, ``W``) when ``other`` is
+    ``c * W`` with ``c`` a number.
+
+    A product over a short inner dimension (an outer product, a small batch) is added last,
+    by BLAS into the array holding ``other`` (``add_outer``, ``add_matmul``); over a longer
+    one NumPy writes it first and ``other`` is added (``add_scaled``: BLAS axpy, no
+    temporary). Measured at 784x256 in float32: at batch 8 the first order takes 0.69x the
+    time of ``h.T @ d + c * W``, at batch 64 the second 0.73x and the first 0.91x."""
+    if product.prim not in ADD_PRODUCT or dtype not in FLOAT_DTYPES or len(shape) != 2:
         return None
     if shape[0] * shape[1] * FLOAT_DTYPES[dtype] < MIN_BYTES:
         return None
+    u, v = (ast.unparse(factor) for factor in product.factors)
+    pooled = f"{target} = {POOL}.array({target!r}, {shape!r}, np.{dtype})"
+    if product.prim == "matmul" and product.inner > SHORT_INNER:
+        if scaled is not None:
+            scale, array = (ast.unparse(part) for part in scaled)
+            added = f"{ADD_SCALED}({target}, {scale}, {array})"
+        else:
+            added = f"{target} += {ast.unparse(other)}"
+        return "\n".join([pooled, f"np.matmul({u}, {v}, out={target})", added])
     if not isinstance(other, ast.BinOp) or type(other.op) not in UFUNCS:
         return None
     ufunc = UFUNCS[type(other.op)]
     left, right = ast.unparse(other.left), ast.unparse(other.right)
-    u, v = (ast.unparse(factor) for factor in factors)
-    return "\n".join(
-        [
-            f"{target} = {POOL}.array({target!r}, {shape!r}, np.{dtype})",
-            f"np.{ufunc}({left}, {right}, out={target})",
-            f"{ADD_PRODUCT[product]}({target}, {u}, {v})",
-        ]
-    )
+    written = f"np.{ufunc}({left}, {right}, out={target})"
+    return "\n".join([pooled, written, f"{ADD_PRODUCT[product.prim]}({target}, {u}, {v})"])
 
 
 def plain_source(source: str) -> str:
@@ -108,9 +131,13 @@ def plain_statement(statement: ast.stmt) -> ast.stmt:
     call = statement.value
     target = _out_target(call)
     if target is not None and len(call.args) == 2:
-        op = next(op for op, name in UFUNCS.items() if _is_call(call, "np", name))
+        op = next((op for op, name in UFUNCS.items() if _is_call(call, "np", name)), ast.MatMult)
         value = ast.BinOp(call.args[0], op(), call.args[1])
         return ast.fix_missing_locations(ast.Assign([_store(target)], value))
+    if isinstance(call.func, ast.Name) and call.func.id == ADD_SCALED:
+        out, scale, array = call.args
+        scaled = ast.BinOp(scale, ast.Mult(), array)
+        return ast.fix_missing_locations(ast.AugAssign(_store(out), ast.Add(), scaled))
     for product, helper in ADD_PRODUCT.items():
         if isinstance(call.func, ast.Name) and call.func.id == helper:
             out, u, v = call.args
@@ -122,8 +149,9 @@ def plain_statement(statement: ast.stmt) -> ast.stmt:
 
 
 def _out_target(call: ast.Call) -> ast.expr | None:
-    """``dW1`` of ``np.multiply(a, b, out=dW1)`` (one of ``UFUNCS``), else None."""
-    if not any(_is_call(call, "np", name) for name in UFUNCS.values()):
+    """``dW1`` of ``np.multiply(a, b, out=dW1)`` (one of ``UFUNCS``, or ``np.matmul``),
+    else None."""
+    if not any(_is_call(call, "np", name) for name in (*UFUNCS.values(), "matmul")):
         return None
     return next((k.value for k in call.keywords if k.arg == "out"), None)
 

@@ -101,6 +101,17 @@ def add_matmul(out: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
         np.copyto(out, result.T)
 
 
+def add_scaled(out: np.ndarray, scale: float, array: np.ndarray) -> None:
+    """``out += scale * array`` without a temporary (BLAS axpy, with SciPy)."""
+    axpy = _blas("axpy", out, array)
+    if axpy is None or not array.flags.c_contiguous or array.shape != out.shape:
+        out += scale * array
+        return
+    result = axpy(array.reshape(-1), out.reshape(-1), a=scale)
+    if not np.shares_memory(result, out):
+        np.copyto(out, result.reshape(out.shape))
+
+
 def _fortran_operand(matrix: np.ndarray) -> tuple[np.ndarray, int]:
     """``matrix`` as BLAS reads it: itself when Fortran-ordered, else its transpose (which
     then is) with the flag that says so, else a Fortran-ordered copy."""
@@ -134,7 +145,7 @@ def _load_blas() -> bool:
             _LOADED.append(False)
             return False
         for prefix, char in (("s", "f"), ("d", "d")):
-            _ROUTINES["ger", char] = getattr(blas, f"{prefix}ger")
-            _ROUTINES["gemm", char] = getattr(blas, f"{prefix}gemm")
+            for routine in ("ger", "gemm", "axpy"):
+                _ROUTINES[routine, char] = getattr(blas, f"{prefix}{routine}")
         _LOADED.append(True)
     return _LOADED[0]
