@@ -5,6 +5,7 @@ Comes in: the NumPy source of a generated module and its body's name. Goes out: 
 source, line for line, in which
 
     x.sum(axis=1, keepdims=True)   ->  np.expand_dims(np.sum(x, axis=1), 1)
+    m.sum(axis=0, dtype=np.float64) -> np.sum(m, axis=0, dtype=np.float64)
     np.max(x, axis=0)              ->  max_axis0(x)
     x.mean(axis=1)                 ->  (np.sum(x, axis=1) / x.shape[1])
 
@@ -54,13 +55,15 @@ class _Reductions(ast.NodeTransformer):
         reduction = _reduction(node)
         if reduction is None:
             return node
-        name, array, axis, keepdims = reduction
+        name, array, axis, keepdims, dtype = reduction
         if name in LOOPED:
             helper = f"{LOOPED[name]}_axis{axis}"
             self.helpers.add(helper)
             reduced: ast.expr = ast.Call(ast.Name(helper, ast.Load()), [array], [])
         else:
             reduced = _np_call("sum", [array], axis)
+            if dtype is not None:
+                reduced.keywords.append(ast.keyword("dtype", dtype))
             if name == "mean":
                 size = ast.Subscript(
                     ast.Attribute(array, "shape", ast.Load()), ast.Constant(axis), ast.Load()
@@ -71,9 +74,10 @@ class _Reductions(ast.NodeTransformer):
         return reduced
 
 
-def _reduction(node: ast.Call) -> tuple[str, ast.expr, int, bool] | None:
-    """(reduction, array, axis, keepdims) of ``x.sum(axis=1)`` or ``np.sum(x, axis=1)``
-    with literal options and nothing else; None otherwise."""
+def _reduction(node: ast.Call) -> tuple[str, ast.expr, int, bool, ast.expr | None] | None:
+    """(reduction, array, axis, keepdims, dtype) of ``x.sum(axis=1)`` or ``np.sum(x,
+    axis=1)`` with literal options (and a ``dtype`` for a sum) and nothing else; None
+    otherwise."""
     function = node.func
     if not isinstance(function, ast.Attribute) or function.attr not in REDUCTIONS:
         return None
@@ -88,7 +92,8 @@ def _reduction(node: ast.Call) -> tuple[str, ast.expr, int, bool] | None:
     else:
         array = function.value
     options = {k.arg: k.value for k in node.keywords}
-    if arguments or set(options) - {"axis", "keepdims"} or "axis" not in options:
+    allowed = {"axis", "keepdims", "dtype"} if function.attr == "sum" else {"axis", "keepdims"}
+    if arguments or set(options) - allowed or "axis" not in options:
         return None
     axis, keepdims = options["axis"], options.get("keepdims", ast.Constant(False))
     if not (isinstance(axis, ast.Constant) and type(axis.value) is int and axis.value >= 0):
@@ -97,7 +102,7 @@ def _reduction(node: ast.Call) -> tuple[str, ast.expr, int, bool] | None:
         return None
     if function.attr in LOOPED and axis.value > 1:
         return None
-    return function.attr, array, axis.value, keepdims.value
+    return function.attr, array, axis.value, keepdims.value, options.get("dtype")
 
 
 def _np_call(name: str, arguments: list[ast.expr], axis: int | None) -> ast.Call:
