@@ -255,13 +255,25 @@ def test_the_numba_variant_agrees_without_falling_back():
     pytest.importorskip("numba")
     import warnings
 
-    args = _wide_args(batch=4)
-    expected = srcad.grad(wide_layer)(*args)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # a NumbaFallbackWarning would fail the test
-        compiled = srcad.grad(wide_layer, backend="numba")
-        np.testing.assert_allclose(compiled(*args), expected, rtol=1e-12, atol=1e-14)
-    assert "reused" not in srcad.source(compiled, backend="numba")
+    from srcad.backends import NumbaFallbackWarning
+
+    for batch in (1, 4, 40):  # add_outer, add_matmul, np.matmul with add_scaled
+        W, x, y = _wide_args(batch=batch)
+        expected = srcad.grad(wide_layer)(W, x, y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", NumbaFallbackWarning)
+            compiled = srcad.grad(wide_layer, backend="numba")
+            first = compiled(W, x, y)
+            np.testing.assert_allclose(first, expected, rtol=1e-12, atol=1e-14)
+            kept = first.copy()
+            second = compiled(W, 2 * x, y)  # the first result is held: not written again
+        np.testing.assert_array_equal(first, kept)
+        np.testing.assert_allclose(
+            second, srcad.grad(wide_layer)(W, 2 * x, y), rtol=1e-12, atol=1e-14
+        )
+        variant = srcad.source(compiled, backend="numba")
+        wrapper, core = variant.split("_core(", 1)
+        assert 'dW = reused.array("dW"' in wrapper and "reused" not in core.split("\n", 1)[1]
 
 
 def test_the_array_api_variant_agrees():

@@ -37,8 +37,9 @@ import re
 from dataclasses import dataclass
 from typing import TypeGuard
 
+from srcad.backends import numba_reuse
 from srcad.backends.numba_reductions import helper_lines, respelled_reductions
-from srcad.codegen.reuse import plain_source
+from srcad.backends.numba_reuse import pooled_arrays_first
 
 # The options every compiled body gets: NumPy's results for a division by zero (inf, nan)
 # rather than ZeroDivisionError, and IndexError for an index out of bounds, as NumPy.
@@ -78,7 +79,7 @@ def numba_source(source: str, body_name: str, float_params: frozenset[str] = fro
     """The source numba compiles for the generated module ``source`` whose body function is
     ``body_name``; its entry point keeps that name (see the module docstring).
     ``float_params``: the parameters that are Python floats (their ``np.zeros_like`` is 0.0)."""
-    source = plain_source(source)  # weight gradients without reused arrays
+    source, in_place = pooled_arrays_first(source, body_name)
     source, reductions = respelled_reductions(source, body_name)
     tree = ast.parse(source)
     body = _function(tree, body_name)
@@ -98,7 +99,11 @@ def numba_source(source: str, body_name: str, float_params: frozenset[str] = fro
         function = _split(body, lines, prologue, returned)
     else:
         function = [f"@numba.njit({NJIT_OPTIONS})", *_text(lines, body.lineno, body.end_lineno)]
-    helpers = (STACK_HELPER if stacks else []) + helper_lines(reductions, NJIT_OPTIONS)
+    helpers = [
+        *(STACK_HELPER if stacks else []),
+        *helper_lines(reductions, NJIT_OPTIONS),
+        *numba_reuse.helper_lines(in_place, NJIT_OPTIONS),
+    ]
     return "\n".join([*_module_head(tree, lines), *function, *helpers]) + "\n"
 
 
@@ -203,6 +208,8 @@ def _prologue(statements: list[ast.stmt]) -> list[ast.stmt]:
 
 
 def _is_read(statement: ast.stmt) -> bool:
+    if numba_reuse.is_pool_statement(statement):
+        return True  # an array from the pool, which the wrapper passes to the core
     if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
         return False
     if not isinstance(statement.targets[0], ast.Name):
