@@ -4,21 +4,21 @@ Comes in: a transformation's backend runner (``srcad.backends.backend_runner``: 
 NumPy, a ``NumbaBackend`` for numba), a ``Compiled`` and a call's arguments. Goes out: the
 call's result computed on that backend (``run``), the function that computes it since the
 first call (``function``), the source a backend runs (``source_for``: NumPy, numba or
-array-API), and for numba-compiled code of Python scalars a lean entry (``scalar_entry``)
-that a transformed function tries before anything else on later calls:
+array-API), and for numba-compiled code of Python scalars a lean ``__call__``
+(``scalar_entry``) that the transformed function takes as its own on later calls:
 
-    def numba_entry(args):
-        if len(args) == 3:
+    def __call__(self, *args, **kwargs):
+        if not kwargs and len(args) == 3:
             a0, a1, a2, = args
             if type(a0) is float and type(a1) is float and type(a2) is int and a2 == 2:
                 return entry_point(a0, a1, a2, None)
-        return MISSED
+        return full_call(self, *args, **kwargs)
 
 Its conditions are srcad's guard of those arguments (``srcad.runtime.guard.make_guard``
 writes the same conditions for Python scalars), followed by the world guard where the compile
 read something outside the function; they also fix the types numba compiled for, so the call
-goes to numba's compiled entry point without numba's type dispatch. Any other call returns
-``MISSED`` and takes the transformed function's own path.
+goes to numba's compiled entry point without numba's type dispatch. Any other call takes
+the transformed function's own path (``full_call``).
 """
 
 from __future__ import annotations
@@ -30,9 +30,6 @@ from srcad.arrayapi import ArrayApiRunner
 from srcad.backends import NumbaBackend
 from srcad.pipeline import Compiled
 from srcad.runtime.guard import always_current
-
-# What a lean entry returns for a call it does not take (never a result: results are values)
-MISSED = object()
 
 
 def run(runner: NumbaBackend | None, compiled: Compiled, args: tuple) -> Any:
@@ -59,12 +56,17 @@ def source_for(transformed: object, compiled: Compiled, backend: str) -> str:
 
 
 def scalar_entry(
-    runner: NumbaBackend | None, compiled: Compiled, args: tuple, is_whole: bool
-) -> Callable[[tuple], object] | None:
-    """The lean entry (see the module docstring) for calls laid out like ``args``: it returns
-    what the generated function returns (``is_whole``, for ``value_and_grad``) or its
-    gradients (for ``grad``), as they are; None unless ``runner`` runs ``compiled``
-    numba-compiled whole and every argument is a Python float, int or bool."""
+    runner: NumbaBackend | None,
+    compiled: Compiled,
+    args: tuple,
+    is_whole: bool,
+    full_call: Callable,
+) -> Callable | None:
+    """The lean ``__call__`` (see the module docstring) for calls laid out like ``args``: it
+    returns what the generated function returns (``is_whole``, for ``value_and_grad``) or
+    its gradients (for ``grad``), as they are, and passes other calls to ``full_call``;
+    None unless ``runner`` runs ``compiled`` numba-compiled whole and every argument is a
+    Python float, int or bool."""
     found = None if runner is None else runner.entry_point(compiled, args)
     if found is None:
         return None
@@ -76,22 +78,22 @@ def scalar_entry(
     call = f"entry_point({', '.join(names + ['None'] * omitted)})"
     source = "\n".join(
         [
-            "def numba_entry(args):",
-            f"    if len(args) == {len(args)}:",
+            "def __call__(self, *args, **kwargs):",
+            f"    if not kwargs and len(args) == {len(args)}:",
             f"        {''.join(name + ', ' for name in names)}= args",
             f"        if {' and '.join(conditions) or 'True'}:",
             f"            return {call if is_whole else call + '[1]'}",
-            "    return MISSED",
+            "    return full_call(self, *args, **kwargs)",
             "",
         ]
     )
     namespace: dict[str, Any] = {
         "entry_point": entry_point,
         "is_current": compiled.is_current,
-        "MISSED": MISSED,
+        "full_call": full_call,
     }
     exec(compile(source, "<srcad numba entry>", "exec"), namespace)  # noqa: S102
-    return namespace["numba_entry"]
+    return namespace["__call__"]
 
 
 def _conditions(name: str, value: object) -> list[str]:

@@ -19,7 +19,6 @@ from typing import NamedTuple
 import numpy as np
 
 from srcad.api import backend as backends
-from srcad.api.backend import MISSED
 from srcad.api.display import transformed_html
 from srcad.api.forward_gradient import forward_columns, forward_gradient
 from srcad.api.signature import bind_call, signature_of
@@ -87,15 +86,10 @@ class Transformed:
         self._fast: _FastPath | None = None
         self._fast_paths: dict[ArgSignature, _FastPath | None] = {}
         # numba-compiled scalar code: one generated function checks and calls (api.backend)
-        self._entry: Callable[[tuple], object] | None = None
+        self._entry: Callable | None = None  # a lean __call__ (see _take_entry)
         functools.update_wrapper(self, fun, updated=())
 
     def __call__(self, *args, **kwargs):
-        entry = self._entry
-        if entry is not None and not kwargs:
-            result = entry(args)
-            if result is not MISSED:
-                return result
         fast = self._fast
         if fast is not None and not kwargs and fast.guard(args) and fast.is_current():
             if fast.is_final:
@@ -164,7 +158,7 @@ class Transformed:
                 )
                 self._fast_paths[signature] = fast
             self._fast = fast
-            self._entry = None if fast is None else fast.entry
+            self._take_entry(None if fast is None else fast.entry)
         return self._result(plain_value(value), grads)
 
     def _call_on_namespace(self, args: tuple, kwargs: dict) -> object:
@@ -185,15 +179,26 @@ class Transformed:
 
     def _lean_entry(
         self, compiled: Compiled, args: tuple, matches: bool, is_final: bool
-    ) -> Callable[[tuple], object] | None:
-        """The lean entry of numba-compiled scalar code (``srcad.api.backend``): for
+    ) -> Callable | None:
+        """The lean ``__call__`` of numba-compiled scalar code (``srcad.api.backend``): for
         ``value_and_grad`` whose result is what the generated function returns, and for
         ``grad`` whose gradients need no fitting."""
         if is_final:
-            return backends.scalar_entry(self.numba, compiled, args, is_whole=True)
+            return backends.scalar_entry(self.numba, compiled, args, True, Transformed.__call__)
         if self.returns_value or self.has_aux or matches:
             return None
-        return backends.scalar_entry(self.numba, compiled, args, is_whole=False)
+        return backends.scalar_entry(self.numba, compiled, args, False, Transformed.__call__)
+
+    def _take_entry(self, entry: Callable | None) -> None:
+        """Calls go to ``entry`` first (a lean ``__call__``), or to ``Transformed``'s own.
+        Python looks ``__call__`` up on the class, so this object's class becomes a
+        subclass of ``Transformed`` whose ``__call__`` is ``entry``: one Python frame fewer
+        than trying it from here (numba scalar code: 0.55 us a call instead of 0.62)."""
+        self._entry = entry
+        if entry is None:
+            self.__class__ = Transformed
+        else:
+            self.__class__ = type("Transformed", (Transformed,), {"__call__": entry})
 
     def _run(self, compiled: Compiled, args: tuple) -> tuple:
         """``compiled.fn(*args)``, on this function's backend."""
@@ -273,7 +278,7 @@ class _FastPath(NamedTuple):
     matches: bool
     is_current: Callable[[], bool]
     is_final: bool = False  # what fn returns is the result
-    entry: Callable[[tuple], object] | None = None  # api.backend.scalar_entry's
+    entry: Callable | None = None  # api.backend.scalar_entry's
 
 
 def _same_objects(grads: object, raw_grads: object, wrt: Wrt) -> bool:
