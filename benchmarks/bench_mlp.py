@@ -4,9 +4,14 @@ A 784-256-256-10 tanh MLP with softmax cross-entropy (mean over the batch) and a
 on the weights, at batch 1, 32, 128 and 1024, in float64 and float32. srcad differentiates the
 loss that ``srcad.train`` writes; the hand-written backprop reuses every forward intermediate
 and, at batch 1, uses vector-matrix products and ``np.outer`` instead of matrix products with
-a length-1 dimension. autograd, JAX (jit) and PyTorch (eager) run too when installed, each
-in a fresh process pinned to one CPU, against the hand-written code timed again there (see
-``isolated.py``: importing them slows NumPy down in the importing process). All gradients are
+a length-1 dimension. srcad's numba backend runs beside its NumPy code where numba is
+installed and compiles the loss (float64; in float32 it falls back to NumPy and is left out).
+Each case prints the page faults per call of every implementation: glibc's default malloc
+settings put code that makes megabyte arrays on every call into a state where each call
+faults on every page of them. autograd, JAX (jit) and PyTorch (eager) run too when
+installed, each in a fresh process pinned to one CPU, against the hand-written code timed
+again there (see ``isolated.py``: importing them slows NumPy down in the importing
+process). All gradients are
 checked against the hand-written ones before anything is timed. Timings interleave the
 implementations and keep the minimum, which tames a busy machine.
 
@@ -21,8 +26,10 @@ import ast
 import inspect
 import json
 import platform
+import resource
 import time
 import timeit
+import warnings
 
 import numpy as np
 
@@ -221,8 +228,11 @@ def choose_clock(name: str | None, threads: int | None) -> str:
     return "cpu" if threads == 1 else "wall"
 
 
-def interleaved_best_ms(functions: dict, repeat: int, clock: str = "wall") -> dict:
-    """Per function, the best ms per call over ``repeat`` rounds that take turns."""
+def interleaved_best_ms(
+    functions: dict, repeat: int, clock: str = "wall", faults: dict | None = None
+) -> dict:
+    """Per function, the best ms per call over ``repeat`` rounds that take turns; into
+    ``faults``, the page faults (minor) per call over all rounds, where given."""
     timers = {
         name: timeit.Timer(lambda f=f, a=a: f(*a), timer=CLOCKS[clock])
         for name, (f, a) in functions.items()
@@ -230,10 +240,15 @@ def interleaved_best_ms(functions: dict, repeat: int, clock: str = "wall") -> di
     # short samples (about 20 ms each), many rounds: the minimum dodges bursts of load
     numbers = {name: max(1, timer.autorange()[0] // 10) for name, timer in timers.items()}
     best = dict.fromkeys(functions, float("inf"))
+    faulted = dict.fromkeys(functions, 0)
     for _ in range(repeat):
         for name, timer in timers.items():
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             seconds = timer.timeit(numbers[name]) / numbers[name]
+            faulted[name] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
             best[name] = min(best[name], 1e3 * seconds)
+    if faults is not None:
+        faults.update({name: faulted[name] / (repeat * numbers[name]) for name in functions})
     return best
 
 
@@ -320,6 +335,9 @@ def main():
     parser.add_argument("--clock", choices=sorted(CLOCKS), help="default: cpu with --threads 1")
     parser.add_argument("--profile", action="store_true", help="per-line cost of srcad's code")
     parser.add_argument("--others", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--numba", action=argparse.BooleanOptionalAction, default=True, help="srcad's numba backend"
+    )
     parser.add_argument("--malloc-tuning", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--contender", help=argparse.SUPPRESS)  # a child process's one system
     options = parser.parse_args()
@@ -355,10 +373,16 @@ def run_case(model, batch, dtype, options) -> dict:
     functions = {"hand": (hand_value_and_grad, args), "srcad": (model.gradient, args)}
     generated, source = generated_function(model.gradient, args)
     functions["srcad, no dispatch"] = (generated, args)
+    numba_gradient = compiled_on_numba(model, args) if options.numba else None
+    if numba_gradient is not None:
+        functions["srcad numba"] = (numba_gradient, args)
     for name, (fn, fn_args) in functions.items():
         if name != "hand":
             check_same_gradient(name, fn, fn_args, dtype)
-    best = interleaved_best_ms(functions, options.repeat, options.clock)
+    faults: dict = {}
+    best = interleaved_best_ms(functions, options.repeat, options.clock, faults)
+    print(f"batch {batch} {np.dtype(dtype).name}: page faults a call: ", end="")
+    print(", ".join(f"{name} {count:.0f}" for name, count in faults.items()))
     if options.profile:
         print(f"\nbatch {batch} {np.dtype(dtype).name}: the costliest lines of srcad's code")
         for micros, line in profile_lines(generated, source, args):
@@ -366,6 +390,22 @@ def run_case(model, batch, dtype, options) -> dict:
     ratios = {name: (ms, ms / best["hand"]) for name, ms in best.items() if name != "hand"}
     row = {"batch": batch, "dtype": np.dtype(dtype).name, "compile_ms": compile_ms}
     return {**row, "hand": best["hand"], **ratios}
+
+
+def compiled_on_numba(model, args):
+    """The loss's value and gradient on the numba backend (its compile done here), or None
+    where numba is not installed or cannot compile it (it would run the NumPy code)."""
+    if not isolated.installed("numba"):
+        return None
+    gradient = srcad.value_and_grad(model.loss_fn, backend="numba")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gradient(*args)
+    fell_back = [w for w in caught if type(w.message).__name__ == "NumbaFallbackWarning"]
+    if fell_back:
+        print(f"(srcad numba: {str(fell_back[0].message)[:160]}...)")
+        return None
+    return gradient
 
 
 def run_contender(name: str, options) -> list[dict] | None:

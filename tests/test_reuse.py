@@ -257,7 +257,7 @@ def test_the_numba_variant_agrees_without_falling_back():
 
     from srcad.backends import NumbaFallbackWarning
 
-    for batch in (1, 4, 40):  # add_outer, add_matmul, np.matmul with add_scaled
+    for batch in (1, 40):  # add_outer; np.matmul with add_scaled
         W, x, y = _wide_args(batch=batch)
         expected = srcad.grad(wide_layer)(W, x, y)
         with warnings.catch_warnings():

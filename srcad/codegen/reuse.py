@@ -2,22 +2,27 @@
 
 Comes in: the spelling of a backward-pass sum of a fresh matrix product (``h.T @ d`` or
 ``np.outer(h, d)``) and another elementwise term (``2.0 * c * W``) at the top level of the
-function body. Goes out: three statements that allocate nothing large and pass over the
-result twice (a scaled copy, then BLAS adding the product in place), instead of three
-fresh megabyte arrays and five passes::
+function body, for a result of 64 KB or more. Goes out: three statements that allocate
+nothing large and pass over the result twice, instead of three fresh megabyte arrays and
+five passes. Over a short inner dimension the term is written first and BLAS adds the
+product into it; over a longer one NumPy's matmul writes the product first and BLAS adds
+the term (``written_once`` says why)::
 
     before                                       after
     dW1 = 2.0 * dt11 * W1 + np.outer(x, dt1)     dW1 = reused.array("dW1", (784, 256), np.float64)
                                                  np.multiply(2.0 * dt11, W1, out=dW1)
                                                  add_outer(dW1, x, dt1)
 
+    dW1 = x.T @ dt1 (batch 128)                  dW1 = reused.array("dW1", (784, 256), np.float32)
+    dW1 += 2.0 * dt12 * W1                       np.matmul(x.T, dt1, out=dW1)
+                                                 add_scaled(dW1, 2.0 * dt12, W1)
+
 ``reused`` hands out an array of an earlier call only when no one else holds it
 (``srcad.runtime.reuse``), so a caller never sees its result change. ``plain_source``
-turns these statements back into plain NumPy (a blank line, ``dW1 = 2.0 * dt11 * W1``,
-``dW1 += np.outer(x, dt1)``) for the variants spelled from the NumPy source (numba, array
-API), line for line.
+turns these statements back into plain NumPy, line for line (a blank line, ``dW1 = 2.0 *
+dt11 * W1``, ``dW1 += np.outer(x, dt1)``), for the array-API variant; the numba variant
+keeps the pool (``srcad.backends.numba_reuse``).
 """
-
 from __future__ import annotations
 
 import ast
