@@ -40,7 +40,12 @@ from srcad.ir.verify import verify_graph
 from srcad.ir.walk import walk_eqns
 from srcad.ir.world import WorldRead, is_random_draw
 from srcad.lower import LoweredFunction, lower_function
-from srcad.passes import eliminate_dead_code, simplify_graph, sum_outer_products
+from srcad.passes import (
+    eliminate_dead_code,
+    hoist_loop_invariants,
+    simplify_graph,
+    sum_outer_products,
+)
 from srcad.pytree import TreeDef, plain_treedef, unflatten
 from srcad.reverse import reverse_graph
 from srcad.runtime import generated_dir, load_function
@@ -193,7 +198,7 @@ def _compile_reverse(fun, signature, wrt, has_aux, is_scalar, disk_key=None) -> 
     plain = plain_function(fun, signature)
     wrt.check(signature, getattr(plain, "__name__", "the function"))
     lowered = lower_function(plain, signature.trees())
-    graph = _checked_output(lowered, has_aux, plain, is_scalar)
+    graph = hoist_loop_invariants(_checked_output(lowered, has_aux, plain, is_scalar))
     inputs = _differentiated_inputs(lowered, signature, wrt)
     outputs = (0,) if is_scalar else tuple(range(len(graph.outputs)))
     result = _clean(reverse_graph(graph, inputs, outputs).graph)
@@ -216,7 +221,7 @@ def _compile_forward(fun, signature, wrt, disk_key=None) -> Compiled:
     wrt.check(signature, getattr(plain, "__name__", "the function"))
     lowered = lower_function(plain, signature.trees())
     inputs = _differentiated_inputs(lowered, signature, wrt)
-    result = _clean(forward_graph(lowered.graph, inputs))
+    result = _clean(forward_graph(hoist_loop_invariants(lowered.graph), inputs))
     n = len(lowered.graph.outputs)
     tangent_paths = tuple((_path_name(lowered.input_paths[i]) + "_dot",) for i in inputs)
     spec = _spec(
@@ -234,10 +239,16 @@ def _compile_forward(fun, signature, wrt, disk_key=None) -> Compiled:
 
 def _clean(graph: Graph) -> Graph:
     """The derivative graph after the passes: loop-carried sums of outer products as one
-    matrix product, simplified, and without what no output needs.
+    matrix product, simplified, loop invariants in front of their loops, and without what no
+    output needs.
     (``eliminate_common_subexpressions`` is not run yet: it would merge a forward-mode
     primal value with its tangent's recomputation, which changes the generated code.)"""
-    for run_pass in (sum_outer_products, simplify_graph, eliminate_dead_code):
+    for run_pass in (
+        sum_outer_products,
+        simplify_graph,
+        hoist_loop_invariants,
+        eliminate_dead_code,
+    ):
         graph = run_pass(graph)
         if os.environ.get("SRCAD_VERIFY"):
             verify_graph(graph)

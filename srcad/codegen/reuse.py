@@ -23,6 +23,7 @@ turns these statements back into plain NumPy, line for line (a blank line, ``dW1
 dt11 * W1``, ``dW1 += np.outer(x, dt1)``), for the array-API variant; the numba variant
 keeps the pool (``srcad.backends.numba_reuse``).
 """
+
 from __future__ import annotations
 
 import ast

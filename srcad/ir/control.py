@@ -42,6 +42,15 @@ def body_of(eqn: Eqn) -> Graph:
     return _graph_param(eqn, "body")
 
 
+def known_steps(loop: Eqn) -> int:
+    """How many times a ``for`` loop runs, when its bounds are numbers (0 otherwise)."""
+    params = loop.param_dict
+    start, stop, step = params.get("start"), params.get("stop"), params.get("step", 1)
+    if isinstance(start, int) and isinstance(stop, int) and isinstance(step, int) and step:
+        return len(range(start, stop, step))
+    return 0
+
+
 def carried_inputs(eqn: Eqn) -> tuple[Var, ...]:
     """The body inputs of a loop that carry values (a ``for`` body's first is the counter)."""
     body = body_of(eqn)

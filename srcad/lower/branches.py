@@ -34,7 +34,9 @@ from srcad.lower.containers import (
     Container,
     Snapshot,
     differs,
+    generator_states,
     restore_containers,
+    restore_generators,
     snapshot_containers,
 )
 from srcad.lower.dispatch import (
@@ -218,9 +220,18 @@ def join_branches(
     ``with`` block). Raises ``RaiseReached`` when no branch reaches the join."""
     before = dict(lowering.env)
     snapshot = snapshot_containers(before)
+    generators = generator_states(before)
     envs, blocks, contents, reached = _lower_branches(
         lowering, bodies, before, snapshot, is_entered
     )
+    if restore_generators(before, generators):
+        raise lowering.located(
+            UnsupportedSyntax,
+            "a random draw from a generator the function made, inside an 'if' on data: "
+            "which draws come after it would depend on the branch; draw before the 'if' and "
+            "choose with np.where(cond, a, b)",
+            node,
+        )
     if not any(reached):
         emit_cond(lowering, node, test, [], [[], []], blocks)
         raise RaiseReached

@@ -54,7 +54,12 @@ from srcad.lower.callees import (
     numpy_spelling,
     traced_builtin,
 )
-from srcad.lower.containers import restore_containers, snapshot_containers
+from srcad.lower.containers import (
+    generator_states,
+    restore_containers,
+    restore_generators,
+    snapshot_containers,
+)
 from srcad.lower.context import Inlining, Lowering
 from srcad.lower.dispatch import evaluate, lowers_expression
 from srcad.lower.expressions import mapping_of, run_static, starred_values
@@ -440,6 +445,7 @@ def _starts_with_float(lowering: Lowering, node: ast.GeneratorExp | ast.ListComp
     generator = node.generators[0]
     before = lowering.env
     snapshot = snapshot_containers(before)
+    generators = generator_states(before)
     lowering.env = dict(before)
     try:
         with lowering.builder.block():
@@ -453,6 +459,7 @@ def _starts_with_float(lowering: Lowering, node: ast.GeneratorExp | ast.ListComp
     finally:
         lowering.env = before
         restore_containers(snapshot)
+        restore_generators(before, generators)
     if isinstance(first, Tracer):
         return first.aval.is_float
     return isinstance(first, (float, np.floating))

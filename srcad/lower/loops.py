@@ -24,7 +24,12 @@ from srcad.lower.aliasing import carry_alternatives, next_alternatives, rewritte
 from srcad.lower.assignments import assign
 from srcad.lower.blocks import all_statements
 from srcad.lower.branches import RaiseReached, lower_block
-from srcad.lower.containers import restore_containers, snapshot_containers
+from srcad.lower.containers import (
+    generator_states,
+    restore_containers,
+    restore_generators,
+    snapshot_containers,
+)
 from srcad.lower.dispatch import dispatch_statement, evaluate, evaluate_at, lowers_statement
 from srcad.lower.iteration import (
     Iteration,
@@ -196,6 +201,7 @@ def _lower_body_once(
 ) -> LoweredBody:
     builder = lowering.builder
     snapshot = snapshot_containers(before)
+    generators = generator_states(before)
     lowering.env = dict(before)
     for name, var in zip(carried, in_vars, strict=True):
         lowering.env[name] = builder.tracer(var)
@@ -212,8 +218,9 @@ def _lower_body_once(
     finally:
         after = lowering.env
         lowering.env = before
-    if restore_containers(snapshot) or _static_changed(before, after, carried):
-        raise _Unroll
+    drew = restore_generators(before, generators)
+    if restore_containers(snapshot) or _static_changed(before, after, carried) or drew:
+        raise _Unroll  # a generator made in the function drew once: each step must draw
     return body, outs, [after[n] for n in carried]
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from srcad.passes.cse import eliminate_common_subexpressions
 from srcad.passes.dce import eliminate_dead_code
+from srcad.passes.hoist import hoist_loop_invariants
 from srcad.passes.outer_sums import sum_outer_products
 from srcad.passes.simplify import simplify_graph
 
 __all__ = [
     "eliminate_common_subexpressions",
     "eliminate_dead_code",
+    "hoist_loop_invariants",
     "simplify_graph",
     "sum_outer_products",
 ]

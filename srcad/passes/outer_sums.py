@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from srcad.ir import AVal, Eqn, Graph, Var
-from srcad.ir.control import TAPE, body_of
+from srcad.ir.control import TAPE, body_of, known_steps
 from srcad.ir.walk import max_var_id, sub_graphs, walk_eqns
 
 MIN_STEPS = 2
@@ -64,18 +64,9 @@ def _with_sub_graphs(eqn: Eqn, ids: list[int]) -> Eqn:
     return replace(eqn, params=tuple(params))
 
 
-def _steps(loop: Eqn) -> int:
-    """How many times ``loop`` runs, when its bounds are numbers (0 otherwise)."""
-    params = loop.param_dict
-    start, stop, step = params.get("start"), params.get("stop"), params.get("step", 1)
-    if isinstance(start, int) and isinstance(stop, int) and isinstance(step, int) and step:
-        return len(range(start, stop, step))
-    return 0
-
-
 def _rewritten_loop(loop: Eqn, ids: list[int]) -> list[Eqn] | None:
     """The equations that replace ``loop``, or None when no carried sum fits."""
-    if _steps(loop) < MIN_STEPS:
+    if known_steps(loop) < MIN_STEPS:
         return None
     body = body_of(loop)
     found = [_outer_sum(body, k) for k in range(len(loop.outputs))]
@@ -178,7 +169,7 @@ def _product_added(
     loop: Eqn, k: int, tapes: list[Var], partial: Var, outer: Eqn, ids: list[int]
 ) -> list[Eqn]:
     """``loop.outputs[k] = partial + np.array(left).T @ np.array(right)``."""
-    steps, (a, b) = _steps(loop), outer.inputs
+    steps, (a, b) = known_steps(loop), outer.inputs
     left, right = (
         _var(ids, f"{side}_stack", AVal((steps, *f.aval.shape), f.aval.dtype))
         for side, f in zip(("left", "right"), (a, b), strict=True)

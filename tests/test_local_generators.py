@@ -1,0 +1,75 @@
+"""Random generators the differentiated function makes itself (``rng =
+np.random.default_rng(seed)`` with ``seed`` an int argument).
+
+Their draws are the same on every call with that seed, so the lowering draws them while it
+reads the code and the generated code holds the numbers. A loop body is lowered once for
+all its steps, so a loop that draws is unrolled instead (one draw per step, in order); a
+trial lowering that draws puts the generator back; a draw in a branch on data is refused
+(the draws after it would depend on the branch). Checked against the plain function's value
+and central differences, for two seeds.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+import srcad
+from srcad.errors import UnsupportedSyntax
+
+
+def for_loop(x, seed):
+    rng = np.random.default_rng(seed)
+    total = 0.0
+    for _ in range(3):
+        noise = rng.normal(size=x.shape)
+        total = total + np.sum((x + noise) ** 2)
+    return total
+
+
+def while_loop(x, seed):
+    rng = np.random.RandomState(seed)
+    total, k = 0.0, 0
+    while k < 3:
+        total = total + np.sum(x * rng.rand(3))
+        k += 1
+    return total
+
+
+def summed_comprehension(x, seed):
+    rng = np.random.default_rng(seed)
+    return sum(np.sum((x + rng.normal(size=3)) ** 2) for _ in range(3))
+
+
+def python_random(x, seed):
+    r = random.Random(seed)
+    total = 0.0
+    for _ in range(4):
+        total = total + r.gauss(0, 1) * np.sum(x**2)
+    return total
+
+
+def drawn_in_a_branch(x, seed):
+    rng = np.random.default_rng(seed)
+    if np.sum(x) > 0:
+        x = x + rng.normal(size=3)
+    return np.sum(x**2)
+
+
+@pytest.mark.parametrize("fun", [for_loop, while_loop, summed_comprehension, python_random])
+def test_every_step_draws_as_the_plain_function_does(fun):
+    x = np.array([0.3, -0.2, 0.5])
+    gradient = srcad.value_and_grad(fun)
+    for seed in (3, 4):
+        value, grad = gradient(x, seed)
+        assert value == pytest.approx(fun(x, seed), rel=1e-12)
+        expected = srcad.numerical_grad(lambda v, s=seed: fun(v, s), x)
+        np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-9)
+
+
+def test_a_draw_in_a_branch_on_data_is_refused_at_its_line():
+    with pytest.raises(UnsupportedSyntax, match="draw before the 'if'") as raised:
+        srcad.grad(drawn_in_a_branch)(np.ones(3), 1)
+    assert raised.value.line == drawn_in_a_branch.__code__.co_firstlineno + 2
