@@ -155,6 +155,24 @@ def test_adam_step():
     assert np.allclose(two_steps(Adam(lr=lr)), p, rtol=1e-12)
 
 
+def test_adam_step_without_scipy_and_on_views(monkeypatch):
+    """The same step when NumPy does the scaled additions (no SciPy), and on parameters
+    that are views (BLAS takes contiguous arrays only)."""
+    from srcad.train import optim
+
+    expected = two_steps(Adam(lr=0.01))
+    monkeypatch.setattr(optim, "_AXPY_LOADED", [False])
+    assert np.allclose(two_steps(Adam(lr=0.01)), expected, rtol=1e-12)
+    monkeypatch.undo()
+    wide = np.zeros(2 * P0.size)
+    view = wide[::2]
+    view[...] = P0
+    adam = Adam(lr=0.01)
+    for g in (G1, G2):
+        adam.step([view], [g])
+    assert np.allclose(view, expected, rtol=1e-12)
+
+
 def test_updates_are_in_place_on_float32_and_dict_params():
     W = np.ones((2, 2), np.float32)
     params = {"W1": W, "b1": np.zeros(2, np.float32)}

@@ -203,9 +203,11 @@ def _target_message(y: np.ndarray, name: str, n_out: int, loss: str, n_rows: int
 
 
 def _check_finite(array: np.ndarray, label: str) -> None:
+    if np.isfinite(np.vdot(array, array)):
+        return  # a sum of squares is finite when every value is (one pass, no mask array)
     bad = ~np.isfinite(array)
     if not bad.any():
-        return
+        return  # the squares overflowed: large values, all finite
     count = int(bad.sum())
     first = tuple(int(i) for i in np.argwhere(bad)[0])
     what = "NaN" if np.isnan(array[first]) else "infinite"
