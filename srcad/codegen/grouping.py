@@ -41,8 +41,9 @@ def _group_cond(names: NameAllocator, eqn: Eqn) -> None:
 def _group_loop(names: NameAllocator, eqn: Eqn, is_owned: IsOwned) -> None:
     condition = condition_of(eqn) if eqn.prim == "while" else None
     claimed: set[int] = set()
+    written = _written_in(body_of(eqn))
     for k, out in enumerate(eqn.outputs):
-        members = _entering_value(names, eqn, k, claimed, is_owned)
+        members = _entering_value(names, eqn, k, claimed, is_owned, written)
         members += [out, carried_inputs(eqn)[k]]
         if condition is not None:
             members.append(condition.inputs[k])
@@ -51,7 +52,12 @@ def _group_loop(names: NameAllocator, eqn: Eqn, is_owned: IsOwned) -> None:
 
 
 def _entering_value(
-    names: NameAllocator, eqn: Eqn, k: int, claimed: set[int], is_owned: IsOwned
+    names: NameAllocator,
+    eqn: Eqn,
+    k: int,
+    claimed: set[int],
+    is_owned: IsOwned,
+    written: set[int],
 ) -> list[Var]:
     """The value entering the loop as carried value ``k``, when it can be the loop's
     variable itself: the same user variable (or adjoint), read by nothing after the loop."""
@@ -59,7 +65,7 @@ def _entering_value(
     if not isinstance(init, Var):
         return []
     is_same_variable = init.names_alike(out) or names.is_derivative(init)
-    writes = _writes_into(body_of(eqn), carried_inputs(eqn)[k])
+    writes = carried_inputs(eqn)[k].id in written
     if (
         is_same_variable
         and _init_absorbable(names, init, eqn, claimed, writes, is_owned)
@@ -137,6 +143,10 @@ def _after_last_read(program: Program, variable: Var, result: Var) -> bool:
     return program.defined_at[result.id] >= last
 
 
-def _writes_into(body: Graph, var: Var) -> bool:
-    """Whether the body fills ``var`` in place (``var[i] = ...`` on the carried value)."""
-    return any(updates_first_input(e) and e.inputs[0] == var for e in walk_eqns(body.eqns))
+def _written_in(body: Graph) -> set[int]:
+    """The ids of the values the body fills in place (``var[i] = ...``)."""
+    return {
+        e.inputs[0].id
+        for e in walk_eqns(body.eqns)
+        if updates_first_input(e) and isinstance(e.inputs[0], Var)
+    }

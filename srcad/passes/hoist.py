@@ -63,19 +63,19 @@ def _inside(eqn: Eqn, written: set[int]) -> Eqn:
 def _without_invariants(loop: Eqn, written: set[int]) -> tuple[list[Eqn], Eqn]:
     """The body's invariant equations, and the loop without them."""
     body = body_of(loop)
-    variant = {var.id for var in body.inputs}
-    carried_out = {atom.id for atom in body.outputs if isinstance(atom, Var)}
+    variant = {var.id for var in body.inputs} | written  # values that may differ per step
+    kept_in = written | {atom.id for atom in body.outputs if isinstance(atom, Var)}
     moved: list[Eqn] = []
     kept: list[Eqn] = []
     for eqn in body.eqns:
-        reads = {atom.id for atom in eqn.inputs if isinstance(atom, Var)}
-        outputs = {var.id for var in eqn.outputs}
-        stays = reads & (variant | written) or outputs & (written | carried_out)
-        if _may_move(eqn) and not stays:
+        reads = [atom.id for atom in eqn.inputs if isinstance(atom, Var)]
+        outputs = [var.id for var in eqn.outputs]
+        stays = any(r in variant for r in reads) or any(o in kept_in for o in outputs)
+        if not stays and _may_move(eqn):
             moved.append(eqn)
         else:
             kept.append(eqn)
-            variant |= outputs
+            variant.update(outputs)
     if not moved:
         return [], loop
     new_body = replace(body, eqns=tuple(kept))
