@@ -1,6 +1,7 @@
 """Layers as wide as MNIST's (784 inputs), where the generated gradient writes each weight
-gradient once, into an array of an earlier call that no one holds any more (see
-``srcad/codegen/reuse.py``): ``generated/wide_layers/`` shows the code.
+gradient once, into an array of an earlier call that no one holds any more
+(``srcad/codegen/reuse.py``), and computes a large hidden layer in place
+(``srcad/codegen/chains.py``): ``generated/wide_layers/`` shows the code.
 
     python examples/wide_layers.py
 """
@@ -35,8 +36,8 @@ EXAMPLE_ARGS = {
         1e-4,
     ),
     "two_layers": (
-        (0.05 * _rng.normal(size=(784, 64))).astype(np.float32),
-        (0.1 * _rng.normal(size=(64, 10))).astype(np.float32),
+        (0.05 * _rng.normal(size=(784, 256))).astype(np.float32),
+        (0.1 * _rng.normal(size=(256, 10))).astype(np.float32),
         _rng.normal(size=(64, 784)).astype(np.float32),
         _rng.normal(size=(64, 10)).astype(np.float32),
         1e-4,

@@ -1,4 +1,5 @@
-"""Weight gradients written into reused arrays, in the numba variant.
+"""Weight gradients written into reused arrays, and arrays written in place, in the numba
+variant.
 
 Comes in: the NumPy source of a generated module whose body writes weight gradients with
 ``srcad.codegen.reuse``'s statements. Goes out: the same source in which the arrays are
@@ -10,6 +11,7 @@ arrays in), and the writes are spelled for numba::
     np.multiply(2.0 * dt11, W1, out=dW1)            ->   np.multiply(2.0 * dt11, W1, dW1)
     add_outer(dW1, x, dt1)                          ->   add_outer_compiled(dW1, x, dt1)
     np.matmul(x.T, dt1, out=dW1)                    ->   np.dot(x.T, dt1, dW1)
+    np.tanh(h1, out=h1)                             ->   np.tanh(h1, h1)
     add_scaled(dW1, 2.0 * dt11, W1)                 ->   add_scaled_compiled(dW1, 2.0 * dt11, W1)
     add_matmul(dW1, h.T, d)                         ->   dW1 += h.T @ d
 
@@ -22,7 +24,9 @@ from __future__ import annotations
 
 import ast
 
-from srcad.codegen.reuse import ADD_PRODUCT, ADD_SCALED, POOL, UFUNCS
+import numpy as np
+
+from srcad.codegen.reuse import ADD_PRODUCT, ADD_SCALED, POOL
 
 COMPILED = {ADD_PRODUCT["outer"]: "add_outer_compiled", ADD_SCALED: "add_scaled_compiled"}
 HELPERS = {
@@ -93,11 +97,11 @@ def _for_numba(statement: ast.stmt, helpers: set[str]) -> str | None:
     function = call.func
     args = [ast.unparse(a) for a in call.args]
     out = next((ast.unparse(k.value) for k in call.keywords if k.arg == "out"), None)
-    if isinstance(function, ast.Attribute) and out is not None and len(args) == 2:
-        if function.attr in UFUNCS.values():
-            return f"np.{function.attr}({args[0]}, {args[1]}, {out})"
-        if function.attr == "matmul":
+    if isinstance(function, ast.Attribute) and out is not None:
+        if function.attr == "matmul" and len(args) == 2:
             return f"np.dot({args[0]}, {args[1]}, {out})"
+        if isinstance(getattr(np, function.attr, None), np.ufunc):  # numba: out positional
+            return f"np.{function.attr}({', '.join(args)}, {out})"
         return None
     if not isinstance(function, ast.Name):
         return None

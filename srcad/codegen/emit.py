@@ -23,6 +23,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from srcad.codegen.chains import FRESH_RESULTS, in_place_step
 from srcad.codegen.control import control_statement
 from srcad.codegen.expressions import (
     eqn_expression,
@@ -37,8 +38,8 @@ from srcad.codegen.inlining import inline_temporaries
 from srcad.codegen.liveness import Conflict, LiveRanges, name_conflicts
 from srcad.codegen.names import IsOwned, NameAllocator
 from srcad.codegen.program import Program, analyze
-from srcad.codegen.reuse import Product, written_once
-from srcad.ir import Atom, Const, Eqn, Graph, Var
+from srcad.codegen.reuse import MIN_BYTES, Product, written_once
+from srcad.ir import Atom, AVal, Const, Eqn, Graph, Var
 from srcad.ir.control import CONTROL, carried_inputs
 from srcad.ir.facts import (
     has_effect,
@@ -275,8 +276,10 @@ class Emitter:
         if is_statement(eqn):
             text = self._fill_statements(eqn, targets)
         else:
-            text = self._added_in_place(eqn, targets) or (
-                f"{targets} = {self.expression_text(eqn)}"
+            text = (
+                self._added_in_place(eqn, targets)
+                or self._chained(eqn, targets)
+                or f"{targets} = {self.expression_text(eqn)}"
             )
         comment = "; ".join(filter(None, map(self._primal_text, self._origins(eqn))))
         if not comment:
@@ -340,6 +343,49 @@ class Emitter:
             return self.operand(first), self.operand(second)
         if second.aval.shape == () and first.aval.shape == shape:
             return self.operand(second), self.operand(first)
+        return None
+
+    def _chained(self, eqn: Eqn, target: str) -> str | None:
+        """A large array made by elementwise operations on a fresh temporary of its own
+        shape, written in place step by step (``chains``)."""
+        out = eqn.outputs[0].aval
+        if not out.is_float or out.ndim == 0 or out.size * np.dtype(out.dtype).itemsize < MIN_BYTES:
+            return None
+        if any(isinstance(n, ast.Name) and n.id == target for n in ast.walk(self.expression(eqn))):
+            return None  # the statement reads a value of the same name: keep one expression
+        steps: list[str] = []
+        current = eqn
+        while (fresh := self._fresh_operand(current, out)) is not None:
+            step = in_place_step(eqn_expression(current, self._reading(fresh, target)), target)
+            if step is None:
+                break
+            steps.append(step)
+            current = self.defining[fresh.id]
+        if not steps:
+            return None
+        return "\n".join([f"{target} = {self.expression_text(current)}", *reversed(steps)])
+
+    def _reading(self, fresh: Var, target: str) -> Callable[[Atom], ast.expr]:
+        """Operands spelled as usual, but ``fresh`` as the name ``target``."""
+
+        def operand(atom: Atom) -> ast.expr:
+            return ast.Name(target, ast.Load()) if atom is fresh else self.operand(atom)
+
+        return operand
+
+    def _fresh_operand(self, eqn: Eqn, aval: AVal) -> Var | None:
+        """The input of the elementwise ``eqn`` that is a temporary spelled inside it, of
+        ``aval``, made by an operation that always makes a new array; None otherwise."""
+        if not _is_elementwise_ufunc(eqn) or eqn.outputs[0].aval != aval:
+            return None
+        for atom in eqn.inputs:
+            if not isinstance(atom, Var) or atom.id not in self.inlined or atom.aval != aval:
+                continue
+            producer = self.defining.get(atom.id)
+            if producer is not None and (
+                _is_elementwise_ufunc(producer) or producer.prim in FRESH_RESULTS
+            ):
+                return atom
         return None
 
     def _origins(self, eqn: Eqn) -> list[int]:
@@ -490,6 +536,12 @@ class Emitter:
             k += 1
         self.names.taken.add(name)
         return name
+
+
+def _is_elementwise_ufunc(eqn: Eqn) -> bool:
+    """Whether ``eqn`` is a NumPy ufunc applied elementwise (its result a new array)."""
+    prim = PRIMS[eqn.prim]
+    return prim.kind == "elementwise" and isinstance(prim.fn, np.ufunc) and len(eqn.outputs) == 1
 
 
 def _sweep(role: str) -> str:

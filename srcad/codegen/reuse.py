@@ -29,6 +29,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+import numpy as np
+
 POOL = "reused"  # the module's ReusedArrays
 ADD_PRODUCT = {"matmul": "add_matmul", "outer": "add_outer"}
 ADD_SCALED = "add_scaled"
@@ -99,7 +101,7 @@ def written_once(
 def plain_source(source: str) -> str:
     """``source`` with ``written_once``'s statements in plain NumPy and its import and pool
     lines blank: every statement keeps its first line (and the count of lines holds)."""
-    if RUNTIME not in source:
+    if RUNTIME not in source and "out=" not in source:
         return source
     lines = source.splitlines()
     tree = ast.parse(source)
@@ -136,9 +138,12 @@ def plain_statement(statement: ast.stmt) -> ast.stmt:
         return statement
     call = statement.value
     target = _out_target(call)
-    if target is not None and len(call.args) == 2:
-        op = next((op for op, name in UFUNCS.items() if _is_call(call, "np", name)), ast.MatMult)
-        value = ast.BinOp(call.args[0], op(), call.args[1])
+    if target is not None:
+        operators = {**{name: op for op, name in UFUNCS.items()}, "matmul": ast.MatMult}
+        op = operators.get(call.func.attr) if isinstance(call.func, ast.Attribute) else None
+        value: ast.expr = ast.Call(call.func, call.args, [])  # np.tanh(h1, out=h1): chains
+        if op is not None and len(call.args) == 2:
+            value = ast.BinOp(call.args[0], op(), call.args[1])
         return ast.fix_missing_locations(ast.Assign([_store(target)], value))
     if isinstance(call.func, ast.Name) and call.func.id == ADD_SCALED:
         out, scale, array = call.args
@@ -155,11 +160,18 @@ def plain_statement(statement: ast.stmt) -> ast.stmt:
 
 
 def _out_target(call: ast.Call) -> ast.expr | None:
-    """``dW1`` of ``np.multiply(a, b, out=dW1)`` (one of ``UFUNCS``, or ``np.matmul``),
-    else None."""
-    if not any(_is_call(call, "np", name) for name in (*UFUNCS.values(), "matmul")):
+    """``dW1`` of ``np.multiply(a, b, out=dW1)`` (a NumPy ufunc, or ``np.matmul``), else
+    None."""
+    function = call.func
+    if not (isinstance(function, ast.Attribute) and _is_name(function.value, "np")):
+        return None
+    if not isinstance(getattr(np, function.attr, None), np.ufunc):
         return None
     return next((k.value for k in call.keywords if k.arg == "out"), None)
+
+
+def _is_name(node: ast.AST, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
 
 
 def _is_call(node: ast.AST, owner: str, attribute: str) -> bool:

@@ -9,11 +9,14 @@ function is in use, everything but opening the file in an editor keeps working.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import linecache
+import types
 from collections.abc import Callable
 from pathlib import Path
 
+from srcad.codegen.reuse import plain_source
 from srcad.runtime.store import generated_dir, write_file
 
 
@@ -44,4 +47,18 @@ def exec_module(source: str, path: Path, stem: str, constants: dict | None = Non
     namespace: dict = {"__name__": f"srcad_generated.{stem}", "__file__": filename}
     namespace.update(constants or {})
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - srcad's generated code
+    _read_as_plain_numpy(source, namespace)
     return namespace
+
+
+def _read_as_plain_numpy(source: str, namespace: dict) -> None:
+    """A further derivative lowers the generated functions themselves: where they write
+    arrays in place (``codegen.reuse``, ``codegen.chains``), it reads each one's plain NumPy
+    spelling (``plain_source``, line for line) instead of the file's text."""
+    plain = plain_source(source)
+    if plain == source:
+        return
+    for node in ast.parse(plain).body:
+        function = namespace.get(node.name) if isinstance(node, ast.FunctionDef) else None
+        if isinstance(function, types.FunctionType):
+            function.srcad_definition = node  # type: ignore[attr-defined]
