@@ -591,3 +591,34 @@ def test_an_if_result_that_is_a_nested_if_result_is_one_value(tmp_path):
     )
     x1 = np.array([[-0.999, -0.981, -0.412], [0.455, 0.073, 0.127], [-0.629, -0.636, 0.617]])
     _gradient_matches(tmp_path, body, np.array([-0.274, 0.486, 0.618]), x1)
+
+
+def test_a_carried_value_reversed_in_a_loop_keeps_its_adjoint(tmp_path):
+    # control family (seed 36001417): the adjoint of v = v[::-1] is a scatter into zeros,
+    # written "dv = np.zeros(...); dv[::-1] = dv" under the carried adjoint's own name, so
+    # the zeros overwrote the adjoint before it was read (a zero gradient, silently)
+    body = (
+        "def f(x):\n"
+        "    v = x * 1.0\n"
+        "    for t in range(2):\n"
+        "        v = v[::-1]\n"
+        "    return np.sum(v * np.arange(2.0))\n"
+    )
+    _gradient_matches(tmp_path, body, np.array([0.3, -1.2]))
+    body = "def f(x):\n    v = x[1]\n    for e in v:\n        v = v[::-1]\n    return np.sum(v)\n"
+    _gradient_matches(tmp_path, body, np.array([[-0.757, 1.46], [0.989, 1.478]]))
+
+
+def test_an_empty_block_of_generated_code_stays_a_block(tmp_path):
+    # functions family (seed 36001139): reading generated code in plain NumPy for a further
+    # derivative blanked its 'pass' statements, leaving a block without a statement
+    from srcad.codegen.reuse import plain_source
+
+    source = "def g(x, h):\n    if x > 0:\n        pass\n    np.tanh(h, out=h)\n    return x, h\n"
+    plain = "def g(x, h):\n    if x > 0:\n        pass\n    h = np.tanh(h)\n    return x, h\n"
+    assert plain_source(source) == plain
+    body = "def f(x):\n    if np.sum(x) > 0:\n        pass\n    return np.sum(x**2)\n"
+    _gradient_matches(tmp_path, body, np.array([0.5, -0.25]))
+    f = module_from_source(HEADER + body, tmp_path, "second").f
+    hessian = srcad.hessian(f)(np.array([0.5, -0.25]))
+    np.testing.assert_allclose(hessian, 2 * np.eye(2), atol=1e-12)

@@ -322,6 +322,8 @@ class Emitter:
         left, right = product.inputs
         inner = left.aval.shape[-1] if product.prim == "matmul" else 1
         factors = (self.operand(left), self.operand(right))
+        if any(isinstance(n, ast.Name) and n.id == target for f in factors for n in ast.walk(f)):
+            return None  # the array is taken before the factors are read
         term = next(a for a in eqn.inputs if a is not product.outputs[0])
         scaled = self._scaled(term, out.shape)
         text = written_once(

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from srcad.codegen.program import Program
 from srcad.ir import Atom, Eqn, Graph, Var
 from srcad.ir.control import body_of, branches_of
-from srcad.ir.facts import has_counter, is_loop
+from srcad.ir.facts import has_counter, is_loop, is_statement, updates_first_input
 from srcad.ir.walk import sub_graphs
 
 # The branches a position lies in: (position of an ``if``, index of its branch), outer first.
@@ -111,6 +111,11 @@ class LiveRanges:
                 self._cond(eqn, branches, loops)
             elif is_loop(eqn):
                 self._loop(eqn, branches, loops)
+            elif is_statement(eqn) and not updates_first_input(eqn):
+                # dv = np.zeros(...) then dv[i] = values: the name is assigned before the
+                # values are read, so none of them may be read under that name
+                for var in eqn.outputs:
+                    self._write(var, replace(point, position=point.position - 1e-3))
             else:
                 for var in eqn.outputs:
                     self._write(var, point)

@@ -101,17 +101,16 @@ def written_once(
 def plain_source(source: str) -> str:
     """``source`` with ``written_once``'s statements in plain NumPy and its import and pool
     lines blank: every statement keeps its first line (and the count of lines holds)."""
-    if RUNTIME not in source and "out=" not in source:
+    if RUNTIME not in source and ", out=" not in source:
         return source
     lines = source.splitlines()
     tree = ast.parse(source)
     for node in ast.walk(tree):
         if not isinstance(node, ast.stmt) or isinstance(node, _BLOCKS):
             continue
-        is_module_line = node in tree.body and _is_module_line(node)
-        plain = "" if is_module_line else ast.unparse(plain_statement(node))
-        plain = "" if plain == "pass" else plain
-        if is_module_line or plain != ast.unparse(node):
+        blank = (node in tree.body and _is_module_line(node)) or _is_pool_statement(node)
+        plain = "" if blank else ast.unparse(plain_statement(node))
+        if blank or plain != ast.unparse(node):
             assert node.end_lineno is not None
             indent = " " * node.col_offset if plain else ""
             lines[node.lineno - 1 : node.end_lineno] = [indent + plain] + [""] * (
@@ -130,10 +129,14 @@ def _is_module_line(node: ast.stmt) -> bool:
     return isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == POOL
 
 
+def _is_pool_statement(statement: ast.stmt) -> bool:
+    """``dW1 = reused.array(...)``: the next statement makes the array."""
+    return isinstance(statement, ast.Assign) and _is_call(statement.value, POOL, "array")
+
+
 def plain_statement(statement: ast.stmt) -> ast.stmt:
-    """``statement`` in plain NumPy when it is one of ``written_once``'s, else itself."""
-    if isinstance(statement, ast.Assign) and _is_call(statement.value, POOL, "array"):
-        return ast.Pass()  # the next statement makes the array
+    """``statement`` in plain NumPy when it is one of ``written_once``'s or ``chains``'s,
+    else itself (a pool statement is left for ``plain_source`` to blank)."""
     if not isinstance(statement, ast.Expr) or not isinstance(statement.value, ast.Call):
         return statement
     call = statement.value
