@@ -4,7 +4,8 @@ in params; these helpers look inside them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 
 from srcad.ir.graph import Atom, Eqn, Graph, Var
 
@@ -18,6 +19,21 @@ def sub_graphs(eqn: Eqn) -> list[Graph]:
         elif isinstance(value, tuple):
             graphs.extend(v for v in value if isinstance(v, Graph))
     return graphs
+
+
+def with_sub_graphs(eqn: Eqn, rewrite: Callable[[tuple[Eqn, ...]], tuple[Eqn, ...]]) -> Eqn:
+    """``eqn`` with ``rewrite`` applied to the equations of each of its sub-graphs (a pass
+    going into branches and loop bodies)."""
+    if not sub_graphs(eqn):
+        return eqn
+    params = []
+    for key, value in eqn.params:
+        if isinstance(value, Graph):
+            value = replace(value, eqns=rewrite(value.eqns))
+        elif isinstance(value, tuple) and value and all(isinstance(v, Graph) for v in value):
+            value = tuple(replace(g, eqns=rewrite(g.eqns)) for g in value)
+        params.append((key, value))
+    return replace(eqn, params=tuple(params))
 
 
 def walk_eqns(eqns: tuple | list) -> Iterator[Eqn]:

@@ -24,7 +24,7 @@ from srcad.ir import Eqn, Graph, Var
 from srcad.ir.control import CONTROL, body_of, known_steps
 from srcad.ir.facts import has_effect, is_statement, is_tape
 from srcad.ir.prims import PRIMS
-from srcad.ir.walk import sub_graphs
+from srcad.ir.walk import sub_graphs, with_sub_graphs
 from srcad.ir.world import OUTSIDE
 from srcad.passes.rewrite import written_vars
 
@@ -38,26 +38,12 @@ def hoist_loop_invariants(graph: Graph) -> Graph:
 def _block(eqns: tuple[Eqn, ...], written: set[int]) -> tuple[Eqn, ...]:
     result: list[Eqn] = []
     for eqn in eqns:
-        eqn = _inside(eqn, written)
+        eqn = with_sub_graphs(eqn, lambda block: _block(block, written))
         if eqn.prim == "for" and known_steps(eqn) > 0:
             moved, eqn = _without_invariants(eqn, written)
             result.extend(moved)
         result.append(eqn)
     return tuple(result)
-
-
-def _inside(eqn: Eqn, written: set[int]) -> Eqn:
-    """``eqn`` with the pass applied in its sub-graphs."""
-    if not sub_graphs(eqn):
-        return eqn
-    params = []
-    for key, value in eqn.params:
-        if isinstance(value, Graph):
-            value = replace(value, eqns=_block(value.eqns, written))
-        elif isinstance(value, tuple) and value and all(isinstance(v, Graph) for v in value):
-            value = tuple(replace(g, eqns=_block(g.eqns, written)) for g in value)
-        params.append((key, value))
-    return replace(eqn, params=tuple(params))
 
 
 def _without_invariants(loop: Eqn, written: set[int]) -> tuple[list[Eqn], Eqn]:

@@ -30,7 +30,7 @@ from dataclasses import replace
 
 from srcad.ir import AVal, Eqn, Graph, Var
 from srcad.ir.control import TAPE, body_of, known_steps
-from srcad.ir.walk import max_var_id, sub_graphs, walk_eqns
+from srcad.ir.walk import max_var_id, walk_eqns, with_sub_graphs
 
 MIN_STEPS = 2
 
@@ -44,24 +44,10 @@ def sum_outer_products(graph: Graph) -> Graph:
 def _block(eqns: tuple[Eqn, ...], ids: list[int]) -> tuple[Eqn, ...]:
     result: list[Eqn] = []
     for eqn in eqns:
-        eqn = _with_sub_graphs(eqn, ids)
+        eqn = with_sub_graphs(eqn, lambda block: _block(block, ids))
         rewritten = _rewritten_loop(eqn, ids) if eqn.prim == "for" else None
         result.extend(rewritten or [eqn])
     return tuple(result)
-
-
-def _with_sub_graphs(eqn: Eqn, ids: list[int]) -> Eqn:
-    """``eqn`` with the pass applied inside its sub-graphs."""
-    if not sub_graphs(eqn):
-        return eqn
-    params = []
-    for key, value in eqn.params:
-        if isinstance(value, Graph):
-            value = replace(value, eqns=_block(value.eqns, ids))
-        elif isinstance(value, tuple) and value and all(isinstance(v, Graph) for v in value):
-            value = tuple(replace(g, eqns=_block(g.eqns, ids)) for g in value)
-        params.append((key, value))
-    return replace(eqn, params=tuple(params))
 
 
 def _rewritten_loop(loop: Eqn, ids: list[int]) -> list[Eqn] | None:
