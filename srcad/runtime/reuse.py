@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-KEPT_PER_NAME = 3  # arrays remembered per name: the caller may hold the last one or two
+KEPT_PER_NAME = 2  # arrays remembered per name (a training loop holds the last result)
 # Above this inner dimension the product's arithmetic outweighs the temporary it saves, and
 # NumPy's own BLAS (often a newer OpenBLAS than SciPy's) does it: measured on this project's
 # VM, SciPy's sgemm was 1.1x slower at 784x1024 @ 1024x256, faster at inner dimension 32.
