@@ -49,10 +49,25 @@ def _statements(transformed) -> str:
     return "\n".join(line.split("#")[0].strip() for line in body.splitlines())
 
 
-def _assert_close_to_differences(fun, args, argnums=0):
-    expected = srcad.numerical_grad(fun, *args, argnums=argnums)
-    got = srcad.grad(fun, argnums=argnums)(*args)
-    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+def _assert_close_to_differences(fun, args, argnums=0, got=None, samples=24):
+    """Central differences at a random sample of each differentiated argument's entries
+    (all of them would take seconds for these wide arrays)."""
+    numbers = (argnums,) if isinstance(argnums, int) else argnums
+    if got is None:
+        got = srcad.grad(fun, argnums=argnums)(*args)
+    grads = (got,) if isinstance(argnums, int) else got
+    for number, grad in zip(numbers, grads, strict=True):
+        array = args[number]
+        for flat in RNG.choice(array.size, size=min(samples, array.size), replace=False):
+            index = np.unravel_index(flat, array.shape)
+            step = 1e-6 * max(1.0, abs(array[index]))
+            values = []
+            for sign in (1, -1):
+                moved = array.copy()
+                moved[index] += sign * step
+                values.append(fun(*args[:number], moved, *args[number + 1 :]))
+            expected = (values[0] - values[1]) / (2 * step)
+            assert grad[index] == pytest.approx(expected, rel=1e-5, abs=1e-7), (number, index)
 
 
 def test_a_wide_layer_writes_its_weight_gradient_once():
@@ -72,9 +87,7 @@ def test_a_batch_adds_its_matrix_product_in_place():
     gradient = srcad.grad(batch_layer, argnums=(0, 1))
     gradient(W, b, x, y)
     assert "add_matmul(dW, x.T, " in _statements(gradient)
-    expected = srcad.numerical_grad(batch_layer, W, b, x, y, argnums=(0, 1))
-    for got, want in zip(gradient(W, b, x, y), expected, strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    _assert_close_to_differences(batch_layer, (W, b, x, y), (0, 1), gradient(W, b, x, y))
 
 
 def test_a_long_batch_writes_its_product_first_and_adds_the_scaled_term():
@@ -85,9 +98,7 @@ def test_a_long_batch_writes_its_product_first_and_adds_the_scaled_term():
     code = _statements(gradient)
     assert "np.matmul(x.T, " in code and "out=dW)" in code
     assert "add_scaled(dW, " in code
-    expected = srcad.numerical_grad(batch_layer, W, b, x, y, argnums=(0, 1))
-    for got, want in zip(gradient(W, b, x, y), expected, strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+    _assert_close_to_differences(batch_layer, (W, b, x, y), (0, 1), gradient(W, b, x, y))
     plain = plain_source(srcad.source(gradient))
     assert "dW = x.T @ dt1\n" in plain and "dW += dt6 * 2.0 * W\n" in plain
 
@@ -136,8 +147,7 @@ def test_a_dropped_result_lends_its_memory_to_the_next_call():
     address = gradient(W, x, y).ctypes.data  # the result is dropped at once
     again = gradient(W, 2 * x, y)
     assert again.ctypes.data == address
-    expected = srcad.numerical_grad(wide_layer, W, 2 * x, y)
-    np.testing.assert_allclose(again, expected, rtol=1e-6, atol=1e-6)
+    _assert_close_to_differences(wide_layer, (W, 2 * x, y), 0, again)
 
 
 def test_threads_get_arrays_of_their_own():
