@@ -57,8 +57,9 @@ class ReusedArrays:
     def array(self, name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
         arrays: list[np.ndarray] = self._threads.__dict__.setdefault(name, [])
         for array in arrays:
-            if sys.getrefcount(array) <= REFERENCES_WHEN_FREE:
-                return array
+            if sys.getrefcount(array) <= REFERENCES_WHEN_FREE and array.shape == shape:
+                if array.dtype == dtype:  # one name, one layout: checked all the same
+                    return array
         fresh = np.empty(shape, dtype)
         if len(arrays) >= KEPT_PER_NAME:
             arrays.pop(0)  # forget the oldest: its holder keeps it alive as long as needed
