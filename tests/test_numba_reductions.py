@@ -67,3 +67,34 @@ def test_the_variant_compiles_and_agrees_with_numpy(nan):
     np.testing.assert_allclose(got[0], expected[0], rtol=1e-12, equal_nan=True)
     for have, want in zip(got[1], expected[1], strict=True):
         np.testing.assert_allclose(have, want, rtol=1e-12, atol=1e-14, equal_nan=True)
+
+
+def test_single_precision_code_spells_its_float_literals_float32():
+    from srcad.backends.numba_source import numba_source
+
+    source = MODULE.replace("    c = x.mean(axis=1)\n", "    c = 1.0 - x * 2.5\n")
+    single = numba_source(source, "f_grad_unchecked", single=True)
+    assert "c = np.float32(1.0) - x * np.float32(2.5)" in single
+    assert "np.float32(" not in numba_source(source, "f_grad_unchecked")
+
+
+def single_layer(W, x, lam):
+    h = np.tanh(x @ W)
+    return np.sum((1.0 - h) ** 2) / 8.0 + lam * np.sum(W * W)
+
+
+@pytest.mark.slow
+def test_float32_code_compiles_and_stays_float32():
+    """numba makes a Python float float64 where NumPy keeps float32 code float32; the
+    variant of float32 code takes them as float32 and computes as the NumPy code does."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(2)
+    W = rng.normal(size=(6, 4)).astype(np.float32)
+    x = rng.normal(size=(8, 6)).astype(np.float32)
+    expected = srcad.value_and_grad(single_layer)(W, x, 0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NumbaFallbackWarning)
+        value, grad = srcad.value_and_grad(single_layer, backend="numba")(W, x, 0.01)
+    assert grad.dtype == np.float32
+    assert value == pytest.approx(expected[0], rel=1e-6)
+    np.testing.assert_allclose(grad, expected[1], rtol=1e-5, atol=1e-6)

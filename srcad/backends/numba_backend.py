@@ -95,7 +95,7 @@ class NumbaBackend:
             return variant.fn(*args)
         try:
             floats = _float_parameters(compiled.fn, args)
-            variant = _load_variant(compiled.fn, compiled.source, floats)
+            variant = _load_variant(compiled.fn, compiled.source, floats, _is_single(args))
         except (SyntaxError, ValueError, AssertionError) as error:  # a module of a new shape
             variant = _Variant(compiled.source, Path(), compiled.fn, is_compiled=False)
             why = f" (srcad could not write its numba variant: {error})"
@@ -195,11 +195,30 @@ def _float_parameters(numpy_fn: Callable, args: tuple) -> frozenset[str]:
     return frozenset(name for name, arg in pairs if type(arg) is float)
 
 
-def _load_variant(numpy_fn: Callable, numpy_source: str, float_params: frozenset[str]) -> _Variant:
+def _is_single(args: tuple) -> bool:
+    """Whether every float array among ``args`` (containers included) is float32, and there
+    is one: single-precision code (see ``numba_source``'s ``single``)."""
+    dtypes = {leaf.dtype for leaf in _arrays(args) if leaf.dtype.kind == "f"}
+    return dtypes == {np.dtype(np.float32)}
+
+
+def _arrays(value: object) -> list[np.ndarray]:
+    if isinstance(value, np.ndarray):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [leaf for item in value for leaf in _arrays(item)]
+    return []
+
+
+def _load_variant(
+    numpy_fn: Callable, numpy_source: str, float_params: frozenset[str], single: bool = False
+) -> _Variant:
     """Write the numba variant of ``numpy_fn``'s module to its file and load it."""
     require_numba()
     body = body_name(numpy_fn, numpy_source)
-    source = numba_source(numpy_source, body, float_params)
+    source = numba_source(numpy_source, body, float_params, single)
     constants = _constants(numpy_fn, numpy_source)
     digest = hashlib.sha256(source.encode())
     for name in sorted(constants):
@@ -213,7 +232,18 @@ def _load_variant(numpy_fn: Callable, numpy_source: str, float_params: frozenset
     namespace = exec_module(source, path, stem, constants)
     _register(namespace)
     dispatcher = namespace.get(f"{body}_core", namespace[body])
-    return _Variant(source, path, namespace[body], True, dispatcher)
+    fn = _single_floats(namespace[body]) if single else namespace[body]
+    return _Variant(source, path, fn, True, dispatcher)
+
+
+def _single_floats(fn: Callable) -> Callable:
+    """``fn`` given its Python float arguments as float32: NumPy keeps ``lam * W`` float32
+    for a Python float ``lam`` and a float32 ``W``, numba would make it float64."""
+
+    def single(*args: object) -> object:
+        return fn(*(np.float32(a) if type(a) is float else a for a in args))
+
+    return single
 
 
 def _register(namespace: dict) -> None:

@@ -75,10 +75,15 @@ class _Edit:
     text: str
 
 
-def numba_source(source: str, body_name: str, float_params: frozenset[str] = frozenset()) -> str:
+def numba_source(
+    source: str, body_name: str, float_params: frozenset[str] = frozenset(), single: bool = False
+) -> str:
     """The source numba compiles for the generated module ``source`` whose body function is
     ``body_name``; its entry point keeps that name (see the module docstring).
-    ``float_params``: the parameters that are Python floats (their ``np.zeros_like`` is 0.0)."""
+    ``float_params``: the parameters that are Python floats (their ``np.zeros_like`` is 0.0).
+    ``single``: every float array the code gets is float32; its float literals are spelled
+    ``np.float32(2.0)``, as NumPy treats a Python float next to float32 values (numba would
+    compute in float64, and refuse ``@`` of a float64 and a float32 array)."""
     source, in_place = pooled_arrays_first(source, body_name)
     source, reductions = respelled_reductions(source, body_name)
     tree = ast.parse(source)
@@ -90,6 +95,7 @@ def numba_source(source: str, body_name: str, float_params: frozenset[str] = fro
         *stacks,
         *_flat_vdots(body),
         *_joined_tuples(body),
+        *(_single_literals(body) if single else []),
     ]
     lines = _edited(source.splitlines(), edits)
     statements = _statements(body)
@@ -370,6 +376,20 @@ def _joined_tuples(body: ast.FunctionDef) -> list[_Edit]:
         end = items.end_col_offset
         edits.append(_Edit(items.lineno, items.col_offset, items.col_offset + 1, "("))
         edits.append(_Edit(items.end_lineno or items.lineno, end - 1, end, close))
+    return edits
+
+
+def _single_literals(body: ast.FunctionDef) -> list[_Edit]:
+    """``2.0`` → ``np.float32(2.0)`` for each float literal of the body's statements."""
+    edits = []
+    for statement in body.body:
+        for node in ast.walk(statement):
+            if not (isinstance(node, ast.Constant) and type(node.value) is float):
+                continue
+            if node.end_col_offset is None or node.lineno != node.end_lineno:
+                continue
+            text = f"np.float32({node.value!r})"
+            edits.append(_Edit(node.lineno, node.col_offset, node.end_col_offset, text))
     return edits
 
 
