@@ -1,5 +1,5 @@
 """Arrays a generated function writes in place: results' memory reused across calls, and
-matrix products added into an array through BLAS.
+matrix products or scaled arrays added into an array through BLAS.
 
 Comes in: calls from generated code (``codegen.emit`` writes them for a weight gradient, a
 sum of a matrix product and another term). Goes out: an array no one else holds, and the
