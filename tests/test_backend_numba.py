@@ -494,3 +494,22 @@ def test_a_zero_of_a_number_is_a_number_for_numba(numba):
     transformed, _ = _compiled_with_numba(stops_at_a_large_entry, (x,), 0)
     assert "[()]" in transformed.numba.source(transformed.last)
     _assert_agrees(stops_at_a_large_entry, (x,), 0)
+
+
+def test_the_lean_entry_passes_other_calls_on_whole(numba):
+    """After the lean entry takes a function's calls, a call by keyword (one named like the
+    entry's own parameters too), with another type or too few arguments takes the full path
+    and gets the right result or the usual error."""
+
+    def scaled(a0, y):
+        return math.sin(a0) * y
+
+    gradient = srcad.grad(scaled, argnums=(0, 1), backend="numba")
+    expected = (math.cos(0.5) * 2.0, math.sin(0.5))
+    for _ in range(3):  # the lean entry is made on a later call
+        np.testing.assert_allclose(gradient(0.5, 2.0), expected, rtol=1e-12)
+    np.testing.assert_allclose(gradient(0.5, y=2.0), expected, rtol=1e-12)
+    np.testing.assert_allclose(gradient(a0=0.5, y=2.0), expected, rtol=1e-12)
+    np.testing.assert_allclose(gradient(np.float64(0.5), 2.0), expected, rtol=1e-12)
+    with pytest.raises(TypeError):
+        gradient(0.5)

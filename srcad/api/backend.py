@@ -7,18 +7,20 @@ first call (``function``), the source a backend runs (``source_for``: NumPy, num
 array-API), and for numba-compiled code of Python scalars a lean ``__call__``
 (``scalar_entry``) that the transformed function takes as its own on later calls:
 
-    def __call__(self, *args, **kwargs):
-        if not kwargs and len(args) == 3:
-            a0, a1, a2, = args
-            if type(a0) is float and type(a1) is float and type(a2) is int and a2 == 2:
+    def __call__(self, a0=MISSING, a1=MISSING, a2=MISSING, /, *rest, **kwargs):
+        if type(a0) is float and type(a1) is float and type(a2) is int and a2 == 2:
+            if not rest and not kwargs:
                 return entry_point(a0, a1, a2, None)
-        return full_call(self, *args, **kwargs)
+        given = tuple(a for a in (a0, a1, a2) if a is not MISSING)
+        return full_call(self, *given, *rest, **kwargs)
 
 Its conditions are srcad's guard of those arguments (``srcad.runtime.guard.make_guard``
 writes the same conditions for Python scalars), followed by the world guard where the compile
 read something outside the function; they also fix the types numba compiled for, so the call
 goes to numba's compiled entry point without numba's type dispatch. Any other call takes
-the transformed function's own path (``full_call``).
+the transformed function's own path (``full_call``). The parameters are positional-only
+(a keyword of the user's named ``a0`` stays a keyword); taking them by position rather than
+as ``*args`` saves ~60 ns of a 0.55 us call.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from srcad.arrayapi import ArrayApiRunner
 from srcad.backends import NumbaBackend
 from srcad.pipeline import Compiled
 from srcad.runtime.guard import always_current
+
+MISSING = object()  # a lean __call__'s parameter the call did not give
 
 
 def run(runner: NumbaBackend | None, compiled: Compiled, args: tuple) -> Any:
@@ -76,14 +80,15 @@ def scalar_entry(
     if compiled.is_current is not always_current:
         conditions.append("is_current()")
     call = f"entry_point({', '.join(names + ['None'] * omitted)})"
+    parameters = "".join(f"{name}=MISSING, " for name in names)
     source = "\n".join(
         [
-            "def __call__(self, *args, **kwargs):",
-            f"    if not kwargs and len(args) == {len(args)}:",
-            f"        {''.join(name + ', ' for name in names)}= args",
-            f"        if {' and '.join(conditions) or 'True'}:",
+            f"def __call__(self, {parameters}/, *rest, **kwargs):",
+            f"    if {' and '.join(conditions) or 'True'}:",
+            "        if not rest and not kwargs:",
             f"            return {call if is_whole else call + '[1]'}",
-            "    return full_call(self, *args, **kwargs)",
+            f"    given = tuple(a for a in ({''.join(n + ', ' for n in names)}) if a is not MISSING)",
+            "    return full_call(self, *given, *rest, **kwargs)",
             "",
         ]
     )
@@ -91,6 +96,7 @@ def scalar_entry(
         "entry_point": entry_point,
         "is_current": compiled.is_current,
         "full_call": full_call,
+        "MISSING": MISSING,
     }
     exec(compile(source, "<srcad numba entry>", "exec"), namespace)  # noqa: S102
     return namespace["__call__"]
