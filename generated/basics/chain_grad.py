@@ -2,6 +2,7 @@
 # mode=reverse  wrt=(x)  regenerate: srcad show examples/basics.py:chain --args 1.0
 # compiled for: x float
 import math
+
 import numpy as np
 
 

@@ -2,6 +2,7 @@
 # mode=reverse  wrt=(w0, w1, w2, x0, x1)  regenerate: srcad show examples/basics.py:neuron --argnums 0,1,2,3,4 --args '1.0, 1.0, 1.0, 1.0, 1.0'
 # compiled for: w0 float, w1 float, w2 float, x0 float, x1 float
 import math
+
 import numpy as np
 
 

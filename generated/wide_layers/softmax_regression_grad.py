@@ -2,7 +2,8 @@
 # mode=reverse  wrt=(W, b)  regenerate: srcad show examples/wide_layers.py:softmax_regression --argnums 0,1 --args 'np.ones((784, 128)), np.ones(128), np.ones((1, 784)), np.ones((1, 128)), 1.0'
 # compiled for: W float64[784, 128], b float64[128], x float64[1, 784], y float64[1, 128], lam float
 import numpy as np
-from srcad.runtime.reuse import ReusedArrays, add_matmul, add_outer, add_scaled
+
+from srcad.runtime.reuse import ReusedArrays, add_outer
 
 reused = ReusedArrays()  # arrays of earlier calls that no one holds any more
 

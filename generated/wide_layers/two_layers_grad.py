@@ -3,7 +3,8 @@
 # compiled for: W1 float32[784, 256], W2 float32[256, 10], x float32[64, 784], y float32[64, 10],
 #   lam float
 import numpy as np
-from srcad.runtime.reuse import ReusedArrays, add_matmul, add_outer, add_scaled
+
+from srcad.runtime.reuse import ReusedArrays, add_scaled
 
 reused = ReusedArrays()  # arrays of earlier calls that no one holds any more
 

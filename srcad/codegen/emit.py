@@ -38,7 +38,7 @@ from srcad.codegen.inlining import inline_temporaries
 from srcad.codegen.liveness import Conflict, LiveRanges, name_conflicts
 from srcad.codegen.names import IsOwned, NameAllocator
 from srcad.codegen.program import Program, analyze
-from srcad.codegen.reuse import MIN_BYTES, Product, written_once
+from srcad.codegen.reuse import MIN_BYTES, Product, helpers_called, written_once
 from srcad.ir import Atom, AVal, Const, Eqn, Graph, Var
 from srcad.ir.control import CONTROL, carried_inputs
 from srcad.ir.facts import (
@@ -204,6 +204,7 @@ class Emitter:
         self._constant_names: dict[int, str] = {}
         self._top_level = {id(eqn) for eqn in graph.eqns}
         self.reuses_arrays = False  # whether a statement writes into ``reuse``'s arrays
+        self.reuse_helpers: set[str] = set()  # the runtime helpers those statements call
         self._texts: dict[int, str] = {}  # id of an equation -> its expression_text
 
     def is_owned(self, var: Var) -> bool:
@@ -329,7 +330,9 @@ class Emitter:
         text = written_once(
             target, out.shape, out.dtype, Product(product.prim, factors, inner), other, scaled
         )
-        self.reuses_arrays = self.reuses_arrays or text is not None
+        if text is not None:
+            self.reuses_arrays = True
+            self.reuse_helpers |= helpers_called(text)
         return text
 
     def _scaled(self, term: Atom, shape: tuple[int, ...]) -> tuple[ast.expr, ast.expr] | None:

@@ -168,18 +168,19 @@ def module_source(emitter: Emitter, prologue: list[str]) -> str:
         lines.append("# Names bound at load time: " + ", ".join(sorted(emitter.constants)))
     body = [piece for line in body for piece in line.split("\n")]
     has_math = has_math_body(emitter.graph, spec)
+    math_body = math_lines(body) if has_math else []
     imports = module_imports(emitter.graph)
-    if has_math and "import math" not in imports:
-        imports = ["import math", *imports]
+    if any("math." in line for line in math_body) and "import math" not in imports:
+        imports = ["import math", "", *imports]  # the standard library's first (isort)
     if emitter.reuses_arrays:
-        imports = [*imports, *reuse.IMPORT_LINES]
+        imports = [*imports, *reuse.import_lines(emitter.reuse_helpers)]
     lines += [*imports, "", ""]
     lines += [f"def {spec.body_name}({', '.join(parameters)}):", *_docstring(spec.docstring)]
     lines += [f"    {line}" if line else "" for line in body]
     if has_math:
         lines += ["", "", f"def {spec.name}_math({', '.join(parameters)}):"]
         lines += _docstring(f"{spec.body_name} with math's functions on Python floats.")
-        lines += [f"    {line}" if line else "" for line in math_lines(body)]
+        lines += [f"    {line}" if line else "" for line in math_body]
     source = "\n".join(lines) + "\n"
     return _with_checked_function(spec, source, parameters, has_math)
 

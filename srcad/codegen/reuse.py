@@ -37,11 +37,21 @@ ADD_SCALED = "add_scaled"
 HELPERS = (POOL, *ADD_PRODUCT.values(), ADD_SCALED)
 SHORT_INNER = 32  # a matrix product's inner dimension up to which it is added last
 RUNTIME = "srcad.runtime.reuse"
-IMPORT_LINES = (
-    f"from {RUNTIME} import ReusedArrays, {', '.join(sorted(HELPERS[1:]))}",
-    "",
-    f"{POOL} = ReusedArrays()  # arrays of earlier calls that no one holds any more",
-)
+
+
+def import_lines(helpers: set[str]) -> list[str]:
+    """The module lines a generated function that calls ``helpers`` needs: the runtime's
+    import (after the third-party ones) and the module's pool."""
+    names = ", ".join(["ReusedArrays", *sorted(helpers)])
+    pool = f"{POOL} = ReusedArrays()  # arrays of earlier calls that no one holds any more"
+    return ["", f"from {RUNTIME} import {names}", "", pool]
+
+
+def helpers_called(text: str) -> set[str]:
+    """The runtime helpers ``text`` calls."""
+    return {helper for helper in HELPERS[1:] if f"{helper}(" in text}
+
+
 UFUNCS = {ast.Mult: "multiply", ast.Add: "add", ast.Sub: "subtract", ast.Div: "divide"}
 FLOAT_DTYPES = {"float32": 4, "float64": 8}  # bytes per item
 # Smaller arrays stay plain NumPy: malloc serves them without page faults, and the pass
