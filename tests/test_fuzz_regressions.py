@@ -622,3 +622,15 @@ def test_an_empty_block_of_generated_code_stays_a_block(tmp_path):
     f = module_from_source(HEADER + body, tmp_path, "second").f
     hessian = srcad.hessian(f)(np.array([0.5, -0.25]))
     np.testing.assert_allclose(hessian, 2 * np.eye(2), atol=1e-12)
+
+
+def test_a_name_read_in_the_index_of_a_loop_write_is_not_carried(tmp_path):
+    # mutation family (seed 38000038): 'x[np.array([0, 2])] *= 2.0' in a loop counted 'np'
+    # among the names the loop assigns, carried it as a value and refused 'np.array'
+    body = (
+        "def f(x, rows):\n"
+        "    for row in rows:\n"
+        "        x[np.array([0, 2])] *= 1.0 + np.sum(row)\n"
+        "    return np.sum(x**2)\n"
+    )
+    _gradient_matches(tmp_path, body, np.array([0.5, -1.0, 2.0]), np.full((2, 3), 0.1))

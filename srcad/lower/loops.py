@@ -415,8 +415,22 @@ def _assigned_names(statements: list[ast.stmt]) -> list[str]:
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For)):
             targets = [node.target]
         for target in targets:
-            names.update((n.id, None) for n in ast.walk(target) if isinstance(n, ast.Name))
+            names.update((name, None) for name in _target_names(target))
     return list(names)
+
+
+def _target_names(target: ast.expr) -> list[str]:
+    """The names an assignment target binds or writes into: ``x`` of ``x``, ``x[i] = v``
+    and ``x.w = v`` (not the names its index reads: ``np`` of ``x[np.array(k)] *= 2``)."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [name for element in target.elts for name in _target_names(element)]
+    if isinstance(target, ast.Starred):
+        return _target_names(target.value)
+    if isinstance(target, (ast.Subscript, ast.Attribute)):
+        return _target_names(target.value)
+    return []
 
 
 def _static_changed(
