@@ -53,6 +53,9 @@ def test_a_wide_layer_is_computed_in_place_and_right():
     try:
         again = gradient(w, b)
         np.testing.assert_allclose(again[0], 3.0 * got[0], rtol=1e-12)
+        now = srcad.numerical_grad(layer, w, b, argnums=(0, 1))  # the plain function now
+        for g, e in zip(again, now, strict=True):
+            np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-8)
     finally:
         SETTINGS["scale"] = 1.0
 

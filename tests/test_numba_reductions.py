@@ -78,8 +78,11 @@ def test_single_precision_code_spells_its_float_literals_float32():
     assert "np.float32(" not in numba_source(source, "f_grad_unchecked")
 
 
+SCALE = {"value": 1.0}
+
+
 def single_layer(W, x, lam):
-    h = np.tanh(x @ W)
+    h = np.tanh(x @ W) * SCALE["value"]
     return np.sum((1.0 - h) ** 2) / 8.0 + lam * np.sum(W * W)
 
 
@@ -94,7 +97,17 @@ def test_float32_code_compiles_and_stays_float32():
     expected = srcad.value_and_grad(single_layer)(W, x, 0.01)
     with warnings.catch_warnings():
         warnings.simplefilter("error", NumbaFallbackWarning)
-        value, grad = srcad.value_and_grad(single_layer, backend="numba")(W, x, 0.01)
+        compiled = srcad.value_and_grad(single_layer, backend="numba")
+        value, grad = compiled(W, x, 0.01)
     assert grad.dtype == np.float32
     assert value == pytest.approx(expected[0], rel=1e-6)
     np.testing.assert_allclose(grad, expected[1], rtol=1e-5, atol=1e-6)
+    SCALE["value"] = 0.5  # a global the loss reads changes: the next call reads it
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", NumbaFallbackWarning)
+            _, again = compiled(W, x, 0.01)
+        wide = srcad.numerical_grad(single_layer, W.astype(np.float64), x.astype(np.float64), 0.01)
+        np.testing.assert_allclose(again, wide, rtol=1e-3, atol=1e-4)
+    finally:
+        SCALE["value"] = 1.0

@@ -28,7 +28,7 @@ import numpy as np
 from srcad.arrayapi.translate import FROM_LINE, ArrayApiError, array_api_source, refusal
 from srcad.errors import ArgumentTypeError
 from srcad.pytree import flatten, unflatten
-from srcad.runtime.loader import load_module
+from srcad.runtime.loader import bound_names, load_module
 
 if TYPE_CHECKING:
     from srcad.pipeline import Compiled
@@ -121,29 +121,11 @@ def _load(compiled: Compiled, xp: object, container_names: frozenset[str]) -> Ca
     source = array_api_source(compiled.source, name, container_names)
     constants = {
         key: xp.asarray(value) if isinstance(value, np.ndarray) else value  # type: ignore[attr-defined]
-        for key, value in _bound_names(compiled.fn, compiled.source).items()
+        for key, value in bound_names(compiled.fn, compiled.source).items()
     }
     constants.update(xp=xp, to_xp=functools.partial(to_xp, xp=xp))
     stem = compiled.fn.__globals__.get("__name__", "srcad_generated.module").split(".")[-1]
     return load_module(source, f"{stem}_array_api", constants)[name]
-
-
-def _bound_names(numpy_fn: Callable, numpy_source: str) -> dict:
-    """The names the NumPy module was given at load time (its namespace without what its
-    own statements define)."""
-    tree = ast.parse(numpy_source)
-    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-    defined |= {
-        (alias.asname or alias.name).split(".")[0]
-        for node in tree.body
-        if isinstance(node, (ast.Import, ast.ImportFrom))
-        for alias in node.names
-    }
-    return {
-        key: value
-        for key, value in numpy_fn.__globals__.items()
-        if not key.startswith("__") and key not in defined
-    }
 
 
 def _in_namespace(value: object, xp: object, float_dtype: object) -> object:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from srcad.backends.numba_source import numba_source, source_line
-from srcad.runtime.loader import exec_module
+from srcad.runtime.loader import bound_names, exec_module
 from srcad.runtime.store import generated_dir, write_file
 
 if TYPE_CHECKING:
@@ -219,7 +219,7 @@ def _load_variant(
     require_numba()
     body = body_name(numpy_fn, numpy_source)
     source = numba_source(numpy_source, body, float_params, single)
-    constants = _constants(numpy_fn, numpy_source)
+    constants = bound_names(numpy_fn, numpy_source)
     digest = hashlib.sha256(source.encode())
     for name in sorted(constants):
         digest.update(f"\n{name}=".encode() + _fingerprint(constants[name]))
@@ -231,14 +231,18 @@ def _load_variant(
         source = source.replace("cache=True", "cache=False")  # numba caches beside the file
     namespace = exec_module(source, path, stem, constants)
     _register(namespace)
-    dispatcher = namespace.get(f"{body}_core", namespace[body])
-    fn = _single_floats(namespace[body]) if single else namespace[body]
-    return _Variant(source, path, fn, True, dispatcher)
+    core = f"{body}_core" if f"{body}_core" in namespace else body
+    dispatcher = namespace[core]
+    if single:  # where the compiled code is entered: arguments and values read outside
+        namespace[core] = _single_floats(dispatcher)
+    return _Variant(source, path, namespace[body], True, dispatcher)
 
 
 def _single_floats(fn: Callable) -> Callable:
     """``fn`` given its Python float arguments as float32: NumPy keeps ``lam * W`` float32
-    for a Python float ``lam`` and a float32 ``W``, numba would make it float64."""
+    for a Python float ``lam`` and a float32 ``W``, numba would make it float64. In place of
+    the compiled core, so that the Python floats the wrapper reads from outside (a global's
+    ``scale``) are float32 too."""
 
     def single(*args: object) -> object:
         return fn(*(np.float32(a) if type(a) is float else a for a in args))
@@ -252,24 +256,6 @@ def _register(namespace: dict) -> None:
     module = ModuleType(namespace["__name__"])
     module.__dict__.update(namespace)
     sys.modules[module.__name__] = module
-
-
-def _constants(numpy_fn: Callable, numpy_source: str) -> dict:
-    """The names the generated module was given at load time (its namespace without what
-    its own statements define)."""
-    tree = ast.parse(numpy_source)
-    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-    imported = {
-        (alias.asname or alias.name).split(".")[0]
-        for node in tree.body
-        if isinstance(node, (ast.Import, ast.ImportFrom))
-        for alias in node.names
-    }
-    return {
-        name: value
-        for name, value in numpy_fn.__globals__.items()
-        if not name.startswith("__") and name not in defined | imported
-    }
 
 
 def _fingerprint(value: object) -> bytes:

@@ -72,7 +72,7 @@ def pooled_arrays_first(source: str, body_name: str) -> tuple[str, set[str]]:
         first, last = statement.lineno - 1, statement.end_lineno - 1
         lines[first : last + 1] = [new] + [""] * (last - first)
     if pooled:
-        top = _docstring_end(body)
+        top = docstring_end(body)
         lines[top:top] = pooled
     return "\n".join(lines) + "\n", helpers
 
@@ -113,13 +113,12 @@ def _for_numba(statement: ast.stmt, helpers: set[str]) -> str | None:
     return None
 
 
-def _docstring_end(body: ast.FunctionDef) -> int:
-    """The 0-based index of the line after the body's docstring (after its ``def`` line
-    when it has none)."""
+def docstring_end(body: ast.FunctionDef) -> int:
+    """The last line (1-based) of the ``def`` and its docstring: the 0-based index of the
+    line after them."""
     first = body.body[0]
     if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-        assert first.end_lineno is not None
-        return first.end_lineno
+        return first.end_lineno or first.lineno
     return body.lineno
 
 

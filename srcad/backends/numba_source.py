@@ -39,7 +39,7 @@ from typing import TypeGuard
 
 from srcad.backends import numba_reuse
 from srcad.backends.numba_reductions import helper_lines, respelled_reductions
-from srcad.backends.numba_reuse import pooled_arrays_first
+from srcad.backends.numba_reuse import docstring_end, pooled_arrays_first
 
 # The options every compiled body gets: NumPy's results for a division by zero (inf, nan)
 # rather than ZeroDivisionError, and IndexError for an index out of bounds, as NumPy.
@@ -121,7 +121,7 @@ def _split(
     core_name = f"{body.name}_core"
     rest = _statements(body)[len(prologue) :]
     core_params = _core_parameters(body, prologue, rest)
-    split = prologue[-1].end_lineno if prologue else _docstring_end(body)
+    split = prologue[-1].end_lineno if prologue else docstring_end(body)
     assert split is not None
     wrapper = _text(lines, body.lineno, split)
     call = f"{core_name}({', '.join(core_params)})"
@@ -184,14 +184,6 @@ def _module_head(tree: ast.Module, lines: list[str]) -> list[str]:
 
 def _text(lines: list[str], first: int, last: int | None) -> list[str]:
     return lines[first - 1 : last]
-
-
-def _docstring_end(body: ast.FunctionDef) -> int:
-    """The last line of the ``def`` and its docstring."""
-    first = body.body[0]
-    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-        return first.end_lineno or first.lineno
-    return body.lineno
 
 
 def _statements(body: ast.FunctionDef) -> list[ast.stmt]:

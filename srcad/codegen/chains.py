@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import ast
 
+from srcad.codegen.expressions import is_name, reads_name
+from srcad.codegen.reuse import UFUNCS
+
 COMMUTING = {ast.Add: "+=", ast.Mult: "*="}
 AUGMENTED = {**COMMUTING, ast.Sub: "-=", ast.Div: "/="}
-UFUNC_OF = {ast.Sub: "subtract", ast.Div: "divide"}
 # Primitives whose result is always a new array (never a view or their input itself)
 FRESH_RESULTS = frozenset({"matmul", "outer", "dot", "tensordot", "einsum"})
 
@@ -36,29 +38,21 @@ def in_place_step(expression: ast.expr, target: str) -> str | None:
     ``expression`` reads ``target`` once, as the value it operates on; None otherwise."""
     if isinstance(expression, ast.BinOp) and type(expression.op) in AUGMENTED:
         left, right = expression.left, expression.right
-        if _is_name(left, target) and not _reads(right, target):
+        if is_name(left, target) and not reads_name(right, target):
             return f"{target} {AUGMENTED[type(expression.op)]} {ast.unparse(right)}"
-        if _is_name(right, target) and not _reads(left, target):
+        if is_name(right, target) and not reads_name(left, target):
             if type(expression.op) in COMMUTING:
                 return f"{target} {COMMUTING[type(expression.op)]} {ast.unparse(left)}"
-            ufunc = UFUNC_OF[type(expression.op)]
+            ufunc = UFUNCS[type(expression.op)]
             return f"np.{ufunc}({ast.unparse(left)}, {target}, out={target})"
         return None
     if isinstance(expression, ast.UnaryOp) and isinstance(expression.op, ast.USub):
-        if _is_name(expression.operand, target):
+        if is_name(expression.operand, target):
             return f"np.negative({target}, out={target})"
         return None
     if isinstance(expression, ast.Call) and not expression.keywords:
         function = expression.func
-        is_numpy = isinstance(function, ast.Attribute) and _is_name(function.value, "np")
-        if is_numpy and len(expression.args) == 1 and _is_name(expression.args[0], target):
+        is_numpy = isinstance(function, ast.Attribute) and is_name(function.value, "np")
+        if is_numpy and len(expression.args) == 1 and is_name(expression.args[0], target):
             return f"{ast.unparse(function)}({target}, out={target})"
     return None
-
-
-def _is_name(node: ast.AST, name: str) -> bool:
-    return isinstance(node, ast.Name) and node.id == name
-
-
-def _reads(node: ast.AST, name: str) -> bool:
-    return any(_is_name(n, name) for n in ast.walk(node))

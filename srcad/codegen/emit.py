@@ -30,6 +30,7 @@ from srcad.codegen.expressions import (
     index_argument,
     index_expression,
     literal,
+    reads_name,
     static_index,
 )
 from srcad.codegen.function import FunctionSpec, module_source, name_inputs, world_roots
@@ -307,7 +308,7 @@ class Emitter:
                 continue
             product = ast.unparse(self.operand(atom))
             other = self.operand(eqn.inputs[1 - k])
-            if any(isinstance(n, ast.Name) and n.id == target for n in ast.walk(other)):
+            if reads_name(other, target):
                 continue  # dW = dW + h.T @ d would read the product, not dW
             written = self._written_once(eqn, target, producer, other)
             if written or producer.prim == "outer":  # a small outer product: one line
@@ -323,7 +324,7 @@ class Emitter:
         left, right = product.inputs
         inner = left.aval.shape[-1] if product.prim == "matmul" else 1
         factors = (self.operand(left), self.operand(right))
-        if any(isinstance(n, ast.Name) and n.id == target for f in factors for n in ast.walk(f)):
+        if any(reads_name(factor, target) for factor in factors):
             return None  # the array is taken before the factors are read
         term = next(a for a in eqn.inputs if a is not product.outputs[0])
         scaled = self._scaled(term, out.shape)
@@ -356,7 +357,7 @@ class Emitter:
         out = eqn.outputs[0].aval
         if not out.is_float or out.ndim == 0 or out.size * np.dtype(out.dtype).itemsize < MIN_BYTES:
             return None
-        if any(isinstance(n, ast.Name) and n.id == target for n in ast.walk(self.expression(eqn))):
+        if reads_name(self.expression(eqn), target):
             return None  # the statement reads a value of the same name: keep one expression
         steps: list[str] = []
         current = eqn

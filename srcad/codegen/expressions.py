@@ -206,3 +206,13 @@ def literal(value: object) -> ast.expr:
     if isinstance(value, list):
         return ast.List([literal(v) for v in value], ast.Load())
     return ast.parse(repr(value), mode="eval").body
+
+
+def is_name(node: ast.AST, name: str) -> bool:
+    """Whether ``node`` is the name ``name``."""
+    return isinstance(node, ast.Name) and node.id == name
+
+
+def reads_name(node: ast.AST, name: str) -> bool:
+    """Whether the expression ``node`` reads the name ``name`` anywhere in it."""
+    return any(is_name(n, name) for n in ast.walk(node))

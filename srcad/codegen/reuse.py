@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from srcad.codegen.expressions import is_name
+
 POOL = "reused"  # the module's ReusedArrays
 ADD_PRODUCT = {"matmul": "add_matmul", "outer": "add_outer"}
 ADD_SCALED = "add_scaled"
@@ -176,15 +178,11 @@ def _out_target(call: ast.Call) -> ast.expr | None:
     """``dW1`` of ``np.multiply(a, b, out=dW1)`` (a NumPy ufunc, or ``np.matmul``), else
     None."""
     function = call.func
-    if not (isinstance(function, ast.Attribute) and _is_name(function.value, "np")):
+    if not (isinstance(function, ast.Attribute) and is_name(function.value, "np")):
         return None
     if not isinstance(getattr(np, function.attr, None), np.ufunc):
         return None
     return next((k.value for k in call.keywords if k.arg == "out"), None)
-
-
-def _is_name(node: ast.AST, name: str) -> bool:
-    return isinstance(node, ast.Name) and node.id == name
 
 
 def _is_call(node: ast.AST, owner: str, attribute: str) -> bool:

@@ -36,8 +36,12 @@ and tangent branches too, so that they run inside the same context).
 
 from __future__ import annotations
 
+import pickle
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import numpy as np
 
 from srcad.ir.control import CONTROL
 from srcad.ir.graph import Eqn
@@ -175,3 +179,33 @@ _add(Prim("raise", _raised_by_generated_code, CONTROL, 0, is_differentiable=Fals
 # ``format_string``: an f-string; params ``pieces``: literal text (a str) or ``(k,
 # conversion, spec)`` for input k formatted as ``{value!conversion:spec}``.
 _add(Prim("format_string", formatted, OUTSIDE, 0, is_differentiable=False))
+
+
+# --- random generators' states --------------------------------------------------------------
+GENERATORS = (np.random.Generator, np.random.RandomState, random.Random)
+
+
+def generator_state(owner: object) -> object:
+    """The state of a random generator (NumPy's ``Generator`` or ``RandomState``, Python's
+    ``random.Random``) as ``set_generator_state`` takes it back; None for anything else."""
+    if isinstance(owner, np.random.Generator):
+        return owner.bit_generator.state
+    if isinstance(owner, np.random.RandomState):
+        return owner.get_state()
+    if isinstance(owner, random.Random):
+        return owner.getstate()
+    return None
+
+
+def set_generator_state(owner: object, state: object) -> None:
+    if isinstance(owner, np.random.Generator):
+        owner.bit_generator.state = state  # type: ignore[assignment]
+    elif isinstance(owner, np.random.RandomState):
+        owner.set_state(state)  # type: ignore[arg-type]
+    elif isinstance(owner, random.Random):
+        owner.setstate(state)  # type: ignore[arg-type]
+
+
+def same_generator_state(first: object, second: object) -> bool:
+    """Whether two states are one (they hold arrays, which ``==`` does not compare whole)."""
+    return pickle.dumps(first) == pickle.dumps(second)

@@ -11,10 +11,14 @@ afterwards.
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
-import numpy as np
+from srcad.ir.world import (
+    GENERATORS,
+    generator_state,
+    same_generator_state,
+    set_generator_state,
+)
 
 Container = list[object] | dict[object, object]
 # Each container the names hold, with a copy of its contents.
@@ -53,27 +57,14 @@ def generator_states(env: dict[str, object]) -> dict[str, Any]:
     """The states of the random generators the function made itself (``rng =
     np.random.default_rng(0)``): the lowering draws from them while it lowers, so a body
     lowered once would draw once for all its steps."""
-    states: dict[str, Any] = {}
-    for name, value in env.items():
-        if isinstance(value, np.random.Generator):
-            states[name] = value.bit_generator.state
-        elif isinstance(value, np.random.RandomState):
-            states[name] = value.get_state(legacy=False)
-        elif isinstance(value, random.Random):
-            states[name] = value.getstate()
-    return states
+    return {n: generator_state(v) for n, v in env.items() if isinstance(v, GENERATORS)}
 
 
 def restore_generators(env: dict[str, object], states: dict[str, Any]) -> bool:
     """Whether a generator of ``states`` drew since; if so, every one is put back."""
-    if repr(generator_states(env)) == repr(states):
+    now = generator_states(env)
+    if all(same_generator_state(now[name], state) for name, state in states.items()):
         return False
     for name, state in states.items():
-        value = env[name]
-        if isinstance(value, np.random.Generator):
-            value.bit_generator.state = state
-        elif isinstance(value, np.random.RandomState):
-            value.set_state(state)
-        elif isinstance(value, random.Random):
-            value.setstate(state)
+        set_generator_state(env[name], state)
     return True

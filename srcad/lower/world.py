@@ -34,7 +34,7 @@ import numpy as np
 
 from srcad.ir import AVal, Const, Eqn, Var, aval_of
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
-from srcad.ir.world import WorldPath, WorldRead
+from srcad.ir.world import GENERATORS, WorldPath, WorldRead
 
 LIBRARY_MODULES = frozenset({"numpy", "scipy", "srcad", *sys.stdlib_module_names})
 FIXED_VALUES = (bool, int, str, bytes, type(None), complex, type(Ellipsis), slice, range)
@@ -51,7 +51,7 @@ EFFECT_CALLABLES: dict[object, str] = {
     },
 }
 # Objects whose methods draw random numbers or have effects: calls on them run every call.
-RANDOM_OWNERS = (np.random.Generator, np.random.RandomState, random.Random)
+RANDOM_OWNERS = GENERATORS
 EFFECT_OWNERS = (*RANDOM_OWNERS, logging.Logger)
 
 

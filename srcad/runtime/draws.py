@@ -23,7 +23,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from srcad.ir import Eqn
-from srcad.ir.world import WorldPath
+from srcad.ir.world import WorldPath, generator_state, set_generator_state
 
 
 class DrawState:
@@ -39,11 +39,11 @@ class DrawState:
             owner = _generator(eqn.param_dict.get("callee"))
             if owner is not None:
                 owners[id(owner)] = owner
-        return cls([(owner, _state(owner)) for owner in owners.values()])
+        return cls([(owner, generator_state(owner)) for owner in owners.values()])
 
     def restore(self) -> None:
         for owner, state in self.states:
-            _set_state(owner, state)
+            set_generator_state(owner, state)
 
 
 def _generator(callee: object) -> object | None:
@@ -57,22 +57,3 @@ def _generator(callee: object) -> object | None:
             value = getattr(value, key) if kind == "attr" else value[key]  # type: ignore[index]
         return getattr(value, "__self__", None)
     return None
-
-
-def _state(owner: object) -> object:
-    if isinstance(owner, np.random.Generator):
-        return owner.bit_generator.state
-    if isinstance(owner, np.random.RandomState):
-        return owner.get_state()
-    if isinstance(owner, random.Random):
-        return owner.getstate()
-    return None
-
-
-def _set_state(owner: object, state: object) -> None:
-    if isinstance(owner, np.random.Generator):
-        owner.bit_generator.state = state
-    elif isinstance(owner, np.random.RandomState):
-        owner.set_state(state)  # type: ignore[arg-type]
-    elif isinstance(owner, random.Random):
-        owner.setstate(state)  # type: ignore[arg-type]

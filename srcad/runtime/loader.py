@@ -62,3 +62,22 @@ def _read_as_plain_numpy(source: str, namespace: dict) -> None:
         function = namespace.get(node.name) if isinstance(node, ast.FunctionDef) else None
         if isinstance(function, types.FunctionType):
             function.srcad_definition = node  # type: ignore[attr-defined]
+
+
+def bound_names(function: Callable, source: str) -> dict:
+    """The names the generated module ``source`` of ``function`` was given when it was
+    loaded (its namespace without what its own statements define or import): what a
+    variant of it (numba, array API) must be given too."""
+    tree = ast.parse(source)
+    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    defined |= {
+        (alias.asname or alias.name).split(".")[0]
+        for node in tree.body
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+    return {
+        name: value
+        for name, value in function.__globals__.items()  # type: ignore[attr-defined]
+        if not name.startswith("__") and name not in defined
+    }

@@ -75,7 +75,7 @@ def add_outer(out: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
         return
     # out is C-ordered, so out.T is Fortran-ordered: out.T += outer(v, u) in place
     result = ger(1.0, np.ravel(v), np.ravel(u), a=out.T, overwrite_a=1)
-    if not np.shares_memory(result, out):
+    if not np.may_share_memory(result, out):  # SciPy copied the array: copy back
         np.copyto(out, result.T)
 
 
@@ -98,7 +98,7 @@ def add_matmul(out: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
         trans_b=transpose_second,
         overwrite_c=1,
     )
-    if not np.shares_memory(result, out):
+    if not np.may_share_memory(result, out):  # SciPy copied the array: copy back
         np.copyto(out, result.T)
 
 
@@ -109,7 +109,7 @@ def add_scaled(out: np.ndarray, scale: float, array: np.ndarray) -> None:
         out += scale * array
         return
     result = axpy(array.reshape(-1), out.reshape(-1), a=scale)
-    if not np.shares_memory(result, out):
+    if not np.may_share_memory(result, out):  # SciPy copied the array: copy back
         np.copyto(out, result.reshape(out.shape))
 
 
