@@ -28,19 +28,26 @@ import numpy as np
 
 from srcad.codegen.reuse import ADD_PRODUCT, ADD_SCALED, POOL
 
+# Loops over arrays whose shapes each helper checks first: no bounds check inside.
+HELPER_OPTIONS = 'cache=True, error_model="numpy"'
 COMPILED = {ADD_PRODUCT["outer"]: "add_outer_compiled", ADD_SCALED: "add_scaled_compiled"}
 HELPERS = {
     "add_outer_compiled": [
         "def add_outer_compiled(out, u, v):",
         '    """out += np.outer(u, v), in place."""',
         "    u, v = np.ravel(u), np.ravel(v)",
+        "    if (u.size, v.size) != out.shape:",
+        '        raise ValueError("add_outer_compiled: the shapes do not match")',
         "    for i in range(out.shape[0]):",
+        "        ui = u[i]",
         "        for j in range(out.shape[1]):",
-        "            out[i, j] += u[i] * v[j]",
+        "            out[i, j] += ui * v[j]",
     ],
     "add_scaled_compiled": [
         "def add_scaled_compiled(out, scale, array):",
         '    """out += scale * array, in place."""',
+        "    if array.shape != out.shape:",
+        '        raise ValueError("add_scaled_compiled: the shapes do not match")',
         "    for i in range(out.shape[0]):",
         "        for j in range(out.shape[1]):",
         "            out[i, j] += scale * array[i, j]",
@@ -122,8 +129,8 @@ def docstring_end(body: ast.FunctionDef) -> int:
     return body.lineno
 
 
-def helper_lines(names: set[str], options: str) -> list[str]:
+def helper_lines(names: set[str]) -> list[str]:
     lines: list[str] = []
     for name in sorted(names):
-        lines += ["", "", f"@numba.njit({options})", *HELPERS[name]]
+        lines += ["", "", f"@numba.njit({HELPER_OPTIONS})", *HELPERS[name]]
     return lines

@@ -37,7 +37,7 @@ import re
 from dataclasses import dataclass
 from typing import TypeGuard
 
-from srcad.backends import numba_reuse
+from srcad.backends import numba_fusion, numba_reuse
 from srcad.backends.numba_reductions import helper_lines, respelled_reductions
 from srcad.backends.numba_reuse import docstring_end, pooled_arrays_first
 
@@ -84,6 +84,7 @@ def numba_source(
     ``single``: every float array the code gets is float32; its float literals are spelled
     ``np.float32(2.0)``, as NumPy treats a Python float next to float32 values (numba would
     compute in float64, and refuse ``@`` of a float64 and a float32 array)."""
+    source, fused = numba_fusion.fused_weight_gradients(source, body_name)
     source, in_place = pooled_arrays_first(source, body_name)
     source, reductions = respelled_reductions(source, body_name)
     tree = ast.parse(source)
@@ -108,7 +109,8 @@ def numba_source(
     helpers = [
         *(STACK_HELPER if stacks else []),
         *helper_lines(reductions, NJIT_OPTIONS),
-        *numba_reuse.helper_lines(in_place, NJIT_OPTIONS),
+        *numba_reuse.helper_lines(in_place),
+        *numba_fusion.helper_lines(fused),
     ]
     return "\n".join([*_module_head(tree, lines), *function, *helpers]) + "\n"
 
