@@ -155,6 +155,30 @@ def test_adam_step():
     assert np.allclose(two_steps(Adam(lr=lr)), p, rtol=1e-12)
 
 
+def test_adam_keeps_to_the_formula_over_many_steps_and_rescales():
+    """The moments are kept divided by their decay (``Adam``): over 400 steps (the decays
+    start again from 1 twice on the way) the parameters and moments follow the textbook
+    recurrences, in float64 and float32."""
+    rng = np.random.default_rng(3)
+    grads = rng.normal(size=(400, 5))
+    b1, b2, eps, lr = 0.9, 0.999, 1e-8, 0.01
+    for dtype, rtol in ((np.float64, 1e-10), (np.float32, 2e-4)):
+        p, m, v = np.ones(5), np.zeros(5), np.zeros(5)
+        adam, kept = Adam(lr=lr), np.ones(5, dtype)
+        rescaled = 0
+        for t, g in enumerate(grads, start=1):
+            m = b1 * m + (1 - b1) * g
+            v = b2 * v + (1 - b2) * g**2
+            p = p - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+            adam.step([kept], [g.astype(dtype)])
+            rescaled += adam._decay1 == 1.0
+        assert rescaled >= 2
+        np.testing.assert_allclose(kept, p, rtol=rtol)
+        moment, second, _ = adam.state[0]
+        np.testing.assert_allclose(adam._decay1 * moment, m, rtol=100 * rtol)
+        np.testing.assert_allclose(adam._decay2 * second, v, rtol=100 * rtol)
+
+
 def test_adam_step_without_scipy_and_on_views(monkeypatch):
     """The same step when NumPy does the scaled additions (no SciPy), and on parameters
     that are views (BLAS takes contiguous arrays only)."""

@@ -202,32 +202,53 @@ class Adadelta(Optimizer):
 
 
 class Adam(Optimizer):
+    """Adam (Kingma and Ba). The moments are kept divided by their decay so far, m = decay1 *
+    m_kept and v = decay2 * v_kept, so that a step adds to them without scaling them down
+    first: seven passes over each parameter instead of nine. When a decay falls below
+    ``RESCALE_BELOW`` the kept moments are scaled back and the decays start again from 1."""
+
     n_buffers = 2
     default_lr = 1e-3
+    RESCALE_BELOW = 2.0**-20
 
     def __init__(self, lr=None, schedule=None, beta1: float = 0.9, beta2: float = 0.999, eps=1e-8):
         super().__init__(lr, schedule)
         self.beta1 = beta1
         self.beta2 = beta2
         self.eps = eps
+        self._decay1 = self._decay2 = 1.0
+
+    def reset(self) -> None:
+        super().reset()
+        self._decay1 = self._decay2 = 1.0
 
     def step(self, params: object, grads: object) -> None:
-        # Fold both bias corrections into two scalars per step:
-        # m_hat / (sqrt(v_hat) + eps) = c m / (sqrt(v) + eps sqrt(1 - b2^t)),
-        # with c = sqrt(1 - b2^t) / (1 - b1^t).
+        if not self.state:
+            self._decay1 = self._decay2 = 1.0
+        b1, b2 = self.beta1, self.beta2
+        self._decay1 *= b1
+        self._decay2 *= b2
+        self._added1 = (1 - b1) / self._decay1
+        self._added2 = (1 - b2) / self._decay2
+        # Both bias corrections folded in (t counts steps from 1):
+        # lr m_hat / (sqrt(v_hat) + eps) = rate m_kept / (sqrt(v_kept) + eps_kept), with
+        # rate = lr sqrt(1 - b2^t) decay1 / ((1 - b1^t) sqrt(decay2)) and
+        # eps_kept = eps sqrt(1 - b2^t) / sqrt(decay2).
         t = self.steps + 1
-        root = math.sqrt(1 - self.beta2**t)
-        self._rate = self.lr * root / (1 - self.beta1**t)
+        root = math.sqrt(1 - b2**t) / math.sqrt(self._decay2)
+        self._rate = self.lr * root * self._decay1 / (1 - b1**t)
         self._eps = self.eps * root
         super().step(params, grads)
+        if min(self._decay1, self._decay2) < self.RESCALE_BELOW:
+            for m, v, _ in self.state:
+                m *= self._decay1
+                v *= self._decay2
+            self._decay1 = self._decay2 = 1.0
 
     def update(self, p, g, m, v, scratch):
-        b1, b2 = self.beta1, self.beta2
-        m *= b1
-        add_scaled(m, 1 - b1, g, scratch)
+        add_scaled(m, self._added1, g, scratch)
         np.multiply(g, g, out=scratch)
-        v *= b2
-        add_scaled(v, 1 - b2, scratch, scratch)
+        add_scaled(v, self._added2, scratch, scratch)
         np.sqrt(v, out=scratch)
         scratch += self._eps
         np.divide(m, scratch, out=scratch)
