@@ -74,13 +74,7 @@ def _recorded_from_branches(emitter: Emitter, eqn: Eqn) -> list[Var]:
     inside: set[int] = set()
     for branch in branches_of(eqn):
         inside |= {v.id for v in defined_vars(branch.eqns)}
-    recorded = {
-        emitter.names.name(a): a
-        for e in emitter.program.order
-        if e.prim == "tape_push"
-        for a in e.inputs[1:]
-        if isinstance(a, Var) and a.id in inside
-    }
+    recorded = {emitter.names.name(a): a for a in emitter.taped if a.id in inside}
     return [recorded[name] for name in sorted(recorded)]
 
 

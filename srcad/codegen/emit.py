@@ -207,6 +207,14 @@ class Emitter:
         self.reuses_arrays = False  # whether a statement writes into ``reuse``'s arrays
         self.reuse_helpers: set[str] = set()  # the runtime helpers those statements call
         self._texts: dict[int, str] = {}  # id of an equation -> its expression_text
+        # the values the tape records, in program order (branches ask which are theirs)
+        self.taped = [
+            a
+            for e in self.program.order
+            if e.prim == "tape_push"
+            for a in e.inputs[1:]
+            if isinstance(a, Var)
+        ]
 
     def is_owned(self, var: Var) -> bool:
         """Whether ``var`` is a fresh array no other name can see (safe to fill in place)."""

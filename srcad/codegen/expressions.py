@@ -67,8 +67,20 @@ def eqn_expression(eqn: Eqn, operand: Callable[[Atom], ast.expr]) -> ast.expr:
     # the call as NumPy takes it: np.einsum("ij,jk", a, b), np.stack([a, b], axis=0)
     positional, keywords = prim.arrange(args, {k: literal(v) for k, v in eqn.params})
     positional = [ast.List(a, ast.Load()) if isinstance(a, list) else a for a in positional]
-    function = ast.parse(prim.spelling, mode="eval").body
+    function = _spelled(prim.spelling)
     return ast.Call(function, positional, [ast.keyword(k, v) for k, v in keywords.items()])
+
+
+def _spelled(spelling: str) -> ast.expr:
+    """The expression of a function's spelling, ``np.linalg.norm``: built from its dotted
+    names without parsing where it is one (a new tree each time: callers may change it)."""
+    names = spelling.split(".")
+    if not all(name.isidentifier() for name in names):
+        return ast.parse(spelling, mode="eval").body
+    node: ast.expr = ast.Name(names[0], ast.Load())
+    for name in names[1:]:
+        node = ast.Attribute(node, name, ast.Load())
+    return node
 
 
 SCALAR_LOGIC = {"logical_not", "logical_and", "logical_or"}

@@ -171,14 +171,15 @@ def _free_positional(function: Callable, bound: dict, fn: Callable) -> list[str]
 
 
 def _definition(fn: types.FunctionType) -> ast.FunctionDef:
-    """The ``def`` of ``fn``, read with ``inspect``, decorators stripped."""
+    """The ``def`` of ``fn``, decorators stripped."""
     code = fn.__code__
-    try:
-        lines, first_line = inspect.getsourcelines(fn)
-    except (OSError, TypeError) as error:
-        raise _no_source(fn, error) from None
-    # blank lines in front put every node at its line in the file (no renumbering walk)
-    tree = ast.parse("\n" * (first_line - 1) + textwrap.dedent("".join(lines)))
+    tree, first_line = _parsed_by_positions(fn), code.co_firstlineno
+    if tree is None:
+        try:
+            lines, first_line = inspect.getsourcelines(fn)
+        except (OSError, TypeError) as error:
+            raise _no_source(fn, error) from None
+        tree = _parsed(lines, first_line)
     node = tree.body[0]
     if not isinstance(node, ast.FunctionDef):
         raise UnsupportedSyntax(
@@ -188,6 +189,37 @@ def _definition(fn: types.FunctionType) -> ast.FunctionDef:
         )
     node.decorator_list = []
     return node
+
+
+def _parsed(lines: list[str], first_line: int) -> ast.Module:
+    # blank lines in front put every node at its line in the file (no renumbering walk)
+    return ast.parse("\n" * (first_line - 1) + textwrap.dedent("".join(lines)))
+
+
+def _parsed_by_positions(fn: types.FunctionType) -> ast.Module | None:
+    """The ``def`` of ``fn`` parsed from its file's lines up to the last line its code (or a
+    function nested in it) was compiled from: no tokenizing to find where it ends, as
+    ``inspect`` does (a few ms for a long function). None where that does not give the
+    ``def`` of ``fn`` (then ``inspect`` finds it)."""
+    code = fn.__code__
+    linecache.checkcache(code.co_filename)
+    lines = linecache.getlines(code.co_filename, fn.__globals__)
+    last = _last_line(code)
+    if not lines or last is None or last > len(lines):
+        return None
+    try:
+        tree = _parsed(lines[code.co_firstlineno - 1 : last], code.co_firstlineno)
+    except SyntaxError:
+        return None
+    node = tree.body[0] if len(tree.body) == 1 else None
+    return tree if isinstance(node, ast.FunctionDef) and node.name == code.co_name else None
+
+
+def _last_line(code: types.CodeType) -> int | None:
+    """The last source line that ``code`` or a code object nested in it was compiled from."""
+    ends = [end for _, end, _, _ in code.co_positions() if end is not None]
+    ends += [_last_line(c) or 0 for c in code.co_consts if isinstance(c, types.CodeType)]
+    return max(ends, default=None)
 
 
 def _no_source(fn: types.FunctionType, error: object) -> SrcadError:

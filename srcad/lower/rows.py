@@ -33,10 +33,13 @@ A = TypeVar("A", bound=ast.AST)
 def rows_read_when_used(lowering: Lowering, node: ast.For) -> ast.For:
     """``node``, rewritten to read each row when its iteration starts if the body writes
     into an array the loop iterates over."""
-    written = {_written_in_place(s) for s in ast.walk(ast.Module(node.body, []))}
+    iterated = _iterated_names(node.iter)  # none for range(...): no walk over the body
+    written = (
+        {_written_in_place(s) for s in ast.walk(ast.Module(node.body, []))} if iterated else set()
+    )
     changed = [
         name
-        for name in _iterated_names(node.iter)
+        for name in iterated
         if name in written and isinstance(lowering.env.get(name), (Tracer, np.ndarray))
     ]
     if not changed:

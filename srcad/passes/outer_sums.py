@@ -55,7 +55,8 @@ def _rewritten_loop(loop: Eqn, ids: list[int]) -> list[Eqn] | None:
     if known_steps(loop) < MIN_STEPS:
         return None
     body = body_of(loop)
-    found = [_outer_sum(body, k) for k in range(len(loop.outputs))]
+    producers = {v.id: e for e in body.eqns for v in e.outputs}
+    found = [_outer_sum(body, producers, k) for k in range(len(loop.outputs))]
     sums = [(k, factors) for k, factors in enumerate(found) if factors is not None]
     if not sums:
         return None
@@ -66,12 +67,11 @@ def _rewritten_loop(loop: Eqn, ids: list[int]) -> list[Eqn] | None:
     return [*before, loop, *after]
 
 
-def _outer_sum(body: Graph, k: int) -> tuple[Var, Var, Eqn] | None:
+def _outer_sum(body: Graph, producers: dict[int, Eqn], k: int) -> tuple[Var, Var, Eqn] | None:
     """The factors ``(a, b)`` and the outer product's equation when the body's k-th carried
     result is ``carried + np.outer(a, b)`` and nothing else reads the carried value or the
-    product."""
+    product (``producers``: the body's equations by output id)."""
     carried, result = body.inputs[k + 1], body.outputs[k]
-    producers = {v.id: e for e in body.eqns for v in e.outputs}
     total = producers.get(result.id) if isinstance(result, Var) else None
     if total is None or total.prim != "add" or carried not in total.inputs:
         return None
