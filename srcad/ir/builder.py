@@ -15,6 +15,7 @@ lowering and the derivative rules see is already simplified. The passes
 from __future__ import annotations
 
 import contextlib
+import operator
 from collections.abc import Iterator
 
 import numpy as np
@@ -288,22 +289,23 @@ def map_graph(graph: Graph, function) -> Graph:
             return tuple(param(v) for v in value)
         return value
 
-    eqns = tuple(
-        Eqn(
-            e.prim,
-            tuple(function(a) for a in e.inputs),
-            tuple(function(v) for v in e.outputs),
-            tuple((k, param(v)) for k, v in e.params),
-            e.loc,
-            e.role,
-            e.origin,
+    def mapped(e: Eqn) -> Eqn:
+        inputs = tuple(map(function, e.inputs))
+        outputs = tuple(map(function, e.outputs))
+        params = tuple((k, param(v)) for k, v in e.params)
+        unchanged = (
+            all(map(operator.is_, inputs, e.inputs))
+            and all(map(operator.is_, outputs, e.outputs))
+            and all(new is old for (_, new), (_, old) in zip(params, e.params, strict=True))
         )
-        for e in graph.eqns
-    )
+        if unchanged:
+            return e  # most equations: nothing to rename (no new object)
+        return Eqn(e.prim, inputs, outputs, params, e.loc, e.role, e.origin)
+
     return Graph(
         graph.name,
         tuple(function(v) for v in graph.inputs),
-        eqns,
+        tuple(map(mapped, graph.eqns)),
         tuple(function(a) for a in graph.outputs),
     )
 
