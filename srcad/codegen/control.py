@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from srcad.codegen.expressions import literal
 from srcad.codegen.function import parameter_names
+from srcad.codegen.unparse import unparse
 from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.control import body_of, branches_of, condition_of
 from srcad.ir.facts import updates_first_input
@@ -53,7 +54,7 @@ def _cond_statement(emitter: Emitter, eqn: Eqn) -> str:
     reached = _reached_branch(emitter, eqn)
     if reached is not None:  # the other branch raised in the forward code
         return "\n".join(lines + _nested_block(emitter, eqn, reached))
-    test = ast.unparse(emitter.operand(eqn.inputs[0]))
+    test = unparse(emitter.operand(eqn.inputs[0]))
     lines += [f"if {test}:", *_indent(_nested_block(emitter, eqn, true_branch))]
     else_lines = _nested_block(emitter, eqn, false_branch)
     if _does_something(else_lines):
@@ -115,7 +116,7 @@ def _context_call(emitter: Emitter, context: Context) -> str:
         emitter.constants[context.module] = sys.modules[context.module]
     function = ast.parse(context.callee, mode="eval").body
     keywords = [ast.keyword(name, literal(value)) for name, value in context.keywords]
-    return ast.unparse(ast.Call(function, [literal(v) for v in context.arguments], keywords))
+    return unparse(ast.Call(function, [literal(v) for v in context.arguments], keywords))
 
 
 def _raise_statement(emitter: Emitter, eqn: Eqn) -> str:
@@ -135,7 +136,7 @@ def _raise_statement(emitter: Emitter, eqn: Eqn) -> str:
         named = [ast.keyword(name, _effect_argument(emitter, eqn, spec)) for name, spec in keywords]
         exception = ast.Call(exception, positional, named)
     cause = ast.Constant(None) if params.get("is_from_none") else None
-    return ast.unparse(ast.Raise(exception, cause))
+    return unparse(ast.Raise(exception, cause))
 
 
 def _effect_argument(emitter: Emitter, eqn: Eqn, spec: tuple[str, object]) -> ast.expr:
@@ -169,7 +170,7 @@ def _assignments(
     pairs = []
     for target, value in zip(targets, values, strict=True):
         name = emitter.names.name(target)
-        expression = ast.unparse(emitter.operand(value))
+        expression = unparse(emitter.operand(value))
         is_fresh = (
             isinstance(value, Var) and value.id in emitter.inlined and emitter.is_owned(value)
         )
@@ -237,11 +238,11 @@ def _while_statement(emitter: Emitter, eqn: Eqn) -> str:
     test_lines = emitter.block_lines(condition.eqns, parent=eqn)
     test = emitter.operand(condition.outputs[0])
     if all(line.startswith("#") for line in test_lines):
-        lines.append(f"while {ast.unparse(test)}:")
+        lines.append(f"while {unparse(test)}:")
         lines += _indent(_nested_block(emitter, eqn, body))
     else:
         lines.append("while True:")
-        stop = ast.unparse(ast.UnaryOp(ast.Not(), test))  # "not (a and k)", not "not a and k"
+        stop = unparse(ast.UnaryOp(ast.Not(), test))  # "not (a and k)", not "not a and k"
         lines += _indent([*test_lines, f"if {stop}:", "    break"])
         lines += _indent(_nested_block(emitter, eqn, body))
     return "\n".join(lines)
@@ -251,9 +252,9 @@ def _tape_statement(emitter: Emitter, eqn: Eqn) -> str:
     names = emitter.names
     if eqn.prim == "tape_new":
         return f"{names.name(eqn.outputs[0])} = []"
-    tape = ast.unparse(emitter.operand(eqn.inputs[0]))
+    tape = unparse(emitter.operand(eqn.inputs[0]))
     if eqn.prim == "tape_push":
-        values = [ast.unparse(emitter.operand(a)) for a in eqn.inputs[1:]]
+        values = [unparse(emitter.operand(a)) for a in eqn.inputs[1:]]
         record = values[0] if len(values) == 1 else f"({', '.join(values)})"
         return f"{tape}.append({record})"
     if eqn.prim == "tape_stack":

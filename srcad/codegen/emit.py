@@ -40,6 +40,7 @@ from srcad.codegen.liveness import Conflict, LiveRanges, name_conflicts
 from srcad.codegen.names import IsOwned, NameAllocator
 from srcad.codegen.program import Program, analyze
 from srcad.codegen.reuse import MIN_BYTES, Product, helpers_called, written_once
+from srcad.codegen.unparse import unparse
 from srcad.ir import Atom, AVal, Const, Eqn, Graph, Var
 from srcad.ir.control import CONTROL, carried_inputs
 from srcad.ir.facts import (
@@ -279,7 +280,7 @@ class Emitter:
         if PRIMS[eqn.prim].kind == CONTROL:
             return control_statement(self, eqn)
         if has_effect(eqn) and not self.program.uses.get(eqn.outputs[0].id):
-            return ast.unparse(self.expression(eqn))  # print(...): only its effect counts
+            return unparse(self.expression(eqn))  # print(...): only its effect counts
         targets = ", ".join(self.names.name(v) for v in eqn.outputs)
         if len(eqn.outputs) == 1 and packs_results(eqn):
             targets = f"({targets},)"  # np.split(x, 1): a list of one array
@@ -314,14 +315,14 @@ class Emitter:
                 continue
             if (atom.aval.shape, atom.aval.dtype) != (out.shape, out.dtype):
                 continue
-            product = ast.unparse(self.operand(atom))
+            product = unparse(self.operand(atom))
             other = self.operand(eqn.inputs[1 - k])
             if reads_name(other, target):
                 continue  # dW = dW + h.T @ d would read the product, not dW
             written = self._written_once(eqn, target, producer, other)
             if written or producer.prim == "outer":  # a small outer product: one line
                 return written
-            return f"{target} = {product}\n{target} += {ast.unparse(other)}"
+            return f"{target} = {product}\n{target} += {unparse(other)}"
         return None
 
     def _written_once(self, eqn: Eqn, target: str, product: Eqn, other: ast.expr) -> str | None:
@@ -430,12 +431,12 @@ class Emitter:
         aval = eqn.outputs[0].aval
         dtype = "" if aval.dtype == "float64" else f", dtype=np.{aval.dtype}"
         zeros = f"{target} = np.zeros({eqn.param_dict['shape']!r}{dtype})"
-        subscript = ast.unparse(ast.Subscript(ast.Name(target, ast.Load()), index))
+        subscript = unparse(ast.Subscript(ast.Name(target, ast.Load()), index))
         if _has_index_arrays(static, eqn.inputs[1:]):
-            at = ast.unparse(index_argument(index))
-            fill = f"np.add.at({target}, {at}, {ast.unparse(values)})"
+            at = unparse(index_argument(index))
+            fill = f"np.add.at({target}, {at}, {unparse(values)})"
         else:
-            fill = f"{subscript} = {ast.unparse(values)}"
+            fill = f"{subscript} = {unparse(values)}"
         return f"{zeros}\n{fill}"
 
     def _write_statements(self, eqn: Eqn, target: str) -> str:
@@ -447,15 +448,15 @@ class Emitter:
         in_place = eqn.outputs[0].id in self.names.filled_in_place
         # a copy also when the result took the base's name only because the base is dead:
         # the base may be a view (a read-only broadcast, say) or another name's array
-        lines = [] if in_place else [f"{target} = {ast.unparse(base)}.copy()"]
-        subscript = ast.unparse(ast.Subscript(ast.Name(target, ast.Load()), index))
+        lines = [] if in_place else [f"{target} = {unparse(base)}.copy()"]
+        subscript = unparse(ast.Subscript(ast.Name(target, ast.Load()), index))
         if eqn.prim == "setitem":
-            lines.append(f"{subscript} = {ast.unparse(value)}")
+            lines.append(f"{subscript} = {unparse(value)}")
         elif _has_index_arrays(static, eqn.inputs[2:]):
-            at = ast.unparse(index_argument(index))
-            lines.append(f"np.add.at({target}, {at}, {ast.unparse(value)})")
+            at = unparse(index_argument(index))
+            lines.append(f"np.add.at({target}, {at}, {unparse(value)})")
         else:
-            lines.append(f"{subscript} += {ast.unparse(value)}")
+            lines.append(f"{subscript} += {unparse(value)}")
         return "\n".join(lines)
 
     # --- expressions --------------------------------------------------------------------
@@ -464,7 +465,7 @@ class Emitter:
         forward line it differentiates."""
         key = id(eqn)
         if key not in self._texts:
-            self._texts[key] = ast.unparse(self.expression(eqn))
+            self._texts[key] = unparse(self.expression(eqn))
         return self._texts[key]
 
     def expression(self, eqn: Eqn) -> ast.expr:
