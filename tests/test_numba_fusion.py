@@ -36,14 +36,17 @@ def f_grad_unchecked(W, x, lam, dout=1.0):
 '''
 
 
-def _fused(between: str = "    dh = 2.0 * h") -> str:
-    source, helpers = fused_weight_gradients(BODY.format(between=between), "f_grad_unchecked")
+def _fused(between: str = "    dh = 2.0 * h", body: str = BODY) -> str:
+    source, helpers = fused_weight_gradients(body.format(between=between), "f_grad_unchecked")
     assert helpers == {"scale_add_outer"}
     return "\n".join(line.strip() for line in source.splitlines() if line.strip())
 
 
-def test_the_pair_becomes_one_loop_that_feeds_the_penalty():
-    code = _fused()
+@pytest.mark.parametrize(
+    "penalty", ["np.vdot(W, W)", "(W * W).sum()", "np.sum(W ** 2)", "(W ** 2.0).sum()"]
+)
+def test_the_pair_becomes_one_loop_that_feeds_the_penalty(penalty):
+    code = _fused(body=BODY.replace("np.vdot(W, W)", penalty))
     assert "W_squares = scale_add_outer(dW, 2.0 * lam, W, x, dh)" in code
     assert "out = data + lam * W_squares" in code
     assert "np.multiply" not in code and "\nadd_outer(dW" not in code
@@ -65,6 +68,14 @@ def test_the_penalty_stays_where_moving_it_is_not_safe(between):
     assert "scale_add_outer(dW, 2.0 * lam, W, x, dh)" in code and "W_squares" not in code
 
 
+@pytest.mark.parametrize(
+    "penalty", ["np.vdot(W, x)", "np.sum(W ** 3)", "W.sum()", "np.sum(W * W, axis=0)"]
+)
+def test_other_sums_are_not_taken_for_squares(penalty):
+    code = _fused(body=BODY.replace("np.vdot(W, W)", penalty))
+    assert "W_squares" not in code and f"out = data + lam * {penalty}" in code
+
+
 def test_a_free_name_is_chosen_for_the_squares():
     source = BODY.format(between="    W_squares = 1.0\n    dh = 2.0 * h * W_squares")
     fused, _ = fused_weight_gradients(source, "f_grad_unchecked")
@@ -82,6 +93,12 @@ def penalised_layer(W, b, x, y):
     """A tanh layer, squared error, an L2 penalty whose weight is read from a global."""
     h = np.tanh(x @ W + b)
     return np.sum((h - y) ** 2) + SETTINGS["decay"] * np.vdot(W, W)
+
+
+def summed_squares_layer(W, b, x, y):
+    """The same with the penalty written as a sum of squares."""
+    h = np.tanh(x @ W + b)
+    return np.mean((h - y) ** 2) + SETTINGS["decay"] * (W**2).sum()
 
 
 def _args(batch, dtype=np.float64):
@@ -107,22 +124,25 @@ def _central_differences(fun, args, samples=12):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("batch", [1, 40])  # outer product; matmul then add_scaled
-def test_the_fused_variant_agrees_also_after_the_world_changed(batch):
+@pytest.mark.parametrize(
+    "batch, layer",  # outer product; matmul then add_scaled; a sum of squares to feed
+    [(1, penalised_layer), (40, penalised_layer), (1, summed_squares_layer)],
+)
+def test_the_fused_variant_agrees_also_after_the_world_changed(batch, layer):
     pytest.importorskip("numba")
     from srcad.backends import NumbaFallbackWarning
 
     args = _args(batch)
-    compiled = srcad.value_and_grad(penalised_layer, argnums=(0, 1), backend="numba")
+    compiled = srcad.value_and_grad(layer, argnums=(0, 1), backend="numba")
     with warnings.catch_warnings():
         warnings.simplefilter("error", NumbaFallbackWarning)
         for decay in (1e-3, 0.5):  # the second call reads the changed global
             SETTINGS["decay"] = decay
             try:
                 value, (dW, db) = compiled(*args)
-                reference = srcad.value_and_grad(penalised_layer, argnums=(0, 1))
+                reference = srcad.value_and_grad(layer, argnums=(0, 1))
                 want_value, (want_dW, want_db) = reference(*args)
-                differences = _central_differences(penalised_layer, args)
+                differences = _central_differences(layer, args)
             finally:
                 SETTINGS["decay"] = 1e-3
             assert value == pytest.approx(want_value, rel=1e-12)

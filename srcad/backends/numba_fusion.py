@@ -4,8 +4,8 @@ product added to them, and the penalty's sum of squares of the same weights.
 Comes in: the NumPy source of a generated module whose body writes weight gradients with
 ``srcad.codegen.reuse``'s statements, and its body's name. Goes out: the same source in which,
 at the top level of the body, each pair that writes one gradient in two passes becomes one
-compiled loop, and an earlier ``np.vdot(W1, W1)`` of the same weights reads the sum of squares
-that loop computes on the way (the statement moves down to the loop; it is moved only when
+compiled loop, and an earlier ``np.vdot(W1, W1)`` of the same weights (or ``(W1 ** 2).sum()``,
+``np.sum(W1 * W1)``, ...) reads the sum of squares that loop computes on the way (the statement moves down to the loop; it is moved only when
 nothing in between reads what it assigns or writes what it reads)::
 
     out = data_loss + lam * np.vdot(W1, W1)           (moved down)
@@ -245,7 +245,8 @@ def _roots(node: ast.expr) -> set[str]:
 
 
 class _SquaresRead(ast.NodeTransformer):
-    """``np.vdot(W, W)`` -> ``W_squares`` for the ``weights`` given."""
+    """``np.vdot(W, W)`` (or another sum of ``W``'s squares) -> ``W_squares`` for the
+    ``weights`` given."""
 
     def __init__(self, weights: set[str], squares: dict[str, str]) -> None:
         self.weights = weights
@@ -253,7 +254,7 @@ class _SquaresRead(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> ast.expr:  # noqa: N802 - ast's visitor name
         node = self.generic_visit(node)  # type: ignore[assignment]
-        weights = _vdot_of_itself(node)
+        weights = _sum_of_squares(node)
         if weights in self.weights:
             self.weights = self.weights - {weights}  # one read each: the first
             return ast.Name(self.squares[weights], ast.Load())
@@ -261,20 +262,38 @@ class _SquaresRead(ast.NodeTransformer):
 
 
 def _reads_squares(node: ast.expr, weights: str) -> bool:
-    return any(_vdot_of_itself(n) == weights for n in ast.walk(node))
+    return any(_sum_of_squares(n) == weights for n in ast.walk(node))
 
 
-def _vdot_of_itself(node: ast.AST) -> str | None:
-    """``W`` of ``np.vdot(W, W)``."""
-    if not isinstance(node, ast.Call) or node.keywords or len(node.args) != 2:
+def _sum_of_squares(node: ast.AST) -> str | None:
+    """``W`` of ``np.vdot(W, W)``, ``(W * W).sum()``, ``np.sum(W ** 2)`` and the like (all
+    of an array, no options)."""
+    if not isinstance(node, ast.Call) or node.keywords:
         return None
     function = node.func
-    if not (isinstance(function, ast.Attribute) and is_name(function.value, "np")):
+    if not isinstance(function, ast.Attribute):
         return None
-    left, right = node.args
-    if function.attr != "vdot" or not _names(left, right) or left.id != right.id:  # type: ignore
+    if is_name(function.value, "np") and function.attr == "vdot" and len(node.args) == 2:
+        left, right = node.args
+        same = _names(left, right) and left.id == right.id  # type: ignore[attr-defined]
+        return left.id if same else None  # type: ignore[attr-defined]
+    if is_name(function.value, "np") and function.attr == "sum" and len(node.args) == 1:
+        return _squared(node.args[0])
+    if function.attr == "sum" and not node.args:
+        return _squared(function.value)
+    return None
+
+
+def _squared(node: ast.expr) -> str | None:
+    """``W`` of ``W * W`` or ``W ** 2``."""
+    if not isinstance(node, ast.BinOp) or not isinstance(node.left, ast.Name):
         return None
-    return left.id  # type: ignore[attr-defined]
+    if isinstance(node.op, ast.Mult) and is_name(node.right, node.left.id):
+        return node.left.id
+    power = node.right
+    if isinstance(node.op, ast.Pow) and isinstance(power, ast.Constant) and power.value == 2:
+        return node.left.id if type(power.value) in (int, float) else None
+    return None
 
 
 def _squares_names(tree: ast.Module, fusions: list[_Fusion]) -> dict[str, str]:

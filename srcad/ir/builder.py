@@ -292,13 +292,13 @@ def map_graph(graph: Graph, function) -> Graph:
     def mapped(e: Eqn) -> Eqn:
         inputs = tuple(map(function, e.inputs))
         outputs = tuple(map(function, e.outputs))
-        params = tuple((k, param(v)) for k, v in e.params)
-        unchanged = (
-            all(map(operator.is_, inputs, e.inputs))
-            and all(map(operator.is_, outputs, e.outputs))
-            and all(new is old for (_, new), (_, old) in zip(params, e.params, strict=True))
+        params = e.params
+        if any(map(_holds_graphs, params)):
+            params = tuple((k, param(v)) for k, v in params)
+        unchanged = all(map(operator.is_, inputs, e.inputs)) and all(
+            map(operator.is_, outputs, e.outputs)
         )
-        if unchanged:
+        if unchanged and params is e.params:
             return e  # most equations: nothing to rename (no new object)
         return Eqn(e.prim, inputs, outputs, params, e.loc, e.role, e.origin)
 
@@ -307,6 +307,14 @@ def map_graph(graph: Graph, function) -> Graph:
         tuple(function(v) for v in graph.inputs),
         tuple(map(mapped, graph.eqns)),
         tuple(function(a) for a in graph.outputs),
+    )
+
+
+def _holds_graphs(param: tuple[str, object]) -> bool:
+    """Whether a ``(name, value)`` param holds a sub-graph (a body, branches)."""
+    value = param[1]
+    return isinstance(value, Graph) or (
+        isinstance(value, tuple) and any(isinstance(v, Graph) for v in value)
     )
 
 

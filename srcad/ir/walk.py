@@ -12,12 +12,12 @@ from srcad.ir.graph import Atom, Eqn, Graph, Var
 
 def sub_graphs(eqn: Eqn) -> list[Graph]:
     """The sub-graphs held by ``eqn`` (branches, loop body, loop condition)."""
-    graphs = []
-    for _, value in eqn.params:
-        if isinstance(value, Graph):
+    graphs: list[Graph] = []
+    for _, value in eqn.params:  # a walk asks this of every equation: type(), no isinstance
+        if type(value) is Graph:
             graphs.append(value)
-        elif isinstance(value, tuple):
-            graphs.extend(v for v in value if isinstance(v, Graph))
+        elif type(value) is tuple:
+            graphs.extend(v for v in value if type(v) is Graph)
     return graphs
 
 
