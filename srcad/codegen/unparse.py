@@ -14,7 +14,9 @@ On a 212-line function this spells the generated code in a fifth of ``ast.unpars
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from enum import IntEnum
+from typing import Any
 
 
 class Precedence(IntEnum):
@@ -96,27 +98,13 @@ class _Writer:
         self.precedences: dict[ast.AST, Precedence] = {}
 
     def expression(self, node: ast.AST) -> None:
-        kind = type(node)
-        if kind is ast.Name:
-            self.parts.append(node.id)  # type: ignore[attr-defined]
-        elif kind is ast.Constant:
-            self._constant(node)  # type: ignore[arg-type]
-        elif kind is ast.BinOp:
-            self._binary(node)  # type: ignore[arg-type]
-        elif kind is ast.Call:
-            self._call(node)  # type: ignore[arg-type]
-        elif kind is ast.Attribute:
-            self._attribute(node)  # type: ignore[arg-type]
-        elif kind is ast.Subscript:
-            self._subscript(node)  # type: ignore[arg-type]
-        elif kind is ast.UnaryOp:
-            self._unary(node)  # type: ignore[arg-type]
-        elif kind is ast.Compare:
-            self._compare(node)  # type: ignore[arg-type]
-        elif kind in (ast.Tuple, ast.List, ast.Slice):
-            self._sequence(node)
-        else:
+        write = WRITERS.get(type(node))
+        if write is None:
             raise _Other
+        write(self, node)
+
+    def _name(self, node: ast.Name) -> None:
+        self.parts.append(node.id)
 
     def _parenthesized(self, node: ast.AST, precedence: Precedence) -> bool:
         return self.precedences.get(node, Precedence.TEST) > precedence
@@ -197,20 +185,22 @@ class _Writer:
             self.expression(index)
         self.parts.append("]")
 
-    def _sequence(self, node: ast.AST) -> None:
-        if isinstance(node, ast.Slice):
-            for k, part in enumerate((node.lower, node.upper, node.step)):
-                if k == 1 or (k == 2 and part is not None):
-                    self.parts.append(":")
-                if part is not None:
-                    self.expression(part)
-            return
-        if isinstance(node, ast.List):
-            self.parts.append("[")
-            self._joined(node.elts)
-            self.parts.append("]")
-            return
-        assert isinstance(node, ast.Tuple)
+    def _slice(self, node: ast.Slice) -> None:
+        if node.lower is not None:
+            self.expression(node.lower)
+        self.parts.append(":")
+        if node.upper is not None:
+            self.expression(node.upper)
+        if node.step is not None:
+            self.parts.append(":")
+            self.expression(node.step)
+
+    def _list(self, node: ast.List) -> None:
+        self.parts.append("[")
+        self._joined(node.elts)
+        self.parts.append("]")
+
+    def _tuple(self, node: ast.Tuple) -> None:
         parens = not node.elts or self._parenthesized(node, Precedence.TUPLE)
         self._open(parens)
         self._items(node.elts)
@@ -247,3 +237,19 @@ class _Writer:
     def _close(self, parens: bool) -> None:
         if parens:
             self.parts.append(")")
+
+
+# The node kinds spelled here, each by its writer (any other: ast.unparse, whole tree).
+WRITERS: dict[type, Callable[[_Writer, Any], None]] = {
+    ast.Name: _Writer._name,
+    ast.Constant: _Writer._constant,
+    ast.BinOp: _Writer._binary,
+    ast.Call: _Writer._call,
+    ast.Attribute: _Writer._attribute,
+    ast.Subscript: _Writer._subscript,
+    ast.UnaryOp: _Writer._unary,
+    ast.Compare: _Writer._compare,
+    ast.Tuple: _Writer._tuple,
+    ast.List: _Writer._list,
+    ast.Slice: _Writer._slice,
+}
