@@ -116,6 +116,13 @@ class Var:
     def __hash__(self) -> int:
         return hash(self.id)
 
+    def __eq__(self, other: object) -> bool:  # the dataclass's, without building tuples
+        if self is other:
+            return True
+        if not isinstance(other, Var):
+            return NotImplemented
+        return self.id == other.id and self.hint == other.hint and self.aval == other.aval
+
     @property
     def is_named(self) -> bool:
         """Whether the value has a name of its own: the user's, or one from its role."""
