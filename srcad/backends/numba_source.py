@@ -37,7 +37,7 @@ import re
 from dataclasses import dataclass
 from typing import TypeGuard
 
-from srcad.backends import numba_fusion, numba_reuse
+from srcad.backends import numba_fusion, numba_numpy_loops, numba_reuse
 from srcad.backends.numba_reductions import helper_lines, respelled_reductions
 from srcad.backends.numba_reuse import docstring_end, pooled_arrays_first
 
@@ -87,6 +87,7 @@ def numba_source(
     source, fused = numba_fusion.fused_weight_gradients(source, body_name)
     source, in_place = pooled_arrays_first(source, body_name)
     source, reductions = respelled_reductions(source, body_name)
+    source, numpy_loops = numba_numpy_loops.respelled_ufuncs(source, body_name)
     tree = ast.parse(source)
     body = _function(tree, body_name)
     stacks = _stacked_lists(body)
@@ -112,7 +113,8 @@ def numba_source(
         *numba_reuse.helper_lines(in_place),
         *numba_fusion.helper_lines(fused),
     ]
-    return "\n".join([*_module_head(tree, lines), *function, *helpers]) + "\n"
+    head = _module_head(tree, lines, numba_numpy_loops.import_line(numpy_loops))
+    return "\n".join([*head, *function, *helpers]) + "\n"
 
 
 def _split(
@@ -174,14 +176,14 @@ def _function(tree: ast.Module, name: str) -> ast.FunctionDef:
     raise ValueError(f"the generated module has no function {name!r}")
 
 
-def _module_head(tree: ast.Module, lines: list[str]) -> list[str]:
+def _module_head(tree: ast.Module, lines: list[str], imported: list[str]) -> list[str]:
     """The header comments and imports (everything before the first function), with numba
-    imported and a line saying what the module is."""
+    and the lines ``imported`` imported and a line saying what the module is."""
     first = min(node.lineno for node in tree.body if isinstance(node, ast.FunctionDef))
     head = [line for line in lines[: first - 1] if line.strip()]
     imports = [k for k, line in enumerate(head) if line.startswith(("import ", "from "))]
     at = imports[-1] + 1 if imports else len(head)
-    return [HEADER, *head[:at], "import numba", *head[at:], "", ""]
+    return [HEADER, *head[:at], "import numba", *imported, *head[at:], "", ""]
 
 
 def _text(lines: list[str], first: int, last: int | None) -> list[str]:
