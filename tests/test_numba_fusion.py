@@ -76,6 +76,18 @@ def test_other_sums_are_not_taken_for_squares(penalty):
     assert "W_squares" not in code and f"out = data + lam * {penalty}" in code
 
 
+def test_a_scaled_copy_and_a_matrix_product_become_the_product_then_one_pass():
+    source = BODY.replace("add_outer(dW, x, dh)", "add_matmul(dW, x.T, dh)").format(between="")
+    fused, helpers = fused_weight_gradients(source, "f_grad_unchecked")
+    code = [line.strip() for line in fused.splitlines() if line.strip()]
+    at = code.index("np.matmul(x.T, dh, out=dW)")
+    assert code[at + 1 : at + 3] == [
+        "W_squares = add_scaled_squares(dW, 2.0 * lam, W)",
+        "out = data + lam * W_squares",
+    ]
+    assert helpers == {"add_scaled_squares"} and "np.multiply" not in fused
+
+
 def test_a_free_name_is_chosen_for_the_squares():
     source = BODY.format(between="    W_squares = 1.0\n    dh = 2.0 * h * W_squares")
     fused, _ = fused_weight_gradients(source, "f_grad_unchecked")
@@ -125,8 +137,8 @@ def _central_differences(fun, args, samples=12):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "batch, layer",  # outer product; matmul then add_scaled; a sum of squares to feed
-    [(1, penalised_layer), (40, penalised_layer), (1, summed_squares_layer)],
+    "batch, layer",  # outer; scaled copy and add_matmul; matmul and add_scaled; a sum of squares
+    [(1, penalised_layer), (8, penalised_layer), (40, penalised_layer), (1, summed_squares_layer)],
 )
 def test_the_fused_variant_agrees_also_after_the_world_changed(batch, layer):
     pytest.importorskip("numba")
