@@ -23,6 +23,8 @@ def f_grad_unchecked(x, dout=1.0):
     """Docstring."""
     h = np.tanh(x) + np.exp(np.log(x))
     np.sin(h, h)
+    z = x @ h.T
+    np.dot(x, h, z)
     y = np.cos(h, out=h)
     return np.sum(np.tanh(h)), np.sqrt(h)
 '''
@@ -35,7 +37,15 @@ def test_the_source_calls_numpy_loops():
     assert "numpy_sin_into(h, h)" in source
     assert "y = np.cos(h, out=h)" in source  # a keyword: left as it is
     assert "np.sum(numpy_tanh(h)), np.sqrt(h)" in source
-    assert called == {"numpy_tanh", "numpy_exp", "numpy_log", "numpy_sin_into"}
+    assert "z = numpy_matmul(x, h.T)" in source and "numpy_dot_into(x, h, z)" in source
+    assert called == {
+        "numpy_tanh",
+        "numpy_exp",
+        "numpy_log",
+        "numpy_sin_into",
+        "numpy_matmul",
+        "numpy_dot_into",
+    }
 
 
 @pytest.mark.slow
@@ -64,6 +74,30 @@ def test_the_helpers_give_numpys_values_on_large_arrays():
     np.testing.assert_allclose(y, np.tanh(small), rtol=1e-15)  # numba's own function
     whole = numba.njit(lambda n: loops.numpy_tanh(n))(np.arange(5))
     np.testing.assert_allclose(whole, np.tanh(np.arange(5)), rtol=1e-15)
+
+
+@pytest.mark.slow
+def test_matrix_products_are_numpys_for_large_float32_matrices():
+    numba = pytest.importorskip("numba")
+    from srcad.runtime import numba_ufuncs as loops
+
+    @numba.njit
+    def products(a, b, out):
+        loops.numpy_dot_into(a, b, out)
+        return loops.numpy_matmul(a, b)
+
+    rng = np.random.default_rng(3)
+    for dtype, rows in ((np.float32, 64), (np.float32, 1), (np.float64, 64)):
+        a, b = rng.normal(size=(rows, 80)).astype(dtype), rng.normal(size=(80, 70)).astype(dtype)
+        out = np.empty((rows, 70), dtype)
+        product = products(a, b, out)
+        if dtype == np.float32 and rows > 1:  # NumPy's own BLAS call: its very numbers
+            np.testing.assert_array_equal(product, a @ b)
+            np.testing.assert_array_equal(out, a @ b)
+        else:  # numba's
+            np.testing.assert_allclose(product, a @ b, rtol=1e-5)
+            np.testing.assert_allclose(out, a @ b, rtol=1e-5)
+        assert product.dtype == dtype
 
 
 SETTINGS = {"decay": 1e-3}
