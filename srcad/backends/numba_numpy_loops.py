@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 
+from srcad.backends.respelling import respelled_values
 from srcad.codegen.expressions import is_name
 
 RUNTIME = "srcad.runtime.numba_ufuncs"
@@ -28,24 +29,8 @@ def respelled_ufuncs(source: str, body_name: str) -> tuple[str, set[str]]:
     functions it now calls."""
     from srcad.runtime.numba_ufuncs import DELEGATED  # imports numba: only for its variant
 
-    tree = ast.parse(source)
-    body = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == body_name)
-    lines = source.splitlines()
     rewriter = _Respelled(DELEGATED)
-    for statement in ast.walk(body):
-        if not isinstance(statement, (ast.Assign, ast.AugAssign, ast.Return, ast.Expr)):
-            continue
-        value = statement.value
-        if value is None or value.end_lineno is None or value.end_col_offset is None:
-            continue
-        new = ast.unparse(rewriter.visit(_copy(value)))
-        if new == ast.unparse(value):
-            continue
-        first, last = value.lineno - 1, value.end_lineno - 1
-        head = lines[first].encode()[: value.col_offset].decode()
-        tail = lines[last].encode()[value.end_col_offset :].decode()
-        lines[first : last + 1] = [head + new + tail] + [""] * (last - first)
-    return "\n".join(lines) + "\n", rewriter.called
+    return respelled_values(source, body_name, rewriter), rewriter.called
 
 
 def import_line(names: set[str]) -> list[str]:
@@ -79,7 +64,3 @@ class _Respelled(ast.NodeTransformer):
     def _call(self, name: str, arguments: list[ast.expr]) -> ast.Call:
         self.called.add(name)
         return ast.Call(ast.Name(name, ast.Load()), arguments, [])
-
-
-def _copy(node: ast.expr) -> ast.expr:
-    return ast.parse(ast.unparse(node), mode="eval").body

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import ast
 
+from srcad.backends.respelling import respelled_values
+
 REDUCTIONS = ("sum", "max", "min", "mean", "amax", "amin")
 LOOPED = {"max": "max", "amax": "max", "min": "min", "amin": "min"}
 
@@ -26,24 +28,8 @@ LOOPED = {"max": "max", "amax": "max", "min": "min", "amin": "min"}
 def respelled_reductions(source: str, body_name: str) -> tuple[str, set[str]]:
     """``source`` with the body's reductions along an axis respelled; the names of the
     ``HELPERS`` it now calls."""
-    tree = ast.parse(source)
-    body = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == body_name)
-    lines = source.splitlines()
     rewriter = _Reductions()
-    for statement in ast.walk(body):
-        if not isinstance(statement, (ast.Assign, ast.AugAssign, ast.Return, ast.Expr)):
-            continue
-        value = statement.value
-        if value is None or value.end_lineno is None or value.end_col_offset is None:
-            continue
-        new = ast.unparse(rewriter.visit(_copy(value)))
-        if new == ast.unparse(value):
-            continue
-        first, last = value.lineno - 1, value.end_lineno - 1
-        head = lines[first].encode()[: value.col_offset].decode()
-        tail = lines[last].encode()[value.end_col_offset :].decode()
-        lines[first : last + 1] = [head + new + tail] + [""] * (last - first)
-    return "\n".join(lines) + "\n", rewriter.helpers
+    return respelled_values(source, body_name, rewriter), rewriter.helpers
 
 
 class _Reductions(ast.NodeTransformer):
@@ -110,10 +96,6 @@ def _np_call(name: str, arguments: list[ast.expr], axis: int | None) -> ast.Call
     return ast.Call(
         ast.Attribute(ast.Name("np", ast.Load()), name, ast.Load()), arguments, keywords
     )
-
-
-def _copy(node: ast.expr) -> ast.expr:
-    return ast.parse(ast.unparse(node), mode="eval").body
 
 
 def helper_lines(names: set[str], options: str) -> list[str]:

@@ -1,0 +1,37 @@
+"""Rewriting the values of a generated body's statements in place, line for line: what the
+numba variant's respellings (``numba_reductions``, ``numba_numpy_loops``) share.
+
+Comes in: a module's source, its body function's name and an ``ast.NodeTransformer``. Goes
+out: the source in which the value of each assignment, augmented assignment, return and
+expression statement of the body is the transformer's rewrite of it, spelled on the first
+line the value took (the lines after it left blank, so later line numbers hold).
+"""
+
+from __future__ import annotations
+
+import ast
+
+
+def respelled_values(source: str, body_name: str, rewriter: ast.NodeTransformer) -> str:
+    tree = ast.parse(source)
+    body = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == body_name)
+    lines = source.splitlines()
+    for statement in ast.walk(body):
+        if not isinstance(statement, (ast.Assign, ast.AugAssign, ast.Return, ast.Expr)):
+            continue
+        value = statement.value
+        if value is None or value.end_lineno is None or value.end_col_offset is None:
+            continue
+        new = ast.unparse(rewriter.visit(_copied(value)))
+        if new == ast.unparse(value):
+            continue
+        first, last = value.lineno - 1, value.end_lineno - 1
+        head = lines[first].encode()[: value.col_offset].decode()
+        tail = lines[last].encode()[value.end_col_offset :].decode()
+        lines[first : last + 1] = [head + new + tail] + [""] * (last - first)
+    return "\n".join(lines) + "\n"
+
+
+def _copied(node: ast.expr) -> ast.expr:
+    """A fresh tree of ``node`` (a transformer may change what it visits)."""
+    return ast.parse(ast.unparse(node), mode="eval").body
