@@ -135,3 +135,17 @@ def test_a_layer_on_the_numba_backend_agrees_also_after_the_world_changed():
             np.testing.assert_allclose(dW, want_dW, rtol=1e-12, atol=1e-14)
             assert dW[index] == pytest.approx(expected, rel=1e-5)
     assert "numpy_tanh" in srcad.source(compiled, backend="numba")
+
+
+@pytest.mark.slow
+def test_a_change_in_the_runtime_helpers_changes_the_variants_file():
+    """numba's disk cache keys on the variant's file: the helpers' source is in its name."""
+    pytest.importorskip("numba")
+    from pathlib import Path
+
+    from srcad.backends import numba_backend
+    from srcad.runtime import numba_ufuncs
+
+    calling = "from srcad.runtime.numba_ufuncs import numpy_tanh\n"
+    assert numba_backend._compiled_imports(calling) == Path(numba_ufuncs.__file__).read_bytes()
+    assert numba_backend._compiled_imports("import numpy as np\n") == b""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib
 import re
 import sys
 import warnings
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from srcad.backends import numba_numpy_loops
 from srcad.backends.numba_source import numba_source, source_line
 from srcad.runtime.loader import bound_names, exec_module
 from srcad.runtime.store import generated_dir, write_file
@@ -212,6 +214,15 @@ def _arrays(value: object) -> list[np.ndarray]:
     return []
 
 
+def _compiled_imports(source: str) -> bytes:
+    """The source of the srcad modules whose compiled functions the variant calls: numba's
+    disk cache keys on the variant's file, so a change in them must change its name."""
+    if numba_numpy_loops.RUNTIME not in source:
+        return b""
+    module = importlib.import_module(numba_numpy_loops.RUNTIME)
+    return Path(module.__file__ or "").read_bytes()
+
+
 def _load_variant(
     numpy_fn: Callable, numpy_source: str, float_params: frozenset[str], single: bool = False
 ) -> _Variant:
@@ -221,6 +232,7 @@ def _load_variant(
     source = numba_source(numpy_source, body, float_params, single)
     constants = bound_names(numpy_fn, numpy_source)
     digest = hashlib.sha256(source.encode())
+    digest.update(_compiled_imports(source))
     for name in sorted(constants):
         digest.update(f"\n{name}=".encode() + _fingerprint(constants[name]))
     module = numpy_fn.__globals__.get("__name__", "srcad_generated.module").split(".")[-1]
