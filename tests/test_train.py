@@ -179,6 +179,32 @@ def test_adam_keeps_to_the_formula_over_many_steps_and_rescales():
         np.testing.assert_allclose(adam._decay2 * second, v, rtol=100 * rtol)
 
 
+@pytest.mark.slow
+def test_adams_compiled_step_keeps_to_the_numpy_step():
+    """With backend "numba" (as fit(backend="numba") sets it) Adam's step is one compiled
+    loop; over 300 steps (through a rescale) it follows the NumPy step, in float64 and
+    float32, and a parameter that is a strided view takes the NumPy step."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(8)
+    grads = rng.normal(size=(300, 2, 6))
+    for dtype, rtol in ((np.float64, 1e-12), (np.float32, 1e-5)):
+        results = []
+        for backend in ("numpy", "numba"):
+            adam = Adam(lr=0.01)
+            adam.backend = backend
+            wide = np.ones(12, dtype)
+            params = [(np.ones((2, 3), dtype), wide[::2])]  # an array and a view
+            for g in grads:
+                adam.step(params, [(g[0].reshape(2, 3).astype(dtype), g[1].astype(dtype))])
+            results.append([a.copy() for a in params[0]])
+        for numpy_step, compiled_step in zip(*results, strict=True):
+            np.testing.assert_allclose(compiled_step, numpy_step, rtol=rtol)
+        assert not np.array_equal(results[0][0], np.ones((2, 3)))
+    from srcad.train.compiled import adam_step
+
+    assert len(adam_step.signatures) == 2  # the compiled loop ran, once per dtype
+
+
 def test_adam_step_without_scipy_and_on_views(monkeypatch):
     """The same step when NumPy does the scaled additions (no SciPy), and on parameters
     that are views (BLAS takes contiguous arrays only)."""

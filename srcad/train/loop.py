@@ -80,7 +80,8 @@ def fit(
     they are added up and the optimizer steps once (``srcad.train.parallel``), as in one
     process up to the order of summation. ``backend``: what runs the generated gradient of
     the loss, as for ``srcad.value_and_grad`` (``"numba"`` compiles it with numba; what numba
-    cannot compile runs on NumPy with a warning); in this process only.
+    cannot compile runs on NumPy with a warning), and Adam's step (one compiled loop per
+    parameter with ``"numba"``); in this process only.
     """
     if params is not None and restarts > 1:
         raise ValueError("restarts draw fresh parameters for each run; do not pass params too")
@@ -88,6 +89,7 @@ def fit(
         dtype = layers_of(params)[0][0].dtype
     split = _split(model, x, y, validation_split, validation_data, seed, dtype)
     optimizer = optimizer if optimizer is not None else Adam()
+    optimizer.backend = backend if client is None else "numpy"
     batch_size = max(1, min(batch_size, len(split.x_train)))
     total_steps = restarts * epochs * (len(split.x_train) // batch_size)
     gradient = _batch_gradient(model, split, client, backend)

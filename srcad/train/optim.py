@@ -68,6 +68,8 @@ class Optimizer:
     default_lr = 0.01
 
     def __init__(self, lr: float | None = None, schedule: object = None):
+        # "numba": steps that have a compiled loop (Adam's) run it; fit(backend=...) sets it
+        self.backend = "numpy"
         self.base_lr = self.default_lr if lr is None else float(lr)
         self.lr = self.base_lr
         self.schedule = schedule if schedule is not None else Constant()
@@ -246,6 +248,13 @@ class Adam(Optimizer):
             self._decay1 = self._decay2 = 1.0
 
     def update(self, p, g, m, v, scratch):
+        if self.backend == "numba" and _flat_alike(p, g, m, v):
+            from srcad.train.compiled import adam_step  # imports numba: only when asked
+
+            flat = [a.reshape(-1) for a in (p, g, m, v)]
+            scalars = (self._added1, self._added2, self._eps, self._rate)
+            adam_step(*flat, *map(p.dtype.type, scalars))  # float32 math on float32 arrays
+            return
         add_scaled(m, self._added1, g, scratch)
         np.multiply(g, g, out=scratch)
         add_scaled(v, self._added2, scratch, scratch)
@@ -253,6 +262,15 @@ class Adam(Optimizer):
         scratch += self._eps
         np.divide(m, scratch, out=scratch)
         add_scaled(p, -self._rate, scratch, scratch)
+
+
+def _flat_alike(*arrays: np.ndarray) -> bool:
+    """Whether the arrays are C-contiguous float arrays of one shape and dtype (each one's
+    ``reshape(-1)`` a view the compiled step can write through)."""
+    first = arrays[0]
+    return first.dtype.kind == "f" and all(
+        a.dtype == first.dtype and a.shape == first.shape and a.flags.c_contiguous for a in arrays
+    )
 
 
 def add_scaled(y: np.ndarray, a: float, x: np.ndarray, scratch: np.ndarray) -> None:
