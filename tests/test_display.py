@@ -138,6 +138,7 @@ def test_error_in_a_file_keeps_the_file_name(tmp_path):
     assert str(caught.value).startswith(f"{path}:2: ")
 
 
+@pytest.mark.slow  # a fresh interpreter: the full suite runs it
 def test_error_in_a_real_ipython_shell_names_the_cell():
     pytest.importorskip("IPython")
     script = f"CELL = {CELL_WITH_GLOBAL!r}\n" + textwrap.dedent("""

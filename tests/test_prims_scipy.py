@@ -412,6 +412,7 @@ print(srcad.grad(f)(np.zeros(2)))
 """
 
 
+@pytest.mark.slow  # a fresh interpreter: the full suite runs it
 def test_import_srcad_does_not_import_scipy(tmp_path):
     pytest.importorskip("scipy.special")
     script = tmp_path / "lazy_scipy.py"
