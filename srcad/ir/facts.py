@@ -19,45 +19,46 @@ _UNKNOWN = Prim("unknown", _unknown, "unknown", 0)
 
 
 def primitive_of(eqn: Eqn) -> Prim:
-    """The table row of ``eqn``'s primitive (a row without facts where it has none)."""
+    """The table row of ``eqn``'s primitive (a row without facts where it has none). The
+    facts below look it up themselves: a compile asks them of every equation, many times."""
     return PRIMS.get(eqn.prim, _UNKNOWN)
 
 
 def is_statement(eqn: Eqn) -> bool:
     """Whether ``eqn`` fills an array in place (``setitem``, ``add_at``, ``index_add``)."""
-    return primitive_of(eqn).is_statement
+    return PRIMS.get(eqn.prim, _UNKNOWN).is_statement
 
 
 def updates_first_input(eqn: Eqn) -> bool:
     """Whether ``eqn`` writes into the array that is its first input (``setitem``,
     ``index_add``)."""
-    return primitive_of(eqn).updates_first_input
+    return PRIMS.get(eqn.prim, _UNKNOWN).updates_first_input
 
 
 def is_structured(eqn: Eqn) -> bool:
     """Whether ``eqn`` is structured control flow, with sub-graphs (``cond``, ``for``,
     ``while``)."""
-    return primitive_of(eqn).is_structured
+    return PRIMS.get(eqn.prim, _UNKNOWN).is_structured
 
 
 def is_loop(eqn: Eqn) -> bool:
     """Whether ``eqn`` is a loop (``for``, ``while``)."""
-    return primitive_of(eqn).is_loop
+    return PRIMS.get(eqn.prim, _UNKNOWN).is_loop
 
 
 def has_counter(eqn: Eqn) -> bool:
     """Whether ``eqn`` is a loop whose body's first input is its counter (``for``)."""
-    return primitive_of(eqn).has_counter
+    return PRIMS.get(eqn.prim, _UNKNOWN).has_counter
 
 
 def is_tape(eqn: Eqn) -> bool:
     """Whether ``eqn`` operates on a loop's tape (``tape_new``, ``tape_push``, ...)."""
-    return primitive_of(eqn).is_tape
+    return PRIMS.get(eqn.prim, _UNKNOWN).is_tape
 
 
 def has_effect(eqn: Eqn) -> bool:
     """Whether ``eqn``'s effect matters even when its result is unused (``outside_call``)."""
-    return primitive_of(eqn).has_effect
+    return PRIMS.get(eqn.prim, _UNKNOWN).has_effect
 
 
 def packs_results(eqn: Eqn) -> bool:
