@@ -4,8 +4,9 @@ srcad reads the lines up to the last one the function's code was compiled from, 
 tokenizing to find where the ``def`` ends as ``inspect`` does. Checked: for endings that
 compile to no code of their own (``pass``, a comment, a nested ``def``, an annotation, a
 string) and for decorated and one-line functions, the ``def`` read is the one ``inspect``
-reads (up to trailing statements that run no code), and the gradients agree with central differences; where the lines so found do not
-parse, ``inspect`` is used.
+reads (up to trailing statements that run no code), and the gradients agree with central
+differences, also on a second call after a global the function reads changed; where the
+lines so found do not parse, ``inspect`` is used.
 """
 
 from __future__ import annotations
@@ -68,6 +69,16 @@ def ends_in_annotations(x):
     return total
     leftover: float
     """a string that compiles to nothing"""
+
+
+SCALE = 2.0
+
+
+def reads_a_global(x):
+    y = np.tanh(SCALE * x)
+    if np.sum(y) > 100.0:
+        pass
+    return np.sum(y ** 2)
 
 
 def loop_ending_in_pass(x):
@@ -139,3 +150,22 @@ def test_lines_that_do_not_parse_fall_back_to_inspect(module, monkeypatch):
     fn = module.ends_in_pass  # its first three lines end inside the if: no parse
     assert _parsed_by_positions(fn) is None
     assert ast.dump(_definition(fn)) == _inspected(fn)
+
+
+def test_a_def_read_this_way_follows_the_global_it_reads(module):
+    """The compiled gradient of a function read from its lines reads its global on every
+    call: after the global changed it agrees with central differences of the plain function."""
+    gradient = srcad.grad(module.reads_a_global)
+    x = np.array([0.3, -0.7, 1.1])
+    try:
+        for scale in (2.0, -0.5):
+            module.SCALE = scale
+            got = gradient(x)
+            for i in range(x.size):
+                step = np.zeros_like(x)
+                step[i] = 1e-6
+                fn = module.reads_a_global
+                expected = (fn(x + step) - fn(x - step)) / 2e-6
+                assert got[i] == pytest.approx(expected, rel=1e-6, abs=1e-8)
+    finally:
+        module.SCALE = 2.0

@@ -34,6 +34,7 @@ import numpy as np
 
 from srcad.backends import numba_numpy_loops
 from srcad.backends.numba_source import numba_source, source_line
+from srcad.pytree import flatten
 from srcad.runtime.loader import bound_names, exec_module
 from srcad.runtime.store import generated_dir, write_file
 
@@ -200,18 +201,9 @@ def _float_parameters(numpy_fn: Callable, args: tuple) -> frozenset[str]:
 def _is_single(args: tuple) -> bool:
     """Whether every float array among ``args`` (containers included) is float32, and there
     is one: single-precision code (see ``numba_source``'s ``single``)."""
-    dtypes = {leaf.dtype for leaf in _arrays(args) if leaf.dtype.kind == "f"}
+    leaves, _ = flatten(args)
+    dtypes = {a.dtype for a in leaves if isinstance(a, np.ndarray) and a.dtype.kind == "f"}
     return dtypes == {np.dtype(np.float32)}
-
-
-def _arrays(value: object) -> list[np.ndarray]:
-    if isinstance(value, np.ndarray):
-        return [value]
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, (list, tuple)):
-        return [leaf for item in value for leaf in _arrays(item)]
-    return []
 
 
 def _compiled_imports(source: str) -> bytes:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from srcad.backends.respelling import copied
 from srcad.codegen.expressions import is_name
 from srcad.codegen.reuse import ADD_PRODUCT, ADD_SCALED
 from srcad.codegen.reuse import HELPERS as RUNTIME_HELPERS
@@ -196,7 +197,7 @@ def _moves(
         between = statements[j + 1 : after.last + 1]
         if not _can_move(statement, between):
             continue
-        value = _SquaresRead(weights, squares).visit(_copy(statement.value))
+        value = _SquaresRead(weights, squares).visit(copied(statement.value))
         moved = ast.fix_missing_locations(ast.Assign(statement.targets, value))
         moves.append(_Move(statement, moved, frozenset(weights), after))
         fed |= weights
@@ -341,10 +342,6 @@ def _reads(node: ast.AST, name: ast.expr) -> bool:
 
 def _texts(*nodes: ast.expr) -> str:
     return ", ".join(ast.unparse(node) for node in nodes)
-
-
-def _copy(node: ast.expr) -> ast.expr:
-    return ast.parse(ast.unparse(node), mode="eval").body
 
 
 def _replace(lines: list[str], first: ast.stmt, last: ast.stmt, text: str) -> None:

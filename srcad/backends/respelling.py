@@ -22,7 +22,7 @@ def respelled_values(source: str, body_name: str, rewriter: ast.NodeTransformer)
         value = statement.value
         if value is None or value.end_lineno is None or value.end_col_offset is None:
             continue
-        new = ast.unparse(rewriter.visit(_copied(value)))
+        new = ast.unparse(rewriter.visit(copied(value)))
         if new == ast.unparse(value):
             continue
         first, last = value.lineno - 1, value.end_lineno - 1
@@ -32,6 +32,6 @@ def respelled_values(source: str, body_name: str, rewriter: ast.NodeTransformer)
     return "\n".join(lines) + "\n"
 
 
-def _copied(node: ast.expr) -> ast.expr:
+def copied(node: ast.expr) -> ast.expr:
     """A fresh tree of ``node`` (a transformer may change what it visits)."""
     return ast.parse(ast.unparse(node), mode="eval").body

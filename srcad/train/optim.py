@@ -20,7 +20,9 @@ The formulas, with ``g`` the gradient and ``lr`` the current learning rate:
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -219,6 +221,7 @@ class Adam(Optimizer):
         self.beta2 = beta2
         self.eps = eps
         self._decay1 = self._decay2 = 1.0
+        self._compiled: Callable | None = None  # the compiled step, for backend "numba"
 
     def reset(self) -> None:
         super().reset()
@@ -240,6 +243,7 @@ class Adam(Optimizer):
         root = math.sqrt(1 - b2**t) / math.sqrt(self._decay2)
         self._rate = self.lr * root * self._decay1 / (1 - b1**t)
         self._eps = self.eps * root
+        self._compiled = _compiled_adam_step() if self.backend == "numba" else None
         super().step(params, grads)
         if min(self._decay1, self._decay2) < self.RESCALE_BELOW:
             for m, v, _ in self.state:
@@ -248,12 +252,10 @@ class Adam(Optimizer):
             self._decay1 = self._decay2 = 1.0
 
     def update(self, p, g, m, v, scratch):
-        if self.backend == "numba" and _flat_alike(p, g, m, v):
-            from srcad.train.compiled import adam_step  # imports numba: only when asked
-
+        if self._compiled is not None and _flat_alike(p, g, m, v):
             flat = [a.reshape(-1) for a in (p, g, m, v)]
             scalars = (self._added1, self._added2, self._eps, self._rate)
-            adam_step(*flat, *map(p.dtype.type, scalars))  # float32 math on float32 arrays
+            self._compiled(*flat, *map(p.dtype.type, scalars))  # float32 math on float32
             return
         add_scaled(m, self._added1, g, scratch)
         np.multiply(g, g, out=scratch)
@@ -262,6 +264,14 @@ class Adam(Optimizer):
         scratch += self._eps
         np.divide(m, scratch, out=scratch)
         add_scaled(p, -self._rate, scratch, scratch)
+
+
+@functools.cache
+def _compiled_adam_step() -> Callable:
+    """``srcad.train.compiled.adam_step``, imported once (it imports numba: only when asked)."""
+    from srcad.train.compiled import adam_step
+
+    return adam_step
 
 
 def _flat_alike(*arrays: np.ndarray) -> bool:
