@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from srcad.backends import numba_numpy_loops
+from srcad.backends import numba_numpy_loops, numba_spellings
 from srcad.backends.numba_source import numba_source, source_line
 from srcad.pytree import flatten
 from srcad.runtime.loader import bound_names, exec_module
@@ -49,6 +49,8 @@ COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 RANDOM_DRAWS = " (it draws random numbers, and numba's generators are not NumPy's)"
 # Python scalars, whose numba types follow from their Python types (and an int's value)
 SCALARS = (float, int, bool)
+# The srcad modules of compiled functions a variant may import (see _compiled_imports).
+RUNTIME_MODULES = (numba_numpy_loops.RUNTIME, numba_spellings.RUNTIME)
 
 
 class BackendUnavailableError(ImportError):
@@ -209,10 +211,10 @@ def _is_single(args: tuple) -> bool:
 def _compiled_imports(source: str) -> bytes:
     """The source of the srcad modules whose compiled functions the variant calls: numba's
     disk cache keys on the variant's file, so a change in them must change its name."""
-    if numba_numpy_loops.RUNTIME not in source:
-        return b""
-    module = importlib.import_module(numba_numpy_loops.RUNTIME)
-    return Path(module.__file__ or "").read_bytes()
+    called = [name for name in RUNTIME_MODULES if name in source]
+    return b"".join(
+        Path(importlib.import_module(name).__file__ or "").read_bytes() for name in called
+    )
 
 
 def _load_variant(

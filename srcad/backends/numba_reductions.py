@@ -8,9 +8,12 @@ source, line for line, in which
     m.sum(axis=0, dtype=np.float64) -> np.sum(m, axis=0, dtype=np.float64)
     np.max(x, axis=0)              ->  max_axis0(x)
     x.mean(axis=1)                 ->  (np.sum(x, axis=1) / x.shape[1])
+    x.mean(axis=-1, keepdims=True) ->  np.expand_dims(np.sum(x, axis=-1) / x.shape[-1], -1)
+    x.var(axis=1)                  ->  np.sum((x - mean_kept) ** 2, axis=1) / x.shape[1]
+                                       (mean_kept: np.expand_dims(np.sum(x, axis=1) / x.shape[1], 1))
 
-numba's ``np.sum`` takes an axis but no ``keepdims``; its ``max``, ``min`` and ``mean`` take
-no axis at all, so ``max_axis0`` and the others are small compiled loops over a 2-d array
+numba's ``np.sum`` takes an axis but no ``keepdims``; its ``max``, ``min``, ``mean``, ``var``
+and ``std`` take no axis at all, so ``max_axis0`` and the others are small compiled loops over a 2-d array
 (``HELPERS``; on another number of dimensions numba refuses them and srcad falls back to
 NumPy, naming the line). A reduction over several axes at once is left as it is.
 """
@@ -19,9 +22,10 @@ from __future__ import annotations
 
 import ast
 
-from srcad.backends.respelling import respelled_values
+from srcad.backends.respelling import literal_int, respelled_values
 
-REDUCTIONS = ("sum", "max", "min", "mean", "amax", "amin")
+REDUCTIONS = ("sum", "max", "min", "mean", "amax", "amin", "var", "std")
+SPREADS = ("var", "std")  # of a named array: it is read twice
 LOOPED = {"max": "max", "amax": "max", "min": "min", "amin": "min"}
 
 
@@ -46,18 +50,33 @@ class _Reductions(ast.NodeTransformer):
             helper = f"{LOOPED[name]}_axis{axis}"
             self.helpers.add(helper)
             reduced: ast.expr = ast.Call(ast.Name(helper, ast.Load()), [array], [])
+        elif name in SPREADS:
+            reduced = _variance(array, axis)
+            if name == "std":
+                reduced = _np_call("sqrt", [reduced], None)
         else:
             reduced = _np_call("sum", [array], axis)
             if dtype is not None:
                 reduced.keywords.append(ast.keyword("dtype", dtype))
             if name == "mean":
-                size = ast.Subscript(
-                    ast.Attribute(array, "shape", ast.Load()), ast.Constant(axis), ast.Load()
-                )
-                reduced = ast.BinOp(reduced, ast.Div(), size)
+                reduced = _mean(reduced, array, axis)
         if keepdims:
             reduced = _np_call("expand_dims", [reduced, ast.Constant(axis)], None)
         return reduced
+
+
+def _mean(total: ast.expr, array: ast.expr, axis: int) -> ast.expr:
+    size = ast.Subscript(ast.Attribute(array, "shape", ast.Load()), ast.Constant(axis), ast.Load())
+    return ast.BinOp(total, ast.Div(), size)
+
+
+def _variance(array: ast.expr, axis: int) -> ast.expr:
+    """``np.var(x, axis=k)`` as NumPy computes it: the mean of the squared deviations from
+    the mean (kept along ``k``)."""
+    mean = _mean(_np_call("sum", [array], axis), array, axis)
+    kept = _np_call("expand_dims", [mean, ast.Constant(axis)], None)
+    squares = ast.BinOp(ast.BinOp(array, ast.Sub(), kept), ast.Pow(), ast.Constant(2))
+    return _mean(_np_call("sum", [squares], axis), array, axis)
 
 
 def _reduction(node: ast.Call) -> tuple[str, ast.expr, int, bool, ast.expr | None] | None:
@@ -81,14 +100,17 @@ def _reduction(node: ast.Call) -> tuple[str, ast.expr, int, bool, ast.expr | Non
     allowed = {"axis", "keepdims", "dtype"} if function.attr == "sum" else {"axis", "keepdims"}
     if arguments or set(options) - allowed or "axis" not in options:
         return None
+    if function.attr in SPREADS and not isinstance(array, ast.Name):
+        return None
     axis, keepdims = options["axis"], options.get("keepdims", ast.Constant(False))
-    if not (isinstance(axis, ast.Constant) and type(axis.value) is int and axis.value >= 0):
+    axis_value = literal_int(axis)  # numba's np.sum, np.expand_dims and shape take -1 too
+    if axis_value is None:
         return None
     if not (isinstance(keepdims, ast.Constant) and isinstance(keepdims.value, bool)):
         return None
-    if function.attr in LOOPED and axis.value > 1:
+    if function.attr in LOOPED and axis_value not in (0, 1):
         return None
-    return function.attr, array, axis.value, keepdims.value, options.get("dtype")
+    return function.attr, array, axis_value, keepdims.value, options.get("dtype")
 
 
 def _np_call(name: str, arguments: list[ast.expr], axis: int | None) -> ast.Call:

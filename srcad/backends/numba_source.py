@@ -37,7 +37,7 @@ import re
 from dataclasses import dataclass
 from typing import TypeGuard
 
-from srcad.backends import numba_fusion, numba_numpy_loops, numba_reuse
+from srcad.backends import numba_fusion, numba_numpy_loops, numba_reuse, numba_spellings
 from srcad.backends.numba_reductions import helper_lines, respelled_reductions
 from srcad.backends.numba_reuse import docstring_end, pooled_arrays_first
 
@@ -87,6 +87,7 @@ def numba_source(
     source, fused = numba_fusion.fused_weight_gradients(source, body_name)
     source, in_place = pooled_arrays_first(source, body_name)
     source, reductions = respelled_reductions(source, body_name)
+    source, spelled = numba_spellings.respelled_spellings(source, body_name)
     source, numpy_loops = numba_numpy_loops.respelled_ufuncs(source, body_name)
     tree = ast.parse(source)
     body = _function(tree, body_name)
@@ -113,7 +114,8 @@ def numba_source(
         *numba_reuse.helper_lines(in_place),
         *numba_fusion.helper_lines(fused),
     ]
-    head = _module_head(tree, lines, numba_numpy_loops.import_line(numpy_loops))
+    imported = numba_numpy_loops.import_line(numpy_loops) + numba_spellings.import_line(spelled)
+    head = _module_head(tree, lines, imported)
     return "\n".join([*head, *function, *helpers]) + "\n"
 
 

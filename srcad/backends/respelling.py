@@ -1,5 +1,6 @@
 """Rewriting the values of a generated body's statements in place, line for line: what the
-numba variant's respellings (``numba_reductions``, ``numba_numpy_loops``) share.
+numba variant's respellings (``numba_reductions``, ``numba_spellings``,
+``numba_numpy_loops``) share.
 
 Comes in: a module's source, its body function's name and an ``ast.NodeTransformer``. Goes
 out: the source in which the value of each assignment, augmented assignment, return and
@@ -35,3 +36,13 @@ def respelled_values(source: str, body_name: str, rewriter: ast.NodeTransformer)
 def copied(node: ast.expr) -> ast.expr:
     """A fresh tree of ``node`` (a transformer may change what it visits)."""
     return ast.parse(ast.unparse(node), mode="eval").body
+
+
+def literal_int(node: ast.expr) -> int | None:
+    """The value of a literal int, a negative one (``-1``, a minus applied) included."""
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = literal_int(node.operand)
+        return None if inner is None else -inner
+    return None

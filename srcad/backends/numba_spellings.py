@@ -1,0 +1,231 @@
+"""NumPy spellings that numba has no typing for, respelled in the numba variant into ones it
+has: slices, or functions of ``srcad.runtime.numba_arrays`` that numba compiles.
+
+Comes in: the NumPy source of a generated module and its body's name. Goes out: the same
+source, line for line, in which
+
+    np.add.at(dx, idx, dt1)                       ->  add_at(dx, idx, dt1)
+    np.flip(a, axis=1)                            ->  a[:, ::-1]
+    np.split(dm, axis=0, indices_or_sections=(1, 3))  ->  (dm[:1], dm[1:3], dm[3:])
+    t7.sum(dtype=np.float64, keepdims=True)       ->  keepdims_all(np.sum(t7.astype(np.float64)), t7)
+    x.cumprod(axis=-1)                            ->  cumprod_along(x, -1)
+    np.roll(c, axis=-1, shift=1)                  ->  roll_along(c, 1, -1)
+    np.expand_dims(g, axis=(-2, -1))              ->  np.expand_dims(np.expand_dims(np.asarray(g), -1), -1)
+    x.squeeze(axis=-1)                            ->  x[..., 0]
+
+(a split along another axis than the first makes its pieces contiguous, as numba's
+``reshape`` wants them; a squeezed axis has one element, which srcad's layout check has
+made sure of before the call).
+
+and the runtime functions it now calls (the module imports them). Anything else is left as
+it is: where numba refuses it, srcad runs the NumPy code and names the line.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from srcad.backends.respelling import literal_int, respelled_values
+from srcad.codegen.expressions import is_name
+
+RUNTIME = "srcad.runtime.numba_arrays"
+FULL_REDUCTIONS = ("sum", "mean")
+
+
+def respelled_spellings(source: str, body_name: str) -> tuple[str, set[str]]:
+    """``source`` with the body's spellings respelled; the runtime functions it now calls."""
+    rewriter = _Spellings()
+    return respelled_values(source, body_name, rewriter), rewriter.called
+
+
+def import_line(names: set[str]) -> list[str]:
+    return [f"from {RUNTIME} import {', '.join(sorted(names))}"] if names else []
+
+
+class _Spellings(ast.NodeTransformer):
+    def __init__(self) -> None:
+        self.called: set[str] = set()
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:  # noqa: N802 - ast's visitor name
+        node = self.generic_visit(node)  # type: ignore[assignment]
+        function = node.func
+        if not isinstance(function, ast.Attribute):
+            return node
+        if _is_numpy(function.value, "add") and function.attr == "at" and _plain(node, 3):
+            return self._call("add_at", node.args)
+        if _is_numpy(function, "flip"):
+            return _flipped(node) or node
+        if _is_numpy(function, "split"):
+            return _split(node) or node
+        if _is_numpy(function, "expand_dims"):
+            return _expanded(node) or node
+        if function.attr == "squeeze":
+            return _squeezed(node) or node
+        if function.attr == "cumprod" or _is_numpy(function, "roll"):
+            return self._along_axis(node) or node
+        if function.attr in FULL_REDUCTIONS:
+            return self._full_reduction(node) or node
+        return node
+
+    def _full_reduction(self, node: ast.Call) -> ast.expr | None:
+        """``x.sum(keepdims=True)`` (or ``np.sum(x, ...)``, with a ``dtype``) of all of a
+        named array ``x``: ``keepdims_all(np.sum(x), x)``."""
+        function = node.func
+        assert isinstance(function, ast.Attribute)
+        arguments = list(node.args)
+        array = arguments.pop(0) if is_name(function.value, "np") and arguments else None
+        array = function.value if array is None and not is_name(function.value, "np") else array
+        options = {k.arg: k.value for k in node.keywords}
+        keepdims = options.pop("keepdims", None)
+        dtype = options.pop("dtype", None)
+        if arguments or options or not isinstance(array, ast.Name):
+            return None
+        if not (isinstance(keepdims, ast.Constant) and keepdims.value is True):
+            return None
+        array_of: ast.expr = array
+        if dtype is not None:
+            array_of = ast.Call(ast.Attribute(array, "astype", ast.Load()), [dtype], [])
+        reduced = ast.Call(_numpy(function.attr), [array_of], [])
+        return self._call("keepdims_all", [reduced, ast.Name(array.id, ast.Load())])
+
+    def _along_axis(self, node: ast.Call) -> ast.expr | None:
+        """``np.cumprod(x, axis=k)`` or ``x.cumprod(axis=k)``, ``np.roll(x, s, axis=k)``
+        for a literal ``k``: ``cumprod_along(x, k)``, ``roll_along(x, s, k)``."""
+        function = node.func
+        assert isinstance(function, ast.Attribute)
+        if function.attr == "roll":
+            given = _arguments(node, ("a", "shift", "axis"))
+            names: tuple[str, ...] = ("a", "shift", "axis")
+        elif is_name(function.value, "np"):
+            given = _arguments(node, ("a", "axis"))
+            names = ("a", "axis")
+        else:
+            given = _arguments(node, ("axis",))
+            given = None if given is None else {"a": function.value, **given}
+            names = ("a", "axis")
+        if given is None or set(given) != set(names) or literal_int(given["axis"]) is None:
+            return None
+        return self._call(f"{function.attr}_along", [given[name] for name in names])
+
+    def _call(self, name: str, arguments: list[ast.expr]) -> ast.Call:
+        self.called.add(name)
+        return ast.Call(ast.Name(name, ast.Load()), arguments, [])
+
+
+def _flipped(node: ast.Call) -> ast.expr | None:
+    """``np.flip(a, axis=k)`` for a literal ``k``: ``a`` sliced backwards along axis ``k``."""
+    arguments = _arguments(node, ("m", "axis"))
+    if arguments is None or set(arguments) != {"m", "axis"}:
+        return None
+    axis = literal_int(arguments["axis"])
+    if axis is None:
+        return None
+    return _along(arguments["m"], axis, ast.Slice(None, None, _minus_one()))
+
+
+def _split(node: ast.Call) -> ast.expr | None:
+    """``np.split(a, axis=k, indices_or_sections=(i, j))`` of a named ``a`` with literal
+    positions: the tuple of its slices ``a[:i], a[i:j], a[j:]`` along axis ``k``."""
+    arguments = _arguments(node, ("ary", "indices_or_sections", "axis"))
+    if arguments is None or not isinstance(arguments.get("ary"), ast.Name):
+        return None
+    axis = literal_int(arguments.get("axis", ast.Constant(0)))
+    positions = arguments.get("indices_or_sections")
+    if axis is None or not isinstance(positions, (ast.Tuple, ast.List)):
+        return None
+    bounds = [literal_int(p) for p in positions.elts]
+    if any(b is None or b < 0 for b in bounds):
+        return None
+    edges: list[int | None] = [None, *bounds, None]
+    pieces: list[ast.expr] = [
+        _along(arguments["ary"], axis, ast.Slice(_constant(start), _constant(stop), None))
+        for start, stop in zip(edges[:-1], edges[1:], strict=True)
+    ]
+    if axis != 0:  # not contiguous: numba reshapes contiguous arrays only
+        pieces = [ast.Call(_numpy("ascontiguousarray"), [piece], []) for piece in pieces]
+    return ast.Tuple(pieces, ast.Load())
+
+
+def _expanded(node: ast.Call) -> ast.expr | None:
+    """``np.expand_dims(a, axis=(i, j))`` for literal axes all counted from the start or all
+    from the end: one axis at a time, in order (``np.asarray``: ``a`` may be a number)."""
+    arguments = _arguments(node, ("a", "axis"))
+    if arguments is None or set(arguments) != {"a", "axis"}:
+        return None
+    axes = arguments["axis"]
+    if not isinstance(axes, ast.Tuple):
+        return None
+    literal = [literal_int(item) for item in axes.elts]
+    given = sorted(a for a in literal if a is not None)
+    if len(given) < len(literal) or not (all(a >= 0 for a in given) or all(a < 0 for a in given)):
+        return None
+    count = len(given)
+    expanded: ast.expr = ast.Call(_numpy("asarray"), [arguments["a"]], [])
+    for k, axis in enumerate(given):
+        # inserting at the final position; counted from the end of the array so far
+        at = axis if axis >= 0 else axis + count - k - 1
+        expanded = ast.Call(_numpy("expand_dims"), [expanded, ast.Constant(at)], [])
+    return expanded
+
+
+def _squeezed(node: ast.Call) -> ast.expr | None:
+    """``x.squeeze(axis=k)`` or ``np.squeeze(x, axis=k)`` for a literal ``k``:
+    ``x[..., 0]`` with the ``0`` at axis ``k``."""
+    function = node.func
+    assert isinstance(function, ast.Attribute)
+    if is_name(function.value, "np"):
+        arguments = _arguments(node, ("a", "axis"))
+    else:
+        arguments = _arguments(node, ("axis",))
+        arguments = None if arguments is None else {"a": function.value, **arguments}
+    if arguments is None or set(arguments) != {"a", "axis"}:
+        return None
+    axis = literal_int(arguments["axis"])
+    return None if axis is None else _along(arguments["a"], axis, ast.Constant(0))
+
+
+def _along(array: ast.expr, axis: int, index: ast.expr) -> ast.expr:
+    """``array[:, ..., index]`` with ``index`` at ``axis`` (``array[..., index, :]`` when
+    ``axis`` counts from the end)."""
+    every = ast.Slice(None, None, None)
+    if axis >= 0:
+        items: list[ast.expr] = [every] * axis + [index]
+    else:
+        items = [ast.Constant(Ellipsis), index] + [every] * (-axis - 1)
+    subscript = items[0] if len(items) == 1 else ast.Tuple(items, ast.Load())
+    return ast.Subscript(array, subscript, ast.Load())
+
+
+def _arguments(node: ast.Call, names: tuple[str, ...]) -> dict[str, ast.expr] | None:
+    """The call's arguments by parameter name; None for a starred one or an unknown name."""
+    if len(node.args) > len(names) or any(isinstance(a, ast.Starred) for a in node.args):
+        return None
+    given = dict(zip(names, node.args, strict=False))
+    for keyword in node.keywords:
+        if keyword.arg not in names or keyword.arg in given:
+            return None
+        given[keyword.arg] = keyword.value
+    return given
+
+
+def _constant(value: int | None) -> ast.expr | None:
+    return None if value is None else ast.Constant(value)
+
+
+def _minus_one() -> ast.expr:
+    return ast.UnaryOp(ast.USub(), ast.Constant(1))
+
+
+def _is_numpy(node: ast.expr, name: str) -> bool:
+    """``np.<name>``."""
+    return isinstance(node, ast.Attribute) and is_name(node.value, "np") and node.attr == name
+
+
+def _numpy(name: str) -> ast.Attribute:
+    return ast.Attribute(ast.Name("np", ast.Load()), name, ast.Load())
+
+
+def _plain(node: ast.Call, count: int) -> bool:
+    """Exactly ``count`` positional arguments, none starred, no keywords."""
+    starred = any(isinstance(a, ast.Starred) for a in node.args)
+    return len(node.args) == count and not node.keywords and not starred

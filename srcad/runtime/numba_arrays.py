@@ -1,0 +1,182 @@
+"""NumPy array operations that numba has no typing for, as functions numba compiles: the
+numba variant calls them where the NumPy code calls NumPy (see
+``srcad.backends.numba_spellings``).
+
+    add_at(a, index, values)   np.add.at(a, index, values): values added at index, repeated
+                               positions accumulating in order, as NumPy adds them
+    keepdims_all(value, like)  value as an array of like's number of dimensions, each 1:
+                               x.sum(keepdims=True) is keepdims_all(np.sum(x), x)
+    cumprod_along(x, axis)     np.cumprod(x, axis=axis)
+    roll_along(x, shift, axis) np.roll(x, shift, axis=axis)
+
+The ``axis`` of the last two is a literal int (numba compiles a version for it): the
+array's rows along that axis, made contiguous, are worked one at a time.
+
+``add_at`` takes the indices srcad's gradients scatter through: one integer array along
+the first axis (negative positions count from the end), a boolean mask of the array's
+shape, a pair of integer arrays into a matrix, and ``(slice(None), columns)``. For any
+other index numba's typing fails, and srcad runs the NumPy code, naming the line.
+
+Imported only by numba variants: importing it imports numba.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+
+def add_at(a, index, values):
+    """``np.add.at(a, index, values)``."""
+    np.add.at(a, index, values)
+
+
+def keepdims_all(value, like):
+    """``value`` shaped ``(1,) * like.ndim``."""
+    return np.full((1,) * np.ndim(like), value)
+
+
+def cumprod_along(x, axis):
+    """``np.cumprod(x, axis=axis)``."""
+    return np.cumprod(x, axis=axis)
+
+
+def roll_along(x, shift, axis):
+    """``np.roll(x, shift, axis=axis)``."""
+    return np.roll(x, shift, axis=axis)
+
+
+def _integers(index: types.Type) -> bool:
+    return isinstance(index, types.Array) and isinstance(index.dtype, types.Integer)
+
+
+@overload(add_at)
+def _add_at(a, index, values):
+    if not isinstance(a, types.Array):
+        return None
+    if _integers(index) and index.ndim == 1:
+        return _along_first_axis
+    if isinstance(index, types.Array) and index.dtype == types.boolean:
+        return _masked if index.ndim == a.ndim and a.layout == "C" else None
+    if isinstance(index, types.BaseTuple) and len(index) == 2 and a.ndim == 2:
+        first, second = _pair(index)
+        if _integers(first) and _integers(second) and first.ndim == second.ndim == 1:
+            return _pairs
+        if isinstance(first, types.SliceType) and _integers(second) and second.ndim == 1:
+            return _columns
+    return None
+
+
+def _pair(index: Any) -> tuple[Any, Any]:
+    """The two item types of a numba tuple type of two items."""
+    first, second = index
+    return first, second
+
+
+def _along_first_axis(a, index, values):
+    spread = np.broadcast_to(values, (index.size,) + a.shape[1:])
+    rows = a.shape[0]
+    for k in range(index.size):
+        row = index[k] + rows if index[k] < 0 else index[k]
+        if not 0 <= row < rows:
+            raise IndexError("add_at: an index is out of bounds")
+        a[row] += spread[k]
+
+
+def _masked(a, index, values):
+    if index.shape != a.shape:
+        raise IndexError("add_at: the mask's shape is not the array's")
+    mask = index.ravel()
+    flat = a.reshape(a.size)
+    spread = np.broadcast_to(values, (int(np.count_nonzero(mask)),))
+    k = 0
+    for position in range(mask.size):
+        if mask[position]:
+            flat[position] += spread[k]
+            k += 1
+
+
+def _pairs(a, index, values):
+    rows, columns = index
+    count = max(rows.size, columns.size)
+    if rows.size not in (1, count) or columns.size not in (1, count):
+        raise IndexError("add_at: the index arrays' lengths differ")
+    spread = np.broadcast_to(values, (count,))
+    for k in range(count):
+        row = rows[k if rows.size > 1 else 0]
+        column = columns[k if columns.size > 1 else 0]
+        row = row + a.shape[0] if row < 0 else row
+        column = column + a.shape[1] if column < 0 else column
+        if not (0 <= row < a.shape[0] and 0 <= column < a.shape[1]):
+            raise IndexError("add_at: an index is out of bounds")
+        a[row, column] += spread[k]
+
+
+def _columns(a, index, values):
+    taken, columns = index
+    selected = np.arange(a.shape[0])[taken]
+    spread = np.broadcast_to(values, (selected.size, columns.size))
+    for k in range(columns.size):
+        column = columns[k] + a.shape[1] if columns[k] < 0 else columns[k]
+        if not 0 <= column < a.shape[1]:
+            raise IndexError("add_at: an index is out of bounds")
+        for i in range(selected.size):
+            a[selected[i], column] += spread[i, k]
+
+
+@overload(keepdims_all)
+def _keepdims_all(value, like):
+    ones = (1,) * (like.ndim if isinstance(like, types.Array) else 0)
+    return lambda value, like: np.full(ones, value)
+
+
+def _axis_moved_last(x: types.Type, axis: types.Type) -> tuple | None:
+    """The axes' order that puts literal ``axis`` of array ``x`` last, and the order back;
+    None unless both are known when numba types the call."""
+    if not (isinstance(x, types.Array) and isinstance(axis, types.IntegerLiteral)):
+        return None
+    along = axis.literal_value
+    if not -x.ndim <= along < x.ndim:
+        return None
+    along %= x.ndim
+    order = tuple(k for k in range(x.ndim) if k != along) + (along,)
+    return order, tuple(order.index(k) for k in range(x.ndim))
+
+
+@overload(cumprod_along)
+def _cumprod_along(x, axis):
+    orders = _axis_moved_last(x, axis)
+    if orders is None:
+        return None
+    order, back = orders
+
+    def along(x, axis):
+        moved = np.ascontiguousarray(x.transpose(order))
+        rows = moved.reshape((-1, moved.shape[-1]))
+        out = np.empty_like(rows)
+        for r in range(rows.shape[0]):
+            out[r] = np.cumprod(rows[r])
+        return np.ascontiguousarray(out.reshape(moved.shape).transpose(back))
+
+    return along
+
+
+@overload(roll_along)
+def _roll_along(x, shift, axis):
+    orders = _axis_moved_last(x, axis)
+    if orders is None or not isinstance(shift, types.Integer):
+        return None
+    order, back = orders
+
+    def along(x, shift, axis):
+        moved = np.ascontiguousarray(x.transpose(order))
+        rows = moved.reshape((-1, moved.shape[-1]))
+        out = np.empty_like(rows)
+        for r in range(rows.shape[0]):
+            out[r] = np.roll(rows[r], shift)
+        return np.ascontiguousarray(out.reshape(moved.shape).transpose(back))
+
+    return along
