@@ -7,7 +7,7 @@ runtime functions give NumPy's values exactly (``np.add.at`` with each kind of i
 repeated and negative positions, out-of-bounds positions raising IndexError as NumPy does;
 ``cumprod`` and ``roll`` along each axis of 1- to 3-d arrays); and functions whose gradients
 scatter through fancy indices (a cross-entropy with integer labels, an embedding lookup, a
-mask), normalise layers, take a product, a cumulative sum, a determinant or stack columns
+mask), normalise layers, take row norms, products, a cumulative sum, a determinant or stack columns
 compile on the numba backend without falling back, agree with the NumPy backend to 1e-12
 and with central differences, also on a second call after a global they read changed.
 """
@@ -36,6 +36,7 @@ def f_grad_unchecked(x, idx, dout=1.0):
     c = x.cumprod(axis=-1) * np.roll(x, axis=0, shift=1) + np.cumprod(x, axis=1)
     d = np.expand_dims(dout * out, axis=(-2, -1)) + np.expand_dims(x, axis=(0, 2))
     e = x.squeeze(axis=-1) + np.squeeze(x, axis=0)
+    f = x.prod(axis=1) + np.prod(x, axis=-1) + np.linalg.norm(x, axis=1) + x.prod()
     left = np.flip(x, axis=k) + np.flip(x) + np.split(x * 2.0, (1,)) + x.sum(keepdims=False)
     also = np.roll(x, 1) + x.cumprod() + np.expand_dims(x, axis=(0, -1)) + x.squeeze()
     return a
@@ -63,8 +64,12 @@ def test_each_form_is_respelled_and_the_lines_stay():
         "np.expand_dims(np.expand_dims(np.asarray(x), 0), 2)"
     )
     assert lines[12] == "    e = x[..., 0] + x[0]"
-    assert lines[13:15] == MODULE.splitlines()[13:15]  # not literal, not named, no axis
-    assert called == {"add_at", "keepdims_all", "cumprod_along", "roll_along"}
+    assert lines[13] == (
+        "    f = prod_along(x, 1) + prod_along(x, -1) + "
+        "np.sqrt(np.sum((x * np.conj(x)).real, axis=1)) + x.prod()"
+    )
+    assert lines[14:16] == MODULE.splitlines()[14:16]  # not literal, not named, no axis
+    assert called == {"add_at", "keepdims_all", "cumprod_along", "roll_along", "prod_along"}
 
 
 def test_var_std_and_axes_from_the_end_are_respelled():
@@ -79,8 +84,8 @@ def test_var_std_and_axes_from_the_end_are_respelled():
     mean = "np.sum(x, axis=-1) / x.shape[-1]"
     variance = f"np.sum((x - np.expand_dims({mean}, -1)) ** 2, axis=-1) / x.shape[-1]"
     std = "np.sqrt(np.sum((x - np.expand_dims(np.sum(x, axis=0) / x.shape[0], 0)) ** 2, axis=0)"
-    assert lines[15] == f"    v = np.expand_dims({variance}, -1) + {std} / x.shape[0]) + {mean}"
-    assert lines[16] == "    w = (x * 2.0).var(axis=0) + x.var(axis=0, ddof=1)"  # as they are
+    assert lines[16] == f"    v = np.expand_dims({variance}, -1) + {std} / x.shape[0]) + {mean}"
+    assert lines[17] == "    w = (x * 2.0).var(axis=0) + x.var(axis=0, ddof=1)"  # as they are
 
 
 @pytest.mark.slow
@@ -127,7 +132,7 @@ def test_add_at_gives_numpys_values_for_each_kind_of_index():
 @pytest.mark.slow
 def test_cumprod_and_roll_along_an_axis_give_numpys_values():
     numba = pytest.importorskip("numba")
-    from srcad.runtime.numba_arrays import cumprod_along, keepdims_all, roll_along
+    from srcad.runtime.numba_arrays import cumprod_along, keepdims_all, prod_along, roll_along
 
     @numba.njit
     def along(x):
@@ -138,6 +143,10 @@ def test_cumprod_and_roll_along_an_axis_give_numpys_values():
             roll_along(x, -2, 0),
             keepdims_all(np.sum(x), x),
         )
+
+    @numba.njit
+    def products(x):
+        return prod_along(x, 0), prod_along(x, -1)
 
     rng = np.random.default_rng(6)
     for shape in ((5,), (3, 4), (2, 3, 4)):
@@ -150,6 +159,11 @@ def test_cumprod_and_roll_along_an_axis_give_numpys_values():
         assert total.shape == np.sum(x, keepdims=True).shape
         assert total.ravel()[0] == pytest.approx(np.sum(x), rel=1e-14)
         assert last.flags.c_contiguous and rolled.flags.c_contiguous
+        if x.ndim > 1:  # a 1-d product is a number: numba's own np.prod
+            first, last = products(x)
+            np.testing.assert_allclose(first, np.prod(x, axis=0), rtol=1e-14)
+            np.testing.assert_allclose(last, np.prod(x, axis=-1), rtol=1e-14)
+            assert first.shape == np.prod(x, axis=0).shape
 
 
 WORLD = {"scale": 1.0}
@@ -181,6 +195,11 @@ def products(x, a):
     return spread + np.max(x * a[0]) + np.log(np.linalg.det(a @ a.T + np.eye(3)))
 
 
+def norms(a):
+    """Row norms and products along an axis."""
+    return np.sum(np.linalg.norm(a, axis=1) * WORLD["scale"]) + np.sum(np.prod(a, axis=0))
+
+
 def stacked(x, y):
     """Columns stacked: the gradient splits along the second axis."""
     m = np.stack([x, y * WORLD["scale"], x * y], axis=1)
@@ -198,6 +217,7 @@ def _inputs():
         layer_norm: ((rng.normal(size=(4, 6)), rng.normal(size=6)), (0, 1)),
         products: ((rng.uniform(0.5, 1.5, size=3), rng.normal(size=(3, 3))), (0, 1)),
         stacked: ((rng.normal(size=3), rng.normal(size=3)), (0, 1)),
+        norms: ((rng.normal(size=(4, 3)),), (0,)),
     }
 
 

@@ -12,6 +12,8 @@ source, line for line, in which
     np.roll(c, axis=-1, shift=1)                  ->  roll_along(c, 1, -1)
     np.expand_dims(g, axis=(-2, -1))              ->  np.expand_dims(np.expand_dims(np.asarray(g), -1), -1)
     x.squeeze(axis=-1)                            ->  x[..., 0]
+    x.prod(axis=1)                                ->  prod_along(x, 1)
+    np.linalg.norm(a, axis=1)                     ->  np.sqrt(np.sum((a * np.conj(a)).real, axis=1))
 
 (a split along another axis than the first makes its pieces contiguous, as numba's
 ``reshape`` wants them; a squeezed axis has one element, which srcad's layout check has
@@ -61,8 +63,10 @@ class _Spellings(ast.NodeTransformer):
             return _expanded(node) or node
         if function.attr == "squeeze":
             return _squeezed(node) or node
-        if function.attr == "cumprod" or _is_numpy(function, "roll"):
+        if function.attr in ("cumprod", "prod") or _is_numpy(function, "roll"):
             return self._along_axis(node) or node
+        if function.attr == "norm" and _is_numpy(function.value, "linalg"):
+            return _norm(node) or node
         if function.attr in FULL_REDUCTIONS:
             return self._full_reduction(node) or node
         return node
@@ -89,8 +93,9 @@ class _Spellings(ast.NodeTransformer):
         return self._call("keepdims_all", [reduced, ast.Name(array.id, ast.Load())])
 
     def _along_axis(self, node: ast.Call) -> ast.expr | None:
-        """``np.cumprod(x, axis=k)`` or ``x.cumprod(axis=k)``, ``np.roll(x, s, axis=k)``
-        for a literal ``k``: ``cumprod_along(x, k)``, ``roll_along(x, s, k)``."""
+        """``np.cumprod(x, axis=k)`` or ``x.cumprod(axis=k)`` (``prod`` alike),
+        ``np.roll(x, s, axis=k)`` for a literal ``k``: ``cumprod_along(x, k)``,
+        ``roll_along(x, s, k)``."""
         function = node.func
         assert isinstance(function, ast.Attribute)
         if function.attr == "roll":
@@ -166,6 +171,21 @@ def _expanded(node: ast.Call) -> ast.expr | None:
         at = axis if axis >= 0 else axis + count - k - 1
         expanded = ast.Call(_numpy("expand_dims"), [expanded, ast.Constant(at)], [])
     return expanded
+
+
+def _norm(node: ast.Call) -> ast.expr | None:
+    """``np.linalg.norm(a, axis=k)`` of a named ``a`` for a literal ``k``: the square root
+    of the sum of ``a`` times its conjugate along ``k``, as NumPy computes it."""
+    arguments = _arguments(node, ("x", "ord", "axis"))
+    if arguments is None or set(arguments) != {"x", "axis"}:
+        return None
+    array, axis = arguments["x"], literal_int(arguments["axis"])
+    if not isinstance(array, ast.Name) or axis is None:
+        return None
+    conjugate = ast.Call(_numpy("conj"), [ast.Name(array.id, ast.Load())], [])
+    squares = ast.Attribute(ast.BinOp(array, ast.Mult(), conjugate), "real", ast.Load())
+    total = ast.Call(_numpy("sum"), [squares], [ast.keyword("axis", ast.Constant(axis))])
+    return ast.Call(_numpy("sqrt"), [total], [])
 
 
 def _squeezed(node: ast.Call) -> ast.expr | None:

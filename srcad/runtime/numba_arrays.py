@@ -8,8 +8,9 @@ numba variant calls them where the NumPy code calls NumPy (see
                                x.sum(keepdims=True) is keepdims_all(np.sum(x), x)
     cumprod_along(x, axis)     np.cumprod(x, axis=axis)
     roll_along(x, shift, axis) np.roll(x, shift, axis=axis)
+    prod_along(x, axis)        np.prod(x, axis=axis) of an array of 2 or more dimensions
 
-The ``axis`` of the last two is a literal int (numba compiles a version for it): the
+The ``axis`` of the last three is a literal int (numba compiles a version for it): the
 array's rows along that axis, made contiguous, are worked one at a time.
 
 ``add_at`` takes the indices srcad's gradients scatter through: one integer array along
@@ -47,6 +48,11 @@ def cumprod_along(x, axis):
 def roll_along(x, shift, axis):
     """``np.roll(x, shift, axis=axis)``."""
     return np.roll(x, shift, axis=axis)
+
+
+def prod_along(x, axis):
+    """``np.prod(x, axis=axis)``."""
+    return np.prod(x, axis=axis)
 
 
 def _integers(index: types.Type) -> bool:
@@ -178,5 +184,23 @@ def _roll_along(x, shift, axis):
         for r in range(rows.shape[0]):
             out[r] = np.roll(rows[r], shift)
         return np.ascontiguousarray(out.reshape(moved.shape).transpose(back))
+
+    return along
+
+
+@overload(prod_along)
+def _prod_along(x, axis):
+    orders = _axis_moved_last(x, axis)
+    if orders is None or x.ndim < 2:
+        return None
+    order = orders[0]
+
+    def along(x, axis):
+        moved = np.ascontiguousarray(x.transpose(order))
+        rows = moved.reshape((-1, moved.shape[-1]))
+        out = np.empty(rows.shape[0], x.dtype)
+        for r in range(rows.shape[0]):
+            out[r] = np.prod(rows[r])
+        return out.reshape(moved.shape[:-1])
 
     return along
