@@ -15,12 +15,11 @@ source, line for line, in which
     x.prod(axis=1)                                ->  prod_along(x, 1)
     np.linalg.norm(a, axis=1)                     ->  np.sqrt(np.sum((a * np.conj(a)).real, axis=1))
 
-(a split along another axis than the first makes its pieces contiguous, as numba's
-``reshape`` wants them; a squeezed axis has one element, which srcad's layout check has
-made sure of before the call).
-
-and the runtime functions it now calls (the module imports them). Anything else is left as
-it is: where numba refuses it, srcad runs the NumPy code and names the line.
+and the runtime functions it now calls (the module imports them). A split along another
+axis than the first makes its pieces contiguous, as numba's ``reshape`` wants them. A
+squeezed axis has one element: the generated code is for one layout, checked on every call.
+Anything else is left as it is: where numba refuses it, srcad runs the NumPy code and names
+the line.
 """
 
 from __future__ import annotations
