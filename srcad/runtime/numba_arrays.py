@@ -8,10 +8,10 @@ numba variant calls them where the NumPy code calls NumPy (see
                                x.sum(keepdims=True) is keepdims_all(np.sum(x), x)
     cumprod_along(x, axis)     np.cumprod(x, axis=axis)
     roll_along(x, shift, axis) np.roll(x, shift, axis=axis)
-    prod_along(x, axis)        np.prod(x, axis=axis) of an array of 2 or more dimensions
+    prod_along(x, axis)        np.prod(x, axis=axis) of a matrix
 
-The ``axis`` of the last three is a literal int (numba compiles a version for it): the
-array's rows along that axis, made contiguous, are worked one at a time.
+The ``axis`` of the last three is a literal int (numba compiles a version for it), of a
+vector or a matrix (other arrays: numba's typing fails, and srcad runs NumPy's code).
 
 ``add_at`` takes the indices srcad's gradients scatter through: one integer array along
 the first axis (negative positions count from the end), a boolean mask of the array's
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
 from numba import types
 from numba.extending import overload
@@ -139,68 +140,84 @@ def _keepdims_all(value, like):
     return lambda value, like: np.full(ones, value)
 
 
-def _axis_moved_last(x: types.Type, axis: types.Type) -> tuple | None:
-    """The axes' order that puts literal ``axis`` of array ``x`` last, and the order back;
-    None unless both are known when numba types the call."""
+def _literal_axis(x: types.Type, axis: types.Type) -> int | None:
+    """Literal ``axis`` of array ``x``, counted from the start; None unless both are known
+    when numba types the call."""
     if not (isinstance(x, types.Array) and isinstance(axis, types.IntegerLiteral)):
         return None
     along = axis.literal_value
-    if not -x.ndim <= along < x.ndim:
-        return None
-    along %= x.ndim
-    order = tuple(k for k in range(x.ndim) if k != along) + (along,)
-    return order, tuple(order.index(k) for k in range(x.ndim))
+    return along % x.ndim if -x.ndim <= along < x.ndim else None
 
 
 @overload(cumprod_along)
 def _cumprod_along(x, axis):
-    orders = _axis_moved_last(x, axis)
-    if orders is None:
-        return None
-    order, back = orders
-
-    def along(x, axis):
-        moved = np.ascontiguousarray(x.transpose(order))
-        rows = moved.reshape((-1, moved.shape[-1]))
-        out = np.empty_like(rows)
-        for r in range(rows.shape[0]):
-            out[r] = np.cumprod(rows[r])
-        return np.ascontiguousarray(out.reshape(moved.shape).transpose(back))
-
-    return along
+    work = _rowwise(x, axis, _cumprod_rows, same_shape=True)
+    return None if work is None else lambda x, axis: work(x, 0)
 
 
 @overload(roll_along)
 def _roll_along(x, shift, axis):
-    orders = _axis_moved_last(x, axis)
-    if orders is None or not isinstance(shift, types.Integer):
+    work = _rowwise(x, axis, _roll_rows, same_shape=True)
+    if work is None or not isinstance(shift, types.Integer):
         return None
-    order, back = orders
-
-    def along(x, shift, axis):
-        moved = np.ascontiguousarray(x.transpose(order))
-        rows = moved.reshape((-1, moved.shape[-1]))
-        out = np.empty_like(rows)
-        for r in range(rows.shape[0]):
-            out[r] = np.roll(rows[r], shift)
-        return np.ascontiguousarray(out.reshape(moved.shape).transpose(back))
-
-    return along
+    return lambda x, shift, axis: work(x, shift)
 
 
 @overload(prod_along)
 def _prod_along(x, axis):
-    orders = _axis_moved_last(x, axis)
-    if orders is None or x.ndim < 2:
+    if isinstance(x, types.Array) and x.ndim < 2:
+        return None  # a number: numba's own np.prod
+    work = _rowwise(x, axis, _prod_rows, same_shape=False)
+    return None if work is None else lambda x, axis: work(x, 0)
+
+
+# Each kernel works along the last axis of the 2-d ``rows`` into ``out``; ``shift`` is
+# roll's.
+@numba.njit
+def _cumprod_rows(rows, out, shift):
+    for r in range(rows.shape[0]):
+        running = rows.dtype.type(1)
+        for c in range(rows.shape[1]):
+            running *= rows[r, c]
+            out[r, c] = running
+
+
+@numba.njit
+def _roll_rows(rows, out, shift):
+    columns = rows.shape[1]
+    for r in range(rows.shape[0]):
+        for c in range(columns):
+            out[r, (c + shift) % columns] = rows[r, c]
+
+
+@numba.njit
+def _prod_rows(rows, out, shift):
+    for r in range(rows.shape[0]):
+        product = rows.dtype.type(1)
+        for c in range(rows.shape[1]):
+            product *= rows[r, c]
+        out[r] = product
+
+
+def _rowwise(x: types.Type, axis: types.Type, kernel, same_shape: bool):
+    """A compiled ``work(x, shift)`` that runs ``kernel`` along literal ``axis`` of a 1-d
+    or 2-d array ``x`` (on a view: the array's rows, or its columns as the rows of its
+    transpose), returning an array of ``x``'s shape (``same_shape``) or of it without the
+    axis. None for other arrays and where numba cannot know the axis."""
+    along = _literal_axis(x, axis)
+    if along is None or not isinstance(x, types.Array) or x.ndim > 2:
         return None
-    order = orders[0]
+    if x.ndim == 1:
+        view = numba.njit(lambda a: a[np.newaxis, :])
+    elif along == 0:
+        view = numba.njit(lambda a: a.T)
+    else:
+        view = numba.njit(lambda a: a)
 
-    def along(x, axis):
-        moved = np.ascontiguousarray(x.transpose(order))
-        rows = moved.reshape((-1, moved.shape[-1]))
-        out = np.empty(rows.shape[0], x.dtype)
-        for r in range(rows.shape[0]):
-            out[r] = np.prod(rows[r])
-        return out.reshape(moved.shape[:-1])
+    def work(x, shift):
+        rows = view(x)
+        out = np.empty(x.shape if same_shape else rows.shape[:1], x.dtype)
+        kernel(rows, view(out) if same_shape else out, shift)
+        return out
 
-    return along
+    return numba.njit(work)
