@@ -260,6 +260,21 @@ def test_fit_learns_and_is_reproducible():
     assert all(norm > 0 for norm in first.grad_norms[0])
 
 
+def test_the_history_holds_python_floats_for_a_float32_loss():
+    """A model whose loss comes back as np.float32 still records plain floats."""
+
+    class Float32Loss(MLP):
+        def value_and_grad(self, params, x, y):
+            value, grads = super().value_and_grad(params, x, y)
+            return np.float32(value), grads
+
+    x, y = small_problem("logistic", n=64, sizes=(3, 4, 1))
+    model = Float32Loss([3, 4, 1], "tanh", "logistic")
+    history = fit(model, x, y, epochs=2, batch_size=16, seed=1, dtype=np.float32).history
+    assert [type(v) for v in history.objective] == [float, float]
+    assert history.objective[-1] == pytest.approx(history.train_loss[-1], rel=0.5)
+
+
 def test_early_stopping_restores_the_best_weights():
     x, y = small_problem("mse", n=64, sizes=(3, 6, 1))
     model = MLP([3, 6, 1], "tanh", "mse")

@@ -197,7 +197,7 @@ def _run_epoch(model, gradient, params, optimizer, n_rows, batch_size, rng, bar,
             norms += layer_norms(grads)
             sampled += 1
         optimizer.step(params, grads)
-        total += value
+        total += float(value)
         bar.advance()
     return total / steps, norms / max(sampled, 1)
 
