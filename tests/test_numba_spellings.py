@@ -5,12 +5,12 @@ axes counted from the end in ``numba_reductions``).
 Checked: what each form becomes on text and what is left alone, lines kept; the compiled
 runtime functions give NumPy's values exactly (``np.add.at`` with each kind of index,
 repeated and negative positions, out-of-bounds positions raising IndexError as NumPy does;
-``cumprod``, ``roll`` and ``prod`` along either axis of a strided matrix); and two
-functions whose gradients scatter through fancy indices (scores picked by integer labels, an embedding
-lookup, a mask), take a product, a cumulative sum and stack columns compile on the numba
-backend without falling back, agree with the NumPy backend to 1e-12 and with central
-differences, also on a second call after a global they read changed (two functions only:
-numba's compile is the cost here).
+``cumprod``, ``roll`` and ``prod`` along either axis of a strided matrix; ``squeeze``
+raising ValueError where NumPy does); and two functions whose gradients scatter through
+fancy indices (scores picked by integer labels, an embedding lookup, a mask), take a
+product, a cumulative sum and stack columns compile on the numba backend without falling
+back, agree with the NumPy backend to 1e-12 and with central differences, also on a second
+call after a global they read changed (two functions only: numba's compile is the cost).
 """
 
 from __future__ import annotations
@@ -64,13 +64,20 @@ def test_each_form_is_respelled_and_the_lines_stay():
         "    d = np.expand_dims(np.expand_dims(np.asarray(dout * out), -1), -1) + "
         "np.expand_dims(np.expand_dims(np.asarray(x), 0), 2)"
     )
-    assert lines[12] == "    e = x[..., 0] + x[0]"
+    assert lines[12] == "    e = squeeze_axis(x, -1) + squeeze_axis(x, 0)"
     assert lines[13] == (
         "    f = prod_along(x, 1) + prod_along(x, -1) + "
         "np.sqrt(np.sum((x * np.conj(x)).real, axis=1)) + x.prod()"
     )
     assert lines[14:16] == MODULE.splitlines()[14:16]  # not literal, not named, no axis
-    assert called == {"add_at", "keepdims_all", "cumprod_along", "roll_along", "prod_along"}
+    assert called == {
+        "add_at",
+        "keepdims_all",
+        "cumprod_along",
+        "roll_along",
+        "prod_along",
+        "squeeze_axis",
+    }
 
 
 def test_var_std_and_axes_from_the_end_are_respelled():
@@ -129,7 +136,7 @@ def test_add_at_gives_numpys_values_for_each_kind_of_index():
 
 
 @pytest.mark.slow
-def test_cumprod_roll_and_prod_along_an_axis_give_numpys_values():
+def test_the_functions_along_an_axis_give_numpys_values():
     numba = pytest.importorskip("numba")
     from srcad.runtime import numba_arrays as arrays
 
@@ -153,6 +160,15 @@ def test_cumprod_roll_and_prod_along_an_axis_give_numpys_values():
     np.testing.assert_allclose(product, np.prod(x, axis=1), rtol=1e-14)
     assert product.shape == (3,) and last.flags.c_contiguous and rolled.flags.c_contiguous
     assert total.shape == (1, 1) and total[0, 0] == pytest.approx(np.sum(x), rel=1e-14)
+    column = x[:, :1]  # one column: its axis 1 squeezes, its axis 0 does not, as in NumPy
+    squeeze = numba.njit(lambda a: arrays.squeeze_axis(a, -1))
+    np.testing.assert_array_equal(squeeze(column), np.squeeze(column, axis=-1))
+    with pytest.raises(ValueError):
+        np.squeeze(column, axis=0)
+    with pytest.raises(ValueError):
+        numba.njit(lambda a: arrays.squeeze_axis(a, 0))(column)
+    with pytest.raises(numba.core.errors.TypingError):  # NumPy widens an int32 product
+        numba.njit(lambda a: arrays.cumprod_along(a, 0))(np.arange(3, dtype=np.int32))
 
 
 WORLD = {"scale": 1.0}

@@ -11,13 +11,12 @@ source, line for line, in which
     x.cumprod(axis=-1)                            ->  cumprod_along(x, -1)
     np.roll(c, axis=-1, shift=1)                  ->  roll_along(c, 1, -1)
     np.expand_dims(g, axis=(-2, -1))              ->  np.expand_dims(np.expand_dims(np.asarray(g), -1), -1)
-    x.squeeze(axis=-1)                            ->  x[..., 0]
+    x.squeeze(axis=-1)                            ->  squeeze_axis(x, -1)
     x.prod(axis=1)                                ->  prod_along(x, 1)
     np.linalg.norm(a, axis=1)                     ->  np.sqrt(np.sum((a * np.conj(a)).real, axis=1))
 
 and the runtime functions it now calls (the module imports them). A split along another
-axis than the first makes its pieces contiguous, as numba's ``reshape`` wants them. A
-squeezed axis has one element: the generated code is for one layout, checked on every call.
+axis than the first makes its pieces contiguous, as numba's ``reshape`` wants them.
 Anything else is left as it is: where numba refuses it, srcad runs the NumPy code and names
 the line.
 """
@@ -31,6 +30,13 @@ from srcad.codegen.expressions import is_name
 
 RUNTIME = "srcad.runtime.numba_arrays"
 FULL_REDUCTIONS = ("sum", "mean")
+# NumPy's functions (or methods) along a literal axis -> the runtime function that takes it
+ALONG_AXIS = {
+    "cumprod": "cumprod_along",
+    "prod": "prod_along",
+    "roll": "roll_along",
+    "squeeze": "squeeze_axis",
+}
 
 
 def respelled_spellings(source: str, body_name: str) -> tuple[str, set[str]]:
@@ -60,9 +66,7 @@ class _Spellings(ast.NodeTransformer):
             return _split(node) or node
         if _is_numpy(function, "expand_dims"):
             return _expanded(node) or node
-        if function.attr == "squeeze":
-            return _squeezed(node) or node
-        if function.attr in ("cumprod", "prod") or _is_numpy(function, "roll"):
+        if function.attr in ALONG_AXIS:
             return self._along_axis(node) or node
         if function.attr == "norm" and _is_numpy(function.value, "linalg"):
             return _norm(node) or node
@@ -92,13 +96,15 @@ class _Spellings(ast.NodeTransformer):
         return self._call("keepdims_all", [reduced, ast.Name(array.id, ast.Load())])
 
     def _along_axis(self, node: ast.Call) -> ast.expr | None:
-        """``np.cumprod(x, axis=k)`` or ``x.cumprod(axis=k)`` (``prod`` alike),
-        ``np.roll(x, s, axis=k)`` for a literal ``k``: ``cumprod_along(x, k)``,
-        ``roll_along(x, s, k)``."""
+        """``np.cumprod(x, axis=k)`` or ``x.cumprod(axis=k)`` (``prod``, ``squeeze``
+        alike), ``np.roll(x, s, axis=k)`` for a literal ``k``: ``cumprod_along(x, k)``,
+        ``roll_along(x, s, k)`` (see ``ALONG_AXIS``)."""
         function = node.func
         assert isinstance(function, ast.Attribute)
-        if function.attr == "roll":
-            given = _arguments(node, ("a", "shift", "axis"))
+        if function.attr == "roll":  # np.roll only: arrays have no such method
+            given = (
+                _arguments(node, ("a", "shift", "axis")) if _is_numpy(function, "roll") else None
+            )
             names: tuple[str, ...] = ("a", "shift", "axis")
         elif is_name(function.value, "np"):
             given = _arguments(node, ("a", "axis"))
@@ -109,7 +115,7 @@ class _Spellings(ast.NodeTransformer):
             names = ("a", "axis")
         if given is None or set(given) != set(names) or literal_int(given["axis"]) is None:
             return None
-        return self._call(f"{function.attr}_along", [given[name] for name in names])
+        return self._call(ALONG_AXIS[function.attr], [given[name] for name in names])
 
     def _call(self, name: str, arguments: list[ast.expr]) -> ast.Call:
         self.called.add(name)
@@ -185,22 +191,6 @@ def _norm(node: ast.Call) -> ast.expr | None:
     squares = ast.Attribute(ast.BinOp(array, ast.Mult(), conjugate), "real", ast.Load())
     total = ast.Call(_numpy("sum"), [squares], [ast.keyword("axis", ast.Constant(axis))])
     return ast.Call(_numpy("sqrt"), [total], [])
-
-
-def _squeezed(node: ast.Call) -> ast.expr | None:
-    """``x.squeeze(axis=k)`` or ``np.squeeze(x, axis=k)`` for a literal ``k``:
-    ``x[..., 0]`` with the ``0`` at axis ``k``."""
-    function = node.func
-    assert isinstance(function, ast.Attribute)
-    if is_name(function.value, "np"):
-        arguments = _arguments(node, ("a", "axis"))
-    else:
-        arguments = _arguments(node, ("axis",))
-        arguments = None if arguments is None else {"a": function.value, **arguments}
-    if arguments is None or set(arguments) != {"a", "axis"}:
-        return None
-    axis = literal_int(arguments["axis"])
-    return None if axis is None else _along(arguments["a"], axis, ast.Constant(0))
 
 
 def _along(array: ast.expr, axis: int, index: ast.expr) -> ast.expr:

@@ -9,9 +9,12 @@ numba variant calls them where the NumPy code calls NumPy (see
     cumprod_along(x, axis)     np.cumprod(x, axis=axis)
     roll_along(x, shift, axis) np.roll(x, shift, axis=axis)
     prod_along(x, axis)        np.prod(x, axis=axis) of a matrix
+    squeeze_axis(x, axis)      np.squeeze(x, axis=axis): ValueError unless that axis has one
+                               element, as NumPy
 
-The ``axis`` of the last three is a literal int (numba compiles a version for it), of a
-vector or a matrix (other arrays: numba's typing fails, and srcad runs NumPy's code).
+The ``axis`` of these is a literal int (numba compiles a version for it); ``cumprod``,
+``roll`` and ``prod`` take a float vector or matrix (for other arrays numba's typing fails,
+and srcad runs NumPy's code).
 
 ``add_at`` takes the indices srcad's gradients scatter through: one integer array along
 the first axis (negative positions count from the end), a boolean mask of the array's
@@ -29,6 +32,7 @@ import numba
 import numpy as np
 from numba import types
 from numba.extending import overload
+from numba.np.unsafe.ndarray import to_fixed_tuple
 
 
 def add_at(a, index, values):
@@ -54,6 +58,11 @@ def roll_along(x, shift, axis):
 def prod_along(x, axis):
     """``np.prod(x, axis=axis)``."""
     return np.prod(x, axis=axis)
+
+
+def squeeze_axis(x, axis):
+    """``np.squeeze(x, axis=axis)``."""
+    return np.squeeze(x, axis=axis)
 
 
 def _integers(index: types.Type) -> bool:
@@ -207,6 +216,8 @@ def _rowwise(x: types.Type, axis: types.Type, kernel, same_shape: bool):
     along = _literal_axis(x, axis)
     if along is None or not isinstance(x, types.Array) or x.ndim > 2:
         return None
+    if not isinstance(x.dtype, types.Float):
+        return None  # NumPy widens integer products to int64: its code keeps that
     if x.ndim == 1:
         view = numba.njit(lambda a: a[np.newaxis, :])
     elif along == 0:
@@ -221,3 +232,21 @@ def _rowwise(x: types.Type, axis: types.Type, kernel, same_shape: bool):
         return out
 
     return numba.njit(work)
+
+
+@overload(squeeze_axis)
+def _squeeze_axis(x, axis):
+    along = _literal_axis(x, axis)
+    if along is None:
+        return None
+    kept = np.array([k for k in range(x.ndim) if k != along], dtype=np.intp)
+    count = len(kept)
+
+    def squeezed(x, axis):
+        if x.shape[along] != 1:
+            raise ValueError("cannot select an axis to squeeze out which has size not equal to one")
+        dims = np.array(x.shape)[kept]
+        shape = to_fixed_tuple(dims, count)  # type: ignore[call-arg,var-annotated] # an intrinsic
+        return np.ascontiguousarray(x).reshape(shape)
+
+    return squeezed
