@@ -1,16 +1,17 @@
 """NumPy spellings numba has no typing for, respelled in the numba variant
 (``srcad.backends.numba_spellings``, ``srcad.runtime.numba_arrays``; ``var``, ``std`` and
-axes counted from the end in ``numba_reductions``).
+axes counted from the end in ``numba_reductions``; einsums in ``numba_einsum``).
 
 Checked: what each form becomes on text and what is left alone, lines kept; the compiled
 runtime functions give NumPy's values exactly (``np.add.at`` with each kind of index,
 repeated and negative positions, out-of-bounds positions raising IndexError as NumPy does;
 ``cumprod``, ``roll`` and ``prod`` along either axis of a strided matrix; ``squeeze``
-raising ValueError where NumPy does); and two functions whose gradients scatter through
-fancy indices (scores picked by integer labels, an embedding lookup, a mask), take a
-product, a cumulative sum and stack columns compile on the numba backend without falling
-back, agree with the NumPy backend to 1e-12 and with central differences, also on a second
-call after a global they read changed (two functions only: numba's compile is the cost).
+raising ValueError where NumPy does; einsum's loops, with a number, an implicit output, a
+stretched axis); and two functions whose gradients scatter through fancy indices (scores
+picked by integer labels, an embedding lookup, a mask), take a product, a cumulative sum,
+an einsum and stack columns compile on the numba backend without falling back, agree with
+the NumPy backend to 1e-12 and with central differences, also on a second call after a
+global they read changed (two functions only: numba's compile is the cost).
 """
 
 from __future__ import annotations
@@ -186,10 +187,11 @@ def scatters(logits, labels, E, idx, mask):
 
 def products(x, a):
     """A product (its gradient rolls cumulative products), a cumulative sum along an axis
-    (flipped), the max of all, columns stacked (the gradient splits along the second
+    (flipped), the max of all, a bilinear einsum, columns stacked (the gradient splits along the second
     axis). A determinant (which expands a number's dimensions) and a product along an axis
     compile for long: benchmarks/numba_corpus.py runs them."""
     spread = np.sum(np.cumsum(a, axis=1) * a) + np.prod(x) * WORLD["scale"] + np.max(x * a[0])
+    spread = spread + np.einsum("i,ij,j->", x, a, x)
     m = np.stack([x, a[1] * WORLD["scale"], x * a[2]], axis=1)
     return spread + np.sum(m @ m.T)
 
@@ -226,3 +228,64 @@ def test_the_variant_compiles_and_agrees_also_after_the_world_changed(function):
         for have, want, central in zip(grads, want_grads, numeric, strict=True):
             np.testing.assert_allclose(have, want, rtol=1e-12, atol=1e-14)
             np.testing.assert_allclose(have, central, rtol=1e-5, atol=1e-7)
+
+
+EINSUM_MODULE = '''import numpy as np
+
+
+def f_grad_unchecked(x, a, dout=1.0):
+    """docstring"""
+    out = np.einsum("i,ij,j->", x, a, x) + np.einsum("ij", a).sum()
+    da = np.einsum(",i,j->ij", dout, x, x)
+    left = np.einsum("...i,i", a, x) + np.einsum(spec, x) + np.einsum("ij,j", a, x, optimize=True)
+    return out, da
+'''
+
+
+def test_einsums_of_literal_subscripts_call_loops_written_for_them():
+    from srcad.backends.numba_einsum import parse_subscripts, respelled_einsums
+
+    source, helpers = respelled_einsums(EINSUM_MODULE, "f_grad_unchecked")
+    lines = source.splitlines()
+    assert lines[5] == "    out = einsum_i_ij_j(x, a, x) + einsum_ij_to_ij(a).sum()"
+    assert lines[6] == "    da = einsum__i_j_to_ij(dout, x, x)"
+    assert lines[7] == EINSUM_MODULE.splitlines()[7]  # an ellipsis, a name, an option
+    assert helpers == {
+        "einsum_i_ij_j": "i,ij,j->",
+        "einsum_ij_to_ij": "ij",
+        "einsum__i_j_to_ij": ",i,j->ij",
+    }
+    assert parse_subscripts("ji,jk", 2) == (["ji", "jk"], "ik")  # NumPy's implicit output
+    assert parse_subscripts("ii", 1) == (["ii"], "")
+    assert parse_subscripts("ij,jk->ik", 1) is None and parse_subscripts("i1->i", 1) is None
+
+
+@pytest.mark.slow
+def test_the_einsum_loops_give_numpys_values():
+    numba = pytest.importorskip("numba")
+    from srcad.backends.numba_einsum import helper_lines, parse_subscripts
+
+    rng = np.random.default_rng(8)
+    a, b, x = rng.normal(size=(3, 4)), rng.normal(size=(4, 2)), rng.normal(size=4)
+    square, row = rng.normal(size=(3, 3)), rng.normal(size=(1, 4))
+    cases = {
+        "i,ij,j->": (x[:3], a, x),
+        "ij,jk": (a, b),  # implicit output: ik
+        "ii->i": (square,),
+        "ij,ij->ij": (row, a),  # an axis of length 1 stretches, as in NumPy
+        ",i,j->ji": (2.5, x[:3], x),  # a number
+    }
+    helpers = {}
+    for spec in cases:
+        inputs, output = parse_subscripts(spec, len(cases[spec]))
+        helpers["einsum_" + "_".join(inputs) + (f"_to_{output}" if output else "")] = spec
+    namespace = {"np": np, "numba": numba}
+    exec("\n".join(helper_lines(helpers, "")), namespace)  # noqa: S102 - the helpers' source
+    for name, spec in helpers.items():
+        got = namespace[name](*cases[spec])
+        np.testing.assert_allclose(got, np.einsum(spec, *cases[spec]), rtol=1e-13, atol=1e-14)
+        assert np.shape(got) == np.einsum(spec, *cases[spec]).shape
+    with pytest.raises(ValueError):
+        np.einsum("ij,ij->ij", a[:2], a)
+    with pytest.raises(ValueError):
+        namespace["einsum_ij_ij_to_ij"](a[:2], a)

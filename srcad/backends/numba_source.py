@@ -37,7 +37,13 @@ import re
 from dataclasses import dataclass
 from typing import TypeGuard
 
-from srcad.backends import numba_fusion, numba_numpy_loops, numba_reuse, numba_spellings
+from srcad.backends import (
+    numba_einsum,
+    numba_fusion,
+    numba_numpy_loops,
+    numba_reuse,
+    numba_spellings,
+)
 from srcad.backends.numba_reductions import helper_lines, respelled_reductions
 from srcad.backends.numba_reuse import docstring_end, pooled_arrays_first
 
@@ -88,6 +94,7 @@ def numba_source(
     source, in_place = pooled_arrays_first(source, body_name)
     source, reductions = respelled_reductions(source, body_name)
     source, spelled = numba_spellings.respelled_spellings(source, body_name)
+    source, einsums = numba_einsum.respelled_einsums(source, body_name)
     source, numpy_loops = numba_numpy_loops.respelled_ufuncs(source, body_name)
     tree = ast.parse(source)
     body = _function(tree, body_name)
@@ -111,6 +118,7 @@ def numba_source(
     helpers = [
         *(STACK_HELPER if stacks else []),
         *helper_lines(reductions, NJIT_OPTIONS),
+        *numba_einsum.helper_lines(einsums, NJIT_OPTIONS),
         *numba_reuse.helper_lines(in_place),
         *numba_fusion.helper_lines(fused),
     ]
