@@ -1,4 +1,5 @@
-"""Test settings: the IR verifier runs after every pass, generated code goes to a temp dir."""
+"""Test settings: the IR verifier runs after every pass, generated code goes to a temp dir,
+numba optimises less."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ from pathlib import Path
 
 os.environ.setdefault("SRCAD_VERIFY", "1")
 os.environ.setdefault("SRCAD_GENERATED_DIR", tempfile.mkdtemp(prefix="srcad-tests-"))
+# numba's compiles are most of the suite's time: LLVM's level 1 compiles them a fifth faster
+# than its default, 3, and computes the same values but for the order in which fastmath sums
+# add (set NUMBA_OPT=3 to test at users' level; the benchmarks, and
+# benchmarks/numba_corpus.py's agreement with NumPy to 1e-12, run at numba's default).
+os.environ.setdefault("NUMBA_OPT", "1")
 sys.path.insert(0, str(Path(__file__).parent))
 
 
