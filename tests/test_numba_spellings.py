@@ -120,6 +120,7 @@ def test_add_at_gives_numpys_values_for_each_kind_of_index():
         (matrix, mask, rng.normal(size=(4, 3))[mask]),
         (matrix, (np.array([0, 2, 0]), np.array([1, -1, 1])), rng.normal(size=3)),
         (matrix, (np.array([2]), np.array([0, 1, 1])), rng.normal(size=3)),  # broadcast
+        (matrix, (np.array([2]), np.array([], dtype=np.int64)), np.ones(0)),  # to nothing
     ]
     for a, index, values in cases:
         expected = a.copy()

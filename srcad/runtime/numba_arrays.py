@@ -117,8 +117,8 @@ def _masked(a, index, values):
 
 def _pairs(a, index, values):
     rows, columns = index
-    count = max(rows.size, columns.size)
-    if rows.size not in (1, count) or columns.size not in (1, count):
+    count = columns.size if rows.size == 1 else rows.size  # one of length 1 stretches
+    if columns.size not in (1, count):
         raise IndexError("add_at: the index arrays' lengths differ")
     spread = np.broadcast_to(values, (count,))
     for k in range(count):
