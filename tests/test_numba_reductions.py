@@ -2,7 +2,8 @@
 
 The respelling is checked on text (what each form becomes, what is left alone, lines kept),
 and the compiled variant against the NumPy backend: functions with ``keepdims``, ``max``,
-``min`` and ``mean`` along an axis, NaN included, compile without falling back and agree.
+``min`` and ``mean`` along an axis and a mean over two axes, NaN included, compile without
+falling back and agree.
 """
 
 from __future__ import annotations
@@ -39,16 +40,17 @@ def test_each_form_is_respelled_and_the_lines_stay():
     assert lines[5] == "    a = np.expand_dims(np.sum(x, axis=1), 1)  # line 3: comment kept"
     assert lines[6] == "    b = max_axis0(x) + min_axis1(x).sum()"
     assert lines[7] == "    c = np.sum(x, axis=1) / x.shape[1]"
-    assert lines[8] == "    d = x.sum(axis=(0, 1)) + np.max(x)"  # several axes, no axis: as is
+    assert lines[8] == "    d = np.sum(np.sum(x, axis=1), axis=0) + np.max(x)"  # no axis: as is
     assert lines[9] == "    e = max_axis1(x)" and lines[10:12] == ["", ""]
     assert helpers == {"max_axis0", "min_axis1", "max_axis1"}
 
 
 def reductions(x, w):
     """max along a row with keepdims (its gradient sums a mask with a dtype and keepdims),
-    min along a column, mean along a row."""
+    min along a column, mean along a row, a mean over both axes."""
     shifted = x * w - np.max(x * w, axis=1, keepdims=True)
-    return np.sum(shifted * np.min(x, axis=0)) + np.sum(np.mean(x * w, axis=1) ** 2)
+    spread = np.sum((x - np.mean(x * w, axis=(0, 1), keepdims=True)) ** 2)
+    return np.sum(shifted * np.min(x, axis=0)) + np.sum(np.mean(x * w, axis=1) ** 2) + spread
 
 
 @pytest.mark.slow
@@ -67,6 +69,21 @@ def test_the_variant_compiles_and_agrees_with_numpy(nan):
     np.testing.assert_allclose(got[0], expected[0], rtol=1e-12, equal_nan=True)
     for have, want in zip(got[1], expected[1], strict=True):
         np.testing.assert_allclose(have, want, rtol=1e-12, atol=1e-14, equal_nan=True)
+
+
+def test_sums_and_means_over_several_axes_are_one_sum_per_axis():
+    module = MODULE.replace(
+        "    return a, b, c, d, e\n",
+        "    f = np.mean(x * 2.0, axis=(0, 2), keepdims=True) + x.sum(axis=(2, 0))\n"
+        "    g = x.mean(axis=(0, -1)) + x.max(axis=(0, 1)) + x.sum(axis=(1, 1))\n"
+        "    return a, b, c, d, e\n",
+    )
+    lines = respelled_reductions(module, "f_grad_unchecked")[0].splitlines()
+    mean = "np.sum(np.sum(x * 2.0, axis=2), axis=0) / ((x * 2.0).shape[0] * (x * 2.0).shape[2])"
+    summed = "np.sum(np.sum(x, axis=2), axis=0)"
+    kept = f"np.expand_dims(np.expand_dims(np.asarray({mean}), 0), 2)"
+    assert lines[12] == f"    f = {kept} + {summed}"
+    assert lines[13] == module.splitlines()[13]  # from the end, max, twice: as they are
 
 
 def test_single_precision_code_spells_its_float_literals_float32():

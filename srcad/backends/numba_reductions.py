@@ -12,10 +12,13 @@ source, line for line, in which
     x.var(axis=1)                  ->  np.sum((x - mean_kept) ** 2, axis=1) / x.shape[1]
                                        (mean_kept: np.expand_dims(np.sum(x, axis=1) / x.shape[1], 1))
 
-numba's ``np.sum`` takes an axis but no ``keepdims``; its ``max``, ``min``, ``mean``, ``var``
-and ``std`` take no axis at all, so ``max_axis0`` and the others are small compiled loops over a 2-d array
-(``HELPERS``; on another number of dimensions numba refuses them and srcad falls back to
-NumPy, naming the line). A reduction over several axes at once is left as it is.
+numba's ``np.sum`` takes an axis but no ``keepdims``; its ``max``, ``min``, ``mean``,
+``var`` and ``std`` take no axis at all, so ``max_axis0`` and the others are small compiled
+loops over a 2-d array (``HELPERS``; on another number of dimensions numba refuses them
+and srcad falls back to NumPy, naming the line). A sum or mean over several axes counted
+from the start is one sum per axis, the last axis first: ``x.mean(axis=(0, 2))`` is
+``np.sum(np.sum(x, axis=2), axis=0) / (x.shape[0] * x.shape[2])``; other reductions over
+several axes are left as they are.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import ast
 
 from srcad.backends.respelling import literal_int, respelled_values
+from srcad.codegen.expressions import is_name
 
 REDUCTIONS = ("sum", "max", "min", "mean", "amax", "amin", "var", "std")
 SPREADS = ("var", "std")  # of a named array: it is read twice
@@ -44,7 +48,7 @@ class _Reductions(ast.NodeTransformer):
         node = self.generic_visit(node)  # type: ignore[assignment]
         reduction = _reduction(node)
         if reduction is None:
-            return node
+            return _over_several_axes(node) or node
         name, array, axis, keepdims, dtype = reduction
         if name in LOOPED:
             helper = f"{LOOPED[name]}_axis{axis}"
@@ -63,6 +67,46 @@ class _Reductions(ast.NodeTransformer):
         if keepdims:
             reduced = _np_call("expand_dims", [reduced, ast.Constant(axis)], None)
         return reduced
+
+
+def _over_several_axes(node: ast.Call) -> ast.expr | None:
+    """``x.sum(axis=(0, 2))`` or ``x.mean(...)`` (keepdims too) over literal axes counted
+    from the start: one axis at a time, the last first, so the others keep their place."""
+    function = node.func
+    if not (isinstance(function, ast.Attribute) and function.attr in ("sum", "mean")):
+        return None
+    if is_name(function.value, "np"):
+        if len(node.args) != 1:
+            return None
+        array = node.args[0]
+    elif node.args:
+        return None
+    else:
+        array = function.value
+    options = {k.arg: k.value for k in node.keywords}
+    axes, keepdims = options.pop("axis", None), options.pop("keepdims", ast.Constant(False))
+    if options or not isinstance(axes, ast.Tuple) or not isinstance(keepdims, ast.Constant):
+        return None
+    literal = [literal_int(item) for item in axes.elts]
+    given = sorted({a for a in literal if a is not None and a >= 0})
+    if len(given) != len(literal) or not given or not isinstance(keepdims.value, bool):
+        return None
+    reduced: ast.expr = array
+    for axis in reversed(given):
+        reduced = _np_call("sum", [reduced], axis)
+    if function.attr == "mean":
+        sizes = [
+            ast.Subscript(ast.Attribute(array, "shape", ast.Load()), ast.Constant(a)) for a in given
+        ]
+        count: ast.expr = sizes[0]
+        for size in sizes[1:]:
+            count = ast.BinOp(count, ast.Mult(), size)
+        reduced = ast.BinOp(reduced, ast.Div(), count)
+    if keepdims.value:  # np.asarray: over every axis, the sum is a number
+        reduced = _np_call("asarray", [reduced], None)
+    for axis in given if keepdims.value else []:
+        reduced = _np_call("expand_dims", [reduced, ast.Constant(axis)], None)
+    return reduced
 
 
 def _mean(total: ast.expr, array: ast.expr, axis: int) -> ast.expr:
