@@ -77,22 +77,19 @@ class _Spellings(ast.NodeTransformer):
     def _full_reduction(self, node: ast.Call) -> ast.expr | None:
         """``x.sum(keepdims=True)`` (or ``np.sum(x, ...)``, with a ``dtype``) of all of a
         named array ``x``: ``keepdims_all(np.sum(x), x)``."""
-        function = node.func
-        assert isinstance(function, ast.Attribute)
-        arguments = list(node.args)
-        array = arguments.pop(0) if is_name(function.value, "np") and arguments else None
-        array = function.value if array is None and not is_name(function.value, "np") else array
-        options = {k.arg: k.value for k in node.keywords}
-        keepdims = options.pop("keepdims", None)
-        dtype = options.pop("dtype", None)
-        if arguments or options or not isinstance(array, ast.Name):
+        given = _operand_arguments(node, ("axis", "dtype", "out", "keepdims"))
+        if given is None or not set(given) <= {"a", "dtype", "keepdims"}:
             return None
+        array, keepdims = given["a"], given.get("keepdims")
         if not (isinstance(keepdims, ast.Constant) and keepdims.value is True):
             return None
-        array_of: ast.expr = array
-        if dtype is not None:
-            array_of = ast.Call(ast.Attribute(array, "astype", ast.Load()), [dtype], [])
-        reduced = ast.Call(_numpy(function.attr), [array_of], [])
+        if not isinstance(array, ast.Name):
+            return None
+        summed: ast.expr = array
+        if "dtype" in given:
+            summed = ast.Call(ast.Attribute(array, "astype", ast.Load()), [given["dtype"]], [])
+        assert isinstance(node.func, ast.Attribute)
+        reduced = ast.Call(_numpy(node.func.attr), [summed], [])
         return self._call("keepdims_all", [reduced, ast.Name(array.id, ast.Load())])
 
     def _along_axis(self, node: ast.Call) -> ast.expr | None:
@@ -101,18 +98,12 @@ class _Spellings(ast.NodeTransformer):
         ``roll_along(x, s, k)`` (see ``ALONG_AXIS``)."""
         function = node.func
         assert isinstance(function, ast.Attribute)
+        names: tuple[str, ...] = ("a", "axis")
         if function.attr == "roll":  # np.roll only: arrays have no such method
-            given = (
-                _arguments(node, ("a", "shift", "axis")) if _is_numpy(function, "roll") else None
-            )
-            names: tuple[str, ...] = ("a", "shift", "axis")
-        elif is_name(function.value, "np"):
-            given = _arguments(node, ("a", "axis"))
-            names = ("a", "axis")
+            names = ("a", "shift", "axis")
+            given = _arguments(node, names) if _is_numpy(function, "roll") else None
         else:
-            given = _arguments(node, ("axis",))
-            given = None if given is None else {"a": function.value, **given}
-            names = ("a", "axis")
+            given = _operand_arguments(node, ("axis",))
         if given is None or set(given) != set(names) or literal_int(given["axis"]) is None:
             return None
         return self._call(ALONG_AXIS[function.attr], [given[name] for name in names])
@@ -203,6 +194,17 @@ def _along(array: ast.expr, axis: int, index: ast.expr) -> ast.expr:
         items = [ast.Constant(Ellipsis), index] + [every] * (-axis - 1)
     subscript = items[0] if len(items) == 1 else ast.Tuple(items, ast.Load())
     return ast.Subscript(array, subscript, ast.Load())
+
+
+def _operand_arguments(node: ast.Call, names: tuple[str, ...]) -> dict[str, ast.expr] | None:
+    """The arguments of ``np.f(a, ...)`` or of the method call ``a.f(...)`` by parameter
+    name, the array as ``"a"``; None where ``_arguments`` finds none."""
+    function = node.func
+    assert isinstance(function, ast.Attribute)
+    if is_name(function.value, "np"):
+        return _arguments(node, ("a", *names))
+    given = _arguments(node, names)
+    return None if given is None else {"a": function.value, **given}
 
 
 def _arguments(node: ast.Call, names: tuple[str, ...]) -> dict[str, ast.expr] | None:
