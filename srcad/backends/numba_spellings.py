@@ -5,8 +5,8 @@ Comes in: the NumPy source of a generated module and its body's name. Goes out: 
 source, line for line, in which
 
     np.add.at(dx, idx, dt1)                       ->  add_at(dx, idx, dt1)
-    np.flip(a, axis=1)                            ->  a[:, ::-1]
-    np.split(dm, axis=0, indices_or_sections=(1, 3))  ->  (dm[:1], dm[1:3], dm[3:])
+    np.flip(a, axis=1)                            ->  np.asarray(a)[:, ::-1]
+    np.split(dm, axis=0, indices_or_sections=(1, 3))  ->  (np.asarray(dm)[:1], ...)
     t7.sum(dtype=np.float64, keepdims=True)       ->  keepdims_all(np.sum(t7.astype(np.float64)), t7)
     x.cumprod(axis=-1)                            ->  cumprod_along(x, -1)
     np.roll(c, axis=-1, shift=1)                  ->  roll_along(c, 1, -1)
@@ -185,15 +185,16 @@ def _norm(node: ast.Call) -> ast.expr | None:
 
 
 def _along(array: ast.expr, axis: int, index: ast.expr) -> ast.expr:
-    """``array[:, ..., index]`` with ``index`` at ``axis`` (``array[..., index, :]`` when
-    ``axis`` counts from the end)."""
+    """``np.asarray(array)[:, ..., index]`` with ``index`` at ``axis``
+    (``[..., index, :]`` when ``axis`` counts from the end)."""
     every = ast.Slice(None, None, None)
     if axis >= 0:
         items: list[ast.expr] = [every] * axis + [index]
     else:
         items = [ast.Constant(Ellipsis), index] + [every] * (-axis - 1)
     subscript = items[0] if len(items) == 1 else ast.Tuple(items, ast.Load())
-    return ast.Subscript(array, subscript, ast.Load())
+    # np.asarray: NumPy's flip and split make a list an array, a slice would keep it a list
+    return ast.Subscript(ast.Call(_numpy("asarray"), [array], []), subscript, ast.Load())
 
 
 def _operand_arguments(node: ast.Call, names: tuple[str, ...]) -> dict[str, ast.expr] | None:

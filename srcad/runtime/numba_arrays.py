@@ -145,7 +145,9 @@ def _columns(a, index, values):
 
 @overload(keepdims_all)
 def _keepdims_all(value, like):
-    ones = (1,) * (like.ndim if isinstance(like, types.Array) else 0)
+    if not isinstance(like, types.Array):
+        return None  # NumPy's keepdims of a list keeps its dimensions: not known here
+    ones = (1,) * like.ndim
     return lambda value, like: np.full(ones, value)
 
 
