@@ -144,8 +144,11 @@ def test_a_change_in_the_runtime_helpers_changes_the_variants_file():
     from pathlib import Path
 
     from srcad.backends import numba_backend
-    from srcad.runtime import numba_ufuncs
+    from srcad.runtime import numba_arrays, numba_ufuncs
 
     calling = "from srcad.runtime.numba_ufuncs import numpy_tanh\n"
     assert numba_backend._compiled_imports(calling) == Path(numba_ufuncs.__file__).read_bytes()
     assert numba_backend._compiled_imports("import numpy as np\n") == b""
+    both = calling + "from srcad.runtime.numba_arrays import add_at\n"
+    expected = Path(numba_ufuncs.__file__).read_bytes() + Path(numba_arrays.__file__).read_bytes()
+    assert numba_backend._compiled_imports(both) == expected
