@@ -114,6 +114,16 @@ def _loops(name: str, spec: str) -> list[str]:
     lines = [f"def {name}({listed}):", f'    """np.einsum({spec!r}, {listed}) as loops."""']
     lines += [f"    {operand} = np.asarray({operand})" for operand in operands]  # numbers too
     order = _loop_order(inputs, output)
+    lines += _sizes(operands, inputs, order)
+    zero = " * ".join(f"{operand}.dtype.type(0)" for operand in operands)
+    shape = _tuple([f"n_{letter}" for letter in output]) if output else ""
+    lines.append(f"    out = np.full({shape}, {zero})" if output else f"    out = {zero}")
+    return lines + _nested_sum(operands, inputs, output, order) + ["    return out"]
+
+
+def _sizes(operands: list[str], inputs: list[str], order: list[str]) -> list[str]:
+    """``n_i = size_of((x0.shape[0], x1.shape[0]))``: each letter's length."""
+    lines = []
     for letter in order:
         lengths = [
             f"{operand}.shape[{axis}]"
@@ -122,23 +132,18 @@ def _loops(name: str, spec: str) -> list[str]:
             if seen == letter
         ]
         lines.append(f"    n_{letter} = size_of({_tuple(lengths)})")
-    zero = " * ".join(f"{operand}.dtype.type(0)" for operand in operands)
-    if output:
-        shape = _tuple([f"n_{letter}" for letter in output])
-        lines.append(f"    out = np.full({shape}, {zero})")
-    else:
-        lines.append(f"    out = {zero}")
-    indent = "    "
+    return lines
+
+
+def _nested_sum(operands: list[str], inputs: list[str], output: str, order: list[str]) -> list[str]:
+    """One loop per letter in ``order``; innermost, the product added to the output."""
+    lines, indent = [], "    "
     for letter in order:
         lines.append(f"{indent}for {letter} in range(n_{letter}):")
         indent += "    "
-    factors = [
-        _element(operand, subscripts) for operand, subscripts in zip(operands, inputs, strict=True)
-    ]
+    factors = [_element(x, subscripts) for x, subscripts in zip(operands, inputs, strict=True)]
     target = f"out[{', '.join(output)}]" if output else "out"
-    lines.append(f"{indent}{target} += {' * '.join(factors)}")
-    lines.append("    return out")
-    return lines
+    return lines + [f"{indent}{target} += {' * '.join(factors)}"]
 
 
 def _loop_order(inputs: list[str], output: str) -> list[str]:
