@@ -6,8 +6,8 @@ Checked: what each form becomes on text and what is left alone, lines kept; the 
 runtime functions give NumPy's values exactly (``np.add.at`` with each kind of index,
 repeated and negative positions, out-of-bounds positions raising IndexError as NumPy does;
 ``cumprod``, ``roll`` and ``prod`` along either axis of a strided matrix; ``squeeze``
-raising ValueError where NumPy does; einsum's loops, with a number, an implicit output, a
-stretched axis); and two functions whose gradients scatter through fancy indices (scores
+raising ValueError where NumPy does; ``stack`` of numbers; einsum's loops, with a number,
+an implicit output, a stretched axis); and two functions whose gradients scatter through fancy indices (scores
 picked by integer labels, an embedding lookup, a mask), take a product, a cumulative sum,
 an einsum and stack columns compile on the numba backend without falling back, agree with
 the NumPy backend to 1e-12 and with central differences, also on a second call after a
@@ -39,6 +39,7 @@ def f_grad_unchecked(x, idx, dout=1.0):
     d = np.expand_dims(dout * out, axis=(-2, -1)) + np.expand_dims(x, axis=(0, 2))
     e = x.squeeze(axis=-1) + np.squeeze(x, axis=0)
     f = x.prod(axis=1) + np.prod(x, axis=-1) + np.linalg.norm(x, axis=1) + x.prod()
+    s = np.stack([x.mean(), x.sum()]) + np.stack((x,)) + np.stack(rows) + np.stack([x], axis=1)
     left = np.flip(x, axis=k) + np.flip(x) + np.split(x * 2.0, (1,)) + x.sum(keepdims=False)
     also = np.roll(x, 1) + x.cumprod() + np.expand_dims(x, axis=(0, -1)) + x.squeeze()
     return a
@@ -72,7 +73,9 @@ def test_each_form_is_respelled_and_the_lines_stay():
         "    f = prod_along(x, 1) + prod_along(x, -1) + "
         "np.sqrt(np.sum((x * np.conj(x)).real, axis=1)) + x.prod()"
     )
-    assert lines[14:16] == MODULE.splitlines()[14:16]  # not literal, not named, no axis
+    stacked = "stack_items((x.mean(), x.sum())) + stack_items((x,))"
+    assert lines[14] == f"    s = {stacked} + np.stack(rows) + np.stack([x], axis=1)"
+    assert lines[15:17] == MODULE.splitlines()[15:17]  # not literal, not named, no axis
     assert called == {
         "add_at",
         "keepdims_all",
@@ -80,6 +83,7 @@ def test_each_form_is_respelled_and_the_lines_stay():
         "roll_along",
         "prod_along",
         "squeeze_axis",
+        "stack_items",
     }
 
 
@@ -95,8 +99,8 @@ def test_var_std_and_axes_from_the_end_are_respelled():
     mean = "np.sum(x, axis=-1) / x.shape[-1]"
     variance = f"np.sum((x - np.expand_dims({mean}, -1)) ** 2, axis=-1) / x.shape[-1]"
     std = "np.sqrt(np.sum((x - np.expand_dims(np.sum(x, axis=0) / x.shape[0], 0)) ** 2, axis=0)"
-    assert lines[16] == f"    v = np.expand_dims({variance}, -1) + {std} / x.shape[0]) + {mean}"
-    assert lines[17] == "    w = (x * 2.0).var(axis=0) + x.var(axis=0, ddof=1)"  # as they are
+    assert lines[17] == f"    v = np.expand_dims({variance}, -1) + {std} / x.shape[0]) + {mean}"
+    assert lines[18] == "    w = (x * 2.0).var(axis=0) + x.var(axis=0, ddof=1)"  # as they are
 
 
 @pytest.mark.slow
@@ -164,6 +168,12 @@ def test_the_functions_along_an_axis_give_numpys_values():
     np.testing.assert_allclose(product, np.prod(x, axis=1), rtol=1e-14)
     assert product.shape == (3,) and last.flags.c_contiguous and rolled.flags.c_contiguous
     assert total.shape == (1, 1) and total[0, 0] == pytest.approx(np.sum(x), rel=1e-14)
+    stack = numba.njit(
+        lambda a: (arrays.stack_items((a[0, 0], a[1, 1])), arrays.stack_items((a, a)))
+    )
+    numbers, matrices = stack(x)
+    np.testing.assert_array_equal(numbers, np.stack((x[0, 0], x[1, 1])))
+    np.testing.assert_array_equal(matrices, np.stack((x, x)))
     column = x[:, :1]  # one column: its axis 1 squeezes, its axis 0 does not, as in NumPy
     squeeze = numba.njit(lambda a: arrays.squeeze_axis(a, -1))
     np.testing.assert_array_equal(squeeze(column), np.squeeze(column, axis=-1))

@@ -14,6 +14,7 @@ source, line for line, in which
     x.squeeze(axis=-1)                            ->  squeeze_axis(x, -1)
     x.prod(axis=1)                                ->  prod_along(x, 1)
     np.linalg.norm(a, axis=1)                     ->  np.sqrt(np.sum((a * np.conj(a)).real, axis=1))
+    np.stack([a.mean(), b.mean()])                ->  stack_items((a.mean(), b.mean()))
 
 and the runtime functions it now calls (the module imports them). A split along another
 axis than the first makes its pieces contiguous, as numba's ``reshape`` wants them.
@@ -66,6 +67,8 @@ class _Spellings(ast.NodeTransformer):
             return _split(node) or node
         if _is_numpy(function, "expand_dims"):
             return _expanded(node) or node
+        if _is_numpy(function, "stack") and _plain(node, 1):
+            return self._stacked(node.args[0]) or node
         if function.attr in ALONG_AXIS:
             return self._along_axis(node) or node
         if function.attr == "norm" and _is_numpy(function.value, "linalg"):
@@ -107,6 +110,13 @@ class _Spellings(ast.NodeTransformer):
         if given is None or set(given) != set(names) or literal_int(given["axis"]) is None:
             return None
         return self._call(ALONG_AXIS[function.attr], [given[name] for name in names])
+
+    def _stacked(self, items: ast.expr) -> ast.expr | None:
+        """``np.stack([a, b])`` or ``np.stack((a, b))`` -> ``stack_items((a, b))``: numbers
+        too (a list written in the call becomes a tuple, as numba takes it)."""
+        if not isinstance(items, (ast.List, ast.Tuple)) or not items.elts:
+            return None
+        return self._call("stack_items", [ast.Tuple(items.elts, ast.Load())])
 
     def _call(self, name: str, arguments: list[ast.expr]) -> ast.Call:
         self.called.add(name)

@@ -11,6 +11,8 @@ numba variant calls them where the NumPy code calls NumPy (see
     prod_along(x, axis)        np.prod(x, axis=axis) of a matrix
     squeeze_axis(x, axis)      np.squeeze(x, axis=axis): ValueError unless that axis has one
                                element, as NumPy
+    stack_items(items)         np.stack(items) of a tuple of arrays, or of numbers (numba's
+                               np.stack takes arrays only)
 
 The ``axis`` of these is a literal int (numba compiles a version for it); ``cumprod``,
 ``roll`` and ``prod`` take a float vector or matrix (for other arrays numba's typing fails,
@@ -63,6 +65,11 @@ def prod_along(x, axis):
 def squeeze_axis(x, axis):
     """``np.squeeze(x, axis=axis)``."""
     return np.squeeze(x, axis=axis)
+
+
+def stack_items(items):
+    """``np.stack(items)``."""
+    return np.stack(items)
 
 
 def _integers(index: types.Type) -> bool:
@@ -252,3 +259,12 @@ def _squeeze_axis(x, axis):
         return np.ascontiguousarray(x).reshape(shape)
 
     return squeezed
+
+
+@overload(stack_items)
+def _stack_items(items):
+    if isinstance(items, types.UniTuple) and isinstance(items.dtype, types.Number):
+        return lambda items: np.array(items)
+    if isinstance(items, types.BaseTuple):
+        return lambda items: np.stack(items)
+    return None
