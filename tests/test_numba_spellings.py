@@ -11,7 +11,9 @@ an implicit output, a stretched axis); and two functions whose gradients scatter
 picked by integer labels, an embedding lookup, a mask), take a product, a cumulative sum,
 an einsum and stack columns compile on the numba backend without falling back, agree with
 the NumPy backend to 1e-12 and with central differences, also on a second call after a
-global they read changed (two functions only: numba's compile is the cost).
+global they read changed; so does a third with a layer norm, row norms, a product along an
+axis, a mean over two axes and a stack of numbers (three functions only: numba's compile is
+the cost).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pytest
 
 import srcad
 from srcad.backends.numba_reductions import respelled_reductions
+from srcad.backends.numba_source import numba_source
 from srcad.backends.numba_spellings import respelled_spellings
 
 MODULE = '''import numpy as np
@@ -73,8 +76,10 @@ def test_each_form_is_respelled_and_the_lines_stay():
         "    f = prod_along(x, 1) + prod_along(x, -1) + "
         "np.sqrt(np.sum((x * np.conj(x)).real, axis=1)) + x.prod()"
     )
-    stacked = "stack_items((x.mean(), x.sum())) + stack_items((x,))"
+    stacked = "stack_items([x.mean(), x.sum()]) + stack_items((x,))"
     assert lines[14] == f"    s = {stacked} + np.stack(rows) + np.stack([x], axis=1)"
+    variant = numba_source(MODULE, "f_grad_unchecked")  # its joins take tuples
+    assert "s = stack_items((x.mean(), x.sum())) + stack_items((x,))" in variant
     assert lines[15:17] == MODULE.splitlines()[15:17]  # not literal, not named, no axis
     assert called == {
         "add_at",
@@ -209,6 +214,21 @@ def products(x, a):
     return spread + np.sum(m @ m.T)
 
 
+def reductions(E):
+    """A layer norm (``var`` along the last axis), row norms, a product along an axis, a mean
+    over both axes, a stack of numbers (a moving average's window means)."""
+    scaled = E * WORLD["scale"]
+    mu = np.mean(scaled, axis=-1, keepdims=True)
+    normed = (scaled - mu) / np.sqrt(np.var(scaled, axis=-1, keepdims=True) + 1e-5)
+    spread = np.sum(normed**3) + np.sum(np.linalg.norm(E, axis=1)) + np.sum(np.prod(E, axis=0))
+    windows = np.stack([np.mean(E[0, 0:2]), np.mean(E[1, 1:3])])
+    return (
+        spread
+        + np.sum((E - np.mean(scaled, axis=(0, 1), keepdims=True)) ** 2)
+        + windows @ [1.0, 2.0]
+    )
+
+
 def _inputs():
     rng = np.random.default_rng(7)
     labels, idx = np.array([0, 3, 3, 1, 2, 0]), np.array([4, 0, 4, 2])
@@ -216,6 +236,7 @@ def _inputs():
     return {
         scatters: ((rng.normal(size=(6, 4)), labels, rng.normal(size=(5, 4)), idx, mask), (0, 2)),
         products: ((rng.uniform(0.5, 1.5, size=3), rng.normal(size=(3, 3))), (0, 1)),
+        reductions: ((rng.normal(size=(3, 4)),), (0,)),
     }
 
 

@@ -25,8 +25,7 @@ from __future__ import annotations
 
 import ast
 
-from srcad.backends.respelling import literal_int, respelled_values
-from srcad.codegen.expressions import is_name
+from srcad.backends.respelling import literal_int, operand_arguments, respelled_values
 
 REDUCTIONS = ("sum", "max", "min", "mean", "amax", "amin", "var", "std")
 SPREADS = ("var", "std")  # of a named array: it is read twice
@@ -75,16 +74,11 @@ def _over_several_axes(node: ast.Call) -> ast.expr | None:
     function = node.func
     if not (isinstance(function, ast.Attribute) and function.attr in ("sum", "mean")):
         return None
-    if is_name(function.value, "np"):
-        if len(node.args) != 1:
-            return None
-        array = node.args[0]
-    elif node.args:
+    options = operand_arguments(node, ("axis", "dtype", "out", "keepdims"))
+    if options is None:
         return None
-    else:
-        array = function.value
-    options = {k.arg: k.value for k in node.keywords}
-    axes, keepdims = options.pop("axis", None), options.pop("keepdims", ast.Constant(False))
+    array, axes = options.pop("a"), options.pop("axis", None)
+    keepdims = options.pop("keepdims", ast.Constant(False))
     if options or not isinstance(axes, ast.Tuple) or not isinstance(keepdims, ast.Constant):
         return None
     literal = [literal_int(item) for item in axes.elts]

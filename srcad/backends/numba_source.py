@@ -365,7 +365,9 @@ def _flat_vdots(body: ast.FunctionDef) -> list[_Edit]:
 
 
 # NumPy functions joining a sequence of arrays, which numba takes as a tuple, not a list
+# (and numba_spellings' stack_items, its np.stack that takes numbers too)
 JOINS = {f"np.{name}" for name in ("stack", "concatenate", "hstack", "vstack", "column_stack")}
+JOINS |= {"stack_items"}
 
 
 def _joined_tuples(body: ast.FunctionDef) -> list[_Edit]:

@@ -14,7 +14,7 @@ source, line for line, in which
     x.squeeze(axis=-1)                            ->  squeeze_axis(x, -1)
     x.prod(axis=1)                                ->  prod_along(x, 1)
     np.linalg.norm(a, axis=1)                     ->  np.sqrt(np.sum((a * np.conj(a)).real, axis=1))
-    np.stack([a.mean(), b.mean()])                ->  stack_items((a.mean(), b.mean()))
+    np.stack([a.mean(), b.mean()])                ->  stack_items([a.mean(), b.mean()])
 
 and the runtime functions it now calls (the module imports them). A split along another
 axis than the first makes its pieces contiguous, as numba's ``reshape`` wants them.
@@ -26,7 +26,12 @@ from __future__ import annotations
 
 import ast
 
-from srcad.backends.respelling import literal_int, respelled_values
+from srcad.backends.respelling import (
+    call_arguments,
+    literal_int,
+    operand_arguments,
+    respelled_values,
+)
 from srcad.codegen.expressions import is_name
 
 RUNTIME = "srcad.runtime.numba_arrays"
@@ -80,7 +85,7 @@ class _Spellings(ast.NodeTransformer):
     def _full_reduction(self, node: ast.Call) -> ast.expr | None:
         """``x.sum(keepdims=True)`` (or ``np.sum(x, ...)``, with a ``dtype``) of all of a
         named array ``x``: ``keepdims_all(np.sum(x), x)``."""
-        given = _operand_arguments(node, ("axis", "dtype", "out", "keepdims"))
+        given = operand_arguments(node, ("axis", "dtype", "out", "keepdims"))
         if given is None or not set(given) <= {"a", "dtype", "keepdims"}:
             return None
         array, keepdims = given["a"], given.get("keepdims")
@@ -104,19 +109,20 @@ class _Spellings(ast.NodeTransformer):
         names: tuple[str, ...] = ("a", "axis")
         if function.attr == "roll":  # np.roll only: arrays have no such method
             names = ("a", "shift", "axis")
-            given = _arguments(node, names) if _is_numpy(function, "roll") else None
+            given = call_arguments(node, names) if _is_numpy(function, "roll") else None
         else:
-            given = _operand_arguments(node, ("axis",))
+            given = operand_arguments(node, ("axis",))
         if given is None or set(given) != set(names) or literal_int(given["axis"]) is None:
             return None
         return self._call(ALONG_AXIS[function.attr], [given[name] for name in names])
 
     def _stacked(self, items: ast.expr) -> ast.expr | None:
-        """``np.stack([a, b])`` or ``np.stack((a, b))`` -> ``stack_items((a, b))``: numbers
-        too (a list written in the call becomes a tuple, as numba takes it)."""
+        """``np.stack([a, b])`` -> ``stack_items([a, b])``, which takes numbers too, for a
+        sequence written in the call (``numba_source`` makes the list a tuple, as for
+        ``np.stack``)."""
         if not isinstance(items, (ast.List, ast.Tuple)) or not items.elts:
             return None
-        return self._call("stack_items", [ast.Tuple(items.elts, ast.Load())])
+        return self._call("stack_items", [items])
 
     def _call(self, name: str, arguments: list[ast.expr]) -> ast.Call:
         self.called.add(name)
@@ -125,7 +131,7 @@ class _Spellings(ast.NodeTransformer):
 
 def _flipped(node: ast.Call) -> ast.expr | None:
     """``np.flip(a, axis=k)`` for a literal ``k``: ``a`` sliced backwards along axis ``k``."""
-    arguments = _arguments(node, ("m", "axis"))
+    arguments = call_arguments(node, ("m", "axis"))
     if arguments is None or set(arguments) != {"m", "axis"}:
         return None
     axis = literal_int(arguments["axis"])
@@ -137,7 +143,7 @@ def _flipped(node: ast.Call) -> ast.expr | None:
 def _split(node: ast.Call) -> ast.expr | None:
     """``np.split(a, axis=k, indices_or_sections=(i, j))`` of a named ``a`` with literal
     positions: the tuple of its slices ``a[:i], a[i:j], a[j:]`` along axis ``k``."""
-    arguments = _arguments(node, ("ary", "indices_or_sections", "axis"))
+    arguments = call_arguments(node, ("ary", "indices_or_sections", "axis"))
     if arguments is None or not isinstance(arguments.get("ary"), ast.Name):
         return None
     axis = literal_int(arguments.get("axis", ast.Constant(0)))
@@ -160,7 +166,7 @@ def _split(node: ast.Call) -> ast.expr | None:
 def _expanded(node: ast.Call) -> ast.expr | None:
     """``np.expand_dims(a, axis=(i, j))`` for literal axes all counted from the start or all
     from the end: one axis at a time, in order (``np.asarray``: ``a`` may be a number)."""
-    arguments = _arguments(node, ("a", "axis"))
+    arguments = call_arguments(node, ("a", "axis"))
     if arguments is None or set(arguments) != {"a", "axis"}:
         return None
     axes = arguments["axis"]
@@ -182,7 +188,7 @@ def _expanded(node: ast.Call) -> ast.expr | None:
 def _norm(node: ast.Call) -> ast.expr | None:
     """``np.linalg.norm(a, axis=k)`` of a named ``a`` for a literal ``k``: the square root
     of the sum of ``a`` times its conjugate along ``k``, as NumPy computes it."""
-    arguments = _arguments(node, ("x", "ord", "axis"))
+    arguments = call_arguments(node, ("x", "ord", "axis"))
     if arguments is None or set(arguments) != {"x", "axis"}:
         return None
     array, axis = arguments["x"], literal_int(arguments["axis"])
@@ -205,29 +211,6 @@ def _along(array: ast.expr, axis: int, index: ast.expr) -> ast.expr:
     subscript = items[0] if len(items) == 1 else ast.Tuple(items, ast.Load())
     # np.asarray: NumPy's flip and split make a list an array, a slice would keep it a list
     return ast.Subscript(ast.Call(_numpy("asarray"), [array], []), subscript, ast.Load())
-
-
-def _operand_arguments(node: ast.Call, names: tuple[str, ...]) -> dict[str, ast.expr] | None:
-    """The arguments of ``np.f(a, ...)`` or of the method call ``a.f(...)`` by parameter
-    name, the array as ``"a"``; None where ``_arguments`` finds none."""
-    function = node.func
-    assert isinstance(function, ast.Attribute)
-    if is_name(function.value, "np"):
-        return _arguments(node, ("a", *names))
-    given = _arguments(node, names)
-    return None if given is None else {"a": function.value, **given}
-
-
-def _arguments(node: ast.Call, names: tuple[str, ...]) -> dict[str, ast.expr] | None:
-    """The call's arguments by parameter name; None for a starred one or an unknown name."""
-    if len(node.args) > len(names) or any(isinstance(a, ast.Starred) for a in node.args):
-        return None
-    given = dict(zip(names, node.args, strict=False))
-    for keyword in node.keywords:
-        if keyword.arg not in names or keyword.arg in given:
-            return None
-        given[keyword.arg] = keyword.value
-    return given
 
 
 def _constant(value: int | None) -> ast.expr | None:

@@ -39,10 +39,34 @@ def copied(node: ast.expr) -> ast.expr:
 
 
 def literal_int(node: ast.expr) -> int | None:
-    """The value of a literal int, a negative one (``-1``, a minus applied) included."""
-    if isinstance(node, ast.Constant) and type(node.value) is int:
-        return node.value
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        inner = literal_int(node.operand)
-        return None if inner is None else -inner
-    return None
+    """The value of a literal int, a negative one (``-1``) included."""
+    try:
+        value = ast.literal_eval(node)
+    except ValueError:
+        return None
+    return value if type(value) is int else None
+
+
+def operand_arguments(node: ast.Call, names: tuple[str, ...]) -> dict[str, ast.expr] | None:
+    """The arguments of ``np.f(a, ...)`` or of the method call ``a.f(...)`` by parameter
+    name (``names``, after the array), the array as ``"a"``; None for a starred argument,
+    an unknown keyword or one given twice."""
+    function = node.func
+    if not isinstance(function, ast.Attribute):
+        return None
+    if isinstance(function.value, ast.Name) and function.value.id == "np":
+        return call_arguments(node, ("a", *names))
+    given = call_arguments(node, names)
+    return None if given is None else {"a": function.value, **given}
+
+
+def call_arguments(node: ast.Call, names: tuple[str, ...]) -> dict[str, ast.expr] | None:
+    """The call's arguments by parameter name; None for a starred one or an unknown name."""
+    if len(node.args) > len(names) or any(isinstance(a, ast.Starred) for a in node.args):
+        return None
+    given = dict(zip(names, node.args, strict=False))
+    for keyword in node.keywords:
+        if keyword.arg not in names or keyword.arg in given:
+            return None
+        given[keyword.arg] = keyword.value
+    return given
