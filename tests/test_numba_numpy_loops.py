@@ -4,8 +4,10 @@
 Checked: the variant's source calls ``numpy_tanh`` and ``numpy_tanh_into`` where it called
 ``np.tanh`` and imports them; compiled, the helpers give NumPy's values exactly on large
 float arrays (contiguous or not, into a new array, into another or the same array), numba's
-on numbers, small and integer arrays; an MLP layer's gradient on the numba backend agrees
-with the NumPy backend to 1e-12 and with central differences, also after the world changed.
+on numbers, small and integer arrays; ``tanh`` of contiguous arrays is within 3 units in the
+last place of NumPy's (1 in float32), special values included; a row times a matrix agrees
+with NumPy's product; an MLP layer's gradient on the numba backend agrees with the NumPy
+backend to 1e-12 and with central differences, also after the world changed.
 """
 
 from __future__ import annotations
@@ -62,13 +64,14 @@ def test_the_helpers_give_numpys_values_on_large_arrays():
 
     rng = np.random.default_rng(2)
     for dtype in (np.float32, np.float64):
-        wide = rng.normal(size=(64, 2 * loops.MIN_SIZE // 64)).astype(dtype)
+        wide = rng.normal(size=(64, 4 * loops.MIN_SIZE // 64)).astype(dtype)
         for x in (wide, wide[:, ::2]):  # contiguous, and a strided view
             out = np.empty(x.shape, dtype)
             y, number = new_and_into(x, out)
-            np.testing.assert_array_equal(y, np.tanh(x))
             np.testing.assert_array_equal(out, np.log(np.exp(x)))
             assert y.dtype == dtype and number == pytest.approx(np.cos(0.5), rel=1e-15)
+            if not x.flags.c_contiguous:  # contiguous ones take tanh_loop (tested below)
+                np.testing.assert_array_equal(y, np.tanh(x))
     small = rng.normal(size=10)
     y, _ = new_and_into(small, np.empty(10))
     np.testing.assert_allclose(y, np.tanh(small), rtol=1e-15)  # numba's own function
@@ -98,6 +101,54 @@ def test_matrix_products_are_numpys_for_large_float32_matrices():
             np.testing.assert_allclose(product, a @ b, rtol=1e-5)
             np.testing.assert_allclose(out, a @ b, rtol=1e-5)
         assert product.dtype == dtype
+
+
+def _units_in_last_place(got: np.ndarray, want: np.ndarray) -> np.ndarray:
+    return np.abs(got - want) / np.spacing(np.abs(want).astype(want.dtype))
+
+
+@pytest.mark.slow
+def test_tanh_loop_is_within_a_few_units_in_the_last_place_of_numpys():
+    numba = pytest.importorskip("numba")
+    from srcad.runtime import numba_ufuncs as loops
+
+    tanh = numba.njit(lambda x: loops.numpy_tanh(x))
+    tanh_into = numba.njit(lambda x, out: loops.numpy_tanh_into(x, out))
+    rng = np.random.default_rng(7)
+    scales = (1e-300, 1e-9, 1e-3, 0.1, 0.5, 1.0, 3.0, 10.0, 30.0)
+    special = [0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, -1e-310, 710.0, -1e300, 22.0, 19.1, 0.3]
+    for dtype, bound in ((np.float64, 3), (np.float32, 1)):
+        with np.errstate(over="ignore", under="ignore"):
+            numbers = np.concatenate([s * rng.standard_normal(20_000) for s in scales] + [special])
+            x = numbers.astype(dtype).reshape(-1, 3)  # a matrix: flattened by the helper
+        got, want = tanh(x), np.tanh(x)
+        assert got.dtype == dtype and got.shape == x.shape
+        finite = np.isfinite(want)
+        assert _units_in_last_place(got[finite], want[finite]).max() <= bound
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))  # -0.0 stays -0.0
+        in_place = x.copy()
+        tanh_into(in_place, in_place)
+        np.testing.assert_array_equal(in_place, got)
+
+
+@pytest.mark.slow
+def test_a_row_times_a_matrix_is_numpys_product():
+    numba = pytest.importorskip("numba")
+    from srcad.runtime import numba_ufuncs as loops
+
+    product = numba.njit(lambda a, b: loops.numpy_matmul(a, b))
+    rng = np.random.default_rng(8)
+    for dtype, rtol in ((np.float64, 1e-12), (np.float32, 1e-4)):
+        for inner in (1, 2, 7, 784):  # odd: the last row on its own
+            for row in (rng.normal(size=(1, inner)), rng.normal(size=inner)):
+                matrix = rng.normal(size=(inner, 33)).astype(dtype)
+                row = row.astype(dtype)
+                got = product(row, matrix)
+                assert got.shape == (row @ matrix).shape and got.dtype == dtype
+                np.testing.assert_allclose(got, row @ matrix, rtol=rtol, atol=rtol * inner)
+        with pytest.raises(ValueError):  # as NumPy: the inner sizes differ
+            product(np.ones((1, 3), dtype), np.ones((4, 2), dtype))
 
 
 SETTINGS = {"decay": 1e-3}
