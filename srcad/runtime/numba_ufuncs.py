@@ -40,7 +40,6 @@ from numba.extending import overload
 
 MIN_SIZE = 4096
 DELEGATED = ("tanh", "exp", "log", "sin", "cos")
-VECTOR_OPTIONS = {"error_model": "numpy", "fastmath": {"contract"}}
 
 
 # --- tanh, vectorised ---------------------------------------------------------------------
@@ -61,12 +60,12 @@ POWERS_OF_TWO = np.array([2.0**k for k in range(66)])  # 2 ** k for k <= 2 * 22 
 EXPM1_TAIL = np.array([1.0 / math.factorial(n) for n in range(2, 15)])
 
 
-@numba.njit(**VECTOR_OPTIONS)
+@numba.njit(error_model="numpy", fastmath={"contract"})
 def tanh_loop(x, out):
     """out[i] = tanh(x[i]) for vectors: expm1(2|x|) / (expm1(2|x|) + 2) with x's sign, where
     2|x| = k ln 2 + r (|r| <= ln 2 / 2) and expm1(2|x|) = 2**k * expm1(r) + 2**k - 1."""
     for i in range(x.size):
-        value = np.float64(x[i])
+        value = float(x[i])
         size = abs(value)
         size = size if size < TANH_ONE else TANH_ONE  # nan too: its sign and nan come back below
         twice = size + size
@@ -142,8 +141,9 @@ def _is_float_array(x: types.Type) -> bool:
 
 def _contiguous_alike(*arrays: types.Type) -> bool:
     """C-contiguous float arrays of one dtype (the type numba compiles for says so)."""
-    first = arrays[0]
-    return all(_is_float_array(a) and a.layout == "C" and a.dtype == first.dtype for a in arrays)
+    contiguous = [a for a in arrays if isinstance(a, types.Array) and a.layout == "C"]
+    dtypes = {a.dtype for a in contiguous}
+    return len(contiguous) == len(arrays) and len(dtypes) == 1 and _is_float_array(arrays[0])
 
 
 # --- matrix products ----------------------------------------------------------------------
