@@ -49,7 +49,7 @@ COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 RANDOM_DRAWS = " (it draws random numbers, and numba's generators are not NumPy's)"
 # Python scalars, whose numba types follow from their Python types (and an int's value)
 SCALARS = (float, int, bool)
-# The srcad modules of compiled functions a variant may import (see _compiled_imports).
+# The srcad modules of compiled functions a variant may import (see _unkeyed_inputs).
 RUNTIME_MODULES = (numba_numpy_loops.RUNTIME, numba_spellings.RUNTIME)
 
 
@@ -208,13 +208,16 @@ def _is_single(args: tuple) -> bool:
     return dtypes == {np.dtype(np.float32)}
 
 
-def _compiled_imports(source: str) -> bytes:
-    """The source of the srcad modules whose compiled functions the variant calls: numba's
-    disk cache keys on the variant's file, so a change in them must change its name."""
+def _unkeyed_inputs(source: str) -> bytes:
+    """What the compiled variant depends on that numba's disk cache does not key on (it keys
+    on the variant's file, so these must change its name): the source of the srcad modules
+    whose compiled functions the variant calls, and numba's optimisation level (else the
+    cache hands code compiled at the test suite's ``NUMBA_OPT=1`` to a benchmark)."""
+    import numba.core.config
+
     called = [name for name in RUNTIME_MODULES if name in source]
-    return b"".join(
-        Path(importlib.import_module(name).__file__ or "").read_bytes() for name in called
-    )
+    imports = [Path(importlib.import_module(name).__file__ or "").read_bytes() for name in called]
+    return b"".join(imports) + f"\nNUMBA_OPT={int(numba.core.config.OPT)}".encode()
 
 
 def _load_variant(
@@ -226,7 +229,7 @@ def _load_variant(
     source = numba_source(numpy_source, body, float_params, single)
     constants = bound_names(numpy_fn, numpy_source)
     digest = hashlib.sha256(source.encode())
-    digest.update(_compiled_imports(source))
+    digest.update(_unkeyed_inputs(source))
     for name in sorted(constants):
         digest.update(f"\n{name}=".encode() + _fingerprint(constants[name]))
     module = numpy_fn.__globals__.get("__name__", "srcad_generated.module").split(".")[-1]
