@@ -217,7 +217,8 @@ def _unkeyed_inputs(source: str) -> bytes:
 
     called = [name for name in RUNTIME_MODULES if name in source]
     imports = [Path(importlib.import_module(name).__file__ or "").read_bytes() for name in called]
-    return b"".join(imports) + f"\nNUMBA_OPT={int(numba.core.config.OPT)}".encode()
+    level = int(numba.core.config.OPT)  # type: ignore[attr-defined]
+    return b"".join(imports) + f"\nNUMBA_OPT={level}".encode()
 
 
 def _load_variant(
