@@ -255,7 +255,9 @@ def _single_floats(fn: Callable) -> Callable:
     ``scale``) are float32 too."""
 
     def single(*args: object) -> object:
-        return fn(*(np.float32(a) if type(a) is float else a for a in args))
+        if float in map(type, args):  # in C: a third of the time of the loop below
+            args = tuple([np.float32(a) if type(a) is float else a for a in args])
+        return fn(*args)
 
     return single
 
