@@ -120,18 +120,27 @@ def _delegating(code: int, loop: Callable | None = None) -> tuple[Callable, Call
         if not _is_float_array(x):
             return lambda x, out: ufunc(x, out)  # numba's function
         if loop is not None and _contiguous_alike(x, out):
-            largest = LOOP_LARGEST.get(str(x.dtype), 2**62)
+            largest = LOOP_LARGEST.get(str(x.dtype))
+            if largest is None:  # no object-mode block to compile (seconds of numba's time)
 
-            def looped_into(x, out):
+                def looped_into(x, out):
+                    if x.shape != out.shape:
+                        ufunc(x, out)  # broadcast, or numba's error
+                    else:
+                        loop(x.reshape(x.size), out.reshape(out.size))
+
+                return looped_into
+
+            def looped_or_numpy_into(x, out):
                 if x.shape != out.shape:
-                    ufunc(x, out)  # broadcast, or numba's error
+                    ufunc(x, out)
                 elif x.size > largest:
                     with numba.objmode():
                         _numpy_loop(code, x, out)
                 else:
                     loop(x.reshape(x.size), out.reshape(out.size))
 
-            return looped_into
+            return looped_or_numpy_into
 
         def compiled_into(x, out):
             if x.size < MIN_SIZE:
@@ -245,10 +254,21 @@ def _matmul(a, b):
     if not (by_rows and a.dtype == b.dtype):
         return lambda a, b: other(a, b)
 
+    if a.ndim == 1:  # no other product to compile (a second of numba's time)
+
+        def vector_matmul(a, b):
+            if a.size != b.shape[0]:
+                raise ValueError("matmul: the vector's length is not the matrix's rows")
+            out = np.empty(b.shape[1], b.dtype)
+            row_times_matrix(a, b, out)
+            return out
+
+        return vector_matmul
+
     def row_matmul(a, b):
-        if a.size != b.shape[0] or (a.ndim == 2 and a.shape[0] != 1):
+        if a.size != b.shape[0] or a.shape[0] != 1:
             return other(a, b)  # several rows, or numba's error for mismatched shapes
-        out = np.empty(a.shape[:-1] + (b.shape[1],), b.dtype)
+        out = np.empty((1, b.shape[1]), b.dtype)
         row_times_matrix(np.ravel(a), b, out.reshape(out.size))
         return out
 
