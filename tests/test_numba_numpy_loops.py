@@ -149,8 +149,9 @@ def test_a_row_times_a_matrix_is_numpys_product():
                 got = product(row, matrix)
                 assert got.shape == (row @ matrix).shape and got.dtype == dtype
                 np.testing.assert_allclose(got, row @ matrix, rtol=rtol, atol=rtol * inner)
-        with pytest.raises(ValueError):  # as NumPy: the inner sizes differ
-            product(np.ones((1, 3), dtype), np.ones((4, 2), dtype))
+        for row in (np.ones((1, 3), dtype), np.ones(3, dtype)):
+            with pytest.raises(ValueError):  # as NumPy: the inner sizes differ
+                product(row, np.ones((4, 2), dtype))
 
 
 SETTINGS = {"decay": 1e-3}
