@@ -293,7 +293,7 @@ def map_graph(graph: Graph, function) -> Graph:
         inputs = tuple(map(function, e.inputs))
         outputs = tuple(map(function, e.outputs))
         params = e.params
-        if any(map(_holds_graphs, params)):
+        if e.graphs:  # a body, branches: mapped too
             params = tuple((k, param(v)) for k, v in params)
         unchanged = all(map(operator.is_, inputs, e.inputs)) and all(
             map(operator.is_, outputs, e.outputs)
@@ -307,14 +307,6 @@ def map_graph(graph: Graph, function) -> Graph:
         tuple(function(v) for v in graph.inputs),
         tuple(map(mapped, graph.eqns)),
         tuple(function(a) for a in graph.outputs),
-    )
-
-
-def _holds_graphs(param: tuple[str, object]) -> bool:
-    """Whether a ``(name, value)`` param holds a sub-graph (a body, branches)."""
-    value = param[1]
-    return isinstance(value, Graph) or (
-        isinstance(value, tuple) and any(isinstance(v, Graph) for v in value)
     )
 
 

@@ -13,7 +13,7 @@ import functools
 import math
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
@@ -114,7 +114,7 @@ class Var:
         fields["role"] = role
 
     def __hash__(self) -> int:
-        return hash(self.id)
+        return self.id  # a non-negative int: its own hash
 
     def __eq__(self, other: object) -> bool:  # the dataclass's, without building tuples
         if self is other:
@@ -192,6 +192,17 @@ class Eqn:
         fields["loc"] = loc
         fields["role"] = role
         fields["origin"] = origin
+        # the sub-graphs in params (branches, loop body, condition): a walk asks every
+        # equation for them, so they are found once, here (not a field: no part of ==)
+        graphs: list[Graph] = []
+        for _, value in params:
+            if type(value) is Graph:
+                graphs.append(value)
+            elif type(value) is tuple:
+                graphs.extend(v for v in value if type(v) is Graph)
+        fields["graphs"] = tuple(graphs)
+
+    graphs: ClassVar[tuple[Graph, ...]] = ()  # each equation's own, set by __init__
 
     @property
     def param_dict(self) -> dict[str, object]:

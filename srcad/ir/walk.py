@@ -10,15 +10,9 @@ from dataclasses import replace
 from srcad.ir.graph import Atom, Eqn, Graph, Var
 
 
-def sub_graphs(eqn: Eqn) -> list[Graph]:
+def sub_graphs(eqn: Eqn) -> tuple[Graph, ...]:
     """The sub-graphs held by ``eqn`` (branches, loop body, loop condition)."""
-    graphs: list[Graph] = []
-    for _, value in eqn.params:  # a walk asks this of every equation: type(), no isinstance
-        if type(value) is Graph:
-            graphs.append(value)
-        elif type(value) is tuple:
-            graphs.extend(v for v in value if type(v) is Graph)
-    return graphs
+    return eqn.graphs
 
 
 def with_sub_graphs(eqn: Eqn, rewrite: Callable[[tuple[Eqn, ...]], tuple[Eqn, ...]]) -> Eqn:
@@ -38,10 +32,15 @@ def with_sub_graphs(eqn: Eqn, rewrite: Callable[[tuple[Eqn, ...]], tuple[Eqn, ..
 
 def walk_eqns(eqns: tuple | list) -> Iterator[Eqn]:
     """Every equation, in program order, entering sub-graphs before moving on."""
-    for eqn in eqns:
-        yield eqn
-        for graph in sub_graphs(eqn):
-            yield from walk_eqns(graph.eqns)
+    pending = [iter(eqns)]  # the blocks being walked, innermost last (no recursion)
+    while pending:
+        for eqn in pending[-1]:
+            yield eqn
+            if eqn.graphs:  # the first sub-graph on top: walked first
+                pending.extend(iter(graph.eqns) for graph in reversed(eqn.graphs))
+                break
+        else:
+            pending.pop()
 
 
 def defined_vars(eqns: tuple | list) -> set[Var]:
