@@ -25,7 +25,11 @@ def infer_avals(prim_name: str, avals: list[AVal], params: dict) -> tuple[AVal, 
     """
     prim = PRIMS[prim_name]
     if prim.kind in (ELEMENTWISE, COMPARISON):
-        return (_elementwise_aval(prim.name, avals),)
+        same = (prim_name, *avals)  # no params
+        known = _KNOWN.get(same)
+        if known is None:
+            known = _KNOWN[same] = (_elementwise_aval(prim.name, avals),)
+        return known
     try:
         key = (prim_name, tuple(avals), tuple(sorted(params.items())))
         hash(key)
@@ -37,7 +41,7 @@ def infer_avals(prim_name: str, avals: list[AVal], params: dict) -> tuple[AVal, 
     return known
 
 
-_KNOWN: dict[tuple, tuple[AVal, ...]] = {}
+_KNOWN: dict[tuple, tuple[AVal, ...]] = {}  # (prim_name, avals..., [params]) -> avals
 
 
 def _evaluated_avals(prim_name: str, avals: list[AVal], params: dict) -> tuple[AVal, ...]:
