@@ -6,10 +6,11 @@ Checked: what each form becomes on text and what is left alone, lines kept; the 
 runtime functions give NumPy's values exactly (``np.add.at`` with each kind of index,
 repeated and negative positions, out-of-bounds positions raising IndexError as NumPy does;
 ``cumprod``, ``roll`` and ``prod`` along either axis of a strided matrix; ``squeeze``
-raising ValueError where NumPy does; ``stack`` of numbers; einsum's loops, with a number,
+and ``tile`` raising ValueError where NumPy does; ``stack`` of numbers; a matrix's
+diagonal; einsum's loops, with a number,
 an implicit output, a stretched axis); and two functions whose gradients scatter through fancy indices (scores
 picked by integer labels, an embedding lookup, a mask), take a product, a cumulative sum,
-an einsum and stack columns compile on the numba backend without falling back, agree with
+an einsum, tile a vector and stack columns compile on the numba backend without falling back, agree with
 the NumPy backend to 1e-12 and with central differences, also on a second call after a
 global they read changed; so does a third with a layer norm, row norms, a product along an
 axis, a mean over two axes and a stack of numbers (three functions only: numba's compile is
@@ -45,6 +46,8 @@ def f_grad_unchecked(x, idx, dout=1.0):
     s = np.stack([x.mean(), x.sum()]) + np.stack((x,)) + np.stack(rows) + np.stack([x], axis=1)
     left = np.flip(x, axis=k) + np.flip(x) + np.split(x * 2.0, (1,)) + x.sum(keepdims=False)
     also = np.roll(x, 1) + x.cumprod() + np.expand_dims(x, axis=(0, -1)) + x.squeeze()
+    t = np.tile(x, reps=2) + np.tile(x, 3) + A.diagonal() + np.diagonal(A * 2.0)
+    kept = np.linalg.diagonal(A) + A.diagonal(1) + np.tile(x)
     return a
 '''
 
@@ -81,6 +84,9 @@ def test_each_form_is_respelled_and_the_lines_stay():
     variant = numba_source(MODULE, "f_grad_unchecked")  # its joins take tuples
     assert "s = stack_items((x.mean(), x.sum())) + stack_items((x,))" in variant
     assert lines[15:17] == MODULE.splitlines()[15:17]  # not literal, not named, no axis
+    tiles = "tile_vector(x, 2) + tile_vector(x, 3)"
+    assert lines[17] == f"    t = {tiles} + diagonal_of(A) + diagonal_of(A * 2.0)"
+    assert lines[18] == MODULE.splitlines()[18]  # the last two axes, an offset, no reps
     assert called == {
         "add_at",
         "keepdims_all",
@@ -89,6 +95,8 @@ def test_each_form_is_respelled_and_the_lines_stay():
         "prod_along",
         "squeeze_axis",
         "stack_items",
+        "tile_vector",
+        "diagonal_of",
     }
 
 
@@ -104,8 +112,8 @@ def test_var_std_and_axes_from_the_end_are_respelled():
     mean = "np.sum(x, axis=-1) / x.shape[-1]"
     variance = f"np.sum((x - np.expand_dims({mean}, -1)) ** 2, axis=-1) / x.shape[-1]"
     std = "np.sqrt(np.sum((x - np.expand_dims(np.sum(x, axis=0) / x.shape[0], 0)) ** 2, axis=0)"
-    assert lines[17] == f"    v = np.expand_dims({variance}, -1) + {std} / x.shape[0]) + {mean}"
-    assert lines[18] == "    w = (x * 2.0).var(axis=0) + x.var(axis=0, ddof=1)"  # as they are
+    assert lines[19] == f"    v = np.expand_dims({variance}, -1) + {std} / x.shape[0]) + {mean}"
+    assert lines[20] == "    w = (x * 2.0).var(axis=0) + x.var(axis=0, ddof=1)"  # as they are
 
 
 @pytest.mark.slow
@@ -188,6 +196,17 @@ def test_the_functions_along_an_axis_give_numpys_values():
         numba.njit(lambda a: arrays.squeeze_axis(a, 0))(column)
     with pytest.raises(numba.core.errors.TypingError):  # NumPy widens an int32 product
         numba.njit(lambda a: arrays.cumprod_along(a, 0))(np.arange(3, dtype=np.int32))
+    tile = numba.njit(lambda v, n: arrays.tile_vector(v, n))
+    for reps in (0, 1, 3):
+        np.testing.assert_array_equal(tile(x[0], reps), np.tile(x[0], reps))
+    with pytest.raises(ValueError):  # as NumPy's
+        tile(x[0], -1)
+    with pytest.raises(numba.core.errors.TypingError):  # a matrix: NumPy's code runs
+        tile(x, 2)
+    diagonal = numba.njit(lambda a: arrays.diagonal_of(a))
+    np.testing.assert_array_equal(diagonal(x), np.diagonal(x))
+    with pytest.raises(numba.core.errors.TypingError):  # np.diagonal of a vector is an error
+        diagonal(x[0])
 
 
 WORLD = {"scale": 1.0}
@@ -205,11 +224,11 @@ def scatters(logits, labels, E, idx, mask):
 
 def products(x, a):
     """A product (its gradient rolls cumulative products), a cumulative sum along an axis
-    (flipped), the max of all, a bilinear einsum, columns stacked (the gradient splits along the second
+    (flipped), the max of all, a bilinear einsum, a tiled vector, columns stacked (the gradient splits along the second
     axis). A determinant (which expands a number's dimensions) and a product along an axis
     compile for long: benchmarks/numba_corpus.py runs them."""
     spread = np.sum(np.cumsum(a, axis=1) * a) + np.prod(x) * WORLD["scale"] + np.max(x * a[0])
-    spread = spread + np.einsum("i,ij,j->", x, a, x)
+    spread = spread + np.einsum("i,ij,j->", x, a, x) + np.sum(np.tile(x, 2) * np.arange(6.0))
     m = np.stack([x, a[1] * WORLD["scale"], x * a[2]], axis=1)
     return spread + np.sum(m @ m.T)
 

@@ -15,6 +15,8 @@ source, line for line, in which
     x.prod(axis=1)                                ->  prod_along(x, 1)
     np.linalg.norm(a, axis=1)                     ->  np.sqrt(np.sum((a * np.conj(a)).real, axis=1))
     np.stack([a.mean(), b.mean()])                ->  stack_items([a.mean(), b.mean()])
+    np.tile(x, reps=2)                            ->  tile_vector(x, 2)
+    A.diagonal()                                  ->  diagonal_of(A)
 
 and the runtime functions it now calls (the module imports them). A split along another
 axis than the first makes its pieces contiguous, as numba's ``reshape`` wants them.
@@ -80,6 +82,10 @@ class _Spellings(ast.NodeTransformer):
             return _norm(node) or node
         if function.attr in FULL_REDUCTIONS:
             return self._full_reduction(node) or node
+        if _is_numpy(function, "tile"):
+            return self._tiled(node) or node
+        if function.attr == "diagonal":
+            return self._diagonal(node) or node
         return node
 
     def _full_reduction(self, node: ast.Call) -> ast.expr | None:
@@ -115,6 +121,26 @@ class _Spellings(ast.NodeTransformer):
         if given is None or set(given) != set(names) or literal_int(given["axis"]) is None:
             return None
         return self._call(ALONG_AXIS[function.attr], [given[name] for name in names])
+
+    def _tiled(self, node: ast.Call) -> ast.expr | None:
+        """``np.tile(x, reps)``: ``tile_vector(x, reps)`` (a vector and an int, or numba's
+        typing fails and srcad runs NumPy's code)."""
+        given = call_arguments(node, ("A", "reps"))
+        if given is None or set(given) != {"A", "reps"}:
+            return None
+        return self._call("tile_vector", [given["A"], given["reps"]])
+
+    def _diagonal(self, node: ast.Call) -> ast.expr | None:
+        """``np.diagonal(a)`` or ``a.diagonal()`` with no options: ``diagonal_of(a)`` (a
+        matrix, or numba's typing fails). Not ``np.linalg.diagonal``: the last two axes."""
+        function = node.func
+        assert isinstance(function, ast.Attribute)
+        if isinstance(function.value, ast.Attribute) and is_name(function.value.value, "np"):
+            return None
+        given = operand_arguments(node, ("offset", "axis1", "axis2"))
+        if given is None or set(given) != {"a"}:
+            return None
+        return self._call("diagonal_of", [given["a"]])
 
     def _stacked(self, items: ast.expr) -> ast.expr | None:
         """``np.stack([a, b])`` -> ``stack_items([a, b])``, which takes numbers too, for a

@@ -13,6 +13,9 @@ numba variant calls them where the NumPy code calls NumPy (see
                                element, as NumPy
     stack_items(items)         np.stack(items) of a tuple of arrays, or of numbers (numba's
                                np.stack takes arrays only)
+    tile_vector(x, reps)       np.tile(x, reps) of a vector, reps an int
+    diagonal_of(a)             np.diagonal(a) of a matrix (a copy, where NumPy gives a
+                               read-only view: the same values to read)
 
 The ``axis`` of these is a literal int (numba compiles a version for it); ``cumprod``,
 ``roll`` and ``prod`` take a float vector or matrix (for other arrays numba's typing fails,
@@ -70,6 +73,16 @@ def squeeze_axis(x, axis):
 def stack_items(items):
     """``np.stack(items)``."""
     return np.stack(items)
+
+
+def tile_vector(x, reps):
+    """``np.tile(x, reps)``."""
+    return np.tile(x, reps)
+
+
+def diagonal_of(a):
+    """``np.diagonal(a)``."""
+    return np.diagonal(a)
 
 
 def _integers(index: types.Type) -> bool:
@@ -268,3 +281,27 @@ def _stack_items(items):
     if isinstance(items, types.BaseTuple):
         return lambda items: np.stack(items)
     return None
+
+
+@overload(tile_vector)
+def _tile_vector(x, reps):
+    if not (isinstance(x, types.Array) and x.ndim == 1 and isinstance(reps, types.Integer)):
+        return None
+
+    def tiled(x, reps):
+        if reps < 0:
+            raise ValueError("negative dimensions are not allowed")
+        size = x.size
+        out = np.empty(size * reps, x.dtype)
+        for copy in range(reps):
+            out[copy * size : (copy + 1) * size] = x
+        return out
+
+    return tiled
+
+
+@overload(diagonal_of)
+def _diagonal_of(a):
+    if not (isinstance(a, types.Array) and a.ndim == 2):
+        return None
+    return lambda a: np.diag(a)
