@@ -48,6 +48,7 @@ def f_grad_unchecked(x, idx, dout=1.0):
     also = np.roll(x, 1) + x.cumprod() + np.expand_dims(x, axis=(0, -1)) + x.squeeze()
     t = np.tile(x, reps=2) + np.tile(x, 3) + A.diagonal() + np.diagonal(A * 2.0)
     kept = np.linalg.diagonal(A) + A.diagonal(1) + np.tile(x)
+    r = x.reshape((3, -1), order="F") + np.reshape(x * 2.0, (3, 2), order="F") + x.reshape((6,))
     return a
 '''
 
@@ -87,6 +88,9 @@ def test_each_form_is_respelled_and_the_lines_stay():
     tiles = "tile_vector(x, 2) + tile_vector(x, 3)"
     assert lines[17] == f"    t = {tiles} + diagonal_of(A) + diagonal_of(A * 2.0)"
     assert lines[18] == MODULE.splitlines()[18]  # the last two axes, an offset, no reps
+    fortran = "np.ascontiguousarray(np.asarray(x).T).reshape((-1, 3)).T"
+    doubled = "np.ascontiguousarray(np.asarray(x * 2.0).T).reshape((2, 3)).T"
+    assert lines[19] == f"    r = {fortran} + {doubled} + x.reshape((6,))"
     assert called == {
         "add_at",
         "keepdims_all",
@@ -104,7 +108,7 @@ def test_var_std_and_axes_from_the_end_are_respelled():
     module = MODULE.replace(
         "    return a\n",
         "    v = x.var(axis=-1, keepdims=True) + np.std(x, axis=0) + x.mean(axis=-1)\n"
-        "    w = (x * 2.0).var(axis=0) + x.var(axis=0, ddof=1)\n"
+        "    w = (x * 2.0).var(axis=0) + x.var(axis=-1, ddof=1) + x.var(axis=0, ddof=k)\n"
         "    return a\n",
     )
     source, _ = respelled_reductions(module, "f_grad_unchecked")
@@ -112,8 +116,9 @@ def test_var_std_and_axes_from_the_end_are_respelled():
     mean = "np.sum(x, axis=-1) / x.shape[-1]"
     variance = f"np.sum((x - np.expand_dims({mean}, -1)) ** 2, axis=-1) / x.shape[-1]"
     std = "np.sqrt(np.sum((x - np.expand_dims(np.sum(x, axis=0) / x.shape[0], 0)) ** 2, axis=0)"
-    assert lines[19] == f"    v = np.expand_dims({variance}, -1) + {std} / x.shape[0]) + {mean}"
-    assert lines[20] == "    w = (x * 2.0).var(axis=0) + x.var(axis=0, ddof=1)"  # as they are
+    assert lines[20] == f"    v = np.expand_dims({variance}, -1) + {std} / x.shape[0]) + {mean}"
+    unbiased = f"np.sum((x - np.expand_dims({mean}, -1)) ** 2, axis=-1) / (x.shape[-1] - 1)"
+    assert lines[21] == f"    w = (x * 2.0).var(axis=0) + {unbiased} + x.var(axis=0, ddof=k)"
 
 
 @pytest.mark.slow
@@ -235,12 +240,14 @@ def products(x, a):
 
 def reductions(E):
     """A layer norm (``var`` along the last axis), row norms, a product along an axis, a mean
-    over both axes, a stack of numbers (a moving average's window means)."""
+    over both axes, a stack of numbers (a moving average's window means), an unbiased
+    ``std``, a reshape in Fortran order."""
     scaled = E * WORLD["scale"]
     mu = np.mean(scaled, axis=-1, keepdims=True)
     normed = (scaled - mu) / np.sqrt(np.var(scaled, axis=-1, keepdims=True) + 1e-5)
     spread = np.sum(normed**3) + np.sum(np.linalg.norm(E, axis=1)) + np.sum(np.prod(E, axis=0))
     windows = np.stack([np.mean(E[0, 0:2]), np.mean(E[1, 1:3])])
+    spread = spread + np.sum(E.std(axis=0, ddof=1)) + np.sum(E.reshape((4, 3), order="F") ** 3)
     return (
         spread
         + np.sum((E - np.mean(scaled, axis=(0, 1), keepdims=True)) ** 2)

@@ -11,6 +11,7 @@ source, line for line, in which
     x.mean(axis=-1, keepdims=True) ->  np.expand_dims(np.sum(x, axis=-1) / x.shape[-1], -1)
     x.var(axis=1)                  ->  np.sum((x - mean_kept) ** 2, axis=1) / x.shape[1]
                                        (mean_kept: np.expand_dims(np.sum(x, axis=1) / x.shape[1], 1))
+    x.std(axis=0, ddof=1)          ->  np.sqrt(np.sum((x - mean_kept) ** 2, axis=0) / (x.shape[0] - 1))
 
 numba's ``np.sum`` takes an axis but no ``keepdims``; its ``max``, ``min``, ``mean``,
 ``var`` and ``std`` take no axis at all, so ``max_axis0`` and the others are small compiled
@@ -30,6 +31,8 @@ from srcad.backends.respelling import literal_int, operand_arguments, respelled_
 REDUCTIONS = ("sum", "max", "min", "mean", "amax", "amin", "var", "std")
 SPREADS = ("var", "std")  # of a named array: it is read twice
 LOOPED = {"max": "max", "amax": "max", "min": "min", "amin": "min"}
+# keywords a reduction takes besides axis and keepdims, where given as NumPy names them
+EXTRA_OPTIONS = {"sum": {"dtype"}, "var": {"ddof"}, "std": {"ddof"}}
 
 
 def respelled_reductions(source: str, body_name: str) -> tuple[str, set[str]]:
@@ -48,13 +51,13 @@ class _Reductions(ast.NodeTransformer):
         reduction = _reduction(node)
         if reduction is None:
             return _over_several_axes(node) or node
-        name, array, axis, keepdims, dtype = reduction
+        name, array, axis, keepdims, dtype, ddof = reduction
         if name in LOOPED:
             helper = f"{LOOPED[name]}_axis{axis}"
             self.helpers.add(helper)
             reduced: ast.expr = ast.Call(ast.Name(helper, ast.Load()), [array], [])
         elif name in SPREADS:
-            reduced = _variance(array, axis)
+            reduced = _variance(array, axis, ddof)
             if name == "std":
                 reduced = _np_call("sqrt", [reduced], None)
         else:
@@ -103,24 +106,28 @@ def _over_several_axes(node: ast.Call) -> ast.expr | None:
     return reduced
 
 
-def _mean(total: ast.expr, array: ast.expr, axis: int) -> ast.expr:
-    size = ast.Subscript(ast.Attribute(array, "shape", ast.Load()), ast.Constant(axis), ast.Load())
+def _mean(total: ast.expr, array: ast.expr, axis: int, ddof: int = 0) -> ast.expr:
+    size: ast.expr = ast.Subscript(
+        ast.Attribute(array, "shape", ast.Load()), ast.Constant(axis), ast.Load()
+    )
+    if ddof:
+        size = ast.BinOp(size, ast.Sub(), ast.Constant(ddof))
     return ast.BinOp(total, ast.Div(), size)
 
 
-def _variance(array: ast.expr, axis: int) -> ast.expr:
-    """``np.var(x, axis=k)`` as NumPy computes it: the mean of the squared deviations from
-    the mean (kept along ``k``)."""
+def _variance(array: ast.expr, axis: int, ddof: int = 0) -> ast.expr:
+    """``np.var(x, axis=k, ddof=d)`` as NumPy computes it: the sum of the squared deviations
+    from the mean (kept along ``k``), divided by the count less ``d``."""
     mean = _mean(_np_call("sum", [array], axis), array, axis)
     kept = _np_call("expand_dims", [mean, ast.Constant(axis)], None)
     squares = ast.BinOp(ast.BinOp(array, ast.Sub(), kept), ast.Pow(), ast.Constant(2))
-    return _mean(_np_call("sum", [squares], axis), array, axis)
+    return _mean(_np_call("sum", [squares], axis), array, axis, ddof)
 
 
-def _reduction(node: ast.Call) -> tuple[str, ast.expr, int, bool, ast.expr | None] | None:
-    """(reduction, array, axis, keepdims, dtype) of ``x.sum(axis=1)`` or ``np.sum(x,
-    axis=1)`` with literal options (and a ``dtype`` for a sum) and nothing else; None
-    otherwise."""
+def _reduction(node: ast.Call) -> tuple[str, ast.expr, int, bool, ast.expr | None, int] | None:
+    """(reduction, array, axis, keepdims, dtype, ddof) of ``x.sum(axis=1)`` or ``np.sum(x,
+    axis=1)`` with literal options (a ``dtype`` for a sum, a ``ddof`` for ``var`` and
+    ``std``) and nothing else; None otherwise."""
     function = node.func
     if not isinstance(function, ast.Attribute) or function.attr not in REDUCTIONS:
         return None
@@ -135,7 +142,7 @@ def _reduction(node: ast.Call) -> tuple[str, ast.expr, int, bool, ast.expr | Non
     else:
         array = function.value
     options = {k.arg: k.value for k in node.keywords}
-    allowed = {"axis", "keepdims", "dtype"} if function.attr == "sum" else {"axis", "keepdims"}
+    allowed = {"axis", "keepdims"} | EXTRA_OPTIONS.get(function.attr, set())
     if arguments or set(options) - allowed or "axis" not in options:
         return None
     if function.attr in SPREADS and not isinstance(array, ast.Name):
@@ -148,7 +155,10 @@ def _reduction(node: ast.Call) -> tuple[str, ast.expr, int, bool, ast.expr | Non
         return None
     if function.attr in LOOPED and axis_value not in (0, 1):
         return None
-    return function.attr, array, axis_value, keepdims.value, options.get("dtype")
+    ddof = literal_int(options.get("ddof", ast.Constant(0)))
+    if ddof is None:
+        return None
+    return function.attr, array, axis_value, keepdims.value, options.get("dtype"), ddof
 
 
 def _np_call(name: str, arguments: list[ast.expr], axis: int | None) -> ast.Call:

@@ -16,6 +16,7 @@ source, line for line, in which
     np.linalg.norm(a, axis=1)                     ->  np.sqrt(np.sum((a * np.conj(a)).real, axis=1))
     np.stack([a.mean(), b.mean()])                ->  stack_items([a.mean(), b.mean()])
     np.tile(x, reps=2)                            ->  tile_vector(x, 2)
+    x.reshape((3, 2), order="F")                  ->  np.ascontiguousarray(np.asarray(x).T).reshape((2, 3)).T
     A.diagonal()                                  ->  diagonal_of(A)
 
 and the runtime functions it now calls (the module imports them). A split along another
@@ -86,6 +87,8 @@ class _Spellings(ast.NodeTransformer):
             return self._tiled(node) or node
         if function.attr == "diagonal":
             return self._diagonal(node) or node
+        if function.attr == "reshape":
+            return _reshaped_in_fortran_order(node) or node
         return node
 
     def _full_reduction(self, node: ast.Call) -> ast.expr | None:
@@ -209,6 +212,25 @@ def _expanded(node: ast.Call) -> ast.expr | None:
         at = axis if axis >= 0 else axis + count - k - 1
         expanded = ast.Call(_numpy("expand_dims"), [expanded, ast.Constant(at)], [])
     return expanded
+
+
+def _reshaped_in_fortran_order(node: ast.Call) -> ast.expr | None:
+    """``a.reshape((i, j), order="F")`` or ``np.reshape(a, (i, j), order="F")`` with a
+    literal shape: ``a``'s transpose made contiguous, reshaped to the reversed shape in C
+    order, transposed back (numba's reshape takes no order)."""
+    given = operand_arguments(node, ("newshape", "order"))
+    if given is None or set(given) != {"a", "newshape", "order"}:
+        return None
+    shape, order = given["newshape"], given["order"]
+    if not (isinstance(order, ast.Constant) and order.value == "F"):
+        return None
+    if not isinstance(shape, ast.Tuple) or any(literal_int(e) is None for e in shape.elts):
+        return None
+    transposed = ast.Attribute(ast.Call(_numpy("asarray"), [given["a"]], []), "T", ast.Load())
+    contiguous = ast.Call(_numpy("ascontiguousarray"), [transposed], [])
+    reversed_shape = ast.Tuple(list(reversed(shape.elts)), ast.Load())
+    reshaped = ast.Call(ast.Attribute(contiguous, "reshape", ast.Load()), [reversed_shape], [])
+    return ast.Attribute(reshaped, "T", ast.Load())
 
 
 def _norm(node: ast.Call) -> ast.expr | None:
