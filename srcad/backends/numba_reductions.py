@@ -25,6 +25,7 @@ several axes are left as they are.
 from __future__ import annotations
 
 import ast
+from typing import NamedTuple
 
 from srcad.backends.respelling import literal_int, operand_arguments, respelled_values
 
@@ -51,22 +52,22 @@ class _Reductions(ast.NodeTransformer):
         reduction = _reduction(node)
         if reduction is None:
             return _over_several_axes(node) or node
-        name, array, axis, keepdims, dtype, ddof = reduction
+        name, array, axis = reduction.name, reduction.array, reduction.axis
         if name in LOOPED:
             helper = f"{LOOPED[name]}_axis{axis}"
             self.helpers.add(helper)
             reduced: ast.expr = ast.Call(ast.Name(helper, ast.Load()), [array], [])
         elif name in SPREADS:
-            reduced = _variance(array, axis, ddof)
+            reduced = _variance(array, axis, reduction.ddof)
             if name == "std":
                 reduced = _np_call("sqrt", [reduced], None)
         else:
             reduced = _np_call("sum", [array], axis)
-            if dtype is not None:
-                reduced.keywords.append(ast.keyword("dtype", dtype))
+            if reduction.dtype is not None:
+                reduced.keywords.append(ast.keyword("dtype", reduction.dtype))
             if name == "mean":
                 reduced = _mean(reduced, array, axis)
-        if keepdims:
+        if reduction.keepdims:
             reduced = _np_call("expand_dims", [reduced, ast.Constant(axis)], None)
         return reduced
 
@@ -124,10 +125,21 @@ def _variance(array: ast.expr, axis: int, ddof: int = 0) -> ast.expr:
     return _mean(_np_call("sum", [squares], axis), array, axis, ddof)
 
 
-def _reduction(node: ast.Call) -> tuple[str, ast.expr, int, bool, ast.expr | None, int] | None:
-    """(reduction, array, axis, keepdims, dtype, ddof) of ``x.sum(axis=1)`` or ``np.sum(x,
-    axis=1)`` with literal options (a ``dtype`` for a sum, a ``ddof`` for ``var`` and
-    ``std``) and nothing else; None otherwise."""
+class _Reduction(NamedTuple):
+    """A reduction along one literal axis, as NumPy's call gives it."""
+
+    name: str  # sum, max, var, ...
+    array: ast.expr
+    axis: int
+    keepdims: bool
+    dtype: ast.expr | None  # a sum's
+    ddof: int  # var's and std's
+
+
+def _reduction(node: ast.Call) -> _Reduction | None:
+    """The reduction of ``x.sum(axis=1)`` or ``np.sum(x, axis=1)`` with literal options (a
+    ``dtype`` for a sum, a ``ddof`` for ``var`` and ``std``) and nothing else; None
+    otherwise."""
     function = node.func
     if not isinstance(function, ast.Attribute) or function.attr not in REDUCTIONS:
         return None
@@ -158,7 +170,7 @@ def _reduction(node: ast.Call) -> tuple[str, ast.expr, int, bool, ast.expr | Non
     ddof = literal_int(options.get("ddof", ast.Constant(0)))
     if ddof is None:
         return None
-    return function.attr, array, axis_value, keepdims.value, options.get("dtype"), ddof
+    return _Reduction(function.attr, array, axis_value, keepdims.value, options.get("dtype"), ddof)
 
 
 def _np_call(name: str, arguments: list[ast.expr], axis: int | None) -> ast.Call:
