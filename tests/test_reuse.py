@@ -293,3 +293,25 @@ def test_the_array_api_variant_agrees():
     strict = [xp.asarray(a) for a in (W, np.zeros(WIDE[1]), x, y)]
     got = srcad.grad(batch_layer)(*strict)
     np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-12, atol=1e-14)
+
+
+def test_a_large_result_starts_half_a_page_in():
+    """Past a page boundary by PAGE_SHIFT bytes, away from NumPy's own large arrays (which
+    start a few bytes past one): a loop reading W and writing dW does not 4K-alias."""
+    W, x, y = _wide_args()
+    assert W.nbytes >= reuse.SHIFTED_FROM_BYTES
+    dW = srcad.grad(wide_layer)(W, x, y)
+    assert dW.ctypes.data % reuse.PAGE_BYTES == reuse.PAGE_SHIFT
+    assert dW.flags.c_contiguous and dW.flags.writeable and dW.flags.aligned
+    _assert_close_to_differences(wide_layer, (W, x, y), 0, dW)
+
+
+def test_a_transposed_view_keeps_its_array():
+    """A view refers to the buffer under a page-shifted array, not to the array."""
+    W, x, y = _wide_args()
+    gradient = srcad.grad(wide_layer)
+    transposed = gradient(W, x, y).T
+    snapshot = transposed.copy()
+    for scale in (2, 3, 4):
+        gradient(W, scale * x, y)
+    np.testing.assert_array_equal(transposed, snapshot)
