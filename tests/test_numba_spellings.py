@@ -49,6 +49,10 @@ def f_grad_unchecked(x, idx, dout=1.0):
     t = np.tile(x, reps=2) + np.tile(x, 3) + A.diagonal() + np.diagonal(A * 2.0)
     kept = np.linalg.diagonal(A) + A.diagonal(1) + np.tile(x)
     r = x.reshape((3, -1), order="F") + np.reshape(x * 2.0, (3, 2), order="F") + x.reshape((6,))
+    g = dv.reshape(4, 4) + np.reshape(dv, (16,)) + np.clip(t2, a_max=1.0, a_min=-1.0) + x.clip(0.0)
+    h = np.inner(c, v) + np.sort(x, axis=0) + np.sort(x) + np.sort(x, axis=k) + np.clip(x, out=y)
+    p = np.pad(g, pad_width=((1, 0),)) + np.pad(g, (1, 1)) + np.pad(g, 1, mode="edge") + np.diff(x)
+    q = np.diff(A, axis=0) + np.diff(A, axis=-1) + np.diff(A, 2, axis=0) + np.diff(A, axis=k)
     return a
 '''
 
@@ -90,8 +94,22 @@ def test_each_form_is_respelled_and_the_lines_stay():
     assert lines[18] == MODULE.splitlines()[18]  # the last two axes, an offset, no reps
     fortran = "np.ascontiguousarray(np.asarray(x).T).reshape((-1, 3)).T"
     doubled = "np.ascontiguousarray(np.asarray(x * 2.0).T).reshape((2, 3)).T"
-    assert lines[19] == f"    r = {fortran} + {doubled} + x.reshape((6,))"
+    assert lines[19] == f"    r = {fortran} + {doubled} + reshaped(x, (6,))"
+    clips = "clip_values(t2, -1.0, 1.0) + clip_values(x, 0.0, None)"
+    assert lines[20] == f"    g = reshaped(dv, (4, 4)) + reshaped(dv, (16,)) + {clips}"
+    sorts = "sort_along(x, 0) + np.sort(x) + np.sort(x, axis=k)"  # numba's own; no literal axis
+    assert lines[21] == f"    h = inner_product(c, v) + {sorts} + np.clip(x, out=y)"
+    pads = "padded(g, ((1, 0),)) + padded(g, (1, 1))"
+    assert lines[22] == f"    p = {pads} + np.pad(g, 1, mode='edge') + np.diff(x)"
+    differences = "differences_along(A, 0) + differences_along(A, -1)"
+    assert lines[23] == f"    q = {differences} + np.diff(A, 2, axis=0) + np.diff(A, axis=k)"
     assert called == {
+        "reshaped",
+        "clip_values",
+        "inner_product",
+        "sort_along",
+        "padded",
+        "differences_along",
         "add_at",
         "keepdims_all",
         "cumprod_along",
@@ -116,9 +134,9 @@ def test_var_std_and_axes_from_the_end_are_respelled():
     mean = "np.sum(x, axis=-1) / x.shape[-1]"
     variance = f"np.sum((x - np.expand_dims({mean}, -1)) ** 2, axis=-1) / x.shape[-1]"
     std = "np.sqrt(np.sum((x - np.expand_dims(np.sum(x, axis=0) / x.shape[0], 0)) ** 2, axis=0)"
-    assert lines[20] == f"    v = np.expand_dims({variance}, -1) + {std} / x.shape[0]) + {mean}"
+    assert lines[24] == f"    v = np.expand_dims({variance}, -1) + {std} / x.shape[0]) + {mean}"
     unbiased = f"np.sum((x - np.expand_dims({mean}, -1)) ** 2, axis=-1) / (x.shape[-1] - 1)"
-    assert lines[21] == f"    w = (x * 2.0).var(axis=0) + {unbiased} + x.var(axis=0, ddof=k)"
+    assert lines[25] == f"    w = (x * 2.0).var(axis=0) + {unbiased} + x.var(axis=0, ddof=k)"
 
 
 @pytest.mark.slow
@@ -214,6 +232,57 @@ def test_the_functions_along_an_axis_give_numpys_values():
         diagonal(x[0])
 
 
+@pytest.mark.slow
+def test_reshapes_clips_inner_products_and_sorts_give_numpys_values():
+    numba = pytest.importorskip("numba")
+    from srcad.runtime import numba_arrays as arrays
+
+    x = np.random.default_rng(8).normal(size=(3, 4))[:, ::-1]  # a strided view
+    reshape = numba.njit(lambda a, shape: arrays.reshaped(a, shape))
+    for array in (x, x.T, np.broadcast_to(x[0], (3, 4)), np.ascontiguousarray(x)):
+        np.testing.assert_array_equal(reshape(array, (2, 6)), array.reshape((2, 6)))
+        np.testing.assert_array_equal(reshape(array, -1), array.reshape(-1))
+    contiguous = np.ascontiguousarray(x)
+    assert np.shares_memory(reshape(contiguous, (12,)), contiguous)  # a view, as NumPy's
+    clip = numba.njit(lambda a, lo, hi: arrays.clip_values(a, lo, hi))
+    for value in (2.5, -3.0, 0.25, np.nan, 7, x, np.arange(-3, 4)):
+        for lo, hi in ((-1.0, 1.0), (None, 0.5), (0.0, None), (2.0, -2.0), (-1, 2)):
+            want = np.clip(value, lo, hi)
+            have = clip(value, lo, hi)
+            np.testing.assert_array_equal(have, want)
+            assert np.asarray(have).dtype == np.asarray(want).dtype, (value, lo, hi)
+    inner = numba.njit(lambda a, b: arrays.inner_product(a, b))
+    y = np.random.default_rng(9).normal(size=(5, 4))
+    for a, b in ((x[0], x[1]), (x, x[0]), (x[0], y), (x, y), (2.0, x), (x[0], 3.0)):
+        np.testing.assert_allclose(inner(a, b), np.inner(a, b), rtol=1e-14)
+        assert np.shape(inner(a, b)) == np.shape(np.inner(a, b))
+    with pytest.raises(numba.core.errors.TypingError):  # 3-d: NumPy's code runs
+        inner(np.ones((2, 2, 4)), x)
+    sort = numba.njit(lambda a: (arrays.sort_along(a, 0), arrays.sort_along(a, -1)))
+    holed = x.copy()
+    holed[1, 2] = np.nan  # last, as NumPy puts it
+    for array in (x, holed, x[0]):
+        first, last = sort(array)
+        np.testing.assert_array_equal(first, np.sort(array, axis=0))
+        np.testing.assert_array_equal(last, np.sort(array, axis=-1))
+    pad = numba.njit(lambda a, widths: arrays.padded(a, widths))
+    for array in (x, x[0], x.T):
+        for widths in (1, (1, 2), ((1, 0),), ((2, 1),) * array.ndim):
+            have, want = pad(array, widths), np.pad(array, widths)
+            np.testing.assert_array_equal(have, want)
+            assert have.dtype == want.dtype
+    with pytest.raises(ValueError):  # as NumPy's
+        pad(x, (-1, 0))
+    differences = numba.njit(
+        lambda a: (arrays.differences_along(a, 0), arrays.differences_along(a, -1))
+    )
+    for array in (x, x > 0, x[0], np.arange(5) ** 2):
+        first, last = differences(array)
+        for have, want in ((first, np.diff(array, axis=0)), (last, np.diff(array, axis=-1))):
+            np.testing.assert_array_equal(have, want)
+            assert have.dtype == want.dtype
+
+
 WORLD = {"scale": 1.0}
 
 
@@ -255,6 +324,18 @@ def reductions(E):
     )
 
 
+def shaped(x, A, c):
+    """A reshape then a transpose (the gradient reshapes a transposed array), a clipped
+    number with its bounds given by keyword, an inner product, a sort along the first axis
+    of an argument that is not differentiated, differences of a vector and along a matrix's
+    first axis (their gradients pad)."""
+    v = np.tanh(A @ x).reshape(2, 3).T
+    s = np.clip(np.sum(x) * WORLD["scale"], a_max=1.0, a_min=-1.0)
+    edges = np.sort(c, axis=0)
+    steps = np.sum(np.diff(x) ** 2) + np.sum(np.diff(A, axis=0) ** 2) * WORLD["scale"]
+    return np.sum(v * x[:2]) + s * np.inner(x, A[0]) + np.sum(edges[0] * x[:3]) + steps
+
+
 def _inputs():
     rng = np.random.default_rng(7)
     labels, idx = np.array([0, 3, 3, 1, 2, 0]), np.array([4, 0, 4, 2])
@@ -263,6 +344,10 @@ def _inputs():
         scatters: ((rng.normal(size=(6, 4)), labels, rng.normal(size=(5, 4)), idx, mask), (0, 2)),
         products: ((rng.uniform(0.5, 1.5, size=3), rng.normal(size=(3, 3))), (0, 1)),
         reductions: ((rng.normal(size=(3, 4)),), (0,)),
+        shaped: (
+            (rng.uniform(-0.2, 0.2, 4), rng.normal(size=(6, 4)), rng.normal(size=(3, 3))),
+            (0, 1),
+        ),
     }
 
 

@@ -18,6 +18,12 @@ source, line for line, in which
     np.tile(x, reps=2)                            ->  tile_vector(x, 2)
     x.reshape((3, 2), order="F")                  ->  np.ascontiguousarray(np.asarray(x).T).reshape((2, 3)).T
     A.diagonal()                                  ->  diagonal_of(A)
+    dv.reshape(4, 4)                              ->  reshaped(dv, (4, 4))
+    np.clip(t2, a_max=1.0, a_min=-1.0)            ->  clip_values(t2, -1.0, 1.0)
+    np.inner(c, v)                                ->  inner_product(c, v)
+    np.sort(x, axis=0)                            ->  sort_along(x, 0)
+    np.pad(g, pad_width=((1, 0),))                ->  padded(g, ((1, 0),))
+    np.diff(A, axis=0)                            ->  differences_along(A, 0)
 
 and the runtime functions it now calls (the module imports them). A split along another
 axis than the first makes its pieces contiguous, as numba's ``reshape`` wants them.
@@ -88,8 +94,88 @@ class _Spellings(ast.NodeTransformer):
         if function.attr == "diagonal":
             return self._diagonal(node) or node
         if function.attr == "reshape":
-            return _reshaped_in_fortran_order(node) or node
+            return _reshaped_in_fortran_order(node) or self._reshaped(node) or node
+        if function.attr == "clip":
+            return self._clipped(node) or node
+        if _is_numpy(function, "inner") and _plain(node, 2):
+            return self._call("inner_product", node.args)
+        if _is_numpy(function, "sort"):
+            return self._sorted(node) or node
+        if _is_numpy(function, "pad"):
+            return self._padded(node) or node
+        if _is_numpy(function, "diff"):
+            return self._differences(node) or node
         return node
+
+    def _differences(self, node: ast.Call) -> ast.expr | None:
+        """``np.diff(a, axis=k)`` for a literal ``k``, one difference: ``differences_along(a,
+        k)`` (numba's ``np.diff`` takes no axis)."""
+        given = call_arguments(node, ("a", "n", "axis"))
+        if given is None or not {"a", "axis"} <= set(given):
+            return None
+        if literal_int(given["axis"]) is None:
+            return None
+        if literal_int(given.get("n", ast.Constant(1))) != 1:
+            return None
+        return self._call("differences_along", [given["a"], given["axis"]])
+
+    def _padded(self, node: ast.Call) -> ast.expr | None:
+        """``np.pad(x, widths)`` with zeros (no mode but "constant", no other options):
+        ``padded(x, widths)``."""
+        given = call_arguments(node, ("array", "pad_width", "mode"))
+        if given is None or not {"array", "pad_width"} <= set(given):
+            return None
+        mode = given.get("mode", ast.Constant("constant"))
+        if not (isinstance(mode, ast.Constant) and mode.value == "constant"):
+            return None
+        return self._call("padded", [given["array"], given["pad_width"]])
+
+    def _reshaped(self, node: ast.Call) -> ast.expr | None:
+        """``x.reshape(shape)``, ``x.reshape(i, j)`` or ``np.reshape(x, shape)`` in C order:
+        ``reshaped(x, shape)``, which copies an array of another layout first (numba's
+        ``reshape`` refuses one; NumPy's copies it)."""
+        function = node.func
+        assert isinstance(function, ast.Attribute)
+        order = next((k.value for k in node.keywords if k.arg == "order"), ast.Constant("C"))
+        if not (isinstance(order, ast.Constant) and order.value == "C"):
+            return None
+        keywords = [k for k in node.keywords if k.arg != "order"]
+        starred = any(isinstance(a, ast.Starred) for a in node.args)
+        if starred or any(k.arg not in ("shape", "newshape") for k in keywords):
+            return None
+        given = node.args + [k.value for k in keywords]
+        if _is_numpy(function, "reshape"):
+            array, shape = (given[0], given[1:]) if given else (None, [])
+        else:
+            array, shape = function.value, given
+        if array is None or not shape or (len(shape) > 1 and keywords):
+            return None
+        whole = shape[0] if len(shape) == 1 else ast.Tuple(shape, ast.Load())
+        return self._call("reshaped", [array, whole])
+
+    def _clipped(self, node: ast.Call) -> ast.expr | None:
+        """``np.clip(x, lo, hi)`` (bounds by position or as ``a_min``/``a_max``, a missing
+        one None) or ``x.clip(lo, hi)`` (``min``/``max``): ``clip_values(x, lo, hi)``,
+        which takes a number too."""
+        function = node.func
+        assert isinstance(function, ast.Attribute)
+        if isinstance(function.value, ast.Attribute) and is_name(function.value.value, "np"):
+            return None  # np.ma.clip and the like
+        names = ("a_min", "a_max") if _is_numpy(function, "clip") else ("min", "max")
+        given = operand_arguments(node, names)
+        if given is None or "a" not in given:
+            return None
+        bounds = [given.get(name, ast.Constant(None)) for name in names]
+        return self._call("clip_values", [given["a"], *bounds])
+
+    def _sorted(self, node: ast.Call) -> ast.expr | None:
+        """``np.sort(x, axis=k)`` for a literal ``k`` (no ``kind``): ``sort_along(x, k)``."""
+        given = call_arguments(node, ("a", "axis"))
+        if given is None or set(given) != {"a", "axis"}:
+            return None
+        if literal_int(given["axis"]) is None:
+            return None
+        return self._call("sort_along", [given["a"], given["axis"]])
 
     def _full_reduction(self, node: ast.Call) -> ast.expr | None:
         """``x.sum(keepdims=True)`` (or ``np.sum(x, ...)``, with a ``dtype``) of all of a

@@ -16,6 +16,17 @@ numba variant calls them where the NumPy code calls NumPy (see
     tile_vector(x, reps)       np.tile(x, reps) of a vector, reps an int
     diagonal_of(a)             np.diagonal(a) of a matrix (a copy, where NumPy gives a
                                read-only view: the same values to read)
+    reshaped(x, shape)         x.reshape(shape) of any array: numba reshapes contiguous
+                               arrays only, so another layout (a transpose, a broadcast) is
+                               copied first, as NumPy copies it
+    clip_values(x, lo, hi)     np.clip(x, lo, hi), of a number too (NumPy's definition:
+                               np.minimum(np.maximum(x, lo), hi); a bound may be None)
+    inner_product(a, b)        np.inner(a, b) of numbers, vectors and matrices
+    sort_along(x, axis)        np.sort(x, axis=axis) of a float vector or matrix
+    differences_along(x, axis) np.diff(x, axis=axis) of a vector or matrix (booleans: where
+                               neighbours differ, as NumPy)
+    padded(x, widths)          np.pad(x, widths) with zeros, of a vector or matrix: widths
+                               an int, a pair, or one pair per axis (or one for all)
 
 The ``axis`` of these is a literal int (numba compiles a version for it); ``cumprod``,
 ``roll`` and ``prod`` take a float vector or matrix (for other arrays numba's typing fails,
@@ -83,6 +94,36 @@ def tile_vector(x, reps):
 def diagonal_of(a):
     """``np.diagonal(a)``."""
     return np.diagonal(a)
+
+
+def reshaped(x, shape):
+    """``x.reshape(shape)``."""
+    return np.reshape(x, shape)
+
+
+def clip_values(x, lo, hi):
+    """``np.clip(x, lo, hi)``."""
+    return np.clip(x, lo, hi)
+
+
+def inner_product(a, b):
+    """``np.inner(a, b)``."""
+    return np.inner(a, b)
+
+
+def sort_along(x, axis):
+    """``np.sort(x, axis=axis)``."""
+    return np.sort(x, axis=axis)
+
+
+def differences_along(x, axis):
+    """``np.diff(x, axis=axis)``."""
+    return np.diff(x, axis=axis)
+
+
+def padded(x, widths):
+    """``np.pad(x, widths)``."""
+    return np.pad(x, widths)
 
 
 def _integers(index: types.Type) -> bool:
@@ -202,8 +243,20 @@ def _prod_along(x, axis):
     return None if work is None else lambda x, axis: work(x, 0)
 
 
+@overload(sort_along)
+def _sort_along(x, axis):
+    work = _rowwise(x, axis, _sort_rows, same_shape=True)
+    return None if work is None else lambda x, axis: work(x, 0)
+
+
 # Each kernel works along the last axis of the 2-d ``rows`` into ``out``; ``shift`` is
 # roll's.
+@numba.njit
+def _sort_rows(rows, out, shift):
+    for r in range(rows.shape[0]):
+        out[r, :] = np.sort(rows[r, :])  # NaNs last, as NumPy's
+
+
 @numba.njit
 def _cumprod_rows(rows, out, shift):
     for r in range(rows.shape[0]):
@@ -305,3 +358,131 @@ def _diagonal_of(a):
     if not (isinstance(a, types.Array) and a.ndim == 2):
         return None
     return lambda a: np.diag(a)
+
+
+@overload(reshaped)
+def _reshaped(x, shape):
+    if not isinstance(x, types.Array):
+        return None
+    if x.layout == "C":
+        return lambda x, shape: x.reshape(shape)
+    return lambda x, shape: np.ascontiguousarray(x).reshape(shape)
+
+
+@overload(clip_values)
+def _clip_values(x, lo, hi):
+    if isinstance(x, types.Array):
+        if isinstance(x.dtype, types.Integer) and any(
+            isinstance(bound, types.Float) for bound in (lo, hi)
+        ):  # numba's np.clip keeps the integers; NumPy's result is float64
+            return lambda x, lo, hi: np.clip(x.astype(np.float64), lo, hi)
+        return lambda x, lo, hi: np.clip(x, lo, hi)
+    if not isinstance(x, types.Number):
+        return None
+    low = _bound(lo, np.maximum)
+    high = _bound(hi, np.minimum)
+    if low is None or high is None:
+        return None
+    return lambda x, lo, hi: high(low(x, lo), hi)
+
+
+def _bound(bound: types.Type, compare):
+    """A compiled ``(x, bound) -> compare(x, bound)``; ``x`` alone for a None bound; None for
+    a bound numba's typing should refuse (an array: NumPy's result would be one)."""
+    if isinstance(bound, (types.NoneType, types.Omitted)):
+        return numba.njit(lambda x, bound: x)
+    if isinstance(bound, types.Number):
+        return numba.njit(lambda x, bound: compare(x, bound))
+    return None
+
+
+@overload(inner_product)
+def _inner_product(a, b):
+    if isinstance(a, types.Number) or isinstance(b, types.Number):
+        return lambda a, b: a * b
+    if not (isinstance(a, types.Array) and isinstance(b, types.Array)):
+        return None
+    shapes = (a.ndim, b.ndim)
+    if shapes == (1, 1):
+        return lambda a, b: np.dot(a, b)
+    if shapes == (2, 1):
+        return lambda a, b: np.dot(a, b)
+    if shapes == (1, 2):
+        return lambda a, b: np.dot(b, a)
+    if shapes == (2, 2):
+        return lambda a, b: np.dot(a, b.T)
+    return None
+
+
+@overload(padded)
+def _padded(x, widths):
+    if not isinstance(x, types.Array) or x.ndim not in (1, 2):
+        return None
+    pairs = _pad_pairs(widths, x.ndim)
+    if pairs is None:
+        return None
+    if x.ndim == 1:
+
+        def pad_vector(x, widths):
+            ((before, after),) = pairs(widths)
+            if before < 0 or after < 0:
+                raise ValueError("index can't contain negative values")
+            out = np.zeros(x.shape[0] + before + after, x.dtype)
+            out[before : before + x.shape[0]] = x
+            return out
+
+        return pad_vector
+
+    def pad_matrix(x, widths):
+        (top, bottom), (left, right) = pairs(widths)
+        if min(top, bottom, left, right) < 0:
+            raise ValueError("index can't contain negative values")
+        rows, columns = x.shape
+        out = np.zeros((rows + top + bottom, columns + left + right), x.dtype)
+        out[top : top + rows, left : left + columns] = x
+        return out
+
+    return pad_matrix
+
+
+def _pad_pairs(widths: types.Type, ndim: int):
+    """A compiled ``widths -> one (before, after) pair per axis`` for the forms NumPy takes:
+    an int, a pair, a 1-tuple of pairs (for every axis) or one pair per axis. None for
+    another form."""
+    if isinstance(widths, types.Integer):
+        pair = numba.njit(lambda w: (w, w))
+    elif _int_pair(widths):
+        pair = numba.njit(lambda w: (w[0], w[1]))
+    elif isinstance(widths, types.UniTuple) and _int_pair(widths.dtype) and widths.count == 1:
+        pair = numba.njit(lambda w: (w[0][0], w[0][1]))
+    elif isinstance(widths, types.UniTuple) and _int_pair(widths.dtype) and widths.count == ndim:
+        if ndim == 1:
+            return numba.njit(lambda w: ((w[0][0], w[0][1]),))
+        return numba.njit(lambda w: ((w[0][0], w[0][1]), (w[1][0], w[1][1])))
+    else:
+        return None
+    if ndim == 1:
+        return numba.njit(lambda w: (pair(w),))
+    return numba.njit(lambda w: (pair(w), pair(w)))
+
+
+def _int_pair(widths: types.Type) -> bool:
+    return (
+        isinstance(widths, types.UniTuple)
+        and widths.count == 2
+        and isinstance(widths.dtype, types.Integer)
+    )
+
+
+@overload(differences_along)
+def _differences_along(x, axis):
+    along = _literal_axis(x, axis)
+    if along is None or x.ndim > 2:
+        return None
+    if isinstance(x.dtype, types.Boolean):
+        step = numba.njit(lambda later, earlier: later != earlier)
+    else:
+        step = numba.njit(lambda later, earlier: later - earlier)
+    if along == 0:
+        return lambda x, axis: step(x[1:], x[:-1])
+    return lambda x, axis: step(x[:, 1:], x[:, :-1])
