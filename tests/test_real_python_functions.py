@@ -636,8 +636,8 @@ def robust_scaled(w):
     return np.sum(((w - center) / spread) ** 2) + np.nanmean(REFERENCE) * w[0]
 
 
-def median_of_the_input(w):
-    return np.median(w) * 2.0
+def correlations_of_the_input(w):
+    return np.sum(np.corrcoef(w, w[::-1])) * 2.0
 
 
 def test_a_numpy_function_without_a_rule_runs_on_constants_read_every_call():
@@ -654,9 +654,52 @@ def test_a_numpy_function_without_a_rule_runs_on_constants_read_every_call():
 
 def test_a_numpy_function_without_a_rule_of_the_input_is_refused_at_its_line():
     with pytest.raises(
-        srcad.NoDerivativeRule, match=r"test_real_python_functions.py:\d+: 'np.median'"
+        srcad.NoDerivativeRule, match=r"test_real_python_functions.py:\d+: 'np.corrcoef'"
     ):
-        srcad.grad(median_of_the_input)(np.array([1.0, 3.0, 2.0]))
+        srcad.grad(correlations_of_the_input)(np.array([1.0, 3.0, 2.0]))
+
+
+# --- order statistics of the input --------------------------------------------------------------
+OUTLIER_SCALE = 1.0
+
+
+def robust_loss(w, X):
+    """Residuals around their median (one of them scaled by a global, read on every call),
+    the spread between two percentiles, a quantile per column, the largest finite entry."""
+    residuals = (X @ w) * np.array([OUTLIER_SCALE] + [1.0] * (len(X) - 1))
+    centered = residuals - np.median(residuals)
+    spread = np.percentile(centered, 75.0) - np.percentile(centered, 25.0)
+    per_column = np.quantile(X * w, [0.1, 0.6], axis=0)
+    return np.sum(centered**2) / spread + np.sum(per_column**2) + np.nanmax(X * w)
+
+
+def test_medians_percentiles_and_quantiles_of_the_input_have_gradients():
+    global OUTLIER_SCALE
+    w, X = RNG.normal(size=3), RNG.normal(size=(9, 3))
+    _check_everywhere(robust_loss, w, X, argnums=(0, 1))
+    transformed = srcad.grad(robust_loss, argnums=(0, 1))
+    OUTLIER_SCALE = 40.0  # read on every call: the first residual moves to the top rank
+    try:
+        expected = srcad.numerical_grad(robust_loss, w, X, argnums=(0, 1))
+        _assert_close(transformed(w, X), expected)
+    finally:
+        OUTLIER_SCALE = 1.0
+
+
+def test_a_quantile_position_must_be_known_when_compiling():
+    def moving(w, level):
+        return np.percentile(w, level)
+
+    with pytest.raises(srcad.SrcadError, match="'q' of np.percentile must be known"):
+        srcad.grad(moving)(np.array([1.0, 3.0, 2.0]), 50.0)
+
+
+def test_a_quantile_method_without_a_rule_is_refused():
+    def nearest(w):
+        return np.quantile(w, 0.4, method="nearest")
+
+    with pytest.raises(srcad.SrcadError, match="method='nearest'"):
+        srcad.grad(nearest)(np.array([1.0, 3.0, 2.0]))
 
 
 # --- casts with NumPy's scalar types ----------------------------------------------------------

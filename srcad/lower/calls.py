@@ -213,7 +213,7 @@ def _call_python(
             node,
         )
     spelling = numpy_spelling(function)
-    if spelling is not None:  # np.median(C): run by the generated code; refused if differentiated
+    if spelling is not None:  # np.corrcoef(C): run by the generated code; refused if differentiated
         return outside_call(lowering.builder, function, spelling, list(args), dict(kwargs))
     raise no_rule(lowering, node)
 

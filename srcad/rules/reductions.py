@@ -1,6 +1,6 @@
-"""Rules of the reductions and scans: ``sum mean prod max min ptp std var nansum nanmean
-average cumsum cumprod diff gradient sort partition`` (with ``axis`` and ``keepdims`` where
-NumPy has them).
+"""Rules of the reductions and scans: ``sum mean prod max min nanmax nanmin ptp std var
+nansum nanmean average cumsum cumprod diff gradient sort partition median quantile
+percentile`` (with ``axis`` and ``keepdims`` where NumPy has them).
 
 The cotangent of a reduction is spread back over the reduced axes: evenly for ``sum`` and
 ``mean``, onto the positions that attain the extremum for ``max`` and ``min`` (split evenly
@@ -117,6 +117,26 @@ def min_vjp(g, out, x, axis=None, keepdims=False):
 
 @defjvp(np.min)
 def min_jvp(tangents, out, x, axis=None, keepdims=False):
+    return _extremum_jvp(tangents[0], out, x, axis, keepdims)
+
+
+@defvjp(np.nanmax)
+def nanmax_vjp(g, out, x, axis=None, keepdims=False):
+    return _extremum_vjp(g, out, x, axis, keepdims)  # a NaN equals no extremum: no share
+
+
+@defjvp(np.nanmax)
+def nanmax_jvp(tangents, out, x, axis=None, keepdims=False):
+    return _extremum_jvp(tangents[0], out, x, axis, keepdims)
+
+
+@defvjp(np.nanmin)
+def nanmin_vjp(g, out, x, axis=None, keepdims=False):
+    return _extremum_vjp(g, out, x, axis, keepdims)
+
+
+@defjvp(np.nanmin)
+def nanmin_jvp(tangents, out, x, axis=None, keepdims=False):
     return _extremum_jvp(tangents[0], out, x, axis, keepdims)
 
 
@@ -375,3 +395,107 @@ def _partition_source(x, out, axis):
     element of ``x`` of rank r."""
     ranks_in_out = np.argsort(np.argsort(out, axis=axis), axis=axis)
     return np.take_along_axis(np.argsort(x, axis=axis), ranks_in_out, axis=axis)
+
+
+# --- order statistics -----------------------------------------------------------------------
+# np.quantile(x, q) with the default method="linear" interpolates between the elements of
+# ranks lo = floor(q (n - 1)) and lo + 1 of each reduced slice, with weights 1 - frac and
+# frac: the cotangent goes to those two elements (ties: to those the ranks name, in the
+# order np.argsort gives). np.median is the quantile at 0.5, np.percentile at q / 100.
+@defvjp(np.quantile)
+def quantile_vjp(g, out, x, q, axis=None, overwrite_input=False, method="linear", keepdims=False):
+    return _order_statistic_vjp(g, x, q, axis, method, keepdims)
+
+
+@defjvp(np.quantile)
+def quantile_jvp(
+    tangents, out, x, q, axis=None, overwrite_input=False, method="linear", keepdims=False
+):
+    return _order_statistic_jvp(tangents[0], out, x, q, axis, method)
+
+
+@defvjp(np.percentile)
+def percentile_vjp(g, out, x, q, axis=None, overwrite_input=False, method="linear", keepdims=False):
+    return _order_statistic_vjp(g, x, np.asarray(q) / 100.0, axis, method, keepdims)
+
+
+@defjvp(np.percentile)
+def percentile_jvp(
+    tangents, out, x, q, axis=None, overwrite_input=False, method="linear", keepdims=False
+):
+    return _order_statistic_jvp(tangents[0], out, x, np.asarray(q) / 100.0, axis, method)
+
+
+@defvjp(np.median)
+def median_vjp(g, out, x, axis=None, overwrite_input=False, keepdims=False):
+    return _order_statistic_vjp(g, x, 0.5, axis, "linear", keepdims)
+
+
+@defjvp(np.median)
+def median_jvp(tangents, out, x, axis=None, overwrite_input=False, keepdims=False):
+    return _order_statistic_jvp(tangents[0], out, x, 0.5, axis, "linear")
+
+
+def _order_statistic_vjp(g, x, q, axis, method, keepdims):
+    rows, restore = _reduced_last(x, axis)
+    ranks, positions = _ranks(rows, q, method)
+    kept = np.shape(rows)[:-1]
+    if np.ndim(q) == 0 and (not keepdims or np.shape(g) == kept):
+        per_q = [g]
+    else:  # one cotangent per position in q, without keepdims' axes
+        per_q = list(np.reshape(g, (len(positions), *kept)))
+    d_rows = None
+    for per, (lo, frac) in zip(per_q, positions, strict=True):
+        g_j = np.expand_dims(per, -1) if kept else per
+        share = np.where(ranks == lo, g_j * (1.0 - frac), 0.0)
+        if frac > 0.0:
+            share = share + np.where(ranks == lo + 1, g_j * frac, 0.0)
+        d_rows = share if d_rows is None else d_rows + share
+    return restore(d_rows)
+
+
+def _order_statistic_jvp(x_dot, out, x, q, axis, method):
+    rows, _ = _reduced_last(x, axis)
+    dot_rows, _ = _reduced_last(x_dot, axis)
+    ranks, positions = _ranks(rows, q, method)
+    tangents = []
+    for lo, frac in positions:
+        tangent = np.sum(np.where(ranks == lo, dot_rows, 0.0), axis=-1) * (1.0 - frac)
+        if frac > 0.0:
+            tangent = tangent + np.sum(np.where(ranks == lo + 1, dot_rows, 0.0), axis=-1) * frac
+        tangents.append(tangent)
+    return np.reshape(np.stack(tangents), np.shape(out))
+
+
+def _ranks(rows, q, method):
+    """The rank of each element of the slices ``rows`` (reduced along the last axis), and
+    for each position in the static ``q`` the rank ``lo`` it starts from and the fraction
+    ``frac`` of the way to rank ``lo + 1``."""
+    if method != "linear":
+        raise NotImplementedError(f"the derivative of a quantile with method={method!r}")
+    n = np.shape(rows)[-1]
+    positions = []
+    for position in np.reshape(np.asarray(q, dtype=float), (-1,)).tolist():
+        virtual = position * (n - 1)
+        lo = min(int(math.floor(virtual)), n - 1)
+        positions.append((lo, virtual - lo))
+    return np.argsort(np.argsort(rows, axis=-1), axis=-1), positions
+
+
+def _reduced_last(x, axis):
+    """``x`` with the reduced axes moved last and flattened into one: ``(rows, restore)``,
+    ``restore`` putting an array of the rows' shape back in ``x``'s."""
+    ndim = np.ndim(x)
+    reduced = normalize_axes(axis, ndim)
+    kept = tuple(a for a in range(ndim) if a not in reduced)
+    order = kept + reduced
+    moved = x if order == tuple(range(ndim)) else np.transpose(x, order)
+    shape = np.shape(moved)
+    rows = moved if len(reduced) == 1 else np.reshape(moved, (*shape[: len(kept)], -1))
+    back = tuple(int(a) for a in np.argsort(order))
+
+    def restore(d_rows):
+        d_moved = d_rows if len(reduced) == 1 else np.reshape(d_rows, shape)
+        return d_moved if order == tuple(range(ndim)) else np.transpose(d_moved, back)
+
+    return rows, restore

@@ -31,6 +31,8 @@ for _name, _params, _aliases in [
     ("nanmean", WITH_DTYPE, ()),
     ("max", ("axis", "out", "keepdims"), (np.amax,)),
     ("min", ("axis", "out", "keepdims"), (np.amin,)),
+    ("nanmax", ("axis", "out", "keepdims"), ()),
+    ("nanmin", ("axis", "out", "keepdims"), ()),
     ("ptp", ("axis", "out", "keepdims"), ()),
     ("std", ("axis", "dtype", "out", "ddof", "keepdims"), ()),
     ("var", ("axis", "dtype", "out", "ddof", "keepdims"), ()),
@@ -111,6 +113,40 @@ register(
         examples=((((3, 4),), {}), (((3, 4),), {"axis": 0}), (((3, 4),), {"axis": None})),
     )
 )
+# Order statistics: the median, and quantiles (percentiles) at static positions q.
+_ORDER_PARAMS = ("axis", "out", "overwrite_input", "method", "keepdims")
+register(
+    Prim(
+        "median",
+        np.median,
+        REDUCTION,
+        1,
+        ("axis", "out", "overwrite_input", "keepdims"),
+        examples=(
+            (((7,),), {}),
+            (((3, 4),), {"axis": 1}),
+            (((4, 3),), {"axis": 0, "keepdims": True}),
+            (((2, 3, 4),), {"axis": (0, 2)}),
+        ),
+    )
+)
+for _name, _q, _q_array in [("quantile", 0.3, (0.1, 0.5, 1.0)), ("percentile", 30.0, (0, 50, 90))]:
+    register(
+        Prim(
+            _name,
+            getattr(np, _name),
+            REDUCTION,
+            1,
+            ("q", *_ORDER_PARAMS),
+            required_params=("q",),
+            examples=(
+                (((7,),), {"q": _q}),
+                (((3, 5),), {"q": _q, "axis": 1}),
+                (((4, 3),), {"q": _q_array, "axis": 0, "keepdims": True}),
+                (((2, 3, 4),), {"q": _q_array, "axis": (0, 2)}),
+            ),
+        )
+    )
 register(
     Prim(
         "partition",
