@@ -53,6 +53,8 @@ def f_grad_unchecked(x, idx, dout=1.0):
     h = np.inner(c, v) + np.sort(x, axis=0) + np.sort(x) + np.sort(x, axis=k) + np.clip(x, out=y)
     p = np.pad(g, pad_width=((1, 0),)) + np.pad(g, (1, 1)) + np.pad(g, 1, mode="edge") + np.diff(x)
     q = np.diff(A, axis=0) + np.diff(A, axis=-1) + np.diff(A, 2, axis=0) + np.diff(A, axis=k)
+    o = np.argsort(np.argsort(x, axis=-1, kind="stable"), axis=-1) + np.argsort(x, axis=0)
+    w = np.where(t23, v0, 0.5) + np.where(t23) + np.argsort(x, kind="mergesort") + np.argsort(x)
     return a
 '''
 
@@ -103,6 +105,10 @@ def test_each_form_is_respelled_and_the_lines_stay():
     assert lines[22] == f"    p = {pads} + np.pad(g, 1, mode='edge') + np.diff(x)"
     differences = "differences_along(A, 0) + differences_along(A, -1)"
     assert lines[23] == f"    q = {differences} + np.diff(A, 2, axis=0) + np.diff(A, axis=k)"
+    ranks = "argsort_along(argsort_along(x, -1), -1)"  # NumPy's own order where not stable
+    assert lines[24] == f"    o = {ranks} + np.argsort(x, axis=0)"
+    stable = "argsort_along(x, -1) + np.argsort(x)"
+    assert lines[25] == f"    w = where_values(t23, v0, 0.5) + np.where(t23) + {stable}"
     assert called == {
         "reshaped",
         "clip_values",
@@ -110,6 +116,8 @@ def test_each_form_is_respelled_and_the_lines_stay():
         "sort_along",
         "padded",
         "differences_along",
+        "argsort_along",
+        "where_values",
         "add_at",
         "keepdims_all",
         "cumprod_along",
@@ -134,9 +142,9 @@ def test_var_std_and_axes_from_the_end_are_respelled():
     mean = "np.sum(x, axis=-1) / x.shape[-1]"
     variance = f"np.sum((x - np.expand_dims({mean}, -1)) ** 2, axis=-1) / x.shape[-1]"
     std = "np.sqrt(np.sum((x - np.expand_dims(np.sum(x, axis=0) / x.shape[0], 0)) ** 2, axis=0)"
-    assert lines[24] == f"    v = np.expand_dims({variance}, -1) + {std} / x.shape[0]) + {mean}"
+    assert lines[26] == f"    v = np.expand_dims({variance}, -1) + {std} / x.shape[0]) + {mean}"
     unbiased = f"np.sum((x - np.expand_dims({mean}, -1)) ** 2, axis=-1) / (x.shape[-1] - 1)"
-    assert lines[25] == f"    w = (x * 2.0).var(axis=0) + {unbiased} + x.var(axis=0, ddof=k)"
+    assert lines[27] == f"    w = (x * 2.0).var(axis=0) + {unbiased} + x.var(axis=0, ddof=k)"
 
 
 @pytest.mark.slow
@@ -273,6 +281,15 @@ def test_reshapes_clips_inner_products_and_sorts_give_numpys_values():
             assert have.dtype == want.dtype
     with pytest.raises(ValueError):  # as NumPy's
         pad(x, (-1, 0))
+    argsort = numba.njit(lambda a: (arrays.argsort_along(a, 0), arrays.argsort_along(a, -1)))
+    tied = np.array([[2.0, np.nan, 1.0, 2.0], [1.0, 1.0, np.nan, 0.0], [2.0, 1.0, 1.0, 2.0]])
+    for array in (tied, tied.T, tied[0], x):
+        first, last = argsort(array)
+        np.testing.assert_array_equal(first, np.argsort(array, axis=0, kind="stable"))
+        np.testing.assert_array_equal(last, np.argsort(array, axis=-1, kind="stable"))
+    where = numba.njit(lambda c, a, b: arrays.where_values(c, a, b))
+    assert where(True, 2, 0.5) == 2.0 and np.ndim(where(False, 2, 0.5)) == 0
+    np.testing.assert_array_equal(where(x > 0, x, 0.5), np.where(x > 0, x, 0.5))
     differences = numba.njit(
         lambda a: (arrays.differences_along(a, 0), arrays.differences_along(a, -1))
     )
@@ -328,12 +345,40 @@ def shaped(x, A, c):
     """A reshape then a transpose (the gradient reshapes a transposed array), a clipped
     number with its bounds given by keyword, an inner product, a sort along the first axis
     of an argument that is not differentiated, differences of a vector and along a matrix's
-    first axis (their gradients pad)."""
+    first axis (their gradients pad), a median, a sort and a percentile of the input (their
+    gradients rank it stably), a number picked by np.where in one branch only."""
     v = np.tanh(A @ x).reshape(2, 3).T
     s = np.clip(np.sum(x) * WORLD["scale"], a_max=1.0, a_min=-1.0)
     edges = np.sort(c, axis=0)
     steps = np.sum(np.diff(x) ** 2) + np.sum(np.diff(A, axis=0) ** 2) * WORLD["scale"]
-    return np.sum(v * x[:2]) + s * np.inner(x, A[0]) + np.sum(edges[0] * x[:3]) + steps
+    ranked = np.median(x) * np.sum(np.sort(A, axis=1)[:, 0]) + np.percentile(A, 30.0)
+    if x[1] > 0.0:
+        picked = np.maximum(x[0], x[1])
+    else:
+        picked = np.where(x[0] > 0.0, x[0], 0.5)  # a number, as the other branch's
+    other = s * np.inner(x, A[0]) + np.sum(edges[0] * x[:3]) + steps + ranked + picked
+    return np.sum(v * x[:2]) + other
+
+
+@pytest.mark.slow
+def test_tied_elements_get_the_same_gradient_on_both_backends():
+    """Ties ranked in their order on both backends (stable argsorts): the gradient of a
+    sort and of a median at tied elements agree exactly, and follow the order in x."""
+    pytest.importorskip("numba")
+    from srcad.backends import NumbaFallbackWarning
+
+    x = np.array([1.0, 0.0, 1.0, 2.0, 1.0])
+    weights = np.arange(10.0, 60.0, 10.0)
+    on_numpy = srcad.grad(ranked_ties)(x, weights)
+    np.testing.assert_array_equal(on_numpy[[1, 0, 2, 4, 3]], weights + [0.0, 0.0, 1.0, 0.0, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NumbaFallbackWarning)
+        on_numba = srcad.grad(ranked_ties, backend="numba")(x, weights)
+    np.testing.assert_array_equal(on_numba, on_numpy)
+
+
+def ranked_ties(x, weights):
+    return np.sort(x) @ weights + np.median(x)
 
 
 def _inputs():

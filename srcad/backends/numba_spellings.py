@@ -24,6 +24,9 @@ source, line for line, in which
     np.sort(x, axis=0)                            ->  sort_along(x, 0)
     np.pad(g, pad_width=((1, 0),))                ->  padded(g, ((1, 0),))
     np.diff(A, axis=0)                            ->  differences_along(A, 0)
+    np.where(t23, v0, 0.5)                        ->  where_values(t23, v0, 0.5)
+    np.argsort(x, axis=-1, kind="stable")         ->  argsort_along(x, -1)
+    np.argsort(np.argsort(...), axis=-1)          ->  argsort_along(argsort_along(...), -1)
 
 and the runtime functions it now calls (the module imports them). A split along another
 axis than the first makes its pieces contiguous, as numba's ``reshape`` wants them.
@@ -105,6 +108,10 @@ class _Spellings(ast.NodeTransformer):
             return self._padded(node) or node
         if _is_numpy(function, "diff"):
             return self._differences(node) or node
+        if _is_numpy(function, "argsort"):
+            return self._argsorted(node) or node
+        if _is_numpy(function, "where") and _plain(node, 3):
+            return self._call("where_values", node.args)
         return node
 
     def _differences(self, node: ast.Call) -> ast.expr | None:
@@ -118,6 +125,28 @@ class _Spellings(ast.NodeTransformer):
         if literal_int(given.get("n", ast.Constant(1))) != 1:
             return None
         return self._call("differences_along", [given["a"], given["axis"]])
+
+    def _argsorted(self, node: ast.Call) -> ast.expr | None:
+        """``np.argsort(x, axis=k, kind="stable")`` for a literal ``k`` (``kind`` also
+        "mergesort", or ``stable=True``), or ``np.argsort`` of such an argsort (a
+        permutation: no ties, so any sort gives NumPy's answer): ``argsort_along(x, k)``.
+        An argsort of another kind is left to numba, or to NumPy: with ties its order is
+        NumPy's own."""
+        given = call_arguments(node, ("a", "axis", "kind", "order", "stable"))
+        if given is None or "a" not in given or "order" in given:
+            return None
+        axis = given.get("axis", _minus_one())
+        if literal_int(axis) is None:
+            return None
+        kind, stable = given.get("kind"), given.get("stable")
+        is_stable = isinstance(kind, ast.Constant) and kind.value in ("stable", "mergesort")
+        is_stable = is_stable or (isinstance(stable, ast.Constant) and stable.value is True)
+        of_permutation = isinstance(given["a"], ast.Call) and is_name(
+            given["a"].func, "argsort_along"
+        )
+        if not (is_stable or (of_permutation and kind is None and stable is None)):
+            return None
+        return self._call("argsort_along", [given["a"], axis])
 
     def _padded(self, node: ast.Call) -> ast.expr | None:
         """``np.pad(x, widths)`` with zeros (no mode but "constant", no other options):

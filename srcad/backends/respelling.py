@@ -4,8 +4,9 @@ numba variant's respellings (``numba_reductions``, ``numba_spellings``,
 
 Comes in: a module's source, its body function's name and an ``ast.NodeTransformer``. Goes
 out: the source in which the value of each assignment, augmented assignment, return and
-expression statement of the body is the transformer's rewrite of it, spelled on the first
-line the value took (the lines after it left blank, so later line numbers hold).
+expression statement of the body, and the condition of each ``if`` and ``while``, is the
+transformer's rewrite of it, spelled on the first line it took (the lines after it left
+blank, so later line numbers hold).
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ def respelled_values(source: str, body_name: str, rewriter: ast.NodeTransformer)
     body = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == body_name)
     lines = source.splitlines()
     for statement in ast.walk(body):
-        if not isinstance(statement, (ast.Assign, ast.AugAssign, ast.Return, ast.Expr)):
+        if isinstance(statement, (ast.Assign, ast.AugAssign, ast.Return, ast.Expr)):
+            value = statement.value
+        elif isinstance(statement, (ast.If, ast.While)):
+            value = statement.test  # a loop's or a branch's condition
+        else:
             continue
-        value = statement.value
         if value is None or value.end_lineno is None or value.end_col_offset is None:
             continue
         new = ast.unparse(rewriter.visit(copied(value)))

@@ -366,9 +366,11 @@ def sort_jvp(tangents, out, x, axis=-1, kind=None, stable=None):
 
 
 def _sort_order(x, axis, kind, stable):
-    """``np.argsort`` with the sort's own options (those that were given)."""
+    """``np.argsort`` with the sort's own options where they were given, else a stable one:
+    tied elements keep their order, so every backend (numba's included) routes their
+    cotangents alike."""
     options = {key: value for key, value in (("kind", kind), ("stable", stable)) if value}
-    return np.argsort(x, axis=axis, **options)
+    return np.argsort(x, axis=axis, **(options or {"kind": "stable"}))
 
 
 @defvjp(np.partition)
@@ -400,8 +402,8 @@ def _partition_source(x, out, axis):
 # --- order statistics -----------------------------------------------------------------------
 # np.quantile(x, q) with the default method="linear" interpolates between the elements of
 # ranks lo = floor(q (n - 1)) and lo + 1 of each reduced slice, with weights 1 - frac and
-# frac: the cotangent goes to those two elements (ties: to those the ranks name, in the
-# order np.argsort gives). np.median is the quantile at 0.5, np.percentile at q / 100.
+# frac: the cotangent goes to those two elements (ties: ranked in their order in x).
+# np.median is the quantile at 0.5, np.percentile at q / 100.
 @defvjp(np.quantile)
 def quantile_vjp(g, out, x, q, axis=None, overwrite_input=False, method="linear", keepdims=False):
     return _order_statistic_vjp(g, x, q, axis, method, keepdims)
@@ -479,7 +481,8 @@ def _ranks(rows, q, method):
         virtual = position * (n - 1)
         lo = min(int(math.floor(virtual)), n - 1)
         positions.append((lo, virtual - lo))
-    return np.argsort(np.argsort(rows, axis=-1), axis=-1), positions
+    order = np.argsort(rows, axis=-1, kind="stable")  # ties: in order, on every backend
+    return np.argsort(order, axis=-1), positions
 
 
 def _reduced_last(x, axis):

@@ -23,6 +23,11 @@ numba variant calls them where the NumPy code calls NumPy (see
                                np.minimum(np.maximum(x, lo), hi); a bound may be None)
     inner_product(a, b)        np.inner(a, b) of numbers, vectors and matrices
     sort_along(x, axis)        np.sort(x, axis=axis) of a float vector or matrix
+    argsort_along(x, axis)     np.argsort(x, axis=axis, kind="stable") of a vector or matrix
+                               (ties in their order, as NumPy's stable sorts keep them)
+    where_values(c, x, y)      np.where(c, x, y); of three numbers, a number (numba's, as
+                               NumPy's, is a 0-d array, which numba cannot merge with a number
+                               another branch assigns, nor add into an array's element)
     differences_along(x, axis) np.diff(x, axis=axis) of a vector or matrix (booleans: where
                                neighbours differ, as NumPy)
     padded(x, widths)          np.pad(x, widths) with zeros, of a vector or matrix: widths
@@ -114,6 +119,16 @@ def inner_product(a, b):
 def sort_along(x, axis):
     """``np.sort(x, axis=axis)``."""
     return np.sort(x, axis=axis)
+
+
+def argsort_along(x, axis):
+    """``np.argsort(x, axis=axis, kind="stable")``."""
+    return np.argsort(x, axis=axis, kind="stable")
+
+
+def where_values(condition, x, y):
+    """``np.where(condition, x, y)``."""
+    return np.where(condition, x, y)
 
 
 def differences_along(x, axis):
@@ -486,3 +501,36 @@ def _differences_along(x, axis):
     if along == 0:
         return lambda x, axis: step(x[1:], x[:-1])
     return lambda x, axis: step(x[:, 1:], x[:, :-1])
+
+
+@overload(where_values)
+def _where_values(condition, x, y):
+    if all(isinstance(t, (types.Number, types.Boolean)) for t in (condition, x, y)):
+        return lambda condition, x, y: x if condition else y
+    return lambda condition, x, y: np.where(condition, x, y)
+
+
+@overload(argsort_along)
+def _argsort_along(x, axis):
+    along = _literal_axis(x, axis)
+    if along is None or x.ndim > 2:
+        return None
+    if x.ndim == 1:
+        return lambda x, axis: np.argsort(x, kind="mergesort")  # numba's stable sort
+    if along == 1:
+
+        def rows_sorted(x, axis):
+            out = np.empty(x.shape, np.intp)
+            for r in range(x.shape[0]):
+                out[r] = np.argsort(x[r], kind="mergesort")
+            return out
+
+        return rows_sorted
+
+    def columns_sorted(x, axis):
+        out = np.empty(x.shape, np.intp)
+        for c in range(x.shape[1]):
+            out[:, c] = np.argsort(x[:, c], kind="mergesort")
+        return out
+
+    return columns_sorted
