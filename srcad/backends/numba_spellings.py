@@ -57,6 +57,17 @@ ALONG_AXIS = {
 }
 
 
+# np.<name>(...) -> the method of _Spellings that respells it (or returns None)
+NUMPY_CALLS = {
+    "inner": "_inner",
+    "sort": "_sorted",
+    "pad": "_padded",
+    "diff": "_differences",
+    "argsort": "_argsorted",
+    "where": "_where",
+}
+
+
 def respelled_spellings(source: str, body_name: str) -> tuple[str, set[str]]:
     """``source`` with the body's spellings respelled; the runtime functions it now calls."""
     rewriter = _Spellings()
@@ -100,19 +111,15 @@ class _Spellings(ast.NodeTransformer):
             return _reshaped_in_fortran_order(node) or self._reshaped(node) or node
         if function.attr == "clip":
             return self._clipped(node) or node
-        if _is_numpy(function, "inner") and _plain(node, 2):
-            return self._call("inner_product", node.args)
-        if _is_numpy(function, "sort"):
-            return self._sorted(node) or node
-        if _is_numpy(function, "pad"):
-            return self._padded(node) or node
-        if _is_numpy(function, "diff"):
-            return self._differences(node) or node
-        if _is_numpy(function, "argsort"):
-            return self._argsorted(node) or node
-        if _is_numpy(function, "where") and _plain(node, 3):
-            return self._call("where_values", node.args)
+        if _is_numpy(function, function.attr) and function.attr in NUMPY_CALLS:
+            return getattr(self, NUMPY_CALLS[function.attr])(node) or node
         return node
+
+    def _inner(self, node: ast.Call) -> ast.expr | None:
+        return self._call("inner_product", node.args) if _plain(node, 2) else None
+
+    def _where(self, node: ast.Call) -> ast.expr | None:
+        return self._call("where_values", node.args) if _plain(node, 3) else None
 
     def _differences(self, node: ast.Call) -> ast.expr | None:
         """``np.diff(a, axis=k)`` for a literal ``k``, one difference: ``differences_along(a,
