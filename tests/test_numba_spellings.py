@@ -240,60 +240,84 @@ def test_the_functions_along_an_axis_give_numpys_values():
         diagonal(x[0])
 
 
+STRIDED = np.random.default_rng(8).normal(size=(3, 4))[:, ::-1]  # a strided view
+
+
 @pytest.mark.slow
-def test_reshapes_clips_inner_products_and_sorts_give_numpys_values():
+def test_reshapes_and_clips_give_numpys_values():
     numba = pytest.importorskip("numba")
     from srcad.runtime import numba_arrays as arrays
 
-    x = np.random.default_rng(8).normal(size=(3, 4))[:, ::-1]  # a strided view
+    x = STRIDED
     reshape = numba.njit(lambda a, shape: arrays.reshaped(a, shape))
-    for array in (x, x.T, np.broadcast_to(x[0], (3, 4)), np.ascontiguousarray(x)):
+    for array in (x.T, np.broadcast_to(x[0], (3, 4)), np.ascontiguousarray(x)):
         np.testing.assert_array_equal(reshape(array, (2, 6)), array.reshape((2, 6)))
-        np.testing.assert_array_equal(reshape(array, -1), array.reshape(-1))
+    np.testing.assert_array_equal(reshape(x, -1), x.reshape(-1))
     contiguous = np.ascontiguousarray(x)
-    assert np.shares_memory(reshape(contiguous, (12,)), contiguous)  # a view, as NumPy's
+    assert np.shares_memory(reshape(contiguous, (2, 6)), contiguous)  # a view, as NumPy's
     clip = numba.njit(lambda a, lo, hi: arrays.clip_values(a, lo, hi))
-    for value in (2.5, -3.0, 0.25, np.nan, 7, x, np.arange(-3, 4)):
-        for lo, hi in ((-1.0, 1.0), (None, 0.5), (0.0, None), (2.0, -2.0), (-1, 2)):
+    for value in (2.5, -3.0, np.nan, 7, np.arange(-3, 4)):
+        for lo, hi in ((-1.0, 1.0), (2.0, -2.0), (None, 0.5), (0.0, None)):
             want = np.clip(value, lo, hi)
             have = clip(value, lo, hi)
             np.testing.assert_array_equal(have, want)
             assert np.asarray(have).dtype == np.asarray(want).dtype, (value, lo, hi)
+    integers, low = np.arange(-3, 4), np.full(7, 0.5)  # float bounds: a float result, as NumPy's
+    np.testing.assert_array_equal(clip(integers, low, 2.5), np.clip(integers, low, 2.5))
+    assert clip(integers, low, 2.5).dtype == np.float64
+
+
+@pytest.mark.slow
+def test_inner_products_sorts_argsorts_and_wheres_give_numpys_values():
+    numba = pytest.importorskip("numba")
+    from srcad.runtime import numba_arrays as arrays
+
+    x = STRIDED
     inner = numba.njit(lambda a, b: arrays.inner_product(a, b))
     y = np.random.default_rng(9).normal(size=(5, 4))
-    for a, b in ((x[0], x[1]), (x, x[0]), (x[0], y), (x, y), (2.0, x), (x[0], 3.0)):
+    for a, b in ((x[0], x[1]), (x, x[0]), (x[0], y), (x, y), (2.0, x)):
         np.testing.assert_allclose(inner(a, b), np.inner(a, b), rtol=1e-14)
         assert np.shape(inner(a, b)) == np.shape(np.inner(a, b))
     with pytest.raises(numba.core.errors.TypingError):  # 3-d: NumPy's code runs
         inner(np.ones((2, 2, 4)), x)
+    tied = np.array([[2.0, np.nan, 1.0, 2.0], [1.0, 1.0, np.nan, 0.0], [2.0, 1.0, 1.0, 2.0]])
     sort = numba.njit(lambda a: (arrays.sort_along(a, 0), arrays.sort_along(a, -1)))
-    holed = x.copy()
-    holed[1, 2] = np.nan  # last, as NumPy puts it
-    for array in (x, holed, x[0]):
+    argsort = numba.njit(lambda a: (arrays.argsort_along(a, 0), arrays.argsort_along(a, -1)))
+    for array in (tied, tied[0]):  # NaNs last, ties in order, as NumPy's (axis 0: columns)
         first, last = sort(array)
         np.testing.assert_array_equal(first, np.sort(array, axis=0))
         np.testing.assert_array_equal(last, np.sort(array, axis=-1))
-    pad = numba.njit(lambda a, widths: arrays.padded(a, widths))
-    for array in (x, x[0], x.T):
-        for widths in (1, (1, 2), ((1, 0),), ((2, 1),) * array.ndim):
-            have, want = pad(array, widths), np.pad(array, widths)
-            np.testing.assert_array_equal(have, want)
-            assert have.dtype == want.dtype
-    with pytest.raises(ValueError):  # as NumPy's
-        pad(x, (-1, 0))
-    argsort = numba.njit(lambda a: (arrays.argsort_along(a, 0), arrays.argsort_along(a, -1)))
-    tied = np.array([[2.0, np.nan, 1.0, 2.0], [1.0, 1.0, np.nan, 0.0], [2.0, 1.0, 1.0, 2.0]])
-    for array in (tied, tied.T, tied[0], x):
         first, last = argsort(array)
         np.testing.assert_array_equal(first, np.argsort(array, axis=0, kind="stable"))
         np.testing.assert_array_equal(last, np.argsort(array, axis=-1, kind="stable"))
     where = numba.njit(lambda c, a, b: arrays.where_values(c, a, b))
     assert where(True, 2, 0.5) == 2.0 and np.ndim(where(False, 2, 0.5)) == 0
     np.testing.assert_array_equal(where(x > 0, x, 0.5), np.where(x > 0, x, 0.5))
+
+
+@pytest.mark.slow
+def test_pads_and_differences_give_numpys_values():
+    numba = pytest.importorskip("numba")
+    from srcad.runtime import numba_arrays as arrays
+
+    x = STRIDED
+    pad = numba.njit(lambda a, widths: arrays.padded(a, widths))
+    for array, widths in (
+        (x, 1),
+        (x, ((1, 0),)),
+        (x.T, ((2, 1), (0, 3))),
+        (x[0], (1, 2)),
+        (x[0], ((2, 1),)),
+    ):
+        have, want = pad(array, widths), np.pad(array, widths)
+        np.testing.assert_array_equal(have, want)
+        assert have.dtype == want.dtype
+    with pytest.raises(ValueError):  # as NumPy's
+        pad(x[0], (-1, 0))
     differences = numba.njit(
         lambda a: (arrays.differences_along(a, 0), arrays.differences_along(a, -1))
     )
-    for array in (x, x > 0, x[0], np.arange(5) ** 2):
+    for array in (x, x > 0, np.arange(5) ** 2):
         first, last = differences(array)
         for have, want in ((first, np.diff(array, axis=0)), (last, np.diff(array, axis=-1))):
             np.testing.assert_array_equal(have, want)

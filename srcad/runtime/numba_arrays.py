@@ -387,9 +387,8 @@ def _reshaped(x, shape):
 @overload(clip_values)
 def _clip_values(x, lo, hi):
     if isinstance(x, types.Array):
-        if isinstance(x.dtype, types.Integer) and any(
-            isinstance(bound, types.Float) for bound in (lo, hi)
-        ):  # numba's np.clip keeps the integers; NumPy's result is float64
+        if isinstance(x.dtype, types.Integer) and any(_floats(bound) for bound in (lo, hi)):
+            # numba's np.clip keeps the integers; NumPy's result is float64
             return lambda x, lo, hi: np.clip(x.astype(np.float64), lo, hi)
         return lambda x, lo, hi: np.clip(x, lo, hi)
     if not isinstance(x, types.Number):
@@ -399,6 +398,12 @@ def _clip_values(x, lo, hi):
     if low is None or high is None:
         return None
     return lambda x, lo, hi: high(low(x, lo), hi)
+
+
+def _floats(bound: types.Type) -> bool:
+    """A float, or an array of floats."""
+    dtype = bound.dtype if isinstance(bound, types.Array) else bound
+    return isinstance(dtype, types.Float)
 
 
 def _bound(bound: types.Type, compare):
