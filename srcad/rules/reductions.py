@@ -100,44 +100,21 @@ def _extremum_jvp(x_dot, out, x, axis, keepdims):
     return np.sum(np.where(is_extremum, x_dot, 0.0) / ties, axis=axis, keepdims=keepdims)
 
 
-@defvjp(np.max)
-def max_vjp(g, out, x, axis=None, keepdims=False):
-    return _extremum_vjp(g, out, x, axis, keepdims)
+def _extremum_rules(target):
+    """The rules of ``target``, a max or a min: the cotangent goes to the positions that
+    attain it (a NaN equals no extremum, so nanmax's and nanmin's NaNs get no share)."""
+
+    @defvjp(target)
+    def extremum_vjp(g, out, x, axis=None, keepdims=False):
+        return _extremum_vjp(g, out, x, axis, keepdims)
+
+    @defjvp(target)
+    def extremum_jvp(tangents, out, x, axis=None, keepdims=False):
+        return _extremum_jvp(tangents[0], out, x, axis, keepdims)
 
 
-@defjvp(np.max)
-def max_jvp(tangents, out, x, axis=None, keepdims=False):
-    return _extremum_jvp(tangents[0], out, x, axis, keepdims)
-
-
-@defvjp(np.min)
-def min_vjp(g, out, x, axis=None, keepdims=False):
-    return _extremum_vjp(g, out, x, axis, keepdims)
-
-
-@defjvp(np.min)
-def min_jvp(tangents, out, x, axis=None, keepdims=False):
-    return _extremum_jvp(tangents[0], out, x, axis, keepdims)
-
-
-@defvjp(np.nanmax)
-def nanmax_vjp(g, out, x, axis=None, keepdims=False):
-    return _extremum_vjp(g, out, x, axis, keepdims)  # a NaN equals no extremum: no share
-
-
-@defjvp(np.nanmax)
-def nanmax_jvp(tangents, out, x, axis=None, keepdims=False):
-    return _extremum_jvp(tangents[0], out, x, axis, keepdims)
-
-
-@defvjp(np.nanmin)
-def nanmin_vjp(g, out, x, axis=None, keepdims=False):
-    return _extremum_vjp(g, out, x, axis, keepdims)
-
-
-@defjvp(np.nanmin)
-def nanmin_jvp(tangents, out, x, axis=None, keepdims=False):
-    return _extremum_jvp(tangents[0], out, x, axis, keepdims)
+for _extremum in (np.max, np.min, np.nanmax, np.nanmin):
+    _extremum_rules(_extremum)
 
 
 @defvjp(np.ptp)
