@@ -53,7 +53,7 @@ def f_grad_unchecked(x, idx, dout=1.0):
     h = np.inner(c, v) + np.sort(x, axis=0) + np.sort(x) + np.sort(x, axis=k) + np.clip(x, out=y)
     p = np.pad(g, pad_width=((1, 0),)) + np.pad(g, (1, 1)) + np.pad(g, 1, mode="edge") + np.diff(x)
     q = np.diff(A, axis=0) + np.diff(A, axis=-1) + np.diff(A, 2, axis=0) + np.diff(A, axis=k)
-    o = np.argsort(np.argsort(x, axis=-1, kind="stable"), axis=-1) + np.argsort(x, axis=0)
+    o = np.argsort(np.argsort(x, axis=-1, kind="stable"), axis=-1) + np.argsort(x, stable=True)
     w = np.where(t23, v0, 0.5) + np.where(t23) + np.argsort(x, kind="mergesort") + np.argsort(x)
     return a
 '''
@@ -105,8 +105,8 @@ def test_each_form_is_respelled_and_the_lines_stay():
     assert lines[22] == f"    p = {pads} + np.pad(g, 1, mode='edge') + np.diff(x)"
     differences = "differences_along(A, 0) + differences_along(A, -1)"
     assert lines[23] == f"    q = {differences} + np.diff(A, 2, axis=0) + np.diff(A, axis=k)"
-    ranks = "argsort_along(argsort_along(x, -1), -1)"  # NumPy's own order where not stable
-    assert lines[24] == f"    o = {ranks} + np.argsort(x, axis=0)"
+    ranks = "np.argsort(argsort_along(x, -1), axis=-1)"  # NumPy's own order where not stable
+    assert lines[24] == f"    o = {ranks} + argsort_along(x, -1)"
     stable = "argsort_along(x, -1) + np.argsort(x)"
     assert lines[25] == f"    w = where_values(t23, v0, 0.5) + np.where(t23) + {stable}"
     assert called == {
@@ -386,15 +386,18 @@ def shaped(x, A, c):
 
 @pytest.mark.slow
 def test_tied_elements_get_the_same_gradient_on_both_backends():
-    """Ties ranked in their order on both backends (stable argsorts): the gradient of a
-    sort and of a median at tied elements agree exactly, and follow the order in x."""
+    """Ties ranked in their order on both backends (stable argsorts): the gradients of a
+    sort, a median and a partition at tied elements agree exactly, and follow the order in
+    x."""
     pytest.importorskip("numba")
     from srcad.backends import NumbaFallbackWarning
 
     x = np.array([1.0, 0.0, 1.0, 2.0, 1.0])
     weights = np.arange(10.0, 60.0, 10.0)
     on_numpy = srcad.grad(ranked_ties)(x, weights)
-    np.testing.assert_array_equal(on_numpy[[1, 0, 2, 4, 3]], weights + [0.0, 0.0, 1.0, 0.0, 0.0])
+    # stable order 1, 0, 2, 4, 3: the sort's weights, the median's rank 2, the partition's
+    # two smallest (ranks 0 and 1)
+    np.testing.assert_array_equal(on_numpy[[1, 0, 2, 4, 3]], weights + [1.0, 1.0, 1.0, 0.0, 0.0])
     with warnings.catch_warnings():
         warnings.simplefilter("error", NumbaFallbackWarning)
         on_numba = srcad.grad(ranked_ties, backend="numba")(x, weights)
@@ -402,7 +405,7 @@ def test_tied_elements_get_the_same_gradient_on_both_backends():
 
 
 def ranked_ties(x, weights):
-    return np.sort(x) @ weights + np.median(x)
+    return np.sort(x) @ weights + np.median(x) + np.sum(np.partition(x, 2)[:2])
 
 
 def _inputs():

@@ -26,7 +26,6 @@ source, line for line, in which
     np.diff(A, axis=0)                            ->  differences_along(A, 0)
     np.where(t23, v0, 0.5)                        ->  where_values(t23, v0, 0.5)
     np.argsort(x, axis=-1, kind="stable")         ->  argsort_along(x, -1)
-    np.argsort(np.argsort(...), axis=-1)          ->  argsort_along(argsort_along(...), -1)
 
 and the runtime functions it now calls (the module imports them). A split along another
 axis than the first makes its pieces contiguous, as numba's ``reshape`` wants them.
@@ -135,10 +134,8 @@ class _Spellings(ast.NodeTransformer):
 
     def _argsorted(self, node: ast.Call) -> ast.expr | None:
         """``np.argsort(x, axis=k, kind="stable")`` for a literal ``k`` (``kind`` also
-        "mergesort", or ``stable=True``), or ``np.argsort`` of such an argsort (a
-        permutation: no ties, so any sort gives NumPy's answer): ``argsort_along(x, k)``.
-        An argsort of another kind is left to numba, or to NumPy: with ties its order is
-        NumPy's own."""
+        "mergesort", or ``stable=True``): ``argsort_along(x, k)``. An argsort of another
+        kind is left to numba, or to NumPy: with ties its order is NumPy's own."""
         given = call_arguments(node, ("a", "axis", "kind", "order", "stable"))
         if given is None or "a" not in given or "order" in given:
             return None
@@ -148,12 +145,7 @@ class _Spellings(ast.NodeTransformer):
         kind, stable = given.get("kind"), given.get("stable")
         is_stable = isinstance(kind, ast.Constant) and kind.value in ("stable", "mergesort")
         is_stable = is_stable or (isinstance(stable, ast.Constant) and stable.value is True)
-        of_permutation = isinstance(given["a"], ast.Call) and is_name(
-            given["a"].func, "argsort_along"
-        )
-        if not (is_stable or (of_permutation and kind is None and stable is None)):
-            return None
-        return self._call("argsort_along", [given["a"], axis])
+        return self._call("argsort_along", [given["a"], axis]) if is_stable else None
 
     def _padded(self, node: ast.Call) -> ast.expr | None:
         """``np.pad(x, widths)`` with zeros (no mode but "constant", no other options):

@@ -324,13 +324,16 @@ def _band_transpose(g, band, offset, axis):
 
 
 # --- sorting --------------------------------------------------------------------------------
+# Every argsort here is stable: tied elements are ranked in their order, alike on every
+# backend (numba's variant compiles stable argsorts). The inverse of a permutation has no
+# ties, so any sort finds it; a stable one says so.
 @defvjp(np.sort)
 def sort_vjp(g, out, x, axis=-1, kind=None, stable=None):
     # out = x[order] along the axis, so dx = g[inverse of order]
     if axis is None:  # sorts the flattened array
-        inverse = np.argsort(_sort_order(np.reshape(x, (-1,)), 0, kind, stable))
+        inverse = np.argsort(_sort_order(np.reshape(x, (-1,)), 0, kind, stable), kind="stable")
         return np.reshape(np.take(g, inverse), np.shape(x))
-    inverse = np.argsort(_sort_order(x, axis, kind, stable), axis=axis)
+    inverse = np.argsort(_sort_order(x, axis, kind, stable), axis=axis, kind="stable")
     return np.take_along_axis(g, inverse, axis=axis)
 
 
@@ -355,8 +358,9 @@ def partition_vjp(g, out, x, kth, axis=-1, kind=None):
     # out = x[source] along the axis: dx = g[inverse of source]
     if axis is None:  # partitions the flattened array
         source = _partition_source(np.reshape(x, (-1,)), out, 0)
-        return np.reshape(np.take(g, np.argsort(source)), np.shape(x))
-    return np.take_along_axis(g, np.argsort(_partition_source(x, out, axis), axis=axis), axis=axis)
+        return np.reshape(np.take(g, np.argsort(source, kind="stable")), np.shape(x))
+    inverse = np.argsort(_partition_source(x, out, axis), axis=axis, kind="stable")
+    return np.take_along_axis(g, inverse, axis=axis)
 
 
 @defjvp(np.partition)
@@ -371,9 +375,10 @@ def _partition_source(x, out, axis):
     """Where each element of ``out = np.partition(x)`` comes from along ``axis``. NumPy does
     not promise that ``np.argpartition`` arranges the other elements as ``np.partition``
     did, so the positions are matched by rank: the element of ``out`` of rank r is the
-    element of ``x`` of rank r."""
-    ranks_in_out = np.argsort(np.argsort(out, axis=axis), axis=axis)
-    return np.take_along_axis(np.argsort(x, axis=axis), ranks_in_out, axis=axis)
+    element of ``x`` of rank r (ranked stably: equal elements in their order, alike on every
+    backend)."""
+    ranks_in_out = np.argsort(np.argsort(out, axis=axis, kind="stable"), axis=axis, kind="stable")
+    return np.take_along_axis(np.argsort(x, axis=axis, kind="stable"), ranks_in_out, axis=axis)
 
 
 # --- order statistics -----------------------------------------------------------------------
@@ -459,7 +464,7 @@ def _ranks(rows, q, method):
         lo = min(int(math.floor(virtual)), n - 1)
         positions.append((lo, virtual - lo))
     order = np.argsort(rows, axis=-1, kind="stable")  # ties: in order, on every backend
-    return np.argsort(order, axis=-1), positions
+    return np.argsort(order, axis=-1, kind="stable"), positions
 
 
 def _reduced_last(x, axis):
