@@ -9,6 +9,8 @@ body function (``<f>_grad_unchecked``). Goes out: the source numba compiles, in 
   the body's name (reading values from outside the function, ``C = main_globals['C']``;
   unpacking containers, ``W1 = params[0][0]``; building a dict or another container of
   the results), and the rest becomes ``<body>_core``, compiled with ``numba.njit``;
+- a loop's tape made empty again while it still is stays the one list
+  (``numba_tapes``: numba could not type the second);
 - constructs numba has no typing for are rewritten in place: ``reversed(range(n))`` becomes
   ``range(n - 1, -1, -1)``, ``np.vdot(W, V)`` of 2-d arrays ``np.vdot(np.ravel(W),
   np.ravel(V))``, ``np.stack([a, b])`` ``np.stack((a, b))``.
@@ -43,6 +45,7 @@ from srcad.backends import (
     numba_numpy_loops,
     numba_reuse,
     numba_spellings,
+    numba_tapes,
 )
 from srcad.backends.numba_reductions import helper_lines, respelled_reductions
 from srcad.backends.numba_reuse import docstring_end, pooled_arrays_first
@@ -96,6 +99,7 @@ def numba_source(
     source, spelled = numba_spellings.respelled_spellings(source, body_name)
     source, einsums = numba_einsum.respelled_einsums(source, body_name)
     source, numpy_loops = numba_numpy_loops.respelled_ufuncs(source, body_name)
+    source = numba_tapes.one_list_per_tape(source, body_name)
     tree = ast.parse(source)
     body = _function(tree, body_name)
     stacks = _stacked_lists(body)
