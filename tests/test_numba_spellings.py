@@ -255,6 +255,9 @@ def test_reshapes_and_clips_give_numpys_values():
     np.testing.assert_array_equal(reshape(x, -1), x.reshape(-1))
     contiguous = np.ascontiguousarray(x)
     assert np.shares_memory(reshape(contiguous, (2, 6)), contiguous)  # a view, as NumPy's
+    assert reshape(x[:1, :1], ()) == x[0, 0]  # a number, as NumPy's 0-d array acts
+    with pytest.raises(ValueError):  # as NumPy's
+        reshape(x[0], ())
     clip = numba.njit(lambda a, lo, hi: arrays.clip_values(a, lo, hi))
     for value in (2.5, -3.0, np.nan, 7, np.arange(-3, 4)):
         for lo, hi in ((-1.0, 1.0), (2.0, -2.0), (None, 0.5), (0.0, None)):

@@ -18,7 +18,7 @@ numba variant calls them where the NumPy code calls NumPy (see
                                read-only view: the same values to read)
     reshaped(x, shape)         x.reshape(shape) of any array: numba reshapes contiguous
                                arrays only, so another layout (a transpose, a broadcast) is
-                               copied first, as NumPy copies it
+                               copied first, as NumPy copies it; shape () gives a number
     clip_values(x, lo, hi)     np.clip(x, lo, hi), of a number too (NumPy's definition:
                                np.minimum(np.maximum(x, lo), hi); a bound may be None)
     inner_product(a, b)        np.inner(a, b) of numbers, vectors and matrices
@@ -379,9 +379,17 @@ def _diagonal_of(a):
 def _reshaped(x, shape):
     if not isinstance(x, types.Array):
         return None
+    if isinstance(shape, types.BaseTuple) and len(shape) == 0:
+        return _to_number  # a number, as NumPy's 0-d array acts: numba's would not merge
     if x.layout == "C":
         return lambda x, shape: x.reshape(shape)
     return lambda x, shape: np.ascontiguousarray(x).reshape(shape)
+
+
+def _to_number(x, shape):
+    if x.size != 1:
+        raise ValueError("cannot reshape an array of more than one element into shape ()")
+    return np.ravel(x)[0]
 
 
 @overload(clip_values)
