@@ -192,21 +192,34 @@ def prod_jvp(tangents, out, x, axis=None, dtype=None, keepdims=False):
 def _product_of_others(x, axis):
     """For every element of ``x``, the product of the others reduced with it.
 
-    The reduced axes are moved last and flattened into one; there the product of the
-    others is (product of those before) * (product of those after), from two cumulative
-    products, so no element is divided by.
+    Along the reduced axes (moved last and flattened into one), the product of the others
+    is (product of those before) * (product of those after), from two cumulative products,
+    so no element is divided by.
     """
-    shape, ndim = np.shape(x), np.ndim(x)
-    axes = normalize_axes(axis, ndim)
-    kept = tuple(i for i in range(ndim) if i not in axes)
-    order = kept + axes
-    moved = x if order == tuple(range(ndim)) else np.transpose(x, order)
-    length = math.prod(shape[i] for i in axes)
-    rows = np.reshape(moved, tuple(shape[i] for i in kept) + (length,))
+    rows, restore = _reduced_last(x, axis)
     before = _exclusive_cumprod(rows)
     after = np.flip(_exclusive_cumprod(np.flip(rows, -1)), -1)
-    others = np.reshape(before * after, tuple(shape[i] for i in order))
-    return others if order == tuple(range(ndim)) else np.transpose(others, np.argsort(order))
+    return restore(before * after)
+
+
+def _reduced_last(x, axis):
+    """``x`` with the reduced axes moved last and flattened into one: ``(rows, restore)``,
+    ``restore`` putting an array of the rows' shape back in ``x``'s."""
+    ndim = np.ndim(x)
+    reduced = normalize_axes(axis, ndim)
+    kept = tuple(a for a in range(ndim) if a not in reduced)
+    order = kept + reduced
+    moved = x if order == tuple(range(ndim)) else np.transpose(x, order)
+    shape = np.shape(moved)
+    length = math.prod(shape[len(kept) :])  # written out: -1 is ambiguous for empty arrays
+    rows = moved if len(reduced) == 1 else np.reshape(moved, (*shape[: len(kept)], length))
+    back = tuple(int(a) for a in np.argsort(order))
+
+    def restore(d_rows):
+        d_moved = d_rows if len(reduced) == 1 else np.reshape(d_rows, shape)
+        return d_moved if order == tuple(range(ndim)) else np.transpose(d_moved, back)
+
+    return rows, restore
 
 
 def _exclusive_cumprod(rows):
@@ -463,24 +476,5 @@ def _ranks(rows, q, method):
         virtual = position * (n - 1)
         lo = min(int(math.floor(virtual)), n - 1)
         positions.append((lo, virtual - lo))
-    order = np.argsort(rows, axis=-1, kind="stable")  # ties: in order, on every backend
+    order = _sort_order(rows, -1, None, None)  # stable: ties in order, on every backend
     return np.argsort(order, axis=-1, kind="stable"), positions
-
-
-def _reduced_last(x, axis):
-    """``x`` with the reduced axes moved last and flattened into one: ``(rows, restore)``,
-    ``restore`` putting an array of the rows' shape back in ``x``'s."""
-    ndim = np.ndim(x)
-    reduced = normalize_axes(axis, ndim)
-    kept = tuple(a for a in range(ndim) if a not in reduced)
-    order = kept + reduced
-    moved = x if order == tuple(range(ndim)) else np.transpose(x, order)
-    shape = np.shape(moved)
-    rows = moved if len(reduced) == 1 else np.reshape(moved, (*shape[: len(kept)], -1))
-    back = tuple(int(a) for a in np.argsort(order))
-
-    def restore(d_rows):
-        d_moved = d_rows if len(reduced) == 1 else np.reshape(d_rows, shape)
-        return d_moved if order == tuple(range(ndim)) else np.transpose(d_moved, back)
-
-    return rows, restore

@@ -273,6 +273,12 @@ def _sort_rows(rows, out, shift):
 
 
 @numba.njit
+def _argsort_rows(rows, out, shift):
+    for r in range(rows.shape[0]):
+        out[r, :] = np.argsort(rows[r, :], kind="mergesort")  # numba's stable sort
+
+
+@numba.njit
 def _cumprod_rows(rows, out, shift):
     for r in range(rows.shape[0]):
         running = rows.dtype.type(1)
@@ -298,16 +304,21 @@ def _prod_rows(rows, out, shift):
         out[r] = product
 
 
-def _rowwise(x: types.Type, axis: types.Type, kernel, same_shape: bool):
+def _rowwise(x: types.Type, axis: types.Type, kernel, same_shape: bool, positions=False):
     """A compiled ``work(x, shift)`` that runs ``kernel`` along literal ``axis`` of a 1-d
     or 2-d array ``x`` (on a view: the array's rows, or its columns as the rows of its
     transpose), returning an array of ``x``'s shape (``same_shape``) or of it without the
-    axis. None for other arrays and where numba cannot know the axis."""
+    axis, of ``x``'s dtype (``positions``: of positions, for any ``x``). None for other
+    arrays and where numba cannot know the axis."""
     along = _literal_axis(x, axis)
     if along is None or not isinstance(x, types.Array) or x.ndim > 2:
         return None
-    if not isinstance(x.dtype, types.Float):
+    if not (positions or isinstance(x.dtype, types.Float)):
         return None  # NumPy widens integer products to int64: its code keeps that
+    if positions:
+        empty = numba.njit(lambda x, shape: np.empty(shape, np.intp))
+    else:
+        empty = numba.njit(lambda x, shape: np.empty(shape, x.dtype))
     if x.ndim == 1:
         view = numba.njit(lambda a: a[np.newaxis, :])
     elif along == 0:
@@ -317,7 +328,7 @@ def _rowwise(x: types.Type, axis: types.Type, kernel, same_shape: bool):
 
     def work(x, shift):
         rows = view(x)
-        out = np.empty(x.shape if same_shape else rows.shape[:1], x.dtype)
+        out = empty(x, x.shape if same_shape else rows.shape[:1])
         kernel(rows, view(out) if same_shape else out, shift)
         return out
 
@@ -430,16 +441,13 @@ def _inner_product(a, b):
         return lambda a, b: a * b
     if not (isinstance(a, types.Array) and isinstance(b, types.Array)):
         return None
-    shapes = (a.ndim, b.ndim)
-    if shapes == (1, 1):
+    if a.ndim > 2 or b.ndim > 2:
+        return None
+    if b.ndim == 1:  # over b's only axis
         return lambda a, b: np.dot(a, b)
-    if shapes == (2, 1):
-        return lambda a, b: np.dot(a, b)
-    if shapes == (1, 2):
+    if a.ndim == 1:  # the rows of b times a
         return lambda a, b: np.dot(b, a)
-    if shapes == (2, 2):
-        return lambda a, b: np.dot(a, b.T)
-    return None
+    return lambda a, b: np.dot(a, b.T)
 
 
 @overload(padded)
@@ -525,25 +533,5 @@ def _where_values(condition, x, y):
 
 @overload(argsort_along)
 def _argsort_along(x, axis):
-    along = _literal_axis(x, axis)
-    if along is None or x.ndim > 2:
-        return None
-    if x.ndim == 1:
-        return lambda x, axis: np.argsort(x, kind="mergesort")  # numba's stable sort
-    if along == 1:
-
-        def rows_sorted(x, axis):
-            out = np.empty(x.shape, np.intp)
-            for r in range(x.shape[0]):
-                out[r] = np.argsort(x[r], kind="mergesort")
-            return out
-
-        return rows_sorted
-
-    def columns_sorted(x, axis):
-        out = np.empty(x.shape, np.intp)
-        for c in range(x.shape[1]):
-            out[:, c] = np.argsort(x[:, c], kind="mergesort")
-        return out
-
-    return columns_sorted
+    work = _rowwise(x, axis, _argsort_rows, same_shape=True, positions=True)
+    return None if work is None else lambda x, axis: work(x, 0)

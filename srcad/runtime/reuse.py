@@ -30,6 +30,7 @@ and 24 µs with it 500-2000 bytes past.
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 from collections.abc import Callable
@@ -59,21 +60,19 @@ REFERENCES_WHEN_FREE = _references_when_free()
 
 
 def _owner_references_when_free() -> int:
-    """What ``sys.getrefcount(array.base)`` reports in ``_held_elsewhere`` for the buffer of
-    an array made by ``_page_shifted``, held by nothing but that array."""
-    return _owner_references(_page_shifted((1,), np.float64))
+    """What ``sys.getrefcount(array.base)`` reports in ``_views_held`` for the buffer of an
+    array made by ``_page_shifted``, held by nothing but that array."""
+    return _owner_references(_page_shifted((1,), np.dtype(np.float64), 8))
 
 
 def _owner_references(array: np.ndarray) -> int:
     return sys.getrefcount(array.base)
 
 
-def _page_shifted(shape: tuple[int, ...], dtype: type) -> np.ndarray:
-    """An uninitialised C-ordered array whose data start ``PAGE_SHIFT`` bytes into a page:
-    a view of a byte buffer that owns the memory. NumPy points every view of it at that
-    buffer, so the pool checks the buffer's references too."""
-    dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+def _page_shifted(shape: tuple[int, ...], dtype: np.dtype, nbytes: int) -> np.ndarray:
+    """An uninitialised C-ordered array of ``nbytes`` whose data start ``PAGE_SHIFT`` bytes
+    into a page: a view of a byte buffer that owns the memory. NumPy points every view of it
+    at that buffer, so the pool checks the buffer's references too."""
     buffer = np.empty(nbytes + PAGE_BYTES, np.uint8)
     start = (PAGE_SHIFT - buffer.ctypes.data) % PAGE_BYTES
     return buffer[start : start + nbytes].view(dtype).reshape(shape)
@@ -84,9 +83,11 @@ OWNER_REFERENCES_WHEN_FREE = _owner_references_when_free()
 
 def _fresh(shape: tuple[int, ...], dtype: type) -> np.ndarray:
     """A new array for the pool: page-shifted when it is large (see the module's docstring)."""
-    if int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize < SHIFTED_FROM_BYTES:
-        return np.empty(shape, dtype)
-    return _page_shifted(shape, dtype)
+    described = np.dtype(dtype)
+    nbytes = math.prod(shape) * described.itemsize
+    if nbytes < SHIFTED_FROM_BYTES:
+        return np.empty(shape, described)
+    return _page_shifted(shape, described, nbytes)
 
 
 class ReusedArrays:
