@@ -49,6 +49,7 @@ from srcad.backends import (
 )
 from srcad.backends.numba_reductions import helper_lines, respelled_reductions
 from srcad.backends.numba_reuse import docstring_end, pooled_arrays_first
+from srcad.codegen import select
 
 # The options every compiled body gets: NumPy's results for a division by zero (inf, nan)
 # rather than ZeroDivisionError, and IndexError for an index out of bounds, as NumPy.
@@ -194,7 +195,9 @@ def _module_head(tree: ast.Module, lines: list[str], imported: list[str]) -> lis
     """The header comments and imports (everything before the first function), with numba
     and the lines ``imported`` imported and a line saying what the module is."""
     first = min(node.lineno for node in tree.body if isinstance(node, ast.FunctionDef))
+    runtime_select = f"from {select.RUNTIME} import "  # respelled: where_values instead
     head = [line for line in lines[: first - 1] if line.strip()]
+    head = [line for line in head if not line.startswith(runtime_select)]
     imports = [k for k, line in enumerate(head) if line.startswith(("import ", "from "))]
     at = imports[-1] + 1 if imports else len(head)
     return [HEADER, *head[:at], "import numba", *imported, *head[at:], "", ""]

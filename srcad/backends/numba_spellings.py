@@ -25,6 +25,7 @@ source, line for line, in which
     np.pad(g, pad_width=((1, 0),))                ->  padded(g, ((1, 0),))
     np.diff(A, axis=0)                            ->  differences_along(A, 0)
     np.where(t23, v0, 0.5)                        ->  where_values(t23, v0, 0.5)
+    kept_where(t1 >= 0.0, dh1)                    ->  where_values(t1 >= 0.0, dh1, 0.0)
     np.argsort(x, axis=-1, kind="stable")         ->  argsort_along(x, -1)
 
 and the runtime functions it now calls (the module imports them). A split along another
@@ -39,10 +40,12 @@ import ast
 
 from srcad.backends.respelling import (
     call_arguments,
+    copied,
     literal_int,
     operand_arguments,
     respelled_values,
 )
+from srcad.codegen import select
 from srcad.codegen.expressions import is_name
 
 RUNTIME = "srcad.runtime.numba_arrays"
@@ -84,6 +87,8 @@ class _Spellings(ast.NodeTransformer):
     def visit_Call(self, node: ast.Call) -> ast.expr:  # noqa: N802 - ast's visitor name
         node = self.generic_visit(node)  # type: ignore[assignment]
         function = node.func
+        if isinstance(function, ast.Name) and function.id in select.HELPERS:
+            return self._selected(node) or node
         if not isinstance(function, ast.Attribute):
             return node
         if _is_numpy(function.value, "add") and function.attr == "at" and _plain(node, 3):
@@ -119,6 +124,12 @@ class _Spellings(ast.NodeTransformer):
 
     def _where(self, node: ast.Call) -> ast.expr | None:
         return self._call("where_values", node.args) if _plain(node, 3) else None
+
+    def _selected(self, node: ast.Call) -> ast.expr | None:
+        """``kept_where(c, x)`` (``srcad.runtime.select``) -> ``where_values(c, x, 0.0)``,
+        ``picked_where(c, x, y)`` -> ``where_values(c, x, y)``."""
+        plain = select.PlainSelects().visit(copied(node))
+        return self._where(plain) if isinstance(plain, ast.Call) and _plain(plain, 3) else None
 
     def _differences(self, node: ast.Call) -> ast.expr | None:
         """``np.diff(a, axis=k)`` for a literal ``k``, one difference: ``differences_along(a,

@@ -40,6 +40,7 @@ from srcad.codegen.liveness import Conflict, LiveRanges, name_conflicts
 from srcad.codegen.names import IsOwned, NameAllocator
 from srcad.codegen.program import Program, analyze
 from srcad.codegen.reuse import MIN_BYTES, Product, helpers_called, written_once
+from srcad.codegen.select import selected
 from srcad.codegen.unparse import unparse
 from srcad.ir import Atom, AVal, Const, Eqn, Graph, Var
 from srcad.ir.control import CONTROL, carried_inputs
@@ -207,6 +208,7 @@ class Emitter:
         self._top_level = {id(eqn) for eqn in graph.eqns}
         self.reuses_arrays = False  # whether a statement writes into ``reuse``'s arrays
         self.reuse_helpers: set[str] = set()  # the runtime helpers those statements call
+        self.select_helpers: set[str] = set()  # srcad.runtime.select's functions called
         self._texts: dict[int, str] = {}  # id of an equation -> its expression_text
         # the values the tape records, in program order (branches ask which are theirs)
         self.taped = [
@@ -477,7 +479,18 @@ class Emitter:
             return self._outside_call(eqn)
         if eqn.prim == "broadcast_to" and eqn.outputs[0] in self.graph.outputs:
             return self._writable_broadcast(eqn)
+        if eqn.prim == "where":
+            return self._where(eqn)
         return eqn_expression(eqn, self.operand)
+
+    def _where(self, eqn: Eqn) -> ast.expr:
+        """``np.where(c, x, 0.0)``, or the branch-free call of the ``select`` rule."""
+        rule = selected(eqn)
+        if rule is None:
+            return eqn_expression(eqn, self.operand)
+        helper, atoms = rule
+        self.select_helpers.add(helper)
+        return ast.Call(ast.Name(helper, ast.Load()), [self.operand(a) for a in atoms], [])
 
     def _outside_call(self, eqn: Eqn) -> ast.expr:
         """``np.random.rand(3)``, ``rng.normal(size=(3,))``, ``print("loss", loss)``."""

@@ -12,7 +12,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from srcad.codegen import reuse
+from srcad.codegen import reuse, select
 from srcad.codegen.expressions import literal
 from srcad.codegen.layout import checked_function
 from srcad.codegen.scalar_math import is_scalar_graph, math_lines
@@ -95,7 +95,7 @@ def module_imports(graph: Graph) -> list[str]:
 def imported_names(graph: Graph) -> set[str]:
     """The names the module's imports bind (``np``, ``scipy``): no value may take them."""
     modules = {module_spelling(module).partition(".")[0] for module in _modules(graph)}
-    return modules | set(reuse.HELPERS)
+    return modules | set(reuse.HELPERS) | set(select.HELPERS)
 
 
 def _modules(graph: Graph) -> set[str]:
@@ -174,6 +174,8 @@ def module_source(emitter: Emitter, prologue: list[str]) -> str:
         imports = ["import math", "", *imports]  # the standard library's first (isort)
     if emitter.reuses_arrays:
         imports = [*imports, *reuse.import_lines(emitter.reuse_helpers)]
+    if emitter.select_helpers:
+        imports = [*imports, "", *select.import_line(emitter.select_helpers)]
     lines += [*imports, "", ""]
     lines += [f"def {spec.body_name}({', '.join(parameters)}):", *_docstring(spec.docstring)]
     lines += [f"    {line}" if line else "" for line in body]

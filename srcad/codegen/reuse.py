@@ -27,10 +27,12 @@ keeps the pool (``srcad.backends.numba_reuse``).
 from __future__ import annotations
 
 import ast
+import copy
 from dataclasses import dataclass
 
 import numpy as np
 
+from srcad.codegen import select
 from srcad.codegen.expressions import is_name
 
 POOL = "reused"  # the module's ReusedArrays
@@ -111,9 +113,10 @@ def written_once(
 
 
 def plain_source(source: str) -> str:
-    """``source`` with ``written_once``'s statements in plain NumPy and its import and pool
-    lines blank: every statement keeps its first line (and the count of lines holds)."""
-    if RUNTIME not in source and ", out=" not in source:
+    """``source`` with ``written_once``'s statements (and ``select``'s calls) in plain NumPy
+    and their import and pool lines blank: every statement keeps its first line (and the
+    count of lines holds)."""
+    if RUNTIME not in source and ", out=" not in source and select.RUNTIME not in source:
         return source
     lines = source.splitlines()
     tree = ast.parse(source)
@@ -137,7 +140,7 @@ _BLOCKS = (ast.FunctionDef, ast.If, ast.For, ast.While, ast.With, ast.Try)
 def _is_module_line(node: ast.stmt) -> bool:
     """The import of the runtime helpers or the line making the module's pool."""
     if isinstance(node, ast.ImportFrom):
-        return node.module == RUNTIME
+        return node.module in (RUNTIME, select.RUNTIME)
     return isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == POOL
 
 
@@ -147,8 +150,14 @@ def _is_pool_statement(statement: ast.stmt) -> bool:
 
 
 def plain_statement(statement: ast.stmt) -> ast.stmt:
-    """``statement`` in plain NumPy when it is one of ``written_once``'s or ``chains``'s,
-    else itself (a pool statement is left for ``plain_source`` to blank)."""
+    """``statement`` in plain NumPy when it is one of ``written_once``'s or ``chains``'s or
+    calls ``select``'s functions, else itself (a pool statement is left for ``plain_source``
+    to blank)."""
+    if any(
+        isinstance(call.func, ast.Name) and call.func.id in select.HELPERS
+        for call in _calls(statement)
+    ):
+        statement = select.PlainSelects().visit(copy.deepcopy(statement))
     if not isinstance(statement, ast.Expr) or not isinstance(statement.value, ast.Call):
         return statement
     call = statement.value
@@ -172,6 +181,10 @@ def plain_statement(statement: ast.stmt) -> ast.stmt:
                 added = ast.Call(_np("outer"), [u, v], [])
             return ast.fix_missing_locations(ast.AugAssign(_store(out), ast.Add(), added))
     return statement
+
+
+def _calls(statement: ast.stmt) -> list[ast.Call]:
+    return [node for node in ast.walk(statement) if isinstance(node, ast.Call)]
 
 
 def _out_target(call: ast.Call) -> ast.expr | None:

@@ -21,7 +21,8 @@ system serves two streams faster than one (784x256: 23 us in float64 where BLAS 
 
     numpy_tanh(h)            h's tanh, a new array
     numpy_tanh_into(h, out)  np.tanh(h, out): written into ``out`` (which may be ``h``)
-    numpy_matmul(a, b)       a @ b (NumPy's BLAS for float32 matrices of ``MIN_PRODUCT``)
+    numpy_matmul(a, b)       a @ b (NumPy's BLAS for float32 matrices of ``MIN_PRODUCT``;
+                             float32 and float64 arrays as NumPy: in float64)
     numpy_dot_into(a, b, out)
 
 Imported only by numba variants: importing it imports numba.
@@ -240,6 +241,13 @@ def _numpy_blas_matmul(a, b):
 
 @overload(numpy_matmul)
 def _matmul(a, b):
+    if _is_float_array(a) and _is_float_array(b) and a.dtype != b.dtype:
+        common = np.promote_types(str(a.dtype), str(b.dtype)).type  # numba's @ takes one
+
+        def promoted(a, b):
+            return numpy_matmul(a.astype(common), b.astype(common))
+
+        return promoted
     other = _numpy_blas_matmul if _is_float32_matrices(a, b) else _numba_matmul
     by_rows = _is_float_array(a) and a.ndim in (1, 2) and _contiguous_alike(b) and b.ndim == 2
     if not (by_rows and a.dtype == b.dtype):
