@@ -6,7 +6,7 @@ Checked: the variant's source calls ``numpy_tanh`` and ``numpy_tanh_into`` where
 float arrays (contiguous or not, into a new array, into another or the same array), numba's
 on numbers, small and integer arrays; ``tanh`` of contiguous arrays is within 3 units in the
 last place of NumPy's (1 in float32), special values included; a row times a matrix agrees
-with NumPy's product; an MLP layer's gradient on the numba backend agrees with the NumPy
+with NumPy's product, and so does a product of a float32 and a float64 array (in float64); an MLP layer's gradient on the numba backend agrees with the NumPy
 backend to 1e-12 and with central differences, also after the world changed.
 """
 
@@ -152,6 +152,22 @@ def test_a_row_times_a_matrix_is_numpys_product():
         for row in (np.ones((1, 3), dtype), np.ones(3, dtype)):
             with pytest.raises(ValueError):  # as NumPy: the inner sizes differ
                 product(row, np.ones((4, 2), dtype))
+
+
+@pytest.mark.slow
+def test_a_product_of_float32_and_float64_arrays_is_computed_in_float64_as_numpys():
+    numba = pytest.importorskip("numba")
+    from srcad.runtime import numba_ufuncs as loops
+
+    product = numba.njit(lambda a, b: loops.numpy_matmul(a, b))
+    rng = np.random.default_rng(9)
+    for a_shape, b_shape in (((1, 20), (20, 7)), ((5, 20), (20, 7)), ((20,), (20, 7))):
+        a, b = rng.normal(size=a_shape), rng.normal(size=b_shape).astype(np.float32)
+        for left, right in ((a, b), (b.T, a.T if a.ndim == 2 else a)):
+            expected = left @ right
+            got = product(left, right)
+            assert got.dtype == expected.dtype == np.float64 and got.shape == expected.shape
+            np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 
 SETTINGS = {"decay": 1e-3}
