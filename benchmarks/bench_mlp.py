@@ -5,7 +5,9 @@ on the weights, at batch 1, 32, 128 and 1024, in float64 and float32. srcad diff
 loss that ``srcad.train`` writes; the hand-written backprop reuses every forward intermediate
 and, at batch 1, uses vector-matrix products and ``np.outer`` instead of matrix products with
 a length-1 dimension. srcad's numba backend runs beside its NumPy code where numba is
-installed and compiles the loss (float64; in float32 it falls back to NumPy and is left out).
+installed and compiles the loss (where it cannot, it is left out). ``--activation relu`` (or
+sigmoid) times the same network with another activation, against the hand-written code with
+that activation (the other systems are then left out).
 Each case prints the page faults per call of every implementation: glibc's default malloc
 settings put code that makes megabyte arrays on every call into a state where each call
 faults on every page of them. autograd, JAX (jit) and PyTorch (eager) run too when
@@ -45,6 +47,13 @@ SIZES = (784, 256, 256, 10)
 LAM = 1e-4
 BATCHES = (1, 32, 128, 1024)
 TOLERANCES = {np.float64: (1e-9, 1e-12), np.float32: (2e-3, 1e-5)}
+# activation -> (itself, its derivative from its value) in the hand-written code
+HAND_ACTIVATIONS = {
+    "tanh": (np.tanh, lambda h: 1 - h * h),
+    "relu": (lambda z: np.maximum(z, 0.0), lambda h: h > 0.0),  # a mask: bool * float is float
+    "sigmoid": (lambda z: 0.5 + 0.5 * np.tanh(0.5 * z), lambda h: h * (1 - h)),
+}
+ACTIVATION = {"name": "tanh"}  # what --activation chose
 
 
 # --- the contenders ------------------------------------------------------------------------
@@ -53,9 +62,10 @@ def hand_value_and_grad(params, x, y, lam):
     if x.shape[0] == 1:
         return hand_value_and_grad_single(params, x, y, lam)
     (W1, b1), (W2, b2), (W3, b3) = params
+    act, slope = HAND_ACTIVATIONS[ACTIVATION["name"]]
     n = x.shape[0]
-    h1 = np.tanh(x @ W1 + b1)
-    h2 = np.tanh(h1 @ W2 + b2)
+    h1 = act(x @ W1 + b1)
+    h2 = act(h1 @ W2 + b2)
     logits = h2 @ W3 + b3
     shifted = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(shifted)
@@ -65,9 +75,9 @@ def hand_value_and_grad(params, x, y, lam):
     # Rows of y are one-hot, so they sum to 1: d/dlogits = (softmax - y) / n.
     dlogits = (e / total - y) / n
     dz2 = dlogits @ W3.T
-    dz2 *= 1 - h2 * h2  # tanh' = 1 - tanh^2
+    dz2 *= slope(h2)  # tanh' = 1 - tanh^2
     dz1 = dz2 @ W2.T
-    dz1 *= 1 - h1 * h1
+    dz1 *= slope(h1)
     grads = []
     for h, dz, W in ((x, dz1, W1), (h1, dz2, W2), (h2, dlogits, W3)):
         dW = h.T @ dz
@@ -79,9 +89,10 @@ def hand_value_and_grad(params, x, y, lam):
 def hand_value_and_grad_single(params, x, y, lam):
     """Batch 1: vectors throughout, so every product is GEMV or an outer product."""
     (W1, b1), (W2, b2), (W3, b3) = params
+    act, slope = HAND_ACTIVATIONS[ACTIVATION["name"]]
     xv, yv = x[0], y[0]
-    h1 = np.tanh(xv @ W1 + b1)
-    h2 = np.tanh(h1 @ W2 + b2)
+    h1 = act(xv @ W1 + b1)
+    h2 = act(h1 @ W2 + b2)
     logits = h2 @ W3 + b3
     shifted = logits - logits.max()
     e = np.exp(shifted)
@@ -89,8 +100,8 @@ def hand_value_and_grad_single(params, x, y, lam):
     penalty = np.vdot(W1, W1) + np.vdot(W2, W2) + np.vdot(W3, W3)
     value = -np.vdot(yv, shifted - np.log(total)) + lam * penalty
     dlogits = e / total - yv
-    dz2 = (W3 @ dlogits) * (1 - h2 * h2)
-    dz1 = (W2 @ dz2) * (1 - h1 * h1)
+    dz2 = (W3 @ dlogits) * slope(h2)
+    dz1 = (W2 @ dz2) * slope(h1)
     grads = []
     for h, dz, W in ((xv, dz1, W1), (h1, dz2, W2), (h2, dlogits, W3)):
         dW = np.outer(h, dz)
@@ -339,6 +350,7 @@ def main():
         "--numba", action=argparse.BooleanOptionalAction, default=True, help="srcad's numba backend"
     )
     parser.add_argument("--malloc-tuning", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--activation", choices=sorted(HAND_ACTIVATIONS), default="tanh")
     parser.add_argument("--contender", help=argparse.SUPPRESS)  # a child process's one system
     options = parser.parse_args()
     if options.contender:
@@ -346,12 +358,15 @@ def main():
     limits = limit_threads(options.threads)  # noqa: F841 - held for the whole run
     malloc = keep_freed_memory() if options.malloc_tuning else "malloc: glibc defaults"
 
-    print(f"MLP {'-'.join(map(str, SIZES))}, tanh, softmax cross-entropy + {LAM:g} * L2")
+    ACTIVATION["name"] = options.activation
+    network = f"MLP {'-'.join(map(str, SIZES))}, {options.activation}"
+    print(f"{network}, softmax cross-entropy + {LAM:g} * L2")
     print(f"numpy {np.__version__}, python {platform.python_version()}; {describe_threads()}")
     print(malloc)
     options.clock = choose_clock(options.clock, options.threads)
     print(f"clock: {options.clock} time")
-    model = MLP(SIZES, "tanh", "softmax_cross_entropy", lam=LAM)
+    model = MLP(SIZES, options.activation, "softmax_cross_entropy", lam=LAM)
+    options.others = options.others and options.activation == "tanh"  # theirs is tanh
     rows = {}
     for dtype_name in options.dtype:
         for batch in options.batch:
