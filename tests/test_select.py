@@ -65,6 +65,21 @@ def _special(dtype) -> tuple[np.ndarray, np.ndarray]:
     return condition, x
 
 
+def _agrees_also_after(transformed, fun, args: tuple, setting: str, value: float) -> None:
+    """``transformed(*args)`` agrees with central differences of ``fun``, and again after
+    ``SETTINGS[setting]`` changed to ``value``."""
+    kept = SETTINGS[setting]
+    try:
+        for _ in range(2):
+            got = transformed(*args)
+            expected = srcad.numerical_grad(fun, *args, argnums=(0, 1))  # the plain function now
+            for g, e in zip(got, expected, strict=True):
+                _close(g, e)
+            SETTINGS[setting] = value
+    finally:
+        SETTINGS[setting] = kept
+
+
 def _close(got: np.ndarray, differences: np.ndarray) -> None:
     """Central differences are good to about 1e-6 of the gradient's largest entries."""
     np.testing.assert_allclose(got, differences, rtol=1e-6, atol=1e-6 * np.abs(differences).max())
@@ -115,21 +130,11 @@ def test_other_arguments_go_to_numpys_where(condition, x):
 def test_a_wide_relu_layer_calls_the_runtime_function_and_is_right():
     w, b = _args()
     gradient = srcad.grad(relu_layer, argnums=(0, 1))
-    got = gradient(w, b)
+    gradient(w, b)
     code = _code(gradient)
     assert any(line.startswith("dt1 = kept_where(t1 >= 0.0, ") for line in code), code
     assert "from srcad.runtime.select import kept_where" in srcad.source(gradient)
-    expected = srcad.numerical_grad(relu_layer, w, b, argnums=(0, 1))
-    for g, e in zip(got, expected, strict=True):
-        _close(g, e)
-    SETTINGS["scale"] = -2.0
-    try:
-        again = gradient(w, b)
-        now = srcad.numerical_grad(relu_layer, w, b, argnums=(0, 1))  # the plain function now
-        for g, e in zip(again, now, strict=True):
-            _close(g, e)
-    finally:
-        SETTINGS["scale"] = 1.0
+    _agrees_also_after(gradient, relu_layer, (w, b), "scale", -2.0)
 
 
 def test_small_arrays_and_the_forward_pass_keep_numpys_where():
@@ -149,21 +154,10 @@ def test_both_branches_of_a_maximum_and_a_minimum_are_right(mode):
     w, v = _args()[0], 0.3 * RNG.normal(size=(40, 48))
     jacobian = srcad.grad if mode == "reverse" else srcad.jacfwd
     transformed = jacobian(larger_of_two, argnums=(0, 1))
-    got = transformed(w, v)
+    _agrees_also_after(transformed, larger_of_two, (w, v), "ceiling", 0.3)  # another mask
     text = srcad.source(transformed)
     used = {"reverse": ("kept_where(", "zeroed_where("), "forward": ("picked_where(",)}[mode]
     assert all(call in text for call in used), text
-    expected = srcad.numerical_grad(larger_of_two, w, v, argnums=(0, 1))
-    for g, e in zip(got, expected, strict=True):
-        _close(g, e)
-    SETTINGS["ceiling"] = 0.3  # more of m is cut: the mask changes
-    try:
-        again = transformed(w, v)
-        now = srcad.numerical_grad(larger_of_two, w, v, argnums=(0, 1))
-        for g, e in zip(again, now, strict=True):
-            _close(g, e)
-    finally:
-        SETTINGS["ceiling"] = 0.8
 
 
 def test_a_further_derivative_reads_the_plain_spelling():
