@@ -75,7 +75,7 @@ def hand_value_and_grad(params, x, y, lam):
     # Rows of y are one-hot, so they sum to 1: d/dlogits = (softmax - y) / n.
     dlogits = (e / total - y) / n
     dz2 = dlogits @ W3.T
-    dz2 *= slope(h2)  # tanh' = 1 - tanh^2
+    dz2 *= slope(h2)  # tanh' = 1 - tanh^2, relu' = (h > 0)
     dz1 = dz2 @ W2.T
     dz1 *= slope(h1)
     grads = []

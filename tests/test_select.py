@@ -1,13 +1,14 @@
-"""Large backward-pass ``np.where`` with a zero branch, without branches
+"""Large backward-pass ``np.where`` of arrays or with a zero branch, without branches
 (``srcad.codegen.select``, ``srcad.runtime.select``).
 
 Checked: the runtime functions give NumPy's ``where`` bit for bit (nan, inf and -0.0 kept,
 +0.0 elsewhere, float32 and float64, transposed and strided arrays) and hand other arguments
 to it; the generated code of a wide ReLU layer calls them where the array is large and keeps
 ``np.where`` where it is small and in the forward pass; the gradients of ``np.maximum`` of
-two arrays (both branches) and of ``np.minimum``, in reverse and forward mode, agree with central
-differences, also after a global changed; a further derivative reads the plain spelling; the
-numba variant's loop (``where_values``) agrees with NumPy, and so does the array-API variant.
+two arrays (both branches) and of ``np.minimum``, in reverse and forward mode, agree with
+central differences, also after a global changed; a further derivative reads the plain
+spelling; the numba variant (also after the global changed) and its loop (``where_values``)
+agree with NumPy, and so does the array-API variant.
 """
 
 from __future__ import annotations
@@ -181,15 +182,25 @@ def test_the_numba_variant_agrees(dtype):
     from srcad.backends import NumbaFallbackWarning
 
     w, v = (a.astype(dtype) for a in (_args()[0], 0.3 * RNG.normal(size=(40, 48))))
-    expected = srcad.grad(larger_of_two, argnums=(0, 1))(w, v)
     transformed = srcad.grad(larger_of_two, argnums=(0, 1), backend="numba")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", NumbaFallbackWarning)
-        got = transformed(w, v)
+    try:
+        for ceiling in (0.8, 0.3):  # the second call reads the changed global: another mask
+            SETTINGS["ceiling"] = ceiling
+            expected = srcad.grad(larger_of_two, argnums=(0, 1))(w, v)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", NumbaFallbackWarning)
+                got = transformed(w, v)
+            for g, e in zip(got, expected, strict=True):
+                assert g.dtype == e.dtype
+                rtol = 1e-12 if dtype == np.float64 else 1e-5
+                np.testing.assert_allclose(g, e, rtol=rtol, atol=1e-6)
+            if dtype == np.float64:  # central differences of the plain function, now
+                now = srcad.numerical_grad(larger_of_two, w, v, argnums=(0, 1))
+                for g, e in zip(got, now, strict=True):
+                    _close(g, e)
+    finally:
+        SETTINGS["ceiling"] = 0.8
     assert "where_values(" in srcad.source(transformed, backend="numba")
-    for g, e in zip(got, expected, strict=True):
-        assert g.dtype == e.dtype
-        np.testing.assert_allclose(g, e, rtol=1e-12 if dtype == np.float64 else 1e-5, atol=1e-6)
 
 
 @pytest.mark.slow

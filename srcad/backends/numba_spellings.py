@@ -40,7 +40,6 @@ import ast
 
 from srcad.backends.respelling import (
     call_arguments,
-    copied,
     literal_int,
     operand_arguments,
     respelled_values,
@@ -128,7 +127,7 @@ class _Spellings(ast.NodeTransformer):
     def _selected(self, node: ast.Call) -> ast.expr | None:
         """``kept_where(c, x)`` (``srcad.runtime.select``) -> ``where_values(c, x, 0.0)``,
         ``picked_where(c, x, y)`` -> ``where_values(c, x, y)``."""
-        plain = select.PlainSelects().visit(copied(node))
+        plain = select.plain_selects(node)
         return self._where(plain) if isinstance(plain, ast.Call) and _plain(plain, 3) else None
 
     def _differences(self, node: ast.Call) -> ast.expr | None:

@@ -27,7 +27,6 @@ keeps the pool (``srcad.backends.numba_reuse``).
 from __future__ import annotations
 
 import ast
-import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,11 +152,7 @@ def plain_statement(statement: ast.stmt) -> ast.stmt:
     """``statement`` in plain NumPy when it is one of ``written_once``'s or ``chains``'s or
     calls ``select``'s functions, else itself (a pool statement is left for ``plain_source``
     to blank)."""
-    if any(
-        isinstance(call.func, ast.Name) and call.func.id in select.HELPERS
-        for call in _calls(statement)
-    ):
-        statement = select.PlainSelects().visit(copy.deepcopy(statement))
+    statement = select.plain_selects(statement)  # type: ignore[assignment]
     if not isinstance(statement, ast.Expr) or not isinstance(statement.value, ast.Call):
         return statement
     call = statement.value
@@ -181,10 +176,6 @@ def plain_statement(statement: ast.stmt) -> ast.stmt:
                 added = ast.Call(_np("outer"), [u, v], [])
             return ast.fix_missing_locations(ast.AugAssign(_store(out), ast.Add(), added))
     return statement
-
-
-def _calls(statement: ast.stmt) -> list[ast.Call]:
-    return [node for node in ast.walk(statement) if isinstance(node, ast.Call)]
 
 
 def _out_target(call: ast.Call) -> ast.expr | None:

@@ -1,9 +1,10 @@
-"""Emission rule: a large backward-pass ``np.where`` with a zero branch, without branches.
+"""Emission rule: a large backward-pass ``np.where`` of arrays (or with a zero branch), without
+branches.
 
 Comes in: a ``where`` equation of the backward pass (or of a tangent) whose branches are
 float32 or float64 arrays of the result's shape and dtype, or one of them the literal 0.0,
-the condition a boolean array of that shape too, and ``MIN_ELEMENTS`` numbers or more. Goes out: a call of
-``srcad.runtime.select``, which gives the same numbers bit for bit and, on a condition that
+the condition a boolean array of that shape too, and ``MIN_ELEMENTS`` numbers or more. Goes
+out: a call of ``srcad.runtime.select``, which gives the same numbers bit for bit and, on a condition that
 changes at random from one element to the next (ReLU's), 10x faster than NumPy's ``where``
 at 1024x256 (1.1 ms: a ReLU MLP's batch of 1024 spent 2.2 of its 16.8 ms there)::
 
@@ -14,13 +15,14 @@ at 1024x256 (1.1 ms: a ReLU MLP's batch of 1024 spent 2.2 of its 16.8 ms there):
 
 Smaller arrays keep NumPy's ``where`` (below about 2048 numbers it is as fast or faster).
 The forward pass stays as the user wrote it. ``plain_selects`` spells the calls as
-``np.where`` again, for the variants that run other array libraries and for a further
+``np.where`` again (``srcad.codegen.reuse.plain_source``), for the variants that run other array libraries and for a further
 derivative of the generated code.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
 
 import numpy as np
 
@@ -59,10 +61,6 @@ def import_line(helpers: set[str]) -> list[str]:
     return [f"from {RUNTIME} import {', '.join(sorted(helpers))}"] if helpers else []
 
 
-def helpers_called(text: str) -> set[str]:
-    return {helper for helper in HELPERS if f"{helper}(" in text}
-
-
 class PlainSelects(ast.NodeTransformer):
     """``kept_where(c, x)`` -> ``np.where(c, x, 0.0)``, ``zeroed_where(c, x)`` ->
     ``np.where(c, 0.0, x)``, ``picked_where(c, x, y)`` -> ``np.where(c, x, y)``."""
@@ -83,9 +81,13 @@ class PlainSelects(ast.NodeTransformer):
         return ast.copy_location(ast.Call(where, arguments, []), node)
 
 
-def is_select_import(node: ast.stmt) -> bool:
-    """The module's import of this rule's runtime functions."""
-    return isinstance(node, ast.ImportFrom) and node.module == RUNTIME
+def plain_selects(node: ast.AST) -> ast.AST:
+    """``node``, or a copy of it with the calls of this rule's functions spelled as
+    ``np.where``."""
+    calls = [n for n in ast.walk(node) if isinstance(n, ast.Call)]
+    if not any(isinstance(c.func, ast.Name) and c.func.id in HELPERS for c in calls):
+        return node
+    return PlainSelects().visit(copy.deepcopy(node))
 
 
 def _is_zero(atom: Atom) -> bool:

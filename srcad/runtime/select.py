@@ -1,5 +1,6 @@
-"""``np.where(condition, x, 0.0)`` and ``np.where(condition, 0.0, x)`` without branches, for
-the generated code's backward pass (``srcad.codegen.select`` decides where).
+"""``np.where(condition, x, 0.0)``, ``np.where(condition, 0.0, x)`` and ``np.where(condition,
+x, y)`` without branches, for the generated code's backward pass (``srcad.codegen.select``
+decides where).
 
 NumPy's ``where`` picks each element with a branch, and a condition that changes from one
 element to the next at random (ReLU's ``t >= 0.0`` on a layer's pre-activations) makes the
