@@ -1,7 +1,8 @@
 """NumPy forms that need no rule of their own: shape queries (ints fixed when compiling),
-a method of a constant array called with traced values (``C.dot(x)``), and ``np.r_`` /
-``np.c_`` joining traced arrays; each against central differences in both modes, and again
-after a global changed."""
+a method of a constant array called with traced values (``C.dot(x)``), ``np.r_`` /
+``np.c_`` joining traced arrays, and ``np.clip`` with bounds read on every call (a global,
+an argument: a maximum and a minimum) or given as ``min=``/``max=``; each against central
+differences in both modes, and again after a global changed."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ RNG = np.random.default_rng(5)
 X = RNG.normal(size=6)
 SCALE = {"value": 0.5}
 C = np.full((4, 6), 0.5)
+BOUNDS = {"low": -0.4, "high": 0.6}
 
 
 def shape_queries(x):
@@ -34,8 +36,19 @@ def c_join(x):
     return np.sum(pair @ np.array([1.0, -2.0])) * SCALE["value"]
 
 
+def clip_read_bounds(x):
+    low, high = BOUNDS["low"], BOUNDS["high"]
+    return np.sum(np.clip(x, low, high) ** 2 * x) + np.sum(x.clip(max=high) * SCALE["value"])
+
+
+def clip_keywords(x):
+    return np.sum(np.clip(x, min=-0.4, max=0.6) * x) * SCALE["value"] + np.sum(x.clip(min=0.1))
+
+
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
-@pytest.mark.parametrize("fun", [shape_queries, constant_method, r_join, c_join])
+@pytest.mark.parametrize(
+    "fun", [shape_queries, constant_method, r_join, c_join, clip_read_bounds, clip_keywords]
+)
 def test_against_central_differences_and_after_a_global_changed(fun, mode):
     gradient = srcad.grad(fun, mode=mode)
     np.testing.assert_allclose(gradient(X), srcad.numerical_grad(fun, X), rtol=1e-6, atol=1e-9)
@@ -44,3 +57,35 @@ def test_against_central_differences_and_after_a_global_changed(fun, mode):
         np.testing.assert_allclose(gradient(X), srcad.numerical_grad(fun, X), rtol=1e-6, atol=1e-9)
     finally:
         SCALE["value"] = 0.5
+
+
+def test_clip_bounds_read_on_every_call_follow_the_global():
+    gradient = srcad.grad(clip_read_bounds)
+    first = gradient(X)
+    BOUNDS["low"], BOUNDS["high"] = -2.0, 0.1  # other elements clipped now
+    try:
+        moved = gradient(X)
+        np.testing.assert_allclose(moved, srcad.numerical_grad(clip_read_bounds, X), rtol=1e-6)
+        assert not np.allclose(moved, first)
+    finally:
+        BOUNDS["low"], BOUNDS["high"] = -0.4, 0.6
+
+
+def test_a_clip_bound_that_is_an_argument_gets_its_gradient():
+    def clipped(x, low):
+        return np.sum(np.clip(x, low, 0.6) ** 2)
+
+    low = np.full(6, -0.3)
+    got_x, got_low = srcad.grad(clipped, argnums=(0, 1))(X, low)
+    np.testing.assert_allclose(got_x, srcad.numerical_grad(lambda x: clipped(x, low), X), atol=1e-8)
+    expected_low = srcad.numerical_grad(lambda b: clipped(X, b), low)
+    np.testing.assert_allclose(got_low, expected_low, atol=1e-8)
+    assert np.any(got_low != 0.0)  # some element sits at the bound
+
+
+def test_clip_given_both_spellings_of_a_bound_is_refused():
+    def twice(x):
+        return np.sum(np.clip(x, 0.0, min=0.1))
+
+    with pytest.raises(srcad.SrcadError, match="a_min and min= both"):
+        srcad.grad(twice)(X)

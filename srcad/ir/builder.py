@@ -31,8 +31,8 @@ from srcad.ir.tracer import (
     TraceError,
     Tracer,
     UnknownPrimitiveError,
-    bind_arguments,
     plain_index,
+    record_call,
 )
 
 # Tracing's names, as the stages that record equations import them from here.
@@ -44,9 +44,9 @@ __all__ = [
     "Traced",
     "Tracer",
     "UnknownPrimitiveError",
-    "bind_arguments",
     "map_graph",
     "plain_index",
+    "record_call",
     "rename_vars",
 ]
 

@@ -81,6 +81,9 @@ class Prim:
 
     ``rewrite_call`` turns another way of calling ``fn`` into the one these fields describe
     (``np.einsum``'s operands each followed by its list of axes, into a subscripts string).
+    ``composed`` computes the call from other NumPy functions where a param is a value known
+    only when the code runs (``np.clip`` with a bound read from a global or an argument:
+    ``np.minimum(np.maximum(x, lo), hi)``); without it such a call is refused.
 
     A primitive with several outputs returns them as ``fn`` does (``results``): a list where
     ``returns_list`` (``np.split``), a named tuple with ``result_fields`` where NumPy's
@@ -127,6 +130,7 @@ class Prim:
     is_tape: bool = False
     has_effect: bool = False
     rewrite_call: Callable[[tuple, dict], tuple[tuple, dict]] | None = None
+    composed: Callable[..., object] | None = None
 
     @property
     def spelling(self) -> str:
@@ -149,7 +153,8 @@ class Prim:
     def bind(self, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
         """Split a call's arguments into the flat array inputs and the static params.
 
-        Raises ValueError, with a message for the user, when the call does not fit.
+        Raises ValueError, with a message for the user, when the call does not fit, and
+        NotStatic where a param is not a compile-time value.
         """
         if self.rewrite_call is not None:
             args, kwargs = self.rewrite_call(args, kwargs)
@@ -188,10 +193,11 @@ class Prim:
                 raise ValueError(f"{self.spelling}: 'out=' (writing in place) is not supported")
             value = static_value(value)
             if value is _NOT_STATIC:
-                raise ValueError(
+                raise NotStatic(
                     f"the argument {key!r} of {self.spelling} must be known when the function "
-                    "is compiled (an int, a tuple, a constant), not a value computed from the "
-                    "differentiated arguments"
+                    "is compiled (an int, a tuple, a constant written in the code); here it is "
+                    "a value the generated code reads or computes on every call (a float, an "
+                    "array). Write it in the code as a constant"
                 )
             if (value is None and key not in self.required_params) or (
                 key == "keepdims" and value is False
@@ -234,6 +240,10 @@ def named_result(function_name: str, fields: tuple[str, ...]) -> type[tuple]:
 
 class _NotStatic:
     """Marks a param value that is not a compile-time constant."""
+
+
+class NotStatic(ValueError):
+    """A call's param is not a compile-time value (``Prim.composed`` may compute the call)."""
 
 
 _NOT_STATIC = _NotStatic()

@@ -21,6 +21,7 @@ import numpy as np
 from srcad.ir.errors import StaticValueNeeded, TraceError, UnknownPrimitiveError
 from srcad.ir.graph import Atom, AVal, Const, Loc
 from srcad.ir.index import encode_index
+from srcad.ir.primitive import NotStatic
 from srcad.ir.prims import PRIMS, prim_of
 from srcad.ir.selection import Selection
 
@@ -216,8 +217,7 @@ class Tracer:
         prim = prim_of(func)
         if prim is None:
             raise UnknownPrimitiveError(_unknown(func, "__call__"), self.builder.loc)
-        arrays, params = bind_arguments(prim.name, args, kwargs, self.builder.loc)
-        return self.builder.apply(prim.name, arrays, params)
+        return record_call(self.builder, prim.name, args, kwargs)
 
     # --- array methods ------------------------------------------------------------------
     @property
@@ -368,12 +368,29 @@ def _static_bound(bound: object, loc: Loc | None) -> int | None:
     )
 
 
-def bind_arguments(prim_name: str, args: tuple, kwargs: dict, loc: Loc | None) -> tuple:
-    """Split a NumPy call's arguments into array inputs and static params by the table."""
+def record_call(
+    builder: GraphBuilder,
+    prim_name: str,
+    args: tuple,
+    kwargs: dict,
+    as_input: Callable[[object], object] = lambda value: value,
+) -> object:
+    """The traced result of the NumPy call ``prim_name(*args, **kwargs)``: its primitive's
+    equation (each array argument passed through ``as_input``) or, where a param is a value
+    known only when the code runs, the equations of the primitive's ``composed`` form."""
+    prim = PRIMS[prim_name]
     try:
-        return PRIMS[prim_name].bind(tuple(args), dict(kwargs))
+        arrays, params = prim.bind(tuple(args), dict(kwargs))
+    except NotStatic as error:
+        if prim.composed is None:
+            raise TraceError(str(error), builder.loc) from None
+        try:
+            return prim.composed(*args, **kwargs)
+        except ValueError as composed_error:
+            raise TraceError(str(composed_error), builder.loc) from None
     except ValueError as error:
-        raise TraceError(str(error), loc) from None
+        raise TraceError(str(error), builder.loc) from None
+    return builder.apply(prim_name, tuple(as_input(a) for a in arrays), params)
 
 
 def _unknown(func: object, method: str) -> str:

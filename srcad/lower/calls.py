@@ -29,7 +29,7 @@ from srcad.frontend.desugar import (
     sum_function,
 )
 from srcad.frontend.parse import root_name
-from srcad.ir.builder import TraceError, Tracer, bind_arguments
+from srcad.ir.builder import TraceError, Tracer, record_call
 from srcad.ir.graph import Const
 from srcad.ir.prims import prim_of
 from srcad.ir.selection import Selection
@@ -144,9 +144,7 @@ def call(
         return cast.astype(function)
     prim = prim_of(function)
     if prim is not None and is_traced:
-        arrays, params = bind_arguments(prim.name, tuple(args), kwargs, lowering.builder.loc)
-        arrays = tuple(as_array(a) for a in arrays)
-        return lowering.builder.apply(prim.name, arrays, params)
+        return record_call(lowering.builder, prim.name, tuple(args), kwargs, as_array)
     if isinstance(function, types.MethodType) and isinstance(function.__self__, Tracer):
         return function(*args, **kwargs)
     owner = getattr(function, "__self__", None)

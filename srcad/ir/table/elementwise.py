@@ -109,7 +109,33 @@ _binary(
 # where(condition, x, y): differentiable in x and y.
 register(Prim("where", np.where, ELEMENTWISE, 3))
 
-# clip(x, a_min, a_max) with constant bounds (either may be None).
+# clip(x, a_min, a_max) with constant bounds (either may be None; NumPy 2.1's keywords min=
+# and max=, which x.clip has always taken, too). A bound known only when the code runs (a
+# global float, an argument) makes it np.minimum(np.maximum(x, a_min), a_max): the same values
+# and, at the ends, the same derivative (x's where a_min <= x <= a_max).
+def _clip_keywords(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    kwargs = dict(kwargs)
+    for short, name in (("min", "a_min"), ("max", "a_max")):
+        if short in kwargs:
+            if name in kwargs or len(args) > 1 + ("a_max" == name):
+                raise ValueError(f"np.clip got {name} and {short}= both: pass one")
+            kwargs[name] = kwargs.pop(short)
+    for position, name in ((1, "a_min"), (2, "a_max")):
+        if len(args) <= position and name not in kwargs:
+            kwargs[name] = None  # x.clip(max=1.0)
+    return args, kwargs
+
+
+def _clip_composed(*args: object, **kwargs: object) -> object:
+    (x, *bounds), kwargs = _clip_keywords(args, kwargs)
+    named = dict(zip(("a_min", "a_max", "out"), bounds, strict=False)) | kwargs
+    if named.get("out") is not None or set(named) - {"a_min", "a_max", "out"}:
+        raise ValueError("np.clip takes x, a_min and a_max here ('out=' is not supported)")
+    low, high = named.get("a_min"), named.get("a_max")
+    clipped = x if low is None else np.maximum(x, low)
+    return clipped if high is None else np.minimum(clipped, high)
+
+
 register(
     Prim(
         "clip",
@@ -118,6 +144,8 @@ register(
         1,
         params=("a_min", "a_max", "out"),
         required_params=("a_min", "a_max"),
+        rewrite_call=_clip_keywords,
+        composed=_clip_composed,
         examples=(
             (((3, 4),), {"a_min": -0.5, "a_max": 0.7}),
             (((3, 4),), {"a_min": None, "a_max": 0.3}),
