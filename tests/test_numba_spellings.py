@@ -296,6 +296,11 @@ def test_inner_products_sorts_argsorts_and_wheres_give_numpys_values():
     where = numba.njit(lambda c, a, b: arrays.where_values(c, a, b))
     assert where(True, 2, 0.5) == 2.0 and np.ndim(where(False, 2, 0.5)) == 0
     np.testing.assert_array_equal(where(x > 0, x, 0.5), np.where(x > 0, x, 0.5))
+    vdot = numba.njit(lambda a, b: arrays.vdot_values(a, b))
+    single = y.astype(np.float32)
+    for a, b in ((x, x), (y, single), (single, y), (single, single.T)):  # any shape, dtype
+        want = np.vdot(a, b)
+        assert vdot(a, b) == pytest.approx(want, rel=1e-6 if a.dtype == b.dtype else 1e-14)
 
 
 @pytest.mark.slow
@@ -405,6 +410,38 @@ def test_tied_elements_get_the_same_gradient_on_both_backends():
         warnings.simplefilter("error", NumbaFallbackWarning)
         on_numba = srcad.grad(ranked_ties, backend="numba")(x, weights)
     np.testing.assert_array_equal(on_numba, on_numpy)
+
+
+DECAY = {"target": np.linspace(-1.0, 1.0, 12).reshape(3, 4)}  # float64, read on every call
+
+
+def pulled_to_a_target(W):
+    return np.sum(np.tanh(W) ** 2) - np.vdot(W, DECAY["target"])
+
+
+@pytest.mark.slow
+def test_float32_weights_and_a_float64_global_in_one_vdot_compile():
+    """``np.vdot`` of a float32 and a float64 array is computed in float64, as NumPy's
+    (numba's own takes one dtype: the variant fell back to the NumPy code)."""
+    pytest.importorskip("numba")
+    from srcad.backends import NumbaFallbackWarning
+
+    W = np.random.default_rng(4).normal(size=(3, 4)).astype(np.float32)
+    compiled = srcad.value_and_grad(pulled_to_a_target, backend="numba")
+    kept = DECAY["target"]
+    try:
+        for target in (kept, -2.0 * kept):  # the global changes
+            DECAY["target"] = target
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", NumbaFallbackWarning)
+                value, grad = compiled(W)
+            want_value, want_grad = srcad.value_and_grad(pulled_to_a_target)(W)
+            assert value == pytest.approx(want_value, rel=1e-6) and grad.dtype == want_grad.dtype
+            np.testing.assert_allclose(grad, want_grad, rtol=1e-5, atol=1e-6)
+            central = srcad.numerical_grad(pulled_to_a_target, W.astype(np.float64))
+            np.testing.assert_allclose(grad, central, rtol=1e-3, atol=1e-4)
+    finally:
+        DECAY["target"] = kept
 
 
 def ranked_ties(x, weights):

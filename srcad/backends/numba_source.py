@@ -12,8 +12,8 @@ body function (``<f>_grad_unchecked``). Goes out: the source numba compiles, in 
 - a loop's tape made empty again while it still is stays the one list
   (``numba_tapes``: numba could not type the second);
 - constructs numba has no typing for are rewritten in place: ``reversed(range(n))`` becomes
-  ``range(n - 1, -1, -1)``, ``np.vdot(W, V)`` of 2-d arrays ``np.vdot(np.ravel(W),
-  np.ravel(V))``, ``np.stack([a, b])`` ``np.stack((a, b))``.
+  ``range(n - 1, -1, -1)`` and ``np.stack([a, b])`` ``np.stack((a, b))`` (more in
+  ``numba_spellings``: ``np.vdot(W, V)`` becomes ``vdot_values(W, V)``).
 
 Example (a function reading a global ``C``)::
 
@@ -108,7 +108,6 @@ def numba_source(
         *_reversed_ranges(body),
         *_float_zeros(body, float_params),
         *stacks,
-        *_flat_vdots(body),
         *_joined_tuples(body),
         *(_single_literals(body) if single else []),
     ]
@@ -349,24 +348,6 @@ def _stacked_lists(body: ast.FunctionDef) -> list[_Edit]:
             assert node.end_col_offset is not None
             edits.append(
                 _Edit(node.lineno, node.col_offset, node.end_col_offset, f"stack_rows({rows.id})")
-            )
-    return edits
-
-
-def _flat_vdots(body: ast.FunctionDef) -> list[_Edit]:
-    """``np.vdot(W, V)`` → ``np.vdot(np.ravel(W), np.ravel(V))`` for names (NumPy's vdot
-    flattens its arguments; numba's takes 1-d arrays only)."""
-    edits = []
-    for node in ast.walk(body):
-        if not (isinstance(node, ast.Call) and ast.unparse(node.func) == "np.vdot"):
-            continue
-        if node.keywords or len(node.args) != 2 or node.lineno != node.end_lineno:
-            continue
-        if all(isinstance(arg, ast.Name) for arg in node.args):
-            assert node.end_col_offset is not None
-            flat = ", ".join(f"np.ravel({ast.unparse(arg)})" for arg in node.args)
-            edits.append(
-                _Edit(node.lineno, node.col_offset, node.end_col_offset, f"np.vdot({flat})")
             )
     return edits
 

@@ -21,6 +21,7 @@ source, line for line, in which
     dv.reshape(4, 4)                              ->  reshaped(dv, (4, 4))
     np.clip(t2, a_max=1.0, a_min=-1.0)            ->  clip_values(t2, -1.0, 1.0)
     np.inner(c, v)                                ->  inner_product(c, v)
+    np.vdot(W1, W1)                               ->  vdot_values(W1, W1)
     np.sort(x, axis=0)                            ->  sort_along(x, 0)
     np.pad(g, pad_width=((1, 0),))                ->  padded(g, ((1, 0),))
     np.diff(A, axis=0)                            ->  differences_along(A, 0)
@@ -61,6 +62,7 @@ ALONG_AXIS = {
 # np.<name>(...) -> the method of _Spellings that respells it (or returns None)
 NUMPY_CALLS = {
     "inner": "_inner",
+    "vdot": "_vdot",
     "sort": "_sorted",
     "pad": "_padded",
     "diff": "_differences",
@@ -120,6 +122,9 @@ class _Spellings(ast.NodeTransformer):
 
     def _inner(self, node: ast.Call) -> ast.expr | None:
         return self._call("inner_product", node.args) if _plain(node, 2) else None
+
+    def _vdot(self, node: ast.Call) -> ast.expr | None:
+        return self._call("vdot_values", node.args) if _plain(node, 2) else None
 
     def _where(self, node: ast.Call) -> ast.expr | None:
         return self._call("where_values", node.args) if _plain(node, 3) else None

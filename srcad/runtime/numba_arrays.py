@@ -22,6 +22,9 @@ numba variant calls them where the NumPy code calls NumPy (see
     clip_values(x, lo, hi)     np.clip(x, lo, hi), of a number too (NumPy's definition:
                                np.minimum(np.maximum(x, lo), hi); a bound may be None)
     inner_product(a, b)        np.inner(a, b) of numbers, vectors and matrices
+    vdot_values(a, b)          np.vdot(a, b) of arrays of any shape (flattened, as NumPy's),
+                               of two float dtypes too: in the wider one, as NumPy computes
+                               it (numba's takes vectors of one dtype)
     sort_along(x, axis)        np.sort(x, axis=axis) of a float vector or matrix
     argsort_along(x, axis)     np.argsort(x, axis=axis, kind="stable") of a vector or matrix
                                (ties in their order, as NumPy's stable sorts keep them)
@@ -117,6 +120,11 @@ def clip_values(x, lo, hi):
 def inner_product(a, b):
     """``np.inner(a, b)``."""
     return np.inner(a, b)
+
+
+def vdot_values(a, b):
+    """``np.vdot(a, b)``."""
+    return np.vdot(a, b)
 
 
 def sort_along(x, axis):
@@ -451,6 +459,18 @@ def _inner_product(a, b):
     if a.ndim == 1:  # the rows of b times a
         return lambda a, b: np.dot(b, a)
     return lambda a, b: np.dot(a, b.T)
+
+
+@overload(vdot_values)
+def _vdot_values(a, b):
+    if not (isinstance(a, types.Array) and isinstance(b, types.Array)):
+        return None
+    if a.dtype == b.dtype:
+        return lambda a, b: np.vdot(np.ravel(a), np.ravel(b))
+    if not all(isinstance(x.dtype, types.Float) for x in (a, b)):
+        return None
+    wider = a.dtype if a.dtype.bitwidth > b.dtype.bitwidth else b.dtype
+    return lambda a, b: np.vdot(np.ravel(a).astype(wider), np.ravel(b).astype(wider))
 
 
 @overload(padded)
