@@ -634,3 +634,20 @@ def test_a_name_read_in_the_index_of_a_loop_write_is_not_carried(tmp_path):
         "    return np.sum(x**2)\n"
     )
     _gradient_matches(tmp_path, body, np.array([0.5, -1.0, 2.0]), np.full((2, 3), 0.1))
+
+
+def test_an_input_read_twice_by_one_operation_gets_its_contributions_summed_first(tmp_path):
+    # functions family: s - s passed g and -g to s, added one after the other to the
+    # 0.89 already there: (0.89 + g) - g with g ~ 1e14 came back 0.890625 (low bits lost)
+    body = (
+        "def f(x, s):\n"
+        "    v = (s - s) * x\n"
+        "    for _ in range(48):\n"
+        "        v = np.tanh(v + v)\n"
+        "    return 0.89 * s + np.sum(v)\n"
+    )
+    f = module_from_source(HEADER + body, tmp_path, "regression").f
+    x = np.array([0.3, -0.2])
+    _, ds = srcad.grad(f, argnums=(0, 1))(x, -0.054)
+    assert ds == 0.89  # exactly: the two contributions cancel before they meet 0.89
+    _gradient_matches(tmp_path, body, x, -0.054)

@@ -135,6 +135,7 @@ def test_var_std_and_axes_from_the_end_are_respelled():
         "    return a\n",
         "    v = x.var(axis=-1, keepdims=True) + np.std(x, axis=0) + x.mean(axis=-1)\n"
         "    w = (x * 2.0).var(axis=0) + x.var(axis=-1, ddof=1) + x.var(axis=0, ddof=k)\n"
+        "    u = x.std(ddof=1) + np.var(x, ddof=2) + x.var(ddof=1, keepdims=True) + x.var()\n"
         "    return a\n",
     )
     source, _ = respelled_reductions(module, "f_grad_unchecked")
@@ -145,6 +146,9 @@ def test_var_std_and_axes_from_the_end_are_respelled():
     assert lines[26] == f"    v = np.expand_dims({variance}, -1) + {std} / x.shape[0]) + {mean}"
     unbiased = f"np.sum((x - np.expand_dims({mean}, -1)) ** 2, axis=-1) / (x.shape[-1] - 1)"
     assert lines[27] == f"    w = (x * 2.0).var(axis=0) + {unbiased} + x.var(axis=0, ddof=k)"
+    squares = "np.sum((x - np.sum(x) / x.size) ** 2)"  # over all axes: numba's takes no ddof
+    over_all = f"np.sqrt({squares} / (x.size - 1)) + {squares} / (x.size - 2)"
+    assert lines[28] == f"    u = {over_all} + x.var(ddof=1, keepdims=True) + x.var()"
 
 
 @pytest.mark.slow
@@ -359,13 +363,14 @@ def products(x, a):
 def reductions(E):
     """A layer norm (``var`` along the last axis), row norms, a product along an axis, a mean
     over both axes, a stack of numbers (a moving average's window means), an unbiased
-    ``std``, a reshape in Fortran order."""
+    ``std`` along an axis and over all, a reshape in Fortran order."""
     scaled = E * WORLD["scale"]
     mu = np.mean(scaled, axis=-1, keepdims=True)
     normed = (scaled - mu) / np.sqrt(np.var(scaled, axis=-1, keepdims=True) + 1e-5)
     spread = np.sum(normed**3) + np.sum(np.linalg.norm(E, axis=1)) + np.sum(np.prod(E, axis=0))
     windows = np.stack([np.mean(E[0, 0:2]), np.mean(E[1, 1:3])])
     spread = spread + np.sum(E.std(axis=0, ddof=1)) + np.sum(E.reshape((4, 3), order="F") ** 3)
+    spread = spread + np.std(scaled, ddof=1)
     return (
         spread
         + np.sum((E - np.mean(scaled, axis=(0, 1), keepdims=True)) ** 2)

@@ -37,7 +37,6 @@ def sum_of_squares_grad_unchecked(x, dout=1.0):
     for i in reversed(range(x.shape[0])):
         t1 = tape.pop()
         # line 19: total += x[i] * x[i]
-        dt1 = dtotal * t1  # t1 * t1
-        dt1 = 2.0 * dt1  # t1 * t1
+        dt1 = 2.0 * (dtotal * t1)  # t1 * t1
         dx[i] += dt1  # t1 = x[i]
     return total, dx

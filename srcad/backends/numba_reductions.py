@@ -12,9 +12,10 @@ source, line for line, in which
     x.var(axis=1)                  ->  np.sum((x - mean_kept) ** 2, axis=1) / x.shape[1]
                                        (mean_kept: np.expand_dims(np.sum(x, axis=1) / x.shape[1], 1))
     x.std(axis=0, ddof=1)          ->  np.sqrt(np.sum((x - mean_kept) ** 2, axis=0) / (x.shape[0] - 1))
+    x.std(ddof=1)                  ->  np.sqrt(np.sum((x - np.sum(x) / x.size) ** 2) / (x.size - 1))
 
 numba's ``np.sum`` takes an axis but no ``keepdims``; its ``max``, ``min``, ``mean``,
-``var`` and ``std`` take no axis at all, so ``max_axis0`` and the others are small compiled
+``var`` and ``std`` take no axis at all (``var`` and ``std`` no ``ddof`` either), so ``max_axis0`` and the others are small compiled
 loops over a 2-d array (``HELPERS``; on another number of dimensions numba refuses them
 and srcad falls back to NumPy, naming the line). A sum or mean over several axes counted
 from the start is one sum per axis, the last axis first: ``x.mean(axis=(0, 2))`` is
@@ -107,20 +108,20 @@ def _over_several_axes(node: ast.Call) -> ast.expr | None:
     return reduced
 
 
-def _mean(total: ast.expr, array: ast.expr, axis: int, ddof: int = 0) -> ast.expr:
-    size: ast.expr = ast.Subscript(
-        ast.Attribute(array, "shape", ast.Load()), ast.Constant(axis), ast.Load()
-    )
+def _mean(total: ast.expr, array: ast.expr, axis: int | None, ddof: int = 0) -> ast.expr:
+    size: ast.expr = ast.Attribute(array, "size", ast.Load())
+    if axis is not None:
+        size = ast.Subscript(ast.Attribute(array, "shape", ast.Load()), ast.Constant(axis))
     if ddof:
         size = ast.BinOp(size, ast.Sub(), ast.Constant(ddof))
     return ast.BinOp(total, ast.Div(), size)
 
 
-def _variance(array: ast.expr, axis: int, ddof: int = 0) -> ast.expr:
+def _variance(array: ast.expr, axis: int | None, ddof: int = 0) -> ast.expr:
     """``np.var(x, axis=k, ddof=d)`` as NumPy computes it: the sum of the squared deviations
-    from the mean (kept along ``k``), divided by the count less ``d``."""
+    from the mean (kept along ``k``, where there is one), divided by the count less ``d``."""
     mean = _mean(_np_call("sum", [array], axis), array, axis)
-    kept = _np_call("expand_dims", [mean, ast.Constant(axis)], None)
+    kept = mean if axis is None else _np_call("expand_dims", [mean, ast.Constant(axis)], None)
     squares = ast.BinOp(ast.BinOp(array, ast.Sub(), kept), ast.Pow(), ast.Constant(2))
     return _mean(_np_call("sum", [squares], axis), array, axis, ddof)
 
@@ -130,7 +131,7 @@ class _Reduction(NamedTuple):
 
     name: str  # sum, max, var, ...
     array: ast.expr
-    axis: int
+    axis: int | None  # None: over all axes (var and std with a ddof only)
     keepdims: bool
     dtype: ast.expr | None  # a sum's
     ddof: int  # var's and std's
@@ -155,15 +156,19 @@ def _reduction(node: ast.Call) -> _Reduction | None:
         array = function.value
     options = {k.arg: k.value for k in node.keywords}
     allowed = {"axis", "keepdims"} | EXTRA_OPTIONS.get(function.attr, set())
-    if arguments or set(options) - allowed or "axis" not in options:
+    over_all = function.attr in SPREADS and "ddof" in options and "axis" not in options
+    if arguments or set(options) - allowed or not ("axis" in options or over_all):
         return None
     if function.attr in SPREADS and not isinstance(array, ast.Name):
         return None
-    axis, keepdims = options["axis"], options.get("keepdims", ast.Constant(False))
-    axis_value = literal_int(axis)  # numba's np.sum, np.expand_dims and shape take -1 too
-    if axis_value is None:
+    axis, keepdims = options.get("axis"), options.get("keepdims", ast.Constant(False))
+    # numba's np.sum, np.expand_dims and shape take -1 too
+    axis_value = None if axis is None else literal_int(axis)
+    if axis_value is None and not over_all:
         return None
     if not (isinstance(keepdims, ast.Constant) and isinstance(keepdims.value, bool)):
+        return None
+    if over_all and keepdims.value:
         return None
     if function.attr in LOOPED and axis_value not in (0, 1):
         return None

@@ -146,9 +146,21 @@ def _backward_step(
             raise NoDerivativeRule(
                 f"no derivative for {error}", *source_position(eqn.loc)
             ) from None
-        for atom, result in zip(eqn.inputs, results, strict=True):
-            if result is not None and isinstance(atom, Var) and atom in active:
-                _accumulate(builder, atom, result, adjoints)
+        for atom, result in _per_input(eqn.inputs, results, active).items():
+            _accumulate(builder, atom, result, adjoints)
+
+
+def _per_input(inputs: tuple[Atom, ...], results: tuple, active: set[Var]) -> dict[Var, object]:
+    """Each active input's contribution from one rule: an input the equation reads twice
+    (``s - s``, ``x * x``) gets the sum of its two, added together before they join its
+    adjoint, as the chain rule groups them (``(ds + g) - g`` loses ``ds``'s low bits where
+    ``g`` is large; ``ds + (g - g)`` does not)."""
+    per_input: dict[Var, object] = {}
+    for atom, result in zip(inputs, results, strict=True):
+        if result is not None and isinstance(atom, Var) and atom in active:
+            earlier = per_input.get(atom)
+            per_input[atom] = result if earlier is None else earlier + result
+    return per_input
 
 
 def _cotangent_tracers(
