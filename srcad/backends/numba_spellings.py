@@ -28,8 +28,12 @@ source, line for line, in which
     np.where(t23, v0, 0.5)                        ->  where_values(t23, v0, 0.5)
     kept_where(t1 >= 0.0, dh1)                    ->  where_values(t1 >= 0.0, dh1, 0.0)
     np.argsort(x, axis=-1, kind="stable")         ->  argsort_along(x, -1)
+    scipy.special.expit(z)                        ->  expit_values(z)
+    scipy.special.logsumexp(x, axis=1, keepdims=True)  ->  np.expand_dims(logsumexp_along(x, 1), 1)
+    scipy.special.log_softmax(x, axis=-1)         ->  log_softmax_along(x, -1)
 
-and the runtime functions it now calls (the module imports them). A split along another
+and the runtime functions it now calls (the module imports them: ``scipy.special``'s from
+``srcad.runtime.numba_special``, the others from ``srcad.runtime.numba_arrays``). A split along another
 axis than the first makes its pieces contiguous, as numba's ``reshape`` wants them.
 Anything else is left as it is: where numba refuses it, srcad runs the NumPy code and names
 the line.
@@ -49,6 +53,14 @@ from srcad.codegen import select
 from srcad.codegen.expressions import is_name
 
 RUNTIME = "srcad.runtime.numba_arrays"
+SPECIAL_RUNTIME = "srcad.runtime.numba_special"
+# scipy.special's functions of one array that SPECIAL_RUNTIME has as <name>_values
+SPECIAL_ELEMENTWISE = ("expit", "erf", "erfc", "gammaln", "gamma", "ndtr", "psi")
+# ... and of an array and an axis: <name>_values over all, <name>_along(x, k) along k
+SPECIAL_ALONG = {"logsumexp": "a", "softmax": "x", "log_softmax": "x"}
+SPECIAL_FUNCTIONS = {f"{name}_values" for name in (*SPECIAL_ELEMENTWISE, *SPECIAL_ALONG)} | {
+    f"{name}_along" for name in SPECIAL_ALONG
+}
 FULL_REDUCTIONS = ("sum", "mean")
 # NumPy's functions (or methods) along a literal axis -> the runtime function that takes it
 ALONG_AXIS = {
@@ -78,7 +90,12 @@ def respelled_spellings(source: str, body_name: str) -> tuple[str, set[str]]:
 
 
 def import_line(names: set[str]) -> list[str]:
-    return [f"from {RUNTIME} import {', '.join(sorted(names))}"] if names else []
+    special = names & SPECIAL_FUNCTIONS
+    lines = []
+    for module, imported in ((RUNTIME, names - special), (SPECIAL_RUNTIME, special)):
+        if imported:
+            lines.append(f"from {module} import {', '.join(sorted(imported))}")
+    return lines
 
 
 class _Spellings(ast.NodeTransformer):
@@ -92,6 +109,8 @@ class _Spellings(ast.NodeTransformer):
             return self._selected(node) or node
         if not isinstance(function, ast.Attribute):
             return node
+        if _is_scipy_special(function.value):
+            return self._special(node) or node
         if _is_numpy(function.value, "add") and function.attr == "at" and _plain(node, 3):
             return self._call("add_at", node.args)
         if _is_numpy(function, "flip"):
@@ -222,19 +241,20 @@ class _Spellings(ast.NodeTransformer):
 
     def _full_reduction(self, node: ast.Call) -> ast.expr | None:
         """``x.sum(keepdims=True)`` (or ``np.sum(x, ...)``, with a ``dtype``) of all of a
-        named array ``x``: ``keepdims_all(np.sum(x), x)``."""
+        named array ``x``: ``keepdims_all(np.sum(x), x)``; of an expression, without a
+        ``dtype``: ``sum_kept(expression)`` (``mean`` alike)."""
         given = operand_arguments(node, ("axis", "dtype", "out", "keepdims"))
         if given is None or not set(given) <= {"a", "dtype", "keepdims"}:
             return None
         array, keepdims = given["a"], given.get("keepdims")
         if not (isinstance(keepdims, ast.Constant) and keepdims.value is True):
             return None
+        assert isinstance(node.func, ast.Attribute)
         if not isinstance(array, ast.Name):
-            return None
+            return None if "dtype" in given else self._call(f"{node.func.attr}_kept", [array])
         summed: ast.expr = array
         if "dtype" in given:
             summed = ast.Call(ast.Attribute(array, "astype", ast.Load()), [given["dtype"]], [])
-        assert isinstance(node.func, ast.Attribute)
         reduced = ast.Call(_numpy(node.func.attr), [summed], [])
         return self._call("keepdims_all", [reduced, ast.Name(array.id, ast.Load())])
 
@@ -281,6 +301,32 @@ class _Spellings(ast.NodeTransformer):
         if not isinstance(items, (ast.List, ast.Tuple)) or not items.elts:
             return None
         return self._call("stack_items", [items])
+
+    def _special(self, node: ast.Call) -> ast.expr | None:
+        """``scipy.special.expit(z)`` and the other ``SPECIAL_ELEMENTWISE``:
+        ``expit_values(z)``; ``logsumexp``, ``softmax`` and ``log_softmax`` over all
+        elements or along a literal axis (``keepdims`` kept by ``np.expand_dims``)."""
+        assert isinstance(node.func, ast.Attribute)
+        name = node.func.attr
+        if name in SPECIAL_ELEMENTWISE:
+            return self._call(f"{name}_values", node.args) if _plain(node, 1) else None
+        if name not in SPECIAL_ALONG:
+            return None
+        array = SPECIAL_ALONG[name]
+        given = call_arguments(node, (array, "axis", "b", "keepdims"))
+        if given is None or array not in given or "b" in given:
+            return None
+        axis_node, keepdims = given.get("axis", ast.Constant(None)), given.get("keepdims")
+        if keepdims is not None and not isinstance(keepdims, ast.Constant):
+            return None
+        keep = keepdims is not None and keepdims.value is True
+        if isinstance(axis_node, ast.Constant) and axis_node.value is None:
+            return None if keep else self._call(f"{name}_values", [given[array]])
+        axis = literal_int(axis_node)
+        if axis is None:
+            return None
+        along = self._call(f"{name}_along", [given[array], ast.Constant(axis)])
+        return ast.Call(_numpy("expand_dims"), [along, ast.Constant(axis)], []) if keep else along
 
     def _call(self, name: str, arguments: list[ast.expr]) -> ast.Call:
         self.called.add(name)
@@ -396,6 +442,13 @@ def _constant(value: int | None) -> ast.expr | None:
 
 def _minus_one() -> ast.expr:
     return ast.UnaryOp(ast.USub(), ast.Constant(1))
+
+
+def _is_scipy_special(node: ast.expr) -> bool:
+    """``scipy.special``, as generated code names the module."""
+    return (
+        isinstance(node, ast.Attribute) and is_name(node.value, "scipy") and node.attr == "special"
+    )
 
 
 def _is_numpy(node: ast.expr, name: str) -> bool:

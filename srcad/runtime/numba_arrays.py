@@ -6,6 +6,8 @@ numba variant calls them where the NumPy code calls NumPy (see
                                positions accumulating in order, as NumPy adds them
     keepdims_all(value, like)  value as an array of like's number of dimensions, each 1:
                                x.sum(keepdims=True) is keepdims_all(np.sum(x), x)
+    sum_kept(x), mean_kept(x)  x.sum(keepdims=True), x.mean(keepdims=True) (of an
+                               expression, which keepdims_all would compute twice)
     cumprod_along(x, axis)     np.cumprod(x, axis=axis)
     roll_along(x, shift, axis) np.roll(x, shift, axis=axis)
     prod_along(x, axis)        np.prod(x, axis=axis) of a matrix
@@ -53,6 +55,7 @@ Imported only by numba variants: importing it imports numba.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numba
@@ -70,6 +73,16 @@ def add_at(a, index, values):
 def keepdims_all(value, like):
     """``value`` shaped ``(1,) * like.ndim``."""
     return np.full((1,) * np.ndim(like), value)
+
+
+def sum_kept(x):
+    """``x.sum(keepdims=True)``."""
+    return np.sum(x, keepdims=True)
+
+
+def mean_kept(x):
+    """``x.mean(keepdims=True)``."""
+    return np.mean(x, keepdims=True)
 
 
 def cumprod_along(x, axis):
@@ -247,15 +260,29 @@ def _literal_axis(x: types.Type, axis: types.Type) -> int | None:
     return along % x.ndim if -x.ndim <= along < x.ndim else None
 
 
+def _kept(reduce: Callable) -> Callable:
+    def overloaded(x):
+        if not isinstance(x, types.Array):
+            return None
+        ones = (1,) * x.ndim
+        return lambda x: np.full(ones, reduce(x))
+
+    return overloaded
+
+
+overload(sum_kept)(_kept(np.sum))
+overload(mean_kept)(_kept(np.mean))
+
+
 @overload(cumprod_along)
 def _cumprod_along(x, axis):
-    work = _rowwise(x, axis, _cumprod_rows, same_shape=True)
+    work = rowwise(x, axis, _cumprod_rows, same_shape=True)
     return None if work is None else lambda x, axis: work(x, 0)
 
 
 @overload(roll_along)
 def _roll_along(x, shift, axis):
-    work = _rowwise(x, axis, _roll_rows, same_shape=True)
+    work = rowwise(x, axis, _roll_rows, same_shape=True)
     if work is None or not isinstance(shift, types.Integer):
         return None
     return lambda x, shift, axis: work(x, shift)
@@ -265,13 +292,13 @@ def _roll_along(x, shift, axis):
 def _prod_along(x, axis):
     if isinstance(x, types.Array) and x.ndim < 2:
         return None  # a number: numba's own np.prod
-    work = _rowwise(x, axis, _prod_rows, same_shape=False)
+    work = rowwise(x, axis, _prod_rows, same_shape=False)
     return None if work is None else lambda x, axis: work(x, 0)
 
 
 @overload(sort_along)
 def _sort_along(x, axis):
-    work = _rowwise(x, axis, _sort_rows, same_shape=True)
+    work = rowwise(x, axis, _sort_rows, same_shape=True)
     return None if work is None else lambda x, axis: work(x, 0)
 
 
@@ -315,7 +342,7 @@ def _prod_rows(rows, out, shift):
         out[r] = product
 
 
-def _rowwise(x: types.Type, axis: types.Type, kernel, same_shape: bool, positions=False):
+def rowwise(x: types.Type, axis: types.Type, kernel, same_shape: bool, positions=False):
     """A compiled ``work(x, shift)`` that runs ``kernel`` along literal ``axis`` of a 1-d
     or 2-d array ``x`` (on a view: the array's rows, or its columns as the rows of its
     transpose), returning an array of ``x``'s shape (``same_shape``) or of it without the
@@ -616,5 +643,5 @@ _PICKS = {
 
 @overload(argsort_along)
 def _argsort_along(x, axis):
-    work = _rowwise(x, axis, _argsort_rows, same_shape=True, positions=True)
+    work = rowwise(x, axis, _argsort_rows, same_shape=True, positions=True)
     return None if work is None else lambda x, axis: work(x, 0)

@@ -109,6 +109,7 @@ _binary(
 # where(condition, x, y): differentiable in x and y.
 register(Prim("where", np.where, ELEMENTWISE, 3))
 
+
 # clip(x, a_min, a_max) with constant bounds (either may be None; NumPy 2.1's keywords min=
 # and max=, which x.clip has always taken, too). A bound known only when the code runs (a
 # global float, an argument) makes it np.minimum(np.maximum(x, a_min), a_max): the same values
