@@ -284,6 +284,45 @@ def test_a_second_process_loads_numba_s_disk_cache(numba, tmp_path):
     assert [run.stdout.split()[-1] for run in runs] == ["0", "1"]
 
 
+def with_sine(x):
+    return np.sum(np.sin(x) * x)
+
+
+def with_exponential(x):
+    return np.sum(np.exp(x) * x)
+
+
+@pytest.mark.slow
+def test_code_two_processes_cached_runs_right_when_a_third_loads_both(numba, tmp_path):
+    """numba names a compiled function by a counter of the process that compiled it, and
+    srcad's helpers make np.sin's and np.exp's loops under one name: each process below
+    compiles one of them, and the third, loading both from the disk cache, computed the
+    second with the first's loop (np.exp as np.sin) until the counter started at random."""
+    script = textwrap.dedent("""\
+        import sys
+        sys.path.insert(0, {directory!r})
+        import numpy as np, srcad
+        import test_backend_numba as here
+        x = np.linspace(-1.0, 1.0, 5)
+        for name in sys.argv[1:]:
+            f = getattr(here, name)
+            got = srcad.value_and_grad(f, backend="numba")(x)
+            want = srcad.value_and_grad(f)(x)
+            right = np.isclose(got[0], want[0]) and np.allclose(got[1], want[1], rtol=1e-12)
+            print(name, "right" if right else "wrong")
+        """).format(directory=os.path.dirname(__file__))
+    environment = {**os.environ, "SRCAD_GENERATED_DIR": str(tmp_path)}
+    calls = (["with_sine"], ["with_exponential"], ["with_sine", "with_exponential"])
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", script, *names], env=environment, capture_output=True, text=True
+        )
+        for names in calls
+    ]
+    assert [run.returncode for run in runs] == [0, 0, 0], "".join(run.stderr for run in runs)
+    assert runs[2].stdout.split() == ["with_sine", "right", "with_exponential", "right"]
+
+
 def tiny(x):
     return x * x + np.sin(x)
 

@@ -44,9 +44,7 @@ def test_the_calls_are_respelled_and_the_others_kept():
     source, called = respelled_spellings(MODULE, "f_grad_unchecked")
     lines = source.splitlines()
     assert lines[6] == "    a = expit_values(x) + psi_values(x) + scipy.special.xlogy(x, x)"
-    assert lines[7] == (
-        "    b = logsumexp_values(x) + np.expand_dims(logsumexp_along(x, 1), 1)"
-    )
+    assert lines[7] == ("    b = logsumexp_values(x) + np.expand_dims(logsumexp_along(x, 1), 1)")
     assert lines[8] == "    c = softmax_along(x, -1) + log_softmax_values(x)"
     assert lines[9] == (
         "    d = scipy.special.logsumexp(x, b=x) + scipy.special.softmax(x, axis=k)"

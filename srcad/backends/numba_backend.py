@@ -13,6 +13,12 @@ line numba refused and the user's line it came from.
   numba's cache is keyed by the file's modification time.
 - numba compiles on the first call (with that call's argument types); a compile error there
   means the NumPy function runs instead, for this call and every later one.
+- numba names each compiled function by its module, qualified name, argument types and a
+  counter of the process that compiled it. The runtime helpers' factories (``_delegating``,
+  ``rowwise``) make many bodies under one qualified name, so code that two processes cached
+  could hold one name for two functions, and a third process that loaded both linked the
+  second to the first (``np.exp`` computed as ``np.sin``). ``require_numba`` starts the
+  counter at a random number in each process, which keeps the names apart.
 - Nothing here decides a gradient: the variant runs the same statements as the NumPy code.
 """
 
@@ -21,7 +27,9 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib
+import itertools
 import re
+import secrets
 import sys
 import warnings
 from collections.abc import Callable
@@ -50,7 +58,14 @@ RANDOM_DRAWS = " (it draws random numbers, and numba's generators are not NumPy'
 # Python scalars, whose numba types follow from their Python types (and an int's value)
 SCALARS = (float, int, bool)
 # The srcad modules of compiled functions a variant may import (see _unkeyed_inputs).
-RUNTIME_MODULES = (numba_numpy_loops.RUNTIME, numba_spellings.RUNTIME)
+RUNTIME_MODULES = (
+    numba_numpy_loops.RUNTIME,
+    numba_spellings.RUNTIME,
+    numba_spellings.SPECIAL_RUNTIME,
+)
+# Changes the name of every variant's file, so that no process loads code cached before
+# numba's names were kept apart across processes (see the module docstring)
+CACHE_GENERATION = b"names apart across processes"
 
 
 class BackendUnavailableError(ImportError):
@@ -70,7 +85,17 @@ def require_numba() -> ModuleType:
             f'backend="numba" needs numba, which is not installed here: {INSTALL} '
             '(or pip install numba), or use backend="numpy"'
         ) from error
+    _names_apart_across_processes(numba)
     return numba
+
+
+def _names_apart_across_processes(numba: ModuleType) -> None:
+    """Start numba's counter of compiled functions at a random number in this process (see
+    the module docstring), once."""
+    identity = numba.core.bytecode.FunctionIdentity
+    if not getattr(identity, "srcad_random_start", False):
+        identity._unique_ids = itertools.count(secrets.randbits(48))
+        identity.srcad_random_start = True
 
 
 @dataclass(frozen=True)
@@ -218,7 +243,7 @@ def _unkeyed_inputs(source: str) -> bytes:
     called = [name for name in RUNTIME_MODULES if name in source]
     imports = [Path(importlib.import_module(name).__file__ or "").read_bytes() for name in called]
     level = int(numba.core.config.OPT)  # type: ignore[attr-defined]
-    return b"".join(imports) + f"\nNUMBA_OPT={level}".encode()
+    return b"".join(imports) + f"\nNUMBA_OPT={level}\n".encode() + CACHE_GENERATION
 
 
 def _load_variant(
