@@ -14,6 +14,7 @@ import ast
 import inspect
 import math
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,7 @@ from srcad.lower.callees import (
     numpy_spelling,
     traced_builtin,
 )
+from srcad.lower.compositions import composition_of
 from srcad.lower.containers import (
     generator_states,
     restore_containers,
@@ -142,6 +144,9 @@ def call(
     if is_traced and is_numpy_scalar_type(function) and len(args) == 1 and not kwargs:
         cast: Any = as_array(args[0])  # np.int64(x), np.float32(x): a cast
         return cast.astype(function)
+    composition = composition_of(function) if is_traced else None
+    if composition is not None:  # np.interp, np.polyval: the NumPy calls they are made of
+        return _composed(lowering, composition, args, kwargs, node)
     prim = prim_of(function)
     if prim is not None and is_traced:
         return record_call(lowering.builder, prim.name, tuple(args), kwargs, as_array)
@@ -161,6 +166,15 @@ def call(
     if is_user_function(function) or isinstance(function, LocalFunction):
         return _inline(lowering, function, args, kwargs, node)
     return _call_python(lowering, function, args, kwargs, node, is_traced)
+
+
+def _composed(
+    lowering: Lowering, composition: Callable, args: Args, kwargs: Kwargs, node: ast.Call
+) -> object:
+    try:
+        return composition(*args, **kwargs)
+    except (TypeError, ValueError) as error:  # arguments the composition does not take
+        raise lowering.located(SrcadError, f"'{ast.unparse(node)}': {error}", node) from None
 
 
 def _call_on_selection(function: object, args: Args, kwargs: Kwargs) -> object:

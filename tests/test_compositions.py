@@ -1,0 +1,121 @@
+"""NumPy functions lowered as the calls they are made of (``srcad.lower.compositions``):
+``np.interp``, ``np.polyval`` and ``np.trapezoid``.
+
+Checked: each gives NumPy's values exactly, and its derivative in every argument (sample
+points and values, coefficients, steps) agrees with central differences of the plain
+function in reverse and forward mode, also after the global the function reads changed; the
+numba variant agrees with the NumPy backend; a call they do not cover is refused at the
+user's line with the reason.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import srcad
+
+SAMPLES = {"xp": np.array([-1.0, 0.0, 0.5, 2.0]), "fp": np.array([0.0, 2.0, 1.0, 3.0])}
+X = np.array([-1.5, -0.3, 0.2, 0.7, 1.9, 2.5, 0.0, 2.0])  # outside, inside, at points
+
+
+def interpolated(x):
+    return np.sum(np.interp(x, SAMPLES["xp"], SAMPLES["fp"]) ** 2)
+
+
+def interpolated_with_ends(x, fp):
+    return np.sum(np.interp(x, SAMPLES["xp"], fp, left=-1.0, right=5.0) * x)
+
+
+def interpolated_at_moving_points(xp):
+    return np.sum(np.interp(np.array([-1.2, 0.1, 0.9, 1.5, 3.0]), xp, SAMPLES["fp"]) ** 2)
+
+
+def interpolated_number(x):
+    return np.interp(x[0], SAMPLES["xp"], SAMPLES["fp"]) * x[1]
+
+
+def polynomial(x):
+    return np.sum(np.polyval([1.0, -2.0, SAMPLES["fp"][1]], x))
+
+
+def polynomial_of_coefficients(p):
+    return np.sum(np.polyval(p, SAMPLES["xp"]) ** 2)
+
+
+def integral(x):
+    return np.trapezoid(x**2, dx=SAMPLES["fp"][2]) + np.trapezoid(np.sin(x), np.cumsum(x**2))
+
+
+def integral_along_an_axis(x):
+    return np.sum(np.trapezoid(np.outer(x, x) * SAMPLES["fp"][1], axis=0) ** 2)
+
+
+CASES = {
+    interpolated: (X,),
+    interpolated_with_ends: (X, SAMPLES["fp"]),
+    interpolated_at_moving_points: (SAMPLES["xp"],),
+    interpolated_number: (np.array([0.3, 2.0]),),
+    polynomial: (X,),
+    polynomial_of_coefficients: (np.array([1.0, -2.0, 0.5]),),
+    integral: (X[:6],),
+    integral_along_an_axis: (X[:5],),
+}
+AWAY_FROM_KINKS = np.array([-1.5, -0.3, 0.2, 0.7, 1.9, 2.5, 0.1, 1.0])
+
+
+def _args(function):
+    args = CASES[function]
+    return (AWAY_FROM_KINKS, *args[1:]) if args[0] is X else args
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("function", list(CASES), ids=lambda f: f.__name__)
+def test_values_are_numpys_and_derivatives_agree_also_after_a_global_changed(function, mode):
+    args = _args(function)
+    argnums = tuple(range(len(args)))
+    jacobian = srcad.grad if mode == "reverse" else srcad.jacfwd
+    transformed = jacobian(function, argnums=argnums)
+    kept = SAMPLES["fp"].copy()
+    try:
+        for values in (kept, np.array([1.0, -0.5, 2.5, 0.5])):  # the samples change
+            SAMPLES["fp"] = values
+            got = transformed(*args)
+            expected = srcad.numerical_grad(function, *args, argnums=argnums)
+            for g, e in zip(got, expected, strict=True):
+                np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-8)
+            value, _ = srcad.value_and_grad(function, argnums=argnums)(*CASES[function])
+            assert value == function(*CASES[function])  # at the sample points too
+    finally:
+        SAMPLES["fp"] = kept
+
+
+def test_the_generated_code_shows_the_calls():
+    gradient = srcad.grad(interpolated_with_ends, argnums=(0, 1))
+    gradient(X, SAMPLES["fp"])
+    text = srcad.source(gradient)
+    assert "np.add.at(dfp, " in text and "np.where(" in text  # fp's gradient: a scatter
+    assert "(line 29: return np.sum(np.interp(x, SAMPLES" in text  # the user's line
+
+
+def test_a_period_is_refused_at_the_users_line():
+    def periodic(x):
+        return np.sum(np.interp(x, SAMPLES["xp"], SAMPLES["fp"], period=2.0))
+
+    with pytest.raises(srcad.SrcadError, match="period") as error:
+        srcad.grad(periodic)(X)
+    assert "test_compositions.py" in str(error.value)
+
+
+@pytest.mark.slow
+def test_the_numba_variant_agrees():
+    pytest.importorskip("numba")
+    from srcad.backends import NumbaFallbackWarning
+
+    for function in (interpolated, polynomial):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", NumbaFallbackWarning)
+            got = srcad.grad(function, backend="numba")(X)
+        np.testing.assert_allclose(got, srcad.grad(function)(X), rtol=1e-12, atol=1e-14)
