@@ -651,3 +651,20 @@ def test_an_input_read_twice_by_one_operation_gets_its_contributions_summed_firs
     _, ds = srcad.grad(f, argnums=(0, 1))(x, -0.054)
     assert ds == 0.89  # exactly: the two contributions cancel before they meet 0.89
     _gradient_matches(tmp_path, body, x, -0.054)
+
+
+def test_a_value_an_if_in_a_nested_loop_reads_gets_its_gradient_across_the_outer_loop(tmp_path):
+    # control family: x2, read only by a branch of an if inside the inner loop, was not among
+    # the outer loop's values to carry an adjoint for (a branch's outputs were looked at one
+    # level deep), so its gradient from every outer iteration was dropped: 0.0 for 1.0
+    body = (
+        "def f(x0, x1, x2):\n"
+        "    for i in range(0, 3, 2):\n"
+        "        for j in range(1, 2):\n"
+        "            v0 = x1\n"
+        "            x1 = v0 if np.all(x0 <= 0.75) else x2\n"
+        "    return v0 * 3.0\n"
+    )
+    x0 = np.array([[-1.1, -1.2], [0.98, 1.24]])
+    _gradient_matches(tmp_path, body, x0, -0.262, 0.579)
+    _gradient_matches(tmp_path, body, x0 - 2.0, -0.262, 0.579)  # the other branch

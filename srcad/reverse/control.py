@@ -26,7 +26,7 @@ from srcad.ir.control import TAPE, body_of, branches_of, carried_inputs, conditi
 from srcad.ir.facts import has_counter, is_structured
 from srcad.ir.graph import RoleKind, VarRole
 from srcad.ir.prims import PRIMS
-from srcad.ir.walk import defined_vars, sub_graphs, substitute, used_atoms, walk_eqns
+from srcad.ir.walk import defined_vars, substitute, used_atoms
 
 if TYPE_CHECKING:
     from srcad.reverse.sweep import Reverser
@@ -137,9 +137,8 @@ def _free_gradients(
     for eqn in reversed(body.eqns):
         if not any(v in needed for v in eqn.outputs):
             continue
-        if is_structured(eqn):
-            read = [a for e in walk_eqns([eqn]) for a in e.inputs]
-            read += [a for graph in sub_graphs(eqn) for a in graph.outputs]
+        if is_structured(eqn):  # at any depth: a branch of an if in a nested loop too
+            read = used_atoms([eqn])
         elif PRIMS[eqn.prim].is_differentiable:
             read = list(eqn.inputs)
         else:
