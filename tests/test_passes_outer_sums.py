@@ -42,6 +42,16 @@ def sum_read_in_the_loop(u, vs):
     return seen
 
 
+def sum_read_by_a_branch(u, vs):
+    total = np.zeros((u.shape[0], vs.shape[1]))
+    seen = 0.0
+    for t in range(vs.shape[0]):
+        total = total + np.outer(u, vs[t])
+        snapshot = total if vs[t, 0] > 0.0 else u[0] * np.ones((3, 2))  # a branch's result
+        seen = seen + np.sum(snapshot)
+    return seen + np.sum(total * STATE["scale"])
+
+
 def _code(transformed, before=None):
     """The generated statements (comments left out), up to ``before`` if given."""
     source = srcad.source(transformed)
@@ -99,6 +109,23 @@ def test_a_sum_read_inside_the_loop_keeps_its_per_step_update():
     transformed(u, vs)
     assert "np.outer" in _code(transformed, before="# backward")
     _check(sum_read_in_the_loop, u, vs, argnums=(0, 1))
+
+
+def test_a_sum_an_if_reads_inside_the_loop_keeps_its_per_step_update():
+    # the if's result is the sum: a read the pass did not count, so it moved the sum after
+    # the loop and the if read zeros (a wrong value and gradient)
+    u, vs = np.array([0.4, -1.1, 0.8]), np.array([[0.5, 1.0], [-0.3, 2.0], [1.2, -1.0]])
+    transformed = srcad.value_and_grad(sum_read_by_a_branch, argnums=(0, 1))
+    try:
+        for scale in (1.0, -2.0):  # the second time after the world changed
+            STATE["scale"] = scale
+            value, gradient = transformed(u, vs)
+            assert value == pytest.approx(sum_read_by_a_branch(u, vs), rel=1e-12)
+            expected = srcad.numerical_grad(sum_read_by_a_branch, u, vs, argnums=(0, 1))
+            for got, want in zip(gradient, expected, strict=True):
+                np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    finally:
+        STATE["scale"] = 1.0
 
 
 @pytest.mark.parametrize("steps", [0, 1])

@@ -30,7 +30,7 @@ from dataclasses import replace
 
 from srcad.ir import AVal, Eqn, Graph, Var
 from srcad.ir.control import TAPE, body_of, known_steps
-from srcad.ir.walk import max_var_id, walk_eqns, with_sub_graphs
+from srcad.ir.walk import max_var_id, sub_graphs, walk_eqns, with_sub_graphs
 
 MIN_STEPS = 2
 
@@ -89,10 +89,12 @@ def _outer_sum(body: Graph, producers: dict[int, Eqn], k: int) -> tuple[Var, Var
 
 def _read_once(body: Graph, values: tuple) -> bool:
     """Whether each of ``values`` is read by exactly one equation of the body (the sum and
-    the product) or, for the sum, only returned."""
+    the product) or, for the sum, only returned. A read counts at any depth, a nested
+    graph's output too (``snap = total if c else W`` reads ``total``)."""
     counts = {v.id: 0 for v in values}
     for eqn in walk_eqns(body.eqns):
-        for atom in eqn.inputs:
+        read = [*eqn.inputs, *(atom for graph in sub_graphs(eqn) for atom in graph.outputs)]
+        for atom in read:
             if isinstance(atom, Var) and atom.id in counts:
                 counts[atom.id] += 1
     carried, product, result = values
