@@ -276,8 +276,7 @@ overload(mean_kept)(_kept(np.mean))
 
 @overload(cumprod_along)
 def _cumprod_along(x, axis):
-    work = rowwise(x, axis, _cumprod_rows, same_shape=True)
-    return None if work is None else lambda x, axis: work(x, 0)
+    return along_rows(_cumprod_rows, same_shape=True)(x, axis)
 
 
 @overload(roll_along)
@@ -298,8 +297,7 @@ def _prod_along(x, axis):
 
 @overload(sort_along)
 def _sort_along(x, axis):
-    work = rowwise(x, axis, _sort_rows, same_shape=True)
-    return None if work is None else lambda x, axis: work(x, 0)
+    return along_rows(_sort_rows, same_shape=True)(x, axis)
 
 
 # Each kernel works along the last axis of the 2-d ``rows`` into ``out``; ``shift`` is
@@ -371,6 +369,16 @@ def rowwise(x: types.Type, axis: types.Type, kernel, same_shape: bool, positions
         return out
 
     return numba.njit(work)
+
+
+def along_rows(kernel: Callable, same_shape: bool) -> Callable:
+    """An overload that runs ``kernel`` along a literal axis (see ``rowwise``)."""
+
+    def overloaded(x, axis):
+        work = rowwise(x, axis, kernel, same_shape)
+        return None if work is None else lambda x, axis: work(x, 0)
+
+    return overloaded
 
 
 @overload(squeeze_axis)

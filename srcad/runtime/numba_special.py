@@ -32,7 +32,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from srcad.runtime.numba_arrays import rowwise
+from srcad.runtime.numba_arrays import along_rows, rowwise
 
 EULER_GAMMA = 0.5772156649015329
 # psi(x) ~ log(x) - 1/(2x) - sum_k B_2k / (2k x^2k) for x >= 10 (the next term is below
@@ -237,13 +237,5 @@ def _log_softmax_values(x):
     return _whole(_log_softmax_rows) if _is_float_array(x) else None
 
 
-@overload(softmax_along)
-def _softmax_along(x, axis):
-    work = rowwise(x, axis, _softmax_rows, same_shape=True)
-    return None if work is None else lambda x, axis: work(x, 0)
-
-
-@overload(log_softmax_along)
-def _log_softmax_along(x, axis):
-    work = rowwise(x, axis, _log_softmax_rows, same_shape=True)
-    return None if work is None else lambda x, axis: work(x, 0)
+overload(softmax_along)(along_rows(_softmax_rows, same_shape=True))
+overload(log_softmax_along)(along_rows(_log_softmax_rows, same_shape=True))
