@@ -211,17 +211,18 @@ def test_a_layer_on_the_numba_backend_agrees_also_after_the_world_changed():
 def test_a_change_in_the_runtime_helpers_or_numbas_level_changes_the_variants_file(
     monkeypatch,
 ):
-    """numba's disk cache keys on the variant's file: the helpers' source and numba's
-    optimisation level are in its name."""
+    """numba's disk cache keys on the variant's file: the helpers' source, numba's
+    optimisation level and srcad's cache generation are in its name."""
     pytest.importorskip("numba")
     from pathlib import Path
 
     import numba.core.config
 
     from srcad.backends import numba_backend
-    from srcad.runtime import numba_arrays, numba_ufuncs
+    from srcad.runtime import numba_arrays, numba_special, numba_ufuncs
 
-    level = f"\nNUMBA_OPT={int(numba.core.config.OPT)}".encode()
+    level = f"\nNUMBA_OPT={int(numba.core.config.OPT)}\n".encode()
+    level += numba_backend.CACHE_GENERATION
     calling = "from srcad.runtime.numba_ufuncs import numpy_tanh\n"
     ufuncs = Path(numba_ufuncs.__file__).read_bytes()
     assert numba_backend._unkeyed_inputs(calling) == ufuncs + level
@@ -229,5 +230,8 @@ def test_a_change_in_the_runtime_helpers_or_numbas_level_changes_the_variants_fi
     both = calling + "from srcad.runtime.numba_arrays import add_at\n"
     expected = ufuncs + Path(numba_arrays.__file__).read_bytes() + level
     assert numba_backend._unkeyed_inputs(both) == expected
+    special = "from srcad.runtime.numba_special import expit_values\n"
+    with_special = Path(numba_special.__file__).read_bytes() + level
+    assert numba_backend._unkeyed_inputs(special) == with_special
     monkeypatch.setattr(numba.core.config, "OPT", 0 if int(numba.core.config.OPT) else 3)
     assert numba_backend._unkeyed_inputs(both) != expected
