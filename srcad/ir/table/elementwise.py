@@ -116,14 +116,14 @@ register(Prim("where", np.where, ELEMENTWISE, 3))
 # and, at the ends, the same derivative (x's where a_min <= x <= a_max).
 def _clip_keywords(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
     kwargs = dict(kwargs)
-    for short, name in (("min", "a_min"), ("max", "a_max")):
+    for short, name, position in (("min", "a_min", 1), ("max", "a_max", 2)):
+        given = name in kwargs or len(args) > position  # by name or by position
         if short in kwargs:
-            if name in kwargs or len(args) > 1 + ("a_max" == name):
+            if given:
                 raise ValueError(f"np.clip got {name} and {short}= both: pass one")
             kwargs[name] = kwargs.pop(short)
-    for position, name in ((1, "a_min"), (2, "a_max")):
-        if len(args) <= position and name not in kwargs:
-            kwargs[name] = None  # x.clip(max=1.0)
+        elif not given:
+            kwargs[name] = None  # x.clip(max=1.0): no lower bound
     return args, kwargs
 
 
