@@ -114,8 +114,9 @@ def test_the_numba_variant_agrees():
     pytest.importorskip("numba")
     from srcad.backends import NumbaFallbackWarning
 
-    for function in (interpolated, polynomial):
+    for function in (interpolated, polynomial, integral):  # integral: expand_dims of dout
+        x = CASES[function][0]
         with warnings.catch_warnings():
             warnings.simplefilter("error", NumbaFallbackWarning)
-            got = srcad.grad(function, backend="numba")(X)
-        np.testing.assert_allclose(got, srcad.grad(function)(X), rtol=1e-12, atol=1e-14)
+            got = srcad.grad(function, backend="numba")(x)
+        np.testing.assert_allclose(got, srcad.grad(function)(x), rtol=1e-12, atol=1e-14)

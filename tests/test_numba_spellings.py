@@ -40,7 +40,7 @@ def f_grad_unchecked(x, idx, dout=1.0):
     t7, t8, t9 = np.split(dm, (1, 3), axis=-1)
     b = dout / t7.sum(dtype=np.float64, keepdims=True) + np.mean(x, keepdims=True)
     c = x.cumprod(axis=-1) * np.roll(x, axis=0, shift=1) + np.cumprod(x, axis=1)
-    d = np.expand_dims(dout * out, axis=(-2, -1)) + np.expand_dims(x, axis=(0, 2))
+    d = np.expand_dims(dout * out, axis=(-2, -1)) + np.expand_dims(x, axis=(0, 2)) + np.expand_dims(dout, axis=-1)
     e = x.squeeze(axis=-1) + np.squeeze(x, axis=0)
     f = x.prod(axis=1) + np.prod(x, axis=-1) + np.linalg.norm(x, axis=1) + x.prod()
     s = np.stack([x.mean(), x.sum()]) + np.stack((x,)) + np.stack(rows) + np.stack([x], axis=1)
@@ -79,7 +79,7 @@ def test_each_form_is_respelled_and_the_lines_stay():
     assert lines[10] == "    c = cumprod_along(x, -1) * roll_along(x, 1, 0) + cumprod_along(x, 1)"
     assert lines[11] == (
         "    d = np.expand_dims(np.expand_dims(np.asarray(dout * out), -1), -1) + "
-        "np.expand_dims(np.expand_dims(np.asarray(x), 0), 2)"
+        "np.expand_dims(np.expand_dims(np.asarray(x), 0), 2) + np.expand_dims(np.asarray(dout), -1)"
     )
     assert lines[12] == "    e = squeeze_axis(x, -1) + squeeze_axis(x, 0)"
     assert lines[13] == (

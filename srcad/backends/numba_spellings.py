@@ -369,11 +369,14 @@ def _split(node: ast.Call) -> ast.expr | None:
 
 def _expanded(node: ast.Call) -> ast.expr | None:
     """``np.expand_dims(a, axis=(i, j))`` for literal axes all counted from the start or all
-    from the end: one axis at a time, in order (``np.asarray``: ``a`` may be a number)."""
+    from the end: one axis at a time, in order (``np.asarray``: ``a`` may be a number, also
+    with one axis, ``np.expand_dims(dout, axis=-1)``)."""
     arguments = call_arguments(node, ("a", "axis"))
     if arguments is None or set(arguments) != {"a", "axis"}:
         return None
     axes = arguments["axis"]
+    if literal_int(axes) is not None:
+        axes = ast.Tuple([axes], ast.Load())
     if not isinstance(axes, ast.Tuple):
         return None
     literal = [literal_int(item) for item in axes.elts]
