@@ -71,7 +71,7 @@ def _args(function):
     return (AWAY_FROM_KINKS, *args[1:]) if args[0] is X else args
 
 
-@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("mode", ["reverse", pytest.param("forward", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("function", list(CASES), ids=lambda f: f.__name__)
 def test_values_are_numpys_and_derivatives_agree_also_after_a_global_changed(function, mode):
     args = _args(function)
