@@ -13,9 +13,10 @@ the numba variant calls these where the NumPy code calls SciPy (see
     softmax_values(x)         scipy.special.softmax(x) over all elements, and log_softmax
     softmax_along(x, axis)    scipy.special.softmax(x, axis=axis), and log_softmax
 
-Each takes a number or a float array of any layout and returns the dtype SciPy returns for
-it; integer arrays, and along an axis anything but a vector or matrix with a literal axis,
-are left to numba's typing, which fails: srcad then runs the NumPy code and names the line.
+Each takes a float array of any layout, and returns an array of its dtype as SciPy does, or
+a number, and returns a float. Integer arrays, and along an axis anything but a vector or
+matrix with a literal axis, are left to numba's typing, which fails: srcad then runs the
+NumPy code and names the line.
 As SciPy, ``logsumexp`` and ``log_softmax`` subtract the largest element (0 where it is
 not finite) before they exponentiate, and ``softmax`` the largest element.
 
@@ -34,7 +35,6 @@ from numba.extending import overload
 
 from srcad.runtime.numba_arrays import along_rows, rowwise
 
-EULER_GAMMA = 0.5772156649015329
 # psi(x) ~ log(x) - 1/(2x) - sum_k B_2k / (2k x^2k) for x >= 10 (the next term is below
 # 1e-16): the B_2k / 2k for k = 1..7
 PSI_SERIES = (1 / 12, -1 / 120, 1 / 252, -1 / 240, 1 / 132, -691 / 32760, 1 / 12)
