@@ -114,9 +114,15 @@ def test_the_numba_variant_agrees():
     pytest.importorskip("numba")
     from srcad.backends import NumbaFallbackWarning
 
-    for function in (interpolated, polynomial, integral):  # integral: expand_dims of dout
-        x = CASES[function][0]
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", NumbaFallbackWarning)
-            got = srcad.grad(function, backend="numba")(x)
-        np.testing.assert_allclose(got, srcad.grad(function)(x), rtol=1e-12, atol=1e-14)
+    kept = SAMPLES["fp"].copy()
+    try:
+        for function in (interpolated, polynomial, integral):  # integral: expand_dims of dout
+            x, compiled = CASES[function][0], srcad.grad(function, backend="numba")
+            for values in (kept, np.array([1.0, -0.5, 2.5, 0.5])):  # the samples change
+                SAMPLES["fp"] = values
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", NumbaFallbackWarning)
+                    got = compiled(x)
+                np.testing.assert_allclose(got, srcad.grad(function)(x), rtol=1e-12, atol=1e-14)
+    finally:
+        SAMPLES["fp"] = kept

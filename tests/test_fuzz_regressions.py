@@ -658,13 +658,20 @@ def test_a_value_an_if_in_a_nested_loop_reads_gets_its_gradient_across_the_outer
     # the outer loop's values to carry an adjoint for (a branch's outputs were looked at one
     # level deep), so its gradient from every outer iteration was dropped: 0.0 for 1.0
     body = (
+        "LIMIT = 0.75\n\n\n"
         "def f(x0, x1, x2):\n"
         "    for i in range(0, 3, 2):\n"
         "        for j in range(1, 2):\n"
         "            v0 = x1\n"
-        "            x1 = v0 if np.all(x0 <= 0.75) else x2\n"
+        "            x1 = v0 if np.all(x0 <= LIMIT) else x2\n"
         "    return v0 * 3.0\n"
     )
     x0 = np.array([[-1.1, -1.2], [0.98, 1.24]])
     _gradient_matches(tmp_path, body, x0, -0.262, 0.579)
     _gradient_matches(tmp_path, body, x0 - 2.0, -0.262, 0.579)  # the other branch
+    module = module_from_source(HEADER + body, tmp_path, "regression")
+    gradient = srcad.grad(module.f, argnums=(1, 2))
+    for limit in (0.75, 2.0):  # the second call after the global changed: the other branch
+        module.LIMIT = limit
+        expected = srcad.numerical_grad(module.f, x0, -0.262, 0.579, argnums=(1, 2))
+        np.testing.assert_allclose(gradient(x0, -0.262, 0.579), expected, atol=1e-8)

@@ -15,12 +15,12 @@ source, line for line, in which
     x.std(ddof=1)                  ->  np.sqrt(np.sum((x - np.sum(x) / x.size) ** 2) / (x.size - 1))
 
 numba's ``np.sum`` takes an axis but no ``keepdims``; its ``max``, ``min``, ``mean``,
-``var`` and ``std`` take no axis at all (``var`` and ``std`` no ``ddof`` either), so ``max_axis0`` and the others are small compiled
-loops over a 2-d array (``HELPERS``; on another number of dimensions numba refuses them
-and srcad falls back to NumPy, naming the line). A sum or mean over several axes counted
-from the start is one sum per axis, the last axis first: ``x.mean(axis=(0, 2))`` is
-``np.sum(np.sum(x, axis=2), axis=0) / (x.shape[0] * x.shape[2])``; other reductions over
-several axes are left as they are.
+``var`` and ``std`` take no axis at all (``var`` and ``std`` no ``ddof`` either), so
+``max_axis0`` and the others are small compiled loops over a 2-d array (``HELPERS``; on
+another number of dimensions numba refuses them and srcad falls back to NumPy, naming the
+line). A sum or mean over several axes counted from the start is one sum per axis, the
+last axis first: ``x.mean(axis=(0, 2))`` is ``np.sum(np.sum(x, axis=2), axis=0) /
+(x.shape[0] * x.shape[2])``; other reductions over several axes are left as they are.
 """
 
 from __future__ import annotations

@@ -33,10 +33,10 @@ source, line for line, in which
     scipy.special.log_softmax(x, axis=-1)         ->  log_softmax_along(x, -1)
 
 and the runtime functions it now calls (the module imports them: ``scipy.special``'s from
-``srcad.runtime.numba_special``, the others from ``srcad.runtime.numba_arrays``). A split along another
-axis than the first makes its pieces contiguous, as numba's ``reshape`` wants them.
-Anything else is left as it is: where numba refuses it, srcad runs the NumPy code and names
-the line.
+``srcad.runtime.numba_special``, the others from ``srcad.runtime.numba_arrays``). A split
+along another axis than the first makes its pieces contiguous, as numba's ``reshape`` wants
+them. Anything else is left as it is: where numba refuses it, srcad runs the NumPy code and
+names the line.
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@ input gets its derivative through them (``np.interp``'s sample values and points
                                          to the right as the derivative at a sample point
 
 Each runs on the traced arguments, so it records the equations of the calls it makes. A call
-these do not cover (``np.interp`` with a ``period``) is refused with the reason.
+these do not cover (``np.interp`` with a ``period``) is refused with the reason. A function
+that has a row of its own but a param known only when the code runs (``np.clip`` with a
+bound read from a global) is composed by its row instead (``Prim.composed``).
 """
 
 from __future__ import annotations
@@ -76,8 +78,9 @@ def interp(
     if last == 0:  # one sample point: NumPy's values on either side of it
         return np.where(x < xp[0], below, np.where(x > xp[0], above, fp[0]))
     segment = np.clip(np.sum(np.expand_dims(x, -1) >= xp, axis=-1) - 1, 0, last - 1)
-    start, end = xp[segment], xp[segment + 1]
-    slope = (fp[segment + 1] - fp[segment]) / (end - start)
+    following = segment + 1
+    start, end = xp[segment], xp[following]
+    slope = (fp[following] - fp[segment]) / (end - start)
     inside = slope * (x - start) + fp[segment]
     value = np.where(x >= xp[last], fp[last], inside)
     if right is not None:

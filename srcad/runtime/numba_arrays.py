@@ -261,11 +261,10 @@ def _literal_axis(x: types.Type, axis: types.Type) -> int | None:
 
 
 def _kept(reduce: Callable) -> Callable:
+    """The overload of ``reduce`` over all of an array, kept as ``keepdims_all`` keeps it."""
+
     def overloaded(x):
-        if not isinstance(x, types.Array):
-            return None
-        ones = (1,) * x.ndim
-        return lambda x: np.full(ones, reduce(x))
+        return (lambda x: keepdims_all(reduce(x), x)) if isinstance(x, types.Array) else None
 
     return overloaded
 
