@@ -39,6 +39,7 @@ def _args():
     return 0.2 * RNG.normal(size=(24, 32)), 0.1 * RNG.normal(size=32)
 
 
+@pytest.mark.slow  # full central differences of a wide layer: seconds
 def test_a_wide_layer_is_computed_in_place_and_right():
     w, b = _args()
     gradient = srcad.grad(layer, argnums=(0, 1))

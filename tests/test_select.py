@@ -143,6 +143,7 @@ def test_other_arguments_go_to_numpys_where(condition, x):
     _same_bits(np.asarray(picked_where(condition, x, 1.5)), np.where(condition, x, 1.5))
 
 
+@pytest.mark.slow  # a wide layer, compiled and checked twice
 def test_a_wide_relu_layer_calls_the_runtime_function_and_is_right():
     w, b = _args()
     gradient = srcad.grad(relu_layer, argnums=(0, 1))
