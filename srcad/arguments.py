@@ -7,11 +7,34 @@ transformation. Both are data that every stage after the API may read.
 
 from __future__ import annotations
 
+import types
 from dataclasses import dataclass
+
+import numpy as np
 
 from srcad.errors import ArgumentTypeError, ArgumentValueError
 from srcad.ir import AVal
 from srcad.pytree import TreeDef, fields_of, unflatten
+
+# Functions an argument may hold (``activation=np.tanh``, ``act=relu``, a lambda): constants of
+# the signature, compared by identity. A function's own reads (its globals, closure cells,
+# defaults) are staged when the lowering calls it, as a helper's are, and checked every call.
+FUNCTION_CONSTANTS = (
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    np.ufunc,
+    type(np.sum),  # NumPy's functions that dispatch on array types
+)
+
+
+def constant_text(value: object) -> str:
+    """A constant as a header or a message shows it: ``np.tanh``, ``mlp.relu``, ``3``."""
+    if not isinstance(value, FUNCTION_CONSTANTS):
+        return repr(value)
+    module = getattr(value, "__module__", None) or ("numpy" if isinstance(value, np.ufunc) else "")
+    module = "np" if module == "numpy" or module.startswith("numpy.") else module
+    name = getattr(value, "__qualname__", None) or getattr(value, "__name__", repr(value))
+    return f"{module}.{name}" if module and module != "builtins" else name
 
 
 @dataclass(frozen=True)
@@ -36,7 +59,10 @@ class ArgSignature:
             is_constant = (
                 not isinstance(tree, (AVal, tuple, list, dict)) and fields_of(tree) is None
             )
-            parts.append(f"{name}={tree!r}" if is_constant else f"{name} {describe_tree(tree)}")
+            if is_constant:
+                parts.append(f"{name}={constant_text(tree)}")
+            else:
+                parts.append(f"{name} {describe_tree(tree)}")
         return ", ".join(parts)
 
 
@@ -107,6 +133,12 @@ class Wrt:
                     f"{function_name}{tuple(signature.params)}"
                 )
             for leaf in signature.leaves[number]:
+                if isinstance(leaf, FUNCTION_CONSTANTS):
+                    raise ArgumentTypeError(
+                        f"argnums includes {number} (argument '{signature.params[number]}'), "
+                        f"which holds the function {constant_text(leaf)}; pass functions in "
+                        "an argument that is not differentiated (leave it out of argnums)"
+                    )
                 if not (isinstance(leaf, AVal) and leaf.is_float):
                     raise ArgumentTypeError(
                         f"argnums includes {number} (argument '{signature.params[number]}'), "

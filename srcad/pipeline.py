@@ -22,6 +22,7 @@ import inspect
 import keyword
 import os
 import sys
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -31,7 +32,7 @@ from srcad.codegen.header import header_lines
 from srcad.errors import ArgumentTypeError, InternalError, SrcadError
 from srcad.forward import forward_graph
 from srcad.frontend import parse_function
-from srcad.frontend.parse import function_for
+from srcad.frontend.parse import function_for, unbound
 from srcad.ir import AVal, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder
 from srcad.ir.primitive import CUSTOM, import_statement, module_spelling
@@ -130,7 +131,7 @@ def _reuse_or_compile(fun: Callable, key: tuple, compile_fn: Callable) -> Compil
         with _collector_paused():
             return compile_fn(disk_key)
     derive_graph = functools.partial(_derive_graph, compile_fn)
-    relies_on(entry.fn, entry.world_reads)
+    relies_on(entry.fn, entry.world_reads, entry.functions)
     return Compiled(
         entry.fn,
         entry.source,
@@ -265,11 +266,13 @@ def _load(
     source, constants = emit_module(graph, spec)
     stem = f"{fun.__module__}.{fun.__qualname__}".replace("<", "").replace(">", "")
     suffix = spec.name.rsplit("_", 1)[-1]
+    functions = (*_source_function(fun), *lowered.functions)
     loaded = relies_on(
         load_function(source, entry_name(graph, spec), f"{stem}_{suffix}", constants),
         lowered.world_reads,
+        functions,
     )
-    is_current = make_world_guard(lowered.world_reads)
+    is_current = make_world_guard(lowered.world_reads, functions)
     out_avals = tuple(atom.aval for atom in graph.outputs)
     draws = any(is_random_draw(eqn) for eqn in walk_eqns(graph.eqns))
     if disk_key is not None:
@@ -455,14 +458,23 @@ def plain_function(fun: Callable, signature: ArgSignature) -> Callable:
     return make(signature) if make is not None else function_for(fun)
 
 
-def relies_on(fn: Callable, world_reads: tuple[WorldRead, ...]) -> Callable:
-    """Mark generated code with what its compile fixed about the world outside the function:
-    a compile that inlines it (``grad(grad(f))``, a transformation called inside
-    differentiated code) relies on the same facts (``srcad.lower.world.World.rely_on``), so
-    that its guard notices when the inner code would be compiled differently."""
-    fn.srcad_world_reads = world_reads  # type: ignore[attr-defined]
-    numpy_body(fn).srcad_world_reads = world_reads  # type: ignore[attr-defined]
+def relies_on(fn: Callable, world_reads: tuple[WorldRead, ...], functions: tuple = ()) -> Callable:
+    """Mark generated code with what its compile fixed about the world outside the function
+    (and whose code it lowered): a compile that inlines it (``grad(grad(f))``, a
+    transformation called inside differentiated code) relies on the same facts
+    (``srcad.lower.world.World.rely_on``), so that its guard notices when the inner code
+    would be compiled differently."""
+    for marked in (fn, numpy_body(fn)):
+        marked.srcad_world_reads = world_reads  # type: ignore[attr-defined]
+        marked.srcad_lowered_functions = functions  # type: ignore[attr-defined]
     return fn
+
+
+def _source_function(plain: Callable) -> tuple[types.FunctionType, ...]:
+    """The user's function whose code ``plain`` runs (a lambda's or a method's stands in for
+    it: ``function_for``); none for a function srcad made."""
+    function, _ = unbound(getattr(plain, "srcad_callable", plain))
+    return (function,) if isinstance(function, types.FunctionType) else ()
 
 
 def numpy_body(fn: Callable) -> Callable:

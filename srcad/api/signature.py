@@ -1,7 +1,7 @@
 """Argument signatures: concrete call arguments → the abstract description compiled for.
 
-Runtime leaves (floats and NumPy arrays) become ``AVal``s; ints, bools, strings and None
-are compile-time constants, part of the signature. Two calls with equal signatures share one
+Runtime leaves (floats and NumPy arrays) become ``AVal``s; ints, bools, strings, None and
+functions (``activation=np.tanh``) are compile-time constants, part of the signature. Two calls with equal signatures share one
 compiled function.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from srcad.arguments import ArgSignature
+from srcad.arguments import FUNCTION_CONSTANTS, ArgSignature
 from srcad.errors import ArgumentTypeError
 from srcad.ir import AVal
 from srcad.pytree import flatten
@@ -65,11 +65,12 @@ def abstract_leaf(value: object) -> object:
         return AVal(value.shape, _dtype_name(value.dtype))
     if isinstance(value, np.generic):
         return AVal((), _dtype_name(value.dtype))
-    if value is None or isinstance(value, (bool, int, str)):
+    if value is None or isinstance(value, (bool, int, str, FUNCTION_CONSTANTS)):
         return value
     raise ArgumentTypeError(
         f"is a {type(value).__name__}, which srcad cannot take; use floats, NumPy arrays, "
-        "ints (as constants) or tuples, lists, dicts, NamedTuples and dataclasses of them"
+        "ints and functions (as constants) or tuples, lists, dicts, NamedTuples and "
+        "dataclasses of them"
     )
 
 

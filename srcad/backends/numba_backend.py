@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from srcad.arguments import FUNCTION_CONSTANTS
 from srcad.backends import numba_numpy_loops, numba_spellings
 from srcad.backends.numba_source import numba_source, source_line
 from srcad.pytree import flatten
@@ -124,8 +125,10 @@ class NumbaBackend:
         if variant is not None:
             return variant.fn(*args)
         try:
-            floats = _float_parameters(compiled.fn, args)
-            variant = _load_variant(compiled.fn, compiled.source, floats, _is_single(args))
+            floats, functions = _parameters_holding(compiled.fn, args)
+            variant = _load_variant(
+                compiled.fn, compiled.source, floats, _is_single(args), functions
+            )
         except (SyntaxError, ValueError, AssertionError) as error:  # a module of a new shape
             variant = _Variant(compiled.source, Path(), compiled.fn, is_compiled=False)
             why = f" (srcad could not write its numba variant: {error})"
@@ -218,11 +221,18 @@ def body_name(numpy_fn: Callable, numpy_source: str) -> str:
     return unchecked if unchecked in defined else name
 
 
-def _float_parameters(numpy_fn: Callable, args: tuple) -> frozenset[str]:
-    """The parameters of ``numpy_fn`` given Python floats in ``args``."""
+def _parameters_holding(numpy_fn: Callable, args: tuple) -> tuple[frozenset, frozenset]:
+    """The parameters of ``numpy_fn`` given Python floats in ``args``, and those given
+    functions (``act=np.tanh``, also inside a container)."""
     names = numpy_fn.__code__.co_varnames[: numpy_fn.__code__.co_argcount]
-    pairs = zip(names[: len(args)], args, strict=True)
-    return frozenset(name for name, arg in pairs if type(arg) is float)
+    pairs = list(zip(names[: len(args)], args, strict=True))
+    floats = frozenset(name for name, arg in pairs if type(arg) is float)
+    functions = frozenset(
+        name
+        for name, arg in pairs
+        if any(isinstance(leaf, FUNCTION_CONSTANTS) for leaf in flatten(arg)[0])
+    )
+    return floats, functions
 
 
 def _is_single(args: tuple) -> bool:
@@ -247,12 +257,16 @@ def _unkeyed_inputs(source: str) -> bytes:
 
 
 def _load_variant(
-    numpy_fn: Callable, numpy_source: str, float_params: frozenset[str], single: bool = False
+    numpy_fn: Callable,
+    numpy_source: str,
+    float_params: frozenset[str],
+    single: bool = False,
+    function_params: frozenset[str] = frozenset(),
 ) -> _Variant:
     """Write the numba variant of ``numpy_fn``'s module to its file and load it."""
     require_numba()
     body = body_name(numpy_fn, numpy_source)
-    source = numba_source(numpy_source, body, float_params, single)
+    source = numba_source(numpy_source, body, float_params, single, function_params)
     constants = bound_names(numpy_fn, numpy_source)
     digest = hashlib.sha256(source.encode())
     digest.update(_unkeyed_inputs(source))

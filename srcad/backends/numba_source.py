@@ -86,11 +86,17 @@ class _Edit:
 
 
 def numba_source(
-    source: str, body_name: str, float_params: frozenset[str] = frozenset(), single: bool = False
+    source: str,
+    body_name: str,
+    float_params: frozenset[str] = frozenset(),
+    single: bool = False,
+    function_params: frozenset[str] = frozenset(),
 ) -> str:
     """The source numba compiles for the generated module ``source`` whose body function is
     ``body_name``; its entry point keeps that name (see the module docstring).
     ``float_params``: the parameters that are Python floats (their ``np.zeros_like`` is 0.0).
+    ``function_params``: the parameters that hold functions (``act=np.tanh``), which the
+    code has inlined and numba cannot take: the core goes without them.
     ``single``: every float array the code gets is float32; its float literals are spelled
     ``np.float32(2.0)``, as NumPy treats a Python float next to float32 values (numba would
     compute in float64, and refuse ``@`` of a float64 and a float32 array)."""
@@ -115,7 +121,7 @@ def numba_source(
     statements = _statements(body)
     prologue = _prologue(statements)
     returned = _returned_container(statements[len(prologue) :])
-    if prologue or returned is not None:
+    if prologue or returned is not None or function_params & {a.arg for a in body.args.args}:
         function = _split(body, lines, prologue, returned)
     else:
         function = [f"@numba.njit({NJIT_OPTIONS})", *_text(lines, body.lineno, body.end_lineno)]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from srcad.codegen import reuse, select
 from srcad.codegen.expressions import literal
-from srcad.codegen.layout import checked_function
+from srcad.codegen.layout import checked_function, function_constants
 from srcad.codegen.scalar_math import is_scalar_graph, math_lines
 from srcad.ir import Graph, Var
 from srcad.ir.prims import NUMPY, PRIMS, import_statement, module_spelling
@@ -163,6 +163,8 @@ def module_source(emitter: Emitter, prologue: list[str]) -> str:
     aliases, alias_of_output = _aliases(emitter)
     body += aliases + [_return_line(emitter, alias_of_output)]
     parameters = [*spec.params, *_extra_parameters(emitter)]
+    if spec.compiled_for is not None and spec.is_checked:  # the checks compare functions
+        emitter.constants.update(function_constants(spec.compiled_for))
     lines = [*(f"# {line}" for line in spec.header)]
     if emitter.constants:
         lines.append("# Names bound at load time: " + ", ".join(sorted(emitter.constants)))

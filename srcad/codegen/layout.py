@@ -24,11 +24,13 @@ function as ``<name>_unchecked`` (srcad calls it directly) and puts in front of 
 
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from srcad.arguments import FUNCTION_CONSTANTS
 from srcad.codegen.formatting import formatted
 from srcad.codegen.scalar_math import fallback_call
 from srcad.ir import AVal
@@ -72,6 +74,34 @@ def checked_function(
     if any(len(line) > LINE_LENGTH or "\\" in line for line in lines):
         return formatted(source)
     return source
+
+
+def function_constants(signature: ArgSignature) -> dict[str, object]:
+    """The functions the arguments held (``activation=np.tanh``), by the names the checks
+    compare them with (``activation is expected_activation``): bound at load time."""
+    found: dict[str, object] = {}
+    for param, tree in signature.trees().items():
+        _collect_functions(param, tree, found)
+    return found
+
+
+def _collect_functions(path: str, tree: object, found: dict[str, object]) -> None:
+    if isinstance(tree, FUNCTION_CONSTANTS):
+        found[_expected_name(path)] = tree
+    elif fields_of(tree) is not None:
+        for field in fields_of(tree) or ():
+            _collect_functions(f"{path}.{field}", getattr(tree, field), found)
+    elif isinstance(tree, dict):
+        for key, item in tree.items():
+            _collect_functions(f"{path}[{_literal(key)}]", item, found)
+    elif isinstance(tree, (tuple, list)):
+        for k, item in enumerate(tree):
+            _collect_functions(f"{path}[{k}]", item, found)
+
+
+def _expected_name(path: str) -> str:
+    """``expected_cfg_act`` for the function at ``cfg["act"]``."""
+    return "expected_" + re.sub(r"\W+", "_", path).strip("_")
 
 
 def _is_float_leaf(tree: object) -> bool:
@@ -173,4 +203,6 @@ def _checks(path: str, tree: object) -> list[list[str]]:
         return groups
     if tree is None or isinstance(tree, bool):
         return [[f"{path} is {tree!r}"]]
+    if isinstance(tree, FUNCTION_CONSTANTS):
+        return [[f"{path} is {_expected_name(path)}"]]
     return [[f"type({path}) is {type(tree).__name__}", f"{path} == {_literal(tree)}"]]

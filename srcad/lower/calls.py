@@ -308,6 +308,7 @@ def _inline(
     else:
         _stage_defaults(lowering, function, bound)
         parsed = parse_function(function)
+        lowering.world.lowers(function)
         lowering.world.rely_on(function)  # generated code: what its compile fixed
     inlining = Inlining(
         lowering.builder, lowering.inlining.depth + 1, lowering.world, live_values(lowering, node)

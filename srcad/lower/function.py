@@ -17,6 +17,7 @@ and vars bound to user names carry those names as hints.
 from __future__ import annotations
 
 import ast
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -52,6 +53,7 @@ class LoweredFunction:
     out_tree: TreeDef
     world_paths: tuple[WorldPath, ...] = ()
     world_reads: tuple[WorldRead, ...] = ()
+    functions: tuple[types.FunctionType, ...] = ()  # the helpers whose code was lowered
 
 
 @dataclass
@@ -85,7 +87,12 @@ def lower_function(fn: Callable, arg_trees: dict[str, object]) -> LoweredFunctio
     graph = builder.build(parsed.name, inputs, outputs)
     world_paths = tuple(path for _, path in world.inputs)
     return LoweredFunction(
-        graph, tuple(arguments.input_paths), out_tree, world_paths, tuple(world.reads.values())
+        graph,
+        tuple(arguments.input_paths),
+        out_tree,
+        world_paths,
+        tuple(world.reads.values()),
+        tuple(world.functions),
     )
 
 

@@ -73,6 +73,7 @@ class World:
         self.inputs: list[tuple[Var, WorldPath]] = []
         self.reads: dict[tuple, WorldRead] = {}
         self.containers: set[int] = set()  # ids of staged copies: writing into one is refused
+        self.functions: list[types.FunctionType] = []  # whose code was lowered (``lowers``)
         self._staged: dict[tuple, object] = {}
 
     def stage(self, value: object, path: WorldPath) -> object:
@@ -94,6 +95,15 @@ class World:
         so does this compile, whose guard then checks it too."""
         for read in getattr(function, "srcad_world_reads", ()):
             self.reads.setdefault(read.path.key, read)
+        for lowered in getattr(function, "srcad_lowered_functions", ()):
+            self.lowers(lowered)
+
+    def lowers(self, function: types.FunctionType) -> None:
+        """Record that the compile lowered ``function``'s code: the guard checks that the
+        function still runs that code (a reload, IPython's ``%autoreload``, swaps a
+        function's ``__code__`` and keeps the function)."""
+        if not any(function is seen for seen in self.functions):
+            self.functions.append(function)
 
     def _stage_new(self, value: object, path: WorldPath) -> object:
         kind = type(value)

@@ -81,6 +81,7 @@ class DiskEntry:
     path: Path
     world_reads: tuple[WorldRead, ...] = ()  # what the compile fixed, rebuilt here
     draws: bool | None = None  # whether the code draws random numbers (None: not recorded)
+    functions: tuple[types.FunctionType, ...] = ()  # whose code the compile lowered
 
 
 class _Stale(Exception):
@@ -340,7 +341,8 @@ def _load(entry: dict, key: str, stem: str, fun: Callable) -> DiskEntry:
         found = value.__name__ if isinstance(value, types.ModuleType) else value is not _ABSENT
         if found != (module or False):
             raise _Stale(f"the global name {name!r} means something else now")
-    is_current = make_world_guard(reads)
+    functions = tuple(owner for _, owner in _lowered_functions(fun, reads))
+    is_current = make_world_guard(reads, functions)
     if not is_current():
         raise _Stale("a value fixed when compiling is different now")
     constants = {
@@ -351,7 +353,9 @@ def _load(entry: dict, key: str, stem: str, fun: Callable) -> DiskEntry:
     out_tree, out_avals = decode(entry["out_tree"]), decode(entry["out_avals"])
     function = namespace[entry["function"]]
     draws = entry.get("draws")
-    return DiskEntry(function, source, out_tree, out_avals, is_current, py, tuple(reads), draws)
+    return DiskEntry(
+        function, source, out_tree, out_avals, is_current, py, tuple(reads), draws, functions
+    )
 
 
 def _arrays(path: Path, names: list) -> dict:

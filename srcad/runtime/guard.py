@@ -27,6 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from srcad.arguments import FUNCTION_CONSTANTS
 from srcad.pytree import fields_of
 
 
@@ -85,6 +86,8 @@ def _add_conditions(
             _add_conditions(f"{path}.{field}", getattr(value, field), conditions, constants, count)
     elif kind in (int, str):
         conditions += [f"type({path}) is {kind.__name__}", f"{path} == {value!r}"]
+    elif isinstance(value, FUNCTION_CONSTANTS):  # activation=np.tanh: the same function
+        conditions.append(f"{path} is {_constant(constants, 'function', value)}")
     else:
         raise _Unguardable
 
@@ -102,11 +105,12 @@ def always_current() -> bool:
     return True
 
 
-def make_world_guard(reads: tuple) -> Callable[[], bool]:
+def make_world_guard(reads: tuple, functions: tuple = ()) -> Callable[[], bool]:
     """A function telling whether every fact a compile fixed about the world outside the
     function (``srcad.ir.world.WorldRead``) still holds: the same helper functions, ints
-    and strings, and globals of the same type, shape and dtype. Reading a path that no
-    longer exists counts as a change.
+    and strings, and globals of the same type, shape and dtype; and whether each of
+    ``functions`` (those whose code the compile lowered) still runs the code it ran then (a
+    reload swaps ``__code__``). Reading a path that no longer exists counts as a change.
 
         def is_current():
             try:
@@ -115,11 +119,12 @@ def make_world_guard(reads: tuple) -> Callable[[], bool]:
                     and w0.shape == (3,)
                     and (w0.dtype is dtype_0 or w0.dtype == dtype_0)
                     and main_globals["act"] is expected_1
+                    and function_0.__code__ is code_0
                 )
             except Exception:
                 return False
     """
-    if not reads:
+    if not reads and not functions:
         return always_current
     constants: dict[str, object] = {"ndarray": np.ndarray, "array_equal": np.array_equal}
     roots: dict[int, str] = {}
@@ -131,6 +136,9 @@ def make_world_guard(reads: tuple) -> Callable[[], bool]:
         constants[expected] = read.expected
         spelled = read.path.expression(root, lambda key: _constant(constants, "key", key))
         conditions += _read_conditions(f"w{k}", spelled, read, expected)
+    for k, function in enumerate(functions):
+        constants[f"function_{k}"], constants[f"code_{k}"] = function, function.__code__
+        conditions.append(f"function_{k}.__code__ is code_{k}")
     source = (
         "def is_current():\n    try:\n        return (\n            "
         + "\n            and ".join(conditions)
@@ -138,7 +146,9 @@ def make_world_guard(reads: tuple) -> Callable[[], bool]:
     )
     namespace = dict(constants)
     exec(compile(source, "<srcad world guard>", "exec"), namespace)  # noqa: S102
-    return namespace["is_current"]
+    is_current = namespace["is_current"]
+    is_current.only_code = () if reads else functions  # a caller may inline these checks
+    return is_current
 
 
 def _read_conditions(local: str, access: str, read, expected: str) -> list[str]:

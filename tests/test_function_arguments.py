@@ -1,0 +1,113 @@
+"""Functions passed as arguments (``activation=np.tanh``, ``act=relu``, a lambda): constants
+of the layout compiled for, compared by identity on every call (``srcad.arguments``).
+
+Checked: the gradient agrees with central differences of the plain function for NumPy's
+functions, a helper of the user's and a lambda, also after a global that the passed function
+reads changed, and after the caller passed another function (a new compile, not the old
+code); forward mode and the numba variant agree; a function inside a differentiated argument
+is refused with what to do; the generated code says which function it was compiled for and
+checks it.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import srcad
+
+SETTINGS = {"slope": 0.1}
+W = np.random.default_rng(3).normal(size=(4, 3))
+X = np.array([0.3, -1.2, 0.8, 2.0])
+
+
+def leaky(z):
+    return np.where(z > 0.0, z, SETTINGS["slope"] * z)
+
+
+def layer(W, x, activation=np.tanh):
+    return np.sum(activation(x @ W) ** 2)
+
+
+def layer_with_config(W, x, config):
+    return np.sum(config["activation"](x @ W) * config["scale"])
+
+
+def _agrees(gradient, function, *args):
+    np.testing.assert_allclose(
+        gradient(*args), srcad.numerical_grad(function, *args), rtol=1e-6, atol=1e-8
+    )
+
+
+@pytest.mark.parametrize(
+    "activation",
+    [np.tanh, np.sin, np.arctan, np.cumsum, leaky, lambda z: np.log1p(z**2) * SETTINGS["slope"]],
+    ids=["ufunc tanh", "ufunc sin", "ufunc arctan", "function cumsum", "helper", "lambda"],
+)
+def test_gradient_agrees_also_after_a_global_the_function_reads_changed(activation):
+    gradient = srcad.grad(layer)
+    kept = SETTINGS["slope"]
+    try:
+        for slope in (kept, 0.35):
+            SETTINGS["slope"] = slope
+            _agrees(gradient, layer, W, X, activation)
+    finally:
+        SETTINGS["slope"] = kept
+
+
+def test_another_function_on_the_next_call_gets_its_own_gradient():
+    gradient = srcad.grad(layer)
+    for activation in (np.tanh, np.sin, leaky, np.tanh):
+        _agrees(gradient, layer, W, X, activation)
+    _agrees(gradient, layer, W, X)  # the default, np.tanh
+
+
+def test_functions_in_a_configuration_and_in_forward_mode():
+    for activation in (np.cos, leaky):
+        config = {"activation": activation, "scale": 3}
+        _agrees(srcad.grad(layer_with_config), layer_with_config, W, X, config)
+        forward = srcad.jacfwd(layer_with_config)(W, X, config)
+        np.testing.assert_allclose(forward, srcad.grad(layer_with_config)(W, X, config))
+
+
+def test_the_generated_code_names_and_checks_the_function():
+    gradient = srcad.grad(layer)
+    gradient(W, X, np.sin)
+    text = srcad.source(gradient)
+    assert "compiled for: W float64[4, 3], x float64[4], activation=np.sin" in text
+    assert "activation is expected_activation" in text
+    body = gradient.last.fn
+    with pytest.raises(ValueError, match="activation=np.sin"):
+        body.__globals__[body.__name__.removesuffix("_unchecked")](W, X, np.cos)
+
+
+def test_a_function_in_a_differentiated_argument_is_refused_with_what_to_do():
+    with pytest.raises(TypeError, match="holds the function np.tanh.*leave it out of argnums"):
+        srcad.grad(layer_with_config, argnums=2)(W, X, {"activation": np.tanh, "scale": 2.0})
+
+
+def test_other_callables_are_refused_by_their_type():
+    import functools
+
+    with pytest.raises(TypeError, match="argument 'activation' of layer is a partial"):
+        srcad.grad(layer)(W, X, functools.partial(np.power, 2.0))
+
+
+@pytest.mark.slow
+def test_the_numba_variant_compiles_without_the_function_and_agrees():
+    pytest.importorskip("numba")
+    from srcad.backends import NumbaFallbackWarning
+
+    compiled = srcad.grad(layer, backend="numba")
+    kept = SETTINGS["slope"]
+    try:
+        for activation, slope in ((np.sin, kept), (leaky, kept), (leaky, 0.5)):
+            SETTINGS["slope"] = slope
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", NumbaFallbackWarning)
+                got = compiled(W, X, activation)
+            np.testing.assert_allclose(got, srcad.grad(layer)(W, X, activation), rtol=1e-12)
+    finally:
+        SETTINGS["slope"] = kept
