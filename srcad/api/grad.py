@@ -11,7 +11,6 @@ element, for comparison with reverse mode.
 from __future__ import annotations
 
 import functools
-import inspect
 import operator
 from collections.abc import Callable
 from typing import NamedTuple
@@ -21,7 +20,7 @@ import numpy as np
 from srcad.api import backend as backends
 from srcad.api.display import transformed_html
 from srcad.api.forward_gradient import forward_columns, forward_gradient
-from srcad.api.signature import bind_call, signature_of
+from srcad.api.signature import bind_call, call_signature, signature_of
 from srcad.arguments import ArgSignature, Wrt
 from srcad.arrayapi import (
     ArrayApiRunner,
@@ -78,7 +77,7 @@ class Transformed:
         self.numba = backend_runner(backend)
         self.array_api = ArrayApiRunner()  # CuPy and array-API arrays: srcad.arrayapi
         self.last: Compiled | None = None
-        self._signature = inspect.signature(fun)
+        self._signature = call_signature(fun)
         parameters = self._signature.parameters.values()
         self._names = [p.name for p in parameters]
         self._is_plain = all(p.kind == p.POSITIONAL_OR_KEYWORD for p in parameters)
@@ -464,7 +463,7 @@ def source(transformed_fn: Callable, backend: str = "numpy") -> str:
 
 def _compile_for_scalars(transformed) -> None:
     """Compile an uncalled function for float arguments (srcad compiles per signature)."""
-    params = inspect.signature(transformed.fun).parameters.values()
+    params = call_signature(transformed.fun).parameters.values()
     args = [p.default if p.default is not p.empty else 1.0 for p in params]
     try:
         transformed.compile(signature_of(bind_call(transformed.fun, tuple(args), {})))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import types
 from collections.abc import Callable
 
 import numpy as np
@@ -19,13 +20,22 @@ from srcad.ir import AVal
 from srcad.pytree import flatten
 
 
+def call_signature(fun: Callable) -> inspect.Signature:
+    """The parameters a call of ``fun`` binds. A decorated function's are its own
+    (``wrapper(*args, **kwargs)``, whose body srcad lowers), not those of the function it
+    wraps, which ``inspect.signature`` gives by default."""
+    if isinstance(fun, types.FunctionType):
+        return inspect.signature(fun, follow_wrapped=False)
+    return inspect.signature(fun)
+
+
 def bind_call(
     fun: Callable, args: tuple, kwargs: dict, signature: inspect.Signature | None = None
 ) -> dict[str, object]:
     """The call's arguments by parameter name, defaults included. The values a ``*args``
     parameter collects come one by one, as ``args_0``, ``args_1``, ...: ``argnums`` counts
     the positions of the call, as in JAX (lowering gathers them into ``args`` again)."""
-    signature = signature or inspect.signature(fun)
+    signature = signature or call_signature(fun)
     try:
         bound = signature.bind(*args, **kwargs)
     except TypeError as error:

@@ -192,7 +192,8 @@ def _checks(path: str, tree: object) -> list[list[str]]:
         return groups
     if isinstance(tree, dict):
         keys = ", ".join(_literal(key) for key in tree)
-        groups = [[f"type({path}) is dict", f"{path}.keys() == {{{keys}}}"]]
+        keys = f"{{{keys}}}" if keys else "set()"  # {} would be a dict, unequal to no keys
+        groups = [[f"type({path}) is dict", f"{path}.keys() == {keys}"]]
         for key, item in tree.items():
             groups += _checks(f"{path}[{_literal(key)}]", item)
         return groups

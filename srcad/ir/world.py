@@ -132,8 +132,10 @@ class WorldRead:
 
     ``check`` is ``"layout"`` (a float or array read on every call: ``expected`` is its
     ``(type, shape, dtype)``), ``"identity"`` (``expected`` is the very object: a function,
-    a module, a class) or ``"equal"`` (``expected`` is a snapshot of a value fixed when
-    compiling: an int, a string, an integer array).
+    a module, a class), ``"equal"`` (``expected`` is a snapshot of a value fixed when
+    compiling: an int, a string, an integer array), ``"length"``/``"keys"`` (a container's
+    type and length or keys) or ``"has"`` (whether the object before the path's last step
+    has that attribute: ``hasattr(cfg, "decay")``; ``expected`` is True or False).
     """
 
     path: WorldPath

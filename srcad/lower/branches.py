@@ -27,7 +27,7 @@ import numpy as np
 
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir import AVal, Const, Eqn, Graph, Var
-from srcad.ir.builder import Tracer
+from srcad.ir.builder import TraceError, Tracer
 from srcad.ir.walk import defined_vars
 from srcad.lower.aliasing import join_alternatives, rewritten
 from srcad.lower.containers import (
@@ -126,7 +126,11 @@ def _lower_returning_if(lowering: Lowering, node: ast.If, rest: list[ast.stmt]) 
 def _lower_returning_if_at(lowering: Lowering, node: ast.If, rest: list[ast.stmt]) -> None:
     test = evaluate_at(lowering, node, node.test)
     if not isinstance(test, Tracer):
-        lower_block(lowering, (node.body if test else node.orelse) + rest)
+        try:
+            taken = bool(test)  # an outside object's truth may be refused (world.Outside)
+        except TraceError as error:
+            raise lowering.trace_error(error, node) from None
+        lower_block(lowering, (node.body if taken else node.orelse) + rest)
         return
     bodies = [body if always_returns(body) else body + rest for body in (node.body, node.orelse)]
     join_returns(lowering, node, test, bodies)

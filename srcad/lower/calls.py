@@ -67,7 +67,7 @@ from srcad.lower.dispatch import evaluate, lowers_expression
 from srcad.lower.expressions import mapping_of, run_static, starred_values
 from srcad.lower.iteration import Enumerated, Zipped, first_item, structured_iteration
 from srcad.lower.literals import method_formatted
-from srcad.lower.objects import call_object, is_object_call
+from srcad.lower.objects import call_object, is_object_call, super_view
 from srcad.lower.solvers import solver_of
 from srcad.lower.transforms import call_transformation, is_transformation
 from srcad.lower.world import Outside, outside_call, outside_callee
@@ -117,6 +117,8 @@ def call(
     """The result of ``function(*args, **kwargs)``, which ``node`` writes."""
     if is_transformation(function):  # srcad.grad, jvp, vjp, ... in differentiated code
         return call_transformation(lowering, function, args, kwargs, node, call)
+    if function is super:  # super().forward(x) in a method
+        return super_view(lowering, list(args), node)
     if is_object_call(function):  # partials, map, NamedTuples and dataclasses
         return call_object(lowering, function, args, kwargs, node, call)
     callee = outside_callee(function)
@@ -125,6 +127,9 @@ def call(
     if isinstance(function, Outside):
         return _call_outside_object(lowering, function, args, kwargs, node)
     if not is_user_function(function) and not isinstance(function, LocalFunction):
+        if function in (getattr, hasattr) and args and isinstance(args[0], Outside):
+            return _outside_attribute(lowering, function, args, kwargs, node)
+        _refuse_reading_state(lowering, function, args, kwargs, node)
         args = lowering.world.unwrap(args)  # a library call sees the objects
         kwargs = lowering.world.unwrap(kwargs)
     is_traced = any(isinstance(v, Tracer) for v in call_leaves(args, kwargs))
@@ -166,6 +171,59 @@ def call(
     if is_user_function(function) or isinstance(function, LocalFunction):
         return _inline(lowering, function, args, kwargs, node)
     return _call_python(lowering, function, args, kwargs, node, is_traced)
+
+
+# Functions whose result on an object depends only on the object itself (fixed by identity)
+# and its class, not on what it holds: called on outside objects when compiling.
+OF_IDENTITY = frozenset({isinstance, issubclass, type, id, callable})
+
+
+def _outside_attribute(
+    lowering: Lowering, function: object, args: Args, kwargs: Kwargs, node: ast.Call
+) -> object:
+    """``getattr(obj, "name"[, default])`` and ``hasattr(obj, "name")`` of an outside object:
+    read as ``obj.name`` is, on every call; whether it has the attribute is a fact the
+    guard checks (``World.has_attribute``)."""
+    outside, name, *default = args
+    if not isinstance(name, str) or kwargs or len(default) > (function is getattr):
+        raise lowering.located(
+            SrcadError, f"'{ast.unparse(node)}': give the attribute's name as a string", node
+        )
+    found = lowering.world.has_attribute(outside, name)
+    if function is hasattr:
+        return found
+    if found:
+        return lowering.world.attribute(outside, name)
+    if default:
+        return default[0]
+    raise lowering.located(
+        SrcadError,
+        f"'{ast.unparse(node)}': {outside.path.text} has no attribute {name!r} (the plain "
+        "function raises AttributeError here too)",
+        node,
+    )
+
+
+def _refuse_reading_state(
+    lowering: Lowering, function: object, args: Args, kwargs: Kwargs, node: ast.Call
+) -> None:
+    """A library function given an outside object (``len(model)``, ``vars(cfg)``) would
+    run when compiling on what the object holds then, which the guard cannot check:
+    refused, except for functions of the object's identity and class (``isinstance``)."""
+    if function in OF_IDENTITY:
+        return
+    for value in [*args, *kwargs.values()]:  # a list of objects has its length fixed
+        if isinstance(value, Outside) and not isinstance(value.value, types.ModuleType):
+            name = getattr(function, "__name__", type(function).__name__)
+            raise lowering.located(
+                UnsupportedSyntax,
+                f"'{ast.unparse(node)}' gives {value.path.text}, a "
+                f"{type(value.value).__name__} object, to {name}, which srcad would run once "
+                "when compiling, on what the object holds then; read the attributes it "
+                "needs in the function (obj.scale), or compute the result outside and pass "
+                "it in as an argument",
+                node,
+            )
 
 
 def _composed(
@@ -260,9 +318,11 @@ def _call_outside_object(
     path = function.path
     if isinstance(method, types.MethodType) and is_user_function(method.__func__):
         world.fix(method.__func__, path.child("attr", "__func__", f"{path.text}"))
-        self_value = function.owner or Outside(
-            method.__self__, path.child("attr", "__self__", path.text)
-        )
+        self_value = function.owner
+        if self_value is None:
+            self_value = Outside(
+                method.__self__, path.child("attr", "__self__", path.text), world=world
+            )
         return _inline(lowering, method.__func__, [self_value, *args], kwargs, node)
     call_method = type(method).__call__ if not isinstance(method, types.MethodType) else None
     if call_method is not None and is_user_function(call_method):  # a callable object: layer(x)
@@ -297,7 +357,7 @@ def _inline(
         signature = (
             function.signature
             if isinstance(function, LocalFunction)
-            else inspect.signature(function)
+            else inspect.signature(function, follow_wrapped=False)
         )
         bound = signature.bind(*args, **kwargs)
     except TypeError as error:

@@ -21,6 +21,7 @@ from srcad.ir import Const
 from srcad.ir.builder import SAME_AS_NUMPY, StaticValueNeeded, TraceError, Tracer
 from srcad.lower.dispatch import STRING_FORMATS, evaluate, lowers_expression
 from srcad.lower.iteration import static_items
+from srcad.lower.objects import SuperView
 from srcad.lower.world import Outside
 
 if TYPE_CHECKING:
@@ -196,8 +197,12 @@ def evaluate_comparison(lowering: Lowering, node: ast.Compare) -> object:
     """``a < b`` and chains ``a < b < c`` (each operand evaluated once)."""
     operands = [evaluate(lowering, node.left)]
     operands += [evaluate(lowering, c) for c in node.comparators]
-    results = []
+    results: list[object] = []
     for op, left, right in zip(node.ops, operands, operands[1:], strict=False):
+        if isinstance(op, (ast.In, ast.NotIn)):
+            results.append(_membership(lowering, op, left, right, node))
+            continue
+        left, right = (_compared_object(lowering, op, v, node) for v in (left, right))
         _require_static(lowering, op, (left, right), node)
         results.append(COMPARE_OPERATORS[type(op)](left, right))
     if not any(isinstance(r, Tracer) for r in results):
@@ -206,6 +211,59 @@ def evaluate_comparison(lowering: Lowering, node: ast.Compare) -> object:
     for value in results[1:]:
         result = _logical(lowering, "logical_and", [result, value], node)
     return result
+
+
+def _compared_object(lowering: Lowering, op: ast.cmpop, value: object, node: Node) -> object:
+    """An object from outside the function (``CURRENT is MODEL_A``, ``self.kind == other``)
+    compared by identity: ``is``, or ``==`` of a class that keeps object's own ``__eq__``.
+    Its place is then fixed by identity (the guard checks it on every call). Any other
+    comparison would run the object's own methods on what it holds now: refused."""
+    if not isinstance(value, Outside):
+        return value
+    kind = type(value.value)
+    by_identity = isinstance(op, (ast.Eq, ast.NotEq)) and kind.__eq__ is object.__eq__
+    if isinstance(op, (ast.Is, ast.IsNot)) or by_identity:
+        return lowering.world.fix(value.value, value.path)
+    raise lowering.located(
+        UnsupportedSyntax,
+        f"'{ast.unparse(node)}' compares {value.path.text}, a {kind.__name__} object, whose "
+        "comparison srcad cannot check on every call; compare with 'is', or compare one of "
+        "its attributes (an int, a string, a float)",
+        node,
+    )
+
+
+def _membership(
+    lowering: Lowering, op: ast.cmpop, item: object, container: object, node: Node
+) -> bool:
+    """``kind in ("relu", "tanh")``, ``"W" in params``, ``mode in (Mode.A, Mode.B)``: known
+    when compiling, where neither the item nor what it is compared with comes from data."""
+    if isinstance(container, Outside):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' looks into {container.path.text}, a "
+            f"{type(container.value).__name__} object, whose contents srcad cannot check on "
+            "every call; test a list, tuple or dict, or pass the answer in as an argument",
+            node,
+        )
+    item = _compared_object(lowering, ast.Eq(), item, node)
+    if isinstance(container, (list, tuple)):
+        container = [_compared_object(lowering, ast.Eq(), v, node) for v in container]
+    compared = container if isinstance(container, list) else [container]
+    traced = [v for v in [item, *compared] if isinstance(v, Tracer)]
+    if traced and all(_is_int(v) for v in traced):  # a loop counter: the loop unrolls
+        raise StaticValueNeeded(
+            f"'{ast.unparse(node)}' needs its ints when compiling", lowering.builder.loc
+        )
+    if traced:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' tests whether a value computed from data is among "
+            "others, which has no derivative; compare with np.isin or == instead",
+            node,
+        )
+    found = run_static(lowering, lambda: item in container, node)  # type: ignore[operator]
+    return bool(found) is isinstance(op, ast.In)
 
 
 def _static_comparison(lowering: Lowering, results: list[object], node: ast.Compare) -> object:
@@ -277,6 +335,8 @@ def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
     try:
         if isinstance(value, Outside):  # cfg.scale, self.W: read on every call
             return lowering.world.attribute(value, node.attr)
+        if isinstance(value, SuperView):  # super().forward
+            return value.attribute(lowering, node.attr, node)
         return getattr(value, node.attr)
     except AttributeError as error:
         raise lowering.located(SrcadError, str(error), node) from None

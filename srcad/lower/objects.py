@@ -10,6 +10,9 @@
 - Calling a NamedTuple or dataclass builds the container (``return Layer(W2, b2)``):
   pytrees know both (``srcad.pytree``); a dataclass is built from its fields, as the
   ``__init__`` that ``dataclasses`` writes does.
+- ``super()`` in a method (and ``super(Cls, self)``) is a ``SuperView``: its methods are the
+  functions the classes after ``Cls`` in ``self``'s class's MRO define, bound to ``self``
+  (``super().forward(x)`` inlines the parent's ``forward``); each is fixed by identity.
 
 Before:  ``sum(map(partial(loss, theta), batches))``
 After:   ``loss(theta, batches[0]) + loss(theta, batches[1]) + ...``, each call inlined.
@@ -21,11 +24,13 @@ import ast
 import dataclasses
 import functools
 import inspect
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.ir.world import WorldPath
 from srcad.lower.context import Lowering
 from srcad.lower.iteration import static_items
 from srcad.lower.world import Outside
@@ -41,6 +46,59 @@ class Partial:
     function: object
     args: tuple[object, ...]
     keywords: dict[str, object]
+
+
+@dataclass(frozen=True, eq=False)
+class SuperView:
+    """``super()`` in a method of ``cls`` called on ``instance`` (an outside object, read
+    through its path, or an object made in the function)."""
+
+    cls: type
+    instance: object
+
+    def attribute(self, lowering: Lowering, name: str, node: ast.expr) -> Partial:
+        """``super().name``: the function the next class in the MRO defines, bound."""
+        obj = self.instance.value if isinstance(self.instance, Outside) else self.instance
+        mro = type(obj).__mro__
+        for klass in mro[mro.index(self.cls) + 1 :]:
+            if name in vars(klass):
+                found = vars(klass)[name]
+                break
+        else:
+            raise lowering.located(SrcadError, f"super() has no attribute {name!r}", node)
+        if not isinstance(found, types.FunctionType):
+            raise lowering.located(
+                UnsupportedSyntax,
+                f"super().{name} is a {type(found).__name__}; srcad follows super() to "
+                "methods only (read other attributes through self)",
+                node,
+            )
+        text = f"{klass.__qualname__}.{name}"
+        lowering.world.fix(found, WorldPath(klass, klass.__name__, (("attr", name),), text))
+        return Partial(found, (self.instance,), {})
+
+
+def super_view(lowering: Lowering, args: list, node: ast.Call) -> SuperView:
+    """``super()``, the class from the method's ``__class__`` cell and the instance its
+    first parameter; or ``super(Cls, self)``."""
+    if len(args) == 2:
+        cls, instance = lowering.world.unwrap(args[0]), args[1]
+    else:
+        fn = lowering.parsed.fn
+        code = getattr(fn, "__code__", None)
+        parameters = lowering.parsed.node.args.args
+        if args or code is None or "__class__" not in code.co_freevars or not parameters:
+            raise lowering.located(
+                UnsupportedSyntax,
+                "super() is followed in methods only, without arguments or as "
+                "super(Class, self)",
+                node,
+            )
+        cell = fn.__closure__[code.co_freevars.index("__class__")]  # type: ignore[index,union-attr]
+        cls, instance = cell.cell_contents, lowering.env[parameters[0].arg]
+    if not isinstance(cls, type):
+        raise lowering.located(SrcadError, f"super() needs a class, not {cls!r}", node)
+    return SuperView(cls, instance)
 
 
 def is_object_call(function: object) -> bool:

@@ -6,7 +6,8 @@ lowering works with, and records what the compiled code relies on:
 - a float or float array becomes a graph input, read by the generated code on every call
   (its type, shape and dtype are checked by the guard);
 - an int, bool, string, None or integer/boolean array stays a compile-time value, checked
-  for equality by the guard; a function, class or module is checked for identity;
+  for equality by the guard; a function, class, module or Enum member is checked for
+  identity;
 - a tuple or list is staged item by item (its length fixed); a small dict key by key;
 - any other object (a config object, ``self``, one of the user's classes, a random
   generator, a big dict) becomes an ``Outside`` handle: its attributes and items are
@@ -21,6 +22,7 @@ generated code, in order: random draws and effects (``print``, logging, warnings
 
 from __future__ import annotations
 
+import enum
 import logging
 import random
 import sys
@@ -63,6 +65,24 @@ class Outside:
     value: object
     path: WorldPath
     owner: Outside | None = None
+    world: World | None = None  # where its truth is recorded (``__bool__``)
+
+    def __bool__(self) -> bool:
+        """The object's truth (``if cfg.scheduler:``). An object whose class does not
+        compute it is true: its identity is fixed, so the guard sees it replaced (by None).
+        A class that computes it (``__bool__``, ``__len__``) would compute it from what the
+        object holds now, which the guard cannot check: refused."""
+        kind = type(self.value)
+        if hasattr(kind, "__bool__") or hasattr(kind, "__len__"):
+            raise TraceError(
+                f"'{self.path.text}' is a {kind.__name__} object, whose truth its class "
+                "computes from what it holds, which srcad cannot check on every call; test "
+                "'is not None', or one of its attributes",
+                None,
+            )
+        if self.world is not None:
+            self.world.fix(self.value, self.path)
+        return True
 
 
 class World:
@@ -124,7 +144,9 @@ class World:
             return self.fix(value, path)  # np.float32, dict: used for what they are
         if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, np.ufunc)):
             return self.fix(value, path)
-        return Outside(value, path)  # objects, and the user's classes (Cfg.scale is read)
+        if isinstance(value, enum.Enum):  # MODE == Mode.FAST: compared as Python compares
+            return self.fix(value, path)
+        return Outside(value, path, world=self)  # objects, the user's classes (Cfg.scale)
 
     def _input(self, value: object, path: WorldPath) -> Tracer:
         aval = aval_of(value)
@@ -159,10 +181,17 @@ class World:
         value = getattr(outside.value, name)
         path = outside.path.child("attr", name, f"{outside.path.text}.{name}")
         if isinstance(value, types.MethodType):
-            return Outside(value, path, owner=outside)
+            return Outside(value, path, owner=outside, world=self)
         if isinstance(value, types.BuiltinMethodType) and isinstance(outside.value, EFFECT_OWNERS):
-            return Outside(value, path, owner=outside)
+            return Outside(value, path, owner=outside, world=self)
         return self.stage(value, path)
+
+    def has_attribute(self, outside: Outside, name: str) -> bool:
+        """``hasattr(obj, name)`` of an outside object: a fact the guard checks."""
+        found = hasattr(outside.value, name)
+        path = outside.path.child("attr", name, f"{outside.path.text}.{name}")
+        self.reads.setdefault((*path.key, "has"), WorldRead(path, "has", found))
+        return found
 
     def item(self, outside: Outside, key: object) -> object:
         container: Any = outside.value  # any object: Python's TypeError if it has no items

@@ -134,7 +134,10 @@ def make_world_guard(reads: tuple, functions: tuple = ()) -> Callable[[], bool]:
         constants[root] = read.path.root
         expected = f"expected_{k}"
         constants[expected] = read.expected
-        spelled = read.path.expression(root, lambda key: _constant(constants, "key", key))
+        path = read.path
+        if read.check == "has":  # hasattr(cfg, "decay"): the object before the last step
+            path = type(path)(path.root, path.root_name, path.steps[:-1], path.text)
+        spelled = path.expression(root, lambda key: _constant(constants, "key", key))
         conditions += _read_conditions(f"w{k}", spelled, read, expected)
     for k, function in enumerate(functions):
         constants[f"function_{k}"], constants[f"code_{k}"] = function, function.__code__
@@ -162,6 +165,8 @@ def _read_conditions(local: str, access: str, read, expected: str) -> list[str]:
         if kind is np.ndarray:
             conditions += [f"{local}.shape == {shape!r}", f"{local}.dtype == {expected}[2]"]
         return conditions
+    if read.check == "has":
+        return [f"hasattr({access}, {read.path.steps[-1][1]!r}) is {value!r}"]
     if read.check == "length":
         return [f"type({local} := {access}) is {expected}[0]", f"len({local}) == {expected}[1]"]
     if read.check == "keys":

@@ -1,0 +1,234 @@
+"""Objects from outside the function in the ways real code tests them: ``is`` and ``==``
+(``MODE == Mode.FAST``, ``CURRENT is MODEL_A``), truth (``if cfg.scheduler:``), membership
+(``kind in ("relu", "tanh")``), ``getattr``/``hasattr``, ``super()`` in methods, and helpers
+behind decorators (``functools.wraps``).
+
+What srcad decides when compiling from such a test is fixed as a fact its guard checks on
+every call (the object's identity, whether it has the attribute); what it cannot check (an
+object's own ``__bool__``, ``__eq__`` or ``__contains__``, a library function run on what the
+object holds) is refused at the user's line. Every case compares the gradient with central
+differences in reverse and forward mode, and again after the world changed.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+
+import numpy as np
+import pytest
+from source_files import module_from_source
+
+import srcad
+
+X = np.array([0.4, -1.1, 0.9])
+
+
+class Mode(enum.Enum):
+    SMOOTH = "smooth"
+    SHARP = "sharp"
+
+
+class Schedule:
+    def __init__(self, rate):
+        self.rate = rate
+
+
+class Truthful:
+    def __len__(self):
+        return 0
+
+
+class Valued:
+    def __eq__(self, other):
+        return isinstance(other, Valued)
+
+    __hash__ = object.__hash__
+
+
+class Config:
+    pass
+
+
+CONFIG = Config()
+FIRST, SECOND = Schedule(1.0), Schedule(2.0)
+
+
+def _agrees(function, change):
+    """The gradient agrees in both modes, before and after ``change()``."""
+    reverse, forward = srcad.grad(function), srcad.jacfwd(function)
+    for step in range(2):
+        expected = srcad.numerical_grad(function, X)
+        np.testing.assert_allclose(reverse(X), expected, rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(forward(X), expected, rtol=1e-6, atol=1e-9)
+        if step == 0:
+            change()
+
+
+def _setting(**values):
+    return lambda: [setattr(CONFIG, name, value) for name, value in values.items()]
+
+
+def by_enum(x):
+    if CONFIG.mode == Mode.SMOOTH:
+        return np.sum(np.tanh(x))
+    return np.sum(np.maximum(x, 0.0) ** 2)
+
+
+def by_identity(x):
+    if CONFIG.current is FIRST:
+        return np.sum(x**2)
+    return np.sum(np.sin(x))
+
+
+def by_truth(x):
+    if CONFIG.schedule:
+        return np.sum(x**2) * 2.0
+    return np.sum(x)
+
+
+def by_membership(x):
+    y = x
+    if CONFIG.kind in ("tanh", "sin"):
+        y = np.tanh(y)
+    if CONFIG.mode not in (Mode.SHARP,):
+        y = y * 3.0
+    for i in range(3):
+        if i in CONFIG.skipped:
+            continue
+        y = np.sin(y)
+    return np.sum(y)
+
+
+def by_attribute_tests(x):
+    rate = getattr(CONFIG.schedule, "rate", 0.5)
+    if hasattr(CONFIG.schedule, "decay"):
+        rate = rate * CONFIG.schedule.decay
+    return np.sum(np.exp(rate * x))
+
+
+@pytest.mark.parametrize(
+    "function, before, after",
+    [
+        (by_enum, {"mode": Mode.SMOOTH}, {"mode": Mode.SHARP}),
+        (by_identity, {"current": FIRST}, {"current": SECOND}),
+        (by_truth, {"schedule": Schedule(1.0)}, {"schedule": None}),
+        (
+            by_membership,
+            {"kind": "tanh", "mode": Mode.SMOOTH, "skipped": [1]},
+            {"kind": "relu", "mode": Mode.SHARP, "skipped": []},
+        ),
+    ],
+    ids=lambda v: v.__name__ if callable(v) else "",
+)
+def test_a_test_on_an_object_is_checked_on_every_call(function, before, after):
+    _setting(**before)()
+    _agrees(function, _setting(**after))
+
+
+def test_getattr_reads_and_hasattr_is_checked_on_every_call():
+    schedule = Schedule(0.3)
+    _setting(schedule=schedule)()
+    _agrees(by_attribute_tests, lambda: setattr(schedule, "rate", 0.7))
+    _agrees(by_attribute_tests, lambda: setattr(schedule, "decay", 0.5))  # now it has one
+    _agrees(by_attribute_tests, lambda: delattr(schedule, "rate"))  # the default now
+
+
+@pytest.mark.parametrize(
+    "source, setting, refused",
+    [
+        ("if CONFIG.schedule:", {"schedule": Truthful()}, "whose truth its class computes"),
+        ("if CONFIG.schedule == FIRST:", {"schedule": Valued()}, "compare with 'is'"),
+        ("if len(CONFIG.schedule) > 0:", {"schedule": Truthful()}, "gives CONFIG.schedule"),
+        ("if 1 in CONFIG.schedule:", {"schedule": Truthful()}, "looks into CONFIG.schedule"),
+    ],
+)
+def test_a_test_srcad_cannot_check_is_refused_at_the_users_line(
+    source, setting, refused, tmp_path
+):
+    _setting(**setting)()
+    text = f"import numpy as np\n\n\ndef tested(x):\n    {source}\n        return np.sum(x)\n"
+    module = module_from_source(text + "    return np.sum(x**2)\n", tmp_path, "refused")
+    module.CONFIG, module.FIRST = CONFIG, FIRST
+    with pytest.raises(srcad.SrcadError, match=refused) as error:
+        srcad.grad(module.tested)(X)
+    assert error.value.line == 5 and error.value.file == module.__file__
+
+
+def test_a_value_from_data_in_a_list_is_refused():
+    def membership_of_data(x):
+        return np.sum(x) if x[0] in (0.4, 1.0) else np.sum(x**2)
+
+    with pytest.raises(srcad.SrcadError, match="computed from data is among others"):
+        srcad.grad(membership_of_data)(X)
+
+
+# --- methods and decorators ------------------------------------------------------------------
+class Layer:
+    def __init__(self, scale):
+        self.scale = scale
+
+    def forward(self, x):
+        return np.tanh(x) * self.scale
+
+
+class Scaled(Layer):
+    def forward(self, x):
+        return super().forward(x) ** 2 + x
+
+
+class Twice(Scaled):
+    def forward(self, x):
+        return super(Scaled, self).forward(x) + super().forward(x) * 0.5
+
+
+MODEL = Twice(1.5)
+
+
+def through_super(x):
+    return np.sum(MODEL.forward(x))
+
+
+def test_super_follows_the_mro_and_sees_a_parent_method_replaced():
+    kept = Layer.forward
+    try:
+        _agrees(through_super, lambda: setattr(MODEL, "scale", 0.5))
+        _agrees(through_super, lambda: setattr(Layer, "forward", lambda self, x: np.sin(x)))
+    finally:
+        Layer.forward = kept
+
+
+def logged(function):
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
+def checked(function):
+    @functools.wraps(function)
+    def wrapper(x, *rest):
+        assert x.ndim == 1
+        return function(x, *rest) * CONFIG.factor
+
+    return wrapper
+
+
+@logged
+def decorated_helper(z, power=2):
+    return np.sin(z) ** power
+
+
+@checked
+def decorated_loss(x):
+    return np.sum(decorated_helper(x)) + np.sum(decorated_helper(x, power=3))
+
+
+def test_decorated_functions_run_their_wrappers():
+    _setting(factor=2.0)()
+    _agrees(decorated_loss, _setting(factor=-1.0))
+    outer = logged(decorated_loss)  # the function differentiated is a wrapper itself
+    np.testing.assert_allclose(
+        srcad.grad(outer)(X), srcad.numerical_grad(decorated_loss, X), rtol=1e-6
+    )
