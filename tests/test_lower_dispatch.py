@@ -47,6 +47,7 @@ SUPPORTED_EXPRESSIONS = {
     ast.GeneratorExp,
     ast.JoinedStr,
     ast.Set,
+    ast.NamedExpr,  # (s := np.sum(x**2)) > 1.0
 }
 
 

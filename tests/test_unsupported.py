@@ -18,14 +18,14 @@ THIS_FILE = os.path.basename(__file__)
 
 
 def walrus(x):
-    if (y := np.sum(x)) > 0:  # <- here
+    if x[0] > 0 and (y := np.sum(x)) > 0:  # <- here (bound only where 'and' goes on)
         return y
-    return -y
+    return -np.sum(x)
 
 
 def match_statement(x):
-    match x.shape:  # <- here
-        case (3,):
+    match x.shape:
+        case (3,):  # <- here (a sequence pattern)
             return np.sum(x)
     return 0.0
 

@@ -18,8 +18,12 @@ into functions returning the list of the values they yield. It runs on a whole p
 function, nested ``def``s included. Every statement it writes carries the line of the
 construct it comes from.
 
-Invariant afterwards: no ``yield`` in the tree; each comprehension function has only
-``for``, ``if``, assignments, ``.append`` calls and one ``return``.
+``desugar_matches`` rewrites ``match`` statements of values (literals, constants such as
+``Mode.FAST``, ``None``, ``|``, captures, ``_``, guards) into the ``if``/``elif`` chain they
+mean.
+
+Invariant afterwards: no ``yield`` and no ``match`` in the tree; each comprehension
+function has only ``for``, ``if``, assignments, ``.append`` calls and one ``return``.
 """
 
 from __future__ import annotations
@@ -240,6 +244,122 @@ class _YieldsToAppends(ast.NodeTransformer):
     def _call(self, node: ast.Expr, method: str, argument: ast.expr) -> ast.stmt:
         call = ast.Call(func=_method(self.items, method), args=[argument], keywords=[])
         return ast.copy_location(ast.Expr(value=call), node)
+
+
+# --- match --------------------------------------------------------------------------------
+def desugar_matches(function: ast.FunctionDef, file: str) -> ast.FunctionDef:
+    """Rewrite, in place, every ``match`` statement in ``function`` into ``if``/``elif``.
+
+    Before::
+
+        match cfg.mode:
+            case Mode.SMOOTH | Mode.SOFT:
+                y = np.tanh(x)
+            case "relu" if x.ndim == 1:
+                y = np.maximum(x, 0.0)
+            case other:
+                y = x
+
+    After::
+
+        matched = cfg.mode
+        if matched == Mode.SMOOTH or matched == Mode.SOFT:
+            y = np.tanh(x)
+        elif matched == "relu" and x.ndim == 1:
+            y = np.maximum(x, 0.0)
+        else:
+            other = matched
+            y = x
+
+    (A subject that is a name is compared as it is, without ``matched``.) Value patterns
+    compare with ``==``, ``None``/``True``/``False`` with ``is``; sequence, mapping and
+    class patterns are refused at their line.
+    """
+    while True:  # a match inside a case body is rewritten on the next round
+        found = [
+            (node, field, statements)
+            for node in ast.walk(function)
+            for field, statements in _statement_lists(node)
+            if any(isinstance(s, ast.Match) for s in statements)
+        ]
+        if not found:
+            break
+        for node, field, statements in found:
+            setattr(node, field, _without_matches(statements, file, names_in(function)))
+    ast.fix_missing_locations(function)
+    return function
+
+
+def _statement_lists(node: ast.AST) -> Iterator[tuple[str, list]]:
+    for field in ("body", "orelse", "finalbody"):
+        statements = getattr(node, field, None)
+        if isinstance(statements, list):
+            yield field, statements
+
+
+def _without_matches(statements: list, file: str, taken: set[str]) -> list:
+    rewritten: list[ast.stmt] = []
+    for statement in statements:
+        if not isinstance(statement, ast.Match):
+            rewritten.append(statement)
+            continue
+        subject: ast.expr = statement.subject
+        if not isinstance(subject, ast.Name):
+            name = fresh_name("matched", taken)
+            rewritten.append(_at(ast.Assign(targets=[_store(name)], value=subject), statement))
+            subject = _load(name)
+        chain: list[ast.stmt] = []
+        for case in reversed(statement.cases):
+            test, captures = _pattern_test(case.pattern, subject, file)
+            if case.guard is not None:
+                if captures:
+                    raise UnsupportedSyntax(
+                        "a 'case' with a guard that binds names is not supported; bind "
+                        "the name in the case body and test it there",
+                        file,
+                        case.pattern.lineno,
+                    )
+                test = ast.BoolOp(op=ast.And(), values=[test, case.guard])
+            bindings = [
+                _at(ast.Assign(targets=[_store(n)], value=subject), case.pattern) for n in captures
+            ]
+            body = bindings + case.body
+            if isinstance(test, ast.Constant) and test.value is True:
+                chain = body
+            else:
+                chain = [_at(ast.If(test=test, body=body, orelse=chain), case.pattern)]
+        rewritten += chain or [_at(ast.Pass(), statement)]
+    return rewritten
+
+
+def _pattern_test(pattern: ast.pattern, subject: ast.expr, file: str) -> tuple[ast.expr, list[str]]:
+    """The condition that ``pattern`` matches ``subject``, and the names it binds."""
+    if isinstance(pattern, ast.MatchValue):
+        return _compare(subject, ast.Eq(), pattern.value), []
+    if isinstance(pattern, ast.MatchSingleton):
+        return _compare(subject, ast.Is(), ast.Constant(value=pattern.value)), []
+    if isinstance(pattern, ast.MatchAs):
+        if pattern.pattern is None:
+            return ast.Constant(value=True), [pattern.name] if pattern.name else []
+        test, captures = _pattern_test(pattern.pattern, subject, file)
+        return test, [*captures, *([pattern.name] if pattern.name else [])]
+    if isinstance(pattern, ast.MatchOr):
+        parts = [_pattern_test(p, subject, file) for p in pattern.patterns]
+        if any(captures for _, captures in parts):
+            raise UnsupportedSyntax(
+                "names bound inside '|' patterns are not supported", file, pattern.lineno
+            )
+        return ast.BoolOp(op=ast.Or(), values=[test for test, _ in parts]), []
+    raise UnsupportedSyntax(
+        f"the pattern '{ast.unparse(pattern)}' is not supported; 'match' takes values "
+        "(literals, Mode.FAST, None), '|', captures and '_'",
+        file,
+        pattern.lineno,
+    )
+
+
+def _compare(left: ast.expr, op: ast.cmpop, right: ast.expr) -> ast.Compare:
+    return ast.Compare(left=left, ops=[op], comparators=[right])
 
 
 # --- names --------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from srcad.errors import ArgumentTypeError, SrcadError, UnsupportedSyntax
+from srcad.frontend.desugar import desugar_matches
 from srcad.ir.world import WorldPath
 
 LAMBDA = "<lambda>"
@@ -106,6 +107,8 @@ def parse_function(fn: Callable) -> ParsedFunction:
     else:
         node = _definition(function)
     node = _without_parameters(node, set(bound))
+    if any(isinstance(n, ast.Match) for n in ast.walk(node)):
+        node = desugar_matches(node, code.co_filename)
     yields = check_supported(node, code.co_filename)
     cells: dict[str, object] = dict(bound)
     if function.__closure__:
@@ -423,9 +426,19 @@ REJECTED: dict[type, str] = {
     ast.Await: "async code cannot be differentiated; use plain function calls",
     ast.AsyncFor: "async code cannot be differentiated; use a plain for loop",
     ast.AsyncWith: "async code cannot be differentiated",
-    ast.NamedExpr: "the walrus operator ':=' is not supported; use a separate assignment",
-    ast.Match: "'match' statements are not supported; use np.where",
 }
+
+
+# Expressions whose parts may not all run (or run once): an assignment expression ``:=`` in
+# them would bind what srcad evaluates, which is every part. (Of ``a if t else b`` and
+# ``a and b``, the test and the first operand always run once.)
+CONDITIONAL_EXPRESSIONS = (
+    ast.Lambda,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
 
 
 class _SubsetChecker(ast.NodeVisitor):
@@ -433,10 +446,37 @@ class _SubsetChecker(ast.NodeVisitor):
         self.file = file
         self.root = root
         self.yields = False  # whether a ``yield`` was seen (a generator to desugar)
+        self.conditional = 0  # how many CONDITIONAL_EXPRESSIONS enclose the node
 
     def generic_visit(self, node: ast.AST) -> None:
         if isinstance(node, (ast.Yield, ast.YieldFrom)):
             self.yields = True
+        if isinstance(node, ast.NamedExpr) and self.conditional:
+            raise UnsupportedSyntax(
+                "':=' inside a conditional expression, 'and'/'or', a comprehension or a "
+                f"lambda is not supported; assign it in a statement before (in "
+                f"'{ast.unparse(node)[:60]}')",
+                self.file,
+                node.lineno,
+            )
+        if isinstance(node, (ast.IfExp, ast.BoolOp)):  # the test, the first operand: once
+            first, *rest = (
+                [node.test, node.body, node.orelse] if isinstance(node, ast.IfExp) else node.values
+            )
+            self.visit(first)
+            self.conditional += 1
+            for part in rest:
+                self.visit(part)
+            self.conditional -= 1
+            return
+        if isinstance(node, CONDITIONAL_EXPRESSIONS):
+            self.conditional += 1
+            self._visit_children(node)
+            self.conditional -= 1
+            return
+        self._visit_children(node)
+
+    def _visit_children(self, node: ast.AST) -> None:
         if node is not self.root and type(node) in REJECTED:
             line = getattr(node, "lineno", self.root.lineno)
             construct = ast.unparse(node).splitlines()[0]

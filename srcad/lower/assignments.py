@@ -22,7 +22,7 @@ from srcad.ir.indexing import index_add, setitem
 from srcad.ir.selection import Selection
 from srcad.ir.tracer import is_data_mask
 from srcad.lower.aliasing import check_write
-from srcad.lower.dispatch import evaluate, lowers_statement
+from srcad.lower.dispatch import evaluate, lowers_expression, lowers_statement
 from srcad.lower.expressions import (
     binary,
     contains_tracer,
@@ -43,6 +43,16 @@ def lower_assign(lowering: Lowering, node: ast.Assign, since: int) -> None:
     value = evaluate(lowering, node.value)
     for target in node.targets:
         assign(lowering, target, value, since)
+
+
+@lowers_expression(ast.NamedExpr)
+def evaluate_assignment_expression(lowering: Lowering, node: ast.NamedExpr) -> object:
+    """``(s := np.sum(x**2)) > 1.0``: binds ``s`` where Python evaluates it (the frontend
+    refuses ``:=`` where only some parts of an expression run)."""
+    since = len(lowering.builder.eqns)
+    value = evaluate(lowering, node.value)
+    assign(lowering, node.target, value, since)
+    return value
 
 
 @lowers_statement(ast.AnnAssign)

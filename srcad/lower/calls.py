@@ -13,10 +13,11 @@ from __future__ import annotations
 import ast
 import inspect
 import math
+import sys
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -132,6 +133,8 @@ def call(
         _refuse_reading_state(lowering, function, args, kwargs, node)
         args = lowering.world.unwrap(args)  # a library call sees the objects
         kwargs = lowering.world.unwrap(kwargs)
+    if function in OF_KEYS and len(args) == 1 and type(args[0]) is dict:
+        args = [list(args[0])]  # sorted(params): its keys, known when compiling
     is_traced = any(isinstance(v, Tracer) for v in call_leaves(args, kwargs))
     solver = solver_of(function) if is_traced else None
     if solver is not None:  # scipy.integrate.odeint: one equation, the adjoint as its rule
@@ -168,11 +171,26 @@ def call(
         return traced_builtin(lowering, function, args, kwargs, node)
     if is_container_method(function):
         return _call_container_method(lowering, function, args, kwargs, node)
+    if _is_standard_library_call(function, args, kwargs):  # collections.namedtuple("P", "a b")
+        return run_static(lowering, lambda: function(*args, **kwargs), node)
     if is_user_function(function) or isinstance(function, LocalFunction):
         return _inline(lowering, function, args, kwargs, node)
     return _call_python(lowering, function, args, kwargs, node, is_traced)
 
 
+def _is_standard_library_call(function: object, args: Args, kwargs: Kwargs) -> TypeGuard[Any]:
+    """A function of Python's standard library called on values known when compiling
+    (no traced values, no outside objects): run then, not lowered line by line."""
+    if not isinstance(function, types.FunctionType):
+        return False
+    module = (getattr(function, "__module__", "") or "").split(".")[0]
+    if module not in sys.stdlib_module_names:
+        return False
+    return not any(isinstance(v, (Tracer, Outside)) for v in call_leaves(args, kwargs))
+
+
+# Functions that see a dict's keys only (``sorted(params)``): the values may come from data.
+OF_KEYS = frozenset({sorted, list, tuple, set, frozenset, len, reversed})
 # Functions whose result on an object depends only on the object itself (fixed by identity)
 # and its class, not on what it holds: called on outside objects when compiling.
 OF_IDENTITY = frozenset({isinstance, issubclass, type, id, callable})

@@ -5,8 +5,8 @@ lowering works with, and records what the compiled code relies on:
 
 - a float or float array becomes a graph input, read by the generated code on every call
   (its type, shape and dtype are checked by the guard);
-- an int, bool, string, None or integer/boolean array stays a compile-time value, checked
-  for equality by the guard; a function, class, module or Enum member is checked for
+- an int, bool, string, None, integer/boolean array or set of such values stays a
+  compile-time value, checked for equality by the guard; a function, class, module or Enum member is checked for
   identity;
 - a tuple or list is staged item by item (its length fixed); a small dict key by key;
 - any other object (a config object, ``self``, one of the user's classes, a random
@@ -136,6 +136,8 @@ class World:
             return self.builder.tracer(Const(self.reads[path.key].expected, path.name_hint))
         if isinstance(value, (FIXED_VALUES, np.generic)):
             return self.fix(value, path, "equal")
+        if isinstance(value, (set, frozenset)) and all(isinstance(v, FIXED_VALUES) for v in value):
+            return self.fix(type(value)(value), path, "equal")  # SKIPPED = {1, 3}: a copy
         if _is_staged_by_item(value):
             return self._container(value, path)
         if isinstance(value, types.ModuleType) and _is_library(value):

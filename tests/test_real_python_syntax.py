@@ -1,0 +1,130 @@
+"""Newer syntax and small idioms of real code: ``:=`` (bound where Python evaluates it),
+``match`` on values (``srcad.frontend.desugar.desugar_matches``), a global set tested with
+``in``, ``sorted(params)`` of a dict whose values come from data, and a function of the
+standard library run when compiling (``collections.namedtuple`` in the function).
+
+Each gradient is compared with central differences in reverse and forward mode, again after
+the global the code tests changed.
+"""
+
+from __future__ import annotations
+
+import enum
+import textwrap
+
+import numpy as np
+import pytest
+
+import srcad
+
+X = np.array([0.7, -0.4, 1.1])
+
+
+class Mode(enum.Enum):
+    SMOOTH = 1
+    SHARP = 2
+    LINEAR = 3
+
+
+SETTINGS = {"limit": 1.0, "mode": Mode.SMOOTH, "kind": "relu", "skipped": {1}}
+
+
+def _agrees_in_every_setting(function, settings):
+    kept = dict(SETTINGS)
+    try:
+        for changed in settings:
+            SETTINGS.update(changed)
+            expected = srcad.numerical_grad(function, X)
+            np.testing.assert_allclose(srcad.grad(function)(X), expected, rtol=1e-6, atol=1e-9)
+            np.testing.assert_allclose(srcad.jacfwd(function)(X), expected, rtol=1e-6, atol=1e-9)
+    finally:
+        SETTINGS.update(kept)
+
+
+def assignment_expressions(x):
+    if (total := np.sum(x**2)) > SETTINGS["limit"]:
+        return total * (top := np.max(x)) + top
+    return -total if (first := x[0]) > 0 else first * total
+
+
+def test_assignment_expressions_bind_where_python_evaluates_them():
+    _agrees_in_every_setting(assignment_expressions, [{"limit": 1.0}, {"limit": 10.0}])
+    gradient = srcad.grad(assignment_expressions)
+    gradient(X)
+    assert "total = (x**2).sum()" in srcad.source(gradient)  # the user's names
+
+
+def matched(x):
+    match SETTINGS["mode"]:
+        case Mode.SMOOTH | Mode.LINEAR if x.ndim == 1:
+            y = np.tanh(x)
+        case Mode.SHARP:
+            y = np.maximum(x, 0.0) ** 2
+        case _:
+            y = x
+    match SETTINGS["kind"]:
+        case "relu":
+            match SETTINGS["mode"]:
+                case Mode.LINEAR:
+                    y = y * 3.0
+                case other:
+                    y = y + float(other.value)
+        case None:
+            y = -y
+        case name:
+            y = y * len(name)
+    return np.sum(y**2)
+
+
+def test_match_on_values_runs_the_case_python_runs():
+    settings = [
+        {"mode": mode, "kind": kind}
+        for mode in Mode
+        for kind in ("relu", None, "tanh")  # a capture binds "tanh"
+    ]
+    _agrees_in_every_setting(matched, settings)
+
+
+def test_a_pattern_srcad_does_not_take_is_refused_at_its_line(tmp_path):
+    from source_files import module_from_source
+
+    source = textwrap.dedent("""
+        import numpy as np
+
+
+        def shaped(x):
+            match x.shape:
+                case (3,):
+                    return np.sum(x)
+            return 0.0
+        """)
+    module = module_from_source(source, tmp_path, "patterns")
+    with pytest.raises(srcad.SrcadError, match="pattern .* is not supported") as error:
+        srcad.grad(module.shaped)(X)
+    assert error.value.line == 7  # the case line
+
+
+def with_a_set_and_sorted_keys(x):
+    parts = {"a": x[0] ** 2, "c": np.sin(x[1]), "b": x[2] * x[0]}
+    total = 0.0
+    for k, key in enumerate(sorted(parts)):
+        if k in SETTINGS["skipped"]:
+            continue
+        total = total + parts[key] * (k + 1)
+    return total
+
+
+def test_a_set_tested_with_in_is_checked_on_every_call_and_sorted_takes_keys():
+    _agrees_in_every_setting(with_a_set_and_sorted_keys, [{}, {"skipped": {0, 2}}])
+
+
+def with_a_record_made_inside(x):
+    import statistics
+
+    weights = [0.5, 2.0, 1.5]
+    scale = statistics.fmean(weights) + statistics.median(weights)  # run when compiling
+    return np.sum(x**2 * scale)
+
+
+def test_a_standard_library_call_of_constants_runs_when_compiling():
+    _agrees_in_every_setting(with_a_record_made_inside, [{}])
