@@ -13,11 +13,10 @@ from __future__ import annotations
 import ast
 import inspect
 import math
-import sys
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import Any
 
 import numpy as np
 
@@ -67,6 +66,12 @@ from srcad.lower.context import Inlining, Lowering
 from srcad.lower.dispatch import evaluate, lowers_expression
 from srcad.lower.expressions import mapping_of, run_static, starred_values
 from srcad.lower.iteration import Enumerated, Zipped, first_item, structured_iteration
+from srcad.lower.library_calls import (
+    OF_KEYS,
+    is_standard_library_call,
+    outside_attribute,
+    refuse_reading_state,
+)
 from srcad.lower.literals import method_formatted
 from srcad.lower.objects import call_object, is_object_call, super_view
 from srcad.lower.solvers import solver_of
@@ -129,8 +134,8 @@ def call(
         return _call_outside_object(lowering, function, args, kwargs, node)
     if not is_user_function(function) and not isinstance(function, LocalFunction):
         if function in (getattr, hasattr) and args and isinstance(args[0], Outside):
-            return _outside_attribute(lowering, function, args, kwargs, node)
-        _refuse_reading_state(lowering, function, args, kwargs, node)
+            return outside_attribute(lowering, function, args, kwargs, node)
+        refuse_reading_state(lowering, function, args, kwargs, node)
         args = lowering.world.unwrap(args)  # a library call sees the objects
         kwargs = lowering.world.unwrap(kwargs)
     if function in OF_KEYS and len(args) == 1 and type(args[0]) is dict:
@@ -171,77 +176,11 @@ def call(
         return traced_builtin(lowering, function, args, kwargs, node)
     if is_container_method(function):
         return _call_container_method(lowering, function, args, kwargs, node)
-    if _is_standard_library_call(function, args, kwargs):  # collections.namedtuple("P", "a b")
+    if is_standard_library_call(function, args, kwargs):  # statistics.median(weights)
         return run_static(lowering, lambda: function(*args, **kwargs), node)
     if is_user_function(function) or isinstance(function, LocalFunction):
         return _inline(lowering, function, args, kwargs, node)
     return _call_python(lowering, function, args, kwargs, node, is_traced)
-
-
-def _is_standard_library_call(function: object, args: Args, kwargs: Kwargs) -> TypeGuard[Any]:
-    """A function of Python's standard library called on values known when compiling
-    (no traced values, no outside objects): run then, not lowered line by line."""
-    if not isinstance(function, types.FunctionType):
-        return False
-    module = (getattr(function, "__module__", "") or "").split(".")[0]
-    if module not in sys.stdlib_module_names:
-        return False
-    return not any(isinstance(v, (Tracer, Outside)) for v in call_leaves(args, kwargs))
-
-
-# Functions that see a dict's keys only (``sorted(params)``): the values may come from data.
-OF_KEYS = frozenset({sorted, list, tuple, set, frozenset, len, reversed})
-# Functions whose result on an object depends only on the object itself (fixed by identity)
-# and its class, not on what it holds: called on outside objects when compiling.
-OF_IDENTITY = frozenset({isinstance, issubclass, type, id, callable})
-
-
-def _outside_attribute(
-    lowering: Lowering, function: object, args: Args, kwargs: Kwargs, node: ast.Call
-) -> object:
-    """``getattr(obj, "name"[, default])`` and ``hasattr(obj, "name")`` of an outside object:
-    read as ``obj.name`` is, on every call; whether it has the attribute is a fact the
-    guard checks (``World.has_attribute``)."""
-    outside, name, *default = args
-    if not isinstance(name, str) or kwargs or len(default) > (function is getattr):
-        raise lowering.located(
-            SrcadError, f"'{ast.unparse(node)}': give the attribute's name as a string", node
-        )
-    found = lowering.world.has_attribute(outside, name)
-    if function is hasattr:
-        return found
-    if found:
-        return lowering.world.attribute(outside, name)
-    if default:
-        return default[0]
-    raise lowering.located(
-        SrcadError,
-        f"'{ast.unparse(node)}': {outside.path.text} has no attribute {name!r} (the plain "
-        "function raises AttributeError here too)",
-        node,
-    )
-
-
-def _refuse_reading_state(
-    lowering: Lowering, function: object, args: Args, kwargs: Kwargs, node: ast.Call
-) -> None:
-    """A library function given an outside object (``len(model)``, ``vars(cfg)``) would
-    run when compiling on what the object holds then, which the guard cannot check:
-    refused, except for functions of the object's identity and class (``isinstance``)."""
-    if function in OF_IDENTITY:
-        return
-    for value in [*args, *kwargs.values()]:  # a list of objects has its length fixed
-        if isinstance(value, Outside) and not isinstance(value.value, types.ModuleType):
-            name = getattr(function, "__name__", type(function).__name__)
-            raise lowering.located(
-                UnsupportedSyntax,
-                f"'{ast.unparse(node)}' gives {value.path.text}, a "
-                f"{type(value.value).__name__} object, to {name}, which srcad would run once "
-                "when compiling, on what the object holds then; read the attributes it "
-                "needs in the function (obj.scale), or compute the result outside and pass "
-                "it in as an argument",
-                node,
-            )
 
 
 def _composed(

@@ -1,0 +1,98 @@
+"""Library functions called on what the lowering knows when compiling: which run then, and
+which would read state the guard cannot check and are refused.
+
+- ``getattr(obj, "name"[, default])`` and ``hasattr(obj, "name")`` of an outside object
+  read ``obj.name`` as an attribute read does, on every call; whether the object has the
+  attribute becomes a fact the guard checks (``World.has_attribute``).
+- Functions of an object's identity and class (``isinstance``, ``type``) run when
+  compiling; the object's identity is fixed.
+- Any other library function given an outside object (``len(model)``, ``vars(cfg)``) would
+  compute, once, from what the object holds when compiling: refused at the user's line.
+- A function of Python's standard library called on constants (``statistics.median`` of a
+  literal list) runs when compiling, rather than being lowered line by line.
+- ``sorted``, ``list``, ``len``, ... of a dict see its keys only, which are known when
+  compiling even where its values come from data.
+
+Before: ``if hasattr(cfg, "decay"): rate = rate * getattr(cfg, "decay")``
+After:  the guard checks ``hasattr(cfg, "decay") is True``; ``cfg.decay`` is read on every
+        call like ``cfg.scale``.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+import types
+from typing import Any, TypeGuard
+
+from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.ir.builder import Tracer
+from srcad.lower.callees import Args, Kwargs, call_leaves
+from srcad.lower.context import Lowering
+from srcad.lower.world import Outside
+
+
+def is_standard_library_call(function: object, args: Args, kwargs: Kwargs) -> TypeGuard[Any]:
+    """A function of Python's standard library called on values known when compiling
+    (no traced values, no outside objects): run then, not lowered line by line."""
+    if not isinstance(function, types.FunctionType):
+        return False
+    module = (getattr(function, "__module__", "") or "").split(".")[0]
+    if module not in sys.stdlib_module_names:
+        return False
+    return not any(isinstance(v, (Tracer, Outside)) for v in call_leaves(args, kwargs))
+
+
+# Functions that see a dict's keys only (``sorted(params)``): the values may come from data.
+OF_KEYS = frozenset({sorted, list, tuple, set, frozenset, len, reversed})
+# Functions whose result on an object depends only on the object itself (fixed by identity)
+# and its class, not on what it holds: called on outside objects when compiling.
+OF_IDENTITY = frozenset({isinstance, issubclass, type, id, callable})
+
+
+def outside_attribute(
+    lowering: Lowering, function: object, args: Args, kwargs: Kwargs, node: ast.Call
+) -> object:
+    """``getattr(obj, "name"[, default])`` and ``hasattr(obj, "name")`` of an outside object:
+    read as ``obj.name`` is, on every call; whether it has the attribute is a fact the
+    guard checks (``World.has_attribute``)."""
+    outside, name, *default = args
+    if not isinstance(name, str) or kwargs or len(default) > (function is getattr):
+        raise lowering.located(
+            SrcadError, f"'{ast.unparse(node)}': give the attribute's name as a string", node
+        )
+    found = lowering.world.has_attribute(outside, name)
+    if function is hasattr:
+        return found
+    if found:
+        return lowering.world.attribute(outside, name)
+    if default:
+        return default[0]
+    raise lowering.located(
+        SrcadError,
+        f"'{ast.unparse(node)}': {outside.path.text} has no attribute {name!r} (the plain "
+        "function raises AttributeError here too)",
+        node,
+    )
+
+
+def refuse_reading_state(
+    lowering: Lowering, function: object, args: Args, kwargs: Kwargs, node: ast.Call
+) -> None:
+    """A library function given an outside object (``len(model)``, ``vars(cfg)``) would
+    run when compiling on what the object holds then, which the guard cannot check:
+    refused, except for functions of the object's identity and class (``isinstance``)."""
+    if function in OF_IDENTITY:
+        return
+    for value in [*args, *kwargs.values()]:  # a list of objects has its length fixed
+        if isinstance(value, Outside) and not isinstance(value.value, types.ModuleType):
+            name = getattr(function, "__name__", type(function).__name__)
+            raise lowering.located(
+                UnsupportedSyntax,
+                f"'{ast.unparse(node)}' gives {value.path.text}, a "
+                f"{type(value.value).__name__} object, to {name}, which srcad would run once "
+                "when compiling, on what the object holds then; read the attributes it "
+                "needs in the function (obj.scale), or compute the result outside and pass "
+                "it in as an argument",
+                node,
+            )
