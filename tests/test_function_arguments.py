@@ -11,6 +11,7 @@ checks it.
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -111,3 +112,14 @@ def test_the_numba_variant_compiles_without_the_function_and_agrees():
             np.testing.assert_allclose(got, srcad.grad(layer)(W, X, activation), rtol=1e-12)
     finally:
         SETTINGS["slope"] = kept
+
+
+def test_a_new_function_on_every_call_is_right_and_warned_of_at_the_users_line():
+    gradient = srcad.grad(layer)
+    with pytest.warns(UserWarning, match="16 different functions passed as arguments") as seen:
+        for k in range(17):
+            scale = 1.0 + k / 10
+            got = gradient(W, X, lambda z, scale=scale: np.tanh(z) * scale)
+            assert np.allclose(got, srcad.grad(layer)(W, X, np.tanh) * scale**2)
+    package = os.path.dirname(srcad.__file__)  # the suite's conftest wraps the call
+    assert len(seen) == 1 and not seen[0].filename.startswith(package)

@@ -20,7 +20,12 @@ import numpy as np
 from srcad.api import backend as backends
 from srcad.api.display import transformed_html
 from srcad.api.forward_gradient import forward_columns, forward_gradient
-from srcad.api.signature import bind_call, call_signature, signature_of
+from srcad.api.signature import (
+    bind_call,
+    call_signature,
+    signature_of,
+    warn_of_function_churn,
+)
 from srcad.arguments import ArgSignature, Wrt
 from srcad.arrayapi import (
     ArrayApiRunner,
@@ -220,6 +225,7 @@ class Transformed:
             else:
                 compiled = compile_reverse(self.fun, signature, self.wrt, self.has_aux)
             self._compiled[signature] = compiled
+            warn_of_function_churn(self.fun, list(self._compiled))
         self.last = compiled
         return compiled
 

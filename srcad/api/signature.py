@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import types
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -103,3 +106,39 @@ def _argument_error(name: str, error: ArgumentTypeError, fun: Callable | None) -
     where = (code.co_filename, code.co_firstlineno) if code else ()
     of = f" of {fun.__name__}" if code else ""
     return ArgumentTypeError(f"argument '{name}'{of} {error}", *where)
+
+
+# How many compiles for different functions passed as arguments before srcad says so.
+FUNCTION_COMPILES_WARNED_AT = 16
+
+
+def warn_of_function_churn(fun: Callable, signatures: list[ArgSignature]) -> None:
+    """A warning when the compiles cached for ``fun`` reach ``FUNCTION_COMPILES_WARNED_AT``
+    signatures that hold functions: a lambda made on every call is a new constant every
+    time, compiled again and kept."""
+    holding = [s for s in signatures if _holds_a_function(s)]
+    if len(holding) != FUNCTION_COMPILES_WARNED_AT:
+        return
+    name = getattr(fun, "__name__", "the function")
+    warnings.warn(
+        f"srcad has compiled {name} for {len(holding)} different functions passed as "
+        "arguments: each new function object (a lambda or a functools.wraps wrapper made on "
+        "every call) compiles again, and every compile stays cached. Pass the same function "
+        "each time (define it once, outside the loop)",
+        stacklevel=_first_frame_outside_srcad(),
+    )
+
+
+def _first_frame_outside_srcad() -> int:
+    """The ``stacklevel`` at which a warning names the user's line, not srcad's."""
+    package = str(Path(__file__).resolve().parents[1])
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _holds_a_function(signature: ArgSignature) -> bool:
+    return any(
+        isinstance(leaf, FUNCTION_CONSTANTS) for leaves in signature.leaves for leaf in leaves
+    )
