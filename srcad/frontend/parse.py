@@ -30,7 +30,7 @@ import keyword
 import linecache
 import textwrap
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from srcad.errors import ArgumentTypeError, SrcadError, UnsupportedSyntax
@@ -57,7 +57,7 @@ class ParsedFunction:
     node: ast.FunctionDef
     file: str
     globals: dict
-    closure: dict
+    closure: Mapping  # the enclosing functions' names, for a nested def (EnclosingNames)
     # closure name -> its cell; a parameter bound outside the call -> its Bound value: both
     # read on every call
     cells: dict = field(default_factory=dict)

@@ -62,7 +62,7 @@ from srcad.lower.containers import (
     restore_generators,
     snapshot_containers,
 )
-from srcad.lower.context import Inlining, Lowering
+from srcad.lower.context import EnclosingNames, Inlining, Lowering
 from srcad.lower.dispatch import evaluate, lowers_expression
 from srcad.lower.expressions import mapping_of, run_static, starred_values
 from srcad.lower.iteration import Enumerated, Zipped, first_item, structured_iteration
@@ -384,7 +384,7 @@ def local_function(lowering: Lowering, node: ast.FunctionDef | ast.Lambda) -> Lo
         node,
         lowering.parsed.file,
         lowering.parsed.globals,
-        lowering.env,
+        EnclosingNames(lowering),  # read when it is called, as Python does
         lowering.parsed.cells,
     )
     return LocalFunction(parsed, _signature(lowering, node.args))

@@ -6,12 +6,17 @@ outside world, which statement is being lowered and what is read after it (for t
 checks). ``Inlining`` is what a function shares with the helpers inlined into it. Besides
 that state, ``Lowering`` only locates things in the user's source: errors and equations
 carry the user's file and line.
+
+``EnclosingNames`` is what a ``def`` or ``lambda`` inside the function sees of the
+functions around it: their names as they are bound when it is called (Python's late
+binding), the nearest first.
 """
 
 from __future__ import annotations
 
 import ast
 import functools
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -99,3 +104,28 @@ class Lowering:
                 line,
             )
         return SrcadError(str(error), file, line)
+
+
+class EnclosingNames(Mapping):
+    """The names a nested function finds in the functions around it, read when it is
+    called: ``enclosing.env`` then, not when the ``def`` ran (a loop or a branch rebinds
+    them in a new ``env``), and further out through the enclosing function's own
+    ``EnclosingNames``."""
+
+    def __init__(self, enclosing: Lowering):
+        self.enclosing = enclosing
+
+    def __getitem__(self, name: str) -> object:
+        env = self.enclosing.env
+        if name in env:
+            return env[name]
+        return self.enclosing.parsed.closure[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.enclosing.env or name in self.enclosing.parsed.closure
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**dict(self.enclosing.parsed.closure), **self.enclosing.env})
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
