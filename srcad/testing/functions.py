@@ -5,7 +5,7 @@ floats), helpers and ``f``. Helpers take keyword and default arguments, return t
 recurse on an int, call earlier helpers, or are closures made by a factory; ``f`` takes
 vectors, scalars, a dict and a list of arrays, an int and a string, calls the helpers, and
 defines closures and lambdas over its own locals (some called again after those locals
-changed). The program's ``world_change`` gives the globals new values of the same shape and
+changed, also by a loop or a branch on data that rebinds them before each call). The program's ``world_change`` gives the globals new values of the same shape and
 dtype (by rebinding the name, or by writing into the array: key ``"G0[...]"``).
 """
 
@@ -23,7 +23,7 @@ from srcad.testing.statements import StatementMaker, loop_body
 from srcad.testing.writer import SourceWriter
 
 HELPER_WEIGHTS = {"assign": 3.0, "augmented": 0.5, "if": 0.5, "for": 0.5, "return": 0.3}
-F_WEIGHTS = {"assign": 2.0, "call": 4.0, "closure": 1.0, "if": 0.6, "for": 0.6}
+F_WEIGHTS = {"assign": 2.0, "call": 4.0, "closure": 1.0, "late": 0.6, "if": 0.6, "for": 0.6}
 MODES = ("tanh", "sin", "square")
 
 
@@ -246,6 +246,7 @@ def _add_f_kinds(maker: StatementMaker, module: ModuleParts, params: list[str]) 
     callables = list(module.helpers)
     maker.extra_kinds["call"] = lambda inner: write_call(inner, callables, module.int_names)
     maker.extra_kinds["closure"] = lambda inner: write_closure(inner, callables)
+    maker.extra_kinds["late"] = write_late_binding
     if "mode" in params:
         maker.weights["mode"] = 0.8
         maker.extra_kinds["mode"] = write_mode_branch
@@ -278,6 +279,35 @@ def write_closure(maker: StatementMaker, callables: list[Helper]) -> None:
     maker.bind(result, shape)
     if maker.nesting == 0 and maker.loop_depth == 0:
         callables.append(Helper(name, "local", (shape,), (shape,)))
+
+
+def write_late_binding(maker: StatementMaker) -> None:
+    """A closure over a local that a loop, or a branch on data, rebinds before each call:
+    the call reads the local as it is then (Python binds a closure's names late)."""
+    rng, writer = maker.rng, maker.writer
+    shape = maker.pick_shape()
+    captured, name, result = writer.fresh("c"), writer.fresh("inner"), writer.fresh("v")
+    writer.line(f"{captured} = {maker.expression((), 1)}")
+    maker.bind(captured, ())
+    inner_scope = maker.scope.copy()
+    inner_scope.floats["u"] = shape
+    with maker.scoped(inner_scope):
+        body = maker.expression(shape, 2)
+    if rng.random() < 0.5:
+        writer.line(f"def {name}(u):")
+        with writer.indented():
+            writer.line(f"return ({body}) * {captured}")
+    else:
+        writer.line(f"{name} = lambda u: ({body}) * {captured}")
+    writer.line(f"{result} = {maker.expression(shape, 1)}")
+    if rng.random() < 0.5:
+        writer.line(f"for _ in range({rng.randint(1, 3)}):")
+    else:
+        writer.line(f"if {maker.expression((), 1)} > 0.0:")
+    with writer.indented():
+        writer.line(f"{captured} = 0.5 * {captured} + {maker.expression((), 1)}")
+        writer.line(f"{result} = {result} + {name}({maker.expression(shape, 1)})")
+    maker.bind(result, shape)
 
 
 def write_mode_branch(maker: StatementMaker) -> None:
