@@ -7,6 +7,7 @@ transformation. Both are data that every stage after the API may read.
 
 from __future__ import annotations
 
+import random
 import types
 from dataclasses import dataclass
 
@@ -25,6 +26,29 @@ FUNCTION_CONSTANTS = (
     np.ufunc,
     type(np.sum),  # NumPy's functions that dispatch on array types
 )
+
+
+RANDOM_GENERATORS = (np.random.Generator, np.random.RandomState, random.Random)
+
+
+@dataclass(frozen=True)
+class GeneratorArgument:
+    """A random generator passed as an argument (``loss(params, x, rng)``), compiled for
+    its class: the generated code calls its drawing methods on the generator passed, on
+    every call, as the plain function does."""
+
+    cls: type
+
+    def stand_in(self) -> object:
+        """A generator of the same kind, to work out what a draw returns when compiling."""
+        if issubclass(self.cls, np.random.Generator):
+            return np.random.default_rng(0)
+        if issubclass(self.cls, np.random.RandomState):
+            return np.random.RandomState(0)
+        return random.Random(0)
+
+    def __repr__(self) -> str:
+        return self.cls.__name__
 
 
 def constant_text(value: object) -> str:
@@ -57,7 +81,8 @@ class ArgSignature:
         parts = []
         for name, tree in self.trees().items():
             is_constant = (
-                not isinstance(tree, (AVal, tuple, list, dict)) and fields_of(tree) is None
+                not isinstance(tree, (AVal, tuple, list, dict, GeneratorArgument))
+                and fields_of(tree) is None
             )
             if is_constant:
                 parts.append(f"{name}={constant_text(tree)}")
@@ -71,6 +96,8 @@ def describe_tree(tree: object) -> str:
     Python spells them, constants by their ``repr``."""
     if isinstance(tree, AVal):
         return "float" if tree.is_weak else f"{tree.dtype}[{', '.join(map(str, tree.shape))}]"
+    if isinstance(tree, GeneratorArgument):
+        return repr(tree)
     fields = fields_of(tree)
     if fields is not None:
         items = ", ".join(f"{field}={describe_tree(getattr(tree, field))}" for field in fields)

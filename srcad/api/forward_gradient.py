@@ -40,16 +40,18 @@ def _unit(aval: AVal, position: int | None) -> str:
 
 def forward_gradient(
     compiled: Compiled,
-    values: list,
+    arguments: dict[str, object],
     wrt: Wrt,
     has_aux: bool,
     run: Callable[[Compiled, tuple], tuple],
 ) -> tuple:
-    """The value, and the gradient with respect to ``wrt``, at ``values`` of the function
-    whose forward-mode code is ``compiled``: one tangent pass per element of the
-    differentiated arguments, each run by ``run`` (on the transformation's backend)."""
+    """The value, and the gradient with respect to ``wrt``, at ``arguments`` (by parameter
+    name) of the function whose forward-mode code is ``compiled``: one tangent pass per
+    element of the differentiated arguments, each run by ``run`` (on the transformation's
+    backend)."""
+    values = list(arguments.values())
     leaves = [leaf for n in wrt.numbers for leaf in flatten(values[n])[0]]
-    start = DrawState.of(compiled.random_draws)  # every pass draws what the first drew
+    start = DrawState.of(compiled.random_draws, arguments)  # each pass draws the same
     columns = []
     value = None
     for basis in unit_tangents(leaves):

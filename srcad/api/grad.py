@@ -232,8 +232,7 @@ class Transformed:
     def _forward_gradient(self, arguments: dict, signature: ArgSignature) -> tuple:
         """One tangent pass per element of the differentiated arguments."""
         compiled = self.compile(signature)
-        values = list(arguments.values())
-        return forward_gradient(compiled, values, self.wrt, self.has_aux, self._run)
+        return forward_gradient(compiled, arguments, self.wrt, self.has_aux, self._run)
 
     def srcad_plain_function(self, signature: ArgSignature) -> Callable:
         """A Python function with readable source computing this one (for higher order)."""

@@ -17,7 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from srcad.arguments import FUNCTION_CONSTANTS, ArgSignature
+from srcad.arguments import (
+    FUNCTION_CONSTANTS,
+    RANDOM_GENERATORS,
+    ArgSignature,
+    GeneratorArgument,
+)
 from srcad.errors import ArgumentTypeError
 from srcad.ir import AVal
 from srcad.pytree import flatten
@@ -80,10 +85,12 @@ def abstract_leaf(value: object) -> object:
         return AVal((), _dtype_name(value.dtype))
     if value is None or isinstance(value, (bool, int, str, FUNCTION_CONSTANTS)):
         return value
+    if isinstance(value, RANDOM_GENERATORS):  # rng: its draws run in the generated code
+        return GeneratorArgument(type(value))
     raise ArgumentTypeError(
         f"is a {type(value).__name__}, which srcad cannot take; use floats, NumPy arrays, "
-        "ints and functions (as constants) or tuples, lists, dicts, NamedTuples and "
-        "dataclasses of them"
+        "ints and functions (as constants), random generators, or tuples, lists, dicts, "
+        "NamedTuples and dataclasses of them"
     )
 
 

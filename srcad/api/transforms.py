@@ -85,9 +85,9 @@ def vjp(fun: Callable, *primals) -> tuple:
     wrt = Wrt.all_floats(signature, len(primals))
     compiled = compile_reverse(fun, signature, wrt, is_scalar=False)
     values = list(arguments.values())
-    before = DrawState.of(compiled.random_draws)
+    before = DrawState.of(compiled.random_draws, arguments)
     value, _ = compiled.fn(*values, *_unit_cotangents(compiled, None))
-    after = DrawState.of(compiled.random_draws)
+    after = DrawState.of(compiled.random_draws, arguments)
 
     def vjp_fn(cotangent):
         cotangents = _cotangent_leaves(compiled, cotangent, fun)
@@ -177,7 +177,7 @@ class _Jacobian:
         values = list(arguments.values())
         compiled = self.compile(signature_of(arguments, self.fun))
         arg_leaves = [flatten(values[n])[0] for n in self.wrt.numbers]
-        draws = DrawState.of(compiled.random_draws)  # every pass draws what the first drew
+        draws = DrawState.of(compiled.random_draws, arguments)  # each pass draws the same
         if self.mode == "forward":
             columns = self._forward_columns(compiled, values, arg_leaves, draws)
         else:

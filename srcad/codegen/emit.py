@@ -55,7 +55,7 @@ from srcad.ir.index import Index
 from srcad.ir.naming import constant_names
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import sub_graphs
-from srcad.ir.world import WorldPath
+from srcad.ir.world import ArgumentRoot, WorldPath
 
 LINE_LENGTH = 100
 T = TypeVar("T")
@@ -232,6 +232,8 @@ class Emitter:
 
     def spelling(self, path: WorldPath) -> str:
         """The expression reading ``path``; its root object is given to the module."""
+        if isinstance(path.root, ArgumentRoot):  # rng.normal: the parameter itself
+            return path.expression(path.root.name, self._key_name)
         name = self.roots[id(path.root)]
         self.constants[name] = path.root
         return path.expression(name, self._key_name)

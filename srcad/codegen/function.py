@@ -19,7 +19,7 @@ from srcad.codegen.scalar_math import is_scalar_graph, math_lines
 from srcad.ir import Graph, Var
 from srcad.ir.prims import NUMPY, PRIMS, import_statement, module_spelling
 from srcad.ir.walk import walk_eqns
-from srcad.ir.world import WorldPath
+from srcad.ir.world import ArgumentRoot, WorldPath
 from srcad.pytree import Field
 
 if TYPE_CHECKING:
@@ -76,6 +76,8 @@ def world_roots(graph: Graph, spec: FunctionSpec) -> dict[int, str]:
             paths.append(callee)
     roots: dict[int, str] = {}
     for path in paths:
+        if isinstance(path.root, ArgumentRoot):
+            continue  # read from its parameter
         if id(path.root) not in roots:
             name, k = path.root_name, 1
             while name in roots.values() or name in spec.params:

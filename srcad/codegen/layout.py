@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from srcad.arguments import FUNCTION_CONSTANTS
+from srcad.arguments import FUNCTION_CONSTANTS, GeneratorArgument
 from srcad.codegen.formatting import formatted
 from srcad.codegen.scalar_math import fallback_call
 from srcad.ir import AVal
@@ -206,4 +206,6 @@ def _checks(path: str, tree: object) -> list[list[str]]:
         return [[f"{path} is {tree!r}"]]
     if isinstance(tree, FUNCTION_CONSTANTS):
         return [[f"{path} is {_expected_name(path)}"]]
+    if isinstance(tree, GeneratorArgument):
+        return [[f"type({path}).__qualname__ == {tree.cls.__qualname__!r}"]]
     return [[f"type({path}) is {type(tree).__name__}", f"{path} == {_literal(tree)}"]]

@@ -110,6 +110,14 @@ def is_literal_key(key: object) -> bool:
     return type(key) is tuple and all(map(is_literal_key, key))
 
 
+@dataclass(frozen=True, eq=False)
+class ArgumentRoot:
+    """The root of a path into an argument of the function (``rng.normal`` of a generator
+    passed in): generated code reads it from the parameter ``name``, on every call."""
+
+    name: str
+
+
 @dataclass(frozen=True)
 class Context:
     """A context manager that generated code enters around a block (``with``): the call

@@ -220,6 +220,8 @@ def _compared_object(lowering: Lowering, op: ast.cmpop, value: object, node: Nod
     comparison would run the object's own methods on what it holds now: refused."""
     if not isinstance(value, Outside):
         return value
+    if value.is_argument and isinstance(op, (ast.Is, ast.IsNot)):
+        return value.value  # rng is not None: a generator, as the signature says
     kind = type(value.value)
     by_identity = isinstance(op, (ast.Eq, ast.NotEq)) and kind.__eq__ is object.__eq__
     if isinstance(op, (ast.Is, ast.IsNot)) or by_identity:

@@ -23,16 +23,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from srcad.arguments import GeneratorArgument
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.frontend import ParsedFunction, parse_function, refuse_generator
 from srcad.ir import Atom, AVal, Const, Graph, Var
 from srcad.ir.builder import GraphBuilder, StaticValueNeeded, Tracer
-from srcad.ir.world import WorldPath, WorldRead
+from srcad.ir.world import ArgumentRoot, WorldPath, WorldRead
 from srcad.lower import assignments, branches, calls, expressions, loops, statements
 from srcad.lower.branches import lower_body
 from srcad.lower.context import Inlining, Lowering
-from srcad.lower.world import World
-from srcad.pytree import TreeDef, flatten, leaf_paths, unflatten
+from srcad.lower.world import Outside, World
+from srcad.pytree import Field, TreeDef, flatten, leaf_paths, unflatten
 
 # The modules whose rules lower statements and expressions (importing one registers its
 # rules with ``srcad.lower.dispatch``).
@@ -74,9 +75,9 @@ def lower_function(fn: Callable, arg_trees: dict[str, object]) -> LoweredFunctio
     refuse_generator(fn)
     parsed = parse_function(fn)
     builder = GraphBuilder()
-    arguments = _arguments(builder, arg_trees)
-    arguments.env = _gathered(parsed.node.args, arguments.env)
     world = World(builder)
+    arguments = _arguments(builder, world, arg_trees)
+    arguments.env = _gathered(parsed.node.args, arguments.env)
     result = _lower_body(Lowering(parsed, arguments.env, Inlining(builder, 0, world)))
     out_leaves, out_tree = flatten(result)
     outputs = [_output_atom(leaf, parsed) for leaf in out_leaves]
@@ -96,22 +97,33 @@ def lower_function(fn: Callable, arg_trees: dict[str, object]) -> LoweredFunctio
     )
 
 
-def _arguments(builder: GraphBuilder, arg_trees: dict[str, object]) -> _Arguments:
-    """Each ``AVal`` leaf of the arguments becomes a graph input, named after its path."""
+def _arguments(builder: GraphBuilder, world: World, arg_trees: dict[str, object]) -> _Arguments:
+    """Each ``AVal`` leaf of the arguments becomes a graph input, named after its path; a
+    random generator, an outside object read through its parameter (its draws run in the
+    generated code)."""
     arguments = _Arguments({}, [], [])
     for name, tree in arg_trees.items():
         leaves, treedef = flatten(tree)
-        values = []
+        values: list[object] = []
         for path, leaf in zip(leaf_paths(treedef), leaves, strict=True):
             if isinstance(leaf, AVal):
                 var = builder.new_var(_path_name(name, path), leaf)
                 arguments.inputs.append(var)
                 arguments.input_paths.append((name, *path))
                 values.append(builder.tracer(var))
+            elif isinstance(leaf, GeneratorArgument):
+                values.append(Outside(leaf.stand_in(), _argument_path(name, path), world=world))
             else:
                 values.append(leaf)
         arguments.env[name] = unflatten(treedef, values)
     return arguments
+
+
+def _argument_path(name: str, path: tuple) -> WorldPath:
+    """Where a value inside the argument ``name`` is: ``rng``, ``state["rng"]``."""
+    steps = tuple(("attr", k.name) if isinstance(k, Field) else ("item", k) for k in path)
+    text = name + "".join(f".{k.name}" if isinstance(k, Field) else f"[{k!r}]" for k in path)
+    return WorldPath(ArgumentRoot(name), name, steps, text)
 
 
 def _gathered(declared: ast.arguments, env: dict[str, object]) -> dict[str, object]:

@@ -36,7 +36,7 @@ import numpy as np
 
 from srcad.ir import AVal, Const, Eqn, Var, aval_of
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
-from srcad.ir.world import GENERATORS, WorldPath, WorldRead
+from srcad.ir.world import GENERATORS, ArgumentRoot, WorldPath, WorldRead
 
 LIBRARY_MODULES = frozenset({"numpy", "scipy", "srcad", *sys.stdlib_module_names})
 FIXED_VALUES = (bool, int, str, bytes, type(None), complex, type(Ellipsis), slice, range)
@@ -80,9 +80,15 @@ class Outside:
                 "'is not None', or one of its attributes",
                 None,
             )
-        if self.world is not None:
+        if self.world is not None and not self.is_argument:
             self.world.fix(self.value, self.path)
         return True
+
+    @property
+    def is_argument(self) -> bool:
+        """An argument of the function (a random generator): its class is fixed by the
+        signature; nothing else about it can be."""
+        return isinstance(self.path.root, ArgumentRoot)
 
 
 class World:
@@ -105,6 +111,13 @@ class World:
 
     def fix(self, value: object, path: WorldPath, check: str = "identity") -> object:
         """Record that the compiled code relies on ``value`` being at ``path``."""
+        if isinstance(path.root, ArgumentRoot):
+            raise TraceError(
+                f"'{path.text}' comes from an argument, a random generator: srcad calls its "
+                "drawing methods on every call (rng.normal(...)) and can rely on nothing "
+                "else about it",
+                None,
+            )
         expected = np.array(value, copy=True) if isinstance(value, np.ndarray) else value
         self.reads.setdefault(path.key, WorldRead(path, check, expected))
         return value

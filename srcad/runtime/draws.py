@@ -7,7 +7,7 @@ output element, ``vjp``'s pullback once per cotangent after the forward run. Eac
 see the same draws, or the derivative mixes samples. ``DrawState`` saves the state of every
 generator the code draws from and puts it back before each further run:
 
-    start = DrawState.of(compiled.random_draws)   # before the first run
+    start = DrawState.of(compiled.random_draws, arguments)   # before the first run
     for basis in tangents:
         start.restore()                           # every pass draws what the first drew
         compiled.fn(*values, *basis)
@@ -18,12 +18,12 @@ A run with no draws saves nothing and restores nothing.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
 from srcad.ir import Eqn
-from srcad.ir.world import WorldPath, generator_state, set_generator_state
+from srcad.ir.world import ArgumentRoot, WorldPath, generator_state, set_generator_state
 
 
 class DrawState:
@@ -33,10 +33,12 @@ class DrawState:
         self.states = states
 
     @classmethod
-    def of(cls, draws: Iterable[Eqn]) -> DrawState:
+    def of(cls, draws: Iterable[Eqn], arguments: Mapping[str, object]) -> DrawState:
+        """The states now of the generators ``draws`` use; ``arguments``, the call's by
+        parameter name, hold the generators passed in (``rng``)."""
         owners: dict[int, object] = {}
         for eqn in draws:
-            owner = _generator(eqn.param_dict.get("callee"))
+            owner = _generator(eqn.param_dict.get("callee"), arguments)
             if owner is not None:
                 owners[id(owner)] = owner
         return cls([(owner, generator_state(owner)) for owner in owners.values()])
@@ -46,13 +48,14 @@ class DrawState:
             set_generator_state(owner, state)
 
 
-def _generator(callee: object) -> object | None:
+def _generator(callee: object, arguments: Mapping[str, object]) -> object | None:
     """The generator object a draw's callee draws from, as the code would find it now."""
     if isinstance(callee, str):
         module = callee.split(".", 1)[0]
         return np.random.mtrand._rand if module == "np" else getattr(random, "_inst", None)
     if isinstance(callee, WorldPath):
-        value: object = callee.root
+        root = callee.root
+        value: object = arguments[root.name] if isinstance(root, ArgumentRoot) else root
         for kind, key in callee.steps:
             value = getattr(value, key) if kind == "attr" else value[key]  # type: ignore[index]
         return getattr(value, "__self__", None)

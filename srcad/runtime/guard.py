@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from srcad.arguments import FUNCTION_CONSTANTS
+from srcad.arguments import FUNCTION_CONSTANTS, RANDOM_GENERATORS
 from srcad.pytree import fields_of
 
 
@@ -86,6 +86,8 @@ def _add_conditions(
             _add_conditions(f"{path}.{field}", getattr(value, field), conditions, constants, count)
     elif kind in (int, str):
         conditions += [f"type({path}) is {kind.__name__}", f"{path} == {value!r}"]
+    elif isinstance(value, RANDOM_GENERATORS):  # rng: of the class compiled for
+        conditions.append(f"type({path}) is {_constant(constants, 'type', kind)}")
     elif isinstance(value, FUNCTION_CONSTANTS):  # activation=np.tanh: the same function
         conditions.append(f"{path} is {_constant(constants, 'function', value)}")
     else:
