@@ -63,7 +63,7 @@ def test_draws_are_the_plain_functions_and_the_generator_advances_as_it_does(fun
     for calls_before in range(2):  # the second call draws the next numbers
         value, grad = gradient(X, compiled)
         assert value == function(X, twin)
-        replay = lambda x: function(x, _advanced(make, function, calls_before))  # noqa: E731
+        replay = lambda x, k=calls_before: function(x, _advanced(make, function, k))  # noqa: E731
         expected = srcad.numerical_grad(replay, X)
         np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-9)
     assert repr(_state(compiled)) == repr(_state(twin))  # left where the plain calls leave it
