@@ -1,14 +1,16 @@
 """Nested containers of values, flattened to a list of leaves.
 
 Containers are tuples, lists, dicts (any hashable key), NamedTuples and dataclass
-instances (their fields, in order; registered automatically, as JAX users register theirs);
-everything else is a leaf. Arguments, gradients and auxiliary outputs are such trees; a
+instances (their fields, in order; registered automatically, as JAX users register theirs),
+and namespaces (``types.SimpleNamespace``, ``argparse.Namespace``: their attributes, in the
+order they were set); everything else is a leaf. Arguments, gradients and auxiliary outputs are such trees; a
 ``TreeDef`` records the structure so that a flat list of leaves can be put back into it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import types
 from typing import NamedTuple
 
 
@@ -78,7 +80,17 @@ def fields_of(tree: object) -> tuple[str, ...] | None:
         return tuple(tree._fields)
     if dataclasses.is_dataclass(tree) and not isinstance(tree, type):
         return tuple(field.name for field in dataclasses.fields(tree))
+    if is_namespace(tree):
+        return tuple(vars(tree))
     return None
+
+
+def is_namespace(tree: object) -> bool:
+    """A ``types.SimpleNamespace`` or an ``argparse.Namespace`` (a script's ``args``)."""
+    kind = type(tree)
+    return kind is types.SimpleNamespace or (
+        kind.__name__ == "Namespace" and kind.__module__ == "argparse"
+    )
 
 
 def _is_own(tree: object) -> bool:
@@ -113,7 +125,8 @@ def _build(treedef: TreeDef, leaves) -> object:
 def _new_dataclass(treedef: TreeDef, items: list) -> object:
     """An instance with these field values, made without running the class's ``__init__``
     (which may check or convert its arguments: the values may be srcad's tracers)."""
-    instance = object.__new__(treedef.node_type)  # type: ignore[arg-type]
+    cls: type = treedef.node_type  # type: ignore[assignment]
+    instance = object.__new__(cls) if dataclasses.is_dataclass(cls) else cls.__new__(cls)
     for name, value in zip(treedef.keys, items, strict=True):
         object.__setattr__(instance, name, value)
     return instance

@@ -1,5 +1,7 @@
-"""NamedTuples and dataclasses as parameters and results, as JAX users write them (registered
-automatically: their fields are the children), each against central differences."""
+"""NamedTuples, dataclasses and namespaces (``types.SimpleNamespace``, a script's
+``argparse.Namespace``) as parameters and results, as JAX users write them (registered
+automatically: their fields or attributes are the children), each against central
+differences."""
 
 from __future__ import annotations
 
@@ -131,3 +133,34 @@ def test_vjp_with_dataclass_primals():
     expected = srcad.numerical_grad(checked_loss, CHECKED, X)
     np.testing.assert_allclose(dparams.w, 2.0 * expected.w, rtol=1e-6)
     np.testing.assert_allclose(dx, 2.0 * srcad.numerical_grad(checked_loss, CHECKED, X, argnums=1))
+
+
+def configured(x, cfg):
+    y = x * cfg.scale
+    for _ in range(cfg.steps):
+        y = np.tanh(y)
+    if hasattr(cfg, "bias"):
+        y = y + getattr(cfg, "bias")
+    return np.sum(y**2)
+
+
+@pytest.mark.parametrize("kind", ["SimpleNamespace", "argparse"])
+def test_a_namespace_of_settings_and_its_gradient(kind):
+    import argparse
+    import types
+
+    make = types.SimpleNamespace if kind == "SimpleNamespace" else argparse.Namespace
+    x, cfg = np.array([0.3, -0.6, 1.2]), make(scale=2.0, steps=2)
+    gradient = srcad.grad(configured)
+    for change in ({}, {"bias": 0.3}, {"steps": 1}):  # an attribute added: compiled again
+        for name, value in change.items():
+            setattr(cfg, name, value)
+        np.testing.assert_allclose(
+            gradient(x, cfg), srcad.numerical_grad(configured, x, cfg), rtol=1e-6, atol=1e-9
+        )
+    weights = make(scale=1.5, bias=0.3)
+    grads = srcad.grad(lambda w: np.sum(np.sin(x * w.scale) + w.bias * x))(weights)
+    assert type(grads) is type(weights) and list(vars(grads)) == ["scale", "bias"]
+    np.testing.assert_allclose(grads.scale, np.sum(np.cos(x * 1.5) * x))
+    np.testing.assert_allclose(grads.bias, np.sum(x))
+

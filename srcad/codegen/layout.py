@@ -34,7 +34,7 @@ from srcad.arguments import FUNCTION_CONSTANTS, GeneratorArgument
 from srcad.codegen.formatting import formatted
 from srcad.codegen.scalar_math import fallback_call
 from srcad.ir import AVal
-from srcad.pytree import fields_of
+from srcad.pytree import fields_of, is_namespace
 
 if TYPE_CHECKING:
     from srcad.arguments import ArgSignature
@@ -187,6 +187,11 @@ def _checks(path: str, tree: object) -> list[list[str]]:
     if fields is not None:  # a NamedTuple or dataclass: its class by name, then its fields
         name = type(tree).__qualname__
         groups = [[f"type({path}).__qualname__ == {name!r}"]]
+        if is_namespace(tree):  # attributes come and go: exactly these
+            names = ", ".join(_literal(field) for field in fields)
+            groups[0].append(
+                f"vars({path}).keys() == {{{names}}}" if names else f"not vars({path})"
+            )
         for field in fields:
             groups += _checks(f"{path}.{field}", getattr(tree, field))
         return groups

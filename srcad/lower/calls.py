@@ -68,8 +68,8 @@ from srcad.lower.expressions import mapping_of, run_static, starred_values
 from srcad.lower.iteration import Enumerated, Zipped, first_item, structured_iteration
 from srcad.lower.library_calls import (
     OF_KEYS,
+    attribute_test,
     is_standard_library_call,
-    outside_attribute,
     refuse_reading_state,
 )
 from srcad.lower.literals import method_formatted
@@ -133,8 +133,8 @@ def call(
     if isinstance(function, Outside):
         return _call_outside_object(lowering, function, args, kwargs, node)
     if not is_user_function(function) and not isinstance(function, LocalFunction):
-        if function in (getattr, hasattr) and args and isinstance(args[0], Outside):
-            return outside_attribute(lowering, function, args, kwargs, node)
+        if function in (getattr, hasattr) and len(args) >= 2 and isinstance(args[1], str):
+            return attribute_test(lowering, function, args, kwargs, node)
         refuse_reading_state(lowering, function, args, kwargs, node)
         args = lowering.world.unwrap(args)  # a library call sees the objects
         kwargs = lowering.world.unwrap(kwargs)

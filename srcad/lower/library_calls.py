@@ -29,6 +29,7 @@ from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir.builder import Tracer
 from srcad.lower.callees import Args, Kwargs, call_leaves
 from srcad.lower.context import Lowering
+from srcad.lower.expressions import run_static
 from srcad.lower.world import Outside
 
 
@@ -50,17 +51,21 @@ OF_KEYS = frozenset({sorted, list, tuple, set, frozenset, len, reversed})
 OF_IDENTITY = frozenset({isinstance, issubclass, type, id, callable})
 
 
-def outside_attribute(
+def attribute_test(
     lowering: Lowering, function: object, args: Args, kwargs: Kwargs, node: ast.Call
 ) -> object:
-    """``getattr(obj, "name"[, default])`` and ``hasattr(obj, "name")`` of an outside object:
-    read as ``obj.name`` is, on every call; whether it has the attribute is a fact the
-    guard checks (``World.has_attribute``)."""
+    """``getattr(obj, "name"[, default])`` and ``hasattr(obj, "name")``. Of an outside
+    object: read as ``obj.name`` is, on every call; whether it has the attribute is a fact
+    the guard checks (``World.has_attribute``). Of an argument (a namespace, a dataclass)
+    or a value made in the function: its layout, which the signature fixes, answers."""
     outside, name, *default = args
-    if not isinstance(name, str) or kwargs or len(default) > (function is getattr):
+    if kwargs or len(default) > (function is getattr):
         raise lowering.located(
-            SrcadError, f"'{ast.unparse(node)}': give the attribute's name as a string", node
+            SrcadError, f"'{ast.unparse(node)}': give an object and an attribute name", node
         )
+    if not isinstance(outside, Outside):
+        called: Any = function
+        return run_static(lowering, lambda: called(outside, name, *default), node)
     found = lowering.world.has_attribute(outside, name)
     if function is hasattr:
         return found

@@ -28,7 +28,7 @@ from collections.abc import Callable
 import numpy as np
 
 from srcad.arguments import FUNCTION_CONSTANTS, RANDOM_GENERATORS
-from srcad.pytree import fields_of
+from srcad.pytree import fields_of, is_namespace
 
 
 class _Unguardable(Exception):
@@ -80,8 +80,11 @@ def _add_conditions(
         conditions.append(f"type({path}) is {_constant(constants, 'type', kind)}")
     elif value is None or kind is bool:
         conditions.append(f"{path} is {value!r}")
-    elif fields_of(value) is not None:  # a NamedTuple or dataclass
+    elif fields_of(value) is not None:  # a NamedTuple, a dataclass or a namespace
         conditions.append(f"type({path}) is {_constant(constants, 'type', kind)}")
+        if is_namespace(value):  # attributes come and go: exactly these
+            keys = _constant(constants, "keys", frozenset(vars(value)))
+            conditions.append(f"vars({path}).keys() == {keys}")
         for field in fields_of(value) or ():
             _add_conditions(f"{path}.{field}", getattr(value, field), conditions, constants, count)
     elif kind in (int, str):
