@@ -140,7 +140,7 @@ def configured(x, cfg):
     for _ in range(cfg.steps):
         y = np.tanh(y)
     if hasattr(cfg, "bias"):
-        y = y + getattr(cfg, "bias")
+        y = y + getattr(cfg, "bias")  # noqa: B009 - getattr is what this tests
     return np.sum(y**2)
 
 
@@ -163,4 +163,3 @@ def test_a_namespace_of_settings_and_its_gradient(kind):
     assert type(grads) is type(weights) and list(vars(grads)) == ["scale", "bias"]
     np.testing.assert_allclose(grads.scale, np.sum(np.cos(x * 1.5) * x))
     np.testing.assert_allclose(grads.bias, np.sum(x))
-
