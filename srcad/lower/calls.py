@@ -11,6 +11,8 @@ Random draws and effects (``print``, logging) are run by the generated code on e
 from __future__ import annotations
 
 import ast
+import copy
+import functools
 import inspect
 import math
 import types
@@ -65,6 +67,7 @@ from srcad.lower.containers import (
 from srcad.lower.context import EnclosingNames, Inlining, Lowering
 from srcad.lower.dispatch import evaluate, lowers_expression
 from srcad.lower.expressions import mapping_of, run_static, starred_values
+from srcad.lower.generators import Deferred, consumed, reads_as_it_goes
 from srcad.lower.iteration import Enumerated, Zipped, first_item, structured_iteration
 from srcad.lower.library_calls import (
     OF_KEYS,
@@ -133,6 +136,8 @@ def call(
     if isinstance(function, Outside):
         return _call_outside_object(lowering, function, args, kwargs, node)
     if not is_user_function(function) and not isinstance(function, LocalFunction):
+        args = [consumed(lowering, value, node) for value in args]  # sum(gen), zip(gen, ...)
+        kwargs = {name: consumed(lowering, value, node) for name, value in kwargs.items()}
         if function in (getattr, hasattr) and len(args) >= 2 and isinstance(args[1], str):
             return attribute_test(lowering, function, args, kwargs, node)
         refuse_reading_state(lowering, function, args, kwargs, node)
@@ -178,6 +183,9 @@ def call(
         return _call_container_method(lowering, function, args, kwargs, node)
     if is_standard_library_call(function, args, kwargs):  # statistics.median(weights)
         return run_static(lowering, lambda: function(*args, **kwargs), node)
+    if is_user_function(function) and inspect.isgeneratorfunction(function):
+        run = functools.partial(_inline, lowering, function, args, kwargs, node)
+        return Deferred(run, ast.unparse(node))  # runs when consumed, as Python's does
     if is_user_function(function) or isinstance(function, LocalFunction):
         return _inline(lowering, function, args, kwargs, node)
     return _call_python(lowering, function, args, kwargs, node, is_traced)
@@ -423,7 +431,30 @@ def _signature(lowering: Lowering, arguments: ast.arguments) -> inspect.Signatur
 def evaluate_comprehension(lowering: Lowering, node: Comprehension) -> object:
     """A comprehension is a function called where it stands (Python reads it so: its loop
     variables stay inside it); ``srcad.frontend.desugar`` writes the function, which is
-    inlined like the user's own."""
+    inlined like the user's own. A generator expression runs when it is consumed
+    (``srcad.lower.generators``): its first iterable is evaluated now, as Python does."""
+    if isinstance(node, ast.GeneratorExp):
+        return _deferred_generator(lowering, node)
+    return _comprehension_now(lowering, node)
+
+
+def _deferred_generator(lowering: Lowering, node: ast.GeneratorExp) -> Deferred:
+    first = evaluate(lowering, node.generators[0].iter)
+    hidden = fresh_name("generator_items", names_in(node) | set(lowering.env))
+    later = copy.deepcopy(node)
+    later.generators[0].iter = ast.copy_location(ast.Name(hidden, ast.Load()), node)
+
+    def run() -> object:
+        lowering.env[hidden] = first
+        try:
+            return _comprehension_now(lowering, later)
+        finally:
+            lowering.env.pop(hidden, None)
+
+    return Deferred(run, ast.unparse(node), reads_as_it_goes(node))
+
+
+def _comprehension_now(lowering: Lowering, node: Comprehension) -> object:
     parameters = _enclosing_names(lowering, node)
     definition, site = comprehension_function(node, lowering.parsed.name, parameters)
     try:

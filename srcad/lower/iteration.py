@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 from srcad.errors import SrcadError
 from srcad.ir import Var
 from srcad.ir.builder import Tracer
+from srcad.lower.generators import consumed
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering, Node
@@ -101,7 +102,8 @@ def _item(iteration: Iteration, i: int) -> object:
 
 def static_items(lowering: Lowering, iterable: object, node: Node) -> list[object]:
     """The items of an iterable that does not stay a loop (a Python list, say), or that
-    ``*`` unpacks."""
+    ``*`` unpacks; a generator not consumed yet runs now."""
+    iterable = consumed(lowering, iterable, node)
     if isinstance(iterable, Enumerated):
         return list(enumerate(static_items(lowering, iterable.inner, node)))
     if isinstance(iterable, Zipped):

@@ -31,6 +31,7 @@ from srcad.lower.containers import (
     snapshot_containers,
 )
 from srcad.lower.dispatch import dispatch_statement, evaluate, evaluate_at, lowers_statement
+from srcad.lower.generators import check_loop_over
 from srcad.lower.iteration import (
     Iteration,
     counter_name,
@@ -95,6 +96,7 @@ def lower_loop(lowering: Lowering, node: ast.For | ast.While, since: int) -> Non
 # --- for ----------------------------------------------------------------------------------
 def _lower_for(lowering: Lowering, node: ast.For) -> None:
     iterable = evaluate(lowering, node.iter)
+    check_loop_over(lowering, iterable, node)  # a generator expression: runs now
     iteration = structured_iteration(iterable)
     if iteration is None:
         _unroll(lowering, node, static_items(lowering, iterable, node))
