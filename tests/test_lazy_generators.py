@@ -49,7 +49,7 @@ def total_of(items):
 
 def zipped_and_unpacked(x):
     first, second, third = (np.tanh(v) for v in x)
-    pairs = zip((v * 2.0 for v in x), x)
+    pairs = zip((v * 2.0 for v in x), x, strict=True)
     return first * second + third + sum(a * b for a, b in pairs)
 
 
