@@ -128,3 +128,25 @@ def with_a_record_made_inside(x):
 
 def test_a_standard_library_call_of_constants_runs_when_compiling():
     _agrees_in_every_setting(with_a_record_made_inside, [{}])
+
+
+def folded(x):
+    import functools
+
+    running = functools.reduce(lambda acc, v: acc * SETTINGS["limit"] + np.sin(v), x, 0.0)
+    return running + functools.reduce(lambda a, b: a * b, [x[0], x[1], 2.0])
+
+
+def test_functools_reduce_calls_the_function_in_turn():
+    _agrees_in_every_setting(folded, [{"limit": 1.0}, {"limit": 0.5}])
+
+
+def test_a_standard_library_function_srcad_cannot_lower_names_the_users_call():
+    import statistics
+
+    def averaged(x):
+        return statistics.mean([x[0], x[1]]) * x[2]
+
+    with pytest.raises(srcad.NoDerivativeRule, match="calls statistics.mean on values") as error:
+        srcad.grad(averaged)(X)
+    assert error.value.file == __file__ and "np.mean" in str(error.value)

@@ -15,6 +15,7 @@ import copy
 import functools
 import inspect
 import math
+import os
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax
 from srcad.frontend import ParsedFunction, parse_function
 from srcad.frontend.desugar import (
     Comprehension,
@@ -74,6 +75,7 @@ from srcad.lower.library_calls import (
     attribute_test,
     is_standard_library_call,
     refuse_reading_state,
+    standard_library_module,
 )
 from srcad.lower.literals import method_formatted
 from srcad.lower.objects import call_object, is_object_call, super_view
@@ -186,9 +188,32 @@ def call(
     if is_user_function(function) and inspect.isgeneratorfunction(function):
         run = functools.partial(_inline, lowering, function, args, kwargs, node)
         return Deferred(run, ast.unparse(node))  # runs when consumed, as Python's does
+    if standard_library_module(function) is not None:  # statistics.mean(values)
+        return _inline_library(lowering, function, args, kwargs, node)
     if is_user_function(function) or isinstance(function, LocalFunction):
         return _inline(lowering, function, args, kwargs, node)
     return _call_python(lowering, function, args, kwargs, node, is_traced)
+
+
+def _inline_library(
+    lowering: Lowering, function: Any, args: Args, kwargs: Kwargs, node: ast.Call
+) -> object:
+    """A function of Python's standard library on traced values, lowered line by line like
+    the user's; where that fails, the error names the user's call and what to use."""
+    try:
+        return _inline(lowering, function, args, kwargs, node)
+    except SrcadError as error:
+        if standard_library_module(lowering.parsed.fn) is not None:
+            raise  # said once, at the user's call
+        name = f"{standard_library_module(function)}.{function.__qualname__}"
+        raise lowering.located(
+            NoDerivativeRule,
+            f"'{ast.unparse(node)}' calls {name} on values computed from data, which srcad "
+            f"lowers line by line and cannot here ({error.detail.split('; ')[0]}, at "
+            f"{os.path.basename(str(error.file))}:{error.line}); compute it with NumPy "
+            "(np.mean, np.prod, ...) or give it a rule with srcad.defvjp",
+            node,
+        ) from None
 
 
 def _composed(

@@ -36,12 +36,17 @@ from srcad.lower.world import Outside
 def is_standard_library_call(function: object, args: Args, kwargs: Kwargs) -> TypeGuard[Any]:
     """A function of Python's standard library called on values known when compiling
     (no traced values, no outside objects): run then, not lowered line by line."""
-    if not isinstance(function, types.FunctionType):
-        return False
-    module = (getattr(function, "__module__", "") or "").split(".")[0]
-    if module not in sys.stdlib_module_names:
+    if standard_library_module(function) is None:
         return False
     return not any(isinstance(v, (Tracer, Outside)) for v in call_leaves(args, kwargs))
+
+
+def standard_library_module(function: object) -> str | None:
+    """The module of Python's standard library a Python function comes from, if it does."""
+    if not isinstance(function, types.FunctionType):
+        return None
+    module = getattr(function, "__module__", "") or ""
+    return module if module.split(".")[0] in sys.stdlib_module_names else None
 
 
 # Functions that see a dict's keys only (``sorted(params)``): the values may come from data.

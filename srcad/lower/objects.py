@@ -6,7 +6,8 @@
   ``keywords`` staged through its path, so that its arrays are read on every call, as
   closure cells are.
 - ``map(f, xs, ...)`` of a function the lowering calls (the user's, a lambda, a partial)
-  is the list of its calls, one per item: ``sum(map(partial(f, theta), data))``.
+  is the list of its calls, one per item: ``sum(map(partial(f, theta), data))``;
+  ``functools.reduce(f, xs[, start])`` the chain of its calls ``f(f(start, x0), x1) ...``.
 - Calling a NamedTuple or dataclass builds the container (``return Layer(W2, b2)``):
   pytrees know both (``srcad.pytree``); a dataclass is built from its fields, as the
   ``__init__`` that ``dataclasses`` writes does.
@@ -107,6 +108,7 @@ def is_object_call(function: object) -> bool:
     return (
         target is functools.partial
         or target is map
+        or target is functools.reduce
         or isinstance(target, (Partial, functools.partial))
         or is_record_class(target)
     )
@@ -128,6 +130,8 @@ def call_object(
         return Partial(args[0], tuple(args[1:]), dict(kwargs))
     if target is map:
         return _map(lowering, args, kwargs, node, call)
+    if target is functools.reduce:
+        return _reduce(lowering, args, kwargs, node, call)
     if isinstance(function, Outside) and isinstance(target, functools.partial):
         function = _staged_partial(lowering, function)
     elif isinstance(function, functools.partial):
@@ -161,6 +165,31 @@ def _map(lowering: Lowering, args: list, kwargs: dict, node: ast.Call, call: Cal
         )
     columns = [static_items(lowering, iterable, node) for iterable in args[1:]]
     return [call(lowering, args[0], list(items), {}, node) for items in zip(*columns, strict=False)]
+
+
+def _reduce(
+    lowering: Lowering, args: list, kwargs: dict, node: ast.Call, call: CallFunction
+) -> object:
+    """``functools.reduce(f, items[, start])``: ``f`` called on the running value and each
+    item in turn, as Python does (an empty sequence without a start is Python's error)."""
+    if kwargs or len(args) not in (2, 3):
+        raise lowering.located(
+            SrcadError,
+            f"'{ast.unparse(node)}': reduce takes a function, an iterable and a start value",
+            node,
+        )
+    items = static_items(lowering, args[1], node)
+    if len(args) == 2 and not items:
+        raise lowering.located(
+            SrcadError,
+            f"'{ast.unparse(node)}' reduces an empty sequence without a start value (the plain "
+            "function raises TypeError here too)",
+            node,
+        )
+    value, rest = (args[2], items) if len(args) == 3 else (items[0], items[1:])
+    for item in rest:
+        value = call(lowering, args[0], [value, item], {}, node)
+    return value
 
 
 # --- NamedTuples and dataclasses ----------------------------------------------------------
