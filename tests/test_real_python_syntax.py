@@ -150,3 +150,17 @@ def test_a_standard_library_function_srcad_cannot_lower_names_the_users_call():
     with pytest.raises(srcad.NoDerivativeRule, match="calls statistics.mean on values") as error:
         srcad.grad(averaged)(X)
     assert error.value.file == __file__ and "np.mean" in str(error.value)
+
+
+def views_written_back(x):
+    y = np.outer(x, x) * SETTINGS["limit"]
+    y[:, 0] = y[:, 1]  # a view of other elements: no overlap
+    y[1] = y[1]  # the same elements, in the same order
+    y[:, -1] = y[1].copy()  # a copy
+    for j in range(2):
+        y[0, j] = y[0, j + 1]  # numbers, not views
+    return np.sum(y * np.arange(9.0).reshape(3, 3))
+
+
+def test_views_written_back_where_numpy_does_not_depend_on_the_order():
+    _agrees_in_every_setting(views_written_back, [{"limit": 1.0}, {"limit": 2.0}])

@@ -30,6 +30,12 @@ def match_statement(x):
     return 0.0
 
 
+def overlapping_view(x):
+    y = np.outer(x, x)
+    y[:, -1] = y[1]  # <- here (NumPy copies element by element: order-dependent)
+    return np.sum(y)
+
+
 def set_of_data(x):
     values = {np.sum(x), np.max(x)}  # <- here
     return np.sum(x) * len(values)
@@ -91,6 +97,7 @@ CASES = [
     data_mask,
     float_index,
     nonlocal_statement,
+    overlapping_view,
     set_of_data,
     bare_raise,
     raise_from_error,

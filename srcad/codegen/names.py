@@ -176,7 +176,24 @@ class NameAllocator(Namer):
             and is_owned(base)
             and not self.views_alive(base, position)
             and not self._recorded_view_of_same_array(base)
+            and not self._writes_a_view_of_itself(eqn, base)
         )
+
+    def _writes_a_view_of_itself(self, eqn: Eqn, base: Var) -> bool:
+        """``y_dot[:, -1] = y_1_dot`` with ``y_1_dot = y_dot[1]``: NumPy would copy the view
+        element by element while writing over it (no copy of the view first), so the
+        result would depend on the order; a copy of the base is written instead."""
+        read = {a.id for a in eqn.inputs[1:] if isinstance(a, Var) and a.aval.shape != ()}
+        pending, seen = [base], set()
+        while pending:
+            var = pending.pop()
+            for view in self._views.get(var.id, ()):
+                if view.id in read:
+                    return True
+                if view.id not in seen:
+                    seen.add(view.id)
+                    pending.append(view)
+        return False
 
     def _recorded_view_of_same_array(self, base: Var) -> bool:
         """Whether a view of an earlier value held in ``base``'s array is on a tape or a

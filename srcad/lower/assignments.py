@@ -42,7 +42,88 @@ if TYPE_CHECKING:
 def lower_assign(lowering: Lowering, node: ast.Assign, since: int) -> None:
     value = evaluate(lowering, node.value)
     for target in node.targets:
+        _refuse_overlapping_view(lowering, target, node.value)
         assign(lowering, target, value, since)
+
+
+def _refuse_overlapping_view(lowering: Lowering, target: ast.expr, value: ast.expr) -> None:
+    """``y[:, -1] = y[1]``: the right side a view of the array the statement writes, over
+    elements it writes. NumPy copies element by element without a copy of the view, so its
+    result depends on the order it goes in; srcad's writes make new values. Refused where
+    the two regions overlap (unless they are the same elements in the same order)."""
+    if not (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)):
+        return
+    name = target.value.id
+    steps = _view_steps(value, name)
+    base = lowering.env.get(name)
+    if steps is None or not isinstance(base, (Tracer, np.ndarray)):
+        return
+    read: Any = np.arange(base.size).reshape(base.shape)
+    dynamic = False
+    for step in steps:
+        index = read.T if step == "T" else index_of(lowering, step)  # type: ignore[arg-type]
+        if step == "T":
+            read = index
+        elif not _is_basic(index):
+            return  # an advanced index copies: nothing shared
+        elif contains_tracer(index):
+            dynamic = True  # which elements, only the run knows: assume they overlap
+            read = read[_at_zero(index)]
+        else:
+            read = read[index]
+    if np.ndim(read) == 0:
+        return  # y[j] = y[j + 1]: a number, not a view
+    written_index = index_of(lowering, target.slice)
+    if dynamic or contains_tracer(written_index):
+        overlaps = True
+    else:
+        positions: Any = np.arange(base.size).reshape(base.shape)
+        written = positions[written_index]
+        same = np.shape(written) == np.shape(read) and np.array_equal(written, read)
+        overlaps = not same and np.intersect1d(np.ravel(written), np.ravel(read)).size > 0
+    if overlaps:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(target)} = {ast.unparse(value)}' reads, through a view, elements of "
+            f"'{name}' that it writes: NumPy's result then depends on the order it copies in; "
+            f"write '{ast.unparse(value)}.copy()' on the right",
+            target,
+        )
+
+
+def _view_steps(node: ast.expr, name: str) -> list[object] | None:
+    """The subscripts (and ``.T``) that make ``node`` a view of the array ``name``
+    (``y[1]``, ``y.T[0]``, ``y[1:, ::-1]``), outermost last; None for anything else."""
+    steps: list[object] = []
+    while True:
+        if isinstance(node, ast.Name):
+            return steps[::-1] if node.id == name else None
+        if isinstance(node, ast.Subscript):
+            steps.append(node.slice)
+            node = node.value
+        elif isinstance(node, ast.Attribute) and node.attr == "T":
+            steps.append("T")
+            node = node.value
+        else:
+            return None
+
+
+def _at_zero(index: object) -> object:
+    """``index`` with 0 for each int only the run knows (for the shape it selects)."""
+    items = index if isinstance(index, tuple) else (index,)
+    return tuple(0 if isinstance(item, Tracer) else item for item in items)
+
+
+def _is_basic(index: object) -> bool:
+    """Ints, slices, None and ``...`` (a view); lists and arrays make a copy."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(
+        item is None
+        or item is Ellipsis
+        or isinstance(item, (int, slice, np.integer))
+        or (isinstance(item, Tracer) and item.ndim == 0)
+        for item in items
+    )
 
 
 @lowers_expression(ast.NamedExpr)
