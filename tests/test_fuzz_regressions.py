@@ -675,3 +675,37 @@ def test_a_value_an_if_in_a_nested_loop_reads_gets_its_gradient_across_the_outer
         module.LIMIT = limit
         expected = srcad.numerical_grad(module.f, x0, -0.262, 0.579, argnums=(1, 2))
         np.testing.assert_allclose(gradient(x0, -0.262, 0.579), expected, atol=1e-8)
+
+
+def test_one_array_entering_a_loop_as_two_carried_values_is_copied_before_a_write(tmp_path):
+    # mutation family (seed 818100000001987): 'buf0 = x2 * 1.0' simplified to x2's own
+    # array; both entered the loop under their names and 'x2[i0] += ...' wrote into the
+    # array buf0 still held: the value came out 9.149 for 9.236
+    body = (
+        "def f(x2):\n"
+        "    x2 = x2.copy()\n"
+        "    buf0 = x2 * 1.0\n"
+        "    for i0 in range(4):\n"
+        "        x2[i0] += np.mean(buf0)\n"
+        "        buf0[i0] = np.square(buf0).mean()\n"
+        "    return np.sum(buf0) + 0.5 * np.sum(x2)\n"
+    )
+    x2 = np.array(
+        [[0.29, 0.229, -0.05], [-1.27, -1.077, 0.3], [1.303, 0.578, 0.12], [0.4, -1.0, 0.8]]
+    )
+    _gradient_matches(tmp_path, body, x2)
+
+
+def test_a_tangent_is_not_written_in_place_over_a_view_of_itself(tmp_path):
+    # mutation family (seed 717100000000774, found while checking its refusal): the tangent of
+    # 'y[:, -1] = y[1].copy()' was 'y_dot[:, -1] = y_dot[1]', in place over its own row
+    body = (
+        "def f(x):\n"
+        "    y = np.outer(x, x)\n"
+        "    y[:, -1] = y[1].copy()\n"
+        "    return np.sum(y * np.arange(9.0).reshape(3, 3))\n"
+    )
+    x = np.array([0.7, -0.4, 1.1])
+    f = module_from_source(HEADER + body, tmp_path, "regression").f
+    np.testing.assert_allclose(srcad.jacfwd(f)(x), srcad.numerical_grad(f, x), rtol=1e-6)
+    _gradient_matches(tmp_path, body, x)

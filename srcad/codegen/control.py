@@ -174,10 +174,13 @@ def _assignments(
         is_fresh = (
             isinstance(value, Var) and value.id in emitter.inlined and emitter.is_owned(value)
         )
+        # one array entering as two carried values (buf0 = x2 * 1.0 simplified to x2):
+        # writing into it under one name would change the other
+        is_shared = isinstance(value, Var) and sum(v == value for v in values) > 1
         if name in copied and target.aval.shape != () and not is_fresh:
             # another array, or this name's own array when it is not the function's to
             # write into (a read-only broadcast, an argument)
-            if expression != name or not _is_writable(emitter, value, position):
+            if expression != name or is_shared or not _is_writable(emitter, value, position):
                 expression = f"{expression}.copy()"
         if expression != name:
             pairs.append((name, expression))
