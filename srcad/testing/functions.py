@@ -261,24 +261,34 @@ def _add_f_kinds(maker: StatementMaker, module: ModuleParts, params: list[str]) 
 def write_closure(maker: StatementMaker, callables: list[Helper]) -> None:
     """A nested ``def`` or a ``lambda`` over ``f``'s locals, then a call of it; at the top
     level of ``f`` it stays callable, also after the locals it reads change."""
-    rng, writer = maker.rng, maker.writer
+    writer = maker.writer
     shape = maker.pick_shape()
     name = writer.fresh("inner")
-    inner_scope = maker.scope.copy()
-    inner_scope.floats["u"] = shape
-    with maker.scoped(inner_scope):
-        body = maker.expression(shape, 2)
-    if rng.random() < 0.5:
-        writer.line(f"def {name}(u):")
-        with writer.indented():
-            writer.line(f"return {body}")
-    else:
-        writer.line(f"{name} = lambda u: {body}")
+    _write_inner_function(maker, name, shape)
     result = writer.fresh("v")
     writer.line(f"{result} = {name}({maker.expression(shape, 1)})")
     maker.bind(result, shape)
     if maker.nesting == 0 and maker.loop_depth == 0:
         callables.append(Helper(name, "local", (shape,), (shape,)))
+
+
+def _write_inner_function(
+    maker: StatementMaker, name: str, shape: Shape, scaled_by: str | None = None
+) -> None:
+    """``def name(u): return ...`` or ``name = lambda u: ...`` over ``f``'s scope, the
+    expression times ``scaled_by`` when given."""
+    inner_scope = maker.scope.copy()
+    inner_scope.floats["u"] = shape
+    with maker.scoped(inner_scope):
+        body = maker.expression(shape, 2)
+    if scaled_by is not None:
+        body = f"({body}) * {scaled_by}"
+    if maker.rng.random() < 0.5:
+        maker.writer.line(f"def {name}(u):")
+        with maker.writer.indented():
+            maker.writer.line(f"return {body}")
+    else:
+        maker.writer.line(f"{name} = lambda u: {body}")
 
 
 def write_late_binding(maker: StatementMaker) -> None:
@@ -289,16 +299,7 @@ def write_late_binding(maker: StatementMaker) -> None:
     captured, name, result = writer.fresh("c"), writer.fresh("inner"), writer.fresh("v")
     writer.line(f"{captured} = {maker.expression((), 1)}")
     maker.bind(captured, ())
-    inner_scope = maker.scope.copy()
-    inner_scope.floats["u"] = shape
-    with maker.scoped(inner_scope):
-        body = maker.expression(shape, 2)
-    if rng.random() < 0.5:
-        writer.line(f"def {name}(u):")
-        with writer.indented():
-            writer.line(f"return ({body}) * {captured}")
-    else:
-        writer.line(f"{name} = lambda u: ({body}) * {captured}")
+    _write_inner_function(maker, name, shape, scaled_by=captured)
     writer.line(f"{result} = {maker.expression(shape, 1)}")
     if rng.random() < 0.5:
         writer.line(f"for _ in range({rng.randint(1, 3)}):")
