@@ -143,9 +143,7 @@ def test_getattr_reads_and_hasattr_is_checked_on_every_call():
         ("if 1 in CONFIG.schedule:", {"schedule": Truthful()}, "looks into CONFIG.schedule"),
     ],
 )
-def test_a_test_srcad_cannot_check_is_refused_at_the_users_line(
-    source, setting, refused, tmp_path
-):
+def test_a_test_srcad_cannot_check_is_refused_at_the_users_line(source, setting, refused, tmp_path):
     _setting(**setting)()
     text = f"import numpy as np\n\n\ndef tested(x):\n    {source}\n        return np.sum(x)\n"
     module = module_from_source(text + "    return np.sum(x**2)\n", tmp_path, "refused")

@@ -208,10 +208,11 @@ def _inline_library(
         name = f"{standard_library_module(function)}.{function.__qualname__}"
         raise lowering.located(
             NoDerivativeRule,
-            f"'{ast.unparse(node)}' calls {name} on values computed from data, which srcad "
-            f"lowers line by line and cannot here ({error.detail.split('; ')[0]}, at "
+            f"'{ast.unparse(node)}' calls {name}, which srcad lowers line by line (it has no "
+            f"rule) and cannot here ({error.detail.split('; ')[0]}, at "
             f"{os.path.basename(str(error.file))}:{error.line}); compute it with NumPy "
-            "(np.mean, np.prod, ...) or give it a rule with srcad.defvjp",
+            "(np.mean, np.prod, ...), outside the function, or give it a rule with "
+            "srcad.defvjp",
             node,
         ) from None
 

@@ -32,11 +32,20 @@ from srcad.lower.context import Lowering
 from srcad.lower.expressions import run_static
 from srcad.lower.world import Outside
 
+# Modules of the standard library whose functions compute from their arguments only (not
+# from the environment, the clock or other state a later call could see changed).
+PURE_MODULES = frozenset(
+    {"statistics", "collections", "functools", "itertools", "operator", "string", "textwrap"}
+    | {"fractions", "decimal", "numbers", "dataclasses", "enum", "copy", "bisect", "heapq"}
+)
+
 
 def is_standard_library_call(function: object, args: Args, kwargs: Kwargs) -> TypeGuard[Any]:
-    """A function of Python's standard library called on values known when compiling
-    (no traced values, no outside objects): run then, not lowered line by line."""
-    if standard_library_module(function) is None:
+    """A function of a pure module of Python's standard library (``PURE_MODULES``) called
+    on values known when compiling (no traced values, no outside objects): run then, not
+    lowered line by line. (``os.getenv`` is not run: the environment may change.)"""
+    module = standard_library_module(function)
+    if module is None or module.split(".")[0] not in PURE_MODULES:
         return False
     return not any(isinstance(v, (Tracer, Outside)) for v in call_leaves(args, kwargs))
 
