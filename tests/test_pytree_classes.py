@@ -6,7 +6,7 @@ differences."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 import pytest
@@ -163,3 +163,56 @@ def test_a_namespace_of_settings_and_its_gradient(kind):
     assert type(grads) is type(weights) and list(vars(grads)) == ["scale", "bias"]
     np.testing.assert_allclose(grads.scale, np.sum(np.cos(x * 1.5) * x))
     np.testing.assert_allclose(grads.bias, np.sum(x))
+
+
+@dataclass
+class Scaled:
+    rate: float
+    SCALE: ClassVar[float] = 2.0
+    STEPS: ClassVar[int] = 1
+
+    def applied(self, x):
+        y = x
+        for _ in range(self.STEPS):
+            y = np.sin(y) * self.SCALE
+        return y * self.rate
+
+
+class Affine(NamedTuple):
+    w: np.ndarray
+
+    def energy(self, x):
+        return np.sum(np.tanh(self.w * x) * OFFSET["value"])
+
+
+OFFSET = {"value": 1.0}
+
+
+def through_class_attributes(x, hp, affine):
+    return np.sum(hp.applied(x) ** 2) * hp.SCALE + affine.energy(x)
+
+
+def test_class_attributes_and_methods_of_arguments_are_read_on_every_call():
+    x, hp, affine = np.array([0.4, -0.9]), Scaled(0.5), Affine(np.array([1.5, -0.3]))
+    gradient = srcad.grad(through_class_attributes, argnums=(0, 1, 2))
+    kept = dict(vars(Scaled))
+    try:
+        changes = [
+            lambda: None,
+            lambda: setattr(Scaled, "SCALE", 3.0),  # a ClassVar float: read again
+            lambda: setattr(Scaled, "STEPS", 2),  # a ClassVar int: compiled again
+            lambda: setattr(Scaled, "applied", lambda self, x: x * self.rate),  # a new method
+            lambda: OFFSET.update(value=-2.0),  # what the NamedTuple's method reads
+        ]
+        for change in changes:
+            change()
+            got = gradient(x, hp, affine)
+            expected = srcad.numerical_grad(
+                through_class_attributes, x, hp, affine, argnums=(0, 1, 2)
+            )
+            for g, e in zip(flatten(got)[0], flatten(expected)[0], strict=True):
+                np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-9)
+    finally:
+        for name in ("SCALE", "STEPS", "applied"):
+            setattr(Scaled, name, kept[name])
+        OFFSET["value"] = 1.0

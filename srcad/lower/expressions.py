@@ -21,8 +21,9 @@ from srcad.ir import Const
 from srcad.ir.builder import SAME_AS_NUMPY, StaticValueNeeded, TraceError, Tracer
 from srcad.lower.dispatch import STRING_FORMATS, evaluate, lowers_expression
 from srcad.lower.iteration import static_items
-from srcad.lower.objects import SuperView
+from srcad.lower.objects import SuperView, class_attribute
 from srcad.lower.world import Outside
+from srcad.pytree import fields_of, is_namespace
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering, Node
@@ -339,6 +340,9 @@ def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
             return lowering.world.attribute(value, node.attr)
         if isinstance(value, SuperView):  # super().forward
             return value.attribute(lowering, node.attr, node)
+        fields = fields_of(value)
+        if fields is not None and node.attr not in fields and not is_namespace(value):
+            return class_attribute(lowering, value, node.attr)  # hp.SCALE, params.forward
         return getattr(value, node.attr)
     except AttributeError as error:
         raise lowering.located(SrcadError, str(error), node) from None

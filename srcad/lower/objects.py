@@ -11,6 +11,10 @@
 - Calling a NamedTuple or dataclass builds the container (``return Layer(W2, b2)``):
   pytrees know both (``srcad.pytree``); a dataclass is built from its fields, as the
   ``__init__`` that ``dataclasses`` writes does.
+- An attribute of a NamedTuple or dataclass *value* (an argument, one built in the function)
+  that is not one of its fields comes from its class (``hp.SCALE``, ``params.forward``):
+  ``class_attribute`` reads it through the class, on every call, as an outside value; a
+  method of the user's is bound to the value and inlined.
 - ``super()`` in a method (and ``super(Cls, self)``) is a ``SuperView``: its methods are the
   functions the classes after ``Cls`` in ``self``'s class's MRO define, bound to ``self``
   (``super().forward(x)`` inlines the parent's ``forward``); each is fixed by identity.
@@ -32,6 +36,7 @@ from typing import Any
 
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir.world import WorldPath
+from srcad.lower.callees import is_user_function
 from srcad.lower.context import Lowering
 from srcad.lower.iteration import static_items
 from srcad.lower.world import Outside
@@ -77,6 +82,22 @@ class SuperView:
         text = f"{klass.__qualname__}.{name}"
         lowering.world.fix(found, WorldPath(klass, klass.__name__, (("attr", name),), text))
         return Partial(found, (self.instance,), {})
+
+
+def class_attribute(lowering: Lowering, value: object, name: str) -> object:
+    """``hp.SCALE`` or ``hp.forward`` of a record value whose fields do not include
+    ``name``: read through its class (a ``ClassVar`` changed later is read again; a
+    method replaced is seen); a method of the user's becomes a ``Partial`` bound to the
+    value, which the lowering inlines."""
+    cls = type(value)
+    found = inspect.getattr_static(cls, name)
+    path = WorldPath(cls, cls.__name__, (("attr", name),), f"{cls.__qualname__}.{name}")
+    if isinstance(found, types.FunctionType) and is_user_function(found):
+        lowering.world.fix(found, path)
+        return Partial(found, (value,), {})
+    if isinstance(found, (property, staticmethod, classmethod, types.FunctionType)):
+        return getattr(value, name)  # run as Python (a property of the fields, a library method)
+    return lowering.world.stage(getattr(cls, name), path)
 
 
 def super_view(lowering: Lowering, args: list, node: ast.Call) -> SuperView:
