@@ -230,3 +230,22 @@ def test_decorated_functions_run_their_wrappers():
     np.testing.assert_allclose(
         srcad.grad(outer)(X), srcad.numerical_grad(decorated_loss, X), rtol=1e-6
     )
+
+
+class WithClassScale:
+    SCALE = 2.0
+
+
+SCALED = WithClassScale()
+
+
+def through_the_class(x):
+    return np.sum(np.sin(x)) * type(SCALED).SCALE * SCALED.__class__.SCALE
+
+
+def test_class_attributes_read_through_type_of_an_object_are_read_on_every_call():
+    kept = WithClassScale.SCALE
+    try:
+        _agrees(through_the_class, lambda: setattr(WithClassScale, "SCALE", -0.5))
+    finally:
+        WithClassScale.SCALE = kept

@@ -73,6 +73,7 @@ from srcad.lower.iteration import Enumerated, Zipped, first_item, structured_ite
 from srcad.lower.library_calls import (
     OF_KEYS,
     attribute_test,
+    class_of,
     is_standard_library_call,
     refuse_reading_state,
     standard_library_module,
@@ -142,6 +143,8 @@ def call(
         kwargs = {name: consumed(lowering, value, node) for name, value in kwargs.items()}
         if function in (getattr, hasattr) and len(args) >= 2 and isinstance(args[1], str):
             return attribute_test(lowering, function, args, kwargs, node)
+        if function is type and len(args) == 1 and not kwargs:
+            return class_of(lowering, args[0])
         refuse_reading_state(lowering, function, args, kwargs, node)
         args = lowering.world.unwrap(args)  # a library call sees the objects
         kwargs = lowering.world.unwrap(kwargs)

@@ -27,10 +27,12 @@ from typing import Any, TypeGuard
 
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir.builder import Tracer
+from srcad.ir.world import WorldPath
 from srcad.lower.callees import Args, Kwargs, call_leaves
 from srcad.lower.context import Lowering
 from srcad.lower.expressions import run_static
 from srcad.lower.world import Outside
+from srcad.pytree import fields_of, is_namespace
 
 # Modules of the standard library whose functions compute from their arguments only (not
 # from the environment, the clock or other state a later call could see changed).
@@ -93,6 +95,17 @@ def attribute_test(
         "function raises AttributeError here too)",
         node,
     )
+
+
+def class_of(lowering: Lowering, value: object) -> object:
+    """``type(obj)``: for an object of the user's class, the class as an outside object, so
+    that ``type(obj).SCALE`` is read on every call (and the class's identity checked)."""
+    if isinstance(value, Outside):
+        return lowering.world.attribute(value, "__class__")
+    cls = type(value)
+    if fields_of(value) is not None and not is_namespace(value):  # a dataclass argument
+        return lowering.world.stage(cls, WorldPath(cls, cls.__name__, (), cls.__qualname__))
+    return cls
 
 
 def refuse_reading_state(
