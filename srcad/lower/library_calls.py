@@ -4,12 +4,15 @@ which would read state the guard cannot check and are refused.
 - ``getattr(obj, "name"[, default])`` and ``hasattr(obj, "name")`` of an outside object
   read ``obj.name`` as an attribute read does, on every call; whether the object has the
   attribute becomes a fact the guard checks (``World.has_attribute``).
-- Functions of an object's identity and class (``isinstance``, ``type``) run when
-  compiling; the object's identity is fixed.
+- Functions of an object's identity and class (``isinstance``, ``id``) run when
+  compiling; the object's identity is fixed. ``type(obj)`` of an outside object or a
+  dataclass value is its class as an outside object (``type(obj).SCALE`` read on every
+  call).
 - Any other library function given an outside object (``len(model)``, ``vars(cfg)``) would
   compute, once, from what the object holds when compiling: refused at the user's line.
-- A function of Python's standard library called on constants (``statistics.median`` of a
-  literal list) runs when compiling, rather than being lowered line by line.
+- A function of a pure module of Python's standard library called on constants
+  (``statistics.median`` of a literal list) runs when compiling, rather than being lowered
+  line by line; one that cannot be lowered on traced values is refused at the user's call.
 - ``sorted``, ``list``, ``len``, ... of a dict see its keys only, which are known when
   compiling even where its values come from data.
 
