@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import functools
 import inspect
-import sys
 import types
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
@@ -26,6 +24,7 @@ from srcad.arguments import (
 from srcad.errors import ArgumentTypeError
 from srcad.ir import AVal
 from srcad.pytree import flatten
+from srcad.runtime.errors import user_stacklevel
 
 
 def call_signature(fun: Callable) -> inspect.Signature:
@@ -132,17 +131,8 @@ def warn_of_function_churn(fun: Callable, signatures: list[ArgSignature]) -> Non
         "arguments: each new function object (a lambda or a functools.wraps wrapper made on "
         "every call) compiles again, and every compile stays cached. Pass the same function "
         "each time (define it once, outside the loop)",
-        stacklevel=_first_frame_outside_srcad(),
+        stacklevel=user_stacklevel(),
     )
-
-
-def _first_frame_outside_srcad() -> int:
-    """The ``stacklevel`` at which a warning names the user's line, not srcad's."""
-    package = str(Path(__file__).resolve().parents[1])
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(package):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def _holds_a_function(signature: ArgSignature) -> bool:

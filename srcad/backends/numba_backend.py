@@ -44,6 +44,7 @@ from srcad.arguments import FUNCTION_CONSTANTS
 from srcad.backends import numba_numpy_loops, numba_spellings
 from srcad.backends.numba_source import numba_source, source_line
 from srcad.pytree import flatten
+from srcad.runtime.errors import user_stacklevel
 from srcad.runtime.loader import bound_names, exec_module
 from srcad.runtime.store import generated_dir, write_file
 
@@ -153,7 +154,7 @@ class NumbaBackend:
         origin = FROM_LINE.search(variant.source)
         what = f"the derivative of {origin.group(1)}" if origin else "generated code"
         message = f"numba cannot compile {what}{why}; srcad runs the NumPy code instead"
-        warnings.warn(message, NumbaFallbackWarning, stacklevel=5)
+        warnings.warn(message, NumbaFallbackWarning, stacklevel=user_stacklevel())
         self._variants[compiled.fn] = _Variant(variant.source, variant.path, compiled.fn, False)
         return compiled.fn(*args)
 

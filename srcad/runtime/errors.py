@@ -34,6 +34,7 @@ import importlib.metadata
 import inspect
 import os
 import platform
+import sys
 import sysconfig
 import textwrap
 import traceback
@@ -53,6 +54,15 @@ PACKAGE_DIR = str(Path(__file__).resolve().parent.parent) + os.sep
 # (but installed packages, which may hold the user's code, can live below the stdlib).
 STDLIB_DIR = str(Path(os.__file__).resolve().parent) + os.sep
 SITE_DIRS = tuple({sysconfig.get_paths()[key] + os.sep for key in ("purelib", "platlib")})
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` at which a warning raised by srcad's caller of this function
+    names the user's line, not srcad's (the first frame outside the package)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def is_debugging() -> bool:
