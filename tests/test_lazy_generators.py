@@ -16,10 +16,13 @@ import srcad
 X = np.array([0.5, -1.5, 2.0])
 
 
+SETTINGS = {"factor": 3.0}
+
+
 def rebound_before_use(x):
     scale = 1.0
     scaled = (v * scale for v in x)
-    scale = x[0] * 3.0
+    scale = x[0] * SETTINGS["factor"]
     return sum(scaled)
 
 
@@ -59,11 +62,17 @@ def zipped_and_unpacked(x):
     ids=lambda f: f.__name__,
 )
 def test_a_generator_runs_when_it_is_consumed(function):
-    value, gradient = srcad.value_and_grad(function)(X)
-    assert np.isclose(value, function(X), rtol=1e-12)
-    expected = srcad.numerical_grad(function, X)
-    np.testing.assert_allclose(gradient, expected, rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(srcad.jacfwd(function)(X), expected, rtol=1e-6, atol=1e-9)
+    transformed, forward = srcad.value_and_grad(function), srcad.jacfwd(function)
+    try:
+        for factor in (3.0, -0.5):  # the second call after the global changed
+            SETTINGS["factor"] = factor
+            value, gradient = transformed(X)
+            assert np.isclose(value, function(X), rtol=1e-12)
+            expected = srcad.numerical_grad(function, X)
+            np.testing.assert_allclose(gradient, expected, rtol=1e-6, atol=1e-9)
+            np.testing.assert_allclose(forward(X), expected, rtol=1e-6, atol=1e-9)
+    finally:
+        SETTINGS["factor"] = 3.0
 
 
 def consumed_twice(x):

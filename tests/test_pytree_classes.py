@@ -177,6 +177,10 @@ class Scaled:
             y = np.sin(y) * self.SCALE
         return y * self.rate
 
+    @property
+    def scaled_rate(self):
+        return self.rate * self.SCALE
+
 
 class Affine(NamedTuple):
     w: np.ndarray
@@ -189,7 +193,7 @@ OFFSET = {"value": 1.0}
 
 
 def through_class_attributes(x, hp, affine):
-    return np.sum(hp.applied(x) ** 2) * hp.SCALE + affine.energy(x)
+    return np.sum(hp.applied(x) ** 2) * hp.SCALE + affine.energy(x) + hp.scaled_rate
 
 
 def test_class_attributes_and_methods_of_arguments_are_read_on_every_call():

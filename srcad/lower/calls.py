@@ -66,7 +66,7 @@ from srcad.lower.containers import (
     snapshot_containers,
 )
 from srcad.lower.context import EnclosingNames, Inlining, Lowering
-from srcad.lower.dispatch import evaluate, lowers_expression
+from srcad.lower.dispatch import CALL, evaluate, lowers_expression
 from srcad.lower.expressions import mapping_of, run_static, starred_values
 from srcad.lower.generators import Deferred, consumed, reads_as_it_goes
 from srcad.lower.iteration import Enumerated, Zipped, first_item, structured_iteration
@@ -196,6 +196,9 @@ def call(
     if is_user_function(function) or isinstance(function, LocalFunction):
         return _inline(lowering, function, args, kwargs, node)
     return _call_python(lowering, function, args, kwargs, node, is_traced)
+
+
+CALL.append(call)  # a property's getter, for srcad.lower.objects.class_attribute
 
 
 def _inline_library(

@@ -33,6 +33,9 @@ STATEMENTS: dict[type[ast.stmt], StatementRule] = {}
 EXPRESSIONS: dict[type[ast.expr], ExpressionRule] = {}
 # "loss %.3f" % loss: the rule that formats a string with values from data, by operator
 STRING_FORMATS: dict[type[ast.operator], Callable[..., object]] = {}
+# The rule that lowers a call (``srcad.lower.calls.call``), for a call an expression makes
+# without a call in the source: a property's getter read as an attribute (``hp.scaled``)
+CALL: list[Callable[..., object]] = []
 
 
 def lowers_statement(*kinds: type[ast.stmt]) -> Callable[[S], S]:

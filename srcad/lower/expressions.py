@@ -342,7 +342,7 @@ def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
             return value.attribute(lowering, node.attr, node)
         fields = fields_of(value)
         if fields is not None and node.attr not in fields and not is_namespace(value):
-            return class_attribute(lowering, value, node.attr)  # hp.SCALE, params.forward
+            return class_attribute(lowering, value, node.attr, node)  # hp.SCALE, hp.forward
         return getattr(value, node.attr)
     except AttributeError as error:
         raise lowering.located(SrcadError, str(error), node) from None

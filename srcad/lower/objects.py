@@ -38,6 +38,7 @@ from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir.world import WorldPath
 from srcad.lower.callees import is_user_function
 from srcad.lower.context import Lowering
+from srcad.lower.dispatch import CALL
 from srcad.lower.iteration import static_items
 from srcad.lower.world import Outside
 
@@ -84,19 +85,23 @@ class SuperView:
         return Partial(found, (self.instance,), {})
 
 
-def class_attribute(lowering: Lowering, value: object, name: str) -> object:
-    """``hp.SCALE`` or ``hp.forward`` of a record value whose fields do not include
-    ``name``: read through its class (a ``ClassVar`` changed later is read again; a
-    method replaced is seen); a method of the user's becomes a ``Partial`` bound to the
-    value, which the lowering inlines."""
+def class_attribute(lowering: Lowering, value: object, name: str, node: ast.expr) -> object:
+    """``hp.SCALE``, ``hp.forward`` or ``hp.scaled`` of a record value whose fields do not
+    include ``name``: read through its class (a ``ClassVar`` changed later is read again; a
+    method or property replaced is seen). A method of the user's becomes a ``Partial`` bound
+    to the value, which the lowering inlines; a property's getter of the user's is inlined
+    here (run as Python, it would read the class's attributes once)."""
     cls = type(value)
     found = inspect.getattr_static(cls, name)
     path = WorldPath(cls, cls.__name__, (("attr", name),), f"{cls.__qualname__}.{name}")
     if isinstance(found, types.FunctionType) and is_user_function(found):
         lowering.world.fix(found, path)
         return Partial(found, (value,), {})
+    if isinstance(found, property) and is_user_function(found.fget):
+        lowering.world.fix(found, path)
+        return CALL[0](lowering, found.fget, [value], {}, node)
     if isinstance(found, (property, staticmethod, classmethod, types.FunctionType)):
-        return getattr(value, name)  # run as Python (a property of the fields, a library method)
+        return getattr(value, name)  # a library's: run as Python
     return lowering.world.stage(getattr(cls, name), path)
 
 

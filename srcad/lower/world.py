@@ -6,8 +6,8 @@ lowering works with, and records what the compiled code relies on:
 - a float or float array becomes a graph input, read by the generated code on every call
   (its type, shape and dtype are checked by the guard);
 - an int, bool, string, None, integer/boolean array or set of such values stays a
-  compile-time value, checked for equality by the guard; a function, class, module or Enum member is checked for
-  identity;
+  compile-time value, checked for equality by the guard; a function, class, module or Enum
+  member is checked for identity;
 - a tuple or list is staged item by item (its length fixed); a small dict key by key;
 - any other object (a config object, ``self``, one of the user's classes, a random
   generator, a big dict) becomes an ``Outside`` handle: its attributes and items are
