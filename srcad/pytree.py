@@ -2,14 +2,17 @@
 
 Containers are tuples, lists, dicts (any hashable key), NamedTuples and dataclass
 instances (their fields, in order; registered automatically, as JAX users register theirs),
-and namespaces (``types.SimpleNamespace``, ``argparse.Namespace``: their attributes, in the
-order they were set); everything else is a leaf. Arguments, gradients and auxiliary outputs are such trees; a
+namespaces (``types.SimpleNamespace``, ``argparse.Namespace``) and objects of the user's own
+classes (a config, a model holding its arrays): their attributes, in the order they were set.
+Everything else is a leaf. Arguments, gradients and auxiliary outputs are such trees; a
 ``TreeDef`` records the structure so that a flat list of leaves can be put back into it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
+import sys
 import types
 from typing import NamedTuple
 
@@ -49,24 +52,34 @@ class Field:
 def flatten(tree: object) -> tuple[list, TreeDef]:
     """The leaves of ``tree`` in order, and its structure."""
     leaves: list = []
-    return leaves, _flatten_into(tree, leaves)
+    return leaves, _flatten_into(tree, leaves, ())
 
 
-def _flatten_into(tree: object, leaves: list) -> TreeDef:
+class CyclicTree(ValueError):
+    """An object that holds itself through its attributes (a parent link): no tree."""
+
+
+def _flatten_into(tree: object, leaves: list, within: tuple) -> TreeDef:
+    """``within``: the objects of the user's classes being flattened around ``tree``."""
     kind = type(tree)
     if kind is list or kind is tuple:
-        return TreeDef(kind.__name__, tuple([_flatten_into(item, leaves) for item in tree]))
+        children = tuple([_flatten_into(item, leaves, within) for item in tree])
+        return TreeDef(kind.__name__, children)
     if kind is dict:
         keys = tuple(tree)
-        children = tuple(_flatten_into(tree[key], leaves) for key in keys)
+        children = tuple(_flatten_into(tree[key], leaves, within) for key in keys)
         return TreeDef("dict", children, keys)
     fields = fields_of(tree)
     if fields is None:
         if isinstance(tree, (tuple, list, dict)) and not _is_own(tree):  # a subclass: as its base
-            return _flatten_into(_as_base(tree), leaves)
+            return _flatten_into(_as_base(tree), leaves, within)
         leaves.append(tree)
         return LEAF
-    children = tuple(_flatten_into(getattr(tree, name), leaves) for name in fields)
+    if is_plain_object(tree):
+        if any(tree is outer for outer in within):
+            raise CyclicTree(f"a {kind.__name__} object holds itself through its attributes")
+        within = (*within, tree)
+    children = tuple(_flatten_into(getattr(tree, name), leaves, within) for name in fields)
     node = "namedtuple" if isinstance(tree, tuple) else "dataclass"
     return TreeDef(node, children, fields, kind)
 
@@ -80,9 +93,15 @@ def fields_of(tree: object) -> tuple[str, ...] | None:
         return tuple(tree._fields)
     if dataclasses.is_dataclass(tree) and not isinstance(tree, type):
         return tuple(field.name for field in dataclasses.fields(tree))
-    if is_namespace(tree):
+    if has_open_attributes(tree):
         return tuple(vars(tree))
     return None
+
+
+def has_open_attributes(tree: object) -> bool:
+    """A namespace or an object of the user's class: its fields are the attributes it has
+    now, which come and go (a layout is exactly these)."""
+    return is_namespace(tree) or is_plain_object(tree)
 
 
 def is_namespace(tree: object) -> bool:
@@ -91,6 +110,41 @@ def is_namespace(tree: object) -> bool:
     return kind is types.SimpleNamespace or (
         kind.__name__ == "Namespace" and kind.__module__ == "argparse"
     )
+
+
+def is_plain_object(tree: object) -> bool:
+    """An object of a class the user wrote (not of the standard library or an installed
+    package), whose state is its instance attributes: no ``__slots__`` only, no computed
+    attribute lookup (``__getattr__``, ``__getattribute__``), not an Enum or an exception."""
+    return is_plain_class(type(tree))
+
+
+def is_plain_class(kind: type) -> bool:
+    """Whether objects of ``kind`` are plain objects (``is_plain_object``)."""
+    known = _PLAIN_CLASSES.get(kind)
+    if known is None:
+        known = _PLAIN_CLASSES[kind] = _is_plain_class(kind)
+    return known
+
+
+_PLAIN_CLASSES: dict[type, bool] = {}
+# Where installed packages live: their classes are theirs to describe, not plain records.
+_INSTALLED = ("site-packages", "dist-packages")
+
+
+def _is_plain_class(kind: type) -> bool:
+    if issubclass(kind, (type, enum.Enum, BaseException)) or not kind.__dictoffset__:
+        return False
+    if kind.__getattribute__ is not object.__getattribute__ or hasattr(kind, "__getattr__"):
+        return False
+    module_name = str(kind.__module__)
+    if module_name.split(".")[0] in (*sys.stdlib_module_names, "builtins", "srcad"):
+        return False
+    module = sys.modules.get(module_name)
+    if module_name == "__main__":
+        return True  # a script's, a notebook's
+    location = getattr(module, "__file__", None)
+    return isinstance(location, str) and not any(part in location for part in _INSTALLED)
 
 
 def _is_own(tree: object) -> bool:
@@ -141,6 +195,14 @@ def plain_treedef(treedef: TreeDef) -> TreeDef:
     if treedef.kind in CLASS_KINDS:
         return TreeDef("tuple", children)
     return treedef._replace(children=children)
+
+
+def has_classes(treedef: TreeDef) -> bool:
+    """Whether the structure holds NamedTuples, dataclasses or objects (which generated
+    code returns as tuples: ``plain_treedef``)."""
+    if treedef.kind in CLASS_KINDS:
+        return True
+    return any(has_classes(child) for child in treedef.children)
 
 
 def leaf_paths(treedef: TreeDef, prefix: tuple = ()) -> list[tuple]:

@@ -232,7 +232,10 @@ def test_a_tuple_returned_without_has_aux_names_the_return_line():
 
 
 class Opaque:
-    """Neither an array, a float nor a container srcad knows."""
+    """Neither an array, a float nor a container srcad knows (an object of the user's class
+    is a tree of its attributes; this one keeps its state in slots)."""
+
+    __slots__ = ("state",)
 
 
 def opaque_loss(params):  # <- here

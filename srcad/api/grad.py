@@ -53,7 +53,7 @@ from srcad.pipeline import (
     primitive_function,
     wrapper_function,
 )
-from srcad.pytree import flatten, unflatten
+from srcad.pytree import TreeDef, flatten, has_classes, unflatten
 from srcad.runtime.errors import hide_internal_frames
 from srcad.runtime.guard import make_guard
 
@@ -101,6 +101,8 @@ class Transformed:
             value, grads = fast.fn(*args)
             if fast.matches:
                 grads = match_arguments(grads, dict(zip(self._names, args, strict=True)), self.wrt)
+                if fast.out_tree is not None:
+                    return self._result(with_classes(value, fast.out_tree), grads)
             return self._result(plain_value(value), grads)
         try:
             if any(type(a).__module__.startswith("dask.") for a in (*args, *kwargs.values())):
@@ -134,6 +136,7 @@ class Transformed:
         compiled = self.compile(signature)
         value, raw_grads = self._run(compiled, tuple(arguments.values()))
         grads = match_arguments(raw_grads, arguments, self.wrt)
+        out_tree = compiled.out_tree if has_classes(compiled.out_tree) else None
         if plain:  # the next call laid out like this one takes the fast path
             fast = self._fast_paths.get(signature)
             fn = self._function(compiled)
@@ -145,6 +148,7 @@ class Transformed:
                 matches = not _same_objects(grads, raw_grads, self.wrt) or any(
                     call in compiled.source for call in MAY_BE_COMPLEX
                 )
+                matches = matches or out_tree is not None  # the value's classes given back
                 # (value, grads) as generated: a float value needs no conversion
                 is_final = self.returns_value and not self.has_aux and not matches
                 is_final = is_final and type(value) is float
@@ -158,11 +162,14 @@ class Transformed:
                         compiled.is_current,
                         is_final,
                         self._lean_entry(compiled, args, matches, is_final),
+                        out_tree,
                     )
                 )
                 self._fast_paths[signature] = fast
             self._fast = fast
             self._take_entry(None if fast is None else fast.entry)
+        if out_tree is not None:
+            return self._result(with_classes(value, out_tree), grads)
         return self._result(plain_value(value), grads)
 
     def _call_on_namespace(self, args: tuple, kwargs: dict) -> object:
@@ -232,7 +239,10 @@ class Transformed:
     def _forward_gradient(self, arguments: dict, signature: ArgSignature) -> tuple:
         """One tangent pass per element of the differentiated arguments."""
         compiled = self.compile(signature)
-        return forward_gradient(compiled, arguments, self.wrt, self.has_aux, self._run)
+        value, grads = forward_gradient(compiled, arguments, self.wrt, self.has_aux, self._run)
+        if has_classes(compiled.out_tree):
+            value = with_classes(value, compiled.out_tree)
+        return value, grads
 
     def srcad_plain_function(self, signature: ArgSignature) -> Callable:
         """A Python function with readable source computing this one (for higher order)."""
@@ -283,6 +293,7 @@ class _FastPath(NamedTuple):
     is_current: Callable[[], bool]
     is_final: bool = False  # what fn returns is the result
     entry: Callable | None = None  # api.backend.scalar_entry's
+    out_tree: TreeDef | None = None  # the value's structure, where it holds classes
 
 
 def _same_objects(grads: object, raw_grads: object, wrt: Wrt) -> bool:
@@ -355,13 +366,19 @@ def _same_layout(g: object, a: object) -> bool:
 SCALAR_TYPES = (np.float64, np.float32)
 
 
+def with_classes(value: object, out_tree: TreeDef) -> object:
+    """The value as the function returned it: generated code returns its NamedTuples,
+    dataclasses and objects (an auxiliary output) as tuples; ``out_tree`` has them."""
+    return unflatten(out_tree, flatten(plain_value(value))[0])
+
+
 def plain_value(value: object) -> object:
     """Python floats for 0-d float results, as the user's function would return."""
     if type(value) in SCALAR_TYPES:
         return value.item()  # the common case, first
     if isinstance(value, (np.ndarray, np.generic)) and np.ndim(value) == 0:
         return value.item()
-    if isinstance(value, tuple):
+    if type(value) is tuple:
         return tuple(plain_value(v) for v in value)
     return value
 

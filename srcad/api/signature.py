@@ -23,7 +23,7 @@ from srcad.arguments import (
 )
 from srcad.errors import ArgumentTypeError
 from srcad.ir import AVal
-from srcad.pytree import flatten
+from srcad.pytree import CyclicTree, Field, TreeDef, flatten, leaf_paths
 from srcad.runtime.errors import user_stacklevel
 
 
@@ -89,7 +89,7 @@ def abstract_leaf(value: object) -> object:
     raise ArgumentTypeError(
         f"is a {type(value).__name__}, which srcad cannot take; use floats, NumPy arrays, "
         "ints and functions (as constants), random generators, or tuples, lists, dicts, "
-        "NamedTuples and dataclasses of them"
+        "NamedTuples, dataclasses and objects of your own classes holding them"
     )
 
 
@@ -98,13 +98,30 @@ def signature_of(arguments: dict[str, object], fun: Callable | None = None) -> A
     about an argument at its ``def``)."""
     treedefs, leaves = [], []
     for name, value in arguments.items():
-        flat, treedef = flatten(value)
-        treedefs.append(treedef)
         try:
+            flat, treedef = flatten(value)
+            treedefs.append(treedef)
             leaves.append(tuple(map(abstract_leaf, flat)))
+        except CyclicTree as error:
+            cycle = ArgumentTypeError(
+                f"cannot be taken: {error} (a link back to a parent, say); srcad takes an "
+                "object as the tree of its attributes: pass the arrays and values it holds"
+            )
+            raise _argument_error(name, cycle, fun) from None
         except ArgumentTypeError as error:
-            raise _argument_error(name, error, fun) from None
+            raise _argument_error(_failing_leaf(name, flat, treedef), error, fun) from None
     return ArgSignature(tuple(arguments), tuple(treedefs), tuple(leaves))
+
+
+def _failing_leaf(name: str, flat: list, treedef: TreeDef) -> str:
+    """Where in the argument ``name`` the first leaf srcad cannot take is: ``cfg.log``."""
+    for value, path in zip(flat, leaf_paths(treedef), strict=True):
+        try:
+            abstract_leaf(value)
+        except ArgumentTypeError:
+            steps = (f".{step}" if isinstance(step, Field) else f"[{step!r}]" for step in path)
+            return name + "".join(steps)
+    return name
 
 
 def _argument_error(name: str, error: ArgumentTypeError, fun: Callable | None) -> TypeError:

@@ -27,7 +27,7 @@ import numpy as np
 
 from srcad.arrayapi.translate import FROM_LINE, ArrayApiError, array_api_source, refusal
 from srcad.errors import ArgumentTypeError
-from srcad.pytree import flatten, unflatten
+from srcad.pytree import CyclicTree, flatten, unflatten
 from srcad.runtime.loader import bound_names, load_module
 
 if TYPE_CHECKING:
@@ -156,7 +156,11 @@ def holds_namespace_arrays(args: tuple, kwargs: dict) -> bool:
     for value in (*args, *kwargs.values()):
         if type(value) in PLAIN:
             continue
-        if any(map(_is_foreign_array, flatten(value)[0])):
+        try:
+            leaves = flatten(value)[0]
+        except CyclicTree:
+            return False  # the signature says what is wrong with it
+        if any(map(_is_foreign_array, leaves)):
             return True
     return False
 

@@ -34,7 +34,7 @@ from srcad.arguments import FUNCTION_CONSTANTS, GeneratorArgument
 from srcad.codegen.formatting import formatted
 from srcad.codegen.scalar_math import fallback_call
 from srcad.ir import AVal
-from srcad.pytree import fields_of, is_namespace
+from srcad.pytree import fields_of, has_open_attributes
 
 if TYPE_CHECKING:
     from srcad.arguments import ArgSignature
@@ -187,7 +187,7 @@ def _checks(path: str, tree: object) -> list[list[str]]:
     if fields is not None:  # a NamedTuple or dataclass: its class by name, then its fields
         name = type(tree).__qualname__
         groups = [[f"type({path}).__qualname__ == {name!r}"]]
-        if is_namespace(tree):  # attributes come and go: exactly these
+        if has_open_attributes(tree):  # attributes come and go: exactly these
             names = ", ".join(_literal(field) for field in fields)
             groups[0].append(
                 f"vars({path}).keys() == {{{names}}}" if names else f"not vars({path})"

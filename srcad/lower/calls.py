@@ -79,10 +79,16 @@ from srcad.lower.library_calls import (
     standard_library_module,
 )
 from srcad.lower.literals import method_formatted
-from srcad.lower.objects import call_object, is_object_call, super_view
+from srcad.lower.objects import (
+    call_object,
+    called_record_method,
+    is_object_call,
+    super_view,
+)
 from srcad.lower.solvers import solver_of
 from srcad.lower.transforms import call_transformation, is_transformation
 from srcad.lower.world import Outside, outside_call, outside_callee
+from srcad.pytree import is_plain_class
 
 MAX_INLINE_DEPTH = 40
 
@@ -133,6 +139,9 @@ def call(
         return super_view(lowering, list(args), node)
     if is_object_call(function):  # partials, map, NamedTuples and dataclasses
         return call_object(lowering, function, args, kwargs, node, call)
+    method = called_record_method(lowering, function, node)
+    if method is not None:  # layer(h) of a Layer argument: its class's __call__
+        return call(lowering, method, args, kwargs, node)
     callee = outside_callee(function)
     if callee is not None:  # random draws, print, logging: run by the generated code
         return outside_call(lowering.builder, function, callee, args, kwargs)
@@ -269,6 +278,14 @@ def _call_python(
         )
     if function is enumerate and is_traced:
         return Enumerated(args[0])
+    if isinstance(function, type) and is_plain_class(function):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' makes an object of your class {function.__name__} inside "
+            "the differentiated function, whose __init__ srcad does not follow; return a "
+            "dataclass, a NamedTuple or a dict, or make the object outside and pass it in",
+            node,
+        )
     if not is_traced:  # compile-time value: shapes, ranges, constants
         called: Any = function  # any value: Python's TypeError if it is not callable
         return run_static(lowering, lambda: called(*args, **kwargs), node)

@@ -203,6 +203,8 @@ def evaluate_comparison(lowering: Lowering, node: ast.Compare) -> object:
         if isinstance(op, (ast.In, ast.NotIn)):
             results.append(_membership(lowering, op, left, right, node))
             continue
+        if isinstance(op, (ast.Is, ast.IsNot)):
+            _refuse_unknown_identity(lowering, left, right, node)
         left, right = (_compared_object(lowering, op, v, node) for v in (left, right))
         _require_static(lowering, op, (left, right), node)
         results.append(COMPARE_OPERATORS[type(op)](left, right))
@@ -212,6 +214,34 @@ def evaluate_comparison(lowering: Lowering, node: ast.Compare) -> object:
     for value in results[1:]:
         result = _logical(lowering, "logical_and", [result, value], node)
     return result
+
+
+SINGLETONS = (type(None), bool, type(Ellipsis), type(NotImplemented))
+
+
+def _refuse_unknown_identity(lowering: Lowering, left: object, right: object, node: Node) -> None:
+    """``a is b`` where either is a container or a record (dataclass, object of the user's
+    class): the lowering holds its own copies of those that came in as arguments, so their
+    identity says nothing about the call's (``f(cfg, cfg)``). Against None (or True, ...)
+    the answer is known; of one name with itself, too. Any other is refused. (Arrays are
+    compared as the lowering holds them: values computed are new objects, as in Python.)"""
+    if isinstance(left, SINGLETONS) or isinstance(right, SINGLETONS) or left is right:
+        return
+    unknown = [v for v in (left, right) if _is_rebuilt(v)]
+    if unknown:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' asks whether two values are the same object, which srcad "
+            "does not know for containers and objects passed in as arguments; "
+            "compare with None, or pass a flag that says so",
+            node,
+        )
+
+
+def _is_rebuilt(value: object) -> bool:
+    if isinstance(value, (list, tuple, dict)):
+        return True
+    return fields_of(value) is not None
 
 
 def _compared_object(lowering: Lowering, op: ast.cmpop, value: object, node: Node) -> object:

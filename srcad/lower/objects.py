@@ -41,6 +41,7 @@ from srcad.lower.context import Lowering
 from srcad.lower.dispatch import CALL
 from srcad.lower.iteration import static_items
 from srcad.lower.world import Outside
+from srcad.pytree import fields_of
 
 # ``call(lowering, function, args, kwargs, node)``: how ``srcad.lower.calls`` lowers a call
 CallFunction = Callable[[Lowering, object, list, dict, ast.Call], object]
@@ -103,6 +104,16 @@ def class_attribute(lowering: Lowering, value: object, name: str, node: ast.expr
     if isinstance(found, (property, staticmethod, classmethod, types.FunctionType)):
         return getattr(value, name)  # a library's: run as Python
     return lowering.world.stage(getattr(cls, name), path)
+
+
+def called_record_method(lowering: Lowering, value: object, node: ast.expr) -> object:
+    """The ``__call__`` of a record value called (``layer(h)``, a ``Layer`` argument), read
+    through its class; None for anything else."""
+    if isinstance(value, tuple) or fields_of(value) is None:
+        return None
+    if not callable(value):
+        return None
+    return class_attribute(lowering, value, "__call__", node)
 
 
 def super_view(lowering: Lowering, args: list, node: ast.Call) -> SuperView:

@@ -28,7 +28,7 @@ from collections.abc import Callable
 import numpy as np
 
 from srcad.arguments import FUNCTION_CONSTANTS, RANDOM_GENERATORS
-from srcad.pytree import fields_of, is_namespace
+from srcad.pytree import fields_of, has_open_attributes
 
 
 class _Unguardable(Exception):
@@ -82,7 +82,7 @@ def _add_conditions(
         conditions.append(f"{path} is {value!r}")
     elif fields_of(value) is not None:  # a NamedTuple, a dataclass or a namespace
         conditions.append(f"type({path}) is {_constant(constants, 'type', kind)}")
-        if is_namespace(value):  # attributes come and go: exactly these
+        if has_open_attributes(value):  # attributes come and go: exactly these
             keys = _constant(constants, "keys", frozenset(vars(value)))
             conditions.append(f"vars({path}).keys() == {keys}")
         for field in fields_of(value) or ():

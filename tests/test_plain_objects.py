@@ -1,0 +1,233 @@
+"""Objects of the user's own classes as arguments (a config, a model holding its arrays, a
+layer with ``__call__``): each is the tree of its attributes, its methods, properties and
+class attributes are read through its class on every call. Each case against central
+differences, again after the object or its class changed."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+
+import srcad
+from srcad.pytree import flatten, is_plain_object
+
+RNG = np.random.default_rng(11)
+
+
+class Config:
+    LIMIT = 1.0  # a class attribute: read on every call
+
+    def __init__(self, scale, steps):
+        self.scale = scale
+        self.steps = steps
+        self.act = np.tanh
+
+    @property
+    def doubled(self):
+        return 2.0 * self.scale
+
+    def apply(self, z):
+        return self.act(z) * self.doubled
+
+
+def configured(w, x, cfg):
+    z = x @ w
+    for _ in range(cfg.steps):
+        z = cfg.apply(z)
+    return np.sum(z**2) + cfg.LIMIT * np.sum(w)
+
+
+def assert_matches_central_differences(gradient, fun, *args, argnums=0):
+    got = gradient(*args)
+    expected = srcad.numerical_grad(fun, *args, argnums=argnums)
+    got_leaves, got_tree = flatten(got)
+    expected_leaves, expected_tree = flatten(expected)
+    assert got_tree == expected_tree
+    for g, e in zip(got_leaves, expected_leaves, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_config_object_is_read_on_every_call(backend):
+    if backend == "numba":
+        pytest.importorskip("numba")
+    w, x = RNG.normal(size=3), RNG.normal(size=(4, 3))
+    cfg = Config(0.7, 2)
+    gradient = srcad.grad(configured, backend=backend)
+    kept = dict(vars(Config))
+    try:
+        changes = [
+            lambda: None,
+            lambda: setattr(cfg, "scale", 1.3),  # a float attribute: read again
+            lambda: setattr(cfg, "act", np.sin),  # a function: compiled again
+            lambda: setattr(cfg, "steps", 3),  # an int: compiled again
+            lambda: setattr(Config, "LIMIT", -2.0),  # a class attribute
+            lambda: setattr(Config, "apply", lambda self, z: np.cos(z) * self.scale),
+            lambda: setattr(cfg, "extra", 1.0),  # an attribute more: compiled again
+        ]
+        for change in changes:
+            change()
+            assert_matches_central_differences(gradient, configured, w, x, cfg)
+            assert gradient(w, x, cfg) is not None  # the fast path, after the first call
+            assert_matches_central_differences(gradient, configured, w, x, cfg)
+    finally:
+        for name in ("LIMIT", "apply"):
+            setattr(Config, name, kept[name])
+
+
+class Dense:
+    def __init__(self, m, n):
+        self.W = RNG.normal(size=(m, n))
+        self.b = RNG.normal(size=n)
+
+    def __call__(self, h):
+        return np.tanh(h @ self.W + self.b)
+
+
+class Network:
+    def __init__(self):
+        self.layers = [Dense(3, 4), Dense(4, 2)]
+        self.decay = 0.1
+
+    def forward(self, h):
+        for layer in self.layers:
+            h = layer(h)
+        return h
+
+
+def network_loss(model, x):
+    penalty = sum(np.sum(layer.W**2) for layer in model.layers)
+    return np.sum(model.forward(x) ** 2) + model.decay * penalty
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_the_gradient_of_a_model_object_is_a_model_object(mode):
+    model, x = Network(), RNG.normal(size=(5, 3))
+    gradient = srcad.grad(network_loss, mode=mode)
+    grads = gradient(model, x)
+    assert type(grads) is Network and type(grads.layers[1]) is Dense
+    assert list(vars(grads)) == ["layers", "decay"]
+    assert_matches_central_differences(gradient, network_loss, model, x)
+    model.layers[0].W = model.layers[0].W * 2.0  # the arrays it holds, replaced
+    assert_matches_central_differences(gradient, network_loss, model, x)
+
+
+def test_an_object_returned_beside_the_loss_keeps_its_class():
+    @dataclass
+    class Stats:
+        mean: float
+
+    class Pair(NamedTuple):
+        total: float
+        scaled: np.ndarray
+
+    def loss(w, cfg):
+        value = np.sum(w**2) * cfg.scale
+        return value, (Stats(np.mean(w)), Pair(np.sum(w), w * cfg.scale))
+
+    w, cfg = RNG.normal(size=3), Config(2.0, 1)
+    for mode in ("reverse", "forward"):
+        gradient = srcad.value_and_grad(loss, has_aux=True, mode=mode)
+        for _ in range(3):  # the first call, then the fast path
+            (value, (stats, pair)), grads = gradient(w, cfg)
+            assert type(stats) is Stats and np.isclose(stats.mean, np.mean(w))
+            assert type(pair) is Pair and np.allclose(pair.scaled, w * 2.0)
+            assert np.isclose(value, loss(w, cfg)[0])
+            np.testing.assert_allclose(grads, 4.0 * w)
+
+
+class Summary:
+    def __init__(self, peak):
+        self.peak = peak * SUMMARY_SCALE  # run once when compiling, this would go stale
+
+
+SUMMARY_SCALE = 1.0
+
+
+def test_making_an_object_of_the_users_class_inside_is_refused_at_its_line():
+    def summarized(w):
+        return np.sum(w**2), Summary(np.max(w))
+
+    def from_constants(w):
+        return np.sum(w) * Summary(2.0).peak
+
+    for fun in (summarized, from_constants):
+        with pytest.raises(srcad.UnsupportedSyntax, match=r"\.py:\d+: 'Summary\(.*pass it in"):
+            srcad.grad(fun, has_aux=fun is summarized)(np.ones(3))
+
+
+class Counter:
+    def __init__(self):
+        self.calls = 0
+        self.scale = 2.0
+
+
+def test_writing_an_attribute_of_an_argument_is_refused_at_its_line():
+    def counted(w, counter):
+        counter.last = np.sum(w)
+        return np.sum(w**2) * counter.scale
+
+    with pytest.raises(srcad.UnsupportedSyntax, match=r"test_plain_objects.py:\d+: .*last"):
+        srcad.grad(counted)(np.ones(3), Counter())
+
+
+def test_an_object_that_holds_itself_is_refused_with_what_to_pass():
+    class Node:
+        def __init__(self, parent=None):
+            self.scale = 1.0
+            self.parent = parent
+
+    root = Node()
+    root.child = Node(root)
+    with pytest.raises(TypeError, match="'node' of .* holds itself .* pass the arrays"):
+        srcad.grad(lambda w, node: node.scale * np.sum(w))(np.ones(2), root)
+
+
+def test_an_attribute_srcad_cannot_take_is_named():
+    class WithLogger:
+        def __init__(self):
+            self.log = logging.getLogger("srcad-test")
+            self.scale = 1.0
+
+    with pytest.raises(TypeError, match=r"argument 'holder\.log' .* Logger"):
+        srcad.grad(lambda w, holder: holder.scale * np.sum(w))(np.ones(2), WithLogger())
+
+
+DEFAULT = Config(1.0, 1)
+
+
+def test_identity_of_objects_passed_in_is_refused_and_none_is_known():
+    def by_identity(w, cfg):
+        return np.sum(w) * (1.0 if cfg is DEFAULT else 2.0)
+
+    def against_none(w, cfg, other=None):
+        return np.sum(w) * (1.0 if other is None else other.scale) * cfg.scale
+
+    with pytest.raises(srcad.UnsupportedSyntax, match="same object"):
+        srcad.grad(by_identity)(np.ones(2), DEFAULT)
+    w, cfg = RNG.normal(size=2), Config(3.0, 1)
+    for other in (None, Config(0.5, 1)):
+        assert_matches_central_differences(srcad.grad(against_none), against_none, w, cfg, other)
+
+    @dataclass
+    class Box:
+        value: float
+
+    box = Box(2.0)
+    with pytest.raises(srcad.UnsupportedSyntax, match="same object"):  # silently False before
+        srcad.grad(lambda w, a, b: np.sum(w) * (1.0 if a is b else a.value))(np.ones(2), box, box)
+
+
+def test_only_the_users_own_classes_are_trees_of_attributes():
+    import fractions
+
+    assert is_plain_object(Config(1.0, 1)) and is_plain_object(Network())
+    assert not is_plain_object(np.random.SeedSequence(0))  # an installed package's
+    assert not is_plain_object(fractions.Fraction(1, 3))  # the standard library's
+    assert not is_plain_object(logging.getLogger("srcad-test"))
+    with pytest.raises(TypeError, match="SeedSequence"):
+        srcad.grad(lambda w, s: np.sum(w))(np.ones(2), np.random.SeedSequence(0))
