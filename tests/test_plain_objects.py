@@ -231,3 +231,25 @@ def test_only_the_users_own_classes_are_trees_of_attributes():
     assert not is_plain_object(logging.getLogger("srcad-test"))
     with pytest.raises(TypeError, match="SeedSequence"):
         srcad.grad(lambda w, s: np.sum(w))(np.ones(2), np.random.SeedSequence(0))
+
+
+class Tracked:
+    def __init__(self):
+        self.W = RNG.normal(size=3)
+        self.losses = []
+
+
+def tracked_loss(model, x):
+    return np.sum(np.tanh(model.W * x))
+
+
+def test_a_list_that_grows_on_every_call_is_named_when_compiles_pile_up():
+    model, x, gradient = Tracked(), RNG.normal(size=3), srcad.grad(tracked_loss, argnums=1)
+    with pytest.warns(UserWarning, match=r"16 different argument layouts.*'model\.losses'") as seen:
+        for _ in range(20):
+            np.testing.assert_allclose(
+                gradient(model, x), srcad.numerical_grad(tracked_loss, model, x, argnums=1)
+            )
+            model.losses.append(float(tracked_loss(model, x)))
+    said = [w for w in seen if "layouts" in str(w.message)]
+    assert len(said) == 1  # once

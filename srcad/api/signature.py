@@ -20,10 +20,11 @@ from srcad.arguments import (
     RANDOM_GENERATORS,
     ArgSignature,
     GeneratorArgument,
+    describe_tree,
 )
 from srcad.errors import ArgumentTypeError
 from srcad.ir import AVal
-from srcad.pytree import CyclicTree, Field, TreeDef, flatten, leaf_paths
+from srcad.pytree import CLASS_KINDS, CyclicTree, Field, TreeDef, flatten, leaf_paths
 from srcad.runtime.errors import user_stacklevel
 
 
@@ -119,9 +120,31 @@ def _failing_leaf(name: str, flat: list, treedef: TreeDef) -> str:
         try:
             abstract_leaf(value)
         except ArgumentTypeError:
-            steps = (f".{step}" if isinstance(step, Field) else f"[{step!r}]" for step in path)
-            return name + "".join(steps)
+            return spelled(name, path)
     return name
+
+
+def _where_trees_differ(tree: TreeDef, other: TreeDef) -> tuple:
+    """The path to the first node at which two structures differ."""
+    if (tree.kind, tree.keys, tree.node_type, len(tree.children)) != (
+        other.kind,
+        other.keys,
+        other.node_type,
+        len(other.children),
+    ):
+        return ()
+    keys = tree.keys if tree.kind == "dict" else range(len(tree.children))
+    if tree.kind in CLASS_KINDS:
+        keys = [Field(key) for key in tree.keys]
+    for key, child, other_child in zip(keys, tree.children, other.children, strict=True):
+        if child != other_child:
+            return (key, *_where_trees_differ(child, other_child))
+    return ()
+
+
+def spelled(name: str, path: tuple) -> str:
+    """A leaf's path in an argument as Python spells it: ``cfg.layers[0]['W']``."""
+    return name + "".join(f".{step}" if isinstance(step, Field) else f"[{step!r}]" for step in path)
 
 
 def _argument_error(name: str, error: ArgumentTypeError, fun: Callable | None) -> TypeError:
@@ -131,25 +154,51 @@ def _argument_error(name: str, error: ArgumentTypeError, fun: Callable | None) -
     return ArgumentTypeError(f"argument '{name}'{of} {error}", *where)
 
 
-# How many compiles for different functions passed as arguments before srcad says so.
+# How many compiles for different argument layouts (or functions passed as arguments)
+# before srcad says so.
 FUNCTION_COMPILES_WARNED_AT = 16
 
 
 def warn_of_function_churn(fun: Callable, signatures: list[ArgSignature]) -> None:
-    """A warning when the compiles cached for ``fun`` reach ``FUNCTION_COMPILES_WARNED_AT``
-    signatures that hold functions: a lambda made on every call is a new constant every
-    time, compiled again and kept."""
-    holding = [s for s in signatures if _holds_a_function(s)]
-    if len(holding) != FUNCTION_COMPILES_WARNED_AT:
-        return
+    """A warning when the compiles cached for ``fun`` reach ``FUNCTION_COMPILES_WARNED_AT``:
+    for signatures that hold functions (a lambda made on every call is a new constant every
+    time), or for any layouts (an object's list that grows on every call: ``model.losses``),
+    naming what changed between the last two. Each compiles again and stays cached."""
     name = getattr(fun, "__name__", "the function")
-    warnings.warn(
-        f"srcad has compiled {name} for {len(holding)} different functions passed as "
-        "arguments: each new function object (a lambda or a functools.wraps wrapper made on "
-        "every call) compiles again, and every compile stays cached. Pass the same function "
-        "each time (define it once, outside the loop)",
-        stacklevel=user_stacklevel(),
-    )
+    holding = [s for s in signatures if _holds_a_function(s)]
+    if len(holding) == FUNCTION_COMPILES_WARNED_AT:
+        warnings.warn(
+            f"srcad has compiled {name} for {len(holding)} different functions passed as "
+            "arguments: each new function object (a lambda or a functools.wraps wrapper made "
+            "on every call) compiles again, and every compile stays cached. Pass the same "
+            "function each time (define it once, outside the loop)",
+            stacklevel=user_stacklevel(),
+        )
+    elif len(signatures) == FUNCTION_COMPILES_WARNED_AT and len(holding) < len(signatures):
+        warnings.warn(
+            f"srcad has compiled {name} for {len(signatures)} different argument layouts, "
+            "and every compile stays cached; the last two differ in "
+            f"{_difference(signatures[-2], signatures[-1])}. srcad compiles for each "
+            "container length, array shape and dtype, and each int, string and function: "
+            "keep those the same from call to call (pass a growing list or a step counter "
+            "outside the differentiated arguments)",
+            stacklevel=user_stacklevel(),
+        )
+
+
+def _difference(before: ArgSignature, after: ArgSignature) -> str:
+    """Where two signatures differ first: ``'model' (its containers or attributes)`` or
+    ``'cfg.steps' (3, then 4)``."""
+    for name, tree, other_tree, leaves, other in zip(
+        after.params, before.treedefs, after.treedefs, before.leaves, after.leaves, strict=False
+    ):
+        if tree != other_tree:
+            where = spelled(name, _where_trees_differ(tree, other_tree))
+            return f"'{where}' (a container's length, or an object's attributes or class)"
+        for old, new, path in zip(leaves, other, leaf_paths(tree), strict=True):
+            if old != new:
+                return f"'{spelled(name, path)}' ({describe_tree(old)}, then {describe_tree(new)})"
+    return "their parameters"
 
 
 def _holds_a_function(signature: ArgSignature) -> bool:
