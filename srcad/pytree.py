@@ -133,18 +133,30 @@ _INSTALLED = ("site-packages", "dist-packages")
 
 
 def _is_plain_class(kind: type) -> bool:
-    if issubclass(kind, (type, enum.Enum, BaseException)) or not kind.__dictoffset__:
-        return False
+    return not is_library_class(kind) and not_plain_because(kind) is None
+
+
+def not_plain_because(kind: type) -> str | None:
+    """Why objects of a class of the user's are not trees of their attributes; None where
+    they are."""
+    if issubclass(kind, (type, enum.Enum, BaseException)):
+        return "it is a class, an Enum or an exception"
+    if not kind.__dictoffset__:
+        return "it keeps its state in __slots__"
     if kind.__getattribute__ is not object.__getattribute__ or hasattr(kind, "__getattr__"):
-        return False
+        return "it computes its attributes (__getattr__ or __getattribute__)"
+    return None
+
+
+def is_library_class(kind: type) -> bool:
+    """A class of the standard library, srcad, or an installed package."""
     module_name = str(kind.__module__)
     if module_name.split(".")[0] in (*sys.stdlib_module_names, "builtins", "srcad"):
-        return False
-    module = sys.modules.get(module_name)
+        return True
     if module_name == "__main__":
-        return True  # a script's, a notebook's
-    location = getattr(module, "__file__", None)
-    return isinstance(location, str) and not any(part in location for part in _INSTALLED)
+        return False  # a script's, a notebook's
+    location = getattr(sys.modules.get(module_name), "__file__", None)
+    return not isinstance(location, str) or any(part in location for part in _INSTALLED)
 
 
 def _is_own(tree: object) -> bool:

@@ -5,6 +5,7 @@ differences, again after the object or its class changed."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -253,3 +254,70 @@ def test_a_list_that_grows_on_every_call_is_named_when_compiles_pile_up():
             model.losses.append(float(tracked_loss(model, x)))
     said = [w for w in seen if "layouts" in str(w.message)]
     assert len(said) == 1  # once
+
+
+class Base:
+    FACTOR = 2.0
+
+    def __init__(self):
+        self.s = 1.5
+        self.W = RNG.normal(size=(3, 3))
+
+    def act(self, z):
+        return np.tanh(z) * self.s
+
+    @staticmethod
+    def squared(z):
+        return z**2
+
+    @classmethod
+    def factor(cls):
+        return cls.FACTOR
+
+    @functools.cached_property
+    def symmetric(self):
+        return self.W + self.W.T
+
+
+class Child(Base):
+    def act(self, z):
+        return super().act(z) + type(self).FACTOR * z
+
+
+def through_the_class(w, obj):
+    return np.sum(obj.act(w) + obj.squared(w)) * obj.factor() + w @ obj.symmetric @ w
+
+
+def test_super_static_and_class_methods_and_cached_properties_of_an_argument():
+    w, obj = RNG.normal(size=3), Child()
+    gradient = srcad.grad(through_the_class)
+    assert_matches_central_differences(gradient, through_the_class, w, obj)
+    Child.FACTOR = -1.0  # read through type(self) and cls on every call
+    try:
+        assert_matches_central_differences(gradient, through_the_class, w, obj)
+    finally:
+        del Child.FACTOR
+    obj.W = obj.W * 3.0
+    assert "symmetric" in vars(obj)  # the plain function cached it: a field now
+    assert_matches_central_differences(gradient, through_the_class, w, obj)
+
+
+class Slotted:
+    __slots__ = ("scale",)
+
+    def __init__(self):
+        self.scale = 1.0
+
+
+class Permissive:
+    def __init__(self):
+        self.scale = 1.0
+
+    def __getattr__(self, name):  # answers anything, __array_namespace__ too
+        return 3.0
+
+
+@pytest.mark.parametrize("obj, why", [(Slotted(), "__slots__"), (Permissive(), "__getattr__")])
+def test_objects_srcad_cannot_take_apart_say_why(obj, why):
+    with pytest.raises(TypeError, match=f"'obj' .* class {type(obj).__name__}.*{why}"):
+        srcad.grad(lambda w, obj: np.sum(w) * obj.scale)(np.ones(2), obj)

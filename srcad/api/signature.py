@@ -24,7 +24,16 @@ from srcad.arguments import (
 )
 from srcad.errors import ArgumentTypeError
 from srcad.ir import AVal
-from srcad.pytree import CLASS_KINDS, CyclicTree, Field, TreeDef, flatten, leaf_paths
+from srcad.pytree import (
+    CLASS_KINDS,
+    CyclicTree,
+    Field,
+    TreeDef,
+    flatten,
+    is_library_class,
+    leaf_paths,
+    not_plain_because,
+)
 from srcad.runtime.errors import user_stacklevel
 
 
@@ -87,6 +96,13 @@ def abstract_leaf(value: object) -> object:
         return value
     if isinstance(value, RANDOM_GENERATORS):  # rng: its draws run in the generated code
         return GeneratorArgument(type(value))
+    why = None if is_library_class(type(value)) else not_plain_because(type(value))
+    if why is not None:  # one of the user's classes
+        raise ArgumentTypeError(
+            f"is an object of your class {type(value).__name__}, which srcad cannot take "
+            f"apart as the tree of its attributes: {why}; pass the NumPy arrays and floats it "
+            "holds, or make it a dataclass"
+        )
     raise ArgumentTypeError(
         f"is a {type(value).__name__}, which srcad cannot take; use floats, NumPy arrays, "
         "ints and functions (as constants), random generators, or tuples, lists, dicts, "

@@ -148,7 +148,8 @@ def _is_foreign_array(value: object) -> bool:
     kind = type(value)
     if kind in PLAIN or isinstance(value, np.ndarray):
         return False
-    return hasattr(value, "__array_namespace__") or kind.__module__.split(".")[0] in LIBRARIES
+    # on the class: an object whose __getattr__ answers anything is no array
+    return hasattr(kind, "__array_namespace__") or kind.__module__.split(".")[0] in LIBRARIES
 
 
 def holds_namespace_arrays(args: tuple, kwargs: dict) -> bool:

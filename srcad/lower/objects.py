@@ -101,6 +101,15 @@ def class_attribute(lowering: Lowering, value: object, name: str, node: ast.expr
     if isinstance(found, property) and is_user_function(found.fget):
         lowering.world.fix(found, path)
         return CALL[0](lowering, found.fget, [value], {}, node)
+    if isinstance(found, functools.cached_property) and is_user_function(found.func):
+        lowering.world.fix(found, path)  # not cached yet on the object: computed as Python would
+        return CALL[0](lowering, found.func, [value], {}, node)
+    if isinstance(found, (staticmethod, classmethod)) and is_user_function(found.__func__):
+        lowering.world.fix(found, path)
+        if isinstance(found, staticmethod):
+            return found.__func__
+        own = lowering.world.stage(cls, WorldPath(cls, cls.__name__, (), cls.__qualname__))
+        return Partial(found.__func__, (own,), {})  # cls.FACTOR: read on every call
     if isinstance(found, (property, staticmethod, classmethod, types.FunctionType)):
         return getattr(value, name)  # a library's: run as Python
     return lowering.world.stage(getattr(cls, name), path)
