@@ -3,8 +3,8 @@ the ``Prim`` type, the filled table and the aliasing facts from.
 
 What a primitive is and how it is called lives in ``srcad.ir.primitive``; the rows, one
 module per family (elementwise, reductions, linalg, shape, indexing, constructors, ``math``,
-and ``scipy.special`` and ``scipy.stats``), in ``srcad.ir.table``; which results are views
-in ``srcad.ir.views``. Importing this module fills the table, except for the families of
+and ``scipy.special``, ``scipy.stats`` and ``scipy.linalg``), in ``srcad.ir.table``; which
+results are views in ``srcad.ir.views``. Importing this module fills the table, except for the families of
 modules srcad does not import itself (SciPy): those are registered when the user's code has
 imported them, on the first lookup (``prim_of``) after that or by ``load_deferred``.
 """

@@ -14,6 +14,16 @@ input gets its derivative through them (``np.interp``'s sample values and points
                                          point on, ``left``/``right`` (or the end values)
                                          outside: NumPy's values, the slope of the segment
                                          to the right as the derivative at a sample point
+    scipy.linalg.cholesky(a, lower=False)
+                                         np.linalg.cholesky(a, upper=not lower): the upper
+                                         factor by default, as SciPy's
+    scipy.linalg.cho_factor(a, lower=False)
+                                         (the factor plus a's entries in the other triangle,
+                                         which LAPACK leaves there, lower)
+    scipy.linalg.cho_solve((c, lower), b)
+                                         two triangular solves (solve_triangular, a row)
+    scipy.linalg.solve(a, b), inv(a), det(a)
+                                         np.linalg's (the default assume_a only)
 
 Each runs on the traced arguments, so it records the equations of the calls it makes. A call
 these do not cover (``np.interp`` with a ``period``) is refused with the reason. A function
@@ -23,10 +33,13 @@ bound read from a global) is composed by its row instead (``Prim.composed``).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from srcad.ir.table.registry import call_primitive
 
 
 def polyval(p: Any, x: Any) -> Any:
@@ -88,16 +101,77 @@ def interp(
     return np.where(x < xp[0], below, value)
 
 
+def cholesky(a: Any, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True):
+    """``scipy.linalg.cholesky``: NumPy's factor, upper unless ``lower`` (SciPy's default)."""
+    return np.linalg.cholesky(a, upper=not lower)
+
+
+def cho_factor(a: Any, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True):
+    """``scipy.linalg.cho_factor``: ``(c, lower)``, ``c`` the factor in its triangle and
+    ``a``'s own entries in the other (LAPACK leaves them; ``cho_solve`` does not read them)."""
+    if lower:
+        return np.linalg.cholesky(a) + np.triu(a, 1), lower
+    return np.linalg.cholesky(a, upper=True) + np.tril(a, -1), lower
+
+
+def cho_solve(
+    c_and_lower: Any, b: Any, overwrite_b: bool = False, check_finite: bool = True
+) -> Any:
+    """``scipy.linalg.cho_solve((c, lower), b)``: ``A x = b`` with ``A = L L^T`` (or ``U^T U``),
+    as two triangular solves."""
+    c, lower = c_and_lower
+    solve_triangular = sys.modules["scipy.linalg"].solve_triangular
+    if lower:
+        inner = call_primitive(solve_triangular, c, b, 0, True)
+        return call_primitive(solve_triangular, c, inner, 1, True)
+    inner = call_primitive(solve_triangular, c, b, 1, False)
+    return call_primitive(solve_triangular, c, inner, 0, False)
+
+
+def solve(a: Any, b: Any, *args: Any, assume_a: Any = None, **kwargs: Any) -> Any:
+    """``scipy.linalg.solve(a, b)``: NumPy's (``assume_a`` other than a general matrix reads
+    one triangle: refused)."""
+    if args or assume_a not in (None, "gen", "general") or kwargs.get("transposed", False):
+        raise ValueError(
+            "scipy.linalg.solve is lowered as np.linalg.solve(a, b): pass only a and b (for a "
+            "symmetric positive definite matrix, use cho_factor and cho_solve)"
+        )
+    return np.linalg.solve(a, b)
+
+
+def inv(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
+    return np.linalg.inv(a)
+
+
+def det(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
+    return np.linalg.det(a)
+
+
 COMPOSITIONS: dict[Callable, Callable] = {
     np.polyval: polyval,
     np.trapezoid: trapezoid,
     np.interp: interp,
+}
+# scipy.linalg's, by name: srcad does not import SciPy, the user's code has
+SCIPY_LINALG: dict[str, Callable] = {
+    "cholesky": cholesky,
+    "cho_factor": cho_factor,
+    "cho_solve": cho_solve,
+    "solve": solve,
+    "inv": inv,
+    "det": det,
 }
 
 
 def composition_of(function: Any) -> Callable | None:
     """The composition that lowers ``function``, if it has one."""
     try:
-        return COMPOSITIONS.get(function)
+        found = COMPOSITIONS.get(function)
     except TypeError:  # an unhashable callable
         return None
+    linalg = sys.modules.get("scipy.linalg")
+    name = getattr(function, "__name__", "")
+    if found is None and linalg is not None and name in SCIPY_LINALG:
+        if getattr(linalg, name, None) is function:
+            return SCIPY_LINALG[name]
+    return found

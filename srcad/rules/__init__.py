@@ -16,6 +16,7 @@ from srcad.rules import (  # noqa: F401
     indexing,
     linalg,
     reductions,
+    scipy_linalg,
     shape,
     special,
     stats,

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from srcad.ir.table.registry import when_imported
+from srcad.ir.table.registry import call_primitive, when_imported
 from srcad.rules.registry import (
     add_tangents,
     defdiagonal,
@@ -37,18 +37,6 @@ TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 ONE_OVER_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-
-
-def call_primitive(function: Callable, *args: Any, **kwargs: Any) -> Any:
-    """``function(*args, **kwargs)`` for a primitive that NumPy does not dispatch: handed
-    to the ``__array_function__`` of the first argument that is not a NumPy value (a tracer
-    records the primitive's equation, the exact tests' symbols give sympy's function);
-    computed right away on arrays."""
-    for arg in args:
-        kind = type(arg)
-        if hasattr(kind, "__array_function__") and not isinstance(arg, (np.ndarray, np.generic)):
-            return kind.__array_function__(arg, function, (kind,), args, kwargs)
-    return function(*args, **kwargs)
 
 
 def defpartials(target: Any, partials: Callable) -> None:

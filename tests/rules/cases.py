@@ -13,7 +13,8 @@ from srcad.ir.prims import ELEMENTWISE, PRIMS, load_deferred
 from srcad.rules import VJP_RULES
 
 if importlib.util.find_spec("scipy") is not None:
-    import scipy.special  # noqa: F401  (registers SciPy's rows and rules)
+    import scipy.linalg  # noqa: F401  (registers SciPy's rows and rules)
+    import scipy.special  # noqa: F401
     import scipy.stats  # noqa: F401
 
     load_deferred()

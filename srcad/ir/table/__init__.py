@@ -18,6 +18,7 @@ from srcad.ir.table import (  # noqa: F401  (each registers its rows)
     linalg,
     math_functions,
     reductions,
+    scipy_linalg,
     shape,
     special,
     stats,

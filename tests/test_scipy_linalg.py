@@ -1,0 +1,117 @@
+"""``scipy.linalg`` in user code: ``solve_triangular`` and ``expm`` (rows with rules of
+their own, ``srcad/ir/table/scipy_linalg.py``), and ``cholesky``, ``cho_factor``,
+``cho_solve``, ``solve``, ``inv`` and ``det``, lowered as the calls they are made of
+(``srcad/lower/compositions.py``). A Gaussian process's negative log likelihood, the way
+people write it, against central differences, in reverse and forward mode, and again after
+the global it reads changed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import srcad
+
+sla = pytest.importorskip("scipy.linalg")
+
+RNG = np.random.default_rng(5)
+X = RNG.normal(size=(7, 2))
+Y = np.sin(X[:, 0]) + 0.1 * RNG.normal(size=7)
+JITTER = {"value": 1e-6}
+
+
+def kernel(theta, x):
+    lengthscale, amplitude, noise = np.exp(theta)
+    squared = np.sum((x[:, None, :] - x[None, :, :]) ** 2, axis=-1)
+    diagonal = (noise**2 + JITTER["value"]) * np.eye(len(x))
+    return amplitude**2 * np.exp(-0.5 * squared / lengthscale**2) + diagonal
+
+
+def gp_cho(theta, x, y):
+    factor, lower = sla.cho_factor(kernel(theta, x), lower=True)
+    alpha = sla.cho_solve((factor, lower), y)
+    return 0.5 * y @ alpha + np.sum(np.log(np.diag(factor)))
+
+
+def gp_upper(theta, x, y):
+    factor, lower = sla.cho_factor(kernel(theta, x))  # SciPy's default: the upper factor
+    alpha = sla.cho_solve((factor, lower), y)
+    return 0.5 * y @ alpha + np.sum(np.log(np.diag(factor)))
+
+
+def gp_triangular(theta, x, y):
+    lower = sla.cholesky(kernel(theta, x), lower=True)
+    a = sla.solve_triangular(lower, y, lower=True)
+    return 0.5 * a @ a + np.log(np.diag(lower)).sum()
+
+
+def gp_upper_transposed(theta, x, y):
+    upper = sla.cholesky(kernel(theta, x))  # upper
+    a = sla.solve_triangular(upper, y, trans="T")  # U^T a = y
+    b = sla.solve_triangular(upper, a)  # U b = a
+    return 0.5 * y @ b + np.sum(np.log(np.diag(upper)))
+
+
+def gp_dense(theta, x, y):
+    k = kernel(theta, x)
+    return 0.5 * y @ sla.solve(k, y) + 0.5 * np.log(sla.det(k)) + 1e-3 * np.trace(sla.inv(k))
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("loss", [gp_cho, gp_upper, gp_triangular, gp_upper_transposed, gp_dense])
+def test_a_gaussian_process_likelihood_matches_differences(loss, mode):
+    theta = np.array([0.1, 0.2, -1.0])
+    gradient = srcad.grad(loss, mode=mode)
+    expected = srcad.numerical_grad(loss, theta, X, Y)
+    np.testing.assert_allclose(gradient(theta, X, Y), expected, rtol=1e-6, atol=1e-8)
+    JITTER["value"] = 0.05  # read on every call
+    try:
+        expected = srcad.numerical_grad(loss, theta, X, Y)
+        np.testing.assert_allclose(gradient(theta, X, Y), expected, rtol=1e-6, atol=1e-8)
+    finally:
+        JITTER["value"] = 1e-6
+
+
+def unit_lower_solve(m, b):
+    return np.sum(sla.solve_triangular(m, b, lower=True, unit_diagonal=True, trans=1) ** 2)
+
+
+def test_solve_triangular_differentiates_only_the_triangle_it_reads():
+    m = RNG.normal(size=(4, 4)) + 4.0 * np.eye(4)
+    b = RNG.normal(size=(4, 2))
+    dm, db = srcad.grad(unit_lower_solve, argnums=(0, 1))(m, b)
+    expected_dm, expected_db = srcad.numerical_grad(unit_lower_solve, m, b, argnums=(0, 1))
+    np.testing.assert_allclose(dm, expected_dm, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(db, expected_db, rtol=1e-6, atol=1e-9)
+    assert np.all(np.triu(dm) == 0.0)  # neither the upper triangle nor the diagonal
+
+
+def rotation_energy(w):
+    generator = np.array([[0.0, -w[0], w[1]], [w[0], 0.0, -w[2]], [-w[1], w[2], 0.0]])
+    return np.sum(sla.expm(generator) @ np.array([1.0, 2.0, 3.0]) * w)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_expm_matches_differences(mode):
+    w = np.array([0.3, -0.5, 0.8])
+    np.testing.assert_allclose(
+        srcad.grad(rotation_energy, mode=mode)(w),
+        srcad.numerical_grad(rotation_energy, w),
+        rtol=1e-6,
+        atol=1e-9,
+    )
+    jacobian = srcad.jacfwd(lambda a: sla.expm(a))(0.3 * RNG.normal(size=(2, 2)))
+    assert jacobian.shape == (2, 2, 2, 2)
+
+
+def test_a_second_derivative_through_expm_is_refused_at_the_line():
+    with pytest.raises(srcad.SrcadError, match="expm_frechet"):
+        srcad.hessian(rotation_energy)(np.array([0.3, -0.5, 0.8]))
+
+
+def test_a_solve_that_reads_one_triangle_is_refused_with_what_to_use():
+    def symmetric_solve(k, y):
+        return np.sum(sla.solve(k, y, assume_a="pos"))
+
+    with pytest.raises(srcad.SrcadError, match="cho_factor and cho_solve"):
+        srcad.grad(symmetric_solve)(kernel(np.zeros(3), X), Y)
