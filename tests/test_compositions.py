@@ -1,5 +1,5 @@
 """NumPy functions lowered as the calls they are made of (``srcad.lower.compositions``):
-``np.interp``, ``np.polyval`` and ``np.trapezoid``.
+``np.interp``, ``np.polyval``, ``np.trapezoid`` and ``np.meshgrid``.
 
 Checked: each gives NumPy's values exactly, and its derivative in every argument (sample
 points and values, coefficients, steps) agrees with central differences of the plain
@@ -53,6 +53,17 @@ def integral_along_an_axis(x):
     return np.sum(np.trapezoid(np.outer(x, x) * SAMPLES["fp"][1], axis=0) ** 2)
 
 
+def on_a_grid(x):
+    a, b = np.meshgrid(x[:3], x[3:5] * SAMPLES["fp"][3])
+    return np.sum(np.sin(a) * b)
+
+
+def on_a_grid_by_index(x):
+    a, b, c = np.meshgrid(x[:2], x[2:5], x[5:], indexing="ij")
+    sparse_a, sparse_b = np.meshgrid(x[:3], x[:2], sparse=True)
+    return np.sum(a * b**2 + c * SAMPLES["fp"][1]) + np.sum(sparse_a * sparse_b)
+
+
 CASES = {
     interpolated: (X,),
     interpolated_with_ends: (X, SAMPLES["fp"]),
@@ -62,6 +73,8 @@ CASES = {
     polynomial_of_coefficients: (np.array([1.0, -2.0, 0.5]),),
     integral: (X[:6],),
     integral_along_an_axis: (X[:5],),
+    on_a_grid: (X[:5],),
+    on_a_grid_by_index: (X[:7],),
 }
 AWAY_FROM_KINKS = np.array([-1.5, -0.3, 0.2, 0.7, 1.9, 2.5, 0.1, 1.0])
 

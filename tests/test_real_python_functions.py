@@ -713,3 +713,35 @@ def test_casts_with_numpy_scalar_types():
     for positions in ([0.5, 1.5, 2.5, 1.5, 0.5], [4.5, 3.5, 0.5, 0.5, 2.5]):
         W[:, -1] = positions  # away from the integers, where the cast jumps
         _check_everywhere(rows_picked_by_a_cast, W)
+
+
+ROOT_OF = {"value": 2}  # an int a key function reads: fixed when compiling, checked
+
+
+def with_library_callbacks(w):
+    from scipy.optimize import brentq
+
+    names = sorted(["bb", "a", "ccc"], key=lambda name: len(name) * ROOT_OF["value"])
+    root = brentq(lambda t: t**2 - ROOT_OF["value"], 0.0, 3.0)  # runs when compiling
+    return np.sum(np.sin(w)) * root + len(names[0]) * np.sum(w**2)
+
+
+def test_a_lambda_given_to_a_library_function_runs_on_constants_when_compiling():
+    w = np.array([0.3, -0.7])
+    gradient = srcad.grad(with_library_callbacks)
+    for value in (2, 5):  # the int changed: compiled again, never a stale root
+        ROOT_OF["value"] = value
+        np.testing.assert_allclose(
+            gradient(w), srcad.numerical_grad(with_library_callbacks, w), rtol=1e-6
+        )
+    ROOT_OF["value"] = 2
+
+
+def test_a_lambda_of_data_given_to_a_library_function_is_refused_at_the_call():
+    from scipy.integrate import quad
+
+    def integral(w):
+        return quad(lambda t: t * w[0], 0.0, 1.0)[0]
+
+    with pytest.raises(srcad.UnsupportedSyntax, match=r"'quad\(.*reads values computed from"):
+        srcad.grad(integral)(np.array([0.5]))

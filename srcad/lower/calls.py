@@ -80,6 +80,7 @@ from srcad.lower.library_calls import (
 )
 from srcad.lower.literals import method_formatted
 from srcad.lower.objects import (
+    Partial,
     call_object,
     called_record_method,
     is_object_call,
@@ -210,6 +211,27 @@ def call(
 CALL.append(call)  # a property's getter, for srcad.lower.objects.class_attribute
 
 
+class _DependsOnData(Exception):
+    """A function of the lowered code, called by a library, returned a value from data."""
+
+
+def _as_callable(lowering: Lowering, value: object, node: ast.Call) -> object:
+    """A ``lambda`` or local ``def`` (or a method of a record) given to a library function
+    run when compiling (``sorted(names, key=lambda n: len(n))``, ``brentq(lambda t: t**2 -
+    2.0, 0.0, 2.0)``): a Python function that lowers it on each call, on constants. A result
+    computed from data ends the library call (``_DependsOnData``)."""
+    if not isinstance(value, (LocalFunction, Partial)):
+        return value
+
+    def run(*args: object, **kwargs: object) -> object:
+        result = call(lowering, value, list(args), dict(kwargs), node)
+        if any(isinstance(leaf, Tracer) for leaf in call_leaves([result], {})):
+            raise _DependsOnData
+        return result
+
+    return run
+
+
 def _inline_library(
     lowering: Lowering, function: Any, args: Args, kwargs: Kwargs, node: ast.Call
 ) -> object:
@@ -288,7 +310,19 @@ def _call_python(
         )
     if not is_traced:  # compile-time value: shapes, ranges, constants
         called: Any = function  # any value: Python's TypeError if it is not callable
-        return run_static(lowering, lambda: called(*args, **kwargs), node)
+        args = [_as_callable(lowering, value, node) for value in args]
+        kwargs = {name: _as_callable(lowering, value, node) for name, value in kwargs.items()}
+        try:
+            return run_static(lowering, lambda: called(*args, **kwargs), node)
+        except _DependsOnData:
+            raise lowering.located(
+                UnsupportedSyntax,
+                f"'{ast.unparse(node)}' gives a function of the differentiated code to "
+                f"{getattr(function, '__name__', 'a library function')}, which calls it as "
+                "Python; that function reads values computed from data, which srcad cannot "
+                "follow through the library's code. Compute the result with NumPy calls",
+                node,
+            ) from None
     if function in (set, frozenset):
         raise lowering.located(
             UnsupportedSyntax,

@@ -14,6 +14,9 @@ input gets its derivative through them (``np.interp``'s sample values and points
                                          point on, ``left``/``right`` (or the end values)
                                          outside: NumPy's values, the slope of the segment
                                          to the right as the derivative at a sample point
+    np.meshgrid(*xi, indexing="xy", sparse=False, copy=True)
+                                         each input reshaped along its axis (the first two
+                                         swapped for "xy"), then np.broadcast_to the grid
     scipy.linalg.cholesky(a, lower=False)
                                          np.linalg.cholesky(a, upper=not lower): the upper
                                          factor by default, as SciPy's
@@ -101,6 +104,26 @@ def interp(
     return np.where(x < xp[0], below, value)
 
 
+def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> Any:
+    """``np.meshgrid``: as NumPy builds it, each input along its own axis of the grid."""
+    if indexing not in ("xy", "ij"):
+        raise ValueError("np.meshgrid: indexing must be 'xy' or 'ij'")
+    dimensions = len(xi)
+    shapes = []
+    for i in range(dimensions):
+        shape = [1] * dimensions
+        shape[i] = -1
+        shapes.append(shape)
+    if indexing == "xy" and dimensions > 1:
+        shapes[0][:2], shapes[1][:2] = [1, -1], [-1, 1]
+    output = [np.reshape(x, tuple(shape)) for x, shape in zip(xi, shapes, strict=True)]
+    if not sparse:
+        grid = np.broadcast_shapes(*(np.shape(o) for o in output))
+        output = [np.broadcast_to(o, grid) for o in output]
+        output = [np.copy(o) for o in output] if copy else output
+    return tuple(output)
+
+
 def cholesky(a: Any, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True):
     """``scipy.linalg.cholesky``: NumPy's factor, upper unless ``lower`` (SciPy's default)."""
     return np.linalg.cholesky(a, upper=not lower)
@@ -151,6 +174,7 @@ COMPOSITIONS: dict[Callable, Callable] = {
     np.polyval: polyval,
     np.trapezoid: trapezoid,
     np.interp: interp,
+    np.meshgrid: meshgrid,
 }
 # scipy.linalg's, by name: srcad does not import SciPy, the user's code has
 SCIPY_LINALG: dict[str, Callable] = {
