@@ -30,3 +30,29 @@ def test_an_unknown_backend_is_a_value_error_that_lists_the_known_ones():
 
 def test_help_of_grad_says_how_to_call_it():
     assert "argnums" in srcad.grad.__doc__ and "has_aux" in srcad.grad.__doc__
+
+
+def with_labels(w, label):
+    loss = np.sum(np.sin(w) ** 2)
+    return loss, {"steps": 3, "label": label, "kind": "sine", "note": None, "ok": True}
+
+
+@pytest.mark.parametrize("options", [{}, {"mode": "forward"}, {"backend": "numba"}])
+def test_an_auxiliary_output_may_hold_strings_ints_and_none(options):
+    if options.get("backend") == "numba":
+        pytest.importorskip("numba")
+    w = np.array([0.3, -1.1])
+    gradient = srcad.value_and_grad(with_labels, has_aux=True, **options)
+    for label in ("first", "second", "second"):  # a new string compiles again
+        (loss, aux), grad = gradient(w, label)
+        assert aux == {"steps": 3, "label": label, "kind": "sine", "note": None, "ok": True}
+        assert loss == pytest.approx(with_labels(w, label)[0])
+        np.testing.assert_allclose(
+            grad, srcad.numerical_grad(lambda v, label=label: with_labels(v, label)[0], w)
+        )
+    assert "'kind': 'sine'" in srcad.source(gradient).replace('"', "'")  # written as it is
+
+
+def test_an_unknown_keyword_lists_what_the_transformation_takes():
+    with pytest.raises(TypeError, match=r"jacfwd\(\) .* 'has_aux'; it takes argnums and backend"):
+        srcad.jacfwd(np.sin, has_aux=True)

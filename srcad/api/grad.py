@@ -11,6 +11,7 @@ element, for comparison with reverse mode.
 from __future__ import annotations
 
 import functools
+import inspect
 import operator
 from collections.abc import Callable
 from typing import NamedTuple
@@ -438,9 +439,12 @@ def argnums_given(transformation: Callable, argnums: object, misspelled: dict) -
     autograd keeps it); any other unknown keyword, or both spellings at once, is refused."""
     argnum = misspelled.pop("argnum", None)
     for keyword in misspelled:
+        parameters = inspect.signature(transformation).parameters
+        takes = [name for name in list(parameters)[1:] if name != "misspelled"]
+        listed = ", ".join(takes[:-1]) + " and " + takes[-1] if len(takes) > 1 else takes[0]
         raise ArgumentTypeError(
             f"{transformation.__name__}() got an unexpected keyword argument {keyword!r}; "
-            "it takes argnums, has_aux, mode and backend"
+            f"it takes {listed}"
         )
     if argnum is None:
         return argnums

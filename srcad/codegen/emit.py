@@ -548,6 +548,8 @@ class Emitter:
             value = value.item()
         if value is None or isinstance(value, (bool, int, float)):
             return literal(value)
+        if isinstance(value, str) and len(value) <= SHORT_STRING:  # an auxiliary output's label
+            return ast.Constant(value)
         name = self._constant_names.get(id(const))
         if name is None:
             name = self._constant_names[id(const)] = self._unused_constant_name(const)
@@ -566,6 +568,9 @@ class Emitter:
             k += 1
         self.names.taken.add(name)
         return name
+
+
+SHORT_STRING = 40  # longer strings become named module constants
 
 
 def _is_elementwise_ufunc(eqn: Eqn) -> bool:

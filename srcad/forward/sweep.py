@@ -19,7 +19,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from srcad.errors import NoDerivativeRule, ShapeError
-from srcad.ir import Atom, Eqn, Graph, Var
+from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
 from srcad.ir.control import body_of, branches_of, condition_of
 from srcad.ir.facts import has_counter, is_loop
@@ -195,5 +195,7 @@ def _origin(eqn: Eqn) -> int | None:
 def _tangent_or_zero(builder: GraphBuilder, atom: Atom, tangents: dict[Var, Atom]) -> Atom:
     if isinstance(atom, Var) and tangents.get(atom) is not None:
         return tangents[atom]
+    if isinstance(atom, Const) and (atom.value is None or isinstance(atom.value, str)):
+        return Const(None)  # an auxiliary output's label: no tangent
     value = builder.tracer(atom) if isinstance(atom, Var) else atom.value
     return builder.apply_atom("zeros_like", (value,))

@@ -161,7 +161,7 @@ def _path_name(name: str, path: tuple) -> str:
 def _output_atom(value: object, parsed: ParsedFunction) -> Atom:
     if isinstance(value, Tracer):
         return value.atom
-    if isinstance(value, (bool, int, float, np.ndarray, np.generic)) or value is None:
+    if isinstance(value, (bool, int, float, str, np.ndarray, np.generic)) or value is None:
         return Const(value)
     raise SrcadError(
         f"the function returns a {type(value).__name__}; return arrays, floats "
