@@ -133,7 +133,19 @@ _INSTALLED = ("site-packages", "dist-packages")
 
 
 def _is_plain_class(kind: type) -> bool:
-    return not is_library_class(kind) and not_plain_because(kind) is None
+    return (
+        not is_library_class(kind)
+        and not_plain_because(kind) is None
+        and all(
+            base is object or base.__module__ in NEUTRAL_BASES or not is_library_class(base)
+            for base in kind.__mro__
+        )
+    )
+
+
+# Modules whose classes a plain class may derive from: they add no state (``abc.ABC``,
+# ``typing.Generic``); a subclass of ``dict`` or ``np.ndarray`` is not plain.
+NEUTRAL_BASES = ("abc", "typing")
 
 
 def not_plain_because(kind: type) -> str | None:

@@ -5,6 +5,7 @@ differences, again after the object or its class changed."""
 
 from __future__ import annotations
 
+import abc
 import functools
 import logging
 from dataclasses import dataclass
@@ -321,3 +322,39 @@ class Permissive:
 def test_objects_srcad_cannot_take_apart_say_why(obj, why):
     with pytest.raises(TypeError, match=f"'obj' .* class {type(obj).__name__}.*{why}"):
         srcad.grad(lambda w, obj: np.sum(w) * obj.scale)(np.ones(2), obj)
+
+
+class ParamDict(dict):
+    """A dict of the user's: a dict (its items), not an object of attributes."""
+
+
+class Marked(np.ndarray):
+    """An array subclass of the user's: an array."""
+
+
+class Abstract(abc.ABC):
+    def __init__(self):
+        self.w = RNG.normal(size=2)
+
+    @abc.abstractmethod
+    def energy(self, x): ...
+
+
+class Concrete(Abstract):
+    def energy(self, x):
+        return np.sum(np.sin(self.w * x))
+
+
+def test_subclasses_of_dict_and_ndarray_stay_containers_and_abc_bases_are_plain():
+    params = ParamDict(w=RNG.normal(size=3))
+    grads = srcad.grad(lambda p: np.sum(np.tanh(p["w"]) ** 2))(params)
+    np.testing.assert_allclose(
+        grads["w"], 2 * np.tanh(params["w"]) * (1 - np.tanh(params["w"]) ** 2)
+    )
+    marked = RNG.normal(size=3).view(Marked)
+    np.testing.assert_allclose(srcad.grad(lambda a: np.sum(a**3))(marked), 3 * marked**2)
+    model, x = Concrete(), RNG.normal(size=2)
+    assert is_plain_object(model) and not is_plain_object(params)
+    assert_matches_central_differences(
+        srcad.grad(lambda m, x: m.energy(x)), lambda m, x: m.energy(x), model, x
+    )
