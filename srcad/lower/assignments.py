@@ -26,12 +26,12 @@ from srcad.lower.dispatch import evaluate, lowers_expression, lowers_statement
 from srcad.lower.expressions import (
     binary,
     contains_tracer,
-    evaluate_subscript,
     index_of,
     lookup,
     subscript_of,
 )
 from srcad.lower.iteration import static_items
+from srcad.lower.objects import write_attribute
 from srcad.lower.world import Outside
 
 if TYPE_CHECKING:
@@ -152,8 +152,8 @@ def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) 
         value = binary(lowering, node.op, current, evaluate(lowering, node.value), node)
         _assign_subscript(lowering, target, target.value.id, value, index)
         return
-    if isinstance(node.target, ast.Subscript):
-        current = evaluate_subscript(lowering, node.target)
+    if isinstance(node.target, (ast.Subscript, ast.Attribute)):
+        current = evaluate(lowering, node.target)
     elif isinstance(node.target, ast.Name):
         current = lookup(lowering, node.target.id, node)
         if isinstance(current, (Tracer, np.ndarray)) and current.ndim >= 1:
@@ -187,6 +187,8 @@ def assign(lowering: Lowering, target: ast.expr, value: object, since: int) -> N
             assign(lowering, element, item, since)
     elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
         _assign_subscript(lowering, target, target.value.id, value)
+    elif isinstance(target, ast.Attribute):  # self.peak = peak, in __init__
+        write_attribute(lowering, evaluate(lowering, target.value), target.attr, value, target)
     else:
         raise lowering.located(
             UnsupportedSyntax,

@@ -33,6 +33,7 @@ from srcad.lower.aliasing import join_alternatives, rewritten
 from srcad.lower.containers import (
     Container,
     Snapshot,
+    container_labels,
     differs,
     generator_states,
     restore_containers,
@@ -223,7 +224,7 @@ def join_branches(
     they change to the joined values. ``is_entered``: only the first branch runs (a
     ``with`` block). Raises ``RaiseReached`` when no branch reaches the join."""
     before = dict(lowering.env)
-    snapshot = snapshot_containers(before)
+    snapshot = snapshot_containers(before, lowering.world.made)
     generators = generator_states(before)
     envs, blocks, contents, reached = _lower_branches(
         lowering, bodies, before, snapshot, is_entered
@@ -330,6 +331,12 @@ def _defined_ids(eqns: list[Eqn]) -> set[int]:
     return {var.id for var in defined_vars(eqns)}
 
 
+def _slot_name(label: str, key: object) -> str:
+    """A name for an item a branch sets: ``accs_0``, ``st_h``, ``d_items_1``."""
+    text = "".join(c if c.isalnum() or c == "_" else "_" for c in f"{label}_{key}")
+    return "_".join(part for part in text.split("_") if part) or "item"
+
+
 def _container_slots(
     lowering: Lowering,
     node: Node,
@@ -342,7 +349,7 @@ def _container_slots(
     """Items of Python lists/dicts that the branches set differently: they become
     outputs of the ``cond`` too (appended to ``names`` and ``values``)."""
     slots: list[tuple[Container, object]] = []
-    labels = {id(v): n for n, v in before.items()}
+    labels = container_labels(before, lowering.world.made)
     for index, (container, saved) in enumerate(snapshot):
         versions = [branch[index] for branch in contents]
         if not any(differs(v, saved) for v in versions):
@@ -354,7 +361,7 @@ def _container_slots(
         for key in keys[0]:
             if items[0][key] is not items[1][key]:
                 slots.append((container, key))
-                names.append(f"{labels.get(id(container), 'item')}_{key}")
+                names.append(_slot_name(labels.get(id(container), "item"), key))
                 for branch, version_items in zip(values, items, strict=True):
                     branch.append(version_items[key])
         if isinstance(container, list):

@@ -84,6 +84,7 @@ from srcad.lower.objects import (
     call_object,
     called_record_method,
     is_object_call,
+    made_object,
     super_view,
 )
 from srcad.lower.solvers import solver_of
@@ -301,13 +302,7 @@ def _call_python(
     if function is enumerate and is_traced:
         return Enumerated(args[0])
     if isinstance(function, type) and is_plain_class(function):
-        raise lowering.located(
-            UnsupportedSyntax,
-            f"'{ast.unparse(node)}' makes an object of your class {function.__name__} inside "
-            "the differentiated function, whose __init__ srcad does not follow; return a "
-            "dataclass, a NamedTuple or a dict, or make the object outside and pass it in",
-            node,
-        )
+        return made_object(lowering, function, list(args), dict(kwargs), node)
     if not is_traced:  # compile-time value: shapes, ranges, constants
         called: Any = function  # any value: Python's TypeError if it is not callable
         args = [_as_callable(lowering, value, node) for value in args]
@@ -588,7 +583,7 @@ def _starts_with_float(lowering: Lowering, node: ast.GeneratorExp | ast.ListComp
         return False
     generator = node.generators[0]
     before = lowering.env
-    snapshot = snapshot_containers(before)
+    snapshot = snapshot_containers(before, lowering.world.made)
     generators = generator_states(before)
     lowering.env = dict(before)
     try:

@@ -1,7 +1,8 @@
 """Python lists and dicts, and random generators, that lowering a branch or a loop body
 changes at compile time.
 
-``hs.append(h)`` runs while the lowering reads the code, and so does ``rng.normal()`` of a
+``hs.append(h)`` runs while the lowering reads the code, and so does ``st.h = h`` on an
+object the function made (``st = State(h0)``), and ``rng.normal()`` of a
 generator the function made itself (``rng = np.random.default_rng(0)``: its draws are the
 same on every call, numbers the generated code holds). A branch of a ``cond``, or a trial
 of a loop body, is lowered without knowing whether it runs, so the lowering takes a
@@ -25,9 +26,52 @@ Container = list[object] | dict[object, object]
 Snapshot = list[tuple[Container, Container]]
 
 
-def snapshot_containers(env: dict[str, object]) -> Snapshot:
-    """The Python lists and dicts the code could change, with copies of their contents."""
-    return [(v, v.copy()) for _, v in sorted(env.items()) if isinstance(v, (list, dict))]
+def snapshot_containers(env: dict[str, object], made: dict[int, tuple] | None = None) -> Snapshot:
+    """The Python lists and dicts the code could change, with copies of their contents:
+    those the names hold and those inside them (``d["items"]``, ``rows[0]``); with ``made``
+    (``World.made``), the attributes of the objects the function made that the names reach
+    too (``st.h = ...`` in a loop's body: an item of ``vars(st)``, which the loop then
+    unrolls and a branch joins)."""
+    snapshot: Snapshot = []
+    seen: set[int] = set()
+    for _, value in sorted(env.items()):
+        _take(value, snapshot, seen, made or {})
+    return snapshot
+
+
+def container_labels(env: dict[str, object], made: dict[int, tuple]) -> dict[int, str]:
+    """For each container a snapshot takes, how the code reaches it: ``accs``,
+    ``d['items']``, ``rows[0]``; an object's attributes by the object (``st``)."""
+    labels: dict[int, str] = {}
+    pending = [(value, name) for name, value in sorted(env.items())]
+    while pending:
+        value, label = pending.pop()
+        container: Any = vars(value) if id(value) in made else value
+        if type(container) not in (list, dict, tuple) or id(container) in labels:
+            continue
+        labels[id(container)] = label
+        keys = container.keys() if isinstance(container, dict) else range(len(container))
+        for key in keys:
+            pending.append((container[key], f"{label}[{key!r}]"))
+    return labels
+
+
+def _take(value: object, snapshot: Snapshot, seen: set[int], made: dict[int, tuple]) -> None:
+    """``value``, and the lists and dicts inside it, into ``snapshot`` (each once)."""
+    kind = type(value)
+    if kind is tuple:
+        items: Any = value
+    elif kind is list or kind is dict or id(value) in made:
+        container: Any = vars(value) if id(value) in made else value
+        if id(container) in seen:
+            return
+        seen.add(id(container))
+        snapshot.append((container, container.copy()))
+        items = container.values() if isinstance(container, dict) else container
+    else:
+        return
+    for item in items:
+        _take(item, snapshot, seen, made)
 
 
 def differs(container: Container, saved: Container) -> bool:

@@ -202,7 +202,7 @@ def _lower_body_once(
     iteration: Iteration | None,
 ) -> LoweredBody:
     builder = lowering.builder
-    snapshot = snapshot_containers(before)
+    snapshot = snapshot_containers(before, lowering.world.made)
     generators = generator_states(before)
     lowering.env = dict(before)
     for name, var in zip(carried, in_vars, strict=True):
@@ -214,8 +214,9 @@ def _lower_body_once(
                 assign(lowering, node.target, item, len(builder.eqns))
             lower_block(lowering, node.body)
             outs = [_carried_atom(lowering.env[n], n, node) for n in carried]
-    except (StaticValueNeeded, RaiseReached):  # a body that always raises runs once
-        restore_containers(snapshot)
+    except (StaticValueNeeded, RaiseReached, _Unroll):  # a body that always raises runs once
+        restore_containers(snapshot)  # (a value it carries is no array: _carried_atom)
+        restore_generators(before, generators)
         raise _Unroll from None
     finally:
         after = lowering.env
@@ -294,7 +295,7 @@ def _unroll_static_while(lowering: Lowering, node: ast.While) -> bool:
     Returns False, changing nothing, when the condition comes to depend on data."""
     builder = lowering.builder
     before = dict(lowering.env)
-    snapshot = snapshot_containers(before)
+    snapshot = snapshot_containers(before, lowering.world.made)
     raised = False
     with builder.block() as unrolled:
         try:

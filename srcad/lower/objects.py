@@ -115,6 +115,53 @@ def class_attribute(lowering: Lowering, value: object, name: str, node: ast.expr
     return lowering.world.stage(getattr(cls, name), path)
 
 
+def made_object(lowering: Lowering, cls: type, args: list, kwargs: dict, node: ast.Call) -> object:
+    """``Summary(peak)``: an object of the user's plain class made in the function, its
+    ``__init__`` inlined. Its attributes may be written (``write_attribute``); it is a tree
+    of its attributes like an argument."""
+    init = inspect.getattr_static(cls, "__init__")
+    if cls.__new__ is not object.__new__ or not _is_plain_init(init):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' makes an object of your class {cls.__name__}, whose "
+            "__new__ or __init__ is not plain Python srcad follows; return a dataclass, a "
+            "NamedTuple or a dict, or make the object outside and pass it in",
+            node,
+        )
+    instance: object = object.__new__(cls)
+    lowering.world.made[id(instance)] = (instance, lowering.builder.eqns)  # kept alive
+    if init is not object.__init__:
+        CALL[0](lowering, init, [instance, *args], kwargs, node)
+    elif args or kwargs:
+        raise lowering.located(SrcadError, f"{cls.__name__}() takes no arguments", node)
+    return instance
+
+
+def _is_plain_init(init: object) -> bool:
+    return init is object.__init__ or (
+        isinstance(init, types.FunctionType) and is_user_function(init)
+    )
+
+
+def write_attribute(
+    lowering: Lowering, owner: object, name: str, value: object, node: ast.expr
+) -> None:
+    """``self.peak = peak`` on an object made in the function: Python's ``setattr`` (its
+    attributes are in every snapshot of what a branch or a loop body changes, so a loop
+    that writes one unrolls and branches join them, as for lists). On an object passed in
+    or read from outside, which srcad does not change, it is refused."""
+    made = lowering.world.made.get(id(owner))
+    if made is not None and made[0] is owner:
+        setattr(owner, name, value)
+        return
+    raise lowering.located(
+        UnsupportedSyntax,
+        f"'{ast.unparse(node)}' writes an attribute of an object passed in or read from "
+        "outside the function, which srcad does not change; return the new value instead",
+        node,
+    )
+
+
 def called_record_method(lowering: Lowering, value: object, node: ast.expr) -> object:
     """The ``__call__`` of a record value called (``layer(h)``, a ``Layer`` argument), read
     through its class; None for anything else."""
