@@ -104,9 +104,11 @@ def test_expm_matches_differences(mode):
     assert jacobian.shape == (2, 2, 2, 2)
 
 
-def test_a_second_derivative_through_expm_is_refused_at_the_line():
-    with pytest.raises(srcad.SrcadError, match="expm_frechet"):
-        srcad.hessian(rotation_energy)(np.array([0.3, -0.5, 0.8]))
+def test_the_hessian_through_expm_matches_differences_of_the_gradient():
+    w = np.array([0.3, -0.5, 0.8])
+    gradient = srcad.grad(rotation_energy)
+    expected = np.stack([srcad.numerical_grad(lambda v, i=i: gradient(v)[i], w) for i in range(3)])
+    np.testing.assert_allclose(srcad.hessian(rotation_energy)(w), expected, rtol=1e-5, atol=1e-8)
 
 
 def test_a_solve_that_reads_one_triangle_is_refused_with_what_to_use():

@@ -6,9 +6,10 @@ reads (transposed where ``trans`` asks): ``db = T^-T g`` is one more triangular 
 ``dT = -db x^T``, of which only the triangle read reaches ``a`` (not its diagonal where
 ``unit_diagonal``: those ones are not ``a``'s). The tangent is ``T^-1 (b_dot - T_dot x)``.
 
-``expm``'s derivatives are Fréchet derivatives, which SciPy computes
-(``expm_frechet(A, E)``: the change of ``expm(A)`` along ``E``); the cotangent of ``A`` is
-the Fréchet derivative at ``A^T`` along the output's cotangent.
+``expm``'s derivatives are Fréchet derivatives: the change of ``expm(A)`` along ``E`` is
+the upper right block of ``expm([[A, E], [0, A]])``, and the cotangent of ``A`` is that
+change at ``A^T`` along the output's cotangent. Written with ``expm`` itself, they are
+differentiated again by these rules (a Hessian through ``expm``).
 """
 
 from __future__ import annotations
@@ -54,18 +55,24 @@ def register_rules(linalg: ModuleType) -> None:
             rhs = -moved if b_dot is None else b_dot - moved
         return solve(a, rhs, trans, lower, unit_diagonal)
 
-    def frechet(a, direction, out):  # SciPy's is float64 for float32 too
-        change = call_primitive(linalg.expm_frechet, a, direction, compute_expm=False)
-        return change if change.dtype == out.dtype else change.astype(out.dtype)
+    def frechet(a, direction):
+        """The change of ``expm(a)`` along ``direction``: the upper right block of the
+        exponential of ``[[a, direction], [0, a]]`` (expm's own rules differentiate it
+        again)."""
+        n = np.shape(a)[-1]
+        top = np.concatenate([a, direction], axis=-1)
+        bottom = np.concatenate([np.zeros_like(a), a], axis=-1)
+        block = call_primitive(linalg.expm, np.concatenate([top, bottom], axis=-2))
+        return block[..., :n, n:]
 
     @defvjp(linalg.expm)
     def expm_vjp(g, out, a):
-        return frechet(np.swapaxes(a, -1, -2), g, out)
+        return frechet(np.swapaxes(a, -1, -2), g)
 
     @defjvp(linalg.expm)
     def expm_jvp(tangents, out, a):
         (a_dot,) = tangents
-        return frechet(a, a_dot, out)
+        return frechet(a, a_dot)
 
 
 def _read_triangle(matrix, lower, unit_diagonal):

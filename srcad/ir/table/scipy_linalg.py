@@ -6,8 +6,6 @@ are lowered as the NumPy and ``solve_triangular`` calls they are made of
 (``srcad.lower.compositions``). Like ``special``, the rows are registered once the user's
 code has imported ``scipy.linalg``.
 
-``expm_frechet`` is a row for the rules of ``expm`` to call, without rules of its own.
-
 ``solve_triangular(a, b, trans, lower, unit_diagonal)`` reads one triangle of ``a`` (without
 its diagonal where ``unit_diagonal``) and solves with it or its transpose (``trans``: 0 or
 "N", 1 or "T", 2 or "C", the same for real matrices); ``b`` is a vector or a matrix.
@@ -53,18 +51,6 @@ def register_rows(linalg: ModuleType) -> None:
             module=MODULE,
             domain=(-1.0, 1.0),
             examples=((((3, 3),), {}), (((2, 2),), {})),
-        )
-    )
-    # what expm's rules call: its derivatives are not given (a second derivative through
-    # expm is refused at the line)
-    register(
-        Prim(
-            "expm_frechet",
-            linalg.expm_frechet,
-            LINALG,
-            2,
-            keyword_params=("method", "compute_expm", "check_finite"),
-            module=MODULE,
         )
     )
 
