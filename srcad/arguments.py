@@ -7,6 +7,7 @@ transformation. Both are data that every stage after the API may read.
 
 from __future__ import annotations
 
+import enum
 import random
 import types
 from dataclasses import dataclass
@@ -17,14 +18,16 @@ from srcad.errors import ArgumentTypeError, ArgumentValueError
 from srcad.ir import AVal
 from srcad.pytree import TreeDef, fields_of, unflatten
 
-# Functions an argument may hold (``activation=np.tanh``, ``act=relu``, a lambda): constants of
-# the signature, compared by identity. A function's own reads (its globals, closure cells,
-# defaults) are staged when the lowering calls it, as a helper's are, and checked every call.
-FUNCTION_CONSTANTS = (
+# Functions an argument may hold (``activation=np.tanh``, ``act=relu``, a lambda), and Enum
+# members (``mode=Mode.TRAIN``): constants of the signature, compared by identity. A
+# function's own reads (its globals, closure cells, defaults) are staged when the lowering
+# calls it, as a helper's are, and checked every call.
+IDENTITY_CONSTANTS = (
     types.FunctionType,
     types.BuiltinFunctionType,
     np.ufunc,
     type(np.sum),  # NumPy's functions that dispatch on array types
+    enum.Enum,
 )
 
 
@@ -51,9 +54,15 @@ class GeneratorArgument:
         return self.cls.__name__
 
 
+def _constant_kind(value: object) -> str:
+    return "Enum member" if isinstance(value, enum.Enum) else "function"
+
+
 def constant_text(value: object) -> str:
     """A constant as a header or a message shows it: ``np.tanh``, ``mlp.relu``, ``3``."""
-    if not isinstance(value, FUNCTION_CONSTANTS):
+    if isinstance(value, enum.Enum):
+        return f"{type(value).__qualname__}.{value.name}"
+    if not isinstance(value, IDENTITY_CONSTANTS):
         return repr(value)
     module = getattr(value, "__module__", None) or ("numpy" if isinstance(value, np.ufunc) else "")
     module = "np" if module == "numpy" or module.startswith("numpy.") else module
@@ -160,11 +169,12 @@ class Wrt:
                     f"{function_name}{tuple(signature.params)}"
                 )
             for leaf in signature.leaves[number]:
-                if isinstance(leaf, FUNCTION_CONSTANTS):
+                if isinstance(leaf, IDENTITY_CONSTANTS):
                     raise ArgumentTypeError(
                         f"argnums includes {number} (argument '{signature.params[number]}'), "
-                        f"which holds the function {constant_text(leaf)}; pass functions in "
-                        "an argument that is not differentiated (leave it out of argnums)"
+                        f"which holds the {_constant_kind(leaf)} {constant_text(leaf)}; pass "
+                        "functions and Enum members in an argument that is not differentiated "
+                        "(leave it out of argnums)"
                     )
                 if not (isinstance(leaf, AVal) and leaf.is_float):
                     raise ArgumentTypeError(

@@ -11,6 +11,7 @@ checks it.
 
 from __future__ import annotations
 
+import enum
 import os
 import warnings
 
@@ -123,3 +124,35 @@ def test_a_new_function_on_every_call_is_right_and_warned_of_at_the_users_line()
             assert np.allclose(got, srcad.grad(layer)(W, X, np.tanh) * scale**2)
     package = os.path.dirname(srcad.__file__)  # the suite's conftest wraps the call
     assert len(seen) == 1 and not seen[0].filename.startswith(package)
+
+
+class Phase(enum.Enum):
+    TRAIN = "train"
+    EVAL = "eval"
+
+
+DROP = {"rate": 0.5}
+
+
+def phased(w, phase):
+    scale = 1.0 - DROP["rate"] if phase is Phase.TRAIN else 1.0
+    if phase == Phase.EVAL:
+        return np.sum(np.tanh(w)) * scale
+    return np.sum(w**2) * scale
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_an_enum_member_is_a_constant_compared_by_identity(backend):
+    if backend == "numba":
+        pytest.importorskip("numba")
+    w = np.array([0.4, -1.2])
+    gradient = srcad.grad(phased, backend=backend)
+    for phase, rate in [(Phase.TRAIN, 0.5), (Phase.EVAL, 0.5), (Phase.TRAIN, 0.2)]:
+        DROP["rate"] = rate  # read on every call
+        np.testing.assert_allclose(
+            gradient(w, phase), srcad.numerical_grad(phased, w, phase), rtol=1e-6
+        )
+    DROP["rate"] = 0.5
+    assert "phase=Phase.TRAIN" in srcad.source(gradient)  # the header names it
+    with pytest.raises(TypeError, match="holds the Enum member Phase.TRAIN"):
+        srcad.grad(phased, argnums=1)(w, Phase.TRAIN)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from srcad.arguments import (
-    FUNCTION_CONSTANTS,
+    IDENTITY_CONSTANTS,
     RANDOM_GENERATORS,
     ArgSignature,
     GeneratorArgument,
@@ -92,7 +92,7 @@ def abstract_leaf(value: object) -> object:
         return AVal(value.shape, _dtype_name(value.dtype))
     if isinstance(value, np.generic):
         return AVal((), _dtype_name(value.dtype))
-    if value is None or isinstance(value, (bool, int, str, FUNCTION_CONSTANTS)):
+    if value is None or isinstance(value, (bool, int, str, IDENTITY_CONSTANTS)):
         return value
     if isinstance(value, RANDOM_GENERATORS):  # rng: its draws run in the generated code
         return GeneratorArgument(type(value))
@@ -219,5 +219,5 @@ def _difference(before: ArgSignature, after: ArgSignature) -> str:
 
 def _holds_a_function(signature: ArgSignature) -> bool:
     return any(
-        isinstance(leaf, FUNCTION_CONSTANTS) for leaves in signature.leaves for leaf in leaves
+        isinstance(leaf, IDENTITY_CONSTANTS) for leaves in signature.leaves for leaf in leaves
     )

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from srcad.arguments import FUNCTION_CONSTANTS
+from srcad.arguments import IDENTITY_CONSTANTS
 from srcad.backends import numba_numpy_loops, numba_spellings
 from srcad.backends.numba_source import numba_source, source_line
 from srcad.pytree import flatten
@@ -231,7 +231,7 @@ def _parameters_holding(numpy_fn: Callable, args: tuple) -> tuple[frozenset, fro
     functions = frozenset(
         name
         for name, arg in pairs
-        if any(isinstance(leaf, FUNCTION_CONSTANTS) for leaf in flatten(arg)[0])
+        if any(isinstance(leaf, IDENTITY_CONSTANTS) for leaf in flatten(arg)[0])
     )
     return floats, functions
 

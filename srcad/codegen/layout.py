@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from srcad.arguments import FUNCTION_CONSTANTS, GeneratorArgument
+from srcad.arguments import IDENTITY_CONSTANTS, GeneratorArgument
 from srcad.codegen.formatting import formatted
 from srcad.codegen.scalar_math import fallback_call
 from srcad.ir import AVal
@@ -86,7 +86,7 @@ def function_constants(signature: ArgSignature) -> dict[str, object]:
 
 
 def _collect_functions(path: str, tree: object, found: dict[str, object]) -> None:
-    if isinstance(tree, FUNCTION_CONSTANTS):
+    if isinstance(tree, IDENTITY_CONSTANTS):
         found[_expected_name(path)] = tree
     elif fields_of(tree) is not None:
         for field in fields_of(tree) or ():
@@ -209,7 +209,7 @@ def _checks(path: str, tree: object) -> list[list[str]]:
         return groups
     if tree is None or isinstance(tree, bool):
         return [[f"{path} is {tree!r}"]]
-    if isinstance(tree, FUNCTION_CONSTANTS):
+    if isinstance(tree, IDENTITY_CONSTANTS):
         return [[f"{path} is {_expected_name(path)}"]]
     if isinstance(tree, GeneratorArgument):
         return [[f"type({path}).__qualname__ == {tree.cls.__qualname__!r}"]]

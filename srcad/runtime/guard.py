@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from srcad.arguments import FUNCTION_CONSTANTS, RANDOM_GENERATORS
+from srcad.arguments import IDENTITY_CONSTANTS, RANDOM_GENERATORS
 from srcad.pytree import fields_of, has_open_attributes
 
 
@@ -91,7 +91,7 @@ def _add_conditions(
         conditions += [f"type({path}) is {kind.__name__}", f"{path} == {value!r}"]
     elif isinstance(value, RANDOM_GENERATORS):  # rng: of the class compiled for
         conditions.append(f"type({path}) is {_constant(constants, 'type', kind)}")
-    elif isinstance(value, FUNCTION_CONSTANTS):  # activation=np.tanh: the same function
+    elif isinstance(value, IDENTITY_CONSTANTS):  # activation=np.tanh: the same function
         conditions.append(f"{path} is {_constant(constants, 'function', value)}")
     else:
         raise _Unguardable

@@ -98,7 +98,10 @@ register(
 
 def _einsum_subscripts(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
     """``np.einsum(a, [0, 1], b, [1, 2], [0, 2])`` (each operand followed by the numbers of
-    its axes, then optionally the output's) as ``np.einsum("ab,bc->ac", a, b)``."""
+    its axes, then optionally the output's) as ``np.einsum("ab,bc->ac", a, b)``.
+    ``optimize`` (the order NumPy contracts in) is dropped: the value is the same, and srcad
+    writes each product its own way."""
+    kwargs = {key: value for key, value in kwargs.items() if key != "optimize"}
     if not args or isinstance(args[0], str):
         return args, kwargs
     pairs = len(args) // 2
