@@ -1,5 +1,7 @@
 """NumPy forms that need no rule of their own: shape queries (ints fixed when compiling),
-a method of a constant array called with traced values (``C.dot(x)``), ``np.r_`` /
+a method of a constant array called with traced values (``C.dot(x)``), ``x.item(k)`` and
+``x.tolist()`` of traced arrays, ``np.multiply.outer``, ``np.einsum(..., optimize=True)``,
+``np.r_`` /
 ``np.c_`` joining traced arrays, and ``np.clip`` with bounds read on every call (a global,
 an argument: a maximum and a minimum) or given as ``min=``/``max=``; each against central
 differences in both modes, and again after a global changed."""
@@ -45,9 +47,35 @@ def clip_keywords(x):
     return np.sum(np.clip(x, min=-0.4, max=0.6) * x) * SCALE["value"] + np.sum(x.clip(min=0.1))
 
 
+def items_and_lists(x):
+    grid = np.outer(x, x[:3])
+    picked = grid.item(4) + x[2:3].item() + grid.item((1, 2))
+    return picked * SCALE["value"] + sum(grid.tolist()[1]) + sum(np.sin(x).tolist())
+
+
+def multiply_outer(x):
+    return np.sum(np.multiply.outer(x, x[:3]) ** 2) * SCALE["value"] + np.add.outer(x, x)[1, 2]
+
+
+def einsum_optimized(x):
+    m = np.outer(x, x)
+    return np.einsum("ij,jk,ki->", m, m, m, optimize=True) * SCALE["value"]
+
+
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 @pytest.mark.parametrize(
-    "fun", [shape_queries, constant_method, r_join, c_join, clip_read_bounds, clip_keywords]
+    "fun",
+    [
+        shape_queries,
+        constant_method,
+        r_join,
+        c_join,
+        clip_read_bounds,
+        clip_keywords,
+        items_and_lists,
+        multiply_outer,
+        einsum_optimized,
+    ],
 )
 def test_against_central_differences_and_after_a_global_changed(fun, mode):
     gradient = srcad.grad(fun, mode=mode)

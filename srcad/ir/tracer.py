@@ -265,6 +265,29 @@ class Tracer:
         ravelled = np.ravel(self)  # type: ignore[call-overload]
         return Tracer(self.builder, ravelled.atom, fresh=True)
 
+    def item(self, *index):
+        """``x.item()``: the one number of a size-1 array, ``x.item(k)`` the k-th in C order
+        (a 0-d traced value: a number computed from data stays traced)."""
+        if len(index) == 1 and isinstance(index[0], tuple):
+            index = index[0]
+        if not index:
+            if self.aval.size != 1:
+                raise TraceError(
+                    f"item() of an array of shape {self.shape}: only an array of size 1 "
+                    "converts to a number; give an index (x.item(k))",
+                    self.builder.loc,
+                )
+            return np.reshape(self, ())  # type: ignore[call-overload]
+        if len(index) == 1:
+            return np.ravel(self)[index[0]]  # type: ignore[call-overload]
+        return self[index]
+
+    def tolist(self):
+        """``x.tolist()``: nested lists of its numbers, each a 0-d traced value."""
+        if self.ndim == 0:
+            return self
+        return [row.tolist() for row in self]
+
     def __iter__(self):
         return iter([self[i] for i in range(len(self))])
 

@@ -14,6 +14,9 @@ input gets its derivative through them (``np.interp``'s sample values and points
                                          point on, ``left``/``right`` (or the end values)
                                          outside: NumPy's values, the slope of the segment
                                          to the right as the derivative at a sample point
+    np.multiply.outer(a, b) (any ufunc of two arguments)
+                                         the ufunc of a with an axis of one for each of b's
+                                         and b: a.reshape(a.shape + (1,) * b.ndim) * b
     np.meshgrid(*xi, indexing="xy", sparse=False, copy=True)
                                          each input reshaped along its axis (the first two
                                          swapped for "xy"), then np.broadcast_to the grid
@@ -36,6 +39,7 @@ bound read from a global) is composed by its row instead (``Prim.composed``).
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -102,6 +106,11 @@ def interp(
     if right is not None:
         value = np.where(x > xp[last], right, value)
     return np.where(x < xp[0], below, value)
+
+
+def ufunc_outer(ufunc: np.ufunc, a: Any, b: Any) -> Any:
+    """``ufunc.outer(a, b)``: ``ufunc`` of every element of ``a`` with every one of ``b``."""
+    return ufunc(np.reshape(a, np.shape(a) + (1,) * np.ndim(b)), b)
 
 
 def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> Any:
@@ -193,6 +202,9 @@ def composition_of(function: Any) -> Callable | None:
         found = COMPOSITIONS.get(function)
     except TypeError:  # an unhashable callable
         return None
+    owner = getattr(function, "__self__", None)
+    if isinstance(owner, np.ufunc) and owner.nin == 2 and function.__name__ == "outer":
+        return functools.partial(ufunc_outer, owner)
     linalg = sys.modules.get("scipy.linalg")
     name = getattr(function, "__name__", "")
     if found is None and linalg is not None and name in SCIPY_LINALG:

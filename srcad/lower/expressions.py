@@ -61,7 +61,7 @@ COMPARE_OPERATORS: dict[type, Callable[[Any, Any], object]] = {
 # one: x % y = x - y floor(x / y), so d/dx = 1 and d/dy = -floor(x / y).)
 STATIC_ONLY = (ast.FloorDiv,)
 ARRAY_ATTRIBUTES = {"T", "shape", "ndim", "size", "dtype", "reshape", "transpose", "copy"}
-ARRAY_ATTRIBUTES |= {"flatten", "astype", "real", "imag", *SAME_AS_NUMPY}
+ARRAY_ATTRIBUTES |= {"flatten", "astype", "real", "imag", "item", "tolist", *SAME_AS_NUMPY}
 
 
 @lowers_expression(ast.Constant)
