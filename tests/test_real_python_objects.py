@@ -12,6 +12,8 @@ differences in reverse and forward mode, and again after the world changed.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import enum
 import functools
 
@@ -249,3 +251,41 @@ def test_class_attributes_read_through_type_of_an_object_are_read_on_every_call(
         _agrees(through_the_class, lambda: setattr(WithClassScale, "SCALE", -0.5))
     finally:
         WithClassScale.SCALE = kept
+
+
+@dataclasses.dataclass
+class Rates:
+    lr: float
+    decay: float = 0.5
+
+
+RATE_BONUS = {"value": 0.1}
+
+
+class Holder:
+    def __init__(self, w):
+        self.w = w
+        self.scale = 2.0
+
+
+def copies_and_replacements(w, rates):
+    faster = dataclasses.replace(rates, lr=rates.lr * 2.0 + RATE_BONUS["value"])
+    tree = {"a": [w * 2.0], "b": w}
+    deep = copy.deepcopy(tree)
+    shallow = copy.copy(deep["a"])
+    shallow.append(w**2)  # the copy grows, the original does not
+    holder = copy.copy(Holder(w))
+    holder.scale = 3.0  # a copy of an object made here may be written
+    values = {"x": np.sum(w), "y": np.sum(w**2)}
+    top = max(values.values()) + min(w) + max(deep["a"][0])
+    return faster.lr * np.sum(shallow[1]) + faster.decay * len(deep["a"]) + top * holder.scale
+
+
+def test_copies_replace_and_max_of_a_view_match_differences_after_a_global_changed():
+    w, rates = np.array([0.3, -1.1, 0.7]), Rates(0.2)
+    gradient = srcad.grad(copies_and_replacements)
+    for bonus in (0.1, 0.7):
+        RATE_BONUS["value"] = bonus
+        expected = srcad.numerical_grad(copies_and_replacements, w, rates)
+        np.testing.assert_allclose(gradient(w, rates), expected, rtol=1e-6, atol=1e-9)
+    RATE_BONUS["value"] = 0.1

@@ -53,8 +53,12 @@ def traced_builtin(
 ) -> object:
     """Python builtins (and ``math.log`` with a base) applied to traced values."""
     builder = lowering.builder
-    if function in (max, min) and len(args) == 1 and isinstance(args[0], (list, tuple)):
-        args = list(args[0])  # max(abs(v) for v in xs): the items' maximum
+    if function in (max, min) and len(args) == 1 and _is_iterable_of_items(args[0]):
+        args = list(args[0])  # max(abs(v) for v in xs), max(d.values()): the items' maximum
+        if not args:
+            raise lowering.located(SrcadError, f"{function.__name__}() of nothing", node)
+        if len(args) == 1:
+            return args[0]
     if function in (max, min) and len(args) >= 2 and not kwargs:
         prim = "maximum" if function is max else "minimum"
         result = args[0]  # max(a, b, c) as NumPy's maximum of maximum
@@ -121,6 +125,14 @@ class ContainerMethod(Protocol):
     __name__: str
 
     def __call__(self, *args: object, **kwargs: object) -> object: ...
+
+
+def _is_iterable_of_items(value: object) -> bool:
+    """A list, tuple or dict view of values (``d.values()``), or a traced vector (its
+    elements), as ``max``/``min`` iterate them."""
+    if isinstance(value, Tracer):
+        return value.ndim == 1
+    return isinstance(value, (list, tuple, type({}.values()), type({}.keys())))
 
 
 def is_container_method(function: object) -> TypeGuard[ContainerMethod]:

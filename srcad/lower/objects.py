@@ -26,6 +26,7 @@ After:   ``loss(theta, batches[0]) + loss(theta, batches[1]) + ...``, each call 
 from __future__ import annotations
 
 import ast
+import copy
 import dataclasses
 import functools
 import inspect
@@ -34,14 +35,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.ir.builder import Tracer
 from srcad.ir.world import WorldPath
 from srcad.lower.callees import is_user_function
 from srcad.lower.context import Lowering
 from srcad.lower.dispatch import CALL
 from srcad.lower.iteration import static_items
 from srcad.lower.world import Outside
-from srcad.pytree import fields_of
+from srcad.pytree import fields_of, is_plain_object
 
 # ``call(lowering, function, args, kwargs, node)``: how ``srcad.lower.calls`` lowers a call
 CallFunction = Callable[[Lowering, object, list, dict, ast.Call], object]
@@ -202,6 +206,7 @@ def is_object_call(function: object) -> bool:
         target is functools.partial
         or target is map
         or target is functools.reduce
+        or target in COPIES
         or isinstance(target, (Partial, functools.partial))
         or is_record_class(target)
     )
@@ -225,6 +230,8 @@ def call_object(
         return _map(lowering, args, kwargs, node, call)
     if target is functools.reduce:
         return _reduce(lowering, args, kwargs, node, call)
+    if target in COPIES:
+        return COPIES[target](lowering, args, kwargs, node)
     if isinstance(function, Outside) and isinstance(target, functools.partial):
         function = _staged_partial(lowering, function)
     elif isinstance(function, functools.partial):
@@ -235,6 +242,87 @@ def call_object(
     lowering.world.unwrap(function)  # the class is fixed: another class is another compile
     assert isinstance(target, type)  # is_record_class
     return construct(lowering, target, args, kwargs, node)
+
+
+def _copied(lowering: Lowering, args: list, kwargs: dict, node: ast.Call) -> object:
+    """``copy.copy(x)``: a new list, dict or record with the same items (an array: a new
+    array, which writes into one do not reach the other)."""
+    if len(args) != 1 or kwargs:
+        raise lowering.located(SrcadError, "copy.copy() takes one argument", node)
+    return _copy(lowering, args[0], node, deep=False)
+
+
+def _deep_copied(lowering: Lowering, args: list, kwargs: dict, node: ast.Call) -> object:
+    """``copy.deepcopy(x)``: the containers and records inside copied too."""
+    if len(args) != 1 or kwargs:
+        raise lowering.located(SrcadError, "copy.deepcopy() takes one argument (no memo)", node)
+    return _copy(lowering, args[0], node, deep=True)
+
+
+def _copy(lowering: Lowering, value: object, node: ast.Call, deep: bool) -> object:
+    def inner(item: object) -> object:
+        return _copy(lowering, item, node, deep) if deep else item
+
+    if isinstance(value, Tracer):
+        return value.copy()
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, list) and type(value) is list:
+        return [inner(item) for item in value]
+    if isinstance(value, tuple) and type(value) is tuple:
+        return tuple(inner(item) for item in value)
+    if type(value) is dict:
+        return {key: inner(item) for key, item in value.items()}
+    fields = fields_of(value)
+    if fields is not None and not isinstance(value, Outside):
+        copied = object.__new__(type(value)) if not isinstance(value, tuple) else None
+        if copied is None:  # a NamedTuple
+            return type(value)(*(inner(getattr(value, name)) for name in fields))
+        for name in fields:
+            object.__setattr__(copied, name, inner(getattr(value, name)))
+        if id(value) in lowering.world.made or is_plain_object(value):
+            lowering.world.made[id(copied)] = (copied, lowering.builder.eqns)  # a new object
+        return copied
+    if isinstance(value, (bool, int, float, str, bytes, type(None), complex)):
+        return value
+    raise lowering.located(
+        UnsupportedSyntax,
+        f"'{ast.unparse(node)}' copies a {type(value).__name__}, which srcad copies only as "
+        "containers, records and arrays; copy what you need of it",
+        node,
+    )
+
+
+def _replaced(lowering: Lowering, args: list, kwargs: dict, node: ast.Call) -> object:
+    """``dataclasses.replace(hp, lr=...)``: the class called with the fields, some changed,
+    as Python does (its __init__ and __post_init__ run)."""
+    if len(args) != 1 or not dataclasses.is_dataclass(args[0]) or isinstance(args[0], type):
+        raise lowering.located(
+            SrcadError, "dataclasses.replace() takes a dataclass object and fields", node
+        )
+    record = args[0]
+    fields = dataclasses.fields(record)
+    if any(not field.init for field in fields):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' replaces fields of a dataclass with init=False fields; "
+            "make a new one with its class",
+            node,
+        )
+    unknown = set(kwargs) - {field.name for field in fields}
+    if unknown:
+        raise lowering.located(
+            SrcadError, f"dataclasses.replace(): no field {sorted(unknown)[0]!r}", node
+        )
+    values = {field.name: getattr(record, field.name) for field in fields} | kwargs
+    return construct(lowering, type(record), [], values, node)
+
+
+COPIES: dict[object, Callable[[Lowering, list, dict, ast.Call], object]] = {
+    copy.copy: _copied,
+    copy.deepcopy: _deep_copied,
+    dataclasses.replace: _replaced,
+}
 
 
 def _staged_partial(lowering: Lowering, partial: Outside) -> Partial:
