@@ -151,7 +151,7 @@ def call(
         return _call_outside_object(lowering, function, args, kwargs, node)
     if not is_user_function(function) and not isinstance(function, LocalFunction):
         args = [consumed(lowering, value, node) for value in args]  # sum(gen), zip(gen, ...)
-        args = [list(value) if isinstance(value, DICT_VIEWS) else value for value in args]
+        args = [_items_of_view(value) for value in args]
         kwargs = {name: consumed(lowering, value, node) for name, value in kwargs.items()}
         if function in (getattr, hasattr) and len(args) >= 2 and isinstance(args[1], str):
             return attribute_test(lowering, function, args, kwargs, node)
@@ -215,6 +215,10 @@ CALL.append(call)  # a property's getter, for srcad.lower.objects.class_attribut
 
 # max(d.values()), sorted(d.items()): a library function sees the items, as it iterates them
 DICT_VIEWS: tuple[type, ...] = (type({}.keys()), type({}.values()), type({}.items()))
+
+
+def _items_of_view(value: object) -> object:
+    return list(value) if isinstance(value, DICT_VIEWS) else value  # type: ignore[call-overload]
 
 
 class _DependsOnData(Exception):
