@@ -1,5 +1,6 @@
 """NumPy functions lowered as the calls they are made of (``srcad.lower.compositions``):
-``np.interp``, ``np.polyval``, ``np.trapezoid`` and ``np.meshgrid``.
+``np.interp``, ``np.polyval``, ``np.trapezoid``, ``np.meshgrid``, ``np.cov`` and
+``np.corrcoef``.
 
 Checked: each gives NumPy's values exactly, and its derivative in every argument (sample
 points and values, coefficients, steps) agrees with central differences of the plain
@@ -10,6 +11,7 @@ user's line with the reason.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import numpy as np
@@ -64,6 +66,24 @@ def on_a_grid_by_index(x):
     return np.sum(a * b**2 + c * SAMPLES["fp"][1]) + np.sum(sparse_a * sparse_b)
 
 
+ROWS = np.array([[0.5, -1.0, 2.0, 0.3, -0.7], [1.5, 0.2, -0.4, 0.9, 0.1]])
+
+
+def covariances(x):
+    scaled = ROWS * x[:5] * SAMPLES["fp"][1]
+    return (
+        np.sum(np.cov(scaled) ** 2)
+        + np.sum(np.cov(scaled.T, rowvar=False, bias=True))
+        + np.cov(x, x**2)[0, 1]
+    )
+
+
+def correlations(x):
+    return (
+        np.sum(np.corrcoef(ROWS * x[:5] * SAMPLES["fp"][3]) ** 3) + np.corrcoef(x, np.sin(x))[0, 1]
+    )
+
+
 CASES = {
     interpolated: (X,),
     interpolated_with_ends: (X, SAMPLES["fp"]),
@@ -75,6 +95,8 @@ CASES = {
     integral_along_an_axis: (X[:5],),
     on_a_grid: (X[:5],),
     on_a_grid_by_index: (X[:7],),
+    covariances: (X[:6],),
+    correlations: (X[:6],),
 }
 AWAY_FROM_KINKS = np.array([-1.5, -0.3, 0.2, 0.7, 1.9, 2.5, 0.1, 1.0])
 
@@ -110,7 +132,8 @@ def test_the_generated_code_shows_the_calls():
     gradient(X, SAMPLES["fp"])
     text = srcad.source(gradient)
     assert "np.add.at(dfp, " in text and "np.where(" in text  # fp's gradient: a scatter
-    assert "(line 29: return np.sum(np.interp(x, SAMPLES" in text  # the user's line
+    line = inspect.getsourcelines(interpolated_with_ends)[1] + 1
+    assert f"(line {line}: return np.sum(np.interp(x, SAMPLES" in text  # the user's line
 
 
 def test_a_period_is_refused_at_the_users_line():

@@ -14,6 +14,12 @@ input gets its derivative through them (``np.interp``'s sample values and points
                                          point on, ``left``/``right`` (or the end values)
                                          outside: NumPy's values, the slope of the segment
                                          to the right as the derivative at a sample point
+    np.cov(m, y=None, rowvar=True, bias=False, ddof=None)
+                                         the centred rows' products over n - ddof, as NumPy
+                                         computes it (squeezed)
+    np.corrcoef(x, y=None, rowvar=True)
+                                         cov divided by the standard deviations, clipped to
+                                         [-1, 1] as NumPy clips it
     np.multiply.outer(a, b) (any ufunc of two arguments)
                                          the ufunc of a with an axis of one for each of b's
                                          and b: a.reshape(a.shape + (1,) * b.ndim) * b
@@ -108,6 +114,45 @@ def interp(
     return np.where(x < xp[0], below, value)
 
 
+def cov(
+    m: Any,
+    y: Any = None,
+    rowvar: bool = True,
+    bias: bool = False,
+    ddof: Any = None,
+    fweights: Any = None,
+    aweights: Any = None,
+    *,
+    dtype: Any = None,
+) -> Any:
+    """``np.cov``: each row a variable (each column, ``rowvar=False``); weights refused."""
+    if fweights is not None or aweights is not None or dtype is not None:
+        raise ValueError("np.cov with weights or a dtype is not supported; weight the rows first")
+    x = _variables(m, rowvar)
+    if y is not None:
+        x = np.concatenate((x, _variables(y, rowvar)), axis=0)
+    if ddof is None:
+        ddof = 0 if bias else 1
+    centred = x - np.mean(x, axis=1, keepdims=True)
+    return np.squeeze((centred @ centred.T) * (1.0 / (np.shape(x)[1] - ddof)))  # NumPy's order
+
+
+def _variables(values: Any, rowvar: bool) -> Any:
+    """The variables as rows, as np.cov lays them out (``np.array(m, ndmin=2)``)."""
+    rows = np.reshape(values, (1, -1)) if np.ndim(values) < 2 else values
+    return rows.T if not rowvar and np.shape(rows)[0] != 1 else rows
+
+
+def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -> Any:
+    """``np.corrcoef``: the covariances over the products of the standard deviations."""
+    covariance = cov(x, y, rowvar, dtype=dtype)
+    if np.ndim(covariance) == 0:
+        return covariance / covariance
+    deviations = np.sqrt(np.diagonal(covariance))
+    scaled = covariance / deviations[:, None] / deviations[None, :]
+    return np.clip(scaled, -1.0, 1.0)
+
+
 def ufunc_outer(ufunc: np.ufunc, a: Any, b: Any) -> Any:
     """``ufunc.outer(a, b)``: ``ufunc`` of every element of ``a`` with every one of ``b``."""
     return ufunc(np.reshape(a, np.shape(a) + (1,) * np.ndim(b)), b)
@@ -184,6 +229,8 @@ COMPOSITIONS: dict[Callable, Callable] = {
     np.trapezoid: trapezoid,
     np.interp: interp,
     np.meshgrid: meshgrid,
+    np.cov: cov,
+    np.corrcoef: corrcoef,
 }
 # scipy.linalg's, by name: srcad does not import SciPy, the user's code has
 SCIPY_LINALG: dict[str, Callable] = {
