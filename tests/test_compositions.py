@@ -1,6 +1,7 @@
 """NumPy functions lowered as the calls they are made of (``srcad.lower.compositions``):
-``np.interp``, ``np.polyval``, ``np.trapezoid``, ``np.meshgrid``, ``np.cov`` and
-``np.corrcoef``.
+``np.interp``, ``np.polyval``, ``np.trapezoid``, ``np.meshgrid``, ``np.cov``,
+``np.corrcoef``, and ``np.pad``'s modes that repeat elements (edge, reflect, symmetric,
+wrap).
 
 Checked: each gives NumPy's values exactly, and its derivative in every argument (sample
 points and values, coefficients, steps) agrees with central differences of the plain
@@ -84,6 +85,16 @@ def correlations(x):
     )
 
 
+def padded(x):
+    grid = x[:6].reshape(2, 3) * SAMPLES["fp"][3]
+    weights = np.arange(30.0).reshape(5, 6)
+    total = sum(
+        np.sum(np.sin(np.pad(grid, ((1, 2), (2, 1)), mode=mode)) * weights)
+        for mode in ("edge", "reflect", "symmetric", "wrap", "constant")
+    )
+    return total + np.sum(np.pad(x, 4, mode="reflect") ** 2)
+
+
 CASES = {
     interpolated: (X,),
     interpolated_with_ends: (X, SAMPLES["fp"]),
@@ -97,6 +108,7 @@ CASES = {
     on_a_grid_by_index: (X[:7],),
     covariances: (X[:6],),
     correlations: (X[:6],),
+    padded: (X[:6],),
 }
 AWAY_FROM_KINKS = np.array([-1.5, -0.3, 0.2, 0.7, 1.9, 2.5, 0.1, 1.0])
 

@@ -14,6 +14,10 @@ input gets its derivative through them (``np.interp``'s sample values and points
                                          point on, ``left``/``right`` (or the end values)
                                          outside: NumPy's values, the slope of the segment
                                          to the right as the derivative at a sample point
+    np.pad(x, pad_width, mode="edge" | "reflect" | "symmetric" | "wrap")
+                                         along each padded axis, x indexed by the same pad
+                                         of its positions (np.pad(np.arange(n), ...)): the
+                                         elements each mode repeats ("constant" is a row)
     np.cov(m, y=None, rowvar=True, bias=False, ddof=None)
                                          the centred rows' products over n - ddof, as NumPy
                                          computes it (squeezed)
@@ -112,6 +116,22 @@ def interp(
     if right is not None:
         value = np.where(x > xp[last], right, value)
     return np.where(x < xp[0], below, value)
+
+
+SELECTING_PAD_MODES = ("edge", "reflect", "symmetric", "wrap")
+
+
+def pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> Any:
+    """``np.pad``: the modes that repeat elements of ``array`` as an index along each axis
+    (its gradient adds up where each element went); any other mode as the row it is."""
+    if mode not in SELECTING_PAD_MODES or kwargs.get("reflect_type", "even") != "even":
+        return np.pad(array, pad_width, mode=mode, **kwargs)
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (np.ndim(array), 2)).tolist()
+    for axis, (before, after) in enumerate(widths):
+        if before or after:
+            positions = np.pad(np.arange(np.shape(array)[axis]), (before, after), mode=mode)
+            array = array[(slice(None),) * axis + (positions,)]
+    return array
 
 
 def cov(
@@ -231,6 +251,7 @@ COMPOSITIONS: dict[Callable, Callable] = {
     np.meshgrid: meshgrid,
     np.cov: cov,
     np.corrcoef: corrcoef,
+    np.pad: pad,
 }
 # scipy.linalg's, by name: srcad does not import SciPy, the user's code has
 SCIPY_LINALG: dict[str, Callable] = {
