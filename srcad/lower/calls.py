@@ -14,6 +14,7 @@ import ast
 import copy
 import functools
 import inspect
+import itertools
 import math
 import os
 import types
@@ -213,6 +214,15 @@ def call(
 CALL.append(call)  # a property's getter, for srcad.lower.objects.class_attribute
 
 
+# itertools' functions that only rearrange what they are given (finite ones: no count, cycle
+# or repeat): run on the rows of traced arrays, they give tuples of traced values
+ARRANGING = frozenset(
+    getattr(itertools, name)
+    for name in (
+        "combinations combinations_with_replacement permutations product chain "
+        "zip_longest islice pairwise compress"
+    ).split()
+)
 # max(d.values()), sorted(d.items()): a library function sees the items, as it iterates them
 DICT_VIEWS: tuple[type, ...] = (type({}.keys()), type({}.values()), type({}.items()))
 
@@ -334,8 +344,12 @@ def _call_python(
             "cannot be told apart when compiling; use a list",
             node,
         )
+    if function in ARRANGING:  # itertools.combinations(w, 2): the rows, rearranged
+        rows = [list(arg) if isinstance(arg, Tracer) else arg for arg in args]
+        arrange: Any = function
+        return iter(list(arrange(*rows, **kwargs)))
     spelling = numpy_spelling(function)
-    if spelling is not None:  # np.corrcoef(C): run by the generated code; refused if differentiated
+    if spelling is not None:  # np.unique(C): run by the generated code; refused if differentiated
         return outside_call(lowering.builder, function, spelling, list(args), dict(kwargs))
     raise no_rule(lowering, node)
 
