@@ -170,10 +170,10 @@ def test_int_argument_not_in_argnums_is_a_constant():
     np.testing.assert_allclose(dx, [3.0, 3.0])
 
 
-def reflected(A):
-    return np.sum(np.pad(A, 1, mode="reflect") ** 2)
+def padded_with_maxima(A):
+    return np.sum(np.pad(A, 1, mode="maximum") ** 2)
 
 
 def test_a_rule_that_does_not_cover_a_case_names_the_line():
-    with pytest.raises(srcad.errors.NoDerivativeRule, match=r"test_errors.py:\d+: .*'reflect'"):
-        srcad.grad(reflected)(np.eye(3))
+    with pytest.raises(srcad.errors.NoDerivativeRule, match=r"test_errors.py:\d+: .*'maximum'"):
+        srcad.grad(padded_with_maxima)(np.eye(3))
