@@ -26,7 +26,7 @@ Container = list[object] | dict[object, object]
 Snapshot = list[tuple[Container, Container]]
 
 
-def snapshot_containers(env: dict[str, object], made: dict[int, tuple] | None = None) -> Snapshot:
+def snapshot_containers(env: dict[str, object], made: dict[int, object] | None = None) -> Snapshot:
     """The Python lists and dicts the code could change, with copies of their contents:
     those the names hold and those inside them (``d["items"]``, ``rows[0]``); with ``made``
     (``World.made``), the attributes of the objects the function made that the names reach
@@ -39,14 +39,14 @@ def snapshot_containers(env: dict[str, object], made: dict[int, tuple] | None = 
     return snapshot
 
 
-def container_labels(env: dict[str, object], made: dict[int, tuple]) -> dict[int, str]:
+def container_labels(env: dict[str, object], made: dict[int, object]) -> dict[int, str]:
     """For each container a snapshot takes, how the code reaches it: ``accs``,
     ``d['items']``, ``rows[0]``; an object's attributes by the object (``st``)."""
     labels: dict[int, str] = {}
     pending = [(value, name) for name, value in sorted(env.items())]
     while pending:
         value, label = pending.pop()
-        container: Any = vars(value) if id(value) in made else value
+        container: Any = vars(value) if made.get(id(value)) is value else value
         if type(container) not in (list, dict, tuple) or id(container) in labels:
             continue
         labels[id(container)] = label
@@ -56,13 +56,13 @@ def container_labels(env: dict[str, object], made: dict[int, tuple]) -> dict[int
     return labels
 
 
-def _take(value: object, snapshot: Snapshot, seen: set[int], made: dict[int, tuple]) -> None:
+def _take(value: object, snapshot: Snapshot, seen: set[int], made: dict[int, object]) -> None:
     """``value``, and the lists and dicts inside it, into ``snapshot`` (each once)."""
     kind = type(value)
     if kind is tuple:
         items: Any = value
     elif kind is list or kind is dict or id(value) in made:
-        container: Any = vars(value) if id(value) in made else value
+        container: Any = vars(value) if made.get(id(value)) is value else value
         if id(container) in seen:
             return
         seen.add(id(container))

@@ -33,7 +33,7 @@ from srcad.lower import assignments, branches, calls, expressions, loops, statem
 from srcad.lower.branches import lower_body
 from srcad.lower.context import Inlining, Lowering
 from srcad.lower.world import Outside, World
-from srcad.pytree import Field, TreeDef, flatten, leaf_paths, unflatten
+from srcad.pytree import CyclicTree, Field, TreeDef, flatten, leaf_paths, unflatten
 
 # The modules whose rules lower statements and expressions (importing one registers its
 # rules with ``srcad.lower.dispatch``).
@@ -79,7 +79,14 @@ def lower_function(fn: Callable, arg_trees: dict[str, object]) -> LoweredFunctio
     arguments = _arguments(builder, world, arg_trees)
     arguments.env = _gathered(parsed.node.args, arguments.env)
     result = _lower_body(Lowering(parsed, arguments.env, Inlining(builder, 0, world)))
-    out_leaves, out_tree = flatten(result)
+    try:
+        out_leaves, out_tree = flatten(result)
+    except CyclicTree as error:
+        raise SrcadError(
+            f"the function returns an object that holds itself ({error}); return its arrays",
+            parsed.file,
+            parsed.node.lineno,
+        ) from None
     outputs = [_output_atom(leaf, parsed) for leaf in out_leaves]
     first = outputs[0] if outputs else None
     if isinstance(first, Var) and not builder.hint_of(first) and first not in arguments.inputs:

@@ -18,6 +18,10 @@
 - ``super()`` in a method (and ``super(Cls, self)``) is a ``SuperView``: its methods are the
   functions the classes after ``Cls`` in ``self``'s class's MRO define, bound to ``self``
   (``super().forward(x)`` inlines the parent's ``forward``); each is fixed by identity.
+- Calling a plain class of the user's makes an object (``made_object``: ``__init__``
+  inlined), whose attributes may then be written (``write_attribute``); ``copy.copy``,
+  ``copy.deepcopy`` and ``dataclasses.replace`` copy containers, records and arrays
+  (``COPIES``).
 
 Before:  ``sum(map(partial(loss, theta), batches))``
 After:   ``loss(theta, batches[0]) + loss(theta, batches[1]) + ...``, each call inlined.
@@ -133,7 +137,7 @@ def made_object(lowering: Lowering, cls: type, args: list, kwargs: dict, node: a
             node,
         )
     instance: object = object.__new__(cls)
-    lowering.world.made[id(instance)] = (instance, lowering.builder.eqns)  # kept alive
+    lowering.world.made[id(instance)] = instance
     if init is not object.__init__:
         CALL[0](lowering, init, [instance, *args], kwargs, node)
     elif args or kwargs:
@@ -154,8 +158,7 @@ def write_attribute(
     attributes are in every snapshot of what a branch or a loop body changes, so a loop
     that writes one unrolls and branches join them, as for lists). On an object passed in
     or read from outside, which srcad does not change, it is refused."""
-    made = lowering.world.made.get(id(owner))
-    if made is not None and made[0] is owner:
+    if lowering.world.made.get(id(owner)) is owner:
         setattr(owner, name, value)
         return
     raise lowering.located(
@@ -281,7 +284,7 @@ def _copy(lowering: Lowering, value: object, node: ast.Call, deep: bool) -> obje
         for name in fields:
             object.__setattr__(copied, name, inner(getattr(value, name)))
         if id(value) in lowering.world.made or is_plain_object(value):
-            lowering.world.made[id(copied)] = (copied, lowering.builder.eqns)  # a new object
+            lowering.world.made[id(copied)] = copied  # a new object: it may be written
         return copied
     if isinstance(value, (bool, int, float, str, bytes, type(None), complex)):
         return value

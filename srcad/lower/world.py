@@ -100,9 +100,9 @@ class World:
         self.reads: dict[tuple, WorldRead] = {}
         self.containers: set[int] = set()  # ids of staged copies: writing into one is refused
         self.functions: list[types.FunctionType] = []  # whose code was lowered (``lowers``)
-        # objects of the user's classes made in the function: id -> (the object, the block
-        # of equations it was made in, where its attributes may be written)
-        self.made: dict[int, tuple[object, list]] = {}
+        # objects of the user's classes made in the function, by id (kept alive): their
+        # attributes may be written, and snapshots of a branch or loop body take them
+        self.made: dict[int, object] = {}
         self._staged: dict[tuple, object] = {}
 
     def stage(self, value: object, path: WorldPath) -> object:
