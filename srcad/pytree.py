@@ -165,9 +165,10 @@ def is_library_class(kind: type) -> bool:
     module_name = str(kind.__module__)
     if module_name.split(".")[0] in (*sys.stdlib_module_names, "builtins", "srcad"):
         return True
-    if module_name == "__main__":
-        return False  # a script's, a notebook's
-    location = getattr(sys.modules.get(module_name), "__file__", None)
+    module = sys.modules.get(module_name)
+    if module_name == "__main__" or module is None:
+        return False  # a script's, a notebook's, code run with exec (installed code is imported)
+    location = getattr(module, "__file__", None)
     return not isinstance(location, str) or any(part in location for part in _INSTALLED)
 
 
