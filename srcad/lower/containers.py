@@ -46,7 +46,7 @@ def container_labels(env: dict[str, object], made: dict[int, object]) -> dict[in
     pending = [(value, name) for name, value in sorted(env.items())]
     while pending:
         value, label = pending.pop()
-        container: Any = vars(value) if made.get(id(value)) is value else value
+        container: Any = vars(value) if is_made(value, made) else value
         if type(container) not in (list, dict, tuple) or id(container) in labels:
             continue
         labels[id(container)] = label
@@ -56,13 +56,18 @@ def container_labels(env: dict[str, object], made: dict[int, object]) -> dict[in
     return labels
 
 
+def is_made(value: object, made: dict[int, object]) -> bool:
+    """Whether ``value`` is one of the objects the function made (``World.made``)."""
+    return id(value) in made and made[id(value)] is value
+
+
 def _take(value: object, snapshot: Snapshot, seen: set[int], made: dict[int, object]) -> None:
     """``value``, and the lists and dicts inside it, into ``snapshot`` (each once)."""
     kind = type(value)
     if kind is tuple:
         items: Any = value
     elif kind is list or kind is dict or id(value) in made:
-        container: Any = vars(value) if made.get(id(value)) is value else value
+        container: Any = vars(value) if is_made(value, made) else value
         if id(container) in seen:
             return
         seen.add(id(container))

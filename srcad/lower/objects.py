@@ -45,6 +45,7 @@ from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir.builder import Tracer
 from srcad.ir.world import WorldPath
 from srcad.lower.callees import is_user_function
+from srcad.lower.containers import is_made
 from srcad.lower.context import Lowering
 from srcad.lower.dispatch import CALL
 from srcad.lower.iteration import static_items
@@ -158,7 +159,7 @@ def write_attribute(
     attributes are in every snapshot of what a branch or a loop body changes, so a loop
     that writes one unrolls and branches join them, as for lists). On an object passed in
     or read from outside, which srcad does not change, it is refused."""
-    if lowering.world.made.get(id(owner)) is owner:
+    if is_made(owner, lowering.world.made):
         setattr(owner, name, value)
         return
     raise lowering.located(
