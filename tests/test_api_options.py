@@ -37,7 +37,9 @@ def with_labels(w, label):
     return loss, {"steps": 3, "label": label, "kind": "sine", "note": None, "ok": True}
 
 
-@pytest.mark.parametrize("options", [{}, {"mode": "forward"}, {"backend": "numba"}])
+@pytest.mark.parametrize(
+    "options", [{}, {"mode": "forward"}, pytest.param({"backend": "numba"}, marks=pytest.mark.slow)]
+)
 def test_an_auxiliary_output_may_hold_strings_ints_and_none(options):
     if options.get("backend") == "numba":
         pytest.importorskip("numba")

@@ -141,7 +141,7 @@ def phased(w, phase):
     return np.sum(w**2) * scale
 
 
-@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("numba", marks=pytest.mark.slow)])
 def test_an_enum_member_is_a_constant_compared_by_identity(backend):
     if backend == "numba":
         pytest.importorskip("numba")

@@ -53,7 +53,7 @@ def assert_matches_central_differences(gradient, fun, *args, argnums=0):
         np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-9)
 
 
-@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("numba", marks=pytest.mark.slow)])
 def test_a_config_object_is_read_on_every_call(backend):
     if backend == "numba":
         pytest.importorskip("numba")
