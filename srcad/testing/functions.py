@@ -2,7 +2,8 @@
 
 In: a random source. Out: a ``Program`` whose module defines module globals (arrays and
 floats), helpers and ``f``. Helpers take keyword and default arguments, return tuples,
-recurse on an int, call earlier helpers, or are closures made by a factory; ``f`` takes
+recurse on an int, call earlier helpers, or are closures made by a factory, or a class whose
+objects ``f`` makes and steps (their attributes written in loops and branches); ``f`` takes
 vectors, scalars, a dict and a list of arrays, an int and a string, calls the helpers, and
 defines closures and lambdas over its own locals (some called again after those locals
 changed, also by a loop or a branch on data that rebinds them before each call). The program's ``world_change`` gives the globals new values of the same shape and
@@ -151,11 +152,31 @@ def add_factory_helper(module: ModuleParts) -> None:
     module.helpers.append(Helper(f"K{index}", "factory", (shape,), (shape,)))
 
 
+def add_stateful_helper(module: ModuleParts) -> None:
+    """``class S0`` whose ``__init__`` keeps ``a`` and a constant, and whose ``step(b)``
+    updates ``self.a`` and returns a value of its shape: ``f`` makes one and steps it, in a
+    loop or a branch on data (an object made in the function, its attributes written)."""
+    rng, index = module.rng, len(module.helpers)
+    shape, other = _shape(module), _shape(module)
+    scope = Scope(floats={"self.a": shape, "b": other}, readonly={"self.k": (), **module.globals})
+    expressions = ExpressionMaker(rng, scope, module.sizes)
+    update = f"0.5 * self.a + 0.5 * np.tanh({paren(expressions.make(shape, 2))})"
+    result = expressions.make(shape, 2)
+    constant = literal(example_value(rng, ()))
+    module.parts.append(
+        f"class S{index}:\n"
+        f"    def __init__(self, a):\n        self.a = a\n        self.k = {constant}\n\n"
+        f"    def step(self, b):\n        self.a = {update}\n        return {result}\n"
+    )
+    module.helpers.append(Helper(f"S{index}", "stateful", (shape, other), (shape,)))
+
+
 HELPER_KINDS: dict[str, Callable[[ModuleParts], None]] = {
     "keywords": add_keywords_helper,
     "tuple": add_tuple_helper,
     "recursive": add_recursive_helper,
     "factory": add_factory_helper,
+    "stateful": add_stateful_helper,
 }
 
 
@@ -166,6 +187,9 @@ def write_call(maker: StatementMaker, helpers: list[Helper], int_names: list[str
     """A statement that calls one of ``helpers`` and binds what it returns."""
     rng = maker.rng
     helper = rng.choice(helpers)
+    if helper.kind == "stateful":
+        _write_stepping(maker, helper)
+        return
     operands = [maker.expression(shape, 1) for shape in helper.params]
     call = _call_text(maker, helper, operands, int_names)
     if helper.kind == "tuple" and rng.random() < 0.6:
@@ -181,6 +205,25 @@ def write_call(maker: StatementMaker, helpers: list[Helper], int_names: list[str
     name = maker.writer.fresh("v")
     maker.writer.line(f"{name} = {call}")
     maker.bind(name, result)
+
+
+def _write_stepping(maker: StatementMaker, helper: Helper) -> None:
+    """``o = S0(...)``, a step, then more steps in a loop or in a branch on data; binds the
+    steps' sum and the object's state."""
+    rng, writer = maker.rng, maker.writer
+    state, other = helper.params
+    obj, total, kept = writer.fresh("o"), writer.fresh("v"), writer.fresh("v")
+    writer.line(f"{obj} = {helper.name}({maker.expression(state, 1)})")
+    writer.line(f"{total} = {obj}.step({maker.expression(other, 1)})")
+    if rng.random() < 0.5:
+        writer.line(f"for _ in range({rng.randint(1, 3)}):")
+    else:
+        writer.line(f"if {maker.expression((), 1)} > 0.0:")
+    with writer.indented():
+        writer.line(f"{total} = {total} + {obj}.step({maker.expression(other, 1)})")
+    writer.line(f"{kept} = {obj}.a * {obj}.k")
+    maker.bind(total, state)
+    maker.bind(kept, state)
 
 
 def _call_text(
