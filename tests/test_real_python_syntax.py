@@ -166,3 +166,41 @@ def views_written_back(x):
 
 def test_views_written_back_where_numpy_does_not_depend_on_the_order():
     _agrees_in_every_setting(views_written_back, [{"limit": 1.0}, {"limit": 2.0}])
+
+
+WEIGHT = 2.0
+
+
+def declared_global(w):
+    global WEIGHT  # only read: harmless, as in Python
+
+    def inner(v):
+        t = WEIGHT
+
+        def deeper(u):
+            nonlocal t  # only read too
+            return u * t
+
+        return deeper(v)
+
+    return np.sum(np.sin(inner(w)))
+
+
+def test_global_and_nonlocal_of_names_only_read_are_accepted_and_read_every_call():
+    global WEIGHT
+    w = np.array([0.3, -0.9])
+    gradient = srcad.grad(declared_global)
+    for value in (2.0, -0.5):
+        WEIGHT = value
+        np.testing.assert_allclose(gradient(w), srcad.numerical_grad(declared_global, w))
+    WEIGHT = 2.0
+
+
+def test_a_global_the_function_assigns_is_refused_at_its_line():
+    def counting(w):
+        global CALLS  # assigned below: Python would change the module
+        CALLS = 1
+        return np.sum(w)
+
+    with pytest.raises(srcad.UnsupportedSyntax, match=r"'global' statement of a name the"):
+        srcad.grad(counting)(np.ones(2))

@@ -30,7 +30,7 @@ import keyword
 import linecache
 import textwrap
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from srcad.errors import ArgumentTypeError, SrcadError, UnsupportedSyntax
@@ -415,10 +415,10 @@ def _not_a_function(fn: object) -> Exception:
 REJECTED: dict[type, str] = {
     ast.Try: "cannot differentiate through 'try' statements; "
     "move the error handling to the code that calls the function",
-    ast.Global: "cannot differentiate through 'global' statements; "
-    "pass the value as an argument instead",
-    ast.Nonlocal: "cannot differentiate through 'nonlocal' statements; "
-    "pass the value as an argument and return the new value",
+    ast.Global: "cannot differentiate through a 'global' statement of a name the function "
+    "assigns (srcad does not change module globals); pass the value as an argument instead",
+    ast.Nonlocal: "cannot differentiate through a 'nonlocal' statement of a name the "
+    "function assigns; pass the value as an argument and return the new value",
     ast.ClassDef: "class definitions inside a differentiated function are not supported; "
     "define the class at module level",
     ast.Delete: "'del' is not supported; drop the statement (names go out of scope anyway)",
@@ -445,6 +445,7 @@ class _SubsetChecker(ast.NodeVisitor):
     def __init__(self, file: str, root: ast.FunctionDef):
         self.file = file
         self.root = root
+        self.read_only = _read_only_declarations(root)
         self.yields = False  # whether a ``yield`` was seen (a generator to desugar)
         self.conditional = 0  # how many CONDITIONAL_EXPRESSIONS enclose the node
 
@@ -477,12 +478,44 @@ class _SubsetChecker(ast.NodeVisitor):
         self._visit_children(node)
 
     def _visit_children(self, node: ast.AST) -> None:
+        if isinstance(node, (ast.Global, ast.Nonlocal)) and id(node) in self.read_only:
+            return  # global CONFIG of a name only read: harmless
         if node is not self.root and type(node) in REJECTED:
             line = getattr(node, "lineno", self.root.lineno)
             construct = ast.unparse(node).splitlines()[0]
             quoted = f" (in '{construct[:60]}')" if construct else ""
             raise UnsupportedSyntax(REJECTED[type(node)] + quoted, self.file, line)
         super().generic_visit(node)
+
+
+SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def _read_only_declarations(root: ast.AST) -> set[int]:
+    """The ids of the ``global``/``nonlocal`` statements whose names their function never
+    assigns: they change nothing (``global CONFIG`` before reading it)."""
+    harmless: set[int] = set()
+    for scope in [root, *(n for n in ast.walk(root) if isinstance(n, SCOPES) and n is not root)]:
+        own = list(_own_nodes(scope))
+        assigned = {
+            n.id for n in own if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
+        }
+        assigned |= {n.name for n in own if isinstance(n, SCOPES) and not isinstance(n, ast.Lambda)}
+        assigned |= {(n.asname or n.name).split(".")[0] for n in own if isinstance(n, ast.alias)}
+        for node in own:
+            if isinstance(node, (ast.Global, ast.Nonlocal)) and not set(node.names) & assigned:
+                harmless.add(id(node))
+    return harmless
+
+
+def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of ``scope``'s own body, not those of the functions and classes in it."""
+    pending = list(ast.iter_child_nodes(scope))
+    while pending:
+        node = pending.pop()
+        yield node
+        if not isinstance(node, SCOPES):
+            pending.extend(ast.iter_child_nodes(node))
 
 
 def check_supported(node: ast.FunctionDef, file: str) -> bool:

@@ -45,6 +45,14 @@ def lower_pass(lowering: Lowering, node: ast.Pass, since: int) -> None:
     return
 
 
+@lowers_statement(ast.Global)
+@lowers_statement(ast.Nonlocal)
+def lower_declaration(lowering: Lowering, node: ast.Global | ast.Nonlocal, since: int) -> None:
+    """``global CONFIG`` of a name the function only reads (the frontend refuses one it
+    assigns): names are looked up as Python looks them up either way."""
+    return
+
+
 @lowers_statement(ast.Expr)
 def lower_expression_statement(lowering: Lowering, node: ast.Expr, since: int) -> None:
     if isinstance(node.value, ast.Constant):
