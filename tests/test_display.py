@@ -19,7 +19,7 @@ import pytest
 
 import srcad
 
-CELL_WITH_GLOBAL = "def stepped(x):\n    global offset\n    return x * 2.0\n"
+CELL_WITH_GLOBAL = "def stepped(x):\n    global offset\n    offset = 1.0\n    return x * 2.0\n"
 
 
 def loss(w, x):
@@ -110,7 +110,7 @@ def test_error_in_a_terminal_cell_names_the_cell_and_line():
     stepped = _define_in_cell("<ipython-input-3-0123456789ab>")
     with pytest.raises(srcad.UnsupportedSyntax) as caught:
         srcad.grad(stepped)(1.0)
-    assert str(caught.value).startswith("cell [3], line 2: cannot differentiate through 'global'")
+    assert str(caught.value).startswith("cell [3], line 2: cannot differentiate through a 'global'")
     assert "ipython-input" not in str(caught.value)
 
 
@@ -153,4 +153,4 @@ def test_error_in_a_real_ipython_shell_names_the_cell():
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
     )
     message = run.stdout.split("MESSAGE: ", 1)[1]
-    assert message.startswith("cell [2], line 2: cannot differentiate through 'global'")
+    assert message.startswith("cell [2], line 2: cannot differentiate through a 'global'")

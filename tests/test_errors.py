@@ -62,6 +62,7 @@ def uses_with(x):
 
 def uses_global(x):
     global _scale  # <- here
+    _scale = 2.0
     return np.sum(x * _scale)
 
 

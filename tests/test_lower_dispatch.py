@@ -25,6 +25,8 @@ SUPPORTED_STATEMENTS = {
     ast.With,
     ast.Import,
     ast.ImportFrom,
+    ast.Global,  # of names only read (the frontend refuses the others)
+    ast.Nonlocal,
 }
 SUPPORTED_EXPRESSIONS = {
     ast.Constant,
