@@ -328,6 +328,15 @@ def test_identity_of_objects_passed_in_is_refused_and_none_is_known():
     box = Box(2.0)
     with pytest.raises(srcad.UnsupportedSyntax, match="same object"):  # silently False before
         srcad.grad(lambda w, a, b: np.sum(w) * (1.0 if a is b else a.value))(np.ones(2), box, box)
+    with pytest.raises(srcad.UnsupportedSyntax, match="same object"):  # inside an argument
+        srcad.grad(lambda w, bs: np.sum(w) * (1.0 if bs[0] is bs[1] else 2.0))(w, [box, box])
+
+    def made_here(w):  # containers the function makes: Python's answer, known
+        a, b = [w[0]], [w[1]]
+        c = a
+        return np.sum(w) * (2.0 if a is b else 1.0) + (3.0 if c is a else 0.0) * w[0]
+
+    assert_matches_central_differences(srcad.grad(made_here), made_here, w)
 
 
 def test_only_the_users_own_classes_are_trees_of_attributes():

@@ -221,14 +221,14 @@ SINGLETONS = (type(None), bool, type(Ellipsis), type(NotImplemented))
 
 def _refuse_unknown_identity(lowering: Lowering, left: object, right: object, node: Node) -> None:
     """``a is b`` where either is a container or a record (dataclass, object of the user's
-    class): the lowering holds its own copies of those that came in as arguments, so their
-    identity says nothing about the call's (``f(cfg, cfg)``). Against None (or True, ...)
-    the answer is known; of one name with itself, too. Any other is refused. (Arrays are
-    compared as the lowering holds them: values computed are new objects, as in Python.)"""
+    class) that came in as an argument or from outside: the lowering holds its own copies of
+    those, so their identity says nothing about the call's (``f(cfg, cfg)``). Against None
+    (or True, ...) the answer is known; of one name with itself, too; of values the function
+    made, as Python's. Any other is refused. (Arrays are compared as the lowering holds
+    them: values computed are new objects, as in Python.)"""
     if isinstance(left, SINGLETONS) or isinstance(right, SINGLETONS) or left is right:
         return
-    unknown = [v for v in (left, right) if _is_rebuilt(v)]
-    if unknown:
+    if any(map(lowering.world.is_passed_in, (left, right))):
         raise lowering.located(
             UnsupportedSyntax,
             f"'{ast.unparse(node)}' asks whether two values are the same object, which srcad "
@@ -236,12 +236,6 @@ def _refuse_unknown_identity(lowering: Lowering, left: object, right: object, no
             "compare with None, or pass a flag that says so",
             node,
         )
-
-
-def _is_rebuilt(value: object) -> bool:
-    if isinstance(value, (list, tuple, dict)):
-        return True
-    return fields_of(value) is not None
 
 
 def _compared_object(lowering: Lowering, op: ast.cmpop, value: object, node: Node) -> object:

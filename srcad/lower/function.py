@@ -123,6 +123,7 @@ def _arguments(builder: GraphBuilder, world: World, arg_trees: dict[str, object]
             else:
                 values.append(leaf)
         arguments.env[name] = unflatten(treedef, values)
+        world.note_passed_in(arguments.env[name])
     return arguments
 
 

@@ -37,6 +37,7 @@ import numpy as np
 from srcad.ir import AVal, Const, Eqn, Var, aval_of
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
 from srcad.ir.world import GENERATORS, ArgumentRoot, WorldPath, WorldRead
+from srcad.pytree import fields_of
 
 LIBRARY_MODULES = frozenset({"numpy", "scipy", "srcad", *sys.stdlib_module_names})
 FIXED_VALUES = (bool, int, str, bytes, type(None), complex, type(Ellipsis), slice, range)
@@ -103,6 +104,9 @@ class World:
         # objects of the user's classes made in the function, by id (kept alive): their
         # attributes may be written, and snapshots of a branch or loop body take them
         self.made: dict[int, object] = {}
+        # the containers and records of the arguments, by id: the lowering's own copies,
+        # whose identity says nothing about the call's (``f(cfg, cfg)``)
+        self.passed_in: dict[int, object] = {}
         self._staged: dict[tuple, object] = {}
 
     def stage(self, value: object, path: WorldPath) -> object:
@@ -124,6 +128,26 @@ class World:
         expected = np.array(value, copy=True) if isinstance(value, np.ndarray) else value
         self.reads.setdefault(path.key, WorldRead(path, check, expected))
         return value
+
+    def note_passed_in(self, tree: object) -> None:
+        """Record the containers and records of an argument's tree (see ``passed_in``)."""
+        pending = [tree]
+        while pending:
+            value = pending.pop()
+            if isinstance(value, (list, tuple)):
+                pending.extend(value)
+            elif isinstance(value, dict):
+                pending.extend(value.values())
+            elif fields_of(value) is not None:
+                pending.extend(getattr(value, name) for name in fields_of(value) or ())
+            else:
+                continue
+            self.passed_in[id(value)] = value
+
+    def is_passed_in(self, value: object) -> bool:
+        """Whether ``value`` is a container or record of the arguments, or a copy of one
+        staged from outside (``self.containers``)."""
+        return self.passed_in.get(id(value)) is value or id(value) in self.containers
 
     def rely_on(self, function: object) -> None:
         """Code srcad generated, inlined here (``grad(grad(f))``, a transformation called in
