@@ -210,20 +210,25 @@ def write_call(maker: StatementMaker, helpers: list[Helper], int_names: list[str
 def _write_stepping(maker: StatementMaker, helper: Helper) -> None:
     """``o = S0(...)``, a step, then more steps in a loop or in a branch on data; binds the
     steps' sum and the object's state."""
-    rng, writer = maker.rng, maker.writer
+    writer = maker.writer
     state, other = helper.params
     obj, total, kept = writer.fresh("o"), writer.fresh("v"), writer.fresh("v")
     writer.line(f"{obj} = {helper.name}({maker.expression(state, 1)})")
     writer.line(f"{total} = {obj}.step({maker.expression(other, 1)})")
-    if rng.random() < 0.5:
-        writer.line(f"for _ in range({rng.randint(1, 3)}):")
-    else:
-        writer.line(f"if {maker.expression((), 1)} > 0.0:")
+    _write_repeat_or_branch(maker)
     with writer.indented():
         writer.line(f"{total} = {total} + {obj}.step({maker.expression(other, 1)})")
     writer.line(f"{kept} = {obj}.a * {obj}.k")
     maker.bind(total, state)
     maker.bind(kept, state)
+
+
+def _write_repeat_or_branch(maker: StatementMaker) -> None:
+    """The header of a block that runs one to three times, or only when data says so."""
+    if maker.rng.random() < 0.5:
+        maker.writer.line(f"for _ in range({maker.rng.randint(1, 3)}):")
+    else:
+        maker.writer.line(f"if {maker.expression((), 1)} > 0.0:")
 
 
 def _call_text(
@@ -337,17 +342,14 @@ def _write_inner_function(
 def write_late_binding(maker: StatementMaker) -> None:
     """A closure over a local that a loop, or a branch on data, rebinds before each call:
     the call reads the local as it is then (Python binds a closure's names late)."""
-    rng, writer = maker.rng, maker.writer
+    writer = maker.writer
     shape = maker.pick_shape()
     captured, name, result = writer.fresh("c"), writer.fresh("inner"), writer.fresh("v")
     writer.line(f"{captured} = {maker.expression((), 1)}")
     maker.bind(captured, ())
     _write_inner_function(maker, name, shape, scaled_by=captured)
     writer.line(f"{result} = {maker.expression(shape, 1)}")
-    if rng.random() < 0.5:
-        writer.line(f"for _ in range({rng.randint(1, 3)}):")
-    else:
-        writer.line(f"if {maker.expression((), 1)} > 0.0:")
+    _write_repeat_or_branch(maker)
     with writer.indented():
         writer.line(f"{captured} = 0.5 * {captured} + {maker.expression((), 1)}")
         writer.line(f"{result} = {result} + {name}({maker.expression(shape, 1)})")
