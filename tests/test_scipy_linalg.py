@@ -117,3 +117,36 @@ def test_a_solve_that_reads_one_triangle_is_refused_with_what_to_use():
 
     with pytest.raises(srcad.SrcadError, match="cho_factor and cho_solve"):
         srcad.grad(symmetric_solve)(kernel(np.zeros(3), X), Y)
+
+
+def spectra(w):
+    m = w[:4].reshape(2, 2) * JITTER["value"] * 1e6
+    symmetric = m + m.T + np.diag([3.0, -1.0])
+    values, vectors = sla.eigh(symmetric)
+    upper = sla.eigh(m + np.diag([3.0, -1.0]), lower=False, eigvals_only=True)  # reads U
+    singular = sla.svd(w.reshape(2, 3), full_matrices=False)
+    return (
+        np.sum(values**2)
+        + np.sum(vectors[:, 0] ** 4)
+        + np.sum(upper**3)
+        + np.sum(sla.eigvalsh(symmetric) ** 3)
+        + np.sum(singular[1])
+        + np.sum(singular[2][0] ** 4)
+        + np.sum(sla.svdvals(w.reshape(3, 2)) ** 2)
+        + sla.norm(w)
+        + sla.norm(w.reshape(2, 3), "fro")
+    )
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_decompositions_and_norms_of_scipy_linalg_match_differences(mode):
+    w = np.array([0.3, -0.8, 0.5, 1.2, -0.4, 0.9])
+    gradient = srcad.grad(spectra, mode=mode)
+    for jitter in (1e-6, 2e-6):  # a global the function reads
+        JITTER["value"] = jitter
+        np.testing.assert_allclose(
+            gradient(w), srcad.numerical_grad(spectra, w), rtol=1e-5, atol=1e-8
+        )
+    JITTER["value"] = 1e-6
+    with pytest.raises(srcad.SrcadError, match="a second matrix b"):
+        srcad.grad(lambda a: np.sum(sla.eigh(a, np.eye(2))[0]))(np.eye(2))

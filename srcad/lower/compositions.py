@@ -38,8 +38,10 @@ input gets its derivative through them (``np.interp``'s sample values and points
                                          which LAPACK leaves there, lower)
     scipy.linalg.cho_solve((c, lower), b)
                                          two triangular solves (solve_triangular, a row)
-    scipy.linalg.solve(a, b), inv(a), det(a)
-                                         np.linalg's (the default assume_a only)
+    scipy.linalg.solve(a, b), inv(a), det(a), eigh(a), eigvalsh(a), svd(a), svdvals(a),
+    norm(a, ...)                         np.linalg's (the default assume_a only; eigh of one
+                                         matrix, its triangle ``lower`` names; svd with
+                                         full matrices by default, as SciPy's)
 
 Each runs on the traced arguments, so it records the equations of the calls it makes. A call
 these do not cover (``np.interp`` with a ``period``) is refused with the reason. A function
@@ -52,7 +54,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -236,6 +238,57 @@ def solve(a: Any, b: Any, *args: Any, assume_a: Any = None, **kwargs: Any) -> An
     return np.linalg.solve(a, b)
 
 
+def eigh(a: Any, b: Any = None, *, lower: bool = True, eigvals_only: bool = False, **kwargs: Any):
+    """``scipy.linalg.eigh(a)``: NumPy's, reading the triangle ``lower`` names (a second
+    matrix ``b`` or a subset of the eigenvalues is refused)."""
+    _refuse_options("eigh", b, kwargs, ("overwrite_a", "check_finite", "driver"))
+    uplo: Literal["L", "U"] = "L" if lower else "U"
+    if eigvals_only:
+        return np.linalg.eigvalsh(a, UPLO=uplo)
+    values, vectors = np.linalg.eigh(a, UPLO=uplo)
+    return values, vectors
+
+
+def eigvalsh(a: Any, b: Any = None, *, lower: bool = True, **kwargs: Any) -> Any:
+    _refuse_options("eigvalsh", b, kwargs, ("overwrite_a", "check_finite", "driver"))
+    uplo: Literal["L", "U"] = "L" if lower else "U"
+    return np.linalg.eigvalsh(a, UPLO=uplo)
+
+
+def _refuse_options(name: str, b: Any, kwargs: dict, harmless: tuple[str, ...]) -> None:
+    given = [key for key, value in kwargs.items() if key not in harmless and value is not None]
+    if b is not None or [key for key in given if key != "type" or kwargs[key] != 1]:
+        raise ValueError(
+            f"scipy.linalg.{name} is lowered as NumPy's for one matrix: a second matrix b, "
+            "type or a subset of the eigenvalues is not supported"
+        )
+
+
+def svd(
+    a: Any,
+    full_matrices: bool = True,
+    compute_uv: bool = True,
+    overwrite_a: bool = False,
+    check_finite: bool = True,
+    lapack_driver: str = "gesdd",
+) -> Any:
+    """``scipy.linalg.svd``: NumPy's (full matrices by default, as SciPy's)."""
+    if not compute_uv:
+        return np.linalg.svd(a, compute_uv=False)
+    u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+    return u, s, vh
+
+
+def svdvals(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
+    return np.linalg.svd(a, compute_uv=False)
+
+
+def norm(
+    a: Any, ord: Any = None, axis: Any = None, keepdims: bool = False, check_finite: bool = True
+) -> Any:
+    return np.linalg.norm(a, ord=ord, axis=axis, keepdims=keepdims)
+
+
 def inv(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
     return np.linalg.inv(a)
 
@@ -261,6 +314,11 @@ SCIPY_LINALG: dict[str, Callable] = {
     "solve": solve,
     "inv": inv,
     "det": det,
+    "eigh": eigh,
+    "eigvalsh": eigvalsh,
+    "svd": svd,
+    "svdvals": svdvals,
+    "norm": norm,
 }
 
 
