@@ -161,7 +161,7 @@ class State:
         self.steps = 0
 
     def step(self, x):
-        self.h = np.tanh(self.h + x)
+        self.h = np.tanh(self.h + x * SUMMARY_SCALE["value"])  # a global, read every call
         self.steps += 1
 
 
@@ -215,8 +215,13 @@ def made_in_a_loop(w):
 )
 def test_objects_made_inside_with_attributes_written_in_loops_and_branches(fun, mode):
     gradient = srcad.grad(fun, mode=mode)
-    for w in (np.array([0.3, -0.2, 0.5]), np.array([-0.4, -0.6, 0.1])):  # both branches
-        np.testing.assert_allclose(gradient(w), srcad.numerical_grad(fun, w), rtol=1e-6)
+    try:
+        for scale in (1.0, 0.4):  # the global the method reads changes
+            SUMMARY_SCALE["value"] = scale
+            for w in (np.array([0.3, -0.2, 0.5]), np.array([-0.4, -0.6, 0.1])):  # branches
+                np.testing.assert_allclose(gradient(w), srcad.numerical_grad(fun, w), rtol=1e-6)
+    finally:
+        SUMMARY_SCALE["value"] = 1.0
 
 
 def test_an_object_made_inside_reads_globals_on_every_call_and_keeps_its_class():

@@ -256,8 +256,9 @@ def eigvalsh(a: Any, b: Any = None, *, lower: bool = True, **kwargs: Any) -> Any
 
 
 def _refuse_options(name: str, b: Any, kwargs: dict, harmless: tuple[str, ...]) -> None:
-    given = [key for key, value in kwargs.items() if key not in harmless and value is not None]
-    if b is not None or [key for key in given if key != "type" or kwargs[key] != 1]:
+    """A second matrix, ``type`` other than 1 or a subset of the eigenvalues: refused."""
+    given = {key: value for key, value in kwargs.items() if key not in harmless}
+    if given.pop("type", 1) != 1 or b is not None or any(v is not None for v in given.values()):
         raise ValueError(
             f"scipy.linalg.{name} is lowered as NumPy's for one matrix: a second matrix b, "
             "type or a subset of the eigenvalues is not supported"

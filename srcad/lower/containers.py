@@ -26,16 +26,16 @@ Container = list[object] | dict[object, object]
 Snapshot = list[tuple[Container, Container]]
 
 
-def snapshot_containers(env: dict[str, object], made: dict[int, object] | None = None) -> Snapshot:
+def snapshot_containers(env: dict[str, object], made: dict[int, object]) -> Snapshot:
     """The Python lists and dicts the code could change, with copies of their contents:
-    those the names hold and those inside them (``d["items"]``, ``rows[0]``); with ``made``
-    (``World.made``), the attributes of the objects the function made that the names reach
-    too (``st.h = ...`` in a loop's body: an item of ``vars(st)``, which the loop then
+    those the names hold and those inside them (``d["items"]``, ``rows[0]``), and the
+    attributes of the objects the function made (``made``: ``World.made``) that the names
+    reach (``st.h = ...`` in a loop's body: an item of ``vars(st)``, which the loop then
     unrolls and a branch joins)."""
     snapshot: Snapshot = []
     seen: set[int] = set()
     for _, value in sorted(env.items()):
-        _take(value, snapshot, seen, made or {})
+        _take(value, snapshot, seen, made)
     return snapshot
 
 

@@ -278,13 +278,14 @@ def _copy(lowering: Lowering, value: object, node: ast.Call, deep: bool) -> obje
     if type(value) is dict:
         return {key: inner(item) for key, item in value.items()}
     fields = fields_of(value)
-    if fields is not None and not isinstance(value, Outside):
-        copied = object.__new__(type(value)) if not isinstance(value, tuple) else None
-        if copied is None:  # a NamedTuple
-            return type(value)(*(inner(getattr(value, name)) for name in fields))
+    if fields is not None and isinstance(value, tuple):  # a NamedTuple
+        items = [inner(getattr(value, name)) for name in fields]
+        return type(value)(*items)  # type: ignore[arg-type]
+    if fields is not None:  # a dataclass, a namespace, an object of the user's class
+        copied = object.__new__(type(value))
         for name in fields:
             object.__setattr__(copied, name, inner(getattr(value, name)))
-        if id(value) in lowering.world.made or is_plain_object(value):
+        if is_plain_object(copied):
             lowering.world.made[id(copied)] = copied  # a new object: it may be written
         return copied
     if isinstance(value, (bool, int, float, str, bytes, type(None), complex)):
