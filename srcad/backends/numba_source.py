@@ -154,11 +154,11 @@ def _split(
         wrapper.append(f"    return {call}")
     else:
         assert returned.value is not None
-        results = ", ".join(_result_names(returned.value))
-        wrapper.append(f"    {results}, = {call}")
+        results = ", ".join(_results_made_in(rest[:-1], returned.value, core_params))
+        wrapper.append(f"    {results}, = {call}" if results else f"    {call}")
         wrapper += _text(lines, returned.lineno, returned.end_lineno)
         core_lines = _text(lines, split + 1, returned.lineno - 1)
-        core_lines.append(f"    return {results},")
+        core_lines.append(f"    return {results}," if results else "    return None")
     while core_lines and not core_lines[0].strip():
         core_lines.pop(0)
     core = [f"@numba.njit({NJIT_OPTIONS})", f"def {core_name}({', '.join(core_params)}):"]
@@ -252,6 +252,23 @@ def _result_names(value: ast.expr) -> list[str]:
         if isinstance(node, ast.Name) and node.id not in names:
             names.append(node.id)
     return names
+
+
+def _results_made_in(core: list[ast.stmt], value: ast.expr, params: list[str]) -> list[str]:
+    """The names the return expression reads that the wrapper does not hold already: not a
+    parameter of the core that the core never binds (a pooled gradient written in place
+    comes back through the wrapper's own name, which saves numba boxing it again)."""
+    bound = {name for statement in core for name in _bound_names(statement)}
+    held = set(params) - bound
+    return [name for name in _result_names(value) if name not in held]
+
+
+def _bound_names(statement: ast.stmt) -> set[str]:
+    return {
+        node.id
+        for node in ast.walk(statement)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del))
+    }
 
 
 def _core_parameters(
