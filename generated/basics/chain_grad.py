@@ -10,7 +10,7 @@ def chain_grad(x, dout=1.0):
     """Value of chain(x) and its gradient with respect to (x). Only for the layout in the
     header: others raise ValueError.
     """
-    if not isinstance(x, float):
+    if not type(x) is float:
         received = ", ".join(
             f"{p} " + (f"{v.dtype}{list(v.shape)}" if hasattr(v, "dtype") else type(v).__name__)
             for p, v in {"x": x}.items()

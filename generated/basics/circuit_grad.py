@@ -8,7 +8,7 @@ def circuit_grad(w1, w2, w3, dout=1.0):
     """Value of circuit(w1, w2, w3) and its gradient with respect to (w1, w2, w3). Only for
     the layout in the header: others raise ValueError.
     """
-    if not (isinstance(w1, float) and isinstance(w2, float) and isinstance(w3, float)):
+    if not (type(w1) is float and type(w2) is float and type(w3) is float):
         received = ", ".join(
             f"{p} " + (f"{v.dtype}{list(v.shape)}" if hasattr(v, "dtype") else type(v).__name__)
             for p, v in {"w1": w1, "w2": w2, "w3": w3}.items()

@@ -11,11 +11,11 @@ def neuron_grad(w0, w1, w2, x0, x1, dout=1.0):
     x1). Only for the layout in the header: others raise ValueError.
     """
     if not (
-        isinstance(w0, float)
-        and isinstance(w1, float)
-        and isinstance(w2, float)
-        and isinstance(x0, float)
-        and isinstance(x1, float)
+        type(w0) is float
+        and type(w1) is float
+        and type(w2) is float
+        and type(x0) is float
+        and type(x1) is float
     ):
         received = ", ".join(
             f"{p} " + (f"{v.dtype}{list(v.shape)}" if hasattr(v, "dtype") else type(v).__name__)

@@ -9,11 +9,11 @@ def one_hidden_layer_grad(W, v, x, y, lam, dout=1.0):
     Only for the layout in the header: others raise ValueError.
     """
     if not (
-        (isinstance(W, np.ndarray) and W.shape == (4, 3) and W.dtype == np.float64)
-        and (isinstance(v, np.ndarray) and v.shape == (4,) and v.dtype == np.float64)
-        and (isinstance(x, np.ndarray) and x.shape == (3,) and x.dtype == np.float64)
-        and isinstance(y, float)
-        and isinstance(lam, float)
+        (type(W) is np.ndarray and W.shape == (4, 3) and W.dtype == np.float64)
+        and (type(v) is np.ndarray and v.shape == (4,) and v.dtype == np.float64)
+        and (type(x) is np.ndarray and x.shape == (3,) and x.dtype == np.float64)
+        and type(y) is float
+        and type(lam) is float
     ):
         received = ", ".join(
             f"{p} " + (f"{v.dtype}{list(v.shape)}" if hasattr(v, "dtype") else type(v).__name__)

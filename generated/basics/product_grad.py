@@ -8,7 +8,7 @@ def product_grad(a, b, dout=1.0):
     """Value of product(a, b) and its gradient with respect to (a, b). Only for the layout
     in the header: others raise ValueError.
     """
-    if not (isinstance(a, float) and isinstance(b, float)):
+    if not (type(a) is float and type(b) is float):
         received = ", ".join(
             f"{p} " + (f"{v.dtype}{list(v.shape)}" if hasattr(v, "dtype") else type(v).__name__)
             for p, v in {"a": a, "b": b}.items()

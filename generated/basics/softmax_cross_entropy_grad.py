@@ -9,8 +9,8 @@ def softmax_cross_entropy_grad(a, y, dout=1.0):
     the layout in the header: others raise ValueError.
     """
     if not (
-        (isinstance(a, np.ndarray) and a.shape == (5,) and a.dtype == np.float64)
-        and (isinstance(y, np.ndarray) and y.shape == (5,) and y.dtype == np.float64)
+        (type(a) is np.ndarray and a.shape == (5,) and a.dtype == np.float64)
+        and (type(y) is np.ndarray and y.shape == (5,) and y.dtype == np.float64)
     ):
         received = ", ".join(
             f"{p} " + (f"{v.dtype}{list(v.shape)}" if hasattr(v, "dtype") else type(v).__name__)

@@ -9,8 +9,8 @@ def tanh_layer_grad(x, W, dout=1.0):
     layout in the header: others raise ValueError.
     """
     if not (
-        (isinstance(x, np.ndarray) and x.shape == (3,) and x.dtype == np.float64)
-        and (isinstance(W, np.ndarray) and W.shape == (4, 3) and W.dtype == np.float64)
+        (type(x) is np.ndarray and x.shape == (3,) and x.dtype == np.float64)
+        and (type(W) is np.ndarray and W.shape == (4, 3) and W.dtype == np.float64)
     ):
         received = ", ".join(
             f"{p} " + (f"{v.dtype}{list(v.shape)}" if hasattr(v, "dtype") else type(v).__name__)

@@ -8,7 +8,7 @@ def clipped_steps_grad(x, dout=1.0):
     """Value of clipped_steps(x) and its gradient with respect to (x). Only for the layout
     in the header: others raise ValueError.
     """
-    if not (isinstance(x, np.ndarray) and x.shape == (3,) and x.dtype == np.float64):
+    if not (type(x) is np.ndarray and x.shape == (3,) and x.dtype == np.float64):
         received = ", ".join(
             f"{p} " + (f"{v.dtype}{list(v.shape)}" if hasattr(v, "dtype") else type(v).__name__)
             for p, v in {"x": x}.items()

@@ -8,7 +8,7 @@ def newton_sqrt_grad(a, dout=1.0):
     """Value of newton_sqrt(a) and its gradient with respect to (a). Only for the layout in
     the header: others raise ValueError.
     """
-    if not isinstance(a, float):
+    if not type(a) is float:
         received = ", ".join(
             f"{p} " + (f"{v.dtype}{list(v.shape)}" if hasattr(v, "dtype") else type(v).__name__)
             for p, v in {"a": a}.items()

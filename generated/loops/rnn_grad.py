@@ -9,9 +9,9 @@ def rnn_grad(W, h, xs, dout=1.0):
     layout in the header: others raise ValueError.
     """
     if not (
-        (isinstance(W, np.ndarray) and W.shape == (3, 3) and W.dtype == np.float64)
-        and (isinstance(h, np.ndarray) and h.shape == (3,) and h.dtype == np.float64)
-        and (isinstance(xs, np.ndarray) and xs.shape == (5, 3) and xs.dtype == np.float64)
+        (type(W) is np.ndarray and W.shape == (3, 3) and W.dtype == np.float64)
+        and (type(h) is np.ndarray and h.shape == (3,) and h.dtype == np.float64)
+        and (type(xs) is np.ndarray and xs.shape == (5, 3) and xs.dtype == np.float64)
     ):
         received = ", ".join(
             f"{p} " + (f"{v.dtype}{list(v.shape)}" if hasattr(v, "dtype") else type(v).__name__)

@@ -13,11 +13,11 @@ def softmax_regression_grad(W, b, x, y, lam, dout=1.0):
     Only for the layout in the header: others raise ValueError.
     """
     if not (
-        (isinstance(W, np.ndarray) and W.shape == (784, 128) and W.dtype == np.float64)
-        and (isinstance(b, np.ndarray) and b.shape == (128,) and b.dtype == np.float64)
-        and (isinstance(x, np.ndarray) and x.shape == (1, 784) and x.dtype == np.float64)
-        and (isinstance(y, np.ndarray) and y.shape == (1, 128) and y.dtype == np.float64)
-        and isinstance(lam, float)
+        (type(W) is np.ndarray and W.shape == (784, 128) and W.dtype == np.float64)
+        and (type(b) is np.ndarray and b.shape == (128,) and b.dtype == np.float64)
+        and (type(x) is np.ndarray and x.shape == (1, 784) and x.dtype == np.float64)
+        and (type(y) is np.ndarray and y.shape == (1, 128) and y.dtype == np.float64)
+        and type(lam) is float
     ):
         received = ", ".join(
             f"{p} " + (f"{v.dtype}{list(v.shape)}" if hasattr(v, "dtype") else type(v).__name__)

@@ -14,11 +14,11 @@ def two_layers_grad(W1, W2, x, y, lam, dout=np.float32(1.0)):
     Only for the layout in the header: others raise ValueError.
     """
     if not (
-        (isinstance(W1, np.ndarray) and W1.shape == (784, 256) and W1.dtype == np.float32)
-        and (isinstance(W2, np.ndarray) and W2.shape == (256, 10) and W2.dtype == np.float32)
-        and (isinstance(x, np.ndarray) and x.shape == (64, 784) and x.dtype == np.float32)
-        and (isinstance(y, np.ndarray) and y.shape == (64, 10) and y.dtype == np.float32)
-        and isinstance(lam, float)
+        (type(W1) is np.ndarray and W1.shape == (784, 256) and W1.dtype == np.float32)
+        and (type(W2) is np.ndarray and W2.shape == (256, 10) and W2.dtype == np.float32)
+        and (type(x) is np.ndarray and x.shape == (64, 784) and x.dtype == np.float32)
+        and (type(y) is np.ndarray and y.shape == (64, 10) and y.dtype == np.float32)
+        and type(lam) is float
     ):
         received = ", ".join(
             f"{p} " + (f"{v.dtype}{list(v.shape)}" if hasattr(v, "dtype") else type(v).__name__)

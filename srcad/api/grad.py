@@ -337,10 +337,10 @@ def like(grad: object, arg: object) -> object:
                 "eigenvalues), whose derivative srcad does not give; use np.linalg.eigh for a "
                 "symmetric matrix, or keep the computation real"
             )
-        if isinstance(a, float):
-            fitted.append(float(g))
-        elif isinstance(a, np.generic):
+        if isinstance(a, np.generic):
             fitted.append(type(a)(g))  # an np.float32 argument gets an np.float32
+        elif isinstance(a, float):
+            fitted.append(float(g))
         else:
             fitted.append(np.asarray(g, dtype=np.asarray(a).dtype).reshape(np.shape(a)))
     return unflatten(treedef, fitted)

@@ -86,12 +86,12 @@ def abstract_leaf(value: object) -> object:
         return AVal(value.shape, _dtype_name(value.dtype))
     if kind is float:
         return WEAK_FLOAT
-    if isinstance(value, float):
-        return WEAK_FLOAT
-    if isinstance(value, np.ndarray):
-        return AVal(value.shape, _dtype_name(value.dtype))
-    if isinstance(value, np.generic):
+    if isinstance(value, np.generic):  # np.float64 too: NumPy promotes it as an array
         return AVal((), _dtype_name(value.dtype))
+    if isinstance(value, np.ndarray) and behaves_as_ndarray(kind):
+        return AVal(value.shape, _dtype_name(value.dtype))
+    if isinstance(value, (np.ndarray, float)):
+        raise ArgumentTypeError(_subclass_refusal(kind))
     if value is None or isinstance(value, (bool, int, str, IDENTITY_CONSTANTS)):
         return value
     if isinstance(value, RANDOM_GENERATORS):  # rng: its draws run in the generated code
@@ -107,6 +107,41 @@ def abstract_leaf(value: object) -> object:
         f"is a {type(value).__name__}, which srcad cannot take; use floats, NumPy arrays, "
         "ints and functions (as constants), random generators, or tuples, lists, dicts, "
         "NamedTuples, dataclasses and objects of your own classes holding them"
+    )
+
+
+# What a subclass of ndarray may define and still compute as ndarray does: construction,
+# metadata carried along (``__array_finalize__``), printing and pickling
+QUIET_OVERRIDES = frozenset(
+    "__new__ __init__ __array_finalize__ __repr__ __str__ __format__ __reduce__ "
+    "__reduce_ex__ __setstate__ __class_getitem__ __sizeof__ __doc__".split()
+)
+
+
+@functools.cache
+def behaves_as_ndarray(kind: type) -> bool:
+    """Whether a subclass of ndarray overrides nothing NumPy computes with (operators,
+    indexing, the array protocols): np.memmap and a subclass carrying metadata do not,
+    np.matrix (``*``, indexing) and masked arrays (``__array_ufunc__``) do."""
+    if kind is np.memmap:
+        return True
+    below = kind.__mro__[: kind.__mro__.index(np.ndarray)]
+    ndarray_names = set(vars(np.ndarray)) - QUIET_OVERRIDES
+    return not any(ndarray_names & set(vars(cls)) for cls in below)
+
+
+def _subclass_refusal(kind: type) -> str:
+    """Why an argument of a subclass of ndarray or float (``np.matrix``, a masked array) is
+    refused: its operators need not mean what srcad's rules assume (``*`` of np.matrix is a
+    matrix product), and the class of a value is a fact the compiled code relies on."""
+    base, convert = (
+        ("numpy.ndarray", "np.asarray(v)")
+        if issubclass(kind, np.ndarray)
+        else ("float", "float(v)")
+    )
+    return (
+        f"is a {kind.__module__}.{kind.__qualname__}, a subclass of {base} that changes how "
+        f"NumPy computes with it (as np.matrix's * is a matrix product); pass {convert}"
     )
 
 

@@ -178,11 +178,13 @@ def _checks(path: str, tree: object) -> list[list[str]]:
     they are about, outer values first (a container before the items that index it)."""
     if isinstance(tree, AVal):
         if tree.is_weak:
-            return [[f"isinstance({path}, float)"]]
-        kinds = "np.ndarray" if tree.shape else "(np.ndarray, np.generic)"
+            return [[f"type({path}) is float"]]
+        kind = f"type({path}) is np.ndarray"  # not a subclass: np.matrix's * is a product
+        if not tree.shape:
+            kind = f"({kind} or isinstance({path}, np.generic))"
         dtype = f"np.{tree.dtype}" if hasattr(np, tree.dtype) else f"np.dtype({tree.dtype!r})"
         shape = f"{path}.shape == {tree.shape!r}"
-        return [[f"isinstance({path}, {kinds})", shape, f"{path}.dtype == {dtype}"]]
+        return [[kind, shape, f"{path}.dtype == {dtype}"]]
     fields = fields_of(tree)
     if fields is not None:  # a NamedTuple or dataclass: its class by name, then its fields
         name = type(tree).__qualname__

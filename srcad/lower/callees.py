@@ -18,6 +18,7 @@ from srcad.errors import NoDerivativeRule, SrcadError
 from srcad.ir.builder import StaticValueNeeded, Tracer
 from srcad.ir.primitive import module_spelling
 from srcad.lower.context import Lowering
+from srcad.lower.value_classes import traced_isinstance, traced_isscalar
 from srcad.pytree import flatten
 
 CONTAINER_METHODS = {"append", "extend", "insert", "update", "setdefault"}
@@ -35,8 +36,19 @@ TRACEABLE_BUILTINS = {
     list,
     dict,
 }
+# Python's conversions of one number to an int or float, as NumPy computes them on a
+# number: int(v) truncates toward zero, round(v) rounds half to even; the int ones have no
+# derivative (a step function: zero wherever it has one)
+NUMBER_CONVERSIONS: dict[object, Any] = {
+    int: np.trunc,
+    math.trunc: np.trunc,
+    math.floor: np.floor,
+    math.ceil: np.ceil,
+    round: np.round,
+    float: None,
+}
 # np.shape, np.ndim, np.size: ints fixed when compiling (Tracer.__array_function__ answers)
-TRACEABLE_BUILTINS |= {np.shape, np.ndim, np.size}
+TRACEABLE_BUILTINS |= {np.shape, np.ndim, np.size, np.isscalar, *NUMBER_CONVERSIONS}
 # The arguments of a call in the user's code: any values, which the callee checks as it
 # does in Python.
 Args = list[Any]
@@ -65,14 +77,12 @@ def traced_builtin(
         for arg in args[1:]:
             result = builder.apply(prim, (result, arg))
         return result
-    if function in (float, int) and isinstance(args[0], Tracer):
-        if args[0].shape != ():
-            raise lowering.located(
-                SrcadError,
-                f"{function.__name__}() of an array of shape {args[0].shape}",
-                node,
-            )
-        return args[0]
+    if function is isinstance and len(args) == 2 and isinstance(args[0], Tracer):
+        return traced_isinstance(lowering, args[0], args[1], node)
+    if function is np.isscalar and len(args) == 1 and isinstance(args[0], Tracer):
+        return traced_isscalar(lowering, args[0], node)
+    if function in NUMBER_CONVERSIONS and isinstance(args[0], Tracer):
+        return _number_of(lowering, function, args, node)
     if function is math.log and len(args) == 2:
         return builder.tracer(builder.apply_atom("log", (args[0],))) / math.log(args[1])
     if function is range:
@@ -82,6 +92,26 @@ def traced_builtin(
             builder.loc,
         )
     return function(*args, **kwargs)  # len, sum, abs... work through the array protocol
+
+
+def _number_of(
+    lowering: Lowering, function: Callable[..., object], args: Args, node: ast.Call
+) -> object:
+    """``int(v)``, ``float(v)``, ``round(v[, digits])``, ``math.floor(v)``... of a traced number:
+    NumPy's counterpart on the number, then an int where Python gives one."""
+    value = args[0]
+    if value.shape != ():
+        name = getattr(function, "__name__", "")
+        message = f"{name}() of an array of shape {value.shape}; index one number, or use NumPy"
+        raise lowering.located(SrcadError, message, node)
+    if value.dtype.kind in "iub":
+        return value.astype(np.float64) if function is float else value
+    if function is float:
+        return value
+    if function is round and len(args) == 2 and args[1] is not None:
+        return np.round(value, args[1])  # a float, rounded to these digits
+    counterpart: Any = NUMBER_CONVERSIONS[function]
+    return counterpart(value).astype(np.int64)
 
 
 def array_of(value: object, dtype: DTypeLike | None = None) -> Tracer | np.ndarray:

@@ -157,7 +157,7 @@ def call(
         if function in (getattr, hasattr) and len(args) >= 2 and isinstance(args[1], str):
             return attribute_test(lowering, function, args, kwargs, node)
         if function is type and len(args) == 1 and not kwargs:
-            return class_of(lowering, args[0])
+            return class_of(lowering, args[0], node)
         refuse_reading_state(lowering, function, args, kwargs, node)
         args = lowering.world.unwrap(args)  # a library call sees the objects
         kwargs = lowering.world.unwrap(kwargs)

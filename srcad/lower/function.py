@@ -32,6 +32,7 @@ from srcad.ir.world import ArgumentRoot, WorldPath, WorldRead
 from srcad.lower import assignments, branches, calls, expressions, loops, statements
 from srcad.lower.branches import lower_body
 from srcad.lower.context import Inlining, Lowering
+from srcad.lower.value_classes import argument_classes
 from srcad.lower.world import Outside, World
 from srcad.pytree import CyclicTree, Field, TreeDef, flatten, leaf_paths, unflatten
 
@@ -115,6 +116,7 @@ def _arguments(builder: GraphBuilder, world: World, arg_trees: dict[str, object]
         for path, leaf in zip(leaf_paths(treedef), leaves, strict=True):
             if isinstance(leaf, AVal):
                 var = builder.new_var(_path_name(name, path), leaf)
+                world.input_classes[var] = argument_classes(leaf)
                 arguments.inputs.append(var)
                 arguments.input_paths.append((name, *path))
                 values.append(builder.tracer(var))

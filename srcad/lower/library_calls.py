@@ -34,6 +34,7 @@ from srcad.ir.world import WorldPath
 from srcad.lower.callees import Args, Kwargs, call_leaves
 from srcad.lower.context import Lowering
 from srcad.lower.expressions import run_static
+from srcad.lower.value_classes import traced_attribute_test, traced_class
 from srcad.lower.world import Outside
 from srcad.pytree import fields_of, is_namespace
 
@@ -82,6 +83,8 @@ def attribute_test(
         raise lowering.located(
             SrcadError, f"'{ast.unparse(node)}': give an object and an attribute name", node
         )
+    if isinstance(outside, Tracer):
+        return traced_attribute_test(lowering, function, outside, name, default, node)
     if not isinstance(outside, Outside):
         called: Any = function
         return run_static(lowering, lambda: called(outside, name, *default), node)
@@ -100,9 +103,12 @@ def attribute_test(
     )
 
 
-def class_of(lowering: Lowering, value: object) -> object:
+def class_of(lowering: Lowering, value: object, node: ast.Call) -> object:
     """``type(obj)``: for an object of the user's class, the class as an outside object, so
-    that ``type(obj).SCALE`` is read on every call (and the class's identity checked)."""
+    that ``type(obj).SCALE`` is read on every call (and the class's identity checked); for a
+    traced value, its class when the code runs (``value_classes``)."""
+    if isinstance(value, Tracer):
+        return traced_class(lowering, value, node)
     if isinstance(value, Outside):
         return lowering.world.attribute(value, "__class__")
     cls = type(value)

@@ -107,6 +107,8 @@ class World:
         # the containers and records of the arguments, by id: the lowering's own copies,
         # whose identity says nothing about the call's (``f(cfg, cfg)``)
         self.passed_in: dict[int, object] = {}
+        # the classes each input may have on a call the guard admits (``value_classes``)
+        self.input_classes: dict[Var, tuple[type, ...]] = {}
         self._staged: dict[tuple, object] = {}
 
     def stage(self, value: object, path: WorldPath) -> object:
@@ -197,6 +199,7 @@ class World:
         self.fix((type(value), aval.shape, aval.dtype), path, "layout")
         var = self.builder.new_var(path.name_hint, aval)
         self.inputs.append((var, path))
+        self.input_classes[var] = (type(value),)  # the guard checks its class
         return self.builder.tracer(var)
 
     def _container(self, value: tuple | list | dict, path: WorldPath) -> object:

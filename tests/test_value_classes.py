@@ -1,0 +1,202 @@
+"""Python that asks what class a value is (``isinstance``, ``type``, ``hasattr``,
+``getattr``, ``np.isscalar``) and converts numbers (``int``, ``round``, ``math.floor``) gets
+the answer and the number Python gives, on every call the guard lets through, or a refusal
+at the user's line: a traced value is no float, and answering as if it were chose the other
+branch and gave the gradient of another function.
+
+Arguments that are subclasses of ndarray computing otherwise than ndarray (np.matrix, masked
+arrays) are refused, also on a call after an ndarray one.
+"""
+
+import math
+import numbers
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import srcad
+from srcad.errors import ArgumentTypeError, UnsupportedSyntax
+
+RNG = np.random.default_rng(41)
+KINDS = (float,)  # read by classified(): a global the branch depends on
+
+
+def assert_matches_central_differences(fun, *args):
+    got = srcad.grad(fun)(*args)
+    expected = srcad.numerical_grad(fun, *args)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9)
+    return got
+
+
+def scaled(x, lam):
+    if isinstance(lam, float):
+        return np.sum(x**2) * lam
+    return np.sum(x)
+
+
+def classified(x, lam):
+    if isinstance(lam, KINDS):
+        return np.sum(np.sin(x)) * lam
+    return np.sum(x**3)
+
+
+def test_isinstance_of_a_float_parameter_takes_pythons_branch_on_every_call():
+    global KINDS
+    x = RNG.normal(size=4)
+    gradient = srcad.grad(scaled)
+    np.testing.assert_allclose(gradient(x, 3.0), 6.0 * x)
+    np.testing.assert_allclose(gradient(x, 0.5), 1.0 * x)
+    with pytest.raises(UnsupportedSyntax, match=r"float\(v\)"):  # a np.float64 or a 0-d array
+        gradient(x, np.float64(2.0))
+    assert_matches_central_differences(classified, x, 1.5)
+    try:
+        KINDS = (int,)  # the world changed: the other branch
+        assert_matches_central_differences(classified, x, 1.5)
+        np.testing.assert_allclose(srcad.grad(classified)(x, 1.5), 3 * x**2)
+    finally:
+        KINDS = (float,)
+
+
+def test_isinstance_of_arrays_and_numbers():
+    x = RNG.normal(size=3)
+
+    def f(x, lam):
+        total = np.sum(x**2) if isinstance(x, np.ndarray) else np.sum(x)
+        if isinstance(lam, numbers.Number) and not isinstance(lam, (list, tuple)):
+            total = total * lam
+        if isinstance(total, np.ndarray | list):  # a 0-d value: which class depends on NumPy
+            raise AssertionError("unreachable")
+        return total
+
+    with pytest.raises(
+        UnsupportedSyntax,
+        match=r"test_value_classes.py:\d+: 'isinstance\(total, np.ndarray \| list\)' asks",
+    ):
+        srcad.grad(f)(x, 2.0)
+
+    def g(x, lam):
+        if isinstance(x, np.ndarray) and isinstance(lam, (int, float)):
+            return np.sum(np.tanh(x)) * lam
+        return np.sum(x)
+
+    for lam in (2.0, -0.5):
+        assert_matches_central_differences(g, x, lam)
+
+
+def test_type_hasattr_getattr_and_isscalar_of_a_float_parameter():
+    x = RNG.normal(size=3)
+
+    def f(x, lam):
+        total = np.sum(x**2)
+        if type(lam) is float:
+            total = total * lam
+        if not hasattr(lam, "shape"):
+            total = total + lam * np.sum(x)
+        if getattr(lam, "dtype", None) is None and np.isscalar(lam):
+            total = total * 2.0
+        return total
+
+    for lam in (1.5, 0.25):
+        got = assert_matches_central_differences(f, x, lam)
+        np.testing.assert_allclose(got, 2.0 * (2 * x * lam + lam))
+
+
+def test_questions_a_0d_array_or_a_subclass_could_answer_either_way_are_refused():
+    x = RNG.normal(size=3)
+
+    def of_a_0d_value(x):
+        s = np.sum(x)
+        return s * 2.0 if isinstance(s, float) else s
+
+    def of_an_array(x):
+        return np.sum(x) if type(x) is np.ndarray else np.sum(x**2)
+
+    def of_an_attribute(x):
+        return np.sum(x) * getattr(x, "unit_scale", 1.0)
+
+    for fun in (of_a_0d_value, of_an_array, of_an_attribute):
+        with pytest.raises(UnsupportedSyntax, match="asks about the class"):
+            srcad.grad(fun)(x)
+
+
+class Marked(np.ndarray):
+    """An array subclass that computes as ndarray does."""
+
+
+def test_isinstance_of_an_ndarray_subclass_is_refused():
+    def f(x):
+        return np.sum(x**2) if isinstance(x, Marked) else np.sum(x)
+
+    with pytest.raises(UnsupportedSyntax, match="subclass of numpy.ndarray"):
+        srcad.grad(f)(RNG.normal(size=3).view(Marked))
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [int, round, math.floor, math.ceil, math.trunc, lambda v: round(v, 1), lambda v: float(v)],
+)
+def test_number_conversions_compute_pythons_number(convert):
+    def f(x):
+        k = convert(x[0] * 2.0)
+        return np.sum(x**2) * k + x[1] * convert(-x[2])
+
+    x = np.array([1.37, -0.4, 2.61])
+    for values in (x, x + 0.8):  # another call, other numbers
+        value, _ = srcad.value_and_grad(f)(values)
+        assert value == pytest.approx(f(values), rel=1e-12)
+        assert_matches_central_differences(f, values)
+
+
+def test_an_int_of_an_index_stays_an_index_and_float_makes_it_a_float():
+    def f(x):
+        best = int(np.argmax(x))
+        return x[best] * float(np.argmin(x)) / 4.0 + x[best - 1]
+
+    for x in (np.array([0.2, 1.5, -0.3]), np.array([2.0, 0.1, -1.0])):
+        value, _ = srcad.value_and_grad(f)(x)
+        assert value == pytest.approx(f(x))
+        assert_matches_central_differences(f, x)
+
+
+def test_int_of_an_array_is_refused_at_the_users_line():
+    with pytest.raises(srcad.errors.SrcadError, match=r"int\(\) of an array of shape \(3,\)"):
+        srcad.grad(lambda x: np.sum(x) * int(x))(np.ones(3))
+
+
+def test_ndarray_subclasses_that_compute_otherwise_are_refused_also_after_an_ndarray_call():
+    a = RNG.normal(size=(2, 2))
+    gradient = srcad.grad(lambda m: np.sum(m * m))
+    np.testing.assert_allclose(gradient(a), 2 * a)
+    with pytest.raises(ArgumentTypeError, match=r"numpy.matrix.*np.asarray\(v\)"):
+        gradient(np.asmatrix(a))  # its * is a matrix product: the ndarray code would lie
+    with pytest.raises(ArgumentTypeError, match="MaskedArray"):
+        gradient(np.ma.masked_array(a, mask=[[0, 1], [0, 0]]))
+    np.testing.assert_allclose(gradient(a.view(Marked)), 2 * a)  # computes as ndarray does
+
+
+def test_a_memory_mapped_array_is_an_array():
+    a = RNG.normal(size=(3, 2))
+    with tempfile.TemporaryDirectory() as folder:
+        mapped = np.memmap(Path(folder) / "a.dat", dtype=np.float64, mode="w+", shape=a.shape)
+        mapped[:] = a
+        gradient = srcad.grad(lambda w: np.sum(np.tanh(w)))
+        for _ in range(2):  # the second call: the guard takes no memmap, the slow path does
+            np.testing.assert_allclose(gradient(mapped), 1 - np.tanh(a) ** 2)
+        del mapped
+
+
+def test_an_np_float64_argument_promotes_as_numpy_does():
+    w = RNG.normal(size=3).astype(np.float32)
+
+    def f(w, lam):
+        return np.sum(lam * w)
+
+    for lam in (np.float64(0.1), 0.1):
+        value, grads = srcad.value_and_grad(f, argnums=(0, 1))(w, lam)
+        assert type(grads[1]) is type(lam)
+        assert grads[1] == pytest.approx(float(np.sum(w.astype(np.float64))), rel=1e-6)
+    # NumPy computes a np.float64 times float32 numbers in float64 (a Python float: float32)
+    value = srcad.value_and_grad(f)(w, np.float64(0.1))[0]
+    assert value == f(w, np.float64(0.1)) != f(w, 0.1)
