@@ -28,6 +28,7 @@ import numpy as np
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir import AVal, Const, Eqn, Graph, Var
 from srcad.ir.builder import TraceError, Tracer
+from srcad.ir.prims import COMPARISON, ELEMENTWISE, PRIMS
 from srcad.ir.walk import defined_vars
 from srcad.lower.aliasing import join_alternatives, rewritten
 from srcad.lower.containers import (
@@ -47,6 +48,7 @@ from srcad.lower.dispatch import (
     lowers_expression,
     lowers_statement,
 )
+from srcad.lower.expressions import logical
 from srcad.lower.jumps import has_jumps, rewrite_jumps, rewrite_returns
 from srcad.lower.returns import always_returns, block_returns, body_returns, contains_return
 from srcad.pytree import flatten, unflatten
@@ -390,6 +392,51 @@ def _set_item(container: Container, key: object, value: object) -> None:
         container[key] = value
     elif isinstance(key, int):  # a list's keys are its indices
         container[key] = value
+
+
+@lowers_expression(ast.BoolOp)
+def evaluate_boolean(lowering: Lowering, node: ast.BoolOp) -> object:
+    """``and`` / ``or`` as Python: the operand that decides is the value, and the operands
+    after it are not evaluated (``opt is not None and opt.scale > 0``)."""
+    return _decided(lowering, node, node.values, isinstance(node.op, ast.And))
+
+
+def _decided(
+    lowering: Lowering, node: ast.BoolOp, operands: list[ast.expr], is_and: bool
+) -> object:
+    """The value of ``operands[0] and operands[1] and ...`` (``or`` where not ``is_and``).
+
+    A traced operand's truth is known when the code runs: between truth values that are
+    cheap to compute (comparisons) it is ``np.logical_and``; otherwise the choice Python
+    makes, ``rest if first else first`` (``first if first else rest`` for ``or``), so that
+    ``i < n and x[i] > 0`` never indexes past the end and ``lam and total`` is ``total``."""
+    first = evaluate(lowering, operands[0])
+    if len(operands) == 1:
+        return first
+    if not isinstance(first, Tracer):
+        if bool(first) != is_and:  # a falsy operand ends 'and', a truthy one 'or'
+            return first
+        return _decided(lowering, node, operands[1:], is_and)
+    with lowering.builder.block() as eqns:
+        rest = _decided(lowering, node, operands[1:], is_and)
+    if _is_truth(first) and _is_truth(rest) and all(map(_is_cheap_truth, eqns)):
+        for eqn in eqns:
+            lowering.builder.emit(eqn)
+        return logical(lowering, "logical_and" if is_and else "logical_or", [first, rest], node)
+    truth = first if first.dtype == np.bool_ else first != 0  # NaN is true, as in Python
+    if is_and:
+        return emit_cond(lowering, node, truth, ["t"], [[rest], [first]], [eqns, []])[0]
+    return emit_cond(lowering, node, truth, ["t"], [[first], [rest]], [[], eqns])[0]
+
+
+def _is_truth(value: object) -> bool:
+    return isinstance(value, bool) or (isinstance(value, Tracer) and value.dtype == np.bool_)
+
+
+def _is_cheap_truth(eqn: Eqn) -> bool:
+    """An equation that may run although Python would not have evaluated it: one that
+    cannot raise (a comparison, a logical or elementwise operation of values at hand)."""
+    return PRIMS[eqn.prim].kind in (COMPARISON, ELEMENTWISE)
 
 
 @lowers_expression(ast.IfExp)

@@ -166,20 +166,9 @@ def evaluate_unary(lowering: Lowering, node: ast.UnaryOp) -> object:
     return UNARY_OPERATORS[type(node.op)](operand)
 
 
-@lowers_expression(ast.BoolOp)
-def evaluate_boolean(lowering: Lowering, node: ast.BoolOp) -> object:
-    """``and`` / ``or``: Python's meaning on compile-time values, logical ops on data."""
-    values = [evaluate(lowering, value) for value in node.values]
-    if not any(isinstance(v, Tracer) for v in values):
-        result = values[0]
-        for value in values[1:]:
-            result = (result and value) if isinstance(node.op, ast.And) else (result or value)
-        return result
-    prim = "logical_and" if isinstance(node.op, ast.And) else "logical_or"
-    result = values[0]
-    for value in values[1:]:
-        result = _logical(lowering, prim, [result, value], node)
-    return result
+def logical(lowering: Lowering, prim: str, operands: list[object], node: Node) -> object:
+    """``prim`` (``logical_and``, ``logical_or``, ``logical_not``) of single truth values."""
+    return _logical(lowering, prim, operands, node)
 
 
 def _logical(lowering: Lowering, prim: str, operands: list[object], node: Node) -> object:
