@@ -200,3 +200,17 @@ def test_an_np_float64_argument_promotes_as_numpy_does():
     # NumPy computes a np.float64 times float32 numbers in float64 (a Python float: float32)
     value = srcad.value_and_grad(f)(w, np.float64(0.1))[0]
     assert value == f(w, np.float64(0.1)) != f(w, 0.1)
+
+
+def test_text_formatted_from_data_is_refused_as_a_number_at_the_users_line():
+    def converted(x):
+        text = f"{np.sum(x):.2f}"
+        return np.sum(x**2) * float(text)
+
+    def multiplied(x):
+        return np.sum(x) * f"{x[0]}"
+
+    with pytest.raises(srcad.errors.SrcadError, match=r":\d+: 'float\(text\)': text is text"):
+        srcad.grad(converted)(np.ones(3))
+    with pytest.raises(srcad.errors.SrcadError, match="string formatted from data"):
+        srcad.grad(multiplied)(np.ones(3))

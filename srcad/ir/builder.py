@@ -21,6 +21,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from srcad.ir.graph import Atom, AVal, Const, Eqn, Graph, Loc, Var, VarRole
+from srcad.ir.primitive import COMPARISON, ELEMENTWISE, LINALG, PARAMETRIC, REDUCTION
 from srcad.ir.prims import PRIMS
 from srcad.ir.shapes import infer_avals
 from srcad.ir.simplify import cse_key, fold_constants, simplify_equation
@@ -34,6 +35,10 @@ from srcad.ir.tracer import (
     plain_index,
     record_call,
 )
+
+# Primitives that compute with numbers, and the dtype of a string made when the code runs
+NUMERIC_KINDS = frozenset({ELEMENTWISE, COMPARISON, PARAMETRIC, REDUCTION, LINALG})
+STRING_DTYPE = "object"
 
 # Tracing's names, as the stages that record equations import them from here.
 __all__ = [
@@ -251,6 +256,14 @@ class GraphBuilder:
 
     def infer(self, prim_name: str, atoms: list[Atom], params: dict) -> tuple[AVal, ...]:
         """The avals of ``prim_name(*atoms, **params)``; a TraceError where they do not fit."""
+        numeric = PRIMS[prim_name].kind in NUMERIC_KINDS
+        if numeric and any(a.aval.dtype == STRING_DTYPE for a in atoms):
+            raise TraceError(
+                f"{PRIMS[prim_name].spelling} of a string formatted from data (an f-string, "
+                "str() or format() of a computed value): srcad formats it when the code runs, "
+                "to print or log; compute with the number itself",
+                self.loc,
+            )
         try:
             return infer_avals(prim_name, [a.aval for a in atoms], params)
         except (ValueError, TypeError, IndexError, np.exceptions.AxisError) as error:

@@ -104,6 +104,14 @@ def _number_of(
         name = getattr(function, "__name__", "")
         message = f"{name}() of an array of shape {value.shape}; index one number, or use NumPy"
         raise lowering.located(SrcadError, message, node)
+    if value.dtype.kind not in "iubf":
+        raise lowering.located(
+            SrcadError,
+            f"'{ast.unparse(node)}': {ast.unparse(node.args[0])} is text formatted from data "
+            "when the code runs (an f-string or str() of a computed value), not a number srcad "
+            "can compute with; use the number itself",
+            node,
+        )
     if value.dtype.kind in "iub":
         return value.astype(np.float64) if function is float else value
     if function is float:
