@@ -214,3 +214,26 @@ def test_text_formatted_from_data_is_refused_as_a_number_at_the_users_line():
         srcad.grad(converted)(np.ones(3))
     with pytest.raises(srcad.errors.SrcadError, match="string formatted from data"):
         srcad.grad(multiplied)(np.ones(3))
+
+
+def truths_and_orders(x, lam):
+    total = np.sum(x**2)
+    if any(v > 1.0 for v in x) and all(x > -2.0):
+        total = total * lam
+    if math.isnan(lam) or not math.isclose(lam, 2.0):
+        total = total + x[0]
+    low, middle, high = sorted(x)
+    top = sorted([x[0] * 2.0, x[1], x[2] - 1.0], reverse=True)[0]  # NaN: NumPy puts it last
+    return total + low * 3.0 - high + middle**2 + top
+
+
+def test_any_all_sorted_isnan_and_isclose_of_numbers_from_data():
+    for x in (np.array([0.3, 1.4, -0.5]), np.array([0.2, -0.1, 0.6]), np.array([1.5, -3.0, 2.0])):
+        for lam in (2.0, 0.5, float("nan")):
+            value, _ = srcad.value_and_grad(truths_and_orders)(x, lam)
+            expected = truths_and_orders(x, lam)
+            assert value == pytest.approx(expected, nan_ok=True)
+            if not math.isnan(lam):
+                assert_matches_central_differences(truths_and_orders, x, lam)
+    with pytest.raises(srcad.errors.SrcadError, match=r"all\(\) of an array of shape \(2, 2\)"):
+        srcad.grad(lambda m: np.sum(m) if all(m > 0) else 0.0)(np.ones((2, 2)))

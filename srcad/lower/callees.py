@@ -49,6 +49,7 @@ NUMBER_CONVERSIONS: dict[object, Any] = {
 }
 # np.shape, np.ndim, np.size: ints fixed when compiling (Tracer.__array_function__ answers)
 TRACEABLE_BUILTINS |= {np.shape, np.ndim, np.size, np.isscalar, *NUMBER_CONVERSIONS}
+TRACEABLE_BUILTINS |= {any, all, sorted, math.isclose}
 # The arguments of a call in the user's code: any values, which the callee checks as it
 # does in Python.
 Args = list[Any]
@@ -83,6 +84,13 @@ def traced_builtin(
         return traced_isscalar(lowering, args[0], node)
     if function in NUMBER_CONVERSIONS and isinstance(args[0], Tracer):
         return _number_of(lowering, function, args, node)
+    if function in (any, all) and len(args) == 1 and not kwargs:
+        return _truth_of_items(lowering, function, args[0], node)
+    if function is sorted and len(args) == 1 and set(kwargs) <= {"reverse"}:
+        if _are_numbers(args[0]):  # not tuples, which sort by their first item
+            return _sorted_numbers(lowering, args[0], bool(kwargs.get("reverse", False)), node)
+    if function is math.isclose and len(args) == 2:
+        return _is_close(args[0], args[1], **kwargs)
     if function is math.log and len(args) == 2:
         return builder.tracer(builder.apply_atom("log", (args[0],))) / math.log(args[1])
     if function is range:
@@ -120,6 +128,58 @@ def _number_of(
         return np.round(value, args[1])  # a float, rounded to these digits
     counterpart: Any = NUMBER_CONVERSIONS[function]
     return counterpart(value).astype(np.int64)
+
+
+def _items(lowering: Lowering, items: object, node: ast.Call) -> list[object]:
+    """What ``any``, ``all`` and ``sorted`` iterate: a vector's numbers, a list's items."""
+    if isinstance(items, Tracer):
+        if items.ndim != 1:
+            name = ast.unparse(node.func)
+            message = f"{name}() of an array of shape {items.shape}; use np.{name} with an axis"
+            raise lowering.located(SrcadError, message, node)
+        return list(items)
+    return list(items)  # type: ignore[call-overload]
+
+
+def _truth_of_items(
+    lowering: Lowering, function: Callable[..., object], items: object, node: ast.Call
+) -> object:
+    """``any(v > 0 for v in x)``, ``all(x > 0)``: the truth of each item (a number is true
+    where it is not 0), joined by ``np.logical_or`` / ``np.logical_and``."""
+    truths = [_truth(value) for value in _items(lowering, items, node)]
+    result: object = function is all
+    for truth in truths:
+        result = np.logical_and(result, truth) if function is all else np.logical_or(result, truth)
+    return result
+
+
+def _truth(value: object) -> object:
+    if isinstance(value, Tracer):
+        if value.shape != ():
+            return bool(value)  # NumPy's error: an array's truth is ambiguous
+        return value if value.dtype == np.bool_ else value != 0
+    return bool(value)
+
+
+def _are_numbers(items: object) -> bool:
+    if isinstance(items, Tracer):
+        return items.ndim == 1
+    return isinstance(items, (list, tuple)) and all(
+        (isinstance(v, Tracer) and v.ndim == 0) or isinstance(v, (int, float)) for v in items
+    )
+
+
+def _sorted_numbers(lowering: Lowering, items: object, reverse: bool, node: ast.Call) -> object:
+    """``sorted(x)`` of numbers: ``np.sort``'s order as a list (equal numbers are alike)."""
+    values = np.sort(as_array(_items(lowering, items, node)))  # type: ignore[call-overload]
+    return list(values[::-1] if reverse else values)
+
+
+def _is_close(a: object, b: object, rel_tol: float = 1e-9, abs_tol: float = 0.0) -> object:
+    """``math.isclose(a, b)``: equal, or within the larger of the tolerances."""
+    gap = abs(a - b)  # type: ignore[operator]
+    bound = np.maximum(rel_tol * np.maximum(abs(a), abs(b)), abs_tol)  # type: ignore[arg-type]
+    return np.logical_or(a == b, gap <= bound)
 
 
 def array_of(value: object, dtype: DTypeLike | None = None) -> Tracer | np.ndarray:

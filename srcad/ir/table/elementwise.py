@@ -170,7 +170,8 @@ for _name, _symbol in [
 for _name in ["logical_and", "logical_or", "logical_xor"]:
     register(Prim(_name, getattr(np, _name), COMPARISON, 2, is_differentiable=False))
 for _name in ["logical_not", "isnan", "isinf", "isfinite", "signbit"]:
-    register(Prim(_name, getattr(np, _name), COMPARISON, 1, is_differentiable=False))
+    _math = (getattr(math, _name),) if hasattr(math, _name) else ()  # math.isnan(v)
+    register(Prim(_name, getattr(np, _name), COMPARISON, 1, is_differentiable=False), *_math)
 register(Prim("sign", np.sign, ELEMENTWISE, 1, sympy="sign", is_differentiable=False))
 for _name, _sympy in [
     ("floor", "floor"),
