@@ -522,3 +522,57 @@ def test_appending_to_an_outside_list_is_refused():
 
     with pytest.raises(srcad.UnsupportedSyntax, match="changes a container from outside"):
         srcad.grad(loss)(1.0)
+
+
+def appends_to_its_argument(x, seen):
+    seen.append(1.0)
+    return np.sum(x) * len(seen)
+
+
+def counts_in_its_argument(x, state):
+    state["calls"] = state.get("calls", 0) + 1
+    return np.sum(x) * state["calls"]
+
+
+def appends_to_its_default(x, seen=[1.0]):  # noqa: B006 - the pattern under test
+    seen.append(1.0)
+    return np.sum(x) * len(seen)
+
+
+def sorts_a_list_inside_its_argument(x, params):
+    params["order"].sort()
+    return np.sum(x) * params["order"][0]
+
+
+def changes_its_own_copies(x, seen, state, **options):
+    seen = list(seen)
+    seen.append(2.0)
+    state = dict(state)
+    state["calls"] = 1
+    options.setdefault("scale", 3.0)  # **options is a new dict on every call, in Python too
+    options["shift"] = 1.0
+    return np.sum(x) * seen[-1] * state["calls"] * options["scale"] + options["shift"]
+
+
+def test_changing_a_container_passed_in_is_refused_and_the_functions_copies_may_change():
+    """Python changes the caller's list or dict (on the next call the function sees the
+    changed one, a default value included); srcad's code would not: refused at the line."""
+    x = np.array([0.5, -1.0, 2.0])
+    calls = [
+        (appends_to_its_argument, (x, [1.0]), r"'seen.append\(1.0\)' changes a container"),
+        (counts_in_its_argument, (x, {}), r"'state\['calls'\] = ...' writes into a container"),
+        (appends_to_its_default, (x,), r"'seen.append\(1.0\)' changes a container"),
+        (sorts_a_list_inside_its_argument, (x, {"order": [3.0, 1.0]}), "sort"),
+    ]
+    for fun, args, message in calls:
+        with pytest.raises(srcad.UnsupportedSyntax, match=message):
+            srcad.grad(fun)(*args)
+    seen, state = [1.0], {"calls": 5}
+    for scale in (3.0, 0.5):
+        kwargs = {} if scale == 3.0 else {"scale": scale}
+        got = srcad.grad(changes_its_own_copies)(x, seen, state, **kwargs)
+        expected = srcad.numerical_grad(
+            lambda v, kwargs=kwargs: changes_its_own_copies(v, seen, state, **kwargs), x
+        )
+        np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert seen == [1.0] and state == {"calls": 5}

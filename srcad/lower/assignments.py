@@ -257,13 +257,15 @@ def _assign_subscript(
 
 
 def _refuse_outside_write(lowering: Lowering, target: ast.Subscript, base: object) -> None:
-    """``y[i] = v`` where ``y`` is a container or an object from outside the function."""
-    if isinstance(base, (list, dict, Outside)) and id(base) in lowering.world.containers:
+    """``y[i] = v`` where ``y`` is a container or an object from outside the function (an
+    argument's too: Python changes the caller's, srcad's code would not)."""
+    if isinstance(base, (list, dict, Outside)) and lowering.world.is_passed_in(base):
         raise lowering.located(
             UnsupportedSyntax,
             f"'{ast.unparse(target)} = ...' writes into a container from outside the "
-            "function; srcad reads outside values but does not change them: build a new "
-            "container, or return the value and store it in the caller",
+            "function (an argument's, a global's, a default value's); srcad reads outside "
+            "values but does not change them: build a new container (d = dict(d)), or "
+            "return the value and store it in the caller",
             target,
         )
     if isinstance(base, Outside):

@@ -354,6 +354,10 @@ def _call_python(
     raise no_rule(lowering, node)
 
 
+# The methods of lists and dicts that change them
+CHANGING_METHODS = CONTAINER_METHODS | {"pop", "popitem", "clear", "remove", "sort", "reverse"}
+
+
 def _call_container_method(
     lowering: Lowering,
     method: ContainerMethod,
@@ -361,16 +365,16 @@ def _call_container_method(
     kwargs: Kwargs,
     node: ast.Call,
 ) -> object:
-    """``hs.append(h)`` and friends, run at compile time (not on containers from outside)."""
-    if id(method.__self__) in lowering.world.containers:
-        if method.__name__ in CONTAINER_METHODS | {"pop", "clear", "remove"}:
-            raise lowering.located(
-                UnsupportedSyntax,
-                f"'{ast.unparse(node)}' changes a container from outside the "
-                "function; srcad reads outside values but does not change them: "
-                "build a new list or dict in the function",
-                node,
-            )
+    """``hs.append(h)`` and friends, run at compile time (not on containers from outside,
+    an argument's included: Python changes the caller's, srcad's code would not)."""
+    if lowering.world.is_passed_in(method.__self__) and method.__name__ in CHANGING_METHODS:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' changes a container from outside the function (an "
+            "argument's, a global's, a default value's); srcad reads outside values but does "
+            "not change them: build a new list or dict in the function (xs = list(xs))",
+            node,
+        )
     return method(*args, **kwargs)
 
 

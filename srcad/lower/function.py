@@ -79,6 +79,9 @@ def lower_function(fn: Callable, arg_trees: dict[str, object]) -> LoweredFunctio
     world = World(builder)
     arguments = _arguments(builder, world, arg_trees)
     arguments.env = _gathered(parsed.node.args, arguments.env)
+    kwarg = parsed.node.args.kwarg
+    if kwarg is not None:  # **opts is a new dict on every call: the function may change it
+        world.passed_in.pop(id(arguments.env.get(kwarg.arg)), None)
     result = _lower_body(Lowering(parsed, arguments.env, Inlining(builder, 0, world)))
     try:
         out_leaves, out_tree = flatten(result)
