@@ -147,9 +147,10 @@ def _truth_of_items(
     """``any(v > 0 for v in x)``, ``all(x > 0)``: the truth of each item (a number is true
     where it is not 0), joined by ``np.logical_or`` / ``np.logical_and``."""
     truths = [_truth(value) for value in _items(lowering, items, node)]
+    join: Any = np.logical_and if function is all else np.logical_or
     result: object = function is all
     for truth in truths:
-        result = np.logical_and(result, truth) if function is all else np.logical_or(result, truth)
+        result = join(result, truth)
     return result
 
 
