@@ -576,3 +576,39 @@ def test_changing_a_container_passed_in_is_refused_and_the_functions_copies_may_
         )
         np.testing.assert_allclose(got, expected, rtol=1e-6)
     assert seen == [1.0] and state == {"calls": 5}
+
+
+def test_the_environment_the_date_and_files_are_refused_and_clocks_read_on_every_call(tmp_path):
+    """What os.environ, datetime.now() or a file give can change between calls with the same
+    arguments: srcad would read it once, when compiling (a stale value). Refused at the
+    line. A clock giving a number is read by the generated code on every call."""
+    import datetime
+    import os
+    import pathlib
+    import sys
+    import time
+
+    weights = tmp_path / "w.npy"
+    np.save(weights, np.ones(3))
+    name = str(weights)
+    refused = {
+        "os.environ": lambda x: np.sum(x) * float(os.environ.get("SRCAD_SCALE", "1.0")),
+        "sys.argv": lambda x: np.sum(x) * len(sys.argv),
+        "reads the clock": lambda x: np.sum(x) * datetime.datetime.now().second,
+        "np.load": lambda x: np.sum(x * np.load(name)),
+        "exists": lambda x: np.sum(x) * float(pathlib.Path(name).exists()),
+    }
+    for what, fun in refused.items():
+        with pytest.raises(srcad.UnsupportedSyntax, match=f"{what}.*pass the value in"):
+            srcad.grad(fun)(np.ones(3))
+
+    def timed(x):
+        started = time.perf_counter()
+        total = np.sum(np.sin(x))
+        return total * (time.perf_counter() - started >= 0.0) + 0.0 * time.time()
+
+    gradient = srcad.grad(timed)
+    for x in (np.array([0.1, 0.5, 2.0]), np.array([1.0, -1.0, 0.0])):
+        np.testing.assert_allclose(gradient(x), np.cos(x))
+    code = [line.split("#")[0] for line in srcad.source(gradient).splitlines()]
+    assert sum("= time.perf_counter()" in line for line in code) == 2

@@ -80,6 +80,7 @@ from srcad.lower.library_calls import (
     standard_library_module,
 )
 from srcad.lower.literals import method_formatted
+from srcad.lower.machine_state import refuse_reading_state_of_the_machine
 from srcad.lower.objects import (
     Partial,
     call_object,
@@ -323,6 +324,7 @@ def _call_python(
     if isinstance(function, type) and is_plain_class(function):
         return made_object(lowering, function, list(args), dict(kwargs), node)
     if not is_traced:  # compile-time value: shapes, ranges, constants
+        refuse_reading_state_of_the_machine(lowering, function, node)
         called: Any = function  # any value: Python's TypeError if it is not callable
         args = [_as_callable(lowering, value, node) for value in args]
         kwargs = {name: _as_callable(lowering, value, node) for name, value in kwargs.items()}

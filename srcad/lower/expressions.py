@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from srcad.ir import Const
 from srcad.ir.builder import SAME_AS_NUMPY, StaticValueNeeded, TraceError, Tracer
 from srcad.lower.dispatch import STRING_FORMATS, evaluate, lowers_expression
 from srcad.lower.iteration import static_items
+from srcad.lower.machine_state import refuse_reading_state_of_the_machine
 from srcad.lower.objects import SuperView, class_attribute
 from srcad.lower.world import Outside
 from srcad.pytree import fields_of, is_namespace
@@ -356,9 +358,12 @@ def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
         fields = fields_of(value)
         if fields is not None and node.attr not in fields and not is_namespace(value):
             return class_attribute(lowering, value, node.attr, node)  # hp.SCALE, hp.forward
-        return getattr(value, node.attr)
+        found = getattr(value, node.attr)
     except AttributeError as error:
         raise lowering.located(SrcadError, str(error), node) from None
+    if isinstance(value, types.ModuleType):  # os.environ: read once, when compiling
+        refuse_reading_state_of_the_machine(lowering, found, node)
+    return found
 
 
 @lowers_expression(ast.Subscript)

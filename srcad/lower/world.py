@@ -26,6 +26,7 @@ import enum
 import logging
 import random
 import sys
+import time
 import types
 import warnings
 from collections.abc import Callable
@@ -52,6 +53,11 @@ EFFECT_CALLABLES: dict[object, str] = {
         getattr(logging, level): f"logging.{level}"
         for level in ("debug", "info", "warning", "error", "critical", "log")
     },
+}
+# Callables that read the clock: the generated code calls them, on every call.
+CLOCK_CALLABLES: dict[object, str] = {
+    clock: f"time.{clock.__name__}"
+    for clock in (time.time, time.time_ns, time.perf_counter, time.monotonic, time.process_time)
 }
 # Objects whose methods draw random numbers or have effects: calls on them run every call.
 RANDOM_OWNERS = GENERATORS
@@ -298,6 +304,8 @@ def outside_callee(function: object) -> WorldPath | str | None:
         return None
     if function in EFFECT_CALLABLES:
         return EFFECT_CALLABLES[function]
+    if function in CLOCK_CALLABLES:  # t0 = time.perf_counter(): read on every call
+        return CLOCK_CALLABLES[function]
     if not isinstance(function, (types.MethodType, types.BuiltinMethodType)):
         return None
     if function.__self__ is np.random.mtrand._rand:
