@@ -188,7 +188,7 @@ def test_a_memory_mapped_array_is_an_array():
 
 
 def test_an_np_float64_argument_promotes_as_numpy_does():
-    w = np.array([0.3, -1.2, 2.5], dtype=np.float32)
+    w = np.array([0.37, -1.21, 2.53], dtype=np.float32)
 
     def f(w, lam):
         return np.sum(lam * w)

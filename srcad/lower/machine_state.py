@@ -27,9 +27,21 @@ STATE_OBJECTS |= {
     id(sys.modules): "sys.modules",
 }
 # (time.time() and the other clocks giving numbers run in the generated code: World)
-CLOCK_READERS = [datetime.datetime.now, datetime.datetime.today, datetime.datetime.utcnow]
+CLOCK_READERS: list[object] = [
+    datetime.datetime.now,
+    datetime.datetime.today,
+    datetime.datetime.utcnow,
+]
 CLOCK_READERS += [datetime.date.today]
-FILE_READERS = [open, input, np.load, np.loadtxt, np.genfromtxt, np.fromfile, os.getcwd]
+FILE_READERS: list[object] = [
+    open,
+    input,
+    np.load,
+    np.loadtxt,
+    np.genfromtxt,
+    np.fromfile,
+    os.getcwd,
+]
 FILE_READERS += [os.listdir, os.scandir, os.stat, os.path.exists, os.path.isfile, os.path.isdir]
 FILE_READERS += [os.path.getmtime, os.path.getsize, uuid.uuid1, uuid.uuid4]
 STATE_READERS = {f: "the clock" for f in CLOCK_READERS} | {f: "files" for f in FILE_READERS}
