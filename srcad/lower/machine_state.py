@@ -48,9 +48,9 @@ STATE_READERS = {f: "the clock" for f in CLOCK_READERS} | {f: "files" for f in F
 
 
 def refuse_reading_state_of_the_machine(
-    lowering: Lowering, function: object, node: ast.AST
+    lowering: Lowering, function: object, node: ast.expr
 ) -> None:
-    """``time.time()``, ``np.load("w.npy")``, ``Path(p).exists()``, ``os.environ["X"]``:
+    """``datetime.now()``, ``np.load("w.npy")``, ``Path(p).exists()``, ``os.environ["X"]``:
     what they give can change between calls with the same arguments; srcad would read it
     once, when compiling, and the guard could not check it."""
     owner = getattr(function, "__self__", None)
