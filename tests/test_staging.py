@@ -612,3 +612,22 @@ def test_the_environment_the_date_and_files_are_refused_and_clocks_read_on_every
         np.testing.assert_allclose(gradient(x), np.cos(x))
     code = [line.split("#")[0] for line in srcad.source(gradient).splitlines()]
     assert sum("= time.perf_counter()" in line for line in code) == 2
+
+
+def reseeds_numpys_generator(x):
+    np.random.seed(3)
+    noise = np.random.randn(3)
+    return np.sum(np.sin(x) * noise)
+
+
+def test_reseeding_numpys_global_generator_runs_on_every_call():
+    """np.random.seed inside the function reseeds on every call, as in the plain function
+    (it ran once, when compiling: the second call drew other noise)."""
+    x = np.array([0.3, -0.7, 1.2])
+    gradient = srcad.value_and_grad(reseeds_numpys_generator)
+    for _ in range(3):
+        np.random.randn(5)  # the world changes: the global generator moves on
+        value, grad = gradient(x)
+        assert value == pytest.approx(reseeds_numpys_generator(x))
+        np.random.seed(3)
+        np.testing.assert_allclose(grad, np.cos(x) * np.random.randn(3))

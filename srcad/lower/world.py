@@ -49,6 +49,10 @@ EFFECT_TYPE = AVal((), "object")
 EFFECT_CALLABLES: dict[object, str] = {
     print: "print",
     warnings.warn: "warnings.warn",
+    # NumPy's global generator, reseeded where the function reseeds it (random.seed is a
+    # method of random's generator: a draw-like call, see outside_callee)
+    np.random.seed: "np.random.seed",
+    np.random.set_state: "np.random.set_state",
     **{
         getattr(logging, level): f"logging.{level}"
         for level in ("debug", "info", "warning", "error", "critical", "log")
