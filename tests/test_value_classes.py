@@ -237,3 +237,22 @@ def test_any_all_sorted_isnan_and_isclose_of_numbers_from_data():
                 assert_matches_central_differences(truths_and_orders, x, lam)
     with pytest.raises(srcad.errors.SrcadError, match=r"all\(\) of an array of shape \(2, 2\)"):
         srcad.grad(lambda m: np.sum(m) if all(m > 0) else 0.0)(np.ones((2, 2)))
+
+
+def closeness_and_reversal(x, target):
+    near = np.isclose(x, target, rtol=0.0, atol=0.3)
+    total = np.sum(np.where(near, x**2, x))
+    if np.allclose(x, target, atol=2.0):
+        total = total * 2.0
+    weights = [v * (k + 1) for k, v in enumerate(reversed(list(x)))]
+    return total + sum(weights) + np.sum(np.array(list(reversed(x))) * np.arange(3.0))
+
+
+def test_isclose_allclose_and_reversed_of_values_from_data():
+    for x in (np.array([0.1, 0.45, -2.0]), np.array([0.5, 0.6, 0.4]), np.array([3.0, 0.0, 1.0])):
+        for target in (0.5, 1.4):
+            value, _ = srcad.value_and_grad(closeness_and_reversal)(x, target)
+            assert value == pytest.approx(closeness_and_reversal(x, target))
+            assert_matches_central_differences(closeness_and_reversal, x, target)
+    with pytest.raises(srcad.errors.SrcadError, match=r"np.where\(condition, a, b\)"):
+        srcad.grad(lambda x: np.sum(x[np.where(x > 0)[0]]))(np.ones(3))

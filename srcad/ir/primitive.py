@@ -61,6 +61,14 @@ def import_statement(module: str) -> str:
     return f"import {module}"
 
 
+# What a call with fewer arguments than the row takes means in NumPy, where srcad cannot
+# follow it
+FEWER_ARGUMENTS = {
+    "where": " (np.where(condition) alone gives the positions where it holds, as many as the "
+    "data says: choose values with np.where(condition, a, b) instead)",
+}
+
+
 @dataclass(frozen=True)
 class Prim:
     """A primitive: ``fn(*inputs, **params)``, with ``fn`` from ``module``.
@@ -159,8 +167,12 @@ class Prim:
         if self.rewrite_call is not None:
             args, kwargs = self.rewrite_call(args, kwargs)
         rest = list(args)
-        if len(rest) < len(self.leading_params) + self.n_inputs:
-            raise ValueError(f"{self.spelling} needs more arguments")
+        needed = len(self.leading_params) + self.n_inputs
+        if len(rest) < needed:
+            hint = FEWER_ARGUMENTS.get(self.name, "")
+            raise ValueError(
+                f"{self.spelling} takes {needed} arguments, the call {len(rest)}{hint}"
+            )
         params = {name: rest.pop(0) for name in self.leading_params}
         arrays = [rest.pop(0) for _ in range(self.n_inputs)]
         if self.variadic == STAR:

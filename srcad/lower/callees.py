@@ -49,7 +49,7 @@ NUMBER_CONVERSIONS: dict[object, Any] = {
 }
 # np.shape, np.ndim, np.size: ints fixed when compiling (Tracer.__array_function__ answers)
 TRACEABLE_BUILTINS |= {np.shape, np.ndim, np.size, np.isscalar, *NUMBER_CONVERSIONS}
-TRACEABLE_BUILTINS |= {any, all, sorted, math.isclose}
+TRACEABLE_BUILTINS |= {any, all, sorted, reversed, math.isclose}
 # The arguments of a call in the user's code: any values, which the callee checks as it
 # does in Python.
 Args = list[Any]
@@ -89,6 +89,8 @@ def traced_builtin(
     if function is sorted and len(args) == 1 and set(kwargs) <= {"reverse"}:
         if _are_numbers(args[0]):  # not tuples, which sort by their first item
             return _sorted_numbers(lowering, args[0], bool(kwargs.get("reverse", False)), node)
+    if function is reversed and len(args) == 1 and _are_items(args[0]):
+        return list(args[0])[::-1]  # a vector's numbers, a list's items, last first
     if function is math.isclose and len(args) == 2:
         return _is_close(args[0], args[1], **kwargs)
     if function is math.log and len(args) == 2:
@@ -160,6 +162,11 @@ def _truth(value: object) -> object:
             return bool(value)  # NumPy's error: an array's truth is ambiguous
         return value if value.dtype == np.bool_ else value != 0
     return bool(value)
+
+
+def _are_items(value: object) -> bool:
+    """A list or tuple, or an array with a first axis: what ``reversed`` takes."""
+    return isinstance(value, (list, tuple)) or (isinstance(value, Tracer) and value.ndim >= 1)
 
 
 def _are_numbers(items: object) -> bool:

@@ -30,6 +30,10 @@ input gets its derivative through them (``np.interp``'s sample values and points
     np.meshgrid(*xi, indexing="xy", sparse=False, copy=True)
                                          each input reshaped along its axis (the first two
                                          swapped for "xy"), then np.broadcast_to the grid
+    np.isclose(a, b, rtol, atol, equal_nan), np.allclose(...)
+                                         equal, or |a - b| <= atol + rtol * |b| (NumPy's
+                                         test, b's size sets the bound), NaNs alike where
+                                         equal_nan; allclose: np.all of it
     scipy.linalg.cholesky(a, lower=False)
                                          np.linalg.cholesky(a, upper=not lower): the upper
                                          factor by default, as SciPy's
@@ -298,6 +302,17 @@ def det(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
     return np.linalg.det(a)
 
 
+def isclose(a: Any, b: Any, rtol: Any = 1e-5, atol: Any = 1e-8, equal_nan: bool = False) -> Any:
+    close = np.logical_or(a == b, np.abs(a - b) <= atol + rtol * np.abs(b))
+    if equal_nan:
+        close = np.logical_or(close, np.logical_and(np.isnan(a), np.isnan(b)))
+    return close
+
+
+def allclose(a: Any, b: Any, rtol: Any = 1e-5, atol: Any = 1e-8, equal_nan: bool = False) -> Any:
+    return np.all(isclose(a, b, rtol, atol, equal_nan))
+
+
 COMPOSITIONS: dict[Callable, Callable] = {
     np.polyval: polyval,
     np.trapezoid: trapezoid,
@@ -306,6 +321,8 @@ COMPOSITIONS: dict[Callable, Callable] = {
     np.cov: cov,
     np.corrcoef: corrcoef,
     np.pad: pad,
+    np.isclose: isclose,
+    np.allclose: allclose,
 }
 # scipy.linalg's, by name: srcad does not import SciPy, the user's code has
 SCIPY_LINALG: dict[str, Callable] = {
