@@ -561,3 +561,30 @@ def test_a_loop_over_rows_of_any_length_including_one(steps):
         gradient = srcad.grad(recurrent, argnums=argnums)(W, h, xs)
         expected = srcad.numerical_grad(recurrent, W, h, xs, argnums=argnums)
         np.testing.assert_allclose(gradient, expected, rtol=1e-6, atol=1e-9)
+
+
+def last_items(x, scale):
+    total = 0.0
+    for k, v in enumerate(x):  # noqa: B007 - kept a loop; k and v are read after it
+        total = total + np.sin(v) * scale
+    for i in range(3):  # noqa: B007 - i is read after the loop
+        pass
+    for row in np.outer(x, x):
+        total = total + row[0]
+    return total * v + k * x[i] + np.sum(row**2)
+
+
+def test_the_loop_target_holds_the_last_item_after_the_loop():
+    for x, scale in ((np.array([0.3, -0.7, 1.2, 0.9]), 2.0), (np.array([1.5, 0.2, -0.4]), 0.5)):
+        value, grad = srcad.value_and_grad(last_items)(x, scale)
+        assert value == pytest.approx(last_items(x, scale))
+        np.testing.assert_allclose(grad, srcad.numerical_grad(last_items, x, scale), rtol=1e-6)
+
+    def broke(x):
+        for v in x:
+            if v > 1.0:
+                break
+        return v * 2.0  # the item it broke at depends on the data: not followed
+
+    with pytest.raises(srcad.errors.SrcadError, match="'v' is not defined"):
+        srcad.grad(broke)(np.array([0.3, 1.4, 0.2]))

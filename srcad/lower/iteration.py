@@ -94,6 +94,11 @@ def first_item(iteration: Iteration) -> object:
     return _item(iteration, iteration.start)
 
 
+def last_item(iteration: Iteration) -> object:
+    """What the target holds after the loop ran to its end (it ran at least once)."""
+    return _item(iteration, range(iteration.start, iteration.stop, iteration.step)[-1])
+
+
 def _item(iteration: Iteration, i: int) -> object:
     rows = tuple(array[i] for array in iteration.arrays)
     item = i if not rows else rows[0] if len(rows) == 1 else rows

@@ -36,6 +36,7 @@ from srcad.lower.iteration import (
     Iteration,
     counter_name,
     iteration_items,
+    last_item,
     loop_item,
     static_items,
     stop_dim,
@@ -78,6 +79,9 @@ def lower_loop(lowering: Lowering, node: ast.For | ast.While, since: int) -> Non
             for statement in statements:
                 dispatch_statement(lowering, statement, len(lowering.builder.eqns))
         lowering.loop_depth -= 1
+        if isinstance(node, ast.For):  # its target holds the item it broke at: not followed
+            for name in _target_names(node.target):
+                lowering.env.pop(name, None)
     elif block_returns(node.body):  # lower_block rewrites these; reaching here is a bug
         raise lowering.located(
             UnsupportedSyntax,
@@ -115,6 +119,11 @@ def _lower_for(lowering: Lowering, node: ast.For) -> None:
                 node,
             ) from None
         _unroll(lowering, node, iteration_items(iteration))
+        return
+    # as in Python, the target holds the last item after the loop (``for k, v in ...``)
+    read_after = lowering.live.get(id(node), lowering.live.get(id(lowering.statement)))
+    if read_after is None or set(_target_names(node.target)) & read_after:
+        assign(lowering, node.target, last_item(iteration), len(lowering.builder.eqns))
 
 
 def _unroll(lowering: Lowering, node: ast.For, items: list[object]) -> None:
