@@ -64,7 +64,13 @@ BINARY = (
     "np.hypot({a}, {b})",
     "np.arctan2({a}, 2.0 + np.tanh({b}))",
 )
-SCALAR_BINARY = ("max({a}, {b})", "min({a}, {b})")
+SCALAR_BINARY = (
+    "max({a}, {b})",
+    "min({a}, {b})",
+    "({a} and {b})",  # Python's: b where a is not 0, else a
+    "({a} or {b})",
+    "{a} * round({b})",  # a step in b: no derivative through it
+)
 REDUCTIONS = ("np.sum", "np.mean", "np.max", "np.min", "np.std", "np.var")
 COMPARISONS = ("<", ">", "<=", ">=")
 CONSTANTS = (0.5, 1.5, -0.75, 2.0, 0.25, -1.25, 0.3, 1.0)
@@ -213,6 +219,7 @@ class ExpressionMaker:
         if shape == ():
             table += [(2, self._reduce_all), (1, self._contract), (1, self._index_scalar)]
             table += [(0.3, self._linalg_scalar), (0.4, self._conditional)]
+            table += [(0.2, self._chosen_by_truth)]
         elif len(shape) == 1:
             table += [(1.5, self._reduce_axis), (1.5, self._matvec), (2, self._reorder)]
             table += [(1, self._row_or_column), (1, self._join), (0.3, self._solve)]
@@ -229,7 +236,8 @@ class ExpressionMaker:
         return template.format(a=paren(self.make(shape, depth)))
 
     def _binary(self, shape: Shape, depth: int) -> str:
-        templates = BINARY + SCALAR_BINARY if shape == () else BINARY
+        scalar_forms = SCALAR_BINARY[:2] if self.is_symbolic else SCALAR_BINARY  # sympy: no and/or
+        templates = BINARY + scalar_forms if shape == () else BINARY
         template = self.rng.choice(templates)
         partner = self.rng.choice(self._broadcast_partners(shape))
         a, b = paren(self.make(shape, depth)), paren(self.make(partner, depth))
@@ -295,6 +303,11 @@ class ExpressionMaker:
     def _conditional(self, shape: Shape, depth: int) -> str:
         a, b = (paren(self.make((), depth)) for _ in range(2))
         return f"{a} if {paren(self.condition(0))} else {b}"
+
+    def _chosen_by_truth(self, shape: Shape, depth: int) -> str:
+        """``cond and a or b``, Python's older conditional: ``b`` also where ``a`` is 0."""
+        a, b = (paren(self.make((), depth)) for _ in range(2))
+        return f"({paren(self.condition(0))} and {a} or {b})"
 
     # vectors
 
