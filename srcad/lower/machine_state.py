@@ -19,6 +19,7 @@ import numpy as np
 
 from srcad.errors import UnsupportedSyntax
 from srcad.lower.context import Lowering
+from srcad.lower.world import is_hashable
 
 STATE_OBJECTS = {id(os.environ): "os.environ", id(os.environb): "os.environb"}
 STATE_OBJECTS |= {
@@ -59,7 +60,7 @@ def refuse_reading_state_of_the_machine(
     elif id(owner) in STATE_OBJECTS or id(function) in STATE_OBJECTS:
         what = STATE_OBJECTS.get(id(owner), STATE_OBJECTS.get(id(function), ""))
     else:
-        what = STATE_READERS.get(function) if _is_hashable(function) else None
+        what = STATE_READERS.get(function) if is_hashable(function) else None
     if what is not None:
         raise lowering.located(
             UnsupportedSyntax,
@@ -68,11 +69,3 @@ def refuse_reading_state_of_the_machine(
             "value in as an argument",
             node,
         )
-
-
-def _is_hashable(value: object) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True

@@ -304,7 +304,7 @@ def outside_callee(function: object) -> WorldPath | str | None:
         if isinstance(owner, EFFECT_OWNERS):
             return function.path
         return None
-    if not _is_hashable(function):
+    if not is_hashable(function):
         return None
     if function in EFFECT_CALLABLES:
         return EFFECT_CALLABLES[function]
@@ -319,7 +319,7 @@ def outside_callee(function: object) -> WorldPath | str | None:
     return None
 
 
-def _is_hashable(value: object) -> bool:
+def is_hashable(value: object) -> bool:
     try:
         hash(value)
     except TypeError:
@@ -331,7 +331,7 @@ def is_effect_only(function: object) -> bool:
     """Whether the call's result is not a value (print, logging): nothing to evaluate."""
     if isinstance(function, Outside):
         return isinstance(function.owner.value if function.owner else None, logging.Logger)
-    return _is_hashable(function) and function in EFFECT_CALLABLES
+    return is_hashable(function) and function in EFFECT_CALLABLES
 
 
 def outside_call(
