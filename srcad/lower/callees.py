@@ -134,12 +134,10 @@ def _number_of(
 
 def _items(lowering: Lowering, items: object, node: ast.Call) -> list[object]:
     """What ``any``, ``all`` and ``sorted`` iterate: a vector's numbers, a list's items."""
-    if isinstance(items, Tracer):
-        if items.ndim != 1:
-            name = ast.unparse(node.func)
-            message = f"{name}() of an array of shape {items.shape}; use np.{name} with an axis"
-            raise lowering.located(SrcadError, message, node)
-        return list(items)
+    if isinstance(items, Tracer) and items.ndim != 1:
+        name = ast.unparse(node.func)
+        message = f"{name}() of an array of shape {items.shape}; use np.{name} with an axis"
+        raise lowering.located(SrcadError, message, node)
     return list(items)  # type: ignore[call-overload]
 
 

@@ -163,17 +163,13 @@ def binary(lowering: Lowering, op: ast.operator, left: object, right: object, no
 def evaluate_unary(lowering: Lowering, node: ast.UnaryOp) -> object:
     operand = evaluate(lowering, node.operand)
     if isinstance(node.op, ast.Not) and isinstance(operand, Tracer):
-        return _logical(lowering, "logical_not", [operand], node)
+        return logical(lowering, "logical_not", [operand], node)
     _require_static(lowering, node.op, (operand,), node)
     return UNARY_OPERATORS[type(node.op)](operand)
 
 
 def logical(lowering: Lowering, prim: str, operands: list[object], node: Node) -> object:
     """``prim`` (``logical_and``, ``logical_or``, ``logical_not``) of single truth values."""
-    return _logical(lowering, prim, operands, node)
-
-
-def _logical(lowering: Lowering, prim: str, operands: list[object], node: Node) -> object:
     if any(isinstance(v, Tracer) and v.shape != () for v in operands):
         raise lowering.located(
             UnsupportedSyntax,
@@ -203,7 +199,7 @@ def evaluate_comparison(lowering: Lowering, node: ast.Compare) -> object:
         return _static_comparison(lowering, results, node)
     result = results[0]
     for value in results[1:]:
-        result = _logical(lowering, "logical_and", [result, value], node)
+        result = logical(lowering, "logical_and", [result, value], node)
     return result
 
 
