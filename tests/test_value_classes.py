@@ -256,3 +256,23 @@ def test_isclose_allclose_and_reversed_of_values_from_data():
             assert_matches_central_differences(closeness_and_reversal, x, target)
     with pytest.raises(srcad.errors.SrcadError, match=r"np.where\(condition, a, b\)"):
         srcad.grad(lambda x: np.sum(x[np.where(x > 0)[0]]))(np.ones(3))
+
+
+def test_isinstance_of_containers_and_named_tuples_passed_in():
+    import collections
+
+    pair = collections.namedtuple("pair", "a b")
+    w = np.array([1.0, -2.0, 0.5])
+
+    def kind_scaled(x, p):
+        if isinstance(p, (list, tuple)) and not isinstance(p, pair):
+            return np.sum(x * p[0]) * 2.0
+        if isinstance(p, pair):  # the tuple test above sees the NamedTuple too
+            return np.sum(np.sin(x * p.a)) * 3.0
+        return np.sum(x * p["w"])
+
+    x = np.array([0.3, -0.7, 1.2])
+    for p in (pair(w, w), [w], (w,), {"w": w}):
+        got = srcad.grad(kind_scaled)(x, p)
+        expected = srcad.numerical_grad(lambda v, p=p: kind_scaled(v, p), x)
+        np.testing.assert_allclose(got, expected, rtol=1e-6)

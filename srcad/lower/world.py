@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import operator
 import random
 import sys
 import time
@@ -268,7 +269,12 @@ class World:
         if isinstance(value, Outside):
             return self.fix(value.value, value.path)
         if isinstance(value, (list, tuple)):
-            return type(value)(self.unwrap(v) for v in value)
+            items = [self.unwrap(v) for v in value]
+            if all(map(operator.is_, items, value)):
+                return value  # nothing outside in it: the container itself
+            if hasattr(value, "_fields"):  # a NamedTuple takes its fields one by one
+                return type(value)(*items)
+            return type(value)(items)
         if isinstance(value, dict):
             return {k: self.unwrap(v) for k, v in value.items()}
         return value
