@@ -588,3 +588,32 @@ def test_the_loop_target_holds_the_last_item_after_the_loop():
 
     with pytest.raises(srcad.errors.SrcadError, match="'v' is not defined"):
         srcad.grad(broke)(np.array([0.3, 1.4, 0.2]))
+
+
+def frees_a_temporary(x):
+    big = np.outer(x, x)
+    total = np.sum(np.tanh(big))
+    del big  # a name no later statement reads: nothing to follow
+    return total * x[0]
+
+
+def test_del_of_a_name_not_read_again_is_accepted_and_others_refused():
+    for x in (np.array([0.3, 0.7, -1.2]), np.array([1.0, 0.5, 2.0])):
+        np.testing.assert_allclose(
+            srcad.grad(frees_a_temporary)(x), srcad.numerical_grad(frees_a_temporary, x), rtol=1e-6
+        )
+
+    def reads_it_again(x):
+        big = np.outer(x, x)
+        del big
+        return np.sum(big)
+
+    def in_a_branch(x):
+        tmp = x * 2.0
+        if x[0] > 0:
+            del tmp
+        return np.sum(x)
+
+    for fun in (reads_it_again, in_a_branch):
+        with pytest.raises(srcad.UnsupportedSyntax, match="'del' is supported for names"):
+            srcad.grad(fun)(np.ones(3))

@@ -421,7 +421,8 @@ REJECTED: dict[type, str] = {
     "function assigns; pass the value as an argument and return the new value",
     ast.ClassDef: "class definitions inside a differentiated function are not supported; "
     "define the class at module level",
-    ast.Delete: "'del' is not supported; drop the statement (names go out of scope anyway)",
+    ast.Delete: "'del' is supported for names that no later statement reads, in the "
+    "function's own body (not inside if/for/while/with); drop the statement",
     ast.AsyncFunctionDef: "async functions cannot be differentiated; use a plain def",
     ast.Await: "async code cannot be differentiated; use plain function calls",
     ast.AsyncFor: "async code cannot be differentiated; use a plain for loop",
@@ -446,6 +447,7 @@ class _SubsetChecker(ast.NodeVisitor):
         self.file = file
         self.root = root
         self.read_only = _read_only_declarations(root)
+        self.unread_deletes = _unread_deletes(root)
         self.yields = False  # whether a ``yield`` was seen (a generator to desugar)
         self.conditional = 0  # how many CONDITIONAL_EXPRESSIONS enclose the node
 
@@ -480,6 +482,8 @@ class _SubsetChecker(ast.NodeVisitor):
     def _visit_children(self, node: ast.AST) -> None:
         if isinstance(node, (ast.Global, ast.Nonlocal)) and id(node) in self.read_only:
             return  # global CONFIG of a name only read: harmless
+        if isinstance(node, ast.Delete) and id(node) in self.unread_deletes:
+            return  # del tmp of a name not read again: nothing to follow
         if node is not self.root and type(node) in REJECTED:
             line = getattr(node, "lineno", self.root.lineno)
             construct = ast.unparse(node).splitlines()[0]
@@ -489,6 +493,28 @@ class _SubsetChecker(ast.NodeVisitor):
 
 
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def _unread_deletes(root: ast.FunctionDef) -> set[int]:
+    """The ids of the ``del a, b`` statements in the function's own body (not nested in a
+    block) whose names no later statement reads: deleting them changes nothing srcad
+    computes."""
+    harmless: set[int] = set()
+    for k, statement in enumerate(root.body):
+        if not isinstance(statement, ast.Delete):
+            continue
+        names = [t.id for t in statement.targets if isinstance(t, ast.Name)]
+        if len(names) != len(statement.targets):
+            continue  # del d[key], del obj.attr
+        later = {
+            n.id
+            for s in root.body[k + 1 :]
+            for n in ast.walk(s)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+        }
+        if not later & set(names):
+            harmless.add(id(statement))
+    return harmless
 
 
 def _read_only_declarations(root: ast.AST) -> set[int]:

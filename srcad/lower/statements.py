@@ -45,6 +45,13 @@ def lower_pass(lowering: Lowering, node: ast.Pass, since: int) -> None:
     return
 
 
+@lowers_statement(ast.Delete)
+def lower_delete(lowering: Lowering, node: ast.Delete, since: int) -> None:
+    """``del tmp`` of names no later statement reads (the frontend refuses others): the
+    values are no longer needed, which srcad's code works out itself."""
+    return
+
+
 @lowers_statement(ast.Global)
 @lowers_statement(ast.Nonlocal)
 def lower_declaration(lowering: Lowering, node: ast.Global | ast.Nonlocal, since: int) -> None:
