@@ -606,7 +606,7 @@ def test_del_of_a_name_not_read_again_is_accepted_and_others_refused():
     def reads_it_again(x):
         big = np.outer(x, x)
         del big
-        return np.sum(big)
+        return np.sum(big)  # noqa: F821 - the refused pattern
 
     def in_a_branch(x):
         tmp = x * 2.0
