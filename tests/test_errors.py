@@ -80,7 +80,8 @@ def uses_class(x):
 def uses_del(x):
     y = x * 2.0
     z = y + 1.0
-    del y  # <- here
+    if x[0] > 0:  # del in a block (at the top of the body, of a name not read again, is fine)
+        del y  # <- here
     return np.sum(z)
 
 
