@@ -20,6 +20,7 @@ SUPPORTED_STATEMENTS = {
     ast.Return,
     ast.Expr,
     ast.Pass,
+    ast.Delete,  # of names no later statement reads (the frontend refuses others)
     ast.Raise,
     ast.Assert,
     ast.With,

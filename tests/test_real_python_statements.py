@@ -617,3 +617,23 @@ def test_del_of_a_name_not_read_again_is_accepted_and_others_refused():
     for fun in (reads_it_again, in_a_branch):
         with pytest.raises(srcad.UnsupportedSyntax, match="'del' is supported for names"):
             srcad.grad(fun)(np.ones(3))
+
+
+def filled_in_place(x, jitter):
+    kernel = np.exp(-np.subtract.outer(x, x) ** 2)
+    np.fill_diagonal(kernel, 1.0 + jitter)
+    ones = np.empty(x.shape[0])
+    ones.fill(jitter * 2.0)
+    row = np.zeros(x.shape[0])
+    np.copyto(row, np.sin(x))
+    wide = np.outer(x, x[:2])
+    np.fill_diagonal(wide, x[0])  # the shorter side: two entries
+    return np.sum(np.linalg.solve(kernel, ones + row)) + np.sum(wide**2)
+
+
+def test_numpys_fills_in_place_are_followed_as_subscript_assignments():
+    for x, jitter in ((np.array([0.3, -0.7, 1.2]), 0.5), (np.array([1.0, 0.1, -0.4]), 0.1)):
+        value, grad = srcad.value_and_grad(filled_in_place)(x, jitter)
+        assert value == pytest.approx(filled_in_place(x, jitter))
+        expected = srcad.numerical_grad(filled_in_place, x, jitter)
+        np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-9)

@@ -16,13 +16,16 @@ import ast
 import types
 from typing import TYPE_CHECKING, TypeGuard
 
+import numpy as np
+
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.frontend import parse_function
+from srcad.ir.builder import Tracer
 from srcad.lower import imports, literals  # noqa: F401  (register their rules)
 from srcad.lower.assignments import add_at
 from srcad.lower.branches import ReturnReached
 from srcad.lower.calls import CONTAINER_METHODS, LocalFunction, local_function
-from srcad.lower.dispatch import evaluate, lowers_statement, no_effect
+from srcad.lower.dispatch import dispatch_statement, evaluate, lowers_statement, no_effect
 from srcad.lower.effects import is_setting_call, lower_setting_call
 from srcad.lower.world import Outside, outside_callee
 
@@ -64,7 +67,10 @@ def lower_declaration(lowering: Lowering, node: ast.Global | ast.Nonlocal, since
 def lower_expression_statement(lowering: Lowering, node: ast.Expr, since: int) -> None:
     if isinstance(node.value, ast.Constant):
         return  # a docstring or a bare constant
-    if _is_add_at(node.value):
+    filled = _as_subscript_assignment(lowering, node.value)
+    if filled is not None:  # np.fill_diagonal(M, v): M[arange(k), arange(k)] = v
+        dispatch_statement(lowering, filled, since)
+    elif _is_add_at(node.value):
         add_at(lowering, node.value)
     elif _is_container_method_call(node.value):
         evaluate(lowering, node.value)  # hs.append(h): builds a Python list at compile time
@@ -84,6 +90,43 @@ def lower_expression_statement(lowering: Lowering, node: ast.Expr, since: int) -
         )
     else:
         raise no_effect(lowering, node)
+
+
+def _as_subscript_assignment(lowering: Lowering, call: ast.expr) -> ast.Assign | None:
+    """NumPy's calls that fill an array of the function's in place, as the subscript
+    assignment srcad follows: ``y.fill(v)`` and ``np.copyto(y, v)`` are ``y[...] = v``,
+    ``np.fill_diagonal(M, v)`` is ``M[np.arange(k), np.arange(k)] = v`` (k: the shortest
+    side, as NumPy fills it without ``wrap``)."""
+    if not isinstance(call, ast.Call) or call.keywords or len(call.args) not in (1, 2):
+        return None
+    if isinstance(call.func, ast.Attribute) and call.func.attr == "fill" and len(call.args) == 1:
+        array, value = call.func.value, call.args[0]
+        if isinstance(array, ast.Name) and _is_array(evaluate(lowering, array)):
+            return _assignment(call, array.id, ast.Constant(Ellipsis), value)
+        return None
+    function = evaluate(lowering, call.func)
+    if function not in (np.copyto, np.fill_diagonal) or len(call.args) != 2:
+        return None
+    array, value = call.args
+    if not isinstance(array, ast.Name) or not _is_array(target := evaluate(lowering, array)):
+        return None
+    if function is np.copyto:
+        return _assignment(call, array.id, ast.Constant(Ellipsis), value)
+    if target.ndim < 2 or (target.ndim > 2 and len(set(target.shape)) > 1):
+        return None  # NumPy's own error: kept for the refusal below
+    diagonal = ast.parse(f"np.arange({min(target.shape)})", mode="eval").body
+    index = ast.Tuple([diagonal] * target.ndim, ast.Load())
+    return _assignment(call, array.id, index, value)
+
+
+def _is_array(value: object) -> TypeGuard[Tracer | np.ndarray]:
+    return isinstance(value, (Tracer, np.ndarray))
+
+
+def _assignment(call: ast.Call, name: str, index: ast.expr, value: ast.expr) -> ast.Assign:
+    target = ast.Subscript(ast.Name(name, ast.Load()), index, ast.Store())
+    assignment = ast.Assign([target], value, lineno=call.lineno)
+    return ast.fix_missing_locations(ast.copy_location(assignment, call))
 
 
 def _is_procedure_call(lowering: Lowering, call: ast.Call) -> bool:
