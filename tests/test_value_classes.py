@@ -276,3 +276,20 @@ def test_isinstance_of_containers_and_named_tuples_passed_in():
         got = srcad.grad(kind_scaled)(x, p)
         expected = srcad.numerical_grad(lambda v, p=p: kind_scaled(v, p), x)
         np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_whether_two_arrays_passed_in_are_one_is_refused_and_aliases_answer():
+    a = np.array([0.3, 0.7, 1.2])
+
+    def same(x, y):
+        return np.sum(x**2) if x is y else np.sum(x * y) * 3.0
+
+    with pytest.raises(UnsupportedSyntax, match="a call may pass one array twice"):
+        srcad.grad(same)(a, a)  # Python: the same object; srcad cannot know it
+
+    def defaulted(x, y=None):
+        y = x if y is None else y
+        return np.sum(np.sin(x)) * (2.0 if y is x else 1.0) + np.sum(y)
+
+    for x in (a, a * 2.0):
+        assert_matches_central_differences(defaulted, x)

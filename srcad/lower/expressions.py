@@ -212,9 +212,19 @@ def _refuse_unknown_identity(lowering: Lowering, left: object, right: object, no
     those, so their identity says nothing about the call's (``f(cfg, cfg)``). Against None
     (or True, ...) the answer is known; of one name with itself, too; of values the function
     made, as Python's. Any other is refused. (Arrays are compared as the lowering holds
-    them: values computed are new objects, as in Python.)"""
+    them: values computed are new objects, as in Python; of two arrays that came in, from
+    the arguments or globals, a call may pass one twice: refused.)"""
     if isinstance(left, SINGLETONS) or isinstance(right, SINGLETONS) or left is right:
         return
+    if isinstance(left, Tracer) and isinstance(right, Tracer) and left.atom != right.atom:
+        if _is_input(lowering, left) and _is_input(lowering, right):
+            raise lowering.located(
+                UnsupportedSyntax,
+                f"'{ast.unparse(node)}' asks whether two arrays or numbers from outside (the "
+                "arguments, globals) are the same object, which srcad does not know: a call "
+                "may pass one array twice. Compare with None, or pass a flag that says so",
+                node,
+            )
     if any(map(lowering.world.is_passed_in, (left, right))):
         raise lowering.located(
             UnsupportedSyntax,
@@ -223,6 +233,11 @@ def _refuse_unknown_identity(lowering: Lowering, left: object, right: object, no
             "compare with None, or pass a flag that says so",
             node,
         )
+
+
+def _is_input(lowering: Lowering, value: Tracer) -> bool:
+    """A value read from an argument or from outside, as it came in (not computed)."""
+    return value.atom in lowering.world.input_classes
 
 
 def _compared_object(lowering: Lowering, op: ast.cmpop, value: object, node: Node) -> object:
