@@ -637,3 +637,23 @@ def test_numpys_fills_in_place_are_followed_as_subscript_assignments():
         assert value == pytest.approx(filled_in_place(x, jitter))
         expected = srcad.numerical_grad(filled_in_place, x, jitter)
         np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-9)
+
+
+def counted_from_one(x, w):
+    total = 0.0
+    for k, (v, u) in enumerate(zip(x, w, strict=True), start=1):  # kept a loop
+        total = total + np.sin(v) * u * k
+    weighted = sum(v * k for k, v in enumerate(x, 2))
+    columns = list(zip(*np.outer(x, w), strict=True))  # Python iterates it: tuples of rows
+    return total + weighted + sum(c[0] * c[-1] for c in columns)
+
+
+def test_enumerate_counts_from_its_start_and_zip_of_rows_iterates():
+    for x, w in ((np.array([0.3, -0.7, 1.2]), np.array([1.0, 2.0, -1.0])),):
+        for scale in (1.0, 2.5):  # another call, other numbers
+            value, grad = srcad.value_and_grad(counted_from_one)(x * scale, w)
+            assert value == pytest.approx(counted_from_one(x * scale, w))
+            expected = srcad.numerical_grad(counted_from_one, x * scale, w)
+            np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-9)
+    with pytest.raises(srcad.errors.SrcadError, match=r"zip\(strict=True\) of lengths \[2, 3\]"):
+        srcad.grad(lambda x: sum(a * b for a, b in zip(x, x[:2], strict=True)))(np.ones(3))

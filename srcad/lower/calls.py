@@ -311,16 +311,22 @@ def _call_python(
             "with 'for', or take list(...)[0]",
             node,
         )
-    if function is enumerate and isinstance(args[0], Zipped):
-        return Enumerated(args[0])
+    if function is enumerate and (isinstance(args[0], Zipped) or is_traced):
+        start = kwargs.get("start", args[1] if len(args) > 1 else 0)
+        if not isinstance(start, int):  # a number from data: Python's TypeError for floats
+            raise lowering.located(SrcadError, f"'{ast.unparse(node)}': start must be an int", node)
+        return Enumerated(args[0], start)
     if function is zip and is_traced:
+        sized = [a for a in args if isinstance(a, (list, tuple)) or getattr(a, "ndim", 0)]
+        lengths = {len(a) for a in sized}
+        if kwargs.get("strict") and len(lengths) > 1:  # known when compiling
+            message = f"'{ast.unparse(node)}': zip(strict=True) of lengths {sorted(lengths)}"
+            raise lowering.located(SrcadError, message + " (the plain function raises too)", node)
         return (
             Zipped(tuple(args))
             if all(isinstance(a, Tracer) for a in args)
             else zip(*args, strict=False)
         )
-    if function is enumerate and is_traced:
-        return Enumerated(args[0])
     if isinstance(function, type) and is_plain_class(function):
         return made_object(lowering, function, list(args), dict(kwargs), node)
     if not is_traced:  # compile-time value: shapes, ranges, constants

@@ -8,6 +8,7 @@ lists and tuples, whose items may differ in shape) are unrolled over their items
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -23,13 +24,15 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Iteration:
     """How a ``for`` loop iterates: over ``range(start, stop, step)``, binding the target
-    to the counter itself or to rows of ``arrays`` (``enumerate`` adds the counter)."""
+    to the counter itself or to rows of ``arrays`` (``enumerate`` adds the counter, plus
+    ``first_number``: ``enumerate(xs, start=1)``)."""
 
     start: int
     stop: int
     step: int
     arrays: tuple[Tracer, ...]
     is_enumerate: bool
+    first_number: int = 0
 
     @property
     def trip_count(self) -> int:
@@ -43,12 +46,18 @@ class Zipped:
         self.arrays = arrays
         self.length = min(_rows(a) for a in arrays)
 
+    def __iter__(self) -> Iterator[tuple[Tracer, ...]]:
+        """The tuples of rows, where Python iterates it (``list(zip(*M))``)."""
+        return (tuple(array[i] for array in self.arrays) for i in range(self.length))
+
 
 class Enumerated:
-    """``enumerate`` of an array or of zipped arrays, kept symbolic like ``Zipped``."""
+    """``enumerate`` of an array or of zipped arrays, kept symbolic like ``Zipped``; its
+    numbers count from ``start``."""
 
-    def __init__(self, inner: object):
+    def __init__(self, inner: object, start: int = 0):
         self.inner = inner
+        self.start = start
 
 
 def structured_iteration(iterable: object) -> Iteration | None:
@@ -58,15 +67,17 @@ def structured_iteration(iterable: object) -> Iteration | None:
     if isinstance(iterable, (Tracer, Zipped)):
         return _rows_iteration(iterable, is_enumerate=False)
     if isinstance(iterable, Enumerated) and isinstance(iterable.inner, (Tracer, Zipped)):
-        return _rows_iteration(iterable.inner, is_enumerate=True)
+        return _rows_iteration(iterable.inner, is_enumerate=True, first_number=iterable.start)
     return None
 
 
-def _rows_iteration(iterable: Tracer | Zipped, is_enumerate: bool) -> Iteration:
+def _rows_iteration(
+    iterable: Tracer | Zipped, is_enumerate: bool, first_number: int = 0
+) -> Iteration:
     """Iterating over the rows of an array, or of arrays zipped together."""
     if isinstance(iterable, Tracer):
-        return Iteration(0, _rows(iterable), 1, (iterable,), is_enumerate)
-    return Iteration(0, iterable.length, 1, iterable.arrays, is_enumerate)
+        return Iteration(0, _rows(iterable), 1, (iterable,), is_enumerate, first_number)
+    return Iteration(0, iterable.length, 1, iterable.arrays, is_enumerate, first_number)
 
 
 def _rows(array: Tracer) -> int:
@@ -81,7 +92,9 @@ def loop_item(counter: Tracer, iteration: Iteration) -> object:
         return counter
     rows = tuple(array[counter] for array in iteration.arrays)
     item = rows[0] if len(rows) == 1 else rows
-    return (counter, item) if iteration.is_enumerate else item
+    if not iteration.is_enumerate:
+        return item
+    return (counter + iteration.first_number if iteration.first_number else counter, item)
 
 
 def iteration_items(iteration: Iteration) -> list[object]:
@@ -102,7 +115,7 @@ def last_item(iteration: Iteration) -> object:
 def _item(iteration: Iteration, i: int) -> object:
     rows = tuple(array[i] for array in iteration.arrays)
     item = i if not rows else rows[0] if len(rows) == 1 else rows
-    return (i, item) if iteration.is_enumerate else item
+    return (i + iteration.first_number, item) if iteration.is_enumerate else item
 
 
 def static_items(lowering: Lowering, iterable: object, node: Node) -> list[object]:
@@ -110,7 +123,7 @@ def static_items(lowering: Lowering, iterable: object, node: Node) -> list[objec
     ``*`` unpacks; a generator not consumed yet runs now."""
     iterable = consumed(lowering, iterable, node)
     if isinstance(iterable, Enumerated):
-        return list(enumerate(static_items(lowering, iterable.inner, node)))
+        return list(enumerate(static_items(lowering, iterable.inner, node), iterable.start))
     if isinstance(iterable, Zipped):
         columns = [static_items(lowering, a, node) for a in iterable.arrays]
         return list(zip(*columns, strict=False))
