@@ -317,7 +317,11 @@ def _call_python(
             raise lowering.located(SrcadError, f"'{ast.unparse(node)}': start must be an int", node)
         return Enumerated(args[0], start)
     if function is zip and is_traced:
-        sized = [a for a in args if isinstance(a, (list, tuple)) or getattr(a, "ndim", 0)]
+        sized = [
+            a
+            for a in args
+            if isinstance(a, (list, tuple)) or (isinstance(a, Tracer) and a.ndim > 0)
+        ]
         lengths = {len(a) for a in sized}
         if kwargs.get("strict") and len(lengths) > 1:  # known when compiling
             message = f"'{ast.unparse(node)}': zip(strict=True) of lengths {sorted(lengths)}"
