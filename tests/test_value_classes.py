@@ -135,7 +135,16 @@ def test_isinstance_of_an_ndarray_subclass_is_refused():
 
 @pytest.mark.parametrize(
     "convert",
-    [int, round, math.floor, math.ceil, math.trunc, lambda v: round(v, 1), lambda v: float(v)],
+    [
+        int,
+        round,
+        math.floor,
+        math.ceil,
+        math.trunc,
+        lambda v: round(v, 1),
+        lambda v: round(v, ndigits=2),
+        lambda v: float(v),
+    ],
 )
 def test_number_conversions_compute_pythons_number(convert):
     def f(x):

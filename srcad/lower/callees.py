@@ -82,7 +82,11 @@ def traced_builtin(
         return traced_isinstance(lowering, args[0], args[1], node)
     if function is np.isscalar and len(args) == 1 and isinstance(args[0], Tracer):
         return traced_isscalar(lowering, args[0], node)
-    if function in NUMBER_CONVERSIONS and isinstance(args[0], Tracer):
+    if function in NUMBER_CONVERSIONS and args and isinstance(args[0], Tracer):
+        if function is round and "ndigits" in kwargs:  # round(v, ndigits=2)
+            args, kwargs = [args[0], kwargs["ndigits"]], {}
+        if kwargs:
+            raise lowering.located(SrcadError, f"'{ast.unparse(node)}': unexpected keywords", node)
         return _number_of(lowering, function, args, node)
     if function in (any, all) and len(args) == 1 and not kwargs:
         return _truth_of_items(lowering, function, args[0], node)
