@@ -302,3 +302,14 @@ def test_whether_two_arrays_passed_in_are_one_is_refused_and_aliases_answer():
 
     for x in (a, a * 2.0):
         assert_matches_central_differences(defaulted, x)
+
+
+def test_max_and_min_take_a_default_and_refuse_a_key_of_values_from_data():
+    def bounded(x):
+        positives = [v for v in x[:2]]
+        return max(positives, default=0.0) * min(x[2], 2.0, x[0]) + max([], default=1.5)
+
+    for x in (np.array([0.3, -0.7, 1.2]), np.array([2.0, 0.5, 0.1])):
+        assert_matches_central_differences(bounded, x)
+    with pytest.raises(UnsupportedSyntax, match=r"np.argmin"):
+        srcad.grad(lambda x: min(x, key=abs))(np.array([0.3, -0.7, 1.2]))

@@ -14,7 +14,7 @@ from typing import Any, Protocol, TypeGuard
 import numpy as np
 from numpy.typing import DTypeLike
 
-from srcad.errors import NoDerivativeRule, SrcadError
+from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax
 from srcad.ir.builder import StaticValueNeeded, Tracer
 from srcad.ir.primitive import module_spelling
 from srcad.lower.context import Lowering
@@ -66,18 +66,8 @@ def traced_builtin(
 ) -> object:
     """Python builtins (and ``math.log`` with a base) applied to traced values."""
     builder = lowering.builder
-    if function in (max, min) and len(args) == 1 and _is_iterable_of_items(args[0]):
-        args = list(args[0])  # max(abs(v) for v in xs), max(d.values()): the items' maximum
-        if not args:
-            raise lowering.located(SrcadError, f"{function.__name__}() of nothing", node)
-        if len(args) == 1:
-            return args[0]
-    if function in (max, min) and len(args) >= 2 and not kwargs:
-        prim = "maximum" if function is max else "minimum"
-        result = args[0]  # max(a, b, c) as NumPy's maximum of maximum
-        for arg in args[1:]:
-            result = builder.apply(prim, (result, arg))
-        return result
+    if function in (max, min) and (len(args) >= 2 or _is_iterable_of_items(args[0])):
+        return _extremum(lowering, function, args, kwargs, node)
     if function is isinstance and len(args) == 2 and isinstance(args[0], Tracer):
         return traced_isinstance(lowering, args[0], args[1], node)
     if function is np.isscalar and len(args) == 1 and isinstance(args[0], Tracer):
@@ -106,6 +96,37 @@ def traced_builtin(
             builder.loc,
         )
     return function(*args, **kwargs)  # len, sum, abs... work through the array protocol
+
+
+def _extremum(
+    lowering: Lowering, function: Callable[..., object], args: Args, kwargs: Kwargs, node: ast.Call
+) -> object:
+    """``max(a, b, c)``, ``max(abs(v) for v in xs)``, ``max(d.values(), default=0.0)``: NumPy's
+    maximum (minimum) of the items, one after the other."""
+    name = getattr(function, "__name__", "max")
+    if "key" in kwargs:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' orders values computed from data by a key; pick with "
+            f"np.arg{name}: xs[np.arg{name}([key(v) for v in xs])]",
+            node,
+        )
+    default = kwargs.get("default", _MISSING)
+    if set(kwargs) - {"default"} or (default is not _MISSING and len(args) != 1):
+        raise lowering.located(SrcadError, f"'{ast.unparse(node)}': unexpected keywords", node)
+    items = list(args[0]) if len(args) == 1 else list(args)
+    if not items:
+        if default is _MISSING:
+            raise lowering.located(SrcadError, f"{name}() of nothing", node)
+        return default
+    prim = "maximum" if function is max else "minimum"
+    result = items[0]
+    for item in items[1:]:
+        result = lowering.builder.apply(prim, (result, item))
+    return result
+
+
+_MISSING = object()
 
 
 def _number_of(
