@@ -174,3 +174,28 @@ def test_the_numba_variant_agrees():
                 np.testing.assert_allclose(got, srcad.grad(function)(x), rtol=1e-12, atol=1e-14)
     finally:
         SAMPLES["fp"] = kept
+
+
+def averaged_and_correlated(x, w):
+    matrix = np.outer(x, w)
+    plain = np.average(x)
+    weighted = np.average(x, weights=w)
+    rows, total = np.average(matrix, axis=1, weights=w, returned=True)
+    flat = matrix.flatten("F")
+    return (
+        plain
+        + weighted * 2.0
+        + np.sum(rows * total)
+        + np.sum(np.correlate(x, w[:2]) ** 2)
+        + flat @ np.arange(flat.size)
+    )
+
+
+def test_average_with_weights_correlate_and_flatten_in_fortran_order():
+    w = np.array([0.5, 1.5, 1.0])
+    for x in (np.array([0.3, -0.7, 1.2]), np.array([2.0, 0.1, -1.0])):
+        value, grad = srcad.value_and_grad(averaged_and_correlated, argnums=(0, 1))(x, w)
+        assert value == pytest.approx(averaged_and_correlated(x, w))
+        for k in (0, 1):
+            expected = srcad.numerical_grad(averaged_and_correlated, x, w, argnums=k)
+            np.testing.assert_allclose(grad[k], expected, rtol=1e-6, atol=1e-9)

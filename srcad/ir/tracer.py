@@ -260,9 +260,9 @@ class Tracer:
     def astype(self, dtype, copy=True):  # noqa: ARG002 - graph values are never shared
         return self.builder.apply("astype", (self,), {"dtype": np.dtype(dtype)})
 
-    def flatten(self):
+    def flatten(self, order="C"):
         # a copy, unlike ravel; NumPy's stubs do not know ``__array_function__`` (see reshape)
-        ravelled = np.ravel(self)  # type: ignore[call-overload]
+        ravelled = np.ravel(self, order=order)  # type: ignore[call-overload]
         return Tracer(self.builder, ravelled.atom, fresh=True)
 
     def item(self, *index):

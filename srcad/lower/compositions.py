@@ -30,6 +30,10 @@ input gets its derivative through them (``np.interp``'s sample values and points
     np.meshgrid(*xi, indexing="xy", sparse=False, copy=True)
                                          each input reshaped along its axis (the first two
                                          swapped for "xy"), then np.broadcast_to the grid
+    np.average(a, axis, weights, returned)
+                                         sum(a * w) / sum(w) along axis (1-d weights laid
+                                         along it), np.mean without weights
+    np.correlate(a, v, mode="valid")     np.convolve(a, v[::-1], mode) (real sequences)
     np.isclose(a, b, rtol, atol, equal_nan), np.allclose(...)
                                          equal, or |a - b| <= atol + rtol * |b| (NumPy's
                                          test, b's size sets the bound), NaNs alike where
@@ -302,6 +306,26 @@ def det(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
     return np.linalg.det(a)
 
 
+def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = False, **kw: Any):
+    """The weighted mean: sum(a * w) / sum(w) along ``axis`` (1-d weights along one axis are
+    laid along it, as NumPy lays them)."""
+    if weights is None:
+        mean = np.mean(a, axis=axis, **kw)
+        count = np.size(a) if axis is None else np.shape(a)[axis]
+        return (mean, np.full(np.shape(mean), float(count))) if returned else mean
+    w = weights
+    if np.ndim(w) == 1 and np.ndim(a) > 1 and isinstance(axis, int):
+        w = np.reshape(w, [-1 if k == axis % np.ndim(a) else 1 for k in range(np.ndim(a))])
+    total = np.sum(w * np.ones_like(a), axis=axis, **kw)
+    mean = np.sum(a * w, axis=axis, **kw) / total
+    return (mean, total) if returned else mean
+
+
+def correlate(a: Any, v: Any, mode: Any = "valid") -> Any:
+    """Of real sequences: ``np.convolve`` with ``v`` reversed."""
+    return np.convolve(a, v[::-1], mode=mode)
+
+
 def isclose(a: Any, b: Any, rtol: Any = 1e-5, atol: Any = 1e-8, equal_nan: bool = False) -> Any:
     close = np.logical_or(a == b, np.abs(a - b) <= atol + rtol * np.abs(b))
     if equal_nan:
@@ -323,6 +347,8 @@ COMPOSITIONS: dict[Callable, Callable] = {
     np.pad: pad,
     np.isclose: isclose,
     np.allclose: allclose,
+    np.average: average,
+    np.correlate: correlate,
 }
 # scipy.linalg's, by name: srcad does not import SciPy, the user's code has
 SCIPY_LINALG: dict[str, Callable] = {
