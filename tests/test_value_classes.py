@@ -313,3 +313,14 @@ def test_max_and_min_take_a_default_and_refuse_a_key_of_values_from_data():
         assert_matches_central_differences(bounded, x)
     with pytest.raises(UnsupportedSyntax, match=r"np.argmin"):
         srcad.grad(lambda x: min(x, key=abs))(np.array([0.3, -0.7, 1.2]))
+
+
+def test_maths_folds_of_numbers_from_data():
+    def folds(x):
+        product = math.prod([x[0], x[1], 2.0]) + math.prod(x[2:], start=0.5)
+        return product + math.fsum([x[2], x[3], 1.0]) + math.dist([x[0], x[1]], [0.0, 1.0])
+
+    for x in (np.array([0.3, 0.7, 1.2, -0.4]), np.array([1.5, -0.2, 0.1, 2.0])):
+        value, _ = srcad.value_and_grad(folds)(x)
+        assert value == pytest.approx(folds(x), rel=1e-15)
+        assert_matches_central_differences(folds, x)

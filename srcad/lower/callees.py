@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import math
+import operator
 import types
 from collections.abc import Callable
 from typing import Any, Protocol, TypeGuard
@@ -50,6 +51,10 @@ NUMBER_CONVERSIONS: dict[object, Any] = {
 # np.shape, np.ndim, np.size: ints fixed when compiling (Tracer.__array_function__ answers)
 TRACEABLE_BUILTINS |= {np.shape, np.ndim, np.size, np.isscalar, *NUMBER_CONVERSIONS}
 TRACEABLE_BUILTINS |= {any, all, sorted, reversed, math.isclose}
+# math's folds of the items of a list or vector: math.fsum's sum is NumPy's, which may
+# differ from its exactly rounded one in the last bit
+SUMS_OF_ITEMS = {math.fsum, math.prod, math.dist}
+TRACEABLE_BUILTINS |= SUMS_OF_ITEMS
 # The arguments of a call in the user's code: any values, which the callee checks as it
 # does in Python.
 Args = list[Any]
@@ -85,6 +90,8 @@ def traced_builtin(
             return _sorted_numbers(lowering, args[0], bool(kwargs.get("reverse", False)), node)
     if function is reversed and len(args) == 1 and _are_items(args[0]):
         return list(args[0])[::-1]  # a vector's numbers, a list's items, last first
+    if function in SUMS_OF_ITEMS and len(args) in (1, 2) and not kwargs:
+        return _summed_items(lowering, function, args, node)
     if function is math.isclose and len(args) == 2:
         return _is_close(args[0], args[1], **kwargs)
     if function is math.log and len(args) == 2:
@@ -96,6 +103,28 @@ def traced_builtin(
             builder.loc,
         )
     return function(*args, **kwargs)  # len, sum, abs... work through the array protocol
+
+
+def _summed_items(
+    lowering: Lowering, function: Callable[..., object], args: Args, node: ast.Call
+) -> object:
+    """``math.fsum(xs)``, ``math.prod(xs[, start])``, ``math.dist(p, q)`` of numbers from data."""
+    items: list[Any] = [as_array(item) for item in _items(lowering, args[0], node)]
+    if function is math.dist:
+        others = _items(lowering, args[1], node)
+        squares = [(a - b) ** 2 for a, b in zip(items, others, strict=True)]
+        distance: Any = _folded(squares, operator.add, 0.0)
+        return np.sqrt(distance)
+    if function is math.prod:
+        return _folded(items, operator.mul, args[1] if len(args) == 2 else 1)
+    return _folded(items, operator.add, 0.0)
+
+
+def _folded(items: list[object], join: Callable[[Any, Any], object], first: object) -> object:
+    result = first
+    for item in items:
+        result = join(result, item)
+    return result
 
 
 def _extremum(
