@@ -421,3 +421,23 @@ def test_import_srcad_does_not_import_scipy(tmp_path):
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[0.25 0.25]"
+
+
+def test_frozen_distributions_are_their_distributions_with_named_parameters():
+    stats = pytest.importorskip("scipy.stats")
+    prior = {"dist": stats.norm(0.2, 1.5)}  # a global frozen distribution: fixed by identity
+
+    def log_joint(x):
+        theta = 1.0 + x[0] ** 2
+        likelihood = np.sum(stats.gamma(2.0, scale=theta).logpdf(np.abs(x) + 0.1))
+        shaped = np.sum(stats.beta(2.0, 3.0).logpdf(x / 4.0 + 0.5))
+        located = np.sum(stats.norm(x[1], 2.0 + x[2] ** 2).logpdf(x))
+        return likelihood + shaped + located + np.sum(prior["dist"].logpdf(x))
+
+    x = np.array([0.3, -0.5, 1.2])
+    gradient = srcad.grad(log_joint)
+    for change in (None, stats.norm(1.0, 0.5)):  # the world changes: another prior
+        if change is not None:
+            prior["dist"] = change
+        expected = srcad.numerical_grad(log_joint, x)
+        np.testing.assert_allclose(gradient(x), expected, rtol=1e-6, atol=1e-8)

@@ -68,6 +68,7 @@ from srcad.lower.containers import (
 )
 from srcad.lower.context import EnclosingNames, Inlining, Lowering
 from srcad.lower.dispatch import CALL, evaluate, lowers_expression
+from srcad.lower.distributions import Frozen, frozen_method, is_distribution
 from srcad.lower.expressions import mapping_of, run_static, starred_values
 from srcad.lower.generators import Deferred, consumed, reads_as_it_goes
 from srcad.lower.iteration import Enumerated, Zipped, first_item, structured_iteration
@@ -141,6 +142,11 @@ def call(
         return call_transformation(lowering, function, args, kwargs, node, call)
     if function is super:  # super().forward(x) in a method
         return super_view(lowering, list(args), node)
+    if is_distribution(function):  # stats.gamma(2.0, scale=theta): its methods by name
+        return Frozen(function, tuple(args), dict(kwargs))
+    frozen = frozen_method(lowering.world, function)
+    if frozen is not None:  # PRIOR.logpdf(x) of a frozen distribution SciPy made
+        function = frozen
     if is_object_call(function):  # partials, map, NamedTuples and dataclasses
         return call_object(lowering, function, args, kwargs, node, call)
     method = called_record_method(lowering, function, node)
