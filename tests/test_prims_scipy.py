@@ -436,6 +436,10 @@ def test_frozen_distributions_are_their_distributions_with_named_parameters():
 
     x = np.array([0.3, -0.5, 1.2])
     gradient = srcad.grad(log_joint)
+    gradient(x)
+    compiled = gradient.last
+    gradient(x * 2.0)
+    assert gradient.last is compiled  # the prior's method read again: no recompile
     for change in (None, stats.norm(1.0, 0.5)):  # the world changes: another prior
         if change is not None:
             prior["dist"] = change

@@ -43,14 +43,15 @@ def is_distribution(function: object) -> bool:
 def frozen_method(world: World, function: object) -> Partial | None:
     """``stats.norm(0, 1).logpdf`` of a frozen distribution SciPy made (in the function, on
     constants, or outside it), as the distribution's function with named parameters."""
-    if isinstance(function, Outside):
-        function = world.unwrap(function)
-    owner: Any = getattr(function, "__self__", None)
+    method = function.value if isinstance(function, Outside) else function
+    owner: Any = getattr(method, "__self__", None)
     if type(owner).__name__ not in FROZEN_CLASSES or not hasattr(owner, "dist"):
         return None
+    if isinstance(function, Outside) and function.owner is not None:
+        world.fix(owner, function.owner.path)  # the frozen object (a method is new per read)
     dist = _published(owner.dist)
     named = _named(dist, tuple(owner.args), dict(owner.kwds))
-    return Partial(getattr(dist, getattr(function, "__name__", "")), (), named)
+    return Partial(getattr(dist, getattr(method, "__name__", "")), (), named)
 
 
 def _published(dist: Any) -> Any:
