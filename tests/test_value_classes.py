@@ -324,3 +324,19 @@ def test_maths_folds_of_numbers_from_data():
         value, _ = srcad.value_and_grad(folds)(x)
         assert value == pytest.approx(folds(x), rel=1e-15)
         assert_matches_central_differences(folds, x)
+
+
+def test_numpy_scalar_flags_and_indices_are_numpy_values_not_foreign_arrays():
+    def flagged(x, flag, k):
+        return np.sum(x) * (2.0 if flag else 1.0) + x[k] ** 2
+
+    def scaled_if(x, flag):
+        return np.sum(x) * (2.0 if flag else 1.0)
+
+    x = np.array([0.3, 0.5, 1.2, 0.9])
+    for flag, k in ((np.bool_(True), np.int64(2)), (np.bool_(False), np.int32(1)), (True, 3)):
+        got = srcad.grad(flagged)(x, flag, k)
+        expected = srcad.numerical_grad(lambda v, f=flag, i=k: flagged(v, f, i), x)
+        np.testing.assert_allclose(got, expected, rtol=1e-6)
+    for flag in (True, np.bool_(False), np.bool_(True)):  # np.bool_: taken for another library's
+        np.testing.assert_allclose(srcad.grad(scaled_if)(x, flag), np.full(4, 2.0 if flag else 1.0))

@@ -146,7 +146,7 @@ def _in_namespace(value: object, xp: object, float_dtype: object) -> object:
 def _is_foreign_array(value: object) -> bool:
     """Whether ``value`` is an array of a library other than NumPy (checked by type)."""
     kind = type(value)
-    if kind in PLAIN or isinstance(value, np.ndarray):
+    if kind in PLAIN or isinstance(value, (np.ndarray, np.generic)):  # np.bool_(True) too
         return False
     # on the class: an object whose __getattr__ answers anything is no array
     return hasattr(kind, "__array_namespace__") or kind.__module__.split(".")[0] in LIBRARIES
