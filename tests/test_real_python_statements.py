@@ -657,3 +657,20 @@ def test_enumerate_counts_from_its_start_and_zip_of_rows_iterates():
             np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-9)
     with pytest.raises(srcad.errors.SrcadError, match=r"zip\(strict=True\) of lengths \[2, 3\]"):
         srcad.grad(lambda x: sum(a * b for a, b in zip(x, x[:2], strict=True)))(np.ones(3))
+
+
+def prints_text_of_values(x):
+    loss = np.sum(x**2)
+    print("loss " + str(loss), repr(x[0]), format(loss, ".3f"), str(loss) + "!")
+    return loss
+
+
+def test_str_repr_and_format_of_values_print_as_the_plain_function(capsys):
+    for x in (np.array([0.3, 0.5, 1.2]), np.array([1.0, -2.0, 0.25])):
+        gradient = srcad.grad(prints_text_of_values)(x)
+        printed = capsys.readouterr().out
+        prints_text_of_values(x)
+        assert printed == capsys.readouterr().out
+        np.testing.assert_allclose(gradient, 2 * x)
+    with pytest.raises(srcad.errors.SrcadError, match="text formatted from data"):
+        srcad.grad(lambda x: np.sum(x) * float(str(x[0])))(np.ones(3))

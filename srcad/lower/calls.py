@@ -80,7 +80,7 @@ from srcad.lower.library_calls import (
     refuse_reading_state,
     standard_library_module,
 )
-from srcad.lower.literals import method_formatted
+from srcad.lower.literals import method_formatted, text_of
 from srcad.lower.machine_state import refuse_reading_state_of_the_machine
 from srcad.lower.objects import (
     Partial,
@@ -221,6 +221,9 @@ def call(
 CALL.append(call)  # a property's getter, for srcad.lower.objects.class_attribute
 
 
+# Builtins that turn a value into text (run once, when compiling, they would show srcad's
+# stand-in): str, repr and format become f-strings (``text_of``), the others are refused
+TEXT_OF_VALUES = frozenset({str, repr, format, ascii, bytes})
 # itertools' functions that only rearrange what they are given (finite ones: no count, cycle
 # or repeat): run on the rows of traced arrays, they give tuples of traced values
 ARRANGING = frozenset(
@@ -355,6 +358,17 @@ def _call_python(
                 "follow through the library's code. Compute the result with NumPy calls",
                 node,
             ) from None
+    text = text_of(lowering, function, list(args)) if not kwargs else None
+    if text is not None:  # str(loss): formatted by the generated code, as f"{loss}"
+        return text
+    if function in TEXT_OF_VALUES:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' makes text of a value computed from data, which exists "
+            "only when the code runs; format it where it is printed or logged (an f-string "
+            "in print), and compute with the number itself",
+            node,
+        )
     if function in (set, frozenset):
         raise lowering.located(
             UnsupportedSyntax,

@@ -151,12 +151,24 @@ def evaluate_binary(lowering: Lowering, node: ast.BinOp) -> object:
 
 def binary(lowering: Lowering, op: ast.operator, left: object, right: object, node: Node) -> object:
     """``left op right``: an equation for data, Python's result for compile-time values."""
-    if isinstance(left, str) and type(op) in STRING_FORMATS and contains_tracer(right):
-        return STRING_FORMATS[type(op)](lowering, left, right, node)  # "loss %.3f" % loss
+    if isinstance(left, str) and isinstance(op, ast.Mod) and contains_tracer(right):
+        return STRING_FORMATS[ast.Mod](lowering, left, right, node)  # "loss %.3f" % loss
+    if (
+        isinstance(op, ast.Add)
+        and _is_text(left)
+        and _is_text(right)
+        and (isinstance(left, Tracer) or isinstance(right, Tracer))
+    ):
+        return STRING_FORMATS[ast.Add](lowering, left, right, node)  # "loss " + str(loss)
     _require_static(lowering, op, (left, right), node)
     if isinstance(left, Tracer) or isinstance(right, Tracer):
         return BINARY_OPERATORS[type(op)](left, right)
     return run_static(lowering, lambda: BINARY_OPERATORS[type(op)](left, right), node)
+
+
+def _is_text(value: object) -> bool:
+    """A string, or text the generated code formats (``str(loss)``)."""
+    return isinstance(value, str) or (isinstance(value, Tracer) and value.dtype == np.object_)
 
 
 @lowers_expression(ast.UnaryOp)

@@ -148,6 +148,29 @@ def percent_formatted(lowering: Lowering, template: str, values: object, node: N
 STRING_FORMATS[ast.Mod] = percent_formatted
 
 
+def concatenated(lowering: Lowering, left: object, right: object, node: Node) -> Tracer:
+    """``"loss " + str(loss)``: one string the generated code formats, ``f"loss {t}"``."""
+    pieces: list[Piece] = [p if isinstance(p, str) else (p, "", "") for p in (left, right)]
+    return _format_string(lowering, pieces)
+
+
+STRING_FORMATS[ast.Add] = concatenated
+
+
+def text_of(lowering: Lowering, function: object, args: list) -> object | None:
+    """``str(v)``, ``repr(v)``, ``format(v, spec)`` of a value from data: the text the
+    generated code formats, as ``f"{v}"``, ``f"{v!r}"``, ``f"{v:spec}"``; None for others."""
+    if not args or not isinstance(args[0], Tracer):
+        return None
+    if function is str and len(args) == 1:
+        return _format_string(lowering, [(args[0], "", "")])
+    if function is repr and len(args) == 1:
+        return _format_string(lowering, [(args[0], "r", "")])
+    if function is format and len(args) in (1, 2) and all(isinstance(a, str) for a in args[1:]):
+        return _format_string(lowering, [(args[0], "", args[1] if len(args) == 2 else "")])
+    return None
+
+
 def method_formatted(
     lowering: Lowering, template: str, args: list, kwargs: dict, node: Node
 ) -> object:
