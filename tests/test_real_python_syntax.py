@@ -209,7 +209,7 @@ def test_a_global_the_function_assigns_is_refused_at_its_line():
 def and_or_values(x, lam):
     total = np.sum(np.sin(x))
     first = (lam and total) * 2.0  # lam if lam is 0.0, else total
-    second = lam or total * 3.0  # lam unless it is 0.0
+    second = lam or total * SETTINGS["limit"]  # lam unless it is 0.0
     return first + second
 
 
@@ -223,11 +223,16 @@ def short_circuits(x, opt=None):
 @pytest.mark.parametrize("mode", ["rev", "fwd"])
 def test_and_or_give_the_operand_that_decides_and_skip_the_rest(mode):
     transform = srcad.grad if mode == "rev" else srcad.jacfwd
-    for lam in (2.5, 0.0, -1.0):  # each call: another operand decides
-        expected = srcad.numerical_grad(and_or_values, X, lam)
-        np.testing.assert_allclose(transform(and_or_values)(X, lam), expected, atol=1e-9)
-        value = srcad.value_and_grad(and_or_values)(X, lam)[0]
-        assert value == pytest.approx(and_or_values(X, lam))
+    gradient, kept = transform(and_or_values), dict(SETTINGS)
+    try:
+        for lam, limit in ((2.5, 1.0), (0.0, 1.0), (-1.0, 1.0), (0.0, 3.0)):  # a global too
+            SETTINGS["limit"] = limit
+            expected = srcad.numerical_grad(and_or_values, X, lam)
+            np.testing.assert_allclose(gradient(X, lam), expected, atol=1e-9)
+            value = srcad.value_and_grad(and_or_values)(X, lam)[0]
+            assert value == pytest.approx(and_or_values(X, lam))
+    finally:
+        SETTINGS.update(kept)
     for x in (X, np.array([2.0, 0.5, -1.0]), np.array([0.1, 0.3, 0.2])):
         for opt in (None, {"scale": 2.0}, {"scale": -1.0}, {}):
             expected = srcad.numerical_grad(lambda v, opt=opt: short_circuits(v, opt), x)

@@ -21,6 +21,7 @@ from srcad.errors import ArgumentTypeError, UnsupportedSyntax
 
 RNG = np.random.default_rng(41)
 KINDS = (float,)  # read by classified(): a global the branch depends on
+SETTINGS = {"factor": 2.0}  # read by the conversions' function: changed between calls
 
 
 def assert_matches_central_differences(fun, *args):
@@ -148,14 +149,19 @@ def test_isinstance_of_an_ndarray_subclass_is_refused():
 )
 def test_number_conversions_compute_pythons_number(convert):
     def f(x):
-        k = convert(x[0] * 2.0)
+        k = convert(x[0] * SETTINGS["factor"])
         return np.sum(x**2) * k + x[1] * convert(-x[2])
 
     x = np.array([1.37, -0.4, 2.61])
-    for values in (x, x + 0.8):  # another call, other numbers
-        value, _ = srcad.value_and_grad(f)(values)
-        assert value == pytest.approx(f(values), rel=1e-12)
-        assert_matches_central_differences(f, values)
+    gradient = srcad.value_and_grad(f)
+    try:
+        for values, factor in ((x, 2.0), (x + 0.8, 2.0), (x, 3.3)):  # other numbers, a global
+            SETTINGS["factor"] = factor
+            value, _ = gradient(values)
+            assert value == pytest.approx(f(values), rel=1e-12)
+            assert_matches_central_differences(f, values)
+    finally:
+        SETTINGS["factor"] = 2.0
 
 
 def test_an_int_of_an_index_stays_an_index_and_float_makes_it_a_float():

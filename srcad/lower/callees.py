@@ -6,6 +6,7 @@ how builtins and NumPy functions run on traced values (``len``, ``max``, ``float
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 import types
@@ -19,6 +20,7 @@ from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax
 from srcad.ir.builder import StaticValueNeeded, Tracer
 from srcad.ir.primitive import module_spelling
 from srcad.lower.context import Lowering
+from srcad.lower.iteration import static_items
 from srcad.lower.value_classes import traced_isinstance, traced_isscalar
 from srcad.pytree import flatten
 
@@ -88,8 +90,6 @@ def traced_builtin(
     if function is sorted and len(args) == 1 and set(kwargs) <= {"reverse"}:
         if _are_numbers(args[0]):  # not tuples, which sort by their first item
             return _sorted_numbers(lowering, args[0], bool(kwargs.get("reverse", False)), node)
-    if function is reversed and len(args) == 1 and _are_items(args[0]):
-        return list(args[0])[::-1]  # a vector's numbers, a list's items, last first
     if function in SUMS_OF_ITEMS and len(args) in (1, 2) and not kwargs:
         return _summed_items(lowering, function, args, node)
     if function is math.isclose and len(args) == 2:
@@ -113,18 +113,11 @@ def _summed_items(
     if function is math.dist:
         others = _items(lowering, args[1], node)
         squares = [(a - b) ** 2 for a, b in zip(items, others, strict=True)]
-        distance: Any = _folded(squares, operator.add, 0.0)
+        distance: Any = functools.reduce(operator.add, squares, 0.0)
         return np.sqrt(distance)
     if function is math.prod:
-        return _folded(items, operator.mul, args[1] if len(args) == 2 else 1)
-    return _folded(items, operator.add, 0.0)
-
-
-def _folded(items: list[object], join: Callable[[Any, Any], object], first: object) -> object:
-    result = first
-    for item in items:
-        result = join(result, item)
-    return result
+        return functools.reduce(operator.mul, items, args[1] if len(args) == 2 else 1)
+    return functools.reduce(operator.add, items, 0.0)
 
 
 def _extremum(
@@ -187,12 +180,13 @@ def _number_of(
 
 
 def _items(lowering: Lowering, items: object, node: ast.Call) -> list[object]:
-    """What ``any``, ``all`` and ``sorted`` iterate: a vector's numbers, a list's items."""
-    if isinstance(items, Tracer) and items.ndim != 1:
+    """What ``any``, ``all`` and ``sorted`` iterate: a vector's numbers, a list's items (an
+    array with more axes would give rows, whose truth and order Python cannot tell)."""
+    if isinstance(items, Tracer) and items.ndim > 1:
         name = ast.unparse(node.func)
         message = f"{name}() of an array of shape {items.shape}; use np.{name} with an axis"
         raise lowering.located(SrcadError, message, node)
-    return list(items)  # type: ignore[call-overload]
+    return static_items(lowering, items, node)
 
 
 def _truth_of_items(
@@ -202,10 +196,7 @@ def _truth_of_items(
     where it is not 0), joined by ``np.logical_or`` / ``np.logical_and``."""
     truths = [_truth(value) for value in _items(lowering, items, node)]
     join: Any = np.logical_and if function is all else np.logical_or
-    result: object = function is all
-    for truth in truths:
-        result = join(result, truth)
-    return result
+    return functools.reduce(join, truths, function is all)
 
 
 def _truth(value: object) -> object:
@@ -214,11 +205,6 @@ def _truth(value: object) -> object:
             return bool(value)  # NumPy's error: an array's truth is ambiguous
         return value if value.dtype == np.bool_ else value != 0
     return bool(value)
-
-
-def _are_items(value: object) -> bool:
-    """A list or tuple, or an array with a first axis: what ``reversed`` takes."""
-    return isinstance(value, (list, tuple)) or (isinstance(value, Tracer) and value.ndim >= 1)
 
 
 def _are_numbers(items: object) -> bool:

@@ -12,6 +12,7 @@ SciPy is never imported here: a distribution is recognised by its classes' names
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import Any
 
@@ -34,10 +35,16 @@ class Frozen:
         return Partial(getattr(self.dist, name), (), _named(self.dist, self.args, self.kwds))
 
 
-def is_distribution(function: object) -> bool:
+def is_distribution(function: Any) -> bool:
     """A scipy.stats distribution (``stats.norm``), whose call freezes it."""
-    names = [cls.__name__ for cls in type(function).__mro__]
-    return "rv_generic" in names and type(function).__module__.startswith("scipy.stats")
+    kind: type = type(function)
+    return _is_distribution_class(kind)
+
+
+@functools.cache
+def _is_distribution_class(kind: type) -> bool:
+    names = [cls.__name__ for cls in kind.__mro__]
+    return "rv_generic" in names and kind.__module__.startswith("scipy.stats")
 
 
 def frozen_method(world: World, function: object) -> Partial | None:

@@ -121,8 +121,7 @@ def _lower_for(lowering: Lowering, node: ast.For) -> None:
         _unroll(lowering, node, iteration_items(iteration))
         return
     # as in Python, the target holds the last item after the loop (``for k, v in ...``)
-    read_after = lowering.live.get(id(node), lowering.live.get(id(lowering.statement)))
-    if read_after is None or set(_target_names(node.target)) & read_after:
+    if set(_target_names(node.target)) & _read_after(lowering, node):
         assign(lowering, node.target, last_item(iteration), len(lowering.builder.eqns))
 
 
@@ -378,10 +377,16 @@ def _while_error(lowering: Lowering, node: ast.While) -> SrcadError:
 def _bound_later(lowering: Lowering, node: ast.For | ast.While) -> dict[str, object]:
     """The names before the loop, and None (a value set later in the loop) for those the
     body binds first and the code after the loop reads (``found`` of a search loop)."""
-    statement = lowering.statement
-    read_after = lowering.live.get(id(node), lowering.live.get(id(statement), frozenset()))
+    read_after = _read_after(lowering, node)
     later = [n for n in _assigned_names(node.body) if n not in lowering.env and n in read_after]
     return {**lowering.env, **dict.fromkeys(later)}
+
+
+def _read_after(lowering: Lowering, node: ast.For | ast.While) -> frozenset[str]:
+    """The names the code after the loop reads (of the statement being lowered, where the
+    loop is one that srcad wrote for it)."""
+    statement = lowering.statement
+    return lowering.live.get(id(node), lowering.live.get(id(statement), frozenset()))
 
 
 def _widen(avals: list[AVal], out_avals: list[AVal]) -> list[AVal]:

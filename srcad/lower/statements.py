@@ -92,6 +92,9 @@ def lower_expression_statement(lowering: Lowering, node: ast.Expr, since: int) -
         raise no_effect(lowering, node)
 
 
+FILLS = ("copyto", "fill_diagonal")  # np.<name>(array, value) that fill the array
+
+
 def _as_subscript_assignment(lowering: Lowering, call: ast.expr) -> ast.Assign | None:
     """NumPy's calls that fill an array of the function's in place, as the subscript
     assignment srcad follows: ``y.fill(v)`` and ``np.copyto(y, v)`` are ``y[...] = v``,
@@ -104,8 +107,11 @@ def _as_subscript_assignment(lowering: Lowering, call: ast.expr) -> ast.Assign |
         if isinstance(array, ast.Name) and _is_array(evaluate(lowering, array)):
             return _assignment(call, array.id, ast.Constant(Ellipsis), value)
         return None
+    named = call.func.attr if isinstance(call.func, ast.Attribute) else ""
+    if named not in FILLS or len(call.args) != 2:  # print(...), rng.shuffle(...): not read
+        return None
     function = evaluate(lowering, call.func)
-    if function not in (np.copyto, np.fill_diagonal) or len(call.args) != 2:
+    if function not in (np.copyto, np.fill_diagonal):
         return None
     array, value = call.args
     if not isinstance(array, ast.Name) or not _is_array(target := evaluate(lowering, array)):
