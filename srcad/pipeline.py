@@ -44,6 +44,7 @@ from srcad.lower import LoweredFunction, lower_function
 from srcad.passes import (
     eliminate_dead_code,
     hoist_loop_invariants,
+    place_reductions_near_reads,
     simplify_graph,
     sum_outer_products,
 )
@@ -240,8 +241,8 @@ def _compile_forward(fun, signature, wrt, disk_key=None) -> Compiled:
 
 def _clean(graph: Graph) -> Graph:
     """The derivative graph after the passes: loop-carried sums of outer products as one
-    matrix product, simplified, loop invariants in front of their loops, and without what no
-    output needs.
+    matrix product, simplified, loop invariants in front of their loops, without what no
+    output needs, and reductions of large arrays next to their next reader.
     (``eliminate_common_subexpressions`` is not run yet: it would merge a forward-mode
     primal value with its tangent's recomputation, which changes the generated code.)"""
     for run_pass in (
@@ -249,6 +250,7 @@ def _clean(graph: Graph) -> Graph:
         simplify_graph,
         hoist_loop_invariants,
         eliminate_dead_code,
+        place_reductions_near_reads,
     ):
         graph = run_pass(graph)
         if os.environ.get("SRCAD_VERIFY"):

@@ -46,11 +46,8 @@ def softmax_regression_grad_unchecked(W, b, x, y, lam, dout=1.0):
     t1 = exp_shifted.sum()
     log_p = shifted - np.log(t1)
 
-    # forward  (line 19: return -np.vdot(y, log_p) + lam * np.sum(W * W))
-    out = -np.vdot(y, log_p) + lam * (W * W).sum()
-
     # backward  (line 19: return -np.vdot(y, log_p) + lam * np.sum(W * W))
-    dt6 = dout * lam  # lam * (W * W).sum()
+    dW_sum = dout * lam  # lam * W_sum
     dt3 = -dout  # -np.vdot(y, log_p)
     dlog_p = dt3 * y  # np.vdot(y, log_p)
 
@@ -61,14 +58,22 @@ def softmax_regression_grad_unchecked(W, b, x, y, lam, dout=1.0):
 
     # backward  (line 17: shifted = logits - np.max(logits))
     dmax_logits = -dshifted.sum(axis=(0, 1))  # shifted = logits - max_logits
-    t12 = logits == max_logits  # max_logits = logits.max()
+    t9 = logits == max_logits  # max_logits = logits.max()
     # max_logits = logits.max()
-    dlogits = dshifted + np.where(t12, dmax_logits, 0.0) / t12.sum(dtype=np.float64, keepdims=True)
+    dlogits = dshifted + np.where(t9, dmax_logits, 0.0) / t9.sum(dtype=np.float64, keepdims=True)
 
     # backward  (line 16: logits = x @ W + b)
     db = dlogits.reshape((128,))  # logits = x @ W + b
+
+    # forward  (line 19: return -np.vdot(y, log_p) + lam * np.sum(W * W))
+    W_sum = (W * W).sum()
+
+    # backward  (line 16: logits = x @ W + b)
     # W * W; x @ W
     dW = reused.array("dW", (784, 128), np.float64)
-    np.multiply(2.0 * dt6, W, out=dW)
+    np.multiply(2.0 * dW_sum, W, out=dW)
     add_outer(dW, x, dlogits)
+
+    # forward  (line 19: return -np.vdot(y, log_p) + lam * np.sum(W * W))
+    out = -np.vdot(y, log_p) + lam * W_sum
     return out, (dW, db)

@@ -107,13 +107,54 @@ def fused_weight_gradients(source: str, body_name: str) -> tuple[str, set[str]]:
             continue  # numba_reuse's add_scaled_compiled does the same without the sum
         helpers.add(fusion.helper)
         indent = " " * statements[fusion.first].col_offset
-        call = f"{squares[fusion.weights]} = {fusion.call}" if feeds else fusion.call
+        target = _named_sum(fed, squares[fusion.weights])
+        if target is not None:  # W1_vdot = np.vdot(W1, W1): the loop's sum is W1_vdot
+            fed = [move for move in fed if move.statement.targets[0] is not target]
+        name = squares[fusion.weights] if target is None else target.id
+        call = f"{name} = {fusion.call}" if feeds else fusion.call
         new = [indent + fusion.before] if fusion.before else []
         new += [indent + call] + [indent + ast.unparse(move.statement) for move in fed]
         _replace(lines, statements[fusion.first], statements[fusion.last], "\n".join(new))
     for move in moves:
         _replace(lines, move.original, move.original, "")
-    return "\n".join(lines) + "\n", helpers
+    return "\n".join(_without_empty_sections(lines)) + "\n", helpers
+
+
+def _named_sum(moves: list[_Move], squares: str) -> ast.Name | None:
+    """The target of a moved statement that only names the sum of squares (``W1_vdot =
+    W1_squares``), which the fused loop can assign itself."""
+    for move in moves:
+        value = move.statement.value
+        if isinstance(value, ast.Name) and value.id == squares:
+            target = move.statement.targets[0]
+            return target if isinstance(target, ast.Name) else None
+    return None
+
+
+def _without_empty_sections(lines: list[str]) -> list[str]:
+    """``lines`` without the section comments (``# forward  (line 15: ...)``) whose
+    statements all moved away (those followed by another section comment, blank lines aside),
+    and without a repeat of the section comment in force."""
+    kept: list[str] = []
+    for line in reversed(lines):
+        if _is_section(line) and kept:
+            following = next((k for k in reversed(kept) if k.strip()), "")
+            if _is_section(following) or not following.strip():
+                continue
+        kept.append(line)
+    current = None  # the section comment in force: a repeat of it says nothing
+    result = []
+    for line in reversed(kept):
+        if _is_section(line):
+            if line == current:
+                continue
+            current = line
+        result.append(line)
+    return result
+
+
+def _is_section(line: str) -> bool:
+    return line.lstrip().startswith(("# forward  (", "# backward  ("))
 
 
 def helper_lines(names: set[str]) -> list[str]:
@@ -174,7 +215,7 @@ class _Move:
     becomes ``statement``, which reads the sums of squares, after the fusion ``after``."""
 
     original: ast.stmt
-    statement: ast.stmt
+    statement: ast.Assign
     weights: frozenset[str]
     after: _Fusion
 

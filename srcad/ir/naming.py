@@ -97,11 +97,16 @@ class Namer:
         return "probe_" + base
 
     def _name_or_user_name(self, var_id: int) -> str:
-        """The name of a var, or its user name if it has none yet (``x`` for ``dx``)."""
+        """The name of a var, or its user name if it has none yet (``x`` for ``dx``), or a
+        temporary's numbered name (``t12`` for ``dt12``: a value named after its derivative,
+        or never, as one spelled inside an expression is)."""
         if var_id in self.names:
             return self.names[var_id]
         hint = self._user_names.get(var_id, "")
-        return identifier(hint) if hint and hint[0].isalpha() else "t"
+        if hint and hint[0].isalpha():
+            return identifier(hint)
+        self._temp_count += 1
+        return f"t{self._temp_count}"
 
     def _operation_name(self, eqn: Eqn) -> str:
         """``Wx`` for ``W @ x``, ``exp_b`` for ``exp(b)``, ``w_0`` for ``w[0]``: a name from

@@ -5,6 +5,7 @@ from __future__ import annotations
 from srcad.passes.cse import eliminate_common_subexpressions
 from srcad.passes.dce import eliminate_dead_code
 from srcad.passes.hoist import hoist_loop_invariants
+from srcad.passes.locality import place_reductions_near_reads
 from srcad.passes.outer_sums import sum_outer_products
 from srcad.passes.simplify import simplify_graph
 
@@ -12,6 +13,7 @@ __all__ = [
     "eliminate_common_subexpressions",
     "eliminate_dead_code",
     "hoist_loop_invariants",
+    "place_reductions_near_reads",
     "simplify_graph",
     "sum_outer_products",
 ]

@@ -57,7 +57,7 @@ def _without_invariants(loop: Eqn, written: set[int]) -> tuple[list[Eqn], Eqn]:
         reads = [atom.id for atom in eqn.inputs if isinstance(atom, Var)]
         outputs = [var.id for var in eqn.outputs]
         stays = any(r in variant for r in reads) or any(o in kept_in for o in outputs)
-        if not stays and _may_move(eqn):
+        if not stays and may_move(eqn):
             moved.append(eqn)
         else:
             kept.append(eqn)
@@ -69,7 +69,7 @@ def _without_invariants(loop: Eqn, written: set[int]) -> tuple[list[Eqn], Eqn]:
     return moved, replace(loop, params=params)
 
 
-def _may_move(eqn: Eqn) -> bool:
+def may_move(eqn: Eqn) -> bool:
     """Whether ``eqn`` computes a value from its inputs alone: no block, no effect or draw
     (``outside_call``), no write into an array, no tape."""
     kind = PRIMS[eqn.prim].kind
