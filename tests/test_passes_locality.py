@@ -6,7 +6,8 @@ just before the statements that write the weight gradient, and the loss that rea
 computed after them; the value is the plain function's to the last bit and the gradient
 agrees with central differences, also on a second call after the global it reads changed;
 what must stay stays (small arrays, a sum taken before the array is written in place, a
-loss that reads a large value of its own, noise drawn on every call); forward mode.
+loss that reads a large value of its own, noise drawn on every call); forward mode; the
+numba variant sums the squares inside the gradient's loop and leaves no empty section.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import srcad
 
 RNG = np.random.default_rng(21)
 SETTINGS = {"decay": 1e-3, "seed": 4}
-WIDE = (200, 48)  # 75 KB in float64: a large array for the pass
+WIDE = (400, 96)  # 300 KB in float64: a large array for the pass
 
 
 def vdot_penalty(W, x, y):
@@ -99,7 +100,7 @@ def test_a_penalty_is_summed_next_to_the_weight_gradient(fun, name, reduced):
     lines = _lines(transformed)
     summed = lines.index(f"{name} = {reduced}")
     assert summed > _index(lines, "h = np.tanh(x @ W)")
-    assert lines[summed + 1] == 'dW = reused.array("dW", (200, 48), np.float64)'
+    assert lines[summed + 1] == 'dW = reused.array("dW", (400, 96), np.float64)'
     assert _index(lines, "add_outer(dW, x, ") < _index(lines, "out = ") < _index(lines, "return")
 
 
@@ -109,8 +110,8 @@ def test_the_loss_is_the_plain_functions_to_the_last_bit():
     assert value == vdot_penalty(*args)
 
 
-def test_small_arrays_stay_where_the_source_has_them():
-    transformed = _check_twice(vdot_penalty, _args(shape=(20, 8)))
+def test_arrays_that_stay_in_cache_stay_where_the_source_has_them():
+    transformed = _check_twice(vdot_penalty, _args(shape=(200, 48)))
     lines = _lines(transformed)
     assert not any("W_vdot" in line for line in lines)
     assert _index(lines, "out = ") < _index(lines, "dW = ")
@@ -123,7 +124,7 @@ def test_a_sum_taken_before_an_in_place_write_stays_before_it():
 
 
 def test_a_loss_that_reads_a_large_value_of_its_own_stays_in_the_forward_sweep():
-    args = _args(batch=400)  # the residual h - y is 150 KB: the loss would keep it alive
+    args = _args(batch=400)  # the residual h - y is 300 KB: the loss would keep it alive
     lines = _lines(_check_twice(squares_penalty, args))
     assert _index(lines, "penalty = ") < _index(lines, "out = ") < _index(lines, "dW = ")
 
@@ -148,3 +149,34 @@ def test_forward_mode_gives_the_same_directional_derivative():
     _, grad = srcad.value_and_grad(vdot_penalty)(W, x, y)
     assert value == pytest.approx(vdot_penalty(W, x, y), rel=1e-14)
     assert tangent == pytest.approx(np.vdot(grad, direction), rel=1e-10)
+
+
+@pytest.mark.slow
+def test_the_numba_variant_sums_the_squares_in_the_gradients_loop():
+    pytest.importorskip("numba")
+    import warnings
+
+    from srcad.backends import NumbaFallbackWarning
+
+    args = _args()
+    compiled = srcad.value_and_grad(vdot_penalty, backend="numba")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NumbaFallbackWarning)
+        for decay in (1e-3, 0.25):
+            SETTINGS["decay"] = decay
+            try:
+                value, grad = compiled(*args)
+                want_value, want_grad = srcad.value_and_grad(vdot_penalty)(*args)
+            finally:
+                SETTINGS["decay"] = 1e-3
+            assert value == pytest.approx(want_value, rel=1e-12)
+            np.testing.assert_allclose(grad, want_grad, rtol=1e-12, atol=1e-14)
+    variant = srcad.source(compiled, backend="numba")
+    assert "W_vdot = scale_add_outer(dW, " in variant and "W_squares" not in variant
+    comments = [line.strip() for line in variant.splitlines() if line.strip()]
+    sections = [
+        k for k, line in enumerate(comments) if line.startswith(("# forward", "# backward"))
+    ]
+    assert all(
+        b - a > 1 for a, b in zip(sections, sections[1:], strict=False)
+    ), "a section left empty"

@@ -18,7 +18,7 @@ reduction's value follows later::
 (784-256-256-10 MLP, one core, the same inputs: batch 1 float32 174 µs a call before, 161
 after; batch 32 609 and 560; batch 128 and 1024 unchanged.)
 
-What moves: a top-level equation that reads an array of 64 KB or more and makes a value a
+What moves: a top-level equation that reads an array of 256 KB or more and makes a value a
 sixteenth of its size or less, or a chain of equations that does (``np.sum(W1 ** 2)``: the
 square, then its sum), ending in a reduction. It moves to just before the next top-level
 equation that reads the array; the equations in between that use its value, directly or
@@ -48,7 +48,7 @@ from srcad.ir.walk import sub_graphs, used_atoms
 from srcad.passes.hoist import may_move
 from srcad.passes.rewrite import written_vars
 
-MIN_BYTES = 64 * 1024  # smaller arrays stay in cache between the two reads anyway
+MIN_BYTES = 256 * 1024  # smaller arrays stay in a core's cache between the two reads anyway
 SHRINK = 16  # a reduction makes at most this fraction of its array's bytes
 NUMERIC_ITEMSIZE = {
     name: np.dtype(name).itemsize
