@@ -586,8 +586,20 @@ def test_the_loop_target_holds_the_last_item_after_the_loop():
                 break
         return v * 2.0  # the item it broke at depends on the data: not followed
 
-    with pytest.raises(srcad.errors.SrcadError, match="'v' is not defined"):
+    with pytest.raises(srcad.UnsupportedSyntax, match="holds the item the loop stopped at") as e:
         srcad.grad(broke)(np.array([0.3, 1.4, 0.2]))
+    assert "found = v" in str(e.value) and e.value.line == broke.__code__.co_firstlineno + 4
+
+    def kept(x):  # what the message says to write
+        found = x[0]
+        for v in x:
+            if v > 1.0:
+                found = v
+                break
+        return found * 2.0
+
+    for x in (np.array([0.3, 1.4, 0.2]), np.array([0.3, 0.4, 1.7])):  # breaks at 1, then 2
+        np.testing.assert_allclose(srcad.grad(kept)(x), srcad.numerical_grad(kept, x), rtol=1e-6)
 
 
 def frees_a_temporary(x):

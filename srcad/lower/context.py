@@ -50,7 +50,9 @@ class Lowering:
     ``named``: ids of the vars already given a user's name; ``loop_depth``: how many loops
     rewritten with flags enclose the statement; ``statement``: the one being lowered;
     ``alternatives``: var id -> the values it may be (see ``srcad.lower.aliasing``);
-    ``live``: statement id -> the names read after it.
+    ``live``: statement id -> the names read after it; ``unfollowed``: names the code
+    binds to values srcad does not follow (a loop's target after it broke) -> why, said
+    when they are read.
     """
 
     parsed: ParsedFunction
@@ -60,6 +62,7 @@ class Lowering:
     loop_depth: int = 0
     statement: ast.stmt | None = None
     alternatives: dict[int, tuple[object, ...]] = field(default_factory=dict)
+    unfollowed: dict[str, str] = field(default_factory=dict)
     live: dict[int, frozenset[str]] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -80,6 +80,8 @@ def lookup(lowering: Lowering, name: str, node: Node) -> object:
     """The value of ``name``: bound in the function, or found outside it."""
     if name in lowering.env:
         return lowering.env[name]
+    if name in lowering.unfollowed:
+        raise lowering.located(UnsupportedSyntax, lowering.unfollowed[name], node)
     value, path = lowering.parsed.locate(name, node.lineno)
     if path is not None:  # a global or closure cell: staged (read every call, or fixed)
         return lowering.world.stage(value, path)

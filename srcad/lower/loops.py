@@ -82,6 +82,12 @@ def lower_loop(lowering: Lowering, node: ast.For | ast.While, since: int) -> Non
         if isinstance(node, ast.For):  # its target holds the item it broke at: not followed
             for name in _target_names(node.target):
                 lowering.env.pop(name, None)
+                lowering.unfollowed[name] = (
+                    f"'{name}' after the loop on line {node.lineno} holds the item the loop "
+                    "stopped at, which depends on the data (it may break early); srcad does "
+                    f"not follow it: assign what you need to a variable of your own before "
+                    f"'break' (found = {name})"
+                )
     elif block_returns(node.body):  # lower_block rewrites these; reaching here is a bug
         raise lowering.located(
             UnsupportedSyntax,
