@@ -47,9 +47,9 @@ def assert_points_at(error, fun):
 
 
 def uses_try(x):
-    try:  # <- here
+    try:
         y = np.exp(x)
-    except FloatingPointError:
+    except FloatingPointError:  # <- here
         y = x
     return np.sum(y)
 

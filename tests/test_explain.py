@@ -195,3 +195,39 @@ def test_errors_name_guessed_arguments_only_when_they_were_guessed(tmp_path, cap
 def test_graph_refuses_backward_with_explain(capsys):
     assert main(["graph", NEURON, "--explain", "--backward"]) == 2
     assert "--backward" in capsys.readouterr().err
+
+
+SCALE = {"c": 0.5}
+
+
+def test_values_read_from_outside_are_inputs_of_the_table():
+    def scaled(x):
+        y = x * SCALE["c"]
+        if np.sum(y) > 0.0:
+            y = y * y
+        return np.sum(y)
+
+    for c in (0.5, 2.0):  # the table reads the global as it is now
+        SCALE["c"] = c
+        try:
+            x = np.array([1.0, 2.0])
+            table = srcad.explain(scaled, x)
+            assert float(table.row("c").value) == c
+            np.testing.assert_allclose(table.row("x").adjoint, srcad.grad(scaled)(x))
+        finally:
+            SCALE["c"] = 0.5
+
+
+def test_a_try_shows_the_block_or_the_handler_that_ran():
+    def logdet(A):
+        K = 0.5 * (A + A.T)
+        try:
+            L = np.linalg.cholesky(K)
+        except np.linalg.LinAlgError:
+            L = np.linalg.cholesky(K @ K + SCALE["c"] * np.eye(K.shape[0]))
+        return 2.0 * np.sum(np.log(np.diag(L)))
+
+    for A, ran in ((np.diag([2.0, 1.0, 3.0]), "try"), (np.diag([2.0, -1.0, 3.0]), "except")):
+        table = srcad.explain(logdet, A)
+        assert {row.where.split()[0] for row in table.rows_named("L")} == {ran}
+        np.testing.assert_allclose(table.row("A").adjoint, srcad.grad(logdet)(A), rtol=1e-12)

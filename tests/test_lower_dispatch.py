@@ -24,6 +24,7 @@ SUPPORTED_STATEMENTS = {
     ast.Raise,
     ast.Assert,
     ast.With,
+    ast.Try,  # with 'finally', or 'except np.linalg.LinAlgError' (others are refused)
     ast.Import,
     ast.ImportFrom,
     ast.Global,  # of names only read (the frontend refuses the others)

@@ -38,12 +38,14 @@ from typing import cast
 from srcad.api.signature import bind_call, signature_of
 from srcad.codegen.emit import name_values
 from srcad.errors import SrcadError
-from srcad.ir import Atom, AVal, Eqn, Graph, Var
+from srcad.ir import Atom, AVal, Const, Eqn, Graph, Var
 from srcad.ir.facts import has_counter, is_loop, is_statement, primitive_of
 from srcad.ir.graph import RoleKind, VarRole
 from srcad.ir.printer import format_graph
 from srcad.ir.walk import max_var_id, sub_graphs, walk_eqns
+from srcad.ir.world import Catching
 from srcad.lower import lower_function
+from srcad.lower.exceptions import CAUGHT
 from srcad.passes import eliminate_dead_code
 from srcad.pytree import flatten
 from srcad.reverse import reverse_graph
@@ -59,7 +61,9 @@ class GraphView:
     ``wrt``: the indices in ``graph.inputs`` of the values differentiated (the float leaves
     of the ``argnums`` arguments). ``names``: ``value_names(graph)``. ``active``: the values
     that depend on the ``wrt`` inputs through differentiable operations.
-    ``argument_values``: the call's float leaves, one per argument input of ``graph``.
+    ``argument_values``: the call's float leaves, one per argument input of ``graph``;
+    ``outside_values``: the values it reads from outside itself, as they are now, one per
+    input after those.
     ``gradient``: with ``backward=True``, the gradient graph (``gradient_graph``: the
     forward sweep, then the backward sweep, without dead code), and
     ``gradient_output_names`` the names of its outputs: ``""`` for each primal output, then
@@ -72,6 +76,7 @@ class GraphView:
     names: Mapping[int, str]
     active: frozenset[Var]
     argument_values: tuple[object, ...]
+    outside_values: tuple[object, ...] = ()
     gradient: Graph | None = None
     gradient_output_names: tuple[str, ...] = ()
 
@@ -109,6 +114,7 @@ def make_graph(
             names=value_names(graph),
             active=frozenset(active_vars(graph.eqns, {graph.inputs[i] for i in wrt})),
             argument_values=_argument_values(arguments, signature.leaves),
+            outside_values=tuple(path.value() for path in lowered.world_paths),
         )
         return _with_gradient(view) if backward else view
 
@@ -192,8 +198,19 @@ def operator_of(eqn: Eqn) -> str | None:
     return primitive_of(eqn).operator
 
 
+def caught_by(eqn: Eqn) -> tuple[type[BaseException], ...]:
+    """The exceptions that a ``cond`` which is a ``try`` statement catches (its first
+    branch is the ``try`` block, its second the handler); none for other equations."""
+    test = eqn.inputs[0] if eqn.prim == "cond" and eqn.inputs else None
+    if not (isinstance(test, Const) and isinstance(test.value, Catching)):
+        return ()
+    classes = {spelling: exception for exception, spelling in CAUGHT.items()}
+    return tuple(classes[spelling] for spelling in test.value.exceptions)  # type: ignore
+
+
 __all__ = [
     "GraphView",
+    "caught_by",
     "RoleKind",
     "VarRole",
     "evaluate_graph",

@@ -62,6 +62,13 @@ def array_api_source(source: str, body_name: str, containers: frozenset[str] = f
         and any(isinstance(t, ast.Subscript) for t in _targets(node))
         for node in ast.walk(body)
     )
+    caught = next((n for n in ast.walk(body) if isinstance(n, ast.Try) and n.handlers), None)
+    if caught is not None:
+        reason = (
+            "a 'try' catching np.linalg.LinAlgError (other array libraries report a failed "
+            "factorisation otherwise: CuPy's Cholesky gives NaN instead of raising)"
+        )
+        raise refusal(reason, source, lines, caught.lineno, "run it")
     edits = []
     for statement in _simple_statements(body):
         try:

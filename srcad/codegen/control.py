@@ -4,8 +4,9 @@
 The values of a loop or an ``if`` that share one Python variable are grouped before naming
 (``grouping``); where a group could not absorb a value, an explicit assignment is written
 here: before the loop, at the end of the body, or at the end of a branch. A ``cond`` on a
-``Context`` is a ``with`` block (its other branch is never taken); a branch ends at its
-``raise``.
+``Context`` is a ``with`` block (its other branch is never taken), one on a ``Catching`` a
+``try`` / ``except`` (the backward code tests the flag the branches set); a branch ends at
+its ``raise``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.control import body_of, branches_of, condition_of
 from srcad.ir.facts import updates_first_input
 from srcad.ir.walk import defined_vars, walk_eqns
-from srcad.ir.world import Context
+from srcad.ir.world import Catching, Context
 
 if TYPE_CHECKING:
     from srcad.codegen.emit import Emitter
@@ -54,6 +55,13 @@ def _cond_statement(emitter: Emitter, eqn: Eqn) -> str:
     reached = _reached_branch(emitter, eqn)
     if reached is not None:  # the other branch raised in the forward code
         return "\n".join(lines + _nested_block(emitter, eqn, reached))
+    catching = _catching_of(eqn)
+    if catching is not None:  # try: the first branch; except ...: the second
+        caught = ", ".join(catching.exceptions)
+        caught = caught if len(catching.exceptions) == 1 else f"({caught})"
+        lines += ["try:", *_indent(_nested_block(emitter, eqn, true_branch))]
+        handler = _nested_block(emitter, eqn, false_branch)
+        return "\n".join(lines + [f"except {caught}:", *_indent(handler)])
     test = unparse(emitter.operand(eqn.inputs[0]))
     lines += [f"if {test}:", *_indent(_nested_block(emitter, eqn, true_branch))]
     else_lines = _nested_block(emitter, eqn, false_branch)
@@ -102,6 +110,12 @@ def _reached_branch(emitter: Emitter, eqn: Eqn) -> Graph | None:
     if raises.count(False) != 1:
         return None
     return branches_of(eqn)[raises.index(False)]
+
+
+def _catching_of(eqn: Eqn) -> Catching | None:
+    """What a ``cond`` that is a ``try`` statement catches, or None."""
+    test = eqn.inputs[0]
+    return test.value if isinstance(test, Const) and isinstance(test.value, Catching) else None
 
 
 def _context_of(eqn: Eqn) -> Context | None:

@@ -413,8 +413,8 @@ def _not_a_function(fn: object) -> Exception:
 
 # Constructs rejected outright, with what to do instead.
 REJECTED: dict[type, str] = {
-    ast.Try: "cannot differentiate through 'try' statements; "
-    "move the error handling to the code that calls the function",
+    ast.TryStar: "'except*' (exception groups) is not supported; catch "
+    "np.linalg.LinAlgError with a plain 'except'",
     ast.Global: "cannot differentiate through a 'global' statement of a name the function "
     "assigns (srcad does not change module globals); pass the value as an argument instead",
     ast.Nonlocal: "cannot differentiate through a 'nonlocal' statement of a name the "

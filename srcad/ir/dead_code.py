@@ -8,7 +8,8 @@ always kept, and with them the branches and loops they run in. Sub-graphs read v
 lexically (a backward branch reads what its forward branch computed), so liveness is found
 in one backward sweep over all blocks: a structured equation is kept when one of its
 outputs, or any value defined inside it, is needed; a kept loop needs every value it
-carries.
+carries. Nothing in a ``try`` block is removed: each equation may raise what the handler
+catches.
 """
 
 from __future__ import annotations
@@ -16,18 +17,36 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from srcad.ir import Eqn, Graph, Var
+from srcad.ir import Const, Eqn, Graph, Var
 from srcad.ir.control import branches_of
 from srcad.ir.facts import has_effect
 from srcad.ir.walk import defined_vars, sub_graphs, walk_eqns
+from srcad.ir.world import Catching
 
 
 def remove_dead_code(graph: Graph) -> Graph:
     """The graph without equations that do not contribute to its outputs."""
     live = {atom for atom in graph.outputs if isinstance(atom, Var)}
     live.update(v for e in walk_eqns(graph.eqns) if has_effect(e) for v in e.outputs)
+    live.update(v for e in _tried(graph.eqns) for v in e.outputs)
     _sweep(graph.eqns, live)
     return replace(graph, eqns=_prune(graph.eqns, live))
+
+
+def _tried(eqns: Iterable[Eqn]) -> list[Eqn]:
+    """The equations of every ``try`` block: each may raise the exception its handler
+    catches, which decides the branch, so none is removed as unused."""
+    return [
+        inner
+        for eqn in walk_eqns(tuple(eqns))
+        if eqn.prim == "cond" and _is_try(eqn)
+        for inner in walk_eqns(branches_of(eqn)[0].eqns)
+    ]
+
+
+def _is_try(eqn: Eqn) -> bool:
+    test = eqn.inputs[0] if eqn.inputs else None
+    return isinstance(test, Const) and isinstance(test.value, Catching)
 
 
 def _sweep(eqns: Iterable[Eqn], live: set[Var]) -> None:

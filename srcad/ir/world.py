@@ -32,6 +32,13 @@ and tangent branches too, so that they run inside the same context).
     raise ValueError(f"{s} < 0")    # raise  exception="ValueError"  args=(input 0,)
     label = f"{s:.2f}"              # format_string  pieces=((0, "", ".2f"),)
     with np.errstate(all="ignore"): # cond(Context(np.errstate, all="ignore"))
+
+A ``try``/``except`` is a ``cond`` whose condition is a ``Catching`` constant: spelled
+``try:`` (the first branch) ``except np.linalg.LinAlgError:`` (the second). Each branch
+ends by setting a flag, an output of the ``cond``, which says which one ran; the backward
+``cond`` tests it.
+
+    try: L = np.linalg.cholesky(K)  # cond(Catching(("np.linalg.LinAlgError",), "_try1"))
 """
 
 from __future__ import annotations
@@ -72,6 +79,15 @@ class WorldPath:
 
     def child(self, kind: str, key: object, text: str) -> WorldPath:
         return WorldPath(self.root, self.root_name, (*self.steps, (kind, key)), text)
+
+    def value(self) -> object:
+        """The value found at the path now (as generated code reads it on a call)."""
+        if isinstance(self.root, ArgumentRoot):
+            raise TypeError(f"{self.text} is read from an argument, not from outside")
+        value = self.root
+        for kind, key in self.steps:
+            value = getattr(value, key) if kind == "attr" else value[key]  # type: ignore
+        return value
 
     def expression(
         self, root_name: str | None = None, key_name: Callable[[object], str] | None = None
@@ -132,6 +148,19 @@ class Context:
         parts = [repr(value) for value in self.arguments]
         parts += [f"{name}={value!r}" for name, value in self.keywords]
         return f"{self.callee}({', '.join(parts)})"
+
+
+@dataclass(frozen=True)
+class Catching:
+    """A ``try`` whose ``except`` catches ``exceptions`` (as generated code spells them:
+    ``np.linalg.LinAlgError``); ``flag`` is the hint of the ``cond``'s output that is True
+    where the ``try`` block ran to its end, False where the handler ran."""
+
+    exceptions: tuple[str, ...]
+    flag: str
+
+    def __str__(self) -> str:
+        return f"try ... except ({', '.join(self.exceptions)})"
 
 
 @dataclass(frozen=True, eq=False)

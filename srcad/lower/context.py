@@ -27,7 +27,7 @@ from srcad.ir.builder import GraphBuilder, TraceError, UnknownPrimitiveError
 from srcad.lower.liveness import live_after
 from srcad.lower.world import World
 
-Node = ast.stmt | ast.expr  # a node with a line in the user's source
+Node = ast.stmt | ast.expr | ast.excepthandler  # a node with a line in the user's source
 E = TypeVar("E", bound=SrcadError)
 
 
@@ -52,7 +52,8 @@ class Lowering:
     ``alternatives``: var id -> the values it may be (see ``srcad.lower.aliasing``);
     ``live``: statement id -> the names read after it; ``unfollowed``: names the code
     binds to values srcad does not follow (a loop's target after it broke) -> why, said
-    when they are read.
+    when they are read; ``checks``: ids of the expression statements of ``try`` blocks,
+    whose calls may be made for the exception they raise (``np.linalg.cholesky(K)``).
     """
 
     parsed: ParsedFunction
@@ -63,6 +64,7 @@ class Lowering:
     statement: ast.stmt | None = None
     alternatives: dict[int, tuple[object, ...]] = field(default_factory=dict)
     unfollowed: dict[str, str] = field(default_factory=dict)
+    checks: set[int] = field(default_factory=set)
     live: dict[int, frozenset[str]] = field(init=False)
 
     def __post_init__(self) -> None:

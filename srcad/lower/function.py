@@ -29,7 +29,15 @@ from srcad.frontend import ParsedFunction, parse_function, refuse_generator
 from srcad.ir import Atom, AVal, Const, Graph, Var
 from srcad.ir.builder import GraphBuilder, StaticValueNeeded, Tracer
 from srcad.ir.world import ArgumentRoot, WorldPath, WorldRead
-from srcad.lower import assignments, branches, calls, expressions, loops, statements
+from srcad.lower import (
+    assignments,
+    branches,
+    calls,
+    exceptions,  # noqa: F401  (registers its rules)
+    expressions,
+    loops,
+    statements,
+)
 from srcad.lower.branches import lower_body
 from srcad.lower.context import Inlining, Lowering
 from srcad.lower.value_classes import argument_classes

@@ -137,7 +137,7 @@ def explain(
     _scalar_output(graph, fun)
     active: AbstractSet[Var] = view.active
     if has_control_flow(graph):
-        unrolled = unroll(graph, view.argument_values)
+        unrolled = unroll(graph, view.argument_values + view.outside_values)
         active_ids = {v.id for v in view.active}
         graph, context = unrolled.graph, unrolled.context
         names = origin_names(unrolled, view.names)
@@ -148,7 +148,8 @@ def explain(
     n_inputs = len(graph.inputs)
     probe_indices = list(range(n_inputs, n_inputs + len(probes)))
     reversed_graph = gradient_graph(probed, wrt + probe_indices, keep_primal_values=True)
-    inputs = list(view.argument_values) + [_zeros(p.aval) for p in probes.values()]
+    inputs = [*view.argument_values, *view.outside_values]
+    inputs += [_zeros(p.aval) for p in probes.values()]
     values = run_graph(reversed_graph, inputs + [_ones(output.aval)])
     gradients = [_read(values, a) for a in reversed_graph.outputs[len(graph.outputs) :]]
     adjoints = dict(zip([graph.inputs[i].id for i in wrt] + list(probes), gradients, strict=True))

@@ -3,7 +3,8 @@
 Used by ``explain``, on top of the public inspection API only. A graph with ``for``,
 ``while`` and ``cond`` equations is run on concrete inputs, and every equation that runs is
 copied, with fresh vars, into a straight-line graph: a loop body once per iteration (its
-counter becomes a constant), a branch only when taken, a ``while`` test once per check. The
+counter becomes a constant), a branch only when taken, a ``while`` test once per check, a
+``try`` block where it completed and its handler where it raised. The
 result computes the same value for these inputs, and reversing it gives the adjoint of every
 statement instance: back-propagation through time, one iteration at a time.
 
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from srcad.api.inspect import evaluate_graph, max_var_id, sub_graphs
+from srcad.api.inspect import caught_by, evaluate_graph, max_var_id, sub_graphs
 from srcad.errors import SrcadError
 from srcad.ir import Atom, Const, Eqn, Graph, Var
 
@@ -167,12 +168,32 @@ def _run_body(
 def _run_cond(run: _Run, eqn: Eqn) -> None:
     branches = eqn.param_dict["branches"]
     assert isinstance(branches, tuple)
+    if caught_by(eqn):
+        return _run_try(run, eqn, branches)
     is_true = bool(np.all(run.value(eqn.inputs[0])))
     branch = branches[0] if is_true else branches[1]
     line = f" (line {eqn.loc.line})" if eqn.loc else ""
     where = run.where
     run.where = (*where, ("if" if is_true else "else") + line)
     _run_eqns(run, branch.eqns)
+    run.where = where
+    _bind(run, eqn.outputs, [run.atom(a) for a in branch.outputs])
+
+
+def _run_try(run: _Run, eqn: Eqn, branches: tuple[Graph, Graph]) -> None:
+    """A ``try`` statement: its block, or where that raises what it catches, the handler
+    (the block's copied statements dropped: they did not complete)."""
+    line = f" (line {eqn.loc.line})" if eqn.loc else ""
+    where, copied = run.where, len(run.eqns)
+    try:
+        run.where = (*where, "try" + line)
+        branch = branches[0]
+        _run_eqns(run, branch.eqns)
+    except caught_by(eqn):
+        del run.eqns[copied:]
+        run.where = (*where, "except" + line)
+        branch = branches[1]
+        _run_eqns(run, branch.eqns)
     run.where = where
     _bind(run, eqn.outputs, [run.atom(a) for a in branch.outputs])
 

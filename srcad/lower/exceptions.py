@@ -1,0 +1,223 @@
+"""Lowering ``try`` statements: ``finally`` blocks, and ``except`` of the exceptions that
+generated code raises exactly where the plain function does.
+
+- ``try: A finally: F`` is A, then F. An exception in A propagates out of both codes.
+- ``try: A except np.linalg.LinAlgError: B`` is a ``cond`` on a ``Catching`` constant
+  (``srcad.ir.world``): generated code spells it ``try:`` A ``except
+  np.linalg.LinAlgError:`` B, each branch ending with a flag that says which one ran, and
+  the backward code branches on that flag. ``else: C`` is an ``if`` on the flag, after the
+  ``try``; ``finally: F`` follows.
+- Only NumPy's ``LinAlgError`` (SciPy raises the same class) is caught: generated code
+  calls the same NumPy and SciPy functions on the same arrays, so it raises where the plain
+  function does. Others could differ (``1.0 / 0.0`` of Python floats raises, NumPy's gives
+  inf), so ``except`` of them is refused, with what to write instead.
+- Nothing in A is removed as unused (``srcad.ir.dead_code``): a call kept for the check it
+  makes (``np.linalg.cholesky(K)``: is K positive definite?) still raises.
+
+Before:  try: L = np.linalg.cholesky(K)
+         except np.linalg.LinAlgError: L = np.linalg.cholesky(K + 1e-6 * I)
+After:   cond(Catching(("np.linalg.LinAlgError",), "_try1_completed"))
+             [L = cholesky(K); _try1_completed = True]
+             [L = cholesky(K + 1e-6 * I); _try1_completed = False]
+
+Refused: ``except ... as e`` (the exception object is not followed), a bare ``except``, a
+handler that reads a name the ``try`` block assigns (where the block stopped depends on the
+data), more than one handler, ``return``, ``break``, ``continue`` and ``yield`` inside.
+"""
+
+from __future__ import annotations
+
+import ast
+import types
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from srcad.errors import UnsupportedSyntax
+from srcad.ir import Const
+from srcad.ir.builder import Tracer
+from srcad.ir.world import Catching
+from srcad.lower.aliasing import rewritten
+from srcad.lower.branches import join_branches, lower_block
+from srcad.lower.dispatch import evaluate, lowers_statement
+
+if TYPE_CHECKING:
+    from srcad.lower.context import Lowering
+
+# Exceptions a handler may catch, as generated code spells them.
+CAUGHT: dict[object, str] = {np.linalg.LinAlgError: "np.linalg.LinAlgError"}
+JUMPS = (ast.Return, ast.Break, ast.Continue, ast.Yield, ast.YieldFrom)
+# Methods of arrays and numbers that leave them as they are (a call of any other method of a
+# name may change what the name holds).
+READING_METHODS = frozenset(
+    "all any argmax argmin astype conj copy cumsum dot flatten item max mean min prod ravel "
+    "reshape round std sum swapaxes transpose var tolist get keys values items count index".split()
+)
+
+
+@lowers_statement(ast.Try)
+def lower_try(lowering: Lowering, node: ast.Try, since: int) -> None:
+    _refuse_jumps(lowering, node)
+    lowering.checks.update(id(n) for s in node.body for n in ast.walk(s) if isinstance(n, ast.Expr))
+    handled = [*node.body, *(s for h in node.handlers for s in h.body), *node.orelse]
+    with rewritten(lowering, node, [*handled, *node.finalbody]):
+        if node.handlers:
+            _lower_handled(lowering, node)
+        else:
+            lower_block(lowering, node.body)
+        lower_block(lowering, node.finalbody)
+
+
+def _lower_handled(lowering: Lowering, node: ast.Try) -> None:
+    """``try``/``except``/``else`` as a ``cond`` on a ``Catching``, then an ``if`` on its
+    flag."""
+    if len(node.handlers) > 1:
+        raise lowering.located(
+            UnsupportedSyntax,
+            "a 'try' with more than one 'except' is not supported; catch "
+            "np.linalg.LinAlgError in one handler",
+            node.handlers[1],
+        )
+    handler = node.handlers[0]
+    exceptions = _caught(lowering, handler)
+    _refuse_reads_of_try_names(lowering, node, handler)
+    flag = _flag_name(lowering)
+    test = lowering.builder.tracer(Const(Catching(exceptions, flag), "try"))
+    bodies = [
+        [*node.body, _assign_flag(flag, True, node)],
+        [*handler.body, _assign_flag(flag, False, handler)],
+    ]
+    join_branches(lowering, node, test, bodies)
+    completed = lowering.env.pop(flag, True)
+    if not node.orelse:
+        return
+    if isinstance(completed, Tracer):
+        join_branches(lowering, node, completed, [node.orelse, []])
+    elif completed:  # the handler raises: the 'else' runs whenever the code goes on
+        lower_block(lowering, node.orelse)
+
+
+def _caught(lowering: Lowering, handler: ast.ExceptHandler) -> tuple[str, ...]:
+    """How generated code spells the exceptions ``handler`` catches (refused where they are
+    not ones it raises exactly as the plain function does)."""
+    if handler.type is None:
+        raise lowering.located(
+            UnsupportedSyntax,
+            "a bare 'except:' catches every exception, also ones that srcad's generated code "
+            "raises where the plain function does not (or the other way round); write "
+            "'except np.linalg.LinAlgError:'",
+            handler,
+        )
+    if handler.name is not None:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'except ... as {handler.name}': the exception object is not followed; drop "
+            f"'as {handler.name}'",
+            handler,
+        )
+    caught = lowering.world.unwrap(evaluate(lowering, handler.type))
+    classes = caught if isinstance(caught, tuple) else (caught,)
+    if not classes or any(not _is_caught(c) for c in classes):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'except {ast.unparse(handler.type)}' of a 'try' statement: srcad catches "
+            "np.linalg.LinAlgError only, which NumPy and SciPy raise in srcad's generated code exactly where they "
+            "do in your function; other exceptions may be raised at other places there (a "
+            "Python float divided by 0.0 raises, NumPy's gives inf): test for the case "
+            "with an 'if' instead",
+            handler,
+        )
+    return tuple(dict.fromkeys(CAUGHT[c] for c in classes))
+
+
+def _is_caught(value: object) -> bool:
+    try:
+        return value in CAUGHT
+    except TypeError:  # unhashable
+        return False
+
+
+def _refuse_jumps(lowering: Lowering, node: ast.Try) -> None:
+    for inner in _statements_inside(node):
+        if isinstance(inner, JUMPS):
+            word = (
+                "yield from" if isinstance(inner, ast.YieldFrom) else type(inner).__name__.lower()
+            )
+            raise lowering.located(
+                UnsupportedSyntax,
+                f"'{word}' inside a 'try' statement is not supported; set a variable in the "
+                "'try' and act on it after the statement",
+                inner,
+            )
+
+
+def _statements_inside(node: ast.AST) -> list[ast.AST]:
+    """The nodes inside ``node``, not those of functions defined there."""
+    found = []
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.Lambda, ast.AsyncFunctionDef)):
+            continue
+        found.append(child)
+        found += _statements_inside(child)
+    return found
+
+
+def _refuse_reads_of_try_names(
+    lowering: Lowering, node: ast.Try, handler: ast.ExceptHandler
+) -> None:
+    """A handler that reads a name the ``try`` block assigns or changes would see the value
+    it had where the block stopped, which depends on the data."""
+    changed = _changed_names(ast.Module(node.body, []), lowering.env)
+    for inner in _statements_inside(ast.Module(handler.body, [])):
+        if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load):
+            if inner.id in changed:
+                raise lowering.located(
+                    UnsupportedSyntax,
+                    f"the 'except' block reads '{inner.id}', which the 'try' block assigns "
+                    "or changes: its value depends on where the 'try' block stopped; compute "
+                    "what the handler needs before the 'try'",
+                    inner,
+                )
+
+
+def _changed_names(block: ast.AST, local: dict[str, object]) -> set[str]:
+    """Names ``block`` binds, writes into (``y[i] = v``, ``y.a = v``, ``y += v``) or calls a
+    method of that may change it (``y.append(v)``; not ``y.sum()``, nor a module's function:
+    ``local`` holds the function's own names)."""
+    changed = set()
+    for inner in _statements_inside(block):
+        if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
+            changed.add(inner.id)
+        elif isinstance(inner, (ast.Subscript, ast.Attribute)) and isinstance(inner.ctx, ast.Store):
+            changed |= _roots(inner)
+        elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute):
+            if inner.func.attr not in READING_METHODS:
+                roots = _roots(inner.func.value)
+                changed |= {r for r in roots if _may_change(local.get(r, types))}
+    return changed
+
+
+def _may_change(value: object) -> bool:
+    """Whether a method call may change ``value`` (not a module's: ``np.linalg.cholesky``)."""
+    return not isinstance(value, types.ModuleType)
+
+
+def _roots(node: ast.expr) -> set[str]:
+    """``y`` of ``y[0].a``."""
+    while isinstance(node, (ast.Subscript, ast.Attribute, ast.Starred)):
+        node = node.value
+    return {node.id} if isinstance(node, ast.Name) else set()
+
+
+def _flag_name(lowering: Lowering) -> str:
+    """A name for the flag that no code of the user's can see."""
+    taken = set(lowering.env) | lowering.visible_names
+    number = 1
+    while f"_try{number}_completed" in taken:
+        number += 1
+    return f"_try{number}_completed"
+
+
+def _assign_flag(flag: str, value: bool, where: ast.AST) -> ast.stmt:
+    statement = ast.Assign([ast.Name(flag, ast.Store())], ast.Constant(value))
+    return ast.fix_missing_locations(ast.copy_location(statement, where))

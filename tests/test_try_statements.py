@@ -1,0 +1,263 @@
+"""``try`` statements (``srcad/lower/exceptions.py``): ``finally``, and ``except
+np.linalg.LinAlgError`` with ``else``.
+
+Checked: a Cholesky factorisation with a fallback takes the branch the plain function takes
+on every call (a positive definite matrix, then one that is not, then the first again), and
+the value and gradient agree with the plain function and central differences, also after
+the global jitter changed; ``else`` runs only where the ``try`` block completed; a call kept
+for its check is not removed as unused; a ``try`` inside a loop; forward mode; ``finally``;
+the generated code spells the statement as written; the numba backend falls back to NumPy
+or agrees; what is refused says why, at the user's line.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import srcad
+
+RNG = np.random.default_rng(17)
+SETTINGS = {"jitter": 0.5}
+M = RNG.normal(size=(4, 4))
+DEFINITE = M @ M.T + 4.0 * np.eye(4)  # positive definite: cholesky succeeds
+INDEFINITE = np.diag([2.0, -1.5, 1.0, 3.0]) + 0.1 * (M + M.T)  # cholesky raises
+
+
+def robust_logdet(A):
+    K = 0.5 * (A + A.T)
+    try:
+        L = np.linalg.cholesky(K)
+    except np.linalg.LinAlgError:
+        L = np.linalg.cholesky(K @ K + SETTINGS["jitter"] * np.eye(K.shape[0]))
+    return 2.0 * np.sum(np.log(np.diag(L)))
+
+
+def with_else_and_finally(A):
+    K = 0.5 * (A + A.T)
+    scale = 1.0
+    try:
+        L = np.linalg.cholesky(K)
+    except np.linalg.LinAlgError:
+        L = np.eye(K.shape[0]) * np.sqrt(np.sum(K**2))
+    else:
+        scale = np.sum(L)  # only where the factorisation worked
+    finally:
+        total = np.sum(np.diag(L) ** 2)
+    return total * scale
+
+
+def checked_first(A):
+    K = 0.5 * (A + A.T)
+    try:
+        np.linalg.cholesky(K)  # only the check: its result is not used
+        value = np.sum(np.log(np.abs(np.diag(K))))
+    except np.linalg.LinAlgError:
+        value = np.sum(K**2)
+    return value
+
+
+def in_a_loop(A):
+    total = 0.0
+    for shift in (-4.0, 0.5, 6.0):  # the middle shifts decide per step
+        K = 0.5 * (A + A.T) + shift * np.eye(A.shape[0])
+        try:
+            L = np.linalg.cholesky(K)
+            step = np.sum(np.log(np.diag(L)))
+        except np.linalg.LinAlgError:
+            step = 0.1 * np.sum(K**2)
+        total = total + step
+    return total
+
+
+def tidy_up(x):
+    try:
+        y = np.tanh(x) * SETTINGS["jitter"]
+    finally:
+        z = np.sum(x**2)
+    return np.sum(y) + z
+
+
+def _plain_branch(fun, A) -> str:
+    try:
+        np.linalg.cholesky(0.5 * (A + A.T))
+    except np.linalg.LinAlgError:
+        return "handler"
+    return "try"
+
+
+@pytest.mark.parametrize("fun", [robust_logdet, with_else_and_finally, checked_first])
+def test_each_call_takes_the_branch_the_plain_function_takes(fun):
+    transformed = srcad.value_and_grad(fun)
+    branches = []
+    for A, jitter in ((DEFINITE, 0.5), (INDEFINITE, 0.5), (INDEFINITE, 2.0), (DEFINITE, 2.0)):
+        SETTINGS["jitter"] = jitter  # a global the handler reads, changed between calls
+        try:
+            value, grad = transformed(A)
+            assert value == pytest.approx(fun(A), rel=1e-12)
+            expected = srcad.numerical_grad(fun, A)
+        finally:
+            SETTINGS["jitter"] = 0.5
+        np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-7)
+        branches.append(_plain_branch(fun, A))
+    assert branches == ["try", "handler", "handler", "try"]
+
+
+def test_the_generated_code_spells_the_try_statement():
+    transformed = srcad.grad(robust_logdet)
+    transformed(DEFINITE)
+    code = srcad.source(transformed)
+    assert "    try:\n" in code and "    except np.linalg.LinAlgError:\n" in code
+    assert "_try1_completed = True" in code and "_try1_completed = False" in code
+    assert "    if _try1_completed:\n" in code  # the backward code tests which branch ran
+
+
+def test_a_call_kept_for_its_check_is_not_removed():
+    transformed = srcad.grad(checked_first)
+    transformed(INDEFINITE)
+    assert "np.linalg.cholesky(K)\n" in srcad.source(transformed)
+
+
+def test_a_try_inside_a_loop_decides_on_every_step():
+    for A in (DEFINITE / 4.0, INDEFINITE):
+        value, grad = srcad.value_and_grad(in_a_loop)(A)
+        assert value == pytest.approx(in_a_loop(A), rel=1e-12)
+        np.testing.assert_allclose(grad, srcad.numerical_grad(in_a_loop, A), rtol=1e-5, atol=1e-7)
+
+
+def test_forward_mode_follows_the_same_branch():
+    direction = RNG.normal(size=(4, 4))
+    for A in (DEFINITE, INDEFINITE):
+        value, tangent = srcad.jvp(robust_logdet, (A,), (direction,))
+        grad = srcad.grad(robust_logdet)(A)
+        assert value == pytest.approx(robust_logdet(A), rel=1e-12)
+        assert tangent == pytest.approx(np.vdot(grad, direction), rel=1e-9)
+
+
+def test_finally_runs_after_the_try_block():
+    x = RNG.normal(size=5)
+    gradient = srcad.grad(tidy_up)
+    for jitter in (0.5, 3.0):
+        SETTINGS["jitter"] = jitter
+        try:
+            np.testing.assert_allclose(
+                gradient(x), srcad.numerical_grad(tidy_up, x), rtol=1e-6, atol=1e-9
+            )
+        finally:
+            SETTINGS["jitter"] = 0.5
+
+
+@pytest.mark.slow
+def test_the_numba_backend_agrees_or_falls_back():
+    pytest.importorskip("numba")
+    compiled = srcad.value_and_grad(robust_logdet, backend="numba")
+    for A in (DEFINITE, INDEFINITE):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numba cannot compile 'except ...': NumPy runs it
+            value, grad = compiled(A)
+        want_value, want_grad = srcad.value_and_grad(robust_logdet)(A)
+        assert value == pytest.approx(want_value, rel=1e-12)
+        np.testing.assert_allclose(grad, want_grad, rtol=1e-12, atol=1e-14)
+
+
+def handler_raises(A):
+    K = 0.5 * (A + A.T)
+    try:
+        L = np.linalg.cholesky(K)
+    except np.linalg.LinAlgError:
+        raise ValueError("K is not positive definite") from None
+    else:
+        scale = np.sum(L)
+    return np.sum(np.diag(L)) * scale
+
+
+def block_raises(x):
+    try:
+        if x[0] > 0:
+            raise np.linalg.LinAlgError("a positive first entry")
+        y = x * 2.0
+    except np.linalg.LinAlgError:
+        y = x * 3.0
+    return np.sum(y * y)
+
+
+def test_a_handler_or_a_block_that_raises_ends_its_branch():
+    value, grad = srcad.value_and_grad(handler_raises)(DEFINITE)
+    assert value == pytest.approx(handler_raises(DEFINITE), rel=1e-12)
+    np.testing.assert_allclose(grad, srcad.numerical_grad(handler_raises, DEFINITE), rtol=1e-5)
+    with pytest.raises(ValueError, match="K is not positive definite"):
+        srcad.grad(handler_raises)(INDEFINITE)
+    transformed = srcad.value_and_grad(block_raises)
+    for x, factor in ((np.array([1.0, 2.0]), 3.0), (np.array([-1.0, 2.0]), 2.0)):
+        value, grad = transformed(x)
+        assert value == pytest.approx(np.sum((factor * x) ** 2))
+        np.testing.assert_allclose(grad, 2.0 * factor**2 * x)
+
+
+def catches_value_error(x):
+    try:
+        y = 1.0 / x[0]
+    except ZeroDivisionError:
+        y = 0.0
+    return y * x[1]
+
+
+def bare_except(x):
+    try:
+        y = np.log(x)
+    except:  # noqa: E722 - the refused pattern
+        y = x
+    return np.sum(y)
+
+
+def names_the_exception(x):
+    try:
+        y = np.linalg.inv(np.outer(x, x))
+    except np.linalg.LinAlgError as error:  # noqa: F841 - the refused pattern
+        y = np.eye(x.shape[0])
+    return np.sum(y)
+
+
+def reads_what_the_try_assigned(x):
+    y = x * 2.0
+    try:
+        y = y + 1.0
+        L = np.linalg.cholesky(np.outer(y, y))
+    except np.linalg.LinAlgError:
+        L = np.diag(y)  # which y? where the try block stopped decides
+    return np.sum(L)
+
+
+def returns_inside(x):
+    try:
+        return np.sum(np.linalg.inv(np.outer(x, x)))
+    except np.linalg.LinAlgError:
+        pass
+    return np.sum(x)
+
+
+@pytest.mark.parametrize(
+    "fun, message, line",
+    [
+        (catches_value_error, "srcad catches np.linalg.LinAlgError only", 3),
+        (bare_except, "a bare 'except:' catches every exception", 3),
+        (names_the_exception, "the exception object is not followed", 3),
+        (reads_what_the_try_assigned, "the 'except' block reads 'y'", 6),
+        (returns_inside, "'return' inside a 'try' statement", 2),
+    ],
+)
+def test_what_is_refused_says_why_at_the_users_line(fun, message, line):
+    with pytest.raises(srcad.UnsupportedSyntax, match=message) as caught:
+        srcad.grad(fun)(np.array([0.5, 2.0, 1.5]))
+    assert caught.value.line == fun.__code__.co_firstlineno + line
+
+
+def test_the_array_api_variant_refuses_what_other_libraries_report_otherwise():
+    pytest.importorskip("array_api_strict")
+    import array_api_strict as xp
+
+    gradient = srcad.grad(robust_logdet)
+    with pytest.raises(srcad.SrcadError, match="a 'try' catching np.linalg.LinAlgError"):
+        gradient(xp.asarray(DEFINITE))
