@@ -303,3 +303,60 @@ def filled_constant_array(x):
 def test_writes_into_copies_and_fresh_constants_are_fine(fun):
     x = np.arange(1.0, 7.0) if fun is copy_of_a_view_written else np.array([1.0, 2.0, 3.0])
     np.testing.assert_allclose(srcad.grad(fun)(x), srcad.numerical_grad(fun, x), rtol=1e-6)
+
+
+def writes_its_argument(x, y):
+    x[0] = 5.0  # Python changes the caller's array (and y, when it is the same array)
+    return np.sum(x * y)
+
+
+def adds_into_its_argument(x, y):
+    x += 1.0
+    return np.sum(x * y)
+
+
+def writes_through_a_view_of_its_argument(x, y):
+    tail = x[1:]
+    tail[0] = 3.0
+    return np.sum(x * y)
+
+
+def writes_into_a_list_of_arrays(params, y):
+    W = params[0]
+    W[1] = 0.0
+    return np.sum(W * y)
+
+
+def copies_first(x, y):
+    x = x.copy()
+    x[0] = 5.0
+    scale = y[0]
+    scale += 1.0  # a number: rebinding, nothing the caller holds changes
+    return np.sum(x * y) * scale
+
+
+@pytest.mark.parametrize(
+    "fun",
+    [writes_its_argument, adds_into_its_argument, writes_through_a_view_of_its_argument],
+)
+def test_writes_into_an_array_passed_in_are_refused_at_the_users_line(fun):
+    a = np.array([1.0, 2.0, 3.0])
+    refused = "writes into an array (passed in|that 'x' also refers to)"
+    with pytest.raises(srcad.UnsupportedSyntax, match=refused) as error:
+        srcad.grad(fun)(a.copy(), a.copy())
+    assert error.value.line == fun.__code__.co_firstlineno + (2 if "view" in fun.__name__ else 1)
+    assert "x = x.copy()" in str(error.value) or "tail = tail.copy()" in str(error.value)
+    with pytest.raises(srcad.UnsupportedSyntax, match="writes into an array passed in"):
+        srcad.grad(writes_into_a_list_of_arrays, argnums=1)([a.copy()], a.copy())
+
+
+def test_a_copy_first_gives_the_plain_functions_value_also_for_one_array_passed_twice():
+    a = np.array([1.0, 2.0, 3.0])
+    for x, y in ((a.copy(), a.copy()), (a, a)):  # the second call passes one array twice
+        before = (x.copy(), y.copy())
+        value, (dx, dy) = srcad.value_and_grad(copies_first, argnums=(0, 1))(x, y)
+        assert value == pytest.approx(copies_first(x, y))
+        assert np.array_equal(x, before[0]) and np.array_equal(y, before[1])
+        expected = srcad.numerical_grad(copies_first, x, y, argnums=(0, 1))
+        np.testing.assert_allclose(dx, expected[0], rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(dy, expected[1], rtol=1e-6, atol=1e-8)
