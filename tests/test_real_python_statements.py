@@ -651,6 +651,50 @@ def test_numpys_fills_in_place_are_followed_as_subscript_assignments():
         np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-9)
 
 
+GAIN = {"value": 1.5}
+
+
+def ufuncs_into_buffers(x):
+    out = np.empty_like(x)
+    np.add(x, GAIN["value"], out=out)
+    np.multiply(out, x, out=out)  # reads the buffer it writes, as NumPy allows
+    np.tanh(out, out=out)
+    return np.sum(out * x)
+
+
+def test_a_ufunc_writing_into_a_buffer_of_the_function_with_out():
+    x = np.array([0.3, -0.7, 1.2])
+    for gain in (1.5, -0.5):  # a global read on every call
+        GAIN["value"] = gain
+        try:
+            value, grad = srcad.value_and_grad(ufuncs_into_buffers)(x)
+            assert value == pytest.approx(ufuncs_into_buffers(x))
+            expected = srcad.numerical_grad(ufuncs_into_buffers, x)
+        finally:
+            GAIN["value"] = 1.5
+        np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-9)
+
+    def into_its_argument(x):
+        np.exp(x, out=x)
+        return np.sum(x)
+
+    with pytest.raises(srcad.UnsupportedSyntax, match="writes into an array passed in"):
+        srcad.grad(into_its_argument)(x.copy())
+
+
+def test_fill_diagonal_in_a_module_that_imports_numpy_under_its_own_name(tmp_path):
+    source = (
+        "import numpy\n\n\n"
+        "def f(x):\n"
+        "    K = numpy.outer(x, x)\n"
+        "    numpy.fill_diagonal(K, 1.0)\n"
+        "    return numpy.sum(K * K)\n"
+    )
+    f = module_from_source(source, tmp_path, "numpy_named").f
+    for x in (np.array([0.3, 0.5, 0.9]), np.array([-1.0, 0.2, 2.0])):
+        np.testing.assert_allclose(srcad.grad(f)(x), srcad.numerical_grad(f, x), rtol=1e-6)
+
+
 def counted_from_one(x, w):
     total = 0.0
     for k, (v, u) in enumerate(zip(x, w, strict=True), start=1):  # kept a loop

@@ -100,9 +100,15 @@ FILLS = ("copyto", "fill_diagonal")  # np.<name>(array, value) that fill the arr
 def _as_subscript_assignment(lowering: Lowering, call: ast.expr) -> ast.Assign | None:
     """NumPy's calls that fill an array of the function's in place, as the subscript
     assignment srcad follows: ``y.fill(v)`` and ``np.copyto(y, v)`` are ``y[...] = v``,
+    a ufunc's ``out=y`` is ``y[...] =`` its value,
     ``np.fill_diagonal(M, v)`` is ``M[np.arange(k), np.arange(k)] = v`` (k: the shortest
     side, as NumPy fills it without ``wrap``)."""
-    if not isinstance(call, ast.Call) or call.keywords or len(call.args) not in (1, 2):
+    if not isinstance(call, ast.Call):
+        return None
+    written_out = _ufunc_into(lowering, call)
+    if written_out is not None:
+        return written_out
+    if call.keywords or len(call.args) not in (1, 2):
         return None
     if isinstance(call.func, ast.Attribute) and call.func.attr == "fill" and len(call.args) == 1:
         array, value = call.func.value, call.args[0]
@@ -122,9 +128,24 @@ def _as_subscript_assignment(lowering: Lowering, call: ast.expr) -> ast.Assign |
         return _assignment(call, array.id, ast.Constant(Ellipsis), value)
     if target.ndim < 2 or (target.ndim > 2 and len(set(target.shape)) > 1):
         return None  # NumPy's own error: kept for the refusal below
-    diagonal = ast.parse(f"np.arange({min(target.shape)})", mode="eval").body
+    diagonal = ast.Constant(np.arange(min(target.shape)))  # whatever numpy is called there
     index = ast.Tuple([diagonal] * target.ndim, ast.Load())
     return _assignment(call, array.id, index, value)
+
+
+def _ufunc_into(lowering: Lowering, call: ast.Call) -> ast.Assign | None:
+    """``np.add(a, b, out=y)`` of an array ``y`` is ``y[...] = np.add(a, b)``."""
+    outs = [k for k in call.keywords if k.arg == "out"]
+    if len(outs) != 1 or not isinstance(outs[0].value, ast.Name):
+        return None
+    if not isinstance(evaluate(lowering, call.func), np.ufunc):
+        return None
+    target = outs[0].value.id
+    if not _is_array(evaluate(lowering, outs[0].value)):
+        return None
+    others = [k for k in call.keywords if k.arg != "out"]
+    value = ast.copy_location(ast.Call(call.func, call.args, others), call)
+    return _assignment(call, target, ast.Constant(Ellipsis), value)
 
 
 def _is_array(value: object) -> TypeGuard[Tracer | np.ndarray]:
