@@ -128,7 +128,8 @@ def _as_subscript_assignment(lowering: Lowering, call: ast.expr) -> ast.Assign |
         return _assignment(call, array.id, ast.Constant(Ellipsis), value)
     if target.ndim < 2 or (target.ndim > 2 and len(set(target.shape)) > 1):
         return None  # NumPy's own error: kept for the refusal below
-    diagonal = ast.Constant(np.arange(min(target.shape)))  # whatever numpy is called there
+    # [0, 1, ..., k - 1]: a list of ints, whatever the module calls numpy
+    diagonal = ast.List([ast.Constant(k) for k in range(min(target.shape))], ast.Load())
     index = ast.Tuple([diagonal] * target.ndim, ast.Load())
     return _assignment(call, array.id, index, value)
 
