@@ -631,3 +631,61 @@ def test_reseeding_numpys_global_generator_runs_on_every_call():
         assert value == pytest.approx(reseeds_numpys_generator(x))
         np.random.seed(3)
         np.testing.assert_allclose(grad, np.cos(x) * np.random.randn(3))
+
+
+def powered(x, p=2.0):
+    return np.sum(np.abs(x) ** p)
+
+
+def powered_by_keyword(x, *, p=2.0):
+    return np.sum(np.abs(x) ** p)
+
+
+def test_default_values_replaced_on_the_function_are_read_on_the_next_call():
+    x = np.array([0.3, -0.5, 0.9])
+    for fun, replace in (
+        (powered, lambda: setattr(powered, "__defaults__", (3.0,))),
+        (powered_by_keyword, lambda: setattr(powered_by_keyword, "__kwdefaults__", {"p": 3.0})),
+    ):
+        gradient = srcad.value_and_grad(fun)
+        saved = (fun.__defaults__, fun.__kwdefaults__)
+        try:
+            for call in range(4):  # the third call comes after the new defaults
+                if call == 2:
+                    replace()
+                value, grad = gradient(x)
+                assert value == pytest.approx(fun(x))
+                np.testing.assert_allclose(grad, srcad.numerical_grad(fun, x), rtol=1e-6)
+        finally:
+            fun.__defaults__, fun.__kwdefaults__ = saved
+
+
+class Scaler:
+    def __init__(self):
+        self.W = np.array([[1.0, 0.5], [0.0, 2.0]])
+
+    def __call__(self, x):
+        return self.W @ x
+
+
+SCALER = Scaler()
+
+
+def through_a_callable_object(x):
+    return np.sum(SCALER(x) ** 2)
+
+
+def test_a_callable_objects_call_method_replaced_on_its_class_is_followed():
+    x = np.array([0.3, -0.5])
+    gradient = srcad.value_and_grad(through_a_callable_object)
+    original = Scaler.__call__
+    try:
+        for call in range(3):
+            if call == 1:
+                Scaler.__call__ = lambda self, x: 3.0 * (self.W.T @ x)
+            value, grad = gradient(x)
+            assert value == pytest.approx(through_a_callable_object(x))
+            expected = srcad.numerical_grad(through_a_callable_object, x)
+            np.testing.assert_allclose(grad, expected, rtol=1e-6)
+    finally:
+        Scaler.__call__ = original

@@ -24,6 +24,7 @@ from srcad.api.forward_gradient import forward_columns, forward_gradient
 from srcad.api.signature import (
     bind_call,
     call_signature,
+    defaults_of,
     signature_of,
     warn_of_function_churn,
 )
@@ -84,6 +85,7 @@ class Transformed:
         self.array_api = ArrayApiRunner()  # CuPy and array-API arrays: srcad.arrayapi
         self.last: Compiled | None = None
         self._signature = call_signature(fun)
+        self._defaults = defaults_of(fun)  # replaced later (f.__defaults__ = ...): re-read
         parameters = self._signature.parameters.values()
         self._names = [p.name for p in parameters]
         self._is_plain = all(p.kind == p.POSITIONAL_OR_KEYWORD for p in parameters)
@@ -117,6 +119,13 @@ class Transformed:
             hide_internal_frames(error)
             raise  # a bare raise adds no frame: the user sees their own call last
 
+    def _current_signature(self) -> inspect.Signature:
+        """The function's signature with the default values it has now."""
+        defaults = defaults_of(self.fun)
+        if any(now is not then for now, then in zip(defaults, self._defaults, strict=True)):
+            self._signature, self._defaults = call_signature(self.fun), defaults
+        return self._signature
+
     def _repr_html_(self) -> str:
         """The function, its source and its generated code, for Jupyter (``api.display``)."""
         return transformed_html(self)
@@ -128,7 +137,7 @@ class Transformed:
         if plain:
             arguments = dict(zip(self._names, args, strict=True))
         else:
-            arguments = bind_call(self.fun, args, kwargs, self._signature)
+            arguments = bind_call(self.fun, args, kwargs, self._current_signature())
         if self.mode == "forward":
             value, grads = self._forward_gradient(arguments, signature_of(arguments, self.fun))
             grads = match_arguments(grads, arguments, self.wrt)
@@ -181,7 +190,7 @@ class Transformed:
                 "arrays of libraries other than NumPy run with mode='reverse' and "
                 "backend='numpy' (the default); pass NumPy arrays for the other options"
             )
-        arguments = bind_call(self.fun, args, kwargs, self._signature)
+        arguments = bind_call(self.fun, args, kwargs, self._current_signature())
         compiled = self.compile(signature_of(numpy_stand_ins(arguments), self.fun))
         xp = namespace_of(arguments)
         value, grads = self.array_api.run(compiled, tuple(arguments.values()), xp)

@@ -46,6 +46,13 @@ def call_signature(fun: Callable) -> inspect.Signature:
     return inspect.signature(fun)
 
 
+def defaults_of(fun: Callable) -> tuple[object, object]:
+    """The objects that hold ``fun``'s default values (``__defaults__``, ``__kwdefaults__``):
+    assigning new ones replaces them, which ``is`` tells."""
+    inner = getattr(fun, "__func__", fun)
+    return getattr(inner, "__defaults__", None), getattr(inner, "__kwdefaults__", None)
+
+
 def bind_call(
     fun: Callable, args: tuple, kwargs: dict, signature: inspect.Signature | None = None
 ) -> dict[str, object]:

@@ -428,7 +428,10 @@ def _call_outside_object(
         return _inline(lowering, method.__func__, [self_value, *args], kwargs, node)
     call_method = type(method).__call__ if not isinstance(method, types.MethodType) else None
     if call_method is not None and is_user_function(call_method):  # a callable object: layer(x)
-        world.fix(type(method), path.child("attr", "__class__", path.text))
+        its_class = path.child("attr", "__class__", f"type({path.text})")
+        world.fix(type(method), its_class)
+        # the class's __call__ too: Layer.__call__ replaced later is seen
+        world.fix(call_method, its_class.child("attr", "__call__", f"{its_class.text}.__call__"))
         return _inline(lowering, call_method, [function, *args], kwargs, node)
     if isinstance(method, types.MethodType) and function.owner is not None:
         # a library object's method (scipy.stats.norm.logpdf) is a new bound method on every
