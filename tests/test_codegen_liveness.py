@@ -41,7 +41,6 @@ PROGRAMS = {
     ),
     "rows_written_in_loop": (
         "def f(x1, x2):\n"
-        "    x1 = x1.copy()\n"
         "    for i0 in range(1, len(x1)):\n"
         "        x1[1] = x2\n"
         "        x1[[False, False]] *= 1.0\n"

@@ -7,9 +7,6 @@ argument. When such a name is read afterwards, the two meanings differ, and srca
 compute something else than NumPy. Rather than a silently wrong value and gradient, the
 write is refused with advice (make the copy explicit). Names that are not read again
 (``row = B[i]; B[i] = row / s``) are fine. "Read again" comes from ``srcad.lower.liveness``.
-An array passed in to the function (an argument, or one in a list or dict argument) is the
-caller's: a write into it, or into a view of it, is always refused, since Python would
-change the caller's array (and another argument that is the same array: ``f(a, a)``).
 
 Arrays are told apart by their tracers: binding a name to another (``z = y``) shares the
 tracer, every computation makes a new one (even when the IR simplifies ``x * 1.0`` to ``x``),
@@ -62,29 +59,8 @@ def check_write(lowering: Lowering, name: str, value: object, node: Node) -> lis
         elif any(same_memory(lowering, array, value) for array in _arrays_in(held)):
             raise _shared_write(lowering, name, f"'{other}'", node)
     if any(same_memory(lowering, held, value) for held in lowering.inlining.outside):
-        if lowering.inlining.depth == 0:
-            raise _argument_write(lowering, name, node)
         raise _shared_write(lowering, name, "the caller's argument", node)
     return followers
-
-
-def argument_arrays(value: object) -> list[Tracer]:
-    """The arrays of an argument (in its lists, tuples and dicts too): NumPy arrays the
-    caller holds, which a write in the function would change (not Python numbers)."""
-    return [a for a in _arrays_in(value) if isinstance(a, Tracer) and a.ndim >= 1]
-
-
-def _argument_write(lowering: Lowering, name: str, node: Node) -> UnsupportedSyntax:
-    written = ast.unparse(node).splitlines()[0]
-    written += " = ..." if isinstance(node, ast.Subscript) else ""
-    return lowering.located(
-        UnsupportedSyntax,
-        f"'{written}' writes into an array passed in as an "
-        "argument: Python would change the caller's array (and any other argument that is "
-        f"the same array), srcad's code does not. Write '{name} = {name}.copy()' first, or "
-        "compute the new array with an expression",
-        node,
-    )
 
 
 def _made_here(lowering: Lowering, value: object) -> bool:

@@ -33,12 +33,11 @@ from srcad.lower import (
     assignments,
     branches,
     calls,
-    exceptions,
+    exceptions,  # noqa: F401  (registers its rules)
     expressions,
     loops,
     statements,
 )
-from srcad.lower.aliasing import argument_arrays
 from srcad.lower.branches import lower_body
 from srcad.lower.context import Inlining, Lowering
 from srcad.lower.value_classes import argument_classes
@@ -47,7 +46,7 @@ from srcad.pytree import CyclicTree, Field, TreeDef, flatten, leaf_paths, unflat
 
 # The modules whose rules lower statements and expressions (importing one registers its
 # rules with ``srcad.lower.dispatch``).
-RULE_MODULES = (assignments, branches, calls, exceptions, expressions, loops, statements)
+RULE_MODULES = (assignments, branches, calls, expressions, loops, statements)
 
 
 @dataclass(frozen=True)
@@ -91,9 +90,7 @@ def lower_function(fn: Callable, arg_trees: dict[str, object]) -> LoweredFunctio
     kwarg = parsed.node.args.kwarg
     if kwarg is not None:  # **opts is a new dict on every call: the function may change it
         world.passed_in.pop(id(arguments.env.get(kwarg.arg)), None)
-    passed_arrays = tuple(a for value in arguments.env.values() for a in argument_arrays(value))
-    inlining = Inlining(builder, 0, world, outside=passed_arrays)
-    result = _lower_body(Lowering(parsed, arguments.env, inlining))
+    result = _lower_body(Lowering(parsed, arguments.env, Inlining(builder, 0, world)))
     try:
         out_leaves, out_tree = flatten(result)
     except CyclicTree as error:

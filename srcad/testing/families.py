@@ -46,8 +46,6 @@ CONTROL_WEIGHTS = {
     "return": 0.5,
     "for_else": 0.1,
 }
-# Statement kinds that may write into an array (the function copies its array arguments)
-WRITES = frozenset({"augmented", "write", "alias"})
 MUTATION_WEIGHTS = {
     "assign": 2.0,
     "augmented": 2.0,
@@ -78,11 +76,7 @@ def straight_program(
     scope = Scope(floats=dict(zip(names, shapes, strict=True)))
     writer = SourceWriter(depth=1)
     maker = StatementMaker(rng, scope, sizes, weights, writer, is_symbolic)
-    arrays = [name for name, shape in zip(names, shapes, strict=True) if shape != ()]
-    if WRITES & set(weights):  # a write into an argument would change the caller's array
-        for name in arrays:
-            writer.line(f"{name} = {name}.copy()")
-    maker.owned.update(arrays)
+    maker.owned.update(name for name, shape in zip(names, shapes, strict=True) if shape != ())
     maker.function_body(statements)
     args = tuple(example_value(rng, shape) for shape in shapes)
     source = module_source([function_text("f", names, writer)])
