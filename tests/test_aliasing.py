@@ -303,3 +303,59 @@ def filled_constant_array(x):
 def test_writes_into_copies_and_fresh_constants_are_fine(fun):
     x = np.arange(1.0, 7.0) if fun is copy_of_a_view_written else np.array([1.0, 2.0, 3.0])
     np.testing.assert_allclose(srcad.grad(fun)(x), srcad.numerical_grad(fun, x), rtol=1e-6)
+
+
+def writes_its_argument(x, y):
+    x[0] = 5.0  # NumPy would change y too when the caller passes one array twice
+    return np.sum(x * y)
+
+
+def adds_into_a_view_of_its_argument(x, params):
+    tail = x[1:]
+    tail += params["shift"]
+    return np.sum(tail * params["w"][1:])
+
+
+def test_one_array_passed_twice_to_a_function_that_writes_into_it_is_refused_when_called():
+    a = np.array([1.0, 2.0, 3.0])
+    gradient = srcad.value_and_grad(writes_its_argument, argnums=(0, 1))
+    for _ in range(2):  # separate arrays: the function's own copy is written, as documented
+        value, (dx, dy) = gradient(a.copy(), a.copy())
+        assert value == writes_its_argument(a.copy(), a.copy())
+        expected = srcad.numerical_grad(writes_its_argument, a.copy(), a.copy(), argnums=(0, 1))
+        np.testing.assert_allclose(dx, expected[0], rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(dy, expected[1], rtol=1e-6, atol=1e-8)
+    shared = a.copy()
+    M = np.arange(9.0).reshape(3, 3)
+    for x, y in ((shared, shared), (M[0], M[:, 1])):  # one array, or overlapping views
+        with pytest.raises(ValueError, match="also passed in as another argument") as error:
+            gradient(x, y)
+        assert "test_aliasing.py" in str(error.value) and "x = x.copy()" in str(error.value)
+    assert np.array_equal(shared, a)  # the generated code changed nothing of the caller's
+    params = {"shift": 0.5, "w": a.copy()}
+    with pytest.raises(ValueError, match="also passed in as another argument"):
+        srcad.grad(adds_into_a_view_of_its_argument)(params["w"], params)
+    x = a.copy()
+    np.testing.assert_allclose(
+        srcad.grad(adds_into_a_view_of_its_argument)(x, params),
+        srcad.numerical_grad(adds_into_a_view_of_its_argument, x, params),
+        rtol=1e-6,
+    )
+
+
+@pytest.mark.slow
+def test_the_numba_variant_checks_an_array_passed_twice_too():
+    pytest.importorskip("numba")
+    import warnings
+
+    from srcad.backends import NumbaFallbackWarning
+
+    a = np.array([1.0, 2.0, 3.0])
+    compiled = srcad.value_and_grad(writes_its_argument, argnums=(0, 1), backend="numba")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NumbaFallbackWarning)
+        value, _ = compiled(a.copy(), a.copy())
+        assert value == writes_its_argument(a.copy(), a.copy())
+        shared = a.copy()
+        with pytest.raises(ValueError, match="also passed in as another argument"):
+            compiled(shared, shared)

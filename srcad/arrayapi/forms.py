@@ -58,6 +58,15 @@ def vdot(a, b):
     return xp.vecdot(xp.reshape(a, (-1,)), xp.reshape(b, (-1,)))
 
 
+def may_share_memory(a, b):
+    """``np.may_share_memory(a, b)``, where the namespace has it (NumPy, CuPy); where it
+    does not, whether ``a`` and ``b`` are one array, the only sharing such a namespace
+    lets code tell (``array_api_strict``: no views of one array to other names)."""
+    xp = array_namespace(a, b)
+    shares = getattr(xp, "may_share_memory", None)
+    return bool(shares(a, b)) if shares is not None else a is b
+
+
 def outer(a, b):
     """``np.outer(a, b)``: the products of every element of ``a`` with every one of ``b``
     (both flattened)."""

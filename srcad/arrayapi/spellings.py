@@ -67,6 +67,7 @@ HELPERS = frozenset(
         "full",
         "array",
         "vdot",
+        "may_share_memory",
     }
 )
 HELPER_NAMES = HELPERS | {"transpose", "squeeze"}  # all that the variant imports from forms

@@ -26,6 +26,7 @@ source, line for line, in which
     np.pad(g, pad_width=((1, 0),))                ->  padded(g, ((1, 0),))
     np.diff(A, axis=0)                            ->  differences_along(A, 0)
     np.where(t23, v0, 0.5)                        ->  where_values(t23, v0, 0.5)
+    np.may_share_memory(x, y)                     ->  may_share_memory(x, y)
     kept_where(t1 >= 0.0, dh1)                    ->  where_values(t1 >= 0.0, dh1, 0.0)
     np.argsort(x, axis=-1, kind="stable")         ->  argsort_along(x, -1)
     scipy.special.expit(z)                        ->  expit_values(z)
@@ -80,6 +81,7 @@ NUMPY_CALLS = {
     "diff": "_differences",
     "argsort": "_argsorted",
     "where": "_where",
+    "may_share_memory": "_may_share_memory",
 }
 
 
@@ -144,6 +146,9 @@ class _Spellings(ast.NodeTransformer):
 
     def _vdot(self, node: ast.Call) -> ast.expr | None:
         return self._call("vdot_values", node.args) if _plain(node, 2) else None
+
+    def _may_share_memory(self, node: ast.Call) -> ast.expr | None:
+        return self._call("may_share_memory", node.args) if _plain(node, 2) else None
 
     def _where(self, node: ast.Call) -> ast.expr | None:
         return self._call("where_values", node.args) if _plain(node, 3) else None

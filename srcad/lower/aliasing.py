@@ -7,6 +7,10 @@ argument. When such a name is read afterwards, the two meanings differ, and srca
 compute something else than NumPy. Rather than a silently wrong value and gradient, the
 write is refused with advice (make the copy explicit). Names that are not read again
 (``row = B[i]; B[i] = row / s``) are fine. "Read again" comes from ``srcad.lower.liveness``.
+A write into an array passed in makes the function's own new value (the caller's array
+keeps its values); since the caller may pass one array twice, the generated code checks,
+before the first such write, that no other argument shares its memory
+(``written_argument``; the check is ``srcad.lower.assignments.check_not_passed_twice``).
 
 Arrays are told apart by their tracers: binding a name to another (``z = y``) shares the
 tracer, every computation makes a new one (even when the IR simplifies ``x * 1.0`` to ``x``),
@@ -61,6 +65,22 @@ def check_write(lowering: Lowering, name: str, value: object, node: Node) -> lis
     if any(same_memory(lowering, held, value) for held in lowering.inlining.outside):
         raise _shared_write(lowering, name, "the caller's argument", node)
     return followers
+
+
+def argument_arrays(value: object) -> list[Tracer]:
+    """The arrays of an argument (in its lists, tuples and dicts too): NumPy arrays the
+    caller holds, which the caller may also pass as another argument (not numbers)."""
+    return [a for a in _arrays_in(value) if isinstance(a, Tracer) and a.ndim >= 1]
+
+
+def written_argument(lowering: Lowering, value: object) -> Tracer | None:
+    """The array passed in that writing into ``value`` writes into (it, or a view of it),
+    the first time only; None otherwise."""
+    written = next((a for a in lowering.passed_arrays if same_memory(lowering, a, value)), None)
+    if written is None or id(written) in lowering.alias_checked:
+        return None
+    lowering.alias_checked.add(id(written))
+    return written
 
 
 def _made_here(lowering: Lowering, value: object) -> bool:

@@ -21,7 +21,8 @@ from srcad.ir.index import encode_index
 from srcad.ir.indexing import index_add, setitem
 from srcad.ir.selection import Selection
 from srcad.ir.tracer import is_data_mask
-from srcad.lower.aliasing import check_write
+from srcad.lower.aliasing import check_write, written_argument
+from srcad.lower.branches import join_branches
 from srcad.lower.dispatch import evaluate, lowers_expression, lowers_statement
 from srcad.lower.expressions import (
     binary,
@@ -32,10 +33,10 @@ from srcad.lower.expressions import (
 )
 from srcad.lower.iteration import static_items
 from srcad.lower.objects import write_attribute
-from srcad.lower.world import Outside
+from srcad.lower.world import Outside, outside_call
 
 if TYPE_CHECKING:
-    from srcad.lower.context import Lowering
+    from srcad.lower.context import Lowering, Node
 
 
 @lowers_statement(ast.Assign)
@@ -158,6 +159,7 @@ def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) 
         current = lookup(lowering, node.target.id, node)
         if isinstance(current, (Tracer, np.ndarray)) and current.ndim >= 1:
             followers = check_write(lowering, node.target.id, current, node)  # y += v: into y
+            check_not_passed_twice(lowering, node.target.id, current, node)
             value = binary(lowering, node.op, current, evaluate(lowering, node.value), node)
             assign(lowering, node.target, value, since)
             for other in followers:
@@ -171,6 +173,37 @@ def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) 
         )
     value = binary(lowering, node.op, current, evaluate(lowering, node.value), node)
     assign(lowering, node.target, value, since)
+
+
+def check_not_passed_twice(lowering: Lowering, name: str, value: object, node: Node) -> None:
+    """Before the first write into (a view of) an array passed in: generated code that
+    raises where that array is also another argument (``f(a, a)``). NumPy's write would
+    show through the other; srcad's writes make a new value, as for any array of the
+    function's (so the caller's array keeps its values)."""
+    written = written_argument(lowering, value)
+    if written is None:
+        return
+    where = f"{lowering.parsed.file}:{node.lineno}: {lowering.parsed.name}()"
+    written_text = ast.unparse(node).splitlines()[0]
+    written_text += " = ..." if isinstance(node, ast.Subscript) else ""
+    message = (
+        f"{where}: '{written_text}' writes into an array that is also "
+        "passed in as another argument (one array passed twice); NumPy would change both, "
+        f"srcad's code changes its own copy of '{name}'. Pass a copy (f(a, a.copy())), or "
+        f"write '{name} = {name}.copy()' first"
+    )
+    failure = ast.Raise(ast.Call(ast.Name("ValueError", ast.Load()), [ast.Constant(message)], []))
+    ast.fix_missing_locations(ast.copy_location(failure, node))
+    for other in lowering.passed_arrays:
+        if other is not written:
+            builder = lowering.builder
+            shared = outside_call(
+                builder, np.may_share_memory, "np.may_share_memory", [written, other], {}
+            )
+            # a question, not an effect: it has a value, which an equation made
+            assert isinstance(shared, Tracer) and isinstance(shared.atom, Var)
+            builder.set_hint(shared.atom, f"{name}_passed_twice")
+            join_branches(lowering, node, shared, [[failure], []])
 
 
 def assign(lowering: Lowering, target: ast.expr, value: object, since: int) -> None:
@@ -236,6 +269,7 @@ def _assign_subscript(
         container[index] = value
         return
     followers = check_write(lowering, name, base, target)
+    check_not_passed_twice(lowering, name, base, target)
     if isinstance(base, np.ndarray):
         base = lowering.builder.tracer(Const(base))
     if not isinstance(base, Tracer):

@@ -23,7 +23,7 @@ from typing import TypeVar
 from srcad.errors import NoDerivativeRule, SrcadError
 from srcad.frontend import ParsedFunction
 from srcad.ir import Loc
-from srcad.ir.builder import GraphBuilder, TraceError, UnknownPrimitiveError
+from srcad.ir.builder import GraphBuilder, TraceError, Tracer, UnknownPrimitiveError
 from srcad.lower.liveness import live_after
 from srcad.lower.world import World
 
@@ -53,7 +53,10 @@ class Lowering:
     ``live``: statement id -> the names read after it; ``unfollowed``: names the code
     binds to values srcad does not follow (a loop's target after it broke) -> why, said
     when they are read; ``checks``: ids of the expression statements of ``try`` blocks,
-    whose calls may be made for the exception they raise (``np.linalg.cholesky(K)``).
+    whose calls may be made for the exception they raise (``np.linalg.cholesky(K)``);
+    ``passed_arrays``: the arrays of the function's arguments, and ``alias_checked`` the
+    ids of those the generated code checks are not also another argument (a write into
+    one, see ``srcad.lower.aliasing``).
     """
 
     parsed: ParsedFunction
@@ -65,6 +68,8 @@ class Lowering:
     alternatives: dict[int, tuple[object, ...]] = field(default_factory=dict)
     unfollowed: dict[str, str] = field(default_factory=dict)
     checks: set[int] = field(default_factory=set)
+    passed_arrays: tuple[Tracer, ...] = ()
+    alias_checked: set[int] = field(default_factory=set)
     live: dict[int, frozenset[str]] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -38,6 +38,7 @@ from srcad.lower import (
     loops,
     statements,
 )
+from srcad.lower.aliasing import argument_arrays
 from srcad.lower.branches import lower_body
 from srcad.lower.context import Inlining, Lowering
 from srcad.lower.value_classes import argument_classes
@@ -90,7 +91,9 @@ def lower_function(fn: Callable, arg_trees: dict[str, object]) -> LoweredFunctio
     kwarg = parsed.node.args.kwarg
     if kwarg is not None:  # **opts is a new dict on every call: the function may change it
         world.passed_in.pop(id(arguments.env.get(kwarg.arg)), None)
-    result = _lower_body(Lowering(parsed, arguments.env, Inlining(builder, 0, world)))
+    lowering = Lowering(parsed, arguments.env, Inlining(builder, 0, world))
+    lowering.passed_arrays = tuple(a for v in arguments.env.values() for a in argument_arrays(v))
+    result = _lower_body(lowering)
     try:
         out_leaves, out_tree = flatten(result)
     except CyclicTree as error:

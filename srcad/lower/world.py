@@ -64,6 +64,11 @@ CLOCK_CALLABLES: dict[object, str] = {
     clock: f"time.{clock.__name__}"
     for clock in (time.time, time.time_ns, time.perf_counter, time.monotonic, time.process_time)
 }
+# Questions about where arrays live: asked by the generated code, on every call.
+MEMORY_QUERIES: dict[object, str] = {
+    np.may_share_memory: "np.may_share_memory",
+    np.shares_memory: "np.shares_memory",
+}
 # Objects whose methods draw random numbers or have effects: calls on them run every call.
 RANDOM_OWNERS = GENERATORS
 EFFECT_OWNERS = (*RANDOM_OWNERS, logging.Logger)
@@ -316,6 +321,8 @@ def outside_callee(function: object) -> WorldPath | str | None:
         return EFFECT_CALLABLES[function]
     if function in CLOCK_CALLABLES:  # t0 = time.perf_counter(): read on every call
         return CLOCK_CALLABLES[function]
+    if function in MEMORY_QUERIES:  # np.may_share_memory(a, b): the call's arrays decide
+        return MEMORY_QUERIES[function]
     if not isinstance(function, (types.MethodType, types.BuiltinMethodType)):
         return None
     if function.__self__ is np.random.mtrand._rand:

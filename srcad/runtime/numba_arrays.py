@@ -24,6 +24,8 @@ numba variant calls them where the NumPy code calls NumPy (see
     clip_values(x, lo, hi)     np.clip(x, lo, hi), of a number too (NumPy's definition:
                                np.minimum(np.maximum(x, lo), hi); a bound may be None)
     inner_product(a, b)        np.inner(a, b) of numbers, vectors and matrices
+    may_share_memory(a, b)     np.may_share_memory(a, b) of two arrays: whether the bytes
+                               between their first and last elements overlap, as NumPy's
     vdot_values(a, b)          np.vdot(a, b) of arrays of any shape (flattened, as NumPy's),
                                of two float dtypes too: in the wider one, as NumPy computes
                                it (numba's takes vectors of one dtype)
@@ -138,6 +140,11 @@ def inner_product(a, b):
 def vdot_values(a, b):
     """``np.vdot(a, b)``."""
     return np.vdot(a, b)
+
+
+def may_share_memory(a, b):
+    """``np.may_share_memory(a, b)``."""
+    return np.may_share_memory(a, b)
 
 
 def sort_along(x, axis):
@@ -505,6 +512,34 @@ def _vdot_values(a, b):
         return None
     wider = a.dtype if a.dtype.bitwidth > b.dtype.bitwidth else b.dtype
     return lambda a, b: np.vdot(np.ravel(a).astype(wider), np.ravel(b).astype(wider))
+
+
+@overload(may_share_memory)
+def _may_share_memory(a, b):
+    if not (isinstance(a, types.Array) and isinstance(b, types.Array)):
+        return None
+    return lambda a, b: _overlap(_bounds(a), _bounds(b))
+
+
+@numba.njit
+def _bounds(x):
+    """The first and one past the last byte address ``x`` may touch (NumPy's bounds)."""
+    low = x.ctypes.data
+    high = low
+    for k in range(x.ndim):
+        if x.shape[k] == 0:
+            return low, low
+        extent = (x.shape[k] - 1) * x.strides[k]
+        if extent < 0:
+            low += extent
+        else:
+            high += extent
+    return low, high + x.itemsize
+
+
+@numba.njit
+def _overlap(first, second):
+    return first[0] < second[1] and second[0] < first[1]
 
 
 @overload(padded)
