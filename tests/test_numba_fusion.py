@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sampled_differences import sampled_differences
 
 import srcad
 from srcad.backends.numba_fusion import fused_weight_gradients
@@ -121,20 +122,6 @@ def _args(batch, dtype=np.float64):
     return tuple(a.astype(dtype) for a in (W, b, x, y))
 
 
-def _central_differences(fun, args, samples=12):
-    W = args[0]
-    expected = {}
-    for flat in RNG.choice(W.size, size=samples, replace=False):
-        index = np.unravel_index(flat, W.shape)
-        values = []
-        for sign in (1, -1):
-            moved = W.copy()
-            moved[index] += sign * 1e-6
-            values.append(fun(moved, *args[1:]))
-        expected[index] = (values[0] - values[1]) / 2e-6
-    return expected
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "batch, layer",  # outer; scaled copy and add_matmul; matmul and add_scaled; a sum of squares
@@ -154,7 +141,7 @@ def test_the_fused_variant_agrees_also_after_the_world_changed(batch, layer):
                 value, (dW, db) = compiled(*args)
                 reference = srcad.value_and_grad(layer, argnums=(0, 1))
                 want_value, (want_dW, want_db) = reference(*args)
-                differences = _central_differences(layer, args)
+                differences = sampled_differences(layer, args, RNG)
             finally:
                 SETTINGS["decay"] = 1e-3
             assert value == pytest.approx(want_value, rel=1e-12)
