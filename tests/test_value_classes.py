@@ -164,6 +164,32 @@ def test_number_conversions_compute_pythons_number(convert):
         SETTINGS["factor"] = 2.0
 
 
+# (math.trunc of a np.float32 raises in Python too: NumPy's float32 has no __trunc__)
+@pytest.mark.parametrize("convert", [int, round, math.floor, math.ceil])
+def test_a_converted_number_is_a_python_int_that_keeps_float32_arrays_float32(convert):
+    def f(x):
+        k = convert(x[0] * SETTINGS["factor"])
+        return np.sum(x * k) + k  # float32 * a Python int is float32, as NumPy promotes it
+
+    x = np.array([1.37, -0.4, 2.61], np.float32)
+    for factor in (2.0, 3.3):  # another global, another int
+        SETTINGS["factor"] = factor
+        try:
+            value, grad = srcad.value_and_grad(f)(x)
+            expected = f(x)
+        finally:
+            SETTINGS["factor"] = 2.0
+        assert value == float(expected) and np.asarray(expected).dtype == np.float32
+        assert grad.dtype == np.float32
+        np.testing.assert_array_equal(grad, np.full(3, convert(x[0] * factor), np.float32))
+    transformed = srcad.value_and_grad(f)
+    transformed(x)
+    spelled = {int: "int(", round: "round("}.get(convert, f"math.{convert.__name__}(")
+    assert f"k = {spelled}x[0] * factor)" in srcad.source(transformed)  # as the user wrote it
+    with pytest.raises(ValueError, match="cannot convert float NaN to integer"):
+        srcad.grad(f)(np.array([np.nan, 1.0, 2.0], np.float32))  # as Python's int(nan)
+
+
 def test_an_int_of_an_index_stays_an_index_and_float_makes_it_a_float():
     def f(x):
         best = int(np.argmax(x))

@@ -42,6 +42,11 @@ USER_LINE = re.compile(r"\(?line (\d+)")
 BUILTINS = frozenset(dir(builtins))
 
 
+# Python's functions of a number that generated code calls (int(v) and round(v) are
+# builtins): they take any library's 0-d array, through its __float__
+PYTHON_NUMBER_FUNCTIONS = frozenset({"math.floor", "math.ceil", "math.trunc"})
+
+
 class ArrayApiError(SrcadError):
     """Generated code calls something that has no array-API spelling (the message names it
     and the user's line it came from)."""
@@ -131,6 +136,8 @@ class _Rewriter(ast.NodeTransformer):
         if numpy_name is not None:
             return self._numpy_call(numpy_name, node)
         if isinstance(function, ast.Attribute):
+            if ast.unparse(function) in PYTHON_NUMBER_FUNCTIONS:
+                return node  # math.floor(v): Python's, on any library's 0-d array
             if _root_name(function) in self.modules:
                 raise Refusal(f"{ast.unparse(function)} has no array-API spelling")
             function.value = self.visit(function.value)

@@ -89,7 +89,7 @@ def world_roots(graph: Graph, spec: FunctionSpec) -> dict[int, str]:
 def module_imports(graph: Graph) -> list[str]:
     """The module's imports: NumPy's, then one for each other module whose functions
     ``graph`` calls (``import scipy.special``), in order."""
-    statements = {import_statement(module) for module in _modules(graph)}
+    statements = {import_statement(module) for module in _modules(graph)} - {""}
     numpy = import_statement(NUMPY)
     return [numpy, *sorted(statements - {numpy})]
 

@@ -41,6 +41,7 @@ STAR = "star"  # the inputs after the fixed ones are passed as more arguments: n
 Example = tuple[tuple[object, ...], dict[str, object]]
 
 NUMPY = "numpy"
+BUILTINS = "builtins"  # Python's own functions (int, round): named bare, never imported
 # Modules that generated code imports under a short name, the one their users write.
 MODULE_ALIASES = {NUMPY: "np"}
 
@@ -54,8 +55,11 @@ def module_spelling(module: str) -> str:
 
 def import_statement(module: str) -> str:
     """The statement that lets generated code name ``module`` as ``module_spelling`` does:
-    ``import numpy as np`` (for ``numpy.linalg`` too), ``import scipy.special``."""
+    ``import numpy as np`` (for ``numpy.linalg`` too), ``import scipy.special``; nothing
+    for Python's builtins."""
     root = module.partition(".")[0]
+    if module == BUILTINS:
+        return ""
     if root in MODULE_ALIASES:
         return f"import {root} as {MODULE_ALIASES[root]}"
     return f"import {module}"
@@ -107,7 +111,9 @@ class Prim:
     ``is_loop`` the loops and ``has_counter`` the loop whose body's first input is the counter
     (``for``). ``is_tape``: an operation on a loop's tape (``tape_new``,
     ``tape_push``, ``tape_pop``, ``tape_nonempty``). ``has_effect``: a call whose effect
-    matters even when its result is unused (``outside_call``).
+    matters even when its result is unused (``outside_call``). ``takes_numbers``: Python's
+    function of a number (``round``), which a 0-d array does not implement: shape inference
+    gives it NumPy's scalars.
     """
 
     name: str
@@ -137,12 +143,16 @@ class Prim:
     has_counter: bool = False
     is_tape: bool = False
     has_effect: bool = False
+    takes_numbers: bool = False
     rewrite_call: Callable[[tuple, dict], tuple[tuple, dict]] | None = None
     composed: Callable[..., object] | None = None
 
     @property
     def spelling(self) -> str:
-        """How generated code calls it: ``np.exp``, ``np.linalg.inv``, ``scipy.special.expit``."""
+        """How generated code calls it: ``np.exp``, ``np.linalg.inv``, ``scipy.special.expit``,
+        ``int``."""
+        if self.module == BUILTINS:
+            return self.fn.__name__
         return f"{module_spelling(self.module)}.{self.fn.__name__}"
 
     @property

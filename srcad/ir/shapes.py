@@ -3,7 +3,8 @@
 Elementwise primitives broadcast their inputs and promote dtypes the way NumPy does (weak
 Python scalars included). Every other primitive is evaluated once on stand-in arrays of the
 right shape and dtype that occupy no memory (zero strides), which keeps the rules of NumPy
-itself as the single source of truth.
+itself as the single source of truth; Python's functions of a number (``Prim.takes_numbers``:
+``int(v)``) get NumPy's scalars, and a Python number they give is weak.
 """
 
 from __future__ import annotations
@@ -48,10 +49,25 @@ def _evaluated_avals(prim_name: str, avals: list[AVal], params: dict) -> tuple[A
     """The avals of the primitive evaluated on stand-ins."""
     prim = PRIMS[prim_name]
     full_rank = prim_name in FULL_RANK
-    positional, keywords = prim.arrange([_stand_in(a, full_rank) for a in avals], params)
+    stand_ins = [_stand_in(a, full_rank) for a in avals]
+    if prim.takes_numbers:  # round(np.float64(1.0)), as generated code calls it
+        stand_ins = [_number(s) for s in stand_ins]
+    positional, keywords = prim.arrange(stand_ins, params)
     out = prim.fn(*positional, **keywords)
     outs = out if isinstance(out, (tuple, list)) else (out,)
-    return tuple(AVal(tuple(np.shape(o)), np.asarray(o).dtype.name) for o in outs)
+    # Python's function of a number gives a Python number (int(v)): weak, as NumPy
+    # promotes it; NumPy's functions give NumPy's scalars and arrays
+    return tuple(
+        AVal(
+            tuple(np.shape(o)),
+            np.asarray(o).dtype.name,
+            prim.takes_numbers and type(o) in PYTHON_NUMBERS,
+        )
+        for o in outs
+    )
+
+
+PYTHON_NUMBERS = (bool, int, float)
 
 
 def _elementwise_aval(prim_name: str, avals: list[AVal]) -> AVal:
@@ -88,6 +104,11 @@ def _scalar_stand_in(aval: AVal) -> object:
 # residuals of a tall matrix only at full rank. Their stand-ins have full rank (the shapes
 # of the common case; the rules check the run-time shapes).
 FULL_RANK = frozenset({"lstsq"})
+
+
+def _number(stand_in: object) -> object:
+    """A 0-d array's number (NumPy's scalar); anything else as it is."""
+    return stand_in[()] if isinstance(stand_in, np.ndarray) and stand_in.ndim == 0 else stand_in
 
 
 def _stand_in(aval: AVal, full_rank: bool = False) -> object:

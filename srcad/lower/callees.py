@@ -42,12 +42,14 @@ TRACEABLE_BUILTINS = {
 # Python's conversions of one number to an int or float, as NumPy computes them on a
 # number: int(v) truncates toward zero, round(v) rounds half to even; the int ones have no
 # derivative (a step function: zero wherever it has one)
-NUMBER_CONVERSIONS: dict[object, Any] = {
-    int: np.trunc,
-    math.trunc: np.trunc,
-    math.floor: np.floor,
-    math.ceil: np.ceil,
-    round: np.round,
+# Python's conversions of a number: the row each is (an int, weak as Python's: see
+# srcad.ir.table.conversions); float() of a float is the value itself
+NUMBER_CONVERSIONS: dict[object, str | None] = {
+    int: "python_int",
+    math.trunc: "math_trunc",
+    math.floor: "math_floor",
+    math.ceil: "math_ceil",
+    round: "python_round",
     float: None,
 }
 # np.shape, np.ndim, np.size: ints fixed when compiling (Tracer.__array_function__ answers)
@@ -169,14 +171,13 @@ def _number_of(
             "can compute with; use the number itself",
             node,
         )
-    if value.dtype.kind in "iub":
-        return value.astype(np.float64) if function is float else value
     if function is float:
-        return value
+        return value.astype(np.float64) if value.dtype.kind in "iub" else value
     if function is round and len(args) == 2 and args[1] is not None:
         return np.round(value, args[1])  # a float, rounded to these digits
-    counterpart: Any = NUMBER_CONVERSIONS[function]
-    return counterpart(value).astype(np.int64)
+    row = NUMBER_CONVERSIONS[function]
+    assert row is not None  # float returned above
+    return lowering.builder.apply(row, (value,))  # a Python int, as the plain function's
 
 
 def _items(lowering: Lowering, items: object, node: ast.Call) -> list[object]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from srcad.ir.table import (  # noqa: F401  (each registers its rows)
     constructors,
+    conversions,
     elementwise,
     indexing,
     linalg,

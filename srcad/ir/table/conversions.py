@@ -1,0 +1,33 @@
+"""The rows of Python's conversions of a number to an int: ``int(v)``, ``round(v)``,
+``math.floor(v)``, ``math.ceil(v)`` and ``math.trunc(v)`` of a value computed from data,
+spelled in generated code as the user wrote them.
+
+Their results are Python ints, as the plain function's are: weak, in NumPy's promotion, so
+``x32 * int(v)`` stays float32 (an int64 array would make it float64), and ``int(nan)``
+raises as Python does. Shape inference sees that: each row evaluated on a stand-in gives a
+Python int (``srcad.ir.shapes``). They are steps, with no derivative. Rows of their own,
+reached by ``srcad.lower.callees`` only (``int``, ``round`` and ``math.floor`` stay
+Python's elsewhere: ``math.floor`` of an array is NumPy's ``floor``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from srcad.ir.primitive import BUILTINS, PARAMETRIC, Prim
+from srcad.ir.table.registry import PRIMS
+
+# row name -> the conversion, and its module
+INT_CONVERSIONS: dict[str, tuple[Callable[..., int], str]] = {
+    "python_int": (int, BUILTINS),
+    "python_round": (round, BUILTINS),
+    "math_floor": (math.floor, "math"),
+    "math_ceil": (math.ceil, "math"),
+    "math_trunc": (math.trunc, "math"),
+}
+
+for _name, (_function, _module) in INT_CONVERSIONS.items():
+    PRIMS[_name] = Prim(
+        _name, _function, PARAMETRIC, 1, is_differentiable=False, module=_module, takes_numbers=True
+    )
