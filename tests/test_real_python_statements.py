@@ -681,6 +681,28 @@ def test_a_ufunc_writing_into_a_buffer_of_the_function_with_out():
     np.testing.assert_allclose(srcad.grad(into_its_argument)(x), np.exp(x), rtol=1e-12)
 
 
+def sorted_in_place(x):
+    s = x.copy()
+    s.sort()
+    M = np.outer(x, x) * GAIN["value"]
+    M.sort(axis=0)
+    same = s  # another name for the array sorted in place sees it sorted, as NumPy's
+    return s[len(s) // 2] * 2.0 + np.sum(M[0]) + same[0] * s[-1]
+
+
+def test_an_array_sorted_in_place_is_followed_as_its_sorted_values():
+    x = np.array([0.3, -1.2, 2.5, 0.7, -0.1])
+    for gain in (1.5, -0.5):  # a global read on every call
+        GAIN["value"] = gain
+        try:
+            value, grad = srcad.value_and_grad(sorted_in_place)(x)
+            assert value == pytest.approx(sorted_in_place(x))
+            expected = srcad.numerical_grad(sorted_in_place, x)
+        finally:
+            GAIN["value"] = 1.5
+        np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-9)
+
+
 def test_fill_diagonal_in_a_module_that_imports_numpy_under_its_own_name(tmp_path):
     source = (
         "import numpy\n\n\n"

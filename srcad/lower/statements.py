@@ -22,7 +22,7 @@ from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.frontend import parse_function
 from srcad.ir.builder import Tracer
 from srcad.lower import imports, literals  # noqa: F401  (register their rules)
-from srcad.lower.assignments import add_at
+from srcad.lower.assignments import add_at, assign
 from srcad.lower.branches import ReturnReached
 from srcad.lower.calls import CONTAINER_METHODS, LocalFunction, local_function
 from srcad.lower.dispatch import dispatch_statement, evaluate, lowers_statement, no_effect
@@ -72,6 +72,8 @@ def lower_expression_statement(lowering: Lowering, node: ast.Expr, since: int) -
         dispatch_statement(lowering, filled, since)
     elif _is_add_at(node.value):
         add_at(lowering, node.value)
+    elif _sorts_an_array(lowering, node.value):  # y.sort(): y[...] = np.sort(y)
+        _lower_sort(lowering, node.value, since)
     elif _is_container_method_call(node.value):
         evaluate(lowering, node.value)  # hs.append(h): builds a Python list at compile time
     elif isinstance(node.value, ast.Call) and _is_outside_call(lowering, node.value):
@@ -211,6 +213,27 @@ def _is_outside_call(lowering: Lowering, call: ast.Call) -> bool:
 
 def _is_add_at(node: ast.expr) -> TypeGuard[ast.Call]:
     return isinstance(node, ast.Call) and ast.unparse(node.func) in ("np.add.at", "numpy.add.at")
+
+
+def _sorts_an_array(lowering: Lowering, call: ast.expr) -> bool:
+    """``y.sort()`` or ``y.sort(axis=k)`` of an array the function holds by name."""
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+        return False
+    if call.func.attr != "sort" or call.args or any(k.arg != "axis" for k in call.keywords):
+        return False
+    array = call.func.value
+    return isinstance(array, ast.Name) and _is_array(lowering.env.get(array.id))
+
+
+def _lower_sort(lowering: Lowering, call: ast.Call, since: int) -> None:
+    """``y.sort(axis=k)`` sorts ``y`` in place: the subscript assignment of its sorted
+    values, which writes into ``y`` as NumPy does (an alias read later is refused)."""
+    assert isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name)
+    name = call.func.value.id
+    axis = evaluate(lowering, call.keywords[0].value) if call.keywords else -1
+    values = np.sort(lowering.env[name], axis=axis)
+    target = ast.Subscript(ast.Name(name, ast.Load()), ast.Constant(Ellipsis), ast.Store())
+    assign(lowering, ast.fix_missing_locations(ast.copy_location(target, call)), values, since)
 
 
 def _is_container_method_call(node: ast.expr) -> bool:
