@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 import types
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 
@@ -72,8 +72,8 @@ def lower_expression_statement(lowering: Lowering, node: ast.Expr, since: int) -
         dispatch_statement(lowering, filled, since)
     elif _is_add_at(node.value):
         add_at(lowering, node.value)
-    elif _sorts_an_array(lowering, node.value):  # y.sort(): y[...] = np.sort(y)
-        _lower_sort(lowering, node.value, since)
+    elif (sort := _array_sort(lowering, node.value)) is not None:  # y[...] = np.sort(y)
+        _lower_sort(lowering, sort, since)
     elif _is_container_method_call(node.value):
         evaluate(lowering, node.value)  # hs.append(h): builds a Python list at compile time
     elif isinstance(node.value, ast.Call) and _is_outside_call(lowering, node.value):
@@ -215,14 +215,16 @@ def _is_add_at(node: ast.expr) -> TypeGuard[ast.Call]:
     return isinstance(node, ast.Call) and ast.unparse(node.func) in ("np.add.at", "numpy.add.at")
 
 
-def _sorts_an_array(lowering: Lowering, call: ast.expr) -> bool:
-    """``y.sort()`` or ``y.sort(axis=k)`` of an array the function holds by name."""
+def _array_sort(lowering: Lowering, call: ast.expr) -> ast.Call | None:
+    """``call`` where it is ``y.sort()`` or ``y.sort(axis=k)`` of an array the function
+    holds by name."""
     if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
-        return False
+        return None
     if call.func.attr != "sort" or call.args or any(k.arg != "axis" for k in call.keywords):
-        return False
+        return None
     array = call.func.value
-    return isinstance(array, ast.Name) and _is_array(lowering.env.get(array.id))
+    is_array = isinstance(array, ast.Name) and _is_array(lowering.env.get(array.id))
+    return call if is_array else None
 
 
 def _lower_sort(lowering: Lowering, call: ast.Call, since: int) -> None:
@@ -230,8 +232,9 @@ def _lower_sort(lowering: Lowering, call: ast.Call, since: int) -> None:
     values, which writes into ``y`` as NumPy does (an alias read later is refused)."""
     assert isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name)
     name = call.func.value.id
-    axis = evaluate(lowering, call.keywords[0].value) if call.keywords else -1
-    values = np.sort(lowering.env[name], axis=axis)
+    axis: Any = evaluate(lowering, call.keywords[0].value) if call.keywords else -1
+    array: Any = lowering.env[name]  # a tracer: np.sort records its equation
+    values = np.sort(array, axis=axis)
     target = ast.Subscript(ast.Name(name, ast.Load()), ast.Constant(Ellipsis), ast.Store())
     assign(lowering, ast.fix_missing_locations(ast.copy_location(target, call)), values, since)
 
