@@ -50,12 +50,22 @@ from srcad.passes.rewrite import written_vars
 
 MIN_BYTES = 256 * 1024  # smaller arrays stay in a core's cache between the two reads anyway
 SHRINK = 16  # a reduction makes at most this fraction of its array's bytes
-NUMERIC_ITEMSIZE = {
+NUMERIC_ITEMSIZE = {  # the dtypes of arrays, by their bytes per item
     name: np.dtype(name).itemsize
-    for name in ("float64", "float32", "float16", "int64", "int32", "int8", "uint8", "bool")
+    for name in (
+        "float64",
+        "float32",
+        "float16",
+        "int64",
+        "int32",
+        "int8",
+        "uint8",
+        "bool",
+        "complex128",
+        "complex64",
+    )
 }
-VECTOR_PRODUCTS = frozenset({"matmul", "dot", "inner"})
-NUMERIC_ITEMSIZE |= {"complex128": 16, "complex64": 8}
+VECTOR_PRODUCTS = frozenset({"matmul", "dot", "inner"})  # a reduction where they give a number
 
 
 @dataclass(frozen=True)
