@@ -289,3 +289,37 @@ def test_copies_replace_and_max_of_a_view_match_differences_after_a_global_chang
         expected = srcad.numerical_grad(copies_and_replacements, w, rates)
         np.testing.assert_allclose(gradient(w, rates), expected, rtol=1e-6, atol=1e-9)
     RATE_BONUS["value"] = 0.1
+
+
+@dataclasses.dataclass
+class CallableLayer:
+    """A dataclass (so unhashable: its instances compare by value) that is called."""
+
+    W: np.ndarray
+    b: np.ndarray
+
+    def __call__(self, x):
+        return np.tanh(self.W @ x + self.b)
+
+
+def calls_its_layer(layer, x):
+    return np.sum(layer(x) ** 2)
+
+
+def test_a_dataclass_argument_that_is_called_is_its_call_method():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=2)
+    gradient = srcad.value_and_grad(calls_its_layer)
+    original = CallableLayer.__call__
+    try:
+        for call in range(3):  # new weights, then the class's __call__ replaced
+            if call == 2:
+                CallableLayer.__call__ = lambda self, x: np.sin(self.W @ x) + self.b
+            layer = CallableLayer(rng.normal(size=(3, 2)), rng.normal(size=3))
+            value, grad = gradient(layer, x)
+            assert value == pytest.approx(calls_its_layer(layer, x))
+            expected = srcad.numerical_grad(calls_its_layer, layer, x)
+            np.testing.assert_allclose(grad.W, expected.W, rtol=1e-6, atol=1e-9)
+            np.testing.assert_allclose(grad.b, expected.b, rtol=1e-6, atol=1e-9)
+    finally:
+        CallableLayer.__call__ = original

@@ -49,7 +49,7 @@ from srcad.lower.containers import is_made
 from srcad.lower.context import Lowering
 from srcad.lower.dispatch import CALL
 from srcad.lower.iteration import static_items
-from srcad.lower.world import Outside
+from srcad.lower.world import Outside, is_hashable
 from srcad.pytree import fields_of, is_plain_object
 
 # ``call(lowering, function, args, kwargs, node)``: how ``srcad.lower.calls`` lowers a call
@@ -210,7 +210,7 @@ def is_object_call(function: object) -> bool:
         target is functools.partial
         or target is map
         or target is functools.reduce
-        or target in COPIES
+        or (is_hashable(target) and target in COPIES)  # a dataclass value is unhashable
         or isinstance(target, (Partial, functools.partial))
         or is_record_class(target)
     )
