@@ -190,6 +190,28 @@ def test_a_converted_number_is_a_python_int_that_keeps_float32_arrays_float32(co
         srcad.grad(f)(np.array([np.nan, 1.0, 2.0], np.float32))  # as Python's int(nan)
 
 
+def test_float_and_item_of_a_float64_number_are_python_floats_that_keep_float32_arrays():
+    def f(x, y):
+        scale = float(x[0]) * SETTINGS["factor"] + x[1].item()  # Python floats: weak
+        return np.sum(y * scale) + float(np.sum(x**2))
+
+    x, y = np.array([0.1, 0.2]), np.array([1.0, 2.0], np.float32)
+    for factor in (2.0, 3.3):  # another global between calls
+        SETTINGS["factor"] = factor
+        try:
+            value, (dx, dy) = srcad.value_and_grad(f, argnums=(0, 1))(x, y)
+            expected = f(x, y)
+        finally:
+            SETTINGS["factor"] = 2.0
+        assert value == float(expected) and type(expected) is np.float32  # float32 sums
+        assert dx.dtype == np.float64 and dy.dtype == np.float32
+        # (central differences of a float32 value are too coarse: the derivative by hand)
+        np.testing.assert_allclose(dx, [3.0 * factor + 2 * x[0], 3.0 + 2 * x[1]], rtol=1e-6)
+        np.testing.assert_allclose(dy, np.full(2, x[0] * factor + x[1], np.float32), rtol=1e-6)
+    tangent = srcad.jvp(lambda v: float(v[0]) * v[1], (x,), (np.ones(2),))[1]
+    assert tangent == pytest.approx(x[0] + x[1])
+
+
 def test_an_int_of_an_index_stays_an_index_and_float_makes_it_a_float():
     def f(x):
         best = int(np.argmax(x))

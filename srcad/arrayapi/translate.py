@@ -28,6 +28,7 @@ import re
 
 from srcad.arrayapi import spellings
 from srcad.arrayapi.spellings import Call, Refusal
+from srcad.codegen.expressions import is_name
 from srcad.codegen.reuse import plain_source
 from srcad.errors import SrcadError
 
@@ -144,6 +145,8 @@ class _Rewriter(ast.NodeTransformer):
             if function.attr in spellings.CONTAINER_METHODS:
                 return node
             return self._method_call(function, node)
+        if is_name(function, "float") and len(node.args) == 1 and not node.keywords:
+            return node.args[0]  # a 0-d array, which the namespace's functions take
         if isinstance(function, ast.Name) and function.id not in BUILTINS | self.local_names:
             raise Refusal(
                 f"the call of {function.id}, a function srcad runs as it is (on NumPy arrays)"

@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 Traced: TypeAlias = "Tracer | tuple[Tracer, ...] | list[Tracer]"
 
 
+# the row that makes a NumPy number of a dtype kind Python's (x.item())
+PYTHON_NUMBER_ROWS = {"f": "python_float", "i": "python_int", "u": "python_int"}
+
+
 class Tracer:
     """A stand-in for an IR value inside NumPy code; operations record equations."""
 
@@ -266,8 +270,8 @@ class Tracer:
         return Tracer(self.builder, ravelled.atom, fresh=True)
 
     def item(self, *index):
-        """``x.item()``: the one number of a size-1 array, ``x.item(k)`` the k-th in C order
-        (a 0-d traced value: a number computed from data stays traced)."""
+        """``x.item()``: the one number of a size-1 array, ``x.item(k)`` the k-th in C order:
+        a Python number computed from data, traced (a float, an int: weak, as Python's)."""
         if len(index) == 1 and isinstance(index[0], tuple):
             index = index[0]
         if not index:
@@ -277,10 +281,15 @@ class Tracer:
                     "converts to a number; give an index (x.item(k))",
                     self.builder.loc,
                 )
-            return np.reshape(self, ())  # type: ignore[call-overload]
-        if len(index) == 1:
-            return np.ravel(self)[index[0]]  # type: ignore[call-overload]
-        return self[index]
+            number = np.reshape(self, ())  # type: ignore[call-overload]
+        elif len(index) == 1:
+            number = np.ravel(self)[index[0]]  # type: ignore[call-overload]
+        else:
+            number = self[index]
+        kind = np.dtype(self.dtype).kind
+        if self.aval.is_weak or kind not in PYTHON_NUMBER_ROWS:
+            return number
+        return self.builder.apply(PYTHON_NUMBER_ROWS[kind], (number,))
 
     def tolist(self):
         """``x.tolist()``: nested lists of its numbers, each a 0-d traced value."""

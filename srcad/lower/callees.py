@@ -171,13 +171,20 @@ def _number_of(
             "can compute with; use the number itself",
             node,
         )
-    if function is float:
-        return value.astype(np.float64) if value.dtype.kind in "iub" else value
+    if function is float:  # a Python float, weak as Python's
+        return value if value.aval.is_weak and value.dtype.kind == "f" else _as_float(value)
     if function is round and len(args) == 2 and args[1] is not None:
         return np.round(value, args[1])  # a float, rounded to these digits
     row = NUMBER_CONVERSIONS[function]
     assert row is not None  # float returned above
     return lowering.builder.apply(row, (value,))  # a Python int, as the plain function's
+
+
+def _as_float(value: Tracer) -> object:
+    """``float(v)`` of a NumPy number: Python's float (of an int or bool, made a float first:
+    the row's derivative is for floats)."""
+    number = value if value.dtype.kind == "f" else value.astype(np.float64)
+    return value.builder.apply("python_float", (number,))
 
 
 def _items(lowering: Lowering, items: object, node: ast.Call) -> list[object]:

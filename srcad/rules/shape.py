@@ -102,6 +102,16 @@ def asarray_jvp(tangents, out, x, dtype=None, order=None):
     return x_dot if dtype is None else np.astype(x_dot, dtype)
 
 
+@defvjp("python_float")
+def python_float_vjp(g, out, x):
+    return g  # float(x32[0]) is a Python float, its cotangent too: x's adjoint takes it as is
+
+
+@defjvp("python_float")
+def python_float_jvp(tangents, out, x):
+    return tangents[0]
+
+
 @defvjp(np.astype)
 def astype_vjp(g, out, x, dtype, copy=None):
     return np.astype(g, x.dtype)

@@ -1,11 +1,12 @@
-"""The rows of Python's conversions of a number to an int: ``int(v)``, ``round(v)``,
-``math.floor(v)``, ``math.ceil(v)`` and ``math.trunc(v)`` of a value computed from data,
-spelled in generated code as the user wrote them.
+"""The rows of Python's conversions of a number: ``int(v)``, ``round(v)``, ``math.floor(v)``,
+``math.ceil(v)`` and ``math.trunc(v)`` to an int, ``float(v)`` (and ``v.item()`` of a float)
+to a float, of a value computed from data, spelled in generated code as the user wrote them.
 
 Their results are Python ints, as the plain function's are: weak, in NumPy's promotion, so
 ``x32 * int(v)`` stays float32 (an int64 array would make it float64), and ``int(nan)``
 raises as Python does. Shape inference sees that: each row evaluated on a stand-in gives a
-Python int (``srcad.ir.shapes``). They are steps, with no derivative. Rows of their own,
+Python int (``srcad.ir.shapes``). The int conversions are steps, with no derivative;
+``float`` passes its cotangent on, in its argument's dtype. Rows of their own,
 reached by ``srcad.lower.callees`` only (``int``, ``round`` and ``math.floor`` stay
 Python's elsewhere: ``math.floor`` of an array is NumPy's ``floor``).
 """
@@ -15,9 +16,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from srcad.ir.primitive import BUILTINS, PARAMETRIC, Prim
+from srcad.ir.primitive import BUILTINS, PARAMETRIC, Example, Prim
 from srcad.ir.table.registry import PRIMS
 
+SCALAR: tuple[Example, ...] = ((((),), {}),)
 # row name -> the conversion, and its module
 INT_CONVERSIONS: dict[str, tuple[Callable[..., int], str]] = {
     "python_int": (int, BUILTINS),
@@ -31,3 +33,7 @@ for _name, (_function, _module) in INT_CONVERSIONS.items():
     PRIMS[_name] = Prim(
         _name, _function, PARAMETRIC, 1, is_differentiable=False, module=_module, takes_numbers=True
     )
+# float(v) and v.item() of a float: a Python float, with the derivative 1 (rules/shape.py)
+PRIMS["python_float"] = Prim(
+    "python_float", float, PARAMETRIC, 1, module=BUILTINS, takes_numbers=True, examples=SCALAR
+)
