@@ -38,12 +38,12 @@ from typing import cast
 from srcad.api.signature import bind_call, signature_of
 from srcad.codegen.emit import name_values
 from srcad.errors import SrcadError
-from srcad.ir import Atom, AVal, Const, Eqn, Graph, Var
+from srcad.ir import Atom, AVal, Eqn, Graph, Var
 from srcad.ir.facts import has_counter, is_loop, is_statement, primitive_of
 from srcad.ir.graph import RoleKind, VarRole
 from srcad.ir.printer import format_graph
 from srcad.ir.walk import max_var_id, sub_graphs, walk_eqns
-from srcad.ir.world import Catching
+from srcad.ir.world import catching_of
 from srcad.lower import lower_function
 from srcad.lower.exceptions import CAUGHT
 from srcad.passes import eliminate_dead_code
@@ -201,11 +201,11 @@ def operator_of(eqn: Eqn) -> str | None:
 def caught_by(eqn: Eqn) -> tuple[type[BaseException], ...]:
     """The exceptions that a ``cond`` which is a ``try`` statement catches (its first
     branch is the ``try`` block, its second the handler); none for other equations."""
-    test = eqn.inputs[0] if eqn.prim == "cond" and eqn.inputs else None
-    if not (isinstance(test, Const) and isinstance(test.value, Catching)):
+    catching = catching_of(eqn)
+    if catching is None:
         return ()
     classes = {spelling: exception for exception, spelling in CAUGHT.items()}
-    return tuple(classes[spelling] for spelling in test.value.exceptions)  # type: ignore
+    return tuple(classes[spelling] for spelling in catching.exceptions)  # type: ignore
 
 
 __all__ = [

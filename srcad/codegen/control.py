@@ -23,7 +23,7 @@ from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.control import body_of, branches_of, condition_of
 from srcad.ir.facts import updates_first_input
 from srcad.ir.walk import defined_vars, walk_eqns
-from srcad.ir.world import Catching, Context
+from srcad.ir.world import Context, catching_of
 
 if TYPE_CHECKING:
     from srcad.codegen.emit import Emitter
@@ -55,7 +55,7 @@ def _cond_statement(emitter: Emitter, eqn: Eqn) -> str:
     reached = _reached_branch(emitter, eqn)
     if reached is not None:  # the other branch raised in the forward code
         return "\n".join(lines + _nested_block(emitter, eqn, reached))
-    catching = _catching_of(eqn)
+    catching = catching_of(eqn)
     if catching is not None:  # try: the first branch; except ...: the second
         caught = ", ".join(catching.exceptions)
         caught = caught if len(catching.exceptions) == 1 else f"({caught})"
@@ -110,12 +110,6 @@ def _reached_branch(emitter: Emitter, eqn: Eqn) -> Graph | None:
     if raises.count(False) != 1:
         return None
     return branches_of(eqn)[raises.index(False)]
-
-
-def _catching_of(eqn: Eqn) -> Catching | None:
-    """What a ``cond`` that is a ``try`` statement catches, or None."""
-    test = eqn.inputs[0]
-    return test.value if isinstance(test, Const) and isinstance(test.value, Catching) else None
 
 
 def _context_of(eqn: Eqn) -> Context | None:

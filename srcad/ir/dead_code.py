@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from srcad.ir import Const, Eqn, Graph, Var
+from srcad.ir import Eqn, Graph, Var
 from srcad.ir.control import branches_of
 from srcad.ir.facts import has_effect
 from srcad.ir.walk import defined_vars, sub_graphs, walk_eqns
-from srcad.ir.world import Catching
+from srcad.ir.world import catching_of
 
 
 def remove_dead_code(graph: Graph) -> Graph:
@@ -39,14 +39,9 @@ def _tried(eqns: Iterable[Eqn]) -> list[Eqn]:
     return [
         inner
         for eqn in walk_eqns(tuple(eqns))
-        if eqn.prim == "cond" and _is_try(eqn)
+        if catching_of(eqn) is not None
         for inner in walk_eqns(branches_of(eqn)[0].eqns)
     ]
-
-
-def _is_try(eqn: Eqn) -> bool:
-    test = eqn.inputs[0] if eqn.inputs else None
-    return isinstance(test, Const) and isinstance(test.value, Catching)
 
 
 def _sweep(eqns: Iterable[Eqn], live: set[Var]) -> None:

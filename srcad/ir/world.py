@@ -51,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from srcad.ir.control import CONTROL
-from srcad.ir.graph import Eqn
+from srcad.ir.graph import Const, Eqn
 from srcad.ir.prims import Prim, _add
 
 OUTSIDE = "outside"
@@ -161,6 +161,12 @@ class Catching:
 
     def __str__(self) -> str:
         return f"try ... except ({', '.join(self.exceptions)})"
+
+
+def catching_of(eqn: Eqn) -> Catching | None:
+    """What a ``cond`` that is a ``try`` statement catches; None for any other equation."""
+    test = eqn.inputs[0] if eqn.prim == "cond" and eqn.inputs else None
+    return test.value if isinstance(test, Const) and isinstance(test.value, Catching) else None
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from srcad.ir import Atom, AVal, Const, Eqn, Graph, Var
+from srcad.ir import Atom, AVal, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder
 from srcad.ir.control import TAPE, body_of, branches_of, carried_inputs, condition_of
 from srcad.ir.facts import has_counter, is_structured
 from srcad.ir.graph import RoleKind, VarRole
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import defined_vars, substitute, used_atoms
-from srcad.ir.world import Catching
+from srcad.ir.world import catching_of
 
 if TYPE_CHECKING:
     from srcad.reverse.sweep import Reverser
@@ -73,11 +73,10 @@ def _branch_taken(eqn: Eqn) -> Atom:
     """What the backward ``cond`` of ``eqn`` tests: the forward test, or for a ``try`` the
     flag its branches set (True where the ``try`` block ran to its end). A ``try`` whose
     handler raises sets none: its backward code runs only after the ``try`` block did."""
-    test = eqn.inputs[0]
-    if not (isinstance(test, Const) and isinstance(test.value, Catching)):
-        return test
-    flag = test.value.flag
-    return next((out for out in eqn.outputs if out.hint == flag), test)
+    catching = catching_of(eqn)
+    if catching is None:
+        return eqn.inputs[0]
+    return next((out for out in eqn.outputs if out.hint == catching.flag), eqn.inputs[0])
 
 
 def _branch_sweep(
