@@ -662,17 +662,24 @@ def ufuncs_into_buffers(x):
     return np.sum(out * x)
 
 
-def test_a_ufunc_writing_into_a_buffer_of_the_function_with_out():
-    x = np.array([0.3, -0.7, 1.2])
-    for gain in (1.5, -0.5):  # a global read on every call
+def _matches_while_the_gain_changes(fun, x):
+    """Value and gradient of ``fun`` against the plain function and central differences,
+    on two calls with the global gain changed between them."""
+    gradient = srcad.value_and_grad(fun)
+    for gain in (1.5, -0.5):
         GAIN["value"] = gain
         try:
-            value, grad = srcad.value_and_grad(ufuncs_into_buffers)(x)
-            assert value == pytest.approx(ufuncs_into_buffers(x))
-            expected = srcad.numerical_grad(ufuncs_into_buffers, x)
+            value, grad = gradient(x)
+            assert value == pytest.approx(fun(x))
+            expected = srcad.numerical_grad(fun, x)
         finally:
             GAIN["value"] = 1.5
         np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-9)
+
+
+def test_a_ufunc_writing_into_a_buffer_of_the_function_with_out():
+    x = np.array([0.3, -0.7, 1.2])
+    _matches_while_the_gain_changes(ufuncs_into_buffers, x)
 
     def into_its_argument(x):
         np.exp(x, out=x)  # srcad's code writes into its own copy (README: writes)
@@ -691,16 +698,7 @@ def sorted_in_place(x):
 
 
 def test_an_array_sorted_in_place_is_followed_as_its_sorted_values():
-    x = np.array([0.3, -1.2, 2.5, 0.7, -0.1])
-    for gain in (1.5, -0.5):  # a global read on every call
-        GAIN["value"] = gain
-        try:
-            value, grad = srcad.value_and_grad(sorted_in_place)(x)
-            assert value == pytest.approx(sorted_in_place(x))
-            expected = srcad.numerical_grad(sorted_in_place, x)
-        finally:
-            GAIN["value"] = 1.5
-        np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-9)
+    _matches_while_the_gain_changes(sorted_in_place, np.array([0.3, -1.2, 2.5, 0.7, -0.1]))
 
 
 def test_fill_diagonal_in_a_module_that_imports_numpy_under_its_own_name(tmp_path):
