@@ -87,17 +87,18 @@ def place_reductions_near_reads(graph: Graph) -> Graph:
     written = written_vars(graph)
     eqns = _terms_at_their_sums(graph, written)
     hints: dict[int, str] = {}
-    position = 0
+    position, placed = 0, False
     while position < len(eqns):
         placement = _placement(Block(eqns, graph, written), position)
         if placement is not None:
+            placed = True
             reduction = eqns[placement.chain_at[-1]]
             if not reduction.outputs[0].is_named:
                 hints[reduction.outputs[0].id] = f"{placement.array.hint}_{reduction.prim}"
             eqns = _reordered(eqns, placement)
             continue  # an equation that stayed now stands at ``position``
         position += 1
-    if eqns == list(graph.eqns):
+    if not placed:  # the terms moved only to place reductions after them
         return graph
     return rename_vars(replace(graph, eqns=tuple(eqns)), hints)
 
