@@ -442,3 +442,14 @@ def test_integer_arithmetic_on_the_counter_keeps_the_loop():
     code = srcad.source(gradient)
     assert "for i in range(200):" in code and "(i + 1) % 200" in code
     assert len(code.splitlines()) < 60 and ".copy()" not in code.split("# backward")[1]
+
+
+def test_a_tangent_of_another_shape_than_its_primal_is_refused_with_both_shapes():
+    def f(x, y):
+        return np.sum(x * y)
+
+    x, y = np.ones(3), np.arange(3.0)
+    with pytest.raises(ValueError, match=r"argument 0 has shape \(2,\), its primal \(3,\)"):
+        srcad.jvp(f, (x, y), (np.ones(2), np.ones(3)))
+    value, tangent = srcad.jvp(f, (x, y), (np.ones(3), np.zeros(3)))  # the right shapes
+    assert (value, tangent) == (f(x, y), np.sum(y))

@@ -61,7 +61,7 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple:
             raise ArgumentTypeError(
                 f"the tangent for argument {n} has a different structure than the primal"
             )
-        tangent_leaves += [_as_tangent(t, p) for t, p in zip(leaves, primal_leaves, strict=True)]
+        tangent_leaves += [_as_tangent(t, p, n) for t, p in zip(leaves, primal_leaves, strict=True)]
     value, value_dot = compiled.fn(*arguments.values(), *tangent_leaves)
     return plain_value(value), plain_value(value_dot)
 
@@ -197,7 +197,7 @@ class _Jacobian:
                 for position in np.ndindex(np.shape(leaf)):
                     tangents = [np.zeros_like(np.asarray(x, dtype=float)) for x in flat]
                     tangents[start + i][position] = 1.0
-                    tangents = [_as_tangent(t, x) for t, x in zip(tangents, flat, strict=True)]
+                    tangents = [_as_tangent(t, x, k) for t, x in zip(tangents, flat, strict=True)]
                     draws.restore()
                     _, value_dot = self._run(compiled, (*values, *tangents))
                     per_element.append(flatten(value_dot)[0])
@@ -336,7 +336,13 @@ def hvp(fun: Callable, primals: tuple, tangents: tuple) -> object:
     return product[0] if len(primals) == 1 else product
 
 
-def _as_tangent(tangent, primal):
+def _as_tangent(tangent, primal, number: int):
+    """``tangent`` as the generated code takes it: of its primal's shape and dtype."""
+    if np.shape(tangent) != np.shape(primal):
+        raise ArgumentValueError(
+            f"the tangent for argument {number} has shape {np.shape(tangent)}, its primal "
+            f"{np.shape(primal)}: give each tangent the shape of its primal"
+        )
     if isinstance(primal, float):
         return float(tangent)
     return np.asarray(tangent, dtype=np.asarray(primal).dtype)
