@@ -70,18 +70,19 @@ def _check_sampled(fun, args, got):
         assert got[index] == pytest.approx(expected, rel=1e-5, abs=1e-7)
 
 
-def _check_twice(fun, args):
-    """Value and gradient against the plain function on two calls, the global changed
-    between them; the generated code of the last."""
+def _check_twice(fun, args, setting="decay", values=(1e-3, 0.25)):
+    """Value and gradient against the plain function on two calls, the global ``setting``
+    changed between them; the transformed function."""
     transformed = srcad.value_and_grad(fun)
-    for decay in (1e-3, 0.25):
-        SETTINGS["decay"] = decay
+    first = values[0]
+    for value_of_setting in values:
+        SETTINGS[setting] = value_of_setting
         try:
             value, grad = transformed(*args)
             assert value == pytest.approx(fun(*args), rel=1e-14)
             _check_sampled(fun, args, grad)
         finally:
-            SETTINGS["decay"] = 1e-3
+            SETTINGS[setting] = first
     return transformed
 
 
@@ -124,16 +125,7 @@ def test_a_loss_that_reads_a_large_value_of_its_own_stays_in_the_forward_sweep()
 
 
 def test_noise_drawn_on_every_call_is_summed_with_the_weights_of_that_call():
-    args = _args()
-    transformed = srcad.value_and_grad(noisy_penalty)
-    for seed in (4, 5):  # a new seed draws new noise: the sum must read it
-        SETTINGS["seed"] = seed
-        try:
-            value, grad = transformed(*args)
-            assert value == pytest.approx(noisy_penalty(*args), rel=1e-14)
-            _check_sampled(noisy_penalty, args, grad)
-        finally:
-            SETTINGS["seed"] = 4
+    _check_twice(noisy_penalty, _args(), "seed", (4, 5))  # new noise: the sum must read it
 
 
 def test_forward_mode_gives_the_same_directional_derivative():

@@ -72,6 +72,35 @@ def in_a_loop(A):
     return total
 
 
+def nested_tries(A):
+    K = 0.5 * (A + A.T)
+    try:
+        L = np.linalg.cholesky(K)
+        try:  # a second factorisation that fails for some of the matrices the first takes
+            M = np.linalg.cholesky(K - 2.5 * np.eye(3))
+        except np.linalg.LinAlgError:
+            M = np.eye(3) * np.sum(K) * SETTINGS["jitter"]
+        scale = np.sum(np.diag(M))
+    except np.linalg.LinAlgError:
+        L = np.eye(3) * np.sum(K**2)
+        scale = 1.0
+    return np.sum(np.log(np.diag(L))) * scale
+
+
+def test_a_try_inside_a_try_follows_both_branches_that_ran():
+    transformed = srcad.value_and_grad(nested_tries)
+    cases = [np.diag([2.0, 1.0, 3.0]), np.diag([4.0, 3.0, 5.0]), np.diag([2.0, -1.0, 3.0])]
+    for A, jitter in zip(cases, (0.5, 2.0, 0.5), strict=True):  # inner handler, inner try, outer
+        SETTINGS["jitter"] = jitter
+        try:
+            value, grad = transformed(A)
+            assert value == pytest.approx(nested_tries(A), rel=1e-12)
+            expected = srcad.numerical_grad(nested_tries, A)
+        finally:
+            SETTINGS["jitter"] = 0.5
+        np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-7)
+
+
 def tidy_up(x):
     try:
         y = np.tanh(x) * SETTINGS["jitter"]

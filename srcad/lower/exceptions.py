@@ -121,8 +121,9 @@ def _caught(lowering: Lowering, handler: ast.ExceptHandler) -> tuple[str, ...]:
         raise lowering.located(
             UnsupportedSyntax,
             f"'except {ast.unparse(handler.type)}' of a 'try' statement: srcad catches "
-            "np.linalg.LinAlgError only, which NumPy and SciPy raise in srcad's generated code exactly where they "
-            "do in your function; other exceptions may be raised at other places there (a "
+            "np.linalg.LinAlgError only, which NumPy and SciPy raise in srcad's generated "
+            "code exactly where they do in your function; other exceptions may be raised at "
+            "other places there (a "
             "Python float divided by 0.0 raises, NumPy's gives inf): test for the case "
             "with an 'if' instead",
             handler,
@@ -138,7 +139,7 @@ def _is_caught(value: object) -> bool:
 
 
 def _refuse_jumps(lowering: Lowering, node: ast.Try) -> None:
-    for inner in _statements_inside(node):
+    for inner in _nodes_inside(node):
         if isinstance(inner, JUMPS):
             word = (
                 "yield from" if isinstance(inner, ast.YieldFrom) else type(inner).__name__.lower()
@@ -151,14 +152,15 @@ def _refuse_jumps(lowering: Lowering, node: ast.Try) -> None:
             )
 
 
-def _statements_inside(node: ast.AST) -> list[ast.AST]:
-    """The nodes inside ``node``, not those of functions defined there."""
+def _nodes_inside(node: ast.AST) -> list[ast.AST]:
+    """The nodes inside ``node`` (statements and expressions), not those of functions
+    defined there."""
     found = []
     for child in ast.iter_child_nodes(node):
         if isinstance(child, (ast.FunctionDef, ast.Lambda, ast.AsyncFunctionDef)):
             continue
         found.append(child)
-        found += _statements_inside(child)
+        found += _nodes_inside(child)
     return found
 
 
@@ -168,7 +170,7 @@ def _refuse_reads_of_try_names(
     """A handler that reads a name the ``try`` block assigns or changes would see the value
     it had where the block stopped, which depends on the data."""
     changed = _changed_names(ast.Module(node.body, []), lowering.env)
-    for inner in _statements_inside(ast.Module(handler.body, [])):
+    for inner in _nodes_inside(ast.Module(handler.body, [])):
         if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load):
             if inner.id in changed:
                 raise lowering.located(
@@ -185,21 +187,20 @@ def _changed_names(block: ast.AST, local: dict[str, object]) -> set[str]:
     method of that may change it (``y.append(v)``; not ``y.sum()``, nor a module's function:
     ``local`` holds the function's own names)."""
     changed = set()
-    for inner in _statements_inside(block):
+    for inner in _nodes_inside(block):
         if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
             changed.add(inner.id)
         elif isinstance(inner, (ast.Subscript, ast.Attribute)) and isinstance(inner.ctx, ast.Store):
             changed |= _roots(inner)
         elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute):
-            if inner.func.attr not in READING_METHODS:
+            if inner.func.attr not in READING_METHODS:  # of a name of the function's own
                 roots = _roots(inner.func.value)
-                changed |= {r for r in roots if _may_change(local.get(r, types))}
+                changed |= {r for r in roots if r in local and not _is_module(local[r])}
     return changed
 
 
-def _may_change(value: object) -> bool:
-    """Whether a method call may change ``value`` (not a module's: ``np.linalg.cholesky``)."""
-    return not isinstance(value, types.ModuleType)
+def _is_module(value: object) -> bool:
+    return isinstance(value, types.ModuleType)  # import numpy as np inside the function
 
 
 def _roots(node: ast.expr) -> set[str]:

@@ -44,27 +44,12 @@ from srcad.ir import AVal, Eqn, Graph, Var
 from srcad.ir.builder import rename_vars
 from srcad.ir.primitive import REDUCTION
 from srcad.ir.prims import PRIMS
-from srcad.ir.walk import sub_graphs, used_atoms
+from srcad.ir.walk import used_atoms
 from srcad.passes.hoist import may_move
 from srcad.passes.rewrite import written_vars
 
 MIN_BYTES = 256 * 1024  # smaller arrays stay in a core's cache between the two reads anyway
 SHRINK = 16  # a reduction makes at most this fraction of its array's bytes
-NUMERIC_ITEMSIZE = {  # the dtypes of arrays, by their bytes per item
-    name: np.dtype(name).itemsize
-    for name in (
-        "float64",
-        "float32",
-        "float16",
-        "int64",
-        "int32",
-        "int8",
-        "uint8",
-        "bool",
-        "complex128",
-        "complex64",
-    )
-}
 VECTOR_PRODUCTS = frozenset({"matmul", "dot", "inner"})  # a reduction where they give a number
 
 
@@ -122,10 +107,10 @@ class Block:
         return self._readers
 
     def movable(self, eqn: Eqn) -> bool:
-        """Whether ``eqn`` computes from its inputs alone, none of them written in place."""
-        if sub_graphs(eqn) or not may_move(eqn):
-            return False
-        return not any(isinstance(a, Var) and a.id in self.written for a in eqn.inputs)
+        """Whether ``eqn`` computes from its inputs alone (no block, effect or write), none
+        of them written in place."""
+        written = self.written
+        return may_move(eqn) and not any(isinstance(a, Var) and a.id in written for a in eqn.inputs)
 
     def is_alive_at(self, atom: object, at: int) -> bool:
         """Whether reading ``atom`` at ``at`` keeps no array alive for longer."""
@@ -203,7 +188,7 @@ def _reduction_chain(block: Block, start: int, array: Var) -> list[int] | None:
     chain = [start]
     while True:
         last = block.eqns[chain[-1]]
-        if len(last.outputs) != 1 or last.outputs[0].aval.dtype not in NUMERIC_ITEMSIZE:
+        if len(last.outputs) != 1 or _nbytes(last.outputs[0].aval) == 0:
             return None
         if _nbytes(last.outputs[0].aval) <= limit:
             return chain if _is_reduction(last) else None
@@ -298,5 +283,6 @@ def _is_large(atom: object) -> bool:
 
 
 def _nbytes(aval: AVal) -> int:
-    """The bytes of an array of ``aval`` (0 for what is not a numeric array)."""
-    return aval.size * NUMERIC_ITEMSIZE.get(aval.dtype, 0)
+    """The bytes of an array of ``aval`` (0 for text and objects, which are not arrays)."""
+    dtype = np.dtype(aval.dtype)
+    return 0 if dtype.kind == "O" else aval.size * dtype.itemsize
