@@ -87,3 +87,66 @@ def test_alternating_layouts_reuse_their_guards(monkeypatch):
         np.testing.assert_allclose(gradient(long, 2), 2 * long)
         np.testing.assert_allclose(gradient(short, 2), 2 * short)
     assert len(made) == 2
+
+
+GAIN = np.array([1.0, -2.0])  # read from outside by layer_loss on every call
+
+
+def layer_loss(params, x, lam):
+    W, b = params
+    return np.sum(np.tanh(x @ W + b) * GAIN) + lam * np.sum(W * W)
+
+
+def _layer_args():
+    rng = np.random.default_rng(3)
+    return [rng.normal(size=(3, 2)), rng.normal(size=2)], rng.normal(size=(4, 3)), 0.1
+
+
+def _plain_call(transformed, *args):
+    """The result through ``Transformed.__call__`` (its guard function and conversions)."""
+    from srcad.api.grad import Transformed
+
+    return Transformed.__call__(transformed, *args)
+
+
+def test_later_calls_of_array_code_take_a_lean_entry_with_the_same_results():
+    """After the first call, a transformed function's class carries a lean ``__call__``
+    with the guard inline (srcad.api.backend.lean_entry); it gives what the full path
+    gives, follows a global that changed, and passes other layouts, keywords and missing
+    arguments on to the full path."""
+    global GAIN
+    value_and_grad, gradient = srcad.value_and_grad(layer_loss), srcad.grad(layer_loss)
+    params, x, lam = _layer_args()
+    value_and_grad(params, x, lam), gradient(params, x, lam)
+    assert value_and_grad._entry is not None and gradient._entry is not None
+    value, grads = value_and_grad(params, x, lam)
+    assert type(value) is float and value == _plain_call(value_and_grad, params, x, lam)[0]
+    expected = srcad.numerical_grad(lambda W: layer_loss([W, params[1]], x, lam), params[0])
+    np.testing.assert_allclose(grads[0], expected, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(gradient(params, x, lam)[0], expected, rtol=1e-6, atol=1e-9)
+    original = GAIN
+    GAIN = np.array([0.5, 3.0])  # the world changed: the entry's world guard sees it
+    try:
+        moved = srcad.numerical_grad(lambda W: layer_loss([W, params[1]], x, lam), params[0])
+        np.testing.assert_allclose(gradient(params, x, lam)[0], moved, rtol=1e-6, atol=1e-9)
+        assert not np.allclose(moved, expected)
+    finally:
+        GAIN = original
+    np.testing.assert_allclose(gradient(params, x=x, lam=lam)[0], expected, rtol=1e-6)
+    shorter = gradient(params, x[:2], lam)[0]  # another layout compiles again
+    np.testing.assert_allclose(shorter, _plain_call(srcad.grad(layer_loss), params, x[:2], lam)[0])
+    with pytest.raises(TypeError):
+        gradient(params, x)
+
+
+def test_alternating_layouts_keep_one_entry_class_each():
+    gradient = srcad.grad(power_sum)
+    long, short = np.linspace(0.5, 2.0, 4), np.array([0.5, 1.5])
+    classes = []
+    for _ in range(3):
+        np.testing.assert_allclose(gradient(long, 2), 2 * long)
+        classes.append(type(gradient))
+        np.testing.assert_allclose(gradient(short, 2), 2 * short)
+        classes.append(type(gradient))
+    assert classes[0] is not classes[1]
+    assert classes[2:] == classes[:2] * 2  # made once per layout, not on every switch

@@ -20,8 +20,8 @@ from srcad.api.grad import (
     differentiable,
     grad,
     like,
-    plain_value,
 )
+from srcad.api.results import plain_value
 from srcad.api.signature import abstract_leaf, bind_call, signature_of
 from srcad.arguments import ArgSignature, Wrt, describe_tree
 from srcad.backends import backend_runner

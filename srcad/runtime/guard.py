@@ -38,17 +38,31 @@ class _Unguardable(Exception):
 def make_guard(args: tuple) -> Callable[[tuple], bool] | None:
     """A function telling whether a tuple of arguments is laid out like ``args``, or None
     when some argument cannot be checked that way."""
-    conditions = [f"len(args) == {len(args)}"]
-    constants: dict[str, object] = {"ndarray": np.ndarray}
-    try:
-        for i, value in enumerate(args):
-            _add_conditions(f"args[{i}]", value, conditions, constants, [0])
-    except _Unguardable:
+    found = layout_conditions(args, [f"args[{i}]" for i in range(len(args))])
+    if found is None:
         return None
+    conditions, constants = found
+    conditions.insert(0, f"len(args) == {len(args)}")
     source = "def guard(args):\n    return (\n        " + "\n        and ".join(conditions)
     namespace = dict(constants)
     exec(compile(source + "\n    )\n", "<srcad guard>", "exec"), namespace)  # noqa: S102
     return namespace["guard"]
+
+
+def layout_conditions(args: tuple, spelled: list[str]) -> tuple[list[str], dict] | None:
+    """The conditions that arguments read as ``spelled`` (``args[0]``, or a parameter's
+    name) are laid out like ``args``, and the constants they read; None when some argument
+    cannot be checked that way. Each argument gets one condition at least, which fails for
+    anything that is not an argument at all (``api.backend``'s MISSING)."""
+    conditions: list[str] = []
+    constants: dict[str, object] = {"ndarray": np.ndarray}
+    count = [0]
+    try:
+        for path, value in zip(spelled, args, strict=True):
+            _add_conditions(path, value, conditions, constants, count)
+    except _Unguardable:
+        return None
+    return conditions, constants
 
 
 def _add_conditions(

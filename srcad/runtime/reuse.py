@@ -117,19 +117,19 @@ def _views_held(array: np.ndarray) -> bool:
 
 def add_outer(out: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
     """``out += np.outer(u, v)`` without a temporary (BLAS ger, with SciPy)."""
-    ger = _blas("ger", out, u, v)
+    ger = _GER[out.dtype] if _in_place(out, u, v) else None
     if ger is None:
         out += np.outer(u, v)
         return
     # out is C-ordered, so out.T is Fortran-ordered: out.T += outer(v, u) in place
-    result = ger(1.0, np.ravel(v), np.ravel(u), a=out.T, overwrite_a=1)
-    if not np.may_share_memory(result, out):  # SciPy copied the array: copy back
+    result = ger(1.0, v.ravel(), u.ravel(), a=out.T, overwrite_a=1)
+    if result.base is not out:  # SciPy copied the array: copy back
         np.copyto(out, result.T)
 
 
 def add_matmul(out: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
     """``out += a @ b`` for matrices, without a temporary (BLAS gemm, with SciPy)."""
-    gemm = _blas("gemm", out, a, b)
+    gemm = _GEMM[out.dtype] if _in_place(out, a, b) else None
     if gemm is None or a.ndim != 2 or b.ndim != 2 or a.shape[1] > INNER_LIMIT:
         out += a @ b
         return
@@ -146,18 +146,19 @@ def add_matmul(out: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
         trans_b=transpose_second,
         overwrite_c=1,
     )
-    if not np.may_share_memory(result, out):  # SciPy copied the array: copy back
+    if result.base is not out:  # SciPy copied the array: copy back
         np.copyto(out, result.T)
 
 
 def add_scaled(out: np.ndarray, scale: float, array: np.ndarray) -> None:
     """``out += scale * array`` without a temporary (BLAS axpy, with SciPy)."""
-    axpy = _blas("axpy", out, array)
+    axpy = _AXPY[out.dtype] if _in_place(out, array) else None
     if axpy is None or not array.flags.c_contiguous or array.shape != out.shape:
         out += scale * array
         return
-    result = axpy(array.reshape(-1), out.reshape(-1), a=scale)
-    if not np.may_share_memory(result, out):  # SciPy copied the array: copy back
+    flat = out.reshape(-1)
+    result = axpy(array.reshape(-1), flat, a=scale)
+    if result is not flat:  # SciPy copied the array: copy back
         np.copyto(out, result.reshape(out.shape))
 
 
@@ -171,30 +172,43 @@ def _fortran_operand(matrix: np.ndarray) -> tuple[np.ndarray, int]:
     return np.asfortranarray(matrix), 0
 
 
-def _blas(routine: str, out: np.ndarray, *factors: np.ndarray) -> Callable | None:
-    """SciPy's BLAS ``routine`` for ``out``'s dtype when ``out`` can be written in place and
-    every factor has its dtype; None where NumPy does the work instead."""
-    if not (out.flags.c_contiguous and out.flags.writeable and out.ndim == 2):
+def _in_place(out: np.ndarray, *factors: np.ndarray) -> bool:
+    """Whether BLAS can write into ``out`` (a writeable C-ordered matrix) from ``factors``
+    of its dtype. Few steps on purpose: Python code run between passes over megabyte arrays
+    costs ~3x its bare time, as they have pushed the interpreter out of the cache. Measured
+    on ``benchmarks/bench_mlp.py``'s MLP at batch 1: its gradient took 7 us more of its
+    155 us when these checks went through a generator, ``np.ravel`` and
+    ``np.may_share_memory``."""
+    flags = out.flags
+    if not (flags.c_contiguous and flags.writeable) or out.ndim != 2:
+        return False
+    dtype = out.dtype
+    return factors[0].dtype == dtype and (len(factors) == 1 or factors[1].dtype == dtype)
+
+
+class BlasRoutines(dict):
+    """One SciPy BLAS routine by dtype (``sger`` for float32, ``dger`` for float64), looked
+    up on first use (SciPy is an optional extra); None where SciPy or the routine is
+    missing, and NumPy does the work instead."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def __missing__(self, dtype: np.dtype) -> Callable | None:
+        found = blas_routine(self.name, dtype)
+        self[dtype] = found
+        return found
+
+
+def blas_routine(name: str, dtype: np.dtype) -> Callable | None:
+    """SciPy's BLAS ``name`` for ``dtype`` (float32 or float64), or None."""
+    prefix = {"f": "s", "d": "d"}.get(np.dtype(dtype).char)
+    try:
+        from scipy.linalg import blas
+    except ImportError:
         return None
-    if any(factor.dtype != out.dtype for factor in factors):
-        return None
-    return _ROUTINES.get((routine, out.dtype.char)) if _load_blas() else None
+    return None if prefix is None else getattr(blas, prefix + name)
 
 
-_ROUTINES: dict[tuple[str, str], Callable] = {}
-_LOADED: list[bool] = []  # whether SciPy's BLAS was found, once looked for
-
-
-def _load_blas() -> bool:
-    """SciPy's BLAS wrappers, imported once on first use (SciPy is an optional extra)."""
-    if not _LOADED:
-        try:
-            from scipy.linalg import blas
-        except ImportError:
-            _LOADED.append(False)
-            return False
-        for prefix, char in (("s", "f"), ("d", "d")):
-            for routine in ("ger", "gemm", "axpy"):
-                _ROUTINES[routine, char] = getattr(blas, f"{prefix}{routine}")
-        _LOADED.append(True)
-    return _LOADED[0]
+_GER, _GEMM, _AXPY = BlasRoutines("ger"), BlasRoutines("gemm"), BlasRoutines("axpy")
