@@ -214,6 +214,16 @@ def test_std_and_norm_where_they_are_zero_have_the_subgradient_zero(tmp_path):
     _gradient_matches(tmp_path, body, np.array([0.3, -1.2, 0.7]))
 
 
+def test_a_p_norm_of_rows_where_one_row_is_zero_has_the_subgradient_zero(tmp_path):
+    # the p-norm's slope sign(x) (|x| / norm)^(p - 1) was 0 / 0 = nan on a zero row
+    body = (
+        "def f(x0):\n"
+        "    rows = x0[:, None, :] - x0[None, :, :]\n"
+        "    return np.sum(np.linalg.norm(rows, ord=3, axis=-1)) + np.linalg.norm(x0[0] - x0[0], ord=1.5)\n"
+    )
+    _gradient_matches(tmp_path, body, np.array([[0.3, -1.2], [0.7, 0.4], [-0.5, 0.9]]))
+
+
 def test_a_variable_carried_through_an_inner_loop_keeps_each_value_it_needs(tmp_path):
     # control family: one name for s before and after 's = s * x[i]' made the tape record
     # the product, and the backward sweep read the updated adjoint (ds = ds * t2; dt2 = ds...)

@@ -51,7 +51,8 @@ input gets its derivative through them (``np.interp``'s sample values and points
                                          matrix, its triangle ``lower`` names; svd with
                                          full matrices by default, as SciPy's)
 
-Each runs on the traced arguments, so it records the equations of the calls it makes. A call
+``scipy.spatial.distance``'s ``cdist``, ``pdist`` and ``squareform`` are in
+``srcad.lower.distances``. Each runs on the traced arguments, so it records the equations of the calls it makes. A call
 these do not cover (``np.interp`` with a ``period``) is refused with the reason. A function
 that has a row of its own but a param known only when the code runs (``np.clip`` with a
 bound read from a global) is composed by its row instead (``Prim.composed``).
@@ -67,6 +68,7 @@ from typing import Any, Literal
 import numpy as np
 
 from srcad.ir.table.registry import call_primitive
+from srcad.lower.distances import SCIPY_DISTANCE
 
 
 def polyval(p: Any, x: Any) -> Any:
@@ -366,6 +368,10 @@ SCIPY_LINALG: dict[str, Callable] = {
 }
 
 
+# SciPy's modules whose functions are lowered by name (srcad does not import SciPy)
+SCIPY_MODULES = {"scipy.linalg": SCIPY_LINALG, "scipy.spatial.distance": SCIPY_DISTANCE}
+
+
 def composition_of(function: Any) -> Callable | None:
     """The composition that lowers ``function``, if it has one."""
     try:
@@ -375,9 +381,10 @@ def composition_of(function: Any) -> Callable | None:
     owner = getattr(function, "__self__", None)
     if isinstance(owner, np.ufunc) and owner.nin == 2 and function.__name__ == "outer":
         return functools.partial(ufunc_outer, owner)
-    linalg = sys.modules.get("scipy.linalg")
     name = getattr(function, "__name__", "")
-    if found is None and linalg is not None and name in SCIPY_LINALG:
-        if getattr(linalg, name, None) is function:
-            return SCIPY_LINALG[name]
+    for module_name, table in SCIPY_MODULES.items():
+        module = sys.modules.get(module_name)
+        if found is None and module is not None and name in table:
+            if getattr(module, name, None) is function:
+                return table[name]
     return found

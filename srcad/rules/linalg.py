@@ -472,8 +472,8 @@ def _norm_slope(out, x, ord, axis, keepdims):
         return np.where(is_extremum, np.sign(x), 0.0) / ties
     if ord == 0:  # counts nonzero elements: piecewise constant
         return np.zeros_like(x)
-    # d (sum |x|^p)^(1/p) = sign(x) |x|^(p-1) / norm^(p-1)
-    return np.sign(x) * (np.abs(x) / norm) ** (ord - 1)
+    # d (sum |x|^p)^(1/p) = sign(x) |x|^(p-1) / norm^(p-1); at 0 the subgradient 0
+    return np.sign(x) * (np.abs(x) / np.where(norm == 0.0, 1.0, norm)) ** (ord - 1)
 
 
 def _matrix_norm_slope(x, ord):
