@@ -26,3 +26,22 @@ def test_a_loop_too_long_to_unroll_is_reported_at_its_line():
         srcad.grad(_grows_too_often)(np.ones(1))
     assert str(caught.value).startswith(f"{__file__}:{line}: this loop changes the shape")
     assert os.path.basename(caught.value.file) == "test_lower_errors.py"
+
+
+@np.vectorize
+def _clipped_square(v):
+    return v * v if v < 1.0 else 1.0
+
+
+def _through_vectorize(x):
+    return np.sum(_clipped_square(x))  # <- here
+
+
+def test_np_vectorize_is_refused_at_its_line_with_what_to_write():
+    lines, start = inspect.getsourcelines(_through_vectorize)
+    line = start + next(k for k, text in enumerate(lines) if "# <- here" in text)
+    with pytest.raises(srcad.errors.UnsupportedSyntax) as caught:
+        srcad.grad(_through_vectorize)(np.array([0.5, 2.0]))
+    message = str(caught.value)
+    assert message.startswith(f"{__file__}:{line}: '_clipped_square' is np.vectorize")
+    assert "np.where for its branches" in message

@@ -383,6 +383,15 @@ def _call_python(
     spelling = numpy_spelling(function)
     if spelling is not None:  # np.unique(C): run by the generated code; refused if differentiated
         return outside_call(lowering.builder, function, spelling, list(args), dict(kwargs))
+    if isinstance(function, np.vectorize):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node.func)}' is np.vectorize of a Python function, which NumPy "
+            "calls on each element in turn, out of srcad's sight. Call the function on the "
+            "arrays themselves where its body is NumPy arithmetic (np.sin, +, *: elementwise "
+            "already), with np.where for its branches, or loop over the elements",
+            node,
+        )
     raise no_rule(lowering, node)
 
 
