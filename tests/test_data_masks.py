@@ -93,6 +93,12 @@ def through_a_helper(x):
     return mean_square(x[x > 0])
 
 
+def mask_written_twice(x):
+    y = x * 2.0
+    y[x > SETTINGS["threshold"]] = x[x > SETTINGS["threshold"]] ** 2
+    return np.sum(y * np.arange(len(x)))
+
+
 def with_other_operands(x):
     inside = x[x < 1]
     return np.sum(np.maximum(x[x > -1], np.sum(x) * 0.1)) + np.sum(np.clip(inside, -0.5, 0.5) ** 2)
@@ -112,6 +118,7 @@ FUNCTIONS = [
     written_back,
     through_a_helper,
     with_other_operands,
+    mask_written_twice,
 ]
 
 
@@ -138,16 +145,33 @@ def test_rows_selected_by_a_mask_from_data(fun):
     _check(fun, -ROWS)
 
 
-def test_the_mask_follows_a_global_changed_between_calls():
-    _check(one_mask_two_arrays, X)
+@pytest.mark.parametrize("fun", [one_mask_two_arrays, mask_written_twice])
+def test_the_mask_follows_a_global_changed_between_calls(fun):
+    gradient = srcad.grad(fun)
+    np.testing.assert_allclose(gradient(X), srcad.numerical_grad(fun, X), rtol=1e-6)
     SETTINGS["threshold"] = 0.5
     try:
-        gradient = srcad.grad(one_mask_two_arrays)(X)
-        np.testing.assert_allclose(
-            gradient, srcad.numerical_grad(one_mask_two_arrays, X), rtol=1e-6
-        )
+        np.testing.assert_allclose(gradient(X), srcad.numerical_grad(fun, X), rtol=1e-6)
     finally:
         SETTINGS["threshold"] = 0.0
+
+
+def written_through_other_masks(x):
+    y = x * 2.0
+    y[x > 0] = x[x > 0.5] ** 2
+    return np.sum(y)
+
+
+def written_through_masks_of_other_signs(x):
+    y = x * 2.0
+    y[1.0 / (x * 0.0) > 0] = x[1.0 / (x * -0.0) > 0]
+    return np.sum(y)
+
+
+@pytest.mark.parametrize("fun", [written_through_other_masks, written_through_masks_of_other_signs])
+def test_values_selected_through_another_mask_are_refused(fun):
+    with pytest.raises(srcad.errors.UnsupportedSyntax, match="selected through another mask"):
+        srcad.grad(fun)(X)
 
 
 def test_the_generated_code_names_the_mask_after_the_selection():

@@ -20,12 +20,13 @@ After:   %3 = multiply %0 %1;  (%4 is %3)
 
 from __future__ import annotations
 
+import math
 from typing import Protocol
 
 import numpy as np
 
 from srcad.ir.graph import Atom, AVal, Const, Eqn, Var
-from srcad.ir.prims import ELEMENTWISE, PRIMS
+from srcad.ir.prims import COMPARISON, ELEMENTWISE, PRIMS
 
 SHAPE_ONLY = ("reshape", "broadcast_to", "expand_dims")
 
@@ -88,6 +89,31 @@ def cse_key(prim_name: str, atoms: list[Atom], params: dict) -> tuple | None:
     except TypeError:
         return None
     return key
+
+
+PURE_KINDS = (ELEMENTWISE, COMPARISON)  # kinds whose equal inputs give equal outputs
+
+
+def computes_the_same(recorder: Recorder, first: Atom, second: Atom, depth: int = 4) -> bool:
+    """Whether two atoms hold the same value because they are the same computation, up to
+    ``depth`` equations deep, of elementwise functions and comparisons (``x > 0`` written
+    twice): the same var, or one such function of inputs that compute the same, or equal
+    Python scalars."""
+    if first is second or (isinstance(first, Var) and first == second):
+        return True
+    if isinstance(first, Const) and isinstance(second, Const):
+        return _same_scalar(first.value, second.value)
+    if depth == 0 or not (isinstance(first, Var) and isinstance(second, Var)):
+        return False
+    made_first, made_second = recorder.producer(first), recorder.producer(second)
+    if made_first is None or made_second is None or made_first.prim != made_second.prim:
+        return False
+    if PRIMS[made_first.prim].kind not in PURE_KINDS or made_first.params != made_second.params:
+        return False
+    pairs = zip(made_first.inputs, made_second.inputs, strict=True)
+    return len(made_first.outputs) == 1 and all(
+        computes_the_same(recorder, a, b, depth - 1) for a, b in pairs
+    )
 
 
 def broadcast_source(recorder: Recorder, atom: Atom) -> Atom | None:
@@ -155,6 +181,15 @@ def _identity_operand(atoms: list[Atom], unit: float, out: AVal) -> Atom | None:
             if atoms[other].aval == out:
                 return atoms[other]
     return None
+
+
+def _same_scalar(first: object, second: object) -> bool:
+    """Equal Python scalars of one type (0.0 and -0.0 differ: 1 / x tells them apart)."""
+    if type(first) is not type(second) or not isinstance(first, (int, float)):
+        return False
+    if isinstance(first, float) and math.copysign(1.0, first) != math.copysign(1.0, second):  # type: ignore[arg-type]
+        return False
+    return first == second
 
 
 def _is_scalar_equal(value: object, unit: float) -> bool:

@@ -20,6 +20,7 @@ from srcad.ir.builder import Tracer, plain_index
 from srcad.ir.index import encode_index
 from srcad.ir.indexing import index_add, setitem
 from srcad.ir.selection import Selection
+from srcad.ir.simplify import computes_the_same
 from srcad.ir.tracer import is_data_mask
 from srcad.lower.aliasing import check_write, written_argument
 from srcad.lower.branches import join_branches
@@ -374,11 +375,12 @@ def _write_through_mask(
     stubs do not know ``__array_function__``, through which tracers give np.where its
     meaning)."""
     if isinstance(value, Selection):
-        if value.mask.atom != mask.atom:
+        if not computes_the_same(lowering.builder, value.mask.atom, mask.atom):
             raise lowering.located(
                 UnsupportedSyntax,
                 f"'{ast.unparse(target)} = ...' writes values selected through another mask; "
-                "compute the mask once, into a name, and select and write through it",
+                "compute the mask once, into a name, and select and write through it (a "
+                "mask written twice the same way, 'x > 0', counts as one)",
                 target,
             )
         value = value.values
