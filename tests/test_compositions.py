@@ -36,6 +36,10 @@ def interpolated_at_moving_points(xp):
     return np.sum(np.interp(np.array([-1.2, 0.1, 0.9, 1.5, 3.0]), xp, SAMPLES["fp"]) ** 2)
 
 
+def interpolated_from_lists(x):
+    return np.sum(np.interp(x, [-1.0, 0.0, 0.5, 2.0], list(SAMPLES["fp"])) * x)
+
+
 def interpolated_number(x):
     return np.interp(x[0], SAMPLES["xp"], SAMPLES["fp"]) * x[1]
 
@@ -100,6 +104,7 @@ CASES = {
     interpolated_with_ends: (X, SAMPLES["fp"]),
     interpolated_at_moving_points: (SAMPLES["xp"],),
     interpolated_number: (np.array([0.3, 2.0]),),
+    interpolated_from_lists: (X,),
     polynomial: (X,),
     polynomial_of_coefficients: (np.array([1.0, -2.0, 0.5]),),
     integral: (X[:6],),
@@ -137,6 +142,19 @@ def test_values_are_numpys_and_derivatives_agree_also_after_a_global_changed(fun
             assert value == function(*CASES[function])  # at the sample points too
     finally:
         SAMPLES["fp"] = kept
+
+
+def test_interp_computes_in_float64_as_numpy_does():
+    """np.interp reads its arguments as float64: float32 ones give NumPy's float64 values
+    (they came out float32, rounded), and a gradient of the argument's own dtype."""
+    x32 = AWAY_FROM_KINKS.astype(np.float32)
+    value, gradient = srcad.value_and_grad(interpolated)(x32)
+    assert value == interpolated(x32)
+    assert gradient.dtype == np.float32
+    np.testing.assert_allclose(gradient, srcad.grad(interpolated)(AWAY_FROM_KINKS), rtol=1e-6)
+    values = srcad.vjp(lambda x: np.interp(x, SAMPLES["xp"], SAMPLES["fp"]), x32)[0]
+    assert values.dtype == np.float64
+    np.testing.assert_array_equal(values, np.interp(x32, SAMPLES["xp"], SAMPLES["fp"]))
 
 
 def test_the_generated_code_shows_the_calls():

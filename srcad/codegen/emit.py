@@ -26,12 +26,14 @@ import numpy as np
 from srcad.codegen.chains import FRESH_RESULTS, in_place_step
 from srcad.codegen.control import control_statement
 from srcad.codegen.expressions import (
+    KEPT_SCALAR_TYPES,
     eqn_expression,
     index_argument,
     index_expression,
     literal,
     reads_name,
     static_index,
+    strong_scalar,
 )
 from srcad.codegen.function import FunctionSpec, module_source, name_inputs, world_roots
 from srcad.codegen.grouping import group_structured
@@ -544,6 +546,8 @@ class Emitter:
 
     def _constant(self, const: Const) -> ast.expr:
         value = const.value
+        if isinstance(value, (np.number)) and type(value).__name__ in KEPT_SCALAR_TYPES:
+            return strong_scalar(value)  # np.float64(1.5): NumPy's promotion keeps its dtype
         if isinstance(value, np.generic):
             value = value.item()
         if value is None or isinstance(value, (bool, int, float)):

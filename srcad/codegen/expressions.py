@@ -203,6 +203,20 @@ def _is_none(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and node.value is None
 
 
+# NumPy scalar types that the generated code spells as they are: unlike Python numbers,
+# they keep their dtype next to arrays (np.float32(2.0) * x64 is float64, x32 * np.float64(2.0)
+# is float64 too)
+KEPT_SCALAR_TYPES = frozenset(
+    "float16 float32 float64 int8 int16 int32 int64 uint8 uint16 uint32 uint64".split()
+)
+
+
+def strong_scalar(value: np.number) -> ast.expr:
+    """``np.float64(1.5)``: a NumPy scalar as a call of its type on its value."""
+    function = ast.Attribute(ast.Name("np", ast.Load()), type(value).__name__, ast.Load())
+    return ast.Call(function, [literal(value.item())], [])
+
+
 def literal(value: object) -> ast.expr:
     """A Python literal as an expression; negative numbers as unary minus for precedence."""
     if isinstance(value, bool) or value is None:

@@ -225,7 +225,7 @@ def aval_of(value: object) -> AVal:
         return AVal((), "bool", is_weak=True)
     if isinstance(value, int):
         return AVal((), "int64", is_weak=True)
-    if isinstance(value, float):
+    if isinstance(value, float) and not isinstance(value, np.generic):  # np.float64 is strong
         return AVal((), "float64", is_weak=True)
     array = np.asarray(value)
     return AVal(tuple(array.shape), array.dtype.name)

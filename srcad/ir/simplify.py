@@ -45,7 +45,7 @@ class Recorder(Protocol):
 def fold_constants(prim_name: str, atoms: list[Atom], params: dict) -> Const | None:
     """Compute ``prim`` now when every input is a Python scalar constant (``2.0 - 1``)."""
     values = [a.value for a in atoms if isinstance(a, Const)]
-    if len(values) < len(atoms) or not all(isinstance(v, (int, float)) for v in values):
+    if len(values) < len(atoms) or not all(_is_python_number(v) for v in values):
         return None
     with np.errstate(all="ignore"):
         result = PRIMS[prim_name].evaluate(values, params)
@@ -181,6 +181,12 @@ def _identity_operand(atoms: list[Atom], unit: float, out: AVal) -> Atom | None:
             if atoms[other].aval == out:
                 return atoms[other]
     return None
+
+
+def _is_python_number(value: object) -> bool:
+    """A Python int, float or bool: weak in NumPy's promotion (np.float64, a subclass of
+    float, is not: it keeps its dtype)."""
+    return isinstance(value, (int, float)) and not isinstance(value, np.generic)
 
 
 def _same_scalar(first: object, second: object) -> bool:

@@ -251,6 +251,21 @@ def array_of(value: object, dtype: DTypeLike | None = None) -> Tracer | np.ndarr
     return array if dtype is None else array.astype(dtype)
 
 
+def as_float64(value: object) -> object:
+    """``np.asarray(value, dtype=np.float64)`` of an argument that SciPy or NumPy reads as
+    float64 whatever its dtype (``np.interp``, ``cdist``): an array of the function's, a
+    constant, or a list of either."""
+    if isinstance(value, (list, tuple)):
+        value = array_of(value)
+    if getattr(value, "dtype", None) == np.float64:
+        return value  # as it is: no copy in the generated code
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if hasattr(value, "astype"):
+        return value.astype(np.float64)
+    return np.asarray(value, dtype=np.float64)
+
+
 def as_array(value: object) -> object:
     """An array input of a NumPy function as NumPy reads it: a list of traced values
     (``np.sum([v * 2.0 for v in x])``) is the array of its items."""

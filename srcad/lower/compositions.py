@@ -67,13 +67,18 @@ from typing import Any, Literal
 
 import numpy as np
 
+from srcad.ir import Const
+from srcad.ir.builder import GraphBuilder, Tracer
 from srcad.ir.table.registry import call_primitive
+from srcad.lower.callees import array_of, as_float64
 from srcad.lower.distances import SCIPY_DISTANCE
 
 
 def polyval(p: Any, x: Any) -> Any:
     """``np.polyval(p, x)``: NumPy's loop (``0 * x`` first, so inf and nan in ``x`` give
     NumPy's nan)."""
+    if isinstance(p, (list, tuple)):  # as NumPy reads it: an array, whose items are strong
+        p = array_of(p)
     total = np.zeros_like(x)
     for coefficient in p:
         total = total * x + coefficient
@@ -112,6 +117,15 @@ def interp(
     docstring)."""
     if period is not None:
         raise ValueError("np.interp with a period is not supported; map x into one period first")
+    fp = array_of(fp) if isinstance(fp, (list, tuple)) else fp
+    if np.dtype(getattr(fp, "dtype", np.float64)).kind == "c":
+        raise ValueError(
+            "np.interp of complex values is not supported; interpolate the real and "
+            "imaginary parts apart"
+        )
+    x, xp, fp = as_float64(x), as_float64(xp), as_float64(fp)  # as NumPy computes it
+    if isinstance(x, Tracer):  # the segments come out traced: constants indexed by them too
+        xp, fp = (_traced(x.builder, values) for values in (xp, fp))
     if np.ndim(xp) != 1 or np.shape(xp) != np.shape(fp) or np.shape(xp)[0] == 0:
         raise ValueError("np.interp needs xp and fp of one dimension and the same length")
     last = np.shape(xp)[0] - 1
@@ -128,6 +142,11 @@ def interp(
     if right is not None:
         value = np.where(x > xp[last], right, value)
     return np.where(x < xp[0], below, value)
+
+
+def _traced(builder: GraphBuilder, values: Any) -> Any:
+    """``values``, a constant made a traced value (NumPy arrays cannot be indexed by one)."""
+    return values if isinstance(values, Tracer) else builder.tracer(Const(values))
 
 
 SELECTING_PAD_MODES = ("edge", "reflect", "symmetric", "wrap")
@@ -170,7 +189,11 @@ def cov(
 
 
 def _variables(values: Any, rowvar: bool) -> Any:
-    """The variables as rows, as np.cov lays them out (``np.array(m, ndmin=2)``)."""
+    """The variables as rows, as np.cov lays them out (``np.array(m, ndmin=2)``, float64
+    whatever the dtype given)."""
+    if np.dtype(getattr(values, "dtype", np.float64)).kind == "c":
+        raise ValueError("np.cov of complex values is not supported; pass real values")
+    values = as_float64(values)
     rows = np.reshape(values, (1, -1)) if np.ndim(values) < 2 else values
     return rows.T if not rowvar and np.shape(rows)[0] != 1 else rows
 

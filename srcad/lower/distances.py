@@ -24,6 +24,7 @@ import numpy as np
 
 from srcad.ir import Var
 from srcad.ir.tracer import Tracer
+from srcad.lower.callees import as_float64
 
 FEATURES = -1  # the axis a metric reduces: each row's features
 
@@ -111,11 +112,10 @@ def _named(value: Any, hint: str = "distances") -> Any:
 
 def _rows(name: str, label: str, values: Any) -> Any:
     """``values`` as SciPy reads them: a 2-d array of float64."""
+    values = as_float64(values)
     if np.ndim(values) != 2:
         raise ValueError(f"{name}: {label} must be a 2-dimensional array")
-    if hasattr(values, "astype"):  # an array of the function's, or a NumPy constant
-        return values.astype(np.float64)
-    return np.array(values, dtype=np.float64)
+    return values
 
 
 SCIPY_DISTANCE: dict[str, Callable] = {

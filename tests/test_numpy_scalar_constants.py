@@ -1,0 +1,75 @@
+"""NumPy scalars in the code keep their dtype as in NumPy's promotion, where Python numbers
+do not: ``x32 * np.float64(1.5)`` and ``x32 * np.sqrt(2.0)`` are float64 arrays, and
+``np.cov``, ``np.corrcoef``, ``np.interp`` and ``np.polyval`` (with a list of coefficients)
+of float32 arrays are float64. The generated code computed these in float32 (the constant
+written as a bare ``1.5``), a silent difference of dtype and value. Checked: the value is the
+plain function's to the bit, the gradient has the argument's dtype and agrees with central
+differences, also after the global the function reads changed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import srcad
+
+X32 = np.array([0.3, -1.2, 0.7, 2.1, -0.4, 1.5], dtype=np.float32)
+SETTINGS = {"offset": np.float64(0.25)}
+
+
+def times_a_numpy_float(x):
+    return np.sum(x * np.float64(1.5) + np.sqrt(2.0) * x**2)
+
+
+def with_a_global_numpy_float(x):
+    return np.sum(np.tanh(x + SETTINGS["offset"] * np.float64(3.0)))
+
+
+def covariances(x):
+    return np.sum(np.cov(x.reshape(2, 3))) + np.sum(np.corrcoef(x.reshape(3, 2), rowvar=False))
+
+
+def interpolated(x):
+    return np.sum(np.interp(x, [-1.0, 0.0, 1.0], [0.5, 2.0, 1.0]) * x)
+
+
+def polynomial(x):
+    return np.sum(np.polyval([0.5, -1.0, 2.0], x) ** 2)
+
+
+FUNCTIONS = [times_a_numpy_float, with_a_global_numpy_float, covariances, interpolated, polynomial]
+
+
+def _check(fun):
+    value, gradient = srcad.value_and_grad(fun)(X32)
+    assert value == float(fun(X32))  # computed in float64, as the plain function does
+    assert gradient.dtype == np.float32
+    # the function computes in float64 from the float32 values: its central differences at
+    # the same values in float64
+    expected = srcad.numerical_grad(fun, X32.astype(np.float64))
+    np.testing.assert_allclose(gradient, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("fun", FUNCTIONS, ids=lambda f: f.__name__)
+def test_the_value_is_numpys_float64_and_the_gradient_agrees(fun):
+    _check(fun)
+    SETTINGS["offset"] = np.float64(-0.5)  # the world changed: read again
+    try:
+        _check(fun)
+    finally:
+        SETTINGS["offset"] = np.float64(0.25)
+
+
+def test_the_generated_code_spells_the_numpy_scalar():
+    gradient = srcad.grad(times_a_numpy_float)
+    gradient(X32)
+    assert "x * np.float64(1.5)" in srcad.source(gradient)
+
+
+def test_a_float32_scalar_keeps_float16_arrays_float32_too():
+    def scaled(x):
+        return np.sum(x * np.float32(0.1))
+
+    x16 = X32.astype(np.float16)
+    value = srcad.value_and_grad(scaled)(x16)[0]
+    assert value == float(scaled(x16))
