@@ -1,6 +1,6 @@
 """NumPy functions lowered as the calls they are made of (``srcad.lower.compositions``):
 ``np.interp``, ``np.polyval``, ``np.trapezoid``, ``np.meshgrid``, ``np.cov``,
-``np.corrcoef``, and ``np.pad``'s modes that repeat elements (edge, reflect, symmetric,
+``np.corrcoef``, ``np.fft.fftshift`` and ``ifftshift``, and ``np.pad``'s modes that repeat elements (edge, reflect, symmetric,
 wrap).
 
 Checked: each gives NumPy's values exactly, and its derivative in every argument (sample
@@ -38,6 +38,13 @@ def interpolated_at_moving_points(xp):
 
 def interpolated_from_lists(x):
     return np.sum(np.interp(x, [-1.0, 0.0, 0.5, 2.0], list(SAMPLES["fp"])) * x)
+
+
+def shifted(x):
+    grid = np.outer(x, SAMPLES["fp"][:3])
+    weights = np.arange(12.0).reshape(4, 3)
+    twice = np.fft.ifftshift(np.fft.fftshift(grid, axes=1)) * weights
+    return np.sum(twice) + np.sum(np.fft.fftshift(x) * np.arange(4.0))
 
 
 def interpolated_number(x):
@@ -105,6 +112,7 @@ CASES = {
     interpolated_at_moving_points: (SAMPLES["xp"],),
     interpolated_number: (np.array([0.3, 2.0]),),
     interpolated_from_lists: (X,),
+    shifted: (X[:4],),
     polynomial: (X,),
     polynomial_of_coefficients: (np.array([1.0, -2.0, 0.5]),),
     integral: (X[:6],),

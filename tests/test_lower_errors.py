@@ -45,3 +45,19 @@ def test_np_vectorize_is_refused_at_its_line_with_what_to_write():
     message = str(caught.value)
     assert message.startswith(f"{__file__}:{line}: '_clipped_square' is np.vectorize")
     assert "np.where for its branches" in message
+
+
+def _power_spectrum(x):
+    return np.sum(np.abs(np.fft.rfft(x)) ** 2)
+
+
+def _complex_literal(x):
+    return np.sum(np.abs(x * (1.0 + 2.0j)))
+
+
+def test_complex_values_are_refused_with_what_to_write():
+    with pytest.raises(srcad.errors.UnsupportedSyntax, match=r"'np.fft.rfft' computes complex"):
+        srcad.grad(_power_spectrum)(np.ones(4))
+    with pytest.raises(srcad.SrcadError, match="complex numbers are not supported") as caught:
+        srcad.grad(_complex_literal)(np.ones(4))
+    assert os.path.basename(caught.value.file) == "test_lower_errors.py"

@@ -56,6 +56,12 @@ __all__ = [
 ]
 
 
+COMPLEX_REFUSED = (
+    "complex numbers are not supported: srcad differentiates real arithmetic; carry the real "
+    "and imaginary parts as two real arrays (np.fft's transforms are refused for the same reason)"
+)
+
+
 class GraphBuilder:
     """Accumulates equations; owns the id counter and the current source location."""
 
@@ -234,6 +240,8 @@ class GraphBuilder:
             return Const(value)
         if isinstance(value, (list, tuple)) and _is_numbers(value):
             return Const(np.asarray(value))  # np.take(M, [2, 0], axis=1)
+        if isinstance(value, complex):
+            raise TraceError(COMPLEX_REFUSED, self.loc)
         raise TraceError(f"cannot use a {type(value).__name__} as an array here", self.loc)
 
     def atom_of(self, value: object) -> Atom:

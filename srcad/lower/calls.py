@@ -383,6 +383,18 @@ def _call_python(
     spelling = numpy_spelling(function)
     if spelling is not None:  # np.unique(C): run by the generated code; refused if differentiated
         return outside_call(lowering.builder, function, spelling, list(args), dict(kwargs))
+    if (
+        getattr(function, "__module__", "") == "numpy.fft"
+        and getattr(function, "__name__", "") in TRANSFORMS
+    ):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node.func)}' computes complex values, and srcad differentiates "
+            "real arithmetic only. Write the transform with real matrices: for n samples, "
+            "angles = 2 * np.pi * np.outer(k, np.arange(n)) / n, then x @ np.cos(angles).T "
+            "and -(x @ np.sin(angles).T) are the real and imaginary parts",
+            node,
+        )
     if isinstance(function, np.vectorize):
         raise lowering.located(
             UnsupportedSyntax,
@@ -394,6 +406,11 @@ def _call_python(
         )
     raise no_rule(lowering, node)
 
+
+# np.fft's functions whose values are complex (fftfreq and fftshift are not)
+TRANSFORMS = frozenset(
+    "fft ifft rfft irfft hfft ihfft fft2 ifft2 rfft2 irfft2 fftn ifftn rfftn irfftn".split()
+)
 
 # The methods of lists and dicts that change them
 CHANGING_METHODS = CONTAINER_METHODS | {"pop", "popitem", "clear", "remove", "sort", "reverse"}

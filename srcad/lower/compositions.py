@@ -34,6 +34,7 @@ input gets its derivative through them (``np.interp``'s sample values and points
                                          sum(a * w) / sum(w) along axis (1-d weights laid
                                          along it), np.mean without weights
     np.correlate(a, v, mode="valid")     np.convolve(a, v[::-1], mode) (real sequences)
+    np.fft.fftshift(x, axes), ifftshift  np.roll of each axis by half its length
     np.isclose(a, b, rtol, atol, equal_nan), np.allclose(...)
                                          equal, or |a - b| <= atol + rtol * |b| (NumPy's
                                          test, b's size sets the bound), NaNs alike where
@@ -142,6 +143,25 @@ def interp(
     if right is not None:
         value = np.where(x > xp[last], right, value)
     return np.where(x < xp[0], below, value)
+
+
+def fftshift(x: Any, axes: Any = None) -> Any:
+    """``np.fft.fftshift``: each axis rolled by half its length (the zero frequency to the
+    middle)."""
+    return _rolled_halves(x, axes, 1)
+
+
+def ifftshift(x: Any, axes: Any = None) -> Any:
+    """``np.fft.ifftshift``: fftshift undone."""
+    return _rolled_halves(x, axes, -1)
+
+
+def _rolled_halves(x: Any, axes: Any, sign: int) -> Any:
+    if axes is None:
+        axes = tuple(range(np.ndim(x)))
+    axes = (axes,) if isinstance(axes, int) else tuple(axes)
+    shifts = tuple(sign * (np.shape(x)[axis] // 2) for axis in axes)
+    return np.roll(x, shifts, axis=axes)
 
 
 def _traced(builder: GraphBuilder, values: Any) -> Any:
@@ -374,6 +394,8 @@ COMPOSITIONS: dict[Callable, Callable] = {
     np.allclose: allclose,
     np.average: average,
     np.correlate: correlate,
+    np.fft.fftshift: fftshift,
+    np.fft.ifftshift: ifftshift,
 }
 # scipy.linalg's, by name: srcad does not import SciPy, the user's code has
 SCIPY_LINALG: dict[str, Callable] = {
