@@ -95,6 +95,7 @@ def lean_entry(
     if compiled.is_current is not always_current and not code_only:
         conditions.append("is_current()")
     call = f"callee({', '.join(names + ['None'] * omitted)})"
+    given = "".join(f"{name}, " for name in names)
     parameters = "".join(f"{name}=MISSING, " for name in names)
     source = "\n".join(
         [
@@ -102,7 +103,7 @@ def lean_entry(
             f"    if {' and '.join(conditions)}:",
             "        if not rest and not kwargs:",
             f"            {RETURNS[returns].format(call=call)}",
-            f"    given = tuple(a for a in ({''.join(n + ', ' for n in names)}) if a is not MISSING)",
+            f"    given = tuple(a for a in ({given}) if a is not MISSING)",
             "    return full_call(self, *given, *rest, **kwargs)",
             "",
         ]
