@@ -1,6 +1,6 @@
 """NumPy functions lowered as the calls they are made of (``srcad.lower.compositions``):
 ``np.interp``, ``np.polyval``, ``np.trapezoid``, ``np.meshgrid``, ``np.cov``,
-``np.corrcoef``, ``np.fft.fftshift`` and ``ifftshift``, and ``np.pad``'s modes that repeat elements (edge, reflect, symmetric,
+``np.corrcoef``, ``np.vander``, ``np.fft.fftshift`` and ``ifftshift``, and ``np.pad``'s modes that repeat elements (edge, reflect, symmetric,
 wrap).
 
 Checked: each gives NumPy's values exactly, and its derivative in every argument (sample
@@ -45,6 +45,11 @@ def shifted(x):
     weights = np.arange(12.0).reshape(4, 3)
     twice = np.fft.ifftshift(np.fft.fftshift(grid, axes=1)) * weights
     return np.sum(twice) + np.sum(np.fft.fftshift(x) * np.arange(4.0))
+
+
+def vandermonde(x):
+    columns = np.vander(x, 4) * np.concatenate((SAMPLES["fp"], [1.0]))[:4]
+    return np.sum(columns) + np.sum(np.vander(x, increasing=True)[:, :3] ** 2)
 
 
 def interpolated_number(x):
@@ -113,6 +118,7 @@ CASES = {
     interpolated_number: (np.array([0.3, 2.0]),),
     interpolated_from_lists: (X,),
     shifted: (X[:4],),
+    vandermonde: (np.array([0.5, -1.2, 0.0, 2.0, 0.7]),),
     polynomial: (X,),
     polynomial_of_coefficients: (np.array([1.0, -2.0, 0.5]),),
     integral: (X[:6],),

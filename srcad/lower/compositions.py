@@ -35,6 +35,8 @@ input gets its derivative through them (``np.interp``'s sample values and points
                                          along it), np.mean without weights
     np.correlate(a, v, mode="valid")     np.convolve(a, v[::-1], mode) (real sequences)
     np.fft.fftshift(x, axes), ifftshift  np.roll of each axis by half its length
+    np.vander(x, N, increasing)          ones, then the running products of x
+                                         (np.cumprod), as NumPy computes them
     np.isclose(a, b, rtol, atol, equal_nan), np.allclose(...)
                                          equal, or |a - b| <= atol + rtol * |b| (NumPy's
                                          test, b's size sets the bound), NaNs alike where
@@ -143,6 +145,23 @@ def interp(
     if right is not None:
         value = np.where(x > xp[last], right, value)
     return np.where(x < xp[0], below, value)
+
+
+def vander(x: Any, N: Any = None, increasing: bool = False) -> Any:
+    """``np.vander``: the columns 1, x, x * x, ... as NumPy makes them (running products,
+    ``np.multiply.accumulate``), the highest power first unless ``increasing``."""
+    x = array_of(x) if isinstance(x, (list, tuple)) else x
+    if np.ndim(x) != 1:
+        raise ValueError("np.vander: x must be a one-dimensional array or sequence")
+    rows = np.shape(x)[0]
+    columns = rows if N is None else int(N)
+    dtype = np.promote_types(x.dtype, int)
+    ones = np.ones((rows, min(columns, 1)), dtype=dtype)
+    if columns <= 1:
+        return ones
+    repeated = np.broadcast_to(np.reshape(x, (rows, 1)), (rows, columns - 1))
+    powers = np.concatenate((ones, np.cumprod(repeated, axis=1).astype(dtype)), axis=1)
+    return powers if increasing else powers[:, ::-1]
 
 
 def fftshift(x: Any, axes: Any = None) -> Any:
@@ -394,6 +413,7 @@ COMPOSITIONS: dict[Callable, Callable] = {
     np.allclose: allclose,
     np.average: average,
     np.correlate: correlate,
+    np.vander: vander,
     np.fft.fftshift: fftshift,
     np.fft.ifftshift: ifftshift,
 }

@@ -223,10 +223,8 @@ def _reduced_last(x, axis):
 
 
 def _exclusive_cumprod(rows):
-    """Products of the elements strictly before each one along the last axis: the
-    cumulative product shifted by one, with 1 in front."""
-    is_first = np.arange(np.shape(rows)[-1]) == 0
-    return np.where(is_first, 1.0, np.roll(np.cumprod(rows, axis=-1), 1, axis=-1))
+    """Products of the elements strictly before each one along the last axis."""
+    return _exclusive_cumprod_along(rows, np.ndim(rows) - 1)
 
 
 # --- scans and differences ------------------------------------------------------------------
@@ -246,16 +244,62 @@ deflinear(np.cumsum)
 
 @defvjp(np.cumprod)
 def cumprod_vjp(g, out, x, axis=None, dtype=None):
-    # d out_i / d x_j = out_i / x_j for j <= i; divides by x, so x must have no zeros
-    if axis is None:
-        return np.reshape(_reverse_cumsum(g * out, 0), np.shape(x)) / x
-    return _reverse_cumsum(g * out, axis) / x
+    if axis is None:  # cumprod of the flattened array
+        return np.reshape(_cumprod_vjp(g, np.reshape(x, (-1,)), 0), np.shape(x))
+    return _cumprod_vjp(g, x, axis % np.ndim(x))
+
+
+def _cumprod_vjp(g, x, axis):
+    # d out_i / d x_j is the product of x_k, k <= i, k != j: dx_j = P_j S_j with P_j the
+    # product before j and S_j = g_j + x_{j+1} S_{j+1}, a scan from the end. No division, so
+    # zeros in x are fine, for every order of derivative.
+    following = np.concatenate(
+        (_along(x, axis, slice(1, None)), np.ones_like(_along(x, axis, slice(0, 1)))), axis=axis
+    )
+    from_end = _linear_scan(np.flip(following, axis), np.flip(g, axis), axis)
+    return _exclusive_cumprod_along(x, axis) * np.flip(from_end, axis)
 
 
 @defjvp(np.cumprod)
 def cumprod_jvp(tangents, out, x, axis=None, dtype=None):
+    # out_dot_i = x_i out_dot_{i-1} + x_dot_i P_i, P_i the product before i
     (x_dot,) = tangents
-    return out * np.cumsum(x_dot / x, axis=axis)
+    if axis is None:
+        x, x_dot, axis = np.reshape(x, (-1,)), np.reshape(x_dot, (-1,)), 0
+    axis = axis % np.ndim(x)
+    return _linear_scan(x, x_dot * _exclusive_cumprod_along(x, axis), axis)
+
+
+def _linear_scan(a, b, axis):
+    """``t_i = b_i + a_i t_{i-1}`` along ``axis`` (``t_{-1} = 0``), in log2(n) steps that
+    each fold in the terms twice as far back (products and sums only)."""
+    length, step = np.shape(b)[axis], 1
+    while step < length:
+        head, tail, back = slice(0, step), slice(step, None), slice(0, length - step)
+        b = np.concatenate(
+            (
+                _along(b, axis, head),
+                _along(b, axis, tail) + _along(a, axis, tail) * _along(b, axis, back),
+            ),
+            axis=axis,
+        )
+        a = np.concatenate(
+            (_along(a, axis, head), _along(a, axis, tail) * _along(a, axis, back)), axis=axis
+        )
+        step *= 2
+    return b
+
+
+def _along(x, axis, part):
+    """``x[..., part, ...]`` with ``part`` on ``axis``."""
+    return x[(slice(None),) * axis + (part,)]
+
+
+def _exclusive_cumprod_along(x, axis):
+    """The product of the elements before each one along ``axis`` (1 for the first)."""
+    ones = np.ones_like(_along(x, axis, slice(0, 1)))
+    before = np.concatenate((ones, _along(x, axis, slice(0, -1))), axis=axis)
+    return np.cumprod(before, axis=axis)
 
 
 @defvjp(np.diff)
