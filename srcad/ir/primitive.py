@@ -95,7 +95,9 @@ class Prim:
     (``np.einsum``'s operands each followed by its list of axes, into a subscripts string).
     ``composed`` computes the call from other NumPy functions where a param is a value known
     only when the code runs (``np.clip`` with a bound read from a global or an argument:
-    ``np.minimum(np.maximum(x, lo), hi)``); without it such a call is refused.
+    ``np.minimum(np.maximum(x, lo), hi)``); without it such a call is refused. It also
+    computes every call that gives one of the keywords ``composed_for`` (``np.sum(x,
+    where=mask)``: the sum of ``np.where(mask, x, 0)``).
 
     A primitive with several outputs returns them as ``fn`` does (``results``): a list where
     ``returns_list`` (``np.split``), a named tuple with ``result_fields`` where NumPy's
@@ -146,6 +148,7 @@ class Prim:
     takes_numbers: bool = False
     rewrite_call: Callable[[tuple, dict], tuple[tuple, dict]] | None = None
     composed: Callable[..., object] | None = None
+    composed_for: tuple[str, ...] = ()
 
     @property
     def spelling(self) -> str:

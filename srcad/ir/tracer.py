@@ -411,6 +411,11 @@ def record_call(
     equation (each array argument passed through ``as_input``) or, where a param is a value
     known only when the code runs, the equations of the primitive's ``composed`` form."""
     prim = PRIMS[prim_name]
+    if prim.composed is not None and any(key in kwargs for key in prim.composed_for):
+        try:
+            return prim.composed(*args, **kwargs)
+        except ValueError as composed_error:
+            raise TraceError(str(composed_error), builder.loc) from None
     try:
         arrays, params = prim.bind(tuple(args), dict(kwargs))
     except NotStatic as error:

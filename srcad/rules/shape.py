@@ -114,6 +114,10 @@ def python_float_jvp(tangents, out, x):
 
 @defvjp(np.astype)
 def astype_vjp(g, out, x, dtype, copy=None):
+    if np.ndim(g) == 0 and getattr(getattr(g, "aval", None), "is_weak", True):
+        # a 0-d result's cotangent may be a Python float (dout=1.0), which np.astype
+        # does not take: times one of x's dtype, it is a NumPy scalar of that dtype
+        return g * np.dtype(x.dtype).type(1)
     return np.astype(g, x.dtype)
 
 

@@ -23,6 +23,29 @@ SCAN_EXAMPLES: tuple[Example, ...] = (
     (((2, 3, 4),), {"axis": -1}),
 )
 WITH_DTYPE = ("axis", "dtype", "out", "keepdims")
+
+
+def _sum_where(a, axis=None, dtype=None, out=None, keepdims=False, initial=0, where=True):
+    """``np.sum(a, where=mask)``: the sum of ``np.where(mask, a, 0)``, plus ``initial``."""
+    if out is not None:
+        raise ValueError("np.sum with where= and out= is not supported; use the sum it returns")
+    total = np.sum(np.where(where, a, 0), axis=axis, dtype=dtype, keepdims=keepdims)
+    return total if isinstance(initial, int) and initial == 0 else total + initial
+
+
+def _mean_where(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+    """``np.mean(a, where=mask)``: that sum over the count of the mask, in the mean's dtype
+    (float64 for integers), as NumPy divides."""
+    if out is not None:
+        raise ValueError("np.mean with where= and out= is not supported; use the mean it returns")
+    if dtype is None:
+        dtype = np.float64 if np.dtype(a.dtype).kind in "biu" else a.dtype
+    count = np.sum(np.broadcast_to(where, np.shape(a)), axis=axis, keepdims=keepdims)
+    total = _sum_where(a, axis, dtype, keepdims=keepdims, where=where)
+    return (total / count).astype(dtype)
+
+
+COMPOSED = {"sum": _sum_where, "mean": _mean_where}  # with where=: the sums NumPy makes
 for _name, _params, _aliases in [
     ("sum", WITH_DTYPE, ()),
     ("mean", WITH_DTYPE, ()),
@@ -38,7 +61,16 @@ for _name, _params, _aliases in [
     ("var", ("axis", "dtype", "out", "ddof", "keepdims"), ()),
 ]:
     register(
-        Prim(_name, getattr(np, _name), REDUCTION, 1, _params, examples=REDUCTION_EXAMPLES),
+        Prim(
+            _name,
+            getattr(np, _name),
+            REDUCTION,
+            1,
+            _params,
+            examples=REDUCTION_EXAMPLES,
+            composed=COMPOSED.get(_name),
+            composed_for=("where",) if _name in COMPOSED else (),
+        ),
         *_aliases,
     )
 register(
