@@ -1,6 +1,6 @@
 """NumPy functions lowered as the calls they are made of (``srcad.lower.compositions``):
 ``np.interp``, ``np.polyval``, ``np.trapezoid``, ``np.meshgrid``, ``np.cov``,
-``np.corrcoef``, ``np.vander``, ``np.fft.fftshift`` and ``ifftshift``, and ``np.pad``'s modes that repeat elements (edge, reflect, symmetric,
+``np.corrcoef``, ``np.vander``, ``np.divmod``, ufuncs' ``reduce`` and ``accumulate``, ``np.fft.fftshift`` and ``ifftshift``, and ``np.pad``'s modes that repeat elements (edge, reflect, symmetric,
 wrap).
 
 Checked: each gives NumPy's values exactly, and its derivative in every argument (sample
@@ -50,6 +50,18 @@ def shifted(x):
 def vandermonde(x):
     columns = np.vander(x, 4) * np.concatenate((SAMPLES["fp"], [1.0]))[:4]
     return np.sum(columns) + np.sum(np.vander(x, increasing=True)[:, :3] ** 2)
+
+
+def ufunc_methods(x):
+    grid = np.outer(x, SAMPLES["fp"][:3])
+    reduced = np.add.reduce(grid**2) + np.maximum.reduce(grid, axis=1).sum()
+    scanned = np.multiply.accumulate(grid, axis=1) + np.add.accumulate(grid)
+    return np.sum(reduced) + np.sum(scanned * np.arange(12.0).reshape(4, 3))
+
+
+def quotient_and_remainder(x):
+    whole, rest = np.divmod(x * SAMPLES["fp"][3], 0.7)
+    return np.sum(rest**2 + whole * x)
 
 
 def interpolated_number(x):
@@ -118,6 +130,8 @@ CASES = {
     interpolated_number: (np.array([0.3, 2.0]),),
     interpolated_from_lists: (X,),
     shifted: (X[:4],),
+    ufunc_methods: (np.array([0.5, -1.2, 0.3, 2.0]),),
+    quotient_and_remainder: (np.array([0.5, -1.3, 0.3, 2.2]),),
     vandermonde: (np.array([0.5, -1.2, 0.0, 2.0, 0.7]),),
     polynomial: (X,),
     polynomial_of_coefficients: (np.array([1.0, -2.0, 0.5]),),

@@ -24,6 +24,11 @@ input gets its derivative through them (``np.interp``'s sample values and points
     np.corrcoef(x, y=None, rowvar=True)
                                          cov divided by the standard deviations, clipped to
                                          [-1, 1] as NumPy clips it
+    np.add.reduce(x, axis=0), np.multiply.reduce, np.maximum.reduce, np.minimum.reduce,
+    np.add.accumulate, np.multiply.accumulate
+                                         np.sum, np.prod, np.max, np.min, np.cumsum,
+                                         np.cumprod (which call them), axis 0 by default
+    np.divmod(x, y)                      (np.floor_divide(x, y), np.mod(x, y))
     np.multiply.outer(a, b) (any ufunc of two arguments)
                                          the ufunc of a with an axis of one for each of b's
                                          and b: a.reshape(a.shape + (1,) * b.ndim) * b
@@ -247,6 +252,38 @@ def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -
     return np.clip(scaled, -1.0, 1.0)
 
 
+# ufunc.reduce and ufunc.accumulate as the NumPy functions that call them (np.sum calls
+# np.add.reduce): the same values, and the rules of those functions
+REDUCED_BY: dict[np.ufunc, Callable] = {
+    np.add: np.sum,
+    np.multiply: np.prod,
+    np.maximum: np.max,
+    np.minimum: np.min,
+}
+ACCUMULATED_BY: dict[np.ufunc, Callable] = {np.add: np.cumsum, np.multiply: np.cumprod}
+
+
+def ufunc_reduce(ufunc: np.ufunc, array: Any, axis: Any = 0, dtype: Any = None, **kw: Any):
+    """``np.add.reduce(x, axis=0)``: ``np.sum(x, axis=0)`` (axis 0 by default, not None)."""
+    reduction: Any = REDUCED_BY[ufunc]
+    options = {"keepdims": kw.pop("keepdims")} if "keepdims" in kw else {}
+    if kw or (dtype is not None and reduction in (np.max, np.min)):
+        raise ValueError(f"np.{ufunc.__name__}.reduce takes axis, dtype and keepdims here")
+    typed = {"dtype": dtype} if dtype is not None else {}
+    return reduction(array, axis=axis, **typed, **options)
+
+
+def ufunc_accumulate(ufunc: np.ufunc, array: Any, axis: int = 0, dtype: Any = None) -> Any:
+    """``np.add.accumulate(x)``: ``np.cumsum(x, axis=0)``."""
+    return ACCUMULATED_BY[ufunc](array, axis=axis, dtype=dtype)
+
+
+def divmod_(x: Any, y: Any) -> Any:
+    """``np.divmod(x, y)``: ``(np.floor_divide(x, y), np.mod(x, y))``, the two NumPy
+    computes."""
+    return np.floor_divide(x, y), np.mod(x, y)
+
+
 def ufunc_outer(ufunc: np.ufunc, a: Any, b: Any) -> Any:
     """``ufunc.outer(a, b)``: ``ufunc`` of every element of ``a`` with every one of ``b``."""
     return ufunc(np.reshape(a, np.shape(a) + (1,) * np.ndim(b)), b)
@@ -414,6 +451,7 @@ COMPOSITIONS: dict[Callable, Callable] = {
     np.average: average,
     np.correlate: correlate,
     np.vander: vander,
+    np.divmod: divmod_,
     np.fft.fftshift: fftshift,
     np.fft.ifftshift: ifftshift,
 }
@@ -446,6 +484,11 @@ def composition_of(function: Any) -> Callable | None:
     owner = getattr(function, "__self__", None)
     if isinstance(owner, np.ufunc) and owner.nin == 2 and function.__name__ == "outer":
         return functools.partial(ufunc_outer, owner)
+    method = getattr(function, "__name__", "")
+    if isinstance(owner, np.ufunc) and method == "reduce" and owner in REDUCED_BY:
+        return functools.partial(ufunc_reduce, owner)
+    if isinstance(owner, np.ufunc) and method == "accumulate" and owner in ACCUMULATED_BY:
+        return functools.partial(ufunc_accumulate, owner)
     name = getattr(function, "__name__", "")
     for module_name, table in SCIPY_MODULES.items():
         module = sys.modules.get(module_name)
