@@ -16,6 +16,7 @@ import copy
 import dataclasses
 import enum
 import functools
+import typing
 
 import numpy as np
 import pytest
@@ -289,6 +290,36 @@ def test_copies_replace_and_max_of_a_view_match_differences_after_a_global_chang
         expected = srcad.numerical_grad(copies_and_replacements, w, rates)
         np.testing.assert_allclose(gradient(w, rates), expected, rtol=1e-6, atol=1e-9)
     RATE_BONUS["value"] = 0.1
+
+
+class Step(typing.NamedTuple):
+    w: np.ndarray
+    rate: float
+
+
+def replaced_named_tuple(step):
+    faster = step._replace(rate=step.rate * 2.0 + RATE_BONUS["value"])
+    moved = faster._replace(w=faster.w - faster.rate * step.w**2)
+    return np.sum(moved.w**2) * faster.rate
+
+
+def test_a_named_tuples_replace_matches_differences_after_a_global_changed():
+    step = Step(np.array([0.3, -1.1, 0.7]), 0.2)
+    gradient = srcad.grad(replaced_named_tuple)
+    for bonus in (0.1, 0.7):
+        RATE_BONUS["value"] = bonus
+        got = gradient(step)
+        assert type(got) is Step
+        np.testing.assert_allclose(
+            got.w,
+            srcad.numerical_grad(lambda w: replaced_named_tuple(Step(w, 0.2)), step.w),
+            rtol=1e-6,
+        )
+        rate = srcad.numerical_grad(lambda r: replaced_named_tuple(Step(step.w, r)), 0.2)
+        assert got.rate == pytest.approx(rate, rel=1e-6)
+    RATE_BONUS["value"] = 0.1
+    with pytest.raises(srcad.SrcadError, match="no field 'speed'"):
+        srcad.grad(lambda s: np.sum(s._replace(speed=1.0).w))(step)
 
 
 @dataclasses.dataclass

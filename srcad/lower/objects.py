@@ -20,7 +20,8 @@
   (``super().forward(x)`` inlines the parent's ``forward``); each is fixed by identity.
 - Calling a plain class of the user's makes an object (``made_object``: ``__init__``
   inlined), whose attributes may then be written (``write_attribute``); ``copy.copy``,
-  ``copy.deepcopy`` and ``dataclasses.replace`` copy containers, records and arrays
+  ``copy.deepcopy``, ``dataclasses.replace`` and a NamedTuple's ``_replace`` copy
+  containers, records and arrays
   (``COPIES``).
 
 Before:  ``sum(map(partial(loss, theta), batches))``
@@ -242,6 +243,8 @@ def call_object(
         function = Partial(function.func, function.args, function.keywords)
     if isinstance(function, Partial):
         arguments = [*function.args, *args]
+        if _is_named_tuple_replace(function.function, arguments):  # p._replace(y=2.0)
+            return _replaced_items(lowering, arguments[0], arguments[1:], kwargs, node)
         return call(lowering, function.function, arguments, {**function.keywords, **kwargs}, node)
     lowering.world.unwrap(function)  # the class is fixed: another class is another compile
     assert isinstance(target, type)  # is_record_class
@@ -320,6 +323,31 @@ def _replaced(lowering: Lowering, args: list, kwargs: dict, node: ast.Call) -> o
             SrcadError, f"dataclasses.replace(): no field {sorted(unknown)[0]!r}", node
         )
     values = {field.name: getattr(record, field.name) for field in fields} | kwargs
+    return construct(lowering, type(record), [], values, node)
+
+
+def _is_named_tuple_replace(function: object, arguments: list) -> bool:
+    """Whether ``function(*arguments)`` is ``_replace`` of a NamedTuple (the method bound
+    to the record, its first argument)."""
+    owner = arguments[0] if arguments else None
+    is_named_tuple = isinstance(owner, tuple) and hasattr(type(owner), "_fields")
+    return is_named_tuple and function is getattr(type(owner), "_replace", None)
+
+
+def _replaced_items(
+    lowering: Lowering, record: tuple, args: list, kwargs: dict, node: ast.Call
+) -> object:
+    """``p._replace(y=2.0)``: a new NamedTuple of ``p``'s class, the named fields changed."""
+    fields = type(record)._fields  # type: ignore[attr-defined]
+    unknown = set(kwargs) - set(fields)
+    if args or unknown:
+        raise lowering.located(
+            SrcadError,
+            f"_replace() takes the fields of {type(record).__name__} by name"
+            + (f": no field {sorted(unknown)[0]!r}" if unknown else ""),
+            node,
+        )
+    values = {name: kwargs.get(name, getattr(record, name)) for name in fields}
     return construct(lowering, type(record), [], values, node)
 
 
