@@ -1,6 +1,6 @@
 """NumPy functions lowered as the calls they are made of (``srcad.lower.compositions``):
 ``np.interp``, ``np.polyval``, ``np.trapezoid``, ``np.meshgrid``, ``np.cov``,
-``np.corrcoef``, ``np.vander``, ``np.divmod``, ufuncs' ``reduce`` and ``accumulate``, ``np.fft.fftshift`` and ``ifftshift``, and ``np.pad``'s modes that repeat elements (edge, reflect, symmetric,
+``np.corrcoef``, ``np.vander``, ``np.divmod``, ``np.block``, ufuncs' ``reduce`` and ``accumulate``, ``np.fft.fftshift`` and ``ifftshift``, and ``np.pad``'s modes that repeat elements (edge, reflect, symmetric,
 wrap).
 
 Checked: each gives NumPy's values exactly, and its derivative in every argument (sample
@@ -62,6 +62,12 @@ def ufunc_methods(x):
 def quotient_and_remainder(x):
     whole, rest = np.divmod(x * SAMPLES["fp"][3], 0.7)
     return np.sum(rest**2 + whole * x)
+
+
+def blocks(x):
+    corner = np.outer(x[:2], SAMPLES["fp"][:2])
+    matrix = np.block([[corner, np.eye(2) * x[2]], [x[3] * np.ones((1, 2)), corner[:1]]])
+    return np.sum(matrix**2 * np.arange(12.0).reshape(3, 4)) + np.sum(np.block([x[:2], 1.0]) ** 3)
 
 
 def interpolated_number(x):
@@ -131,6 +137,7 @@ CASES = {
     interpolated_from_lists: (X,),
     shifted: (X[:4],),
     ufunc_methods: (np.array([0.5, -1.2, 0.3, 2.0]),),
+    blocks: (np.array([0.5, -1.2, 0.3, 2.0]),),
     quotient_and_remainder: (np.array([0.5, -1.3, 0.3, 2.2]),),
     vandermonde: (np.array([0.5, -1.2, 0.0, 2.0, 0.7]),),
     polynomial: (X,),

@@ -29,6 +29,8 @@ input gets its derivative through them (``np.interp``'s sample values and points
                                          np.sum, np.prod, np.max, np.min, np.cumsum,
                                          np.cumprod (which call them), axis 0 by default
     np.divmod(x, y)                      (np.floor_divide(x, y), np.mod(x, y))
+    np.block(arrays)                     the leaves given leading axes of one, then
+                                         np.concatenate of each list along its axis
     np.multiply.outer(a, b) (any ufunc of two arguments)
                                          the ufunc of a with an axis of one for each of b's
                                          and b: a.reshape(a.shape + (1,) * b.ndim) * b
@@ -278,6 +280,41 @@ def ufunc_accumulate(ufunc: np.ufunc, array: Any, axis: int = 0, dtype: Any = No
     return ACCUMULATED_BY[ufunc](array, axis=axis, dtype=dtype)
 
 
+def block(arrays: Any) -> Any:
+    """``np.block``: the nested lists' leaves, each given leading axes of one up to the
+    result's rank, concatenated innermost list first along the last axis, the outer lists
+    along the axes before it."""
+    depth = _list_depth(arrays)
+    leaves = _leaves(arrays)
+    rank = max([depth, *(np.ndim(leaf) for leaf in leaves)])
+
+    def assembled(item: Any, level: int) -> Any:
+        if isinstance(item, list):
+            parts = [assembled(part, level + 1) for part in item]
+            return np.concatenate(parts, axis=level - depth)
+        leaf: Any = item if isinstance(item, Tracer) else np.asarray(item)
+        return np.reshape(leaf, (1,) * (rank - np.ndim(leaf)) + tuple(np.shape(leaf)))
+
+    return assembled(arrays, 0)
+
+
+def _list_depth(item: Any) -> int:
+    if isinstance(item, tuple):
+        raise ValueError("np.block takes nested lists, not tuples")
+    if not isinstance(item, list):
+        return 0
+    if not item:
+        raise ValueError("np.block does not take empty lists")
+    depths = {_list_depth(part) for part in item}
+    if len(depths) != 1:
+        raise ValueError("np.block: the lists must be nested to the same depth")
+    return 1 + depths.pop()
+
+
+def _leaves(item: Any) -> list:
+    return [leaf for part in item for leaf in _leaves(part)] if isinstance(item, list) else [item]
+
+
 def divmod_(x: Any, y: Any) -> Any:
     """``np.divmod(x, y)``: ``(np.floor_divide(x, y), np.mod(x, y))``, the two NumPy
     computes."""
@@ -452,6 +489,7 @@ COMPOSITIONS: dict[Callable, Callable] = {
     np.correlate: correlate,
     np.vander: vander,
     np.divmod: divmod_,
+    np.block: block,
     np.fft.fftshift: fftshift,
     np.fft.ifftshift: ifftshift,
 }
