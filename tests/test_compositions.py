@@ -1,6 +1,6 @@
 """NumPy functions lowered as the calls they are made of (``srcad.lower.compositions``):
 ``np.interp``, ``np.polyval``, ``np.trapezoid``, ``np.meshgrid``, ``np.cov``,
-``np.corrcoef``, ``np.vander``, ``np.divmod``, ``np.block``, ufuncs' ``reduce`` and ``accumulate``, ``np.fft.fftshift`` and ``ifftshift``, and ``np.pad``'s modes that repeat elements (edge, reflect, symmetric,
+``np.corrcoef``, ``np.vander``, ``np.divmod``, ``np.block``, ``np.nanvar``, ``np.nanstd``, ufuncs' ``reduce`` and ``accumulate``, ``np.fft.fftshift`` and ``ifftshift``, and ``np.pad``'s modes that repeat elements (edge, reflect, symmetric,
 wrap).
 
 Checked: each gives NumPy's values exactly, and its derivative in every argument (sample
@@ -68,6 +68,12 @@ def blocks(x):
     corner = np.outer(x[:2], SAMPLES["fp"][:2])
     matrix = np.block([[corner, np.eye(2) * x[2]], [x[3] * np.ones((1, 2)), corner[:1]]])
     return np.sum(matrix**2 * np.arange(12.0).reshape(3, 4)) + np.sum(np.block([x[:2], 1.0]) ** 3)
+
+
+def spreads_skipping_nans(grid):
+    weights = SAMPLES["fp"][:3]
+    by_row = np.nanstd(grid, axis=1, ddof=1) * weights
+    return np.sum(by_row) + np.nanvar(grid) + np.sum(np.nanvar(grid, axis=0, keepdims=True) ** 2)
 
 
 def interpolated_number(x):
@@ -138,6 +144,7 @@ CASES = {
     shifted: (X[:4],),
     ufunc_methods: (np.array([0.5, -1.2, 0.3, 2.0]),),
     blocks: (np.array([0.5, -1.2, 0.3, 2.0]),),
+    spreads_skipping_nans: (np.array([[0.5, np.nan, 1.3], [2.0, -0.4, 0.9], [0.1, 0.8, np.nan]]),),
     quotient_and_remainder: (np.array([0.5, -1.3, 0.3, 2.2]),),
     vandermonde: (np.array([0.5, -1.2, 0.0, 2.0, 0.7]),),
     polynomial: (X,),

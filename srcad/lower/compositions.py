@@ -29,6 +29,8 @@ input gets its derivative through them (``np.interp``'s sample values and points
                                          np.sum, np.prod, np.max, np.min, np.cumsum,
                                          np.cumprod (which call them), axis 0 by default
     np.divmod(x, y)                      (np.floor_divide(x, y), np.mod(x, y))
+    np.nanvar(a, axis, ddof, keepdims), np.nanstd
+                                         NumPy's steps with NaNs read as 0 and not counted
     np.block(arrays)                     the leaves given leading axes of one, then
                                          np.concatenate of each list along its axis
     np.multiply.outer(a, b) (any ufunc of two arguments)
@@ -280,6 +282,37 @@ def ufunc_accumulate(ufunc: np.ufunc, array: Any, axis: int = 0, dtype: Any = No
     return ACCUMULATED_BY[ufunc](array, axis=axis, dtype=dtype)
 
 
+def nanvar(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, **kw: Any
+) -> Any:
+    """``np.nanvar``: NumPy's steps, NaNs read as 0 and left out of the count; NaN where
+    fewer than ``ddof`` + 1 values are left."""
+    keepdims = kw.pop("keepdims", False)
+    if dtype is not None or out is not None or kw:
+        raise ValueError("np.nanvar and np.nanstd take axis, ddof and keepdims here")
+    missing = np.isnan(a)
+    values = np.where(missing, 0.0, a)
+    count = np.sum(np.logical_not(missing), axis=axis, keepdims=True)
+    mean = _in_dtype_of(values, np.sum(values, axis=axis, keepdims=True) / count)
+    centred = np.where(missing, 0.0, values - mean)
+    freedom = np.sum(np.logical_not(missing), axis=axis, keepdims=keepdims) - ddof
+    spread = np.sum(centred * centred, axis=axis, keepdims=keepdims) / freedom
+    return np.where(freedom <= 0, np.nan, _in_dtype_of(values, spread))
+
+
+def nanstd(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, **kw):
+    """``np.nanstd``: the square root of ``np.nanvar`` (with the slope 0, not NaN, where
+    the values are all equal, as ``np.std``'s)."""
+    variance = nanvar(a, axis, dtype, out, ddof, **kw)
+    is_zero = variance == 0.0
+    return np.where(is_zero, 0.0, np.sqrt(np.where(is_zero, 1.0, variance)))
+
+
+def _in_dtype_of(values: Any, result: Any) -> Any:
+    """``result`` cast to ``values``' dtype, as NumPy divides into the sum's own array."""
+    return result if result.dtype == values.dtype else result.astype(values.dtype)
+
+
 def block(arrays: Any) -> Any:
     """``np.block``: the nested lists' leaves, each given leading axes of one up to the
     result's rank, concatenated innermost list first along the last axis, the outer lists
@@ -490,6 +523,8 @@ COMPOSITIONS: dict[Callable, Callable] = {
     np.vander: vander,
     np.divmod: divmod_,
     np.block: block,
+    np.nanvar: nanvar,
+    np.nanstd: nanstd,
     np.fft.fftshift: fftshift,
     np.fft.ifftshift: ifftshift,
 }
