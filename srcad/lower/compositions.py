@@ -18,19 +18,11 @@ input gets its derivative through them (``np.interp``'s sample values and points
                                          along each padded axis, x indexed by the same pad
                                          of its positions (np.pad(np.arange(n), ...)): the
                                          elements each mode repeats ("constant" is a row)
-    np.cov(m, y=None, rowvar=True, bias=False, ddof=None)
-                                         the centred rows' products over n - ddof, as NumPy
-                                         computes it (squeezed)
-    np.corrcoef(x, y=None, rowvar=True)
-                                         cov divided by the standard deviations, clipped to
-                                         [-1, 1] as NumPy clips it
     np.add.reduce(x, axis=0), np.multiply.reduce, np.maximum.reduce, np.minimum.reduce,
     np.add.accumulate, np.multiply.accumulate
                                          np.sum, np.prod, np.max, np.min, np.cumsum,
                                          np.cumprod (which call them), axis 0 by default
     np.divmod(x, y)                      (np.floor_divide(x, y), np.mod(x, y))
-    np.nanvar(a, axis, ddof, keepdims), np.nanstd
-                                         NumPy's steps with NaNs read as 0 and not counted
     np.block(arrays)                     the leaves given leading axes of one, then
                                          np.concatenate of each list along its axis
     np.multiply.outer(a, b) (any ufunc of two arguments)
@@ -39,9 +31,6 @@ input gets its derivative through them (``np.interp``'s sample values and points
     np.meshgrid(*xi, indexing="xy", sparse=False, copy=True)
                                          each input reshaped along its axis (the first two
                                          swapped for "xy"), then np.broadcast_to the grid
-    np.average(a, axis, weights, returned)
-                                         sum(a * w) / sum(w) along axis (1-d weights laid
-                                         along it), np.mean without weights
     np.correlate(a, v, mode="valid")     np.convolve(a, v[::-1], mode) (real sequences)
     np.fft.fftshift(x, axes), ifftshift  np.roll of each axis by half its length
     np.vander(x, N, increasing)          ones, then the running products of x
@@ -63,11 +52,14 @@ input gets its derivative through them (``np.interp``'s sample values and points
                                          matrix, its triangle ``lower`` names; svd with
                                          full matrices by default, as SciPy's)
 
-``scipy.spatial.distance``'s ``cdist``, ``pdist`` and ``squareform`` are in
-``srcad.lower.distances``. Each runs on the traced arguments, so it records the equations of the calls it makes. A call
-these do not cover (``np.interp`` with a ``period``) is refused with the reason. A function
-that has a row of its own but a param known only when the code runs (``np.clip`` with a
-bound read from a global) is composed by its row instead (``Prim.composed``).
+Statistics (``np.cov``, ``np.corrcoef``, ``np.average``, ``np.nanvar``, ``np.nanstd``) are
+in ``srcad.lower.statistics``; ``scipy.spatial.distance``'s ``cdist``, ``pdist`` and
+``squareform`` in ``srcad.lower.distances``. Each runs on the traced arguments, so it records
+the equations of the calls it makes. A call these do not cover (``np.interp`` with a ``period``) is refused
+with the reason. A function that has a row of its own but a param known only when the code
+runs (``np.clip`` with a bound read from a global), or that is given one of its
+``composed_for`` keywords (``np.sum(x, where=mask)``), is composed by its row instead
+(``Prim.composed``).
 """
 
 from __future__ import annotations
@@ -84,6 +76,7 @@ from srcad.ir.builder import GraphBuilder, Tracer
 from srcad.ir.table.registry import call_primitive
 from srcad.lower.callees import array_of, as_float64
 from srcad.lower.distances import SCIPY_DISTANCE
+from srcad.lower.statistics import average, corrcoef, cov, nanstd, nanvar
 
 
 def polyval(p: Any, x: Any) -> Any:
@@ -213,49 +206,6 @@ def pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> An
     return array
 
 
-def cov(
-    m: Any,
-    y: Any = None,
-    rowvar: bool = True,
-    bias: bool = False,
-    ddof: Any = None,
-    fweights: Any = None,
-    aweights: Any = None,
-    *,
-    dtype: Any = None,
-) -> Any:
-    """``np.cov``: each row a variable (each column, ``rowvar=False``); weights refused."""
-    if fweights is not None or aweights is not None or dtype is not None:
-        raise ValueError("np.cov with weights or a dtype is not supported; weight the rows first")
-    x = _variables(m, rowvar)
-    if y is not None:
-        x = np.concatenate((x, _variables(y, rowvar)), axis=0)
-    if ddof is None:
-        ddof = 0 if bias else 1
-    centred = x - np.mean(x, axis=1, keepdims=True)
-    return np.squeeze((centred @ centred.T) * (1.0 / (np.shape(x)[1] - ddof)))  # NumPy's order
-
-
-def _variables(values: Any, rowvar: bool) -> Any:
-    """The variables as rows, as np.cov lays them out (``np.array(m, ndmin=2)``, float64
-    whatever the dtype given)."""
-    if np.dtype(getattr(values, "dtype", np.float64)).kind == "c":
-        raise ValueError("np.cov of complex values is not supported; pass real values")
-    values = as_float64(values)
-    rows = np.reshape(values, (1, -1)) if np.ndim(values) < 2 else values
-    return rows.T if not rowvar and np.shape(rows)[0] != 1 else rows
-
-
-def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -> Any:
-    """``np.corrcoef``: the covariances over the products of the standard deviations."""
-    covariance = cov(x, y, rowvar, dtype=dtype)
-    if np.ndim(covariance) == 0:
-        return covariance / covariance
-    deviations = np.sqrt(np.diagonal(covariance))
-    scaled = covariance / deviations[:, None] / deviations[None, :]
-    return np.clip(scaled, -1.0, 1.0)
-
-
 # ufunc.reduce and ufunc.accumulate as the NumPy functions that call them (np.sum calls
 # np.add.reduce): the same values, and the rules of those functions
 REDUCED_BY: dict[np.ufunc, Callable] = {
@@ -280,37 +230,6 @@ def ufunc_reduce(ufunc: np.ufunc, array: Any, axis: Any = 0, dtype: Any = None, 
 def ufunc_accumulate(ufunc: np.ufunc, array: Any, axis: int = 0, dtype: Any = None) -> Any:
     """``np.add.accumulate(x)``: ``np.cumsum(x, axis=0)``."""
     return ACCUMULATED_BY[ufunc](array, axis=axis, dtype=dtype)
-
-
-def nanvar(
-    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, **kw: Any
-) -> Any:
-    """``np.nanvar``: NumPy's steps, NaNs read as 0 and left out of the count; NaN where
-    fewer than ``ddof`` + 1 values are left."""
-    keepdims = kw.pop("keepdims", False)
-    if dtype is not None or out is not None or kw:
-        raise ValueError("np.nanvar and np.nanstd take axis, ddof and keepdims here")
-    missing = np.isnan(a)
-    values = np.where(missing, 0.0, a)
-    count = np.sum(np.logical_not(missing), axis=axis, keepdims=True)
-    mean = _in_dtype_of(values, np.sum(values, axis=axis, keepdims=True) / count)
-    centred = np.where(missing, 0.0, values - mean)
-    freedom = np.sum(np.logical_not(missing), axis=axis, keepdims=keepdims) - ddof
-    spread = np.sum(centred * centred, axis=axis, keepdims=keepdims) / freedom
-    return np.where(freedom <= 0, np.nan, _in_dtype_of(values, spread))
-
-
-def nanstd(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, **kw):
-    """``np.nanstd``: the square root of ``np.nanvar`` (with the slope 0, not NaN, where
-    the values are all equal, as ``np.std``'s)."""
-    variance = nanvar(a, axis, dtype, out, ddof, **kw)
-    is_zero = variance == 0.0
-    return np.where(is_zero, 0.0, np.sqrt(np.where(is_zero, 1.0, variance)))
-
-
-def _in_dtype_of(values: Any, result: Any) -> Any:
-    """``result`` cast to ``values``' dtype, as NumPy divides into the sum's own array."""
-    return result if result.dtype == values.dtype else result.astype(values.dtype)
 
 
 def block(arrays: Any) -> Any:
@@ -475,21 +394,6 @@ def inv(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
 
 def det(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
     return np.linalg.det(a)
-
-
-def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = False, **kw: Any):
-    """The weighted mean: sum(a * w) / sum(w) along ``axis`` (1-d weights along one axis are
-    laid along it, as NumPy lays them)."""
-    if weights is None:
-        mean = np.mean(a, axis=axis, **kw)
-        count = np.size(a) if axis is None else np.shape(a)[axis]
-        return (mean, np.full(np.shape(mean), float(count))) if returned else mean
-    w = weights
-    if np.ndim(w) == 1 and np.ndim(a) > 1 and isinstance(axis, int):
-        w = np.reshape(w, [-1 if k == axis % np.ndim(a) else 1 for k in range(np.ndim(a))])
-    total = np.sum(w * np.ones_like(a), axis=axis, **kw)
-    mean = np.sum(a * w, axis=axis, **kw) / total
-    return (mean, total) if returned else mean
 
 
 def correlate(a: Any, v: Any, mode: Any = "valid") -> Any:

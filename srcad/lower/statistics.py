@@ -1,0 +1,115 @@
+"""Lowering NumPy's statistics that have no rule of their own as the NumPy calls they are
+made of (``srcad.lower.compositions`` finds them): NumPy's own steps, so that the values are
+NumPy's bit for bit, and float64 where NumPy computes in float64.
+
+    np.cov(m, y=None, rowvar=True, bias=False, ddof=None)
+                                  the centred rows' products over n - ddof (squeezed), in
+                                  float64 whatever the dtype given
+    np.corrcoef(x, y=None, rowvar=True)
+                                  cov over the products of the standard deviations, clipped
+                                  to [-1, 1] as NumPy clips it
+    np.average(a, axis, weights, returned)
+                                  sum(a * w) / sum(w) along axis (1-d weights laid along it),
+                                  np.mean without weights
+    np.nanvar(a, axis, ddof, keepdims), np.nanstd
+                                  NaNs read as 0 and not counted; NaN where ddof leaves no
+                                  degrees of freedom; nanstd's slope 0 where all values are
+                                  equal, as np.std's
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from srcad.lower.callees import as_float64
+
+
+def cov(
+    m: Any,
+    y: Any = None,
+    rowvar: bool = True,
+    bias: bool = False,
+    ddof: Any = None,
+    fweights: Any = None,
+    aweights: Any = None,
+    *,
+    dtype: Any = None,
+) -> Any:
+    """``np.cov``: each row a variable (each column, ``rowvar=False``); weights refused."""
+    if fweights is not None or aweights is not None or dtype is not None:
+        raise ValueError("np.cov with weights or a dtype is not supported; weight the rows first")
+    x = _variables(m, rowvar)
+    if y is not None:
+        x = np.concatenate((x, _variables(y, rowvar)), axis=0)
+    if ddof is None:
+        ddof = 0 if bias else 1
+    centred = x - np.mean(x, axis=1, keepdims=True)
+    return np.squeeze((centred @ centred.T) * (1.0 / (np.shape(x)[1] - ddof)))  # NumPy's order
+
+
+def _variables(values: Any, rowvar: bool) -> Any:
+    """The variables as rows, as np.cov lays them out (``np.array(m, ndmin=2)``, float64
+    whatever the dtype given)."""
+    if np.dtype(getattr(values, "dtype", np.float64)).kind == "c":
+        raise ValueError("np.cov of complex values is not supported; pass real values")
+    values = as_float64(values)
+    rows = np.reshape(values, (1, -1)) if np.ndim(values) < 2 else values
+    return rows.T if not rowvar and np.shape(rows)[0] != 1 else rows
+
+
+def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -> Any:
+    """``np.corrcoef``: the covariances over the products of the standard deviations."""
+    covariance = cov(x, y, rowvar, dtype=dtype)
+    if np.ndim(covariance) == 0:
+        return covariance / covariance
+    deviations = np.sqrt(np.diagonal(covariance))
+    scaled = covariance / deviations[:, None] / deviations[None, :]
+    return np.clip(scaled, -1.0, 1.0)
+
+
+def nanvar(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, **kw: Any
+) -> Any:
+    """``np.nanvar``: NumPy's steps, NaNs read as 0 and left out of the count; NaN where
+    fewer than ``ddof`` + 1 values are left."""
+    keepdims = kw.pop("keepdims", False)
+    if dtype is not None or out is not None or kw:
+        raise ValueError("np.nanvar and np.nanstd take axis, ddof and keepdims here")
+    missing = np.isnan(a)
+    values = np.where(missing, 0.0, a)
+    count = np.sum(np.logical_not(missing), axis=axis, keepdims=True)
+    mean = _in_dtype_of(values, np.sum(values, axis=axis, keepdims=True) / count)
+    centred = np.where(missing, 0.0, values - mean)
+    freedom = np.sum(np.logical_not(missing), axis=axis, keepdims=keepdims) - ddof
+    spread = np.sum(centred * centred, axis=axis, keepdims=keepdims) / freedom
+    return np.where(freedom <= 0, np.nan, _in_dtype_of(values, spread))
+
+
+def nanstd(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, **kw):
+    """``np.nanstd``: the square root of ``np.nanvar`` (with the slope 0, not NaN, where
+    the values are all equal, as ``np.std``'s)."""
+    variance = nanvar(a, axis, dtype, out, ddof, **kw)
+    is_zero = variance == 0.0
+    return np.where(is_zero, 0.0, np.sqrt(np.where(is_zero, 1.0, variance)))
+
+
+def _in_dtype_of(values: Any, result: Any) -> Any:
+    """``result`` cast to ``values``' dtype, as NumPy divides into the sum's own array."""
+    return result if result.dtype == values.dtype else result.astype(values.dtype)
+
+
+def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = False, **kw: Any):
+    """The weighted mean: sum(a * w) / sum(w) along ``axis`` (1-d weights along one axis are
+    laid along it, as NumPy lays them)."""
+    if weights is None:
+        mean = np.mean(a, axis=axis, **kw)
+        count = np.size(a) if axis is None else np.shape(a)[axis]
+        return (mean, np.full(np.shape(mean), float(count))) if returned else mean
+    w = weights
+    if np.ndim(w) == 1 and np.ndim(a) > 1 and isinstance(axis, int):
+        w = np.reshape(w, [-1 if k == axis % np.ndim(a) else 1 for k in range(np.ndim(a))])
+    total = np.sum(w * np.ones_like(a), axis=axis, **kw)
+    mean = np.sum(a * w, axis=axis, **kw) / total
+    return (mean, total) if returned else mean
