@@ -91,14 +91,20 @@ def test_a_try_inside_a_try_follows_both_branches_that_ran():
     transformed = srcad.value_and_grad(nested_tries)
     cases = [np.diag([2.0, 1.0, 3.0]), np.diag([4.0, 3.0, 5.0]), np.diag([2.0, -1.0, 3.0])]
     for A, jitter in zip(cases, (0.5, 2.0, 0.5), strict=True):  # inner handler, inner try, outer
-        SETTINGS["jitter"] = jitter
-        try:
-            value, grad = transformed(A)
-            assert value == pytest.approx(nested_tries(A), rel=1e-12)
-            expected = srcad.numerical_grad(nested_tries, A)
-        finally:
-            SETTINGS["jitter"] = 0.5
-        np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-7)
+        _agrees_with_the_jitter(transformed, nested_tries, A, jitter)
+
+
+def _agrees_with_the_jitter(transformed, fun, A, jitter):
+    """The value and gradient at ``A`` with the handler's global jitter set to ``jitter``
+    (changed between calls), against the plain function and its central differences."""
+    SETTINGS["jitter"] = jitter
+    try:
+        value, grad = transformed(A)
+        assert value == pytest.approx(fun(A), rel=1e-12)
+        expected = srcad.numerical_grad(fun, A)
+    finally:
+        SETTINGS["jitter"] = 0.5
+    np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-7)
 
 
 def tidy_up(x):
@@ -122,14 +128,7 @@ def test_each_call_takes_the_branch_the_plain_function_takes(fun):
     transformed = srcad.value_and_grad(fun)
     branches = []
     for A, jitter in ((DEFINITE, 0.5), (INDEFINITE, 0.5), (INDEFINITE, 2.0), (DEFINITE, 2.0)):
-        SETTINGS["jitter"] = jitter  # a global the handler reads, changed between calls
-        try:
-            value, grad = transformed(A)
-            assert value == pytest.approx(fun(A), rel=1e-12)
-            expected = srcad.numerical_grad(fun, A)
-        finally:
-            SETTINGS["jitter"] = 0.5
-        np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-7)
+        _agrees_with_the_jitter(transformed, fun, A, jitter)
         branches.append(_plain_branch(fun, A))
     assert branches == ["try", "handler", "handler", "try"]
 

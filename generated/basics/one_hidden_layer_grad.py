@@ -50,10 +50,11 @@ def one_hidden_layer_grad_unchecked(W, v, x, y, lam, dout=1.0):
 
     # backward  (line 54: penalty = lam * (np.sum(W**2) + np.sum(v**2)))
     dt8 = dout * lam  # penalty = lam * ((W ** 2).sum() + (v ** 2).sum())
+    t12 = dt8 * 2.0  # v ** 2
 
     # backward  (line 53: y_hat = v @ h)
     dh = dt9 * v  # y_hat = v @ h
-    dv = dt8 * 2.0 * v + dt9 * h  # v ** 2; y_hat = v @ h
+    dv = t12 * v + dt9 * h  # v ** 2; y_hat = v @ h
 
     # backward  (line 47 in sigmoid: return 1 / (1 + np.exp(-z)))
     dt3 = -dh * h / t3  # h = 1.0 / t3
@@ -61,5 +62,5 @@ def one_hidden_layer_grad_unchecked(W, v, x, y, lam, dout=1.0):
     dWx = -dt1  # -(W @ x)
 
     # backward  (line 52: h = sigmoid(W @ x))
-    dW = dt8 * 2.0 * W + np.outer(dWx, x)  # W ** 2; W @ x
+    dW = t12 * W + np.outer(dWx, x)  # W ** 2; W @ x
     return out, (dW, dv)

@@ -44,13 +44,14 @@ def two_layers_grad_unchecked(W1, W2, x, y, lam, dout=np.float32(1.0)):
 
     # backward  (line 26: return np.mean(error**2) + lam * (np.sum(W1**2) + np.sum(W2**2)))
     dt5 = dout * lam  # lam * (W1_sum + (W2 ** 2).sum())
+    t6 = dt5 * 2.0  # W2 ** 2
     derror = dout / 640.0 * 2.0 * error  # error ** 2
 
     # backward  (line 25: error = h @ W2 - y)
     dh = derror @ W2.T  # h @ W2
     # W2 ** 2; h @ W2
     dW2 = h.T @ derror
-    dW2 += dt5 * 2.0 * W2
+    dW2 += t6 * W2
 
     # backward  (line 24: h = np.tanh(x @ W1))
     # h = np.tanh(x @ W1)
@@ -65,7 +66,7 @@ def two_layers_grad_unchecked(W1, W2, x, y, lam, dout=np.float32(1.0)):
     # W1 ** 2; x @ W1
     dW1 = reused.array("dW1", (784, 256), np.float32)
     np.matmul(x.T, dxW1, out=dW1)
-    add_scaled(dW1, dt5 * 2.0, W1)
+    add_scaled(dW1, t6, W1)
 
     # forward  (line 26: return np.mean(error**2) + lam * (np.sum(W1**2) + np.sum(W2**2)))
     out = (error**2).mean() + lam * (W1_sum + (W2**2).sum())

@@ -26,7 +26,7 @@ from typing import Protocol
 import numpy as np
 
 from srcad.ir.graph import Atom, AVal, Const, Eqn, Var
-from srcad.ir.prims import COMPARISON, ELEMENTWISE, PRIMS
+from srcad.ir.prims import ELEMENTWISE, PRIMS
 
 SHAPE_ONLY = ("reshape", "broadcast_to", "expand_dims")
 
@@ -82,7 +82,7 @@ def simplify_equation(
 
 def cse_key(prim_name: str, atoms: list[Atom], params: dict) -> tuple | None:
     """A key under which an identical computation is found again, or None."""
-    parts = tuple(a.id if isinstance(a, Var) else ("const", id(a)) for a in atoms)
+    parts = tuple(a.id if isinstance(a, Var) else _const_key(a) for a in atoms)
     try:
         key = (prim_name, parts, tuple(sorted(params.items())))
         hash(key)
@@ -91,29 +91,15 @@ def cse_key(prim_name: str, atoms: list[Atom], params: dict) -> tuple | None:
     return key
 
 
-PURE_KINDS = (ELEMENTWISE, COMPARISON)  # kinds whose equal inputs give equal outputs
-
-
-def computes_the_same(recorder: Recorder, first: Atom, second: Atom, depth: int = 4) -> bool:
-    """Whether two atoms hold the same value because they are the same computation, up to
-    ``depth`` equations deep, of elementwise functions and comparisons (``x > 0`` written
-    twice): the same var, or one such function of inputs that compute the same, or equal
-    Python scalars."""
-    if first is second or (isinstance(first, Var) and first == second):
-        return True
-    if isinstance(first, Const) and isinstance(second, Const):
-        return _same_scalar(first.value, second.value)
-    if depth == 0 or not (isinstance(first, Var) and isinstance(second, Var)):
-        return False
-    made_first, made_second = recorder.producer(first), recorder.producer(second)
-    if made_first is None or made_second is None or made_first.prim != made_second.prim:
-        return False
-    if PRIMS[made_first.prim].kind not in PURE_KINDS or made_first.params != made_second.params:
-        return False
-    pairs = zip(made_first.inputs, made_second.inputs, strict=True)
-    return len(made_first.outputs) == 1 and all(
-        computes_the_same(recorder, a, b, depth - 1) for a, b in pairs
-    )
+def _const_key(const: Const) -> tuple:
+    """A constant's part of a key: a Python number by its type and value (``x > 0`` written
+    twice is one computation; 0.0 and -0.0 differ, as 1 / x tells them apart), anything
+    else by identity (arrays have no usable ``==``)."""
+    value = const.value
+    if not _is_python_number(value):
+        return ("const", id(const))
+    sign = math.copysign(1.0, value) if isinstance(value, float) else 1.0
+    return ("number", type(value), value, sign)
 
 
 def broadcast_source(recorder: Recorder, atom: Atom) -> Atom | None:
@@ -187,15 +173,6 @@ def _is_python_number(value: object) -> bool:
     """A Python int, float or bool: weak in NumPy's promotion (np.float64, a subclass of
     float, is not: it keeps its dtype)."""
     return isinstance(value, (int, float)) and not isinstance(value, np.generic)
-
-
-def _same_scalar(first: object, second: object) -> bool:
-    """Equal Python scalars of one type (0.0 and -0.0 differ: 1 / x tells them apart)."""
-    if type(first) is not type(second) or not isinstance(first, (int, float)):
-        return False
-    if isinstance(first, float) and math.copysign(1.0, first) != math.copysign(1.0, second):  # type: ignore[arg-type]
-        return False
-    return first == second
 
 
 def _is_scalar_equal(value: object, unit: float) -> bool:

@@ -20,7 +20,6 @@ from srcad.ir.builder import Tracer, plain_index
 from srcad.ir.index import encode_index
 from srcad.ir.indexing import index_add, setitem
 from srcad.ir.selection import Selection
-from srcad.ir.simplify import computes_the_same
 from srcad.ir.tracer import is_data_mask
 from srcad.lower.aliasing import check_write, written_argument
 from srcad.lower.branches import join_branches
@@ -375,7 +374,7 @@ def _write_through_mask(
     stubs do not know ``__array_function__``, through which tracers give np.where its
     meaning)."""
     if isinstance(value, Selection):
-        if not computes_the_same(lowering.builder, value.mask.atom, mask.atom):
+        if value.mask.atom != mask.atom:  # x > 0 written twice is one (the builder's CSE)
             raise lowering.located(
                 UnsupportedSyntax,
                 f"'{ast.unparse(target)} = ...' writes values selected through another mask; "
