@@ -259,3 +259,35 @@ def test_average_with_weights_correlate_and_flatten_in_fortran_order():
         for k in (0, 1):
             expected = srcad.numerical_grad(averaged_and_correlated, x, w, argnums=k)
             np.testing.assert_allclose(grad[k], expected, rtol=1e-6, atol=1e-9)
+
+
+def log_sums(x):
+    grid = np.outer(x, SAMPLES["fp"][:3])
+    columns = np.logaddexp.reduce(grid) @ np.arange(3.0)
+    rows = np.logaddexp2.reduce(grid, axis=1, keepdims=True)
+    return columns + np.sum(rows**2) + np.logaddexp.reduce(grid, axis=None)
+
+
+def test_logaddexp_reduce_is_a_shifted_log_sum_whose_gradient_is_the_softmax():
+    """``np.logaddexp.reduce`` is NumPy's pairwise log-add in order; srcad sums the shifted
+    exponentials, so values agree to rounding, large entries do not overflow, and an axis
+    of -inf entries gives -inf as NumPy does."""
+    kept = SAMPLES["fp"].copy()
+    x = np.array([0.5, -1.2, 0.3, 2.0])
+    try:
+        for values in (kept, np.array([1.0, 400.0, -3.0, 0.5])):  # exp(800) overflows
+            SAMPLES["fp"] = values
+            for mode in ("reverse", "forward"):
+                value, grad = srcad.value_and_grad(log_sums, mode=mode)(x)
+                assert value == pytest.approx(log_sums(x), rel=1e-14)
+                expected = srcad.numerical_grad(log_sums, x)
+                np.testing.assert_allclose(grad, expected, rtol=1e-6)
+    finally:
+        SAMPLES["fp"] = kept
+    softmax = np.exp(x - np.logaddexp.reduce(x))
+    hessian = srcad.hessian(np.logaddexp.reduce)(x)
+    np.testing.assert_allclose(hessian, np.diag(softmax) - np.outer(softmax, softmax), atol=1e-15)
+    nothing = np.array([-np.inf, -np.inf], np.float32)
+    with np.errstate(invalid="ignore"):  # the slope: 0 / 0
+        value = srcad.value_and_grad(lambda v: np.logaddexp.reduce(v))(nothing)[0]
+    assert value == np.logaddexp.reduce(nothing) == -np.inf

@@ -48,6 +48,7 @@ from srcad.errors import (
 from srcad.frontend.parse import function_name
 from srcad.ir.primitive import CUSTOM
 from srcad.ir.prims import prim_of
+from srcad.lower.compositions import composition_of
 from srcad.lower.transforms import keeps_a_while_tape, register_compilers
 from srcad.pipeline import (
     Compiled,
@@ -283,10 +284,11 @@ class Transformed:
 
 
 def differentiable(fun: Callable) -> Callable:
-    """``fun``, or for a function with a derivative rule of its own (a NumPy ufunc such as
-    ``np.sqrt``, ``np.sum``, ``scipy.special.gammaln``), a one-line ``def`` calling it."""
+    """``fun``, or for a NumPy function with a derivative rule of its own (a ufunc such as
+    ``np.sqrt``, ``np.sum``, ``scipy.special.gammaln``) or lowered as the calls it is made of
+    (``np.interp``, ``np.logaddexp.reduce``), a one-line ``def`` calling it."""
     prim = prim_of(fun)
-    if prim is None or prim.kind == CUSTOM:
+    if prim is None and composition_of(fun) is None or prim is not None and prim.kind == CUSTOM:
         return fun
     return primitive_function(fun)
 

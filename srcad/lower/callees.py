@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax
+from srcad.ir import Var
 from srcad.ir.builder import StaticValueNeeded, Tracer
 from srcad.ir.primitive import module_spelling
 from srcad.lower.context import Lowering
@@ -264,6 +265,15 @@ def as_float64(value: object) -> object:
     if hasattr(value, "astype"):
         return value.astype(np.float64)
     return np.asarray(value, dtype=np.float64)
+
+
+def named(value: Any, hint: str) -> Any:
+    """``value``, named ``hint`` in the generated code unless it has a name (the user's
+    assignment names it later)."""
+    if isinstance(value, Tracer) and isinstance(value.atom, Var):
+        if not value.builder.is_named(value.atom):
+            value.builder.set_hint(value.atom, hint)
+    return value
 
 
 def as_array(value: object) -> object:

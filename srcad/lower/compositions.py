@@ -22,6 +22,9 @@ input gets its derivative through them (``np.interp``'s sample values and points
     np.add.accumulate, np.multiply.accumulate
                                          np.sum, np.prod, np.max, np.min, np.cumsum,
                                          np.cumprod (which call them), axis 0 by default
+    np.logaddexp.reduce(x, axis=0), np.logaddexp2.reduce
+                                         log(sum(exp(x - m))) + m, m the largest element
+                                         (0 where it is infinite)
     np.divmod(x, y)                      (np.floor_divide(x, y), np.mod(x, y))
     np.block(arrays)                     the leaves given leading axes of one, then
                                          np.concatenate of each list along its axis
@@ -74,7 +77,7 @@ import numpy as np
 from srcad.ir import Const
 from srcad.ir.builder import GraphBuilder, Tracer
 from srcad.ir.table.registry import call_primitive
-from srcad.lower.callees import array_of, as_float64
+from srcad.lower.callees import array_of, as_float64, named
 from srcad.lower.distances import SCIPY_DISTANCE
 from srcad.lower.statistics import average, corrcoef, cov, nanstd, nanvar
 
@@ -208,11 +211,32 @@ def pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> An
 
 # ufunc.reduce and ufunc.accumulate as the NumPy functions that call them (np.sum calls
 # np.add.reduce): the same values, and the rules of those functions
+def log_add_exp_reduce(array: Any, axis: Any = 0, keepdims: bool = False) -> Any:
+    """``np.logaddexp.reduce``: log(sum(exp(x))) shifted by the largest element (0 where that
+    is infinite), so nothing overflows; equal to NumPy's pairwise steps up to rounding."""
+    return _shifted_log_sum(array, axis, keepdims, np.exp, np.log)
+
+
+def log_add_exp2_reduce(array: Any, axis: Any = 0, keepdims: bool = False) -> Any:
+    """``np.logaddexp2.reduce``: as ``log_add_exp_reduce`` in base 2."""
+    return _shifted_log_sum(array, axis, keepdims, np.exp2, np.log2)
+
+
+def _shifted_log_sum(array: Any, axis: Any, keepdims: bool, power: Any, log: Any) -> Any:
+    largest = named(np.max(array, axis=axis, keepdims=True), "largest")
+    shift = named(np.where(np.isfinite(largest), largest, 0.0), "shift")
+    powers = named(power(array - shift), "powers")
+    total = log(np.sum(powers, axis=axis, keepdims=True)) + shift
+    return total if keepdims else np.squeeze(total, axis=axis)
+
+
 REDUCED_BY: dict[np.ufunc, Callable] = {
     np.add: np.sum,
     np.multiply: np.prod,
     np.maximum: np.max,
     np.minimum: np.min,
+    np.logaddexp: log_add_exp_reduce,
+    np.logaddexp2: log_add_exp2_reduce,
 }
 ACCUMULATED_BY: dict[np.ufunc, Callable] = {np.add: np.cumsum, np.multiply: np.cumprod}
 
@@ -221,7 +245,7 @@ def ufunc_reduce(ufunc: np.ufunc, array: Any, axis: Any = 0, dtype: Any = None, 
     """``np.add.reduce(x, axis=0)``: ``np.sum(x, axis=0)`` (axis 0 by default, not None)."""
     reduction: Any = REDUCED_BY[ufunc]
     options = {"keepdims": kw.pop("keepdims")} if "keepdims" in kw else {}
-    if kw or (dtype is not None and reduction in (np.max, np.min)):
+    if kw or (dtype is not None and reduction not in (np.sum, np.prod)):
         raise ValueError(f"np.{ufunc.__name__}.reduce takes axis, dtype and keepdims here")
     typed = {"dtype": dtype} if dtype is not None else {}
     return reduction(array, axis=axis, **typed, **options)

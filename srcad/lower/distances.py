@@ -22,9 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from srcad.ir import Var
-from srcad.ir.tracer import Tracer
-from srcad.lower.callees import as_float64
+from srcad.lower.callees import as_float64, named
 
 FEATURES = -1  # the axis a metric reduces: each row's features
 
@@ -32,8 +30,8 @@ FEATURES = -1  # the axis a metric reduces: each row's features
 def _minkowski(differences: Any, p: Any = 2) -> Any:
     """The p-th root of the sum of the p-th powers, 0 with the slope 0 where the two rows
     coincide (``p`` may be read on every call, where ``np.linalg.norm`` takes constants)."""
-    total = _named(np.sum(np.abs(differences) ** p, axis=FEATURES), "powers")
-    is_zero = _named(total == 0.0, "coincide")
+    total = named(np.sum(np.abs(differences) ** p, axis=FEATURES), "powers")
+    is_zero = named(total == 0.0, "coincide")
     return np.where(is_zero, 0.0, np.where(is_zero, 1.0, total) ** (1.0 / p))
 
 
@@ -53,7 +51,7 @@ def cdist(XA: Any, XB: Any, metric: Any = "euclidean", *, out: Any = None, **kwa
     a, b = _rows("cdist", "XA", XA), _rows("cdist", "XB", XB)
     if np.shape(a)[1] != np.shape(b)[1]:
         raise ValueError("cdist: XA and XB must have the same number of columns")
-    return _named(reduce(_named(a[:, None, :] - b[None, :, :], "differences"), **kwargs))
+    return named(reduce(named(a[:, None, :] - b[None, :, :], "differences"), **kwargs), "distances")
 
 
 def pdist(X: Any, metric: Any = "euclidean", *, out: Any = None, **kwargs: Any) -> Any:
@@ -61,7 +59,7 @@ def pdist(X: Any, metric: Any = "euclidean", *, out: Any = None, **kwargs: Any) 
     reduce = _metric("pdist", metric, out, kwargs)
     rows = _rows("pdist", "X", X)
     first, second = np.triu_indices(np.shape(rows)[0], 1)
-    return _named(reduce(_named(rows[first] - rows[second], "differences"), **kwargs))
+    return named(reduce(named(rows[first] - rows[second], "differences"), **kwargs), "distances")
 
 
 def squareform(X: Any, force: str = "no", checks: bool = True) -> Any:
@@ -78,7 +76,7 @@ def squareform(X: Any, force: str = "no", checks: bool = True) -> Any:
     positions = np.zeros((size, size), dtype=np.intp)  # 0: the diagonal's zero
     first, second = np.triu_indices(size, 1)
     positions[first, second] = positions[second, first] = np.arange(1, pairs + 1)
-    return _named(np.concatenate((np.zeros(1, dtype=X.dtype), X))[positions], "square")
+    return named(np.concatenate((np.zeros(1, dtype=X.dtype), X))[positions], "square")
 
 
 def _metric(name: str, metric: Any, out: Any, kwargs: dict) -> Callable[..., Any]:
@@ -99,15 +97,6 @@ def _metric(name: str, metric: Any, out: Any, kwargs: dict) -> Callable[..., Any
             "weight the rows before, or write the distance from their differences"
         )
     return METRICS[metric]
-
-
-def _named(value: Any, hint: str = "distances") -> Any:
-    """``value``, named ``hint`` in the generated code unless it has a name (the user's
-    assignment names it later)."""
-    if isinstance(value, Tracer) and isinstance(value.atom, Var):
-        if not value.builder.is_named(value.atom):
-            value.builder.set_hint(value.atom, hint)
-    return value
 
 
 def _rows(name: str, label: str, values: Any) -> Any:
