@@ -87,7 +87,7 @@ class Compiled:
 
     @functools.cached_property
     def random_draws(self) -> tuple[Eqn, ...]:
-        """The derivative's random draws (``outside_call`` with a float result): a
+        """The derivative's random draws (``outside_call`` of a generator, for a value): a
         transformation that runs ``fn`` more than once per call would draw again. Known
         without the graph when the compile recorded that there are none (a compile reused
         from disk is not made again just to find out)."""

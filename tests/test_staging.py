@@ -397,6 +397,72 @@ def test_a_generators_draws_are_kept_across_a_jacobians_passes(tmp_path):
     np.testing.assert_allclose(jacobian, np.diag(np.random.default_rng(3).normal(size=3)))
 
 
+SUBSAMPLE = {"rng": np.random.default_rng(0)}
+
+
+def subsampled(x):
+    rows = SUBSAMPLE["rng"].integers(0, 5, size=3)  # a minibatch: integer draws
+    order = SUBSAMPLE["rng"].permutation(5)
+    picked = SUBSAMPLE["rng"].choice(5, size=2, replace=False)
+    return np.sum(x[rows] ** 3) + np.sum(x[order] * x) + np.sum(np.sin(x[picked]))
+
+
+def _with_seed(function, seed):
+    """``function`` called on a fresh generator of ``seed``: the same draws every time."""
+
+    def drawing_the_same(x):
+        SUBSAMPLE["rng"] = np.random.default_rng(seed)
+        return function(x)
+
+    return drawing_the_same
+
+
+def _gradient_by_differences(seed, x):
+    return srcad.numerical_grad(_with_seed(subsampled, seed), x)
+
+
+def _hessian_by_differences(seed, x, eps=1e-5):
+    gradient = _with_seed(srcad.grad(subsampled), seed)
+    rows = [(gradient(x + eps * e) - gradient(x - eps * e)) / (2 * eps) for e in np.eye(x.size)]
+    return np.array(rows)
+
+
+@pytest.mark.parametrize(
+    ("transformation", "reference"),
+    [
+        (lambda f: srcad.grad(f, mode="forward"), _gradient_by_differences),
+        (srcad.jacfwd, _gradient_by_differences),
+        (srcad.hessian, _hessian_by_differences),
+    ],
+    ids=["forward_grad", "jacfwd", "hessian"],
+)
+def test_integer_draws_are_kept_across_passes_and_the_generator_advances_once(
+    transformation, reference
+):
+    """``rng.integers``, ``permutation`` and ``choice`` give indices, not floats: they too
+    are drawn once per call, whatever the passes (they were drawn again in each)."""
+    x = np.array([0.3, -0.7, 1.2, 0.5, -0.1])
+    for seed in (1, 7):
+        expected = reference(seed, x)
+        _with_seed(subsampled, seed)(x)
+        state_after = SUBSAMPLE["rng"].bit_generator.state
+        SUBSAMPLE["rng"] = np.random.default_rng(seed)
+        np.testing.assert_allclose(transformation(subsampled)(x), expected, rtol=1e-6, atol=1e-6)
+        assert SUBSAMPLE["rng"].bit_generator.state == state_after
+
+
+def test_a_vjp_pullback_indexes_with_the_forward_runs_integer_draw():
+    SUBSAMPLE["rng"] = np.random.default_rng(2)
+    rows = np.random.default_rng(2).integers(0, 5, size=3)
+    x = np.array([0.3, -0.7, 1.2, 0.5, -0.1])
+    out, pull = srcad.vjp(lambda v: v[SUBSAMPLE["rng"].integers(0, 5, size=3)] ** 2, x)
+    np.testing.assert_allclose(out, x[rows] ** 2)
+    for cotangent in (np.ones(3), np.arange(3.0)):
+        expected = np.zeros(5)
+        np.add.at(expected, rows, 2 * x[rows] * cotangent)
+        np.testing.assert_allclose(pull(cotangent)[0], expected)
+
+
 def test_draws_whose_parameters_are_differentiated_are_refused():
     def sampled(mu):
         return np.sum(np.random.normal(mu, 1.0))

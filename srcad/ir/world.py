@@ -202,8 +202,8 @@ def is_random_draw(eqn: Eqn) -> bool:
     if eqn.prim != "outside_call":
         return False
     callee = eqn.param_dict.get("callee")
-    if isinstance(callee, WorldPath):
-        return any(out.aval.is_float for out in eqn.outputs)  # not a logger's effect
+    if isinstance(callee, WorldPath):  # a generator's method (integers, choice too): a value
+        return any(out.aval.dtype != "object" for out in eqn.outputs)  # not a logger's effect
     return isinstance(callee, str) and callee.startswith(("np.random.", "random."))
 
 
