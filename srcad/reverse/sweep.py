@@ -18,7 +18,9 @@ from srcad.ir.prims import PRIMS
 from srcad.ir.walk import max_var_id, walk_eqns
 from srcad.reverse import control
 from srcad.reverse.activity import active_vars
+from srcad.reverse.masks import Branch, MaskedBranches, masked_branches
 from srcad.rules import VJP_RULES
+from srcad.rules.registry import unbroadcast
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ def reverse_graph(
     for eqn in graph.eqns:
         builder.remember(eqn)  # the backward sweep reuses forward values it recomputes
     active = active_vars(graph.eqns, {graph.inputs[i] for i in wrt})
-    reverser = Reverser(builder, active)
+    reverser = Reverser(builder, active, masked_branches(graph))
     adjoints: dict[Var, Atom] = {}
     douts = []
     for k, index in enumerate(outputs):
@@ -67,9 +69,10 @@ class Reverser:
     the forward equations replaced by taped versions (loops that record for the backward
     sweep)."""
 
-    def __init__(self, builder: GraphBuilder, active: set[Var]):
+    def __init__(self, builder: GraphBuilder, active: set[Var], masks: MaskedBranches):
         self.builder = builder
         self.active = active
+        self.masks = masks
         self.replaced: dict[int, list[Eqn]] = {}
 
     def reverse_block(self, eqns: Sequence[Eqn], adjoints: dict[Var, Atom]) -> None:
@@ -80,7 +83,7 @@ class Reverser:
             elif is_loop(eqn):
                 control.reverse_loop(self, eqn, adjoints)
             else:
-                _backward_step(self.builder, eqn, adjoints, self.active)
+                _backward_step(self.builder, eqn, adjoints, self.active, self.masks)
 
     def forward_eqns(self, eqns: Iterable[Eqn]) -> list[Eqn]:
         """``eqns`` with replaced equations swapped for their taped versions, also inside
@@ -120,7 +123,11 @@ def _cotangent_aval(aval: AVal) -> AVal:
 
 
 def _backward_step(
-    builder: GraphBuilder, eqn: Eqn, adjoints: dict[Var, Atom], active: set[Var]
+    builder: GraphBuilder,
+    eqn: Eqn,
+    adjoints: dict[Var, Atom],
+    active: set[Var],
+    masks: MaskedBranches,
 ) -> None:
     cotangents = [adjoints.get(v) for v in eqn.outputs]
     if all(c is None for c in cotangents):
@@ -138,8 +145,13 @@ def _backward_step(
         outs = tuple(builder.tracer(v) for v in eqn.outputs)
         out = outs if len(outs) > 1 else outs[0]
         inputs = [builder.tracer(a) for a in eqn.inputs]
+        branch = masks.branch_of(eqn)
+        masked = masks.masked_inputs(eqn, branch) if branch is not None else set()
         try:
-            results = rule(g if len(eqn.outputs) > 1 else g[0], out, *inputs, **eqn.param_dict)
+            rule_inputs = _at_full_shape(builder, inputs, masked, eqn.outputs[0].aval.shape)
+            results = rule(g if len(eqn.outputs) > 1 else g[0], out, *rule_inputs, **eqn.param_dict)
+            if branch is not None and masked:
+                results = _masked(builder, branch, results, inputs, masked)
         except TraceError as error:
             raise ShapeError(str(error), *source_position(eqn.loc)) from None
         except NotImplementedError as error:  # a rule that covers only some cases
@@ -148,6 +160,37 @@ def _backward_step(
             ) from None
         for atom, result in _per_input(eqn.inputs, results, active).items():
             _accumulate(builder, atom, result, adjoints)
+
+
+def _at_full_shape(
+    builder: GraphBuilder, inputs: list[Tracer], positions: set[int], shape: tuple
+) -> list:
+    """The rule's inputs, those at ``positions`` broadcast to the result's ``shape``, so
+    that their contributions come at full shape and take the mask before they are summed."""
+    return [
+        (
+            builder.apply("broadcast_to", (t,), {"shape": shape})
+            if k in positions and t.aval.shape != shape
+            else t
+        )
+        for k, t in enumerate(inputs)
+    ]
+
+
+def _masked(
+    builder: GraphBuilder, branch: Branch, results: tuple, inputs: list, positions: set[int]
+) -> tuple:
+    """The contributions at ``positions`` kept only where ``branch`` is taken (see
+    ``srcad.reverse.masks``), each summed back to its input's shape."""
+    condition = builder.tracer(branch.mask.condition)
+    kept = []
+    for k, result in enumerate(results):
+        if k in positions and isinstance(result, Tracer):
+            branches = (result, 0.0) if branch.mask.taken else (0.0, result)
+            result = builder.apply("where", (condition, *branches))
+            result = unbroadcast(result, inputs[k])
+        kept.append(result)
+    return tuple(kept)
 
 
 def _per_input(inputs: tuple[Atom, ...], results: tuple, active: set[Var]) -> dict[Var, object]:

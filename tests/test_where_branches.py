@@ -1,0 +1,111 @@
+"""Branches of ``np.where`` whose derivative is not finite where the other branch is taken.
+
+``np.where(x > 0, np.sqrt(x), 0.0)`` at ``x <= 0``, ``np.where(x != 0, np.sin(x) / x, 1.0)``
+at 0, ``p * np.log(p)`` guarded by ``p > 0``: the derivative is that of the branch taken,
+finite, and reverse mode must give it as forward mode does (it gave NaN: the masked
+cotangent, 0, times the other branch's slope, inf or NaN). Every case is compared with
+forward mode and with central differences where the function is smooth, with a global the
+branch reads changed between calls, in loops and under an ``if`` too.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import srcad
+
+WEIGHTS = {"a": 1.5}
+X = np.array([0.0, 0.5, -1.0, 2.0, 1.3])  # 0: both branches meet; -1: sqrt/log undefined
+SMOOTH = np.array([0.2, 0.7, -1.0, 2.1, -0.3])  # away from the kinks, for differences
+
+
+def safe_sqrt(x):
+    return np.sum(np.where(x > 0, np.sqrt(x), x))
+
+
+def sinc(x):
+    return np.sum(np.where(x == 0, 1.0, np.sin(x) / x) * np.arange(5.0))
+
+
+def entropy_terms(p):
+    return np.sum(np.where(p > 0, p * np.log(p), 0.0))
+
+
+def scaled_root(x):
+    return np.sum(np.where(x > 0, np.sqrt(WEIGHTS["a"] * x), -x))  # a broadcast into it
+
+
+def guarded_sum(x):
+    shifted = x + WEIGHTS["a"]  # used by the condition too: the mask goes on its adjoint
+    return np.sum(np.where(shifted > 1.0, np.sqrt(shifted - 1.0), 0.0 * x))
+
+
+def in_a_loop(x):
+    total = 0.0
+    for k in range(3):
+        y = x - 0.5 * k
+        total = total + np.sum(np.where(y > 0, np.sqrt(y) * WEIGHTS["a"], y**2))
+    return total
+
+
+def under_an_if(x):
+    if np.sum(x) > 0:
+        return np.sum(np.where(x != 0, np.sin(x) / x, 1.0))
+    return 0.0
+
+
+CASES = [safe_sqrt, sinc, entropy_terms, scaled_root, guarded_sum, in_a_loop, under_an_if]
+
+
+@pytest.mark.parametrize("function", CASES, ids=lambda f: f.__name__)
+def test_reverse_mode_gives_the_taken_branchs_derivative(function):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # sqrt(-1) in the plain function too
+        for a in (1.5, 0.25):  # the branch reads a global that changes
+            WEIGHTS["a"] = a
+            gradient = srcad.grad(function)(X)
+            assert np.all(np.isfinite(gradient)), gradient
+            np.testing.assert_allclose(gradient, srcad.grad(function, mode="forward")(X))
+            np.testing.assert_allclose(
+                srcad.grad(function)(SMOOTH),
+                srcad.numerical_grad(function, SMOOTH),
+                rtol=1e-6,
+                atol=1e-8,
+            )
+    WEIGHTS["a"] = 1.5
+
+
+def test_a_parameter_broadcast_into_a_branch_gets_the_masked_sum():
+    def root(x, a):
+        return np.sum(np.where(x > 0, np.sqrt(a * x), 0.0))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        dx, da = srcad.grad(root, argnums=(0, 1))(X, 2.0)
+    assert np.isfinite(da) and da == pytest.approx(np.sum(np.sqrt(X[X > 0]) / (2 * np.sqrt(2.0))))
+    np.testing.assert_allclose(dx, np.where(X > 0, np.sqrt(2.0) / (2 * np.sqrt(X + (X <= 0))), 0))
+
+
+def test_second_derivatives_through_a_masked_branch():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        hessian = srcad.hessian(entropy_terms)(X)
+    expected = np.diag(np.where(X > 0, 1.0 / np.where(X > 0, X, 1.0), 0.0))  # d2 p log p = 1/p
+    np.testing.assert_allclose(hessian, expected)
+
+
+def test_a_branch_linear_in_the_input_costs_no_second_where():
+    """Leaky ReLU's slope 0.01 is finite everywhere: no mask beyond the where's own two."""
+
+    def leaky(x):
+        return np.sum(np.where(x > 0, x, 0.01 * x) ** 2)
+
+    gradient = srcad.grad(leaky)
+    np.testing.assert_allclose(gradient(SMOOTH), srcad.numerical_grad(leaky, SMOOTH), rtol=1e-7)
+    backward = srcad.source(gradient).split("# backward", 1)[1]
+    code = [line.split("#")[0] for line in backward.splitlines()[1:]]
+    assert sum(len(re.findall(r"np\.where\(", line)) for line in code) == 2
