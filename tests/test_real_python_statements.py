@@ -602,6 +602,22 @@ def test_the_loop_target_holds_the_last_item_after_the_loop():
         np.testing.assert_allclose(srcad.grad(kept)(x), srcad.numerical_grad(kept, x), rtol=1e-6)
 
 
+def test_the_target_after_a_loop_whose_else_returns_is_not_followed_either():
+    """The loop is rewritten with its 'else' as an 'if' after it; the target then held
+    the last item, not the one it broke at (a wrong value, silently)."""
+
+    def first_negative(xs):
+        for v in xs:
+            if v < 0.0:
+                break
+        else:
+            return 0.0
+        return v * 10.0
+
+    with pytest.raises(srcad.UnsupportedSyntax, match="holds the item the loop stopped at"):
+        srcad.value_and_grad(first_negative)([0.5, -1.0, 2.0])
+
+
 def frees_a_temporary(x):
     big = np.outer(x, x)
     total = np.sum(np.tanh(big))

@@ -54,6 +54,48 @@ def test_assignment_expressions_bind_where_python_evaluates_them():
     assert "total = (x**2).sum()" in srcad.source(gradient)  # the user's names
 
 
+def grows_until(x):
+    y = np.sum(x)
+    steps = 0.0
+    while (y := y * 1.5 + 0.1) < SETTINGS["limit"] * 4.0:  # assigned before every test
+        steps = steps + 1.0
+    return y * steps + np.sum(x**2)
+
+
+def grows_skipping_and_stopping(x):
+    y, steps = np.sum(x**2), 0.0
+    while (y := y * 2.0) < SETTINGS["limit"] * 40.0 and steps < 20.0:
+        steps = steps + 1.0
+        if y > SETTINGS["limit"] * 8.0:
+            continue  # tests again: y is assigned again
+        steps = steps + 0.5
+        if y > SETTINGS["limit"] * 30.0:
+            break  # no further test: y keeps its value
+    return y * steps
+
+
+def test_an_assignment_in_a_while_condition_happens_before_every_test():
+    """The condition is lowered apart from the body: its ':=' was lost (a wrong value, or
+    a loop that never ended)."""
+    for function in (grows_until, grows_skipping_and_stopping):
+        for limit in (1.0, 2.5):
+            SETTINGS["limit"] = limit
+            assert srcad.value_and_grad(function)(X)[0] == pytest.approx(function(X))
+        _agrees_in_every_setting(function, [{"limit": 1.0}, {"limit": 2.5}, {"limit": 0.3}])
+
+
+def test_an_assignment_a_while_condition_makes_only_sometimes_is_refused():
+    def sometimes(x):
+        y = x
+        while x > 0 and (y := y + x) < 3.0:
+            x = x - 1.0
+        return y
+
+    with pytest.raises(srcad.UnsupportedSyntax, match=":=") as error:
+        srcad.grad(sometimes)(0.5)
+    assert error.value.line == sometimes.__code__.co_firstlineno + 2
+
+
 def matched(x):
     match SETTINGS["mode"]:
         case Mode.SMOOTH | Mode.LINEAR if x.ndim == 1:

@@ -21,6 +21,7 @@ import ast
 import copy
 
 from srcad.lower.blocks import nested_statements
+from srcad.lower.loop_tests import RETEST, retest
 
 
 def has_jumps(body: list[ast.stmt]) -> bool:
@@ -46,7 +47,10 @@ def rewrite_jumps(loop: ast.For | ast.While, depth: int, taken: set[str]) -> lis
     uses_break = any(_contains(s, ast.Break) for s in loop.body)
     uses_continue = any(_contains(s, ast.Continue) for s in loop.body)
     flags = [name for name, used in ((broke, uses_break), (skip, uses_continue)) if used]
-    body = _guarded(copy.deepcopy(loop.body), flags, broke, skip)
+    again = retest(loop)  # the condition's := assignments: after a continue, not a break
+    if again and uses_break:
+        again = [ast.If(test=_not(broke, loop), body=again, orelse=[])]
+    body = _guarded(copy.deepcopy(loop.body), flags, broke, skip) + again
     if uses_continue:
         body = [_assign(skip, False, loop), *body]
     if uses_break:
@@ -54,6 +58,8 @@ def rewrite_jumps(loop: ast.For | ast.While, depth: int, taken: set[str]) -> lis
     new_loop = copy.copy(loop)
     new_loop.body = body
     new_loop.orelse = []
+    new_loop.srcad_may_break = uses_break  # type: ignore[attr-defined] # its target: see loops
+    setattr(new_loop, RETEST, [])  # in its body now
     if uses_break and isinstance(new_loop, ast.While):
         new_loop.test = ast.BoolOp(ast.And(), [new_loop.test, _not(broke, loop)])
     prologue: list[ast.stmt] = [_assign(broke, False, loop)] if uses_break else []

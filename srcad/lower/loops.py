@@ -13,6 +13,7 @@ is unrolled (its first iteration raises).
 from __future__ import annotations
 
 import ast
+import copy
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -43,6 +44,12 @@ from srcad.lower.iteration import (
     structured_iteration,
 )
 from srcad.lower.jumps import has_jumps, rewrite_jumps
+from srcad.lower.loop_tests import (
+    ConditionalAssignment,
+    assigns_in_test,
+    hoisted_assignments,
+    retest,
+)
 from srcad.lower.returns import block_returns
 from srcad.lower.rows import rows_read_when_used
 
@@ -63,8 +70,14 @@ class _Unroll(Exception):
 @lowers_statement(ast.For, ast.While)
 def lower_loop(lowering: Lowering, node: ast.For | ast.While, since: int) -> None:
     original = node
+    if isinstance(node, ast.While) and assigns_in_test(node):
+        _lower_with_hoisted_assignments(lowering, node)
+        return
     if isinstance(node, ast.For):
         node = rows_read_when_used(lowering, node)
+    elif retest(node) and not has_jumps(node.body):  # the assignments end the body
+        node = copy.copy(node)
+        node.body = [*node.body, *retest(node)]
     if has_jumps(node.body):  # break / continue become flags first
         if block_returns(node.orelse):
             raise lowering.located(
@@ -79,15 +92,6 @@ def lower_loop(lowering: Lowering, node: ast.For | ast.While, since: int) -> Non
             for statement in statements:
                 dispatch_statement(lowering, statement, len(lowering.builder.eqns))
         lowering.loop_depth -= 1
-        if isinstance(node, ast.For):  # its target holds the item it broke at: not followed
-            for name in _target_names(node.target):
-                lowering.env.pop(name, None)
-                lowering.unfollowed[name] = (
-                    f"'{name}' after the loop on line {node.lineno} holds the item the loop "
-                    "stopped at, which depends on the data (it may break early); srcad does "
-                    f"not follow it: assign what you need to a variable of your own before "
-                    f"'break' (found = {name})"
-                )
     elif block_returns(node.body):  # lower_block rewrites these; reaching here is a bug
         raise lowering.located(
             UnsupportedSyntax,
@@ -101,6 +105,36 @@ def lower_loop(lowering: Lowering, node: ast.For | ast.While, since: int) -> Non
     else:
         _lower_while(lowering, node)
         lower_block(lowering, node.orelse)
+    if isinstance(node, ast.For) and getattr(original, "srcad_may_break", False):
+        _unfollow_target(lowering, node)
+
+
+def _lower_with_hoisted_assignments(lowering: Lowering, node: ast.While) -> None:
+    try:
+        statements = hoisted_assignments(node)
+    except ConditionalAssignment as error:
+        raise lowering.located(
+            UnsupportedSyntax,
+            "':=' in this loop's condition assigns only on some tests (after 'and', 'or' or "
+            "a chained comparison, in 'if'/'else', a lambda or a comprehension); assign before "
+            "the loop and at the end of its body instead",
+            error.node,
+        ) from None
+    with rewritten(lowering, node, statements):
+        lower_block(lowering, statements)
+
+
+def _unfollow_target(lowering: Lowering, node: ast.For) -> None:
+    """After a loop that may break, its target holds the item it broke at: not followed
+    (``rewrite_jumps`` marks the loop it makes of one with ``break``)."""
+    for name in _target_names(node.target):
+        lowering.env.pop(name, None)
+        lowering.unfollowed[name] = (
+            f"'{name}' after the loop on line {node.lineno} holds the item the loop "
+            "stopped at, which depends on the data (it may break early); srcad does "
+            f"not follow it: assign what you need to a variable of your own before "
+            f"'break' (found = {name})"
+        )
 
 
 # --- for ----------------------------------------------------------------------------------
