@@ -23,6 +23,8 @@ import copy
 from srcad.lower.blocks import nested_statements
 from srcad.lower.loop_tests import RETEST, retest
 
+MAY_BREAK = "srcad_may_break"  # the attribute of a loop made here that breaks
+
 
 def has_jumps(body: list[ast.stmt]) -> bool:
     """Whether ``body`` breaks or continues its own loop (not an inner one)."""
@@ -58,7 +60,7 @@ def rewrite_jumps(loop: ast.For | ast.While, depth: int, taken: set[str]) -> lis
     new_loop = copy.copy(loop)
     new_loop.body = body
     new_loop.orelse = []
-    new_loop.srcad_may_break = uses_break  # type: ignore[attr-defined] # its target: see loops
+    setattr(new_loop, MAY_BREAK, uses_break)  # its target after it: see lower.loops
     setattr(new_loop, RETEST, [])  # in its body now
     if uses_break and isinstance(new_loop, ast.While):
         new_loop.test = ast.BoolOp(ast.And(), [new_loop.test, _not(broke, loop)])

@@ -43,7 +43,7 @@ from srcad.lower.iteration import (
     stop_dim,
     structured_iteration,
 )
-from srcad.lower.jumps import has_jumps, rewrite_jumps
+from srcad.lower.jumps import MAY_BREAK, has_jumps, rewrite_jumps
 from srcad.lower.loop_tests import (
     ConditionalAssignment,
     assigns_in_test,
@@ -105,7 +105,7 @@ def lower_loop(lowering: Lowering, node: ast.For | ast.While, since: int) -> Non
     else:
         _lower_while(lowering, node)
         lower_block(lowering, node.orelse)
-    if isinstance(node, ast.For) and getattr(original, "srcad_may_break", False):
+    if isinstance(node, ast.For) and getattr(original, MAY_BREAK, False):
         _unfollow_target(lowering, node)
 
 
