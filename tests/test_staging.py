@@ -463,6 +463,53 @@ def test_a_vjp_pullback_indexes_with_the_forward_runs_integer_draw():
         np.testing.assert_allclose(pull(cotangent)[0], expected)
 
 
+def shuffled(w):
+    rows = np.arange(5)
+    SUBSAMPLE["rng"].shuffle(rows)  # a minibatch order
+    scaled = w * np.arange(5.0)
+    SUBSAMPLE["rng"].shuffle(scaled)  # values computed from w: the gather is followed
+    grid = np.outer(w, np.ones(2))
+    np.random.shuffle(grid)  # NumPy's global generator, rows of a matrix
+    grid[...] = grid[np.random.permutation(5)]  # drawn once, not once more for a check
+    return np.sum(w * scaled[rows] * np.arange(5.0)) + np.sum(grid * np.arange(10.0).reshape(5, 2))
+
+
+def test_shuffle_in_place_is_followed_and_draws_as_the_plain_function():
+    """``rng.shuffle(y)`` changes ``y``: it ran as a draw whose effect the code did not see
+    (the unshuffled value and gradient)."""
+    w = np.linspace(0.5, 1.5, 5)
+
+    def seeded(seed):
+        def plain(v):
+            SUBSAMPLE["rng"] = np.random.default_rng(seed)
+            np.random.seed(seed)
+            return shuffled(v)
+
+        return plain
+
+    for seed in (1, 2):
+        plain = seeded(seed)
+        expected_value, expected = plain(w), srcad.numerical_grad(plain, w)
+        states_after = SUBSAMPLE["rng"].bit_generator.state, np.random.get_state()[1].copy()
+        SUBSAMPLE["rng"] = np.random.default_rng(seed)
+        np.random.seed(seed)
+        value, gradient = srcad.value_and_grad(shuffled)(w)
+        assert value == pytest.approx(expected_value)
+        np.testing.assert_allclose(gradient, expected, rtol=1e-6)
+        assert SUBSAMPLE["rng"].bit_generator.state == states_after[0]
+        np.testing.assert_array_equal(np.random.get_state()[1], states_after[1])
+
+
+def test_shuffle_along_another_axis_is_refused_with_what_to_write():
+    def along_columns(w):
+        grid = np.outer(w, np.ones(3))
+        SUBSAMPLE["rng"].shuffle(grid, axis=1)
+        return np.sum(grid * np.arange(15.0).reshape(5, 3))
+
+    with pytest.raises(srcad.UnsupportedSyntax, match="np.take"):
+        srcad.grad(along_columns)(np.ones(5))
+
+
 def test_draws_whose_parameters_are_differentiated_are_refused():
     def sampled(mu):
         return np.sum(np.random.normal(mu, 1.0))

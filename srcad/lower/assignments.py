@@ -59,6 +59,8 @@ def _refuse_overlapping_view(lowering: Lowering, target: ast.expr, value: ast.ex
     base = lowering.env.get(name)
     if steps is None or not isinstance(base, (Tracer, np.ndarray)):
         return
+    if any(isinstance(n, ast.Call) for s in steps if isinstance(s, ast.AST) for n in ast.walk(s)):
+        return  # evaluated again, a call would run again (y[...] = y[rng.permutation(n)])
     read: Any = np.arange(base.size).reshape(base.shape)
     dynamic = False
     for step in steps:

@@ -110,6 +110,9 @@ def _as_subscript_assignment(lowering: Lowering, call: ast.expr) -> ast.Assign |
     written_out = _ufunc_into(lowering, call)
     if written_out is not None:
         return written_out
+    shuffled = _shuffled(lowering, call)
+    if shuffled is not None:
+        return shuffled
     if call.keywords or len(call.args) not in (1, 2):
         return None
     if isinstance(call.func, ast.Attribute) and call.func.attr == "fill" and len(call.args) == 1:
@@ -149,6 +152,39 @@ def _ufunc_into(lowering: Lowering, call: ast.Call) -> ast.Assign | None:
     others = [k for k in call.keywords if k.arg != "out"]
     value = ast.copy_location(ast.Call(call.func, call.args, others), call)
     return _assignment(call, target, ast.Constant(Ellipsis), value)
+
+
+def _shuffled(lowering: Lowering, call: ast.Call) -> ast.Assign | None:
+    """``rng.shuffle(y)`` of a NumPy generator and an array ``y`` is ``y[...] =
+    y[rng.permutation(len(y))]``: NumPy's ``permutation`` shuffles with the same draws, and
+    the gather is followed (a draw run as it is would leave ``y`` unshuffled in the code)."""
+    if not (isinstance(call.func, ast.Attribute) and call.func.attr == "shuffle"):
+        return None
+    function = evaluate(lowering, call.func)
+    owner = function.owner.value if isinstance(function, Outside) and function.owner else None
+    owner = getattr(function, "__self__", owner)
+    if not isinstance(owner, (np.random.Generator, np.random.RandomState)):
+        return None  # random.shuffle(items) of a Python list: run on every call
+    axis = [k.value for k in call.keywords if k.arg == "axis"]
+    if len(call.args) != 1 or len(call.keywords) != len(axis) or axis and not _is_zero(axis[0]):
+        raise lowering.located(
+            UnsupportedSyntax,
+            "srcad follows 'shuffle' of one array along its first axis; along another, write "
+            "y = np.take(y, rng.permutation(y.shape[axis]), axis=axis)",
+            call,
+        )
+    array = call.args[0]
+    if not isinstance(array, ast.Name) or not _is_array(evaluate(lowering, array)):
+        return None  # refused as a call whose result is not used
+    draw = ast.Attribute(call.func.value, "permutation", ast.Load())
+    length = ast.Call(ast.Name("len", ast.Load()), [ast.Name(array.id, ast.Load())], [])
+    order = ast.Call(draw, [length], [])
+    value = ast.Subscript(ast.Name(array.id, ast.Load()), order, ast.Load())
+    return _assignment(call, array.id, ast.Constant(Ellipsis), value)
+
+
+def _is_zero(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value == 0
 
 
 def _is_array(value: object) -> TypeGuard[Tracer | np.ndarray]:
