@@ -12,6 +12,7 @@ function, in reverse and forward mode, and, after the world outside the function
 
 from __future__ import annotations
 
+import logging
 import sys
 import textwrap
 import types
@@ -103,6 +104,27 @@ def test_print_and_f_strings_print_the_forward_values_in_order(capsys):
     assert _printed(capsys, lambda: forward(X, 1.5)) == expected
     assert _printed(capsys, lambda: srcad.jvp(reports, (X, 1.5), (X, 0.0))) == expected
     _assert_gradients(reports, X, 1.5)
+
+
+LOGGER = logging.getLogger("srcad.tests")
+
+
+def reports_containers(x):
+    y = 2.0 * x
+    print([np.sum(x), y[0]], (y[1],), {"max": np.max(y), "pair": [y[0], 1]}, [x > 0.5])
+    LOGGER.warning("%s", (np.sum(y), "done"))
+    return np.sum(y**2)
+
+
+def test_containers_of_computed_values_print_this_calls_values(capsys, caplog):
+    """``print([x, y])`` printed the compile-time tracers, the same text on every call."""
+    for x in (X, X * 0.5):
+        caplog.clear()
+        expected = _printed(capsys, lambda x=x: reports_containers(x))
+        plain_log = caplog.messages[:]
+        caplog.clear()
+        assert _printed(capsys, lambda x=x: srcad.grad(reports_containers)(x)) == expected
+        assert caplog.messages == plain_log and "Tracer" not in expected
 
 
 def test_f_strings_of_data_stay_f_strings_in_the_generated_code():

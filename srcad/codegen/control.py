@@ -140,19 +140,11 @@ def _raise_statement(emitter: Emitter, eqn: Eqn) -> str:
         arguments, keywords = params["arguments"], params["keywords"]
         if not isinstance(arguments, tuple) or not isinstance(keywords, tuple):
             raise TypeError("a raise without its arguments")
-        positional = [_effect_argument(emitter, eqn, spec) for spec in arguments]
-        named = [ast.keyword(name, _effect_argument(emitter, eqn, spec)) for name, spec in keywords]
+        positional = [emitter.call_argument(eqn, spec) for spec in arguments]
+        named = [ast.keyword(name, emitter.call_argument(eqn, spec)) for name, spec in keywords]
         exception = ast.Call(exception, positional, named)
     cause = ast.Constant(None) if params.get("is_from_none") else None
     return unparse(ast.Raise(exception, cause))
-
-
-def _effect_argument(emitter: Emitter, eqn: Eqn, spec: tuple[str, object]) -> ast.expr:
-    """``("input", k)``: the k-th input; ``("value", literal)``: the literal."""
-    kind, value = spec
-    if kind == "input" and isinstance(value, int):
-        return emitter.operand(eqn.inputs[value])
-    return literal(value)
 
 
 def _filled_in_place(emitter: Emitter, eqn: Eqn) -> set[str]:

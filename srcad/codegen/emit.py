@@ -503,8 +503,8 @@ class Emitter:
         arguments, keywords = params["arguments"], params["keywords"]
         if not isinstance(arguments, tuple) or not isinstance(keywords, tuple):
             raise TypeError("an outside call without its arguments")
-        positional = [self._call_argument(eqn, spec) for spec in arguments]
-        named = [ast.keyword(name, self._call_argument(eqn, spec)) for name, spec in keywords]
+        positional = [self.call_argument(eqn, spec) for spec in arguments]
+        named = [ast.keyword(name, self.call_argument(eqn, spec)) for name, spec in keywords]
         return ast.Call(function, positional, named)
 
     def _callee(self, callee: object) -> ast.expr:
@@ -519,12 +519,20 @@ class Emitter:
             self.constants[module] = sys.modules[module]
         return ast.parse(callee, mode="eval").body
 
-    def _call_argument(self, eqn: Eqn, spec: tuple[str, object]) -> ast.expr:
-        """An argument of an outside call: ``("input", k)`` for its k-th input, else
+    def call_argument(self, eqn: Eqn, spec: tuple[str, object]) -> ast.expr:
+        """An argument of an outside call (or a raise): ``("input", k)`` for its k-th
+        input, ``("list", specs)``, ``("tuple", specs)`` and ``("dict", ((key, spec),
+        ...))`` for a container that holds computed values (``print([x, y])``), else
         ``("value", literal)``."""
         kind, value = spec
         if kind == "input" and isinstance(value, int):
             return self.operand(eqn.inputs[value])
+        if kind in ("list", "tuple") and isinstance(value, tuple):
+            items = [self.call_argument(eqn, item) for item in value]
+            return ast.List(items, ast.Load()) if kind == "list" else ast.Tuple(items, ast.Load())
+        if kind == "dict" and isinstance(value, tuple):
+            keys: list[ast.expr | None] = [literal(key) for key, _ in value]
+            return ast.Dict(keys, [self.call_argument(eqn, item) for _, item in value])
         return literal(value)
 
     def _writable_broadcast(self, eqn: Eqn) -> ast.expr:

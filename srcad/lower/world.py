@@ -371,12 +371,28 @@ def _argument(builder: GraphBuilder, value: object, inputs: list) -> object:
         value = value.value  # read through its path: the object as it is at call time
     if _is_literal(value):
         return ("value", value)
+    if type(value) in (list, tuple) and _holds_tracer(value):  # print([x, y])
+        items = tuple(_argument(builder, item, inputs) for item in value)  # type: ignore[attr-defined]
+        return (type(value).__name__, items)
+    if type(value) is dict and _holds_tracer(value) and all(map(_is_literal, value)):
+        return ("dict", tuple((k, _argument(builder, v, inputs)) for k, v in value.items()))
     if isinstance(value, Tracer):
         atom = value.atom
     else:
         atom = Const(value)
     inputs.append(atom)
     return ("input", len(inputs) - 1)
+
+
+def _holds_tracer(value: object) -> bool:
+    """Whether a list, tuple or dict holds a computed value, at any depth."""
+    if isinstance(value, Tracer):
+        return True
+    if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
+        return any(map(_holds_tracer, value))
+    return (
+        isinstance(value, dict) and type(value) is dict and any(map(_holds_tracer, value.values()))
+    )
 
 
 def _is_literal(value: object) -> bool:
