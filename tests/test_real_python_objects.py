@@ -199,6 +199,23 @@ def test_super_follows_the_mro_and_sees_a_parent_method_replaced():
         Layer.forward = kept
 
 
+class Summed(Scaled):
+    def total(self, x):
+        return np.sum(super().forward(x) * self.scale)
+
+
+def test_super_in_the_bound_method_differentiated_itself():
+    """``srcad.grad(model.total)`` where ``total`` calls ``super()``: its ``self`` is bound
+    outside the call (it was taken to be the first parameter left, ``x``: a crash)."""
+    model = Summed(0.7)
+    for scale in (0.7, 2.0):  # read on every call
+        model.scale = scale
+        expected = srcad.numerical_grad(model.total, X)
+        for mode in ("reverse", "forward"):
+            gradient = srcad.grad(model.total, mode=mode)(X)
+            np.testing.assert_allclose(gradient, expected, rtol=1e-6, atol=1e-9)
+
+
 def logged(function):
     @functools.wraps(function)
     def wrapper(*args, **kwargs):

@@ -48,7 +48,7 @@ from srcad.ir.world import WorldPath
 from srcad.lower.callees import is_user_function
 from srcad.lower.containers import is_made
 from srcad.lower.context import Lowering
-from srcad.lower.dispatch import CALL
+from srcad.lower.dispatch import CALL, evaluate
 from srcad.lower.iteration import static_items
 from srcad.lower.world import Outside, is_hashable
 from srcad.pytree import fields_of, is_plain_object
@@ -189,8 +189,7 @@ def super_view(lowering: Lowering, args: list, node: ast.Call) -> SuperView:
     else:
         fn = lowering.parsed.fn
         code = getattr(fn, "__code__", None)
-        parameters = lowering.parsed.node.args.args
-        if args or code is None or "__class__" not in code.co_freevars or not parameters:
+        if args or code is None or "__class__" not in code.co_freevars or not code.co_argcount:
             raise lowering.located(
                 UnsupportedSyntax,
                 "super() is followed in methods only, without arguments or as "
@@ -198,7 +197,8 @@ def super_view(lowering: Lowering, args: list, node: ast.Call) -> SuperView:
                 node,
             )
         cell = fn.__closure__[code.co_freevars.index("__class__")]  # type: ignore[index,union-attr]
-        cls, instance = cell.cell_contents, lowering.env[parameters[0].arg]
+        first = ast.Name(code.co_varnames[0], ast.Load())  # self: bound outside, perhaps
+        cls, instance = cell.cell_contents, evaluate(lowering, ast.copy_location(first, node))
     if not isinstance(cls, type):
         raise lowering.located(SrcadError, f"super() needs a class, not {cls!r}", node)
     return SuperView(cls, instance)
