@@ -168,6 +168,34 @@ def with_a_record_made_inside(x):
     return np.sum(x**2 * scale)
 
 
+def ordered_by_known_keys(x):
+    terms = [(len(SETTINGS["kind"]), np.sin(x)), (2, x**2), (3, np.cos(x))]
+    terms.sort(key=lambda pair: pair[0])  # keys known when compiling: Python orders them
+    parts = {"b": np.tanh(x), "a": x * 0.5, "ccc": np.exp(-x)}
+    ordered = sorted(parts.items(), key=lambda item: len(item[0]), reverse=True)
+    first = max(terms, key=lambda pair: -pair[0])[1]
+    return np.sum(terms[0][1] * 2.0 + terms[-1][1]) + np.sum(ordered[0][1] + first)
+
+
+def test_sort_max_and_min_take_a_key_known_when_compiling():
+    """A ``key`` lambda (a local function) crashed ``sorted`` and ``list.sort``."""
+    _agrees_in_every_setting(ordered_by_known_keys, [{"kind": "relu"}, {"kind": "x"}])
+
+
+def test_an_order_by_a_key_computed_from_data_is_refused_with_argsort():
+    def by_data(x):
+        outs = [x * 1.0, x * 2.0, -x]
+        return np.sum(sorted(outs, key=lambda a: a.sum())[0])
+
+    def largest(x):
+        return max(range(3), key=lambda k: x[k])
+
+    for function, pick, line in ((by_data, "np.argsort", 2), (largest, "np.argmax", 1)):
+        with pytest.raises(srcad.UnsupportedSyntax, match=pick) as error:
+            srcad.grad(function)(X)
+        assert error.value.line == function.__code__.co_firstlineno + line
+
+
 def test_a_standard_library_call_of_constants_runs_when_compiling():
     _agrees_in_every_setting(with_a_record_made_inside, [{}])
 

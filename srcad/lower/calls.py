@@ -202,6 +202,8 @@ def call(
         method = getattr(constant, getattr(function, "__name__", ""), None)
         if callable(method):
             return method(*args, **kwargs)
+    if _is_keyed_order(function, kwargs):  # sorted(xs, key=lambda v: v[0]), xs.sort(key=f)
+        return _ordered_by_key(lowering, function, args, kwargs, node)
     if is_traced and is_traceable_builtin(function):
         return traced_builtin(lowering, function, args, kwargs, node)
     if is_container_method(function):
@@ -416,6 +418,44 @@ TRANSFORMS = frozenset(
 CHANGING_METHODS = CONTAINER_METHODS | {"pop", "popitem", "clear", "remove", "sort", "reverse"}
 
 
+def _is_keyed_order(function: object, kwargs: Kwargs) -> bool:
+    """``sorted``, ``max``, ``min`` or a list's ``sort`` given a ``key`` function."""
+    if kwargs.get("key") is None:
+        return False
+    is_list_sort = isinstance(getattr(function, "__self__", None), list)
+    return function in (sorted, max, min) or is_list_sort and function.__name__ == "sort"  # type: ignore[attr-defined]
+
+
+def _ordered_by_key(
+    lowering: Lowering, function: Any, args: Args, kwargs: Kwargs, node: ast.Call
+) -> object:
+    """Ordering by a key known when compiling (``key=lambda p: p[0]``, ``key=len``): the
+    key is lowered on each item and Python orders them; a key computed from data is refused
+    (the order, which values go where, would depend on the data)."""
+    key = kwargs["key"]
+
+    def known_key(item: object) -> object:
+        result = call(lowering, key, [item], {}, node)
+        if any(isinstance(leaf, Tracer) for leaf in call_leaves([result], {})):
+            raise _DependsOnData
+        return result
+
+    if isinstance(getattr(function, "__self__", None), list):
+        _refuse_outside_change(lowering, function, node)
+    try:
+        return function(*args, **{**kwargs, "key": known_key})
+    except _DependsOnData:
+        name = getattr(function, "__name__", "sorted")
+        pick = "argsort" if name in ("sorted", "sort") else f"arg{name}"
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' orders by a key computed from data, so which value goes "
+            f"where depends on the data; order with np.{pick} of the keys as an array: "
+            f"keys = np.array([key(v) for v in xs]); xs[np.{pick}(keys)]",
+            node,
+        ) from None
+
+
 def _call_container_method(
     lowering: Lowering,
     method: ContainerMethod,
@@ -425,6 +465,11 @@ def _call_container_method(
 ) -> object:
     """``hs.append(h)`` and friends, run at compile time (not on containers from outside,
     an argument's included: Python changes the caller's, srcad's code would not)."""
+    _refuse_outside_change(lowering, method, node)
+    return method(*args, **kwargs)
+
+
+def _refuse_outside_change(lowering: Lowering, method: ContainerMethod, node: ast.Call) -> None:
     if lowering.world.is_passed_in(method.__self__) and method.__name__ in CHANGING_METHODS:
         raise lowering.located(
             UnsupportedSyntax,
@@ -433,7 +478,6 @@ def _call_container_method(
             "not change them: build a new list or dict in the function (xs = list(xs))",
             node,
         )
-    return method(*args, **kwargs)
 
 
 def _call_outside_object(
