@@ -216,6 +216,38 @@ def test_super_in_the_bound_method_differentiated_itself():
             np.testing.assert_allclose(gradient, expected, rtol=1e-6, atol=1e-9)
 
 
+class Reading:
+    """A value class with the special methods float(), abs() and round() call."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __float__(self):
+        return float(self.value) * CONFIG.factor
+
+    def __abs__(self):
+        return Reading(abs(self.value) * 2.0)
+
+    def __round__(self, digits=None):
+        return self.value * 10.0
+
+
+GAUGE = Reading(0.5)
+
+
+def through_special_methods(x):
+    made = Reading(np.sum(x**2))
+    return float(made) * 2.0 + abs(Reading(x[0])).value + round(made) + float(GAUGE) * x[1]
+
+
+def test_float_abs_and_round_call_the_special_methods_of_the_users_class():
+    """``float(obj)`` ran Python's float on the object, whose __float__ met a traced value
+    (an internal error)."""
+    _setting(factor=2.0)()
+    _agrees(through_special_methods, lambda: setattr(GAUGE, "value", 3.0))
+    _agrees(through_special_methods, _setting(factor=0.5))
+
+
 def logged(function):
     @functools.wraps(function)
     def wrapper(*args, **kwargs):

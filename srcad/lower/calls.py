@@ -86,13 +86,14 @@ from srcad.lower.objects import (
     Partial,
     call_object,
     called_record_method,
+    class_attribute,
     is_object_call,
     made_object,
     super_view,
 )
 from srcad.lower.solvers import solver_of
 from srcad.lower.transforms import call_transformation, is_transformation
-from srcad.lower.world import Outside, outside_call, outside_callee
+from srcad.lower.world import Outside, is_hashable, outside_call, outside_callee
 from srcad.pytree import is_plain_class
 
 MAX_INLINE_DEPTH = 40
@@ -152,6 +153,9 @@ def call(
     method = called_record_method(lowering, function, node)
     if method is not None:  # layer(h) of a Layer argument: its class's __call__
         return call(lowering, method, args, kwargs, node)
+    special = _special_method(lowering, function, args, node)
+    if special is not None:  # float(box): Box.__float__(box), as Python calls it
+        return call(lowering, special, list(args[1:]), kwargs, node)
     callee = outside_callee(function)
     if callee is not None:  # random draws, print, logging: run by the generated code
         return outside_call(lowering.builder, function, callee, args, kwargs)
@@ -416,6 +420,25 @@ TRANSFORMS = frozenset(
 
 # The methods of lists and dicts that change them
 CHANGING_METHODS = CONTAINER_METHODS | {"pop", "popitem", "clear", "remove", "sort", "reverse"}
+
+
+# builtins that call a method of their argument's class (float(v) calls v.__float__())
+SPECIAL_METHODS = {float: "__float__", int: "__int__", abs: "__abs__", round: "__round__"}
+
+
+def _special_method(lowering: Lowering, function: object, args: Args, node: ast.Call) -> object:
+    """The method of the user's class that ``float``, ``int``, ``abs`` or ``round`` calls
+    on an object of it (None for anything else)."""
+    name = SPECIAL_METHODS.get(function) if is_hashable(function) else None
+    if name is None or not args or isinstance(args[0], (Tracer, int, float, np.ndarray)):
+        return None
+    value = args[0].value if isinstance(args[0], Outside) else args[0]
+    found = inspect.getattr_static(type(value), name, None)
+    if not (isinstance(found, types.FunctionType) and is_user_function(found)):
+        return None
+    if isinstance(args[0], Outside):  # a global object's: read through it on every call
+        return lowering.world.attribute(args[0], name)
+    return class_attribute(lowering, args[0], name, node)
 
 
 def _is_keyed_order(function: object, kwargs: Kwargs) -> bool:
