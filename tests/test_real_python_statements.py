@@ -127,6 +127,32 @@ def test_containers_of_computed_values_print_this_calls_values(capsys, caplog):
         assert caplog.messages == plain_log and "Tracer" not in expected
 
 
+def test_transformations_running_the_code_several_times_print_once_per_call(capsys, caplog):
+    """jacfwd runs the code once per input element, a vjp pullback once more: print,
+    logging and warnings happen once per call all the same (they happened once per run)."""
+
+    def noisy(x):
+        print("at", np.sum(x))
+        LOGGER.warning("step")
+        warnings.warn("careful", stacklevel=1)
+        return np.sum(np.sin(x) * x)
+
+    plain = _printed(capsys, lambda: noisy(X))
+    transformations = [
+        lambda: srcad.grad(noisy, mode="forward")(X),
+        lambda: srcad.jacfwd(noisy)(X),
+        lambda: srcad.hessian(noisy)(X),
+        lambda: srcad.vjp(noisy, X)[1](1.0),
+    ]
+    for transformation in transformations:
+        caplog.clear()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert _printed(capsys, transformation) == plain
+        assert caplog.messages == ["step"]
+        assert [str(w.message) for w in caught] == ["careful"]
+
+
 def test_f_strings_of_data_stay_f_strings_in_the_generated_code():
     source = _source(srcad.grad(reports), X, 1.5)
     assert 'print("y is", (4,), f"{' in source

@@ -25,6 +25,7 @@ from srcad.ir.graph import source_position
 from srcad.pipeline import Compiled, compile_forward
 from srcad.pytree import flatten, unflatten
 from srcad.runtime.draws import DrawState
+from srcad.runtime.passes import silenced_after_first
 
 FORWARD_PASSES = 64  # a gradient of code that is not reversed again: one pass per element
 
@@ -54,9 +55,10 @@ def forward_gradient(
     start = DrawState.of(compiled.random_draws, arguments)  # each pass draws the same
     columns = []
     value = None
-    for basis in unit_tangents(leaves):
+    for k, basis in enumerate(unit_tangents(leaves)):
         start.restore()
-        value, tangent = run(compiled, (*values, *basis))
+        with silenced_after_first(k):  # print runs once per call
+            value, tangent = run(compiled, (*values, *basis))
         scalar = tangent[0] if has_aux else tangent
         columns.append(float(np.sum(scalar)))
     if value is None:

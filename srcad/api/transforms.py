@@ -31,6 +31,7 @@ from srcad.pipeline import Compiled, compile_forward, compile_reverse
 from srcad.pytree import flatten, unflatten
 from srcad.runtime.draws import DrawState
 from srcad.runtime.errors import public_api
+from srcad.runtime.passes import silenced, silenced_after_first
 
 
 @public_api
@@ -93,7 +94,8 @@ def vjp(fun: Callable, *primals) -> tuple:
         cotangents = _cotangent_leaves(compiled, cotangent, fun)
         before.restore()  # the pullback sees the draws the forward run saw
         try:
-            _, grads = compiled.fn(*values, *cotangents)
+            with silenced():  # and it printed already
+                _, grads = compiled.fn(*values, *cotangents)
         finally:
             after.restore()
         result: list = [None] * len(primals)
@@ -190,7 +192,7 @@ class _Jacobian:
         """For each argument leaf, the output leaves' tangents along each of its elements."""
         flat = [leaf for leaves in arg_leaves for leaf in leaves]
         columns = {}
-        start = 0
+        start = runs = 0
         for k, leaves in enumerate(arg_leaves):
             for i, leaf in enumerate(leaves):
                 per_element = []
@@ -199,7 +201,9 @@ class _Jacobian:
                     tangents[start + i][position] = 1.0
                     tangents = [_as_tangent(t, x, k) for t, x in zip(tangents, flat, strict=True)]
                     draws.restore()
-                    _, value_dot = self._run(compiled, (*values, *tangents))
+                    with silenced_after_first(runs):
+                        _, value_dot = self._run(compiled, (*values, *tangents))
+                    runs += 1
                     per_element.append(flatten(value_dot)[0])
                 columns[k, i] = per_element
             start += len(leaves)
@@ -210,12 +214,15 @@ class _Jacobian:
     ) -> dict:
         """The same table as ``_forward_columns``, one backward pass per output element."""
         rows: dict = {}
+        runs = 0
         for j, aval in enumerate(_output_avals(compiled)):
             for position in np.ndindex(aval.shape):
                 draws.restore()
-                _, grads = self._run(
-                    compiled, (*values, *_unit_cotangents(compiled, (j, position)))
-                )
+                with silenced_after_first(runs):
+                    _, grads = self._run(
+                        compiled, (*values, *_unit_cotangents(compiled, (j, position)))
+                    )
+                runs += 1
                 grads = (grads,) if self.wrt.is_single else grads
                 for k, g in enumerate(grads):
                     for i, leaf in enumerate(flatten(g)[0]):

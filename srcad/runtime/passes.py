@@ -1,0 +1,40 @@
+"""Runs of generated code after the first for one call: its effects silenced.
+
+``jacfwd`` runs the code once per input element, ``jacrev`` once per output element, a
+``vjp`` pullback once more for each cotangent. The user's ``print``, ``logging`` and
+``warnings`` in the function happen once per call, as the plain function's do: the first
+run shows them, later runs of the same call run under ``silenced()``, which sends standard
+output and standard error nowhere, disables logging and ignores warnings for the run.
+(Random draws are replayed for those runs by ``srcad.runtime.draws``.)
+
+    with silenced():
+        compiled.fn(*values, *tangents)      # a second pass: no second print
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from collections.abc import Iterator
+
+
+@contextlib.contextmanager
+def silenced() -> Iterator[None]:
+    """Standard output and error, logging and warnings off while the block runs."""
+    sink = io.StringIO()
+    disabled = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                yield
+    finally:
+        logging.disable(disabled)
+
+
+def silenced_after_first(run: int) -> contextlib.AbstractContextManager[None]:
+    """``silenced()`` for every run but the first (``run`` counts from 0)."""
+    return silenced() if run > 0 else contextlib.nullcontext()
