@@ -52,6 +52,24 @@ def vandermonde(x):
     return np.sum(columns) + np.sum(np.vander(x, increasing=True)[:, :3] ** 2)
 
 
+def windows(x):
+    rows = np.lib.stride_tricks.sliding_window_view(x, 3)
+    grid = np.outer(x[:3], SAMPLES["fp"])
+    patches = np.lib.stride_tricks.sliding_window_view(grid, (2, 2))
+    return np.sum((rows @ SAMPLES["fp"][:3]) ** 2) + np.sum(patches**3 * np.arange(2.0))
+
+
+def differences_with_ends(x):
+    first = np.diff(x, prepend=SAMPLES["fp"][0])
+    second = np.diff(x, n=2, append=SAMPLES["fp"][1:3])
+    grid = np.outer(x[:3], SAMPLES["fp"])
+    return (
+        np.sum(first**2)
+        + second @ np.arange(second.size)
+        + np.sum(np.diff(grid, axis=0, append=0.5) ** 2)
+    )
+
+
 def ufunc_methods(x):
     grid = np.outer(x, SAMPLES["fp"][:3])
     reduced = np.add.reduce(grid**2) + np.maximum.reduce(grid, axis=1).sum()
@@ -143,6 +161,8 @@ CASES = {
     interpolated_from_lists: (X,),
     shifted: (X[:4],),
     ufunc_methods: (np.array([0.5, -1.2, 0.3, 2.0]),),
+    windows: (X,),
+    differences_with_ends: (X,),
     blocks: (np.array([0.5, -1.2, 0.3, 2.0]),),
     spreads_skipping_nans: (np.array([[0.5, np.nan, 1.3], [2.0, -0.4, 0.9], [0.1, 0.8, np.nan]]),),
     quotient_and_remainder: (np.array([0.5, -1.3, 0.3, 2.2]),),

@@ -22,6 +22,10 @@ input gets its derivative through them (``np.interp``'s sample values and points
     np.add.accumulate, np.multiply.accumulate
                                          np.sum, np.prod, np.max, np.min, np.cumsum,
                                          np.cumprod (which call them), axis 0 by default
+    np.lib.stride_tricks.sliding_window_view(x, window_shape, axis)
+                                         x's elements picked by the windows of its
+                                         positions (np.arange(x.size).reshape(x.shape)),
+                                         made when compiling: a gather
     np.logaddexp.reduce(x, axis=0), np.logaddexp2.reduce
                                          log(sum(exp(x - m))) + m, m the largest element
                                          (0 where it is infinite)
@@ -256,6 +260,21 @@ def ufunc_accumulate(ufunc: np.ufunc, array: Any, axis: int = 0, dtype: Any = No
     return ACCUMULATED_BY[ufunc](array, axis=axis, dtype=dtype)
 
 
+def sliding_window_view(
+    x: Any, window_shape: Any, axis: Any = None, *, subok: bool = False, writeable: bool = False
+) -> Any:
+    """``np.lib.stride_tricks.sliding_window_view``: the windows of ``x``'s positions, made
+    when compiling, pick its elements (a gather, whose gradient adds up each element's
+    windows)."""
+    if writeable:
+        raise ValueError(
+            "sliding_window_view(writeable=True) is not supported; the windows are read"
+        )
+    positions = np.arange(np.size(x)).reshape(np.shape(x))
+    windows = np.lib.stride_tricks.sliding_window_view(positions, window_shape, axis=axis)
+    return named(np.ravel(x)[windows], "windows")
+
+
 def block(arrays: Any) -> Any:
     """``np.block``: the nested lists' leaves, each given leading axes of one up to the
     result's rank, concatenated innermost list first along the last axis, the outer lists
@@ -455,6 +474,7 @@ COMPOSITIONS: dict[Callable, Callable] = {
     np.nanstd: nanstd,
     np.fft.fftshift: fftshift,
     np.fft.ifftshift: ifftshift,
+    np.lib.stride_tricks.sliding_window_view: sliding_window_view,
 }
 # scipy.linalg's, by name: srcad does not import SciPy, the user's code has
 SCIPY_LINALG: dict[str, Callable] = {

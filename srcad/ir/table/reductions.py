@@ -95,6 +95,22 @@ for _name in ["cumsum", "cumprod"]:
             examples=SCAN_EXAMPLES,
         )
     )
+
+
+def _diff_with_ends(a, n=1, axis=-1, prepend=None, append=None):
+    """``np.diff`` with ``prepend``/``append``: the ends joined along ``axis`` first (a
+    number as a slice of length 1 along it), as NumPy joins them."""
+    ends = []
+    for end in (prepend, append):
+        if end is not None and np.ndim(end) == 0:
+            shape = list(np.shape(a))
+            shape[axis] = 1
+            end = np.broadcast_to(end, tuple(shape))
+        ends.append(end)
+    parts = [part for part in (ends[0], a, ends[1]) if part is not None]
+    return np.diff(np.concatenate(parts, axis=axis), n=n, axis=axis)
+
+
 register(
     Prim(
         "diff",
@@ -102,6 +118,8 @@ register(
         REDUCTION,
         1,
         ("n", "axis"),
+        composed=_diff_with_ends,
+        composed_for=("prepend", "append"),
         examples=(
             (((3, 5),), {}),
             (((4, 3),), {"n": 2, "axis": 0}),
