@@ -180,13 +180,22 @@ class Wrt:
                     raise ArgumentTypeError(
                         f"argnums includes {number} (argument '{signature.params[number]}'), "
                         f"which received {_kind_of(leaf)}; differentiate with respect to floats "
-                        "or float arrays only (pass 3.0 rather than 3, or cast with "
-                        ".astype(float))"
+                        f"or float arrays only, as JAX does: {_advice_for(leaf)}"
                     )
 
 
 def _is_float_tree(leaves: tuple) -> bool:
     return bool(leaves) and all(isinstance(leaf, AVal) and leaf.is_float for leaf in leaves)
+
+
+def _advice_for(leaf: object) -> str:
+    """What to do about a leaf that is not a float in a differentiated argument."""
+    if isinstance(leaf, AVal) or type(leaf) is int:
+        return "pass 3.0 rather than 3, or cast with .astype(float)"
+    return (
+        "keep settings (strings, ints, None, functions) out of the differentiated argument: "
+        "as class attributes of a model object, or in an argument left out of argnums"
+    )
 
 
 def _kind_of(leaf: object) -> str:

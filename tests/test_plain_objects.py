@@ -478,3 +478,52 @@ def test_subclasses_of_dict_and_ndarray_stay_containers_and_abc_bases_are_plain(
     assert_matches_central_differences(
         srcad.grad(lambda m, x: m.energy(x)), lambda m, x: m.energy(x), model, x
     )
+
+
+# --- a global model's layers, rearranged by builtins ------------------------------------------
+class Dense:
+    def __init__(self, W):
+        self.W = W
+
+    def __call__(self, h):
+        return np.tanh(h @ self.W)
+
+
+class Stack:
+    def __init__(self, *layers):
+        self.layers = list(layers)
+        self.names = ["first", "second"]
+
+
+STACK = Stack(Dense(RNG.normal(size=(3, 3))), Dense(RNG.normal(size=(3, 3))))
+
+
+def through_reversed(x):
+    for layer in reversed(STACK.layers):
+        x = layer(x)
+    return np.sum(x)
+
+
+def through_zip_and_enumerate(x):
+    for k, (name, layer) in enumerate(zip(STACK.names, STACK.layers)):
+        x = layer(x) * (k + len(name))
+    return np.sum(x)
+
+
+def through_a_dict_and_a_list(x):
+    named = dict(zip(STACK.names, STACK.layers))
+    layers = list(iter(STACK.layers))
+    return np.sum(named["second"](layers[0](x)))
+
+
+@pytest.mark.parametrize(
+    "fun", [through_reversed, through_zip_and_enumerate, through_a_dict_and_a_list]
+)
+def test_layers_rearranged_by_builtins_are_read_on_every_call(fun):
+    """reversed(model.layers), zip, enumerate, list, dict gave the layers as they were when
+    compiling: a stale gradient once a layer's weights were replaced."""
+    x = np.array([0.3, -0.2, 0.8])
+    gradient = srcad.grad(fun)
+    for _ in range(2):
+        np.testing.assert_allclose(gradient(x), srcad.numerical_grad(fun, x), rtol=1e-6)
+        STACK.layers[0].W = RNG.normal(size=(3, 3))

@@ -170,8 +170,9 @@ def call(
         if function is type and len(args) == 1 and not kwargs:
             return class_of(lowering, args[0], node)
         refuse_reading_state(lowering, function, args, kwargs, node)
-        args = lowering.world.unwrap(args)  # a library call sees the objects
-        kwargs = lowering.world.unwrap(kwargs)
+        if not _rearranges(function):  # reversed(model.layers): the layers as read, staged
+            args = lowering.world.unwrap(args)  # a library call sees the objects
+            kwargs = lowering.world.unwrap(kwargs)
     if function in OF_KEYS and len(args) == 1 and type(args[0]) is dict:
         args = [list(args[0])]  # sorted(params): its keys, known when compiling
     is_traced = any(isinstance(v, Tracer) for v in call_leaves(args, kwargs))
@@ -239,6 +240,18 @@ ARRANGING = frozenset(
         "zip_longest islice pairwise compress"
     ).split()
 )
+# Builtins that hand back the items they are given, rearranged: given outside objects
+# (model.layers), they keep them as read through their paths, read again on every call
+REARRANGING = (
+    frozenset({list, tuple, dict, reversed, iter, next, sorted, filter, zip, enumerate, max, min})
+    | ARRANGING
+)
+
+
+def _rearranges(function: object) -> bool:
+    return is_hashable(function) and function in REARRANGING
+
+
 # max(d.values()), sorted(d.items()): a library function sees the items, as it iterates them
 DICT_VIEWS: tuple[type, ...] = (type({}.keys()), type({}.values()), type({}.items()))
 

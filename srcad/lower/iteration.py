@@ -133,8 +133,12 @@ def static_items(lowering: Lowering, iterable: object, node: Node) -> list[objec
     try:
         return list(items)
     except TypeError:
+        value = getattr(iterable, "value", iterable)  # an outside object: the object
         raise lowering.located(
-            SrcadError, f"cannot iterate over a {type(iterable).__name__}", node
+            SrcadError,
+            f"cannot iterate over a {type(value).__name__} object; iterate over what it "
+            "holds (for layer in model.layers)",
+            node,
         ) from None
 
 
