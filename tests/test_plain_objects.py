@@ -481,7 +481,7 @@ def test_subclasses_of_dict_and_ndarray_stay_containers_and_abc_bases_are_plain(
 
 
 # --- a global model's layers, rearranged by builtins ------------------------------------------
-class Dense:
+class TanhLayer:
     def __init__(self, W):
         self.W = W
 
@@ -495,7 +495,7 @@ class Stack:
         self.names = ["first", "second"]
 
 
-STACK = Stack(Dense(RNG.normal(size=(3, 3))), Dense(RNG.normal(size=(3, 3))))
+STACK = Stack(TanhLayer(RNG.normal(size=(3, 3))), TanhLayer(RNG.normal(size=(3, 3))))
 
 
 def through_reversed(x):
@@ -505,13 +505,13 @@ def through_reversed(x):
 
 
 def through_zip_and_enumerate(x):
-    for k, (name, layer) in enumerate(zip(STACK.names, STACK.layers)):
+    for k, (name, layer) in enumerate(zip(STACK.names, STACK.layers, strict=True)):
         x = layer(x) * (k + len(name))
     return np.sum(x)
 
 
 def through_a_dict_and_a_list(x):
-    named = dict(zip(STACK.names, STACK.layers))
+    named = dict(zip(STACK.names, STACK.layers, strict=True))
     layers = list(iter(STACK.layers))
     return np.sum(named["second"](layers[0](x)))
 
