@@ -261,3 +261,26 @@ def bitwise_on_data_ints(x):
 def test_bitwise_operators_on_integers_from_data_are_refused_at_the_line():
     with pytest.raises(srcad.SrcadError, match=r"test_data_masks.py:\d+: .*booleans"):
         srcad.grad(bitwise_on_data_ints)(X)
+
+
+def attention_with_padding(q, keep):
+    scores = np.outer(q, q) / np.sqrt(3.0)
+    scores[:, ~keep] = -1e9  # the padded columns: a mask of a later axis, from data
+    weights = np.exp(scores - scores.max(axis=1, keepdims=True))
+    grid = np.stack([q, q * 2.0]).T[None]  # (1, 3, 2)
+    grid[:, keep, :] = 0.5  # full slices after the mask too
+    return np.sum(weights / weights.sum(axis=1, keepdims=True) * np.arange(3.0)) + np.sum(grid**2)
+
+
+def test_a_number_written_through_a_mask_of_a_later_axis():
+    """``s[:, ~pad] = -np.inf``, the mask an argument: refused as a selection whose length
+    matters, though writing a number through it keeps every shape."""
+    q = np.array([0.3, -0.5, 0.8])
+    for keep in (np.array([True, False, True]), np.array([True, True, False])):
+        expected = srcad.numerical_grad(attention_with_padding, q, keep)
+        for mode in ("reverse", "forward"):
+            got = srcad.grad(attention_with_padding, mode=mode)(q, keep)
+            np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9)
+        assert srcad.value_and_grad(attention_with_padding)(q, keep)[0] == pytest.approx(
+            attention_with_padding(q, keep)
+        )

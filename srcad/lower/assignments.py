@@ -280,9 +280,14 @@ def _assign_subscript(
             f"cannot assign into a {type(base).__name__}",
             target,
         )
+    later = _mask_after_full_slices(index, base)
     if isinstance(index, Tracer) and is_data_mask(index, base) and _is_mask_value(value):
         # y[mask] = v, for a mask known at run time: v a scalar or y[mask] computed on
         updated = _write_through_mask(lowering, base, index, value, target)
+    elif later is not None and _ndim(value) == 0:  # s[:, ~pad] = -np.inf: a number
+        axis, mask = later
+        spread = np.reshape(mask, (*(1,) * axis, *mask.shape, *(1,) * (base.ndim - axis - mask.ndim)))  # type: ignore[call-overload]
+        updated = np.where(spread, value, base)  # type: ignore[call-overload]
     else:
         static, arrays = encode_index(plain_index(index, lowering.builder.loc))
         updated = setitem(base, value, *arrays, index=static)
@@ -362,6 +367,29 @@ def add_at(lowering: Lowering, call: ast.Call) -> None:
     static, arrays = encode_index(plain_index(index, lowering.builder.loc))
     values = evaluate(lowering, call.args[2])
     lowering.env[target.id] = index_add(base, values, *arrays, index=static)
+
+
+def _mask_after_full_slices(index: object, base: Tracer) -> tuple[int, Tracer] | None:
+    """``(k, mask)`` for an index of ``k`` full slices, then a boolean array computed from
+    data over the next axes of ``base``, then full slices (``s[:, mask]``); else None."""
+    if not isinstance(index, tuple):
+        return None
+    items = list(index)
+    axis = 0
+    while axis < len(items) and _is_full_slice(items[axis]):
+        axis += 1
+    if axis == 0 or axis == len(items) or not all(map(_is_full_slice, items[axis + 1 :])):
+        return None
+    mask = items[axis]
+    if not isinstance(mask, Tracer) or isinstance(mask.atom, Const) or mask.aval.dtype != "bool":
+        return None
+    if mask.ndim == 0 or mask.shape != base.shape[axis : axis + mask.ndim]:
+        return None
+    return axis, mask
+
+
+def _is_full_slice(item: object) -> bool:
+    return isinstance(item, slice) and item == slice(None)
 
 
 def _is_mask_value(value: object) -> bool:
