@@ -813,3 +813,18 @@ def test_str_repr_and_format_of_values_print_as_the_plain_function(capsys):
         np.testing.assert_allclose(gradient, 2 * x)
     with pytest.raises(srcad.errors.SrcadError, match="text formatted from data"):
         srcad.grad(lambda x: np.sum(x) * float(str(x[0])))(np.ones(3))
+
+
+def drops_items(x):
+    hs = [x, 2.0 * x, np.sin(x)]
+    hs.pop()  # the item it returns is not used
+    hs.pop(0)
+    d = {"a": x, "b": x * x}
+    d.pop("a")
+    hs.reverse()
+    return np.sum(hs[0] * d["b"]) + len(d)
+
+
+def test_a_containers_pop_as_a_statement_is_followed():
+    """``xs.pop()`` on its own line was refused as a call whose result is not used."""
+    _assert_gradients(drops_items, X)

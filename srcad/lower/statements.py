@@ -275,9 +275,13 @@ def _lower_sort(lowering: Lowering, call: ast.Call, since: int) -> None:
     assign(lowering, ast.fix_missing_locations(ast.copy_location(target, call)), values, since)
 
 
+# a list's or dict's methods whose result a statement may drop (xs.pop(): the item removed)
+STATEMENT_METHODS = CONTAINER_METHODS | {"pop", "popitem", "remove", "clear", "reverse", "sort"}
+
+
 def _is_container_method_call(node: ast.expr) -> bool:
     return (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
-        and node.func.attr in CONTAINER_METHODS
+        and node.func.attr in STATEMENT_METHODS
     )
