@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import linecache
 import math
+import operator
 from functools import partial
 from typing import NamedTuple
 
@@ -765,3 +766,33 @@ def test_itertools_rearranging_traced_values_matches_differences():
             gradient(w), srcad.numerical_grad(pairwise_energy, w), rtol=1e-6, atol=1e-9
         )
     ROOT_OF["value"] = 2
+
+
+SERIES = {"scale": 1.0}
+
+
+@functools.lru_cache(maxsize=8)
+def coefficient(k):
+    return SERIES["scale"] / (k + 1)  # a loop's counter: followed as itself
+
+
+@functools.cache
+def table(n):
+    return tuple(float(i) for i in range(n))  # float() of a loop's counter
+
+
+def with_standard_library_helpers(x):
+    series = sum(coefficient(k) * x**k for k in range(4)) + table(3)[2] * x
+    second = operator.itemgetter(1)
+    pairs = [(0.5, np.sin(x)), (2.0, x * x)]
+    kept = list(filter(lambda v: v is not None, [x, None, 2.0 * x]))
+    items = iter(kept)
+    first = next(items)
+    return np.sum(series + sum(second(p) for p in pairs) + first * next(items))
+
+
+def test_cached_helpers_itemgetter_filter_iter_and_next():
+    """A functools.lru_cache or cache helper is followed as the function it wraps; filter,
+    iter, next and operator.itemgetter of items holding computed values run as Python
+    (each was refused as having no derivative rule)."""
+    _check_everywhere(with_standard_library_helpers, X)

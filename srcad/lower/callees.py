@@ -186,7 +186,8 @@ def _number_of(
 def _as_float(value: Tracer) -> object:
     """``float(v)`` of a NumPy number: Python's float (of an int or bool, made a float first:
     the row's derivative is for floats)."""
-    number = value if value.dtype.kind == "f" else value.astype(np.float64)
+    is_number = value.dtype.kind == "f" or value.aval.is_weak  # a Python int: float() takes it
+    number = value if is_number else value.astype(np.float64)
     return value.builder.apply("python_float", (number,))
 
 

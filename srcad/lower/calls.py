@@ -16,6 +16,7 @@ import functools
 import inspect
 import itertools
 import math
+import operator
 import os
 import types
 from collections.abc import Callable
@@ -139,6 +140,7 @@ def call(
     lowering: Lowering, function: object, args: Args, kwargs: Kwargs, node: ast.Call
 ) -> object:
     """The result of ``function(*args, **kwargs)``, which ``node`` writes."""
+    function = _uncached(function, args, kwargs)
     if is_transformation(function):  # srcad.grad, jvp, vjp, ... in differentiated code
         return call_transformation(lowering, function, args, kwargs, node, call)
     if function is super:  # super().forward(x) in a method
@@ -209,6 +211,9 @@ def call(
             return method(*args, **kwargs)
     if _is_keyed_order(function, kwargs):  # sorted(xs, key=lambda v: v[0]), xs.sort(key=f)
         return _ordered_by_key(lowering, function, args, kwargs, node)
+    if is_traced and _hands_back_items(function, args):  # iter(hs), itemgetter(1)(pair)
+        items: Any = function
+        return items(*[_as_callable(lowering, a, node) for a in args], **kwargs)
     if is_traced and is_traceable_builtin(function):
         return traced_builtin(lowering, function, args, kwargs, node)
     if is_container_method(function):
@@ -250,6 +255,15 @@ REARRANGING = (
 
 def _rearranges(function: object) -> bool:
     return is_hashable(function) and function in REARRANGING
+
+
+def _hands_back_items(function: object, args: Args) -> bool:
+    """A builtin that rearranges containers holding traced values (not arrays themselves,
+    whose rows other rules give), or an ``operator.itemgetter``: run as Python."""
+    if isinstance(function, (operator.itemgetter, operator.attrgetter)):
+        return True
+    rearranging = _rearranges(function) and function not in (max, min, sorted)
+    return rearranging and not any(isinstance(a, Tracer) for a in args)
 
 
 # max(d.values()), sorted(d.items()): a library function sees the items, as it iterates them
@@ -433,6 +447,19 @@ TRANSFORMS = frozenset(
 
 # The methods of lists and dicts that change them
 CHANGING_METHODS = CONTAINER_METHODS | {"pop", "popitem", "clear", "remove", "sort", "reverse"}
+
+
+def _uncached(function: object, args: Args, kwargs: Kwargs) -> object:
+    """For arguments computed from data, the user's function a ``functools.lru_cache`` or
+    ``functools.cache`` wraps, followed as itself (a cache cannot key on them). With
+    arguments known when compiling, the cache itself runs then, as the plain function
+    calls it (a cached value stays the cached value)."""
+    wrapped = getattr(function, "__wrapped__", None)
+    is_cache = type(function).__name__ == "_lru_cache_wrapper"
+    if not (is_cache and is_user_function(wrapped)):
+        return function
+    traced = any(isinstance(leaf, Tracer) for leaf in call_leaves(args, kwargs))
+    return wrapped if traced else function
 
 
 # builtins that call a method of their argument's class (float(v) calls v.__float__())
