@@ -403,3 +403,41 @@ def test_a_dataclass_argument_that_is_called_is_its_call_method():
             np.testing.assert_allclose(grad.b, expected.b, rtol=1e-6, atol=1e-9)
     finally:
         CallableLayer.__call__ = original
+
+
+@dataclasses.dataclass
+class State:
+    pos: np.ndarray
+    vel: np.ndarray
+    t: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Sealed:
+    a: float
+
+
+def integrates_a_state(x):
+    state = State(x, 0.5 * x)
+    for _ in range(3):
+        state.vel = state.vel - CONFIG.factor * state.pos  # fields written in a loop
+        state.pos = state.pos + 0.1 * state.vel
+        state.t += 0.1
+    if np.sum(state.pos) > 0:
+        state.pos = state.pos * 2.0
+    return np.sum(state.pos**2) + state.t
+
+
+def test_fields_of_a_dataclass_made_in_the_function_may_be_written():
+    """``state.pos = ...`` on a dataclass the function made was refused as a write into an
+    object passed in; a frozen one is refused as Python refuses it."""
+    _setting(factor=0.1)()
+    _agrees(integrates_a_state, _setting(factor=-0.3))
+
+    def seals(x):
+        sealed = Sealed(np.sum(x))
+        sealed.a = 2.0
+        return sealed.a
+
+    with pytest.raises(srcad.SrcadError, match="frozen dataclass"):
+        srcad.grad(seals)(X)

@@ -163,6 +163,14 @@ def write_attribute(
     if is_made(owner, lowering.world.made):
         setattr(owner, name, value)
         return
+    params = getattr(type(owner), "__dataclass_params__", None)
+    if getattr(params, "frozen", False):
+        raise lowering.located(
+            SrcadError,
+            f"'{ast.unparse(node)}' assigns a field of a frozen dataclass, which Python "
+            "refuses (FrozenInstanceError); make a new one with dataclasses.replace",
+            node,
+        )
     raise lowering.located(
         UnsupportedSyntax,
         f"'{ast.unparse(node)}' writes an attribute of an object passed in or read from "
@@ -441,6 +449,8 @@ def construct(lowering: Lowering, cls: type, args: list, kwargs: dict, node: ast
         else:  # bind checked that the field has a default
             value = field.default_factory()
         object.__setattr__(instance, field.name, value)  # as a frozen dataclass's __init__
+    if not getattr(params, "frozen", False) and hasattr(instance, "__dict__"):
+        lowering.world.made[id(instance)] = instance  # made here: its fields may be written
     return instance
 
 
