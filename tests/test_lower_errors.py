@@ -61,3 +61,18 @@ def test_complex_values_are_refused_with_what_to_write():
     with pytest.raises(srcad.SrcadError, match="complex numbers are not supported") as caught:
         srcad.grad(_complex_literal)(np.ones(4))
     assert os.path.basename(caught.value.file) == "test_lower_errors.py"
+
+
+def _positions(x):
+    return np.sum(x[np.nonzero(x > 0.5)]) + np.sum(x[np.flatnonzero(x > 1.0)])  # <- here
+
+
+def test_positions_of_a_condition_from_data_are_refused_with_what_to_write():
+    """np.nonzero, np.argwhere, np.flatnonzero: the message said to give a derivative rule."""
+    lines, start = inspect.getsourcelines(_positions)
+    line = start + next(k for k, text in enumerate(lines) if "# <- here" in text)
+    with pytest.raises(srcad.errors.UnsupportedSyntax) as caught:
+        srcad.grad(_positions)(np.array([0.5, 2.0]))
+    message = str(caught.value)
+    assert message.startswith(f"{__file__}:{line}: 'np.nonzero(x > 0.5)' gives the positions")
+    assert "np.where(condition, a, b)" in message and "defvjp" not in message

@@ -38,6 +38,13 @@ def methods_and_initial(x):
     return kept**2 + x.mean(where=CONSTANT_MASK)
 
 
+def initial_values(x):
+    total = np.sum(x, axis=0, initial=SETTINGS["threshold"] + 1.5) @ np.arange(4.0)
+    peaks = np.max(x, axis=1, initial=0.5) @ np.arange(3.0)
+    lows = np.min(x, initial=-1.0, where=x > SETTINGS["threshold"])
+    return total + peaks + lows + np.prod(x[0], initial=2.0) + x.max(initial=-2.0)
+
+
 def zero_d_astype(x):
     return (np.sum(x) / 2).astype(np.float64) * 3.0 + np.mean(x**2).astype(np.float64)
 
@@ -48,6 +55,7 @@ FUNCTIONS = [
     masked_mean,
     masked_means_kept,
     methods_and_initial,
+    initial_values,
     zero_d_astype,
 ]
 

@@ -437,7 +437,18 @@ def _call_python(
             "already), with np.where for its branches, or loop over the elements",
             node,
         )
+    if function in POSITIONS_OF:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' gives the positions where a condition computed from data "
+            "holds, as many as the data says, so what follows has no fixed shape; choose "
+            "values with np.where(condition, a, b), or sum with np.sum(x, where=condition)",
+            node,
+        )
     raise no_rule(lowering, node)
+
+
+POSITIONS_OF = (np.nonzero, np.argwhere, np.flatnonzero)
 
 
 # np.fft's functions whose values are complex (fftfreq and fftshift are not)

@@ -45,7 +45,44 @@ def _mean_where(a, axis=None, dtype=None, out=None, keepdims=False, *, where=Tru
     return (total / count).astype(dtype)
 
 
-COMPOSED = {"sum": _sum_where, "mean": _mean_where}  # with where=: the sums NumPy makes
+def _extremum_with(extremum, pairwise):
+    """``np.max(a, initial=c, where=mask)`` (``np.min``): the extremum of ``c`` and the
+    elements the mask keeps (the others read as ``c``)."""
+
+    def composed(a, axis=None, out=None, keepdims=False, initial=None, where=True):
+        if out is not None or initial is None:
+            raise ValueError(
+                f"np.{extremum.__name__} with where= needs initial= (as NumPy's does), "
+                "and takes no out="
+            )
+        kept = np.where(where, a, initial)
+        return pairwise(extremum(kept, axis=axis, keepdims=keepdims), initial)
+
+    return composed
+
+
+def _prod_initial(a, axis=None, dtype=None, out=None, keepdims=False, initial=1):
+    """``np.prod(a, initial=c)``: the product times ``c``."""
+    if out is not None:
+        raise ValueError("np.prod with initial= and out= is not supported; use the product")
+    return np.prod(a, axis=axis, dtype=dtype, keepdims=keepdims) * initial
+
+
+# with where= or initial=: the reductions NumPy makes, composed of others
+COMPOSED = {
+    "sum": _sum_where,
+    "mean": _mean_where,
+    "prod": _prod_initial,
+    "max": _extremum_with(np.max, np.maximum),
+    "min": _extremum_with(np.min, np.minimum),
+}
+COMPOSED_FOR = {
+    "sum": ("where", "initial"),
+    "mean": ("where",),
+    "prod": ("initial",),
+    "max": ("where", "initial"),
+    "min": ("where", "initial"),
+}
 for _name, _params, _aliases in [
     ("sum", WITH_DTYPE, ()),
     ("mean", WITH_DTYPE, ()),
@@ -69,7 +106,7 @@ for _name, _params, _aliases in [
             _params,
             examples=REDUCTION_EXAMPLES,
             composed=COMPOSED.get(_name),
-            composed_for=("where",) if _name in COMPOSED else (),
+            composed_for=COMPOSED_FOR.get(_name, ()),
         ),
         *_aliases,
     )
