@@ -76,3 +76,19 @@ def test_positions_of_a_condition_from_data_are_refused_with_what_to_write():
     message = str(caught.value)
     assert message.startswith(f"{__file__}:{line}: 'np.nonzero(x > 0.5)' gives the positions")
     assert "np.where(condition, a, b)" in message and "defvjp" not in message
+
+
+def _sorts_items(x):
+    items = [x[0], x[1] * 2.0]
+    items.sort()  # <- here
+    return items[0]
+
+
+def test_a_truth_value_asked_for_while_compiling_says_what_to_write():
+    lines, start = inspect.getsourcelines(_sorts_items)
+    line = start + next(k for k, text in enumerate(lines) if "# <- here" in text)
+    with pytest.raises(srcad.SrcadError) as caught:
+        srcad.grad(_sorts_items)(np.array([0.5, 2.0]))
+    message = str(caught.value)
+    assert message.startswith(f"{__file__}:{line}: the truth value of a value computed")
+    assert "np.sort" in message and "'if' statement" in message

@@ -76,7 +76,11 @@ class Tracer:
 
     def __bool__(self) -> bool:
         raise TraceError(
-            "the truth value of a traced value is only known when the function runs",
+            "the truth value of a value computed from data is only known when the function "
+            "runs, and here Python asks for it while srcad compiles (a sort or comparison of "
+            "items, 'and'/'or' between arrays, a library function testing it); compare and "
+            "pick with NumPy instead (np.sort, np.argsort, np.where, np.maximum), or write "
+            "the test as an 'if' statement, which srcad follows",
             self.builder.loc,
         )
 
