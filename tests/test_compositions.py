@@ -70,6 +70,23 @@ def differences_with_ends(x):
     )
 
 
+def running_extremes(x):
+    grid = np.outer(x, SAMPLES["fp"][:3])
+    highs = np.maximum.accumulate(x) @ np.arange(x.size)
+    return (
+        highs
+        + np.sum(np.minimum.accumulate(grid, axis=1) ** 2)
+        + np.sum(np.maximum.accumulate(grid))
+    )
+
+
+def chained_products(x):
+    left = np.outer(x[:4], SAMPLES["fp"])  # 4 x 4
+    tall = np.outer(x, SAMPLES["fp"][:2])  # 8 x 2
+    chained = np.linalg.multi_dot([x[:4], left, left.T, SAMPLES["fp"]])
+    return chained + np.sum(np.linalg.multi_dot([tall.T, tall, SAMPLES["fp"][:2]]))
+
+
 def ufunc_methods(x):
     grid = np.outer(x, SAMPLES["fp"][:3])
     reduced = np.add.reduce(grid**2) + np.maximum.reduce(grid, axis=1).sum()
@@ -162,6 +179,8 @@ CASES = {
     shifted: (X[:4],),
     ufunc_methods: (np.array([0.5, -1.2, 0.3, 2.0]),),
     windows: (X,),
+    running_extremes: (X,),
+    chained_products: (X,),
     differences_with_ends: (X,),
     blocks: (np.array([0.5, -1.2, 0.3, 2.0]),),
     spreads_skipping_nans: (np.array([[0.5, np.nan, 1.3], [2.0, -0.4, 0.9], [0.1, 0.8, np.nan]]),),

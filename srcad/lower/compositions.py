@@ -22,6 +22,11 @@ input gets its derivative through them (``np.interp``'s sample values and points
     np.add.accumulate, np.multiply.accumulate
                                          np.sum, np.prod, np.max, np.min, np.cumsum,
                                          np.cumprod (which call them), axis 0 by default
+    np.maximum.accumulate, np.minimum.accumulate
+                                         log2(n) steps of np.maximum with the running
+                                         values twice as far back
+    np.linalg.multi_dot(arrays)          np.dot in the order of fewest multiplications,
+                                         as NumPy orders them
     np.lib.stride_tricks.sliding_window_view(x, window_shape, axis)
                                          x's elements picked by the windows of its
                                          positions (np.arange(x.size).reshape(x.shape)),
@@ -242,7 +247,40 @@ REDUCED_BY: dict[np.ufunc, Callable] = {
     np.logaddexp: log_add_exp_reduce,
     np.logaddexp2: log_add_exp2_reduce,
 }
-ACCUMULATED_BY: dict[np.ufunc, Callable] = {np.add: np.cumsum, np.multiply: np.cumprod}
+
+
+def running_max(array: Any, axis: int = 0, dtype: Any = None) -> Any:
+    """``np.maximum.accumulate``: in log2(n) steps, each the maximum with the running
+    values twice as far back (NumPy's values exactly; the gradient goes to the element the
+    running maximum is)."""
+    return _running(np.maximum, array, axis, dtype)
+
+
+def running_min(array: Any, axis: int = 0, dtype: Any = None) -> Any:
+    """``np.minimum.accumulate``: as ``running_max``."""
+    return _running(np.minimum, array, axis, dtype)
+
+
+def _running(pairwise: Any, array: Any, axis: int, dtype: Any) -> Any:
+    if dtype is not None:
+        array = array.astype(dtype)
+    axis = axis % np.ndim(array)
+    length, step = np.shape(array)[axis], 1
+    before = (slice(None),) * axis
+    while step < length:
+        head = array[(*before, slice(0, step))]
+        tail = pairwise(array[(*before, slice(step, None))], array[(*before, slice(0, -step))])
+        array = np.concatenate((head, tail), axis=axis)
+        step *= 2
+    return array
+
+
+ACCUMULATED_BY: dict[np.ufunc, Callable] = {
+    np.add: np.cumsum,
+    np.multiply: np.cumprod,
+    np.maximum: running_max,
+    np.minimum: running_min,
+}
 
 
 def ufunc_reduce(ufunc: np.ufunc, array: Any, axis: Any = 0, dtype: Any = None, **kw: Any):
@@ -258,6 +296,49 @@ def ufunc_reduce(ufunc: np.ufunc, array: Any, axis: Any = 0, dtype: Any = None, 
 def ufunc_accumulate(ufunc: np.ufunc, array: Any, axis: int = 0, dtype: Any = None) -> Any:
     """``np.add.accumulate(x)``: ``np.cumsum(x, axis=0)``."""
     return ACCUMULATED_BY[ufunc](array, axis=axis, dtype=dtype)
+
+
+def multi_dot(arrays: Any, *, out: Any = None) -> Any:
+    """``np.linalg.multi_dot``: the products in the order of fewest multiplications (the
+    order NumPy picks, ties to the right, so the values are NumPy's), a 1-d first or last
+    array as a row or a column."""
+    if out is not None:
+        raise ValueError("np.linalg.multi_dot with out= is not supported; use its result")
+    arrays = list(arrays)
+    if len(arrays) == 2:
+        return np.dot(arrays[0], arrays[1])
+    is_row, is_column = np.ndim(arrays[0]) == 1, np.ndim(arrays[-1]) == 1
+    if is_row:
+        arrays[0] = np.reshape(arrays[0], (1, -1))
+    if is_column:
+        arrays[-1] = np.reshape(arrays[-1], (-1, 1))
+    dims = [np.shape(a)[0] for a in arrays] + [np.shape(arrays[-1])[1]]
+    result = _chain(arrays, _chain_splits(dims), 0, len(arrays) - 1)
+    if is_row and is_column:
+        return result[0, 0]
+    return np.ravel(result) if is_row or is_column else result
+
+
+def _chain_splits(dims: list[int]) -> dict[tuple[int, int], int]:
+    """For each run i..j of the matrices, where the cheapest product of it splits."""
+    count = len(dims) - 1
+    cost = {(i, i): 0 for i in range(count)}
+    splits = {}
+    for width in range(1, count):
+        for i in range(count - width):
+            j = i + width
+            for k in range(i, j):
+                total = cost[i, k] + cost[k + 1, j] + dims[i] * dims[k + 1] * dims[j + 1]
+                if (i, j) not in cost or total < cost[i, j]:
+                    cost[i, j], splits[i, j] = total, k
+    return splits
+
+
+def _chain(arrays: list, splits: dict[tuple[int, int], int], i: int, j: int) -> Any:
+    if i == j:
+        return arrays[i]
+    k = splits[i, j]
+    return np.dot(_chain(arrays, splits, i, k), _chain(arrays, splits, k + 1, j))
 
 
 def sliding_window_view(
@@ -475,6 +556,7 @@ COMPOSITIONS: dict[Callable, Callable] = {
     np.fft.fftshift: fftshift,
     np.fft.ifftshift: ifftshift,
     np.lib.stride_tricks.sliding_window_view: sliding_window_view,
+    np.linalg.multi_dot: multi_dot,
 }
 # scipy.linalg's, by name: srcad does not import SciPy, the user's code has
 SCIPY_LINALG: dict[str, Callable] = {
