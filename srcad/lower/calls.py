@@ -263,6 +263,8 @@ def _hands_back_items(function: object, args: Args) -> bool:
     if isinstance(function, (operator.itemgetter, operator.attrgetter)):
         return True
     rearranging = _rearranges(function) and function not in (max, min, sorted)
+    if function is next and args and isinstance(args[0], list):
+        return False  # a generator srcad ran to its end: refused in _call_python
     return rearranging and not any(isinstance(a, Tracer) for a in args)
 
 
