@@ -192,6 +192,27 @@ def test_random_draws_stay_on_numpy(numba):
     np.testing.assert_array_equal(got, np.random.normal(size=3))
 
 
+def test_code_numba_would_take_minutes_to_compile_stays_on_numpy(numba):
+    """Elementwise arithmetic on 4-d arrays costs numba about 9 s of compiling each (an
+    unrolled loop of convolutions: minutes): the NumPy code runs, with the warning."""
+
+    def filters(kernels, image):
+        total = np.zeros(3)
+        for i in range(3):
+            window = image[:, i : i + 2, 0:2]
+            total = total + np.sum(np.tanh(kernels * window + 0.1 * i), axis=(1, 2, 3))
+        return np.sum(total**2)
+
+    kernels = np.linspace(-1.0, 1.0, 24).reshape(3, 2, 2, 2)
+    image = np.linspace(0.5, -0.5, 2 * 4 * 2).reshape(2, 4, 2)
+    transformed = srcad.grad(filters, argnums=(0, 1), backend="numba")
+    with pytest.warns(NumbaFallbackWarning, match="quickly: it computes .* 4 or more dimensions"):
+        got = transformed(kernels, image)
+    expected = srcad.grad(filters, argnums=(0, 1))(kernels, image)
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(g, e)
+
+
 def test_a_missing_numba_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)  # `import numba` raises ImportError
     with pytest.raises(BackendUnavailableError, match=r'pip install "srcad\[numba\]"'):

@@ -444,6 +444,34 @@ def test_a_global_changed_between_calls_is_read_again_by_numpy_forms():
         SPACING = 0.5
 
 
+def gradient_by_global_steps(x):
+    rows, columns = np.gradient(np.outer(x, x), SPACING, 2.0 * SPACING)
+    return np.sum(np.gradient(x, SPACING, edge_order=2) ** 2) + np.sum(rows * columns)
+
+
+def test_np_gradient_takes_steps_read_on_every_call():
+    """``np.gradient(u, dx)`` with ``dx`` a global float was refused: the step had to be a
+    constant. Now the unit-step differences are divided by it; coordinates read when the
+    code runs are still refused."""
+    global SPACING
+    gradient = srcad.value_and_grad(gradient_by_global_steps)
+    try:
+        for spacing in (0.5, 3.0):
+            SPACING = spacing
+            value, got = gradient(VECTOR)
+            assert value == pytest.approx(gradient_by_global_steps(VECTOR), rel=1e-12)
+            expected = srcad.numerical_grad(gradient_by_global_steps, VECTOR)
+            np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
+    finally:
+        SPACING = 0.5
+
+    def by_coordinates(x):
+        return np.sum(np.gradient(x, np.cumsum(x**2)))
+
+    with pytest.raises(srcad.SrcadError, match="coordinates known when compiling"):
+        srcad.grad(by_coordinates)(VECTOR)
+
+
 def eig_spectrum_size(x):
     w, _ = np.linalg.eig(x)
     return np.sum(np.abs(w))

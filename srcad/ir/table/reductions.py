@@ -165,6 +165,24 @@ register(
         ),
     )
 )
+
+
+def _gradient_by_steps(f, *spacings, axis=None, edge_order=1):
+    """``np.gradient(f, dx)`` with steps read when the code runs (a global float): the
+    differences for unit steps, each divided by its axis's step (equal to NumPy's values up
+    to rounding). Coordinates read then are refused."""
+    unit = np.gradient(f, axis=axis, edge_order=edge_order)
+    parts = list(unit) if isinstance(unit, (list, tuple)) else [unit]
+    steps = spacings * len(parts) if len(spacings) == 1 else spacings
+    if len(steps) != len(parts) or any(np.ndim(step) != 0 for step in steps):
+        raise ValueError(
+            "np.gradient takes coordinates known when compiling (constants), and steps "
+            "read when the code runs only as numbers: one for every axis or one per axis"
+        )
+    scaled = [part / step for part, step in zip(parts, steps, strict=True)]
+    return scaled if isinstance(unit, (list, tuple)) else scaled[0]
+
+
 # np.gradient(f, *spacings, axis=None, edge_order=1): one spacing for all axes or one per
 # axis (scalars, or coordinates as constants); one result per axis differentiated.
 _SPACINGS = ("spacing", "spacing_1", "spacing_2", "spacing_3")
@@ -177,6 +195,7 @@ register(
         _SPACINGS,
         positional_params=_SPACINGS,
         keyword_params=("axis", "edge_order"),
+        composed=_gradient_by_steps,
         examples=(
             (((6,),), {}),
             (((4, 5),), {}),
