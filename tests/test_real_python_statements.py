@@ -13,6 +13,7 @@ function, in reverse and forward mode, and, after the world outside the function
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import textwrap
 import types
@@ -828,3 +829,18 @@ def drops_items(x):
 def test_a_containers_pop_as_a_statement_is_followed():
     """``xs.pop()`` on its own line was refused as a call whose result is not used."""
     _assert_gradients(drops_items, X)
+
+
+def reports_a_repr(x):
+    y = math.sin(x) * 2.0
+    print(repr(y), f"{y=}", f"{y!r:>24}", repr(np.float64(0.5)))
+    return y
+
+
+def test_repr_of_a_python_float_prints_as_python_prints_it(capsys):
+    """The generated code may compute a Python float as np.float64: its repr printed
+    'np.float64(0.95...)' where the plain function prints '0.95...'."""
+    expected = _printed(capsys, lambda: reports_a_repr(0.5))
+    assert "np.float64(0.5)" in expected and "np.float64(0.9" not in expected
+    for mode in ("reverse", "forward"):
+        assert _printed(capsys, lambda m=mode: srcad.grad(reports_a_repr, mode=m)(0.5)) == expected

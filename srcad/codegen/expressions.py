@@ -147,9 +147,13 @@ def _f_string(eqn: Eqn, args: list[ast.expr]) -> ast.JoinedStr:
             continue
         k, conversion, spec = piece
         format_spec = ast.JoinedStr([ast.Constant(spec)]) if spec else None
-        values.append(
-            ast.FormattedValue(args[k], ord(conversion) if conversion else -1, format_spec)
-        )
+        value = args[k]
+        aval = eqn.inputs[k].aval
+        if conversion in ("r", "a") and aval.is_weak and aval.dtype == "float64":
+            # a Python float in the user's code, which NumPy may compute as np.float64:
+            # repr shows it as Python does (0.5, not np.float64(0.5))
+            value = ast.Call(ast.Name("float", ast.Load()), [value], [])
+        values.append(ast.FormattedValue(value, ord(conversion) if conversion else -1, format_spec))
     return ast.JoinedStr(values)
 
 
