@@ -441,3 +441,24 @@ def test_fields_of_a_dataclass_made_in_the_function_may_be_written():
 
     with pytest.raises(srcad.SrcadError, match="frozen dataclass"):
         srcad.grad(seals)(X)
+
+
+class Numbered:
+    def __init__(self):
+        self.W0 = np.linspace(-1.0, 1.0, 9).reshape(3, 3)
+        self.W1 = np.eye(3) * 0.5
+
+    def forward(self, x):
+        for i in range(2):
+            x = np.tanh(x @ getattr(self, f"W{i}"))  # the name from the loop's counter
+        return np.sum(x)
+
+
+NUMBERED = Numbered()
+
+
+def test_getattr_named_by_a_loops_counter_unrolls_the_loop():
+    """``getattr(self, f"W{i}")`` in a loop over a range was refused (the name was text
+    computed when the code runs); the loop now unrolls, and the weights are read on every
+    call."""
+    _agrees(lambda x: NUMBERED.forward(x), lambda: setattr(NUMBERED, "W1", np.eye(3) * 2.0))

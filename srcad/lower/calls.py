@@ -35,7 +35,7 @@ from srcad.frontend.desugar import (
     sum_function,
 )
 from srcad.frontend.parse import root_name
-from srcad.ir.builder import TraceError, Tracer, record_call
+from srcad.ir.builder import StaticValueNeeded, TraceError, Tracer, record_call
 from srcad.ir.graph import Const
 from srcad.ir.prims import prim_of
 from srcad.ir.selection import Selection
@@ -169,6 +169,13 @@ def call(
         kwargs = {name: consumed(lowering, value, node) for name, value in kwargs.items()}
         if function in (getattr, hasattr) and len(args) >= 2 and isinstance(args[1], str):
             return attribute_test(lowering, function, args, kwargs, node)
+        if function in (getattr, hasattr) and len(args) >= 2 and isinstance(args[1], Tracer):
+            raise StaticValueNeeded(  # a loop's counter in the name: the loop unrolls
+                f"'{ast.unparse(node)}' names the attribute with text computed when the code "
+                "runs; name it with text known when compiling (an f-string of a loop's "
+                "counter over a range is one: the loop is unrolled)",
+                lowering.builder.loc,
+            )
         if function is type and len(args) == 1 and not kwargs:
             return class_of(lowering, args[0], node)
         refuse_reading_state(lowering, function, args, kwargs, node)
