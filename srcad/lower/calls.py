@@ -80,6 +80,7 @@ from srcad.lower.library_calls import (
     is_standard_library_call,
     refuse_reading_state,
     standard_library_module,
+    uncached,
 )
 from srcad.lower.literals import method_formatted, text_of
 from srcad.lower.machine_state import refuse_reading_state_of_the_machine
@@ -87,9 +88,9 @@ from srcad.lower.objects import (
     Partial,
     call_object,
     called_record_method,
-    class_attribute,
     is_object_call,
     made_object,
+    special_method,
     super_view,
 )
 from srcad.lower.solvers import solver_of
@@ -140,7 +141,7 @@ def call(
     lowering: Lowering, function: object, args: Args, kwargs: Kwargs, node: ast.Call
 ) -> object:
     """The result of ``function(*args, **kwargs)``, which ``node`` writes."""
-    function = _uncached(function, args, kwargs)
+    function = uncached(function, args, kwargs)
     if is_transformation(function):  # srcad.grad, jvp, vjp, ... in differentiated code
         return call_transformation(lowering, function, args, kwargs, node, call)
     if function is super:  # super().forward(x) in a method
@@ -155,7 +156,7 @@ def call(
     method = called_record_method(lowering, function, node)
     if method is not None:  # layer(h) of a Layer argument: its class's __call__
         return call(lowering, method, args, kwargs, node)
-    special = _special_method(lowering, function, args, node)
+    special = special_method(lowering, function, args, node)
     if special is not None:  # float(box): Box.__float__(box), as Python calls it
         return call(lowering, special, list(args[1:]), kwargs, node)
     callee = outside_callee(function)
@@ -467,38 +468,6 @@ TRANSFORMS = frozenset(
 
 # The methods of lists and dicts that change them
 CHANGING_METHODS = CONTAINER_METHODS | {"pop", "popitem", "clear", "remove", "sort", "reverse"}
-
-
-def _uncached(function: object, args: Args, kwargs: Kwargs) -> object:
-    """For arguments computed from data, the user's function a ``functools.lru_cache`` or
-    ``functools.cache`` wraps, followed as itself (a cache cannot key on them). With
-    arguments known when compiling, the cache itself runs then, as the plain function
-    calls it (a cached value stays the cached value)."""
-    wrapped = getattr(function, "__wrapped__", None)
-    is_cache = type(function).__name__ == "_lru_cache_wrapper"
-    if not (is_cache and is_user_function(wrapped)):
-        return function
-    traced = any(isinstance(leaf, Tracer) for leaf in call_leaves(args, kwargs))
-    return wrapped if traced else function
-
-
-# builtins that call a method of their argument's class (float(v) calls v.__float__())
-SPECIAL_METHODS = {float: "__float__", int: "__int__", abs: "__abs__", round: "__round__"}
-
-
-def _special_method(lowering: Lowering, function: object, args: Args, node: ast.Call) -> object:
-    """The method of the user's class that ``float``, ``int``, ``abs`` or ``round`` calls
-    on an object of it (None for anything else)."""
-    name = SPECIAL_METHODS.get(function) if is_hashable(function) else None
-    if name is None or not args or isinstance(args[0], (Tracer, int, float, np.ndarray)):
-        return None
-    value = args[0].value if isinstance(args[0], Outside) else args[0]
-    found = inspect.getattr_static(type(value), name, None)
-    if not (isinstance(found, types.FunctionType) and is_user_function(found)):
-        return None
-    if isinstance(args[0], Outside):  # a global object's: read through it on every call
-        return lowering.world.attribute(args[0], name)
-    return class_attribute(lowering, args[0], name, node)
 
 
 def _is_keyed_order(function: object, kwargs: Kwargs) -> bool:

@@ -31,7 +31,7 @@ from typing import Any, TypeGuard
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir.builder import Tracer
 from srcad.ir.world import WorldPath
-from srcad.lower.callees import Args, Kwargs, call_leaves
+from srcad.lower.callees import Args, Kwargs, call_leaves, is_user_function
 from srcad.lower.context import Lowering
 from srcad.lower.expressions import run_static
 from srcad.lower.value_classes import traced_attribute_test, traced_class
@@ -137,3 +137,16 @@ def refuse_reading_state(
                 "it in as an argument",
                 node,
             )
+
+
+def uncached(function: object, args: Args, kwargs: Kwargs) -> object:
+    """For arguments computed from data, the user's function a ``functools.lru_cache`` or
+    ``functools.cache`` wraps, followed as itself (a cache cannot key on them). With
+    arguments known when compiling, the cache itself runs then, as the plain function
+    calls it (a cached value stays the cached value)."""
+    wrapped = getattr(function, "__wrapped__", None)
+    is_cache = type(function).__name__ == "_lru_cache_wrapper"
+    if not (is_cache and is_user_function(wrapped)):
+        return function
+    traced = any(isinstance(leaf, Tracer) for leaf in call_leaves(args, kwargs))
+    return wrapped if traced else function

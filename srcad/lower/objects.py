@@ -45,7 +45,7 @@ import numpy as np
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir.builder import Tracer
 from srcad.ir.world import WorldPath
-from srcad.lower.callees import is_user_function
+from srcad.lower.callees import Args, is_user_function
 from srcad.lower.containers import is_made
 from srcad.lower.context import Lowering
 from srcad.lower.dispatch import CALL, evaluate
@@ -177,6 +177,25 @@ def write_attribute(
         "outside the function, which srcad does not change; return the new value instead",
         node,
     )
+
+
+# builtins that call a method of their argument's class (float(v) calls v.__float__())
+SPECIAL_METHODS = {float: "__float__", int: "__int__", abs: "__abs__", round: "__round__"}
+
+
+def special_method(lowering: Lowering, function: object, args: Args, node: ast.Call) -> object:
+    """The method of the user's class that ``float``, ``int``, ``abs`` or ``round`` calls
+    on an object of it (None for anything else)."""
+    name = SPECIAL_METHODS.get(function) if is_hashable(function) else None
+    if name is None or not args or isinstance(args[0], (Tracer, int, float, np.ndarray)):
+        return None
+    value = args[0].value if isinstance(args[0], Outside) else args[0]
+    found = inspect.getattr_static(type(value), name, None)
+    if not (isinstance(found, types.FunctionType) and is_user_function(found)):
+        return None
+    if isinstance(args[0], Outside):  # a global object's: read through it on every call
+        return lowering.world.attribute(args[0], name)
+    return class_attribute(lowering, args[0], name, node)
 
 
 def called_record_method(lowering: Lowering, value: object, node: ast.expr) -> object:
