@@ -844,3 +844,18 @@ def test_repr_of_a_python_float_prints_as_python_prints_it(capsys):
     assert "np.float64(0.5)" in expected and "np.float64(0.9" not in expected
     for mode in ("reverse", "forward"):
         assert _printed(capsys, lambda m=mode: srcad.grad(reports_a_repr, mode=m)(0.5)) == expected
+
+
+def fills_nested_lists(x):
+    table = [[0.0, 0.0], [0.0, 0.0]]
+    for i in range(2):
+        for j in range(2):
+            table[i][j] += x[i] * x[j] * (i + 1)  # a list of lists, in place
+    config = {"scale": {"value": x[0]}}
+    config["scale"]["value"] = config["scale"]["value"] * 3.0
+    return table[0][1] + table[1][1] ** 2 + config["scale"]["value"]
+
+
+def test_items_of_nested_lists_and_dicts_of_the_function_are_assigned():
+    """``m[i][j] += ...`` was refused: only subscripts of names were assigned."""
+    _assert_gradients(fills_nested_lists, X[:2])

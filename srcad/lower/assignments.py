@@ -224,6 +224,8 @@ def assign(lowering: Lowering, target: ast.expr, value: object, since: int) -> N
         _assign_subscript(lowering, target, target.value.id, value)
     elif isinstance(target, ast.Attribute):  # self.peak = peak, in __init__
         write_attribute(lowering, evaluate(lowering, target.value), target.attr, value, target)
+    elif isinstance(target, ast.Subscript) and _set_nested_item(lowering, target, value):
+        return  # m[i][j] = v: into the list m[i], a list of the function's
     else:
         raise lowering.located(
             UnsupportedSyntax,
@@ -231,6 +233,25 @@ def assign(lowering: Lowering, target: ast.expr, value: object, since: int) -> N
             "or to subscripts of names (y[i] = ...)",
             target,
         )
+
+
+def _set_nested_item(lowering: Lowering, target: ast.Subscript, value: object) -> bool:
+    """``m[i][j] = v`` or ``self.cache[k] = v`` where ``m[i]`` is a list or dict (not one
+    from outside the function) and the index is known when compiling: set in place, as
+    Python does. False for anything else (an array's ``y[0][1]``: write ``y[0, 1]``)."""
+    container = evaluate(lowering, target.value)
+    if not isinstance(container, (list, dict)):
+        return False
+    _refuse_outside_write(lowering, target, container)
+    index = index_of(lowering, target.slice)
+    if contains_tracer(index):
+        return False
+    held: Any = container  # Python's own errors for a bad index
+    try:
+        held[index] = value
+    except (IndexError, KeyError, TypeError) as error:
+        raise lowering.located(SrcadError, f"'{ast.unparse(target)}': {error!r}", target) from None
+    return True
 
 
 def _assign_starred(
