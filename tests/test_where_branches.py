@@ -1,4 +1,5 @@
-"""Branches of ``np.where`` whose derivative is not finite where the other branch is taken.
+"""Branches of ``np.where`` whose derivative is not finite where the other branch is taken,
+NaNs that ``np.nansum`` and its kin skip, and log-space sums of -inf terms.
 
 ``np.where(x > 0, np.sqrt(x), 0.0)`` at ``x <= 0``, ``np.where(x != 0, np.sin(x) / x, 1.0)``
 at 0, ``p * np.log(p)`` guarded by ``p > 0``: the derivative is that of the branch taken,
@@ -15,6 +16,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.special
 
 import srcad
 
@@ -109,3 +111,67 @@ def test_a_branch_linear_in_the_input_costs_no_second_where():
     backward = srcad.source(gradient).split("# backward", 1)[1]
     code = [line.split("#")[0] for line in backward.splitlines()[1:]]
     assert sum(len(re.findall(r"np\.where\(", line)) for line in code) == 2
+
+
+# --- NaNs skipped: missing data ---------------------------------------------------------------
+OBSERVED = {"y": np.array([1.0, np.nan, 2.0, 0.5])}
+
+
+def skips_nans(mu):
+    y = OBSERVED["y"]
+    squares = np.nansum((y - mu) ** 2) + np.nanmean((y - 2.0 * mu) ** 2)
+    spread = np.nanstd(y * mu) + np.nanmax(y * mu) + np.sum(np.nan_to_num((y - mu) ** 3))
+    residual = (y - mu) ** 2
+    residual[np.isnan(residual)] = 0.0  # written through a mask from data
+    kept = (y - mu) ** 2
+    return squares + spread + np.sum(residual) + np.sum(kept[~np.isnan(kept)])
+
+
+def test_nans_skipped_by_nansum_and_its_kin_pass_no_nan_back():
+    """A likelihood with missing data: the NaN positions' cotangent is 0, and the slope
+    there (2 (y - mu), NaN) made the reverse-mode gradient NaN; forward mode was right."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for y in (np.array([1.0, np.nan, 2.0, 0.5]), np.array([np.nan, 3.0, np.nan, -1.0])):
+            OBSERVED["y"] = y  # other positions missing on the second call
+            for mu in (0.3, -0.8):
+                expected = srcad.numerical_grad(skips_nans, mu)
+                for mode in ("reverse", "forward"):
+                    got = srcad.grad(skips_nans, mode=mode)(mu)
+                    assert got == pytest.approx(expected, rel=1e-6)
+
+
+# --- log-space sums of -inf terms: a left-to-right HMM ----------------------------------------
+TRANSITIONS = {"log": np.log(np.array([[0.7, 0.3, 0.0], [0.0, 0.8, 0.2], [0.0, 0.0, 1.0]]))}
+
+
+def left_to_right(emissions):
+    alpha = np.log(np.array([1.0, 0.0, 0.0])) + emissions  # -inf where a state cannot start
+    for t in range(3):
+        alpha = scipy.special.logsumexp(alpha[:, None] + TRANSITIONS["log"], axis=0)
+        alpha = alpha + emissions * (t + 1)
+    nowhere = np.logaddexp(emissions[1] - np.inf, emissions[2] - np.inf)  # -inf
+    return scipy.special.logsumexp(alpha) + np.logaddexp(nowhere, emissions[0])
+
+
+def test_log_sums_whose_terms_are_all_minus_infinity_have_finite_gradients():
+    """exp(term - total) with term and total -inf is NaN: the share of such a term is 0."""
+    emissions = np.array([0.3, 0.5, -0.2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # log(0) in the plain function
+        for log_transitions in (TRANSITIONS["log"], TRANSITIONS["log"] * 1.5):
+            TRANSITIONS["log"] = log_transitions
+            expected = srcad.numerical_grad(left_to_right, emissions)
+            for mode in ("reverse", "forward"):
+                got = srcad.grad(left_to_right, mode=mode)(emissions)
+                np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_xlogy_has_slope_zero_where_its_first_argument_is_zero():
+    def entropy_like(p):
+        weights = np.array([2.0, 0.0, 0.0])
+        return np.sum(scipy.special.xlogy(weights, np.concatenate([p, [0.0]]) * weights))
+
+    p = np.array([0.3, 0.7])
+    for mode in ("reverse", "forward"):
+        np.testing.assert_allclose(srcad.grad(entropy_like, mode=mode)(p), [2.0 / 0.3, 0.0])

@@ -17,7 +17,12 @@ with a second ``where``::
     dx = dx + np.where(x > 0, dt1 * 0.5 / t1, 0.0)   # t1 = np.sqrt(x), masked
 
 Inside the branch, NaNs may appear where it is not taken; the mask at the boundary drops
-them. A contribution needs no mask where the equation is linear in that input with a
+them. The same holds for the NaNs that ``np.nansum``, ``np.nanmean``, ``np.nanmax``,
+``np.nanmin`` and ``np.nan_to_num`` skip (``SKIPPING``: a likelihood with missing data,
+``np.nansum((y - mu) ** 2)``, whose slope ``2 (y - mu)`` is NaN there): their input's
+elements are masked by ``np.isnan`` of it, which ``np.where(np.isnan(r), 0.0, r)`` and
+``r[~np.isnan(r)]`` also test (one mask). Uses that pass no cotangent back (``r > 0``,
+``np.isnan(r)``) do not count. A contribution needs no mask where the equation is linear in that input with a
 constant slope (``a + b``, ``0.01 * x``) and its own cotangent is exactly zero outside the
 branch ("clean"): leaky ReLU's ``np.where(x > 0, x, 0.01 * x)`` costs nothing more.
 """
@@ -33,20 +38,29 @@ from srcad.ir.walk import sub_graphs, walk_eqns
 
 LINEAR = {"add", "subtract", "negative", "positive"}  # slope 1 or -1 in every input
 SCALED = {"multiply": (0, 1), "divide": (0,)}  # the inputs whose slope is the other input
+# Functions that pass no cotangent to their input's NaNs (np.nansum(r), a likelihood with
+# missing data): the test that finds the elements, and whether those are the ones kept
+SKIPPING = {
+    "nansum": ("isnan", False),
+    "nanmean": ("isnan", False),
+    "nanmax": ("isnan", False),
+    "nanmin": ("isnan", False),
+    "nan_to_num": ("isfinite", True),
+}
 
 
 @dataclass(frozen=True)
 class Mask:
-    """Where a branch is taken: ``condition`` holds (``taken``) or does not."""
+    """Where a branch is taken: ``condition`` holds (``taken``) or does not; with a
+    ``test`` (``isnan``), where that test of ``condition`` holds or does not."""
 
     condition: Atom
     taken: bool
+    test: str = ""
 
-    def key(self) -> tuple[object, bool]:
-        return (
-            self.condition.id if isinstance(self.condition, Var) else id(self.condition),
-            self.taken,
-        )
+    def key(self) -> tuple[object, bool, str]:
+        atom = self.condition
+        return (atom.id if isinstance(atom, Var) else id(atom), self.taken, self.test)
 
 
 @dataclass(frozen=True)
@@ -64,7 +78,8 @@ class MaskedBranches:
     use lies inside a branch (by id: the key of that branch's mask)."""
 
     branches: dict[int, Branch] = field(default_factory=dict)
-    inside: dict[int, tuple[object, bool]] = field(default_factory=dict)
+    inside: dict[int, tuple[object, bool, str]] = field(default_factory=dict)
+    producers: dict[int, Eqn] = field(default_factory=dict)  # var id -> its equation
 
     def branch_of(self, eqn: Eqn) -> Branch | None:
         return self.branches.get(eqn.outputs[0].id) if len(eqn.outputs) == 1 else None
@@ -85,6 +100,7 @@ class MaskedBranches:
 def masked_branches(graph: Graph) -> MaskedBranches:
     """The branch equations of every block of ``graph`` (see the module docstring)."""
     found = MaskedBranches()
+    found.producers = {out.id: eqn for eqn in walk_eqns(graph.eqns) for out in eqn.outputs}
     users = _users(graph)
     blocks = [graph.eqns] + [g.eqns for eqn in walk_eqns(graph.eqns) for g in sub_graphs(eqn)]
     for eqns in blocks:
@@ -139,15 +155,22 @@ def _branch_of_uses(
 ) -> tuple[Mask, bool] | None:
     """The mask common to every use of ``var`` and whether its cotangent is clean, or None
     where some use lies outside one branch of one ``where``."""
-    masks: dict[tuple[object, bool], Mask] = {}
+    masks: dict[tuple[object, bool, str], Mask] = {}
     is_clean = True
     for user, position in uses:
         if user is None or id(user) not in in_block:
             return None
+        if not PRIMS[user.prim].is_differentiable:
+            continue  # x > 0, np.isnan(x): no cotangent comes back
+        if user.prim in SKIPPING and position == 0:  # np.nansum(r): none for r's NaNs
+            test, kept = SKIPPING[user.prim]
+            mask = Mask(var, kept, test)
+            masks[mask.key()] = mask
+            continue
         if user.outputs[0].aval.shape != var.aval.shape:
             return None  # broadcast into a larger value: summed before any mask
         if user.prim == "where" and position in (1, 2):
-            mask = Mask(user.inputs[0], position == 1)
+            mask = _where_mask(user.inputs[0], position == 1, found.producers)
         else:
             branch = found.branch_of(user)
             if branch is None:
@@ -158,6 +181,18 @@ def _branch_of_uses(
     if len(masks) != 1:
         return None
     return next(iter(masks.values())), is_clean
+
+
+def _where_mask(condition: Atom, taken: bool, producers: dict[int, Eqn]) -> Mask:
+    """The mask of a ``where``'s branch; ``np.where(np.isnan(r), 0.0, r)`` as the test of
+    ``r``, the same mask as ``np.nansum(r)``'s."""
+    made = producers.get(condition.id) if isinstance(condition, Var) else None
+    while made is not None and made.prim == "logical_not":  # ~np.isnan(r): the other side
+        condition, taken = made.inputs[0], not taken
+        made = producers.get(condition.id) if isinstance(condition, Var) else None
+    if made is not None and made.prim in ("isnan", "isfinite"):
+        return Mask(made.inputs[0], taken, made.prim)
+    return Mask(condition, taken)
 
 
 def _is_elementwise(eqn: Eqn) -> bool:

@@ -182,11 +182,14 @@ def _masked(
 ) -> tuple:
     """The contributions at ``positions`` kept only where ``branch`` is taken (see
     ``srcad.reverse.masks``), each summed back to its input's shape."""
-    condition = builder.tracer(branch.mask.condition)
+    mask = branch.mask
+    condition: object = builder.tracer(mask.condition)
+    if mask.test:  # np.isnan(r), for the NaNs np.nansum(r) skips
+        condition = builder.apply(mask.test, (condition,))
     kept = []
     for k, result in enumerate(results):
         if k in positions and isinstance(result, Tracer):
-            branches = (result, 0.0) if branch.mask.taken else (0.0, result)
+            branches = (result, 0.0) if mask.taken else (0.0, result)
             result = builder.apply("where", (condition, *branches))
             result = unbroadcast(result, inputs[k])
         kept.append(result)

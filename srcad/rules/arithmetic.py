@@ -160,33 +160,43 @@ def hypot_jvp(tangents, out, x, y):
     )
 
 
+def share_of(term, total, power=np.exp):
+    """``term``'s share of a log-sum ``total`` (``exp(term - total)``), without overflow;
+    0 where the total is -inf (every term -inf: log 0 in a log-space recursion, where
+    ``-inf - -inf`` would make it NaN)."""
+    return power(term - np.where(total == -np.inf, 0.0, total))
+
+
 @defvjp(np.logaddexp)
 def logaddexp_vjp(g, out, x, y):
-    # softmax weights of the two terms, computed without overflow
-    return unbroadcast(g * np.exp(x - out), x), unbroadcast(g * np.exp(y - out), y)
+    # softmax weights of the two terms
+    return unbroadcast(g * share_of(x, out), x), unbroadcast(g * share_of(y, out), y)
 
 
 @defjvp(np.logaddexp)
 def logaddexp_jvp(tangents, out, x, y):
     x_dot, y_dot = tangents
     return add_tangents(
-        None if x_dot is None else x_dot * np.exp(x - out),
-        None if y_dot is None else y_dot * np.exp(y - out),
+        None if x_dot is None else x_dot * share_of(x, out),
+        None if y_dot is None else y_dot * share_of(y, out),
     )
 
 
 @defvjp(np.logaddexp2)
 def logaddexp2_vjp(g, out, x, y):
-    # d log2(2^x + 2^y) / dx = 2^x / (2^x + 2^y) = 2^(x - out), without overflow
-    return unbroadcast(g * np.exp2(x - out), x), unbroadcast(g * np.exp2(y - out), y)
+    # d log2(2^x + 2^y) / dx = 2^x / (2^x + 2^y) = 2^(x - out)
+    return (
+        unbroadcast(g * share_of(x, out, np.exp2), x),
+        unbroadcast(g * share_of(y, out, np.exp2), y),
+    )
 
 
 @defjvp(np.logaddexp2)
 def logaddexp2_jvp(tangents, out, x, y):
     x_dot, y_dot = tangents
     return add_tangents(
-        None if x_dot is None else x_dot * np.exp2(x - out),
-        None if y_dot is None else y_dot * np.exp2(y - out),
+        None if x_dot is None else x_dot * share_of(x, out, np.exp2),
+        None if y_dot is None else y_dot * share_of(y, out, np.exp2),
     )
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from srcad.ir.table.registry import call_primitive, when_imported
+from srcad.rules.arithmetic import share_of
 from srcad.rules.registry import (
     add_tangents,
     defdiagonal,
@@ -108,8 +109,11 @@ def register_rules(special: ModuleType) -> None:
     # fmt: on
     for function, rule in seed_times_derivative.items():
         defdiagonal(function, rule)
-    defpartials(special.xlogy, lambda out, x, y: (np.log(y), x / y))
-    defpartials(special.xlog1py, lambda out, x, y: (np.log1p(y), x / (1 + y)))
+    # x log(y) is 0 wherever x is: its slope in y there is 0, also at y = 0 (x / y: NaN)
+    defpartials(special.xlogy, lambda out, x, y: (np.log(y), np.where(x == 0, 0.0, x / y)))
+    defpartials(
+        special.xlog1py, lambda out, x, y: (np.log1p(y), np.where(x == 0, 0.0, x / (1 + y)))
+    )
     defpartials(special.betaln, lambda out, a, b: (psi(a) - psi(a + b), psi(b) - psi(a + b)))
     deforder(special.polygamma, "n", lambda out, x, n: call_primitive(special.polygamma, n + 1, x))
     # I_v' = (I_{v-1} + I_{v+1}) / 2; ive(v, x) = exp(-|x|) I_v(x)
@@ -134,8 +138,8 @@ def _register_normalizations(special: ModuleType) -> None:
     @defvjp(special.logsumexp)
     def logsumexp_vjp(g, out, a, b=None, axis=None, keepdims=False):
         # d/da = b exp(a - out), d/db = exp(a - out): the softmax weights
-        weighted = expand_reduced(g, axis, keepdims) * np.exp(
-            a - expand_reduced(out, axis, keepdims)
+        weighted = expand_reduced(g, axis, keepdims) * share_of(
+            a, expand_reduced(out, axis, keepdims)
         )
         if b is None:
             return unbroadcast(weighted, a)
@@ -144,7 +148,7 @@ def _register_normalizations(special: ModuleType) -> None:
     @defjvp(special.logsumexp)
     def logsumexp_jvp(tangents, out, a, b=None, axis=None, keepdims=False):
         a_dot, b_dot = (*tangents, None)[:2]
-        weights = np.exp(a - expand_reduced(out, axis, keepdims))
+        weights = share_of(a, expand_reduced(out, axis, keepdims))
         scale = weights if b is None else weights * b
         terms: Any = add_tangents(
             None if a_dot is None else a_dot * scale,
