@@ -796,3 +796,24 @@ def test_cached_helpers_itemgetter_filter_iter_and_next():
     iter, next and operator.itemgetter of items holding computed values run as Python
     (each was refused as having no derivative rule)."""
     _check_everywhere(with_standard_library_helpers, X)
+
+
+LABELS = {"y": np.array([0, 2, 1])}
+
+
+def indexes_by_range_and_factorials(p):
+    picked = -np.sum(np.log(p[range(3), LABELS["y"]]))  # cs231n's probs[range(N), y]
+    series = sum(p[0, 0] ** k / math.factorial(k) for k in range(6))  # ints of a counter
+    return picked + series + sum(math.comb(4, k) * p[1, 1] ** k for k in range(3))
+
+
+def test_a_range_as_an_index_and_math_of_a_loops_counter():
+    """``probs[range(N), y]`` was refused ('cannot use a range as an array'), and
+    ``math.factorial(k)`` of a loop's counter as having no derivative rule."""
+    probabilities = np.array([[0.3, 0.5, 0.2], [0.1, 0.6, 0.3], [0.25, 0.25, 0.5]])
+    _check_everywhere(indexes_by_range_and_factorials, probabilities)
+    LABELS["y"] = np.array([2, 0, 0])
+    try:
+        _check_everywhere(indexes_by_range_and_factorials, probabilities)
+    finally:
+        LABELS["y"] = np.array([0, 2, 1])

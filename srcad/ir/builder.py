@@ -240,6 +240,8 @@ class GraphBuilder:
             return Const(value)
         if isinstance(value, (list, tuple)) and _is_numbers(value):
             return Const(np.asarray(value))  # np.take(M, [2, 0], axis=1)
+        if isinstance(value, range):  # P[range(n), y]: NumPy reads it as np.arange(n)
+            return Const(np.asarray(value))
         if isinstance(value, complex):
             raise TraceError(COMPLEX_REFUSED, self.loc)
         raise TraceError(f"cannot use a {type(value).__name__} as an array here", self.loc)

@@ -219,6 +219,13 @@ def call(
             return method(*args, **kwargs)
     if _is_keyed_order(function, kwargs):  # sorted(xs, key=lambda v: v[0]), xs.sort(key=f)
         return _ordered_by_key(lowering, function, args, kwargs, node)
+    if is_traced and _counts(function, args, kwargs):  # math.factorial(k), k a loop's counter
+        raise StaticValueNeeded(
+            f"'{ast.unparse(node)}' computes with integers known only when the code runs; "
+            "srcad runs it when compiling, on ints known then (a loop's counter over a range "
+            "is one: the loop is unrolled)",
+            lowering.builder.loc,
+        )
     if is_traced and _hands_back_items(function, args):  # iter(hs), itemgetter(1)(pair)
         items: Any = function
         return items(*[_as_callable(lowering, a, node) for a in args], **kwargs)
@@ -263,6 +270,16 @@ REARRANGING = (
 
 def _rearranges(function: object) -> bool:
     return is_hashable(function) and function in REARRANGING
+
+
+def _counts(function: object, args: Args, kwargs: Kwargs) -> bool:
+    """A function of the math module (``factorial``, ``comb``, ``gcd``) given only
+    integers, some of them traced (a loop's counter)."""
+    if getattr(function, "__module__", None) != "math" or function in (math.log, math.isclose):
+        return False
+    leaves = call_leaves(args, kwargs)
+    integers = [leaf for leaf in leaves if isinstance(leaf, Tracer)]
+    return bool(integers) and all(leaf.dtype.kind in "iub" for leaf in integers)
 
 
 def _hands_back_items(function: object, args: Args) -> bool:

@@ -163,7 +163,8 @@ def write_attribute(
     if is_made(owner, lowering.world.made):
         setattr(owner, name, value)
         return
-    params = getattr(type(owner), "__dataclass_params__", None)
+    value = owner.value if isinstance(owner, Outside) else owner
+    params = getattr(type(value), "__dataclass_params__", None)
     if getattr(params, "frozen", False):
         raise lowering.located(
             SrcadError,
