@@ -442,6 +442,13 @@ def test_fields_of_a_dataclass_made_in_the_function_may_be_written():
     with pytest.raises(srcad.SrcadError, match="frozen dataclass"):
         srcad.grad(seals)(X)
 
+    def writes_a_global_objects_attribute(x):
+        CONFIG.output = np.sum(x)  # a plain object from outside: not a dataclass
+        return CONFIG.output
+
+    with pytest.raises(srcad.UnsupportedSyntax, match="read from outside the function"):
+        srcad.grad(writes_a_global_objects_attribute)(X)
+
 
 class Numbered:
     def __init__(self):
