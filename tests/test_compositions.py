@@ -17,6 +17,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.stats
 
 import srcad
 
@@ -85,6 +86,15 @@ def chained_products(x):
     tall = np.outer(x, SAMPLES["fp"][:2])  # 8 x 2
     chained = np.linalg.multi_dot([x[:4], left, left.T, SAMPLES["fp"]])
     return chained + np.sum(np.linalg.multi_dot([tall.T, tall, SAMPLES["fp"][:2]]))
+
+
+def diagonal_and_density(x):
+    spread = np.diagflat(x[:3]) + np.diagflat(SAMPLES["fp"][:2], 1)
+    points = np.outer(x[:4], SAMPLES["fp"][:2])
+    density = scipy.stats.multivariate_normal.pdf(
+        points, mean=x[4:6], cov=spread[:2, :2] @ spread[:2, :2].T + np.eye(2)
+    )
+    return np.sum(spread**2) + np.sum(density)
 
 
 def ufunc_methods(x):
@@ -181,6 +191,7 @@ CASES = {
     windows: (X,),
     running_extremes: (X,),
     chained_products: (X,),
+    diagonal_and_density: (X,),
     differences_with_ends: (X,),
     blocks: (np.array([0.5, -1.2, 0.3, 2.0]),),
     spreads_skipping_nans: (np.array([[0.5, np.nan, 1.3], [2.0, -0.4, 0.9], [0.1, 0.8, np.nan]]),),

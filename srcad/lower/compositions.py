@@ -18,6 +18,9 @@ input gets its derivative through them (``np.interp``'s sample values and points
                                          along each padded axis, x indexed by the same pad
                                          of its positions (np.pad(np.arange(n), ...)): the
                                          elements each mode repeats ("constant" is a row)
+    np.diagflat(v, k)                    np.diag(np.ravel(v), k)
+    scipy.stats.multivariate_normal.pdf(x, mean, cov)
+                                         np.exp of its logpdf
     np.linalg.multi_dot(arrays)          np.dot in the order of fewest multiplications,
                                          as NumPy orders them
     np.lib.stride_tricks.sliding_window_view(x, window_shape, axis)
@@ -211,6 +214,22 @@ def pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> An
             positions = np.pad(np.arange(np.shape(array)[axis]), (before, after), mode=mode)
             array = array[(slice(None),) * axis + (positions,)]
     return array
+
+
+def diagflat(v: Any, k: int = 0) -> Any:
+    """``np.diagflat``: ``np.diag`` of the flattened input."""
+    return np.diag(np.ravel(v), k)
+
+
+def multivariate_normal_pdf(
+    x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False
+) -> Any:
+    """``scipy.stats.multivariate_normal.pdf``: the exponential of its ``logpdf``."""
+    if allow_singular:
+        raise ValueError("multivariate_normal.pdf with allow_singular=True is not supported")
+    stats: Any = sys.modules["scipy.stats"]  # imported by the user's code, which calls it
+    given = {"cov": cov} if mean is None else {"mean": mean, "cov": cov}
+    return np.exp(call_primitive(stats.multivariate_normal.logpdf, x, **given))
 
 
 def multi_dot(arrays: Any, *, out: Any = None) -> Any:
@@ -467,6 +486,7 @@ COMPOSITIONS: dict[Callable, Callable] = {
     np.fft.ifftshift: ifftshift,
     np.lib.stride_tricks.sliding_window_view: sliding_window_view,
     np.linalg.multi_dot: multi_dot,
+    np.diagflat: diagflat,
 }
 # scipy.linalg's, by name: srcad does not import SciPy, the user's code has
 SCIPY_LINALG: dict[str, Callable] = {
@@ -503,6 +523,9 @@ def composition_of(function: Any) -> Callable | None:
     if isinstance(owner, np.ufunc) and method == "accumulate" and owner in ACCUMULATED_BY:
         return functools.partial(ufunc_accumulate, owner)
     name = getattr(function, "__name__", "")
+    stats = sys.modules.get("scipy.stats")
+    if stats is not None and owner is stats.multivariate_normal and name == "pdf":
+        return multivariate_normal_pdf
     for module_name, table in SCIPY_MODULES.items():
         module = sys.modules.get(module_name)
         if found is None and module is not None and name in table:

@@ -87,7 +87,7 @@ def call_primitive(function: Callable, *args: Any, **kwargs: Any) -> Any:
     to the ``__array_function__`` of the first argument that is not a NumPy value (a tracer
     records the primitive's equation, the exact tests' symbols give sympy's function);
     computed right away on arrays."""
-    for arg in args:
+    for arg in (*args, *kwargs.values()):
         kind = type(arg)
         if hasattr(kind, "__array_function__") and not isinstance(arg, (np.ndarray, np.generic)):
             return kind.__array_function__(arg, function, (kind,), args, kwargs)
