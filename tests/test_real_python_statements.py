@@ -859,3 +859,30 @@ def fills_nested_lists(x):
 def test_items_of_nested_lists_and_dicts_of_the_function_are_assigned():
     """``m[i][j] += ...`` was refused: only subscripts of names were assigned."""
     _assert_gradients(fills_nested_lists, X[:2])
+
+
+def one_hot_steps(weights, inputs=(1, 3, 0)):
+    xs, hs = {}, {}
+    hs[-1] = np.zeros(3)
+    loss = 0.0
+    for t in range(len(inputs)):
+        xs[t] = np.zeros(4)
+        xs[t][inputs[t]] = 1.0  # min-char-rnn's one-hot input: into an array a dict holds
+        hs[t] = np.tanh(weights @ xs[t] + hs[t - 1])
+        loss += np.sum(hs[t] ** 2)
+    return loss
+
+
+def test_an_element_of_an_array_a_dict_holds_is_written_into_that_array():
+    """``xs[t][k] = 1.0`` was refused: only subscripts of names were assigned. Where a name
+    holds the array too, NumPy would change it there as well: refused."""
+    _assert_gradients(one_hot_steps, np.linspace(-1.0, 1.0, 12).reshape(3, 4))
+
+    def shared(x):
+        z = np.zeros(3)
+        held = {0: z}
+        held[0][1] = x
+        return np.sum(z) * x
+
+    with pytest.raises(srcad.UnsupportedSyntax, match="also holds"):
+        srcad.grad(shared)(2.0)

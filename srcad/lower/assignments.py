@@ -240,6 +240,8 @@ def _set_nested_item(lowering: Lowering, target: ast.Subscript, value: object) -
     from outside the function) and the index is known when compiling: set in place, as
     Python does. False for anything else (an array's ``y[0][1]``: write ``y[0, 1]``)."""
     container = evaluate(lowering, target.value)
+    if isinstance(container, (Tracer, np.ndarray)) and isinstance(target.value, ast.Subscript):
+        return _write_into_held_array(lowering, target, container, value)
     if not isinstance(container, (list, dict)):
         return False
     _refuse_outside_write(lowering, target, container)
@@ -251,6 +253,38 @@ def _set_nested_item(lowering: Lowering, target: ast.Subscript, value: object) -
         held[index] = value
     except (IndexError, KeyError, TypeError) as error:
         raise lowering.located(SrcadError, f"'{ast.unparse(target)}': {error!r}", target) from None
+    return True
+
+
+def _write_into_held_array(
+    lowering: Lowering, target: ast.Subscript, array: object, value: object
+) -> bool:
+    """``xs[t][k] = 1.0`` for an array ``xs[t]`` that a list or dict of the function holds
+    (min-char-rnn's one-hot inputs): the new array back into that slot. Refused where the
+    array is also held by a name or another slot (NumPy would change it there too)."""
+    holder_node = target.value
+    assert isinstance(holder_node, ast.Subscript)
+    holder = evaluate(lowering, holder_node.value)
+    key = index_of(lowering, holder_node.slice)
+    if not isinstance(holder, (list, dict)) or contains_tracer(key):
+        return False
+    _refuse_outside_write(lowering, holder_node, holder)
+    slots = holder.values() if isinstance(holder, dict) else holder
+    shared = sum(item is array for item in slots) > 1
+    if shared or any(bound is array for bound in lowering.env.values()):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(target)} = ...' writes into an array that a name or another item "
+            "also holds, which NumPy would change too; copy it into its place first "
+            f"({ast.unparse(holder_node)} = {ast.unparse(holder_node)}.copy())",
+            target,
+        )
+    base = array if isinstance(array, Tracer) else lowering.builder.tracer(Const(array))
+    static, arrays = encode_index(
+        plain_index(index_of(lowering, target.slice), lowering.builder.loc)
+    )
+    held: Any = holder
+    held[key] = setitem(base, value, *arrays, index=static)
     return True
 
 
