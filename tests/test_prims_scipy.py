@@ -259,6 +259,12 @@ def expon_laplace(x, loc, scale):
     return np.sum(value + stats.laplace.logcdf(x, scale=scale) + stats.laplace.sf(x, loc))
 
 
+def cauchy_logistic(x, loc, scale):
+    value = stats.cauchy.logpdf(x, loc, scale) + stats.cauchy.cdf(x, scale=scale)
+    value = value + stats.cauchy.logsf(x, loc) + stats.logistic.logpdf(x, loc, scale)
+    return np.sum(value + stats.logistic.logcdf(x, scale=scale) + stats.logistic.pdf(x, loc))
+
+
 def gaussian(x, mean, cov):
     return np.sum(stats.multivariate_normal.logpdf(x, mean, cov))
 
@@ -300,6 +306,7 @@ STATS_CASES = [
     ("gamma", (POINTS, np.array([1.5, 2.5, 3.0]), 0.8)),
     ("beta", (POINTS / 3.0, np.array([1.5, 2.5, 3.0]), 2.2)),
     ("expon_laplace", (POINTS, 0.25, 1.4)),
+    ("cauchy_logistic", (POINTS, 0.25, 1.4)),
     ("gaussian", (POINTS, np.array([0.1, 0.3, -0.2]), SPD)),
     ("gaussian_by_name", (POINTS, np.array([0.1, 0.3, -0.2]), SPD / 2)),
     ("math_functions", (0.7,)),

@@ -40,6 +40,7 @@ from srcad.rules.registry import add_tangents, defjvp, defvjp, unbroadcast
 
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 LOG_2 = math.log(2.0)
+LOG_PI = math.log(math.pi)
 
 
 # stands for the partial derivative of a cdf in a shape parameter
@@ -107,6 +108,20 @@ def _families(special: ModuleType) -> dict[str, Family]:
         "laplace": (
             lambda z: -np.abs(z) - LOG_2,
             lambda z: -np.sign(z),
+            lambda z: (),
+            None,
+            0.0,
+        ),
+        "cauchy": (
+            lambda z: -LOG_PI - np.log1p(z**2),
+            lambda z: -2 * z / (1 + z**2),
+            lambda z: (),
+            None,
+            0.0,
+        ),
+        "logistic": (  # symmetric: in |z|, exp never overflows
+            lambda z: -np.abs(z) - 2 * np.log1p(np.exp(-np.abs(z))),
+            lambda z: -np.tanh(z / 2),
             lambda z: (),
             None,
             0.0,

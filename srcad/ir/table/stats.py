@@ -1,6 +1,6 @@
 """The rows of ``scipy.stats``: the methods ``logpdf pdf cdf logcdf sf logsf`` of the
 distributions ``norm``, ``t`` (``df``), ``gamma`` (``a``), ``beta`` (``a``, ``b``),
-``expon`` and ``laplace``, and ``multivariate_normal.logpdf``.
+``expon``, ``laplace``, ``cauchy`` and ``logistic``, and ``multivariate_normal.logpdf``.
 
 Each method is one primitive, called as users call it (``scipy.stats.norm.logpdf(x,
 loc=m, scale=s)``, ``norm.logpdf(x, m, s)``, ``stats.t.cdf(x, df)``: see ``named``) and
@@ -80,6 +80,20 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], str | None, str, str, str]] = {
         "-Abs(z) - log(2)",
         "Piecewise((exp(z) / 2, z < 0), (1 - exp(-z) / 2, True))",
         "Piecewise((1 - exp(z) / 2, z < 0), (exp(-z) / 2, True))",
+    ),
+    "cauchy": (
+        (),
+        None,
+        "-log(pi) - log(1 + z**2)",
+        "S.Half + atan(z) / pi",
+        "S.Half - atan(z) / pi",
+    ),
+    "logistic": (
+        (),
+        None,
+        "-z - 2 * log(1 + exp(-z))",
+        "1 / (1 + exp(-z))",
+        "1 / (1 + exp(z))",
     ),
 }
 
