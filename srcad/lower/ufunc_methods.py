@@ -9,9 +9,10 @@ gives, and a derivative through the rules of those calls.
                                          log(sum(exp(x - m))) + m, m the largest element
                                          (0 where it is infinite): NumPy's values up to
                                          rounding (NumPy adds pairwise, in order)
-    np.maximum.accumulate, np.minimum.accumulate
-                                         log2(n) steps of np.maximum with the running
-                                         values twice as far back: NumPy's values
+    np.maximum.accumulate, np.minimum.accumulate, np.logaddexp.accumulate
+                                         log2(n) steps of np.maximum (np.logaddexp) with
+                                         the running values twice as far back: NumPy's
+                                         values (up to rounding for logaddexp)
     np.multiply.outer(a, b) (any ufunc of two arguments)
                                          the ufunc of a with an axis of one for each of b's
                                          and b: a.reshape(a.shape + (1,) * b.ndim) * b
@@ -86,11 +87,18 @@ def _running(pairwise: Any, array: Any, axis: int, dtype: Any) -> Any:
     return array
 
 
+def running_log_sum(array: Any, axis: int = 0, dtype: Any = None) -> Any:
+    """``np.logaddexp.accumulate`` (a log-cumsum-exp): as ``running_max``, with
+    ``np.logaddexp``; NumPy's values up to rounding."""
+    return _running(np.logaddexp, array, axis, dtype)
+
+
 ACCUMULATED_BY: dict[np.ufunc, Callable] = {
     np.add: np.cumsum,
     np.multiply: np.cumprod,
     np.maximum: running_max,
     np.minimum: running_min,
+    np.logaddexp: running_log_sum,
 }
 
 
