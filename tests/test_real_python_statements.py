@@ -886,3 +886,21 @@ def test_an_element_of_an_array_a_dict_holds_is_written_into_that_array():
 
     with pytest.raises(srcad.UnsupportedSyntax, match="also holds"):
         srcad.grad(shared)(2.0)
+
+
+def iterates_quietly(x):
+    with np.errstate(divide="ignore"):
+        s = x
+        for _ in range(3):
+            s = np.sin(s) * x  # a loop in a with block: its tape is made inside the block
+    return np.sum(s)
+
+
+def test_second_derivatives_of_a_loop_inside_a_with_block():
+    """The gradient's code keeps the loop's tape in a list made inside its 'with' block;
+    differentiating that code again refused the list as one that differs between the
+    branches of a condition (a 'with' block has one branch, always entered)."""
+    x = np.array([0.3, 0.7])
+    np.testing.assert_allclose(
+        srcad.hessian(iterates_quietly)(x), _numerical_hessian(iterates_quietly, x), atol=1e-6
+    )

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -243,8 +243,10 @@ def join_branches(
         emit_cond(lowering, node, test, [], [[], []], blocks)
         raise RaiseReached
     fixed: dict[str, object] = {}
+    made: dict[str, Any] = {}
     if not all(reached):
         fixed = _give_unreached(before, envs, blocks, contents, reached)
+        made = _lists_made_in_one_branch(envs, blocks, reached, fixed)
     names = [n for n in _changed_names(before, envs) if n not in fixed]
     values = [[e.get(n) for n in names] for e in envs]
     slots = _container_slots(lowering, node, before, snapshot, contents, names, values)
@@ -252,6 +254,9 @@ def join_branches(
     lowering.env.update(fixed)
     for name, value in zip(names, joined, strict=False):
         lowering.env[name] = value
+    for name, treedef in made.items():  # the list again, of the joined items
+        items = [lowering.env.pop(f"{name}[{k}]") for k in range(treedef.n_leaves)]
+        lowering.env[name] = unflatten(treedef, items)
     for (container, key), value in zip(slots, joined[len(joined) - len(slots) :], strict=True):
         _set_item(container, key, value)
 
@@ -307,6 +312,32 @@ def _give_unreached(
         and (name not in before or value is not before[name])
         and not any(_is_inside(leaf, inside) for leaf in flatten(value)[0])
     }
+
+
+def _lists_made_in_one_branch(
+    envs: list[dict[str, object]],
+    blocks: list[list[Eqn]],
+    reached: list[bool],
+    fixed: dict[str, object],
+) -> dict[str, Any]:
+    """Lists and tuples of computed values that the only branch reached made (a loop's
+    tape in a ``with`` block of generated code): each item joined as a name of its own
+    (``tape[0]``, ...; the other branch gives zeros). Returns each list's structure."""
+    live, never = reached.index(True), reached.index(False)
+    inside = _defined_ids(blocks[live])
+    made: dict[str, Any] = {}
+    for name, value in list(envs[live].items()):
+        if name in fixed or type(value) not in (list, tuple) or name not in envs[never]:
+            continue
+        leaves, treedef = flatten(value)
+        if not leaves or not all(isinstance(leaf, (Tracer, float, int)) for leaf in leaves):
+            continue
+        for k, leaf in enumerate(leaves):
+            envs[live][f"{name}[{k}]"] = leaf
+            envs[never][f"{name}[{k}]"] = _unreached(leaf, inside)
+        del envs[live][name], envs[never][name]
+        made[name] = treedef
+    return made
 
 
 def _unreached(value: object, inside: set[int]) -> object:
