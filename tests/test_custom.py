@@ -109,6 +109,21 @@ def test_stop_gradient_blocks_the_gradient():
     np.testing.assert_allclose(srcad.grad(f)(X), X)
 
 
+def frozen_target(x):
+    return np.sum((x - srcad.stop_gradient(np.tanh(x))) ** 2) + np.sum(srcad.stop_gradient(x) * x)
+
+
+def test_stop_gradient_holds_in_second_derivatives():
+    """The gradient's code spelled ``stop_gradient(x)`` as ``x``, so a derivative of that
+    code (hessian, grad of grad) differentiated through it: eye instead of zeros."""
+    expected = 2.0 * np.eye(X.size)  # only (x - c)^2 curves; c and the frozen x do not
+    np.testing.assert_allclose(srcad.hessian(frozen_target)(X), expected, atol=1e-12)
+    hvp = srcad.hvp(frozen_target, (X,), (np.ones_like(X),))
+    np.testing.assert_allclose(hvp, 2.0 * np.ones_like(X), atol=1e-12)
+    second = srcad.grad(srcad.grad(lambda v: srcad.stop_gradient(v) * v))(3.0)
+    assert second == 0.0
+
+
 def cube_plus(x):
     return x**3 + x
 

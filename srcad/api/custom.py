@@ -84,5 +84,9 @@ def _register(fn: Callable, alias: object = None) -> str:
     return name
 
 
-PRIMS["stop_gradient"] = Prim("stop_gradient", stop_gradient, "shape", 1, is_differentiable=False)
+# spelled srcad.stop_gradient in generated code, so that a further derivative of that code
+# (srcad.hessian reads it) sees it too
+PRIMS["stop_gradient"] = Prim(
+    "stop_gradient", stop_gradient, "shape", 1, is_differentiable=False, module="srcad"
+)
 CALLABLES[stop_gradient] = "stop_gradient"

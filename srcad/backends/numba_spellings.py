@@ -32,6 +32,7 @@ source, line for line, in which
     scipy.special.expit(z)                        ->  expit_values(z)
     scipy.special.logsumexp(x, axis=1, keepdims=True)  ->  np.expand_dims(logsumexp_along(x, 1), 1)
     scipy.special.log_softmax(x, axis=-1)         ->  log_softmax_along(x, -1)
+    srcad.stop_gradient(x)                        ->  x
 
 and the runtime functions it now calls (the module imports them: ``scipy.special``'s from
 ``srcad.runtime.numba_special``, the others from ``srcad.runtime.numba_arrays``). A split
@@ -111,6 +112,8 @@ class _Spellings(ast.NodeTransformer):
             return self._selected(node) or node
         if not isinstance(function, ast.Attribute):
             return node
+        if _is_stop_gradient(function) and _plain(node, 1):
+            return node.args[0]  # the value itself: only a derivative of the code sees it
         if _is_scipy_special(function.value):
             return self._special(node) or node
         if _is_numpy(function.value, "add") and function.attr == "at" and _plain(node, 3):
@@ -466,6 +469,10 @@ def _is_numpy(node: ast.expr, name: str) -> bool:
 
 def _numpy(name: str) -> ast.Attribute:
     return ast.Attribute(ast.Name("np", ast.Load()), name, ast.Load())
+
+
+def _is_stop_gradient(function: ast.Attribute) -> bool:
+    return is_name(function.value, "srcad") and function.attr == "stop_gradient"
 
 
 def _plain(node: ast.Call, count: int) -> bool:

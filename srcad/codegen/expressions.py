@@ -56,8 +56,6 @@ def eqn_expression(eqn: Eqn, operand: Callable[[Atom], ast.expr]) -> ast.expr:
         return ast.Subscript(args[0], index_expression(static_index(eqn), args[1:]))
     if eqn.prim == "transpose" and not eqn.params and eqn.inputs[0].aval.ndim == 2:
         return ast.Attribute(args[0], "T", ast.Load())
-    if eqn.prim == "stop_gradient":
-        return args[0]  # the value itself; only the derivative sees a difference
     if eqn.prim == "format_string":
         return _f_string(eqn, args)
     if prim.kind == "custom":
