@@ -453,3 +453,19 @@ def test_a_tangent_of_another_shape_than_its_primal_is_refused_with_both_shapes(
         srcad.jvp(f, (x, y), (np.ones(2), np.ones(3)))
     value, tangent = srcad.jvp(f, (x, y), (np.ones(3), np.zeros(3)))  # the right shapes
     assert (value, tangent) == (f(x, y), np.sum(y))
+
+
+def test_third_and_fourth_derivatives_of_a_lambda():
+    """The wrapper around a lambda's gradient was named grad_<lambda>: not Python."""
+    third = srcad.grad(srcad.grad(srcad.grad(lambda x: x**4)))
+    fourth = srcad.grad(srcad.grad(srcad.grad(srcad.grad(lambda x: np.sin(x) * x**4))))
+    assert third(2.0) == pytest.approx(24.0 * 2.0)
+    x = 0.7  # d4/dx4 of sin(x) x^4, by the product rule
+    expected = (
+        np.sin(x) * x**4
+        - 16 * np.cos(x) * x**3
+        - 72 * np.sin(x) * x**2
+        + 96 * np.cos(x) * x
+        + 24 * np.sin(x)
+    )
+    assert fourth(x) == pytest.approx(expected, rel=1e-10)

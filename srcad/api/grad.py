@@ -268,7 +268,8 @@ class Transformed:
         else:
             result = "(grads, value[1])" if self.has_aux else "grads"
         fun_name = function_name(self.fun)
-        name = f"{'value_and_' if self.returns_value else ''}grad_{fun_name}"
+        identifier = "".join(c if c.isalnum() or c == "_" else "_" for c in fun_name).strip("_")
+        name = f"{'value_and_' if self.returns_value else ''}grad_{identifier or 'function'}"
         if keeps_a_while_tape(compiled.graph):
             forward = forward_columns(self.fun, signature, self.wrt, self.has_aux)
             if forward is not None:
