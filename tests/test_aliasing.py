@@ -359,3 +359,40 @@ def test_the_numba_variant_checks_an_array_passed_twice_too():
         shared = a.copy()
         with pytest.raises(ValueError, match="also passed in as another argument"):
             compiled(shared, shared)
+
+
+def test_a_copy_written_as_arithmetic_keeps_its_views_apart_from_the_original():
+    """``y = x * 1.0`` is a new array whose views a write into ``y`` changes: it was taken
+    to be ``x`` itself, and the view's old values were used (a wrong value)."""
+
+    def times_one(x):
+        y = x * 1.0
+        tail = y[1:]
+        y[1] = 5.0
+        return np.sum(tail)
+
+    with pytest.raises(srcad.UnsupportedSyntax, match="'tail' also refers to"):
+        srcad.grad(times_one)(np.array([0.1, 0.2, 0.3, 0.4]))
+
+
+def swaps(x):
+    rows = np.sin(x).reshape(2, 2)
+    rows[[0, 1]] = rows[[1, 0]]  # fancy indexing copies: a true swap
+    a = x * 2.0
+    a[0], a[1] = a[1], a[0]  # numbers: a true swap too
+    return np.sum(rows * np.array([[1.0, 2.0], [3.0, 4.0]])) + a @ np.arange(4.0)
+
+
+def test_swaps_of_numbers_and_by_fancy_indexing_and_a_swap_of_rows_by_views():
+    """``A[0], A[1] = A[1], A[0]`` gives NumPy two equal rows (the view on the right sees
+    the first write): refused with the fancy-indexing swap to write instead."""
+    x = np.array([0.1, 0.2, 0.3, 0.4])
+    np.testing.assert_allclose(srcad.grad(swaps)(x), srcad.numerical_grad(swaps, x), rtol=1e-6)
+
+    def swaps_rows(x):
+        rows = np.sin(x).reshape(2, 2)
+        rows[0], rows[1] = rows[1], rows[0]
+        return np.sum(rows * np.array([[1.0, 2.0], [3.0, 4.0]]))
+
+    with pytest.raises(srcad.UnsupportedSyntax, match=r"rows\[\[i, j\]\] = rows\[\[j, i\]\]"):
+        srcad.grad(swaps_rows)(x)

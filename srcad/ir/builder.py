@@ -178,6 +178,8 @@ class GraphBuilder:
             return self.tracer(folded)
         avals = self.infer(prim_name, atoms, params)
         shortcut = simplify_equation(self, prim_name, atoms, avals[0])
+        if shortcut is not None and self._copies_in_user_code(prim_name, atoms, shortcut):
+            return self.apply("copy", (shortcut,))  # y = x * 1.0: a copy y's views view
         if shortcut is not None:  # x * 1.0 is a new array for NumPy; a reshape is a view
             return Tracer(self, shortcut, fresh=not PRIMS[prim_name].is_view)
         key = cse_key(prim_name, atoms, params)
@@ -204,6 +206,14 @@ class GraphBuilder:
         if key is not None:
             self._computed[-1][key] = result
         return result
+
+    def _copies_in_user_code(self, prim_name: str, atoms: list[Atom], shortcut: Atom) -> bool:
+        """Whether the user's code (``y = x * 1.0``) asks for a new array that would be one
+        of its operands: kept a copy, so that views of ``y`` and writes into it stay apart
+        from ``x`` (a derivative rule's ``g * 1.0`` is simply ``g``)."""
+        is_operand = any(shortcut is atom for atom in atoms)
+        is_array = shortcut.aval.ndim >= 1
+        return self.role == "primal" and not PRIMS[prim_name].is_view and is_operand and is_array
 
     def apply_atom(self, prim_name: str, inputs: tuple, params: dict | None = None) -> Atom:
         """``apply`` for a primitive with one output: the atom of its result."""

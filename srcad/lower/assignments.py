@@ -21,7 +21,7 @@ from srcad.ir.index import encode_index
 from srcad.ir.indexing import index_add, setitem
 from srcad.ir.selection import Selection
 from srcad.ir.tracer import is_data_mask
-from srcad.lower.aliasing import check_write, written_argument
+from srcad.lower.aliasing import check_write, same_memory, written_argument
 from srcad.lower.branches import join_branches
 from srcad.lower.dispatch import evaluate, lowers_expression, lowers_statement
 from srcad.lower.expressions import (
@@ -218,6 +218,7 @@ def assign(lowering: Lowering, target: ast.expr, value: object, since: int) -> N
         _assign_starred(lowering, target, value, since)
     elif isinstance(target, (ast.Tuple, ast.List)):
         items = _unpack(lowering, value, len(target.elts), target)
+        _refuse_writes_into_later_items(lowering, target, items)
         for element, item in zip(target.elts, items, strict=True):
             assign(lowering, element, item, since)
     elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
@@ -233,6 +234,33 @@ def assign(lowering: Lowering, target: ast.expr, value: object, since: int) -> N
             "or to subscripts of names (y[i] = ...)",
             target,
         )
+
+
+def _refuse_writes_into_later_items(
+    lowering: Lowering, target: ast.Tuple | ast.List, items: list[object]
+) -> None:
+    """``A[0], A[1] = A[1], A[0]``: NumPy writes row 1 into row 0 first, and the view
+    ``A[0]`` on the right then holds it: both rows end equal. srcad's values would swap
+    them, so a write into an array that a later item views is refused."""
+    for k, element in enumerate(target.elts):
+        if not (isinstance(element, ast.Subscript) and isinstance(element.value, ast.Name)):
+            continue
+        written = lowering.env.get(element.value.id)
+        later = items[k + 1 :]
+        if any(
+            isinstance(item, Tracer)
+            and item is not written
+            and same_memory(lowering, item, written)
+            for item in later
+        ):
+            name = element.value.id
+            raise lowering.located(
+                UnsupportedSyntax,
+                f"'{ast.unparse(target)} = ...' writes into '{name}' while a later item on the "
+                f"right is a view of it, which NumPy's write changes first (a swap of rows "
+                f"gives two equal rows); swap with fancy indexing: {name}[[i, j]] = {name}[[j, i]]",
+                target,
+            )
 
 
 def _set_nested_item(lowering: Lowering, target: ast.Subscript, value: object) -> bool:
