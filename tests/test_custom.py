@@ -185,3 +185,31 @@ def test_rules_that_build_arrays_from_traced_values():
     np.testing.assert_allclose(gradient(x), srcad.numerical_grad(uses_both, x), rtol=1e-6)
     assert "object" not in srcad.source(gradient)
     np.testing.assert_allclose(gradient(2 * x), srcad.numerical_grad(uses_both, 2 * x), rtol=1e-6)
+
+
+def test_stop_gradient_of_a_tree_stops_each_leaf():
+    """``stop_gradient(params)["a"]`` was refused: a dict is not an array."""
+
+    def damped(p):
+        frozen = srcad.stop_gradient(p)
+        return np.sum(frozen["a"] * p["a"]) + frozen["b"] * p["b"] ** 2
+
+    params = {"a": np.array([1.0, 2.0]), "b": 3.0}
+    gradient = srcad.grad(damped)(params)
+    np.testing.assert_allclose(gradient["a"], params["a"])
+    assert gradient["b"] == pytest.approx(2.0 * 3.0 * 3.0)
+
+
+def test_a_custom_vjp_object_may_be_transformed_directly():
+    """``srcad.grad(c)`` of a ``@srcad.custom_vjp`` function was refused (not a Python
+    function); JAX takes it."""
+
+    @srcad.custom_vjp
+    def doubled_slope(x):
+        return x * 1.0
+
+    doubled_slope.defvjp(lambda x: (x, None), lambda residual, g: (2.0 * g,))
+    assert srcad.grad(doubled_slope)(1.5) == 2.0
+    np.testing.assert_allclose(
+        srcad.grad(lambda x: np.sum(doubled_slope(x)))(X), 2.0 * np.ones_like(X)
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import inspect
 import operator
+import types
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -289,9 +290,16 @@ def differentiable(fun: Callable) -> Callable:
     ``np.sqrt``, ``np.sum``, ``scipy.special.gammaln``) or lowered as the calls it is made of
     (``np.interp``, ``np.logaddexp.reduce``), a one-line ``def`` calling it."""
     prim = prim_of(fun)
-    if prim is None and composition_of(fun) is None or prim is not None and prim.kind == CUSTOM:
+    is_python = isinstance(fun, types.FunctionType)  # a rule of the user's on their function
+    if (
+        prim is None
+        and composition_of(fun) is None
+        or prim is not None
+        and prim.kind == CUSTOM
+        and is_python
+    ):
         return fun
-    return primitive_function(fun)
+    return primitive_function(fun)  # a custom_vjp object too: called from a one-line def
 
 
 class _FastPath(NamedTuple):

@@ -96,7 +96,7 @@ from srcad.lower.objects import (
 from srcad.lower.solvers import solver_of
 from srcad.lower.transforms import call_transformation, is_transformation
 from srcad.lower.world import Outside, is_hashable, outside_call, outside_callee
-from srcad.pytree import is_plain_class
+from srcad.pytree import flatten, is_plain_class, unflatten
 
 MAX_INLINE_DEPTH = 40
 
@@ -206,6 +206,14 @@ def call(
     if composition is not None:  # np.interp, np.polyval: the NumPy calls they are made of
         return _composed(lowering, composition, args, kwargs, node)
     prim = prim_of(function)
+    if prim is not None and prim.name == "stop_gradient" and len(args) == 1 and not kwargs:
+        leaves, tree = flatten(args[0])  # stop_gradient(params): each leaf of the tree
+        builder = lowering.builder
+        stopped = [
+            record_call(builder, prim.name, (leaf,), {}) if isinstance(leaf, Tracer) else leaf
+            for leaf in leaves
+        ]
+        return unflatten(tree, stopped)
     if prim is not None and is_traced:
         return record_call(lowering.builder, prim.name, tuple(args), kwargs, as_array)
     if isinstance(function, types.MethodType) and isinstance(function.__self__, Tracer):
