@@ -469,3 +469,25 @@ def test_third_and_fourth_derivatives_of_a_lambda():
         + 24 * np.sin(x)
     )
     assert fourth(x) == pytest.approx(expected, rel=1e-10)
+
+
+SCALE = {"a": 1.5}
+
+
+def curved_map(x):
+    return np.sin(x) * x[0] * SCALE["a"] + x**3
+
+
+@pytest.mark.parametrize("outer", [srcad.jacfwd, srcad.jacrev], ids=["jacfwd", "jacrev"])
+@pytest.mark.parametrize("inner", [srcad.jacfwd, srcad.jacrev], ids=["jacfwd", "jacrev"])
+def test_jacobians_of_jacobians(outer, inner):
+    """``jacfwd(jacrev(f))`` was refused (a Jacobian object is not a Python function); the
+    second derivatives of a vector function, laid out out.shape + in.shape + in.shape."""
+    x = np.array([0.3, -0.5, 0.8])
+    composed = outer(inner(curved_map))
+    for a in (1.5, -0.5):  # a global the inner code reads
+        SCALE["a"] = a
+        jacobian = inner(curved_map)
+        rows = [(jacobian(x + 1e-5 * e) - jacobian(x - 1e-5 * e)) / 2e-5 for e in np.eye(3)]
+        np.testing.assert_allclose(composed(x), np.moveaxis(np.array(rows), 0, -1), atol=1e-6)
+    SCALE["a"] = 1.5
