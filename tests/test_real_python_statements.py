@@ -904,3 +904,20 @@ def test_second_derivatives_of_a_loop_inside_a_with_block():
     np.testing.assert_allclose(
         srcad.hessian(iterates_quietly)(x), _numerical_hessian(iterates_quietly, x), atol=1e-6
     )
+
+
+def grows_until_it_returns(p):
+    x = p[0]
+    while True:  # left only by a return
+        x = x * p[1]
+        if x > 10.0:
+            return x * 2.0
+        if x < -10.0:
+            return -x
+
+
+def test_a_while_true_loop_left_only_by_return():
+    """Refused as 'one branch returns and the other does not reach a return': nothing
+    follows a 'while True' without a 'break', so its rewrite returns unconditionally."""
+    for p in (np.array([0.7, 1.9]), np.array([-0.6, 2.3])):
+        _assert_gradients(grows_until_it_returns, p)

@@ -84,11 +84,13 @@ def rewrite_returns(loop: ast.For | ast.While, depth: int, taken: set[str]) -> l
     body = ast.Module(body=new_loop.body, type_ignores=[])  # not the 'else': it ends the loop
     _ReturnToBreak(returned, value).generic_visit(body)  # in place
     new_loop.body = body.body
-    check = ast.If(
+    check: ast.stmt = ast.If(
         test=ast.Name(returned, ast.Load()),
         body=[ast.Return(ast.Name(value, ast.Load()))],
         orelse=[],
     )
+    if _left_only_by_return(loop):  # while True: ... return v: nothing follows the loop
+        check = ast.Return(ast.Name(value, ast.Load()))
     result: list[ast.stmt] = [
         _assign(returned, False, loop),
         _assign_none(value, loop),
@@ -99,6 +101,14 @@ def rewrite_returns(loop: ast.For | ast.While, depth: int, taken: set[str]) -> l
         _locate(node, loop)
         ast.fix_missing_locations(node)
     return result
+
+
+def _left_only_by_return(loop: ast.For | ast.While) -> bool:
+    """``while True:`` with no ``break`` or ``else`` of its own: only a ``return`` ends it."""
+    is_endless = isinstance(loop, ast.While) and isinstance(loop.test, ast.Constant)
+    if not is_endless or not loop.test.value or loop.orelse:  # type: ignore[union-attr]
+        return False
+    return not any(_contains(statement, ast.Break) for statement in loop.body)
 
 
 class _ReturnToBreak(ast.NodeTransformer):
