@@ -103,8 +103,9 @@ def traced_builtin(
         raise StaticValueNeeded(
             f"'{ast.unparse(node)}': the bounds of a range must be ints known when "
             "compiling, and these are computed from values read on every call (floats, "
-            "arrays, a loop's counter); give the count as an int (an int global or argument "
-            "is fixed when compiling and checked on every call) or loop with 'while t < end'",
+            "arrays, a loop's counter, NumPy integers such as np.int64); give the count as a "
+            "Python int (an int global or argument is fixed when compiling and checked on "
+            "every call: int(n)) or loop with 'while t < end'",
             builder.loc,
         )
     return function(*args, **kwargs)  # len, sum, abs... work through the array protocol
