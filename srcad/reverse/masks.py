@@ -22,9 +22,11 @@ them. The same holds for the NaNs that ``np.nansum``, ``np.nanmean``, ``np.nanma
 ``np.nansum((y - mu) ** 2)``, whose slope ``2 (y - mu)`` is NaN there): their input's
 elements are masked by ``np.isnan`` of it, which ``np.where(np.isnan(r), 0.0, r)`` and
 ``r[~np.isnan(r)]`` also test (one mask). Uses that pass no cotangent back (``r > 0``,
-``np.isnan(r)``) do not count. A contribution needs no mask where the equation is linear in that input with a
-constant slope (``a + b``, ``0.01 * x``) and its own cotangent is exactly zero outside the
-branch ("clean"): leaky ReLU's ``np.where(x > 0, x, 0.01 * x)`` costs nothing more.
+``np.isnan(r)``) do not count.
+
+A contribution needs no mask where the equation is linear in that input with a constant
+slope (``a + b``, ``0.01 * x``) and its own cotangent is exactly zero outside the branch
+("clean"): leaky ReLU's ``np.where(x > 0, x, 0.01 * x)`` costs nothing more.
 """
 
 from __future__ import annotations
