@@ -342,3 +342,26 @@ def test_logaddexp_reduce_is_a_shifted_log_sum_whose_gradient_is_the_softmax():
     with np.errstate(invalid="ignore"):  # the slope: 0 / 0
         value = srcad.value_and_grad(lambda v: np.logaddexp.reduce(v))(nothing)[0]
     assert value == np.logaddexp.reduce(nothing) == -np.inf
+
+
+def frozen_gaussian(m):
+    spread = np.array([[1.0, 0.3], [0.3, 2.0]]) * SAMPLES["fp"][1]
+    points = np.outer(SAMPLES["fp"][:3], [1.0, -0.5])
+    density = scipy.stats.multivariate_normal(mean=m, cov=spread).pdf(points)
+    return np.sum(scipy.stats.multivariate_normal(m, spread).logpdf(points)) + np.sum(density)
+
+
+def test_a_multivariate_normal_frozen_in_the_function():
+    """``multivariate_normal(m, C).logpdf(X)`` was refused ('multivariate_normal' has no
+    derivative rule): its methods are the distribution's, with the parameters by name."""
+    kept = SAMPLES["fp"].copy()
+    m = np.array([0.3, 0.1])
+    try:
+        for values in (kept, np.array([1.0, 0.5, 2.5, 0.5])):
+            SAMPLES["fp"] = values
+            value, gradient = srcad.value_and_grad(frozen_gaussian)(m)
+            assert value == pytest.approx(frozen_gaussian(m), rel=1e-12)
+            expected = srcad.numerical_grad(frozen_gaussian, m)
+            np.testing.assert_allclose(gradient, expected, rtol=1e-6)
+    finally:
+        SAMPLES["fp"] = kept

@@ -44,7 +44,9 @@ def is_distribution(function: Any) -> bool:
 @functools.cache
 def _is_distribution_class(kind: type) -> bool:
     names = [cls.__name__ for cls in kind.__mro__]
-    return "rv_generic" in names and kind.__module__.startswith("scipy.stats")
+    is_multivariate_normal = kind.__name__ == "multivariate_normal_gen"  # its methods' rules
+    is_family = "rv_generic" in names or is_multivariate_normal
+    return is_family and kind.__module__.startswith("scipy.stats")
 
 
 def frozen_method(world: World, function: object) -> Partial | None:
@@ -72,6 +74,8 @@ def _published(dist: Any) -> Any:
 def _named(dist: object, args: tuple, kwds: dict) -> dict[str, object]:
     """The parameters by name: the shapes (``a``, ``b``), then ``loc`` and ``scale`` (no
     ``scale`` for a discrete distribution), as SciPy takes them positionally."""
+    if type(dist).__name__ == "multivariate_normal_gen":
+        return {**dict(zip(("mean", "cov"), args, strict=False)), **kwds}
     shapes = [name.strip() for name in (getattr(dist, "shapes", None) or "").split(",")]
     names = [name for name in shapes if name] + ["loc"]
     if not hasattr(dist, "pmf"):
