@@ -308,11 +308,8 @@ def _write_into_held_array(
             target,
         )
     base = array if isinstance(array, Tracer) else lowering.builder.tracer(Const(array))
-    static, arrays = encode_index(
-        plain_index(index_of(lowering, target.slice), lowering.builder.loc)
-    )
     held: Any = holder
-    held[key] = setitem(base, value, *arrays, index=static)
+    held[key] = _written(lowering, base, index_of(lowering, target.slice), value)
     return True
 
 
@@ -369,11 +366,9 @@ def _assign_subscript(
         updated = _write_through_mask(lowering, base, index, value, target)
     elif later is not None and _ndim(value) == 0:  # s[:, ~pad] = -np.inf: a number
         axis, mask = later
-        spread = np.reshape(mask, (*(1,) * axis, *mask.shape, *(1,) * (base.ndim - axis - mask.ndim)))  # type: ignore[call-overload]
-        updated = np.where(spread, value, base)  # type: ignore[call-overload]
+        updated = np.where(_spread(mask, base.ndim, axis), value, base)  # type: ignore[call-overload]
     else:
-        static, arrays = encode_index(plain_index(index, lowering.builder.loc))
-        updated = setitem(base, value, *arrays, index=static)
+        updated = _written(lowering, base, index, value)
     lowering.builder.set_hint(updated.atom, name)
     lowering.env[name] = updated
     for other in followers:  # z = y; y[i] = v: z is the same array
@@ -496,8 +491,20 @@ def _write_through_mask(
                 target,
             )
         value = value.values
-    spread = np.reshape(mask, (*mask.shape, *(1,) * (base.ndim - mask.ndim)))  # type: ignore[call-overload]
-    return np.where(spread, value, base)  # type: ignore[call-overload]
+    return np.where(_spread(mask, base.ndim), value, base)  # type: ignore[call-overload]
+
+
+def _spread(mask: Tracer, ndim: int, axis: int = 0) -> Any:
+    """``mask`` over the axes ``axis`` on of an array of ``ndim`` axes: axes of one around
+    it, for ``np.where`` to broadcast."""
+    shape = (*(1,) * axis, *mask.shape, *(1,) * (ndim - axis - mask.ndim))
+    return np.reshape(mask, shape)  # type: ignore[call-overload]
+
+
+def _written(lowering: Lowering, base: Tracer, index: object, value: object) -> Tracer:
+    """``base`` with ``value`` written at ``index`` (a new value: ``setitem``)."""
+    static, arrays = encode_index(plain_index(index, lowering.builder.loc))
+    return setitem(base, value, *arrays, index=static)
 
 
 def _ndim(value: object) -> int:

@@ -163,8 +163,8 @@ def write_attribute(
     if is_made(owner, lowering.world.made):
         setattr(owner, name, value)
         return
-    value = owner.value if isinstance(owner, Outside) else owner
-    params = getattr(type(value), "__dataclass_params__", None)
+    obj = owner.value if isinstance(owner, Outside) else owner
+    params = getattr(type(obj), "__dataclass_params__", None)
     if getattr(params, "frozen", False):
         raise lowering.located(
             SrcadError,

@@ -31,6 +31,7 @@ slope (``a + b``, ``0.01 * x``) and its own cotangent is exactly zero outside th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from srcad.ir import Atom, Const, Eqn, Graph, Var
@@ -79,9 +80,9 @@ class MaskedBranches:
     """The branch equations of a graph, by the id of their result, and the vars whose every
     use lies inside a branch (by id: the key of that branch's mask)."""
 
+    producer: Callable[[Var], Eqn | None]  # the equation that computes a var
     branches: dict[int, Branch] = field(default_factory=dict)
     inside: dict[int, tuple[object, bool, str]] = field(default_factory=dict)
-    producers: dict[int, Eqn] = field(default_factory=dict)  # var id -> its equation
 
     def branch_of(self, eqn: Eqn) -> Branch | None:
         return self.branches.get(eqn.outputs[0].id) if len(eqn.outputs) == 1 else None
@@ -99,10 +100,10 @@ class MaskedBranches:
         return positions
 
 
-def masked_branches(graph: Graph) -> MaskedBranches:
-    """The branch equations of every block of ``graph`` (see the module docstring)."""
-    found = MaskedBranches()
-    found.producers = {out.id: eqn for eqn in walk_eqns(graph.eqns) for out in eqn.outputs}
+def masked_branches(graph: Graph, producer: Callable[[Var], Eqn | None]) -> MaskedBranches:
+    """The branch equations of every block of ``graph`` (see the module docstring);
+    ``producer``: the equation of each of its vars (the reverse sweep's builder knows)."""
+    found = MaskedBranches(producer)
     users = _users(graph)
     blocks = [graph.eqns] + [g.eqns for eqn in walk_eqns(graph.eqns) for g in sub_graphs(eqn)]
     for eqns in blocks:
@@ -172,7 +173,7 @@ def _branch_of_uses(
         if user.outputs[0].aval.shape != var.aval.shape:
             return None  # broadcast into a larger value: summed before any mask
         if user.prim == "where" and position in (1, 2):
-            mask = _where_mask(user.inputs[0], position == 1, found.producers)
+            mask = _where_mask(user.inputs[0], position == 1, found.producer)
         else:
             branch = found.branch_of(user)
             if branch is None:
@@ -185,13 +186,13 @@ def _branch_of_uses(
     return next(iter(masks.values())), is_clean
 
 
-def _where_mask(condition: Atom, taken: bool, producers: dict[int, Eqn]) -> Mask:
+def _where_mask(condition: Atom, taken: bool, producer: Callable[[Var], Eqn | None]) -> Mask:
     """The mask of a ``where``'s branch; ``np.where(np.isnan(r), 0.0, r)`` as the test of
     ``r``, the same mask as ``np.nansum(r)``'s."""
-    made = producers.get(condition.id) if isinstance(condition, Var) else None
+    made = producer(condition) if isinstance(condition, Var) else None
     while made is not None and made.prim == "logical_not":  # ~np.isnan(r): the other side
         condition, taken = made.inputs[0], not taken
-        made = producers.get(condition.id) if isinstance(condition, Var) else None
+        made = producer(condition) if isinstance(condition, Var) else None
     if made is not None and made.prim in ("isnan", "isfinite"):
         return Mask(made.inputs[0], taken, made.prim)
     return Mask(condition, taken)

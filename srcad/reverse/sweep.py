@@ -44,7 +44,7 @@ def reverse_graph(
     for eqn in graph.eqns:
         builder.remember(eqn)  # the backward sweep reuses forward values it recomputes
     active = active_vars(graph.eqns, {graph.inputs[i] for i in wrt})
-    reverser = Reverser(builder, active, masked_branches(graph))
+    reverser = Reverser(builder, active, masked_branches(graph, builder.producer))
     adjoints: dict[Var, Atom] = {}
     douts = []
     for k, index in enumerate(outputs):
@@ -148,7 +148,8 @@ def _backward_step(
         branch = masks.branch_of(eqn)
         masked = masks.masked_inputs(eqn, branch) if branch is not None else set()
         try:
-            rule_inputs = _at_full_shape(builder, inputs, masked, eqn.outputs[0].aval.shape)
+            shape = eqn.outputs[0].aval.shape
+            rule_inputs = _at_full_shape(builder, inputs, masked, shape) if masked else inputs
             results = rule(g if len(eqn.outputs) > 1 else g[0], out, *rule_inputs, **eqn.param_dict)
             if branch is not None and masked:
                 results = _masked(builder, branch, results, inputs, masked)
