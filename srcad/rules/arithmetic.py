@@ -161,12 +161,11 @@ def hypot_jvp(tangents, out, x, y):
 
 
 def share_of(term, total, power=np.exp):
-    """``term``'s share of a log-sum ``total`` (``exp(term - total)``), without overflow.
-    ``term - total`` is at most 0; where every term is -inf (log 0 in a log-space
-    recursion) it is ``-inf - -inf``, NaN, which ``np.fmin`` reads as 0: a finite share
-    (1), which the zero cotangent such a term gets there keeps out of the gradient. One
-    pass, where a test of ``total`` and an ``np.where`` would take two."""
-    return power(np.fmin(term - total, 0.0))
+    """``term``'s share of a log-sum ``total`` (``exp(term - total)``), without overflow;
+    0 where the total is -inf (every term -inf: log 0 in a log-space recursion, where
+    ``-inf - -inf`` would make it NaN). A test and an ``np.where``: ``np.fmin`` (one pass)
+    has no array-API spelling, and the gradient code must run on CuPy too."""
+    return power(term - np.where(total == -np.inf, 0.0, total))
 
 
 @defvjp(np.logaddexp)
