@@ -491,3 +491,25 @@ def test_jacobians_of_jacobians(outer, inner):
         rows = [(jacobian(x + 1e-5 * e) - jacobian(x - 1e-5 * e)) / 2e-5 for e in np.eye(3)]
         np.testing.assert_allclose(composed(x), np.moveaxis(np.array(rows), 0, -1), atol=1e-6)
     SCALE["a"] = 1.5
+
+
+def float32_loss(w, x):
+    return np.sum(np.tanh(x @ w) ** 2)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_float32_loss_keeps_its_dtype_in_every_value_returned(mode):
+    rng = np.random.default_rng(3)
+    w, x = rng.normal(size=3).astype(np.float32), rng.normal(size=(4, 3)).astype(np.float32)
+    expected = float32_loss(w, x)
+    value, grad = srcad.value_and_grad(float32_loss, mode=mode)(w, x)
+    primal, pull = srcad.vjp(float32_loss, w, x)
+    tangent_value, _ = srcad.jvp(float32_loss, (w, x), (w, x))
+    for got in (value, primal, tangent_value):
+        assert type(got) is np.float32
+        np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert grad.dtype == np.float32 and pull(np.float32(1.0))[0].dtype == np.float32
+    np.testing.assert_allclose(
+        grad, srcad.numerical_grad(float32_loss, w.astype(float), x.astype(float)), rtol=1e-3
+    )
+    assert type(srcad.value_and_grad(float32_loss)(w.astype(float), x.astype(float))[0]) is float

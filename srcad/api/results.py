@@ -2,8 +2,9 @@
 would have returned them.
 
 Comes in: the value a generated function returned (NumPy scalars, 0-d arrays, tuples, the
-tuples that stand for a NamedTuple or a dataclass). Goes out: Python floats for 0-d float
-results (``plain_value``) and the user's classes rebuilt (``with_classes``).
+tuples that stand for a NamedTuple or a dataclass). Goes out: Python floats for 0-d float64
+results and NumPy scalars for 0-d float32 ones (``plain_value``), and the user's
+classes rebuilt (``with_classes``).
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ import numpy as np
 
 from srcad.pytree import TreeDef, flatten, unflatten
 
-SCALAR_TYPES = (np.float64, np.float32)
+NARROW_FLOATS = frozenset(map(np.dtype, (np.float32, np.float16)))
 
 
 def plain_value(value: object) -> object:
-    """Python floats for 0-d float results, as the user's function would return."""
-    if type(value) in SCALAR_TYPES:
+    """A 0-d result as a scalar: a Python number, but a NumPy scalar for float32 and other
+    narrow floats, so that a float32 loss stays float32 (a Python float has np.float64's
+    values and arithmetic)."""
+    if type(value) is np.float64:
         return value.item()  # the common case, first
     if isinstance(value, (np.ndarray, np.generic)) and np.ndim(value) == 0:
-        return value.item()
+        return value[()] if value.dtype in NARROW_FLOATS else value.item()
     if type(value) is tuple:
         return tuple(plain_value(v) for v in value)
     return value
