@@ -21,6 +21,9 @@ input gets its derivative through them (``np.interp``'s sample values and points
     np.diagflat(v, k)                    np.diag(np.ravel(v), k)
     scipy.stats.multivariate_normal.pdf(x, mean, cov)
                                          np.exp of its logpdf
+    scipy.stats.poisson.logpmf(k, mu), binom, nbinom, bernoulli, geom, and pmf
+                                         SciPy's formula at whole k inside the support,
+                                         -inf outside (``srcad.lower.discrete``)
     np.linalg.multi_dot(arrays)          np.dot in the order of fewest multiplications,
                                          as NumPy orders them
     np.lib.stride_tricks.sliding_window_view(x, window_shape, axis)
@@ -78,6 +81,7 @@ from srcad.ir import Const
 from srcad.ir.builder import GraphBuilder, Tracer
 from srcad.ir.table.registry import call_primitive
 from srcad.lower.callees import array_of, as_float64, named
+from srcad.lower.discrete import discrete_method
 from srcad.lower.distances import SCIPY_DISTANCE
 from srcad.lower.statistics import average, corrcoef, cov, nanstd, nanvar
 from srcad.lower.ufunc_methods import (
@@ -526,6 +530,8 @@ def composition_of(function: Any) -> Callable | None:
     stats = sys.modules.get("scipy.stats")
     if stats is not None and owner is stats.multivariate_normal and name == "pdf":
         return multivariate_normal_pdf
+    if stats is not None and found is None:
+        found = discrete_method(function)
     for module_name, table in SCIPY_MODULES.items():
         module = sys.modules.get(module_name)
         if found is None and module is not None and name in table:
