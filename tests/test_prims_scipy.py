@@ -71,6 +71,13 @@ def error_family(p):
 def bessel_family(p):
     total = np.sum(special.i0e(p) * special.i1e(-p) + special.i0(p) - special.i1(p))
     return total + np.sum(special.xlog1py(p, p) + special.iv(2, p) + special.zeta(2.5, p))
+
+
+def information_family(p, q):
+    total = np.sum(special.entr(p) + special.rel_entr(p, q) * special.kl_div(q, p))
+    total += np.sum(special.huber(q, p - 0.5) + special.pseudo_huber(q, p * 2.0))
+    total += np.sum(special.ndtri(p) ** 2 + special.gammainc(2.5, q) * special.gammaincc(0.5, p))
+    return total + np.sum(special.rel_entr(np.zeros(3), q))  # 0 log 0: slope 0 in q
 """
 
 W = np.array([0.3, -0.2, 0.5])
@@ -208,6 +215,7 @@ WEIGHTS = np.array([[0.5, 1.0, 2.0], [1.5, 0.2, 0.7]])
         ("gamma_family", (P + 0.3,)),
         ("error_family", (P,)),
         ("bessel_family", (P - 0.1,)),
+        ("information_family", (P, np.array([0.7, 0.3, 0.4]))),
     ],
 )
 def test_special_functions_match_differences(user, name, arguments, mode):
@@ -265,6 +273,17 @@ def cauchy_logistic(x, loc, scale):
     return np.sum(value + stats.logistic.logcdf(x, scale=scale) + stats.logistic.pdf(x, loc))
 
 
+def lognorm_weibull(x, s, scale):
+    value = stats.lognorm.logpdf(x, s, scale=scale) + stats.lognorm.pdf(x, 0.7, loc=-0.2)
+    value = value + stats.lognorm.logcdf(x, 0.9, scale=scale) + stats.weibull_min.sf(x, 1.3)
+    return np.sum(value + stats.weibull_min.logpdf(x, s * 2.0, scale=scale))
+
+
+def quantiles(q, loc, scale):
+    value = stats.norm.ppf(q, loc, scale) + stats.norm(loc, scale).isf(q) ** 2
+    return np.sum(value + stats.norm.ppf(q) * stats.norm.isf(q, scale=scale))
+
+
 def gaussian(x, mean, cov):
     return np.sum(stats.multivariate_normal.logpdf(x, mean, cov))
 
@@ -307,6 +326,8 @@ STATS_CASES = [
     ("beta", (POINTS / 3.0, np.array([1.5, 2.5, 3.0]), 2.2)),
     ("expon_laplace", (POINTS, 0.25, 1.4)),
     ("cauchy_logistic", (POINTS, 0.25, 1.4)),
+    ("lognorm_weibull", (POINTS, np.array([0.5, 1.1, 0.8]), 1.4)),
+    ("quantiles", (POINTS / 3.0, np.array([0.2, -0.1, 0.4]), 1.7)),
     ("gaussian", (POINTS, np.array([0.1, 0.3, -0.2]), SPD)),
     ("gaussian_by_name", (POINTS, np.array([0.1, 0.3, -0.2]), SPD / 2)),
     ("math_functions", (0.7,)),

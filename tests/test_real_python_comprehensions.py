@@ -496,6 +496,12 @@ def scaled(v):
 
 def spread(x, *extra):
     return inner(x, **OPTS) + sum(np.sum(e * x) for e in extra) + sum(scaled(x))
+
+
+def walrus_items(x):
+    kept = [z for i in range(len(C)) if (z := SCALE * C[i] * x[i]) is not None]
+    pairs = [(y := np.sin(v), y * v) for v in x[:2]]
+    return np.sum(np.stack(kept) ** 2) + sum(a * b for a, b in pairs)
 """
 
 
@@ -513,6 +519,27 @@ def test_a_global_read_in_a_comprehension_is_read_again(tmp_path):
         m.SCALE = -1.5
         m.C = np.array([3.0, -1.0, 0.5])
         _assert_close(g(x), srcad.numerical_grad(m.weighted, x))
+
+
+def test_a_walrus_in_a_comprehension_binds_each_item_and_reads_the_world_again(tmp_path):
+    m = _world(tmp_path)
+    x = np.array([0.5, -1.0, 2.0, 1.5])
+    m.SCALE, m.C = 2.0, np.array([1.0, 2.0, 3.0])
+    for mode in ("reverse", "forward"):
+        g = srcad.grad(m.walrus_items, mode=mode)
+        _assert_close(g(x), srcad.numerical_grad(m.walrus_items, x))
+        m.SCALE, m.C = -1.5, np.array([3.0, -1.0, 0.5])
+        _assert_close(g(x), srcad.numerical_grad(m.walrus_items, x))
+        m.SCALE, m.C = 2.0, np.array([1.0, 2.0, 3.0])
+
+
+def test_a_walrus_in_a_comprehension_whose_name_the_function_reads_is_refused():
+    def leaks(x):
+        squares = [y for v in x if (y := v**2) > 0.0]
+        return np.sum(np.stack(squares)) + y  # Python's y: the last item
+
+    with pytest.raises(srcad.UnsupportedSyntax, match=":="):
+        srcad.grad(leaks)(np.array([1.0, 2.0]))
 
 
 def test_a_global_of_another_length_recompiles_the_comprehension(tmp_path):

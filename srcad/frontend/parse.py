@@ -442,6 +442,17 @@ CONDITIONAL_EXPRESSIONS = (
 )
 
 
+COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _outside_nested_scopes(node: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of ``node`` outside the lambdas and comprehensions it holds."""
+    for child in ast.iter_child_nodes(node):
+        if not isinstance(child, (ast.Lambda, *COMPREHENSIONS)):
+            yield child
+            yield from _outside_nested_scopes(child)
+
+
 class _SubsetChecker(ast.NodeVisitor):
     def __init__(self, file: str, root: ast.FunctionDef):
         self.file = file
@@ -472,12 +483,30 @@ class _SubsetChecker(ast.NodeVisitor):
                 self.visit(part)
             self.conditional -= 1
             return
+        if isinstance(node, COMPREHENSIONS) and self._binds_only_inside(node):
+            self._visit_children(node)  # run as the loop it is: its filters, then its item
+            return
         if isinstance(node, CONDITIONAL_EXPRESSIONS):
             self.conditional += 1
             self._visit_children(node)
             self.conditional -= 1
             return
         self._visit_children(node)
+
+    def _binds_only_inside(self, node: ast.expr) -> bool:
+        """Whether every ``:=`` directly in a comprehension (not in a nested lambda or
+        comprehension) binds a name the function uses nowhere else: Python binds it in the
+        function's scope, srcad inside the comprehension, which is the same only then."""
+        targets = {
+            n.target.id for n in _outside_nested_scopes(node) if isinstance(n, ast.NamedExpr)
+        }
+        if not targets:
+            return False
+        inside = {id(n) for n in ast.walk(node)}
+        elsewhere = {
+            n.id for n in ast.walk(self.root) if isinstance(n, ast.Name) and id(n) not in inside
+        }
+        return not targets & elsewhere
 
     def _visit_children(self, node: ast.AST) -> None:
         if isinstance(node, (ast.Global, ast.Nonlocal)) and id(node) in self.read_only:

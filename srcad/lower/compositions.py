@@ -21,6 +21,8 @@ input gets its derivative through them (``np.interp``'s sample values and points
     np.diagflat(v, k)                    np.diag(np.ravel(v), k)
     scipy.stats.multivariate_normal.pdf(x, mean, cov)
                                          np.exp of its logpdf
+    scipy.stats.norm.ppf(q, loc, scale), isf
+                                         loc + scale * scipy.special.ndtri(q) (-ndtri: isf)
     scipy.stats.poisson.logpmf(k, mu), binom, nbinom, bernoulli, geom, and pmf
                                          SciPy's formula at whole k inside the support,
                                          -inf outside (``srcad.lower.discrete``)
@@ -234,6 +236,18 @@ def multivariate_normal_pdf(
     stats: Any = sys.modules["scipy.stats"]  # imported by the user's code, which calls it
     given = {"cov": cov} if mean is None else {"mean": mean, "cov": cov}
     return np.exp(call_primitive(stats.multivariate_normal.logpdf, x, **given))
+
+
+def norm_quantile(method: str, q: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
+    """``scipy.stats.norm.ppf(q, loc, scale)``: ``loc + scale * ndtri(q)`` (``isf``: ``-ndtri``),
+    NaN where ``scale <= 0`` as SciPy gives."""
+    special: Any = sys.modules["scipy.special"]  # imported with scipy.stats
+    standard = special.ndtri(as_float64(q))
+    if method == "isf":
+        standard = -standard
+    if isinstance(scale, (int, float)) and scale == 1:
+        return standard if isinstance(loc, (int, float)) and loc == 0 else loc + standard
+    return np.where(scale > 0, loc + scale * standard, np.nan)
 
 
 def multi_dot(arrays: Any, *, out: Any = None) -> Any:
@@ -530,6 +544,8 @@ def composition_of(function: Any) -> Callable | None:
     stats = sys.modules.get("scipy.stats")
     if stats is not None and owner is stats.multivariate_normal and name == "pdf":
         return multivariate_normal_pdf
+    if stats is not None and owner is stats.norm and name in ("ppf", "isf"):
+        return functools.partial(norm_quantile, name)
     if stats is not None and found is None:
         found = discrete_method(function)
     for module_name, table in SCIPY_MODULES.items():

@@ -38,6 +38,7 @@ TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 ONE_OVER_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
 def defpartials(target: Any, partials: Callable) -> None:
@@ -95,6 +96,9 @@ def register_rules(special: ModuleType) -> None:
         special.psi: lambda d, out, x: d * call_primitive(special.zeta, 2, x),
         special.gamma: lambda d, out, x: d * out * psi(x),
         special.ndtr: lambda d, out, x: d * ONE_OVER_SQRT_2PI * np.exp(-(x**2) / 2),
+        # the inverse of ndtr: one over its slope at the result
+        special.ndtri: lambda d, out, x: d * SQRT_2PI * np.exp(out**2 / 2),
+        special.entr: lambda d, out, x: -d * (np.log(x) + 1),
         # pdf / cdf as exp(log pdf - log cdf): no 0 / 0 far in the left tail
         special.log_ndtr: lambda d, out, x: d * np.exp(-(x**2) / 2 - LOG_SQRT_2PI - out),
         special.i0: lambda d, out, x: d * special.i1(x),
@@ -115,6 +119,17 @@ def register_rules(special: ModuleType) -> None:
         special.xlog1py, lambda out, x, y: (np.log1p(y), np.where(x == 0, 0.0, x / (1 + y)))
     )
     defpartials(special.betaln, lambda out, a, b: (psi(a) - psi(a + b), psi(b) - psi(a + b)))
+    # x log(x / y) is 0 wherever x is (as xlogy): its slope in y there is 0
+    defpartials(
+        special.rel_entr,
+        lambda out, x, y: (np.log(x / y) + 1, np.where(x == 0, 0.0, -x / y)),
+    )
+    defpartials(special.kl_div, lambda out, x, y: (np.log(x / y), 1 - np.where(x == 0, 0.0, x / y)))
+    defpartials(special.huber, _huber_partials)
+    defpartials(special.pseudo_huber, _pseudo_huber_partials)
+    # the regularized incomplete gamma functions in x: the gamma density, x^(a-1) e^-x / G(a)
+    deforder(special.gammainc, "a", lambda out, x, a: _gamma_density(a, x))
+    deforder(special.gammaincc, "a", lambda out, x, a: -_gamma_density(a, x))
     deforder(special.polygamma, "n", lambda out, x, n: call_primitive(special.polygamma, n + 1, x))
     # I_v' = (I_{v-1} + I_{v+1}) / 2; ive(v, x) = exp(-|x|) I_v(x)
     deforder(special.iv, "v", lambda out, x, v: _bessel_average(special.iv, v, x))
@@ -126,6 +141,22 @@ def register_rules(special: ModuleType) -> None:
     # d zeta(s, q) / dq = -s zeta(s + 1, q)
     deforder(special.zeta, "x", lambda out, q, s: -s * call_primitive(special.zeta, s + 1, q))
     _register_normalizations(special)
+
+
+def _huber_partials(out: Any, delta: Any, r: Any) -> tuple:
+    """huber(delta, r): r^2 / 2 where |r| <= delta, delta (|r| - delta / 2) beyond."""
+    inside = np.abs(r) <= delta
+    return np.where(inside, 0.0, np.abs(r) - delta), np.where(inside, r, delta * np.sign(r))
+
+
+def _pseudo_huber_partials(out: Any, delta: Any, r: Any) -> tuple:
+    """pseudo_huber(delta, r) = delta sqrt(delta^2 + r^2) - delta^2."""
+    root = np.sqrt(delta**2 + r**2)
+    return root + delta**2 / root - 2 * delta, delta * r / root
+
+
+def _gamma_density(a: float, x: Any) -> Any:
+    return np.exp((a - 1) * np.log(x) - x - math.lgamma(a))
 
 
 def _bessel_average(function: Callable, v: float, x: Any) -> Any:

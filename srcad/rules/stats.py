@@ -119,6 +119,20 @@ def _families(special: ModuleType) -> dict[str, Family]:
             None,
             0.0,
         ),
+        "lognorm": (
+            lambda z, s: -np.log(s * z) - LOG_SQRT_2PI - np.log(z) ** 2 / (2 * s**2),
+            lambda z, s: -(1 + np.log(z) / s**2) / z,
+            lambda z, s: ((np.log(z) ** 2 / s**2 - 1) / s,),
+            lambda z: z > 0,
+            1.0,
+        ),
+        "weibull_min": (
+            lambda z, c: np.log(c) + (c - 1) * np.log(z) - z**c,
+            lambda z, c: (c - 1) / z - c * z ** (c - 1),
+            lambda z, c: (1 / c + np.log(z) * (1 - z**c),),
+            lambda z: z > 0,
+            1.0,
+        ),
         "logistic": (  # symmetric: in |z|, exp never overflows
             lambda z: -np.abs(z) - 2 * np.log1p(np.exp(-np.abs(z))),
             lambda z: -np.tanh(z / 2),

@@ -8,7 +8,8 @@ fast and works without SciPy.
 An elementwise row is the function and its sympy counterpart (an expression where sympy has
 no function of that name, as for ``expit``), with the interval the rule tests draw inputs
 from. ``polygamma(n, x)``, ``iv(v, x)``, ``ive(v, x)`` and ``zeta(s, q)`` take their first
-argument as a static param (an int or float known when compiling); ``logsumexp``,
+argument as a static param (an int or float known when compiling), as do ``gammainc(a, x)``
+and ``gammaincc(a, x)``, whose derivative in ``a`` is not elementary; ``logsumexp``,
 ``softmax`` and ``log_softmax`` reduce or normalize along ``axis``.
 """
 
@@ -84,6 +85,8 @@ def register_rows(special: ModuleType) -> None:
     _unary(special.psi, "digamma", domain=POSITIVE)  # also special.digamma, the same ufunc
     _unary(special.gamma, "gamma", domain=POSITIVE)
     _unary(special.ndtr, "lambda x: (1 + erf(x / sqrt(2))) / 2")
+    _unary(special.ndtri, "lambda x: sqrt(2) * erfinv(2 * x - 1)", domain=LOGIT)
+    _unary(special.entr, "lambda x: -x * log(x)", domain=POSITIVE)
     _unary(special.log_ndtr, "lambda x: log((1 + erf(x / sqrt(2))) / 2)")
     _unary(special.i0, "lambda x: besseli(0, x)")
     _unary(special.i1, "lambda x: besseli(1, x)")
@@ -92,11 +95,22 @@ def register_rows(special: ModuleType) -> None:
     _binary(special.xlogy, "lambda x, y: x * log(y)")
     _binary(special.xlog1py, "lambda x, y: x * log(1 + y)")
     _binary(special.betaln, "lambda a, b: loggamma(a) + loggamma(b) - loggamma(a + b)")
+    _binary(special.rel_entr, "lambda x, y: x * log(x / y)")
+    _binary(special.kl_div, "lambda x, y: x * log(x / y) - x + y")
+    _binary(
+        special.huber,
+        "lambda d, r: Piecewise((r**2 / 2, Abs(r) <= d), (d * (Abs(r) - d / 2), True))",
+    )
+    _binary(special.pseudo_huber, "lambda d, r: d**2 * (sqrt(1 + (r / d) ** 2) - 1)")
     _of_order(special.polygamma, "n", (0, 1, 2), "lambda n, x: polygamma(n, x)", POSITIVE)
     _of_order(special.iv, "v", (0, 2), "lambda v, x: besseli(v, x)", (-2.0, 2.0))
     bessel_scaled = "lambda v, x: besseli(v, x) * exp(-Abs(x))"
     _of_order(special.ive, "v", (1, 3), bessel_scaled, (-2.0, 2.0))
     _of_order(special.zeta, "x", (2, 3.5), "lambda s, q: zeta(s, q)", POSITIVE)
+    _of_order(special.gammainc, "a", (0.5, 3), "lambda a, x: lowergamma(a, x) / gamma(a)", POSITIVE)
+    _of_order(
+        special.gammaincc, "a", (1.5, 2), "lambda a, x: uppergamma(a, x) / gamma(a)", POSITIVE
+    )
     for fn in (special.softmax, special.log_softmax):
         register(Prim(fn.__name__, fn, REDUCTION, 1, ("axis",), examples=AXIS_CASES, module=MODULE))
     register(

@@ -1,6 +1,7 @@
 """The rows of ``scipy.stats``: the methods ``logpdf pdf cdf logcdf sf logsf`` of the
 distributions ``norm``, ``t`` (``df``), ``gamma`` (``a``), ``beta`` (``a``, ``b``),
-``expon``, ``laplace``, ``cauchy`` and ``logistic``, and ``multivariate_normal.logpdf``.
+``expon``, ``laplace``, ``cauchy``, ``logistic``, ``lognorm`` (``s``) and ``weibull_min``
+(``c``), and ``multivariate_normal.logpdf``.
 
 Each method is one primitive, called as users call it (``scipy.stats.norm.logpdf(x,
 loc=m, scale=s)``, ``norm.logpdf(x, m, s)``, ``stats.t.cdf(x, df)``: see ``named``) and
@@ -95,6 +96,20 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], str | None, str, str, str]] = {
         "1 / (1 + exp(-z))",
         "1 / (1 + exp(z))",
     ),
+    "lognorm": (
+        ("s",),
+        "z > 0",
+        "-log(s * z * sqrt(2 * pi)) - log(z) ** 2 / (2 * s**2)",
+        "Piecewise(((1 + erf(log(z) / (s * sqrt(2)))) / 2, z > 0), (0, True))",
+        "Piecewise((erfc(log(z) / (s * sqrt(2))) / 2, z > 0), (1, True))",
+    ),
+    "weibull_min": (
+        ("c",),
+        "z > 0",
+        "log(c) + (c - 1) * log(z) - z**c",
+        "Piecewise((1 - exp(-(z**c)), z > 0), (0, True))",
+        "Piecewise((exp(-(z**c)), z > 0), (1, True))",
+    ),
 }
 
 # Inputs inside each support: x, the shape parameters, loc, scale (broadcasting).
@@ -116,6 +131,14 @@ INSIDE_SUPPORT = {
         (_UNIT, np.array([[1.3], [2.1], [3.5]]), np.array(2.8)),
     ),
     "expon": ((_X, np.array([0.1, 0.3, -0.2, 0.5]), np.array([[1.4], [0.8], [2.0]])), (_X,)),
+    "lognorm": (
+        (_X, np.array([0.5, 0.9, 1.3, 0.7]), np.array([[0.2], [-0.3], [0.1]]), np.array(1.3)),
+        (_X, np.array(0.6)),
+    ),
+    "weibull_min": (
+        (_X, np.array([1.5, 0.8, 2.5, 1.2]), np.array([[0.2], [-0.3], [0.1]]), np.array(1.3)),
+        (_X, np.array(1.7)),
+    ),
 }
 
 
