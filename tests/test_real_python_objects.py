@@ -142,7 +142,7 @@ def test_getattr_reads_and_hasattr_is_checked_on_every_call():
     [
         ("if CONFIG.schedule:", {"schedule": Truthful()}, "whose truth its class computes"),
         ("if CONFIG.schedule == FIRST:", {"schedule": Valued()}, "compare with 'is'"),
-        ("if len(CONFIG.schedule) > 0:", {"schedule": Truthful()}, "gives CONFIG.schedule"),
+        ("if vars(CONFIG.schedule):", {"schedule": Truthful()}, "gives CONFIG.schedule"),
         ("if 1 in CONFIG.schedule:", {"schedule": Truthful()}, "looks into CONFIG.schedule"),
     ],
 )
@@ -246,6 +246,54 @@ def test_float_abs_and_round_call_the_special_methods_of_the_users_class():
     _setting(factor=2.0)()
     _agrees(through_special_methods, lambda: setattr(GAUGE, "value", 3.0))
     _agrees(through_special_methods, _setting(factor=0.5))
+
+
+class Dense:
+    def __init__(self, W):
+        self.W = W
+
+    def __call__(self, h):
+        return np.tanh(self.W @ h)
+
+
+class Sequential:
+    """A container of layers, iterated and measured as Python does: its own __iter__ and
+    __len__ (one a generator, as people write them)."""
+
+    def __init__(self, *layers):
+        self.layers = list(layers)
+
+    def __iter__(self):
+        yield from self.layers
+
+    def __len__(self):
+        return len(self.layers)
+
+
+class Listed(Sequential):
+    def __iter__(self):
+        return iter(self.layers)
+
+
+STACK = Sequential(Dense(np.eye(3) * 0.5), Dense(np.ones((3, 3)) * 0.2))
+LISTED = Listed(Dense(np.eye(3) * -0.4), Dense(np.ones((3, 3)) * 0.3))
+
+
+def through_containers(x):
+    for layer in STACK:
+        x = layer(x)
+    for i in range(len(LISTED)):
+        x = x + LISTED.layers[i](x) / len(STACK)
+    listed = list(LISTED)
+    return np.sum(x**2) + sum(np.sum(layer(x)) * i for i, layer in enumerate(listed))
+
+
+def test_an_objects_own_iter_and_len_are_followed_and_its_layers_read_on_every_call():
+    def change():
+        STACK.layers[0].W = np.arange(9.0).reshape(3, 3) / 10.0
+        LISTED.layers.append(Dense(np.eye(3)))
+
+    _agrees(through_containers, change)
 
 
 def logged(function):

@@ -9,7 +9,6 @@ import ast
 import functools
 import math
 import operator
-import types
 from collections.abc import Callable
 from typing import Any, Protocol, TypeGuard
 
@@ -322,18 +321,6 @@ def is_container_method(function: object) -> TypeGuard[ContainerMethod]:
 
 def is_traceable_builtin(function: object) -> TypeGuard[Callable[..., object]]:
     return function in TRACEABLE_BUILTINS
-
-
-# Packages whose functions are primitives or refused, never inlined (a user's module may be
-# called mathutils or scipy_helpers: the first dotted part must match exactly).
-LIBRARY_PACKAGES = frozenset({"numpy", "math", "scipy", "srcad"})
-
-
-def is_user_function(function: object) -> TypeGuard[types.FunctionType]:
-    if not isinstance(function, types.FunctionType):
-        return False
-    module = getattr(function, "__module__", "") or ""
-    return module.split(".")[0] not in LIBRARY_PACKAGES
 
 
 def call_leaves(args: Args, kwargs: Kwargs) -> list[object]:

@@ -55,7 +55,6 @@ from srcad.lower.callees import (
     is_numpy_scalar_type,
     is_str_format,
     is_traceable_builtin,
-    is_user_function,
     no_rule,
     numpy_spelling,
     traced_builtin,
@@ -72,7 +71,13 @@ from srcad.lower.dispatch import CALL, evaluate, lowers_expression
 from srcad.lower.distributions import Frozen, frozen_method, is_distribution
 from srcad.lower.expressions import mapping_of, run_static, starred_values
 from srcad.lower.generators import Deferred, consumed, reads_as_it_goes
-from srcad.lower.iteration import Enumerated, Zipped, first_item, structured_iteration
+from srcad.lower.iteration import (
+    Enumerated,
+    Zipped,
+    first_item,
+    static_items,
+    structured_iteration,
+)
 from srcad.lower.library_calls import (
     OF_KEYS,
     attribute_test,
@@ -95,6 +100,7 @@ from srcad.lower.objects import (
 )
 from srcad.lower.solvers import solver_of
 from srcad.lower.transforms import call_transformation, is_transformation
+from srcad.lower.user_code import has_own_method, is_user_function
 from srcad.lower.world import Outside, is_hashable, outside_call, outside_callee
 from srcad.pytree import flatten, is_plain_class, unflatten
 
@@ -167,6 +173,8 @@ def call(
     if not is_user_function(function) and not isinstance(function, LocalFunction):
         args = [consumed(lowering, value, node) for value in args]  # sum(gen), zip(gen, ...)
         args = [_items_of_view(value) for value in args]
+        if is_hashable(function) and function in ITERATING:  # list(model): its own __iter__
+            args = [_own_items(lowering, value, node) for value in args]
         kwargs = {name: consumed(lowering, value, node) for name, value in kwargs.items()}
         if function in (getattr, hasattr) and len(args) >= 2 and isinstance(args[1], str):
             return attribute_test(lowering, function, args, kwargs, node)
@@ -274,6 +282,16 @@ REARRANGING = (
     frozenset({list, tuple, dict, reversed, iter, next, sorted, filter, zip, enumerate, max, min})
     | ARRANGING
 )
+
+
+# Builtins that iterate over their arguments (``reversed`` and ``next`` call other methods)
+ITERATING = frozenset({list, tuple, sorted, filter, zip, enumerate, max, min})
+
+
+def _own_items(lowering: Lowering, value: object, node: ast.Call) -> object:
+    """The items of an object whose class defines ``__iter__``, as it gives them; any other
+    value as it is."""
+    return static_items(lowering, value, node) if has_own_method(value, "__iter__") else value
 
 
 def _rearranges(function: object) -> bool:

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 from srcad.errors import SrcadError
 from srcad.ir import Var
 from srcad.ir.builder import Tracer
+from srcad.lower.dispatch import CALL
 from srcad.lower.generators import consumed
+from srcad.lower.user_code import has_own_method
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering, Node
@@ -129,6 +131,8 @@ def static_items(lowering: Lowering, iterable: object, node: Node) -> list[objec
         return list(zip(*columns, strict=False))
     if isinstance(iterable, Tracer) and iterable.ndim == 0:
         raise lowering.located(SrcadError, "cannot iterate over a 0-d array", node)
+    if has_own_method(iterable, "__iter__"):  # for layer in model: Sequential.__iter__
+        return static_items(lowering, CALL[0](lowering, iter, [iterable], {}, node), node)
     items: Any = iterable  # any value: Python's TypeError if it is not iterable
     try:
         return list(items)

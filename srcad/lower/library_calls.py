@@ -31,9 +31,10 @@ from typing import Any, TypeGuard
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir.builder import Tracer
 from srcad.ir.world import WorldPath
-from srcad.lower.callees import Args, Kwargs, call_leaves, is_user_function
+from srcad.lower.callees import Args, Kwargs, call_leaves
 from srcad.lower.context import Lowering
 from srcad.lower.expressions import run_static
+from srcad.lower.user_code import is_user_function
 from srcad.lower.value_classes import traced_attribute_test, traced_class
 from srcad.lower.world import Outside
 from srcad.pytree import fields_of, is_namespace

@@ -45,11 +45,12 @@ import numpy as np
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir.builder import Tracer
 from srcad.ir.world import WorldPath
-from srcad.lower.callees import Args, is_user_function
+from srcad.lower.callees import Args
 from srcad.lower.containers import is_made
 from srcad.lower.context import Lowering
 from srcad.lower.dispatch import CALL, evaluate
 from srcad.lower.iteration import static_items
+from srcad.lower.user_code import has_own_method, is_user_function
 from srcad.lower.world import Outside, is_hashable
 from srcad.pytree import fields_of, is_plain_object
 
@@ -181,18 +182,21 @@ def write_attribute(
 
 
 # builtins that call a method of their argument's class (float(v) calls v.__float__())
-SPECIAL_METHODS = {float: "__float__", int: "__int__", abs: "__abs__", round: "__round__"}
+SPECIAL_METHODS = {
+    float: "__float__",
+    int: "__int__",
+    abs: "__abs__",
+    round: "__round__",
+    len: "__len__",
+    iter: "__iter__",
+}
 
 
 def special_method(lowering: Lowering, function: object, args: Args, node: ast.Call) -> object:
-    """The method of the user's class that ``float``, ``int``, ``abs`` or ``round`` calls
-    on an object of it (None for anything else)."""
+    """The method of the user's class that ``float``, ``int``, ``abs``, ``round``, ``len``
+    or ``iter`` calls on an object of it (None for anything else)."""
     name = SPECIAL_METHODS.get(function) if is_hashable(function) else None
-    if name is None or not args or isinstance(args[0], (Tracer, int, float, np.ndarray)):
-        return None
-    value = args[0].value if isinstance(args[0], Outside) else args[0]
-    found = inspect.getattr_static(type(value), name, None)
-    if not (isinstance(found, types.FunctionType) and is_user_function(found)):
+    if name is None or not args or not has_own_method(args[0], name):
         return None
     if isinstance(args[0], Outside):  # a global object's: read through it on every call
         return lowering.world.attribute(args[0], name)
