@@ -221,7 +221,21 @@ def test_stacked_matrices(function):
 # --- refused, at the user's line ----------------------------------------------------------------
 def svd_full_of_tall(a):
     u, s, vh = np.linalg.svd(a)
-    return np.sum(s)
+    return np.sum(s) + np.sum(u[:, -1] ** 3)  # an extra singular vector: not unique
+
+
+def singular_values_of_full_svd(a):
+    u, s, vh = np.linalg.svd(a)  # full_matrices=True, only s used
+    return np.sum(s**3)
+
+
+def test_singular_values_alone_of_a_full_svd_in_reverse_mode():
+    """Without the singular vectors, the cotangent is U[:, :k] diag(g_s) V^T: no extra vectors
+    (which are not unique), no 1 / (s_j^2 - s_i^2) (infinite where values repeat)."""
+    for a in (TALL, TALL * 2.0 - 1.0):
+        expected = srcad.numerical_grad(singular_values_of_full_svd, a)
+        got = srcad.grad(singular_values_of_full_svd)(a)
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
 
 
 def qr_complete_of_tall(a):

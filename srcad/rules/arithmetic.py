@@ -59,10 +59,17 @@ def divide_jvp(tangents, out, x, y):
     )
 
 
+def _exponent_slope(out, x):
+    """d x**y / dy = x**y log(x), and 0 where x**y is 0 (a base of 0 with y > 0: x**y stays
+    0 as y moves; out * log(x) would be 0 * -inf, and log(0) warn). Only kept where y is
+    differentiated."""
+    return out * np.log(np.where(out == 0, 1.0, x))
+
+
 @defvjp(np.power)
 def power_vjp(g, out, x, y):
-    # d x**y / dx = y x**(y-1); d x**y / dy = x**y log(x) (only kept when y is active)
-    return unbroadcast(g * (y * x ** (y - 1)), x), unbroadcast(g * (out * np.log(x)), y)
+    # d x**y / dx = y x**(y-1)
+    return unbroadcast(g * (y * x ** (y - 1)), x), unbroadcast(g * _exponent_slope(out, x), y)
 
 
 @defjvp(np.power)
@@ -70,7 +77,7 @@ def power_jvp(tangents, out, x, y):
     x_dot, y_dot = tangents
     return add_tangents(
         None if x_dot is None else x_dot * (y * x ** (y - 1)),
-        None if y_dot is None else y_dot * (out * np.log(x)),
+        None if y_dot is None else y_dot * _exponent_slope(out, x),
     )
 
 
@@ -78,7 +85,7 @@ def power_jvp(tangents, out, x, y):
 def float_power_vjp(g, out, x, y):
     return (
         unbroadcast(g * (y * np.float_power(x, y - 1)), x),
-        unbroadcast(g * (out * np.log(x)), y),
+        unbroadcast(g * _exponent_slope(out, x), y),
     )
 
 
@@ -87,7 +94,7 @@ def float_power_jvp(tangents, out, x, y):
     x_dot, y_dot = tangents
     return add_tangents(
         None if x_dot is None else x_dot * (y * np.float_power(x, y - 1)),
-        None if y_dot is None else y_dot * (out * np.log(x)),
+        None if y_dot is None else y_dot * _exponent_slope(out, x),
     )
 
 

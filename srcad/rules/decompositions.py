@@ -16,6 +16,7 @@ from srcad.rules.registry import (
     add_tangents,
     defjvp,
     defvjp,
+    is_zero_cotangent,
     matrix_transpose,
 )
 
@@ -69,7 +70,9 @@ def eigh_vjp(g, out, x, UPLO="L"):  # noqa: N803 - NumPy's name
     g_w, g_v = g
     w, v = out
     v_t = matrix_transpose(v)
-    inner = _diagonal_matrix(g_w) + _inverse_gaps(w) * (v_t @ g_v)
+    inner = _diagonal_matrix(g_w)
+    if not is_zero_cotangent(g_v):  # eigenvalues alone: no 1 / (w_j - w_i), finite if repeated
+        inner = inner + _inverse_gaps(w) * (v_t @ g_v)
     return _onto_triangle(v @ inner @ v_t, UPLO)
 
 
@@ -111,11 +114,13 @@ def svd_vjp(g, out, x, full_matrices=True, compute_uv=True, hermitian=False):
     if not compute_uv:  # d s_i = u_i^T dA v_i
         u, _, vh = np.linalg.svd(x, full_matrices=False, hermitian=hermitian)
         return (u * np.expand_dims(g, -2)) @ vh
-    _check_svd(x, full_matrices, hermitian)
     g_u, g_s, g_vh = g
     u, s, vh = out
     m, n = np.shape(x)[-2:]
     k = min(m, n)
+    if is_zero_cotangent(g_u) and is_zero_cotangent(g_vh):  # the singular values alone
+        return (u[..., :k] * np.expand_dims(g_s, -2)) @ vh[..., :k, :]
+    _check_svd(x, full_matrices, hermitian)
     f = _inverse_gaps(s**2)
     u_g = matrix_transpose(u) @ g_u
     v_g = vh @ matrix_transpose(g_vh)  # V^T V-bar

@@ -31,7 +31,9 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from srcad.ir import Var
 from srcad.ir.prims import PRIMS, prim_of
+from srcad.ir.tracer import Tracer
 
 VJP_RULES: dict[str, Callable] = {}
 JVP_RULES: dict[str, Callable] = {}
@@ -220,3 +222,14 @@ def normalize_axes(axis: object, ndim: int) -> tuple[int, ...]:
 def matrix_transpose(a: object) -> object:
     """Swap the last two axes; ``a.T`` in generated code for a matrix."""
     return np.transpose(a) if np.ndim(a) == 2 else np.matrix_transpose(a)
+
+
+def is_zero_cotangent(g: object) -> bool:
+    """Whether an output's cotangent is known to be zero: the zeros the reverse pass makes
+    for an output nothing reads (eigenvectors, when only the eigenvalues are used), or an
+    array of zeros. A rule skips the terms of such an output, whose other factors may be
+    infinite (``1 / (w_j - w_i)`` at a repeated eigenvalue: 0 * inf would be NaN)."""
+    if isinstance(g, Tracer):
+        made = g.builder.producer(g.atom) if isinstance(g.atom, Var) else None
+        return made is not None and made.prim == "zeros_like"
+    return g is None or isinstance(g, np.ndarray) and not g.any()

@@ -1,0 +1,65 @@
+"""Derivatives that are finite where one factor of the textbook rule is not: d x**p / dp at
+x = 0 (x**p log x, with log 0 = -inf), eigenvalues of a matrix whose eigenvalues repeat and
+singular values that repeat (the eigenvector terms hold 1 / (w_j - w_i), but nothing reads
+the eigenvectors). Each against central differences of the plain function, in reverse and
+forward mode, and again after the data it reads changed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import srcad
+
+TIMES = np.array([0.0, 0.5, 1.0, 2.0])
+OBSERVED = np.array([0.0, 0.8, 1.1, 1.9])
+COUPLING = {"base": 2.0}
+
+
+def power_law_misfit(b):
+    """A power law fitted on a time grid that starts at 0."""
+    return np.sum((1.2 * TIMES**b - OBSERVED) ** 2)
+
+
+def coupled_modes(c):
+    """The energies of two coupled modes; the coupling starts at 0, where they are equal."""
+    base = COUPLING["base"]
+    w, v = np.linalg.eigh(np.array([[base, c], [c, base]]))
+    return np.sum(w**2)
+
+
+def repeated_singular_values(p):
+    u, s, vh = np.linalg.svd(p * np.eye(3)[:, :2], full_matrices=False)
+    return np.sum(s**2)
+
+
+CASES = [(power_law_misfit, 0.6), (coupled_modes, 0.0), (repeated_singular_values, 2.0)]
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize(("function", "point"), CASES, ids=[c[0].__name__ for c in CASES])
+def test_finite_derivatives_where_a_factor_of_the_rule_is_infinite(function, point, mode):
+    gradient = srcad.grad(function, mode=mode)
+    assert np.isfinite(gradient(point))
+    np.testing.assert_allclose(gradient(point), srcad.numerical_grad(function, point), atol=1e-7)
+    global TIMES
+    saved = TIMES, COUPLING["base"]
+    try:
+        TIMES, COUPLING["base"] = np.array([0.0, 0.0, 1.5, 3.0]), -1.0
+        expected = srcad.numerical_grad(function, point)
+        np.testing.assert_allclose(gradient(point), expected, rtol=1e-6, atol=1e-7)
+    finally:
+        TIMES, COUPLING["base"] = saved
+
+
+def test_eigenvectors_at_a_repeated_eigenvalue_still_use_the_full_rule():
+    """Where the eigenvectors are read, their terms stay (away from a repeated value)."""
+
+    def with_vectors(c):
+        w, v = np.linalg.eigh(np.array([[2.0, c], [c, 3.0]]))
+        return np.sum(w**2) + np.sum(v[:, 0] ** 4)
+
+    for mode in ("reverse", "forward"):
+        got = srcad.grad(with_vectors, mode=mode)(0.3)
+        np.testing.assert_allclose(got, srcad.numerical_grad(with_vectors, 0.3), rtol=1e-6)
