@@ -16,6 +16,11 @@ class SrcadError(Exception):
         self.detail = message
         super().__init__(f"{file}:{line}: {message}" if file else message)
 
+    def at(self, file: str | None, line: int | None) -> SrcadError:
+        """This error at ``file:line``, where it names no place yet (one that a rule of the
+        user's raised: its bwd returned a cotangent of another shape)."""
+        return self if self.file is not None else type(self)(self.detail, file, line)
+
 
 class UnsupportedSyntax(SrcadError):
     """The function uses a Python construct srcad cannot differentiate through."""

@@ -62,6 +62,7 @@ def rules():
     srcad.defjvp(soft_clip, lambda tangents, out, x: tangents[0] * soft_clip_slope(out))
     srcad.defjvp(forward_only, lambda tangents, out, x: tangents[0] * (np.cos(x) + 1.0))
     safe_norm.defvjp(safe_norm_fwd, safe_norm_bwd)
+    scaled_identity.defvjp(lambda x: (x * 1.0, None), lambda residual, g: (SLOPE * g,))
     yield
     for name in [name for name, prim in PRIMS.items() if prim.kind == CUSTOM]:
         del PRIMS[name]
@@ -213,3 +214,99 @@ def test_a_custom_vjp_object_may_be_transformed_directly():
     np.testing.assert_allclose(
         srcad.grad(lambda x: np.sum(doubled_slope(x)))(X), 2.0 * np.ones_like(X)
     )
+
+
+# --- what a rule reads from outside, rules given again or later, functions of one name -------
+SETTINGS = {"slope": 2.0}
+SLOPE = 2.0
+
+
+@srcad.custom_vjp
+def scaled_identity(x):
+    return x * 1.0
+
+
+def through_scaled_identity(x):
+    return np.sum(scaled_identity(x) ** 2)
+
+
+def test_a_global_the_backward_function_reads_is_read_again_after_it_changed():
+    global SLOPE
+    gradient = srcad.grad(through_scaled_identity)
+    try:
+        for slope in (2.0, 5.0, -1.0):
+            SLOPE = slope
+            for transformed in (gradient, srcad.grad(through_scaled_identity)):
+                np.testing.assert_allclose(transformed(X), slope * 2.0 * X)
+    finally:
+        SLOPE = 2.0
+
+
+def test_a_rule_given_again_or_given_later_is_the_one_used():
+    def cubed(x):
+        return x**3
+
+    def uses_cubed(x):
+        return np.sum(cubed(x))
+
+    gradient = srcad.grad(uses_cubed)
+    np.testing.assert_allclose(gradient(X), 3.0 * X**2)  # inlined: no rule yet
+    srcad.defvjp(cubed, lambda g, out, x: g * 7.0)
+    np.testing.assert_allclose(gradient(X), np.full(3, 7.0))
+    srcad.defvjp(cubed, lambda g, out, x: g * SETTINGS["slope"])
+    np.testing.assert_allclose(gradient(X), np.full(3, 2.0))
+    SETTINGS["slope"] = 4.0  # a dict the rule reads, changed in place
+    try:
+        np.testing.assert_allclose(gradient(X), np.full(3, 4.0))
+    finally:
+        SETTINGS["slope"] = 2.0
+
+
+def _scaled_by(scale):
+    @srcad.custom_vjp
+    def scaled(x):
+        return scale * x
+
+    scaled.defvjp(lambda x: (scale * x, None), lambda residual, g: (scale * g,))
+    return scaled
+
+
+def test_functions_of_one_name_made_by_a_factory_keep_their_own_rules():
+    double, triple = _scaled_by(2.0), _scaled_by(3.0)
+
+    def both(x):
+        return np.sum(double(x) + triple(x) ** 2)
+
+    value, gradient = srcad.value_and_grad(both)(X)
+    assert value == pytest.approx(both(X))
+    np.testing.assert_allclose(gradient, srcad.numerical_grad(both, X))
+    assert srcad.value_and_grad(double)(1.5) == (3.0, 2.0)
+
+
+def test_a_lambda_may_be_given_a_rule():
+    square = lambda x: x**2  # noqa: E731 - as users write it
+    srcad.defvjp(square, lambda g, out, x: 2.0 * x * g)
+    np.testing.assert_allclose(srcad.grad(lambda x: np.sum(square(x)))(X), 2.0 * X)
+
+
+@pytest.mark.parametrize(
+    ("bwd", "refused"),
+    [
+        (lambda residual, g: 2.0 * g, r"returned an array; return a tuple"),
+        (lambda residual, g: (g, g), r"returned 2 values"),
+        (lambda residual, g: (np.sum(g),), r"cotangent of shape \(\) for argument 0"),
+    ],
+)
+def test_a_backward_function_that_returns_the_wrong_structure_is_refused_at_the_call(bwd, refused):
+    @srcad.custom_vjp
+    def doubled(x):
+        return 2.0 * x
+
+    doubled.defvjp(lambda x: (2.0 * x, None), bwd)
+
+    def uses_doubled(x):
+        return np.sum(doubled(x) * np.arange(3.0))
+
+    with pytest.raises(srcad.SrcadError, match=refused) as error:
+        srcad.grad(uses_doubled)(X)
+    assert error.value.file == __file__

@@ -10,10 +10,14 @@ knows. These registrations happen at run time, when the user asks for them.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
+import numpy as np
+
+from srcad.errors import ShapeError, SrcadError
 from srcad.ir.primitive import CUSTOM
 from srcad.ir.prims import CALLABLES, PRIMS, Prim, load_deferred
+from srcad.ir.table.registry import REGISTRATIONS
 from srcad.rules.registry import JVP_RULES, VJP_RULES, cotangents_as_tuple
 
 
@@ -26,7 +30,7 @@ def defvjp(fn: Callable, rule: Callable) -> Callable:
     """Give ``fn`` a reverse rule: ``rule(g, out, *args)`` returns one cotangent per
     argument (``None`` for arguments that take no gradient; for a function of one argument
     the cotangent alone will do). Returns ``fn``."""
-    name = _register(fn)
+    name = _register(fn, "vjp", (rule,))
     VJP_RULES[name] = cotangents_as_tuple(rule)
     return fn
 
@@ -35,7 +39,7 @@ def defjvp(fn: Callable, rule: Callable) -> Callable:
     """Give ``fn`` a forward rule: ``rule(tangents, out, *args)`` returns the tangent of the
     output, given one tangent per argument (``None`` for arguments that carry none).
     Returns ``fn``. With ``defvjp`` too, ``fn`` works in both modes."""
-    name = _register(fn)
+    name = _register(fn, "jvp", (rule,))
     JVP_RULES[name] = rule
     return fn
 
@@ -60,28 +64,86 @@ class custom_vjp:  # noqa: N801 - named as in JAX
     def defvjp(self, fwd: Callable, bwd: Callable) -> None:
         def rule(g, out, *args):
             _, residuals = fwd(*args)
-            return tuple(bwd(residuals, g))
+            return _checked_cotangents(self.fn, bwd(residuals, g), args)
 
-        name = _register(self.fn, alias=self)
+        name = _register(self.fn, "vjp", (fwd, bwd), alias=self)
         VJP_RULES[name] = rule
 
 
-def _register(fn: Callable, alias: object = None) -> str:
-    """The primitive standing for ``fn`` (made on its first rule). The table's deferred
-    families (SciPy's) load first, so that a built-in rule never replaces the user's later."""
+def _checked_cotangents(fn: Callable, cotangents: object, args: tuple) -> tuple:
+    """What ``bwd`` returned, if it is one cotangent (or None) per argument of ``fn``, each
+    of its argument's shape, as JAX asks; else an error that says what it returned."""
+    name = getattr(fn, "__name__", "the function")
+    if not isinstance(cotangents, (tuple, list)) or len(cotangents) != len(args):
+        got = (
+            f"{len(cotangents)} values"
+            if isinstance(cotangents, (tuple, list))
+            else "an array" if hasattr(cotangents, "shape") else f"a {type(cotangents).__name__}"
+        )
+        raise SrcadError(
+            f"the bwd of custom_vjp {name} returned {got}; return a tuple with one cotangent "
+            f"(or None) per argument of {name}: {len(args)} (write (dx,) for one)"
+        )
+    for k, (cotangent, arg) in enumerate(zip(cotangents, args, strict=True)):
+        if cotangent is not None and np.shape(cotangent) != np.shape(arg):
+            raise ShapeError(
+                f"the bwd of custom_vjp {name} returned a cotangent of shape "
+                f"{np.shape(cotangent)} for argument {k} of {name}, of shape {np.shape(arg)}; "
+                "return one of the argument's shape"
+            )
+    return tuple(cotangents)
+
+
+def _register(
+    fn: Callable, direction: str, rules: tuple[Callable, ...], alias: object = None
+) -> str:
+    """The primitive standing for ``fn`` (made on its first rule, one per function object:
+    two functions of one name, closures a factory made, get their own), whose rule in
+    ``direction`` ("vjp" or "jvp") now runs the user's functions ``rules``. The table's deferred families (SciPy's) load first, so that a built-in rule
+    never replaces the user's later."""
     load_deferred()
-    module = getattr(fn, "__module__", None) or type(fn).__module__  # ufuncs have none
-    qualname = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "function")
-    name = f"custom_{module}_{qualname}".replace(".", "_").replace("<", "")
-    name = name.replace(">", "")
-    if name in PRIMS and PRIMS[name].fn is fn and alias is None:
-        return name
+    REGISTRATIONS.count += 1  # compiles that relied on the rules given so far are stale
+    name = CALLABLES.get(fn)
+    known = name is not None and name in PRIMS and PRIMS[name].kind == CUSTOM
+    if not known:
+        name = _unused(_custom_name(fn), PRIMS)
+    called_as = PRIMS[name].called_as if known else _unused(_call_name(fn), _called_names())
+    kept = PRIMS[name].user_rules if known else ()
     n_inputs = fn.__code__.co_argcount if hasattr(fn, "__code__") else 1
-    PRIMS[name] = Prim(name, fn, CUSTOM, n_inputs, module=module)
+    module = getattr(fn, "__module__", None) or type(fn).__module__  # ufuncs have none
+    user_rules = (*((d, r) for d, r in kept if d != direction), (direction, rules))
+    PRIMS[name] = Prim(
+        name, fn, CUSTOM, n_inputs, module=module, called_as=called_as, user_rules=user_rules
+    )
     CALLABLES[fn] = name
     if alias is not None:
         CALLABLES[alias] = name
     return name
+
+
+def _custom_name(fn: Callable) -> str:
+    module = getattr(fn, "__module__", None) or type(fn).__module__
+    qualname = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "function")
+    return "".join(c if c.isalnum() else "_" for c in f"custom_{module}_{qualname}")
+
+
+def _call_name(fn: Callable) -> str:
+    """The name generated code calls ``fn`` by: its own, where that is an identifier."""
+    name = getattr(fn, "__name__", "")
+    return name if name.isidentifier() else "custom_function"
+
+
+def _called_names() -> set[str]:
+    return {prim.called_as for prim in PRIMS.values() if prim.kind == CUSTOM}
+
+
+def _unused(name: str, taken: Collection[str]) -> str:
+    """``name``, or ``name_2``, ``name_3``, ... where it is taken."""
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}_{n}"
+    return candidate
 
 
 # spelled srcad.stop_gradient in generated code, so that a further derivative of that code

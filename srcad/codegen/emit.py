@@ -475,8 +475,9 @@ class Emitter:
         return self._texts[key]
 
     def expression(self, eqn: Eqn) -> ast.expr:
-        if PRIMS[eqn.prim].kind == "custom":
-            self.constants[PRIMS[eqn.prim].fn.__name__] = PRIMS[eqn.prim].fn
+        custom = PRIMS[eqn.prim]
+        if custom.kind == "custom":
+            self.constants[custom.called_as or custom.fn.__name__] = custom.fn
         if eqn.prim == "tape_nonempty":
             return self.operand(eqn.inputs[0])  # a list is true while it has items
         if eqn.prim == "outside_call":

@@ -59,7 +59,7 @@ def eqn_expression(eqn: Eqn, operand: Callable[[Atom], ast.expr]) -> ast.expr:
     if eqn.prim == "format_string":
         return _f_string(eqn, args)
     if prim.kind == "custom":
-        return ast.Call(ast.Name(prim.fn.__name__, ast.Load()), args, [])
+        return ast.Call(ast.Name(prim.called_as or prim.fn.__name__, ast.Load()), args, [])
     if eqn.prim in METHODS and _is_array(eqn.inputs[0]) and len(args) == 1:
         return _method_call(eqn, args[0])
     # the call as NumPy takes it: np.einsum("ij,jk", a, b), np.stack([a, b], axis=0)

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from srcad.errors import NoDerivativeRule, ShapeError
+from srcad.errors import NoDerivativeRule, ShapeError, SrcadError
 from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
 from srcad.ir.control import body_of, branches_of, condition_of
@@ -89,6 +89,8 @@ class _Forward:
             except NotImplementedError as error:  # a rule that covers only some cases
                 where = source_position(eqn.loc)
                 raise NoDerivativeRule(f"no derivative for {error}", *where) from None
+            except SrcadError as error:  # a rule of the user's, not located yet
+                raise error.at(*source_position(eqn.loc)) from None
             results = result if len(eqn.outputs) > 1 else (result,)
             for var, tangent in zip(eqn.outputs, results, strict=True):
                 if tangent is not None:

@@ -116,6 +116,11 @@ class Prim:
     matters even when its result is unused (``outside_call``). ``takes_numbers``: Python's
     function of a number (``round``), which a 0-d array does not implement: shape inference
     gives it NumPy's scalars.
+
+    A function of the user's given a rule (kind ``custom``) is called by ``called_as`` in
+    generated code (its name, made unique among such functions); ``user_rules`` holds, per
+    direction ("vjp", "jvp"), the user's functions its rule runs (the rule, or ``fwd`` and
+    ``bwd``), whose reads of the world outside them a compile relies on.
     """
 
     name: str
@@ -149,6 +154,8 @@ class Prim:
     rewrite_call: Callable[[tuple, dict], tuple[tuple, dict]] | None = None
     composed: Callable[..., object] | None = None
     composed_for: tuple[str, ...] = ()
+    called_as: str = ""
+    user_rules: tuple[tuple[str, tuple[Callable, ...]], ...] = ()
 
     @property
     def spelling(self) -> str:

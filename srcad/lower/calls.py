@@ -37,6 +37,7 @@ from srcad.frontend.desugar import (
 from srcad.frontend.parse import root_name
 from srcad.ir.builder import StaticValueNeeded, TraceError, Tracer, record_call
 from srcad.ir.graph import Const
+from srcad.ir.primitive import CUSTOM
 from srcad.ir.prims import prim_of
 from srcad.ir.selection import Selection
 from srcad.ir.world import WorldPath
@@ -101,6 +102,7 @@ from srcad.lower.objects import (
 from srcad.lower.solvers import solver_of
 from srcad.lower.transforms import call_transformation, is_transformation
 from srcad.lower.user_code import has_own_method, is_user_function
+from srcad.lower.user_rules import rely_on_registrations, rely_on_user_rules
 from srcad.lower.world import Outside, is_hashable, outside_call, outside_callee
 from srcad.pytree import flatten, is_plain_class, unflatten
 
@@ -223,6 +225,8 @@ def call(
         ]
         return unflatten(tree, stopped)
     if prim is not None and is_traced:
+        if prim.kind == CUSTOM:  # a function of the user's with a rule of theirs
+            rely_on_user_rules(lowering.world, prim)
         return record_call(lowering.builder, prim.name, tuple(args), kwargs, as_array)
     if isinstance(function, types.MethodType) and isinstance(function.__self__, Tracer):
         return function(*args, **kwargs)
@@ -257,6 +261,8 @@ def call(
     if standard_library_module(function) is not None:  # statistics.mean(values)
         return _inline_library(lowering, function, args, kwargs, node)
     if is_user_function(function) or isinstance(function, LocalFunction):
+        if is_user_function(function):  # a rule given to it later compiles again
+            rely_on_registrations(lowering.world)
         return _inline(lowering, function, args, kwargs, node)
     return _call_python(lowering, function, args, kwargs, node, is_traced)
 

@@ -25,6 +25,10 @@ def is_user_function(function: object) -> TypeGuard[types.FunctionType]:
     return module.split(".")[0] not in LIBRARY_PACKAGES
 
 
+def is_user_module(module: types.ModuleType) -> bool:
+    return module.__name__.split(".")[0] not in LIBRARY_PACKAGES
+
+
 def has_own_method(value: object, name: str) -> bool:
     """Whether ``value`` (an object of the function's, or one from outside) is of a class of
     the user's that defines the special method ``name`` (``__iter__``, ``__float__``)."""

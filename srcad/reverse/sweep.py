@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from srcad.errors import NoDerivativeRule, ShapeError
+from srcad.errors import NoDerivativeRule, ShapeError, SrcadError
 from srcad.ir import Atom, AVal, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
 from srcad.ir.control import branches_of
@@ -159,6 +159,8 @@ def _backward_step(
             raise NoDerivativeRule(
                 f"no derivative for {error}", *source_position(eqn.loc)
             ) from None
+        except SrcadError as error:  # a rule of the user's, not located yet
+            raise error.at(*source_position(eqn.loc)) from None
         for atom, result in _per_input(eqn.inputs, results, active).items():
             _accumulate(builder, atom, result, adjoints)
 

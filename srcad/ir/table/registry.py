@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -27,6 +28,18 @@ from srcad.ir.primitive import Prim
 
 PRIMS: dict[str, Prim] = {}
 CALLABLES: dict[object, str] = {}
+
+
+@dataclass
+class Registrations:
+    """How many rules the user has given (``srcad.defvjp``, ``defjvp``, ``custom_vjp``). A
+    compile that inlined the user's functions or called one with a rule relies on the count:
+    a rule given later, or given again, makes it compile again."""
+
+    count: int = 0
+
+
+REGISTRATIONS = Registrations()
 # module name -> the functions that register its families, waiting for its import
 DEFERRED: dict[str, list[Callable[[ModuleType], None]]] = {}
 
