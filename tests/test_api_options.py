@@ -58,3 +58,15 @@ def test_an_auxiliary_output_may_hold_strings_ints_and_none(options):
 def test_an_unknown_keyword_lists_what_the_transformation_takes():
     with pytest.raises(TypeError, match=r"jacfwd\(\) .* 'has_aux'; it takes argnums and backend"):
         srcad.jacfwd(np.sin, has_aux=True)
+
+
+def test_central_differences_of_float32_arguments_take_a_step_float32_can_resolve():
+    """With a step of 1e-6 a float32 moves by a few units in its last place: the differences
+    were rounding noise (0.6855 for cos(0.8) = 0.6967), and check_grad failed srcad."""
+    x = np.array([0.3, -1.2, 0.8], dtype=np.float32)
+
+    def sines(v):
+        return np.sum(np.sin(v))
+
+    np.testing.assert_allclose(srcad.numerical_grad(sines, x), np.cos(x), rtol=2e-5)
+    srcad.check_grad(sines, x, rtol=1e-4, atol=1e-6)
