@@ -304,6 +304,15 @@ def _differentiated_inputs(lowered: LoweredFunction, signature: ArgSignature, wr
     )
 
 
+def _described(dtype: str) -> str:
+    """A result's dtype as the user wrote the value: text, None or an object, or a dtype."""
+    if dtype.startswith("str"):
+        return "text (a str)"
+    if dtype == "object":
+        return "None or an object"
+    return f"dtype {dtype}"
+
+
 def _checked_output(
     lowered: LoweredFunction, has_aux: bool, fun: Callable, is_scalar: bool
 ) -> Graph:
@@ -325,7 +334,7 @@ def _checked_output(
         if not output.aval.is_float:
             raise ArgumentTypeError(
                 f"{what} requires {fun.__name__} to return floats, but it returned "
-                f"dtype {output.aval.dtype}",
+                f"{_described(output.aval.dtype)}",
                 *_return_line(fun),
             )
     if is_scalar and value.aval.size != 1:

@@ -157,6 +157,22 @@ def test_grad_of_non_scalar_output_is_a_type_error():
     assert "(3, 2)" in message or "(3,2)" in message, message
 
 
+def a_label(x):
+    return "loss"
+
+
+def nothing(x):
+    np.sum(x)
+
+
+@pytest.mark.parametrize(("function", "described"), [(a_label, "text"), (nothing, "None")])
+def test_grad_of_a_function_returning_no_number_says_what_it_returned(function, described):
+    with pytest.raises(
+        srcad.ArgumentTypeError, match=f"to return floats, but it returned {described}"
+    ):
+        srcad.grad(function)(np.ones(3))
+
+
 def scaled_sum(x, n):
     return np.sum(x * n)
 

@@ -62,8 +62,9 @@ class Loc:
 
 @functools.cache
 def _kind(dtype: str) -> str:
-    """NumPy's kind letter of a dtype name (``f`` for float32), looked up once per name."""
-    return np.dtype(dtype).kind
+    """NumPy's kind letter of a dtype name (``f`` for float32), looked up once per name;
+    ``U`` for a string constant (its name, ``str32``, is no dtype NumPy reads back)."""
+    return "U" if dtype.startswith("str") else np.dtype(dtype).kind
 
 
 def source_position(loc: Loc | None) -> tuple[str | None, int | None]:
