@@ -162,13 +162,13 @@ def a_label(x):
 
 
 def nothing(x):
-    np.sum(x)
+    return None
 
 
 @pytest.mark.parametrize(("function", "described"), [(a_label, "text"), (nothing, "None")])
 def test_grad_of_a_function_returning_no_number_says_what_it_returned(function, described):
     with pytest.raises(
-        srcad.ArgumentTypeError, match=f"to return floats, but it returned {described}"
+        TypeError, match=f"to return floats, but it returned {described}"
     ):
         srcad.grad(function)(np.ones(3))
 
