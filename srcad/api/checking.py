@@ -62,6 +62,7 @@ def _leaf_gradient(fun, args, argnums, leaves, treedef, index, eps):
         lower[position] -= step
         upper, lower = upper.astype(dtype), lower.astype(dtype)  # the points fun is given
         width = float(upper[position]) - float(lower[position])
+        width = width if np.isfinite(width) and width > 0 else 2 * step  # at NaN: 0 / 2 step
         grad[position] = (evaluate(upper) - evaluate(lower)) / width
     return float(grad) if isinstance(leaf, float) else grad
 

@@ -70,6 +70,7 @@ from srcad.lower.containers import (
 from srcad.lower.context import EnclosingNames, Inlining, Lowering
 from srcad.lower.dispatch import CALL, evaluate, lowers_expression
 from srcad.lower.distributions import Frozen, frozen_method, is_distribution
+from srcad.lower.draws import reparameterized
 from srcad.lower.expressions import mapping_of, run_static, starred_values
 from srcad.lower.generators import Deferred, consumed, reads_as_it_goes
 from srcad.lower.iteration import (
@@ -169,6 +170,9 @@ def call(
         return call(lowering, special, list(args[1:]), kwargs, node)
     callee = outside_callee(function)
     if callee is not None:  # random draws, print, logging: run by the generated code
+        draw = reparameterized(lowering, function, args, kwargs)
+        if draw is not None:  # rng.normal(mu, sigma): mu + sigma * rng.standard_normal(...)
+            return draw
         return outside_call(lowering.builder, function, callee, args, kwargs)
     if isinstance(function, Outside):
         return _call_outside_object(lowering, function, args, kwargs, node)

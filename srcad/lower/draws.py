@@ -1,0 +1,73 @@
+"""Random draws whose parameters are computed from the differentiated input, lowered as the
+standard draw and the transformation NumPy applies to it (the reparameterization): the
+values are NumPy's own, bit for bit, and the gradient flows through the parameters.
+
+Before:  z = rng.normal(mu, sigma)
+After:   z = mu + sigma * rng.standard_normal(np.broadcast_shapes(mu.shape, sigma.shape))
+
+NumPy computes ``normal`` as ``loc + scale * standard_normal``, ``uniform`` as ``low +
+(high - low) * random``, ``exponential`` as ``scale * standard_exponential`` and
+``lognormal`` as ``exp(mean + sigma * standard_normal)``, drawing one standard value per
+element in order, for a ``Generator`` as for ``np.random`` (``RandomState``). Draws whose
+parameters are constants stay the calls they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from srcad.ir.builder import Tracer
+from srcad.lower.context import Lowering
+from srcad.lower.world import Outside, outside_call, outside_callee
+
+# method: (its parameters with their defaults, the standard draw, the transformation)
+Transform = Callable[..., Any]
+REPARAMETERIZED: dict[str, tuple[tuple[tuple[str, float], ...], str, Transform]] = {
+    "normal": ((("loc", 0.0), ("scale", 1.0)), "standard_normal", lambda z, m, s: m + s * z),
+    "uniform": ((("low", 0.0), ("high", 1.0)), "random", lambda u, a, b: a + (b - a) * u),
+    "exponential": ((("scale", 1.0),), "standard_exponential", lambda e, s: s * e),
+    "lognormal": (
+        (("mean", 0.0), ("sigma", 1.0)),
+        "standard_normal",
+        lambda z, m, s: np.exp(m + s * z),
+    ),
+}
+
+
+def reparameterized(lowering: Lowering, function: object, args: list, kwargs: dict) -> object:
+    """The draw as its standard draw transformed, where a parameter is a traced float; None
+    for any other call."""
+    method = _method(function)
+    if method not in REPARAMETERIZED:
+        return None
+    parameters, standard, transform = REPARAMETERIZED[method]
+    names = [name for name, _ in parameters]
+    if len(args) > len(names) + 1 or set(kwargs) - {*names, "size"}:
+        return None  # a call NumPy refuses: run as it is
+    given = dict(zip([*names, "size"], args, strict=False)) | kwargs
+    values = [given.get(name, default) for name, default in parameters]
+    if not any(isinstance(v, Tracer) and v.aval.is_float for v in values):
+        return None
+    size = given.get("size")
+    if size is None:
+        size = np.broadcast_shapes(*(np.shape(v) for v in values))
+    draw = _standard_draw(lowering, function, standard)
+    drawn = outside_call(lowering.builder, draw, outside_callee(draw), [], {"size": size})
+    return transform(drawn, *values)
+
+
+def _method(function: object) -> str | None:
+    """The name of a Generator's or np.random's drawing method."""
+    bound = function.value if isinstance(function, Outside) else function
+    return getattr(bound, "__name__", None)
+
+
+def _standard_draw(lowering: Lowering, function: object, standard: str) -> object:
+    """The standard draw of the same generator: ``rng.standard_normal``,
+    ``np.random.standard_normal``."""
+    if isinstance(function, Outside) and function.owner is not None:
+        return lowering.world.attribute(function.owner, standard)
+    return getattr(function.__self__, standard)  # type: ignore[attr-defined]
