@@ -284,3 +284,41 @@ def test_a_number_written_through_a_mask_of_a_later_axis():
         assert srcad.value_and_grad(attention_with_padding)(q, keep)[0] == pytest.approx(
             attention_with_padding(q, keep)
         )
+
+
+OBSERVED = np.array([[True, False, True], [False, True, True], [True, True, False]])
+RATINGS = RNG.normal(size=(3, 3))
+
+
+def factorized_by_positions(U):
+    """Matrix factorization over the observed entries, by their positions (a global mask:
+    its positions are fixed when compiling and the mask checked on every call)."""
+    rows, cols = np.nonzero(OBSERVED)
+    i, j = np.where(OBSERVED)
+    total = np.sum((np.sum(U[rows] * U[cols], axis=1) - RATINGS[rows, cols]) ** 2)
+    for r, c in zip(i, j):
+        total = total + U[r, 0] * U[c, 1]
+    return total + np.sum(U.ravel()[np.flatnonzero(OBSERVED)[:2]]) + np.sum(np.argwhere(OBSERVED))
+
+
+def test_positions_of_a_global_mask_are_constants_checked_on_every_call():
+    U = RNG.normal(size=(3, 2))
+    for mode in ("reverse", "forward"):
+        gradient = srcad.grad(factorized_by_positions, mode=mode)
+        np.testing.assert_allclose(
+            gradient(U), srcad.numerical_grad(factorized_by_positions, U), rtol=1e-6
+        )
+        OBSERVED[0, 1], OBSERVED[2, 0] = True, False  # other positions, one more
+        try:
+            expected = srcad.numerical_grad(factorized_by_positions, U)
+            np.testing.assert_allclose(gradient(U), expected, rtol=1e-6)
+        finally:
+            OBSERVED[0, 1], OBSERVED[2, 0] = False, True
+
+
+def test_positions_where_a_condition_on_data_holds_are_still_refused():
+    def positive_positions(x):
+        return np.sum(x[np.nonzero(x > 0)])
+
+    with pytest.raises(srcad.UnsupportedSyntax, match="as many as the data says"):
+        srcad.grad(positive_positions)(X)

@@ -167,9 +167,7 @@ def nothing(x):
 
 @pytest.mark.parametrize(("function", "described"), [(a_label, "text"), (nothing, "None")])
 def test_grad_of_a_function_returning_no_number_says_what_it_returned(function, described):
-    with pytest.raises(
-        TypeError, match=f"to return floats, but it returned {described}"
-    ):
+    with pytest.raises(TypeError, match=f"to return floats, but it returned {described}"):
         srcad.grad(function)(np.ones(3))
 
 

@@ -200,6 +200,10 @@ def call(
     if function in OF_KEYS and len(args) == 1 and type(args[0]) is dict:
         args = [list(args[0])]  # sorted(params): its keys, known when compiling
     is_traced = any(isinstance(v, Tracer) for v in call_leaves(args, kwargs))
+    if is_traced and _finds_positions(function, args, kwargs):
+        positions = _of_constants(args)
+        if positions is not None:  # np.nonzero(MASK) of a global mask, fixed and checked
+            return function(*positions, **kwargs)
     solver = solver_of(function) if is_traced else None
     if solver is not None:  # scipy.integrate.odeint: one equation, the adjoint as its rule
         return solver(lowering, list(args), dict(kwargs), node)
@@ -512,6 +516,26 @@ def _call_python(
 
 
 POSITIONS_OF = (np.nonzero, np.argwhere, np.flatnonzero)
+
+
+def _finds_positions(function: object, args: Args, kwargs: Kwargs) -> bool:
+    """``np.nonzero(m)``, ``np.argwhere(m)``, ``np.flatnonzero(m)``, ``np.where(m)``."""
+    if function is np.where:
+        return len(args) == 1 and not kwargs
+    return is_hashable(function) and function in POSITIONS_OF
+
+
+def _of_constants(args: Args) -> list | None:
+    """The arguments' values, where each is a constant of the compile (a global integer or
+    boolean array, whose value the guard checks on every call); None otherwise."""
+    values = []
+    for value in args:
+        if isinstance(value, Tracer):
+            if not isinstance(value.atom, Const):
+                return None
+            value = value.atom.value
+        values.append(value)
+    return values
 
 
 # np.fft's functions whose values are complex (fftfreq and fftshift are not)
