@@ -296,7 +296,7 @@ def factorized_by_positions(U):
     rows, cols = np.nonzero(OBSERVED)
     i, j = np.where(OBSERVED)
     total = np.sum((np.sum(U[rows] * U[cols], axis=1) - RATINGS[rows, cols]) ** 2)
-    for r, c in zip(i, j):
+    for r, c in zip(i, j, strict=True):
         total = total + U[r, 0] * U[c, 1]
     return total + np.sum(U.ravel()[np.flatnonzero(OBSERVED)[:2]]) + np.sum(np.argwhere(OBSERVED))
 
