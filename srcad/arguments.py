@@ -18,8 +18,9 @@ from srcad.errors import ArgumentTypeError, ArgumentValueError
 from srcad.ir import AVal
 from srcad.pytree import TreeDef, fields_of, unflatten
 
-# Functions an argument may hold (``activation=np.tanh``, ``act=relu``, a lambda), and Enum
-# members (``mode=Mode.TRAIN``): constants of the signature, compared by identity. A
+# Functions an argument may hold (``activation=np.tanh``, ``act=relu``, a lambda), Enum
+# members (``mode=Mode.TRAIN``) and modules (``xp=np``, array-API code's namespace argument):
+# constants of the signature, compared by identity. A
 # function's own reads (its globals, closure cells, defaults) are staged when the lowering
 # calls it, as a helper's are, and checked every call.
 IDENTITY_CONSTANTS = (
@@ -28,6 +29,7 @@ IDENTITY_CONSTANTS = (
     np.ufunc,
     type(np.sum),  # NumPy's functions that dispatch on array types
     enum.Enum,
+    types.ModuleType,
 )
 
 

@@ -156,3 +156,17 @@ def test_an_enum_member_is_a_constant_compared_by_identity(backend):
     assert "phase=Phase.TRAIN" in srcad.source(gradient)  # the header names it
     with pytest.raises(TypeError, match="holds the Enum member Phase.TRAIN"):
         srcad.grad(phased, argnums=1)(w, Phase.TRAIN)
+
+
+def namespaced(x, xp=np):
+    """Array-API code's namespace argument, defaulted to NumPy."""
+    return xp.sum(xp.sin(x) * xp.exp(-x))
+
+
+def test_a_module_argument_is_a_constant_compared_by_identity():
+    x = np.array([0.3, -0.2, 0.9])
+    for mode in ("reverse", "forward"):
+        expected = srcad.numerical_grad(namespaced, x)
+        np.testing.assert_allclose(srcad.grad(namespaced, mode=mode)(x), expected, rtol=1e-6)
+        np.testing.assert_allclose(srcad.grad(namespaced, mode=mode)(x, np), expected, rtol=1e-6)
+        np.testing.assert_allclose(srcad.grad(namespaced, mode=mode)(x, xp=np), expected, rtol=1e-6)

@@ -126,9 +126,14 @@ def floor_division(x):
     return x // 2.0
 
 
-def test_floor_division_of_floats_is_still_refused():
-    with pytest.raises(srcad.SrcadError, match="has no derivative"):
-        srcad.grad(floor_division)(3.3)
+def test_floor_division_of_floats_is_a_step_as_np_floor_is():
+    """``x // 2.0`` is floor(x / 2.0): slope 0 away from the jumps (it was refused, while
+    ``np.floor(x / 2.0)`` was not)."""
+    for mode in ("reverse", "forward"):
+        for x in (3.3, -1.7):
+            assert srcad.grad(floor_division, mode=mode)(x) == srcad.numerical_grad(
+                floor_division, x
+            )
 
 
 def periodic_pairs(x):

@@ -3,10 +3,14 @@ a method of a constant array called with traced values (``C.dot(x)``), ``x.item(
 ``x.tolist()`` of traced arrays, ``np.multiply.outer``, ``np.einsum(..., optimize=True)``,
 ``np.r_`` /
 ``np.c_`` joining traced arrays, and ``np.clip`` with bounds read on every call (a global,
-an argument: a maximum and a minimum) or given as ``min=``/``max=``; each against central
-differences in both modes, and again after a global changed."""
+an argument: a maximum and a minimum) or given as ``min=``/``max=``, or written ``out=``;
+``bool(v)``, ``x // L`` of floats, ``math.hypot`` of several numbers and
+``np.unravel_index``; each against central differences in both modes, and again after a
+global changed."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
@@ -62,10 +66,46 @@ def einsum_optimized(x):
     return np.einsum("ij,jk,ki->", m, m, m, optimize=True) * SCALE["value"]
 
 
+def truth_of_a_number(x):
+    """``bool(v)`` of a traced number, as ``int(v)`` and ``float(v)``."""
+    weight = float(bool(x[1] > SCALE["value"])) + float(bool(x[0]))
+    return np.sum(x**2) * weight
+
+
+def float_floor_division(x):
+    """A periodic coordinate: ``x - L * (x // L)``, whose ``//`` is a step (slope 0)."""
+    length = SCALE["value"] + 0.25
+    return np.sum(np.sin(x - length * (x // length)))
+
+
+def hypot_of_three(x):
+    return math.hypot(x[0], x[1] * SCALE["value"], x[2]) + math.hypot(x[3])
+
+
+def position_of_the_largest(x):
+    grid = np.reshape(x, (2, 3))
+    row, column = np.unravel_index(np.argmax(grid), grid.shape)
+    flat = row * 3 + column
+    return grid[row, column] * SCALE["value"] + x[flat] ** 2
+
+
+def clipped_in_place(x):
+    h = x * 2.0
+    h.clip(-SCALE["value"], 1.0, out=h)
+    g = x * 3.0
+    np.clip(g, -1.0, SCALE["value"], out=g)
+    return np.sum(h**2) + np.sum(g**3)
+
+
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 @pytest.mark.parametrize(
     "fun",
     [
+        truth_of_a_number,
+        float_floor_division,
+        hypot_of_three,
+        position_of_the_largest,
+        clipped_in_place,
         shape_queries,
         constant_method,
         r_join,

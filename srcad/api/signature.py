@@ -112,7 +112,7 @@ def abstract_leaf(value: object) -> object:
         )
     raise ArgumentTypeError(
         f"is a {type(value).__name__}, which srcad cannot take; use floats, NumPy arrays, "
-        "ints and functions (as constants), random generators, or tuples, lists, dicts, "
+        "ints, functions and modules (as constants), random generators, or tuples, lists, dicts, "
         "NamedTuples, dataclasses and objects of your own classes holding them"
     )
 

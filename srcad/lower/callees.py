@@ -51,6 +51,7 @@ NUMBER_CONVERSIONS: dict[object, str | None] = {
     math.ceil: "math_ceil",
     round: "python_round",
     float: None,
+    bool: None,
 }
 # np.shape, np.ndim, np.size: ints fixed when compiling (Tracer.__array_function__ answers)
 TRACEABLE_BUILTINS |= {np.shape, np.ndim, np.size, np.isscalar, *NUMBER_CONVERSIONS}
@@ -159,8 +160,8 @@ _MISSING = object()
 def _number_of(
     lowering: Lowering, function: Callable[..., object], args: Args, node: ast.Call
 ) -> object:
-    """``int(v)``, ``float(v)``, ``round(v[, digits])``, ``math.floor(v)``... of a traced number:
-    NumPy's counterpart on the number, then an int where Python gives one."""
+    """``int(v)``, ``float(v)``, ``bool(v)``, ``round(v[, digits])``, ``math.floor(v)``... of
+    a traced number: NumPy's counterpart on the number, then an int where Python gives one."""
     value = args[0]
     if value.shape != ():
         name = getattr(function, "__name__", "")
@@ -174,12 +175,14 @@ def _number_of(
             "can compute with; use the number itself",
             node,
         )
+    if function is bool:  # Python's truth of a number: nonzero (NaN too)
+        return value != 0
     if function is float:  # a Python float, weak as Python's
         return value if value.aval.is_weak and value.dtype.kind == "f" else _as_float(value)
     if function is round and len(args) == 2 and args[1] is not None:
         return np.round(value, args[1])  # a float, rounded to these digits
     row = NUMBER_CONVERSIONS[function]
-    assert row is not None  # float returned above
+    assert row is not None  # float and bool returned above
     return lowering.builder.apply(row, (value,))  # a Python int, as the plain function's
 
 
@@ -345,7 +348,7 @@ def is_numpy_scalar_type(function: object) -> bool:
 RUN_AS_IS = frozenset(
     "nanmedian nanpercentile nanquantile nanmean nanstd nanvar "
     "nansum nanprod ptp searchsorted digitize interp corrcoef cov "
-    "matrix_rank cond".split()
+    "matrix_rank cond unravel_index".split()
 )
 
 

@@ -202,8 +202,9 @@ def call(
     is_traced = any(isinstance(v, Tracer) for v in call_leaves(args, kwargs))
     if is_traced and _finds_positions(function, args, kwargs):
         positions = _of_constants(args)
+        finder: Any = function  # np.nonzero and its kin
         if positions is not None:  # np.nonzero(MASK) of a global mask, fixed and checked
-            return function(*positions, **kwargs)
+            return finder(*positions, **kwargs)
     solver = solver_of(function) if is_traced else None
     if solver is not None:  # scipy.integrate.odeint: one equation, the adjoint as its rule
         return solver(lowering, list(args), dict(kwargs), node)

@@ -73,6 +73,7 @@ runs (``np.clip`` with a bound read from a global), or that is given one of its
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from collections.abc import Callable
 from typing import Any, Literal
@@ -479,6 +480,14 @@ def isclose(a: Any, b: Any, rtol: Any = 1e-5, atol: Any = 1e-8, equal_nan: bool 
     return close
 
 
+def hypot(*coordinates: Any) -> Any:
+    """``math.hypot(x, y, z, ...)``: the Euclidean norm of its arguments, as ``np.hypot`` of
+    two at a time (the distance from the origin; 0.0 of none)."""
+    if len(coordinates) < 2:
+        return np.abs(coordinates[0]) if coordinates else 0.0
+    return functools.reduce(np.hypot, coordinates)
+
+
 def allclose(a: Any, b: Any, rtol: Any = 1e-5, atol: Any = 1e-8, equal_nan: bool = False) -> Any:
     return np.all(isclose(a, b, rtol, atol, equal_nan))
 
@@ -505,6 +514,7 @@ COMPOSITIONS: dict[Callable, Callable] = {
     np.lib.stride_tricks.sliding_window_view: sliding_window_view,
     np.linalg.multi_dot: multi_dot,
     np.diagflat: diagflat,
+    math.hypot: hypot,
 }
 # scipy.linalg's, by name: srcad does not import SciPy, the user's code has
 SCIPY_LINALG: dict[str, Callable] = {

@@ -59,9 +59,6 @@ COMPARE_OPERATORS: dict[type, Callable[[Any, Any], object]] = {
     ast.Is: operator.is_,
     ast.IsNot: operator.is_not,
 }
-# Operators that have no derivative: allowed on compile-time values and ints only. (``%`` has
-# one: x % y = x - y floor(x / y), so d/dx = 1 and d/dy = -floor(x / y).)
-STATIC_ONLY = (ast.FloorDiv,)
 ARRAY_ATTRIBUTES = {"T", "shape", "ndim", "size", "dtype", "reshape", "transpose", "copy"}
 ARRAY_ATTRIBUTES |= {"flatten", "astype", "real", "imag", "item", "tolist", *SAME_AS_NUMPY}
 
@@ -162,7 +159,7 @@ def binary(lowering: Lowering, op: ast.operator, left: object, right: object, no
         and (isinstance(left, Tracer) or isinstance(right, Tracer))
     ):
         return STRING_FORMATS[ast.Add](lowering, left, right, node)  # "loss " + str(loss)
-    _require_static(lowering, op, (left, right), node)
+    _require_supported(lowering, op, node)
     if isinstance(left, Tracer) or isinstance(right, Tracer):
         return BINARY_OPERATORS[type(op)](left, right)
     return run_static(lowering, lambda: BINARY_OPERATORS[type(op)](left, right), node)
@@ -178,7 +175,7 @@ def evaluate_unary(lowering: Lowering, node: ast.UnaryOp) -> object:
     operand = evaluate(lowering, node.operand)
     if isinstance(node.op, ast.Not) and isinstance(operand, Tracer):
         return logical(lowering, "logical_not", [operand], node)
-    _require_static(lowering, node.op, (operand,), node)
+    _require_supported(lowering, node.op, node)
     return UNARY_OPERATORS[type(node.op)](operand)
 
 
@@ -207,7 +204,7 @@ def evaluate_comparison(lowering: Lowering, node: ast.Compare) -> object:
         if isinstance(op, (ast.Is, ast.IsNot)):
             _refuse_unknown_identity(lowering, left, right, node)
         left, right = (_compared_object(lowering, op, v, node) for v in (left, right))
-        _require_static(lowering, op, (left, right), node)
+        _require_supported(lowering, op, node)
         results.append(COMPARE_OPERATORS[type(op)](left, right))
     if not any(isinstance(r, Tracer) for r in results):
         return _static_comparison(lowering, results, node)
@@ -325,20 +322,12 @@ def _static_comparison(lowering: Lowering, results: list[object], node: ast.Comp
     return all(results)
 
 
-def _require_static(
-    lowering: Lowering, op: ast.AST, operands: tuple[object, ...], node: Node
-) -> None:
+def _require_supported(lowering: Lowering, op: ast.AST, node: Node) -> None:
     if type(op) not in BINARY_OPERATORS | UNARY_OPERATORS | COMPARE_OPERATORS:
         raise lowering.located(
             UnsupportedSyntax,
             f"the operator in '{ast.unparse(node)}' is not supported",
             node,
-        )
-    traced = [v for v in operands if isinstance(v, Tracer)]
-    if isinstance(op, STATIC_ONLY) and not all(_is_int(v) for v in traced):
-        raise StaticValueNeeded(
-            f"'{ast.unparse(node)}' has no derivative; it is allowed on ints and shapes only",
-            lowering.builder.loc,
         )
 
 

@@ -139,12 +139,19 @@ def _as_subscript_assignment(lowering: Lowering, call: ast.expr) -> ast.Assign |
     return _assignment(call, array.id, index, value)
 
 
+# NumPy functions besides ufuncs whose ``out=y`` fills y with what they return
+WRITING_OUT = (np.clip, np.dot)
+
+
 def _ufunc_into(lowering: Lowering, call: ast.Call) -> ast.Assign | None:
-    """``np.add(a, b, out=y)`` of an array ``y`` is ``y[...] = np.add(a, b)``."""
+    """``np.add(a, b, out=y)`` of an array ``y`` is ``y[...] = np.add(a, b)``; so are
+    ``np.clip(h, lo, hi, out=y)``, ``h.clip(lo, hi, out=y)`` and ``np.dot(a, b, out=y)``."""
     outs = [k for k in call.keywords if k.arg == "out"]
     if len(outs) != 1 or not isinstance(outs[0].value, ast.Name):
         return None
-    if not isinstance(evaluate(lowering, call.func), np.ufunc):
+    function = evaluate(lowering, call.func)
+    is_clip_method = isinstance(call.func, ast.Attribute) and call.func.attr == "clip"
+    if not (isinstance(function, np.ufunc) or function in WRITING_OUT or is_clip_method):
         return None
     target = outs[0].value.id
     if not _is_array(evaluate(lowering, outs[0].value)):
