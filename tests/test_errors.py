@@ -193,3 +193,19 @@ def padded_with_maxima(A):
 def test_a_rule_that_does_not_cover_a_case_names_the_line():
     with pytest.raises(srcad.errors.NoDerivativeRule, match=r"test_errors.py:\d+: .*'maximum'"):
         srcad.grad(padded_with_maxima)(np.eye(3))
+
+
+def test_a_sparse_matrix_from_outside_is_refused_with_what_to_write():
+    sparse = pytest.importorskip("scipy.sparse")
+    laplacian = sparse.diags([np.ones(3), -2 * np.ones(4), np.ones(3)], [-1, 0, 1], format="csr")
+
+    def energy(u):
+        return -0.5 * u @ (laplacian @ u)
+
+    def scaled(u):
+        return np.sum((0.1 * laplacian) @ u)
+
+    for function in (energy, scaled):
+        with pytest.raises(srcad.SrcadError, match=r"csr_matrix \(laplacian\).*toarray") as error:
+            srcad.grad(function)(np.linspace(0.0, 1.0, 4))
+        assert "plain function raises" not in str(error.value)

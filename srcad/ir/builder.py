@@ -254,7 +254,7 @@ class GraphBuilder:
             return Const(np.asarray(value))
         if isinstance(value, complex):
             raise TraceError(COMPLEX_REFUSED, self.loc)
-        raise TraceError(f"cannot use a {type(value).__name__} as an array here", self.loc)
+        raise TraceError(not_an_array(value), self.loc)
 
     def atom_of(self, value: object) -> Atom:
         """What a rule returned (a tracer, a number, an array, an array NumPy filled with
@@ -349,3 +349,19 @@ def _is_numbers(values: list | tuple) -> bool:
         _is_numbers(v) if isinstance(v, (list, tuple)) else isinstance(v, (int, float))
         for v in values
     )
+
+
+def not_an_array(value: object) -> str:
+    """Why ``value`` cannot enter an equation: what it is (an object from outside the
+    function is named by its path), and for a SciPy sparse matrix what to write instead."""
+    path = getattr(value, "path", None)  # an outside object: read through its path
+    held = getattr(value, "value", value) if path is not None else value
+    where = f" ({path.text})" if path is not None else ""
+    kind = type(held)
+    message = f"cannot use a {kind.__module__}.{kind.__qualname__}{where} as an array here"
+    if kind.__module__.startswith("scipy.sparse"):
+        message += (
+            "; srcad differentiates dense NumPy arrays: make it one with .toarray() (outside "
+            "the function, once), or keep the sparse products out of the differentiated code"
+        )
+    return message

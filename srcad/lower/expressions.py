@@ -19,7 +19,13 @@ import numpy as np
 
 from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax
 from srcad.ir import Const
-from srcad.ir.builder import SAME_AS_NUMPY, StaticValueNeeded, TraceError, Tracer
+from srcad.ir.builder import (
+    SAME_AS_NUMPY,
+    StaticValueNeeded,
+    TraceError,
+    Tracer,
+    not_an_array,
+)
 from srcad.lower.dispatch import STRING_FORMATS, evaluate, lowers_expression
 from srcad.lower.iteration import static_items
 from srcad.lower.machine_state import refuse_reading_state_of_the_machine
@@ -162,6 +168,9 @@ def binary(lowering: Lowering, op: ast.operator, left: object, right: object, no
     _require_supported(lowering, op, node)
     if isinstance(left, Tracer) or isinstance(right, Tracer):
         return BINARY_OPERATORS[type(op)](left, right)
+    for operand in (left, right):  # 0.1 * LAP of a sparse matrix: its own operators
+        if isinstance(operand, Outside) and not isinstance(operand.value, types.ModuleType):
+            raise lowering.located(SrcadError, not_an_array(operand), node)
     return run_static(lowering, lambda: BINARY_OPERATORS[type(op)](left, right), node)
 
 
