@@ -380,6 +380,12 @@ def plain_index(index: object, loc: Loc | None) -> tuple[object, ...]:
             if item.aval.dtype not in ("int64", "int32", "intp", "uint8", "int16", "int8"):
                 raise TraceError(f"cannot index with a {item.aval.dtype} value", loc)
             plain.append(item)
+        elif isinstance(item, list) and _holds_tracer(item):
+            raise StaticValueNeeded(  # a loop's counter in it: the loop unrolls
+                "an index list holding values computed from data; index with an array of "
+                "them instead (x[np.array([i, j])])",
+                loc,
+            )
         elif isinstance(item, (list, np.ndarray)):
             array = np.asarray(item)
             plain.extend(np.nonzero(array) if array.dtype == bool else [array])
@@ -388,6 +394,13 @@ def plain_index(index: object, loc: Loc | None) -> tuple[object, ...]:
         else:
             plain.append(item)
     return tuple(plain)
+
+
+def _holds_tracer(items: list) -> bool:
+    return any(
+        isinstance(item, Tracer) or (isinstance(item, list) and _holds_tracer(item))
+        for item in items
+    )
 
 
 def _static_bound(bound: object, loc: Loc | None) -> int | None:
