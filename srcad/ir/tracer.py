@@ -414,6 +414,7 @@ def _static_bound(bound: object, loc: Loc | None) -> int | None:
         "slice bounds must be ints known when compiling (shapes, loop counters over range); "
         "use np.where or np.take for computed positions",
         loc,
+        (bound,),
     )
 
 
@@ -437,7 +438,7 @@ def record_call(
         arrays, params = prim.bind(tuple(args), dict(kwargs))
     except NotStatic as error:
         if prim.composed is None:
-            raise TraceError(str(error), builder.loc) from None
+            raise StaticValueNeeded(str(error), builder.loc, _traced_in(args, kwargs)) from None
         try:
             return prim.composed(*args, **kwargs)
         except ValueError as composed_error:
@@ -445,6 +446,15 @@ def record_call(
     except ValueError as error:
         raise TraceError(str(error), builder.loc) from None
     return builder.apply(prim_name, tuple(as_input(a) for a in arrays), params)
+
+
+def _traced_in(args: tuple, kwargs: dict) -> tuple[Tracer, ...]:
+    """The traced values among a call's arguments (and in the tuples it takes: a shape)."""
+    found = []
+    for value in [*args, *kwargs.values()]:
+        items = value if isinstance(value, (tuple, list)) else (value,)
+        found += [item for item in items if isinstance(item, Tracer)]
+    return tuple(found)
 
 
 def _unknown(func: object, method: str) -> str:
