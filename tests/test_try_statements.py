@@ -382,6 +382,15 @@ def breaks_in_finally(x):
     return total
 
 
+def returns_in_finally(x):
+    for shift in (1.0, 2.0):
+        try:
+            total = np.sum(np.linalg.inv(np.outer(x, x) + shift * np.eye(3)))
+        finally:
+            return total  # noqa: B012 - the refused pattern
+    return 0.0
+
+
 @pytest.mark.parametrize(
     "fun, message, line",
     [
@@ -391,6 +400,7 @@ def breaks_in_finally(x):
         (reads_what_the_try_assigned, "the 'except' block reads 'y'", 6),
         (returns_inside, "'return' inside a 'try' statement", 2),
         (breaks_in_finally, "'break' inside a 'finally' block", 6),
+        (returns_in_finally, "'return' inside a 'finally' block", 5),
     ],
 )
 def test_what_is_refused_says_why_at_the_users_line(fun, message, line):

@@ -47,6 +47,7 @@ from srcad.ir.world import Catching
 from srcad.lower.aliasing import rewritten
 from srcad.lower.branches import join_branches, lower_block
 from srcad.lower.dispatch import evaluate, lowers_statement
+from srcad.lower.jumps import FROM_RETURN
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering
@@ -168,6 +169,8 @@ def _refuse_jumps(lowering: Lowering, node: ast.Try) -> None:
 
 
 def _jump_word(node: ast.AST) -> str:
+    if getattr(node, FROM_RETURN, False):  # a 'return' in a loop is a 'break' by now
+        return "return"
     return "yield from" if isinstance(node, ast.YieldFrom) else type(node).__name__.lower()
 
 

@@ -30,6 +30,7 @@ from srcad.lower.blocks import nested_statements
 from srcad.lower.loop_tests import RETEST, retest
 
 MAY_BREAK = "srcad_may_break"  # the attribute of a loop made here that breaks
+FROM_RETURN = "srcad_from_return"  # the attribute of a 'break' made here of a 'return'
 # Statements whose blocks may hold a jump of the loop around them.
 JUMPING = (ast.If, ast.With, ast.For, ast.While, ast.Try)
 
@@ -155,7 +156,9 @@ class _ReturnToBreak(ast.NodeTransformer):
             ast.Assign(targets=[ast.Name(self.value, ast.Store())], value=value), node
         )
         flag = _assign(self.returned, True, node)
-        return [assign, flag, ast.copy_location(ast.Break(), node)]
+        stop = ast.copy_location(ast.Break(), node)
+        setattr(stop, FROM_RETURN, True)  # what a refusal calls it
+        return [assign, flag, stop]
 
 
 def _returns_in(node: ast.AST) -> bool:
