@@ -320,6 +320,39 @@ def test_differentiating_a_generator_itself_or_sending_values_is_refused():
     assert f":{sends.__code__.co_firstlineno + 1}:" in str(info.value)
 
 
+SKIPPED = {"row": 1}  # a global the filters below read: changed between calls
+
+
+def rows_but_one(W):
+    kept = [W[i] for i in range(W.shape[0]) if i != SKIPPED["row"]]
+    return np.sum(np.stack(kept) ** 2)
+
+
+def pairs_but_the_diagonal(W):
+    total = 0.0
+    for j in range(3):  # the filter reads this loop's counter too
+        others = [W[i] * (j + 1.0) for i in range(3) if i != j and i != SKIPPED["row"]]
+        total = total + np.sum(np.sin(np.stack(others)))
+    return total
+
+
+def even_rows_by_key(W):
+    rows = {i: W[i] for i in range(3) if i % 2 == 0}
+    return sum(np.sum(row**3) for row in rows.values())
+
+
+@pytest.mark.parametrize("fun", [rows_but_one, pairs_but_the_diagonal, even_rows_by_key])
+def test_a_filter_on_values_known_when_compiling_keeps_those_items(fun):
+    """A filter on the loop's counter (over a range) was refused as one on data."""
+    W = RNG.normal(size=(3, 4))
+    try:
+        for row in (1, 2, 0):  # the global the filter reads changes between calls
+            SKIPPED["row"] = row
+            _check_everywhere(fun, W)
+    finally:
+        SKIPPED["row"] = 1
+
+
 def filtered_by_data(x):
     return np.sum(np.array([v for v in x if v > 0.0]))
 
@@ -328,9 +361,16 @@ def resumed(x):
     return next(squares(x))
 
 
+def rows_filtered_by_data(W):
+    kept = [W[i] for i in range(3) if W[i, 0] > 0.0]  # the loop unrolls; still data
+    return np.sum(np.stack(kept))
+
+
 def test_a_list_filtered_by_data_and_a_resumed_generator_are_refused():
-    with pytest.raises(srcad.UnsupportedSyntax, match="filter of .* depends on data"):
-        srcad.grad(filtered_by_data)(X)
+    for fun, x in ((filtered_by_data, X), (rows_filtered_by_data, WS[0])):
+        with pytest.raises(srcad.UnsupportedSyntax, match="filter of .* depends on data") as info:
+            srcad.grad(fun)(x)
+        assert info.value.line == fun.__code__.co_firstlineno + 1
     with pytest.raises(srcad.UnsupportedSyntax, match="'next' cannot resume it"):
         srcad.grad(resumed)(X)
 

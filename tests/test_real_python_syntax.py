@@ -308,3 +308,75 @@ def test_and_or_give_the_operand_that_decides_and_skip_the_rest(mode):
             expected = srcad.numerical_grad(lambda v, opt=opt: short_circuits(v, opt), x)
             got = transform(short_circuits)(x, opt)
             np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9)
+
+
+# --- data known when compiling, sliced with a loop's counter ------------------------------
+CORPUS = [0, 3, 1, 4, 2]  # token ids: a global list the test changes between calls
+TAGS = ("ab", "cde", "f")
+
+
+def cbow_context_windows(E):
+    total = 0.0
+    for c in range(1, len(CORPUS) - 1):
+        context = CORPUS[c - 1 : c + 2]  # the window around token c
+        total += np.sum(E[context] ** 2) * E[CORPUS[c], 0]
+    return total
+
+
+def window_over_inline_image(kernel):
+    image = np.arange(25.0).reshape(5, 5) ** 0.5  # made in the function: a constant
+    out = np.zeros((3, 3))
+    for i in range(3):
+        for j in range(3):
+            out[i, j] = np.sum(image[i : i + 3, j : j + 3] * kernel)
+    return np.sum(out**2)
+
+
+def pairs_of_an_inline_array(w):
+    weights = np.array([1.0, -2.0, 3.0, 0.5, 1.5])
+    total = 0.0
+    for s in range(3):
+        total += np.sum(w * weights[[s, s + 1]]) * np.sum(weights[s::2])
+        total += len(TAGS[s][: s + 1]) * np.sum(w * weights[s : s + 2])
+    return total
+
+
+@pytest.mark.parametrize(
+    "fun, shape",
+    [
+        (cbow_context_windows, (5, 2)),
+        (window_over_inline_image, (3, 3)),
+        (pairs_of_an_inline_array, (2,)),
+    ],
+)
+def test_data_known_when_compiling_sliced_with_a_loop_counter(fun, shape):
+    """These crashed: the slice's bounds were the loop's counter, which Python's slicing of
+    a list or of a constant array cannot take; the loop unrolls instead."""
+    x = np.random.default_rng(3).normal(size=shape)
+    kept = list(CORPUS)
+    try:
+        for corpus in (kept, [1, 0, 4, 4, 2], [2, 1, 0, 3, 4, 1, 0]):  # mutated, then longer
+            CORPUS[:] = corpus
+            expected = srcad.numerical_grad(fun, x)
+            np.testing.assert_allclose(srcad.grad(fun)(x), expected, rtol=1e-6, atol=1e-8)
+            np.testing.assert_allclose(srcad.jacfwd(fun)(x), expected, rtol=1e-6, atol=1e-8)
+            assert srcad.value_and_grad(fun)(x)[0] == pytest.approx(fun(x))
+    finally:
+        CORPUS[:] = kept
+
+
+def test_slicing_known_data_at_a_position_computed_from_data_is_refused():
+    def picks_by_data(x):
+        weights = np.array([1.0, 2.0, 3.0, 4.0])
+        i = np.argmax(x)
+        return np.sum(weights[[i, i + 1]] * x[:2])
+
+    def slices_by_data(x):
+        i = np.argmax(x)
+        return np.sum(x[CORPUS[i : i + 2]])
+
+    cases = ((picks_by_data, r"np.array\(\[i, j\]\)", 3), (slices_by_data, "np.take", 2))
+    for function, message, line in cases:
+        with pytest.raises(srcad.UnsupportedSyntax, match=message) as error:
+            srcad.grad(function)(X)
+        assert error.value.line == function.__code__.co_firstlineno + line

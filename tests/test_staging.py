@@ -100,6 +100,102 @@ def test_a_global_int_is_fixed_and_checked(tmp_path):
     np.testing.assert_allclose(g(x), srcad.numerical_grad(m.loss, x))
 
 
+ODE = """
+import math
+
+import numpy as np
+
+T = 1.0
+DT = 0.1
+K = 0.7
+
+
+class Settings:
+    horizon = 0.5
+    step = 0.05
+
+
+SETTINGS = Settings()
+
+
+def euler(y0):
+    y = y0
+    for _ in range(int(T / DT)):  # the count of steps: floats read from globals
+        y = y + DT * (np.sin(y) - K * y)
+    return np.sum(y**2)
+
+
+def trajectory(y0):
+    n = math.ceil(T / DT)
+    times = np.linspace(0.0, T, n + 1)
+    ys = np.zeros((n + 1, 2))
+    y = y0
+    ys[0] = y
+    for i in range(n):
+        y = y + DT * (np.cos(times[i]) - K * y)
+        ys[i + 1] = y
+    return np.sum(ys[: n // 2] ** 2)
+
+
+def from_attributes(y0):
+    y = y0
+    for _ in range(round(SETTINGS.horizon / SETTINGS.step)):
+        y = y + SETTINGS.step * np.tanh(y)
+    return np.sum(y)
+"""
+
+
+def _agrees_in_both_modes(fun, x):
+    expected = srcad.numerical_grad(fun, x)
+    np.testing.assert_allclose(srcad.grad(fun)(x), expected, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(srcad.jacfwd(fun)(x), expected, rtol=1e-6, atol=1e-9)
+    assert srcad.value_and_grad(fun)(x)[0] == pytest.approx(fun(x))
+
+
+@pytest.mark.parametrize("name", ["euler", "trajectory", "from_attributes"])
+def test_floats_a_count_is_computed_from_are_fixed_and_checked(tmp_path, name):
+    """range(int(T / dt)) was refused: T and dt, floats, are read on every call. Now the
+    floats a count needs are fixed when compiling, and a change recompiles."""
+    m = _module(tmp_path, ODE)
+    fun = getattr(m, name)
+    x = np.array([0.5, -1.0])
+    _agrees_in_both_modes(fun, x)
+    m.T, m.DT, m.K = 1.3, 0.05, 0.2  # another count of steps
+    m.SETTINGS.step = 0.1
+    _agrees_in_both_modes(fun, x)
+
+
+def test_a_float_no_count_needs_is_still_read_without_recompiling(tmp_path, monkeypatch):
+    m = _module(tmp_path, ODE)
+    compiles = []
+    original = srcad.pipeline._compile_reverse
+    monkeypatch.setattr(
+        srcad.pipeline, "_compile_reverse", lambda *a: compiles.append(1) or original(*a)
+    )
+    g = srcad.grad(m.euler)
+    x = np.array([0.5, -1.0])
+    for k in (0.7, 0.1, 2.0):
+        m.K = k  # read on every call
+        np.testing.assert_allclose(g(x), srcad.numerical_grad(m.euler, x), rtol=1e-6)
+    assert len(compiles) == 1
+    m.DT = 0.2
+    np.testing.assert_allclose(g(x), srcad.numerical_grad(m.euler, x), rtol=1e-6)
+    assert len(compiles) == 2
+
+
+def test_a_count_computed_from_arguments_is_refused_saying_what_to_pass():
+    def steps(y0, T, dt):
+        y = y0
+        for _ in range(int(T / dt)):
+            y = y + dt * np.sin(y)
+        return np.sum(y)
+
+    with pytest.raises(srcad.UnsupportedSyntax, match="the arguments 'T' and 'dt'") as error:
+        srcad.grad(steps)(np.array([0.5, 1.0]), 1.0, 0.1)
+    assert "n_steps=int(T / dt)" in str(error.value)
+    assert error.value.line == steps.__code__.co_firstlineno + 2
+
+
 def test_a_minibatch_read_from_a_global_does_not_recompile(tmp_path, monkeypatch):
     m = _module(
         tmp_path,

@@ -7,7 +7,9 @@ the value and gradient agree with the plain function and central differences, al
 the global jitter changed; ``else`` runs only where the ``try`` block completed; a call kept
 for its check is not removed as unused; a ``try`` inside a loop; forward mode; ``finally``;
 the generated code spells the statement as written; the numba backend falls back to NumPy
-or agrees; what is refused says why, at the user's line.
+or agrees; a retry loop that breaks or continues out of the ``try`` (``while True:``, over a
+range, over a tuple), and a loop inside the ``try`` that breaks; what is refused says why,
+at the user's line.
 """
 
 from __future__ import annotations
@@ -105,6 +107,110 @@ def _agrees_with_the_jitter(transformed, fun, A, jitter):
     finally:
         SETTINGS["jitter"] = 0.5
     np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-7)
+
+
+RETRY = {"first_jitter": 1e-10}
+Q = np.linalg.qr(RNG.normal(size=(4, 4)))[0]
+NEARLY_DEFINITE = Q @ np.diag([-3e-3, 1.0, 2.0, 3.0]) @ Q.T  # cholesky needs jitter 1e-2
+
+
+def retry_with_more_jitter(A):
+    K = 0.5 * (A + A.T)
+    jitter = RETRY["first_jitter"]
+    while True:  # the Gaussian-process retry loop: break out of the 'try' that worked
+        try:
+            L = np.linalg.cholesky(K + jitter * np.eye(4))
+            break
+        except np.linalg.LinAlgError:
+            jitter *= 10
+    return np.sum(np.log(np.diag(L)))
+
+
+def retry_a_few_times(A):
+    K = 0.5 * (A + A.T)
+    jitter = RETRY["first_jitter"]
+    for _attempt in range(12):
+        try:
+            L = np.linalg.cholesky(K + jitter * np.eye(4))
+            break
+        except np.linalg.LinAlgError:
+            jitter *= 10
+    return np.sum(np.log(np.diag(L))) * jitter**0.1
+
+
+def retry_each_jitter(A):
+    K = 0.5 * (A + A.T)
+    for jitter in (0.0, 1e-4, 1e-2, 1.0):
+        try:
+            L = np.linalg.cholesky(K + (jitter + RETRY["first_jitter"]) * np.eye(4))
+            total = np.sum(np.log(np.diag(L)))
+        except np.linalg.LinAlgError:
+            continue
+        else:
+            total = total + jitter  # only where the 'try' block neither raised nor jumped
+        break
+    return total
+
+
+def continue_in_both_blocks(A):
+    K = 0.5 * (A + A.T)
+    total = 0.0
+    for jitter in (0.0, 1e-4, 1e-2, 1e-1):
+        try:
+            L = np.linalg.cholesky(K + (jitter + RETRY["first_jitter"]) * np.eye(4))
+            total = total + np.sum(np.log(np.diag(L)))
+            continue
+        except np.linalg.LinAlgError:
+            if jitter > 1e-3:
+                continue
+            K = K * 1.001
+    return total
+
+
+@pytest.mark.parametrize(
+    "fun", [retry_with_more_jitter, retry_a_few_times, retry_each_jitter, continue_in_both_blocks]
+)
+def test_a_retry_loop_breaks_out_of_the_try_that_worked(fun):
+    transformed = srcad.value_and_grad(fun)
+    forward = srcad.grad(fun, mode="forward")
+    direction = RNG.normal(size=(4, 4))
+    cases = ((DEFINITE, 1e-10), (NEARLY_DEFINITE, 1e-10), (NEARLY_DEFINITE, 5e-2))
+    for A, first_jitter in cases:  # no retry, retries, then none after the global changed
+        RETRY["first_jitter"] = first_jitter
+        try:
+            value, grad = transformed(A)
+            assert value == pytest.approx(fun(A), rel=1e-12)
+            expected = srcad.numerical_grad(fun, A)
+            np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-7)
+            np.testing.assert_allclose(forward(A), expected, rtol=1e-5, atol=1e-7)
+            _, tangent = srcad.jvp(fun, (A,), (direction,))
+            assert tangent == pytest.approx(np.vdot(expected, direction), rel=1e-5)
+        finally:
+            RETRY["first_jitter"] = 1e-10
+
+
+def factor_in_inner_loop(A):
+    K = 0.5 * (A + A.T)
+    try:
+        total = 0.0
+        for shift in (0.0, 1.0, 2.0):  # its 'break' stays inside the 'try' statement
+            total = total + np.sum(np.log(np.diag(np.linalg.cholesky(K + shift * np.eye(4)))))
+            if shift > 0.5:
+                break
+    except np.linalg.LinAlgError:
+        total = np.sum(K**2)
+    return total
+
+
+def test_a_loop_inside_the_try_block_may_break():
+    for A in (DEFINITE, INDEFINITE):
+        value, grad = srcad.value_and_grad(factor_in_inner_loop)(A)
+        assert value == pytest.approx(factor_in_inner_loop(A), rel=1e-12)
+        expected = srcad.numerical_grad(factor_in_inner_loop, A)
+        np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(
+            srcad.grad(factor_in_inner_loop, mode="forward")(A), expected, rtol=1e-5, atol=1e-7
+        )
 
 
 def tidy_up(x):
@@ -266,6 +372,25 @@ def returns_inside(x):
     return np.sum(x)
 
 
+def breaks_in_finally(x):
+    total = 0.0
+    for shift in (1.0, 2.0):
+        try:
+            total = total + np.sum(np.linalg.inv(np.outer(x, x) + shift * np.eye(3)))
+        finally:
+            break  # noqa: B012 - the refused pattern
+    return total
+
+
+def returns_in_finally(x):
+    for shift in (1.0, 2.0):
+        try:
+            total = np.sum(np.linalg.inv(np.outer(x, x) + shift * np.eye(3)))
+        finally:
+            return total  # noqa: B012 - the refused pattern
+    return 0.0
+
+
 @pytest.mark.parametrize(
     "fun, message, line",
     [
@@ -274,6 +399,8 @@ def returns_inside(x):
         (names_the_exception, "the exception object is not followed", 3),
         (reads_what_the_try_assigned, "the 'except' block reads 'y'", 6),
         (returns_inside, "'return' inside a 'try' statement", 2),
+        (breaks_in_finally, "'break' inside a 'finally' block", 6),
+        (returns_in_finally, "'return' inside a 'finally' block", 5),
     ],
 )
 def test_what_is_refused_says_why_at_the_users_line(fun, message, line):

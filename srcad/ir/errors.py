@@ -19,7 +19,13 @@ class TraceError(Exception):
 
 class StaticValueNeeded(TraceError):
     """A computed value was used where compile-time ints are needed (a slice bound, a
-    range); a loop retries by unrolling, which makes its counter a compile-time int."""
+    range); a loop retries by unrolling, which makes its counter a compile-time int.
+    ``values``: the traced values that would have to be known, where the raiser knows them
+    (the lowering fixes floats read from outside that they are computed from)."""
+
+    def __init__(self, message: str, loc: Loc | None, values: tuple[object, ...] = ()):
+        super().__init__(message, loc)
+        self.values = values
 
 
 class UnknownPrimitiveError(TraceError):

@@ -380,6 +380,12 @@ def plain_index(index: object, loc: Loc | None) -> tuple[object, ...]:
             if item.aval.dtype not in ("int64", "int32", "intp", "uint8", "int16", "int8"):
                 raise TraceError(f"cannot index with a {item.aval.dtype} value", loc)
             plain.append(item)
+        elif isinstance(item, list) and _holds_tracer(item):
+            raise StaticValueNeeded(  # a loop's counter in it: the loop unrolls
+                "an index list holding values computed from data; index with an array of "
+                "them instead (x[np.array([i, j])])",
+                loc,
+            )
         elif isinstance(item, (list, np.ndarray)):
             array = np.asarray(item)
             plain.extend(np.nonzero(array) if array.dtype == bool else [array])
@@ -388,6 +394,13 @@ def plain_index(index: object, loc: Loc | None) -> tuple[object, ...]:
         else:
             plain.append(item)
     return tuple(plain)
+
+
+def _holds_tracer(items: list) -> bool:
+    return any(
+        isinstance(item, Tracer) or (isinstance(item, list) and _holds_tracer(item))
+        for item in items
+    )
 
 
 def _static_bound(bound: object, loc: Loc | None) -> int | None:
@@ -401,6 +414,7 @@ def _static_bound(bound: object, loc: Loc | None) -> int | None:
         "slice bounds must be ints known when compiling (shapes, loop counters over range); "
         "use np.where or np.take for computed positions",
         loc,
+        (bound,),
     )
 
 
@@ -424,7 +438,7 @@ def record_call(
         arrays, params = prim.bind(tuple(args), dict(kwargs))
     except NotStatic as error:
         if prim.composed is None:
-            raise TraceError(str(error), builder.loc) from None
+            raise StaticValueNeeded(str(error), builder.loc, _traced_in(args, kwargs)) from None
         try:
             return prim.composed(*args, **kwargs)
         except ValueError as composed_error:
@@ -432,6 +446,15 @@ def record_call(
     except ValueError as error:
         raise TraceError(str(error), builder.loc) from None
     return builder.apply(prim_name, tuple(as_input(a) for a in arrays), params)
+
+
+def _traced_in(args: tuple, kwargs: dict) -> tuple[Tracer, ...]:
+    """The traced values among a call's arguments (and in the tuples it takes: a shape)."""
+    found = []
+    for value in [*args, *kwargs.values()]:
+        items = value if isinstance(value, (tuple, list)) else (value,)
+        found += [item for item in items if isinstance(item, Tracer)]
+    return tuple(found)
 
 
 def _unknown(func: object, method: str) -> str:

@@ -112,9 +112,18 @@ def _view_steps(node: ast.expr, name: str) -> list[object] | None:
 
 
 def _at_zero(index: object) -> object:
-    """``index`` with 0 for each int only the run knows (for the shape it selects)."""
+    """``index`` with 0 for each int only the run knows, and a whole axis for each slice
+    with such a bound (for the number of axes it selects)."""
     items = index if isinstance(index, tuple) else (index,)
-    return tuple(0 if isinstance(item, Tracer) else item for item in items)
+    return tuple(_item_at_zero(item) for item in items)
+
+
+def _item_at_zero(item: object) -> object:
+    if isinstance(item, Tracer):
+        return 0
+    if isinstance(item, slice) and contains_tracer(item):
+        return slice(None)
+    return item
 
 
 def _is_basic(index: object) -> bool:

@@ -15,6 +15,10 @@ computed them, never read), so the ``cond`` keeps its outputs and the generated 
 with the ``raise``. A ``with`` block is a branch that is always entered (``join_branches``
 with ``is_entered``): its other branch is never lowered and never reached. A ``raise`` that
 every path reaches raises at the top of the function: the generated code raises there.
+
+Branches that give a Python list or dict different items (``if i != 1: items.append(w)``)
+cannot be joined: the condition must be known when compiling. A loop around them unrolls
+(``StaticValueNeeded``), which makes a counter's test known; on data, it is refused.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import numpy as np
 
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir import AVal, Const, Eqn, Graph, Var
-from srcad.ir.builder import TraceError, Tracer
+from srcad.ir.builder import StaticValueNeeded, TraceError, Tracer
 from srcad.ir.prims import COMPARISON, ELEMENTWISE, PRIMS
 from srcad.ir.walk import defined_vars
 from srcad.lower.aliasing import join_alternatives, rewritten
@@ -404,12 +408,13 @@ def _container_slots(
     return slots
 
 
-def _different_items(lowering: Lowering, node: Node, label: str) -> UnsupportedSyntax:
-    return lowering.located(
-        UnsupportedSyntax,
+def _different_items(lowering: Lowering, node: Node, label: str) -> StaticValueNeeded:
+    """The condition must be known when compiling: a loop's counter in it unrolls the loop
+    (the test is then an int's); where it stays data, the message reaches the user."""
+    return StaticValueNeeded(
         f"'{label}' gets different items in the two branches of a condition computed from "
         "data; give it the same items in both (assign into it, or append in both branches)",
-        node,
+        lowering.location(node),
     )
 
 

@@ -104,9 +104,10 @@ def traced_builtin(
             f"'{ast.unparse(node)}': the bounds of a range must be ints known when "
             "compiling, and these are computed from values read on every call (floats, "
             "arrays, a loop's counter, NumPy integers such as np.int64); give the count as a "
-            "Python int (an int global or argument is fixed when compiling and checked on "
-            "every call: int(n)) or loop with 'while t < end'",
+            "Python int (an int global or argument, or one computed from float globals, is "
+            "fixed when compiling and checked on every call) or loop with 'while t < end'",
             builder.loc,
+            tuple(a for a in args if isinstance(a, Tracer)),
         )
     return function(*args, **kwargs)  # len, sum, abs... work through the array protocol
 

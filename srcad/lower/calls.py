@@ -799,16 +799,15 @@ def _comprehension_now(lowering: Lowering, node: Comprehension) -> object:
     definition, site = comprehension_function(node, lowering.parsed.name, parameters)
     try:
         return _call_comprehension(lowering, definition, site)
-    except UnsupportedSyntax as error:
+    except StaticValueNeeded as error:  # a loop around it unrolls, or the user is told
         start = definition.body[0]  # items = []: the list the comprehension builds
         items = ast.unparse(start.targets[0]) if isinstance(start, ast.Assign) else ""
-        if not error.detail.startswith(f"'{items}' gets different items"):
+        if not str(error).startswith(f"'{items}' gets different items"):
             raise
-        raise lowering.located(  # the list it builds is not the user's: say what it is
-            UnsupportedSyntax,
+        raise StaticValueNeeded(  # the list it builds is not the user's: say what it is
             f"a filter of '{ast.unparse(node)}' depends on data, and so would the number of "
             "items; compute every item and mask instead (np.where(cond, value, 0.0))",
-            node,
+            lowering.location(node),
         ) from None
 
 

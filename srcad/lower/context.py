@@ -90,11 +90,12 @@ class Lowering:
         names = {n.id for n in ast.walk(self.parsed.node) if isinstance(n, ast.Name)}
         return names | set(self.parsed.globals)
 
-    def location(self, statement: ast.stmt) -> Loc:
-        """Where ``statement`` is in the user's source, as its equations record it."""
+    def location(self, statement: Node) -> Loc:
+        """Where ``statement`` (or an expression) is in the user's source, as its equations
+        record it."""
         return Loc(self.parsed.file, statement.lineno, self._text(statement), self.parsed.name)
 
-    def _text(self, statement: ast.stmt) -> str:
+    def _text(self, statement: Node) -> str:
         line = self.parsed.source_line(statement.lineno) or ast.unparse(statement).splitlines()[0]
         return line.split("  # ")[0]  # without a trailing comment
 

@@ -20,15 +20,22 @@ After:   cond(Catching(("np.linalg.LinAlgError",), "_try1_completed"))
              [L = cholesky(K); _try1_completed = True]
              [L = cholesky(K + 1e-6 * I); _try1_completed = False]
 
+``break`` and ``continue`` of a loop around the statement (the retry loop ``while True:
+try: L = cholesky(K + jitter * I); break / except LinAlgError: jitter *= 10``), and a
+``return`` inside a loop, are flags by the time the statement is lowered
+(``srcad.lower.jumps``).
+
 Refused: ``except ... as e`` (the exception object is not followed), a bare ``except``, a
 handler that reads a name the ``try`` block assigns (where the block stopped depends on the
-data), more than one handler, ``return``, ``break``, ``continue`` and ``yield`` inside.
+data), more than one handler, ``return`` outside a loop, ``yield``, and a jump out of the
+``finally`` block.
 """
 
 from __future__ import annotations
 
 import ast
 import types
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,6 +47,7 @@ from srcad.ir.world import Catching
 from srcad.lower.aliasing import rewritten
 from srcad.lower.branches import join_branches, lower_block
 from srcad.lower.dispatch import evaluate, lowers_statement
+from srcad.lower.jumps import FROM_RETURN
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering
@@ -139,17 +147,45 @@ def _is_caught(value: object) -> bool:
 
 
 def _refuse_jumps(lowering: Lowering, node: ast.Try) -> None:
-    for inner in _nodes_inside(node):
-        if isinstance(inner, JUMPS):
-            word = (
-                "yield from" if isinstance(inner, ast.YieldFrom) else type(inner).__name__.lower()
-            )
-            raise lowering.located(
-                UnsupportedSyntax,
-                f"'{word}' inside a 'try' statement is not supported; set a variable in the "
-                "'try' and act on it after the statement",
-                inner,
-            )
+    """A jump out of the ``try`` statement that is still here: the ``break`` and
+    ``continue`` of a loop around it are flags by now (``srcad.lower.jumps``), as is a
+    ``return`` inside a loop; one in the ``finally`` block is not."""
+    blocks = [*node.body, *(s for h in node.handlers for s in h.body), *node.orelse]
+    for inner in _jumps_leaving(ast.Module(node.finalbody, [])):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{_jump_word(inner)}' inside a 'finally' block is not supported (it would "
+            "discard an exception being raised); set a variable in the 'finally' block and "
+            "act on it after the 'try' statement",
+            inner,
+        )
+    for inner in _jumps_leaving(ast.Module(blocks, [])):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{_jump_word(inner)}' inside a 'try' statement is not supported; set a variable "
+            "in the 'try' and act on it after the statement",
+            inner,
+        )
+
+
+def _jump_word(node: ast.AST) -> str:
+    if getattr(node, FROM_RETURN, False):  # a 'return' in a loop is a 'break' by now
+        return "return"
+    return "yield from" if isinstance(node, ast.YieldFrom) else type(node).__name__.lower()
+
+
+def _jumps_leaving(node: ast.AST, in_loop: bool = False) -> Iterator[ast.stmt | ast.expr]:
+    """The jumps inside ``node`` that leave it: ``return`` and ``yield`` (not of functions
+    defined there), ``break`` and ``continue`` not of a loop inside it."""
+    loop_body = node.body if isinstance(node, (ast.For, ast.While)) else []
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        is_loop_jump = isinstance(child, (ast.Break, ast.Continue))
+        is_jump = isinstance(child, JUMPS) and not (is_loop_jump and in_loop)
+        if is_jump and isinstance(child, (ast.stmt, ast.expr)):
+            yield child
+        yield from _jumps_leaving(child, in_loop or any(child is s for s in loop_body))
 
 
 def _nodes_inside(node: ast.AST) -> list[ast.AST]:
@@ -170,6 +206,9 @@ def _refuse_reads_of_try_names(
     """A handler that reads a name the ``try`` block assigns or changes would see the value
     it had where the block stopped, which depends on the data."""
     changed = _changed_names(ast.Module(node.body, []), lowering.env)
+    # Not the flags ``srcad.lower.jumps`` made of 'break' and 'continue' (no names of the
+    # user's): a jump ends the block, so the handler of an exception sees them unset.
+    changed &= lowering.visible_names
     for inner in _nodes_inside(ast.Module(handler.body, [])):
         if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load):
             if inner.id in changed:

@@ -409,16 +409,29 @@ def subscript_of(lowering: Lowering, value: object, index: object, node: ast.Sub
     if (value is np.r_ or value is np.c_) and contains_tracer(index):
         return joined(lowering, value, index, node)
     if not isinstance(value, Tracer) and contains_tracer(index):
-        raise StaticValueNeeded(
-            f"'{ast.unparse(node)}' indexes a Python {type(value).__name__} with a value "
-            "computed from data; index lists with ints, or stack them into an array first",
-            lowering.builder.loc,
-        )
+        raise StaticValueNeeded(_data_index_message(value, index, node), lowering.builder.loc)
     container: Any = value  # any value: Python's TypeError if it has no items
     try:
         return container[index]
     except (IndexError, KeyError, TypeError) as error:
         raise lowering.located(SrcadError, f"'{ast.unparse(node)}': {error}", node) from None
+
+
+def _data_index_message(value: object, index: object, node: ast.Subscript) -> str:
+    """Why a Python container cannot be indexed with ``index`` (where the index is not a
+    loop's counter, whose loop unrolls)."""
+    kind = type(value.value if isinstance(value, Outside) else value).__name__
+    items = index if isinstance(index, tuple) else (index,)
+    if any(isinstance(item, slice) and contains_tracer(item) for item in items):
+        return (
+            f"'{ast.unparse(node)}' slices a Python {kind} at positions computed from data; "
+            "slice it with ints known when compiling (a loop's counter over a range), or make "
+            "it an array and pick with np.take(a, start + np.arange(length))"
+        )
+    return (
+        f"'{ast.unparse(node)}' indexes a Python {kind} with a value computed from data; "
+        "index lists with ints, or stack them into an array first"
+    )
 
 
 def joined(lowering: Lowering, joiner: object, index: object, node: ast.Subscript) -> object:
@@ -453,6 +466,12 @@ def index_of(lowering: Lowering, node: ast.expr) -> object:
 
 
 def contains_tracer(index: object) -> bool:
-    """Whether an index holds a value computed from data."""
-    items = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(item, Tracer) for item in items)
+    """Whether an index holds a value computed from data, also as a slice's bound or a
+    list's item (``corpus[c - 1:c + 2]``, ``ker[[i, i + 1]]`` with a loop's counter)."""
+    if isinstance(index, Tracer):
+        return True
+    if isinstance(index, slice):
+        return any(contains_tracer(b) for b in (index.start, index.stop, index.step))
+    if isinstance(index, (tuple, list)):
+        return any(contains_tracer(item) for item in index)
+    return False

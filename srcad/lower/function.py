@@ -41,6 +41,7 @@ from srcad.lower import (
 from srcad.lower.aliasing import argument_arrays
 from srcad.lower.branches import lower_body
 from srcad.lower.context import Inlining, Lowering
+from srcad.lower.fixed_floats import FloatsNeeded, fix_or_explain
 from srcad.lower.value_classes import argument_classes
 from srcad.lower.world import Outside, World
 from srcad.pytree import CyclicTree, Field, TreeDef, flatten, leaf_paths, unflatten
@@ -83,9 +84,21 @@ def lower_function(fn: Callable, arg_trees: dict[str, object]) -> LoweredFunctio
     values, which become graph inputs) or plain Python values (compile-time constants).
     """
     refuse_generator(fn)
+    fixed_floats: frozenset[tuple] = frozenset()
+    while True:  # again with the floats a count needs fixed: srcad.lower.fixed_floats
+        try:
+            return _lower_function(fn, arg_trees, fixed_floats)
+        except FloatsNeeded as needed:
+            assert not needed.keys <= fixed_floats  # a fixed float is no graph input
+            fixed_floats |= needed.keys
+
+
+def _lower_function(
+    fn: Callable, arg_trees: dict[str, object], fixed_floats: frozenset[tuple]
+) -> LoweredFunction:
     parsed = parse_function(fn)
     builder = GraphBuilder()
-    world = World(builder)
+    world = World(builder, fixed_floats)
     arguments = _arguments(builder, world, arg_trees)
     arguments.env = _gathered(parsed.node.args, arguments.env)
     kwarg = parsed.node.args.kwarg
@@ -172,7 +185,7 @@ def _lower_body(lowering: Lowering) -> object:
     except StaticValueNeeded as error:
         where = error.loc
         raise UnsupportedSyntax(
-            str(error),
+            fix_or_explain(lowering, error),  # or FloatsNeeded: lowered again
             where.file if where else lowering.parsed.file,
             where.line if where else None,
         ) from None

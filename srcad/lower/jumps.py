@@ -13,6 +13,12 @@ A loop that breaks keeps running its remaining iterations without doing anything
 tape of the backward sweep still has one entry per iteration. ``continue`` works the same
 way with a flag reset at the start of every iteration. The ``else`` block of a loop runs
 when the loop did not break: after the loop, under ``if not _broke:``.
+
+A jump inside ``try`` (the retry loop ``while True: try: L = cholesky(K); break`` /
+``except LinAlgError: K = K + jitter * I``) becomes a flag there too; the ``try``'s
+``else`` runs under ``if not _broke:`` as well, since a jump out of the ``try`` block skips
+it. A jump in a ``finally`` block (it would swallow an exception being raised) stays, and
+``srcad.lower.exceptions`` refuses it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ from srcad.lower.blocks import nested_statements
 from srcad.lower.loop_tests import RETEST, retest
 
 MAY_BREAK = "srcad_may_break"  # the attribute of a loop made here that breaks
+FROM_RETURN = "srcad_from_return"  # the attribute of a 'break' made here of a 'return'
+# Statements whose blocks may hold a jump of the loop around them.
+JUMPING = (ast.If, ast.With, ast.For, ast.While, ast.Try)
 
 
 def has_jumps(body: list[ast.stmt]) -> bool:
@@ -147,7 +156,9 @@ class _ReturnToBreak(ast.NodeTransformer):
             ast.Assign(targets=[ast.Name(self.value, ast.Store())], value=value), node
         )
         flag = _assign(self.returned, True, node)
-        return [assign, flag, ast.copy_location(ast.Break(), node)]
+        stop = ast.copy_location(ast.Break(), node)
+        setattr(stop, FROM_RETURN, True)  # what a refusal calls it
+        return [assign, flag, stop]
 
 
 def _returns_in(node: ast.AST) -> bool:
@@ -173,7 +184,13 @@ def _contains(node: ast.AST, kind: type | tuple[type, ...]) -> bool:
         return any(_contains(statement, kind) for statement in node.orelse)
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return False
+    if isinstance(node, ast.Try):  # not its 'finally': see the module's docstring
+        return any(_contains(statement, kind) for statement in _guarded_blocks_of_try(node))
     return any(_contains(child, kind) for child in nested_statements(node))
+
+
+def _guarded_blocks_of_try(node: ast.Try) -> list[ast.stmt]:
+    return [*node.body, *(s for h in node.handlers for s in h.body), *node.orelse]
 
 
 def _guarded(statements: list[ast.stmt], flags: list[str], broke: str, skip: str) -> list:
@@ -186,10 +203,12 @@ def _guarded(statements: list[ast.stmt], flags: list[str], broke: str, skip: str
         if isinstance(statement, ast.Continue):
             result.append(_assign(skip, True, statement))
             return result
-        if isinstance(statement, (ast.If, ast.With, ast.For, ast.While)) and _jumps_in(statement):
+        if isinstance(statement, JUMPING) and _jumps_in(statement):
+            if isinstance(statement, ast.Try):
+                _guard_try(statement, flags, broke, skip)
             if isinstance(statement, (ast.If, ast.With)):  # an inner loop's jumps are its own
                 statement.body = _guarded(statement.body, flags, broke, skip)
-            if not isinstance(statement, ast.With):
+            if isinstance(statement, (ast.If, ast.For, ast.While)):
                 statement.orelse = _guarded(statement.orelse, flags, broke, skip)
             result.append(statement)
             rest = _guarded(statements[position + 1 :], flags, broke, skip)
@@ -198,6 +217,18 @@ def _guarded(statements: list[ast.stmt], flags: list[str], broke: str, skip: str
             return result
         result.append(statement)
     return result
+
+
+def _guard_try(node: ast.Try, flags: list[str], broke: str, skip: str) -> None:
+    """The jumps of a ``try``'s blocks as flags (in place); its ``else`` runs only where the
+    ``try`` block did not jump (Python skips it then)."""
+    body_jumps = any(_jumps_in(statement) for statement in node.body)
+    node.body = _guarded(node.body, flags, broke, skip)
+    for handler in node.handlers:
+        handler.body = _guarded(handler.body, flags, broke, skip)
+    node.orelse = _guarded(node.orelse, flags, broke, skip)
+    if body_jumps and node.orelse:
+        node.orelse = [ast.If(test=_none_set(flags, node), body=node.orelse, orelse=[])]
 
 
 def _assign(name: str, value: bool, where: ast.AST) -> ast.Assign:

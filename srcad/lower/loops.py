@@ -186,7 +186,10 @@ def _structured_loop_of(
     builder = lowering.builder
     carried = [n for n in _assigned_names(node.body) if n in before]
     initial = [_carried_atom(before[n], n, node).aval for n in carried]
-    avals = [_numpy_float(aval) for aval in initial]
+    # a placeholder (a result set later in the loop) takes its shape from the body
+    avals = [
+        a if before[n] is None else _numpy_float(a) for n, a in zip(carried, initial, strict=True)
+    ]
     for _attempt in range(4):
         counter = builder.new_var(counter_name(node.target), INT)
         in_vars = [builder.new_var(n, a) for n, a in zip(carried, avals, strict=True)]

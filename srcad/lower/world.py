@@ -4,7 +4,8 @@
 lowering works with, and records what the compiled code relies on:
 
 - a float or float array becomes a graph input, read by the generated code on every call
-  (its type, shape and dtype are checked by the guard);
+  (its type, shape and dtype are checked by the guard); a float the code needs when
+  compiling (``range(int(T / dt))``, ``srcad.lower.fixed_floats``) is fixed instead;
 - an int, bool, string, None, integer/boolean array or set of such values stays a
   compile-time value, checked for equality by the guard; a function, class, module or Enum
   member is checked for identity;
@@ -111,8 +112,11 @@ class Outside:
 class World:
     """Per-compilation record of outside reads: graph inputs and facts for the guard."""
 
-    def __init__(self, builder: GraphBuilder):
+    def __init__(self, builder: GraphBuilder, fixed_floats: frozenset[tuple] = frozenset()):
         self.builder = builder
+        # the keys of the paths whose floats the code needs when compiling (``range(int(T /
+        # dt))``): fixed and compared by the guard, not read (``srcad.lower.fixed_floats``)
+        self.fixed_floats = fixed_floats
         self.inputs: list[tuple[Var, WorldPath]] = []
         self.reads: dict[tuple, WorldRead] = {}
         self.containers: set[int] = set()  # ids of staged copies: writing into one is refused
@@ -186,6 +190,8 @@ class World:
     def _stage_new(self, value: object, path: WorldPath) -> object:
         kind = type(value)
         if kind is float or isinstance(value, np.floating):
+            if path.key in self.fixed_floats:
+                return self.fix(value, path, "equal")
             return self._input(value, path)
         if isinstance(value, np.ndarray):
             if value.dtype.kind in "fc":
