@@ -63,3 +63,12 @@ def test_eigenvectors_at_a_repeated_eigenvalue_still_use_the_full_rule():
     for mode in ("reverse", "forward"):
         got = srcad.grad(with_vectors, mode=mode)(0.3)
         np.testing.assert_allclose(got, srcad.numerical_grad(with_vectors, 0.3), rtol=1e-6)
+
+
+def test_second_derivative_of_sinc_at_zero_where_its_slope_is_a_guarded_quotient():
+    """sinc's slope is (cos(pi x) - sinc(x)) / x; guarded by 0 at x = 0, its own slope
+    there came out 0 (the true second derivative is -pi^2 / 3)."""
+    for x in (0.0, 4e-4, 0.3):
+        expected = srcad.numerical_grad(srcad.grad(np.sinc), x)
+        assert srcad.hessian(np.sinc)(x) == pytest.approx(expected, rel=1e-6)
+        assert srcad.grad(np.sinc)(x) == pytest.approx(srcad.numerical_grad(np.sinc, x), abs=1e-9)

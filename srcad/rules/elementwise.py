@@ -18,12 +18,20 @@ from srcad.rules.registry import defdiagonal
 LOG2 = math.log(2.0)
 LOG10 = math.log(10.0)
 DEGREE = math.pi / 180.0
+PI_SQUARED_OVER_3 = math.pi**2 / 3.0
+PI_FOURTH_OVER_30 = math.pi**4 / 30.0
+
+
+SINC_SERIES_BELOW = 1e-3  # |x| under which the slope's series is exact to the last bits
 
 
 def _sinc_slope(out, x):
-    """(cos(pi x) - sinc(x)) / x, and 0 at x = 0, where sinc is flat."""
-    at_zero = x == 0
-    return np.where(at_zero, 0.0, (np.cos(np.pi * x) - out) / np.where(at_zero, 1.0, x))
+    """(cos(pi x) - sinc(x)) / x; near 0 its series -pi^2 x / 3 + pi^4 x^3 / 30, which is 0
+    at 0 and has the slope of the slope there (a second derivative of -pi^2 / 3, where 0 /
+    0 guarded by a constant gave 0), without the quotient's cancellation."""
+    near = np.abs(x) < SINC_SERIES_BELOW
+    series = x * (PI_FOURTH_OVER_30 * x**2 - PI_SQUARED_OVER_3)
+    return np.where(near, series, (np.cos(np.pi * x) - out) / np.where(near, 1.0, x))
 
 
 # fmt: off
