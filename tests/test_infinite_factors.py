@@ -72,3 +72,17 @@ def test_second_derivative_of_sinc_at_zero_where_its_slope_is_a_guarded_quotient
         expected = srcad.numerical_grad(srcad.grad(np.sinc), x)
         assert srcad.hessian(np.sinc)(x) == pytest.approx(expected, rel=1e-6)
         assert srcad.grad(np.sinc)(x) == pytest.approx(srcad.numerical_grad(np.sinc, x), abs=1e-9)
+
+
+def test_the_mixed_second_derivative_of_xlogy_at_a_zero_first_argument():
+    """The slope of x log(y) in y is x / y, guarded where x = 0; the guard made its own slope
+    in x 0 there instead of 1 / y."""
+    special = pytest.importorskip("scipy.special")
+
+    def entropy_term(v):
+        return special.xlogy(v[0], v[1]) + special.xlog1py(v[0], v[1] - 1.0)
+
+    for v in (np.array([0.0, 2.0]), np.array([0.5, 2.0])):
+        gradient = srcad.grad(entropy_term)
+        expected = np.array([srcad.numerical_grad(lambda w: gradient(w)[1], v)])
+        np.testing.assert_allclose(srcad.hessian(entropy_term)(v)[1:], expected, rtol=1e-5)

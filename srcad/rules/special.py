@@ -113,18 +113,15 @@ def register_rules(special: ModuleType) -> None:
     # fmt: on
     for function, rule in seed_times_derivative.items():
         defdiagonal(function, rule)
-    # x log(y) is 0 wherever x is: its slope in y there is 0, also at y = 0 (x / y: NaN)
-    defpartials(special.xlogy, lambda out, x, y: (np.log(y), np.where(x == 0, 0.0, x / y)))
-    defpartials(
-        special.xlog1py, lambda out, x, y: (np.log1p(y), np.where(x == 0, 0.0, x / (1 + y)))
-    )
+    # x log(y) is 0 wherever x is: its slope in y there is 0, also at y = 0 (x / y: NaN);
+    # x / y with y replaced by 1 only where both are 0, so that the slope's own slope in x
+    # (a mixed second derivative, 1 / y) stays right at x = 0
+    defpartials(special.xlogy, lambda out, x, y: (np.log(y), _over(x, y)))
+    defpartials(special.xlog1py, lambda out, x, y: (np.log1p(y), _over(x, 1 + y)))
     defpartials(special.betaln, lambda out, a, b: (psi(a) - psi(a + b), psi(b) - psi(a + b)))
     # x log(x / y) is 0 wherever x is (as xlogy): its slope in y there is 0
-    defpartials(
-        special.rel_entr,
-        lambda out, x, y: (np.log(x / y) + 1, np.where(x == 0, 0.0, -x / y)),
-    )
-    defpartials(special.kl_div, lambda out, x, y: (np.log(x / y), 1 - np.where(x == 0, 0.0, x / y)))
+    defpartials(special.rel_entr, lambda out, x, y: (np.log(x / y) + 1, -_over(x, y)))
+    defpartials(special.kl_div, lambda out, x, y: (np.log(x / y), 1 - _over(x, y)))
     defpartials(special.huber, _huber_partials)
     defpartials(special.pseudo_huber, _pseudo_huber_partials)
     # the regularized incomplete gamma functions in x: the gamma density, x^(a-1) e^-x / G(a)
@@ -141,6 +138,11 @@ def register_rules(special: ModuleType) -> None:
     # d zeta(s, q) / dq = -s zeta(s + 1, q)
     deforder(special.zeta, "x", lambda out, q, s: -s * call_primitive(special.zeta, s + 1, q))
     _register_normalizations(special)
+
+
+def _over(x: Any, y: Any) -> Any:
+    """x / y, and 0 where both are 0 (the slope in y of x log y there)."""
+    return x / np.where((x == 0) & (y == 0), 1.0, y)
 
 
 def _huber_partials(out: Any, delta: Any, r: Any) -> tuple:
