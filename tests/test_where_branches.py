@@ -11,6 +11,7 @@ branch reads changed between calls, in loops and under an ``if`` too.
 
 from __future__ import annotations
 
+import inspect
 import re
 import warnings
 
@@ -175,3 +176,112 @@ def test_xlogy_has_slope_zero_where_its_first_argument_is_zero():
     p = np.array([0.3, 0.7])
     for mode in ("reverse", "forward"):
         np.testing.assert_allclose(srcad.grad(entropy_like, mode=mode)(p), [2.0 / 0.3, 0.0])
+
+
+# --- data masked out: NaN rows, zero divisors, through gathers and products -------------------
+# 0 * nan where the cotangent of a masked-out element meets the NaN (or 1 / 0) of the data
+# there: reverse mode gave NaN, forward mode the derivative of the plain function.
+def _data(nan_row):
+    features = np.array([[1.0, 2.0], [0.3, 3.0], [0.5, 1.0], [2.0, -1.5]])
+    features[nan_row, nan_row % 2] = np.nan
+    return {
+        "X": features,
+        "valid": ~np.isnan(features).any(axis=1),
+        "y": np.array([1.0, 2.0, 0.5, -1.0]),
+        "counts": np.where(np.arange(4) == nan_row, 0.0, np.arange(1.0, 5.0)),
+        "Z": features.T.copy(),  # the NaN in a column
+    }
+
+
+DATA = _data(1)
+
+
+def gathered_product(w):
+    X, valid = DATA["X"], DATA["valid"]
+    return np.sum((X * w)[valid] ** 2)  # a boolean gather of a broadcast product
+
+
+def masked_matmul(w):
+    return np.sum(np.where(DATA["valid"], DATA["X"] @ w, 0.0) ** 2)
+
+
+def nansum_of_matmul(w):
+    return np.nansum((DATA["X"] @ w) ** 2)
+
+
+def regression(w):
+    X, y = DATA["X"], DATA["y"]
+    valid = ~np.isnan(X).any(axis=1)  # computed from the data on every call
+    return np.mean((X @ w - y)[valid] ** 2)
+
+
+def products_with_row_masks(w):
+    X, valid = DATA["X"], DATA["valid"]
+    scores = np.dot(X, w) + np.einsum("ij,j->i", X, w * 2.0)
+    wide = X @ np.outer(w, np.array([1.0, -0.5, 2.0]))  # (4, 3): a mask along rows
+    return np.sum(np.where(valid, scores, 0.0) ** 2) + np.sum(np.where(valid[:, None], wide, 0.0))
+
+
+def column_mask(w):
+    Z = DATA["Z"]  # w @ Z: the NaN sits in a column, read by one result
+    return np.nansum(np.sin(w @ Z))
+
+
+def divided_by_counts(x):
+    counts = DATA["counts"]
+    return np.sum((x / counts)[counts > 0] ** 2) + np.sum(np.where(counts > 0, x / counts, 0.0))
+
+
+def local_constants(x):
+    n = np.array([2.0, 0.0, 3.0, 1.0])
+    observed = np.array([1.0, np.nan, 2.0, -0.5])
+    kept = np.array([True, False, True, True])
+    return (
+        np.sum(np.where(n > 0, x / n, 0.0))
+        + np.nansum(x * observed)
+        + np.sum((x * observed)[kept] ** 2)
+    )
+
+
+def two_masks_on_one_value(x):
+    r = x * DATA["Z"][1]  # NaN where the feature is missing
+    return np.nansum(r) + np.sum(np.where(np.isfinite(r), r, 0.0) ** 2)
+
+
+def shared_by_two_wheres(x):
+    s = np.sqrt(x)
+    return np.sum(np.where(x > 0, s, 0.0) + np.where(x > 1, s, 0.0))
+
+
+MASKED_DATA = [
+    gathered_product,
+    masked_matmul,
+    nansum_of_matmul,
+    regression,
+    products_with_row_masks,
+    column_mask,
+    divided_by_counts,
+    local_constants,
+    two_masks_on_one_value,
+    shared_by_two_wheres,
+]
+POINTS = {"w": np.array([0.5, -1.0]), "x": np.array([0.3, -0.7, 1.5, 2.2])}
+
+
+@pytest.mark.parametrize("function", MASKED_DATA, ids=lambda f: f.__name__)
+def test_data_masked_out_gives_the_gradient_of_the_rest(function):
+    point = POINTS[inspect.signature(function).parameters.__iter__().__next__()]
+    gradient = srcad.grad(function)
+    try:
+        for nan_row in (1, 3):  # another row missing on the second call
+            DATA.update(_data(nan_row))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # the plain function's NaNs
+                expected = srcad.numerical_grad(function, point)
+                got = gradient(point)
+                forward = srcad.grad(function, mode="forward")(point)
+            assert np.all(np.isfinite(expected)), expected
+            np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
+            np.testing.assert_allclose(forward, expected, rtol=1e-6, atol=1e-8)
+    finally:
+        DATA.update(_data(1))
