@@ -27,13 +27,13 @@ def rule_inputs(builder: GraphBuilder, eqn: Eqn, inputs: list, masks: MaskedBran
     masked-out results."""
     product = masks.product_of(eqn)
     if product is not None:
-        return _product_operands(builder, eqn, product, inputs)
+        return _product_operands(builder, product, inputs)
     branch = masks.branch_of(eqn)
     positions = masks.masked_inputs(eqn, branch) if branch is not None else set()
     shape = eqn.outputs[0].aval.shape
     return [
         (
-            builder.apply("broadcast_to", (t,), {"shape": shape})
+            _apply(builder, "broadcast_to", (t,), {"shape": shape})
             if k in positions and t.aval.shape != shape
             else t
         )
@@ -62,7 +62,7 @@ def _kept_where(builder: GraphBuilder, masks: tuple[Mask, ...], value: Tracer) -
     """``value`` where ``masks`` hold, 0 elsewhere: ``np.where(x > 0, value, 0.0)``."""
     condition, taken = _condition(builder, masks)
     branches = (value, 0.0) if taken else (0.0, value)
-    return builder.apply("where", (condition, *branches))
+    return _apply(builder, "where", (condition, *branches))
 
 
 def _condition(builder: GraphBuilder, masks: tuple[Mask, ...]) -> tuple[Tracer, bool]:
@@ -72,23 +72,23 @@ def _condition(builder: GraphBuilder, masks: tuple[Mask, ...]) -> tuple[Tracer, 
     if len(masks) == 1:
         return tests[0], masks[0].taken
     kept = [
-        t if m.taken else builder.apply("logical_not", (t,))
+        t if m.taken else _apply(builder, "logical_not", (t,))
         for t, m in zip(tests, masks, strict=True)
     ]
     union = kept[0]
     for other in kept[1:]:
-        union = builder.apply("logical_or", (union, other))
+        union = _apply(builder, "logical_or", (union, other))
     return union, True
 
 
 def _test(builder: GraphBuilder, mask: Mask) -> Tracer:
     condition = builder.tracer(mask.condition)
     if mask.test:  # np.isnan(r), for the NaNs np.nansum(r) skips
-        condition = builder.apply(mask.test, (condition,))
+        condition = _apply(builder, mask.test, (condition,))
     return condition
 
 
-def _product_operands(builder: GraphBuilder, eqn: Eqn, product: Product, inputs: list) -> list:
+def _product_operands(builder: GraphBuilder, product: Product, inputs: list) -> list:
     """The operands of a masked product, its data operands zeroed where they meet only
     masked-out results (``np.where(valid.reshape((3, 1)), X, 0.0)`` for ``X @ w``)."""
     condition, taken = _condition(builder, product.masks)
@@ -99,7 +99,7 @@ def _product_operands(builder: GraphBuilder, eqn: Eqn, product: Product, inputs:
         if seen is not None and not _holds_everywhere(*seen):
             condition_k, taken_k = seen
             branches = (inputs[k], 0.0) if taken_k else (0.0, inputs[k])
-            operands[k] = builder.apply("where", (condition_k, *branches))
+            operands[k] = _apply(builder, "where", (condition_k, *branches))
     return operands
 
 
@@ -109,7 +109,7 @@ def _seen_by_operand(
     """The result's mask seen by one operand (``term``): ``any`` over the result's axes the
     operand does not have, laid out along the operand's axes; None when it does not vary
     along them (every element of the operand meets the same results)."""
-    if len(set(term)) != len(term):
+    if len(set(term)) != len(term) or condition.ndim > len(out_term):
         return None  # a diagonal ('ii'): not masked
     sizes = (1,) * (len(out_term) - condition.ndim) + tuple(condition.shape)
     operand_sizes = dict(zip(term, operand.shape, strict=True))
@@ -119,9 +119,9 @@ def _seen_by_operand(
     reduced = tuple(i for i, n in enumerate(sizes) if n > 1 and not along[i])
     if reduced:  # the operand meets a kept result where any of these is kept
         if not taken:
-            condition, taken = builder.apply("logical_not", (condition,)), True
-        condition = builder.apply("reshape", (condition,), {"shape": sizes})
-        condition = builder.apply("any", (condition,), {"axis": reduced, "keepdims": True})
+            condition, taken = _apply(builder, "logical_not", (condition,)), True
+        condition = _apply(builder, "reshape", (condition,), {"shape": sizes})
+        condition = _apply(builder, "any", (condition,), {"axis": reduced, "keepdims": True})
     letters = [c for c, is_along in zip(out_term, along, strict=True) if is_along]
     return (
         _laid_out(builder, condition, [sizes[out_term.index(c)] for c in letters], letters, term),
@@ -132,14 +132,14 @@ def _seen_by_operand(
 def _laid_out(builder: GraphBuilder, condition: Tracer, sizes: list, letters: list, term: str):
     """``condition``, varying along the result's axes ``letters`` (of ``sizes``), as an array
     over the operand's axes ``term``: those in its order, length one along the others."""
-    condition = builder.apply("reshape", (condition,), {"shape": tuple(sizes)})
+    condition = _apply(builder, "reshape", (condition,), {"shape": tuple(sizes)})
     order = sorted(letters, key=term.index)
     if order != letters:
         axes = tuple(letters.index(c) for c in order)
-        condition = builder.apply("transpose", (condition,), {"axes": axes})
+        condition = _apply(builder, "transpose", (condition,), {"axes": axes})
     size_of = dict(zip(letters, sizes, strict=True))
     shape = tuple(size_of.get(c, 1) for c in term)
-    return builder.apply("reshape", (condition,), {"shape": shape})
+    return _apply(builder, "reshape", (condition,), {"shape": shape})
 
 
 def _holds_everywhere(condition: Tracer, taken: bool) -> bool:
@@ -147,3 +147,8 @@ def _holds_everywhere(condition: Tracer, taken: bool) -> bool:
     in every row): no ``where`` for it."""
     atom = condition.atom
     return isinstance(atom, Const) and bool(np.all(np.asarray(atom.value) == taken))
+
+
+def _apply(builder: GraphBuilder, prim: str, inputs: tuple, params: dict | None = None) -> Tracer:
+    """``builder.apply`` of a primitive with one result."""
+    return builder.tracer(builder.apply_atom(prim, inputs, params))

@@ -24,7 +24,10 @@ them. The same holds for the NaNs that ``np.nansum``, ``np.nanmean``, ``np.nanma
 elements are masked by ``np.isnan`` of it, which ``np.where(np.isnan(r), 0.0, r)`` and
 ``r[~np.isnan(r)]`` also test (one mask). A gather through constant index arrays (which a
 constant boolean mask becomes: ``(X * w)[valid]``) reads only some elements: the others are
-masked by a constant. Uses that pass no cotangent back (``r > 0``, ``np.isnan(r)``, the
+masked by a constant, where the elementwise steps or the product computing the gathered
+value read data that may not be finite (``X``; a softmax picked by label,
+``p[np.arange(n), labels]``, reads none and keeps its plain gradient). Uses that pass no
+cotangent back (``r > 0``, ``np.isnan(r)``, the
 gradient-stopped stand-in of a selection) do not count. A value used inside several masks
 (``np.nansum(r) + np.sum(np.where(np.isfinite(r), r, 0.0))``) is used where any of them
 holds: its masks are a union, and what one use contributes takes that use's own mask.
@@ -97,7 +100,12 @@ class Branch:
     is_clean: bool
 
     def key(self) -> frozenset:
-        return frozenset(mask.key() for mask in self.masks)
+        return _key(self.masks)
+
+
+def _key(masks: tuple[Mask, ...]) -> frozenset:
+    """The same for the same masks in any order: a union's."""
+    return frozenset(mask.key() for mask in masks)
 
 
 @dataclass(frozen=True)
@@ -118,8 +126,8 @@ class MaskedBranches:
     cotangent reaches (``inert``)."""
 
     producer: Callable[[Var], Eqn | None]  # the equation that computes a var
-    data: Callable[[Atom], bool]  # whether a value is decided by data alone
-    reads_data: Callable[[Var], bool]  # whether elementwise steps read data into a value
+    decided_by_data: set[int]  # the vars that data alone decides (see _decided_by_data)
+    reading_data: set[int]  # the vars whose elementwise steps read data (_reading_data)
     branches: dict[int, Branch] = field(default_factory=dict)
     inside: dict[int, frozenset] = field(default_factory=dict)
     products: dict[int, Product] = field(default_factory=dict)
@@ -152,7 +160,7 @@ def masked_branches(
     ``active``: the vars that depend on the differentiated inputs."""
     users = _users(graph)
     found = MaskedBranches(
-        producer, _data_test(graph, producer, active), _reads_data_test(producer, active, users)
+        producer, _decided_by_data(graph, active), _reading_data(graph, active, users)
     )
     blocks = [graph.eqns] + [g.eqns for eqn in walk_eqns(graph.eqns) for g in sub_graphs(eqn)]
     for eqns in blocks:
@@ -181,54 +189,35 @@ def _vars(atoms: tuple[Atom, ...]) -> list[Var]:
     return [a for a in atoms if isinstance(a, Var)]
 
 
-def _data_test(
-    graph: Graph, producer: Callable[[Var], Eqn | None], active: set[Var]
-) -> Callable[[Atom], bool]:
-    """Whether a value is computed from constants and inputs not differentiated alone (a
-    mask of the data: ``~np.isnan(X).any(axis=1)``, not ``z > 0`` of an active ``z``)."""
-    data_inputs = {var for var in graph.inputs if var not in active}
-    known: dict[int, bool] = {}
-
-    def is_data(atom: Atom) -> bool:
-        if not isinstance(atom, Var):
-            return True
-        if atom.id not in known:
-            eqn = producer(atom)
-            if eqn is None or sub_graphs(eqn):  # an input, or a loop's or branch's result
-                known[atom.id] = atom in data_inputs
-            else:
-                known[atom.id] = all(is_data(a) for a in eqn.inputs)
-        return known[atom.id]
-
-    return is_data
+def _decided_by_data(graph: Graph, active: set[Var]) -> set[int]:
+    """The vars computed from constants and inputs not differentiated alone (a mask of the
+    data: ``~np.isnan(X).any(axis=1)``, not ``z > 0`` of an active ``z``); the results of
+    loops and branches are not counted."""
+    found = {var.id for var in graph.inputs if var not in active}
+    for eqn in walk_eqns(graph.eqns):
+        inputs_known = all(not isinstance(a, Var) or a.id in found for a in eqn.inputs)
+        if inputs_known and not sub_graphs(eqn):
+            found.update(var.id for var in eqn.outputs)
+    return found
 
 
-def _reads_data_test(
-    producer: Callable[[Var], Eqn | None], active: set[Var], users: Uses
-) -> Callable[[Var], bool]:
-    """Whether the elementwise equations or the product computing an active value read data
-    that may not be finite (a value not differentiated, as a global read on every call, or
-    a constant with a NaN, an inf or, divided by, a zero), themselves or through values used
-    nowhere else. ``(X * w)[rows]`` reads the data ``X``; the softmax ``p`` of
+def _reading_data(graph: Graph, active: set[Var], users: Uses) -> set[int]:
+    """The active vars whose elementwise equations or product read data that may not be
+    finite (a value not differentiated, as a global read on every call, or a constant with
+    a NaN, an inf or, divided by, a zero), themselves or through values used nowhere else.
+    ``(X * w)[rows]`` reads the data ``X``; the softmax ``p`` of
     ``np.log(p[np.arange(n), labels])`` reads none (its ``exp(z)`` is summed too)."""
-    known: dict[int, bool] = {}
-
-    def reads_data(var: Var) -> bool:
-        if var.id not in known:
-            eqn = producer(var)
-            known[var.id] = (
-                eqn is not None
-                and (_is_elementwise(eqn) or eqn.prim in PRODUCTS)
-                and any(map(reads, eqn.inputs))
-            )
-        return known[var.id]
+    found: set[int] = set()
 
     def reads(atom: Atom) -> bool:
         if isinstance(atom, Var) and atom in active:
-            return len(users.get(atom.id, [])) == 1 and reads_data(atom)
+            return atom.id in found and len(users.get(atom.id, [])) == 1
         return _is_data(atom)
 
-    return reads_data
+    for eqn in walk_eqns(graph.eqns):
+        if (_is_elementwise(eqn) or eqn.prim in PRODUCTS) and any(map(reads, eqn.inputs)):
+            found.update(var.id for var in eqn.outputs)
+    return found
 
 
 def _is_data(atom: Atom) -> bool:
@@ -291,10 +280,10 @@ def _branch_of_uses(
     masks = {mask.key(): mask for use_masks, _ in placed for mask in use_masks}
     if not masks:
         return None
-    branch = Branch(tuple(masks.values()), is_clean=True)
-    # a use with other masks than the union gets its own mask on what it contributes
-    clean = all(is_clean or Branch(m, True).key() != branch.key() for m, is_clean in placed)
-    return Branch(branch.masks, clean)
+    union = _key(tuple(masks.values()))
+    # a use inside other masks than the union gets its own mask on what it contributes
+    is_clean = all(is_clean or _key(use_masks) != union for use_masks, is_clean in placed)
+    return Branch(tuple(masks.values()), is_clean)
 
 
 def _masks_of_use(
@@ -305,7 +294,7 @@ def _masks_of_use(
     if user.prim in SKIPPING and position == 0:  # np.nansum(r): none for r's NaNs
         test, kept = SKIPPING[user.prim]
         return (Mask(var, kept, test),), True
-    read = _read_mask(var, user, position) if found.reads_data(var) else None
+    read = _read_mask(var, user, position) if var.id in found.reading_data else None
     if read is not None:  # the gradient of a gather scatters into zeros: clean
         return (read,), True
     if user.outputs[0].aval.shape != var.aval.shape:
@@ -323,13 +312,13 @@ def _read_mask(var: Var, user: Eqn, position: int) -> Mask | None:
     unread, as a constant mask (``(X * w)[valid]`` with a global ``valid``: its rows), with
     length one along the axes where it does not change."""
     index = user.param_dict.get("index")
-    arrays = user.inputs[1:]
-    if user.prim != "getitem" or position != 0 or not has_arrays(index):
+    arrays = [a.value for a in user.inputs[1:] if isinstance(a, Const)]
+    if user.prim != "getitem" or position != 0 or not isinstance(index, tuple):
         return None
-    if not all(isinstance(a, Const) for a in arrays):
+    if not has_arrays(index) or len(arrays) != len(user.inputs) - 1:
         return None
     read = np.zeros(var.aval.shape, dtype=bool)
-    read[decode_index(index, tuple(np.asarray(a.value) for a in arrays))] = True
+    read[decode_index(index, tuple(arrays))] = True
     if read.all():
         return None
     for axis in range(read.ndim):
@@ -347,7 +336,7 @@ def _masked_product(
     out = eqn.outputs[0]
     branch = _branch_of_uses(out, users.get(out.id, []), in_block, found)
     if branch is None or not all(
-        m.test in NAN_TESTS or found.data(m.condition) for m in branch.masks
+        m.test in NAN_TESTS or _is_decided_by_data(m.condition, found) for m in branch.masks
     ):
         return None
     terms = product_terms(eqn.prim, [a.aval.ndim for a in eqn.inputs], eqn.param_dict)
@@ -359,6 +348,10 @@ def _masked_product(
     if terms is None or not operands:
         return None
     return Product(branch.masks, terms, operands)
+
+
+def _is_decided_by_data(atom: Atom, found: MaskedBranches) -> bool:
+    return not isinstance(atom, Var) or atom.id in found.decided_by_data
 
 
 def _where_mask(condition: Atom, taken: bool, producer: Callable[[Var], Eqn | None]) -> Mask:
