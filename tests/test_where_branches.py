@@ -225,6 +225,13 @@ def products_with_row_masks(w):
     return np.sum(np.where(valid, scores, 0.0) ** 2) + np.sum(np.where(valid[:, None], wide, 0.0))
 
 
+def nans_skipped_in_products(w):
+    X = DATA["X"]
+    wide = np.tanh(X @ np.outer(w, np.array([1.0, -0.5, 2.0])))  # NaN along the whole row
+    transposed = np.einsum("ij,j->ji", X, w)  # the result's axes in the other order
+    return np.nansum(wide) + np.nansum(transposed**2)
+
+
 def column_mask(w):
     Z = DATA["Z"]  # w @ Z: the NaN sits in a column, read by one result
     return np.nansum(np.sin(w @ Z))
@@ -277,6 +284,7 @@ MASKED_DATA = [
     nansum_of_matmul,
     regression,
     products_with_row_masks,
+    nans_skipped_in_products,
     column_mask,
     divided_by_counts,
     local_constants,

@@ -121,7 +121,8 @@ def _seen_by_operand(
         if not taken:
             condition, taken = _apply(builder, "logical_not", (condition,)), True
         condition = _apply(builder, "reshape", (condition,), {"shape": sizes})
-        condition = _apply(builder, "any", (condition,), {"axis": reduced, "keepdims": True})
+        axis = reduced[0] if len(reduced) == 1 else reduced
+        condition = _apply(builder, "any", (condition,), {"axis": axis, "keepdims": True})
     letters = [c for c, is_along in zip(out_term, along, strict=True) if is_along]
     return (
         _laid_out(builder, condition, [sizes[out_term.index(c)] for c in letters], letters, term),
@@ -132,13 +133,13 @@ def _seen_by_operand(
 def _laid_out(builder: GraphBuilder, condition: Tracer, sizes: list, letters: list, term: str):
     """``condition``, varying along the result's axes ``letters`` (of ``sizes``), as an array
     over the operand's axes ``term``: those in its order, length one along the others."""
-    condition = _apply(builder, "reshape", (condition,), {"shape": tuple(sizes)})
-    order = sorted(letters, key=term.index)
-    if order != letters:
-        axes = tuple(letters.index(c) for c in order)
-        condition = _apply(builder, "transpose", (condition,), {"axes": axes})
     size_of = dict(zip(letters, sizes, strict=True))
     shape = tuple(size_of.get(c, 1) for c in term)
+    order = sorted(letters, key=term.index)
+    if order != letters:  # only the varying axes, then swapped into the operand's order
+        condition = _apply(builder, "reshape", (condition,), {"shape": tuple(sizes)})
+        axes = tuple(letters.index(c) for c in order)
+        condition = _apply(builder, "transpose", (condition,), {"axes": axes})
     return _apply(builder, "reshape", (condition,), {"shape": shape})
 
 
