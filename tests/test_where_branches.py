@@ -315,6 +315,28 @@ def test_data_masked_out_gives_the_gradient_of_the_rest(function):
         DATA.update(_data(1))
 
 
+RATINGS = {"R": np.array([[4.0, np.nan, 1.0], [np.nan, 2.0, 5.0], [3.0, 3.5, np.nan]])}
+
+
+def matrix_factorization(U, V):
+    R = RATINGS["R"]
+    return np.sum(((U @ V.T) - R)[~np.isnan(R)] ** 2) + np.nansum((U @ V.T - R) ** 2)
+
+
+def test_matrix_factorization_with_unobserved_ratings():
+    U = np.array([[0.3, -0.2], [0.5, 0.1], [-0.4, 0.7]])
+    V = np.array([[0.2, 0.6], [-0.3, 0.4], [0.8, -0.1]])
+    gradient = srcad.grad(matrix_factorization, argnums=(0, 1))
+    for unobserved in ((0, 1), (2, 0)):  # another rating missing on the second call
+        R = np.array([[4.0, 1.5, 1.0], [np.nan, 2.0, 5.0], [3.0, 3.5, 2.5]])
+        R[unobserved] = np.nan
+        RATINGS["R"] = R
+        expected = srcad.numerical_grad(matrix_factorization, U, V, argnums=(0, 1))
+        for got in (gradient(U, V), srcad.grad(matrix_factorization, (0, 1), mode="forward")(U, V)):
+            for part, reference in zip(got, expected, strict=True):
+                np.testing.assert_allclose(part, reference, rtol=1e-6, atol=1e-8)
+
+
 def also_unmasked(w):
     X = DATA["X"]
     return np.sum((X * w)[DATA["valid"]] ** 2) + np.sum(X @ w)
