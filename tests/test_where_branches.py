@@ -1,16 +1,19 @@
 """Branches of ``np.where`` whose derivative is not finite where the other branch is taken,
-NaNs that ``np.nansum`` and its kin skip, and log-space sums of -inf terms.
+NaNs that ``np.nansum`` and its kin skip, data masked out (NaN rows, zero divisors) under
+gathers, wheres and products, and log-space sums of -inf terms.
 
 ``np.where(x > 0, np.sqrt(x), 0.0)`` at ``x <= 0``, ``np.where(x != 0, np.sin(x) / x, 1.0)``
 at 0, ``p * np.log(p)`` guarded by ``p > 0``: the derivative is that of the branch taken,
 finite, and reverse mode must give it as forward mode does (it gave NaN: the masked
 cotangent, 0, times the other branch's slope, inf or NaN). Every case is compared with
 forward mode and with central differences where the function is smooth, with a global the
-branch reads changed between calls, in loops and under an ``if`` too.
+branch reads changed between calls, in loops and under an ``if`` too. Data used unmasked
+somewhere keeps its NaN, and plain code keeps its plain gradient (no extra ``where``).
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 import warnings
 
@@ -175,3 +178,232 @@ def test_xlogy_has_slope_zero_where_its_first_argument_is_zero():
     p = np.array([0.3, 0.7])
     for mode in ("reverse", "forward"):
         np.testing.assert_allclose(srcad.grad(entropy_like, mode=mode)(p), [2.0 / 0.3, 0.0])
+
+
+# --- data masked out: NaN rows, zero divisors, through gathers and products -------------------
+# 0 * nan where the cotangent of a masked-out element meets the NaN (or 1 / 0) of the data
+# there: reverse mode gave NaN, forward mode the derivative of the plain function.
+def _data(nan_row):
+    features = np.array([[1.0, 2.0], [0.3, 3.0], [0.5, 1.0], [2.0, -1.5]])
+    features[nan_row, nan_row % 2] = np.nan
+    return {
+        "X": features,
+        "valid": ~np.isnan(features).any(axis=1),
+        "y": np.array([1.0, 2.0, 0.5, -1.0]),
+        "counts": np.where(np.arange(4) == nan_row, 0.0, np.arange(1.0, 5.0)),
+        "Z": features.T.copy(),  # the NaN in a column
+        "embeddings": np.arange(12.0).reshape(3, 2, 2) / 10.0 - 0.2 * nan_row,
+    }
+
+
+DATA = _data(1)
+
+
+def gathered_product(w):
+    X, valid = DATA["X"], DATA["valid"]
+    return np.sum((X * w)[valid] ** 2)  # a boolean gather of a broadcast product
+
+
+def masked_matmul(w):
+    return np.sum(np.where(DATA["valid"], DATA["X"] @ w, 0.0) ** 2)
+
+
+def nansum_of_matmul(w):
+    return np.nansum((DATA["X"] @ w) ** 2)
+
+
+def regression(w):
+    X, y = DATA["X"], DATA["y"]
+    valid = ~np.isnan(X).any(axis=1)  # computed from the data on every call
+    return np.mean((X @ w - y)[valid] ** 2)
+
+
+def products_with_row_masks(w):
+    X, valid = DATA["X"], DATA["valid"]
+    scores = np.dot(X, w) + np.einsum("ij,j->i", X, w * 2.0)
+    wide = X @ np.outer(w, np.array([1.0, -0.5, 2.0]))  # (4, 3): a mask along rows
+    return np.sum(np.where(valid, scores, 0.0) ** 2) + np.sum(np.where(valid[:, None], wide, 0.0))
+
+
+def nans_skipped_in_products(w):
+    X = DATA["X"]
+    wide = np.tanh(X @ np.outer(w, np.array([1.0, -0.5, 2.0])))  # NaN along the whole row
+    transposed = np.einsum("ij,j->ji", X, w)  # the result's axes in the other order
+    return np.nansum(wide) + np.nansum(transposed**2)
+
+
+def column_mask(w):
+    Z = DATA["Z"]  # w @ Z: the NaN sits in a column, read by one result
+    return np.nansum(np.sin(w @ Z))
+
+
+def divided_by_counts(x):
+    counts = DATA["counts"]
+    return np.sum((x / counts)[counts > 0] ** 2) + np.sum(np.where(counts > 0, x / counts, 0.0))
+
+
+def local_constants(x):
+    n = np.array([2.0, 0.0, 3.0, 1.0])
+    observed = np.array([1.0, np.nan, 2.0, -0.5])
+    kept = np.array([True, False, True, True])
+    return (
+        np.sum(np.where(n > 0, x / n, 0.0))
+        + np.nansum(x * observed)
+        + np.sum((x * observed)[kept] ** 2)
+    )
+
+
+def two_masks_on_one_value(x):
+    r = x * DATA["Z"][1]  # NaN where the feature is missing
+    return np.nansum(r) + np.sum(np.where(np.isfinite(r), r, 0.0) ** 2)
+
+
+def shared_by_two_wheres(x):
+    s = np.sqrt(x)
+    return np.sum(np.where(x > 0, s, 0.0) + np.where(x > 1, s, 0.0))
+
+
+def mean_pooling(w):
+    hidden = np.tanh(DATA["embeddings"] @ w)  # 3 sequences of 2 steps
+    mask = np.array([[True, False], [False, False], [True, True]])  # the second one empty
+    counts = mask.sum(axis=1)
+    pooled = (hidden * mask).sum(axis=1) / counts  # 0 / 0 for the empty one
+    return np.sum(np.where(counts > 0, pooled, 0.0) ** 2)
+
+
+def nansum_in_a_loop(w):
+    total = 0.0
+    for k in range(2):
+        total = total + np.nansum(np.tanh(DATA["X"] @ (w * (k + 1.0))))
+    return total
+
+
+MASKED_DATA = [
+    gathered_product,
+    masked_matmul,
+    nansum_of_matmul,
+    regression,
+    products_with_row_masks,
+    nans_skipped_in_products,
+    column_mask,
+    divided_by_counts,
+    local_constants,
+    two_masks_on_one_value,
+    shared_by_two_wheres,
+    mean_pooling,
+    nansum_in_a_loop,
+]
+POINTS = {"w": np.array([0.5, -1.0]), "x": np.array([0.3, -0.7, 1.5, 2.2])}
+
+
+@pytest.mark.parametrize("function", MASKED_DATA, ids=lambda f: f.__name__)
+def test_data_masked_out_gives_the_gradient_of_the_rest(function):
+    point = POINTS[next(iter(inspect.signature(function).parameters))]
+    gradient = srcad.grad(function)
+    try:
+        for nan_row in (1, 2):  # another row missing on the second call
+            DATA.update(_data(nan_row))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # the plain function's NaNs
+                expected = srcad.numerical_grad(function, point)
+                got = gradient(point)
+                forward = srcad.grad(function, mode="forward")(point)
+            assert np.all(np.isfinite(expected)), expected
+            np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
+            np.testing.assert_allclose(forward, expected, rtol=1e-6, atol=1e-8)
+    finally:
+        DATA.update(_data(1))
+
+
+RATINGS = {"R": np.array([[4.0, np.nan, 1.0], [np.nan, 2.0, 5.0], [3.0, 3.5, np.nan]])}
+
+
+def matrix_factorization(U, V):
+    R = RATINGS["R"]
+    return np.sum(((U @ V.T) - R)[~np.isnan(R)] ** 2) + np.nansum((U @ V.T - R) ** 2)
+
+
+def test_matrix_factorization_with_unobserved_ratings():
+    U = np.array([[0.3, -0.2], [0.5, 0.1], [-0.4, 0.7]])
+    V = np.array([[0.2, 0.6], [-0.3, 0.4], [0.8, -0.1]])
+    gradient = srcad.grad(matrix_factorization, argnums=(0, 1))
+    for unobserved in ((0, 1), (2, 0)):  # another rating missing on the second call
+        R = np.array([[4.0, 1.5, 1.0], [np.nan, 2.0, 5.0], [3.0, 3.5, 2.5]])
+        R[unobserved] = np.nan
+        RATINGS["R"] = R
+        expected = srcad.numerical_grad(matrix_factorization, U, V, argnums=(0, 1))
+        for got in (gradient(U, V), srcad.grad(matrix_factorization, (0, 1), mode="forward")(U, V)):
+            for part, reference in zip(got, expected, strict=True):
+                np.testing.assert_allclose(part, reference, rtol=1e-6, atol=1e-8)
+
+
+def also_unmasked(w):
+    X = DATA["X"]
+    return np.sum((X * w)[DATA["valid"]] ** 2) + np.sum(X @ w)
+
+
+def row_read_by_a_kept_result(w):
+    kept = np.ones((4, 2), dtype=bool)
+    kept[1, 1] = False  # the NaN row still has one result kept
+    return np.sum(np.where(kept, DATA["X"] @ np.outer(w, [1.0, 2.0]), 0.0))
+
+
+def gathered_with_the_nan_row(w):
+    return np.sum((DATA["X"] * w)[[0, 1, 3]] ** 2)
+
+
+def skipped_once_summed_once(w):
+    r = DATA["X"] @ w
+    return np.nansum(r) + np.sum(r)
+
+
+@pytest.mark.parametrize(
+    "function",
+    [also_unmasked, row_read_by_a_kept_result, gathered_with_the_nan_row, skipped_once_summed_once],
+    ids=lambda f: f.__name__,
+)
+def test_data_used_unmasked_somewhere_keeps_its_nan(function):
+    """The value is NaN, and so are its differences: the masks must not hide that."""
+    w = POINTS["w"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert np.isnan(function(w)) and np.all(np.isnan(srcad.numerical_grad(function, w)))
+        assert np.isnan(srcad.grad(function)(w)[1])  # the NaN feature's weight
+
+
+LABELS = np.array([0, 2, 1, 1])
+
+
+def softmax_cross_entropy(W):
+    z = DATA["X"][[0, 2, 3, 0]] @ W
+    p = np.exp(z) / np.sum(np.exp(z), axis=1, keepdims=True)
+    return -np.sum(np.log(p[np.arange(4), LABELS])) - np.sum(z[np.arange(4), LABELS])
+
+
+def relu_layer(W):
+    z = DATA["X"][[0, 2, 3]] @ W
+    return np.sum(np.where(z > 0, z, 0.0) ** 2)
+
+
+@pytest.mark.parametrize(
+    "function, wheres", [(softmax_cross_entropy, 0), (relu_layer, 1)], ids=["softmax", "relu"]
+)
+def test_plain_indexing_and_masks_of_the_parameters_add_no_where(function, wheres):
+    """Picking scores by label reads data, but nothing it masks out; ReLU's mask depends on
+    the weights: neither masks an operand of its product."""
+    W = np.array([[0.3, -0.2, 0.5], [0.1, 0.4, -0.6]])
+    gradient = srcad.grad(function)
+    np.testing.assert_allclose(gradient(W), srcad.numerical_grad(function, W), rtol=1e-6)
+    backward = srcad.source(gradient).split("# backward", 1)[1]
+    code = [line.split("#")[0] for line in backward.splitlines()[1:]]
+    assert sum(len(re.findall(r"np\.where\(", line)) for line in code) == wheres
+
+
+def test_a_masked_product_runs_on_array_api_arrays():
+    """The operand's mask is ``np.reshape(valid, shape=(4, 1))`` for a constant ``valid``: the
+    array-API variant dropped the keyword ``shape``."""
+    xp = pytest.importorskip("array_api_strict")
+    pytest.importorskip("array_api_compat")
+    w = POINTS["w"]
+    expected = srcad.grad(masked_matmul)(w)
+    np.testing.assert_allclose(np.asarray(srcad.grad(masked_matmul)(xp.asarray(w))), expected)

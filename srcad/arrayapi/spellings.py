@@ -184,7 +184,8 @@ def _reshape(c: Call) -> ast.expr:
     if order is not None and not (isinstance(order, ast.Constant) and order.value == "C"):
         raise Refusal("a reshape in Fortran order (order='F')")
     shape = c.args[1] if len(c.args) == 2 else ast.Tuple(c.args[1:], ast.Load())
-    return call("reshape", [c.args[0], c.keywords.pop("newshape", shape)])
+    named = c.keywords.pop("shape", None) or c.keywords.pop("newshape", None)  # shape=(3, 1)
+    return call("reshape", [c.args[0], named or shape])
 
 
 def _transpose(c: Call) -> ast.expr:

@@ -1,4 +1,5 @@
-"""The branches of ``np.where``: adjoints kept at zero where a branch is not taken.
+"""The branches of ``np.where`` and other masks: adjoints kept at zero where a value is not
+used.
 
     y = np.where(x > 0, np.sqrt(x), 0.0)
 
@@ -21,12 +22,28 @@ them. The same holds for the NaNs that ``np.nansum``, ``np.nanmean``, ``np.nanma
 ``np.nanmin`` and ``np.nan_to_num`` skip (``SKIPPING``: a likelihood with missing data,
 ``np.nansum((y - mu) ** 2)``, whose slope ``2 (y - mu)`` is NaN there): their input's
 elements are masked by ``np.isnan`` of it, which ``np.where(np.isnan(r), 0.0, r)`` and
-``r[~np.isnan(r)]`` also test (one mask). Uses that pass no cotangent back (``r > 0``,
-``np.isnan(r)``) do not count.
+``r[~np.isnan(r)]`` also test (one mask). A gather through constant index arrays (which a
+constant boolean mask becomes: ``(X * w)[valid]``) reads only some elements: the others are
+masked by a constant, where the elementwise steps or the product computing the gathered
+value read data that may not be finite (``X``; a softmax picked by label,
+``p[np.arange(n), labels]``, reads none and keeps its plain gradient). Uses that pass no
+cotangent back (``r > 0``, ``np.isnan(r)``, the
+gradient-stopped stand-in of a selection) do not count. A value used inside several masks
+(``np.nansum(r) + np.sum(np.where(np.isfinite(r), r, 0.0))``) is used where any of them
+holds: its masks are a union, and what one use contributes takes that use's own mask.
 
-A contribution needs no mask where the equation is linear in that input with a constant
-slope (``a + b``, ``0.01 * x``) and its own cotangent is exactly zero outside the branch
-("clean"): leaky ReLU's ``np.where(x > 0, x, 0.01 * x)`` costs nothing more.
+A contribution needs no mask where the equation is linear in that input with a constant,
+finite slope (``a + b``, ``0.01 * x``; not ``x * dat`` with a NaN in the constant ``dat``)
+and its own cotangent is exactly zero outside the branch ("clean"): leaky ReLU's
+``np.where(x > 0, x, 0.01 * x)`` costs nothing more.
+
+A product (``X @ w``, ``np.einsum``) whose result lies inside masks that only data decides
+(a test of constants and inputs not differentiated, or a NaN test) is recorded too
+(``Product``): its data operands may hold NaNs in rows that only masked-out results read
+(``np.sum(np.where(valid, X @ w, 0.0) ** 2)`` with a NaN row of ``X``), and ``0 * nan`` in
+``dw = dXw @ X`` would spread them over the whole gradient. The sweep zeroes those rows of
+the operand first. Masks that the differentiated values decide (ReLU's ``z > 0``) mask no
+product operand: NaN data under them keeps the plain product's cost and gives NaN.
 """
 
 from __future__ import annotations
@@ -34,9 +51,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from srcad.ir import Atom, Const, Eqn, Graph, Var
+from srcad.ir.index import decode_index, has_arrays
 from srcad.ir.primitive import ELEMENTWISE, PARAMETRIC
 from srcad.ir.prims import PRIMS
+from srcad.ir.products import Terms, product_terms
 from srcad.ir.walk import sub_graphs, walk_eqns
 
 LINEAR = {"add", "subtract", "negative", "positive"}  # slope 1 or -1 in every input
@@ -50,6 +71,10 @@ SKIPPING = {
     "nanmin": ("isnan", False),
     "nan_to_num": ("isfinite", True),
 }
+PRODUCTS = {"matmul", "dot", "inner", "outer", "tensordot", "einsum"}
+NAN_TESTS = {"isnan", "isfinite"}
+
+Uses = dict[int, list[tuple[Eqn | None, int]]]
 
 
 @dataclass(frozen=True)
@@ -68,24 +93,51 @@ class Mask:
 
 @dataclass(frozen=True)
 class Branch:
-    """An equation computing only one branch of a ``where``: its ``mask``, and whether the
-    cotangent of its result is exactly zero outside the branch (``is_clean``)."""
+    """An equation computing only inside ``masks`` (where any of them holds), and whether
+    the cotangent of its result is exactly zero outside them (``is_clean``)."""
 
-    mask: Mask
+    masks: tuple[Mask, ...]
     is_clean: bool
+
+    def key(self) -> frozenset:
+        return _key(self.masks)
+
+
+def _key(masks: tuple[Mask, ...]) -> frozenset:
+    """The same for the same masks in any order: a union's."""
+    return frozenset(mask.key() for mask in masks)
+
+
+@dataclass(frozen=True)
+class Product:
+    """A product whose result lies inside ``masks`` that data decides: its einsum ``terms``
+    and the positions of the data operands to zero where only masked-out results read
+    them."""
+
+    masks: tuple[Mask, ...]
+    terms: Terms
+    operands: tuple[int, ...]
 
 
 @dataclass
 class MaskedBranches:
-    """The branch equations of a graph, by the id of their result, and the vars whose every
-    use lies inside a branch (by id: the key of that branch's mask)."""
+    """The branch equations and masked products of a graph, by the id of their result; the
+    vars whose every use lies inside masks (by id: the key of their branch); the vars no
+    cotangent reaches (``inert``)."""
 
     producer: Callable[[Var], Eqn | None]  # the equation that computes a var
+    decided_by_data: set[int]  # the vars that data alone decides (see _decided_by_data)
+    reading_data: set[int]  # the vars whose elementwise steps read data (_reading_data)
     branches: dict[int, Branch] = field(default_factory=dict)
-    inside: dict[int, tuple[object, bool, str]] = field(default_factory=dict)
+    inside: dict[int, frozenset] = field(default_factory=dict)
+    products: dict[int, Product] = field(default_factory=dict)
+    inert: set[int] = field(default_factory=set)
 
     def branch_of(self, eqn: Eqn) -> Branch | None:
         return self.branches.get(eqn.outputs[0].id) if len(eqn.outputs) == 1 else None
+
+    def product_of(self, eqn: Eqn) -> Product | None:
+        return self.products.get(eqn.outputs[0].id) if len(eqn.outputs) == 1 else None
 
     def masked_inputs(self, eqn: Eqn, branch: Branch) -> set[int]:
         """The positions of ``eqn``'s inputs whose contributions get the branch's mask:
@@ -93,28 +145,33 @@ class MaskedBranches:
         clean."""
         positions = set()
         for k, atom in enumerate(eqn.inputs):
-            if not isinstance(atom, Var) or self.inside.get(atom.id) == branch.mask.key():
+            if not isinstance(atom, Var) or self.inside.get(atom.id) == branch.key():
                 continue
             if not (branch.is_clean and _has_constant_slope(eqn, k)):
                 positions.add(k)
         return positions
 
 
-def masked_branches(graph: Graph, producer: Callable[[Var], Eqn | None]) -> MaskedBranches:
+def masked_branches(
+    graph: Graph, producer: Callable[[Var], Eqn | None], active: set[Var]
+) -> MaskedBranches:
     """The branch equations of every block of ``graph`` (see the module docstring);
-    ``producer``: the equation of each of its vars (the reverse sweep's builder knows)."""
-    found = MaskedBranches(producer)
+    ``producer``: the equation of each of its vars (the reverse sweep's builder knows);
+    ``active``: the vars that depend on the differentiated inputs."""
     users = _users(graph)
+    found = MaskedBranches(
+        producer, _decided_by_data(graph, active), _reading_data(graph, active, users)
+    )
     blocks = [graph.eqns] + [g.eqns for eqn in walk_eqns(graph.eqns) for g in sub_graphs(eqn)]
     for eqns in blocks:
-        _mark_block(eqns, users, found)
+        _mark_block(eqns, users, found, active)
     return found
 
 
-def _users(graph: Graph) -> dict[int, list[tuple[Eqn | None, int]]]:
+def _users(graph: Graph) -> Uses:
     """Each var's uses: (equation, input position), or (None, -1) where it leaves a block
     (a graph's output) or enters a structured equation (a loop, a branch)."""
-    users: dict[int, list[tuple[Eqn | None, int]]] = {}
+    users: Uses = {}
     for var in _vars(graph.outputs):
         users.setdefault(var.id, []).append((None, -1))
     for eqn in walk_eqns(graph.eqns):
@@ -132,58 +189,169 @@ def _vars(atoms: tuple[Atom, ...]) -> list[Var]:
     return [a for a in atoms if isinstance(a, Var)]
 
 
-def _mark_block(
-    eqns: tuple[Eqn, ...], users: dict[int, list[tuple[Eqn | None, int]]], found: MaskedBranches
-) -> None:
+def _decided_by_data(graph: Graph, active: set[Var]) -> set[int]:
+    """The vars computed from constants and inputs not differentiated alone (a mask of the
+    data: ``~np.isnan(X).any(axis=1)``, not ``z > 0`` of an active ``z``); the results of
+    loops and branches are not counted."""
+    found = {var.id for var in graph.inputs if var not in active}
+    for eqn in walk_eqns(graph.eqns):
+        inputs_known = all(not isinstance(a, Var) or a.id in found for a in eqn.inputs)
+        if inputs_known and not sub_graphs(eqn):
+            found.update(var.id for var in eqn.outputs)
+    return found
+
+
+def _reading_data(graph: Graph, active: set[Var], users: Uses) -> set[int]:
+    """The active vars whose elementwise equations or product read data that may not be
+    finite (a value not differentiated, as a global read on every call, or a constant with
+    a NaN, an inf or, divided by, a zero), themselves or through values used nowhere else.
+    ``(X * w)[rows]`` reads the data ``X``; the softmax ``p`` of
+    ``np.log(p[np.arange(n), labels])`` reads none (its ``exp(z)`` is summed too)."""
+    found: set[int] = set()
+
+    def reads(atom: Atom) -> bool:
+        if isinstance(atom, Var) and atom in active:
+            return atom.id in found and len(users.get(atom.id, [])) == 1
+        return _is_data(atom)
+
+    for eqn in walk_eqns(graph.eqns):
+        if (_is_elementwise(eqn) or eqn.prim in PRODUCTS) and any(map(reads, eqn.inputs)):
+            found.update(var.id for var in eqn.outputs)
+    return found
+
+
+def _is_data(atom: Atom) -> bool:
+    """A value not differentiated that may not be finite."""
+    return isinstance(atom, Var) or not _is_finite_constant(atom, nonzero=True)
+
+
+def _mark_block(eqns: tuple[Eqn, ...], users: Uses, found: MaskedBranches, active: set) -> None:
     """Walk ``eqns`` from the last: when an equation is reached, every use of its result has
-    been seen, so whether the result lies inside a branch is known."""
+    been seen, so whether the result lies inside masks is known."""
     in_block = {id(eqn) for eqn in eqns}
     for eqn in reversed(eqns):
-        if len(eqn.outputs) != 1 or not _is_elementwise(eqn):
+        if all(_is_inert(v, users, in_block, found) for v in eqn.outputs):
+            found.inert.update(v.id for v in eqn.outputs)
+            continue
+        if len(eqn.outputs) != 1:
             continue
         out = eqn.outputs[0]
-        placed = _branch_of_uses(out, users.get(out.id, []), in_block, found)
-        if placed is None:
-            continue
-        mask, is_clean = placed
-        found.inside[out.id] = mask.key()
-        found.branches[out.id] = Branch(mask, is_clean)
+        if _is_elementwise(eqn):
+            branch = _branch_of_uses(out, users.get(out.id, []), in_block, found)
+            if branch is not None:
+                found.inside[out.id] = branch.key()
+                found.branches[out.id] = branch
+        elif eqn.prim in PRODUCTS:
+            product = _masked_product(eqn, users, in_block, found, active)
+            if product is not None:
+                found.products[out.id] = product
+
+
+def _is_inert(var: Var, users: Uses, in_block: set[int], found: MaskedBranches) -> bool:
+    """Whether no cotangent reaches ``var``: every use of it passes none back."""
+    for user, _ in users.get(var.id, []):
+        if user is None or id(user) not in in_block or not _passes_nothing(user, found):
+            return False
+    return True
+
+
+def _passes_nothing(user: Eqn, found: MaskedBranches) -> bool:
+    """``x > 0``, ``np.isnan(x)``, ``srcad.stop_gradient(x[k])``: no cotangent comes back."""
+    if not PRIMS[user.prim].is_differentiable:
+        return True
+    return all(var.id in found.inert for var in user.outputs)
 
 
 def _branch_of_uses(
-    var: Var,
-    uses: list[tuple[Eqn | None, int]],
-    in_block: set[int],
-    found: MaskedBranches,
-) -> tuple[Mask, bool] | None:
-    """The mask common to every use of ``var`` and whether its cotangent is clean, or None
-    where some use lies outside one branch of one ``where``."""
-    masks: dict[tuple[object, bool, str], Mask] = {}
-    is_clean = True
+    var: Var, uses: list[tuple[Eqn | None, int]], in_block: set[int], found: MaskedBranches
+) -> Branch | None:
+    """The masks of ``var``'s uses (it is used where any of them holds) and whether its
+    cotangent is clean, or None where some use lies outside every mask."""
+    placed = []
     for user, position in uses:
         if user is None or id(user) not in in_block:
             return None
-        if not PRIMS[user.prim].is_differentiable:
-            continue  # x > 0, np.isnan(x): no cotangent comes back
-        if user.prim in SKIPPING and position == 0:  # np.nansum(r): none for r's NaNs
-            test, kept = SKIPPING[user.prim]
-            mask = Mask(var, kept, test)
-            masks[mask.key()] = mask
+        if _passes_nothing(user, found):
             continue
-        if user.outputs[0].aval.shape != var.aval.shape:
-            return None  # broadcast into a larger value: summed before any mask
-        if user.prim == "where" and position in (1, 2):
-            mask = _where_mask(user.inputs[0], position == 1, found.producer)
-        else:
-            branch = found.branch_of(user)
-            if branch is None:
-                return None
-            mask = branch.mask
-            is_clean = is_clean and branch.is_clean and _has_constant_slope(user, position)
-        masks[mask.key()] = mask
-    if len(masks) != 1:
+        use = _masks_of_use(var, user, position, found)
+        if use is None:
+            return None
+        placed.append(use)
+    masks = {mask.key(): mask for use_masks, _ in placed for mask in use_masks}
+    if not masks:
         return None
-    return next(iter(masks.values())), is_clean
+    union = _key(tuple(masks.values()))
+    # a use inside other masks than the union gets its own mask on what it contributes
+    is_clean = all(is_clean or _key(use_masks) != union for use_masks, is_clean in placed)
+    return Branch(tuple(masks.values()), is_clean)
+
+
+def _masks_of_use(
+    var: Var, user: Eqn, position: int, found: MaskedBranches
+) -> tuple[tuple[Mask, ...], bool] | None:
+    """The masks one use of ``var`` lies inside and whether the cotangent it sends back is
+    exactly zero outside them, or None for a use outside any mask."""
+    if user.prim in SKIPPING and position == 0:  # np.nansum(r): none for r's NaNs
+        test, kept = SKIPPING[user.prim]
+        return (Mask(var, kept, test),), True
+    read = _read_mask(var, user, position) if var.id in found.reading_data else None
+    if read is not None:  # the gradient of a gather scatters into zeros: clean
+        return (read,), True
+    if user.outputs[0].aval.shape != var.aval.shape:
+        return None  # broadcast into a larger value: summed before any mask
+    if user.prim == "where" and position in (1, 2):
+        return (_where_mask(user.inputs[0], position == 1, found.producer),), True
+    branch = found.branch_of(user)
+    if branch is None:
+        return None
+    return branch.masks, branch.is_clean and _has_constant_slope(user, position)
+
+
+def _read_mask(var: Var, user: Eqn, position: int) -> Mask | None:
+    """The elements that ``var[index]`` reads, for constant index arrays that leave some
+    unread, as a constant mask (``(X * w)[valid]`` with a global ``valid``: its rows), with
+    length one along the axes where it does not change."""
+    index = user.param_dict.get("index")
+    arrays = [a.value for a in user.inputs[1:] if isinstance(a, Const)]
+    if user.prim != "getitem" or position != 0 or not isinstance(index, tuple):
+        return None
+    if not has_arrays(index) or len(arrays) != len(user.inputs) - 1:
+        return None
+    read = np.zeros(var.aval.shape, dtype=bool)
+    read[decode_index(index, tuple(arrays))] = True
+    if read.all():
+        return None
+    for axis in range(read.ndim):
+        first = np.take(read, [0], axis=axis)
+        if (read == first).all():
+            read = first
+    return Mask(Const(read), True)
+
+
+def _masked_product(
+    eqn: Eqn, users: Uses, in_block: set[int], found: MaskedBranches, active: set
+) -> Product | None:
+    """A product whose result lies inside masks data decides, with the operands that data
+    may fill with NaNs (not differentiated, not a finite constant), or None."""
+    out = eqn.outputs[0]
+    branch = _branch_of_uses(out, users.get(out.id, []), in_block, found)
+    if branch is None or not all(
+        m.test in NAN_TESTS or _is_decided_by_data(m.condition, found) for m in branch.masks
+    ):
+        return None
+    terms = product_terms(eqn.prim, [a.aval.ndim for a in eqn.inputs], eqn.param_dict)
+    operands = tuple(
+        k
+        for k, atom in enumerate(eqn.inputs)
+        if not (isinstance(atom, Var) and atom in active) and not _is_finite_constant(atom)
+    )
+    if terms is None or not operands:
+        return None
+    return Product(branch.masks, terms, operands)
+
+
+def _is_decided_by_data(atom: Atom, found: MaskedBranches) -> bool:
+    return not isinstance(atom, Var) or atom.id in found.decided_by_data
 
 
 def _where_mask(condition: Atom, taken: bool, producer: Callable[[Var], Eqn | None]) -> Mask:
@@ -193,7 +361,7 @@ def _where_mask(condition: Atom, taken: bool, producer: Callable[[Var], Eqn | No
     while made is not None and made.prim == "logical_not":  # ~np.isnan(r): the other side
         condition, taken = made.inputs[0], not taken
         made = producer(condition) if isinstance(condition, Var) else None
-    if made is not None and made.prim in ("isnan", "isfinite"):
+    if made is not None and made.prim in NAN_TESTS:
         return Mask(made.inputs[0], taken, made.prim)
     return Mask(condition, taken)
 
@@ -204,10 +372,21 @@ def _is_elementwise(eqn: Eqn) -> bool:
 
 
 def _has_constant_slope(eqn: Eqn, position: int) -> bool:
-    """Whether ``eqn`` is linear in its input ``position`` with a constant slope."""
+    """Whether ``eqn`` is linear in its input ``position`` with a constant, finite slope
+    (``x / n`` with a zero in the constant ``n`` has an infinite one)."""
     if eqn.prim in LINEAR:
         return True
     if position not in SCALED.get(eqn.prim, ()):
         return False
     others = [a for k, a in enumerate(eqn.inputs) if k != position]
-    return all(isinstance(a, Const) for a in others)
+    nonzero = eqn.prim == "divide"
+    return all(_is_finite_constant(a, nonzero) for a in others)
+
+
+def _is_finite_constant(atom: Atom, nonzero: bool = False) -> bool:
+    if not isinstance(atom, Const):
+        return False
+    value = np.asarray(atom.value)
+    if value.dtype.kind not in "biuf":
+        return False
+    return bool(np.isfinite(value).all() and (not nonzero or (value != 0).all()))

@@ -16,11 +16,10 @@ from srcad.ir.facts import is_loop
 from srcad.ir.graph import RoleKind, VarRole, source_position
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import max_var_id, walk_eqns
-from srcad.reverse import control
+from srcad.reverse import control, mask_code
 from srcad.reverse.activity import active_vars
-from srcad.reverse.masks import Branch, MaskedBranches, masked_branches
+from srcad.reverse.masks import MaskedBranches, masked_branches
 from srcad.rules import VJP_RULES
-from srcad.rules.registry import unbroadcast
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ def reverse_graph(
     for eqn in graph.eqns:
         builder.remember(eqn)  # the backward sweep reuses forward values it recomputes
     active = active_vars(graph.eqns, {graph.inputs[i] for i in wrt})
-    reverser = Reverser(builder, active, masked_branches(graph, builder.producer))
+    reverser = Reverser(builder, active, masked_branches(graph, builder.producer, active))
     adjoints: dict[Var, Atom] = {}
     douts = []
     for k, index in enumerate(outputs):
@@ -145,14 +144,10 @@ def _backward_step(
         outs = tuple(builder.tracer(v) for v in eqn.outputs)
         out = outs if len(outs) > 1 else outs[0]
         inputs = [builder.tracer(a) for a in eqn.inputs]
-        branch = masks.branch_of(eqn)
-        masked = masks.masked_inputs(eqn, branch) if branch is not None else set()
         try:
-            shape = eqn.outputs[0].aval.shape
-            rule_inputs = _at_full_shape(builder, inputs, masked, shape) if masked else inputs
+            rule_inputs = mask_code.rule_inputs(builder, eqn, inputs, masks)
             results = rule(g if len(eqn.outputs) > 1 else g[0], out, *rule_inputs, **eqn.param_dict)
-            if branch is not None and masked:
-                results = _masked(builder, branch, results, inputs, masked)
+            results = mask_code.masked_results(builder, eqn, results, inputs, masks)
         except TraceError as error:
             raise ShapeError(str(error), *source_position(eqn.loc)) from None
         except NotImplementedError as error:  # a rule that covers only some cases
@@ -163,40 +158,6 @@ def _backward_step(
             raise error.at(*source_position(eqn.loc)) from None
         for atom, result in _per_input(eqn.inputs, results, active).items():
             _accumulate(builder, atom, result, adjoints)
-
-
-def _at_full_shape(
-    builder: GraphBuilder, inputs: list[Tracer], positions: set[int], shape: tuple
-) -> list:
-    """The rule's inputs, those at ``positions`` broadcast to the result's ``shape``, so
-    that their contributions come at full shape and take the mask before they are summed."""
-    return [
-        (
-            builder.apply("broadcast_to", (t,), {"shape": shape})
-            if k in positions and t.aval.shape != shape
-            else t
-        )
-        for k, t in enumerate(inputs)
-    ]
-
-
-def _masked(
-    builder: GraphBuilder, branch: Branch, results: tuple, inputs: list, positions: set[int]
-) -> tuple:
-    """The contributions at ``positions`` kept only where ``branch`` is taken (see
-    ``srcad.reverse.masks``), each summed back to its input's shape."""
-    mask = branch.mask
-    condition: object = builder.tracer(mask.condition)
-    if mask.test:  # np.isnan(r), for the NaNs np.nansum(r) skips
-        condition = builder.apply(mask.test, (condition,))
-    kept = []
-    for k, result in enumerate(results):
-        if k in positions and isinstance(result, Tracer):
-            branches = (result, 0.0) if mask.taken else (0.0, result)
-            result = builder.apply("where", (condition, *branches))
-            result = unbroadcast(result, inputs[k])
-        kept.append(result)
-    return tuple(kept)
 
 
 def _per_input(inputs: tuple[Atom, ...], results: tuple, active: set[Var]) -> dict[Var, object]:

@@ -23,11 +23,11 @@ are continuous there).
 from __future__ import annotations
 
 import string
-from collections import Counter
 from collections.abc import Iterator
 
 import numpy as np
 
+from srcad.ir.products import einsum_terms, tensordot_terms
 from srcad.rules.registry import (
     defbilinear,
     defjvp,
@@ -89,7 +89,7 @@ def dot_vjp(g, out, x, y):
         return matmul_vjp(g, out, x, y)
     # the last axis of x with the second-to-last (or only) axis of y
     axes = ((x_ndim - 1,), (max(y_ndim - 2, 0),))
-    return tuple(_einsum_vjps(g, *_tensordot_subscripts(x_ndim, y_ndim, axes), (x, y)))
+    return tuple(_einsum_vjps(g, *tensordot_terms(x_ndim, y_ndim, axes), (x, y)))
 
 
 defbilinear(np.dot)
@@ -110,7 +110,7 @@ def inner_vjp(g, out, x, y):
     if x_ndim == 0 or y_ndim == 0:
         return unbroadcast(g * y, x), unbroadcast(g * x, y)
     axes = ((x_ndim - 1,), (y_ndim - 1,))
-    return tuple(_einsum_vjps(g, *_tensordot_subscripts(x_ndim, y_ndim, axes), (x, y)))
+    return tuple(_einsum_vjps(g, *tensordot_terms(x_ndim, y_ndim, axes), (x, y)))
 
 
 defbilinear(np.inner)
@@ -150,58 +150,20 @@ defbilinear(np.convolve)
 # --- tensordot and einsum ---------------------------------------------------------------------
 @defvjp(np.tensordot)
 def tensordot_vjp(g, out, x, y, axes=2):
-    terms, out_term = _tensordot_subscripts(np.ndim(x), np.ndim(y), axes)
+    terms, out_term = tensordot_terms(np.ndim(x), np.ndim(y), axes)
     return tuple(_einsum_vjps(g, terms, out_term, (x, y)))
 
 
 defbilinear(np.tensordot, defaults={"axes": 2})
 
 
-def _tensordot_subscripts(x_ndim: int, y_ndim: int, axes) -> tuple[list[str], str]:
-    """``tensordot(x, y, axes)`` as einsum terms and output: ``abc,bcd`` -> ``ad``."""
-    if isinstance(axes, int):
-        x_axes, y_axes = tuple(range(x_ndim - axes, x_ndim)), tuple(range(axes))
-    else:
-        x_axes, y_axes = (a if isinstance(a, tuple) else (a,) for a in axes)
-    x_axes = tuple(a % x_ndim for a in x_axes)
-    y_axes = tuple(a % y_ndim for a in y_axes)
-    x_letters = list(string.ascii_letters[:x_ndim])
-    fresh = iter(string.ascii_letters[x_ndim:])
-    y_letters = [next(fresh) for _ in range(y_ndim)]
-    for x_axis, y_axis in zip(x_axes, y_axes, strict=True):
-        y_letters[y_axis] = x_letters[x_axis]
-    out_term = [c for i, c in enumerate(x_letters) if i not in x_axes]
-    out_term += [c for i, c in enumerate(y_letters) if i not in y_axes]
-    return ["".join(x_letters), "".join(y_letters)], "".join(out_term)
-
-
 @defvjp(np.einsum)
 def einsum_vjp(g, out, *operands, subscripts):
-    terms, out_term = _einsum_terms(subscripts, [np.ndim(a) for a in operands])
+    terms, out_term = einsum_terms(subscripts, [np.ndim(a) for a in operands])
     return tuple(_einsum_vjps(g, terms, out_term, operands))
 
 
 defbilinear(np.einsum)
-
-
-def _einsum_terms(subscripts: str, ndims: list[int]) -> tuple[list[str], str]:
-    """Explicit einsum terms, with ``...`` replaced by letters and the output spelled out."""
-    subscripts = subscripts.replace(" ", "")
-    inputs, _, output = subscripts.partition("->")
-    terms = inputs.split(",")
-    unused = [c for c in string.ascii_letters if c not in subscripts]
-    n_ellipsis = max(
-        (n - len(t) + 3 for t, n in zip(terms, ndims, strict=True) if "..." in t), default=0
-    )
-    ellipsis = "".join(unused[:n_ellipsis])
-    expanded = []
-    for term, ndim in zip(terms, ndims, strict=True):
-        covered = ndim - len(term) + 3
-        expanded.append(term.replace("...", ellipsis[n_ellipsis - covered :] if covered else ""))
-    if "->" not in subscripts:  # implicit output: letters used once, in alphabetical order
-        counts = Counter("".join(terms).replace(".", ""))
-        output = "..." + "".join(sorted(c for c, n in counts.items() if n == 1))
-    return expanded, output.replace("...", ellipsis)
 
 
 def _einsum_vjps(g, terms: list[str], out_term: str, operands: tuple) -> list:
