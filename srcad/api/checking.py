@@ -61,8 +61,10 @@ def _leaf_gradient(fun, args, argnums, leaves, treedef, index, eps):
         upper[position] += step
         lower[position] -= step
         upper, lower = upper.astype(dtype), lower.astype(dtype)  # the points fun is given
-        width = float(upper[position]) - float(lower[position])
-        width = width if np.isfinite(width) and width > 0 else 2 * step  # at NaN: 0 / 2 step
+        width = 2 * step
+        if step != eps:  # a float32's points: the step they were rounded to
+            moved = float(upper[position]) - float(lower[position])
+            width = moved if np.isfinite(moved) and moved > 0 else width
         grad[position] = (evaluate(upper) - evaluate(lower)) / width
     return float(grad) if isinstance(leaf, float) else grad
 
