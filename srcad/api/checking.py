@@ -57,9 +57,10 @@ def _leaf_gradient(fun, args, argnums, leaves, treedef, index, eps):
 
     step = _step(eps, dtype)
     for position in np.ndindex(base.shape):
-        upper, lower = base.copy(), base.copy()
+        upper = base.copy()
         upper[position] += step
-        lower[position] -= step
+        lower = upper.copy()
+        lower[position] -= 2 * step
         upper, lower = upper.astype(dtype), lower.astype(dtype)  # the points fun is given
         width = 2 * step
         if step != eps:  # a float32's points: the step they were rounded to
