@@ -70,3 +70,15 @@ def test_central_differences_of_float32_arguments_take_a_step_float32_can_resolv
 
     np.testing.assert_allclose(srcad.numerical_grad(sines, x), np.cos(x), rtol=2e-5)
     srcad.check_grad(sines, x, rtol=1e-4, atol=1e-6)
+
+
+def test_check_grad_fails_a_nan_gradient():
+    """``np.max(error) > 0`` is False when the error is NaN: a NaN gradient passed. (The
+    chain rule gives sqrt(x * x) the slope 0 / 0 at x = 0; central differences give 0.)"""
+
+    def distance(x):
+        return np.sum(np.sqrt(x * x))
+
+    with pytest.raises(srcad.GradientMismatch, match="nan"):
+        srcad.check_grad(distance, np.array([0.0, 1.0]))
+    srcad.check_grad(distance, np.array([0.5, 1.0]))  # agreeing gradients still pass

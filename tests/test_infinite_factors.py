@@ -82,7 +82,7 @@ def test_the_mixed_second_derivative_of_xlogy_at_a_zero_first_argument():
     def entropy_term(v):
         return special.xlogy(v[0], v[1]) + special.xlog1py(v[0], v[1] - 1.0)
 
+    gradient = srcad.grad(entropy_term)
     for v in (np.array([0.0, 2.0]), np.array([0.5, 2.0])):
-        gradient = srcad.grad(entropy_term)
         expected = np.array([srcad.numerical_grad(lambda w: gradient(w)[1], v)])
         np.testing.assert_allclose(srcad.hessian(entropy_term)(v)[1:], expected, rtol=1e-5)

@@ -111,6 +111,9 @@ def check_grad(
 
 def _compare(exact: np.ndarray, approx: np.ndarray, rtol: float, atol: float, where: str) -> None:
     error = np.abs(exact - approx) - (atol + rtol * np.abs(approx))
+    # NaN where only one side is NaN counts as the worst mismatch (np.max(NaN) > 0 is False)
+    alike_nan = np.isnan(exact) & np.isnan(approx)
+    error = np.where(np.isnan(error) & ~alike_nan, np.inf, np.where(alike_nan, 0.0, error))
     if error.size and np.max(error) > 0:
         worst = np.unravel_index(np.argmax(error), error.shape)
         raise GradientMismatch(
