@@ -225,7 +225,7 @@ def _compile_forward(fun, signature, wrt, disk_key=None) -> Compiled:
     inputs = _differentiated_inputs(lowered, signature, wrt)
     result = _clean(forward_graph(hoist_loop_invariants(lowered.graph), inputs))
     n = len(lowered.graph.outputs)
-    tangent_paths = tuple((_path_name(lowered.input_paths[i]) + "_dot",) for i in inputs)
+    tangent_paths = _tangent_names([lowered.input_paths[i] for i in inputs])
     spec = _spec(
         plain,
         signature,
@@ -451,6 +451,21 @@ def _unit_literal(value) -> str:
 
 def _path_name(path: tuple) -> str:
     return "_".join(str(part) for part in path)
+
+
+def _tangent_names(paths: list[tuple]) -> tuple[tuple[str], ...]:
+    """The parameters that take the tangents of the leaves at ``paths``, each one name:
+    ``params_W_dot`` (a dict's key that is no identifier, "init hiddens", spelled with _,
+    made unique with a number)."""
+    names: list[str] = []
+    for path in paths:
+        stem = "".join(c if c.isalnum() or c == "_" else "_" for c in _path_name(path))
+        name, n = f"{stem}_dot", 1  # the path starts with the argument's name: an identifier
+        while name in names:
+            n += 1
+            name = f"{stem}_dot_{n}"
+        names.append(name)
+    return tuple((name,) for name in names)
 
 
 def _display_path(fun: Callable) -> str:

@@ -231,3 +231,19 @@ def test_dicts_built_with_the_dict_builtin(mode):
         np.testing.assert_allclose(gradient, srcad.numerical_grad(zipped_dict, X[:2]), rtol=1e-6)
         GAIN["value"] = -0.5
     GAIN["value"] = 2.0
+
+
+def test_forward_mode_of_dict_keys_that_are_no_identifiers():
+    """The tangent parameters were named after the keys ('params_init hiddens_dot'): a
+    SyntaxError in the generated code for jvp, jacfwd, hessian and hvp."""
+
+    def energy(params):
+        return np.sum(params["init hiddens"] ** 2 * params["a.b"]) + np.sum(params["a_b"] ** 3)
+
+    params = {"init hiddens": np.ones(3) * 0.5, "a.b": np.full(3, 2.0), "a_b": np.arange(3.0)}
+    expected = srcad.numerical_grad(energy, params)
+    for gradient in (srcad.jacfwd(energy)(params), srcad.grad(energy, mode="forward")(params)):
+        for key in params:
+            np.testing.assert_allclose(gradient[key], expected[key], rtol=1e-6)
+    product = srcad.hvp(energy, (params,), (params,))
+    assert set(product) == set(params)
