@@ -517,3 +517,24 @@ def test_getattr_named_by_a_loops_counter_unrolls_the_loop():
     computed when the code runs); the loop now unrolls, and the weights are read on every
     call."""
     _agrees(lambda x: NUMBERED.forward(x), lambda: setattr(NUMBERED, "W1", np.eye(3) * 2.0))
+
+
+ROWS = np.arange(6.0).reshape(3, 2)
+
+
+def listed_pairs(w):
+    total = 0.0
+    for i, row in list(enumerate(ROWS)):
+        total = total + np.dot(row, w[:2]) * i
+    pairs = list(zip(w, w[::-1], strict=True))
+    return total + sum(a * b for a, b in pairs) + sum(i * v for i, v in list(enumerate(w)))
+
+
+def test_list_of_enumerate_and_zip_of_arrays_are_their_pairs():
+    """``list(enumerate(w))`` was refused, claiming the plain function raises there."""
+    global ROWS
+    saved = ROWS
+    try:
+        _agrees(listed_pairs, lambda: globals().__setitem__("ROWS", saved * -2.0 + 1.0))
+    finally:
+        ROWS = saved

@@ -304,9 +304,12 @@ ITERATING = frozenset({list, tuple, sorted, filter, zip, enumerate, max, min})
 
 
 def _own_items(lowering: Lowering, value: object, node: ast.Call) -> object:
-    """The items of an object whose class defines ``__iter__``, as it gives them; any other
-    value as it is."""
-    return static_items(lowering, value, node) if has_own_method(value, "__iter__") else value
+    """The items of an object whose class defines ``__iter__``, as it gives them, and of
+    ``enumerate`` / ``zip`` of traced arrays (list(enumerate(w))); any other value as it
+    is."""
+    if has_own_method(value, "__iter__") or isinstance(value, (Enumerated, Zipped)):
+        return static_items(lowering, value, node)
+    return value
 
 
 def _rearranges(function: object) -> bool:
