@@ -927,3 +927,32 @@ def test_a_callable_objects_call_method_replaced_on_its_class_is_followed():
             np.testing.assert_allclose(grad, expected, rtol=1e-6)
     finally:
         Scaler.__call__ = original
+
+
+def sampled_by_learned_probabilities(w):
+    """Mixture sampling: indices drawn with probabilities computed from w (a step function
+    of w: slope 0) and from a global, then the values at those indices."""
+    p = np.exp(w - np.max(w))
+    rows = np.random.choice(3, size=5, p=p / np.sum(p))
+    cols = SUBSAMPLE["rng"].choice(3, size=2, p=SUBSAMPLE["p"])
+    return np.sum(w[rows] ** 2) + np.sum(np.sin(w[cols]))
+
+
+def test_indices_drawn_with_computed_probabilities_are_drawn_as_the_plain_function_draws():
+    """``choice(n, p=...)`` with p computed was refused ('probabilities do not sum to 1': the
+    shape was found on a stand-in p of 0.5s), and with p from w as a draw from w."""
+    w = np.array([0.3, -0.2, 0.5])
+    for seed, p in ((1, np.array([0.2, 0.3, 0.5])), (2, np.array([0.6, 0.1, 0.3]))):
+
+        def plain(v, seed=seed, p=p):
+            np.random.seed(seed)
+            SUBSAMPLE["rng"], SUBSAMPLE["p"] = np.random.default_rng(seed), p
+            return sampled_by_learned_probabilities(v)
+
+        expected_value, expected = plain(w), srcad.numerical_grad(plain, w)
+        for mode in ("reverse", "forward"):
+            np.random.seed(seed)
+            SUBSAMPLE["rng"], SUBSAMPLE["p"] = np.random.default_rng(seed), p
+            value, gradient = srcad.value_and_grad(sampled_by_learned_probabilities, mode=mode)(w)
+            assert value == expected_value
+            np.testing.assert_allclose(gradient, expected, rtol=1e-6)

@@ -414,8 +414,10 @@ def _result_aval(function: object, args: list, kwargs: dict) -> AVal:
     state saved and restored, so compiling does not change the numbers a program sees."""
     target = function.value if isinstance(function, Outside) else function
     owner = getattr(target, "__self__", None)
-    concrete = [_stand_in(a) for a in args]
-    keywords = {k: _stand_in(v) for k, v in kwargs.items()}
+    # choice(a, size, replace, p): probabilities that sum to 1 (uniform ones)
+    is_choice = getattr(target, "__name__", "") == "choice"
+    concrete = [_stand_in(a, is_choice and k == 3) for k, a in enumerate(args)]
+    keywords = {k: _stand_in(v, is_choice and k == "p") for k, v in kwargs.items()}
     assert callable(target)  # outside_callee admits callables only
     restore_state = _state_restorer(owner)
     try:
@@ -427,10 +429,12 @@ def _result_aval(function: object, args: list, kwargs: dict) -> AVal:
     return aval_of(result) if not isinstance(result, np.floating) else AVal((), result.dtype.name)
 
 
-def _stand_in(value: object) -> object:
+def _stand_in(value: object, is_probabilities: bool = False) -> object:
     if isinstance(value, Tracer):  # a value in range for any draw's parameter
         aval = value.aval
         fill = 0.5 if np.dtype(aval.dtype).kind in "fc" else 1
+        if is_probabilities and aval.shape:
+            fill = 1.0 / aval.shape[-1]
         return np.full(aval.shape, fill, dtype=aval.dtype)[()]
     if isinstance(value, Outside):
         return value.value

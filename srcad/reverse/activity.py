@@ -34,11 +34,14 @@ def active_vars(eqns: Iterable[Eqn], active: set[Var]) -> set[Var]:
 
 
 def refuse_active_draw(eqn: Eqn) -> None:
-    """An outside call whose arguments depend on a differentiated value: a random draw (its
-    derivative is not zero, and srcad has none to give) or a NumPy function without a rule
-    (run by the generated code on constants only)."""
+    """An outside call whose arguments depend on a differentiated value: a random draw of
+    floats (its derivative is not zero, and srcad has none to give) or a NumPy function
+    without a rule (run by the generated code on constants only). Integers drawn (indices
+    from ``choice(n, p=softmax(w))``) are steps of the parameters: their slope is 0."""
     callee = eqn.param_dict.get("callee")
     name = getattr(callee, "text", callee)
+    if not any(out.aval.is_float for out in eqn.outputs):
+        return  # indices drawn with probabilities p: a step function of p, slope 0
     if is_random_draw(eqn):
         raise NoDerivativeRule(
             f"'{name}' draws with parameters computed from the differentiated input, and srcad "
