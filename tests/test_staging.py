@@ -636,8 +636,8 @@ def test_draws_whose_parameters_are_differentiated_draw_the_plain_functions_valu
 
 
 def test_draws_without_a_standard_form_whose_parameters_are_differentiated_are_refused():
-    def sampled(lam):
-        return np.sum(np.random.poisson(lam) * lam)
+    def sampled(shape):
+        return np.sum(np.random.gamma(shape) * shape)
 
     for mode in ("reverse", "forward"):
         with pytest.raises(srcad.NoDerivativeRule, match="reparameterization"):
@@ -956,3 +956,16 @@ def test_indices_drawn_with_computed_probabilities_are_drawn_as_the_plain_functi
             value, gradient = srcad.value_and_grad(sampled_by_learned_probabilities, mode=mode)(w)
             assert value == expected_value
             np.testing.assert_allclose(gradient, expected, rtol=1e-6)
+
+
+def test_a_learned_scale_below_zero_raises_numpys_error_before_drawing():
+    def noisy(theta):
+        return np.sum(SUBSAMPLE["rng"].normal(0.0, theta, size=2) ** 2)
+
+    SUBSAMPLE["rng"] = np.random.default_rng(3)
+    state = SUBSAMPLE["rng"].bit_generator.state
+    for mode in ("reverse", "forward"):
+        with pytest.raises(ValueError, match="scale < 0"):
+            srcad.grad(noisy, mode=mode)(np.array([0.5, -1.0]))
+        assert SUBSAMPLE["rng"].bit_generator.state == state  # nothing drawn
+    assert srcad.grad(noisy)(np.array([0.5, 1.0])).shape == (2,)

@@ -170,7 +170,7 @@ def call(
         return call(lowering, special, list(args[1:]), kwargs, node)
     callee = outside_callee(function)
     if callee is not None:  # random draws, print, logging: run by the generated code
-        draw = reparameterized(lowering, function, args, kwargs)
+        draw = reparameterized(lowering, function, args, kwargs, node)
         if draw is not None:  # rng.normal(mu, sigma): mu + sigma * rng.standard_normal(...)
             return draw
         return outside_call(lowering.builder, function, callee, args, kwargs)

@@ -14,17 +14,21 @@ parameters are constants stay the calls they are.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from srcad.ir.builder import Tracer
+from srcad.lower.branches import join_branches
 from srcad.lower.context import Lowering
 from srcad.lower.world import Outside, outside_call, outside_callee
 
 # method: (its parameters with their defaults, the standard draw, the transformation)
 Transform = Callable[..., Any]
+# the parameters NumPy refuses below 0 (NaN passes), raising ValueError("scale < 0")
+NON_NEGATIVE = {"normal": "scale", "exponential": "scale", "lognormal": "sigma"}
 REPARAMETERIZED: dict[str, tuple[tuple[tuple[str, float], ...], str, Transform]] = {
     "normal": ((("loc", 0.0), ("scale", 1.0)), "standard_normal", lambda z, m, s: m + s * z),
     "uniform": ((("low", 0.0), ("high", 1.0)), "random", lambda u, a, b: a + (b - a) * u),
@@ -37,7 +41,9 @@ REPARAMETERIZED: dict[str, tuple[tuple[tuple[str, float], ...], str, Transform]]
 }
 
 
-def reparameterized(lowering: Lowering, function: object, args: list, kwargs: dict) -> object:
+def reparameterized(
+    lowering: Lowering, function: object, args: list, kwargs: dict, node: ast.Call
+) -> object:
     """The draw as its standard draw transformed, where a parameter is a traced float; None
     for any other call."""
     method = _method(function)
@@ -51,12 +57,27 @@ def reparameterized(lowering: Lowering, function: object, args: list, kwargs: di
     values = [given.get(name, default) for name, default in parameters]
     if not any(isinstance(v, Tracer) and v.aval.is_float for v in values):
         return None
+    if method in NON_NEGATIVE:
+        _refuse_negative(lowering, NON_NEGATIVE[method], given, node)
     size = given.get("size")
     if size is None:
         size = np.broadcast_shapes(*(np.shape(v) for v in values))
     draw = _standard_draw(lowering, function, standard)
     drawn = outside_call(lowering.builder, draw, outside_callee(draw), [], {"size": size})
     return transform(drawn, *values)
+
+
+def _refuse_negative(lowering: Lowering, name: str, given: dict, node: ast.Call) -> None:
+    """The generated code raises NumPy's ValueError where the parameter ``name`` is below 0
+    (its sign bit set, NaN aside), as NumPy's draw does."""
+    value = given.get(name)
+    if not isinstance(value, Tracer):
+        return  # a constant: NumPy's own draw on the stand-ins checked it when compiling
+    negative: Any = np.any(np.logical_and(np.signbit(value), np.logical_not(np.isnan(value))))
+    message = ast.Constant(f"{name} < 0")
+    failure = ast.Raise(ast.Call(ast.Name("ValueError", ast.Load()), [message], []), None)
+    ast.fix_missing_locations(ast.copy_location(failure, node))
+    join_branches(lowering, node, negative, [[failure], []])
 
 
 def _method(function: object) -> str | None:
