@@ -98,6 +98,7 @@ from srcad.lower.objects import (
     special_method,
     super_view,
 )
+from srcad.lower.polynomials import is_polynomial, polynomial_value
 from srcad.lower.solvers import solver_of
 from srcad.lower.transforms import call_transformation, is_transformation
 from srcad.lower.user_code import has_own_method, is_user_function
@@ -250,7 +251,7 @@ def call(
     if is_container_method(function):
         return _call_container_method(lowering, function, args, kwargs, node)
     if is_standard_library_call(function, args, kwargs):  # statistics.median(weights)
-        return run_static(lowering, lambda: function(*args, **kwargs), node)
+        return _run_on_constants(lowering, function, args, kwargs, node)
     if is_user_function(function) and inspect.isgeneratorfunction(function):
         run = functools.partial(_inline, lowering, function, args, kwargs, node)
         return Deferred(run, ast.unparse(node))  # runs when consumed, as Python's does
@@ -430,20 +431,7 @@ def _call_python(
         return made_object(lowering, function, list(args), dict(kwargs), node)
     if not is_traced:  # compile-time value: shapes, ranges, constants
         refuse_reading_state_of_the_machine(lowering, function, node)
-        called: Any = function  # any value: Python's TypeError if it is not callable
-        args = [_as_callable(lowering, value, node) for value in args]
-        kwargs = {name: _as_callable(lowering, value, node) for name, value in kwargs.items()}
-        try:
-            return run_static(lowering, lambda: called(*args, **kwargs), node)
-        except _DependsOnData:
-            raise lowering.located(
-                UnsupportedSyntax,
-                f"'{ast.unparse(node)}' gives a function of the differentiated code to "
-                f"{getattr(function, '__name__', 'a library function')}, which calls it as "
-                "Python; that function reads values computed from data, which srcad cannot "
-                "follow through the library's code. Compute the result with NumPy calls",
-                node,
-            ) from None
+        return _run_on_constants(lowering, function, args, kwargs, node)
     text = text_of(lowering, function, list(args)) if not kwargs else None
     if text is not None:  # str(loss): formatted by the generated code, as f"{loss}"
         return text
@@ -504,6 +492,29 @@ def _call_python(
 POSITIONS_OF = (np.nonzero, np.argwhere, np.flatnonzero)
 
 
+def _run_on_constants(
+    lowering: Lowering, function: object, args: Args, kwargs: Kwargs, node: ast.Call
+) -> object:
+    """``function(*args, **kwargs)`` run as Python, when compiling, on values known then; a
+    function of the lowered code among the arguments (``key=lambda i: W[i]``) is lowered
+    each time the library calls it, and refused where it computes from data."""
+    called: Any = function  # any value: Python's TypeError if it is not callable
+    args = [_as_callable(lowering, value, node) for value in args]
+    kwargs = {name: _as_callable(lowering, value, node) for name, value in kwargs.items()}
+    try:
+        return run_static(lowering, lambda: called(*args, **kwargs), node)
+    except _DependsOnData:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' gives a function of the differentiated code to "
+            f"{getattr(function, '__name__', 'a library function')}, which calls it as "
+            "Python; that function reads values computed from data, which srcad cannot "
+            "follow through the library's code. Compute the result with NumPy calls "
+            "(np.argsort, np.argmax of the values as an array)",
+            node,
+        ) from None
+
+
 # np.fft's functions whose values are complex (fftfreq and fftshift are not)
 TRANSFORMS = frozenset(
     "fft ifft rfft irfft hfft ihfft fft2 ifft2 rfft2 irfft2 fftn ifftn rfftn irfftn".split()
@@ -528,9 +539,12 @@ def _ordered_by_key(
     key is lowered on each item and Python orders them; a key computed from data is refused
     (the order, which values go where, would depend on the data)."""
     key = kwargs["key"]
+    is_lowered = isinstance(key, (LocalFunction, Partial, Outside)) or is_user_function(key)
 
     def known_key(item: object) -> object:
-        result = call(lowering, key, [item], {}, node)
+        # a library's key (len, itemgetter, cmp_to_key's wrapper) runs as Python; it calls
+        # what it wraps (_as_callable, when it was made), which lowers it
+        result = call(lowering, key, [item], {}, node) if is_lowered else key(item)
         if any(isinstance(leaf, Tracer) for leaf in call_leaves([result], {})):
             raise _DependsOnData
         return result
@@ -598,6 +612,8 @@ def _call_outside_object(
         # the class's __call__ too: Layer.__call__ replaced later is seen
         world.fix(call_method, its_class.child("attr", "__call__", f"{its_class.text}.__call__"))
         return _inline(lowering, call_method, [function, *args], kwargs, node)
+    if is_polynomial(method):
+        return polynomial_value(lowering, function, args, kwargs, node, call)
     if isinstance(method, types.MethodType) and function.owner is not None:
         # a library object's method (scipy.stats.norm.logpdf) is a new bound method on every
         # read: the guard checks the object and the method's function instead

@@ -6,7 +6,8 @@
   ``keywords`` staged through its path, so that its arrays are read on every call, as
   closure cells are.
 - ``map(f, xs, ...)`` of a function the lowering calls (the user's, a lambda, a partial)
-  is the list of its calls, one per item: ``sum(map(partial(f, theta), data))``;
+  is the list of its calls, one per item: ``sum(map(partial(f, theta), data))``
+  (``itertools.starmap(f, pairs)`` calls ``f(*pair)``);
   ``functools.reduce(f, xs[, start])`` the chain of its calls ``f(f(start, x0), x1) ...``.
 - Calling a NamedTuple or dataclass builds the container (``return Layer(W2, b2)``):
   pytrees know both (``srcad.pytree``); a dataclass is built from its fields, as the
@@ -35,6 +36,7 @@ import copy
 import dataclasses
 import functools
 import inspect
+import itertools
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -242,6 +244,7 @@ def is_object_call(function: object) -> bool:
     return (
         target is functools.partial
         or target is map
+        or target is itertools.starmap
         or target is functools.reduce
         or (is_hashable(target) and target in COPIES)  # a dataclass value is unhashable
         or isinstance(target, (Partial, functools.partial))
@@ -265,6 +268,8 @@ def call_object(
         return Partial(args[0], tuple(args[1:]), dict(kwargs))
     if target is map:
         return _map(lowering, args, kwargs, node, call)
+    if target is itertools.starmap:
+        return _starmap(lowering, args, kwargs, node, call)
     if target is functools.reduce:
         return _reduce(lowering, args, kwargs, node, call)
     if target in COPIES:
@@ -411,6 +416,21 @@ def _map(lowering: Lowering, args: list, kwargs: dict, node: ast.Call, call: Cal
         )
     columns = [static_items(lowering, iterable, node) for iterable in args[1:]]
     return [call(lowering, args[0], list(items), {}, node) for items in zip(*columns, strict=False)]
+
+
+def _starmap(
+    lowering: Lowering, args: list, kwargs: dict, node: ast.Call, call: CallFunction
+) -> list:
+    """``itertools.starmap(f, pairs)``: the calls ``f(*item)``, one per item, in a list."""
+    if kwargs or len(args) != 2:
+        raise lowering.located(
+            SrcadError, f"'{ast.unparse(node)}': starmap takes a function and an iterable", node
+        )
+    items = static_items(lowering, args[1], node)
+    return [
+        call(lowering, args[0], list(static_items(lowering, item, node)), {}, node)
+        for item in items
+    ]
 
 
 def _reduce(
