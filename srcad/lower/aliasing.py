@@ -11,6 +11,10 @@ A write into an array passed in makes the function's own new value (the caller's
 keeps its values); since the caller may pass one array twice, the generated code checks,
 before the first such write, that no other argument shares its memory
 (``written_argument``; the check is ``srcad.lower.assignments.check_not_passed_twice``).
+Iterators count as names for the arrays they will read: a write is refused into an array a
+loop around it still goes through (``for v in y[1:]: y[-1] = ...``: NumPy's iterator sees
+the write in a later row; ``iterating``), and into one that a ``zip``, a ``map`` or a
+generator not run yet will go through.
 
 Arrays are told apart by their tracers: binding a name to another (``z = y``) shares the
 tracer, every computation makes a new one (even when the IR simplifies ``x * 1.0`` to ``x``),
@@ -38,6 +42,8 @@ from srcad.errors import UnsupportedSyntax
 from srcad.ir import Const, Var
 from srcad.ir.builder import Tracer
 from srcad.ir.prims import shares_memory
+from srcad.lower.generators import Deferred
+from srcad.lower.iteration import Enumerated, Zipped
 from srcad.lower.liveness import assigned, live_after, read_by_nested_functions
 
 if TYPE_CHECKING:
@@ -64,7 +70,31 @@ def check_write(lowering: Lowering, name: str, value: object, node: Node) -> lis
             raise _shared_write(lowering, name, f"'{other}'", node)
     if any(same_memory(lowering, held, value) for held in lowering.inlining.outside):
         raise _shared_write(lowering, name, "the caller's argument", node)
+    for text, iterated in lowering.inlining.iterated:
+        if same_memory(lowering, iterated, value):
+            raise lowering.located(
+                UnsupportedSyntax,
+                f"'{ast.unparse(node).splitlines()[0]}' writes into an array that the loop "
+                f"over '{text}' still reads as it goes (its rows still to come, or what its "
+                "generator reads): Python would see the write there, srcad reads the array "
+                "as it was before the loop. Loop over range(len(...)) and read each row in "
+                f"the body ({name}[i]), or write into a copy",
+                node,
+            )
     return followers
+
+
+@contextlib.contextmanager
+def iterating(lowering: Lowering, text: str, iterable: object) -> Iterator[None]:
+    """While a loop over ``iterable`` (written ``text``) is lowered, writes into the arrays
+    it goes through are refused (``check_write``)."""
+    inlining = lowering.inlining
+    before = inlining.iterated
+    inlining.iterated = (*before, *((text, array) for array in _arrays_in(iterable)))
+    try:
+        yield
+    finally:
+        inlining.iterated = before
 
 
 def argument_arrays(value: object) -> list[Tracer]:
@@ -233,9 +263,19 @@ def _shared_write(lowering: Lowering, name: str, other: str, node: Node) -> Unsu
 
 
 def _arrays_in(value: object) -> list[object]:
-    """The arrays (traced or constant) a value holds, also inside lists, tuples and dicts."""
+    """The arrays (traced or constant) a value holds, also inside lists, tuples and dicts,
+    and those an iterator goes through (zip or enumerate of arrays, a generator or map not
+    run yet, which will read them when it runs)."""
     if isinstance(value, (Tracer, np.ndarray)):
         return [value]
+    if isinstance(value, (Zipped, Enumerated)) and value.consumed:
+        return []  # used up: it reads nothing more
+    if isinstance(value, Zipped):
+        value = list(value.arrays)
+    elif isinstance(value, Enumerated):
+        value = [value.inner]
+    elif isinstance(value, Deferred):
+        value = [] if value.consumed else list(value.held)
     if isinstance(value, dict):
         value = list(value.values())
     if isinstance(value, (list, tuple)):

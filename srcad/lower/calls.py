@@ -20,8 +20,7 @@ import operator
 import os
 import types
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -33,6 +32,7 @@ from srcad.frontend.desugar import (
     fresh_name,
     names_in,
     sum_function,
+    was_generator,
 )
 from srcad.frontend.parse import root_name
 from srcad.ir.builder import StaticValueNeeded, TraceError, Tracer, record_call
@@ -66,12 +66,13 @@ from srcad.lower.containers import (
     restore_generators,
     snapshot_containers,
 )
-from srcad.lower.context import EnclosingNames, Inlining, Lowering
+from srcad.lower.context import EnclosingNames, Inlining, LocalFunction, Lowering
 from srcad.lower.dispatch import CALL, evaluate, lowers_expression
 from srcad.lower.distributions import Frozen, frozen_method, is_distribution
 from srcad.lower.expressions import mapping_of, run_static, starred_values
-from srcad.lower.generators import Deferred, consumed, reads_as_it_goes
+from srcad.lower.generators import Deferred, consumed, free_names, reads_as_it_goes
 from srcad.lower.iteration import (
+    DependsOnData,
     Enumerated,
     Zipped,
     first_item,
@@ -106,14 +107,6 @@ from srcad.lower.world import Outside, is_hashable, outside_call, outside_callee
 from srcad.pytree import flatten, is_plain_class, unflatten
 
 MAX_INLINE_DEPTH = 40
-
-
-@dataclass(frozen=True, eq=False)
-class LocalFunction:
-    """A ``def`` or ``lambda`` inside the lowered function; it sees the enclosing names."""
-
-    parsed: ParsedFunction
-    signature: inspect.Signature
 
 
 @lowers_expression(ast.Call)
@@ -252,9 +245,11 @@ def call(
         return _call_container_method(lowering, function, args, kwargs, node)
     if is_standard_library_call(function, args, kwargs):  # statistics.median(weights)
         return _run_on_constants(lowering, function, args, kwargs, node)
-    if is_user_function(function) and inspect.isgeneratorfunction(function):
+    if _is_generator_function(function):  # runs when consumed, as Python's does
         run = functools.partial(_inline, lowering, function, args, kwargs, node)
-        return Deferred(run, ast.unparse(node))  # runs when consumed, as Python's does
+        held = (*args, *kwargs.values())
+        reads = free_names(function.parsed.node) if isinstance(function, LocalFunction) else None
+        return Deferred(run, ast.unparse(node), reads or frozenset(), held=held)
     if standard_library_module(function) is not None:  # statistics.mean(values)
         return _inline_library(lowering, function, args, kwargs, node)
     if is_user_function(function) or isinstance(function, LocalFunction):
@@ -263,6 +258,15 @@ def call(
 
 
 CALL.append(call)  # a property's getter, for srcad.lower.objects.class_attribute
+
+
+def _is_generator_function(
+    function: object,
+) -> TypeGuard[types.FunctionType | LocalFunction]:
+    """A generator function of the user's, at module level or defined in the function."""
+    if isinstance(function, LocalFunction):
+        return was_generator(function.parsed.node)
+    return is_user_function(function) and inspect.isgeneratorfunction(function)
 
 
 # Builtins that turn a value into text (run once, when compiling, they would show srcad's
@@ -328,22 +332,18 @@ def _items_of_view(value: object) -> object:
     return list(value) if isinstance(value, DICT_VIEWS) else value  # type: ignore[call-overload]
 
 
-class _DependsOnData(Exception):
-    """A function of the lowered code, called by a library, returned a value from data."""
-
-
 def _as_callable(lowering: Lowering, value: object, node: ast.Call) -> object:
     """A ``lambda`` or local ``def`` (or a method of a record) given to a library function
     run when compiling (``sorted(names, key=lambda n: len(n))``, ``brentq(lambda t: t**2 -
     2.0, 0.0, 2.0)``): a Python function that lowers it on each call, on constants. A result
-    computed from data ends the library call (``_DependsOnData``)."""
+    computed from data ends the library call (``DependsOnData``)."""
     if not isinstance(value, (LocalFunction, Partial)):
         return value
 
     def run(*args: object, **kwargs: object) -> object:
         result = call(lowering, value, list(args), dict(kwargs), node)
         if any(isinstance(leaf, Tracer) for leaf in call_leaves([result], {})):
-            raise _DependsOnData
+            raise DependsOnData
         return result
 
     return run
@@ -411,7 +411,7 @@ def _call_python(
         start = kwargs.get("start", args[1] if len(args) > 1 else 0)
         if not isinstance(start, int):  # a number from data: Python's TypeError for floats
             raise lowering.located(SrcadError, f"'{ast.unparse(node)}': start must be an int", node)
-        return Enumerated(args[0], start)
+        return Enumerated(args[0], start, ast.unparse(node))
     if function is zip and is_traced:
         sized = [
             a
@@ -423,7 +423,7 @@ def _call_python(
             message = f"'{ast.unparse(node)}': zip(strict=True) of lengths {sorted(lengths)}"
             raise lowering.located(SrcadError, message + " (the plain function raises too)", node)
         return (
-            Zipped(tuple(args))
+            Zipped(tuple(args), ast.unparse(node))
             if all(isinstance(a, Tracer) for a in args)
             else zip(*args, strict=False)
         )
@@ -503,7 +503,7 @@ def _run_on_constants(
     kwargs = {name: _as_callable(lowering, value, node) for name, value in kwargs.items()}
     try:
         return run_static(lowering, lambda: called(*args, **kwargs), node)
-    except _DependsOnData:
+    except DependsOnData:
         raise lowering.located(
             UnsupportedSyntax,
             f"'{ast.unparse(node)}' gives a function of the differentiated code to "
@@ -546,14 +546,14 @@ def _ordered_by_key(
         # what it wraps (_as_callable, when it was made), which lowers it
         result = call(lowering, key, [item], {}, node) if is_lowered else key(item)
         if any(isinstance(leaf, Tracer) for leaf in call_leaves([result], {})):
-            raise _DependsOnData
+            raise DependsOnData
         return result
 
     if isinstance(getattr(function, "__self__", None), list):
         _refuse_outside_change(lowering, function, node)
     try:
         return function(*args, **{**kwargs, "key": known_key})
-    except _DependsOnData:
+    except DependsOnData:
         name = getattr(function, "__name__", "sorted")
         pick = "argsort" if name in ("sorted", "sort") else f"arg{name}"
         raise lowering.located(
@@ -657,7 +657,11 @@ def _inline(
         lowering.world.lowers(function)
         lowering.world.rely_on(function)  # generated code: what its compile fixed
     inlining = Inlining(
-        lowering.builder, lowering.inlining.depth + 1, lowering.world, live_values(lowering, node)
+        lowering.builder,
+        lowering.inlining.depth + 1,
+        lowering.world,
+        live_values(lowering, node),
+        lowering.inlining.iterated,
     )
     return lower_body(Lowering(parsed, dict(bound.arguments), inlining))
 
@@ -772,7 +776,7 @@ def _deferred_generator(lowering: Lowering, node: ast.GeneratorExp) -> Deferred:
         finally:
             lowering.env.pop(hidden, None)
 
-    return Deferred(run, ast.unparse(node), reads_as_it_goes(node))
+    return Deferred(run, ast.unparse(node), reads_as_it_goes(node), held=(first,))
 
 
 def _comprehension_now(lowering: Lowering, node: Comprehension) -> object:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import inspect
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -34,13 +35,16 @@ E = TypeVar("E", bound=SrcadError)
 @dataclass
 class Inlining:
     """What a function shares with the helpers inlined into it: the builder and the world
-    of the compilation, how deep the inlining goes, and the values callers read later (a
-    helper must not write into them)."""
+    of the compilation, how deep the inlining goes, the values callers read later (a
+    helper must not write into them) and the arrays the loops around go through, each
+    with the loop's iterable as written (``y[1:]``: a write into one would change the rows
+    still to come)."""
 
     builder: GraphBuilder
     depth: int
     world: World
     outside: tuple[object, ...] = ()
+    iterated: tuple[tuple[str, object], ...] = ()
 
 
 @dataclass(eq=False)
@@ -114,6 +118,14 @@ class Lowering:
                 line,
             )
         return SrcadError(str(error), file, line)
+
+
+@dataclass(frozen=True, eq=False)
+class LocalFunction:
+    """A ``def`` or ``lambda`` inside the lowered function; it sees the enclosing names."""
+
+    parsed: ParsedFunction
+    signature: inspect.Signature
 
 
 class EnclosingNames(Mapping):

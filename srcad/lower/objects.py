@@ -49,8 +49,9 @@ from srcad.ir.builder import Tracer
 from srcad.ir.world import WorldPath
 from srcad.lower.callees import Args
 from srcad.lower.containers import is_made
-from srcad.lower.context import Lowering
+from srcad.lower.context import LocalFunction, Lowering
 from srcad.lower.dispatch import CALL, evaluate
+from srcad.lower.generators import Deferred, free_names
 from srcad.lower.iteration import static_items
 from srcad.lower.user_code import has_own_method, is_user_function
 from srcad.lower.world import Outside, is_hashable
@@ -407,30 +408,50 @@ def _staged_partial(lowering: Lowering, partial: Outside) -> Partial:
     )
 
 
-def _map(lowering: Lowering, args: list, kwargs: dict, node: ast.Call, call: CallFunction) -> list:
+def _map(
+    lowering: Lowering, args: list, kwargs: dict, node: ast.Call, call: CallFunction
+) -> Deferred:
     """``map(f, *iterables)``: the calls of ``f``, one per item (as many as the shortest
-    iterable has), in a list."""
+    iterable has), made when the map is consumed, as Python makes them."""
     if kwargs or len(args) < 2:
         raise lowering.located(
             SrcadError, f"'{ast.unparse(node)}': map takes a function and iterables", node
         )
-    columns = [static_items(lowering, iterable, node) for iterable in args[1:]]
-    return [call(lowering, args[0], list(items), {}, node) for items in zip(*columns, strict=False)]
+    function, iterables = args[0], args[1:]
+
+    def run() -> list:
+        columns = [static_items(lowering, iterable, node) for iterable in iterables]
+        return [
+            call(lowering, function, list(items), {}, node) for items in zip(*columns, strict=False)
+        ]
+
+    return Deferred(run, ast.unparse(node), _reads(function), held=tuple(iterables))
 
 
 def _starmap(
     lowering: Lowering, args: list, kwargs: dict, node: ast.Call, call: CallFunction
-) -> list:
-    """``itertools.starmap(f, pairs)``: the calls ``f(*item)``, one per item, in a list."""
+) -> Deferred:
+    """``itertools.starmap(f, pairs)``: the calls ``f(*item)``, one per item, made when it
+    is consumed."""
     if kwargs or len(args) != 2:
         raise lowering.located(
             SrcadError, f"'{ast.unparse(node)}': starmap takes a function and an iterable", node
         )
-    items = static_items(lowering, args[1], node)
-    return [
-        call(lowering, args[0], list(static_items(lowering, item, node)), {}, node)
-        for item in items
-    ]
+    function, iterable = args
+
+    def run() -> list:
+        items = static_items(lowering, iterable, node)
+        return [call(lowering, function, static_items(lowering, i, node), {}, node) for i in items]
+
+    return Deferred(run, ast.unparse(node), _reads(function), held=(iterable,))
+
+
+def _reads(function: object) -> frozenset[str]:
+    """The names of the enclosing function that ``function`` reads when it is called: a
+    ``lambda`` or local ``def``'s free names."""
+    if isinstance(function, LocalFunction):
+        return free_names(function.parsed.node)
+    return frozenset()
 
 
 def _reduce(
