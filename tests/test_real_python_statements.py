@@ -711,6 +711,28 @@ def test_a_write_into_an_array_a_loop_still_goes_through_is_refused():
         srcad.grad(through_a_view)(X)
     assert e.value.line == through_a_view.__code__.co_firstlineno + 5
 
+    def into_the_current_row(x):  # no later row shares it: followed
+        total = 0.0
+        for row in np.outer(x, x):
+            row[0] = 3.0 * row[1]
+            row[2] = row[0] * 2.0
+            total = total + row[0] * row[2]
+        return total
+
+    _assert_gradients(into_the_current_row, X)
+
+    def rebound_while_written(x):
+        y = x.copy()
+        total = 0.0
+        for v in y:  # NumPy's iterator goes on over the first y
+            y[0] += v
+            y = y * 2.0
+            total = total + v
+        return total + np.sum(y)
+
+    with pytest.raises(srcad.UnsupportedSyntax, match="binds the name to another array"):
+        srcad.grad(rebound_while_written)(X)
+
     def changes_a_dict(x):
         weights = {"a": x[0]}
         total = 0.0

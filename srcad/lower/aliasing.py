@@ -70,8 +70,9 @@ def check_write(lowering: Lowering, name: str, value: object, node: Node) -> lis
             raise _shared_write(lowering, name, f"'{other}'", node)
     if any(same_memory(lowering, held, value) for held in lowering.inlining.outside):
         raise _shared_write(lowering, name, "the caller's argument", node)
-    for text, iterated in lowering.inlining.iterated:
-        if same_memory(lowering, iterated, value):
+    for text, iterated, items in lowering.inlining.iterated:
+        is_current_item = any(_is_view_of(lowering, value, item) for item in items)
+        if same_memory(lowering, iterated, value) and not is_current_item:
             raise lowering.located(
                 UnsupportedSyntax,
                 f"'{ast.unparse(node).splitlines()[0]}' writes into an array that the loop "
@@ -87,14 +88,36 @@ def check_write(lowering: Lowering, name: str, value: object, node: Node) -> lis
 @contextlib.contextmanager
 def iterating(lowering: Lowering, text: str, iterable: object) -> Iterator[None]:
     """While a loop over ``iterable`` (written ``text``) is lowered, writes into the arrays
-    it goes through are refused (``check_write``)."""
+    it goes through are refused (``check_write``), except into the item of the iteration
+    being lowered (``iterated_item``): its row, which no later row shares."""
     inlining = lowering.inlining
     before = inlining.iterated
-    inlining.iterated = (*before, *((text, array) for array in _arrays_in(iterable)))
+    items: list[object] = []
+    inlining.iterated = (*before, *((text, array, items) for array in _arrays_in(iterable)))
     try:
         yield
     finally:
         inlining.iterated = before
+
+
+def iterated_item(lowering: Lowering, item: object) -> None:
+    """The item the innermost loop binds in the iteration being lowered (``iterating``)."""
+    if lowering.inlining.iterated:
+        lowering.inlining.iterated[-1][2][:] = _arrays_in(item)
+
+
+def _is_view_of(lowering: Lowering, value: object, item: object) -> bool:
+    """Whether ``value`` is ``item``, or a view of it (``row[1:]`` of a loop's row)."""
+    atom = value.atom if isinstance(value, Tracer) else None
+    target = item.atom if isinstance(item, Tracer) else None
+    while isinstance(atom, Var) and target is not None:
+        if atom is target:
+            return True
+        eqn = lowering.builder.producer(atom)
+        if eqn is None or not shares_memory(eqn):
+            return False
+        atom = eqn.inputs[0]
+    return value is item
 
 
 def argument_arrays(value: object) -> list[Tracer]:

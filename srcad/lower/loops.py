@@ -22,7 +22,13 @@ import numpy as np
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir import AVal, Const, Eqn, Graph, Var
 from srcad.ir.builder import StaticValueNeeded, Tracer
-from srcad.lower.aliasing import carry_alternatives, iterating, next_alternatives, rewritten
+from srcad.lower.aliasing import (
+    carry_alternatives,
+    iterated_item,
+    iterating,
+    next_alternatives,
+    rewritten,
+)
 from srcad.lower.assignments import assign
 from srcad.lower.blocks import all_statements
 from srcad.lower.branches import RaiseReached, lower_block
@@ -190,6 +196,7 @@ def _unroll(lowering: Lowering, node: ast.For, items: Iterable[object]) -> None:
 
 def _once(lowering: Lowering, node: ast.For, item: object) -> None:
     """One iteration of a loop unrolled: the target bound to ``item``, then the body."""
+    iterated_item(lowering, item)
     assign(lowering, node.target, item, len(lowering.builder.eqns))
     lower_block(lowering, node.body)
 
@@ -282,6 +289,7 @@ def _lower_body_once(
         with builder.block() as body:
             if isinstance(node, ast.For) and counter is not None and iteration is not None:
                 item = loop_item(builder.tracer(counter), iteration)
+                iterated_item(lowering, item)
                 assign(lowering, node.target, item, len(builder.eqns))
             lower_block(lowering, node.body)
             outs = [_carried_atom(lowering.env[n], n, node) for n in carried]
