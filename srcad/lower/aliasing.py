@@ -70,9 +70,9 @@ def check_write(lowering: Lowering, name: str, value: object, node: Node) -> lis
             raise _shared_write(lowering, name, f"'{other}'", node)
     if any(same_memory(lowering, held, value) for held in lowering.inlining.outside):
         raise _shared_write(lowering, name, "the caller's argument", node)
-    for text, iterated, items in lowering.inlining.iterated:
+    for text, arrays, items in lowering.inlining.iterated:
         is_current_item = any(_is_view_of(lowering, value, item) for item in items)
-        if same_memory(lowering, iterated, value) and not is_current_item:
+        if any(same_memory(lowering, a, value) for a in arrays) and not is_current_item:
             raise lowering.located(
                 UnsupportedSyntax,
                 f"'{ast.unparse(node).splitlines()[0]}' writes into an array that the loop "
@@ -92,8 +92,7 @@ def iterating(lowering: Lowering, text: str, iterable: object) -> Iterator[None]
     being lowered (``iterated_item``): its row, which no later row shares."""
     inlining = lowering.inlining
     before = inlining.iterated
-    items: list[object] = []
-    inlining.iterated = (*before, *((text, array, items) for array in _arrays_in(iterable)))
+    inlining.iterated = (*before, (text, tuple(_arrays_in(iterable)), []))
     try:
         yield
     finally:

@@ -36,16 +36,16 @@ E = TypeVar("E", bound=SrcadError)
 class Inlining:
     """What a function shares with the helpers inlined into it: the builder and the world
     of the compilation, how deep the inlining goes, the values callers read later (a
-    helper must not write into them) and the arrays the loops around go through, each
-    with the loop's iterable as written and the item bound by the iteration being lowered
-    (``for row in y[1:]``: a write into ``y`` would change the rows still to come, one into
+    helper must not write into them) and, for each loop around, its iterable as written,
+    the arrays it goes through and the item bound by the iteration being lowered (``for
+    row in y[1:]``: a write into ``y`` would change the rows still to come, one into
     ``row`` would not)."""
 
     builder: GraphBuilder
     depth: int
     world: World
     outside: tuple[object, ...] = ()
-    iterated: tuple[tuple[str, object, list[object]], ...] = ()
+    iterated: tuple[tuple[str, tuple[object, ...], list[object]], ...] = ()
 
 
 @dataclass(eq=False)

@@ -32,7 +32,7 @@ from srcad.errors import UnsupportedSyntax
 from srcad.ir import Eqn
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import walk_eqns
-from srcad.lower.containers import container_labels, differs, snapshot_containers
+from srcad.lower.containers import Snapshot, container_labels, differs, snapshot_containers
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering, Node
@@ -41,8 +41,9 @@ if TYPE_CHECKING:
 @dataclass(eq=False)
 class Deferred:
     """A generator not consumed yet: ``run()`` lowers it and returns its items (a list).
-    ``reads``: the names of the enclosing function a generator expression reads as it goes
-    (none for a generator function's call, whose own scope holds its names); ``held``: the
+    ``reads``: the names of the enclosing function it reads as it goes (a generator
+    expression's, a lambda's or a nested ``def``'s free names; none for a function of the
+    module, whose scope is its own and its module's); ``held``: the
     values it holds until it runs (a write into one of their arrays is refused while the
     generator may still run: Python's would see it)."""
 
@@ -50,7 +51,7 @@ class Deferred:
     text: str
     reads: frozenset[str] = field(default_factory=frozenset)
     consumed: bool = False
-    held: tuple[object, ...] = ()  # what it goes through: its first iterable, the call's arguments
+    held: tuple[object, ...] = ()  # its first iterable, the call's arguments, map's iterables
 
 
 class OneShot:
@@ -98,13 +99,11 @@ def loop_over_generator(
     items = consumed(lowering, generator, loop)
     assert isinstance(items, list)  # a Deferred runs to the list of its items
     generator_effects = _has_effects(builder.eqns[start:])
-    body_names = {n.id for s in loop.body for n in ast.walk(s) if isinstance(n, ast.Name)}
-    changed = [labels[id(c)] for c, saved in before if differs(c, saved) and id(c) in labels]
-    seen = [label for label in changed if _root_name(label) in body_names]
-    if seen and len(items) > 1:
-        raise _interleaved(lowering, generator, loop, f"changes {seen[0]!r}, which the loop reads")
+    if len(items) > 1:
+        _refuse_changes_the_loop_reads(lowering, generator, loop, before, labels)
     names = {name: lowering.env[name] for name in generator.reads if name in lowering.env}
-    read = snapshot_containers({**names, " held": list(generator.held)}, made)
+    held = {f"held {k}": value for k, value in enumerate(generator.held)}
+    read = snapshot_containers({**names, **held}, made)
     for k, item in enumerate(items):
         start = len(builder.eqns)
         lower_item(item)
@@ -114,14 +113,23 @@ def loop_over_generator(
             why = "prints, logs or draws as it goes, and so does the loop"
             raise _interleaved(lowering, generator, loop, why)
         rebound = [name for name, value in names.items() if lowering.env.get(name) is not value]
-        if rebound:
-            why = f"reads {rebound[0]!r} as it goes, which the loop changes"
-            raise _interleaved(lowering, generator, loop, why)
         written = [id(container) for container, saved in read if differs(container, saved)]
-        if written:
-            label = container_labels(names, made).get(written[0], "a list or dict it holds")
-            why = f"reads {label!r} as it goes, which the loop changes"
+        if rebound or written:
+            label = rebound[0] if rebound else container_labels(names, made).get(written[0])
+            why = f"reads {label or 'a list or dict it holds'!r} as it goes, which the loop changes"
             raise _interleaved(lowering, generator, loop, why)
+
+
+def _refuse_changes_the_loop_reads(
+    lowering: Lowering, generator: Deferred, loop: ast.For, before: Snapshot, labels: dict
+) -> None:
+    """Refuse a generator that changed, while srcad ran it, a list or dict the loop's body
+    reads (Python's body would see each change only once the item it follows is made)."""
+    body_names = {n.id for s in loop.body for n in ast.walk(s) if isinstance(n, ast.Name)}
+    changed = [labels[id(c)] for c, saved in before if differs(c, saved) and id(c) in labels]
+    seen = [label for label in changed if _root_name(label) in body_names]
+    if seen:
+        raise _interleaved(lowering, generator, loop, f"changes {seen[0]!r}, which the loop reads")
 
 
 def _interleaved(lowering: Lowering, generator: Deferred, loop: ast.For, why: str) -> Exception:

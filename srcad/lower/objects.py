@@ -7,7 +7,8 @@
   closure cells are.
 - ``map(f, xs, ...)`` of a function the lowering calls (the user's, a lambda, a partial)
   is the list of its calls, one per item: ``sum(map(partial(f, theta), data))``
-  (``itertools.starmap(f, pairs)`` calls ``f(*pair)``);
+  (``itertools.starmap(f, pairs)`` calls ``f(*pair)``), made where it is consumed, as
+  Python makes them (a ``Deferred``, ``srcad.lower.generators``);
   ``functools.reduce(f, xs[, start])`` the chain of its calls ``f(f(start, x0), x1) ...``.
 - Calling a NamedTuple or dataclass builds the container (``return Layer(W2, b2)``):
   pytrees know both (``srcad.pytree``); a dataclass is built from its fields, as the
