@@ -70,7 +70,7 @@ from srcad.lower.context import EnclosingNames, Inlining, LocalFunction, Lowerin
 from srcad.lower.dispatch import CALL, evaluate, lowers_expression
 from srcad.lower.distributions import Frozen, frozen_method, is_distribution
 from srcad.lower.expressions import mapping_of, run_static, starred_values
-from srcad.lower.generators import Deferred, consumed, free_names, reads_as_it_goes
+from srcad.lower.generators import Deferred, consumed, function_reads, reads_as_it_goes
 from srcad.lower.iteration import (
     DependsOnData,
     Enumerated,
@@ -247,9 +247,9 @@ def call(
         return _run_on_constants(lowering, function, args, kwargs, node)
     if _is_generator_function(function):  # runs when consumed, as Python's does
         run = functools.partial(_inline, lowering, function, args, kwargs, node)
+        reads, scope = function_reads(lowering, function)
         held = (*args, *kwargs.values())
-        reads = free_names(function.parsed.node) if isinstance(function, LocalFunction) else None
-        return Deferred(run, ast.unparse(node), reads or frozenset(), held=held)
+        return Deferred(run, ast.unparse(node), reads, held=held, scope=scope)
     if standard_library_module(function) is not None:  # statistics.mean(values)
         return _inline_library(lowering, function, args, kwargs, node)
     if is_user_function(function) or isinstance(function, LocalFunction):
@@ -776,7 +776,8 @@ def _deferred_generator(lowering: Lowering, node: ast.GeneratorExp) -> Deferred:
         finally:
             lowering.env.pop(hidden, None)
 
-    return Deferred(run, ast.unparse(node), reads_as_it_goes(node), held=(first,))
+    reads = reads_as_it_goes(node)
+    return Deferred(run, ast.unparse(node), reads, held=(first,), scope=lowering)
 
 
 def _comprehension_now(lowering: Lowering, node: Comprehension) -> object:

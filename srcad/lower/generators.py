@@ -33,9 +33,10 @@ from srcad.ir import Eqn
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import walk_eqns
 from srcad.lower.containers import Snapshot, container_labels, differs, snapshot_containers
+from srcad.lower.context import EnclosingNames, LocalFunction, Lowering
 
 if TYPE_CHECKING:
-    from srcad.lower.context import Lowering, Node
+    from srcad.lower.context import Node
 
 
 @dataclass(eq=False)
@@ -52,6 +53,7 @@ class Deferred:
     reads: frozenset[str] = field(default_factory=frozenset)
     consumed: bool = False
     held: tuple[object, ...] = ()  # its first iterable, the call's arguments, map's iterables
+    scope: Lowering | None = None  # the function whose names ``reads`` are
 
 
 class OneShot:
@@ -101,7 +103,8 @@ def loop_over_generator(
     generator_effects = _has_effects(builder.eqns[start:])
     if len(items) > 1:
         _refuse_changes_the_loop_reads(lowering, generator, loop, before, labels)
-    names = {name: lowering.env[name] for name in generator.reads if name in lowering.env}
+    scope = generator.scope or lowering
+    names = {name: scope.env[name] for name in generator.reads if name in scope.env}
     held = {f"held {k}": value for k, value in enumerate(generator.held)}
     read = snapshot_containers({**names, **held}, made)
     for k, item in enumerate(items):
@@ -112,7 +115,7 @@ def loop_over_generator(
         if generator_effects and _has_effects(builder.eqns[start:]):
             why = "prints, logs or draws as it goes, and so does the loop"
             raise _interleaved(lowering, generator, loop, why)
-        rebound = [name for name, value in names.items() if lowering.env.get(name) is not value]
+        rebound = [name for name, value in names.items() if scope.env.get(name) is not value]
         written = [id(container) for container, saved in read if differs(container, saved)]
         if rebound or written:
             label = rebound[0] if rebound else container_labels(names, made).get(written[0])
@@ -151,6 +154,16 @@ def _has_effects(eqns: list[Eqn]) -> bool:
 def _root_name(label: str) -> str:
     """``d`` of ``d['items'][0]``: the name a container label starts from."""
     return label.split("[", 1)[0].split(".", 1)[0]
+
+
+def function_reads(lowering: Lowering, function: object) -> tuple[frozenset[str], Lowering]:
+    """The names ``function`` reads from the functions around it when it is called, and
+    the lowering whose names they are: a ``lambda``'s or nested ``def``'s free names, in the
+    function that defined it; none for a function of a module."""
+    closure = function.parsed.closure if isinstance(function, LocalFunction) else None
+    if isinstance(function, LocalFunction) and isinstance(closure, EnclosingNames):
+        return free_names(function.parsed.node), closure.enclosing
+    return frozenset(), lowering
 
 
 def free_names(node: ast.FunctionDef) -> frozenset[str]:

@@ -50,9 +50,9 @@ from srcad.ir.builder import Tracer
 from srcad.ir.world import WorldPath
 from srcad.lower.callees import Args
 from srcad.lower.containers import is_made
-from srcad.lower.context import LocalFunction, Lowering
+from srcad.lower.context import Lowering
 from srcad.lower.dispatch import CALL, evaluate
-from srcad.lower.generators import Deferred, free_names
+from srcad.lower.generators import Deferred, function_reads
 from srcad.lower.iteration import static_items
 from srcad.lower.user_code import has_own_method, is_user_function
 from srcad.lower.world import Outside, is_hashable
@@ -426,7 +426,8 @@ def _map(
             call(lowering, function, list(items), {}, node) for items in zip(*columns, strict=False)
         ]
 
-    return Deferred(run, ast.unparse(node), _reads(function), held=tuple(iterables))
+    reads, scope = function_reads(lowering, function)
+    return Deferred(run, ast.unparse(node), reads, held=tuple(iterables), scope=scope)
 
 
 def _starmap(
@@ -444,15 +445,8 @@ def _starmap(
         items = static_items(lowering, iterable, node)
         return [call(lowering, function, static_items(lowering, i, node), {}, node) for i in items]
 
-    return Deferred(run, ast.unparse(node), _reads(function), held=(iterable,))
-
-
-def _reads(function: object) -> frozenset[str]:
-    """The names of the enclosing function that ``function`` reads when it is called: a
-    ``lambda`` or local ``def``'s free names."""
-    if isinstance(function, LocalFunction):
-        return free_names(function.parsed.node)
-    return frozenset()
+    reads, scope = function_reads(lowering, function)
+    return Deferred(run, ast.unparse(node), reads, held=(iterable,), scope=scope)
 
 
 def _reduce(
