@@ -365,3 +365,42 @@ def test_a_multivariate_normal_frozen_in_the_function():
             np.testing.assert_allclose(gradient, expected, rtol=1e-6)
     finally:
         SAMPLES["fp"] = kept
+
+
+FITTED = {
+    "p": np.poly1d([1.0, 2.0, 3.0]),
+    "q": np.polynomial.Polynomial([1.0, -1.0, 0.5], domain=[0.0, 2.0], window=[-1.0, 1.0]),
+}
+
+
+def of_fitted_polynomials(a):
+    return FITTED["p"](a) * a + FITTED["q"](a) ** 2
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_polynomial_objects_from_outside_read_their_coefficients_on_every_call(mode):
+    """Calling a global np.poly1d or Polynomial (an internal error: unhashable) is NumPy's
+    polyval of its coefficients, read on every call, after the domain's map."""
+    kept = dict(FITTED)
+    a = np.array([0.7, -0.4])
+    gradient = srcad.value_and_grad(lambda a: np.sum(of_fitted_polynomials(a)), mode=mode)
+    try:
+        for call in range(3):
+            if call == 1:
+                FITTED["p"].coeffs[0] = -2.0  # in place
+                FITTED["q"] = np.polynomial.Polynomial.fit([0.0, 1.0, 3.0], [1.0, 0.0, 2.0], 2)
+            if call == 2:
+                FITTED["p"] = np.poly1d([0.5, 0.0, 1.0, -1.0])  # another degree
+            value, grad = gradient(a)
+            assert value == pytest.approx(np.sum(of_fitted_polynomials(a)))
+            expected = srcad.numerical_grad(lambda a: np.sum(of_fitted_polynomials(a)), a)
+            np.testing.assert_allclose(grad, expected, rtol=1e-6)
+    finally:
+        FITTED.update(kept)
+        FITTED["p"] = np.poly1d([1.0, 2.0, 3.0])
+
+
+def test_a_series_of_another_basis_is_refused_with_the_conversion():
+    series = np.polynomial.Chebyshev([1.0, 2.0])
+    with pytest.raises(srcad.UnsupportedSyntax, match=r"Chebyshev series.*convert"):
+        srcad.grad(lambda a: series(a))(0.5)

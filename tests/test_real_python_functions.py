@@ -768,6 +768,48 @@ def test_itertools_rearranging_traced_values_matches_differences():
     ROOT_OF["value"] = 2
 
 
+WEIGHTS = {"w": np.array([1.0, 2.0, -1.0]), "order": [3, 1, 2]}
+
+
+def starmapped_and_ordered(x):
+    import heapq
+    import itertools
+
+    total = 0.0
+    for t in itertools.starmap(lambda a, b: a * b, zip(x, WEIGHTS["w"], strict=True)):
+        total = total + t
+    order = sorted(range(3), key=functools.cmp_to_key(lambda a, b: b - a))  # ints only
+    ranked = sum(x[i] * (j + 1) for j, i in enumerate(order))
+    top = heapq.nlargest(1, range(3), key=lambda i: WEIGHTS["order"][i])[0]
+    return total + ranked + 5.0 * x[top]
+
+
+def test_starmap_cmp_to_key_and_heapq_keys_known_when_compiling():
+    """itertools.starmap of a lambda, a key made by functools.cmp_to_key and a lambda key
+    given to heapq.nlargest (each an internal error) follow Python, also after the weights
+    and the ints that order the items changed."""
+    x = np.array([0.3, -1.2, 0.8])
+    kept = dict(WEIGHTS)
+    try:
+        for call in range(2):
+            if call == 1:
+                WEIGHTS["w"], WEIGHTS["order"] = np.array([0.5, -2.0, 3.0]), [1, 2, 3]
+            _check_everywhere(starmapped_and_ordered, x)
+    finally:
+        WEIGHTS.update(kept)
+
+
+def ranked_by_floats(x):
+    import heapq
+
+    return x[heapq.nlargest(1, range(3), key=lambda i: WEIGHTS["w"][i])[0]]
+
+
+def test_a_library_key_that_reads_floats_is_refused_at_the_call():
+    with pytest.raises(srcad.UnsupportedSyntax, match=r"'heapq.nlargest\(.*reads values comp"):
+        srcad.grad(ranked_by_floats)(np.array([0.3, -1.2, 0.8]))
+
+
 SERIES = {"scale": 1.0}
 
 

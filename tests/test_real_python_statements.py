@@ -651,6 +651,109 @@ def test_the_loop_target_holds_the_last_item_after_the_loop():
         np.testing.assert_allclose(srcad.grad(kept)(x), srcad.numerical_grad(kept, x), rtol=1e-6)
 
 
+LOOPS = {"depth": 4, "width": 2}
+
+
+def worklist(x):
+    todo = [x[0]]
+    total = 0.0
+    for v in todo:  # grows while the loop goes through it
+        total = total + v
+        if len(todo) < LOOPS["depth"]:
+            todo.append(v * x[1])
+    return total
+
+
+def item_replaced_before_it_is_reached(x):
+    items = [x[0], x[1], x[2]]
+    total = 0.0
+    for i, v in enumerate(items):
+        if i == 0:
+            items[2] = 5.0 * x[0]  # the loop reaches the new item
+        if i == 1:
+            items.pop()  # and then none: the loop ends here
+        total = total + v * (i + 1)
+    return total
+
+
+def grouped(x):
+    import itertools
+
+    total = 0.0
+    for k, group in itertools.groupby(range(5), key=lambda i: i // LOOPS["width"]):
+        total = total + (k + 1) * sum(x[i] for i in group)  # valid until the next group
+    return total
+
+
+@pytest.mark.parametrize("function", [worklist, item_replaced_before_it_is_reached, grouped])
+def test_a_loop_goes_through_a_list_the_body_changes_as_python_does(function):
+    """The loop took a copy of the list (and groupby's groups came out empty): each item is
+    now taken once the iteration before it has run. Again after the ints it reads changed."""
+    x = np.array([0.3, -1.2, 0.8, 1.5, -0.4])
+    try:
+        for depth, width in ((4, 2), (6, 3)):
+            LOOPS.update(depth=depth, width=width)
+            _assert_gradients(function, x)
+    finally:
+        LOOPS.update(depth=4, width=2)
+
+
+def test_a_write_into_an_array_a_loop_still_goes_through_is_refused():
+    def through_a_view(x):
+        y = x.copy()
+        total = 0.0
+        for v in y[1:]:  # a view: NumPy's iterator sees the write below
+            total = total + v
+            y[-1] = 2.0 * y[-1]
+        return total
+
+    with pytest.raises(srcad.UnsupportedSyntax, match=r"loop over 'y\[1:\]' still reads") as e:
+        srcad.grad(through_a_view)(X)
+    assert e.value.line == through_a_view.__code__.co_firstlineno + 5
+
+    def into_the_current_row(x):  # no later row shares it: followed
+        total = 0.0
+        for row in np.outer(x, x):
+            row[0] = 3.0 * row[1]
+            row[2] = row[0] * 2.0
+            total = total + row[0] * row[2]
+        return total
+
+    _assert_gradients(into_the_current_row, X)
+
+    def rebound_while_written(x):
+        y = x.copy()
+        total = 0.0
+        for v in y:  # NumPy's iterator goes on over the first y
+            y[0] += v
+            y = y * 2.0
+            total = total + v
+        return total + np.sum(y)
+
+    with pytest.raises(srcad.UnsupportedSyntax, match="binds the name to another array"):
+        srcad.grad(rebound_while_written)(X)
+
+    def changes_a_dict(x):
+        weights = {"a": x[0]}
+        total = 0.0
+        for key in weights:
+            weights[key + "b"] = x[1]  # Python raises RuntimeError on the next step
+            total = total + weights[key]
+        return total
+
+    with pytest.raises(srcad.SrcadError, match="dictionary changed size during iteration"):
+        srcad.grad(changes_a_dict)(X)
+
+    def endless(x):
+        todo = [x[0]]
+        for v in todo:
+            todo.append(v * 0.5)
+        return todo[-1]
+
+    with pytest.raises(srcad.SrcadError, match="ran more than 10000 times"):
+        srcad.grad(endless)(X)
+
+
 def test_the_target_after_a_loop_whose_else_returns_is_not_followed_either():
     """The loop is rewritten with its 'else' as an 'if' after it; the target then held
     the last item, not the one it broke at (a wrong value, silently)."""

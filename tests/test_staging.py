@@ -9,6 +9,7 @@ differences of the plain function at that moment.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import random
@@ -969,3 +970,176 @@ def test_a_learned_scale_below_zero_raises_numpys_error_before_drawing():
             srcad.grad(noisy, mode=mode)(np.array([0.5, -1.0]))
         assert SUBSAMPLE["rng"].bit_generator.state == state  # nothing drawn
     assert srcad.grad(noisy)(np.array([0.5, 1.0])).shape == (2,)
+
+
+# --- which module, builtin and callable a name refers to ---------------------------------
+MODULE_NAMES = """
+import numpy as np
+import random
+
+xp = np
+R = random
+
+
+def through_a_global(x):
+    return xp.sum(xp.exp(x))
+
+
+def make_through_a_cell():
+    xp = np
+
+    def through_a_cell(x):
+        return xp.sum(xp.exp(x))
+
+    return through_a_cell
+
+
+class Config:
+    xp = np
+
+
+CFG = Config()
+
+
+def through_an_attribute(x):
+    return CFG.xp.sum(CFG.xp.exp(x))
+
+
+def drawn(a):
+    return a * R.random()
+"""
+
+DOUBLED_EXP = """
+import numpy as np
+
+sum = np.sum
+
+
+def exp(v):
+    return 2.0 * np.exp(v)
+"""
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("where", ["global", "cell", "attribute"])
+def test_a_name_bound_to_a_module_is_checked_on_every_call(tmp_path, where, mode):
+    m = _module(tmp_path, MODULE_NAMES)
+    other = _module(tmp_path, DOUBLED_EXP)  # xp = mynp: another module's exp
+    fun = {
+        "global": m.through_a_global,
+        "cell": m.make_through_a_cell(),
+        "attribute": m.through_an_attribute,
+    }[where]
+    rebind = {
+        "global": lambda: setattr(m, "xp", other),
+        "cell": lambda: setattr(fun.__closure__[0], "cell_contents", other),
+        "attribute": lambda: setattr(m.CFG, "xp", other),
+    }[where]
+    x = np.array([0.3, -1.2])
+    gradient = srcad.value_and_grad(fun, mode=mode)
+    for call in range(3):
+        if call == 1:
+            rebind()
+        value, grad = gradient(x)
+        assert value == pytest.approx(fun(x))
+        np.testing.assert_allclose(grad, srcad.numerical_grad(fun, x), rtol=1e-6)
+    np.testing.assert_allclose(srcad.grad(fun, mode=mode)(x), 2.0 * np.exp(x))  # a fresh grad
+
+
+def test_a_module_drawn_from_that_is_replaced_draws_from_the_new_one(tmp_path):
+    m = _module(tmp_path, MODULE_NAMES)
+    gradient = srcad.grad(m.drawn)
+    random.seed(0)
+    assert gradient(2.0) == pytest.approx(random.Random(0).random())
+    m.R = np.random  # Python's generator -> NumPy's
+    np.random.seed(0)
+    assert gradient(2.0) == pytest.approx(np.random.RandomState(0).random_sample())
+
+
+SHADOWED = """
+def total(x):
+    return sum(abs(v) for v in x)
+"""
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_builtin_shadowed_by_a_global_later_is_followed(tmp_path, mode):
+    m = _module(tmp_path, SHADOWED)
+    x = np.array([0.3, -1.2])
+    gradient = srcad.value_and_grad(m.total, mode=mode)
+    for call in range(4):
+        if call == 1:
+            m.abs = lambda v: v * v  # 'from somewhere import *' run later, in a notebook
+        if call == 3:
+            del m.abs  # the builtin again
+        value, grad = gradient(x)
+        assert value == pytest.approx(m.total(x))
+        np.testing.assert_allclose(grad, srcad.numerical_grad(m.total, x), rtol=1e-6)
+    m.abs = lambda v: v * v
+    np.testing.assert_allclose(srcad.grad(m.total, mode=mode)(x), 2 * x)  # a fresh grad too
+
+
+def weighted(x, w=1.0):
+    return np.sum(w * x**2)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_partials_keywords_changed_in_place_are_read_on_the_next_call(mode):
+    x = np.array([0.3, -1.2])
+    partial = functools.partial(weighted, w=2.0)
+    for fun in (partial, functools.partial(partial, w=0.5)):  # functools flattens the second
+        gradient = srcad.value_and_grad(fun, mode=mode)
+        for call in range(3):
+            if call == 1:
+                fun.keywords["w"] = -3.0
+            value, grad = gradient(x)
+            assert value == pytest.approx(fun(x))
+            np.testing.assert_allclose(grad, srcad.numerical_grad(fun, x), rtol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_keyword_defaults_changed_in_place_are_read_on_the_next_call(mode):
+    x = np.array([0.3, -0.5, 0.9])
+    gradient = srcad.value_and_grad(powered_by_keyword, mode=mode)
+    saved = powered_by_keyword.__kwdefaults__
+    try:
+        for call in range(3):
+            if call == 1:
+                powered_by_keyword.__kwdefaults__["p"] = 3.0  # the same dict
+            value, grad = gradient(x)
+            assert value == pytest.approx(powered_by_keyword(x))
+            expected = srcad.numerical_grad(powered_by_keyword, x)
+            np.testing.assert_allclose(grad, expected, rtol=1e-6)
+    finally:
+        powered_by_keyword.__kwdefaults__ = saved
+
+
+class Squares:
+    def __call__(self, x):
+        return np.sum(x**2)
+
+
+class Cubes:
+    def __call__(self, x):
+        return np.sum(x**3)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_the_gradient_of_a_callable_object_follows_its_class_and_call_method(mode):
+    x = np.array([0.3, -1.2])
+    model = Squares()
+    gradient = srcad.value_and_grad(model, mode=mode)
+    original = Squares.__call__
+    try:
+        for call in range(4):
+            if call == 1:
+                Squares.__call__ = lambda self, x: np.sum(np.sin(x))
+            if call == 2:
+                model.__class__ = Cubes
+            value, grad = gradient(x)
+            assert value == pytest.approx(model(x))
+            np.testing.assert_allclose(grad, srcad.numerical_grad(model, x), rtol=1e-6)
+            fresh = srcad.grad(model, mode=mode)(x)
+            np.testing.assert_allclose(fresh, srcad.numerical_grad(model, x), rtol=1e-6)
+    finally:
+        Squares.__call__ = original

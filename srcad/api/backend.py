@@ -88,11 +88,11 @@ def lean_entry(
     if layout is None:
         return None
     conditions, namespace = layout
-    code_only = getattr(compiled.is_current, "only_code", ())
-    for k, function_read in enumerate(code_only):  # the checks inline: a call costs 10 % here
-        namespace[f"function_{k}"], namespace[f"code_{k}"] = function_read, function_read.__code__
-        conditions.append(f"function_{k}.__code__ is code_{k}")
-    if compiled.is_current is not always_current and not code_only:
+    inline = getattr(compiled.is_current, "inline", None)
+    if inline is not None:  # the world guard's checks inline: a call costs 10 % here
+        conditions += inline[0]
+        namespace |= inline[1]
+    elif compiled.is_current is not always_current:
         conditions.append("is_current()")
     call = f"callee({', '.join(names + ['None'] * omitted)})"
     given = "".join(f"{name}, " for name in names)

@@ -25,8 +25,8 @@ from srcad.api.forward_gradient import forward_columns, forward_gradient
 from srcad.api.results import plain_value, with_classes
 from srcad.api.signature import (
     bind_call,
+    binding_of,
     call_signature,
-    defaults_of,
     signature_of,
     warn_of_function_churn,
 )
@@ -87,11 +87,8 @@ class Transformed:
         self.numba = backend_runner(backend)
         self.array_api = ArrayApiRunner()  # CuPy and array-API arrays: srcad.arrayapi
         self.last: Compiled | None = None
-        self._signature = call_signature(fun)
-        self._defaults = defaults_of(fun)  # replaced later (f.__defaults__ = ...): re-read
-        parameters = self._signature.parameters.values()
-        self._names = [p.name for p in parameters]
-        self._is_plain = all(p.kind == p.POSITIONAL_OR_KEYWORD for p in parameters)
+        self._binding: tuple[object, ...] = ()
+        self._read_signature()
         self._compiled: dict[ArgSignature, Compiled] = {}
         self._fast: _FastPath | None = None
         self._fast_paths: dict[ArgSignature, _FastPath | None] = {}
@@ -123,11 +120,19 @@ class Transformed:
             raise  # a bare raise adds no frame: the user sees their own call last
 
     def _current_signature(self) -> inspect.Signature:
-        """The function's signature with the default values it has now."""
-        defaults = defaults_of(self.fun)
-        if any(now is not then for now, then in zip(defaults, self._defaults, strict=True)):
-            self._signature, self._defaults = call_signature(self.fun), defaults
+        """The function's signature with the default values it has now (``binding_of``:
+        ``f.__defaults__ = ...``, a partial's keywords changed, a new ``__call__``)."""
+        binding = binding_of(self.fun)
+        if len(binding) != len(self._binding) or any(map(operator.is_not, binding, self._binding)):
+            self._read_signature()
         return self._signature
+
+    def _read_signature(self) -> None:
+        self._binding = binding_of(self.fun)
+        self._signature = call_signature(self.fun)
+        parameters = self._signature.parameters.values()
+        self._names = [p.name for p in parameters]
+        self._is_plain = all(p.kind == p.POSITIONAL_OR_KEYWORD for p in parameters)
 
     def _repr_html_(self) -> str:
         """The function, its source and its generated code, for Jupyter (``api.display``)."""
@@ -136,6 +141,7 @@ class Transformed:
     def _call_and_remember(self, args: tuple, kwargs: dict) -> object:
         """The full path: bind, work out the signature, compile if needed; then remember the
         call's layout for the fast path."""
+        self._current_signature()
         plain = not kwargs and len(args) == len(self._names) and self._is_plain
         if plain:
             arguments = dict(zip(self._names, args, strict=True))

@@ -46,11 +46,24 @@ def call_signature(fun: Callable) -> inspect.Signature:
     return inspect.signature(fun)
 
 
-def defaults_of(fun: Callable) -> tuple[object, object]:
-    """The objects that hold ``fun``'s default values (``__defaults__``, ``__kwdefaults__``):
-    assigning new ones replaces them, which ``is`` tells."""
-    inner = getattr(fun, "__func__", fun)
-    return getattr(inner, "__defaults__", None), getattr(inner, "__kwdefaults__", None)
+def binding_of(fun: Callable) -> tuple[object, ...]:
+    """The objects that decide how a call of ``fun`` binds its arguments, compared by
+    identity (``is``) to tell that the signature must be read again: a function's
+    ``__defaults__`` and ``__kwdefaults__`` (replaced, or its values changed in place:
+    ``loss.__kwdefaults__["w"] = 4.0``), a ``functools.partial``'s function, arguments and
+    keywords (``p.keywords["w"] = -3.0``), a callable object's class and ``__call__``."""
+    if isinstance(fun, functools.partial):
+        keywords = fun.keywords
+        return (fun.func, fun.args, *keywords, *keywords.values(), *binding_of(fun.func))
+    if isinstance(fun, types.MethodType):
+        return binding_of(fun.__func__)
+    if isinstance(fun, types.FunctionType):
+        kwdefaults = fun.__kwdefaults__ or {}
+        return (fun.__defaults__, fun.__kwdefaults__, *kwdefaults, *kwdefaults.values())
+    call = inspect.getattr_static(type(fun), "__call__", None)
+    if isinstance(call, types.FunctionType) and not isinstance(fun, type):
+        return (type(fun), call, *binding_of(call))
+    return ()
 
 
 def bind_call(

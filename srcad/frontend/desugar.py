@@ -176,6 +176,7 @@ def desugar_generators(function: ast.FunctionDef, file: str) -> ast.FunctionDef:
         if isinstance(node, ast.FunctionDef) and any(True for _ in own_yields(node))
     ]
     for node in generators:
+        setattr(node, WAS_GENERATOR, True)  # a nested one runs when consumed: see was_generator
         items = fresh_name("items", names_in(node))
         rewrite = _YieldsToAppends(items, file)
         body = [rewrite.visit(statement) for statement in node.body]
@@ -186,6 +187,14 @@ def desugar_generators(function: ast.FunctionDef, file: str) -> ast.FunctionDef:
         ]
         ast.fix_missing_locations(node)
     return function
+
+
+WAS_GENERATOR = "srcad_was_generator"  # the attribute of a definition desugared from one
+
+
+def was_generator(definition: ast.FunctionDef) -> bool:
+    """Whether ``desugar_generators`` rewrote ``definition`` from a generator function."""
+    return getattr(definition, WAS_GENERATOR, False)
 
 
 def own_yields(function: ast.FunctionDef) -> Iterator[ast.Yield | ast.YieldFrom]:

@@ -13,7 +13,7 @@ made into a ``def`` named after the variable it is assigned to; a bound method, 
 ``self`` is bound outside the call; a ``functools.partial``, whose positional arguments
 are. A parameter bound outside the call is not a parameter of the parsed function: its
 name resolves, like a closure cell, to a ``Bound`` value read on every call through its
-path (``self.W``, ``partial_args[0]``: the tuple of the partial's arguments).
+path (``self.W``, ``partial.args[0]``).
 
     lambda params: loss(params, X)       →  def lambda(params): return loss(params, X)
     model.loss  (def loss(self, x): ...) →  def loss(x): ...   with self bound to model
@@ -143,15 +143,15 @@ def unbound(fn: Callable) -> tuple[Callable, dict[str, Bound]]:
             )
         bound = dict(bound)
         for k, (name, value) in enumerate(zip(names, fn.args, strict=False)):
-            path = WorldPath(fn.args, "partial_args", (("item", k),), name)
+            path = WorldPath(fn, "partial", (("attr", "args"), ("item", k)), name)
             bound[name] = Bound(value, path)
         return function, bound
-    if _is_callable_object(fn):  # its __call__, bound to it
+    if is_callable_object(fn):  # its __call__, bound to it
         return unbound(types.MethodType(inspect.getattr_static(type(fn), "__call__"), fn))
     return fn, {}
 
 
-def _is_callable_object(fn: object) -> bool:
+def is_callable_object(fn: object) -> bool:
     """An instance of the user's class with a ``__call__`` written in Python."""
     kind = type(fn)
     is_own = kind.__module__.startswith("srcad.") or hasattr(fn, "srcad_plain_function")

@@ -108,8 +108,11 @@ class WorldPath:
 
     @property
     def name_hint(self) -> str:
-        """A variable name for the value: the last key that is a name, else the last name
-        in the text (``cfg.scale`` → ``scale``)."""
+        """A variable name for the value: the text where it is a name (``w`` of
+        ``partial.args[0]``), else the last key that is a name, else the last name in the
+        text (``cfg.scale`` → ``scale``)."""
+        if self.text.isidentifier() and not self.text.startswith("__"):
+            return self.text
         for _, key in reversed(self.steps):
             if isinstance(key, str) and key.isidentifier() and not key.startswith("__"):
                 if key != "cell_contents":
@@ -177,8 +180,10 @@ class WorldRead:
     ``(type, shape, dtype)``), ``"identity"`` (``expected`` is the very object: a function,
     a module, a class), ``"equal"`` (``expected`` is a snapshot of a value fixed when
     compiling: an int, a string, an integer array), ``"length"``/``"keys"`` (a container's
-    type and length or keys) or ``"has"`` (whether the object before the path's last step
-    has that attribute: ``hasattr(cfg, "decay")``; ``expected`` is True or False).
+    type and length or keys), ``"has"`` (whether the object before the path's last step
+    has that attribute: ``hasattr(cfg, "decay")``; ``expected`` is True or False) or
+    ``"absent"`` (the dict before the path's last step does not hold its key: a module's
+    globals do not shadow the builtin ``abs`` the code called; ``expected`` is True).
     """
 
     path: WorldPath

@@ -11,6 +11,10 @@ A write into an array passed in makes the function's own new value (the caller's
 keeps its values); since the caller may pass one array twice, the generated code checks,
 before the first such write, that no other argument shares its memory
 (``written_argument``; the check is ``srcad.lower.assignments.check_not_passed_twice``).
+Iterators count as names for the arrays they will read: a write is refused into an array a
+loop around it still goes through (``for v in y[1:]: y[-1] = ...``: NumPy's iterator sees
+the write in a later row; ``iterating``), and into one that a ``zip``, a ``map`` or a
+generator not run yet will go through.
 
 Arrays are told apart by their tracers: binding a name to another (``z = y``) shares the
 tracer, every computation makes a new one (even when the IR simplifies ``x * 1.0`` to ``x``),
@@ -38,6 +42,8 @@ from srcad.errors import UnsupportedSyntax
 from srcad.ir import Const, Var
 from srcad.ir.builder import Tracer
 from srcad.ir.prims import shares_memory
+from srcad.lower.generators import Deferred
+from srcad.lower.iteration import Enumerated, Zipped
 from srcad.lower.liveness import assigned, live_after, read_by_nested_functions
 
 if TYPE_CHECKING:
@@ -64,7 +70,53 @@ def check_write(lowering: Lowering, name: str, value: object, node: Node) -> lis
             raise _shared_write(lowering, name, f"'{other}'", node)
     if any(same_memory(lowering, held, value) for held in lowering.inlining.outside):
         raise _shared_write(lowering, name, "the caller's argument", node)
+    for text, arrays, items in lowering.inlining.iterated:
+        is_current_item = any(_is_view_of(lowering, value, item) for item in items)
+        if any(same_memory(lowering, a, value) for a in arrays) and not is_current_item:
+            raise lowering.located(
+                UnsupportedSyntax,
+                f"'{ast.unparse(node).splitlines()[0]}' writes into an array that the loop "
+                f"over '{text}' still reads as it goes (its rows still to come, or what its "
+                "generator reads): Python would see the write there, srcad reads the array "
+                "as it was before the loop. Loop over range(len(...)) and read each row in "
+                f"the body ({name}[i]), or write into a copy",
+                node,
+            )
     return followers
+
+
+@contextlib.contextmanager
+def iterating(lowering: Lowering, text: str, iterable: object) -> Iterator[None]:
+    """While a loop over ``iterable`` (written ``text``) is lowered, writes into the arrays
+    it goes through are refused (``check_write``), except into the item of the iteration
+    being lowered (``iterated_item``): its row, which no later row shares."""
+    inlining = lowering.inlining
+    before = inlining.iterated
+    inlining.iterated = (*before, (text, tuple(_arrays_in(iterable)), []))
+    try:
+        yield
+    finally:
+        inlining.iterated = before
+
+
+def iterated_item(lowering: Lowering, item: object) -> None:
+    """The item the innermost loop binds in the iteration being lowered (``iterating``)."""
+    if lowering.inlining.iterated:
+        lowering.inlining.iterated[-1][2][:] = _arrays_in(item)
+
+
+def _is_view_of(lowering: Lowering, value: object, item: object) -> bool:
+    """Whether ``value`` is ``item``, or a view of it (``row[1:]`` of a loop's row)."""
+    atom = value.atom if isinstance(value, Tracer) else None
+    target = item.atom if isinstance(item, Tracer) else None
+    while isinstance(atom, Var) and target is not None:
+        if atom is target:
+            return True
+        eqn = lowering.builder.producer(atom)
+        if eqn is None or not shares_memory(eqn):
+            return False
+        atom = eqn.inputs[0]
+    return value is item
 
 
 def argument_arrays(value: object) -> list[Tracer]:
@@ -233,9 +285,19 @@ def _shared_write(lowering: Lowering, name: str, other: str, node: Node) -> Unsu
 
 
 def _arrays_in(value: object) -> list[object]:
-    """The arrays (traced or constant) a value holds, also inside lists, tuples and dicts."""
+    """The arrays (traced or constant) a value holds, also inside lists, tuples and dicts,
+    and those an iterator goes through (zip or enumerate of arrays, a generator or map not
+    run yet, which will read them when it runs)."""
     if isinstance(value, (Tracer, np.ndarray)):
         return [value]
+    if isinstance(value, (Zipped, Enumerated)) and value.consumed:
+        return []  # used up: it reads nothing more
+    if isinstance(value, Zipped):
+        value = list(value.arrays)
+    elif isinstance(value, Enumerated):
+        value = [value.inner]
+    elif isinstance(value, Deferred):
+        value = [] if value.consumed else list(value.held)
     if isinstance(value, dict):
         value = list(value.values())
     if isinstance(value, (list, tuple)):

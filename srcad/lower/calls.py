@@ -20,8 +20,7 @@ import operator
 import os
 import types
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -33,6 +32,7 @@ from srcad.frontend.desugar import (
     fresh_name,
     names_in,
     sum_function,
+    was_generator,
 )
 from srcad.frontend.parse import root_name
 from srcad.ir.builder import StaticValueNeeded, TraceError, Tracer, record_call
@@ -67,13 +67,14 @@ from srcad.lower.containers import (
     restore_generators,
     snapshot_containers,
 )
-from srcad.lower.context import EnclosingNames, Inlining, Lowering
+from srcad.lower.context import EnclosingNames, Inlining, LocalFunction, Lowering
 from srcad.lower.dispatch import CALL, evaluate, lowers_expression
 from srcad.lower.distributions import Frozen, frozen_method, is_distribution
 from srcad.lower.draws import reparameterized
 from srcad.lower.expressions import mapping_of, run_static, starred_values
-from srcad.lower.generators import Deferred, consumed, reads_as_it_goes
+from srcad.lower.generators import Deferred, consumed, function_reads, reads_as_it_goes
 from srcad.lower.iteration import (
+    DependsOnData,
     Enumerated,
     Zipped,
     first_item,
@@ -100,6 +101,7 @@ from srcad.lower.objects import (
     special_method,
     super_view,
 )
+from srcad.lower.polynomials import is_polynomial, polynomial_value
 from srcad.lower.solvers import solver_of
 from srcad.lower.transforms import call_transformation, is_transformation
 from srcad.lower.user_code import has_own_method, is_user_function
@@ -108,14 +110,6 @@ from srcad.lower.world import Outside, is_hashable, outside_call, outside_callee
 from srcad.pytree import flatten, is_plain_class, unflatten
 
 MAX_INLINE_DEPTH = 40
-
-
-@dataclass(frozen=True, eq=False)
-class LocalFunction:
-    """A ``def`` or ``lambda`` inside the lowered function; it sees the enclosing names."""
-
-    parsed: ParsedFunction
-    signature: inspect.Signature
 
 
 @lowers_expression(ast.Call)
@@ -177,10 +171,10 @@ def call(
     if isinstance(function, Outside):
         return _call_outside_object(lowering, function, args, kwargs, node)
     if not is_user_function(function) and not isinstance(function, LocalFunction):
-        args = [consumed(lowering, value, node) for value in args]  # sum(gen), zip(gen, ...)
-        args = [_items_of_view(value) for value in args]
         if is_hashable(function) and function in ITERATING:  # list(model): its own __iter__
             args = [_own_items(lowering, value, node) for value in args]
+        args = [consumed(lowering, value, node) for value in args]  # sum(gen), zip(gen, ...)
+        args = [_items_of_view(value) for value in args]
         kwargs = {name: consumed(lowering, value, node) for name, value in kwargs.items()}
         if function in (getattr, hasattr) and len(args) >= 2 and isinstance(args[1], str):
             return attribute_test(lowering, function, args, kwargs, node)
@@ -263,10 +257,12 @@ def call(
     if is_container_method(function):
         return _call_container_method(lowering, function, args, kwargs, node)
     if is_standard_library_call(function, args, kwargs):  # statistics.median(weights)
-        return run_static(lowering, lambda: function(*args, **kwargs), node)
-    if is_user_function(function) and inspect.isgeneratorfunction(function):
+        return _run_on_constants(lowering, function, args, kwargs, node)
+    if _is_generator_function(function):  # runs when consumed, as Python's does
         run = functools.partial(_inline, lowering, function, args, kwargs, node)
-        return Deferred(run, ast.unparse(node))  # runs when consumed, as Python's does
+        reads, scope = function_reads(lowering, function)
+        held = (*args, *kwargs.values())
+        return Deferred(run, ast.unparse(node), reads, held=held, scope=scope)
     if standard_library_module(function) is not None:  # statistics.mean(values)
         return _inline_library(lowering, function, args, kwargs, node)
     if is_user_function(function) or isinstance(function, LocalFunction):
@@ -277,6 +273,15 @@ def call(
 
 
 CALL.append(call)  # a property's getter, for srcad.lower.objects.class_attribute
+
+
+def _is_generator_function(
+    function: object,
+) -> TypeGuard[types.FunctionType | LocalFunction]:
+    """A generator function of the user's, at module level or defined in the function."""
+    if isinstance(function, LocalFunction):
+        return was_generator(function.parsed.node)
+    return is_user_function(function) and inspect.isgeneratorfunction(function)
 
 
 # Builtins that turn a value into text (run once, when compiling, they would show srcad's
@@ -345,22 +350,18 @@ def _items_of_view(value: object) -> object:
     return list(value) if isinstance(value, DICT_VIEWS) else value  # type: ignore[call-overload]
 
 
-class _DependsOnData(Exception):
-    """A function of the lowered code, called by a library, returned a value from data."""
-
-
 def _as_callable(lowering: Lowering, value: object, node: ast.Call) -> object:
     """A ``lambda`` or local ``def`` (or a method of a record) given to a library function
     run when compiling (``sorted(names, key=lambda n: len(n))``, ``brentq(lambda t: t**2 -
     2.0, 0.0, 2.0)``): a Python function that lowers it on each call, on constants. A result
-    computed from data ends the library call (``_DependsOnData``)."""
+    computed from data ends the library call (``DependsOnData``)."""
     if not isinstance(value, (LocalFunction, Partial)):
         return value
 
     def run(*args: object, **kwargs: object) -> object:
         result = call(lowering, value, list(args), dict(kwargs), node)
         if any(isinstance(leaf, Tracer) for leaf in call_leaves([result], {})):
-            raise _DependsOnData
+            raise DependsOnData
         return result
 
     return run
@@ -428,7 +429,7 @@ def _call_python(
         start = kwargs.get("start", args[1] if len(args) > 1 else 0)
         if not isinstance(start, int):  # a number from data: Python's TypeError for floats
             raise lowering.located(SrcadError, f"'{ast.unparse(node)}': start must be an int", node)
-        return Enumerated(args[0], start)
+        return Enumerated(args[0], start, ast.unparse(node))
     if function is zip and is_traced:
         sized = [
             a
@@ -440,7 +441,7 @@ def _call_python(
             message = f"'{ast.unparse(node)}': zip(strict=True) of lengths {sorted(lengths)}"
             raise lowering.located(SrcadError, message + " (the plain function raises too)", node)
         return (
-            Zipped(tuple(args))
+            Zipped(tuple(args), ast.unparse(node))
             if all(isinstance(a, Tracer) for a in args)
             else zip(*args, strict=False)
         )
@@ -448,20 +449,7 @@ def _call_python(
         return made_object(lowering, function, list(args), dict(kwargs), node)
     if not is_traced:  # compile-time value: shapes, ranges, constants
         refuse_reading_state_of_the_machine(lowering, function, node)
-        called: Any = function  # any value: Python's TypeError if it is not callable
-        args = [_as_callable(lowering, value, node) for value in args]
-        kwargs = {name: _as_callable(lowering, value, node) for name, value in kwargs.items()}
-        try:
-            return run_static(lowering, lambda: called(*args, **kwargs), node)
-        except _DependsOnData:
-            raise lowering.located(
-                UnsupportedSyntax,
-                f"'{ast.unparse(node)}' gives a function of the differentiated code to "
-                f"{getattr(function, '__name__', 'a library function')}, which calls it as "
-                "Python; that function reads values computed from data, which srcad cannot "
-                "follow through the library's code. Compute the result with NumPy calls",
-                node,
-            ) from None
+        return _run_on_constants(lowering, function, args, kwargs, node)
     text = text_of(lowering, function, list(args)) if not kwargs else None
     if text is not None:  # str(loss): formatted by the generated code, as f"{loss}"
         return text
@@ -542,6 +530,29 @@ def _of_constants(args: Args) -> list | None:
     return values
 
 
+def _run_on_constants(
+    lowering: Lowering, function: object, args: Args, kwargs: Kwargs, node: ast.Call
+) -> object:
+    """``function(*args, **kwargs)`` run as Python, when compiling, on values known then; a
+    function of the lowered code among the arguments (``key=lambda i: W[i]``) is lowered
+    each time the library calls it, and refused where it computes from data."""
+    called: Any = function  # any value: Python's TypeError if it is not callable
+    args = [_as_callable(lowering, value, node) for value in args]
+    kwargs = {name: _as_callable(lowering, value, node) for name, value in kwargs.items()}
+    try:
+        return run_static(lowering, lambda: called(*args, **kwargs), node)
+    except DependsOnData:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' gives a function of the differentiated code to "
+            f"{getattr(function, '__name__', 'a library function')}, which calls it as "
+            "Python; that function reads values computed from data, which srcad cannot "
+            "follow through the library's code. Compute the result with NumPy calls "
+            "(np.argsort, np.argmax of the values as an array)",
+            node,
+        ) from None
+
+
 # np.fft's functions whose values are complex (fftfreq and fftshift are not)
 TRANSFORMS = frozenset(
     "fft ifft rfft irfft hfft ihfft fft2 ifft2 rfft2 irfft2 fftn ifftn rfftn irfftn".split()
@@ -566,18 +577,21 @@ def _ordered_by_key(
     key is lowered on each item and Python orders them; a key computed from data is refused
     (the order, which values go where, would depend on the data)."""
     key = kwargs["key"]
+    is_lowered = isinstance(key, (LocalFunction, Partial, Outside)) or is_user_function(key)
 
     def known_key(item: object) -> object:
-        result = call(lowering, key, [item], {}, node)
+        # a library's key (len, itemgetter, cmp_to_key's wrapper) runs as Python; it calls
+        # what it wraps (_as_callable, when it was made), which lowers it
+        result = call(lowering, key, [item], {}, node) if is_lowered else key(item)
         if any(isinstance(leaf, Tracer) for leaf in call_leaves([result], {})):
-            raise _DependsOnData
+            raise DependsOnData
         return result
 
     if isinstance(getattr(function, "__self__", None), list):
         _refuse_outside_change(lowering, function, node)
     try:
         return function(*args, **{**kwargs, "key": known_key})
-    except _DependsOnData:
+    except DependsOnData:
         name = getattr(function, "__name__", "sorted")
         pick = "argsort" if name in ("sorted", "sort") else f"arg{name}"
         raise lowering.located(
@@ -636,6 +650,8 @@ def _call_outside_object(
         # the class's __call__ too: Layer.__call__ replaced later is seen
         world.fix(call_method, its_class.child("attr", "__call__", f"{its_class.text}.__call__"))
         return _inline(lowering, call_method, [function, *args], kwargs, node)
+    if is_polynomial(method):
+        return polynomial_value(lowering, function, args, kwargs, node, call)
     if isinstance(method, types.MethodType) and function.owner is not None:
         # a library object's method (scipy.stats.norm.logpdf) is a new bound method on every
         # read: the guard checks the object and the method's function instead
@@ -679,7 +695,11 @@ def _inline(
         lowering.world.lowers(function)
         lowering.world.rely_on(function)  # generated code: what its compile fixed
     inlining = Inlining(
-        lowering.builder, lowering.inlining.depth + 1, lowering.world, live_values(lowering, node)
+        lowering.builder,
+        lowering.inlining.depth + 1,
+        lowering.world,
+        live_values(lowering, node),
+        lowering.inlining.iterated,
     )
     return lower_body(Lowering(parsed, dict(bound.arguments), inlining))
 
@@ -794,7 +814,8 @@ def _deferred_generator(lowering: Lowering, node: ast.GeneratorExp) -> Deferred:
         finally:
             lowering.env.pop(hidden, None)
 
-    return Deferred(run, ast.unparse(node), reads_as_it_goes(node))
+    reads = reads_as_it_goes(node)
+    return Deferred(run, ast.unparse(node), reads, held=(first,), scope=lowering)
 
 
 def _comprehension_now(lowering: Lowering, node: Comprehension) -> object:

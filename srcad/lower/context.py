@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import inspect
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -34,13 +35,17 @@ E = TypeVar("E", bound=SrcadError)
 @dataclass
 class Inlining:
     """What a function shares with the helpers inlined into it: the builder and the world
-    of the compilation, how deep the inlining goes, and the values callers read later (a
-    helper must not write into them)."""
+    of the compilation, how deep the inlining goes, the values callers read later (a
+    helper must not write into them) and, for each loop around, its iterable as written,
+    the arrays it goes through and the item bound by the iteration being lowered (``for
+    row in y[1:]``: a write into ``y`` would change the rows still to come, one into
+    ``row`` would not)."""
 
     builder: GraphBuilder
     depth: int
     world: World
     outside: tuple[object, ...] = ()
+    iterated: tuple[tuple[str, tuple[object, ...], list[object]], ...] = ()
 
 
 @dataclass(eq=False)
@@ -115,6 +120,14 @@ class Lowering:
                 line,
             )
         return SrcadError(str(error), file, line)
+
+
+@dataclass(frozen=True, eq=False)
+class LocalFunction:
+    """A ``def`` or ``lambda`` inside the lowered function; it sees the enclosing names."""
+
+    parsed: ParsedFunction
+    signature: inspect.Signature
 
 
 class EnclosingNames(Mapping):

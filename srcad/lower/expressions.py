@@ -88,6 +88,8 @@ def lookup(lowering: Lowering, name: str, node: Node) -> object:
     value, path = lowering.parsed.locate(name, node.lineno)
     if path is not None:  # a global or closure cell: staged (read every call, or fixed)
         return lowering.world.stage(value, path)
+    if name not in lowering.parsed.closure:  # a builtin: while no global shadows it
+        lowering.world.builtin(lowering.parsed.globals, name)
     if isinstance(value, np.ndarray):
         return lowering.builder.tracer(Const(value, name))
     return value

@@ -17,6 +17,8 @@ and vars bound to user names carry those names as hints.
 from __future__ import annotations
 
 import ast
+import functools
+import inspect
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ import numpy as np
 from srcad.arguments import GeneratorArgument
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.frontend import ParsedFunction, parse_function, refuse_generator
+from srcad.frontend.parse import is_callable_object, root_name
 from srcad.ir import Atom, AVal, Const, Graph, Var
 from srcad.ir.builder import GraphBuilder, StaticValueNeeded, Tracer
 from srcad.ir.world import ArgumentRoot, WorldPath, WorldRead
@@ -99,6 +102,8 @@ def _lower_function(
     parsed = parse_function(fn)
     builder = GraphBuilder()
     world = World(builder, fixed_floats)
+    called = getattr(fn, "srcad_callable", fn)  # a stand-in's (``function_for``)
+    _fix_how_called(world, called, WorldPath(called, root_name(called), (), root_name(called)))
     arguments = _arguments(builder, world, arg_trees)
     arguments.env = _gathered(parsed.node.args, arguments.env)
     kwarg = parsed.node.args.kwarg
@@ -130,6 +135,20 @@ def _lower_function(
         tuple(world.reads.values()),
         tuple(world.functions),
     )
+
+
+def _fix_how_called(world: World, fn: Callable, path: WorldPath) -> None:
+    """The code a call of ``fn`` runs, where ``fn`` is not a function: a callable object's
+    class and that class's ``__call__`` (``Model.__call__ = ...``, ``model.__class__ =
+    Other`` run other code), also as a ``functools.partial``'s function. A function, and a
+    bound method's function, cannot be replaced: the guard checks their code."""
+    if isinstance(fn, functools.partial):
+        _fix_how_called(world, fn.func, path.child("attr", "func", f"{path.text}.func"))
+    elif is_callable_object(fn):
+        its_class = path.child("attr", "__class__", f"type({path.text})")
+        world.fix(type(fn), its_class)
+        call = inspect.getattr_static(type(fn), "__call__")
+        world.fix(call, its_class.child("attr", "__call__", f"{its_class.text}.__call__"))
 
 
 def _arguments(builder: GraphBuilder, world: World, arg_trees: dict[str, object]) -> _Arguments:

@@ -2,21 +2,30 @@
 
 ``range(...)``, the rows of an array, ``zip`` over arrays and ``enumerate`` of those can
 stay a loop: an ``Iteration`` counts from ``start`` to ``stop``. Other iterables (Python
-lists and tuples, whose items may differ in shape) are unrolled over their items.
+lists and tuples, whose items may differ in shape) are unrolled over their items. A list,
+a dict or a Python iterator of the lowering's own is gone through as Python goes through
+it (``live_items``): each item is taken when the iteration before it has been lowered, so
+a worklist the body appends to, an item the body replaces before it is reached, and
+``itertools.groupby``'s groups (valid until the next group is taken) are Python's.
+
+    todo = [x[0]]                   unrolled: v = x[0]; todo.append(v * 2) ->
+    for v in todo:                            v = x[0] * 2 (taken now); ...
+        if len(todo) < 4: todo.append(v * 2)
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeGuard
 
-from srcad.errors import SrcadError
+from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir import Var
 from srcad.ir.builder import Tracer
 from srcad.lower.dispatch import CALL
-from srcad.lower.generators import consumed
+from srcad.lower.generators import OneShot, consumed
 from srcad.lower.user_code import has_own_method
 
 if TYPE_CHECKING:
@@ -41,10 +50,11 @@ class Iteration:
         return len(range(self.start, self.stop, self.step))
 
 
-class Zipped:
+class Zipped(OneShot):
     """``zip`` over arrays, kept symbolic so the loop can stay a loop."""
 
-    def __init__(self, arrays: tuple[Tracer, ...]):
+    def __init__(self, arrays: tuple[Tracer, ...], text: str = "zip(...)"):
+        super().__init__(text)
         self.arrays = arrays
         self.length = min(_rows(a) for a in arrays)
 
@@ -53,13 +63,20 @@ class Zipped:
         return (tuple(array[i] for array in self.arrays) for i in range(self.length))
 
 
-class Enumerated:
+class Enumerated(OneShot):
     """``enumerate`` of an array or of zipped arrays, kept symbolic like ``Zipped``; its
     numbers count from ``start``."""
 
-    def __init__(self, inner: object, start: int = 0):
+    def __init__(self, inner: object, start: int = 0, text: str = "enumerate(...)"):
+        super().__init__(text)
         self.inner = inner
         self.start = start
+
+    def use_up(self) -> None:
+        """Python's enumerate goes through what it was given: a zip is used up too."""
+        super().use_up()
+        if isinstance(self.inner, OneShot):
+            self.inner.use_up()
 
 
 def structured_iteration(iterable: object) -> Iteration | None:
@@ -120,6 +137,64 @@ def _item(iteration: Iteration, i: int) -> object:
     return (i + iteration.first_number, item) if iteration.is_enumerate else item
 
 
+class DependsOnData(Exception):
+    """A function of the lowered code, called by a library, returned a value from data."""
+
+
+def live_items(lowering: Lowering, iterable: object, node: Node) -> Iterator[object]:
+    """The items of an iterable that does not stay a loop, each taken when the loop asks
+    for it (see the module docstring): a list, a dict or an iterator the lowering holds
+    goes through its items as Python's iterator does; anything else through
+    ``static_items``."""
+    iterable = consumed(lowering, iterable, node)
+    if isinstance(iterable, Enumerated) and not isinstance(iterable.inner, (Tracer, Zipped)):
+        return enumerate(live_items(lowering, iterable.inner, node), iterable.start)
+    if type(iterable) not in (list, dict) and not isinstance(iterable, Iterator):
+        return iter(static_items(lowering, iterable, node))
+    items: Any = iterable  # a list, a dict or an iterator
+    return _taken_at(lowering, iter(items), node)
+
+
+def _taken_at(lowering: Lowering, items: Iterator[object], node: Node) -> Iterator[object]:
+    """``items``, what taking one raises said at the user's line."""
+    while True:
+        with _library_errors(lowering, node):
+            item = next(items, _END)
+        if item is _END:
+            return
+        yield item
+
+
+_END = object()
+
+
+@contextlib.contextmanager
+def _library_errors(lowering: Lowering, node: Node) -> Iterator[None]:
+    """What Python's iteration raises (a dict changed while gone through), and a function
+    of the lowered code that a library calls as it goes (``groupby``'s key, ``filter``'s
+    test) computing from data, reported at the user's line."""
+    try:
+        yield
+    except DependsOnData:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"going over '{ast.unparse(node)}' calls a function of the differentiated code "
+            "that computes from data (a key or a test), which srcad cannot follow through "
+            "the library's code; compute the keys or tests with NumPy calls (np.argsort, "
+            "masks)",
+            node,
+        ) from None
+    except RuntimeError as error:
+        if type(error) is not RuntimeError:  # RecursionError: not the user's
+            raise
+        raise lowering.located(
+            SrcadError,
+            f"going over '{ast.unparse(node)}' raises RuntimeError: {error} (the plain "
+            "function raises here too)",
+            node,
+        ) from None
+
+
 def static_items(lowering: Lowering, iterable: object, node: Node) -> list[object]:
     """The items of an iterable that does not stay a loop (a Python list, say), or that
     ``*`` unpacks; a generator not consumed yet runs now."""
@@ -135,7 +210,8 @@ def static_items(lowering: Lowering, iterable: object, node: Node) -> list[objec
         return static_items(lowering, CALL[0](lowering, iter, [iterable], {}, node), node)
     items: Any = iterable  # any value: Python's TypeError if it is not iterable
     try:
-        return list(items)
+        with _library_errors(lowering, node):
+            listed = list(items)
     except TypeError:
         value = getattr(iterable, "value", iterable)  # an outside object: the object
         raise lowering.located(
@@ -144,6 +220,7 @@ def static_items(lowering: Lowering, iterable: object, node: Node) -> list[objec
             "holds (for layer in model.layers)",
             node,
         ) from None
+    return listed
 
 
 def counter_name(target: ast.expr) -> str:

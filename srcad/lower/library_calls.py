@@ -36,7 +36,7 @@ from srcad.lower.context import Lowering
 from srcad.lower.expressions import run_static
 from srcad.lower.user_code import is_user_function
 from srcad.lower.value_classes import traced_attribute_test, traced_class
-from srcad.lower.world import Outside
+from srcad.lower.world import Outside, is_hashable
 from srcad.pytree import fields_of, is_namespace
 
 # Modules of the standard library whose functions compute from their arguments only (not
@@ -124,7 +124,7 @@ def refuse_reading_state(
     """A library function given an outside object (``len(model)``, ``vars(cfg)``) would
     run when compiling on what the object holds then, which the guard cannot check:
     refused, except for functions of the object's identity and class (``isinstance``)."""
-    if function in OF_IDENTITY:
+    if is_hashable(function) and function in OF_IDENTITY:
         return
     for value in [*args, *kwargs.values()]:  # a list of objects has its length fixed
         if isinstance(value, Outside) and not isinstance(value.value, types.ModuleType):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import copy
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,7 +22,13 @@ import numpy as np
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir import AVal, Const, Eqn, Graph, Var
 from srcad.ir.builder import StaticValueNeeded, Tracer
-from srcad.lower.aliasing import carry_alternatives, next_alternatives, rewritten
+from srcad.lower.aliasing import (
+    carry_alternatives,
+    iterated_item,
+    iterating,
+    next_alternatives,
+    rewritten,
+)
 from srcad.lower.assignments import assign
 from srcad.lower.blocks import all_statements
 from srcad.lower.branches import RaiseReached, lower_block
@@ -32,14 +39,14 @@ from srcad.lower.containers import (
     snapshot_containers,
 )
 from srcad.lower.dispatch import dispatch_statement, evaluate, evaluate_at, lowers_statement
-from srcad.lower.generators import check_loop_over
+from srcad.lower.generators import Deferred, consumed, loop_over_generator
 from srcad.lower.iteration import (
     Iteration,
     counter_name,
     iteration_items,
     last_item,
+    live_items,
     loop_item,
-    static_items,
     stop_dim,
     structured_iteration,
 )
@@ -140,11 +147,19 @@ def _unfollow_target(lowering: Lowering, node: ast.For) -> None:
 # --- for ----------------------------------------------------------------------------------
 def _lower_for(lowering: Lowering, node: ast.For) -> None:
     iterable = evaluate(lowering, node.iter)
-    check_loop_over(lowering, iterable, node)  # a generator expression: runs now
+    with iterating(lowering, ast.unparse(node.iter), iterable):
+        if isinstance(iterable, Deferred):  # a generator: runs now, then the body per item
+            loop_over_generator(lowering, iterable, node, lambda item: _once(lowering, node, item))
+        else:
+            _lower_for_over(lowering, node, iterable)
+
+
+def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None:
     iteration = structured_iteration(iterable)
     if iteration is None:
-        _unroll(lowering, node, static_items(lowering, iterable, node))
+        _unroll(lowering, node, live_items(lowering, iterable, node))
         return
+    consumed(lowering, iterable, node)  # zip(x, y): used up, as Python's
     if iteration.trip_count == 0:
         return
     try:
@@ -165,10 +180,25 @@ def _lower_for(lowering: Lowering, node: ast.For) -> None:
         assign(lowering, node.target, last_item(iteration), len(lowering.builder.eqns))
 
 
-def _unroll(lowering: Lowering, node: ast.For, items: list[object]) -> None:
-    for item in items:
-        assign(lowering, node.target, item, len(lowering.builder.eqns))
-        lower_block(lowering, node.body)
+def _unroll(lowering: Lowering, node: ast.For, items: Iterable[object]) -> None:
+    """The body once per item, each item taken once the iteration before has run (a list
+    the body appends to, as Python goes through it)."""
+    for count, item in enumerate(items):
+        if count == MAX_UNROLL:
+            raise lowering.located(
+                SrcadError,
+                f"this loop ran more than {MAX_UNROLL} times while compiling (a list that "
+                "grows as the loop goes through it?)",
+                node,
+            )
+        _once(lowering, node, item)
+
+
+def _once(lowering: Lowering, node: ast.For, item: object) -> None:
+    """One iteration of a loop unrolled: the target bound to ``item``, then the body."""
+    iterated_item(lowering, item)
+    assign(lowering, node.target, item, len(lowering.builder.eqns))
+    lower_block(lowering, node.body)
 
 
 def _structured_loop(lowering: Lowering, node: ast.For, iteration: Iteration) -> None:
@@ -262,6 +292,7 @@ def _lower_body_once(
         with builder.block() as body:
             if isinstance(node, ast.For) and counter is not None and iteration is not None:
                 item = loop_item(builder.tracer(counter), iteration)
+                iterated_item(lowering, item)
                 assign(lowering, node.target, item, len(builder.eqns))
             lower_block(lowering, node.body)
             outs = [_carried_atom(lowering.env[n], n, node) for n in carried]

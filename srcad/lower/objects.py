@@ -6,7 +6,9 @@
   ``keywords`` staged through its path, so that its arrays are read on every call, as
   closure cells are.
 - ``map(f, xs, ...)`` of a function the lowering calls (the user's, a lambda, a partial)
-  is the list of its calls, one per item: ``sum(map(partial(f, theta), data))``;
+  is the list of its calls, one per item: ``sum(map(partial(f, theta), data))``
+  (``itertools.starmap(f, pairs)`` calls ``f(*pair)``), made where it is consumed, as
+  Python makes them (a ``Deferred``, ``srcad.lower.generators``);
   ``functools.reduce(f, xs[, start])`` the chain of its calls ``f(f(start, x0), x1) ...``.
 - Calling a NamedTuple or dataclass builds the container (``return Layer(W2, b2)``):
   pytrees know both (``srcad.pytree``); a dataclass is built from its fields, as the
@@ -35,6 +37,7 @@ import copy
 import dataclasses
 import functools
 import inspect
+import itertools
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +52,7 @@ from srcad.lower.callees import Args
 from srcad.lower.containers import is_made
 from srcad.lower.context import Lowering
 from srcad.lower.dispatch import CALL, evaluate
+from srcad.lower.generators import Deferred, function_reads
 from srcad.lower.iteration import static_items
 from srcad.lower.user_code import has_own_method, is_user_function
 from srcad.lower.world import Outside, is_hashable
@@ -242,6 +246,7 @@ def is_object_call(function: object) -> bool:
     return (
         target is functools.partial
         or target is map
+        or target is itertools.starmap
         or target is functools.reduce
         or (is_hashable(target) and target in COPIES)  # a dataclass value is unhashable
         or isinstance(target, (Partial, functools.partial))
@@ -265,6 +270,8 @@ def call_object(
         return Partial(args[0], tuple(args[1:]), dict(kwargs))
     if target is map:
         return _map(lowering, args, kwargs, node, call)
+    if target is itertools.starmap:
+        return _starmap(lowering, args, kwargs, node, call)
     if target is functools.reduce:
         return _reduce(lowering, args, kwargs, node, call)
     if target in COPIES:
@@ -402,15 +409,44 @@ def _staged_partial(lowering: Lowering, partial: Outside) -> Partial:
     )
 
 
-def _map(lowering: Lowering, args: list, kwargs: dict, node: ast.Call, call: CallFunction) -> list:
+def _map(
+    lowering: Lowering, args: list, kwargs: dict, node: ast.Call, call: CallFunction
+) -> Deferred:
     """``map(f, *iterables)``: the calls of ``f``, one per item (as many as the shortest
-    iterable has), in a list."""
+    iterable has), made when the map is consumed, as Python makes them."""
     if kwargs or len(args) < 2:
         raise lowering.located(
             SrcadError, f"'{ast.unparse(node)}': map takes a function and iterables", node
         )
-    columns = [static_items(lowering, iterable, node) for iterable in args[1:]]
-    return [call(lowering, args[0], list(items), {}, node) for items in zip(*columns, strict=False)]
+    function, iterables = args[0], args[1:]
+
+    def run() -> list:
+        columns = [static_items(lowering, iterable, node) for iterable in iterables]
+        return [
+            call(lowering, function, list(items), {}, node) for items in zip(*columns, strict=False)
+        ]
+
+    reads, scope = function_reads(lowering, function)
+    return Deferred(run, ast.unparse(node), reads, held=tuple(iterables), scope=scope)
+
+
+def _starmap(
+    lowering: Lowering, args: list, kwargs: dict, node: ast.Call, call: CallFunction
+) -> Deferred:
+    """``itertools.starmap(f, pairs)``: the calls ``f(*item)``, one per item, made when it
+    is consumed."""
+    if kwargs or len(args) != 2:
+        raise lowering.located(
+            SrcadError, f"'{ast.unparse(node)}': starmap takes a function and an iterable", node
+        )
+    function, iterable = args
+
+    def run() -> list:
+        items = static_items(lowering, iterable, node)
+        return [call(lowering, function, static_items(lowering, i, node), {}, node) for i in items]
+
+    reads, scope = function_reads(lowering, function)
+    return Deferred(run, ast.unparse(node), reads, held=(iterable,), scope=scope)
 
 
 def _reduce(

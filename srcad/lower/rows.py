@@ -44,6 +44,16 @@ def rows_read_when_used(lowering: Lowering, node: ast.For) -> ast.For:
     ]
     if not changed:
         return node
+    rebound = [name for name in changed if name in _rebound_names(node.body)]
+    if rebound:  # the rows would be read from the new array; NumPy's iterator keeps the old
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"the loop iterates over '{rebound[0]}', writes into it and binds the name to "
+            f"another array; NumPy's iterator goes on over the array it started with (the "
+            "writes made into it so far included). Write into a copy with a name of its "
+            f"own, or loop over range(len({rebound[0]})) and index the array you mean",
+            node,
+        )
     rows = _row_reads(node, f"_row{node.lineno}_{node.col_offset}")
     if rows is None:
         raise lowering.located(
@@ -135,6 +145,25 @@ def _iterated_names(iterable: ast.expr) -> set[str]:
         if iterable.func.id in ("enumerate", "zip", "reversed"):
             return set().union(*(_iterated_names(arg) for arg in iterable.args))
     return set()
+
+
+def _rebound_names(body: list[ast.stmt]) -> set[str]:
+    """The names ``body`` binds to a new value (``y = y * 2``, a loop's target, ``:=``),
+    not those it writes into (``y[0] = v``; ``y += v`` writes into an array)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.Module(body, [])):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AnnAssign, ast.For, ast.NamedExpr)):
+            targets = [node.target]
+        for target in targets:  # y[0] = v reads y (a Load): only names stored count
+            names |= {
+                n.id
+                for n in ast.walk(target)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            }
+    return names
 
 
 def _written_in_place(statement: ast.AST) -> str | None:

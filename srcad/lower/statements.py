@@ -24,7 +24,8 @@ from srcad.ir.builder import Tracer
 from srcad.lower import imports, literals  # noqa: F401  (register their rules)
 from srcad.lower.assignments import add_at, assign
 from srcad.lower.branches import ReturnReached
-from srcad.lower.calls import CONTAINER_METHODS, LocalFunction, local_function
+from srcad.lower.calls import CONTAINER_METHODS, local_function
+from srcad.lower.context import LocalFunction
 from srcad.lower.dispatch import dispatch_statement, evaluate, lowers_statement, no_effect
 from srcad.lower.effects import is_setting_call, lower_setting_call
 from srcad.lower.world import Outside, outside_callee

@@ -7,8 +7,8 @@ lowering works with, and records what the compiled code relies on:
   (its type, shape and dtype are checked by the guard); a float the code needs when
   compiling (``range(int(T / dt))``, ``srcad.lower.fixed_floats``) is fixed instead;
 - an int, bool, string, None, integer/boolean array or set of such values stays a
-  compile-time value, checked for equality by the guard; a function, class, module or Enum
-  member is checked for identity;
+  compile-time value, checked for equality by the guard; a function, class, module (NumPy's
+  too: ``xp = np`` may become another module) or Enum member is checked for identity;
 - a tuple or list is staged item by item (its length fixed); a small dict key by key;
 - any other object (a config object, ``self``, one of the user's classes, a random
   generator, a big dict) becomes an ``Outside`` handle: its attributes and items are
@@ -37,6 +37,7 @@ from typing import Any, TypeGuard, overload
 
 import numpy as np
 
+from srcad.frontend import globals_name
 from srcad.ir import AVal, Const, Eqn, Var, aval_of
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
 from srcad.ir.world import GENERATORS, ArgumentRoot, WorldPath, WorldRead
@@ -151,6 +152,13 @@ class World:
         self.reads.setdefault(path.key, WorldRead(path, check, expected))
         return value
 
+    def builtin(self, namespace: dict, name: str) -> None:
+        """Record that ``name`` found a builtin (``abs``, ``sum``): the compiled code relies
+        on the module's globals ``namespace`` not defining it (a later ``abs = ...`` at
+        module level, or a ``from m import *``, would shadow it)."""
+        path = WorldPath(namespace, globals_name(namespace), (("item", name),), name)
+        self.reads.setdefault((*path.key, "absent"), WorldRead(path, "absent", True))
+
     def note_passed_in(self, tree: object) -> None:
         """Record the containers and records of an argument's tree (see ``passed_in``)."""
         pending = [tree]
@@ -205,7 +213,7 @@ class World:
         if _is_staged_by_item(value):
             return self._container(value, path)
         if isinstance(value, types.ModuleType) and _is_library(value):
-            return value  # np, math, scipy.special: never rebound in practice
+            return self.fix(value, path)  # np, math: the module's functions are its own
         if isinstance(value, type) and _is_library_name(value.__module__):
             return self.fix(value, path)  # np.float32, dict: used for what they are
         if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, np.ufunc)):

@@ -154,7 +154,7 @@ def make_world_guard(reads: tuple, functions: tuple = ()) -> Callable[[], bool]:
         expected = f"expected_{k}"
         constants[expected] = read.expected
         path = read.path
-        if read.check == "has":  # hasattr(cfg, "decay"): the object before the last step
+        if read.check in ("has", "absent"):  # hasattr(cfg, "decay"): the object before
             path = type(path)(path.root, path.root_name, path.steps[:-1], path.text)
         spelled = path.expression(root, lambda key: _constant(constants, "key", key))
         conditions += _read_conditions(f"w{k}", spelled, read, expected)
@@ -169,8 +169,41 @@ def make_world_guard(reads: tuple, functions: tuple = ()) -> Callable[[], bool]:
     namespace = dict(constants)
     exec(compile(source, "<srcad world guard>", "exec"), namespace)  # noqa: S102
     is_current = namespace["is_current"]
-    is_current.only_code = () if reads else functions  # a caller may inline these checks
+    is_current.inline = inline_conditions(reads, functions)  # a caller may inline these
     return is_current
+
+
+def inline_conditions(reads: tuple, functions: tuple) -> tuple[list[str], dict] | None:
+    """The world guard's conditions as ones a caller can write into its own ``if`` (each
+    one a lookup, none of which can raise), and the constants they read; None where some
+    read needs more (a layout, a path of several steps): the caller calls the guard.
+
+        world_root_0.get('np') is world_expected_0   # which module, function, class
+        'abs' not in world_root_0                    # a builtin no global shadows
+        world_function_0.__code__ is world_code_0    # the code that was lowered
+    """
+    conditions: list[str] = []
+    constants: dict[str, object] = {}
+    roots: dict[int, str] = {}
+    for k, read in enumerate(reads):
+        root, steps = read.path.root, read.path.steps
+        is_lookup = type(root) is dict and len(steps) == 1 and steps[0][0] == "item"
+        if not is_lookup or type(steps[0][1]) is not str or read.check not in IDENTITY_OR_ABSENT:
+            return None
+        name = roots.setdefault(id(root), f"world_root_{len(roots)}")
+        constants[name] = root
+        if read.check == "absent":
+            conditions.append(f"{steps[0][1]!r} not in {name}")
+        else:
+            constants[f"world_expected_{k}"] = read.expected
+            conditions.append(f"{name}.get({steps[0][1]!r}) is world_expected_{k}")
+    for k, function in enumerate(functions):
+        constants[f"world_function_{k}"], constants[f"world_code_{k}"] = function, function.__code__
+        conditions.append(f"world_function_{k}.__code__ is world_code_{k}")
+    return conditions, constants
+
+
+IDENTITY_OR_ABSENT = ("identity", "absent")
 
 
 def _read_conditions(local: str, access: str, read, expected: str) -> list[str]:
@@ -186,6 +219,8 @@ def _read_conditions(local: str, access: str, read, expected: str) -> list[str]:
         return conditions
     if read.check == "has":
         return [f"hasattr({access}, {read.path.steps[-1][1]!r}) is {value!r}"]
+    if read.check == "absent":
+        return [f"{read.path.steps[-1][1]!r} not in {access}"]
     if read.check == "length":
         return [f"type({local} := {access}) is {expected}[0]", f"len({local}) == {expected}[1]"]
     if read.check == "keys":
