@@ -59,3 +59,44 @@ def test_the_gradient_of_a_vector_equilibrium():
         gradient, srcad.numerical_grad(equilibrium_loss, THETA), rtol=1e-6, atol=1e-9
     )
     assert "fixed_point_contraction_adjoint" in srcad.source(transformed)
+
+
+LAYER = {"scale": 0.3}
+
+
+def equilibrium_step(params, x):
+    W, b = params["W"], params["b"]
+    return np.tanh(LAYER["scale"] * (W @ x) + b)
+
+
+def dict_equilibrium_loss(params):
+    """A deep-equilibrium layer whose parameters are a dict: ``a`` is a tree of arrays."""
+    return np.sum(srcad.fixed_point(equilibrium_step, params, np.zeros(3)) ** 2)
+
+
+def pair_step(pair, x):
+    W, b = pair
+    return np.tanh(0.3 * (W @ x) + b)
+
+
+def pair_loss(W, b):
+    return np.sum(srcad.fixed_point(pair_step, (W, b), np.zeros(3)) ** 2)
+
+
+def test_the_parameters_a_may_be_a_tuple_or_a_dict_of_arrays():
+    """``a = (W, b)`` was baked into the generated code as a constant holding traced values
+    (a raw TraceError, and zero gradients)."""
+    rng = np.random.default_rng(4)
+    params = {"W": rng.normal(size=(3, 3)), "b": np.array([0.3, -0.2, 0.5])}
+    gradient = srcad.grad(dict_equilibrium_loss)
+    for scale in (0.3, 0.6):
+        LAYER["scale"] = scale
+        expected = srcad.numerical_grad(dict_equilibrium_loss, params)
+        got = gradient(params)
+        for key in params:
+            np.testing.assert_allclose(got[key], expected[key], rtol=1e-5, atol=1e-8)
+    LAYER["scale"] = 0.3
+    got = srcad.grad(pair_loss, argnums=(0, 1))(params["W"], params["b"])
+    expected = srcad.numerical_grad(pair_loss, params["W"], params["b"], argnums=(0, 1))
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-8)

@@ -30,6 +30,7 @@ from srcad.ir import AVal
 from srcad.ir.primitive import CUSTOM
 from srcad.ir.prims import PRIMS, Prim
 from srcad.lower.solvers import SOLVERS, adjoint_rule, atom_of, record
+from srcad.pytree import TreeDef, flatten, unflatten
 from srcad.rules.registry import VJP_RULES
 
 MAX_ITERATIONS = 10_000
@@ -88,34 +89,39 @@ def lower_fixed_point(lowering, args: list, kwargs: dict, node: ast.Call) -> obj
             node,
         )
     options = (float(kwargs.get("tol", 1e-10)), int(kwargs.get("max_iter", MAX_ITERATIONS)))
-    name = _solver(f, options)
+    leaves, tree = flatten(a)  # a tuple (W, b) or a dict of parameters: one input each
+    name = _solver(f, options, tree)
     start = atom_of(x0).aval
-    (x,) = record(lowering.builder, name, (a, x0), (AVal(start.shape, start.dtype),))
+    (x,) = record(lowering.builder, name, (*leaves, x0), (AVal(start.shape, start.dtype),))
     return x
 
 
-def _solver(f: Callable, options: tuple[float, int]) -> str:
-    key = (f, options)
+def _solver(f: Callable, options: tuple[float, int], tree: TreeDef) -> str:
+    """The primitives of the solve and of its adjoint for ``f``, ``options`` and the tree of
+    ``a``, whose leaves come first among their inputs, then ``x0``."""
+    key = (f, options, tree)
     if key in _MADE:
         return _MADE[key]
     number = _SPELLINGS[f.__name__] = _SPELLINGS.get(f.__name__, -1) + 1
     name = f"fixed_point_{f.__name__}_{number}"
     tol, max_iter = options
 
-    def solve(a, x0):
-        return fixed_point(f, a, x0, tol=tol, max_iter=max_iter)
+    def solve(*inputs):
+        *leaves, x0 = inputs
+        return fixed_point(f, unflatten(tree, leaves), x0, tol=tol, max_iter=max_iter)
 
-    def adjoint(g, x, a, x0):
+    def adjoint(g, x, *inputs):
         from srcad.api.transforms import vjp  # noqa: PLC0415 - the API this module extends
 
-        _, pull = vjp(f, a, x)
+        *leaves, x0 = inputs
+        _, pull = vjp(f, unflatten(tree, leaves), x)
         w = fixed_point(lambda _, w: g + pull(w)[1], None, g, tol=tol, max_iter=max_iter)
-        return pull(w)[0], np.zeros_like(x0)
+        return (*flatten(pull(w)[0])[0], np.zeros_like(x0))
 
     solve.__name__ = f"fixed_point_{f.__name__}" + (f"_{number}" if number else "")
     adjoint.__name__ = f"{solve.__name__}_adjoint"
-    PRIMS[name] = Prim(name, solve, CUSTOM, 2)
-    PRIMS[f"{name}_adjoint"] = Prim(f"{name}_adjoint", adjoint, CUSTOM, 4)
+    PRIMS[name] = Prim(name, solve, CUSTOM, tree.n_leaves + 1)
+    PRIMS[f"{name}_adjoint"] = Prim(f"{name}_adjoint", adjoint, CUSTOM, tree.n_leaves + 3)
     VJP_RULES[name] = adjoint_rule(f"{name}_adjoint")
     _MADE[key] = name
     return name
