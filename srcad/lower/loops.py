@@ -21,7 +21,7 @@ import numpy as np
 
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir import AVal, Const, Eqn, Graph, Var
-from srcad.ir.builder import StaticValueNeeded, Tracer
+from srcad.ir.builder import GraphBuilder, StaticValueNeeded, Tracer
 from srcad.lower.aliasing import (
     carry_alternatives,
     iterated_item,
@@ -321,6 +321,18 @@ def _carried_atom(value: object, name: str, node: ast.For | ast.While) -> Var | 
     raise _Unroll
 
 
+def _widened_init(builder: GraphBuilder, init: Var | Const, aval: AVal) -> Var | Const:
+    """A carried value's start made the shape the loop gives it: ``acc = 0.0`` that the body
+    makes an array (``acc = acc + w``) starts as that array of zeros plus 0.0, so that the
+    generated loop computes with an array from its first test on (``acc.sum()``)."""
+    if init.aval.shape == aval.shape:
+        return init
+    zeros = builder.tracer(Const(np.zeros(aval.shape, aval.dtype)))
+    widened = builder.apply("add", (zeros, builder.tracer(init)))
+    assert isinstance(widened, Tracer)  # an array plus a number: an equation
+    return widened.atom
+
+
 def _emit_loop(
     lowering: Lowering,
     prim: str,
@@ -334,7 +346,10 @@ def _emit_loop(
     """The loop equation; ``ends``: the carried values at the end of the body (a result
     is the last one, or, for a ``while`` that may not run, the value before the loop)."""
     builder = lowering.builder
-    inits = [_carried_atom(before[n], n, node) for n in carried]
+    inits = [
+        _widened_init(builder, _carried_atom(before[n], n, node), aval)
+        for n, aval in zip(carried, avals, strict=True)
+    ]
     outputs = tuple(builder.new_var(n, a) for n, a in zip(carried, avals, strict=True))
     builder.emit(Eqn(prim, tuple(inits), outputs, params, builder.loc, "primal"))
     lowering.env = dict(before)
@@ -361,7 +376,10 @@ def _lower_while(lowering: Lowering, node: ast.While) -> None:
             body, outs, ends = _lower_loop_body(lowering, node, before, carried, in_vars)
         except _Unroll:
             raise _while_error(lowering, node) from None
-        widened = _widen(avals, [a.aval for a in outs])
+        try:
+            widened = _widen(avals, [a.aval for a in outs])
+        except _Unroll:  # a shape the body changes: (1,) then (3,)
+            raise _while_error(lowering, node) from None
         if widened == avals:
             break
         avals = widened
