@@ -86,3 +86,22 @@ def test_the_mixed_second_derivative_of_xlogy_at_a_zero_first_argument():
     for v in (np.array([0.0, 2.0]), np.array([0.5, 2.0])):
         expected = np.array([srcad.numerical_grad(lambda w: gradient(w)[1], v)])
         np.testing.assert_allclose(srcad.hessian(entropy_term)(v)[1:], expected, rtol=1e-5)
+
+
+def singular_determinants(a):
+    """det of matrices that stay singular as a moves: d det / dA is the cofactor matrix,
+    finite there, which det(A) inv(A)^T (LinAlgError: singular matrix) is not."""
+    two = np.array([[a, 2.0 * a], [1.0, 2.0]])
+    three = np.outer(np.array([1.0, a, 2.0]), np.array([a, 1.0, 0.5])) + np.diag([0.0, 0.0, a])
+    return np.linalg.det(two) + np.linalg.det(three) + a**2
+
+
+def test_the_derivative_of_a_determinant_at_a_singular_matrix():
+    for mode in ("reverse", "forward"):
+        for a in (0.7, -1.3):
+            got = srcad.grad(singular_determinants, mode=mode)(a)
+            assert got == pytest.approx(srcad.numerical_grad(singular_determinants, a), rel=1e-6)
+    hessian = srcad.hessian(singular_determinants)(0.7)
+    assert hessian == pytest.approx(
+        srcad.numerical_grad(srcad.grad(singular_determinants), 0.7), rel=1e-5
+    )

@@ -310,15 +310,32 @@ def _matrix_scalar(value):
     return np.expand_dims(value, (-2, -1))
 
 
+def _cofactors(x, out):
+    """d det(A) / dA, the cofactor matrix: for 1 x 1 to 3 x 3 matrices the polynomials of
+    their entries (finite and exact at a singular matrix too, and so their derivatives:
+    rows of cross products for 3 x 3), else det(A) inv(A)^T."""
+    n = np.shape(x)[-1]
+    if n == 1:
+        return np.ones_like(x)
+    if n == 2:
+        a, b, c, d = x[..., 0, 0], x[..., 0, 1], x[..., 1, 0], x[..., 1, 1]
+        return np.stack([np.stack([d, -c], axis=-1), np.stack([-b, a], axis=-1)], axis=-2)
+    if n == 3:
+        r0, r1, r2 = x[..., 0, :], x[..., 1, :], x[..., 2, :]
+        rows = [np.cross(r1, r2), np.cross(r2, r0), np.cross(r0, r1)]
+        return np.stack(rows, axis=-2)
+    return _matrix_scalar(out) * _log_det_gradient(x)
+
+
 @defvjp(np.linalg.det)
 def det_vjp(g, out, x):
-    return _matrix_scalar(g * out) * _log_det_gradient(x)
+    return _matrix_scalar(g) * _cofactors(x, out)
 
 
 @defjvp(np.linalg.det)
 def det_jvp(tangents, out, x):
     (x_dot,) = tangents
-    return out * np.sum(_log_det_gradient(x) * x_dot, axis=(-2, -1))
+    return np.sum(_cofactors(x, out) * x_dot, axis=(-2, -1))
 
 
 @defvjp(np.linalg.slogdet)
