@@ -48,6 +48,24 @@ def shifted(x):
     return np.sum(twice) + np.sum(np.fft.fftshift(x) * np.arange(4.0))
 
 
+ELEMENTS = np.array([[0, 1], [1, 2], [2, 3]])
+
+
+def assembled_stiffness(k):
+    """A 1-d finite-element assembly: K[np.ix_(dofs, dofs)] += ke for each element."""
+    K = np.eye(4) * (1.0 + SAMPLES["fp"][0])
+    for e in range(len(ELEMENTS)):
+        dofs = ELEMENTS[e]
+        K[np.ix_(dofs, dofs)] += k[e] * np.array([[1.0, -1.0], [-1.0, 1.0]])
+    return np.sum(np.linalg.solve(K, SAMPLES["fp"]))
+
+
+def fitted_polynomial(y):
+    """np.polyfit of samples, and the condition number of its Vandermonde matrix."""
+    c = np.polyfit(SAMPLES["xp"], y, 2)
+    return np.sum(c**2) + np.linalg.cond(np.vander(y[:3], 3)) + np.linalg.cond(np.diag(y), 1)
+
+
 def vandermonde(x):
     columns = np.vander(x, 4) * np.concatenate((SAMPLES["fp"], [1.0]))[:4]
     return np.sum(columns) + np.sum(np.vander(x, increasing=True)[:, :3] ** 2)
@@ -206,6 +224,8 @@ CASES = {
     covariances: (X[:6],),
     correlations: (X[:6],),
     padded: (X[:6],),
+    assembled_stiffness: (np.array([1.0, 2.0, 3.0]),),
+    fitted_polynomial: (np.array([1.0, 2.0, 0.5, 3.0]),),
 }
 AWAY_FROM_KINKS = np.array([-1.5, -0.3, 0.2, 0.7, 1.9, 2.5, 0.1, 1.0])
 

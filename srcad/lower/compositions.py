@@ -42,6 +42,11 @@ input gets its derivative through them (``np.interp``'s sample values and points
     np.fft.fftshift(x, axes), ifftshift  np.roll of each axis by half its length
     np.vander(x, N, increasing)          ones, then the running products of x
                                          (np.cumprod), as NumPy computes them
+    np.ix_(*index_arrays)                 each reshaped along its own axis (an open mesh)
+    np.polyfit(x, y, deg)                 np.linalg.lstsq of the column-scaled Vandermonde
+                                         matrix, then the scale divided out, as NumPy does
+    np.linalg.cond(x, p)                 the extreme singular values' ratio, or the norms of
+                                         x and inv(x)
     np.isclose(a, b, rtol, atol, equal_nan), np.allclose(...)
                                          equal, or |a - b| <= atol + rtol * |b| (NumPy's
                                          test, b's size sets the bound), NaNs alike where
@@ -480,6 +485,49 @@ def isclose(a: Any, b: Any, rtol: Any = 1e-5, atol: Any = 1e-8, equal_nan: bool 
     return close
 
 
+def ix_(*sequences: Any) -> tuple:
+    """``np.ix_``: each 1-d index array reshaped along its own axis of an open mesh (a
+    boolean one as the positions of its True entries, known when compiling)."""
+    arrays = []
+    for k, sequence in enumerate(sequences):
+        values = array_of(sequence) if isinstance(sequence, (list, tuple)) else sequence
+        if np.ndim(values) != 1:
+            raise ValueError("np.ix_: each argument must be one-dimensional")
+        if getattr(values, "dtype", None) == np.bool_ and not isinstance(values, Tracer):
+            values = np.nonzero(values)[0]
+        shape = [1] * len(sequences)
+        shape[k] = np.shape(values)[0]
+        arrays.append(np.reshape(values, tuple(shape)))
+    return tuple(arrays)
+
+
+def polyfit(
+    x: Any, y: Any, deg: Any, rcond: Any = None, full: bool = False, w: Any = None, cov: Any = False
+) -> Any:
+    """``np.polyfit(x, y, deg)``: least squares on the Vandermonde matrix with its columns
+    scaled to unit norm, as NumPy solves it (its values); not ``full``, ``cov`` or weights."""
+    if full or cov is not False or w is not None:
+        raise ValueError("np.polyfit with full=, cov= or w= is not supported; the fit alone is")
+    x, y = as_float64(x), as_float64(y)
+    order = int(deg) + 1
+    if rcond is None:
+        rcond = np.shape(x)[0] * np.finfo(np.float64).eps
+    lhs = vander(x, order)
+    scale = np.sqrt(np.sum(lhs * lhs, axis=0))
+    coefficients = np.linalg.lstsq(lhs / scale, y, rcond=rcond)[0]
+    return (np.transpose(coefficients) / scale).T
+
+
+def cond(x: Any, p: Any = None) -> Any:
+    """``np.linalg.cond(x, p)``: the ratio of the extreme singular values (``p`` None, 2,
+    -2), else ``norm(x, p) * norm(inv(x), p)``, as NumPy computes it."""
+    if p is None or p in (2, -2):
+        s = np.linalg.svd(x, compute_uv=False)
+        return s[..., 0] / s[..., -1] if p != -2 else s[..., -1] / s[..., 0]
+    axes = (-2, -1)
+    return np.linalg.norm(x, ord=p, axis=axes) * np.linalg.norm(np.linalg.inv(x), ord=p, axis=axes)
+
+
 def hypot(*coordinates: Any) -> Any:
     """``math.hypot(x, y, z, ...)``: the Euclidean norm of its arguments, as ``np.hypot`` of
     two at a time (the distance from the origin; 0.0 of none)."""
@@ -515,6 +563,9 @@ COMPOSITIONS: dict[Callable, Callable] = {
     np.linalg.multi_dot: multi_dot,
     np.diagflat: diagflat,
     math.hypot: hypot,
+    np.ix_: ix_,
+    np.polyfit: polyfit,
+    np.linalg.cond: cond,
 }
 # scipy.linalg's, by name: srcad does not import SciPy, the user's code has
 SCIPY_LINALG: dict[str, Callable] = {
