@@ -490,7 +490,7 @@ def ix_(*sequences: Any) -> tuple:
     boolean one as the positions of its True entries, known when compiling)."""
     arrays = []
     for k, sequence in enumerate(sequences):
-        values = array_of(sequence) if isinstance(sequence, (list, tuple)) else sequence
+        values: Any = array_of(sequence) if isinstance(sequence, (list, tuple)) else sequence
         if np.ndim(values) != 1:
             raise ValueError("np.ix_: each argument must be one-dimensional")
         if getattr(values, "dtype", None) == np.bool_ and not isinstance(values, Tracer):
