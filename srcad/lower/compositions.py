@@ -67,7 +67,8 @@ input gets its derivative through them (``np.interp``'s sample values and points
 Statistics (``np.cov``, ``np.corrcoef``, ``np.average``, ``np.nanvar``, ``np.nanstd``) are
 in ``srcad.lower.statistics``; ufuncs' ``reduce``, ``accumulate`` and ``outer`` in
 ``srcad.lower.ufunc_methods``; ``scipy.spatial.distance``'s ``cdist``, ``pdist`` and
-``squareform`` in ``srcad.lower.distances``. Each runs on the traced arguments, so it records
+``squareform`` in ``srcad.lower.distances``; ``scipy.signal``'s convolutions in
+``srcad.lower.signal``. Each runs on the traced arguments, so it records
 the equations of the calls it makes. A call these do not cover (``np.interp`` with a ``period``) is refused
 with the reason. A function that has a row of its own but a param known only when the code
 runs (``np.clip`` with a bound read from a global), or that is given one of its
@@ -91,6 +92,7 @@ from srcad.ir.table.registry import call_primitive
 from srcad.lower.callees import array_of, as_float64, named
 from srcad.lower.discrete import discrete_method
 from srcad.lower.distances import SCIPY_DISTANCE
+from srcad.lower.signal import SCIPY_SIGNAL
 from srcad.lower.statistics import average, corrcoef, cov, nanstd, nanvar
 from srcad.lower.ufunc_methods import (
     ACCUMULATED_BY,
@@ -584,7 +586,11 @@ SCIPY_LINALG: dict[str, Callable] = {
 
 
 # SciPy's modules whose functions are lowered by name (srcad does not import SciPy)
-SCIPY_MODULES = {"scipy.linalg": SCIPY_LINALG, "scipy.spatial.distance": SCIPY_DISTANCE}
+SCIPY_MODULES = {
+    "scipy.linalg": SCIPY_LINALG,
+    "scipy.spatial.distance": SCIPY_DISTANCE,
+    "scipy.signal": SCIPY_SIGNAL,
+}
 
 
 def composition_of(function: Any) -> Callable | None:
