@@ -586,7 +586,7 @@ SCIPY_LINALG: dict[str, Callable] = {
 
 
 # SciPy's modules whose functions are lowered by name (srcad does not import SciPy)
-SCIPY_MODULES = {
+SCIPY_MODULES: dict[str, dict[str, Callable]] = {
     "scipy.linalg": SCIPY_LINALG,
     "scipy.spatial.distance": SCIPY_DISTANCE,
     "scipy.signal": SCIPY_SIGNAL,
