@@ -16,6 +16,7 @@ products. The sums run in another order than SciPy's loops: the values agree to 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -53,7 +54,7 @@ def correlate2d(
     return _convolved(_matrix(in1), _reversed(_matrix(in2)), mode, "correlate2d", same_at_half)
 
 
-SCIPY_SIGNAL = {
+SCIPY_SIGNAL: dict[str, Callable] = {
     "convolve": convolve,
     "correlate": correlate,
     "convolve2d": convolve2d,
