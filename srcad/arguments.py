@@ -16,7 +16,7 @@ import numpy as np
 
 from srcad.errors import ArgumentTypeError, ArgumentValueError
 from srcad.ir import AVal
-from srcad.pytree import TreeDef, fields_of, unflatten
+from srcad.pytree import TreeDef, fields_of, leaf_paths, spelled, unflatten
 
 # Functions an argument may hold (``activation=np.tanh``, ``act=relu``, a lambda), Enum
 # members (``mode=Mode.TRAIN``) and modules (``xp=np``, array-API code's namespace argument):
@@ -170,19 +170,22 @@ class Wrt:
                     f"argnums={self} does not name a positional argument of "
                     f"{function_name}{tuple(signature.params)}"
                 )
-            for leaf in signature.leaves[number]:
+            name, tree = signature.params[number], signature.treedefs[number]
+            paths = leaf_paths(tree)
+            for leaf, path in zip(signature.leaves[number], paths, strict=True):
+                at = f" at {spelled(name, path)}" if path else ""  # the field in a tree
                 if isinstance(leaf, IDENTITY_CONSTANTS):
                     raise ArgumentTypeError(
-                        f"argnums includes {number} (argument '{signature.params[number]}'), "
-                        f"which holds the {_constant_kind(leaf)} {constant_text(leaf)}; pass "
+                        f"argnums includes {number} (argument '{name}'), which holds the "
+                        f"{_constant_kind(leaf)} {constant_text(leaf)}{at}; pass "
                         "functions and Enum members in an argument that is not differentiated "
                         "(leave it out of argnums)"
                     )
                 if not (isinstance(leaf, AVal) and leaf.is_float):
                     raise ArgumentTypeError(
-                        f"argnums includes {number} (argument '{signature.params[number]}'), "
-                        f"which received {_kind_of(leaf)}; differentiate with respect to floats "
-                        f"or float arrays only, as JAX does: {_advice_for(leaf)}"
+                        f"argnums includes {number} (argument '{name}'), which received "
+                        f"{_kind_of(leaf)}{at}; differentiate with respect to floats "
+                        f"or float arrays only, as JAX does: {_advice_for(leaf, bool(path))}"
                     )
 
 
@@ -190,9 +193,10 @@ def _is_float_tree(leaves: tuple) -> bool:
     return bool(leaves) and all(isinstance(leaf, AVal) and leaf.is_float for leaf in leaves)
 
 
-def _advice_for(leaf: object) -> str:
-    """What to do about a leaf that is not a float in a differentiated argument."""
-    if isinstance(leaf, AVal) or type(leaf) is int:
+def _advice_for(leaf: object, is_in_a_tree: bool = False) -> str:
+    """What to do about a leaf that is not a float in a differentiated argument (an int in
+    a tree of parameters is a setting more often than a number to differentiate)."""
+    if isinstance(leaf, AVal) or type(leaf) is int and not is_in_a_tree:
         return "pass 3.0 rather than 3, or cast with .astype(float)"
     return (
         "keep settings (strings, ints, None, functions) out of the differentiated argument: "
@@ -203,4 +207,5 @@ def _advice_for(leaf: object) -> str:
 def _kind_of(leaf: object) -> str:
     if isinstance(leaf, AVal):
         return f"an array of dtype {leaf.dtype}"
-    return f"a {type(leaf).__name__} ({leaf!r})"
+    kind = type(leaf).__name__
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} ({leaf!r})"

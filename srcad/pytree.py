@@ -230,6 +230,11 @@ def has_classes(treedef: TreeDef) -> bool:
     return any(has_classes(child) for child in treedef.children)
 
 
+def spelled(name: str, path: tuple) -> str:
+    """A leaf's path in an argument as Python spells it: ``cfg.layers[0]['W']``."""
+    return name + "".join(f".{step}" if isinstance(step, Field) else f"[{step!r}]" for step in path)
+
+
 def leaf_paths(treedef: TreeDef, prefix: tuple = ()) -> list[tuple]:
     """For each leaf, the keys, indices and fields (``Field``) that reach it from the root."""
     if treedef.kind == "leaf":

@@ -209,3 +209,11 @@ def test_a_sparse_matrix_from_outside_is_refused_with_what_to_write():
         with pytest.raises(srcad.SrcadError, match=r"csr_matrix \(laplacian\).*toarray") as error:
             srcad.grad(function)(np.linspace(0.0, 1.0, 4))
         assert "plain function raises" not in str(error.value)
+
+
+def test_a_setting_inside_a_differentiated_tree_is_named_by_its_path():
+    def powered(params):
+        return np.sum(params["w"] ** params["k"])
+
+    with pytest.raises(TypeError, match=r"an int \(3\) at params\['k'\].*keep settings"):
+        srcad.grad(powered)({"w": np.ones(2), "k": 3})

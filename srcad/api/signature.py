@@ -33,6 +33,7 @@ from srcad.pytree import (
     is_library_class,
     leaf_paths,
     not_plain_because,
+    spelled,
 )
 from srcad.runtime.errors import user_stacklevel
 
@@ -211,11 +212,6 @@ def _where_trees_differ(tree: TreeDef, other: TreeDef) -> tuple:
         if child != other_child:
             return (key, *_where_trees_differ(child, other_child))
     return ()
-
-
-def spelled(name: str, path: tuple) -> str:
-    """A leaf's path in an argument as Python spells it: ``cfg.layers[0]['W']``."""
-    return name + "".join(f".{step}" if isinstance(step, Field) else f"[{step!r}]" for step in path)
 
 
 def _argument_error(name: str, error: ArgumentTypeError, fun: Callable | None) -> TypeError:
