@@ -213,7 +213,9 @@ class World:
         if _is_staged_by_item(value):
             return self._container(value, path)
         if isinstance(value, types.ModuleType) and _is_library(value):
-            return self.fix(value, path)  # np, math: the module's functions are its own
+            if _is_import_name(value, path):
+                return value  # np of import numpy as np: checking it costs scalar code 7%
+            return self.fix(value, path)  # xp = np, later xp = mynp: the module is checked
         if isinstance(value, type) and _is_library_name(value.__module__):
             return self.fix(value, path)  # np.float32, dict: used for what they are
         if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, np.ufunc)):
@@ -310,6 +312,20 @@ def _is_small_dict(value: dict) -> bool:
     is_namespace = "__builtins__" in value or "__name__" in value
     simple_keys = all(type(k) in (str, int) for k in value)
     return simple_keys and not is_namespace and len(value) <= EAGER_DICT_SIZE
+
+
+# the names modules are imported under, as everyone writes them (import numpy as np)
+IMPORT_ALIASES = {"np": "numpy", "sp": "scipy"}
+
+
+def _is_import_name(module: types.ModuleType, path: WorldPath) -> bool:
+    """Whether ``path`` is a module global named as the module is imported (``np``,
+    ``math``, ``special`` of ``from scipy import special``): a name no code rebinds to
+    another module, left unchecked on every call."""
+    if len(path.steps) != 1 or path.steps[0][0] != "item":
+        return False
+    name = str(path.steps[0][1])
+    return name == module.__name__.rsplit(".", 1)[-1] or IMPORT_ALIASES.get(name) == module.__name__
 
 
 def _is_library(module: types.ModuleType) -> bool:
