@@ -588,3 +588,17 @@ def test_a_fallback_warning_names_the_callers_line_not_srcads(numba):
         srcad.grad(noisy_loss, backend="numba")(np.array([0.5, 1.0]))
     package = os.path.dirname(srcad.__file__)  # the suite's conftest may wrap the call
     assert not seen[0].filename.startswith(package), seen[0].filename
+
+
+def test_float32_code_with_an_infinite_constant_compiles(numba):
+    """The float32 variant spelled the constant np.float32(inf), a NameError: every
+    logaddexp (softplus, logistic loss) ran on NumPy."""
+
+    def softplus_clipped(x):
+        return np.sum(np.logaddexp(0.0, x)) + np.sum(np.clip(x, -np.inf, 0.5) ** 2)
+
+    x = np.array([0.3, -1.2, 2.0], dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = srcad.grad(softplus_clipped, backend="numba")(x)
+    np.testing.assert_allclose(got, srcad.grad(softplus_clipped)(x), rtol=1e-5)

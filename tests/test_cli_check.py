@@ -59,3 +59,47 @@ def test_show_forward_mode_prints_tangent_code(capsys):
     assert "mode=forward" in out and "_jvp(" in out and "_dot" in out
     assert main(["show", target]) == 0
     assert "mode=reverse" in capsys.readouterr().out
+
+
+TARGETS = """
+import functools
+import numpy as np
+
+def power_sum(x, n=2):
+    return np.sum(x ** n)
+
+cubes = functools.partial(power_sum, n=3)
+
+class Model:
+    @staticmethod
+    def loss(x):
+        return np.sum(x ** 2)
+
+def broken(x):
+    raise ValueError("not ready")
+"""
+
+
+def test_a_partial_and_a_static_method_are_targets(tmp_path, capsys):
+    module = tmp_path / "targets.py"
+    module.write_text(TARGETS)
+    assert main(["check", f"{module}:cubes", "--args", "np.ones(3)"]) == 0
+    assert main(["check", f"{module}:Model.loss", "--args", "np.ones(3)"]) == 0
+    assert capsys.readouterr().out.count("ok ") == 2
+
+
+def test_errors_in_the_arguments_or_the_users_code_are_one_line(tmp_path, capsys):
+    """A NameError in --args or a function that raises printed a raw traceback."""
+    module = tmp_path / "targets.py"
+    module.write_text(TARGETS)
+    for argv, said in [
+        (["check", f"{module}:power_sum", "--args", "np.ones(n)"], "name 'n' is not defined"),
+        (["check", f"{module}:power_sum", "--args", "1 / 0"], "ZeroDivisionError"),
+        (["check", f"{module}:broken", "--args", "1.0"], "not ready (ValueError"),
+    ]:
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and said in err and "Traceback" not in err, err
+    (tmp_path / "bad.py").write_text("def f(x)\n    return x\n")
+    assert main(["check", f"{tmp_path / 'bad.py'}:f"]) == 2
+    assert "bad.py:1:" in capsys.readouterr().err

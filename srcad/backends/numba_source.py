@@ -407,9 +407,19 @@ def _single_literals(body: ast.FunctionDef) -> list[_Edit]:
                 continue
             if node.end_col_offset is None or node.lineno != node.end_lineno:
                 continue
-            text = f"np.float32({node.value!r})"
+            text = f"np.float32({_float_text(node.value)})"
             edits.append(_Edit(node.lineno, node.col_offset, node.end_col_offset, text))
     return edits
+
+
+def _float_text(value: float) -> str:
+    """A float as Python source: ``inf`` and ``nan`` as NumPy's names (repr gives ``inf``,
+    which the generated module does not define)."""
+    if value != value:
+        return "np.nan"
+    if value in (float("inf"), float("-inf")):
+        return "np.inf" if value > 0 else "-np.inf"
+    return repr(value)
 
 
 def _is_call(node: ast.AST, name: str) -> TypeGuard[ast.Call]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import inspect
 import os
 import sys
 from collections.abc import Callable
@@ -40,18 +41,16 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
         return 1
-    except USER_ERRORS as error:  # bad options, files or example arguments: no traceback
-        if os.environ.get("SRCAD_DEBUG"):
+    except Exception as error:  # noqa: BLE001 - bad options, files, example arguments, or
+        if os.environ.get("SRCAD_DEBUG"):  # the user's module raising: no traceback
             raise
         print(f"error: {_describe(error)}", file=sys.stderr)
         return 2
 
 
-# What a mistyped command line, a missing or malformed file, or bad example arguments raise.
-USER_ERRORS = (OSError, ValueError, TypeError, SyntaxError, ImportError, AttributeError, KeyError)
-
-
 def _describe(error: Exception) -> str:
+    if isinstance(error, SyntaxError) and error.filename and not error.filename.startswith("<"):
+        return f"{error.filename}:{error.lineno}: {error.msg} (a syntax error in the module)"
     if isinstance(error, SyntaxError):
         return f"not a Python expression: {error.text or ''} ({error.msg})".strip()
     if isinstance(error, (FileNotFoundError, ModuleNotFoundError)):
@@ -117,8 +116,10 @@ def load_target(target: str) -> tuple[Callable, object]:
     else:
         sys.path.insert(0, ".")
         module = importlib.import_module(module_name)
-    function = getattr(module, function_name, None)
-    if function is None:
+    function: object = module
+    for part in function_name.split("."):  # Class.method, a name inside the module
+        function = getattr(function, part, None)
+    if not callable(function):
         raise SystemExit(f"srcad: {module_name} has no function {function_name!r}")
     return function, module
 
@@ -142,21 +143,31 @@ def example_call(
         namespace = {"np": np, **vars(module)}
         args = eval(f"({args_text},)", namespace)  # noqa: S307 - the user's own expression
     else:
-        args = getattr(module, "EXAMPLE_ARGS", {}).get(function.__name__)
+        args = getattr(module, "EXAMPLE_ARGS", {}).get(_name_of(function))
         if args is None:
-            count = function.__code__.co_argcount - len(function.__defaults__ or ())
+            parameters = inspect.signature(function).parameters.values()
+            count = sum(p.default is p.empty and p.kind in POSITIONAL for p in parameters)
             args = (1.0,) * count
     if argnums_text is not None:
         numbers = tuple(int(n) for n in argnums_text.split(","))
         argnums = numbers[0] if len(numbers) == 1 else numbers
     else:
-        argnums = getattr(module, "EXAMPLE_ARGNUMS", {}).get(function.__name__, 0)
+        argnums = getattr(module, "EXAMPLE_ARGNUMS", {}).get(_name_of(function), 0)
     return tuple(args), argnums
 
 
 def has_example_args(function: Callable, module: object) -> bool:
     """Whether ``module`` gives example arguments for ``function`` (``EXAMPLE_ARGS``)."""
-    return getattr(module, "EXAMPLE_ARGS", {}).get(function.__name__) is not None
+    return getattr(module, "EXAMPLE_ARGS", {}).get(_name_of(function)) is not None
+
+
+POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def _name_of(function: Callable) -> str:
+    """The name EXAMPLE_ARGS keys a function by: a partial's by its function's."""
+    inner = getattr(function, "func", function)
+    return getattr(function, "__name__", None) or getattr(inner, "__name__", "")
 
 
 def target_call(options: argparse.Namespace) -> tuple:
