@@ -225,3 +225,16 @@ def test_a_try_shows_the_block_or_the_handler_that_ran():
         table = srcad.explain(logdet, A)
         assert {row.where.split()[0] for row in table.rows_named("L")} == {ran}
         np.testing.assert_allclose(table.row("A").adjoint, srcad.grad(logdet)(A), rtol=1e-12)
+
+
+def test_a_function_that_prints_or_draws_is_refused_at_that_line():
+    """explain evaluates the graph itself: a print or a draw was a RuntimeError ('outside
+    calls are executed by generated code only')."""
+
+    def noisy(x):
+        print("x =", x)
+        return x * np.random.normal()
+
+    with pytest.raises(srcad.SrcadError, match="does not run 'print'") as error:
+        srcad.explain(noisy, 1.5)
+    assert error.value.file == __file__

@@ -143,6 +143,7 @@ def explain(
         names = origin_names(unrolled, view.names)
         active = {v for e in graph.eqns for v in e.outputs if unrolled.origin[v.id] in active_ids}
     output = _scalar_output(graph, fun)
+    _refuse_effects(graph, fun)
     wrt = list(view.wrt)
     probed, probes = add_probes(graph, active)
     n_inputs = len(graph.inputs)
@@ -155,6 +156,21 @@ def explain(
     adjoints = dict(zip([graph.inputs[i].id for i in wrt] + list(probes), gradients, strict=True))
     rows = _rows(graph, names, values, adjoints, context)
     return Explanation(fun.__name__, names.get(output.id, ""), rows, graph, precision)
+
+
+def _refuse_effects(graph: Graph, fun: Callable) -> None:
+    """explain evaluates the function's graph itself, equation by equation: a call the
+    generated code makes on every call (print, a clock, a random draw) it does not run."""
+    for eqn in graph.eqns:
+        if eqn.prim in ("outside_call", "raise"):
+            callee = dict(eqn.params).get("callee", eqn.prim)
+            raise SrcadError(
+                f"srcad explain evaluates {fun.__name__}'s graph itself and does not run "
+                f"'{getattr(callee, 'text', callee)}' (print, logging, clocks, random draws "
+                "and raise run only in the generated code); explain a function without it: "
+                "pass a draw in as an argument, or drop the print",
+                *((eqn.loc.file, eqn.loc.line) if eqn.loc is not None else ()),
+            )
 
 
 def _scalar_output(graph: Graph, fun: Callable) -> Var:
