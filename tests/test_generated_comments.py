@@ -120,3 +120,20 @@ def test_comments_in_corpus_gradients_name_what_exists(fun, make_args, argnums, 
     source = srcad.source(gradient)
     found = problems(source, inspect.getsource(inspect.getmodule(fun)))
     assert not found, "\n".join(found) + "\n\n" + source
+
+
+def test_a_loop_over_rows_names_the_row_as_the_user_does():
+    """``for row in X`` was generated as ``for row in range(...)``: ``t1 = X[row]`` (the
+    user's name on the counter, the row nameless)."""
+
+    def summed_rows(W, X):
+        total = 0.0
+        for row in X:
+            total = total + np.sum(np.tanh(W @ row))
+        return total
+
+    gradient = srcad.grad(summed_rows)
+    W, X = np.ones((2, 3)) * 0.1, np.arange(12.0).reshape(4, 3) / 10
+    np.testing.assert_allclose(gradient(W, X), srcad.numerical_grad(summed_rows, W, X), rtol=1e-6)
+    source = srcad.source(gradient)
+    assert "for i in range(X.shape[0]):" in source and "row = X[i]" in source, source

@@ -223,8 +223,11 @@ def static_items(lowering: Lowering, iterable: object, node: Node) -> list[objec
     return listed
 
 
-def counter_name(target: ast.expr) -> str:
-    """The name the loop's counter var gets: the target's (first) name."""
+def counter_name(target: ast.expr, iteration: Iteration | None = None) -> str:
+    """The name the loop's counter var gets: the target's (first) name, or ``i`` where the
+    target names the rows (``for row in X``: ``for i in range(...)``, ``row = X[i]``)."""
+    if iteration is not None and iteration.arrays and not iteration.is_enumerate:
+        return "i"
     if isinstance(target, ast.Name):
         return target.id
     if isinstance(target, ast.Tuple) and target.elts and isinstance(target.elts[0], ast.Name):

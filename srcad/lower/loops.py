@@ -221,7 +221,7 @@ def _structured_loop_of(
         a if before[n] is None else _numpy_float(a) for n, a in zip(carried, initial, strict=True)
     ]
     for _attempt in range(4):
-        counter = builder.new_var(counter_name(node.target), INT)
+        counter = builder.new_var(counter_name(node.target, iteration), INT)
         in_vars = [builder.new_var(n, a) for n, a in zip(carried, avals, strict=True)]
         body, outs, ends = _lower_loop_body(
             lowering, node, before, carried, in_vars, counter, iteration
@@ -291,9 +291,10 @@ def _lower_body_once(
     try:
         with builder.block() as body:
             if isinstance(node, ast.For) and counter is not None and iteration is not None:
+                since = len(builder.eqns)  # the row X[i] takes the target's name (row)
                 item = loop_item(builder.tracer(counter), iteration)
                 iterated_item(lowering, item)
-                assign(lowering, node.target, item, len(builder.eqns))
+                assign(lowering, node.target, item, since)
             lower_block(lowering, node.body)
             outs = [_carried_atom(lowering.env[n], n, node) for n in carried]
     except (StaticValueNeeded, RaiseReached, _Unroll):  # a body that always raises runs once
