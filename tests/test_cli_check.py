@@ -103,3 +103,15 @@ def test_errors_in_the_arguments_or_the_users_code_are_one_line(tmp_path, capsys
     (tmp_path / "bad.py").write_text("def f(x)\n    return x\n")
     assert main(["check", f"{tmp_path / 'bad.py'}:f"]) == 2
     assert "bad.py:1:" in capsys.readouterr().err
+
+
+def test_the_regenerate_command_of_a_decorated_function_works(tmp_path, capsys):
+    """``@srcad.grad def f``: the header's 'srcad show m.py:f' differentiated the gradient
+    ('grad requires grad_f to return a scalar')."""
+    module = tmp_path / "decorated.py"
+    module.write_text(
+        "import numpy as np\nimport srcad\n\n\n@srcad.grad\ndef f(x):\n"
+        "    return np.sum(np.sin(x) ** 2)\n"
+    )
+    assert main(["show", f"{module}:f", "--args", "np.ones(3)"]) == 0
+    assert "def f_grad(" in capsys.readouterr().out

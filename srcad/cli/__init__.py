@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import srcad
+from srcad.api.grad import Transformed
 from srcad.train.command import add_train_arguments
 
 
@@ -121,6 +122,8 @@ def load_target(target: str) -> tuple[Callable, object]:
         function = getattr(function, part, None)
     if not callable(function):
         raise SystemExit(f"srcad: {module_name} has no function {function_name!r}")
+    if isinstance(function, Transformed):  # @srcad.grad def f: the function it decorates
+        function = function.fun
     return function, module
 
 
