@@ -123,7 +123,7 @@ def test_without_a_client_the_default_scheduler_runs_the_chunks():
     "loss, words",
     [
         (centred, "combines values of different rows"),
-        (per_length, "combines values of different rows"),
+        (per_length, "depends on the number of rows"),
         (draws, "draws random numbers"),
     ],
 )
@@ -134,6 +134,26 @@ def test_a_loss_of_another_form_is_refused_at_its_line(client, loss, words):
     message = str(caught.value)
     assert words in message and "np.mean" in message
     assert caught.value.file == __file__ and caught.value.line is not None
+
+
+def negative_log_likelihood(w, X, y):
+    z = X @ w
+    return -np.mean(y * z - np.logaddexp(0.0, z)) + 0.01 * np.sum(w**2)
+
+
+def halved_squares(w, X, y):
+    return 0.5 * np.sum((X @ w - y) ** 2) / 2.0
+
+
+def test_a_reduction_scaled_or_negated_after_it_splits_over_chunks(client):
+    """``-np.mean(...)``, ``0.5 * np.sum(...)``, ``np.sum(...) / 2``: refused as combining
+    rows (only a bare reduction, or a term added to a mean, was recognised)."""
+    w, X, y = _data(rows=200)
+    for loss in (negative_log_likelihood, halved_squares):
+        value, grad = srcad.value_and_grad(loss)(w, *_chunked(X, y, rows=64))
+        expected_value, expected = srcad.value_and_grad(loss)(w, X, y)
+        assert value == pytest.approx(expected_value, rel=1e-12)
+        np.testing.assert_allclose(grad, expected, rtol=1e-10, atol=1e-12)
 
 
 def test_differentiating_the_data_is_refused(client):

@@ -109,7 +109,7 @@ def _check_form(view: GraphView, rows: int, stand_ins: list) -> str:
     }
     output = graph.outputs[0] if len(graph.outputs) == 1 else None
     last = next((e for e in graph.eqns if output in e.outputs), None)
-    ends = {output} | (set(last.inputs) if last is not None and last.prim == "add" else set())
+    ends, adds_terms = _linear_tail(graph, output)
     final: Eqn | None = None
     for eqn in graph.eqns:
         is_data = tuple(isinstance(atom, Var) and atom in data for atom in eqn.inputs)
@@ -122,13 +122,40 @@ def _check_form(view: GraphView, rows: int, stand_ins: list) -> str:
         data.update(eqn.outputs)
     if final is None or output in data:
         raise _final_refusal(graph, output, data)
-    if final.outputs[0] != output and final.prim != "mean":
+    if adds_terms and final.prim != "mean":
         raise _refusal(
             last,
             "a term added to np.sum over the rows would be added once per chunk",
             "use np.mean over the rows (a term of the parameters alone may be added to it)",
         )
     return final.prim
+
+
+# the operations after the final reduction that scale it (the total of the chunks scales
+# alike), and those that add a term of the parameters alone to it
+SCALING = ("negative", "multiply", "divide")
+ADDING = ("add", "subtract")
+
+
+def _linear_tail(graph: Graph, output: object) -> tuple[set, bool]:
+    """The values the returned one is an affine function of, through its last operations
+    (``-np.mean(...)``, ``0.5 * np.sum(...)``, ``np.mean(...) + lam * np.sum(w ** 2)``),
+    and whether a term is added on the way. The total's derivative follows the chunks' only
+    where each operation scales by a value that is not computed from the rows, or adds one:
+    what the caller checks, as the other operand holds no data."""
+    producer = {var: eqn for eqn in graph.eqns for var in eqn.outputs}
+    tail, adds, frontier = {output}, False, [output]
+    while frontier:
+        eqn = producer.get(frontier.pop())
+        if eqn is None or eqn.prim not in (*SCALING, *ADDING):
+            continue
+        operands = list(eqn.inputs) if eqn.prim != "divide" else [eqn.inputs[0]]
+        adds = adds or eqn.prim in ADDING
+        for atom in operands:
+            if isinstance(atom, Var) and atom not in tail:
+                tail.add(atom)
+                frontier.append(atom)
+    return tail, adds
 
 
 def _refuse_effects(graph: Graph) -> None:
