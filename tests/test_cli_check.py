@@ -115,3 +115,14 @@ def test_the_regenerate_command_of_a_decorated_function_works(tmp_path, capsys):
     )
     assert main(["show", f"{module}:f", "--args", "np.ones(3)"]) == 0
     assert "def f_grad(" in capsys.readouterr().out
+
+
+def test_check_of_a_function_that_draws_says_why_the_differences_disagree(tmp_path, capsys):
+    module = tmp_path / "noisy.py"
+    module.write_text(
+        "import numpy as np\n\n\ndef noisy(x):\n"
+        "    return np.sum(x * np.random.normal(size=x.shape))\n"
+    )
+    assert main(["check", f"{module}:noisy", "--args", "np.ones(3)"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("FAIL") and "random draws?" in out and "seed" in out, out

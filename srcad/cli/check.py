@@ -35,6 +35,14 @@ def check_report(function: Callable, args: tuple, argnums: int | tuple) -> tuple
     """Whether the gradient of ``function`` at ``args`` matches central differences (the
     tolerances of ``srcad.check_grad``), and a one-line report of the error sizes."""
     numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    first, second = function(*args), function(*args)
+    if not np.array_equal(np.asarray(first), np.asarray(second), equal_nan=True):
+        return False, (
+            f"its value changes from one call to the next ({float(np.sum(first)):.8g}, then "
+            f"{float(np.sum(second)):.8g}: random draws?), so central differences compare "
+            "different draws; seed the generator inside the function, or pass the noise in "
+            "as an argument"
+        )
     exact = srcad.grad(function, argnums=numbers)(*args)
     approximate = srcad.numerical_grad(function, *args, argnums=numbers)
     names = _parameter_names(function, len(args))
