@@ -310,3 +310,18 @@ def test_a_backward_function_that_returns_the_wrong_structure_is_refused_at_the_
     with pytest.raises(srcad.SrcadError, match=refused) as error:
         srcad.grad(uses_doubled)(X)
     assert error.value.file == __file__
+
+
+def test_a_dict_given_to_a_function_with_a_rule_is_refused_with_what_to_write():
+    @srcad.custom_vjp
+    def weighted(p, x):
+        return np.sum(p["w"] * x)
+
+    weighted.defvjp(lambda p, x: (weighted(p, x), (p, x)), lambda r, g: ({"w": g}, g))
+
+    def loss(p):
+        return weighted(p, np.ones(2))
+
+    with pytest.raises(srcad.UnsupportedSyntax, match="separate arguments") as error:
+        srcad.grad(loss)({"w": np.ones(2)})
+    assert error.value.file == __file__

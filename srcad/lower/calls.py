@@ -230,6 +230,7 @@ def call(
     if prim is not None and is_traced:
         if prim.kind == CUSTOM:  # a function of the user's with a rule of theirs
             rely_on_user_rules(lowering.world, prim)
+            _refuse_trees(lowering, function, args, kwargs, node)
         return record_call(lowering.builder, prim.name, tuple(args), kwargs, as_array)
     if isinstance(function, types.MethodType) and isinstance(function.__self__, Tracer):
         return function(*args, **kwargs)
@@ -508,6 +509,24 @@ def _call_python(
 
 
 POSITIONS_OF = (np.nonzero, np.argwhere, np.flatnonzero)
+
+
+def _refuse_trees(
+    lowering: Lowering, function: object, args: Args, kwargs: Kwargs, node: ast.Call
+) -> None:
+    """A function given a rule takes arrays and numbers: a dict, list or string argument is
+    refused with what to write (its rule gets one cotangent per argument)."""
+    for value in [*args, *kwargs.values()]:
+        if not isinstance(value, (Tracer, np.ndarray, np.generic, float, int)):
+            name = getattr(function, "__name__", "the function")
+            raise lowering.located(
+                UnsupportedSyntax,
+                f"'{ast.unparse(node)}' gives {name}, a function with a rule of yours "
+                f"(custom_vjp, defvjp), a {type(value).__name__}; such a function takes "
+                "arrays and numbers, one cotangent each: pass the arrays of a dict as "
+                "separate arguments (f(W, b, x)), and settings through a closure",
+                node,
+            )
 
 
 def _finds_positions(function: object, args: Args, kwargs: Kwargs) -> bool:
