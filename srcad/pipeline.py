@@ -47,6 +47,7 @@ from srcad.passes import (
     place_reductions_near_reads,
     simplify_graph,
     sum_outer_products,
+    tapes_as_arrays,
 )
 from srcad.pytree import TreeDef, plain_treedef, unflatten
 from srcad.reverse import reverse_graph
@@ -75,15 +76,20 @@ class Compiled:
     is_current: Callable[[], bool] = always_current
     derive_graph: Callable[[], Graph] | None = None
     draws: bool | None = None  # whether the code draws random numbers (None: not recorded)
+    # the code a further derivative reads, where it is not ``fn`` (see ``body``)
+    make_readable: Callable[[], Callable] | None = None
 
     @functools.cached_property
     def graph(self) -> Graph:
         return self.derive_graph()
 
-    @property
+    @functools.cached_property
     def body(self) -> Callable:
-        """The NumPy body, which a further derivative reads (see ``numpy_body``)."""
-        return numpy_body(self.fn)
+        """The NumPy body, which a further derivative reads (see ``numpy_body``): for code
+        whose ``for`` loops keep tapes, the same code with arrays for tapes
+        (``srcad.passes.array_tapes``), so that the loops stay loops in that derivative."""
+        readable = self.fn if self.make_readable is None else self.make_readable()
+        return numpy_body(readable)
 
     @functools.cached_property
     def random_draws(self) -> tuple[Eqn, ...]:
@@ -131,17 +137,29 @@ def _reuse_or_compile(fun: Callable, key: tuple, compile_fn: Callable) -> Compil
     if entry is None:
         with _collector_paused():
             return compile_fn(disk_key)
-    derive_graph = functools.partial(_derive_graph, compile_fn)
+    derive = functools.cache(lambda: compile_fn(None))  # compiled again only when asked
     relies_on(entry.fn, entry.world_reads, entry.functions)
+    # reverse-mode code may keep tapes (forward-mode code never does): what a further
+    # derivative reads is found from the graph (which it asks for anyway: while loops)
+    make_readable = functools.partial(_derive_body, derive) if key[0] == "reverse" else None
     return Compiled(
         entry.fn,
         entry.source,
         entry.out_tree,
         entry.out_avals,
         entry.is_current,
-        derive_graph,
+        functools.partial(_derive_graph, derive),
         entry.draws,
+        make_readable,
     )
+
+
+def _derive_graph(derive: Callable[[], Compiled]) -> Graph:
+    return derive().graph
+
+
+def _derive_body(derive: Callable[[], Compiled]) -> Callable:
+    return derive().body
 
 
 def _disk_key(fun: Callable, key: tuple) -> str | None:
@@ -150,10 +168,6 @@ def _disk_key(fun: Callable, key: tuple) -> str | None:
     if any(prim.kind == CUSTOM for prim in PRIMS.values()):
         return None
     return entry_key(fun, key)
-
-
-def _derive_graph(compile_fn: Callable) -> Graph:
-    return compile_fn(None).graph
 
 
 def _module_stem(fun: Callable, mode: str) -> str:
@@ -277,6 +291,7 @@ def _load(
     is_current = make_world_guard(lowered.world_reads, functions)
     out_avals = tuple(atom.aval for atom in graph.outputs)
     draws = any(is_random_draw(eqn) for eqn in walk_eqns(graph.eqns))
+    make_readable = functools.partial(_load_readable, fun, graph, spec, lowered, loaded)
     if disk_key is not None:
         stem = _module_stem(fun, "reverse" if spec.name.endswith("_grad") else "forward")
         save_entry(
@@ -291,7 +306,27 @@ def _load(
             out_avals,
             draws,
         )
-    return Compiled(loaded, source, lowered.out_tree, out_avals, is_current, lambda: graph, draws)
+    return Compiled(
+        loaded, source, lowered.out_tree, out_avals, is_current, lambda: graph, draws, make_readable
+    )
+
+
+def _load_readable(
+    fun: Callable, graph: Graph, spec: FunctionSpec, lowered: LoweredFunction, loaded: Callable
+) -> Callable:
+    """The code a further derivative reads in place of ``loaded``, the generated code of
+    ``graph``: ``loaded`` itself, or where its ``for`` loops keep tapes, the same function
+    with arrays for tapes (``Compiled.body``)."""
+    readable = tapes_as_arrays(graph)
+    if readable is graph:
+        return loaded
+    if os.environ.get("SRCAD_VERIFY"):
+        verify_graph(readable)
+    source, constants = emit_module(readable, spec)
+    stem = f"{fun.__module__}.{fun.__qualname__}".replace("<", "").replace(">", "")
+    name = f"{stem}_{spec.name.rsplit('_', 1)[-1]}"
+    function = load_function(source, entry_name(readable, spec), name, constants)
+    return relies_on(function, loaded.srcad_world_reads, loaded.srcad_lowered_functions)
 
 
 def _differentiated_inputs(lowered: LoweredFunction, signature: ArgSignature, wrt: Wrt) -> tuple:

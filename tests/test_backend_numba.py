@@ -602,3 +602,82 @@ def test_float32_code_with_an_infinite_constant_compiles(numba):
         warnings.simplefilter("error")
         got = srcad.grad(softplus_clipped, backend="numba")(x)
     np.testing.assert_allclose(got, srcad.grad(softplus_clipped)(x), rtol=1e-5)
+
+
+NORMS = {"weight": 1.0}
+
+
+def nuclear(z):
+    return np.linalg.norm(z, "nuc") * NORMS["weight"] + np.sum(z**2)
+
+
+def frobenius_and_nuclear(z):
+    return np.linalg.norm(z, "fro") * np.linalg.norm(z, ord="nuc")
+
+
+@pytest.mark.parametrize("fun", [nuclear, frobenius_and_nuclear])
+def test_a_norm_numba_lacks_runs_on_numpy_with_a_warning_naming_the_line(numba, fun):
+    """numba compiles np.linalg.norm(z, "nuc") and raises ValueError when it runs (it has
+    no 'fro' or 'nuc' norm): the NumPy code runs instead, the warning names the line; also
+    after the weight it reads changed."""
+    z = np.arange(6.0).reshape(2, 3) / 7
+    transformed = srcad.grad(fun, backend="numba")
+    with pytest.warns(NumbaFallbackWarning, match="numba has no '(nuc|fro)' norm") as caught:
+        got = transformed(z)
+    line = inspect.getsourcelines(fun)[1] + 1
+    assert f"from line {line}: " in str(caught[0].message)
+    try:
+        for weight in (1.0, -2.0):
+            NORMS["weight"] = weight
+            np.testing.assert_allclose(transformed(z), srcad.numerical_grad(fun, z), rtol=1e-6)
+            np.testing.assert_allclose(transformed(z), srcad.grad(fun)(z), rtol=1e-12)
+    finally:
+        NORMS["weight"] = 1.0
+    np.testing.assert_allclose(got, srcad.grad(fun)(z), rtol=1e-12)
+
+
+def test_code_numba_compiles_but_raises_in_runs_on_numpy_where_numpy_computes(numba, monkeypatch):
+    """A value numba's implementation refuses when it runs, which srcad does not know of
+    beforehand: the first call's error is not the user's (NumPy computes), so the NumPy code
+    runs, with the warning; where the NumPy code raises too, its error is raised."""
+    from srcad.backends import numba_values
+
+    monkeypatch.setattr(numba_values, "LACKED", {})
+    z = np.arange(6.0).reshape(2, 3) / 7
+    transformed = srcad.grad(nuclear, backend="numba")
+    with pytest.warns(NumbaFallbackWarning, match="raised ValueError .* where NumPy computes"):
+        got = transformed(z)
+    np.testing.assert_allclose(got, srcad.grad(nuclear)(z), rtol=1e-12)
+
+    def inverse_sum(a):
+        return np.sum(np.linalg.inv(a))
+
+    inverted = srcad.grad(inverse_sum, backend="numba")
+    with pytest.raises(np.linalg.LinAlgError, match="Singular matrix"):  # NumPy's message
+        inverted(np.ones((2, 2)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NumbaFallbackWarning)  # numba runs the next call
+        np.testing.assert_allclose(inverted(np.eye(2)), -np.ones((2, 2)), rtol=1e-12)
+    assert inverted.numba.is_compiled(inverted.last)
+
+
+def taylor_sine(x):
+    ans = currterm = x
+    for i in range(1000):
+        currterm = -currterm * x**2 / ((2 * i + 3) * (2 * i + 2))
+        ans = ans + currterm
+        if np.abs(currterm) < 1e-12:
+            break
+    return ans
+
+
+def test_the_second_derivative_of_a_long_loop_compiles_with_its_loops(numba):
+    """grad(grad(f)) of a 1000-step loop that breaks: the gradient read back keeps its loops
+    (its tapes arrays), and numba compiles the result (its memory grew past 8 GB)."""
+    second = srcad.grad(srcad.grad(taylor_sine), backend="numba")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NumbaFallbackWarning)
+        for x in (0.3, 2.3):
+            assert second(x) == pytest.approx(-np.sin(x), rel=1e-9)
+            assert second(x) == pytest.approx(srcad.grad(srcad.grad(taylor_sine))(x), rel=1e-12)
+    assert second.numba.is_compiled(second.last)

@@ -651,6 +651,41 @@ def test_the_loop_target_holds_the_last_item_after_the_loop():
         np.testing.assert_allclose(srcad.grad(kept)(x), srcad.numerical_grad(kept, x), rtol=1e-6)
 
 
+DECAY = {"rate": 0.9}
+
+
+def discounted_backwards(x):
+    total = 0.0
+    for t in reversed(range(300)):
+        total = total * DECAY["rate"] + np.sin(x[t % 3] * t * 0.01)
+    return total
+
+
+def test_a_loop_over_a_reversed_range_stays_a_loop():
+    """reversed(range(n)) counts down as range(n - 1, -1, -1): the loop stays a loop (it was
+    unrolled, 300 copies of the body), as the backward loops of srcad's own code do when they
+    are differentiated again. Also after the rate it reads changed."""
+    x = np.array([0.3, -1.2, 0.8])
+    try:
+        for rate in (0.9, 0.5):
+            DECAY["rate"] = rate
+            _assert_gradients(discounted_backwards, x)
+        gradient = srcad.grad(discounted_backwards)
+        gradient(x)
+        code = srcad.source(gradient)
+        assert "for t in range(299, -1, -1):" in code and len(code.splitlines()) < 80
+    finally:
+        DECAY["rate"] = 0.9
+
+    def reversed_list(x):
+        total = 0.0
+        for v in reversed([x[0], x[1] * 2.0]):  # a list: unrolled, as before
+            total = total * 0.5 + v
+        return total
+
+    _assert_gradients(reversed_list, x)
+
+
 LOOPS = {"depth": 4, "width": 2}
 
 

@@ -513,3 +513,82 @@ def test_a_float32_loss_keeps_its_dtype_in_every_value_returned(mode):
         grad, srcad.numerical_grad(float32_loss, w.astype(float), x.astype(float)), rtol=1e-3
     )
     assert type(srcad.value_and_grad(float32_loss)(w.astype(float), x.astype(float))[0]) is float
+
+
+TAYLOR = {"tolerance": 1e-12}
+
+
+def taylor_sine(x):
+    """autograd's sinusoid example: a Taylor series that stops when its terms are small."""
+    ans = currterm = x
+    for i in range(1000):
+        currterm = -currterm * x**2 / ((2 * i + 3) * (2 * i + 2))
+        ans = ans + currterm
+        if np.abs(currterm) < TAYLOR["tolerance"]:
+            break
+    return ans
+
+
+def taylor_sine_of_an_array(x):
+    return taylor_sine(x[0]) * x[1]
+
+
+def counted_sine(x):
+    ans = currterm = x[0]
+    for i in range(400):
+        currterm = -currterm * x[0] ** 2 / ((2 * i + 3) * (2 * i + 2))
+        ans = ans + currterm
+        if np.abs(currterm) < 1e-9:
+            break
+    return ans * x[1] ** 2
+
+
+def nested_loops(x):
+    s = 0.0
+    for i in range(3):
+        h = x
+        for j in range(5):
+            h = np.tanh(h * (i + 1) + 0.1 * j)
+        s = s + np.sum(h**2)
+    return s
+
+
+def _gradient_differences(fun, x, eps=1e-6):
+    gradient = srcad.grad(fun)
+    return np.array(
+        [(gradient(x + eps * e) - gradient(x - eps * e)) / (2 * eps) for e in np.eye(2)]
+    )
+
+
+@pytest.mark.parametrize("fun", [taylor_sine_of_an_array, counted_sine, nested_loops])
+def test_second_derivatives_of_long_loops_that_break_keep_their_loops(fun):
+    """The gradient's loops keep tapes; read back for a second derivative, the tapes are
+    arrays and the loops stay loops (they were unrolled, 1000 steps: a RecursionError).
+    Forward over reverse (hessian), reverse over reverse and the forward-mode gradient of
+    the gradient match central differences of the gradient, also after the world changed."""
+    x = np.array([1.3, 0.7])
+    hessian = srcad.hessian(fun)
+    rows = [
+        srcad.grad(lambda v, k=k: srcad.grad(fun)(v)[k], mode=m)
+        for k in (0, 1)
+        for m in ("reverse", "forward")
+    ]
+    for tolerance in (1e-12, 1e-3):  # the loop stops sooner: read on every call
+        TAYLOR["tolerance"] = tolerance
+        expected = _gradient_differences(fun, x)
+        np.testing.assert_allclose(hessian(x), expected, rtol=1e-6, atol=1e-7)
+        for k, row in enumerate(rows):
+            np.testing.assert_allclose(row(x), expected[k // 2], rtol=1e-6, atol=1e-7)
+    TAYLOR["tolerance"] = 1e-12
+    assert len(srcad.source(rows[0]).splitlines()) < 300  # not one block per step
+
+
+def test_grad_of_grad_of_the_taylor_series_of_a_float():
+    second = srcad.grad(srcad.grad(taylor_sine))
+    for x in (0.3, 2.3):
+        gradient = srcad.grad(taylor_sine)
+        expected = (gradient(x + 1e-6) - gradient(x - 1e-6)) / 2e-6
+        assert second(x) == pytest.approx(expected, rel=1e-6)
+        assert second(x) == pytest.approx(-np.sin(x), rel=1e-9)
+        assert srcad.hessian(taylor_sine)(x) == pytest.approx(-np.sin(x), rel=1e-9)
+    assert "for i in range(1000):" in srcad.source(second)

@@ -12,7 +12,10 @@ line numba refused and the user's line it came from.
   serves code compiled for other values. The file is written once and never touched again:
   numba's cache is keyed by the file's modification time.
 - numba compiles on the first call (with that call's argument types); a compile error there
-  means the NumPy function runs instead, for this call and every later one.
+  means the NumPy function runs instead, for this call and every later one. So does a value
+  numba compiles but cannot run (``numba_values``: ``np.linalg.norm(z, "nuc")``), and an
+  error the compiled code raises on that first call where the NumPy code computes (where
+  the NumPy code raises too, its error is the call's).
 - numba names each compiled function by its module, qualified name, argument types and a
   counter of the process that compiled it. The runtime helpers' factories (``_delegating``,
   ``rowwise``) make many bodies under one qualified name, so code that two processes cached
@@ -43,6 +46,8 @@ import numpy as np
 from srcad.arguments import IDENTITY_CONSTANTS
 from srcad.backends import numba_numpy_loops, numba_spellings
 from srcad.backends.numba_source import numba_source, source_line
+from srcad.backends.numba_values import lacked_value
+from srcad.ir.facts import has_effect
 from srcad.ir.primitive import ELEMENTWISE, PARAMETRIC
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import walk_eqns
@@ -140,17 +145,17 @@ class NumbaBackend:
             return self._fall_back(compiled, variant, why, args)
         if compiled.random_draws:
             return self._fall_back(compiled, variant, RANDOM_DRAWS, args)
-        slow = _slow_to_compile(compiled)
-        if slow:
-            return self._fall_back(compiled, variant, slow, args)
+        why = _slow_to_compile(compiled) or _lacked_value(variant)
+        if why:
+            return self._fall_back(compiled, variant, why, args)
         numba = require_numba()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", numba.NumbaPerformanceWarning)
                 result = variant.fn(*args)
         except Exception as error:
-            if getattr(variant.dispatcher, "signatures", None):
-                raise  # compiled, and the code raised when it ran: as the NumPy code would
+            if getattr(variant.dispatcher, "signatures", None):  # compiled, raised when run
+                return self._after_raising(compiled, variant, error, args)
             # numba's typing and lowering errors, and its own failures (AssertionError)
             return self._fall_back(compiled, variant, _refusal(variant, error), args)
         self._variants[compiled.fn] = variant
@@ -158,12 +163,31 @@ class NumbaBackend:
 
     def _fall_back(self, compiled: Compiled, variant: _Variant, why: str, args: tuple) -> object:
         """Warn that the NumPy code runs instead of ``variant``, and from now on run it."""
+        self._give_up(compiled, variant, why)
+        return compiled.fn(*args)
+
+    def _give_up(
+        self, compiled: Compiled, variant: _Variant, why: str, cannot: str = "compile"
+    ) -> None:
         origin = FROM_LINE.search(variant.source)
         what = f"the derivative of {origin.group(1)}" if origin else "generated code"
-        message = f"numba cannot compile {what}{why}; srcad runs the NumPy code instead"
+        message = f"numba cannot {cannot} {what}{why}; srcad runs the NumPy code instead"
         warnings.warn(message, NumbaFallbackWarning, stacklevel=user_stacklevel())
         self._variants[compiled.fn] = _Variant(variant.source, variant.path, compiled.fn, False)
-        return compiled.fn(*args)
+
+    def _after_raising(
+        self, compiled: Compiled, variant: _Variant, error: Exception, args: tuple
+    ) -> object:
+        """The first run of a compiled variant raised: where the NumPy code raises too, its
+        error (the plain function's); where it computes, its result, and from now on the
+        NumPy code runs (numba's implementation lacks something NumPy has). Code with
+        effects (print) is not run again: numba's error then."""
+        if any(has_effect(eqn) for eqn in walk_eqns(compiled.graph.eqns)):
+            raise error
+        result = compiled.fn(*args)  # raises as the NumPy backend would
+        why = f": its compiled code raised {type(error).__name__} ({error}) where NumPy computes"
+        self._give_up(compiled, variant, why, cannot="run")
+        return result
 
     def function(self, compiled: Compiled) -> Callable:
         """What ``run`` calls for ``compiled`` since its first call: the numba-compiled
@@ -352,6 +376,18 @@ def _fingerprint(value: object) -> bytes:
     return (
         f"{kind.__module__}.{kind.__qualname__}:{getattr(value, '__module__', '')}.{name}".encode()
     )
+
+
+def _lacked_value(variant: _Variant) -> str:
+    """Where the variant passes a value numba compiles but cannot run (``numba_values``),
+    and what numba lacks; empty if it does not."""
+    found = lacked_value(variant.source)
+    if found is None:
+        return ""
+    line, lacked = found
+    code, user_line = source_line(variant.source, line)
+    origin = f", from {user_line}" if user_line else ""
+    return f" at line {line} of {variant.path.name} ({code!r}{origin}): {lacked}"
 
 
 def _refusal(variant: _Variant, error: Exception) -> str:

@@ -38,7 +38,13 @@ from srcad.lower.containers import (
     restore_generators,
     snapshot_containers,
 )
-from srcad.lower.dispatch import dispatch_statement, evaluate, evaluate_at, lowers_statement
+from srcad.lower.dispatch import (
+    CALL,
+    dispatch_statement,
+    evaluate,
+    evaluate_at,
+    lowers_statement,
+)
 from srcad.lower.generators import Deferred, consumed, loop_over_generator
 from srcad.lower.iteration import (
     Iteration,
@@ -146,12 +152,34 @@ def _unfollow_target(lowering: Lowering, node: ast.For) -> None:
 
 # --- for ----------------------------------------------------------------------------------
 def _lower_for(lowering: Lowering, node: ast.For) -> None:
-    iterable = evaluate(lowering, node.iter)
+    iterable = _iterable(lowering, node)
     with iterating(lowering, ast.unparse(node.iter), iterable):
         if isinstance(iterable, Deferred):  # a generator: runs now, then the body per item
             loop_over_generator(lowering, iterable, node, lambda item: _once(lowering, node, item))
         else:
             _lower_for_over(lowering, node, iterable)
+
+
+def _iterable(lowering: Lowering, node: ast.For) -> object:
+    """What the loop goes through; ``reversed(range(...))`` as the range that counts down
+    (``range(n - 1, -1, -1)``), so that the loop stays a loop (a backward loop of srcad's
+    own gradient code, differentiated again, counts so)."""
+    iterable = node.iter
+    is_reversed = (
+        isinstance(iterable, ast.Call)
+        and isinstance(iterable.func, ast.Name)
+        and len(iterable.args) == 1
+        and not isinstance(iterable.args[0], ast.Starred)
+        and not iterable.keywords
+        and evaluate(lowering, iterable.func) is reversed
+    )
+    if not is_reversed:
+        return evaluate(lowering, iterable)
+    assert isinstance(iterable, ast.Call)
+    sequence = evaluate(lowering, iterable.args[0])
+    if isinstance(sequence, range):
+        return sequence[::-1]
+    return CALL[0](lowering, reversed, [sequence], {}, iterable)
 
 
 def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None:

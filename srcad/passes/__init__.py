@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from srcad.passes.array_tapes import tapes_as_arrays
 from srcad.passes.cse import eliminate_common_subexpressions
 from srcad.passes.dce import eliminate_dead_code
 from srcad.passes.hoist import hoist_loop_invariants
@@ -16,4 +17,5 @@ __all__ = [
     "place_reductions_near_reads",
     "simplify_graph",
     "sum_outer_products",
+    "tapes_as_arrays",
 ]
