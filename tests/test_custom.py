@@ -63,6 +63,13 @@ def rules():
     srcad.defjvp(forward_only, lambda tangents, out, x: tangents[0] * (np.cos(x) + 1.0))
     safe_norm.defvjp(safe_norm_fwd, safe_norm_bwd)
     scaled_identity.defvjp(lambda x: (x * 1.0, None), lambda residual, g: (SLOPE * g,))
+    fixed_point.defvjp(fixed_point_fwd, fixed_point_bwd)
+    cube_root_of.defvjp(cube_root_fwd, cube_root_bwd)
+    halved_until_small.defvjp(halved_until_small_fwd, lambda r, g: (2.0 * g,))
+    sign_tested.defvjp(lambda a: (a * 2.0, a), sign_tested_bwd)
+    srcad.defvjp(clipped, clipped_rule)
+    reduced.defvjp(lambda x, how: (reduced(x, how), x), lambda r, g: (g * np.ones_like(r), None))
+    srcad.defvjp(softsign, lambda g, out, x: g / (1.0 + np.abs(x)) ** 2)
     yield
     for name in [name for name, prim in PRIMS.items() if prim.kind == CUSTOM]:
         del PRIMS[name]
@@ -337,9 +344,6 @@ def fixed_point_bwd(residuals, g):
     return (g * (-s * x) / (1.0 + a * s), None)
 
 
-fixed_point.defvjp(fixed_point_fwd, fixed_point_bwd)
-
-
 @srcad.custom_vjp
 def cube_root_of(a):
     import scipy.optimize
@@ -347,9 +351,14 @@ def cube_root_of(a):
     return scipy.optimize.brentq(lambda x: x**3 + a * x - 1.0, 0.0, 2.0, xtol=1e-15)
 
 
-cube_root_of.defvjp(
-    lambda a: ((x := cube_root_of(a)), (x, a)), lambda r, g: (g * -r[0] / (3 * r[0] ** 2 + r[1]),)
-)
+def cube_root_fwd(a):
+    x = cube_root_of(a)
+    return x, (x, a)
+
+
+def cube_root_bwd(residuals, g):
+    x, a = residuals
+    return (g * -x / (3 * x**2 + a),)
 
 
 def through_fixed_point(a):
@@ -396,9 +405,6 @@ def halved_until_small_fwd(a):
     return a * 2.0, x
 
 
-halved_until_small.defvjp(halved_until_small_fwd, lambda r, g: (2.0 * g,))
-
-
 @srcad.custom_vjp
 def sign_tested(a):
     return a * 2.0
@@ -410,18 +416,12 @@ def sign_tested_bwd(residual, g):
     return (0.0 * g,)
 
 
-sign_tested.defvjp(lambda a: (a * 2.0, a), sign_tested_bwd)
-
-
 def clipped(x):
     return np.clip(x, -1.0, 1.0)
 
 
 def clipped_rule(g, out, x):
     return g if np.all(np.abs(x) < 1.0) else 0.0 * g  # a test in a defvjp rule
-
-
-srcad.defvjp(clipped, clipped_rule)
 
 
 def _line_of(function, text):
@@ -454,9 +454,6 @@ def reduced(x, how):
     return np.sum(x) if how == "sum" else np.mean(x)
 
 
-reduced.defvjp(lambda x, how: (reduced(x, how), x), lambda r, g: (g * np.ones_like(r), None))
-
-
 def test_a_string_given_to_a_function_with_a_rule_is_refused_at_the_users_line():
     def summed(x):
         return reduced(x, "sum") * 2.0
@@ -471,9 +468,6 @@ def test_a_string_given_to_a_function_with_a_rule_is_refused_at_the_users_line()
 
 def softsign(x):
     return x / (1.0 + np.abs(x))
-
-
-srcad.defvjp(softsign, lambda g, out, x: g / (1.0 + np.abs(x)) ** 2)
 
 
 def through_softsign(x):

@@ -1061,7 +1061,7 @@ def test_a_while_true_loop_left_only_by_return():
         _assert_gradients(grows_until_it_returns, p)
 
 
-LIMIT = {"total": 5.0}
+STOP_AT = {"total": 5.0}
 
 
 def accumulated_until(w):
@@ -1069,7 +1069,7 @@ def accumulated_until(w):
     condition: the generated loop called acc.sum() on the float."""
     acc = 0.0
     i = 0
-    while np.sum(acc) < LIMIT["total"] and i < 10:
+    while np.sum(acc) < STOP_AT["total"] and i < 10:
         acc = acc + w
         i += 1
     return np.sum(acc**2)
@@ -1078,13 +1078,13 @@ def accumulated_until(w):
 def test_a_while_loop_value_started_as_a_float_and_made_an_array():
     w = np.array([1.0, 0.5, 0.8])
     for total in (5.0, 9.0):
-        LIMIT["total"] = total
+        STOP_AT["total"] = total
         for mode in ("reverse", "forward"):
             value, gradient = srcad.value_and_grad(accumulated_until, mode=mode)(w)
             assert value == pytest.approx(accumulated_until(w))
             expected = srcad.numerical_grad(accumulated_until, w)
             np.testing.assert_allclose(gradient, expected, rtol=1e-6)
-    LIMIT["total"] = 5.0
+    STOP_AT["total"] = 5.0
 
 
 def test_a_while_loop_that_changes_a_values_shape_is_refused_at_its_line():
