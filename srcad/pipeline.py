@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from srcad.arguments import ArgSignature, Wrt
 from srcad.codegen import FunctionSpec, emit_module, entry_name
 from srcad.codegen.header import header_lines
-from srcad.errors import ArgumentTypeError, InternalError, SrcadError
+from srcad.errors import ArgumentTypeError, InternalError, NoDerivativeRule, SrcadError
 from srcad.forward import forward_graph
 from srcad.frontend import parse_function
 from srcad.frontend.parse import function_for, unbound
@@ -54,7 +54,7 @@ from srcad.reverse import reverse_graph
 from srcad.runtime import generated_dir, load_function
 from srcad.runtime.cache import cached
 from srcad.runtime.disk import entry_key, load_entry, save_entry
-from srcad.runtime.errors import compile_errors
+from srcad.runtime.errors import compile_errors, definition_line, users_line_of_generated
 from srcad.runtime.guard import always_current, make_world_guard
 
 
@@ -113,7 +113,10 @@ def compile_reverse(
     (``vjp``) the output may have any shape and ``dout`` has no default."""
     key = ("reverse", wrt, has_aux, is_scalar, signature)
     options = (wrt, has_aux, is_scalar)
-    with compile_errors(fun, signature, "compile_reverse", *options), _in_generated_code(fun):
+    with (
+        compile_errors(fun, signature, "compile_reverse", *options),
+        _in_generated_code(fun, "reverse"),
+    ):
         compile_fn = functools.partial(_compile_reverse, fun, signature, wrt, has_aux, is_scalar)
         return cached(fun, key, lambda: _reuse_or_compile(fun, key, compile_fn))
 
@@ -121,7 +124,7 @@ def compile_reverse(
 def compile_forward(fun: Callable, signature: ArgSignature, wrt: Wrt) -> Compiled:
     """``f_jvp(params..., tangents...)`` returning ``(value, value_dot)``."""
     key = ("forward", wrt, signature)
-    with compile_errors(fun, signature, "compile_forward", wrt), _in_generated_code(fun):
+    with compile_errors(fun, signature, "compile_forward", wrt), _in_generated_code(fun, "forward"):
         compile_fn = functools.partial(_compile_forward, fun, signature, wrt)
         return cached(fun, key, lambda: _reuse_or_compile(fun, key, compile_fn))
 
@@ -191,23 +194,45 @@ def _collector_paused() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _in_generated_code(fun: Callable) -> Iterator[None]:
+def _in_generated_code(fun: Callable, mode: str) -> Iterator[None]:
     """An error found in srcad's own generated code (differentiating a gradient again) says
-    so, and which function's derivative it came from."""
+    so, and which function's derivative it came from, at the user's line that code came
+    from; one found in the one-line ``def`` calling a function with a rule of the user's
+    (``srcad.grad(f)`` of a ``custom_vjp``) is at that function's definition."""
     try:
         yield
     except SrcadError as error:
-        made_by_srcad = hasattr(fun, "srcad_plain_function")  # a derivative, not a loss
-        in_generated = str(error.file).startswith(str(generated_dir()))
-        if not made_by_srcad or not in_generated or isinstance(error, InternalError):
+        if not str(error.file).startswith(str(generated_dir())) or isinstance(error, InternalError):
             raise
-        raise type(error)(
-            f"{error.detail} (this is srcad's generated code for a derivative of "
-            f"{getattr(fun, '__name__', 'the function')}: taking a further derivative through "
-            "this construct is not supported yet)",
-            error.file,
-            error.line,
-        ) from None
+        called = getattr(fun, "srcad_calls", None)
+        if called is not None:
+            raise type(error)(error.detail, *definition_line(called)) from None
+        if not hasattr(fun, "srcad_plain_function"):  # a derivative, not a loss
+            raise
+        raise _further_derivative_error(fun, mode, error) from None
+
+
+def _further_derivative_error(fun: Callable, mode: str, error: SrcadError) -> SrcadError:
+    """``error``, found in the generated code of ``fun``, a derivative srcad made, when
+    differentiating it again in ``mode``."""
+    assert error.file is not None and error.line is not None
+    name = getattr(fun, "__name__", "the function")
+    if mode == "forward" and isinstance(error, NoDerivativeRule):
+        note = (
+            f"in the gradient of {name} srcad generated (its line {error.line}), which "
+            "srcad.hessian and srcad.hvp differentiate in forward mode: "
+            f"srcad.jacrev(srcad.grad({name})) differentiates it in reverse mode"
+        )
+    else:
+        note = (
+            f"in srcad's generated code for a derivative of {name}, its line {error.line}: "
+            "taking a further derivative through this construct is not supported yet"
+        )
+    differentiated = getattr(fun, "fun", None)
+    where = None
+    if callable(differentiated):
+        where = users_line_of_generated(str(error.file), error.line, differentiated)
+    return type(error)(f"{error.detail} ({note})", *(where or (error.file, error.line)))
 
 
 def _compile_reverse(fun, signature, wrt, has_aux, is_scalar, disk_key=None) -> Compiled:
@@ -578,7 +603,9 @@ def primitive_function(fun: Callable) -> Callable:
         f"# Generated by srcad: {callee} as a function srcad differentiates.\n{imports}\n\n\n"
         f"def {name}({params}):\n    return {callee}({params})\n"
     )
-    return load_function(source, name, f"{name}_function", {"primitive": fun})
+    wrapper = load_function(source, name, f"{name}_function", {"primitive": fun})
+    wrapper.srcad_calls = fun  # type: ignore[attr-defined] # errors name fun's definition
+    return wrapper
 
 
 def _primitive_parameters(fun: Callable) -> list[str]:

@@ -63,6 +63,13 @@ def rules():
     srcad.defjvp(forward_only, lambda tangents, out, x: tangents[0] * (np.cos(x) + 1.0))
     safe_norm.defvjp(safe_norm_fwd, safe_norm_bwd)
     scaled_identity.defvjp(lambda x: (x * 1.0, None), lambda residual, g: (SLOPE * g,))
+    fixed_point.defvjp(fixed_point_fwd, fixed_point_bwd)
+    cube_root_of.defvjp(cube_root_fwd, cube_root_bwd)
+    halved_until_small.defvjp(halved_until_small_fwd, lambda r, g: (2.0 * g,))
+    sign_tested.defvjp(lambda a: (a * 2.0, a), sign_tested_bwd)
+    srcad.defvjp(clipped, clipped_rule)
+    reduced.defvjp(lambda x, how: (reduced(x, how), x), lambda r, g: (g * np.ones_like(r), None))
+    srcad.defvjp(softsign, lambda g, out, x: g / (1.0 + np.abs(x)) ** 2)
     yield
     for name in [name for name, prim in PRIMS.items() if prim.kind == CUSTOM]:
         del PRIMS[name]
@@ -322,6 +329,174 @@ def test_a_dict_given_to_a_function_with_a_rule_is_refused_with_what_to_write():
     def loss(p):
         return weighted(p, np.ones(2))
 
-    with pytest.raises(srcad.UnsupportedSyntax, match="separate arguments") as error:
+    with pytest.raises(srcad.UnsupportedSyntax, match="argument of its own") as error:
         srcad.grad(loss)({"w": np.ones(2)})
     assert error.value.file == __file__
+
+
+# --- a primal srcad does not trace, and errors of rules at the user's line -------------------
+FIXED = {"scale": 1.0}
+
+
+@srcad.custom_vjp
+def fixed_point(a, x_guess):
+    """The cookbook's solve of x = s cos(a x): a loop until it converges, run on arrays."""
+    s = FIXED["scale"]
+    x_prev, x = x_guess, s * np.cos(a * x_guess)
+    while abs(x - x_prev) > 1e-14:
+        x_prev, x = x, s * np.cos(a * x)
+    return x
+
+
+def fixed_point_fwd(a, x_guess):
+    x = fixed_point(a, x_guess)  # the call itself: the generated code runs it
+    return x, (a, x)
+
+
+def fixed_point_bwd(residuals, g):
+    a, x = residuals
+    s = FIXED["scale"] * np.sin(a * x)  # implicit function theorem on x - s cos(a x) = 0
+    return (g * (-s * x) / (1.0 + a * s), None)
+
+
+@srcad.custom_vjp
+def cube_root_of(a):
+    import scipy.optimize
+
+    return scipy.optimize.brentq(lambda x: x**3 + a * x - 1.0, 0.0, 2.0, xtol=1e-15)
+
+
+def cube_root_fwd(a):
+    x = cube_root_of(a)
+    return x, (x, a)
+
+
+def cube_root_bwd(residuals, g):
+    x, a = residuals
+    return (g * -x / (3 * x**2 + a),)
+
+
+def through_fixed_point(a):
+    return fixed_point(a, 0.5) * a + cube_root_of(a) ** 2
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_primal_that_loops_until_it_converges_runs_on_arrays(mode):
+    """fwd calls the primal on traced values: that is the call (which the generated code
+    runs on arrays), not a trace of its while loop or of scipy's brentq (a ShapeError
+    "truth value" at a generated file). Again after the scale both read changed."""
+    a = 0.8
+    try:
+        for scale in (1.0, 0.6):
+            FIXED["scale"] = scale
+            expected = srcad.numerical_grad(through_fixed_point, a)
+            if mode == "forward":  # no forward rule: the refusal says what to do
+                with pytest.raises(srcad.NoDerivativeRule, match="defjvp"):
+                    srcad.grad(through_fixed_point, mode=mode)(a)
+                continue
+            assert srcad.grad(through_fixed_point)(a) == pytest.approx(expected, rel=1e-6)
+            second = srcad.grad(srcad.grad(through_fixed_point))
+            differences = srcad.numerical_grad(srcad.grad(through_fixed_point), a)
+            assert second(a) == pytest.approx(differences, rel=1e-5)
+    finally:
+        FIXED["scale"] = 1.0
+    assert srcad.grad(fixed_point)(a, 0.5) == pytest.approx(
+        srcad.numerical_grad(fixed_point, a, 0.5), rel=1e-6
+    )
+    code = srcad.source(srcad.grad(through_fixed_point))
+    statements = "\n".join(line.split("#")[0] for line in code.splitlines())
+    assert statements.count("fixed_point(a, 0.5)") == 1  # fwd's call: the forward's value
+
+
+@srcad.custom_vjp
+def halved_until_small(a):
+    return a * 2.0
+
+
+def halved_until_small_fwd(a):
+    x = a
+    while abs(x) > 1e-3:  # a test of a traced value in fwd
+        x = x / 2.0
+    return a * 2.0, x
+
+
+@srcad.custom_vjp
+def sign_tested(a):
+    return a * 2.0
+
+
+def sign_tested_bwd(residual, g):
+    if residual > 0:  # a test of a traced value in bwd
+        return (2.0 * g,)
+    return (0.0 * g,)
+
+
+def clipped(x):
+    return np.clip(x, -1.0, 1.0)
+
+
+def clipped_rule(g, out, x):
+    return g if np.all(np.abs(x) < 1.0) else 0.0 * g  # a test in a defvjp rule
+
+
+def _line_of(function, text):
+    lines, first = __import__("inspect").getsourcelines(function)
+    return first + next(k for k, line in enumerate(lines) if text in line)
+
+
+@pytest.mark.parametrize(
+    ("loss", "rule", "text", "advice"),
+    [
+        (lambda a: halved_until_small(a) * a, halved_until_small_fwd, "while", "in halved_until"),
+        (lambda a: sign_tested(a) * a, sign_tested_bwd, "if residual", "np.where"),
+        (lambda a: np.sum(clipped(a) ** 2), clipped_rule, "np.all", "np.where"),
+    ],
+    ids=["fwd", "bwd", "defvjp"],
+)
+def test_a_rule_that_tests_a_traced_value_is_refused_at_its_line(loss, rule, text, advice):
+    """The rule runs on traced values when srcad compiles: the error names the user's line
+    in the rule (not the call, not a generated file) and says what to write."""
+    with pytest.raises(
+        srcad.errors.ShapeError, match="runs on traced values when srcad compiles"
+    ) as e:
+        srcad.grad(loss)(0.7)
+    assert e.value.file == __file__ and e.value.line == _line_of(rule, text)
+    assert advice in str(e.value) and "which srcad follows" not in str(e.value)
+
+
+@srcad.custom_vjp
+def reduced(x, how):
+    return np.sum(x) if how == "sum" else np.mean(x)
+
+
+def test_a_string_given_to_a_function_with_a_rule_is_refused_at_the_users_line():
+    def summed(x):
+        return reduced(x, "sum") * 2.0
+
+    with pytest.raises(srcad.UnsupportedSyntax, match="passes reduced a str") as e:
+        srcad.grad(summed)(X)
+    assert e.value.file == __file__ and e.value.line == _line_of(summed, "reduced(x")
+    with pytest.raises(srcad.UnsupportedSyntax, match="a setting such as a string") as e:
+        srcad.grad(reduced)(X, "sum")  # the one-line def calling it: at reduced's definition
+    assert e.value.file == __file__ and "srcad" not in e.value.file.split("/")[-1]
+
+
+def softsign(x):
+    return x / (1.0 + np.abs(x))
+
+
+def through_softsign(x):
+    return np.sum(softsign(x) ** 2)
+
+
+def test_the_hessian_through_a_function_with_only_a_reverse_rule_says_what_to_write():
+    """srcad.hessian differentiates the gradient in forward mode: the refusal names the
+    user's line (not the generated gradient's) and the reverse-mode spelling, which works."""
+    x = np.array([0.3, -0.2])
+    with pytest.raises(srcad.NoDerivativeRule, match="jacrev") as e:
+        srcad.hessian(through_softsign)(x)
+    assert e.value.file == __file__ and e.value.line == _line_of(through_softsign, "return")
+    hessian = srcad.jacrev(srcad.grad(through_softsign))(x)
+    gradient = srcad.grad(through_softsign)
+    rows = [srcad.numerical_grad(lambda v, k=k: gradient(v)[k], x) for k in range(2)]
+    np.testing.assert_allclose(hessian, np.array(rows), rtol=1e-6, atol=1e-8)

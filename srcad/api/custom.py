@@ -15,10 +15,21 @@ from collections.abc import Callable, Collection
 import numpy as np
 
 from srcad.errors import ShapeError, SrcadError
+from srcad.ir.builder import Tracer
+from srcad.ir.errors import TraceError, TruthValueNeeded
 from srcad.ir.primitive import CUSTOM
 from srcad.ir.prims import CALLABLES, PRIMS, Prim, load_deferred
 from srcad.ir.table.registry import REGISTRATIONS
+from srcad.ir.tracer import record_call
+from srcad.pytree import flatten
 from srcad.rules.registry import JVP_RULES, VJP_RULES, cotangents_as_tuple
+from srcad.runtime.errors import raised_in_users_code, users_line
+
+# what a rule that tests values should do instead
+WITHOUT_TESTS = (
+    "write it with NumPy operations that do not test values (np.where(c, a, b) for an if, "
+    "np.maximum for max)"
+)
 
 
 def stop_gradient(x):
@@ -31,7 +42,8 @@ def defvjp(fn: Callable, rule: Callable) -> Callable:
     argument (``None`` for arguments that take no gradient; for a function of one argument
     the cotangent alone will do). Returns ``fn``."""
     name = _register(fn, "vjp", (rule,))
-    VJP_RULES[name] = cotangents_as_tuple(rule)
+    what = f"the rule srcad.defvjp gave {_name(fn)}"
+    VJP_RULES[name] = cotangents_as_tuple(_traced(rule, what, WITHOUT_TESTS))
     return fn
 
 
@@ -40,7 +52,7 @@ def defjvp(fn: Callable, rule: Callable) -> Callable:
     output, given one tangent per argument (``None`` for arguments that carry none).
     Returns ``fn``. With ``defvjp`` too, ``fn`` works in both modes."""
     name = _register(fn, "jvp", (rule,))
-    JVP_RULES[name] = rule
+    JVP_RULES[name] = _traced(rule, f"the rule srcad.defjvp gave {_name(fn)}", WITHOUT_TESTS)
     return fn
 
 
@@ -59,15 +71,72 @@ class custom_vjp:  # noqa: N801 - named as in JAX
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args):
-        return self.fn(*args)
+        name = CALLABLES.get(self)
+        tracer = next((a for a in flatten(list(args))[0] if isinstance(a, Tracer)), None)
+        if tracer is None or name is None:
+            return self.fn(*args)
+        # called on traced values by a rule (fwd: x = f(a)): the call itself, which the
+        # generated code runs on arrays; the primal is not traced (it may loop until it
+        # converges, call scipy.optimize.brentq, ...)
+        return record_call(tracer.builder, name, args, {})
 
     def defvjp(self, fwd: Callable, bwd: Callable) -> None:
+        name = _name(self.fn)
+        # what fwd cannot compute on traced values, the primal computes on arrays
+        in_the_primal = (
+            f"compute such values in {name} itself, which runs on arrays in the generated code "
+            f"(fwd may call it: y = {name}(...)), and return what bwd needs from fwd"
+        )
+        traced_fwd = _traced(fwd, f"the fwd of custom_vjp {name}", in_the_primal)
+        traced_bwd = _traced(bwd, f"the bwd of custom_vjp {name}", WITHOUT_TESTS)
+
         def rule(g, out, *args):
-            _, residuals = fwd(*args)
-            return _checked_cotangents(self.fn, bwd(residuals, g), args)
+            _, residuals = traced_fwd(*args)
+            return _checked_cotangents(self.fn, traced_bwd(residuals, g), args)
 
         name = _register(self.fn, "vjp", (fwd, bwd), alias=self)
         VJP_RULES[name] = rule
+
+
+def _traced(function: Callable, what: str, advice: str) -> Callable:
+    """``function``, a rule function of the user's, whose errors while it runs on traced
+    values (srcad compiling) name the user's line in it, say that it runs on traced values,
+    and give ``advice``."""
+
+    @functools.wraps(function)
+    def traced(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except (SrcadError, NotImplementedError):
+            raise  # located at the call; a case the rule does not cover: NoDerivativeRule
+        except TraceError as error:
+            raise _rule_error(error, what, advice) from None
+        except Exception as error:
+            if not raised_in_users_code(error.__traceback__):
+                raise  # srcad's own failure
+            problem = f"it raised {type(error).__name__} ({error})"
+            raise _rule_error(error, what, advice, problem) from None
+
+    return traced
+
+
+def _rule_error(error: Exception, what: str, advice: str, problem: str = "") -> SrcadError:
+    if isinstance(error, TruthValueNeeded):
+        problem = (
+            "Python asks for the truth value of one (an if, a while, 'and'/'or', a library "
+            "function testing it such as scipy.optimize.brentq)"
+        )
+    message = (
+        f"{what} runs on traced values when srcad compiles (srcad traces it as it traces its "
+        f"own rules: it does not follow its if and while statements), and here "
+        f"{problem or error}; {advice}"
+    )
+    kind = ShapeError if isinstance(error, TraceError) else SrcadError
+    return kind(message, *(users_line(error.__traceback__) or (None, None)))
+
+
+def _name(fn: Callable) -> str:
+    return getattr(fn, "__name__", "the function")
 
 
 def _checked_cotangents(fn: Callable, cotangents: object, args: tuple) -> tuple:

@@ -17,6 +17,11 @@ class TraceError(Exception):
         self.loc = loc
 
 
+class TruthValueNeeded(TraceError):
+    """Python asked for the truth value of a traced value (``if``, ``while``, ``and``, a
+    library function testing it) outside the statements the lowering follows."""
+
+
 class StaticValueNeeded(TraceError):
     """A computed value was used where compile-time ints are needed (a slice bound, a
     range); a loop retries by unrolling, which makes its counter a compile-time int.

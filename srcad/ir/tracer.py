@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 
-from srcad.ir.errors import StaticValueNeeded, TraceError, UnknownPrimitiveError
+from srcad.ir.errors import (
+    StaticValueNeeded,
+    TraceError,
+    TruthValueNeeded,
+    UnknownPrimitiveError,
+)
 from srcad.ir.graph import Atom, AVal, Const, Loc
 from srcad.ir.index import encode_index
 from srcad.ir.primitive import NotStatic
@@ -75,7 +80,7 @@ class Tracer:
         return self.shape[0]
 
     def __bool__(self) -> bool:
-        raise TraceError(
+        raise TruthValueNeeded(
             "the truth value of a value computed from data is only known when the function "
             "runs, and here Python asks for it while srcad compiles (a sort or comparison of "
             "items, 'and'/'or' between arrays, a library function testing it); compare and "

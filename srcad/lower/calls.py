@@ -37,7 +37,7 @@ from srcad.frontend.desugar import (
 from srcad.frontend.parse import root_name
 from srcad.ir.builder import StaticValueNeeded, TraceError, Tracer, record_call
 from srcad.ir.graph import Const
-from srcad.ir.primitive import CUSTOM
+from srcad.ir.primitive import CUSTOM, Prim
 from srcad.ir.prims import prim_of
 from srcad.ir.selection import Selection
 from srcad.ir.world import WorldPath
@@ -230,7 +230,7 @@ def call(
     if prim is not None and is_traced:
         if prim.kind == CUSTOM:  # a function of the user's with a rule of theirs
             rely_on_user_rules(lowering.world, prim)
-            _refuse_trees(lowering, function, args, kwargs, node)
+            _refuse_settings(lowering, prim, [*args, *kwargs.values()], node)
         return record_call(lowering.builder, prim.name, tuple(args), kwargs, as_array)
     if isinstance(function, types.MethodType) and isinstance(function.__self__, Tracer):
         return function(*args, **kwargs)
@@ -274,6 +274,24 @@ def call(
 
 
 CALL.append(call)  # a property's getter, for srcad.lower.objects.class_attribute
+
+
+def _refuse_settings(lowering: Lowering, prim: Prim, values: list, node: ast.Call) -> None:
+    """A function with a rule of the user's takes arrays and numbers, a cotangent each: a
+    string, None or a container among its arguments is refused at the call."""
+    for value in values:
+        if isinstance(value, (Tracer, int, float, complex, np.ndarray, np.generic)):
+            continue
+        name = getattr(prim.fn, "__name__", prim.called_as)
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' passes {name} a {type(value).__name__} ({value!r:.40}), "
+            f"and {name} has a derivative rule of yours (custom_vjp, defvjp): srcad passes it "
+            "arrays and numbers only, one cotangent each; pass each array as an argument of "
+            "its own, and make a setting such as a string part of the function (define the "
+            "custom_vjp in a function that takes the setting and returns it)",
+            node,
+        )
 
 
 def _is_generator_function(
@@ -509,24 +527,6 @@ def _call_python(
 
 
 POSITIONS_OF = (np.nonzero, np.argwhere, np.flatnonzero)
-
-
-def _refuse_trees(
-    lowering: Lowering, function: object, args: Args, kwargs: Kwargs, node: ast.Call
-) -> None:
-    """A function given a rule takes arrays and numbers: a dict, list or string argument is
-    refused with what to write (its rule gets one cotangent per argument)."""
-    for value in [*args, *kwargs.values()]:
-        if not isinstance(value, (Tracer, np.ndarray, np.generic, float, int)):
-            name = getattr(function, "__name__", "the function")
-            raise lowering.located(
-                UnsupportedSyntax,
-                f"'{ast.unparse(node)}' gives {name}, a function with a rule of yours "
-                f"(custom_vjp, defvjp), a {type(value).__name__}; such a function takes "
-                "arrays and numbers, one cotangent each: pass the arrays of a dict as "
-                "separate arguments (f(W, b, x)), and settings through a closure",
-                node,
-            )
 
 
 def _finds_positions(function: object, args: Args, kwargs: Kwargs) -> bool:

@@ -18,6 +18,11 @@ Goes out, at two boundaries:
   the user's function, so there is no frame of it to show; the frame in srcad that raised
   says nothing the message does not, and would end a pytest report with srcad's file.)
 
+Two helpers name the user's line of an error found elsewhere: ``users_line`` (the innermost
+frame of the user's code in a traceback: a rule of theirs running on traced values) and
+``users_line_of_generated`` (the line of srcad's generated code a further derivative failed
+on, as the comment above it names it).
+
 ``SRCAD_DEBUG=1`` keeps every frame and chains the original exception to ``InternalError``.
 
 The user's line being compiled is read from the traceback itself: the innermost frame that
@@ -32,8 +37,10 @@ import functools
 import hashlib
 import importlib.metadata
 import inspect
+import linecache
 import os
 import platform
+import re
 import sys
 import sysconfig
 import textwrap
@@ -50,6 +57,9 @@ from srcad.runtime.cells import name_notebook_cell
 from srcad.runtime.loader import generated_dir
 
 PACKAGE_DIR = str(Path(__file__).resolve().parent.parent) + os.sep
+# A comment of generated code naming the user's line a statement came from: ``# line 5:
+# ...``, ``# forward  (line 4 in helper: ...)``.
+SOURCE_COMMENT = re.compile(r"^#\s*(?:forward|backward)?\s*\(?line (\d+)(?: in ([\w.]+))?: ")
 # srcad's internals pass through contextlib and functools; user code does not live there
 # (but installed packages, which may hold the user's code, can live below the stdlib).
 STDLIB_DIR = str(Path(os.__file__).resolve().parent) + os.sep
@@ -174,6 +184,26 @@ def definition_line(fun: Callable) -> tuple[str | None, int | None]:
     target = fun.func if isinstance(fun, functools.partial) else inspect.unwrap(fun)
     code = getattr(target, "__code__", None)
     return (code.co_filename, code.co_firstlineno) if code else (None, None)
+
+
+def users_line_of_generated(file: str, line: int, function: Callable) -> tuple[str, int] | None:
+    """The user's line that line ``line`` of srcad's generated code ``file`` came from (the
+    comment above it names it: ``# line 5: ...``, ``# forward  (line 4 in helper: ...)``),
+    in the file of ``function``, the function that code differentiates, or of the helper the
+    comment names (a function ``function`` reads by that name); None where it names none."""
+    for text in reversed(linecache.getlines(file)[:line]):
+        match = SOURCE_COMMENT.match(text.strip())
+        if match is None:
+            continue
+        target: object = function
+        if match.group(2):  # a helper the function reads: helper, Model.forward
+            first, *rest = match.group(2).split(".")
+            target = getattr(function, "__globals__", {}).get(first)
+            for part in rest:
+                target = getattr(target, part, None)
+        user_file, _ = definition_line(target) if callable(target) else (None, None)
+        return (user_file, int(match.group(1))) if user_file else None
+    return None
 
 
 def _name(fun: Callable) -> str:
@@ -304,6 +334,29 @@ def hide_internal_frames(error: BaseException) -> None:
     for tb in reversed(kept):
         trimmed = types.TracebackType(trimmed, tb.tb_frame, tb.tb_lasti, tb.tb_lineno)
     error.__traceback__ = trimmed
+
+
+def users_line(tb: types.TracebackType | None) -> tuple[str, int] | None:
+    """The file and line of the innermost frame of ``tb`` in the user's code: not srcad's,
+    the standard library's, an installed library's (NumPy's) or srcad's generated code."""
+    generated = str(generated_dir())
+    found = None
+    for entry in _entries(tb):
+        filename = entry.tb_frame.f_code.co_filename
+        is_library = filename.startswith(SITE_DIRS) or filename.startswith(generated)
+        if not _is_internal(entry.tb_frame) and not is_library:
+            found = (filename, entry.tb_lineno)
+    return found
+
+
+def raised_in_users_code(tb: types.TracebackType | None) -> bool:
+    """Whether the innermost frame of ``tb`` is the user's (``users_line``)."""
+    entries = list(_entries(tb))
+    found = users_line(tb)
+    return bool(entries) and found == (
+        entries[-1].tb_frame.f_code.co_filename,
+        entries[-1].tb_lineno,
+    )
 
 
 def _entries(tb: types.TracebackType | None) -> Iterator[types.TracebackType]:
