@@ -41,6 +41,7 @@ RENAMED = {
     "arctan2": "atan2",
     "power": "pow",
     "concatenate": "concat",
+    "cross": "linalg.cross",  # of 3-vectors along the last axis (NumPy's default)
     "permute_dims": "permute_dims",
     "matrix_transpose": "matrix_transpose",
     "linalg.cholesky": "linalg.cholesky",
