@@ -218,10 +218,11 @@ def _further_derivative_error(fun: Callable, mode: str, error: SrcadError) -> Sr
     assert error.file is not None and error.line is not None
     name = getattr(fun, "__name__", "the function")
     if mode == "forward" and isinstance(error, NoDerivativeRule):
+        spelled = name if name.isidentifier() else "f"  # a lambda's: <lambda>
         note = (
             f"in the gradient of {name} srcad generated (its line {error.line}), which "
             "srcad.hessian and srcad.hvp differentiate in forward mode: "
-            f"srcad.jacrev(srcad.grad({name})) differentiates it in reverse mode"
+            f"srcad.jacrev(srcad.grad({spelled})) differentiates it in reverse mode"
         )
     else:
         note = (

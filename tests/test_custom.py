@@ -70,6 +70,7 @@ def rules():
     srcad.defvjp(clipped, clipped_rule)
     reduced.defvjp(lambda x, how: (reduced(x, how), x), lambda r, g: (g * np.ones_like(r), None))
     srcad.defvjp(softsign, lambda g, out, x: g / (1.0 + np.abs(x)) ** 2)
+    at_most_half.defvjp(lambda a: (at_most_half(a), None), lambda r, g: (2.0 * g,))
     yield
     for name in [name for name, prim in PRIMS.items() if prim.kind == CUSTOM]:
         del PRIMS[name]
@@ -500,3 +501,24 @@ def test_the_hessian_through_a_function_with_only_a_reverse_rule_says_what_to_wr
     gradient = srcad.grad(through_softsign)
     rows = [srcad.numerical_grad(lambda v, k=k: gradient(v)[k], x) for k in range(2)]
     np.testing.assert_allclose(hessian, np.array(rows), rtol=1e-6, atol=1e-8)
+
+
+@srcad.custom_vjp
+def at_most_half(a):
+    if np.any(a > 0.5):
+        raise ValueError("a must be at most 0.5")
+    return a * 2.0
+
+
+def test_a_primal_that_refuses_the_stand_in_arguments_says_so_at_the_call():
+    """srcad runs the primal once on stand-in arguments (ones) to learn its result's shape:
+    a primal that raises there was 'cannot combine shapes (2,)' (or an internal error for
+    other exceptions); the error says what ran and what raised, at the user's call."""
+
+    def through_at_most_half(a):
+        return np.sum(at_most_half(a) * a)
+
+    with pytest.raises(srcad.SrcadError, match=r"stand-in arguments .* raised ValueError") as e:
+        srcad.grad(through_at_most_half)(np.array([0.1, 0.2]))
+    assert "a must be at most 0.5" in str(e.value)
+    assert e.value.file == __file__ and e.value.line == _line_of(through_at_most_half, "return")

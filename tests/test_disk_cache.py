@@ -205,6 +205,28 @@ def test_a_reused_gradient_can_be_differentiated_again(cache_dir):
     assert srcad.hessian(cube)(np.array(2.0)) == pytest.approx(12.0)
 
 
+def test_a_reused_gradient_with_a_loop_is_differentiated_again_with_its_loops(cache_dir, capfd):
+    """The gradient read back keeps its loops (tapes as arrays): a gradient from disk is
+    compiled again for that code, when a further derivative asks for it."""
+
+    def series(x):
+        total = term = x[0]
+        for i in range(300):
+            term = -term * x[1] / (i + 1.0)
+            total = total + term
+        return total
+
+    x = np.array([0.7, 0.4])
+    gradient = srcad.grad(series)
+    gradient(x)
+    cache.clear()
+    second = srcad.grad(lambda v: srcad.grad(series)(v)[0])
+    expected = srcad.numerical_grad(lambda v: gradient(v)[0], x)
+    np.testing.assert_allclose(second(x), expected, rtol=1e-6, atol=1e-9)
+    assert "reused" in capfd.readouterr().err
+    assert len(srcad.source(second).splitlines()) < 200  # the loops kept: not 300 steps
+
+
 def test_a_reused_vjp_knows_whether_it_draws_without_compiling_again(cache_dir, monkeypatch):
     def smooth(x):
         return np.sin(x) * 2.0

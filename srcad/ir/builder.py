@@ -21,7 +21,14 @@ from collections.abc import Iterator
 import numpy as np
 
 from srcad.ir.graph import Atom, AVal, Const, Eqn, Graph, Loc, Var, VarRole
-from srcad.ir.primitive import COMPARISON, ELEMENTWISE, LINALG, PARAMETRIC, REDUCTION
+from srcad.ir.primitive import (
+    COMPARISON,
+    CUSTOM,
+    ELEMENTWISE,
+    LINALG,
+    PARAMETRIC,
+    REDUCTION,
+)
 from srcad.ir.prims import PRIMS
 from srcad.ir.shapes import infer_avals
 from srcad.ir.simplify import cse_key, fold_constants, simplify_equation
@@ -286,12 +293,28 @@ class GraphBuilder:
             )
         try:
             return infer_avals(prim_name, [a.aval for a in atoms], params)
-        except (ValueError, TypeError, IndexError, np.exceptions.AxisError) as error:
+        except Exception as error:
+            if PRIMS[prim_name].kind == CUSTOM:
+                raise TraceError(_user_function_failed(prim_name, error), self.loc) from None
+            if not isinstance(error, (ValueError, TypeError, IndexError, np.exceptions.AxisError)):
+                raise
             shapes = " and ".join(str(a.aval.shape) for a in atoms)
             raise TraceError(
                 f"{PRIMS[prim_name].spelling} cannot combine shapes {shapes}: {error}",
                 self.loc,
             ) from None
+
+
+def _user_function_failed(prim_name: str, error: Exception) -> str:
+    """What to say when a function of the user's with a rule of theirs raised on the
+    stand-in arguments that shape inference gives it (``srcad.ir.shapes``)."""
+    name = PRIMS[prim_name].called_as
+    return (
+        f"srcad runs {name} once while it compiles, on stand-in arguments of the shapes and "
+        "dtypes it is called with (ones, identity matrices), to learn the shape of its result, "
+        f"and there it raised {type(error).__name__} ({error}); let {name} compute on such "
+        "arguments (check the values in the code that calls it)"
+    )
 
 
 def rename_vars(

@@ -283,9 +283,10 @@ def _refuse_settings(lowering: Lowering, prim: Prim, values: list, node: ast.Cal
         if isinstance(value, (Tracer, int, float, complex, np.ndarray, np.generic)):
             continue
         name = getattr(prim.fn, "__name__", prim.called_as)
+        shown = f" ({value!r:.40})" if isinstance(value, (str, bytes)) else ""
         raise lowering.located(
             UnsupportedSyntax,
-            f"'{ast.unparse(node)}' passes {name} a {type(value).__name__} ({value!r:.40}), "
+            f"'{ast.unparse(node)}' passes {name} a {type(value).__name__}{shown}, "
             f"and {name} has a derivative rule of yours (custom_vjp, defvjp): srcad passes it "
             "arrays and numbers only, one cotangent each; pass each array as an argument of "
             "its own, and make a setting such as a string part of the function (define the "
