@@ -73,6 +73,8 @@ def test_backpropagation_through_time_multiplies_once_after_the_loop():
     code = _code(transformed)
     assert "np.outer" not in code
     assert "left_stack.T @ right_stack" in code
+    # a sum that starts at zeros is the product itself: no zeros carried, nothing added
+    assert "np.zeros_like(W)" not in code and "+= dW" not in code, code
     _check(recurrence, W, H0, XS, argnums=(0, 1, 2))
     STATE["scale"] = -0.5  # the world changed: read again, still exact
     try:

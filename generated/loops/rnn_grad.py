@@ -46,7 +46,7 @@ def rnn_grad_unchecked(W, h, xs, dout=1.0):
     right_factors = []
 
     # backward  (line 25: for t in range(xs.shape[0]):)
-    dW, dxs = np.zeros_like(W), np.zeros_like(xs)
+    dxs = np.zeros_like(xs)
     for t in reversed(range(xs.shape[0])):
         h_1, h_2 = tape.pop()
         # line 26: h = np.tanh(W @ h + xs[t])
@@ -59,7 +59,5 @@ def rnn_grad_unchecked(W, h, xs, dout=1.0):
     # backward  (line 26: h = np.tanh(W @ h + xs[t]))
     left_stack = np.array(left_factors)
     right_stack = np.array(right_factors)
-    # W @ h
-    dW_1 = left_stack.T @ right_stack
-    dW_1 += dW
-    return out, (dW_1, dh, dxs)
+    dW = left_stack.T @ right_stack  # W @ h
+    return out, (dW, dh, dxs)

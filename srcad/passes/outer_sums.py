@@ -7,21 +7,22 @@ per step; stacking the factors and multiplying once does the same sum as one GEM
     before                                  after
     dW = np.zeros_like(W)                   left_factors = []
     for t in reversed(range(T)):            right_factors = []
-        ...                                 dW = np.zeros_like(W)
-        dW = dW + np.outer(dt3, h_2)        for t in reversed(range(T)):
-                                                ...
+        ...                                 for t in reversed(range(T)):
+        dW = dW + np.outer(dt3, h_2)            ...
                                                 left_factors.append(dt3)
                                                 right_factors.append(h_2)
                                             left_stack = np.array(left_factors)
                                             right_stack = np.array(right_factors)
-                                            dW_1 = dW + left_stack.T @ right_stack
+                                            dW = left_stack.T @ right_stack
+
+A sum that starts at ``np.zeros_like`` is no longer carried at all (the product is the
+sum); one that starts elsewhere passes through the loop unchanged and is added after it.
 
 The pass applies to a ``for`` loop of at least two steps (known when compiling) that carries
 a value whose next value is ``carried + np.outer(a, b)`` (either order), where that sum is
-the only use of the carried value and of the outer product in the body. The carried value
-then passes through the loop unchanged; two tapes collect ``a`` and ``b`` (``tape_push``),
-and ``tape_stack`` makes them matrices after the loop. The loop's result keeps its var:
-code after the loop reads the sum as before.
+the only use of the carried value and of the outer product in the body. Two tapes collect
+``a`` and ``b`` (``tape_push``), and ``tape_stack`` makes them matrices after the loop. The
+loop's result keeps its var: code after the loop reads the sum as before.
 """
 
 from __future__ import annotations
@@ -43,14 +44,17 @@ def sum_outer_products(graph: Graph) -> Graph:
 
 def _block(eqns: tuple[Eqn, ...], ids: list[int]) -> tuple[Eqn, ...]:
     result: list[Eqn] = []
+    zeros: set[int] = set()  # vars of this block made by np.zeros_like
     for eqn in eqns:
         eqn = with_sub_graphs(eqn, lambda block: _block(block, ids))
-        rewritten = _rewritten_loop(eqn, ids) if eqn.prim == "for" else None
+        rewritten = _rewritten_loop(eqn, ids, zeros) if eqn.prim == "for" else None
         result.extend(rewritten or [eqn])
+        if eqn.prim == "zeros_like":
+            zeros.update(v.id for v in eqn.outputs)
     return tuple(result)
 
 
-def _rewritten_loop(loop: Eqn, ids: list[int]) -> list[Eqn] | None:
+def _rewritten_loop(loop: Eqn, ids: list[int], zeros: set[int]) -> list[Eqn] | None:
     """The equations that replace ``loop``, or None when no carried sum fits."""
     if known_steps(loop) < MIN_STEPS:
         return None
@@ -62,8 +66,10 @@ def _rewritten_loop(loop: Eqn, ids: list[int]) -> list[Eqn] | None:
         return None
     before: list[Eqn] = []
     after: list[Eqn] = []
-    for k, (a, b, outer) in sums:
-        loop = _collect(loop, k, (a, b), outer, ids, (before, after))
+    for k, (a, b, outer) in reversed(sums):  # a sum dropped from the carries shifts later ones
+        start = loop.inputs[k]
+        starts_at_zero = isinstance(start, Var) and start.id in zeros
+        loop = _collect(loop, k, (a, b), outer, ids, (before, after), starts_at_zero)
     return [*before, loop, *after]
 
 
@@ -114,10 +120,12 @@ def _collect(
     outer: Eqn,
     ids: list[int],
     around: tuple[list[Eqn], list[Eqn]],
+    starts_at_zero: bool = False,
 ) -> Eqn:
     """``loop`` with its k-th carried sum passed through and the factors collected on two
     tapes; ``around``'s first list gets the new tapes, its second the product added to the
-    sum (located and commented as the outer product was)."""
+    sum (located and commented as the outer product was), or the product alone where the
+    sum starts at zeros (no ``dW_1 += dW`` of a matrix of zeros)."""
     body = body_of(loop)
     a, b = factors
     before, after = around
@@ -132,44 +140,56 @@ def _collect(
     ]
     outputs = list(body.outputs)
     outputs[k] = body.inputs[k + 1]  # the sum passes through unchanged
-    new_body = replace(
-        body,
-        inputs=(*body.inputs, *inner),
-        eqns=(*body.eqns, *pushes),
-        outputs=(*outputs, *pushed),
-    )
+    body_inputs, loop_inputs = list(body.inputs), list(loop.inputs)
     final = [_var(ids, tape.hint, TAPE) for tape in starts]
     partial = _var(ids, loop.outputs[k].hint, loop.outputs[k].aval)
     loop_outputs = list(loop.outputs)
     loop_outputs[k] = partial
+    eqns = list(body.eqns)
+    if starts_at_zero:  # zeros passed through: no longer carried at all, nor their sum
+        carried = body_inputs[k + 1]
+        eqns = [eqn for eqn in eqns if carried not in eqn.inputs]  # the sum: its only use
+        del outputs[k], body_inputs[k + 1], loop_inputs[k], loop_outputs[k]
+    new_body = replace(
+        body,
+        inputs=(*body_inputs, *inner),
+        eqns=(*eqns, *pushes),
+        outputs=(*outputs, *pushed),
+    )
     params = tuple((key, new_body if key == "body" else value) for key, value in loop.params)
     new_loop = replace(
         loop,
-        inputs=(*loop.inputs, *starts),
+        inputs=(*loop_inputs, *starts),
         outputs=(*loop_outputs, *final),
         params=params,
     )
-    after.extend(_product_added(loop, k, final, partial, outer, ids))
+    after.extend(_product_added(loop, k, final, None if starts_at_zero else partial, outer, ids))
     return new_loop
 
 
 def _product_added(
-    loop: Eqn, k: int, tapes: list[Var], partial: Var, outer: Eqn, ids: list[int]
+    loop: Eqn, k: int, tapes: list[Var], partial: Var | None, outer: Eqn, ids: list[int]
 ) -> list[Eqn]:
-    """``loop.outputs[k] = partial + np.array(left).T @ np.array(right)``."""
+    """``loop.outputs[k] = partial + np.array(left).T @ np.array(right)``, or the product
+    alone where there is no ``partial`` (a sum that starts at zeros)."""
     steps, (a, b) = known_steps(loop), outer.inputs
     left, right = (
         _var(ids, f"{side}_stack", AVal((steps, *f.aval.shape), f.aval.dtype))
         for side, f in zip(("left", "right"), (a, b), strict=True)
     )
     transposed = _var(ids, "", AVal((a.aval.shape[0], steps), a.aval.dtype))
-    product = _var(ids, "", loop.outputs[k].aval)
+    product = _var(ids, "", loop.outputs[k].aval) if partial is not None else loop.outputs[k]
     loc, role = outer.loc, loop.role
-    return [
+    stacked = [
         Eqn("tape_stack", (tapes[0],), (left,), (), loc, role),
         Eqn("tape_stack", (tapes[1],), (right,), (), loc, role),
         Eqn("transpose", (left,), (transposed,), (), loc, role),
-        Eqn("matmul", (transposed, right), (product,), (), loc, role),
+        Eqn("matmul", (transposed, right), (product,), (), loc, role, outer.origin),
+    ]
+    if partial is None:
+        return stacked
+    return [
+        *stacked,
         Eqn("add", (partial, product), (loop.outputs[k],), (), loc, role, outer.origin),
     ]
 
