@@ -105,3 +105,18 @@ def test_the_derivative_of_a_determinant_at_a_singular_matrix():
     assert hessian == pytest.approx(
         srcad.numerical_grad(srcad.grad(singular_determinants), 0.7), rel=1e-5
     )
+
+
+def squared_magnitudes(w):
+    return np.sum(np.abs(w) ** 2) + np.sum(np.abs(w * 0.5) ** 4)
+
+
+def test_even_powers_of_abs_have_their_second_derivative_at_zero():
+    """Through abs, the slope sign(x) made the second derivative of |x| ** 2 zero at 0; it
+    is 2. ``np.abs(x) ** 2`` is now ``x ** 2`` (the same values)."""
+    gradient = srcad.grad(squared_magnitudes)
+    for w in (np.zeros(2), np.array([0.3, -1.2])):
+        rows = [srcad.numerical_grad(lambda v, k=k: gradient(v)[k], w) for k in range(2)]
+        np.testing.assert_allclose(srcad.hessian(squared_magnitudes)(w), rows, atol=1e-6)
+        value, _ = srcad.value_and_grad(squared_magnitudes)(w)
+        assert value == squared_magnitudes(w)

@@ -11,6 +11,7 @@ After:   %3 = multiply %0 %1;  (%4 is %3)
 - constant folding: every input a Python scalar constant (``2.0 - 1`` is ``1.0``);
 - identity operands: ``x * 1``, ``1 * x``, ``x + 0``, ``x / 1``, ``x ** 1`` are ``x``, and
   ``-(-x)`` is ``x``, when the result has ``x``'s shape and dtype;
+- ``np.abs(x) ** 2`` (an even power) is ``x ** 2``;
 - ``x + x`` is ``2.0 * x``; scalars first: ``s * (r * z)`` is ``(s * r) * z`` for scalars
   ``s``, ``r`` (one pass over the array instead of two);
 - broadcasts: an elementwise operation reads the value a ``broadcast_to`` broadcast when it
@@ -67,6 +68,10 @@ def simplify_equation(
         return _simplify_reshape(recorder, prim_name, atoms, out)
     if prim_name == "multiply":
         return _identity_operand(atoms, 1, out) or _scalars_first(recorder, atoms, out)
+    if prim_name == "power" and isinstance(atoms[1], Const):
+        even = _power_of_absolute(recorder, atoms)
+        if even is not None:
+            return even
     if prim_name in ("divide", "power") and isinstance(atoms[1], Const) and atoms[0].aval == out:
         return atoms[0] if _is_scalar_equal(atoms[1].value, 1) else None
     if prim_name == "add" and isinstance(atoms[0], Var) and atoms[0] == atoms[1]:
@@ -157,6 +162,20 @@ def _scalars_first(recorder: Recorder, atoms: list[Atom], out: AVal) -> Atom | N
                 if result.aval == out:
                     return result
     return None
+
+
+def _power_of_absolute(recorder: Recorder, atoms: list[Atom]) -> Atom | None:
+    """``np.abs(x) ** 2`` (an even whole power) is ``x ** 2``: the same values, and a
+    derivative whose own derivative is right at 0 (through abs, the slope sign(x) gave a
+    second derivative of 0 there, where it is 2)."""
+    power, base = atoms[1], atoms[0]
+    exponent = power.value if isinstance(power, Const) else None
+    if not (_is_python_number(exponent) and float(exponent) % 2 == 0):  # type: ignore[arg-type]
+        return None
+    inner = recorder.producer(base) if isinstance(base, Var) else None
+    if inner is None or inner.prim != "absolute" or exponent == 0:
+        return None
+    return recorder.apply_atom("power", (inner.inputs[0], atoms[1]))
 
 
 def _identity_operand(atoms: list[Atom], unit: float, out: AVal) -> Atom | None:
