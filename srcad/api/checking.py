@@ -21,7 +21,7 @@ def numerical_grad(fun: Callable, *args, argnums: int | tuple = 0, eps: float = 
         fun: a function returning a scalar (a non-scalar result is summed), called as
             ``fun(*args)`` at the point ``args`` (pytrees of floats and arrays).
         argnums: the argument (an int) or arguments (a tuple) to differentiate.
-        eps: the step (at least 4.9e-3 for a float32 leaf: see ``_step``).
+        eps: the step (at least 4.9e-3 for a float32 leaf).
 
     Returns the gradient shaped like ``args[argnums]`` (a tuple of them for a tuple
     ``argnums``).
@@ -55,7 +55,11 @@ def _leaf_gradient(fun, args, argnums, leaves, treedef, index, eps):
         new_args[argnums] = unflatten(treedef, new_leaves)
         return float(np.sum(fun(*new_args)))
 
-    step = _step(eps, dtype)
+    is_narrow = np.dtype(dtype).kind == "f" and np.dtype(dtype).itemsize < 8
+    # a narrower float than float64: a step of 1e-6 moves a float32 by a few units in its
+    # last place; at least the cube root of its epsilon (float32: 4.9e-3), where rounding
+    # and curvature balance
+    step = max(eps, float(np.cbrt(np.finfo(dtype).eps))) if is_narrow else eps
     for position in np.ndindex(base.shape):
         upper = base.copy()
         upper[position] += step
@@ -63,20 +67,11 @@ def _leaf_gradient(fun, args, argnums, leaves, treedef, index, eps):
         lower[position] -= 2 * step
         upper, lower = upper.astype(dtype), lower.astype(dtype)  # the points fun is given
         width = 2 * step
-        if step != eps:  # a float32's points: the step they were rounded to
+        if is_narrow:  # the step the narrow points were rounded to (2 step at NaN)
             moved = float(upper[position]) - float(lower[position])
             width = moved if np.isfinite(moved) and moved > 0 else width
         grad[position] = (evaluate(upper) - evaluate(lower)) / width
     return float(grad) if isinstance(leaf, float) else grad
-
-
-def _step(eps: float, dtype: np.dtype) -> float:
-    """``eps``, or for a narrower float than float64 at least the cube root of its machine
-    epsilon (float32: 4.9e-3), where the rounding of the two values and the curvature
-    balance: a step of 1e-6 moves a float32 by a few units in its last place."""
-    if np.dtype(dtype).kind == "f" and np.dtype(dtype).itemsize < 8:
-        return max(eps, float(np.cbrt(np.finfo(dtype).eps)))
-    return eps
 
 
 def check_grad(

@@ -26,7 +26,7 @@ from srcad.ir.prims import Prim
 from srcad.ir.table import registry
 from srcad.ir.world import WorldPath
 from srcad.lower.user_code import is_user_function, is_user_module
-from srcad.lower.world import World
+from srcad.lower.world import FIXED_VALUES, World
 
 # in the registry module's namespace, a root the disk cache can find in another process
 COUNT = WorldPath(
@@ -35,8 +35,9 @@ COUNT = WorldPath(
     (("item", "REGISTRATIONS"), ("attr", "count")),
     "the rules given",
 )
-# values a rule may read whose equality a guard checks cheaply
-COMPARED = (int, float, complex, str, bytes, bool, type(None), np.generic, np.ndarray)
+# values a rule may read whose equality a guard checks cheaply: the ints and strings the
+# world fixes, and the floats and arrays it would otherwise read on every call
+COMPARED = (*FIXED_VALUES, float, np.generic, np.ndarray)
 # values used for what they are: their identity is what a rule relies on
 IDENTIFIED = (type, types.BuiltinFunctionType, np.ufunc)
 
