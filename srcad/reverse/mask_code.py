@@ -30,6 +30,7 @@ def rule_inputs(builder: GraphBuilder, eqn: Eqn, inputs: list, masks: MaskedBran
         return _product_operands(builder, product, inputs)
     branch = masks.branch_of(eqn)
     positions = masks.masked_inputs(eqn, branch) if branch is not None else set()
+    positions |= masks.zero_kept_inputs(eqn)
     shape = eqn.outputs[0].aval.shape
     return [
         (
@@ -42,10 +43,19 @@ def rule_inputs(builder: GraphBuilder, eqn: Eqn, inputs: list, masks: MaskedBran
 
 
 def masked_results(
-    builder: GraphBuilder, eqn: Eqn, results: tuple, inputs: list, masks: MaskedBranches
+    builder: GraphBuilder,
+    eqn: Eqn,
+    results: tuple,
+    inputs: list,
+    masks: MaskedBranches,
+    cotangent: object,
 ) -> tuple:
     """The contributions of a branch equation to values outside its masks kept only where
-    they hold, each summed back to its input's shape."""
+    they hold, each summed back to its input's shape; those of an equation read in part,
+    where its ``cotangent`` is not zero."""
+    zero_kept = masks.zero_kept_inputs(eqn)
+    if zero_kept and isinstance(cotangent, Tracer):
+        return _kept_where_cotangent(builder, cotangent, results, inputs, zero_kept)
     branch = masks.branch_of(eqn)
     positions = masks.masked_inputs(eqn, branch) if branch is not None else set()
     if branch is None or not positions:
@@ -54,6 +64,23 @@ def masked_results(
     for k, result in enumerate(results):
         if k in positions and isinstance(result, Tracer):
             result = unbroadcast(_kept_where(builder, branch.masks, result), inputs[k])
+        kept.append(result)
+    return tuple(kept)
+
+
+def _kept_where_cotangent(
+    builder: GraphBuilder, cotangent: Tracer, results: tuple, inputs: list, positions: set[int]
+) -> tuple:
+    """Each contribution at ``positions`` (at the result's full shape) kept where the
+    cotangent is not zero, summed back to its input's shape::
+
+        dx = np.where(ds != 0, ds / (2.0 * s), 0.0)     # s = np.sqrt(x), read as s[1:]
+    """
+    read = _apply(builder, "not_equal", (cotangent, 0.0))
+    kept = []
+    for k, result in enumerate(results):
+        if k in positions and isinstance(result, Tracer):
+            result = unbroadcast(_apply(builder, "where", (read, result, 0.0)), inputs[k])
         kept.append(result)
     return tuple(kept)
 

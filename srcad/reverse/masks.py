@@ -72,7 +72,21 @@ SKIPPING = {
     "nan_to_num": ("isfinite", True),
 }
 PRODUCTS = {"matmul", "dot", "inner", "outer", "tensordot", "einsum"}
+# Equations that read only part of their first input (or, setitem, keep only part of it):
+# the cotangent they send back is exactly zero at the elements left out
+PART_READS = {
+    "getitem", "take", "take_along_axis", "diagonal", "diag", "tril", "triu", "setitem",
+    "split", "array_split", "hsplit", "vsplit", "dsplit",
+}  # fmt: skip
 NAN_TESTS = {"isnan", "isfinite"}
+# Elementwise functions whose slope is finite wherever their inputs are (np.exp is not: it
+# overflows; np.sqrt is not at 0): read in part, they need no mask unless they read data
+FINITE_SLOPES = {
+    "add", "subtract", "negative", "positive", "multiply", "square", "tanh", "sin", "cos",
+    "arctan", "arcsinh", "absolute", "sign", "maximum", "minimum", "fmax", "fmin", "clip",
+    "logaddexp", "logaddexp2", "real", "conjugate", "floor", "ceil",
+    "rint", "round", "trunc", "heaviside",
+}  # fmt: skip
 
 Uses = dict[int, list[tuple[Eqn | None, int]]]
 
@@ -132,6 +146,8 @@ class MaskedBranches:
     inside: dict[int, frozenset] = field(default_factory=dict)
     products: dict[int, Product] = field(default_factory=dict)
     inert: set[int] = field(default_factory=set)
+    entering: set[int] = field(default_factory=set)  # vars read by a loop or a branch
+    read_in_part: set[int] = field(default_factory=set)  # see _is_read_in_part
 
     def branch_of(self, eqn: Eqn) -> Branch | None:
         return self.branches.get(eqn.outputs[0].id) if len(eqn.outputs) == 1 else None
@@ -151,6 +167,23 @@ class MaskedBranches:
                 positions.add(k)
         return positions
 
+    def zero_kept_inputs(self, eqn: Eqn) -> set[int]:
+        """The positions of the inputs of an elementwise ``eqn`` read in part whose
+        contributions are kept at zero where its cotangent is zero: those whose slope is not a
+        finite constant (``0.5 / np.sqrt(x)`` is NaN or inf where ``sqrt(x)`` is not read),
+        unless it is finite wherever the inputs are and they read no data (``np.tanh``)."""
+        if len(eqn.outputs) != 1 or eqn.outputs[0].id not in self.read_in_part:
+            return set()
+        if self.branch_of(eqn) is not None:
+            return set()  # the branch's masks already keep its contributions
+        if eqn.prim in FINITE_SLOPES and eqn.outputs[0].id not in self.reading_data:
+            return set()
+        return {
+            k
+            for k, atom in enumerate(eqn.inputs)
+            if isinstance(atom, Var) and not _has_constant_slope(eqn, k)
+        }
+
 
 def masked_branches(
     graph: Graph, producer: Callable[[Var], Eqn | None], active: set[Var]
@@ -162,6 +195,13 @@ def masked_branches(
     found = MaskedBranches(
         producer, _decided_by_data(graph, active), _reading_data(graph, active, users)
     )
+    found.entering = {
+        atom.id
+        for eqn in walk_eqns(graph.eqns)
+        if sub_graphs(eqn)
+        for atom in eqn.inputs
+        if isinstance(atom, Var)
+    }
     blocks = [graph.eqns] + [g.eqns for eqn in walk_eqns(graph.eqns) for g in sub_graphs(eqn)]
     for eqns in blocks:
         _mark_block(eqns, users, found, active)
@@ -241,6 +281,8 @@ def _mark_block(eqns: tuple[Eqn, ...], users: Uses, found: MaskedBranches, activ
             if branch is not None:
                 found.inside[out.id] = branch.key()
                 found.branches[out.id] = branch
+            if out in active and _is_read_in_part(out, users.get(out.id, []), found):
+                found.read_in_part.add(out.id)
         elif eqn.prim in PRODUCTS:
             product = _masked_product(eqn, users, in_block, found, active)
             if product is not None:
@@ -253,6 +295,29 @@ def _is_inert(var: Var, users: Uses, in_block: set[int], found: MaskedBranches) 
         if user is None or id(user) not in in_block or not _passes_nothing(user, found):
             return False
     return True
+
+
+def _is_read_in_part(var: Var, uses: list[tuple[Eqn | None, int]], found: MaskedBranches) -> bool:
+    """Whether some elements of ``var`` may get an exactly zero cotangent because nothing
+    reads them: every use reads part of it (``s[1:]``; ``s[i]`` in a loop: every use by a
+    loop or a branch counts), itself or through elementwise steps read in part
+    (``(s - 1)[1:]``), or passes no cotangent back. Their zero times a slope that is NaN
+    or inf there (``np.sqrt`` of a negative element, never read) would be NaN where the
+    derivative is 0."""
+    read = False
+    for user, position in uses:
+        if user is None:
+            if var.id not in found.entering:
+                return False  # a result: its cotangent comes from outside
+        elif _passes_nothing(user, found):
+            continue
+        elif not (
+            (user.prim in PART_READS and position == 0)
+            or (_is_elementwise(user) and user.outputs[0].id in found.read_in_part)
+        ):
+            return False
+        read = True
+    return read
 
 
 def _passes_nothing(user: Eqn, found: MaskedBranches) -> bool:

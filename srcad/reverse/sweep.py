@@ -147,7 +147,7 @@ def _backward_step(
         try:
             rule_inputs = mask_code.rule_inputs(builder, eqn, inputs, masks)
             results = rule(g if len(eqn.outputs) > 1 else g[0], out, *rule_inputs, **eqn.param_dict)
-            results = mask_code.masked_results(builder, eqn, results, inputs, masks)
+            results = mask_code.masked_results(builder, eqn, results, inputs, masks, g[0])
         except TraceError as error:
             raise ShapeError(str(error), *source_position(eqn.loc)) from None
         except NotImplementedError as error:  # a rule that covers only some cases
