@@ -1,0 +1,334 @@
+"""Frontend: reads of a local variable that may not be bound yet check it first, as Python does.
+
+Python raises ``UnboundLocalError`` where a function reads a local variable that no path has
+bound yet: ``L`` after a retry loop whose every attempt failed, ``y`` after an ``if`` that
+did not run. The lowering gives such a value a stand-in (zeros) so that the code after the
+loop or branch can be written; without a check, the stand-in would be read as if it were
+the value. This rewrite finds the reads that may come first (a definite-assignment pass
+over the function's own statements, the one Python's compiler does not expose) and guards
+them with a flag that every binding sets::
+
+    Before:                                 After:
+        for attempt in range(3):                L_is_bound = False
+            try:                                for attempt in range(3):
+                L = np.linalg.cholesky(K)           try:
+                break                                   L = np.linalg.cholesky(K)
+            except np.linalg.LinAlgError:               L_is_bound = True
+                K = K + 1e-6 * I                        break
+        return np.log(np.diag(L)).sum()             except np.linalg.LinAlgError:
+                                                        K = K + 1e-6 * I
+                                                if not L_is_bound:
+                                                    raise UnboundLocalError(...)
+                                                return np.log(np.diag(L)).sum()
+
+The flags are plain bools: known when compiling, the check vanishes (or the function
+always raises); decided by data, the generated code tests them. Functions whose reads all
+follow a binding are left as they are. Each statement written carries the line of the
+statement it guards or follows.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from srcad.frontend.desugar import fresh_name, names_in
+
+Bound = frozenset[str] | None  # the names bound on every path; None: no path gets here
+NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def guard_unbound_reads(function: ast.FunctionDef) -> ast.FunctionDef:
+    """``function`` with its reads of maybe-unbound locals checked (itself, changed in
+    place, when there are some)."""
+    parameters = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)}
+    local = _own_bindings(function) - parameters - _declared_outside(function)
+    analysis = _Definite(local)
+    analysis.block(function.body, frozenset())
+    if not analysis.unsure:
+        return function
+    taken = names_in(function)
+    flags = {}
+    for name in sorted(analysis.unsure):
+        flags[name] = fresh_name(f"{name}_is_bound", taken)
+        taken.add(flags[name])
+    function.body = _Guarded(flags, analysis.checks).statements(function.body)
+    first = 1 if ast.get_docstring(function, clean=False) is not None else 0
+    starts = [_at(_assign(flag, False), function.body[first]) for flag in flags.values()]
+    function.body[first:first] = starts
+    return function
+
+
+@dataclass
+class _Definite:
+    """Definite assignment over the statements: which reads of ``local`` names may come
+    before any binding (``unsure``), by the statement that reads them (``checks``)."""
+
+    local: set[str]
+    unsure: set[str] = field(default_factory=set)
+    checks: dict[int, set[str]] = field(default_factory=dict)  # statement id -> names
+    breaks: list[list[frozenset[str]]] = field(default_factory=list)
+
+    def block(self, statements: list[ast.stmt], bound: Bound) -> Bound:
+        for statement in statements:
+            if bound is None:
+                return None
+            bound = self.statement(statement, bound)
+        return bound
+
+    def statement(self, node: ast.stmt, bound: frozenset[str]) -> Bound:
+        method = getattr(self, f"_{type(node).__name__}", None)
+        if method is not None:
+            return method(node, bound)
+        self.reads(node, node, bound)
+        return bound | _binds(node) if not isinstance(node, ast.Delete) else bound - _binds(node)
+
+    def reads(self, statement: ast.AST, part: ast.AST, bound: frozenset[str]) -> None:
+        """Note the names of ``local`` that ``part`` of ``statement`` reads unbound."""
+        missing = (_read_names(part) & self.local) - bound - _walrus_targets(part)
+        if missing:
+            self.unsure |= missing
+            self.checks.setdefault(id(statement), set()).update(missing)
+
+    # compound statements: their parts in the order Python runs them
+    def _If(self, node: ast.If, bound: frozenset[str]) -> Bound:
+        self.reads(node, node.test, bound)
+        bound = bound | _walrus_targets(node.test)
+        return _meet(self.block(node.body, bound), self.block(node.orelse, bound))
+
+    def _For(self, node: ast.For, bound: frozenset[str]) -> Bound:
+        self.reads(node, node.iter, bound)
+        start = bound | _walrus_targets(node.iter)
+        inside = (start | _target_names(node.target)) - _deleted(node.body)
+        return self._loop(node, start, inside)
+
+    def _While(self, node: ast.While, bound: frozenset[str]) -> Bound:
+        self.reads(node, node.test, bound)
+        start = bound | _walrus_targets(node.test)
+        return self._loop(node, start, start - _deleted(node.body))
+
+    def _loop(self, node: ast.For | ast.While, start: frozenset[str], inside) -> Bound:
+        self.breaks.append([])
+        self.block(node.body, inside)
+        breaks = self.breaks.pop()
+        endless = isinstance(node, ast.While) and _is_true(node.test)
+        finished = None if endless else self.block(node.orelse, start - _deleted(node.body))
+        for state in breaks:
+            finished = _meet(finished, state)
+        return finished
+
+    def _Break(self, node: ast.Break, bound: frozenset[str]) -> Bound:
+        if self.breaks:
+            self.breaks[-1].append(bound)
+        return None
+
+    def _Continue(self, node: ast.Continue, bound: frozenset[str]) -> Bound:
+        return None
+
+    def _Return(self, node: ast.Return, bound: frozenset[str]) -> Bound:
+        self.reads(node, node, bound)
+        return None
+
+    def _Raise(self, node: ast.Raise, bound: frozenset[str]) -> Bound:
+        self.reads(node, node, bound)
+        return None
+
+    def _With(self, node: ast.With, bound: frozenset[str]) -> Bound:
+        for item in node.items:
+            self.reads(node, item.context_expr, bound)
+            if item.optional_vars is not None:
+                bound = bound | _target_names(item.optional_vars)
+        return self.block(node.body, bound)
+
+    def _Try(self, node: ast.Try, bound: frozenset[str]) -> Bound:
+        done = self.block(node.orelse, self.block(node.body, bound))
+        for handler in node.handlers:  # it may start anywhere in the body: from ``bound``
+            caught = bound | ({handler.name} if handler.name else frozenset())
+            if handler.type is not None:
+                self.reads(handler, handler.type, bound)
+            done = _meet(done, self.block(handler.body, caught))
+        if not node.finalbody:
+            return done
+        self.block(node.finalbody, bound)  # on the way out of an exception: from ``bound``
+        return None if done is None else self.block(node.finalbody, done)
+
+    def _FunctionDef(self, node: ast.FunctionDef, bound: frozenset[str]) -> Bound:
+        for default in [*node.args.defaults, *node.args.kw_defaults, *node.decorator_list]:
+            if default is not None:
+                self.reads(node, default, bound)
+        return bound | {node.name}
+
+    _AsyncFunctionDef = _FunctionDef
+
+    def _ClassDef(self, node: ast.ClassDef, bound: frozenset[str]) -> Bound:
+        return bound | {node.name}
+
+
+@dataclass
+class _Guarded:
+    """The statements with a check before each statement in ``checks`` and the flag set
+    after each binding of a name in ``flags``."""
+
+    flags: dict[str, str]
+    checks: dict[int, set[str]]
+
+    def statements(self, statements: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for node in statements:
+            out.extend(self._check(node, self.checks.get(id(node), set())))
+            self._inside(node)
+            out.append(node)
+            if not isinstance(node, (ast.For, ast.While, ast.If, ast.Try, ast.With, *NESTED)):
+                out.extend(self._set(node, _binds(node), not isinstance(node, ast.Delete)))
+            elif isinstance(node, NESTED):
+                out.extend(self._set(node, {node.name}, True))
+        return out
+
+    def _inside(self, node: ast.stmt) -> None:
+        """Rewrite the blocks of a compound statement; set the flags of what its header
+        binds (a loop variable, ``with ... as``, ``except ... as``) at their starts."""
+        if isinstance(node, ast.For):
+            node.body = self._set(node, _target_names(node.target), True) + node.body
+        if isinstance(node, ast.With):
+            bound = set().union(
+                *(_target_names(i.optional_vars) for i in node.items if i.optional_vars)
+            )
+            node.body = self._set(node, bound, True) + node.body
+        if isinstance(node, ast.Try):
+            for handler in node.handlers:
+                handler.body = self._check(handler, self.checks.get(id(handler), set())) + (
+                    self._set(handler, {handler.name} if handler.name else set(), True)
+                    + self.statements(handler.body)
+                )
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(node, name, None)
+            if isinstance(block, list) and block and not isinstance(node, NESTED):
+                setattr(node, name, self.statements(block))
+
+    def _check(self, node: ast.AST, names: set[str]) -> list[ast.stmt]:
+        return [_at(_raise_unless(self.flags[n], n), node) for n in sorted(names)]
+
+    def _set(self, node: ast.AST, names: set[str] | frozenset[str], value: bool) -> list[ast.stmt]:
+        return [_at(_assign(self.flags[n], value), node) for n in sorted(names) if n in self.flags]
+
+
+# --- what statements bind and read ----------------------------------------------------------
+def _own_nodes(node: ast.AST):
+    """The nodes of ``node`` outside nested functions, classes and lambdas (their bodies
+    run later, in their own scope); comprehensions are entered (a walrus in one binds here)."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, NESTED):
+            continue
+        yield child
+        yield from _own_nodes(child)
+
+
+def _own_bindings(function: ast.FunctionDef) -> set[str]:
+    names: set[str] = set()
+    for node in _own_nodes(function):
+        if isinstance(node, ast.stmt):
+            names |= _binds(node)
+        if isinstance(node, NESTED[:3]):
+            names.add(node.name)
+        if isinstance(node, ast.NamedExpr):
+            names.add(node.target.id)
+    return names
+
+
+def _declared_outside(function: ast.FunctionDef) -> set[str]:
+    return {
+        name
+        for node in _own_nodes(function)
+        if isinstance(node, (ast.Global, ast.Nonlocal))
+        for name in node.names
+    }
+
+
+def _binds(node: ast.stmt) -> frozenset[str]:
+    """The names a simple statement binds (or, ``del``, unbinds)."""
+    if isinstance(node, ast.Assign):
+        return frozenset().union(*(_target_names(t) for t in node.targets)) | _walrus_targets(node)
+    if isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+        has_value = not isinstance(node, ast.AnnAssign) or node.value is not None
+        return _target_names(node.target) if has_value else frozenset()
+    if isinstance(node, (ast.For, ast.With)):
+        return frozenset()  # their blocks bind: lowered statement by statement
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return frozenset((a.asname or a.name).split(".")[0] for a in node.names)
+    if isinstance(node, ast.Delete):
+        return frozenset().union(*(_target_names(t) for t in node.targets))
+    if isinstance(node, ast.Expr):
+        return _walrus_targets(node)
+    return frozenset()
+
+
+def _target_names(target: ast.AST) -> frozenset[str]:
+    """Names an assignment target binds: ``x``, ``x, y``, ``*rest`` (not ``x[i]``, ``x.a``)."""
+    if isinstance(target, ast.Name):
+        return frozenset({target.id})
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return frozenset().union(*(_target_names(e) for e in target.elts))
+    if isinstance(target, ast.Starred):
+        return _target_names(target.value)
+    return frozenset()
+
+
+def _walrus_targets(node: ast.AST) -> frozenset[str]:
+    return frozenset(n.target.id for n in _own_nodes(node) if isinstance(n, ast.NamedExpr))
+
+
+def _read_names(node: ast.AST) -> set[str]:
+    """Names ``node`` reads in the function's own scope (``x[i] = v`` and ``x += v`` read
+    ``x``; a comprehension's own loop variables are not the function's)."""
+    reads = set()
+    comprehension_targets: set[str] = set()
+    for child in [node, *_own_nodes(node)]:
+        if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
+            reads.add(child.id)
+        elif isinstance(child, ast.AugAssign) and isinstance(child.target, ast.Name):
+            reads.add(child.target.id)
+        elif isinstance(child, ast.comprehension):
+            comprehension_targets |= _target_names(child.target)
+    return reads - comprehension_targets
+
+
+def _deleted(statements: list[ast.stmt]) -> frozenset[str]:
+    return frozenset().union(
+        *(_binds(n) for s in statements for n in [s, *_own_nodes(s)] if isinstance(n, ast.Delete))
+    )
+
+
+def _is_true(test: ast.expr) -> bool:
+    return isinstance(test, ast.Constant) and bool(test.value)
+
+
+def _meet(a: Bound, b: Bound) -> Bound:
+    """The names bound on both paths (a path that does not arrive counts for nothing)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a & b
+
+
+# --- the statements written -----------------------------------------------------------------
+def _assign(flag: str, value: bool) -> ast.Assign:
+    return ast.Assign(targets=[ast.Name(id=flag, ctx=ast.Store())], value=ast.Constant(value))
+
+
+def _raise_unless(flag: str, name: str) -> ast.If:
+    message = f"cannot access local variable '{name}' where it is not associated with a value"
+    error = ast.Call(
+        func=ast.Name(id="UnboundLocalError", ctx=ast.Load()),
+        args=[ast.Constant(message)],
+        keywords=[],
+    )
+    test = ast.UnaryOp(op=ast.Not(), operand=ast.Name(id=flag, ctx=ast.Load()))
+    return ast.If(test=test, body=[ast.Raise(exc=error, cause=None)], orelse=[])
+
+
+def _at(new: ast.stmt, old: ast.AST) -> ast.stmt:
+    """``new`` (and every node in it) located where ``old`` is."""
+    for node in ast.walk(new):
+        ast.copy_location(node, old)
+    return new

@@ -1,0 +1,140 @@
+"""A local variable read before any path bound it raises UnboundLocalError, as in Python: the
+stand-in that lets srcad write the code after a loop or branch is never read as the value."""
+
+import sys
+
+import numpy as np
+import pytest
+
+import srcad
+
+PENALTY = {"shift": -1.0}  # a global the second call changes
+MESSAGE = "UnboundLocalError: cannot access local variable"
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_exception_leaves_srcad():
+    """The suite's check (``conftest``), except for the UnboundLocalError these tests make
+    the user's code raise."""
+    escaped = sys.modules["conftest"]._escaped
+    escaped.clear()
+    yield
+    unexpected = [error for error in escaped if not error.startswith(MESSAGE)]
+    escaped.clear()
+    assert not unexpected, f"an exception other than SrcadError left srcad: {unexpected[0]}"
+
+
+def retry_cholesky(w):
+    """The jitter-retry loop: with every attempt failing, ``L`` was never bound."""
+    K = np.outer(w[:2], w[:2]) + PENALTY["shift"] * np.eye(2)
+    jitter = 0.0
+    for _attempt in range(3):
+        try:
+            L = np.linalg.cholesky(K + jitter * np.eye(2))
+            break
+        except np.linalg.LinAlgError:
+            jitter = 1e-6 if jitter == 0.0 else 10.0 * jitter
+    return np.sum(np.log(np.diag(L)))
+
+
+def bound_in_one_branch(x):
+    if x[0] + PENALTY["shift"] > 0:
+        y = x * 2.0
+    return np.sum(y**2)
+
+
+def search_without_else(x):
+    for i in range(x.shape[0]):
+        if x[i] + PENALTY["shift"] > 0:
+            found = x[i] ** 2
+            break
+    return found * x[0]
+
+
+def last_of_a_loop(x):
+    for v in x[2:]:
+        last = np.sin(v)
+    return last * x[0]
+
+
+CASES = [retry_cholesky, bound_in_one_branch, search_without_else, last_of_a_loop]
+
+
+def _outcome(function, x):
+    """The plain function's value, or the type of what it raises."""
+    try:
+        return function(x)
+    except UnboundLocalError:
+        return UnboundLocalError
+
+
+@pytest.mark.parametrize("function", CASES, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("mode", ["grad", "jacfwd"])
+def test_unbound_reads_raise_as_in_python_and_bound_ones_differentiate(function, mode):
+    """The same compiled function, called where the variable is bound and where it is not
+    (the global changed in between, or the data)."""
+    x = np.array([0.4, 0.3, 2.0]) if function is not last_of_a_loop else np.array([0.4, 0.3, 0.7])
+    transform = getattr(srcad, mode)(function)
+    outcomes = []
+    try:
+        for shift in (0.5, -5.0):
+            PENALTY["shift"] = shift if function is not retry_cholesky else -shift / 10
+            expected = _outcome(function, x)
+            if expected is UnboundLocalError:
+                with pytest.raises(UnboundLocalError, match="cannot access local variable"):
+                    transform(x)
+            else:
+                np.testing.assert_allclose(
+                    transform(x), srcad.numerical_grad(function, x), rtol=1e-6, atol=1e-8
+                )
+            outcomes.append(expected is UnboundLocalError)
+    finally:
+        PENALTY["shift"] = -1.0
+    if function is not last_of_a_loop:
+        assert sorted(outcomes) == [False, True]  # both ways were seen
+
+
+def test_a_loop_over_no_rows_leaves_its_variable_unbound():
+    gradient = srcad.grad(last_of_a_loop)
+    with pytest.raises(UnboundLocalError):
+        last_of_a_loop(np.array([0.4, 0.3]))
+    with pytest.raises(UnboundLocalError, match="'last'"):
+        gradient(np.array([0.4, 0.3]))
+    x = np.array([0.4, 0.3, 0.7])
+    np.testing.assert_allclose(gradient(x), srcad.numerical_grad(last_of_a_loop, x), rtol=1e-6)
+
+
+def if_else_both_bind(x):
+    if x[0] > 0:
+        y = x * 2.0
+    else:
+        y = -x
+    for v in x:
+        y = y + v
+    return np.sum(y**2)
+
+
+def test_reads_that_always_follow_a_binding_get_no_check():
+    gradient = srcad.grad(if_else_both_bind)
+    x = np.array([0.4, -0.3])
+    np.testing.assert_allclose(gradient(x), srcad.numerical_grad(if_else_both_bind, x), rtol=1e-6)
+    assert "is_bound" not in srcad.source(gradient)
+
+
+def test_the_check_stands_before_the_read():
+    gradient = srcad.grad(bound_in_one_branch)
+    gradient(np.array([2.0, 1.0, 1.0]))
+    source = srcad.source(gradient)
+    assert "if not y_is_bound:" in source and "raise UnboundLocalError(" in source
+
+
+def test_numba_backend_raises_too():
+    pytest.importorskip("numba")
+    gradient = srcad.grad(bound_in_one_branch, backend="numba")
+    np.testing.assert_allclose(
+        gradient(np.array([2.0, 1.0, 1.0])),
+        srcad.numerical_grad(bound_in_one_branch, np.array([2.0, 1.0, 1.0])),
+        rtol=1e-6,
+    )
+    with pytest.raises(UnboundLocalError):
+        gradient(np.array([-2.0, 1.0, 1.0]))
