@@ -21,7 +21,7 @@ from srcad.ir.primitive import CUSTOM
 from srcad.ir.prims import CALLABLES, PRIMS, Prim, load_deferred
 from srcad.ir.table.registry import REGISTRATIONS
 from srcad.ir.tracer import record_call
-from srcad.pytree import flatten
+from srcad.pytree import TreeDef, flatten, leaf_paths, unflatten
 from srcad.rules.registry import JVP_RULES, VJP_RULES, cotangents_as_tuple
 from srcad.runtime.errors import raised_in_users_code, users_line
 
@@ -72,12 +72,15 @@ class custom_vjp:  # noqa: N801 - named as in JAX
 
     def __call__(self, *args):
         name = CALLABLES.get(self)
-        tracer = next((a for a in flatten(list(args))[0] if isinstance(a, Tracer)), None)
+        leaves, tree = flatten(args)
+        tracer = next((a for a in leaves if isinstance(a, Tracer)), None)
         if tracer is None or name is None:
             return self.fn(*args)
         # called on traced values by a rule (fwd: x = f(a)): the call itself, which the
         # generated code runs on arrays; the primal is not traced (it may loop until it
         # converges, call scipy.optimize.brentq, ...)
+        if any(child.kind != "leaf" for child in tree.children):
+            return record_call(tracer.builder, on_leaves(name, tree), tuple(leaves), {})
         return record_call(tracer.builder, name, args, {})
 
     def defvjp(self, fwd: Callable, bwd: Callable) -> None:
@@ -154,6 +157,8 @@ def _checked_cotangents(fn: Callable, cotangents: object, args: tuple) -> tuple:
             f"(or None) per argument of {name}: {len(args)} (write (dx,) for one)"
         )
     for k, (cotangent, arg) in enumerate(zip(cotangents, args, strict=True)):
+        if isinstance(arg, (dict, list, tuple)):
+            continue  # a tree: its leaves are checked (on_leaves)
         if cotangent is not None and np.shape(cotangent) != np.shape(arg):
             raise ShapeError(
                 f"the bwd of custom_vjp {name} returned a cotangent of shape "
@@ -161,6 +166,105 @@ def _checked_cotangents(fn: Callable, cotangents: object, args: tuple) -> tuple:
                 "return one of the argument's shape"
             )
     return tuple(cotangents)
+
+
+TREE_KINDS = ("leaf", "dict", "list", "tuple")
+_ON_LEAVES: dict[tuple[str, TreeDef], str] = {}
+
+
+def on_leaves(name: str, tree: TreeDef) -> str:
+    """The primitive of the user's function ``name`` called with dicts, lists or tuples of
+    arrays, structured as ``tree`` (that of the tuple of arguments): it takes their leaves,
+    one cotangent each. Its rule runs the user's on the arguments put back together and
+    takes the leaves of the cotangents the user's rule returns, checked against the
+    arguments' structure. Made once for each function and structure."""
+    key = (name, tree)
+    if key in _ON_LEAVES and _ON_LEAVES[key] in PRIMS:
+        return _ON_LEAVES[key]
+    prim = PRIMS[name]
+    if not _is_plain_tree(tree):
+        raise SrcadError(
+            f"{prim.called_as} has a derivative rule of yours and takes a NamedTuple or a "
+            "dataclass: pass dicts, lists or tuples of arrays, or each array on its own"
+        )
+
+    def called_on_leaves(*leaves):
+        return prim.fn(*unflatten(tree, list(leaves)))
+
+    called_on_leaves.__name__ = called_on_leaves.__qualname__ = prim.called_as
+
+    def rule(g, out, *leaves):
+        args = unflatten(tree, list(leaves))
+        cotangents = _leaves_of_cotangents(prim, VJP_RULES[name](g, out, *args), tree)
+        for k, (cotangent, leaf) in enumerate(zip(cotangents, leaves, strict=True)):
+            if cotangent is not None and np.shape(cotangent) != np.shape(leaf):
+                raise ShapeError(
+                    f"the bwd of custom_vjp {prim.called_as} returned a cotangent of shape "
+                    f"{np.shape(cotangent)} for {_leaf_path(tree, k)} of shape "
+                    f"{np.shape(leaf)}; return one of the argument's shape"
+                )
+        return cotangents
+
+    leaves_name = _unused(f"{name}_on_leaves", PRIMS)
+    PRIMS[leaves_name] = Prim(
+        leaves_name,
+        called_on_leaves,
+        CUSTOM,
+        tree.n_leaves,
+        module=prim.module,
+        called_as=prim.called_as,
+        user_rules=prim.user_rules,
+        arguments_tree=tree,
+        user_function=prim.fn,
+    )
+    VJP_RULES[leaves_name] = rule
+    _ON_LEAVES[key] = leaves_name
+    return leaves_name
+
+
+def _leaf_path(tree: TreeDef, k: int) -> str:
+    """How the user names leaf ``k`` of the arguments: ``argument 1['b']``."""
+    path = leaf_paths(tree)[k]
+    return f"argument {path[0]}" + "".join(f"[{key!r}]" for key in path[1:])
+
+
+def _is_plain_tree(tree: TreeDef) -> bool:
+    return tree.kind in TREE_KINDS and all(_is_plain_tree(c) for c in tree.children)
+
+
+def _leaves_of_cotangents(prim: Prim, cotangents: tuple, tree: TreeDef) -> tuple:
+    """One cotangent (or None) per leaf of the arguments: those of the cotangent each
+    argument got, which must have its structure (None for one: None for each leaf)."""
+    leaves: list = []
+    for k, (cotangent, argument) in enumerate(zip(cotangents, tree.children, strict=True)):
+        if cotangent is None:
+            leaves += [None] * argument.n_leaves
+            continue
+        found, structure = flatten(cotangent)
+        if _without_leaf_kinds(structure) != _without_leaf_kinds(argument):
+            raise SrcadError(
+                f"the bwd of custom_vjp {prim.called_as} returned for argument {k} a cotangent "
+                f"structured otherwise than the argument ({_shown(structure)} for "
+                f"{_shown(argument)}); return one of the same structure (None where no "
+                "gradient flows)"
+            )
+        leaves += found
+    return tuple(leaves)
+
+
+def _without_leaf_kinds(tree: TreeDef) -> tuple:
+    """A tree's structure for comparison (a tuple and a list of the same items differ)."""
+    if tree.kind == "leaf":
+        return ("leaf",)
+    return (tree.kind, tree.keys, tuple(_without_leaf_kinds(c) for c in tree.children))
+
+
+def _shown(tree: TreeDef) -> str:
+    if tree.kind == "leaf":
+        return "an array"
+    if tree.kind == "dict":
+        return f"a dict with keys {list(tree.keys)}"
+    return f"a {tree.kind} of {len(tree.children)}"
 
 
 def _register(
@@ -182,7 +286,14 @@ def _register(
     module = getattr(fn, "__module__", None) or type(fn).__module__  # ufuncs have none
     user_rules = (*((d, r) for d, r in kept if d != direction), (direction, rules))
     PRIMS[name] = Prim(
-        name, fn, CUSTOM, n_inputs, module=module, called_as=called_as, user_rules=user_rules
+        name,
+        fn,
+        CUSTOM,
+        n_inputs,
+        module=module,
+        called_as=called_as,
+        user_rules=user_rules,
+        on_leaves=functools.partial(on_leaves, name),
     )
     CALLABLES[fn] = name
     if alias is not None:

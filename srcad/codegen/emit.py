@@ -477,7 +477,8 @@ class Emitter:
     def expression(self, eqn: Eqn) -> ast.expr:
         custom = PRIMS[eqn.prim]
         if custom.kind == "custom":
-            self.constants[custom.called_as or custom.fn.__name__] = custom.fn
+            called = custom.user_function or custom.fn  # the user's, called on the leaves' tree
+            self.constants[custom.called_as or custom.fn.__name__] = called
         if eqn.prim == "tape_nonempty":
             return self.operand(eqn.inputs[0])  # a list is true while it has items
         if eqn.prim == "outside_call":

@@ -59,6 +59,9 @@ def eqn_expression(eqn: Eqn, operand: Callable[[Atom], ast.expr]) -> ast.expr:
     if eqn.prim == "format_string":
         return _f_string(eqn, args)
     if prim.kind == "custom":
+        if prim.arguments_tree is not None:  # its leaves, put back into dicts, lists, tuples
+            rebuilt = _tree_expression(prim.arguments_tree, iter(args))
+            args = list(rebuilt.elts) if isinstance(rebuilt, ast.Tuple) else [rebuilt]
         return ast.Call(ast.Name(prim.called_as or prim.fn.__name__, ast.Load()), args, [])
     if eqn.prim in METHODS and _is_array(eqn.inputs[0]) and len(args) == 1:
         return _method_call(eqn, args[0])
@@ -67,6 +70,19 @@ def eqn_expression(eqn: Eqn, operand: Callable[[Atom], ast.expr]) -> ast.expr:
     positional = [ast.List(a, ast.Load()) if isinstance(a, list) else a for a in positional]
     function = _spelled(prim.spelling)
     return ast.Call(function, positional, [ast.keyword(k, v) for k, v in keywords.items()])
+
+
+def _tree_expression(tree, leaves) -> ast.expr:
+    """The expression of a tree of dicts, lists and tuples (a ``srcad.pytree.TreeDef``) with
+    the expressions ``leaves`` in order: ``(x, {"a": a, "b": b})``."""
+    if tree.kind == "leaf":
+        return next(leaves)
+    items = [_tree_expression(child, leaves) for child in tree.children]
+    if tree.kind == "dict":
+        return ast.Dict([ast.Constant(k) for k in tree.keys], items)
+    if tree.kind == "list":
+        return ast.List(items, ast.Load())
+    return ast.Tuple(items, ast.Load())
 
 
 def _spelled(spelling: str) -> ast.expr:

@@ -21,6 +21,7 @@ import collections
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -120,7 +121,11 @@ class Prim:
     A function of the user's given a rule (kind ``custom``) is called by ``called_as`` in
     generated code (its name, made unique among such functions); ``user_rules`` holds, per
     direction ("vjp", "jvp"), the user's functions its rule runs (the rule, or ``fwd`` and
-    ``bwd``), whose reads of the world outside them a compile relies on.
+    ``bwd``), whose reads of the world outside them a compile relies on. Called with dicts,
+    lists or tuples of arrays, it is a primitive of their leaves (``fn`` takes them) for the
+    structure ``arguments_tree`` (a ``srcad.pytree.TreeDef`` of the arguments), which
+    generated code puts back together to call ``user_function``; ``on_leaves(tree)`` names
+    (and makes, the first time) that primitive.
     """
 
     name: str
@@ -156,6 +161,9 @@ class Prim:
     composed_for: tuple[str, ...] = ()
     called_as: str = ""
     user_rules: tuple[tuple[str, tuple[Callable, ...]], ...] = ()
+    arguments_tree: Any = None
+    user_function: Callable | None = None
+    on_leaves: Callable[[Any], str] | None = None
 
     @property
     def spelling(self) -> str:

@@ -230,7 +230,7 @@ def call(
     if prim is not None and is_traced:
         if prim.kind == CUSTOM:  # a function of the user's with a rule of theirs
             rely_on_user_rules(lowering.world, prim)
-            _refuse_settings(lowering, prim, [*args, *kwargs.values()], node)
+            return _custom_call(lowering, prim, args, kwargs, node)
         return record_call(lowering.builder, prim.name, tuple(args), kwargs, as_array)
     if isinstance(function, types.MethodType) and isinstance(function.__self__, Tracer):
         return function(*args, **kwargs)
@@ -274,6 +274,20 @@ def call(
 
 
 CALL.append(call)  # a property's getter, for srcad.lower.objects.class_attribute
+
+
+def _custom_call(lowering: Lowering, prim: Prim, args: list, kwargs: dict, node: ast.Call):
+    """A call of a function with a rule of the user's: on arrays and numbers, or on dicts,
+    lists and tuples of them (a primitive of their leaves, ``srcad.api.custom.on_leaves``)."""
+    leaves, tree = flatten(tuple(args))
+    _refuse_settings(lowering, prim, [*leaves, *kwargs.values()], node)
+    if kwargs or prim.on_leaves is None or all(child.kind == "leaf" for child in tree.children):
+        return record_call(lowering.builder, prim.name, tuple(args), kwargs, as_array)
+    try:
+        name = prim.on_leaves(tree)
+    except SrcadError as error:
+        raise lowering.located(type(error), str(error), node) from None
+    return record_call(lowering.builder, name, tuple(leaves), {}, as_array)
 
 
 def _refuse_settings(lowering: Lowering, prim: Prim, values: list, node: ast.Call) -> None:
