@@ -396,3 +396,90 @@ def test_swaps_of_numbers_and_by_fancy_indexing_and_a_swap_of_rows_by_views():
 
     with pytest.raises(srcad.UnsupportedSyntax, match=r"rows\[\[i, j\]\] = rows\[\[j, i\]\]"):
         srcad.grad(swaps_rows)(x)
+
+
+# --- arrays from outside the function: NumPy's write lasts beyond the call ---------------------
+RUNNING = np.zeros(3)
+COUNTS = np.zeros(3, dtype=np.int64)
+
+
+def _closure_writing_into_its_buffer():
+    buffer = np.zeros(3)
+
+    def with_buffer(x):
+        buffer[:] = x * 2.0
+        return np.sum(buffer * x)
+
+    return with_buffer
+
+
+def accumulates_into_a_global(x):
+    RUNNING[:] = RUNNING + x
+    return np.sum(RUNNING * x)
+
+
+def through_a_view_of_a_global(x):
+    tail = RUNNING[1:]
+    tail += x[1:]
+    return np.sum(RUNNING * x)
+
+
+def counts_its_calls(x):
+    COUNTS[0] += 1
+    return np.sum(x * COUNTS)
+
+
+def out_into_a_global(x):
+    np.tanh(x, out=RUNNING)
+    return np.sum(RUNNING)
+
+
+def fills_a_global(x):
+    RUNNING.fill(2.0)
+    return np.sum(RUNNING * x)
+
+
+@pytest.mark.parametrize(
+    "fun",
+    [
+        accumulates_into_a_global,
+        through_a_view_of_a_global,
+        counts_its_calls,
+        out_into_a_global,
+        fills_a_global,
+        _closure_writing_into_its_buffer(),
+    ],
+    ids=lambda f: f.__name__,
+)
+def test_a_write_into_an_array_from_outside_is_refused_at_its_line(fun):
+    """The plain function's next call computes with the values this call wrote; srcad's
+    code, which reads the array on every call, would compute with the old ones (the plain
+    running sum gives 14 then 28 for x = [1, 2, 3], srcad 14 twice)."""
+    x = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(srcad.UnsupportedSyntax, match="from outside the function") as error:
+        srcad.grad(fun)(x)
+    assert error.value.file == __file__
+    assert error.value.line is not None
+    RUNNING[:] = 0.0
+    COUNTS[:] = 0
+
+
+def copies_a_global_first(x):
+    state = RUNNING.copy()
+    state[0] = 5.0
+    state += x
+    return np.sum(state * x)
+
+
+def test_writes_into_a_copy_of_a_global_differentiate_and_read_the_global_again():
+    x = np.array([1.0, 2.0, 3.0])
+    gradient = srcad.grad(copies_a_global_first)
+    try:
+        for values in ([0.0, 0.0, 0.0], [1.0, -2.0, 0.5]):
+            RUNNING[:] = values
+            np.testing.assert_allclose(
+                gradient(x), srcad.numerical_grad(copies_a_global_first, x), rtol=1e-7
+            )
+            np.testing.assert_array_equal(RUNNING, values)  # both left it as it was
+    finally:
+        RUNNING[:] = 0.0

@@ -10,6 +10,7 @@ compile time; containers and objects from outside the function are never written
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from srcad.ir.index import encode_index
 from srcad.ir.indexing import index_add, setitem
 from srcad.ir.selection import Selection
 from srcad.ir.tracer import is_data_mask
+from srcad.ir.world import ArgumentRoot, WorldPath
 from srcad.lower.aliasing import check_write, same_memory, written_argument
 from srcad.lower.branches import join_branches
 from srcad.lower.dispatch import evaluate, lowers_expression, lowers_statement
@@ -170,6 +172,7 @@ def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) 
         current = lookup(lowering, node.target.id, node)
         if isinstance(current, (Tracer, np.ndarray)) and current.ndim >= 1:
             followers = check_write(lowering, node.target.id, current, node)  # y += v: into y
+            refuse_writing_outside(lowering, current, node)
             check_not_passed_twice(lowering, node.target.id, current, node)
             value = binary(lowering, node.op, current, evaluate(lowering, node.value), node)
             assign(lowering, node.target, value, since)
@@ -184,6 +187,43 @@ def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) 
         )
     value = binary(lowering, node.op, current, evaluate(lowering, node.value), node)
     assign(lowering, node.target, value, since)
+
+
+def refuse_writing_outside(lowering: Lowering, value: object, node: Node) -> None:
+    """A write into (a view of) an array read from outside the function, not passed in (a
+    global's, a closure's, an object's attribute): NumPy changes it for the calls that
+    follow; srcad's code reads the array on every call (an int array: compares it) and
+    writes into its own copy, so the next call would compute with the old values. Refused
+    at the line."""
+    for path, array in _outside_arrays(lowering):
+        if isinstance(array, Var):
+            is_it = isinstance(value, Tracer) and value.atom == array
+            is_it = is_it or same_memory(lowering, lowering.builder.tracer(array), value)
+        else:  # the constant the guard compares: the very array, or a view of it
+            atom = value.atom if isinstance(value, Tracer) else None
+            is_it = isinstance(atom, Const) and np.may_share_memory(atom.value, array)
+        if is_it:
+            written = ast.unparse(lowering.statement).splitlines()[0]
+            raise lowering.located(
+                UnsupportedSyntax,
+                f"'{written}' writes into the array {path.text} from outside the function: "
+                "NumPy changes it for the calls that follow, and srcad's code, which reads it "
+                "on every call and writes into its own copy, would not; compute a new array "
+                "and return it (or keep the state in the caller and pass it in)",
+                node,
+            )
+
+
+def _outside_arrays(lowering: Lowering) -> Iterator[tuple[WorldPath, Var | np.ndarray]]:
+    """The arrays read from outside the function, not passed in: float arrays (inputs of
+    the graph) and the constants of the others (compared on every call)."""
+    world = lowering.world
+    for var, path in world.inputs:
+        if not isinstance(path.root, ArgumentRoot) and var.aval.ndim:
+            yield path, var
+    for read in world.reads.values():
+        if isinstance(read.expected, np.ndarray) and not isinstance(read.path.root, ArgumentRoot):
+            yield read.path, read.expected
 
 
 def check_not_passed_twice(lowering: Lowering, name: str, value: object, node: Node) -> None:
@@ -360,6 +400,7 @@ def _assign_subscript(
         container[index] = value
         return
     followers = check_write(lowering, name, base, target)
+    refuse_writing_outside(lowering, base, target)
     check_not_passed_twice(lowering, name, base, target)
     if isinstance(base, np.ndarray):
         base = lowering.builder.tracer(Const(base))
