@@ -203,7 +203,7 @@ def refuse_writing_outside(lowering: Lowering, value: object, node: Node) -> Non
             atom = value.atom if isinstance(value, Tracer) else None
             is_it = isinstance(atom, Const) and np.may_share_memory(atom.value, array)
         if is_it:
-            written = ast.unparse(lowering.statement).splitlines()[0]
+            written = ast.unparse(lowering.statement or node).splitlines()[0]
             raise lowering.located(
                 UnsupportedSyntax,
                 f"'{written}' writes into the array {path.text} from outside the function: "
