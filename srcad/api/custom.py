@@ -17,7 +17,7 @@ import numpy as np
 from srcad.errors import ShapeError, SrcadError
 from srcad.ir.builder import Tracer
 from srcad.ir.errors import TraceError, TruthValueNeeded
-from srcad.ir.primitive import CUSTOM
+from srcad.ir.primitive import CUSTOM, SETTING_TYPES
 from srcad.ir.prims import CALLABLES, PRIMS, Prim, load_deferred
 from srcad.ir.table.registry import REGISTRATIONS
 from srcad.ir.tracer import record_call
@@ -64,10 +64,17 @@ class custom_vjp:  # noqa: N801 - named as in JAX
     def f_fwd(x): return f(x), residuals
     def f_bwd(residuals, g): return (dx,)
     f.defvjp(f_fwd, f_bwd)
+
+    Its arguments may be dicts, lists and tuples of arrays (bwd returns a cotangent of the
+    same structure) and settings: strings, None, functions from outside (bwd returns None
+    for them). As in JAX, ``functools.partial(srcad.custom_vjp, nondiff_argnums=(0,))``
+    passes the arguments at those positions to bwd first, ``bwd(f, residuals, g)``, which
+    returns cotangents for the others only.
     """
 
-    def __init__(self, fn: Callable):
+    def __init__(self, fn: Callable, nondiff_argnums: tuple[int, ...] = ()):
         self.fn = fn
+        self.nondiff_argnums = tuple(nondiff_argnums)
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args):
@@ -79,8 +86,10 @@ class custom_vjp:  # noqa: N801 - named as in JAX
         # called on traced values by a rule (fwd: x = f(a)): the call itself, which the
         # generated code runs on arrays; the primal is not traced (it may loop until it
         # converges, call scipy.optimize.brentq, ...)
-        if any(child.kind != "leaf" for child in tree.children):
-            return record_call(tracer.builder, on_leaves(name, tree), tuple(leaves), {})
+        settings = tuple((k, v) for k, v in enumerate(leaves) if isinstance(v, SETTING_TYPES))
+        if settings or any(child.kind != "leaf" for child in tree.children):
+            arrays = [v for v in leaves if not isinstance(v, SETTING_TYPES)]
+            return record_call(tracer.builder, on_leaves(name, tree, settings), tuple(arrays), {})
         return record_call(tracer.builder, name, args, {})
 
     def defvjp(self, fwd: Callable, bwd: Callable) -> None:
@@ -95,7 +104,11 @@ class custom_vjp:  # noqa: N801 - named as in JAX
 
         def rule(g, out, *args):
             _, residuals = traced_fwd(*args)
-            return _checked_cotangents(self.fn, traced_bwd(residuals, g), args)
+            if not self.nondiff_argnums:
+                return _checked_cotangents(self.fn, traced_bwd(residuals, g), args)
+            fixed = [args[k] for k in self.nondiff_argnums]  # bwd takes them first, as in JAX
+            cotangents = traced_bwd(*fixed, residuals, g)
+            return _checked_cotangents(self.fn, cotangents, args, self.nondiff_argnums)
 
         name = _register(self.fn, "vjp", (fwd, bwd), alias=self)
         VJP_RULES[name] = rule
@@ -142,11 +155,15 @@ def _name(fn: Callable) -> str:
     return getattr(fn, "__name__", "the function")
 
 
-def _checked_cotangents(fn: Callable, cotangents: object, args: tuple) -> tuple:
-    """What ``bwd`` returned, if it is one cotangent (or None) per argument of ``fn``, each
-    of its argument's shape, as JAX asks; else an error that says what it returned."""
+def _checked_cotangents(
+    fn: Callable, cotangents: object, args: tuple, nondiff_argnums: tuple[int, ...] = ()
+) -> tuple:
+    """What ``bwd`` returned, if it is one cotangent (or None) per argument of ``fn`` (but
+    those in ``nondiff_argnums``), each of its argument's shape, as JAX asks; else an error
+    that says what it returned. One per argument, None for those not differentiated."""
     name = getattr(fn, "__name__", "the function")
-    if not isinstance(cotangents, (tuple, list)) or len(cotangents) != len(args):
+    expected = len(args) - len(nondiff_argnums)
+    if not isinstance(cotangents, (tuple, list)) or len(cotangents) != expected:
         got = (
             f"{len(cotangents)} values"
             if isinstance(cotangents, (tuple, list))
@@ -154,8 +171,13 @@ def _checked_cotangents(fn: Callable, cotangents: object, args: tuple) -> tuple:
         )
         raise SrcadError(
             f"the bwd of custom_vjp {name} returned {got}; return a tuple with one cotangent "
-            f"(or None) per argument of {name}: {len(args)} (write (dx,) for one)"
+            f"(or None) per argument of {name}"
+            + (" not in nondiff_argnums" if nondiff_argnums else "")
+            + f": {expected} (write (dx,) for one)"
         )
+    if nondiff_argnums:
+        given = iter(cotangents)
+        cotangents = [None if k in nondiff_argnums else next(given) for k in range(len(args))]
     for k, (cotangent, arg) in enumerate(zip(cotangents, args, strict=True)):
         if isinstance(arg, (dict, list, tuple)):
             continue  # a tree: its leaves are checked (on_leaves)
@@ -169,16 +191,18 @@ def _checked_cotangents(fn: Callable, cotangents: object, args: tuple) -> tuple:
 
 
 TREE_KINDS = ("leaf", "dict", "list", "tuple")
-_ON_LEAVES: dict[tuple[str, TreeDef], str] = {}
+_ON_LEAVES: dict[tuple, str] = {}
+Settings = tuple[tuple[int, object], ...]  # (leaf position, value): strings, None, functions
 
 
-def on_leaves(name: str, tree: TreeDef) -> str:
+def on_leaves(name: str, tree: TreeDef, settings: Settings = ()) -> str:
     """The primitive of the user's function ``name`` called with dicts, lists or tuples of
-    arrays, structured as ``tree`` (that of the tuple of arguments): it takes their leaves,
-    one cotangent each. Its rule runs the user's on the arguments put back together and
-    takes the leaves of the cotangents the user's rule returns, checked against the
-    arguments' structure. Made once for each function and structure."""
-    key = (name, tree)
+    arrays, structured as ``tree`` (that of the tuple of arguments), and ``settings`` among
+    the leaves: it takes the other leaves, one cotangent each. Its rule runs the user's on
+    the arguments put back together and takes the leaves of the cotangents the user's rule
+    returns, checked against the arguments' structure (a setting's is dropped). Made once
+    for each function, structure and settings."""
+    key = (name, tree, tuple((k, _setting_key(v)) for k, v in settings))
     if key in _ON_LEAVES and _ON_LEAVES[key] in PRIMS:
         return _ON_LEAVES[key]
     prim = PRIMS[name]
@@ -187,39 +211,53 @@ def on_leaves(name: str, tree: TreeDef) -> str:
             f"{prim.called_as} has a derivative rule of yours and takes a NamedTuple or a "
             "dataclass: pass dicts, lists or tuples of arrays, or each array on its own"
         )
+    fixed = dict(settings)
 
-    def called_on_leaves(*leaves):
-        return prim.fn(*unflatten(tree, list(leaves)))
+    def all_leaves(arrays) -> list:
+        given = iter(arrays)
+        return [fixed[k] if k in fixed else next(given) for k in range(tree.n_leaves)]
+
+    def called_on_leaves(*arrays):
+        return prim.fn(*unflatten(tree, all_leaves(arrays)))
 
     called_on_leaves.__name__ = called_on_leaves.__qualname__ = prim.called_as
 
-    def rule(g, out, *leaves):
-        args = unflatten(tree, list(leaves))
-        cotangents = _leaves_of_cotangents(prim, VJP_RULES[name](g, out, *args), tree)
-        for k, (cotangent, leaf) in enumerate(zip(cotangents, leaves, strict=True)):
-            if cotangent is not None and np.shape(cotangent) != np.shape(leaf):
+    def rule(g, out, *arrays):
+        leaves = all_leaves(arrays)
+        cotangents = _leaves_of_cotangents(
+            prim, VJP_RULES[name](g, out, *unflatten(tree, leaves)), tree
+        )
+        kept = [c for k, c in enumerate(cotangents) if k not in fixed]
+        for k, (cotangent, array) in enumerate(zip(kept, arrays, strict=True)):
+            if cotangent is not None and np.shape(cotangent) != np.shape(array):
+                position = [j for j in range(tree.n_leaves) if j not in fixed][k]
                 raise ShapeError(
                     f"the bwd of custom_vjp {prim.called_as} returned a cotangent of shape "
-                    f"{np.shape(cotangent)} for {_leaf_path(tree, k)} of shape "
-                    f"{np.shape(leaf)}; return one of the argument's shape"
+                    f"{np.shape(cotangent)} for {_leaf_path(tree, position)} of shape "
+                    f"{np.shape(array)}; return one of the argument's shape"
                 )
-        return cotangents
+        return tuple(kept)
 
     leaves_name = _unused(f"{name}_on_leaves", PRIMS)
     PRIMS[leaves_name] = Prim(
         leaves_name,
         called_on_leaves,
         CUSTOM,
-        tree.n_leaves,
+        tree.n_leaves - len(settings),
         module=prim.module,
         called_as=prim.called_as,
         user_rules=prim.user_rules,
-        arguments_tree=tree,
+        arguments_tree=(tree, settings),
         user_function=prim.fn,
     )
     VJP_RULES[leaves_name] = rule
     _ON_LEAVES[key] = leaves_name
     return leaves_name
+
+
+def _setting_key(value: object) -> object:
+    """Strings and None by value, functions by identity (the primitive keeps them)."""
+    return value if isinstance(value, (str, bytes, type(None))) else id(value)
 
 
 def _leaf_path(tree: TreeDef, k: int) -> str:

@@ -32,6 +32,7 @@ from srcad.codegen.expressions import (
     index_expression,
     literal,
     reads_name,
+    setting_name,
     static_index,
     strong_scalar,
 )
@@ -479,6 +480,9 @@ class Emitter:
         if custom.kind == "custom":
             called = custom.user_function or custom.fn  # the user's, called on the leaves' tree
             self.constants[custom.called_as or custom.fn.__name__] = called
+            for _, setting in custom.arguments_tree[1] if custom.arguments_tree else ():
+                if callable(setting):
+                    self.constants[setting_name(custom, setting)] = setting
         if eqn.prim == "tape_nonempty":
             return self.operand(eqn.inputs[0])  # a list is true while it has items
         if eqn.prim == "outside_call":

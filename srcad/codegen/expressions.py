@@ -16,7 +16,7 @@ import numpy as np
 
 from srcad.ir import Atom, Const, Eqn, Var
 from srcad.ir.index import Index
-from srcad.ir.prims import PRIMS
+from srcad.ir.prims import PRIMS, Prim
 
 BINARY_AST = {
     "+": ast.Add,
@@ -60,7 +60,13 @@ def eqn_expression(eqn: Eqn, operand: Callable[[Atom], ast.expr]) -> ast.expr:
         return _f_string(eqn, args)
     if prim.kind == "custom":
         if prim.arguments_tree is not None:  # its leaves, put back into dicts, lists, tuples
-            rebuilt = _tree_expression(prim.arguments_tree, iter(args))
+            tree, settings = prim.arguments_tree
+            fixed, given = dict(settings), iter(args)
+            leaves = [
+                _setting(prim, fixed[k]) if k in fixed else next(given)
+                for k in range(tree.n_leaves)
+            ]
+            rebuilt = _tree_expression(tree, iter(leaves))
             args = list(rebuilt.elts) if isinstance(rebuilt, ast.Tuple) else [rebuilt]
         return ast.Call(ast.Name(prim.called_as or prim.fn.__name__, ast.Load()), args, [])
     if eqn.prim in METHODS and _is_array(eqn.inputs[0]) and len(args) == 1:
@@ -70,6 +76,19 @@ def eqn_expression(eqn: Eqn, operand: Callable[[Atom], ast.expr]) -> ast.expr:
     positional = [ast.List(a, ast.Load()) if isinstance(a, list) else a for a in positional]
     function = _spelled(prim.spelling)
     return ast.Call(function, positional, [ast.keyword(k, v) for k, v in keywords.items()])
+
+
+def setting_name(prim: Prim, value: object) -> str:
+    """The name generated code gives a function passed as a setting to a function with a
+    rule of the user's: ``solve_step`` for ``step`` passed to ``solve``."""
+    name = getattr(value, "__name__", "setting")
+    return f"{prim.called_as}_{name if name.isidentifier() else 'setting'}"
+
+
+def _setting(prim: Prim, value: object) -> ast.expr:
+    if isinstance(value, (str, bytes, type(None))):
+        return ast.Constant(value)
+    return ast.Name(setting_name(prim, value), ast.Load())
 
 
 def _tree_expression(tree, leaves) -> ast.expr:

@@ -19,12 +19,16 @@ from __future__ import annotations
 
 import collections
 import functools
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+# What a function with a rule of the user's (kind ``custom``) may take besides arrays and
+# numbers: settings, fixed in its primitive (``reduced(x, "sum")``, ``solve(step, x)``)
+SETTING_TYPES = (str, bytes, type(None), types.FunctionType, types.BuiltinFunctionType, np.ufunc)
 ELEMENTWISE = "elementwise"  # broadcasting functions of arrays, no params
 PARAMETRIC = "parametric"  # elementwise with static params (clip, round)
 REDUCTION = "reduction"
@@ -163,7 +167,7 @@ class Prim:
     user_rules: tuple[tuple[str, tuple[Callable, ...]], ...] = ()
     arguments_tree: Any = None
     user_function: Callable | None = None
-    on_leaves: Callable[[Any], str] | None = None
+    on_leaves: Callable[..., str] | None = None
 
     @property
     def spelling(self) -> str:

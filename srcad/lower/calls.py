@@ -37,7 +37,7 @@ from srcad.frontend.desugar import (
 from srcad.frontend.parse import root_name
 from srcad.ir.builder import StaticValueNeeded, TraceError, Tracer, record_call
 from srcad.ir.graph import Const
-from srcad.ir.primitive import CUSTOM, Prim
+from srcad.ir.primitive import CUSTOM, SETTING_TYPES, Prim
 from srcad.ir.prims import prim_of
 from srcad.ir.selection import Selection
 from srcad.ir.world import WorldPath
@@ -278,23 +278,36 @@ CALL.append(call)  # a property's getter, for srcad.lower.objects.class_attribut
 
 def _custom_call(lowering: Lowering, prim: Prim, args: list, kwargs: dict, node: ast.Call):
     """A call of a function with a rule of the user's: on arrays and numbers, or on dicts,
-    lists and tuples of them (a primitive of their leaves, ``srcad.api.custom.on_leaves``)."""
+    lists and tuples of them, with settings among them (a string, None, a function of
+    outside): a primitive of the arrays and numbers, the settings fixed
+    (``srcad.api.custom.on_leaves``)."""
     leaves, tree = flatten(tuple(args))
     _refuse_settings(lowering, prim, [*leaves, *kwargs.values()], node)
-    if kwargs or prim.on_leaves is None or all(child.kind == "leaf" for child in tree.children):
+    settings = tuple((k, leaf) for k, leaf in enumerate(leaves) if _is_setting(leaf))
+    is_flat = all(child.kind == "leaf" for child in tree.children)
+    if kwargs or prim.on_leaves is None or (is_flat and not settings):
         return record_call(lowering.builder, prim.name, tuple(args), kwargs, as_array)
     try:
-        name = prim.on_leaves(tree)
+        name = prim.on_leaves(tree, settings)
     except SrcadError as error:
         raise lowering.located(type(error), str(error), node) from None
-    return record_call(lowering.builder, name, tuple(leaves), {}, as_array)
+    arrays = [leaf for leaf in leaves if not _is_setting(leaf)]
+    return record_call(lowering.builder, name, tuple(arrays), {}, as_array)
+
+
+NUMBERS_AND_ARRAYS = (Tracer, int, float, complex, np.ndarray, np.generic)
+
+
+def _is_setting(value: object) -> bool:
+    return isinstance(value, SETTING_TYPES)
 
 
 def _refuse_settings(lowering: Lowering, prim: Prim, values: list, node: ast.Call) -> None:
-    """A function with a rule of the user's takes arrays and numbers, a cotangent each: a
-    string, None or a container among its arguments is refused at the call."""
+    """A function with a rule of the user's takes arrays and numbers, a cotangent each, and
+    settings (a string, None, a function from outside the function); anything else among
+    its arguments is refused at the call."""
     for value in values:
-        if isinstance(value, (Tracer, int, float, complex, np.ndarray, np.generic)):
+        if isinstance(value, NUMBERS_AND_ARRAYS) or (prim.on_leaves and _is_setting(value)):
             continue
         name = getattr(prim.fn, "__name__", prim.called_as)
         shown = f" ({value!r:.40})" if isinstance(value, (str, bytes)) else ""
@@ -302,9 +315,10 @@ def _refuse_settings(lowering: Lowering, prim: Prim, values: list, node: ast.Cal
             UnsupportedSyntax,
             f"'{ast.unparse(node)}' passes {name} a {type(value).__name__}{shown}, "
             f"and {name} has a derivative rule of yours (custom_vjp, defvjp): srcad passes it "
-            "arrays and numbers only, one cotangent each; pass each array as an argument of "
-            "its own, and make a setting such as a string part of the function (define the "
-            "custom_vjp in a function that takes the setting and returns it)",
+            "arrays and numbers (in dicts, lists and tuples), a cotangent each, and settings "
+            "(strings, None, functions defined outside the function); pass the others' "
+            "arrays as arguments of their own, or make them part of the function (define "
+            "the custom_vjp in a function that takes them and returns it)",
             node,
         )
 
