@@ -1143,3 +1143,45 @@ def test_the_gradient_of_a_callable_object_follows_its_class_and_call_method(mod
             np.testing.assert_allclose(fresh, srcad.numerical_grad(model, x), rtol=1e-6)
     finally:
         Squares.__call__ = original
+
+
+def scaled_by_its_attribute(x):
+    return scaled_by_its_attribute.scale * np.sum(x**2) + sized(x)
+
+
+def sized(x):
+    return sized.power * np.sum(x**sized.power)
+
+
+scaled_by_its_attribute.scale = 1.0
+sized.power = 2
+
+
+def _made_with_attribute(scale):
+    def scaled(x):
+        return scaled.scale * np.sum(x**2)
+
+    scaled.scale = scale
+    return scaled
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_attributes_set_on_functions_are_read_on_every_call(mode):
+    """``f.scale = 2.0``: a float (read), an int that sets a power (compared: a new one
+    compiles again), on the function itself and on a helper; functions of one factory keep
+    their own attribute."""
+    x = np.array([0.3, -0.5, 0.9])
+    gradient = srcad.value_and_grad(scaled_by_its_attribute, mode=mode)
+    try:
+        for scale, power in ((1.0, 2), (5.0, 2), (5.0, 3)):
+            scaled_by_its_attribute.scale, sized.power = scale, power
+            for transformed in (gradient, srcad.value_and_grad(scaled_by_its_attribute, mode=mode)):
+                value, grad = transformed(x)
+                assert value == pytest.approx(scaled_by_its_attribute(x))
+                expected = srcad.numerical_grad(scaled_by_its_attribute, x)
+                np.testing.assert_allclose(grad, expected, rtol=1e-6)
+    finally:
+        scaled_by_its_attribute.scale, sized.power = 1.0, 2
+    for scale in (1.0, 5.0):
+        made = _made_with_attribute(scale)
+        np.testing.assert_allclose(srcad.grad(made, mode=mode)(x), 2.0 * scale * x)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax
+from srcad.frontend.parse import root_name
 from srcad.ir import Const
 from srcad.ir.builder import (
     SAME_AS_NUMPY,
@@ -26,6 +27,7 @@ from srcad.ir.builder import (
     Tracer,
     not_an_array,
 )
+from srcad.ir.world import WorldPath
 from srcad.lower.dispatch import STRING_FORMATS, evaluate, lowers_expression
 from srcad.lower.iteration import static_items
 from srcad.lower.machine_state import refuse_reading_state_of_the_machine
@@ -378,6 +380,10 @@ def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
     try:
         if isinstance(value, Outside):  # cfg.scale, self.W: read on every call
             return lowering.world.attribute(value, node.attr)
+        if isinstance(value, types.FunctionType) and _is_function_attribute(value, node.attr):
+            # f.scale = 2.0: read on every call
+            path = WorldPath(value, root_name(value), (("attr", node.attr),), ast.unparse(node))
+            return lowering.world.stage(getattr(value, node.attr), path)
         if isinstance(value, SuperView):  # super().forward
             return value.attribute(lowering, node.attr, node)
         fields = fields_of(value)
@@ -389,6 +395,16 @@ def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
     if isinstance(value, types.ModuleType):  # os.environ: read once, when compiling
         refuse_reading_state_of_the_machine(lowering, found, node)
     return found
+
+
+def _is_function_attribute(value: object, name: str) -> bool:
+    """An attribute a user set on a function of theirs (``f.scale = 2.0``, a decorator's
+    ``f.calls``), which may change between calls like a global."""
+    return (
+        isinstance(value, types.FunctionType)
+        and name in getattr(value, "__dict__", {})
+        and not name.startswith("__")
+    )
 
 
 @lowers_expression(ast.Subscript)
