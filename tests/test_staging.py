@@ -1185,3 +1185,31 @@ def test_attributes_set_on_functions_are_read_on_every_call(mode):
     for scale in (1.0, 5.0):
         made = _made_with_attribute(scale)
         np.testing.assert_allclose(srcad.grad(made, mode=mode)(x), 2.0 * scale * x)
+
+
+ALPHA = 2.0
+
+
+def weighted_through_globals(x):
+    return globals().get("ALPHA", 1.0) * np.sum(x**2)
+
+
+def formatted_through_locals(x):
+    loss = np.sum(x**2)
+    print("loss {loss:.3f}".format(**locals()))
+    return loss
+
+
+def counted_names(x):
+    return len(dir()) * np.sum(x)
+
+
+@pytest.mark.parametrize(
+    "fun", [weighted_through_globals, formatted_through_locals, counted_names], ids=str
+)
+def test_reading_the_namespace_is_refused_with_the_names_to_write(fun):
+    """Run when compiling, ``globals()`` and ``locals()`` gave srcad's namespace: the value
+    was 1.0 * sum(x**2) where the plain function gives 2.0 * sum(x**2)."""
+    with pytest.raises(srcad.UnsupportedSyntax, match="write the names themselves") as error:
+        srcad.value_and_grad(fun)(np.array([1.0, 2.0]))
+    assert error.value.file == __file__

@@ -91,7 +91,10 @@ from srcad.lower.library_calls import (
     uncached,
 )
 from srcad.lower.literals import method_formatted, text_of
-from srcad.lower.machine_state import refuse_reading_state_of_the_machine
+from srcad.lower.machine_state import (
+    refuse_reading_namespaces,
+    refuse_reading_state_of_the_machine,
+)
 from srcad.lower.objects import (
     Partial,
     call_object,
@@ -188,6 +191,7 @@ def call(
         if function is type and len(args) == 1 and not kwargs:
             return class_of(lowering, args[0], node)
         refuse_reading_state(lowering, function, args, kwargs, node)
+        refuse_reading_namespaces(lowering, function, tuple(args), node)
         if not _rearranges(function):  # reversed(model.layers): the layers as read, staged
             args = lowering.world.unwrap(args)  # a library call sees the objects
             kwargs = lowering.world.unwrap(kwargs)

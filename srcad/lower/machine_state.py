@@ -46,6 +46,9 @@ FILE_READERS: list[object] = [
 FILE_READERS += [os.listdir, os.scandir, os.stat, os.path.exists, os.path.isfile, os.path.isdir]
 FILE_READERS += [os.path.getmtime, os.path.getsize, uuid.uuid1, uuid.uuid4]
 STATE_READERS = {f: "the clock" for f in CLOCK_READERS} | {f: "files" for f in FILE_READERS}
+# Builtins that give the namespace they are called in: run when compiling, they would give
+# srcad's (called without arguments, vars and dir are the same)
+NAMESPACE_READERS = {globals: "module globals", locals: "local variables", vars: "", dir: ""}
 
 
 def refuse_reading_state_of_the_machine(
@@ -69,3 +72,19 @@ def refuse_reading_state_of_the_machine(
             "value in as an argument",
             node,
         )
+
+
+def refuse_reading_namespaces(
+    lowering: Lowering, function: object, args: tuple, node: ast.expr
+) -> None:
+    """``globals()["ALPHA"]``, ``"{loss:.3f}".format(**locals())``: the namespace is the one
+    srcad compiles in, not the user's; refused with the names to write instead."""
+    if not is_hashable(function) or function not in NAMESPACE_READERS or args:
+        return
+    raise lowering.located(
+        UnsupportedSyntax,
+        f"'{ast.unparse(node)}' reads the namespace it is called in, which srcad does not "
+        "follow (it reads the names the code writes); write the names themselves (ALPHA, "
+        "not globals()['ALPHA']; f\"{loss:.3f}\", not .format(**locals()))",
+        node,
+    )
