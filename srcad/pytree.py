@@ -211,6 +211,18 @@ def _new_dataclass(treedef: TreeDef, items: list) -> object:
     return instance
 
 
+def record(kind: type, **fields: object) -> object:
+    """An object of the user's class ``kind`` (a NamedTuple, a dataclass, a plain class)
+    holding ``fields``, made without running its ``__init__``: what generated code passes to
+    ``print`` where the function made or got one holding computed values."""
+    if issubclass(kind, tuple):
+        return kind(**fields)
+    instance = object.__new__(kind)
+    for name, value in fields.items():
+        object.__setattr__(instance, name, value)
+    return instance
+
+
 def plain_treedef(treedef: TreeDef) -> TreeDef:
     """The same structure with NamedTuples and dataclasses as tuples (what generated code
     returns; the API gives each result its argument's class back)."""

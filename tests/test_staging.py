@@ -9,12 +9,14 @@ differences of the plain function at that moment.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import io
 import logging
 import random
 import textwrap
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -1205,7 +1207,9 @@ def counted_names(x):
 
 
 @pytest.mark.parametrize(
-    "fun", [weighted_through_globals, formatted_through_locals, counted_names], ids=str
+    "fun",
+    [weighted_through_globals, formatted_through_locals, counted_names],
+    ids=lambda f: f.__name__,
 )
 def test_reading_the_namespace_is_refused_with_the_names_to_write(fun):
     """Run when compiling, ``globals()`` and ``locals()`` gave srcad's namespace: the value
@@ -1213,3 +1217,61 @@ def test_reading_the_namespace_is_refused_with_the_names_to_write(fun):
     with pytest.raises(srcad.UnsupportedSyntax, match="write the names themselves") as error:
         srcad.value_and_grad(fun)(np.array([1.0, 2.0]))
     assert error.value.file == __file__
+
+
+class Pair(NamedTuple):
+    a: float
+    b: float
+
+
+class Formatted:
+    def __init__(self, a):
+        self.a = a
+
+    def __repr__(self):
+        return f"Formatted(a={self.a:.3f})"
+
+
+@dataclasses.dataclass
+class Doubled:
+    w: np.ndarray
+    n: int
+
+
+def prints_a_named_tuple(q):
+    print(q)
+    return q.a * q.b
+
+
+def prints_an_object_with_its_own_repr(a):
+    print(Formatted(a))
+    return a * a
+
+
+def prints_a_dataclass_it_made(w):
+    made = Doubled(w * 2.0, 3)
+    print("made", made)
+    return np.sum(made.w**2)
+
+
+@pytest.mark.parametrize(
+    "fun, first, second",
+    [
+        (prints_a_named_tuple, Pair(0.5, 2.0), Pair(1.5, -1.0)),
+        (prints_an_object_with_its_own_repr, 0.5, 0.25),
+        (prints_a_dataclass_it_made, np.array([1.0, 2.0]), np.array([-0.5, 3.0])),
+    ],
+    ids=["named_tuple", "own_repr", "dataclass"],
+)
+def test_records_holding_computed_values_print_as_the_plain_function_prints(fun, first, second):
+    """They printed srcad's tracers (a constant made when compiling), or raised TypeError in
+    the generated code where a ``__repr__`` formats a field with ``:.3f``."""
+    gradient = srcad.value_and_grad(fun)
+    for argument in (first, second):
+        printed, plain = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            value, _ = gradient(argument)
+        with contextlib.redirect_stdout(plain):
+            expected = fun(argument)
+        assert printed.getvalue() == plain.getvalue() and "Tracer" not in printed.getvalue()
+        assert value == pytest.approx(expected)

@@ -59,6 +59,7 @@ from srcad.ir.naming import constant_names
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import sub_graphs
 from srcad.ir.world import ArgumentRoot, WorldPath
+from srcad.pytree import record
 
 LINE_LENGTH = 100
 T = TypeVar("T")
@@ -539,7 +540,22 @@ class Emitter:
         if kind == "dict" and isinstance(value, tuple):
             keys: list[ast.expr | None] = [literal(key) for key, _ in value]
             return ast.Dict(keys, [self.call_argument(eqn, item) for _, item in value])
+        if kind == "record" and isinstance(value, tuple):
+            return self._record(eqn, *value)
         return literal(value)
+
+    def _record(self, eqn: Eqn, kind: type, fields: tuple) -> ast.expr:
+        """An object of the user's class made where it is printed: ``Params(w=w, b=b)`` for
+        a NamedTuple, ``record(Layer, w=w)`` for others (no ``__init__`` run)."""
+        name = kind.__name__ if kind.__name__.isidentifier() else "record_class"
+        while self.constants.get(name, kind) is not kind:
+            name = f"{name}_"
+        self.constants[name] = kind
+        keywords = [ast.keyword(field, self.call_argument(eqn, spec)) for field, spec in fields]
+        if issubclass(kind, tuple):
+            return ast.Call(ast.Name(name, ast.Load()), [], keywords)
+        self.constants["record"] = record
+        return ast.Call(ast.Name("record", ast.Load()), [ast.Name(name, ast.Load())], keywords)
 
     def _writable_broadcast(self, eqn: Eqn) -> ast.expr:
         """A returned broadcast as an array of its own: ``np.broadcast_to`` gives a read-only

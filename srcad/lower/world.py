@@ -406,6 +406,10 @@ def _argument(builder: GraphBuilder, value: object, inputs: list) -> object:
         return (type(value).__name__, items)
     if type(value) is dict and _holds_tracer(value) and all(map(_is_literal, value)):
         return ("dict", tuple((k, _argument(builder, v, inputs)) for k, v in value.items()))
+    fields = fields_of(value)
+    if fields is not None and _holds_tracer(value):  # print(params) of a NamedTuple: made then
+        items = tuple((name, _argument(builder, getattr(value, name), inputs)) for name in fields)
+        return ("record", (type(value), items))
     if isinstance(value, Tracer):
         atom = value.atom
     else:
@@ -420,6 +424,9 @@ def _holds_tracer(value: object) -> bool:
         return True
     if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
         return any(map(_holds_tracer, value))
+    fields = fields_of(value) if not isinstance(value, (dict, list)) else None
+    if fields is not None:
+        return any(_holds_tracer(getattr(value, name, None)) for name in fields)
     return (
         isinstance(value, dict) and type(value) is dict and any(map(_holds_tracer, value.values()))
     )
