@@ -70,6 +70,8 @@ class _Forward:
             refuse_active_draw(eqn)
         if all(t is None for t in inputs_dot) or not PRIMS[eqn.prim].is_differentiable:
             return
+        if not any(var in self.active for var in eqn.outputs):
+            return  # an integer or boolean result (x.astype(int)): a step, no tangent
         rule = JVP_RULES.get(eqn.prim)
         if rule is None:
             raise NoDerivativeRule(

@@ -4,6 +4,10 @@ constant of the derivative.
 
     y = x * 2.0; n = len(xs); z = y + n     (wrt x)   →   active: x, y, z
 
+Integers and booleans carry no derivative: a value cast to them (``(x / h).astype(int)``,
+``x.astype(bool)``, a float written into an int array) is a step of its input, slope 0,
+and never active.
+
 Through a ``cond``, an output is active when a branch's result is; through a loop, a carried
 value is active when it enters active or the body makes it so, to a fixed point.
 """
@@ -11,6 +15,8 @@ value is active when it enters active or the body makes it so, to a fixed point.
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+import numpy as np
 
 from srcad.errors import NoDerivativeRule
 from srcad.ir import Atom, Eqn, Var
@@ -27,7 +33,7 @@ def active_vars(eqns: Iterable[Eqn], active: set[Var]) -> set[Var]:
         if is_structured(eqn):
             mark_active_structured(eqn, active)
         elif PRIMS[eqn.prim].is_differentiable and any(a in active for a in eqn.inputs):
-            active.update(eqn.outputs)
+            active.update(v for v in eqn.outputs if carries_derivative(v))
         elif eqn.prim == "outside_call" and any(a in active for a in eqn.inputs):
             refuse_active_draw(eqn)
     return active
@@ -65,7 +71,7 @@ def mark_active_structured(eqn: Eqn, active: set[Var]) -> None:
         for branch in branches:
             active_vars(branch.eqns, active)
         for k, out in enumerate(eqn.outputs):
-            if any(is_active(b.outputs[k], active) for b in branches):
+            if any(is_active(b.outputs[k], active) for b in branches) and carries_derivative(out):
                 active.add(out)
         return
     body = body_of(eqn)
@@ -73,12 +79,20 @@ def mark_active_structured(eqn: Eqn, active: set[Var]) -> None:
     while True:
         size = len(active)
         for k, var in enumerate(carried_in):
+            if not carries_derivative(var):
+                continue
             if is_active(eqn.inputs[k], active) or is_active(body.outputs[k], active):
                 active.add(var)
                 active.add(eqn.outputs[k])
         active_vars(body.eqns, active)
         if len(active) == size:
             return
+
+
+def carries_derivative(var: Var) -> bool:
+    """Whether a value may have a derivative: not an integer or a boolean (nor an effect)."""
+    dtype = var.aval.dtype
+    return not dtype.startswith("str") and np.dtype(dtype).kind in "fcO"
 
 
 def is_active(atom: Atom, active: set[Var]) -> bool:

@@ -1,0 +1,91 @@
+"""Casts to integers and booleans are steps: no derivative passes through them (NumPy
+truncates), in reverse and forward mode, also where a float is written into an int array."""
+
+import numpy as np
+import pytest
+
+import srcad
+
+TABLE = np.sin(3 * np.linspace(0.0, 1.0, 11))  # a global the second call changes
+
+
+def table_lookup(x):
+    """Linear interpolation by hand: the cell index is a cast, the weight is not."""
+    i = (x / 0.1).astype(int)
+    t = x / 0.1 - i
+    return np.sum((1 - t) * TABLE[i] + t * TABLE[i + 1])
+
+
+def fractional_part(x):
+    return np.sum((x - x.astype(np.int64)) ** 2)
+
+
+def by_asarray(x):
+    return np.sum((x - np.asarray(x, dtype=int)) ** 2)
+
+
+def by_array_constructor(x):
+    return np.sum((x - np.array(x, dtype=np.int32)) ** 2)
+
+
+def by_scalar_type(x):
+    return np.sum((x - np.int64(x[0])) ** 2)
+
+
+def masked_by_bool(x):
+    return np.sum(x * x.astype(bool))
+
+
+def unsigned(x):
+    return np.sum(np.abs(x).astype(np.uint32) * x)
+
+
+def written_into_an_int_array(x):
+    out = np.zeros(3, dtype=int)
+    out[:] = x * 10
+    return np.sum(out * 1.0) + np.sum(x**2)
+
+
+def filled_in_a_loop(x):
+    out = np.arange(3)
+    for i in range(3):
+        out[i] = np.sin(x[i]) * 10
+    return np.sum(out * x)
+
+
+FUNCTIONS = [
+    table_lookup,
+    fractional_part,
+    by_asarray,
+    by_array_constructor,
+    by_scalar_type,
+    masked_by_bool,
+    unsigned,
+    written_into_an_int_array,
+    filled_in_a_loop,
+]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_integer_casts_have_slope_zero(function, mode):
+    x = (
+        np.array([0.23, 0.57, 0.81])
+        if function is not masked_by_bool
+        else np.array([1.2, 0.3, -0.4])
+    )
+    gradient = srcad.grad(function, mode=mode)
+    try:
+        for scale in (1.0, -2.0):
+            TABLE[:] = scale * np.sin(3 * np.linspace(0.0, 1.0, 11))
+            np.testing.assert_allclose(
+                gradient(x), srcad.numerical_grad(function, x), rtol=1e-6, atol=1e-8
+            )
+    finally:
+        TABLE[:] = np.sin(3 * np.linspace(0.0, 1.0, 11))
+
+
+def test_no_adjoint_flows_into_an_integer_value():
+    gradient = srcad.grad(fractional_part)
+    gradient(np.array([1.23, 2.71]))
+    assert ".astype(np.float64)" not in srcad.source(gradient)
