@@ -1275,3 +1275,36 @@ def test_records_holding_computed_values_print_as_the_plain_function_prints(fun,
             expected = fun(argument)
         assert printed.getvalue() == plain.getvalue() and "Tracer" not in printed.getvalue()
         assert value == pytest.approx(expected)
+
+
+PULLBACK = {"scale": 1.0}
+PULLBACK_WEIGHTS = np.array([1.0, 2.0])
+
+
+def read_by_a_pullback(x):
+    return PULLBACK["scale"] * np.sum(PULLBACK_WEIGHTS * x**2)
+
+
+def test_a_pullback_called_after_the_world_changed_refuses_to_mix_two_worlds():
+    """``vjp_fn`` runs the code again: with a global changed since ``srcad.vjp`` ran, the
+    gradient was the new world's while ``primal_out`` was the old one's."""
+    x = np.array([1.0, 2.0])
+    value, vjp_fn = srcad.vjp(read_by_a_pullback, x)
+    (expected,) = vjp_fn(1.0)
+    np.testing.assert_allclose(expected, srcad.numerical_grad(read_by_a_pullback, x), rtol=1e-7)
+    try:
+        for change, undo in (
+            (lambda: PULLBACK.update(scale=10.0), lambda: PULLBACK.update(scale=1.0)),
+            (
+                lambda: PULLBACK_WEIGHTS.__setitem__(0, 5.0),
+                lambda: PULLBACK_WEIGHTS.__setitem__(0, 1.0),
+            ),
+        ):
+            change()
+            with pytest.raises(srcad.SrcadError, match="changed between the call and its vjp_fn"):
+                vjp_fn(1.0)
+            undo()
+            np.testing.assert_allclose(vjp_fn(1.0)[0], expected)  # the same world again
+    finally:
+        PULLBACK["scale"], PULLBACK_WEIGHTS[0] = 1.0, 1.0
+    assert value == pytest.approx(read_by_a_pullback(x))

@@ -33,6 +33,7 @@ from srcad.runtime import load_function
 from srcad.runtime.draws import DrawState
 from srcad.runtime.errors import public_api
 from srcad.runtime.passes import silenced, silenced_after_first
+from srcad.runtime.snapshot import WorldSnapshot
 
 
 @public_api
@@ -88,10 +89,12 @@ def vjp(fun: Callable, *primals) -> tuple:
     compiled = compile_reverse(fun, signature, wrt, is_scalar=False)
     values = list(arguments.values())
     before = DrawState.of(compiled.random_draws, arguments)
+    world = WorldSnapshot.of(compiled.fn, compiled.is_current)
     value, _ = compiled.fn(*values, *_unit_cotangents(compiled, None))
     after = DrawState.of(compiled.random_draws, arguments)
 
     def vjp_fn(cotangent):
+        world.check("its vjp_fn")  # the values the forward pass read, or an error
         cotangents = _cotangent_leaves(compiled, cotangent, fun)
         before.restore()  # the pullback sees the draws the forward run saw
         try:
