@@ -420,6 +420,23 @@ def test_polynomial_objects_from_outside_read_their_coefficients_on_every_call(m
         FITTED["p"] = np.poly1d([1.0, 2.0, 3.0])
 
 
+def of_polynomials_made_here(a):
+    p = np.poly1d([2.0, -1.0, 0.5])
+    q = np.polynomial.Polynomial([1.0, -1.0, 0.5], domain=[0.0, 2.0], window=[-1.0, 1.0])
+    return np.sum(p(a) ** 2 + q(a))
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_polynomial_objects_made_in_the_function_are_their_polyval(mode):
+    """An internal error (unhashable poly1d) where the function makes the polynomial."""
+    for a in (np.array([0.3, 1.2]), np.array([-0.5, 2.0])):
+        np.testing.assert_allclose(
+            srcad.grad(of_polynomials_made_here, mode=mode)(a),
+            srcad.numerical_grad(of_polynomials_made_here, a),
+            rtol=1e-6,
+        )
+
+
 def test_a_series_of_another_basis_is_refused_with_the_conversion():
     series = np.polynomial.Chebyshev([1.0, 2.0])
     with pytest.raises(srcad.UnsupportedSyntax, match=r"Chebyshev series.*convert"):

@@ -168,6 +168,31 @@ def test_floats_a_count_is_computed_from_are_fixed_and_checked(tmp_path, name):
     _agrees_in_both_modes(fun, x)
 
 
+WIDTHS = {"width": 1.4, "alpha": 0.2}
+
+
+def padded_by_a_computed_width(x):
+    w = int(WIDTHS["width"] * 2)
+    return np.sum(np.pad(x, w, mode="edge") ** 2)
+
+
+def above_a_global_quantile(x):
+    return np.sum(np.maximum(x - np.quantile(x, 1 - WIDTHS["alpha"]), 0.0) ** 2)
+
+
+@pytest.mark.parametrize("fun", [padded_by_a_computed_width, above_a_global_quantile])
+def test_static_arguments_computed_from_outside_floats_fix_those_floats(fun):
+    """np.pad's width and np.quantile's level from float globals: an internal message
+    ("int() argument must be ... not 'Tracer'"), or a refusal blaming the argument x."""
+    x = np.array([0.1, 0.9, 0.4, 2.0, 1.3])
+    try:
+        for width, alpha in ((1.4, 0.2), (0.6, 0.4)):
+            WIDTHS.update(width=width, alpha=alpha)
+            _agrees_in_both_modes(fun, x)
+    finally:
+        WIDTHS.update(width=1.4, alpha=0.2)
+
+
 def test_a_float_no_count_needs_is_still_read_without_recompiling(tmp_path, monkeypatch):
     m = _module(tmp_path, ODE)
     compiles = []

@@ -241,7 +241,8 @@ class Prim:
                     f"the argument {key!r} of {self.spelling} must be known when the function "
                     "is compiled (an int, a tuple, a constant written in the code); here it is "
                     "a value the generated code reads or computes on every call (a float, an "
-                    "array). Write it in the code as a constant"
+                    "array). Write it in the code as a constant",
+                    params[key],
                 )
             if (value is None and key not in self.required_params) or (
                 key == "keepdims" and value is False
@@ -287,7 +288,12 @@ class _NotStatic:
 
 
 class NotStatic(ValueError):
-    """A call's param is not a compile-time value (``Prim.composed`` may compute the call)."""
+    """A call's param is not a compile-time value (``Prim.composed`` may compute the call);
+    ``value``: that param's value."""
+
+    def __init__(self, message: str, value: object = None):
+        super().__init__(message)
+        self.value = value
 
 
 _NOT_STATIC = _NotStatic()

@@ -442,8 +442,9 @@ def record_call(
     try:
         arrays, params = prim.bind(tuple(args), dict(kwargs))
     except NotStatic as error:
-        if prim.composed is None:
-            raise StaticValueNeeded(str(error), builder.loc, _traced_in(args, kwargs)) from None
+        if prim.composed is None:  # the values the param is computed from, where it says
+            traced = _traced_in((error.value,), {}) or _traced_in(args, kwargs)
+            raise StaticValueNeeded(str(error), builder.loc, traced) from None
         try:
             return prim.composed(*args, **kwargs)
         except ValueError as composed_error:

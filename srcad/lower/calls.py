@@ -148,6 +148,8 @@ def call(
 ) -> object:
     """The result of ``function(*args, **kwargs)``, which ``node`` writes."""
     function = uncached(function, args, kwargs)
+    if is_polynomial(function):  # p = np.poly1d([2.0, -1.0]) made in the function: p(x)
+        return polynomial_value(lowering, function, list(args), dict(kwargs), node, call)
     if is_transformation(function):  # srcad.grad, jvp, vjp, ... in differentiated code
         return call_transformation(lowering, function, args, kwargs, node, call)
     if function is super:  # super().forward(x) in a method
@@ -195,7 +197,7 @@ def call(
         if not _rearranges(function):  # reversed(model.layers): the layers as read, staged
             args = lowering.world.unwrap(args)  # a library call sees the objects
             kwargs = lowering.world.unwrap(kwargs)
-    if function in OF_KEYS and len(args) == 1 and type(args[0]) is dict:
+    if is_hashable(function) and function in OF_KEYS and len(args) == 1 and type(args[0]) is dict:
         args = [list(args[0])]  # sorted(params): its keys, known when compiling
     is_traced = any(isinstance(v, Tracer) for v in call_leaves(args, kwargs))
     if is_traced and _finds_positions(function, args, kwargs):

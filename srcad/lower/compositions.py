@@ -220,7 +220,10 @@ SELECTING_PAD_MODES = ("edge", "reflect", "symmetric", "wrap")
 def pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> Any:
     """``np.pad``: the modes that repeat elements of ``array`` as an index along each axis
     (its gradient adds up where each element went); any other mode as the row it is."""
+    is_known = not any(isinstance(w, Tracer) for w in np.ravel(np.asarray(pad_width, object)))
     if mode not in SELECTING_PAD_MODES or kwargs.get("reflect_type", "even") != "even":
+        return np.pad(array, pad_width, mode=mode, **kwargs)
+    if not is_known:  # widths computed when the code runs: NumPy's row says what to do
         return np.pad(array, pad_width, mode=mode, **kwargs)
     widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (np.ndim(array), 2)).tolist()
     for axis, (before, after) in enumerate(widths):

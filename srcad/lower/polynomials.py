@@ -36,13 +36,15 @@ def is_polynomial(value: object) -> bool:
 
 def polynomial_value(
     lowering: Lowering,
-    polynomial: Outside,
+    polynomial: object,
     args: list,
     kwargs: dict,
     node: ast.Call,
     call: CallFunction,
 ) -> object:
-    """``p(x)`` of a ``np.poly1d`` or ``np.polynomial.Polynomial`` read from outside."""
+    """``p(x)`` of a ``np.poly1d`` or ``np.polynomial.Polynomial`` read from outside, or
+    made in the function (from numbers known when compiling: its coefficients are
+    constants)."""
     if len(args) != 1 or kwargs:
         raise lowering.located(
             UnsupportedSyntax,
@@ -50,25 +52,33 @@ def polynomial_value(
             node,
         )
     world = lowering.world
-    world.fix(
-        type(polynomial.value),
-        polynomial.path.child("attr", "__class__", f"type({polynomial.path.text})"),
-    )
-    if isinstance(polynomial.value, np.poly1d):
-        highest_first = world.attribute(polynomial, "coeffs")
-        return call(lowering, np.polyval, [highest_first, args[0]], {}, node)
-    if type(polynomial.value) is not np.polynomial.Polynomial:
-        kind = type(polynomial.value).__name__
+    value = polynomial.value if isinstance(polynomial, Outside) else polynomial
+    if isinstance(polynomial, Outside):
+        world.fix(
+            type(polynomial.value),
+            polynomial.path.child("attr", "__class__", f"type({polynomial.path.text})"),
+        )
+
+    def attribute(name: str) -> Any:
+        if isinstance(polynomial, Outside):
+            return world.attribute(polynomial, name)
+        return getattr(polynomial, name)
+
+    if isinstance(value, np.poly1d):
+        return call(lowering, np.polyval, [attribute("coeffs"), args[0]], {}, node)
+    if type(value) is not np.polynomial.Polynomial:
+        kind = type(value).__name__
+        text = polynomial.path.text if isinstance(polynomial, Outside) else "p"
         raise lowering.located(
             UnsupportedSyntax,
             f"'{ast.unparse(node)}' evaluates a {kind} series, which srcad does not lower; "
             f"convert it to the power basis outside the function "
-            f"(q = {polynomial.path.text}.convert(kind=np.polynomial.Polynomial)) and call that",
+            f"(q = {text}.convert(kind=np.polynomial.Polynomial)) and call that",
             node,
         )
-    lowest_first: Any = world.attribute(polynomial, "coef")
-    domain: Any = world.attribute(polynomial, "domain")
-    window: Any = world.attribute(polynomial, "window")
+    lowest_first: Any = attribute("coef")
+    domain: Any = attribute("domain")
+    window: Any = attribute("window")
     # NumPy's mapparms: the line taking the domain onto the window
     width = domain[1] - domain[0]
     offset = (domain[1] * window[0] - domain[0] * window[1]) / width
