@@ -89,3 +89,18 @@ def test_no_adjoint_flows_into_an_integer_value():
     gradient = srcad.grad(fractional_part)
     gradient(np.array([1.23, 2.71]))
     assert ".astype(np.float64)" not in srcad.source(gradient)
+
+
+def adds_floats_into_an_int_array(x):
+    counts = np.zeros(3, dtype=int)
+    counts += x
+    return np.sum(counts * x)
+
+
+def test_adding_floats_into_an_int_array_in_place_raises_as_numpy_does():
+    x = np.array([0.5, 1.5, 2.5])
+    with pytest.raises(TypeError, match="Cannot cast ufunc"):
+        adds_floats_into_an_int_array(x)
+    with pytest.raises(srcad.SrcadError, match="UFuncTypeError") as error:
+        srcad.grad(adds_floats_into_an_int_array)(x)
+    assert error.value.file == __file__

@@ -175,6 +175,7 @@ def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) 
             refuse_writing_outside(lowering, current, node)
             check_not_passed_twice(lowering, node.target.id, current, node)
             value = binary(lowering, node.op, current, evaluate(lowering, node.value), node)
+            _refuse_casting_in_place(lowering, current, value, node)
             assign(lowering, node.target, value, since)
             for other in followers:
                 lowering.env[other] = lowering.env[node.target.id]
@@ -187,6 +188,38 @@ def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) 
         )
     value = binary(lowering, node.op, current, evaluate(lowering, node.value), node)
     assign(lowering, node.target, value, since)
+
+
+def _refuse_casting_in_place(
+    lowering: Lowering, current: object, value: object, node: ast.AugAssign
+) -> None:
+    """``a += x`` of an int array ``a`` and floats ``x``: NumPy raises (it will not cast the
+    floats back into ``a`` in place); so does srcad, at the line, rather than make ``a`` a
+    float array."""
+    names = _dtype_of(current), _dtype_of(value)
+    if any(name.startswith("str") for name in names):
+        return
+    before, after = np.dtype(names[0]), np.dtype(names[1])
+    if before.kind in "biu" and not np.can_cast(after, before, casting="same_kind"):
+        raise lowering.located(
+            SrcadError,
+            f"'{ast.unparse(node)}' raises numpy's UFuncTypeError (the plain function raises "
+            f"here too): the result, {after.name}, cannot be written into the {before.name} "
+            f"array '{ast.unparse(node.target)}' in place; make it a float array "
+            f"({ast.unparse(node.target)} = {ast.unparse(node.target)}.astype(float)) or write "
+            f"{ast.unparse(node.target)} = {ast.unparse(node.target)} "
+            f"{_OPERATOR_TEXT.get(type(node.op), '+')} ...",
+            node,
+        )
+
+
+_OPERATOR_TEXT = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+
+
+def _dtype_of(value: object) -> str:
+    if isinstance(value, Tracer):
+        return value.aval.dtype
+    return np.asarray(value).dtype.name
 
 
 def refuse_writing_outside(lowering: Lowering, value: object, node: Node) -> None:
