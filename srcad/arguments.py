@@ -181,12 +181,29 @@ class Wrt:
                         "functions and Enum members in an argument that is not differentiated "
                         "(leave it out of argnums)"
                     )
+                if path and is_constant_leaf(leaf) and _is_float_tree_part(signature, number):
+                    continue  # a setting among parameters: a constant (its gradient: zero)
                 if not (isinstance(leaf, AVal) and leaf.is_float):
                     raise ArgumentTypeError(
                         f"argnums includes {number} (argument '{name}'), which received "
                         f"{_kind_of(leaf)}{at}; differentiate with respect to floats "
                         f"or float arrays only, as JAX does: {_advice_for(leaf, bool(path))}"
                     )
+
+
+def is_constant_leaf(leaf: object) -> bool:
+    """An int, a bool, a string or None in a tree of parameters: a constant (API.md), whose
+    gradient is the zero of its type (``False``, ``0``; itself for a string or None)."""
+    return leaf is None or type(leaf) in (int, bool, str)
+
+
+def constant_gradient(leaf: object) -> object:
+    return type(leaf)() if type(leaf) in (int, bool) else leaf
+
+
+def _is_float_tree_part(signature: ArgSignature, number: int) -> bool:
+    """Whether argument ``number`` holds some float (the constants are its settings)."""
+    return any(isinstance(leaf, AVal) and leaf.is_float for leaf in signature.leaves[number])
 
 
 def _is_float_tree(leaves: tuple) -> bool:

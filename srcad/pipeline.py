@@ -26,8 +26,8 @@ import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from srcad.arguments import ArgSignature, Wrt
-from srcad.codegen import FunctionSpec, emit_module, entry_name
+from srcad.arguments import ArgSignature, Wrt, constant_gradient, is_constant_leaf
+from srcad.codegen import ConstantLeaf, FunctionSpec, emit_module, entry_name
 from srcad.codegen.header import header_lines
 from srcad.errors import ArgumentTypeError, InternalError, NoDerivativeRule, SrcadError
 from srcad.forward import forward_graph
@@ -444,11 +444,15 @@ def _argument_trees(lowered, signature, wrt: Wrt, inputs: tuple, first: int) -> 
     trees = []
     position = first
     for number in wrt.numbers:
-        name = signature.params[number]
-        count = sum(1 for i in inputs if lowered.input_paths[i][0] == name)
+        leaves = []
+        for leaf in signature.leaves[number]:
+            if is_constant_leaf(leaf):  # a setting among the parameters: its zero
+                leaves.append(ConstantLeaf(constant_gradient(leaf)))
+            else:
+                leaves.append(position)
+                position += 1
         treedef = plain_treedef(signature.treedefs[number])  # the API gives classes back
-        trees.append(unflatten(treedef, list(range(position, position + count))))
-        position += count
+        trees.append(unflatten(treedef, leaves))
     return wrt.pick(trees)
 
 

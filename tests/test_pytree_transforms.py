@@ -177,14 +177,39 @@ def test_bad_argnums_are_refused_when_the_transformation_is_made(argnums):
         srcad.grad(lambda x: np.sum(x), argnums=argnums)
 
 
-def test_an_int_inside_a_differentiated_tuple_is_refused_not_skipped():
+def settings_among_parameters(params):
+    scale = params["n"] if params["use"] else 1
+    return scale * np.sum(params["w"] ** 2) + len(params["name"])
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_ints_bools_strings_and_none_among_parameters_are_constants(mode):
+    """API.md: "Other leaves (ints, bools, strings, None) are constants. A gradient has the
+    same structure": their gradient is the zero of their type (a string and None, itself)."""
+    w = np.array([0.5, -1.0])
+    params = {"w": w, "n": 3, "use": True, "name": "ab", "none": None}
+    for transform in (srcad.grad, srcad.jacrev, srcad.jacfwd):
+        got = transform(settings_among_parameters)(params) if mode == "reverse" else None
+        if mode == "forward":
+            got = srcad.grad(settings_among_parameters, mode="forward")(params)
+        assert got["n"] == 0 and type(got["n"]) is int
+        assert got["use"] is False and got["name"] == "ab" and got["none"] is None
+        np.testing.assert_allclose(
+            got["w"],
+            srcad.numerical_grad(lambda w: settings_among_parameters({**params, "w": w}), w),
+        )
+    params["n"] = 5  # a constant: compared on every call, a new one compiles again
+    np.testing.assert_allclose(srcad.grad(settings_among_parameters)(params)["w"], 10.0 * w)
+
+
+def test_an_int_argument_alone_is_refused_not_taken_as_a_constant():
     def loss(pair):
         return np.sum(pair[0] * pair[1])
 
     with pytest.raises(TypeError, match="float"):
-        srcad.grad(loss)((X, 3))
-    with pytest.raises(TypeError, match="float"):
-        srcad.jacrev(loss)((X, 3))
+        srcad.grad(loss, argnums=0)((3, 2))  # no float at all: nothing to differentiate
+    with pytest.raises(TypeError, match="pass 3.0 rather than 3"):
+        srcad.grad(lambda n: n * 2.0)(3)
 
 
 def one_section(x):

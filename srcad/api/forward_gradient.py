@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from srcad.arguments import ArgSignature, Wrt
+from srcad.arguments import ArgSignature, Wrt, constant_gradient, is_constant_leaf
 from srcad.errors import NoDerivativeRule
 from srcad.frontend.parse import function_name
 from srcad.ir import AVal
@@ -51,7 +51,9 @@ def forward_gradient(
     element of the differentiated arguments, each run by ``run`` (on the transformation's
     backend)."""
     values = list(arguments.values())
-    leaves = [leaf for n in wrt.numbers for leaf in flatten(values[n])[0]]
+    leaves = [  # a setting among the parameters (an int, a string) takes no tangent
+        leaf for n in wrt.numbers for leaf in flatten(values[n])[0] if not is_constant_leaf(leaf)
+    ]
     start = DrawState.of(compiled.random_draws, arguments)  # each pass draws the same
     columns = []
     value = None
@@ -67,7 +69,12 @@ def forward_gradient(
     grads = []
     for n in wrt.numbers:  # each argument's leaves, in order, back into its structure
         arg_leaves, treedef = flatten(values[n])
-        grads.append(unflatten(treedef, [next(flat) for _ in arg_leaves]))
+        grads.append(
+            unflatten(
+                treedef,
+                [constant_gradient(a) if is_constant_leaf(a) else next(flat) for a in arg_leaves],
+            )
+        )
     return value, wrt.pick(grads)
 
 

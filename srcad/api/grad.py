@@ -30,7 +30,7 @@ from srcad.api.signature import (
     signature_of,
     warn_of_function_churn,
 )
-from srcad.arguments import ArgSignature, Wrt
+from srcad.arguments import ArgSignature, Wrt, constant_gradient, is_constant_leaf
 from srcad.arrayapi import (
     ArrayApiRunner,
     fit_gradients,
@@ -365,7 +365,9 @@ def like(grad: object, arg: object) -> object:
                 "eigenvalues), whose derivative srcad does not give; use np.linalg.eigh for a "
                 "symmetric matrix, or keep the computation real"
             )
-        if isinstance(a, np.generic):
+        if is_constant_leaf(a):
+            fitted.append(constant_gradient(a))  # a setting among the parameters
+        elif isinstance(a, np.generic):
             fitted.append(type(a)(g))  # an np.float32 argument gets an np.float32
         elif isinstance(a, float):
             fitted.append(float(g))

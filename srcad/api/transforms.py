@@ -23,7 +23,13 @@ from srcad.api.grad import (
 )
 from srcad.api.results import plain_value
 from srcad.api.signature import abstract_leaf, bind_call, signature_of
-from srcad.arguments import ArgSignature, Wrt, describe_tree
+from srcad.arguments import (
+    ArgSignature,
+    Wrt,
+    constant_gradient,
+    describe_tree,
+    is_constant_leaf,
+)
 from srcad.backends import backend_runner
 from srcad.errors import ArgumentTypeError, ArgumentValueError, NoDerivativeRule
 from srcad.ir import AVal
@@ -241,23 +247,27 @@ class _Jacobian:
         self, compiled: Compiled, values: list, arg_leaves: list, draws: DrawState
     ) -> dict:
         """For each argument leaf, the output leaves' tangents along each of its elements."""
-        flat = [leaf for leaves in arg_leaves for leaf in leaves]
+        # the leaves that take tangents (not the settings among them), by (argument, leaf)
+        taking = [(k, i) for k, ls in enumerate(arg_leaves) for i, x in enumerate(ls)]
+        taking = [(k, i) for k, i in taking if not is_constant_leaf(arg_leaves[k][i])]
+        flat = [arg_leaves[k][i] for k, i in taking]
         columns = {}
-        start = runs = 0
-        for k, leaves in enumerate(arg_leaves):
-            for i, leaf in enumerate(leaves):
-                per_element = []
-                for position in np.ndindex(np.shape(leaf)):
-                    tangents = [np.zeros_like(np.asarray(x, dtype=float)) for x in flat]
-                    tangents[start + i][position] = 1.0
-                    tangents = [_as_tangent(t, x, k) for t, x in zip(tangents, flat, strict=True)]
-                    draws.restore()
-                    with silenced_after_first(runs):
-                        _, value_dot = self._run(compiled, (*values, *tangents))
-                    runs += 1
-                    per_element.append(flatten(value_dot)[0])
-                columns[k, i] = per_element
-            start += len(leaves)
+        runs = 0
+        for place, (k, i) in enumerate(taking):
+            per_element = []
+            for position in np.ndindex(np.shape(flat[place])):
+                tangents = [np.zeros_like(np.asarray(x, dtype=float)) for x in flat]
+                tangents[place][position] = 1.0
+                tangents = [
+                    _as_tangent(t, x, n)
+                    for t, x, (n, _) in zip(tangents, flat, taking, strict=True)
+                ]
+                draws.restore()
+                with silenced_after_first(runs):
+                    _, value_dot = self._run(compiled, (*values, *tangents))
+                runs += 1
+                per_element.append(flatten(value_dot)[0])
+            columns[k, i] = per_element
         return columns
 
     def _reverse_columns(
@@ -294,6 +304,9 @@ class _Jacobian:
             for k, n in enumerate(self.wrt.numbers):
                 jacobians = []
                 for i, leaf in enumerate(arg_leaves[k]):
+                    if is_constant_leaf(leaf):  # a setting among the parameters
+                        jacobians.append(constant_gradient(leaf))
+                        continue
                     shape = aval.shape + np.shape(leaf)
                     if self.mode == "forward":
                         parts = [np.asarray(outs[j]) for outs in table[k, i]]

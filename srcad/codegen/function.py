@@ -36,11 +36,20 @@ LINE_LENGTH = 100
 
 
 @dataclass(frozen=True)
+class ConstantLeaf:
+    """A leaf of a returned tree that is a constant, not an output: the gradient of a
+    setting among the parameters (``0`` for ``{"n": 3}``)."""
+
+    value: object
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     """What the generated function looks like from outside.
 
     ``input_paths[i]`` says where graph input ``i`` comes from (``InputPath``).
-    ``returns`` is a tree whose leaves are indices into the graph's outputs;
+    ``returns`` is a tree whose leaves are indices into the graph's outputs (or constants,
+    ``ConstantLeaf``);
     ``output_names`` gives preferred names to outputs (``dw1`` for the gradient of ``w1``), so
     that a gradient shared with another value is returned under its own name.
     """
@@ -261,6 +270,8 @@ def _tree_expression(emitter: Emitter, tree: object, alias_of_output: dict[int, 
         keys: list[ast.expr | None] = [literal(k) for k in tree]
         values = [_tree_expression(emitter, v, alias_of_output) for v in tree.values()]
         return ast.Dict(keys, values)
+    if isinstance(tree, ConstantLeaf):
+        return literal(tree.value)
     if not isinstance(tree, int):
         raise TypeError(f"a leaf of the returned tree is an output's index, not {tree!r}")
     if tree in alias_of_output:
