@@ -272,3 +272,11 @@ def test_forward_mode_of_dict_keys_that_are_no_identifiers():
             np.testing.assert_allclose(gradient[key], expected[key], rtol=1e-6)
     product = srcad.hvp(energy, (params,), (params,))
     assert set(product) == set(params)
+
+
+def test_numerical_grad_and_check_grad_take_constants_among_parameters():
+    params = {"w": np.array([0.5, -1.0]), "n": 3, "use": True, "name": "ab", "none": None}
+    approximate = srcad.numerical_grad(settings_among_parameters, params)
+    assert approximate["n"] == 0 and approximate["name"] == "ab"
+    np.testing.assert_allclose(approximate["w"], 6.0 * params["w"], rtol=1e-6)
+    srcad.check_grad(settings_among_parameters, params)
