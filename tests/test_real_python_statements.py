@@ -199,6 +199,21 @@ def test_percent_and_format_method_print_as_the_plain_function(capsys, monkeypat
     _assert_gradients(old_style_reports, X, 1.5)
 
 
+def counted_reports(x):
+    loss = np.sum(x**2)
+    for i in range(3):
+        loss = loss + np.sum(np.sin(x * i))
+        print("iter %d loss %.4f (%3i/%-4u)" % (i, loss, i, 3))
+    return loss
+
+
+def test_percent_d_of_a_counter_prints_as_the_plain_function(capsys):
+    """%d of a loop's counter (an int) was refused as if it could truncate a float."""
+    expected = _printed(capsys, lambda: counted_reports(X))
+    assert _printed(capsys, lambda: srcad.grad(counted_reports)(X)) == expected
+    _assert_gradients(counted_reports, X)
+
+
 def truncating_percent(x):
     print("%d" % np.sum(x))
     return np.sum(x)

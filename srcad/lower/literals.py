@@ -129,7 +129,9 @@ def percent_formatted(lowering: Lowering, template: str, values: object, node: N
         if kind == "%":
             pieces.append("%")
             continue
-        if kind not in PERCENT_TYPES or not items:
+        if kind in INTEGER_TYPES and items and _is_integer(items[0]):
+            kind = "d"  # %d, %i, %u of an int (a loop's counter): the same as format's d
+        elif kind not in PERCENT_TYPES or not items:
             raise _unformattable(lowering, f"%{kind}", node)
         spec = "".join(PERCENT_FLAGS[f] for f in flags) + width
         spec += f".{precision}" if precision else ""
@@ -146,6 +148,14 @@ def percent_formatted(lowering: Lowering, template: str, values: object, node: N
 
 
 STRING_FORMATS[ast.Mod] = percent_formatted
+INTEGER_TYPES = "diu"  # %d of a float truncates, format's d refuses one: ints only
+
+
+def _is_integer(value: object) -> bool:
+    """An int (a loop's counter, a count), not a float that %d would truncate."""
+    if isinstance(value, Tracer):
+        return value.aval.dtype.startswith(("int", "uint"))
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def concatenated(lowering: Lowering, left: object, right: object, node: Node) -> Tracer:
