@@ -718,6 +718,24 @@ def test_warnings_and_logging_happen_on_every_call(caplog):
         assert "logged" in caplog.text
 
 
+def logs_through_a_named_logger(x):
+    loss = np.sum(x**2)
+    logging.getLogger(__name__).warning("loss %.3f", loss)
+    return loss
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_logger_got_by_name_in_the_function_logs_on_every_call(caplog, mode):
+    """``logging.getLogger(__name__).info(...)`` was refused as a function without a
+    derivative rule."""
+    g = srcad.grad(logs_through_a_named_logger, mode=mode)
+    for x in (np.array([1.0, 2.0]), np.array([0.5, 3.0])):
+        caplog.clear()
+        np.testing.assert_allclose(g(x), 2.0 * x)
+        assert caplog.records[-1].name == __name__
+        assert caplog.records[-1].getMessage() == f"loss {np.sum(x**2):.3f}"
+
+
 def test_the_compiled_cache_checks_the_world():
     cache.clear()
     test_a_closed_over_dict_and_an_attribute_are_read_on_every_call()

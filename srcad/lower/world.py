@@ -357,6 +357,10 @@ def outside_callee(function: object) -> WorldPath | str | None:
         return None
     if function.__self__ is np.random.mtrand._rand:
         return f"np.random.{function.__name__}"
+    if _is_logger_method(function):  # logging.getLogger(__name__).info(...): by its name
+        logger: logging.Logger = function.__self__  # type: ignore[assignment]
+        named = "" if logger is logging.getLogger() else repr(logger.name)
+        return f"logging.getLogger({named}).{function.__name__}"
     if function.__self__ is getattr(random, "_inst", None):
         return f"random.{function.__name__}"
     return None
@@ -374,7 +378,18 @@ def is_effect_only(function: object) -> bool:
     """Whether the call's result is not a value (print, logging): nothing to evaluate."""
     if isinstance(function, Outside):
         return isinstance(function.owner.value if function.owner else None, logging.Logger)
-    return is_hashable(function) and function in EFFECT_CALLABLES
+    return _is_logger_method(function) or is_hashable(function) and function in EFFECT_CALLABLES
+
+
+def _is_logger_method(function: object) -> bool:
+    """A method of a logger the function got by name (``logging.getLogger(__name__)``): the
+    logger the same name gives when the code runs."""
+    owner = getattr(function, "__self__", None)
+    return (
+        isinstance(function, types.MethodType)
+        and isinstance(owner, logging.Logger)
+        and (owner is logging.getLogger() or logging.getLogger(owner.name) is owner)
+    )
 
 
 def outside_call(
