@@ -439,6 +439,16 @@ def fills_a_global(x):
     return np.sum(RUNNING * x)
 
 
+def adds_at_into_a_global(x):
+    np.add.at(RUNNING, [0], 1.0)
+    return np.sum(RUNNING * x)
+
+
+def accumulates_into_its_default(x, acc=np.zeros(3)):  # noqa: B008 - the gotcha itself
+    acc += x
+    return np.sum(acc * x)
+
+
 @pytest.mark.parametrize(
     "fun",
     [
@@ -447,6 +457,8 @@ def fills_a_global(x):
         counts_its_calls,
         out_into_a_global,
         fills_a_global,
+        adds_at_into_a_global,
+        accumulates_into_its_default,
         _closure_writing_into_its_buffer(),
     ],
     ids=lambda f: f.__name__,
@@ -456,7 +468,9 @@ def test_a_write_into_an_array_from_outside_is_refused_at_its_line(fun):
     code, which reads the array on every call, would compute with the old ones (the plain
     running sum gives 14 then 28 for x = [1, 2, 3], srcad 14 twice)."""
     x = np.array([1.0, 2.0, 3.0])
-    with pytest.raises(srcad.UnsupportedSyntax, match="from outside the function") as error:
+    with pytest.raises(
+        srcad.UnsupportedSyntax, match="outside the function|default is an array"
+    ) as error:
         srcad.grad(fun)(x)
     assert error.value.file == __file__
     assert error.value.line is not None

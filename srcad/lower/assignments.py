@@ -228,6 +228,7 @@ def refuse_writing_outside(lowering: Lowering, value: object, node: Node) -> Non
     follow; srcad's code reads the array on every call (an int array: compares it) and
     writes into its own copy, so the next call would compute with the old values. Refused
     at the line."""
+    _refuse_writing_a_default(lowering, value, node)
     for path, array in _outside_arrays(lowering):
         if isinstance(array, Var):
             is_it = isinstance(value, Tracer) and value.atom == array
@@ -243,6 +244,22 @@ def refuse_writing_outside(lowering: Lowering, value: object, node: Node) -> Non
                 "NumPy changes it for the calls that follow, and srcad's code, which reads it "
                 "on every call and writes into its own copy, would not; compute a new array "
                 "and return it (or keep the state in the caller and pass it in)",
+                node,
+            )
+
+
+def _refuse_writing_a_default(lowering: Lowering, value: object, node: Node) -> None:
+    """``def f(x, acc=np.zeros(3)): acc += x``: NumPy's write changes the default array, which
+    the next call starts from; srcad's code would write into its own copy."""
+    for name, arrays in lowering.default_arrays.items():
+        if any(same_memory(lowering, array, value) for array in arrays):
+            raise lowering.located(
+                UnsupportedSyntax,
+                f"'{ast.unparse(lowering.statement or node).splitlines()[0]}' writes into the "
+                f"argument {name}, whose default is an array: NumPy changes that default for "
+                "the calls that follow, srcad's code would write into its own copy; copy it "
+                f"first ({name} = {name}.copy()) or make the default None and the array in "
+                "the function",
                 node,
             )
 
@@ -522,6 +539,7 @@ def add_at(lowering: Lowering, call: ast.Call) -> None:
             UnsupportedSyntax, "np.add.at needs a variable, an index and values", call
         )
     base = lookup(lowering, target.id, call)
+    refuse_writing_outside(lowering, base, call)
     if isinstance(base, np.ndarray):
         base = lowering.builder.tracer(Const(base))
     index = index_of(lowering, call.args[1])

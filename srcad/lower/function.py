@@ -111,6 +111,7 @@ def _lower_function(
         world.passed_in.pop(id(arguments.env.get(kwarg.arg)), None)
     lowering = Lowering(parsed, arguments.env, Inlining(builder, 0, world))
     lowering.passed_arrays = tuple(a for v in arguments.env.values() for a in argument_arrays(v))
+    lowering.default_arrays = _default_arrays(called, arguments.env)
     result = _lower_body(lowering)
     try:
         out_leaves, out_tree = flatten(result)
@@ -135,6 +136,19 @@ def _lower_function(
         tuple(world.reads.values()),
         tuple(world.functions),
     )
+
+
+def _default_arrays(function: object, env: dict) -> dict[str, tuple]:
+    """The arrays of the parameters whose default value is an array, by name."""
+    try:
+        parameters = inspect.signature(function).parameters  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return {}
+    return {
+        name: tuple(argument_arrays(env[name]))
+        for name, parameter in parameters.items()
+        if isinstance(parameter.default, np.ndarray) and name in env
+    }
 
 
 def _fix_how_called(world: World, fn: Callable, path: WorldPath) -> None:
