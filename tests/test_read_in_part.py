@@ -60,6 +60,16 @@ def over_rows(x):
     return total
 
 
+def through_moves(x):
+    s = np.sqrt(x + OFFSET)
+    return np.sum(s.copy()[1:]) + np.sum(s.reshape(2, 2)[1]) + np.sum(s.T.ravel()[2:])
+
+
+def through_a_join(x):
+    s = np.sqrt(x + OFFSET)
+    return np.sum(np.concatenate([s, x])[1:4] ** 2) + np.sum(np.stack([s, x])[0, 2:])
+
+
 FUNCTIONS = [
     by_index,
     by_slice,
@@ -68,6 +78,8 @@ FUNCTIONS = [
     through_elementwise_steps,
     by_sorted_positions,
     over_rows,
+    through_moves,
+    through_a_join,
 ]
 # the first element is where the slope is NaN or inf, and it is never read
 POINTS = {
@@ -137,6 +149,14 @@ def test_the_mask_is_on_the_cotangent_and_only_where_the_slope_may_not_be_finite
     tanh_gradient(x)
     assert "np.where(ds" in srcad.source(sqrt_gradient)
     assert "np.where" not in srcad.source(tanh_gradient)
+
+
+def test_the_trace_reads_the_diagonal_only():
+    A = np.array([[1.0, -2.0], [-3.0, 4.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = srcad.grad(lambda A: np.trace(np.sqrt(A)))(A)
+    np.testing.assert_allclose(got, np.diag(0.5 / np.sqrt(np.diag(A))))
 
 
 def test_second_derivatives_through_the_mask():

@@ -76,7 +76,15 @@ PRODUCTS = {"matmul", "dot", "inner", "outer", "tensordot", "einsum"}
 # the cotangent they send back is exactly zero at the elements left out
 PART_READS = {
     "getitem", "take", "take_along_axis", "diagonal", "diag", "tril", "triu", "setitem",
-    "split", "array_split", "hsplit", "vsplit", "dsplit",
+    "split", "array_split", "hsplit", "vsplit", "dsplit", "trace",
+}  # fmt: skip
+# Equations that move the elements of their inputs into their result, each once (a copy, a
+# reshape, a transpose, a join): an element is read where its place in the result is
+MOVES = {
+    "copy", "reshape", "ravel", "transpose", "matrix_transpose", "squeeze", "expand_dims",
+    "swapaxes", "moveaxis", "asarray", "astype", "flip", "fliplr", "flipud", "rot90",
+    "atleast_1d", "atleast_2d", "atleast_3d", "roll", "positive", "concatenate", "stack",
+    "hstack", "vstack", "column_stack", "dstack",
 }  # fmt: skip
 NAN_TESTS = {"isnan", "isfinite"}
 # Elementwise functions whose slope is finite wherever their inputs are (np.exp is not: it
@@ -174,6 +182,8 @@ class MaskedBranches:
         unless it is finite wherever the inputs are and they read no data (``np.tanh``)."""
         if len(eqn.outputs) != 1 or eqn.outputs[0].id not in self.read_in_part:
             return set()
+        if not _is_elementwise(eqn):
+            return set()  # a move (a reshape, a join): its slope is a constant 1
         if self.branch_of(eqn) is not None:
             return set()  # the branch's masks already keep its contributions
         if eqn.prim in FINITE_SLOPES and eqn.outputs[0].id not in self.reading_data:
@@ -281,12 +291,14 @@ def _mark_block(eqns: tuple[Eqn, ...], users: Uses, found: MaskedBranches, activ
             if branch is not None:
                 found.inside[out.id] = branch.key()
                 found.branches[out.id] = branch
-            if out in active and _is_read_in_part(out, users.get(out.id, []), found):
-                found.read_in_part.add(out.id)
+
         elif eqn.prim in PRODUCTS:
             product = _masked_product(eqn, users, in_block, found, active)
             if product is not None:
                 found.products[out.id] = product
+        is_traced_here = _is_elementwise(eqn) or eqn.prim in MOVES
+        if is_traced_here and out in active and _is_read_in_part(out, users.get(out.id, []), found):
+            found.read_in_part.add(out.id)
 
 
 def _is_inert(var: Var, users: Uses, in_block: set[int], found: MaskedBranches) -> bool:
@@ -313,7 +325,8 @@ def _is_read_in_part(var: Var, uses: list[tuple[Eqn | None, int]], found: Masked
             continue
         elif not (
             (user.prim in PART_READS and position == 0)
-            or (_is_elementwise(user) and user.outputs[0].id in found.read_in_part)
+            or (_is_elementwise(user) or user.prim in MOVES)
+            and user.outputs[0].id in found.read_in_part
         ):
             return False
         read = True
