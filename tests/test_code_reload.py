@@ -120,3 +120,54 @@ def test_numba_scalar_code_notices_the_reload(module):
     for _ in range(3):
         expected = srcad.numerical_grad(m.scalar, 0.3, 1.7, argnums=(0, 1))
         np.testing.assert_allclose(gradient(0.3, 1.7), expected, rtol=1e-6)
+
+
+# --- a file edited after the import, not reloaded -------------------------------------------
+ON_DISK = textwrap.dedent("""
+    import numpy as np
+
+
+    def first(x):
+        return np.sum(np.cos(x))
+
+
+    def helper(x):
+        return np.sin(x)
+
+
+    def loss(x):
+        return np.sum(helper(x) * x)
+""")
+
+
+def _edit(module, old: str, new: str, prefix: str = "") -> None:
+    path = module.__file__
+    with open(path) as file:
+        text = file.read()
+    with open(path, "w") as file:
+        file.write(prefix + text.replace(old, new))
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        ("np.sin(x)", "np.exp(x)", ""),  # the helper's body, the same length
+        ("* x)", "+ x)", ""),  # an operator: the same names and constants
+        ("", "", "# two lines\n# added above\n"),  # the lines shifted: loss's line is another's
+    ],
+    ids=["helper body", "operator", "lines shifted"],
+)
+def test_a_file_edited_after_the_import_is_refused_not_differentiated(tmp_path, edit):
+    """srcad read the edited file and returned the gradient of code Python does not run
+    (or, with the lines shifted, of the function next to it)."""
+    module = module_from_source(ON_DISK, tmp_path, "edited")
+    x = np.array([0.3, -0.2, 0.7])
+    np.testing.assert_allclose(srcad.grad(module.loss)(x), srcad.numerical_grad(module.loss, x))
+    _edit(module, *edit)
+    with pytest.raises(srcad.SrcadError, match="changed after its module was imported"):
+        srcad.grad(module.loss)(np.array([0.3, -0.2, 0.7, 0.1]))  # a new shape: a compile
+    module.__spec__.loader.exec_module(module)  # reloaded: the code runs what the file says
+    y = np.array([0.3, -0.2, 0.7, 0.1])
+    np.testing.assert_allclose(
+        srcad.grad(module.loss)(y), srcad.numerical_grad(module.loss, y), rtol=1e-6
+    )

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 from srcad.errors import ArgumentTypeError, SrcadError, UnsupportedSyntax
 from srcad.frontend.desugar import desugar_matches
+from srcad.frontend.freshness import check_source_matches
 from srcad.frontend.unbound import guard_unbound_reads
 from srcad.ir.world import WorldPath
 
@@ -107,6 +108,7 @@ def parse_function(fn: Callable) -> ParsedFunction:
         node, _ = _lambda_definition(function)
     else:
         node = _definition(function)
+        check_source_matches(function, node)  # the file may have changed since the import
     node = _without_parameters(node, set(bound))
     if any(isinstance(n, ast.Match) for n in ast.walk(node)):
         node = desugar_matches(node, code.co_filename)

@@ -1,0 +1,202 @@
+"""Frontend: the source srcad read is the code Python runs.
+
+srcad reads a function's source from its file (``linecache``, ``inspect``). A file edited
+after its module was imported, and not reloaded (an editor beside a notebook), holds other
+code than the function object runs: differentiating it would give the value and gradient of
+a function Python does not run, or, with its lines shifted, of the function next to it.
+``check_source_matches`` compiles the ``def`` read from the file as Python compiled it (in
+its class and enclosing functions, with the module's ``from __future__`` flags) and compares
+the bytecode, names and constants with the function's code object; a difference is refused
+with what to do (reload the module).
+
+Where the comparison cannot be made exactly, it is skipped rather than guessed: code that
+pytest rewrote (its ``assert`` statements), and a ``def`` that does not compile on its own.
+"""
+
+from __future__ import annotations
+import __future__
+
+import ast
+import dis
+import os
+import types
+import weakref
+
+from srcad.errors import SrcadError
+
+FUTURE_FLAGS = 0
+for _name in __future__.all_feature_names:
+    FUTURE_FLAGS |= getattr(__future__, _name).compiler_flag
+
+
+def check_source_matches(fn: types.FunctionType, node: ast.FunctionDef) -> None:
+    """Raise ``SrcadError`` where the ``def`` ``node`` read from ``fn``'s file does not
+    compile to ``fn``'s code (the file changed after the module was imported)."""
+    code = fn.__code__
+    stamp = _file_stamp(code.co_filename)
+    if stamp is not None and _CHECKED.get(code) == stamp:
+        return  # this code, against this version of its file: checked already
+    if "@py_builtins" in fn.__globals__ and any(isinstance(n, ast.Assert) for n in ast.walk(node)):
+        return  # pytest rewrote its asserts: the file's text is not what was compiled
+    compiled = _compiled(fn, node) if node.name == code.co_name else code.replace(co_code=b"")
+    if compiled is None or _same_code(compiled, code):
+        if stamp is not None:
+            _CHECKED[code] = stamp
+        return
+    raise SrcadError(
+        f"the source of {fn.__qualname__} in its file is not the code Python runs: the file "
+        "changed after its module was imported. Reload the module (importlib.reload(module), "
+        "or IPython's %autoreload) or restart, so that srcad differentiates the code you run",
+        code.co_filename,
+        code.co_firstlineno,
+    )
+
+
+# code object -> the (mtime, size) of its file when its source was found to match it
+_CHECKED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _file_stamp(path: str) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None  # a notebook cell, a string: checked every time
+    return (status.st_mtime_ns, status.st_size)
+
+
+def _compiled(fn: types.FunctionType, node: ast.FunctionDef) -> types.CodeType | None:
+    """``node`` compiled in scaffolding that gives it ``fn``'s scopes: the classes and
+    functions of its qualified name, the enclosing functions binding its free variables."""
+    definition = ast.FunctionDef(
+        name=node.name,
+        args=node.args,
+        body=node.body,
+        decorator_list=[],
+        returns=node.returns,
+        type_comment=None,
+    )
+    ast.copy_location(definition, node)
+    scopes = fn.__qualname__.split(".")[:-1]
+    free = [name for name in fn.__code__.co_freevars if name != "__class__"]
+    inner: ast.stmt = definition
+    is_innermost_function = True
+    for k in range(len(scopes) - 1, -1, -1):
+        part = scopes[k]
+        if part == "<locals>":
+            continue
+        is_function = k + 1 < len(scopes) and scopes[k + 1] == "<locals>"
+        if is_function:
+            body: list[ast.stmt] = [inner]
+            if is_innermost_function and free:
+                body = [_bind_none(free), inner]
+            is_innermost_function = False
+            inner = _function(part if part.isidentifier() else "enclosing", body)
+        else:
+            inner = ast.ClassDef(part, [], [], [inner], [])
+    if free and is_innermost_function:  # a closure of a function srcad cannot name
+        inner = _function("enclosing", [_bind_none(free), inner])
+    module = ast.fix_missing_locations(ast.Module([*_imports(fn), inner], []))
+    try:
+        top = compile(
+            module,
+            fn.__code__.co_filename,
+            "exec",
+            flags=fn.__code__.co_flags & FUTURE_FLAGS,
+            dont_inherit=True,
+        )
+    except (SyntaxError, ValueError, TypeError):
+        return None
+    return _find(top, fn.__code__.co_name, fn.__code__.co_qualname)
+
+
+def _imports(fn: types.FunctionType) -> list[ast.stmt]:
+    """``import sys as np`` for each module the code names: Python compiles a method call on
+    a name an import bound otherwise (``LOAD_ATTR``, not ``LOAD_METHOD``)."""
+    names: set[str] = set()
+    pending = [fn.__code__]
+    while pending:
+        code = pending.pop()
+        names.update(code.co_names)
+        pending.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+    modules = sorted(n for n in names if isinstance(fn.__globals__.get(n), types.ModuleType))
+    return [ast.Import([ast.alias("sys", name)]) for name in modules]
+
+
+def _bind_none(names: list[str]) -> ast.stmt:
+    targets: list[ast.expr] = [ast.Name(name, ast.Store()) for name in names]
+    return ast.Assign(targets=targets, value=ast.Constant(None))
+
+
+def _function(name: str, body: list[ast.stmt]) -> ast.FunctionDef:
+    arguments = ast.arguments(
+        posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
+    )
+    return ast.FunctionDef(name, arguments, body, [], None, None)
+
+
+def _find(code: types.CodeType, name: str, qualname: str) -> types.CodeType | None:
+    """The code object named ``name`` (``qualname`` where several are) in ``code``."""
+    found = []
+    pending = [code]
+    while pending:
+        current = pending.pop()
+        for const in current.co_consts:
+            if isinstance(const, types.CodeType):
+                if const.co_name == name:
+                    found.append(const)
+                pending.append(const)
+    exact = [c for c in found if c.co_qualname == qualname]
+    candidates = exact or found
+    return candidates[0] if candidates else None
+
+
+def _same_code(a: types.CodeType, b: types.CodeType) -> bool:
+    """Whether two code objects run the same operations on the same names and constants
+    (line numbers aside, and the variants one compile context picks over another: a method
+    call as ``LOAD_METHOD`` or ``LOAD_ATTR``, jump offsets)."""
+    if a.co_code == b.co_code and a.co_consts == b.co_consts and a.co_names == b.co_names:
+        return a.co_varnames == b.co_varnames and a.co_freevars == b.co_freevars
+    if (a.co_names, a.co_varnames, a.co_freevars, a.co_cellvars) != (
+        b.co_names,
+        b.co_varnames,
+        b.co_freevars,
+        b.co_cellvars,
+    ):
+        return False
+    if _operations(a) != _operations(b) or len(a.co_consts) != len(b.co_consts):
+        return False
+    for x, y in zip(a.co_consts, b.co_consts, strict=True):
+        if isinstance(x, types.CodeType) and isinstance(y, types.CodeType):
+            if not _same_code(x, y):
+                return False
+        elif type(x) is not type(y) or repr(x) != repr(y):
+            return False
+    return True
+
+
+SAME_OPERATION = {"LOAD_METHOD": "LOAD_ATTR"}
+NOT_OPERATIONS = {"CACHE", "NOP", "RESUME", "EXTENDED_ARG", "PRECALL", "PUSH_NULL"}
+JUMPS = set(dis.hasjrel) | set(dis.hasjabs)
+
+
+def _argument(instruction: dis.Instruction) -> str:
+    """What an instruction acts on, comparably: not a jump's target, nor a nested code
+    object's address (``_same_code`` compares those through the constants)."""
+    if instruction.opcode in JUMPS:
+        return ""
+    if isinstance(instruction.argval, types.CodeType):
+        return f"code {instruction.argval.co_name}"
+    return repr(instruction.argval)
+
+
+def _operations(code: types.CodeType) -> list[tuple[str, str]]:
+    """The operations of ``code`` with what they act on (a name, a constant), not where
+    they jump."""
+    return [
+        (
+            SAME_OPERATION.get(instruction.opname, instruction.opname),
+            _argument(instruction),
+        )
+        for instruction in dis.get_instructions(code)
+        if instruction.opname not in NOT_OPERATIONS
+    ]
