@@ -223,7 +223,9 @@ class _YieldsToAppends(ast.NodeTransformer):
             return self._call(node, "append", self.visit(item))
         if isinstance(value, ast.YieldFrom):
             return self._call(node, "extend", self.visit(value.value))
-        return self.generic_visit(node)
+        visited = self.generic_visit(node)
+        assert isinstance(visited, ast.stmt)  # an expression statement stays one
+        return visited
 
     def visit_Return(self, node: ast.Return) -> ast.Return:
         return ast.copy_location(ast.Return(value=_load(self.items)), node)
