@@ -1351,3 +1351,12 @@ def test_a_pullback_called_after_the_world_changed_refuses_to_mix_two_worlds():
     finally:
         PULLBACK["scale"], PULLBACK_WEIGHTS[0] = 1.0, 1.0
     assert value == pytest.approx(read_by_a_pullback(x))
+
+
+def test_a_pullback_runs_at_its_point_after_the_caller_changed_the_array():
+    """``vjp_fn`` ran the code on the caller's array, changed in place since ``srcad.vjp``."""
+    z = np.array([0.3, -0.7])
+    value, vjp_fn = srcad.vjp(lambda z: np.sum(np.sin(z)), z)
+    z[0] = 5.0
+    np.testing.assert_allclose(vjp_fn(1.0)[0], np.cos([0.3, -0.7]))
+    assert value == pytest.approx(np.sum(np.sin([0.3, -0.7])))

@@ -96,6 +96,8 @@ def vjp(fun: Callable, *primals) -> tuple:
     values = list(arguments.values())
     before = DrawState.of(compiled.random_draws, arguments)
     world = WorldSnapshot.of(compiled.fn, compiled.is_current)
+    # the pullback runs at this point: the caller may change its arrays in place meanwhile
+    kept = [_copied_arrays(value) for value in values]
     value, _ = compiled.fn(*values, *_unit_cotangents(compiled, None))
     after = DrawState.of(compiled.random_draws, arguments)
 
@@ -105,7 +107,7 @@ def vjp(fun: Callable, *primals) -> tuple:
         before.restore()  # the pullback sees the draws the forward run saw
         try:
             with silenced():  # and it printed already
-                _, grads = compiled.fn(*values, *cotangents)
+                _, grads = compiled.fn(*kept, *cotangents)
         finally:
             after.restore()
         result: list = [None] * len(primals)
@@ -114,6 +116,13 @@ def vjp(fun: Callable, *primals) -> tuple:
         return tuple(result)
 
     return plain_value(value), vjp_fn
+
+
+def _copied_arrays(tree: object) -> object:
+    """``tree`` with its NumPy arrays copied (the other leaves as they are)."""
+    leaves, treedef = flatten(tree)
+    copies = [leaf.copy() if isinstance(leaf, np.ndarray) else leaf for leaf in leaves]
+    return unflatten(treedef, copies) if treedef.kind != "leaf" else copies[0]
 
 
 _NOT_COMPOSED = (
