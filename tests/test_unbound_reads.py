@@ -138,3 +138,72 @@ def test_numba_backend_raises_too():
     )
     with pytest.raises(UnboundLocalError):
         gradient(np.array([-2.0, 1.0, 1.0]))
+
+
+def total_variation(x):
+    """The "previous value" idiom: prev is bound at the end of an iteration, read in the
+    next (refused as "name 'prev' is not defined")."""
+    out = 0.0
+    for i, v in enumerate(x):
+        if i > 0:
+            out += (v - prev) ** 2 * PENALTY["shift"]  # noqa: F821 - bound one iteration before
+        prev = v  # noqa: F841 - read in the next iteration
+    return out
+
+
+def previous_with_a_flag(x):
+    out = 0.0
+    first = True
+    for v in x:
+        if not first:
+            out = out + np.sin(v) * prev  # noqa: F821
+        prev = v * PENALTY["shift"]  # noqa: F841 - read in the next iteration
+        first = False
+    return out
+
+
+def previous_read_too_early(x):
+    out = 0.0
+    for v in x:
+        out = out + v * prev  # noqa: F821 - unbound in the first iteration: Python raises
+        prev = v  # noqa: F841 - read in the next iteration
+    return out
+
+
+def helper_searching(x):
+    def first_above(t):
+        for a in x:
+            if a > t + PENALTY["shift"]:
+                hit = a
+                break
+        return hit
+
+    return first_above(0.5) * 2.0
+
+
+@pytest.mark.parametrize(
+    "function", [total_variation, previous_with_a_flag, helper_searching], ids=lambda f: f.__name__
+)
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_values_bound_in_an_earlier_iteration_or_in_a_nested_def(function, mode):
+    x = np.array([0.3, -1.2, 0.8, 2.0])
+    gradient = srcad.grad(function, mode=mode)
+    try:
+        for shift in (1.0, 0.5, 5.0):
+            PENALTY["shift"] = shift
+            if _outcome(function, x) is UnboundLocalError:
+                with pytest.raises(UnboundLocalError, match="'hit'"):
+                    gradient(x)
+                continue
+            np.testing.assert_allclose(
+                gradient(x), srcad.numerical_grad(function, x), rtol=1e-6, atol=1e-8
+            )
+    finally:
+        PENALTY["shift"] = -1.0
+
+
+def test_a_value_read_before_its_first_binding_in_a_loop_raises():
+    with pytest.raises(UnboundLocalError):
+        previous_read_too_early(np.ones(3))
+    with pytest.raises(UnboundLocalError, match="'prev'"):
+        srcad.grad(previous_read_too_early)(np.ones(3))

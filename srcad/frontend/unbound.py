@@ -40,7 +40,19 @@ NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 def guard_unbound_reads(function: ast.FunctionDef) -> ast.FunctionDef:
     """``function`` with its reads of maybe-unbound locals checked (itself, changed in
-    place, when there are some)."""
+    place, when there are some), and those of the functions defined in it."""
+    nested = [
+        node
+        for node in ast.walk(function)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node is not function
+    ]
+    for inner in nested:
+        _guard_one(inner)  # type: ignore[arg-type]
+    return _guard_one(function)
+
+
+def _guard_one(function: ast.FunctionDef) -> ast.FunctionDef:
+    """``guard_unbound_reads`` of ``function``'s own scope."""
     parameters = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)}
     local = _own_bindings(function) - parameters - _declared_outside(function)
     analysis = _Definite(local)

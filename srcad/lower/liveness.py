@@ -29,6 +29,12 @@ def live_after(
     return analysis.after
 
 
+def read_before_bound(body: list[ast.stmt]) -> frozenset[str]:
+    """The names ``body`` may read before binding them (a loop body: ``prev`` of
+    ``if i > 0: d = v - prev`` then ``prev = v``, read from the iteration before)."""
+    return _Liveness(read_by_nested_functions(body)).block(body, frozenset())
+
+
 class _Liveness:
     def __init__(self, always: frozenset[str]):
         self.always = always

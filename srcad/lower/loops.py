@@ -57,6 +57,7 @@ from srcad.lower.iteration import (
     structured_iteration,
 )
 from srcad.lower.jumps import MAY_BREAK, has_jumps, rewrite_jumps
+from srcad.lower.liveness import read_before_bound
 from srcad.lower.loop_tests import (
     ConditionalAssignment,
     assigns_in_test,
@@ -497,9 +498,11 @@ def _while_error(lowering: Lowering, node: ast.While) -> SrcadError:
 # --- helpers ------------------------------------------------------------------------------
 def _bound_later(lowering: Lowering, node: ast.For | ast.While) -> dict[str, object]:
     """The names before the loop, and None (a value set later in the loop) for those the
-    body binds first and the code after the loop reads (``found`` of a search loop)."""
-    read_after = _read_after(lowering, node)
-    later = [n for n in _assigned_names(node.body) if n not in lowering.env and n in read_after]
+    body binds first and the code after the loop reads (``found`` of a search loop), or the
+    body reads before binding them (``prev`` set at the end of an iteration, read in the
+    next one: reading it in the first raises UnboundLocalError, ``srcad.frontend.unbound``)."""
+    read = _read_after(lowering, node) | read_before_bound(node.body)
+    later = [n for n in _assigned_names(node.body) if n not in lowering.env and n in read]
     return {**lowering.env, **dict.fromkeys(later)}
 
 
