@@ -1202,6 +1202,27 @@ scaled_by_its_attribute.scale = 1.0
 sized.power = 2
 
 
+def weighted_by_getattr(x):
+    bonus = 1.0 if hasattr(weighted_by_getattr, "bonus") else 0.0
+    return np.sum(x * getattr(weighted_by_getattr, "w", 1.0)) + bonus
+
+
+def test_getattr_and_hasattr_of_a_functions_attributes_are_read_on_every_call():
+    x = np.array([1.0, 2.0, 3.0])
+    gradient = srcad.value_and_grad(weighted_by_getattr)
+    try:
+        for change in (lambda: None, lambda: setattr(weighted_by_getattr, "w", 4.0)):
+            change()
+            for step in (lambda: None, lambda: setattr(weighted_by_getattr, "bonus", True)):
+                step()
+                value, grad = gradient(x)
+                assert value == pytest.approx(weighted_by_getattr(x))
+                np.testing.assert_allclose(grad, srcad.numerical_grad(weighted_by_getattr, x))
+    finally:
+        for name in ("w", "bonus"):
+            weighted_by_getattr.__dict__.pop(name, None)
+
+
 def _made_with_attribute(scale):
     def scaled(x):
         return scaled.scale * np.sum(x**2)
