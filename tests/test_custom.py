@@ -252,6 +252,19 @@ def test_a_global_the_backward_function_reads_is_read_again_after_it_changed():
         SLOPE = 2.0
 
 
+def test_an_attribute_of_a_function_a_rule_reads_is_compared_on_every_call():
+    def leaky(x):
+        return np.where(x > 0, x, leaky.alpha * x)
+
+    leaky.alpha = 0.1
+    srcad.defvjp(leaky, lambda g, out, x: g * np.where(x > 0, 1.0, leaky.alpha))
+    gradient = srcad.grad(lambda x: np.sum(leaky(x)))
+    x = np.array([-1.0, 0.5, 2.0])
+    for alpha in (0.1, 0.3):
+        leaky.alpha = alpha
+        np.testing.assert_allclose(gradient(x), [alpha, 1.0, 1.0])
+
+
 def test_a_rule_given_again_or_given_later_is_the_one_used():
     def cubed(x):
         return x**3

@@ -88,6 +88,7 @@ def _rely_on_value(
         world.fix(copy.deepcopy(value), path, "equal")
     elif isinstance(value, types.FunctionType):
         world.fix(value, path)
+        _rely_on_attributes(world, value, path, attributes & set(vars(value)))  # leaky.alpha
         _rely_on_function(world, value, seen)
     elif isinstance(value, types.ModuleType) and not is_user_module(value):
         world.fix(value, path)  # np, scipy.special: used for their functions
@@ -95,11 +96,15 @@ def _rely_on_value(
         world.fix(value, path)
     else:  # an object or a module of the user's: cfg.scale
         world.fix(value, path)
-        for name in sorted(attributes):
-            found = getattr(value, name, None)
-            if isinstance(found, COMPARED):
-                text = f"{path.text}.{name}"
-                world.fix(found, path.child("attr", name, text), "equal")
+        _rely_on_attributes(world, value, path, attributes)
+
+
+def _rely_on_attributes(world: World, value: object, path: WorldPath, names: set[str]) -> None:
+    """The numbers and arrays among ``value``'s attributes ``names``: compared."""
+    for name in sorted(names):
+        found = getattr(value, name, None)
+        if isinstance(found, COMPARED):
+            world.fix(found, path.child("attr", name, f"{path.text}.{name}"), "equal")
 
 
 def _names(code: types.CodeType) -> Iterator[str]:
