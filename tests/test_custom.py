@@ -714,3 +714,28 @@ def test_a_primal_that_refuses_the_stand_in_arguments_says_so_at_the_call():
         srcad.grad(through_at_most_half)(np.array([0.1, 0.2]))
     assert "a must be at most 0.5" in str(e.value)
     assert e.value.file == __file__ and e.value.line == _line_of(through_at_most_half, "return")
+
+
+def test_keywords_and_defaults_of_functions_with_a_rule():
+    """``scale(z, k=2.0)`` raised TypeError (custom_vjp took no keywords, even outside
+    srcad); a defvjp'd function called without its default argument was refused."""
+
+    @srcad.custom_vjp
+    def scale(z, k=1.0):
+        return k * z
+
+    scale.defvjp(lambda z, k: (scale(z, k), k), lambda k, g: (k * g, None))
+
+    def softplus(x, beta=2.0):
+        return np.log1p(np.exp(beta * x)) / beta
+
+    srcad.defvjp(softplus, lambda g, out, x, beta: (g / (1.0 + np.exp(-beta * x)), None))
+    z = np.array([1.0, -2.0])
+    np.testing.assert_allclose(scale(z, k=2.0), 2.0 * z)
+    for loss in (
+        lambda z: np.sum(scale(z, k=3.0) ** 2),
+        lambda z: np.sum(scale(z) ** 2),
+        lambda z: np.sum(softplus(z)),
+        lambda z: np.sum(softplus(z, beta=1.0)),
+    ):
+        np.testing.assert_allclose(srcad.grad(loss)(z), srcad.numerical_grad(loss, z), rtol=1e-6)

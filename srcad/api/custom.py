@@ -10,6 +10,7 @@ knows. These registrations happen at run time, when the user asks for them.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Collection
 
 import numpy as np
@@ -77,12 +78,17 @@ class custom_vjp:  # noqa: N801 - named as in JAX
         self.nondiff_argnums = tuple(nondiff_argnums)
         functools.update_wrapper(self, fn)
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         name = CALLABLES.get(self)
-        leaves, tree = flatten(args)
+        leaves, tree = flatten((args, kwargs))
         tracer = next((a for a in leaves if isinstance(a, Tracer)), None)
         if tracer is None or name is None:
-            return self.fn(*args)
+            return self.fn(*args, **kwargs)
+        if kwargs:  # the parameters in order, defaults filled in
+            bound = inspect.signature(self.fn).bind(*args, **kwargs)
+            bound.apply_defaults()
+            args = bound.args
+        leaves, tree = flatten(args)
         # called on traced values by a rule (fwd: x = f(a)): the call itself, which the
         # generated code runs on arrays; the primal is not traced (it may loop until it
         # converges, call scipy.optimize.brentq, ...)

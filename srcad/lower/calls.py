@@ -287,6 +287,7 @@ def _custom_call(lowering: Lowering, prim: Prim, args: list, kwargs: dict, node:
     lists and tuples of them, with settings among them (a string, None, a function of
     outside): a primitive of the arrays and numbers, the settings fixed
     (``srcad.api.custom.on_leaves``)."""
+    args, kwargs = _positional(lowering, prim, args, kwargs, node)
     leaves, tree = flatten(tuple(args))
     _refuse_settings(lowering, prim, [*leaves, *kwargs.values()], node)
     settings = tuple((k, leaf) for k, leaf in enumerate(leaves) if _is_setting(leaf))
@@ -299,6 +300,31 @@ def _custom_call(lowering: Lowering, prim: Prim, args: list, kwargs: dict, node:
         raise lowering.located(type(error), str(error), node) from None
     arrays = [leaf for leaf in leaves if not _is_setting(leaf)]
     return record_call(lowering.builder, name, tuple(arrays), {}, as_array)
+
+
+def _positional(
+    lowering: Lowering, prim: Prim, args: list, kwargs: dict, node: ast.Call
+) -> tuple[list, dict]:
+    """A call's arguments in the order of the function's parameters, its defaults filled
+    in (``softplus(x)`` of ``def softplus(x, beta=2.0)``, ``scale(z, k=2.0)``)."""
+    try:
+        signature = inspect.signature(prim.fn)
+    except (TypeError, ValueError):
+        return list(args), kwargs
+    kinds = {p.kind for p in signature.parameters.values()}
+    if inspect.Parameter.VAR_KEYWORD in kinds or inspect.Parameter.KEYWORD_ONLY in kinds:
+        return list(args), kwargs
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as error:
+        raise lowering.located(
+            SrcadError,
+            f"'{ast.unparse(node)}' raises TypeError: {error} (the plain function raises here "
+            "too)",
+            node,
+        ) from None
+    bound.apply_defaults()
+    return list(bound.args), {}
 
 
 NUMBERS_AND_ARRAYS = (Tracer, int, float, complex, np.ndarray, np.generic)
