@@ -207,6 +207,20 @@ def counted_reports(x):
     return loss
 
 
+def named_percent_reports(x):
+    loss = np.sum(x**2)
+    print("%(loss).3f after %(n)d steps (%(loss)s)" % {"loss": loss, "n": x.shape[0]})
+    return loss
+
+
+def test_named_percent_fields_print_as_the_plain_function(capsys):
+    """``"%(loss).3f" % {"loss": loss}`` raised "must be real number, not Tracer", saying
+    that the plain function raises too."""
+    expected = _printed(capsys, lambda: named_percent_reports(X))
+    assert _printed(capsys, lambda: srcad.grad(named_percent_reports)(X)) == expected
+    _assert_gradients(named_percent_reports, X)
+
+
 def test_percent_d_of_a_counter_prints_as_the_plain_function(capsys):
     """%d of a loop's counter (an int) was refused as if it could truncate a float."""
     expected = _printed(capsys, lambda: counted_reports(X))

@@ -160,7 +160,10 @@ def evaluate_binary(lowering: Lowering, node: ast.BinOp) -> object:
 
 def binary(lowering: Lowering, op: ast.operator, left: object, right: object, node: Node) -> object:
     """``left op right``: an equation for data, Python's result for compile-time values."""
-    if isinstance(left, str) and isinstance(op, ast.Mod) and contains_tracer(right):
+    holds_data = contains_tracer(right) or (
+        isinstance(right, dict) and contains_tracer(list(right.values()))
+    )
+    if isinstance(left, str) and isinstance(op, ast.Mod) and holds_data:
         return STRING_FORMATS[ast.Mod](lowering, left, right, node)  # "loss %.3f" % loss
     if (
         isinstance(op, ast.Add)

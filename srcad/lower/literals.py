@@ -111,38 +111,44 @@ def _format_string(lowering: Lowering, pieces: list[Piece]) -> Tracer:
     return builder.tracer(out)
 
 
-# %[flags][width][.precision]type, as str % values reads it (no mapping keys, no *)
-PERCENT = re.compile(r"%([-+ #0]*)(\d*)(?:\.(\d+))?([a-zA-Z%])")
+# %[(key)][flags][width][.precision]type, as str % values reads it (no *)
+PERCENT = re.compile(r"%(?:\(([^)]*)\))?([-+ #0]*)(\d*)(?:\.(\d+))?([a-zA-Z%])")
 PERCENT_TYPES = set("eEfFgGsr")
 PERCENT_FLAGS = {"-": "<", "+": "+", " ": " ", "#": "#", "0": "0"}
 
 
 def percent_formatted(lowering: Lowering, template: str, values: object, node: Node) -> object:
     """``template % values`` where the values hold data: an f-string's equation."""
-    items = list(values) if isinstance(values, tuple) else [values]
+    named = values if isinstance(values, dict) else None  # "%(loss).3f" % {"loss": loss}
+    items = [] if named is not None else list(values) if isinstance(values, tuple) else [values]
     pieces: list[Piece] = []
     position = 0
     for match in PERCENT.finditer(template):
         pieces.append(template[position : match.start()])
         position = match.end()
-        flags, width, precision, kind = match.groups()
+        key, flags, width, precision, kind = match.groups()
         if kind == "%":
             pieces.append("%")
             continue
-        if kind in INTEGER_TYPES and items and _is_integer(items[0]):
+        if (key is None) != (named is None) or (named is not None and key not in named):
+            raise _unformattable(
+                lowering, "%(name) of a dict, or a count of values that does not match", node
+            )
+        candidates = [named[key]] if named is not None and key is not None else items
+        if kind in INTEGER_TYPES and candidates and _is_integer(candidates[0]):
             kind = "d"  # %d, %i, %u of an int (a loop's counter): the same as format's d
-        elif kind not in PERCENT_TYPES or not items:
+        elif kind not in PERCENT_TYPES or not candidates:
             raise _unformattable(lowering, f"%{kind}", node)
         spec = "".join(PERCENT_FLAGS[f] for f in flags) + width
         spec += f".{precision}" if precision else ""
-        value = items.pop(0)
+        value = candidates[0] if named is not None else items.pop(0)
         if kind in "sr":  # %10s pads on the left, format() pads text on the right
             spec = ("<" if "-" in flags else ">") + width if width else ""
             pieces.append(_value_piece(lowering, value, kind, spec, node))
         else:
             pieces.append(_value_piece(lowering, value, "", spec + kind, node))
-    if items or "%(" in template:
-        raise _unformattable(lowering, "%(name) or a count of values that does not match", node)
+    if items:
+        raise _unformattable(lowering, "a count of values that does not match", node)
     pieces.append(template[position:])
     return _formatted(lowering, pieces)
 
