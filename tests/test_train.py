@@ -534,3 +534,22 @@ def test_a_saved_model_keeps_its_checkpointing(tmp_path):
     loaded, _ = load_model(path)
     assert loaded.segmented is not None and loaded.segmented.per_segment == 2
     assert loaded.spec() == model.spec()
+
+
+def test_a_penalty_set_after_the_model_was_made_enters_the_loss_and_its_gradient():
+    """MLP(..., lam=0.0) wrote a loss without the penalty term; setting ``model.lam`` later
+    was ignored by the loss, its gradient and fit (spec() reported the new lam)."""
+    model = MLP([4, 5, 3], lam=0.0)
+    params = model.init(0)
+    x = np.random.default_rng(0).normal(size=(10, 4))
+    y = np.eye(3)[np.arange(10) % 3]
+    for lam in (0.5, 0.0, 0.25):
+        model.lam = lam
+        penalty = lam * sum(float(np.sum(W**2)) for W, _ in params)
+        assert model.loss(params, x, y) == pytest.approx(model.data_loss(params, x, y) + penalty)
+        value, grads = model.value_and_grad(params, x, y)
+        assert value == pytest.approx(model.loss(params, x, y))
+        expected = srcad.numerical_grad(lambda p: model.loss(p, x, y), params)
+        for (dW, db), (eW, eb) in zip(grads, expected, strict=True):
+            np.testing.assert_allclose(dW, eW, rtol=1e-5, atol=1e-8)
+            np.testing.assert_allclose(db, eb, rtol=1e-5, atol=1e-8)

@@ -56,20 +56,38 @@ class MLP:
         self.n_layers = len(self.sizes) - 1
         self.activations = layer_activations(self.n_layers, activation)
         self.loss_name = loss
-        self.lam = float(lam)
         self.kind = kind
-        source = loss_source(self.n_layers, self.activations, loss, kind, l2=self.lam != 0.0)
-        module = load_source_module(source)
-        self.loss_fn = module.loss
-        self.forward_fn = module.forward
-        self.evaluate_fn = module.evaluate
-        self.gradient = srcad.value_and_grad(self.loss_fn)
+        self._lam = float(lam)
+        self._build_loss()
         self.segmented = None
         if checkpoint:
             from srcad.train.checkpoint import SegmentedGradient
 
             per_segment = None if checkpoint is True else int(checkpoint)
             self.segmented = SegmentedGradient(self.activations, loss, per_segment)
+
+    @property
+    def lam(self) -> float:
+        """The weight of the L2 penalty; set to or from 0, the loss is written again (a
+        loss without the penalty term has none to weigh)."""
+        return self._lam
+
+    @lam.setter
+    def lam(self, value: float) -> None:
+        had_penalty = self._lam != 0.0
+        self._lam = float(value)
+        if (self._lam != 0.0) != had_penalty:
+            self._build_loss()
+
+    def _build_loss(self) -> None:
+        """The loss, forward and evaluate functions for the penalty there is (or none)."""
+        l2 = self._lam != 0.0
+        source = loss_source(self.n_layers, self.activations, self.loss_name, self.kind, l2=l2)
+        module = load_source_module(source)
+        self.loss_fn = module.loss
+        self.forward_fn = module.forward
+        self.evaluate_fn = module.evaluate
+        self.gradient = srcad.value_and_grad(self.loss_fn)
 
     def __repr__(self) -> str:
         sizes = "-".join(map(str, self.sizes))
