@@ -280,3 +280,19 @@ def test_numerical_grad_and_check_grad_take_constants_among_parameters():
     assert approximate["n"] == 0 and approximate["name"] == "ab"
     np.testing.assert_allclose(approximate["w"], 6.0 * params["w"], rtol=1e-6)
     srcad.check_grad(settings_among_parameters, params)
+
+
+def test_an_ordered_dict_of_parameters_gets_an_ordered_dict_of_gradients():
+    """API.md: a gradient has its argument's structure (an OrderedDict gave a dict)."""
+    from collections import OrderedDict
+
+    params = OrderedDict(w=np.array([1.0, 2.0]), b=np.array([0.5]))
+
+    def loss(p):
+        return np.sum(p["w"] ** 2) + np.sum(p["b"] * p["w"][0])
+
+    for gradient in (srcad.grad(loss)(params), srcad.value_and_grad(loss)(params)[1]):
+        assert type(gradient) is OrderedDict and list(gradient) == ["w", "b"]
+        expected = srcad.numerical_grad(loss, params)
+        for key in params:
+            np.testing.assert_allclose(gradient[key], expected[key], rtol=1e-6)

@@ -10,6 +10,7 @@ element, for comparison with reverse mode.
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import operator
@@ -373,7 +374,28 @@ def like(grad: object, arg: object) -> object:
             fitted.append(float(g))
         else:
             fitted.append(np.asarray(g, dtype=np.asarray(a).dtype).reshape(np.shape(a)))
-    return unflatten(treedef, fitted)
+    return _in_containers_of(unflatten(treedef, fitted), arg)
+
+
+def _in_containers_of(grad: object, arg: object) -> object:
+    """``grad`` in the container classes of ``arg`` where those subclass ``dict`` or
+    ``list`` (an ``OrderedDict`` of parameters gives an ``OrderedDict``)."""
+    kind = type(arg)
+    if kind is not dict and isinstance(arg, dict) and isinstance(grad, dict):
+        rebuilt = copy.copy(arg)
+        rebuilt.clear()
+        rebuilt.update({k: _in_containers_of(grad[k], arg[k]) for k in grad})
+        return rebuilt
+    if kind is not list and isinstance(arg, list) and isinstance(grad, list):
+        rebuilt_list = copy.copy(arg)
+        rebuilt_list[:] = [_in_containers_of(g, a) for g, a in zip(grad, arg, strict=True)]
+        return rebuilt_list
+    if isinstance(arg, dict) and isinstance(grad, dict):
+        return {k: _in_containers_of(grad[k], arg[k]) for k in grad}
+    if isinstance(arg, (list, tuple)) and type(grad) is type(arg):
+        items = [_in_containers_of(g, a) for g, a in zip(grad, arg, strict=True)]
+        return type(grad)(items) if type(grad) in (list, tuple) else grad
+    return grad
 
 
 def _same_layout(g: object, a: object) -> bool:
