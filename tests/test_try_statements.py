@@ -366,10 +366,12 @@ def reads_what_the_try_assigned(x):
 
 def returns_inside(x):
     try:
-        return np.sum(np.linalg.inv(np.outer(x, x)))
+        if x[0] > 0.0:
+            return np.sum(np.linalg.inv(np.outer(x, x)))  # not at the end of the block
+        y = np.sum(x**2)
     except np.linalg.LinAlgError:
-        pass
-    return np.sum(x)
+        y = 0.0
+    return y
 
 
 def breaks_in_finally(x):
@@ -398,7 +400,7 @@ def returns_in_finally(x):
         (bare_except, "a bare 'except:' catches every exception", 3),
         (names_the_exception, "the exception object is not followed", 3),
         (reads_what_the_try_assigned, "the 'except' block reads 'y'", 6),
-        (returns_inside, "'return' inside a 'try' statement", 2),
+        (returns_inside, "'return' inside a 'try' statement", 3),
         (breaks_in_finally, "'break' inside a 'finally' block", 6),
         (returns_in_finally, "'return' inside a 'finally' block", 5),
     ],
@@ -407,6 +409,54 @@ def test_what_is_refused_says_why_at_the_users_line(fun, message, line):
     with pytest.raises(srcad.UnsupportedSyntax, match=message) as caught:
         srcad.grad(fun)(np.array([0.5, 2.0, 1.5]))
     assert caught.value.line == fun.__code__.co_firstlineno + line
+
+
+def gaussian_process_nll(theta):
+    """Its usual form: a matrix that is not positive definite gives a large value."""
+    X = np.linspace(0.0, 1.0, 5)
+    K = np.exp(-((X[:, None] - X[None, :]) ** 2) / theta[0]) + theta[1] * np.eye(5)
+    try:
+        L = np.linalg.cholesky(K)
+    except np.linalg.LinAlgError:
+        return 1e10 * SETTINGS["jitter"]
+    alpha = np.linalg.solve(L.T, np.linalg.solve(L, np.sin(X)))
+    return 0.5 * np.sin(X) @ alpha + np.sum(np.log(np.diag(L)))
+
+
+def returns_from_the_try_and_its_else(x):
+    try:
+        L = np.linalg.cholesky(np.diag(x) - SETTINGS["jitter"] * np.eye(3))
+    except np.linalg.LinAlgError:
+        print("not positive definite")
+    else:
+        return np.sum(np.log(np.diag(L)))
+    finally:
+        print("checked")
+    return np.sum(x**2)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_return_ending_a_try_block_or_handler_returns_after_the_statement(mode, capsys):
+    """``except LinAlgError: return 1e10`` was refused ("'return' inside a 'try'")."""
+    try:
+        for jitter in (0.5, 2.5):
+            SETTINGS["jitter"] = jitter
+            for theta in (np.array([0.3, 0.1]), np.array([0.3, -5.0])):
+                value, slope = srcad.value_and_grad(gaussian_process_nll, mode=mode)(theta)
+                assert value == pytest.approx(gaussian_process_nll(theta))
+                np.testing.assert_allclose(
+                    slope, srcad.numerical_grad(gaussian_process_nll, theta), rtol=1e-5
+                )
+            x = np.array([1.0, 2.0, 3.0])
+            capsys.readouterr()
+            got = srcad.value_and_grad(returns_from_the_try_and_its_else, mode=mode)(x)
+            printed = capsys.readouterr().out
+            assert got[0] == pytest.approx(returns_from_the_try_and_its_else(x))
+            assert printed == capsys.readouterr().out
+            expected = srcad.numerical_grad(returns_from_the_try_and_its_else, x)
+            np.testing.assert_allclose(got[1], expected, rtol=1e-5, atol=1e-8)
+    finally:
+        SETTINGS["jitter"] = 0.5
 
 
 def test_the_array_api_variant_refuses_what_other_libraries_report_otherwise():

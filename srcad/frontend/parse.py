@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from srcad.errors import ArgumentTypeError, SrcadError, UnsupportedSyntax
 from srcad.frontend.desugar import desugar_matches
 from srcad.frontend.freshness import check_source_matches
+from srcad.frontend.try_returns import move_returns_out_of_try
 from srcad.frontend.unbound import guard_unbound_reads
 from srcad.ir.world import WorldPath
 
@@ -113,7 +114,7 @@ def parse_function(fn: Callable) -> ParsedFunction:
     if any(isinstance(n, ast.Match) for n in ast.walk(node)):
         node = desugar_matches(node, code.co_filename)
     yields = check_supported(node, code.co_filename)
-    node = guard_unbound_reads(node)
+    node = move_returns_out_of_try(guard_unbound_reads(node))
     cells: dict[str, object] = dict(bound)
     if function.__closure__:
         for name, cell in zip(code.co_freevars, function.__closure__, strict=True):
