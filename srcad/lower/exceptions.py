@@ -27,8 +27,9 @@ try: L = cholesky(K + jitter * I); break / except LinAlgError: jitter *= 10``), 
 
 Refused: ``except ... as e`` (the exception object is not followed), a bare ``except``, a
 handler that reads a name the ``try`` block assigns (where the block stopped depends on the
-data), more than one handler, ``return`` outside a loop, ``yield``, and a jump out of the
-``finally`` block.
+data), more than one handler, a ``return`` outside a loop that does not end its block (one
+that does is moved after the statement: ``srcad.frontend.try_returns``), ``yield``, and a
+jump out of the ``finally`` block.
 """
 
 from __future__ import annotations
