@@ -99,6 +99,8 @@ def register_rules(special: ModuleType) -> None:
         # the inverse of ndtr: one over its slope at the result
         special.ndtri: lambda d, out, x: d * SQRT_2PI * np.exp(out**2 / 2),
         special.entr: lambda d, out, x: -d * (np.log(x) + 1),
+        # log expit(x) = -log(1 + e^-x): its slope is expit(-x)
+        special.log_expit: lambda d, out, x: d * special.expit(-x),
         # pdf / cdf as exp(log pdf - log cdf): no 0 / 0 far in the left tail
         special.log_ndtr: lambda d, out, x: d * np.exp(-(x**2) / 2 - LOG_SQRT_2PI - out),
         special.i0: lambda d, out, x: d * special.i1(x),
@@ -135,6 +137,12 @@ def register_rules(special: ModuleType) -> None:
         "v",
         lambda out, x, v: _bessel_average(special.ive, v, x) - np.sign(x) * out,
     )
+    # K_v' = -(K_{v-1} + K_{v+1}) / 2; kve(v, x) = exp(x) K_v(x)
+    deforder(special.kv, "v", lambda out, x, v: -_bessel_average(special.kv, v, x))
+    deforder(special.kve, "v", lambda out, x, v: out - _bessel_average(special.kve, v, x))
+    # J_v' = (J_{v-1} - J_{v+1}) / 2, and the same for Y_v
+    deforder(special.jv, "v", lambda out, x, v: _bessel_half_difference(special.jv, v, x))
+    deforder(special.yv, "v", lambda out, x, v: _bessel_half_difference(special.yv, v, x))
     # d zeta(s, q) / dq = -s zeta(s + 1, q)
     deforder(special.zeta, "x", lambda out, q, s: -s * call_primitive(special.zeta, s + 1, q))
     _register_normalizations(special)
@@ -163,6 +171,10 @@ def _gamma_density(a: float, x: Any) -> Any:
 
 def _bessel_average(function: Callable, v: float, x: Any) -> Any:
     return (call_primitive(function, v - 1, x) + call_primitive(function, v + 1, x)) / 2
+
+
+def _bessel_half_difference(function: Callable, v: float, x: Any) -> Any:
+    return (call_primitive(function, v - 1, x) - call_primitive(function, v + 1, x)) / 2
 
 
 def _register_normalizations(special: ModuleType) -> None:

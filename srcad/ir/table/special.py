@@ -8,7 +8,8 @@ fast and works without SciPy.
 An elementwise row is the function and its sympy counterpart (an expression where sympy has
 no function of that name, as for ``expit``), with the interval the rule tests draw inputs
 from. ``polygamma(n, x)``, ``iv(v, x)``, ``ive(v, x)`` and ``zeta(s, q)`` take their first
-argument as a static param (an int or float known when compiling), as do ``gammainc(a, x)``
+argument as a static param (an int or float known when compiling), as do the Bessel
+functions ``kv``, ``kve``, ``jv``, ``yv`` (Matérn kernels), ``gammainc(a, x)``
 and ``gammaincc(a, x)``, whose derivative in ``a`` is not elementary; ``logsumexp``,
 ``softmax`` and ``log_softmax`` reduce or normalize along ``axis``.
 """
@@ -88,6 +89,7 @@ def register_rows(special: ModuleType) -> None:
     _unary(special.ndtri, "lambda x: sqrt(2) * erfinv(2 * x - 1)", domain=LOGIT)
     _unary(special.entr, "lambda x: -x * log(x)", domain=POSITIVE)
     _unary(special.log_ndtr, "lambda x: log((1 + erf(x / sqrt(2))) / 2)")
+    _unary(special.log_expit, "lambda x: -log(1 + exp(-x))")
     _unary(special.i0, "lambda x: besseli(0, x)")
     _unary(special.i1, "lambda x: besseli(1, x)")
     _unary(special.i0e, "lambda x: besseli(0, x) * exp(-Abs(x))")
@@ -106,6 +108,10 @@ def register_rows(special: ModuleType) -> None:
     _of_order(special.iv, "v", (0, 2), "lambda v, x: besseli(v, x)", (-2.0, 2.0))
     bessel_scaled = "lambda v, x: besseli(v, x) * exp(-Abs(x))"
     _of_order(special.ive, "v", (1, 3), bessel_scaled, (-2.0, 2.0))
+    _of_order(special.kv, "v", (0, 1.5), "lambda v, x: besselk(v, x)", POSITIVE)
+    _of_order(special.kve, "v", (0.5, 2), "lambda v, x: besselk(v, x) * exp(x)", POSITIVE)
+    _of_order(special.jv, "v", (0, 2.5), "lambda v, x: besselj(v, x)", POSITIVE)
+    _of_order(special.yv, "v", (0, 1.5), "lambda v, x: bessely(v, x)", POSITIVE)
     _of_order(special.zeta, "x", (2, 3.5), "lambda s, q: zeta(s, q)", POSITIVE)
     _of_order(special.gammainc, "a", (0.5, 3), "lambda a, x: lowergamma(a, x) / gamma(a)", POSITIVE)
     _of_order(
