@@ -171,3 +171,78 @@ def test_a_file_edited_after_the_import_is_refused_not_differentiated(tmp_path, 
     np.testing.assert_allclose(
         srcad.grad(module.loss)(y), srcad.numerical_grad(module.loss, y), rtol=1e-6
     )
+
+
+SETS_AND_DEAD_CODE = textwrap.dedent("""
+    import numpy as np
+
+
+    class Layer:
+        def __init__(self, act):
+            self.act = act
+
+        def __call__(self, x):
+            if self.act in {"relu", "tanh", "sigmoid", "softplus", "elu"}:
+                return np.sum([np.tanh(v) for v in x])
+            return np.sum(x)
+
+
+    def early(w):
+        return np.sum(w**2)  # an early return while debugging
+        print("unreachable")
+""")
+
+RUN_FROM_THE_PYC = textwrap.dedent("""
+    import sys
+    import numpy as np
+    import srcad
+    sys.path.insert(0, {directory!r})
+    import sets_and_dead_code as m
+    x = np.array([0.3, -0.7, 1.2])
+    print(srcad.grad(m.Layer("tanh"))(x).tolist(), srcad.grad(m.early)(x).tolist())
+""")
+
+
+def test_unchanged_code_from_a_pyc_of_another_hash_seed_and_dead_code_are_not_refused(tmp_path):
+    """A set constant loaded from a .pyc keeps the order of the process that wrote it (its
+    repr differs from a fresh compile's), and a return leaves the dead code's names in the
+    code object: both were refused as "the file changed"."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "sets_and_dead_code.py").write_text(SETS_AND_DEAD_CODE)
+    script = tmp_path / "run.py"
+    script.write_text(RUN_FROM_THE_PYC.format(directory=str(tmp_path)))
+    outputs = []
+    for seed in ("1", "2", "3", "4", "5"):  # the first writes the .pyc, the others read it
+        environment = {**os.environ, "PYTHONHASHSEED": seed, "SRCAD_CACHE_REUSE": "0"}
+        environment["PYTHONPATH"] = os.pathsep.join(sys.path)
+        done = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, env=environment
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        outputs.append(done.stdout)
+    x = np.array([0.3, -0.7, 1.2])
+    assert set(outputs) == {f"{(1 - np.tanh(x) ** 2).tolist()} {(2 * x).tolist()}\n"}
+
+
+def test_asserts_stripped_by_python_O_are_stripped_from_the_generated_code(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "optimized.py"
+    script.write_text(
+        "import numpy as np, srcad\n"
+        "def f(x):\n"
+        "    assert np.all(x > 5.0), 'x too small'\n"
+        "    return np.sum(x ** 2)\n"
+        "print(srcad.grad(f)(np.array([0.3, 0.7])).tolist())\n"
+    )
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, "-O", str(script)], capture_output=True, text=True, env=environment
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout == "[0.6, 1.4]\n"

@@ -459,6 +459,42 @@ def test_a_return_ending_a_try_block_or_handler_returns_after_the_statement(mode
         SETTINGS["jitter"] = 0.5
 
 
+def every_block_returns(x):
+    try:
+        L = np.linalg.cholesky(np.outer(x, x) + SETTINGS["jitter"] * np.eye(3))
+        return np.sum(np.log(np.diag(L)))
+    except np.linalg.LinAlgError:
+        return 1e10
+
+
+def returns_before_its_else(x):
+    try:
+        L = np.linalg.cholesky(np.outer(x, x) + SETTINGS["jitter"] * np.eye(3))
+        return np.sum(np.diag(L))
+    except np.linalg.LinAlgError:
+        pass
+    else:
+        print("else ran")  # never: the try block returned
+    return 0.0
+
+
+@pytest.mark.parametrize("fun", [every_block_returns, returns_before_its_else])
+def test_returns_from_every_block_and_an_else_skipped_by_a_return(fun, capsys):
+    """Every block returning was refused with a message about an 'if' the user never wrote;
+    the else block ran after the try block returned."""
+    x = np.array([1.0, 2.0, 3.0])
+    try:
+        for jitter in (0.5, -50.0):
+            SETTINGS["jitter"] = jitter
+            capsys.readouterr()
+            value, slope = srcad.value_and_grad(fun)(x)
+            assert capsys.readouterr().out == ""
+            assert value == pytest.approx(fun(x))
+            np.testing.assert_allclose(slope, srcad.numerical_grad(fun, x), rtol=1e-5, atol=1e-7)
+    finally:
+        SETTINGS["jitter"] = 0.5
+
+
 def test_the_array_api_variant_refuses_what_other_libraries_report_otherwise():
     pytest.importorskip("array_api_strict")
     import array_api_strict as xp

@@ -207,3 +207,55 @@ def test_a_value_read_before_its_first_binding_in_a_loop_raises():
         previous_read_too_early(np.ones(3))
     with pytest.raises(UnboundLocalError, match="'prev'"):
         srcad.grad(previous_read_too_early)(np.ones(3))
+
+
+def guarded_by_and(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        if i > 0 and x[i] > prev:  # noqa: F821 - read only once i > 0
+            s = s + (x[i] - prev) ** 2  # noqa: F821
+        prev = x[i]  # noqa: F841
+    return s
+
+
+def guarded_by_a_conditional_expression(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        d = x[i] - prev if i > 0 else 0.0  # noqa: F821
+        s = s + d**2
+        prev = x[i]  # noqa: F841
+    return s
+
+
+def running_minimum(x):
+    best = None
+    for i in range(3):
+        value = np.sum((x - i) ** 2)
+        if best is None or value < best:
+            best = value
+    return best
+
+
+def bound_by_a_walrus(x):
+    for _attempt in range(3):
+        if (s := np.sum(x**2)) < 100.0:
+            break
+        x = x * 0.5
+    assert (n := x.shape[0]) > 0
+    return s / n
+
+
+@pytest.mark.parametrize(
+    "function",
+    [guarded_by_and, guarded_by_a_conditional_expression, running_minimum, bound_by_a_walrus],
+    ids=lambda f: f.__name__,
+)
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_reads_python_makes_only_once_bound_are_not_refused(function, mode):
+    """A read under ``and`` or a conditional expression raised UnboundLocalError where
+    Python never reads it unbound; a walrus in an if test did not count as a binding; the
+    running minimum from ``best = None`` gave 0.0 (the None read as the loop's stand-in)."""
+    x = np.array([0.3, 0.7, 1.1])
+    value, slope = srcad.value_and_grad(function, mode=mode)(x)
+    assert value == pytest.approx(function(x))
+    np.testing.assert_allclose(slope, srcad.numerical_grad(function, x), rtol=1e-6, atol=1e-9)

@@ -152,26 +152,16 @@ def _find(code: types.CodeType, name: str, qualname: str) -> types.CodeType | No
 
 def _same_code(a: types.CodeType, b: types.CodeType) -> bool:
     """Whether two code objects run the same operations on the same names and constants
-    (line numbers aside, and the variants one compile context picks over another: a method
-    call as ``LOAD_METHOD`` or ``LOAD_ATTR``, jump offsets)."""
+    (line numbers aside, the variants one compile context picks over another: a method call
+    as ``LOAD_METHOD`` or ``LOAD_ATTR``, jump offsets; and what only dead code after a
+    ``return`` leaves in the tables of names and constants)."""
     if a.co_code == b.co_code and a.co_consts == b.co_consts and a.co_names == b.co_names:
         return a.co_varnames == b.co_varnames and a.co_freevars == b.co_freevars
-    if (a.co_names, a.co_varnames, a.co_freevars, a.co_cellvars) != (
-        b.co_names,
-        b.co_varnames,
-        b.co_freevars,
-        b.co_cellvars,
-    ):
+    if _operations(a) != _operations(b):
         return False
-    if _operations(a) != _operations(b) or len(a.co_consts) != len(b.co_consts):
-        return False
-    for x, y in zip(a.co_consts, b.co_consts, strict=True):
-        if isinstance(x, types.CodeType) and isinstance(y, types.CodeType):
-            if not _same_code(x, y):
-                return False
-        elif type(x) is not type(y) or repr(x) != repr(y):
-            return False
-    return True
+    nested_a = [c for c in a.co_consts if isinstance(c, types.CodeType)]
+    nested_b = [c for c in b.co_consts if isinstance(c, types.CodeType)]
+    return len(nested_a) == len(nested_b) and all(map(_same_code, nested_a, nested_b))
 
 
 SAME_OPERATION = {"LOAD_METHOD": "LOAD_ATTR"}
@@ -184,9 +174,12 @@ def _argument(instruction: dis.Instruction) -> str:
     object's address (``_same_code`` compares those through the constants)."""
     if instruction.opcode in JUMPS:
         return ""
-    if isinstance(instruction.argval, types.CodeType):
-        return f"code {instruction.argval.co_name}"
-    return repr(instruction.argval)
+    value = instruction.argval
+    if isinstance(value, types.CodeType):
+        return f"code {value.co_name}"
+    if isinstance(value, frozenset):  # its order depends on the hash seed of the compile
+        return f"frozenset {sorted(map(repr, value))}"
+    return f"{type(value).__name__} {value!r}"
 
 
 def _operations(code: types.CodeType) -> list[tuple[str, str]]:

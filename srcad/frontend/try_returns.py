@@ -66,20 +66,34 @@ def _moved(node: ast.Try, taken: set[str]) -> list[ast.stmt]:
     returned = fresh_name("returned", taken)
     result = fresh_name("result", taken | {returned})
     taken.update((returned, result))
+    always = _always_returns(node)
+    body_returns = bool(node.body) and isinstance(node.body[-1], ast.Return)
     for block in [node.body, *(h.body for h in node.handlers), node.orelse]:
         if block and isinstance(block[-1], ast.Return):
             ending = block.pop()
             assert isinstance(ending, ast.Return)
             value = ending.value if ending.value is not None else ast.Constant(None)
             block.append(_at(_assign(result, value), ending))
-            block.append(_at(_assign(returned, ast.Constant(True)), ending))
-    start = _at(_assign(returned, ast.Constant(False)), node)
-    leave = ast.If(
-        test=ast.Name(returned, ast.Load()),
-        body=[ast.Return(value=ast.Name(result, ast.Load()))],
-        orelse=[],
+            if not always:
+                block.append(_at(_assign(returned, ast.Constant(True)), ending))
+    if body_returns and node.orelse:  # a try block that returned skips its else block
+        skip = ast.UnaryOp(ast.Not(), ast.Name(returned, ast.Load()))
+        node.orelse = [_at(ast.If(test=skip, body=node.orelse, orelse=[]), node.orelse[0])]
+    leave: ast.stmt = ast.Return(value=ast.Name(result, ast.Load()))
+    if always:  # every way through the statement returns: return after it
+        return [node, _at(leave, node)]
+    leave = ast.If(test=ast.Name(returned, ast.Load()), body=[leave], orelse=[])
+    return [_at(_assign(returned, ast.Constant(False)), node), node, _at(leave, node)]
+
+
+def _always_returns(node: ast.Try) -> bool:
+    """Whether every way through the statement ends with a ``return`` (the ``try`` block or
+    its ``else``, and every handler)."""
+    ends = [block and isinstance(block[-1], ast.Return) for block in (node.body, node.orelse)]
+    completes = ends[0] or ends[1]
+    return bool(completes) and all(
+        h.body and isinstance(h.body[-1], ast.Return) for h in node.handlers
     )
-    return [start, node, _at(leave, node)]
 
 
 def _assign(name: str, value: ast.expr) -> ast.Assign:

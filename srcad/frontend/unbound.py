@@ -97,7 +97,7 @@ class _Definite:
 
     def reads(self, statement: ast.AST, part: ast.AST, bound: frozenset[str]) -> None:
         """Note the names of ``local`` that ``part`` of ``statement`` reads unbound."""
-        missing = (_read_names(part) & self.local) - bound - _walrus_targets(part)
+        missing = (_eager_reads(part) & self.local) - bound - _walrus_targets(part)
         if missing:
             self.unsure |= missing
             self.checks.setdefault(id(statement), set()).update(missing)
@@ -189,6 +189,9 @@ class _Guarded:
         for node in statements:
             out.extend(self._check(node, self.checks.get(id(node), set())))
             self._inside(node)
+            if isinstance(node, (ast.If, ast.While, ast.For)):  # if (s := f(x)) < 1.0:
+                header = node.iter if isinstance(node, ast.For) else node.test
+                out.extend(self._set(node, _walrus_targets(header), True))
             out.append(node)
             if not isinstance(node, (ast.For, ast.While, ast.If, ast.Try, ast.With, *NESTED)):
                 out.extend(self._set(node, _binds(node), not isinstance(node, ast.Delete)))
@@ -262,16 +265,15 @@ def _binds(node: ast.stmt) -> frozenset[str]:
         return frozenset().union(*(_target_names(t) for t in node.targets)) | _walrus_targets(node)
     if isinstance(node, (ast.AugAssign, ast.AnnAssign)):
         has_value = not isinstance(node, ast.AnnAssign) or node.value is not None
-        return _target_names(node.target) if has_value else frozenset()
+        bound = _target_names(node.target) if has_value else frozenset()
+        return bound | _walrus_targets(node)
     if isinstance(node, (ast.For, ast.With)):
         return frozenset()  # their blocks bind: lowered statement by statement
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return frozenset((a.asname or a.name).split(".")[0] for a in node.names)
     if isinstance(node, ast.Delete):
         return frozenset().union(*(_target_names(t) for t in node.targets))
-    if isinstance(node, ast.Expr):
-        return _walrus_targets(node)
-    return frozenset()
+    return _walrus_targets(node)  # (n := x.shape[0]) in an assert, an expression, ...
 
 
 def _target_names(target: ast.AST) -> frozenset[str]:
@@ -289,19 +291,32 @@ def _walrus_targets(node: ast.AST) -> frozenset[str]:
     return frozenset(n.target.id for n in _own_nodes(node) if isinstance(n, ast.NamedExpr))
 
 
-def _read_names(node: ast.AST) -> set[str]:
-    """Names ``node`` reads in the function's own scope (``x[i] = v`` and ``x += v`` read
-    ``x``; a comprehension's own loop variables are not the function's)."""
-    reads = set()
-    comprehension_targets: set[str] = set()
-    for child in [node, *_own_nodes(node)]:
-        if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
-            reads.add(child.id)
-        elif isinstance(child, ast.AugAssign) and isinstance(child.target, ast.Name):
-            reads.add(child.target.id)
-        elif isinstance(child, ast.comprehension):
-            comprehension_targets |= _target_names(child.target)
-    return reads - comprehension_targets
+def _eager_reads(node: ast.AST) -> set[str]:
+    """The names ``node`` reads whatever the data: not those only the second operand of an
+    ``and``/``or``, a branch of ``x if c else y``, an ``assert``'s message or a
+    comprehension's element or filter reads (``i > 0 and v > prev`` reads ``prev`` only
+    when ``i > 0``: Python raises there only then; those reads are not checked)."""
+    reads: set[str] = set()
+    pending: list[ast.AST] = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, NESTED):
+            continue
+        if isinstance(current, ast.Name) and isinstance(current.ctx, ast.Load):
+            reads.add(current.id)
+        elif isinstance(current, ast.AugAssign) and isinstance(current.target, ast.Name):
+            reads.add(current.target.id)
+        if isinstance(current, ast.BoolOp):
+            pending.append(current.values[0])
+        elif isinstance(current, ast.IfExp):
+            pending.append(current.test)
+        elif isinstance(current, ast.Assert):
+            pending.append(current.test)
+        elif isinstance(current, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            pending.append(current.generators[0].iter)
+        else:
+            pending.extend(ast.iter_child_nodes(current))
+    return reads
 
 
 def _deleted(statements: list[ast.stmt]) -> frozenset[str]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import sys
 import warnings
 from typing import TYPE_CHECKING
 
@@ -162,6 +163,8 @@ def _emit_effect(lowering: Lowering, prim: str, inputs: list, params: tuple) -> 
 # --- assert ---------------------------------------------------------------------------------
 @lowers_statement(ast.Assert)
 def lower_assert(lowering: Lowering, node: ast.Assert, since: int) -> None:
+    if sys.flags.optimize:  # python -O: Python compiled the function without its asserts
+        return
     test = evaluate(lowering, node.test)
     arguments = [node.msg] if node.msg is not None else []
     failure = ast.Raise(ast.Call(ast.Name("AssertionError", ast.Load()), arguments, []), None)

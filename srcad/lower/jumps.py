@@ -100,12 +100,9 @@ def rewrite_returns(loop: ast.For | ast.While, depth: int, taken: set[str]) -> l
     )
     if _left_only_by_return(loop):  # while True: ... return v: nothing follows the loop
         check = ast.Return(ast.Name(value, ast.Load()))
-    result: list[ast.stmt] = [
-        _assign(returned, False, loop),
-        _assign_none(value, loop),
-        new_loop,
-        check,
-    ]
+    # ``value`` is first bound in the loop: the loop carries a stand-in for it until then
+    # (``srcad.lower.loops``), read only where ``returned`` holds
+    result: list[ast.stmt] = [_assign(returned, False, loop), new_loop, check]
     for node in result:
         _locate(node, loop)
         ast.fix_missing_locations(node)
@@ -168,11 +165,6 @@ def _returns_in(node: ast.AST) -> bool:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
         return False
     return any(_returns_in(child) for child in ast.iter_child_nodes(node))
-
-
-def _assign_none(name: str, where: ast.AST) -> ast.Assign:
-    node = ast.Assign(targets=[ast.Name(name, ast.Store())], value=ast.Constant(None))
-    return ast.copy_location(node, where)
 
 
 def _contains(node: ast.AST, kind: type | tuple[type, ...]) -> bool:

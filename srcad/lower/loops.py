@@ -77,6 +77,18 @@ Params = tuple[tuple[str, object], ...]
 LoweredBody = tuple[list[Eqn], list[Var | Const], list[object]]
 
 
+class _Later:
+    """The stand-in of a name the loop binds first (a result set later in the loop), told
+    apart from a value of the user's: ``best = None`` before a loop is the user's None,
+    which a loop cannot carry (the loop is unrolled: each ``best is None`` is then known)."""
+
+    def __repr__(self) -> str:
+        return "LATER"
+
+
+LATER = _Later()
+
+
 class _Unroll(Exception):
     """The loop cannot be kept as a loop; lower it iteration by iteration."""
 
@@ -247,7 +259,7 @@ def _structured_loop_of(
     initial = [_carried_atom(before[n], n, node).aval for n in carried]
     # a placeholder (a result set later in the loop) takes its shape from the body
     avals = [
-        a if before[n] is None else _numpy_float(a) for n, a in zip(carried, initial, strict=True)
+        a if before[n] is LATER else _numpy_float(a) for n, a in zip(carried, initial, strict=True)
     ]
     for _attempt in range(4):
         counter = builder.new_var(counter_name(node.target, iteration), INT)
@@ -342,7 +354,7 @@ def _lower_body_once(
 def _carried_atom(value: object, name: str, node: ast.For | ast.While) -> Var | Const:
     if isinstance(value, Tracer):
         return value.atom
-    if value is None:
+    if value is LATER:
         return Const(0.0)  # a placeholder (a result set later in the loop)
     if isinstance(value, (bool, float, np.ndarray, np.floating)):
         return Const(value)
@@ -497,13 +509,13 @@ def _while_error(lowering: Lowering, node: ast.While) -> SrcadError:
 
 # --- helpers ------------------------------------------------------------------------------
 def _bound_later(lowering: Lowering, node: ast.For | ast.While) -> dict[str, object]:
-    """The names before the loop, and None (a value set later in the loop) for those the
+    """The names before the loop, and ``LATER`` (a value set later in the loop) for those the
     body binds first and the code after the loop reads (``found`` of a search loop), or the
     body reads before binding them (``prev`` set at the end of an iteration, read in the
     next one: reading it in the first raises UnboundLocalError, ``srcad.frontend.unbound``)."""
     read = _read_after(lowering, node) | read_before_bound(node.body)
     later = [n for n in _assigned_names(node.body) if n not in lowering.env and n in read]
-    return {**lowering.env, **dict.fromkeys(later)}
+    return {**lowering.env, **dict.fromkeys(later, LATER)}
 
 
 def _read_after(lowering: Lowering, node: ast.For | ast.While) -> frozenset[str]:
@@ -555,9 +567,26 @@ def _assigned_names(statements: list[ast.stmt]) -> list[str]:
             targets = node.targets
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For)):
             targets = [node.target]
+        targets = [*targets, *_walrus_targets(node)]  # if (s := f(x)) < 1.0: ...
         for target in targets:
             names.update((name, None) for name in _target_names(target))
     return list(names)
+
+
+def _walrus_targets(node: ast.stmt) -> list[ast.expr]:
+    """The names a statement's own expressions bind with ``:=`` (not its blocks')."""
+    found: list[ast.expr] = []
+    pending: list[ast.AST] = [
+        child for child in ast.iter_child_nodes(node) if not isinstance(child, ast.stmt)
+    ]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, (ast.Lambda, ast.FunctionDef)):
+            continue
+        if isinstance(current, ast.NamedExpr):
+            found.append(current.target)
+        pending.extend(ast.iter_child_nodes(current))
+    return found
 
 
 def _target_names(target: ast.expr) -> list[str]:

@@ -124,7 +124,7 @@ def _unexpected(error: Exception, fun: Callable) -> None:
 def environment() -> list:
     """What the generated code depends on besides the user's code: the digest of srcad's
     own source (which also covers its version: a development checkout changes without a new
-    version), and the NumPy, SciPy and Python versions."""
+    version), the NumPy, SciPy and Python versions, and Python's optimization level."""
     code = []
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
         name = path.relative_to(PACKAGE_DIR).as_posix()
@@ -142,6 +142,7 @@ def environment() -> list:
         scipy_version,
         list(sys.version_info[:3]),
         sys.implementation.name,
+        sys.flags.optimize,  # python -O strips asserts: so does the generated code
     ]
 
 
