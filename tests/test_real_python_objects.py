@@ -538,3 +538,26 @@ def test_list_of_enumerate_and_zip_of_arrays_are_their_pairs():
         _agrees(listed_pairs, lambda: globals().__setitem__("ROWS", saved * -2.0 + 1.0))
     finally:
         ROWS = saved
+
+
+class WithPrivateScale:
+    def __init__(self, scale):
+        self.__scale = scale
+
+    def loss(self, x):
+        notes = """a string whose lines
+start at column 0 inside a method"""
+        return np.sum(x**2) * self.__scale + 0.0 * len(notes)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_private_attributes_and_strings_at_column_0_in_a_method(mode):
+    """``self.__scale`` is ``self._WithPrivateScale__scale`` (refused: "no attribute
+    '__scale'"); a string with lines at column 0 made the method's source fail to dedent (an
+    internal IndentationError). The private value is read on every call."""
+    model = WithPrivateScale(2.0)
+    x = np.array([1.0, -2.0])
+    gradient = srcad.grad(model.loss, mode=mode)
+    for scale in (2.0, 3.0):
+        model._WithPrivateScale__scale = scale
+        np.testing.assert_allclose(gradient(x), srcad.numerical_grad(model.loss, x), rtol=1e-7)

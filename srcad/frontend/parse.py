@@ -201,7 +201,16 @@ def _definition(fn: types.FunctionType) -> ast.FunctionDef:
 
 def _parsed(lines: list[str], first_line: int) -> ast.Module:
     # blank lines in front put every node at its line in the file (no renumbering walk)
-    return ast.parse("\n" * (first_line - 1) + textwrap.dedent("".join(lines)))
+    text = "".join(lines)
+    try:
+        return ast.parse("\n" * (first_line - 1) + textwrap.dedent(text))
+    except SyntaxError:  # IndentationError: a string with lines at column 0 (no dedent)
+        if first_line < 2 or not text[:1].isspace():
+            raise
+    block = ast.parse("\n" * (first_line - 2) + "if True:\n" + text)  # an indented def as is
+    statement = block.body[0]
+    assert isinstance(statement, ast.If)
+    return ast.Module(statement.body, [])
 
 
 def _parsed_by_positions(fn: types.FunctionType) -> ast.Module | None:

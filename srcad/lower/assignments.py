@@ -31,6 +31,7 @@ from srcad.lower.expressions import (
     contains_tracer,
     index_of,
     lookup,
+    mangled,
     subscript_of,
 )
 from srcad.lower.iteration import static_items
@@ -323,7 +324,8 @@ def assign(lowering: Lowering, target: ast.expr, value: object, since: int) -> N
     elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
         _assign_subscript(lowering, target, target.value.id, value)
     elif isinstance(target, ast.Attribute):  # self.peak = peak, in __init__
-        write_attribute(lowering, evaluate(lowering, target.value), target.attr, value, target)
+        name = mangled(lowering, target.attr)  # self.__k in class C: self._C__k
+        write_attribute(lowering, evaluate(lowering, target.value), name, value, target)
     elif isinstance(target, ast.Subscript) and _set_nested_item(lowering, target, value):
         return  # m[i][j] = v: into the list m[i], a list of the function's
     else:

@@ -370,9 +370,26 @@ def run_static(lowering: Lowering, compute: Callable[[], object], node: Node) ->
 
 
 # --- attributes and subscripts ------------------------------------------------------------
+def mangled(lowering: Lowering, name: str) -> str:
+    """``name`` as Python spells it in a method of class ``C``: ``self.__k`` is
+    ``self._C__k`` (a private name); other names as they are."""
+    if not name.startswith("__") or name.endswith("__"):
+        return name
+    function = lowering.parsed.fn
+    parts = getattr(function, "__qualname__", "").split(".")[:-1]
+    owner = next((part for part in reversed(parts) if part != "<locals>"), "")
+    is_class = bool(owner) and (len(parts) < 2 or parts[-1] != "<locals>")
+    stripped = owner.lstrip("_")
+    return f"_{stripped}{name}" if is_class and stripped else name
+
+
 @lowers_expression(ast.Attribute)
 def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
     value = evaluate(lowering, node.value)
+    if node.attr.startswith("__") and not node.attr.endswith("__"):
+        node = ast.copy_location(
+            ast.Attribute(node.value, mangled(lowering, node.attr), node.ctx), node
+        )
     if isinstance(value, Tracer) and node.attr not in ARRAY_ATTRIBUTES:
         raise lowering.located(
             NoDerivativeRule,
