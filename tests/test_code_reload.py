@@ -246,3 +246,14 @@ def test_asserts_stripped_by_python_O_are_stripped_from_the_generated_code(tmp_p
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout == "[0.6, 1.4]\n"
+
+
+def test_a_lambda_edited_in_its_file_after_the_import_is_refused(tmp_path):
+    module = module_from_source(
+        "import numpy as np\nobjective = lambda x: np.sum(x**2)  # noqa: E731\n", tmp_path, "lam"
+    )
+    x = np.array([1.0, 2.0])
+    np.testing.assert_allclose(srcad.grad(module.objective)(x), 2.0 * x)
+    _edit(module, "x**2", "x**4")
+    with pytest.raises(srcad.SrcadError, match="changed after its module was imported"):
+        srcad.grad(module.objective)(np.array([1.0, 2.0, 3.0]))

@@ -64,6 +64,28 @@ def _file_stamp(path: str) -> tuple[int, int] | None:
     return (status.st_mtime_ns, status.st_size)
 
 
+def check_lambda_matches(fn: types.FunctionType, node: ast.Lambda) -> None:
+    """``check_source_matches`` for a lambda found by its position in its file."""
+    code = fn.__code__
+    stamp = _file_stamp(code.co_filename)
+    if stamp is not None and _CHECKED.get(code) == stamp:
+        return
+    statement = ast.copy_location(ast.Expr(node), node)
+    compiled = _compiled_in_scopes(fn, statement)
+    if compiled is None or _same_code(compiled, code):
+        if stamp is not None:
+            _CHECKED[code] = stamp
+        return
+    raise SrcadError(
+        f"the source of the lambda {fn.__qualname__} in its file is not the code Python runs: "
+        "the file changed after its module was imported. Reload the module "
+        "(importlib.reload(module), or IPython's %autoreload) or restart, so that srcad "
+        "differentiates the code you run",
+        code.co_filename,
+        code.co_firstlineno,
+    )
+
+
 def _compiled(fn: types.FunctionType, node: ast.FunctionDef) -> types.CodeType | None:
     """``node`` compiled in scaffolding that gives it ``fn``'s scopes: the classes and
     functions of its qualified name, the enclosing functions binding its free variables."""
@@ -76,6 +98,11 @@ def _compiled(fn: types.FunctionType, node: ast.FunctionDef) -> types.CodeType |
         type_comment=None,
     )
     ast.copy_location(definition, node)
+    return _compiled_in_scopes(fn, definition)
+
+
+def _compiled_in_scopes(fn: types.FunctionType, definition: ast.stmt) -> types.CodeType | None:
+    """``definition`` (a ``def``, or a lambda's expression) compiled in ``fn``'s scopes."""
     scopes = fn.__qualname__.split(".")[:-1]
     free = [name for name in fn.__code__.co_freevars if name != "__class__"]
     inner: ast.stmt = definition

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 from srcad.errors import ArgumentTypeError, SrcadError, UnsupportedSyntax
 from srcad.frontend.desugar import desugar_matches
-from srcad.frontend.freshness import check_source_matches
+from srcad.frontend.freshness import check_lambda_matches, check_source_matches
 from srcad.frontend.try_returns import move_returns_out_of_try
 from srcad.frontend.unbound import guard_unbound_reads
 from srcad.ir.world import WorldPath
@@ -263,6 +263,7 @@ def _lambda_definition(fn: types.FunctionType) -> tuple[ast.FunctionDef, str]:
     except SyntaxError as error:
         raise _no_source(fn, error) from None
     found, name = _matching_lambda(candidates, code)
+    check_lambda_matches(fn, found)  # the file may have changed since the import
     node = copy.deepcopy(found)
     body = ast.Return(node.body)
     ast.copy_location(body, node.body)
