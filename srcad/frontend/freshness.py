@@ -21,6 +21,7 @@ import dis
 import os
 import types
 import weakref
+from collections.abc import Callable
 
 from srcad.errors import SrcadError
 
@@ -33,27 +34,46 @@ def check_source_matches(fn: types.FunctionType, node: ast.FunctionDef) -> None:
     """Raise ``SrcadError`` where the ``def`` ``node`` read from ``fn``'s file does not
     compile to ``fn``'s code (the file changed after the module was imported)."""
     code = fn.__code__
-    stamp = _file_stamp(code.co_filename)
-    if stamp is not None and _CHECKED.get(code) == stamp:
-        return  # this code, against this version of its file: checked already
     if "@py_builtins" in fn.__globals__ and any(isinstance(n, ast.Assert) for n in ast.walk(node)):
         return  # pytest rewrote its asserts: the file's text is not what was compiled
-    compiled = _compiled(fn, node) if node.name == code.co_name else code.replace(co_code=b"")
-    if compiled is None or _same_code(compiled, code):
-        if stamp is not None:
-            _CHECKED[code] = stamp
-        return
-    raise SrcadError(
-        f"the source of {fn.__qualname__} in its file is not the code Python runs: the file "
-        "changed after its module was imported. Reload the module (importlib.reload(module), "
-        "or IPython's %autoreload) or restart, so that srcad differentiates the code you run",
-        code.co_filename,
-        code.co_firstlineno,
-    )
+    if node.name != code.co_name:  # the lines shifted: another function's def is there
+        _refuse(fn, "")
+    _check(fn, lambda: _compiled(fn, node), "")
+
+
+def check_lambda_matches(fn: types.FunctionType, node: ast.Lambda) -> None:
+    """``check_source_matches`` for a lambda found by its position in its file."""
+    statement = ast.copy_location(ast.Expr(node), node)
+    _check(fn, lambda: _compiled_in_scopes(fn, statement), "the lambda ")
 
 
 # code object -> the (mtime, size) of its file when its source was found to match it
 _CHECKED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _check(fn: types.FunctionType, compile_source: Callable, what: str) -> None:
+    """Compare the code ``compile_source`` gives with ``fn``'s, once per version of the
+    file (checked again when it changes); refuse where they differ."""
+    code = fn.__code__
+    stamp = _file_stamp(code.co_filename)
+    if stamp is not None and _CHECKED.get(code) == stamp:
+        return  # this code, against this version of its file: checked already
+    compiled = compile_source()
+    if compiled is not None and not _same_code(compiled, code):
+        _refuse(fn, what)
+    if stamp is not None:
+        _CHECKED[code] = stamp
+
+
+def _refuse(fn: types.FunctionType, what: str) -> None:
+    raise SrcadError(
+        f"the source of {what}{fn.__qualname__} in its file is not the code Python runs: the "
+        "file changed after its module was imported. Reload the module "
+        "(importlib.reload(module), or IPython's %autoreload) or restart, so that srcad "
+        "differentiates the code you run",
+        fn.__code__.co_filename,
+        fn.__code__.co_firstlineno,
+    )
 
 
 def _file_stamp(path: str) -> tuple[int, int] | None:
@@ -62,28 +82,6 @@ def _file_stamp(path: str) -> tuple[int, int] | None:
     except OSError:
         return None  # a notebook cell, a string: checked every time
     return (status.st_mtime_ns, status.st_size)
-
-
-def check_lambda_matches(fn: types.FunctionType, node: ast.Lambda) -> None:
-    """``check_source_matches`` for a lambda found by its position in its file."""
-    code = fn.__code__
-    stamp = _file_stamp(code.co_filename)
-    if stamp is not None and _CHECKED.get(code) == stamp:
-        return
-    statement = ast.copy_location(ast.Expr(node), node)
-    compiled = _compiled_in_scopes(fn, statement)
-    if compiled is None or _same_code(compiled, code):
-        if stamp is not None:
-            _CHECKED[code] = stamp
-        return
-    raise SrcadError(
-        f"the source of the lambda {fn.__qualname__} in its file is not the code Python runs: "
-        "the file changed after its module was imported. Reload the module "
-        "(importlib.reload(module), or IPython's %autoreload) or restart, so that srcad "
-        "differentiates the code you run",
-        code.co_filename,
-        code.co_firstlineno,
-    )
 
 
 def _compiled(fn: types.FunctionType, node: ast.FunctionDef) -> types.CodeType | None:
