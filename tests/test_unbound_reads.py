@@ -259,3 +259,19 @@ def test_reads_python_makes_only_once_bound_are_not_refused(function, mode):
     value, slope = srcad.value_and_grad(function, mode=mode)(x)
     assert value == pytest.approx(function(x))
     np.testing.assert_allclose(slope, srcad.numerical_grad(function, x), rtol=1e-6, atol=1e-9)
+
+
+def minimum_until_a_budget(x):
+    best = None
+    i = 0
+    while np.sum(x[:i]) < 1.0 and i < x.shape[0]:
+        if best is None or x[i] < best:
+            best = x[i]
+        i += 1
+    return best
+
+
+def test_a_while_loop_decided_by_data_carrying_a_none_says_what_to_write():
+    with pytest.raises(srcad.UnsupportedSyntax, match="'best', which is None before it") as error:
+        srcad.grad(minimum_until_a_budget)(np.array([0.3, -0.2, 0.5]))
+    assert error.value.line == minimum_until_a_budget.__code__.co_firstlineno + 3

@@ -407,6 +407,16 @@ def _lower_while(lowering: Lowering, node: ast.While) -> None:
         return
     before = _bound_later(lowering, node)
     carried = [n for n in _assigned_names(node.body) if n in before]
+    nones = [n for n in carried if before[n] is None]
+    if nones:  # best = None before a loop decided by data: no value to carry
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"this 'while' loop carries '{nones[0]}', which is None before it: srcad carries "
+            f"arrays and numbers through a loop whose end the data decides; start it as a "
+            f"number ({nones[0]} = np.inf for a running minimum) or make the loop a 'for' "
+            "over a range",
+            node,
+        )
     try:
         avals = [_carried_atom(before[n], n, node).aval for n in carried]
     except _Unroll:
