@@ -97,7 +97,7 @@ class _Definite:
 
     def reads(self, statement: ast.AST, part: ast.AST, bound: frozenset[str]) -> None:
         """Note the names of ``local`` that ``part`` of ``statement`` reads unbound."""
-        missing = (_eager_reads(part) & self.local) - bound - _walrus_targets(part)
+        missing = (_eager_reads(part) & self.local) - bound - walrus_targets(part)
         if missing:
             self.unsure |= missing
             self.checks.setdefault(id(statement), set()).update(missing)
@@ -105,18 +105,18 @@ class _Definite:
     # compound statements: their parts in the order Python runs them
     def _If(self, node: ast.If, bound: frozenset[str]) -> Bound:
         self.reads(node, node.test, bound)
-        bound = bound | _walrus_targets(node.test)
+        bound = bound | walrus_targets(node.test)
         return _meet(self.block(node.body, bound), self.block(node.orelse, bound))
 
     def _For(self, node: ast.For, bound: frozenset[str]) -> Bound:
         self.reads(node, node.iter, bound)
-        start = bound | _walrus_targets(node.iter)
+        start = bound | walrus_targets(node.iter)
         inside = (start | _target_names(node.target)) - _deleted(node.body)
         return self._loop(node, start, inside)
 
     def _While(self, node: ast.While, bound: frozenset[str]) -> Bound:
         self.reads(node, node.test, bound)
-        start = bound | _walrus_targets(node.test)
+        start = bound | walrus_targets(node.test)
         return self._loop(node, start, start - _deleted(node.body))
 
     def _loop(self, node: ast.For | ast.While, start: frozenset[str], inside) -> Bound:
@@ -191,7 +191,7 @@ class _Guarded:
             self._inside(node)
             if isinstance(node, (ast.If, ast.While, ast.For)):  # if (s := f(x)) < 1.0:
                 header = node.iter if isinstance(node, ast.For) else node.test
-                out.extend(self._set(node, _walrus_targets(header), True))
+                out.extend(self._set(node, walrus_targets(header), True))
             out.append(node)
             if not isinstance(node, (ast.For, ast.While, ast.If, ast.Try, ast.With, *NESTED)):
                 out.extend(self._set(node, _binds(node), not isinstance(node, ast.Delete)))
@@ -262,18 +262,18 @@ def _declared_outside(function: ast.FunctionDef) -> set[str]:
 def _binds(node: ast.stmt) -> frozenset[str]:
     """The names a simple statement binds (or, ``del``, unbinds)."""
     if isinstance(node, ast.Assign):
-        return frozenset().union(*(_target_names(t) for t in node.targets)) | _walrus_targets(node)
+        return frozenset().union(*(_target_names(t) for t in node.targets)) | walrus_targets(node)
     if isinstance(node, (ast.AugAssign, ast.AnnAssign)):
         has_value = not isinstance(node, ast.AnnAssign) or node.value is not None
         bound = _target_names(node.target) if has_value else frozenset()
-        return bound | _walrus_targets(node)
+        return bound | walrus_targets(node)
     if isinstance(node, (ast.For, ast.With)):
         return frozenset()  # their blocks bind: lowered statement by statement
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return frozenset((a.asname or a.name).split(".")[0] for a in node.names)
     if isinstance(node, ast.Delete):
         return frozenset().union(*(_target_names(t) for t in node.targets))
-    return _walrus_targets(node)  # (n := x.shape[0]) in an assert, an expression, ...
+    return walrus_targets(node)  # (n := x.shape[0]) in an assert, an expression, ...
 
 
 def _target_names(target: ast.AST) -> frozenset[str]:
@@ -287,7 +287,8 @@ def _target_names(target: ast.AST) -> frozenset[str]:
     return frozenset()
 
 
-def _walrus_targets(node: ast.AST) -> frozenset[str]:
+def walrus_targets(node: ast.AST) -> frozenset[str]:
+    """The names ``node`` binds with ``:=`` in its own scope (nested functions aside)."""
     return frozenset(n.target.id for n in _own_nodes(node) if isinstance(n, ast.NamedExpr))
 
 

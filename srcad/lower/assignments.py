@@ -173,7 +173,6 @@ def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) 
         current = lookup(lowering, node.target.id, node)
         if isinstance(current, (Tracer, np.ndarray)) and current.ndim >= 1:
             followers = check_write(lowering, node.target.id, current, node)  # y += v: into y
-            refuse_writing_outside(lowering, current, node)
             check_not_passed_twice(lowering, node.target.id, current, node)
             value = binary(lowering, node.op, current, evaluate(lowering, node.value), node)
             _refuse_casting_in_place(lowering, current, value, node)
@@ -278,10 +277,12 @@ def _outside_arrays(lowering: Lowering) -> Iterator[tuple[WorldPath, Var | np.nd
 
 
 def check_not_passed_twice(lowering: Lowering, name: str, value: object, node: Node) -> None:
-    """Before the first write into (a view of) an array passed in: generated code that
-    raises where that array is also another argument (``f(a, a)``). NumPy's write would
+    """The checks before a write into (a view of) an array: refused for one from outside
+    the function (``refuse_writing_outside``); before the first write into one passed in,
+    generated code that raises where that array is also another argument (``f(a, a)``). NumPy's write would
     show through the other; srcad's writes make a new value, as for any array of the
     function's (so the caller's array keeps its values)."""
+    refuse_writing_outside(lowering, value, node)  # an array from outside: refused outright
     written = written_argument(lowering, value)
     if written is None:
         return
@@ -452,7 +453,6 @@ def _assign_subscript(
         container[index] = value
         return
     followers = check_write(lowering, name, base, target)
-    refuse_writing_outside(lowering, base, target)
     check_not_passed_twice(lowering, name, base, target)
     if isinstance(base, np.ndarray):
         base = lowering.builder.tracer(Const(base))
@@ -541,7 +541,7 @@ def add_at(lowering: Lowering, call: ast.Call) -> None:
             UnsupportedSyntax, "np.add.at needs a variable, an index and values", call
         )
     base = lookup(lowering, target.id, call)
-    refuse_writing_outside(lowering, base, call)
+    check_not_passed_twice(lowering, target.id, base, call)
     if isinstance(base, np.ndarray):
         base = lowering.builder.tracer(Const(base))
     index = index_of(lowering, call.args[1])

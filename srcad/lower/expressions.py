@@ -13,7 +13,7 @@ import ast
 import operator
 import types
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 
@@ -400,10 +400,8 @@ def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
     try:
         if isinstance(value, Outside):  # cfg.scale, self.W: read on every call
             return lowering.world.attribute(value, node.attr)
-        if isinstance(value, types.FunctionType) and _is_function_attribute(value, node.attr):
-            # f.scale = 2.0: read on every call
-            path = WorldPath(value, root_name(value), (("attr", node.attr),), ast.unparse(node))
-            return lowering.world.stage(getattr(value, node.attr), path)
+        if _is_function_attribute(value, node.attr):  # f.scale = 2.0: read on every call
+            return lowering.world.attribute(function_as_outside(lowering, value), node.attr)
         if isinstance(value, SuperView):  # super().forward
             return value.attribute(lowering, node.attr, node)
         fields = fields_of(value)
@@ -417,7 +415,15 @@ def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
     return found
 
 
-def _is_function_attribute(value: object, name: str) -> bool:
+def function_as_outside(lowering: Lowering, function: types.FunctionType) -> Outside:
+    """A function of the user's whose attributes the code reads (``f.scale``,
+    ``getattr(f, "w", 1.0)``): an outside object, its attributes read (or their presence
+    checked) on every call as an object's are."""
+    path = WorldPath(function, root_name(function), (), root_name(function))
+    return Outside(function, path, world=lowering.world)
+
+
+def _is_function_attribute(value: object, name: str) -> TypeGuard[types.FunctionType]:
     """An attribute a user set on a function of theirs (``f.scale = 2.0``, a decorator's
     ``f.calls``), which may change between calls like a global."""
     return (

@@ -29,12 +29,11 @@ import types
 from typing import Any, TypeGuard
 
 from srcad.errors import SrcadError, UnsupportedSyntax
-from srcad.frontend.parse import root_name
 from srcad.ir.builder import Tracer
 from srcad.ir.world import WorldPath
 from srcad.lower.callees import Args, Kwargs, call_leaves
 from srcad.lower.context import Lowering
-from srcad.lower.expressions import run_static
+from srcad.lower.expressions import function_as_outside, run_static
 from srcad.lower.user_code import is_user_function
 from srcad.lower.value_classes import traced_attribute_test, traced_class
 from srcad.lower.world import Outside, is_hashable
@@ -88,9 +87,7 @@ def attribute_test(
     if isinstance(outside, Tracer):
         return traced_attribute_test(lowering, function, outside, name, default, node)
     if isinstance(outside, types.FunctionType) and is_user_function(outside):
-        # getattr(f, "scale", 1.0): the function's attributes, read as f.scale is
-        path = WorldPath(outside, root_name(outside), (), root_name(outside))
-        outside = Outside(outside, path, world=lowering.world)
+        outside = function_as_outside(lowering, outside)  # getattr(f, "scale", 1.0)
     if not isinstance(outside, Outside):
         called: Any = function
         return run_static(lowering, lambda: called(outside, name, *default), node)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.frontend.unbound import walrus_targets
 from srcad.ir import AVal, Const, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder, StaticValueNeeded, Tracer
 from srcad.lower.aliasing import (
@@ -577,26 +578,10 @@ def _assigned_names(statements: list[ast.stmt]) -> list[str]:
             targets = node.targets
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For)):
             targets = [node.target]
-        targets = [*targets, *_walrus_targets(node)]  # if (s := f(x)) < 1.0: ...
         for target in targets:
             names.update((name, None) for name in _target_names(target))
+        names.update(dict.fromkeys(sorted(walrus_targets(node))))  # if (s := f(x)) < 1.0:
     return list(names)
-
-
-def _walrus_targets(node: ast.stmt) -> list[ast.expr]:
-    """The names a statement's own expressions bind with ``:=`` (not its blocks')."""
-    found: list[ast.expr] = []
-    pending: list[ast.AST] = [
-        child for child in ast.iter_child_nodes(node) if not isinstance(child, ast.stmt)
-    ]
-    while pending:
-        current = pending.pop()
-        if isinstance(current, (ast.Lambda, ast.FunctionDef)):
-            continue
-        if isinstance(current, ast.NamedExpr):
-            found.append(current.target)
-        pending.extend(ast.iter_child_nodes(current))
-    return found
 
 
 def _target_names(target: ast.expr) -> list[str]:
