@@ -187,12 +187,7 @@ def _checked_cotangents(
     for k, (cotangent, arg) in enumerate(zip(cotangents, args, strict=True)):
         if isinstance(arg, (dict, list, tuple)):
             continue  # a tree: its leaves are checked (on_leaves)
-        if cotangent is not None and np.shape(cotangent) != np.shape(arg):
-            raise ShapeError(
-                f"the bwd of custom_vjp {name} returned a cotangent of shape "
-                f"{np.shape(cotangent)} for argument {k} of {name}, of shape {np.shape(arg)}; "
-                "return one of the argument's shape"
-            )
+        _check_shape(name, cotangent, arg, f"argument {k} of {name},")
     return tuple(cotangents)
 
 
@@ -235,13 +230,8 @@ def on_leaves(name: str, tree: TreeDef, settings: Settings = ()) -> str:
         )
         kept = [c for k, c in enumerate(cotangents) if k not in fixed]
         for k, (cotangent, array) in enumerate(zip(kept, arrays, strict=True)):
-            if cotangent is not None and np.shape(cotangent) != np.shape(array):
-                position = [j for j in range(tree.n_leaves) if j not in fixed][k]
-                raise ShapeError(
-                    f"the bwd of custom_vjp {prim.called_as} returned a cotangent of shape "
-                    f"{np.shape(cotangent)} for {_leaf_path(tree, position)} of shape "
-                    f"{np.shape(array)}; return one of the argument's shape"
-                )
+            position = [j for j in range(tree.n_leaves) if j not in fixed][k]
+            _check_shape(prim.called_as, cotangent, array, _leaf_path(tree, position))
         return tuple(kept)
 
     leaves_name = _unused(f"{name}_on_leaves", PRIMS)
@@ -264,6 +254,15 @@ def on_leaves(name: str, tree: TreeDef, settings: Settings = ()) -> str:
 def _setting_key(value: object) -> object:
     """Strings and None by value, functions by identity (the primitive keeps them)."""
     return value if isinstance(value, (str, bytes, type(None))) else id(value)
+
+
+def _check_shape(name: str, cotangent: object, argument: object, what: str) -> None:
+    """A cotangent the bwd of custom_vjp ``name`` returned has its argument's shape."""
+    if cotangent is not None and np.shape(cotangent) != np.shape(argument):
+        raise ShapeError(
+            f"the bwd of custom_vjp {name} returned a cotangent of shape {np.shape(cotangent)} "
+            f"for {what} of shape {np.shape(argument)}; return one of the argument's shape"
+        )
 
 
 def _leaf_path(tree: TreeDef, k: int) -> str:
