@@ -167,3 +167,25 @@ def test_the_fused_variant_agrees_in_float32():
     assert dW.dtype == np.float32
     assert value == pytest.approx(want_value, rel=1e-5)
     np.testing.assert_allclose(dW, want_dW, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("helper", ["scale_add_outer", "add_scaled_squares", "add_scaled_compiled"])
+def test_the_helpers_scale_float32_arrays_in_float32(helper):
+    """A float scale (numba types it float64) multiplies float32 weights in float32, as
+    NumPy's ``np.multiply(scale, W, out=dW)`` does: float64 products rounded to float32 differ
+    in the last bit and halve the loop's vector width."""
+    numba = pytest.importorskip("numba")
+    from srcad.backends import numba_fusion, numba_reuse
+
+    text = {**numba_fusion.HELPERS, **numba_reuse.HELPERS}[helper]
+    namespace: dict = {"np": np}
+    exec("\n".join(text), namespace)
+    compiled = numba.njit(namespace[helper])
+    W = RNG.standard_normal((30, 20)).astype(np.float32)
+    scale = 1.0 / 3.0
+    out = np.zeros_like(W)
+    if helper == "scale_add_outer":
+        compiled(out, scale, W, np.zeros(30, np.float32), np.ones(20, np.float32))
+    else:
+        compiled(out, scale, W)
+    np.testing.assert_array_equal(out, np.float32(scale) * W)

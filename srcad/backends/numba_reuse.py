@@ -48,6 +48,7 @@ HELPERS = {
         '    """out += scale * array, in place."""',
         "    if array.shape != out.shape:",
         '        raise ValueError("add_scaled_compiled: the shapes do not match")',
+        "    scale = np.full(1, scale, out.dtype)[0]  # in the array's precision, as NumPy",
         "    for i in range(out.shape[0]):",
         "        for j in range(out.shape[1]):",
         "            out[i, j] += scale * array[i, j]",
