@@ -796,16 +796,31 @@ def test_dict_keys_that_are_not_names_get_readable_variables():
     assert gradient[3] == pytest.approx(expected[2])
 
 
-HISTORY: list = []
+HISTORY: list = [1.0]
 
 
-def test_appending_to_an_outside_list_is_refused():
-    def loss(x):
-        HISTORY.append(x)
-        return x * 2.0
+def clears_history(x):
+    HISTORY.clear()
+    return x * 2.0
 
+
+def inserts_into_history(x):
+    HISTORY.insert(0, x)
+    return x * 2.0
+
+
+def pops_history(x):
+    HISTORY.pop()
+    return x * 2.0
+
+
+@pytest.mark.parametrize("loss", [clears_history, inserts_into_history, pops_history])
+def test_changing_an_outside_list_other_than_appending_to_it_is_refused(loss):
+    """Appends run in the generated code (``test_outside_lists.py``); other changes would
+    only change srcad's copy of the list."""
     with pytest.raises(srcad.UnsupportedSyntax, match="changes a container from outside"):
         srcad.grad(loss)(1.0)
+    assert HISTORY == [1.0]
 
 
 def appends_to_its_argument(x, seen):

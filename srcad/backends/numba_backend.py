@@ -65,6 +65,7 @@ COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 # numba has random generators of its own: its draws would not be the NumPy draws that the
 # plain function makes (and that srcad.runtime.draws replays)
 RANDOM_DRAWS = " (it draws random numbers, and numba's generators are not NumPy's)"
+OUTSIDE_APPENDS = " (it appends to a list from outside the function, which compiled code cannot)"
 SLOW_RANK, SLOW_COUNT = 4, 3  # this many array expressions of this rank: over 25 s to compile
 # Python scalars, whose numba types follow from their Python types (and an int's value)
 SCALARS = (float, int, bool)
@@ -145,6 +146,8 @@ class NumbaBackend:
             return self._fall_back(compiled, variant, why, args)
         if compiled.random_draws:
             return self._fall_back(compiled, variant, RANDOM_DRAWS, args)
+        if _appends_outside(compiled):
+            return self._fall_back(compiled, variant, OUTSIDE_APPENDS, args)
         why = _slow_to_compile(compiled) or _lacked_value(variant)
         if why:
             return self._fall_back(compiled, variant, why, args)
@@ -240,6 +243,11 @@ class NumbaBackend:
             "# numba could not compile this module (see the NumbaFallbackWarning): srcad runs\n"
             f"# the NumPy code instead.\n{variant.source}"
         )
+
+
+def _appends_outside(compiled: Compiled) -> bool:
+    """Whether the code appends to a list from outside (``srcad.lower.outside_lists``)."""
+    return any(eqn.param_dict.get("once") for eqn in walk_eqns(compiled.graph.eqns))
 
 
 def _slow_to_compile(compiled: Compiled) -> str:

@@ -58,7 +58,7 @@ from srcad.ir.index import Index
 from srcad.ir.naming import constant_names
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import sub_graphs
-from srcad.ir.world import ArgumentRoot, WorldPath
+from srcad.ir.world import ONCE_PER_CALL, ArgumentRoot, WorldPath
 from srcad.pytree import record
 
 LINE_LENGTH = 100
@@ -213,6 +213,7 @@ class Emitter:
         self.reuses_arrays = False  # whether a statement writes into ``reuse``'s arrays
         self.reuse_helpers: set[str] = set()  # the runtime helpers those statements call
         self.select_helpers: set[str] = set()  # srcad.runtime.select's functions called
+        self.calls_once_per_call = False  # srcad.runtime.passes.once_per_call
         self._texts: dict[int, str] = {}  # id of an equation -> its expression_text
         # the values the tape records, in program order (branches ask which are theirs)
         self.taped = [
@@ -512,6 +513,9 @@ class Emitter:
             raise TypeError("an outside call without its arguments")
         positional = [self.call_argument(eqn, spec) for spec in arguments]
         named = [ast.keyword(name, self.call_argument(eqn, spec)) for name, spec in keywords]
+        if params.get("once"):  # once_per_call(history.append, loss): not in later passes
+            self.calls_once_per_call = True
+            return ast.Call(ast.Name(ONCE_PER_CALL, ast.Load()), [function, *positional], named)
         return ast.Call(function, positional, named)
 
     def _callee(self, callee: object) -> ast.expr:

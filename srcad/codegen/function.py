@@ -19,7 +19,7 @@ from srcad.codegen.scalar_math import is_scalar_graph, math_lines
 from srcad.ir import Graph, Var
 from srcad.ir.prims import NUMPY, PRIMS, import_statement, module_spelling
 from srcad.ir.walk import walk_eqns
-from srcad.ir.world import ArgumentRoot, WorldPath
+from srcad.ir.world import ONCE_PER_CALL, ONCE_PER_CALL_MODULE, ArgumentRoot, WorldPath
 from srcad.pytree import Field
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ def module_imports(graph: Graph) -> list[str]:
 def imported_names(graph: Graph) -> set[str]:
     """The names the module's imports bind (``np``, ``scipy``): no value may take them."""
     modules = {module_spelling(module).partition(".")[0] for module in _modules(graph)}
-    return modules | set(reuse.HELPERS) | set(select.HELPERS)
+    return modules | set(reuse.HELPERS) | set(select.HELPERS) | {ONCE_PER_CALL}
 
 
 def _modules(graph: Graph) -> set[str]:
@@ -189,6 +189,8 @@ def module_source(emitter: Emitter, prologue: list[str]) -> str:
         imports = [*imports, *reuse.import_lines(emitter.reuse_helpers)]
     if emitter.select_helpers:
         imports = [*imports, "", *select.import_line(emitter.select_helpers)]
+    if emitter.calls_once_per_call:
+        imports = [*imports, "", f"from {ONCE_PER_CALL_MODULE} import {ONCE_PER_CALL}"]
     lines += [*imports, "", ""]
     lines += [f"def {spec.body_name}({', '.join(parameters)}):", *_docstring(spec.docstring)]
     lines += [f"    {line}" if line else "" for line in body]

@@ -21,6 +21,7 @@ with an equal-looking call, never removed, and the backward pass reuses their re
 
     t = np.random.rand(3)           # outside_call  callee=np.random.rand  args=(3,)
     print("loss", loss)             # outside_call  callee=print  (an effect; result unused)
+    history.append(loss)            # outside_call  callee=history.append  once=True
 
 The statements that run in the generated code without computing data have primitives of
 their own. ``raise`` raises an exception there (nothing after it in its block runs);
@@ -197,7 +198,10 @@ def _never_evaluated(*args, **kwargs):
 
 # ``outside_call``: inputs are the traced arguments; params ``callee`` (a WorldPath or a
 # spelling such as "np.random.rand"), ``arguments`` (the call's positional arguments: an int
-# k for input k, or ("value", literal)) and ``keywords`` ((name, same), ...).
+# k for input k, or ("value", literal)) and ``keywords`` ((name, same), ...); ``once`` (only
+# where true): skipped by the later passes of one call, the generated code calling it through
+# ``once_per_call(history.append, loss)``, imported from ``srcad.runtime.passes``.
+ONCE_PER_CALL, ONCE_PER_CALL_MODULE = "once_per_call", "srcad.runtime.passes"
 _add(Prim("outside_call", _never_evaluated, OUTSIDE, 0, is_differentiable=False, has_effect=True))
 
 

@@ -113,6 +113,7 @@ def _lower_function(
     lowering.passed_arrays = tuple(a for v in arguments.env.values() for a in argument_arrays(v))
     lowering.default_arrays = _default_arrays(called, arguments.env)
     result = _lower_body(lowering)
+    world.check_appends_unread()
     try:
         out_leaves, out_tree = flatten(result)
     except CyclicTree as error:

@@ -31,12 +31,14 @@ import sys
 import time
 import types
 import warnings
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeGuard, overload
 
 import numpy as np
 
+from srcad.errors import SrcadError
 from srcad.frontend import globals_name
 from srcad.ir import AVal, Const, Eqn, Var, aval_of
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
@@ -131,6 +133,10 @@ class World:
         # the classes each input may have on a call the guard admits (``value_classes``)
         self.input_classes: dict[Var, tuple[type, ...]] = {}
         self._staged: dict[tuple, object] = {}
+        # lists from outside the generated code appends to, with the refusal to raise if
+        # the function reads them too (``srcad.lower.outside_lists``)
+        self._appended: list[tuple[WorldPath, SrcadError]] = []
+        self._staged_containers: dict[int, object] = {}  # the outside originals, by id
 
     def stage(self, value: object, path: WorldPath) -> object:
         """What the lowering uses for ``value`` read at ``path`` (the same on every read)."""
@@ -151,6 +157,23 @@ class World:
         expected = np.array(value, copy=True) if isinstance(value, np.ndarray) else value
         self.reads.setdefault(path.key, WorldRead(path, check, expected))
         return value
+
+    def appended(self, place: WorldPath, refusal: SrcadError) -> None:
+        """Record that the generated code appends to the list at ``place``; ``refusal`` is
+        raised by ``check_appends_unread`` if the function reads that list too."""
+        self._appended.append((place, refusal))
+
+    def check_appends_unread(self) -> None:
+        """Refuse a list the function appends to and also reads, by any path: the read
+        would happen before the function's first line, and not see the appends."""
+        read_keys = [*self._staged, *self.reads]
+        for place, refusal in self._appended:
+            steps = place.steps
+            for root, read_steps, *_ in read_keys:
+                if root == id(place.root) and read_steps[: len(steps)] == steps:
+                    raise refusal
+            if id(place.value()) in self._staged_containers:
+                raise refusal
 
     def builtin(self, namespace: dict, name: str) -> None:
         """Record that ``name`` found a builtin (``abs``, ``sum``): the compiled code relies
@@ -251,6 +274,7 @@ class World:
             staged = tuple(children) if isinstance(value, tuple) else children
         if not isinstance(staged, tuple):
             self.containers.add(id(staged))
+        self._staged_containers[id(value)] = value
         return staged
 
     def attribute(self, outside: Outside, name: str) -> object:
@@ -378,7 +402,14 @@ def is_effect_only(function: object) -> bool:
     """Whether the call's result is not a value (print, logging): nothing to evaluate."""
     if isinstance(function, Outside):
         return isinstance(function.owner.value if function.owner else None, logging.Logger)
+    if _is_list_method(function):  # history.append(loss), see ``srcad.lower.outside_lists``
+        return True
     return _is_logger_method(function) or is_hashable(function) and function in EFFECT_CALLABLES
+
+
+def _is_list_method(function: object) -> bool:
+    owner = getattr(function, "__self__", None)
+    return isinstance(function, types.BuiltinMethodType) and type(owner) in (list, deque)
 
 
 def _is_logger_method(function: object) -> bool:
@@ -393,10 +424,16 @@ def _is_logger_method(function: object) -> bool:
 
 
 def outside_call(
-    builder: GraphBuilder, function: object, callee: object, args: list, kwargs: dict
+    builder: GraphBuilder,
+    function: object,
+    callee: object,
+    args: list,
+    kwargs: dict,
+    once: bool = False,
 ) -> object:
     """The equation of a call run by the generated code on every call; returns its result
-    as a tracer (None for effects)."""
+    as a tracer (None for effects). ``once``: not in the later passes of a transformation
+    over one call (``jacfwd``'s), whose output ``silenced()`` cannot catch."""
     inputs: list = []
     arguments = tuple(_argument(builder, value, inputs) for value in args)
     keywords = tuple((name, _argument(builder, value, inputs)) for name, value in kwargs.items())
@@ -405,7 +442,12 @@ def outside_call(
     else:
         aval = _result_aval(function, args, kwargs)
     out = builder.new_var("", aval)
-    params = (("arguments", arguments), ("callee", callee), ("keywords", keywords))
+    params: tuple[tuple[str, object], ...] = (
+        ("arguments", arguments),
+        ("callee", callee),
+        ("keywords", keywords),
+    )
+    params += (("once", True),) if once else ()
     builder.emit(Eqn("outside_call", tuple(inputs), (out,), params, builder.loc, builder.role))
     return None if aval == EFFECT_TYPE else builder.tracer(out)
 

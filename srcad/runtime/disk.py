@@ -29,6 +29,7 @@ so an entry is either reusable exactly or not there: never a stale gradient.
 from __future__ import annotations
 
 import functools
+import importlib
 import io
 import json
 import os
@@ -239,6 +240,8 @@ def _describe_read(read: WorldRead, fun: Callable, reads: tuple, arrays: dict) -
 
 
 def _describe_constant(value: object, fun: Callable, reads: tuple, arrays: dict) -> list:
+    if isinstance(value, types.FunctionType) and value.__module__.startswith("srcad."):
+        return ["helper", [value.__module__, value.__qualname__]]  # once_per_call, record
     if isinstance(value, (dict, types.CellType, types.FunctionType)):
         return ["root", describe_root(value, fun, reads)]
     if isinstance(value, types.ModuleType):
@@ -434,6 +437,8 @@ def _rebuild_constant(description: list, fun: Callable, reads: tuple, arrays: di
         return rebuild_root(data, fun, lambda k: reads[k])
     if kind == "object":
         return resolve(data)
+    if kind == "helper":  # a function of srcad's own, by module and name
+        return getattr(importlib.import_module(data[0]), data[1])
     return decode(data, arrays)
 
 

@@ -5,19 +5,23 @@
 ``warnings`` in the function happen once per call, as the plain function's do: the first
 run shows them, later runs of the same call run under ``silenced()``, which sends standard
 output and standard error nowhere, disables logging and ignores warnings for the run.
-(Random draws are replayed for those runs by ``srcad.runtime.draws``.)
+(Random draws are replayed for those runs by ``srcad.runtime.draws``.) Appends to lists from
+outside the function go through ``once_per_call``, which skips them in a silenced run.
 
     with silenced():
-        compiled.fn(*values, *tangents)      # a second pass: no second print
+        compiled.fn(*values, *tangents)      # a second pass: no second print, no append
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import io
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+
+_SILENCED = contextvars.ContextVar("srcad_silenced", default=False)
 
 
 @contextlib.contextmanager
@@ -26,13 +30,22 @@ def silenced() -> Iterator[None]:
     sink = io.StringIO()
     disabled = logging.root.manager.disable
     logging.disable(logging.CRITICAL)
+    token = _SILENCED.set(True)
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 yield
     finally:
+        _SILENCED.reset(token)
         logging.disable(disabled)
+
+
+def once_per_call(method: Callable, *args: object) -> None:
+    """``method(*args)`` (``history.append(loss)``), except in a silenced run: generated
+    code calls it for effects on objects from outside the function."""
+    if not _SILENCED.get():
+        method(*args)
 
 
 def silenced_after_first(run: int) -> contextlib.AbstractContextManager[None]:

@@ -1,0 +1,130 @@
+"""Appends to lists that live outside the function: ``history.append(float(loss))`` of a
+module's list, ``self.losses.append(loss)``, ``LOG["loss"].extend(values)``, a ``deque``'s
+``append``. The generated code makes the call on every call, in the user's order, on the
+list its path finds then (a global rebound to a new list gets the appends, as in Python);
+every transformation makes it once per call, as ``print``.
+
+The list itself is not staged. srcad reads what a function reads from outside before its
+first line runs, so a list the function both reads (``len(history)``, ``history[-1]``) and
+appends to would be read before the appends: that is refused when the lowering ends
+(``World.check_appends_unread``). An array appended is a copy: the generated code may reuse
+the memory of an array once nothing of its own reads it.
+
+Before:  history.append(float(loss))          (history: a list of the module)
+After:   outside_call(float(loss))  callee=history.append
+"""
+
+from __future__ import annotations
+
+import ast
+import collections
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from srcad.errors import UnsupportedSyntax
+from srcad.ir.builder import Tracer
+from srcad.ir.world import ONCE_PER_CALL, ONCE_PER_CALL_MODULE, WorldPath
+from srcad.lower.dispatch import evaluate
+from srcad.lower.world import Outside, outside_call
+
+if TYPE_CHECKING:
+    from srcad.lower.context import Lowering
+
+APPENDING = frozenset({"append", "extend", "appendleft", "extendleft"})
+LISTS = (list, collections.deque)
+
+
+def appended_list(lowering: Lowering, node: ast.expr) -> tuple[ast.Call, WorldPath] | None:
+    """The call of the statement ``node`` that appends one value to a list from outside
+    (``history.append(v)``, ``self.log.extend(vs)``) and where that list lives; None for any
+    other statement. Generated code's ``once_per_call(history.append, v)`` (differentiated
+    again by ``hessian``) is ``history.append(v)``."""
+    if not isinstance(node, ast.Call):
+        return None
+    if _is_once_per_call(lowering, node):
+        node = ast.Call(node.args[0], node.args[1:], node.keywords)
+        ast.copy_location(node, node.func)
+    if not isinstance(node.func, ast.Attribute):
+        return None
+    if node.func.attr not in APPENDING or len(node.args) != 1 or node.keywords:
+        return None
+    if isinstance(node.args[0], ast.Starred):
+        return None
+    place = _outside_place(lowering, node.func.value)
+    if place is None or type(place[0]) not in LISTS or not hasattr(place[0], node.func.attr):
+        return None
+    return node, place[1]
+
+
+def _is_once_per_call(lowering: Lowering, node: ast.Call) -> bool:
+    if not isinstance(node.func, ast.Name) or len(node.args) != 2:
+        return False
+    if node.func.id in lowering.env or node.func.id in lowering.unfollowed:
+        return False
+    value, _ = lowering.parsed.locate(node.func.id, node.lineno)
+    where = (getattr(value, "__module__", None), getattr(value, "__name__", None))
+    return where == (ONCE_PER_CALL_MODULE, ONCE_PER_CALL)
+
+
+def append_outside(lowering: Lowering, node: ast.Call, place: WorldPath) -> None:
+    """The call ``node`` (see ``appended_list``), made by the generated code on every call."""
+    assert isinstance(node.func, ast.Attribute)
+    value = _kept(evaluate(lowering, node.args[0]))
+    method_name = node.func.attr
+    method = getattr(place.value(), method_name)
+    callee = place.child("attr", method_name, f"{place.text}.{method_name}")
+    outside_call(lowering.builder, method, callee, [value], {}, once=True)
+    refusal = lowering.located(
+        UnsupportedSyntax,
+        f"'{place.text}' is appended to here and also read in the function; srcad reads "
+        "what comes from outside before the function's first line runs, so the reads would "
+        f"not see the appends: read '{place.text}' outside the function, or keep the values "
+        "in a list of the function's own",
+        node,
+    )
+    lowering.world.appended(place, refusal)
+
+
+def _outside_place(lowering: Lowering, node: ast.expr) -> tuple[object, WorldPath] | None:
+    """The object ``node`` names and its path, for a global or closure name, an outside
+    object the function holds, and attributes or literal items of them; read without
+    staging it. None for anything else (a local value, an argument's)."""
+    if isinstance(node, ast.Name):
+        if node.id in lowering.env:
+            held = lowering.env[node.id]
+            if isinstance(held, Outside) and not held.is_argument:
+                return held.value, held.path
+            return None
+        if node.id in lowering.unfollowed:
+            return None
+        value, path = lowering.parsed.locate(node.id, node.lineno)
+        return None if path is None else (value, path)
+    if isinstance(node, ast.Attribute):
+        base = _outside_place(lowering, node.value)
+        if base is None or isinstance(base[0], (list, tuple, np.ndarray)):
+            return None
+        if not hasattr(base[0], node.attr):
+            return None
+        return getattr(base[0], node.attr), base[1].child("attr", node.attr, ast.unparse(node))
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+        base = _outside_place(lowering, node.value)
+        key = node.slice.value
+        if base is None or not isinstance(base[0], dict) or key not in base[0]:
+            return None
+        return base[0][key], base[1].child("item", key, ast.unparse(node))
+    return None
+
+
+def _kept(value: object) -> object:
+    """``value`` with copies of its arrays (in lists, tuples and dicts too): what the list
+    keeps must not change when the generated code reuses the arrays' memory."""
+    if isinstance(value, Tracer):
+        if value.aval.shape == ():
+            return value
+        return value.copy()
+    if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
+        return type(value)(_kept(item) for item in value)
+    if isinstance(value, dict) and type(value) is dict:
+        return {key: _kept(item) for key, item in value.items()}
+    return value
