@@ -701,8 +701,9 @@ def _refuse_outside_change(lowering: Lowering, method: ContainerMethod, node: as
         raise lowering.located(
             UnsupportedSyntax,
             f"'{ast.unparse(node)}' changes a container from outside the function (an "
-            "argument's, a global's, a default value's); srcad reads outside values but does "
-            "not change them: build a new list or dict in the function (xs = list(xs))",
+            "argument's, a global's, a default value's); srcad reads outside values and "
+            "appends to outside lists (history.append(loss)) but makes no other change: "
+            "build a new list or dict in the function (xs = list(xs))",
             node,
         )
 
