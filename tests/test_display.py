@@ -19,7 +19,9 @@ import pytest
 
 import srcad
 
-CELL_WITH_GLOBAL = "def stepped(x):\n    global offset\n    offset = 1.0\n    return x * 2.0\n"
+CELL_WITH_GLOBAL = (
+    "def stepped(x):\n    global offset\n    offset = x + offset\n    return x * 2.0\n"
+)
 
 
 def loss(w, x):

@@ -266,14 +266,17 @@ def test_global_and_nonlocal_of_names_only_read_are_accepted_and_read_every_call
     WEIGHT = 2.0
 
 
-def test_a_global_the_function_assigns_is_refused_at_its_line():
+def test_a_global_the_function_assigns_and_reads_is_refused_at_its_line():
+    """One it only assigns is written on every call (``test_outside_writes.py``)."""
+
     def counting(w):
-        global CALLS  # assigned below: Python would change the module
-        CALLS = 1
+        global CALLS  # assigned and read below
+        CALLS = CALLS + 1
         return np.sum(w)
 
-    with pytest.raises(srcad.UnsupportedSyntax, match=r"'global' statement of a name the"):
+    with pytest.raises(srcad.UnsupportedSyntax, match=r"'global' statement of a name the") as e:
         srcad.grad(counting)(np.ones(2))
+    assert e.value.line == counting.__code__.co_firstlineno + 1
 
 
 def and_or_values(x, lam):

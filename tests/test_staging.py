@@ -361,15 +361,24 @@ def test_a_method_of_an_object_reads_self_on_every_call():
     np.testing.assert_allclose(g(x), srcad.numerical_grad(loss, x), rtol=1e-6)
 
 
-def test_writing_into_an_outside_container_is_refused():
+def test_a_write_into_an_outside_dict_runs_on_every_call_and_a_read_of_it_is_refused():
+    """``srcad.lower.outside_writes``: the generated code writes the closure's dict."""
     weights = {"w": 1.0}
 
     def loss(x):
         weights["w"] = x
         return x * 2.0
 
-    with pytest.raises(srcad.UnsupportedSyntax, match="outside the function"):
-        srcad.grad(loss)(1.0)
+    gradient = srcad.grad(loss)
+    for x in (3.0, -0.5):
+        assert gradient(x) == pytest.approx(2.0) and weights["w"] == x
+
+    def reads_back(x):
+        weights["w"] = x
+        return x * weights["w"]
+
+    with pytest.raises(srcad.UnsupportedSyntax, match="written here .* and also read"):
+        srcad.grad(reads_back)(1.0)
 
 
 # --- randomness ----------------------------------------------------------------------------

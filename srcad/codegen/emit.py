@@ -58,7 +58,7 @@ from srcad.ir.index import Index
 from srcad.ir.naming import constant_names
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import sub_graphs
-from srcad.ir.world import ONCE_PER_CALL, ArgumentRoot, WorldPath
+from srcad.ir.world import ONCE_PER_CALL, OUTSIDE_UPDATES, ArgumentRoot, WorldPath
 from srcad.pytree import record
 
 LINE_LENGTH = 100
@@ -213,7 +213,7 @@ class Emitter:
         self.reuses_arrays = False  # whether a statement writes into ``reuse``'s arrays
         self.reuse_helpers: set[str] = set()  # the runtime helpers those statements call
         self.select_helpers: set[str] = set()  # srcad.runtime.select's functions called
-        self.calls_once_per_call = False  # srcad.runtime.passes.once_per_call
+        self.once_helpers: set[str] = set()  # srcad.runtime.passes's functions called
         self._texts: dict[int, str] = {}  # id of an equation -> its expression_text
         # the values the tape records, in program order (branches ask which are theirs)
         self.taped = [
@@ -514,7 +514,9 @@ class Emitter:
         positional = [self.call_argument(eqn, spec) for spec in arguments]
         named = [ast.keyword(name, self.call_argument(eqn, spec)) for name, spec in keywords]
         if params.get("once"):  # once_per_call(history.append, loss): not in later passes
-            self.calls_once_per_call = True
+            self.once_helpers.add(ONCE_PER_CALL)
+            if isinstance(params["callee"], str):  # update_attribute, update_item
+                self.once_helpers.add(params["callee"])
             return ast.Call(ast.Name(ONCE_PER_CALL, ast.Load()), [function, *positional], named)
         return ast.Call(function, positional, named)
 
@@ -526,7 +528,9 @@ class Emitter:
         if not isinstance(callee, str):
             raise TypeError(f"an outside call of {callee!r}")
         module = callee.split(".")[0]
-        if module not in ("np", callee):  # random.random, logging.info: give the module
+        if (
+            module not in ("np", callee) and callee not in OUTSIDE_UPDATES.values()
+        ):  # random.random, logging.info: give the module
             self.constants[module] = sys.modules[module]
         return ast.parse(callee, mode="eval").body
 
@@ -538,6 +542,8 @@ class Emitter:
         kind, value = spec
         if kind == "input" and isinstance(value, int):
             return self.operand(eqn.inputs[value])
+        if kind == "place" and isinstance(value, WorldPath):  # print(CFG): read at call time
+            return ast.parse(self.spelling(value), mode="eval").body
         if kind in ("list", "tuple") and isinstance(value, tuple):
             items = [self.call_argument(eqn, item) for item in value]
             return ast.List(items, ast.Load()) if kind == "list" else ast.Tuple(items, ast.Load())

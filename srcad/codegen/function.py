@@ -19,7 +19,13 @@ from srcad.codegen.scalar_math import is_scalar_graph, math_lines
 from srcad.ir import Graph, Var
 from srcad.ir.prims import NUMPY, PRIMS, import_statement, module_spelling
 from srcad.ir.walk import walk_eqns
-from srcad.ir.world import ONCE_PER_CALL, ONCE_PER_CALL_MODULE, ArgumentRoot, WorldPath
+from srcad.ir.world import (
+    ONCE_PER_CALL,
+    ONCE_PER_CALL_MODULE,
+    OUTSIDE_UPDATES,
+    ArgumentRoot,
+    WorldPath,
+)
 from srcad.pytree import Field
 
 if TYPE_CHECKING:
@@ -80,9 +86,12 @@ def world_roots(graph: Graph, spec: FunctionSpec) -> dict[int, str]:
     ``state_cell``), by the object's identity."""
     paths = [p for p in spec.input_paths if isinstance(p, WorldPath)]
     for eqn in walk_eqns(graph.eqns):
-        callee = eqn.param_dict["callee"] if eqn.prim == "outside_call" else None
+        if eqn.prim != "outside_call":
+            continue
+        callee = eqn.param_dict["callee"]
         if isinstance(callee, WorldPath):
             paths.append(callee)
+        paths += _places(eqn.param_dict["arguments"])
     roots: dict[int, str] = {}
     for path in paths:
         if isinstance(path.root, ArgumentRoot):
@@ -93,6 +102,18 @@ def world_roots(graph: Graph, spec: FunctionSpec) -> dict[int, str]:
                 name, k = f"{path.root_name}_{k}", k + 1
             roots[id(path.root)] = name
     return roots
+
+
+def _places(specs: object) -> list[WorldPath]:
+    """The outside objects among an outside call's arguments (``("place", path)``), at any
+    depth of their containers."""
+    if isinstance(specs, WorldPath):
+        return [specs]
+    if isinstance(specs, tuple):
+        if len(specs) == 2 and specs[0] == "place":
+            return _places(specs[1])
+        return [path for spec in specs for path in _places(spec)]
+    return []
 
 
 def module_imports(graph: Graph) -> list[str]:
@@ -106,7 +127,8 @@ def module_imports(graph: Graph) -> list[str]:
 def imported_names(graph: Graph) -> set[str]:
     """The names the module's imports bind (``np``, ``scipy``): no value may take them."""
     modules = {module_spelling(module).partition(".")[0] for module in _modules(graph)}
-    return modules | set(reuse.HELPERS) | set(select.HELPERS) | {ONCE_PER_CALL}
+    once = {ONCE_PER_CALL, *OUTSIDE_UPDATES.values()}
+    return modules | set(reuse.HELPERS) | set(select.HELPERS) | once
 
 
 def _modules(graph: Graph) -> set[str]:
@@ -189,8 +211,9 @@ def module_source(emitter: Emitter, prologue: list[str]) -> str:
         imports = [*imports, *reuse.import_lines(emitter.reuse_helpers)]
     if emitter.select_helpers:
         imports = [*imports, "", *select.import_line(emitter.select_helpers)]
-    if emitter.calls_once_per_call:
-        imports = [*imports, "", f"from {ONCE_PER_CALL_MODULE} import {ONCE_PER_CALL}"]
+    if emitter.once_helpers:
+        names = ", ".join(sorted(emitter.once_helpers))
+        imports = [*imports, "", f"from {ONCE_PER_CALL_MODULE} import {names}"]
     lines += [*imports, "", ""]
     lines += [f"def {spec.body_name}({', '.join(parameters)}):", *_docstring(spec.docstring)]
     lines += [f"    {line}" if line else "" for line in body]

@@ -431,9 +431,11 @@ REJECTED: dict[type, str] = {
     ast.TryStar: "'except*' (exception groups) is not supported; catch "
     "np.linalg.LinAlgError with a plain 'except'",
     ast.Global: "cannot differentiate through a 'global' statement of a name the function "
-    "assigns (srcad does not change module globals); pass the value as an argument instead",
+    "assigns and also reads (srcad writes a global the function only assigns, as in "
+    "'calls += 1', on every call); pass the value as an argument instead",
     ast.Nonlocal: "cannot differentiate through a 'nonlocal' statement of a name the "
-    "function assigns; pass the value as an argument and return the new value",
+    "function assigns and also reads (one it only assigns, as in 'calls += 1', is written on "
+    "every call); pass the value as an argument and return the new value",
     ast.ClassDef: "class definitions inside a differentiated function are not supported; "
     "define the class at module level",
     ast.Delete: "'del' is supported for names that no later statement reads, in the "
@@ -472,7 +474,7 @@ class _SubsetChecker(ast.NodeVisitor):
     def __init__(self, file: str, root: ast.FunctionDef):
         self.file = file
         self.root = root
-        self.read_only = _read_only_declarations(root)
+        self.read_only = _read_only_declarations(root) | _written_only_declarations(root)
         self.unread_deletes = _unread_deletes(root)
         self.yields = False  # whether a ``yield`` was seen (a generator to desugar)
         self.conditional = 0  # how many CONDITIONAL_EXPRESSIONS enclose the node
@@ -576,6 +578,40 @@ def _read_only_declarations(root: ast.AST) -> set[int]:
             if isinstance(node, (ast.Global, ast.Nonlocal)) and not set(node.names) & assigned:
                 harmless.add(id(node))
     return harmless
+
+
+def written_outside_names(root: ast.FunctionDef) -> frozenset[str]:
+    """The names a ``global``/``nonlocal`` statement of the function's own body declares and
+    the function only writes, by ``name = value`` or ``name += value`` and never reads
+    otherwise (``global calls; calls += 1``): the generated code writes them on every call
+    (``srcad.lower.outside_writes``)."""
+    own = list(_own_nodes(root))
+    declared = {name for n in own if isinstance(n, (ast.Global, ast.Nonlocal)) for name in n.names}
+    simple_targets = {
+        id(target)
+        for n in own
+        if isinstance(n, (ast.Assign, ast.AugAssign))
+        for target in (n.targets if isinstance(n, ast.Assign) else [n.target])
+        if isinstance(target, ast.Name) and (isinstance(n, ast.AugAssign) or len(n.targets) == 1)
+    }
+    others = {
+        n.id
+        for n in ast.walk(root)
+        if isinstance(n, ast.Name) and n.id in declared and id(n) not in simple_targets
+    }
+    inner = {n.name for n in own if isinstance(n, SCOPES) and not isinstance(n, ast.Lambda)}
+    return frozenset(declared - others - inner)
+
+
+def _written_only_declarations(root: ast.FunctionDef) -> set[int]:
+    """The ids of the ``global``/``nonlocal`` statements all of whose names the function
+    only writes (``written_outside_names``)."""
+    written = written_outside_names(root)
+    return {
+        id(node)
+        for node in _own_nodes(root)
+        if isinstance(node, (ast.Global, ast.Nonlocal)) and set(node.names) <= written
+    }
 
 
 def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:

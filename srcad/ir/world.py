@@ -201,7 +201,10 @@ def _never_evaluated(*args, **kwargs):
 # k for input k, or ("value", literal)) and ``keywords`` ((name, same), ...); ``once`` (only
 # where true): skipped by the later passes of one call, the generated code calling it through
 # ``once_per_call(history.append, loss)``, imported from ``srcad.runtime.passes``.
+# ``once_per_call(update_attribute, model, "calls", "+=", 1)`` writes outside names,
+# attributes and items (``srcad.lower.outside_writes``), by the kind of the last step.
 ONCE_PER_CALL, ONCE_PER_CALL_MODULE = "once_per_call", "srcad.runtime.passes"
+OUTSIDE_UPDATES = {"attr": "update_attribute", "item": "update_item"}
 _add(Prim("outside_call", _never_evaluated, OUTSIDE, 0, is_differentiable=False, has_effect=True))
 
 

@@ -36,6 +36,7 @@ from srcad.lower.expressions import (
 )
 from srcad.lower.iteration import static_items
 from srcad.lower.objects import write_attribute
+from srcad.lower.outside_writes import written_outside
 from srcad.lower.world import Outside, outside_call
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 
 @lowers_statement(ast.Assign)
 def lower_assign(lowering: Lowering, node: ast.Assign, since: int) -> None:
+    if written_outside(lowering, node):
+        return  # self.last_loss = loss: the generated code writes it on every call
     value = evaluate(lowering, node.value)
     for target in node.targets:
         _refuse_overlapping_view(lowering, target, node.value)
@@ -159,6 +162,8 @@ def lower_annotated_assign(lowering: Lowering, node: ast.AnnAssign, since: int) 
 
 @lowers_statement(ast.AugAssign)
 def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) -> None:
+    if written_outside(lowering, node):
+        return  # self.calls += 1: the generated code adds on every call
     target = node.target
     if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
         # the index is evaluated once, as Python does (y[y < 0] *= 0.1 selects once)

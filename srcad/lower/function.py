@@ -105,6 +105,7 @@ def _lower_function(
     called = getattr(fn, "srcad_callable", fn)  # a stand-in's (``function_for``)
     _fix_how_called(world, called, WorldPath(called, root_name(called), (), root_name(called)))
     arguments = _arguments(builder, world, arg_trees)
+    world.argument_ids = frozenset(var.id for var in arguments.inputs)
     arguments.env = _gathered(parsed.node.args, arguments.env)
     kwarg = parsed.node.args.kwarg
     if kwarg is not None:  # **opts is a new dict on every call: the function may change it

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.frontend.parse import written_outside_names
 from srcad.frontend.unbound import walrus_targets
 from srcad.ir import AVal, Const, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder, StaticValueNeeded, Tracer
@@ -525,7 +526,9 @@ def _bound_later(lowering: Lowering, node: ast.For | ast.While) -> dict[str, obj
     body reads before binding them (``prev`` set at the end of an iteration, read in the
     next one: reading it in the first raises UnboundLocalError, ``srcad.frontend.unbound``)."""
     read = _read_after(lowering, node) | read_before_bound(node.body)
-    later = [n for n in _assigned_names(node.body) if n not in lowering.env and n in read]
+    outside = written_outside_names(lowering.parsed.node)  # global calls; calls += 1
+    bound = set(_assigned_names(node.body, through_items=False)) - outside
+    later = [n for n in bound if n not in lowering.env and n in read]
     return {**lowering.env, **dict.fromkeys(later, LATER)}
 
 
@@ -569,8 +572,9 @@ def _wrong_guesses(initial: list[AVal], guessed: list[AVal], out_avals: list[AVa
     }
 
 
-def _assigned_names(statements: list[ast.stmt]) -> list[str]:
-    """Names a block assigns (including subscript and augmented targets), in order."""
+def _assigned_names(statements: list[ast.stmt], through_items: bool = True) -> list[str]:
+    """Names a block assigns (including subscript and augmented targets, unless
+    ``through_items`` is False: then only the names it binds), in order."""
     names: dict[str, None] = {}
     for node in all_statements(statements):
         targets: list[ast.expr] = []
@@ -579,21 +583,22 @@ def _assigned_names(statements: list[ast.stmt]) -> list[str]:
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For)):
             targets = [node.target]
         for target in targets:
-            names.update((name, None) for name in _target_names(target))
+            names.update((name, None) for name in _target_names(target, through_items))
         names.update(dict.fromkeys(sorted(walrus_targets(node))))  # if (s := f(x)) < 1.0:
     return list(names)
 
 
-def _target_names(target: ast.expr) -> list[str]:
+def _target_names(target: ast.expr, through_items: bool = True) -> list[str]:
     """The names an assignment target binds or writes into: ``x`` of ``x``, ``x[i] = v``
-    and ``x.w = v`` (not the names its index reads: ``np`` of ``x[np.array(k)] *= 2``)."""
+    and ``x.w = v`` (not the names its index reads: ``np`` of ``x[np.array(k)] *= 2``);
+    without ``through_items``, not those of ``x[i]`` and ``x.w``."""
     if isinstance(target, ast.Name):
         return [target.id]
     if isinstance(target, (ast.Tuple, ast.List)):
-        return [name for element in target.elts for name in _target_names(element)]
+        return [n for element in target.elts for n in _target_names(element, through_items)]
     if isinstance(target, ast.Starred):
-        return _target_names(target.value)
-    if isinstance(target, (ast.Subscript, ast.Attribute)):
+        return _target_names(target.value, through_items)
+    if isinstance(target, (ast.Subscript, ast.Attribute)) and through_items:
         return _target_names(target.value)
     return []
 

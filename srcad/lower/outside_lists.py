@@ -7,8 +7,9 @@ every transformation makes it once per call, as ``print``.
 The list itself is not staged. srcad reads what a function reads from outside before its
 first line runs, so a list the function both reads (``len(history)``, ``history[-1]``) and
 appends to would be read before the appends: that is refused when the lowering ends
-(``World.check_appends_unread``). An array appended is a copy: the generated code may reuse
-the memory of an array once nothing of its own reads it.
+(``World.check_appends_unread``). An array the function computes is appended as a copy: the
+generated code may reuse the memory of an array once nothing of its own reads it (an
+argument's array is appended itself, as Python appends it).
 
 Before:  history.append(float(loss))          (history: a list of the module)
 After:   outside_call(float(loss))  callee=history.append
@@ -51,7 +52,7 @@ def appended_list(lowering: Lowering, node: ast.expr) -> tuple[ast.Call, WorldPa
         return None
     if isinstance(node.args[0], ast.Starred):
         return None
-    place = _outside_place(lowering, node.func.value)
+    place = outside_place(lowering, node.func.value)
     if place is None or type(place[0]) not in LISTS or not hasattr(place[0], node.func.attr):
         return None
     return node, place[1]
@@ -70,7 +71,7 @@ def _is_once_per_call(lowering: Lowering, node: ast.Call) -> bool:
 def append_outside(lowering: Lowering, node: ast.Call, place: WorldPath) -> None:
     """The call ``node`` (see ``appended_list``), made by the generated code on every call."""
     assert isinstance(node.func, ast.Attribute)
-    value = _kept(evaluate(lowering, node.args[0]))
+    value = kept(lowering, evaluate(lowering, node.args[0]))
     method_name = node.func.attr
     method = getattr(place.value(), method_name)
     callee = place.child("attr", method_name, f"{place.text}.{method_name}")
@@ -86,7 +87,7 @@ def append_outside(lowering: Lowering, node: ast.Call, place: WorldPath) -> None
     lowering.world.appended(place, refusal)
 
 
-def _outside_place(lowering: Lowering, node: ast.expr) -> tuple[object, WorldPath] | None:
+def outside_place(lowering: Lowering, node: ast.expr) -> tuple[object, WorldPath] | None:
     """The object ``node`` names and its path, for a global or closure name, an outside
     object the function holds, and attributes or literal items of them; read without
     staging it. None for anything else (a local value, an argument's)."""
@@ -101,14 +102,14 @@ def _outside_place(lowering: Lowering, node: ast.expr) -> tuple[object, WorldPat
         value, path = lowering.parsed.locate(node.id, node.lineno)
         return None if path is None else (value, path)
     if isinstance(node, ast.Attribute):
-        base = _outside_place(lowering, node.value)
+        base = outside_place(lowering, node.value)
         if base is None or isinstance(base[0], (list, tuple, np.ndarray)):
             return None
         if not hasattr(base[0], node.attr):
             return None
         return getattr(base[0], node.attr), base[1].child("attr", node.attr, ast.unparse(node))
     if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
-        base = _outside_place(lowering, node.value)
+        base = outside_place(lowering, node.value)
         key = node.slice.value
         if base is None or not isinstance(base[0], dict) or key not in base[0]:
             return None
@@ -116,15 +117,17 @@ def _outside_place(lowering: Lowering, node: ast.expr) -> tuple[object, WorldPat
     return None
 
 
-def _kept(value: object) -> object:
-    """``value`` with copies of its arrays (in lists, tuples and dicts too): what the list
-    keeps must not change when the generated code reuses the arrays' memory."""
+def kept(lowering: Lowering, value: object) -> object:
+    """``value`` with copies of the arrays it computes (in lists, tuples and dicts too): what
+    is kept outside must not change when the generated code reuses their memory. An
+    argument's array is the caller's, kept as it is (as Python keeps it)."""
     if isinstance(value, Tracer):
-        if value.aval.shape == ():
+        is_argument = getattr(value.atom, "id", None) in lowering.world.argument_ids
+        if value.aval.shape == () or is_argument:
             return value
         return value.copy()
     if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
-        return type(value)(_kept(item) for item in value)
+        return type(value)(kept(lowering, item) for item in value)
     if isinstance(value, dict) and type(value) is dict:
-        return {key: _kept(item) for key, item in value.items()}
+        return {key: kept(lowering, item) for key, item in value.items()}
     return value

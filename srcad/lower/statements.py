@@ -29,6 +29,7 @@ from srcad.lower.context import LocalFunction
 from srcad.lower.dispatch import dispatch_statement, evaluate, lowers_statement, no_effect
 from srcad.lower.effects import is_setting_call, lower_setting_call
 from srcad.lower.outside_lists import append_outside, appended_list
+from srcad.lower.outside_writes import written_outside
 from srcad.lower.world import Outside, outside_callee
 
 if TYPE_CHECKING:
@@ -76,6 +77,8 @@ def lower_expression_statement(lowering: Lowering, node: ast.Expr, since: int) -
         add_at(lowering, node.value)
     elif (sort := _array_sort(lowering, node.value)) is not None:  # y[...] = np.sort(y)
         _lower_sort(lowering, sort, since)
+    elif written_outside(lowering, node):
+        return  # generated code's once_per_call(update_attribute, model, "calls", "+=", 1)
     elif (appended := appended_list(lowering, node.value)) is not None:
         append_outside(lowering, *appended)  # history.append(loss): on every call
     elif _is_container_method_call(node.value):

@@ -42,7 +42,7 @@ from srcad.errors import SrcadError
 from srcad.frontend import globals_name
 from srcad.ir import AVal, Const, Eqn, Var, aval_of
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
-from srcad.ir.world import GENERATORS, ArgumentRoot, WorldPath, WorldRead
+from srcad.ir.world import GENERATORS, OUTSIDE_UPDATES, ArgumentRoot, WorldPath, WorldRead
 from srcad.pytree import fields_of
 
 LIBRARY_MODULES = frozenset({"numpy", "scipy", "srcad", *sys.stdlib_module_names})
@@ -137,9 +137,11 @@ class World:
         # the function reads them too (``srcad.lower.outside_lists``)
         self._appended: list[tuple[WorldPath, SrcadError]] = []
         self._staged_containers: dict[int, object] = {}  # the outside originals, by id
+        self.argument_ids: frozenset[int] = frozenset()  # the ids of the arguments' Vars
 
     def stage(self, value: object, path: WorldPath) -> object:
         """What the lowering uses for ``value`` read at ``path`` (the same on every read)."""
+        self._refuse_reading_changed(path)
         key = path.key
         if key not in self._staged:
             self._staged[key] = self._stage_new(value, path)
@@ -163,6 +165,13 @@ class World:
         raised by ``check_appends_unread`` if the function reads that list too."""
         self._appended.append((place, refusal))
 
+    def _refuse_reading_changed(self, path: WorldPath) -> None:
+        """A read of a place the generated code changes, or of what it holds: refused."""
+        for place, refusal in self._appended:
+            is_inside = path.steps[: len(place.steps)] == place.steps
+            if id(path.root) == id(place.root) and is_inside:
+                raise refusal
+
     def check_appends_unread(self) -> None:
         """Refuse a list the function appends to and also reads, by any path: the read
         would happen before the function's first line, and not see the appends."""
@@ -172,7 +181,11 @@ class World:
             for root, read_steps, *_ in read_keys:
                 if root == id(place.root) and read_steps[: len(steps)] == steps:
                     raise refusal
-            if id(place.value()) in self._staged_containers:
+            try:
+                held = place.value()
+            except (KeyError, AttributeError):  # global MADE; MADE = ...: made by the call
+                continue
+            if id(held) in self._staged_containers:
                 raise refusal
 
     def builtin(self, namespace: dict, name: str) -> None:
@@ -279,8 +292,9 @@ class World:
 
     def attribute(self, outside: Outside, name: str) -> object:
         """``obj.name`` of an outside object, staged; a bound method remembers its object."""
-        value = getattr(outside.value, name)
         path = outside.path.child("attr", name, f"{outside.path.text}.{name}")
+        self._refuse_reading_changed(path)
+        value = getattr(outside.value, name)
         if isinstance(value, types.MethodType):
             return Outside(value, path, owner=outside, world=self)
         if isinstance(value, types.BuiltinMethodType) and isinstance(outside.value, EFFECT_OWNERS):
@@ -404,6 +418,8 @@ def is_effect_only(function: object) -> bool:
         return isinstance(function.owner.value if function.owner else None, logging.Logger)
     if _is_list_method(function):  # history.append(loss), see ``srcad.lower.outside_lists``
         return True
+    if isinstance(function, str) and function in OUTSIDE_UPDATES.values():
+        return True  # self.calls += 1, see ``srcad.lower.outside_writes``
     return _is_logger_method(function) or is_hashable(function) and function in EFFECT_CALLABLES
 
 
@@ -453,9 +469,10 @@ def outside_call(
 
 
 def _argument(builder: GraphBuilder, value: object, inputs: list) -> object:
-    """An argument as the equation records it: ``("input", k)`` or ``("value", literal)``."""
-    if isinstance(value, Outside):
-        value = value.value  # read through its path: the object as it is at call time
+    """An argument as the equation records it: ``("input", k)``, ``("value", literal)``, or
+    ``("place", path)`` for an object outside the function, which the code reads there."""
+    if isinstance(value, Outside):  # print(CFG): read through its path, as it is then
+        return ("place", value.path)
     if _is_literal(value):
         return ("value", value)
     if type(value) in (list, tuple) and _holds_tracer(value):  # print([x, y])

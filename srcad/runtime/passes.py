@@ -6,7 +6,8 @@
 run shows them, later runs of the same call run under ``silenced()``, which sends standard
 output and standard error nowhere, disables logging and ignores warnings for the run.
 (Random draws are replayed for those runs by ``srcad.runtime.draws``.) Appends to lists from
-outside the function go through ``once_per_call``, which skips them in a silenced run.
+outside the function, and writes of outside names and attributes (``update_attribute``,
+``update_item``), go through ``once_per_call``, which skips them in a silenced run.
 
     with silenced():
         compiled.fn(*values, *tangents)      # a second pass: no second print, no append
@@ -18,6 +19,7 @@ import contextlib
 import contextvars
 import io
 import logging
+import operator
 import warnings
 from collections.abc import Callable, Iterator
 
@@ -51,3 +53,37 @@ def once_per_call(method: Callable, *args: object) -> None:
 def silenced_after_first(run: int) -> contextlib.AbstractContextManager[None]:
     """``silenced()`` for every run but the first (``run`` counts from 0)."""
     return silenced() if run > 0 else contextlib.nullcontext()
+
+
+# How ``update_attribute`` and ``update_item`` combine the current value with the new one:
+# as the augmented assignment does (``+=`` adds into an array in place).
+UPDATES: dict[str, Callable[[object, object], object]] = {
+    "+=": operator.iadd,
+    "-=": operator.isub,
+    "*=": operator.imul,
+    "/=": operator.itruediv,
+    "//=": operator.ifloordiv,
+    "%=": operator.imod,
+    "**=": operator.ipow,
+    "@=": operator.imatmul,
+    "|=": operator.ior,
+    "&=": operator.iand,
+    "^=": operator.ixor,
+    "<<=": operator.ilshift,
+    ">>=": operator.irshift,
+}
+
+
+def update_attribute(owner: object, name: str, how: str, value: object) -> None:
+    """``owner.name = value`` (``how`` is ``"="``) or ``owner.name += value`` and the other
+    augmented assignments, as Python runs them."""
+    if how != "=":
+        value = UPDATES[how](getattr(owner, name), value)
+    setattr(owner, name, value)
+
+
+def update_item(owner: dict, key: object, how: str, value: object) -> None:
+    """``owner[key] = value`` or ``owner[key] += value`` (see ``update_attribute``)."""
+    if how != "=":
+        value = UPDATES[how](owner[key], value)
+    owner[key] = value

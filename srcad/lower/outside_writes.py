@@ -1,0 +1,155 @@
+"""Writes to names, attributes and items outside the function: a call counter
+(``global calls; calls += 1``, ``self.calls += 1``), the last value seen
+(``self.last_loss = float(loss)``, ``model.theta = theta``), a running total
+(``STATE["total"] += loss``). The generated code makes the write on every call, in the
+user's order, through the place's path as it is then; every transformation makes it once per
+call, as ``print``.
+
+What is written is not staged, so the function may not also read it (the read would come
+before the function's first line): refused when the lowering ends, as for appends
+(``srcad.lower.outside_lists``). An array the function computes is written as a copy (an
+argument's, itself); ``+=`` runs as Python runs it (into an outside array, in place).
+
+Before:  self.calls += 1
+After:   outside_call(1)  callee=update_attribute  arguments=(place self, "calls", "+=", 1)
+Generated:  once_per_call(update_attribute, main_globals["model"], "calls", "+=", 1)
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from typing import TYPE_CHECKING
+
+from srcad.errors import UnsupportedSyntax
+from srcad.frontend import globals_name
+from srcad.frontend.parse import written_outside_names
+from srcad.ir.world import ONCE_PER_CALL, ONCE_PER_CALL_MODULE, OUTSIDE_UPDATES, WorldPath
+from srcad.lower.dispatch import evaluate
+from srcad.lower.outside_lists import kept, outside_place
+from srcad.lower.world import Outside, outside_call
+
+if TYPE_CHECKING:
+    from srcad.lower.context import Lowering
+
+# ast's operator classes, as the augmented assignment writes them
+AUGMENTED = {
+    ast.Add: "+=",
+    ast.Sub: "-=",
+    ast.Mult: "*=",
+    ast.Div: "/=",
+    ast.FloorDiv: "//=",
+    ast.Mod: "%=",
+    ast.Pow: "**=",
+    ast.MatMult: "@=",
+    ast.BitOr: "|=",
+    ast.BitAnd: "&=",
+    ast.BitXor: "^=",
+    ast.LShift: "<<=",
+    ast.RShift: ">>=",
+}
+# Objects whose attributes are not the user's state: written as before (refused).
+NOT_STATE = (list, tuple, dict, set, str, bytes, int, float, complex)
+
+
+def written_outside(lowering: Lowering, node: ast.stmt) -> bool:
+    """Lower ``node`` as a write the generated code makes outside the function, where it is
+    one (``self.calls += 1``); False where it is not."""
+    if isinstance(node, ast.Expr):
+        node = _as_assignment(lowering, node.value)  # type: ignore[assignment]
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target, how = node.targets[0], "="
+    elif isinstance(node, ast.AugAssign) and type(node.op) in AUGMENTED:
+        target, how = node.target, AUGMENTED[type(node.op)]
+    else:
+        return False
+    place = _place(lowering, target)
+    if place is None:
+        return False
+    owner, step = place
+    value = kept(lowering, evaluate(lowering, node.value))
+    helper = OUTSIDE_UPDATES[step[0]]
+    write = f"{ast.unparse(target)} {how} ..."
+    outside_call(lowering.builder, helper, helper, [owner, step[1], how, value], {}, once=True)
+    refusal = lowering.located(
+        UnsupportedSyntax,
+        f"'{ast.unparse(target)}' is written here ({write}) and also read in the function; "
+        "srcad reads what comes from outside before the function's first line runs, so the "
+        f"reads would not see the write: read '{ast.unparse(target)}' outside the function, "
+        "or return the value",
+        node,
+    )
+    lowering.world.appended(owner.path.child(*step, ast.unparse(target)), refusal)
+    return True
+
+
+def _place(lowering: Lowering, target: ast.expr) -> tuple[Outside, tuple[str, object]] | None:
+    """The outside object ``target`` writes into and the step to the place written (an
+    attribute or item of it), or None where ``target`` is not outside."""
+    if isinstance(target, ast.Name):
+        if target.id not in _written_names(lowering.parsed.node):
+            return None
+        if target.id not in lowering.parsed.cells and target.id not in lowering.parsed.globals:
+            globals_path = WorldPath(
+                lowering.parsed.globals, globals_name(lowering.parsed.globals), (), ""
+            )
+            return Outside(lowering.parsed.globals, globals_path), ("item", target.id)  # made
+        _, path = lowering.parsed.locate(target.id, target.lineno)
+        if path is None or not path.steps:
+            return None
+        return _owner(path), path.steps[-1]
+    if isinstance(target, ast.Attribute):
+        found = outside_place(lowering, target.value)
+        if found is None or isinstance(found[0], NOT_STATE) or not hasattr(found[0], "__dict__"):
+            return None
+        return Outside(found[0], found[1]), ("attr", target.attr)
+    if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant):
+        found = outside_place(lowering, target.value)
+        if found is None or not isinstance(found[0], dict):
+            return None
+        return Outside(found[0], found[1]), ("item", target.slice.value)
+    return None
+
+
+def _owner(path: WorldPath) -> Outside:
+    """The object holding the last step of ``path`` (a module's globals, a closure cell)."""
+    parent = WorldPath(path.root, path.root_name, path.steps[:-1], path.root_name)
+    return Outside(parent.value(), parent)
+
+
+@functools.lru_cache(maxsize=256)
+def _written_names(function: ast.FunctionDef) -> frozenset[str]:
+    return written_outside_names(function)
+
+
+def _as_assignment(lowering: Lowering, call: ast.expr) -> ast.stmt | None:
+    """Generated code's ``once_per_call(update_attribute, model, "calls", "+=", 1)``
+    (differentiated again by ``hessian``) as the statement it makes: ``model.calls += 1``."""
+    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name):
+        return None
+    if len(call.args) != 5 or call.func.id in lowering.env:
+        return None
+    helper, owner, key, how, value = call.args
+    value_found, _ = lowering.parsed.locate(call.func.id, call.lineno)
+    where = (getattr(value_found, "__module__", None), getattr(value_found, "__name__", None))
+    if where != (ONCE_PER_CALL_MODULE, ONCE_PER_CALL) or not isinstance(helper, ast.Name):
+        return None
+    if not all(isinstance(a, ast.Constant) for a in (key, how)):
+        return None
+    assert isinstance(key, ast.Constant) and isinstance(how, ast.Constant)
+    target: ast.Attribute | ast.Subscript
+    if helper.id == OUTSIDE_UPDATES["attr"] and isinstance(key.value, str):
+        target = ast.Attribute(owner, key.value, ast.Store())
+    elif helper.id == OUTSIDE_UPDATES["item"]:
+        target = ast.Subscript(owner, ast.Constant(key.value), ast.Store())
+    else:
+        return None
+    operator = next((op for op, text in AUGMENTED.items() if text == how.value), None)
+    statement: ast.stmt
+    if how.value == "=":
+        statement = ast.Assign([target], value)
+    elif operator is not None:
+        statement = ast.AugAssign(target, operator(), value)
+    else:
+        return None
+    return ast.fix_missing_locations(ast.copy_location(statement, call))

@@ -1,0 +1,251 @@
+"""Writes outside the function (``srcad.lower.outside_writes``): a global call counter
+(``global calls; calls += 1``), a closure's (``nonlocal``), an object's attributes
+(``self.calls += 1``, ``self.last_loss = float(loss)``, ``model.theta = theta``) and a dict's
+items (``STATE["total"] += loss``).
+
+Checked: every transformation writes what the plain function writes, once per call (also
+those that run the code several times: jacfwd, hessian, a vjp pullback); gradients agree
+with central differences; after the world changed (another object under the global name, a
+global the loss reads) the next call writes there and differentiates the new loss; an
+argument's array is stored itself and a computed one as a copy; a place both written and
+read is refused at its line; writes into an argument's object are still refused.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import srcad
+
+X = np.array([0.3, 1.6, -0.4, 2.1])
+calls = 0
+STATE: dict = {"total": 0.0}
+SCALE = 1.5
+
+
+def counted(w):
+    global calls
+    calls += 1
+    loss = SCALE * np.sum(np.sin(w) * w)
+    STATE["total"] += loss
+    return loss
+
+
+def _written(call) -> tuple[int, float]:
+    """The calls counted and the total added while ``call()`` runs."""
+    global calls
+    calls, STATE["total"] = 0, 0.0
+    call()
+    return calls, STATE["total"]
+
+
+def _assert_gradient(fun, x, got):
+    np.testing.assert_allclose(got, srcad.numerical_grad(fun, x), rtol=1e-6, atol=1e-8)
+
+
+TRANSFORMATIONS = {
+    "grad": lambda f, x: srcad.grad(f)(x),
+    "value_and_grad": lambda f, x: srcad.value_and_grad(f)(x)[1],
+    "forward mode": lambda f, x: srcad.grad(f, mode="forward")(x),
+    "jacfwd": lambda f, x: srcad.jacfwd(f)(x),
+    "jacrev": lambda f, x: srcad.jacrev(f)(x),
+    "vjp and its pullback": lambda f, x: srcad.vjp(f, x)[1](1.0)[0],
+    "hessian": lambda f, x: srcad.hessian(f)(x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRANSFORMATIONS))
+def test_each_transformation_writes_once_per_call_what_the_plain_function_does(name):
+    transformation = TRANSFORMATIONS[name]
+    for x in (X, 2.0 * X):
+        got: list = []
+        written = _written(lambda x=x, got=got: got.append(transformation(counted, x)))
+        plain = _written(lambda x=x: counted(x))
+        assert written[0] == plain[0] == 1
+        assert written[1] == pytest.approx(plain[1], rel=1e-12)
+        if name != "hessian":
+            _assert_gradient(counted, x, got[0])
+
+
+def test_the_generated_code_reads_the_global_it_writes_on_every_call(monkeypatch):
+    gradient = srcad.grad(counted)
+    _written(lambda: gradient(X))
+    monkeypatch.setattr(sys.modules[__name__], "SCALE", -2.0)  # the world changed
+    state: dict = {"total": 10.0}
+    monkeypatch.setattr(sys.modules[__name__], "STATE", state)
+    global calls
+    calls = 5
+    got = gradient(X)
+    assert calls == 6 and state["total"] == pytest.approx(10.0 - 2.0 * np.sum(np.sin(X) * X))
+    _assert_gradient(counted, X, got)
+    source = srcad.source(gradient)
+    assert 'once_per_call(update_item, test_outside_writes_globals, "calls", "+=", 1)' in source
+
+
+def makes_a_global(w):
+    global MADE_HERE
+    MADE_HERE = float(np.sum(w))
+    return np.sum(w**2)
+
+
+def test_a_global_assigned_is_made_when_the_module_has_none():
+    sys.modules[__name__].__dict__.pop("MADE_HERE", None)
+    got = srcad.grad(makes_a_global)(X)
+    assert sys.modules[__name__].MADE_HERE == pytest.approx(np.sum(X))
+    np.testing.assert_allclose(got, 2 * X)
+
+
+def test_a_closures_counter():
+    def make():
+        count = 0
+
+        def loss(w):
+            nonlocal count
+            count += 1
+            return np.sum(np.cos(w))
+
+        return loss, lambda: count
+
+    loss, count = make()
+    gradient = srcad.grad(loss)
+    for _ in range(3):
+        _assert_gradient(loss, X, gradient(X))
+    assert count() == 3 + 2 * X.size * 3  # central differences call the plain function
+
+
+class Model:
+    def __init__(self, scale):
+        self.scale = scale
+        self.calls = 0
+        self.last_loss = None
+        self.theta = None
+        self.features = None
+
+    def loss(self, theta):
+        self.calls += 1
+        self.theta = theta  # the caller's array, as Python keeps it
+        features = np.tanh(theta)
+        self.features = features  # computed here: a copy
+        value = self.scale * np.sum(features * theta)
+        self.last_loss = float(value)
+        return value
+
+
+MODEL = Model(2.0)
+
+
+def through_the_global_model(theta):
+    return MODEL.loss(theta) + 1.0
+
+
+def test_an_objects_attributes_are_written_on_every_call(monkeypatch):
+    gradient = srcad.grad(through_the_global_model)
+    theta = X.copy()
+    got = gradient(theta)
+    assert MODEL.calls == 1 and MODEL.theta is theta
+    assert MODEL.last_loss == pytest.approx(2.0 * np.sum(np.tanh(X) * X))
+    np.testing.assert_allclose(MODEL.features, np.tanh(X), rtol=1e-15)
+    _assert_gradient(lambda t: Model(2.0).loss(t), X, got)
+    other = Model(-1.0)
+    monkeypatch.setattr(sys.modules[__name__], "MODEL", other)  # another object now
+    got = gradient(theta)
+    assert other.calls == 1 and other.last_loss == pytest.approx(-np.sum(np.tanh(X) * X))
+    _assert_gradient(lambda t: Model(-1.0).loss(t), X, got)
+
+
+def test_a_bound_method_writes_its_own_object():
+    model = Model(0.5)
+    gradient = srcad.value_and_grad(model.loss)
+    for k in range(3):
+        value, _ = gradient(X + k)
+        assert model.last_loss == pytest.approx(value)
+    assert model.calls == 3
+    for name in ("jacfwd", "hessian"):
+        model.calls = 0
+        TRANSFORMATIONS[name](model.loss, X)
+        assert model.calls == 1
+
+
+class Reads:
+    def __init__(self):
+        self.calls = 0
+
+    def before(self, w):
+        if self.calls > 3:
+            return np.sum(w)
+        self.calls += 1
+        return np.sum(w**2)
+
+    def after(self, w):
+        self.calls += 1
+        return np.sum(w**2) * self.calls
+
+
+def reads_the_global_dict(w):
+    STATE["total"] = np.sum(w)
+    return np.sum(w**2) * STATE["total"]
+
+
+@pytest.mark.parametrize("case", ["before", "after", "dict"])
+def test_a_place_written_and_read_is_refused_at_its_line(case):
+    fun = reads_the_global_dict if case == "dict" else getattr(Reads(), case)
+    with pytest.raises(srcad.UnsupportedSyntax, match="written here .* and also read"):
+        srcad.grad(fun)(X)
+
+
+def test_an_arguments_object_is_still_refused():
+    def writes_argument(w, model):
+        model.calls += 1
+        return np.sum(w**2)
+
+    with pytest.raises(srcad.UnsupportedSyntax, match="writes an attribute of an object passed"):
+        srcad.grad(writes_argument)(X, Model(1.0))
+
+
+def test_numba_falls_back_saying_why():
+    pytest.importorskip("numba")
+    from srcad.backends import NumbaFallbackWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        written = _written(lambda: srcad.grad(counted, backend="numba")(X))
+    assert written[0] == 1 and written[1] == pytest.approx(_written(lambda: counted(X))[1])
+    messages = [str(w.message) for w in caught if w.category is NumbaFallbackWarning]
+    assert messages and "outside the function" in messages[0]
+
+
+class Counter:
+    def __init__(self):
+        self.n = 0
+
+
+COUNTER = Counter()
+LIMIT = 40
+
+
+def counts_in_loops(w):
+    global calls
+    x = w
+    for _ in range(LIMIT):  # a loop srcad keeps a loop
+        x = np.tanh(x) * 1.1
+        COUNTER.n += 1
+    while np.sum(x) > 0.1:  # as many times as the data says
+        x = x * 0.5
+        calls += 1
+    return np.sum(x * x)
+
+
+def test_counts_in_loops_follow_the_plain_function():
+    global calls
+    for x in (X, 3.0 * X):
+        COUNTER.n, calls = 0, 0
+        got = srcad.grad(counts_in_loops)(x)
+        counted_here = (COUNTER.n, calls)
+        COUNTER.n, calls = 0, 0
+        counts_in_loops(x)
+        assert counted_here == (COUNTER.n, calls) and calls > 0
+        _assert_gradient(counts_in_loops, x, got)
