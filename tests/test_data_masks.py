@@ -322,3 +322,40 @@ def test_positions_where_a_condition_on_data_holds_are_still_refused():
 
     with pytest.raises(srcad.UnsupportedSyntax, match="as many as the data says"):
         srcad.grad(positive_positions)(X)
+
+
+YOBS = RNG.uniform(size=7)
+LIMITS = {"low": 0.5}
+
+
+def observed_positions(x):
+    """Positions of a mask computed from a global float array (fixed when compiling,
+    compared on every call) and a float setting."""
+    idx = np.where(YOBS > LIMITS["low"])[0]
+    others = np.nonzero(np.abs(YOBS - 0.5) > 0.3)[0]
+    return np.sum((x[idx] - YOBS[idx]) ** 2) + np.sum(np.sin(x[others])) + np.sum(x * YOBS)
+
+
+def test_positions_of_a_mask_of_global_float_arrays_follow_their_values():
+    original = YOBS.copy()
+    try:
+        for mode in ("reverse", "forward"):
+            gradient = srcad.grad(observed_positions, mode=mode)
+            for change in range(3):  # the same values, then changed in place, then the setting
+                if change == 1:
+                    YOBS[:] = RNG.uniform(size=7)
+                if change == 2:
+                    LIMITS["low"] = 0.2
+                expected = srcad.numerical_grad(observed_positions, X)
+                np.testing.assert_allclose(gradient(X), expected, rtol=1e-6, atol=1e-8)
+            YOBS[:], LIMITS["low"] = original, 0.5
+    finally:
+        YOBS[:], LIMITS["low"] = original, 0.5
+
+
+def test_positions_of_a_mask_of_an_argument_are_still_refused():
+    def selected(x, y):
+        return np.sum(x[np.nonzero(y > 0.5)[0]])
+
+    with pytest.raises(srcad.UnsupportedSyntax, match="as many as the data says"):
+        srcad.grad(selected)(X, YOBS)

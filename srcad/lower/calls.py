@@ -72,6 +72,7 @@ from srcad.lower.dispatch import CALL, evaluate, lowers_expression
 from srcad.lower.distributions import Frozen, frozen_method, is_distribution
 from srcad.lower.draws import reparameterized
 from srcad.lower.expressions import mapping_of, run_static, starred_values
+from srcad.lower.fixed_floats import fix_arrays_behind, value_of_constants
 from srcad.lower.generators import Deferred, consumed, function_reads, reads_as_it_goes
 from srcad.lower.iteration import (
     DependsOnData,
@@ -205,6 +206,10 @@ def call(
         finder: Any = function  # np.nonzero and its kin
         if positions is not None:  # np.nonzero(MASK) of a global mask, fixed and checked
             return finder(*positions, **kwargs)
+        fix_arrays_behind(lowering, tuple(args))  # np.nonzero(yobs > 0.5): yobs fixed
+        known = [value_of_constants(lowering, value) for value in args]
+        if all(value is not None for value in known):  # ... and lowered again: known now
+            return finder(*known, **kwargs)
     solver = solver_of(function) if is_traced else None
     if solver is not None:  # scipy.integrate.odeint: one equation, the adjoint as its rule
         return solver(lowering, list(args), dict(kwargs), node)
@@ -581,7 +586,9 @@ def _call_python(
             UnsupportedSyntax,
             f"'{ast.unparse(node)}' gives the positions where a condition computed from data "
             "holds, as many as the data says, so what follows has no fixed shape; choose "
-            "values with np.where(condition, a, b), or sum with np.sum(x, where=condition)",
+            "values with np.where(condition, a, b), or sum with np.sum(x, where=condition) "
+            "(positions of a condition on arrays from outside the function, such as a "
+            "global yobs > 0.5, are fixed when compiling and checked on every call)",
             node,
         )
     raise no_rule(lowering, node)

@@ -1,5 +1,8 @@
 """Floats read from outside the function that its code needs when compiling.
 
+(Float arrays too, where they decide positions: ``np.nonzero(yobs > 0.5)`` with ``yobs`` a
+global array gives as many positions as its values say; ``fix_arrays_behind``.)
+
 ``for _ in range(int(T / dt))`` with ``T`` and ``dt`` globals (or closure values, or
 attributes of an object from outside): the floats are graph inputs, read on every call
 (``srcad.lower.world``), so the count is a value of the run, and a range needs it when
@@ -65,11 +68,54 @@ def fix_or_explain(lowering: Lowering, error: StaticValueNeeded) -> str:
     )
 
 
-def _is_outside_float(lowering: Lowering, var: Var, world_inputs: Mapping[int, object]) -> bool:
-    """A Python or NumPy float read from outside the function (not an array)."""
+def fix_arrays_behind(lowering: Lowering, values: tuple[object, ...]) -> None:
+    """Raises ``FloatsNeeded`` where ``values`` (the mask of ``np.nonzero(yobs > 0.5)``) are
+    computed from floats and float arrays read from outside only: fixed, the guard compares
+    them on every call (a change recompiles), and the positions are known when compiling."""
+    sources = _sources(lowering, values)
+    world_inputs = {var.id: path for var, path in lowering.world.inputs}
+    if sources and all(_is_outside_float(lowering, v, world_inputs, True) for v in sources):
+        raise FloatsNeeded(frozenset(world_inputs[var.id].key for var in sources))
+
+
+def value_of_constants(lowering: Lowering, value: object) -> object | None:
+    """The value of ``value`` where it is computed from constants only (a fixed array's
+    ``yobs > 0.5``), computed now; None where it is not."""
+    if not isinstance(value, Tracer):
+        return value
+    known: dict[int, object] = {}
+
+    def computed(atom: object) -> object | None:
+        if isinstance(atom, Const):
+            return atom.value
+        assert isinstance(atom, Var)
+        if atom.id in known:
+            return known[atom.id]
+        eqn = lowering.builder.producer(atom)
+        prim = PRIMS.get(eqn.prim) if eqn is not None else None
+        if eqn is None or prim is None or prim.has_effect or len(eqn.outputs) != 1:
+            return None
+        if any(isinstance(v, Graph) for _, v in eqn.params):
+            return None
+        inputs = [computed(a) for a in eqn.inputs]
+        if any(i is None for i in inputs):
+            return None
+        with np.errstate(all="ignore"):
+            known[atom.id] = prim.evaluate(inputs, eqn.param_dict)
+        return known[atom.id]
+
+    return computed(value.atom)
+
+
+def _is_outside_float(
+    lowering: Lowering, var: Var, world_inputs: Mapping[int, object], arrays: bool = False
+) -> bool:
+    """A Python or NumPy float read from outside the function (a float array too, where
+    ``arrays``)."""
     classes = lowering.world.input_classes.get(var, ())
-    is_float = bool(classes) and all(issubclass(c, (float, np.floating)) for c in classes)
-    return var.id in world_inputs and var.aval.shape == () and is_float
+    kinds = (float, np.floating, np.ndarray) if arrays else (float, np.floating)
+    is_float = bool(classes) and all(issubclass(c, kinds) for c in classes)
+    return var.id in world_inputs and (arrays or var.aval.shape == ()) and is_float
 
 
 def _sources(lowering: Lowering, values: tuple[object, ...]) -> set[Var] | None:

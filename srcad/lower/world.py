@@ -238,7 +238,7 @@ class World:
                 return self.fix(value, path, "equal")
             return self._input(value, path)
         if isinstance(value, np.ndarray):
-            if value.dtype.kind in "fc":
+            if value.dtype.kind in "fc" and path.key not in self.fixed_floats:
                 return self._input(value, path)
             self.fix(value, path, "equal")
             return self.builder.tracer(Const(self.reads[path.key].expected, path.name_hint))

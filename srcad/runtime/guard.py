@@ -226,10 +226,11 @@ def _read_conditions(local: str, access: str, read, expected: str) -> list[str]:
     if read.check == "keys":
         return [f"type({local} := {access}) is {expected}[0]", f"tuple({local}) == {expected}[1]"]
     if isinstance(value, np.ndarray):
+        nan_too = ", equal_nan=True" if value.dtype.kind in "fc" else ""  # a fixed float array
         return [
             f"type({local} := {access}) is ndarray",
             f"{local}.dtype == {expected}.dtype",
-            f"array_equal({local}, {expected})",
+            f"array_equal({local}, {expected}{nan_too})",
         ]
     if value is None or isinstance(value, bool):
         return [f"{access} is {value!r}"]
