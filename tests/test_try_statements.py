@@ -502,3 +502,18 @@ def test_the_array_api_variant_refuses_what_other_libraries_report_otherwise():
     gradient = srcad.grad(robust_logdet)
     with pytest.raises(srcad.SrcadError, match="a 'try' catching np.linalg.LinAlgError"):
         gradient(xp.asarray(DEFINITE))
+
+
+def returns_other_structures(w):
+    K = np.outer(w, w) + np.eye(3) * 1e-3
+    try:
+        L = np.linalg.cholesky(K)
+        return np.sum(np.log(np.diag(L))), "ok"
+    except np.linalg.LinAlgError:
+        return 1e10, None
+
+
+def test_a_return_of_another_structure_in_a_handler_is_refused_naming_the_return():
+    with pytest.raises(srcad.SrcadError, match="^.*the value returned is a tuple") as caught:
+        srcad.value_and_grad(returns_other_structures, has_aux=True)(np.ones(3))
+    assert "return_value" not in str(caught.value)

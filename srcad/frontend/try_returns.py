@@ -11,10 +11,10 @@ an ordinary early return; a ``finally`` block still runs first, as in Python::
             L = np.linalg.cholesky(K)               try:
         except np.linalg.LinAlgError:                   L = np.linalg.cholesky(K)
             return 1e10                             except np.linalg.LinAlgError:
-        ...                                             result = 1e10
+        ...                                             return_value = 1e10
                                                         returned = True
                                                     if returned:
-                                                        return result
+                                                        return return_value
                                                     ...
 
 Returns elsewhere in the statement (in the middle of a block, in an ``if`` inside it) are
@@ -29,6 +29,7 @@ import ast
 from srcad.frontend.desugar import fresh_name, names_in
 
 LOOPS = (ast.For, ast.While, ast.AsyncFor)
+RETURN_VALUE = "return_value"  # the name the moved return's value is kept under
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
@@ -64,7 +65,7 @@ def _ends_with_return(node: ast.Try) -> bool:
 
 def _moved(node: ast.Try, taken: set[str]) -> list[ast.stmt]:
     returned = fresh_name("returned", taken)
-    result = fresh_name("result", taken | {returned})
+    result = fresh_name(RETURN_VALUE, taken | {returned})
     taken.update((returned, result))
     always = _always_returns(node)
     body_returns = bool(node.body) and isinstance(node.body[-1], ast.Return)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.frontend.try_returns import RETURN_VALUE
 from srcad.ir import AVal, Const, Eqn, Graph, Var
 from srcad.ir.builder import StaticValueNeeded, TraceError, Tracer
 from srcad.ir.prims import COMPARISON, ELEMENTWISE, PRIMS
@@ -553,10 +554,13 @@ def _branch_atom(lowering: Lowering, value: object, name: str, node: Node) -> Va
         return value.atom
     if isinstance(value, (bool, int, float, np.ndarray, np.generic)):
         return Const(value)
+    moved_return = name.startswith(RETURN_VALUE)  # a return ending a try block's branch
+    what = "the value returned" if moved_return else f"'{name}'"
     raise lowering.located(
         SrcadError,
-        f"'{name}' is a {type(value).__name__} that differs between the branches of a "
-        "condition computed from data; only arrays and numbers can",
+        f"{what} is a {type(value).__name__} that differs between the branches of a "
+        "condition computed from data; only arrays and numbers can differ: give it the same "
+        "structure in every branch (the same strings, None and lengths)",
         node,
     )
 
