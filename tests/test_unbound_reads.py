@@ -275,3 +275,45 @@ def test_a_while_loop_decided_by_data_carrying_a_none_says_what_to_write():
     with pytest.raises(srcad.UnsupportedSyntax, match="'best', which is None before it") as error:
         srcad.grad(minimum_until_a_budget)(np.array([0.3, -0.2, 0.5]))
     assert error.value.line == minimum_until_a_budget.__code__.co_firstlineno + 3
+
+
+def differences_of_a_list(w):
+    """The previous value read from the list the loop appends to: ``vals[-1]`` only from
+    the second iteration on (lowered for every iteration at once, the list was empty)."""
+    vals = []
+    total = 0.0
+    for i in range(6):
+        v = np.sin(w * i) * PENALTY["shift"]
+        if i > 0:
+            total = total + np.sum((v - vals[-1]) ** 2)
+        if i >= 2:
+            total = total + np.sum(v * vals[i - 2])
+        vals.append(v)
+    return total
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_an_earlier_iterations_list_item_read_from_the_second_iteration_on(mode):
+    w = np.array([0.3, -1.2, 0.8])
+    gradient = srcad.grad(differences_of_a_list, mode=mode)
+    try:
+        for shift in (-1.0, 2.5):  # the second call after the global changed
+            PENALTY["shift"] = shift
+            np.testing.assert_allclose(
+                gradient(w), srcad.numerical_grad(differences_of_a_list, w), rtol=1e-6
+            )
+    finally:
+        PENALTY["shift"] = -1.0
+
+
+def too_long_to_unroll(w):
+    vals = [w]
+    for i in range(200):
+        if i > 0:
+            vals.append(vals[-1] * vals[-2])  # vals[-2] in the first iteration: IndexError
+    return np.sum(vals[-1])
+
+
+def test_a_long_loop_failing_for_all_iterations_at_once_keeps_its_error():
+    with pytest.raises(srcad.SrcadError, match="index out of range"):
+        srcad.grad(too_long_to_unroll)(np.ones(2))

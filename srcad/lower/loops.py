@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.errors import InternalError, SrcadError, UnsupportedSyntax
 from srcad.frontend.parse import written_outside_names
 from srcad.frontend.unbound import walrus_targets
 from srcad.ir import AVal, Const, Eqn, Graph, Var
@@ -73,6 +73,9 @@ if TYPE_CHECKING:
     from srcad.lower.context import Lowering
 
 MAX_UNROLL = 10_000
+# A body that fails lowered for all iterations at once is tried unrolled up to this many
+# iterations (``vals[-1]`` under ``if i > 0``); a longer loop keeps the error (at once).
+MAX_UNROLL_AFTER_ERROR = 100
 INT = AVal((), "int64", is_weak=True)
 Params = tuple[tuple[str, object], ...]
 # A loop body lowered: its equations, its outputs and the carried values at its end.
@@ -92,7 +95,13 @@ LATER = _Later()
 
 
 class _Unroll(Exception):
-    """The loop cannot be kept as a loop; lower it iteration by iteration."""
+    """The loop cannot be kept as a loop; lower it iteration by iteration. ``error``: what
+    lowering the body for every iteration at once met (``vals[-1]`` under ``if i > 0`` while
+    ``vals`` is empty), raised where the loop cannot be unrolled."""
+
+    def __init__(self, error: SrcadError | None = None):
+        super().__init__()
+        self.error = error
 
 
 @lowers_statement(ast.For, ast.While)
@@ -207,7 +216,9 @@ def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None
         return
     try:
         _structured_loop(lowering, node, iteration)
-    except _Unroll:
+    except _Unroll as why:
+        if why.error is not None and iteration.trip_count > MAX_UNROLL_AFTER_ERROR:
+            raise why.error from None
         if iteration.trip_count > MAX_UNROLL:
             raise lowering.located(
                 SrcadError,
@@ -340,10 +351,14 @@ def _lower_body_once(
                 assign(lowering, node.target, item, since)
             lower_block(lowering, node.body)
             outs = [_carried_atom(lowering.env[n], n, node) for n in carried]
-    except (StaticValueNeeded, RaiseReached, _Unroll):  # a body that always raises runs once
+    except (StaticValueNeeded, RaiseReached, _Unroll, SrcadError) as error:
         restore_containers(snapshot)  # (a value it carries is no array: _carried_atom)
-        restore_generators(before, generators)
-        raise _Unroll from None
+        restore_generators(before, generators)  # a body that always raises runs once
+        if not isinstance(error, SrcadError):
+            raise _Unroll from None
+        if isinstance(error, InternalError) or not isinstance(node, ast.For):
+            raise
+        raise _Unroll(error) from None  # unrolled, each iteration knows its counter
     finally:
         after = lowering.env
         lowering.env = before
