@@ -260,3 +260,30 @@ def test_a_second_process_reuses_the_stored_code(tmp_path):
     assert "stored" in runs[0].stderr and "reused" in runs[1].stderr
     value = float(np.sum(np.sin([0.5, 1.5]) * [0.5, 1.5]))
     assert runs[0].stdout == runs[1].stdout and f"[{value!r}]" in runs[1].stdout
+
+
+def halves_while_large(w):
+    """A while loop decided by data: hessian runs forward-mode code once per element."""
+    loss = np.sum(np.exp(w))
+    steps = 0
+    while loss > 1.0:
+        loss = loss / 2
+        history.append(steps)
+        steps += 1
+    print("halved", steps, "times")
+    return loss
+
+
+@pytest.mark.parametrize("name", ["hessian", "hvp", "jacfwd of grad"])
+def test_second_derivatives_of_a_data_dependent_while_loop_append_and_print_once(name, capsys):
+    runs = {
+        "hessian": lambda x: srcad.hessian(halves_while_large)(x),
+        "hvp": lambda x: srcad.hvp(halves_while_large, (x,), (np.ones_like(x),)),
+        "jacfwd of grad": lambda x: srcad.jacfwd(srcad.grad(halves_while_large))(x),
+    }
+    for x in (X[:3], 2.0 * X[:3]):  # another point: another number of halvings
+        capsys.readouterr()
+        plain = _appends(lambda x=x: halves_while_large(x))
+        printed = capsys.readouterr().out
+        assert _appends(lambda x=x: runs[name](x)) == plain
+        assert capsys.readouterr().out == printed

@@ -22,6 +22,7 @@ from srcad.errors import NoDerivativeRule
 from srcad.frontend.parse import function_name
 from srcad.ir import AVal
 from srcad.ir.graph import source_position
+from srcad.ir.world import has_effects
 from srcad.pipeline import Compiled, compile_forward
 from srcad.pytree import flatten, unflatten
 from srcad.runtime.draws import DrawState
@@ -80,7 +81,7 @@ def forward_gradient(
 
 def forward_columns(
     fun: Callable, signature: ArgSignature, wrt: Wrt, has_aux: bool
-) -> tuple[str, Callable] | None:
+) -> tuple[str, tuple[Callable, ...]] | None:
     """Statements computing ``value, grads`` of ``fun`` with its forward-mode code, one pass
     per element of the differentiated arguments, and that code; None unless each of them is
     one array or float of at most ``FORWARD_PASSES`` elements in all."""
@@ -90,14 +91,17 @@ def forward_columns(
         return None
     forward = compile_forward(fun, signature, wrt)
     refuse_repeated_draws(forward, sum(a.size for a in avals), "this second derivative", fun)
-    target = forward.body
+    target = later = forward.body
+    if has_effects(forward.graph.eqns):  # print, appends, writes: in the first pass only
+        later = compile_forward(fun, signature, wrt, quiet=True).body
     args = ", ".join(signature.params)
     lines, grads = [], []
     for j, aval in enumerate(avals):
         columns = []
         for k in range(aval.size):
             tangents = ", ".join(_unit(a, k if i == j else None) for i, a in enumerate(avals))
-            lines.append(f"value, tangent = {target.__name__}({args}, {tangents})")
+            called = target if not lines else later
+            lines.append(f"value, tangent = {called.__name__}({args}, {tangents})")
             columns.append(f"d{j}_{k}")
             lines.append(f"{columns[-1]} = tangent{'[0]' if has_aux else ''}")
         if aval.is_weak:
@@ -105,7 +109,7 @@ def forward_columns(
         else:
             grads.append(f"np.reshape(np.array([{', '.join(columns)}]), {aval.shape})")
     together = grads[0] if wrt.is_single else f"({', '.join(grads)},)"
-    return "\n    ".join([*lines, f"grads = {together}"]), target
+    return "\n    ".join([*lines, f"grads = {together}"]), (target, later)
 
 
 def unit_tangents(leaves: list) -> list[list]:

@@ -54,6 +54,7 @@ import numpy as np
 from srcad.ir.control import CONTROL
 from srcad.ir.graph import Const, Eqn
 from srcad.ir.prims import Prim, _add
+from srcad.ir.walk import walk_eqns, with_sub_graphs
 
 OUTSIDE = "outside"
 
@@ -206,6 +207,23 @@ def _never_evaluated(*args, **kwargs):
 ONCE_PER_CALL, ONCE_PER_CALL_MODULE = "once_per_call", "srcad.runtime.passes"
 OUTSIDE_UPDATES = {"attr": "update_attribute", "item": "update_item"}
 _add(Prim("outside_call", _never_evaluated, OUTSIDE, 0, is_differentiable=False, has_effect=True))
+
+
+def without_effects(eqns: tuple[Eqn, ...]) -> tuple[Eqn, ...]:
+    """``eqns`` without the calls made only for their effects (``print``, logging, appends
+    and writes outside), in branches and loop bodies too: code for the passes of one call
+    after the first, run where ``silenced()`` cannot reach (as a function's own Python)."""
+    kept = (eqn for eqn in eqns if not _is_effect_only(eqn))
+    return tuple(with_sub_graphs(eqn, without_effects) for eqn in kept)
+
+
+def has_effects(eqns: tuple[Eqn, ...]) -> bool:
+    """Whether ``eqns`` make calls only for their effects (see ``without_effects``)."""
+    return any(_is_effect_only(eqn) for eqn in walk_eqns(eqns))
+
+
+def _is_effect_only(eqn: Eqn) -> bool:
+    return eqn.prim == "outside_call" and eqn.outputs[0].aval.dtype == "object"
 
 
 def is_random_draw(eqn: Eqn) -> bool:
