@@ -287,3 +287,26 @@ def test_second_derivatives_of_a_data_dependent_while_loop_append_and_print_once
         printed = capsys.readouterr().out
         assert _appends(lambda x=x: runs[name](x)) == plain
         assert capsys.readouterr().out == printed
+
+
+class Recorder:
+    def __init__(self):
+        self.items: list = []
+
+    def append(self, value):
+        self.items.append(value)
+
+
+def test_the_generated_code_appends_to_whatever_the_name_holds_then(monkeypatch):
+    """Compiled while ``history`` is a list, then given an object with an ``append``:
+    Python calls its method; so do the gradient and hessian (which differentiates the
+    gradient's code again), once per call, never while compiling."""
+    gradient = srcad.grad(logged_loss)
+    _appends(lambda: gradient(X))
+    recorder = Recorder()
+    monkeypatch.setattr(sys.modules[__name__], "history", recorder)
+    gradient(X)
+    srcad.hessian(logged_loss)(X)
+    assert recorder.items == pytest.approx(
+        [logged_loss.__globals__["SCALE"] * np.sum(np.sin(X) * X)] * 2
+    )

@@ -249,3 +249,174 @@ def test_counts_in_loops_follow_the_plain_function():
         counts_in_loops(x)
         assert counted_here == (COUNTER.n, calls) and calls > 0
         _assert_gradient(counts_in_loops, x, got)
+
+
+# --- reads of a written place through another path (found by a probe) ---------------------
+class Holder:
+    def __init__(self, inner):
+        self.inner = inner
+
+
+class Counted:
+    count = 0  # a class attribute
+
+    def __init__(self):
+        self.scale = 1.5
+        self._lr = 0.1
+        self.calls = 0
+
+    @property
+    def lr(self):
+        return self._lr
+
+    @lr.setter
+    def lr(self, value):
+        self._lr = value
+
+
+THING = Counted()
+HOLDER = Holder(THING)
+ALIASED_STATE = {"total": 0.0}
+
+
+def through_another_path(w):
+    THING.scale = 3.0
+    return np.sum(w**2) * HOLDER.inner.scale
+
+
+def class_attribute_through_an_instance(w):
+    Counted.count += 1
+    return np.sum(w**2) * (THING.count + 1)
+
+
+def through_its_dict(w):
+    THING.calls += 1
+    return np.sum(w**2) * THING.__dict__["calls"]
+
+
+def a_new_key_then_the_length(w):
+    ALIASED_STATE["last"] = float(np.sum(w))
+    return np.sum(w**2) * len(ALIASED_STATE)
+
+
+def into_an_array_read_elsewhere(w):
+    THING.acc += w
+    return np.sum(ACC * w)
+
+
+THING.acc = np.zeros(4)
+ACC = THING.acc
+
+
+@pytest.mark.parametrize(
+    "fun",
+    [
+        through_another_path,
+        class_attribute_through_an_instance,
+        through_its_dict,
+        a_new_key_then_the_length,
+        into_an_array_read_elsewhere,
+    ],
+)
+def test_a_written_place_read_through_another_path_is_refused(fun):
+    before = (THING.scale, Counted.count, THING.calls, dict(ALIASED_STATE), THING.acc.copy())
+    with pytest.raises(srcad.UnsupportedSyntax, match="written here .* and also read"):
+        srcad.grad(fun)(X)
+    after = (THING.scale, Counted.count, THING.calls, dict(ALIASED_STATE), THING.acc.copy())
+    assert repr(after) == repr(before)  # refused when compiling: nothing written
+
+
+def through_a_property(w):
+    THING.lr = 0.5  # the setter may change anything (here THING._lr)
+    return np.sum(w**2) * THING._lr
+
+
+def test_a_property_is_not_written():
+    with pytest.raises(srcad.UnsupportedSyntax, match="writes an attribute of an object"):
+        srcad.grad(through_a_property)(X)
+
+
+class Slotted:
+    __slots__ = ("calls",)
+
+    def __init__(self):
+        self.calls = 0
+
+
+SLOTTED = Slotted()
+FIRST, SECOND = 0, 0.0
+
+
+def unpacked_and_chained(w):
+    global FIRST, SECOND
+    FIRST, SECOND = 1, float(np.sum(w))
+    THING.x = THING.y = float(np.sum(w * w))
+    SLOTTED.calls += 1
+    return np.sum(w**2)
+
+
+def test_slots_unpacked_and_chained_writes():
+    global FIRST, SECOND
+    SLOTTED.calls = 0
+    got = srcad.grad(unpacked_and_chained)(X)
+    assert (FIRST, SECOND, SLOTTED.calls) == (1, pytest.approx(np.sum(X)), 1)
+    assert THING.x == THING.y == pytest.approx(np.sum(X * X))
+    np.testing.assert_allclose(got, 2 * X)
+
+
+def test_a_closures_counter_under_hessian():
+    def make():
+        count = 0
+
+        def loss(w):
+            nonlocal count
+            count += 1
+            return np.sum(w**3)
+
+        return loss, lambda: count
+
+    loss, count = make()
+    for transformation in (srcad.hessian, srcad.jacfwd, srcad.grad):
+        transformation(loss)(X)
+    assert count() == 3
+
+
+# --- what the function keeps outside and changes afterwards ---------------------------------
+class Made:
+    def __init__(self, x):
+        self.x = x
+
+
+def changes_a_kept_array(w):
+    x = w * 2.0
+    STATE["kept"] = x
+    x += 1.0
+    return np.sum(x)
+
+
+def changes_a_kept_list(w):
+    row = [np.sum(w)]
+    STATE["kept"] = row
+    row.append(np.sum(w**2))
+    return np.sum(w)
+
+
+def changes_a_kept_object(w):
+    made = Made(np.sum(w))
+    STATE["kept"] = made
+    made.x = np.sum(w**2)
+    return np.sum(w)
+
+
+def keeps_an_iterator(w):
+    STATE["kept"] = zip(w, w * 2.0, strict=True)
+    return np.sum(w)
+
+
+@pytest.mark.parametrize(
+    "fun", [changes_a_kept_array, changes_a_kept_list, changes_a_kept_object, keeps_an_iterator]
+)
+def test_what_is_kept_outside_and_changed_afterwards_or_not_data_is_refused(fun):
+    with pytest.raises(srcad.UnsupportedSyntax, match="keeps .* outside the function"):
+        srcad.grad(fun)(X)
+    assert "kept" not in STATE

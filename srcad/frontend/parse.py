@@ -588,11 +588,11 @@ def written_outside_names(root: ast.FunctionDef) -> frozenset[str]:
     own = list(_own_nodes(root))
     declared = {name for n in own if isinstance(n, (ast.Global, ast.Nonlocal)) for name in n.names}
     simple_targets = {
-        id(target)
+        id(name)
         for n in own
         if isinstance(n, (ast.Assign, ast.AugAssign))
         for target in (n.targets if isinstance(n, ast.Assign) else [n.target])
-        if isinstance(target, ast.Name) and (isinstance(n, ast.AugAssign) or len(n.targets) == 1)
+        for name in _target_names_in(target)
     }
     others = {
         n.id
@@ -601,6 +601,17 @@ def written_outside_names(root: ast.FunctionDef) -> frozenset[str]:
     }
     inner = {n.name for n in own if isinstance(n, SCOPES) and not isinstance(n, ast.Lambda)}
     return frozenset(declared - others - inner)
+
+
+def _target_names_in(target: ast.expr) -> list[ast.Name]:
+    """The names an assignment target binds: ``a`` and ``b`` of ``a, (b, *c) = ...``."""
+    if isinstance(target, ast.Name):
+        return [target]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [name for element in target.elts for name in _target_names_in(element)]
+    if isinstance(target, ast.Starred):
+        return _target_names_in(target.value)
+    return []
 
 
 def _written_only_declarations(root: ast.FunctionDef) -> set[int]:

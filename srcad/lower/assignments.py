@@ -36,7 +36,7 @@ from srcad.lower.expressions import (
 )
 from srcad.lower.iteration import static_items
 from srcad.lower.objects import write_attribute
-from srcad.lower.outside_writes import written_outside
+from srcad.lower.outside_writes import write_outside, written_outside
 from srcad.lower.world import Outside, outside_call
 
 if TYPE_CHECKING:
@@ -45,8 +45,6 @@ if TYPE_CHECKING:
 
 @lowers_statement(ast.Assign)
 def lower_assign(lowering: Lowering, node: ast.Assign, since: int) -> None:
-    if written_outside(lowering, node):
-        return  # self.last_loss = loss: the generated code writes it on every call
     value = evaluate(lowering, node.value)
     for target in node.targets:
         _refuse_overlapping_view(lowering, target, node.value)
@@ -288,6 +286,9 @@ def check_not_passed_twice(lowering: Lowering, name: str, value: object, node: N
     show through the other; srcad's writes make a new value, as for any array of the
     function's (so the caller's array keeps its values)."""
     refuse_writing_outside(lowering, value, node)  # an array from outside: refused outright
+    for held, refusal, _ in lowering.world.kept:  # history.append(x), then x += 1
+        if isinstance(held, Tracer) and same_memory(lowering, held, value):
+            raise refusal
     written = written_argument(lowering, value)
     if written is None:
         return
@@ -316,6 +317,9 @@ def check_not_passed_twice(lowering: Lowering, name: str, value: object, node: N
 
 def assign(lowering: Lowering, target: ast.expr, value: object, since: int) -> None:
     """Bind ``target`` (``since``: where the statement's equations start)."""
+    if isinstance(target, (ast.Name, ast.Attribute, ast.Subscript)):
+        if write_outside(lowering, target, value, target):
+            return  # self.last_loss = loss: the generated code writes it on every call
     if isinstance(target, ast.Name):
         _bind(lowering, target.id, value, since)
     elif isinstance(target, (ast.Tuple, ast.List)) and any(

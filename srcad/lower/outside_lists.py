@@ -23,27 +23,32 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from srcad.errors import UnsupportedSyntax
+from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir.builder import Tracer
 from srcad.ir.world import ONCE_PER_CALL, ONCE_PER_CALL_MODULE, WorldPath
 from srcad.lower.dispatch import evaluate
+from srcad.lower.objects import is_made
+from srcad.lower.outside_state import WHOLE
 from srcad.lower.world import Outside, outside_call
+from srcad.pytree import fields_of
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering
 
 APPENDING = frozenset({"append", "extend", "appendleft", "extendleft"})
+KEPT_AS_THEY_ARE = (bool, int, float, complex, str, bytes, type(None), np.generic, np.ndarray)
 LISTS = (list, collections.deque)
 
 
-def appended_list(lowering: Lowering, node: ast.expr) -> tuple[ast.Call, WorldPath] | None:
+def appended_list(lowering: Lowering, node: ast.expr) -> tuple[ast.Call, WorldPath, object] | None:
     """The call of the statement ``node`` that appends one value to a list from outside
     (``history.append(v)``, ``self.log.extend(vs)``) and where that list lives; None for any
     other statement. Generated code's ``once_per_call(history.append, v)`` (differentiated
     again by ``hessian``) is ``history.append(v)``."""
     if not isinstance(node, ast.Call):
         return None
-    if _is_once_per_call(lowering, node):
+    generated = _is_once_per_call(lowering, node)
+    if generated:  # generated code: what the path holds now is appended to, whatever it is
         node = ast.Call(node.args[0], node.args[1:], node.keywords)
         ast.copy_location(node, node.func)
     if not isinstance(node.func, ast.Attribute):
@@ -53,9 +58,11 @@ def appended_list(lowering: Lowering, node: ast.expr) -> tuple[ast.Call, WorldPa
     if isinstance(node.args[0], ast.Starred):
         return None
     place = outside_place(lowering, node.func.value)
-    if place is None or type(place[0]) not in LISTS or not hasattr(place[0], node.func.attr):
+    if place is None or not (generated or type(place[0]) in LISTS):
         return None
-    return node, place[1]
+    if not hasattr(place[0], node.func.attr):  # a list's appendleft
+        return None
+    return node, place[1], place[0]
 
 
 def _is_once_per_call(lowering: Lowering, node: ast.Call) -> bool:
@@ -68,12 +75,13 @@ def _is_once_per_call(lowering: Lowering, node: ast.Call) -> bool:
     return where == (ONCE_PER_CALL_MODULE, ONCE_PER_CALL)
 
 
-def append_outside(lowering: Lowering, node: ast.Call, place: WorldPath) -> None:
-    """The call ``node`` (see ``appended_list``), made by the generated code on every call."""
+def append_outside(lowering: Lowering, node: ast.Call, place: WorldPath, appended: object) -> None:
+    """The call ``node`` (see ``appended_list``) that appends to the list ``appended`` at
+    ``place``, made by the generated code on every call."""
     assert isinstance(node.func, ast.Attribute)
-    value = kept(lowering, evaluate(lowering, node.args[0]))
+    value = kept(lowering, evaluate(lowering, node.args[0]), node)
     method_name = node.func.attr
-    method = getattr(place.value(), method_name)
+    method = getattr(appended, method_name)
     callee = place.child("attr", method_name, f"{place.text}.{method_name}")
     outside_call(lowering.builder, method, callee, [value], {}, once=True)
     refusal = lowering.located(
@@ -84,7 +92,7 @@ def append_outside(lowering: Lowering, node: ast.Call, place: WorldPath) -> None
         "in a list of the function's own",
         node,
     )
-    lowering.world.appended(place, refusal)
+    lowering.world.changes(place, appended, WHOLE, refusal)
 
 
 def outside_place(lowering: Lowering, node: ast.expr) -> tuple[object, WorldPath] | None:
@@ -117,17 +125,53 @@ def outside_place(lowering: Lowering, node: ast.expr) -> tuple[object, WorldPath
     return None
 
 
-def kept(lowering: Lowering, value: object) -> object:
+def kept(lowering: Lowering, value: object, node: ast.stmt | ast.expr) -> object:
     """``value`` with copies of the arrays it computes (in lists, tuples and dicts too): what
     is kept outside must not change when the generated code reuses their memory. An
-    argument's array is the caller's, kept as it is (as Python keeps it)."""
+    argument's array is the caller's, kept as it is (as Python keeps it). The arrays and the
+    objects made in the function that are kept are recorded: the function may not change
+    them afterwards (``World.kept``), as Python's list would see that change. Only data is
+    kept: numbers, strings, arrays, records and containers of them (not a generator, a
+    lambda, a zip: srcad's own stand-ins for them would be kept)."""
     if isinstance(value, Tracer):
         is_argument = getattr(value.atom, "id", None) in lowering.world.argument_ids
         if value.aval.shape == () or is_argument:
             return value
+        lowering.world.keep(value, _changed_later(lowering, value, node))
         return value.copy()
     if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
-        return type(value)(kept(lowering, item) for item in value)
+        if isinstance(value, list):  # rebuilt where it is kept
+            lowering.world.keep(value, _changed_later(lowering, value, node))
+        return type(value)(kept(lowering, item, node) for item in value)
     if isinstance(value, dict) and type(value) is dict:
-        return {key: kept(lowering, item) for key, item in value.items()}
-    return value
+        lowering.world.keep(value, _changed_later(lowering, value, node))
+        return {key: kept(lowering, item, node) for key, item in value.items()}
+    if isinstance(value, (*KEPT_AS_THEY_ARE, Outside)):
+        return value
+    if fields_of(value) is not None or is_made(value, lowering.world.made):
+        lowering.world.keep(value, _changed_later(lowering, value, node))  # rebuilt there
+        return value
+    kind = type(value)
+    what = f"a {kind.__name__} object"
+    if kind.__module__.startswith("srcad."):  # its stand-in for a generator, a lambda, a zip
+        what = "an iterator, a generator or a function"
+    raise lowering.located(
+        UnsupportedSyntax,
+        f"'{ast.unparse(node)}' keeps {what} outside the function; "
+        "srcad keeps numbers, strings, arrays and lists, tuples, dicts and records of them: "
+        "make one of those first (list(...), a tuple of the values)",
+        node,
+    )
+
+
+def _changed_later(lowering: Lowering, value: object, node: ast.stmt | ast.expr) -> SrcadError:
+    """The refusal of a change to ``value`` after the statement ``node`` kept it outside."""
+    what = "an array" if isinstance(value, Tracer) else f"a {type(value).__name__}"
+    return lowering.located(
+        UnsupportedSyntax,
+        f"'{ast.unparse(node)}' keeps {what} outside the function that the function changes "
+        "afterwards; Python's outside list or attribute holds that object and sees the "
+        "change, srcad's keeps it as it was here: keep a copy (x.copy(), list(xs), "
+        "copy.copy(obj)), or change a new one",
+        node,
+    )

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import ast
 import functools
+import types
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from srcad.errors import UnsupportedSyntax
 from srcad.frontend import globals_name
@@ -27,6 +30,7 @@ from srcad.frontend.parse import written_outside_names
 from srcad.ir.world import ONCE_PER_CALL, ONCE_PER_CALL_MODULE, OUTSIDE_UPDATES, WorldPath
 from srcad.lower.dispatch import evaluate
 from srcad.lower.outside_lists import kept, outside_place
+from srcad.lower.outside_state import WHOLE
 from srcad.lower.world import Outside, outside_call
 
 if TYPE_CHECKING:
@@ -63,11 +67,22 @@ def written_outside(lowering: Lowering, node: ast.stmt) -> bool:
         target, how = node.target, AUGMENTED[type(node.op)]
     else:
         return False
+    if _place(lowering, target) is None:
+        return False
+    return write_outside(lowering, target, evaluate(lowering, node.value), node, how)
+
+
+def write_outside(
+    lowering: Lowering, target: ast.expr, value: object, node: ast.stmt | ast.expr, how: str = "="
+) -> bool:
+    """Lower ``target = value`` (or ``target += value``...) as a write the generated code
+    makes outside the function, where ``target`` is outside (``self.last = loss``, also as
+    part of ``a, self.b = ...``); False where it is not."""
     place = _place(lowering, target)
     if place is None:
         return False
     owner, step = place
-    value = kept(lowering, evaluate(lowering, node.value))
+    value = kept(lowering, value, node)
     helper = OUTSIDE_UPDATES[step[0]]
     write = f"{ast.unparse(target)} {how} ..."
     outside_call(lowering.builder, helper, helper, [owner, step[1], how, value], {}, once=True)
@@ -79,8 +94,21 @@ def written_outside(lowering: Lowering, node: ast.stmt) -> bool:
         "or return the value",
         node,
     )
-    lowering.world.appended(owner.path.child(*step, ast.unparse(target)), refusal)
+    place_path = owner.path.child(*step, ast.unparse(target))
+    lowering.world.changes(place_path, owner.value, step[1], refusal)
+    current = _current(owner.value, step)
+    if how != "=" and isinstance(current, np.ndarray):  # self.acc += g: into the array
+        lowering.world.changes(place_path, current, WHOLE, refusal)
     return True
+
+
+def _current(owner: object, step: tuple[str, object]) -> object:
+    """What ``owner`` holds at ``step`` now (None where it holds nothing yet)."""
+    kind, key = step
+    try:
+        return getattr(owner, str(key)) if kind == "attr" else owner[key]  # type: ignore[index]
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return None
 
 
 def _place(lowering: Lowering, target: ast.expr) -> tuple[Outside, tuple[str, object]] | None:
@@ -100,7 +128,7 @@ def _place(lowering: Lowering, target: ast.expr) -> tuple[Outside, tuple[str, ob
         return _owner(path), path.steps[-1]
     if isinstance(target, ast.Attribute):
         found = outside_place(lowering, target.value)
-        if found is None or isinstance(found[0], NOT_STATE) or not hasattr(found[0], "__dict__"):
+        if found is None or not _is_plain_attribute(found[0], target.attr):
             return None
         return Outside(found[0], found[1]), ("attr", target.attr)
     if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant):
@@ -109,6 +137,22 @@ def _place(lowering: Lowering, target: ast.expr) -> tuple[Outside, tuple[str, ob
             return None
         return Outside(found[0], found[1]), ("item", target.slice.value)
     return None
+
+
+def _is_plain_attribute(owner: object, name: str) -> bool:
+    """Whether writing ``owner.name`` stores the value there and changes nothing else: an
+    object's own attribute or slot, a closure cell's contents (not a property, whose setter
+    may change anything, nor an attribute of a number, list or dict)."""
+    if isinstance(owner, types.CellType):
+        return name == "cell_contents"
+    if isinstance(owner, NOT_STATE):
+        return False
+    found = getattr(type(owner), name, None)
+    if isinstance(found, types.MemberDescriptorType):  # __slots__
+        return True
+    if hasattr(found, "__set__") or hasattr(found, "__delete__"):  # a property
+        return False
+    return hasattr(owner, "__dict__")
 
 
 def _owner(path: WorldPath) -> Outside:

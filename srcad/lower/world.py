@@ -43,6 +43,7 @@ from srcad.frontend import globals_name
 from srcad.ir import AVal, Const, Eqn, Var, aval_of
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
 from srcad.ir.world import GENERATORS, OUTSIDE_UPDATES, ArgumentRoot, WorldPath, WorldRead
+from srcad.lower.outside_state import WHOLE, OutsideState
 from srcad.pytree import fields_of
 
 LIBRARY_MODULES = frozenset({"numpy", "scipy", "srcad", *sys.stdlib_module_names})
@@ -133,15 +134,22 @@ class World:
         # the classes each input may have on a call the guard admits (``value_classes``)
         self.input_classes: dict[Var, tuple[type, ...]] = {}
         self._staged: dict[tuple, object] = {}
-        # lists from outside the generated code appends to, with the refusal to raise if
-        # the function reads them too (``srcad.lower.outside_lists``)
+        # places outside the generated code changes (appends, writes), with the refusal to
+        # raise if the function reads them too; what it reads, by identity (``state``)
         self._appended: list[tuple[WorldPath, SrcadError]] = []
-        self._staged_containers: dict[int, object] = {}  # the outside originals, by id
+        self.state = OutsideState()
         self.argument_ids: frozenset[int] = frozenset()  # the ids of the arguments' Vars
+        # arrays and objects made in the function that the generated code keeps outside
+        # (appended, written), with the statement: the function may not change them later
+        self.kept: list[tuple[object, SrcadError, tuple | None]] = []  # with its contents
 
     def stage(self, value: object, path: WorldPath) -> object:
         """What the lowering uses for ``value`` read at ``path`` (the same on every read)."""
         self._refuse_reading_changed(path)
+        if len(path.steps) == 1 and not isinstance(path.root, ArgumentRoot):
+            self.state.read_part(path.root, path.steps[0][1])  # a global, a closure cell
+        if _is_staged_by_item(value) or isinstance(value, (set, deque, np.ndarray)):
+            self.state.read_whole(value)  # not a namespace or big dict: read key by key
         key = path.key
         if key not in self._staged:
             self._staged[key] = self._stage_new(value, path)
@@ -160,10 +168,15 @@ class World:
         self.reads.setdefault(path.key, WorldRead(path, check, expected))
         return value
 
-    def appended(self, place: WorldPath, refusal: SrcadError) -> None:
-        """Record that the generated code appends to the list at ``place``; ``refusal`` is
-        raised by ``check_appends_unread`` if the function reads that list too."""
+    def changes(self, place: WorldPath, owner: object, key: object, refusal: SrcadError) -> None:
+        """Record that the generated code changes ``place``: ``owner``'s ``key`` (``WHOLE``
+        for a list appended to); ``refusal`` is raised by ``check_appends_unread`` if the
+        function reads it too, by that path or any other."""
         self._appended.append((place, refusal))
+        if key is WHOLE:
+            self.state.changes_whole(owner, refusal)
+        else:
+            self.state.changes_part(owner, key, refusal)
 
     def _refuse_reading_changed(self, path: WorldPath) -> None:
         """A read of a place the generated code changes, or of what it holds: refused."""
@@ -181,12 +194,15 @@ class World:
             for root, read_steps, *_ in read_keys:
                 if root == id(place.root) and read_steps[: len(steps)] == steps:
                     raise refusal
-            try:
-                held = place.value()
-            except (KeyError, AttributeError):  # global MADE; MADE = ...: made by the call
-                continue
-            if id(held) in self._staged_containers:
+        self.state.check()
+        for value, refusal, contents in self.kept:
+            if contents is not None and not _same_items(contents, contents_of(value)):
                 raise refusal
+
+    def keep(self, value: object, refusal: SrcadError) -> None:
+        """Record that the generated code keeps ``value`` (an array or an object the function
+        made) outside; ``refusal`` is raised if the function changes it afterwards."""
+        self.kept.append((value, refusal, contents_of(value)))
 
     def builtin(self, namespace: dict, name: str) -> None:
         """Record that ``name`` found a builtin (``abs``, ``sum``): the compiled code relies
@@ -287,13 +303,15 @@ class World:
             staged = tuple(children) if isinstance(value, tuple) else children
         if not isinstance(staged, tuple):
             self.containers.add(id(staged))
-        self._staged_containers[id(value)] = value
         return staged
 
     def attribute(self, outside: Outside, name: str) -> object:
         """``obj.name`` of an outside object, staged; a bound method remembers its object."""
         path = outside.path.child("attr", name, f"{outside.path.text}.{name}")
         self._refuse_reading_changed(path)
+        self.state.read_part(outside.value, name)
+        if name == "__dict__":  # obj.__dict__["calls"]: all of its attributes
+            self.state.read_whole(outside.value)
         value = getattr(outside.value, name)
         if isinstance(value, types.MethodType):
             return Outside(value, path, owner=outside, world=self)
@@ -303,6 +321,7 @@ class World:
 
     def has_attribute(self, outside: Outside, name: str) -> bool:
         """``hasattr(obj, name)`` of an outside object: a fact the guard checks."""
+        self.state.read_part(outside.value, name)
         found = hasattr(outside.value, name)
         path = outside.path.child("attr", name, f"{outside.path.text}.{name}")
         self.reads.setdefault((*path.key, "has"), WorldRead(path, "has", found))
@@ -310,6 +329,7 @@ class World:
 
     def item(self, outside: Outside, key: object) -> object:
         container: Any = outside.value  # any object: Python's TypeError if it has no items
+        self.state.read_part(container, key)
         value = container[key]
         return self.stage(value, outside.path.child("item", key, f"{outside.path.text}[{key!r}]"))
 
@@ -337,6 +357,30 @@ class World:
         if isinstance(value, dict):
             return {k: self.unwrap(v) for k, v in value.items()}
         return value
+
+
+def contents_of(value: object) -> tuple | None:
+    """What ``value`` holds, to compare by identity later: a list's items, a dict's items,
+    an object's attributes; None for what the lowering never changes in place (arrays)."""
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, dict):
+        return tuple(value.items())
+    if hasattr(value, "__dict__") and not isinstance(value, (Tracer, np.ndarray)):
+        return tuple(vars(value).items())
+    return None
+
+
+def _same_items(before: tuple, after: tuple | None) -> bool:
+    if after is None or len(before) != len(after):
+        return False
+    return all(_same(a, b) for a, b in zip(before, after, strict=True))
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) == 2:
+        return a[0] == b[0] and a[1] is b[1]  # a (key, value) item
+    return a is b
 
 
 def _is_staged_by_item(value: object) -> TypeGuard[tuple | list | dict]:
@@ -453,7 +497,7 @@ def outside_call(
     inputs: list = []
     arguments = tuple(_argument(builder, value, inputs) for value in args)
     keywords = tuple((name, _argument(builder, value, inputs)) for name, value in kwargs.items())
-    if is_effect_only(function):
+    if once or is_effect_only(function):  # once: history.append(v) of any object
         aval = EFFECT_TYPE
     else:
         aval = _result_aval(function, args, kwargs)
