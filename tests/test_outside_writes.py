@@ -420,3 +420,36 @@ def test_what_is_kept_outside_and_changed_afterwards_or_not_data_is_refused(fun)
     with pytest.raises(srcad.UnsupportedSyntax, match="keeps .* outside the function"):
         srcad.grad(fun)(X)
     assert "kept" not in STATE
+
+
+# --- an argument that is, or holds, what the function changes ---------------------------------
+def appends_and_reads_an_argument(w, seen):
+    history_of_writes.append(float(np.sum(w)))
+    return np.sum(w**2) * (1 + len(seen))
+
+
+history_of_writes: list = []
+
+
+def counts_and_reads_an_argument(w, model):
+    COUNTED.calls += 1
+    return np.sum(w**2) * (model.calls + 1)
+
+
+COUNTED = Counted()
+
+
+def test_an_argument_holding_a_changed_object_raises_on_that_call():
+    """srcad reads arguments when the call begins; Python reads them after the change."""
+    gradient = srcad.grad(appends_and_reads_an_argument)
+    got = gradient(X, [1.0, 2.0])  # another list: fine
+    np.testing.assert_allclose(got, 2 * X * 3)
+    with pytest.raises(ValueError, match="argument 'seen' is, or holds, a list that the function"):
+        gradient(X, history_of_writes)
+    with pytest.raises(ValueError, match="argument 'seen'"):
+        gradient(X, [history_of_writes])  # held by the argument
+    counting = srcad.grad(counts_and_reads_an_argument)
+    np.testing.assert_allclose(counting(X, Counted()), 2 * X)
+    with pytest.raises(ValueError, match=r"argument 'model' .* \('COUNTED.calls' at .*py:\d+\)"):
+        counting(X, COUNTED)
+    history_of_writes.clear()

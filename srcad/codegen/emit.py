@@ -58,7 +58,13 @@ from srcad.ir.index import Index
 from srcad.ir.naming import constant_names
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import sub_graphs
-from srcad.ir.world import ONCE_PER_CALL, OUTSIDE_UPDATES, ArgumentRoot, WorldPath
+from srcad.ir.world import (
+    ONCE_PER_CALL,
+    OUTSIDE_UPDATES,
+    REFUSE_CHANGED_ARGUMENTS,
+    ArgumentRoot,
+    WorldPath,
+)
 from srcad.pytree import record
 
 LINE_LENGTH = 100
@@ -513,6 +519,8 @@ class Emitter:
             raise TypeError("an outside call without its arguments")
         positional = [self.call_argument(eqn, spec) for spec in arguments]
         named = [ast.keyword(name, self.call_argument(eqn, spec)) for name, spec in keywords]
+        if params["callee"] == REFUSE_CHANGED_ARGUMENTS:
+            self.once_helpers.add(REFUSE_CHANGED_ARGUMENTS)
         if params.get("once"):  # once_per_call(history.append, loss): not in later passes
             self.once_helpers.add(ONCE_PER_CALL)
             if isinstance(params["callee"], str):  # update_attribute, update_item
@@ -528,8 +536,9 @@ class Emitter:
         if not isinstance(callee, str):
             raise TypeError(f"an outside call of {callee!r}")
         module = callee.split(".")[0]
-        if (
-            module not in ("np", callee) and callee not in OUTSIDE_UPDATES.values()
+        if module not in ("np", callee) and callee not in (
+            *OUTSIDE_UPDATES.values(),
+            REFUSE_CHANGED_ARGUMENTS,
         ):  # random.random, logging.info: give the module
             self.constants[module] = sys.modules[module]
         return ast.parse(callee, mode="eval").body
@@ -544,6 +553,8 @@ class Emitter:
             return self.operand(eqn.inputs[value])
         if kind == "place" and isinstance(value, WorldPath):  # print(CFG): read at call time
             return ast.parse(self.spelling(value), mode="eval").body
+        if kind == "parameter" and isinstance(value, str):  # the function's own parameter
+            return ast.Name(value, ast.Load())
         if kind in ("list", "tuple") and isinstance(value, tuple):
             items = [self.call_argument(eqn, item) for item in value]
             return ast.List(items, ast.Load()) if kind == "list" else ast.Tuple(items, ast.Load())

@@ -206,6 +206,9 @@ def _never_evaluated(*args, **kwargs):
 # attributes and items (``srcad.lower.outside_writes``), by the kind of the last step.
 ONCE_PER_CALL, ONCE_PER_CALL_MODULE = "once_per_call", "srcad.runtime.passes"
 OUTSIDE_UPDATES = {"attr": "update_attribute", "item": "update_item"}
+# ``refuse_changed_arguments((history, model), {"w": w, "h": h})`` first in such code: an
+# argument holding an object the code changes was read before the change (a ValueError).
+REFUSE_CHANGED_ARGUMENTS = "refuse_changed_arguments"
 _add(Prim("outside_call", _never_evaluated, OUTSIDE, 0, is_differentiable=False, has_effect=True))
 
 

@@ -31,7 +31,7 @@ from srcad.frontend import ParsedFunction, parse_function, refuse_generator
 from srcad.frontend.parse import is_callable_object, root_name
 from srcad.ir import Atom, AVal, Const, Graph, Var
 from srcad.ir.builder import GraphBuilder, StaticValueNeeded, Tracer
-from srcad.ir.world import ArgumentRoot, WorldPath, WorldRead
+from srcad.ir.world import REFUSE_CHANGED_ARGUMENTS, ArgumentRoot, WorldPath, WorldRead
 from srcad.lower import (
     assignments,
     branches,
@@ -46,7 +46,7 @@ from srcad.lower.branches import lower_body
 from srcad.lower.context import Inlining, Lowering
 from srcad.lower.fixed_floats import FloatsNeeded, fix_or_explain
 from srcad.lower.value_classes import argument_classes
-from srcad.lower.world import Outside, World
+from srcad.lower.world import Outside, Parameter, World, outside_call
 from srcad.pytree import CyclicTree, Field, TreeDef, flatten, leaf_paths, unflatten
 
 # The modules whose rules lower statements and expressions (importing one registers its
@@ -115,6 +115,7 @@ def _lower_function(
     lowering.default_arrays = _default_arrays(called, arguments.env)
     result = _lower_body(lowering)
     world.check_appends_unread()
+    _refuse_changed_arguments(builder, world, parsed, arguments.env)
     try:
         out_leaves, out_tree = flatten(result)
     except CyclicTree as error:
@@ -138,6 +139,33 @@ def _lower_function(
         tuple(world.reads.values()),
         tuple(world.functions),
     )
+
+
+def _refuse_changed_arguments(
+    builder: GraphBuilder, world: World, parsed: ParsedFunction, env: dict
+) -> None:
+    """First in the code of a function that changes objects outside (appends, writes): a
+    check that no argument is, or holds, one of them (``srcad.lower.outside_state``: an
+    argument is read when the call begins, before the change)."""
+    if not world.changed_objects:
+        return
+    declared = parsed.node.args
+    names = [a.arg for a in [*declared.posonlyargs, *declared.args, *declared.kwonlyargs]]
+    names += [a.arg for a in (declared.vararg, declared.kwarg) if a is not None]
+    holding = {n: Parameter(n) for n in names if n in env and not _only_numbers(env[n])}
+    if not holding:
+        return
+    changed = tuple(Outside(value, path) for value, path, _ in world.changed_objects.values())
+    where = tuple(text for _, _, text in world.changed_objects.values())
+    callee = REFUSE_CHANGED_ARGUMENTS
+    outside_call(builder, callee, callee, [changed, holding, where], {})
+    builder.eqns.insert(0, builder.eqns.pop())  # before anything reads the arguments
+
+
+def _only_numbers(value: object) -> bool:
+    """A number or string: nothing the code could change in place (an array could be)."""
+    is_number = isinstance(value, Tracer) and value.aval.shape == ()
+    return is_number or isinstance(value, (int, float, bool, str, type(None)))
 
 
 def _default_arrays(function: object, env: dict) -> dict[str, tuple]:

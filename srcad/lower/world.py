@@ -42,7 +42,14 @@ from srcad.errors import SrcadError
 from srcad.frontend import globals_name
 from srcad.ir import AVal, Const, Eqn, Var, aval_of
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
-from srcad.ir.world import GENERATORS, OUTSIDE_UPDATES, ArgumentRoot, WorldPath, WorldRead
+from srcad.ir.world import (
+    GENERATORS,
+    OUTSIDE_UPDATES,
+    ArgumentRoot,
+    WorldPath,
+    WorldRead,
+)
+from srcad.ir.world import REFUSE_CHANGED_ARGUMENTS as REFUSE_CHANGED
 from srcad.lower.outside_state import WHOLE, OutsideState
 from srcad.pytree import fields_of
 
@@ -142,6 +149,9 @@ class World:
         # arrays and objects made in the function that the generated code keeps outside
         # (appended, written), with the statement: the function may not change them later
         self.kept: list[tuple[object, SrcadError, tuple | None]] = []  # with its contents
+        # the objects the generated code changes (lists, owners of attributes and items,
+        # arrays changed in place) and where they live: never an argument's
+        self.changed_objects: dict[int, tuple[object, WorldPath, str]] = {}  # and where
 
     def stage(self, value: object, path: WorldPath) -> object:
         """What the lowering uses for ``value`` read at ``path`` (the same on every read)."""
@@ -173,6 +183,13 @@ class World:
         for a list appended to); ``refusal`` is raised by ``check_appends_unread`` if the
         function reads it too, by that path or any other."""
         self._appended.append((place, refusal))
+        changed_path = (
+            place
+            if key is WHOLE
+            else WorldPath(place.root, place.root_name, place.steps[:-1], place.text)
+        )
+        where = f"'{place.text}' at {refusal.file}:{refusal.line}"
+        self.changed_objects.setdefault(id(owner), (owner, changed_path, where))
         if key is WHOLE:
             self.state.changes_whole(owner, refusal)
         else:
@@ -462,7 +479,7 @@ def is_effect_only(function: object) -> bool:
         return isinstance(function.owner.value if function.owner else None, logging.Logger)
     if _is_list_method(function):  # history.append(loss), see ``srcad.lower.outside_lists``
         return True
-    if isinstance(function, str) and function in OUTSIDE_UPDATES.values():
+    if isinstance(function, str) and function in (*OUTSIDE_UPDATES.values(), REFUSE_CHANGED):
         return True  # self.calls += 1, see ``srcad.lower.outside_writes``
     return _is_logger_method(function) or is_hashable(function) and function in EFFECT_CALLABLES
 
@@ -517,6 +534,8 @@ def _argument(builder: GraphBuilder, value: object, inputs: list) -> object:
     ``("place", path)`` for an object outside the function, which the code reads there."""
     if isinstance(value, Outside):  # print(CFG): read through its path, as it is then
         return ("place", value.path)
+    if isinstance(value, Parameter):  # the generated function's own parameter
+        return ("parameter", value.name)
     if _is_literal(value):
         return ("value", value)
     if type(value) in (list, tuple) and _holds_tracer(value):  # print([x, y])
@@ -536,9 +555,17 @@ def _argument(builder: GraphBuilder, value: object, inputs: list) -> object:
     return ("input", len(inputs) - 1)
 
 
+@dataclass(frozen=True)
+class Parameter:
+    """A parameter of the generated function, passed by its name to an outside call."""
+
+    name: str
+
+
 def _holds_tracer(value: object) -> bool:
-    """Whether a list, tuple or dict holds a computed value, at any depth."""
-    if isinstance(value, Tracer):
+    """Whether a list, tuple or dict holds a computed value (or a value the generated code
+    reads itself: an outside object, a parameter), at any depth."""
+    if isinstance(value, (Tracer, Outside, Parameter)):
         return True
     if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
         return any(map(_holds_tracer, value))

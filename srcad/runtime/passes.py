@@ -20,10 +20,19 @@ import contextvars
 import io
 import logging
 import operator
+import types
 import warnings
 from collections.abc import Callable, Iterator
 
 _SILENCED = contextvars.ContextVar("srcad_silenced", default=False)
+# objects whose attributes are not an argument's data (``xp=np``, a callback)
+NOT_HOLDERS = (
+    type,
+    types.ModuleType,
+    types.FunctionType,
+    types.MethodType,
+    types.BuiltinFunctionType,
+)
 
 
 @contextlib.contextmanager
@@ -87,3 +96,40 @@ def update_item(owner: dict, key: object, how: str, value: object) -> None:
     if how != "=":
         value = UPDATES[how](owner[key], value)
     owner[key] = value
+
+
+def refuse_changed_arguments(changed: tuple, arguments: dict, where: tuple) -> None:
+    """Raise ValueError where an argument is, or holds, an object that the code changes
+    through a global or an attribute (``history.append(loss)`` with ``history`` also passed
+    in): the code read the argument when the call began, before the change, where Python
+    reads it after. ``where`` says where each object in ``changed`` is changed."""
+    wanted = {id(value): k for k, value in enumerate(changed)}
+    for name, argument in arguments.items():
+        for held in _objects_in(argument):
+            if id(held) in wanted:
+                raise ValueError(
+                    f"the argument '{name}' is, or holds, a {type(held).__name__} that the "
+                    f"function changes ({where[wanted[id(held)]]}); srcad reads arguments when "
+                    "the call begins, so it would not see the change: pass a copy, or change "
+                    "it through the argument"
+                )
+
+
+def _objects_in(value: object, depth: int = 4) -> list:
+    """``value`` and the lists, tuples, dicts, arrays and objects it holds (a few levels)."""
+    found, pending, seen = [], [(value, 0)], set()
+    while pending:
+        item, level = pending.pop()
+        if id(item) in seen or isinstance(item, (int, float, str, bytes, bool, type(None))):
+            continue
+        seen.add(id(item))
+        found.append(item)
+        if level >= depth:
+            continue
+        if isinstance(item, (list, tuple)):
+            pending += [(v, level + 1) for v in item]
+        elif isinstance(item, dict):
+            pending += [(v, level + 1) for v in item.values()]
+        elif hasattr(item, "__dict__") and not isinstance(item, NOT_HOLDERS):
+            pending += [(v, level + 1) for v in vars(item).values()]
+    return found
