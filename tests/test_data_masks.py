@@ -359,3 +359,22 @@ def test_positions_of_a_mask_of_an_argument_are_still_refused():
 
     with pytest.raises(srcad.UnsupportedSyntax, match="as many as the data says"):
         srcad.grad(selected)(X, YOBS)
+
+
+SIGNED = np.array([0.0, 1.0, -2.0])
+
+
+def negative_positions(x):
+    return np.sum(x[np.where(np.signbit(SIGNED))[0]] ** 3)
+
+
+def test_a_fixed_array_changed_from_zero_to_minus_zero_recompiles():
+    """0.0 == -0.0, but np.signbit (and 1 / y < 0) tells them apart."""
+    gradient = srcad.grad(negative_positions)
+    x = np.array([1.0, 2.0, 3.0])
+    try:
+        for value in (0.0, -0.0):
+            SIGNED[0] = value
+            np.testing.assert_allclose(gradient(x), srcad.numerical_grad(negative_positions, x))
+    finally:
+        SIGNED[0] = 0.0

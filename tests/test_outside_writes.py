@@ -453,3 +453,75 @@ def test_an_argument_holding_a_changed_object_raises_on_that_call():
     with pytest.raises(ValueError, match=r"argument 'model' .* \('COUNTED.calls' at .*py:\d+\)"):
         counting(X, COUNTED)
     history_of_writes.clear()
+
+
+# --- found by a second probe ----------------------------------------------------------------
+class WithProperty:
+    def __init__(self):
+        self._p = 1.0
+        self.n = 0.0
+
+    @property
+    def p(self):
+        return self._p
+
+
+HELD = WithProperty()
+NCALLS = [0]
+
+
+def written_then_read_through_a_property(w):
+    HELD._p = 3.0
+    return np.sum(w**2) * HELD.p
+
+
+def written_then_read_through_getattribute(w):
+    HELD.n = 5.0
+    return np.sum(w**2) * HELD.__getattribute__("n")
+
+
+@pytest.mark.parametrize(
+    "fun", [written_then_read_through_a_property, written_then_read_through_getattribute]
+)
+def test_reads_that_run_the_class_code_meet_the_write(fun):
+    with pytest.raises(srcad.UnsupportedSyntax, match="written here .* and also read"):
+        srcad.grad(fun)(X)
+
+
+def reads_its_globals_through_the_function(w):
+    global calls
+    calls += 1
+    return np.sum(w**2) * reads_its_globals_through_the_function.__globals__["SCALE"]
+
+
+def test_a_functions_globals_are_refused_as_a_namespace():
+    """Read when compiling, a global changed later would be stale (also without writes)."""
+    with pytest.raises(srcad.UnsupportedSyntax, match="reads a namespace"):
+        srcad.grad(reads_its_globals_through_the_function)(X)
+
+
+class Ticker:
+    def __init__(self):
+        self.count = 0
+
+    def tick(self, value):
+        self.count += 1
+        self.last = float(value)
+
+
+TICKER = Ticker()
+
+
+def ticks_and_counts(w):
+    loss = np.sum(w**2)
+    TICKER.tick(loss)  # a method of an outside object, called for what it writes
+    NCALLS[0] += 1  # the counter idiom of a one-item list
+    return loss
+
+
+def test_a_method_writing_its_object_and_a_list_item_counter():
+    TICKER.count, NCALLS[0] = 0, 0
+    for transformation in (srcad.grad, srcad.jacfwd, srcad.hessian):
+        got = transformation(ticks_and_counts)(X)
+    assert (TICKER.count, NCALLS[0]) == (3, 3) and TICKER.last == pytest.approx(np.sum(X**2))
+    np.testing.assert_allclose(got, 2 * np.eye(4))

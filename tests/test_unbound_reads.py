@@ -317,3 +317,8 @@ def too_long_to_unroll(w):
 def test_a_long_loop_failing_for_all_iterations_at_once_keeps_its_error():
     with pytest.raises(srcad.SrcadError, match="index out of range"):
         srcad.grad(too_long_to_unroll)(np.ones(2))
+
+
+def test_a_long_loop_failing_for_all_iterations_says_how_to_write_it():
+    with pytest.raises(srcad.SrcadError, match="unrolls loops of up to 100 iterations"):
+        srcad.grad(too_long_to_unroll)(np.ones(2))

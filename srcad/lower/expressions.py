@@ -68,6 +68,9 @@ COMPARE_OPERATORS: dict[type, Callable[[Any, Any], object]] = {
     ast.IsNot: operator.is_not,
 }
 ARRAY_ATTRIBUTES = {"T", "shape", "ndim", "size", "dtype", "reshape", "transpose", "copy"}
+# a function's or a module's namespace: values read when compiling, not on every call
+NAMESPACE_ATTRIBUTES = frozenset({"__globals__", "__dict__", "__closure__", "__builtins__"})
+NAMESPACE_OWNERS = (types.FunctionType, types.ModuleType)
 ARRAY_ATTRIBUTES |= {"flatten", "astype", "real", "imag", "item", "tolist", *SAME_AS_NUMPY}
 
 
@@ -389,6 +392,13 @@ def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
     if node.attr.startswith("__") and not node.attr.endswith("__"):
         node = ast.copy_location(
             ast.Attribute(node.value, mangled(lowering, node.attr), node.ctx), node
+        )
+    if node.attr in NAMESPACE_ATTRIBUTES and isinstance(value, NAMESPACE_OWNERS):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' reads a namespace, whose values srcad would read once, "
+            "when compiling; write the names themselves (ALPHA, not f.__globals__['ALPHA'])",
+            node,
         )
     if isinstance(value, Tracer) and node.attr not in ARRAY_ATTRIBUTES:
         raise lowering.located(

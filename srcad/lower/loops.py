@@ -218,7 +218,16 @@ def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None
         _structured_loop(lowering, node, iteration)
     except _Unroll as why:
         if why.error is not None and iteration.trip_count > MAX_UNROLL_AFTER_ERROR:
-            raise why.error from None
+            error = why.error
+            raise type(error)(
+                f"{error.detail} (srcad lowers a loop's body once for all its iterations; "
+                f"where that fails, as when an iteration reads what only earlier ones make, "
+                f"it unrolls loops of up to {MAX_UNROLL_AFTER_ERROR} iterations, and this "
+                f"one runs {iteration.trip_count}: bind the value before the loop, or test "
+                "the iteration with the list's length instead of the counter)",
+                error.file,
+                error.line,
+            ) from None
         if iteration.trip_count > MAX_UNROLL:
             raise lowering.located(
                 SrcadError,

@@ -133,9 +133,10 @@ def _place(lowering: Lowering, target: ast.expr) -> tuple[Outside, tuple[str, ob
         return Outside(found[0], found[1]), ("attr", target.attr)
     if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant):
         found = outside_place(lowering, target.value)
-        if found is None or not isinstance(found[0], dict):
+        key = target.slice.value
+        if found is None or not (isinstance(found[0], dict) or _is_list_item(found[0], key)):
             return None
-        return Outside(found[0], found[1]), ("item", target.slice.value)
+        return Outside(found[0], found[1]), ("item", key)
     return None
 
 
@@ -153,6 +154,12 @@ def _is_plain_attribute(owner: object, name: str) -> bool:
     if hasattr(found, "__set__") or hasattr(found, "__delete__"):  # a property
         return False
     return hasattr(owner, "__dict__")
+
+
+def _is_list_item(owner: object, key: object) -> bool:
+    """``ncalls[0]`` of a list ``ncalls = [0]`` from outside (the counter idiom)."""
+    is_index = type(key) is int and isinstance(owner, list)
+    return is_index and -len(owner) <= key < len(owner)  # type: ignore[arg-type, operator]
 
 
 def _owner(path: WorldPath) -> Outside:

@@ -218,6 +218,9 @@ def _is_procedure_call(lowering: Lowering, call: ast.Call) -> bool:
     """Whether ``call`` (lowered here) returns nothing, and does not call a function that
     writes into its arguments (which srcad could not follow without a returned value)."""
     function = evaluate(lowering, call.func)
+    # logger.tick(v) of an object from outside: what it writes into self is written outside
+    # (``srcad.lower.outside_writes``), or refused there
+    of_outside = isinstance(function, Outside) and isinstance(function.value, types.MethodType)
     if isinstance(function, Outside):
         function = function.value
     function = getattr(function, "__func__", function)  # a bound method: its function
@@ -227,7 +230,7 @@ def _is_procedure_call(lowering: Lowering, call: ast.Call) -> bool:
         definition = _definition(function)
     else:
         definition = None
-    if definition is not None and _writes_into_parameters(definition):
+    if definition is not None and _writes_into_parameters(definition, skip_self=of_outside):
         return False
     return evaluate(lowering, call) is None
 
@@ -239,10 +242,12 @@ def _definition(function: types.FunctionType) -> ast.FunctionDef | None:
         return None  # not a function srcad reads: inlining it reports why
 
 
-def _writes_into_parameters(definition: ast.FunctionDef) -> bool:
-    """Whether the function writes into an argument (``a[0] = v``, ``a += v``, ``a.x = v``)."""
+def _writes_into_parameters(definition: ast.FunctionDef, skip_self: bool = False) -> bool:
+    """Whether the function writes into an argument (``a[0] = v``, ``a += v``, ``a.x = v``;
+    not into its first, ``self``, where ``skip_self``)."""
     arguments = definition.args
-    parameters = {a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs}
+    declared = arguments.posonlyargs + arguments.args
+    parameters = {a.arg for a in declared[1 if skip_self else 0 :] + arguments.kwonlyargs}
     for node in ast.walk(definition):
         if isinstance(node, ast.Assign):
             targets = node.targets

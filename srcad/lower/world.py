@@ -327,8 +327,8 @@ class World:
         path = outside.path.child("attr", name, f"{outside.path.text}.{name}")
         self._refuse_reading_changed(path)
         self.state.read_part(outside.value, name)
-        if name == "__dict__":  # obj.__dict__["calls"]: all of its attributes
-            self.state.read_whole(outside.value)
+        if name.startswith("__") or _is_computed_attribute(outside.value, name):
+            self.state.read_whole(outside.value)  # obj.__dict__, a property: any attribute
         value = getattr(outside.value, name)
         if isinstance(value, types.MethodType):
             return Outside(value, path, owner=outside, world=self)
@@ -374,6 +374,15 @@ class World:
         if isinstance(value, dict):
             return {k: self.unwrap(v) for k, v in value.items()}
         return value
+
+
+def _is_computed_attribute(owner: object, name: str) -> bool:
+    """Whether reading ``owner.name`` runs code of its class (a property, another
+    descriptor), which may read any of its attributes."""
+    found = getattr(type(owner), name, None)
+    return hasattr(found, "__get__") and not isinstance(
+        found, (types.FunctionType, types.MemberDescriptorType, staticmethod, classmethod)
+    )
 
 
 def contents_of(value: object) -> tuple | None:

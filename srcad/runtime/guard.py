@@ -145,7 +145,11 @@ def make_world_guard(reads: tuple, functions: tuple = ()) -> Callable[[], bool]:
     """
     if not reads and not functions:
         return always_current
-    constants: dict[str, object] = {"ndarray": np.ndarray, "array_equal": np.array_equal}
+    constants: dict[str, object] = {
+        "ndarray": np.ndarray,
+        "array_equal": np.array_equal,
+        "same_floats": same_floats,
+    }
     roots: dict[int, str] = {}
     conditions: list[str] = []
     for k, read in enumerate(reads):
@@ -226,12 +230,20 @@ def _read_conditions(local: str, access: str, read, expected: str) -> list[str]:
     if read.check == "keys":
         return [f"type({local} := {access}) is {expected}[0]", f"tuple({local}) == {expected}[1]"]
     if isinstance(value, np.ndarray):
-        nan_too = ", equal_nan=True" if value.dtype.kind in "fc" else ""  # a fixed float array
+        same = "same_floats" if value.dtype.kind in "fc" else "array_equal"  # a fixed float array
         return [
             f"type({local} := {access}) is ndarray",
             f"{local}.dtype == {expected}.dtype",
-            f"array_equal({local}, {expected}{nan_too})",
+            f"{same}({local}, {expected})",
         ]
     if value is None or isinstance(value, bool):
         return [f"{access} is {value!r}"]
     return [f"type({local} := {access}) is type({expected})", f"{local} == {expected}"]
+
+
+def same_floats(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two float arrays hold the same numbers, NaN as NaN and -0.0 apart from 0.0
+    (``np.signbit(Y)`` or ``1 / Y < 0`` of a fixed array tells them apart)."""
+    if a.shape != b.shape or not np.array_equal(a, b, equal_nan=True):
+        return False
+    return a.dtype.kind == "c" or bool(np.array_equal(np.signbit(a), np.signbit(b)))
