@@ -580,6 +580,7 @@ def _read_only_declarations(root: ast.AST) -> set[int]:
     return harmless
 
 
+@functools.lru_cache(maxsize=64)  # per syntax tree: the lowering asks at every loop
 def written_outside_names(root: ast.FunctionDef) -> frozenset[str]:
     """The names a ``global``/``nonlocal`` statement of the function's own body declares and
     the function only writes, by ``name = value`` or ``name += value`` and never reads
@@ -587,6 +588,8 @@ def written_outside_names(root: ast.FunctionDef) -> frozenset[str]:
     (``srcad.lower.outside_writes``)."""
     own = list(_own_nodes(root))
     declared = {name for n in own if isinstance(n, (ast.Global, ast.Nonlocal)) for name in n.names}
+    if not declared:
+        return frozenset()
     simple_targets = {
         id(name)
         for n in own

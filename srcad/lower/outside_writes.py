@@ -18,7 +18,6 @@ Generated:  once_per_call(update_attribute, main_globals["model"], "calls", "+="
 from __future__ import annotations
 
 import ast
-import functools
 import types
 from typing import TYPE_CHECKING
 
@@ -115,7 +114,7 @@ def _place(lowering: Lowering, target: ast.expr) -> tuple[Outside, tuple[str, ob
     """The outside object ``target`` writes into and the step to the place written (an
     attribute or item of it), or None where ``target`` is not outside."""
     if isinstance(target, ast.Name):
-        if target.id not in _written_names(lowering.parsed.node):
+        if target.id not in written_outside_names(lowering.parsed.node):
             return None
         if target.id not in lowering.parsed.cells and target.id not in lowering.parsed.globals:
             globals_path = WorldPath(
@@ -166,11 +165,6 @@ def _owner(path: WorldPath) -> Outside:
     """The object holding the last step of ``path`` (a module's globals, a closure cell)."""
     parent = WorldPath(path.root, path.root_name, path.steps[:-1], path.root_name)
     return Outside(parent.value(), parent)
-
-
-@functools.lru_cache(maxsize=256)
-def _written_names(function: ast.FunctionDef) -> frozenset[str]:
-    return written_outside_names(function)
 
 
 def _as_assignment(lowering: Lowering, call: ast.expr) -> ast.stmt | None:
