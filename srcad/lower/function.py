@@ -114,7 +114,7 @@ def _lower_function(
     lowering.passed_arrays = tuple(a for v in arguments.env.values() for a in argument_arrays(v))
     lowering.default_arrays = _default_arrays(called, arguments.env)
     result = _lower_body(lowering)
-    world.check_appends_unread()
+    world.check_changes_unread()
     _refuse_changed_arguments(builder, world, parsed, arguments.env)
     try:
         out_leaves, out_tree = flatten(result)

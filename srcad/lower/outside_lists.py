@@ -6,8 +6,8 @@ every transformation makes it once per call, as ``print``.
 
 The list itself is not staged. srcad reads what a function reads from outside before its
 first line runs, so a list the function both reads (``len(history)``, ``history[-1]``) and
-appends to would be read before the appends: that is refused when the lowering ends
-(``World.check_appends_unread``). An array the function computes is appended as a copy: the
+appends to would be read before the appends: that is refused, by any path the read takes
+(``srcad.lower.outside_state``). An array the function computes is appended as a copy: the
 generated code may reuse the memory of an array once nothing of its own reads it (an
 argument's array is appended itself, as Python appends it).
 

@@ -5,10 +5,11 @@
 user's order, through the place's path as it is then; every transformation makes it once per
 call, as ``print``.
 
-What is written is not staged, so the function may not also read it (the read would come
-before the function's first line): refused when the lowering ends, as for appends
-(``srcad.lower.outside_lists``). An array the function computes is written as a copy (an
-argument's, itself); ``+=`` runs as Python runs it (into an outside array, in place).
+What is written is not staged, so the function may not also read it, by any path (the read
+would come before the function's first line): refused, as for appends, by the objects'
+identity (``srcad.lower.outside_state``). An array the function computes is written as a
+copy (an argument's, itself); ``+=`` runs as Python runs it (into an outside array, in
+place). A property is not written: its setter may change anything.
 
 Before:  self.calls += 1
 After:   outside_call(1)  callee=update_attribute  arguments=(place self, "calls", "+=", 1)

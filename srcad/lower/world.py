@@ -180,7 +180,7 @@ class World:
 
     def changes(self, place: WorldPath, owner: object, key: object, refusal: SrcadError) -> None:
         """Record that the generated code changes ``place``: ``owner``'s ``key`` (``WHOLE``
-        for a list appended to); ``refusal`` is raised by ``check_appends_unread`` if the
+        for a list appended to); ``refusal`` is raised by ``check_changes_unread`` if the
         function reads it too, by that path or any other."""
         self._appended.append((place, refusal))
         changed_path = (
@@ -202,7 +202,7 @@ class World:
             if id(path.root) == id(place.root) and is_inside:
                 raise refusal
 
-    def check_appends_unread(self) -> None:
+    def check_changes_unread(self) -> None:
         """Refuse a list the function appends to and also reads, by any path: the read
         would happen before the function's first line, and not see the appends."""
         read_keys = [*self._staged, *self.reads]
