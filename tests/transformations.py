@@ -1,0 +1,23 @@
+"""Test helper: the transformations of one call, each returning the derivative of a scalar
+function at ``x`` (those that run the code several times for one call included), and the
+check of a gradient against central differences of the plain function."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import srcad
+
+TRANSFORMATIONS = {
+    "grad": lambda f, x: srcad.grad(f)(x),
+    "value_and_grad": lambda f, x: srcad.value_and_grad(f)(x)[1],
+    "forward mode": lambda f, x: srcad.grad(f, mode="forward")(x),
+    "jacfwd": lambda f, x: srcad.jacfwd(f)(x),
+    "jacrev": lambda f, x: srcad.jacrev(f)(x),
+    "vjp and its pullback": lambda f, x: srcad.vjp(f, x)[1](1.0)[0],
+    "hessian": lambda f, x: srcad.hessian(f)(x),
+}
+
+
+def assert_gradient(fun, x, got):
+    np.testing.assert_allclose(got, srcad.numerical_grad(fun, x), rtol=1e-6, atol=1e-8)
