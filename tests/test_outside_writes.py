@@ -498,3 +498,51 @@ def test_a_method_writing_its_object_and_a_list_item_counter():
         got = transformation(ticks_and_counts)(X)
     assert (TICKER.count, NCALLS[0]) == (3, 3) and TICKER.last == pytest.approx(np.sum(X**2))
     np.testing.assert_allclose(got, 2 * np.eye(4))
+
+
+# --- updates spelled with the binary operator: calls = calls + 1 ----------------------------
+class Totals:
+    def __init__(self):
+        self.n = 0
+        self.total = 0.0
+        self.acc = np.zeros(4)
+
+
+TOTALS = Totals()
+SPELLED = {"k": 1}
+
+
+def updates_spelled_out(w):
+    global calls
+    calls = calls + 1
+    loss = np.sum(np.sin(w) * w)
+    TOTALS.n = TOTALS.n + 1
+    TOTALS.total = TOTALS.total + 2.0 * loss
+    TOTALS.acc = TOTALS.acc + w  # a new array, as Python's + makes
+    SPELLED["k"] = SPELLED["k"] * 3
+    return loss
+
+
+def test_updates_spelled_with_the_binary_operator():
+    global calls
+    calls, TOTALS.n, TOTALS.total, SPELLED["k"] = 0, 0, 0.0, 1
+    acc = TOTALS.acc = np.zeros(4)
+    for transformation in (srcad.grad, srcad.jacfwd, srcad.hessian):
+        got = transformation(updates_spelled_out)(X)
+    loss = np.sum(np.sin(X) * X)
+    assert (calls, TOTALS.n, SPELLED["k"]) == (3, 3, 27)
+    assert TOTALS.total == pytest.approx(6.0 * loss)
+    np.testing.assert_allclose(TOTALS.acc, 3 * X)
+    assert not acc.any()  # not changed in place
+    assert got.shape == (4, 4)
+    assert_gradient(updates_spelled_out, X, srcad.grad(updates_spelled_out)(X))
+
+
+def reads_the_place_in_the_other_operand(w):
+    TOTALS.n = TOTALS.n + TOTALS.n
+    return np.sum(w**2)
+
+
+def test_an_update_whose_other_operand_reads_the_place_is_refused():
+    with pytest.raises(srcad.UnsupportedSyntax, match="written here .* and also read"):
+        srcad.grad(reads_the_place_in_the_other_operand)(X)

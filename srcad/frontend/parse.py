@@ -38,6 +38,7 @@ from srcad.frontend.desugar import desugar_matches
 from srcad.frontend.freshness import check_lambda_matches, check_source_matches
 from srcad.frontend.try_returns import move_returns_out_of_try
 from srcad.frontend.unbound import guard_unbound_reads
+from srcad.frontend.updates import updated_operand
 from srcad.ir.world import WorldPath
 
 LAMBDA = "<lambda>"
@@ -583,9 +584,9 @@ def _read_only_declarations(root: ast.AST) -> set[int]:
 @functools.lru_cache(maxsize=64)  # per syntax tree: the lowering asks at every loop
 def written_outside_names(root: ast.FunctionDef) -> frozenset[str]:
     """The names a ``global``/``nonlocal`` statement of the function's own body declares and
-    the function only writes, by ``name = value`` or ``name += value`` and never reads
-    otherwise (``global calls; calls += 1``): the generated code writes them on every call
-    (``srcad.lower.outside_writes``)."""
+    the function only writes, by ``name = value``, ``name += value`` or ``name = name + value``
+    and never reads otherwise (``global calls; calls += 1``): the generated code writes them
+    on every call (``srcad.lower.outside_writes``)."""
     own = list(_own_nodes(root))
     declared = {name for n in own if isinstance(n, (ast.Global, ast.Nonlocal)) for name in n.names}
     if not declared:
@@ -597,6 +598,7 @@ def written_outside_names(root: ast.FunctionDef) -> frozenset[str]:
         for target in (n.targets if isinstance(n, ast.Assign) else [n.target])
         for name in _target_names_in(target)
     }
+    simple_targets |= {id(read) for n in own if (read := updated_operand(n)) is not None}
     others = {
         n.id
         for n in ast.walk(root)

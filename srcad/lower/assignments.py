@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.frontend.updates import updated_operand
 from srcad.ir import Const, Var
 from srcad.ir.builder import Tracer, plain_index
 from srcad.ir.index import encode_index
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
 
 @lowers_statement(ast.Assign)
 def lower_assign(lowering: Lowering, node: ast.Assign, since: int) -> None:
+    if updated_operand(node) is not None and written_outside(lowering, node):
+        return  # calls = calls + 1 of a global: the generated code updates it on every call
     value = evaluate(lowering, node.value)
     for target in node.targets:
         _refuse_overlapping_view(lowering, target, node.value)

@@ -152,7 +152,12 @@ def _refuse_changed_arguments(
     declared = parsed.node.args
     names = [a.arg for a in [*declared.posonlyargs, *declared.args, *declared.kwonlyargs]]
     names += [a.arg for a in (declared.vararg, declared.kwarg) if a is not None]
-    holding = {n: Parameter(n) for n in names if n in env and not _only_numbers(env[n])}
+    arrays_change = any(isinstance(v, np.ndarray) for v, _, _ in world.changed_objects.values())
+    holding = {
+        n: Parameter(n)
+        for n in names
+        if n in env and not _only_numbers(env[n]) and (arrays_change or not _is_array(env[n]))
+    }
     if not holding:
         return
     changed = tuple(Outside(value, path) for value, path, _ in world.changed_objects.values())
@@ -160,6 +165,10 @@ def _refuse_changed_arguments(
     callee = REFUSE_CHANGED_ARGUMENTS
     outside_call(builder, callee, callee, [changed, holding, where], {})
     builder.eqns.insert(0, builder.eqns.pop())  # before anything reads the arguments
+
+
+def _is_array(value: object) -> bool:
+    return isinstance(value, Tracer)
 
 
 def _only_numbers(value: object) -> bool:

@@ -27,6 +27,7 @@ import numpy as np
 from srcad.errors import UnsupportedSyntax
 from srcad.frontend import globals_name
 from srcad.frontend.parse import written_outside_names
+from srcad.frontend.updates import BINARY, updated_operand
 from srcad.ir.world import ONCE_PER_CALL, ONCE_PER_CALL_MODULE, OUTSIDE_UPDATES, WorldPath
 from srcad.lower.dispatch import evaluate
 from srcad.lower.outside_lists import kept, outside_place
@@ -61,6 +62,8 @@ def written_outside(lowering: Lowering, node: ast.stmt) -> bool:
     one (``self.calls += 1``); False where it is not."""
     if isinstance(node, ast.Expr):
         node = _as_assignment(lowering, node.value)  # type: ignore[assignment]
+    if isinstance(node, ast.Assign) and updated_operand(node) is not None:
+        return _written_update(lowering, node)  # calls = calls + 1
     if isinstance(node, ast.Assign) and len(node.targets) == 1:
         target, how = node.targets[0], "="
     elif isinstance(node, ast.AugAssign) and type(node.op) in AUGMENTED:
@@ -70,6 +73,18 @@ def written_outside(lowering: Lowering, node: ast.stmt) -> bool:
     if _place(lowering, target) is None:
         return False
     return write_outside(lowering, target, evaluate(lowering, node.value), node, how)
+
+
+def _written_update(lowering: Lowering, node: ast.Assign) -> bool:
+    """``calls = calls + 1`` (``updated_operand``) of a place outside: its other operand
+    is what the generated code combines the place with, when it runs."""
+    value = node.value
+    assert isinstance(value, ast.BinOp)
+    target = node.targets[0]
+    if _place(lowering, target) is None:
+        return False
+    operand = evaluate(lowering, value.right)
+    return write_outside(lowering, target, operand, node, BINARY[type(value.op)])
 
 
 def write_outside(
@@ -97,7 +112,7 @@ def write_outside(
     place_path = owner.path.child(*step, ast.unparse(target))
     lowering.world.changes(place_path, owner.value, step[1], refusal)
     current = _current(owner.value, step)
-    if how != "=" and isinstance(current, np.ndarray):  # self.acc += g: into the array
+    if how.endswith("=") and how != "=" and isinstance(current, np.ndarray):  # self.acc += g
         lowering.world.changes(place_path, current, WHOLE, refusal)
     return True
 
@@ -191,11 +206,17 @@ def _as_assignment(lowering: Lowering, call: ast.expr) -> ast.stmt | None:
     else:
         return None
     operator = next((op for op, text in AUGMENTED.items() if text == how.value), None)
+    binary = next((op for op, text in BINARY.items() if text == how.value), None)
     statement: ast.stmt
     if how.value == "=":
         statement = ast.Assign([target], value)
     elif operator is not None:
         statement = ast.AugAssign(target, operator(), value)
+    elif binary is not None:  # calls = calls + 1
+        read: ast.expr = ast.Subscript(owner, ast.Constant(key.value), ast.Load())
+        if isinstance(target, ast.Attribute):
+            read = ast.Attribute(owner, target.attr, ast.Load())
+        statement = ast.Assign([target], ast.BinOp(read, binary(), value))
     else:
         return None
     return ast.fix_missing_locations(ast.copy_location(statement, call))

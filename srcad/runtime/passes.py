@@ -65,7 +65,8 @@ def silenced_after_first(run: int) -> contextlib.AbstractContextManager[None]:
 
 
 # How ``update_attribute`` and ``update_item`` combine the current value with the new one:
-# as the augmented assignment does (``+=`` adds into an array in place).
+# as the augmented assignment does (``+=`` adds into an array in place), or the binary
+# operator of ``calls = calls + 1`` (``+``: a new value).
 UPDATES: dict[str, Callable[[object, object], object]] = {
     "+=": operator.iadd,
     "-=": operator.isub,
@@ -80,19 +81,39 @@ UPDATES: dict[str, Callable[[object, object], object]] = {
     "^=": operator.ixor,
     "<<=": operator.ilshift,
     ">>=": operator.irshift,
+    **{
+        spelled: getattr(operator, name)
+        for spelled, name in {
+            "+": "add",
+            "-": "sub",
+            "*": "mul",
+            "/": "truediv",
+            "//": "floordiv",
+            "%": "mod",
+            "**": "pow",
+            "@": "matmul",
+            "|": "or_",
+            "&": "and_",
+            "^": "xor",
+            "<<": "lshift",
+            ">>": "rshift",
+        }.items()
+    },
 }
 
 
 def update_attribute(owner: object, name: str, how: str, value: object) -> None:
-    """``owner.name = value`` (``how`` is ``"="``) or ``owner.name += value`` and the other
-    augmented assignments, as Python runs them."""
+    """``owner.name = value`` (``how`` is ``"="``), ``owner.name += value`` and the other
+    augmented assignments, or ``owner.name = owner.name + value`` (``"+"``...), as Python
+    runs them."""
     if how != "=":
         value = UPDATES[how](getattr(owner, name), value)
     setattr(owner, name, value)
 
 
 def update_item(owner: dict, key: object, how: str, value: object) -> None:
-    """``owner[key] = value`` or ``owner[key] += value`` (see ``update_attribute``)."""
+    """``owner[key] = value``, ``owner[key] += value`` or ``owner[key] = owner[key] + value``
+    (see ``update_attribute``)."""
     if how != "=":
         value = UPDATES[how](owner[key], value)
     owner[key] = value
