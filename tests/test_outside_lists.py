@@ -297,3 +297,21 @@ def test_the_generated_code_appends_to_whatever_the_name_holds_then(monkeypatch)
     assert recorder.items == pytest.approx(
         [logged_loss.__globals__["SCALE"] * np.sum(np.sin(X) * X)] * 2
     )
+
+
+def appends_python_numbers(w):
+    loss = np.sum(w**2)
+    history.append(round(float(loss), 2))
+    history.append(w.tolist())
+    history.append(int(loss))
+    return loss
+
+
+def test_python_numbers_are_appended_as_python_numbers():
+    """round(float) and x.tolist() give Python floats, as in the plain function."""
+    x = np.array([0.5, 1.25])
+    appended = _appends(lambda: srcad.grad(appends_python_numbers)(x))
+    plain = _appends(lambda: appends_python_numbers(x))
+    assert appended == plain
+    types = [type(v) for v in appended], [type(v) for v in appended[1]]
+    assert types == ([type(v) for v in plain], [type(v) for v in plain[1]])

@@ -301,9 +301,9 @@ class Tracer:
         return self.builder.apply(PYTHON_NUMBER_ROWS[kind], (number,))
 
     def tolist(self):
-        """``x.tolist()``: nested lists of its numbers, each a 0-d traced value."""
+        """``x.tolist()``: nested lists of its numbers, each a Python number (``item()``)."""
         if self.ndim == 0:
-            return self
+            return self.item()
         return [row.tolist() for row in self]
 
     def __iter__(self):
