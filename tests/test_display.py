@@ -20,7 +20,7 @@ import pytest
 import srcad
 
 CELL_WITH_GLOBAL = (
-    "def stepped(x):\n    global offset\n    offset = x + offset\n    return x * 2.0\n"
+    "def stepped(x):\n    global offset\n    offset = max(x, offset)\n    return x * 2.0\n"
 )
 
 

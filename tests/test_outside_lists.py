@@ -315,3 +315,14 @@ def test_python_numbers_are_appended_as_python_numbers():
     assert appended == plain
     types = [type(v) for v in appended], [type(v) for v in appended[1]]
     assert types == ([type(v) for v in plain], [type(v) for v in plain[1]])
+
+
+def appends_booleans(w):
+    history.append((w > 0).tolist())
+    return np.sum(w**2)
+
+
+def test_booleans_are_appended_as_python_booleans():
+    appended = _appends(lambda: srcad.grad(appends_booleans)(X))
+    assert appended == _appends(lambda: appends_booleans(X))
+    assert {type(v) for v in appended[0]} == {bool}

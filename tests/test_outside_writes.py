@@ -546,3 +546,33 @@ def reads_the_place_in_the_other_operand(w):
 def test_an_update_whose_other_operand_reads_the_place_is_refused():
     with pytest.raises(srcad.UnsupportedSyntax, match="written here .* and also read"):
         srcad.grad(reads_the_place_in_the_other_operand)(X)
+
+
+# --- found by a third probe -----------------------------------------------------------------
+NAMES = ["start"]
+
+
+def updates_with_the_place_on_the_right(w):
+    loss = np.sum(w**2)
+    TOTALS.total = 2.0 * loss + TOTALS.total
+    NAMES[0] = "x" + NAMES[0]  # not commutative: the new value first
+    return loss
+
+
+def test_updates_with_the_place_on_the_right():
+    TOTALS.total, NAMES[0] = 1.0, "start"
+    for transformation in (srcad.grad, srcad.hessian):
+        transformation(updates_with_the_place_on_the_right)(X)
+    assert TOTALS.total == pytest.approx(1.0 + 4.0 * np.sum(X**2)) and NAMES[0] == "xxstart"
+
+
+def appends_and_reads_a_nested_argument(w, box):
+    history_of_writes.append(1.0)
+    return np.sum(w**2) * (1 + len(box[0][0][0][0][0]))
+
+
+def test_an_argument_holding_a_changed_object_at_any_depth_raises():
+    nested = [[[[[history_of_writes]]]]]
+    with pytest.raises(ValueError, match="argument 'box'"):
+        srcad.grad(appends_and_reads_a_nested_argument)(X, nested)
+    history_of_writes.clear()

@@ -5,13 +5,15 @@ code makes on every call, reading the place then (``srcad.lower.outside_writes``
 augmented ``calls += 1`` is (with Python's binary operator, not the in-place one).
 
 Before:  self.total = self.total + loss
-After:   updated_operand(...) is the Attribute ``self.total``; the lowering writes
-         ``once_per_call(update_attribute, self, "total", "+", loss)``
+After:   update_of(...): place ``self.total``, other ``loss``, how ``"+"``; the lowering
+         writes ``once_per_call(update_attribute, self, "total", "+", loss)`` (``"r+"`` for
+         ``self.total = loss + self.total``)
 """
 
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 
 BINARY = {
     ast.Add: "+",
@@ -30,9 +32,20 @@ BINARY = {
 }
 
 
-def updated_operand(node: ast.AST) -> ast.expr | None:
-    """The operand ``calls`` of ``calls = calls + 1`` (the place read and written), where
-    ``node`` is such an update and its other operand does not read the place; else None."""
+@dataclass(frozen=True)
+class Update:
+    """``calls = calls + 1``: ``place`` is the operand that reads the place written,
+    ``other`` the other operand, ``how`` the operator (``"+"``), or with the place on the
+    right (``total = loss + total``) the operator after an ``r`` (``"r+"``)."""
+
+    place: ast.expr
+    other: ast.expr
+    how: str
+
+
+def update_of(node: ast.AST) -> Update | None:
+    """``node`` as an update of a place from its own value, where it is one and its other
+    operand does not read the place; else None."""
     if not isinstance(node, ast.Assign) or len(node.targets) != 1:
         return None
     target, value = node.targets[0], node.value
@@ -40,9 +53,19 @@ def updated_operand(node: ast.AST) -> ast.expr | None:
         return None
     if not isinstance(value, ast.BinOp) or type(value.op) not in BINARY:
         return None
-    if _text(value.left) != _text(target) or _reads(value.right, target):
-        return None
-    return value.left
+    how = BINARY[type(value.op)]
+    if _text(value.left) == _text(target) and not _reads(value.right, target):
+        return Update(value.left, value.right, how)
+    if _text(value.right) == _text(target) and not _reads(value.left, target):
+        return Update(value.right, value.left, f"r{how}")
+    return None
+
+
+def updated_operand(node: ast.AST) -> ast.expr | None:
+    """The operand ``calls`` of ``calls = calls + 1`` (the place read and written), where
+    ``node`` is such an update (``update_of``); else None."""
+    update = update_of(node)
+    return None if update is None else update.place
 
 
 def _text(node: ast.expr) -> str:

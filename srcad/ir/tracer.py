@@ -39,7 +39,7 @@ Traced: TypeAlias = "Tracer | tuple[Tracer, ...] | list[Tracer]"
 
 
 # the row that makes a NumPy number of a dtype kind Python's (x.item())
-PYTHON_NUMBER_ROWS = {"f": "python_float", "i": "python_int", "u": "python_int"}
+PYTHON_NUMBER_ROWS = {"f": "python_float", "i": "python_int", "u": "python_int", "b": "python_bool"}
 
 
 class Tracer:

@@ -27,7 +27,7 @@ import numpy as np
 from srcad.errors import UnsupportedSyntax
 from srcad.frontend import globals_name
 from srcad.frontend.parse import written_outside_names
-from srcad.frontend.updates import BINARY, updated_operand
+from srcad.frontend.updates import BINARY, update_of, updated_operand
 from srcad.ir.world import ONCE_PER_CALL, ONCE_PER_CALL_MODULE, OUTSIDE_UPDATES, WorldPath
 from srcad.lower.dispatch import evaluate
 from srcad.lower.outside_lists import kept, outside_place
@@ -78,13 +78,13 @@ def written_outside(lowering: Lowering, node: ast.stmt) -> bool:
 def _written_update(lowering: Lowering, node: ast.Assign) -> bool:
     """``calls = calls + 1`` (``updated_operand``) of a place outside: its other operand
     is what the generated code combines the place with, when it runs."""
-    value = node.value
-    assert isinstance(value, ast.BinOp)
+    update = update_of(node)
+    assert update is not None
     target = node.targets[0]
     if _place(lowering, target) is None:
         return False
-    operand = evaluate(lowering, value.right)
-    return write_outside(lowering, target, operand, node, BINARY[type(value.op)])
+    operand = evaluate(lowering, update.other)
+    return write_outside(lowering, target, operand, node, update.how)
 
 
 def write_outside(
@@ -206,7 +206,8 @@ def _as_assignment(lowering: Lowering, call: ast.expr) -> ast.stmt | None:
     else:
         return None
     operator = next((op for op, text in AUGMENTED.items() if text == how.value), None)
-    binary = next((op for op, text in BINARY.items() if text == how.value), None)
+    spelled = str(how.value).removeprefix("r")
+    binary = next((op for op, text in BINARY.items() if text == spelled), None)
     statement: ast.stmt
     if how.value == "=":
         statement = ast.Assign([target], value)
@@ -216,7 +217,8 @@ def _as_assignment(lowering: Lowering, call: ast.expr) -> ast.stmt | None:
         read: ast.expr = ast.Subscript(owner, ast.Constant(key.value), ast.Load())
         if isinstance(target, ast.Attribute):
             read = ast.Attribute(owner, target.attr, ast.Load())
-        statement = ast.Assign([target], ast.BinOp(read, binary(), value))
+        left, right = (value, read) if str(how.value).startswith("r") else (read, value)
+        statement = ast.Assign([target], ast.BinOp(left, binary(), right))
     else:
         return None
     return ast.fix_missing_locations(ast.copy_location(statement, call))

@@ -25,7 +25,8 @@ import warnings
 from collections.abc import Callable, Iterator
 
 _SILENCED = contextvars.ContextVar("srcad_silenced", default=False)
-# objects whose attributes are not an argument's data (``xp=np``, a callback)
+# objects whose attributes are not an argument's data (``xp=np``, a callback, a library's)
+LIBRARIES = frozenset({"builtins", "numpy", "scipy", "pandas", "srcad", "collections", "functools"})
 NOT_HOLDERS = (
     type,
     types.ModuleType,
@@ -64,7 +65,8 @@ def silenced_after_first(run: int) -> contextlib.AbstractContextManager[None]:
     return silenced() if run > 0 else contextlib.nullcontext()
 
 
-# How ``update_attribute`` and ``update_item`` combine the current value with the new one:
+# How ``update_attribute`` and ``update_item`` combine the current value with the new one
+# (``"r+"``: the new one first, as in ``total = loss + total``):
 # as the augmented assignment does (``+=`` adds into an array in place), or the binary
 # operator of ``calls = calls + 1`` (``+``: a new value).
 UPDATES: dict[str, Callable[[object, object], object]] = {
@@ -102,6 +104,13 @@ UPDATES: dict[str, Callable[[object, object], object]] = {
 }
 
 
+def _reversed(combine: Callable[[object, object], object]) -> Callable[[object, object], object]:
+    return lambda current, value: combine(value, current)
+
+
+UPDATES |= {f"r{how}": _reversed(combine) for how, combine in UPDATES.items() if how[-1] != "="}
+
+
 def update_attribute(owner: object, name: str, how: str, value: object) -> None:
     """``owner.name = value`` (``how`` is ``"="``), ``owner.name += value`` and the other
     augmented assignments, or ``owner.name = owner.name + value`` (``"+"``...), as Python
@@ -115,6 +124,8 @@ def update_item(owner: dict, key: object, how: str, value: object) -> None:
     """``owner[key] = value``, ``owner[key] += value`` or ``owner[key] = owner[key] + value``
     (see ``update_attribute``)."""
     if how != "=":
+        if key not in owner and "__name__" in owner:  # a module's globals: as Python says
+            raise NameError(f"name {key!r} is not defined")
         value = UPDATES[how](owner[key], value)
     owner[key] = value
 
@@ -136,21 +147,28 @@ def refuse_changed_arguments(changed: tuple, arguments: dict, where: tuple) -> N
                 )
 
 
-def _objects_in(value: object, depth: int = 4) -> list:
-    """``value`` and the lists, tuples, dicts, arrays and objects it holds (a few levels)."""
-    found, pending, seen = [], [(value, 0)], set()
+def _objects_in(value: object) -> list:
+    """``value`` and the lists, tuples, dicts, arrays and objects of the user's classes it
+    holds, at any depth (not the insides of library objects, modules or functions)."""
+    found, pending, seen = [], [value], set()
     while pending:
-        item, level = pending.pop()
+        item = pending.pop()
         if id(item) in seen or isinstance(item, (int, float, str, bytes, bool, type(None))):
             continue
         seen.add(id(item))
         found.append(item)
-        if level >= depth:
-            continue
-        if isinstance(item, (list, tuple)):
-            pending += [(v, level + 1) for v in item]
+        if isinstance(item, (list, tuple, set, frozenset)):
+            pending += list(item)
         elif isinstance(item, dict):
-            pending += [(v, level + 1) for v in item.values()]
-        elif hasattr(item, "__dict__") and not isinstance(item, NOT_HOLDERS):
-            pending += [(v, level + 1) for v in vars(item).values()]
+            pending += list(item.values())
+        elif _is_users_object(item):
+            pending += list(vars(item).values())
     return found
+
+
+def _is_users_object(item: object) -> bool:
+    """An object of a class of the user's (its attributes are the user's data)."""
+    module = type(item).__module__.split(".")[0]
+    return (
+        hasattr(item, "__dict__") and not isinstance(item, NOT_HOLDERS) and module not in LIBRARIES
+    )

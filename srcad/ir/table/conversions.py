@@ -23,6 +23,7 @@ SCALAR: tuple[Example, ...] = ((((),), {}),)
 # row name -> the conversion, and its module
 INT_CONVERSIONS: dict[str, tuple[Callable[..., int], str]] = {
     "python_int": (int, BUILTINS),
+    "python_bool": (bool, BUILTINS),  # x.item() of a boolean array
     "python_round": (round, BUILTINS),
     "math_floor": (math.floor, "math"),
     "math_ceil": (math.ceil, "math"),
