@@ -105,6 +105,7 @@ from srcad.lower.objects import (
     special_method,
     super_view,
 )
+from srcad.lower.outside_writes import note_written_dicts
 from srcad.lower.polynomials import is_polynomial, polynomial_value
 from srcad.lower.solvers import solver_of
 from srcad.lower.transforms import call_transformation, is_transformation
@@ -789,7 +790,9 @@ def _inline(
         live_values(lowering, node),
         lowering.inlining.iterated,
     )
-    return lower_body(Lowering(parsed, dict(bound.arguments), inlining))
+    inlined = Lowering(parsed, dict(bound.arguments), inlining)
+    note_written_dicts(inlined)  # STATE["step"] += 1: STATE read key by key
+    return lower_body(inlined)
 
 
 def _stage_defaults(

@@ -45,6 +45,7 @@ from srcad.lower.aliasing import argument_arrays
 from srcad.lower.branches import lower_body
 from srcad.lower.context import Inlining, Lowering
 from srcad.lower.fixed_floats import FloatsNeeded, fix_or_explain
+from srcad.lower.outside_writes import note_written_dicts
 from srcad.lower.value_classes import argument_classes
 from srcad.lower.world import Outside, Parameter, World, outside_call
 from srcad.pytree import CyclicTree, Field, TreeDef, flatten, leaf_paths, unflatten
@@ -252,6 +253,7 @@ def _gathered(declared: ast.arguments, env: dict[str, object]) -> dict[str, obje
 def _lower_body(lowering: Lowering) -> object:
     """The value the function returns; a value it needs known at compile time, and that is
     not, is reported at the user's line."""
+    note_written_dicts(lowering)  # STATE["step"] += 1: STATE read key by key
     try:
         return lower_body(lowering)
     except StaticValueNeeded as error:

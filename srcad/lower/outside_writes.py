@@ -75,6 +75,31 @@ def written_outside(lowering: Lowering, node: ast.stmt) -> bool:
     return write_outside(lowering, target, evaluate(lowering, node.value), node, how)
 
 
+def note_written_dicts(lowering: Lowering) -> None:
+    """Before the body is lowered: the dicts from outside whose items it writes
+    (``STATE["step"] += 1``) are read key by key (``World.written_dicts``), so that reading
+    another key (``STATE["lr"]``) does not read the item written."""
+    function = lowering.parsed.node
+    local = {
+        n.id
+        for n in ast.walk(function)
+        if isinstance(n, ast.Name) and n.id not in (lowering.env) and isinstance(n.ctx, ast.Store)
+    }
+    for node in ast.walk(function):
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        targets = [node.target] if isinstance(node, ast.AugAssign) else targets
+        for target in targets:
+            if not isinstance(target, ast.Subscript) or not isinstance(target.slice, ast.Constant):
+                continue
+            root = target.value
+            while isinstance(root, (ast.Attribute, ast.Subscript)):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id not in local:
+                found = outside_place(lowering, target.value)
+                if found is not None and type(found[0]) is dict:
+                    lowering.world.written_dicts[id(found[0])] = found[0]
+
+
 def _written_update(lowering: Lowering, node: ast.Assign) -> bool:
     """``calls = calls + 1`` (``updated_operand``) of a place outside: its other operand
     is what the generated code combines the place with, when it runs."""

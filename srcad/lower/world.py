@@ -152,13 +152,15 @@ class World:
         # the objects the generated code changes (lists, owners of attributes and items,
         # arrays changed in place) and where they live: never an argument's
         self.changed_objects: dict[int, tuple[object, WorldPath, str]] = {}  # and where
+        # small dicts whose items the code writes: read key by key, as big ones are
+        self.written_dicts: dict[int, dict] = {}
 
     def stage(self, value: object, path: WorldPath) -> object:
         """What the lowering uses for ``value`` read at ``path`` (the same on every read)."""
         self._refuse_reading_changed(path)
         if len(path.steps) == 1 and not isinstance(path.root, ArgumentRoot):
             self.state.read_part(path.root, path.steps[0][1])  # a global, a closure cell
-        if _is_staged_by_item(value) or isinstance(value, (set, deque, np.ndarray)):
+        if _is_staged_whole(value, self) or isinstance(value, (set, deque, np.ndarray)):
             self.state.read_whole(value)  # not a namespace or big dict: read key by key
         key = path.key
         if key not in self._staged:
@@ -279,7 +281,7 @@ class World:
             return self.fix(value, path, "equal")
         if isinstance(value, (set, frozenset)) and all(isinstance(v, FIXED_VALUES) for v in value):
             return self.fix(type(value)(value), path, "equal")  # SKIPPED = {1, 3}: a copy
-        if _is_staged_by_item(value):
+        if _is_staged_whole(value, self):
             return self._container(value, path)
         if isinstance(value, types.ModuleType) and _is_library(value):
             if _is_import_name(value, path):
@@ -414,6 +416,11 @@ def _is_staged_by_item(value: object) -> TypeGuard[tuple | list | dict]:
     if type(value) is dict:
         return _is_small_dict(value)
     return type(value) in (tuple, list)
+
+
+def _is_staged_whole(value: object, world: World) -> TypeGuard[tuple | list | dict]:
+    """Staged item by item, and not a dict whose items the code writes (``written_dicts``)."""
+    return _is_staged_by_item(value) and id(value) not in world.written_dicts
 
 
 def _is_small_dict(value: dict) -> bool:
