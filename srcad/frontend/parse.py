@@ -115,7 +115,9 @@ def parse_function(fn: Callable) -> ParsedFunction:
     if any(isinstance(n, ast.Match) for n in ast.walk(node)):
         node = desugar_matches(node, code.co_filename)
     yields = check_supported(node, code.co_filename)
+    outside_names = written_outside_names(node)  # as checked (a name only written outside)
     node = move_returns_out_of_try(guard_unbound_reads(node))
+    node.srcad_outside_names = outside_names  # type: ignore[attr-defined]
     cells: dict[str, object] = dict(bound)
     if function.__closure__:
         for name, cell in zip(code.co_freevars, function.__closure__, strict=True):
@@ -581,12 +583,19 @@ def _read_only_declarations(root: ast.AST) -> set[int]:
     return harmless
 
 
-@functools.lru_cache(maxsize=64)  # per syntax tree: the lowering asks at every loop
 def written_outside_names(root: ast.FunctionDef) -> frozenset[str]:
     """The names a ``global``/``nonlocal`` statement of the function's own body declares and
     the function only writes, by ``name = value``, ``name += value`` or ``name = name + value``
     and never reads otherwise (``global calls; calls += 1``): the generated code writes them
-    on every call (``srcad.lower.outside_writes``)."""
+    on every call (``srcad.lower.outside_writes``). Kept on the tree: asked at every loop."""
+    known = getattr(root, "srcad_outside_names", None)
+    if known is None:
+        known = _written_outside_names(root)
+        root.srcad_outside_names = known  # type: ignore[attr-defined]
+    return known
+
+
+def _written_outside_names(root: ast.FunctionDef) -> frozenset[str]:
     own = list(_own_nodes(root))
     declared = {name for n in own if isinstance(n, (ast.Global, ast.Nonlocal)) for name in n.names}
     if not declared:

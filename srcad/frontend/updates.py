@@ -54,11 +54,20 @@ def update_of(node: ast.AST) -> Update | None:
     if not isinstance(value, ast.BinOp) or type(value.op) not in BINARY:
         return None
     how = BINARY[type(value.op)]
-    if _text(value.left) == _text(target) and not _reads(value.right, target):
+    if _same_place(value.left, target) and not _reads(value.right, target):
         return Update(value.left, value.right, how)
-    if _text(value.right) == _text(target) and not _reads(value.left, target):
+    if _same_place(value.right, target) and not _reads(value.left, target):
         return Update(value.right, value.left, f"r{how}")
     return None
+
+
+def _same_place(operand: ast.expr, target: ast.expr) -> bool:
+    """Whether ``operand`` reads the place ``target`` writes (the same source)."""
+    if type(operand) is not type(target):
+        return False
+    if isinstance(operand, ast.Name) and isinstance(target, ast.Name):
+        return operand.id == target.id
+    return _text(operand) == _text(target)
 
 
 def updated_operand(node: ast.AST) -> ast.expr | None:

@@ -79,25 +79,22 @@ def note_written_dicts(lowering: Lowering) -> None:
     """Before the body is lowered: the dicts from outside whose items it writes
     (``STATE["step"] += 1``) are read key by key (``World.written_dicts``), so that reading
     another key (``STATE["lr"]``) does not read the item written."""
-    function = lowering.parsed.node
-    local = {
-        n.id
-        for n in ast.walk(function)
-        if isinstance(n, ast.Name) and n.id not in (lowering.env) and isinstance(n.ctx, ast.Store)
-    }
-    for node in ast.walk(function):
-        targets = node.targets if isinstance(node, ast.Assign) else []
-        targets = [node.target] if isinstance(node, ast.AugAssign) else targets
-        for target in targets:
-            if not isinstance(target, ast.Subscript) or not isinstance(target.slice, ast.Constant):
-                continue
-            root = target.value
-            while isinstance(root, (ast.Attribute, ast.Subscript)):
-                root = root.value
-            if isinstance(root, ast.Name) and root.id not in local:
-                found = outside_place(lowering, target.value)
-                if found is not None and type(found[0]) is dict:
-                    lowering.world.written_dicts[id(found[0])] = found[0]
+    local: set[str] = set()  # names the function binds: never outside
+    written: list[ast.Subscript] = []
+    for node in ast.walk(lowering.parsed.node):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            local.add(node.id)
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
+            written.append(node)
+    for target in written:
+        root = target.value
+        while isinstance(root, (ast.Attribute, ast.Subscript)):
+            root = root.value
+        if not isinstance(target.slice, ast.Constant) or not isinstance(root, ast.Name):
+            continue
+        found = None if root.id in local else outside_place(lowering, target.value)
+        if found is not None and type(found[0]) is dict:
+            lowering.world.written_dicts[id(found[0])] = found[0]
 
 
 def _written_update(lowering: Lowering, node: ast.Assign) -> bool:
