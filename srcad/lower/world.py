@@ -143,7 +143,7 @@ class World:
         self._staged: dict[tuple, object] = {}
         # places outside the generated code changes (appends, writes), with the refusal to
         # raise if the function reads them too; what it reads, by identity (``state``)
-        self._appended: list[tuple[WorldPath, SrcadError]] = []
+        self._changed_places: list[tuple[WorldPath, SrcadError]] = []
         self.state = OutsideState()
         self.argument_ids: frozenset[int] = frozenset()  # the ids of the arguments' Vars
         # arrays and objects made in the function that the generated code keeps outside
@@ -184,7 +184,7 @@ class World:
         """Record that the generated code changes ``place``: ``owner``'s ``key`` (``WHOLE``
         for a list appended to); ``refusal`` is raised by ``check_changes_unread`` if the
         function reads it too, by that path or any other."""
-        self._appended.append((place, refusal))
+        self._changed_places.append((place, refusal))
         changed_path = (
             place
             if key is WHOLE
@@ -199,16 +199,18 @@ class World:
 
     def _refuse_reading_changed(self, path: WorldPath) -> None:
         """A read of a place the generated code changes, or of what it holds: refused."""
-        for place, refusal in self._appended:
+        for place, refusal in self._changed_places:
             is_inside = path.steps[: len(place.steps)] == place.steps
             if id(path.root) == id(place.root) and is_inside:
                 raise refusal
 
     def check_changes_unread(self) -> None:
-        """Refuse a list the function appends to and also reads, by any path: the read
-        would happen before the function's first line, and not see the appends."""
+        """Refuse a place the generated code changes (a list appended to, an attribute or
+        item written) that the function also reads, by any path, and an object it keeps
+        outside that it changes afterwards: the read would happen before the function's
+        first line, and not see the change."""
         read_keys = [*self._staged, *self.reads]
-        for place, refusal in self._appended:
+        for place, refusal in self._changed_places:
             steps = place.steps
             for root, read_steps, *_ in read_keys:
                 if root == id(place.root) and read_steps[: len(steps)] == steps:
