@@ -157,7 +157,9 @@ def _refuse_changed_arguments(
     holding = {
         n: Parameter(n)
         for n in names
-        if n in env and not _only_numbers(env[n]) and (arrays_change or not _is_array(env[n]))
+        if n in env
+        and not _only_numbers(env[n])
+        and (arrays_change or not isinstance(env[n], Tracer))  # an array: if arrays change
     }
     if not holding:
         return
@@ -166,10 +168,6 @@ def _refuse_changed_arguments(
     callee = REFUSE_CHANGED_ARGUMENTS
     outside_call(builder, callee, callee, [changed, holding, where], {})
     builder.eqns.insert(0, builder.eqns.pop())  # before anything reads the arguments
-
-
-def _is_array(value: object) -> bool:
-    return isinstance(value, Tracer)
 
 
 def _only_numbers(value: object) -> bool:

@@ -47,7 +47,7 @@ def appended_list(lowering: Lowering, node: ast.expr) -> tuple[ast.Call, WorldPa
     again by ``hessian``) is ``history.append(v)``."""
     if not isinstance(node, ast.Call):
         return None
-    generated = _is_once_per_call(lowering, node)
+    generated = calls_runtime_helper(lowering, node, ONCE_PER_CALL) and len(node.args) == 2
     if generated:  # generated code: what the path holds now is appended to, whatever it is
         node = ast.Call(node.args[0], node.args[1:], node.keywords)
         ast.copy_location(node, node.func)
@@ -65,14 +65,15 @@ def appended_list(lowering: Lowering, node: ast.expr) -> tuple[ast.Call, WorldPa
     return node, place[1], place[0]
 
 
-def _is_once_per_call(lowering: Lowering, node: ast.Call) -> bool:
-    if not isinstance(node.func, ast.Name) or len(node.args) != 2:
+def calls_runtime_helper(lowering: Lowering, node: ast.expr, name: str) -> bool:
+    """Whether ``node`` is generated code's call of ``srcad.runtime.passes``'s ``name``
+    (``once_per_call``, ``refuse_changed_arguments``), differentiated again (``hessian``)."""
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
         return False
-    if node.func.id in lowering.env or node.func.id in lowering.unfollowed:
+    if node.func.id != name or name in lowering.env or name in lowering.unfollowed:
         return False
-    value, _ = lowering.parsed.locate(node.func.id, node.lineno)
-    where = (getattr(value, "__module__", None), getattr(value, "__name__", None))
-    return where == (ONCE_PER_CALL_MODULE, ONCE_PER_CALL)
+    value, _ = lowering.parsed.locate(name, node.lineno)
+    return getattr(value, "__module__", None) == ONCE_PER_CALL_MODULE
 
 
 def append_outside(lowering: Lowering, node: ast.Call, place: WorldPath, appended: object) -> None:

@@ -27,32 +27,18 @@ import numpy as np
 from srcad.errors import UnsupportedSyntax
 from srcad.frontend import globals_name
 from srcad.frontend.parse import written_outside_names
-from srcad.frontend.updates import BINARY, update_of, updated_operand
-from srcad.ir.world import ONCE_PER_CALL, ONCE_PER_CALL_MODULE, OUTSIDE_UPDATES, WorldPath
+from srcad.frontend.updates import BINARY, update_of
+from srcad.ir.world import ONCE_PER_CALL, OUTSIDE_UPDATES, WorldPath
 from srcad.lower.dispatch import evaluate
-from srcad.lower.outside_lists import kept, outside_place
+from srcad.lower.outside_lists import calls_runtime_helper, kept, outside_place
 from srcad.lower.outside_state import WHOLE
 from srcad.lower.world import Outside, outside_call
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering
 
-# ast's operator classes, as the augmented assignment writes them
-AUGMENTED = {
-    ast.Add: "+=",
-    ast.Sub: "-=",
-    ast.Mult: "*=",
-    ast.Div: "/=",
-    ast.FloorDiv: "//=",
-    ast.Mod: "%=",
-    ast.Pow: "**=",
-    ast.MatMult: "@=",
-    ast.BitOr: "|=",
-    ast.BitAnd: "&=",
-    ast.BitXor: "^=",
-    ast.LShift: "<<=",
-    ast.RShift: ">>=",
-}
+# ast's operator classes, as the augmented assignment writes them (``+=``)
+AUGMENTED = {op: f"{spelled}=" for op, spelled in BINARY.items()}
 # Objects whose attributes are not the user's state: written as before (refused).
 NOT_STATE = (list, tuple, dict, set, str, bytes, int, float, complex)
 
@@ -62,17 +48,20 @@ def written_outside(lowering: Lowering, node: ast.stmt) -> bool:
     one (``self.calls += 1``); False where it is not."""
     if isinstance(node, ast.Expr):
         node = _as_assignment(lowering, node.value)  # type: ignore[assignment]
-    if isinstance(node, ast.Assign) and updated_operand(node) is not None:
-        return _written_update(lowering, node)  # calls = calls + 1
-    if isinstance(node, ast.Assign) and len(node.targets) == 1:
-        target, how = node.targets[0], "="
+    update = update_of(node)
+    if isinstance(node, ast.Assign) and update is not None:  # calls = calls + 1
+        target, how, value = node.targets[0], update.how, update.other
+    elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target, how, value = node.targets[0], "=", node.value
     elif isinstance(node, ast.AugAssign) and type(node.op) in AUGMENTED:
-        target, how = node.target, AUGMENTED[type(node.op)]
+        target, how, value = node.target, AUGMENTED[type(node.op)], node.value
     else:
         return False
-    if _place(lowering, target) is None:
+    place = _place(lowering, target)
+    if place is None:
         return False
-    return write_outside(lowering, target, evaluate(lowering, node.value), node, how)
+    _write(lowering, target, place, evaluate(lowering, value), node, how)
+    return True
 
 
 def note_written_dicts(lowering: Lowering) -> None:
@@ -97,18 +86,6 @@ def note_written_dicts(lowering: Lowering) -> None:
             lowering.world.written_dicts[id(found[0])] = found[0]
 
 
-def _written_update(lowering: Lowering, node: ast.Assign) -> bool:
-    """``calls = calls + 1`` (``updated_operand``) of a place outside: its other operand
-    is what the generated code combines the place with, when it runs."""
-    update = update_of(node)
-    assert update is not None
-    target = node.targets[0]
-    if _place(lowering, target) is None:
-        return False
-    operand = evaluate(lowering, update.other)
-    return write_outside(lowering, target, operand, node, update.how)
-
-
 def write_outside(
     lowering: Lowering, target: ast.expr, value: object, node: ast.stmt | ast.expr, how: str = "="
 ) -> bool:
@@ -118,6 +95,19 @@ def write_outside(
     place = _place(lowering, target)
     if place is None:
         return False
+    _write(lowering, target, place, value, node, how)
+    return True
+
+
+def _write(
+    lowering: Lowering,
+    target: ast.expr,
+    place: tuple[Outside, tuple[str, object]],
+    value: object,
+    node: ast.stmt | ast.expr,
+    how: str,
+) -> None:
+    """The write of ``value`` to ``target`` at ``place`` (``_place``), made on every call."""
     owner, step = place
     value = kept(lowering, value, node)
     helper = OUTSIDE_UPDATES[step[0]]
@@ -136,7 +126,6 @@ def write_outside(
     current = _current(owner.value, step)
     if how.endswith("=") and how != "=" and isinstance(current, np.ndarray):  # self.acc += g
         lowering.world.changes(place_path, current, WHOLE, refusal)
-    return True
 
 
 def _current(owner: object, step: tuple[str, object]) -> object:
@@ -208,14 +197,10 @@ def _owner(path: WorldPath) -> Outside:
 def _as_assignment(lowering: Lowering, call: ast.expr) -> ast.stmt | None:
     """Generated code's ``once_per_call(update_attribute, model, "calls", "+=", 1)``
     (differentiated again by ``hessian``) as the statement it makes: ``model.calls += 1``."""
-    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name):
-        return None
-    if len(call.args) != 5 or call.func.id in lowering.env:
+    if not isinstance(call, ast.Call) or len(call.args) != 5:
         return None
     helper, owner, key, how, value = call.args
-    value_found, _ = lowering.parsed.locate(call.func.id, call.lineno)
-    where = (getattr(value_found, "__module__", None), getattr(value_found, "__name__", None))
-    if where != (ONCE_PER_CALL_MODULE, ONCE_PER_CALL) or not isinstance(helper, ast.Name):
+    if not calls_runtime_helper(lowering, call, ONCE_PER_CALL) or not isinstance(helper, ast.Name):
         return None
     if not all(isinstance(a, ast.Constant) for a in (key, how)):
         return None

@@ -21,7 +21,7 @@ import numpy as np
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.frontend import parse_function
 from srcad.ir.builder import Tracer
-from srcad.ir.world import ONCE_PER_CALL_MODULE, REFUSE_CHANGED_ARGUMENTS
+from srcad.ir.world import REFUSE_CHANGED_ARGUMENTS
 from srcad.lower import imports, literals  # noqa: F401  (register their rules)
 from srcad.lower.assignments import add_at, assign
 from srcad.lower.branches import ReturnReached
@@ -29,7 +29,7 @@ from srcad.lower.calls import CONTAINER_METHODS, local_function
 from srcad.lower.context import LocalFunction
 from srcad.lower.dispatch import dispatch_statement, evaluate, lowers_statement, no_effect
 from srcad.lower.effects import is_setting_call, lower_setting_call
-from srcad.lower.outside_lists import append_outside, appended_list
+from srcad.lower.outside_lists import append_outside, appended_list, calls_runtime_helper
 from srcad.lower.outside_writes import written_outside
 from srcad.lower.world import Outside, outside_callee
 
@@ -78,7 +78,7 @@ def lower_expression_statement(lowering: Lowering, node: ast.Expr, since: int) -
         add_at(lowering, node.value)
     elif (sort := _array_sort(lowering, node.value)) is not None:  # y[...] = np.sort(y)
         _lower_sort(lowering, sort, since)
-    elif _is_generated_check(lowering, node.value):
+    elif calls_runtime_helper(lowering, node.value, REFUSE_CHANGED_ARGUMENTS):
         return  # refuse_changed_arguments(...): the lowering writes its own, first
     elif written_outside(lowering, node):
         return  # generated code's once_per_call(update_attribute, model, "calls", "+=", 1)
@@ -263,16 +263,6 @@ def _writes_into_parameters(definition: ast.FunctionDef, skip_self: bool = False
             if is_written and isinstance(base, ast.Name) and base.id in parameters:
                 return True
     return False
-
-
-def _is_generated_check(lowering: Lowering, node: ast.expr) -> bool:
-    """Generated code's ``refuse_changed_arguments(...)``, differentiated again."""
-    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
-        return False
-    if node.func.id != REFUSE_CHANGED_ARGUMENTS or node.func.id in lowering.env:
-        return False
-    found, _ = lowering.parsed.locate(node.func.id, node.lineno)
-    return getattr(found, "__module__", None) == ONCE_PER_CALL_MODULE
 
 
 def _is_outside_call(lowering: Lowering, call: ast.Call) -> bool:

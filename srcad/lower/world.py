@@ -141,9 +141,8 @@ class World:
         # the classes each input may have on a call the guard admits (``value_classes``)
         self.input_classes: dict[Var, tuple[type, ...]] = {}
         self._staged: dict[tuple, object] = {}
-        # places outside the generated code changes (appends, writes), with the refusal to
-        # raise if the function reads them too; what it reads, by identity (``state``)
-        self._changed_places: list[tuple[WorldPath, SrcadError]] = []
+        # what the generated code changes outside (appends, writes) and what the function
+        # reads there, by identity: a change it also reads is refused
         self.state = OutsideState()
         self.argument_ids: frozenset[int] = frozenset()  # the ids of the arguments' Vars
         # arrays and objects made in the function that the generated code keeps outside
@@ -157,11 +156,6 @@ class World:
 
     def stage(self, value: object, path: WorldPath) -> object:
         """What the lowering uses for ``value`` read at ``path`` (the same on every read)."""
-        self._refuse_reading_changed(path)
-        if len(path.steps) == 1 and not isinstance(path.root, ArgumentRoot):
-            self.state.read_part(path.root, path.steps[0][1])  # a global, a closure cell
-        if _is_staged_whole(value, self) or isinstance(value, (set, deque, np.ndarray)):
-            self.state.read_whole(value)  # not a namespace or big dict: read key by key
         key = path.key
         if key not in self._staged:
             self._staged[key] = self._stage_new(value, path)
@@ -184,7 +178,6 @@ class World:
         """Record that the generated code changes ``place``: ``owner``'s ``key`` (``WHOLE``
         for a list appended to); ``refusal`` is raised by ``check_changes_unread`` if the
         function reads it too, by that path or any other."""
-        self._changed_places.append((place, refusal))
         changed_path = (
             place
             if key is WHOLE
@@ -197,24 +190,11 @@ class World:
         else:
             self.state.changes_part(owner, key, refusal)
 
-    def _refuse_reading_changed(self, path: WorldPath) -> None:
-        """A read of a place the generated code changes, or of what it holds: refused."""
-        for place, refusal in self._changed_places:
-            is_inside = path.steps[: len(place.steps)] == place.steps
-            if id(path.root) == id(place.root) and is_inside:
-                raise refusal
-
     def check_changes_unread(self) -> None:
         """Refuse a place the generated code changes (a list appended to, an attribute or
         item written) that the function also reads, by any path, and an object it keeps
         outside that it changes afterwards: the read would happen before the function's
         first line, and not see the change."""
-        read_keys = [*self._staged, *self.reads]
-        for place, refusal in self._changed_places:
-            steps = place.steps
-            for root, read_steps, *_ in read_keys:
-                if root == id(place.root) and read_steps[: len(steps)] == steps:
-                    raise refusal
         self.state.check()
         for value, refusal, contents in self.kept:
             if contents is not None and not _same_items(contents, contents_of(value)):
@@ -269,6 +249,10 @@ class World:
             self.functions.append(function)
 
     def _stage_new(self, value: object, path: WorldPath) -> object:
+        if len(path.steps) == 1 and not isinstance(path.root, ArgumentRoot):
+            self.state.read_part(path.root, path.steps[0][1])  # a global, a closure cell
+        if _is_staged_whole(value, self) or isinstance(value, (set, deque, np.ndarray)):
+            self.state.read_whole(value)  # not a namespace or big dict: read key by key
         kind = type(value)
         if kind is float or isinstance(value, np.floating):
             if path.key in self.fixed_floats:
@@ -329,7 +313,6 @@ class World:
     def attribute(self, outside: Outside, name: str) -> object:
         """``obj.name`` of an outside object, staged; a bound method remembers its object."""
         path = outside.path.child("attr", name, f"{outside.path.text}.{name}")
-        self._refuse_reading_changed(path)
         self.state.read_part(outside.value, name)
         if name.startswith("__") or _is_computed_attribute(outside.value, name):
             self.state.read_whole(outside.value)  # obj.__dict__, a property: any attribute

@@ -65,42 +65,23 @@ def silenced_after_first(run: int) -> contextlib.AbstractContextManager[None]:
     return silenced() if run > 0 else contextlib.nullcontext()
 
 
-# How ``update_attribute`` and ``update_item`` combine the current value with the new one
-# (``"r+"``: the new one first, as in ``total = loss + total``):
-# as the augmented assignment does (``+=`` adds into an array in place), or the binary
-# operator of ``calls = calls + 1`` (``+``: a new value).
-UPDATES: dict[str, Callable[[object, object], object]] = {
-    "+=": operator.iadd,
-    "-=": operator.isub,
-    "*=": operator.imul,
-    "/=": operator.itruediv,
-    "//=": operator.ifloordiv,
-    "%=": operator.imod,
-    "**=": operator.ipow,
-    "@=": operator.imatmul,
-    "|=": operator.ior,
-    "&=": operator.iand,
-    "^=": operator.ixor,
-    "<<=": operator.ilshift,
-    ">>=": operator.irshift,
-    **{
-        spelled: getattr(operator, name)
-        for spelled, name in {
-            "+": "add",
-            "-": "sub",
-            "*": "mul",
-            "/": "truediv",
-            "//": "floordiv",
-            "%": "mod",
-            "**": "pow",
-            "@": "matmul",
-            "|": "or_",
-            "&": "and_",
-            "^": "xor",
-            "<<": "lshift",
-            ">>": "rshift",
-        }.items()
-    },
+# The operators of updates, by how the generated code spells them, and the functions of
+# ``operator`` that apply them: ``+`` (``calls = calls + 1``: a new value), ``+=`` (Python's
+# in-place ``__iadd__``: into an array), ``r+`` (``total = loss + total``: the new one first).
+OPERATOR_NAMES = {
+    "+": "add",
+    "-": "sub",
+    "*": "mul",
+    "/": "truediv",
+    "//": "floordiv",
+    "%": "mod",
+    "**": "pow",
+    "@": "matmul",
+    "|": "or_",
+    "&": "and_",
+    "^": "xor",
+    "<<": "lshift",
+    ">>": "rshift",
 }
 
 
@@ -108,7 +89,11 @@ def _reversed(combine: Callable[[object, object], object]) -> Callable[[object, 
     return lambda current, value: combine(value, current)
 
 
-UPDATES |= {f"r{how}": _reversed(combine) for how, combine in UPDATES.items() if how[-1] != "="}
+UPDATES: dict[str, Callable[[object, object], object]] = {}
+for _spelled, _name in OPERATOR_NAMES.items():
+    UPDATES[_spelled] = getattr(operator, _name)
+    UPDATES[f"{_spelled}="] = getattr(operator, f"i{_name.rstrip('_')}")
+    UPDATES[f"r{_spelled}"] = _reversed(UPDATES[_spelled])
 
 
 def update_attribute(owner: object, name: str, how: str, value: object) -> None:
