@@ -322,3 +322,25 @@ def test_a_long_loop_failing_for_all_iterations_at_once_keeps_its_error():
 def test_a_long_loop_failing_for_all_iterations_says_how_to_write_it():
     with pytest.raises(srcad.SrcadError, match="unrolls loops of up to 100 iterations"):
         srcad.grad(too_long_to_unroll)(np.ones(2))
+
+
+def test_a_failure_met_again_unrolled_is_not_retried_by_every_loop_around_it(monkeypatch):
+    """A recursion on data inside nested loops fails at the inlining limit; each loop that
+    met it unrolled would retry it, 4 times per level: lowering grew as 4 ** depth."""
+    from test_internal_errors import nested_halves
+
+    import srcad.lower.calls as calls
+    import srcad.lower.loops as loops
+
+    monkeypatch.setattr(calls, "MAX_INLINE_DEPTH", 10)  # reached before Python's own limit
+    lowered = loops._lower_body_once
+    count = [0]
+
+    def counted(*args, **kwargs):
+        count[0] += 1
+        return lowered(*args, **kwargs)
+
+    monkeypatch.setattr(loops, "_lower_body_once", counted)
+    with pytest.raises(srcad.UnsupportedSyntax, match="nest deeper than 10|recurses deeper"):
+        srcad.grad(nested_halves)(np.full(3, 5.0))
+    assert count[0] < 200

@@ -219,7 +219,7 @@ def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None
     except _Unroll as why:
         if why.error is not None and iteration.trip_count > MAX_UNROLL_AFTER_ERROR:
             error = why.error
-            raise type(error)(
+            longer = type(error)(
                 f"{error.detail} (srcad lowers a loop's body once for all its iterations; "
                 f"where that fails, as when an iteration reads what only earlier ones make, "
                 f"it unrolls loops of up to {MAX_UNROLL_AFTER_ERROR} iterations, and this "
@@ -227,7 +227,9 @@ def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None
                 "the iteration with the list's length instead of the counter)",
                 error.file,
                 error.line,
-            ) from None
+            )
+            longer.srcad_unrolled = True  # type: ignore[attr-defined] # met again around it
+            raise longer from None
         if iteration.trip_count > MAX_UNROLL:
             raise lowering.located(
                 SrcadError,
@@ -236,7 +238,12 @@ def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None
                 "fixed across iterations (preallocate with np.zeros, assign y[i] = ...)",
                 node,
             ) from None
-        _unroll(lowering, node, iteration_items(iteration))
+        try:
+            _unroll(lowering, node, iteration_items(iteration))
+        except SrcadError as error:
+            if why.error is not None:  # met again unrolled: loops around it do not retry
+                error.srcad_unrolled = True  # type: ignore[attr-defined]
+            raise
         return
     # as in Python, the target holds the last item after the loop (``for k, v in ...``)
     if set(_target_names(node.target)) & _read_after(lowering, node):
@@ -367,6 +374,8 @@ def _lower_body_once(
             raise _Unroll from None
         if isinstance(error, InternalError) or not isinstance(node, ast.For):
             raise
+        if getattr(error, "srcad_unrolled", False):
+            raise  # an inner loop unrolled already met it: so would this one, at every level
         raise _Unroll(error) from None  # unrolled, each iteration knows its counter
     finally:
         after = lowering.env
