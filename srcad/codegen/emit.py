@@ -60,8 +60,7 @@ from srcad.ir.prims import PRIMS
 from srcad.ir.walk import sub_graphs
 from srcad.ir.world import (
     ONCE_PER_CALL,
-    OUTSIDE_UPDATES,
-    REFUSE_CHANGED_ARGUMENTS,
+    RUNTIME_CALLEES,
     ArgumentRoot,
     WorldPath,
 )
@@ -519,12 +518,10 @@ class Emitter:
             raise TypeError("an outside call without its arguments")
         positional = [self.call_argument(eqn, spec) for spec in arguments]
         named = [ast.keyword(name, self.call_argument(eqn, spec)) for name, spec in keywords]
-        if params["callee"] == REFUSE_CHANGED_ARGUMENTS:
-            self.once_helpers.add(REFUSE_CHANGED_ARGUMENTS)
+        if params["callee"] in RUNTIME_CALLEES:  # update_attribute, refuse_changed_arguments
+            self.once_helpers.add(params["callee"])
         if params.get("once"):  # once_per_call(history.append, loss): not in later passes
             self.once_helpers.add(ONCE_PER_CALL)
-            if isinstance(params["callee"], str):  # update_attribute, update_item
-                self.once_helpers.add(params["callee"])
             return ast.Call(ast.Name(ONCE_PER_CALL, ast.Load()), [function, *positional], named)
         return ast.Call(function, positional, named)
 
@@ -536,9 +533,8 @@ class Emitter:
         if not isinstance(callee, str):
             raise TypeError(f"an outside call of {callee!r}")
         module = callee.split(".")[0]
-        if module not in ("np", callee) and callee not in (
-            *OUTSIDE_UPDATES.values(),
-            REFUSE_CHANGED_ARGUMENTS,
+        if (
+            module not in ("np", callee) and callee not in RUNTIME_CALLEES
         ):  # random.random, logging.info: give the module
             self.constants[module] = sys.modules[module]
         return ast.parse(callee, mode="eval").body

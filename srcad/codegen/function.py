@@ -22,8 +22,7 @@ from srcad.ir.walk import walk_eqns
 from srcad.ir.world import (
     ONCE_PER_CALL,
     ONCE_PER_CALL_MODULE,
-    OUTSIDE_UPDATES,
-    REFUSE_CHANGED_ARGUMENTS,
+    RUNTIME_CALLEES,
     ArgumentRoot,
     WorldPath,
 )
@@ -128,7 +127,7 @@ def module_imports(graph: Graph) -> list[str]:
 def imported_names(graph: Graph) -> set[str]:
     """The names the module's imports bind (``np``, ``scipy``): no value may take them."""
     modules = {module_spelling(module).partition(".")[0] for module in _modules(graph)}
-    once = {ONCE_PER_CALL, *OUTSIDE_UPDATES.values(), REFUSE_CHANGED_ARGUMENTS}
+    once = {ONCE_PER_CALL, *RUNTIME_CALLEES}
     return modules | set(reuse.HELPERS) | set(select.HELPERS) | once
 
 

@@ -209,6 +209,8 @@ OUTSIDE_UPDATES = {"attr": "update_attribute", "item": "update_item"}
 # ``refuse_changed_arguments((history, model), {"w": w, "h": h})`` first in such code: an
 # argument holding an object the code changes was read before the change (a ValueError).
 REFUSE_CHANGED_ARGUMENTS = "refuse_changed_arguments"
+# the runtime's functions such calls name (imported from ONCE_PER_CALL_MODULE; effects only)
+RUNTIME_CALLEES = frozenset({*OUTSIDE_UPDATES.values(), REFUSE_CHANGED_ARGUMENTS})
 _add(Prim("outside_call", _never_evaluated, OUTSIDE, 0, is_differentiable=False, has_effect=True))
 
 

@@ -44,12 +44,11 @@ from srcad.ir import AVal, Const, Eqn, Var, aval_of
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
 from srcad.ir.world import (
     GENERATORS,
-    OUTSIDE_UPDATES,
+    RUNTIME_CALLEES,
     ArgumentRoot,
     WorldPath,
     WorldRead,
 )
-from srcad.ir.world import REFUSE_CHANGED_ARGUMENTS as REFUSE_CHANGED
 from srcad.lower.outside_state import WHOLE, OutsideState
 from srcad.pytree import fields_of
 
@@ -480,7 +479,7 @@ def is_effect_only(function: object) -> bool:
         return isinstance(function.owner.value if function.owner else None, logging.Logger)
     if _is_list_method(function):  # history.append(loss), see ``srcad.lower.outside_lists``
         return True
-    if isinstance(function, str) and function in (*OUTSIDE_UPDATES.values(), REFUSE_CHANGED):
+    if isinstance(function, str) and function in RUNTIME_CALLEES:
         return True  # self.calls += 1, see ``srcad.lower.outside_writes``
     return _is_logger_method(function) or is_hashable(function) and function in EFFECT_CALLABLES
 
