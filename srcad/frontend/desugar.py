@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from typing import TypeVar
 
 from srcad.errors import UnsupportedSyntax
+from srcad.frontend.syntax import nodes
 
 Comprehension = ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp
 N = TypeVar("N", bound=ast.AST)
@@ -376,8 +377,9 @@ def _compare(left: ast.expr, op: ast.cmpop, right: ast.expr) -> ast.Compare:
 # --- names --------------------------------------------------------------------------------
 def names_in(node: ast.AST) -> set[str]:
     """Every name ``node`` reads, binds or takes as a parameter."""
-    names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-    return names | {n.arg for n in ast.walk(node) if isinstance(n, ast.arg)}
+    found = nodes(node)
+    names = {n.id for n in found if isinstance(n, ast.Name)}
+    return names | {n.arg for n in found if isinstance(n, ast.arg)}
 
 
 def fresh_name(base: str, taken: set[str]) -> str:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from srcad.errors import ArgumentTypeError, SrcadError, UnsupportedSyntax
 from srcad.frontend.desugar import desugar_matches
 from srcad.frontend.freshness import check_lambda_matches, check_source_matches
+from srcad.frontend.syntax import children, nodes, own_nodes
 from srcad.frontend.try_returns import move_returns_out_of_try
 from srcad.frontend.unbound import guard_unbound_reads
 from srcad.frontend.updates import updated_operand
@@ -112,7 +113,7 @@ def parse_function(fn: Callable) -> ParsedFunction:
         node = _definition(function)
         check_source_matches(function, node)  # the file may have changed since the import
     node = _without_parameters(node, set(bound))
-    if any(isinstance(n, ast.Match) for n in ast.walk(node)):
+    if any(isinstance(n, ast.Match) for n in nodes(node)):
         node = desugar_matches(node, code.co_filename)
     yields = check_supported(node, code.co_filename)
     outside_names = written_outside_names(node)  # as checked (a name only written outside)
@@ -477,7 +478,10 @@ class _SubsetChecker(ast.NodeVisitor):
     def __init__(self, file: str, root: ast.FunctionDef):
         self.file = file
         self.root = root
-        self.read_only = _read_only_declarations(root) | _written_only_declarations(root)
+        declares = any(isinstance(n, (ast.Global, ast.Nonlocal)) for n in nodes(root))
+        self.read_only = (
+            _read_only_declarations(root) | _written_only_declarations(root) if declares else set()
+        )
         self.unread_deletes = _unread_deletes(root)
         self.yields = False  # whether a ``yield`` was seen (a generator to desugar)
         self.conditional = 0  # how many CONDITIONAL_EXPRESSIONS enclose the node
@@ -497,10 +501,10 @@ class _SubsetChecker(ast.NodeVisitor):
             first, *rest = (
                 [node.test, node.body, node.orelse] if isinstance(node, ast.IfExp) else node.values
             )
-            self.visit(first)
+            self.generic_visit(first)
             self.conditional += 1
             for part in rest:
-                self.visit(part)
+                self.generic_visit(part)
             self.conditional -= 1
             return
         if isinstance(node, COMPREHENSIONS) and self._binds_only_inside(node):
@@ -538,7 +542,8 @@ class _SubsetChecker(ast.NodeVisitor):
             construct = ast.unparse(node).splitlines()[0]
             quoted = f" (in '{construct[:60]}')" if construct else ""
             raise UnsupportedSyntax(REJECTED[type(node)] + quoted, self.file, line)
-        super().generic_visit(node)
+        for child in children(node):  # (no visit_ methods: straight to generic_visit)
+            self.generic_visit(child)
 
 
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
@@ -571,7 +576,7 @@ def _read_only_declarations(root: ast.AST) -> set[int]:
     assigns: they change nothing (``global CONFIG`` before reading it)."""
     harmless: set[int] = set()
     for scope in [root, *(n for n in ast.walk(root) if isinstance(n, SCOPES) and n is not root)]:
-        own = list(_own_nodes(scope))
+        own = _own_nodes(scope)
         assigned = {
             n.id for n in own if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
         }
@@ -596,7 +601,7 @@ def written_outside_names(root: ast.FunctionDef) -> frozenset[str]:
 
 
 def _written_outside_names(root: ast.FunctionDef) -> frozenset[str]:
-    own = list(_own_nodes(root))
+    own = _own_nodes(root)
     declared = {name for n in own if isinstance(n, (ast.Global, ast.Nonlocal)) for name in n.names}
     if not declared:
         return frozenset()
@@ -639,14 +644,9 @@ def _written_only_declarations(root: ast.FunctionDef) -> set[int]:
     }
 
 
-def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
+def _own_nodes(scope: ast.AST) -> list[ast.AST]:
     """The nodes of ``scope``'s own body, not those of the functions and classes in it."""
-    pending = list(ast.iter_child_nodes(scope))
-    while pending:
-        node = pending.pop()
-        yield node
-        if not isinstance(node, SCOPES):
-            pending.extend(ast.iter_child_nodes(node))
+    return own_nodes(scope, SCOPES)
 
 
 def check_supported(node: ast.FunctionDef, file: str) -> bool:

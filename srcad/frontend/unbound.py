@@ -33,6 +33,7 @@ import ast
 from dataclasses import dataclass, field
 
 from srcad.frontend.desugar import fresh_name, names_in
+from srcad.frontend.syntax import children, nodes, own_nodes
 
 Bound = frozenset[str] | None  # the names bound on every path; None: no path gets here
 NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -43,7 +44,7 @@ def guard_unbound_reads(function: ast.FunctionDef) -> ast.FunctionDef:
     place, when there are some), and those of the functions defined in it."""
     nested = [
         node
-        for node in ast.walk(function)
+        for node in nodes(function)
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node is not function
     ]
     for inner in nested:
@@ -53,9 +54,12 @@ def guard_unbound_reads(function: ast.FunctionDef) -> ast.FunctionDef:
 
 def _guard_one(function: ast.FunctionDef) -> ast.FunctionDef:
     """``guard_unbound_reads`` of ``function``'s own scope."""
-    parameters = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)}
-    local = _own_bindings(function) - parameters - _declared_outside(function)
-    analysis = _Definite(local)
+    own = _own_nodes(function)
+    parameters = {a.arg for a in nodes(function.args) if isinstance(a, ast.arg)}
+    local = _own_bindings(own) - parameters - _declared_outside(own)
+    walrus = any(isinstance(n, ast.NamedExpr) for n in own)
+    deletes = any(isinstance(n, ast.Delete) for n in own)
+    analysis = _Definite(local, walrus, deletes)
     analysis.block(function.body, frozenset())
     if not analysis.unsure:
         return function
@@ -64,7 +68,7 @@ def _guard_one(function: ast.FunctionDef) -> ast.FunctionDef:
     for name in sorted(analysis.unsure):
         flags[name] = fresh_name(f"{name}_is_bound", taken)
         taken.add(flags[name])
-    function.body = _Guarded(flags, analysis.checks).statements(function.body)
+    function.body = _Guarded(flags, analysis.checks, walrus).statements(function.body)
     first = 1 if ast.get_docstring(function, clean=False) is not None else 0
     starts = [_at(_assign(flag, False), function.body[first]) for flag in flags.values()]
     function.body[first:first] = starts
@@ -74,9 +78,13 @@ def _guard_one(function: ast.FunctionDef) -> ast.FunctionDef:
 @dataclass
 class _Definite:
     """Definite assignment over the statements: which reads of ``local`` names may come
-    before any binding (``unsure``), by the statement that reads them (``checks``)."""
+    before any binding (``unsure``), by the statement that reads them (``checks``).
+    ``walrus`` and ``deletes``: whether the function has a ``:=``, a ``del`` at all (most
+    have neither: their statements are then not searched for them)."""
 
     local: set[str]
+    walrus: bool
+    deletes: bool
     unsure: set[str] = field(default_factory=set)
     checks: dict[int, set[str]] = field(default_factory=dict)  # statement id -> names
     breaks: list[list[frozenset[str]]] = field(default_factory=list)
@@ -93,38 +101,45 @@ class _Definite:
         if method is not None:
             return method(node, bound)
         self.reads(node, node, bound)
-        return bound | _binds(node) if not isinstance(node, ast.Delete) else bound - _binds(node)
+        binds = _binds(node, self.walrus)
+        return bound | binds if not isinstance(node, ast.Delete) else bound - binds
 
     def reads(self, statement: ast.AST, part: ast.AST, bound: frozenset[str]) -> None:
         """Note the names of ``local`` that ``part`` of ``statement`` reads unbound."""
-        missing = (_eager_reads(part) & self.local) - bound - walrus_targets(part)
+        missing = (_eager_reads(part) & self.local) - bound - self._walrus(part)
         if missing:
             self.unsure |= missing
             self.checks.setdefault(id(statement), set()).update(missing)
 
+    def _walrus(self, part: ast.AST) -> frozenset[str]:
+        return walrus_targets(part) if self.walrus else frozenset()
+
+    def _deleted(self, statements: list[ast.stmt]) -> frozenset[str]:
+        return _deleted(statements) if self.deletes else frozenset()
+
     # compound statements: their parts in the order Python runs them
     def _If(self, node: ast.If, bound: frozenset[str]) -> Bound:
         self.reads(node, node.test, bound)
-        bound = bound | walrus_targets(node.test)
+        bound = bound | self._walrus(node.test)
         return _meet(self.block(node.body, bound), self.block(node.orelse, bound))
 
     def _For(self, node: ast.For, bound: frozenset[str]) -> Bound:
         self.reads(node, node.iter, bound)
-        start = bound | walrus_targets(node.iter)
-        inside = (start | _target_names(node.target)) - _deleted(node.body)
+        start = bound | self._walrus(node.iter)
+        inside = (start | _target_names(node.target)) - self._deleted(node.body)
         return self._loop(node, start, inside)
 
     def _While(self, node: ast.While, bound: frozenset[str]) -> Bound:
         self.reads(node, node.test, bound)
-        start = bound | walrus_targets(node.test)
-        return self._loop(node, start, start - _deleted(node.body))
+        start = bound | self._walrus(node.test)
+        return self._loop(node, start, start - self._deleted(node.body))
 
     def _loop(self, node: ast.For | ast.While, start: frozenset[str], inside) -> Bound:
         self.breaks.append([])
         self.block(node.body, inside)
         breaks = self.breaks.pop()
         endless = isinstance(node, ast.While) and _is_true(node.test)
-        finished = None if endless else self.block(node.orelse, start - _deleted(node.body))
+        finished = None if endless else self.block(node.orelse, start - self._deleted(node.body))
         for state in breaks:
             finished = _meet(finished, state)
         return finished
@@ -183,18 +198,20 @@ class _Guarded:
 
     flags: dict[str, str]
     checks: dict[int, set[str]]
+    walrus: bool  # whether the function has a ``:=``
 
     def statements(self, statements: list[ast.stmt]) -> list[ast.stmt]:
         out: list[ast.stmt] = []
         for node in statements:
             out.extend(self._check(node, self.checks.get(id(node), set())))
             self._inside(node)
-            if isinstance(node, (ast.If, ast.While, ast.For)):  # if (s := f(x)) < 1.0:
+            if self.walrus and isinstance(node, (ast.If, ast.While, ast.For)):  # if (s := f(x)):
                 header = node.iter if isinstance(node, ast.For) else node.test
                 out.extend(self._set(node, walrus_targets(header), True))
             out.append(node)
             if not isinstance(node, (ast.For, ast.While, ast.If, ast.Try, ast.With, *NESTED)):
-                out.extend(self._set(node, _binds(node), not isinstance(node, ast.Delete)))
+                binds = _binds(node, self.walrus)
+                out.extend(self._set(node, binds, not isinstance(node, ast.Delete)))
             elif isinstance(node, NESTED):
                 out.extend(self._set(node, {node.name}, True))
         return out
@@ -228,21 +245,18 @@ class _Guarded:
 
 
 # --- what statements bind and read ----------------------------------------------------------
-def _own_nodes(node: ast.AST):
+def _own_nodes(node: ast.AST) -> list[ast.AST]:
     """The nodes of ``node`` outside nested functions, classes and lambdas (their bodies
     run later, in their own scope); comprehensions are entered (a walrus in one binds here)."""
-    for child in ast.iter_child_nodes(node):
-        if isinstance(child, NESTED):
-            continue
-        yield child
-        yield from _own_nodes(child)
+    return [n for n in own_nodes(node, NESTED) if not isinstance(n, NESTED)]
 
 
-def _own_bindings(function: ast.FunctionDef) -> set[str]:
+def _own_bindings(own: list[ast.AST]) -> set[str]:
+    """The names the nodes ``own`` of a function's scope bind."""
     names: set[str] = set()
-    for node in _own_nodes(function):
+    for node in own:
         if isinstance(node, ast.stmt):
-            names |= _binds(node)
+            names |= _binds(node, walrus=False)  # the walrus targets: below
         if isinstance(node, NESTED[:3]):
             names.add(node.name)
         if isinstance(node, ast.NamedExpr):
@@ -250,30 +264,29 @@ def _own_bindings(function: ast.FunctionDef) -> set[str]:
     return names
 
 
-def _declared_outside(function: ast.FunctionDef) -> set[str]:
+def _declared_outside(own: list[ast.AST]) -> set[str]:
     return {
-        name
-        for node in _own_nodes(function)
-        if isinstance(node, (ast.Global, ast.Nonlocal))
-        for name in node.names
+        name for node in own if isinstance(node, (ast.Global, ast.Nonlocal)) for name in node.names
     }
 
 
-def _binds(node: ast.stmt) -> frozenset[str]:
-    """The names a simple statement binds (or, ``del``, unbinds)."""
-    if isinstance(node, ast.Assign):
-        return frozenset().union(*(_target_names(t) for t in node.targets)) | walrus_targets(node)
-    if isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-        has_value = not isinstance(node, ast.AnnAssign) or node.value is not None
-        bound = _target_names(node.target) if has_value else frozenset()
-        return bound | walrus_targets(node)
+def _binds(node: ast.stmt, walrus: bool = True) -> frozenset[str]:
+    """The names a simple statement binds (or, ``del``, unbinds); those it binds with
+    ``:=`` only if ``walrus``."""
     if isinstance(node, (ast.For, ast.With)):
         return frozenset()  # their blocks bind: lowered statement by statement
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return frozenset((a.asname or a.name).split(".")[0] for a in node.names)
     if isinstance(node, ast.Delete):
         return frozenset().union(*(_target_names(t) for t in node.targets))
-    return walrus_targets(node)  # (n := x.shape[0]) in an assert, an expression, ...
+    walrus_bound = walrus_targets(node) if walrus else frozenset()
+    if isinstance(node, ast.Assign):
+        return frozenset().union(*(_target_names(t) for t in node.targets)) | walrus_bound
+    if isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+        has_value = not isinstance(node, ast.AnnAssign) or node.value is not None
+        bound = _target_names(node.target) if has_value else frozenset()
+        return bound | walrus_bound
+    return walrus_bound  # (n := x.shape[0]) in an assert, an expression, ...
 
 
 def _target_names(target: ast.AST) -> frozenset[str]:
@@ -316,7 +329,7 @@ def _eager_reads(node: ast.AST) -> set[str]:
         elif isinstance(current, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             pending.append(current.generators[0].iter)
         else:
-            pending.extend(ast.iter_child_nodes(current))
+            pending.extend(children(current))
     return reads
 
 
