@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import ast
 
+from srcad.frontend.syntax import nodes
+
 
 def live_after(
     body: list[ast.stmt],
@@ -90,7 +92,7 @@ class _Liveness:
 def _reads(node: ast.AST) -> frozenset[str]:
     """Names ``node`` reads (a subscript assignment ``y[i] = v`` reads ``y``)."""
     return frozenset(
-        n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+        n.id for n in nodes(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
     )
 
 
@@ -118,7 +120,7 @@ def read_by_nested_functions(body: list[ast.stmt]) -> frozenset[str]:
     nested = [
         n
         for statement in body
-        for n in ast.walk(statement)
+        for n in nodes(statement)
         if isinstance(n, (ast.FunctionDef, ast.Lambda))
     ]
     return frozenset().union(*(_reads(n) for n in nested))

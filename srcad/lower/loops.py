@@ -21,6 +21,7 @@ import numpy as np
 
 from srcad.errors import InternalError, SrcadError, UnsupportedSyntax
 from srcad.frontend.parse import written_outside_names
+from srcad.frontend.syntax import nodes
 from srcad.frontend.unbound import walrus_targets
 from srcad.ir import AVal, Const, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder, StaticValueNeeded, Tracer
@@ -609,6 +610,7 @@ def _assigned_names(statements: list[ast.stmt], through_items: bool = True) -> l
     """Names a block assigns (including subscript and augmented targets, unless
     ``through_items`` is False: then only the names it binds), in order."""
     names: dict[str, None] = {}
+    walrus = any(isinstance(n, ast.NamedExpr) for s in statements for n in nodes(s))
     for node in all_statements(statements):
         targets: list[ast.expr] = []
         if isinstance(node, ast.Assign):
@@ -617,7 +619,8 @@ def _assigned_names(statements: list[ast.stmt], through_items: bool = True) -> l
             targets = [node.target]
         for target in targets:
             names.update((name, None) for name in _target_names(target, through_items))
-        names.update(dict.fromkeys(sorted(walrus_targets(node))))  # if (s := f(x)) < 1.0:
+        if walrus:  # if (s := f(x)) < 1.0:
+            names.update(dict.fromkeys(sorted(walrus_targets(node))))
     return list(names)
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from srcad.errors import UnsupportedSyntax
 from srcad.frontend import globals_name
 from srcad.frontend.parse import written_outside_names
+from srcad.frontend.syntax import nodes
 from srcad.frontend.updates import BINARY, update_of
 from srcad.ir.world import ONCE_PER_CALL, OUTSIDE_UPDATES, WorldPath
 from srcad.lower.dispatch import evaluate
@@ -70,7 +71,7 @@ def note_written_dicts(lowering: Lowering) -> None:
     another key (``STATE["lr"]``) does not read the item written."""
     local: set[str] = set()  # names the function binds: never outside
     written: list[ast.Subscript] = []
-    for node in ast.walk(lowering.parsed.node):
+    for node in nodes(lowering.parsed.node):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             local.add(node.id)
         elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
