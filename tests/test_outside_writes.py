@@ -594,3 +594,44 @@ def test_a_dict_with_an_item_written_and_another_read():
     CONFIG["lr"] = 2.0  # the world changed
     np.testing.assert_allclose(gradient(X), 4.0 * X)
     assert CONFIG["step"] == 2
+
+
+TALLY: dict = {"train": 0.0, "valid": 0.0, "scale": 0.5}
+
+
+def tallied(w, split):
+    TALLY[split] += 1.0
+    return TALLY["scale"] * np.sum(np.sin(w) * w)
+
+
+def tallied_in_a_loop(w):
+    for split in ["train", "valid"]:
+        TALLY[split] += 1.0
+    return TALLY["scale"] * np.sum(w**3)
+
+
+def tallied_and_read(w, split):
+    TALLY[split] += 1.0
+    return np.sum(w) * TALLY["train"]
+
+
+def test_an_item_written_under_a_key_known_when_compiling():
+    TALLY.update(train=0.0, valid=0.0, scale=0.5)
+    gradient = srcad.grad(tallied)
+    got = gradient(X, "train")
+    assert (TALLY["train"], TALLY["valid"]) == (1.0, 0.0)
+    gradient(X, "valid")  # another key: compiled for it
+    assert (TALLY["train"], TALLY["valid"]) == (1.0, 1.0)
+    assert_gradient(lambda w: tallied(w, "train"), X, got)
+    TALLY["scale"] = 2.0  # the world changed
+    assert_gradient(lambda w: tallied(w, "valid"), X, gradient(X, "valid"))
+    TALLY.update(train=0.0, valid=0.0)
+    got = srcad.grad(tallied_in_a_loop)(X)
+    assert (TALLY["train"], TALLY["valid"]) == (1.0, 1.0)
+    assert_gradient(tallied_in_a_loop, X, got)
+
+
+def test_an_item_written_under_a_key_and_read_under_the_same_is_refused():
+    with pytest.raises(srcad.UnsupportedSyntax, match="is written here"):
+        srcad.grad(tallied_and_read)(X, "train")
+    srcad.grad(tallied_and_read)(X, "valid")  # another item read: fine

@@ -117,12 +117,22 @@ def outside_place(lowering: Lowering, node: ast.expr) -> tuple[object, WorldPath
         if not hasattr(base[0], node.attr):
             return None
         return getattr(base[0], node.attr), base[1].child("attr", node.attr, ast.unparse(node))
-    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+    if isinstance(node, ast.Subscript) and (key := static_key(lowering, node.slice)) is not None:
         base = outside_place(lowering, node.value)
-        key = node.slice.value
-        if base is None or not isinstance(base[0], dict) or key not in base[0]:
+        if base is None or not isinstance(base[0], dict) or key[0] not in base[0]:
             return None
-        return base[0][key], base[1].child("item", key, ast.unparse(node))
+        return base[0][key[0]], base[1].child("item", key[0], ast.unparse(node))
+    return None
+
+
+def static_key(lowering: Lowering, index: ast.expr) -> tuple[object] | None:
+    """The key ``index`` stands for, where it is known when compiling: a literal
+    (``STATE["step"]``), or a name holding a str or int that is (a str argument, a name
+    of a loop over a list of strings), as a 1-tuple; None otherwise."""
+    if isinstance(index, ast.Constant):
+        return (index.value,)
+    if isinstance(index, ast.Name) and type(lowering.env.get(index.id)) in (str, int, bool):
+        return (lowering.env[index.id],)
     return None
 
 

@@ -31,7 +31,7 @@ from srcad.frontend.syntax import nodes
 from srcad.frontend.updates import BINARY, update_of
 from srcad.ir.world import ONCE_PER_CALL, OUTSIDE_UPDATES, WorldPath
 from srcad.lower.dispatch import evaluate
-from srcad.lower.outside_lists import calls_runtime_helper, kept, outside_place
+from srcad.lower.outside_lists import calls_runtime_helper, kept, outside_place, static_key
 from srcad.lower.outside_state import WHOLE
 from srcad.lower.world import Outside, outside_call
 
@@ -80,7 +80,7 @@ def note_written_dicts(lowering: Lowering) -> None:
         root = target.value
         while isinstance(root, (ast.Attribute, ast.Subscript)):
             root = root.value
-        if not isinstance(target.slice, ast.Constant) or not isinstance(root, ast.Name):
+        if not isinstance(root, ast.Name):  # (any key: ST[key] with a str argument too)
             continue
         found = None if root.id in local else outside_place(lowering, target.value)
         if found is not None and type(found[0]) is dict:
@@ -158,9 +158,9 @@ def _place(lowering: Lowering, target: ast.expr) -> tuple[Outside, tuple[str, ob
         if found is None or not _is_plain_attribute(found[0], target.attr):
             return None
         return Outside(found[0], found[1]), ("attr", target.attr)
-    if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant):
+    if isinstance(target, ast.Subscript) and (static := static_key(lowering, target.slice)):
         found = outside_place(lowering, target.value)
-        key = target.slice.value
+        key = static[0]
         if found is None or not (isinstance(found[0], dict) or _is_list_item(found[0], key)):
             return None
         return Outside(found[0], found[1]), ("item", key)
