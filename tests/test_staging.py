@@ -211,16 +211,32 @@ def test_a_float_no_count_needs_is_still_read_without_recompiling(tmp_path, monk
     assert len(compiles) == 2
 
 
-def test_a_count_computed_from_arguments_is_refused_saying_what_to_pass():
+def test_a_count_computed_from_arguments_counts_on_every_call():
     def steps(y0, T, dt):
         y = y0
         for _ in range(int(T / dt)):
             y = y + dt * np.sin(y)
         return np.sum(y)
 
-    with pytest.raises(srcad.UnsupportedSyntax, match="the arguments 'T' and 'dt'") as error:
-        srcad.grad(steps)(np.array([0.5, 1.0]), 1.0, 0.1)
-    assert "n_steps=int(T / dt)" in str(error.value)
+    gradient = srcad.value_and_grad(steps)  # a while loop (srcad.lower.counted_loops)
+    y0 = np.array([0.5, 1.0])
+    for T, dt in ((1.0, 0.1), (2.05, 0.1), (0.3, 0.07)):  # 10, 20 and 4 steps
+        value, got = gradient(y0, T, dt)
+        assert value == pytest.approx(steps(y0, T, dt), rel=1e-12)
+        np.testing.assert_allclose(
+            got, srcad.numerical_grad(lambda y, T=T, dt=dt: steps(y, T, dt), y0), rtol=1e-6
+        )
+
+
+def test_a_count_from_a_random_draw_is_refused_saying_what_to_pass():
+    def steps(y0, rng):
+        y = y0
+        for _ in range(int(rng.integers(1, 5))):
+            y = y + np.sin(y)
+        return np.sum(y)
+
+    with pytest.raises(srcad.UnsupportedSyntax, match="bounds of a range") as error:
+        srcad.grad(steps)(np.array([0.5, 1.0]), np.random.default_rng(0))
     assert error.value.line == steps.__code__.co_firstlineno + 2
 
 

@@ -47,7 +47,7 @@ class FloatsNeeded(Exception):
 def fix_or_explain(lowering: Lowering, error: StaticValueNeeded) -> str:
     """Raises ``FloatsNeeded`` where the values ``error`` names are computed from outside
     floats only; else the message for the user (saying so where they come from arguments)."""
-    sources = _sources(lowering, error.values)
+    sources = sources_of(lowering, error.values)
     if sources is None:
         return str(error)
     world_inputs = {var.id: path for var, path in lowering.world.inputs}
@@ -68,11 +68,21 @@ def fix_or_explain(lowering: Lowering, error: StaticValueNeeded) -> str:
     )
 
 
+def fixed_when_needed(lowering: Lowering, values: tuple[object, ...]) -> bool:
+    """Whether ``values`` are computed from floats read from outside only: where a count
+    needs them, ``fix_or_explain`` fixes those floats."""
+    sources = sources_of(lowering, values)
+    world_inputs = {var.id: path for var, path in lowering.world.inputs}
+    return bool(sources) and all(
+        _is_outside_float(lowering, var, world_inputs) for var in sources  # type: ignore[union-attr]
+    )
+
+
 def fix_arrays_behind(lowering: Lowering, values: tuple[object, ...]) -> None:
     """Raises ``FloatsNeeded`` where ``values`` (the mask of ``np.nonzero(yobs > 0.5)``) are
     computed from floats and float arrays read from outside only: fixed, the guard compares
     them on every call (a change recompiles), and the positions are known when compiling."""
-    sources = _sources(lowering, values)
+    sources = sources_of(lowering, values)
     world_inputs = {var.id: path for var, path in lowering.world.inputs}
     if sources and all(_is_outside_float(lowering, v, world_inputs, True) for v in sources):
         raise FloatsNeeded(frozenset(world_inputs[var.id].key for var in sources))
@@ -118,7 +128,7 @@ def _is_outside_float(
     return var.id in world_inputs and (arrays or var.aval.shape == ()) and is_float
 
 
-def _sources(lowering: Lowering, values: tuple[object, ...]) -> set[Var] | None:
+def sources_of(lowering: Lowering, values: tuple[object, ...]) -> set[Var] | None:
     """The vars without an equation of their own (graph inputs, loop counters) that
     ``values`` are computed from, through equations without effects or sub-graphs; None
     where none is named or the computation goes through another equation."""

@@ -41,6 +41,7 @@ from srcad.lower.containers import (
     restore_generators,
     snapshot_containers,
 )
+from srcad.lower.counted_loops import lower_counted_by_data
 from srcad.lower.dispatch import (
     CALL,
     dispatch_statement,
@@ -177,7 +178,12 @@ def _unfollow_target(lowering: Lowering, node: ast.For) -> None:
 
 # --- for ----------------------------------------------------------------------------------
 def _lower_for(lowering: Lowering, node: ast.For) -> None:
-    iterable = _iterable(lowering, node)
+    try:
+        iterable = _iterable(lowering, node)
+    except StaticValueNeeded as needed:  # range(n) of an np.int64 argument n
+        if not lower_counted_by_data(lowering, node, needed):
+            raise
+        return
     with iterating(lowering, ast.unparse(node.iter), iterable):
         if isinstance(iterable, Deferred):  # a generator: runs now, then the body per item
             loop_over_generator(lowering, iterable, node, lambda item: _once(lowering, node, item))

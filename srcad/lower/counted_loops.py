@@ -1,0 +1,115 @@
+"""Lowering: ``for i in range(n)`` whose count the data decide, as the while loop it is.
+
+A range needs its bounds when compiling, to keep the loop a loop with a known number of
+iterations. A count read from the data (an ``np.int64`` argument, ``int(mask.sum())`` of
+an argument's mask or a global one) is a value of the run, as a ``while`` loop's end is: the
+loop is lowered as the ``while`` loop that counts the same way (srcad tapes those)::
+
+    Before:                          After:
+        for i in range(n):               i_next = 0          # (bound directly)
+            s = s + x[i] ** 2            while i_next < n:
+                                             i = i_next
+                                             i_next = i_next + 1
+                                             s = s + x[i] ** 2
+
+Only where the count comes from the arguments or other data read from outside: one
+computed from a loop's counter unrolls the loop around it instead, and one from outside
+floats alone is fixed when compiling (``srcad.lower.fixed_floats``). The step must be an int
+known when compiling (its sign says which way the test compares). A body that a ``while``
+loop cannot carry keeps the range's own refusal.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from srcad.errors import SrcadError
+from srcad.frontend.desugar import fresh_name, names_in
+from srcad.ir.builder import StaticValueNeeded, TraceError, Tracer
+from srcad.lower.aliasing import rewritten
+from srcad.lower.dispatch import dispatch_statement, evaluate
+from srcad.lower.fixed_floats import fixed_when_needed, sources_of
+
+if TYPE_CHECKING:
+    from srcad.lower.context import Lowering
+
+INTEGER_KINDS = "iu"  # NumPy's kinds of integer dtypes
+
+
+def lower_counted_by_data(lowering: Lowering, node: ast.For, needed: StaticValueNeeded) -> bool:
+    """Lower ``node``, a ``for`` over a range whose bounds ``needed`` says are computed, as
+    a while loop where the data decide them; False (nothing lowered) otherwise."""
+    bounds = _range_bounds(lowering, node)
+    if bounds is None or not _decided_by_data(lowering, needed):
+        return False
+    start, stop, step = bounds
+    loop = _counting_while(lowering, node, start, stop, step)
+    with rewritten(lowering, node, [loop]):
+        try:
+            dispatch_statement(lowering, loop, len(lowering.builder.eqns))
+        except (SrcadError, TraceError):
+            raise needed from None  # the range's refusal: the user wrote a for loop
+    return True
+
+
+def _range_bounds(lowering: Lowering, node: ast.For) -> tuple[object, object, int] | None:
+    """``start, stop, step`` of ``for name in range(...)``; None for another loop, or a step
+    not known when compiling."""
+    call = node.iter
+    if not isinstance(node.target, ast.Name) or not isinstance(call, ast.Call):
+        return None
+    if call.keywords or not 1 <= len(call.args) <= 3:
+        return None
+    if any(isinstance(a, ast.Starred) for a in call.args):
+        return None
+    if not isinstance(call.func, ast.Name) or evaluate(lowering, call.func) is not range:
+        return None
+    values = [evaluate(lowering, a) for a in call.args]
+    start, stop, step = (0, values[0], 1) if len(values) == 1 else (*values, 1)[:3]
+    if type(step) is not int or step == 0 or not all(_is_int(v) for v in (start, stop)):
+        return None
+    return start, stop, step
+
+
+def _is_int(value: object) -> bool:
+    if isinstance(value, Tracer):
+        return np.dtype(value.aval.dtype).kind in INTEGER_KINDS
+    return type(value) is int
+
+
+def _decided_by_data(lowering: Lowering, needed: StaticValueNeeded) -> bool:
+    """Whether the values ``needed`` names come from the arguments or from data read from
+    outside, not from a loop's counter or a random draw, nor from outside floats alone
+    (those are fixed when compiling)."""
+    sources = sources_of(lowering, needed.values)  # (none: from constants, a global mask)
+    if sources is None or fixed_when_needed(lowering, needed.values):
+        return False
+    read = lowering.world.argument_ids | {var.id for var, _ in lowering.world.inputs}
+    return all(var.id in read for var in sources)
+
+
+def _counting_while(
+    lowering: Lowering, node: ast.For, start: object, stop: object, step: int
+) -> ast.While:
+    """The while loop that counts as ``range(start, stop, step)`` does, its counter and end
+    bound in the environment under names of their own."""
+    assert isinstance(node.target, ast.Name)
+    target = node.target.id
+    taken = names_in(lowering.parsed.node) | set(lowering.env)
+    counter = fresh_name(f"{target}_next", taken)
+    end = fresh_name(f"{target}_stop", taken | {counter})
+    lowering.env[counter] = start
+    lowering.env[end] = stop
+    compare = ast.Lt() if step > 0 else ast.Gt()
+    test = ast.Compare(ast.Name(counter, ast.Load()), [compare], [ast.Name(end, ast.Load())])
+    advance = ast.BinOp(ast.Name(counter, ast.Load()), ast.Add(), ast.Constant(step))
+    body = [
+        ast.Assign([ast.Name(target, ast.Store())], ast.Name(counter, ast.Load())),
+        ast.Assign([ast.Name(counter, ast.Store())], advance),
+        *node.body,
+    ]
+    loop = ast.copy_location(ast.While(test, body, []), node)  # (the else: lower_loop)
+    return ast.fix_missing_locations(loop)  # what it adds: at the loop's line

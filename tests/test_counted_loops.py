@@ -1,0 +1,134 @@
+"""``for i in range(n)`` with a count the arguments decide (``srcad.lower.counted_loops``):
+an ``np.int64`` argument, ``int(np.sum(mask))`` of an argument's mask, a start and a step,
+counting down, ``else`` and ``break``.
+
+Checked: every transformation agrees with central differences of the plain function, and
+the value with the plain function's, for one count and then another (the same compiled
+code runs both: the count is a value of the run); numba agrees with NumPy; a count from an
+enclosing loop's counter or a body a while loop cannot carry keeps the range's refusal.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from transformations import TRANSFORMATIONS, assert_gradient
+
+import srcad
+
+X = np.array([0.3, 1.6, -0.4, 2.1, 0.8, -1.2])
+SCALE = 0.5
+
+
+def weighted_squares(x, n):
+    s = 0.0
+    for i in range(n):
+        s = s + SCALE * x[i] ** 2 * (i + 1)
+    return s
+
+
+def every_other_of_the_mask(x, mask):
+    s = 0.0
+    for i in range(1, int(np.sum(mask)), 2):
+        s = s + np.sin(x[i]) * i
+    else:
+        s = s * 2.0
+    return s
+
+
+def counting_down_until_large(x, n):
+    s = 0.0
+    for i in range(n - 1, -1, -1):
+        s = s * 0.5 + np.tanh(x[i])
+        if s > 1.5:
+            break
+    return s
+
+
+def argmax_many_terms(x, unused):
+    s = 0.0
+    for k in range(int(np.argmax(x))):
+        s = s + x[k] * x[k + 1]
+    return s
+
+
+CASES = [
+    (weighted_squares, np.int64(3)),
+    (weighted_squares, np.int64(6)),
+    (weighted_squares, np.int64(0)),
+    (every_other_of_the_mask, np.array([1, 1, 1, 1, 1, 0])),
+    (every_other_of_the_mask, np.array([1, 0, 0, 0, 0, 0])),
+    (counting_down_until_large, np.int64(6)),
+    (counting_down_until_large, np.int64(2)),
+    (argmax_many_terms, 0),
+]
+
+
+@pytest.mark.parametrize("name", sorted(TRANSFORMATIONS))
+@pytest.mark.parametrize("fun, count", CASES, ids=lambda c: getattr(c, "__name__", str(c)))
+def test_a_count_from_the_arguments_in_every_transformation(name, fun, count):
+    def at_count(x):
+        return fun(x, count)
+
+    got = TRANSFORMATIONS[name](at_count, X)
+    if name == "hessian":
+        rows = [
+            srcad.numerical_grad(lambda v, k=k: srcad.grad(at_count)(v)[k], X) for k in range(6)
+        ]
+        np.testing.assert_allclose(got, np.array(rows), rtol=1e-5, atol=1e-7)
+    else:
+        assert_gradient(at_count, X, got)
+
+
+@pytest.mark.parametrize("fun, count", CASES, ids=lambda c: getattr(c, "__name__", str(c)))
+def test_one_compile_runs_every_count(fun, count):
+    gradient = srcad.value_and_grad(fun)
+    other = count[::-1] if np.ndim(count) else count - 1 if count > 0 else count + 1
+    for x, n in ((X, count), (2.0 * X, other)):
+        value, got = gradient(x, n)
+        assert value == pytest.approx(fun(x, n), rel=1e-12)
+        assert_gradient(lambda v, n=n: fun(v, n), x, got)
+
+
+def test_the_generated_code_counts_with_a_while_loop():
+    gradient = srcad.grad(weighted_squares)
+    gradient(X, np.int64(4))
+    source = srcad.source(gradient)
+    assert "while i_next < n:" in source
+    code = source.split("def weighted_squares_grad_unchecked")[1]
+    assert not [line for line in code.splitlines() if line.strip().startswith("for ")]
+
+
+def test_numba_agrees_with_numpy():
+    pytest.importorskip("numba")
+    for fun, count in CASES:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a fallback runs the NumPy code: same numbers
+            got = srcad.value_and_grad(fun, backend="numba")(X, count)
+        expected = srcad.value_and_grad(fun)(X, count)
+        np.testing.assert_allclose(got[0], expected[0], rtol=1e-12)
+        np.testing.assert_allclose(got[1], expected[1], rtol=1e-12, atol=1e-15)
+
+
+def counted_by_the_outer_counter(x, n):
+    s = 0.0
+    for j in range(n):
+        for i in range(j):
+            s = s + x[i] * x[j]
+    return s
+
+
+def growing_a_list(x, n):
+    values = []
+    for i in range(n):
+        values.append(x[i] ** 2)
+    return sum(values)
+
+
+@pytest.mark.parametrize("fun", [counted_by_the_outer_counter, growing_a_list])
+def test_what_a_while_loop_cannot_carry_keeps_the_ranges_refusal(fun):
+    with pytest.raises(srcad.UnsupportedSyntax, match="the bounds of a range must be ints"):
+        srcad.grad(fun)(X, np.int64(3))
+    assert_gradient(lambda v: fun(v, 3), X, srcad.grad(fun)(X, 3))  # a Python int: unrolled
