@@ -132,3 +132,27 @@ def test_what_a_while_loop_cannot_carry_keeps_the_ranges_refusal(fun):
     with pytest.raises(srcad.UnsupportedSyntax, match="the bounds of a range must be ints"):
         srcad.grad(fun)(X, np.int64(3))
     assert_gradient(lambda v: fun(v, 3), X, srcad.grad(fun)(X, 3))  # a Python int: unrolled
+
+
+def last_counter_times_sum(x, n):
+    s = 0.0
+    for i in range(n):
+        s = s + x[i]
+    return s * i
+
+
+def test_the_counter_after_a_loop_that_did_not_run_is_unbound_as_in_python():
+    gradient = srcad.value_and_grad(last_counter_times_sum)
+    value, got = gradient(X, np.int64(4))
+    assert value == pytest.approx(last_counter_times_sum(X, 4), rel=1e-12)
+    assert_gradient(lambda v: last_counter_times_sum(v, 4), X, got)
+    with pytest.raises(UnboundLocalError, match="'i'"):
+        last_counter_times_sum(X, 0)
+    with pytest.raises(UnboundLocalError, match="'i'"):
+        gradient(X, np.int64(0))
+
+
+def test_a_loop_known_to_run_binds_its_counter_without_a_check():
+    gradient = srcad.grad(last_counter_times_sum)
+    assert_gradient(lambda v: last_counter_times_sum(v, 3), X, gradient(X, 3))
+    assert "is_bound" not in srcad.source(gradient)

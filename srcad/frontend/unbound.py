@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from srcad.frontend.desugar import fresh_name, names_in
 from srcad.frontend.syntax import children, nodes, own_nodes
 
+# marks the statement that sets a loop target's flag (``i_is_bound = True`` first in the body)
+TARGET_FLAG = "srcad_target_flag"
 Bound = frozenset[str] | None  # the names bound on every path; None: no path gets here
 NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
@@ -220,7 +222,10 @@ class _Guarded:
         """Rewrite the blocks of a compound statement; set the flags of what its header
         binds (a loop variable, ``with ... as``, ``except ... as``) at their starts."""
         if isinstance(node, ast.For):
-            node.body = self._set(node, _target_names(node.target), True) + node.body
+            flags = self._set(node, _target_names(node.target), True)
+            for flag in flags:  # known True after a loop known to run (srcad.lower.loops)
+                setattr(flag, TARGET_FLAG, True)
+            node.body = flags + node.body
         if isinstance(node, ast.With):
             bound = set().union(
                 *(_target_names(i.optional_vars) for i in node.items if i.optional_vars)
@@ -257,6 +262,8 @@ def _own_bindings(own: list[ast.AST]) -> set[str]:
     for node in own:
         if isinstance(node, ast.stmt):
             names |= _binds(node, walrus=False)  # the walrus targets: below
+        if isinstance(node, ast.For):  # a range counted by data may run no iteration
+            names |= _target_names(node.target)
         if isinstance(node, NESTED[:3]):
             names.add(node.name)
         if isinstance(node, ast.NamedExpr):

@@ -22,7 +22,7 @@ import numpy as np
 from srcad.errors import InternalError, SrcadError, UnsupportedSyntax
 from srcad.frontend.parse import written_outside_names
 from srcad.frontend.syntax import nodes
-from srcad.frontend.unbound import walrus_targets
+from srcad.frontend.unbound import TARGET_FLAG, walrus_targets
 from srcad.ir import AVal, Const, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder, StaticValueNeeded, Tracer
 from srcad.lower.aliasing import (
@@ -221,6 +221,7 @@ def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None
     consumed(lowering, iterable, node)  # zip(x, y): used up, as Python's
     if iteration.trip_count == 0:
         return
+    node = _with_target_flags_set(lowering, node)
     try:
         _structured_loop(lowering, node, iteration)
     except _Unroll as why:
@@ -255,6 +256,20 @@ def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None
     # as in Python, the target holds the last item after the loop (``for k, v in ...``)
     if set(_target_names(node.target)) & _read_after(lowering, node):
         assign(lowering, node.target, last_item(iteration), len(lowering.builder.eqns))
+
+
+def _with_target_flags_set(lowering: Lowering, node: ast.For) -> ast.For:
+    """``node`` without the statements that note its target bound (``i_is_bound = True``,
+    ``srcad.frontend.unbound``), the flags set now: a loop that runs binds its target."""
+    flags = [s for s in node.body if getattr(s, TARGET_FLAG, False)]
+    if not flags:
+        return node
+    for flag in flags:
+        assert isinstance(flag, ast.Assign) and isinstance(flag.targets[0], ast.Name)
+        lowering.env[flag.targets[0].id] = True
+    node = copy.copy(node)
+    node.body = [s for s in node.body if not getattr(s, TARGET_FLAG, False)]
+    return node
 
 
 def _unroll(lowering: Lowering, node: ast.For, items: Iterable[object]) -> None:
