@@ -10,11 +10,14 @@ from pathlib import Path
 
 os.environ.setdefault("SRCAD_VERIFY", "1")
 os.environ.setdefault("SRCAD_GENERATED_DIR", tempfile.mkdtemp(prefix="srcad-tests-"))
-# numba's compiles are most of the suite's time: LLVM's level 1 compiles them a fifth faster
-# than its default, 3, and computes the same values but for the order in which fastmath sums
-# add (set NUMBA_OPT=3 to test at users' level; the benchmarks, and
-# benchmarks/numba_corpus.py's agreement with NumPy to 1e-12, run at numba's default).
-os.environ.setdefault("NUMBA_OPT", "1")
+# numba's compiles are most of the suite's time: LLVM's level 0 compiles the numba tests in
+# three quarters of level 1's time (146 s against 188 s on 2 cores), 1 in 0.8 of the default
+# 3's, and all compute the same values but for the order in which fastmath sums add (set
+# NUMBA_OPT=3 to test at users' level; the benchmarks, and benchmarks/numba_corpus.py's
+# agreement with NumPy to 1e-12, run at numba's default). What numba caches on disk is
+# named for the level (srcad.backends.numba_backend), or not cached below the default (the
+# compiled Adam step), so that a later benchmark never loads code compiled at this level.
+os.environ.setdefault("NUMBA_OPT", "0")
 sys.path.insert(0, str(Path(__file__).parent))
 
 

@@ -155,6 +155,8 @@ class NumbaBackend:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", numba.NumbaPerformanceWarning)
+                # code numba cannot cache (it holds a large constant array) runs all the same
+                warnings.filterwarnings("ignore", ".*Cannot cache", numba.NumbaWarning)
                 result = variant.fn(*args)
         except Exception as error:
             if getattr(variant.dispatcher, "signatures", None):  # compiled, raised when run
@@ -308,7 +310,7 @@ def _unkeyed_inputs(source: str) -> bytes:
     """What the compiled variant depends on that numba's disk cache does not key on (it keys
     on the variant's file, so these must change its name): the source of the srcad modules
     whose compiled functions the variant calls, and numba's optimisation level (else the
-    cache hands code compiled at the test suite's ``NUMBA_OPT=1`` to a benchmark)."""
+    cache hands code compiled at the test suite's ``NUMBA_OPT=0`` to a benchmark)."""
     import numba.core.config
 
     called = [name for name in RUNTIME_MODULES if name in source]

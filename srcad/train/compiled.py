@@ -14,8 +14,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+# cached on disk at numba's default optimisation only: the test suite compiles at level 0,
+# and a later run must not load that code (numba's cache does not key on the level)
+CACHED = int(numba.config.OPT) >= 3  # type: ignore[attr-defined]
 
-@numba.njit(cache=True, error_model="numpy")
+
+@numba.njit(cache=CACHED, error_model="numpy")
 def adam_step(p, g, m, v, added1, added2, eps, rate):  # pragma: no cover - compiled
     """One Adam step on flat arrays: ``m += added1 g``, ``v += added2 g^2``,
     ``p -= rate m / (sqrt(v) + eps)`` (the moments kept as ``optim.Adam`` keeps them)."""
