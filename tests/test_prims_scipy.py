@@ -77,6 +77,7 @@ def information_family(p, q):
     total = np.sum(special.entr(p) + special.rel_entr(p, q) * special.kl_div(q, p))
     total += np.sum(special.huber(q, p - 0.5) + special.pseudo_huber(q, p * 2.0))
     total += np.sum(special.ndtri(p) ** 2 + special.gammainc(2.5, q) * special.gammaincc(0.5, p))
+    total += np.sum(special.betainc(2.0, 3.5, p) * special.betaincc(0.7, 1.5, p**2))
     return total + np.sum(special.rel_entr(np.zeros(3), q))  # 0 log 0: slope 0 in q
 """
 

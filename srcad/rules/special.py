@@ -63,16 +63,18 @@ def defpartials(target: Any, partials: Callable) -> None:
     defjvp(target)(jvp)
 
 
-def deforder(target: Any, order: str, derivative: Callable) -> None:
-    """Both rules of a function of ``x`` with a static order (``polygamma(n, x)``):
-    ``derivative(out, x, order)`` is its derivative in ``x``."""
+def deforder(target: Any, order: str | tuple[str, ...], derivative: Callable) -> None:
+    """Both rules of a function of ``x`` with a static order (``polygamma(n, x)``), or
+    static first arguments (``betainc(a, b, x)``: a tuple of their names):
+    ``derivative(out, x, *orders)`` is its derivative in ``x``."""
+    names = (order,) if isinstance(order, str) else order
 
     # positional-only: zeta's order is named x
     def vjp(g, out, value, /, **params):
-        return g * derivative(out, value, params[order])
+        return g * derivative(out, value, *[params[name] for name in names])
 
     def jvp(tangents, out, value, /, **params):
-        return tangents[0] * derivative(out, value, params[order])
+        return tangents[0] * derivative(out, value, *[params[name] for name in names])
 
     defvjp(target)(vjp)
     defjvp(target)(jvp)
@@ -129,6 +131,9 @@ def register_rules(special: ModuleType) -> None:
     # the regularized incomplete gamma functions in x: the gamma density, x^(a-1) e^-x / G(a)
     deforder(special.gammainc, "a", lambda out, x, a: _gamma_density(a, x))
     deforder(special.gammaincc, "a", lambda out, x, a: -_gamma_density(a, x))
+    # the regularized incomplete beta functions in x: the beta density
+    deforder(special.betainc, ("a", "b"), lambda out, x, a, b: _beta_density(a, b, x))
+    deforder(special.betaincc, ("a", "b"), lambda out, x, a, b: -_beta_density(a, b, x))
     deforder(special.polygamma, "n", lambda out, x, n: call_primitive(special.polygamma, n + 1, x))
     # I_v' = (I_{v-1} + I_{v+1}) / 2; ive(v, x) = exp(-|x|) I_v(x)
     deforder(special.iv, "v", lambda out, x, v: _bessel_average(special.iv, v, x))
@@ -167,6 +172,12 @@ def _pseudo_huber_partials(out: Any, delta: Any, r: Any) -> tuple:
 
 def _gamma_density(a: float, x: Any) -> Any:
     return np.exp((a - 1) * np.log(x) - x - math.lgamma(a))
+
+
+def _beta_density(a: float, b: float, x: Any) -> Any:
+    """x^(a-1) (1-x)^(b-1) / B(a, b)."""
+    log_beta = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+    return np.exp((a - 1) * np.log(x) + (b - 1) * np.log1p(-x) - log_beta)
 
 
 def _bessel_average(function: Callable, v: float, x: Any) -> Any:

@@ -10,7 +10,8 @@ no function of that name, as for ``expit``), with the interval the rule tests dr
 from. ``polygamma(n, x)``, ``iv(v, x)``, ``ive(v, x)`` and ``zeta(s, q)`` take their first
 argument as a static param (an int or float known when compiling), as do the Bessel
 functions ``kv``, ``kve``, ``jv``, ``yv`` (Matérn kernels), ``gammainc(a, x)``
-and ``gammaincc(a, x)``, whose derivative in ``a`` is not elementary; ``logsumexp``,
+and ``gammaincc(a, x)``, whose derivative in ``a`` is not elementary, and, for the same
+reason, ``betainc(a, b, x)`` and ``betaincc(a, b, x)`` their first two; ``logsumexp``,
 ``softmax`` and ``log_softmax`` reduce or normalize along ``axis``.
 """
 
@@ -38,11 +39,16 @@ def _binary(fn: Callable, sympy: str, domain: tuple[float, float] = POSITIVE) ->
 
 
 def _of_order(
-    fn: Callable, order: str, orders: tuple, sympy: str, domain: tuple[float, float]
+    fn: Callable, order: str | tuple[str, ...], orders: tuple, sympy: str, domain: tuple
 ) -> None:
     """An elementwise function of ``x`` whose first argument, an order, is a static param
-    (``polygamma(1, x)``); the rule tests use ``orders``."""
-    examples: tuple[Example, ...] = tuple((((3, 4),), {order: k}) for k in orders)
+    (``polygamma(1, x)``), or whose first arguments are (``betainc(a, b, x)``: a tuple of
+    names, and of values in ``orders``); the rule tests use ``orders``."""
+    names = (order,) if isinstance(order, str) else order
+    examples: tuple[Example, ...] = tuple(
+        (((3, 4),), dict(zip(names, k if isinstance(k, tuple) else (k,), strict=True)))
+        for k in orders
+    )
     register(
         Prim(
             fn.__name__,
@@ -53,7 +59,7 @@ def _of_order(
             domain=domain,
             examples=examples,
             module=MODULE,
-            leading_params=(order,),
+            leading_params=names,
         )
     )
 
@@ -117,6 +123,11 @@ def register_rows(special: ModuleType) -> None:
     _of_order(
         special.gammaincc, "a", (1.5, 2), "lambda a, x: uppergamma(a, x) / gamma(a)", POSITIVE
     )
+    for fn, sympy in (
+        (special.betainc, "lambda a, b, x: betainc_regularized(a, b, 0, x)"),
+        (special.betaincc, "lambda a, b, x: betainc_regularized(a, b, x, 1)"),
+    ):
+        _of_order(fn, ("a", "b"), ((2.5, 1.5), (0.8, 3.0)), sympy, LOGIT)
     for fn in (special.softmax, special.log_softmax):
         register(Prim(fn.__name__, fn, REDUCTION, 1, ("axis",), examples=AXIS_CASES, module=MODULE))
     register(
