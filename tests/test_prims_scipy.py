@@ -280,6 +280,13 @@ def lognorm_weibull(x, s, scale):
     return np.sum(value + stats.weibull_min.logpdf(x, s * 2.0, scale=scale))
 
 
+def positive_families(x, shape, scale):
+    value = stats.halfnorm.logpdf(x, scale=scale) + stats.chi2.logpdf(x, shape * 2.0)
+    value = value + stats.invgamma.logpdf(x, shape, scale=scale) + stats.chi2.cdf(x, 3.0)
+    value = value + stats.rayleigh.logsf(x, scale=scale) + stats.pareto.logpdf(x + 1.0, shape)
+    return np.sum(value + stats.gumbel_r.logcdf(x, 0.3, scale) + stats.gumbel_r.pdf(x, shape))
+
+
 def quantiles(q, loc, scale):
     value = stats.norm.ppf(q, loc, scale) + stats.norm(loc, scale).isf(q) ** 2
     return np.sum(value + stats.norm.ppf(q) * stats.norm.isf(q, scale=scale))
@@ -328,6 +335,7 @@ STATS_CASES = [
     ("expon_laplace", (POINTS, 0.25, 1.4)),
     ("cauchy_logistic", (POINTS, 0.25, 1.4)),
     ("lognorm_weibull", (POINTS, np.array([0.5, 1.1, 0.8]), 1.4)),
+    ("positive_families", (POINTS, np.array([1.5, 2.1, 0.8]), 1.4)),
     ("quantiles", (POINTS / 3.0, np.array([0.2, -0.1, 0.4]), 1.7)),
     ("gaussian", (POINTS, np.array([0.1, 0.3, -0.2]), SPD)),
     ("gaussian_by_name", (POINTS, np.array([0.1, 0.3, -0.2]), SPD / 2)),

@@ -133,6 +133,51 @@ def _families(special: ModuleType) -> dict[str, Family]:
             lambda z: z > 0,
             1.0,
         ),
+        "halfnorm": (
+            lambda z: LOG_2 - z**2 / 2 - LOG_SQRT_2PI,
+            lambda z: -z,
+            lambda z: (),
+            lambda z: z >= 0,
+            1.0,
+        ),
+        "chi2": (  # gamma(df / 2) of z / 2
+            lambda z, df: (df / 2 - 1) * np.log(z)
+            - z / 2
+            - df / 2 * LOG_2
+            - special.gammaln(df / 2),
+            lambda z, df: (df / 2 - 1) / z - 0.5,
+            lambda z, df: ((np.log(z) - LOG_2 - psi(df / 2)) / 2,),
+            lambda z: z > 0,
+            1.0,
+        ),
+        "invgamma": (
+            lambda z, a: -(a + 1) * np.log(z) - 1 / z - special.gammaln(a),
+            lambda z, a: (1 / z - (a + 1)) / z,
+            lambda z, a: (-np.log(z) - psi(a),),
+            lambda z: z > 0,
+            1.0,
+        ),
+        "gumbel_r": (
+            lambda z: -z - np.exp(-z),
+            lambda z: np.expm1(-z),
+            lambda z: (),
+            None,
+            0.0,
+        ),
+        "rayleigh": (
+            lambda z: np.log(z) - z**2 / 2,
+            lambda z: 1 / z - z,
+            lambda z: (),
+            lambda z: z > 0,
+            1.0,
+        ),
+        "pareto": (
+            lambda z, b: np.log(b) - (b + 1) * np.log(z),
+            lambda z, b: -(b + 1) / z,
+            lambda z, b: (1 / b - np.log(z),),
+            lambda z: z >= 1,
+            2.0,
+        ),
         "logistic": (  # symmetric: in |z|, exp never overflows
             lambda z: -np.abs(z) - 2 * np.log1p(np.exp(-np.abs(z))),
             lambda z: -np.tanh(z / 2),

@@ -1,7 +1,8 @@
 """The rows of ``scipy.stats``: the methods ``logpdf pdf cdf logcdf sf logsf`` of the
 distributions ``norm``, ``t`` (``df``), ``gamma`` (``a``), ``beta`` (``a``, ``b``),
-``expon``, ``laplace``, ``cauchy``, ``logistic``, ``lognorm`` (``s``) and ``weibull_min``
-(``c``), and ``multivariate_normal.logpdf``.
+``expon``, ``laplace``, ``cauchy``, ``logistic``, ``lognorm`` (``s``), ``weibull_min``
+(``c``), ``halfnorm``, ``chi2`` (``df``), ``invgamma`` (``a``), ``gumbel_r``, ``rayleigh``
+and ``pareto`` (``b``), and ``multivariate_normal.logpdf``.
 
 Each method is one primitive, called as users call it (``scipy.stats.norm.logpdf(x,
 loc=m, scale=s)``, ``norm.logpdf(x, m, s)``, ``stats.t.cdf(x, df)``: see ``named``) and
@@ -110,6 +111,48 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], str | None, str, str, str]] = {
         "Piecewise((1 - exp(-(z**c)), z > 0), (0, True))",
         "Piecewise((exp(-(z**c)), z > 0), (1, True))",
     ),
+    "halfnorm": (
+        (),
+        "z >= 0",
+        "log(2) - z**2 / 2 - log(2 * pi) / 2",
+        "Piecewise((erf(z / sqrt(2)), z >= 0), (0, True))",
+        "Piecewise((erfc(z / sqrt(2)), z >= 0), (1, True))",
+    ),
+    "chi2": (
+        ("df",),
+        "z > 0",
+        "(df / 2 - 1) * log(z) - z / 2 - df / 2 * log(2) - loggamma(df / 2)",
+        "Piecewise((lowergamma(df / 2, z / 2) / gamma(df / 2), z > 0), (0, True))",
+        "Piecewise((uppergamma(df / 2, z / 2) / gamma(df / 2), z > 0), (1, True))",
+    ),
+    "invgamma": (
+        ("a",),
+        "z > 0",
+        "-(a + 1) * log(z) - 1 / z - loggamma(a)",
+        "Piecewise((uppergamma(a, 1 / z) / gamma(a), z > 0), (0, True))",
+        "Piecewise((lowergamma(a, 1 / z) / gamma(a), z > 0), (1, True))",
+    ),
+    "gumbel_r": (
+        (),
+        None,
+        "-z - exp(-z)",
+        "exp(-exp(-z))",
+        "1 - exp(-exp(-z))",
+    ),
+    "rayleigh": (
+        (),
+        "z > 0",
+        "log(z) - z**2 / 2",
+        "Piecewise((1 - exp(-(z**2) / 2), z > 0), (0, True))",
+        "Piecewise((exp(-(z**2) / 2), z > 0), (1, True))",
+    ),
+    "pareto": (
+        ("b",),
+        "z >= 1",
+        "log(b) - (b + 1) * log(z)",
+        "Piecewise((1 - z ** (-b), z >= 1), (0, True))",
+        "Piecewise((z ** (-b), z >= 1), (1, True))",
+    ),
 }
 
 # Inputs inside each support: x, the shape parameters, loc, scale (broadcasting).
@@ -138,6 +181,20 @@ INSIDE_SUPPORT = {
     "weibull_min": (
         (_X, np.array([1.5, 0.8, 2.5, 1.2]), np.array([[0.2], [-0.3], [0.1]]), np.array(1.3)),
         (_X, np.array(1.7)),
+    ),
+    "halfnorm": ((_X, np.array([[0.2], [-0.3], [0.1]]), np.array(1.3)), (_X,)),
+    "chi2": (
+        (_X, np.array([1.5, 2.5, 3.0, 4.0]), np.array([[0.2], [-0.3], [0.1]]), np.array(1.3)),
+        (_X, np.array(2.2)),
+    ),
+    "invgamma": (
+        (_X, np.array([1.5, 2.5, 3.0, 0.8]), np.array([[0.2], [-0.3], [0.1]]), np.array(1.3)),
+        (_X, np.array(2.2)),
+    ),
+    "rayleigh": ((_X, np.array([[0.2], [-0.3], [0.1]]), np.array(1.3)), (_X,)),
+    "pareto": (
+        (_X + 1.5, np.array([1.5, 2.5, 3.0, 0.8]), np.array([[0.2], [-0.3], [0.1]]), np.array(1.3)),
+        (_X + 1.2, np.array(2.2)),
     ),
 }
 
