@@ -156,3 +156,20 @@ def test_a_loop_known_to_run_binds_its_counter_without_a_check():
     gradient = srcad.grad(last_counter_times_sum)
     assert_gradient(lambda v: last_counter_times_sum(v, 3), X, gradient(X, 3))
     assert "is_bound" not in srcad.source(gradient)
+
+
+def backwards_with_else(x, n):
+    s = 0.0
+    for i in reversed(range(1, n)):
+        s = s * 0.5 + x[i] * x[i - 1]
+    else:
+        s = s + x[i] ** 2  # the counter in the else: its last value
+    return s + x[i]  # and after the loop, an int that indexes
+
+
+def test_reversed_counts_down_and_the_counter_is_an_int_in_the_else_and_after():
+    for count in (np.int64(5), np.int64(2), 4):
+        gradient = srcad.value_and_grad(backwards_with_else)
+        value, got = gradient(X, count)
+        assert value == pytest.approx(backwards_with_else(X, count), rel=1e-12)
+        assert_gradient(lambda v, n=count: backwards_with_else(v, n), X, got)

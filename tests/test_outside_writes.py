@@ -635,3 +635,19 @@ def test_an_item_written_under_a_key_and_read_under_the_same_is_refused():
     with pytest.raises(srcad.UnsupportedSyntax, match="is written here"):
         srcad.grad(tallied_and_read)(X, "train")
     srcad.grad(tallied_and_read)(X, "valid")  # another item read: fine
+
+
+@pytest.mark.parametrize("name", ["hessian", "jacfwd"])
+def test_a_dict_with_an_item_written_and_another_read_differentiated_twice(name):
+    """The generated gradient, lowered again, writes its item as the function did."""
+    CONFIG.update(step=0, lr=0.5)
+    twice = {
+        "hessian": srcad.hessian(counts_steps_and_reads_the_rate),
+        "jacfwd": srcad.jacfwd(srcad.grad(counts_steps_and_reads_the_rate)),
+    }[name]
+    first = twice(X)
+    CONFIG["lr"] = 2.0  # the world changed
+    second = twice(X)
+    expected = srcad.numerical_grad(lambda v: srcad.grad(counts_steps_and_reads_the_rate)(v)[0], X)
+    np.testing.assert_allclose(second[0], expected, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(second, 4.0 * first)

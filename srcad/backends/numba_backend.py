@@ -65,7 +65,10 @@ COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 # numba has random generators of its own: its draws would not be the NumPy draws that the
 # plain function makes (and that srcad.runtime.draws replays)
 RANDOM_DRAWS = " (it draws random numbers, and numba's generators are not NumPy's)"
-OUTSIDE_APPENDS = " (it appends to a list from outside the function, which compiled code cannot)"
+OUTSIDE_APPENDS = (
+    " (it appends to a list from outside the function, or writes a value there, which "
+    "compiled code cannot)"
+)
 SLOW_RANK, SLOW_COUNT = 4, 3  # this many array expressions of this rank: over 25 s to compile
 # Python scalars, whose numba types follow from their Python types (and an int's value)
 SCALARS = (float, int, bool)

@@ -1,4 +1,5 @@
-"""Lowering: ``for i in range(n)`` whose count the data decide, as the while loop it is.
+"""Lowering: ``for i in range(n)`` whose count the data decide, as the while loop it is
+(``reversed(range(n))`` too).
 
 A range needs its bounds when compiling, to keep the loop a loop with a known number of
 iterations. A count read from the data (an ``np.int64`` argument, ``int(mask.sum())`` of
@@ -56,22 +57,40 @@ def lower_counted_by_data(lowering: Lowering, node: ast.For, needed: StaticValue
 
 
 def _range_bounds(lowering: Lowering, node: ast.For) -> tuple[object, object, int] | None:
-    """``start, stop, step`` of ``for name in range(...)``; None for another loop, or a step
-    not known when compiling."""
+    """``start, stop, step`` of ``for name in range(...)`` (or of ``reversed(range(...))``
+    with a step of 1 or -1, as the range counting the other way); None for another loop,
+    or a step not known when compiling."""
     call = node.iter
-    if not isinstance(node.target, ast.Name) or not isinstance(call, ast.Call):
+    if not isinstance(node.target, ast.Name):
         return None
-    if call.keywords or not 1 <= len(call.args) <= 3:
+    if _is_call_of(lowering, call, reversed, 1):
+        assert isinstance(call, ast.Call)
+        inner = _bounds_of(lowering, call.args[0])
+        if inner is None or inner[2] not in (1, -1):
+            return None
+        start, stop, step = inner
+        return stop - step, start - step, -step  # type: ignore[operator]
+    return _bounds_of(lowering, call)
+
+
+def _bounds_of(lowering: Lowering, call: ast.expr) -> tuple[object, object, int] | None:
+    if not _is_call_of(lowering, call, range, 3):
         return None
-    if any(isinstance(a, ast.Starred) for a in call.args):
-        return None
-    if not isinstance(call.func, ast.Name) or evaluate(lowering, call.func) is not range:
-        return None
+    assert isinstance(call, ast.Call)
     values = [evaluate(lowering, a) for a in call.args]
     start, stop, step = (0, values[0], 1) if len(values) == 1 else (*values, 1)[:3]
     if type(step) is not int or step == 0 or not all(_is_int(v) for v in (start, stop)):
         return None
     return start, stop, step
+
+
+def _is_call_of(lowering: Lowering, call: ast.expr, function: object, most: int) -> bool:
+    """Whether ``call`` calls ``function`` by its name with 1 to ``most`` plain arguments."""
+    if not isinstance(call, ast.Call) or call.keywords or not 1 <= len(call.args) <= most:
+        return False
+    if any(isinstance(a, ast.Starred) for a in call.args) or not isinstance(call.func, ast.Name):
+        return False
+    return evaluate(lowering, call.func) is function
 
 
 def _is_int(value: object) -> bool:
@@ -103,6 +122,9 @@ def _counting_while(
     end = fresh_name(f"{target}_stop", taken | {counter})
     lowering.env[counter] = start
     lowering.env[end] = stop
+    # carried from here, an int: its value when no iteration ran is never read (the
+    # unbound-read check raises there, srcad.frontend.unbound)
+    lowering.env.setdefault(target, start)
     compare = ast.Lt() if step > 0 else ast.Gt()
     test = ast.Compare(ast.Name(counter, ast.Load()), [compare], [ast.Name(end, ast.Load())])
     advance = ast.BinOp(ast.Name(counter, ast.Load()), ast.Add(), ast.Constant(step))

@@ -253,8 +253,10 @@ def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None
                 error.srcad_unrolled = True  # type: ignore[attr-defined]
             raise
         return
-    # as in Python, the target holds the last item after the loop (``for k, v in ...``)
-    if set(_target_names(node.target)) & _read_after(lowering, node):
+    # as in Python, the target holds the last item after the loop (``for k, v in ...``),
+    # and in its ``else``
+    read = _read_after(lowering, node) | _read_in(node.orelse)
+    if set(_target_names(node.target)) & read:
         assign(lowering, node.target, last_item(iteration), len(lowering.builder.eqns))
 
 
@@ -592,6 +594,12 @@ def _read_after(lowering: Lowering, node: ast.For | ast.While) -> frozenset[str]
     loop is one that srcad wrote for it)."""
     statement = lowering.statement
     return lowering.live.get(id(node), lowering.live.get(id(statement), frozenset()))
+
+
+def _read_in(statements: list[ast.stmt]) -> frozenset[str]:
+    """The names ``statements`` read."""
+    found = [n for s in statements for n in nodes(s)]
+    return frozenset(n.id for n in found if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
 
 
 def _widen(avals: list[AVal], out_avals: list[AVal]) -> list[AVal]:

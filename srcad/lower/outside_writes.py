@@ -76,6 +76,11 @@ def note_written_dicts(lowering: Lowering) -> None:
             local.add(node.id)
         elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
             written.append(node)
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            update = _as_assignment(lowering, node.value)  # generated code, again: hessian
+            target = getattr(update, "target", None) or getattr(update, "targets", [None])[0]
+            if isinstance(target, ast.Subscript):
+                written.append(target)
     for target in written:
         root = target.value
         while isinstance(root, (ast.Attribute, ast.Subscript)):
