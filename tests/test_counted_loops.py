@@ -5,7 +5,8 @@ counting down, ``else`` and ``break``.
 Checked: every transformation agrees with central differences of the plain function, and
 the value with the plain function's, for one count and then another (the same compiled
 code runs both: the count is a value of the run); numba agrees with NumPy; a count from an
-enclosing loop's counter or a body a while loop cannot carry keeps the range's refusal.
+a body a while loop cannot carry keeps the range's refusal; a count from a static loop's
+counter unrolls that loop.
 """
 
 from __future__ import annotations
@@ -54,6 +55,23 @@ def argmax_many_terms(x, unused):
     return s
 
 
+def triangle_of_products(x, n):
+    s = 0.0
+    for j in range(n):
+        for i in range(j):  # counted by the counter of a loop counted by data
+            s = s + x[i] * x[j]
+    return s
+
+
+def counted_by_a_loops_result(x, n):
+    s = 0.0
+    for j in range(n):
+        s = s + x[j]
+    for k in range(j + 1):  # j: the first loop's last counter
+        s = s * 0.9 + np.sin(x[k])
+    return s
+
+
 CASES = [
     (weighted_squares, np.int64(3)),
     (weighted_squares, np.int64(6)),
@@ -63,6 +81,8 @@ CASES = [
     (counting_down_until_large, np.int64(6)),
     (counting_down_until_large, np.int64(2)),
     (argmax_many_terms, 0),
+    (triangle_of_products, np.int64(5)),
+    (counted_by_a_loops_result, np.int64(4)),
 ]
 
 
@@ -112,14 +132,6 @@ def test_numba_agrees_with_numpy():
         np.testing.assert_allclose(got[1], expected[1], rtol=1e-12, atol=1e-15)
 
 
-def counted_by_the_outer_counter(x, n):
-    s = 0.0
-    for j in range(n):
-        for i in range(j):
-            s = s + x[i] * x[j]
-    return s
-
-
 def growing_a_list(x, n):
     values = []
     for i in range(n):
@@ -127,7 +139,7 @@ def growing_a_list(x, n):
     return sum(values)
 
 
-@pytest.mark.parametrize("fun", [counted_by_the_outer_counter, growing_a_list])
+@pytest.mark.parametrize("fun", [growing_a_list])
 def test_what_a_while_loop_cannot_carry_keeps_the_ranges_refusal(fun):
     with pytest.raises(srcad.UnsupportedSyntax, match="the bounds of a range must be ints"):
         srcad.grad(fun)(X, np.int64(3))
@@ -173,3 +185,17 @@ def test_reversed_counts_down_and_the_counter_is_an_int_in_the_else_and_after():
         value, got = gradient(X, count)
         assert value == pytest.approx(backwards_with_else(X, count), rel=1e-12)
         assert_gradient(lambda v, n=count: backwards_with_else(v, n), X, got)
+
+
+def counted_by_a_static_counter(x, n):
+    s = 0.0
+    for j in range(n):
+        for i in range(j):
+            s = s + x[i] * x[j]
+    return s
+
+
+def test_a_count_from_a_static_loops_counter_unrolls_that_loop():
+    gradient = srcad.grad(counted_by_a_static_counter)
+    assert_gradient(lambda v: counted_by_a_static_counter(v, 4), X, gradient(X, 4))
+    assert "while" not in srcad.source(gradient)

@@ -77,6 +77,9 @@ class Lowering:
     # the arrays of parameters whose default is an array (``acc=np.zeros(3)``), by name
     default_arrays: dict[str, tuple[Tracer, ...]] = field(default_factory=dict)
     alias_checked: set[int] = field(default_factory=set)
+    # the ids of the values a while loop's body starts from (its carried values): a range
+    # counted from one is a while loop too (srcad.lower.counted_loops)
+    while_inputs: set[int] = field(default_factory=set)
     live: dict[int, frozenset[str]] = field(init=False)
 
     def __post_init__(self) -> None:

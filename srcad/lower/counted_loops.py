@@ -13,8 +13,9 @@ loop is lowered as the ``while`` loop that counts the same way (srcad tapes thos
                                              i_next = i_next + 1
                                              s = s + x[i] ** 2
 
-Only where the count comes from the arguments or other data read from outside: one
-computed from a loop's counter unrolls the loop around it instead, and one from outside
+Only where the count comes from the arguments, other data read from outside, or the values
+of a while loop around it (such as the counter of another loop counted by data): one
+computed from a ``for`` loop's counter unrolls that loop instead, and one from outside
 floats alone is fixed when compiling (``srcad.lower.fixed_floats``). The step must be an int
 known when compiling (its sign says which way the test compares). A body that a ``while``
 loop cannot carry keeps the range's own refusal.
@@ -100,14 +101,14 @@ def _is_int(value: object) -> bool:
 
 
 def _decided_by_data(lowering: Lowering, needed: StaticValueNeeded) -> bool:
-    """Whether the values ``needed`` names come from the arguments or from data read from
-    outside, not from a loop's counter or a random draw, nor from outside floats alone
-    (those are fixed when compiling)."""
-    sources = sources_of(lowering, needed.values)  # (none: from constants, a global mask)
+    """Whether the values ``needed`` names come from the arguments, data read from outside
+    or a while loop's values, not from a ``for`` loop's counter or a random draw, nor from
+    outside floats alone (those are fixed when compiling)."""
+    sources = sources_of(lowering, needed.values, through_control=True)  # (none: constants)
     if sources is None or fixed_when_needed(lowering, needed.values):
         return False
     read = lowering.world.argument_ids | {var.id for var, _ in lowering.world.inputs}
-    return all(var.id in read for var in sources)
+    return all(var.id in read or var.id in lowering.while_inputs for var in sources)
 
 
 def _counting_while(

@@ -128,9 +128,12 @@ def _is_outside_float(
     return var.id in world_inputs and (arrays or var.aval.shape == ()) and is_float
 
 
-def sources_of(lowering: Lowering, values: tuple[object, ...]) -> set[Var] | None:
+def sources_of(
+    lowering: Lowering, values: tuple[object, ...], through_control: bool = False
+) -> set[Var] | None:
     """The vars without an equation of their own (graph inputs, loop counters) that
-    ``values`` are computed from, through equations without effects or sub-graphs; None
+    ``values`` are computed from, through equations without effects or sub-graphs (with
+    ``through_control``, through loops and branches too, to what they start from); None
     where none is named or the computation goes through another equation."""
     pending = [value.atom for value in values if isinstance(value, Tracer)]
     if not pending:
@@ -147,7 +150,8 @@ def sources_of(lowering: Lowering, values: tuple[object, ...]) -> set[Var] | Non
             sources.add(atom)
             continue
         prim = PRIMS.get(eqn.prim)
-        if prim is None or prim.has_effect or any(isinstance(v, Graph) for _, v in eqn.params):
+        is_control = any(isinstance(v, Graph) for _, v in eqn.params)
+        if prim is None or prim.has_effect or (is_control and not through_control):
             return None  # a random draw, a loop, a branch: not a fact about the floats
         pending.extend(eqn.inputs)
     return sources

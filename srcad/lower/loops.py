@@ -483,6 +483,7 @@ def _lower_while(lowering: Lowering, node: ast.While) -> None:
     for _attempt in range(3):
         cond_graph = _while_condition(lowering, node, before, carried, avals)
         in_vars = [lowering.builder.new_var(n, a) for n, a in zip(carried, avals, strict=True)]
+        lowering.while_inputs.update(var.id for var in in_vars)
         try:
             body, outs, ends = _lower_loop_body(lowering, node, before, carried, in_vars)
         except _Unroll:
