@@ -651,3 +651,25 @@ def test_a_dict_with_an_item_written_and_another_read_differentiated_twice(name)
     expected = srcad.numerical_grad(lambda v: srcad.grad(counts_steps_and_reads_the_rate)(v)[0], X)
     np.testing.assert_allclose(second[0], expected, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(second, 4.0 * first)
+
+
+SPLITS: dict = {"train_n": 0, "valid_n": 0, ("train", "loss"): 0.0, "scale": 0.5}
+
+
+def tallied_under_made_keys(w, split):
+    SPLITS[f"{split}_n"] += 1
+    loss = SPLITS["scale"] * np.sum(w**2)
+    SPLITS[split, "loss"] = float(loss)
+    return loss
+
+
+def test_an_item_written_under_an_f_string_or_a_tuple_of_known_names():
+    gradient = srcad.grad(tallied_under_made_keys)
+    got = gradient(X, "train")
+    assert SPLITS["train_n"] == 1 and SPLITS["valid_n"] == 0
+    assert SPLITS["train", "loss"] == pytest.approx(0.5 * np.sum(X**2), rel=1e-12)
+    assert_gradient(lambda w: tallied_under_made_keys(w, "train"), X, got)
+    SPLITS["scale"] = 3.0  # the world changed
+    got = gradient(2.0 * X, "train")
+    assert SPLITS["train", "loss"] == pytest.approx(3.0 * np.sum(4.0 * X**2), rel=1e-12)
+    assert_gradient(lambda w: tallied_under_made_keys(w, "train"), 2.0 * X, got)

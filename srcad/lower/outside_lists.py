@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.frontend.syntax import nodes
 from srcad.ir.builder import Tracer
 from srcad.ir.world import ONCE_PER_CALL, ONCE_PER_CALL_MODULE, WorldPath
 from srcad.lower.dispatch import evaluate
@@ -127,13 +128,38 @@ def outside_place(lowering: Lowering, node: ast.expr) -> tuple[object, WorldPath
 
 def static_key(lowering: Lowering, index: ast.expr) -> tuple[object] | None:
     """The key ``index`` stands for, where it is known when compiling: a literal
-    (``STATE["step"]``), or a name holding a str or int that is (a str argument, a name
-    of a loop over a list of strings), as a 1-tuple; None otherwise."""
+    (``STATE["step"]``), or names holding strs or ints that are (a str argument, a name of
+    a loop over a list of strings), alone or in an f-string, a tuple or a sum
+    (``COUNTS[f"{split}_n"]``, ``COUNTS[split, 0]``), as a 1-tuple; None otherwise. Only
+    such expressions are evaluated here: nothing in them runs twice."""
     if isinstance(index, ast.Constant):
         return (index.value,)
-    if isinstance(index, ast.Name) and type(lowering.env.get(index.id)) in (str, int, bool):
-        return (lowering.env[index.id],)
-    return None
+    if not all(isinstance(n, KEY_PARTS) for n in nodes(index)):
+        return None
+    names = [n.id for n in nodes(index) if isinstance(n, ast.Name)]
+    if not all(type(lowering.env.get(name)) in STATIC_KEYS for name in names):
+        return None
+    key = evaluate(lowering, index)
+    return (key,) if _is_static_key(key) else None
+
+
+def _is_static_key(key: object) -> bool:
+    if isinstance(key, tuple):
+        return all(_is_static_key(item) for item in key)
+    return type(key) in STATIC_KEYS
+
+
+# what a key known when compiling is made of, and what its names may hold
+KEY_PARTS = (
+    ast.Name,
+    ast.Constant,
+    ast.JoinedStr,
+    ast.FormattedValue,
+    ast.Tuple,
+    ast.BinOp,
+    ast.Add,
+)
+STATIC_KEYS = (str, int, bool)
 
 
 def kept(lowering: Lowering, value: object, node: ast.stmt | ast.expr) -> object:
