@@ -287,6 +287,11 @@ def positive_families(x, shape, scale):
     return np.sum(value + stats.gumbel_r.logcdf(x, 0.3, scale) + stats.gumbel_r.pdf(x, shape))
 
 
+def truncated(x, a, b):
+    value = stats.truncnorm.logpdf(x, a, b, loc=0.2, scale=1.5) + stats.truncnorm.sf(x, -2.0, 3.0)
+    return np.sum(value + stats.truncnorm.pdf(x + 5.0, 3.0, 6.0))  # both bounds far right
+
+
 def quantiles(q, loc, scale):
     value = stats.norm.ppf(q, loc, scale) + stats.norm(loc, scale).isf(q) ** 2
     return np.sum(value + stats.norm.ppf(q) * stats.norm.isf(q, scale=scale))
@@ -336,6 +341,7 @@ STATS_CASES = [
     ("cauchy_logistic", (POINTS, 0.25, 1.4)),
     ("lognorm_weibull", (POINTS, np.array([0.5, 1.1, 0.8]), 1.4)),
     ("positive_families", (POINTS, np.array([1.5, 2.1, 0.8]), 1.4)),
+    ("truncated", (POINTS, np.array([-1.0, -0.5, -0.3]), 2.0)),
     ("quantiles", (POINTS / 3.0, np.array([0.2, -0.1, 0.4]), 1.7)),
     ("gaussian", (POINTS, np.array([0.1, 0.3, -0.2]), SPD)),
     ("gaussian_by_name", (POINTS, np.array([0.1, 0.3, -0.2]), SPD / 2)),

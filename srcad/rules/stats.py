@@ -47,8 +47,9 @@ LOG_PI = math.log(math.pi)
 NOT_ELEMENTARY = object()
 
 # name: (log density l(z, *shapes), score l'(z), derivatives of l in the shape parameters,
-#        whether z is inside the support (None: the whole line), a point inside it)
-Family = tuple[Callable, Callable, Callable, Callable | None, float]
+#        whether z is inside the support (None: the whole line; of z and the shapes), a point
+#        inside it (or a function of the shapes giving one))
+Family = tuple[Callable, Callable, Callable, Callable | None, float | Callable]
 
 
 def _families(special: ModuleType) -> dict[str, Family]:
@@ -85,7 +86,7 @@ def _families(special: ModuleType) -> dict[str, Family]:
             lambda z, a: (a - 1) * np.log(z) - z - special.gammaln(a),
             lambda z, a: (a - 1) / z - 1,
             lambda z, a: (np.log(z) - psi(a),),
-            lambda z: z > 0,
+            lambda z, *shapes: z > 0,
             1.0,
         ),
         "beta": (
@@ -95,14 +96,14 @@ def _families(special: ModuleType) -> dict[str, Family]:
                 np.log(z) - psi(a) + psi(a + b),
                 np.log1p(-z) - psi(b) + psi(a + b),
             ),
-            lambda z: z * (1 - z) > 0,  # 0 < z < 1
+            lambda z, *shapes: z * (1 - z) > 0,  # 0 < z < 1
             0.5,
         ),
         "expon": (
             lambda z: -z,
             lambda z: -1.0,
             lambda z: (),
-            lambda z: z >= 0,
+            lambda z, *shapes: z >= 0,
             1.0,
         ),
         "laplace": (
@@ -123,21 +124,21 @@ def _families(special: ModuleType) -> dict[str, Family]:
             lambda z, s: -np.log(s * z) - LOG_SQRT_2PI - np.log(z) ** 2 / (2 * s**2),
             lambda z, s: -(1 + np.log(z) / s**2) / z,
             lambda z, s: ((np.log(z) ** 2 / s**2 - 1) / s,),
-            lambda z: z > 0,
+            lambda z, *shapes: z > 0,
             1.0,
         ),
         "weibull_min": (
             lambda z, c: np.log(c) + (c - 1) * np.log(z) - z**c,
             lambda z, c: (c - 1) / z - c * z ** (c - 1),
             lambda z, c: (1 / c + np.log(z) * (1 - z**c),),
-            lambda z: z > 0,
+            lambda z, *shapes: z > 0,
             1.0,
         ),
         "halfnorm": (
             lambda z: LOG_2 - z**2 / 2 - LOG_SQRT_2PI,
             lambda z: -z,
             lambda z: (),
-            lambda z: z >= 0,
+            lambda z, *shapes: z >= 0,
             1.0,
         ),
         "chi2": (  # gamma(df / 2) of z / 2
@@ -147,14 +148,14 @@ def _families(special: ModuleType) -> dict[str, Family]:
             - special.gammaln(df / 2),
             lambda z, df: (df / 2 - 1) / z - 0.5,
             lambda z, df: ((np.log(z) - LOG_2 - psi(df / 2)) / 2,),
-            lambda z: z > 0,
+            lambda z, *shapes: z > 0,
             1.0,
         ),
         "invgamma": (
             lambda z, a: -(a + 1) * np.log(z) - 1 / z - special.gammaln(a),
             lambda z, a: (1 / z - (a + 1)) / z,
             lambda z, a: (-np.log(z) - psi(a),),
-            lambda z: z > 0,
+            lambda z, *shapes: z > 0,
             1.0,
         ),
         "gumbel_r": (
@@ -168,15 +169,25 @@ def _families(special: ModuleType) -> dict[str, Family]:
             lambda z: np.log(z) - z**2 / 2,
             lambda z: 1 / z - z,
             lambda z: (),
-            lambda z: z > 0,
+            lambda z, *shapes: z > 0,
             1.0,
         ),
         "pareto": (
             lambda z, b: np.log(b) - (b + 1) * np.log(z),
             lambda z, b: -(b + 1) / z,
             lambda z, b: (1 / b - np.log(z),),
-            lambda z: z >= 1,
+            lambda z, *shapes: z >= 1,
             2.0,
+        ),
+        "truncnorm": (  # the normal's, less the log of its mass between a and b
+            lambda z, a, b: -(z**2) / 2 - LOG_SQRT_2PI - _log_normal_mass(special, a, b),
+            lambda z, a, b: -z,
+            lambda z, a, b: (
+                np.exp(-(a**2) / 2 - LOG_SQRT_2PI - _log_normal_mass(special, a, b)),
+                -np.exp(-(b**2) / 2 - LOG_SQRT_2PI - _log_normal_mass(special, a, b)),
+            ),
+            lambda z, a, b: (z - a) * (b - z) >= 0,  # a <= z <= b
+            lambda a, b: (a + b) / 2,
         ),
         "logistic": (  # symmetric: in |z|, exp never overflows
             lambda z: -np.abs(z) - 2 * np.log1p(np.exp(-np.abs(z))),
@@ -186,6 +197,14 @@ def _families(special: ModuleType) -> dict[str, Family]:
             0.0,
         ),
     }
+
+
+def _log_normal_mass(special: ModuleType, a: Any, b: Any) -> Any:
+    """log(Phi(b) - Phi(a)) for a < b, from the tail where the two are far from 1 (the
+    difference of two numbers near 1 loses every digit)."""
+    right = special.log_ndtr(-a) + np.log1p(-np.exp(special.log_ndtr(-b) - special.log_ndtr(-a)))
+    left = special.log_ndtr(b) + np.log1p(-np.exp(special.log_ndtr(a) - special.log_ndtr(b)))
+    return np.where(a > 0, right, left)
 
 
 class _Standardized:
@@ -200,8 +219,9 @@ class _Standardized:
         self.n_located = len(rest) - n_shapes  # 0, 1 (loc) or 2 (loc and scale)
         self.z = self.per_scale(x if self.loc is None else x - self.loc)
         _, _, _, inside, safe = family
-        self.inside = None if inside is None else inside(self.z)
-        self.z_inside = self.z if self.inside is None else np.where(self.inside, self.z, safe)
+        self.inside = None if inside is None else inside(self.z, *self.shapes)
+        point = safe(*self.shapes) if callable(safe) else safe
+        self.z_inside = self.z if self.inside is None else np.where(self.inside, self.z, point)
 
     def per_scale(self, value: Any) -> Any:
         return value if self.scale is None else value / self.scale

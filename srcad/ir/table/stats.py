@@ -1,8 +1,8 @@
 """The rows of ``scipy.stats``: the methods ``logpdf pdf cdf logcdf sf logsf`` of the
 distributions ``norm``, ``t`` (``df``), ``gamma`` (``a``), ``beta`` (``a``, ``b``),
 ``expon``, ``laplace``, ``cauchy``, ``logistic``, ``lognorm`` (``s``), ``weibull_min``
-(``c``), ``halfnorm``, ``chi2`` (``df``), ``invgamma`` (``a``), ``gumbel_r``, ``rayleigh``
-and ``pareto`` (``b``), and ``multivariate_normal.logpdf``.
+(``c``), ``halfnorm``, ``chi2`` (``df``), ``invgamma`` (``a``), ``gumbel_r``, ``rayleigh``,
+``truncnorm`` (``a``, ``b``) and ``pareto`` (``b``), and ``multivariate_normal.logpdf``.
 
 Each method is one primitive, called as users call it (``scipy.stats.norm.logpdf(x,
 loc=m, scale=s)``, ``norm.logpdf(x, m, s)``, ``stats.t.cdf(x, df)``: see ``named``) and
@@ -146,6 +146,15 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], str | None, str, str, str]] = {
         "Piecewise((1 - exp(-(z**2) / 2), z > 0), (0, True))",
         "Piecewise((exp(-(z**2) / 2), z > 0), (1, True))",
     ),
+    "truncnorm": (
+        ("a", "b"),
+        "(z >= a) & (z <= b)",
+        "-(z**2) / 2 - log(2 * pi) / 2 - log((erf(b / sqrt(2)) - erf(a / sqrt(2))) / 2)",
+        "Piecewise((0, z < a), (1, z > b),"
+        " ((erf(z / sqrt(2)) - erf(a / sqrt(2))) / (erf(b / sqrt(2)) - erf(a / sqrt(2))), True))",
+        "Piecewise((1, z < a), (0, z > b),"
+        " ((erf(b / sqrt(2)) - erf(z / sqrt(2))) / (erf(b / sqrt(2)) - erf(a / sqrt(2))), True))",
+    ),
     "pareto": (
         ("b",),
         "z >= 1",
@@ -192,6 +201,17 @@ INSIDE_SUPPORT = {
         (_X, np.array(2.2)),
     ),
     "rayleigh": ((_X, np.array([[0.2], [-0.3], [0.1]]), np.array(1.3)), (_X,)),
+    "truncnorm": (
+        (
+            _UNIT * 2.0 - 0.5,
+            np.array([-1.0, -0.8, -1.5, -0.6]),
+            np.array(2.0),
+            np.array([[0.1], [-0.1], [0.05]]),
+            np.array(1.2),
+        ),
+        (_UNIT * 2.0 - 0.5, np.array(-0.7), np.array([[1.5], [2.0], [1.8]])),
+        (_UNIT + 1.5, np.array(1.2), np.array(3.5)),  # both bounds in the right tail
+    ),
     "pareto": (
         (_X + 1.5, np.array([1.5, 2.5, 3.0, 0.8]), np.array([[0.2], [-0.3], [0.1]]), np.array(1.3)),
         (_X + 1.2, np.array(2.2)),
