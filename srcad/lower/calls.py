@@ -111,6 +111,7 @@ from srcad.lower.solvers import solver_of
 from srcad.lower.transforms import call_transformation, is_transformation
 from srcad.lower.user_code import has_own_method, is_user_function
 from srcad.lower.user_rules import rely_on_registrations, rely_on_user_rules
+from srcad.lower.vectorized import vectorized_call
 from srcad.lower.world import Outside, is_hashable, outside_call, outside_callee
 from srcad.pytree import flatten, is_plain_class, unflatten
 
@@ -163,6 +164,8 @@ def call(
         function = frozen
     if is_object_call(function):  # partials, map, NamedTuples and dataclasses
         return call_object(lowering, function, args, kwargs, node, call)
+    if isinstance(function, np.vectorize):  # np.vectorize(lambda v: v**2 + 1.0)(x)
+        return vectorized_call(lowering, function, list(args), dict(kwargs), node, call)
     method = called_record_method(lowering, function, node)
     if method is not None:  # layer(h) of a Layer argument: its class's __call__
         return call(lowering, method, args, kwargs, node)
@@ -450,6 +453,7 @@ def _as_callable(lowering: Lowering, value: object, node: ast.Call) -> object:
             raise DependsOnData
         return result
 
+    run.srcad_local = value  # type: ignore[attr-defined] # np.vectorize(run): the function
     return run
 
 
@@ -571,15 +575,6 @@ def _call_python(
             "real arithmetic only. Write the transform with real matrices: for n samples, "
             "angles = 2 * np.pi * np.outer(k, np.arange(n)) / n, then x @ np.cos(angles).T "
             "and -(x @ np.sin(angles).T) are the real and imaginary parts",
-            node,
-        )
-    if isinstance(function, np.vectorize):
-        raise lowering.located(
-            UnsupportedSyntax,
-            f"'{ast.unparse(node.func)}' is np.vectorize of a Python function, which NumPy "
-            "calls on each element in turn, out of srcad's sight. Call the function on the "
-            "arrays themselves where its body is NumPy arithmetic (np.sin, +, *: elementwise "
-            "already), with np.where for its branches, or loop over the elements",
             node,
         )
     if function in POSITIONS_OF:

@@ -1,0 +1,92 @@
+"""Lowering: ``np.vectorize`` of a Python function whose body is elementwise arithmetic, as
+the function called on the arrays themselves.
+
+NumPy calls the function once per element (and once more to find the output's type).
+Where everything the function computes is elementwise (``+``, ``*``, ``np.exp``,
+``np.where``; no reduction, no loop or branch on the data, no effect), calling it once on the
+broadcast arrays gives every element the value the calls one by one give::
+
+    Before:                                     After (one call, on the arrays):
+        bump = np.vectorize(lambda v: v**2 + 1.0)     t = x ** 2 + 1.0
+        y = bump(x)
+
+The result is broadcast to the shape the arguments broadcast to (a function that ignores
+its argument gives one value per element too). A body that does anything else (``if v > 0:``,
+``np.sum(v)``, ``print``), a ``signature``, ``excluded`` arguments or ``otypes`` are refused
+with what to write instead.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.ir.builder import TraceError, Tracer
+from srcad.ir.primitive import COMPARISON, ELEMENTWISE, PARAMETRIC
+from srcad.ir.prims import PRIMS
+from srcad.lower.callees import as_array
+
+if TYPE_CHECKING:
+    from srcad.lower.context import Lowering
+
+REFUSED = (
+    "is np.vectorize of a Python function, which NumPy calls on each element in turn; srcad "
+    "calls it once on the arrays where its body is elementwise arithmetic (np.sin, +, *, "
+    "np.where), without a signature, excluded arguments or otypes{why}. Call the function "
+    "on the arrays themselves, with np.where for its branches, or loop over the elements"
+)
+
+
+def vectorized_call(
+    lowering: Lowering,
+    vectorized: np.vectorize,
+    args: list,
+    kwargs: dict,
+    node: ast.Call,
+    call: Callable[..., object],
+) -> object:
+    """``vectorized(*args, **kwargs)``, as ``vectorized.pyfunc`` called on the arrays."""
+    if vectorized.signature is not None or vectorized.excluded or vectorized.otypes:
+        raise _refused(lowering, node, "")
+    arrays = [as_array(a) for a in args]
+    named = {k: as_array(v) for k, v in kwargs.items()}
+    since = len(lowering.builder.eqns)
+    try:
+        function = getattr(vectorized.pyfunc, "srcad_local", vectorized.pyfunc)  # a lambda's
+        result = call(lowering, function, arrays, named, node)
+    except (SrcadError, TraceError) as error:
+        raise _refused(lowering, node, f" (here: {getattr(error, 'detail', error)})") from None
+    computed = lowering.builder.eqns[since:]
+    others = [e.prim for e in computed if not _is_elementwise(e.prim) or e.graphs]
+    if others:
+        raise _refused(lowering, node, f" (here the body computes {PRIMS[others[0]].spelling})")
+    shape = np.broadcast_shapes(*(np.shape(a) for a in (*arrays, *named.values())))
+    if isinstance(result, tuple):
+        return tuple(_spread(item, shape) for item in result)
+    return _spread(result, shape)
+
+
+def _is_elementwise(prim: str) -> bool:
+    """Whether ``prim`` computes each element from the same elements of its inputs."""
+    return PRIMS[prim].kind in ELEMENTWISE_KINDS or prim in ELEMENTWISE_CASTS
+
+
+# elementwise arithmetic, comparisons, and those with static params (np.clip, np.round)
+ELEMENTWISE_KINDS = (ELEMENTWISE, COMPARISON, PARAMETRIC)
+ELEMENTWISE_CASTS = ("copy", "astype")
+
+
+def _spread(value: Any, shape: tuple[int, ...]) -> Any:
+    """``value`` with one element for each of the arguments' broadcast elements."""
+    if isinstance(value, Tracer):
+        return value if value.aval.shape == shape else np.broadcast_to(value, shape)
+    return np.broadcast_to(np.asarray(value), shape)
+
+
+def _refused(lowering: Lowering, node: ast.Call, why: str) -> UnsupportedSyntax:
+    text = f"'{ast.unparse(node.func)}' " + REFUSED.format(why=why)
+    return lowering.located(UnsupportedSyntax, text, node)
