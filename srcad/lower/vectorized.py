@@ -52,8 +52,8 @@ def vectorized_call(
     """``vectorized(*args, **kwargs)``, as ``vectorized.pyfunc`` called on the arrays."""
     if vectorized.signature is not None or vectorized.excluded or vectorized.otypes:
         raise _refused(lowering, node, "")
-    arrays = [as_array(a) for a in args]
-    named = {k: as_array(v) for k, v in kwargs.items()}
+    arrays: list[Any] = [as_array(a) for a in args]
+    named: dict[str, Any] = {k: as_array(v) for k, v in kwargs.items()}
     since = len(lowering.builder.eqns)
     try:
         function = getattr(vectorized.pyfunc, "srcad_local", vectorized.pyfunc)  # a lambda's
