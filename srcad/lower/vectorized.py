@@ -83,7 +83,8 @@ ELEMENTWISE_CASTS = ("copy", "astype")
 def _spread(value: Any, shape: tuple[int, ...]) -> Any:
     """``value`` with one element for each of the arguments' broadcast elements."""
     if isinstance(value, Tracer):
-        return value if value.aval.shape == shape else np.broadcast_to(value, shape)
+        spread: Any = np.broadcast_to  # on a tracer: its rule records the equation
+        return value if value.aval.shape == shape else spread(value, shape)
     return np.broadcast_to(np.asarray(value), shape)
 
 
