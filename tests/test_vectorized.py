@@ -50,7 +50,22 @@ def broadcasting_two_arrays(x):
     return np.sum(g(x[:, None], x[None, :]))
 
 
+def piecewise_cost(v, knee):
+    if v < -knee:
+        return -2.0 * v - knee
+    elif v > knee:
+        return v**2 / knee
+    return knee * np.cos(v)  # (never both: the branches are chosen element by element)
+
+
+def branching_defs_and_lambdas(x):
+    cost = np.vectorize(piecewise_cost)
+    relu = np.vectorize(lambda v: v if v > 0 else 0.01 * v)
+    return np.sum(cost(x, 0.5) * relu(x + 0.1))
+
+
 FUNCTIONS = [
+    branching_defs_and_lambdas,
     global_vectorized,
     local_def_and_a_scalar_argument,
     constant_body,
@@ -89,8 +104,14 @@ def test_the_result_has_the_broadcast_shape():
     np.testing.assert_allclose(got, np.full(GRID.shape, 1.5))
 
 
-def branching(x):
-    return np.sum(np.vectorize(lambda v: v if v > 0 else 0.0)(x))
+def raising(x):
+    return np.sum(np.vectorize(raises_on_negatives)(x))
+
+
+def raises_on_negatives(v):
+    if v < 0:
+        raise ValueError("negative")
+    return v
 
 
 def reducing(x):
@@ -105,7 +126,7 @@ def with_signature(x):
     return np.sum(np.vectorize(lambda v: v * 2.0, signature="()->()")(x))
 
 
-@pytest.mark.parametrize("fun", [branching, reducing, printing, with_signature])
+@pytest.mark.parametrize("fun", [raising, reducing, printing, with_signature])
 def test_other_bodies_are_refused_at_the_line(fun):
     with pytest.raises(srcad.UnsupportedSyntax, match="np.vectorize of a Python function") as e:
         srcad.grad(fun)(X)

@@ -508,6 +508,8 @@ def emit_cond(
     blocks: list[list[Eqn]],
 ) -> list[Tracer]:
     """A ``cond`` equation choosing between the branch values; returns the joined values."""
+    if test.shape != () and lowering.inlining.elementwise:  # np.vectorize's function
+        return _chosen_elementwise(lowering, node, test, values, blocks)
     if test.shape != ():
         raise lowering.located(
             SrcadError,
@@ -536,6 +538,29 @@ def emit_cond(
     lowering.builder.emit(eqn)
     join_alternatives(lowering, outputs, values)
     return [lowering.builder.tracer(v) for v in outputs]
+
+
+def _chosen_elementwise(
+    lowering: Lowering,
+    node: Node,
+    test: Tracer,
+    values: list[list[object]],
+    blocks: list[list[Eqn]],
+) -> list[Tracer]:
+    """Both branches computed, then each value chosen element by element (``np.where``):
+    what the branches of an ``if`` on one element give for every element."""
+    if any(value is _NEVER for branch in values for value in branch):
+        raise lowering.located(
+            SrcadError, "a branch that raises, in a function given to np.vectorize", node
+        )
+    for eqns in blocks:
+        for eqn in eqns:
+            lowering.builder.emit(eqn)
+    builder = lowering.builder
+    return [
+        builder.tracer(builder.apply_atom("where", (test, when_true, when_false)))
+        for when_true, when_false in zip(*_fill_unset(values), strict=True)
+    ]
 
 
 def _joined_outputs(

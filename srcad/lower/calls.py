@@ -784,6 +784,7 @@ def _inline(
         lowering.world,
         live_values(lowering, node),
         lowering.inlining.iterated,
+        lowering.inlining.elementwise,
     )
     inlined = Lowering(parsed, dict(bound.arguments), inlining)
     note_written_dicts(inlined)  # STATE["step"] += 1: STATE read key by key

@@ -46,6 +46,9 @@ class Inlining:
     world: World
     outside: tuple[object, ...] = ()
     iterated: tuple[tuple[str, tuple[object, ...], list[object]], ...] = ()
+    # lowering np.vectorize's function on arrays: an 'if' on an array chooses element by
+    # element (srcad.lower.vectorized)
+    elementwise: bool = False
 
 
 @dataclass(eq=False)

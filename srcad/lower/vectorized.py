@@ -3,17 +3,19 @@ the function called on the arrays themselves.
 
 NumPy calls the function once per element (and once more to find the output's type).
 Where everything the function computes is elementwise (``+``, ``*``, ``np.exp``,
-``np.where``; no reduction, no loop or branch on the data, no effect), calling it once on the
-broadcast arrays gives every element the value the calls one by one give::
+``np.where``; no reduction, no loop, no effect), calling it once on the broadcast arrays
+gives every element the value the calls one by one give::
 
     Before:                                     After (one call, on the arrays):
         bump = np.vectorize(lambda v: v**2 + 1.0)     t = x ** 2 + 1.0
         y = bump(x)
 
-The result is broadcast to the shape the arguments broadcast to (a function that ignores
-its argument gives one value per element too). A body that does anything else (``if v > 0:``,
-``np.sum(v)``, ``print``), a ``signature``, ``excluded`` arguments or ``otypes`` are refused
-with what to write instead.
+An ``if`` (or ``a if c else b``) on the element computes both branches and chooses element
+by element (``np.where``, ``srcad.lower.branches``), as the calls one by one choose. The
+result is broadcast to the shape the arguments broadcast to (a function that ignores its
+argument gives one value per element too). A body that does anything else (``np.sum(v)``,
+a loop, ``print``, a branch that raises), a ``signature``, ``excluded`` arguments or
+``otypes`` are refused with what to write instead.
 """
 
 from __future__ import annotations
@@ -55,11 +57,14 @@ def vectorized_call(
     arrays: list[Any] = [as_array(a) for a in args]
     named: dict[str, Any] = {k: as_array(v) for k, v in kwargs.items()}
     since = len(lowering.builder.eqns)
-    try:
-        function = getattr(vectorized.pyfunc, "srcad_local", vectorized.pyfunc)  # a lambda's
+    function = getattr(vectorized.pyfunc, "srcad_local", vectorized.pyfunc)  # a lambda's
+    enclosing, lowering.inlining.elementwise = lowering.inlining.elementwise, True
+    try:  # an 'if' on the element: np.where (srcad.lower.branches)
         result = call(lowering, function, arrays, named, node)
     except (SrcadError, TraceError) as error:
         raise _refused(lowering, node, f" (here: {getattr(error, 'detail', error)})") from None
+    finally:
+        lowering.inlining.elementwise = enclosing
     computed = lowering.builder.eqns[since:]
     others = [e.prim for e in computed if not _is_elementwise(e.prim) or e.graphs]
     if others:
