@@ -38,19 +38,20 @@ def test_a_loop_too_long_to_unroll_is_reported_at_its_line():
 
 
 @np.vectorize
-def _clipped_square(v):
-    return v * v if v < 1.0 else 1.0
+def _summed_square(v):
+    return np.sum(v * v) if v < 1.0 else 1.0  # a reduction: not elementwise on the arrays
 
 
 def _through_vectorize(x):
-    return np.sum(_clipped_square(x))  # <- here
+    return np.sum(_summed_square(x))  # <- here
 
 
-def test_np_vectorize_is_refused_at_its_line_with_what_to_write():
+def test_np_vectorize_of_a_reducing_body_is_refused_at_its_line_with_what_to_write():
     message = _refusal_at_marked_line(
         _through_vectorize, np.array([0.5, 2.0]), srcad.errors.UnsupportedSyntax
     )
-    assert message.startswith("'_clipped_square' is np.vectorize")
+    assert message.startswith("'_summed_square' is np.vectorize")
+    assert "here the body computes np.sum" in message
     assert "np.where for its branches" in message
 
 
