@@ -673,3 +673,26 @@ def test_an_item_written_under_an_f_string_or_a_tuple_of_known_names():
     got = gradient(2.0 * X, "train")
     assert SPLITS["train", "loss"] == pytest.approx(3.0 * np.sum(4.0 * X**2), rel=1e-12)
     assert_gradient(lambda w: tallied_under_made_keys(w, "train"), 2.0 * X, got)
+
+
+SPLIT = "train"
+
+
+def tallied_under_a_global_key(w):
+    SPLITS[f"{SPLIT}_n"] += 1
+    return SPLITS["scale"] * np.sum(np.cos(w))
+
+
+def test_an_item_written_under_a_key_read_from_a_global():
+    global SPLIT
+    SPLITS.update(train_n=0, valid_n=0, scale=0.5)
+    gradient = srcad.grad(tallied_under_a_global_key)
+    got = gradient(X)
+    assert (SPLITS["train_n"], SPLITS["valid_n"]) == (1, 0)
+    assert_gradient(tallied_under_a_global_key, X, got)
+    SPLIT = "valid"  # the world changed: the key is checked on every call
+    try:
+        gradient(X)
+        assert (SPLITS["train_n"], SPLITS["valid_n"]) == (1, 1)
+    finally:
+        SPLIT = "train"

@@ -128,18 +128,15 @@ def outside_place(lowering: Lowering, node: ast.expr) -> tuple[object, WorldPath
 
 def static_key(lowering: Lowering, index: ast.expr) -> tuple[object] | None:
     """The key ``index`` stands for, where it is known when compiling: a literal
-    (``STATE["step"]``), or names holding strs or ints that are (a str argument, a name of
-    a loop over a list of strings), alone or in an f-string, a tuple or a sum
+    (``STATE["step"]``), or names holding strs or ints that are (a str argument or global,
+    a name of a loop over a list of strings), alone or in an f-string, a tuple or a sum
     (``COUNTS[f"{split}_n"]``, ``COUNTS[split, 0]``), as a 1-tuple; None otherwise. Only
     such expressions are evaluated here: nothing in them runs twice."""
     if isinstance(index, ast.Constant):
         return (index.value,)
     if not all(isinstance(n, KEY_PARTS) for n in nodes(index)):
         return None
-    names = [n.id for n in nodes(index) if isinstance(n, ast.Name)]
-    if not all(type(lowering.env.get(name)) in STATIC_KEYS for name in names):
-        return None
-    key = evaluate(lowering, index)
+    key = evaluate(lowering, index)  # a str global: fixed, and checked on every call
     return (key,) if _is_static_key(key) else None
 
 
@@ -149,7 +146,7 @@ def _is_static_key(key: object) -> bool:
     return type(key) in STATIC_KEYS
 
 
-# what a key known when compiling is made of, and what its names may hold
+# what a key known when compiling is made of, and what it may be
 KEY_PARTS = (
     ast.Name,
     ast.Constant,
