@@ -697,3 +697,18 @@ def test_an_item_written_under_a_key_read_from_a_global():
         assert (SPLITS["train_n"], SPLITS["valid_n"]) == (0, 1)
     finally:
         SPLIT = "train"
+
+
+NESTED: dict = {"a": {"seen": 0.0}, "b": {"seen": 0.0}}
+
+
+def noted_in_nested_dicts(w):
+    for name in ["a", "b"]:  # the key a name bound by the loop, not yet when the body starts
+        NESTED[name]["seen"] = float(np.sum(w))
+    return np.sum(w**3)
+
+
+def test_items_of_nested_dicts_under_a_loops_keys():
+    got = srcad.grad(noted_in_nested_dicts)(X)
+    assert NESTED["a"]["seen"] == NESTED["b"]["seen"] == pytest.approx(np.sum(X))
+    assert_gradient(noted_in_nested_dicts, X, got)

@@ -44,8 +44,10 @@ INTEGER_KINDS = "iu"  # NumPy's kinds of integer dtypes
 def lower_counted_by_data(lowering: Lowering, node: ast.For, needed: StaticValueNeeded) -> bool:
     """Lower ``node``, a ``for`` over a range whose bounds ``needed`` says are computed, as
     a while loop where the data decide them; False (nothing lowered) otherwise."""
-    bounds = _range_bounds(lowering, node)
-    if bounds is None or not _decided_by_data(lowering, needed):
+    if not _decided_by_data(lowering, needed):
+        return False
+    bounds = _range_bounds(lowering, node)  # (their values again: no effect, see above)
+    if bounds is None:
         return False
     start, stop, step = bounds
     loop = _counting_while(lowering, node, start, stop, step)

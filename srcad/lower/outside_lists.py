@@ -25,7 +25,7 @@ import numpy as np
 
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.frontend.syntax import nodes
-from srcad.ir.builder import Tracer
+from srcad.ir.builder import TraceError, Tracer
 from srcad.ir.world import ONCE_PER_CALL, ONCE_PER_CALL_MODULE, WorldPath
 from srcad.lower.dispatch import evaluate
 from srcad.lower.objects import is_made
@@ -136,7 +136,10 @@ def static_key(lowering: Lowering, index: ast.expr) -> tuple[object] | None:
         return (index.value,)
     if not all(isinstance(n, KEY_PARTS) for n in nodes(index)):
         return None
-    key = evaluate(lowering, index)  # a str global: fixed, and checked on every call
+    try:  # a str global: fixed, and checked on every call
+        key = evaluate(lowering, index)
+    except (SrcadError, TraceError):  # a name not bound yet (before the body is lowered)
+        return None
     return (key,) if _is_static_key(key) else None
 
 
