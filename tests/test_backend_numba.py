@@ -288,9 +288,9 @@ def test_a_second_process_loads_numba_s_disk_cache(numba, tmp_path):
         import sys
         sys.path.insert(0, {directory!r})
         import numpy as np, srcad
-        from test_backend_numba import rnn, CASES
-        _, args, argnums = CASES["rnn"]
-        g = srcad.value_and_grad(rnn, argnums=argnums, backend="numba")
+        from test_backend_numba import scalar, CASES
+        _, args, argnums = CASES["scalar"]
+        g = srcad.value_and_grad(scalar, argnums=argnums, backend="numba")
         g(*args)
         print(sum(g.numba.function(g.last).stats.cache_hits.values()))
         """).format(directory=os.path.dirname(__file__))
