@@ -121,6 +121,7 @@ def test_the_generated_code_counts_with_a_while_loop():
     assert not [line for line in code.splitlines() if line.strip().startswith("for ")]
 
 
+@pytest.mark.slow
 def test_numba_agrees_with_numpy():
     pytest.importorskip("numba")
     for fun, count in CASES:
