@@ -106,10 +106,14 @@ def test_a_count_from_the_arguments_in_every_transformation(name, fun, count):
 def test_one_compile_runs_every_count(fun, count):
     gradient = srcad.value_and_grad(fun)
     other = count[::-1] if np.ndim(count) else count - 1 if count > 0 else count + 1
+    compiled = []
     for x, n in ((X, count), (2.0 * X, other)):
         value, got = gradient(x, n)
+        compiled.append(gradient.last)
         assert value == pytest.approx(fun(x, n), rel=1e-12)
         assert_gradient(lambda v, n=n: fun(v, n), x, got)
+    is_traced = isinstance(count, (np.ndarray, np.integer))  # a Python int is fixed
+    assert (compiled[0] is compiled[1]) == is_traced
 
 
 def test_the_generated_code_counts_with_a_while_loop():
