@@ -307,7 +307,8 @@ def gaussian_by_name(x, mean, factor):
 
 
 def read_global(x):
-    return np.sum(stats.norm.logpdf(x, loc=LOC, scale=2.0)) + stats.gamma.logpdf(A, 2.0)
+    value = np.sum(stats.norm.logpdf(x, loc=LOC, scale=2.0)) + stats.gamma.logpdf(A, 2.0)
+    return value + np.sum(stats.truncnorm.logpdf(x, -A, A + 1.0) + stats.chi2.logpdf(x, A))
 
 
 def gamma_cdf(x, a):

@@ -66,7 +66,7 @@ def _range_bounds(lowering: Lowering, node: ast.For) -> tuple[object, object, in
     call = node.iter
     if not isinstance(node.target, ast.Name):
         return None
-    if _is_call_of(lowering, call, reversed, 1):
+    if is_call_of(lowering, call, reversed, 1):
         assert isinstance(call, ast.Call)
         inner = _bounds_of(lowering, call.args[0])
         if inner is None or inner[2] not in (1, -1):
@@ -77,7 +77,7 @@ def _range_bounds(lowering: Lowering, node: ast.For) -> tuple[object, object, in
 
 
 def _bounds_of(lowering: Lowering, call: ast.expr) -> tuple[object, object, int] | None:
-    if not _is_call_of(lowering, call, range, 3):
+    if not is_call_of(lowering, call, range, 3):
         return None
     assert isinstance(call, ast.Call)
     values = [evaluate(lowering, a) for a in call.args]
@@ -87,7 +87,7 @@ def _bounds_of(lowering: Lowering, call: ast.expr) -> tuple[object, object, int]
     return start, stop, step
 
 
-def _is_call_of(lowering: Lowering, call: ast.expr, function: object, most: int) -> bool:
+def is_call_of(lowering: Lowering, call: ast.expr, function: object, most: int) -> bool:
     """Whether ``call`` calls ``function`` by its name with 1 to ``most`` plain arguments."""
     if not isinstance(call, ast.Call) or call.keywords or not 1 <= len(call.args) <= most:
         return False

@@ -56,26 +56,26 @@ class _Liveness:
         if isinstance(node, (ast.Assign, ast.AnnAssign, ast.Expr)):  # most: read once
             key = id(node)
             if key not in self.simple:
-                self.simple[key] = (assigned(node), _reads(node))
+                self.simple[key] = (assigned(node), reads(node))
             bound, read = self.simple[key]
             return (live - bound) | read
         if isinstance(node, ast.If):
-            return _reads(node.test) | self.block(node.body, live) | self.block(node.orelse, live)
+            return reads(node.test) | self.block(node.body, live) | self.block(node.orelse, live)
         if isinstance(node, (ast.For, ast.While)):
             return self._loop(node, live)
         if isinstance(node, ast.Return):
-            return _reads(node.value) if node.value is not None else frozenset()
+            return reads(node.value) if node.value is not None else frozenset()
         if isinstance(node, (ast.Break, ast.Continue)) and self.loop_exits:
             after_loop, head = self.loop_exits[-1]
             return after_loop if isinstance(node, ast.Break) else head
         if isinstance(node, (ast.FunctionDef, ast.With, ast.Try)):
-            return live | _reads(node)  # nested code: conservatively, everything it reads
+            return live | reads(node)  # nested code: conservatively, everything it reads
         if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-            return live | _reads(node) | {node.target.id}  # y += v reads y
-        return (live - assigned(node)) | _reads(node)
+            return live | reads(node) | {node.target.id}  # y += v reads y
+        return (live - assigned(node)) | reads(node)
 
     def _loop(self, node: ast.For | ast.While, live: frozenset[str]) -> frozenset[str]:
-        header = _reads(node.iter) if isinstance(node, ast.For) else _reads(node.test)
+        header = reads(node.iter) if isinstance(node, ast.For) else reads(node.test)
         target = _assigned_names(node.target) if isinstance(node, ast.For) else frozenset()
         after_loop = self.block(node.orelse, live) | header
         head = after_loop
@@ -89,7 +89,7 @@ class _Liveness:
             head = new_head
 
 
-def _reads(node: ast.AST) -> frozenset[str]:
+def reads(node: ast.AST) -> frozenset[str]:
     """Names ``node`` reads (a subscript assignment ``y[i] = v`` reads ``y``)."""
     return frozenset(
         n.id for n in nodes(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
@@ -123,4 +123,4 @@ def read_by_nested_functions(body: list[ast.stmt]) -> frozenset[str]:
         for n in nodes(statement)
         if isinstance(n, (ast.FunctionDef, ast.Lambda))
     ]
-    return frozenset().union(*(_reads(n) for n in nested))
+    return frozenset().union(*(reads(n) for n in nested))

@@ -41,7 +41,7 @@ from srcad.lower.containers import (
     restore_generators,
     snapshot_containers,
 )
-from srcad.lower.counted_loops import lower_counted_by_data
+from srcad.lower.counted_loops import is_call_of, lower_counted_by_data
 from srcad.lower.dispatch import (
     CALL,
     dispatch_statement,
@@ -61,7 +61,7 @@ from srcad.lower.iteration import (
     structured_iteration,
 )
 from srcad.lower.jumps import MAY_BREAK, has_jumps, rewrite_jumps
-from srcad.lower.liveness import read_before_bound
+from srcad.lower.liveness import read_before_bound, reads
 from srcad.lower.loop_tests import (
     ConditionalAssignment,
     assigns_in_test,
@@ -196,15 +196,7 @@ def _iterable(lowering: Lowering, node: ast.For) -> object:
     (``range(n - 1, -1, -1)``), so that the loop stays a loop (a backward loop of srcad's
     own gradient code, differentiated again, counts so)."""
     iterable = node.iter
-    is_reversed = (
-        isinstance(iterable, ast.Call)
-        and isinstance(iterable.func, ast.Name)
-        and len(iterable.args) == 1
-        and not isinstance(iterable.args[0], ast.Starred)
-        and not iterable.keywords
-        and evaluate(lowering, iterable.func) is reversed
-    )
-    if not is_reversed:
+    if not is_call_of(lowering, iterable, reversed, 1):
         return evaluate(lowering, iterable)
     assert isinstance(iterable, ast.Call)
     sequence = evaluate(lowering, iterable.args[0])
@@ -255,7 +247,7 @@ def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None
         return
     # as in Python, the target holds the last item after the loop (``for k, v in ...``),
     # and in its ``else``
-    read = _read_after(lowering, node) | _read_in(node.orelse)
+    read = _read_after(lowering, node).union(*map(reads, node.orelse))
     if set(_target_names(node.target)) & read:
         assign(lowering, node.target, last_item(iteration), len(lowering.builder.eqns))
 
@@ -595,12 +587,6 @@ def _read_after(lowering: Lowering, node: ast.For | ast.While) -> frozenset[str]
     loop is one that srcad wrote for it)."""
     statement = lowering.statement
     return lowering.live.get(id(node), lowering.live.get(id(statement), frozenset()))
-
-
-def _read_in(statements: list[ast.stmt]) -> frozenset[str]:
-    """The names ``statements`` read."""
-    found = [n for s in statements for n in nodes(s)]
-    return frozenset(n.id for n in found if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
 
 
 def _widen(avals: list[AVal], out_avals: list[AVal]) -> list[AVal]:
