@@ -66,3 +66,19 @@ def no_unexpected_exception_leaves_srcad():
     yield
     escaped, _escaped[:] = list(_escaped), []
     assert not escaped, f"an exception other than SrcadError left srcad: {escaped[0]}"
+
+
+# --- a rule of the user's own registered by one test is gone before the next ---------------
+from user_rules import remove_user_rules  # noqa: E402
+
+from srcad.ir.prims import PRIMS  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def no_user_rule_left_behind():
+    """A rule a test registers (directly, or in a file ``srcad check`` runs) is removed after
+    it: a process with rules of the user's own keeps its compiles off the shared disk cache,
+    so a rule left behind would change what a later test on the same worker sees."""
+    before = frozenset(PRIMS)
+    yield
+    remove_user_rules(keep=before)

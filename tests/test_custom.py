@@ -7,11 +7,9 @@ import functools
 import numpy as np
 import pytest
 import scipy.special as scipy_special
+from user_rules import remove_user_rules
 
 import srcad
-from srcad.ir.primitive import CUSTOM
-from srcad.ir.prims import CALLABLES, PRIMS
-from srcad.rules.registry import JVP_RULES, VJP_RULES
 
 
 def soft_clip(x):
@@ -74,12 +72,7 @@ def rules():
     srcad.defvjp(softsign, lambda g, out, x: g / (1.0 + np.abs(x)) ** 2)
     at_most_half.defvjp(lambda a: (at_most_half(a), None), lambda r, g: (2.0 * g,))
     yield
-    for name in [name for name, prim in PRIMS.items() if prim.kind == CUSTOM]:
-        del PRIMS[name]
-        VJP_RULES.pop(name, None)
-        JVP_RULES.pop(name, None)
-    for function in [f for f, name in CALLABLES.items() if name not in PRIMS]:
-        del CALLABLES[function]
+    remove_user_rules()
 
 
 @pytest.mark.parametrize("mode", ["reverse", "forward"])

@@ -1,0 +1,20 @@
+"""Test helper: removing the rules tests register as a user would (``defvjp``,
+``defjvp``, ``@custom_vjp``)."""
+
+from __future__ import annotations
+
+from srcad.ir.primitive import CUSTOM
+from srcad.ir.prims import CALLABLES, PRIMS
+from srcad.rules.registry import JVP_RULES, VJP_RULES
+
+
+def remove_user_rules(keep: frozenset = frozenset()) -> None:
+    """Removes the rules registered with ``defvjp``, ``defjvp`` or ``@custom_vjp`` whose
+    names are not in ``keep``."""
+    for name in [name for name, prim in PRIMS.items() if prim.kind == CUSTOM]:
+        if name not in keep:
+            del PRIMS[name]
+            VJP_RULES.pop(name, None)
+            JVP_RULES.pop(name, None)
+    for function in [f for f, name in CALLABLES.items() if name not in PRIMS]:
+        del CALLABLES[function]
