@@ -171,8 +171,9 @@ def _derive_body(derive: Callable[[], Compiled]) -> Callable:
 
 def _disk_key(fun: Callable, key: tuple) -> str | None:
     """The key of the compile on disk; None when it is not shared between processes, as
-    when this process registered rules of its own (``defvjp``, ``custom_vjp``)."""
-    if any(prim.kind == CUSTOM for prim in PRIMS.values()):
+    when this process registered rules of its own (``defvjp``, ``custom_vjp``; the
+    primitives srcad makes for ``odeint`` and ``fixed_point`` are no rule of the user's)."""
+    if any(prim.kind == CUSTOM and prim.user_rules for prim in PRIMS.values()):
         return None
     return entry_key(fun, key)
 

@@ -115,6 +115,48 @@ def lambda_free_square(x):
 
 
 # --- reuse within a process (the in-memory cache forgotten) ---------------------------------
+SOLVED_MODULE = textwrap.dedent("""
+    import numpy as np
+    from scipy.integrate import odeint
+
+
+    def decay(y, t, rate):
+        return -rate * y**3
+
+
+    def solved(rate, y0):
+        return np.sum(odeint(decay, y0, np.linspace(0.0, 1.0, 4), args=(rate,)) ** 2)
+
+
+    def plain(x):
+        return np.sum(np.sin(x) * x)
+    """)
+
+
+def test_a_user_rule_keeps_the_process_off_the_disk_and_odeint_does_not(cache_dir, tmp_path, capfd):
+    """A rule of the user's may change any later compile, so a process that registered one
+    shares none; the primitive srcad makes for ``odeint`` is no such rule: other compiles
+    are still shared, and the one calling it is not stored (its solver lives only here)."""
+    m = module_from_source(SOLVED_MODULE, tmp_path, "solved")
+    x = np.array([0.4, -1.2])
+    rate, y0 = np.array(0.7), np.array([1.0, 0.5])
+    expected = srcad.numerical_grad(m.solved, rate, y0)
+    np.testing.assert_allclose(srcad.grad(m.solved)(rate, y0), expected, rtol=1e-5)
+    srcad.grad(m.plain)(x)
+    cache.clear()
+    np.testing.assert_allclose(srcad.grad(m.solved)(rate, y0), expected, rtol=1e-5)
+    np.testing.assert_allclose(srcad.grad(m.plain)(x), srcad.numerical_grad(m.plain, x))
+    log = capfd.readouterr().err
+    assert "not stored: solved: odeint_decay is a function srcad made" in log
+    reused = [line for line in log.splitlines() if "cache: reused" in line]
+    assert any(".plain_grad" in line for line in reused), log
+    assert not any(".solved_grad" in line for line in reused), log
+    srcad.defvjp(m.decay, lambda g, out, y, t, r: (g, None, None))  # removed by conftest
+    cache.clear()
+    np.testing.assert_allclose(srcad.grad(m.plain)(x), srcad.numerical_grad(m.plain, x))
+    assert "reused" not in capfd.readouterr().err
+
+
 def test_a_compile_is_reused_from_disk_and_checks_the_world(cache_dir, tmp_path, capfd):
     m = module_from_source(HELPERS_MODULE, tmp_path, "reuse")
     x = np.array([0.3, -0.2, 0.5])

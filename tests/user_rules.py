@@ -10,8 +10,9 @@ from srcad.rules.registry import JVP_RULES, VJP_RULES
 
 def remove_user_rules(keep: frozenset = frozenset()) -> None:
     """Removes the rules registered with ``defvjp``, ``defjvp`` or ``@custom_vjp`` whose
-    names are not in ``keep``."""
-    for name in [name for name, prim in PRIMS.items() if prim.kind == CUSTOM]:
+    names are not in ``keep`` (not the primitives srcad makes for ``odeint`` and
+    ``fixed_point``, which it remembers)."""
+    for name in [name for name, prim in PRIMS.items() if prim.kind == CUSTOM and prim.user_rules]:
         if name not in keep:
             del PRIMS[name]
             VJP_RULES.pop(name, None)

@@ -241,6 +241,8 @@ def _describe_read(read: WorldRead, fun: Callable, reads: tuple, arrays: dict) -
 
 def _describe_constant(value: object, fun: Callable, reads: tuple, arrays: dict) -> list:
     if isinstance(value, types.FunctionType) and value.__module__.startswith("srcad."):
+        if "<locals>" in value.__qualname__:  # odeint's and fixed_point's solvers
+            raise Undescribable(f"{value.__name__} is a function srcad made in this process")
         return ["helper", [value.__module__, value.__qualname__]]  # once_per_call, record
     if isinstance(value, (dict, types.CellType, types.FunctionType)):
         return ["root", describe_root(value, fun, reads)]
