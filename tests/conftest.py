@@ -82,3 +82,21 @@ def no_user_rule_left_behind():
     before = frozenset(PRIMS)
     yield
     remove_user_rules(keep=before)
+
+
+# --- the same random data for a test whatever ran before it on its worker -------------------
+import zlib  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def same_draws_in_any_order(request, monkeypatch):
+    """A test module's ``RNG`` and NumPy's global generator start each test from a seed of
+    the test's own id: which tests ran before it on its worker (pytest-xdist shares them out
+    differently from run to run) cannot change its data."""
+    seed = zlib.crc32(request.node.nodeid.encode())
+    module = getattr(request, "module", None)
+    if isinstance(getattr(module, "RNG", None), np.random.Generator):
+        monkeypatch.setattr(module, "RNG", np.random.default_rng(seed))
+    np.random.seed(seed)

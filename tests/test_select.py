@@ -51,6 +51,19 @@ def _args():
     return 0.3 * RNG.normal(size=(40, 48)), 0.1 * RNG.normal(size=48)
 
 
+def _two_sides_away_from_kinks(margin: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
+    """``w`` and ``v`` of ``larger_of_two`` where no element of ``X @ w`` is within
+    ``margin`` of ``X @ v``, and no larger one within it of either ceiling: central
+    differences step across no kink (where the gradient jumps)."""
+    while True:
+        w, v = 0.3 * RNG.normal(size=(40, 48)), 0.3 * RNG.normal(size=(40, 48))
+        a, b = X @ w, X @ v
+        larger = np.maximum(a, b)
+        gaps = [np.abs(a - b), np.abs(larger - 0.8), np.abs(larger - 0.3)]
+        if min(gap.min() for gap in gaps) > margin:
+            return w, v
+
+
 def _code(transformed) -> list[str]:
     body = srcad.source(transformed).split("_unchecked(", 1)[1]
     return [line.split("#")[0].strip() for line in body.splitlines()]
@@ -168,7 +181,7 @@ def test_small_arrays_and_the_forward_pass_keep_numpys_where():
 
 @pytest.mark.parametrize("mode", ["reverse", pytest.param("forward", marks=pytest.mark.slow)])
 def test_both_branches_of_a_maximum_and_a_minimum_are_right(mode):
-    w, v = _args()[0], 0.3 * RNG.normal(size=(40, 48))
+    w, v = _two_sides_away_from_kinks()
     jacobian = srcad.grad if mode == "reverse" else srcad.jacfwd
     transformed = jacobian(larger_of_two, argnums=(0, 1))
     _agrees_also_after(transformed, larger_of_two, (w, v), "ceiling", 0.3)  # another mask
@@ -197,7 +210,7 @@ def test_the_numba_variant_agrees(dtype):
     pytest.importorskip("numba")
     from srcad.backends import NumbaFallbackWarning
 
-    w, v = (a.astype(dtype) for a in (_args()[0], 0.3 * RNG.normal(size=(40, 48))))
+    w, v = (a.astype(dtype) for a in _two_sides_away_from_kinks())
     transformed = srcad.grad(larger_of_two, argnums=(0, 1), backend="numba")
     try:
         for ceiling in (0.8, 0.3):  # the second call reads the changed global: another mask
