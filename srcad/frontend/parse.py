@@ -277,24 +277,31 @@ def _lambda_definition(fn: types.FunctionType) -> tuple[ast.FunctionDef, str]:
     return ast.copy_location(definition, node), name
 
 
-@functools.lru_cache(maxsize=32)
 def _lambdas_on_line(file: str, text: str, line: int) -> tuple[tuple[ast.Lambda, str], ...]:
     """The lambdas that start on ``line`` of a file with this text, each with the name it
-    is assigned to (``objective = lambda p: ...``; else ``lambda``). Cached: a training
-    loop that makes a lambda per step finds it again without parsing the file."""
-    tree = _parsed_file(file, text)
+    is assigned to (``objective = lambda p: ...``; else ``lambda``)."""
+    return _lambdas_by_line(file, text).get(line, ())
+
+
+@functools.lru_cache(maxsize=8)
+def _lambdas_by_line(file: str, text: str) -> dict[int, tuple[tuple[ast.Lambda, str], ...]]:
+    """Every lambda of a file with this text by the line it starts on, found in one walk.
+    Cached: a training loop that makes a lambda per step, or a file of many lambdas, finds
+    each without walking the file again."""
     names: dict[int, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Lambda):
+    lambdas: list[ast.Lambda] = []
+    for node in nodes(_parsed_file(file, text)):
+        if isinstance(node, ast.Lambda):
+            lambdas.append(node)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Lambda):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if len(targets) == 1 and isinstance(targets[0], (ast.Name, ast.Attribute)):
                 target = targets[0]
                 names[id(node.value)] = target.id if isinstance(target, ast.Name) else target.attr
-    return tuple(
-        (node, names.get(id(node), "lambda"))
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Lambda) and node.lineno == line
-    )
+    by_line: dict[int, list[tuple[ast.Lambda, str]]] = {}
+    for node in lambdas:
+        by_line.setdefault(node.lineno, []).append((node, names.get(id(node), "lambda")))
+    return {line: tuple(found) for line, found in by_line.items()}
 
 
 @functools.lru_cache(maxsize=4)
