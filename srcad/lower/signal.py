@@ -11,6 +11,8 @@ The full convolution is the sum, over the positions ``p`` of the smaller array, 
 value there times the larger one shifted by ``p`` (zero-padded to the full shape); ``valid``
 and ``same`` are the parts of it SciPy gives. Both arrays get their derivatives through the
 products. The sums run in another order than SciPy's loops: the values agree to rounding.
+Where the smaller array has more than ``MAX_TAPS`` elements, the convolution is one call of
+``scipy.signal.convolve`` instead (a primitive, ``srcad.ir.table.scipy_signal``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from srcad.ir.table.registry import call_primitive
 from srcad.lower.callees import array_of
 
 MAX_TAPS = 1024  # terms of the sum: beyond, a convolution is better written as matrix products
@@ -69,11 +72,7 @@ def _convolved(a: Any, b: Any, mode: str, name: str, same_at_half: bool = False)
         raise ValueError(f"scipy.signal.{name}: mode must be 'full', 'valid' or 'same'")
     larger, smaller = (a, b) if np.size(a) >= np.size(b) else (b, a)
     if np.size(smaller) > MAX_TAPS:
-        raise ValueError(
-            f"scipy.signal.{name} of two arrays of {np.size(a)} and {np.size(b)} elements: "
-            f"srcad sums one shifted copy per element of the smaller (at most {MAX_TAPS}); "
-            "write the convolution as a matrix product (a Toeplitz matrix, or im2col)"
-        )
+        return _by_scipy(a, b, mode, name, same_at_half)
     full = _full(larger, smaller)
     if mode == "full":
         return full
@@ -81,6 +80,20 @@ def _convolved(a: Any, b: Any, mode: str, name: str, same_at_half: bool = False)
         starts = [k // 2 if same_at_half else (k - 1) // 2 for k in np.shape(b)]
         return full[tuple(slice(s, s + n) for s, n in zip(starts, np.shape(a), strict=True))]
     return _valid(full, a, b, name)
+
+
+def _by_scipy(a: Any, b: Any, mode: str, name: str, same_at_half: bool) -> Any:
+    """A convolution of more taps than ``MAX_TAPS``: one call of ``scipy.signal.convolve``,
+    which chooses direct sums or FFTs (its rules: ``srcad.rules.scipy_signal``)."""
+    if same_at_half and mode == "same":
+        raise ValueError(
+            f"scipy.signal.{name} of two arrays of {np.size(a)} and {np.size(b)} elements in "
+            f"'same' mode: srcad sums one shifted copy per element of the smaller (at most "
+            f"{MAX_TAPS}); use scipy.signal.correlate, or mode 'full' and a slice"
+        )
+    from scipy import signal  # noqa: PLC0415 - the user's code has imported it
+
+    return call_primitive(signal.convolve, a, b, mode)
 
 
 def _full(larger: Any, smaller: Any) -> Any:

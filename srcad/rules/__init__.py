@@ -17,6 +17,7 @@ from srcad.rules import (  # noqa: F401
     linalg,
     reductions,
     scipy_linalg,
+    scipy_signal,
     shape,
     special,
     stats,

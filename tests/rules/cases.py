@@ -14,6 +14,7 @@ from srcad.rules import VJP_RULES
 
 if importlib.util.find_spec("scipy") is not None:
     import scipy.linalg  # noqa: F401  (registers SciPy's rows and rules)
+    import scipy.signal  # noqa: F401
     import scipy.special  # noqa: F401
     import scipy.stats  # noqa: F401
 

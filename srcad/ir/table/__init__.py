@@ -20,6 +20,7 @@ from srcad.ir.table import (  # noqa: F401  (each registers its rows)
     math_functions,
     reductions,
     scipy_linalg,
+    scipy_signal,
     shape,
     special,
     stats,
