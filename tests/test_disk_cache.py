@@ -33,6 +33,7 @@ def cache_dir(tmp_path, monkeypatch):
     directory = tmp_path / "cache"
     monkeypatch.setenv("SRCAD_GENERATED_DIR", str(directory))
     monkeypatch.setenv("SRCAD_CACHE_LOG", "1")
+    cache.clear()  # a compile an earlier test left in memory would write nothing here
     return directory
 
 
