@@ -141,3 +141,6 @@ register(
         ),
     )
 )
+# positions in a sorted array: integers, which pass no gradient (a spline's intervals)
+register(Prim("searchsorted", np.searchsorted, INDEXING, 2, ("side",), is_differentiable=False))
+register(Prim("digitize", np.digitize, INDEXING, 2, ("right",), is_differentiable=False))
