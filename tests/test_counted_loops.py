@@ -1,6 +1,6 @@
 """``for i in range(n)`` with a count the arguments decide (``srcad.lower.counted_loops``):
 an ``np.int64`` argument, ``int(np.sum(mask))`` of an argument's mask, a start and a step,
-counting down, ``else`` and ``break``.
+counting down, ``else`` and ``break``, and ``enumerate`` of such a range.
 
 Checked: every transformation agrees with central differences of the plain function, and
 the value with the plain function's, for one count and then another (the same compiled
@@ -72,6 +72,20 @@ def counted_by_a_loops_result(x, n):
     return s
 
 
+def enumerated_from_one(x, n):
+    s = 0.0
+    for k, i in enumerate(range(n - 1, -1, -1), start=1):  # k counts beside i
+        s = s + x[i] * k + np.cos(x[k - 1]) * i
+    return s
+
+
+def enumerated_reversed(x, n):
+    s = 0.0
+    for k, i in enumerate(reversed(range(n))):
+        s = s * 0.8 + x[i] ** 2 * (k + 0.5)
+    return s
+
+
 CASES = [
     (weighted_squares, np.int64(3)),
     (weighted_squares, np.int64(6)),
@@ -83,6 +97,8 @@ CASES = [
     (argmax_many_terms, 0),
     (triangle_of_products, np.int64(5)),
     (counted_by_a_loops_result, np.int64(4)),
+    (enumerated_from_one, np.int64(5)),
+    (enumerated_reversed, np.array([2, 3])[1]),
 ]
 
 

@@ -13,6 +13,8 @@ loop is lowered as the ``while`` loop that counts the same way (srcad tapes thos
                                              i_next = i_next + 1
                                              s = s + x[i] ** 2
 
+``for k, i in enumerate(range(n), start)`` counts ``k`` beside ``i`` the same way.
+
 Only where the count comes from the arguments, other data read from outside, or the values
 of a while loop around it (such as the counter of another loop counted by data): one
 computed from a ``for`` loop's counter unrolls that loop instead, and one from outside
@@ -46,11 +48,14 @@ def lower_counted_by_data(lowering: Lowering, node: ast.For, needed: StaticValue
     a while loop where the data decide them; False (nothing lowered) otherwise."""
     if not _decided_by_data(lowering, needed):
         return False
-    bounds = _range_bounds(lowering, node)  # (their values again: no effect, see above)
+    names = _loop_names(lowering, node)
+    if names is None:
+        return False
+    iterable, target, count = names
+    bounds = _range_bounds(lowering, iterable)  # (their values again: no effect, see above)
     if bounds is None:
         return False
-    start, stop, step = bounds
-    loop = _counting_while(lowering, node, start, stop, step)
+    loop = _counting_while(lowering, node, bounds, target, count)
     with rewritten(lowering, node, [loop]):
         try:
             dispatch_statement(lowering, loop, len(lowering.builder.eqns))
@@ -59,13 +64,36 @@ def lower_counted_by_data(lowering: Lowering, node: ast.For, needed: StaticValue
     return True
 
 
-def _range_bounds(lowering: Lowering, node: ast.For) -> tuple[object, object, int] | None:
-    """``start, stop, step`` of ``for name in range(...)`` (or of ``reversed(range(...))``
-    with a step of 1 or -1, as the range counting the other way); None for another loop,
-    or a step not known when compiling."""
-    call = node.iter
-    if not isinstance(node.target, ast.Name):
+def _loop_names(
+    lowering: Lowering, node: ast.For
+) -> tuple[ast.expr, str, tuple[str, int] | None] | None:
+    """What ``for i in <range>`` or ``for k, i in enumerate(<range>, start)`` iterates
+    over, the counter's name, and the count's name and start (None without enumerate)."""
+    target, call = node.target, node.iter
+    if isinstance(target, ast.Name):
+        return call, target.id, None
+    if not isinstance(target, ast.Tuple) or len(target.elts) != 2:
         return None
+    names = [e.id for e in target.elts if isinstance(e, ast.Name)]
+    if len(names) != 2:
+        return None
+    count_name, name = names
+    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name):
+        return None
+    given = [*call.args, *(k.value for k in call.keywords if k.arg == "start")]
+    plain = all(k.arg == "start" for k in call.keywords) and 1 <= len(given) <= 2
+    if not plain or any(isinstance(a, ast.Starred) for a in call.args):
+        return None
+    if evaluate(lowering, call.func) is not enumerate:
+        return None
+    start = evaluate(lowering, given[1]) if len(given) == 2 else 0
+    return (given[0], name, (count_name, start)) if type(start) is int else None
+
+
+def _range_bounds(lowering: Lowering, call: ast.expr) -> tuple[object, object, int] | None:
+    """``start, stop, step`` of ``range(...)`` (or of ``reversed(range(...))`` with a step
+    of 1 or -1, as the range counting the other way); None for another iterable, or a step
+    not known when compiling."""
     if is_call_of(lowering, call, reversed, 1):
         assert isinstance(call, ast.Call)
         inner = _bounds_of(lowering, call.args[0])
@@ -114,12 +142,16 @@ def _decided_by_data(lowering: Lowering, needed: StaticValueNeeded) -> bool:
 
 
 def _counting_while(
-    lowering: Lowering, node: ast.For, start: object, stop: object, step: int
+    lowering: Lowering,
+    node: ast.For,
+    bounds: tuple[object, object, int],
+    target: str,
+    count: tuple[str, int] | None,
 ) -> ast.While:
-    """The while loop that counts as ``range(start, stop, step)`` does, its counter and end
-    bound in the environment under names of their own."""
-    assert isinstance(node.target, ast.Name)
-    target = node.target.id
+    """The while loop that counts as ``range(start, stop, step)`` does (and as
+    ``enumerate`` counts its items, given ``count``), its counters and end bound in the
+    environment under names of their own."""
+    start, stop, step = bounds
     taken = names_in(lowering.parsed.node) | set(lowering.env)
     counter = fresh_name(f"{target}_next", taken)
     end = fresh_name(f"{target}_stop", taken | {counter})
@@ -130,11 +162,21 @@ def _counting_while(
     lowering.env.setdefault(target, start)
     compare = ast.Lt() if step > 0 else ast.Gt()
     test = ast.Compare(ast.Name(counter, ast.Load()), [compare], [ast.Name(end, ast.Load())])
+    body = _advanced(target, counter, step)
+    if count is not None:  # for k, i in enumerate(range(n)): k counts from its start
+        count_name, count_start = count
+        count_counter = fresh_name(f"{count_name}_next", taken | {counter, end})
+        lowering.env[count_counter] = count_start
+        lowering.env.setdefault(count_name, count_start)
+        body += _advanced(count_name, count_counter, 1)
+    loop = ast.copy_location(ast.While(test, [*body, *node.body], []), node)  # (else: lower_loop)
+    return ast.fix_missing_locations(loop)  # what it adds: at the loop's line
+
+
+def _advanced(target: str, counter: str, step: int) -> list[ast.stmt]:
+    """``target = counter`` then ``counter = counter + step``."""
     advance = ast.BinOp(ast.Name(counter, ast.Load()), ast.Add(), ast.Constant(step))
-    body = [
+    return [
         ast.Assign([ast.Name(target, ast.Store())], ast.Name(counter, ast.Load())),
         ast.Assign([ast.Name(counter, ast.Store())], advance),
-        *node.body,
     ]
-    loop = ast.copy_location(ast.While(test, body, []), node)  # (the else: lower_loop)
-    return ast.fix_missing_locations(loop)  # what it adds: at the loop's line
