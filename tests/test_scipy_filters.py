@@ -126,3 +126,86 @@ def test_the_numba_backend_runs_the_numpy_code_of_a_filter():
         warnings.simplefilter("ignore")  # numba cannot compile SciPy's filter: it says so
         got = srcad.grad(smoothed_energy, backend="numba")(x)
     _close(got, srcad.numerical_grad(smoothed_energy, x))
+
+
+def blurred(image, kernel):
+    return np.sum(signal.fftconvolve(image, kernel, mode="same") ** 2) + np.sum(
+        np.tanh(signal.oaconvolve(image, kernel, mode="valid"))
+    )
+
+
+@pytest.mark.parametrize("mode", ["forward", "jvp", "hvp"])
+def test_forward_mode_through_fft_convolutions(mode):
+    """The forward rule called SciPy's function on srcad's traced values (it failed)."""
+    image, kernel = RNG.normal(size=(5, 6)), np.array([[0.25, 0.5], [0.5, 0.25]])
+    if mode == "forward":
+        got = srcad.grad(blurred, argnums=1, mode="forward")(image, kernel)
+        _close(got, srcad.numerical_grad(blurred, image, kernel, argnums=1))
+        return
+    direction = RNG.normal(size=kernel.shape)
+    if mode == "jvp":
+        _, got = srcad.jvp(lambda k: blurred(image, k), (kernel,), (direction,))
+        expected = np.vdot(srcad.grad(blurred, argnums=1)(image, kernel), direction)
+    else:
+        got = srcad.hvp(lambda k: blurred(image, k), (kernel,), (direction,))
+        gradient = srcad.grad(lambda k: blurred(image, k))
+        step = 1e-6
+        expected = (gradient(kernel + step * direction) - gradient(kernel - step * direction)) / (
+            2 * step
+        )
+    _close(got, expected)
+
+
+def fir_response(taps, x):
+    return np.sum(np.tanh(signal.convolve(x, taps, mode="same")))
+
+
+def test_forward_mode_through_a_convolution_of_hundreds_of_taps():
+    """256 shifted copies summed: one expression nested 256 deep overflowed Python's stack
+    while srcad wrote it (now named every 40 levels)."""
+    taps, x = RNG.normal(size=256) / 10.0, RNG.normal(size=512)
+    forward = srcad.grad(fir_response, mode="forward")(taps, x)
+    np.testing.assert_allclose(forward, srcad.grad(fir_response)(taps, x), rtol=1e-10)
+    direction = RNG.normal(size=taps.shape)
+    step = 1e-6
+    difference = (
+        fir_response(taps + step * direction, x) - fir_response(taps - step * direction, x)
+    ) / (2 * step)
+    np.testing.assert_allclose(np.vdot(forward, direction), difference, rtol=1e-6)
+
+
+def moving_average(x):
+    return np.sum(signal.lfilter(np.ones(5) / 5.0, 1.0, x) ** 2)
+
+
+def one_pole(x, pole):
+    return np.sum(signal.lfilter(1.0 - pole, np.array([1.0, -0.7]), x) ** 2)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_lfilter_with_a_number_for_either_coefficient_array(mode):
+    x = np.linspace(-1.0, 1.0, 9)
+    _close(srcad.grad(moving_average, mode=mode)(x), srcad.numerical_grad(moving_average, x))
+    got = srcad.grad(one_pole, argnums=(0, 1), mode=mode)(x, 0.3)
+    for g, e in zip(got, srcad.numerical_grad(one_pole, x, 0.3, argnums=(0, 1)), strict=True):
+        _close(g, e)
+
+
+def by_keyword(b, x):
+    return np.sum(signal.lfilter(b, [1.0, -0.5], x=x) ** 2) + np.sum(np.convolve(a=x, v=b))
+
+
+def test_operands_given_by_keyword():
+    b, x = np.array([0.3, 0.2]), np.linspace(0.0, 1.0, 10)
+    got = srcad.grad(by_keyword, argnums=(0, 1))(b, x)
+    for g, e in zip(got, srcad.numerical_grad(by_keyword, b, x, argnums=(0, 1)), strict=True):
+        _close(g, e)
+
+
+def test_initial_conditions_by_position_are_refused_by_name():
+    def with_state(x):
+        y, _ = signal.lfilter([0.5, 0.5], [1.0, -0.2], x, -1, np.zeros(1))
+        return np.sum(y)
+
+    with pytest.raises(srcad.SrcadError, match="does not support its argument 'zi'"):
+        srcad.grad(with_state)(np.ones(4))

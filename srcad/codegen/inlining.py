@@ -35,6 +35,7 @@ def inline_temporaries(graph: Graph, program: Program) -> Inlining:
     inlined = _used_once(graph, program)
     first_terms = _first_terms(graph, program, inlined)
     inlined |= first_terms
+    _name_every_so_deep(program, inlined, first_terms)
     spelled_at = _spelled_at(program, inlined)
     _read_where_spelled(program, spelled_at)
     return Inlining(inlined, first_terms, spelled_at)
@@ -57,6 +58,25 @@ def _used_once(graph: Graph, program: Program) -> set[int]:
         if program.use_blocks.get(var.id) == {program.block_of[var.id]}:
             inlined.add(var.id)
     return inlined
+
+
+MAX_DEPTH = 40  # expressions nested deeper get a name every so many levels
+
+
+def _name_every_so_deep(program: Program, inlined: set[int], first_terms: set[int]) -> None:
+    """Keep a name for every ``MAX_DEPTH``-th value of a chain of inlined ones (a sum of
+    hundreds of terms, a convolution's shifted copies): one expression would nest them all,
+    past what the code that writes it (and a reader) can follow."""
+    depth: dict[int, int] = {}
+    for eqn in program.order:
+        if len(eqn.outputs) != 1 or eqn.outputs[0].id not in inlined:
+            continue
+        below = [depth.get(a.id, 0) for a in eqn.inputs if isinstance(a, Var)]
+        nested = 1 + max(below, default=0)
+        if nested > MAX_DEPTH and eqn.outputs[0].id not in first_terms:
+            inlined.discard(eqn.outputs[0].id)
+            nested = 0
+        depth[eqn.outputs[0].id] = nested
 
 
 def _kept(graph: Graph, program: Program) -> set[int]:

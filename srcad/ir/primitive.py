@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import inspect
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -200,6 +201,14 @@ class Prim:
             args, kwargs = self.rewrite_call(args, kwargs)
         rest = list(args)
         needed = len(self.leading_params) + self.n_inputs
+        names = parameter_names(self.fn)
+        if len(rest) < needed and kwargs:  # operands by name: np.convolve(a=u, v=w)
+            kwargs = dict(kwargs)
+            settings = (*self.params, *self.keyword_params, *self.leading_params)
+            for name in names[len(rest) : needed]:
+                if name not in kwargs or name in settings:
+                    break
+                rest.append(kwargs.pop(name))
         if len(rest) < needed:
             hint = FEWER_ARGUMENTS.get(self.name, "")
             raise ValueError(
@@ -215,7 +224,11 @@ class Prim:
                 raise ValueError(f"{self.spelling} takes a list or tuple of arrays")
             arrays += list(rest.pop(0))
         if len(rest) > len(self.params):
-            raise ValueError(f"too many arguments for {self.spelling}")
+            position = len(args) - len(rest) + len(self.params)
+            named = f" its argument {names[position]!r}" if position < len(names) else ""
+            raise ValueError(
+                f"too many arguments for {self.spelling}: srcad does not support{named}"
+            )
         params.update(zip(self.params, rest, strict=False))
         for key, value in kwargs.items():
             if key not in self.params + self.keyword_params + self.leading_params:
@@ -269,6 +282,25 @@ class Prim:
         """``fn`` applied to flat ``inputs`` and ``params``, called as it wants to be."""
         positional, keywords = self.arrange(list(inputs), params)
         return self.fn(*positional, **keywords)
+
+
+def parameter_names(function: Callable) -> tuple[str, ...]:
+    """The names of ``function``'s parameters that may be passed by position or by name
+    (none where Python cannot tell: some ufuncs and builtins)."""
+    try:
+        return _parameter_names(function)
+    except TypeError:  # not hashable
+        return ()
+
+
+@functools.cache
+def _parameter_names(function: Callable) -> tuple[str, ...]:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return ()
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.POSITIONAL_ONLY)
+    return tuple(p.name for p in parameters if p.kind in kinds)
 
 
 # NumPy's result names spell these functions in capitals (``SVDResult``, ``QRResult``).

@@ -47,10 +47,11 @@ def register_rules(signal: ModuleType) -> None:
     def lfilter_vjp(g, out, b, a, x, axis=-1):
         reversed_g = np.flip(g, axis)
         dx = np.flip(lfilter(b, a, reversed_g, axis), axis)
-        w = np.flip(lfilter(np.ones_like(a[:1]), a, reversed_g, axis), axis)  # A⁻ᵀ g
-        db = lagged_products(w, x, np.shape(b)[0], axis)
-        da = -lagged_products(w, out, np.shape(a)[0], axis)
-        return db, da, dx
+        one = np.ones_like(np.reshape(a, (-1,))[:1])  # (b and a may be numbers: lfilter(b, 1.0, x))
+        w = np.flip(lfilter(one, a, reversed_g, axis), axis)  # A⁻ᵀ g
+        db = lagged_products(w, x, np.size(b), axis)
+        da = -lagged_products(w, out, np.size(a), axis)
+        return np.reshape(db, np.shape(b)), np.reshape(da, np.shape(a)), dx
 
     @defjvp(signal.lfilter)
     def lfilter_jvp(tangents, out, b, a, x, axis=-1):
