@@ -86,6 +86,13 @@ def enumerated_reversed(x, n):
     return s
 
 
+def enumerated_from_the_count(x, n):
+    s = 0.0
+    for k, i in enumerate(range(n), start=n):  # a start from data too
+        s = s + x[i] * k
+    return s
+
+
 CASES = [
     (weighted_squares, np.int64(3)),
     (weighted_squares, np.int64(6)),
@@ -99,6 +106,7 @@ CASES = [
     (counted_by_a_loops_result, np.int64(4)),
     (enumerated_from_one, np.int64(5)),
     (enumerated_reversed, np.array([2, 3])[1]),
+    (enumerated_from_the_count, np.int64(4)),
 ]
 
 

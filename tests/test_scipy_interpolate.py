@@ -15,6 +15,8 @@ import srcad
 
 interpolate = pytest.importorskip("scipy.interpolate")
 
+RNG = np.random.default_rng(3)
+
 KNOTS = {"t": np.array([0.0, 0.3, 0.5, 1.1, 1.6, 2.0])}
 POINTS = np.array([-0.2, 0.1, 0.5, 0.77, 1.9, 2.3])  # two outside the knots
 LOOKUP = {"table": interpolate.PchipInterpolator(KNOTS["t"], np.sin(KNOTS["t"]))}
@@ -136,3 +138,111 @@ def test_a_periodic_boundary_condition_is_refused_at_the_line():
     with pytest.raises(srcad.SrcadError, match="bc_type='periodic'") as error:
         srcad.grad(periodic)(np.sin(KNOTS["t"]))
     assert error.value.line == periodic.__code__.co_firstlineno + 1
+
+
+# --- found by a probe round ----------------------------------------------------------------
+WEIGHTS = np.arange(1.0, 10.0).reshape(3, 3)
+TABLES = {
+    "columns": interpolate.CubicSpline(KNOTS["t"], np.stack([np.sin(KNOTS["t"])] * 3), axis=1),
+    "descending": interpolate.PPoly(np.array([[1.0, 2.0, -1.0], [0.5, 0.1, 0.2]]), [3, 2, 1, 0]),
+    "plain": interpolate.CubicSpline(KNOTS["t"], np.cos(KNOTS["t"]) + 2.0),
+}
+LIST_KNOTS = [0.0, 0.4, 1.0, 1.5, 2.2]
+
+
+def weighted_along(y, points, axis):
+    return np.sum(WEIGHTS * interpolate.CubicSpline(KNOTS["t"][:3], y, axis=axis)(points))
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_the_points_axes_go_where_scipy_puts_them(axis):
+    """Values along axis 1 came back transposed: wrong numbers where the shapes agree."""
+    y, points = RNG.normal(size=(3, 3)), np.array([0.1, 0.4, 0.45])
+    _agrees(weighted_along, y, points, axis, argnums=(0, 1))
+    cube = RNG.normal(size=(2, 6, 3))
+    grid = np.array([[0.2, 1.2], [1.7, 0.05], [0.6, 1.95]])
+    expected = interpolate.CubicSpline(KNOTS["t"], cube, axis=1)(grid)
+    values = srcad.value_and_grad(
+        lambda c: np.sum(np.sin(interpolate.CubicSpline(KNOTS["t"], c, axis=1)(grid)))
+    )(cube)[0]
+    np.testing.assert_allclose(values, np.sum(np.sin(expected)), rtol=1e-12)
+
+
+def columns_table(x):
+    return np.sum(np.arange(1.0, 4.0)[:, None] * TABLES["columns"](x) ** 2)
+
+
+def descending_table(x):
+    return np.sum(TABLES["descending"](x) ** 2)
+
+
+def outside_calculus(x, a):
+    table = TABLES["plain"]
+    return (
+        np.sum(table.derivative()(x) ** 2)
+        + np.sum(table.antiderivative(2)(x))
+        + (table.integrate(a, 1.9) ** 2)
+    )
+
+
+def test_splines_from_outside_along_an_axis_with_descending_knots_and_their_methods():
+    x = np.array([0.2, 0.9, 1.3, 1.7])
+    _agrees(columns_table, x)
+    _agrees(descending_table, np.array([0.4, 1.3, 2.7]))
+    _agrees(outside_calculus, x, np.array(0.35), argnums=(0, 1))
+
+
+def constant_knots(y, points):
+    s = interpolate.CubicSpline(np.linspace(0.0, 1.0, len(y)), y)
+    counted = interpolate.CubicSpline(np.arange(len(y)), y, bc_type="natural")
+    listed = interpolate.CubicSpline([0.0, 0.3, 0.5, 0.8, 0.9, 1.0], y).derivative()
+    return np.sum(s(points) ** 2) + np.sum(counted(3.0 * points)) + np.sum(listed(points))
+
+
+def test_knots_known_when_compiling_with_points_from_data():
+    """``np.take`` of a constant array at traced positions was computed by NumPy (it
+    failed): the common pattern of fixed knots and learned values."""
+    _agrees(
+        constant_knots, np.sin(np.arange(6.0)), np.array([0.05, 0.33, 0.71, 0.95]), argnums=(0, 1)
+    )
+
+
+def test_knots_from_a_global_list_and_float32_values_computed_as_scipy_computes():
+    def from_list(y, points):
+        return np.sum(interpolate.CubicSpline(LIST_KNOTS, y)(points) ** 2)
+
+    y = np.array([1.0, 3.0, 2.0, 0.5, 4.0], np.float32)
+    points = np.array([-0.7, 0.33, 1.7, 2.9], np.float32)
+    value, _ = srcad.value_and_grad(from_list)(y, points)
+    np.testing.assert_allclose(value, from_list(y, points), rtol=1e-12)  # float64, as SciPy
+    _agrees(from_list, y.astype(float), points.astype(float), argnums=(0, 1))
+
+
+def test_knots_that_do_not_increase_are_refused_or_give_nan_as_scipy_raises():
+    def unsorted(y):
+        return np.sum(interpolate.CubicSpline([0.0, 2.5, 1.0, 3.0], y)(POINTS))
+
+    with pytest.raises(srcad.SrcadError, match="strictly increasing"):
+        srcad.grad(unsorted)(np.ones(4))
+
+    def from_data(t, y):
+        return np.sum(interpolate.CubicSpline(t, y)(POINTS))
+
+    value, _ = srcad.value_and_grad(from_data)(np.array([0.0, 2.5, 1.0, 3.0]), np.ones(4))
+    assert np.isnan(value)  # SciPy raises; srcad's generated code cannot: NaN, not a number
+
+
+def test_a_negative_order_of_derivative_is_refused_as_scipy_refuses_it():
+    def negative(y):
+        return np.sum(interpolate.CubicSpline(KNOTS["t"], y)(POINTS, -1))
+
+    with pytest.raises(srcad.SrcadError, match="cannot be negative"):
+        srcad.grad(negative)(np.ones(6))
+
+
+def test_methods_a_spline_made_here_does_not_have_are_named():
+    def roots(y):
+        return np.sum(interpolate.CubicSpline(KNOTS["t"], y).roots())
+
+    with pytest.raises(srcad.SrcadError, match=r"not s\.roots"):
+        srcad.grad(roots)(np.ones(6))

@@ -75,9 +75,9 @@ from srcad.lower.expressions import mapping_of, run_static, starred_values
 from srcad.lower.fixed_floats import fix_arrays_behind, value_of_constants
 from srcad.lower.generators import Deferred, consumed, function_reads, reads_as_it_goes
 from srcad.lower.interpolate import (
-    is_made_spline_method,
     is_piecewise_polynomial,
-    run_spline_method,
+    is_spline_method,
+    spline_method,
     spline_value,
 )
 from srcad.lower.iteration import (
@@ -161,8 +161,8 @@ def call(
         return polynomial_value(lowering, function, list(args), dict(kwargs), node, call)
     if is_piecewise_polynomial(function):  # s = CubicSpline(t, y) (or a global one): s(xq)
         return spline_value(lowering, function, list(args), dict(kwargs), node)
-    if is_made_spline_method(function):  # s.derivative(), s.integrate(0.0, 1.0)
-        return run_spline_method(function, args, kwargs)
+    if is_spline_method(function):  # s.derivative(), s.integrate(0.0, 1.0)
+        return spline_method(lowering, function, list(args), dict(kwargs))
     if is_transformation(function):  # srcad.grad, jvp, vjp, ... in differentiated code
         return call_transformation(lowering, function, args, kwargs, node, call)
     if function is super:  # super().forward(x) in a method

@@ -66,7 +66,7 @@ def lower_counted_by_data(lowering: Lowering, node: ast.For, needed: StaticValue
 
 def _loop_names(
     lowering: Lowering, node: ast.For
-) -> tuple[ast.expr, str, tuple[str, int] | None] | None:
+) -> tuple[ast.expr, str, tuple[str, object] | None] | None:
     """What ``for i in <range>`` or ``for k, i in enumerate(<range>, start)`` iterates
     over, the counter's name, and the count's name and start (None without enumerate)."""
     target, call = node.target, node.iter
@@ -87,7 +87,7 @@ def _loop_names(
     if evaluate(lowering, call.func) is not enumerate:
         return None
     start = evaluate(lowering, given[1]) if len(given) == 2 else 0
-    return (given[0], name, (count_name, start)) if type(start) is int else None
+    return (given[0], name, (count_name, start)) if _is_int(start) else None
 
 
 def _range_bounds(lowering: Lowering, call: ast.expr) -> tuple[object, object, int] | None:
@@ -146,7 +146,7 @@ def _counting_while(
     node: ast.For,
     bounds: tuple[object, object, int],
     target: str,
-    count: tuple[str, int] | None,
+    count: tuple[str, object] | None,
 ) -> ast.While:
     """The while loop that counts as ``range(start, stop, step)`` does (and as
     ``enumerate`` counts its items, given ``count``), its counters and end bound in the

@@ -34,6 +34,9 @@ from typing import Any, cast
 import numpy as np
 
 from srcad.errors import UnsupportedSyntax
+from srcad.ir.builder import Tracer
+from srcad.ir.table.registry import call_primitive
+from srcad.lower.callees import array_of
 from srcad.lower.context import Lowering
 from srcad.lower.world import Outside
 
@@ -48,15 +51,24 @@ class MadeSpline:
     x: Any
     c: Any
     extrapolate: bool | str = True
+    axis: int = 0  # where the points' axes go in a value (the values' axis)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise AttributeError(
+            f"srcad evaluates a spline made in the function as s(x), s(x, nu), "
+            f"s.derivative(), s.antiderivative() and s.integrate(a, b); not s.{name}"
+        )
 
     def derivative(self, nu: int = 1) -> MadeSpline:
         """``s.derivative(nu)``: each power's coefficient times its factor, ``nu`` times."""
         degree = np.shape(self.c)[0] - 1
         if nu > degree:
-            return MadeSpline(self.x, 0.0 * self.c[:1], self.extrapolate)
+            return MadeSpline(self.x, 0.0 * self.c[:1], self.extrapolate, self.axis)
         scales = [float(math.perm(degree - j, nu)) for j in range(degree - nu + 1)]
         terms = [self.c[j] * scale for j, scale in enumerate(scales)]
-        return MadeSpline(self.x, np.stack(terms), self.extrapolate)
+        return MadeSpline(self.x, np.stack(terms), self.extrapolate, self.axis)
 
     def antiderivative(self, nu: int = 1) -> MadeSpline:
         """``s.antiderivative()``: each power's coefficient over its new power, and each
@@ -76,7 +88,7 @@ class MadeSpline:
             pieces = term if pieces is None else pieces * steps + term
         pieces = pieces * steps
         starts = np.concatenate([0.0 * pieces[:1], np.cumsum(pieces, axis=0)[:-1]])
-        return MadeSpline(self.x, np.stack([*terms, starts]), self.extrapolate)
+        return MadeSpline(self.x, np.stack([*terms, starts]), self.extrapolate, self.axis)
 
     def integrate(self, a: Any, b: Any, extrapolate: Any = None) -> Any:
         """``s.integrate(a, b)``: the antiderivative's change from ``a`` to ``b`` (NaN for
@@ -86,6 +98,7 @@ class MadeSpline:
             raise ValueError("integrate of a periodic spline: srcad does not lower it")
         whole = self.antiderivative()
         change = piecewise_value(self.x, whole.c, b, 0) - piecewise_value(self.x, whole.c, a, 0)
+        change = _at_axis(change, np.ndim(b), self.axis) if np.ndim(b) else change
         if how is False:  # NaN where a limit is outside the knots, as SciPy's
             first, last = self.x[0], self.x[-1]
             inside = (a >= first) & (a <= last) & (b >= first) & (b <= last)
@@ -93,15 +106,16 @@ class MadeSpline:
         return change
 
 
-def is_made_spline_method(function: object) -> bool:
+def is_spline_method(function: object) -> bool:
     """``s.derivative``, ``s.antiderivative``, ``s.integrate`` of a spline made in the
-    function: run as they are, on the lowered values."""
+    function (run as they are, on the lowered values) or of a SciPy spline from outside."""
+    if isinstance(function, Outside) and isinstance(function.owner, Outside):
+        name = getattr(function.value, "__name__", "")
+        return name in SPLINE_METHODS and is_piecewise_polynomial(function.owner)
     return isinstance(getattr(function, "__self__", None), MadeSpline)
 
 
-def run_spline_method(method: object, args: Any, kwargs: dict) -> Any:
-    """``s.derivative(2)`` and the others of ``is_made_spline_method``."""
-    return cast(Callable, method)(*args, **kwargs)
+SPLINE_METHODS = ("derivative", "antiderivative", "integrate")
 
 
 def is_piecewise_polynomial(value: object) -> bool:
@@ -127,12 +141,16 @@ def cubic_spline(
         )
     if extrapolate not in (None, True, False, "periodic"):
         raise ValueError(f"CubicSpline with extrapolate={extrapolate!r}")
-    if np.ndim(y) > 1 and axis % np.ndim(y) != 0:
+    x, y = _float64(x), _float64(y)  # SciPy computes splines in float64
+    axis = axis % max(np.ndim(y), 1)
+    if axis != 0:
         y = np.moveaxis(y, axis, 0)
     if np.ndim(x) != 1 or np.shape(x)[0] < 2 or np.shape(y)[0] != np.shape(x)[0]:
         raise ValueError(
             "CubicSpline takes 1-d knots x (at least 2) and values y with as many along axis"
         )
+    if not isinstance(x, Tracer) and not np.all(np.diff(x) > 0):
+        raise ValueError("CubicSpline: `x` must be strictly increasing sequence.")
     steps = np.diff(x)
     trailing = (1,) * (np.ndim(y) - 1)
     widths = np.reshape(steps, (-1, *trailing))
@@ -146,7 +164,25 @@ def cubic_spline(
     cubic = t / widths
     square = (secants - slopes[:-1]) / widths - t
     coefficients = np.stack([cubic, square, slopes[:-1], y[:-1]])
-    return MadeSpline(x, coefficients, True if extrapolate is None else extrapolate)
+    if isinstance(x, Tracer):  # knots from data: NaN where SciPy raises (not increasing)
+        coefficients = np.where(np.all(steps > 0), coefficients, np.nan)
+    return MadeSpline(x, coefficients, True if extrapolate is None else extrapolate, axis)
+
+
+def _float64(value: Any) -> Any:
+    """``value`` (a list too) as a float64 array, traced where it is."""
+    array = array_of(value) if isinstance(value, (list, tuple)) else value
+    if isinstance(array, Tracer):
+        return array if array.aval.dtype == "float64" else array.astype(np.float64)
+    return np.asarray(array, dtype=np.float64)
+
+
+def _at_axis(values: Any, point_dims: int, axis: int) -> Any:
+    """``values`` (the points' axes first) with the points' axes where SciPy puts them: at
+    the spline's ``axis`` among the values' other axes."""
+    if axis == 0 or point_dims == 0:
+        return values
+    return np.moveaxis(values, tuple(range(point_dims)), tuple(range(axis, axis + point_dims)))
 
 
 def _slopes(x: Any, h: Any, secants: Any, bc_type: str, trailing: tuple) -> Any:
@@ -208,31 +244,47 @@ def spline_value(
 ) -> Any:
     """``s(xq)`` or ``s(xq, nu)`` of a spline made in the function or read from outside."""
     points, order, extrapolate = _call_arguments(lowering, args, kwargs, node)
-    knots: Any
-    coefficients: Any
-    if isinstance(spline, Outside):
-        world = lowering.world
-        kind = spline.path.child("attr", "__class__", f"type({spline.path.text})")
-        world.fix(type(spline.value), kind)  # another object there is not evaluated so
-        knots, coefficients = world.attribute(spline, "x"), world.attribute(spline, "c")
-        made_with = world.attribute(spline, "extrapolate")
-    else:
-        made = cast(MadeSpline, spline)
-        knots, coefficients, made_with = made.x, made.c, made.extrapolate
-    how = made_with if extrapolate is None else extrapolate
+    made = _as_made(lowering, spline)
+    how = made.extrapolate if extrapolate is None else extrapolate
     if how not in (True, False, "periodic"):
         raise lowering.located(
             UnsupportedSyntax, f"'{ast.unparse(node)}': extrapolate={how!r}", node
         )
+    points = _float64(points)  # as SciPy evaluates
+    knots = made.x
     first, last = knots[0], knots[-1]
     if how == "periodic":  # SciPy maps the points into the knots' span
         points = first + np.mod(points - first, last - first)
-    values = piecewise_value(knots, coefficients, points, order)
+    values = piecewise_value(knots, made.c, points, order)
     if how is False:  # NaN outside the knots, as SciPy's
-        inside = (points >= first) & (points <= last)
+        inside = (points >= np.minimum(first, last)) & (points <= np.maximum(first, last))
         trailing = (1,) * (np.ndim(values) - np.ndim(inside))
-        return np.where(np.reshape(inside, (*np.shape(inside), *trailing)), values, np.nan)
-    return values
+        values = np.where(np.reshape(inside, (*np.shape(inside), *trailing)), values, np.nan)
+    return _at_axis(values, np.ndim(points), made.axis)
+
+
+def spline_method(lowering: Lowering, method: object, args: list, kwargs: dict) -> Any:
+    """``s.derivative(2)``, ``s.antiderivative()``, ``s.integrate(a, b)`` of a spline made
+    in the function or read from outside (``TABLE.integrate(0.0, t)``)."""
+    if isinstance(method, Outside):
+        owner = cast(Outside, method.owner)
+        name = cast(Any, method.value).__name__
+        return getattr(_as_made(lowering, owner), name)(*args, **kwargs)
+    return cast(Callable, method)(*args, **kwargs)
+
+
+def _as_made(lowering: Lowering, spline: object) -> MadeSpline:
+    """A spline read from outside as one made here: its knots, coefficients, way of
+    extrapolating and axis read through its path on every call (its class fixed)."""
+    if not isinstance(spline, Outside):
+        return cast(MadeSpline, spline)
+    world = lowering.world
+    kind = spline.path.child("attr", "__class__", f"type({spline.path.text})")
+    world.fix(type(spline.value), kind)  # another object there is not evaluated so
+    knots, coefficients = world.attribute(spline, "x"), world.attribute(spline, "c")
+    extrapolate = world.attribute(spline, "extrapolate")
+    axis = world.attribute(spline, "axis")
+    return MadeSpline(knots, coefficients, cast(Any, extrapolate), cast(int, axis))
 
 
 def _call_arguments(lowering: Lowering, args: list, kwargs: dict, node: ast.Call) -> tuple:
@@ -246,24 +298,39 @@ def _call_arguments(lowering: Lowering, args: list, kwargs: dict, node: ast.Call
             "int written in the code",
             node,
         )
+    if order < 0:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}': Order of derivative cannot be negative (SciPy's error)",
+            node,
+        )
     return given["x"], order, given.get("extrapolate")
 
 
 def piecewise_value(knots: Any, coefficients: Any, points: Any, order: int) -> Any:
     """``PPoly(coefficients, knots)(points, order)``: each point's interval's polynomial
-    (the end ones outside the knots), differentiated ``order`` times, by Horner's rule."""
+    (the end ones outside the knots), differentiated ``order`` times, by Horner's rule.
+    Knots may run either way, as SciPy's: descending ones are searched negated."""
     degree = np.shape(coefficients)[0] - 1
     intervals = np.shape(knots)[0] - 1
-    where = np.clip(np.searchsorted(knots, points, side="right") - 1, 0, intervals - 1)
+    way = np.where(knots[-1] >= knots[0], 1.0, -1.0)
+    found = np.searchsorted(way * knots, way * points, side="right")
+    where = np.clip(found - 1, 0, intervals - 1)
     trailing = (1,) * (np.ndim(coefficients) - 2)
-    offset = points - np.take(knots, where)
+    offset = points - _taken(knots, where)
     offset = np.reshape(offset, (*np.shape(offset), *trailing)) if trailing else offset
     if order > degree:
-        return 0.0 * np.take(coefficients[0], where, axis=0)
+        return 0.0 * _taken(coefficients[0], where)
     total: Any = None
     for j in range(degree - order + 1):
         scale = math.perm(degree - j, order)  # the power's factor in the derivative
-        term = np.take(coefficients[j], where, axis=0)
+        term = _taken(coefficients[j], where)
         term = term * float(scale) if scale != 1 else term
         total = term if total is None else total * offset + term
     return total
+
+
+def _taken(array: Any, positions: Any) -> Any:
+    """``np.take(array, positions, axis=0)``, recorded where either is traced (NumPy hands
+    ``np.take`` to ``array``'s type only)."""
+    return call_primitive(np.take, array, positions, axis=0)
