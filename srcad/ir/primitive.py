@@ -201,11 +201,10 @@ class Prim:
             args, kwargs = self.rewrite_call(args, kwargs)
         rest = list(args)
         needed = len(self.leading_params) + self.n_inputs
-        names = parameter_names(self.fn)
         if len(rest) < needed and kwargs:  # operands by name: np.convolve(a=u, v=w)
             kwargs = dict(kwargs)
             settings = (*self.params, *self.keyword_params, *self.leading_params)
-            for name in names[len(rest) : needed]:
+            for name in parameter_names(self.fn)[len(rest) : needed]:
                 if name not in kwargs or name in settings:
                     break
                 rest.append(kwargs.pop(name))
@@ -224,7 +223,7 @@ class Prim:
                 raise ValueError(f"{self.spelling} takes a list or tuple of arrays")
             arrays += list(rest.pop(0))
         if len(rest) > len(self.params):
-            position = len(args) - len(rest) + len(self.params)
+            position, names = len(args) - len(rest) + len(self.params), parameter_names(self.fn)
             named = f" its argument {names[position]!r}" if position < len(names) else ""
             raise ValueError(
                 f"too many arguments for {self.spelling}: srcad does not support{named}"

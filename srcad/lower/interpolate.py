@@ -19,8 +19,8 @@ After:   slopes = np.linalg.solve(A, r)                      (A, r from t and y)
 Points outside the knots take the end intervals' polynomials (``extrapolate=True``, SciPy's
 default for ``CubicSpline``), are NaN (``False``) or are mapped into the knots' span
 (``"periodic"``), as the spline was made or its call asks; the periodic boundary condition
-is refused, saying so. The values
-agree with SciPy's to rounding; gradients reach the points, the values and the knots.
+is refused, saying so. The values agree with SciPy's to rounding (in float64, as SciPy
+computes them); gradients reach the points, the values and the knots.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from srcad.lower.context import Lowering
 from srcad.lower.world import Outside
 
 BOUNDARIES = ("not-a-knot", "natural", "clamped")
+SPLINE_METHODS = ("derivative", "antiderivative", "integrate")
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,9 @@ class MadeSpline:
         change = piecewise_value(self.x, whole.c, b, 0) - piecewise_value(self.x, whole.c, a, 0)
         change = _at_axis(change, np.ndim(b), self.axis) if np.ndim(b) else change
         if how is False:  # NaN where a limit is outside the knots, as SciPy's
-            first, last = self.x[0], self.x[-1]
-            inside = (a >= first) & (a <= last) & (b >= first) & (b <= last)
+            low = np.minimum(self.x[0], self.x[-1])
+            high = np.maximum(self.x[0], self.x[-1])
+            inside = (a >= low) & (a <= high) & (b >= low) & (b <= high)
             return np.where(inside, change, np.nan)
         return change
 
@@ -113,9 +115,6 @@ def is_spline_method(function: object) -> bool:
         name = getattr(function.value, "__name__", "")
         return name in SPLINE_METHODS and is_piecewise_polynomial(function.owner)
     return isinstance(getattr(function, "__self__", None), MadeSpline)
-
-
-SPLINE_METHODS = ("derivative", "antiderivative", "integrate")
 
 
 def is_piecewise_polynomial(value: object) -> bool:
