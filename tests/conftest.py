@@ -100,3 +100,17 @@ def same_draws_in_any_order(request, monkeypatch):
     if isinstance(getattr(module, "RNG", None), np.random.Generator):
         monkeypatch.setattr(module, "RNG", np.random.default_rng(seed))
     np.random.seed(seed)
+
+
+# --- `pytest --reverse-order`: the suite in reverse, to find tests that lean on earlier ones --
+def pytest_addoption(parser):
+    parser.addoption(
+        "--reverse-order",
+        action="store_true",
+        help="run the tests in reverse order (each must pass whatever ran before it)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--reverse-order"):
+        items.reverse()
