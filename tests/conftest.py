@@ -1,5 +1,7 @@
 """Test settings: the IR verifier runs after every pass, generated code goes to a temp dir,
-numba optimises less."""
+numba optimises less; every test starts from the same state whatever ran before it on its
+worker (its random data seeded from its id, no rule of the user's left by another test), and
+``--reverse-order`` runs the suite backwards to check that."""
 
 from __future__ import annotations
 
