@@ -278,9 +278,25 @@ class Prim:
         return positional, keywords
 
     def evaluate(self, inputs: list | tuple, params: dict) -> object:
-        """``fn`` applied to flat ``inputs`` and ``params``, called as it wants to be."""
+        """``fn`` applied to flat ``inputs`` and ``params``, called as it wants to be; a
+        function NumPy does not dispatch (SciPy's) through ``call_primitive``, so that a
+        traced input records it (``scipy.signal.fftconvolve`` would compute on tracers)."""
         positional, keywords = self.arrange(list(inputs), params)
+        if self.module.startswith("scipy"):
+            return call_primitive(self.fn, *positional, **keywords)
         return self.fn(*positional, **keywords)
+
+
+def call_primitive(function: Callable, *args: Any, **kwargs: Any) -> Any:
+    """``function(*args, **kwargs)`` for a primitive that NumPy does not dispatch: handed
+    to the ``__array_function__`` of the first argument that is not a NumPy value (a tracer
+    records the primitive's equation, the exact tests' symbols give sympy's function);
+    computed right away on arrays."""
+    for arg in (*args, *kwargs.values()):
+        kind = type(arg)
+        if hasattr(kind, "__array_function__") and not isinstance(arg, (np.ndarray, np.generic)):
+            return kind.__array_function__(arg, function, (kind,), args, kwargs)
+    return function(*args, **kwargs)
 
 
 def parameter_names(function: Callable) -> tuple[str, ...]:

@@ -26,6 +26,7 @@ computes them); gradients reach the points, the values and the knots.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,10 +102,7 @@ class MadeSpline:
         change = piecewise_value(self.x, whole.c, b, 0) - piecewise_value(self.x, whole.c, a, 0)
         change = _at_axis(change, np.ndim(b), self.axis) if np.ndim(b) else change
         if how is False:  # NaN where a limit is outside the knots, as SciPy's
-            low = np.minimum(self.x[0], self.x[-1])
-            high = np.maximum(self.x[0], self.x[-1])
-            inside = (a >= low) & (a <= high) & (b >= low) & (b <= high)
-            return np.where(inside, change, np.nan)
+            return np.where(_inside(self.x, a) & _inside(self.x, b), change, np.nan)
         return change
 
 
@@ -120,12 +118,23 @@ def is_spline_method(function: object) -> bool:
 def is_piecewise_polynomial(value: object) -> bool:
     """A spline this module evaluates: made in the function, or a SciPy ``PPoly``."""
     value = value.value if isinstance(value, Outside) else value
-    if isinstance(value, MadeSpline):
-        return True
+    kind: type = type(value)
+    return isinstance(value, MadeSpline) or _is_ppoly_class(kind)
+
+
+@functools.cache
+def _is_ppoly_class(kind: type) -> bool:
+    """Asked of every function the lowering calls: its class's answer, once."""
     return any(
         cls.__name__ == "PPoly" and cls.__module__.startswith("scipy.interpolate")
-        for cls in type(value).__mro__
+        for cls in kind.__mro__
     )
+
+
+def _inside(knots: Any, points: Any) -> Any:
+    """Where ``points`` lie within the knots' span (they may run either way)."""
+    first, last = knots[0], knots[-1]
+    return (points >= np.minimum(first, last)) & (points <= np.maximum(first, last))
 
 
 def cubic_spline(
@@ -251,12 +260,12 @@ def spline_value(
         )
     points = _float64(points)  # as SciPy evaluates
     knots = made.x
-    first, last = knots[0], knots[-1]
     if how == "periodic":  # SciPy maps the points into the knots' span
+        first, last = knots[0], knots[-1]
         points = first + np.mod(points - first, last - first)
     values = piecewise_value(knots, made.c, points, order)
     if how is False:  # NaN outside the knots, as SciPy's
-        inside = (points >= np.minimum(first, last)) & (points <= np.maximum(first, last))
+        inside = _inside(knots, points)
         trailing = (1,) * (np.ndim(values) - np.ndim(inside))
         values = np.where(np.reshape(inside, (*np.shape(inside), *trailing)), values, np.nan)
     return _at_axis(values, np.ndim(points), made.axis)

@@ -32,8 +32,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from srcad.ir import Var
-from srcad.ir.prims import PRIMS, Prim, prim_of
-from srcad.ir.table.registry import call_primitive
+from srcad.ir.prims import PRIMS, prim_of
 from srcad.ir.tracer import Tracer
 
 VJP_RULES: dict[str, Callable] = {}
@@ -119,19 +118,9 @@ def deflinear(
     def jvp(tangents, out, *inputs, **params):
         n = len(inputs) if linear_inputs is None else linear_inputs
         arguments = [*zeros_for_none(tangents[:n], inputs[:n]), *inputs[n:]]
-        return _as_tangents(_applied(prim, arguments, {**spelled, **params}), out)
+        return _as_tangents(prim.evaluate(arguments, {**spelled, **params}), out)
 
     JVP_RULES[name] = jvp
-
-
-def _applied(prim: Prim, inputs: list | tuple, params: dict) -> object:
-    """The primitive applied to ``inputs`` in a rule: recorded where they are traced, also
-    for functions NumPy does not dispatch (``scipy.signal.fftconvolve`` would compute on the
-    tracers themselves), computed on arrays."""
-    if not prim.module.startswith("scipy"):  # NumPy's and srcad's own take tracers
-        return prim.evaluate(inputs, params)
-    positional, keywords = prim.arrange(list(inputs), params)
-    return call_primitive(prim.fn, *positional, **keywords)
 
 
 def _as_tangents(result: object, out: object) -> object:
@@ -156,7 +145,7 @@ def defbilinear(target: object, defaults: Mapping | None = None) -> None:
     spelled = dict(defaults or {})
 
     def product(*factors, **params):
-        return _applied(prim, factors, params)
+        return prim.evaluate(factors, params)
 
     def jvp(tangents, out, *inputs, **params):
         return product_rule(product, tangents, *inputs, **{**spelled, **params})

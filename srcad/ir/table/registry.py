@@ -20,11 +20,8 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
 
-import numpy as np
-
-from srcad.ir.primitive import Prim
+from srcad.ir.primitive import Prim, call_primitive  # noqa: F401  (rules call it from here)
 
 PRIMS: dict[str, Prim] = {}
 CALLABLES: dict[object, str] = {}
@@ -93,15 +90,3 @@ def optional_module(name: str) -> ModuleType | None:
         return importlib.import_module(name)
     except ImportError:
         return None
-
-
-def call_primitive(function: Callable, *args: Any, **kwargs: Any) -> Any:
-    """``function(*args, **kwargs)`` for a primitive that NumPy does not dispatch: handed
-    to the ``__array_function__`` of the first argument that is not a NumPy value (a tracer
-    records the primitive's equation, the exact tests' symbols give sympy's function);
-    computed right away on arrays."""
-    for arg in (*args, *kwargs.values()):
-        kind = type(arg)
-        if hasattr(kind, "__array_function__") and not isinstance(arg, (np.ndarray, np.generic)):
-            return kind.__array_function__(arg, function, (kind,), args, kwargs)
-    return function(*args, **kwargs)
