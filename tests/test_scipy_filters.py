@@ -175,7 +175,7 @@ def test_forward_mode_through_a_convolution_of_hundreds_of_taps():
 
 
 def moving_average(x):
-    return np.sum(signal.lfilter(np.ones(5) / 5.0, 1.0, x) ** 2)
+    return np.sum(signal.lfilter(np.ones(5) / 5.0, SETTINGS["pole"] + 0.7, x) ** 2)
 
 
 def one_pole(x, pole):
@@ -185,21 +185,34 @@ def one_pole(x, pole):
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_lfilter_with_a_number_for_either_coefficient_array(mode):
     x = np.linspace(-1.0, 1.0, 9)
-    _close(srcad.grad(moving_average, mode=mode)(x), srcad.numerical_grad(moving_average, x))
+    average = srcad.grad(moving_average, mode=mode)
+    _close(average(x), srcad.numerical_grad(moving_average, x))
+    SETTINGS["pole"] = 1.3  # a denominator read on every call
+    try:
+        _close(average(x), srcad.numerical_grad(moving_average, x))
+    finally:
+        SETTINGS["pole"] = 0.3
     got = srcad.grad(one_pole, argnums=(0, 1), mode=mode)(x, 0.3)
     for g, e in zip(got, srcad.numerical_grad(one_pole, x, 0.3, argnums=(0, 1)), strict=True):
         _close(g, e)
 
 
 def by_keyword(b, x):
-    return np.sum(signal.lfilter(b, [1.0, -0.5], x=x) ** 2) + np.sum(np.convolve(a=x, v=b))
+    pole = SETTINGS["pole"]
+    return np.sum(signal.lfilter(b, [1.0, -pole], x=x) ** 2) + np.sum(np.convolve(a=x, v=b))
 
 
-def test_operands_given_by_keyword():
+def test_operands_given_by_keyword_also_after_the_pole_changed():
     b, x = np.array([0.3, 0.2]), np.linspace(0.0, 1.0, 10)
-    got = srcad.grad(by_keyword, argnums=(0, 1))(b, x)
-    for g, e in zip(got, srcad.numerical_grad(by_keyword, b, x, argnums=(0, 1)), strict=True):
-        _close(g, e)
+    gradient = srcad.grad(by_keyword, argnums=(0, 1))
+    try:
+        for pole in (0.5, -0.8):  # the second call reads the changed global
+            SETTINGS["pole"] = pole
+            expected = srcad.numerical_grad(by_keyword, b, x, argnums=(0, 1))
+            for g, e in zip(gradient(b, x), expected, strict=True):
+                _close(g, e)
+    finally:
+        SETTINGS["pole"] = 0.3
 
 
 def test_initial_conditions_by_position_are_refused_by_name():
