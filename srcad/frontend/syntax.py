@@ -41,10 +41,33 @@ def children(node: ast.AST) -> list[ast.AST]:
     return found
 
 
+# fields that hold names, numbers or markers, never nodes: skipping them halves the walk
+# (a ``Name`` or ``Constant``, the most common nodes, then has no field to look at)
+_SCALAR_FIELDS = frozenset(
+    {"id", "arg", "attr", "asname", "conversion", "ctx", "is_async", "kind", "level"}
+    | {"lineno", "module", "n", "name", "s", "simple", "tag", "type_comment"}
+)
+_SCALAR_VALUE = (ast.Constant, ast.MatchSingleton)  # their ``value`` is a Python constant
+_NODE_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _node_fields(kind: type) -> tuple[str, ...]:
+    """The fields of ``kind`` that may hold nodes, worked out once per class."""
+    fields = _NODE_FIELDS.get(kind)
+    if fields is None:
+        fields = tuple(
+            f
+            for f in kind._fields  # type: ignore[attr-defined]
+            if f not in _SCALAR_FIELDS and not (f == "value" and issubclass(kind, _SCALAR_VALUE))
+        )
+        _NODE_FIELDS[kind] = fields
+    return fields
+
+
 def _add_children(node: ast.AST, found: list[ast.AST]) -> None:
-    for name in node._fields:
+    for name in _node_fields(type(node)):
         value = getattr(node, name, None)
         if isinstance(value, list):
             found.extend(item for item in value if isinstance(item, ast.AST))
-        elif isinstance(value, ast.AST) and not isinstance(value, ast.expr_context):
+        elif isinstance(value, ast.AST):
             found.append(value)
