@@ -74,6 +74,7 @@ from srcad.lower.draws import reparameterized
 from srcad.lower.expressions import mapping_of, run_static, starred_values
 from srcad.lower.fixed_floats import fix_arrays_behind, value_of_constants
 from srcad.lower.generators import Deferred, consumed, function_reads, reads_as_it_goes
+from srcad.lower.interp1d import interpolant_value, is_interpolant
 from srcad.lower.interpolate import (
     is_piecewise_polynomial,
     is_spline_method,
@@ -159,6 +160,8 @@ def call(
     function = uncached(function, args, kwargs)
     if is_polynomial(function):  # p = np.poly1d([2.0, -1.0]) made in the function: p(x)
         return polynomial_value(lowering, function, list(args), dict(kwargs), node, call)
+    if is_interpolant(function):  # f = interp1d(t, y) (or a global one): f(xq)
+        return interpolant_value(lowering, function, list(args), dict(kwargs), node)
     if is_piecewise_polynomial(function):  # s = CubicSpline(t, y) (or a global one): s(xq)
         return spline_value(lowering, function, list(args), dict(kwargs), node)
     if is_spline_method(function):  # s.derivative(), s.integrate(0.0, 1.0)
@@ -496,6 +499,8 @@ def _composed(
         return composition(*args, **kwargs)
     except (TypeError, ValueError) as error:  # arguments the composition does not take
         raise lowering.located(SrcadError, f"'{ast.unparse(node)}': {error}", node) from None
+    except NotImplementedError as error:  # an option srcad does not lower
+        raise lowering.located(UnsupportedSyntax, f"'{ast.unparse(node)}': {error}", node) from None
 
 
 def _call_on_selection(function: object, args: Args, kwargs: Kwargs) -> object:

@@ -92,6 +92,7 @@ from srcad.ir.table.registry import call_primitive
 from srcad.lower.callees import array_of, as_float64, named
 from srcad.lower.discrete import discrete_method
 from srcad.lower.distances import SCIPY_DISTANCE
+from srcad.lower.interp1d import interp1d
 from srcad.lower.interpolate import cubic_spline
 from srcad.lower.signal import SCIPY_SIGNAL
 from srcad.lower.statistics import average, corrcoef, cov, nanstd, nanvar
@@ -594,7 +595,7 @@ SCIPY_MODULES: dict[str, dict[str, Callable]] = {
     "scipy.linalg": SCIPY_LINALG,
     "scipy.spatial.distance": SCIPY_DISTANCE,
     "scipy.signal": SCIPY_SIGNAL,
-    "scipy.interpolate": {"CubicSpline": cubic_spline},
+    "scipy.interpolate": {"CubicSpline": cubic_spline, "interp1d": interp1d},
 }
 
 

@@ -46,7 +46,7 @@ def evaluate_f_string(lowering: Lowering, node: ast.JoinedStr) -> object:
     pieces = [_piece(lowering, part, node) for part in node.values]
     if all(isinstance(piece, str) for piece in pieces):
         return "".join(str(piece) for piece in pieces)
-    return _format_string(lowering, pieces)
+    return format_string(lowering, pieces)
 
 
 def _piece(lowering: Lowering, part: ast.expr, node: ast.JoinedStr) -> Piece:
@@ -90,7 +90,7 @@ def _format_now(value: object, conversion: str, spec: str) -> str:
     return format(value, spec)
 
 
-def _format_string(lowering: Lowering, pieces: list[Piece]) -> Tracer:
+def format_string(lowering: Lowering, pieces: list[Piece]) -> Tracer:
     """The equation formatting ``pieces`` in the generated code; adjacent texts merged."""
     inputs: list = []
     spelled: list[object] = []  # text, or (input k, conversion, spec)
@@ -167,7 +167,7 @@ def _is_integer(value: object) -> bool:
 def concatenated(lowering: Lowering, left: object, right: object, node: Node) -> Tracer:
     """``"loss " + str(loss)``: one string the generated code formats, ``f"loss {t}"``."""
     pieces: list[Piece] = [p if isinstance(p, str) else (p, "", "") for p in (left, right)]
-    return _format_string(lowering, pieces)
+    return format_string(lowering, pieces)
 
 
 STRING_FORMATS[ast.Add] = concatenated
@@ -179,11 +179,11 @@ def text_of(lowering: Lowering, function: object, args: list) -> object | None:
     if not args or not isinstance(args[0], Tracer):
         return None
     if function is str and len(args) == 1:
-        return _format_string(lowering, [(args[0], "", "")])
+        return format_string(lowering, [(args[0], "", "")])
     if function is repr and len(args) == 1:
-        return _format_string(lowering, [(args[0], "r", "")])
+        return format_string(lowering, [(args[0], "r", "")])
     if function is format and len(args) in (1, 2) and all(isinstance(a, str) for a in args[1:]):
-        return _format_string(lowering, [(args[0], "", args[1] if len(args) == 2 else "")])
+        return format_string(lowering, [(args[0], "", args[1] if len(args) == 2 else "")])
     return None
 
 
@@ -229,7 +229,7 @@ def _value_piece(
 def _formatted(lowering: Lowering, pieces: list[Piece]) -> object:
     if all(isinstance(piece, str) for piece in pieces):
         return "".join(str(piece) for piece in pieces)
-    return _format_string(lowering, pieces)
+    return format_string(lowering, pieces)
 
 
 def _unformattable(lowering: Lowering, what: str, node: Node) -> UnsupportedSyntax:
