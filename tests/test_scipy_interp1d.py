@@ -222,3 +222,15 @@ def test_what_srcad_does_not_lower_is_refused_at_the_line():
         srcad.grad(too_few_for_a_cubic)(np.ones(3))
     with pytest.raises(srcad.UnsupportedSyntax, match="spline kind made outside"):
         srcad.grad(a_global_cubic)(INSIDE)
+
+
+@pytest.mark.parametrize("rows", [1, 2])
+def test_values_at_the_samples_are_scipys_exactly(rows):
+    """One row of samples goes through ``np.interp`` in SciPy, more through its own
+    formula: each rounds as SciPy's."""
+    values = RNG.normal(size=(rows, 7))[0 if rows == 1 else slice(None)]
+    points = SAMPLES["t"]
+    made = srcad.jvp(lambda v: interpolate.interp1d(SAMPLES["t"], v)(points), (values,), (values,))[
+        0
+    ]
+    np.testing.assert_array_equal(made, interpolate.interp1d(SAMPLES["t"], values)(points))

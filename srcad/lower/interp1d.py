@@ -6,8 +6,9 @@ Each kind is evaluated as SciPy's ``interp1d`` evaluates it, with the same searc
 values agree to rounding and each point takes the same sample or segment:
 
     linear    searchsorted(x, xq) clipped to 1..n-1: the segment lo = i - 1, hi = i, and
-              slope * (xq - x[lo]) + y[lo] (``np.interp`` where SciPy hands it over: one
-              row of float64 samples, no extrapolation)
+              slope * (xq - x[lo]) + y[lo] (where SciPy hands it to ``np.interp``, one row
+              of float64 samples and no extrapolation, as NumPy's: a point at a sample
+              takes that sample's value and the next segment)
     slinear   the same formula
     nearest   the sample whose midpoints bracket xq (``nearest-up``: ties go up)
     previous  y[searchsorted(x, xq, "right") - 1], ``next`` y[searchsorted(x, xq, "left")]
@@ -197,17 +198,19 @@ def _evaluated(made: MadeInterpolant, points: Any) -> Any:
     if made.kind == "cubic":
         spline = cubic_spline(x, y)
         return piecewise_value(spline.x, spline.c, points, 0)
-    if made.kind == "linear" and _hands_to_numpy(made):
-        from srcad.lower.compositions import interp  # (which makes interpolants)
-
-        return interp(points, x, y)
     if made.kind in ("linear", "slinear"):
-        hi = np.clip(_search(x, points, "left"), 1, n - 1)
-        lo = hi - 1
+        numpy_way = made.kind == "linear" and _hands_to_numpy(made)
+        if numpy_way:  # np.interp's segment: a point at a sample starts the next one
+            lo = np.clip(_search(x, points, "right") - 1, 0, n - 2)
+            hi = lo + 1
+        else:
+            hi = np.clip(_search(x, points, "left"), 1, n - 1)
+            lo = hi - 1
         x_lo, y_lo = _taken(x, lo), _taken(y, lo)
         trailing = (1,) * (np.ndim(y) - 1)
         slope = (_taken(y, hi) - y_lo) / _expanded(_taken(x, hi) - x_lo, trailing)
-        return slope * _expanded(points - x_lo, trailing) + y_lo
+        values = slope * _expanded(points - x_lo, trailing) + y_lo
+        return np.where(points >= x[-1], y[-1], values) if numpy_way else values
     if made.kind in ("nearest", "nearest-up"):
         halves = x / 2.0
         bounds = halves[1:] + halves[:-1]
