@@ -39,8 +39,11 @@ import numpy as np
 from srcad.errors import UnsupportedSyntax
 from srcad.ir.builder import Tracer
 from srcad.ir.primitive import call_primitive
+from srcad.lower.branches import emit_cond
 from srcad.lower.context import Lowering
+from srcad.lower.effects import emit_raise
 from srcad.lower.interpolate import cubic_spline, piecewise_value
+from srcad.lower.literals import format_string
 from srcad.lower.world import Outside
 
 KINDS = ("linear", "slinear", "nearest", "nearest-up", "previous", "next", "zero", "cubic")
@@ -244,6 +247,7 @@ def _expanded(values: Any, trailing: tuple) -> Any:
 def _raise_outside(
     lowering: Lowering, node: ast.Call, points: Any, outside: Any, end: Any, side: str, word: str
 ) -> None:
+    test: Any = outside  # (a Tracer answers NumPy's functions)
     """``if np.any(outside): raise ValueError(...)`` in the generated code, with SciPy's
     message naming the first point outside."""
     if not isinstance(outside, Tracer):
@@ -251,17 +255,13 @@ def _raise_outside(
             first = np.ravel(points)[np.argmax(np.ravel(outside))]
             raise ValueError(_message(side, word, first, end))
         return
-    from srcad.lower.branches import emit_cond
-    from srcad.lower.effects import emit_raise
-    from srcad.lower.literals import format_string
-
     builder = lowering.builder
     with builder.block() as raising:
-        first = np.ravel(points)[np.argmax(np.ravel(outside))]
+        first = np.ravel(points)[np.argmax(np.ravel(test))]
         text = ") in x_new is " + side + f" the interpolation range's {word} value ("
         message = format_string(lowering, ["A value (", (first, "", ""), text, (end, "", ""), ")."])
         emit_raise(lowering, ValueError, [message], {})
-    emit_cond(lowering, node, np.any(outside), [], [[], []], [raising, []])
+    emit_cond(lowering, node, cast(Tracer, np.any(test)), [], [[], []], [raising, []])
 
 
 def _message(side: str, word: str, first: Any, end: Any) -> str:
@@ -285,15 +285,17 @@ def _as_made(lowering: Lowering, interpolant: object, node: ast.Call) -> MadeInt
             node,
         )
     axis = cast(int, world.attribute(interpolant, "axis"))
-    x, y = world.attribute(interpolant, "x"), world.attribute(interpolant, "y")
+    x: Any = world.attribute(interpolant, "x")
+    y: Any = world.attribute(interpolant, "y")
     y = np.moveaxis(y, axis, 0) if axis != 0 else y
     extrapolate = cast(bool, world.attribute(interpolant, "_extrapolate"))
     bounds_error = bool(world.attribute(interpolant, "bounds_error")) and not extrapolate
-    below = above = np.nan
+    below: Any = np.nan
+    above: Any = np.nan
     if not extrapolate:
         extra = np.shape(y)[1:]  # SciPy keeps them broadcast to it, or of shape (1,)
-        below = np.reshape(world.attribute(interpolant, "_fill_value_below"), extra)
-        above = np.reshape(world.attribute(interpolant, "_fill_value_above"), extra)
+        below = np.reshape(cast(Any, world.attribute(interpolant, "_fill_value_below")), extra)
+        above = np.reshape(cast(Any, world.attribute(interpolant, "_fill_value_above")), extra)
     return MadeInterpolant(
         x, y, cast(str, scipy_kind), axis, bounds_error, extrapolate, below, above
     )
