@@ -1055,6 +1055,46 @@ def test_an_element_of_an_array_a_dict_holds_is_written_into_that_array():
         srcad.grad(shared)(2.0)
 
 
+def rows_in_a_list(x):
+    M = np.stack([x, x**2])
+    rows = [M[i] for i in range(2)]
+    rows[0][2] = 0.0  # NumPy: M[0, 2] too
+    return np.sum(M)
+
+
+def pieces_of_a_split(x):
+    a = x * 2.0
+    parts = np.split(a, 2)
+    parts[1][0] = 0.0  # NumPy: a[2] too
+    return np.sum(a)
+
+
+def a_row_in_a_dict(x):
+    M = np.stack([x, x**2])
+    d = {"a": M[1]}
+    d["a"][0] = 3.0
+    return np.sum(M * x)
+
+
+def a_copied_row_in_a_list(x):
+    M = np.stack([x, x**2])
+    rows = [M[0].copy(), M[1]]
+    rows[0][2] = 0.0  # its own array: M keeps its values
+    return np.sum(M) + np.sum(rows[0] ** 2)
+
+
+@pytest.mark.parametrize("function", [rows_in_a_list, pieces_of_a_split, a_row_in_a_dict])
+def test_a_write_into_a_view_a_list_or_dict_holds_is_refused(function):
+    """The write changed the list's item only, where NumPy also changes the array it views:
+    a wrong value and gradient, without an error."""
+    with pytest.raises(srcad.UnsupportedSyntax, match="a view of one"):
+        srcad.grad(function)(X[:4])
+
+
+def test_a_write_into_a_copy_a_list_holds_is_lowered():
+    _assert_gradients(a_copied_row_in_a_list, X[:4])
+
+
 def iterates_quietly(x):
     with np.errstate(divide="ignore"):
         s = x

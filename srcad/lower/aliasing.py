@@ -66,7 +66,7 @@ def check_write(lowering: Lowering, name: str, value: object, node: Node) -> lis
             continue
         if held is value and can_follow:
             followers.append(other)  # z = y; y[0] = 1.0: z is the new y too
-        elif any(same_memory(lowering, array, value) for array in _arrays_in(held)):
+        elif any(same_memory(lowering, array, value) for array in arrays_in(held)):
             raise _shared_write(lowering, name, f"'{other}'", node)
     if any(same_memory(lowering, held, value) for held in lowering.inlining.outside):
         raise _shared_write(lowering, name, "the caller's argument", node)
@@ -92,7 +92,7 @@ def iterating(lowering: Lowering, text: str, iterable: object) -> Iterator[None]
     being lowered (``iterated_item``): its row, which no later row shares."""
     inlining = lowering.inlining
     before = inlining.iterated
-    inlining.iterated = (*before, (text, tuple(_arrays_in(iterable)), []))
+    inlining.iterated = (*before, (text, tuple(arrays_in(iterable)), []))
     try:
         yield
     finally:
@@ -102,7 +102,7 @@ def iterating(lowering: Lowering, text: str, iterable: object) -> Iterator[None]
 def iterated_item(lowering: Lowering, item: object) -> None:
     """The item the innermost loop binds in the iteration being lowered (``iterating``)."""
     if lowering.inlining.iterated:
-        lowering.inlining.iterated[-1][2][:] = _arrays_in(item)
+        lowering.inlining.iterated[-1][2][:] = arrays_in(item)
 
 
 def _is_view_of(lowering: Lowering, value: object, item: object) -> bool:
@@ -122,7 +122,7 @@ def _is_view_of(lowering: Lowering, value: object, item: object) -> bool:
 def argument_arrays(value: object) -> list[Tracer]:
     """The arrays of an argument (in its lists, tuples and dicts too): NumPy arrays the
     caller holds, which the caller may also pass as another argument (not numbers)."""
-    return [a for a in _arrays_in(value) if isinstance(a, Tracer) and a.ndim >= 1]
+    return [a for a in arrays_in(value) if isinstance(a, Tracer) and a.ndim >= 1]
 
 
 def written_argument(lowering: Lowering, value: object) -> Tracer | None:
@@ -153,7 +153,7 @@ def live_values(lowering: Lowering, call: ast.Call) -> tuple[object, ...]:
         lowering.statement
     )  # later reads: new value
     names |= _reads_after(lowering.statement, call)
-    values = tuple(array for n in sorted(names) for array in _arrays_in(lowering.env.get(n)))
+    values = tuple(array for n in sorted(names) for array in arrays_in(lowering.env.get(n)))
     return values + lowering.inlining.outside
 
 
@@ -203,7 +203,7 @@ def next_alternatives(
     """``extra`` grown by what each carried value may be in the next iteration, given
     its value ``ends`` at the end of the body: an array from before the loop that the
     body bound to it, or the array of another carried name that ends up holding it too."""
-    arrays = [a for value in before.values() for a in _arrays_in(value)]
+    arrays = [a for value in before.values() for a in arrays_in(value)]
     outer = {id(root) for array in arrays for root in _roots(lowering, array)}
     end_roots = [_roots(lowering, end) if _is_array(end) else [] for end in ends]
     grown: list[list[object]] = [
@@ -284,7 +284,7 @@ def _shared_write(lowering: Lowering, name: str, other: str, node: Node) -> Unsu
     )
 
 
-def _arrays_in(value: object) -> list[object]:
+def arrays_in(value: object) -> list[object]:
     """The arrays (traced or constant) a value holds, also inside lists, tuples and dicts,
     and those an iterator goes through (zip or enumerate of arrays, a generator or map not
     run yet, which will read them when it runs)."""
@@ -301,7 +301,7 @@ def _arrays_in(value: object) -> list[object]:
     if isinstance(value, dict):
         value = list(value.values())
     if isinstance(value, (list, tuple)):
-        return [array for item in value for array in _arrays_in(item)]
+        return [array for item in value for array in arrays_in(item)]
     return []
 
 

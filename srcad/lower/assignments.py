@@ -24,7 +24,7 @@ from srcad.ir.indexing import index_add, setitem
 from srcad.ir.selection import Selection
 from srcad.ir.tracer import is_data_mask
 from srcad.ir.world import ArgumentRoot, WorldPath
-from srcad.lower.aliasing import check_write, same_memory, written_argument
+from srcad.lower.aliasing import arrays_in, check_write, same_memory, written_argument
 from srcad.lower.branches import join_branches
 from srcad.lower.dispatch import evaluate, lowers_expression, lowers_statement
 from srcad.lower.expressions import (
@@ -411,13 +411,12 @@ def _write_into_held_array(
     if not isinstance(holder, (list, dict)) or contains_tracer(key):
         return False
     _refuse_outside_write(lowering, holder_node, holder)
-    slots = holder.values() if isinstance(holder, dict) else holder
-    shared = sum(item is array for item in slots) > 1
-    if shared or any(bound is array for bound in lowering.env.values()):
+    if _held_elsewhere(lowering, holder, key, array):
         raise lowering.located(
             UnsupportedSyntax,
             f"'{ast.unparse(target)} = ...' writes into an array that a name or another item "
-            "also holds, which NumPy would change too; copy it into its place first "
+            "also holds, or a view of one (a row of a matrix, a piece of np.split), which "
+            "NumPy would change too; copy it into its place first "
             f"({ast.unparse(holder_node)} = {ast.unparse(holder_node)}.copy())",
             target,
         )
@@ -425,6 +424,19 @@ def _write_into_held_array(
     held: Any = holder
     held[key] = _written(lowering, base, index_of(lowering, target.slice), value)
     return True
+
+
+def _held_elsewhere(lowering: Lowering, holder: list | dict, key: object, array: object) -> bool:
+    """Whether the array in ``holder[key]`` shares memory with what another slot, a name
+    (``M`` of ``rows = [M[0], M[1]]``, any name bound to it) or the caller holds."""
+    slots = holder.items() if isinstance(holder, dict) else enumerate(holder)
+    others = [item for k, item in slots if k != key]
+    if any(bound is array for bound in lowering.env.values()):
+        return True
+    live = lowering.live.get(id(lowering.statement), frozenset())
+    others += [held for name, held in lowering.env.items() if name in live and held is not holder]
+    others += list(lowering.inlining.outside)
+    return any(same_memory(lowering, a, array) for item in others for a in arrays_in(item))
 
 
 def _assign_starred(
