@@ -332,6 +332,36 @@ def test_decorated_functions_run_their_wrappers():
     )
 
 
+@logged
+def logged_energy(x):
+    return np.sum(np.exp(x) * x) * CONFIG.factor
+
+
+def squared_slopes(x):
+    return np.sum(srcad.grad(logged_energy)(x) ** 2)
+
+
+def test_second_derivatives_of_a_decorated_function():
+    """``hessian``, ``hvp`` and a ``grad`` inside differentiated code bound the caller's
+    arguments to the parameters of the function ``functools.wraps`` names, not to the
+    wrapper's own (``*args, **kwargs``), which is what srcad lowers: "name 'kwargs' is not
+    defined"."""
+    kept = dict(vars(CONFIG))
+    hessian, reverse = srcad.hessian(logged_energy), srcad.grad(squared_slopes)
+    try:
+        for factor in (1.5, -0.5):  # the global the wrapped function reads changed
+            _setting(factor=factor)()
+            diagonal = factor * np.exp(X) * (X + 2.0)
+            np.testing.assert_allclose(hessian(X), np.diag(diagonal), rtol=1e-12)
+            product = srcad.hvp(logged_energy, (X,), (np.ones(3),))
+            np.testing.assert_allclose(product, diagonal, rtol=1e-12)
+            expected = srcad.numerical_grad(squared_slopes, X)
+            np.testing.assert_allclose(reverse(X), expected, rtol=1e-6)
+    finally:
+        vars(CONFIG).clear()
+        vars(CONFIG).update(kept)
+
+
 class WithClassScale:
     SCALE = 2.0
 

@@ -23,6 +23,7 @@ from srcad.arguments import (
     describe_tree,
 )
 from srcad.errors import ArgumentTypeError
+from srcad.frontend.parse import call_parameters
 from srcad.ir import AVal
 from srcad.pytree import (
     CLASS_KINDS,
@@ -39,12 +40,8 @@ from srcad.runtime.errors import user_stacklevel
 
 
 def call_signature(fun: Callable) -> inspect.Signature:
-    """The parameters a call of ``fun`` binds. A decorated function's are its own
-    (``wrapper(*args, **kwargs)``, whose body srcad lowers), not those of the function it
-    wraps, which ``inspect.signature`` gives by default."""
-    if isinstance(fun, types.FunctionType):
-        return inspect.signature(fun, follow_wrapped=False)
-    return inspect.signature(fun)
+    """The parameters a call of ``fun`` binds (``srcad.frontend.parse.call_parameters``)."""
+    return call_parameters(fun)
 
 
 def binding_of(fun: Callable) -> tuple[object, ...]:

@@ -419,6 +419,19 @@ def function_for(fn: Callable) -> types.FunctionType:
     return stand_in
 
 
+def call_parameters(fun: Callable) -> inspect.Signature:
+    """The parameters a call of ``fun`` binds. A decorated function's are its own
+    (``wrapper(*args, **kwargs)``, whose body srcad lowers), not those of the function its
+    ``functools.wraps`` names, which ``inspect.signature`` gives by default; so are those
+    of ``srcad.grad`` of it."""
+    if isinstance(fun, types.FunctionType):
+        return inspect.signature(fun, follow_wrapped=False)
+    wrapped = getattr(fun, "__wrapped__", None)
+    if hasattr(fun, "srcad_plain_function") and wrapped is not None:
+        return call_parameters(wrapped)  # a transformed function: its function's
+    return inspect.signature(fun)
+
+
 def globals_name(namespace: dict) -> str:
     """How generated code names a module's globals: ``main_globals``, ``loops_globals``."""
     module = str(namespace.get("__name__", "module")).rsplit(".", 1)[-1].strip("_")

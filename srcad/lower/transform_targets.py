@@ -22,7 +22,7 @@ import numpy as np
 from srcad.arguments import ArgSignature
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.frontend import ParsedFunction
-from srcad.frontend.parse import Bound
+from srcad.frontend.parse import Bound, call_parameters
 from srcad.ir import AVal
 from srcad.ir.builder import Tracer
 from srcad.lower.context import Lowering
@@ -81,7 +81,7 @@ def call_signature(
     included, and their abstract signature (traced values by shape and dtype, the rest
     by value)."""
     try:
-        bound = inspect.signature(function).bind(*args, **kwargs, **extra)
+        bound = call_parameters(function).bind(*args, **kwargs, **extra)
     except TypeError as error:
         raise lowering.located(SrcadError, f"in '{ast.unparse(node)}': {error}", node) from None
     bound.apply_defaults()
@@ -94,8 +94,6 @@ def call_signature(
                 f"'{ast.unparse(node)}' passes **kwargs to a transformed function; name them",
                 node,
             )
-        if kind == inspect.Parameter.VAR_KEYWORD:
-            continue
         items = list(value) if kind == inspect.Parameter.VAR_POSITIONAL else [value]
         for k, item in enumerate(items):
             names.append(f"{name}_{k}" if kind == inspect.Parameter.VAR_POSITIONAL else name)
