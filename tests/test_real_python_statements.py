@@ -1165,3 +1165,50 @@ def test_a_while_loop_that_changes_a_values_shape_is_refused_at_its_line():
 
     with pytest.raises(srcad.SrcadError, match="changes the shape of a value it carries"):
         srcad.grad(growing)(np.array([0.3, 0.4]))
+
+
+CHAINED = {"offset": np.array([0.5, -1.0, 2.0, 0.25])}
+
+
+def chained_writes(x):
+    M = np.outer(x, x)
+    M[1][2] = x[0] * 3.0 + CHAINED["offset"][1]  # through the view M[1]
+    M[0][1] += x[2] ** 2
+    M[:, 1][M[:, 1] > 0.1] = 0.0  # a mask into the column's view
+    for i in range(3):
+        M[i][i] = np.sin(x[i]) * CHAINED["offset"][i]
+    return np.sum(M * M)
+
+
+def chained_write_at_a_count(x, n):
+    M = np.outer(x, x)
+    M[n][0] = CHAINED["offset"][n]
+    return np.sum(np.tanh(M))
+
+
+def chained_write_into_a_copy(x):
+    M = np.outer(x, x)
+    M[[0, 1]][0] = 5.0  # NumPy: into a copy; M keeps its values
+    return np.sum(M)
+
+
+def test_chained_subscripts_write_into_the_array_through_its_view():
+    """``M[i][j] = v`` was refused ("assignment to 'M[1][2]' is not supported"); NumPy writes
+    into ``M`` through the view ``M[i]``. Also after the global the writes read changed,
+    and at an index from an int argument."""
+    _assert_gradients(chained_writes, X)
+    compiled = srcad.grad(chained_writes)
+    kept = CHAINED["offset"]
+    try:
+        CHAINED["offset"] = -3.0 * kept
+        np.testing.assert_allclose(
+            compiled(X), srcad.numerical_grad(chained_writes, X), rtol=1e-6, atol=1e-9
+        )
+    finally:
+        CHAINED["offset"] = kept
+    at_count = srcad.grad(chained_write_at_a_count)
+    for n in (1, 3):
+        expected = srcad.numerical_grad(chained_write_at_a_count, X, n)
+        np.testing.assert_allclose(at_count(X, n), expected, rtol=1e-6, atol=1e-9)
+    with pytest.raises(srcad.UnsupportedSyntax, match="is a copy"):
+        srcad.grad(chained_write_into_a_copy)(X)

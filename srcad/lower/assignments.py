@@ -383,7 +383,9 @@ def _set_nested_item(lowering: Lowering, target: ast.Subscript, value: object) -
     Python does. False for anything else (an array's ``y[0][1]``: write ``y[0, 1]``)."""
     container = evaluate(lowering, target.value)
     if isinstance(container, (Tracer, np.ndarray)) and isinstance(target.value, ast.Subscript):
-        return _write_into_held_array(lowering, target, container, value)
+        if _write_into_held_array(lowering, target, container, value):
+            return True  # xs[t][k] = 1.0, xs a list or dict
+        return _write_through_a_view(lowering, target, container, value)
     if not isinstance(container, (list, dict)):
         return False
     _refuse_outside_write(lowering, target, container)
@@ -486,19 +488,65 @@ def _assign_subscript(
             f"cannot assign into a {type(base).__name__}",
             target,
         )
-    later = _mask_after_full_slices(index, base)
-    if isinstance(index, Tracer) and is_data_mask(index, base) and _is_mask_value(value):
-        # y[mask] = v, for a mask known at run time: v a scalar or y[mask] computed on
-        updated = _write_through_mask(lowering, base, index, value, target)
-    elif later is not None and _ndim(value) == 0:  # s[:, ~pad] = -np.inf: a number
-        axis, mask = later
-        updated = np.where(_spread(mask, base.ndim, axis), value, base)  # type: ignore[call-overload]
-    else:
-        updated = _written(lowering, base, index, value)
+    updated = _updated(lowering, base, index, value, target)
     lowering.builder.set_hint(updated.atom, name)
     lowering.env[name] = updated
     for other in followers:  # z = y; y[i] = v: z is the same array
         lowering.env[other] = updated
+
+
+def _updated(
+    lowering: Lowering, base: Tracer, index: object, value: object, target: ast.Subscript
+) -> Any:
+    """The new value of ``base`` after ``base[index] = value`` (a tracer)."""
+    later = _mask_after_full_slices(index, base)
+    if isinstance(index, Tracer) and is_data_mask(index, base) and _is_mask_value(value):
+        # y[mask] = v, for a mask known at run time: v a scalar or y[mask] computed on
+        return _write_through_mask(lowering, base, index, value, target)
+    if later is not None and _ndim(value) == 0:  # s[:, ~pad] = -np.inf: a number
+        axis, mask = later
+        return np.where(_spread(mask, base.ndim, axis), value, base)  # type: ignore[call-overload]
+    return _written(lowering, base, index, value)
+
+
+def _write_through_a_view(
+    lowering: Lowering, target: ast.Subscript, view: object, value: object
+) -> bool:
+    """``M[i][j] = v`` or ``M[:, 1][mask] = 0.0``, where ``M[i]`` is a view of the array a
+    name holds: NumPy writes into ``M`` through it. Lowered as ``M[i] = v'``, with ``v'``
+    the view after ``[j] = v``. Where ``M[i]`` is a copy (an index array or a mask),
+    NumPy's write changes only the copy: refused."""
+    outer = target.value
+    if not (isinstance(outer, ast.Subscript) and isinstance(outer.value, ast.Name)):
+        return False
+    if not isinstance(lookup(lowering, outer.value.id, outer), (Tracer, np.ndarray)):
+        return False
+    index = index_of(lowering, outer.slice)
+    if not _is_view_index(index):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(target)} = ...' writes into '{ast.unparse(outer)}', which is a "
+            f"copy (an index array or a mask), so NumPy leaves '{ast.unparse(outer.value)}' "
+            f"as it is; write into '{ast.unparse(outer.value)}' with one subscript, or copy "
+            "the rows into a name first",
+            target,
+        )
+    view_value = view if isinstance(view, Tracer) else lowering.builder.tracer(Const(view))
+    updated = _updated(lowering, view_value, index_of(lowering, target.slice), value, target)
+    _assign_subscript(lowering, outer, outer.value.id, updated, index)
+    return True
+
+
+def _is_view_index(index: object) -> bool:
+    """Whether ``y[index]`` is a view of ``y``: ints, slices, ``None`` and ``...`` only."""
+    parts = index if isinstance(index, tuple) else (index,)
+    for part in parts:
+        if isinstance(part, Tracer):
+            if part.ndim != 0 or np.dtype(part.dtype).kind not in "iu":
+                return False
+        elif not (part is None or part is Ellipsis or isinstance(part, (slice, int, np.integer))):
+            return False
+    return not any(isinstance(part, (bool, np.bool_)) for part in parts)
 
 
 def _refuse_outside_write(lowering: Lowering, target: ast.Subscript, base: object) -> None:
