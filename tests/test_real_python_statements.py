@@ -1212,3 +1212,24 @@ def test_chained_subscripts_write_into_the_array_through_its_view():
         np.testing.assert_allclose(at_count(X, n), expected, rtol=1e-6, atol=1e-9)
     with pytest.raises(srcad.UnsupportedSyntax, match="is a copy"):
         srcad.grad(chained_write_into_a_copy)(X)
+
+
+def puts_by_mask(x):
+    y = x * 1.0
+    np.putmask(y, y > 0, 0.0)
+    return np.sum(y)
+
+
+def writes_into_picked(x):
+    b = x[x > 0]
+    b[0] = 100.0
+    return np.sum(b)
+
+
+def test_in_place_numpy_functions_and_writes_into_picked_elements_say_what_to_write():
+    """They said "has no derivative rule ... srcad.defvjp(np.putmask, rule)", which cannot
+    work for a function that returns None, and "cannot assign into a Selection"."""
+    with pytest.raises(srcad.UnsupportedSyntax, match=r"in place.*np\.where\(mask, values, a\)"):
+        srcad.grad(puts_by_mask)(X)
+    with pytest.raises(srcad.UnsupportedSyntax, match=r"'b', the elements a mask picked"):
+        srcad.grad(writes_into_picked)(X)

@@ -482,6 +482,14 @@ def _assign_subscript(
     check_not_passed_twice(lowering, name, base, target)
     if isinstance(base, np.ndarray):
         base = lowering.builder.tracer(Const(base))
+    if isinstance(base, Selection):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(target)} = ...' writes into '{name}', the elements a mask picked, "
+            "whose number is known only when the code runs; change the whole array with "
+            "np.where(mask, new_values, array) and pick the elements after",
+            target,
+        )
     if not isinstance(base, Tracer):
         raise lowering.located(
             UnsupportedSyntax,

@@ -123,6 +123,12 @@ from srcad.lower.world import Outside, is_hashable, outside_call, outside_callee
 from srcad.pytree import flatten, is_plain_class, unflatten
 
 MAX_INLINE_DEPTH = 40
+# NumPy's functions that write into an argument and return None: what to write instead
+IN_PLACE = {
+    "put": "a.flat[ind] = v, or a[np.unravel_index(ind, a.shape)] = v",
+    "putmask": "a[mask] = values, or a = np.where(mask, values, a)",
+    "place": "a[mask] = vals",
+}
 
 
 @lowers_expression(ast.Call)
@@ -600,6 +606,14 @@ def _call_python(
             "values with np.where(condition, a, b), or sum with np.sum(x, where=condition) "
             "(positions of a condition on arrays from outside the function, such as a "
             "global yobs > 0.5, are fixed when compiling and checked on every call)",
+            node,
+        )
+    name = getattr(function, "__name__", "")
+    if getattr(np, name, None) is function and name in IN_PLACE:  # np.putmask(y, m, 0.0)
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node.func)}' writes into its first argument in place, which srcad "
+            f"does not lower; write {IN_PLACE[name]}",
             node,
         )
     raise no_rule(lowering, node)
