@@ -1233,3 +1233,54 @@ def test_in_place_numpy_functions_and_writes_into_picked_elements_say_what_to_wr
         srcad.grad(puts_by_mask)(X)
     with pytest.raises(srcad.UnsupportedSyntax, match=r"'b', the elements a mask picked"):
         srcad.grad(writes_into_picked)(X)
+
+
+SEARCH = {"limit": 1.0}
+
+
+def first_above(x):
+    """A search loop: what it finds, or a default from its else block."""
+    for k in range(len(x)):
+        if x[k] > SEARCH["limit"]:
+            return x[k] ** 2 * np.sum(x)
+    else:
+        return np.sum(np.sin(x))
+
+
+def settles(x):
+    steps = 0
+    y = x * 1.0
+    while steps < 3:
+        for v in range(2):  # an inner loop's break is not the outer loop's
+            if v == 1:
+                break
+            y = np.tanh(y) + x * SEARCH["limit"]
+        steps += 1
+    else:
+        y = y * 2.0
+    return np.sum(y**2)
+
+
+def stops_early(x):
+    total = 0.0
+    for k in range(len(x)):
+        if x[k] < 0.0:
+            break
+        total = total + x[k] ** 3
+    else:
+        total = total * 10.0  # no break: the else block runs
+    return total * SEARCH["limit"]
+
+
+@pytest.mark.parametrize("function", [first_above, settles, stops_early])
+def test_else_blocks_of_loops_with_and_without_break(function):
+    """A loop's else block that returns, of a loop without break, was refused: "one branch
+    of this 'if' returns and the other does not reach a return". Both ways through each
+    loop, also after the global they read changed."""
+    compiled = srcad.grad(function)
+    for limit in (1.0, 10.0):  # found and not found; no break and a break (at -0.4)
+        SEARCH["limit"] = limit
+        for x in (X, np.abs(X)):
+            expected = srcad.numerical_grad(function, x)
+            np.testing.assert_allclose(compiled(x), expected, rtol=1e-6, atol=1e-9)
+    SEARCH["limit"] = 1.0

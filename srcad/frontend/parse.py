@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from srcad.errors import ArgumentTypeError, SrcadError, UnsupportedSyntax
 from srcad.frontend.desugar import desugar_matches
 from srcad.frontend.freshness import check_lambda_matches, check_source_matches
+from srcad.frontend.loop_else import else_after_loops
 from srcad.frontend.syntax import children, nodes, own_nodes
 from srcad.frontend.try_returns import move_returns_out_of_try
 from srcad.frontend.unbound import guard_unbound_reads
@@ -117,7 +118,7 @@ def parse_function(fn: Callable) -> ParsedFunction:
         node = desugar_matches(node, code.co_filename)
     yields = check_supported(node, code.co_filename)
     outside_names = written_outside_names(node)  # as checked (a name only written outside)
-    node = move_returns_out_of_try(guard_unbound_reads(node))
+    node = move_returns_out_of_try(guard_unbound_reads(else_after_loops(node)))
     node.srcad_outside_names = outside_names  # type: ignore[attr-defined]
     cells: dict[str, object] = dict(bound)
     if function.__closure__:
@@ -455,11 +456,12 @@ REJECTED: dict[type, str] = {
     ast.TryStar: "'except*' (exception groups) is not supported; catch "
     "np.linalg.LinAlgError with a plain 'except'",
     ast.Global: "cannot differentiate through a 'global' statement of a name the function "
-    "assigns and also reads (srcad writes a global the function only assigns, as in "
-    "'calls += 1', on every call); pass the value as an argument instead",
+    "assigns and also reads elsewhere (a counter it only updates, 'calls += 1' and no other "
+    "read of calls, is written on every call); pass the value as an argument instead",
     ast.Nonlocal: "cannot differentiate through a 'nonlocal' statement of a name the "
-    "function assigns and also reads (one it only assigns, as in 'calls += 1', is written on "
-    "every call); pass the value as an argument and return the new value",
+    "function assigns and also reads elsewhere (a counter it only updates, 'calls += 1' and "
+    "no other read of calls, is written on every call); pass the value as an argument and "
+    "return the new value",
     ast.ClassDef: "class definitions inside a differentiated function are not supported; "
     "define the class at module level",
     ast.Delete: "'del' is supported for names that no later statement reads, in the "
