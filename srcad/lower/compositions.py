@@ -94,6 +94,7 @@ from srcad.lower.discrete import discrete_method
 from srcad.lower.distances import SCIPY_DISTANCE
 from srcad.lower.interp1d import interp1d
 from srcad.lower.interpolate import cubic_spline
+from srcad.lower.quadrature import cumulative_trapezoid, simpson
 from srcad.lower.signal import SCIPY_SIGNAL
 from srcad.lower.statistics import average, corrcoef, cov, nanstd, nanvar
 from srcad.lower.ufunc_methods import (
@@ -596,6 +597,11 @@ SCIPY_MODULES: dict[str, dict[str, Callable]] = {
     "scipy.spatial.distance": SCIPY_DISTANCE,
     "scipy.signal": SCIPY_SIGNAL,
     "scipy.interpolate": {"CubicSpline": cubic_spline, "interp1d": interp1d},
+    "scipy.integrate": {
+        "trapezoid": trapezoid,
+        "cumulative_trapezoid": cumulative_trapezoid,
+        "simpson": simpson,
+    },
 }
 
 
