@@ -20,6 +20,7 @@ from srcad.api.fixed_point import fixed_point
 from srcad.api.grad import grad, source, value_and_grad
 from srcad.api.inspect import GraphView, make_graph
 from srcad.api.integrate import lower_odeint as _registers_odeint  # noqa: F401
+from srcad.api.ivp import lower_solve_ivp as _registers_solve_ivp  # noqa: F401
 from srcad.api.transforms import hessian, hvp, jacfwd, jacrev, jvp, vjp
 from srcad.errors import (
     GradientMismatch,

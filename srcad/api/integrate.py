@@ -46,7 +46,7 @@ def lower_odeint(lowering, args: list, kwargs: dict, node: ast.Call) -> object:
     """The equation of ``odeint(func, y0, t, args, **options)`` called in lowered code."""
     func, y0, t, extra, options = _parsed(lowering, args, kwargs, node)
     leaves, treedef = flatten(tuple(extra))
-    if not all(_is_float_leaf(leaf) for leaf in leaves):
+    if not all(is_float_leaf(leaf) for leaf in leaves):
         raise lowering.located(
             UnsupportedSyntax,
             f"'{ast.unparse(node)}': odeint's args must be floats and float arrays here "
@@ -93,7 +93,7 @@ def _parsed(lowering, args: list, kwargs: dict, node: ast.Call) -> tuple:
     return func, y0, t, extra, options
 
 
-def _is_float_leaf(leaf: object) -> bool:
+def is_float_leaf(leaf: object) -> bool:
     if isinstance(leaf, Tracer):
         return leaf.aval.is_float
     return isinstance(leaf, float) or (isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f")

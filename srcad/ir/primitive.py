@@ -173,8 +173,8 @@ class Prim:
     @property
     def spelling(self) -> str:
         """How generated code calls it: ``np.exp``, ``np.linalg.inv``, ``scipy.special.expit``,
-        ``int``."""
-        if self.module == BUILTINS:
+        ``int``; a function of the user's or a solver's by its name."""
+        if self.module == BUILTINS or self.kind == CUSTOM:
             return self.fn.__name__
         return f"{module_spelling(self.module)}.{self.fn.__name__}"
 

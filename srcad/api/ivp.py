@@ -1,0 +1,240 @@
+"""``scipy.integrate.solve_ivp`` in differentiated code, with the adjoint method as its rule.
+
+``sol = solve_ivp(fun, t_span, y0, method, t_eval=times, args=(...))`` records one equation,
+run by the generated code as SciPy's solve itself; ``sol.y`` and ``sol.t`` are its values at
+``times``, as SciPy's. The reverse rule integrates the adjoint system backwards with the same
+method and tolerances, from the last time to ``t_span[0]`` (as ``srcad.api.integrate`` does
+for ``odeint``; ``fun`` takes ``(t, y, *args)`` here):
+
+    dy/ds = f(s, y, θ),   da/ds = -a ∂f/∂y,   dθ̄/ds = -a ∂f/∂θ
+
+    ys = solve_ivp_dynamics(y0, times, A)                          # forward: (len(times), n)
+    dy0, dtimes, dA = solve_ivp_dynamics_adjoint(dys, ys, y0, times, A)
+
+``times`` holds ``t_span[0]``, ``t_span[1]`` and then ``t_eval``: gradients reach the start
+time and every time of ``t_eval`` (the end of ``t_span`` past the last of them changes no
+value). ``t_eval`` is required: without it SciPy picks the times, and how many, from the
+data. ``fun`` is read when compiling, like any callee; the arrays in ``args`` are inputs,
+read on every call. The gradient is the adjoint system's, solved to the same tolerances as
+the forward solve (``rtol``, ``atol``): tighten them for more digits.
+"""
+
+from __future__ import annotations
+
+import ast
+import types
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from srcad.api.integrate import is_float_leaf
+from srcad.errors import UnsupportedSyntax
+from srcad.ir import AVal
+from srcad.ir.primitive import CUSTOM
+from srcad.ir.prims import PRIMS, Prim
+from srcad.lower.callees import array_of
+from srcad.lower.solvers import SOLVERS, adjoint_rule, record
+from srcad.pytree import TreeDef, flatten, unflatten
+from srcad.rules.registry import VJP_RULES
+
+METHODS = ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
+OPTIONS = ("rtol", "atol", "max_step", "first_step", "min_step")  # numbers, passed on
+_MADE: dict[tuple, str] = {}
+_SPELLINGS: dict[str, int] = {}  # how many functions of each name have a solver
+
+
+@dataclass(frozen=True)
+class Solution:
+    """What ``solve_ivp`` returns, as the lowering holds it: the times and the states at
+    them (``y``: one row per component, as SciPy's), and a solve that succeeded (the
+    generated code raises where SciPy's did not)."""
+
+    t: Any
+    y: Any
+    success: bool = True
+    status: int = 0
+    message: str = "The solver successfully reached the end of the integration interval."
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise AttributeError(
+            f"srcad gives solve_ivp's t, y, success, status and message; not .{name} "
+            "(dense output and events are not lowered)"
+        )
+
+
+def lower_solve_ivp(lowering, args: list, kwargs: dict, node: ast.Call) -> Solution:
+    """The equation of ``solve_ivp(fun, t_span, y0, method, t_eval, args=..., ...)``."""
+    fun, t_span, y0, method, t_eval, extra, options = _parsed(lowering, args, kwargs, node)
+    leaves, treedef = flatten(tuple(extra))
+    if not all(is_float_leaf(leaf) for leaf in leaves):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}': solve_ivp's args must be floats and float arrays here "
+            "(bind other values to the dynamics with a default argument)",
+            node,
+        )
+    y0 = _float64(y0)
+    times = np.concatenate([_float64(t_span), _float64(t_eval)])
+    if np.ndim(y0) != 1 or np.ndim(t_eval) != 1 or np.shape(t_span) != (2,):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}': srcad differentiates solve_ivp of a 1-d state, with "
+            "t_span a pair and t_eval 1-d",
+            node,
+        )
+    name = _solver(fun, treedef, method, tuple(k for k, _ in options))
+    out_aval = AVal((np.shape(t_eval)[0], np.shape(y0)[0]), "float64")
+    settings = [_float64(v) for _, v in options]  # numbers read on every call, as they are
+    (states,) = record(lowering.builder, name, (y0, times, *settings, *leaves), (out_aval,))
+    return Solution(times[2:], np.transpose(states))
+
+
+def _float64(value: Any) -> Any:
+    array = array_of(value) if isinstance(value, list | tuple) else value
+    if isinstance(array, np.ndarray | float | int):
+        return np.asarray(array, dtype=np.float64)
+    return array if array.aval.dtype == "float64" else array.astype(np.float64)
+
+
+def _parsed(lowering, args: list, kwargs: dict, node: ast.Call) -> tuple:
+    names = ("fun", "t_span", "y0", "method", "t_eval")
+    given = dict(zip(names, args, strict=False)) | kwargs
+    refused = set(given) - {*names, "args", *OPTIONS}
+    if len(args) > 5 or refused or given.get("t_eval") is None:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}': srcad differentiates solve_ivp(fun, t_span, y0, "
+            f"method, t_eval=times, args=..., {', '.join(OPTIONS)}): t_eval is needed "
+            "(SciPy picks the times from the data without it)"
+            + (f"; not {', '.join(sorted(refused))}" if refused else ""),
+            node,
+        )
+    fun, method = given["fun"], given.get("method", "RK45")
+    if not isinstance(fun, types.FunctionType):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}': the dynamics must be a function defined with def in a "
+            "module, its parameters given with args=(...) (srcad calls it and "
+            "differentiates it when the code runs)",
+            node,
+        )
+    if method not in METHODS:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}': method must be one of {', '.join(METHODS)}, written in "
+            "the code",
+            node,
+        )
+    options = tuple(sorted((k, v) for k, v in given.items() if k in OPTIONS))
+    if not all(np.ndim(v) == 0 and is_float_leaf(_float64(v)) for _, v in options):
+        raise lowering.located(
+            UnsupportedSyntax, f"'{ast.unparse(node)}': give solve_ivp's options as numbers", node
+        )
+    extra = given.get("args") or ()
+    extra = extra if isinstance(extra, tuple) else (extra,)
+    return fun, given["t_span"], given["y0"], method, given["t_eval"], extra, options
+
+
+def _solver(fun: Callable, treedef: TreeDef, method: str, options: tuple[str, ...]) -> str:
+    """The primitive solving with ``fun`` (made once per function, layout, method and the
+    options given, whose values are inputs after the times)."""
+    key = (fun, treedef, method, options)
+    if key in _MADE:
+        return _MADE[key]
+    number = _SPELLINGS[fun.__name__] = _SPELLINGS.get(fun.__name__, -1) + 1
+    name = f"solve_ivp_{fun.__name__}_{number}"
+    solve = _solve_function(fun, treedef, method, options)
+    adjoint = _adjoint_function(fun, treedef, method, options)
+    solve.__name__ = f"solve_ivp_{fun.__name__}" + (f"_{number}" if number else "")
+    adjoint.__name__ = f"{solve.__name__}_adjoint"
+    count = len(options) + treedef.n_leaves
+    PRIMS[name] = Prim(name, solve, CUSTOM, 2 + count)
+    PRIMS[f"{name}_adjoint"] = Prim(f"{name}_adjoint", adjoint, CUSTOM, 4 + count)
+    VJP_RULES[name] = adjoint_rule(f"{name}_adjoint")
+    _MADE[key] = name
+    return name
+
+
+def _settings(method: str, options: tuple[str, ...], values: tuple) -> dict:
+    return {"method": method} | {k: float(v) for k, v in zip(options, values, strict=True)}
+
+
+def _solve_function(
+    fun: Callable, treedef: TreeDef, method: str, options: tuple[str, ...]
+) -> Callable:
+    def solve(y0, times, *inputs):
+        from scipy.integrate import solve_ivp  # noqa: PLC0415 - SciPy only where it is used
+
+        settings = _settings(method, options, inputs[: len(options)])
+        extra = tuple(unflatten(treedef, list(inputs[len(options) :])))
+        if times[0] == times[1]:  # an empty span (SciPy returns no states): y0 at t0
+            return np.tile(np.asarray(y0, dtype=float), (len(times) - 2, 1))
+        result = solve_ivp(fun, times[:2], y0, t_eval=times[2:], args=extra, **settings)
+        if not result.success:
+            raise RuntimeError(f"solve_ivp did not reach the end: {result.message}")
+        return result.y.T
+
+    return solve
+
+
+def _adjoint_function(
+    fun: Callable, treedef: TreeDef, method: str, options: tuple[str, ...]
+) -> Callable:
+    def adjoint(g, states, y0, times, *inputs):
+        from scipy.integrate import solve_ivp  # noqa: PLC0415 - SciPy only where it is used
+
+        settings_of = inputs[: len(options)]  # tolerances: no gradient
+        settings = _settings(method, options, settings_of)
+        leaves = inputs[len(options) :]
+        extra = tuple(unflatten(treedef, list(leaves)))
+        g, states = np.asarray(g, dtype=float), np.asarray(states, dtype=float)
+        t = np.concatenate([times[:1], times[2:]])  # the start, then the times of t_eval
+        ys = np.concatenate([np.asarray(y0, dtype=float)[None], states])
+        gs = np.concatenate([np.zeros_like(g[:1]), g])
+        sizes = [int(np.size(leaf)) for leaf in leaves]
+        size, total = ys.shape[1], sum(sizes)
+        products = _products(fun, extra)
+        a, a_args, dt = gs[-1].copy(), np.zeros(total), np.zeros_like(t)
+        for i in range(len(t) - 1, 0, -1):
+            dt[i] = gs[i] @ fun(t[i], ys[i], *extra)
+            if t[i] != t[i - 1]:
+
+                def augmented(s, state):
+                    y, adj = state[:size], state[size : 2 * size]
+                    value, adj_y, adj_args = products(s, y, adj)
+                    return np.concatenate([value, -adj_y, -adj_args])
+
+                start = np.concatenate([ys[i], a, a_args])
+                span = (t[i], t[i - 1])
+                end = solve_ivp(augmented, span, start, **settings).y[:, -1]
+                a, a_args = end[size : 2 * size], end[2 * size :]
+            a = a + gs[i - 1]
+        dt[0] = -a @ fun(t[0], ys[0], *extra)
+        pieces = np.split(a_args, np.cumsum(sizes)[:-1]) if sizes else []
+        leaf_cotangents = [
+            np.reshape(p, np.shape(leaf)) for p, leaf in zip(pieces, leaves, strict=True)
+        ]
+        dtimes = np.concatenate([dt[:1], [0.0], dt[1:]])
+        return (a, dtimes, *(0.0 * np.asarray(v) for v in settings_of), *leaf_cotangents)
+
+    return adjoint
+
+
+def _products(fun: Callable, extra: tuple) -> Callable:
+    """``(s, y, a) -> (f(s, y, θ), a ∂f/∂y, a ∂f/∂θ flattened)`` by srcad's own vjp."""
+    from srcad.api.transforms import vjp  # noqa: PLC0415 - the API this module extends
+
+    def products(s, y, adj):
+        value, pull = vjp(fun, float(s), y, *extra)
+        cotangents = pull(adj)
+        flat = [np.ravel(c) for c in flatten(tuple(cotangents[2:]))[0] if c is not None]
+        return value, cotangents[1], np.concatenate(flat) if flat else np.zeros(0)
+
+    return products
+
+
+SOLVERS[("scipy.integrate", "solve_ivp")] = lower_solve_ivp
