@@ -106,11 +106,38 @@ def test_forward_mode_through_odeint_is_refused_by_name():
 
 def local_dynamics_loss(A, y0, t):
     def dynamics(y, s, M):
-        return M @ y
+        return M @ y - DAMPING["value"] * y
 
-    return np.sum(odeint(dynamics, y0, t, args=(A,)))
+    return np.sum(odeint(dynamics, y0, t, args=(A,), rtol=1e-10, atol=1e-10) ** 2)
+
+
+def closed_over_loss(A, y0, t):
+    def dynamics(y, s):
+        return A @ y * np.cos(s)  # A read from the enclosing function
+
+    return np.sum(odeint(dynamics, y0, t, rtol=1e-10, atol=1e-10) ** 2)
+
+
+def test_dynamics_defined_inside_are_solved_and_differentiated():
+    """They were refused ("the dynamics must be a function defined with def in a module");
+    what they read from the enclosing function becomes their last parameters."""
+    for loss in (local_dynamics_loss, closed_over_loss):
+        compiled = srcad.grad(loss, argnums=(0, 1))
+        for damping in (0.1, 0.5):  # the global the dynamics read changed
+            DAMPING["value"] = damping
+            expected = srcad.numerical_grad(loss, A, Y0, T, argnums=(0, 1))
+            for got, want in zip(compiled(A, Y0, T), expected, strict=True):
+                np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+        DAMPING["value"] = 0.1
+
+
+def defaulted_dynamics_loss(A, y0, t):
+    def dynamics(y, s, scale=2.0):
+        return A @ y * scale
+
+    return np.sum(odeint(dynamics, y0, t))
 
 
 def test_dynamics_srcad_cannot_call_are_refused_at_the_line():
-    with pytest.raises(srcad.UnsupportedSyntax, match=r"test_integrate.py:\d+: .*dynamics"):
-        srcad.grad(local_dynamics_loss)(A, Y0, T)
+    with pytest.raises(srcad.UnsupportedSyntax, match=r"test_integrate.py:\d+: .*plain parameters"):
+        srcad.grad(defaulted_dynamics_loss)(A, Y0, T)

@@ -14,6 +14,7 @@ The adjoint ``a`` starts as the last cotangent and gains each earlier one at its
 gradient of each later time is ``g[i] · f(y[i], t[i])`` and of the first ``-a · f(y0, t0)``
 without ``g[0]``. ``func`` is read when compiling (a function of the user's, fixed and
 checked per call like any callee); the arrays in ``args`` are inputs, read on every call.
+A ``def`` inside the function that reads its values gets them as its last parameters.
 SciPy is imported when a differentiated function calls ``odeint``, not before. Forward mode
 has no rule: it is refused by name.
 """
@@ -32,6 +33,7 @@ from srcad.ir.builder import Tracer
 from srcad.ir.primitive import CUSTOM
 from srcad.ir.prims import PRIMS, Prim
 from srcad.lower.solvers import SOLVERS, adjoint_rule, atom_of, record
+from srcad.lower.transform_targets import is_local_function, local_function_with_last_parameters
 from srcad.pytree import TreeDef, flatten, unflatten
 from srcad.rules.registry import VJP_RULES
 
@@ -77,11 +79,15 @@ def _parsed(lowering, args: list, kwargs: dict, node: ast.Call) -> tuple:
         )
     func, y0, t = args[:3]
     extra = args[3] if len(args) == 4 else kwargs.get("args", ())
+    closure: list = []  # what a def inside reads from the function: its last parameters
+    if is_local_function(func):
+        func, traced = local_function_with_last_parameters(lowering, func, node)
+        closure = list(traced.values())
     if not isinstance(func, types.FunctionType):
         raise lowering.located(
             UnsupportedSyntax,
-            f"'{ast.unparse(node)}': the dynamics must be a function defined with def in a "
-            "module (srcad calls it and differentiates it when the code runs)",
+            f"'{ast.unparse(node)}': the dynamics must be a function defined with def "
+            "(srcad calls it and differentiates it when the code runs)",
             node,
         )
     options = tuple(sorted((k, v) for k, v in kwargs.items() if k in OPTIONS))
@@ -89,7 +95,7 @@ def _parsed(lowering, args: list, kwargs: dict, node: ast.Call) -> tuple:
         raise lowering.located(
             UnsupportedSyntax, f"'{ast.unparse(node)}': give odeint's options as numbers", node
         )
-    extra = extra if isinstance(extra, tuple) else (extra,)
+    extra = (*(extra if isinstance(extra, tuple) else (extra,)), *closure)
     return func, y0, t, extra, options
 
 

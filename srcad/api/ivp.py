@@ -15,7 +15,9 @@ for ``odeint``; ``fun`` takes ``(t, y, *args)`` here):
 time and every time of ``t_eval`` (the end of ``t_span`` past the last of them changes no
 value). ``t_eval`` is required: without it SciPy picks the times, and how many, from the
 data. ``fun`` is read when compiling, like any callee; the arrays in ``args`` are inputs,
-read on every call. The gradient is the adjoint system's, solved to the same tolerances as
+read on every call. A ``def`` inside the function that reads its parameters
+(``def rhs(t, y): return -k * y``) gets them as its last parameters, as if passed in
+``args``. The gradient is the adjoint system's, solved to the same tolerances as
 the forward solve (``rtol``, ``atol``): tighten them for more digits.
 """
 
@@ -36,6 +38,7 @@ from srcad.ir.primitive import CUSTOM
 from srcad.ir.prims import PRIMS, Prim
 from srcad.lower.callees import array_of
 from srcad.lower.solvers import SOLVERS, adjoint_rule, record
+from srcad.lower.transform_targets import is_local_function, local_function_with_last_parameters
 from srcad.pytree import TreeDef, flatten, unflatten
 from srcad.rules.registry import VJP_RULES
 
@@ -114,12 +117,15 @@ def _parsed(lowering, args: list, kwargs: dict, node: ast.Call) -> tuple:
             node,
         )
     fun, method = given["fun"], given.get("method", "RK45")
+    closure: list = []  # what a def inside reads from the function: its last parameters
+    if is_local_function(fun):
+        fun, traced = local_function_with_last_parameters(lowering, fun, node)
+        closure = list(traced.values())
     if not isinstance(fun, types.FunctionType):
         raise lowering.located(
             UnsupportedSyntax,
-            f"'{ast.unparse(node)}': the dynamics must be a function defined with def in a "
-            "module, its parameters given with args=(...) (srcad calls it and "
-            "differentiates it when the code runs)",
+            f"'{ast.unparse(node)}': the dynamics must be a function defined with def "
+            "(srcad calls it and differentiates it when the code runs)",
             node,
         )
     if method not in METHODS:
@@ -135,7 +141,7 @@ def _parsed(lowering, args: list, kwargs: dict, node: ast.Call) -> tuple:
             UnsupportedSyntax, f"'{ast.unparse(node)}': give solve_ivp's options as numbers", node
         )
     extra = given.get("args") or ()
-    extra = extra if isinstance(extra, tuple) else (extra,)
+    extra = (*(extra if isinstance(extra, tuple) else (extra,)), *closure)
     return fun, given["t_span"], given["y0"], method, given["t_eval"], extra, options
 
 

@@ -198,15 +198,38 @@ def _has_tracers(value: object) -> bool:
 
 
 # --- functions defined inside -------------------------------------------------------------
-def _local_function(
+def is_local_function(value: object) -> bool:
+    """A ``def`` or ``lambda`` defined inside the lowered function."""
+    return isinstance(getattr(value, "parsed", None), ParsedFunction)
+
+
+def local_function_with_last_parameters(
     lowering: Lowering, local: Any, node: ast.Call
+) -> tuple[types.FunctionType, dict[str, object]]:
+    """As ``_local_function``, the traced values it reads from the enclosing function as
+    its last positional parameters: a solver calls it with them after its own arguments
+    (``fun(t, y, *args, *traced)``). A function with ``*args`` or defaults is refused."""
+    arguments = local.parsed.node.args
+    if arguments.vararg or arguments.kwarg or arguments.defaults or arguments.kwonlyargs:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}': a function defined inside and given to a solver must "
+            "take plain parameters (no defaults, *args or keywords)",
+            node,
+        )
+    return _local_function(lowering, local, node, last=True)
+
+
+def _local_function(
+    lowering: Lowering, local: Any, node: ast.Call, last: bool = False
 ) -> tuple[types.FunctionType, dict[str, object]]:
     """A ``def`` or ``lambda`` defined inside the lowered function as a Python function of
     its own: compiled from its source (its lines and columns kept), the enclosing names it
     reads bound in closure cells, except those holding traced values, which become
-    keyword-only parameters (returned with their values); its defaults are the values the
-    lowering evaluated (traced ones too: the compile binds them as arguments).
-    ``parse_function`` reads its definition from ``srcad_definition``."""
+    keyword-only parameters (returned with their values; with ``last``, its last
+    positional ones); its defaults are the values the lowering evaluated (traced ones too:
+    the compile binds them as arguments). ``parse_function`` reads its definition from
+    ``srcad_definition``."""
     parsed: ParsedFunction = local.parsed
     definition = copy.deepcopy(parsed.node)
     reads = _free_names(definition)
@@ -226,7 +249,11 @@ def _local_function(
     arguments.defaults = []  # given as values below: their expressions ran already
     arguments.kw_defaults = [None] * len(arguments.kwonlyargs)
     for name in traced:
-        arguments.kwonlyargs.append(ast.copy_location(ast.arg(arg=name), definition))
+        parameter = ast.copy_location(ast.arg(arg=name), definition)
+        if last:
+            arguments.args.append(parameter)
+            continue
+        arguments.kwonlyargs.append(parameter)
         arguments.kw_defaults.append(None)
     function = _compiled_function(definition, parsed, captured)
     function.srcad_definition = definition  # type: ignore[attr-defined]
