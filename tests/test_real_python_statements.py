@@ -1272,7 +1272,21 @@ def stops_early(x):
     return total * SEARCH["limit"]
 
 
-@pytest.mark.parametrize("function", [first_above, settles, stops_early])
+def breaks_from_an_inner_else(x):
+    total = 0.0
+    for _ in range(2):
+        for j in range(2):
+            if x[j] > 10.0 * SEARCH["limit"]:
+                break
+            total = total + x[j] ** 2
+        else:
+            break  # the inner loop ran out: this break leaves the outer loop
+    else:
+        total = total * 1000.0  # runs only where the outer loop did not break
+    return total
+
+
+@pytest.mark.parametrize("function", [first_above, settles, stops_early, breaks_from_an_inner_else])
 def test_else_blocks_of_loops_with_and_without_break(function):
     """A loop's else block that returns, of a loop without break, was refused: "one branch
     of this 'if' returns and the other does not reach a return". Both ways through each

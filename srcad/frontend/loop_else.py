@@ -59,9 +59,18 @@ def _breaks(loop: ast.For | ast.While) -> bool:
 
 
 def _own_nodes(loop: ast.For | ast.While) -> list[ast.AST]:
+    """The nodes of ``loop``'s body, not those of functions or loops inside it, except
+    the ``else`` blocks of inner loops: a ``break`` there leaves ``loop``."""
+    return _nodes_of(loop.body)
+
+
+def _nodes_of(statements: list[ast.stmt]) -> list[ast.AST]:
     found: list[ast.AST] = []
-    for statement in loop.body:
+    for statement in statements:
         found.append(statement)
         if not isinstance(statement, INNER):
             found.extend(own_nodes(statement, INNER))
+    for node in list(found):
+        if isinstance(node, (ast.For, ast.While, ast.AsyncFor)):
+            found.extend(_nodes_of(node.orelse))
     return found
