@@ -45,6 +45,7 @@ from srcad.ir.prims import shares_memory
 from srcad.lower.generators import Deferred
 from srcad.lower.iteration import Enumerated, Zipped
 from srcad.lower.liveness import assigned, live_after, read_by_nested_functions
+from srcad.lower.user_code import LIBRARY_PACKAGES
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering, Node
@@ -284,12 +285,16 @@ def _shared_write(lowering: Lowering, name: str, other: str, node: Node) -> Unsu
     )
 
 
-def arrays_in(value: object) -> list[object]:
-    """The arrays (traced or constant) a value holds, also inside lists, tuples and dicts,
-    and those an iterator goes through (zip or enumerate of arrays, a generator or map not
-    run yet, which will read them when it runs)."""
+def arrays_in(value: object, seen: frozenset[int] = frozenset()) -> list[object]:
+    """The arrays (traced or constant) a value holds, also inside lists, tuples, dicts and
+    the attributes of objects the function made (``o.row = M[1]``), and those an iterator
+    goes through (zip or enumerate of arrays, a generator or map not run yet, which will
+    read them when it runs)."""
     if isinstance(value, (Tracer, np.ndarray)):
         return [value]
+    if id(value) in seen:
+        return []  # an object that holds itself
+    seen = seen | {id(value)}
     if isinstance(value, (Zipped, Enumerated)) and value.consumed:
         return []  # used up: it reads nothing more
     if isinstance(value, Zipped):
@@ -300,9 +305,19 @@ def arrays_in(value: object) -> list[object]:
         value = [] if value.consumed else list(value.held)
     if isinstance(value, dict):
         value = list(value.values())
+    elif _has_own_attributes(value):
+        value = list(vars(value).values())
     if isinstance(value, (list, tuple)):
-        return [array for item in value for array in arrays_in(item)]
+        return [array for item in value for array in arrays_in(item, seen)]
     return []
+
+
+def _has_own_attributes(value: object) -> bool:
+    """An object of a class of the user's (made in the function, or a dataclass value),
+    whose attributes may hold arrays (not srcad's, NumPy's or Python's own objects)."""
+    module = type(value).__module__.split(".")[0]
+    is_users = module not in LIBRARY_PACKAGES and module != "builtins"
+    return is_users and not isinstance(value, type) and hasattr(value, "__dict__")
 
 
 def _overlap(first: object, second: object) -> bool:
