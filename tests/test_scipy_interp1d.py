@@ -208,11 +208,11 @@ def too_few_for_a_cubic(y):
     return np.sum(interpolate.interp1d(SAMPLES["t"][:3], y, kind="cubic")(INSIDE[:1]))
 
 
-def a_global_cubic(points):
-    return np.sum(CUBIC(points))
+def a_global_quadratic(points):
+    return np.sum(QUADRATIC(points))
 
 
-CUBIC = interpolate.interp1d(SAMPLES["t"], np.sin(SAMPLES["t"]), kind="cubic")
+QUADRATIC = interpolate.interp1d(SAMPLES["t"], np.sin(SAMPLES["t"]), kind="quadratic")
 
 
 def test_what_srcad_does_not_lower_is_refused_at_the_line():
@@ -220,8 +220,8 @@ def test_what_srcad_does_not_lower_is_refused_at_the_line():
         srcad.grad(quadratic)(np.ones(7))
     with pytest.raises(srcad.SrcadError, match="at least 4 entries"):
         srcad.grad(too_few_for_a_cubic)(np.ones(3))
-    with pytest.raises(srcad.UnsupportedSyntax, match="spline kind made outside"):
-        srcad.grad(a_global_cubic)(INSIDE)
+    with pytest.raises(srcad.UnsupportedSyntax, match="spline order 2 from outside"):
+        srcad.grad(a_global_quadratic)(INSIDE)
 
 
 @pytest.mark.parametrize("rows", [1, 2])
@@ -234,3 +234,52 @@ def test_values_at_the_samples_are_scipys_exactly(rows):
         0
     ]
     np.testing.assert_array_equal(made, interpolate.interp1d(SAMPLES["t"], values)(points))
+
+
+def at_constant_points(y):
+    f = interpolate.interp1d(SAMPLES["t"], y)
+    return np.sum(f(np.linspace(0.1, 3.0, 9)) ** 2) + f(2.0)
+
+
+def test_constant_points_and_sample_values_from_data():
+    """The check for points outside indexed the constant points with a traced position:
+    an internal error."""
+    _agrees(at_constant_points, np.cos(SAMPLES["t"]))
+
+
+TABLES = {
+    kind: interpolate.interp1d(
+        SAMPLES["t"], np.sin(SAMPLES["t"]), kind=kind, bounds_error=False, fill_value=-2.0
+    )
+    for kind in ("cubic", "slinear", "zero", 3, 1, 0)
+}
+CHOSEN = {"kind": "cubic", "rows": interpolate.interp1d(SAMPLES["t"], RNG.normal(size=(2, 7)))}
+
+
+def looked_up_by_kind(points):
+    return np.sum(TABLES[CHOSEN["kind"]](points) ** 2) + np.sum(CHOSEN["rows"](points[:2]))
+
+
+def test_tables_from_outside_of_each_spline_kind_and_of_rows():
+    """A global interp1d of a spline kind was refused; one of rows of samples with a
+    fill value of one number failed."""
+    points = np.append(INSIDE[:3], 3.3)  # one outside: the fill value
+    compiled = srcad.value_and_grad(looked_up_by_kind)
+    for kind in TABLES:
+        CHOSEN["kind"] = kind  # another table: recompiled
+        value, got = compiled(points)
+        assert value == pytest.approx(looked_up_by_kind(points), rel=1e-12)
+        expected = srcad.numerical_grad(looked_up_by_kind, points)
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
+    CHOSEN["kind"] = "cubic"
+
+
+@pytest.mark.parametrize("kind", ["slinear", "zero", "cubic"])
+def test_spline_kinds_compute_in_float64_as_scipy(kind):
+    values = np.cos(SAMPLES["t"]).astype(np.float32)
+    made = srcad.jvp(
+        lambda q: interpolate.interp1d(SAMPLES["t"], values, kind=kind)(q), (INSIDE,), (INSIDE,)
+    )[0]
+    expected = interpolate.interp1d(SAMPLES["t"], values, kind=kind)(INSIDE)
+    assert made.dtype == expected.dtype
+    np.testing.assert_allclose(made, expected, rtol=1e-14)

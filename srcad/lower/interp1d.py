@@ -49,6 +49,7 @@ from srcad.lower.world import Outside
 KINDS = ("linear", "slinear", "nearest", "nearest-up", "previous", "next", "zero", "cubic")
 ORDERS = {0: "zero", 1: "slinear", 3: "cubic"}  # kind=k, as SciPy's spline kinds
 FEWEST = {"cubic": 4}  # samples a kind needs (others: 2)
+SPLINES = ("zero", "slinear", "cubic")  # SciPy's spline kinds
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,8 @@ def interpolant_value(
 def _evaluated(made: MadeInterpolant, points: Any) -> Any:
     """The values at ``points`` before filling (the points' axes first)."""
     x, y, n = made.x, made.y, np.shape(made.x)[0]
+    if made.kind in SPLINES:  # SciPy's B-splines compute in float64
+        y = y if np.dtype(y.dtype) == np.float64 else y.astype(np.float64)
     if made.kind == "cubic":
         spline = cubic_spline(x, y)
         return piecewise_value(spline.x, spline.c, points, 0)
@@ -257,7 +260,7 @@ def _raise_outside(
         return
     builder = lowering.builder
     with builder.block() as raising:
-        first = np.ravel(points)[np.argmax(np.ravel(test))]
+        first = _taken(np.ravel(points), np.argmax(np.ravel(test)))
         text = ") in x_new is " + side + f" the interpolation range's {word} value ("
         message = format_string(lowering, ["A value (", (first, "", ""), text, (end, "", ""), ")."])
         emit_raise(lowering, ValueError, [message], {})
@@ -266,6 +269,11 @@ def _raise_outside(
 
 def _message(side: str, word: str, first: Any, end: Any) -> str:
     return f"A value ({first}) in x_new is {side} the interpolation range's {word} value ({end})."
+
+
+def _fill_shaped(fill: Any, extra: tuple) -> Any:
+    """A fill value SciPy stored (one value as shape (1,)) in the shape of one value."""
+    return np.broadcast_to(np.reshape(fill, ()) if np.size(fill) == 1 else fill, extra)
 
 
 def _as_made(lowering: Lowering, interpolant: object, node: ast.Call) -> MadeInterpolant:
@@ -277,13 +285,17 @@ def _as_made(lowering: Lowering, interpolant: object, node: ast.Call) -> MadeInt
     kind = interpolant.path.child("attr", "__class__", f"type({interpolant.path.text})")
     world.fix(type(interpolant.value), kind)
     scipy_kind = world.attribute(interpolant, "_kind")
-    if scipy_kind == "spline":
-        raise lowering.located(
-            UnsupportedSyntax,
-            f"'{ast.unparse(node)}': an interp1d of a spline kind made outside the function; "
-            "make it in the function, or read a CubicSpline from outside",
-            node,
-        )
+    if scipy_kind == "spline":  # zero, slinear, cubic: the spline through the samples
+        spline = world.attribute(interpolant, "_spline")
+        order = world.attribute(cast(Outside, spline), "k")
+        if order not in ORDERS:
+            raise lowering.located(
+                UnsupportedSyntax,
+                f"'{ast.unparse(node)}': an interp1d of spline order {order} from outside; "
+                "srcad lowers the orders 0, 1 and 3",
+                node,
+            )
+        scipy_kind = ORDERS[cast(int, order)]
     axis = cast(int, world.attribute(interpolant, "axis"))
     x: Any = world.attribute(interpolant, "x")
     y: Any = world.attribute(interpolant, "y")
@@ -293,9 +305,9 @@ def _as_made(lowering: Lowering, interpolant: object, node: ast.Call) -> MadeInt
     below: Any = np.nan
     above: Any = np.nan
     if not extrapolate:
-        extra = np.shape(y)[1:]  # SciPy keeps them broadcast to it, or of shape (1,)
-        below = np.reshape(cast(Any, world.attribute(interpolant, "_fill_value_below")), extra)
-        above = np.reshape(cast(Any, world.attribute(interpolant, "_fill_value_above")), extra)
+        extra = np.shape(y)[1:]  # SciPy keeps them of that shape, or of shape (1,)
+        below = _fill_shaped(world.attribute(interpolant, "_fill_value_below"), extra)
+        above = _fill_shaped(world.attribute(interpolant, "_fill_value_above"), extra)
     return MadeInterpolant(
         x, y, cast(str, scipy_kind), axis, bounds_error, extrapolate, below, above
     )
