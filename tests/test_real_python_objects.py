@@ -362,6 +362,47 @@ def test_second_derivatives_of_a_decorated_function():
         vars(CONFIG).update(kept)
 
 
+class Counted:
+    """A decorator written as a class: functools.update_wrapper names the function."""
+
+    def __init__(self, function):
+        functools.update_wrapper(self, function)
+        self.function = function
+
+    def __call__(self, *args, **kwargs):
+        return self.function(*args, **kwargs)
+
+
+@Counted
+def quartic(x):
+    return np.sum(x**4) * CONFIG.factor
+
+
+class Decorated:
+    @logged
+    def loss(self, x):
+        return np.sum(x**2)
+
+
+def test_a_decorator_class_and_a_decorated_method():
+    """``srcad.grad`` of a decorator class's object bound the call to the parameters of
+    the function it names (name 'kwargs' is not defined); a method whose wrapper takes
+    *args said only "method binds more arguments than loss takes"."""
+    kept = dict(vars(CONFIG))
+    try:
+        for factor in (1.0, -2.0):
+            _setting(factor=factor)()
+            np.testing.assert_allclose(srcad.grad(quartic)(X), 4 * factor * X**3, rtol=1e-12)
+            hessian = srcad.hessian(quartic)(X)
+            np.testing.assert_allclose(hessian, np.diag(12 * factor * X**2), rtol=1e-12)
+    finally:
+        vars(CONFIG).clear()
+        vars(CONFIG).update(kept)
+    with pytest.raises(TypeError, match=r"\*args .*lambda x: model.loss\(x\)"):
+        srcad.grad(Decorated().loss)(X)
+    np.testing.assert_allclose(srcad.grad(lambda x: Decorated().loss(x))(X), 2 * X)
+
+
 class WithClassScale:
     SCALE = 2.0
 

@@ -175,6 +175,13 @@ def _free_positional(function: Callable, bound: dict, fn: Callable) -> list[str]
     if code is None:
         raise _not_a_function(fn)
     names = [n for n in code.co_varnames[: code.co_argcount] if n not in bound]
+    if not names and code.co_flags & inspect.CO_VARARGS:
+        raise ArgumentTypeError(
+            f"{getattr(function, '__qualname__', 'the function')} takes its arguments as "
+            f"*args (a decorator's wrapper?), and srcad binds the {type(fn).__name__}'s first "
+            "one to a named parameter; differentiate a lambda that calls it "
+            "(srcad.grad(lambda x: model.loss(x))), or give the wrapper a first parameter"
+        )
     if not names:
         raise ArgumentTypeError(
             f"{type(fn).__name__} binds more arguments than "
@@ -425,12 +432,10 @@ def call_parameters(fun: Callable) -> inspect.Signature:
     (``wrapper(*args, **kwargs)``, whose body srcad lowers), not those of the function its
     ``functools.wraps`` names, which ``inspect.signature`` gives by default; so are those
     of ``srcad.grad`` of it."""
-    if isinstance(fun, types.FunctionType):
-        return inspect.signature(fun, follow_wrapped=False)
     wrapped = getattr(fun, "__wrapped__", None)
     if hasattr(fun, "srcad_plain_function") and wrapped is not None:
         return call_parameters(wrapped)  # a transformed function: its function's
-    return inspect.signature(fun)
+    return inspect.signature(fun, follow_wrapped=False)  # a method's, an object's __call__
 
 
 def globals_name(namespace: dict) -> str:
