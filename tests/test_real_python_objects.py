@@ -403,6 +403,30 @@ def test_a_decorator_class_and_a_decorated_method():
     np.testing.assert_allclose(srcad.grad(lambda x: Decorated().loss(x))(X), 2 * X)
 
 
+def counting(function):
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        value = function(*args, **kwargs)
+        wrapper.last_value = value  # written on the wrapper itself
+        return value
+
+    return wrapper
+
+
+@counting
+def counted_energy(x):
+    return np.sum(np.exp(x) * x)
+
+
+def test_a_wrapper_that_writes_an_attribute_on_itself():
+    """The generated check that no argument is an object the code changes named the
+    wrapper's ``*args`` by their Python name: NameError: name 'args' is not defined."""
+    compiled = srcad.grad(counted_energy)
+    for x in (X, 2.0 * X):
+        np.testing.assert_allclose(compiled(x), np.exp(x) * (1.0 + x), rtol=1e-12)
+        assert counted_energy.last_value == pytest.approx(np.sum(np.exp(x) * x), rel=1e-12)
+
+
 class WithClassScale:
     SCALE = 2.0
 

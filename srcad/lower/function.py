@@ -154,8 +154,9 @@ def _refuse_changed_arguments(
     names = [a.arg for a in [*declared.posonlyargs, *declared.args, *declared.kwonlyargs]]
     names += [a.arg for a in (declared.vararg, declared.kwarg) if a is not None]
     arrays_change = any(isinstance(v, np.ndarray) for v, _, _ in world.changed_objects.values())
+    starred = declared.vararg.arg if declared.vararg is not None else None
     holding = {
-        n: Parameter(n)
+        n: env[n] if n == starred else Parameter(n)  # *args: its values (args_0, ...)
         for n in names
         if n in env
         and not _only_numbers(env[n])
