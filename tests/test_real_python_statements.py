@@ -1200,6 +1200,15 @@ def chained_write_at_a_count(x, n):
     return np.sum(np.tanh(M))
 
 
+def three_subscripts(x):
+    A = np.einsum("i,j,k->ijk", x[:3], x[:3], x[:3])
+    A[0][1][::-1] = x[:3] * CHAINED["offset"][0]
+    A[1][2][0] += x[1] ** 2
+    pieces = {"b": np.outer(x, x)}
+    pieces["b"][0][3] = x[2] ** 3  # an array a dict holds, through its row
+    return np.sum(A**2) + np.sum(pieces["b"] ** 2)
+
+
 def chained_write_into_a_copy(x):
     M = np.outer(x, x)
     M[[0, 1]][0] = 5.0  # NumPy: into a copy; M keeps its values
@@ -1211,6 +1220,7 @@ def test_chained_subscripts_write_into_the_array_through_its_view():
     into ``M`` through the view ``M[i]``. Also after the global the writes read changed,
     and at an index from an int argument."""
     _assert_gradients(chained_writes, X)
+    _assert_gradients(three_subscripts, X)
     compiled = srcad.grad(chained_writes)
     kept = CHAINED["offset"]
     try:

@@ -522,12 +522,12 @@ def _write_through_a_view(
 ) -> bool:
     """``M[i][j] = v`` or ``M[:, 1][mask] = 0.0``, where ``M[i]`` is a view of the array a
     name holds: NumPy writes into ``M`` through it. Lowered as ``M[i] = v'``, with ``v'``
-    the view after ``[j] = v``. Where ``M[i]`` is a copy (an index array or a mask),
-    NumPy's write changes only the copy: refused."""
+    the view after ``[j] = v`` (more subscripts: the same, outwards). Where ``M[i]`` is a
+    copy (an index array or a mask), NumPy's write changes only the copy: refused."""
     outer = target.value
-    if not (isinstance(outer, ast.Subscript) and isinstance(outer.value, ast.Name)):
+    if not isinstance(outer, ast.Subscript):
         return False
-    if not isinstance(lookup(lowering, outer.value.id, outer), (Tracer, np.ndarray)):
+    if not isinstance(evaluate(lowering, outer.value), (Tracer, np.ndarray)):
         return False
     index = index_of(lowering, outer.slice)
     if not _is_view_index(index):
@@ -541,7 +541,10 @@ def _write_through_a_view(
         )
     view_value = view if isinstance(view, Tracer) else lowering.builder.tracer(Const(view))
     updated = _updated(lowering, view_value, index_of(lowering, target.slice), value, target)
-    _assign_subscript(lowering, outer, outer.value.id, updated, index)
+    if isinstance(outer.value, ast.Name):
+        _assign_subscript(lowering, outer, outer.value.id, updated, index)
+    else:  # A[0][1][2] = v: A[0][1] = (A[0][1] after [2] = v), and so on outwards
+        assign(lowering, outer, updated, len(lowering.builder.eqns))
     return True
 
 
