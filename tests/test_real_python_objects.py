@@ -427,6 +427,33 @@ def test_a_wrapper_that_writes_an_attribute_on_itself():
         assert counted_energy.last_value == pytest.approx(np.sum(np.exp(x) * x), rel=1e-12)
 
 
+def memoized(function):
+    cache = {}
+
+    @functools.wraps(function)
+    def wrapper(n):
+        if n not in cache:
+            cache[n] = function(n)
+        return cache[n]
+
+    return wrapper
+
+
+@memoized
+def ramp(n):
+    return np.linspace(1.0, 2.0, n)
+
+
+def through_a_cache(x):
+    return np.sum(ramp(3) * x)
+
+
+def test_a_memoizing_decorator_is_refused_with_what_to_write():
+    """The message said a dict's contents cannot be checked, then to test a dict."""
+    with pytest.raises(srcad.UnsupportedSyntax, match=r"a cache the function fills\?.*__wrapped__"):
+        srcad.grad(through_a_cache)(X)
+
+
 class WithClassScale:
     SCALE = 2.0
 

@@ -208,6 +208,11 @@ def too_few_for_a_cubic(y):
     return np.sum(interpolate.interp1d(SAMPLES["t"][:3], y, kind="cubic")(INSIDE[:1]))
 
 
+def repeated_samples(y):
+    t = np.array([0.0, 0.5, 0.5, 1.0, 1.5])
+    return np.sum(interpolate.interp1d(t, y, kind="slinear")(np.array([0.2, 1.2])))
+
+
 def a_global_quadratic(points):
     return np.sum(QUADRATIC(points))
 
@@ -220,6 +225,8 @@ def test_what_srcad_does_not_lower_is_refused_at_the_line():
         srcad.grad(quadratic)(np.ones(7))
     with pytest.raises(srcad.SrcadError, match="at least 4 entries"):
         srcad.grad(too_few_for_a_cubic)(np.ones(3))
+    with pytest.raises(srcad.SrcadError, match="Expect x to not have duplicates"):
+        srcad.grad(repeated_samples)(np.ones(5))  # SciPy's spline kinds raise too
     with pytest.raises(srcad.UnsupportedSyntax, match="spline order 2 from outside"):
         srcad.grad(a_global_quadratic)(INSIDE)
 

@@ -297,12 +297,22 @@ def _membership(
 ) -> bool:
     """``kind in ("relu", "tanh")``, ``"W" in params``, ``mode in (Mode.A, Mode.B)``: known
     when compiling, where neither the item nor what it is compared with comes from data."""
+    if isinstance(container, Outside) and isinstance(container.value, (dict, list, set)):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' looks into {container.path.text}, a "
+            f"{type(container.value).__name__} from outside the function that srcad does not "
+            "follow item by item (a cache the function fills?); call the function without "
+            "the cache (f.__wrapped__ of a decorated f), or pass the answer in as an argument",
+            node,
+        )
     if isinstance(container, Outside):
         raise lowering.located(
             UnsupportedSyntax,
             f"'{ast.unparse(node)}' looks into {container.path.text}, a "
             f"{type(container.value).__name__} object, whose contents srcad cannot check on "
-            "every call; test a list, tuple or dict, or pass the answer in as an argument",
+            "every call; test a list, tuple or dict written in the function, or pass the "
+            "answer in as an argument",
             node,
         )
     item = _compared_object(lowering, ast.Eq(), item, node)

@@ -100,6 +100,8 @@ def interp1d(
         raise ValueError(f"x and y arrays must have at least {FEWEST.get(kind, 2)} entries")
     if not assume_sorted:
         x, y = _sorted(x, y)
+    if kind in SPLINES and not isinstance(x, Tracer) and np.any(np.diff(x) == 0):
+        raise ValueError("Expect x to not have duplicates")  # SciPy's splines
     if np.dtype(getattr(y, "dtype", np.float64)).kind not in "fc":
         y = y.astype(np.float64)
     extrapolate = isinstance(fill_value, str) and fill_value == "extrapolate"
