@@ -65,6 +65,7 @@ class MadeInterpolant:
     extrapolate: bool
     below: Any = np.nan  # values below and above the samples, where they are filled
     above: Any = np.nan
+    searched: Any = None  # what a table from outside searches (its midpoints, or shifted x)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -221,9 +222,14 @@ def _evaluated(made: MadeInterpolant, points: Any) -> Any:
         return np.where(points >= x[-1], y[-1], values) if numpy_way else values
     if made.kind in ("nearest", "nearest-up"):
         halves = x / 2.0
-        bounds = halves[1:] + halves[:-1]
+        bounds = halves[1:] + halves[:-1] if made.searched is None else made.searched
         side = "left" if made.kind == "nearest" else "right"
         return _taken(y, np.clip(_search(bounds, points, side), 0, n - 1))
+    if made.searched is not None:  # SciPy's x moved by one float: its own searches
+        side = "right" if made.kind == "next" else "left"
+        lowest = 0 if made.kind == "next" else 1
+        found = np.clip(_search(made.searched, points, side), lowest, n - 1 + lowest)
+        return _taken(y, found if made.kind == "next" else found - 1)
     if made.kind == "next":
         return _taken(y, np.clip(_search(x, points, "left"), 0, n - 1))
     return _taken(y, np.clip(_search(x, points, "right"), 1, n) - 1)  # previous, zero
@@ -252,9 +258,9 @@ def _expanded(values: Any, trailing: tuple) -> Any:
 def _raise_outside(
     lowering: Lowering, node: ast.Call, points: Any, outside: Any, end: Any, side: str, word: str
 ) -> None:
-    test: Any = outside  # (a Tracer answers NumPy's functions)
     """``if np.any(outside): raise ValueError(...)`` in the generated code, with SciPy's
     message naming the first point outside."""
+    test: Any = outside  # (a Tracer answers NumPy's functions)
     if not isinstance(outside, Tracer):
         if np.any(outside):  # points and samples known now: SciPy raises when compiling
             first = np.ravel(points)[np.argmax(np.ravel(outside))]
@@ -278,30 +284,52 @@ def _fill_shaped(fill: Any, extra: tuple) -> Any:
     return np.broadcast_to(np.reshape(fill, ()) if np.size(fill) == 1 else fill, extra)
 
 
+def _spline_samples(
+    lowering: Lowering, interpolant: Outside, shape: tuple, node: ast.Call
+) -> tuple[str, Any, Any]:
+    """The kind, sample points and values of a table of a spline kind from outside, read
+    from the B-spline SciPy made with it (what its calls evaluate, even where its ``y`` was
+    changed since): of order 0, the knots less the last; of order 1, less both ends; its
+    coefficients are the values. A cubic's coefficients are not: refused."""
+    world = lowering.world
+    spline = cast(Outside, world.attribute(interpolant, "_spline"))
+    order = world.attribute(spline, "k")
+    if order not in (0, 1):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}': an interp1d of spline order {order} made outside the "
+            "function; make it in the function, or read a CubicSpline from outside",
+            node,
+        )
+    knots: Any = world.attribute(spline, "t")
+    values: Any = world.attribute(spline, "c")
+    points = knots[:-1] if order == 0 else knots[1:-1]
+    return ORDERS[cast(int, order)], points, np.reshape(values, shape)
+
+
 def _as_made(lowering: Lowering, interpolant: object, node: ast.Call) -> MadeInterpolant:
-    """An ``interp1d`` read from outside as one made here: its sorted samples, axis and
-    fill values read through its path on every call (its class and kind fixed)."""
+    """An ``interp1d`` read from outside as one made here: what its call reads (its
+    sorted samples, the rows and searched points it made from them, axis and fill values)
+    read through its path on every call (its class and kind fixed)."""
     if not isinstance(interpolant, Outside):
         return cast(MadeInterpolant, interpolant)
     world = lowering.world
     kind = interpolant.path.child("attr", "__class__", f"type({interpolant.path.text})")
     world.fix(type(interpolant.value), kind)
     scipy_kind = world.attribute(interpolant, "_kind")
-    if scipy_kind == "spline":  # zero, slinear, cubic: the spline through the samples
-        spline = world.attribute(interpolant, "_spline")
-        order = world.attribute(cast(Outside, spline), "k")
-        if order not in ORDERS:
-            raise lowering.located(
-                UnsupportedSyntax,
-                f"'{ast.unparse(node)}': an interp1d of spline order {order} from outside; "
-                "srcad lowers the orders 0, 1 and 3",
-                node,
-            )
-        scipy_kind = ORDERS[cast(int, order)]
     axis = cast(int, world.attribute(interpolant, "axis"))
     x: Any = world.attribute(interpolant, "x")
     y: Any = world.attribute(interpolant, "y")
     y = np.moveaxis(y, axis, 0) if axis != 0 else y
+    searched = None
+    if scipy_kind == "spline":  # its B-spline, made when it was: its knots and values
+        scipy_kind, x, y = _spline_samples(lowering, interpolant, np.shape(y), node)
+    elif not _hands_to_numpy_from_outside(scipy_kind, x, y):  # its own rows (_y), as it reads
+        y = np.reshape(cast(Any, world.attribute(interpolant, "_y")), np.shape(y))
+    if scipy_kind in ("nearest", "nearest-up"):  # the midpoints it computed when made
+        searched = world.attribute(interpolant, "x_bds")
+    elif scipy_kind in ("previous", "next"):
+        searched = world.attribute(interpolant, "_x_shift")
     extrapolate = cast(bool, world.attribute(interpolant, "_extrapolate"))
     bounds_error = bool(world.attribute(interpolant, "bounds_error")) and not extrapolate
     below: Any = np.nan
@@ -311,5 +339,13 @@ def _as_made(lowering: Lowering, interpolant: object, node: ast.Call) -> MadeInt
         below = _fill_shaped(world.attribute(interpolant, "_fill_value_below"), extra)
         above = _fill_shaped(world.attribute(interpolant, "_fill_value_above"), extra)
     return MadeInterpolant(
-        x, y, cast(str, scipy_kind), axis, bounds_error, extrapolate, below, above
+        x, y, cast(str, scipy_kind), axis, bounds_error, extrapolate, below, above, searched
     )
+
+
+def _hands_to_numpy_from_outside(kind: object, x: Any, y: Any) -> bool:
+    """Whether a table from outside evaluates with ``np.interp`` on its ``y``: linear, one
+    row of float64 (or int) samples (extrapolating ones do not, and read ``_y``, which is
+    the same array there)."""
+    dtypes = (np.dtype(np.float64), np.dtype(int))
+    return kind == "linear" and np.ndim(y) == 1 and np.dtype(y.dtype) in dtypes
