@@ -136,3 +136,55 @@ def test_what_srcad_does_not_lower_is_refused_at_the_line():
         srcad.grad(with_a_default)(y0, 0.5)
     with pytest.raises(srcad.NoDerivativeRule, match="solve_ivp_coupled.* forward-mode"):
         srcad.grad(fitted, mode="forward")(y0, MODEL["rates"], 0.4, "RK45")
+
+
+RATE = {"value": 0.5}
+
+
+def decaying(t, y):
+    return -RATE["value"] * y
+
+
+def decaying_odeint(y, t):
+    return -RATE["value"] * y
+
+
+def integrand(x):
+    return RATE["value"] * x
+
+
+def pure_integrand(x):
+    return x**2
+
+
+def solved_on_constants(k):
+    sol = integrate.solve_ivp(decaying, (0.0, 1.0), np.array([1.0]), t_eval=[1.0], **TIGHT)
+    ys = integrate.odeint(decaying_odeint, np.array([1.0]), np.array([0.0, 1.0]))
+    return k * sol.y[0, -1] + k**2 * ys[-1, 0]
+
+
+def integrated_with_a_global(k):
+    return k * integrate.quad(integrand, 0.0, 1.0)[0]
+
+
+def integrated_purely(k):
+    return k * integrate.quad(pure_integrand, 0.0, 1.0)[0]
+
+
+def test_solves_on_constants_whose_dynamics_read_a_global_are_run_on_every_call():
+    """Every argument known when compiling: the solve ran then, once, and the global its
+    dynamics read was never read again (a stale value and gradient, found by a probe).
+    A library's integral of such a function is refused; of a pure one, it runs once."""
+    compiled = srcad.value_and_grad(solved_on_constants)
+    try:
+        for rate in (0.5, 2.0):
+            RATE["value"] = rate
+            value, slope = compiled(2.0)
+            assert value == pytest.approx(solved_on_constants(2.0), rel=1e-6)
+            expected = srcad.numerical_grad(solved_on_constants, 2.0)
+            assert slope == pytest.approx(expected, rel=1e-5)
+    finally:
+        RATE["value"] = 0.5
+    with pytest.raises(srcad.UnsupportedSyntax, match="read on every call"):
+        srcad.grad(integrated_with_a_global)(2.0)
+    assert srcad.grad(integrated_purely)(2.0) == pytest.approx(1.0 / 3.0, rel=1e-12)

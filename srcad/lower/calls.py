@@ -233,7 +233,7 @@ def call(
         known = [value_of_constants(lowering, value) for value in args]
         if all(value is not None for value in known):  # ... and lowered again: known now
             return finder(*known, **kwargs)
-    solver = solver_of(function) if is_traced else None
+    solver = solver_of(function)  # (also on constants: its dynamics may read globals)
     if solver is not None:  # scipy.integrate.odeint: one equation, the adjoint as its rule
         return solver(lowering, list(args), dict(kwargs), node)
     is_inlined = is_user_function(function) or isinstance(function, LocalFunction)
@@ -459,12 +459,16 @@ def _items_of_view(value: object) -> object:
 
 
 def _as_callable(lowering: Lowering, value: object, node: ast.Call) -> object:
-    """A ``lambda`` or local ``def`` (or a method of a record) given to a library function
-    run when compiling (``sorted(names, key=lambda n: len(n))``, ``brentq(lambda t: t**2 -
-    2.0, 0.0, 2.0)``): a Python function that lowers it on each call, on constants. A result
-    computed from data ends the library call (``DependsOnData``)."""
-    if not isinstance(value, (LocalFunction, Partial)):
-        return value
+    """A ``lambda`` or ``def`` of the user's (or a method of a record) given to a library
+    function run when compiling (``sorted(names, key=lambda n: len(n))``, ``brentq(lambda t:
+    t**2 - 2.0, 0.0, 2.0)``, ``quad(integrand, 0.0, 1.0)``): a Python function that lowers it
+    on each call, on constants. A result computed from data, or from values read on every
+    call (a global ``integrand`` reads), ends the library call (``DependsOnData``)."""
+    is_users_method = isinstance(value, types.MethodType) and is_user_function(value.__func__)
+    if not isinstance(value, (LocalFunction, Partial)) and not (
+        is_user_function(value) or is_users_method
+    ):
+        return value  # a library's function: runs as it is
 
     def run(*args: object, **kwargs: object) -> object:
         result = call(lowering, value, list(args), dict(kwargs), node)
@@ -658,9 +662,10 @@ def _run_on_constants(
             UnsupportedSyntax,
             f"'{ast.unparse(node)}' gives a function of the differentiated code to "
             f"{getattr(function, '__name__', 'a library function')}, which calls it as "
-            "Python; that function reads values computed from data, which srcad cannot "
-            "follow through the library's code. Compute the result with NumPy calls "
-            "(np.argsort, np.argmax of the values as an array)",
+            "Python; that function reads values computed from data or read on every call "
+            "(a global), which srcad cannot follow through the library's code. Compute the "
+            "result with NumPy calls (np.argsort, np.argmax of the values as an array; a "
+            "sum over points for an integral), or outside the function",
             node,
         ) from None
 
