@@ -188,3 +188,28 @@ def test_solves_on_constants_whose_dynamics_read_a_global_are_run_on_every_call(
     with pytest.raises(srcad.UnsupportedSyntax, match="read on every call"):
         srcad.grad(integrated_with_a_global)(2.0)
     assert srcad.grad(integrated_purely)(2.0) == pytest.approx(1.0 / 3.0, rel=1e-12)
+
+
+def oscillator(t, y, k):
+    x, v = y
+    return [v, -k * x]  # a list, as SciPy's examples write the dynamics
+
+
+def pendulum(y, t, b):
+    angle, speed = y
+    return (speed, -b * speed - np.sin(angle))
+
+
+def swings(k):
+    sol = integrate.solve_ivp(
+        oscillator, (0.0, 1.5), np.array([1.0, 0.0]), t_eval=[0.5, 1.5], args=(k,), **TIGHT
+    )
+    ys = integrate.odeint(pendulum, np.array([1.0, 0.0]), np.linspace(0.0, 2.0, 5), args=(k,))
+    return np.sum(sol.y[0] ** 2) + ys[-1, 0]
+
+
+def test_dynamics_that_return_a_list_or_a_tuple():
+    """The adjoint gave the cotangent as an array where the dynamics return a list: an
+    error from inside SciPy's solve (found by a probe)."""
+    got = srcad.grad(swings)(0.7)
+    assert got == pytest.approx(srcad.numerical_grad(swings, 0.7), rel=1e-5)

@@ -169,11 +169,26 @@ def _products(func: Callable, extra: tuple) -> Callable:
 
     def products(y, s, adj):
         value, pull = vjp(func, y, float(s), *extra)
-        cotangents = pull(adj)
+        cotangents = pull(laid_out_like(value, adj))
         flat = [np.ravel(c) for c in flatten(tuple(cotangents[2:]))[0] if c is not None]
-        return value, cotangents[0], np.concatenate(flat) if flat else np.zeros(0)
+        return as_vector(value), cotangents[0], np.concatenate(flat) if flat else np.zeros(0)
 
     return products
+
+
+def as_vector(value: object) -> np.ndarray:
+    """What the dynamics return (an array, or a list of numbers as SciPy's examples write
+    it) as the state's vector."""
+    return np.concatenate([np.ravel(leaf) for leaf in flatten(value)[0]])
+
+
+def laid_out_like(value: object, vector: np.ndarray) -> object:
+    """``vector`` (a cotangent of the state) laid out as the dynamics' ``value``."""
+    leaves, treedef = flatten(value)
+    sizes = [int(np.size(leaf)) for leaf in leaves]
+    pieces = np.split(np.asarray(vector, dtype=float), np.cumsum(sizes)[:-1])
+    shaped = [np.reshape(p, np.shape(leaf)) for p, leaf in zip(pieces, leaves, strict=True)]
+    return unflatten(treedef, [float(p) if np.ndim(p) == 0 else p for p in shaped])
 
 
 SOLVERS[("scipy.integrate", "odeint")] = lower_odeint

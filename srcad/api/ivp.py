@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from srcad.api.integrate import is_float_leaf
+from srcad.api.integrate import as_vector, is_float_leaf, laid_out_like
 from srcad.errors import UnsupportedSyntax
 from srcad.ir import AVal
 from srcad.ir.primitive import CUSTOM
@@ -236,9 +236,9 @@ def _products(fun: Callable, extra: tuple) -> Callable:
 
     def products(s, y, adj):
         value, pull = vjp(fun, float(s), y, *extra)
-        cotangents = pull(adj)
+        cotangents = pull(laid_out_like(value, adj))
         flat = [np.ravel(c) for c in flatten(tuple(cotangents[2:]))[0] if c is not None]
-        return value, cotangents[1], np.concatenate(flat) if flat else np.zeros(0)
+        return as_vector(value), cotangents[1], np.concatenate(flat) if flat else np.zeros(0)
 
     return products
 
