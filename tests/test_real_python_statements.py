@@ -1105,6 +1105,44 @@ def test_a_write_into_a_view_a_list_or_dict_holds_is_refused(function):
         srcad.grad(function)(X[:4])
 
 
+def updates_an_attribute_in_place(x):
+    M = x * 1.0
+    held = Holder()
+    held.m = M
+    held.m += 1.0  # NumPy: M too
+    return np.sum(M**2)
+
+
+def updates_a_row_a_list_holds_in_place(x):
+    M = np.stack([x, x**2])
+    rows = [M[0], M[1]]
+    rows[0] *= 3.0  # NumPy: M[0] too
+    return np.sum(M**2)
+
+
+def updates_its_own_arrays_in_place(x):
+    held = Holder()
+    held.m = x * 1.0
+    held.m += 1.0
+    totals = {"sum": np.zeros(4)}
+    totals["sum"] += x**2
+    return np.sum(held.m**2) + np.sum(totals["sum"] * x)
+
+
+@pytest.mark.parametrize(
+    "function", [updates_an_attribute_in_place, updates_a_row_a_list_holds_in_place]
+)
+def test_an_in_place_update_of_an_array_held_elsewhere_is_refused(function):
+    """'o.m += 1.0' and 'rows[0] *= 3.0' gave the item a new array, where NumPy changes
+    the one M holds too: a wrong value and gradient (found by a probe)."""
+    with pytest.raises(srcad.UnsupportedSyntax, match="changes in place an array"):
+        srcad.grad(function)(X)
+
+
+def test_in_place_updates_of_arrays_only_an_item_holds():
+    _assert_gradients(updates_its_own_arrays_in_place, X)
+
+
 def test_a_write_into_a_copy_a_list_holds_is_lowered():
     _assert_gradients(a_copied_row_in_a_list, X[:4])
 

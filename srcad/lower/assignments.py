@@ -169,11 +169,19 @@ def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) 
     if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
         # the index is evaluated once, as Python does (y[y < 0] *= 0.1 selects once)
         index = index_of(lowering, target.slice)
-        current = subscript_of(lowering, evaluate(lowering, target.value), index, target)
+        holder = evaluate(lowering, target.value)
+        current = subscript_of(lowering, holder, index, target)
+        if isinstance(holder, (list, dict)):  # rows[0] *= 3.0: into the array it holds
+            _refuse_in_place_update_of_shared(lowering, holder, index, current, node)
         value = binary(lowering, node.op, current, evaluate(lowering, node.value), node)
         _assign_subscript(lowering, target, target.value.id, value, index)
         return
-    if isinstance(node.target, (ast.Subscript, ast.Attribute)):
+    if isinstance(node.target, ast.Attribute):  # o.m += 1.0: into the array o.m holds
+        owner = evaluate(lowering, node.target.value)
+        current = evaluate(lowering, node.target)
+        if not isinstance(owner, Outside):
+            _refuse_in_place_update_of_shared(lowering, owner, node.target.attr, current, node)
+    elif isinstance(node.target, ast.Subscript):
         current = evaluate(lowering, node.target)
     elif isinstance(node.target, ast.Name):
         current = lookup(lowering, node.target.id, node)
@@ -428,10 +436,36 @@ def _write_into_held_array(
     return True
 
 
-def _held_elsewhere(lowering: Lowering, holder: list | dict, key: object, array: object) -> bool:
-    """Whether the array in ``holder[key]`` shares memory with what another slot, a name
-    (``M`` of ``rows = [M[0], M[1]]``, any name bound to it) or the caller holds."""
-    slots = holder.items() if isinstance(holder, dict) else enumerate(holder)
+def _refuse_in_place_update_of_shared(
+    lowering: Lowering, holder: object, key: object, current: object, node: ast.AugAssign
+) -> None:
+    """``rows[0] *= 3.0`` or ``o.m += 1.0`` where the item is an array: NumPy changes that
+    array in place, so every other holder of it (or of memory it views) sees the change;
+    srcad gives the item a new array. Refused where another holder exists."""
+    is_array = isinstance(current, np.ndarray) or (
+        isinstance(current, Tracer) and current.ndim >= 1
+    )
+    if is_array and _held_elsewhere(lowering, holder, key, current):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node).splitlines()[0]}' changes in place an array that a name or "
+            "another item also holds, or a view of one, which NumPy would change too; write "
+            f"'{ast.unparse(node.target)} = {ast.unparse(node.target)} ... ' for a new "
+            "array, or copy it first",
+            node,
+        )
+
+
+def _held_elsewhere(lowering: Lowering, holder: object, key: object, array: object) -> bool:
+    """Whether the array in ``holder[key]`` (an attribute's, for an object) shares memory
+    with what another slot, a name (``M`` of ``rows = [M[0], M[1]]``, any name bound to it)
+    or the caller holds."""
+    if isinstance(holder, dict):
+        slots: Any = holder.items()
+    elif isinstance(holder, (list, tuple)):
+        slots = enumerate(holder)
+    else:
+        slots = vars(holder).items() if hasattr(holder, "__dict__") else []
     others = [item for k, item in slots if k != key]
     if any(bound is array for bound in lowering.env.values()):
         return True
