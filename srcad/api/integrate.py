@@ -79,17 +79,7 @@ def _parsed(lowering, args: list, kwargs: dict, node: ast.Call) -> tuple:
         )
     func, y0, t = args[:3]
     extra = args[3] if len(args) == 4 else kwargs.get("args", ())
-    closure: list = []  # what a def inside reads from the function: its last parameters
-    if is_local_function(func):
-        func, traced = local_function_with_last_parameters(lowering, func, node)
-        closure = list(traced.values())
-    if not isinstance(func, types.FunctionType):
-        raise lowering.located(
-            UnsupportedSyntax,
-            f"'{ast.unparse(node)}': the dynamics must be a function defined with def "
-            "(srcad calls it and differentiates it when the code runs)",
-            node,
-        )
+    func, closure = dynamics_of(lowering, func, node)
     options = tuple(sorted((k, v) for k, v in kwargs.items() if k in OPTIONS))
     if not all(isinstance(v, (int, float)) for _, v in options):
         raise lowering.located(
@@ -97,6 +87,37 @@ def _parsed(lowering, args: list, kwargs: dict, node: ast.Call) -> tuple:
         )
     extra = (*(extra if isinstance(extra, tuple) else (extra,)), *closure)
     return func, y0, t, extra, options
+
+
+def dynamics_of(lowering, fun: object, node: ast.Call) -> tuple[types.FunctionType, list]:
+    """The Python function a solver calls, and the values it reads from the lowered
+    function (a ``def`` inside: they become its last parameters, passed after ``args``)."""
+    closure: list = []
+    if is_local_function(fun):
+        fun, traced = local_function_with_last_parameters(lowering, fun, node)
+        closure = list(traced.values())
+    if not isinstance(fun, types.FunctionType):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}': the dynamics must be a function defined with def "
+            "(srcad calls it and differentiates it when the code runs)",
+            node,
+        )
+    return fun, closure
+
+
+def register_solver(prefix: str, fun: Callable, solve: Callable, adjoint: Callable, count: int):
+    """The primitive ``{prefix}_{fun}`` (numbered where several functions share a name)
+    running ``solve`` on ``count`` inputs after the start and the times, with ``adjoint``
+    as its reverse rule; returns its name."""
+    number = _SPELLINGS[fun.__name__] = _SPELLINGS.get(fun.__name__, -1) + 1
+    name = f"{prefix}_{fun.__name__}_{number}"
+    solve.__name__ = f"{prefix}_{fun.__name__}" + (f"_{number}" if number else "")
+    adjoint.__name__ = f"{solve.__name__}_adjoint"
+    PRIMS[name] = Prim(name, solve, CUSTOM, 2 + count)
+    PRIMS[f"{name}_adjoint"] = Prim(f"{name}_adjoint", adjoint, CUSTOM, 4 + count)
+    VJP_RULES[name] = adjoint_rule(f"{name}_adjoint")
+    return name
 
 
 def is_float_leaf(leaf: object) -> bool:
@@ -108,19 +129,11 @@ def is_float_leaf(leaf: object) -> bool:
 def _solver(func: Callable, treedef: TreeDef, options: tuple) -> str:
     """The primitive solving with ``func`` (made once per function, layout and options)."""
     key = (func, treedef, options)
-    if key in _MADE:
-        return _MADE[key]
-    number = _SPELLINGS[func.__name__] = _SPELLINGS.get(func.__name__, -1) + 1
-    name = f"odeint_{func.__name__}_{number}"
-    solve = _solve_function(func, treedef, dict(options))
-    adjoint = _adjoint_function(func, treedef, dict(options))
-    solve.__name__ = f"odeint_{func.__name__}" + (f"_{number}" if number else "")
-    adjoint.__name__ = f"{solve.__name__}_adjoint"
-    PRIMS[name] = Prim(name, solve, CUSTOM, 2 + treedef.n_leaves)
-    PRIMS[f"{name}_adjoint"] = Prim(f"{name}_adjoint", adjoint, CUSTOM, 4 + treedef.n_leaves)
-    VJP_RULES[name] = adjoint_rule(f"{name}_adjoint")
-    _MADE[key] = name
-    return name
+    if key not in _MADE:
+        solve = _solve_function(func, treedef, dict(options))
+        adjoint = _adjoint_function(func, treedef, dict(options))
+        _MADE[key] = register_solver("odeint", func, solve, adjoint, treedef.n_leaves)
+    return _MADE[key]
 
 
 def _solve_function(func: Callable, treedef: TreeDef, options: dict) -> Callable:

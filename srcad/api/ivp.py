@@ -24,28 +24,28 @@ the forward solve (``rtol``, ``atol``): tighten them for more digits.
 from __future__ import annotations
 
 import ast
-import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from srcad.api.integrate import as_vector, is_float_leaf, laid_out_like
+from srcad.api.integrate import (
+    as_vector,
+    dynamics_of,
+    is_float_leaf,
+    laid_out_like,
+    register_solver,
+)
 from srcad.errors import UnsupportedSyntax
 from srcad.ir import AVal
-from srcad.ir.primitive import CUSTOM
-from srcad.ir.prims import PRIMS, Prim
 from srcad.lower.callees import array_of
-from srcad.lower.solvers import SOLVERS, adjoint_rule, record
-from srcad.lower.transform_targets import is_local_function, local_function_with_last_parameters
+from srcad.lower.solvers import SOLVERS, record
 from srcad.pytree import TreeDef, flatten, unflatten
-from srcad.rules.registry import VJP_RULES
 
 METHODS = ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
 OPTIONS = ("rtol", "atol", "max_step", "first_step", "min_step")  # numbers, passed on
 _MADE: dict[tuple, str] = {}
-_SPELLINGS: dict[str, int] = {}  # how many functions of each name have a solver
 
 
 @dataclass(frozen=True)
@@ -116,18 +116,8 @@ def _parsed(lowering, args: list, kwargs: dict, node: ast.Call) -> tuple:
             + (f"; not {', '.join(sorted(refused))}" if refused else ""),
             node,
         )
-    fun, method = given["fun"], given.get("method", "RK45")
-    closure: list = []  # what a def inside reads from the function: its last parameters
-    if is_local_function(fun):
-        fun, traced = local_function_with_last_parameters(lowering, fun, node)
-        closure = list(traced.values())
-    if not isinstance(fun, types.FunctionType):
-        raise lowering.located(
-            UnsupportedSyntax,
-            f"'{ast.unparse(node)}': the dynamics must be a function defined with def "
-            "(srcad calls it and differentiates it when the code runs)",
-            node,
-        )
+    method = given.get("method", "RK45")
+    fun, closure = dynamics_of(lowering, given["fun"], node)
     if method not in METHODS:
         raise lowering.located(
             UnsupportedSyntax,
@@ -149,20 +139,12 @@ def _solver(fun: Callable, treedef: TreeDef, method: str, options: tuple[str, ..
     """The primitive solving with ``fun`` (made once per function, layout, method and the
     options given, whose values are inputs after the times)."""
     key = (fun, treedef, method, options)
-    if key in _MADE:
-        return _MADE[key]
-    number = _SPELLINGS[fun.__name__] = _SPELLINGS.get(fun.__name__, -1) + 1
-    name = f"solve_ivp_{fun.__name__}_{number}"
-    solve = _solve_function(fun, treedef, method, options)
-    adjoint = _adjoint_function(fun, treedef, method, options)
-    solve.__name__ = f"solve_ivp_{fun.__name__}" + (f"_{number}" if number else "")
-    adjoint.__name__ = f"{solve.__name__}_adjoint"
-    count = len(options) + treedef.n_leaves
-    PRIMS[name] = Prim(name, solve, CUSTOM, 2 + count)
-    PRIMS[f"{name}_adjoint"] = Prim(f"{name}_adjoint", adjoint, CUSTOM, 4 + count)
-    VJP_RULES[name] = adjoint_rule(f"{name}_adjoint")
-    _MADE[key] = name
-    return name
+    if key not in _MADE:
+        solve = _solve_function(fun, treedef, method, options)
+        adjoint = _adjoint_function(fun, treedef, method, options)
+        count = len(options) + treedef.n_leaves
+        _MADE[key] = register_solver("solve_ivp", fun, solve, adjoint, count)
+    return _MADE[key]
 
 
 def _settings(method: str, options: tuple[str, ...], values: tuple) -> dict:
