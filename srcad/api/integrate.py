@@ -47,14 +47,7 @@ _SPELLINGS: dict[str, int] = {}  # how many functions of each name have a solver
 def lower_odeint(lowering, args: list, kwargs: dict, node: ast.Call) -> object:
     """The equation of ``odeint(func, y0, t, args, **options)`` called in lowered code."""
     func, y0, t, extra, options = _parsed(lowering, args, kwargs, node)
-    leaves, treedef = flatten(tuple(extra))
-    if not all(is_float_leaf(leaf) for leaf in leaves):
-        raise lowering.located(
-            UnsupportedSyntax,
-            f"'{ast.unparse(node)}': odeint's args must be floats and float arrays here "
-            "(bind other values to the dynamics with a default argument or a closure)",
-            node,
-        )
+    leaves, treedef = float_arguments(lowering, "odeint", extra, node)
     name = _solver(func, treedef, options)
     inputs = tuple(atom_of(v) for v in (y0, t, *leaves))
     y0_aval, t_aval = inputs[0].aval, inputs[1].aval
@@ -118,6 +111,20 @@ def register_solver(prefix: str, fun: Callable, solve: Callable, adjoint: Callab
     PRIMS[f"{name}_adjoint"] = Prim(f"{name}_adjoint", adjoint, CUSTOM, 4 + count)
     VJP_RULES[name] = adjoint_rule(f"{name}_adjoint")
     return name
+
+
+def float_arguments(lowering, solver: str, extra: tuple, node: ast.Call) -> tuple[list, TreeDef]:
+    """The leaves of what a solver passes its dynamics, and their layout: floats only."""
+    leaves, treedef = flatten(tuple(extra))
+    if not all(is_float_leaf(leaf) for leaf in leaves):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}': {solver}'s args must be floats and float arrays here "
+            "(give other values to a def at module level as default arguments, or read them "
+            "from a global there)",
+            node,
+        )
+    return leaves, treedef
 
 
 def is_float_leaf(leaf: object) -> bool:

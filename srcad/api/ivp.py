@@ -33,6 +33,7 @@ import numpy as np
 from srcad.api.integrate import (
     as_vector,
     dynamics_of,
+    float_arguments,
     is_float_leaf,
     laid_out_like,
     register_solver,
@@ -72,14 +73,7 @@ class Solution:
 def lower_solve_ivp(lowering, args: list, kwargs: dict, node: ast.Call) -> Solution:
     """The equation of ``solve_ivp(fun, t_span, y0, method, t_eval, args=..., ...)``."""
     fun, t_span, y0, method, t_eval, extra, options = _parsed(lowering, args, kwargs, node)
-    leaves, treedef = flatten(tuple(extra))
-    if not all(is_float_leaf(leaf) for leaf in leaves):
-        raise lowering.located(
-            UnsupportedSyntax,
-            f"'{ast.unparse(node)}': solve_ivp's args must be floats and float arrays here "
-            "(bind other values to the dynamics with a default argument)",
-            node,
-        )
+    leaves, treedef = float_arguments(lowering, "solve_ivp", extra, node)
     y0 = _float64(y0)
     times = np.concatenate([_float64(t_span), _float64(t_eval)])
     if np.ndim(y0) != 1 or np.ndim(t_eval) != 1 or np.shape(t_span) != (2,):
