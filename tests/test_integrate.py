@@ -108,7 +108,7 @@ def local_dynamics_loss(A, y0, t):
     def dynamics(y, s, M):
         return M @ y - DAMPING["value"] * y
 
-    return np.sum(odeint(dynamics, y0, t, args=(A,), rtol=1e-10, atol=1e-10) ** 2)
+    return np.sum(odeint(dynamics, y0, t, args=(A,), **TIGHT) ** 2)
 
 
 def closed_over_loss(A, y0, t):

@@ -37,8 +37,9 @@ from srcad.lower.transform_targets import is_local_function, local_function_with
 from srcad.pytree import TreeDef, flatten, unflatten
 from srcad.rules.registry import VJP_RULES
 
-# odeint's keywords that only tune the solver (literals, passed on as they are)
+# odeint's keywords that only tune the solver (numbers, read on every call)
 OPTIONS = ("rtol", "atol", "mxstep", "h0", "hmax", "hmin", "mxordn", "mxords", "ixpr")
+COUNTS = ("mxstep", "mxordn", "mxords", "ixpr")  # those that are ints
 REFUSED = ("Dfun", "col_deriv", "full_output", "ml", "mu", "tcrit", "tfirst", "printmessg")
 _MADE: dict[tuple, str] = {}
 _SPELLINGS: dict[str, int] = {}  # how many functions of each name have a solver
@@ -48,8 +49,9 @@ def lower_odeint(lowering, args: list, kwargs: dict, node: ast.Call) -> object:
     """The equation of ``odeint(func, y0, t, args, **options)`` called in lowered code."""
     func, y0, t, extra, options = _parsed(lowering, args, kwargs, node)
     leaves, treedef = float_arguments(lowering, "odeint", extra, node)
-    name = _solver(func, treedef, options)
-    inputs = tuple(atom_of(v) for v in (y0, t, *leaves))
+    name = _solver(func, treedef, tuple(k for k, _ in options))
+    settings = [v for _, v in options]  # numbers read on every call, as they are
+    inputs = tuple(atom_of(v) for v in (y0, t))
     y0_aval, t_aval = inputs[0].aval, inputs[1].aval
     if y0_aval.ndim != 1 or t_aval.ndim != 1:
         raise lowering.located(
@@ -58,7 +60,7 @@ def lower_odeint(lowering, args: list, kwargs: dict, node: ast.Call) -> object:
             node,
         )
     out_aval = AVal((t_aval.shape[0], y0_aval.shape[0]), "float64")
-    (ys,) = record(lowering.builder, name, (y0, t, *leaves), (out_aval,))
+    (ys,) = record(lowering.builder, name, (y0, t, *settings, *leaves), (out_aval,))
     return ys
 
 
@@ -74,7 +76,7 @@ def _parsed(lowering, args: list, kwargs: dict, node: ast.Call) -> tuple:
     extra = args[3] if len(args) == 4 else kwargs.get("args", ())
     func, closure = dynamics_of(lowering, func, node)
     options = tuple(sorted((k, v) for k, v in kwargs.items() if k in OPTIONS))
-    if not all(isinstance(v, (int, float)) for _, v in options):
+    if not all(_is_number(v) for _, v in options):
         raise lowering.located(
             UnsupportedSyntax, f"'{ast.unparse(node)}': give odeint's options as numbers", node
         )
@@ -133,29 +135,46 @@ def is_float_leaf(leaf: object) -> bool:
     return isinstance(leaf, float) or (isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f")
 
 
-def _solver(func: Callable, treedef: TreeDef, options: tuple) -> str:
-    """The primitive solving with ``func`` (made once per function, layout and options)."""
+def _is_number(value: object) -> bool:
+    if isinstance(value, Tracer):
+        return value.aval.shape == () and value.aval.is_float
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _solver(func: Callable, treedef: TreeDef, options: tuple[str, ...]) -> str:
+    """The primitive solving with ``func`` (made once per function, layout and the options
+    given, whose values are inputs after the times)."""
     key = (func, treedef, options)
     if key not in _MADE:
-        solve = _solve_function(func, treedef, dict(options))
-        adjoint = _adjoint_function(func, treedef, dict(options))
-        _MADE[key] = register_solver("odeint", func, solve, adjoint, treedef.n_leaves)
+        solve = _solve_function(func, treedef, options)
+        adjoint = _adjoint_function(func, treedef, options)
+        count = len(options) + treedef.n_leaves
+        _MADE[key] = register_solver("odeint", func, solve, adjoint, count)
     return _MADE[key]
 
 
-def _solve_function(func: Callable, treedef: TreeDef, options: dict) -> Callable:
-    def solve(y0, t, *leaves):
+def _settings(options: tuple[str, ...], values: tuple) -> dict:
+    return {k: int(v) if k in COUNTS else float(v) for k, v in zip(options, values, strict=True)}
+
+
+def _solve_function(func: Callable, treedef: TreeDef, options: tuple[str, ...]) -> Callable:
+    def solve(y0, t, *inputs):
         from scipy.integrate import odeint  # noqa: PLC0415 - SciPy only where it is used
 
-        return odeint(func, y0, t, args=tuple(unflatten(treedef, list(leaves))), **options)
+        settings = _settings(options, inputs[: len(options)])
+        extra = tuple(unflatten(treedef, list(inputs[len(options) :])))
+        return odeint(func, y0, t, args=extra, **settings)
 
     return solve
 
 
-def _adjoint_function(func: Callable, treedef: TreeDef, options: dict) -> Callable:
-    def adjoint(g, ys, y0, t, *leaves):
+def _adjoint_function(func: Callable, treedef: TreeDef, options: tuple[str, ...]) -> Callable:
+    def adjoint(g, ys, y0, t, *inputs):
         from scipy.integrate import odeint  # noqa: PLC0415 - SciPy only where it is used
 
+        settings_of = inputs[: len(options)]  # the solver's settings: no gradient
+        settings = _settings(options, settings_of)
+        leaves = inputs[len(options) :]
         extra = tuple(unflatten(treedef, list(leaves)))
         g, ys, t = np.asarray(g, dtype=float), np.asarray(ys), np.asarray(t, dtype=float)
         sizes = [int(np.size(leaf)) for leaf in leaves]
@@ -171,14 +190,14 @@ def _adjoint_function(func: Callable, treedef: TreeDef, options: dict) -> Callab
                 return np.concatenate([value, -adj_y, -adj_args])
 
             start = np.concatenate([ys[i], a, a_args])
-            end = odeint(augmented, start, np.array([t[i], t[i - 1]]), **options)[-1]
+            end = odeint(augmented, start, np.array([t[i], t[i - 1]]), **settings)[-1]
             a, a_args = end[size : 2 * size] + g[i - 1], end[2 * size :]
         dt[0] = -(a - g[0]) @ func(ys[0], t[0], *extra)
         pieces = np.split(a_args, np.cumsum(sizes)[:-1]) if sizes else []
         leaf_cotangents = [
             np.reshape(p, np.shape(leaf)) for p, leaf in zip(pieces, leaves, strict=True)
         ]
-        return (a, dt, *leaf_cotangents)
+        return (a, dt, *(0.0 * np.asarray(v, dtype=float) for v in settings_of), *leaf_cotangents)
 
     return adjoint
 
