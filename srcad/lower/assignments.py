@@ -559,8 +559,8 @@ def _write_through_a_view(
     the view after ``[j] = v`` (more subscripts: the same, outwards). Where ``M[i]`` is a
     copy (an index array or a mask), NumPy's write changes only the copy: refused."""
     outer = target.value
-    if not isinstance(outer, ast.Subscript):
-        return False
+    if not isinstance(outer, ast.Subscript) or _calls_anything(outer.value):
+        return False  # (evaluated again here: a call would run twice)
     if not isinstance(evaluate(lowering, outer.value), (Tracer, np.ndarray)):
         return False
     index = index_of(lowering, outer.slice)
@@ -580,6 +580,10 @@ def _write_through_a_view(
     else:  # A[0][1][2] = v: A[0][1] = (A[0][1] after [2] = v), and so on outwards
         assign(lowering, outer, updated, len(lowering.builder.eqns))
     return True
+
+
+def _calls_anything(node: ast.expr) -> bool:
+    return any(isinstance(n, ast.Call) for n in ast.walk(node))
 
 
 def _is_view_index(index: object) -> bool:
