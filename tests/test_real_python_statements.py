@@ -1247,6 +1247,16 @@ def three_subscripts(x):
     return np.sum(A**2) + np.sum(pieces["b"] ** 2)
 
 
+def made_by(x):
+    print("made")  # an effect: once per call
+    return np.outer(x, x)
+
+
+def chained_write_into_a_call(x):
+    made_by(x)[0][1] = 5.0  # writes into an array no name holds: refused, not made twice
+    return np.sum(x)
+
+
 def chained_write_into_a_copy(x):
     M = np.outer(x, x)
     M[[0, 1]][0] = 5.0  # NumPy: into a copy; M keeps its values
@@ -1274,6 +1284,8 @@ def test_chained_subscripts_write_into_the_array_through_its_view():
         np.testing.assert_allclose(at_count(X, n), expected, rtol=1e-6, atol=1e-9)
     with pytest.raises(srcad.UnsupportedSyntax, match="is a copy"):
         srcad.grad(chained_write_into_a_copy)(X)
+    with pytest.raises(srcad.UnsupportedSyntax, match=r"assignment to 'made_by\(x\)\[0\]\[1\]'"):
+        srcad.grad(chained_write_into_a_call)(X)
 
 
 def puts_by_mask(x):
