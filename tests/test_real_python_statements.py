@@ -1139,8 +1139,40 @@ def test_an_in_place_update_of_an_array_held_elsewhere_is_refused(function):
         srcad.grad(function)(X)
 
 
+class Particles:
+    def __init__(self, x0):
+        self.x = x0.copy()
+        self.v = np.zeros_like(x0)
+
+    def step(self, dt):
+        self.v += -CHAINED["offset"] * self.x * dt  # the object's own arrays, in place
+        self.x += self.v * dt
+
+
+def simulated(x0):
+    particles = Particles(x0)
+    for _ in range(3):
+        particles.step(0.1)
+    return np.sum(particles.x**2)
+
+
 def test_in_place_updates_of_arrays_only_an_item_holds():
     _assert_gradients(updates_its_own_arrays_in_place, X)
+
+
+def test_a_method_updates_its_objects_arrays_in_place():
+    """A physics step (self.v += ..., called on an object the function made) was refused
+    by this session's check of shared arrays: the caller reaches the array through the
+    object itself (found by a probe). Also after the global the step reads changed."""
+    compiled = srcad.grad(simulated)
+    kept = CHAINED["offset"]
+    try:
+        for offset in (kept, 3.0 * kept):
+            CHAINED["offset"] = offset
+            expected = srcad.numerical_grad(simulated, X)
+            np.testing.assert_allclose(compiled(X), expected, rtol=1e-6, atol=1e-9)
+    finally:
+        CHAINED["offset"] = kept
 
 
 def test_a_write_into_a_copy_a_list_holds_is_lowered():
