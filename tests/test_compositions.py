@@ -441,3 +441,35 @@ def test_a_series_of_another_basis_is_refused_with_the_conversion():
     series = np.polynomial.Chebyshev([1.0, 2.0])
     with pytest.raises(srcad.UnsupportedSyntax, match=r"Chebyshev series.*convert"):
         srcad.grad(lambda a: series(a))(0.5)
+
+
+GROUPS = {"labels": np.array([1, 0, 1, 3])}
+
+
+def grouped(x):
+    """Sums by label: np.unique's inverse of a global label array, then weighted counts."""
+    _, inverse = np.unique(GROUPS["labels"], return_inverse=True)
+    by_group = np.bincount(inverse, weights=x)
+    return np.sum(by_group**2) + np.sum(np.bincount(GROUPS["labels"], x * x, minlength=6))
+
+
+def counted_by_data(x, k):
+    return np.sum(np.bincount(k, weights=x))
+
+
+def test_unique_of_global_labels_and_weighted_counts():
+    """np.unique of a global integer array had no derivative rule (it needs none: its
+    values are fixed when compiling and checked on every call), nor np.bincount's weights."""
+    compiled = srcad.value_and_grad(grouped)
+    x = np.array([0.3, -1.2, 2.0, 0.7])
+    kept = GROUPS["labels"].copy()
+    try:
+        for labels in (kept, np.array([2, 2, 0, 1])):  # changed in place: recompiled
+            GROUPS["labels"][:] = labels
+            value, slopes = compiled(x)
+            assert value == pytest.approx(grouped(x), rel=1e-12)
+            np.testing.assert_allclose(slopes, srcad.numerical_grad(grouped, x), rtol=1e-6)
+    finally:
+        GROUPS["labels"][:] = kept
+    with pytest.raises(srcad.UnsupportedSyntax, match="how many bins depends on their values"):
+        srcad.grad(counted_by_data)(x, np.array([0, 1, 1, 2]))

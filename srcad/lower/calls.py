@@ -627,10 +627,11 @@ POSITIONS_OF = (np.nonzero, np.argwhere, np.flatnonzero)
 
 
 def _finds_positions(function: object, args: Args, kwargs: Kwargs) -> bool:
-    """``np.nonzero(m)``, ``np.argwhere(m)``, ``np.flatnonzero(m)``, ``np.where(m)``."""
+    """``np.nonzero(m)``, ``np.argwhere(m)``, ``np.flatnonzero(m)``, ``np.where(m)``, and
+    ``np.unique(labels)``: as many values as the data say."""
     if function is np.where:
         return len(args) == 1 and not kwargs
-    return is_hashable(function) and function in POSITIONS_OF
+    return is_hashable(function) and (function in POSITIONS_OF or function is np.unique)
 
 
 def _of_constants(args: Args) -> list | None:

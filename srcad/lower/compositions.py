@@ -33,6 +33,8 @@ input gets its derivative through them (``np.interp``'s sample values and points
                                          positions (np.arange(x.size).reshape(x.shape)),
                                          made when compiling: a gather
     np.divmod(x, y)                      (np.floor_divide(x, y), np.mod(x, y))
+    np.bincount(x, weights, minlength)   the weights added at their indices, for indices
+                                         known when compiling (a global label array)
     np.block(arrays)                     the leaves given leading axes of one, then
                                          np.concatenate of each list along its axis
     np.meshgrid(*xi, indexing="xy", sparse=False, copy=True)
@@ -82,12 +84,14 @@ import functools
 import math
 import sys
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
 from srcad.ir import Const
 from srcad.ir.builder import GraphBuilder, Tracer
+from srcad.ir.index import encode_index
+from srcad.ir.indexing import index_add
 from srcad.ir.table.registry import call_primitive
 from srcad.lower.callees import array_of, as_float64, named
 from srcad.lower.discrete import discrete_method
@@ -357,6 +361,24 @@ def _leaves(item: Any) -> list:
     return [leaf for part in item for leaf in _leaves(part)] if isinstance(item, list) else [item]
 
 
+def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
+    """``np.bincount(x, weights, minlength)`` of indices known when compiling (a constant,
+    a global integer array the guard checks): the weights added at their indices."""
+    indices = x.atom.value if isinstance(x, Tracer) and isinstance(x.atom, Const) else x
+    if isinstance(indices, Tracer):
+        raise NotImplementedError(
+            "np.bincount of indices computed from data: how many bins depends on their "
+            "values; add with np.add.at(np.zeros(n), x, weights) for an n known when compiling"
+        )
+    indices = np.asarray(indices)
+    if weights is None:
+        return np.bincount(indices, minlength=minlength)
+    count = max(int(indices.max()) + 1 if indices.size else 0, minlength)
+    zeros = _traced(cast(Tracer, weights).builder, np.zeros(count))
+    static, arrays = encode_index(indices)
+    return index_add(zeros, as_float64(weights), *arrays, index=static)
+
+
 def divmod_(x: Any, y: Any) -> Any:
     """``np.divmod(x, y)``: ``(np.floor_divide(x, y), np.mod(x, y))``, the two NumPy
     computes."""
@@ -562,6 +584,7 @@ COMPOSITIONS: dict[Callable, Callable] = {
     np.correlate: correlate,
     np.vander: vander,
     np.divmod: divmod_,
+    np.bincount: bincount,
     np.block: block,
     np.nanvar: nanvar,
     np.nanstd: nanstd,
