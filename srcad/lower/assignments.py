@@ -26,6 +26,7 @@ from srcad.ir.tracer import is_data_mask
 from srcad.ir.world import ArgumentRoot, WorldPath
 from srcad.lower.aliasing import arrays_in, check_write, same_memory, written_argument
 from srcad.lower.branches import join_branches
+from srcad.lower.containers import is_made
 from srcad.lower.dispatch import evaluate, lowers_expression, lowers_statement
 from srcad.lower.expressions import (
     binary,
@@ -394,6 +395,8 @@ def _set_nested_item(lowering: Lowering, target: ast.Subscript, value: object) -
         if _write_into_held_array(lowering, target, container, value):
             return True  # xs[t][k] = 1.0, xs a list or dict
         return _write_through_a_view(lowering, target, container, value)
+    if isinstance(container, (Tracer, np.ndarray)) and isinstance(target.value, ast.Attribute):
+        return _write_into_attribute_array(lowering, target, container, value)
     if not isinstance(container, (list, dict)):
         return False
     _refuse_outside_write(lowering, target, container)
@@ -405,6 +408,34 @@ def _set_nested_item(lowering: Lowering, target: ast.Subscript, value: object) -
         held[index] = value
     except (IndexError, KeyError, TypeError) as error:
         raise lowering.located(SrcadError, f"'{ast.unparse(target)}': {error!r}", target) from None
+    return True
+
+
+def _write_into_attribute_array(
+    lowering: Lowering, target: ast.Subscript, array: object, value: object
+) -> bool:
+    """``self.x[:] = x0`` or ``p.v[0] += dv`` into the array an attribute of an object the
+    function made holds: the new array into the attribute (a simulation's state). Refused
+    where a name, another attribute or the caller holds that array or memory it views."""
+    attribute = target.value
+    assert isinstance(attribute, ast.Attribute)
+    if _calls_anything(attribute.value):
+        return False  # (evaluated again here: a call would run twice)
+    owner = evaluate(lowering, attribute.value)
+    if not is_made(owner, lowering.world.made):
+        return False  # an object from outside: refused, as a write into it
+    name = mangled(lowering, attribute.attr)
+    if _held_elsewhere(lowering, owner, name, array):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(target)} = ...' writes into an array that a name or another "
+            "attribute also holds, or a view of one, which NumPy would change too; copy it "
+            f"into its place first ({ast.unparse(attribute)} = {ast.unparse(attribute)}.copy())",
+            target,
+        )
+    base = array if isinstance(array, Tracer) else lowering.builder.tracer(Const(array))
+    updated = _updated(lowering, base, index_of(lowering, target.slice), value, target)
+    write_attribute(lowering, owner, name, updated, target)
     return True
 
 
