@@ -203,6 +203,7 @@ RUN_FROM_THE_PYC = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_unchanged_code_from_a_pyc_of_another_hash_seed_and_dead_code_are_not_refused(tmp_path):
     """A set constant loaded from a .pyc keeps the order of the process that wrote it (its
     repr differs from a fresh compile's), and a return leaves the dead code's names in the

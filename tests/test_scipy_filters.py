@@ -160,6 +160,7 @@ def fir_response(taps, x):
     return np.sum(np.tanh(signal.convolve(x, taps, mode="same")))
 
 
+@pytest.mark.slow
 def test_forward_mode_through_a_convolution_of_hundreds_of_taps():
     """256 shifted copies summed: one expression nested 256 deep overflowed Python's stack
     while srcad wrote it (now named every 40 levels)."""

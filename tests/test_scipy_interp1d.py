@@ -185,13 +185,20 @@ def test_a_table_from_outside_is_read_on_every_call_and_its_kind_checked():
         TABLE["lookup"] = kept
 
 
-def test_forward_mode_and_numba_agree_with_reverse(settings):
+def test_forward_mode_agrees_with_reverse(settings):
     settings.update(kind="linear", fill_value=(0.0, 1.0), bounds_error=False)
     y = np.cos(SAMPLES["t"])
     reverse = srcad.grad(interpolated, argnums=(0, 1))(y, OUTSIDE)
     forward = srcad.grad(interpolated, argnums=(0, 1), mode="forward")(y, OUTSIDE)
     for r, f in zip(reverse, forward, strict=True):
         np.testing.assert_allclose(f, r, rtol=1e-12)
+
+
+@pytest.mark.slow
+def test_numba_agrees_with_numpy(settings):
+    settings.update(kind="linear", fill_value=(0.0, 1.0), bounds_error=False)
+    y = np.cos(SAMPLES["t"])
+    reverse = srcad.grad(interpolated, argnums=(0, 1))(y, OUTSIDE)
     pytest.importorskip("numba")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a fallback to the NumPy code is allowed
