@@ -1163,6 +1163,24 @@ class SlicedState:
         self.x[1:] = self.x[1:] + self.v[1:] * dt
 
 
+class PrivateState:
+    def __init__(self, x0):
+        self.__x = x0 * 1.0
+
+    def step(self):
+        self.__x += np.sin(self.__x) * CHAINED["offset"][0]  # a private (mangled) name
+
+    def total(self):
+        return np.sum(self.__x**2)
+
+
+def simulated_privately(x0):
+    state = PrivateState(x0)
+    state.step()
+    state.step()
+    return state.total()
+
+
 def simulated_in_slices(x0):
     state = SlicedState(4)
     state.reset(x0)
@@ -1195,7 +1213,7 @@ def test_a_method_updates_its_objects_arrays_in_place():
     object itself (found by a probe); slices of its arrays (self.x[:] = x0) were refused
     as "not supported". Also after the global the step reads changed."""
     kept = CHAINED["offset"]
-    for function in (simulated, simulated_in_slices):
+    for function in (simulated, simulated_in_slices, simulated_privately):
         compiled = srcad.grad(function)
         try:
             for offset in (kept, 3.0 * kept):

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
+from library_values import agrees_with_the_library
 
 import srcad
 
@@ -54,15 +55,6 @@ def looked_up(points):
     return np.sum(TABLE["lookup"](points) ** 3)
 
 
-def _agrees(f, *args, argnums=0):
-    value, got = srcad.value_and_grad(f, argnums=argnums)(*args)
-    np.testing.assert_allclose(value, f(*args), rtol=1e-12)  # SciPy's own, to rounding
-    expected = srcad.numerical_grad(f, *args, argnums=argnums)
-    pairs = zip(got, expected, strict=True) if isinstance(argnums, tuple) else [(got, expected)]
-    for g, e in pairs:
-        np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-8)
-
-
 @pytest.fixture
 def settings():
     kept = dict(SETTINGS)
@@ -75,7 +67,7 @@ def settings():
 def test_each_kind_inside_the_samples(kind, settings):
     settings["kind"] = kind
     y = np.cos(SAMPLES["t"]) * 2.0
-    _agrees(interpolated, y, INSIDE, argnums=(0, 1))
+    agrees_with_the_library(interpolated, y, INSIDE, argnums=(0, 1))
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -84,7 +76,7 @@ def test_each_kind_outside_the_samples(kind, fill_value, settings):
     if fill_value == "extrapolate" and kind in ("previous", "next"):
         pytest.skip("NaN on one side (SciPy's): see the test of previous and next")
     settings.update(kind=kind, fill_value=fill_value, bounds_error=False)
-    _agrees(interpolated, np.cos(SAMPLES["t"]), OUTSIDE, argnums=(0, 1))
+    agrees_with_the_library(interpolated, np.cos(SAMPLES["t"]), OUTSIDE, argnums=(0, 1))
 
 
 @pytest.mark.parametrize("kind", ["previous", "next"])
@@ -92,7 +84,7 @@ def test_previous_and_next_extrapolate_one_side_as_scipy(kind, settings):
     settings.update(kind=kind, fill_value="extrapolate", bounds_error=None)
     y = np.cos(SAMPLES["t"])
     points = OUTSIDE[1:] if kind == "previous" else OUTSIDE[:-1]  # the side it extrapolates
-    _agrees(interpolated, y, points)
+    agrees_with_the_library(interpolated, y, points)
     values = srcad.jvp(
         lambda y: interpolate.interp1d(SAMPLES["t"], y, kind=kind, fill_value="extrapolate")(
             OUTSIDE
@@ -140,7 +132,7 @@ def test_sample_points_from_data_out_of_order(kind, settings):
     t = SAMPLES["t"][order] + 0.01 * np.sin(np.arange(7.0))
     y = np.exp(-t)
     points = np.array([-0.2, 0.5, 1.15, 2.4, 3.3])
-    _agrees(sampled_at_data, t, y, points, argnums=(0, 1, 2))
+    agrees_with_the_library(sampled_at_data, t, y, points, argnums=(0, 1, 2))
 
 
 @pytest.mark.parametrize("kind", ["linear", "cubic", "nearest"])
@@ -158,7 +150,7 @@ def test_values_along_an_axis_and_points_of_two_dimensions(kind, axis, settings)
         (values,),
     )
     np.testing.assert_allclose(got[0], f(points), rtol=1e-12)  # SciPy's shape and values
-    _agrees(along_an_axis, values, points)
+    agrees_with_the_library(along_an_axis, values, points)
 
 
 def test_a_table_from_outside_is_read_on_every_call_and_its_kind_checked():
@@ -265,7 +257,7 @@ def at_constant_points(y):
 def test_constant_points_and_sample_values_from_data():
     """The check for points outside indexed the constant points with a traced position:
     an internal error."""
-    _agrees(at_constant_points, np.cos(SAMPLES["t"]))
+    agrees_with_the_library(at_constant_points, np.cos(SAMPLES["t"]))
 
 
 TABLES = {

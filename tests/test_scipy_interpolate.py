@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from library_values import agrees_with_the_library
 
 import srcad
 
@@ -59,23 +60,14 @@ def read_from_a_table(x):
     return np.sum(table(x) ** 2 + table(x, 1))
 
 
-def _agrees(f, *args, argnums=0):
-    value, got = srcad.value_and_grad(f, argnums=argnums)(*args)
-    np.testing.assert_allclose(value, f(*args), rtol=1e-12)  # SciPy's own, to rounding
-    expected = srcad.numerical_grad(f, *args, argnums=argnums)
-    pairs = zip(got, expected, strict=True) if isinstance(argnums, tuple) else [(got, expected)]
-    for g, e in pairs:
-        np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-8)
-
-
 @pytest.mark.parametrize("bc_type", ["not-a-knot", "natural", "clamped"])
 def test_a_spline_made_in_the_function_for_each_boundary_condition(bc_type):
-    _agrees(spline_score, np.cos(KNOTS["t"]) + KNOTS["t"], bc_type)
+    agrees_with_the_library(spline_score, np.cos(KNOTS["t"]) + KNOTS["t"], bc_type)
 
 
 @pytest.mark.parametrize("count", [2, 3, 4])
 def test_a_line_a_parabola_and_the_fewest_knots_of_a_cubic(count):
-    _agrees(few_knots, np.cos(KNOTS["t"][:count]) * 2.0)
+    agrees_with_the_library(few_knots, np.cos(KNOTS["t"][:count]) * 2.0)
 
 
 def test_gradients_reach_the_knots_and_the_points_also_after_the_knots_changed():
@@ -105,11 +97,13 @@ def test_values_along_an_axis_and_the_global_knots_read_on_every_call():
 
 
 def test_derivative_antiderivative_and_integrate_of_a_spline_made_in_the_function():
-    _agrees(calculus, np.sin(2.0 * KNOTS["t"]) + 1.0, np.array(0.35), argnums=(0, 1))
+    agrees_with_the_library(
+        calculus, np.sin(2.0 * KNOTS["t"]) + 1.0, np.array(0.35), argnums=(0, 1)
+    )
 
 
 def test_a_spline_that_does_not_extrapolate_and_one_evaluated_periodically():
-    _agrees(masked, np.cos(KNOTS["t"]) + 0.5 * KNOTS["t"])
+    agrees_with_the_library(masked, np.cos(KNOTS["t"]) + 0.5 * KNOTS["t"])
 
 
 def test_a_spline_from_outside_is_read_on_every_call_also_when_replaced():
@@ -158,7 +152,7 @@ def weighted_along(y, points, axis):
 def test_the_points_axes_go_where_scipy_puts_them(axis):
     """Values along axis 1 came back transposed: wrong numbers where the shapes agree."""
     y, points = RNG.normal(size=(3, 3)), np.array([0.1, 0.4, 0.45])
-    _agrees(weighted_along, y, points, axis, argnums=(0, 1))
+    agrees_with_the_library(weighted_along, y, points, axis, argnums=(0, 1))
     cube = RNG.normal(size=(2, 6, 3))
     grid = np.array([[0.2, 1.2], [1.7, 0.05], [0.6, 1.95]])
     expected = interpolate.CubicSpline(KNOTS["t"], cube, axis=1)(grid)
@@ -187,9 +181,9 @@ def outside_calculus(x, a):
 
 def test_splines_from_outside_along_an_axis_with_descending_knots_and_their_methods():
     x = np.array([0.2, 0.9, 1.3, 1.7])
-    _agrees(columns_table, x)
-    _agrees(descending_table, np.array([0.4, 1.3, 2.7]))
-    _agrees(outside_calculus, x, np.array(0.35), argnums=(0, 1))
+    agrees_with_the_library(columns_table, x)
+    agrees_with_the_library(descending_table, np.array([0.4, 1.3, 2.7]))
+    agrees_with_the_library(outside_calculus, x, np.array(0.35), argnums=(0, 1))
 
 
 def constant_knots(y, points):
@@ -202,7 +196,7 @@ def constant_knots(y, points):
 def test_knots_known_when_compiling_with_points_from_data():
     """``np.take`` of a constant array at traced positions was computed by NumPy (it
     failed): the common pattern of fixed knots and learned values."""
-    _agrees(
+    agrees_with_the_library(
         constant_knots, np.sin(np.arange(6.0)), np.array([0.05, 0.33, 0.71, 0.95]), argnums=(0, 1)
     )
 
@@ -215,7 +209,7 @@ def test_knots_from_a_global_list_and_float32_values_computed_as_scipy_computes(
     points = np.array([-0.7, 0.33, 1.7, 2.9], np.float32)
     value, _ = srcad.value_and_grad(from_list)(y, points)
     np.testing.assert_allclose(value, from_list(y, points), rtol=1e-12)  # float64, as SciPy
-    _agrees(from_list, y.astype(float), points.astype(float), argnums=(0, 1))
+    agrees_with_the_library(from_list, y.astype(float), points.astype(float), argnums=(0, 1))
 
 
 def test_knots_that_do_not_increase_are_refused_or_give_nan_as_scipy_raises():

@@ -40,7 +40,7 @@ from srcad.api.integrate import (
 )
 from srcad.errors import UnsupportedSyntax
 from srcad.ir import AVal
-from srcad.lower.callees import array_of
+from srcad.lower.callees import as_float64
 from srcad.lower.solvers import SOLVERS, record
 from srcad.pytree import TreeDef, flatten, unflatten
 
@@ -74,8 +74,8 @@ def lower_solve_ivp(lowering, args: list, kwargs: dict, node: ast.Call) -> Solut
     """The equation of ``solve_ivp(fun, t_span, y0, method, t_eval, args=..., ...)``."""
     fun, t_span, y0, method, t_eval, extra, options = _parsed(lowering, args, kwargs, node)
     leaves, treedef = float_arguments(lowering, "solve_ivp", extra, node)
-    y0 = _float64(y0)
-    times = np.concatenate([_float64(t_span), _float64(t_eval)])
+    y0 = as_float64(y0)
+    times = np.concatenate([as_float64(t_span), as_float64(t_eval)])
     if np.ndim(y0) != 1 or np.ndim(t_eval) != 1 or np.shape(t_span) != (2,):
         raise lowering.located(
             UnsupportedSyntax,
@@ -85,16 +85,9 @@ def lower_solve_ivp(lowering, args: list, kwargs: dict, node: ast.Call) -> Solut
         )
     name = _solver(fun, treedef, method, tuple(k for k, _ in options))
     out_aval = AVal((np.shape(t_eval)[0], np.shape(y0)[0]), "float64")
-    settings = [_float64(v) for _, v in options]  # numbers read on every call, as they are
+    settings = [as_float64(v) for _, v in options]  # numbers read on every call, as they are
     (states,) = record(lowering.builder, name, (y0, times, *settings, *leaves), (out_aval,))
     return Solution(times[2:], np.transpose(states))
-
-
-def _float64(value: Any) -> Any:
-    array = array_of(value) if isinstance(value, list | tuple) else value
-    if isinstance(array, np.ndarray | float | int):
-        return np.asarray(array, dtype=np.float64)
-    return array if array.aval.dtype == "float64" else array.astype(np.float64)
 
 
 def _parsed(lowering, args: list, kwargs: dict, node: ast.Call) -> tuple:
@@ -120,7 +113,7 @@ def _parsed(lowering, args: list, kwargs: dict, node: ast.Call) -> tuple:
             node,
         )
     options = tuple(sorted((k, v) for k, v in given.items() if k in OPTIONS))
-    if not all(np.ndim(v) == 0 and is_float_leaf(_float64(v)) for _, v in options):
+    if not all(np.ndim(v) == 0 and is_float_leaf(as_float64(v)) for _, v in options):
         raise lowering.located(
             UnsupportedSyntax, f"'{ast.unparse(node)}': give solve_ivp's options as numbers", node
         )

@@ -23,7 +23,7 @@ from srcad.arguments import (
     describe_tree,
 )
 from srcad.errors import ArgumentTypeError
-from srcad.frontend.parse import call_parameters
+from srcad.frontend.parse import call_parameters as call_signature
 from srcad.ir import AVal
 from srcad.pytree import (
     CLASS_KINDS,
@@ -37,11 +37,6 @@ from srcad.pytree import (
     spelled,
 )
 from srcad.runtime.errors import user_stacklevel
-
-
-def call_signature(fun: Callable) -> inspect.Signature:
-    """The parameters a call of ``fun`` binds (``srcad.frontend.parse.call_parameters``)."""
-    return call_parameters(fun)
 
 
 def binding_of(fun: Callable) -> tuple[object, ...]:

@@ -178,10 +178,13 @@ def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) 
         _assign_subscript(lowering, target, target.value.id, value, index)
         return
     if isinstance(node.target, ast.Attribute):  # o.m += 1.0: into the array o.m holds
-        owner = evaluate(lowering, node.target.value)
         current = evaluate(lowering, node.target)
-        if not isinstance(owner, Outside):
-            _refuse_in_place_update_of_shared(lowering, owner, node.target.attr, current, node)
+        owner = (
+            None if _calls_anything(node.target.value) else evaluate(lowering, node.target.value)
+        )
+        if owner is not None and not isinstance(owner, Outside):
+            name = mangled(lowering, node.target.attr)  # self.__v in class C: self._C__v
+            _refuse_in_place_update_of_shared(lowering, owner, name, current, node)
     elif isinstance(node.target, ast.Subscript):
         current = evaluate(lowering, node.target)
     elif isinstance(node.target, ast.Name):

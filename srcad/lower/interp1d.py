@@ -324,7 +324,7 @@ def _as_made(lowering: Lowering, interpolant: object, node: ast.Call) -> MadeInt
     searched = None
     if scipy_kind == "spline":  # its B-spline, made when it was: its knots and values
         scipy_kind, x, y = _spline_samples(lowering, interpolant, np.shape(y), node)
-    elif not _hands_to_numpy_from_outside(scipy_kind, x, y):  # its own rows (_y), as it reads
+    else:  # its rows as it made them (_y: y itself for one row, which np.interp reads)
         y = np.reshape(cast(Any, world.attribute(interpolant, "_y")), np.shape(y))
     if scipy_kind in ("nearest", "nearest-up"):  # the midpoints it computed when made
         searched = world.attribute(interpolant, "x_bds")
@@ -341,11 +341,3 @@ def _as_made(lowering: Lowering, interpolant: object, node: ast.Call) -> MadeInt
     return MadeInterpolant(
         x, y, cast(str, scipy_kind), axis, bounds_error, extrapolate, below, above, searched
     )
-
-
-def _hands_to_numpy_from_outside(kind: object, x: Any, y: Any) -> bool:
-    """Whether a table from outside evaluates with ``np.interp`` on its ``y``: linear, one
-    row of float64 (or int) samples (extrapolating ones do not, and read ``_y``, which is
-    the same array there)."""
-    dtypes = (np.dtype(np.float64), np.dtype(int))
-    return kind == "linear" and np.ndim(y) == 1 and np.dtype(y.dtype) in dtypes

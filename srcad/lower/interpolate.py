@@ -37,7 +37,7 @@ import numpy as np
 from srcad.errors import UnsupportedSyntax
 from srcad.ir.builder import Tracer
 from srcad.ir.table.registry import call_primitive
-from srcad.lower.callees import array_of
+from srcad.lower.callees import as_float64
 from srcad.lower.context import Lowering
 from srcad.lower.world import Outside
 
@@ -149,7 +149,7 @@ def cubic_spline(
         )
     if extrapolate not in (None, True, False, "periodic"):
         raise ValueError(f"CubicSpline with extrapolate={extrapolate!r}")
-    x, y = _float64(x), _float64(y)  # SciPy computes splines in float64
+    x, y = as_float64(x), as_float64(y)  # SciPy computes splines in float64
     axis = axis % max(np.ndim(y), 1)
     if axis != 0:
         y = np.moveaxis(y, axis, 0)
@@ -175,14 +175,6 @@ def cubic_spline(
     if isinstance(x, Tracer):  # knots from data: NaN where SciPy raises (not increasing)
         coefficients = np.where(np.all(steps > 0), coefficients, np.nan)
     return MadeSpline(x, coefficients, True if extrapolate is None else extrapolate, axis)
-
-
-def _float64(value: Any) -> Any:
-    """``value`` (a list too) as a float64 array, traced where it is."""
-    array = array_of(value) if isinstance(value, (list, tuple)) else value
-    if isinstance(array, Tracer):
-        return array if array.aval.dtype == "float64" else array.astype(np.float64)
-    return np.asarray(array, dtype=np.float64)
 
 
 def _at_axis(values: Any, point_dims: int, axis: int) -> Any:
@@ -258,7 +250,7 @@ def spline_value(
         raise lowering.located(
             UnsupportedSyntax, f"'{ast.unparse(node)}': extrapolate={how!r}", node
         )
-    points = _float64(points)  # as SciPy evaluates
+    points = as_float64(points)  # as SciPy evaluates
     knots = made.x
     if how == "periodic":  # SciPy maps the points into the knots' span
         first, last = knots[0], knots[-1]
