@@ -1203,6 +1203,50 @@ def simulated(x0):
     return np.sum(particles.x**2)
 
 
+def stepped_while_named(x0):
+    particles = Particles(x0)
+    velocity = particles.v  # NumPy: the step's self.v += ... changes it too
+    particles.step(0.1)
+    return np.sum(velocity * x0)
+
+
+def stepped_while_another_object_holds(x0):
+    particles = Particles(x0)
+    other = Holder()
+    other.m = particles.v
+    particles.step(0.1)
+    return np.sum(other.m * x0)
+
+
+def stepped_reading_its_arrays(x0):
+    particles = Particles(x0)
+    particles.step(0.1)
+    return np.sum(particles.v * x0) + np.sum(particles.x**2)
+
+
+@pytest.mark.parametrize("function", [stepped_while_named, stepped_while_another_object_holds])
+def test_a_helpers_in_place_update_of_an_array_the_caller_names_is_refused(function):
+    """'velocity = particles.v' then a method's 'self.v += ...': NumPy changes the array
+    velocity holds too; srcad gave the attribute a new array and velocity kept the old one
+    (a wrong value and gradient, found by a probe: 15.0 where NumPy gives 5.0)."""
+    with pytest.raises(srcad.UnsupportedSyntax, match="changes in place an array"):
+        srcad.grad(function)(X)
+
+
+def test_a_helpers_in_place_update_seen_through_its_holder_is_lowered():
+    """The caller reads the updated arrays through the object the method wrote into:
+    lowered, also after the global the step reads changed."""
+    kept = CHAINED["offset"]
+    compiled = srcad.grad(stepped_reading_its_arrays)
+    try:
+        for offset in (kept, 3.0 * kept):
+            CHAINED["offset"] = offset
+            expected = srcad.numerical_grad(stepped_reading_its_arrays, X)
+            np.testing.assert_allclose(compiled(X), expected, rtol=1e-6, atol=1e-9)
+    finally:
+        CHAINED["offset"] = kept
+
+
 def test_in_place_updates_of_arrays_only_an_item_holds():
     _assert_gradients(updates_its_own_arrays_in_place, X)
 

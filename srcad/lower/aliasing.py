@@ -42,6 +42,7 @@ from srcad.errors import UnsupportedSyntax
 from srcad.ir import Const, Var
 from srcad.ir.builder import Tracer
 from srcad.ir.prims import shares_memory
+from srcad.lower.context import HeldArray
 from srcad.lower.generators import Deferred
 from srcad.lower.iteration import Enumerated, Zipped
 from srcad.lower.liveness import assigned, live_after, read_by_nested_functions
@@ -147,15 +148,15 @@ def _made_here(lowering: Lowering, value: object) -> bool:
     return is_computed and _is_plain(lowering, value)
 
 
-def live_values(lowering: Lowering, call: ast.Call) -> tuple[object, ...]:
-    """The values this function, or a caller, reads after ``call`` returns: a helper
-    called there must not write into them."""
+def live_values(lowering: Lowering, call: ast.Call) -> tuple[HeldArray, ...]:
+    """The arrays this function, or a caller, reads after ``call`` returns, with the slots
+    that hold them: a helper called there must not write into them."""
     names = lowering.live.get(id(lowering.statement), frozenset()) - assigned(
         lowering.statement
     )  # later reads: new value
     names |= _reads_after(lowering.statement, call)
-    values = tuple(array for n in sorted(names) for array in arrays_in(lowering.env.get(n)))
-    return values + lowering.inlining.outside
+    values = tuple(held for n in sorted(names) for held in held_arrays(lowering.env.get(n)))
+    return values + lowering.inlining.caller_holds
 
 
 @contextlib.contextmanager
@@ -285,31 +286,43 @@ def _shared_write(lowering: Lowering, name: str, other: str, node: Node) -> Unsu
     )
 
 
-def arrays_in(value: object, seen: frozenset[int] = frozenset()) -> list[object]:
+def arrays_in(value: object) -> list[object]:
     """The arrays (traced or constant) a value holds, also inside lists, tuples, dicts and
     the attributes of objects the function made (``o.row = M[1]``), and those an iterator
     goes through (zip or enumerate of arrays, a generator or map not run yet, which will
     read them when it runs)."""
+    return [held.array for held in held_arrays(value)]
+
+
+def held_arrays(
+    value: object, slot: tuple[int, object] | None = None, seen: frozenset[int] = frozenset()
+) -> list[HeldArray]:
+    """``arrays_in``, each with the slot that holds it (None: ``value`` itself is one)."""
     if isinstance(value, (Tracer, np.ndarray)):
-        return [value]
+        return [HeldArray(value, slot)]
     if id(value) in seen:
         return []  # an object that holds itself
     seen = seen | {id(value)}
     if isinstance(value, (Zipped, Enumerated)) and value.consumed:
         return []  # used up: it reads nothing more
+    items: list[tuple[object, object]] = []
     if isinstance(value, Zipped):
-        value = list(value.arrays)
+        items = [(None, array) for array in value.arrays]
     elif isinstance(value, Enumerated):
-        value = [value.inner]
+        items = [(None, value.inner)]
     elif isinstance(value, Deferred):
-        value = [] if value.consumed else list(value.held)
-    if isinstance(value, dict):
-        value = list(value.values())
+        items = [] if value.consumed else [(None, held) for held in value.held]
+    elif isinstance(value, dict):
+        items = list(value.items())
     elif _has_own_attributes(value):
-        value = list(vars(value).values())
-    if isinstance(value, (list, tuple)):
-        return [array for item in value for array in arrays_in(item, seen)]
-    return []
+        items = list(vars(value).items())
+    elif isinstance(value, (list, tuple)):
+        items = list(enumerate(value))
+    return [
+        held
+        for key, item in items
+        for held in held_arrays(item, None if key is None else (id(value), key), seen)
+    ]
 
 
 def _has_own_attributes(value: object) -> bool:

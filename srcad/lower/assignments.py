@@ -505,9 +505,11 @@ def _held_elsewhere(lowering: Lowering, holder: object, key: object, array: obje
         return True
     live = lowering.live.get(id(lowering.statement), frozenset())
     others += [held for name, held in lowering.env.items() if name in live and held is not holder]
-    # the caller's arrays, less this very one: the caller reaches it through the holder (a
-    # method's self.v += ...: the object it holds sees the new array)
-    others += [held for held in lowering.inlining.outside if held is not array]
+    # the caller's arrays, less this very one where the caller reaches it only through this
+    # slot (a method's self.v += ...: the object it holds sees the new array); a caller's
+    # name or other slot for it (v = s.v) would not
+    slot = (id(holder), key)
+    others += [held.array for held in lowering.inlining.caller_holds if held.slot != slot]
     return any(same_memory(lowering, a, array) for item in others for a in arrays_in(item))
 
 

@@ -32,6 +32,16 @@ Node = ast.stmt | ast.expr | ast.excepthandler  # a node with a line in the user
 E = TypeVar("E", bound=SrcadError)
 
 
+@dataclass(frozen=True)
+class HeldArray:
+    """An array a caller reads after the call, and the slot it sits in: ``(id of the list,
+    dict or object of the user's holding it, its index, key or attribute)``, or None for the
+    value of a name itself (``v = s.v`` holds ``s.v``'s array by name)."""
+
+    array: object
+    slot: tuple[int, object] | None
+
+
 @dataclass
 class Inlining:
     """What a function shares with the helpers inlined into it: the builder and the world
@@ -44,11 +54,16 @@ class Inlining:
     builder: GraphBuilder
     depth: int
     world: World
-    outside: tuple[object, ...] = ()
+    caller_holds: tuple[HeldArray, ...] = ()
     iterated: tuple[tuple[str, tuple[object, ...], list[object]], ...] = ()
     # lowering np.vectorize's function on arrays: an 'if' on an array chooses element by
     # element (srcad.lower.vectorized)
     elementwise: bool = False
+
+    @property
+    def outside(self) -> tuple[object, ...]:
+        """The arrays callers read later (a helper must not write into them)."""
+        return tuple(held.array for held in self.caller_holds)
 
 
 @dataclass(eq=False)
