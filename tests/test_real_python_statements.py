@@ -1224,11 +1224,74 @@ def stepped_reading_its_arrays(x0):
     return np.sum(particles.v * x0) + np.sum(particles.x**2)
 
 
-@pytest.mark.parametrize("function", [stepped_while_named, stepped_while_another_object_holds])
+def made_by_the_constructor_then_stepped(x0):
+    velocity = x0 * 1.0
+    particles = Particles(x0)
+    particles.v = velocity  # the object holds the array the name holds
+    particles.step(0.1)
+    return np.sum(velocity**2)
+
+
+class ListedParameters:
+    def __init__(self, w, listed_too):
+        if listed_too:
+            self.w = w
+        self.params = [w]
+
+    def loss(self):
+        return np.sum(self.params[0] ** 2)
+
+
+def doubles_a_listed_parameter_named_too(x):
+    model = ListedParameters(x * 1.0, True)
+    model.params[0] *= 2.0  # NumPy: model.w doubles too
+    return model.loss() + np.sum(model.w * x)
+
+
+def doubles_an_item_of_a_nested_list(x):
+    y = x * 1.0
+    nested = {"all": [y]}
+    nested["all"][0] += 1.0  # NumPy: y too
+    return np.sum(y**2)
+
+
+def doubles_a_parameter_only_its_list_holds(x):
+    model = ListedParameters(x * 1.0, False)
+    model.params[0] *= CHAINED["offset"][0]
+    nested = {"all": [x * 2.0]}
+    nested["all"][0] += CHAINED["offset"]
+    return model.loss() + np.sum(nested["all"][0] * x)
+
+
+def test_an_in_place_update_through_two_levels_seen_only_there_is_lowered():
+    """'model.params[0] *= s' where only the list holds the array: lowered, also after the
+    global the update reads changed."""
+    kept = CHAINED["offset"]
+    compiled = srcad.grad(doubles_a_parameter_only_its_list_holds)
+    try:
+        for offset in (kept, 3.0 * kept):
+            CHAINED["offset"] = offset
+            expected = srcad.numerical_grad(doubles_a_parameter_only_its_list_holds, X)
+            np.testing.assert_allclose(compiled(X), expected, rtol=1e-6, atol=1e-9)
+    finally:
+        CHAINED["offset"] = kept
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        stepped_while_named,
+        stepped_while_another_object_holds,
+        made_by_the_constructor_then_stepped,
+        doubles_a_listed_parameter_named_too,
+        doubles_an_item_of_a_nested_list,
+    ],
+)
 def test_a_helpers_in_place_update_of_an_array_the_caller_names_is_refused(function):
-    """'velocity = particles.v' then a method's 'self.v += ...': NumPy changes the array
-    velocity holds too; srcad gave the attribute a new array and velocity kept the old one
-    (a wrong value and gradient, found by a probe: 15.0 where NumPy gives 5.0)."""
+    """'velocity = particles.v' then a method's 'self.v += ...', or 'model.params[0] *= 2.0'
+    where model.w holds the same array: NumPy changes the array everywhere it is held; srcad
+    gave the slot a new array and the other holders kept the old one (wrong values and
+    gradients, found by probes: 15.0 where NumPy gives 5.0)."""
     with pytest.raises(srcad.UnsupportedSyntax, match="changes in place an array"):
         srcad.grad(function)(X)
 

@@ -24,7 +24,13 @@ from srcad.ir.indexing import index_add, setitem
 from srcad.ir.selection import Selection
 from srcad.ir.tracer import is_data_mask
 from srcad.ir.world import ArgumentRoot, WorldPath
-from srcad.lower.aliasing import arrays_in, check_write, same_memory, written_argument
+from srcad.lower.aliasing import (
+    arrays_in,
+    check_write,
+    held_arrays,
+    same_memory,
+    written_argument,
+)
 from srcad.lower.branches import join_branches
 from srcad.lower.containers import is_made
 from srcad.lower.dispatch import evaluate, lowers_expression, lowers_statement
@@ -187,6 +193,12 @@ def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) 
             _refuse_in_place_update_of_shared(lowering, owner, name, current, node)
     elif isinstance(node.target, ast.Subscript):
         current = evaluate(lowering, node.target)
+        holder_node = node.target.value  # m.params[0] *= 2.0: into the array the list holds
+        if not _calls_anything(holder_node) and not _calls_anything(node.target.slice):
+            holder = evaluate(lowering, holder_node)
+            if isinstance(holder, (list, dict)):
+                index = index_of(lowering, node.target.slice)
+                _refuse_in_place_update_of_shared(lowering, holder, index, current, node)
     elif isinstance(node.target, ast.Name):
         current = lookup(lowering, node.target.id, node)
         if isinstance(current, (Tracer, np.ndarray)) and current.ndim >= 1:
@@ -504,11 +516,17 @@ def _held_elsewhere(lowering: Lowering, holder: object, key: object, array: obje
     if any(bound is array for bound in lowering.env.values()):
         return True
     live = lowering.live.get(id(lowering.statement), frozenset())
-    others += [held for name, held in lowering.env.items() if name in live and held is not holder]
+    slot = (id(holder), key)  # this slot itself, reached through a name (m.params[0])
+    others += [
+        held.array
+        for name, value in lowering.env.items()
+        if name in live
+        for held in held_arrays(value)
+        if held.slot != slot
+    ]
     # the caller's arrays, less this very one where the caller reaches it only through this
     # slot (a method's self.v += ...: the object it holds sees the new array); a caller's
     # name or other slot for it (v = s.v) would not
-    slot = (id(holder), key)
     others += [held.array for held in lowering.inlining.caller_holds if held.slot != slot]
     return any(same_memory(lowering, a, array) for item in others for a in arrays_in(item))
 
