@@ -10,7 +10,8 @@ compile time; containers and objects from outside the function are never written
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+import operator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,6 +41,7 @@ from srcad.lower.expressions import (
     index_of,
     lookup,
     mangled,
+    run_static,
     subscript_of,
 )
 from srcad.lower.iteration import static_items
@@ -180,7 +182,7 @@ def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) 
         current = subscript_of(lowering, holder, index, target)
         if isinstance(holder, (list, dict)):  # rows[0] *= 3.0: into the array it holds
             _refuse_in_place_update_of_shared(lowering, holder, index, current, node)
-        value = binary(lowering, node.op, current, evaluate(lowering, node.value), node)
+        value = _in_place(lowering, node, current, evaluate(lowering, node.value))
         _assign_subscript(lowering, target, target.value.id, value, index)
         return
     if isinstance(node.target, ast.Attribute):  # o.m += 1.0: into the array o.m holds
@@ -216,8 +218,41 @@ def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) 
             f"augmented assignment to '{ast.unparse(node.target)}' is not supported",
             node,
         )
-    value = binary(lowering, node.op, current, evaluate(lowering, node.value), node)
+    value = _in_place(lowering, node, current, evaluate(lowering, node.value))
     assign(lowering, node.target, value, since)
+
+
+# Python's containers change in place under these (xs += [v] extends the list every name
+# for it sees; d |= extra updates the dict)
+IN_PLACE_OPERATORS: dict[type, Callable[[Any, Any], object]] = {
+    ast.Add: operator.iadd,
+    ast.Mult: operator.imul,
+    ast.BitOr: operator.ior,
+    ast.BitAnd: operator.iand,
+    ast.BitXor: operator.ixor,
+    ast.Sub: operator.isub,
+}
+
+
+def _in_place(lowering: Lowering, node: ast.AugAssign, current: object, other: object) -> object:
+    """``current op= other`` as Python runs it: a list, dict or set the function made changes
+    in place (one from outside is refused: Python would change the caller's); an object of
+    the user's class runs its ``__iadd__`` (or ``__add__``); arrays and numbers get a new
+    value (the callers check what shares their memory)."""
+    operation = IN_PLACE_OPERATORS.get(type(node.op))
+    if not isinstance(current, (list, dict, set)) or operation is None:
+        return binary(lowering, node.op, current, other, node, in_place=True)
+    if lowering.world.is_passed_in(current):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' changes a container from outside the function (an "
+            "argument's, a global's, a default value's) in place; srcad reads outside "
+            "values but does not change them: build a new one in the function "
+            f"({ast.unparse(node.target)} = {ast.unparse(node.target)} "
+            f"{_OPERATOR_TEXT.get(type(node.op), '+')} ...)",
+            node,
+        )
+    return run_static(lowering, lambda: operation(current, other), node)
 
 
 def _refuse_casting_in_place(

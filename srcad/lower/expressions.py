@@ -32,6 +32,7 @@ from srcad.lower.dispatch import STRING_FORMATS, evaluate, lowers_expression
 from srcad.lower.iteration import static_items
 from srcad.lower.machine_state import refuse_reading_state_of_the_machine
 from srcad.lower.objects import SuperView, class_attribute
+from srcad.lower.operator_methods import NOT_USERS, user_operator
 from srcad.lower.world import Outside
 from srcad.pytree import fields_of, is_namespace
 
@@ -161,8 +162,20 @@ def evaluate_binary(lowering: Lowering, node: ast.BinOp) -> object:
     return binary(lowering, node.op, left, right, node)
 
 
-def binary(lowering: Lowering, op: ast.operator, left: object, right: object, node: Node) -> object:
-    """``left op right``: an equation for data, Python's result for compile-time values."""
+def binary(
+    lowering: Lowering,
+    op: ast.operator,
+    left: object,
+    right: object,
+    node: Node,
+    in_place: bool = False,
+) -> object:
+    """``left op right`` (``left op= right`` where ``in_place``): an equation for data, the
+    operator's method inlined for objects of the user's classes, Python's result for other
+    compile-time values."""
+    found = user_operator(lowering, op, (left, right), node, in_place)
+    if found is not NOT_USERS:
+        return found
     holds_data = contains_tracer(right) or (
         isinstance(right, dict) and contains_tracer(list(right.values()))
     )
@@ -194,6 +207,9 @@ def evaluate_unary(lowering: Lowering, node: ast.UnaryOp) -> object:
     operand = evaluate(lowering, node.operand)
     if isinstance(node.op, ast.Not) and isinstance(operand, Tracer):
         return logical(lowering, "logical_not", [operand], node)
+    found = user_operator(lowering, node.op, (operand,), node)
+    if found is not NOT_USERS:
+        return found
     _require_supported(lowering, node.op, node)
     return UNARY_OPERATORS[type(node.op)](operand)
 
@@ -222,6 +238,10 @@ def evaluate_comparison(lowering: Lowering, node: ast.Compare) -> object:
             continue
         if isinstance(op, (ast.Is, ast.IsNot)):
             _refuse_unknown_identity(lowering, left, right, node)
+        found = user_operator(lowering, op, (left, right), node)
+        if found is not NOT_USERS:
+            results.append(found)
+            continue
         left, right = (_compared_object(lowering, op, v, node) for v in (left, right))
         _require_supported(lowering, op, node)
         results.append(COMPARE_OPERATORS[type(op)](left, right))
