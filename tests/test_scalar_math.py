@@ -136,3 +136,21 @@ def test_the_docstring_examples_are_what_math_lines_writes():
         written = scalar_math.math_lines([before])[0]
         assert ast.dump(ast.parse(written)) == ast.dump(ast.parse(after)), (written, after)
         assert written.partition("#")[2].strip() == after.partition("#")[2].strip()
+
+
+def cast_to_numpy_scalars(x):
+    return np.float64(x) ** 2 * SETTINGS["scale"] + np.float32(x) * np.float32(3.0)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_numpy_scalar_types_of_a_float_argument_are_casts(mode):
+    """``np.float64(x)`` of a Python float argument was an internal error (np.astype takes
+    no Python float; found by a probe), in both modes; also after a global changed."""
+    compiled = srcad.grad(cast_to_numpy_scalars, mode=mode)
+    try:
+        for scale in (1.5, -2.0):
+            SETTINGS["scale"] = scale
+            expected = 2.0 * 0.7 * scale + 3.0
+            assert compiled(0.7) == pytest.approx(expected, rel=1e-6)
+    finally:
+        SETTINGS["scale"] = 1.5

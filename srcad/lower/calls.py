@@ -248,6 +248,8 @@ def call(
         return array_of(args[0], kwargs.get("dtype"))
     if is_traced and is_numpy_scalar_type(function) and len(args) == 1 and not kwargs:
         cast: Any = as_array(args[0])  # np.int64(x), np.float32(x): a cast
+        if isinstance(cast, Tracer) and cast.aval.is_weak:  # of a Python float: NumPy's
+            cast = lowering.builder.apply("asarray", (cast,))
         return cast.astype(function)
     composition = composition_of(function) if is_traced else None
     if composition is not None:  # np.interp, np.polyval: the NumPy calls they are made of

@@ -114,16 +114,21 @@ def python_float_jvp(tangents, out, x):
 
 @defvjp(np.astype)
 def astype_vjp(g, out, x, dtype, copy=None):
-    if np.ndim(g) == 0 and getattr(getattr(g, "aval", None), "is_weak", True):
-        # a 0-d result's cotangent may be a Python float (dout=1.0), which np.astype
-        # does not take: times one of x's dtype, it is a NumPy scalar of that dtype
-        return g * np.dtype(x.dtype).type(1)
-    return np.astype(g, x.dtype)
+    return _cast(g, x.dtype)
 
 
 @defjvp(np.astype)
 def astype_jvp(tangents, out, x, dtype, copy=None):
-    return np.astype(tangents[0], dtype)
+    return _cast(tangents[0], dtype)
+
+
+def _cast(value, dtype):
+    """``value`` in ``dtype``: a 0-d cotangent or tangent may be a Python float (dout=1.0,
+    the tangent of a float argument), which np.astype does not take; times one of the
+    dtype, it is a NumPy scalar of that dtype."""
+    if np.ndim(value) == 0 and getattr(getattr(value, "aval", None), "is_weak", True):
+        return value * np.dtype(dtype).type(1)
+    return np.astype(value, dtype)
 
 
 @defvjp(np.broadcast_to)
