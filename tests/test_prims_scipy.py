@@ -60,6 +60,7 @@ def normalizations(x, w):
 def gamma_family(p):
     total = np.sum(special.gammaln(p) * special.digamma(p) + special.psi(p))
     total += np.sum(special.polygamma(1, p) + special.polygamma(2, p) * special.gamma(p))
+    total += np.sum(special.loggamma(p + 0.5) * special.softplus(3.0 * p - 1.5))
     return total + np.sum(special.betaln(p, p[::-1]))
 
 

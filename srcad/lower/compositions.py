@@ -620,6 +620,8 @@ SCIPY_MODULES: dict[str, dict[str, Callable]] = {
     "scipy.spatial.distance": SCIPY_DISTANCE,
     "scipy.signal": SCIPY_SIGNAL,
     "scipy.interpolate": {"CubicSpline": cubic_spline, "interp1d": interp1d},
+    # log(1 + e^x), as SciPy computes it
+    "scipy.special": {"softplus": lambda x, **kwargs: np.logaddexp(0.0, x, **kwargs)},
     "scipy.integrate": {
         "trapezoid": trapezoid,
         "cumulative_trapezoid": cumulative_trapezoid,

@@ -94,6 +94,7 @@ def register_rules(special: ModuleType) -> None:
         special.erfc: lambda d, out, x: -d * TWO_OVER_SQRT_PI * np.exp(-(x**2)),
         special.erfinv: lambda d, out, x: d * SQRT_PI_OVER_TWO * np.exp(out**2),
         special.gammaln: lambda d, out, x: d * psi(x),
+        special.loggamma: lambda d, out, x: d * psi(x),
         # trigamma(x) = zeta(2, x), which keeps float32 (polygamma(1, x) gives float64)
         special.psi: lambda d, out, x: d * call_primitive(special.zeta, 2, x),
         special.gamma: lambda d, out, x: d * out * psi(x),

@@ -89,6 +89,7 @@ def register_rows(special: ModuleType) -> None:
     _unary(special.erfc, "erfc")
     _unary(special.erfinv, "erfinv", domain=UNIT)
     _unary(special.gammaln, "loggamma", domain=POSITIVE)
+    _unary(special.loggamma, "loggamma", domain=POSITIVE)  # of real x: gammaln for x > 0
     _unary(special.psi, "digamma", domain=POSITIVE)  # also special.digamma, the same ufunc
     _unary(special.gamma, "gamma", domain=POSITIVE)
     _unary(special.ndtr, "lambda x: (1 + erf(x / sqrt(2))) / 2")
