@@ -3,6 +3,7 @@ user's file and line."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import os
 
@@ -94,3 +95,26 @@ def test_a_truth_value_asked_for_while_compiling_says_what_to_write():
     message = _refusal_at_marked_line(_sorts_items, np.array([0.5, 2.0]))
     assert message.startswith("the truth value of a value computed")
     assert "np.sort" in message and "'if' statement" in message
+
+
+@dataclasses.dataclass
+class _State:
+    pos: np.ndarray
+    t: float = 0.0
+
+
+_STEP = {"dt": 0.1}
+
+
+def _steps_a_record_until_a_time(x):
+    s = _State(x)
+    while s.t < 0.45:  # <- here
+        s = _State(s.pos * (1.0 - _STEP["dt"]), s.t + _STEP["dt"])
+    return np.sum(s.pos**2)
+
+
+def test_a_while_loop_decided_by_data_that_carries_a_record_names_it():
+    """It said the loop "changes the shape of a value it carries, counts with a Python int
+    or grows a Python list": none of which it does (found by a probe)."""
+    message = _refusal_at_marked_line(_steps_a_record_until_a_time, np.array([1.0, -0.5]))
+    assert "carries 's', a _State" in message and "pos, t = s.pos, s.t" in message

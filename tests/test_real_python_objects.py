@@ -503,6 +503,36 @@ def test_copies_replace_and_max_of_a_view_match_differences_after_a_global_chang
     RATE_BONUS["value"] = 0.1
 
 
+@dataclasses.dataclass(frozen=True)
+class FrozenRates:
+    lr: float
+    decay: float = 0.5
+
+
+GLOBAL_RATES = {"current": FrozenRates(0.2)}
+
+
+def replaces_a_global_record(w):
+    rates = GLOBAL_RATES["current"]
+    faster = dataclasses.replace(rates, lr=rates.lr * 2.0)
+    return faster.lr * np.sum(w**2) + faster.decay * np.sum(np.sin(w))
+
+
+def test_replace_of_a_global_dataclass_reads_its_fields_on_every_call():
+    """dataclasses.replace(CFG, k=...) of a global record said "no field 'k'" (it looked at
+    srcad's own wrapper of the global; found by a probe); its other fields are read on every
+    call, its class is checked."""
+    w = np.array([0.3, -1.1, 0.7])
+    gradient = srcad.grad(replaces_a_global_record)
+    try:
+        for rates in (FrozenRates(0.2), FrozenRates(0.5, decay=-2.0), Rates(0.1, 3.0)):
+            GLOBAL_RATES["current"] = rates
+            expected = srcad.numerical_grad(replaces_a_global_record, w)
+            np.testing.assert_allclose(gradient(w), expected, rtol=1e-6, atol=1e-9)
+    finally:
+        GLOBAL_RATES["current"] = FrozenRates(0.2)
+
+
 class Step(typing.NamedTuple):
     w: np.ndarray
     rate: float

@@ -468,6 +468,7 @@ def _lower_while(lowering: Lowering, node: ast.While) -> None:
             "over a range",
             node,
         )
+    _refuse_carrying_objects(lowering, node, before, carried)
     try:
         avals = [_carried_atom(before[n], n, node).aval for n in carried]
     except _Unroll:
@@ -558,6 +559,29 @@ def _while_condition(
             node,
         )
     return Graph(f"{lowering.parsed.name}_cond", tuple(in_vars), tuple(eqns), (test.atom,))
+
+
+def _refuse_carrying_objects(
+    lowering: Lowering, node: ast.While, before: dict[str, object], carried: list[str]
+) -> None:
+    """A loop whose end the data decides carries arrays and numbers; one that rebinds a
+    record or container (``s = step(s, dt)`` of a dataclass) is refused, naming it."""
+    for name in carried:
+        value = before[name]
+        if isinstance(value, (Tracer, bool, int, float, np.ndarray, np.floating)) or value is LATER:
+            continue
+        fields = list(getattr(value, "__dataclass_fields__", getattr(value, "_fields", ())))
+        fields = fields[:3] or ["a", "b"]
+        example = f"{', '.join(fields)} = {', '.join(f'{name}.{f}' for f in fields)}"
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"this 'while' loop carries '{name}', a {type(value).__name__}, and its end is "
+            "decided by data: srcad carries arrays and numbers through such a loop, not "
+            f"objects or containers; carry the parts of '{name}' as names of their own "
+            f"({example}) and build the object after the loop, or make the loop a 'for' "
+            "over a range",
+            node,
+        )
 
 
 def _while_error(lowering: Lowering, node: ast.While) -> SrcadError:

@@ -343,12 +343,13 @@ def _copy(lowering: Lowering, value: object, node: ast.Call, deep: bool) -> obje
 def _replaced(lowering: Lowering, args: list, kwargs: dict, node: ast.Call) -> object:
     """``dataclasses.replace(hp, lr=...)``: the class called with the fields, some changed,
     as Python does (its __init__ and __post_init__ run)."""
-    if len(args) != 1 or not dataclasses.is_dataclass(args[0]) or isinstance(args[0], type):
+    record = args[0] if len(args) == 1 else None
+    held = record.value if isinstance(record, Outside) else record  # a global's: read through
+    if not dataclasses.is_dataclass(held) or isinstance(held, type):
         raise lowering.located(
             SrcadError, "dataclasses.replace() takes a dataclass object and fields", node
         )
-    record = args[0]
-    fields = dataclasses.fields(record)
+    fields = dataclasses.fields(held)
     if any(not field.init for field in fields):
         raise lowering.located(
             UnsupportedSyntax,
@@ -361,8 +362,14 @@ def _replaced(lowering: Lowering, args: list, kwargs: dict, node: ast.Call) -> o
         raise lowering.located(
             SrcadError, f"dataclasses.replace(): no field {sorted(unknown)[0]!r}", node
         )
-    values = {field.name: getattr(record, field.name) for field in fields} | kwargs
-    return construct(lowering, type(record), [], values, node)
+    if isinstance(record, Outside):  # CFG's class fixed, its fields read on every call
+        its_class = record.path.child("attr", "__class__", f"type({record.path.text})")
+        lowering.world.fix(type(held), its_class)
+        read: Callable[[str], object] = functools.partial(lowering.world.attribute, record)
+    else:
+        read = functools.partial(getattr, record)
+    values = {field.name: read(field.name) for field in fields if field.name not in kwargs}
+    return construct(lowering, type(held), [], values | kwargs, node)
 
 
 def _is_named_tuple_replace(function: object, arguments: list) -> bool:
