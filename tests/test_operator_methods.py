@@ -208,3 +208,57 @@ def test_extending_a_list_from_outside_in_place_is_refused():
     with pytest.raises(srcad.UnsupportedSyntax, match="changes a container from outside"):
         srcad.grad(extends_a_global_list)(X)
     assert len(HISTORY) == 1  # the compile did not change it
+
+
+class Bag:
+    def __init__(self, items):
+        self.items = list(items)
+
+    def __getitem__(self, k):
+        return self.items[k] * SETTING["scale"]
+
+
+class Ranked:
+    def __init__(self, value, rank):
+        self.value, self.rank = value, rank
+
+    def __lt__(self, other):
+        return self.rank < other.rank
+
+
+class RankedByGlobal(Ranked):
+    def __lt__(self, other):
+        return self.rank * SETTING["scale"] < other.rank
+
+
+def indexed(x):
+    bag = Bag([x[0], x[1] ** 2, x[2]])
+    return bag[0] * bag[1] + np.sin(bag[2])
+
+
+def ordered(x):
+    items = [Ranked(x[0], 2), Ranked(x[1] ** 2, 0), Ranked(np.sin(x[2]), 1)]
+    first, second, third = sorted(items)
+    return first.value * 3.0 + second.value * 2.0 + third.value + max(items).value
+
+
+def test_a_users_getitem_is_inlined_and_reads_the_world_on_every_call():
+    """bag[0] ran Bag.__getitem__ as Python when compiling: the global it read was frozen
+    (a stale gradient, found this session)."""
+    _agrees_before_and_after(
+        indexed, "reverse", lambda: SETTING.update(scale=-0.5), lambda: SETTING.update(scale=2.0)
+    )
+
+
+def test_sorting_by_the_users_lt_lowers_each_comparison():
+    """sorted(items) by Ranked.__lt__ on ranks known when compiling: ordered, the values
+    differentiated; an order decided by a global read on every call is refused (it ran
+    __lt__ as Python once: a stale order, found this session)."""
+    _agrees_before_and_after(ordered, "reverse", lambda: None, lambda: None)
+
+    def ordered_by_a_global(x):
+        items = [RankedByGlobal(x[0], 1.0), RankedByGlobal(x[1], 1.5)]
+        return sorted(items)[0].value
+
+    with pytest.raises(srcad.UnsupportedSyntax, match="orders by a key computed from data"):
+        srcad.grad(ordered_by_a_global)(X)

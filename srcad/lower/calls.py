@@ -112,6 +112,7 @@ from srcad.lower.objects import (
     special_method,
     super_view,
 )
+from srcad.lower.operator_methods import ordering_key, orders_users_objects
 from srcad.lower.outside_writes import note_written_dicts
 from srcad.lower.polynomials import is_polynomial, polynomial_value
 from srcad.lower.solvers import solver_of
@@ -277,6 +278,8 @@ def call(
         method = getattr(constant, getattr(function, "__name__", ""), None)
         if callable(method):
             return method(*args, **kwargs)
+    if orders_users_objects(function, args, kwargs):  # sorted(items) by Item.__lt__, lowered
+        kwargs = {**kwargs, "key": ordering_key(lowering, node)}
     if _is_keyed_order(function, kwargs):  # sorted(xs, key=lambda v: v[0]), xs.sort(key=f)
         return _ordered_by_key(lowering, function, args, kwargs, node)
     if is_traced and _counts(function, args, kwargs):  # math.factorial(k), k a loop's counter

@@ -28,11 +28,12 @@ from srcad.ir.builder import (
     not_an_array,
 )
 from srcad.ir.world import WorldPath
-from srcad.lower.dispatch import STRING_FORMATS, evaluate, lowers_expression
+from srcad.lower.dispatch import CALL, STRING_FORMATS, evaluate, lowers_expression
 from srcad.lower.iteration import static_items
 from srcad.lower.machine_state import refuse_reading_state_of_the_machine
 from srcad.lower.objects import SuperView, class_attribute
 from srcad.lower.operator_methods import NOT_USERS, user_operator
+from srcad.lower.user_code import has_own_method
 from srcad.lower.world import Outside
 from srcad.pytree import fields_of, is_namespace
 
@@ -494,6 +495,9 @@ def subscript_of(lowering: Lowering, value: object, index: object, node: ast.Sub
         return joined(lowering, value, index, node)
     if not isinstance(value, Tracer) and contains_tracer(index):
         raise StaticValueNeeded(_data_index_message(value, index, node), lowering.builder.loc)
+    if not isinstance(value, Outside) and has_own_method(value, "__getitem__"):
+        method = class_attribute(lowering, value, "__getitem__", node)  # bag[0]: inlined
+        return CALL[0](lowering, method, [index], {}, node)
     container: Any = value  # any value: Python's TypeError if it has no items
     try:
         return container[index]

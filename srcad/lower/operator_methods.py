@@ -16,6 +16,8 @@ first); ``-a`` calls ``__neg__``; comparisons try the reflected comparison
 from __future__ import annotations
 
 import ast
+import operator
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,6 +25,7 @@ import numpy as np
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir.builder import Tracer
 from srcad.lower.dispatch import CALL
+from srcad.lower.iteration import DependsOnData
 from srcad.lower.objects import class_attribute
 from srcad.lower.user_code import has_own_method
 from srcad.lower.world import Outside
@@ -139,3 +142,48 @@ def _refuse_an_array_on_the_left(
             "object's arrays",
             node,
         )
+
+
+class _Compared:
+    """An item that ``sorted``, ``min`` or ``max`` orders by its class's own comparisons,
+    lowered (inlined) one pair at a time; an order decided by data raises
+    ``DependsOnData`` (the caller refuses it)."""
+
+    def __init__(self, lowering: Lowering, item: object, node: Node):
+        self.lowering, self.item, self.node = lowering, item, node
+
+    def __lt__(self, other: _Compared) -> bool:
+        return self._known(ast.Lt(), other)
+
+    def __gt__(self, other: _Compared) -> bool:
+        return self._known(ast.Gt(), other)
+
+    def _known(self, op: ast.cmpop, other: _Compared) -> bool:
+        result = user_operator(self.lowering, op, (self.item, other.item), self.node)
+        if result is NOT_USERS:  # neither item's class of the user's defines it
+            result = (operator.lt if isinstance(op, ast.Lt) else operator.gt)(self.item, other.item)
+        if isinstance(result, Tracer):
+            raise DependsOnData
+        return bool(result)
+
+
+def orders_users_objects(function: object, args: list, kwargs: dict) -> bool:
+    """``sorted(items)``, ``min``/``max`` of them, or ``items.sort()`` without a key, where
+    an item's class of the user's defines how its objects compare."""
+    if kwargs.get("key") is not None:
+        return False
+    is_list_sort = isinstance(getattr(function, "__self__", None), list)
+    if is_list_sort and getattr(function, "__name__", "") == "sort":
+        items: object = function.__self__  # type: ignore[attr-defined]
+    elif function in (sorted, min, max):
+        items = args[0] if len(args) == 1 else args
+    else:
+        return False
+    if not isinstance(items, (list, tuple)):
+        return False
+    return any(has_own_method(item, m) for item in items for m in ("__lt__", "__gt__"))
+
+
+def ordering_key(lowering: Lowering, node: Node) -> Callable[[object], _Compared]:
+    """The key that orders items by their class's own comparisons, lowered."""
+    return lambda item: _Compared(lowering, item, node)
