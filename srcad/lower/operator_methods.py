@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import operator
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -161,7 +161,8 @@ class _Compared:
     def _known(self, op: ast.cmpop, other: _Compared) -> bool:
         result = user_operator(self.lowering, op, (self.item, other.item), self.node)
         if result is NOT_USERS:  # neither item's class of the user's defines it
-            result = (operator.lt if isinstance(op, ast.Lt) else operator.gt)(self.item, other.item)
+            compare: Any = operator.lt if isinstance(op, ast.Lt) else operator.gt
+            result = compare(self.item, other.item)
         if isinstance(result, Tracer):
             raise DependsOnData
         return bool(result)
