@@ -407,21 +407,51 @@ def test_a_record_built_inside_is_returned():
     _assert_close(pull(Layer(np.ones(3), np.ones(3)))[0], 1 - np.tanh(X) ** 2 + 2 * X)
 
 
+POST_INIT = {"scale": 2.0}
+
+
 @dataclasses.dataclass
 class Checked:
     w: np.ndarray
+    scale: float = dataclasses.field(default_factory=lambda: POST_INIT["scale"])
 
     def __post_init__(self):
-        self.w = self.w * 2.0
+        if self.w.ndim != 1:
+            raise ValueError("w must be a vector")
+        self.w = self.w * POST_INIT["scale"]
+        self.norm = np.sqrt(np.sum(self.w**2))
+
+
+@dataclasses.dataclass(frozen=True)
+class FrozenChecked:
+    w: np.ndarray
+
+    def __post_init__(self):
+        object.__setattr__(self, "w", self.w * 2.0)
 
 
 def runs_post_init(x):
-    return np.sum(Checked(x).w)
+    checked = Checked(x)
+    return np.sum(checked.w) * checked.scale + checked.norm
 
 
-def test_a_dataclass_with_post_init_is_refused_at_the_line():
+def test_a_dataclasss_post_init_and_default_factory_are_lowered_and_read_the_world():
+    """__post_init__ was refused; a field's default_factory ran as Python when compiling,
+    freezing the global it read (a stale gradient, found this session)."""
+    compiled = srcad.grad(runs_post_init)
+    try:
+        for scale in (2.0, -0.5):
+            POST_INIT["scale"] = scale
+            _assert_close(compiled(X), srcad.numerical_grad(runs_post_init, X))
+    finally:
+        POST_INIT["scale"] = 2.0
+    with pytest.raises(ValueError, match="w must be a vector"):  # as the plain function
+        srcad.grad(runs_post_init)(np.ones((2, 2)))
+
+
+def test_a_frozen_dataclass_with_post_init_is_refused_at_the_line():
     with pytest.raises(srcad.UnsupportedSyntax, match="__post_init__"):
-        srcad.grad(runs_post_init)(X)
+        srcad.grad(lambda x: np.sum(FrozenChecked(x).w))(X)
 
 
 # --- transformations inside differentiated code ---------------------------------------------

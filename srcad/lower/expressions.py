@@ -446,8 +446,10 @@ def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
         if isinstance(value, SuperView):  # super().forward
             return value.attribute(lowering, node.attr, node)
         fields = fields_of(value)
-        if fields is not None and node.attr not in fields and not is_namespace(value):
-            return class_attribute(lowering, value, node.attr, node)  # hp.SCALE, hp.forward
+        is_own = node.attr in getattr(value, "__dict__", {})  # set in its __post_init__
+        if fields is not None and node.attr not in fields and not is_own:
+            if not is_namespace(value):
+                return class_attribute(lowering, value, node.attr, node)  # hp.SCALE
         found = getattr(value, node.attr)
     except AttributeError as error:
         raise lowering.located(SrcadError, str(error), node) from None

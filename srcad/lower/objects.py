@@ -497,7 +497,8 @@ def construct(lowering: Lowering, cls: type, args: list, kwargs: dict, node: ast
     if issubclass(cls, tuple):
         return _checked(lowering, node, lambda: cls(*args, **kwargs))
     params: Any = getattr(cls, "__dataclass_params__", None)
-    if not getattr(params, "init", True) or hasattr(cls, "__post_init__"):
+    post_init = inspect.getattr_static(cls, "__post_init__", None)
+    if not getattr(params, "init", True) or not _post_init_follows(cls, params, post_init):
         raise lowering.located(
             UnsupportedSyntax,
             f"'{ast.unparse(node)}' runs code of {cls.__name__}'s own (__init__ or "
@@ -513,12 +514,29 @@ def construct(lowering: Lowering, cls: type, args: list, kwargs: dict, node: ast
             value = bound.arguments[field.name]
         elif field.default is not dataclasses.MISSING:
             value = field.default
-        else:  # bind checked that the field has a default
+        elif is_user_function(field.default_factory):  # its reads staged, as any call's
+            value = CALL[0](lowering, field.default_factory, [], {}, node)
+        else:  # bind checked that the field has a default (list, dict: a new one)
             value = field.default_factory()
         object.__setattr__(instance, field.name, value)  # as a frozen dataclass's __init__
     if not getattr(params, "frozen", False) and hasattr(instance, "__dict__"):
         lowering.world.made[id(instance)] = instance  # made here: its fields may be written
+    if post_init is not None:  # self.scale = SCALE * 2.0: inlined, as any method
+        method = class_attribute(lowering, instance, "__post_init__", node)
+        CALL[0](lowering, method, [], {}, node)
     return instance
+
+
+def _post_init_follows(cls: type, params: Any, post_init: object) -> bool:
+    """Whether srcad lowers the dataclass's ``__post_init__`` (none, or the user's on a
+    class that is not frozen and has no ``InitVar`` fields, which only it would see)."""
+    if post_init is None:
+        return True
+    fields: Any = dataclasses.fields  # of a class is_record_class found to be a dataclass
+    names = {field.name for field in fields(cls)}
+    has_init_vars = any(name not in names for name in inspect.signature(cls).parameters)
+    frozen = getattr(params, "frozen", False)
+    return is_user_function(post_init) and not frozen and not has_init_vars
 
 
 def _checked(lowering: Lowering, node: ast.Call, make: Callable[[], Any]) -> Any:
