@@ -44,6 +44,14 @@ class _Liveness:
         self.loop_exits: list[tuple[frozenset[str], frozenset[str]]] = []  # (after, head)
         # simple statements by id: (names bound, names read), the same on every pass of a loop
         self.simple: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
+        self.read: dict[int, frozenset[str]] = {}  # reads of other nodes, by id: the same too
+
+    def reads(self, node: ast.AST) -> frozenset[str]:
+        """``reads(node)``, worked out once per analysis (loops are passed over again)."""
+        found = self.read.get(id(node))
+        if found is None:
+            found = self.read[id(node)] = reads(node)
+        return found
 
     def block(self, statements: list[ast.stmt], live: frozenset[str]) -> frozenset[str]:
         """The names live before ``statements`` given those live after them."""
@@ -56,26 +64,28 @@ class _Liveness:
         if isinstance(node, (ast.Assign, ast.AnnAssign, ast.Expr)):  # most: read once
             key = id(node)
             if key not in self.simple:
-                self.simple[key] = (assigned(node), reads(node))
+                self.simple[key] = (assigned(node), self.reads(node))
             bound, read = self.simple[key]
             return (live - bound) | read
         if isinstance(node, ast.If):
-            return reads(node.test) | self.block(node.body, live) | self.block(node.orelse, live)
+            return (
+                self.reads(node.test) | self.block(node.body, live) | self.block(node.orelse, live)
+            )
         if isinstance(node, (ast.For, ast.While)):
             return self._loop(node, live)
         if isinstance(node, ast.Return):
-            return reads(node.value) if node.value is not None else frozenset()
+            return self.reads(node.value) if node.value is not None else frozenset()
         if isinstance(node, (ast.Break, ast.Continue)) and self.loop_exits:
             after_loop, head = self.loop_exits[-1]
             return after_loop if isinstance(node, ast.Break) else head
         if isinstance(node, (ast.FunctionDef, ast.With, ast.Try)):
-            return live | reads(node)  # nested code: conservatively, everything it reads
+            return live | self.reads(node)  # nested code: conservatively, everything it reads
         if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-            return live | reads(node) | {node.target.id}  # y += v reads y
-        return (live - assigned(node)) | reads(node)
+            return live | self.reads(node) | {node.target.id}  # y += v reads y
+        return (live - assigned(node)) | self.reads(node)
 
     def _loop(self, node: ast.For | ast.While, live: frozenset[str]) -> frozenset[str]:
-        header = reads(node.iter) if isinstance(node, ast.For) else reads(node.test)
+        header = self.reads(node.iter) if isinstance(node, ast.For) else self.reads(node.test)
         target = _assigned_names(node.target) if isinstance(node, ast.For) else frozenset()
         after_loop = self.block(node.orelse, live) | header
         head = after_loop
