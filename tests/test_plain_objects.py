@@ -444,6 +444,32 @@ def test_objects_srcad_cannot_take_apart_say_why(obj, why):
         srcad.grad(lambda w, obj: np.sum(w) * obj.scale)(np.ones(2), obj)
 
 
+class SlottedScale:
+    __slots__ = ("scale",)
+
+    def __init__(self, scale):
+        self.scale = scale
+
+
+class ComputedScale:
+    def __init__(self, scale):
+        self.held = scale
+
+    def __getattr__(self, name):
+        return self.held
+
+
+@pytest.mark.parametrize("cls, why", [(SlottedScale, "__slots__"), (ComputedScale, "__getattr__")])
+def test_an_object_srcad_cannot_take_apart_made_from_traced_values_says_why(cls, why):
+    """It said "'Dyn' has no derivative rule" (found this session)."""
+
+    def makes_one(w):
+        return np.sum(w) * cls(w[0]).scale
+
+    with pytest.raises(srcad.UnsupportedSyntax, match=f"makes an object of {cls.__name__}.*{why}"):
+        srcad.grad(makes_one)(np.ones(2))
+
+
 class ParamDict(dict):
     """A dict of the user's: a dict (its items), not an object of attributes."""
 

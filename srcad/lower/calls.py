@@ -121,7 +121,13 @@ from srcad.lower.user_code import has_own_method, is_user_function
 from srcad.lower.user_rules import rely_on_registrations, rely_on_user_rules
 from srcad.lower.vectorized import vectorized_call
 from srcad.lower.world import Outside, is_hashable, outside_call, outside_callee
-from srcad.pytree import flatten, is_plain_class, unflatten
+from srcad.pytree import (
+    flatten,
+    is_library_class,
+    is_plain_class,
+    not_plain_because,
+    unflatten,
+)
 
 MAX_INLINE_DEPTH = 40
 # NumPy's functions that write into an argument and return None: what to write instead
@@ -567,6 +573,17 @@ def _call_python(
         )
     if isinstance(function, type) and is_plain_class(function):
         return made_object(lowering, function, list(args), dict(kwargs), node)
+    if is_traced and isinstance(function, type) and not is_library_class(function):
+        why = not_plain_because(function)  # Dyn(x) of a class with __getattr__ or __slots__
+        if why is not None and not issubclass(function, BaseException):
+            raise lowering.located(
+                UnsupportedSyntax,
+                f"'{ast.unparse(node)}' makes an object of {function.__name__} from values "
+                f"srcad traces, but srcad follows objects only through their attributes and "
+                f"{why}; give the class plain attributes (no __slots__ or __getattr__), or "
+                "compute with the values themselves",
+                node,
+            )
     if not is_traced:  # compile-time value: shapes, ranges, constants
         refuse_reading_state_of_the_machine(lowering, function, node)
         return _run_on_constants(lowering, function, args, kwargs, node)
