@@ -659,6 +659,41 @@ def test_shuffle_along_another_axis_is_refused_with_what_to_write():
         srcad.grad(along_columns)(np.ones(5))
 
 
+def shuffles_a_list_with_pythons_random(w):
+    idx = list(range(5))
+    random.shuffle(idx)  # a minibatch order in a Python list
+    return sum(w[i] * float(k) for k, i in enumerate(idx[:3]))
+
+
+def shuffles_an_array_with_pythons_random(w):
+    rows = np.arange(5)
+    random.shuffle(rows)
+    return np.sum(w[rows] * np.arange(5.0))
+
+
+def shuffles_a_list_with_numpy(w):
+    idx = list(range(5))
+    SUBSAMPLE["rng"].shuffle(idx)
+    return sum(w[i] * float(k) for k, i in enumerate(idx[:3]))
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        shuffles_a_list_with_pythons_random,
+        shuffles_an_array_with_pythons_random,
+        shuffles_a_list_with_numpy,
+    ],
+)
+def test_a_shuffle_srcad_cannot_follow_is_refused_with_what_to_write(function):
+    """The order was drawn once, when compiling, and built into the code: later calls
+    with other seeds gave that order's value and gradient (stale); NumPy's shuffle of a
+    list was left unshuffled in the code (wrong on the first call). Found by a probe."""
+    SUBSAMPLE["rng"] = np.random.default_rng(3)
+    with pytest.raises(srcad.UnsupportedSyntax, match="permutation"):
+        srcad.grad(function)(np.linspace(0.5, 1.5, 5))
+
+
 def reparameterized(theta):
     """A variational objective as people write it: draws whose parameters are learned."""
     mu, log_sigma = theta[:2], theta[2:]

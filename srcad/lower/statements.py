@@ -13,6 +13,7 @@ imports in ``srcad.lower.imports``.
 from __future__ import annotations
 
 import ast
+import random
 import types
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -180,8 +181,19 @@ def _shuffled(lowering: Lowering, call: ast.Call) -> ast.Assign | None:
     function = evaluate(lowering, call.func)
     owner = function.owner.value if isinstance(function, Outside) and function.owner else None
     owner = getattr(function, "__self__", owner)
-    if not isinstance(owner, (np.random.Generator, np.random.RandomState)):
-        return None  # random.shuffle(items) of a Python list: run on every call
+    is_numpys = isinstance(owner, (np.random.Generator, np.random.RandomState))
+    if not is_numpys and not isinstance(owner, random.Random):
+        return None  # a shuffle of the user's own
+    if not is_numpys or len(call.args) != 1 or not _is_array(evaluate(lowering, call.args[0])):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(call)}' shuffles in place what srcad lays out when compiling (a "
+            "Python list, or anything with Python's random.shuffle), so the order drawn on "
+            "each call would not reach the code; draw the order as an array with NumPy and "
+            "index with it: order = rng.permutation(n) (or np.random.permutation(n)), then "
+            "X[order], or rng.shuffle(y) of an array y",
+            call,
+        )
     axis = [k.value for k in call.keywords if k.arg == "axis"]
     if len(call.args) != 1 or len(call.keywords) != len(axis) or axis and not _is_zero(axis[0]):
         raise lowering.located(
