@@ -9,6 +9,9 @@ again after the global the method reads changed.
 
 from __future__ import annotations
 
+import heapq
+import math
+
 import numpy as np
 import pytest
 
@@ -262,3 +265,87 @@ def test_sorting_by_the_users_lt_lowers_each_comparison():
 
     with pytest.raises(srcad.UnsupportedSyntax, match="orders by a key computed from data"):
         srcad.grad(ordered_by_a_global)(X)
+
+
+class Knob:
+    def __init__(self, a):
+        self.a = a
+
+    def __float__(self):
+        return self.a * SETTING["scale"]
+
+    def __array__(self, dtype=None, copy=None):
+        return np.array([self.a * SETTING["scale"]])
+
+
+class Slotted:
+    __slots__ = ("k",)
+
+    def __init__(self, k):
+        self.k = k * SETTING["scale"]
+
+
+class Weights(list):
+    def total(self):
+        return sum(self) * SETTING["scale"]
+
+
+KNOBS = [Knob(1.5), Knob(2.5)]
+
+
+def square_root_of_a_knob(x):
+    return math.sqrt(Knob(1.5)) * np.sum(x**2)
+
+
+def array_of_a_knob(x):
+    return np.sum(np.asarray(Knob(1.5)) * x)
+
+
+def sum_of_global_knobs(x):
+    return math.fsum(KNOBS) * np.sum(x)
+
+
+def smallest_knob(x):
+    return heapq.nsmallest(1, [Knob(1.5), Knob(2.0)], key=float)[0].a * np.sum(x)
+
+
+def slotted(x):
+    return Slotted(1.5).k * np.sum(x)
+
+
+def subclassed_list(x):
+    return Weights([1.0, 2.0]).total() * np.sum(x)
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        square_root_of_a_knob,
+        array_of_a_knob,
+        sum_of_global_knobs,
+        smallest_knob,
+        slotted,
+        subclassed_list,
+    ],
+)
+def test_library_code_that_would_run_the_users_methods_when_compiling_is_refused(function):
+    """math.sqrt(knob) ran Knob.__float__ as Python when compiling, Slotted(1.5) its
+    __init__, Weights(...).total() its method: the global they read was frozen (stale
+    gradients, found by a probe). Refused, naming the method."""
+    with pytest.raises(srcad.UnsupportedSyntax, match="as Python when compiling"):
+        srcad.grad(function)(X)
+
+
+def summed_objects(x):
+    return sum([Vec(x), Vec(x**2), Vec(np.sin(x))], Vec(np.zeros(3))).total()
+
+
+def test_a_sum_of_the_users_objects_adds_them_by_their_methods():
+    """sum(objects, start) ran Vec.__add__ as Python (stale, found by a probe): now the
+    additions one after the other, inlined."""
+    _agrees_before_and_after(
+        summed_objects,
+        "reverse",
+        lambda: SETTING.update(scale=-0.5),
+        lambda: SETTING.update(scale=2.0),
+    )

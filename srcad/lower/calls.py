@@ -71,7 +71,7 @@ from srcad.lower.context import EnclosingNames, Inlining, LocalFunction, Lowerin
 from srcad.lower.dispatch import CALL, evaluate, lowers_expression
 from srcad.lower.distributions import Frozen, frozen_method, is_distribution
 from srcad.lower.draws import reparameterized
-from srcad.lower.expressions import mapping_of, run_static, starred_values
+from srcad.lower.expressions import binary, mapping_of, run_static, starred_values
 from srcad.lower.fixed_floats import fix_arrays_behind, value_of_constants
 from srcad.lower.generators import Deferred, consumed, function_reads, reads_as_it_goes
 from srcad.lower.interp1d import interpolant_value, is_interpolant
@@ -112,7 +112,12 @@ from srcad.lower.objects import (
     special_method,
     super_view,
 )
-from srcad.lower.operator_methods import ordering_key, orders_users_objects
+from srcad.lower.operator_methods import (
+    ordering_key,
+    orders_users_objects,
+    refuse_running_users_methods,
+    users_method_run_by,
+)
 from srcad.lower.outside_writes import note_written_dicts
 from srcad.lower.polynomials import is_polynomial, polynomial_value
 from srcad.lower.solvers import solver_of
@@ -298,7 +303,10 @@ def call(
     if is_traced and _hands_back_items(function, args):  # iter(hs), itemgetter(1)(pair)
         items: Any = function
         return items(*[_as_callable(lowering, a, node) for a in args], **kwargs)
+    if function is sum and users_method_run_by(sum, list(args), kwargs) is not None:
+        return _sum_of_objects(lowering, list(args), kwargs, node)  # sum of Vec(...)s
     if is_traced and is_traceable_builtin(function):
+        refuse_running_users_methods(lowering, function, list(args), dict(kwargs), node)
         return traced_builtin(lowering, function, args, kwargs, node)
     if is_container_method(function):
         return _call_container_method(lowering, function, args, kwargs, node)
@@ -669,6 +677,22 @@ def _of_constants(args: Args) -> list | None:
     return values
 
 
+def _sum_of_objects(lowering: Lowering, args: list, kwargs: Kwargs, node: ast.Call) -> object:
+    """``sum(items, start)`` where items are objects of the user's: ``start + item`` one
+    after the other, each by the operator methods of their classes (inlined)."""
+    if kwargs.keys() - {"start"} or len(args) not in (1, 2) or not isinstance(args[0], list):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' sums objects of the user's other than from a list; "
+            "add them with + in a loop",
+            node,
+        )
+    total = args[1] if len(args) == 2 else kwargs.get("start", 0)
+    for item in args[0]:
+        total = binary(lowering, ast.Add(), total, item, node)
+    return total
+
+
 def _run_on_constants(
     lowering: Lowering, function: object, args: Args, kwargs: Kwargs, node: ast.Call
 ) -> object:
@@ -676,6 +700,7 @@ def _run_on_constants(
     function of the lowered code among the arguments (``key=lambda i: W[i]``) is lowered
     each time the library calls it, and refused where it computes from data."""
     called: Any = function  # any value: Python's TypeError if it is not callable
+    refuse_running_users_methods(lowering, function, list(args), dict(kwargs), node)
     args = [_as_callable(lowering, value, node) for value in args]
     kwargs = {name: _as_callable(lowering, value, node) for name, value in kwargs.items()}
     try:

@@ -16,8 +16,11 @@ first); ``-a`` calls ``__neg__``; comparisons try the reflected comparison
 from __future__ import annotations
 
 import ast
+import enum
 import operator
+import sysconfig
 from collections.abc import Callable
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,8 +30,9 @@ from srcad.ir.builder import Tracer
 from srcad.lower.dispatch import CALL
 from srcad.lower.iteration import DependsOnData
 from srcad.lower.objects import class_attribute
-from srcad.lower.user_code import has_own_method
-from srcad.lower.world import Outside
+from srcad.lower.user_code import has_own_method, is_user_function
+from srcad.lower.world import Outside, is_hashable
+from srcad.pytree import is_library_class, not_plain_because
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering, Node
@@ -188,3 +192,129 @@ def orders_users_objects(function: object, args: list, kwargs: dict) -> bool:
 def ordering_key(lowering: Lowering, node: Node) -> Callable[[object], _Compared]:
     """The key that orders items by their class's own comparisons, lowered."""
     return lambda item: _Compared(lowering, item, node)
+
+
+# --- library code given objects of the user's ----------------------------------------------
+# builtins that look at an object without running its methods, or that hand it back
+LOOKS_ONLY = frozenset({isinstance, issubclass, type, id, callable, hasattr, getattr, vars})
+# builtins that go through a container without running the methods of its items
+REARRANGES = frozenset({len, list, tuple, zip, enumerate, reversed, iter, isinstance, id})
+# special methods Python runs at other moments than a call by a library (making, naming)
+NOT_CALLED_BY_LIBRARIES = frozenset(
+    {"__init__", "__new__", "__post_init__", "__init_subclass__", "__class_getitem__"}
+    | {"__set_name__", "__del__", "__getstate__", "__setstate__", "__reduce__"}
+)
+_STANDARD_LIBRARY = sysconfig.get_paths()["stdlib"]
+
+
+def users_method_run_by(function: object, args: list, kwargs: dict) -> tuple[object, str] | None:
+    """An object of the user's among the arguments, and the special method of its class that
+    ``function`` (a library's, run as Python when compiling) may run on it; None where none
+    would run. Such a method would read the globals it uses once, when compiling."""
+    if is_hashable(function) and function in LOOKS_ONLY:
+        return None
+    owner = getattr(function, "__self__", None)  # DECAY.pdf(x) of a subclass of SciPy's
+    if owner is not None and _derives_from_a_library(type(owner)):
+        method = _own_method(owner, special_only=False)
+        if method is not None:
+            return owner, method
+    if isinstance(function, type) and _is_users_class(function):  # Slotted(1.5)
+        return function, "__init__"
+    values = [*args, *kwargs.values()]
+    nested = not (is_hashable(function) and function in REARRANGES)
+    for value in values:
+        for held in _objects_in(value, nested, depth=0):
+            name = _own_special_method(held)
+            if name is not None:
+                return held, name
+    return None
+
+
+def refuse_running_users_methods(
+    lowering: Lowering, function: object, args: list, kwargs: dict, node: Node
+) -> None:
+    """Refuse a library call that would run a special method of the user's as Python."""
+    found = users_method_run_by(function, args, kwargs)
+    if found is None:
+        return
+    value, name = found
+    if isinstance(value, type):
+        bases = [b for b in value.__mro__[1:] if b is not object and is_library_class(b)]
+        why = f"it derives from {bases[0].__name__}" if bases else not_plain_because(value)
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' makes an object of {value.__name__}, a class srcad does "
+            f"not follow through its attributes ({why}): its __init__ and methods would run "
+            "as Python when compiling and read the values they use once, not on every call; "
+            "give the class plain attributes (no __slots__, no library base class)",
+            node,
+        )
+    called = getattr(function, "__name__", None) or type(function).__name__
+    raise lowering.located(
+        UnsupportedSyntax,
+        f"'{ast.unparse(node)}' gives an object of {type(value).__name__} to {called}, which "
+        f"may run its {name} as Python when compiling: the values those methods read would "
+        "be read once, not on every call. Call the method yourself (obj.method(...)), or "
+        f"give {called} the numbers or arrays the object holds",
+        node,
+    )
+
+
+def _objects_in(value: object, nested: bool, depth: int) -> list[object]:
+    """``value`` (unwrapped from outside), and where ``nested``, what lists, tuples and dicts
+    of it hold."""
+    held = value.value if isinstance(value, Outside) else value
+    if isinstance(held, (list, tuple, dict)) and nested and depth < 3:
+        items = held.values() if isinstance(held, dict) else held
+        return [found for item in items for found in _objects_in(item, nested, depth + 1)]
+    return [held]
+
+
+def _own_special_method(value: object) -> str | None:
+    """The first special method the user wrote in the class of ``value`` (or a base of it)
+    that a library may call; None for other objects."""
+    return _own_method(value, special_only=True)
+
+
+def _own_method(value: object, special_only: bool) -> str | None:
+    """The first method (special, where ``special_only``) the user wrote in the class of
+    ``value`` or a base of it, that a library may call; None for other objects."""
+    if isinstance(value, (type, Tracer, np.ndarray, np.generic, int, float, complex, str)):
+        return None
+    names = [
+        name
+        for cls in type(value).__mro__
+        for name, found in vars(cls).items()
+        if (not special_only or name.startswith("__") and name.endswith("__"))
+        and name not in NOT_CALLED_BY_LIBRARIES
+        and _written_by_user(found)
+    ]
+    if not names:
+        return None
+    return ", ".join(names[:-1][:3]) + (" or " if len(names) > 1 else "") + names[-1]
+
+
+def _derives_from_a_library(cls: type) -> bool:
+    """A class of the user's with a base class (not ``object``) from a library."""
+    if is_library_class(cls) or issubclass(cls, ModuleType):
+        return False
+    return any(b is not object and is_library_class(b) for b in cls.__mro__[1:])
+
+
+def _is_users_class(cls: type) -> bool:
+    """A class of the user's that srcad does not follow through its attributes (one it
+    does is made by ``made_object``): calling it runs its ``__init__`` as Python. Not an
+    exception (raised as the user's code raises it) nor an Enum (looked up by value)."""
+    if issubclass(cls, (BaseException, enum.Enum)) or is_library_class(cls):
+        return False
+    return any(_written_by_user(found) for found in vars(cls).values())
+
+
+def _written_by_user(found: object) -> bool:
+    """A function (or a property's getter) from the user's source: not a library's, nor one
+    that ``dataclasses`` or ``collections.namedtuple`` wrote for the class."""
+    function = found.fget if isinstance(found, property) else found
+    if not is_user_function(function):
+        return False
+    filename = function.__code__.co_filename
+    return filename != "<string>" and not filename.startswith(_STANDARD_LIBRARY)
