@@ -9,6 +9,8 @@ again after the global the method reads changed.
 
 from __future__ import annotations
 
+import copy
+import enum
 import heapq
 import math
 
@@ -349,3 +351,130 @@ def test_a_sum_of_the_users_objects_adds_them_by_their_methods():
         lambda: SETTING.update(scale=-0.5),
         lambda: SETTING.update(scale=2.0),
     )
+
+
+class Gate:
+    def __init__(self, a):
+        self.a = a
+
+    def __bool__(self):
+        return self.a * SETTING["scale"] > 1.0
+
+
+class Bin:
+    def __init__(self, items):
+        self.items = items
+
+    def __len__(self):
+        return len(self.items)
+
+    def __contains__(self, value):
+        return value * SETTING["scale"] > 1.0
+
+
+class Act(enum.Enum):
+    RELU = 1
+    TANH = 2
+
+    def slope(self):
+        return SETTING["scale"] * self.value
+
+    @property
+    def gain(self):
+        return SETTING["scale"] + self.value
+
+
+class Copied:
+    def __init__(self, w):
+        self.w = w
+
+    def __copy__(self):
+        return Copied(self.w * SETTING["scale"])
+
+    def __deepcopy__(self, memo):
+        return Copied(self.w * (SETTING["scale"] + 1.0))
+
+
+def decided_by_truth(x):
+    total = np.sum(x**2) if Gate(1.0) else np.sum(np.sin(x))
+    if not Gate(0.8):
+        total = total * 2.0
+    if Bin([1, 2]) and 1.5 in Bin([]):
+        total = total + np.sum(x)
+    return total
+
+
+def methods_of_an_enum_member(x):
+    return Act.RELU.slope() * np.sum(x**2) + Act.TANH.gain * np.sum(np.sin(x))
+
+
+def copied_by_its_own_methods(x):
+    kept = Copied(x)
+    return np.sum(copy.copy(kept).w ** 2) + np.sum(copy.deepcopy([kept])[0].w)
+
+
+@pytest.mark.parametrize(
+    "function", [decided_by_truth, methods_of_an_enum_member, copied_by_its_own_methods]
+)
+def test_truth_membership_enum_methods_and_copies_run_the_users_methods_inlined(function):
+    """'if Gate(1.0):' ran Gate.__bool__ as Python, '1.5 in Bin()' its __contains__,
+    Act.RELU.slope() the enum's method (stale after the global changed), and copy.copy
+    ignored the class's own __copy__ (wrong from the first call). Found by a probe."""
+    _agrees_before_and_after(
+        function, "reverse", lambda: SETTING.update(scale=0.5), lambda: SETTING.update(scale=2.0)
+    )
+
+
+class Steps:
+    def __init__(self):
+        self.k = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        self.k += 1
+        if self.k > 2:
+            raise StopIteration
+        return self.k * SETTING["scale"]
+
+
+class Named:
+    def __format__(self, spec):
+        return "wide" if SETTING["scale"] > 1.0 else "narrow"
+
+
+class Watched:
+    def __init__(self, a):
+        self.a = a
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value * SETTING["scale"])
+
+
+WIDTHS = {"wide": 2.0, "narrow": 5.0}
+
+
+def through_an_iterator_class(x):
+    return sum(v * x[0] for v in Steps())
+
+
+def formatted_now(x):
+    return WIDTHS[f"{Named()}"] * np.sum(x)
+
+
+def looked_up_by_a_key_object(x):
+    return {Gate(1.0): 2.0}.get(Gate(1.0), 3.0) * np.sum(x)
+
+
+def set_through_setattr(x):
+    return Watched(1.0).a * np.sum(x)
+
+
+@pytest.mark.parametrize(
+    "function",
+    [through_an_iterator_class, formatted_now, looked_up_by_a_key_object, set_through_setattr],
+)
+def test_the_users_methods_that_would_run_when_compiling_are_refused(function):
+    with pytest.raises(srcad.UnsupportedSyntax, match="as Python when compiling"):
+        srcad.grad(function)(X)

@@ -55,6 +55,7 @@ from srcad.lower.dispatch import (
 )
 from srcad.lower.expressions import logical
 from srcad.lower.jumps import has_jumps, rewrite_jumps, rewrite_returns
+from srcad.lower.operator_methods import truth_of
 from srcad.lower.returns import always_returns, block_returns, body_returns, contains_return
 from srcad.pytree import flatten, unflatten
 
@@ -132,7 +133,7 @@ def _lower_returning_if(lowering: Lowering, node: ast.If, rest: list[ast.stmt]) 
 
 
 def _lower_returning_if_at(lowering: Lowering, node: ast.If, rest: list[ast.stmt]) -> None:
-    test = evaluate_at(lowering, node, node.test)
+    test = truth_of(lowering, evaluate_at(lowering, node, node.test), node.test)
     if not isinstance(test, Tracer):
         try:
             taken = bool(test)  # an outside object's truth may be refused (world.Outside)
@@ -213,7 +214,7 @@ def _join_returns(
 # --- if -----------------------------------------------------------------------------------
 @lowers_statement(ast.If)
 def lower_if(lowering: Lowering, node: ast.If, since: int) -> None:
-    test = evaluate(lowering, node.test)
+    test = truth_of(lowering, evaluate(lowering, node.test), node.test)
     if not isinstance(test, Tracer):
         lower_block(lowering, node.body if test else node.orelse)
         return
@@ -451,7 +452,9 @@ def _decided(
     if len(operands) == 1:
         return first
     if not isinstance(first, Tracer):
-        if bool(first) != is_and:  # a falsy operand ends 'and', a truthy one 'or'
+        if (
+            bool(truth_of(lowering, first, operands[0])) != is_and
+        ):  # a falsy operand ends 'and', a truthy one 'or'
             return first
         return _decided(lowering, node, operands[1:], is_and)
     with lowering.builder.block() as eqns:
@@ -478,7 +481,7 @@ def _is_cheap_truth(eqn: Eqn) -> bool:
 
 @lowers_expression(ast.IfExp)
 def evaluate_if_expression(lowering: Lowering, node: ast.IfExp) -> object:
-    test = evaluate(lowering, node.test)
+    test = truth_of(lowering, evaluate(lowering, node.test), node.test)
     if not isinstance(test, Tracer):
         return evaluate(lowering, node.body if test else node.orelse)
     values: list[list[object]] = []

@@ -778,7 +778,13 @@ def _call_container_method(
     """``hs.append(h)`` and friends, run at compile time (not on containers from outside,
     an argument's included: Python changes the caller's, srcad's code would not)."""
     _refuse_outside_change(lowering, method, node)
+    if method.__name__ in COMPARING_METHODS:  # d.get(tag): Tag.__hash__ and __eq__ would run
+        refuse_running_users_methods(lowering, method, list(args), dict(kwargs), node)
     return method(*args, **kwargs)
+
+
+# The methods of lists and dicts that compare or hash their arguments
+COMPARING_METHODS = frozenset({"get", "pop", "setdefault", "count", "index", "remove", "update"})
 
 
 def _refuse_outside_change(lowering: Lowering, method: ContainerMethod, node: ast.Call) -> None:

@@ -37,6 +37,7 @@ from srcad.ir.world import Context
 from srcad.lower.aliasing import rewritten
 from srcad.lower.branches import RaiseReached, join_branches, join_returns
 from srcad.lower.dispatch import evaluate, lowers_statement
+from srcad.lower.operator_methods import truth_of
 from srcad.lower.returns import always_returns, block_returns
 from srcad.lower.world import EFFECT_TYPE, Outside
 
@@ -165,7 +166,7 @@ def _emit_effect(lowering: Lowering, prim: str, inputs: list, params: tuple) -> 
 def lower_assert(lowering: Lowering, node: ast.Assert, since: int) -> None:
     if sys.flags.optimize:  # python -O: Python compiled the function without its asserts
         return
-    test = evaluate(lowering, node.test)
+    test = truth_of(lowering, evaluate(lowering, node.test), node.test)
     arguments = [node.msg] if node.msg is not None else []
     failure = ast.Raise(ast.Call(ast.Name("AssertionError", ast.Load()), arguments, []), None)
     ast.fix_missing_locations(ast.copy_location(failure, node))

@@ -10,6 +10,8 @@ modules of their own (``calls``, ``branches``).
 from __future__ import annotations
 
 import ast
+import enum
+import inspect
 import operator
 import types
 from collections.abc import Callable
@@ -32,8 +34,13 @@ from srcad.lower.dispatch import CALL, STRING_FORMATS, evaluate, lowers_expressi
 from srcad.lower.iteration import static_items
 from srcad.lower.machine_state import refuse_reading_state_of_the_machine
 from srcad.lower.objects import SuperView, class_attribute
-from srcad.lower.operator_methods import NOT_USERS, user_operator
-from srcad.lower.user_code import has_own_method
+from srcad.lower.operator_methods import (
+    NOT_USERS,
+    refuse_running_users_methods,
+    truth_of,
+    user_operator,
+)
+from srcad.lower.user_code import has_own_method, is_user_function
 from srcad.lower.world import Outside
 from srcad.pytree import fields_of, is_namespace
 
@@ -208,6 +215,10 @@ def evaluate_unary(lowering: Lowering, node: ast.UnaryOp) -> object:
     operand = evaluate(lowering, node.operand)
     if isinstance(node.op, ast.Not) and isinstance(operand, Tracer):
         return logical(lowering, "logical_not", [operand], node)
+    if isinstance(node.op, ast.Not):  # not gate: its class computes its truth
+        operand = truth_of(lowering, operand, node.operand)
+        if isinstance(operand, Tracer):
+            return logical(lowering, "logical_not", [operand], node)
     found = user_operator(lowering, node.op, (operand,), node)
     if found is not NOT_USERS:
         return found
@@ -315,7 +326,7 @@ def _compared_object(lowering: Lowering, op: ast.cmpop, value: object, node: Nod
 
 def _membership(
     lowering: Lowering, op: ast.cmpop, item: object, container: object, node: Node
-) -> bool:
+) -> object:
     """``kind in ("relu", "tanh")``, ``"W" in params``, ``mode in (Mode.A, Mode.B)``: known
     when compiling, where neither the item nor what it is compared with comes from data."""
     if isinstance(container, Outside) and isinstance(container.value, (dict, list, set)):
@@ -336,6 +347,17 @@ def _membership(
             "answer in as an argument",
             node,
         )
+    if has_own_method(container, "__contains__"):  # 3 in bag: its class's test, inlined
+        method = class_attribute(lowering, container, "__contains__", node)  # type: ignore[arg-type]
+        found = truth_of(lowering, CALL[0](lowering, method, [item], {}, node), node)
+        if isinstance(op, ast.In):
+            return found
+        return (
+            logical(lowering, "logical_not", [found], node)
+            if isinstance(found, Tracer)
+            else not found
+        )
+    refuse_running_users_methods(lowering, _membership, [item, container], {}, node, "'in'")
     item = _compared_object(lowering, ast.Eq(), item, node)
     if isinstance(container, (list, tuple)):
         container = [_compared_object(lowering, ast.Eq(), v, node) for v in container]
@@ -445,6 +467,8 @@ def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
             return lowering.world.attribute(function_as_outside(lowering, value), node.attr)
         if isinstance(value, SuperView):  # super().forward
             return value.attribute(lowering, node.attr, node)
+        if isinstance(value, enum.Enum) and _is_users_method(type(value), node.attr):
+            return class_attribute(lowering, value, node.attr, node)  # Act.RELU.slope()
         fields = fields_of(value)
         is_own = node.attr in getattr(value, "__dict__", {})  # set in its __post_init__
         if fields is not None and node.attr not in fields and not is_own:
@@ -456,6 +480,13 @@ def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
     if isinstance(value, types.ModuleType):  # os.environ: read once, when compiling
         refuse_reading_state_of_the_machine(lowering, found, node)
     return found
+
+
+def _is_users_method(cls: type, name: str) -> bool:
+    """Whether ``name`` is a method or property the user wrote in ``cls``."""
+    found = inspect.getattr_static(cls, name, None)
+    getter = found.fget if isinstance(found, property) else found
+    return is_user_function(getter)
 
 
 def function_as_outside(lowering: Lowering, function: types.FunctionType) -> Outside:
@@ -500,6 +531,8 @@ def subscript_of(lowering: Lowering, value: object, index: object, node: ast.Sub
     if not isinstance(value, Outside) and has_own_method(value, "__getitem__"):
         method = class_attribute(lowering, value, "__getitem__", node)  # bag[0]: inlined
         return CALL[0](lowering, method, [index], {}, node)
+    if isinstance(value, dict):  # params[key] of a key object: its __hash__ and __eq__ run
+        refuse_running_users_methods(lowering, dict.get, [index], {}, node, "a dict's lookup")
     container: Any = value  # any value: Python's TypeError if it has no items
     try:
         return container[index]

@@ -151,6 +151,15 @@ def live_items(lowering: Lowering, iterable: object, node: Node) -> Iterator[obj
         return enumerate(live_items(lowering, iterable.inner, node), iterable.start)
     if type(iterable) not in (list, dict) and not isinstance(iterable, Iterator):
         return iter(static_items(lowering, iterable, node))
+    if has_own_method(iterable, "__next__"):  # for v in Steps(): its __next__ as Python
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node).splitlines()[0]}' goes through an iterator of the user's "
+            f"class {type(iterable).__name__}, whose __next__ would run as Python when "
+            "compiling and read its values once; write it as a generator function (yield), "
+            "or loop over a list or an array",
+            node,
+        )
     items: Any = iterable  # a list, a dict or an iterator
     return _taken_at(lowering, iter(items), node)
 

@@ -29,6 +29,7 @@ from srcad.ir import AVal, Const, Eqn
 from srcad.ir.builder import Tracer
 from srcad.lower.dispatch import STRING_FORMATS, evaluate, lowers_expression
 from srcad.lower.expressions import run_static
+from srcad.lower.operator_methods import own_methods_among
 from srcad.lower.world import Outside
 from srcad.pytree import flatten
 
@@ -74,6 +75,23 @@ def _piece(lowering: Lowering, part: ast.expr, node: ast.JoinedStr) -> Piece:
             UnsupportedSyntax,
             f"'{ast.unparse(part.value)}' holds values computed from data; format them one "
             "by one (f'{a} {b}') or stack them into an array first",
+            node,
+        )
+    return _formatted_now(lowering, value, conversion, spec, node)
+
+
+def _formatted_now(
+    lowering: Lowering, value: object, conversion: str, spec: str, node: Node
+) -> str:
+    """A value known when compiling, formatted then; not an object whose class formats it
+    with a method of the user's (it would read what it reads once)."""
+    own = own_methods_among(value, ("__format__", "__str__", "__repr__"))
+    if own:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' formats an object of {type(value).__name__}, whose class "
+            f"formats it with its own {own[0]}: that would run as Python when compiling and "
+            "read its values once; format the numbers it holds (f'{obj.value:.3f}')",
             node,
         )
     return str(run_static(lowering, lambda: _format_now(value, conversion, spec), node))
@@ -223,7 +241,7 @@ def _value_piece(
         return (value, conversion, spec)
     if isinstance(value, Outside):
         return (lowering.world.unwrap(value), conversion, spec)
-    return str(run_static(lowering, lambda: _format_now(value, conversion, spec), node))
+    return _formatted_now(lowering, value, conversion, spec, node)
 
 
 def _formatted(lowering: Lowering, pieces: list[Piece]) -> object:

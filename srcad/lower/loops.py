@@ -68,6 +68,7 @@ from srcad.lower.loop_tests import (
     hoisted_assignments,
     retest,
 )
+from srcad.lower.operator_methods import truth_of
 from srcad.lower.returns import block_returns
 from srcad.lower.rows import rows_read_when_used
 
@@ -523,7 +524,7 @@ def _unroll_while_body(lowering: Lowering, node: ast.While) -> bool:
     known at compile time; False when it comes to depend on data."""
     for _ in range(MAX_UNROLL + 1):
         with lowering.builder.block():
-            test = evaluate_at(lowering, node, node.test)
+            test = truth_of(lowering, evaluate_at(lowering, node, node.test), node.test)
         if isinstance(test, Tracer):
             return False
         if not test:
@@ -549,7 +550,7 @@ def _while_condition(
     for name, var in zip(carried, in_vars, strict=True):
         lowering.env[name] = builder.tracer(var)
     with builder.block() as eqns:
-        test = evaluate(lowering, node.test)
+        test = truth_of(lowering, evaluate(lowering, node.test), node.test)
     lowering.env = before
     if not isinstance(test, Tracer) or test.shape != ():
         raise lowering.located(

@@ -165,6 +165,15 @@ def write_attribute(
     attributes are in every snapshot of what a branch or a loop body changes, so a loop
     that writes one unrolls and branches join them, as for lists). On an object passed in
     or read from outside, which srcad does not change, it is refused."""
+    if is_made(owner, lowering.world.made) and has_own_method(owner, "__setattr__"):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' sets an attribute of an object whose class sets its "
+            f"attributes with its own __setattr__ ({type(owner).__name__}), which would run "
+            "as Python when compiling and read its values once; compute the value and set it "
+            "in a class without __setattr__",
+            node,
+        )
     if is_made(owner, lowering.world.made):
         setattr(owner, name, value)
         return
@@ -319,6 +328,10 @@ def _copy(lowering: Lowering, value: object, node: ast.Call, deep: bool) -> obje
         return tuple(inner(item) for item in value)
     if type(value) is dict:
         return {key: inner(item) for key, item in value.items()}
+    own = "__deepcopy__" if deep else "__copy__"
+    if not isinstance(value, Outside) and has_own_method(value, own):  # its class's copy
+        method = class_attribute(lowering, value, own, node)
+        return CALL[0](lowering, method, [{}] if deep else [], {}, node)
     fields = fields_of(value)
     if fields is not None and isinstance(value, tuple):  # a NamedTuple
         items = [inner(getattr(value, name)) for name in fields]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import enum
+import inspect
 import operator
 import sysconfig
 from collections.abc import Callable
@@ -231,9 +232,15 @@ def users_method_run_by(function: object, args: list, kwargs: dict) -> tuple[obj
 
 
 def refuse_running_users_methods(
-    lowering: Lowering, function: object, args: list, kwargs: dict, node: Node
+    lowering: Lowering,
+    function: object,
+    args: list,
+    kwargs: dict,
+    node: Node,
+    called: str | None = None,
 ) -> None:
-    """Refuse a library call that would run a special method of the user's as Python."""
+    """Refuse a library call (``called``: what to name it) that would run a special method
+    of the user's as Python."""
     found = users_method_run_by(function, args, kwargs)
     if found is None:
         return
@@ -249,7 +256,7 @@ def refuse_running_users_methods(
             "give the class plain attributes (no __slots__, no library base class)",
             node,
         )
-    called = getattr(function, "__name__", None) or type(function).__name__
+    called = called or getattr(function, "__name__", None) or type(function).__name__
     raise lowering.located(
         UnsupportedSyntax,
         f"'{ast.unparse(node)}' gives an object of {type(value).__name__} to {called}, which "
@@ -318,3 +325,28 @@ def _written_by_user(found: object) -> bool:
         return False
     filename = function.__code__.co_filename
     return filename != "<string>" and not filename.startswith(_STANDARD_LIBRARY)
+
+
+def truth_of(lowering: Lowering, value: object, node: Node) -> object:
+    """``value`` as a test (``if gate:``, ``while``, ``and``, ``not``): for an object of the
+    user's whose class computes its truth, the result of its ``__bool__`` (or ``__len__``),
+    inlined; anything else as it is (Python's truth of it is taken by the caller)."""
+    if isinstance(value, Outside) or not is_users_operand(value):
+        return value  # an outside object's truth is a fact the guard checks, or refused
+    if has_own_method(value, "__bool__"):
+        return CALL[0](lowering, _method(lowering, value, "__bool__", node), [], {}, node)
+    if has_own_method(value, "__len__"):
+        length = CALL[0](lowering, _method(lowering, value, "__len__", node), [], {}, node)
+        return length != 0
+    return value
+
+
+def own_methods_among(value: object, names: tuple[str, ...]) -> list[str]:
+    """Which of the methods ``names`` the user wrote in the class of ``value`` (an object
+    of the user's; not those ``dataclasses`` writes)."""
+    held = value.value if isinstance(value, Outside) else value
+    if not is_users_operand(held) or isinstance(held, type):
+        return []
+    return [
+        name for name in names if _written_by_user(inspect.getattr_static(type(held), name, None))
+    ]
