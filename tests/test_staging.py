@@ -1456,3 +1456,52 @@ def test_a_pullback_runs_at_its_point_after_the_caller_changed_the_array():
     z[0] = 5.0
     np.testing.assert_allclose(vjp_fn(1.0)[0], np.cos([0.3, -0.7]))
     assert value == pytest.approx(np.sum(np.sin([0.3, -0.7])))
+
+
+LOGGED = logging.getLogger("srcad.tests.asked")
+
+
+def asks_the_logger(w):
+    total = np.sum(w**2)
+    if LOGGED.isEnabledFor(logging.DEBUG):
+        print("detail", total)  # dropped from the generated code, with no error
+    return total
+
+
+def inserts_at_a_drawn_position(w):
+    order = list(range(5))
+    order.insert(random.randint(0, 3), 4)
+    return w[order[0]] * 2.0
+
+
+@pytest.mark.parametrize("function", [asks_the_logger, inserts_at_a_drawn_position])
+def test_calls_srcad_cannot_follow_are_refused_at_the_line(function):
+    """'if log.isEnabledFor(...)' lost its body (its prints never ran); a list changed at
+    a drawn position was an internal error. Found by a probe."""
+    with pytest.raises(srcad.UnsupportedSyntax):
+        srcad.grad(function)(np.linspace(0.5, 1.5, 5))
+
+
+def drawn_between_learned_bounds(p):
+    return random.uniform(p[0], p[0] + np.exp(p[1])) * p[0]
+
+
+def test_pythons_uniform_of_learned_bounds_is_reparameterized_and_draws_as_python():
+    """random.uniform(a, b) with traced bounds went through NumPy's rule and failed with
+    "Random.random() takes no keyword arguments" (found by a probe): now a + (b - a) *
+    random.random(), the same draw; the generator's state after the call is the plain one's."""
+    p = np.array([0.5, -0.2])
+    gradient = srcad.value_and_grad(drawn_between_learned_bounds)
+    for seed in (3, 4):
+
+        def plain(q, seed=seed):
+            random.seed(seed)
+            return drawn_between_learned_bounds(q)
+
+        expected_value, expected = plain(p), srcad.numerical_grad(plain, p)
+        state_after = random.getstate()
+        random.seed(seed)
+        value, got = gradient(p)
+        assert value == pytest.approx(expected_value)
+        np.testing.assert_allclose(got, expected, rtol=1e-6)
+        assert random.getstate() == state_after

@@ -15,6 +15,7 @@ import copy
 import functools
 import inspect
 import itertools
+import logging
 import math
 import operator
 import os
@@ -203,6 +204,15 @@ def call(
     special = special_method(lowering, function, args, node)
     if special is not None:  # float(box): Box.__float__(box), as Python calls it
         return call(lowering, special, list(args[1:]), kwargs, node)
+    if _asks_a_logger(function):  # if log.isEnabledFor(logging.DEBUG): a setting of the run
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' asks a logger for its settings, which srcad would read "
+            "once, when compiling (and its log calls run only in the generated code); log "
+            "without asking (log.debug checks the level itself), or test a setting of yours "
+            "(if VERBOSE:), which is read on every call",
+            node,
+        )
     callee = outside_callee(function)
     if callee is not None:  # random draws, print, logging: run by the generated code
         draw = reparameterized(lowering, function, args, kwargs, node)
@@ -677,6 +687,17 @@ def _of_constants(args: Args) -> list | None:
     return values
 
 
+# a logger's methods that answer about its settings rather than log
+LOGGER_QUERIES = frozenset({"isEnabledFor", "getEffectiveLevel", "hasHandlers", "getChild"})
+
+
+def _asks_a_logger(function: object) -> bool:
+    method = function.value if isinstance(function, Outside) else function
+    owner = getattr(method, "__self__", None)
+    name = getattr(method, "__name__", "")
+    return isinstance(owner, logging.Logger) and name in LOGGER_QUERIES
+
+
 def _sum_of_objects(lowering: Lowering, args: list, kwargs: Kwargs, node: ast.Call) -> object:
     """``sum(items, start)`` where items are objects of the user's: ``start + item`` one
     after the other, each by the operator methods of their classes (inlined)."""
@@ -780,7 +801,19 @@ def _call_container_method(
     _refuse_outside_change(lowering, method, node)
     if method.__name__ in COMPARING_METHODS:  # d.get(tag): Tag.__hash__ and __eq__ would run
         refuse_running_users_methods(lowering, method, list(args), dict(kwargs), node)
+    if method.__name__ in AT_POSITIONS and any(isinstance(a, Tracer) for a in args):
+        raise StaticValueNeeded(  # a loop's counter: the loop unrolls; else refused so
+            f"'{ast.unparse(node)}' changes a Python list at a position known only when the "
+            "code runs (computed from data or drawn at random), but srcad lays out Python "
+            "lists when compiling; use an array (np.insert, np.delete, np.take) or a "
+            "position known when compiling",
+            lowering.builder.loc,
+        )
     return method(*args, **kwargs)
+
+
+# The methods of lists that take a position
+AT_POSITIONS = frozenset({"insert", "pop"})
 
 
 # The methods of lists and dicts that compare or hash their arguments

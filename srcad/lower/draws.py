@@ -15,6 +15,7 @@ parameters are constants stay the calls they are.
 from __future__ import annotations
 
 import ast
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -47,6 +48,8 @@ def reparameterized(
     """The draw as its standard draw transformed, where a parameter is a traced float; None
     for any other call."""
     method = _method(function)
+    if _owner(function) is not None and isinstance(_owner(function), random.Random):
+        return _pythons_uniform(lowering, function, args, kwargs) if method == "uniform" else None
     if method not in REPARAMETERIZED:
         return None
     parameters, standard, transform = REPARAMETERIZED[method]
@@ -78,6 +81,24 @@ def _refuse_negative(lowering: Lowering, name: str, given: dict, node: ast.Call)
     failure = ast.Raise(ast.Call(ast.Name("ValueError", ast.Load()), [message], []), None)
     ast.fix_missing_locations(ast.copy_location(failure, node))
     join_branches(lowering, node, negative, [[failure], []])
+
+
+def _pythons_uniform(lowering: Lowering, function: object, args: list, kwargs: dict) -> object:
+    """Python's ``random.uniform(a, b)`` of traced bounds: ``a + (b - a) * random()``, as
+    Python's random module computes it (the same draw)."""
+    values = dict(zip(("a", "b"), args, strict=False)) | kwargs
+    if set(values) != {"a", "b"} or not any(isinstance(v, Tracer) for v in values.values()):
+        return None
+    draw = _standard_draw(lowering, function, "random")
+    drawn: Any = outside_call(lowering.builder, draw, outside_callee(draw), [], {})
+    return values["a"] + (values["b"] - values["a"]) * drawn
+
+
+def _owner(function: object) -> object:
+    """The generator whose method ``function`` is (None for other callables)."""
+    if isinstance(function, Outside):
+        return function.owner.value if function.owner is not None else None
+    return getattr(function, "__self__", None)
 
 
 def _method(function: object) -> str | None:
