@@ -889,3 +889,27 @@ def test_a_range_as_an_index_and_math_of_a_loops_counter():
         _check_everywhere(indexes_by_range_and_factorials, probabilities)
     finally:
         LABELS["y"] = np.array([0, 2, 1])
+
+
+QUANTILE = {"method": "lower", "q": 0.3}
+
+
+def robust_spread(x):
+    q = QUANTILE["q"]
+    method = QUANTILE["method"]
+    return np.quantile(x, 1.0 - q, method=method) - np.percentile(x**2, 100.0 * q, method=method)
+
+
+def test_quantiles_by_every_method_follow_the_method_read_on_every_call():
+    """method='lower', 'higher', 'nearest' and 'midpoint' had no derivative ("no derivative
+    for the derivative of a quantile", found by a probe); the method and q are read on
+    every call."""
+    x = np.array([0.3, 1.2, 2.6, -0.4, 5.0, 0.9])
+    compiled = srcad.grad(robust_spread)
+    try:
+        for method in ("lower", "higher", "nearest", "midpoint", "linear"):
+            for q in (0.3, 0.5):
+                QUANTILE.update(method=method, q=q)
+                _assert_close(compiled(x), srcad.numerical_grad(robust_spread, x))
+    finally:
+        QUANTILE.update(method="lower", q=0.3)

@@ -508,17 +508,28 @@ def _order_statistic_jvp(x_dot, out, x, q, axis, method):
     return np.reshape(np.stack(tangents), np.shape(out))
 
 
+# np.quantile's methods: the rank a virtual position (q times n - 1) starts from, and the
+# fraction of the way to the next rank that its value takes
+RANKS_OF_METHODS = {
+    "linear": lambda v: (int(math.floor(v)), v - math.floor(v)),
+    "lower": lambda v: (int(math.floor(v)), 0.0),
+    "higher": lambda v: (int(math.ceil(v)), 0.0),
+    "nearest": lambda v: (int(np.around(v)), 0.0),  # halves to the even rank, as NumPy
+    "midpoint": lambda v: (int(math.floor(v)), 0.0 if v == math.floor(v) else 0.5),
+}
+
+
 def _ranks(rows, q, method):
     """The rank of each element of the slices ``rows`` (reduced along the last axis), and
     for each position in the static ``q`` the rank ``lo`` it starts from and the fraction
     ``frac`` of the way to rank ``lo + 1``."""
-    if method != "linear":
-        raise NotImplementedError(f"the derivative of a quantile with method={method!r}")
+    if method not in RANKS_OF_METHODS:
+        raise NotImplementedError(f"np.quantile's method={method!r}")
     n = np.shape(rows)[-1]
     positions = []
     for position in np.reshape(np.asarray(q, dtype=float), (-1,)).tolist():
         virtual = position * (n - 1)
-        lo = min(int(math.floor(virtual)), n - 1)
-        positions.append((lo, virtual - lo))
+        lo, frac = RANKS_OF_METHODS[method](virtual)
+        positions.append((min(lo, n - 1), frac if lo < n - 1 else 0.0))
     order = _sort_order(rows, -1, None, None)  # stable: ties in order, on every backend
     return np.argsort(order, axis=-1, kind="stable"), positions

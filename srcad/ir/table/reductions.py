@@ -221,6 +221,7 @@ register(
 )
 # Order statistics: the median, and quantiles (percentiles) at static positions q.
 _ORDER_PARAMS = ("axis", "out", "overwrite_input", "method", "keepdims")
+_OTHER_METHODS = ("lower", "higher", "nearest", "midpoint")
 register(
     Prim(
         "median",
@@ -250,6 +251,7 @@ for _name, _q, _q_array in [("quantile", 0.3, (0.1, 0.5, 1.0)), ("percentile", 3
                 (((3, 5),), {"q": _q, "axis": 1}),
                 (((4, 3),), {"q": _q_array, "axis": 0, "keepdims": True}),
                 (((2, 3, 4),), {"q": _q_array, "axis": (0, 2)}),
+                *((((6,),), {"q": _q_array, "method": m}) for m in _OTHER_METHODS),
             ),
         )
     )
