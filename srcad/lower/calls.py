@@ -878,8 +878,9 @@ def _inline(
     if lowering.inlining.depth >= MAX_INLINE_DEPTH:
         raise lowering.located(
             UnsupportedSyntax,
-            f"calls nest deeper than {MAX_INLINE_DEPTH} levels (recursion without a base "
-            "case that depends only on ints?)",
+            f"calls nest deeper than {MAX_INLINE_DEPTH} levels: srcad inlines every call, "
+            "so it follows recursion only that deep, and only where the base case is known "
+            "when compiling (it depends on ints, not on data); write the recursion as a loop",
             node,
         )
     try:

@@ -221,7 +221,13 @@ register(
 )
 # Order statistics: the median, and quantiles (percentiles) at static positions q.
 _ORDER_PARAMS = ("axis", "out", "overwrite_input", "method", "keepdims")
-_OTHER_METHODS = ("lower", "higher", "nearest", "midpoint")
+# the methods that pick elements (or halfway between two) rather than interpolate
+_METHOD_CASES: dict[str, tuple[Example, ...]] = {
+    name: tuple(
+        (((6,),), {"q": q, "method": m}) for m in ("lower", "higher", "nearest", "midpoint")
+    )
+    for name, q in (("quantile", (0.1, 0.5, 1.0)), ("percentile", (0, 50, 90)))
+}
 register(
     Prim(
         "median",
@@ -251,7 +257,7 @@ for _name, _q, _q_array in [("quantile", 0.3, (0.1, 0.5, 1.0)), ("percentile", 3
                 (((3, 5),), {"q": _q, "axis": 1}),
                 (((4, 3),), {"q": _q_array, "axis": 0, "keepdims": True}),
                 (((2, 3, 4),), {"q": _q_array, "axis": (0, 2)}),
-                *((((6,),), {"q": _q_array, "method": m}) for m in _OTHER_METHODS),
+                *_METHOD_CASES[_name],
             ),
         )
     )
