@@ -100,7 +100,17 @@ from srcad.lower.interp1d import interp1d
 from srcad.lower.interpolate import cubic_spline
 from srcad.lower.quadrature import cumulative_trapezoid, simpson
 from srcad.lower.signal import SCIPY_SIGNAL
-from srcad.lower.statistics import average, corrcoef, cov, nanstd, nanvar
+from srcad.lower.statistics import (
+    average,
+    corrcoef,
+    cov,
+    kurtosis,
+    nanstd,
+    nanvar,
+    sem,
+    skew,
+    zscore,
+)
 from srcad.lower.ufunc_methods import (
     ACCUMULATED_BY,
     REDUCED_BY,
@@ -622,6 +632,7 @@ SCIPY_MODULES: dict[str, dict[str, Callable]] = {
     "scipy.interpolate": {"CubicSpline": cubic_spline, "interp1d": interp1d},
     # log(1 + e^x), as SciPy computes it
     "scipy.special": {"softplus": lambda x, **kwargs: np.logaddexp(0.0, x, **kwargs)},
+    "scipy.stats": {"zscore": zscore, "sem": sem, "skew": skew, "kurtosis": kurtosis},
     "scipy.integrate": {
         "trapezoid": trapezoid,
         "cumulative_trapezoid": cumulative_trapezoid,

@@ -15,6 +15,9 @@ NumPy's bit for bit, and float64 where NumPy computes in float64.
                                   NaNs read as 0 and not counted; NaN where ddof leaves no
                                   degrees of freedom; nanstd's slope 0 where all values are
                                   equal, as np.std's
+    scipy.stats.zscore, sem, skew, kurtosis (axis, ddof, bias, fisher)
+                                  centred moments by np.mean, SciPy's bias corrections where
+                                  it makes them (more than 2 or 3 values); nan_policy refused
 """
 
 from __future__ import annotations
@@ -113,3 +116,69 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
     total = np.sum(w * np.ones_like(a), axis=axis, **kw)
     mean = np.sum(a * w, axis=axis, **kw) / total
     return (mean, total) if returned else mean
+
+
+# --- scipy.stats' descriptive statistics ------------------------------------------------------
+def zscore(a: Any, axis: Any = 0, ddof: Any = 0, nan_policy: str = "propagate") -> Any:
+    """``scipy.stats.zscore``: each value less the mean, over the standard deviation."""
+    _refuse_nan_policy(nan_policy)
+    a, axis = _along(a, axis)
+    mean = np.mean(a, axis=axis, keepdims=True)
+    return (a - mean) / np.std(a, axis=axis, ddof=ddof, keepdims=True)
+
+
+def sem(a: Any, axis: Any = 0, ddof: Any = 1, nan_policy: str = "propagate", **kw: Any) -> Any:
+    """``scipy.stats.sem``: the standard deviation (n - 1) over the root of the count."""
+    _refuse_nan_policy(nan_policy, kw)
+    a, axis = _along(a, axis)
+    return np.std(a, axis=axis, ddof=ddof) / np.sqrt(np.shape(a)[axis])
+
+
+def skew(a: Any, axis: Any = 0, bias: bool = True, nan_policy: str = "propagate", **kw) -> Any:
+    """``scipy.stats.skew``: the third central moment over the second's power 3/2
+    (``bias=False``: times sqrt(n (n - 1)) / (n - 2), for n > 2)."""
+    _refuse_nan_policy(nan_policy, kw)
+    a, axis = _along(a, axis)
+    n = np.shape(a)[axis]
+    m2, m3 = _central_moment(a, axis, 2), _central_moment(a, axis, 3)
+    value = m3 / m2**1.5
+    if bias or n <= 2:  # SciPy corrects only where there are more than two values
+        return value
+    return value * np.sqrt((n - 1.0) * n) / (n - 2.0)
+
+
+def kurtosis(
+    a: Any,
+    axis: Any = 0,
+    fisher: bool = True,
+    bias: bool = True,
+    nan_policy: str = "propagate",
+    **kw: Any,
+) -> Any:
+    """``scipy.stats.kurtosis``: the fourth central moment over the second's square (less 3
+    where ``fisher``; ``bias=False``: SciPy's unbiased estimator)."""
+    _refuse_nan_policy(nan_policy, kw)
+    a, axis = _along(a, axis)
+    n = np.shape(a)[axis]
+    m2, m4 = _central_moment(a, axis, 2), _central_moment(a, axis, 4)
+    value = m4 / m2**2.0
+    if not bias and n > 3:  # SciPy corrects only where there are more than three values
+        value = ((n * n - 1.0) * value - 3.0 * (n - 1.0) ** 2) / ((n - 2.0) * (n - 3.0)) + 3.0
+    return value - 3.0 if fisher else value
+
+
+def _central_moment(a: Any, axis: int, order: int) -> Any:
+    return np.mean((a - np.mean(a, axis=axis, keepdims=True)) ** order, axis=axis)
+
+
+def _along(a: Any, axis: Any) -> tuple[Any, int]:
+    """``a`` as an array and the axis the statistic goes along (``axis=None``: flattened)."""
+    a = as_float64(a) if not hasattr(a, "shape") else a
+    if axis is None:
+        return np.ravel(a), 0
+    return a, axis
+
+
+def _refuse_nan_policy(nan_policy: str, kw: dict | None = None) -> None:
+    if nan_policy != "propagate" or (kw and set(kw) - {"keepdims"}) or (kw or {}).get("keepdims"):
+        raise NotImplementedError("SciPy's statistic with nan_policy, keepdims or other options")
