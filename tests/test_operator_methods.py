@@ -478,3 +478,21 @@ def set_through_setattr(x):
 def test_the_users_methods_that_would_run_when_compiling_are_refused(function):
     with pytest.raises(srcad.UnsupportedSyntax, match="as Python when compiling"):
         srcad.grad(function)(X)
+
+
+def test_a_library_method_of_a_subclass_of_the_users_is_refused():
+    """A global scipy.stats.rv_continuous subclass: DECAY.pdf(1.0) ran the user's _pdf as
+    Python when compiling (its global read once: stale, found by a probe)."""
+    stats = pytest.importorskip("scipy.stats")
+
+    class Decay(stats.rv_continuous):
+        def _pdf(self, t):
+            return SETTING["scale"] * np.exp(-SETTING["scale"] * t)
+
+    decay = Decay(a=0.0, name="decay")
+
+    def density_at_one(x):
+        return decay.pdf(1.0) * np.sum(x)
+
+    with pytest.raises(srcad.UnsupportedSyntax, match="_pdf"):
+        srcad.grad(density_at_one)(X)
