@@ -512,6 +512,8 @@ def outside_call(
     as a tracer (None for effects). ``once``: not in the later passes of a transformation
     over one call (``jacfwd``'s), whose output ``silenced()`` cannot catch."""
     inputs: list = []
+    if once:  # history.append(loss): the value the plain function appends, a float a float
+        args = [_as_python_number(builder, value) for value in args]
     arguments = tuple(_argument(builder, value, inputs) for value in args)
     keywords = tuple((name, _argument(builder, value, inputs)) for name, value in kwargs.items())
     if once or is_effect_only(function):  # once: history.append(v) of any object
@@ -539,10 +541,19 @@ def _argument(builder: GraphBuilder, value: object, inputs: list) -> object:
     if _is_literal(value):
         return ("value", value)
     if type(value) in (list, tuple) and _holds_tracer(value):  # print([x, y])
-        items = tuple(_argument(builder, item, inputs) for item in value)  # type: ignore[attr-defined]
+        items = tuple(
+            _argument(builder, _as_python_number(builder, item), inputs)
+            for item in value  # type: ignore[attr-defined]
+        )
         return (type(value).__name__, items)
     if type(value) is dict and _holds_tracer(value) and all(map(_is_literal, value)):
-        return ("dict", tuple((k, _argument(builder, v, inputs)) for k, v in value.items()))
+        return (
+            "dict",
+            tuple(
+                (k, _argument(builder, _as_python_number(builder, v), inputs))
+                for k, v in value.items()
+            ),
+        )
     fields = fields_of(value)
     if fields is not None and _holds_tracer(value):  # print(params) of a NamedTuple: made then
         items = tuple((name, _argument(builder, getattr(value, name), inputs)) for name in fields)
@@ -553,6 +564,18 @@ def _argument(builder: GraphBuilder, value: object, inputs: list) -> object:
         atom = Const(value)
     inputs.append(atom)
     return ("input", len(inputs) - 1)
+
+
+def _as_python_number(builder: GraphBuilder, value: object) -> object:
+    """A value that is a Python float in the plain function (``math.sqrt(v)``, ``2.0 * s``
+    of floats) as one: NumPy's code computes an np.float64, whose repr in a printed list,
+    and whose type in an appended history, differ (``[np.float64(0.5)]``)."""
+    if not isinstance(value, Tracer):
+        return value
+    aval = value.aval
+    if aval.is_weak and aval.shape == () and aval.dtype == "float64":
+        return builder.apply("python_float", (value,))
+    return value
 
 
 @dataclass(frozen=True)
