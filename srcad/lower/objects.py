@@ -108,6 +108,10 @@ def class_attribute(lowering: Lowering, value: object, name: str, node: ast.expr
     to the value, which the lowering inlines; a property's getter of the user's is inlined
     here (run as Python, it would read the class's attributes once)."""
     cls = type(value)
+    if name == "__class__":  # self.__class__: the object's class, as type(self)
+        return lowering.world.stage(cls, WorldPath(cls, cls.__name__, (), cls.__qualname__))
+    if name == "__dict__" and is_made(value, lowering.world.made):
+        return vars(value)  # the object's own attributes (not the class's mappingproxy)
     found = inspect.getattr_static(cls, name)
     path = WorldPath(cls, cls.__name__, (("attr", name),), f"{cls.__qualname__}.{name}")
     if isinstance(found, types.FunctionType) and is_user_function(found):
@@ -118,7 +122,10 @@ def class_attribute(lowering: Lowering, value: object, name: str, node: ast.expr
         return CALL[0](lowering, found.fget, [value], {}, node)
     if isinstance(found, functools.cached_property) and is_user_function(found.func):
         lowering.world.fix(found, path)  # not cached yet on the object: computed as Python would
-        return CALL[0](lowering, found.func, [value], {}, node)
+        computed = CALL[0](lowering, found.func, [value], {}, node)
+        if is_made(value, lowering.world.made):  # cached in the object, as Python caches it
+            vars(value)[found.attrname or name] = computed
+        return computed
     if isinstance(found, (staticmethod, classmethod)) and is_user_function(found.__func__):
         lowering.world.fix(found, path)
         if isinstance(found, staticmethod):
@@ -127,6 +134,14 @@ def class_attribute(lowering: Lowering, value: object, name: str, node: ast.expr
         return Partial(found.__func__, (own,), {})  # cls.FACTOR: read on every call
     if isinstance(found, (property, staticmethod, classmethod, types.FunctionType)):
         return getattr(value, name)  # a library's: run as Python
+    if hasattr(type(found), "__get__") and not isinstance(found, type):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' reads {name!r} through a descriptor ({type(found).__name__}, "
+            "an object with __get__ on the class), whose __get__ srcad does not follow for "
+            "an object; use a property, or a plain attribute",
+            node,
+        )
     return lowering.world.stage(getattr(cls, name), path)
 
 
@@ -525,6 +540,11 @@ def construct(lowering: Lowering, cls: type, args: list, kwargs: dict, node: ast
     for field in fields(cls):
         if field.name in bound.arguments:
             value = bound.arguments[field.name]
+        elif not field.init and field.default_factory is dataclasses.MISSING:
+            # field(init=False) without a default: unset until __post_init__ sets it (held
+            # meanwhile by a marker, so that the object can be passed to its methods)
+            is_unset = field.default is dataclasses.MISSING
+            value = UNSET if is_unset else field.default
         elif field.default is not dataclasses.MISSING:
             value = field.default
         elif is_user_function(field.default_factory):  # its reads staged, as any call's
@@ -537,7 +557,13 @@ def construct(lowering: Lowering, cls: type, args: list, kwargs: dict, node: ast
     if post_init is not None:  # self.scale = SCALE * 2.0: inlined, as any method
         method = class_attribute(lowering, instance, "__post_init__", node)
         CALL[0](lowering, method, [], {}, node)
+    for name, held in list(vars(instance).items()) if hasattr(instance, "__dict__") else []:
+        if held is UNSET:
+            object.__delattr__(instance, name)  # never set: reading it raises, as in Python
     return instance
+
+
+UNSET = object()  # a dataclass field with init=False that __post_init__ has not set yet
 
 
 def _post_init_follows(cls: type, params: Any, post_init: object) -> bool:
