@@ -497,3 +497,87 @@ def test_writes_into_a_copy_of_a_global_differentiate_and_read_the_global_again(
             np.testing.assert_array_equal(RUNNING, values)  # both left it as it was
     finally:
         RUNNING[:] = 0.0
+
+
+# --- results NumPy gives as views though srcad's IR has no equation for them (found by a probe)
+VIEWED = np.array([0.5, -1.0, 2.0, 0.3])
+
+
+def reshaped_to_its_own_shape(x):
+    y = x * 1.0
+    z = y.reshape(-1)  # a vector: NumPy's view of y
+    z[1] = 10.0
+    return np.sum(y * x)
+
+
+def broadcast_to_its_own_shape(x):
+    y = x * 1.0
+    z = np.broadcast_to(y, (4,))
+    y[0] = 10.0
+    return np.sum(z * x)
+
+
+def diagonal_by_einsum(x):
+    M = np.outer(x, x)
+    d = np.einsum("ii->i", M)
+    M[1, 1] = 10.0
+    return np.sum(d * x)
+
+
+def element_view_with_ellipsis(x):
+    y = x * 1.0
+    a = y[..., 0]  # a 0-d view, not a number
+    y[0] = 10.0
+    return a * x[0]
+
+
+def aliased_zero_d_array(x):
+    total = np.array(0.0)
+    history = []
+    for k in range(3):
+        total += np.sum(x**2) * (k + 1.0)
+        history.append(total)  # the same 0-d array three times
+    return history[0] + history[1]
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        reshaped_to_its_own_shape,
+        broadcast_to_its_own_shape,
+        diagonal_by_einsum,
+        element_view_with_ellipsis,
+        aliased_zero_d_array,
+    ],
+)
+def test_a_write_seen_through_a_view_numpy_makes_without_a_copy_is_refused(function):
+    """y.reshape(-1) of a vector, np.broadcast_to to its own shape, np.einsum('ii->i'),
+    y[..., 0] and a 0-d array += were taken for new arrays: wrong values and gradients."""
+    with pytest.raises(srcad.UnsupportedSyntax, match="writes into an array"):
+        srcad.grad(function)(VIEWED)
+
+
+def kept_without_a_copy(x):
+    y = x * 1.0
+    z = y.astype(np.float64, copy=False)  # y itself
+    w = np.array(y, copy=None)  # y itself
+    y[0] = 10.0
+    return np.sum(z * x) + np.sum(w * x**2)
+
+
+def accumulated_in_a_zero_d_array(x):
+    total = np.array(0.0)
+    for k in range(3):
+        total += np.sum(x**2) * (k + 1.0)
+    return total * 2.0
+
+
+@pytest.mark.parametrize("function", [kept_without_a_copy, accumulated_in_a_zero_d_array])
+def test_the_same_array_without_a_copy_follows_the_write(function):
+    """astype(copy=False) and np.array(copy=None) of the same dtype are the array itself:
+    they see the write (were new arrays: wrong); a 0-d accumulator nothing else holds is
+    lowered."""
+    np.testing.assert_allclose(srcad.value_and_grad(function)(VIEWED)[0], function(VIEWED))
+    np.testing.assert_allclose(
+        srcad.grad(function)(VIEWED), srcad.numerical_grad(function, VIEWED), rtol=1e-6
+    )

@@ -188,7 +188,8 @@ class GraphBuilder:
         if shortcut is not None and self._copies_in_user_code(prim_name, atoms, shortcut):
             return self.apply("copy", (shortcut,))  # y = x * 1.0: a copy y's views view
         if shortcut is not None:  # x * 1.0 is a new array for NumPy; a reshape is a view
-            return Tracer(self, shortcut, fresh=not PRIMS[prim_name].is_view)
+            is_view = PRIMS[prim_name].is_view
+            return Tracer(self, shortcut, fresh=not is_view, view=is_view)
         key = cse_key(prim_name, atoms, params)
         for seen in reversed(self._computed):
             if key is not None and key in seen:

@@ -46,12 +46,15 @@ class Tracer:
     """A stand-in for an IR value inside NumPy code; operations record equations."""
 
     __array_priority__ = 1000
-    __slots__ = ("builder", "atom", "fresh")
+    __slots__ = ("builder", "atom", "fresh", "view")
 
-    def __init__(self, builder: GraphBuilder, atom: Atom, fresh: bool = False):
+    def __init__(self, builder: GraphBuilder, atom: Atom, fresh: bool = False, view: bool = False):
         self.builder = builder
         self.atom = atom
         self.fresh = fresh  # a new array for NumPy, though the IR reuses a value (x * 1.0)
+        # a view of the array ``atom`` stands for, though the IR has no equation for it
+        # (y.reshape(-1) of a vector: NumPy's view, the IR's y itself)
+        self.view = view
 
     # --- static facts -------------------------------------------------------------------
     @property
@@ -270,7 +273,9 @@ class Tracer:
     def copy(self, order="K"):  # noqa: ARG002 - the copy's layout does not matter here
         return self._apply("copy", self)  # a new array: other names for this one are not it
 
-    def astype(self, dtype, copy=True):  # noqa: ARG002 - graph values are never shared
+    def astype(self, dtype, copy=True):
+        if not copy and np.dtype(dtype) == np.dtype(self.aval.dtype):
+            return self  # NumPy gives the array itself (writes into either are the other's)
         return self.builder.apply("astype", (self,), {"dtype": np.dtype(dtype)})
 
     def flatten(self, order="C"):

@@ -244,6 +244,8 @@ def same_memory(lowering: Lowering, held: object, value: object) -> bool:
 
 def _is_plain(lowering: Lowering, tracer: Tracer) -> bool:
     """Whether ``tracer`` is an array of its own: not a view, nor one of alternatives."""
+    if tracer.view:
+        return False  # y.reshape(-1) of a vector: y's own array, seen again
     if tracer.fresh or not isinstance(tracer.atom, Var):
         return True
     eqn = lowering.builder.producer(tracer.atom)

@@ -203,7 +203,8 @@ def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) 
                 _refuse_in_place_update_of_shared(lowering, holder, index, current, node)
     elif isinstance(node.target, ast.Name):
         current = lookup(lowering, node.target.id, node)
-        if isinstance(current, (Tracer, np.ndarray)) and current.ndim >= 1:
+        is_zero_d = _is_zero_d_array(lowering, current)
+        if isinstance(current, (Tracer, np.ndarray)) and (current.ndim >= 1 or is_zero_d):
             followers = check_write(lowering, node.target.id, current, node)  # y += v: into y
             check_not_passed_twice(lowering, node.target.id, current, node)
             value = binary(lowering, node.op, current, evaluate(lowering, node.value), node)
@@ -211,6 +212,9 @@ def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) 
             assign(lowering, node.target, value, since)
             for other in followers:
                 lowering.env[other] = lowering.env[node.target.id]
+            if is_zero_d:  # still the 0-d array NumPy changed in place
+                updated = lowering.env[node.target.id]
+                lowering.zero_d_arrays[id(updated)] = updated
             return
     else:
         raise lowering.located(
@@ -253,6 +257,14 @@ def _in_place(lowering: Lowering, node: ast.AugAssign, current: object, other: o
             node,
         )
     return run_static(lowering, lambda: operation(current, other), node)
+
+
+def _is_zero_d_array(lowering: Lowering, value: object) -> bool:
+    """A 0-d NumPy array (``np.array(0.0)``, ``np.zeros(())``), which ``+=`` changes in
+    place, rather than a number (an np.float64, whose ``+=`` makes a new one)."""
+    if isinstance(value, np.ndarray):
+        return value.ndim == 0
+    return lowering.zero_d_arrays.get(id(value)) is value
 
 
 def _refuse_casting_in_place(

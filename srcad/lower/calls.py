@@ -267,6 +267,9 @@ def call(
     if is_traced and function is math.log and len(args) == 2:
         return traced_builtin(lowering, math.log, args, kwargs, node)
     if is_traced and function is np.array and len(args) == 1:
+        kept = isinstance(args[0], Tracer) and kwargs.get("copy", True) is not True
+        if kept and np.dtype(kwargs.get("dtype") or args[0].dtype) == args[0].dtype:
+            return args[0]  # np.array(y, copy=None): y itself, as NumPy gives it
         return array_of(args[0], kwargs.get("dtype"))
     if is_traced and is_numpy_scalar_type(function) and len(args) == 1 and not kwargs:
         cast: Any = as_array(args[0])  # np.int64(x), np.float32(x): a cast

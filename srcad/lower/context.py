@@ -98,6 +98,9 @@ class Lowering:
     # the ids of the values a while loop's body starts from (its carried values): a range
     # counted from one is a while loop too (srcad.lower.counted_loops)
     while_inputs: set[int] = field(default_factory=set)
+    # 0-d arrays NumPy changes in place (loss = np.array(0.0); loss += v), by id (kept
+    # alive): names for one see its changes, as for larger arrays
+    zero_d_arrays: dict[int, object] = field(default_factory=dict)
     live: dict[int, frozenset[str]] = field(init=False)
 
     def __post_init__(self) -> None:
