@@ -1263,20 +1263,6 @@ def doubles_a_parameter_only_its_list_holds(x):
     return model.loss() + np.sum(nested["all"][0] * x)
 
 
-def test_an_in_place_update_through_two_levels_seen_only_there_is_lowered():
-    """'model.params[0] *= s' where only the list holds the array: lowered, also after the
-    global the update reads changed."""
-    kept = CHAINED["offset"]
-    compiled = srcad.grad(doubles_a_parameter_only_its_list_holds)
-    try:
-        for offset in (kept, 3.0 * kept):
-            CHAINED["offset"] = offset
-            expected = srcad.numerical_grad(doubles_a_parameter_only_its_list_holds, X)
-            np.testing.assert_allclose(compiled(X), expected, rtol=1e-6, atol=1e-9)
-    finally:
-        CHAINED["offset"] = kept
-
-
 @pytest.mark.parametrize(
     "function",
     [
@@ -1296,15 +1282,18 @@ def test_a_helpers_in_place_update_of_an_array_the_caller_names_is_refused(funct
         srcad.grad(function)(X)
 
 
-def test_a_helpers_in_place_update_seen_through_its_holder_is_lowered():
-    """The caller reads the updated arrays through the object the method wrote into:
-    lowered, also after the global the step reads changed."""
+@pytest.mark.parametrize(
+    "function", [stepped_reading_its_arrays, doubles_a_parameter_only_its_list_holds]
+)
+def test_an_in_place_update_seen_only_through_its_holder_is_lowered(function):
+    """A method's 'self.v += ...' read through the object, 'model.params[0] *= s' where
+    only the list holds the array: lowered, also after the global the update reads changed."""
     kept = CHAINED["offset"]
-    compiled = srcad.grad(stepped_reading_its_arrays)
+    compiled = srcad.grad(function)
     try:
         for offset in (kept, 3.0 * kept):
             CHAINED["offset"] = offset
-            expected = srcad.numerical_grad(stepped_reading_its_arrays, X)
+            expected = srcad.numerical_grad(function, X)
             np.testing.assert_allclose(compiled(X), expected, rtol=1e-6, atol=1e-9)
     finally:
         CHAINED["offset"] = kept
