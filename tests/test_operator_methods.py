@@ -157,6 +157,29 @@ def test_equality_by_the_users_eq_is_decided_on_every_call():
     )
 
 
+class Shift:
+    __array_ufunc__ = None  # NumPy leaves 'array + Shift(...)' to Shift.__radd__
+
+    def __init__(self, d):
+        self.d = d
+
+    def __radd__(self, other):
+        return other + self.d * SETTING["scale"]
+
+
+def shifted_array(x):
+    return np.sum((x + Shift(x[0])) ** 2)
+
+
+def test_an_array_on_the_left_of_a_class_numpy_defers_to_calls_it_once():
+    _agrees_before_and_after(
+        shifted_array,
+        "reverse",
+        lambda: SETTING.update(scale=0.5),
+        lambda: SETTING.update(scale=2.0),
+    )
+
+
 def test_an_array_on_the_left_of_an_object_is_refused():
     def array_first(x):
         return (x + Vec(x)).total()

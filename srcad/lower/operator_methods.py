@@ -66,7 +66,7 @@ NOT_USERS = object()  # no operand's class of the user's defines the operator
 
 def is_users_operand(value: object) -> bool:
     """Whether ``value`` may define operators in the user's code (not a number, an array, a
-    traced value or one of Python's containers)."""
+    traced value or text)."""
     return not isinstance(value, (Tracer, np.ndarray, np.generic, int, float, complex, str))
 
 
@@ -111,10 +111,13 @@ def _attempts(
         return [(operands[0], forward, ())]
     left, right = operands
     tries: list[tuple[object, str, tuple[object, ...]]] = [(left, forward, (right,))]
-    if reflected is not None and type(_held(left)) is not type(_held(right)):
+    kinds = type(_held(left)), type(_held(right))
+    if reflected is not None and kinds[0] is not kinds[1]:
         mirrored = (right, reflected, (left,))
-        is_subclass = issubclass(type(_held(right)), type(_held(left)))
-        tries = [mirrored, *tries] if is_subclass else [*tries, mirrored]
+        # a subclass's own reflected method goes first (Python: one it overrides)
+        own = [inspect.getattr_static(kind, reflected, None) for kind in kinds]
+        goes_first = issubclass(kinds[1], kinds[0]) and own[1] is not own[0]
+        tries = [mirrored, *tries] if goes_first else [*tries, mirrored]
     if in_place:
         tries.insert(0, (left, forward.replace("__", "__i", 1), (right,)))
     return tries
@@ -135,10 +138,11 @@ def _refuse_an_array_on_the_left(
     lowering: Lowering, operands: tuple[object, ...], value: object, name: str, node: Node
 ) -> None:
     """``array + Vec(...)``: NumPy calls ``Vec.__radd__`` on each element (an object
-    array), not once; srcad would call it once. Refused."""
+    array), not once; srcad would call it once. Refused, unless the class makes NumPy
+    leave the operator to it (``__array_ufunc__ = None``, or an ``__array_priority__``)."""
     left = operands[0]
     is_array = isinstance(left, np.ndarray) or (isinstance(left, Tracer) and left.ndim >= 1)
-    if len(operands) == 2 and value is not left and is_array:
+    if len(operands) == 2 and value is not left and is_array and not _numpy_defers(value):
         raise lowering.located(
             UnsupportedSyntax,
             f"'{ast.unparse(node)}' has an array on the left of an object of class "
@@ -147,6 +151,16 @@ def _refuse_an_array_on_the_left(
             "object's arrays",
             node,
         )
+
+
+def _numpy_defers(value: object) -> bool:
+    """Whether NumPy's operators leave an operation with an object of this class on the
+    right to the class's reflected method (``__array_ufunc__ = None``; without that
+    attribute, an ``__array_priority__`` above the array's)."""
+    kind = type(_held(value))
+    if hasattr(kind, "__array_ufunc__"):
+        return kind.__array_ufunc__ is None
+    return getattr(kind, "__array_priority__", -1.0) > 0.0
 
 
 class _Compared:
