@@ -282,8 +282,9 @@ def _shared_write(lowering: Lowering, name: str, other: str, node: Node) -> Unsu
         UnsupportedSyntax,
         f"'{ast.unparse(node).splitlines()[0]}' writes into an array that {other} also "
         f"refers to, and {other} is used afterwards: NumPy would change both, srcad "
-        f"changes only '{name}'. Write '{name} = {name}.copy()' first (or compute the new "
-        "array with an expression) so that both mean the same",
+        f"changes only '{name}'. To change only '{name}', write '{name} = {name}.copy()' "
+        "first (or compute the new array with an expression); to change both, assign the "
+        "new value where the other reads it (params[i] = p - lr * g, M[i] = row * 2)",
         node,
     )
 
