@@ -540,9 +540,18 @@ def aliased_zero_d_array(x):
     return history[0] + history[1]
 
 
+def aliased_zero_d_array_in_a_loop(x):
+    total = np.array(0.0)
+    kept = total  # NumPy: the same array, which the loop changes
+    for _ in range(50):  # a loop srcad keeps a loop
+        total += np.sum(x**2) * 0.01
+    return kept * 3.0
+
+
 @pytest.mark.parametrize(
     "function",
     [
+        aliased_zero_d_array_in_a_loop,
         reshaped_to_its_own_shape,
         broadcast_to_its_own_shape,
         diagonal_by_einsum,
@@ -569,7 +578,10 @@ def accumulated_in_a_zero_d_array(x):
     total = np.array(0.0)
     for k in range(3):
         total += np.sum(x**2) * (k + 1.0)
-    return total * 2.0
+    steps = np.zeros(())
+    for _ in range(50):
+        steps += np.sum(np.sin(x)) * 0.01
+    return total * 2.0 + steps
 
 
 @pytest.mark.parametrize("function", [kept_without_a_copy, accumulated_in_a_zero_d_array])

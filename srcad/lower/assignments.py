@@ -259,12 +259,19 @@ def _in_place(lowering: Lowering, node: ast.AugAssign, current: object, other: o
     return run_static(lowering, lambda: operation(current, other), node)
 
 
-def _is_zero_d_array(lowering: Lowering, value: object) -> bool:
+def _is_zero_d_array(lowering: Lowering, value: object, seen: frozenset[int] = frozenset()) -> bool:
     """A 0-d NumPy array (``np.array(0.0)``, ``np.zeros(())``), which ``+=`` changes in
     place, rather than a number (an np.float64, whose ``+=`` makes a new one)."""
     if isinstance(value, np.ndarray):
         return value.ndim == 0
-    return lowering.zero_d_arrays.get(id(value)) is value
+    if lowering.zero_d_arrays.get(id(value)) is value:
+        return True
+    # a value a loop carries: a 0-d array if it started as one (acc = np.array(0.0))
+    atom = value.atom if isinstance(value, Tracer) and value.ndim == 0 else value
+    if not isinstance(atom, Var) or atom.id in seen:
+        return False
+    options = lowering.alternatives.get(atom.id, ())
+    return any(_is_zero_d_array(lowering, option, seen | {atom.id}) for option in options)
 
 
 def _refuse_casting_in_place(
