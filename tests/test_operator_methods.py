@@ -15,6 +15,7 @@ import enum
 import functools
 import heapq
 import math
+import operator
 
 import numpy as np
 import pytest
@@ -591,3 +592,23 @@ def test_a_descriptor_of_the_users_read_through_an_object_is_refused():
 
     with pytest.raises(srcad.UnsupportedSyntax, match="descriptor"):
         srcad.grad(through_descriptor)(X)
+
+
+def looked_up_by_value(x):
+    act = Act(2)  # Act.TANH: the enum's own lookup, run (it was lowered from enum.py)
+    return act.gain * np.sum(x**2)
+
+
+def multiplied_by_the_operator_module(x):
+    total = functools.reduce(operator.add, [Vec(x), Vec(np.cos(x)), Vec(x**3)])
+    return total.total() + operator.mul(Vec(x**2), 2.0).total()
+
+
+@pytest.mark.parametrize("function", [looked_up_by_value, multiplied_by_the_operator_module])
+def test_enum_lookups_and_the_operator_modules_functions_on_objects(function):
+    """Act(2) was refused at a line of enum.py (the standard library's code was lowered as
+    the user's); operator.mul of objects said "cannot use a Vec as an array". Found by a
+    probe."""
+    _agrees_before_and_after(
+        function, "reverse", lambda: SETTING.update(scale=0.5), lambda: SETTING.update(scale=2.0)
+    )

@@ -261,6 +261,10 @@ def call(
     is_inlined = is_user_function(function) or isinstance(function, LocalFunction)
     if not is_inlined and any(isinstance(v, Selection) for v in call_leaves(args, kwargs)):
         return _call_on_selection(function, args, kwargs)
+    operator_node = OPERATOR_FUNCTIONS.get(function) if is_hashable(function) else None
+    if operator_node is not None and len(args) == 2 and not kwargs:  # operator.mul(a, b)
+        if users_method_run_by(function, list(args), {}) is not None:
+            return binary(lowering, operator_node(), args[0], args[1], node)
     if is_traced and is_str_format(function):  # "loss {:.3f}".format(loss)
         template: Any = getattr(function, "__self__", "")
         return method_formatted(lowering, template, list(args), dict(kwargs), node)
@@ -699,6 +703,17 @@ def _asks_a_logger(function: object) -> bool:
     owner = getattr(method, "__self__", None)
     name = getattr(method, "__name__", "")
     return isinstance(owner, logging.Logger) and name in LOGGER_QUERIES
+
+
+# the operator module's functions, as the operators they are (of objects of the user's)
+OPERATOR_FUNCTIONS: dict[object, type[ast.operator]] = {
+    operator.add: ast.Add,
+    operator.sub: ast.Sub,
+    operator.mul: ast.Mult,
+    operator.truediv: ast.Div,
+    operator.matmul: ast.MatMult,
+    operator.pow: ast.Pow,
+}
 
 
 def _sum_of_objects(lowering: Lowering, args: list, kwargs: Kwargs, node: ast.Call) -> object:

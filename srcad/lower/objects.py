@@ -114,6 +114,8 @@ def class_attribute(lowering: Lowering, value: object, name: str, node: ast.expr
         return vars(value)  # the object's own attributes (not the class's mappingproxy)
     found = inspect.getattr_static(cls, name)
     path = WorldPath(cls, cls.__name__, (("attr", name),), f"{cls.__qualname__}.{name}")
+    if _is_named_tuple_replace(found, [value]):  # p._replace(y=2.0): lowered by call_object
+        return Partial(found, (value,), {})
     if isinstance(found, types.FunctionType) and is_user_function(found):
         lowering.world.fix(found, path)
         return Partial(found, (value,), {})
