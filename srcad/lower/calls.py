@@ -867,7 +867,8 @@ def _call_outside_object(
             )
         return _inline(lowering, method.__func__, [self_value, *args], kwargs, node)
     call_method = type(method).__call__ if not isinstance(method, types.MethodType) else None
-    if call_method is not None and is_user_function(call_method):  # a callable object: layer(x)
+    is_users_object = not is_library_class(type(method))  # not an Enum class's lookup, Act(2)
+    if call_method is not None and is_users_object and is_user_function(call_method):
         its_class = path.child("attr", "__class__", f"type({path.text})")
         world.fix(type(method), its_class)
         # the class's __call__ too: Layer.__call__ replaced later is seen

@@ -5,7 +5,6 @@ refused."""
 from __future__ import annotations
 
 import inspect
-import sys
 import types
 from typing import TypeGuard
 
@@ -17,17 +16,13 @@ from srcad.lower.world import Outside
 # Packages whose functions are primitives or refused, never inlined (a user's module may be
 # called mathutils or scipy_helpers: the first dotted part must match exactly).
 LIBRARY_PACKAGES = frozenset({"numpy", "math", "scipy", "srcad"})
-# the standard library's modules (not "__main__", a script's)
-STANDARD_LIBRARY = frozenset(sys.stdlib_module_names) - {"__main__"}
 
 
 def is_user_function(function: object) -> TypeGuard[types.FunctionType]:
-    """A Python function of the user's (not NumPy's, SciPy's, srcad's or the standard
-    library's: ``enum``'s lookup of a member is run, not lowered)."""
     if not isinstance(function, types.FunctionType):
         return False
-    package = (getattr(function, "__module__", "") or "").split(".")[0]
-    return package not in LIBRARY_PACKAGES and package not in STANDARD_LIBRARY
+    module = getattr(function, "__module__", "") or ""
+    return module.split(".")[0] not in LIBRARY_PACKAGES
 
 
 def is_user_module(module: types.ModuleType) -> bool:
