@@ -1,7 +1,7 @@
 """scipy.stats' descriptive statistics (zscore, sem, skew, kurtosis), lowered as the NumPy
-calls they are made of: SciPy's values to rounding, gradients against central differences,
-again after the global the function reads changed (they had no derivative rule, found by a
-probe)."""
+calls they are made of, and scipy.special's loggamma and softplus: SciPy's values to
+rounding, gradients against central differences, again after the global the function reads
+changed (they had no derivative rule, found by a probe)."""
 
 from __future__ import annotations
 
@@ -46,3 +46,20 @@ def test_a_nan_policy_is_refused_at_the_line():
 
     with pytest.raises(srcad.UnsupportedSyntax):
         srcad.grad(omitting)(X)
+
+
+special = pytest.importorskip("scipy.special")
+
+
+def log_gamma_and_softplus(x):
+    return np.sum(special.loggamma(x**2 + 0.5) * special.softplus(SCALE["value"] * x))
+
+
+def test_loggamma_and_softplus_read_the_world_on_every_call():
+    """scipy.special.loggamma (real) and softplus had no rule (found by a probe)."""
+    try:
+        for scale in (1.0, -2.5):
+            SCALE["value"] = scale
+            agrees_with_the_library(log_gamma_and_softplus, X)
+    finally:
+        SCALE["value"] = 1.0
