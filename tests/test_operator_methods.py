@@ -612,3 +612,31 @@ def test_enum_lookups_and_the_operator_modules_functions_on_objects(function):
     _agrees_before_and_after(
         function, "reverse", lambda: SETTING.update(scale=0.5), lambda: SETTING.update(scale=2.0)
     )
+
+
+class Shelf:
+    def __init__(self, items):
+        self.items = list(items)
+
+    def __setitem__(self, k, value):
+        self.items[k] = value * SETTING["scale"]
+
+    def __getitem__(self, k):
+        return self.items[k]
+
+
+def stored_on_a_shelf(x):
+    shelf = Shelf([x[0], x[1]])
+    shelf[0] = x[2] ** 2
+    return shelf[0] * shelf[1] + np.sum(x)
+
+
+def test_a_users_setitem_is_inlined_and_reads_the_world_on_every_call():
+    """shelf[0] = v of a class with its own __setitem__ was refused ("cannot assign into
+    a Shelf", found by a probe)."""
+    _agrees_before_and_after(
+        stored_on_a_shelf,
+        "reverse",
+        lambda: SETTING.update(scale=0.5),
+        lambda: SETTING.update(scale=2.0),
+    )

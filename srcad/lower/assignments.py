@@ -34,7 +34,7 @@ from srcad.lower.aliasing import (
 )
 from srcad.lower.branches import join_branches
 from srcad.lower.containers import is_made
-from srcad.lower.dispatch import evaluate, lowers_expression, lowers_statement
+from srcad.lower.dispatch import CALL, evaluate, lowers_expression, lowers_statement
 from srcad.lower.expressions import (
     binary,
     contains_tracer,
@@ -45,8 +45,9 @@ from srcad.lower.expressions import (
     subscript_of,
 )
 from srcad.lower.iteration import static_items
-from srcad.lower.objects import write_attribute
+from srcad.lower.objects import class_attribute, write_attribute
 from srcad.lower.outside_writes import write_outside, written_outside
+from srcad.lower.user_code import has_own_method
 from srcad.lower.world import Outside, outside_call
 
 if TYPE_CHECKING:
@@ -622,6 +623,10 @@ def _assign_subscript(
         container: Any = base  # Python's TypeError for an index a list does not take
         container[index] = value
         return
+    if is_made(base, lowering.world.made) and has_own_method(base, "__setitem__"):
+        method = class_attribute(lowering, base, "__setitem__", target)  # bag[0] = v: inlined
+        CALL[0](lowering, method, [index, value], {}, target)
+        return
     followers = check_write(lowering, name, base, target)
     check_not_passed_twice(lowering, name, base, target)
     if isinstance(base, np.ndarray):
@@ -637,7 +642,8 @@ def _assign_subscript(
     if not isinstance(base, Tracer):
         raise lowering.located(
             UnsupportedSyntax,
-            f"cannot assign into a {type(base).__name__}",
+            f"cannot assign into a {type(base).__name__}: srcad writes into arrays, lists, "
+            "dicts and objects the function made whose class has its own __setitem__",
             target,
         )
     updated = _updated(lowering, base, index, value, target)
