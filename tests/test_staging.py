@@ -1505,3 +1505,14 @@ def test_pythons_uniform_of_learned_bounds_is_reparameterized_and_draws_as_pytho
         assert value == pytest.approx(expected_value)
         np.testing.assert_allclose(got, expected, rtol=1e-6)
         assert random.getstate() == state_after
+
+
+def seeded_by_a_draw(w):
+    rng = np.random.default_rng(random.randint(0, 1000))
+    return np.sum(w * rng.normal(size=5))
+
+
+def test_a_generator_seeded_by_a_value_from_the_run_is_refused_saying_so():
+    """It said "'np.random.default_rng' has no derivative rule" (found by a probe)."""
+    with pytest.raises(srcad.UnsupportedSyntax, match="makes a random generator from a seed"):
+        srcad.grad(seeded_by_a_draw)(np.linspace(0.5, 1.5, 5))

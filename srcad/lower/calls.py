@@ -19,6 +19,7 @@ import logging
 import math
 import operator
 import os
+import random
 import types
 from collections.abc import Callable
 from typing import Any, TypeGuard
@@ -667,7 +668,22 @@ def _call_python(
             f"does not lower; write {IN_PLACE[name]}",
             node,
         )
+    if is_hashable(function) and function in GENERATOR_MAKERS:  # default_rng(randint(...))
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' makes a random generator from a seed known only when the "
+            "code runs (drawn or computed); seed it with a value known when compiling (an int "
+            "argument or global, fixed and checked on every call), or make the generator "
+            "outside the function and pass it in",
+            node,
+        )
     raise no_rule(lowering, node)
+
+
+# What makes a random generator from a seed
+GENERATOR_MAKERS = frozenset(
+    {np.random.default_rng, np.random.RandomState, np.random.Generator, random.Random}
+)
 
 
 POSITIONS_OF = (np.nonzero, np.argwhere, np.flatnonzero)
