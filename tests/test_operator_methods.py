@@ -640,3 +640,16 @@ def test_a_users_setitem_is_inlined_and_reads_the_world_on_every_call():
         lambda: SETTING.update(scale=0.5),
         lambda: SETTING.update(scale=2.0),
     )
+
+
+def picks_one_of_two_objects(x):
+    first, second = Vec(x[0]), Vec(x[1])
+    best = first if first.data > second.data else second
+    return best.data**2
+
+
+def test_choosing_between_two_objects_by_data_says_to_choose_their_values():
+    """It named an internal 't' and asked for 'the same structure', which both had."""
+    with pytest.raises(srcad.UnsupportedSyntax, match="one Vec object or another") as refused:
+        srcad.grad(picks_one_of_two_objects)(X)
+    assert "first if first.data > second.data else second" in str(refused.value)

@@ -584,6 +584,16 @@ def _branch_atom(lowering: Lowering, value: object, name: str, node: Node) -> Va
         return Const(value)
     moved_return = name.startswith(RETURN_VALUE)  # a return ending a try block's branch
     what = "the value returned" if moved_return else f"'{name}'"
+    if isinstance(node, (ast.IfExp, ast.BoolOp)):  # its own value, not a name's
+        what = f"the value of '{ast.unparse(node)}'"
+    if hasattr(value, "__dict__") and not isinstance(value, type):  # one object or another
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"{what} is one {type(value).__name__} object or another, chosen by a condition "
+            "computed from data; srcad chooses between arrays and numbers, not objects: "
+            "choose their values instead (best_v = a.v if a.v > b.v else b.v, or np.where)",
+            node,
+        )
     raise lowering.located(
         SrcadError,
         f"{what} is a {type(value).__name__} that differs between the branches of a "
