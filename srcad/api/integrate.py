@@ -176,41 +176,64 @@ def _adjoint_function(func: Callable, treedef: TreeDef, options: tuple[str, ...]
         settings = _settings(options, settings_of)
         leaves = inputs[len(options) :]
         extra = tuple(unflatten(treedef, list(leaves)))
+
+        def rhs(s, y):
+            return func(y, s, *extra)
+
+        def backwards(augmented, start, t_from, t_to):
+            return odeint(lambda state, s: augmented(s, state), start, [t_from, t_to], **settings)[
+                -1
+            ]
+
         g, ys, t = np.asarray(g, dtype=float), np.asarray(ys), np.asarray(t, dtype=float)
-        sizes = [int(np.size(leaf)) for leaf in leaves]
-        size, total = ys.shape[1], sum(sizes)
-        products = _products(func, extra)
-        a, a_args, dt = g[-1].copy(), np.zeros(total), np.zeros_like(t)
-        for i in range(len(t) - 1, 0, -1):
-            dt[i] = g[i] @ func(ys[i], t[i], *extra)
-
-            def augmented(state, s):
-                y, adj = state[:size], state[size : 2 * size]
-                value, adj_y, adj_args = products(y, s, adj)
-                return np.concatenate([value, -adj_y, -adj_args])
-
-            start = np.concatenate([ys[i], a, a_args])
-            end = odeint(augmented, start, np.array([t[i], t[i - 1]]), **settings)[-1]
-            a, a_args = end[size : 2 * size] + g[i - 1], end[2 * size :]
-        dt[0] = -(a - g[0]) @ func(ys[0], t[0], *extra)
-        pieces = np.split(a_args, np.cumsum(sizes)[:-1]) if sizes else []
-        leaf_cotangents = [
-            np.reshape(p, np.shape(leaf)) for p, leaf in zip(pieces, leaves, strict=True)
-        ]
-        return (a, dt, *(0.0 * np.asarray(v, dtype=float) for v in settings_of), *leaf_cotangents)
+        products = products_by_vjp(func, extra, time_first=False)
+        a, a_args, dt = adjoint_sweep(rhs, products, ys, g, t, leaves, backwards)
+        return (a, dt, *(0.0 * np.asarray(v, dtype=float) for v in settings_of), *a_args)
 
     return adjoint
 
 
-def _products(func: Callable, extra: tuple) -> Callable:
-    """``(y, s, a) -> (f(y, s, θ), a ∂f/∂y, a ∂f/∂θ flattened)`` by srcad's own vjp."""
+def adjoint_sweep(
+    rhs: Callable, products: Callable, ys, gs, t, leaves: list, backwards: Callable
+) -> tuple:
+    """The adjoint system solved backwards over the intervals of ``t`` (``odeint``'s and
+    ``solve_ivp``'s gradient): ``ys`` the states at ``t``, ``gs`` their cotangents,
+    ``rhs(s, y)`` the dynamics, ``products`` from ``products_by_vjp``, ``backwards(f,
+    start, t_from, t_to)`` the solver's end state of ``d state / ds = f(s, state)``.
+    Returns the cotangent of the start, those of the dynamics' arguments (laid out as
+    ``leaves``) and those of the times."""
+    sizes = [int(np.size(leaf)) for leaf in leaves]
+    size = ys.shape[1]
+    a, a_args, dt = gs[-1].copy(), np.zeros(sum(sizes)), np.zeros_like(t)
+    for i in range(len(t) - 1, 0, -1):
+        dt[i] = gs[i] @ rhs(t[i], ys[i])
+        if t[i] != t[i - 1]:
+
+            def augmented(s, state):
+                y, adj = state[:size], state[size : 2 * size]
+                value, adj_y, adj_args = products(s, y, adj)
+                return np.concatenate([value, -adj_y, -adj_args])
+
+            end = backwards(augmented, np.concatenate([ys[i], a, a_args]), t[i], t[i - 1])
+            a, a_args = end[size : 2 * size], end[2 * size :]
+        a = a + gs[i - 1]
+    dt[0] = -(a - gs[0]) @ rhs(t[0], ys[0])
+    pieces = np.split(a_args, np.cumsum(sizes)[:-1]) if sizes else []
+    shaped = [np.reshape(p, np.shape(leaf)) for p, leaf in zip(pieces, leaves, strict=True)]
+    return a, shaped, dt
+
+
+def products_by_vjp(fun: Callable, extra: tuple, time_first: bool) -> Callable:
+    """``(s, y, a) -> (f, a ∂f/∂y, a ∂f/∂θ flattened)`` by srcad's own vjp, for dynamics
+    ``fun(s, y, *θ)`` (``time_first``: solve_ivp's) or ``fun(y, s, *θ)`` (odeint's)."""
     from srcad.api.transforms import vjp  # noqa: PLC0415 - the API this module extends
 
-    def products(y, s, adj):
-        value, pull = vjp(func, y, float(s), *extra)
+    def products(s, y, adj):
+        value, pull = vjp(fun, float(s), y, *extra) if time_first else vjp(fun, y, float(s), *extra)
         cotangents = pull(laid_out_like(value, adj))
         flat = [np.ravel(c) for c in flatten(tuple(cotangents[2:]))[0] if c is not None]
-        return as_vector(value), cotangents[0], np.concatenate(flat) if flat else np.zeros(0)
+        adj_y = cotangents[1] if time_first else cotangents[0]
+        return as_vector(value), adj_y, np.concatenate(flat) if flat else np.zeros(0)
 
     return products
 

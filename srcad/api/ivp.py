@@ -31,18 +31,18 @@ from typing import Any
 import numpy as np
 
 from srcad.api.integrate import (
-    as_vector,
+    adjoint_sweep,
     dynamics_of,
     float_arguments,
     is_float_leaf,
-    laid_out_like,
+    products_by_vjp,
     register_solver,
 )
 from srcad.errors import UnsupportedSyntax
 from srcad.ir import AVal
 from srcad.lower.callees import as_float64
 from srcad.lower.solvers import SOLVERS, record
-from srcad.pytree import TreeDef, flatten, unflatten
+from srcad.pytree import TreeDef, unflatten
 
 METHODS = ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
 OPTIONS = ("rtol", "atol", "max_step", "first_step", "min_step")  # numbers, passed on
@@ -170,46 +170,19 @@ def _adjoint_function(
         t = np.concatenate([times[:1], times[2:]])  # the start, then the times of t_eval
         ys = np.concatenate([np.asarray(y0, dtype=float)[None], states])
         gs = np.concatenate([np.zeros_like(g[:1]), g])
-        sizes = [int(np.size(leaf)) for leaf in leaves]
-        size, total = ys.shape[1], sum(sizes)
-        products = _products(fun, extra)
-        a, a_args, dt = gs[-1].copy(), np.zeros(total), np.zeros_like(t)
-        for i in range(len(t) - 1, 0, -1):
-            dt[i] = gs[i] @ fun(t[i], ys[i], *extra)
-            if t[i] != t[i - 1]:
 
-                def augmented(s, state):
-                    y, adj = state[:size], state[size : 2 * size]
-                    value, adj_y, adj_args = products(s, y, adj)
-                    return np.concatenate([value, -adj_y, -adj_args])
+        def rhs(s, y):
+            return fun(s, y, *extra)
 
-                start = np.concatenate([ys[i], a, a_args])
-                span = (t[i], t[i - 1])
-                end = solve_ivp(augmented, span, start, **settings).y[:, -1]
-                a, a_args = end[size : 2 * size], end[2 * size :]
-            a = a + gs[i - 1]
-        dt[0] = -a @ fun(t[0], ys[0], *extra)
-        pieces = np.split(a_args, np.cumsum(sizes)[:-1]) if sizes else []
-        leaf_cotangents = [
-            np.reshape(p, np.shape(leaf)) for p, leaf in zip(pieces, leaves, strict=True)
-        ]
+        def backwards(augmented, start, t_from, t_to):
+            return solve_ivp(augmented, (t_from, t_to), start, **settings).y[:, -1]
+
+        products = products_by_vjp(fun, extra, time_first=True)
+        a, a_args, dt = adjoint_sweep(rhs, products, ys, gs, t, list(leaves), backwards)
         dtimes = np.concatenate([dt[:1], [0.0], dt[1:]])
-        return (a, dtimes, *(0.0 * np.asarray(v) for v in settings_of), *leaf_cotangents)
+        return (a, dtimes, *(0.0 * np.asarray(v) for v in settings_of), *a_args)
 
     return adjoint
-
-
-def _products(fun: Callable, extra: tuple) -> Callable:
-    """``(s, y, a) -> (f(s, y, θ), a ∂f/∂y, a ∂f/∂θ flattened)`` by srcad's own vjp."""
-    from srcad.api.transforms import vjp  # noqa: PLC0415 - the API this module extends
-
-    def products(s, y, adj):
-        value, pull = vjp(fun, float(s), y, *extra)
-        cotangents = pull(laid_out_like(value, adj))
-        flat = [np.ravel(c) for c in flatten(tuple(cotangents[2:]))[0] if c is not None]
-        return as_vector(value), cotangents[1], np.concatenate(flat) if flat else np.zeros(0)
-
-    return products
 
 
 SOLVERS[("scipy.integrate", "solve_ivp")] = lower_solve_ivp
