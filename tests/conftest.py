@@ -1,5 +1,5 @@
 """Test settings: the IR verifier runs after every pass, generated code goes to a temp dir,
-numba optimises less; every test starts from the same state whatever ran before it on its
+numba optimises less, Python caches bytecode; every test starts from the same state whatever ran before it on its
 worker (its random data seeded from its id, no rule of the user's left by another test), and
 ``--reverse-order`` runs the suite backwards to check that."""
 
@@ -20,6 +20,13 @@ os.environ.setdefault("SRCAD_GENERATED_DIR", tempfile.mkdtemp(prefix="srcad-test
 # named for the level (srcad.backends.numba_backend), or not cached below the default (the
 # compiled Adam step), so that a later benchmark never loads code compiled at this level.
 os.environ.setdefault("NUMBA_OPT", "0")
+# Python's bytecode caches on, as on a machine left at its defaults, for this process (and
+# the processes tests start), whatever PYTHONDONTWRITEBYTECODE says: without them each
+# process compiles srcad from source (0.5 s of a 1 s import) and pytest rewrites every test
+# module again (3 to 6 s of each worker's collection). The caches go to __pycache__ folders,
+# which git ignores.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.path.insert(0, str(Path(__file__).parent))
 
 

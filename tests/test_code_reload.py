@@ -16,7 +16,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from source_files import module_from_source
+from source_files import module_from_source, rewrite
 
 import srcad
 from srcad.runtime import cache
@@ -141,11 +141,9 @@ ON_DISK = textwrap.dedent("""
 
 
 def _edit(module, old: str, new: str, prefix: str = "") -> None:
-    path = module.__file__
-    with open(path) as file:
+    with open(module.__file__) as file:
         text = file.read()
-    with open(path, "w") as file:
-        file.write(prefix + text.replace(old, new))
+    rewrite(module.__file__, prefix + text.replace(old, new))
 
 
 @pytest.mark.parametrize(

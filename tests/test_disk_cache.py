@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 import pytest
-from source_files import module_from_source
+from source_files import module_from_source, rewrite
 
 import srcad
 import srcad.pipeline
@@ -433,7 +433,7 @@ def test_a_second_process_checks_what_the_compile_relied_on(
 ):
     (tmp_path / "mlp.py").write_text(MLP_MODULE)
     _run(tmp_path, cache_dir)
-    (tmp_path / "mlp.py").write_text(MLP_MODULE.replace(before, after))
+    rewrite(tmp_path / "mlp.py", MLP_MODULE.replace(before, after))
     second, log = _run(tmp_path, cache_dir)
     assert (second["lowered"] == 0) == is_reused, log
     _assert_close(second["grads"], second["numerical"])  # the gradient of the code as it is now

@@ -9,6 +9,7 @@ checks the same contracts independently.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -95,20 +96,29 @@ def _absolute(node: ast.ImportFrom, module: str) -> str:
     return ".".join(package[:keep] + ([base] if base else []))
 
 
-def _imported(node: ast.AST, module: str) -> set[str]:
-    """srcad modules imported by ``node`` and everything inside it."""
+# Only statements hold imports: the walk leaves expressions alone (the whole package's
+# syntax trees, walked node by node, took 2.8 s of every test run's collection).
+HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def _imported(tree: ast.AST, module: str) -> set[str]:
+    """srcad modules imported by the statements of ``tree``, at any depth."""
     found: set[str] = set()
-    if _is_type_checking(node):
-        return found
-    if isinstance(node, ast.Import):
-        found |= {alias.name for alias in node.names}
-    elif isinstance(node, ast.ImportFrom):
-        base = _absolute(node, module)
-        for alias in node.names:
-            full = f"{base}.{alias.name}"
-            found.add(full if full in MODULES else base)
-    for child in ast.iter_child_nodes(node):
-        found |= _imported(child, module)
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        if _is_type_checking(node):
+            continue
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = _absolute(node, module)
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                found.add(full if full in MODULES else base)
+        pending += [
+            child for child in ast.iter_child_nodes(node) if isinstance(child, HOLDS_STATEMENTS)
+        ]
     return {_known(name) for name in found if name.split(".")[0] == "srcad"} - {module}
 
 
@@ -118,7 +128,11 @@ def _known(name: str) -> str:
     return name
 
 
-GRAPH = {m: _imported(ast.parse(path.read_text()), m) for m, path in MODULES.items()}
+@functools.cache
+def graph() -> dict[str, set[str]]:
+    """Module -> the srcad modules it imports; made when a test first asks (parsing the
+    package takes a second or two, which collecting the tests would pay on every worker)."""
+    return {m: _imported(ast.parse(path.read_text()), m) for m, path in MODULES.items()}
 
 
 def _names_from(tree: ast.AST, module: str) -> dict[str, set[str]]:
@@ -137,7 +151,9 @@ def _names_from(tree: ast.AST, module: str) -> dict[str, set[str]]:
 # The public names ``srcad`` exports, by the module that defines them (``srcad.api.grad``:
 # ``grad``, ``source``, ``value_and_grad``): a tool that the package exports cannot import
 # the package without a cycle, so it imports those names from where they are defined.
-PUBLIC_NAMES = _names_from(ast.parse(MODULES["srcad"].read_text()), "srcad")
+@functools.cache
+def public_names() -> dict[str, set[str]]:
+    return _names_from(ast.parse(MODULES["srcad"].read_text()), "srcad")
 
 
 def _cycles() -> list[list[str]]:
@@ -150,7 +166,7 @@ def _cycles() -> list[list[str]]:
     def visit(module: str) -> None:
         index[module] = low[module] = len(index)
         stack.append(module)
-        for other in GRAPH[module]:
+        for other in graph()[module]:
             if other not in index:
                 visit(other)
                 low[module] = min(low[module], low[other])
@@ -166,7 +182,7 @@ def _cycles() -> list[list[str]]:
             if len(component) > 1:
                 components.append(sorted(component))
 
-    for module in GRAPH:
+    for module in graph():
         if module not in index:
             visit(module)
     return components
@@ -186,7 +202,7 @@ def _may_import(module: str, allowed: set[str]) -> bool:
 def _public_names_only(importer: str, module: str) -> bool:
     """Whether ``importer`` takes from ``module`` only names that ``srcad`` exports from it."""
     taken = _names_from(ast.parse(MODULES[importer].read_text()), importer).get(module)
-    return bool(taken) and taken <= PUBLIC_NAMES.get(module, set())
+    return bool(taken) and taken <= public_names().get(module, set())
 
 
 def _rank(module: str) -> int | None:
@@ -206,7 +222,7 @@ def test_the_import_graph_has_no_cycle():
 
 def test_every_import_points_forward_along_the_stages():
     wrong = []
-    for module, imports in sorted(GRAPH.items()):
+    for module, imports in sorted(graph().items()):
         rank = _rank(module)
         for other in sorted(imports):
             other_rank = _rank(other)
@@ -220,7 +236,7 @@ def test_every_import_points_forward_along_the_stages():
 def test_a_stage_imports_only_what_comes_before_it(stage):
     wrong = [
         f"{module} imports {other}"
-        for module, imports in GRAPH.items()
+        for module, imports in graph().items()
         if _within(module, stage)
         for other in imports
         if not _within(other, stage)
@@ -234,7 +250,7 @@ def test_a_stage_imports_only_what_comes_before_it(stage):
 def test_a_stage_does_not_import_the_stages_after_it(stage):
     wrong = [
         f"{module} imports {other}"
-        for module, imports in GRAPH.items()
+        for module, imports in graph().items()
         if _within(module, stage)
         for other in imports
         if any(_within(other, forbidden) for forbidden in FORBIDDEN[stage])
@@ -243,26 +259,26 @@ def test_a_stage_does_not_import_the_stages_after_it(stage):
 
 
 def test_the_tools_take_only_public_names_from_the_api():
-    assert PUBLIC_NAMES["srcad.api.grad"] >= {"grad", "source"}
+    assert public_names()["srcad.api.grad"] >= {"grad", "source"}
     assert _public_names_only("srcad.tools.compare", "srcad.api.grad")
     assert not _public_names_only("srcad.api.grad", "srcad.api.signature")
 
 
 def test_the_check_sees_a_cycle_and_a_wrong_arrow(monkeypatch):
-    monkeypatch.setitem(GRAPH, "srcad.ir.walk", GRAPH["srcad.ir.walk"] | {"srcad.api.grad"})
-    monkeypatch.setitem(GRAPH, "srcad.api.grad", GRAPH["srcad.api.grad"] | {"srcad.ir.walk"})
+    monkeypatch.setitem(graph(), "srcad.ir.walk", graph()["srcad.ir.walk"] | {"srcad.api.grad"})
+    monkeypatch.setitem(graph(), "srcad.api.grad", graph()["srcad.api.grad"] | {"srcad.ir.walk"})
     assert any({"srcad.api.grad", "srcad.ir.walk"} <= set(cycle) for cycle in _cycles())
     with pytest.raises(AssertionError):
         test_a_stage_imports_only_what_comes_before_it("srcad.ir")
 
 
 def test_the_check_sees_an_arrow_against_the_stages(monkeypatch):
-    monkeypatch.setitem(GRAPH, "srcad.lower", GRAPH["srcad.lower"] | {"srcad.codegen"})
+    monkeypatch.setitem(graph(), "srcad.lower", graph()["srcad.lower"] | {"srcad.codegen"})
     with pytest.raises(AssertionError, match="srcad.lower imports srcad.codegen"):
         test_every_import_points_forward_along_the_stages()
 
 
 def test_the_check_sees_a_tool_reaching_into_the_pipeline(monkeypatch):
-    monkeypatch.setitem(GRAPH, "srcad.tools.dot", GRAPH["srcad.tools.dot"] | {"srcad.ir.walk"})
+    monkeypatch.setitem(graph(), "srcad.tools.dot", graph()["srcad.tools.dot"] | {"srcad.ir.walk"})
     with pytest.raises(AssertionError, match="srcad.tools.dot imports srcad.ir.walk"):
         test_a_stage_imports_only_what_comes_before_it("srcad.tools")
