@@ -82,3 +82,42 @@ def test_check_grad_fails_a_nan_gradient():
     with pytest.raises(srcad.GradientMismatch, match="nan"):
         srcad.check_grad(distance, np.array([0.0, 1.0]))
     srcad.check_grad(distance, np.array([0.5, 1.0]))  # agreeing gradients still pass
+
+
+def _sines(v):
+    return np.sum(np.sin(v))
+
+
+def _nothing(v):
+    return None
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda x: srcad.numerical_grad(_sines, x.astype(int)), TypeError, "pass 3.0 rather"),
+        (lambda x: srcad.numerical_grad(_sines, x, argnums=3), TypeError, "argnums=3 does not"),
+        (lambda x: srcad.numerical_grad(_sines, x, eps=0), ValueError, "positive float; got 0"),
+        (lambda x: srcad.numerical_grad(_sines, x, eps=-1e-3), ValueError, "positive float"),
+        (lambda x: srcad.numerical_grad(_sines, x, eps="a"), TypeError, "positive float"),
+        (lambda x: srcad.numerical_grad(_nothing, x), TypeError, "returned NoneType None"),
+        (lambda x: srcad.check_grad(_sines, x, rtol=-1.0), ValueError, "rtol is a tolerance"),
+    ],
+    ids=["int array", "argnums", "eps 0", "eps negative", "eps text", "None", "rtol"],
+)
+def test_central_differences_refuse_what_they_cannot_difference(call, error, message):
+    """An int array took the steps cut off to ints: (f(1) - f(0)) / 2e-6 silently (420735
+    for cos(1) = 0.54); eps=0 divided by zero, a None result failed inside NumPy."""
+    with pytest.raises(error, match=message):
+        call(np.array([1.0, 2.0, 3.0]))
+
+
+def test_a_mismatch_names_the_worst_element_and_the_sizes_of_the_errors():
+    def wrong_rule(v):
+        return np.sum(srcad.stop_gradient(v) * v)  # srcad: v; central differences: 2 v
+
+    with pytest.raises(srcad.GradientMismatch) as caught:
+        srcad.check_grad(wrong_rule, np.array([1.0, 3.0]))
+    message = str(caught.value)
+    assert "element (1,)" in message and "error 3, relative 0.5" in message
+    assert "2 of 2 elements differ" in message

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 import numpy as np
 
 from srcad.arguments import Wrt, constant_gradient, is_constant_leaf
-from srcad.errors import GradientMismatch
+from srcad.errors import ArgumentTypeError, GradientMismatch
 from srcad.pytree import flatten, unflatten
 
 
@@ -31,9 +32,30 @@ def numerical_grad(fun: Callable, *args, argnums: int | tuple = 0, eps: float = 
         >>> srcad.numerical_grad(lambda x: np.sum(x ** 2), np.array([1.0, -2.0])).round(6)
         array([ 2., -4.])
     """
-    return Wrt.of(argnums).pick(
-        _argument_gradient(fun, args, number, eps) for number in Wrt.of(argnums).numbers
-    )
+    wrt = _checked_wrt(fun, args, argnums)
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)):
+        raise TypeError(f"numerical_grad: eps is the step, a positive float; got {eps!r}")
+    if not 0 < eps < np.inf:
+        raise ValueError(f"numerical_grad: eps is the step, a positive float; got {eps!r}")
+    return wrt.pick(_argument_gradient(fun, args, number, eps) for number in wrt.numbers)
+
+
+def _checked_wrt(fun: Callable, args: tuple, argnums: object) -> Wrt:
+    """The arguments to differentiate, checked as ``grad`` checks them: each exists and
+    holds floats (a step added to an int array would be cut off)."""
+    from srcad.api.signature import signature_of
+
+    wrt = Wrt.of(argnums)
+    try:
+        names = list(inspect.signature(fun).bind(*args).arguments)
+    except (TypeError, ValueError):  # no signature, or a *args: the positions name them
+        names = []
+    names += [f"arg{k}" for k in range(len(names), len(args))]
+    # the others as None: only the differentiated arguments need be pytrees of numbers
+    given = [arg if k in wrt.numbers else None for k, arg in enumerate(args)]
+    arguments = dict(zip(names[: len(args)], given, strict=True))
+    wrt.check(signature_of(arguments, fun), getattr(fun, "__name__", "the function"))
+    return wrt
 
 
 def _argument_gradient(fun: Callable, args: tuple, number: int, eps: float) -> object:
@@ -60,7 +82,7 @@ def _leaf_gradient(fun, args, argnums, leaves, treedef, index, eps):
         new_leaves = leaves[:index] + [new_leaf] + leaves[index + 1 :]
         new_args = list(args)
         new_args[argnums] = unflatten(treedef, new_leaves)
-        return float(np.sum(fun(*new_args)))
+        return _float_result(fun, fun(*new_args))
 
     is_narrow = np.dtype(dtype).kind == "f" and np.dtype(dtype).itemsize < 8
     # a narrower float than float64: a step of 1e-6 moves a float32 by a few units in its
@@ -81,6 +103,18 @@ def _leaf_gradient(fun, args, argnums, leaves, treedef, index, eps):
     return float(grad) if isinstance(leaf, float) else grad
 
 
+def _float_result(fun: Callable, result: object) -> float:
+    """The sum of what ``fun`` returned, which must be made of numbers."""
+    summed = np.sum(result) if isinstance(result, (float, int, np.ndarray, np.generic)) else None
+    if summed is None or np.asarray(summed).dtype.kind not in "biuf":
+        name = getattr(fun, "__name__", "the function")
+        raise ArgumentTypeError(
+            f"numerical_grad needs {name} to return a float or a float array, but it "
+            f"returned {type(result).__name__} {result!r:.60}"
+        )
+    return float(summed)
+
+
 def check_grad(
     fun: Callable, *args, argnums: int | tuple = 0, rtol: float = 1e-5, atol: float = 1e-8
 ) -> None:
@@ -95,6 +129,9 @@ def check_grad(
     """
     from srcad.api.grad import grad
 
+    for name, tolerance in (("rtol", rtol), ("atol", atol)):
+        if not tolerance >= 0:
+            raise ValueError(f"check_grad: {name} is a tolerance, at least 0; got {tolerance!r}")
     numbers = Wrt.of(argnums).numbers
     exact = grad(fun, argnums=numbers)(*args)
     approximate = numerical_grad(fun, *args, argnums=numbers)
@@ -120,7 +157,12 @@ def _compare(exact: np.ndarray, approx: np.ndarray, rtol: float, atol: float, wh
     error = np.where(np.isnan(error) & ~alike_nan, np.inf, np.where(alike_nan, 0.0, error))
     if error.size and np.max(error) > 0:
         worst = np.unravel_index(np.argmax(error), error.shape)
+        absolute = abs(exact[worst] - approx[worst])
+        relative = absolute / abs(approx[worst]) if approx[worst] else np.inf
         raise GradientMismatch(
             f"gradient mismatch at {where}, element {tuple(int(i) for i in worst)}: "
-            f"srcad gives {exact[worst]!r}, central differences give {approx[worst]!r}"
+            f"srcad gives {exact[worst]!r}, central differences give {approx[worst]!r} "
+            f"(error {absolute:.3g}, relative {relative:.3g}; allowed: atol {atol:g} + rtol "
+            f"{rtol:g} x |central difference|); {int(np.sum(error > 0))} of {error.size} "
+            "elements differ"
         )
