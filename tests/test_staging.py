@@ -1358,6 +1358,32 @@ def test_reading_the_namespace_is_refused_with_the_names_to_write(fun):
     assert error.value.file == __file__
 
 
+def scaled_by_text(x):
+    return np.sum(eval("x * 3.0"))
+
+
+def scaled_by_a_global_in_text(x):
+    return np.sum(eval("ALPHA * x"))
+
+
+def updated_by_text(x):
+    y = x * 2.0
+    exec("y = y * 5.0")
+    return np.sum(y)
+
+
+@pytest.mark.parametrize(
+    "fun", [scaled_by_text, scaled_by_a_global_in_text, updated_by_text], ids=lambda f: f.__name__
+)
+def test_code_given_as_text_is_refused_at_its_line(fun):
+    """Run when compiling, in srcad's namespace, ``eval("x * 3.0")`` failed with an
+    InternalError (x unknown there); one of globals only would have read ALPHA once."""
+    with pytest.raises(srcad.UnsupportedSyntax, match="runs code given as text") as error:
+        srcad.value_and_grad(fun)(np.array([1.0, 2.0]))
+    assert error.value.file == __file__
+    assert error.value.line == fun.__code__.co_firstlineno + (2 if fun is updated_by_text else 1)
+
+
 class Pair(NamedTuple):
     a: float
     b: float

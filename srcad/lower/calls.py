@@ -104,6 +104,7 @@ from srcad.lower.literals import method_formatted, text_of
 from srcad.lower.machine_state import (
     refuse_reading_namespaces,
     refuse_reading_state_of_the_machine,
+    refuse_running_text,
 )
 from srcad.lower.objects import (
     Partial,
@@ -241,6 +242,7 @@ def call(
             return class_of(lowering, args[0], node)
         refuse_reading_state(lowering, function, args, kwargs, node)
         refuse_reading_namespaces(lowering, function, tuple(args), node)
+        refuse_running_text(lowering, function, node)
         if not _rearranges(function):  # reversed(model.layers): the layers as read, staged
             args = lowering.world.unwrap(args)  # a library call sees the objects
             kwargs = lowering.world.unwrap(kwargs)

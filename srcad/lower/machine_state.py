@@ -49,6 +49,8 @@ STATE_READERS = {f: "the clock" for f in CLOCK_READERS} | {f: "files" for f in F
 # Builtins that give the namespace they are called in: run when compiling, they would give
 # srcad's (called without arguments, vars and dir are the same)
 NAMESPACE_READERS = {globals: "module globals", locals: "local variables", vars: "", dir: ""}
+# Builtins that run code given as text: srcad reads the function's source, not the text
+TEXT_RUNNERS = (eval, exec)
 
 
 def refuse_reading_state_of_the_machine(
@@ -72,6 +74,19 @@ def refuse_reading_state_of_the_machine(
             "value in as an argument",
             node,
         )
+
+
+def refuse_running_text(lowering: Lowering, function: object, node: ast.expr) -> None:
+    """``eval("x * 3.0")``: code in a string, which srcad can neither read nor run when
+    compiling (it would run in srcad's namespace, once)."""
+    if not is_hashable(function) or function not in TEXT_RUNNERS:
+        return
+    raise lowering.located(
+        UnsupportedSyntax,
+        f"'{ast.unparse(node)}' runs code given as text, which srcad does not differentiate "
+        f"(it reads the function's source); write the code itself in the function",
+        node,
+    )
 
 
 def refuse_reading_namespaces(
