@@ -122,14 +122,21 @@ def compile_reverse(
 
 
 def compile_forward(
-    fun: Callable, signature: ArgSignature, wrt: Wrt, quiet: bool = False
+    fun: Callable,
+    signature: ArgSignature,
+    wrt: Wrt,
+    quiet: bool = False,
+    outputs: Outputs | None = None,
 ) -> Compiled:
     """``f_jvp(params..., tangents...)`` returning ``(value, value_dot)``; ``quiet``: without
     the effects (``print``, appends, writes outside) for the later passes of one call that
-    run it as Python code, not under ``silenced()`` (``forward_columns``)."""
-    key = ("forward", wrt, signature, *(("quiet",) if quiet else ()))
+    run it as Python code, not under ``silenced()`` (``forward_columns``); ``outputs``: what
+    the function must return (floats, one for a gradient), checked as reverse mode does."""
+    key = ("forward", wrt, signature, *(("quiet",) if quiet else ()), outputs)
     with compile_errors(fun, signature, "compile_forward", wrt), _in_generated_code(fun, "forward"):
-        compile_fn = functools.partial(_compile_forward, fun, signature, wrt, quiet=quiet)
+        compile_fn = functools.partial(
+            _compile_forward, fun, signature, wrt, quiet=quiet, outputs=outputs
+        )
         return cached(fun, key, lambda: _reuse_or_compile(fun, key, compile_fn))
 
 
@@ -263,10 +270,12 @@ def _compile_reverse(fun, signature, wrt, has_aux, is_scalar, disk_key=None) -> 
     return _load(plain, result, spec, lowered, disk_key)
 
 
-def _compile_forward(fun, signature, wrt, disk_key=None, quiet=False) -> Compiled:
+def _compile_forward(fun, signature, wrt, disk_key=None, quiet=False, outputs=None) -> Compiled:
     plain = plain_function(fun, signature)
     wrt.check(signature, getattr(plain, "__name__", "the function"))
     lowered = lower_function(plain, signature.trees())
+    if outputs is not None:
+        _checked_output(lowered, outputs.has_aux, plain, outputs.is_scalar, "forward")
     inputs = _differentiated_inputs(lowered, signature, wrt)
     result = _clean(forward_graph(hoist_loop_invariants(lowered.graph), inputs))
     if quiet:
@@ -381,8 +390,17 @@ def _described(dtype: str) -> str:
     return f"dtype {dtype}"
 
 
+@dataclass(frozen=True)
+class Outputs:
+    """What a differentiated function must return: floats, with an auxiliary output after
+    them (``has_aux``), one float for a gradient (``is_scalar``)."""
+
+    has_aux: bool = False
+    is_scalar: bool = False
+
+
 def _checked_output(
-    lowered: LoweredFunction, has_aux: bool, fun: Callable, is_scalar: bool
+    lowered: LoweredFunction, has_aux: bool, fun: Callable, is_scalar: bool, mode="reverse"
 ) -> Graph:
     """The graph with the differentiated value as output 0, checked to be a scalar."""
     tree = lowered.out_tree
@@ -393,7 +411,11 @@ def _checked_output(
                 *_return_line(fun),
             )
         tree = tree.children[0]
-    what = "grad" if is_scalar else "reverse mode (vjp, jacrev)"
+    what = (
+        "grad"
+        if is_scalar
+        else f"{mode} mode ({'vjp, jacrev' if mode == 'reverse' else 'jvp, jacfwd'})"
+    )
     if is_scalar and tree.kind != "leaf":
         raise ArgumentTypeError(_several_outputs(fun, tree), *_return_line(fun))
     graph = lowered.graph

@@ -8,6 +8,7 @@ numbers are found from the marker comment `# <- here`, never hard-coded.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import os
 import re
@@ -165,10 +166,26 @@ def nothing(x):
     return None
 
 
+TRANSFORMATIONS_OF = {
+    "grad": lambda f, x: srcad.grad(f)(x),
+    "grad forward": lambda f, x: srcad.grad(f, mode="forward")(x),
+    "jacrev": lambda f, x: srcad.jacrev(f)(x),
+    "jacfwd": lambda f, x: srcad.jacfwd(f)(x),
+    "jvp": lambda f, x: srcad.jvp(f, (x,), (x,)),
+    "vjp": lambda f, x: srcad.vjp(f, x),
+}
+
+
+@pytest.mark.parametrize("transformation", TRANSFORMATIONS_OF)
 @pytest.mark.parametrize(("function", "described"), [(a_label, "text"), (nothing, "None")])
-def test_grad_of_a_function_returning_no_number_says_what_it_returned(function, described):
-    with pytest.raises(TypeError, match=f"to return floats, but it returned {described}"):
-        srcad.grad(function)(np.ones(3))
+def test_a_function_returning_no_number_is_refused_saying_what_it_returned(
+    function, described, transformation
+):
+    """Forward mode returned ``array([None, None, None])`` from jacfwd, ``('loss', None)``
+    from jvp, and grad(mode="forward") failed inside float()."""
+    with pytest.raises(TypeError, match=f"to return floats, but it returned {described}") as error:
+        TRANSFORMATIONS_OF[transformation](function, np.ones(3))
+    assert error.value.line == function.__code__.co_firstlineno + 1
 
 
 def scaled_sum(x, n):
@@ -217,3 +234,18 @@ def test_an_int_array_inside_a_differentiated_tree_is_named_by_its_path():
 
     with pytest.raises(TypeError, match=r"dtype int64 at params\['k'\]"):
         srcad.grad(powered)({"w": np.ones(2), "k": np.array([3, 2])})
+
+
+@pytest.mark.parametrize(
+    ("fun", "message"),
+    [
+        (len, "not the builtin len"),
+        (max, "not the builtin max"),  # no signature: inspect raised its own ValueError
+        (functools.reduce, "not the builtin reduce"),
+        (3, "pass the function itself"),  # inspect's '3 is not a callable object'
+    ],
+    ids=["len", "max", "reduce", "an int"],
+)
+def test_what_is_no_python_function_is_refused_saying_what_to_pass(fun, message):
+    with pytest.raises(TypeError, match=message):
+        srcad.grad(fun)(np.ones(3))

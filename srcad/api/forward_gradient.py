@@ -23,7 +23,7 @@ from srcad.frontend.parse import function_name
 from srcad.ir import AVal
 from srcad.ir.graph import source_position
 from srcad.ir.world import has_effects
-from srcad.pipeline import Compiled, compile_forward
+from srcad.pipeline import Compiled, Outputs, compile_forward
 from srcad.pytree import flatten, unflatten
 from srcad.runtime.draws import DrawState
 from srcad.runtime.passes import silenced_after_first
@@ -89,7 +89,7 @@ def forward_columns(
     avals = [tree[0] for tree in leaves if len(tree) == 1 and isinstance(tree[0], AVal)]
     if len(avals) != len(leaves) or sum(a.size for a in avals) > FORWARD_PASSES:
         return None
-    forward = compile_forward(fun, signature, wrt)
+    forward = compile_forward(fun, signature, wrt, outputs=Outputs(has_aux, is_scalar=True))
     refuse_repeated_draws(forward, sum(a.size for a in avals), "this second derivative", fun)
     target = later = forward.body
     if has_effects(forward.graph.eqns):  # print, appends, writes: in the first pass only

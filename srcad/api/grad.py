@@ -54,6 +54,7 @@ from srcad.lower.compositions import composition_of
 from srcad.lower.transforms import keeps_a_while_tape, register_compilers
 from srcad.pipeline import (
     Compiled,
+    Outputs,
     compile_forward,
     compile_reverse,
     primitive_function,
@@ -248,7 +249,8 @@ class Transformed:
         compiled = self._compiled.get(signature)
         if compiled is None or not compiled.is_current():
             if self.mode == "forward":
-                compiled = compile_forward(self.fun, signature, self.wrt)
+                outputs = Outputs(self.has_aux, is_scalar=True)
+                compiled = compile_forward(self.fun, signature, self.wrt, outputs=outputs)
             else:
                 compiled = compile_reverse(self.fun, signature, self.wrt, self.has_aux)
             self._compiled[signature] = compiled

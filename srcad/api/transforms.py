@@ -33,7 +33,7 @@ from srcad.arguments import (
 from srcad.backends import backend_runner
 from srcad.errors import ArgumentTypeError, ArgumentValueError, NoDerivativeRule
 from srcad.ir import AVal
-from srcad.pipeline import Compiled, compile_forward, compile_reverse
+from srcad.pipeline import Compiled, Outputs, compile_forward, compile_reverse
 from srcad.pytree import flatten, unflatten
 from srcad.runtime import load_function
 from srcad.runtime.draws import DrawState
@@ -61,7 +61,7 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple:
     arguments = bind_call(fun, primals, {})
     signature = signature_of(arguments, fun)
     wrt = Wrt.all_floats(signature, len(primals))
-    compiled = compile_forward(fun, signature, wrt)
+    compiled = compile_forward(fun, signature, wrt, outputs=Outputs())
     tangent_leaves = []
     for n in wrt.numbers:
         primal_leaves, treedef = flatten(primals[n])
@@ -221,7 +221,7 @@ class _Jacobian:
 
     def compile(self, signature: ArgSignature) -> Compiled:
         if self.mode == "forward":
-            self.last = compile_forward(self.fun, signature, self.wrt)
+            self.last = compile_forward(self.fun, signature, self.wrt, outputs=Outputs())
         else:
             self.last = compile_reverse(self.fun, signature, self.wrt, is_scalar=False)
         return self.last

@@ -435,7 +435,15 @@ def call_parameters(fun: Callable) -> inspect.Signature:
     wrapped = getattr(fun, "__wrapped__", None)
     if hasattr(fun, "srcad_plain_function") and wrapped is not None:
         return call_parameters(wrapped)  # a transformed function: its function's
-    return inspect.signature(fun, follow_wrapped=False)  # a method's, an object's __call__
+    if not callable(fun):
+        raise ArgumentTypeError(
+            f"srcad differentiates a function: pass the function itself (srcad.grad(loss)), "
+            f"not {type(fun).__name__} {fun!r:.40}"
+        )
+    try:
+        return inspect.signature(fun, follow_wrapped=False)  # a method's, an object's __call__
+    except ValueError:  # a builtin without a signature (max, functools.reduce)
+        raise _not_a_function(fun) from None
 
 
 def globals_name(namespace: dict) -> str:
@@ -450,6 +458,8 @@ def _not_a_function(fn: object) -> Exception:
     what = type(fn).__name__
     if isinstance(fn, functools.partial):
         what = f"functools.partial of {getattr(fn.func, '__name__', type(fn.func).__name__)}"
+    elif isinstance(fn, types.BuiltinFunctionType):
+        what = f"the builtin {fn.__name__}, which has no Python source: call it in a function of yours (lambda v: {fn.__name__}(v))"
     return ArgumentTypeError(
         f"srcad can differentiate Python functions (def, lambda, methods, functools.partial "
         f"of them, NumPy functions with a derivative rule), not {what}"
