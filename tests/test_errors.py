@@ -249,3 +249,39 @@ def test_an_int_array_inside_a_differentiated_tree_is_named_by_its_path():
 def test_what_is_no_python_function_is_refused_saying_what_to_pass(fun, message):
     with pytest.raises(TypeError, match=message):
         srcad.grad(fun)(np.ones(3))
+
+
+async def awaited_loss(x):
+    return np.sum(x**2)
+
+
+def loss_from_a_file(x):
+    with open(__file__) as handle:
+        scale = float(len(handle.readline()))
+    return scale * np.sum(x)
+
+
+@pytest.mark.parametrize(
+    ("fun", "message"),
+    [
+        (awaited_loss, "is a coroutine function .async def."),  # 'cannot find the definition'
+        (loss_from_a_file, "it reads a file"),  # the advice was 'write with open(...): without as'
+    ],
+    ids=["async def", "with open as"],
+)
+def test_refusals_say_what_the_construct_is_and_what_to_do(fun, message):
+    with pytest.raises(srcad.UnsupportedSyntax, match=message) as error:
+        srcad.grad(fun)(np.ones(3))
+    assert error.value.file == __file__
+
+
+def scaled_by_digits(x):
+    text = str(np.sum(x))
+    return np.sum(x) * len(text)  # <- here
+
+
+def test_the_length_of_text_formatted_from_data_is_refused_saying_why():
+    """It said 'len() of a 0-d value', of a str."""
+    with pytest.raises(srcad.SrcadError, match="text formatted from data") as error:
+        srcad.grad(scaled_by_digits)(np.ones(3))
+    assert error.value.line == scaled_by_digits.__code__.co_firstlineno + 2

@@ -201,6 +201,14 @@ def _definition(fn: types.FunctionType) -> ast.FunctionDef:
             raise _no_source(fn, error) from None
         tree = _parsed(lines, first_line)
     node = tree.body[0]
+    if isinstance(node, ast.AsyncFunctionDef):
+        raise UnsupportedSyntax(
+            f"{fn.__qualname__} is a coroutine function (async def), whose calls give an "
+            "awaitable, not a value; srcad differentiates plain functions: differentiate the "
+            "computation it awaits, written as a plain def",
+            code.co_filename,
+            first_line,
+        )
     if not isinstance(node, ast.FunctionDef):
         raise UnsupportedSyntax(
             f"cannot find the definition of {fn.__qualname__} in its source",

@@ -78,6 +78,13 @@ class Tracer:
         return np.dtype(self.aval.dtype)
 
     def __len__(self) -> int:
+        if not self.shape and self.dtype.kind in "OSU":
+            raise TraceError(
+                "len() of a value made when the code runs that is not an array: text "
+                "formatted from data (an f-string or str() of a computed value), whose length "
+                "depends on the digits, or an object; format text for printing only",
+                self.builder.loc,
+            )
         if not self.shape:
             raise TraceError("len() of a 0-d value", self.builder.loc)
         return self.shape[0]

@@ -37,9 +37,10 @@ from srcad.ir.world import Context
 from srcad.lower.aliasing import rewritten
 from srcad.lower.branches import RaiseReached, join_branches, join_returns
 from srcad.lower.dispatch import evaluate, lowers_statement
+from srcad.lower.machine_state import FILE_READERS
 from srcad.lower.operator_methods import truth_of
 from srcad.lower.returns import always_returns, block_returns
-from srcad.lower.world import EFFECT_TYPE, Outside
+from srcad.lower.world import EFFECT_TYPE, Outside, is_hashable
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering, Node
@@ -205,7 +206,13 @@ def lower_with(lowering: Lowering, node: ast.With, since: int) -> None:
 
 def _context(lowering: Lowering, item: ast.withitem, node: ast.With) -> Context:
     """The context manager of ``item``, checked to leave the data alone."""
-    if item.optional_vars is not None:
+    expression = item.context_expr
+    function = None
+    if isinstance(expression, ast.Call):
+        function = lowering.world.unwrap(evaluate(lowering, expression.func))
+    if not _is_context(function) or not isinstance(expression, ast.Call):
+        raise _unknown_context(lowering, expression, function, node)
+    if item.optional_vars is not None:  # (after the check above: the advice must hold)
         raise lowering.located(
             UnsupportedSyntax,
             f"'with ... as {ast.unparse(item.optional_vars)}' is not supported: what a "
@@ -213,12 +220,6 @@ def _context(lowering: Lowering, item: ast.withitem, node: ast.With) -> Context:
             f"{ast.unparse(item.context_expr)}:' without 'as'",
             node,
         )
-    expression = item.context_expr
-    function = None
-    if isinstance(expression, ast.Call):
-        function = lowering.world.unwrap(evaluate(lowering, expression.func))
-    if not _is_context(function) or not isinstance(expression, ast.Call):
-        raise _unknown_context(lowering, expression, function, node)
     callee, module = CONTEXTS[function]
     args = [_literal(lowering, arg, callee, node) for arg in expression.args]
     keywords = []
@@ -252,11 +253,14 @@ def _unknown_context(
     lowering: Lowering, expression: ast.expr, function: object, node: ast.With
 ) -> UnsupportedSyntax:
     known = ", ".join(f"{callee}(...)" for callee, _ in CONTEXTS.values())
-    why = (
-        "it swallows exceptions, which changes which statements run"
-        if function is contextlib.suppress
-        else "it may change the values the block computes"
-    )
+    why = "it may change the values the block computes"
+    if function is contextlib.suppress:
+        why = "it swallows exceptions, which changes which statements run"
+    elif is_hashable(function) and function in FILE_READERS:
+        why = (
+            "it reads a file, which can change between calls (srcad would read it once, "
+            "when compiling); read the file outside the function and pass the values in"
+        )
     return lowering.located(
         UnsupportedSyntax,
         f"cannot enter '{ast.unparse(expression)}' in a differentiated function: {why}. "
