@@ -654,7 +654,9 @@ def _primitive_parameters(fun: Callable) -> list[str]:
     try:
         parameters = inspect.signature(fun).parameters.values()
     except (TypeError, ValueError):
-        count = getattr(fun, "nin", 1)
+        if not hasattr(fun, "nin"):  # a builtin without a signature: math.hypot(*coordinates)
+            return ["*args"]
+        count = fun.nin
         return ["x"] if count == 1 else [f"x{k + 1}" for k in range(count)]
     kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     names = [p.name for p in parameters if p.kind in kinds and p.default is p.empty]

@@ -154,3 +154,14 @@ def test_numpy_scalar_types_of_a_float_argument_are_casts(mode):
             assert compiled(0.7) == pytest.approx(expected, rel=1e-6)
     finally:
         SETTINGS["scale"] = 1.5
+
+
+@pytest.mark.parametrize("point", [(3.0, 4.0), (3.0, 4.0, 12.0), (0.5,)], ids=len)
+def test_a_math_function_of_any_number_of_arguments_is_differentiated_itself(point):
+    """``srcad.grad(math.hypot)(3.0, 4.0)`` said 'hypot(): too many positional arguments':
+    the function made to call it took one argument, hypot having no signature to read."""
+    numbers = tuple(range(len(point)))
+    value, grads = srcad.value_and_grad(math.hypot, argnums=numbers)(*point)
+    assert value == math.hypot(*point)
+    expected = srcad.numerical_grad(math.hypot, *point, argnums=numbers)
+    np.testing.assert_allclose(grads, expected, rtol=1e-7)
