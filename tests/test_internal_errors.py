@@ -250,3 +250,22 @@ def test_an_argument_of_an_unknown_type_names_the_function_and_what_to_pass():
     message = str(info.value)
     assert "'params'" in message and "Opaque" in message and "NumPy arrays" in message
     assert srcad_frames(info.value) == []
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda f: srcad.grad(f, argnums=(0, 0)),
+        lambda f: srcad.value_and_grad(f, argnums=1.0),
+        lambda f: srcad.jacrev(f, argnums="x"),
+        lambda f: srcad.jacfwd(f, argnums=(0, 0)),
+        lambda f: srcad.hessian(f, argnums=[0, 0]),
+        lambda f: srcad.grad(f, backend="nonsense"),
+    ],
+    ids=["grad", "value_and_grad", "jacrev", "jacfwd", "hessian", "backend"],
+)
+def test_a_wrong_option_of_a_transformation_ends_its_traceback_at_the_users_call(make):
+    """Raised when the transformation is made, these errors showed 2 to 5 of srcad's frames."""
+    with pytest.raises((TypeError, ValueError)) as info:
+        make(opaque_loss)
+    assert srcad_frames(info.value) == []

@@ -61,7 +61,7 @@ from srcad.pipeline import (
     wrapper_function,
 )
 from srcad.pytree import TreeDef, flatten, has_classes, unflatten
-from srcad.runtime.errors import hide_internal_frames
+from srcad.runtime.errors import hide_internal_frames, public_api
 from srcad.runtime.guard import make_guard
 
 
@@ -418,6 +418,7 @@ def _same_layout(g: object, a: object) -> bool:
     return False
 
 
+@public_api
 def grad(
     fun: Callable | None = None,
     argnums: int | tuple = 0,
@@ -452,6 +453,7 @@ def grad(
     return _transform(grad, fun, options, returns_value=False)
 
 
+@public_api
 def value_and_grad(
     fun: Callable | None = None,
     argnums: int | tuple = 0,

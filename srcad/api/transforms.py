@@ -343,6 +343,7 @@ def _complex_jacobian(jacobian: _Jacobian) -> NoDerivativeRule:
     )
 
 
+@public_api
 def jacfwd(
     fun: Callable, argnums: int | tuple = 0, *, backend: str = "numpy", **misspelled: object
 ) -> Callable:
@@ -362,6 +363,7 @@ def jacfwd(
     return _Jacobian(fun, argnums, "forward", backend)
 
 
+@public_api
 def jacrev(
     fun: Callable, argnums: int | tuple = 0, *, backend: str = "numpy", **misspelled: object
 ) -> Callable:
@@ -380,6 +382,7 @@ def jacrev(
     return _Jacobian(fun, argnums, "reverse", backend)
 
 
+@public_api
 def hessian(
     fun: Callable, argnums: int | tuple = 0, *, backend: str = "numpy", **misspelled: object
 ) -> Callable:
