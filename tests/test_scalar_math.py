@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import math
+import sys
 import warnings
 
 import numpy as np
@@ -165,3 +166,54 @@ def test_a_math_function_of_any_number_of_arguments_is_differentiated_itself(poi
     assert value == math.hypot(*point)
     expected = srcad.numerical_grad(math.hypot, *point, argnums=numbers)
     np.testing.assert_allclose(grads, expected, rtol=1e-7)
+
+
+COEFFICIENTS = np.array([1.0, 2.0, 3.0, 4.0])
+DEGREE = 0
+
+
+def polynomial_by_a_loop(x):
+    total = 0.0
+    for k in range(4):  # kept as a loop: k is a number of the generated code
+        total += COEFFICIENTS[k] * x**k
+    return total
+
+
+def polynomial_features(x):
+    return np.sum(COEFFICIENTS * x ** np.arange(4))
+
+
+def moments(x):
+    return sum(COEFFICIENTS[k] * np.mean(x**k) for k in range(4))
+
+
+def power_of_a_global(x):
+    return np.sum(x**DEGREE + x)
+
+
+def powers_of_math_and_float_power(x):
+    return math.pow(x[0], 0) + x[0] ** 0.0 + np.sum(np.float_power(x, np.arange(3)))
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize(
+    ("fun", "point"),
+    [
+        (polynomial_by_a_loop, 0.0),
+        (polynomial_features, 0.0),
+        (moments, np.array([0.0, 0.5, 1.5])),
+        (power_of_a_global, np.array([0.0, 0.5, 1.5])),
+        (powers_of_math_and_float_power, np.array([0.0, 0.5, 1.5])),
+    ],
+    ids=lambda v: getattr(v, "__name__", None),
+)
+def test_a_power_of_zero_has_slope_zero_where_the_base_is_zero(fun, point, mode, monkeypatch):
+    """d x**0 / dx was 0 * x**-1: NaN at x = 0 (every element NaN in forward mode), and on a
+    Python float ZeroDivisionError from the generated code; the polynomial's slope at 0 is
+    its coefficient of x."""
+    gradient = srcad.grad(fun, mode=mode)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0 * inf on the way
+        np.testing.assert_allclose(gradient(point), srcad.numerical_grad(fun, point), atol=1e-7)
+    monkeypatch.setattr(sys.modules[__name__], "DEGREE", 2)  # the world changed: x ** 2 now
+    np.testing.assert_allclose(gradient(point), srcad.numerical_grad(fun, point), atol=1e-7)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from srcad.ir import Const
+from srcad.ir.tracer import Tracer
 from srcad.rules.registry import add_tangents, defbilinear, defjvp, defvjp, unbroadcast
 
 
@@ -66,17 +68,28 @@ def _exponent_slope(out, x):
     return out * np.log(np.where(out == 0, 1.0, x))
 
 
+def _base_slope(x, y, power=np.power):
+    """d x**y / dx = y x**(y-1), and 0 where y is 0: x**0 is 1 for every x, where y x**(y-1)
+    would be 0 * inf at x = 0 (NaN; on Python floats, ZeroDivisionError). A constant y
+    (``x ** 2``, ``x ** np.arange(4)``) is decided when compiling."""
+    constant = y.atom.value if isinstance(y, Tracer) and isinstance(y.atom, Const) else y
+    if isinstance(constant, (int, float)):
+        return y * power(x, constant - 1 if constant != 0 else 0)
+    if isinstance(constant, (np.ndarray, np.generic)):
+        return y * power(x, np.where(constant == 0, 0, constant - 1))
+    return y * power(x, np.where(y == 0, 0, y - 1))
+
+
 @defvjp(np.power)
 def power_vjp(g, out, x, y):
-    # d x**y / dx = y x**(y-1)
-    return unbroadcast(g * (y * x ** (y - 1)), x), unbroadcast(g * _exponent_slope(out, x), y)
+    return unbroadcast(g * _base_slope(x, y), x), unbroadcast(g * _exponent_slope(out, x), y)
 
 
 @defjvp(np.power)
 def power_jvp(tangents, out, x, y):
     x_dot, y_dot = tangents
     return add_tangents(
-        None if x_dot is None else x_dot * (y * x ** (y - 1)),
+        None if x_dot is None else x_dot * _base_slope(x, y),
         None if y_dot is None else y_dot * _exponent_slope(out, x),
     )
 
@@ -84,7 +97,7 @@ def power_jvp(tangents, out, x, y):
 @defvjp(np.float_power)
 def float_power_vjp(g, out, x, y):
     return (
-        unbroadcast(g * (y * np.float_power(x, y - 1)), x),
+        unbroadcast(g * _base_slope(x, y, np.float_power), x),
         unbroadcast(g * _exponent_slope(out, x), y),
     )
 
@@ -93,7 +106,7 @@ def float_power_vjp(g, out, x, y):
 def float_power_jvp(tangents, out, x, y):
     x_dot, y_dot = tangents
     return add_tangents(
-        None if x_dot is None else x_dot * (y * np.float_power(x, y - 1)),
+        None if x_dot is None else x_dot * _base_slope(x, y, np.float_power),
         None if y_dot is None else y_dot * _exponent_slope(out, x),
     )
 
