@@ -285,3 +285,10 @@ def test_the_length_of_text_formatted_from_data_is_refused_saying_why():
     with pytest.raises(srcad.SrcadError, match="text formatted from data") as error:
         srcad.grad(scaled_by_digits)(np.ones(3))
     assert error.value.line == scaled_by_digits.__code__.co_firstlineno + 2
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_grad_of_a_vector_is_refused_in_either_mode(mode):
+    """Forward mode gave the gradient of the sum of the vector, silently."""
+    with pytest.raises(TypeError, match=r"scalar float .* shape \(3, 2\)"):
+        srcad.grad(vector_valued, mode=mode)(np.ones((3, 2)))

@@ -4,6 +4,9 @@ read once (``srcad.arguments.Wrt``), in one meaning for every transformation."""
 
 from __future__ import annotations
 
+import dataclasses
+from typing import NamedTuple
+
 import numpy as np
 import pytest
 
@@ -296,3 +299,66 @@ def test_an_ordered_dict_of_parameters_gets_an_ordered_dict_of_gradients():
         expected = srcad.numerical_grad(loss, params)
         for key in params:
             np.testing.assert_allclose(gradient[key], expected[key], rtol=1e-6)
+
+
+class Layer(NamedTuple):
+    w: np.ndarray
+    scale: float
+
+
+@dataclasses.dataclass
+class Summary:
+    scaled: np.ndarray
+    energy: float
+
+
+def summarised(p):
+    return Summary(scaled=p.w * p.scale, energy=np.sum(p.w) ** 2)
+
+
+def as_layer(p):
+    return Layer(w=np.tanh(p.w) * p.scale, scale=np.sum(p.w**2))
+
+
+def cubic_energy(p):
+    return np.sum(p.w**3) * p.scale
+
+
+POINT = Layer(np.array([0.5, -1.0, 2.0]), 0.7)
+DIRECTION = Layer(np.array([1.0, 2.0, 3.0]), 0.1)
+
+
+@pytest.mark.parametrize("fun", [summarised, as_layer])
+def test_jvp_and_vjp_return_the_outputs_classes(fun):
+    """They returned plain tuples where the function returns a NamedTuple or a dataclass."""
+    value, tangent = srcad.jvp(fun, (POINT,), (DIRECTION,))
+    out, vjp_fn = srcad.vjp(fun, POINT)
+    expected = fun(POINT)
+    for result in (value, tangent, out):
+        assert type(result) is type(expected)
+    for a, b in zip(flatten(value)[0], flatten(expected)[0], strict=True):
+        np.testing.assert_allclose(a, b)
+    step = 1e-6
+    ahead = fun(Layer(POINT.w + step * DIRECTION.w, POINT.scale + step * DIRECTION.scale))
+    behind = fun(Layer(POINT.w - step * DIRECTION.w, POINT.scale - step * DIRECTION.scale))
+    for t, a, b in zip(flatten(tangent)[0], flatten(ahead)[0], flatten(behind)[0], strict=True):
+        np.testing.assert_allclose(t, (np.asarray(a) - b) / (2 * step), rtol=1e-6, atol=1e-8)
+    assert type(vjp_fn(expected)[0]) is Layer
+
+
+def test_hessian_and_hvp_keep_the_arguments_class():
+    """hessian gave tuple(Layer, Layer), hvp a tuple, where the argument is a Layer."""
+    hessian = srcad.hessian(cubic_energy)(POINT)
+    assert type(hessian) is Layer and all(type(row) is Layer for row in hessian)
+    product = srcad.hvp(cubic_energy, (POINT,), (DIRECTION,))
+    assert type(product) is Layer and type(product.scale) is float
+
+    def gradient_along(p):
+        g = srcad.grad(cubic_energy)(p)
+        return np.sum(g.w * DIRECTION.w) + g.scale * DIRECTION.scale
+
+    expected = srcad.numerical_grad(gradient_along, POINT)
+    np.testing.assert_allclose(product.w, expected.w, rtol=1e-6)
+    np.testing.assert_allclose(product.scale, expected.scale, rtol=1e-6)
+    np.testing.assert_allclose(hessian.w.w, np.diag(6.0 * POINT.w * POINT.scale), atol=1e-12)
+    np.testing.assert_allclose(hessian.scale.w, 3.0 * POINT.w**2)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from srcad.pytree import TreeDef, flatten, unflatten
+from srcad.pytree import TreeDef, flatten, has_classes, unflatten
 
 NARROW_FLOATS = frozenset(map(np.dtype, (np.float32, np.float16)))
 
@@ -33,3 +33,12 @@ def with_classes(value: object, out_tree: TreeDef) -> object:
     """The value as the function returned it: generated code returns its NamedTuples,
     dataclasses and objects (an auxiliary output) as tuples; ``out_tree`` has them."""
     return unflatten(out_tree, flatten(plain_value(value))[0])
+
+
+def in_classes_of(value: object, out_tree: TreeDef) -> object:
+    """``with_classes`` where the output holds the user's classes and ``value`` has a leaf
+    for each of its leaves (a tangent or a cotangent of the output), else ``plain_value``."""
+    if not has_classes(out_tree):
+        return plain_value(value)
+    leaves = flatten(plain_value(value))[0]
+    return unflatten(out_tree, leaves) if len(leaves) == out_tree.n_leaves else value

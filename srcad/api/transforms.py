@@ -21,7 +21,7 @@ from srcad.api.grad import (
     grad,
     like,
 )
-from srcad.api.results import plain_value
+from srcad.api.results import in_classes_of
 from srcad.api.signature import abstract_leaf, bind_call, signature_of
 from srcad.arguments import (
     ArgSignature,
@@ -34,7 +34,7 @@ from srcad.backends import backend_runner
 from srcad.errors import ArgumentTypeError, ArgumentValueError, NoDerivativeRule
 from srcad.ir import AVal
 from srcad.pipeline import Compiled, Outputs, compile_forward, compile_reverse
-from srcad.pytree import flatten, unflatten
+from srcad.pytree import TreeDef, flatten, has_classes, plain_treedef, unflatten
 from srcad.runtime import load_function
 from srcad.runtime.draws import DrawState
 from srcad.runtime.errors import public_api
@@ -72,7 +72,7 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple:
             )
         tangent_leaves += [_as_tangent(t, p, n) for t, p in zip(leaves, primal_leaves, strict=True)]
     value, value_dot = compiled.fn(*arguments.values(), *tangent_leaves)
-    return plain_value(value), plain_value(value_dot)
+    return in_classes_of(value, compiled.out_tree), in_classes_of(value_dot, compiled.out_tree)
 
 
 @public_api
@@ -115,7 +115,7 @@ def vjp(fun: Callable, *primals) -> tuple:
             result[n] = like(g, primals[n])
         return tuple(result)
 
-    return plain_value(value), vjp_fn
+    return in_classes_of(value, compiled.out_tree), vjp_fn
 
 
 def _copied_arrays(tree: object) -> object:
@@ -217,6 +217,7 @@ class _Jacobian:
         self.mode = mode
         self.numba = backend_runner(backend)  # backend="numba": srcad.backends
         self.last: Compiled | None = None
+        self.rows_as_argument = False
         functools.update_wrapper(self, fun, updated=())
 
     def compile(self, signature: ArgSignature) -> Compiled:
@@ -237,7 +238,10 @@ class _Jacobian:
             columns = self._forward_columns(compiled, values, arg_leaves, draws)
         else:
             columns = self._reverse_columns(compiled, values, arg_leaves, draws)
-        return self._assemble(compiled, values, arg_leaves, columns)
+        result = self._assemble(compiled, values, arg_leaves, columns)
+        if self.rows_as_argument:  # a hessian's rows: the gradient, in the argument's classes
+            return _outer_as(result, values[self.wrt.numbers[0]])
+        return result
 
     def srcad_plain_function(self, signature: ArgSignature) -> Callable:
         """A Python function with readable source computing this Jacobian, which a further
@@ -398,7 +402,29 @@ def hessian(
                [2., 0.]])
     """
     argnums = argnums_given(hessian, argnums, misspelled)  # type: ignore[assignment]
-    return _Jacobian(grad(fun, argnums), argnums, "forward", backend)
+    jacobian = _Jacobian(grad(fun, argnums), argnums, "forward", backend)
+    jacobian.rows_as_argument = isinstance(argnums, int)  # a row per leaf of the argument
+    return jacobian
+
+
+def _outer_as(rows: object, arg: object) -> object:
+    """``rows``, laid out as ``arg`` is (as tuples for its NamedTuples and dataclasses),
+    with the argument's classes (one row per leaf of ``arg``)."""
+    _, treedef = flatten(arg)
+    if not has_classes(treedef):
+        return rows
+    return unflatten(treedef, _rows_of(rows, plain_treedef(treedef)))
+
+
+def _rows_of(rows: object, treedef: TreeDef) -> list:
+    if treedef.kind == "leaf":
+        return [rows]
+    items = [rows[key] for key in treedef.keys] if treedef.kind == "dict" else list(rows)
+    return [
+        row
+        for item, child in zip(items, treedef.children, strict=True)
+        for row in _rows_of(item, child)
+    ]
 
 
 @public_api
@@ -416,6 +442,7 @@ def hvp(fun: Callable, primals: tuple, tangents: tuple) -> object:
     primals, tangents = tuple(primals), tuple(tangents)
     argnums = tuple(range(len(primals)))
     _, product = jvp(grad(fun, argnums), primals, tangents)
+    product = tuple(like(p, primal) for p, primal in zip(product, primals, strict=True))
     return product[0] if len(primals) == 1 else product
 
 
