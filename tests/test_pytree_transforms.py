@@ -362,3 +362,18 @@ def test_hessian_and_hvp_keep_the_arguments_class():
     np.testing.assert_allclose(product.scale, expected.scale, rtol=1e-6)
     np.testing.assert_allclose(hessian.w.w, np.diag(6.0 * POINT.w * POINT.scale), atol=1e-12)
     np.testing.assert_allclose(hessian.scale.w, 3.0 * POINT.w**2)
+
+
+def named_outputs(x):
+    return {"sine": np.sin(x), "square": x**2}
+
+
+def test_a_cotangent_dict_may_list_its_keys_in_another_order():
+    """Equal dicts were refused as 'laid out as' another tree for their key order."""
+    x = np.array([0.5, -1.0, 2.0])
+    _, vjp_fn = srcad.vjp(named_outputs, x)
+    ones, twos = np.ones(3), np.full(3, 2.0)
+    (in_order,) = vjp_fn({"sine": ones, "square": twos})
+    (reordered,) = vjp_fn({"square": twos, "sine": ones})
+    np.testing.assert_allclose(reordered, in_order)
+    np.testing.assert_allclose(reordered, np.cos(x) + 4.0 * x)

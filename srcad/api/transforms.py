@@ -164,8 +164,9 @@ def _output_avals(compiled: Compiled) -> tuple[AVal, ...]:
 
 
 def _cotangent_leaves(compiled: Compiled, cotangent: object, fun: Callable) -> list:
-    """The leaves of a cotangent, checked against the output's structure, shapes and dtypes."""
-    leaves, tree = flatten(cotangent)
+    """The leaves of a cotangent, checked against the output's structure, shapes and dtypes
+    (a dict's keys in any order, as for equal dicts)."""
+    leaves, tree = flatten(_keys_in_order_of(cotangent, compiled.out_tree))
     if tree != compiled.out_tree and not (len(leaves) == 1 and compiled.out_tree.kind == "leaf"):
         given = describe_tree(unflatten(tree, [_abstract(leaf) for leaf in leaves]))
         expected = describe_tree(unflatten(compiled.out_tree, list(_output_avals(compiled))))
@@ -183,6 +184,16 @@ def _cotangent_leaves(compiled: Compiled, cotangent: object, fun: Callable) -> l
             )
         fitted.append(float(array) if aval.is_weak else array)
     return fitted
+
+
+def _keys_in_order_of(tree: object, treedef: TreeDef) -> object:
+    """``tree`` with each dict's keys in the order of ``treedef``'s where they are the same."""
+    if type(tree) is dict and treedef.kind == "dict" and set(tree) == set(treedef.keys):
+        pairs = zip(treedef.keys, treedef.children, strict=True)
+        return {key: _keys_in_order_of(tree[key], child) for key, child in pairs}
+    if type(tree) in (list, tuple) and len(tree) == len(treedef.children):
+        return type(tree)(map(_keys_in_order_of, tree, treedef.children))
+    return tree
 
 
 def _abstract(leaf: object) -> object:
