@@ -732,3 +732,27 @@ def test_keywords_and_defaults_of_functions_with_a_rule():
         lambda z: np.sum(softplus(z, beta=1.0)),
     ):
         np.testing.assert_allclose(srcad.grad(loss)(z), srcad.numerical_grad(loss, z), rtol=1e-6)
+
+
+def squared_by_hand(x):
+    return x**2
+
+
+def autograd_style_rule(ans, x):  # autograd's convention: (ans, x) -> function of g
+    return lambda g: 2.0 * g * x
+
+
+def sum_of_squares_by_hand(x):
+    return np.sum(squared_by_hand(x))
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_rule_that_cannot_take_srcads_arguments_is_the_users_error(mode):
+    """An autograd-style rule failed inside srcad's call of it: an InternalError, 'a bug in
+    srcad'."""
+    register = srcad.defvjp if mode == "reverse" else srcad.defjvp
+    register(squared_by_hand, autograd_style_rule)  # (the suite's fixture removes it after)
+    with pytest.raises(srcad.SrcadError, match="cannot take what srcad passes") as error:
+        srcad.grad(sum_of_squares_by_hand, mode=mode)(np.array([1.0, 2.0]))
+    assert not isinstance(error.value, srcad.InternalError)
+    assert "srcad calls rule(" in str(error.value)

@@ -127,6 +127,7 @@ def _traced(function: Callable, what: str, advice: str) -> Callable:
 
     @functools.wraps(function)
     def traced(*args, **kwargs):
+        refuse_a_wrong_call(function, what, args, kwargs)
         try:
             return function(*args, **kwargs)
         except (SrcadError, NotImplementedError):
@@ -140,6 +141,32 @@ def _traced(function: Callable, what: str, advice: str) -> Callable:
             raise _rule_error(error, what, advice, problem) from None
 
     return traced
+
+
+CALLED_AS = {  # how srcad calls each kind of rule (the start of ``what``)
+    "the rule srcad.defvjp": "rule(g, out, *args): the output's cotangent, the output, then "
+    "the function's arguments; it returns one cotangent per argument (an autograd-style "
+    "rule(ans, x) returning a function of g: return that function's value instead)",
+    "the rule srcad.defjvp": "rule(tangents, out, *args): one tangent per argument, the "
+    "output, then the function's arguments; it returns the output's tangent",
+    "the fwd": "fwd(*args), with the function's arguments",
+    "the bwd": "bwd(residuals, g)",
+}
+
+
+def refuse_a_wrong_call(function: Callable, what: str, args: tuple, kwargs: dict) -> None:
+    """A rule that cannot take what srcad passes is the user's to fix, not srcad's bug."""
+    try:
+        inspect.signature(function).bind(*args, **kwargs)
+    except TypeError as error:
+        called_as = next((text for start, text in CALLED_AS.items() if what.startswith(start)), "")
+        where = (function.__code__.co_filename, function.__code__.co_firstlineno)
+        raise SrcadError(
+            f"{what} cannot take what srcad passes ({error}); srcad calls {called_as}",
+            *(where if hasattr(function, "__code__") else (None, None)),
+        ) from None
+    except ValueError:  # no signature to check (a builtin): the call itself will tell
+        return
 
 
 def _rule_error(error: Exception, what: str, advice: str, problem: str = "") -> SrcadError:
