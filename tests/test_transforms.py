@@ -592,3 +592,43 @@ def test_grad_of_grad_of_the_taylor_series_of_a_float():
         assert second(x) == pytest.approx(-np.sin(x), rel=1e-9)
         assert srcad.hessian(taylor_sine)(x) == pytest.approx(-np.sin(x), rel=1e-9)
     assert "for i in range(1000):" in srcad.source(second)
+
+
+def laplace_kernel_sum(x):
+    points = x.reshape(2, 2)
+    squared = np.sum((points[:, None, :] - points[None, :, :]) ** 2, axis=-1)
+    distances = np.sqrt(squared + np.eye(2) * 0.0)  # a diagonal of constant zeros
+    return np.sum(np.exp(-np.sqrt(np.where(np.eye(2) > 0, 0.0, distances**2))))
+
+
+def root_of_a_zero_filled_array(x):
+    z = np.zeros(3)
+    z[1:] = x[1:] ** 2
+    return np.sum(np.sqrt(z)) + np.sum(np.arcsin(np.minimum(z, 1.0)) * 0.0)
+
+
+def power_of_a_negative_base(p):
+    return p[0] ** p[1] + p[2] ** 0.5 * 0.0
+
+
+@pytest.mark.parametrize(
+    ("fun", "point"),
+    [
+        (laplace_kernel_sum, np.array([0.3, -0.2, 1.1, 0.4])),
+        (root_of_a_zero_filled_array, np.array([0.7, 0.5, -1.5])),
+        (power_of_a_negative_base, np.array([-2.0, 2.0, 0.0])),
+    ],
+    ids=lambda v: getattr(v, "__name__", None),
+)
+def test_forward_mode_keeps_zero_tangents_where_the_slope_is_infinite(fun, point):
+    """Forward mode gave NaN for every element: a constant 0 under sqrt has tangent 0 and
+    slope inf (0 * inf), which the sum spread; reverse mode was right."""
+    reverse = srcad.grad(fun)(point)
+    forward = srcad.grad(fun, mode="forward")(point)
+    columns = srcad.jacfwd(fun)(point)
+    finite = np.isfinite(reverse)
+    assert finite.any()
+    np.testing.assert_allclose(forward[finite], reverse[finite], rtol=1e-12)
+    np.testing.assert_allclose(columns[finite], reverse[finite], rtol=1e-12)
+    expected = srcad.numerical_grad(fun, point)
+    np.testing.assert_allclose(reverse[finite], expected[finite], rtol=1e-6, atol=1e-8)

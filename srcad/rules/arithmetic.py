@@ -11,7 +11,14 @@ import numpy as np
 
 from srcad.ir import Const
 from srcad.ir.tracer import Tracer
-from srcad.rules.registry import add_tangents, defbilinear, defjvp, defvjp, unbroadcast
+from srcad.rules.registry import (
+    add_tangents,
+    defbilinear,
+    defjvp,
+    defvjp,
+    unbroadcast,
+    zero_stays_zero,
+)
 
 
 @defvjp(np.add)
@@ -87,10 +94,11 @@ def power_vjp(g, out, x, y):
 
 @defjvp(np.power)
 def power_jvp(tangents, out, x, y):
+    # (a zero tangent stays zero: x ** 0.5 at x = 0, log(x) of a negative base)
     x_dot, y_dot = tangents
     return add_tangents(
-        None if x_dot is None else x_dot * _base_slope(x, y),
-        None if y_dot is None else y_dot * _exponent_slope(out, x),
+        None if x_dot is None else zero_stays_zero(x_dot, x_dot * _base_slope(x, y)),
+        None if y_dot is None else zero_stays_zero(y_dot, y_dot * _exponent_slope(out, x)),
     )
 
 
@@ -106,8 +114,12 @@ def float_power_vjp(g, out, x, y):
 def float_power_jvp(tangents, out, x, y):
     x_dot, y_dot = tangents
     return add_tangents(
-        None if x_dot is None else x_dot * _base_slope(x, y, np.float_power),
-        None if y_dot is None else y_dot * _exponent_slope(out, x),
+        (
+            None
+            if x_dot is None
+            else zero_stays_zero(x_dot, x_dot * _base_slope(x, y, np.float_power))
+        ),
+        None if y_dot is None else zero_stays_zero(y_dot, y_dot * _exponent_slope(out, x)),
     )
 
 

@@ -70,5 +70,9 @@ SEED_TIMES_DERIVATIVE = {
 }
 # fmt: on
 
+# Derivatives that are infinite where the function is finite (sqrt, cbrt at 0; arcsin,
+# arccos at 1 and -1; arccosh at 1)
+INFINITE_SLOPES = frozenset({np.sqrt, np.cbrt, np.arcsin, np.arccos, np.arccosh})
+
 for function, seed_times_derivative in SEED_TIMES_DERIVATIVE.items():
-    defdiagonal(function, seed_times_derivative)
+    defdiagonal(function, seed_times_derivative, function in INFINITE_SLOPES)

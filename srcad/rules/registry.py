@@ -80,22 +80,35 @@ def defjvp(target: object) -> Callable[[Callable], Callable]:
     return register
 
 
-def defdiagonal(target: object, apply: Callable) -> None:
+def defdiagonal(target: object, apply: Callable, infinite_slopes: bool = False) -> None:
     """Both rules of a function of one argument whose Jacobian is diagonal (every
     elementwise function): ``apply(seed, out, x)`` multiplies a seed by the derivative. The
     reverse rule applies it to the cotangent, the forward rule to the tangent::
 
         defdiagonal(np.tanh, lambda seed, out, x: seed * (1 - out**2))
+
+    ``infinite_slopes``: the derivative is infinite where the value is finite (sqrt at 0);
+    there a zero tangent stays zero (``zero_stays_zero``).
     """
 
     def vjp(g, out, x):
         return apply(g, out, x)
 
     def jvp(tangents, out, x):
-        return apply(tangents[0], out, x)
+        product = apply(tangents[0], out, x)
+        return zero_stays_zero(tangents[0], product) if infinite_slopes else product
 
     defvjp(target)(vjp)
     defjvp(target)(jvp)
+
+
+def zero_stays_zero(tangent, product):
+    """``product`` (a tangent times a slope), 0 where the tangent is 0: a value that does not
+    move has no tangent, even where the slope is infinite. Forward mode would give 0 * inf,
+    NaN, at an entry that is a constant 0 in an array (the diagonal of a distance matrix
+    under sqrt), and the sum of the entries NaN; reverse mode never sends a cotangent to
+    such an entry."""
+    return np.where(tangent == 0, 0.0, product)
 
 
 def deflinear(
