@@ -202,3 +202,23 @@ def test_a_chain_of_constant_arrays_is_a_clear_error():
     with pytest.raises(srcad.UnsupportedSyntax, match=r"chains comparisons of arrays") as info:
         srcad.grad(chained_constant_arrays)(np.ones(5))
     assert "test_mod_and_masks.py" in str(info.value) and "np.logical_and" in str(info.value)
+
+
+def cycles_by_divmod(x):
+    laps, rest = divmod(x, 0.7)  # a float: laps is piecewise constant, rest moves with x
+    return rest * x + laps
+
+
+def counts_by_divmod(x):
+    steps = int(x * 10.0)
+    groups, left = divmod(steps, 3)  # ints from data: no derivative
+    return x * (groups + left)
+
+
+@pytest.mark.parametrize("fun", [cycles_by_divmod, counts_by_divmod])
+@pytest.mark.parametrize("x", [2.34, 0.47, -1.26])  # away from the jumps
+def test_divmod_is_python_floor_and_remainder(fun, x):
+    """The builtin divmod was refused where // and % were accepted."""
+    value, gradient = srcad.value_and_grad(fun)(x)
+    assert value == pytest.approx(fun(x), rel=1e-15)
+    assert gradient == pytest.approx(srcad.numerical_grad(fun, x), rel=1e-6)

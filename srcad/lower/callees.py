@@ -55,7 +55,7 @@ NUMBER_CONVERSIONS: dict[object, str | None] = {
 }
 # np.shape, np.ndim, np.size: ints fixed when compiling (Tracer.__array_function__ answers)
 TRACEABLE_BUILTINS |= {np.shape, np.ndim, np.size, np.isscalar, *NUMBER_CONVERSIONS}
-TRACEABLE_BUILTINS |= {any, all, sorted, reversed, math.isclose}
+TRACEABLE_BUILTINS |= {any, all, sorted, reversed, math.isclose, divmod}
 # math's folds of the items of a list or vector: math.fsum's sum is NumPy's, which may
 # differ from its exactly rounded one in the last bit
 SUMS_OF_ITEMS = {math.fsum, math.prod, math.dist}
@@ -97,6 +97,9 @@ def traced_builtin(
         return _summed_items(lowering, function, args, node)
     if function is math.isclose and len(args) == 2:
         return _is_close(args[0], args[1], **kwargs)
+    if function is divmod and len(args) == 2 and not kwargs:  # Python's floor and remainder
+        quotient: Any = args[0] // args[1]
+        return quotient, args[0] % args[1]
     if function is math.log and len(args) == 2:
         return builder.tracer(builder.apply_atom("log", (args[0],))) / math.log(args[1])
     if function is range:
