@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from srcad.cli import main
 
 ROOT = Path(__file__).parent.parent
@@ -126,3 +128,26 @@ def test_check_of_a_function_that_draws_says_why_the_differences_disagree(tmp_pa
     assert main(["check", f"{module}:noisy", "--args", "np.ones(3)"]) == 1
     out = capsys.readouterr().out
     assert out.startswith("FAIL") and "random draws?" in out and "seed" in out, out
+
+
+def test_example_args_that_are_not_a_dict_are_named_with_what_to_write(tmp_path):
+    """A tuple EXAMPLE_ARGS failed every command with "'tuple' object has no attribute
+    'get' (AttributeError)"."""
+    module = tmp_path / "tupled.py"
+    module.write_text(
+        "import numpy as np\nEXAMPLE_ARGS = (np.ones(3),)\n\n\ndef f(x):\n    return np.sum(x)\n"
+    )
+    for command in ["show", "check", "graph", "explain", "compare"]:
+        with pytest.raises(SystemExit) as exit:  # a message as the code: exit status 1
+            main([command, f"{module}:f"])
+        assert exit.value.code == (
+            f"srcad: {module}: EXAMPLE_ARGS must be a dict {{function name: tuple of "
+            "arguments}, got a tuple; write EXAMPLE_ARGS = {'f': ...}, one entry per function"
+        )
+    module.write_text(
+        "import numpy as np\nEXAMPLE_ARGS = {'f': np.ones(3)}\n\n\ndef f(x):\n    pass\n"
+    )
+    with pytest.raises(SystemExit) as exit:
+        main(["check", f"{module}:f"])
+    assert "EXAMPLE_ARGS['f'] must be a tuple of arguments, got a ndarray" in str(exit.value)
+    assert "{'f': (value,)}" in str(exit.value)

@@ -142,11 +142,12 @@ def example_call(
     function: Callable, module: object, args_text: str | None, argnums_text: str | None
 ) -> tuple[tuple, int | tuple]:
     """Example arguments and argnums for ``function``, from the options or the module."""
+    name = _name_of(function)
     if args_text is not None:
         namespace = {"np": np, **vars(module)}
         args = eval(f"({args_text},)", namespace)  # noqa: S307 - the user's own expression
     else:
-        args = getattr(module, "EXAMPLE_ARGS", {}).get(_name_of(function))
+        args = module_example_args(module, name)
         if args is None:
             parameters = inspect.signature(function).parameters.values()
             count = sum(p.default is p.empty and p.kind in POSITIONAL for p in parameters)
@@ -155,13 +156,41 @@ def example_call(
         numbers = tuple(int(n) for n in argnums_text.split(","))
         argnums = numbers[0] if len(numbers) == 1 else numbers
     else:
-        argnums = getattr(module, "EXAMPLE_ARGNUMS", {}).get(_name_of(function), 0)
+        argnums = module_table(module, "EXAMPLE_ARGNUMS", name, "argnums").get(name, 0)
     return tuple(args), argnums
 
 
 def has_example_args(function: Callable, module: object) -> bool:
     """Whether ``module`` gives example arguments for ``function`` (``EXAMPLE_ARGS``)."""
-    return getattr(module, "EXAMPLE_ARGS", {}).get(_name_of(function)) is not None
+    return module_example_args(module, _name_of(function)) is not None
+
+
+def module_example_args(module: object, name: str) -> tuple | list | None:
+    """The arguments the module's ``EXAMPLE_ARGS`` gives function ``name``, or None."""
+    args = module_table(module, "EXAMPLE_ARGS", name, "tuple of arguments").get(name)
+    if args is not None and not isinstance(args, (tuple, list)):
+        raise SystemExit(
+            f"srcad: {_file_of(module)}: EXAMPLE_ARGS[{name!r}] must be a tuple of arguments, "
+            f"got a {type(args).__name__}; for one argument write {{{name!r}: (value,)}}"
+        )
+    return args
+
+
+def module_table(module: object, table_name: str, name: str, entry: str) -> dict:
+    """The module's dict ``table_name`` (``EXAMPLE_ARGS``, ``EXAMPLE_ARGNUMS``), empty without
+    one; ``name`` is the function the command line names, for the message."""
+    table = getattr(module, table_name, {})
+    if not isinstance(table, dict):
+        raise SystemExit(
+            f"srcad: {_file_of(module)}: {table_name} must be a dict {{function name: {entry}}}, "
+            f"got a {type(table).__name__}; write {table_name} = {{{name!r}: ...}}, one entry "
+            "per function"
+        )
+    return table
+
+
+def _file_of(module: object) -> str:
+    return getattr(module, "__file__", None) or getattr(module, "__name__", "the module")
 
 
 POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
