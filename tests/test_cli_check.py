@@ -151,3 +151,17 @@ def test_example_args_that_are_not_a_dict_are_named_with_what_to_write(tmp_path)
         main(["check", f"{module}:f"])
     assert "EXAMPLE_ARGS['f'] must be a tuple of arguments, got a ndarray" in str(exit.value)
     assert "{'f': (value,)}" in str(exit.value)
+
+
+def test_check_of_a_function_returning_no_float_says_so_at_its_line(tmp_path, capsys):
+    """numpy's "ufunc 'isnan' not supported for the input types" came first."""
+    module = tmp_path / "returns.py"
+    module.write_text(
+        "import numpy as np\n\n\ndef nothing(x):\n    y = np.sum(x)\n\n\n"
+        "def text(x):\n    return 'hello'\n"
+    )
+    for name, line, returned in [("nothing", 4, "None"), ("text", 9, "text (a str)")]:
+        assert main(["check", f"{module}:{name}", "--args", "np.ones(3)"]) == 2
+        err = capsys.readouterr().err
+        assert f"{module}:{line}: grad requires {name} to return floats" in err, err
+        assert f"it returned {returned}" in err and "isnan" not in err, err
