@@ -165,3 +165,17 @@ def test_check_of_a_function_returning_no_float_says_so_at_its_line(tmp_path, ca
         err = capsys.readouterr().err
         assert f"{module}:{line}: grad requires {name} to return floats" in err, err
         assert f"it returned {returned}" in err and "isnan" not in err, err
+
+
+def test_argnums_that_are_not_ints_are_a_usage_error(capsys):
+    """--argnums x gave "invalid literal for int() with base 10: 'x' (ValueError ...)"."""
+    target = f"{ROOT / 'examples' / 'basics.py'}:product"
+    for argnums in ["x", "0,", "0.5"]:
+        with pytest.raises(SystemExit) as exit:
+            main(["show", target, "--argnums", argnums])
+        assert exit.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("usage: srcad show"), err
+        assert f"argument --argnums: takes ints like 0 or 0,1, not {argnums!r}" in err, err
+    assert main(["show", target, "--argnums", "0,1"]) == 0
+    assert "wrt=(a, b)" in capsys.readouterr().out

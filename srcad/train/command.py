@@ -55,15 +55,18 @@ MIN_STEPS = 1000
 
 def positive(kind: type) -> Callable[[str], object]:
     """An argparse type: a number of ``kind`` above zero."""
-    return _bounded(kind, lambda value: value > 0, "above 0")
+    return bounded(kind, lambda value: value > 0, "above 0")
 
 
 def at_least_zero(kind: type) -> Callable[[str], object]:
     """An argparse type: a number of ``kind`` that is 0 or more."""
-    return _bounded(kind, lambda value: value >= 0, "0 or more")
+    return bounded(kind, lambda value: value >= 0, "0 or more")
 
 
-def _bounded(kind: type, accepts: Callable, what: str) -> Callable[[str], object]:
+def bounded(kind: type, accepts: Callable, what: str) -> Callable[[str], object]:
+    """An argparse type: a number of ``kind`` that ``accepts``; else an error saying it must
+    be ``what``."""
+
     def parse(text: str) -> object:
         try:
             value = kind(text)
