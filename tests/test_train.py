@@ -489,7 +489,6 @@ def test_softmax_needs_two_outputs_and_labels_need_numbering():
     [
         (["train", "--data", "no_such_file.npz"], "No such file"),
         (["check", "no_such_module:f"], "No module named"),
-        (["train", "--hidden", "0", "--no-plot"], "sizes needs"),
     ],
 )
 def test_command_line_mistakes_get_one_line_errors(argv, message, capsys):
@@ -498,6 +497,28 @@ def test_command_line_mistakes_get_one_line_errors(argv, message, capsys):
     assert main(argv) == 2
     error = capsys.readouterr().err
     assert message in error and "Traceback" not in error
+
+
+@pytest.mark.parametrize(
+    ("hidden", "message"),
+    [
+        ("0", "each width must be an int above 0, not '0'"),
+        ("64,-1", "each width must be an int above 0, not '64,-1'"),
+        ("", "takes widths like 64,64, not ''"),
+        ("64,x", "takes widths like 64,64, not '64,x'"),
+    ],
+)
+def test_hidden_widths_are_positive_ints(hidden, message, capsys):
+    """--hidden 0 said "sizes needs an input and an output width, got [64, 0, 10]"; --hidden ""
+    trained a model without hidden layers."""
+    from srcad.cli import main
+
+    with pytest.raises(SystemExit) as exit:
+        main(["train", "--hidden", hidden, "--no-plot"])
+    assert exit.value.code == 2
+    assert f"argument --hidden: {message}" in capsys.readouterr().err
+    with pytest.raises(ValueError, match=r"every width in sizes must be an int above 0"):
+        MLP([64, 0, 10])
 
 
 def test_accuracy_takes_class_numbers_and_predict_checks_the_width():
