@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from srcad.cli import main
 
 ROOT = Path(__file__).parent.parent
@@ -126,3 +128,54 @@ def test_check_of_a_function_that_draws_says_why_the_differences_disagree(tmp_pa
     assert main(["check", f"{module}:noisy", "--args", "np.ones(3)"]) == 1
     out = capsys.readouterr().out
     assert out.startswith("FAIL") and "random draws?" in out and "seed" in out, out
+
+
+def test_example_args_that_are_not_a_dict_are_named_with_what_to_write(tmp_path):
+    """A tuple EXAMPLE_ARGS failed every command with "'tuple' object has no attribute
+    'get' (AttributeError)"."""
+    module = tmp_path / "tupled.py"
+    module.write_text(
+        "import numpy as np\nEXAMPLE_ARGS = (np.ones(3),)\n\n\ndef f(x):\n    return np.sum(x)\n"
+    )
+    for command in ["show", "check", "graph", "explain", "compare"]:
+        with pytest.raises(SystemExit) as exit:  # a message as the code: exit status 1
+            main([command, f"{module}:f"])
+        assert exit.value.code == (
+            f"srcad: {module}: EXAMPLE_ARGS must be a dict {{function name: tuple of "
+            "arguments}, got a tuple; write EXAMPLE_ARGS = {'f': ...}, one entry per function"
+        )
+    module.write_text(
+        "import numpy as np\nEXAMPLE_ARGS = {'f': np.ones(3)}\n\n\ndef f(x):\n    pass\n"
+    )
+    with pytest.raises(SystemExit) as exit:
+        main(["check", f"{module}:f"])
+    assert "EXAMPLE_ARGS['f'] must be a tuple of arguments, got a ndarray" in str(exit.value)
+    assert "{'f': (value,)}" in str(exit.value)
+
+
+def test_check_of_a_function_returning_no_float_says_so_at_its_line(tmp_path, capsys):
+    """numpy's "ufunc 'isnan' not supported for the input types" came first."""
+    module = tmp_path / "returns.py"
+    module.write_text(
+        "import numpy as np\n\n\ndef nothing(x):\n    y = np.sum(x)\n\n\n"
+        "def text(x):\n    return 'hello'\n"
+    )
+    for name, line, returned in [("nothing", 4, "None"), ("text", 9, "text (a str)")]:
+        assert main(["check", f"{module}:{name}", "--args", "np.ones(3)"]) == 2
+        err = capsys.readouterr().err
+        assert f"{module}:{line}: grad requires {name} to return floats" in err, err
+        assert f"it returned {returned}" in err and "isnan" not in err, err
+
+
+def test_argnums_that_are_not_ints_are_a_usage_error(capsys):
+    """--argnums x gave "invalid literal for int() with base 10: 'x' (ValueError ...)"."""
+    target = f"{ROOT / 'examples' / 'basics.py'}:product"
+    for argnums in ["x", "0,", "0.5"]:
+        with pytest.raises(SystemExit) as exit:
+            main(["show", target, "--argnums", argnums])
+        assert exit.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("usage: srcad show"), err
+        assert f"argument --argnums: takes ints like 0 or 0,1, not {argnums!r}" in err, err
+    assert main(["show", target, "--argnums", "0,1"]) == 0
+    assert "wrt=(a, b)" in capsys.readouterr().out

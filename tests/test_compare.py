@@ -148,3 +148,24 @@ def test_the_docstring_example_runs():
     import doctest
 
     assert doctest.testmod(sys.modules["srcad.tools.compare"]).failed == 0
+
+
+def test_cli_exits_1_with_the_reason_when_no_gradient_can_be_computed(tmp_path, capsys):
+    """Forward and reverse mode both failing showed only as n/a in the table, exit status 0."""
+    module = tmp_path / "refused.py"
+    module.write_text(
+        "import numpy as np\n\n\ndef f(x):\n    class A:\n        pass\n    return np.sum(x)\n"
+    )
+    assert main(["compare", f"{module}:f", "--args", "np.ones(2)", "--repeat", "1"]) == 1
+    captured = capsys.readouterr()
+    assert "reverse mode" in captured.out and "n/a: UnsupportedSyntax" in captured.out
+    first_line = captured.err.splitlines()[0]
+    assert first_line.startswith(f"error: {module}:5: class definitions"), captured.err
+
+
+@pytest.mark.parametrize("repeat", ["0", "-5"])
+def test_cli_repeat_must_be_positive(repeat, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["compare", f"{ROOT / 'examples' / 'basics.py'}:product", "--repeat", repeat])
+    assert exit.value.code == 2
+    assert f"argument --repeat: {repeat} must be above 0" in capsys.readouterr().err

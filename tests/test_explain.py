@@ -238,3 +238,22 @@ def test_a_function_that_prints_or_draws_is_refused_at_that_line():
     with pytest.raises(srcad.SrcadError, match="does not run 'print'") as error:
         srcad.explain(noisy, 1.5)
     assert error.value.file == __file__
+
+
+def test_precision_is_a_usage_error_outside_0_to_17(capsys):
+    """--precision -3 gave "Format specifier missing precision (ValueError ...)", and 1000
+    printed 1000-digit columns."""
+    for precision, said in [
+        ("-3", "-3 must be from 0 to 17"),
+        ("18", "18 must be from 0 to 17"),
+        ("x", "'x' is not a number"),
+    ]:
+        with pytest.raises(SystemExit) as exit:
+            main(["explain", NEURON, "--precision", precision])
+        assert exit.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("usage: srcad explain"), err
+        assert f"argument --precision: {said}" in err, err
+    for precision in ["0", "17"]:
+        assert main(["explain", NEURON, "--precision", precision]) == 0
+    assert "0.73105857863000490" in capsys.readouterr().out

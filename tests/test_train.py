@@ -489,7 +489,6 @@ def test_softmax_needs_two_outputs_and_labels_need_numbering():
     [
         (["train", "--data", "no_such_file.npz"], "No such file"),
         (["check", "no_such_module:f"], "No module named"),
-        (["train", "--hidden", "0", "--no-plot"], "sizes needs"),
     ],
 )
 def test_command_line_mistakes_get_one_line_errors(argv, message, capsys):
@@ -498,6 +497,52 @@ def test_command_line_mistakes_get_one_line_errors(argv, message, capsys):
     assert main(argv) == 2
     error = capsys.readouterr().err
     assert message in error and "Traceback" not in error
+
+
+@pytest.mark.parametrize(
+    ("hidden", "message"),
+    [
+        ("0", "each width must be an int above 0, not '0'"),
+        ("64,-1", "each width must be an int above 0, not '64,-1'"),
+        ("", "takes widths like 64,64, not ''"),
+        ("64,x", "takes widths like 64,64, not '64,x'"),
+    ],
+)
+def test_hidden_widths_are_positive_ints(hidden, message, capsys):
+    """--hidden 0 said "sizes needs an input and an output width, got [64, 0, 10]"; --hidden ""
+    trained a model without hidden layers."""
+    from srcad.cli import main
+
+    with pytest.raises(SystemExit) as exit:
+        main(["train", "--hidden", hidden, "--no-plot"])
+    assert exit.value.code == 2
+    assert f"argument --hidden: {message}" in capsys.readouterr().err
+    with pytest.raises(ValueError, match=r"every width in sizes must be an int above 0"):
+        MLP([64, 0, 10])
+
+
+def test_npz_files_that_hold_no_arrays_of_numbers_say_what_they_must_hold(tmp_path, capsys):
+    """Text arrays gave numpy's "resolved dtypes are not compatible with add.reduce", another
+    file named .npz numpy's advice to load it with allow_pickle."""
+    from srcad.cli import main
+
+    x, y = np.ones((5, 2)), np.ones(5)
+    np.savez(tmp_path / "text.npz", x_train=np.full((5, 2), "a"), y_train=y, x_test=x, y_test=y)
+    objects = np.full((5, 2), None, dtype=object)
+    np.savez(tmp_path / "objects.npz", x_train=x, y_train=y, x_test=objects, y_test=y)
+    (tmp_path / "words.npz").write_text("hello")
+    np.save(tmp_path / "one.npy", x)
+    (tmp_path / "one.npy").rename(tmp_path / "one.npz")
+    for name, said in [
+        ("text", "text.npz: x_train has dtype <U1; x_train, y_train, x_test, y_test must be"),
+        ("objects", "objects.npz: x_test has dtype object; x_train, y_train, x_test, y_test"),
+        ("words", "words.npz is not an .npz file of arrays (np.savez writes one)"),
+        ("one", "one.npz is not an .npz file of arrays (np.savez writes one)"),
+    ]:
+        assert main(["train", "--data", str(tmp_path / f"{name}.npz"), "--no-plot"]) == 2
+        error = capsys.readouterr().err
+        assert said in error and "np.savez" in error, error
+        assert "pickle" not in error and "Traceback" not in error, error
 
 
 def test_accuracy_takes_class_numbers_and_predict_checks_the_width():

@@ -22,7 +22,10 @@ import numpy as np
 
 import srcad
 from srcad.api.grad import Transformed
-from srcad.train.command import add_train_arguments
+from srcad.train.command import add_train_arguments, bounded, positive
+
+# explain --precision: digits after the point; 17 show every digit of a float64
+MAX_PRECISION = 17
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     ]:
         command = commands.add_parser(name, help=text)
         command.add_argument("target", help="MODULE:FUNCTION or path/to/file.py:FUNCTION")
-        command.add_argument("--argnums", default=None, help="e.g. 0 or 0,1")
+        command.add_argument("--argnums", type=argnums_option, default=None, help="e.g. 0 or 0,1")
         command.add_argument("--args", default=None, help="example arguments, e.g. '1.0, 2.0'")
         command.set_defaults(run=run)
     commands.choices["show"].add_argument(
@@ -97,14 +100,32 @@ def _parser() -> argparse.ArgumentParser:
     graph.add_argument(
         "--explain", action="store_true", help="write each value and its gradient on its node"
     )
-    commands.choices["explain"].add_argument("--precision", type=int, default=4)
-    commands.choices["compare"].add_argument("--repeat", type=int, default=5)
+    commands.choices["explain"].add_argument(
+        "--precision",
+        type=bounded(
+            int, lambda digits: 0 <= digits <= MAX_PRECISION, f"from 0 to {MAX_PRECISION}"
+        ),
+        default=4,
+        help=f"digits after the point, 0 to {MAX_PRECISION} (default 4)",
+    )
+    commands.choices["compare"].add_argument(
+        "--repeat", type=positive(int), default=5, help="timing runs per method (default 5)"
+    )
     cache = commands.add_parser(
         "cache", help="the generated-code directory: 'srcad cache info', 'srcad cache clear'"
     )
     cache.add_argument("action", choices=["info", "clear"], help="show its size, or empty it")
     cache.set_defaults(run=_run_cache)
     return parser
+
+
+def argnums_option(text: str) -> int | tuple[int, ...]:
+    """An argparse type: ``--argnums 0`` or ``--argnums 0,1``."""
+    try:
+        numbers = tuple(int(number) for number in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes ints like 0 or 0,1, not {text!r}") from None
+    return numbers[0] if len(numbers) == 1 else numbers
 
 
 def load_target(target: str) -> tuple[Callable, object]:
@@ -139,29 +160,55 @@ def load_module_from_path(path: Path) -> object:
 
 
 def example_call(
-    function: Callable, module: object, args_text: str | None, argnums_text: str | None
+    function: Callable, module: object, args_text: str | None, argnums: int | tuple | None
 ) -> tuple[tuple, int | tuple]:
     """Example arguments and argnums for ``function``, from the options or the module."""
+    name = _name_of(function)
     if args_text is not None:
         namespace = {"np": np, **vars(module)}
         args = eval(f"({args_text},)", namespace)  # noqa: S307 - the user's own expression
     else:
-        args = getattr(module, "EXAMPLE_ARGS", {}).get(_name_of(function))
+        args = module_example_args(module, name)
         if args is None:
             parameters = inspect.signature(function).parameters.values()
             count = sum(p.default is p.empty and p.kind in POSITIONAL for p in parameters)
             args = (1.0,) * count
-    if argnums_text is not None:
-        numbers = tuple(int(n) for n in argnums_text.split(","))
-        argnums = numbers[0] if len(numbers) == 1 else numbers
-    else:
-        argnums = getattr(module, "EXAMPLE_ARGNUMS", {}).get(_name_of(function), 0)
+    if argnums is None:
+        argnums = module_table(module, "EXAMPLE_ARGNUMS", name, "argnums").get(name, 0)
     return tuple(args), argnums
 
 
 def has_example_args(function: Callable, module: object) -> bool:
     """Whether ``module`` gives example arguments for ``function`` (``EXAMPLE_ARGS``)."""
-    return getattr(module, "EXAMPLE_ARGS", {}).get(_name_of(function)) is not None
+    return module_example_args(module, _name_of(function)) is not None
+
+
+def module_example_args(module: object, name: str) -> tuple | list | None:
+    """The arguments the module's ``EXAMPLE_ARGS`` gives function ``name``, or None."""
+    args = module_table(module, "EXAMPLE_ARGS", name, "tuple of arguments").get(name)
+    if args is not None and not isinstance(args, (tuple, list)):
+        raise SystemExit(
+            f"srcad: {_file_of(module)}: EXAMPLE_ARGS[{name!r}] must be a tuple of arguments, "
+            f"got a {type(args).__name__}; for one argument write {{{name!r}: (value,)}}"
+        )
+    return args
+
+
+def module_table(module: object, table_name: str, name: str, entry: str) -> dict:
+    """The module's dict ``table_name`` (``EXAMPLE_ARGS``, ``EXAMPLE_ARGNUMS``), empty without
+    one; ``name`` is the function the command line names, for the message."""
+    table = getattr(module, table_name, {})
+    if not isinstance(table, dict):
+        raise SystemExit(
+            f"srcad: {_file_of(module)}: {table_name} must be a dict {{function name: {entry}}}, "
+            f"got a {type(table).__name__}; write {table_name} = {{{name!r}: ...}}, one entry "
+            "per function"
+        )
+    return table
+
+
+def _file_of(module: object) -> str:
+    return getattr(module, "__file__", None) or getattr(module, "__name__", "the module")
 
 
 POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -243,7 +290,13 @@ def _run_compare(options: argparse.Namespace) -> int:
     from srcad.tools.compare import compare
 
     function, args, argnums = target_call(options)
-    print(compare(function, *args, argnums=argnums, repeat=options.repeat), end="")
+    table = compare(function, *args, argnums=argnums, repeat=options.repeat)
+    print(table, end="")
+    if table.multiple("forward") is None and table.multiple("reverse") is None:
+        # nothing to compare: raise why, which main prints on its own line, as for show
+        srcad.grad(function, argnums=argnums)(*args)
+        print("error: neither forward nor reverse mode computed the gradient", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -35,6 +35,8 @@ def check_report(function: Callable, args: tuple, argnums: int | tuple) -> tuple
     """Whether the gradient of ``function`` at ``args`` matches central differences (the
     tolerances of ``srcad.check_grad``), and a one-line report of the error sizes."""
     numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    # the gradient first: it refuses a function that returns no float (None, text) at its line
+    exact = srcad.grad(function, argnums=numbers)(*args)
     first, second = function(*args), function(*args)
     if not np.array_equal(np.asarray(first), np.asarray(second), equal_nan=True):
         return False, (
@@ -43,7 +45,6 @@ def check_report(function: Callable, args: tuple, argnums: int | tuple) -> tuple
             "different draws; seed the generator inside the function, or pass the noise in "
             "as an argument"
         )
-    exact = srcad.grad(function, argnums=numbers)(*args)
     approximate = srcad.numerical_grad(function, *args, argnums=numbers)
     names = _parameter_names(function, len(args))
     max_absolute, max_relative, worst = 0.0, 0.0, None

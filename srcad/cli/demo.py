@@ -11,7 +11,7 @@ from srcad.train.command import DEFAULTS, summary_lines
 def run_demo(epochs: int | None = None, seed: int = 0) -> int:
     """The same model and training as ``srcad train --dataset digits``, with its gradient shown."""
     data = load_dataset("digits")
-    sizes = [data.n_features, int(DEFAULTS["hidden"]), data.n_outputs]
+    sizes = [data.n_features, *DEFAULTS["hidden"], data.n_outputs]
     model = MLP(sizes, DEFAULTS["act"], data.loss, lam=DEFAULTS["l2"])
     params = model.init(seed)
     model.value_and_grad(params, data.x_train[:32], data.y_train[:32])

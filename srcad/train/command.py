@@ -22,7 +22,7 @@ from srcad.train.optim import OPTIMIZERS, SCHEDULES, make_optimizer
 from srcad.train.store import save_params
 
 DEFAULTS = {
-    "hidden": "128",
+    "hidden": (128,),
     "act": "relu",
     "opt": "adam",
     "schedule": "cosine",
@@ -37,7 +37,7 @@ DEFAULTS = {
 # more validation data and early stopping (R^2 0.41-0.46 over training seeds 0-4).
 DATASET_DEFAULTS: dict[str, dict[str, object]] = {
     "diabetes": {
-        "hidden": "16",
+        "hidden": (16,),
         "act": "softplus",
         "l2": 1e-2,
         "lr": 1e-3,
@@ -55,15 +55,18 @@ MIN_STEPS = 1000
 
 def positive(kind: type) -> Callable[[str], object]:
     """An argparse type: a number of ``kind`` above zero."""
-    return _bounded(kind, lambda value: value > 0, "above 0")
+    return bounded(kind, lambda value: value > 0, "above 0")
 
 
 def at_least_zero(kind: type) -> Callable[[str], object]:
     """An argparse type: a number of ``kind`` that is 0 or more."""
-    return _bounded(kind, lambda value: value >= 0, "0 or more")
+    return bounded(kind, lambda value: value >= 0, "0 or more")
 
 
-def _bounded(kind: type, accepts: Callable, what: str) -> Callable[[str], object]:
+def bounded(kind: type, accepts: Callable, what: str) -> Callable[[str], object]:
+    """An argparse type: a number of ``kind`` that ``accepts``; else an error saying it must
+    be ``what``."""
+
     def parse(text: str) -> object:
         try:
             value = kind(text)
@@ -75,6 +78,17 @@ def _bounded(kind: type, accepts: Callable, what: str) -> Callable[[str], object
 
     parse.__name__ = kind.__name__
     return parse
+
+
+def hidden_widths(text: str) -> tuple[int, ...]:
+    """An argparse type: ``--hidden 64,64``, one or more widths above 0."""
+    try:
+        widths = tuple(int(width) for width in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes widths like 64,64, not {text!r}") from None
+    if min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"each width must be an int above 0, not {text!r}")
+    return widths
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -95,6 +109,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     net = parser.add_argument_group("model")
     net.add_argument(
         "--hidden",
+        type=hidden_widths,
         default=None,
         help="hidden widths, e.g. 64,64 (default 128; diabetes 16)",
     )
@@ -239,13 +254,8 @@ def _load(options: argparse.Namespace) -> Dataset:
 
 
 def _model(options: argparse.Namespace, data: Dataset) -> MLP:
-    try:
-        hidden = [int(width) for width in options.hidden.split(",") if width.strip()]
-    except ValueError:
-        message = f"srcad train: --hidden takes widths like 64,64, not {options.hidden!r}"
-        raise SystemExit(message) from None
     activation = options.act.split(",") if "," in options.act else options.act
-    sizes = [data.n_features, *hidden, data.n_outputs]
+    sizes = [data.n_features, *options.hidden, data.n_outputs]
     loss = options.loss or data.loss
     return MLP(sizes, activation, loss, lam=options.l2, checkpoint=options.checkpoint or None)
 

@@ -10,6 +10,7 @@ features with training statistics; ``scale_hint`` says when unscaled features ne
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,10 @@ LOSS_OF = {
 }
 DATASETS = tuple(LOSS_OF)
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+SAVE_NPZ = (
+    "Save the data with np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...), "
+    "each an array of numbers"
+)
 
 
 @dataclass(frozen=True)
@@ -130,14 +135,14 @@ def load_npz(path: str | Path) -> Dataset:
     labels in a 1-D ``y`` become one-hot rows for softmax cross-entropy; float targets are
     regressed with the mean squared error.
     """
-    with np.load(path) as archive:
+    with _open_npz(path) as archive:
         missing = [key for key in NPZ_KEYS if key not in archive.files]
         if missing:
             raise ValueError(
                 f"{path} lacks {', '.join(missing)}; it holds {archive.files or 'no arrays'}. "
-                "Save it with np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)"
+                f"{SAVE_NPZ}"
             )
-        x_train, y_train, x_test, y_test = (archive[key] for key in NPZ_KEYS)
+        x_train, y_train, x_test, y_test = (_numbers(archive, key, path) for key in NPZ_KEYS)
     if len(x_train) == 0 or len(x_test) == 0:
         raise ValueError(f"{path}: x_train and x_test need at least one example each")
     x_train, x_test = (np.reshape(x, (len(x), -1)) for x in (x_train, x_test))
@@ -154,6 +159,33 @@ def load_npz(path: str | Path) -> Dataset:
         y_train, y_test = (np.reshape(y, (len(y), -1)) for y in (y_train, y_test))
         loss = "mse"
     return Dataset(Path(path).stem, x_train, y_train, x_test, y_test, loss)
+
+
+def _open_npz(path: str | Path) -> np.lib.npyio.NpzFile:
+    """The arrays of an ``.npz`` file; a ValueError for any other file (never loaded as a
+    pickle)."""
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, EOFError, zipfile.BadZipFile):  # not NumPy's: NumPy guessed a pickle
+        archive = None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path} is not an .npz file of arrays (np.savez writes one). {SAVE_NPZ}")
+    return archive
+
+
+def _numbers(archive: np.lib.npyio.NpzFile, key: str, path: str | Path) -> np.ndarray:
+    """The array ``key`` of ``archive``, if it holds numbers."""
+    try:
+        array = archive[key]
+    except ValueError:  # an array of Python objects: loading it would unpickle them
+        array = np.array([], dtype=object)
+    if array.dtype.kind not in "fiub":
+        raise ValueError(
+            f"{path}: {key} has dtype {array.dtype}; {', '.join(NPZ_KEYS)} must be arrays of "
+            f"numbers (floats, or integer class labels for y): convert it with "
+            f"np.asarray({key}, dtype=float) before np.savez"
+        )
+    return array
 
 
 def check_pair(x: object, y: object, model: object, name: str = "train") -> tuple:

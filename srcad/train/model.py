@@ -44,8 +44,10 @@ class MLP:
         checkpoint: int | bool | None = None,
     ):
         self.sizes = tuple(int(size) for size in sizes)
-        if len(self.sizes) < 2 or min(self.sizes) < 1:
+        if len(self.sizes) < 2:
             raise ValueError(f"sizes needs an input and an output width, got {list(sizes)}")
+        if min(self.sizes) < 1:
+            raise ValueError(f"every width in sizes must be an int above 0, got {list(sizes)}")
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose from {sorted(LOSSES)}")
         if loss == "softmax_cross_entropy" and self.sizes[-1] < 2:
