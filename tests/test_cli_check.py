@@ -179,3 +179,24 @@ def test_argnums_that_are_not_ints_are_a_usage_error(capsys):
         assert f"argument --argnums: takes ints like 0 or 0,1, not {argnums!r}" in err, err
     assert main(["show", target, "--argnums", "0,1"]) == 0
     assert "wrt=(a, b)" in capsys.readouterr().out
+
+
+NAN_SLOPE = """
+import numpy as np
+
+EXAMPLE_ARGS = {"distance": (np.array([0.0, 1.0]),)}
+
+
+def distance(x):
+    return np.sum(np.sqrt(x * x))
+"""
+
+
+def test_check_of_a_nan_gradient_reports_an_infinite_error(tmp_path, capsys):
+    """The chain rule gives sqrt(x * x) the slope 0 / 0 at 0; the check failed but said
+    'max absolute error 0.00e+00' (max(0.0, nan) is 0.0)."""
+    module = tmp_path / "kink.py"
+    module.write_text(NAN_SLOPE)
+    assert main(["check", f"{module}:distance"]) == 1
+    out = capsys.readouterr().out
+    assert "max absolute error inf" in out and "worst element x[0]: srcad nan" in out, out

@@ -54,7 +54,7 @@ def check_report(function: Callable, args: tuple, argnums: int | tuple) -> tuple
             a, b = np.asarray(a, float), np.asarray(b, float)
             if a.size == 0:
                 continue
-            difference = np.abs(a - b)
+            difference = _difference(a, b)
             max_absolute = max(max_absolute, float(difference.max()))
             relative = difference / np.maximum(np.abs(b), 1e-12)
             max_relative = max(max_relative, float(relative.max()))
@@ -72,8 +72,17 @@ def check_report(function: Callable, args: tuple, argnums: int | tuple) -> tuple
     return worst.excess <= 0, text
 
 
+def _difference(exact: np.ndarray, approximate: np.ndarray) -> np.ndarray:
+    """|exact - approximate|: infinite where one side only is NaN (a NaN compared as 0
+    before: max(0.0, nan) is 0.0), 0 where both are."""
+    difference = np.abs(exact - approximate)
+    one_nan = np.isnan(exact) != np.isnan(approximate)
+    return np.where(one_nan, np.inf, np.where(np.isnan(difference), 0.0, difference))
+
+
 def _worst_element(exact: np.ndarray, approximate: np.ndarray, name: str) -> Worst:
-    excess = np.abs(exact - approximate) - (ATOL + RTOL * np.abs(approximate))
+    allowed = ATOL + RTOL * np.abs(np.nan_to_num(approximate))
+    excess = _difference(exact, approximate) - allowed
     position = np.unravel_index(int(np.argmax(excess)), excess.shape)
     index = ", ".join(str(int(i)) for i in position)
     where = f"{name}[{index}]" if exact.ndim else name
