@@ -449,9 +449,12 @@ def _several_outputs(fun: Callable, tree: TreeDef) -> str:
     )
 
 
-def _return_line(fun: Callable) -> tuple[str, int]:
+def _return_line(fun: Callable) -> tuple[str | None, int | None]:
     """The file and line of ``fun``'s return statement, or of its ``def`` when it has several
-    (API errors about the returned value point there)."""
+    (API errors about the returned value point there); none for a library function srcad
+    differentiates itself (``srcad.grad(np.sqrt)``: its ``def`` is srcad's)."""
+    if getattr(fun, "srcad_calls", None) is not None:
+        return None, None
     node = parse_function(fun).node
     returns = [n for n in ast.walk(node) if isinstance(n, ast.Return)]
     line = returns[0].lineno if len(returns) == 1 else node.lineno

@@ -292,3 +292,10 @@ def test_grad_of_a_vector_is_refused_in_either_mode(mode):
     """Forward mode gave the gradient of the sum of the vector, silently."""
     with pytest.raises(TypeError, match=r"scalar float .* shape \(3, 2\)"):
         srcad.grad(vector_valued, mode=mode)(np.ones((3, 2)))
+
+
+def test_grad_of_a_numpy_function_of_a_vector_names_no_file_of_srcads():
+    """The message was located in srcad's generated wrapper of np.sqrt, a cache file."""
+    with pytest.raises(TypeError, match="^grad requires sqrt to return a scalar") as error:
+        srcad.grad(np.sqrt)(np.ones(3))
+    assert error.value.file is None
