@@ -261,13 +261,20 @@ def loss_from_a_file(x):
     return scale * np.sum(x)
 
 
+def reshaped_in_place(x):
+    y = x.copy()
+    y.shape = (3, 1)
+    return np.sum(y**2)
+
+
 @pytest.mark.parametrize(
     ("fun", "message"),
     [
         (awaited_loss, "is a coroutine function .async def."),  # 'cannot find the definition'
+        (reshaped_in_place, "changes the array in place"),  # 'an object passed in'
         (loss_from_a_file, "it reads a file"),  # the advice was 'write with open(...): without as'
     ],
-    ids=["async def", "with open as"],
+    ids=["async def", "with open as", "shape set"],
 )
 def test_refusals_say_what_the_construct_is_and_what_to_do(fun, message):
     with pytest.raises(srcad.UnsupportedSyntax, match=message) as error:

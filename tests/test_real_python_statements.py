@@ -920,6 +920,19 @@ def test_a_ufunc_writing_into_a_buffer_of_the_function_with_out():
     np.testing.assert_allclose(srcad.grad(into_its_argument)(x), np.exp(x), rtol=1e-12)
 
 
+def ufuncs_into_views(x):
+    y = np.outer(x, x) * GAIN["value"]
+    np.exp(y[:2], out=y[:2])  # a view: NumPy writes through it into y
+    np.tanh(y[1:, ::2], out=y[1:, ::2])
+    row = y[0]
+    return np.sum(y * x[:, None]) + row[1]
+
+
+def test_a_ufunc_writing_into_a_view_with_out_writes_through_it():
+    """``out=y[:2]`` was refused as 'np.exp does not support the argument out'."""
+    _matches_while_the_gain_changes(ufuncs_into_views, np.array([0.3, -0.7, 1.2]))
+
+
 def sorted_in_place(x):
     s = x.copy()
     s.sort()

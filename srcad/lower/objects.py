@@ -203,6 +203,13 @@ def write_attribute(
             "refuses (FrozenInstanceError); make a new one with dataclasses.replace",
             node,
         )
+    if isinstance(obj, (Tracer, np.ndarray)):  # y.shape = (3, 1), y.dtype = ...
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' changes the array in place, which srcad does not follow; "
+            f"make a new one and name it (y = y.reshape(...), y = y.astype(...))",
+            node,
+        )
     raise lowering.located(
         UnsupportedSyntax,
         f"'{ast.unparse(node)}' writes an attribute of an object passed in or read from "

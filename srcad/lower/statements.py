@@ -158,18 +158,32 @@ def _ufunc_into(lowering: Lowering, call: ast.Call) -> ast.Assign | None:
     """``np.add(a, b, out=y)`` of an array ``y`` is ``y[...] = np.add(a, b)``; so are
     ``np.clip(h, lo, hi, out=y)``, ``h.clip(lo, hi, out=y)`` and ``np.dot(a, b, out=y)``."""
     outs = [k for k in call.keywords if k.arg == "out"]
-    if len(outs) != 1 or not isinstance(outs[0].value, ast.Name):
+    if len(outs) != 1:
+        return None
+    out, index = outs[0].value, ast.Constant(Ellipsis)
+    if isinstance(out, ast.Subscript) and _is_view_index(out.slice):  # out=y[:2]: a view
+        out, index = out.value, out.slice
+    if not isinstance(out, ast.Name):
         return None
     function = evaluate(lowering, call.func)
     is_clip_method = isinstance(call.func, ast.Attribute) and call.func.attr == "clip"
     if not (isinstance(function, np.ufunc) or function in WRITING_OUT or is_clip_method):
         return None
-    target = outs[0].value.id
-    if not _is_array(evaluate(lowering, outs[0].value)):
+    if not _is_array(evaluate(lowering, out)):
         return None
     others = [k for k in call.keywords if k.arg != "out"]
     value = ast.copy_location(ast.Call(call.func, call.args, others), call)
-    return _assignment(call, target, ast.Constant(Ellipsis), value)
+    return _assignment(call, out.id, index, value)
+
+
+def _is_view_index(index: ast.expr) -> bool:
+    """An index of slices and int literals: NumPy gives a view, which ``out=`` writes
+    through (an index array would give a copy, which the write would leave alone)."""
+    parts = index.elts if isinstance(index, ast.Tuple) else [index]
+    return all(
+        isinstance(part, ast.Slice) or isinstance(part, ast.Constant) and type(part.value) is int
+        for part in parts
+    )
 
 
 def _shuffled(lowering: Lowering, call: ast.Call) -> ast.Assign | None:
