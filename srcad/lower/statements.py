@@ -161,8 +161,9 @@ def _ufunc_into(lowering: Lowering, call: ast.Call) -> ast.Assign | None:
     if len(outs) != 1:
         return None
     out, index = outs[0].value, ast.Constant(Ellipsis)
-    if isinstance(out, ast.Subscript) and _is_view_index(out.slice):  # out=y[:2]: a view
-        out, index = out.value, out.slice
+    view = out if isinstance(out, ast.Subscript) else None
+    if view is not None and _is_view_index(view.slice):  # out=y[:2]: a view
+        out, index = view.value, view.slice
     if not isinstance(out, ast.Name):
         return None
     function = evaluate(lowering, call.func)
