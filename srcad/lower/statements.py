@@ -160,7 +160,8 @@ def _ufunc_into(lowering: Lowering, call: ast.Call) -> ast.Assign | None:
     outs = [k for k in call.keywords if k.arg == "out"]
     if len(outs) != 1:
         return None
-    out, index = outs[0].value, ast.Constant(Ellipsis)
+    out: ast.expr = outs[0].value
+    index: ast.expr = ast.Constant(Ellipsis)
     view = out if isinstance(out, ast.Subscript) else None
     if view is not None and _is_view_index(view.slice):  # out=y[:2]: a view
         out, index = view.value, view.slice
