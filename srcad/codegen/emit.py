@@ -59,6 +59,7 @@ from srcad.ir.naming import constant_names
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import sub_graphs
 from srcad.ir.world import (
+    AT_LINE,
     ONCE_PER_CALL,
     RUNTIME_CALLEES,
     ArgumentRoot,
@@ -219,6 +220,7 @@ class Emitter:
         self.reuse_helpers: set[str] = set()  # the runtime helpers those statements call
         self.select_helpers: set[str] = set()  # srcad.runtime.select's functions called
         self.once_helpers: set[str] = set()  # srcad.runtime.passes's functions called
+        self.reports_lines = False  # whether a warning or a log call goes through at_line
         self._texts: dict[int, str] = {}  # id of an equation -> its expression_text
         # the values the tape records, in program order (branches ask which are theirs)
         self.taped = [
@@ -523,6 +525,11 @@ class Emitter:
         if params.get("once"):  # once_per_call(history.append, loss): not in later passes
             self.once_helpers.add(ONCE_PER_CALL)
             return ast.Call(ast.Name(ONCE_PER_CALL, ast.Load()), [function, *positional], named)
+        where = params.get("at_line")
+        if isinstance(where, tuple):  # at_line(where, warnings.warn, "..."): the user's line
+            self.reports_lines = True
+            spelled = ast.Tuple([ast.Constant(part) for part in where], ast.Load())
+            return ast.Call(ast.Name(AT_LINE, ast.Load()), [spelled, function, *positional], named)
         return ast.Call(function, positional, named)
 
     def _callee(self, callee: object) -> ast.expr:

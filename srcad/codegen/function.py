@@ -20,6 +20,8 @@ from srcad.ir import Graph, Var
 from srcad.ir.prims import NUMPY, PRIMS, import_statement, module_spelling
 from srcad.ir.walk import walk_eqns
 from srcad.ir.world import (
+    AT_LINE,
+    AT_LINE_MODULE,
     ONCE_PER_CALL,
     ONCE_PER_CALL_MODULE,
     RUNTIME_CALLEES,
@@ -127,7 +129,7 @@ def module_imports(graph: Graph) -> list[str]:
 def imported_names(graph: Graph) -> set[str]:
     """The names the module's imports bind (``np``, ``scipy``): no value may take them."""
     modules = {module_spelling(module).partition(".")[0] for module in _modules(graph)}
-    once = {ONCE_PER_CALL, *RUNTIME_CALLEES}
+    once = {ONCE_PER_CALL, AT_LINE, *RUNTIME_CALLEES}
     return modules | set(reuse.HELPERS) | set(select.HELPERS) | once
 
 
@@ -214,6 +216,8 @@ def module_source(emitter: Emitter, prologue: list[str]) -> str:
     if emitter.once_helpers:
         names = ", ".join(sorted(emitter.once_helpers))
         imports = [*imports, "", f"from {ONCE_PER_CALL_MODULE} import {names}"]
+    if emitter.reports_lines:
+        imports = [*imports, "", f"from {AT_LINE_MODULE} import {AT_LINE}"]
     lines += [*imports, "", ""]
     lines += [f"def {spec.body_name}({', '.join(parameters)}):", *_docstring(spec.docstring)]
     lines += [f"    {line}" if line else "" for line in body]

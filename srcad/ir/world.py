@@ -211,6 +211,10 @@ OUTSIDE_UPDATES = {"attr": "update_attribute", "item": "update_item"}
 REFUSE_CHANGED_ARGUMENTS = "refuse_changed_arguments"
 # the runtime's functions such calls name (imported from ONCE_PER_CALL_MODULE; effects only)
 RUNTIME_CALLEES = frozenset({*OUTSIDE_UPDATES.values(), REFUSE_CHANGED_ARGUMENTS})
+# ``at_line`` (param, where given): a warning or a log call, made through
+# ``at_line((file, line, function, module), warnings.warn, "...")`` so that it names the
+# user's line, not the generated file's
+AT_LINE, AT_LINE_MODULE = "at_line", "srcad.runtime.located"
 _add(Prim("outside_call", _never_evaluated, OUTSIDE, 0, is_differentiable=False, has_effect=True))
 
 

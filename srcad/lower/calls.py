@@ -42,7 +42,7 @@ from srcad.ir.graph import Const
 from srcad.ir.primitive import CUSTOM, SETTING_TYPES, Prim
 from srcad.ir.prims import prim_of
 from srcad.ir.selection import Selection
-from srcad.ir.world import WorldPath
+from srcad.ir.world import AT_LINE, AT_LINE_MODULE, WorldPath
 from srcad.lower.aliasing import live_values
 from srcad.lower.assignments import assign
 from srcad.lower.branches import lower_body
@@ -128,7 +128,13 @@ from srcad.lower.transforms import call_transformation, is_transformation
 from srcad.lower.user_code import has_own_method, is_user_function
 from srcad.lower.user_rules import rely_on_registrations, rely_on_user_rules
 from srcad.lower.vectorized import vectorized_call
-from srcad.lower.world import Outside, is_hashable, outside_call, outside_callee
+from srcad.lower.world import (
+    Outside,
+    is_hashable,
+    outside_call,
+    outside_callee,
+    reports_a_line,
+)
 from srcad.pytree import (
     flatten,
     is_library_class,
@@ -215,12 +221,18 @@ def call(
             "(if VERBOSE:), which is read on every call",
             node,
         )
+    if _is_at_line(function) and len(args) >= 2:  # generated code's warning, again: its line
+        where, effect, *rest = args
+        return outside_call(
+            lowering.builder, effect, outside_callee(effect), rest, kwargs, at=where
+        )
     callee = outside_callee(function)
     if callee is not None:  # random draws, print, logging: run by the generated code
         draw = reparameterized(lowering, function, args, kwargs, node)
         if draw is not None:  # rng.normal(mu, sigma): mu + sigma * rng.standard_normal(...)
             return draw
-        return outside_call(lowering.builder, function, callee, args, kwargs)
+        at = _users_line(lowering) if reports_a_line(function) else None
+        return outside_call(lowering.builder, function, callee, args, kwargs, at=at)
     if isinstance(function, Outside):
         return _call_outside_object(lowering, function, args, kwargs, node)
     if not is_user_function(function) and not isinstance(function, LocalFunction):
@@ -550,6 +562,19 @@ def _composed(
         raise lowering.located(SrcadError, f"'{ast.unparse(node)}': {error}", node) from None
     except NotImplementedError as error:  # an option srcad does not lower
         raise lowering.located(UnsupportedSyntax, f"'{ast.unparse(node)}': {error}", node) from None
+
+
+def _is_at_line(function: object) -> bool:
+    """Whether ``function`` is the runtime's ``at_line`` (generated code, differentiated)."""
+    is_named = getattr(function, "__name__", None) == AT_LINE
+    return is_named and getattr(function, "__module__", None) == AT_LINE_MODULE
+
+
+def _users_line(lowering: Lowering) -> tuple[str, int, str, str]:
+    """The line being lowered, as a warning or a log record names it."""
+    loc = lowering.builder.loc
+    module = str(lowering.parsed.globals.get("__name__", ""))
+    return (loc.file, loc.line, loc.function, module) if loc else ("", 0, "", module)
 
 
 def _call_on_selection(function: object, args: Args, kwargs: Kwargs) -> object:

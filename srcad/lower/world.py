@@ -484,6 +484,16 @@ def is_effect_only(function: object) -> bool:
     return _is_logger_method(function) or is_hashable(function) and function in EFFECT_CALLABLES
 
 
+def reports_a_line(function: object) -> bool:
+    """Whether the call warns or logs: Python reports the line it was made at
+    (``srcad.runtime.located``)."""
+    if isinstance(function, Outside):
+        return isinstance(function.owner.value if function.owner else None, logging.Logger)
+    if function is warnings.warn or _is_logger_method(function):
+        return True
+    return is_hashable(function) and EFFECT_CALLABLES.get(function, "").startswith("logging.")
+
+
 def _is_list_method(function: object) -> bool:
     owner = getattr(function, "__self__", None)
     return isinstance(function, types.BuiltinMethodType) and type(owner) in (list, deque)
@@ -507,10 +517,12 @@ def outside_call(
     args: list,
     kwargs: dict,
     once: bool = False,
+    at: tuple | None = None,
 ) -> object:
     """The equation of a call run by the generated code on every call; returns its result
     as a tracer (None for effects). ``once``: not in the later passes of a transformation
-    over one call (``jacfwd``'s), whose output ``silenced()`` cannot catch."""
+    over one call (``jacfwd``'s), whose output ``silenced()`` cannot catch. ``at``: the
+    user's line a warning or a log record names (file, line, function, module)."""
     inputs: list = []
     if once:  # history.append(loss): the value the plain function appends, a float a float
         args = [_as_python_number(builder, value) for value in args]
@@ -527,6 +539,7 @@ def outside_call(
         ("keywords", keywords),
     )
     params += (("once", True),) if once else ()
+    params += (("at_line", at),) if at is not None else ()
     builder.emit(Eqn("outside_call", tuple(inputs), (out,), params, builder.loc, builder.role))
     return None if aval == EFFECT_TYPE else builder.tracer(out)
 
