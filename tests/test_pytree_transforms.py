@@ -377,3 +377,11 @@ def test_a_cotangent_dict_may_list_its_keys_in_another_order():
     (reordered,) = vjp_fn({"square": twos, "sine": ones})
     np.testing.assert_allclose(reordered, in_order)
     np.testing.assert_allclose(reordered, np.cos(x) + 4.0 * x)
+
+
+@pytest.mark.parametrize("transformation", [srcad.jvp, srcad.hvp])
+def test_primals_not_in_a_tuple_are_refused_saying_how_to_pass_them(transformation):
+    """A bare array was taken as its rows: 'f(): too many positional arguments'."""
+    x = np.ones(3)
+    with pytest.raises(TypeError, match=r"as a tuple with one item per argument"):
+        transformation(lambda v: np.sum(v**3), x, x)

@@ -54,7 +54,7 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple:
         >>> srcad.jvp(lambda x: x ** 2, (np.array([1.0, 3.0]),), (np.array([1.0, 0.0]),))
         (array([1., 9.]), array([2., 0.]))
     """
-    primals, tangents = tuple(primals), tuple(tangents)
+    primals, tangents = _as_tuples("jvp", primals, tangents)
     if len(primals) != len(tangents):
         raise ArgumentTypeError(f"jvp got {len(primals)} primals but {len(tangents)} tangents")
     fun = differentiable(fun)
@@ -450,11 +450,23 @@ def hvp(fun: Callable, primals: tuple, tangents: tuple) -> object:
         >>> srcad.hvp(lambda x: np.sum(x ** 3), (np.array([1.0, 2.0]),), (np.ones(2),))
         array([ 6., 12.])
     """
-    primals, tangents = tuple(primals), tuple(tangents)
+    primals, tangents = _as_tuples("hvp", primals, tangents)
     argnums = tuple(range(len(primals)))
     _, product = jvp(grad(fun, argnums), primals, tangents)
     product = tuple(like(p, primal) for p, primal in zip(product, primals, strict=True))
     return product[0] if len(primals) == 1 else product
+
+
+def _as_tuples(name: str, primals: object, tangents: object) -> tuple[tuple, tuple]:
+    """The primals and the tangents, each a tuple (a list will do) with one item per
+    argument, as in JAX."""
+    for what, given in (("primals", primals), ("tangents", tangents)):
+        if not isinstance(given, (tuple, list)):
+            raise ArgumentTypeError(
+                f"{name} takes the {what} as a tuple with one item per argument "
+                f"({name}(f, (x,), (t,)) for one argument), not {type(given).__name__}"
+            )
+    return tuple(primals), tuple(tangents)  # type: ignore[arg-type]
 
 
 def _as_tangent(tangent, primal, number: int):
