@@ -632,3 +632,18 @@ def test_forward_mode_keeps_zero_tangents_where_the_slope_is_infinite(fun, point
     np.testing.assert_allclose(columns[finite], reverse[finite], rtol=1e-12)
     expected = srcad.numerical_grad(fun, point)
     np.testing.assert_allclose(reverse[finite], expected[finite], rtol=1e-6, atol=1e-8)
+
+
+def weighted_sorted(x):
+    return np.sum(np.sort(x) ** 3 * np.arange(1.0, x.size + 1))  # float64 weights
+
+
+def test_the_hessian_of_a_float32_argument_is_float32_as_its_gradient_is():
+    """It came back float64 where the function computes in float64 (the gradient is cast
+    to its argument's dtype, the Jacobian of the gradient was not)."""
+    x = np.array([0.3, -1.0, 2.0], dtype=np.float32)
+    hessian = srcad.hessian(weighted_sorted)(x)
+    assert hessian.dtype == np.float32 == srcad.grad(weighted_sorted)(x).dtype
+    expected = srcad.hessian(weighted_sorted)(x.astype(np.float64))
+    np.testing.assert_allclose(hessian, expected, rtol=1e-6)
+    np.testing.assert_allclose(np.diag(expected), 6.0 * x * [2.0, 1.0, 3.0], rtol=1e-6)

@@ -251,7 +251,8 @@ class _Jacobian:
             columns = self._reverse_columns(compiled, values, arg_leaves, draws)
         result = self._assemble(compiled, values, arg_leaves, columns)
         if self.rows_as_argument:  # a hessian's rows: the gradient, in the argument's classes
-            return _outer_as(result, values[self.wrt.numbers[0]])
+            argument = values[self.wrt.numbers[0]]
+            return _outer_as(_in_dtypes_of(result, argument), argument)
         return result
 
     def srcad_plain_function(self, signature: ArgSignature) -> Callable:
@@ -416,6 +417,21 @@ def hessian(
     jacobian = _Jacobian(grad(fun, argnums), argnums, "forward", backend)
     jacobian.rows_as_argument = isinstance(argnums, int)  # a row per leaf of the argument
     return jacobian
+
+
+def _in_dtypes_of(blocks: object, arg: object) -> object:
+    """A hessian's blocks in the dtypes of the argument's leaves they pair (float32 for a
+    float32 array, as its gradient is, even where the function computes in float64)."""
+    arg_leaves, _ = flatten(arg)
+    leaves, treedef = flatten(blocks)
+    if len(leaves) != len(arg_leaves) ** 2:
+        return blocks
+    dtypes = [np.result_type(a, b) for a in arg_leaves for b in arg_leaves]
+    cast = [
+        leaf.astype(dtype, copy=False) if isinstance(leaf, np.ndarray) else leaf
+        for leaf, dtype in zip(leaves, dtypes, strict=True)
+    ]
+    return unflatten(treedef, cast)
 
 
 def _outer_as(rows: object, arg: object) -> object:
