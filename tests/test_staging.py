@@ -1542,3 +1542,58 @@ def test_a_generator_seeded_by_a_value_from_the_run_is_refused_saying_so():
     """It said "'np.random.default_rng' has no derivative rule" (found by a probe)."""
     with pytest.raises(srcad.UnsupportedSyntax, match="makes a random generator from a seed"):
         srcad.grad(seeded_by_a_draw)(np.linspace(0.5, 1.5, 5))
+
+
+def cubic_with_a_default(x, c=np.array([1.0, 2.0, 3.0])):  # noqa: B008 - as users write
+    return np.sum(c * x**3)
+
+
+def cubic_with_a_keyword_default(x, *, c=np.array([1.0, 2.0, 3.0])):  # noqa: B008
+    return np.sum(c * x**3)
+
+
+def through_an_inner_gradient(x):
+    return np.sum(srcad.grad(cubic_with_a_default)(x) * np.array([1.0, -0.5, 0.3]))
+
+
+def through_an_inner_keyword_gradient(x):
+    return np.sum(srcad.grad(cubic_with_a_keyword_default)(x) * x)
+
+
+def calling_the_helper(x):
+    return cubic_with_a_default(x) + cubic_with_a_keyword_default(x)
+
+
+def _replace_defaults(value):
+    cubic_with_a_default.__defaults__ = (value,)
+    cubic_with_a_keyword_default.__kwdefaults__["c"] = value  # the dict, changed in place
+
+
+@pytest.mark.parametrize(
+    ("make", "fun"),
+    [
+        (srcad.grad, through_an_inner_gradient),
+        (srcad.grad, through_an_inner_keyword_gradient),
+        (srcad.hessian, calling_the_helper),
+        (lambda f: srcad.jacrev(srcad.grad(f)), calling_the_helper),
+    ],
+    ids=["inner grad", "inner grad, keyword", "hessian", "jacrev of grad"],
+)
+def test_a_helpers_defaults_replaced_between_calls_are_read(make, fun, monkeypatch):
+    """A compile that passed a helper's default through a transformation (an inner grad, a
+    second derivative) held its value: defaults replaced later went unseen."""
+    monkeypatch.setattr(cubic_with_a_default, "__defaults__", cubic_with_a_default.__defaults__)
+    monkeypatch.setattr(
+        cubic_with_a_keyword_default,
+        "__kwdefaults__",
+        dict(cubic_with_a_keyword_default.__kwdefaults__),
+    )
+    transformed = make(fun)
+    x = np.array([0.7, 0.4, 1.1])
+    for c in (np.array([1.0, 2.0, 3.0]), np.array([-1.0, 4.0, 0.5])):
+        _replace_defaults(c)
+        if make is srcad.grad:
+            expected = srcad.numerical_grad(fun, x)
+        else:  # the second derivative of 2 sum(c x**3) with the defaults as they are now
+            expected = np.diag(12.0 * c * x)
+        np.testing.assert_allclose(transformed(x), expected, rtol=1e-6, atol=1e-9)

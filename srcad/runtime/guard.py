@@ -165,6 +165,7 @@ def make_world_guard(reads: tuple, functions: tuple = ()) -> Callable[[], bool]:
     for k, function in enumerate(functions):
         constants[f"function_{k}"], constants[f"code_{k}"] = function, function.__code__
         conditions.append(f"function_{k}.__code__ is code_{k}")
+        conditions += _default_conditions(function, f"function_{k}", "", constants)
     source = (
         "def is_current():\n    try:\n        return (\n            "
         + "\n            and ".join(conditions)
@@ -204,7 +205,26 @@ def inline_conditions(reads: tuple, functions: tuple) -> tuple[list[str], dict] 
     for k, function in enumerate(functions):
         constants[f"world_function_{k}"], constants[f"world_code_{k}"] = function, function.__code__
         conditions.append(f"world_function_{k}.__code__ is world_code_{k}")
+        conditions += _default_conditions(function, f"world_function_{k}", "world_", constants)
     return conditions, constants
+
+
+def _default_conditions(function, name: str, prefix: str, constants: dict) -> list[str]:
+    """That ``function`` has the default values it had (a compile that called it with one
+    left out, through a transformation inside the code, holds the value: a new tuple of
+    defaults compiles again; a default array changed in place is read as it is)."""
+    defaults, keyword_defaults = function.__defaults__, function.__kwdefaults__ or {}
+    if defaults is None and not keyword_defaults:
+        return []  # no call the compile lowered left an argument out: none to check
+    constants[f"{prefix}defaults_{name}"] = defaults
+    conditions = [f"{name}.__defaults__ is {prefix}defaults_{name}"]
+    if not keyword_defaults:  # (a dict, which may change in place)
+        return [*conditions, f"not {name}.__kwdefaults__"]
+    conditions.append(f"len({name}.__kwdefaults__) == {len(keyword_defaults)}")
+    for k, (key, value) in enumerate(keyword_defaults.items()):
+        constants[f"{prefix}kwdefault_{k}_{name}"] = value
+        conditions.append(f"{name}.__kwdefaults__.get({key!r}) is {prefix}kwdefault_{k}_{name}")
+    return conditions
 
 
 IDENTITY_OR_ABSENT = ("identity", "absent")
