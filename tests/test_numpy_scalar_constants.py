@@ -37,12 +37,33 @@ def polynomial(x):
     return np.sum(np.polyval([0.5, -1.0, 2.0], x) ** 2)
 
 
-FUNCTIONS = [times_a_numpy_float, with_a_global_numpy_float, covariances, interpolated, polynomial]
+COUNT = {"two": np.int64(2)}
+
+
+def times_numpy_ints(x):  # NumPy's ints promote too: float32 * int64 is float64
+    return np.sum(x * COUNT["two"] + x**2 * np.int32(3))
+
+
+def clipped_by_a_numpy_float(x):
+    return np.sum(np.clip(x, np.float64(-1.0), 1.0) ** 2)
+
+
+FUNCTIONS = [
+    times_a_numpy_float,
+    with_a_global_numpy_float,
+    covariances,
+    interpolated,
+    polynomial,
+    times_numpy_ints,  # were float32: the ints written as weak 2.0 and 3.0
+    clipped_by_a_numpy_float,  # was float32: the bound a param, a Python float
+]
 
 
 def _check(fun):
     value, gradient = srcad.value_and_grad(fun)(X32)
-    assert value == float(fun(X32))  # computed in float64, as the plain function does
+    # computed in float64, as the plain function does (a float32 value compares equal to
+    # the float64 one rounded: its type tells)
+    assert type(value) is float and value == float(fun(X32))
     assert gradient.dtype == np.float32
     # the function computes in float64 from the float32 values: its central differences at
     # the same values in float64
@@ -73,3 +94,33 @@ def test_a_float32_scalar_keeps_float16_arrays_float32_too():
     x16 = X32.astype(np.float16)
     value = srcad.value_and_grad(scaled)(x16)[0]
     assert value == float(scaled(x16))
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_the_tangent_of_a_numpy_float_argument_is_one_too(mode):
+    """Forward mode gave an np.float64 argument a Python float tangent, which np.astype of
+    a cast in the code (np.float32(x)) could not take: AttributeError."""
+
+    def cast_twice(x):
+        return np.float64(x) * 2.0 + np.float32(x) ** 2
+
+    x = np.float64(0.7)
+    value, gradient = srcad.value_and_grad(cast_twice, mode=mode)(x)
+    assert value == pytest.approx(float(cast_twice(x)), rel=1e-15)
+    assert gradient == pytest.approx(2.0 + 2.0 * 0.7, rel=1e-6)
+    assert srcad.jvp(cast_twice, (x,), (np.float64(1.0),))[1] == pytest.approx(gradient)
+
+
+@pytest.mark.parametrize("cumulative", [np.cumsum, np.cumprod], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_cumulative_sum_or_product_of_a_0d_array_is_of_shape_1(cumulative, mode):
+    """NumPy gives shape (1,); reverse mode said 'internal: cotangent of shape (1,) for a
+    value of shape ()', forward mode's cumprod divided by the number of axes, 0."""
+
+    def running(x):
+        return np.sum(cumulative(x, axis=0) ** 2)
+
+    x = np.array(0.7)
+    value, gradient = srcad.value_and_grad(running, mode=mode)(x)
+    assert value == running(x) and np.shape(gradient) == ()
+    np.testing.assert_allclose(gradient, srcad.numerical_grad(running, x), rtol=1e-6)

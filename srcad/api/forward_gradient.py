@@ -113,7 +113,8 @@ def forward_columns(
 
 
 def unit_tangents(leaves: list) -> list[list]:
-    """For every element of every leaf, tangents that are 1 there and 0 elsewhere."""
+    """For every element of every leaf, tangents that are 1 there and 0 elsewhere (of a
+    float leaf, a number of its type: an np.float64's is an np.float64, as the code takes)."""
     zeros = [np.zeros_like(np.asarray(x, dtype=float)) for x in leaves]
     bases = []
     for i, leaf in enumerate(leaves):
@@ -122,7 +123,7 @@ def unit_tangents(leaves: list) -> list[list]:
             basis[i][position] = 1.0
             bases.append(
                 [
-                    float(b) if np.ndim(b) == 0 and isinstance(leaves[j], float) else b
+                    type(leaves[j])(b) if np.ndim(b) == 0 and isinstance(leaves[j], float) else b
                     for j, b in enumerate(basis)
                 ]
             )

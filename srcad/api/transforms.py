@@ -492,8 +492,8 @@ def _as_tangent(tangent, primal, number: int):
             f"the tangent for argument {number} has shape {np.shape(tangent)}, its primal "
             f"{np.shape(primal)}: give each tangent the shape of its primal"
         )
-    if isinstance(primal, float):
-        return float(tangent)
+    if isinstance(primal, float):  # a Python float's a float, an np.float64's its type
+        return type(primal)(tangent)
     return np.asarray(tangent, dtype=np.asarray(primal).dtype)
 
 

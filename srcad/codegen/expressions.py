@@ -124,10 +124,9 @@ FLOAT_LITERAL_OPERATORS = {"+", "-", "*", "/"}
 
 
 def _float_literal(atom: Atom) -> ast.expr | None:
-    """An int constant of a float operation, spelled as the float it equals exactly."""
+    """An int constant of a float operation, spelled as the float it equals exactly (a
+    Python int only: NumPy's ints promote, ``x32 * np.int64(2)`` is float64)."""
     value = atom.value if isinstance(atom, Const) else None
-    if isinstance(value, np.integer):
-        value = int(value)
     if type(value) is not int or abs(value) > 2**53:
         return None
     return literal(float(value))

@@ -234,7 +234,7 @@ def _reverse_cumsum(g, axis):
 
 @defvjp(np.cumsum)
 def cumsum_vjp(g, out, x, axis=None, dtype=None):
-    if axis is None:  # cumsum of the flattened array
+    if axis is None or np.ndim(x) == 0:  # cumsum of the flattened array (a 0-d one's: (1,))
         return np.reshape(_reverse_cumsum(g, 0), np.shape(x))
     return _reverse_cumsum(g, axis)
 
@@ -244,7 +244,7 @@ deflinear(np.cumsum)
 
 @defvjp(np.cumprod)
 def cumprod_vjp(g, out, x, axis=None, dtype=None):
-    if axis is None:  # cumprod of the flattened array
+    if axis is None or np.ndim(x) == 0:  # cumprod of the flattened array (a 0-d one's: (1,))
         return np.reshape(_cumprod_vjp(g, np.reshape(x, (-1,)), 0), np.shape(x))
     return _cumprod_vjp(g, x, axis % np.ndim(x))
 
@@ -264,7 +264,7 @@ def _cumprod_vjp(g, x, axis):
 def cumprod_jvp(tangents, out, x, axis=None, dtype=None):
     # out_dot_i = x_i out_dot_{i-1} + x_dot_i P_i, P_i the product before i
     (x_dot,) = tangents
-    if axis is None:
+    if axis is None or np.ndim(x) == 0:  # the flattened array's (a 0-d one's: (1,))
         x, x_dot, axis = np.reshape(x, (-1,)), np.reshape(x_dot, (-1,)), 0
     axis = axis % np.ndim(x)
     return _linear_scan(x, x_dot * _exclusive_cumprod_along(x, axis), axis)

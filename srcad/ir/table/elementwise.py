@@ -11,7 +11,7 @@ import operator as python_operator  # operator.add and friends, as functional co
 
 import numpy as np
 
-from srcad.ir.primitive import COMPARISON, ELEMENTWISE, PARAMETRIC, Prim
+from srcad.ir.primitive import COMPARISON, ELEMENTWISE, PARAMETRIC, NotStatic, Prim
 from srcad.ir.table.registry import POSITIVE, UNIT, register
 
 
@@ -127,6 +127,18 @@ def _clip_keywords(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
     return args, kwargs
 
 
+def _clip_call(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """The call with its bounds by name; a NumPy scalar bound (``np.float64(-1.0)``), whose
+    dtype takes part in the promotion, makes it the composed form (a param would be a
+    Python float)."""
+    args, kwargs = _clip_keywords(args, kwargs)
+    bounds = [*args[1:3], kwargs.get("a_min"), kwargs.get("a_max")]
+    strong = next((bound for bound in bounds if isinstance(bound, np.number)), None)
+    if strong is not None:
+        raise NotStatic("a NumPy scalar bound promotes as its dtype", strong)
+    return args, kwargs
+
+
 def _clip_composed(*args: object, **kwargs: object) -> object:
     (x, *bounds), kwargs = _clip_keywords(args, kwargs)
     named = dict(zip(("a_min", "a_max", "out"), bounds, strict=False)) | kwargs
@@ -145,7 +157,7 @@ register(
         1,
         params=("a_min", "a_max", "out"),
         required_params=("a_min", "a_max"),
-        rewrite_call=_clip_keywords,
+        rewrite_call=_clip_call,
         composed=_clip_composed,
         examples=(
             (((3, 4),), {"a_min": -0.5, "a_max": 0.7}),
