@@ -20,6 +20,8 @@ is not an integer literal, because Python's ``(-8.0) ** 0.5`` is a complex numbe
 NumPy's is nan (``math.pow`` raises, and the NumPy body answers). Calls without a ``math``
 counterpart stay NumPy calls. Graphs with effects or random draws (which a fallback would
 run twice), float32 values (``math`` computes in float64) or user rules get no math body.
+The C library's ``exp``, ``log``, ``tanh``, ``tan`` may round the last bit differently from
+NumPy's vectorised loops: values within a unit in the last place of the NumPy body's.
 """
 
 from __future__ import annotations
