@@ -105,14 +105,17 @@ def _leaf_gradient(fun, args, argnums, leaves, treedef, index, eps):
 
 def _float_result(fun: Callable, result: object) -> float:
     """The sum of what ``fun`` returned, which must be made of numbers."""
-    summed = np.sum(result) if isinstance(result, (float, int, np.ndarray, np.generic)) else None
-    if summed is None or np.asarray(summed).dtype.kind not in "biuf":
+    try:
+        array = np.asarray(result)
+    except (TypeError, ValueError):  # a ragged list
+        array = None
+    if array is None or array.dtype.kind not in "biuf":
         name = getattr(fun, "__name__", "the function")
         raise ArgumentTypeError(
             f"numerical_grad needs {name} to return a float or a float array, but it "
             f"returned {type(result).__name__} {result!r:.60}"
         )
-    return float(summed)
+    return float(np.sum(array))
 
 
 def check_grad(

@@ -220,10 +220,12 @@ def _default_conditions(function, name: str, prefix: str, constants: dict) -> li
     conditions = [f"{name}.__defaults__ is {prefix}defaults_{name}"]
     if not keyword_defaults:  # (a dict, which may change in place)
         return [*conditions, f"not {name}.__kwdefaults__"]
-    conditions.append(f"len({name}.__kwdefaults__) == {len(keyword_defaults)}")
+    # (spelled so that no condition can raise: the lean __call__ writes them into its if)
+    conditions.append(f"len({name}.__kwdefaults__ or ()) == {len(keyword_defaults)}")
     for k, (key, value) in enumerate(keyword_defaults.items()):
         constants[f"{prefix}kwdefault_{k}_{name}"] = value
-        conditions.append(f"{name}.__kwdefaults__.get({key!r}) is {prefix}kwdefault_{k}_{name}")
+        read = f"({name}.__kwdefaults__ or {{}}).get({key!r})"
+        conditions.append(f"{read} is {prefix}kwdefault_{k}_{name}")
     return conditions
 
 
