@@ -102,3 +102,17 @@ def test_log_records_name_the_users_file_line_and_function(caplog):
         ]
         assert [r.name for r in caplog.records] == ["located_effects", "root", "located_effects"]
     np.testing.assert_allclose(srcad.grad(logs)(x), srcad.numerical_grad(logs, x), rtol=1e-6)
+
+
+def sets_its_level(x):
+    LOG.setLevel(logging.INFO)  # a call on the logger that makes no record: run as it is
+    LOG.info("after the level")  # <- after
+    return np.sum(x**2)
+
+
+def test_a_logger_call_that_makes_no_record_runs_as_it_is(caplog, monkeypatch):
+    monkeypatch.setattr(LOG, "level", logging.NOTSET)
+    srcad.grad(sets_its_level)(np.ones(2))
+    assert LOG.level == logging.INFO
+    found = [(r.lineno, r.getMessage()) for r in caplog.records]
+    assert found == [(line_of(sets_its_level, "<- after"), "after the level")]

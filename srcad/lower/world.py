@@ -484,14 +484,25 @@ def is_effect_only(function: object) -> bool:
     return _is_logger_method(function) or is_hashable(function) and function in EFFECT_CALLABLES
 
 
+# A logger's methods (and logging's functions) that make a record at the caller's line
+LOGGING_CALLS = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"}
+)
+
+
 def reports_a_line(function: object) -> bool:
-    """Whether the call warns or logs: Python reports the line it was made at
-    (``srcad.runtime.located``)."""
-    if isinstance(function, Outside):
-        return isinstance(function.owner.value if function.owner else None, logging.Logger)
-    if function is warnings.warn or _is_logger_method(function):
+    """Whether the call warns or logs a record: Python reports the line it was made at
+    (``srcad.runtime.located``); not ``log.setLevel(...)``."""
+    if function is warnings.warn:
         return True
-    return is_hashable(function) and EFFECT_CALLABLES.get(function, "").startswith("logging.")
+    if isinstance(function, Outside):
+        owner = function.owner.value if function.owner else None
+        named = getattr(function.value, "__name__", "")
+        return isinstance(owner, logging.Logger) and named in LOGGING_CALLS
+    is_logging = _is_logger_method(function) or (
+        is_hashable(function) and EFFECT_CALLABLES.get(function, "").startswith("logging.")
+    )
+    return is_logging and getattr(function, "__name__", "") in LOGGING_CALLS
 
 
 def _is_list_method(function: object) -> bool:
