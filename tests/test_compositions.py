@@ -1,6 +1,6 @@
 """NumPy functions lowered as the calls they are made of (``srcad.lower.compositions``):
 ``np.interp``, ``np.polyval``, ``np.trapezoid``, ``np.meshgrid``, ``np.cov``,
-``np.corrcoef``, ``np.vander``, ``np.divmod``, ``np.block``, ``np.nanvar``, ``np.nanstd``, ufuncs' ``reduce`` and ``accumulate``, ``np.fft.fftshift`` and ``ifftshift``, and ``np.pad``'s modes that repeat elements (edge, reflect, symmetric,
+``np.corrcoef``, ``np.vander``, ``np.divmod``, ``np.block``, ``np.nanvar``, ``np.nanstd``, ``np.nanprod``, ``np.nancumsum``, ``np.nancumprod``, ufuncs' ``reduce`` and ``accumulate``, ``np.fft.fftshift`` and ``ifftshift``, and ``np.pad``'s modes that repeat elements (edge, reflect, symmetric,
 wrap).
 
 Checked: each gives NumPy's values exactly, and its derivative in every argument (sample
@@ -139,6 +139,13 @@ def spreads_skipping_nans(grid):
     return np.sum(by_row) + np.nanvar(grid) + np.sum(np.nanvar(grid, axis=0, keepdims=True) ** 2)
 
 
+def products_skipping_nans(grid):
+    weights = SAMPLES["fp"][:3]
+    by_row = np.nanprod(grid, axis=1) * weights
+    running = np.nancumsum(grid, axis=0) * 0.5 + np.nancumprod(grid).reshape(grid.shape)
+    return np.sum(by_row) + np.sum(running) + np.sum(np.nanprod(grid, axis=0, keepdims=True))
+
+
 def interpolated_number(x):
     return np.interp(x[0], SAMPLES["xp"], SAMPLES["fp"]) * x[1]
 
@@ -213,6 +220,7 @@ CASES = {
     differences_with_ends: (X,),
     blocks: (np.array([0.5, -1.2, 0.3, 2.0]),),
     spreads_skipping_nans: (np.array([[0.5, np.nan, 1.3], [2.0, -0.4, 0.9], [0.1, 0.8, np.nan]]),),
+    products_skipping_nans: (np.array([[0.5, np.nan, 1.3], [2.0, -0.4, 0.9], [0.1, 0.8, np.nan]]),),
     quotient_and_remainder: (np.array([0.5, -1.3, 0.3, 2.2]),),
     vandermonde: (np.array([0.5, -1.2, 0.0, 2.0, 0.7]),),
     polynomial: (X,),

@@ -66,7 +66,8 @@ input gets its derivative through them (``np.interp``'s sample values and points
                                          matrix, its triangle ``lower`` names; svd with
                                          full matrices by default, as SciPy's)
 
-Statistics (``np.cov``, ``np.corrcoef``, ``np.average``, ``np.nanvar``, ``np.nanstd``) are
+Statistics (``np.cov``, ``np.corrcoef``, ``np.average``, ``np.nanvar``, ``np.nanstd``,
+``np.nanprod``, ``np.nancumsum``, ``np.nancumprod``) are
 in ``srcad.lower.statistics``; ufuncs' ``reduce``, ``accumulate`` and ``outer`` in
 ``srcad.lower.ufunc_methods``; ``scipy.spatial.distance``'s ``cdist``, ``pdist`` and
 ``squareform`` in ``srcad.lower.distances``; ``scipy.signal``'s convolutions in
@@ -105,6 +106,9 @@ from srcad.lower.statistics import (
     corrcoef,
     cov,
     kurtosis,
+    nancumprod,
+    nancumsum,
+    nanprod,
     nanstd,
     nanvar,
     sem,
@@ -598,6 +602,9 @@ COMPOSITIONS: dict[Callable, Callable] = {
     np.block: block,
     np.nanvar: nanvar,
     np.nanstd: nanstd,
+    np.nanprod: nanprod,
+    np.nancumsum: nancumsum,
+    np.nancumprod: nancumprod,
     np.fft.fftshift: fftshift,
     np.fft.ifftshift: ifftshift,
     np.lib.stride_tricks.sliding_window_view: sliding_window_view,

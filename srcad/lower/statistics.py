@@ -15,6 +15,9 @@ NumPy's bit for bit, and float64 where NumPy computes in float64.
                                   NaNs read as 0 and not counted; NaN where ddof leaves no
                                   degrees of freedom; nanstd's slope 0 where all values are
                                   equal, as np.std's
+    np.nanprod(a, axis, keepdims), np.nancumsum(a, axis), np.nancumprod(a, axis)
+                                  NaNs replaced by 1 (0 for the sum), then np.prod,
+                                  np.cumsum, np.cumprod: NumPy's own steps
     scipy.stats.zscore, sem, skew, kurtosis (axis, ddof, bias, fisher)
                                   centred moments by np.mean, SciPy's bias corrections where
                                   it makes them (more than 2 or 3 values); nan_policy refused
@@ -88,6 +91,29 @@ def nanvar(
     freedom = np.sum(np.logical_not(missing), axis=axis, keepdims=keepdims) - ddof
     spread = np.sum(centred * centred, axis=axis, keepdims=keepdims) / freedom
     return np.where(freedom <= 0, np.nan, _in_dtype_of(values, spread))
+
+
+def nanprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, **kw: Any) -> Any:
+    """``np.nanprod``: the product with NaNs read as 1."""
+    _only_axis_and_keepdims("np.nanprod", dtype, out, kw)
+    return np.prod(np.where(np.isnan(a), 1, a), axis=axis, **kw)
+
+
+def nancumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+    """``np.nancumsum``: the running sum with NaNs read as 0."""
+    _only_axis_and_keepdims("np.nancumsum", dtype, out, {})
+    return np.cumsum(np.where(np.isnan(a), 0, a), axis=axis)
+
+
+def nancumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+    """``np.nancumprod``: the running product with NaNs read as 1."""
+    _only_axis_and_keepdims("np.nancumprod", dtype, out, {})
+    return np.cumprod(np.where(np.isnan(a), 1, a), axis=axis)
+
+
+def _only_axis_and_keepdims(name: str, dtype: Any, out: Any, kw: dict) -> None:
+    if dtype is not None or out is not None or set(kw) - {"keepdims"}:
+        raise ValueError(f"{name} takes axis (and keepdims) here")
 
 
 def nanstd(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, **kw):
