@@ -682,3 +682,21 @@ def test_the_second_derivative_of_a_long_loop_compiles_with_its_loops(numba):
             assert second(x) == pytest.approx(-np.sin(x), rel=1e-9)
             assert second(x) == pytest.approx(srcad.grad(srcad.grad(taylor_sine))(x), rel=1e-12)
     assert second.numba.is_compiled(second.last)
+
+
+def squares_in_float32(x):
+    return np.sum(x.astype(np.float32) ** 2)
+
+
+@pytest.mark.slow  # a numba compile
+def test_a_float32_value_is_numpys_float32_as_on_the_numpy_backend():
+    """numba returns a float32 number as a Python float: the value's type differed from
+    the plain function's np.float32."""
+    x = np.array([0.3, -1.2, 2.0])
+    transformed = srcad.value_and_grad(squares_in_float32, backend="numba")
+    value, gradient = transformed(x)
+    assert type(value) is np.float32 and value == squares_in_float32(x)
+    np.testing.assert_allclose(gradient, 2.0 * x, rtol=1e-6)
+    for _ in range(2):  # later calls take the compiled function directly
+        again, _ = transformed(x * 2.0)
+        assert type(again) is np.float32 and again == squares_in_float32(x * 2.0)

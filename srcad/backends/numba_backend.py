@@ -125,6 +125,31 @@ class _Variant:
     dispatcher: object = None  # numba's: fn itself, or the core fn calls
 
 
+def _narrow_value_type(compiled: Compiled) -> type | None:
+    """NumPy's scalar type of a generated function's 0-d value where it is narrower than
+    float64 (a float32 loss), which numba returns as a Python float; None otherwise."""
+    value = compiled.out_avals[0] if compiled.out_avals else None
+    if value is None or value.shape != () or value.dtype not in ("float32", "float16"):
+        return None
+    return np.dtype(value.dtype).type
+
+
+def _value_as(kind: type, fn: Callable) -> Callable:
+    """``fn``, its value (the first of what it returns) given as a ``kind``."""
+
+    def with_value_as_numpy(*args: object) -> object:
+        return _with_value_as(kind, fn(*args))
+
+    return with_value_as_numpy
+
+
+def _with_value_as(kind: type, result: tuple) -> tuple:
+    """``result`` with its value a ``kind`` where numba gave a Python float (not where the
+    value is a pair with an auxiliary output)."""
+    value = result[0]
+    return (kind(value), *result[1:]) if type(value) is float else result
+
+
 class NumbaBackend:
     """The numba variants of one transformed function's compiles (one per generated
     module), made on their first call."""
@@ -166,6 +191,16 @@ class NumbaBackend:
                 return self._after_raising(compiled, variant, error, args)
             # numba's typing and lowering errors, and its own failures (AssertionError)
             return self._fall_back(compiled, variant, _refusal(variant, error), args)
+        narrow = _narrow_value_type(compiled)
+        if narrow is not None:  # numba gives a float32 number as a Python float
+            variant = _Variant(
+                variant.source,
+                variant.path,
+                _value_as(narrow, variant.fn),
+                variant.is_compiled,
+                variant.dispatcher,
+            )
+            result = _with_value_as(narrow, result)
         self._variants[compiled.fn] = variant
         return result
 
