@@ -87,6 +87,15 @@ def _base_slope(x, y, power=np.power):
     return y * power(x, np.where(y == 0, 0, y - 1))
 
 
+def _base_tangent(x_dot, x, y, power=np.power):
+    """x_dot y x**(y-1); 0 where x_dot is 0 unless the slope is finite everywhere (a
+    constant exponent that is a whole number or at least 1: x ** 2, x ** 3.0)."""
+    product = x_dot * _base_slope(x, y, power)
+    constant = y.atom.value if isinstance(y, Tracer) and isinstance(y.atom, Const) else y
+    is_finite = isinstance(constant, (int, float)) and (constant >= 1 or constant == 0)
+    return product if is_finite else zero_stays_zero(x_dot, product)
+
+
 @defvjp(np.power)
 def power_vjp(g, out, x, y):
     return unbroadcast(g * _base_slope(x, y), x), unbroadcast(g * _exponent_slope(out, x), y)
@@ -94,10 +103,11 @@ def power_vjp(g, out, x, y):
 
 @defjvp(np.power)
 def power_jvp(tangents, out, x, y):
-    # (a zero tangent stays zero: x ** 0.5 at x = 0, log(x) of a negative base)
+    # (a zero tangent stays zero where a slope may be infinite: x ** 0.5 at x = 0, log(x)
+    # of a negative base)
     x_dot, y_dot = tangents
     return add_tangents(
-        None if x_dot is None else zero_stays_zero(x_dot, x_dot * _base_slope(x, y)),
+        None if x_dot is None else _base_tangent(x_dot, x, y),
         None if y_dot is None else zero_stays_zero(y_dot, y_dot * _exponent_slope(out, x)),
     )
 
@@ -114,11 +124,7 @@ def float_power_vjp(g, out, x, y):
 def float_power_jvp(tangents, out, x, y):
     x_dot, y_dot = tangents
     return add_tangents(
-        (
-            None
-            if x_dot is None
-            else zero_stays_zero(x_dot, x_dot * _base_slope(x, y, np.float_power))
-        ),
+        None if x_dot is None else _base_tangent(x_dot, x, y, np.float_power),
         None if y_dot is None else zero_stays_zero(y_dot, y_dot * _exponent_slope(out, x)),
     )
 
