@@ -647,3 +647,37 @@ def test_the_hessian_of_a_float32_argument_is_float32_as_its_gradient_is():
     expected = srcad.hessian(weighted_sorted)(x.astype(np.float64))
     np.testing.assert_allclose(hessian, expected, rtol=1e-6)
     np.testing.assert_allclose(np.diag(expected), 6.0 * x * [2.0, 1.0, 3.0], rtol=1e-6)
+
+
+DECAY = {"rate": 0.5}
+
+
+def halved_until_small(x):
+    s = np.sum(x**2)
+    n = 0
+    while s > 0.1:  # a data-dependent loop counting with a Python int
+        s = s * DECAY["rate"] + np.sum(np.cos(x)) * 0.01
+        n += 1
+    return s * np.sum(x) + n
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        lambda f: srcad.jacfwd(srcad.jacrev(f)),
+        lambda f: srcad.jacrev(srcad.jacrev(f)),
+    ],
+    ids=["jacfwd of jacrev", "jacrev of jacrev"],
+)
+def test_a_jacobian_of_jacrev_through_a_while_loop_counting_with_an_int(second):
+    """Refused ('this while loop ... counts with a Python int') where hessian and
+    jacrev(grad) worked: jacrev's code keeps a tape, which is not differentiated again."""
+    x = np.array([0.7, 0.4, 1.1, 0.2])
+    transformed = second(halved_until_small)
+    for rate in (0.5, 0.6):  # the world changed: read again
+        DECAY["rate"] = rate
+        expected = srcad.numerical_grad(lambda v: srcad.grad(halved_until_small)(v)[1], x)
+        result = transformed(x)
+        np.testing.assert_allclose(result, srcad.hessian(halved_until_small)(x), rtol=1e-10)
+        np.testing.assert_allclose(result[1], expected, rtol=1e-5, atol=1e-7)
+    DECAY["rate"] = 0.5

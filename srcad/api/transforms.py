@@ -33,6 +33,7 @@ from srcad.arguments import (
 from srcad.backends import backend_runner
 from srcad.errors import ArgumentTypeError, ArgumentValueError, NoDerivativeRule
 from srcad.ir import AVal
+from srcad.lower.transforms import keeps_a_while_tape
 from srcad.pipeline import Compiled, Outputs, compile_forward, compile_reverse
 from srcad.pytree import TreeDef, flatten, has_classes, plain_treedef, unflatten
 from srcad.runtime import load_function
@@ -132,11 +133,11 @@ _NOT_COMPOSED = (
 
 
 def _jacobian_function(
-    jacobian: _Jacobian, compiled: Compiled, params: tuple, out: AVal, arg: AVal
+    mode: str, compiled: Compiled, params: tuple, out: AVal, arg: AVal
 ) -> Callable:
     """``def jacrev_f(x): ...``: the passes of ``compiled.body``, stacked."""
     target = compiled.body
-    is_forward = jacobian.mode == "forward"
+    is_forward = mode == "forward"
     unit_of = arg if is_forward else out
     arguments = ", ".join(params)
     if is_forward:
@@ -266,7 +267,15 @@ class _Jacobian:
         leaf = signature.leaves[self.wrt.numbers[0]]
         if compiled.out_tree.n_leaves != 1 or len(leaf) != 1 or not isinstance(leaf[0], AVal):
             raise ArgumentTypeError(_NOT_COMPOSED)
-        return _jacobian_function(self, compiled, signature.params, out, leaf[0])
+        mode = self.mode
+        if mode == "reverse" and keeps_a_while_tape(compiled.graph):
+            # a while loop's tape is not differentiated again: the same Jacobian, column by
+            # column, by forward mode (as grad's second derivatives are)
+            compiled, mode = (
+                compile_forward(self.fun, signature, self.wrt, outputs=Outputs()),
+                "forward",
+            )
+        return _jacobian_function(mode, compiled, signature.params, out, leaf[0])
 
     def _forward_columns(
         self, compiled: Compiled, values: list, arg_leaves: list, draws: DrawState
