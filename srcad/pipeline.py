@@ -275,7 +275,7 @@ def _compile_forward(fun, signature, wrt, disk_key=None, quiet=False, outputs=No
     wrt.check(signature, getattr(plain, "__name__", "the function"))
     lowered = lower_function(plain, signature.trees())
     if outputs is not None:
-        _checked_output(lowered, outputs.has_aux, plain, outputs.is_scalar, "forward")
+        _check_outputs(lowered, plain, outputs, "forward")
     inputs = _differentiated_inputs(lowered, signature, wrt)
     result = _clean(forward_graph(hoist_loop_invariants(lowered.graph), inputs))
     if quiet:
@@ -399,44 +399,52 @@ class Outputs:
     is_scalar: bool = False
 
 
+# What a transformation of several outputs is called in its errors, by mode
+MODE_NAMES = {"reverse": "reverse mode (vjp, jacrev)", "forward": "forward mode (jvp, jacfwd)"}
+
+
 def _checked_output(
-    lowered: LoweredFunction, has_aux: bool, fun: Callable, is_scalar: bool, mode="reverse"
+    lowered: LoweredFunction, has_aux: bool, fun: Callable, is_scalar: bool
 ) -> Graph:
     """The graph with the differentiated value as output 0, checked to be a scalar."""
+    _check_outputs(lowered, fun, Outputs(has_aux, is_scalar), "reverse")
+    graph = lowered.graph
+    value = graph.outputs[0]
+    if is_scalar and value.aval.shape != () and isinstance(value, Var):
+        return _reshape_output_to_scalar(graph, value)
+    return graph
+
+
+def _check_outputs(lowered: LoweredFunction, fun: Callable, outputs: Outputs, mode: str) -> None:
+    """Refuse a function whose results ``outputs`` cannot take: no pair with has_aux, not
+    floats, more than one float for a gradient."""
     tree = lowered.out_tree
-    if has_aux:
+    if outputs.has_aux:
         if tree.kind not in ("tuple", "list") or len(tree.children) != 2:
             raise ArgumentTypeError(
                 f"has_aux=True requires {fun.__name__} to return a pair (value, aux)",
                 *_return_line(fun),
             )
         tree = tree.children[0]
-    what = (
-        "grad"
-        if is_scalar
-        else f"{mode} mode ({'vjp, jacrev' if mode == 'reverse' else 'jvp, jacfwd'})"
-    )
+    is_scalar = outputs.is_scalar
     if is_scalar and tree.kind != "leaf":
         raise ArgumentTypeError(_several_outputs(fun, tree), *_return_line(fun))
-    graph = lowered.graph
-    value = graph.outputs[0]
-    for output in graph.outputs[: 1 if is_scalar else None]:
+    what = "grad" if is_scalar else MODE_NAMES[mode]
+    graph_outputs = lowered.graph.outputs
+    for output in graph_outputs[: 1 if is_scalar else None]:
         if not output.aval.is_float:
             raise ArgumentTypeError(
                 f"{what} requires {fun.__name__} to return floats, but it returned "
                 f"{_described(output.aval.dtype)}",
                 *_return_line(fun),
             )
-    if is_scalar and value.aval.size != 1:
+    if is_scalar and graph_outputs[0].aval.size != 1:
         raise ArgumentTypeError(
             f"grad requires {fun.__name__} to return a scalar float (a float or a 0-d or "
-            f"size-1 float array), but it returned an array of shape {value.aval.shape}; "
-            "reduce it first (e.g. np.sum) or use srcad.jacrev",
+            f"size-1 float array), but it returned an array of shape "
+            f"{graph_outputs[0].aval.shape}; reduce it first (e.g. np.sum) or use srcad.jacrev",
             *_return_line(fun),
         )
-    if is_scalar and value.aval.shape != () and isinstance(value, Var):
-        return _reshape_output_to_scalar(graph, value)
-    return graph
 
 
 def _several_outputs(fun: Callable, tree: TreeDef) -> str:

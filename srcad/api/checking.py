@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from srcad.api.signature import signature_of
 from srcad.arguments import Wrt, constant_gradient, is_constant_leaf
 from srcad.errors import ArgumentTypeError, GradientMismatch
 from srcad.pytree import flatten, unflatten
@@ -43,8 +44,6 @@ def numerical_grad(fun: Callable, *args, argnums: int | tuple = 0, eps: float = 
 def _checked_wrt(fun: Callable, args: tuple, argnums: object) -> Wrt:
     """The arguments to differentiate, checked as ``grad`` checks them: each exists and
     holds floats (a step added to an int array would be cut off)."""
-    from srcad.api.signature import signature_of
-
     wrt = Wrt.of(argnums)
     try:
         names = list(inspect.signature(fun).bind(*args).arguments)

@@ -44,7 +44,7 @@ def defvjp(fn: Callable, rule: Callable) -> Callable:
     the cotangent alone will do). Returns ``fn``."""
     name = _register(fn, "vjp", (rule,))
     what = f"the rule srcad.defvjp gave {_name(fn)}"
-    VJP_RULES[name] = cotangents_as_tuple(_traced(rule, what, WITHOUT_TESTS))
+    VJP_RULES[name] = cotangents_as_tuple(_traced(rule, what, WITHOUT_TESTS, VJP_RULE_CALL))
     return fn
 
 
@@ -53,7 +53,8 @@ def defjvp(fn: Callable, rule: Callable) -> Callable:
     output, given one tangent per argument (``None`` for arguments that carry none).
     Returns ``fn``. With ``defvjp`` too, ``fn`` works in both modes."""
     name = _register(fn, "jvp", (rule,))
-    JVP_RULES[name] = _traced(rule, f"the rule srcad.defjvp gave {_name(fn)}", WITHOUT_TESTS)
+    what = f"the rule srcad.defjvp gave {_name(fn)}"
+    JVP_RULES[name] = _traced(rule, what, WITHOUT_TESTS, JVP_RULE_CALL)
     return fn
 
 
@@ -105,8 +106,8 @@ class custom_vjp:  # noqa: N801 - named as in JAX
             f"compute such values in {name} itself, which runs on arrays in the generated code "
             f"(fwd may call it: y = {name}(...)), and return what bwd needs from fwd"
         )
-        traced_fwd = _traced(fwd, f"the fwd of custom_vjp {name}", in_the_primal)
-        traced_bwd = _traced(bwd, f"the bwd of custom_vjp {name}", WITHOUT_TESTS)
+        traced_fwd = _traced(fwd, f"the fwd of custom_vjp {name}", in_the_primal, FWD_CALL)
+        traced_bwd = _traced(bwd, f"the bwd of custom_vjp {name}", WITHOUT_TESTS, BWD_CALL)
 
         def rule(g, out, *args):
             _, residuals = traced_fwd(*args)
@@ -120,14 +121,27 @@ class custom_vjp:  # noqa: N801 - named as in JAX
         VJP_RULES[name] = rule
 
 
-def _traced(function: Callable, what: str, advice: str) -> Callable:
+# How srcad calls each kind of rule of the user's (said when a rule cannot take it)
+VJP_RULE_CALL = (
+    "rule(g, out, *args): the output's cotangent, the output, then the function's "
+    "arguments; it returns one cotangent per argument (an autograd-style rule(ans, x) "
+    "returning a function of g: return that function's value instead)"
+)
+JVP_RULE_CALL = (
+    "rule(tangents, out, *args): one tangent per argument, the output, then the "
+    "function's arguments; it returns the output's tangent"
+)
+FWD_CALL = "fwd(*args), with the function's arguments"
+BWD_CALL = "bwd(residuals, g)"
+
+
+def _traced(function: Callable, what: str, advice: str, called_as: str) -> Callable:
     """``function``, a rule function of the user's, whose errors while it runs on traced
     values (srcad compiling) name the user's line in it, say that it runs on traced values,
-    and give ``advice``."""
+    and give ``advice``; one that cannot take srcad's arguments says how srcad calls it."""
 
     @functools.wraps(function)
     def traced(*args, **kwargs):
-        refuse_a_wrong_call(function, what, args, kwargs)
         try:
             return function(*args, **kwargs)
         except (SrcadError, NotImplementedError):
@@ -135,6 +149,8 @@ def _traced(function: Callable, what: str, advice: str) -> Callable:
         except TraceError as error:
             raise _rule_error(error, what, advice) from None
         except Exception as error:
+            if isinstance(error, TypeError) and not _takes(function, args, kwargs):
+                raise _cannot_take(function, what, error, called_as) from None
             if not raised_in_users_code(error.__traceback__):
                 raise  # srcad's own failure
             problem = f"it raised {type(error).__name__} ({error})"
@@ -143,30 +159,25 @@ def _traced(function: Callable, what: str, advice: str) -> Callable:
     return traced
 
 
-CALLED_AS = {  # how srcad calls each kind of rule (the start of ``what``)
-    "the rule srcad.defvjp": "rule(g, out, *args): the output's cotangent, the output, then "
-    "the function's arguments; it returns one cotangent per argument (an autograd-style "
-    "rule(ans, x) returning a function of g: return that function's value instead)",
-    "the rule srcad.defjvp": "rule(tangents, out, *args): one tangent per argument, the "
-    "output, then the function's arguments; it returns the output's tangent",
-    "the fwd": "fwd(*args), with the function's arguments",
-    "the bwd": "bwd(residuals, g)",
-}
-
-
-def refuse_a_wrong_call(function: Callable, what: str, args: tuple, kwargs: dict) -> None:
-    """A rule that cannot take what srcad passes is the user's to fix, not srcad's bug."""
+def _takes(function: Callable, args: tuple, kwargs: dict) -> bool:
+    """Whether ``function``'s parameters take these arguments (True where it has no
+    signature to tell: a builtin)."""
     try:
         inspect.signature(function).bind(*args, **kwargs)
-    except TypeError as error:
-        called_as = next((text for start, text in CALLED_AS.items() if what.startswith(start)), "")
-        where = (function.__code__.co_filename, function.__code__.co_firstlineno)
-        raise SrcadError(
-            f"{what} cannot take what srcad passes ({error}); srcad calls {called_as}",
-            *(where if hasattr(function, "__code__") else (None, None)),
-        ) from None
-    except ValueError:  # no signature to check (a builtin): the call itself will tell
-        return
+    except TypeError:
+        return False
+    except ValueError:
+        return True
+    return True
+
+
+def _cannot_take(function: Callable, what: str, error: TypeError, called_as: str) -> SrcadError:
+    """A rule that cannot take what srcad passes is the user's to fix, not srcad's bug."""
+    code = getattr(function, "__code__", None)
+    return SrcadError(
+        f"{what} cannot take what srcad passes ({error}); srcad calls {called_as}",
+        *((code.co_filename, code.co_firstlineno) if code else (None, None)),
+    )
 
 
 def _rule_error(error: Exception, what: str, advice: str, problem: str = "") -> SrcadError:

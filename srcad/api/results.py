@@ -38,7 +38,6 @@ def with_classes(value: object, out_tree: TreeDef) -> object:
 def in_classes_of(value: object, out_tree: TreeDef) -> object:
     """``with_classes`` where the output holds the user's classes and ``value`` has a leaf
     for each of its leaves (a tangent or a cotangent of the output), else ``plain_value``."""
-    if not has_classes(out_tree):
-        return plain_value(value)
-    leaves = flatten(plain_value(value))[0]
-    return unflatten(out_tree, leaves) if len(leaves) == out_tree.n_leaves else value
+    if has_classes(out_tree) and len(flatten(value)[0]) == out_tree.n_leaves:
+        return with_classes(value, out_tree)
+    return plain_value(value)

@@ -222,14 +222,21 @@ class _Jacobian:
     of the differentiated argument (a tuple of them for a tuple ``argnums``), at each
     argument leaf an array of shape ``out_leaf.shape + in_leaf.shape``."""
 
-    def __init__(self, fun: Callable, argnums: object, mode: str, backend: str = "numpy"):
+    def __init__(
+        self,
+        fun: Callable,
+        argnums: object,
+        mode: str,
+        backend: str = "numpy",
+        rows_as_argument: bool = False,  # a hessian's: a row per leaf of its argument
+    ):
         fun = differentiable(fun)
         self.fun = fun
         self.wrt = Wrt.of(argnums)
         self.mode = mode
         self.numba = backend_runner(backend)  # backend="numba": srcad.backends
         self.last: Compiled | None = None
-        self.rows_as_argument = False
+        self.rows_as_argument = rows_as_argument
         functools.update_wrapper(self, fun, updated=())
 
     def compile(self, signature: ArgSignature) -> Compiled:
@@ -423,9 +430,7 @@ def hessian(
                [2., 0.]])
     """
     argnums = argnums_given(hessian, argnums, misspelled)  # type: ignore[assignment]
-    jacobian = _Jacobian(grad(fun, argnums), argnums, "forward", backend)
-    jacobian.rows_as_argument = isinstance(argnums, int)  # a row per leaf of the argument
-    return jacobian
+    return _Jacobian(grad(fun, argnums), argnums, "forward", backend, isinstance(argnums, int))
 
 
 def _in_dtypes_of(blocks: object, arg: object) -> object:

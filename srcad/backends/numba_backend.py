@@ -36,7 +36,7 @@ import secrets
 import sys
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -193,13 +193,7 @@ class NumbaBackend:
             return self._fall_back(compiled, variant, _refusal(variant, error), args)
         narrow = _narrow_value_type(compiled)
         if narrow is not None:  # numba gives a float32 number as a Python float
-            variant = _Variant(
-                variant.source,
-                variant.path,
-                _value_as(narrow, variant.fn),
-                variant.is_compiled,
-                variant.dispatcher,
-            )
+            variant = replace(variant, fn=_value_as(narrow, variant.fn))
             result = _with_value_as(narrow, result)
         self._variants[compiled.fn] = variant
         return result

@@ -467,7 +467,10 @@ def _not_a_function(fn: object) -> Exception:
     if isinstance(fn, functools.partial):
         what = f"functools.partial of {getattr(fn.func, '__name__', type(fn.func).__name__)}"
     elif isinstance(fn, types.BuiltinFunctionType):
-        what = f"the builtin {fn.__name__}, which has no Python source: call it in a function of yours (lambda v: {fn.__name__}(v))"
+        what = (
+            f"the builtin {fn.__name__}, which has no Python source: call it in a function "
+            f"of yours (lambda v: {fn.__name__}(v))"
+        )
     return ArgumentTypeError(
         f"srcad can differentiate Python functions (def, lambda, methods, functools.partial "
         f"of them, NumPy functions with a derivative rule), not {what}"

@@ -44,6 +44,7 @@ ends by setting a flag, an output of the ``cond``, which says which one ran; the
 
 from __future__ import annotations
 
+import logging
 import pickle
 import random
 from collections.abc import Callable
@@ -215,6 +216,19 @@ RUNTIME_CALLEES = frozenset({*OUTSIDE_UPDATES.values(), REFUSE_CHANGED_ARGUMENTS
 # ``at_line((file, line, function, module), warnings.warn, "...")`` so that it names the
 # user's line, not the generated file's
 AT_LINE, AT_LINE_MODULE = "at_line", "srcad.runtime.located"
+# A logger's methods (and logging's functions of the same names) that make a record at the
+# caller's line, by the level of the record (``log`` takes it as its first argument)
+LOGGING_LEVELS: dict[str, int | None] = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+    "exception": logging.ERROR,
+    "critical": logging.CRITICAL,
+    "fatal": logging.CRITICAL,
+    "log": None,
+}
 _add(Prim("outside_call", _never_evaluated, OUTSIDE, 0, is_differentiable=False, has_effect=True))
 
 

@@ -44,6 +44,7 @@ from srcad.ir import AVal, Const, Eqn, Var, aval_of
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer
 from srcad.ir.world import (
     GENERATORS,
+    LOGGING_LEVELS,
     RUNTIME_CALLEES,
     ArgumentRoot,
     WorldPath,
@@ -484,12 +485,6 @@ def is_effect_only(function: object) -> bool:
     return _is_logger_method(function) or is_hashable(function) and function in EFFECT_CALLABLES
 
 
-# A logger's methods (and logging's functions) that make a record at the caller's line
-LOGGING_CALLS = frozenset(
-    {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"}
-)
-
-
 def reports_a_line(function: object) -> bool:
     """Whether the call warns or logs a record: Python reports the line it was made at
     (``srcad.runtime.located``); not ``log.setLevel(...)``."""
@@ -498,11 +493,11 @@ def reports_a_line(function: object) -> bool:
     if isinstance(function, Outside):
         owner = function.owner.value if function.owner else None
         named = getattr(function.value, "__name__", "")
-        return isinstance(owner, logging.Logger) and named in LOGGING_CALLS
+        return isinstance(owner, logging.Logger) and named in LOGGING_LEVELS
     is_logging = _is_logger_method(function) or (
         is_hashable(function) and EFFECT_CALLABLES.get(function, "").startswith("logging.")
     )
-    return is_logging and getattr(function, "__name__", "") in LOGGING_CALLS
+    return is_logging and getattr(function, "__name__", "") in LOGGING_LEVELS
 
 
 def _is_list_method(function: object) -> bool:

@@ -23,19 +23,10 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+from srcad.ir.world import LOGGING_LEVELS
 from srcad.runtime.store import generated_dir
 
 UsersLine = tuple[str, int, str, str]  # file, line, function, module
-LEVELS = {
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warning": logging.WARNING,
-    "warn": logging.WARNING,
-    "error": logging.ERROR,
-    "exception": logging.ERROR,
-    "critical": logging.CRITICAL,
-    "fatal": logging.CRITICAL,
-}
 SRCAD = str(Path(__file__).resolve().parents[1])
 
 
@@ -50,7 +41,7 @@ def at_line(where: UsersLine, effect: Callable, *args: object, **kwargs: object)
         if not logger.handlers:
             logging.basicConfig()  # as logging's own functions do
     name = effect.__name__
-    level, args = (args[0], args[1:]) if name == "log" else (LEVELS[name], args)
+    level, args = (args[0], args[1:]) if name == "log" else (LOGGING_LEVELS[name], args)
     if not isinstance(level, int) or not logger.isEnabledFor(level):
         return
     _log(logger, level, where, args, kwargs, name == "exception")
