@@ -24,7 +24,7 @@ from source_files import module_from_source, rewrite
 import srcad
 import srcad.pipeline
 from srcad.cli import main
-from srcad.runtime import cache, generated_dir
+from srcad.runtime import cache, generated_dir, store
 from srcad.runtime.store import TAG_NAME, write_file
 
 
@@ -97,6 +97,34 @@ def test_srcad_cache_clear_from_the_command_line(cache_dir):
     )
     assert result.returncode == 0, result.stderr
     assert _srcad_files(cache_dir) == []
+
+
+def test_writes_list_the_directory_only_when_the_count_nears_the_cap(cache_dir, monkeypatch):
+    monkeypatch.setenv("SRCAD_CACHE_MAX_FILES", "50")
+    listings = []
+    real_listdir = os.listdir
+    monkeypatch.setattr(store.os, "listdir", lambda d: listings.append(d) or real_listdir(d))
+    for k in range(120):
+        write_file(cache_dir / f"entry_{k}.py", f"x = {k}\n")
+    assert len(_srcad_files(cache_dir)) <= 50
+    listings.pop()  # _srcad_files's
+    # listed at the first write and when the count reached the cap (50, then 45 + 5 ...),
+    # not at each of the 120 writes (a directory of 2,000 files takes ~0.5 ms to list)
+    assert 2 <= len(listings) <= 20
+
+
+def test_files_another_process_wrote_are_counted_within_seconds(cache_dir, monkeypatch):
+    monkeypatch.setenv("SRCAD_CACHE_MAX_FILES", "10")
+    write_file(cache_dir / "mine.py", "x = 0\n")
+    for k in range(12):  # another process's files: this one's count does not include them
+        (cache_dir / f"theirs_{k}.py").write_text(f"x = {k}\n")
+        os.utime(cache_dir / f"theirs_{k}.py", (1000.0 + k, 1000.0 + k))
+    write_file(cache_dir / "mine_again.py", "x = 1\n")  # may not see them yet
+    clock = time.monotonic() + store.RECOUNT_INTERVAL_S
+    monkeypatch.setattr(store.time, "monotonic", lambda: clock)
+    write_file(cache_dir / "mine_later.py", "x = 2\n")
+    kept = _srcad_files(cache_dir)
+    assert len(kept) <= 9 and "mine_later.py" in kept and "theirs_0.py" not in kept
 
 
 def test_a_directory_srcad_does_not_own_is_never_trimmed_or_cleared(tmp_path, monkeypatch):

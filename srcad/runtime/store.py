@@ -10,8 +10,10 @@ kept under a size cap.
 - After a write, when the directory holds more than ``SRCAD_CACHE_MAX_FILES`` files (default
   2000) or ``SRCAD_CACHE_MAX_MB`` megabytes (default 50), the least recently used files are
   removed (by modification time: a file is touched whenever it is reused) until it is back
-  under 90% of both. Files are counted after every write; their sizes, which take a
-  ``stat`` each, are summed at most every 30 seconds. The files of one entry (``name.py``, ``name.json``, ``name.npz``) go
+  under 90% of both. A process counts the files it writes and lists the directory again
+  when its count reaches the cap, or when the last listing is 10 seconds old (to see what
+  other processes wrote: the cap is a bound kept within seconds, not at every instant);
+  their sizes, which take a ``stat`` each, are summed at most every 30 seconds. The files of one entry (``name.py``, ``name.json``, ``name.npz``) go
   together.
 - Removing a file never breaks a running process: a loaded module's source also lives in
   ``linecache``, and readers treat a file that vanished as a cache miss.
@@ -34,7 +36,8 @@ DEFAULT_MAX_FILES = 2000
 DEFAULT_MAX_MB = 50.0
 TRIM_TO = 0.9  # of each limit, so that a full directory is not trimmed on every write
 SUFFIXES = (".py", ".json", ".npz")  # what srcad writes; nothing else is removed
-SIZE_CHECK_INTERVAL_S = 30.0  # the number of files is checked after every write
+SIZE_CHECK_INTERVAL_S = 30.0
+RECOUNT_INTERVAL_S = 10.0  # listing a directory of 2,000 files takes ~0.5 ms a write
 SIZE_MARKER = ".size-checked"
 STALE_TEMPORARY_S = 3600.0  # a temporary file this old belongs to a writer that died
 TAG_NAME = "CACHEDIR.TAG"
@@ -147,11 +150,7 @@ def trim_directory(directory: Path) -> int:
     if not is_owned(directory):
         return 0
     max_files, max_bytes = limits()
-    try:  # counting names is cheap; reading every file's size is not (~8 us a file)
-        count = sum(1 for name in os.listdir(directory) if name.endswith(SUFFIXES))
-    except OSError:
-        return 0
-    if count <= max_files and not _size_check_due(directory):
+    if not _over_file_cap(directory, max_files) and not _size_check_due(directory):
         return 0
     groups = _groups(directory)
     files = sum(len(g.paths) for g in groups)
@@ -168,7 +167,37 @@ def trim_directory(directory: Path) -> int:
                 removed += 1
         files -= len(group.paths)
         size -= group.size
+    _counts[directory] = _Count(files, time.monotonic())
     return removed
+
+
+@dataclass
+class _Count:
+    """This process's count of a directory's files: listed at ``listed_at``
+    (``time.monotonic``), plus the files it wrote since."""
+
+    files: int
+    listed_at: float
+
+
+_counts: dict[Path, _Count] = {}
+
+
+def _over_file_cap(directory: Path, max_files: int) -> bool:
+    """Whether ``directory`` holds more than ``max_files`` files, a file having just been
+    written to it: listed again only when this process's count reaches the cap or is
+    ``RECOUNT_INTERVAL_S`` old (a rewritten file is counted as new: the count errs high)."""
+    now = time.monotonic()
+    known = _counts.get(directory)
+    if known and known.files < max_files and now - known.listed_at < RECOUNT_INTERVAL_S:
+        known.files += 1
+        return False
+    try:  # counting names is cheap; reading every file's size is not (~8 us a file)
+        files = sum(1 for name in os.listdir(directory) if name.endswith(SUFFIXES))
+    except OSError:
+        return False
+    _counts[directory] = _Count(files, now)
+    return files > max_files
 
 
 def _size_check_due(directory: Path) -> bool:
@@ -252,4 +281,5 @@ def clear_cache() -> int:
             with contextlib.suppress(OSError):
                 path.unlink()
                 removed += 1
+    _counts.pop(directory, None)
     return removed
