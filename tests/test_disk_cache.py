@@ -24,7 +24,7 @@ from source_files import module_from_source, rewrite
 import srcad
 import srcad.pipeline
 from srcad.cli import main
-from srcad.runtime import cache, generated_dir, store
+from srcad.runtime import cache, describe, generated_dir, store
 from srcad.runtime.store import TAG_NAME, write_file
 
 
@@ -232,6 +232,25 @@ def test_a_class_attribute_changed_outside_the_class_statement_is_seen(
     m.Config.N = 5  # as module-level code in a later process might do
     np.testing.assert_allclose(srcad.grad(m.loss)(x), srcad.numerical_grad(m.loss, x), rtol=1e-6)
     assert "not reused" in capfd.readouterr().err
+
+
+def test_a_class_and_a_function_edited_in_their_file_are_described_anew(tmp_path, monkeypatch):
+    source = textwrap.dedent("""
+        class Config:
+            N = 2
+
+
+        def helper(v):
+            return v * 2.0
+        """)
+    m = module_from_source(source, tmp_path, "edited")
+    monkeypatch.setitem(sys.modules, m.__name__, m)  # inspect finds a class's source so
+    before = (describe.fingerprint(m.Config), describe.fingerprint(m.helper))
+    assert (describe.fingerprint(m.Config), describe.fingerprint(m.helper)) == before
+    rewrite(m.__file__, source.replace("N = 2", "N = 2  # edited").replace("2.0", "3.0"))
+    after = (describe.fingerprint(m.Config), describe.fingerprint(m.helper))
+    assert after[0] != before[0] and after[1] != before[1]
+    assert "# edited" in describe._source(m.Config) and "3.0" in describe._source(m.helper)
 
 
 def test_a_helpers_closure_and_defaults_are_described_and_checked(cache_dir, tmp_path, capfd):
