@@ -120,6 +120,36 @@ def pytest_addoption(parser):
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before ``-m "not slow"`` deselects
 def pytest_collection_modifyitems(config, items):
+    _mark_unsampled_slow(items)
     if config.getoption("--reverse-order"):
         items.reverse()
+
+
+def _mark_unsampled_slow(items):
+    """``@pytest.mark.sampled(n)``: the fast loop runs ``n`` of a test's parameter sets,
+    spread evenly from the first to the last; the others are marked ``slow`` (the whole
+    suite runs them all)."""
+    by_function: dict = {}
+    for item in items:
+        if item.get_closest_marker("sampled") is not None:
+            by_function.setdefault((item.path, item.originalname), []).append(item)
+    for group in by_function.values():
+        wanted = group[0].get_closest_marker("sampled").args[0]
+        last = len(group) - 1
+        kept = {round(k * last / (wanted - 1)) for k in range(wanted)} if wanted > 1 else {0}
+        for index, item in enumerate(group):
+            if index not in kept:
+                item.add_marker(pytest.mark.slow)
+
+
+# --- the end of a run ---------------------------------------------------------------------
+import gc  # noqa: E402
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The objects the run leaves are frozen before pytest's last cycle collections (five
+    full passes, to report exceptions raised in ``__del__``: 0.75 s of each worker's run,
+    over the compiles that every test's caches still hold)."""
+    gc.freeze()

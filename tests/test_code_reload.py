@@ -226,6 +226,7 @@ def test_unchanged_code_from_a_pyc_of_another_hash_seed_and_dead_code_are_not_re
     assert set(outputs) == {f"{(1 - np.tanh(x) ** 2).tolist()} {(2 * x).tolist()}\n"}
 
 
+@pytest.mark.slow
 def test_asserts_stripped_by_python_O_are_stripped_from_the_generated_code(tmp_path):
     import os
     import subprocess

@@ -23,6 +23,7 @@ READS = {
 }
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 @pytest.mark.parametrize("name", READS)
 def test_a_mixed_subscript_against_central_differences(name, mode):

@@ -122,6 +122,7 @@ def test_count_passes_counts_outermost_calls_and_replays_the_first():
     assert names == frozenset({"f_grad"})
 
 
+@pytest.mark.slow
 def test_cli_thousand_inputs_reverse_mode_wins_in_evaluations_of_f(tmp_path, capsys):
     module = tmp_path / "wide.py"
     module.write_text(textwrap.dedent("""

@@ -110,6 +110,7 @@ CASES = [
 ]
 
 
+@pytest.mark.sampled(4)
 @pytest.mark.parametrize("name", sorted(TRANSFORMATIONS))
 @pytest.mark.parametrize("fun, count", CASES, ids=lambda c: getattr(c, "__name__", str(c)))
 def test_a_count_from_the_arguments_in_every_transformation(name, fun, count):
@@ -126,6 +127,7 @@ def test_a_count_from_the_arguments_in_every_transformation(name, fun, count):
         assert_gradient(at_count, X, got)
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("fun, count", CASES, ids=lambda c: getattr(c, "__name__", str(c)))
 def test_one_compile_runs_every_count(fun, count):
     gradient = srcad.value_and_grad(fun)
@@ -193,6 +195,7 @@ def test_the_counter_after_a_loop_that_did_not_run_is_unbound_as_in_python():
         gradient(X, np.int64(0))
 
 
+@pytest.mark.slow
 def test_a_loop_known_to_run_binds_its_counter_without_a_check():
     gradient = srcad.grad(last_counter_times_sum)
     assert_gradient(lambda v: last_counter_times_sum(v, 3), X, gradient(X, 3))

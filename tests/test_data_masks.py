@@ -133,6 +133,7 @@ def _check(fun, *args):
     np.testing.assert_allclose(forward, expected, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("fun", FUNCTIONS, ids=lambda f: f.__name__)
 def test_a_mask_from_data_in_both_modes_and_at_other_data(fun):
     _check(fun, X)

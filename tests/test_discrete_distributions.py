@@ -37,6 +37,7 @@ def total(case):
     return lambda theta, k: np.sum(fn(theta, k))
 
 
+@pytest.mark.sampled(4)
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 @pytest.mark.parametrize("case", CASES)
 def test_gradients_in_the_parameters_match_central_differences(case, mode):

@@ -85,6 +85,7 @@ def test_cache_info_and_clear(cache_dir, capsys):
     assert linecache.getline(code.co_filename, code.co_firstlineno).startswith("def ")
 
 
+@pytest.mark.slow
 def test_srcad_cache_clear_from_the_command_line(cache_dir):
     write_file(cache_dir / "some_module_0123456789.py", "x = 1\n")
     environment = {**os.environ, "SRCAD_GENERATED_DIR": str(cache_dir)}
@@ -487,6 +488,7 @@ def test_a_second_process_checks_what_the_compile_relied_on(
 
 
 # --- threads --------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_two_threads_compiling_at_once_get_one_compile(cache_dir, monkeypatch):
     def loss(w):
         return np.sum(np.tanh(w) ** 2)

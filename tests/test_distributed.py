@@ -64,6 +64,7 @@ def _chunked(*arrays, rows=300):
     return [da.from_array(a, chunks=(rows, *a.shape[1:])) for a in arrays]
 
 
+@pytest.mark.slow
 def test_logistic_gradient_over_chunks_equals_numpy(client):
     w, X, y = _data()
     Xd, yd = _chunked(X, y)
@@ -169,6 +170,7 @@ def _classification(rows=240, seed=0):
     return x, y
 
 
+@pytest.mark.slow
 def test_fit_with_a_client_gives_the_parameters_of_one_process(client):
     x, y = _classification()
     model = MLP([4, 6, 1], loss="logistic", lam=1e-4)

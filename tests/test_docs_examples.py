@@ -135,6 +135,7 @@ def test_an_output_that_differs_is_found(tmp_path):
     assert example.output is not None and _normal(printed) != _normal(example.output.code)
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(
     "module",
     ["srcad.api.grad", "srcad.api.transforms", "srcad.api.checking", "srcad.tools.explain"],

@@ -216,6 +216,7 @@ def _rank(module: str) -> int | None:
     raise AssertionError(f"{module} is in no stage: add its package to STAGES or EVERYWHERE")
 
 
+@pytest.mark.slow
 def test_the_import_graph_has_no_cycle():
     assert _cycles() == []
 

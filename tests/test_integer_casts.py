@@ -66,6 +66,7 @@ FUNCTIONS = [
 ]
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.__name__)
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_integer_casts_have_slope_zero(function, mode):

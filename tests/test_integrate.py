@@ -118,6 +118,7 @@ def closed_over_loss(A, y0, t):
     return np.sum(odeint(dynamics, y0, t, rtol=1e-10, atol=1e-10) ** 2)
 
 
+@pytest.mark.slow
 def test_dynamics_defined_inside_are_solved_and_differentiated():
     """They were refused ("the dynamics must be a function defined with def in a module");
     what they read from the enclosing function becomes their last parameters."""

@@ -160,6 +160,7 @@ def test_srcad_debug_shows_every_frame(monkeypatch):
     assert len(srcad_frames(info.value)) > 5
 
 
+@pytest.mark.slow
 def test_a_script_ends_its_traceback_at_the_users_lines(tmp_path):
     script = tmp_path / "user_script.py"
     script.write_text(textwrap.dedent("""\

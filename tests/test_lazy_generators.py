@@ -88,6 +88,7 @@ def loop_over_a_generator_that_sees_no_change(x):
     return total + scale
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(
     "function",
     [

@@ -94,6 +94,7 @@ def matrix_powers(a):
     )
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("ord", ["nuc", 2, -2, 1, -1, "fro"])
 def test_matrix_norms(ord):
     def norm(a):
@@ -140,6 +141,7 @@ def _check_both_modes(function, x):
     np.testing.assert_allclose(forward, srcad.grad(function)(x), rtol=1e-8, atol=1e-10)
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(
     ("function", "x"), DECOMPOSITIONS, ids=lambda v: getattr(v, "__name__", "")
 )
@@ -213,6 +215,7 @@ STACKED = [
 ]
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("function", STACKED, ids=lambda f: f.__name__)
 def test_stacked_matrices(function):
     _check_both_modes(function, STACK)
@@ -433,6 +436,7 @@ FORMS = [
 ]
 
 
+@pytest.mark.sampled(4)
 @pytest.mark.parametrize(("function", "x"), FORMS, ids=lambda v: getattr(v, "__name__", ""))
 def test_numpy_forms(function, x):
     with np.errstate(invalid="ignore", divide="ignore"):  # log of negatives: nan_to_num

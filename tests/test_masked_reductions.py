@@ -67,6 +67,7 @@ def _check(fun, mode):
     np.testing.assert_allclose(gradient, srcad.numerical_grad(fun, X), rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 @pytest.mark.parametrize("fun", FUNCTIONS, ids=lambda f: f.__name__)
 def test_against_central_differences_also_after_the_threshold_changed(fun, mode):

@@ -62,6 +62,7 @@ def lowered_graph(function, *args) -> Graph:
     return lower_function(plain_function(function, signature), signature.trees()).graph
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("function, args, argnums", example_cases(EXAMPLES))
 def test_pictures_name_values_as_the_generated_code(monkeypatch, function, args, argnums):
     graph, names = generated_names(monkeypatch, function, args, argnums)

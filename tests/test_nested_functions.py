@@ -67,6 +67,7 @@ def two_levels_down(x):
     return np.sum(outer(x) ** 2)
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(
     "function",
     [

@@ -169,6 +169,7 @@ def test_the_fused_variant_agrees_in_float32():
     np.testing.assert_allclose(dW, want_dW, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("helper", ["scale_add_outer", "add_scaled_squares", "add_scaled_compiled"])
 def test_the_helpers_scale_float32_arrays_in_float32(helper):
     """A float scale (numba types it float64) multiplies float32 weights in float32, as

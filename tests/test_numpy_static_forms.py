@@ -97,6 +97,7 @@ def clipped_in_place(x):
     return np.sum(h**2) + np.sum(g**3)
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 @pytest.mark.parametrize(
     "fun",

@@ -136,6 +136,7 @@ def _agrees_before_and_after(function, mode, change, restore):
         restore()
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 @pytest.mark.parametrize("function", CASES)
 def test_the_users_operators_are_inlined_and_read_the_world_on_every_call(function, mode):

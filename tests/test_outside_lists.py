@@ -117,6 +117,7 @@ def test_appends_in_loops_and_branches_follow_the_plain_function(fun):
         assert_gradient(fun, x, got[0])
 
 
+@pytest.mark.slow
 def test_an_appended_array_is_never_written_afterwards():
     gradient = srcad.grad(unrolled_steps)
     appended = _appends(lambda: gradient(X))
@@ -261,6 +262,7 @@ def halves_while_large(w):
     return loss
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["hessian", "hvp", "jacfwd of grad"])
 def test_second_derivatives_of_a_data_dependent_while_loop_append_and_print_once(name, capsys):
     runs = {

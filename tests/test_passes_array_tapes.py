@@ -97,6 +97,7 @@ def _compiled(fun, x):
     return transformed.last
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("fun", list(CASES), ids=lambda f: f.__name__)
 def test_the_code_read_back_computes_the_same_without_lists(fun):
     x = CASES[fun]

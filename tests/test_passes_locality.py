@@ -86,6 +86,7 @@ def _check_twice(fun, args, setting="decay", values=(1e-3, 0.25)):
     return transformed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "fun, name, reduced",
     [(vdot_penalty, "W_vdot", "np.vdot(W, W)"), (squares_penalty, "penalty", "(W**2).sum()")],
@@ -118,6 +119,7 @@ def test_a_sum_taken_before_an_in_place_write_stays_before_it():
     assert _index(lines, "total = Z.sum()") < _index(lines, "Z[0, 0] = 0.0")
 
 
+@pytest.mark.slow
 def test_a_loss_that_reads_a_large_value_of_its_own_stays_in_the_forward_sweep():
     args = _args(batch=400)  # the residual h - y is 300 KB: the loss would keep it alive
     lines = _lines(_check_twice(squares_penalty, args))

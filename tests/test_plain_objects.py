@@ -203,6 +203,7 @@ def made_in_a_loop(w):
     return sum(state.h for state in states)
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 @pytest.mark.parametrize(
     "fun",

@@ -185,6 +185,7 @@ print(srcad.grad(f)(np.zeros(2)))
 """
 
 
+@pytest.mark.slow
 def test_srcad_works_without_scipy(tmp_path):
     script = tmp_path / "without_scipy.py"
     script.write_text(WITHOUT_SCIPY)
@@ -209,6 +210,7 @@ def test_a_global_read_by_the_scipy_loss_is_read_again_after_it_changes(user):
 WEIGHTS = np.array([[0.5, 1.0, 2.0], [1.5, 0.2, 0.7]])
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 @pytest.mark.parametrize(
     ("name", "arguments"),
@@ -351,6 +353,7 @@ STATS_CASES = [
 ]
 
 
+@pytest.mark.sampled(4)
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 @pytest.mark.parametrize(("name", "arguments"), STATS_CASES, ids=[c[0] for c in STATS_CASES])
 def test_distributions_match_differences(distributions, name, arguments, mode):

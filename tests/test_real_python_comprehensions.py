@@ -139,6 +139,7 @@ COMPREHENSIONS = [
 ]
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(("fun", "args"), COMPREHENSIONS, ids=_names(COMPREHENSIONS))
 def test_a_comprehension_matches_central_differences(fun, args):
     _check_everywhere(fun, *args)
@@ -158,6 +159,7 @@ def test_a_sum_over_a_range_stays_a_loop_with_the_users_names():
     assert "x[3]" not in body  # one loop body, not four copies
 
 
+@pytest.mark.slow
 def test_a_sum_assigned_to_a_name_accumulates_under_that_name(tmp_path):
     m = module_from_source(
         textwrap.dedent("""
@@ -248,6 +250,7 @@ SCOPES = [
 ]
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(("fun", "args"), SCOPES, ids=_names(SCOPES))
 def test_a_comprehension_sees_its_scope_as_python_does(fun, args):
     _check_everywhere(fun, *args)
@@ -341,6 +344,7 @@ def even_rows_by_key(W):
     return sum(np.sum(row**3) for row in rows.values())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fun", [rows_but_one, pairs_but_the_diagonal, even_rows_by_key])
 def test_a_filter_on_values_known_when_compiling_keeps_those_items(fun):
     """A filter on the loop's counter (over a range) was refused as one on data."""
@@ -465,6 +469,7 @@ STARRED = [
 ]
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(("fun", "args"), STARRED, ids=_names(STARRED))
 def test_a_starred_form_matches_central_differences(fun, args):
     _check_everywhere(fun, *args)

@@ -539,6 +539,7 @@ def made_outside(v):
     return np.sum(GRADIENT(v) ** 2) + SECOND(v[0])
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(
     ("fun", "args", "argnums"),
     [
@@ -635,6 +636,7 @@ def jacobian_of_a_loop(x):
     return np.sum(srcad.jacrev(lambda z: z * grows_until(z))(x) ** 2)
 
 
+@pytest.mark.slow
 def test_second_derivatives_through_a_while_loop():
     x = np.array([1.0, 0.5])
     gradient, eps = srcad.grad(grows_until), 1e-6
@@ -815,6 +817,7 @@ def starmapped_and_ordered(x):
     return total + ranked + 5.0 * x[top]
 
 
+@pytest.mark.slow
 def test_starmap_cmp_to_key_and_heapq_keys_known_when_compiling():
     """itertools.starmap of a lambda, a key made by functools.cmp_to_key and a lambda key
     given to heapq.nlargest (each an internal error) follow Python, also after the weights

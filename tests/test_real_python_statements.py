@@ -630,6 +630,7 @@ def recurrent(W, h, xs):
     return np.sum(h**2) + np.sum(h)
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("steps", [0, 1, 2, 5])
 def test_a_loop_over_rows_of_any_length_including_one(steps):
     rng = np.random.default_rng(steps)
@@ -762,6 +763,7 @@ def test_a_loop_goes_through_a_list_the_body_changes_as_python_does(function):
         LOOPS.update(depth=4, width=2)
 
 
+@pytest.mark.slow
 def test_a_write_into_an_array_a_loop_still_goes_through_is_refused():
     def through_a_view(x):
         y = x.copy()
@@ -1299,6 +1301,7 @@ def test_in_place_updates_of_arrays_only_an_item_holds():
     _assert_gradients(updates_its_own_arrays_in_place, X)
 
 
+@pytest.mark.slow
 def test_a_method_updates_its_objects_arrays_in_place():
     """A physics step (self.v += ..., called on an object the function made) was refused
     by this session's check of shared arrays: the caller reaches the array through the

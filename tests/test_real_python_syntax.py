@@ -344,6 +344,7 @@ def pairs_of_an_inline_array(w):
     return total
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "fun, shape",
     [

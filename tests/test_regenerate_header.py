@@ -75,6 +75,7 @@ def cases(m):
     ]
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("case", range(7))
 def test_the_header_command_prints_the_same_file(module, case, capsys):
     fun, args, options = cases(module)[case]

@@ -82,6 +82,7 @@ def test_a_wide_layer_writes_its_weight_gradient_once():
     _assert_close_to_differences(wide_layer, args)
 
 
+@pytest.mark.slow
 def test_a_batch_adds_its_matrix_product_in_place():
     W, x, y = _wide_args(batch=8)
     b = RNG.normal(size=WIDE[1])

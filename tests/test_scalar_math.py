@@ -41,6 +41,7 @@ def branching(x, y):
     return total
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fun", [smooth, branching], ids=lambda f: f.__name__)
 def test_scalar_code_runs_the_math_body_with_exact_gradients(fun):
     x, y = 0.7, 0.4
@@ -195,6 +196,7 @@ def powers_of_math_and_float_power(x):
     return math.pow(x[0], 0) + x[0] ** 0.0 + np.sum(np.float_power(x, np.arange(3)))
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 @pytest.mark.parametrize(
     ("fun", "point"),

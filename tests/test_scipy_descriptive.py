@@ -30,6 +30,7 @@ def shaped(x):
     return total + np.sum(stats.kurtosis(m, axis=1, bias=False) * stats.skew(m, axis=1))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("function", [standardized, shaped])
 def test_descriptive_statistics_are_scipys_and_read_the_world_on_every_call(function):
     _agrees_before_and_after_the_scale_changed(function)

@@ -63,6 +63,7 @@ def settings():
     SETTINGS.update(kept)
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("kind", KINDS)
 def test_each_kind_inside_the_samples(kind, settings):
     settings["kind"] = kind
@@ -70,6 +71,7 @@ def test_each_kind_inside_the_samples(kind, settings):
     agrees_with_the_library(interpolated, y, INSIDE, argnums=(0, 1))
 
 
+@pytest.mark.sampled(4)
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("fill_value", [0.25, (-1.5, 2.0), "extrapolate"])
 def test_each_kind_outside_the_samples(kind, fill_value, settings):
@@ -135,6 +137,7 @@ def test_sample_points_from_data_out_of_order(kind, settings):
     agrees_with_the_library(sampled_at_data, t, y, points, argnums=(0, 1, 2))
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("kind", ["linear", "cubic", "nearest"])
 @pytest.mark.parametrize("axis", [0, 1, -1])
 def test_values_along_an_axis_and_points_of_two_dimensions(kind, axis, settings):

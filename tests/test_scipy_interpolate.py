@@ -148,6 +148,7 @@ def weighted_along(y, points, axis):
     return np.sum(WEIGHTS * interpolate.CubicSpline(KNOTS["t"][:3], y, axis=axis)(points))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("axis", [0, 1, -1])
 def test_the_points_axes_go_where_scipy_puts_them(axis):
     """Values along axis 1 came back transposed: wrong numbers where the shapes agree."""

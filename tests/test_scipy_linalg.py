@@ -57,6 +57,7 @@ def gp_dense(theta, x, y):
     return 0.5 * y @ sla.solve(k, y) + 0.5 * np.log(sla.det(k)) + 1e-3 * np.trace(sla.inv(k))
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 @pytest.mark.parametrize("loss", [gp_cho, gp_upper, gp_triangular, gp_upper_transposed, gp_dense])
 def test_a_gaussian_process_likelihood_matches_differences(loss, mode):
@@ -91,6 +92,7 @@ def rotation_energy(w):
     return np.sum(sla.expm(generator) @ np.array([1.0, 2.0, 3.0]) * w)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_expm_matches_differences(mode):
     w = np.array([0.3, -0.5, 0.8])

@@ -33,6 +33,7 @@ def on_the_global_grid(y):
     return integrate.simpson(np.exp(y), x=GRID["t"]) ** 2
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("count", [2, 3, 4, 5, 8])
 @pytest.mark.parametrize(("shape", "axis"), [((8,), -1), ((3, 8), -1), ((8, 2), 0)])
 def test_values_and_gradients_in_the_samples_and_their_points(count, shape, axis):

@@ -52,6 +52,7 @@ CASES = [
 ]
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 @pytest.mark.parametrize(
     ("function", "point"), CASES, ids=[f"{c[0].__name__}{c[1].shape}" for c in CASES]

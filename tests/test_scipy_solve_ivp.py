@@ -49,6 +49,7 @@ def _close(got, expected):
         np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("method", ["RK45", "DOP853", "LSODA", "Radau"])
 def test_gradients_in_the_start_and_the_parameters(method):
     y0, coupling = np.array([1.0, 0.5]), 0.4
@@ -60,6 +61,7 @@ def test_gradients_in_the_start_and_the_parameters(method):
     _close(grads, srcad.numerical_grad(fitted, *args, argnums=(0, 1, 2)))
 
 
+@pytest.mark.slow
 def test_gradients_in_the_times_and_the_start_time():
     times = np.array([0.0, 0.3, 0.8, 1.1])  # the first at the start: y0 itself
     y0 = np.array([0.9, -0.4])
@@ -71,6 +73,7 @@ def test_gradients_in_the_times_and_the_start_time():
     _close(got, srcad.numerical_grad(over_times, times, y0, -0.3, argnums=(0, 1, 2)))
 
 
+@pytest.mark.slow
 def test_parameters_and_times_from_globals_are_read_on_every_call():
     compiled = srcad.grad(fitted, argnums=(0, 2))
     kept = dict(MODEL)

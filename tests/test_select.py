@@ -167,6 +167,7 @@ def test_a_wide_relu_layer_calls_the_runtime_function_and_is_right():
     _agrees_also_after(gradient, relu_layer, (w, b), "scale", -2.0)
 
 
+@pytest.mark.slow
 def test_small_arrays_and_the_forward_pass_keep_numpys_where():
     w, b = _args()
     small = srcad.grad(small_relu_layer, argnums=(0, 1))

@@ -166,6 +166,7 @@ def many(alpha_parameter, beta_parameter, gamma_parameter, delta_parameter, epsi
 """
 
 
+@pytest.mark.slow
 def test_the_checked_function_is_written_as_black_writes_it(tmp_path):
     """srcad writes the layout check itself (black would double the time it takes to format
     a module); black would not change a character of it."""

@@ -576,6 +576,7 @@ def _hessian_by_differences(seed, x, eps=1e-5):
     return np.array(rows)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("transformation", "reference"),
     [
@@ -1569,6 +1570,7 @@ def _replace_defaults(value):
     cubic_with_a_keyword_default.__kwdefaults__["c"] = value  # the dict, changed in place
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(
     ("make", "fun"),
     [

@@ -43,6 +43,7 @@ def small_problem(loss="softmax_cross_entropy", n=40, sizes=(3, 5, 4), seed=0):
 
 
 # --- the generated loss ----------------------------------------------------------------------
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 @pytest.mark.parametrize("loss", sorted(LOSSES))
 def test_generated_gradient_matches_finite_differences(activation, loss):
@@ -62,6 +63,7 @@ def test_loss_source_is_straight_line_one_line_per_layer():
     assert "    for " not in source and "    if " not in source
 
 
+@pytest.mark.slow
 def test_dict_params_give_dict_gradients():
     model = MLP([3, 5, 4], kind="dict", lam=1e-2)
     params = model.init(seed=0)
@@ -397,6 +399,7 @@ def test_load_params_rejects_other_files(tmp_path):
 
 
 # --- checkpointing ------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["list", "dict"])
 def test_checkpointed_gradients_are_identical(kind):
     sizes = [6] + [7] * 6 + [3]

@@ -157,6 +157,7 @@ def _sympy_hessian(expr, point):
     return np.array(sympy.hessian(expr, X).evalf(subs=subs), dtype=float)
 
 
+@pytest.mark.sampled(4)
 @pytest.mark.parametrize("fun", list(SYMPY), ids=lambda f: f.__name__)
 def test_hessian_matches_sympy_and_differences_of_the_gradient(fun):
     point = POINTS.get(fun, DEFAULT_POINT)
@@ -560,6 +561,7 @@ def _gradient_differences(fun, x, eps=1e-6):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fun", [taylor_sine_of_an_array, counted_sine, nested_loops])
 def test_second_derivatives_of_long_loops_that_break_keep_their_loops(fun):
     """The gradient's loops keep tapes; read back for a second derivative, the tapes are
@@ -665,6 +667,7 @@ def halved_until_small(x):
     return s * np.sum(x) + n
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "second",
     [

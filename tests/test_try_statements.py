@@ -167,6 +167,7 @@ def continue_in_both_blocks(A):
     return total
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(
     "fun", [retry_with_more_jitter, retry_a_few_times, retry_each_jitter, continue_in_both_blocks]
 )

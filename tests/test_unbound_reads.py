@@ -128,6 +128,7 @@ def test_the_check_stands_before_the_read():
     assert "if not y_is_bound:" in source and "raise UnboundLocalError(" in source
 
 
+@pytest.mark.slow
 def test_numba_backend_raises_too():
     pytest.importorskip("numba")
     gradient = srcad.grad(bound_in_one_branch, backend="numba")

@@ -74,6 +74,7 @@ FUNCTIONS = [
 ]
 
 
+@pytest.mark.sampled(4)
 @pytest.mark.parametrize("name", sorted(TRANSFORMATIONS))
 @pytest.mark.parametrize("fun", FUNCTIONS, ids=lambda f: f.__name__)
 def test_every_transformation_agrees_with_the_element_by_element_function(name, fun):

@@ -66,6 +66,7 @@ def under_an_if(x):
 CASES = [safe_sqrt, sinc, entropy_terms, scaled_root, guarded_sum, in_a_loop, under_an_if]
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("function", CASES, ids=lambda f: f.__name__)
 def test_reverse_mode_gives_the_taken_branchs_derivative(function):
     with warnings.catch_warnings():
@@ -296,6 +297,7 @@ MASKED_DATA = [
 POINTS = {"w": np.array([0.5, -1.0]), "x": np.array([0.3, -0.7, 1.5, 2.2])}
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("function", MASKED_DATA, ids=lambda f: f.__name__)
 def test_data_masked_out_gives_the_gradient_of_the_rest(function):
     point = POINTS[next(iter(inspect.signature(function).parameters))]
