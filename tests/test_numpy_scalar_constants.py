@@ -124,3 +124,22 @@ def test_a_cumulative_sum_or_product_of_a_0d_array_is_of_shape_1(cumulative, mod
     value, gradient = srcad.value_and_grad(running, mode=mode)(x)
     assert value == running(x) and np.shape(gradient) == ()
     np.testing.assert_allclose(gradient, srcad.numerical_grad(running, x), rtol=1e-6)
+
+
+REDUCTIONS_OF_A_0D_ARRAY = [np.sum, np.prod, np.max, np.min, np.nansum, np.nanmax, np.ptp]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS_OF_A_0D_ARRAY, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("axis", [0, -1])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_ufunc_reduction_of_a_0d_array_over_axis_0_is_its_value(reduction, axis, mode):
+    """NumPy's ufunc reductions take axis 0 or -1 of a 0-d array as no axis; srcad gave
+    the cotangent an axis of length 1 ("np.broadcast_to cannot combine shapes (1,)")."""
+
+    def reduced(x, scale):
+        return reduction(x * scale, axis=axis) * x + x.sum(axis=axis)
+
+    x, scale = np.array(0.7), 1.3
+    value, gradient = srcad.value_and_grad(reduced, mode=mode)(x, scale)
+    assert value == pytest.approx(float(reduced(x, scale)), rel=1e-15)
+    np.testing.assert_allclose(gradient, srcad.numerical_grad(reduced, x, scale), rtol=1e-6)

@@ -31,7 +31,7 @@ from srcad.ir.primitive import (
 )
 from srcad.ir.prims import PRIMS
 from srcad.ir.shapes import infer_avals
-from srcad.ir.simplify import cse_key, fold_constants, simplify_equation
+from srcad.ir.simplify import canonical_params, cse_key, fold_constants, simplify_equation
 from srcad.ir.tracer import (
     SAME_AS_NUMPY,
     StaticValueNeeded,
@@ -178,8 +178,8 @@ class GraphBuilder:
 
     def apply(self, prim_name: str, inputs: tuple, params: dict | None = None) -> Traced:
         """Append ``prim_name(*inputs, **params)``; returns a Tracer (or a tuple of them)."""
-        params = {k: v for k, v in (params or {}).items()}
         atoms = [self._atom(value) for value in inputs]
+        params = canonical_params(prim_name, atoms, dict(params or {}))
         folded = fold_constants(prim_name, atoms, params)
         if folded is not None:
             return self.tracer(folded)

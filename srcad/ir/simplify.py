@@ -14,6 +14,8 @@ After:   %3 = multiply %0 %1;  (%4 is %3)
 - ``np.abs(x) ** 2`` (an even power) is ``x ** 2``;
 - ``x + x`` is ``2.0 * x``; scalars first: ``s * (r * z)`` is ``(s * r) * z`` for scalars
   ``s``, ``r`` (one pass over the array instead of two);
+- a reduction of a 0-d array over axis 0 or -1, which NumPy's ufunc reductions take as no
+  axis (``np.sum(np.float64(2.0), axis=0)`` is 2.0), is one with ``axis=None``;
 - broadcasts: an elementwise operation reads the value a ``broadcast_to`` broadcast when it
   broadcasts by itself to the same result; reshaping a broadcast scalar is broadcasting it to
   the new shape; a reshape, ``broadcast_to`` or ``expand_dims`` to the same shape is its input.
@@ -30,6 +32,7 @@ from srcad.ir.graph import Atom, AVal, Const, Eqn, Var
 from srcad.ir.prims import ELEMENTWISE, PRIMS
 
 SHAPE_ONLY = ("reshape", "broadcast_to", "expand_dims")
+UFUNC_REDUCTIONS = frozenset({"sum", "prod", "nansum", "max", "min", "nanmax", "nanmin", "ptp"})
 
 
 class Recorder(Protocol):
@@ -41,6 +44,19 @@ class Recorder(Protocol):
     def infer(self, prim_name: str, atoms: list[Atom], params: dict) -> tuple[AVal, ...]: ...
 
     def apply_atom(self, prim_name: str, inputs: tuple, params: dict | None = None) -> Atom: ...
+
+
+def canonical_params(prim_name: str, atoms: list[Atom], params: dict) -> dict:
+    """``params`` as the rules expect them: ``axis=0`` or ``-1`` of a ufunc reduction of a
+    0-d array is ``axis=None`` (its rules would give the cotangent an axis of length 1)."""
+    if (
+        prim_name in UFUNC_REDUCTIONS
+        and atoms[0].aval.ndim == 0
+        and type(params.get("axis")) is int
+        and params["axis"] in (0, -1)
+    ):
+        return {**params, "axis": None}
+    return params
 
 
 def fold_constants(prim_name: str, atoms: list[Atom], params: dict) -> Const | None:
