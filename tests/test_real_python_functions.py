@@ -16,6 +16,7 @@ import functools
 import linecache
 import math
 import operator
+import warnings
 from functools import partial
 from typing import NamedTuple
 
@@ -717,6 +718,38 @@ def test_medians_percentiles_and_quantiles_of_the_input_have_gradients():
         _assert_close(transformed(w, X), expected)
     finally:
         OUTLIER_SCALE = 1.0
+
+
+MISSING_LEVEL = 25.0
+
+
+def robust_loss_with_missing_values(w, X):
+    """Rows with missing entries (NaN): medians and percentiles of the numbers only, one row
+    all NaN (its median NaN, replaced), each method of picking ranks; the level is a global
+    read on every call."""
+    products = X * w
+    per_row = np.nan_to_num(np.nanmedian(products, axis=1), nan=0.0)
+    low, high = np.nanpercentile(products, [MISSING_LEVEL, 100.0 - MISSING_LEVEL])
+    picked = np.nanquantile(products, 0.4, axis=0, method="nearest", keepdims=True)
+    between = np.nanquantile(products, 0.4, axis=0, method="midpoint")
+    return np.sum(per_row**2) + (high - low) ** 2 + np.sum(picked * between)
+
+
+def test_nan_medians_percentiles_and_quantiles_skip_the_missing_values():
+    global MISSING_LEVEL
+    w, X = RNG.normal(size=4), RNG.normal(size=(6, 4))
+    X[0, 1] = X[2, 0] = X[2, 3] = X[4, 2] = np.nan
+    X[5] = np.nan
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's "All-NaN slice"
+        _check_everywhere(robust_loss_with_missing_values, w, X)
+        transformed = srcad.grad(robust_loss_with_missing_values)
+        MISSING_LEVEL = 10.0  # read on every call
+        try:
+            expected = srcad.numerical_grad(robust_loss_with_missing_values, w, X)
+            _assert_close(transformed(w, X), expected)
+        finally:
+            MISSING_LEVEL = 25.0
 
 
 def test_a_quantile_position_must_be_known_when_compiling():

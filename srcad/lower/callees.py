@@ -352,7 +352,7 @@ def is_numpy_scalar_type(function: object) -> bool:
 # shape follows from their arguments' shapes, since the graph fixes it when compiling
 # (np.unique or np.nonzero, whose shapes depend on the data, are not among them).
 RUN_AS_IS = frozenset(
-    "nanmedian nanpercentile nanquantile nanmean nanstd nanvar "
+    "nanmean nanstd nanvar "
     "nansum nanprod ptp searchsorted digitize interp corrcoef cov "
     "matrix_rank cond unravel_index".split()
 )

@@ -19,7 +19,8 @@ with a second ``where``::
 
 Inside the branch, NaNs may appear where it is not taken; the mask at the boundary drops
 them. The same holds for the NaNs that ``np.nansum``, ``np.nanmean``, ``np.nanmax``,
-``np.nanmin`` and ``np.nan_to_num`` skip (``SKIPPING``: a likelihood with missing data,
+``np.nanmin``, ``np.nanmedian``, ``np.nanquantile``, ``np.nanpercentile`` and
+``np.nan_to_num`` skip (``SKIPPING``: a likelihood with missing data,
 ``np.nansum((y - mu) ** 2)``, whose slope ``2 (y - mu)`` is NaN there): their input's
 elements are masked by ``np.isnan`` of it, which ``np.where(np.isnan(r), 0.0, r)`` and
 ``r[~np.isnan(r)]`` also test (one mask). A gather through constant index arrays (which a
@@ -69,6 +70,9 @@ SKIPPING = {
     "nanmean": ("isnan", False),
     "nanmax": ("isnan", False),
     "nanmin": ("isnan", False),
+    "nanmedian": ("isnan", False),
+    "nanquantile": ("isnan", False),
+    "nanpercentile": ("isnan", False),
     "nan_to_num": ("isfinite", True),
 }
 PRODUCTS = {"matmul", "dot", "inner", "outer", "tensordot", "einsum"}

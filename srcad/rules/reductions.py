@@ -1,6 +1,6 @@
 """Rules of the reductions and scans: ``sum mean prod max min nanmax nanmin ptp std var
 nansum nanmean average cumsum cumprod diff gradient sort partition median quantile
-percentile`` (with ``axis`` and ``keepdims`` where NumPy has them).
+percentile nanmedian nanquantile nanpercentile`` (with ``axis`` and ``keepdims`` where NumPy has them).
 
 The cotangent of a reduction is spread back over the reduced axes: evenly for ``sum`` and
 ``mean``, onto the positions that attain the extremum for ``max`` and ``min`` (split evenly
@@ -477,9 +477,9 @@ def median_jvp(tangents, out, x, axis=None, overwrite_input=False, keepdims=Fals
     return _order_statistic_jvp(tangents[0], out, x, 0.5, axis, "linear")
 
 
-def _order_statistic_vjp(g, x, q, axis, method, keepdims):
+def _order_statistic_vjp(g, x, q, axis, method, keepdims, skips_nans=False):
     rows, restore = _reduced_last(x, axis)
-    ranks, positions = _ranks(rows, q, method)
+    ranks, positions = _ranks(rows, q, method, skips_nans)
     kept = np.shape(rows)[:-1]
     if np.ndim(q) == 0 and (not keepdims or np.shape(g) == kept):
         per_q = [g]
@@ -489,23 +489,68 @@ def _order_statistic_vjp(g, x, q, axis, method, keepdims):
     for per, (lo, frac) in zip(per_q, positions, strict=True):
         g_j = np.expand_dims(per, -1) if kept else per
         share = np.where(ranks == lo, g_j * (1.0 - frac), 0.0)
-        if frac > 0.0:
+        if skips_nans or frac > 0.0:
             share = share + np.where(ranks == lo + 1, g_j * frac, 0.0)
         d_rows = share if d_rows is None else d_rows + share
     return restore(d_rows)
 
 
-def _order_statistic_jvp(x_dot, out, x, q, axis, method):
+def _order_statistic_jvp(x_dot, out, x, q, axis, method, skips_nans=False):
     rows, _ = _reduced_last(x, axis)
     dot_rows, _ = _reduced_last(x_dot, axis)
-    ranks, positions = _ranks(rows, q, method)
+    ranks, positions = _ranks(rows, q, method, skips_nans)
     tangents = []
     for lo, frac in positions:
-        tangent = np.sum(np.where(ranks == lo, dot_rows, 0.0), axis=-1) * (1.0 - frac)
-        if frac > 0.0:
-            tangent = tangent + np.sum(np.where(ranks == lo + 1, dot_rows, 0.0), axis=-1) * frac
+        at_lo = np.sum(np.where(ranks == lo, dot_rows, 0.0), axis=-1)
+        tangent = at_lo * np.squeeze(1.0 - frac, -1) if skips_nans else at_lo * (1.0 - frac)
+        if skips_nans or frac > 0.0:
+            at_next = np.sum(np.where(ranks == lo + 1, dot_rows, 0.0), axis=-1)
+            tangent = tangent + at_next * (np.squeeze(frac, -1) if skips_nans else frac)
         tangents.append(tangent)
     return np.reshape(np.stack(tangents), np.shape(out))
+
+
+# np.nanquantile(x, q) is np.quantile of each slice's numbers: NaNs sort last (their ranks
+# are never those the positions name), and each slice's positions follow from its count of
+# numbers (ranks -1 for a slice of NaNs only: its cotangent goes nowhere)
+@defvjp(np.nanquantile)
+def nanquantile_vjp(
+    g, out, x, q, axis=None, overwrite_input=False, method="linear", keepdims=False
+):
+    return _order_statistic_vjp(g, x, q, axis, method, keepdims, skips_nans=True)
+
+
+@defjvp(np.nanquantile)
+def nanquantile_jvp(
+    tangents, out, x, q, axis=None, overwrite_input=False, method="linear", keepdims=False
+):
+    return _order_statistic_jvp(tangents[0], out, x, q, axis, method, skips_nans=True)
+
+
+@defvjp(np.nanpercentile)
+def nanpercentile_vjp(
+    g, out, x, q, axis=None, overwrite_input=False, method="linear", keepdims=False
+):
+    q = np.asarray(q) / 100.0
+    return _order_statistic_vjp(g, x, q, axis, method, keepdims, skips_nans=True)
+
+
+@defjvp(np.nanpercentile)
+def nanpercentile_jvp(
+    tangents, out, x, q, axis=None, overwrite_input=False, method="linear", keepdims=False
+):
+    q = np.asarray(q) / 100.0
+    return _order_statistic_jvp(tangents[0], out, x, q, axis, method, skips_nans=True)
+
+
+@defvjp(np.nanmedian)
+def nanmedian_vjp(g, out, x, axis=None, overwrite_input=False, keepdims=False):
+    return _order_statistic_vjp(g, x, 0.5, axis, "linear", keepdims, skips_nans=True)
+
+
+@defjvp(np.nanmedian)
+def nanmedian_jvp(tangents, out, x, axis=None, overwrite_input=False, keepdims=False):
+    return _order_statistic_jvp(tangents[0], out, x, 0.5, axis, "linear", skips_nans=True)
 
 
 # np.quantile's methods: the rank a virtual position (q times n - 1) starts from, and the
@@ -519,17 +564,40 @@ RANKS_OF_METHODS = {
 }
 
 
-def _ranks(rows, q, method):
+def _ranks(rows, q, method, skips_nans=False):
     """The rank of each element of the slices ``rows`` (reduced along the last axis), and
     for each position in the static ``q`` the rank ``lo`` it starts from and the fraction
-    ``frac`` of the way to rank ``lo + 1``."""
+    ``frac`` of the way to rank ``lo + 1``: numbers, or with ``skips_nans`` arrays with one
+    entry per slice (shape ``rows.shape[:-1] + (1,)``), from each slice's count of numbers."""
     if method not in RANKS_OF_METHODS:
         raise NotImplementedError(f"np.quantile's method={method!r}")
+    order = _sort_order(rows, -1, None, None)  # stable: ties in order, on every backend
+    ranks = np.argsort(order, axis=-1, kind="stable")
+    if skips_nans:
+        counts = np.sum(~np.isnan(rows), axis=-1, keepdims=True)
+        return ranks, [_slice_positions(p, counts, method) for p in _positions_of(q)]
     n = np.shape(rows)[-1]
     positions = []
-    for position in np.reshape(np.asarray(q, dtype=float), (-1,)).tolist():
+    for position in _positions_of(q):
         virtual = position * (n - 1)
         lo, frac = RANKS_OF_METHODS[method](virtual)
         positions.append((min(lo, n - 1), frac if lo < n - 1 else 0.0))
-    order = _sort_order(rows, -1, None, None)  # stable: ties in order, on every backend
-    return np.argsort(order, axis=-1, kind="stable"), positions
+    return ranks, positions
+
+
+def _positions_of(q):
+    return np.reshape(np.asarray(q, dtype=float), (-1,)).tolist()
+
+
+def _slice_positions(position, counts, method):
+    """``(lo, frac)`` of one position in ``q`` for each slice of ``counts`` numbers."""
+    virtual = position * (counts - 1.0)
+    lo = np.floor(virtual)
+    frac = virtual - lo
+    if method in ("lower", "midpoint"):
+        frac = np.where(frac > 0.0, 0.5, 0.0) if method == "midpoint" else 0.0 * frac
+    elif method in ("higher", "nearest"):
+        lo = np.ceil(virtual) if method == "higher" else np.around(virtual)
+        frac = 0.0 * frac
+    is_last = lo >= counts - 1
+    return np.where(is_last, counts - 1.0, lo), np.where(is_last, 0.0, frac)

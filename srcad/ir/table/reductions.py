@@ -261,6 +261,42 @@ for _name, _q, _q_array in [("quantile", 0.3, (0.1, 0.5, 1.0)), ("percentile", 3
             ),
         )
     )
+# their NaN-skipping forms: each slice's numbers only (the rules' examples hold none; the
+# tests put NaNs in)
+register(
+    Prim(
+        "nanmedian",
+        np.nanmedian,
+        REDUCTION,
+        1,
+        ("axis", "out", "overwrite_input", "keepdims"),
+        examples=(
+            (((7,),), {}),
+            (((3, 4),), {"axis": 1}),
+            (((4, 3),), {"axis": 0, "keepdims": True}),
+        ),
+    )
+)
+for _name, _q, _q_array in [
+    ("nanquantile", 0.3, (0.1, 0.5, 1.0)),
+    ("nanpercentile", 30.0, (0, 50, 90)),
+]:
+    register(
+        Prim(
+            _name,
+            getattr(np, _name),
+            REDUCTION,
+            1,
+            ("q", *_ORDER_PARAMS),
+            required_params=("q",),
+            examples=(
+                (((7,),), {"q": _q}),
+                (((3, 5),), {"q": _q, "axis": 1}),
+                (((4, 3),), {"q": _q_array, "axis": 0, "keepdims": True}),
+                *_METHOD_CASES[_name[3:]],
+            ),
+        )
+    )
 register(
     Prim(
         "partition",
