@@ -146,6 +146,27 @@ class Wrt:
             raise ArgumentValueError(f"argnums={argnums!r} names an argument twice; list each once")
         return cls(numbers, isinstance(argnums, int))
 
+    def counted_from(self, count: int | None, function_name: str) -> Wrt:
+        """Negative numbers counted back from ``count`` positional arguments, as JAX counts
+        ``argnums=-1`` (the last); ``count`` None: a function taking ``*args``, whose count
+        varies from call to call."""
+        if all(n >= 0 for n in self.numbers):
+            return self
+        if count is None:
+            raise ArgumentValueError(
+                f"argnums={self} counts from the end, and {function_name} takes *args: its "
+                "number of arguments varies; count argnums from the start (0 is the first)"
+            )
+        numbers = tuple(n + count if n < 0 else n for n in self.numbers)
+        if any(n < 0 for n in numbers):
+            raise ArgumentTypeError(
+                f"argnums={self} does not name a positional argument of {function_name}, "
+                f"which takes {count} positional arguments"
+            )
+        if len(set(numbers)) != len(numbers):
+            raise ArgumentValueError(f"argnums={self} names an argument twice; list each once")
+        return Wrt(numbers, self.is_single)
+
     @classmethod
     def all_floats(cls, signature: ArgSignature, count: int) -> Wrt:
         """Every positional argument (among the first ``count``) made of floats only: what

@@ -121,3 +121,67 @@ def test_a_mismatch_names_the_worst_element_and_the_sizes_of_the_errors():
     message = str(caught.value)
     assert "element (1,)" in message and "error 3, relative 0.5" in message
     assert "2 of 2 elements differ" in message
+
+
+# --- argnums counted from the end, keywords to the Jacobians, as JAX takes them ------------------
+OFFSET = 0.5
+
+
+def scaled_sines(x, y):
+    return np.sum(np.sin(x) * y) + OFFSET * np.sum(y**2)
+
+
+@pytest.mark.parametrize(
+    "transformation",
+    [
+        lambda argnums: srcad.grad(scaled_sines, argnums=argnums),
+        lambda argnums: srcad.grad(scaled_sines, argnums=argnums, mode="forward"),
+        lambda argnums: (lambda *a: srcad.value_and_grad(scaled_sines, argnums=argnums)(*a)[1]),
+        lambda argnums: srcad.jacrev(scaled_sines, argnums=argnums),
+        lambda argnums: srcad.jacfwd(scaled_sines, argnums=argnums),
+        lambda argnums: (lambda *a: srcad.numerical_grad(scaled_sines, *a, argnums=argnums)),
+    ],
+    ids=["grad", "forward", "value_and_grad", "jacrev", "jacfwd", "numerical_grad"],
+)
+def test_a_negative_argnums_counts_back_from_the_last_argument(transformation):
+    global OFFSET
+    x, y = np.array([0.3, -1.2]), np.array([2.0, 0.5])
+    last, both = transformation(-1), transformation((-1, 0))
+    for offset in (0.5, 2.0):  # a global read on every call
+        OFFSET = offset
+        try:
+            dy = srcad.numerical_grad(scaled_sines, x, y, argnums=1)
+            dx = srcad.numerical_grad(scaled_sines, x, y, argnums=0)
+            np.testing.assert_allclose(last(x, y), dy, rtol=1e-6)
+            got_y, got_x = both(x, y)
+            np.testing.assert_allclose(got_y, dy, rtol=1e-6)
+            np.testing.assert_allclose(got_x, dx, rtol=1e-6)
+        finally:
+            OFFSET = 0.5
+    srcad.check_grad(scaled_sines, x, y, argnums=-2)
+
+
+def test_a_negative_argnums_past_the_first_or_naming_one_twice_is_refused():
+    with pytest.raises(TypeError, match=r"argnums=-3 does not name .* takes 2 positional"):
+        srcad.grad(scaled_sines, argnums=-3)
+    with pytest.raises(ValueError, match="names an argument twice"):
+        srcad.jacrev(scaled_sines, argnums=(1, -1))
+
+    def summed(*values):
+        return sum(np.sum(v) for v in values)
+
+    with pytest.raises(ValueError, match="takes \\*args.*count argnums from the start"):
+        srcad.grad(summed, argnums=-1)
+
+
+def test_the_jacobians_and_the_hessian_take_keyword_arguments():
+    x, w = np.array([0.3, -1.2]), np.array([1.0, 2.0])
+
+    def weighted(x, w, power=2.0):
+        return w * x**power
+
+    expected = np.diag(w * 3.0 * x**2)
+    np.testing.assert_allclose(srcad.jacrev(weighted)(x, w=w, power=3.0), expected, rtol=1e-12)
+    np.testing.assert_allclose(srcad.jacfwd(weighted)(x, power=3.0, w=w), expected, rtol=1e-12)
+    hessian = srcad.hessian(lambda x, w: np.sum(weighted(x, w)))(x, w=w)
+    np.testing.assert_allclose(hessian, np.diag(2.0 * w), rtol=1e-12)

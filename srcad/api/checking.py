@@ -44,7 +44,7 @@ def numerical_grad(fun: Callable, *args, argnums: int | tuple = 0, eps: float = 
 def _checked_wrt(fun: Callable, args: tuple, argnums: object) -> Wrt:
     """The arguments to differentiate, checked as ``grad`` checks them: each exists and
     holds floats (a step added to an int array would be cut off)."""
-    wrt = Wrt.of(argnums)
+    wrt = Wrt.of(argnums).counted_from(len(args), getattr(fun, "__name__", "the function"))
     try:
         names = list(inspect.signature(fun).bind(*args).arguments)
     except (TypeError, ValueError):  # no signature, or a *args: the positions name them
@@ -134,7 +134,7 @@ def check_grad(
     for name, tolerance in (("rtol", rtol), ("atol", atol)):
         if not tolerance >= 0:
             raise ValueError(f"check_grad: {name} is a tolerance, at least 0; got {tolerance!r}")
-    numbers = Wrt.of(argnums).numbers
+    numbers = Wrt.of(argnums).counted_from(len(args), getattr(fun, "__name__", "f")).numbers
     exact = grad(fun, argnums=numbers)(*args)
     approximate = numerical_grad(fun, *args, argnums=numbers)
     for number, g_exact, g_approx in zip(numbers, exact, approximate, strict=True):

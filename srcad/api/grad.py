@@ -28,6 +28,7 @@ from srcad.api.signature import (
     bind_call,
     binding_of,
     call_signature,
+    positional_count,
     signature_of,
     warn_of_function_churn,
 )
@@ -81,7 +82,8 @@ class Transformed:
             raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
         fun = differentiable(fun)
         self.fun = fun
-        self.wrt = Wrt.of(argnums)
+        name = getattr(fun, "__name__", "the function")
+        self.wrt = Wrt.of(argnums).counted_from(positional_count(fun), name)
         self.has_aux = has_aux
         self.mode = mode
         self.returns_value = returns_value

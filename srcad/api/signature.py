@@ -59,6 +59,18 @@ def binding_of(fun: Callable) -> tuple[object, ...]:
     return ()
 
 
+def positional_count(fun: Callable) -> int | None:
+    """How many positional arguments ``fun`` takes (None for ``*args``): what a negative
+    ``argnums`` counts back from."""
+    try:
+        parameters = call_signature(fun).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind == p.VAR_POSITIONAL for p in parameters):
+        return None
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters)
+
+
 def bind_call(
     fun: Callable, args: tuple, kwargs: dict, signature: inspect.Signature | None = None
 ) -> dict[str, object]:

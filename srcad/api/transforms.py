@@ -22,7 +22,7 @@ from srcad.api.grad import (
     like,
 )
 from srcad.api.results import in_classes_of
-from srcad.api.signature import abstract_leaf, bind_call, signature_of
+from srcad.api.signature import abstract_leaf, bind_call, positional_count, signature_of
 from srcad.arguments import (
     ArgSignature,
     Wrt,
@@ -232,7 +232,8 @@ class _Jacobian:
     ):
         fun = differentiable(fun)
         self.fun = fun
-        self.wrt = Wrt.of(argnums)
+        name = getattr(fun, "__name__", "the function")
+        self.wrt = Wrt.of(argnums).counted_from(positional_count(fun), name)
         self.mode = mode
         self.numba = backend_runner(backend)  # backend="numba": srcad.backends
         self.last: Compiled | None = None
@@ -247,8 +248,8 @@ class _Jacobian:
         return self.last
 
     @public_api
-    def __call__(self, *args):
-        arguments = bind_call(self.fun, args, {})
+    def __call__(self, *args, **kwargs):
+        arguments = bind_call(self.fun, args, kwargs)  # keywords: not differentiated (JAX)
         values = list(arguments.values())
         compiled = self.compile(signature_of(arguments, self.fun))
         arg_leaves = [flatten(values[n])[0] for n in self.wrt.numbers]
