@@ -1467,8 +1467,13 @@ def test_a_pullback_called_after_the_world_changed_refuses_to_mix_two_worlds():
             ),
         ):
             change()
-            with pytest.raises(srcad.SrcadError, match="changed between the call and its vjp_fn"):
+            with pytest.raises(
+                srcad.SrcadError, match="changed between the call and its vjp_fn"
+            ) as refused:
                 vjp_fn(1.0)
+            # at the user's call of vjp_fn, with no srcad frame after it
+            assert str(refused.value).startswith(f"{__file__}:{refused.tb.tb_lineno}: ")
+            assert refused.tb.tb_next is None
             undo()
             np.testing.assert_allclose(vjp_fn(1.0)[0], expected)  # the same world again
     finally:

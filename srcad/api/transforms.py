@@ -31,14 +31,14 @@ from srcad.arguments import (
     is_constant_leaf,
 )
 from srcad.backends import backend_runner
-from srcad.errors import ArgumentTypeError, ArgumentValueError, NoDerivativeRule
+from srcad.errors import ArgumentTypeError, ArgumentValueError, NoDerivativeRule, SrcadError
 from srcad.ir import AVal
 from srcad.lower.transforms import keeps_a_while_tape
 from srcad.pipeline import Compiled, Outputs, compile_forward, compile_reverse
 from srcad.pytree import TreeDef, flatten, has_classes, plain_treedef, unflatten
 from srcad.runtime import load_function
 from srcad.runtime.draws import DrawState
-from srcad.runtime.errors import public_api
+from srcad.runtime.errors import callers_line, public_api
 from srcad.runtime.passes import silenced, silenced_after_first
 from srcad.runtime.snapshot import WorldSnapshot
 
@@ -102,8 +102,12 @@ def vjp(fun: Callable, *primals) -> tuple:
     value, _ = compiled.fn(*values, *_unit_cotangents(compiled, None))
     after = DrawState.of(compiled.random_draws, arguments)
 
+    @public_api
     def vjp_fn(cotangent):
-        world.check("its vjp_fn")  # the values the forward pass read, or an error
+        try:
+            world.check("its vjp_fn")  # the values the forward pass read, or an error
+        except SrcadError as error:
+            raise error.at(*callers_line()) from None  # where vjp_fn was called
         cotangents = _cotangent_leaves(compiled, cotangent, fun)
         before.restore()  # the pullback sees the draws the forward run saw
         try:

@@ -75,6 +75,14 @@ def user_stacklevel() -> int:
     return level
 
 
+def callers_line() -> tuple[str | None, int | None]:
+    """The file and line of the innermost frame outside srcad: the user's call."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(PACKAGE_DIR):
+        frame = frame.f_back
+    return (frame.f_code.co_filename, frame.f_lineno) if frame else (None, None)
+
+
 def is_debugging() -> bool:
     """Whether ``SRCAD_DEBUG`` asks for srcad's own frames and original exceptions."""
     return os.environ.get("SRCAD_DEBUG", "") not in ("", "0")
