@@ -29,9 +29,13 @@ from srcad.errors import (
     SrcadError,
     UnsupportedSyntax,
 )
+from srcad.runtime.errors import public_api as _public_api
 from srcad.tools.compare import compare
 from srcad.tools.explain import explain
 from srcad.tools.graph import graph
+
+# their errors about the user's code end their tracebacks at the user's call, as grad's do
+compare, explain, graph = _public_api(compare), _public_api(explain), _public_api(graph)
 
 __all__ = [
     "GradientMismatch",

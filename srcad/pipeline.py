@@ -381,8 +381,12 @@ def _differentiated_inputs(lowered: LoweredFunction, signature: ArgSignature, wr
     )
 
 
-def _described(dtype: str) -> str:
-    """A result's dtype as the user wrote the value: text, None or an object, or a dtype."""
+def _described(aval: AVal) -> str:
+    """A result's type as the user wrote the value: text, None or an object, a Python int
+    or bool, or a dtype."""
+    dtype = aval.dtype
+    if aval.is_weak and aval.shape == () and dtype in ("int64", "bool"):
+        return "a Python int" if dtype == "int64" else "a Python bool"
     if dtype.startswith("str"):
         return "text (a str)"
     if dtype == "object":
@@ -435,7 +439,7 @@ def _check_outputs(lowered: LoweredFunction, fun: Callable, outputs: Outputs, mo
         if not output.aval.is_float:
             raise ArgumentTypeError(
                 f"{what} requires {fun.__name__} to return floats, but it returned "
-                f"{_described(output.aval.dtype)}",
+                f"{_described(output.aval)}",
                 *_return_line(fun),
             )
     if is_scalar and graph_outputs[0].aval.size != 1:

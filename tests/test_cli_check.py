@@ -161,7 +161,8 @@ def test_check_of_a_function_returning_no_float_says_so_at_its_line(tmp_path, ca
         "def text(x):\n    return 'hello'\n"
     )
     for name, line, returned in [("nothing", 4, "None"), ("text", 9, "text (a str)")]:
-        assert main(["check", f"{module}:{name}", "--args", "np.ones(3)"]) == 2
+        # an error about the user's function, as srcad's own errors (2 is for usage errors)
+        assert main(["check", f"{module}:{name}", "--args", "np.ones(3)"]) == 1
         err = capsys.readouterr().err
         assert f"{module}:{line}: grad requires {name} to return floats" in err, err
         assert f"it returned {returned}" in err and "isnan" not in err, err
@@ -200,3 +201,25 @@ def test_check_of_a_nan_gradient_reports_an_infinite_error(tmp_path, capsys):
     assert main(["check", f"{module}:distance"]) == 1
     out = capsys.readouterr().out
     assert "max absolute error inf" in out and "worst element x[0]: srcad nan" in out, out
+
+
+def test_an_exception_the_users_code_raises_is_named_at_its_line(tmp_path, capsys):
+    """'error: boom (RuntimeError; ...)' named no place: the line that raised it (in the
+    user's file, also where srcad's generated code raised it for them)."""
+    module = tmp_path / "raising.py"
+    module.write_text(
+        "import numpy as np\n\n\ndef refuses(x):\n    raise ValueError('boom')\n\n\n"
+        "def helper(x):\n    return np.sum(x)\n\n\nraise_at_import = False\n"
+    )
+    assert main(["check", f"{module}:refuses", "--args", "np.ones(3)"]) == 2
+    err = capsys.readouterr().err
+    assert "raising.py:5: boom (ValueError" in err, err
+    broken = tmp_path / "broken_import.py"
+    broken.write_text("import numpy as np\nraise ImportError('missing piece')\n")
+    assert main(["show", f"{broken}:f"]) == 2
+    assert f"{broken}:2: missing piece (ImportError" in capsys.readouterr().err
+
+
+def test_no_command_prints_the_help_and_fails(capsys):
+    assert main([]) == 2
+    assert "commands:" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -257,3 +258,38 @@ def test_precision_is_a_usage_error_outside_0_to_17(capsys):
     for precision in ["0", "17"]:
         assert main(["explain", NEURON, "--precision", precision]) == 0
     assert "0.73105857863000490" in capsys.readouterr().out
+
+
+def test_a_result_that_is_no_scalar_is_a_type_error_at_the_functions_line():
+    """It was a SrcadError naming no place (grad's is a TypeError at the line)."""
+
+    def doubled(x):
+        return x * 2.0
+
+    with pytest.raises(TypeError, match="explain needs doubled to return a scalar float") as error:
+        srcad.explain(doubled, np.ones(3))
+    assert str(error.value).startswith(f"{__file__}:{doubled.__code__.co_firstlineno}: ")
+
+
+def test_a_function_that_always_raises_is_refused_for_its_raise():
+    """It was told to return a scalar float: its graph returns nothing."""
+
+    def refuses(x):
+        raise RuntimeError("not today")
+
+    with pytest.raises(srcad.SrcadError, match="does not run 'raise'"):
+        srcad.explain(refuses, np.ones(3))
+
+
+@pytest.mark.parametrize("tool", [srcad.explain, srcad.graph])
+def test_errors_of_the_tools_end_at_the_users_call(tool):
+    """explain and graph raised with ~17 of srcad's frames after the user's call (compare
+    reports each method's error in its table)."""
+
+    def unwrapped(x):
+        return np.sum(np.unwrap(x))
+
+    with pytest.raises(srcad.NoDerivativeRule) as error:
+        tool(unwrapped, np.ones(3))
+    frames = traceback.extract_tb(error.tb)
+    assert [frame.filename for frame in frames] == [__file__], frames

@@ -40,7 +40,7 @@ from srcad.api.inspect import (
     max_var_id,
     operator_of,
 )
-from srcad.errors import SrcadError
+from srcad.errors import ArgumentTypeError, SrcadError
 from srcad.ir import Atom, AVal, Eqn, Graph, Var
 from srcad.tools.display import table_html
 from srcad.tools.dot import const_text, format_index, to_dot
@@ -134,6 +134,7 @@ def explain(
     """
     view = make_graph(fun, argnums)(*args)
     graph, names, context = view.graph, dict(view.names), {}
+    _refuse_effects(graph, fun)  # a function that raises returns nothing to explain
     _scalar_output(graph, fun)
     active: AbstractSet[Var] = view.active
     if has_control_flow(graph):
@@ -143,7 +144,6 @@ def explain(
         names = origin_names(unrolled, view.names)
         active = {v for e in graph.eqns for v in e.outputs if unrolled.origin[v.id] in active_ids}
     output = _scalar_output(graph, fun)
-    _refuse_effects(graph, fun)
     wrt = list(view.wrt)
     probed, probes = add_probes(graph, active)
     n_inputs = len(graph.inputs)
@@ -176,9 +176,12 @@ def _refuse_effects(graph: Graph, fun: Callable) -> None:
 def _scalar_output(graph: Graph, fun: Callable) -> Var:
     output = graph.outputs[0] if graph.outputs else None
     if not (isinstance(output, Var) and output.aval.is_float and output.aval.size == 1):
-        raise SrcadError(
+        code = getattr(fun, "__code__", None)
+        raise ArgumentTypeError(
             f"srcad explain needs {fun.__name__} to return a scalar float computed from its "
-            "arguments (the value whose gradient is explained)"
+            "arguments (the value whose gradient is explained); reduce the result first "
+            "(e.g. np.sum)",
+            *((code.co_filename, code.co_firstlineno) if code else ()),
         )
     return output
 
