@@ -67,5 +67,6 @@ class ArgumentValueError(ValueError):
 RAISED_ON_PURPOSE = (SrcadError, ArgumentTypeError, ArgumentValueError)
 
 
-class GradientMismatch(AssertionError):
-    """``check_grad`` found a gradient that differs from finite differences."""
+class GradientMismatch(SrcadError, AssertionError):
+    """``check_grad`` found a gradient that differs from finite differences: an error about
+    the user's code (a rule of theirs, or a bug in srcad) and a failed assertion in a test."""

@@ -121,6 +121,20 @@ def test_a_mismatch_names_the_worst_element_and_the_sizes_of_the_errors():
     message = str(caught.value)
     assert "element (1,)" in message and "error 3, relative 0.5" in message
     assert "2 of 2 elements differ" in message
+    # an error about the user's code (API.md), at the function's line; and a failed assertion
+    assert isinstance(caught.value, srcad.SrcadError) and isinstance(caught.value, AssertionError)
+    assert message.startswith(f"{__file__}:{wrong_rule.__code__.co_firstlineno}: gradient mismatch")
+
+
+@pytest.mark.parametrize("argument", [np.array([0.5, -1.5], np.float32), np.float32(0.5)])
+def test_numerical_grad_of_a_float32_argument_is_float32_as_the_gradient(argument):
+    def cubes(v):
+        return np.sum(v**3)
+
+    numerical = srcad.numerical_grad(cubes, argument)
+    exact = srcad.grad(cubes)(argument)
+    assert type(numerical) is type(exact) and numerical.dtype == exact.dtype == np.float32
+    np.testing.assert_allclose(numerical, 3.0 * np.asarray(argument, float) ** 2, rtol=1e-3)
 
 
 # --- argnums counted from the end, keywords to the Jacobians, as JAX takes them ------------------

@@ -11,6 +11,7 @@ from srcad.api.signature import signature_of
 from srcad.arguments import Wrt, constant_gradient, is_constant_leaf
 from srcad.errors import ArgumentTypeError, GradientMismatch
 from srcad.pytree import flatten, unflatten
+from srcad.runtime.errors import definition_line
 
 
 def numerical_grad(fun: Callable, *args, argnums: int | tuple = 0, eps: float = 1e-6):
@@ -99,7 +100,11 @@ def _leaf_gradient(fun, args, argnums, leaves, treedef, index, eps):
             moved = float(upper[position]) - float(lower[position])
             width = moved if np.isfinite(moved) and moved > 0 else width
         grad[position] = (evaluate(upper) - evaluate(lower)) / width
-    return float(grad) if isinstance(leaf, float) else grad
+    if isinstance(leaf, float):
+        return float(grad)
+    if is_narrow:  # in the argument's dtype, as a gradient is (API.md)
+        return grad.astype(dtype) if isinstance(leaf, np.ndarray) else np.dtype(dtype).type(grad)
+    return grad
 
 
 def _float_result(fun: Callable, result: object) -> float:
@@ -149,10 +154,20 @@ def check_grad(
                 rtol,
                 atol,
                 f"argument {number}, leaf {leaf_index}",
+                definition_line(fun),
             )
 
 
-def _compare(exact: np.ndarray, approx: np.ndarray, rtol: float, atol: float, where: str) -> None:
+def _compare(
+    exact: np.ndarray,
+    approx: np.ndarray,
+    rtol: float,
+    atol: float,
+    where: str,
+    place: tuple[str | None, int | None],
+) -> None:
+    """Raise ``GradientMismatch``, located at the function's ``def`` line (``place``), where
+    an element differs by more than the tolerances allow."""
     error = np.abs(exact - approx) - (atol + rtol * np.abs(approx))
     # NaN where only one side is NaN counts as the worst mismatch (np.max(NaN) > 0 is False)
     alike_nan = np.isnan(exact) & np.isnan(approx)
@@ -166,5 +181,6 @@ def _compare(exact: np.ndarray, approx: np.ndarray, rtol: float, atol: float, wh
             f"srcad gives {exact[worst]!r}, central differences give {approx[worst]!r} "
             f"(error {absolute:.3g}, relative {relative:.3g}; allowed: atol {atol:g} + rtol "
             f"{rtol:g} x |central difference|); {int(np.sum(error > 0))} of {error.size} "
-            "elements differ"
+            "elements differ",
+            *place,
         )
