@@ -574,7 +574,7 @@ def _ranks(rows, q, method, skips_nans=False):
     order = _sort_order(rows, -1, None, None)  # stable: ties in order, on every backend
     ranks = np.argsort(order, axis=-1, kind="stable")
     if skips_nans:
-        counts = np.sum(~np.isnan(rows), axis=-1, keepdims=True)
+        counts = np.sum(~np.isnan(rows), axis=-1, keepdims=True, dtype=rows.dtype)  # float32
         return ranks, [_slice_positions(p, counts, method) for p in _positions_of(q)]
     n = np.shape(rows)[-1]
     positions = []

@@ -228,56 +228,28 @@ _METHOD_CASES: dict[str, tuple[Example, ...]] = {
     )
     for name, q in (("quantile", (0.1, 0.5, 1.0)), ("percentile", (0, 50, 90)))
 }
-register(
-    Prim(
-        "median",
-        np.median,
-        REDUCTION,
-        1,
-        ("axis", "out", "overwrite_input", "keepdims"),
-        examples=(
-            (((7,),), {}),
-            (((3, 4),), {"axis": 1}),
-            (((4, 3),), {"axis": 0, "keepdims": True}),
-            (((2, 3, 4),), {"axis": (0, 2)}),
-        ),
-    )
+# np.median and np.nanmedian; quantiles and percentiles, NaN-skipping or not (the NaN forms
+# take each slice's numbers only; the rules' examples hold none, the tests put NaNs in)
+_MEDIAN_EXAMPLES: tuple[Example, ...] = (
+    (((7,),), {}),
+    (((3, 4),), {"axis": 1}),
+    (((4, 3),), {"axis": 0, "keepdims": True}),
+    (((2, 3, 4),), {"axis": (0, 2)}),
 )
-for _name, _q, _q_array in [("quantile", 0.3, (0.1, 0.5, 1.0)), ("percentile", 30.0, (0, 50, 90))]:
+for _name in ("median", "nanmedian"):
     register(
         Prim(
             _name,
             getattr(np, _name),
             REDUCTION,
             1,
-            ("q", *_ORDER_PARAMS),
-            required_params=("q",),
-            examples=(
-                (((7,),), {"q": _q}),
-                (((3, 5),), {"q": _q, "axis": 1}),
-                (((4, 3),), {"q": _q_array, "axis": 0, "keepdims": True}),
-                (((2, 3, 4),), {"q": _q_array, "axis": (0, 2)}),
-                *_METHOD_CASES[_name],
-            ),
+            ("axis", "out", "overwrite_input", "keepdims"),
+            examples=_MEDIAN_EXAMPLES,
         )
     )
-# their NaN-skipping forms: each slice's numbers only (the rules' examples hold none; the
-# tests put NaNs in)
-register(
-    Prim(
-        "nanmedian",
-        np.nanmedian,
-        REDUCTION,
-        1,
-        ("axis", "out", "overwrite_input", "keepdims"),
-        examples=(
-            (((7,),), {}),
-            (((3, 4),), {"axis": 1}),
-            (((4, 3),), {"axis": 0, "keepdims": True}),
-        ),
-    )
-)
 for _name, _q, _q_array in [
+    ("quantile", 0.3, (0.1, 0.5, 1.0)),
+    ("percentile", 30.0, (0, 50, 90)),
     ("nanquantile", 0.3, (0.1, 0.5, 1.0)),
     ("nanpercentile", 30.0, (0, 50, 90)),
 ]:
@@ -293,7 +265,8 @@ for _name, _q, _q_array in [
                 (((7,),), {"q": _q}),
                 (((3, 5),), {"q": _q, "axis": 1}),
                 (((4, 3),), {"q": _q_array, "axis": 0, "keepdims": True}),
-                *_METHOD_CASES[_name[3:]],
+                (((2, 3, 4),), {"q": _q_array, "axis": (0, 2)}),
+                *_METHOD_CASES[_name.removeprefix("nan")],
             ),
         )
     )
