@@ -219,3 +219,42 @@ def test_a_power_of_zero_has_slope_zero_where_the_base_is_zero(fun, point, mode,
         np.testing.assert_allclose(gradient(point), srcad.numerical_grad(fun, point), atol=1e-7)
     monkeypatch.setattr(sys.modules[__name__], "DEGREE", 2)  # the world changed: x ** 2 now
     np.testing.assert_allclose(gradient(point), srcad.numerical_grad(fun, point), atol=1e-7)
+
+
+BOUND = {"low": 0.5}
+
+
+def clipped_by_python(a, b):
+    return max(a, b) * 2.0 + min(a, b, BOUND["low"]) + max([a * a, b, -1.0])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize(
+    "point",
+    [(1.0, float("nan")), (float("nan"), 1.0), (1.0, 2.0), (3.0, -1.0), (2.0, 2.0)],
+    ids=["nan second", "nan first", "b larger", "a larger", "tie"],
+)
+def test_python_max_and_min_take_items_as_python_does(point, backend):
+    """An item replaces the result only where it is greater (less): max(1.0, nan) is 1.0.
+    srcad took NumPy's maximum, nan for both orders: a NaN from data gave nan where the plain
+    function went on with a number."""
+    pytest.importorskip("numba") if backend == "numba" else None
+    transformed = srcad.value_and_grad(clipped_by_python, argnums=(0, 1), backend=backend)
+    for low in (0.5, -5.0):  # a global read on every call
+        BOUND["low"] = low
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # numba's fallback, where it cannot compile
+                value, gradients = transformed(*point)
+            expected = clipped_by_python(*point)
+            assert value == pytest.approx(expected, nan_ok=True)
+            if not any(map(math.isnan, point)) and point[0] != point[1]:
+                numerical = srcad.numerical_grad(clipped_by_python, *point, argnums=(0, 1))
+                assert gradients == pytest.approx(numerical, rel=1e-6)
+            else:  # the item Python keeps takes the gradient: the first of equal ones
+                a, b = point
+                keeps_a = (not b > a, not b < a and not BOUND["low"] < a, not b > a * a)
+                da = 2.0 * keeps_a[0] + keeps_a[1] + 2 * a * keeps_a[2]
+                assert gradients[0] == pytest.approx(da) or math.isnan(a)
+        finally:
+            BOUND["low"] = 0.5

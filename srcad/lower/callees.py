@@ -133,8 +133,10 @@ def _summed_items(
 def _extremum(
     lowering: Lowering, function: Callable[..., object], args: Args, kwargs: Kwargs, node: ast.Call
 ) -> object:
-    """``max(a, b, c)``, ``max(abs(v) for v in xs)``, ``max(d.values(), default=0.0)``: NumPy's
-    maximum (minimum) of the items, one after the other."""
+    """``max(a, b, c)``, ``max(abs(v) for v in xs)``, ``max(d.values(), default=0.0)``: the
+    items one after the other, as Python takes them: an item replaces the result only where
+    it is greater (less), so that ties and NaNs give what Python gives (``max(1.0, nan)`` is
+    1.0, ``max(nan, 1.0)`` is nan; NumPy's maximum would give nan for both)."""
     name = getattr(function, "__name__", "max")
     if "key" in kwargs:
         raise lowering.located(
@@ -151,10 +153,11 @@ def _extremum(
         if default is _MISSING:
             raise lowering.located(SrcadError, f"{name}() of nothing", node)
         return default
-    prim = "maximum" if function is max else "minimum"
+    replaces = "greater" if function is max else "less"
+    builder = lowering.builder
     result = items[0]
     for item in items[1:]:
-        result = lowering.builder.apply(prim, (result, item))
+        result = builder.apply("where", (builder.apply(replaces, (item, result)), item, result))
     return result
 
 
