@@ -383,7 +383,8 @@ def shaped(x, A, c):
     number with its bounds given by keyword, an inner product, a sort along the first axis
     of an argument that is not differentiated, differences of a vector and along a matrix's
     first axis (their gradients pad), a median, a sort and a percentile of the input (their
-    gradients rank it stably), a number picked by np.where in one branch only."""
+    gradients rank it stably), a number picked by np.where in one branch only, a matrix
+    flattened (``ravel(order="C")`` in the NumPy code: numba takes ``ravel()`` only)."""
     v = np.tanh(A @ x).reshape(2, 3).T
     s = np.clip(np.sum(x) * WORLD["scale"], a_max=1.0, a_min=-1.0)
     edges = np.sort(c, axis=0)
@@ -394,7 +395,7 @@ def shaped(x, A, c):
     else:
         picked = np.where(x[0] > 0.0, x[0], 0.5)  # a number, as the other branch's
     other = s * np.inner(x, A[0]) + np.sum(edges[0] * x[:3]) + steps + ranked + picked
-    return np.sum(v * x[:2]) + other
+    return np.sum(v * x[:2]) + other + np.sum(A.T.flatten()[:4] ** 2)
 
 
 @pytest.mark.slow

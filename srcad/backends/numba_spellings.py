@@ -19,6 +19,7 @@ source, line for line, in which
     x.reshape((3, 2), order="F")                  ->  np.ascontiguousarray(np.asarray(x).T).reshape((2, 3)).T
     A.diagonal()                                  ->  diagonal_of(A)
     dv.reshape(4, 4)                              ->  reshaped(dv, (4, 4))
+    M.ravel(order="C")                            ->  M.ravel()
     np.clip(t2, a_max=1.0, a_min=-1.0)            ->  clip_values(t2, -1.0, 1.0)
     np.inner(c, v)                                ->  inner_product(c, v)
     np.vdot(W1, W1)                               ->  vdot_values(W1, W1)
@@ -138,6 +139,8 @@ class _Spellings(ast.NodeTransformer):
             return self._diagonal(node) or node
         if function.attr == "reshape":
             return _reshaped_in_fortran_order(node) or self._reshaped(node) or node
+        if function.attr == "ravel" and not _is_numpy(function, "ravel"):
+            return _ravelled_in_c_order(node) or node
         if function.attr == "clip":
             return self._clipped(node) or node
         if _is_numpy(function, function.attr) and function.attr in NUMPY_CALLS:
@@ -469,6 +472,17 @@ def _is_numpy(node: ast.expr, name: str) -> bool:
 
 def _numpy(name: str) -> ast.Attribute:
     return ast.Attribute(ast.Name("np", ast.Load()), name, ast.Load())
+
+
+def _ravelled_in_c_order(node: ast.Call) -> ast.expr | None:
+    """``M.ravel(order="C")`` (``M.flatten()`` as generated code writes it): ``M.ravel()``,
+    numba's only order, which takes no argument."""
+    order = [k for k in node.keywords if k.arg == "order"]
+    if node.args or len(node.keywords) != len(order) or len(order) > 1:
+        return None
+    if order and not (isinstance(order[0].value, ast.Constant) and order[0].value.value == "C"):
+        return None
+    return ast.Call(node.func, [], [])
 
 
 def _is_stop_gradient(function: ast.Attribute) -> bool:
