@@ -700,3 +700,45 @@ def test_a_float32_value_is_numpys_float32_as_on_the_numpy_backend():
     for _ in range(2):  # later calls take the compiled function directly
         again, _ = transformed(x * 2.0)
         assert type(again) is np.float32 and again == squares_in_float32(x * 2.0)
+
+
+def counted_by_a_float(x):
+    s = 0.0
+    for i in range(int(x * 3)):
+        s = s + x * i
+    return s + round(x) * x + math.floor(x) * x
+
+
+def inverse_power(x, n):
+    return x**n + x
+
+
+def test_ints_of_nan_or_infinity_raise_as_python_does(numba):
+    """numba's int(nan) is some int: the loop ran 0 times and gave (0.0, 0.0) silently."""
+    transformed = srcad.value_and_grad(counted_by_a_float, backend="numba")
+    assert transformed(1.5) == srcad.value_and_grad(counted_by_a_float)(1.5)
+    for value, error in [(math.nan, ValueError), (math.inf, OverflowError)]:
+        with pytest.raises(error, match="cannot convert float"):
+            transformed(value)
+        with pytest.raises(error, match="cannot convert float"):
+            counted_by_a_float(value)
+
+
+def test_a_compiled_variant_that_raises_on_a_later_call_lets_numpy_decide(numba):
+    """After a first call numba ran, numba's error on a later one (0.0 ** -1, where NumPy
+    gives inf; an array of another byte order numba has no type for) left srcad raw; the
+    NumPy code now decides for that call, and numba runs the next."""
+    transformed = srcad.value_and_grad(inverse_power, backend="numba")
+    assert transformed(2.0, -1) == (2.5, 0.75)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's division by zero
+        assert transformed(0.0, -1) == srcad.value_and_grad(inverse_power)(0.0, -1)
+    assert transformed(4.0, -1) == (4.25, 1.0 - 1.0 / 16.0)
+    assert transformed.numba.is_compiled(transformed.last)
+    squared = srcad.grad(arrays, backend="numba")
+    w, x = np.linspace(-1.0, 1.0, 6).reshape(3, 2), np.ones((4, 3))
+    expected = srcad.grad(arrays)(w, x)
+    np.testing.assert_allclose(squared(w, x), expected, rtol=1e-12)
+    np.testing.assert_allclose(squared(w.astype(">f8"), x), expected, rtol=1e-12)
+    np.testing.assert_allclose(squared(w, x), expected, rtol=1e-12)
+    assert squared.numba.is_compiled(squared.last)

@@ -28,6 +28,7 @@ a 3x4 layer's 8.7 us value and gradient.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -64,9 +65,9 @@ def source_for(transformed: object, compiled: Compiled, backend: str) -> str:
 
 
 RETURNS = {  # what the lean __call__ returns of the generated function's (value, grads)
-    "whole": "return {call}",
-    "gradients": "return {call}[1]",
-    "plain value": "value, grads = {call}\n            return plain_value(value), grads",
+    "whole": ("return {call}",),
+    "gradients": ("return {call}[1]",),
+    "plain value": ("value, grads = {call}", "return plain_value(value), grads"),
 }
 
 
@@ -97,12 +98,21 @@ def lean_entry(
     call = f"callee({', '.join(names + ['None'] * omitted)})"
     given = "".join(f"{name}, " for name in names)
     parameters = "".join(f"{name}=MISSING, " for name in names)
+    returned = [" " * 12 + line.format(call=call) for line in RETURNS[returns]]
+    if runner is not None:  # numba's code raised: the NumPy code decides (runner.retry)
+        retried = [line.format(call=f"retry(error, ({given}))") for line in RETURNS[returns]]
+        returned = [
+            " " * 12 + "try:",
+            *(" " * 4 + line for line in returned),
+            " " * 12 + "except Exception as error:",
+            *(" " * 16 + line for line in retried),
+        ]
     source = "\n".join(
         [
             f"def __call__(self, {parameters}/, *rest, **kwargs):",
             f"    if {' and '.join(conditions)}:",
             "        if not rest and not kwargs:",
-            f"            {RETURNS[returns].format(call=call)}",
+            *returned,
             f"    given = tuple(a for a in ({given}) if a is not MISSING)",
             "    return full_call(self, *given, *rest, **kwargs)",
             "",
@@ -114,6 +124,7 @@ def lean_entry(
         "full_call": full_call,
         "plain_value": plain_value,
         "MISSING": MISSING,
+        "retry": None if runner is None else functools.partial(runner.retry, compiled),
     }
     exec(compile(source, "<srcad entry>", "exec"), namespace)  # noqa: S102
     return namespace["__call__"]

@@ -103,9 +103,15 @@ class Transformed:
     def __call__(self, *args, **kwargs):
         fast = self._fast
         if fast is not None and not kwargs and fast.guard(args) and fast.is_current():
+            try:
+                result = fast.fn(*args)
+            except Exception as error:
+                if fast.retry is None:
+                    raise
+                result = fast.retry(error, args)  # numba raised: the NumPy code decides
             if fast.is_final:
-                return fast.fn(*args)
-            value, grads = fast.fn(*args)
+                return result
+            value, grads = result
             if fast.matches:
                 grads = match_arguments(grads, dict(zip(self._names, args, strict=True)), self.wrt)
                 if fast.out_tree is not None:
@@ -186,6 +192,11 @@ class Transformed:
                         is_final,
                         self._lean_entry(compiled, args, matches, is_final),
                         out_tree,
+                        (
+                            None
+                            if self.numba is None
+                            else functools.partial(self.numba.retry, compiled)
+                        ),
                     )
                 )
                 self._fast_paths[signature] = fast
@@ -328,6 +339,7 @@ class _FastPath(NamedTuple):
     is_final: bool = False  # what fn returns is the result
     entry: type | None = None  # Transformed._lean_entry's
     out_tree: TreeDef | None = None  # the value's structure, where it holds classes
+    retry: Callable | None = None  # (error, args) -> result: numba's raised (NumbaBackend)
 
 
 def _same_objects(grads: object, raw_grads: object, wrt: Wrt) -> bool:

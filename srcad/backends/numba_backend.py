@@ -150,6 +150,14 @@ def _with_value_as(kind: type, result: tuple) -> tuple:
     return (kind(value), *result[1:]) if type(value) is float else result
 
 
+def _numbers_as_numba_gives_them(result: object) -> object:
+    """The NumPy code's ``(value, gradients)`` with its np.float64 numbers as the Python
+    floats numba's code returns (the arrays as they are)."""
+    if type(result) is tuple:
+        return tuple(_numbers_as_numba_gives_them(item) for item in result)
+    return float(result) if type(result) is np.float64 else result
+
+
 class NumbaBackend:
     """The numba variants of one transformed function's compiles (one per generated
     module), made on their first call."""
@@ -162,7 +170,10 @@ class NumbaBackend:
         call (the NumPy function computes it where numba cannot compile the variant)."""
         variant = self._variants.get(compiled.fn)
         if variant is not None:
-            return variant.fn(*args)
+            try:
+                return variant.fn(*args)
+            except Exception as error:
+                return self.retry(compiled, error, args)
         try:
             floats, functions = _parameters_holding(compiled.fn, args)
             variant = _load_variant(
@@ -225,6 +236,19 @@ class NumbaBackend:
         why = f": its compiled code raised {type(error).__name__} ({error}) where NumPy computes"
         self._give_up(compiled, variant, why, cannot="run")
         return result
+
+    def retry(self, compiled: Compiled, error: Exception, args: tuple) -> object:
+        """A compiled variant that ran before raised on this call's arguments (a value
+        numba's implementation refuses, ``0.0 ** -1``; an array of another byte order): the
+        NumPy code decides, raising the plain function's error or computing NumPy's result;
+        numba runs the next call again. Code with effects (print) is not run twice, nor is
+        the NumPy code where it raised itself (numba could not compile it)."""
+        variant = self._variants.get(compiled.fn)
+        if variant is None or not variant.is_compiled:
+            raise error
+        if any(has_effect(eqn) for eqn in walk_eqns(compiled.graph.eqns)):
+            raise error
+        return _numbers_as_numba_gives_them(compiled.fn(*args))
 
     def function(self, compiled: Compiled) -> Callable:
         """What ``run`` calls for ``compiled`` since its first call: the numba-compiled

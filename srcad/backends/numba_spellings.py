@@ -20,6 +20,7 @@ source, line for line, in which
     A.diagonal()                                  ->  diagonal_of(A)
     dv.reshape(4, 4)                              ->  reshaped(dv, (4, 4))
     M.ravel(order="C")                            ->  M.ravel()
+    int(x * 3.0)                                  ->  int(integral(x * 3.0))
     np.clip(t2, a_max=1.0, a_min=-1.0)            ->  clip_values(t2, -1.0, 1.0)
     np.inner(c, v)                                ->  inner_product(c, v)
     np.vdot(W1, W1)                               ->  vdot_values(W1, W1)
@@ -111,6 +112,8 @@ class _Spellings(ast.NodeTransformer):
         function = node.func
         if isinstance(function, ast.Name) and function.id in select.HELPERS:
             return self._selected(node) or node
+        if _makes_an_int(function) and len(node.args) == 1 and not node.keywords:
+            return ast.Call(function, [self._call("integral", node.args)], [])
         if not isinstance(function, ast.Attribute):
             return node
         if _is_stop_gradient(function) and _plain(node, 1):
@@ -472,6 +475,18 @@ def _is_numpy(node: ast.expr, name: str) -> bool:
 
 def _numpy(name: str) -> ast.Attribute:
     return ast.Attribute(ast.Name("np", ast.Load()), name, ast.Load())
+
+
+# int(v), round(v), math.floor(v)...: Python raises for a NaN or an infinity, numba does not
+MATH_INTS = ("floor", "ceil", "trunc")
+
+
+def _makes_an_int(function: ast.expr) -> bool:
+    if isinstance(function, ast.Name):
+        return function.id in ("int", "round")
+    return isinstance(function, ast.Attribute) and (
+        is_name(function.value, "math") and function.attr in MATH_INTS
+    )
 
 
 def _ravelled_in_c_order(node: ast.Call) -> ast.expr | None:

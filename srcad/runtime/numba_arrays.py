@@ -42,6 +42,9 @@ numba variant calls them where the NumPy code calls NumPy (see
                                neighbours differ, as NumPy)
     padded(x, widths)          np.pad(x, widths) with zeros, of a vector or matrix: widths
                                an int, a pair, or one pair per axis (or one for all)
+    integral(x)                x itself, for int(x), round(x), math.floor(x), ceil, trunc:
+                               Python's ValueError for a NaN, OverflowError for an infinity
+                               (numba's int of either is some int, 0 or the lowest)
 
 The ``axis`` of these is a literal int (numba compiles a version for it); ``cumprod``,
 ``roll`` and ``prod`` take a float vector or matrix (for other arrays numba's typing fails,
@@ -70,6 +73,26 @@ from numba.np.unsafe.ndarray import to_fixed_tuple
 def add_at(a, index, values):
     """``np.add.at(a, index, values)``."""
     np.add.at(a, index, values)
+
+
+def integral(x):
+    """``x``, which an int is made of: a number, not NaN nor an infinity."""
+    return x
+
+
+@overload(integral)
+def _integral(x):
+    if not isinstance(x, types.Float):
+        return lambda x: x
+
+    def checked(x):
+        if x != x:
+            raise ValueError("cannot convert float NaN to integer")
+        if x - x != 0.0:
+            raise OverflowError("cannot convert float infinity to integer")
+        return x
+
+    return checked
 
 
 def keepdims_all(value, like):
