@@ -471,6 +471,30 @@ def test_import_srcad_does_not_import_scipy(tmp_path):
     assert result.stdout.strip() == "[0.25 0.25]"
 
 
+def test_a_frozen_distributions_parameters_changed_in_place_are_read_on_every_call():
+    """``LIK.args = (30.0,)``, ``PRIOR.kwds["scale"] = 0.5``: srcad kept the parameters it
+    compiled with (a stale gradient; found by a probe)."""
+    stats = pytest.importorskip("scipy.stats")
+    likelihood, prior = stats.t(3.0), stats.norm(loc=0.0, scale=1.0)
+
+    def negative_log_joint(x):
+        return -np.sum(likelihood.logpdf(x)) - np.sum(prior.logpdf(x))
+
+    x = np.array([0.5, 1.5])
+    for mode in ("reverse", "forward"):
+        gradient = srcad.grad(negative_log_joint, mode=mode)
+        for change in (
+            lambda: None,
+            lambda: setattr(likelihood, "args", (30.0,)),
+            lambda: likelihood.kwds.update(loc=1.0),
+            lambda: prior.kwds.update(scale=0.5),
+        ):
+            change()
+            expected = srcad.numerical_grad(negative_log_joint, x)
+            np.testing.assert_allclose(gradient(x), expected, rtol=1e-6, atol=1e-8)
+        likelihood.args, likelihood.kwds, prior.kwds = (3.0,), {}, {"loc": 0.0, "scale": 1.0}
+
+
 def test_frozen_distributions_are_their_distributions_with_named_parameters():
     stats = pytest.importorskip("scipy.stats")
     prior = {"dist": stats.norm(0.2, 1.5)}  # a global frozen distribution: fixed by identity

@@ -6,7 +6,8 @@ Before:  stats.gamma(2.0, scale=theta).logpdf(x)
 After:   stats.gamma.logpdf(x, a=2.0, scale=theta)
 
 A frozen distribution made outside the function (a global ``PRIOR = stats.norm(0, 1)``) is
-taken apart the same way; its identity is fixed (the guard checks it on every call).
+taken apart the same way; its identity is fixed (the guard checks it on every call) and its
+parameters (``PRIOR.args``, ``PRIOR.kwds``) are read on every call.
 SciPy is never imported here: a distribution is recognised by its classes' names.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import Any
+from typing import Any, cast
 
 from srcad.lower.objects import Partial
 from srcad.lower.world import Outside, World
@@ -56,10 +57,14 @@ def frozen_method(world: World, function: object) -> Partial | None:
     owner: Any = getattr(method, "__self__", None)
     if type(owner).__name__ not in FROZEN_CLASSES or not hasattr(owner, "dist"):
         return None
+    args, kwds = tuple(owner.args), dict(owner.kwds)
     if isinstance(function, Outside) and function.owner is not None:
         world.fix(owner, function.owner.path)  # the frozen object (a method is new per read)
+        # its parameters, read on every call: ``PRIOR.kwds["scale"] = 0.5`` changes them
+        args = tuple(cast(tuple, world.attribute(function.owner, "args")))
+        kwds = dict(cast(dict, world.attribute(function.owner, "kwds")))
     dist = _published(owner.dist)
-    named = _named(dist, tuple(owner.args), dict(owner.kwds))
+    named = _named(dist, args, kwds)
     return Partial(getattr(dist, getattr(method, "__name__", "")), (), named)
 
 
