@@ -950,3 +950,38 @@ def test_quantiles_by_every_method_follow_the_method_read_on_every_call():
                 _assert_close(compiled(x), srcad.numerical_grad(robust_spread, x))
     finally:
         QUANTILE.update(method="lower", q=0.3)
+
+
+# --- positions from np.unravel_index ----------------------------------------------------------
+POOL_SCALE = 1.0
+
+
+def max_pool_by_positions(x):
+    """cs231n's naive max pooling: each window's largest element, picked by the position
+    np.unravel_index gives (a tuple of ints), also in Fortran order and of several indices."""
+    out = np.zeros((2, 2))
+    for a in range(2):
+        for b in range(2):
+            window = x[2 * a : 2 * a + 2, 2 * b : 2 * b + 2]
+            idx = np.unravel_index(np.argmax(window), window.shape)
+            out[a, b] = window[idx] * POOL_SCALE
+    i, j = np.unravel_index(np.argmin(x), x.shape, order="F")
+    rows, cols = np.unravel_index(np.array([1, 5, 14]), x.shape)
+    return np.sum(out**2) + x[i, j] * 3.0 + np.sum(x[rows, cols])
+
+
+def test_positions_from_unravel_index_pick_elements():
+    """srcad took np.unravel_index's result for one int array of shape (ndim,): x[idx]
+    indexed rows (a raw ValueError, or 'returned an array of shape (4, 4)')."""
+    global POOL_SCALE
+    x = RNG.normal(size=(4, 4))
+    _check_everywhere(max_pool_by_positions, x)
+    transformed = srcad.grad(max_pool_by_positions)
+    POOL_SCALE = -2.0  # read on every call
+    try:
+        expected = srcad.numerical_grad(max_pool_by_positions, x)
+        _assert_close(transformed(x), expected)
+    finally:
+        POOL_SCALE = 1.0
+    with pytest.raises(srcad.SrcadError, match="index 20 is out of bounds"):
+        srcad.grad(lambda v: np.sum(v[np.unravel_index(20, v.shape)]))(x)

@@ -357,7 +357,7 @@ def is_numpy_scalar_type(function: object) -> bool:
 RUN_AS_IS = frozenset(
     "nanmean nanstd nanvar "
     "nansum nanprod ptp searchsorted digitize interp corrcoef cov "
-    "matrix_rank cond unravel_index".split()
+    "matrix_rank cond".split()
 )
 
 

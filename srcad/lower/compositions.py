@@ -33,6 +33,10 @@ input gets its derivative through them (``np.interp``'s sample values and points
                                          positions (np.arange(x.size).reshape(x.shape)),
                                          made when compiling: a gather
     np.divmod(x, y)                      (np.floor_divide(x, y), np.mod(x, y))
+    np.unravel_index(indices, shape, order="C")
+                                         a tuple of each axis's positions: the indices
+                                         floor-divided by the later axes' sizes (the
+                                         earlier ones' for "F"), modulo the axis's length
     np.bincount(x, weights, minlength)   the weights added at their indices, for indices
                                          known when compiling (a global label array)
     np.block(arrays)                     the leaves given leading axes of one, then
@@ -399,6 +403,27 @@ def divmod_(x: Any, y: Any) -> Any:
     return np.floor_divide(x, y), np.mod(x, y)
 
 
+def unravel_index(indices: Any, shape: Any, order: str = "C") -> Any:
+    """``np.unravel_index``: the position along each axis of ``shape`` (a tuple of ints of
+    ``indices``'s shape, as NumPy's; ``x[np.unravel_index(np.argmax(x), x.shape)]`` picks
+    one element). An index outside the array raises IndexError, as NumPy raises ValueError."""
+    lengths = (shape,) if isinstance(shape, int) else tuple(shape)
+    if order not in ("C", "F"):
+        raise ValueError(f"np.unravel_index: order must be 'C' or 'F', not {order!r}")
+    positions_of_all = np.arange(math.prod(lengths))
+    if isinstance(indices, Tracer):  # out of bounds: an IndexError in the generated code
+        indices = _traced(indices.builder, positions_of_all)[indices]
+    else:
+        indices = positions_of_all[indices]
+    positions = []
+    for axis, length in enumerate(lengths):
+        step = math.prod(lengths[axis + 1 :] if order == "C" else lengths[:axis])
+        position = indices if step == 1 else indices // step
+        is_slowest = step * length == len(positions_of_all)  # below its length already
+        positions.append(position if is_slowest else position % length)
+    return tuple(positions)
+
+
 def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> Any:
     """``np.meshgrid``: as NumPy builds it, each input along its own axis of the grid."""
     if indexing not in ("xy", "ij"):
@@ -598,6 +623,7 @@ COMPOSITIONS: dict[Callable, Callable] = {
     np.correlate: correlate,
     np.vander: vander,
     np.divmod: divmod_,
+    np.unravel_index: unravel_index,
     np.bincount: bincount,
     np.block: block,
     np.nanvar: nanvar,
