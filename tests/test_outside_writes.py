@@ -713,3 +713,86 @@ def test_items_of_nested_dicts_under_a_loops_keys():
     got = srcad.grad(noted_in_nested_dicts)(X)
     assert NESTED["a"]["seen"] == NESTED["b"]["seen"] == pytest.approx(np.sum(X))
     assert_gradient(noted_in_nested_dicts, X, got)
+
+
+# --- writes spelled as calls: setattr, __setitem__, operator.setitem, obj.__dict__[k] ----------
+class Record:
+    pass
+
+
+RECORD = Record()
+RECORD.weights = np.array([1.0, 2.0])
+LOG: dict = {"weights": np.array([1.0, 2.0])}
+
+
+def logged_by_calls(w):
+    loss = SCALE * np.sum(w**3)
+    LOG.__setitem__("last", loss)
+    setattr(RECORD, "last", loss)  # noqa: B010 - the call form is what is tested
+    RECORD.__dict__["twice"] = loss * 2.0
+    return loss
+
+
+def test_writes_spelled_as_calls_are_the_writes_they_make():
+    """``LOG.__setitem__("last", loss)`` wrote into srcad's copy of the dict only;
+    ``RECORD.__dict__["w"] = w`` was lost (the plain function's next line read the old
+    weights: a wrong value and a zero gradient); ``setattr`` was 'no derivative rule'."""
+    global SCALE
+    w = np.array([3.0, -1.0])
+    gradient = srcad.value_and_grad(logged_by_calls)
+    for scale in (1.5, -0.5):  # a global the loss reads, changed between calls
+        SCALE = scale
+        try:
+            value, grad = gradient(w)
+            assert value == pytest.approx(scale * 26.0)
+            assert LOG["last"] == RECORD.last == pytest.approx(value)
+            assert RECORD.twice == pytest.approx(2.0 * value)
+            np.testing.assert_allclose(grad, srcad.numerical_grad(logged_by_calls, w), rtol=1e-7)
+        finally:
+            SCALE = 1.5
+
+
+def read_after_a_dict_write(w):
+    RECORD.__dict__["weights"] = w
+    return np.sum(RECORD.weights**3)
+
+
+def read_after_setitem(w):
+    LOG.__setitem__("weights", w)
+    return np.sum(LOG["weights"] ** 3)
+
+
+@pytest.mark.parametrize("fun", [read_after_a_dict_write, read_after_setitem])
+def test_a_place_written_by_a_call_and_read_is_refused_at_its_line(fun):
+    with pytest.raises(srcad.UnsupportedSyntax, match="is written here .* and also read") as err:
+        srcad.grad(fun)(np.array([3.0, -1.0]))
+    assert err.value.line == fun.__code__.co_firstlineno + 1
+
+
+class Settings:
+    def __init__(self, **options):
+        for name, value in options.items():
+            setattr(self, name, value)
+        object.__setattr__(self, "ready", True)
+
+
+def configured_by_setattr(w):
+    settings = Settings(scale=SCALE, weights=w)
+    settings.__setattr__("shift", 0.5)
+    return np.sum((settings.weights + settings.shift) ** 3) * settings.scale
+
+
+def test_setattr_on_an_object_made_in_the_function_sets_its_attributes():
+    """A common configuration class: ``setattr(self, name, value)`` in a loop over keyword
+    arguments (it was 'setattr has no derivative rule')."""
+    global SCALE
+    w = np.array([0.3, -1.2])
+    for mode in ("reverse", "forward"):
+        gradient = srcad.grad(configured_by_setattr, mode=mode)
+        for scale in (1.5, 3.0):
+            SCALE = scale
+            try:
+                expected = srcad.numerical_grad(configured_by_setattr, w)
+                np.testing.assert_allclose(gradient(w), expected, rtol=1e-7)
+            finally:
+                SCALE = 1.5

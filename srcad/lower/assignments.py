@@ -49,6 +49,7 @@ from srcad.lower.objects import class_attribute, write_attribute
 from srcad.lower.outside_writes import write_outside, written_outside
 from srcad.lower.user_code import has_own_method
 from srcad.lower.world import Outside, outside_call
+from srcad.lower.write_calls import as_attribute
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering, Node
@@ -399,6 +400,7 @@ def check_not_passed_twice(lowering: Lowering, name: str, value: object, node: N
 
 def assign(lowering: Lowering, target: ast.expr, value: object, since: int) -> None:
     """Bind ``target`` (``since``: where the statement's equations start)."""
+    target = as_attribute(lowering, target)  # obj.__dict__["w"] = v is obj.w = v
     if isinstance(target, (ast.Name, ast.Attribute, ast.Subscript)):
         if write_outside(lowering, target, value, target):
             return  # self.last_loss = loss: the generated code writes it on every call

@@ -135,6 +135,7 @@ from srcad.lower.world import (
     outside_callee,
     reports_a_line,
 )
+from srcad.lower.write_calls import lower_write_call
 from srcad.pytree import (
     flatten,
     is_library_class,
@@ -154,6 +155,8 @@ IN_PLACE = {
 
 @lowers_expression(ast.Call)
 def evaluate_call(lowering: Lowering, node: ast.Call) -> object:
+    if lower_write_call(lowering, node):  # setattr(self, k, v): self.k = v
+        return None
     function = evaluate(lowering, node.func)
     if function is sum and _sums_a_comprehension(node):
         return _sum_of_comprehension(lowering, node)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ast
 import types
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -34,6 +34,7 @@ from srcad.lower.dispatch import evaluate
 from srcad.lower.outside_lists import calls_runtime_helper, kept, outside_place, static_key
 from srcad.lower.outside_state import WHOLE
 from srcad.lower.world import Outside, outside_call
+from srcad.lower.write_calls import subscript_written_by
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering
@@ -76,6 +77,8 @@ def note_written_dicts(lowering: Lowering) -> None:
             local.add(node.id)
         elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
             written.append(node)
+        elif isinstance(node, ast.Call) and subscript_written_by(node) is not None:
+            written.append(cast(ast.Subscript, subscript_written_by(node)))  # d.__setitem__
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
             update = _as_assignment(lowering, node.value)  # generated code, again: hessian
             target = getattr(update, "target", None) or getattr(update, "targets", [None])[0]

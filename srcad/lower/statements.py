@@ -33,6 +33,7 @@ from srcad.lower.effects import is_setting_call, lower_setting_call
 from srcad.lower.outside_lists import append_outside, appended_list, calls_runtime_helper
 from srcad.lower.outside_writes import written_outside
 from srcad.lower.world import Outside, outside_callee
+from srcad.lower.write_calls import lower_write_call
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering
@@ -72,6 +73,8 @@ def lower_declaration(lowering: Lowering, node: ast.Global | ast.Nonlocal, since
 def lower_expression_statement(lowering: Lowering, node: ast.Expr, since: int) -> None:
     if isinstance(node.value, ast.Constant):
         return  # a docstring or a bare constant
+    if isinstance(node.value, ast.Call) and lower_write_call(lowering, node.value):
+        return  # setattr(self, k, v), d.__setitem__(k, v): the assignments they make
     filled = _as_subscript_assignment(lowering, node.value)
     if filled is not None:  # np.fill_diagonal(M, v): M[arange(k), arange(k)] = v
         dispatch_statement(lowering, filled, since)
