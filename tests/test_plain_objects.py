@@ -8,6 +8,8 @@ from __future__ import annotations
 import abc
 import functools
 import logging
+import os
+import warnings
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -376,6 +378,22 @@ def test_a_list_that_grows_on_every_call_is_named_when_compiles_pile_up():
             model.losses.append(float(tracked_loss(model, x)))
     said = [w for w in seen if "layouts" in str(w.message)]
     assert len(said) == 1  # once
+    assert os.path.dirname(said[0].filename) == os.path.dirname(__file__), said[0].filename
+
+
+def test_a_warning_skips_the_functions_srcad_compiles_for_itself():
+    """The 'compiled for 16 layouts' warning named '<srcad entry>:6' (the lean __call__ srcad
+    compiles for a transformed function), not the user's call."""
+    from srcad.runtime import errors
+
+    namespace = {"warnings": warnings, "user_stacklevel": errors.user_stacklevel}
+    in_srcad = os.path.join(os.path.dirname(errors.__file__), "warning_here.py")
+    source = "def warns():\n    warnings.warn('from srcad', stacklevel=user_stacklevel())\n"
+    exec(compile(source, in_srcad, "exec"), namespace)  # a warning of srcad's
+    exec(compile("def entry():\n    warns()\n", "<srcad entry>", "exec"), namespace)
+    with pytest.warns(UserWarning, match="from srcad") as seen:
+        namespace["entry"]()
+    assert seen[0].filename == __file__
 
 
 class Base:

@@ -68,17 +68,24 @@ SITE_DIRS = tuple({sysconfig.get_paths()[key] + os.sep for key in ("purelib", "p
 
 def user_stacklevel() -> int:
     """The ``stacklevel`` at which a warning raised by srcad's caller of this function
-    names the user's line, not srcad's (the first frame outside the package)."""
+    names the user's line, not srcad's (the first frame outside the package and the
+    functions srcad compiles for itself: ``<srcad entry>``)."""
     frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(PACKAGE_DIR):
+    while frame is not None and _is_srcads(frame.f_code.co_filename):
         frame, level = frame.f_back, level + 1
     return level
+
+
+def _is_srcads(filename: str) -> bool:
+    """A file of srcad's package, or a function srcad compiled for itself (its entries and
+    guards: ``<srcad entry>``, ``<srcad guard>``)."""
+    return filename.startswith((PACKAGE_DIR, "<srcad "))
 
 
 def callers_line() -> tuple[str | None, int | None]:
     """The file and line of the innermost frame outside srcad: the user's call."""
     frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(PACKAGE_DIR):
+    while frame is not None and _is_srcads(frame.f_code.co_filename):
         frame = frame.f_back
     return (frame.f_code.co_filename, frame.f_lineno) if frame else (None, None)
 
@@ -376,7 +383,7 @@ def _entries(tb: types.TracebackType | None) -> Iterator[types.TracebackType]:
 def _is_internal(frame: types.FrameType) -> bool:
     """A frame of srcad itself, or of the standard library modules srcad calls through."""
     filename = frame.f_code.co_filename
-    if filename.startswith(PACKAGE_DIR):
+    if _is_srcads(filename):
         return True
     return filename.startswith(STDLIB_DIR) and not filename.startswith(SITE_DIRS)
 
