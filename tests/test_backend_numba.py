@@ -742,3 +742,21 @@ def test_a_compiled_variant_that_raises_on_a_later_call_lets_numpy_decide(numba)
     np.testing.assert_allclose(squared(w.astype(">f8"), x), expected, rtol=1e-12)
     np.testing.assert_allclose(squared(w, x), expected, rtol=1e-12)
     assert squared.numba.is_compiled(squared.last)
+
+
+def float32_total(x):
+    total = 0.0
+    for i in range(len(x)):
+        total += x[i] * x[i]
+    return total
+
+
+def test_a_python_float_carried_through_a_float32_loop_is_summed_in_float32(numba):
+    """srcad typed the carried total float64 (NumPy makes it float32 at the first term):
+    numba's variant summed in float64 and gave a Python float."""
+    x = (np.arange(1, 40, dtype=np.float32) / 7.0) ** 3
+    value, gradient = srcad.value_and_grad(float32_total, backend="numba")(x)
+    expected = float32_total(x)
+    assert type(value) is np.float32 and value == expected  # NumPy's float32 sum, bit for bit
+    assert gradient.dtype == np.float32
+    np.testing.assert_allclose(gradient, 2.0 * x, rtol=1e-6)

@@ -143,3 +143,31 @@ def test_a_ufunc_reduction_of_a_0d_array_over_axis_0_is_its_value(reduction, axi
     value, gradient = srcad.value_and_grad(reduced, mode=mode)(x, scale)
     assert value == pytest.approx(float(reduced(x, scale)), rel=1e-15)
     np.testing.assert_allclose(gradient, srcad.numerical_grad(reduced, x, scale), rtol=1e-6)
+
+
+WEIGHT = {"w": 1.0}
+
+
+def accumulated_in_a_loop(x):
+    total = 0.0  # a Python float that NumPy makes float32 at the first float32 term
+    for i in range(len(x)):
+        total += x[i] * x[i] * WEIGHT["w"]
+    return total
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_python_float_carried_through_a_float32_loop_is_float32_as_in_numpy(mode):
+    """srcad took the carried total for float64 (its guess for a Python float that meets
+    NumPy values): the value was typed float64 where NumPy computes float32, and numba's
+    variant summed in float64."""
+    x = np.array([0.1, 0.7, -1.3], np.float32)
+    for weight in (1.0, 3.0):  # a global read on every call
+        WEIGHT["w"] = weight
+        try:
+            value, gradient = srcad.value_and_grad(accumulated_in_a_loop, mode=mode)(x)
+            expected = accumulated_in_a_loop(x)
+            assert type(value) is type(expected) is np.float32 and value == expected
+            assert gradient.dtype == np.float32
+            np.testing.assert_allclose(gradient, 2.0 * weight * x, rtol=1e-6)
+        finally:
+            WEIGHT["w"] = 1.0

@@ -304,9 +304,8 @@ def _structured_loop_of(
     carried = [n for n in _assigned_names(node.body) if n in before]
     initial = [_carried_atom(before[n], n, node).aval for n in carried]
     # a placeholder (a result set later in the loop) takes its shape from the body
-    avals = [
-        a if before[n] is LATER else _numpy_float(a) for n, a in zip(carried, initial, strict=True)
-    ]
+    guess = _numpy_float if not _holds_narrow_floats(before) else (lambda aval: aval)
+    avals = [a if before[n] is LATER else guess(a) for n, a in zip(carried, initial, strict=True)]
     for _attempt in range(4):
         counter = builder.new_var(counter_name(node.target, iteration), INT)
         in_vars = [builder.new_var(n, a) for n, a in zip(carried, avals, strict=True)]
@@ -624,8 +623,26 @@ def _widen(avals: list[AVal], out_avals: list[AVal]) -> list[AVal]:
         if before.shape != after.shape and not (before.is_weak and before.shape == ()):
             raise _Unroll
         dtype = np.result_type(np.dtype(before.dtype), np.dtype(after.dtype)).name
+        if before.is_weak and before.shape == () and _are_floats(before, after):
+            dtype = after.dtype  # a Python float takes a NumPy float's dtype: float32 stays
         widened.append(AVal(after.shape, dtype, before.is_weak and after.is_weak))
     return widened
+
+
+def _are_floats(*avals: AVal) -> bool:
+    return all(np.dtype(a.dtype).kind == "f" for a in avals)
+
+
+def _holds_narrow_floats(env: dict[str, object]) -> bool:
+    """Whether the function has float32 (or float16) values at hand before a loop: a Python
+    float carried through it may become one (``total = 0.0; total += x32[i]``), so it is
+    not guessed a NumPy float64 (``_numpy_float``)."""
+    for value in env.values():
+        leaves = value if isinstance(value, (list, tuple)) else (value,)
+        for leaf in leaves:
+            if isinstance(leaf, Tracer) and leaf.aval.dtype in ("float32", "float16"):
+                return True
+    return False
 
 
 def _numpy_float(aval: AVal) -> AVal:
