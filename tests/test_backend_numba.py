@@ -760,3 +760,33 @@ def test_a_python_float_carried_through_a_float32_loop_is_summed_in_float32(numb
     assert type(value) is np.float32 and value == expected  # NumPy's float32 sum, bit for bit
     assert gradient.dtype == np.float32
     np.testing.assert_allclose(gradient, 2.0 * x, rtol=1e-6)
+
+
+def summed_sines_in_a_loop(x):
+    s = 0.0
+    for i in range(3):
+        s = s + np.sum(np.sin(x * i)) * WEIGHTS["scale"]
+    return s
+
+
+WEIGHTS = {"scale": 1.0}
+
+
+def test_the_hessian_of_a_loop_carrying_a_python_float_compiles_with_numba(numba):
+    """The tangent of a Python float carried through the loop started as
+    np.zeros_like(0.0), a 0-d array numba cannot unify with a number: the hessian fell back
+    to NumPy with a warning naming srcad's generated file."""
+    x = np.array([0.4, -1.1])
+    hessian = srcad.hessian(summed_sines_in_a_loop, backend="numba")
+    for scale in (1.0, -2.0):  # a global read on every call
+        WEIGHTS["scale"] = scale
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", NumbaFallbackWarning)
+                got = hessian(x)
+            expected = srcad.hessian(summed_sines_in_a_loop)(x)
+        finally:
+            WEIGHTS["scale"] = 1.0
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+        diagonal = -scale * sum(i * i * np.sin(x * i) for i in range(3))
+        np.testing.assert_allclose(np.diag(got), diagonal, rtol=1e-12)

@@ -201,5 +201,7 @@ def _tangent_or_zero(builder: GraphBuilder, atom: Atom, tangents: dict[Var, Atom
         return tangents[atom]
     if isinstance(atom, Const) and (atom.value is None or isinstance(atom.value, str)):
         return Const(None)  # an auxiliary output's label: no tangent
+    if isinstance(atom, Const) and type(atom.value) is float:
+        return Const(0.0)  # a Python float's: a Python float (np.zeros_like gives a 0-d array)
     value = builder.tracer(atom) if isinstance(atom, Var) else atom.value
     return builder.apply_atom("zeros_like", (value,))
