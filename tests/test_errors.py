@@ -306,3 +306,20 @@ def test_grad_of_a_numpy_function_of_a_vector_names_no_file_of_srcads():
     with pytest.raises(TypeError, match="^grad requires sqrt to return a scalar") as error:
         srcad.grad(np.sqrt)(np.ones(3))
     assert error.value.file is None
+
+
+TEMPERATURE = 0.5
+
+
+def branch_on_formatted_text(x):
+    if f"{TEMPERATURE:.1f}" == "0.5":
+        return np.sum(x**2)
+    return np.sum(x)
+
+
+def test_text_formatted_from_a_value_read_on_every_call_says_to_compare_numbers():
+    """It said 'cannot use a builtins.str as an array here'."""
+    with pytest.raises(srcad.SrcadError, match="cannot compute with the text '0.5'") as error:
+        srcad.grad(branch_on_formatted_text)(np.ones(2))
+    assert "compare or compute with the number itself" in str(error.value)
+    assert error.value.line == branch_on_formatted_text.__code__.co_firstlineno + 1

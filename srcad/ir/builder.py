@@ -383,6 +383,13 @@ def not_an_array(value: object) -> str:
     where = f" ({path.text})" if path is not None else ""
     kind = type(held)
     message = f"cannot use a {kind.__module__}.{kind.__qualname__}{where} as an array here"
+    if kind is str:
+        return (
+            f"cannot compute with the text {held!r}{where} here: an operation mixes it with a "
+            "value read on every call (text formatted from a float, f'{x:.1f}', is made when "
+            "the code runs); compare or compute with the number itself "
+            "(abs(x - 0.5) < 0.05 rather than f'{x:.1f}' == '0.5')"
+        )
     if kind.__module__.startswith("scipy.sparse"):
         message += (
             "; srcad differentiates dense NumPy arrays: make it one with .toarray() (outside "
