@@ -790,3 +790,30 @@ def test_the_hessian_of_a_loop_carrying_a_python_float_compiles_with_numba(numba
         np.testing.assert_allclose(got, expected, rtol=1e-12)
         diagonal = -scale * sum(i * i * np.sin(x * i) for i in range(3))
         np.testing.assert_allclose(np.diag(got), diagonal, rtol=1e-12)
+
+
+def squared_by_a_rule(x):
+    return x * x
+
+
+def loss_through_a_rule(x):
+    return np.sum(squared_by_a_rule(x))
+
+
+def logs_without_warnings(x):
+    with np.errstate(divide="ignore"):
+        y = np.log(x)
+    return np.sum(y)
+
+
+def test_refusals_numba_gives_without_a_line_name_the_users_line(numba):
+    """'Untyped global name' (a function with a rule of the user's) and 'Unsupported context
+    manager' name no line: the warning said neither the generated line nor the user's."""
+    srcad.defvjp(squared_by_a_rule, lambda g, out, x: (2.0 * x * g,))  # removed by conftest
+    x = np.array([0.5, 2.0])
+    for fun, line in [(loss_through_a_rule, 1), (logs_without_warnings, 1)]:
+        with pytest.warns(NumbaFallbackWarning) as seen:
+            got = srcad.grad(fun, backend="numba")(x)
+        np.testing.assert_allclose(got, srcad.numerical_grad(fun, x), rtol=1e-7)
+        message = str(seen[0].message)
+        assert f"from line {fun.__code__.co_firstlineno + line}:" in message, message

@@ -462,15 +462,36 @@ def _refusal(variant: _Variant, error: Exception) -> str:
     text = COLOURS.sub("", str(error))
     path = re.escape(str(variant.path))
     match = re.search(rf'File "{path}", line (\d+)', text) or re.search(rf"{path} \((\d+)\)", text)
+    line = int(match.group(1)) if match else _line_refused(text, variant.source)
     where = ""
-    if match:
-        line = int(match.group(1))
+    if line:
         code, user_line = source_line(variant.source, line)
         where = f" at line {line} of {variant.path.name} ({code!r}"
         where += f", from {user_line})" if user_line else ")"
     if not isinstance(error, require_numba().core.errors.NumbaError):
         return f"{where}: numba failed with {type(error).__name__}: {text}"
     return f"{where}: {_reason(text)}"
+
+
+# numba's refusals that name no line, and the first line of the variant each refuses
+REFUSED_WITHOUT_A_LINE = (
+    (re.compile(r"Untyped global name '(\w+)'"), r"\b{}\("),  # a Python function called
+    (re.compile(r"Unsupported context manager"), r"^\s*with "),
+)
+
+
+def _line_refused(text: str, source: str) -> int | None:
+    """The line of the variant a refusal that names none is about (``mysq(x)`` of a rule
+    of the user's, a ``with np.errstate(...)`` block), or None."""
+    for refusal, line_pattern in REFUSED_WITHOUT_A_LINE:
+        found = refusal.search(text)
+        if found is None:
+            continue
+        pattern = line_pattern.format(*(re.escape(g) for g in found.groups()))
+        for number, code in enumerate(source.splitlines(), start=1):
+            if re.search(pattern, code) and not code.lstrip().startswith("#"):
+                return number
+    return None
 
 
 def _reason(text: str) -> str:
