@@ -525,3 +525,41 @@ def test_two_threads_compiling_at_once_get_one_compile(cache_dir, monkeypatch):
 
 def test_generated_files_go_to_the_configured_directory(cache_dir):
     assert generated_dir() == cache_dir
+
+
+@pytest.mark.slow
+def test_a_process_that_replaced_a_numpy_function_compiles_afresh(cache_dir, tmp_path):
+    """A process that set np.tanh = np.sin before compiling reused the compile another
+    process stored: the generated code called sin with tanh's rule (a wrong gradient)."""
+    (tmp_path / "tanh_loss.py").write_text(
+        "import numpy as np\n\n\ndef loss(x):\n    return np.sum(np.tanh(x))\n"
+    )
+    script = textwrap.dedent("""
+        import sys
+        import numpy as np
+        import srcad
+        import tanh_loss
+        if sys.argv[1] == "patched":
+            np.tanh = np.sin
+        x = np.array([0.3, 0.7, 1.1])
+        value, gradient = srcad.value_and_grad(tanh_loss.loss)(x)
+        print(value - tanh_loss.loss(x), np.max(np.abs(gradient - np.cos(x) if sys.argv[1] == "patched" else gradient - (1 - np.tanh(x) ** 2))))
+        """)
+    (tmp_path / "run_loss.py").write_text(script)
+    environment = {
+        **os.environ,
+        "SRCAD_GENERATED_DIR": str(cache_dir),
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path]),
+    }
+    for mode in ("plain", "patched"):
+        result = subprocess.run(
+            [sys.executable, str(tmp_path / "run_loss.py"), mode],
+            capture_output=True,
+            text=True,
+            env=environment,
+            cwd=tmp_path,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        value_error, gradient_error = map(float, result.stdout.split())
+        assert value_error == 0.0 and gradient_error < 1e-12, (mode, result.stdout)

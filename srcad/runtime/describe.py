@@ -280,6 +280,22 @@ def _library_location(obj: object) -> list:
     raise Undescribable(f"{type(obj).__name__} {name or obj!r} is not a library object")
 
 
+def moved_library_functions(functions: object) -> list[str]:
+    """Those of ``functions`` (library functions srcad has rules for) that are no longer
+    found under their own module and name (``np.tanh = np.sin``, ``mock.patch``): a compile
+    another process stored would call what the module holds now with the rules of what it
+    held then. The bound methods of SciPy's distributions (``norm.logpdf``) are left out."""
+    moved = []
+    for function in list(functions):  # type: ignore[call-overload]
+        if isinstance(function, types.MethodType) or not _is_library(function):
+            continue
+        try:
+            _library_location(function)
+        except Undescribable:
+            moved.append(getattr(function, "__name__", repr(function)))
+    return moved
+
+
 def _import(module_name: str, qualname: str) -> object:
     try:
         value = importlib.import_module(module_name)
