@@ -563,3 +563,34 @@ def test_a_process_that_replaced_a_numpy_function_compiles_afresh(cache_dir, tmp
         assert result.returncode == 0, result.stderr
         value_error, gradient_error = map(float, result.stdout.split())
         assert value_error == 0.0 and gradient_error < 1e-12, (mode, result.stdout)
+
+
+# --- the in-memory cache -----------------------------------------------------------------
+def squared_error(w, X, y):
+    return np.mean((X @ w - y) ** 2)
+
+
+def test_a_new_function_on_every_step_keeps_only_the_last_ones_alive():
+    """A training loop that differentiates a new partial or lambda of each minibatch kept
+    every batch alive: the cache held each function through its compile's guard."""
+    import functools
+    import gc
+    import weakref
+
+    rng = np.random.default_rng(0)
+    w, batches = np.zeros(5), []
+    for step in range(3 * cache.MAX_FUNCTIONS):
+        X, y = rng.normal(size=(8, 5)), rng.normal(size=8)
+        batches.append(weakref.ref(X))
+        made = (
+            functools.partial(squared_error, X=X, y=y)
+            if step % 2
+            else (lambda w, X=X, y=y: squared_error(w, X, y))
+        )
+        gradient = srcad.grad(made)(w)
+        if step < 2:
+            np.testing.assert_allclose(gradient, 2.0 * X.T @ (X @ w - y) / 8, rtol=1e-12)
+    del made, X, y
+    gc.collect()
+    alive = sum(ref() is not None for ref in batches)
+    assert alive <= cache.MAX_FUNCTIONS, alive

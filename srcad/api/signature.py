@@ -251,8 +251,9 @@ def warn_of_function_churn(fun: Callable, signatures: list[ArgSignature]) -> Non
             "and every compile stays cached; the last two differ in "
             f"{_difference(signatures[-2], signatures[-1])}. srcad compiles for each "
             "container length, array shape and dtype, and each int, string and function: "
-            "keep those the same from call to call (pass a growing list or a step counter "
-            "outside the differentiated arguments)",
+            "keep those the same from call to call (keep a growing list or a step counter "
+            "out of the arguments: read it from a global or an object's attribute, which "
+            "the function reads on every call)",
             stacklevel=user_stacklevel(),
         )
 
