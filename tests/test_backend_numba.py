@@ -817,3 +817,32 @@ def test_refusals_numba_gives_without_a_line_name_the_users_line(numba):
         np.testing.assert_allclose(got, srcad.numerical_grad(fun, x), rtol=1e-7)
         message = str(seen[0].message)
         assert f"from line {fun.__code__.co_firstlineno + line}:" in message, message
+
+
+def test_threads_making_their_first_calls_at_once_get_numbas_results(numba):
+    """Threads calling a new numba-backed gradient at once raised SystemError ('AST
+    constructor recursion depth mismatch': ast.parse of the variant is not thread-safe)."""
+    import threading
+
+    x = np.linspace(-1.0, 1.0, 6).reshape(3, 2)
+    w = np.ones((4, 3))
+    expected = srcad.grad(arrays)(x, w)
+    for _trial in range(3):
+        gradient = srcad.grad(arrays, backend="numba")
+        barrier, results, errors = threading.Barrier(6), [], []
+
+        def call(gradient=gradient, barrier=barrier, results=results, errors=errors):
+            barrier.wait()
+            try:
+                results.append(gradient(x, w))
+            except Exception as error:  # noqa: BLE001 - what the test counts
+                errors.append(repr(error))
+
+        threads = [threading.Thread(target=call) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == [] and len(results) == 6
+        for result in results:
+            np.testing.assert_allclose(result, expected, rtol=1e-12)

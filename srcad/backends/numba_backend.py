@@ -34,6 +34,7 @@ import itertools
 import re
 import secrets
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -158,6 +159,9 @@ def _numbers_as_numba_gives_them(result: object) -> object:
     return float(result) if type(result) is np.float64 else result
 
 
+_FIRST_RUNS = threading.RLock()
+
+
 class NumbaBackend:
     """The numba variants of one transformed function's compiles (one per generated
     module), made on their first call."""
@@ -169,11 +173,19 @@ class NumbaBackend:
         """``compiled.fn(*args)`` computed by its numba variant, which compiles on its first
         call (the NumPy function computes it where numba cannot compile the variant)."""
         variant = self._variants.get(compiled.fn)
-        if variant is not None:
-            try:
-                return variant.fn(*args)
-            except Exception as error:
-                return self.retry(compiled, error, args)
+        if variant is None:
+            with _FIRST_RUNS:  # ast.parse and numba's compiles are not safe in two threads
+                variant = self._variants.get(compiled.fn)
+                if variant is None:
+                    return self._first_run(compiled, args)
+        try:
+            return variant.fn(*args)
+        except Exception as error:
+            return self.retry(compiled, error, args)
+
+    def _first_run(self, compiled: Compiled, args: tuple) -> object:
+        """The first call of ``compiled``: its numba variant written, compiled and run, or
+        the NumPy code run with the warning that says why."""
         try:
             floats, functions = _parameters_holding(compiled.fn, args)
             variant = _load_variant(
