@@ -13,8 +13,9 @@ kept under a size cap.
   under 90% of both. A process counts the files it writes and lists the directory again
   when its count reaches the cap, or when the last listing is 10 seconds old (to see what
   other processes wrote: the cap is a bound kept within seconds, not at every instant);
-  their sizes, which take a ``stat`` each, are summed at most every 30 seconds. The files of one entry (``name.py``, ``name.json``, ``name.npz``) go
-  together.
+  their sizes, which take a ``stat`` each, are summed at most every 30 seconds. The files of
+  one entry (``name.py``, ``name.json``, ``name.npz``, and numba's cache of a numba variant
+  in ``__pycache__``) go together, and count towards both caps.
 - Removing a file never breaks a running process: a loaded module's source also lives in
   ``linecache``, and readers treat a file that vanished as a cache miss.
 - srcad removes files only from a directory it owns: the default ``~/.cache/srcad``, or one
@@ -36,6 +37,8 @@ DEFAULT_MAX_FILES = 2000
 DEFAULT_MAX_MB = 50.0
 TRIM_TO = 0.9  # of each limit, so that a full directory is not trimmed on every write
 SUFFIXES = (".py", ".json", ".npz")  # what srcad writes; nothing else is removed
+NUMBA_CACHE_DIR = "__pycache__"  # where numba caches the variants it compiled ...
+NUMBA_SUFFIXES = (".nbi", ".nbc")  # ... removed with their module
 SIZE_CHECK_INTERVAL_S = 30.0
 RECOUNT_INTERVAL_S = 10.0  # listing a directory of 2,000 files takes ~0.5 ms a write
 SIZE_MARKER = ".size-checked"
@@ -196,6 +199,10 @@ def _over_file_cap(directory: Path, max_files: int) -> bool:
         files = sum(1 for name in os.listdir(directory) if name.endswith(SUFFIXES))
     except OSError:
         return False
+    with contextlib.suppress(OSError):  # numba's caches of the variants count too
+        files += sum(
+            1 for n in os.listdir(directory / NUMBA_CACHE_DIR) if n.endswith(NUMBA_SUFFIXES)
+        )
     _counts[directory] = _Count(files, now)
     return files > max_files
 
@@ -238,12 +245,32 @@ def _groups(directory: Path) -> list[_Group]:
         base, suffix = os.path.splitext(name)
         if suffix in SUFFIXES:
             found.setdefault(base, []).append((Path(entry.path), stat.st_size, stat.st_mtime))
+    _add_compiled_caches(directory, found)
     return [
         _Group(
             tuple(p for p, _, _ in files), sum(s for _, s, _ in files), max(t for *_, t in files)
         )
         for files in found.values()
     ]
+
+
+def _add_compiled_caches(directory: Path, found: dict[str, list]) -> None:
+    """numba's cache files of the numba variants (``__pycache__/<module>.<function>-<line>
+    .py311.nbi``, ``.nbc``), in the group of their module (on their own where it is gone)."""
+    try:
+        entries = list(os.scandir(directory / NUMBA_CACHE_DIR))
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.endswith(NUMBA_SUFFIXES):
+            continue
+        try:
+            stat = entry.stat()
+        except OSError:
+            continue
+        owners = [base for base in found if entry.name.startswith(base + ".")]
+        base = max(owners, key=len) if owners else entry.name.split(".", 1)[0]
+        found.setdefault(base, []).append((Path(entry.path), stat.st_size, stat.st_mtime))
 
 
 # --- srcad cache info / clear ---------------------------------------------------------------
