@@ -258,3 +258,25 @@ def test_python_max_and_min_take_items_as_python_does(point, backend):
                 assert gradients[0] == pytest.approx(da) or math.isnan(a)
         finally:
             BOUND["low"] = 0.5
+
+
+def rounded_extreme(x):
+    m = min(np.mean(x), np.sum(x)) * BOUND["low"]
+    return round(m) * m + max(x[0], x[1]) ** 2
+
+
+def test_python_max_and_min_of_numpy_numbers_give_numbers():
+    """Taken as np.where (Python's order of items), the result was a 0-d array, which
+    round() refuses (TypeError: type numpy.ndarray doesn't define __round__; found by the
+    fuzzer); NumPy's maximum had given a number."""
+    x = np.array([0.3, 1.7, 2.2])
+    for low in (0.5, 2.0):  # a global read on every call
+        BOUND["low"] = low
+        try:
+            value, gradient = srcad.value_and_grad(rounded_extreme)(x)
+            assert value == pytest.approx(rounded_extreme(x))
+            np.testing.assert_allclose(
+                gradient, srcad.numerical_grad(rounded_extreme, x), rtol=1e-6
+            )
+        finally:
+            BOUND["low"] = 0.5

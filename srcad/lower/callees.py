@@ -158,6 +158,8 @@ def _extremum(
     result = items[0]
     for item in items[1:]:
         result = builder.apply("where", (builder.apply(replaces, (item, result)), item, result))
+        if result.shape == ():  # np.where gives a 0-d array: Python's max gives the item
+            result = result[()]
     return result
 
 

@@ -18,6 +18,8 @@ from srcad.rules.registry import defjvp, deflinear, defvjp, unbroadcast
 
 @defvjp(getitem)
 def getitem_vjp(g, out, x, *arrays, index):
+    if index == () and not arrays and np.ndim(x) == 0:
+        return (g,)  # x[()] of a 0-d array: its number, whose cotangent is x's
     # repeated fancy indices accumulate, as np.add.at does
     return (add_at(g, *arrays, index=index, shape=np.shape(x)),) + (None,) * len(arrays)
 
