@@ -190,3 +190,26 @@ def test_srcad_calls_the_unchecked_function(loops):
     gradient(*loops.EXAMPLE_ARGS["rnn"])
     assert gradient.last.fn.__name__ == "rnn_grad_unchecked"
     assert gradient._fast.fn is gradient.last.fn
+
+
+def nested_sum(tree):
+    total = 0.0
+    while isinstance(tree, tuple):
+        leaf, tree = tree
+        total = total + np.sum(leaf**2)
+    return total + np.sum(tree)
+
+
+def test_the_check_of_a_deeply_nested_argument_is_not_given_to_black(monkeypatch):
+    """Its long lines went to black, whose time grows faster than the lines: a tuple nested
+    100 deep compiled in 6.6 s, 150 deep in 22 s (0.2 s and 0.4 s without)."""
+    from srcad.codegen import layout
+
+    asked = []
+    monkeypatch.setattr(layout, "formatted", lambda source: asked.append(source) or source)
+    tree = np.ones(2)
+    for k in range(100):
+        tree = (np.full(2, 0.1 * k), tree)
+    gradient = srcad.grad(nested_sum)(tree)
+    assert asked == []
+    np.testing.assert_allclose(gradient[0], 0.2 * 99 * np.ones(2))
