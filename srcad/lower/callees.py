@@ -157,9 +157,10 @@ def _extremum(
     builder = lowering.builder
     result = items[0]
     for item in items[1:]:
-        result = builder.apply("where", (builder.apply(replaces, (item, result)), item, result))
-        if result.shape == ():  # np.where gives a 0-d array: Python's max gives the item
-            result = result[()]
+        replaced = builder.apply_atom(replaces, (item, result))
+        picked = builder.tracer(builder.apply_atom("where", (replaced, item, result)))
+        # np.where gives a 0-d array where Python's max gives the item: its number
+        result = picked[()] if picked.shape == () else picked
     return result
 
 
