@@ -18,7 +18,8 @@ value found here a name of its own, until no conflict is left.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import bisect
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from srcad.codegen.program import Program
@@ -197,8 +198,28 @@ def name_conflicts(
             holders.setdefault(name, []).append(var_id)
     conflicts = []
     for name, ids in holders.items():
-        for earlier in ids:
-            for later in ids:
-                if earlier != later and ranges.overwritten(earlier, later):
-                    conflicts.append(Conflict(ranges.vars[earlier], ranges.vars[later], name))
+        for earlier, later in _candidate_pairs(ranges, ids):
+            if ranges.overwritten(earlier, later):
+                conflicts.append(Conflict(ranges.vars[earlier], ranges.vars[later], name))
     return conflicts
+
+
+def _candidate_pairs(ranges: LiveRanges, ids: list[int]) -> Iterator[tuple[int, int]]:
+    """The pairs of ``ids`` where ``later`` may be assigned while ``earlier`` is live: an
+    assignment of it after ``earlier``'s first and before its last read. Values assigned
+    once are found by bisection (a long function that assigns ``x = x + ...`` 4,000 times
+    had 16 million pairs to test); values assigned several times (in loops, branches) are
+    paired with every other."""
+    once = sorted((ranges.writes[i][0].position, i) for i in ids if len(ranges.writes[i]) == 1)
+    positions = [position for position, _ in once]
+    several = [i for i in ids if len(ranges.writes[i]) > 1]
+    for earlier in ids:
+        born = min(w.position for w in ranges.writes[earlier])
+        last_read = max((r.position for r in ranges.reads.get(earlier, ())), default=born)
+        start, stop = bisect.bisect_right(positions, born), bisect.bisect_left(positions, last_read)
+        for _, later in once[start:stop]:
+            if later != earlier:
+                yield earlier, later
+        for later in several:
+            if later != earlier:
+                yield earlier, later

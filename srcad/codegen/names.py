@@ -69,6 +69,8 @@ class NameAllocator(Namer):
         self._derivative_ids = {
             v.id for e in program.order if e.role != "primal" for v in e.outputs
         }
+        self._output_ids = {v.id for v in graph.outputs if isinstance(v, Var)}
+        self._input_ids = {v.id for v in graph.inputs}
 
     def name(self, var: Var) -> str:
         return self.names[var.id]
@@ -249,7 +251,7 @@ class NameAllocator(Namer):
         """Whether a derivative value may take over ``name`` (``dx = dx + ...``)."""
         holders = self.holders.get(name, [])
         return bool(holders) and all(
-            holder not in self.graph.outputs
+            holder.id not in self._output_ids
             and holder.id not in self.leader
             and self.program.last_use.get(holder.id, -1) <= position
             and holder.id in self._derivative_ids
@@ -262,8 +264,8 @@ class NameAllocator(Namer):
         if not holders:
             return name not in self.taken
         return all(
-            holder not in self.graph.outputs
-            and holder not in self.graph.inputs
+            holder.id not in self._output_ids
+            and holder.id not in self._input_ids
             and self.program.last_use.get(holder.id, -1) < position
             for holder in holders
         )
