@@ -144,6 +144,14 @@ class Transformed:
         self._names = [p.name for p in parameters]
         self._is_plain = all(p.kind == p.POSITIONAL_OR_KEYWORD for p in parameters)
 
+    def __reduce__(self) -> tuple:
+        """Pickled as the transformation of the function (which pickles by reference): a
+        process that unpickles it compiles again (``multiprocessing``, ``copy.deepcopy``)."""
+        argnums = self.wrt.numbers[0] if self.wrt.is_single else self.wrt.numbers
+        backend = "numpy" if self.numba is None else "numba"
+        options = (argnums, self.has_aux, self.mode, self.returns_value, backend)
+        return (Transformed, (self.fun, *options))
+
     def _repr_html_(self) -> str:
         """The function, its source and its generated code, for Jupyter (``api.display``)."""
         return transformed_html(self)

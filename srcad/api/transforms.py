@@ -244,6 +244,12 @@ class _Jacobian:
         self.rows_as_argument = rows_as_argument
         functools.update_wrapper(self, fun, updated=())
 
+    def __reduce__(self) -> tuple:
+        """Pickled as the transformation of the function: compiled again when unpickled."""
+        argnums = self.wrt.numbers[0] if self.wrt.is_single else self.wrt.numbers
+        backend = "numpy" if self.numba is None else "numba"
+        return (_Jacobian, (self.fun, argnums, self.mode, backend, self.rows_as_argument))
+
     def compile(self, signature: ArgSignature) -> Compiled:
         if self.mode == "forward":
             self.last = compile_forward(self.fun, signature, self.wrt, outputs=Outputs())
