@@ -517,3 +517,32 @@ def test_frozen_distributions_are_their_distributions_with_named_parameters():
             prior["dist"] = change
         expected = srcad.numerical_grad(log_joint, x)
         np.testing.assert_allclose(gradient(x), expected, rtol=1e-6, atol=1e-8)
+
+
+ORDERS: dict = {"scale": 1.0}
+
+
+def special_of_array_orders(x):
+    special = ORDERS["special"]
+    orders = np.array([0.5, 1.0, 2.0])
+    return ORDERS["scale"] * (
+        np.sum(special.polygamma(np.array([0, 1, 2]), x))
+        + np.sum(special.iv(orders, x))
+        + np.sum(special.zeta(orders + 1.5, x))
+    )
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_orders_given_as_arrays_differentiate_each_element_by_its_order(mode):
+    """polygamma(np.array([0, 1, 2]), x): the rule added 1 to the tuple the order is kept
+    as (InternalError 'can only concatenate tuple (not int) to tuple'; found by a probe)."""
+    ORDERS["special"] = pytest.importorskip("scipy.special")
+    x = np.array([0.4, 1.3, 3.7])
+    gradient = srcad.grad(special_of_array_orders, mode=mode)
+    for scale in (1.0, -2.0):  # a global read on every call
+        ORDERS["scale"] = scale
+        try:
+            expected = srcad.numerical_grad(special_of_array_orders, x)
+            np.testing.assert_allclose(gradient(x), expected, rtol=1e-6)
+        finally:
+            ORDERS["scale"] = 1.0

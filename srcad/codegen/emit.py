@@ -305,6 +305,7 @@ class Emitter:
         else:
             text = (
                 self._added_in_place(eqn, targets)
+                or self._accumulated(eqn, targets)
                 or self._chained(eqn, targets)
                 or f"{targets} = {self.expression_text(eqn)}"
             )
@@ -339,6 +340,27 @@ class Emitter:
             if written or producer.prim == "outer":  # a small outer product: one line
                 return written
             return f"{target} = {product}\n{target} += {unparse(other)}"
+        return None
+
+    def _accumulated(self, eqn: Eqn, target: str) -> str | None:
+        """``dx = dx + term`` in the backward pass, where ``dx`` names an array of the
+        result's shape and dtype that an elementwise operation of this function made and
+        nothing else reads: ``dx += term`` (the sum written into it, not into one more array
+        of its size)."""
+        if eqn.prim != "add" or eqn.role == "primal" or eqn.outputs[0].aval.ndim == 0:
+            return None
+        out = eqn.outputs[0].aval
+        for k, atom in enumerate(eqn.inputs):
+            if not isinstance(atom, Var) or atom.id in self.inlined:
+                continue
+            if self.names.name(atom) != target or not self.is_owned(atom):
+                continue
+            if (atom.aval.shape, atom.aval.dtype) != (out.shape, out.dtype):
+                continue
+            producer = self.defining.get(atom.id)  # a ufunc's result: a new, writable array
+            if producer is None or not _is_elementwise_ufunc(producer):
+                continue
+            return f"{target} += {unparse(self.operand(eqn.inputs[1 - k]))}"
         return None
 
     def _written_once(self, eqn: Eqn, target: str, product: Eqn, other: ast.expr) -> str | None:

@@ -69,15 +69,23 @@ def deforder(target: Any, order: str | tuple[str, ...], derivative: Callable) ->
     ``derivative(out, x, *orders)`` is its derivative in ``x``."""
     names = (order,) if isinstance(order, str) else order
 
+    def orders(params: dict) -> list:
+        # an order given as an array is kept as a tuple: its arithmetic (n + 1) is an array's
+        return [_as_numbers(params[name]) for name in names]
+
     # positional-only: zeta's order is named x
     def vjp(g, out, value, /, **params):
-        return g * derivative(out, value, *[params[name] for name in names])
+        return g * derivative(out, value, *orders(params))
 
     def jvp(tangents, out, value, /, **params):
-        return tangents[0] * derivative(out, value, *[params[name] for name in names])
+        return tangents[0] * derivative(out, value, *orders(params))
 
     defvjp(target)(vjp)
     defjvp(target)(jvp)
+
+
+def _as_numbers(order: Any) -> Any:
+    return np.asarray(order) if isinstance(order, (tuple, list)) else order
 
 
 def register_rules(special: ModuleType) -> None:
