@@ -546,3 +546,41 @@ def test_orders_given_as_arrays_differentiate_each_element_by_its_order(mode):
             np.testing.assert_allclose(gradient(x), expected, rtol=1e-6)
         finally:
             ORDERS["scale"] = 1.0
+
+
+TAIL = {"scale": 0.1}
+
+
+def tail_log_probabilities(x, loc):
+    stats = TAIL["stats"]
+    return (
+        stats.gumbel_r.logcdf(x, loc=loc, scale=TAIL["scale"])
+        + stats.weibull_min.logsf(-x * 250.0, 3.0, scale=TAIL["scale"] / 100.0)
+        + stats.rayleigh.logsf(-x * 1e8)
+    )
+
+
+def test_log_cdfs_and_log_sfs_far_in_their_tails_have_their_exact_slopes():
+    """exp(logpdf - logcdf) of two numbers of -2.4e17 lost every digit: gumbel_r.logcdf at
+    z = -40 had slope 10 where it is 2.4e18, weibull_min.logsf at 1e6 scales -1000 where it
+    is -3e15 (found by a probe); the closed forms of f/F and f/S are exact."""
+    TAIL["stats"] = pytest.importorskip("scipy.stats")
+    x, loc = -4.0, 0.0
+    for scale in (0.1, 0.125):  # a global read on every call
+        TAIL["scale"] = scale
+        try:
+            z = (x - loc) / scale
+            weibull_scale = scale / 100.0
+            exact_x = (
+                np.exp(-z) / scale
+                + 250.0 * 3.0 * (-x * 250.0 / weibull_scale) ** 2 / weibull_scale
+                + 1e8 * (-x * 1e8)
+            )
+            for mode in ("reverse", "forward"):
+                got_x, got_loc = srcad.grad(tail_log_probabilities, argnums=(0, 1), mode=mode)(
+                    x, loc
+                )
+                assert got_x == pytest.approx(exact_x, rel=1e-9)
+                assert got_loc == pytest.approx(-np.exp(-z) / scale, rel=1e-9)
+        finally:
+            TAIL["scale"] = 0.1

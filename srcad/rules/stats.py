@@ -13,6 +13,11 @@ derivatives in the shape parameters:
     logcdf = log F(z):           the same with exp(l(z) - logcdf): no 0 / 0 in the tails
     sf, logsf:                   the negatives, with exp(l(z) - logsf)
 
+Far in a tail ``l(z)`` and ``logcdf`` are both huge and their difference loses its digits
+(gumbel_r's logcdf at z = -40 is -2.4e17): where the ratio ``f(z) / F(z)`` or ``f(z) / S(z)``
+has a closed form (``TAIL_RATIOS``: gumbel_r's f/F = exp(-z), weibull_min's f/S = c z^(c-1),
+rayleigh's f/S = z, expon's f/S = 1) the rules use it.
+
 Outside a support that is not the whole line (gamma, beta, expon) every partial is 0; the
 rules evaluate ``l`` at a point inside it there, so no ``log`` of a negative number is
 computed. The derivative of a cdf in a shape parameter is not elementary: the forward rule
@@ -262,26 +267,42 @@ def _pdf_partials(family: Family, n_shapes: int, out, x, *rest) -> list:
 
 
 def _cumulative_partials(
-    family: Family, n_shapes: int, sign: float, is_log: bool, out, x, *rest
+    family: Family, n_shapes: int, sign: float, is_log: bool, out, x, *rest, ratio=None
 ) -> list:
     """cdf (sign 1) and sf (sign -1), and their logs (``is_log``): the density, over the
-    cdf or sf where the log is taken."""
+    cdf or sf where the log is taken (``ratio``: that quotient in closed form)."""
     call = _Standardized(family, x, rest, n_shapes)
-    log_density = call.log_density()
-    density = np.exp(log_density - out if is_log else log_density)
+    if ratio is not None:
+        density = ratio(call.z_inside, *call.shapes)
+    else:
+        log_density = call.log_density()
+        density = np.exp(log_density - out if is_log else log_density)
     d_x = call.only_inside(call.per_scale(sign * density))
     d_located = [-d_x, -call.z * d_x]
     return [d_x, *[NOT_ELEMENTARY] * n_shapes, *d_located[: call.n_located]]
 
 
-def _partials_of(family: Family, n_shapes: int, method: str) -> Callable:
+# (distribution, logcdf or logsf) -> f(z) / F(z) or f(z) / S(z) of z and the shapes, in
+# closed form: exact where exp(l(z) - logcdf) cancels its digits away
+TAIL_RATIOS: dict[tuple[str, str], Callable] = {
+    ("gumbel_r", "logcdf"): lambda z: np.exp(-z),
+    ("weibull_min", "logsf"): lambda z, c: c * z ** (c - 1),
+    ("rayleigh", "logsf"): lambda z: z,
+    ("expon", "logsf"): lambda z: 1.0 + 0.0 * z,
+}
+
+
+def _partials_of(family: Family, n_shapes: int, method: str, name: str = "") -> Callable:
     if method == "logpdf":
         return lambda out, x, *rest: _logpdf_partials(family, n_shapes, out, x, *rest)
     if method == "pdf":
         return lambda out, x, *rest: _pdf_partials(family, n_shapes, out, x, *rest)
     sign = -1.0 if method in ("sf", "logsf") else 1.0
     is_log = method.startswith("log")
-    return lambda out, x, *rest: _cumulative_partials(family, n_shapes, sign, is_log, out, x, *rest)
+    ratio = TAIL_RATIOS.get((name, method))
+    return lambda out, x, *rest: _cumulative_partials(
+        family, n_shapes, sign, is_log, out, x, *rest, ratio=ratio
+    )
 
 
 def _refusal(prim: NamedArgumentsPrim, index: int) -> str:
@@ -333,7 +354,8 @@ def register_rules(stats: ModuleType) -> None:
         distribution = getattr(stats, name)
         n_shapes = len(DISTRIBUTIONS[name][0])
         for method in METHODS:
-            defdistribution(getattr(distribution, method), _partials_of(family, n_shapes, method))
+            partials = _partials_of(family, n_shapes, method, name)
+            defdistribution(getattr(distribution, method), partials)
     _register_multivariate_normal(stats.multivariate_normal)
 
 
