@@ -688,3 +688,45 @@ def test_a_jacobian_of_jacrev_through_a_while_loop_counting_with_an_int(second):
         np.testing.assert_allclose(result, srcad.hessian(halved_until_small)(x), rtol=1e-10)
         np.testing.assert_allclose(result[1], expected, rtol=1e-5, atol=1e-7)
     DECAY["rate"] = 0.5
+
+
+def drawn_scale_squares(x):
+    c = np.random.normal()
+    return x**2 * c
+
+
+def printed_cubes(v):
+    print("called")
+    return np.sum(v**3)
+
+
+@pytest.mark.parametrize(
+    "compose",
+    [
+        lambda f: srcad.jacfwd(srcad.jacrev(f)),
+        lambda f: srcad.jacrev(srcad.jacfwd(f)),
+        lambda f: srcad.jacfwd(srcad.jacfwd(f)),
+    ],
+    ids=["jacfwd of jacrev", "jacrev of jacfwd", "jacfwd of jacfwd"],
+)
+@pytest.mark.parametrize("fun", [drawn_scale_squares, printed_cubes], ids=["draws", "prints"])
+def test_a_jacobian_of_a_function_that_draws_or_prints_is_not_differentiated_again(compose, fun):
+    """Its passes, one per element, each drew anew (H[i, i, i] was 2c_i with a new c_i per
+    column) and printed once per column (found by a probe): refused, saying what to do."""
+    with pytest.raises(TypeError, match="draws random numbers or prints .* not differentiated"):
+        compose(fun)(np.array([0.5, -1.0, 2.0]))
+
+
+@pytest.mark.parametrize(
+    "compose, fun, x, shape",
+    [
+        (lambda f: srcad.jacrev(srcad.jacfwd(f)), lambda v: np.sum(v**2), np.zeros(0), (0, 0)),
+        (lambda f: srcad.jacfwd(srcad.jacfwd(f)), lambda v: np.sum(v**2), np.zeros(0), (0, 0)),
+        (lambda f: srcad.jacfwd(srcad.jacrev(f)), lambda v: v[:0] * 2.0, np.ones(3), (0, 3, 3)),
+    ],
+    ids=["jacrev of jacfwd", "jacfwd of jacfwd", "an empty output"],
+)
+def test_a_jacobian_of_no_element_differentiated_again_is_empty(compose, fun, x, shape):
+    """'np.stack(columns)' of no column raised ValueError, said to be the plain function's."""
+    result = compose(fun)(x)
+    assert result.shape == shape and result.dtype == np.float64
