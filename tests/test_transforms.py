@@ -730,3 +730,36 @@ def test_a_jacobian_of_no_element_differentiated_again_is_empty(compose, fun, x,
     """'np.stack(columns)' of no column raised ValueError, said to be the plain function's."""
     result = compose(fun)(x)
     assert result.shape == shape and result.dtype == np.float64
+
+
+MIXED = {"shift": 0.0}
+
+
+def mixed_products(a, b):
+    return np.sum(a * b) + np.sum(a**2 * b) + MIXED["shift"] * np.sum(b)
+
+
+def test_jacobian_and_hessian_blocks_have_jaxs_dtypes():
+    """jacrev's blocks are cotangents of the argument (float32 for a float32 argument),
+    jacfwd's tangents of the output, a hessian's rows those of its row's argument: jacrev
+    and hessian with tuple argnums gave float64 for a float32 argument, jacfwd of an empty
+    float32 array float64 (found by a probe against JAX)."""
+    a, b = np.array([0.5, 1.0, -2.0], np.float32), np.array([1.5, -0.5, 2.0])
+    for shift in (0.0, 3.0):  # a global read on every call
+        MIXED["shift"] = shift
+        try:
+            rows = srcad.jacrev(mixed_products, (0, 1))(a, b)
+            columns = srcad.jacfwd(mixed_products, (0, 1))(a, b)
+            blocks = srcad.hessian(mixed_products, (0, 1))(a, b)
+            pytree = srcad.hessian(lambda p: mixed_products(p["a"], p["b"]))({"a": a, "b": b})
+        finally:
+            MIXED["shift"] = 0.0
+        assert [r.dtype for r in rows] == [np.float32, np.float64]
+        assert [c.dtype for c in columns] == [np.float64, np.float64]
+        assert [[h.dtype for h in row] for row in blocks] == [[np.float32] * 2, [np.float64] * 2]
+        assert pytree["a"]["b"].dtype == np.float32 and pytree["b"]["a"].dtype == np.float64
+        np.testing.assert_allclose(rows[1], a + a**2 + shift, rtol=1e-6)
+        np.testing.assert_allclose(blocks[0][1], np.diag(1.0 + 2.0 * a), rtol=1e-6)
+        np.testing.assert_allclose(pytree["b"]["a"], np.diag(1.0 + 2.0 * a), rtol=1e-6)
+    empty = srcad.jacfwd(lambda v: v * 2.0)(np.zeros(0, np.float32))
+    assert empty.shape == (0, 0) and empty.dtype == np.float32

@@ -282,6 +282,8 @@ class _Jacobian:
         else:
             columns = self._reverse_columns(compiled, values, arg_leaves, draws)
         result = self._assemble(compiled, values, arg_leaves, columns)
+        if self.rows_as_argument and not self.wrt.is_single:  # a hessian of several
+            return _in_dtypes_of(result, tuple(values[n] for n in self.wrt.numbers))
         if self.rows_as_argument:  # a hessian's rows: the gradient, in the argument's classes
             argument = values[self.wrt.numbers[0]]
             return _outer_as(_in_dtypes_of(result, argument), argument)
@@ -375,14 +377,20 @@ class _Jacobian:
                         jacobians.append(constant_gradient(leaf))
                         continue
                     shape = aval.shape + np.shape(leaf)
+                    # as JAX: a column is a tangent of the output, a row a cotangent of
+                    # the argument, in its dtype (float32 where the function computes in
+                    # float64)
+                    dtype = aval.dtype if self.mode == "forward" else np.asarray(leaf).dtype
                     if self.mode == "forward":
                         parts = [np.asarray(outs[j]) for outs in table[k, i]]
-                        stacked = np.stack(parts, axis=-1) if parts else np.zeros(shape)
+                        stacked = np.stack(parts, axis=-1) if parts else np.zeros(shape, dtype)
                     else:
                         parts = table.get((j, k, i), [])
-                        stacked = np.stack(parts) if parts else np.zeros(shape)
+                        stacked = np.stack(parts) if parts else np.zeros(shape, dtype)
                     if np.iscomplexobj(stacked) and not np.iscomplexobj(leaf):
                         raise _complex_jacobian(self)
+                    if stacked.dtype.kind == "f" and np.dtype(dtype).kind == "f":
+                        stacked = stacked.astype(dtype, copy=False)
                     jacobians.append(stacked.reshape(shape))
                 per_arg.append(unflatten(flatten(values[n])[1], jacobians))
             blocks.append(self.wrt.pick(per_arg))
@@ -456,17 +464,18 @@ def hessian(
                [2., 0.]])
     """
     argnums = argnums_given(hessian, argnums, misspelled)  # type: ignore[assignment]
-    return _Jacobian(grad(fun, argnums), argnums, "forward", backend, isinstance(argnums, int))
+    return _Jacobian(grad(fun, argnums), argnums, "forward", backend, rows_as_argument=True)
 
 
 def _in_dtypes_of(blocks: object, arg: object) -> object:
-    """A hessian's blocks in the dtypes of the argument's leaves they pair (float32 for a
-    float32 array, as its gradient is, even where the function computes in float64)."""
+    """A hessian's blocks in the dtype of the argument's leaf of their row (float32 for a
+    float32 array, as its gradient is, even where the function computes in float64), as
+    JAX's jacfwd of jacrev gives them."""
     arg_leaves, _ = flatten(arg)
     leaves, treedef = flatten(blocks)
     if len(leaves) != len(arg_leaves) ** 2:
         return blocks
-    dtypes = [np.result_type(a, b) for a in arg_leaves for b in arg_leaves]
+    dtypes = [np.result_type(a) for a in arg_leaves for _ in arg_leaves]  # a row's, as JAX
     cast = [
         leaf.astype(dtype, copy=False) if isinstance(leaf, np.ndarray) else leaf
         for leaf, dtype in zip(leaves, dtypes, strict=True)
