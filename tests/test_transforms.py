@@ -763,3 +763,20 @@ def test_jacobian_and_hessian_blocks_have_jaxs_dtypes():
         np.testing.assert_allclose(pytree["b"]["a"], np.diag(1.0 + 2.0 * a), rtol=1e-6)
     empty = srcad.jacfwd(lambda v: v * 2.0)(np.zeros(0, np.float32))
     assert empty.shape == (0, 0) and empty.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "fun",
+    [lambda v: v, lambda v: v[1:], lambda v: (v, v * MIXED["shift"])],
+    ids=["identity", "a view", "a pair"],
+)
+def test_jvps_output_tangent_is_never_the_callers_tangent(fun):
+    """jvp of the identity returned the caller's tangent itself: writing into the result
+    wrote into the tangent (JAX's arrays cannot be written; found by a probe)."""
+    x, t = np.array([0.5, -1.0, 2.0]), np.array([1.0, 2.0, 3.0])
+    kept = t.copy()
+    _, out = srcad.jvp(fun, (x,), (t,))
+    for leaf in out if isinstance(out, tuple) else (out,):
+        assert not np.shares_memory(leaf, t)
+        leaf *= 10.0
+    np.testing.assert_array_equal(t, kept)

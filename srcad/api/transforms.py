@@ -75,7 +75,25 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple:
             )
         tangent_leaves += [_as_tangent(t, p, n) for t, p in zip(leaves, primal_leaves, strict=True)]
     value, value_dot = compiled.fn(*arguments.values(), *tangent_leaves)
+    value_dot = _not_the_callers(value_dot, tangent_leaves)
     return in_classes_of(value, compiled.out_tree), in_classes_of(value_dot, compiled.out_tree)
+
+
+def _not_the_callers(tree: object, given: list) -> object:
+    """``tree`` with a copy of each array that is (a view of) one the caller gave (``jvp``
+    of the identity returned the caller's tangent: writing into one changed the other)."""
+    given_arrays = [g for g in given if isinstance(g, np.ndarray)]
+    leaves, treedef = flatten(tree)
+    copied = [
+        (
+            leaf.copy()
+            if isinstance(leaf, np.ndarray)
+            and any(np.may_share_memory(leaf, g) for g in given_arrays)
+            else leaf
+        )
+        for leaf in leaves
+    ]
+    return unflatten(treedef, copied) if treedef.kind != "leaf" else copied[0]
 
 
 @public_api
