@@ -1558,3 +1558,73 @@ def test_else_blocks_of_loops_with_and_without_break(function):
             expected = srcad.numerical_grad(function, x)
             np.testing.assert_allclose(compiled(x), expected, rtol=1e-6, atol=1e-9)
     SEARCH["limit"] = 1.0
+
+
+# --- None as "not found yet" ------------------------------------------------------------------
+NOT_FOUND_LIMIT = {"high": 1.0}
+
+
+def first_above(x):
+    ret = None
+    if x > NOT_FOUND_LIMIT["high"]:
+        ret = x * 3.0
+    if ret is not None:
+        return ret
+    return x * 2.0
+
+
+def nearest_kept(x):
+    best = None
+    if x > NOT_FOUND_LIMIT["high"]:
+        best = x
+    if x < -NOT_FOUND_LIMIT["high"]:
+        best = -x
+    return x * x if best is None else best**2 * 5.0
+
+
+@pytest.mark.parametrize("fun", [first_above, nearest_kept])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_name_none_in_one_branch_answers_is_none_as_python_does(fun, mode):
+    """``ret = None; if x > 1: ret = ...; if ret is not None: return ret``: srcad gave
+    ``ret`` zeros in the branch that left it None and took ``ret is not None`` for always
+    true: (0.0, 0.0) where the plain function gives 2x (found by a probe)."""
+    gradient = srcad.value_and_grad(fun, mode=mode)
+    for high in (1.0, 5.0):  # a global read on every call
+        NOT_FOUND_LIMIT["high"] = high
+        try:
+            for x in (0.5, 2.0, -3.0):
+                value, slope = gradient(x)
+                assert value == pytest.approx(fun(x))
+                assert slope == pytest.approx(srcad.numerical_grad(fun, x), rel=1e-6)
+        finally:
+            NOT_FOUND_LIMIT["high"] = 1.0
+
+
+def factor_or_fallback(A):
+    K = 0.5 * (A + A.T) + NOT_FOUND_LIMIT["high"] * np.eye(3)
+    L = None
+    try:
+        L = np.linalg.cholesky(K)
+    except np.linalg.LinAlgError:
+        pass
+    if L is None:
+        return np.sum(K**2)
+    return np.sum(np.log(np.diag(L)))
+
+
+def test_a_name_none_unless_a_try_block_ran_answers_is_none_as_python_does():
+    """``L = None; try: L = cholesky(K) except LinAlgError: pass; if L is None: ...``: the
+    handler's run gave log(0) of the zeros srcad put for None (wrong value and gradient)."""
+    definite = np.eye(3) * 2.0 + 0.1
+    indefinite = np.array([[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    gradient = srcad.value_and_grad(factor_or_fallback)
+    for high in (0.0, 0.5):  # a global read on every call
+        NOT_FOUND_LIMIT["high"] = high
+        try:
+            for A in (definite, indefinite):
+                value, slope = gradient(A)
+                assert value == pytest.approx(factor_or_fallback(A))
+                expected = srcad.numerical_grad(factor_or_fallback, A)
+                np.testing.assert_allclose(slope, expected, rtol=1e-6, atol=1e-8)
+        finally:
+            NOT_FOUND_LIMIT["high"] = 1.0

@@ -520,6 +520,7 @@ def emit_cond(
             "(use np.where for elementwise choices, or np.all / np.any)",
             node,
         )
+    unset = [[_is_none(lowering, v) for v in branch] for branch in values]
     values = _fill_unset(values)
     atoms = [
         [_branch_atom(lowering, v, name, node) for v, name in zip(vs, names, strict=True)]
@@ -540,7 +541,48 @@ def emit_cond(
     )
     lowering.builder.emit(eqn)
     join_alternatives(lowering, outputs, values)
+    _note_maybe_none(lowering, _truth_of(test, names, outputs), outputs, unset)
     return [lowering.builder.tracer(v) for v in outputs]
+
+
+def _truth_of(test: Tracer, names: list[str], outputs: list[Var]) -> Tracer | None:
+    """Whether the first branch ran, as a truth value of the call: the ``if``'s test, or a
+    ``try``'s flag (True where its block ran to its end); None where there is neither."""
+    if test.aval.dtype == "bool":
+        return test
+    catching = test.atom.value if isinstance(test.atom, Const) else None
+    flag = getattr(catching, "flag", None)
+    if flag in names:
+        return test.builder.tracer(outputs[names.index(flag)])
+    return None
+
+
+def _is_none(lowering: Lowering, value: object) -> object:
+    """Whether a branch's value is None: True, False, or the truth value of the call for a
+    value that may be None itself (``Lowering.maybe_none``)."""
+    if value is None:
+        return True
+    if isinstance(value, Tracer) and isinstance(value.atom, Var):
+        return lowering.maybe_none.get(value.atom.id, False)
+    return False
+
+
+def _note_maybe_none(
+    lowering: Lowering, test: Tracer | None, outputs: list[Var], unset: list[list[object]]
+) -> None:
+    """Each result None in one branch (given zeros there, ``_fill_unset``) and computed in
+    the other: whether it is None, for ``ret is None`` to answer as Python does (srcad took
+    the zeros for a value, and ``ret is not None`` for always true)."""
+    if test is None:
+        return
+    builder = lowering.builder
+    for k, var in enumerate(outputs):
+        when_true, when_false = unset[0][k], unset[1][k]
+        if when_true is False and when_false is False:
+            continue
+        if when_true is True and when_false is True:
+            continue  # None in both: not a result of the cond
+        lowering.maybe_none[var.id] = builder.apply("where", (test, when_true, when_false))
 
 
 def _chosen_elementwise(

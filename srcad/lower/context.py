@@ -101,6 +101,10 @@ class Lowering:
     # 0-d arrays NumPy changes in place (loss = np.array(0.0); loss += v), by id (kept
     # alive): names for one see its changes, as for larger arrays
     zero_d_arrays: dict[int, object] = field(default_factory=dict)
+    # values None in one branch of an ``if`` on data and computed in the other (``ret =
+    # None; if x > 0: ret = x``), by id: whether they are None, a truth value of the call
+    # (``ret is None`` answers it; srcad.lower.branches)
+    maybe_none: dict[int, object] = field(default_factory=dict)
     live: dict[int, frozenset[str]] = field(init=False)
 
     def __post_init__(self) -> None:

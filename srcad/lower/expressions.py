@@ -21,7 +21,7 @@ import numpy as np
 
 from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax
 from srcad.frontend.parse import root_name
-from srcad.ir import Const
+from srcad.ir import Const, Var
 from srcad.ir.builder import (
     SAME_AS_NUMPY,
     StaticValueNeeded,
@@ -249,6 +249,10 @@ def evaluate_comparison(lowering: Lowering, node: ast.Compare) -> object:
             results.append(_membership(lowering, op, left, right, node))
             continue
         if isinstance(op, (ast.Is, ast.IsNot)):
+            none_test = _maybe_none(lowering, op, left, right)
+            if none_test is not None:  # ret is None, of a value None in one branch
+                results.append(none_test)
+                continue
             _refuse_unknown_identity(lowering, left, right, node)
         found = user_operator(lowering, op, (left, right), node)
         if found is not NOT_USERS:
@@ -266,6 +270,20 @@ def evaluate_comparison(lowering: Lowering, node: ast.Compare) -> object:
 
 
 SINGLETONS = (type(None), bool, type(Ellipsis), type(NotImplemented))
+
+
+def _maybe_none(lowering: Lowering, op: ast.cmpop, left: object, right: object) -> object:
+    """``ret is None`` (``is not``) of a value that is None in one branch of an ``if`` on
+    data: the call's truth value (``Lowering.maybe_none``); None for any other."""
+    value = left if right is None else right if left is None else None
+    if not (isinstance(value, Tracer) and isinstance(value.atom, Var)):
+        return None
+    is_none = lowering.maybe_none.get(value.atom.id)
+    if is_none is None:
+        return None
+    if isinstance(op, ast.Is):
+        return is_none
+    return lowering.builder.apply("logical_not", (is_none,))
 
 
 def _refuse_unknown_identity(lowering: Lowering, left: object, right: object, node: Node) -> None:
