@@ -140,29 +140,46 @@ def _select_jvp(is_x, x_dot, y_dot):
     return np.where(is_x, x_part, y_part)
 
 
-# fmax/fmin differ from maximum/minimum only at NaN, where no derivative is defined
 @defvjp(np.maximum)
-@defvjp(np.fmax)
 def maximum_vjp(g, out, x, y):
     return _select_vjp(g, x >= y, x, y)
 
 
 @defjvp(np.maximum)
-@defjvp(np.fmax)
 def maximum_jvp(tangents, out, x, y):
     return _select_jvp(x >= y, *tangents)
 
 
 @defvjp(np.minimum)
-@defvjp(np.fmin)
 def minimum_vjp(g, out, x, y):
     return _select_vjp(g, x <= y, x, y)
 
 
 @defjvp(np.minimum)
-@defjvp(np.fmin)
 def minimum_jvp(tangents, out, x, y):
     return _select_jvp(x <= y, *tangents)
+
+
+# fmax/fmin ignore a NaN: the other operand is the result, and takes the derivative (a
+# comparison with NaN is False: x >= y alone gave it to the NaN when it came second)
+@defvjp(np.fmax)
+def fmax_vjp(g, out, x, y):
+    return _select_vjp(g, (x >= y) | np.isnan(y), x, y)
+
+
+@defjvp(np.fmax)
+def fmax_jvp(tangents, out, x, y):
+    return _select_jvp((x >= y) | np.isnan(y), *tangents)
+
+
+@defvjp(np.fmin)
+def fmin_vjp(g, out, x, y):
+    return _select_vjp(g, (x <= y) | np.isnan(y), x, y)
+
+
+@defjvp(np.fmin)
+def fmin_jvp(tangents, out, x, y):
+    return _select_jvp((x <= y) | np.isnan(y), *tangents)
 
 
 @defvjp(np.arctan2)

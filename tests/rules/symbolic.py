@@ -84,6 +84,11 @@ class Sym:
     def __lt__(self, other):
         return Sym(sympy.Lt(self.expr, _expr(other)))
 
+    def __or__(self, other):
+        return Sym(sympy.Or(self.expr, _expr(other)))
+
+    __ror__ = __or__
+
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         prim = prim_of(ufunc)
         return Sym(sympy_function(prim.name)(*[_expr(v) for v in inputs]))

@@ -181,9 +181,19 @@ for _name, _symbol in [
     )
 for _name in ["logical_and", "logical_or", "logical_xor"]:
     register(Prim(_name, getattr(np, _name), COMPARISON, 2, is_differentiable=False))
+# the tests of a real number: what they are of a symbol (no NaN, no infinity) for sympy
+_REAL_TESTS = {"isnan": "lambda x: false", "isinf": "lambda x: false", "isfinite": "lambda x: true"}
 for _name in ["logical_not", "isnan", "isinf", "isfinite", "signbit"]:
     _math = (getattr(math, _name),) if hasattr(math, _name) else ()  # math.isnan(v)
-    register(Prim(_name, getattr(np, _name), COMPARISON, 1, is_differentiable=False), *_math)
+    _prim = Prim(
+        _name,
+        getattr(np, _name),
+        COMPARISON,
+        1,
+        sympy=_REAL_TESTS.get(_name),
+        is_differentiable=False,
+    )
+    register(_prim, *_math)
 register(Prim("sign", np.sign, ELEMENTWISE, 1, sympy="sign", is_differentiable=False))
 for _name, _sympy in [
     ("floor", "floor"),
