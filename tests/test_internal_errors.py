@@ -270,3 +270,32 @@ def test_a_wrong_option_of_a_transformation_ends_its_traceback_at_the_users_call
     with pytest.raises((TypeError, ValueError)) as info:
         make(opaque_loss)
     assert srcad_frames(info.value) == []
+
+
+LIMIT_OF_SUMS = {"high": 1.0}
+
+
+def refuses_large_sums(x):
+    if np.sum(x) > LIMIT_OF_SUMS["high"]:
+        raise ValueError("too big")
+    return np.sum(x**2)
+
+
+def test_an_error_the_users_code_raises_names_the_users_line():
+    """A ValueError the user's code raised came through srcad's frames from srcad's generated
+    file, naming neither the user's file nor its line (found by a probe)."""
+    gradient = srcad.grad(refuses_large_sums)
+    small, large = np.array([0.1, 0.2, 0.1]), np.array([0.3, 0.7, 1.1])
+    for _ in range(2):  # the first call's path, then the fast path's
+        np.testing.assert_allclose(gradient(small), 2.0 * small)
+    for high in (1.0, 1.5):  # a global read on every call
+        LIMIT_OF_SUMS["high"] = high
+        try:
+            with pytest.raises(ValueError, match="too big") as raised:
+                gradient(large)
+        finally:
+            LIMIT_OF_SUMS["high"] = 1.0
+        line = refuses_large_sums.__code__.co_firstlineno + 2
+        assert f"srcad: raised by {__file__}:{line}" in "\n".join(raised.value.__notes__)
+        frames = [entry.filename for entry in traceback.extract_tb(raised.tb)]
+        assert not any("srcad/api" in f or "srcad/runtime" in f for f in frames), frames

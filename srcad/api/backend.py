@@ -77,11 +77,13 @@ def lean_entry(
     args: tuple,
     returns: str,
     full_call: Callable,
+    locate: Callable[[BaseException], None] = lambda error: None,
 ) -> Callable | None:
     """The lean ``__call__`` (see the module docstring) for calls laid out like ``args``: it
     returns, of what the generated function returns, what ``returns`` names (``RETURNS``),
     and passes other calls to ``full_call``; None where some argument has no cheap check.
-    Numba-compiled scalar code is called at numba's compiled entry point."""
+    Numba-compiled scalar code is called at numba's compiled entry point. An exception the
+    user's code raises is given to ``locate`` (its note of the user's line) and raised."""
     found = None if runner is None else runner.entry_point(compiled, args)
     callee, omitted = found or (function(runner, compiled), 0)
     names = [f"a{position}" for position in range(len(args))]
@@ -100,13 +102,15 @@ def lean_entry(
     parameters = "".join(f"{name}=MISSING, " for name in names)
     returned = [" " * 12 + line.format(call=call) for line in RETURNS[returns]]
     if runner is not None:  # numba's code raised: the NumPy code decides (runner.retry)
-        retried = [line.format(call=f"retry(error, ({given}))") for line in RETURNS[returns]]
-        returned = [
-            " " * 12 + "try:",
-            *(" " * 4 + line for line in returned),
-            " " * 12 + "except Exception as error:",
-            *(" " * 16 + line for line in retried),
-        ]
+        handled = [line.format(call=f"retry(error, ({given}))") for line in RETURNS[returns]]
+    else:  # the user's code raised: a note of the user's line (locate_users_error)
+        handled = ["locate(error)", "raise"]
+    returned = [
+        " " * 12 + "try:",
+        *(" " * 4 + line for line in returned),
+        " " * 12 + "except Exception as error:",
+        *(" " * 16 + line for line in handled),
+    ]
     source = "\n".join(
         [
             f"def __call__(self, {parameters}/, *rest, **kwargs):",
@@ -125,6 +129,7 @@ def lean_entry(
         "plain_value": plain_value,
         "MISSING": MISSING,
         "retry": None if runner is None else functools.partial(runner.retry, compiled),
+        "locate": locate,
     }
     exec(compile(source, "<srcad entry>", "exec"), namespace)  # noqa: S102
     return namespace["__call__"]

@@ -62,7 +62,7 @@ from srcad.pipeline import (
     wrapper_function,
 )
 from srcad.pytree import TreeDef, flatten, has_classes, unflatten
-from srcad.runtime.errors import hide_internal_frames, public_api
+from srcad.runtime.errors import hide_internal_frames, locate_users_error, public_api
 from srcad.runtime.guard import make_guard
 
 
@@ -107,6 +107,7 @@ class Transformed:
                 result = fast.fn(*args)
             except Exception as error:
                 if fast.retry is None:
+                    locate_users_error(error, self.fun)
                     raise
                 result = fast.retry(error, args)  # numba raised: the NumPy code decides
             if fast.is_final:
@@ -128,6 +129,9 @@ class Transformed:
         except RAISED_ON_PURPOSE as error:
             hide_internal_frames(error)
             raise  # a bare raise adds no frame: the user sees their own call last
+        except Exception as error:  # the user's code raised: ValueError, IndexError, ...
+            locate_users_error(error, self.fun)
+            raise
 
     def _current_signature(self) -> inspect.Signature:
         """The function's signature with the default values it has now (``binding_of``:
@@ -241,7 +245,10 @@ class Transformed:
         if matches or self.has_aux:
             return None
         returns = "whole" if is_final else "plain value" if self.returns_value else "gradients"
-        entry = backends.lean_entry(self.numba, compiled, args, returns, Transformed.__call__)
+        locate = functools.partial(locate_users_error, fun=self.fun)
+        entry = backends.lean_entry(
+            self.numba, compiled, args, returns, Transformed.__call__, locate
+        )
         return None if entry is None else type("Transformed", (Transformed,), {"__call__": entry})
 
     def _take_entry(self, entry_class: type[Transformed] | None) -> None:

@@ -351,6 +351,27 @@ def hide_internal_frames(error: BaseException) -> None:
     error.__traceback__ = trimmed
 
 
+def locate_users_error(error: BaseException, fun: Callable) -> None:
+    """An exception the user's code raised while srcad's generated code ran it (``raise
+    ValueError(...)``, an IndexError, a LinAlgError): a note naming the user's line it
+    comes from, and srcad's own frames hidden, as for srcad's errors (not under
+    ``SRCAD_DEBUG``). Re-raise it with a bare ``raise`` afterwards."""
+    if is_debugging():
+        return
+    generated = str(generated_dir())
+    innermost = None
+    for entry in _entries(error.__traceback__):
+        if entry.tb_frame.f_code.co_filename.startswith(generated):
+            innermost = entry
+    if innermost is not None:
+        found = users_line_of_generated(
+            innermost.tb_frame.f_code.co_filename, innermost.tb_lineno, fun
+        )
+        if found is not None and hasattr(error, "add_note"):
+            error.add_note(f"srcad: raised by {found[0]}:{found[1]}, run by srcad's generated code")
+    hide_internal_frames(error)
+
+
 def users_line(tb: types.TracebackType | None) -> tuple[str, int] | None:
     """The file and line of the innermost frame of ``tb`` in the user's code: not srcad's,
     the standard library's, an installed library's (NumPy's) or srcad's generated code."""
