@@ -226,3 +226,12 @@ def test_a_transformed_function_pickles_as_the_transformation_of_its_function(tr
     for copied in (pickle.loads(pickle.dumps(transformed)), copy.deepcopy(transformed)):
         got = copied(W)
         np.testing.assert_allclose(got[1] if isinstance(got, tuple) else got, gradient, rtol=1e-12)
+
+
+def test_an_unknown_mode_is_a_value_error_without_srcads_frames():
+    """It showed four of srcad's frames (found by a probe)."""
+    import traceback
+
+    with pytest.raises(ValueError, match="mode must be 'reverse' or 'forward', not 'fwd'") as err:
+        srcad.grad(loss, mode="fwd")
+    assert [frame.filename for frame in traceback.extract_tb(err.tb)] == [__file__]

@@ -79,7 +79,7 @@ class Transformed:
         backend: str = "numpy",
     ):
         if mode not in ("reverse", "forward"):
-            raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
+            raise ArgumentValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
         fun = differentiable(fun)
         self.fun = fun
         name = getattr(fun, "__name__", "the function")
