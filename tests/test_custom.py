@@ -756,3 +756,21 @@ def test_a_rule_that_cannot_take_srcads_arguments_is_the_users_error(mode):
         srcad.grad(sum_of_squares_by_hand, mode=mode)(np.array([1.0, 2.0]))
     assert not isinstance(error.value, srcad.InternalError)
     assert "srcad calls rule(" in str(error.value)
+
+
+def test_a_defvjp_rule_returning_a_cotangent_of_another_shape_is_the_rules_mistake():
+    """It was an InternalError ('a bug in srcad'): the rule of the user's was wrong."""
+
+    def scaled(v):
+        return v * 2.0
+
+    srcad.defvjp(scaled, lambda g, out, v: np.ones(2))  # removed by conftest
+
+    def loss(x):
+        return np.sum(scaled(np.outer(x, x)))
+
+    with pytest.raises(srcad.SrcadError, match=r"returned a cotangent of shape \(2,\) for argu"):
+        srcad.grad(loss)(np.array([1.0, 2.0, 3.0]))
+    srcad.defvjp(scaled, lambda g, out, v: 2.0 * g)  # one of the output's shape: fine
+    x = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(srcad.grad(loss)(x), srcad.numerical_grad(loss, x), rtol=1e-6)

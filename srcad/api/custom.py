@@ -44,8 +44,34 @@ def defvjp(fn: Callable, rule: Callable) -> Callable:
     the cotangent alone will do). Returns ``fn``."""
     name = _register(fn, "vjp", (rule,))
     what = f"the rule srcad.defvjp gave {_name(fn)}"
-    VJP_RULES[name] = cotangents_as_tuple(_traced(rule, what, WITHOUT_TESTS, VJP_RULE_CALL))
+    traced = cotangents_as_tuple(_traced(rule, what, WITHOUT_TESTS, VJP_RULE_CALL))
+
+    def checked(g, out, *args, **params):
+        cotangents = traced(g, out, *args, **params)
+        for k, (cotangent, arg) in enumerate(zip(cotangents, args, strict=False)):
+            _check_summable(what, cotangent, arg, k)
+        return cotangents
+
+    VJP_RULES[name] = checked
     return fn
+
+
+def _check_summable(what: str, cotangent: object, argument: object, k: int) -> None:
+    """A cotangent a rule of the user's returned is its argument's shape, or broadcast from
+    it (summed back); any other shape is the rule's mistake, not srcad's (it was reported
+    as an internal error)."""
+    if cotangent is None or isinstance(argument, (dict, list, tuple)):
+        return
+    shape, expected = np.shape(cotangent), np.shape(argument)
+    try:
+        summable = np.broadcast_shapes(shape, expected) == shape
+    except ValueError:
+        summable = False
+    if not summable:
+        raise ShapeError(
+            f"{what} returned a cotangent of shape {shape} for argument {k} of shape "
+            f"{expected}; return one of the argument's shape"
+        )
 
 
 def defjvp(fn: Callable, rule: Callable) -> Callable:
