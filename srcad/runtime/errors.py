@@ -70,24 +70,28 @@ def user_stacklevel() -> int:
     """The ``stacklevel`` at which a warning raised by srcad's caller of this function
     names the user's line, not srcad's (the first frame outside the package and the
     functions srcad compiles for itself: ``<srcad entry>``)."""
-    frame, level = sys._getframe(1), 1
-    while frame is not None and _is_srcads(frame.f_code.co_filename):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
-def _is_srcads(filename: str) -> bool:
-    """A file of srcad's package, or a function srcad compiled for itself (its entries and
-    guards: ``<srcad entry>``, ``<srcad guard>``)."""
-    return filename.startswith((PACKAGE_DIR, "<srcad "))
+    return _users_frame()[1]
 
 
 def callers_line() -> tuple[str | None, int | None]:
     """The file and line of the innermost frame outside srcad: the user's call."""
-    frame = sys._getframe(1)
-    while frame is not None and _is_srcads(frame.f_code.co_filename):
-        frame = frame.f_back
+    frame = _users_frame()[0]
     return (frame.f_code.co_filename, frame.f_lineno) if frame else (None, None)
+
+
+def _users_frame() -> tuple[types.FrameType | None, int]:
+    """The innermost frame outside srcad (``is_srcads``) above the caller of the function
+    that asks, and how many levels up it is from that caller."""
+    frame, level = sys._getframe(2), 1
+    while frame is not None and is_srcads(frame.f_code.co_filename):
+        frame, level = frame.f_back, level + 1
+    return frame, level
+
+
+def is_srcads(filename: str) -> bool:
+    """A file of srcad's package, or a function srcad compiled for itself (its entries and
+    guards: ``<srcad entry>``, ``<srcad guard>``)."""
+    return filename.startswith((PACKAGE_DIR, "<srcad "))
 
 
 def is_debugging() -> bool:
@@ -404,7 +408,7 @@ def _entries(tb: types.TracebackType | None) -> Iterator[types.TracebackType]:
 def _is_internal(frame: types.FrameType) -> bool:
     """A frame of srcad itself, or of the standard library modules srcad calls through."""
     filename = frame.f_code.co_filename
-    if _is_srcads(filename):
+    if is_srcads(filename):
         return True
     return filename.startswith(STDLIB_DIR) and not filename.startswith(SITE_DIRS)
 

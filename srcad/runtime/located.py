@@ -21,13 +21,12 @@ import sys
 import traceback
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 from srcad.ir.world import LOGGING_LEVELS
+from srcad.runtime.errors import is_srcads
 from srcad.runtime.store import generated_dir
 
 UsersLine = tuple[str, int, str, str]  # file, line, function, module
-SRCAD = str(Path(__file__).resolve().parents[1])
 
 
 def at_line(where: UsersLine, effect: Callable, *args: object, **kwargs: object) -> None:
@@ -102,5 +101,5 @@ def _outer_frame(levels: int):
 
 
 def _is_srcads(filename: str) -> bool:
-    """srcad's own code, its generated code, or a function it compiled (``<srcad entry>``)."""
-    return filename.startswith((SRCAD, str(generated_dir()), "<srcad"))
+    """srcad's own code, a function it compiled (``<srcad entry>``), or its generated code."""
+    return is_srcads(filename) or filename.startswith(str(generated_dir()))
