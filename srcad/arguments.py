@@ -175,7 +175,12 @@ class Wrt:
         return cls(numbers, False)
 
     def __str__(self) -> str:
-        return str(self.numbers[0]) if self.is_single else str(self.numbers)
+        return str(self.argnums)
+
+    @property
+    def argnums(self) -> int | tuple[int, ...]:
+        """As a transformation takes it: an int, or a tuple."""
+        return self.numbers[0] if self.is_single else self.numbers
 
     def pick(self, per_argument: object) -> object:
         """One result per differentiated argument, as the user asked: the only one for an

@@ -151,9 +151,8 @@ class Transformed:
     def __reduce__(self) -> tuple:
         """Pickled as the transformation of the function (which pickles by reference): a
         process that unpickles it compiles again (``multiprocessing``, ``copy.deepcopy``)."""
-        argnums = self.wrt.numbers[0] if self.wrt.is_single else self.wrt.numbers
         backend = "numpy" if self.numba is None else "numba"
-        options = (argnums, self.has_aux, self.mode, self.returns_value, backend)
+        options = (self.wrt.argnums, self.has_aux, self.mode, self.returns_value, backend)
         return (Transformed, (self.fun, *options))
 
     def _repr_html_(self) -> str:

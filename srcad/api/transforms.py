@@ -277,9 +277,8 @@ class _Jacobian:
 
     def __reduce__(self) -> tuple:
         """Pickled as the transformation of the function: compiled again when unpickled."""
-        argnums = self.wrt.numbers[0] if self.wrt.is_single else self.wrt.numbers
         backend = "numpy" if self.numba is None else "numba"
-        return (_Jacobian, (self.fun, argnums, self.mode, backend, self.rows_as_argument))
+        return (_Jacobian, (self.fun, self.wrt.argnums, self.mode, backend, self.rows_as_argument))
 
     def compile(self, signature: ArgSignature) -> Compiled:
         if self.mode == "forward":

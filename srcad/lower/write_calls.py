@@ -26,8 +26,8 @@ from srcad.lower.dispatch import dispatch_statement, evaluate
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering
 
-SETTING_ITEMS = (operator.setitem, dict.__setitem__, list.__setitem__)
-SETTING_ATTRIBUTES = (setattr, object.__setattr__)
+SETTERS = (operator.setitem, dict.__setitem__, list.__setitem__)  # of an item
+SETATTR_NAMES = ("setattr", "__setattr__")  # setattr(obj, name, v), object.__setattr__
 
 
 def lower_write_call(lowering: Lowering, node: ast.Call) -> bool:
@@ -68,35 +68,26 @@ def as_attribute(lowering: Lowering, target: ast.expr) -> ast.expr:
 
 
 def _written(lowering: Lowering, node: ast.Call) -> tuple | None:
-    """``(target, value)`` of the assignment ``node`` makes, or None."""
+    """``(target, value)`` of the assignment ``node`` makes, or None. A method spelled on
+    the object is the assignment whatever the object; a function (``setattr``,
+    ``operator.setitem``) is checked to be the one it names."""
     args, function = node.args, node.func
     if node.keywords or any(isinstance(a, ast.Starred) for a in args):
         return None
-    if isinstance(function, ast.Attribute) and len(args) == 2:
-        if function.attr == "__setitem__" and not _names_a_class(function.value):
-            return ast.Subscript(function.value, args[0], ast.Store()), args[1]
-        if function.attr == "__setattr__" and not _names_a_class(function.value):
-            return _attribute(lowering, function.value, args[0], node), args[1]
-    if len(args) != 3 or not _may_write(function):
+    is_method = len(args) == 2  # obj.__setitem__(k, v), obj.__setattr__(name, v)
+    item = subscript_written_by(node)
+    if item is not None and (is_method or _is_one_of(evaluate(lowering, function), SETTERS)):
+        return item, args[-1]
+    if not isinstance(function, (ast.Name, ast.Attribute)):
         return None
-    called = evaluate(lowering, function)
-    if _is_one_of(called, SETTING_ITEMS):
-        return ast.Subscript(args[0], args[1], ast.Store()), args[2]
-    if _is_one_of(called, SETTING_ATTRIBUTES):
-        return _attribute(lowering, args[0], args[1], node), args[2]
+    if is_method and isinstance(function, ast.Attribute) and function.attr == "__setattr__":
+        if not _names_a_class(function.value):
+            return _attribute(lowering, function.value, args[0], node), args[1]
+    names_setattr = getattr(function, "id", getattr(function, "attr", "")) in SETATTR_NAMES
+    if len(args) == 3 and names_setattr:
+        if _is_one_of(evaluate(lowering, function), (setattr, object.__setattr__)):
+            return _attribute(lowering, args[0], args[1], node), args[2]
     return None
-
-
-def _may_write(function: ast.expr) -> bool:
-    """``setattr``, ``operator.setitem``, ``dict.__setitem__``, ``object.__setattr__``, as
-    written (what they name is checked)."""
-    if isinstance(function, ast.Name):
-        return function.id == "setattr"
-    return isinstance(function, ast.Attribute) and function.attr in (
-        "setitem",
-        "__setitem__",
-        "__setattr__",
-    )
 
 
 def _names_a_class(node: ast.expr) -> bool:
