@@ -5,8 +5,9 @@ Checked: the source rewrite fuses the scaled copy and the outer product, feeds t
 ``np.vdot(W, W)`` from the same loop and moves its statement down only where that is safe
 (nothing in between reads its target or writes what it reads); compiled, the gradients of
 layers with an L2 penalty agree with the NumPy backend to 1e-12 and with central differences,
-at batch 1 (outer product) and a longer batch (matmul then ``add_scaled``), also on a second
-call after the global penalty weight changed, and in float32.
+at batch 1 (outer product; with the gradient of the rows before the weights, which the same
+loop computes) and a longer batch (matmul then ``add_scaled``), also on a second call after
+the global penalty weight changed, and in float32.
 """
 
 from __future__ import annotations
@@ -89,6 +90,35 @@ def test_a_scaled_copy_and_a_matrix_product_become_the_product_then_one_pass():
     assert helpers == {"add_scaled_squares"} and "np.multiply" not in fused
 
 
+PRODUCT = "    dx = dh @ W.T\n    dh2 = 2.0 * dh"
+
+
+def test_the_rows_gradient_comes_from_the_same_loop():
+    source = BODY.format(between="    dh = 2.0 * h\n" + PRODUCT)
+    fused, helpers = fused_weight_gradients(source, "f_grad_unchecked")
+    code = [line.strip() for line in fused.splitlines() if line.strip()]
+    assert helpers == {"scale_add_outer_product"} and "dx = dh @ W.T" not in code
+    at = code.index("W_squares, dx = scale_add_outer_product(dW, 2.0 * lam, W, x, dh)")
+    assert code[at + 1] == "out = data + lam * W_squares"
+    without_penalty = source.replace("lam * np.vdot(W, W)", "lam")
+    fused, _ = fused_weight_gradients(without_penalty, "f_grad_unchecked")
+    assert "dx = scale_add_outer_product(dW, 2.0 * lam, W, x, dh)[1]" in fused
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        "    dh3 = dx + 1.0",  # reads the product before the loop
+        "    dh = dh * 2.0",  # assigns the row it reads
+        "    W.sort()",  # may write the weights
+    ],
+)
+def test_the_rows_gradient_stays_where_moving_it_is_not_safe(after):
+    source = BODY.format(between="    dh = 2.0 * h\n" + PRODUCT + "\n" + after)
+    fused, helpers = fused_weight_gradients(source, "f_grad_unchecked")
+    assert "dx = dh @ W.T" in fused and helpers == {"scale_add_outer"}
+
+
 def test_a_free_name_is_chosen_for_the_squares():
     source = BODY.format(between="    W_squares = 1.0\n    dh = 2.0 * h * W_squares")
     fused, _ = fused_weight_gradients(source, "f_grad_unchecked")
@@ -122,36 +152,54 @@ def _args(batch, dtype=np.float64):
     return tuple(a.astype(dtype) for a in (W, b, x, y))
 
 
+def _differences_in_last(layer, args, argnum):
+    """Central differences of ``layer`` in its argument ``argnum``, at sampled entries."""
+    rest = args[:argnum] + args[argnum + 1 :]
+    moved_first = lambda a, *others: layer(*others[:argnum], a, *others[argnum:])  # noqa: E731
+    return sampled_differences(moved_first, (args[argnum], *rest), RNG)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "batch, layer",  # outer; scaled copy and add_matmul; matmul and add_scaled; a sum of squares
-    [(1, penalised_layer), (8, penalised_layer), (40, penalised_layer), (1, summed_squares_layer)],
+    "batch, layer, argnums",  # outer (and the rows' gradient); scaled copy and add_matmul;
+    # matmul and add_scaled; a sum of squares
+    [
+        (1, penalised_layer, (0, 1)),
+        (1, penalised_layer, (0, 1, 2)),
+        (8, penalised_layer, (0, 1)),
+        (40, penalised_layer, (0, 1)),
+        (1, summed_squares_layer, (0, 1)),
+    ],
 )
-def test_the_fused_variant_agrees_also_after_the_world_changed(batch, layer):
+def test_the_fused_variant_agrees_also_after_the_world_changed(batch, layer, argnums):
     pytest.importorskip("numba")
     from srcad.backends import NumbaFallbackWarning
 
     args = _args(batch)
-    compiled = srcad.value_and_grad(layer, argnums=(0, 1), backend="numba")
+    compiled = srcad.value_and_grad(layer, argnums=argnums, backend="numba")
     with warnings.catch_warnings():
         warnings.simplefilter("error", NumbaFallbackWarning)
         for decay in (1e-3, 0.5):  # the second call reads the changed global
             SETTINGS["decay"] = decay
             try:
-                value, (dW, db) = compiled(*args)
-                reference = srcad.value_and_grad(layer, argnums=(0, 1))
-                want_value, (want_dW, want_db) = reference(*args)
-                differences = sampled_differences(layer, args, RNG)
+                value, grads = compiled(*args)
+                want_value, want_grads = srcad.value_and_grad(layer, argnums=argnums)(*args)
+                differences = _differences_in_last(layer, args, argnums[-1])
             finally:
                 SETTINGS["decay"] = 1e-3
             assert value == pytest.approx(want_value, rel=1e-12)
-            np.testing.assert_allclose(dW, want_dW, rtol=1e-12, atol=1e-14)
-            np.testing.assert_allclose(db, want_db, rtol=1e-12, atol=1e-14)
+            for got, want in zip(grads, want_grads, strict=True):
+                assert got.shape == want.shape and got.dtype == want.dtype
+                np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
             for index, expected in differences.items():
-                assert dW[index] == pytest.approx(expected, rel=1e-5, abs=1e-7)
+                assert grads[-1][index] == pytest.approx(expected, rel=1e-5, abs=1e-7)
     variant = srcad.source(compiled, backend="numba")
     fused = "scale_add_outer(" if batch == 1 else "add_scaled_squares("
-    assert f"W_squares = {fused}" in variant and "np.vdot(np.ravel(W)" not in variant
+    if 2 in argnums:
+        fused = "scale_add_outer_product("
+        assert "W_squares, dx = scale_add_outer_product(" in variant
+    assert f"W_squares{', dx' if 2 in argnums else ''} = {fused}" in variant
+    assert "np.vdot(np.ravel(W)" not in variant
 
 
 @pytest.mark.slow
@@ -170,7 +218,10 @@ def test_the_fused_variant_agrees_in_float32():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("helper", ["scale_add_outer", "add_scaled_squares", "add_scaled_compiled"])
+@pytest.mark.parametrize(
+    "helper",
+    ["scale_add_outer", "scale_add_outer_product", "add_scaled_squares", "add_scaled_compiled"],
+)
 def test_the_helpers_scale_float32_arrays_in_float32(helper):
     """A float scale (numba types it float64) multiplies float32 weights in float32, as
     NumPy's ``np.multiply(scale, W, out=dW)`` does: float64 products rounded to float32 differ
@@ -185,7 +236,7 @@ def test_the_helpers_scale_float32_arrays_in_float32(helper):
     W = RNG.standard_normal((30, 20)).astype(np.float32)
     scale = 1.0 / 3.0
     out = np.zeros_like(W)
-    if helper == "scale_add_outer":
+    if helper.startswith("scale_add_outer"):
         compiled(out, scale, W, np.zeros(30, np.float32), np.ones(20, np.float32))
     else:
         compiled(out, scale, W)

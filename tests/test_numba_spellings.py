@@ -130,6 +130,19 @@ def test_each_form_is_respelled_and_the_lines_stay():
     }
 
 
+def test_a_number_of_a_zero_d_array_is_read_through_item_of():
+    module = MODULE.replace(
+        "    return a\n", "    n = np.where(b > a, b, a)[()] + x[()]\n    x[()] = n\n    return a\n"
+    )
+    source, called = respelled_spellings(module, "f_grad_unchecked")
+    lines = source.splitlines()
+    assert lines[-3:-1] == [
+        "    n = item_of(where_values(b > a, b, a)) + item_of(x)",
+        "    x[()] = n",  # written: numba's own
+    ]
+    assert "item_of" in called
+
+
 def test_var_std_and_axes_from_the_end_are_respelled():
     module = MODULE.replace(
         "    return a\n",
@@ -450,6 +463,17 @@ def test_float32_weights_and_a_float64_global_in_one_vdot_compile():
         DECAY["target"] = kept
 
 
+def picked_by_python(x):
+    """Python's max and min of numbers (the NumPy code takes ``np.where(b > a, b, a)[()]``,
+    whose ``[()]`` numba has no typing for on a number: the variant fell back)."""
+    scaled = x * WORLD["scale"]
+    return (
+        max(scaled[0], scaled[1], 0.1)
+        + min(scaled[0], scaled[2]) ** 2
+        + abs(x[1]) * max(x[0], x[1])
+    )
+
+
 def ranked_ties(x, weights):
     return np.sort(x) @ weights + np.median(x) + np.sum(np.partition(x, 2)[:2])
 
@@ -462,6 +486,7 @@ def _inputs():
         scatters: ((rng.normal(size=(6, 4)), labels, rng.normal(size=(5, 4)), idx, mask), (0, 2)),
         products: ((rng.uniform(0.5, 1.5, size=3), rng.normal(size=(3, 3))), (0, 1)),
         reductions: ((rng.normal(size=(3, 4)),), (0,)),
+        picked_by_python: ((np.array([0.4, -0.3, 0.7]),), (0,)),
         shaped: (
             (rng.uniform(-0.2, 0.2, 4), rng.normal(size=(6, 4)), rng.normal(size=(3, 3))),
             (0, 1),

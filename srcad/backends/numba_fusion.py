@@ -21,6 +21,16 @@ nothing in between reads what it assigns or writes what it reads)::
 
 At batch 1 this reads the weights once and writes their gradient once, where NumPy's code
 reads them three times and writes the gradient twice (float32 784x256: 24 us instead of 72).
+Where the row before the weights needs its gradient too (a hidden layer's ``dh1 = dt2 @
+W2.T``, earlier in the body), the same loop computes it from the rows it reads (the
+statement moves down to the loop under the rules of the penalty's)::
+
+    dh1 = dt2 @ W2.T                             ->   (moved down)
+    np.multiply(2.0 * dt11, W2, out=dW2)              W2_squares, dh1 = scale_add_outer_product(
+    add_outer(dW2, h1, dt2)                               dW2, 2.0 * dt11, W2, h1, dt2)
+
+(784-256-256-10 MLP at batch 1: 193-195 us instead of 200-202 a call in float64, 74-77
+instead of 76-80 in float32.)
 The sums are reassociated (``fastmath={"reassoc"}``), as BLAS's own dot products are.
 """
 
@@ -52,6 +62,31 @@ HELPERS = {
         "            squares += w * w",
         "            out[i, j] = scale * w + ui * v[j]",
         "    return squares",
+    ],
+    "scale_add_outer_product": [
+        "def scale_add_outer_product(out, scale, array, u, v):",
+        '    """out[...] = scale * array + np.outer(u, v) in one pass; np.vdot(array, array)',
+        '    and v @ array.T."""',
+        "    rows, columns = out.shape",
+        "    u, flat = np.ravel(u), np.ravel(v)",
+        "    if array.shape != out.shape or (u.size, flat.size) != out.shape:",
+        '        raise ValueError("scale_add_outer_product: the shapes do not match")',
+        "    if v.shape[-1] != columns:",
+        '        raise ValueError("scale_add_outer_product: the shapes do not match")',
+        "    scale = np.full(1, scale, out.dtype)[0]  # in the array's precision, as NumPy",
+        "    squares = np.zeros(1, array.dtype)[0]",
+        "    zero = np.zeros(1, flat.dtype)[0] * squares  # in the product's dtype, as NumPy",
+        "    product = np.full(rows, zero)",
+        "    for i in range(rows):",
+        "        ui = u[i]",
+        "        total = zero",
+        "        for j in range(columns):",
+        "            w = array[i, j]",
+        "            squares += w * w",
+        "            total += flat[j] * w",
+        "            out[i, j] = scale * w + ui * flat[j]",
+        "        product[i] = total",
+        "    return squares, product.reshape(v.shape[:-1] + (rows,))",
     ],
     "add_scaled_squares": [
         "def add_scaled_squares(out, scale, array):",
@@ -87,6 +122,7 @@ class _Fusion:
     helper: str
     call: str
     before: str = ""
+    product: ast.Assign | None = None  # ``dh = v @ W.T``, moved down to the loop
 
 
 def fused_weight_gradients(source: str, body_name: str) -> tuple[str, set[str]]:
@@ -114,6 +150,10 @@ def fused_weight_gradients(source: str, body_name: str) -> tuple[str, set[str]]:
             fed = [move for move in fed if move.statement.targets[0] is not target]
         name = squares[fusion.weights] if target is None else target.id
         call = f"{name} = {fusion.call}" if feeds else fusion.call
+        if fusion.product is not None:  # the loop computes dh = v @ W.T too
+            product = ast.unparse(fusion.product.targets[0])
+            call = f"{name}, {product} = {fusion.call}" if feeds else f"{product} = {call}[1]"
+            _replace(lines, fusion.product, fusion.product, "")
         new = [indent + fusion.before] if fusion.before else []
         new += [indent + call] + [indent + ast.unparse(move.statement) for move in fed]
         _replace(lines, statements[fusion.first], statements[fusion.last], "\n".join(new))
@@ -191,12 +231,39 @@ def _fusion(statements: list[ast.stmt], k: int) -> _Fusion | None:
     if any(_reads(operand, out) for operand in (scale, u, v)):
         return None
     if _is_helper(added, ADD_PRODUCT["outer"]):
-        text = f"scale_add_outer({_texts(out, scale, array, u, v)})"
-        return _Fusion(k, k + 1, array.id, "scale_add_outer", text)  # type: ignore
+        moved = _product_to_move(statements, k, array, v)
+        if moved is not None and any(_reads(a, moved.targets[0]) for a in added.args):
+            moved = None  # the loop reads what the product assigns
+        helper = "scale_add_outer" if moved is None else "scale_add_outer_product"
+        text = f"{helper}({_texts(out, scale, array, u, v)})"
+        return _Fusion(k, k + 1, array.id, helper, text, product=moved)  # type: ignore
     # dW = c * W, then dW += a @ b  ->  dW = a @ b written into it, then one pass adds c * W
     product = f"np.matmul({_texts(u, v)}, out={ast.unparse(out)})"
     text = f"add_scaled_squares({_texts(out, scale, array)})"
     return _Fusion(k, k + 1, array.id, "add_scaled_squares", text, product)  # type: ignore
+
+
+def _product_to_move(
+    statements: list[ast.stmt], k: int, weights: ast.expr, row: ast.expr
+) -> ast.Assign | None:
+    """An earlier ``dh = row @ weights.T`` that can move down to statement ``k`` (nothing in
+    between reads ``dh``, assigns it or writes what it reads)."""
+    if not _names(weights, row):
+        return None
+    for j in range(k - 1, -1, -1):
+        statement = statements[j]
+        if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
+            continue
+        value = statement.value
+        if not (isinstance(value, ast.BinOp) and isinstance(value.op, ast.MatMult)):
+            continue
+        right = value.right
+        if not (is_name(value.left, row.id) and isinstance(right, ast.Attribute)):  # type: ignore[attr-defined]
+            continue
+        if right.attr == "T" and is_name(right.value, weights.id):  # type: ignore[attr-defined]
+            if isinstance(statement.targets[0], ast.Name):
+                return statement if _can_move(statement, statements[j + 1 : k]) else None
+    return None
 
 
 def _is_scaled_copy(call: ast.Call) -> bool:

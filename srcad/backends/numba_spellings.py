@@ -28,6 +28,7 @@ source, line for line, in which
     np.pad(g, pad_width=((1, 0),))                ->  padded(g, ((1, 0),))
     np.diff(A, axis=0)                            ->  differences_along(A, 0)
     np.where(t23, v0, 0.5)                        ->  where_values(t23, v0, 0.5)
+    np.where(b > a, b, a)[()]                     ->  item_of(where_values(b > a, b, a))
     np.may_share_memory(x, y)                     ->  may_share_memory(x, y)
     kept_where(t1 >= 0.0, dh1)                    ->  where_values(t1 >= 0.0, dh1, 0.0)
     np.argsort(x, axis=-1, kind="stable")         ->  argsort_along(x, -1)
@@ -106,6 +107,16 @@ def import_line(names: set[str]) -> list[str]:
 class _Spellings(ast.NodeTransformer):
     def __init__(self) -> None:
         self.called: set[str] = set()
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.expr:  # noqa: N802
+        """``x[()]`` read: ``item_of(x)``, which numba types for a number too (the number
+        of a 0-d array, as NumPy's ``[()]``; of NumPy's ``where`` of numbers, numba's
+        ``where_values`` gives a number)."""
+        node = self.generic_visit(node)  # type: ignore[assignment]
+        index = node.slice
+        if isinstance(node.ctx, ast.Load) and isinstance(index, ast.Tuple) and not index.elts:
+            return self._call("item_of", [node.value])
+        return node
 
     def visit_Call(self, node: ast.Call) -> ast.expr:  # noqa: N802 - ast's visitor name
         node = self.generic_visit(node)  # type: ignore[assignment]

@@ -42,6 +42,8 @@ numba variant calls them where the NumPy code calls NumPy (see
                                neighbours differ, as NumPy)
     padded(x, widths)          np.pad(x, widths) with zeros, of a vector or matrix: widths
                                an int, a pair, or one pair per axis (or one for all)
+    item_of(x)                 x[()]: the number of a 0-d array, a number itself (numba
+                               has no ``[()]`` of a number), any other array itself
     integral(x)                x itself, for int(x), round(x), math.floor(x), ceil, trunc:
                                Python's ValueError for a NaN, OverflowError for an infinity
                                (numba's int of either is some int, 0 or the lowest)
@@ -183,6 +185,11 @@ def argsort_along(x, axis):
 def where_values(condition, x, y):
     """``np.where(condition, x, y)``."""
     return np.where(condition, x, y)
+
+
+def item_of(x):
+    """``x[()]``."""
+    return x[()]
 
 
 def differences_along(x, axis):
@@ -637,6 +644,13 @@ def _differences_along(x, axis):
     if along == 0:
         return lambda x, axis: step(x[1:], x[:-1])
     return lambda x, axis: step(x[:, 1:], x[:, :-1])
+
+
+@overload(item_of)
+def _item_of(x):
+    if isinstance(x, (types.Number, types.Boolean)):
+        return lambda x: x
+    return lambda x: x[()]
 
 
 @overload(where_values)
