@@ -118,3 +118,54 @@ def test_a_while_loop_decided_by_data_that_carries_a_record_names_it():
     or grows a Python list": none of which it does (found by a probe)."""
     message = _refusal_at_marked_line(_steps_a_record_until_a_time, np.array([1.0, -0.5]))
     assert "carries 's', a _State" in message and "pos, t = s.pos, s.t" in message
+
+
+def _structured(x):
+    table = np.zeros(2, dtype=[("a", float), ("b", float)])  # <- here
+    table["a"] = x
+    return np.sum(table["a"] ** 2)
+
+
+def _objects_with_data(x):
+    row = np.array([x[0], "label"], dtype=object)  # <- here
+    return x[0] * 2.0 + len(row)
+
+
+def _calls_a_float(x):
+    scale = 2.0
+    return np.sum(scale(x))  # <- here
+
+
+SETTINGS = {"gain": 2.0}
+
+
+def _missing_key(x):
+    return np.sum(x) * SETTINGS["gian"]  # <- here
+
+
+def test_arrays_of_records_or_objects_say_what_to_write():
+    """They said "cannot compute with the text 'a'" and "np.stack cannot combine shapes"."""
+    for function in (_structured, _objects_with_data):
+        message = _refusal_at_marked_line(function, np.ones(2), srcad.UnsupportedSyntax)
+        assert "makes an array of" in message and "in its own array" in message
+    names = np.array(["u", "v"], dtype=object)  # of constants: made when compiling, as before
+    assert (
+        srcad.grad(lambda x: np.sum(x) * len(np.array(["u", "v"], dtype=object)))(
+            np.ones(2)
+        ).tolist()
+        == [len(names)] * 2
+    )
+
+
+def test_what_the_plain_function_raises_while_compiling_is_said_as_it_raises_it():
+    """A float called ('c' "has no derivative rule ... srcad.defvjp(c, rule)") and a
+    missing key (the message was "'SETTINGS['gian']': 'gian'")."""
+    message = _refusal_at_marked_line(_calls_a_float, np.ones(2))
+    assert message == (
+        "'scale' is a float, not a function: calling it raises TypeError (the plain function "
+        "raises here too)"
+    )
+    message = _refusal_at_marked_line(_missing_key, np.ones(2))
+    assert (
+        message == "'SETTINGS['gian']' raises KeyError: 'gian' (the plain function raises here too)"
+    )

@@ -1486,13 +1486,54 @@ def writes_into_picked(x):
     return np.sum(b)
 
 
+def puts_by_position(x):
+    y = np.zeros((2, 3))
+    np.put(y, [0, 4], x[:2])
+    return np.sum(y**2 * np.arange(1.0, 7.0).reshape(2, 3))
+
+
+def puts_as_advised(x):
+    y = np.zeros((2, 3))
+    y[np.unravel_index([0, 4], y.shape)] = x[:2]
+    return np.sum(y**2 * np.arange(1.0, 7.0).reshape(2, 3))
+
+
 def test_in_place_numpy_functions_and_writes_into_picked_elements_say_what_to_write():
     """They said "has no derivative rule ... srcad.defvjp(np.putmask, rule)", which cannot
-    work for a function that returns None, and "cannot assign into a Selection"."""
+    work for a function that returns None, and "cannot assign into a Selection"; np.put's
+    advice, followed, works (it said to write ``a.flat[ind] = v``, which srcad refuses)."""
     with pytest.raises(srcad.UnsupportedSyntax, match=r"in place.*np\.where\(mask, values, a\)"):
         srcad.grad(puts_by_mask)(X)
+    advice = r"write a\[np\.unravel_index\(ind, a\.shape\)\] = v"
+    with pytest.raises(srcad.UnsupportedSyntax, match=advice):
+        srcad.grad(puts_by_position)(X)
+    _assert_gradients(puts_as_advised, X)
     with pytest.raises(srcad.UnsupportedSyntax, match=r"'b', the elements a mask picked"):
         srcad.grad(writes_into_picked)(X)
+
+
+ALLOWED = {"values": np.array([1.6, 2.1])}
+
+
+def scores_outside_a_set(x):
+    """np.isin of data, a mask (no derivative): it said "has no derivative rule"."""
+    kept = ~np.isin(x, ALLOWED["values"])
+    return np.sum(np.where(kept, x**2, 3.0 * x))
+
+
+def test_a_test_of_membership_masks_and_is_read_on_every_call():
+    kept = ALLOWED["values"]
+    grad = srcad.grad(scores_outside_a_set)
+    try:
+        for values in (kept, np.array([0.3, -0.4])):  # the second call reads the new set
+            ALLOWED["values"] = values
+            members = np.isin(X, values)  # where x moves, it leaves the set: no difference
+            got = grad(X)
+            np.testing.assert_allclose(got, np.where(members, 3.0, 2.0 * X), rtol=1e-12)
+            central = srcad.numerical_grad(scores_outside_a_set, X)
+            np.testing.assert_allclose(got[~members], central[~members], rtol=1e-6)
+    finally:
+        ALLOWED["values"] = kept
 
 
 SEARCH = {"limit": 1.0}

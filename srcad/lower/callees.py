@@ -360,7 +360,7 @@ def is_numpy_scalar_type(function: object) -> bool:
 RUN_AS_IS = frozenset(
     "nanmean nanstd nanvar "
     "nansum nanprod ptp searchsorted digitize interp corrcoef cov "
-    "matrix_rank cond".split()
+    "matrix_rank cond isin lexsort".split()
 )
 
 

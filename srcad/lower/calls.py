@@ -147,7 +147,7 @@ from srcad.pytree import (
 MAX_INLINE_DEPTH = 40
 # NumPy's functions that write into an argument and return None: what to write instead
 IN_PLACE = {
-    "put": "a.flat[ind] = v, or a[np.unravel_index(ind, a.shape)] = v",
+    "put": "a[np.unravel_index(ind, a.shape)] = v (a[ind] = v for a vector)",
     "putmask": "a[mask] = values, or a = np.where(mask, values, a)",
     "place": "a[mask] = vals",
 }
@@ -188,6 +188,7 @@ def call(
 ) -> object:
     """The result of ``function(*args, **kwargs)``, which ``node`` writes."""
     function = uncached(function, args, kwargs)
+    refuse_records_in_arrays(lowering, args, kwargs, node)
     if is_polynomial(function):  # p = np.poly1d([2.0, -1.0]) made in the function: p(x)
         return polynomial_value(lowering, function, list(args), dict(kwargs), node, call)
     if is_interpolant(function):  # f = interp1d(t, y) (or a global one): f(xq)
@@ -707,7 +708,54 @@ def _call_python(
             "outside the function and pass it in",
             node,
         )
+    if not callable(function):  # c = 2.0; c(x)
+        kind = "an array" if isinstance(function, Tracer) else type(function).__name__
+        raise lowering.located(
+            SrcadError,
+            f"'{ast.unparse(node.func)}' is {'a ' if kind != 'an array' else ''}{kind}, not a "
+            "function: calling it raises TypeError (the plain function raises here too)",
+            node,
+        )
     raise no_rule(lowering, node)
+
+
+def refuse_records_in_arrays(
+    lowering: Lowering, args: Args, kwargs: Kwargs, node: ast.Call
+) -> None:
+    """Refuse arrays of records with named fields, and of Python objects among which are
+    values computed from data, which srcad has no arithmetic for, saying what to write
+    instead (an object array of constants is made when compiling, as any constant)."""
+    for value in (kwargs.get("dtype"), *args):
+        described = _array_kind(value)
+        if described == "Python objects" and not any(
+            isinstance(leaf, Tracer) for leaf in call_leaves(args, kwargs)
+        ):
+            continue
+        if described is not None:
+            raise lowering.located(
+                UnsupportedSyntax,
+                f"'{ast.unparse(node)}' makes an array of {described}, which srcad does not "
+                "differentiate (it computes with arrays of numbers); keep each field or kind "
+                "of value in its own array, or the objects in a list or a dict",
+                node,
+            )
+
+
+def _array_kind(value: object) -> str | None:
+    """'records with named fields' for a structured dtype (``[("a", float), ("b", float)]``),
+    'Python objects' for ``object``; None for anything else."""
+    if value is object:
+        return "Python objects"
+    if isinstance(value, list) and value and all(_is_field(item) for item in value):
+        return "records with named fields"
+    if isinstance(value, np.dtype):
+        return "records with named fields" if value.names else None
+    return None
+
+
+def _is_field(item: object) -> bool:
+    """``("a", float)``, a field of a structured dtype."""
+    return isinstance(item, tuple) and len(item) in (2, 3) and isinstance(item[0], str)
 
 
 # What makes a random generator from a seed

@@ -435,12 +435,15 @@ def run_static(lowering: Lowering, compute: Callable[[], object], node: Node) ->
     except (TraceError, SrcadError):
         raise
     except (ArithmeticError, ValueError, TypeError, IndexError, KeyError) as error:
-        raise lowering.located(
-            SrcadError,
-            f"'{ast.unparse(node)}' raises {type(error).__name__}: {error} (the plain "
-            "function raises here too)",
-            node,
-        ) from None
+        raise lowering.located(SrcadError, plain_raises(node, error), node) from None
+
+
+def plain_raises(node: ast.AST, error: Exception) -> str:
+    """What the user's line raises while compiling, as the plain function raises it."""
+    return (
+        f"'{ast.unparse(node)}' raises {type(error).__name__}: {error} (the plain function "
+        "raises here too)"
+    )
 
 
 # --- attributes and subscripts ------------------------------------------------------------
@@ -539,7 +542,7 @@ def subscript_of(lowering: Lowering, value: object, index: object, node: ast.Sub
             # a key that is itself an outside object (self.shapes[layer]) is used as itself
             return lowering.world.item(value, lowering.world.unwrap(index))
         except (IndexError, KeyError, TypeError) as error:
-            raise lowering.located(SrcadError, f"'{ast.unparse(node)}': {error!r}", node) from None
+            raise lowering.located(SrcadError, plain_raises(node, error), node) from None
     if isinstance(value, np.ndarray) and contains_tracer(index):
         value = lowering.builder.tracer(Const(value))
     if (value is np.r_ or value is np.c_) and contains_tracer(index):
@@ -555,7 +558,7 @@ def subscript_of(lowering: Lowering, value: object, index: object, node: ast.Sub
     try:
         return container[index]
     except (IndexError, KeyError, TypeError) as error:
-        raise lowering.located(SrcadError, f"'{ast.unparse(node)}': {error}", node) from None
+        raise lowering.located(SrcadError, plain_raises(node, error), node) from None
 
 
 def _data_index_message(value: object, index: object, node: ast.Subscript) -> str:
