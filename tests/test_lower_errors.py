@@ -169,3 +169,24 @@ def test_what_the_plain_function_raises_while_compiling_is_said_as_it_raises_it(
     assert (
         message == "'SETTINGS['gian']' raises KeyError: 'gian' (the plain function raises here too)"
     )
+
+
+def _largest_by_size(x):
+    items = [x[0] * 2.0, x[1], x[2] ** 2]
+    return max(items, key=abs)  # <- here
+
+
+def _largest_as_advised(x):
+    items = [x[0] * 2.0, x[1], x[2] ** 2]
+    keys = np.array([abs(v) for v in items])
+    return np.array(items)[np.argmax(keys)]
+
+
+def test_an_order_by_a_key_from_data_gives_advice_that_works_when_followed():
+    """The advice was ``xs[np.argmax(keys)]``, which a list refuses."""
+    x = np.array([0.3, -1.0, 0.7])
+    message = _refusal_at_marked_line(_largest_by_size, x, srcad.UnsupportedSyntax)
+    assert message.endswith("np.array(xs)[np.argmax(keys)]")
+    np.testing.assert_allclose(
+        srcad.grad(_largest_as_advised)(x), srcad.numerical_grad(_largest_as_advised, x)
+    )

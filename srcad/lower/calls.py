@@ -896,7 +896,7 @@ def _ordered_by_key(
             UnsupportedSyntax,
             f"'{ast.unparse(node)}' orders by a key computed from data, so which value goes "
             f"where depends on the data; order with np.{pick} of the keys as an array: "
-            f"keys = np.array([key(v) for v in xs]); xs[np.{pick}(keys)]",
+            f"keys = np.array([key(v) for v in xs]); np.array(xs)[np.{pick}(keys)]",
             node,
         ) from None
 
