@@ -774,3 +774,24 @@ def test_a_defvjp_rule_returning_a_cotangent_of_another_shape_is_the_rules_mista
     srcad.defvjp(scaled, lambda g, out, v: 2.0 * g)  # one of the output's shape: fine
     x = np.array([1.0, 2.0, 3.0])
     np.testing.assert_allclose(srcad.grad(loss)(x), srcad.numerical_grad(loss, x), rtol=1e-6)
+
+
+def test_a_rule_or_function_that_is_not_callable_is_a_type_error_at_the_users_call():
+    """defvjp(f, "rule") was accepted; the error came at the first gradient, as srcad's."""
+
+    def cube(x):
+        return x**3
+
+    custom = srcad.custom_vjp(cube)
+    attempts = [
+        (lambda: srcad.defvjp(cube, "3 * x ** 2"), "srcad.defvjp takes a function as rule"),
+        (lambda: srcad.defjvp(3.0, lambda t, out, x: t), "srcad.defjvp takes a function as fn"),
+        (
+            lambda: custom.defvjp(lambda x: (cube(x), x), None),
+            "cube.defvjp takes a function as bwd",
+        ),
+    ]
+    for attempt, message in attempts:
+        with pytest.raises(TypeError, match=message) as caught:
+            attempt()
+        assert caught.value.file == __file__

@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection
 
 import numpy as np
 
-from srcad.errors import ShapeError, SrcadError
+from srcad.errors import ArgumentTypeError, ShapeError, SrcadError
 from srcad.ir.builder import Tracer
 from srcad.ir.errors import TraceError, TruthValueNeeded
 from srcad.ir.primitive import CUSTOM, SETTING_TYPES
@@ -24,7 +24,7 @@ from srcad.ir.table.registry import REGISTRATIONS
 from srcad.ir.tracer import record_call
 from srcad.pytree import TreeDef, flatten, leaf_paths, unflatten
 from srcad.rules.registry import JVP_RULES, VJP_RULES, cotangents_as_tuple
-from srcad.runtime.errors import raised_in_users_code, users_line
+from srcad.runtime.errors import callers_line, raised_in_users_code, users_line
 
 # what a rule that tests values should do instead
 WITHOUT_TESTS = (
@@ -42,6 +42,7 @@ def defvjp(fn: Callable, rule: Callable) -> Callable:
     """Give ``fn`` a reverse rule: ``rule(g, out, *args)`` returns one cotangent per
     argument (``None`` for arguments that take no gradient; for a function of one argument
     the cotangent alone will do). Returns ``fn``."""
+    _check_callables("srcad.defvjp", fn=fn, rule=rule)
     name = _register(fn, "vjp", (rule,))
     what = f"the rule srcad.defvjp gave {_name(fn)}"
     traced = cotangents_as_tuple(_traced(rule, what, WITHOUT_TESTS, VJP_RULE_CALL))
@@ -54,6 +55,18 @@ def defvjp(fn: Callable, rule: Callable) -> Callable:
 
     VJP_RULES[name] = checked
     return fn
+
+
+def _check_callables(where: str, **given: object) -> None:
+    """A TypeError at the user's call where one of ``given`` is not a function (a rule given
+    as a string, its arguments swapped: the error came at the first use, as srcad's)."""
+    for parameter, value in given.items():
+        if not callable(value):
+            raise ArgumentTypeError(
+                f"{where} takes a function as {parameter}, not {type(value).__name__} "
+                f"{value!r:.60}",
+                *callers_line(),
+            )
 
 
 def _check_summable(what: str, cotangent: object, argument: object, k: int) -> None:
@@ -78,6 +91,7 @@ def defjvp(fn: Callable, rule: Callable) -> Callable:
     """Give ``fn`` a forward rule: ``rule(tangents, out, *args)`` returns the tangent of the
     output, given one tangent per argument (``None`` for arguments that carry none).
     Returns ``fn``. With ``defvjp`` too, ``fn`` works in both modes."""
+    _check_callables("srcad.defjvp", fn=fn, rule=rule)
     name = _register(fn, "jvp", (rule,))
     what = f"the rule srcad.defjvp gave {_name(fn)}"
     JVP_RULES[name] = _traced(rule, what, WITHOUT_TESTS, JVP_RULE_CALL)
@@ -126,6 +140,7 @@ class custom_vjp:  # noqa: N801 - named as in JAX
         return record_call(tracer.builder, name, args, {})
 
     def defvjp(self, fwd: Callable, bwd: Callable) -> None:
+        _check_callables(f"{_name(self.fn)}.defvjp", fwd=fwd, bwd=bwd)
         name = _name(self.fn)
         # what fwd cannot compute on traced values, the primal computes on arrays
         in_the_primal = (
