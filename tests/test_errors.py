@@ -222,10 +222,27 @@ def test_a_sparse_matrix_from_outside_is_refused_with_what_to_write():
     def scaled(u):
         return np.sum((0.1 * laplacian) @ u)
 
-    for function in (energy, scaled):
-        with pytest.raises(srcad.SrcadError, match=r"csr_matrix \(laplacian\).*toarray") as error:
-            srcad.grad(function)(np.linspace(0.0, 1.0, 4))
+    def made_inside(u):  # its own __matmul__ ran on srcad's values: an InternalError
+        operator = sparse.diags([np.ones(3), -2 * np.ones(4), np.ones(3)], [-1, 0, 1])
+        return -0.5 * u @ (operator @ u)
+
+    def made_dense_inside(u):  # the advice, followed
+        operator = sparse.diags([np.ones(3), -2 * np.ones(4), np.ones(3)], [-1, 0, 1])
+        return -0.5 * u @ (operator.toarray() @ u)
+
+    u = np.linspace(0.0, 1.0, 4)
+    for function in (energy, scaled, made_inside):
+        kind = r"dia_matrix" if function is made_inside else r"csr_matrix \(laplacian\)"
+        with pytest.raises(srcad.SrcadError, match=kind + ".*toarray") as error:
+            srcad.grad(function)(u)
         assert "plain function raises" not in str(error.value)
+        assert os.path.basename(error.value.file) == "test_errors.py"
+    np.testing.assert_allclose(
+        srcad.grad(made_dense_inside)(u),
+        srcad.numerical_grad(made_dense_inside, u),
+        rtol=1e-6,
+        atol=1e-9,
+    )
 
 
 def test_an_int_array_inside_a_differentiated_tree_is_named_by_its_path():

@@ -198,6 +198,9 @@ def binary(
         return STRING_FORMATS[ast.Add](lowering, left, right, node)  # "loss " + str(loss)
     _require_supported(lowering, op, node)
     if isinstance(left, Tracer) or isinstance(right, Tracer):
+        for operand in (left, right):  # A @ x of a sparse matrix made here: its __matmul__
+            if type(operand).__module__.startswith("scipy.sparse"):
+                raise lowering.located(SrcadError, not_an_array(operand), node)
         return BINARY_OPERATORS[type(op)](left, right)
     for operand in (left, right):  # 0.1 * LAP of a sparse matrix: its own operators
         if isinstance(operand, Outside) and not isinstance(operand.value, types.ModuleType):
