@@ -800,10 +800,16 @@ def loss_through_a_rule(x):
     return np.sum(squared_by_a_rule(x))
 
 
-def logs_without_warnings(x):
-    with np.errstate(divide="ignore"):
+def logs_warning_of_zeros(x):
+    with np.errstate(divide="warn"):
         y = np.log(x)
     return np.sum(y)
+
+
+def logs_without_warnings(x):
+    with np.errstate(divide="ignore"):
+        y = np.log(x + 1.0)
+    return np.sum(np.where(x > 0.1, np.sqrt(x), 0.0) * y)
 
 
 def test_refusals_numba_gives_without_a_line_name_the_users_line(numba):
@@ -811,12 +817,27 @@ def test_refusals_numba_gives_without_a_line_name_the_users_line(numba):
     manager' name no line: the warning said neither the generated line nor the user's."""
     srcad.defvjp(squared_by_a_rule, lambda g, out, x: (2.0 * x * g,))  # removed by conftest
     x = np.array([0.5, 2.0])
-    for fun, line in [(loss_through_a_rule, 1), (logs_without_warnings, 1)]:
+    for fun, line in [(loss_through_a_rule, 1), (logs_warning_of_zeros, 1)]:
         with pytest.warns(NumbaFallbackWarning) as seen:
             got = srcad.grad(fun, backend="numba")(x)
         np.testing.assert_allclose(got, srcad.numerical_grad(fun, x), rtol=1e-7)
         message = str(seen[0].message)
         assert f"from line {fun.__code__.co_firstlineno + line}:" in message, message
+
+
+def test_blocks_that_only_silence_warnings_compile_as_their_lines(numba):
+    """numba does not warn: a ``with np.errstate`` of "ignore" only (the user's, and the one
+    around backward lines a mask drops) is left out of the variant (numba refused it: the
+    NumPy code ran). At 0 the masked backward lines divide by zero."""
+    x = np.array([0.0, 0.5, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = srcad.grad(logs_without_warnings, backend="numba")(x)
+    want = srcad.grad(logs_without_warnings)(x)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    central = srcad.numerical_grad(logs_without_warnings, x[1:])  # 0.1 away from the kink
+    np.testing.assert_allclose(got[1:], central, rtol=1e-6)
+    assert got[0] == 0.0
 
 
 def test_threads_making_their_first_calls_at_once_get_numbas_results(numba):

@@ -29,6 +29,7 @@ import re
 from srcad.arrayapi import spellings
 from srcad.arrayapi.spellings import Call, Refusal
 from srcad.codegen.expressions import is_name
+from srcad.codegen.quiet import only_ignores
 from srcad.codegen.reuse import plain_source
 from srcad.errors import SrcadError
 
@@ -324,6 +325,9 @@ def _simple_statements(body: ast.FunctionDef) -> list[ast.stmt]:
         for statement in statements:
             if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
                 continue  # the docstring
+            if isinstance(statement, ast.With) and only_ignores(statement):
+                visit(statement.body)  # with np.errstate(all="ignore"): kept as it is
+                continue
             found.append(statement)
             for block in ("body", "orelse"):
                 if isinstance(statement, (ast.If, ast.For, ast.While)):

@@ -50,6 +50,7 @@ from srcad.backends import (
 from srcad.backends.numba_reductions import helper_lines, respelled_reductions
 from srcad.backends.numba_reuse import docstring_end, pooled_arrays_first
 from srcad.codegen import select
+from srcad.codegen.quiet import without_ignoring_blocks
 
 # The options every compiled body gets: NumPy's results for a division by zero (inf, nan)
 # rather than ZeroDivisionError, and IndexError for an index out of bounds, as NumPy.
@@ -100,6 +101,7 @@ def numba_source(
     ``single``: every float array the code gets is float32; its float literals are spelled
     ``np.float32(2.0)``, as NumPy treats a Python float next to float32 values (numba would
     compute in float64, and refuse ``@`` of a float64 and a float32 array)."""
+    source = without_ignoring_blocks(source, body_name)  # numba does not warn
     source, fused = numba_fusion.fused_weight_gradients(source, body_name)
     source, in_place = pooled_arrays_first(source, body_name)
     source, reductions = respelled_reductions(source, body_name)

@@ -42,6 +42,7 @@ from srcad.codegen.inlining import inline_temporaries
 from srcad.codegen.liveness import Conflict, LiveRanges, name_conflicts
 from srcad.codegen.names import IsOwned, NameAllocator
 from srcad.codegen.program import Program, analyze
+from srcad.codegen.quiet import grouped
 from srcad.codegen.reuse import MIN_BYTES, Product, helpers_called, written_once
 from srcad.codegen.select import selected
 from srcad.codegen.unparse import unparse
@@ -264,7 +265,7 @@ class Emitter:
         """The statements of a block, with a comment wherever the source line changes;
         ``parent`` is the structured equation the block belongs to (None for the body of the
         function)."""
-        lines: list[str] = []
+        items: list[tuple[bool | None, str]] = []  # (quiet, text); comments: None
         top = parent is None
         role = None if parent is None else _sweep(parent.role)
         line_no = None if parent is None or parent.loc is None else parent.loc.line
@@ -273,13 +274,23 @@ class Emitter:
                 continue
             source_line = eqn.loc.line if eqn.loc else None
             if eqn.prim in ("tape_push", "tape_pop"):
-                lines.append(self.statement(eqn))  # bookkeeping: no comment of its own
+                items.append((False, self.statement(eqn)))  # bookkeeping: no comment
                 continue
             if _sweep(eqn.role) != role or source_line != line_no:
-                lines.append(self._section_comment(eqn, role, top))
+                items.append((None, self._section_comment(eqn, role, top)))
                 role, line_no = _sweep(eqn.role), source_line
-            lines.append(self.statement(eqn))
-        return lines
+            items.append((self._is_quiet(eqn), self.statement(eqn)))
+        return grouped(items)
+
+    def _is_quiet(self, eqn: Eqn) -> bool:
+        """Whether the statement of ``eqn`` computes values a mask drops (``Eqn.quiet``), in
+        its own equation or one it spells inline."""
+        return eqn.quiet or any(
+            isinstance(atom, Var)
+            and atom.id in self.inlined
+            and self._is_quiet(self.defining[atom.id])
+            for atom in eqn.inputs
+        )
 
     def _section_comment(self, eqn: Eqn, previous_role: str | None, top: bool) -> str:
         label = _sweep(eqn.role)

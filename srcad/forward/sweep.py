@@ -27,6 +27,7 @@ from srcad.ir.graph import RoleKind, VarRole, source_position
 from srcad.ir.prims import PRIMS
 from srcad.ir.walk import max_var_id, walk_eqns
 from srcad.reverse.activity import active_vars, refuse_active_draw
+from srcad.reverse.masks import MaskedBranches, masked_branches
 from srcad.rules import JVP_RULES
 
 
@@ -43,15 +44,17 @@ def forward_graph(graph: Graph, wrt: tuple[int, ...]) -> Graph:
         tangent = builder.new_var("", var.aval, tangent_of(var))
         tangents[var] = tangent
         tangent_inputs.append(tangent)
-    _Forward(builder, active).block(graph.eqns, tangents)
+    masks = masked_branches(graph, builder.producer, active)
+    _Forward(builder, active, masks).block(graph.eqns, tangents)
     outputs = [_tangent_or_zero(builder, atom, tangents) for atom in graph.outputs]
     return builder.build(graph.name, [*graph.inputs, *tangent_inputs], [*graph.outputs, *outputs])
 
 
 class _Forward:
-    def __init__(self, builder: GraphBuilder, active: set[Var]):
+    def __init__(self, builder: GraphBuilder, active: set[Var], masks: MaskedBranches):
         self.builder = builder
         self.active = active
+        self.masks = masks  # tangents of np.where's branches: NumPy's warnings off
 
     def block(self, eqns: Iterable[Eqn], tangents: dict[Var, Atom]) -> None:
         """Append ``eqns`` and their tangent equations to the current block."""
@@ -80,7 +83,8 @@ class _Forward:
                 *source_position(eqn.loc),
             )
         builder = self.builder
-        with builder.at(eqn.loc, "tangent", eqn.outputs[0].id):
+        quiet = self.masks.computes_dropped_values(eqn, backward=False)
+        with builder.at(eqn.loc, "tangent", eqn.outputs[0].id, quiet):
             args = tuple(None if t is None else builder.tracer(t) for t in inputs_dot)
             out = tuple(builder.tracer(v) for v in eqn.outputs)
             inputs = [builder.tracer(a) for a in eqn.inputs]

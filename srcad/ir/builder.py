@@ -79,6 +79,7 @@ class GraphBuilder:
         self.loc: Loc | None = None
         self.role = "primal"
         self.origin: int | None = None
+        self.quiet = False  # the equations made compute values a mask drops (Eqn.quiet)
         self._next_id = first_id
         self._producer: dict[int, Eqn] = {}
         self._hints: dict[int, str] = {}
@@ -165,16 +166,24 @@ class GraphBuilder:
         return Tracer(self, atom)
 
     @contextlib.contextmanager
-    def at(self, loc: Loc | None, role: str | None = None, origin: int | None = None) -> Iterator:
-        """Record equations made inside the block with this location, role and origin."""
-        saved = (self.loc, self.role, self.origin)
+    def at(
+        self,
+        loc: Loc | None,
+        role: str | None = None,
+        origin: int | None = None,
+        quiet: bool = False,
+    ) -> Iterator:
+        """Record equations made inside the block with this location, role and origin (and
+        as ``quiet``, Eqn's, where asked)."""
+        saved = (self.loc, self.role, self.origin, self.quiet)
         self.loc = loc
         self.role = role or self.role
         self.origin = origin
+        self.quiet = quiet or self.quiet
         try:
             yield
         finally:
-            self.loc, self.role, self.origin = saved
+            self.loc, self.role, self.origin, self.quiet = saved
 
     def apply(self, prim_name: str, inputs: tuple, params: dict | None = None) -> Traced:
         """Append ``prim_name(*inputs, **params)``; returns a Tracer (or a tuple of them)."""
@@ -203,6 +212,7 @@ class GraphBuilder:
             self.loc,
             self.role,
             self.origin,
+            self.quiet,
         )
         self.emit(eqn)
         tracers = tuple(self.tracer(v) for v in outputs)
@@ -357,7 +367,7 @@ def map_graph(graph: Graph, function) -> Graph:
         )
         if unchanged and params is e.params:
             return e  # most equations: nothing to rename (no new object)
-        return Eqn(e.prim, inputs, outputs, params, e.loc, e.role, e.origin)
+        return Eqn(e.prim, inputs, outputs, params, e.loc, e.role, e.origin, e.quiet)
 
     return Graph(
         graph.name,

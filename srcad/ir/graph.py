@@ -164,7 +164,10 @@ class Eqn:
 
     ``role`` says which sweep produced the equation (``primal``, ``adjoint`` or ``tangent``);
     ``origin`` is, for a derivative equation, the id of the first output of the primal
-    equation it differentiates (code generation uses it for comments).
+    equation it differentiates (code generation uses it for comments). ``quiet``: the
+    equation computes, at some elements, values a mask drops (the backward lines of a
+    ``np.where`` branch); NumPy's warnings about those say nothing, and code generation
+    silences them.
     """
 
     prim: str
@@ -174,6 +177,7 @@ class Eqn:
     loc: Loc | None = None
     role: str = "primal"
     origin: int | None = None
+    quiet: bool = False
 
     def __init__(  # as Var's: without the frozen dataclass's per-field object.__setattr__
         self,
@@ -184,6 +188,7 @@ class Eqn:
         loc: Loc | None = None,
         role: str = "primal",
         origin: int | None = None,
+        quiet: bool = False,
     ):
         fields = self.__dict__
         fields["prim"] = prim
@@ -193,6 +198,7 @@ class Eqn:
         fields["loc"] = loc
         fields["role"] = role
         fields["origin"] = origin
+        fields["quiet"] = quiet
         # the sub-graphs in params (branches, loop body, condition): a walk asks every
         # equation for them, so they are found once, here (not a field: no part of ==)
         graphs: list[Graph] = []

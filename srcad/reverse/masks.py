@@ -179,6 +179,21 @@ class MaskedBranches:
                 positions.add(k)
         return positions
 
+    def computes_dropped_values(self, eqn: Eqn, backward: bool = True) -> bool:
+        """Whether the derivative lines of ``eqn`` compute, where a mask drops them, values
+        that may not be finite (``Eqn.quiet``): those of a branch equation, unless its slopes
+        are constants (and, ``backward``, its cotangent clean), and of one read in part
+        (``zero_kept_inputs``)."""
+        if self.zero_kept_inputs(eqn):
+            return True
+        branch = self.branch_of(eqn)
+        if branch is None:
+            return False
+        constant_slopes = all(
+            _has_constant_slope(eqn, k) for k, a in enumerate(eqn.inputs) if isinstance(a, Var)
+        )
+        return not (constant_slopes and (branch.is_clean or not backward))
+
     def zero_kept_inputs(self, eqn: Eqn) -> set[int]:
         """The positions of the inputs of an elementwise ``eqn`` read in part whose
         contributions are kept at zero where its cotangent is zero: those whose slope is not a

@@ -139,7 +139,8 @@ def _backward_step(
             f"{PRIMS[eqn.prim].spelling} has no reverse rule; register one with " "srcad.defvjp",
             *source_position(eqn.loc),
         )
-    with builder.at(eqn.loc, "adjoint", eqn.outputs[0].id):
+    quiet = masks.computes_dropped_values(eqn)  # NumPy's warnings about those: off
+    with builder.at(eqn.loc, "adjoint", eqn.outputs[0].id, quiet):
         g = _cotangent_tracers(builder, eqn, cotangents)
         outs = tuple(builder.tracer(v) for v in eqn.outputs)
         out = outs if len(outs) > 1 else outs[0]

@@ -16,6 +16,7 @@ import types
 from collections.abc import Callable
 from pathlib import Path
 
+from srcad.codegen.quiet import without_quiet_blocks
 from srcad.codegen.reuse import plain_source
 from srcad.runtime.store import generated_dir, write_file
 
@@ -53,9 +54,10 @@ def exec_module(source: str, path: Path, stem: str, constants: dict | None = Non
 
 def _read_as_plain_numpy(source: str, namespace: dict) -> None:
     """A further derivative lowers the generated functions themselves: where they write
-    arrays in place (``codegen.reuse``, ``codegen.chains``), it reads each one's plain NumPy
-    spelling (``plain_source``, line for line) instead of the file's text."""
-    plain = plain_source(source)
+    arrays in place (``codegen.reuse``, ``codegen.chains``) or silence warnings about values
+    a mask drops (``codegen.quiet``), it reads each one's plain NumPy spelling
+    (``plain_source``, line for line) instead of the file's text."""
+    plain = without_quiet_blocks(plain_source(source))
     if plain == source:
         return
     for node in ast.parse(plain).body:
