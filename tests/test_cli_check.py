@@ -130,27 +130,31 @@ def test_check_of_a_function_that_draws_says_why_the_differences_disagree(tmp_pa
     assert out.startswith("FAIL") and "random draws?" in out and "seed" in out, out
 
 
-def test_example_args_that_are_not_a_dict_are_named_with_what_to_write(tmp_path):
+def test_example_args_that_are_not_a_dict_are_named_with_what_to_write(tmp_path, capsys):
     """A tuple EXAMPLE_ARGS failed every command with "'tuple' object has no attribute
-    'get' (AttributeError)"."""
+    'get' (AttributeError)"; a usage error, as a missing function (they exited with status 1
+    and 'srcad:' where other usage errors exit with 2 and 'error:')."""
     module = tmp_path / "tupled.py"
     module.write_text(
         "import numpy as np\nEXAMPLE_ARGS = (np.ones(3),)\n\n\ndef f(x):\n    return np.sum(x)\n"
     )
     for command in ["show", "check", "graph", "explain", "compare"]:
-        with pytest.raises(SystemExit) as exit:  # a message as the code: exit status 1
-            main([command, f"{module}:f"])
-        assert exit.value.code == (
-            f"srcad: {module}: EXAMPLE_ARGS must be a dict {{function name: tuple of "
-            "arguments}, got a tuple; write EXAMPLE_ARGS = {'f': ...}, one entry per function"
+        assert main([command, f"{module}:f"]) == 2
+        assert capsys.readouterr().err == (
+            f"error: {module}: EXAMPLE_ARGS must be a dict {{function name: tuple of "
+            "arguments}, got a tuple; write EXAMPLE_ARGS = {'f': ...}, one entry per function\n"
         )
     module.write_text(
         "import numpy as np\nEXAMPLE_ARGS = {'f': np.ones(3)}\n\n\ndef f(x):\n    pass\n"
     )
-    with pytest.raises(SystemExit) as exit:
-        main(["check", f"{module}:f"])
-    assert "EXAMPLE_ARGS['f'] must be a tuple of arguments, got a ndarray" in str(exit.value)
-    assert "{'f': (value,)}" in str(exit.value)
+    assert main(["check", f"{module}:f"]) == 2
+    err = capsys.readouterr().err
+    assert "EXAMPLE_ARGS['f'] must be a tuple of arguments, got a ndarray" in err
+    assert "{'f': (value,)}" in err
+    for target, said in [(f"{module}:g", "has no function 'g'"), ("f", "expected MODULE:FUNCTION")]:
+        assert main(["show", target]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and said in err, err
 
 
 def test_check_of_a_function_returning_no_float_says_so_at_its_line(tmp_path, capsys):

@@ -31,6 +31,11 @@ from srcad.train.command import add_train_arguments, bounded, positive
 MAX_PRECISION = 17
 
 
+class CommandLineError(Exception):
+    """A target or a table of example arguments the command cannot use: a usage error (exit
+    status 2), its message what to write instead."""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     options = parser.parse_args(argv)
@@ -56,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _describe(error: Exception) -> str:
+    if isinstance(error, CommandLineError):
+        return str(error)
     if isinstance(error, SyntaxError) and error.filename and not error.filename.startswith("<"):
         return f"{error.filename}:{error.lineno}: {error.msg} (a syntax error in the module)"
     if isinstance(error, SyntaxError):
@@ -163,7 +170,7 @@ def load_target(target: str) -> tuple[Callable, object]:
     """The function named by ``MODULE:FUNCTION`` and its module."""
     module_name, _, function_name = target.rpartition(":")
     if not module_name or not function_name:
-        raise SystemExit(f"srcad: expected MODULE:FUNCTION, got {target!r}")
+        raise CommandLineError(f"expected MODULE:FUNCTION, got {target!r}")
     if module_name.endswith(".py") or "/" in module_name:
         module = load_module_from_path(Path(module_name))
     else:
@@ -173,7 +180,7 @@ def load_target(target: str) -> tuple[Callable, object]:
     for part in function_name.split("."):  # Class.method, a name inside the module
         function = getattr(function, part, None)
     if not callable(function):
-        raise SystemExit(f"srcad: {module_name} has no function {function_name!r}")
+        raise CommandLineError(f"{module_name} has no function {function_name!r}")
     if isinstance(function, Transformed):  # @srcad.grad def f: the function it decorates
         function = function.fun
     return function, module
@@ -183,7 +190,7 @@ def load_module_from_path(path: Path) -> object:
     name = path.stem
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise SystemExit(f"srcad: cannot load {path}")
+        raise CommandLineError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
@@ -218,8 +225,8 @@ def module_example_args(module: object, name: str) -> tuple | list | None:
     """The arguments the module's ``EXAMPLE_ARGS`` gives function ``name``, or None."""
     args = module_table(module, "EXAMPLE_ARGS", name, "tuple of arguments").get(name)
     if args is not None and not isinstance(args, (tuple, list)):
-        raise SystemExit(
-            f"srcad: {_file_of(module)}: EXAMPLE_ARGS[{name!r}] must be a tuple of arguments, "
+        raise CommandLineError(
+            f"{_file_of(module)}: EXAMPLE_ARGS[{name!r}] must be a tuple of arguments, "
             f"got a {type(args).__name__}; for one argument write {{{name!r}: (value,)}}"
         )
     return args
@@ -230,8 +237,8 @@ def module_table(module: object, table_name: str, name: str, entry: str) -> dict
     one; ``name`` is the function the command line names, for the message."""
     table = getattr(module, table_name, {})
     if not isinstance(table, dict):
-        raise SystemExit(
-            f"srcad: {_file_of(module)}: {table_name} must be a dict {{function name: {entry}}}, "
+        raise CommandLineError(
+            f"{_file_of(module)}: {table_name} must be a dict {{function name: {entry}}}, "
             f"got a {type(table).__name__}; write {table_name} = {{{name!r}: ...}}, one entry "
             "per function"
         )
