@@ -584,3 +584,43 @@ def test_log_cdfs_and_log_sfs_far_in_their_tails_have_their_exact_slopes():
                 assert got_loc == pytest.approx(-np.exp(-z) / scale, rel=1e-9)
         finally:
             TAIL["scale"] = 0.1
+
+
+def normal_tails(x, loc):
+    stats, special = TAIL["stats"], TAIL["special"]
+    scale = TAIL["scale"]
+    return np.sum(
+        stats.norm.logcdf(x, loc=loc, scale=scale)
+        + stats.norm.logsf(-x, loc=-loc, scale=scale)
+        + special.log_ndtr(x / scale)
+    )
+
+
+def test_the_normal_log_cdf_and_log_sf_have_their_exact_slopes_in_either_tail():
+    """exp(logpdf - logcdf) of two numbers near -z^2 / 2 lost digits as z grew: 0.7 % off
+    at z = -1e7, and log_ndtr's second derivative at -1e4 was -1.61 where it is -1.00
+    (the ratio is now sqrt(2 / pi) / erfcx(-z / sqrt(2)))."""
+    TAIL["stats"] = pytest.importorskip("scipy.stats")
+    TAIL["special"] = pytest.importorskip("scipy.special")
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 40
+    x = np.array([-1e7, -1e4, -40.0, -3.0, 0.5, 3.0, 12.0])
+
+    def ratio(z):  # phi(z) / Phi(z), with 40 digits
+        return float(mpmath.npdf(z) / mpmath.ncdf(z))
+
+    for scale in (1.0, 0.5):  # a global read on every call
+        TAIL["scale"] = scale
+        try:
+            slopes = np.array([ratio(mpmath.mpf(v) / scale) for v in x]) / scale
+            exact_x = slopes + slopes + slopes  # logsf(-x) = logcdf(x) for the normal
+            for mode in ("reverse", "forward"):
+                got_x, got_loc = srcad.grad(normal_tails, argnums=(0, 1), mode=mode)(x, 0.0)
+                np.testing.assert_allclose(got_x, exact_x, rtol=1e-13)
+                assert got_loc == pytest.approx(-2.0 * np.sum(slopes), rel=1e-13)
+        finally:
+            TAIL["scale"] = 0.1
+    second = np.diag(srcad.hessian(lambda v: np.sum(TAIL["special"].log_ndtr(v)))(x[1:4]))
+    for got, z in zip(second, x[1:4], strict=True):
+        r = mpmath.npdf(mpmath.mpf(z)) / mpmath.ncdf(mpmath.mpf(z))
+        assert got == pytest.approx(float(r * (-z - r)), rel=1e-7)

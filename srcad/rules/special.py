@@ -39,6 +39,16 @@ SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 ONE_OVER_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 SQRT_2PI = math.sqrt(2.0 * math.pi)
+SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def mills_ratio(z: Any) -> Any:
+    """The normal density over the normal cdf at ``z``, phi(z) / Phi(z), exact in either tail:
+    sqrt(2 / pi) / erfcx(-z / sqrt(2)) (as z -> -inf it grows as -z; as z -> inf it goes
+    to 0 with the density)."""
+    from scipy import special  # imported by the user's code when a rule asks
+
+    return SQRT_2_OVER_PI / special.erfcx(-z / math.sqrt(2.0))
 
 
 def defpartials(target: Any, partials: Callable) -> None:
@@ -100,6 +110,7 @@ def register_rules(special: ModuleType) -> None:
         special.logit: lambda d, out, x: d / (x * (1 - x)),
         special.erf: lambda d, out, x: d * TWO_OVER_SQRT_PI * np.exp(-(x**2)),
         special.erfc: lambda d, out, x: -d * TWO_OVER_SQRT_PI * np.exp(-(x**2)),
+        special.erfcx: lambda d, out, x: d * (2.0 * x * out - TWO_OVER_SQRT_PI),
         special.erfinv: lambda d, out, x: d * SQRT_PI_OVER_TWO * np.exp(out**2),
         special.gammaln: lambda d, out, x: d * psi(x),
         special.loggamma: lambda d, out, x: d * psi(x),
@@ -112,8 +123,9 @@ def register_rules(special: ModuleType) -> None:
         special.entr: lambda d, out, x: -d * (np.log(x) + 1),
         # log expit(x) = -log(1 + e^-x): its slope is expit(-x)
         special.log_expit: lambda d, out, x: d * special.expit(-x),
-        # pdf / cdf as exp(log pdf - log cdf): no 0 / 0 far in the left tail
-        special.log_ndtr: lambda d, out, x: d * np.exp(-(x**2) / 2 - LOG_SQRT_2PI - out),
+        # pdf / cdf = sqrt(2 / pi) / erfcx(-x / sqrt(2)): no 0 / 0 far in the left tail,
+        # nor the digits exp(log pdf - log cdf) loses there (both logs near -x^2 / 2)
+        special.log_ndtr: lambda d, out, x: d * mills_ratio(x),
         special.i0: lambda d, out, x: d * special.i1(x),
         # I1' = (I0 + I2) / 2, which needs no division by x (finite at 0)
         special.i1: lambda d, out, x: d * (special.i0(x) + call_primitive(special.iv, 2, x)) / 2,

@@ -42,6 +42,7 @@ from srcad.ir.table.registry import when_imported
 from srcad.ir.table.stats import DISTRIBUTIONS, METHODS
 from srcad.ir.tracer import Tracer
 from srcad.rules.registry import add_tangents, defjvp, defvjp, unbroadcast
+from srcad.rules.special import mills_ratio
 
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 LOG_2 = math.log(2.0)
@@ -289,6 +290,8 @@ TAIL_RATIOS: dict[tuple[str, str], Callable] = {
     ("weibull_min", "logsf"): lambda z, c: c * z ** (c - 1),
     ("rayleigh", "logsf"): lambda z: z,
     ("expon", "logsf"): lambda z: 1.0 + 0.0 * z,
+    ("norm", "logcdf"): mills_ratio,  # f / F as sqrt(2 / pi) / erfcx(-z / sqrt(2))
+    ("norm", "logsf"): lambda z: mills_ratio(-z),  # f / S: the same, mirrored
 }
 
 

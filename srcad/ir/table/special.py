@@ -87,6 +87,7 @@ def register_rows(special: ModuleType) -> None:
     _unary(special.logit, "lambda x: log(x / (1 - x))", domain=LOGIT)
     _unary(special.erf, "erf")
     _unary(special.erfc, "erfc")
+    _unary(special.erfcx, "lambda x: exp(x**2) * erfc(x)")
     _unary(special.erfinv, "erfinv", domain=UNIT)
     _unary(special.gammaln, "loggamma", domain=POSITIVE)
     _unary(special.loggamma, "loggamma", domain=POSITIVE)  # of real x: gammaln for x > 0
