@@ -80,7 +80,7 @@ def no_unexpected_exception_leaves_srcad():
 # --- a rule of the user's own registered by one test is gone before the next ---------------
 from user_rules import remove_user_rules  # noqa: E402
 
-from srcad.ir.prims import PRIMS  # noqa: E402
+from srcad.ir.prims import CALLABLES, PRIMS  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -88,9 +88,9 @@ def no_user_rule_left_behind():
     """A rule a test registers (directly, or in a file ``srcad check`` runs) is removed after
     it: a process with rules of the user's own keeps its compiles off the shared disk cache,
     so a rule left behind would change what a later test on the same worker sees."""
-    before = frozenset(PRIMS)
+    before, callables = frozenset(PRIMS), dict(CALLABLES)
     yield
-    remove_user_rules(keep=before)
+    remove_user_rules(keep=before, callables=callables)
 
 
 # --- the same random data for a test whatever ran before it on its worker -------------------

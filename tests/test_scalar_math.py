@@ -301,3 +301,43 @@ def test_fmax_and_fmin_give_the_derivative_to_the_operand_that_is_no_nan(mode):
                 np.testing.assert_allclose(gradient(x), expected, rtol=1e-6)
         finally:
             BOUND["low"] = 0.5
+
+
+def mean_of_kept(x, mask):
+    kept = int(mask.sum())
+    return np.sum((x * mask) ** 2) / kept
+
+
+def spread_over(x, count):
+    return np.sum(x**2) / count + np.sum(x) * SETTINGS["scale"]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_array_code_divided_by_a_python_number_divides_its_derivative_as_numpy(backend):
+    """``np.sum(...) / n`` of an int n = 0 is nan for NumPy; the backward line ``dout / n``
+    divided a Python float by it and raised ZeroDivisionError (found by a probe). The seed
+    is NumPy's np.float64(1.0) where a derivative line divides numbers so."""
+    if backend == "numba":
+        pytest.importorskip("numba")
+    x = np.array([0.3, -0.5, 0.8])
+    options = {"backend": backend}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's, as the plain function's
+        value, grad = srcad.value_and_grad(mean_of_kept, **options)(x, np.zeros(3, bool))
+        assert np.isnan(value) and np.isnan(mean_of_kept(x, np.zeros(3, bool)))
+        assert np.all(np.isnan(grad))
+        value, grad = srcad.value_and_grad(spread_over, **options)(x, 0.0)
+        assert value == spread_over(x, 0.0) == np.inf
+        np.testing.assert_array_equal(grad, np.sign(x) * np.inf)  # 2x / 0 + 1.5
+    for scale in (1.5, -2.0):  # a global read on every call; an ordinary count
+        SETTINGS["scale"] = scale
+        try:
+            for fun, other in ((mean_of_kept, np.array([True, False, True])), (spread_over, 3.0)):
+                got = srcad.grad(fun, **options)(x, other)
+                expected = srcad.numerical_grad(fun, x, other)
+                np.testing.assert_allclose(got, expected, rtol=1e-6)
+        finally:
+            SETTINGS["scale"] = 1.5
+    called = srcad.grad(spread_over)
+    called(x, 3.0)
+    assert "dout=np.float64(1.0)" in srcad.source(called)

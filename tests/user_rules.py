@@ -8,10 +8,11 @@ from srcad.ir.prims import CALLABLES, PRIMS
 from srcad.rules.registry import JVP_RULES, VJP_RULES
 
 
-def remove_user_rules(keep: frozenset = frozenset()) -> None:
+def remove_user_rules(keep: frozenset = frozenset(), callables: dict | None = None) -> None:
     """Removes the rules registered with ``defvjp``, ``defjvp`` or ``@custom_vjp`` whose
     names are not in ``keep`` (not the primitives srcad makes for ``odeint`` and
-    ``fixed_point``, which it remembers)."""
+    ``fixed_point``, which it remembers); a function with a built-in rule a test replaced
+    (``defvjp(special.erfcx, ...)``) gets its primitive of ``callables`` back."""
     for name in [name for name, prim in PRIMS.items() if prim.kind == CUSTOM and prim.user_rules]:
         if name not in keep:
             del PRIMS[name]
@@ -19,3 +20,6 @@ def remove_user_rules(keep: frozenset = frozenset()) -> None:
             JVP_RULES.pop(name, None)
     for function in [f for f, name in CALLABLES.items() if name not in PRIMS]:
         del CALLABLES[function]
+    for function, name in (callables or {}).items():
+        if name in PRIMS and function not in CALLABLES:
+            CALLABLES[function] = name

@@ -197,14 +197,15 @@ def module_source(emitter: Emitter, prologue: list[str]) -> str:
     body = prologue + emitter.block_lines(emitter.graph.eqns)
     aliases, alias_of_output = _aliases(emitter)
     body += aliases + [_return_line(emitter, alias_of_output)]
-    parameters = [*spec.params, *_extra_parameters(emitter)]
+    has_math = has_math_body(emitter.graph, spec)
+    numpy_seed = not has_math and _divides_numbers(emitter.graph)
+    parameters = [*spec.params, *_extra_parameters(emitter, numpy_seed)]
     if spec.compiled_for is not None and spec.is_checked:  # the checks compare functions
         emitter.constants.update(function_constants(spec.compiled_for))
     lines = [*(f"# {line}" for line in spec.header)]
     if emitter.constants:
         lines.append("# Names bound at load time: " + ", ".join(sorted(emitter.constants)))
     body = [piece for line in body for piece in line.split("\n")]
-    has_math = has_math_body(emitter.graph, spec)
     math_body = math_lines(body) if has_math else []
     imports = module_imports(emitter.graph)
     if any("math." in line for line in math_body) and "import math" not in imports:
@@ -244,12 +245,37 @@ def _with_checked_function(
     return f"{source[:body]}{checked}\n\n{source[body:]}"
 
 
-def _extra_parameters(emitter: Emitter) -> list[str]:
-    """``dout=1.0``: the parameters after the user's, with their defaults."""
+# Python raises where NumPy gives inf or nan: 1.0 / 0, 0.0 ** -1.0, 1.0 % 0.0
+RAISING_ON_NUMBERS = frozenset({"divide", "floor_divide", "remainder", "fmod", "power"})
+
+
+def _divides_numbers(graph: Graph) -> bool:
+    """Whether a derivative line divides a number by a number computed when the code runs
+    (``dt3 = dout / n`` of ``np.sum(...) / n``, ``n = int(mask.sum())``), or raises one to
+    such a power."""
+    for eqn in walk_eqns(graph.eqns):
+        if eqn.role == "primal" or eqn.prim not in RAISING_ON_NUMBERS:
+            continue
+        if all(atom.aval.shape == () for atom in (*eqn.inputs, *eqn.outputs)):
+            # a Python number (a weak value): NumPy's own numbers divide as NumPy does
+            if any(isinstance(atom, Var) and atom.aval.is_weak for atom in eqn.inputs[1:]):
+                return True
+    return False
+
+
+def _extra_parameters(emitter: Emitter, numpy_seed: bool) -> list[str]:
+    """``dout=1.0``: the parameters after the user's, with their defaults. ``numpy_seed``: a
+    float64 seed is NumPy's ``np.float64(1.0)``, as the value it seeds is (``np.sum(...) / n``),
+    so that the derivative lines divide numbers as the forward ones (``_divides_numbers``): a
+    Python float raised ZeroDivisionError at ``dout / n`` with ``n == 0``, where the plain
+    function gives nan. Code on Python floats keeps ``1.0`` (its math body; its NumPy body
+    gets ``np.float64``'s)."""
     extras = []
     for var, path in zip(emitter.graph.inputs, emitter.spec.input_paths, strict=True):
         if not isinstance(path, WorldPath) and path[0] not in emitter.spec.params:
             name, default = emitter.names.name(var), path[-1]  # path is (name, default)
+            if numpy_seed and default == "1.0":
+                default = "np.float64(1.0)"
             extras.append(name if default is None else f"{name}={default}")
     return extras
 
