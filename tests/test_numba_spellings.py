@@ -63,7 +63,7 @@ def test_each_form_is_respelled_and_the_lines_stay():
     source, called = respelled_spellings(MODULE, "f_grad_unchecked")
     lines = source.splitlines()
     assert len(lines) == len(MODULE.splitlines())
-    assert lines[5] == "    add_at(dx, idx, dt1)  # line 3: comment kept"
+    assert lines[5] == "    add_at(dx, idx, detached(dt1, dx))  # line 3: comment kept"
     flips = "np.asarray(x)[::-1] + np.asarray(x)[:, ::-1] + np.asarray(x * 2.0)[..., ::-1, :]"
     assert lines[6] == f"    a = {flips}"
     assert lines[7] == "    t5, t6 = (np.asarray(dm)[:1], np.asarray(dm)[1:])"
@@ -119,6 +119,7 @@ def test_each_form_is_respelled_and_the_lines_stay():
         "argsort_along",
         "where_values",
         "add_at",
+        "detached",
         "keepdims_all",
         "cumprod_along",
         "roll_along",
@@ -463,6 +464,31 @@ def test_float32_weights_and_a_float64_global_in_one_vdot_compile():
         DECAY["target"] = kept
 
 
+ORDER = np.array([2, 0, 1, 3])
+
+
+# A signal added to itself reversed or permuted, a matrix to its flip, an in-place add of a
+# reversed copy: the backward lines add a gradient into itself through a view
+# (``dt[::-1] += dt``, ``add_at(dt, order, dt)``), which numba read as it wrote (wrong
+# gradients; found by a probe).
+def reversed_sum(x):
+    return np.sum((x + x[::-1]) * np.arange(1.0, 5.0) * WORLD["scale"])
+
+
+def permuted_sum(x):
+    return np.sum((x + x[ORDER]) * np.arange(1.0, 5.0) * WORLD["scale"])
+
+
+def flipped_matrix(A):
+    return np.sum((A + A[::-1, ::-1]) * np.arange(9.0).reshape(3, 3) * WORLD["scale"])
+
+
+def reversed_in_place(x):
+    z = np.tanh(x) * WORLD["scale"]
+    z += z[::-1]
+    return np.sum(z * np.arange(1.0, 5.0))
+
+
 def picked_by_python(x):
     """Python's max and min of numbers (the NumPy code takes ``np.where(b > a, b, a)[()]``,
     whose ``[()]`` numba has no typing for on a number: the variant fell back)."""
@@ -487,6 +513,10 @@ def _inputs():
         products: ((rng.uniform(0.5, 1.5, size=3), rng.normal(size=(3, 3))), (0, 1)),
         reductions: ((rng.normal(size=(3, 4)),), (0,)),
         picked_by_python: ((np.array([0.4, -0.3, 0.7]),), (0,)),
+        reversed_sum: ((np.array([0.3, -0.5, 0.8, 1.2]),), (0,)),
+        permuted_sum: ((np.array([0.3, -0.5, 0.8, 1.2]),), (0,)),
+        flipped_matrix: ((rng.normal(size=(3, 3)),), (0,)),
+        reversed_in_place: ((np.array([0.3, -0.5, 0.8, 1.2]),), (0,)),
         shaped: (
             (rng.uniform(-0.2, 0.2, 4), rng.normal(size=(6, 4)), rng.normal(size=(3, 3))),
             (0, 1),

@@ -4,7 +4,8 @@ has: slices, or functions of ``srcad.runtime.numba_arrays`` that numba compiles.
 Comes in: the NumPy source of a generated module and its body's name. Goes out: the same
 source, line for line, in which
 
-    np.add.at(dx, idx, dt1)                       ->  add_at(dx, idx, dt1)
+    np.add.at(dx, idx, dt1)                       ->  add_at(dx, idx, detached(dt1, dx))
+    dt2[::-1] += dt2                              ->  dt2[::-1] += detached(dt2, dt2)
     np.flip(a, axis=1)                            ->  np.asarray(a)[:, ::-1]
     np.split(dm, axis=0, indices_or_sections=(1, 3))  ->  (np.asarray(dm)[:1], ...)
     t7.sum(dtype=np.float64, keepdims=True)       ->  keepdims_all(np.sum(t7.astype(np.float64)), t7)
@@ -92,7 +93,35 @@ NUMPY_CALLS = {
 def respelled_spellings(source: str, body_name: str) -> tuple[str, set[str]]:
     """``source`` with the body's spellings respelled; the runtime functions it now calls."""
     rewriter = _Spellings()
-    return respelled_values(source, body_name, rewriter), rewriter.called
+    source = respelled_values(source, body_name, rewriter)
+    source, detaches = _detached_augmented(source, body_name)
+    return source, rewriter.called | ({"detached"} if detaches else set())
+
+
+def _detached_augmented(source: str, body_name: str) -> tuple[str, bool]:
+    """``t[...] += v`` (and ``-=``, ``*=``, ...) with ``v`` detached from the array ``t``
+    where it may share its memory (NumPy buffers it; numba reads elements it already wrote:
+    ``g[::-1] += g``), line for line; whether any was."""
+    tree = ast.parse(source)
+    body = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == body_name)
+    lines = source.splitlines()
+    found = False
+    for statement in ast.walk(body):
+        if not isinstance(statement, ast.AugAssign) or isinstance(statement.value, ast.Constant):
+            continue
+        root: ast.expr = statement.target
+        while isinstance(root, (ast.Subscript, ast.Attribute)):
+            root = root.value
+        value = statement.value
+        if not isinstance(root, ast.Name) or value.end_lineno is None:
+            continue
+        first, last = value.lineno - 1, value.end_lineno - 1
+        head = lines[first].encode()[: value.col_offset].decode()
+        tail = lines[last].encode()[value.end_col_offset :].decode()
+        text = f"detached({ast.unparse(value)}, {root.id})"
+        lines[first : last + 1] = [head + text + tail] + [""] * (last - first)
+        found = True
+    return "\n".join(lines) + "\n", found
 
 
 def import_line(names: set[str]) -> list[str]:
@@ -107,6 +136,9 @@ def import_line(names: set[str]) -> list[str]:
 class _Spellings(ast.NodeTransformer):
     def __init__(self) -> None:
         self.called: set[str] = set()
+
+    def _detached(self, values: ast.expr, target: ast.expr) -> ast.expr:
+        return self._call("detached", [values, target])
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.expr:  # noqa: N802
         """``x[()]`` read: ``item_of(x)``, which numba types for a number too (the number
@@ -132,7 +164,8 @@ class _Spellings(ast.NodeTransformer):
         if _is_scipy_special(function.value):
             return self._special(node) or node
         if _is_numpy(function.value, "add") and function.attr == "at" and _plain(node, 3):
-            return self._call("add_at", node.args)
+            target, index, values = node.args
+            return self._call("add_at", [target, index, self._detached(values, target)])
         if _is_numpy(function, "flip"):
             return _flipped(node) or node
         if _is_numpy(function, "split"):

@@ -42,6 +42,11 @@ numba variant calls them where the NumPy code calls NumPy (see
                                neighbours differ, as NumPy)
     padded(x, widths)          np.pad(x, widths) with zeros, of a vector or matrix: widths
                                an int, a pair, or one pair per axis (or one for all)
+    detached(v, target)        v, or a copy of it where it may share memory with the array
+                               target: what ``target[...] += v`` and ``add_at(target, i, v)``
+                               read (NumPy buffers an operand that overlaps the array it
+                               writes; numba reads it as it writes: ``g[::-1] += g`` summed
+                               already updated elements)
     item_of(x)                 x[()]: the number of a 0-d array, a number itself (numba
                                has no ``[()]`` of a number), any other array itself
     integral(x)                x itself, for int(x), round(x), math.floor(x), ceil, trunc:
@@ -190,6 +195,11 @@ def where_values(condition, x, y):
 def item_of(x):
     """``x[()]``."""
     return x[()]
+
+
+def detached(values, target):
+    """``values``, copied where it may share memory with ``target``."""
+    return values.copy() if np.may_share_memory(values, target) else values
 
 
 def differences_along(x, axis):
@@ -644,6 +654,19 @@ def _differences_along(x, axis):
     if along == 0:
         return lambda x, axis: step(x[1:], x[:-1])
     return lambda x, axis: step(x[:, 1:], x[:, :-1])
+
+
+@overload(detached)
+def _detached(values, target):
+    if not (isinstance(values, types.Array) and isinstance(target, types.Array)):
+        return lambda values, target: values  # a number is read before the write
+
+    def copied_where_shared(values, target):
+        if may_share_memory(values, target):
+            return values.copy()
+        return values
+
+    return copied_where_shared
 
 
 @overload(item_of)
