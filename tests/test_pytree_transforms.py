@@ -385,3 +385,39 @@ def test_primals_not_in_a_tuple_are_refused_saying_how_to_pass_them(transformati
     x = np.ones(3)
     with pytest.raises(TypeError, match=r"as a tuple with one item per argument"):
         transformation(lambda v: np.sum(v**3), x, x)
+
+
+BIAS = {"scale": 1.0}
+
+
+def two_biases(p, X):
+    h = np.tanh(X @ p["W"] + p["b_in"] + p["b_out"] * BIAS["scale"] + p["b_in"])
+    return np.sum(h**2)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_equal_gradients_are_separate_arrays(backend):
+    """Gradients that are one cotangent (two biases added to the same value) were one array
+    object: scaling one leaf in place (``g[k] *= lr``) changed the other (found by a probe)."""
+    if backend == "numba":
+        pytest.importorskip("numba")
+    X = RNG.normal(size=(4, 2))
+    p = {"W": RNG.normal(size=(2, 2)), "b_in": np.zeros(2), "b_out": np.zeros(2)}
+    gradient = srcad.grad(two_biases, backend=backend)
+    pair = srcad.grad(lambda a, b: np.sum(np.sin(a + b)), argnums=(0, 1), backend=backend)
+    for scale in (1.0, 1.0, -0.5):  # the first call, the fast path, a changed global
+        BIAS["scale"] = scale
+        try:
+            g = gradient(p, X)
+            expected = srcad.numerical_grad(two_biases, p, X)
+        finally:
+            BIAS["scale"] = 1.0
+        for key in p:
+            np.testing.assert_allclose(g[key], expected[key], rtol=1e-6, atol=1e-9)
+        assert not np.shares_memory(g["b_in"], g["b_out"])
+        kept = g["b_out"].copy()
+        g["b_in"] *= 0.1  # an optimizer's per-leaf step
+        np.testing.assert_array_equal(g["b_out"], kept)
+        da, db = pair(X[0], X[1])
+        assert not np.shares_memory(da, db)
+        np.testing.assert_allclose(da, np.cos(X[0] + X[1]), rtol=1e-12)

@@ -56,7 +56,8 @@ def reverse_graph(
         else:  # an output returned twice: its cotangents add up
             reverser.accumulate(target, builder.tracer(dout), adjoints)
     reverser.reverse_block(graph.eqns, adjoints)
-    grads = [_gradient_of(builder, graph.inputs[i], adjoints) for i in wrt]
+    inputs = [graph.inputs[i] for i in wrt]
+    grads = _distinct(builder, inputs, [_gradient_of(builder, v, adjoints) for v in inputs])
     backward = list(builder.eqns)
     builder.eqns[:] = reverser.forward_eqns(graph.eqns) + backward
     result = builder.build(graph.name, [*graph.inputs, *douts], [*graph.outputs, *grads])
@@ -228,6 +229,24 @@ def _fit_to(builder: GraphBuilder, result: object, var: Var) -> Atom:
             "broadcast_to", (builder.tracer(atom),), {"shape": var.aval.shape}
         )
     return atom
+
+
+def _distinct(builder: GraphBuilder, inputs: list[Var], grads: list[Atom]) -> list[Atom]:
+    """``grads`` (of ``inputs``) with a copy in place of an array that an earlier gradient is
+    already (the biases of ``X @ W + b_in + b_out`` get one cotangent): returned twice, it
+    was one object, and scaling one gradient in place (``g[k] *= lr``) changed the other."""
+    seen: set[int] = set()
+    distinct = []
+    for var, atom in zip(inputs, grads, strict=True):
+        if isinstance(atom, Var) and atom.aval.shape != () and atom.id in seen:
+            with builder.at(None, "adjoint"):
+                atom = builder.apply_atom("copy", (builder.tracer(atom),))
+            if isinstance(atom, Var):
+                builder.set_role(atom, VarRole(RoleKind.ADJOINT, var.id))
+        if isinstance(atom, Var):
+            seen.add(atom.id)
+        distinct.append(atom)
+    return distinct
 
 
 def _gradient_of(builder: GraphBuilder, var: Var, adjoints: dict[Var, Atom]) -> Atom:
