@@ -1013,6 +1013,27 @@ def test_a_containers_pop_as_a_statement_is_followed():
     _assert_gradients(drops_items, X)
 
 
+def inserts_items(x):
+    acc = [x[0], x[1]]
+    acc.insert(0, x[2] ** 3)  # a literal position, a value computed from data
+    acc.insert(len(acc), np.sin(x[3]))
+    return acc[0] + 2.0 * acc[1] + acc[-1] * acc[2]
+
+
+def inserts_where_data_says(x):
+    acc = [x[0], x[1]]
+    acc.insert(int(x[2] > 0), x[2] ** 3)
+    return acc[0]
+
+
+def test_an_insert_at_a_known_position_of_a_value_from_data_is_followed():
+    """It was refused as a change "at a position known only when the code runs": the value
+    inserted was taken for the position (found by a probe)."""
+    _assert_gradients(inserts_items, X)
+    with pytest.raises(srcad.UnsupportedSyntax, match="at a position known only when"):
+        srcad.grad(inserts_where_data_says)(X)
+
+
 def reports_a_repr(x):
     y = math.sin(x) * 2.0
     print(repr(y), f"{y=}", f"{y!r:>24}", repr(np.float64(0.5)))

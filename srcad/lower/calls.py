@@ -913,7 +913,7 @@ def _call_container_method(
     _refuse_outside_change(lowering, method, node)
     if method.__name__ in COMPARING_METHODS:  # d.get(tag): Tag.__hash__ and __eq__ would run
         refuse_running_users_methods(lowering, method, list(args), dict(kwargs), node)
-    if method.__name__ in AT_POSITIONS and any(isinstance(a, Tracer) for a in args):
+    if method.__name__ in AT_POSITIONS and any(isinstance(a, Tracer) for a in args[:1]):
         raise StaticValueNeeded(  # a loop's counter: the loop unrolls; else refused so
             f"'{ast.unparse(node)}' changes a Python list at a position known only when the "
             "code runs (computed from data or drawn at random), but srcad lays out Python "
@@ -924,7 +924,7 @@ def _call_container_method(
     return method(*args, **kwargs)
 
 
-# The methods of lists that take a position
+# The methods of lists that take a position (their first argument: insert(0, value))
 AT_POSITIONS = frozenset({"insert", "pop"})
 
 
