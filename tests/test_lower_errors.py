@@ -4,6 +4,7 @@ user's file and line."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import os
 
@@ -190,3 +191,21 @@ def test_an_order_by_a_key_from_data_gives_advice_that_works_when_followed():
     np.testing.assert_allclose(
         srcad.grad(_largest_as_advised)(x), srcad.numerical_grad(_largest_as_advised, x)
     )
+
+
+@functools.singledispatch
+def _doubled(v):
+    return v * 2.0
+
+
+def _calls_a_single_dispatch_function(x):
+    return np.sum(_doubled(x))  # <- here
+
+
+def test_a_single_dispatch_function_is_refused_at_the_users_line():
+    """It was lowered line by line inside functools: the message named functools.py and
+    "the array attribute '.__class__'" (found by a probe)."""
+    message = _refusal_at_marked_line(
+        _calls_a_single_dispatch_function, np.ones(2), srcad.UnsupportedSyntax
+    )
+    assert message.startswith("'_doubled' is a functools.singledispatch function")

@@ -189,6 +189,15 @@ def call(
     """The result of ``function(*args, **kwargs)``, which ``node`` writes."""
     function = uncached(function, args, kwargs)
     refuse_records_in_arrays(lowering, args, kwargs, node)
+    if _is_single_dispatch(function):  # functools' wrapper would be lowered line by line
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node.func)}' is a functools.singledispatch function, whose choice "
+            "of implementation srcad does not follow; call the implementation for your "
+            "argument's class by its own name (the function you registered for np.ndarray "
+            "or float)",
+            node,
+        )
     if is_polynomial(function):  # p = np.poly1d([2.0, -1.0]) made in the function: p(x)
         return polynomial_value(lowering, function, list(args), dict(kwargs), node, call)
     if is_interpolant(function):  # f = interp1d(t, y) (or a global one): f(xq)
@@ -717,6 +726,13 @@ def _call_python(
             node,
         )
     raise no_rule(lowering, node)
+
+
+def _is_single_dispatch(function: object) -> bool:
+    target = function.value if isinstance(function, Outside) else function
+    return callable(getattr(target, "dispatch", None)) and isinstance(
+        getattr(target, "registry", None), types.MappingProxyType
+    )
 
 
 def refuse_records_in_arrays(
