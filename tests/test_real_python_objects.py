@@ -705,3 +705,27 @@ def test_private_attributes_and_strings_at_column_0_in_a_method(mode):
     for scale in (2.0, 3.0):
         model._WithPrivateScale__scale = scale
         np.testing.assert_allclose(gradient(x), srcad.numerical_grad(model.loss, x), rtol=1e-7)
+
+
+class Activation(enum.Enum):
+    TANH = "tanh"
+    SQUARE = "square"
+
+    def __call__(self, h):
+        return np.tanh(h) if self is Activation.TANH else h * h
+
+
+ACTIVATION = {"chosen": Activation.TANH}
+
+
+def by_callable_member(x):
+    return np.sum(ACTIVATION["chosen"](x) * 2.0) + np.sum(Activation.SQUARE(x))
+
+
+def test_a_member_of_an_enum_with_call_is_called_as_python_calls_it():
+    """``Act.TANH(x)`` said "'Act.TANH' has no derivative rule" (``.apply(x)`` worked; found
+    by a probe); the member chosen is read on every call."""
+    try:
+        _agrees(by_callable_member, lambda: ACTIVATION.update(chosen=Activation.SQUARE))
+    finally:
+        ACTIVATION["chosen"] = Activation.TANH

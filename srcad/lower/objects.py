@@ -35,6 +35,7 @@ from __future__ import annotations
 import ast
 import copy
 import dataclasses
+import enum
 import functools
 import inspect
 import itertools
@@ -242,8 +243,12 @@ def special_method(lowering: Lowering, function: object, args: Args, node: ast.C
 
 def called_record_method(lowering: Lowering, value: object, node: ast.expr) -> object:
     """The ``__call__`` of a record value called (``layer(h)``, a ``Layer`` argument), read
-    through its class; None for anything else."""
-    if isinstance(value, tuple) or fields_of(value) is None:
+    through its class, or of a member of an Enum of the user's (``Act.TANH(x)``); None for
+    anything else."""
+    is_member = isinstance(value, enum.Enum) and is_user_function(
+        getattr(type(value).__call__, "__func__", type(value).__call__)
+    )
+    if not is_member and (isinstance(value, tuple) or fields_of(value) is None):
         return None
     if not callable(value):
         return None
