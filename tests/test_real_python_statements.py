@@ -1690,3 +1690,30 @@ def test_a_name_none_unless_a_try_block_ran_answers_is_none_as_python_does():
                 np.testing.assert_allclose(slope, expected, rtol=1e-6, atol=1e-8)
         finally:
             NOT_FOUND_LIMIT["high"] = 1.0
+
+
+NOISE = {"scale": 0.5}
+
+
+def gp_with_index_helpers(x):
+    """A kernel's diagonal raised through np.diag_indices_from, its triangles picked through
+    np.tril_indices_from and np.triu_indices_from, and np.ascontiguousarray,
+    np.asfortranarray and np.asanyarray of values: each said "has no derivative rule"
+    (found by a probe)."""
+    K = np.exp(-0.5 * (x[:, None] - x[None, :]) ** 2)
+    K[np.diag_indices_from(K)] += NOISE["scale"] ** 2
+    L = np.linalg.cholesky(K)
+    lower = K[np.tril_indices_from(K, k=-1)]
+    upper = np.ascontiguousarray(K[np.triu_indices_from(K)])
+    spread = np.sum(np.asfortranarray(upper) * np.asanyarray(upper))
+    return np.sum(np.log(np.diag(L))) + np.sum(lower**2) + spread
+
+
+def test_index_helpers_of_an_arrays_shape_and_conversions_of_values_are_followed():
+    x = np.array([0.3, -0.5, 0.8, 1.2])
+    try:
+        for scale in (0.5, 1.5):  # a global read on every call
+            NOISE["scale"] = scale
+            _assert_gradients(gp_with_index_helpers, x)
+    finally:
+        NOISE["scale"] = 0.5

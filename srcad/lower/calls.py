@@ -189,6 +189,8 @@ def call(
     """The result of ``function(*args, **kwargs)``, which ``node`` writes."""
     function = uncached(function, args, kwargs)
     refuse_records_in_arrays(lowering, args, kwargs, node)
+    if is_hashable(function) and function in OF_SHAPE and args and isinstance(args[0], Tracer):
+        args = [np.broadcast_to(False, args[0].shape), *args[1:]]  # K of diag_indices_from(K)
     if _is_single_dispatch(function):  # functools' wrapper would be lowered line by line
         raise lowering.located(
             UnsupportedSyntax,
@@ -726,6 +728,10 @@ def _call_python(
             node,
         )
     raise no_rule(lowering, node)
+
+
+# NumPy functions that read no more of their first argument than its shape (index arrays)
+OF_SHAPE = frozenset({np.diag_indices_from, np.tril_indices_from, np.triu_indices_from})
 
 
 def _is_single_dispatch(function: object) -> bool:

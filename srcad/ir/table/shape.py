@@ -84,7 +84,10 @@ register(
         ("dtype", "order"),
         examples=((((3, 4),), {}), (((3,),), {"dtype": np.dtype("float64")})),
         is_view=True,
-    )
+    ),
+    np.asanyarray,  # the same values: a view where NumPy can give one, else a copy
+    np.ascontiguousarray,
+    np.asfortranarray,
 )
 register(
     Prim(
