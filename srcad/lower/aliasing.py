@@ -281,8 +281,9 @@ def _shared_write(lowering: Lowering, name: str, other: str, node: Node) -> Unsu
     return lowering.located(
         UnsupportedSyntax,
         f"'{ast.unparse(node).splitlines()[0]}' writes into an array that {other} also "
-        f"refers to, and {other} is used afterwards: NumPy would change both, srcad "
-        f"changes only '{name}'. To change only '{name}', write '{name} = {name}.copy()' "
+        f"refers to (or may: a reshape or a ravel is a view where NumPy can make one), and "
+        f"{other} is used afterwards: NumPy would change both, srcad changes only "
+        f"'{name}'. To change only '{name}', write '{name} = {name}.copy()' "
         "first (or compute the new array with an expression); to change both, assign the "
         "new value where the other reads it (params[i] = p - lr * g, M[i] = row * 2)",
         node,
