@@ -209,3 +209,34 @@ def test_a_single_dispatch_function_is_refused_at_the_users_line():
         _calls_a_single_dispatch_function, np.ones(2), srcad.UnsupportedSyntax
     )
     assert message.startswith("'_doubled' is a functools.singledispatch function")
+
+
+def _trajectory_in_a_list(k, dt):
+    y, t, out = 1.0, 0.0, []
+    while t < 1.0:  # <- here
+        y = y - dt * k * y
+        t += dt
+        out.append(y)
+    return sum(out)
+
+
+def _trajectory_summed(k, dt):
+    y, t, total = 1.0, 0.0, 0.0
+    while t < 1.0:
+        y = y - dt * k * y
+        t += dt
+        total = total + y
+    return total
+
+
+def test_a_while_loop_growing_a_list_says_what_to_carry_instead():
+    """An Euler loop collecting its trajectory (found by a probe): the advice, followed,
+    differentiates."""
+    lines, start = inspect.getsourcelines(_trajectory_in_a_list)
+    line = start + next(k for k, text in enumerate(lines) if "# <- here" in text)
+    with pytest.raises(srcad.SrcadError) as caught:
+        srcad.grad(_trajectory_in_a_list)(0.5, 0.125)
+    message = str(caught.value)
+    assert message.startswith(f"{__file__}:{line}: ") and "total = total + y" in message
+    expected = srcad.numerical_grad(_trajectory_summed, 0.5, 0.125)
+    assert srcad.grad(_trajectory_summed)(0.5, 0.125) == pytest.approx(expected, rel=1e-6)

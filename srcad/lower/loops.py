@@ -588,7 +588,9 @@ def _while_error(lowering: Lowering, node: ast.While) -> SrcadError:
     return lowering.located(
         SrcadError,
         "this 'while' loop changes the shape of a value it carries, counts with a Python "
-        "int or grows a Python list; keep shapes fixed and count with a float or an array",
+        "int or grows a Python list; keep shapes fixed and count with a float or an array, "
+        "and carry what you compute from a list instead of the list (a running sum, "
+        "total = total + y), or make the loop a 'for' over a range of known length",
         node,
     )
 
