@@ -322,6 +322,13 @@ def gamma_cdf_constant(x):
     return np.sum(stats.gamma.cdf(x, 2.0, scale=1.5))
 
 
+GAMMA_FROZEN = stats.gamma(a=2.0, scale=1.5)
+
+
+def frozen_gamma_cdf(x):
+    return np.sum(GAMMA_FROZEN.cdf(x))
+
+
 def math_functions(x):
     return math.erf(x) * math.erfc(x / 2) + math.gamma(x) + math.lgamma(x) * math.tanh(x)
 """
@@ -400,11 +407,23 @@ def test_a_cdf_is_not_differentiated_in_its_shape_parameter(distributions):
     assert "stats_user" in str(error.value)  # at the user's line
     with pytest.raises(srcad.NoDerivativeRule, match="scipy.stats.gamma.cdf"):
         srcad.grad(distributions.gamma_cdf, argnums=1, mode="forward")(x, 2.0)
-    # in x: with a constant, and, in forward mode, with a that is not differentiated
+    # in x: with a constant, and, in either mode, with a that is not differentiated (reverse
+    # mode refused an argument or a frozen distribution's parameter read from outside:
+    # values read on every call, never differentiated; found by a probe)
     srcad.check_grad(distributions.gamma_cdf_constant, x)
-    gradient = srcad.grad(distributions.gamma_cdf, mode="forward")(x, 2.0)
     expected = srcad.numerical_grad(distributions.gamma_cdf, x, 2.0)
-    np.testing.assert_allclose(gradient, expected, rtol=1e-5, atol=1e-8)
+    for mode in ("forward", "reverse"):
+        gradient = srcad.grad(distributions.gamma_cdf, mode=mode)(x, 2.0)
+        np.testing.assert_allclose(gradient, expected, rtol=1e-5, atol=1e-8)
+    frozen = distributions.GAMMA_FROZEN
+    try:
+        for shape in (2.0, 3.5):  # the frozen distribution's parameter, changed
+            frozen.kwds["a"] = shape
+            got = srcad.grad(distributions.frozen_gamma_cdf)(x)
+            expected = srcad.numerical_grad(distributions.frozen_gamma_cdf, x)
+            np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-8)
+    finally:
+        frozen.kwds["a"] = 2.0
 
 
 def test_globals_read_by_the_distributions_are_read_again(distributions):

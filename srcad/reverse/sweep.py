@@ -20,6 +20,7 @@ from srcad.reverse import control, mask_code
 from srcad.reverse.activity import active_vars
 from srcad.reverse.masks import MaskedBranches, masked_branches
 from srcad.rules import VJP_RULES
+from srcad.rules.registry import Refused
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ def _backward_step(
             rule_inputs = mask_code.rule_inputs(builder, eqn, inputs, masks)
             results = rule(g if len(eqn.outputs) > 1 else g[0], out, *rule_inputs, **eqn.param_dict)
             results = mask_code.masked_results(builder, eqn, results, inputs, masks, g[0])
+            _refuse_where_differentiated(eqn.inputs, results, active)
         except TraceError as error:
             raise ShapeError(str(error), *source_position(eqn.loc)) from None
         except NotImplementedError as error:  # a rule that covers only some cases
@@ -162,6 +164,15 @@ def _backward_step(
             _accumulate(builder, atom, result, adjoints)
 
 
+def _refuse_where_differentiated(
+    inputs: tuple[Atom, ...], results: tuple, active: set[Var]
+) -> None:
+    """A cotangent the rule refused (``Refused``), for an input the sweep differentiates."""
+    for atom, result in zip(inputs, results, strict=False):
+        if isinstance(result, Refused) and isinstance(atom, Var) and atom in active:
+            raise NotImplementedError(result.reason)
+
+
 def _per_input(inputs: tuple[Atom, ...], results: tuple, active: set[Var]) -> dict[Var, object]:
     """Each active input's contribution from one rule: an input the equation reads twice
     (``s - s``, ``x * x``) gets the sum of its two, added together before they join its
@@ -169,6 +180,8 @@ def _per_input(inputs: tuple[Atom, ...], results: tuple, active: set[Var]) -> di
     ``g`` is large; ``ds + (g - g)`` does not)."""
     per_input: dict[Var, object] = {}
     for atom, result in zip(inputs, results, strict=True):
+        if isinstance(result, Refused):
+            continue  # an input not differentiated (else refused before)
         if result is not None and isinstance(atom, Var) and atom in active:
             earlier = per_input.get(atom)
             per_input[atom] = result if earlier is None else earlier + result

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -246,3 +247,13 @@ def is_zero_cotangent(g: object) -> bool:
         made = g.builder.producer(g.atom) if isinstance(g.atom, Var) else None
         return made is not None and made.prim == "zeros_like"
     return g is None or isinstance(g, np.ndarray) and not g.any()
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A cotangent a reverse rule cannot give (a distribution's cdf in its shape parameter):
+    the sweep refuses it, with ``reason``, where that input is differentiated, and drops it
+    where it is not (a parameter read from outside, ``stats.t(df=3.0)``: a value, never
+    differentiated)."""
+
+    reason: str

@@ -41,7 +41,7 @@ from srcad.ir.table.named import NamedArgumentsPrim
 from srcad.ir.table.registry import when_imported
 from srcad.ir.table.stats import DISTRIBUTIONS, METHODS
 from srcad.ir.tracer import Tracer
-from srcad.rules.registry import add_tangents, defjvp, defvjp, unbroadcast
+from srcad.rules.registry import Refused, add_tangents, defjvp, defvjp, unbroadcast
 from srcad.rules.special import mills_ratio
 
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -331,10 +331,9 @@ def defdistribution(target: Any, partials: Callable) -> None:
     def vjp(g, out, *inputs):
         cotangents: list[Any] = []
         for index, (d, x) in enumerate(zip(partials(out, *inputs), inputs, strict=True)):
-            if d is NOT_ELEMENTARY:
-                if _may_be_differentiated(x):
-                    raise NotImplementedError(_refusal(prim, index))
-                cotangents.append(None)
+            if d is NOT_ELEMENTARY:  # refused where the sweep differentiates x
+                may_be = _may_be_differentiated(x)
+                cotangents.append(Refused(_refusal(prim, index)) if may_be else None)
             else:
                 cotangents.append(unbroadcast(g * d, x))
         return tuple(cotangents)
