@@ -12,8 +12,10 @@ function, in reverse and forward mode, and, after the world outside the function
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
+import operator
 import sys
 import textwrap
 import types
@@ -1717,3 +1719,31 @@ def test_index_helpers_of_an_arrays_shape_and_conversions_of_values_are_followed
             _assert_gradients(gp_with_index_helpers, x)
     finally:
         NOISE["scale"] = 0.5
+
+
+STEP = {"scale": 2.0}
+
+
+def _scaled_max(a, b):
+    return np.maximum(a, b * STEP["scale"])
+
+
+def running_totals(x):
+    """itertools.accumulate of numbers, with operator.mul and an initial value, and of rows
+    with a function of the user's that reads a global: it said "has no derivative rule"
+    (found by a probe)."""
+    parts = [x[0], x[1] ** 2, np.sin(x[2])]
+    sums = list(itertools.accumulate(parts))
+    products = list(itertools.accumulate(parts, operator.mul, initial=1.5))
+    rows = list(itertools.accumulate(np.tanh(x.reshape(2, 2)), _scaled_max))
+    return sums[-1] * sums[1] + products[-1] + np.sum(rows[-1] ** 2)
+
+
+def test_itertools_accumulate_lowers_each_step():
+    x = np.array([0.3, -0.5, 0.8, 1.2])
+    try:
+        for scale in (2.0, 0.5):  # the global the user's function reads, changed
+            STEP["scale"] = scale
+            _assert_gradients(running_totals, x)
+    finally:
+        STEP["scale"] = 2.0

@@ -677,6 +677,8 @@ def _call_python(
         rows = [list(arg) if isinstance(arg, Tracer) else arg for arg in args]
         arrange: Any = function
         return iter(list(arrange(*rows, **kwargs)))
+    if function is itertools.accumulate:  # running sums (or func's) of the rows
+        return iter(_accumulated(lowering, list(args), dict(kwargs), node))
     spelling = numpy_spelling(function)
     if spelling is not None:  # np.unique(C): run by the generated code; refused if differentiated
         return outside_call(lowering.builder, function, spelling, list(args), dict(kwargs))
@@ -728,6 +730,23 @@ def _call_python(
             node,
         )
     raise no_rule(lowering, node)
+
+
+def _accumulated(lowering: Lowering, args: list, kwargs: dict, node: ast.Call) -> list:
+    """``list(itertools.accumulate(items, func, initial=...))``: each step ``total + item``,
+    or ``func(total, item)`` lowered as any call of it is."""
+    items, func = args[0], (args[1] if len(args) > 1 else kwargs.get("func"))
+    total = kwargs.get("initial")
+    totals = [] if total is None else [total]
+    for item in list(items):
+        if total is None:
+            total = item
+        elif func is None:
+            total = binary(lowering, ast.Add(), total, item, node)
+        else:
+            total = call(lowering, func, [total, item], {}, node)
+        totals.append(total)
+    return totals
 
 
 # NumPy functions that read no more of their first argument than its shape (index arrays)
