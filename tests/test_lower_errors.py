@@ -240,3 +240,21 @@ def test_a_while_loop_growing_a_list_says_what_to_carry_instead():
     assert message.startswith(f"{__file__}:{line}: ") and "total = total + y" in message
     expected = srcad.numerical_grad(_trajectory_summed, 0.5, 0.125)
     assert srcad.grad(_trajectory_summed)(0.5, 0.125) == pytest.approx(expected, rel=1e-6)
+
+
+def _pieces(x):
+    return np.sum(np.piecewise(x, [x < 0, x >= 0], [lambda v: v**2, np.sin]))  # <- here
+
+
+def _pieces_as_advised(x):
+    return np.sum(np.select([x < 0, x >= 0], [x**2, np.sin(x)]))
+
+
+def test_np_piecewise_is_refused_with_advice_that_works_when_followed():
+    """It said "'np.piecewise' has no derivative rule ... srcad.defvjp" (found by a probe)."""
+    x = np.array([-0.7, 0.4, 1.3])
+    message = _refusal_at_marked_line(_pieces, x, srcad.UnsupportedSyntax)
+    assert "np.select([c1, c2], [f1(x), f2(x)])" in message and "defvjp" not in message
+    np.testing.assert_allclose(
+        srcad.grad(_pieces_as_advised)(x), srcad.numerical_grad(_pieces_as_advised, x), rtol=1e-6
+    )

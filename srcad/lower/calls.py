@@ -694,6 +694,16 @@ def _call_python(
             "and -(x @ np.sin(angles).T) are the real and imaginary parts",
             node,
         )
+    if function is np.piecewise:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node.func)}' gives each function the elements its condition "
+            "picks, as many as the data says, so what they compute has no fixed shape; "
+            "compute each piece on every element and choose with np.select([c1, c2], [f1(x), "
+            "f2(x)]) or np.where(c, f(x), g(x)) (the piece not chosen adds nothing to the "
+            "gradient, even where it is not finite)",
+            node,
+        )
     if function in POSITIONS_OF:
         raise lowering.located(
             UnsupportedSyntax,
