@@ -1747,3 +1747,26 @@ def test_itertools_accumulate_lowers_each_step():
             _assert_gradients(running_totals, x)
     finally:
         STEP["scale"] = 2.0
+
+
+def keeps_rows(A):
+    """filter over an array's rows, by a test of their shapes (known when compiling): it
+    said "'filter' has no derivative rule" (found by a probe)."""
+    kept = filter(lambda row: row.shape[0] == 2, A * STEP["scale"])
+    return sum(np.sum(np.sin(row)) for row in kept) + sum(filter(lambda v: True, A[0]))
+
+
+def keeps_positive(x):
+    return sum(filter(lambda v: v > 0, x))
+
+
+def test_filter_goes_through_an_arrays_rows():
+    A = np.array([[0.3, -0.5], [0.8, 1.2], [-0.1, 0.4]])
+    try:
+        for scale in (2.0, -1.0):  # a global read on every call
+            STEP["scale"] = scale
+            _assert_gradients(keeps_rows, A)
+    finally:
+        STEP["scale"] = 2.0
+    with pytest.raises(srcad.SrcadError, match="reads values computed from data"):
+        srcad.grad(keeps_positive)(A[0])

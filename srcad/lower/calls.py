@@ -347,6 +347,8 @@ def call(
             "is one: the loop is unrolled)",
             lowering.builder.loc,
         )
+    if function is filter and len(args) == 2 and isinstance(args[1], Tracer) and args[1].ndim:
+        args = [args[0], list(args[1])]  # filter(test, x): x's rows, as Python iterates them
     if is_traced and _hands_back_items(function, args):  # iter(hs), itemgetter(1)(pair)
         items: Any = function
         return items(*[_as_callable(lowering, a, node) for a in args], **kwargs)
