@@ -3,6 +3,7 @@ user's file and line."""
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import inspect
@@ -258,3 +259,31 @@ def test_np_piecewise_is_refused_with_advice_that_works_when_followed():
     np.testing.assert_allclose(
         srcad.grad(_pieces_as_advised)(x), srcad.numerical_grad(_pieces_as_advised, x), rtol=1e-6
     )
+
+
+def _moving_average_in_a_deque(xs):
+    window = collections.deque(maxlen=3)
+    total = 0.0
+    for v in xs:
+        window.append(v)  # <- here
+        total = total + sum(window) / len(window)
+    return total
+
+
+def _moving_average_in_a_list(xs):
+    window: list = []
+    total = 0.0
+    for v in xs:
+        window = (window + [v])[-3:]
+        total = total + sum(window) / len(window)
+    return total
+
+
+def test_a_deque_is_refused_with_advice_that_works_when_followed():
+    """'q.append' said "has no derivative rule ... srcad.defvjp(q.append, rule)" (found by a
+    probe); following its methods as a list's gave wrong gradients (tried: maxlen drops)."""
+    x = np.array([0.3, -0.5, 0.8, 1.2])
+    message = _refusal_at_marked_line(_moving_average_in_a_deque, x, srcad.UnsupportedSyntax)
+    assert "window = (window + [v])[-n:]" in message
+    expected = srcad.numerical_grad(_moving_average_in_a_list, x)
+    np.testing.assert_allclose(srcad.grad(_moving_average_in_a_list)(x), expected, rtol=1e-6)

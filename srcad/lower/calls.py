@@ -11,6 +11,7 @@ Random draws and effects (``print``, logging) are run by the generated code on e
 from __future__ import annotations
 
 import ast
+import collections
 import copy
 import functools
 import inspect
@@ -359,6 +360,13 @@ def call(
         return traced_builtin(lowering, function, args, kwargs, node)
     if is_container_method(function):
         return _call_container_method(lowering, function, args, kwargs, node)
+    if isinstance(getattr(function, "__self__", None), collections.deque):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node.func)}' changes a collections.deque, whose items srcad does "
+            "not follow; use a list (the last n items: window = (window + [v])[-n:])",
+            node,
+        )
     if is_standard_library_call(function, args, kwargs):  # statistics.median(weights)
         return _run_on_constants(lowering, function, args, kwargs, node)
     if _is_generator_function(function):  # runs when consumed, as Python's does
