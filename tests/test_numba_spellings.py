@@ -19,6 +19,7 @@ the cost).
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -607,3 +608,70 @@ def test_the_einsum_loops_give_numpys_values():
         np.einsum("ij,ij->ij", a[:2], a)
     with pytest.raises(ValueError):
         namespace["einsum_ij_ij_to_ij"](a[:2], a)
+
+
+def powers_of_two(x):
+    """2 ** i of a loop's counter from -2: numba's int power gave 0 for 2 ** -1 (a silent
+    wrong value and gradient; found by a probe)."""
+    total = 0.0
+    for i in range(-2, 3):
+        total += x[i + 2] ** 2 * 2**i * WORLD["scale"]
+    return total
+
+
+def pow_of_a_count(x):
+    k = int(np.sum(x > 0)) - 3
+    return np.sum(x**2) * math.pow(2, k)
+
+
+def huge_count(x):
+    return x[1] * int(x[0])  # beyond int64 where x[0] is 9.3e18
+
+
+def counted_powers(x):
+    total = 0.0
+    for i in range(3):
+        total += x[i] * 2**i * WORLD["scale"]
+    return total
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "function, x",
+    [
+        (powers_of_two, np.array([0.5, -1.0, 2.0, 0.3, 0.7])),
+        (pow_of_a_count, np.array([0.5, -1.0, 2.0])),
+        (huge_count, np.array([9.3e18, 1.0])),
+    ],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
+def test_python_ints_that_numba_cannot_hold_get_the_numpy_codes_answer(function, x):
+    """An int power with a negative exponent (a float in Python) or beyond int64, an int of a
+    float beyond int64: the compiled code raises, and the NumPy code answers."""
+    pytest.importorskip("numba")
+    from srcad.backends import NumbaFallbackWarning
+
+    for scale in (1.0, 0.5):  # the second call reads the changed global
+        WORLD["scale"] = scale
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NumbaFallbackWarning)
+                value, grad = srcad.value_and_grad(function, backend="numba")(x)
+            want_value, want_grad = srcad.value_and_grad(function)(x)
+            plain = function(x)
+        finally:
+            WORLD["scale"] = 1.0
+        assert value == want_value and value == pytest.approx(plain, rel=1e-15)
+        np.testing.assert_array_equal(grad, want_grad)
+
+
+@pytest.mark.slow
+def test_int_powers_numba_can_hold_are_compiled():
+    pytest.importorskip("numba")
+    from srcad.backends import NumbaFallbackWarning
+
+    x = np.array([0.5, -1.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NumbaFallbackWarning)
+        got = srcad.grad(counted_powers, backend="numba")(x)
+    np.testing.assert_array_equal(got, [1.0, 2.0, 4.0])

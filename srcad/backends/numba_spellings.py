@@ -30,6 +30,7 @@ source, line for line, in which
     np.diff(A, axis=0)                            ->  differences_along(A, 0)
     np.where(t23, v0, 0.5)                        ->  where_values(t23, v0, 0.5)
     np.where(b > a, b, a)[()]                     ->  item_of(where_values(b > a, b, a))
+    2**k                                          ->  power_of(2, k)
     np.may_share_memory(x, y)                     ->  may_share_memory(x, y)
     kept_where(t1 >= 0.0, dh1)                    ->  where_values(t1 >= 0.0, dh1, 0.0)
     np.argsort(x, axis=-1, kind="stable")         ->  argsort_along(x, -1)
@@ -139,6 +140,18 @@ class _Spellings(ast.NodeTransformer):
 
     def _detached(self, values: ast.expr, target: ast.expr) -> ast.expr:
         return self._call("detached", [values, target])
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.expr:  # noqa: N802 - ast's visitor name
+        """``a ** b`` whose exponent is not a literal >= 0: ``power_of(a, b)``, which numba
+        types as ``**`` except for two ints, where Python's answer may be a float (2 ** -1
+        is 0.5; numba's int power gives 0) or an int beyond int64."""
+        node = self.generic_visit(node)  # type: ignore[assignment]
+        exponent = node.right
+        value = exponent.value if isinstance(exponent, ast.Constant) else None
+        literal = isinstance(value, (int, float)) and value >= 0
+        if isinstance(node.op, ast.Pow) and not literal:
+            return self._call("power_of", [node.left, node.right])
+        return node
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.expr:  # noqa: N802
         """``x[()]`` read: ``item_of(x)``, which numba types for a number too (the number

@@ -47,10 +47,15 @@ numba variant calls them where the NumPy code calls NumPy (see
                                read (NumPy buffers an operand that overlaps the array it
                                writes; numba reads it as it writes: ``g[::-1] += g`` summed
                                already updated elements)
+    power_of(a, b)             a ** b; of two ints, Python's ArithmeticError for a negative
+                               exponent or a power beyond int64, where Python's answer is a
+                               float or a bigger int (numba's int power gives 0, or wraps):
+                               the NumPy code then answers the call
     item_of(x)                 x[()]: the number of a 0-d array, a number itself (numba
                                has no ``[()]`` of a number), any other array itself
     integral(x)                x itself, for int(x), round(x), math.floor(x), ceil, trunc:
                                Python's ValueError for a NaN, OverflowError for an infinity
+                               (and for a number beyond int64, which Python's int holds)
                                (numba's int of either is some int, 0 or the lowest)
 
 The ``axis`` of these is a literal int (numba compiles a version for it); ``cumprod``,
@@ -97,6 +102,8 @@ def _integral(x):
             raise ValueError("cannot convert float NaN to integer")
         if x - x != 0.0:
             raise OverflowError("cannot convert float infinity to integer")
+        if abs(x) >= INT64_LIMIT:  # a Python int, beyond numba's int64
+            raise OverflowError("an int beyond int64")
         return x
 
     return checked
@@ -195,6 +202,11 @@ def where_values(condition, x, y):
 def item_of(x):
     """``x[()]``."""
     return x[()]
+
+
+def power_of(a, b):
+    """``a ** b``."""
+    return a**b
 
 
 def detached(values, target):
@@ -654,6 +666,24 @@ def _differences_along(x, axis):
     if along == 0:
         return lambda x, axis: step(x[1:], x[:-1])
     return lambda x, axis: step(x[:, 1:], x[:, :-1])
+
+
+INT64_LIMIT = 2.0**63
+
+
+@overload(power_of)
+def _power_of(a, b):
+    if not (isinstance(a, types.Integer) and isinstance(b, types.Integer)):
+        return lambda a, b: a**b
+
+    def python_int_power(a, b):
+        if b < 0:
+            raise ArithmeticError("an int to a negative power is a float in Python")
+        if abs(float(a)) ** b >= INT64_LIMIT:
+            raise OverflowError("an int power beyond int64")
+        return a**b
+
+    return python_int_power
 
 
 @overload(detached)
