@@ -867,3 +867,21 @@ def test_threads_making_their_first_calls_at_once_get_numbas_results(numba):
         assert errors == [] and len(results) == 6
         for result in results:
             np.testing.assert_allclose(result, expected, rtol=1e-12)
+
+
+def reports_its_loss(x):
+    loss = np.sum(x**2)
+    print(f"loss {loss} first {x[0]}")
+    return loss
+
+
+def test_an_f_string_of_values_prints_as_python_formats_it(numba, capsys):
+    """numba formatted them as '<object type:float64>' (found by a probe): the NumPy code
+    runs the function, with the warning that says why."""
+    x = np.array([0.5, 1.0])
+    with pytest.warns(NumbaFallbackWarning, match="an f-string formats a value"):
+        got = srcad.grad(reports_its_loss, backend="numba")(x)
+    printed = capsys.readouterr().out
+    reports_its_loss(x)
+    assert printed == capsys.readouterr().out == "loss 1.25 first 0.5\n"
+    np.testing.assert_array_equal(got, 2 * x)

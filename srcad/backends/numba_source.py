@@ -86,6 +86,19 @@ class _Edit:
     text: str
 
 
+def _refuse_formatted_values(source: str, body_name: str) -> None:
+    """An f-string of a value (``print(f"loss {s}")``): numba formats it as
+    ``<object type:float64>``, where its own refusal of a format spec would send the call to
+    the NumPy code; a ValueError does so for any (``NumbaBackend``'s first run)."""
+    tree = ast.parse(source)
+    body = _function(tree, body_name)
+    if any(isinstance(node, ast.FormattedValue) for node in ast.walk(body)):
+        raise ValueError(
+            "an f-string formats a value, which numba's code prints otherwise than Python "
+            "(<object type:float64>)"
+        )
+
+
 def numba_source(
     source: str,
     body_name: str,
@@ -101,6 +114,7 @@ def numba_source(
     ``single``: every float array the code gets is float32; its float literals are spelled
     ``np.float32(2.0)``, as NumPy treats a Python float next to float32 values (numba would
     compute in float64, and refuse ``@`` of a float64 and a float32 array)."""
+    _refuse_formatted_values(source, body_name)
     source = without_ignoring_blocks(source, body_name)  # numba does not warn
     source, fused = numba_fusion.fused_weight_gradients(source, body_name)
     source, in_place = pooled_arrays_first(source, body_name)
