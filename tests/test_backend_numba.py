@@ -885,3 +885,29 @@ def test_an_f_string_of_values_prints_as_python_formats_it(numba, capsys):
     reports_its_loss(x)
     assert printed == capsys.readouterr().out == "loss 1.25 first 0.5\n"
     np.testing.assert_array_equal(got, 2 * x)
+
+
+SHIFT = {"offset": 1e8 + 0.5}
+
+
+def in_float64_from_float32(A):
+    x = A.astype(np.float64)
+    return np.sum(x * 1e-50) * 1e50 + np.sum((x - 0.1) ** 2)
+
+
+def python_floats_beside_float32(A, s):
+    return np.sum(A) * (s - 1.0) * 1e10 + np.sum(A) * (SHIFT["offset"] - 1e8)
+
+
+def test_float32_code_that_also_computes_in_float64_runs_the_numpy_code(numba):
+    """Single-precision code spelled every Python float as float32: (s - 1.0) * 1e10 of
+    s = 1.0000000001 was 0, x * 1e-50 of float64 x nan (found by a probe)."""
+    A = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+    cases = [(in_float64_from_float32, (A,)), (python_floats_beside_float32, (A, 1.0000000001))]
+    for function, args in cases:
+        with pytest.warns(NumbaFallbackWarning, match="float64 as well as float32"):
+            value, grad = srcad.value_and_grad(function, backend="numba")(*args)
+        want_value, want_grad = srcad.value_and_grad(function)(*args)
+        assert value == want_value and grad.dtype == want_grad.dtype == np.float32
+        np.testing.assert_array_equal(grad, want_grad)
+        assert want_value == pytest.approx(function(*args), rel=1e-6)

@@ -48,6 +48,7 @@ from srcad.arguments import IDENTITY_CONSTANTS
 from srcad.backends import numba_numpy_loops, numba_spellings
 from srcad.backends.numba_source import numba_source, source_line
 from srcad.backends.numba_values import lacked_value
+from srcad.ir import Const, Var
 from srcad.ir.facts import has_effect
 from srcad.ir.primitive import ELEMENTWISE, PARAMETRIC
 from srcad.ir.prims import PRIMS
@@ -66,6 +67,10 @@ COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 # numba has random generators of its own: its draws would not be the NumPy draws that the
 # plain function makes (and that srcad.runtime.draws replays)
 RANDOM_DRAWS = " (it draws random numbers, and numba's generators are not NumPy's)"
+MIXED_PRECISIONS = (
+    " (it computes in float64 as well as float32: numba's promotion of Python floats next to "
+    "float32 values is not NumPy's)"
+)
 OUTSIDE_APPENDS = (
     " (it appends to a list from outside the function, or writes a value there, which "
     "compiled code cannot)"
@@ -197,6 +202,8 @@ class NumbaBackend:
             return self._fall_back(compiled, variant, why, args)
         if compiled.random_draws:
             return self._fall_back(compiled, variant, RANDOM_DRAWS, args)
+        if _is_single(args) and _mixes_precisions(compiled):
+            return self._fall_back(compiled, variant, MIXED_PRECISIONS, args)
         if _appends_outside(compiled):
             return self._fall_back(compiled, variant, OUTSIDE_APPENDS, args)
         why = _slow_to_compile(compiled) or _lacked_value(variant)
@@ -364,6 +371,39 @@ def _parameters_holding(numpy_fn: Callable, args: tuple) -> tuple[frozenset, fro
         if any(isinstance(leaf, IDENTITY_CONSTANTS) for leaf in flatten(arg)[0])
     )
     return floats, functions
+
+
+def _mixes_precisions(compiled: Compiled) -> bool:
+    """Whether code on float32 arrays computes a float64 value from a Python float
+    (``x.astype(np.float64) * 1e-50``, ``s - 1.0`` of a Python float ``s``): single-precision
+    code spells every Python float as float32, as NumPy takes one next to float32 values,
+    which would round those (and numba, unspelled, would make float32 arrays float64). The
+    seed ``dout`` (1.0) and its negative are exact in float32."""
+    if compiled.derive_graph is None:
+        return True  # not known: as if it did
+    exact = {v.id for v in compiled.graph.inputs if v.hint.startswith("dout")}
+    for eqn in walk_eqns(compiled.graph.eqns):
+        if eqn.prim in ("negative", "positive") and _ids(eqn.inputs) <= exact:
+            exact |= _ids(eqn.outputs)
+        elif any(v.aval.dtype == "float64" for v in eqn.outputs) and any(
+            _is_python_float(atom, exact) for atom in eqn.inputs
+        ):
+            return True
+    return False
+
+
+def _ids(atoms: tuple) -> set[int]:
+    return {atom.id if isinstance(atom, Var) else -1 for atom in atoms}
+
+
+def _is_python_float(atom: object, exact: set[int]) -> bool:
+    """A float literal, or a value that is a Python float when the code runs (weak), other
+    than those ``exact`` in float32."""
+    if isinstance(atom, Const):
+        return type(atom.value) is float
+    if not isinstance(atom, Var) or atom.id in exact:
+        return False
+    return atom.aval.is_weak and atom.aval.dtype == "float64"
 
 
 def _is_single(args: tuple) -> bool:
