@@ -31,6 +31,7 @@ source, line for line, in which
     np.where(t23, v0, 0.5)                        ->  where_values(t23, v0, 0.5)
     np.where(b > a, b, a)[()]                     ->  item_of(where_values(b > a, b, a))
     2**k                                          ->  power_of(2, k)
+    (t1 ** 2).sum()                               ->  sum_values(t1 ** 2)
     np.may_share_memory(x, y)                     ->  may_share_memory(x, y)
     kept_where(t1 >= 0.0, dh1)                    ->  where_values(t1 >= 0.0, dh1, 0.0)
     np.argsort(x, axis=-1, kind="stable")         ->  argsort_along(x, -1)
@@ -68,7 +69,7 @@ SPECIAL_ALONG = {"logsumexp": "a", "softmax": "x", "log_softmax": "x"}
 SPECIAL_FUNCTIONS = {f"{name}_values" for name in (*SPECIAL_ELEMENTWISE, *SPECIAL_ALONG)} | {
     f"{name}_along" for name in SPECIAL_ALONG
 }
-FULL_REDUCTIONS = ("sum", "mean")
+FULL_REDUCTIONS = ("sum", "mean", "var", "std")
 # NumPy's functions (or methods) along a literal axis -> the runtime function that takes it
 ALONG_AXIS = {
     "cumprod": "cumprod_along",
@@ -317,16 +318,24 @@ class _Spellings(ast.NodeTransformer):
         given = operand_arguments(node, ("axis", "dtype", "out", "keepdims"))
         if given is None or not set(given) <= {"a", "dtype", "keepdims"}:
             return None
+        assert isinstance(node.func, ast.Attribute)
+        if set(given) == {"a"}:  # all of it: float32 summed in float64, as NumPy pairs them
+            return self._call(f"{node.func.attr}_values", [given["a"]])
+        if node.func.attr in ("var", "std"):
+            return None
         array, keepdims = given["a"], given.get("keepdims")
         if not (isinstance(keepdims, ast.Constant) and keepdims.value is True):
             return None
-        assert isinstance(node.func, ast.Attribute)
         if not isinstance(array, ast.Name):
             return None if "dtype" in given else self._call(f"{node.func.attr}_kept", [array])
         summed: ast.expr = array
         if "dtype" in given:
             summed = ast.Call(ast.Attribute(array, "astype", ast.Load()), [given["dtype"]], [])
-        reduced = ast.Call(_numpy(node.func.attr), [summed], [])
+        reduced = (
+            ast.Call(_numpy(node.func.attr), [summed], [])
+            if "dtype" in given
+            else self._call(f"{node.func.attr}_values", [summed])
+        )
         return self._call("keepdims_all", [reduced, ast.Name(array.id, ast.Load())])
 
     def _along_axis(self, node: ast.Call) -> ast.expr | None:

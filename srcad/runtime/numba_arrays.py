@@ -47,6 +47,12 @@ numba variant calls them where the NumPy code calls NumPy (see
                                read (NumPy buffers an operand that overlaps the array it
                                writes; numba reads it as it writes: ``g[::-1] += g`` summed
                                already updated elements)
+    sum_values(x), mean_values(x), var_values(x), std_values(x)
+                               np.sum(x), np.mean(x), np.var(x), np.std(x) of all of x; of
+                               float32 numbers summed
+                               in float64 (numba's own adds them one by one in float32: a
+                               million of them lost 4 digits, where NumPy's pairwise sum
+                               keeps them), the result float32
     power_of(a, b)             a ** b; of two ints, Python's ArithmeticError for a negative
                                exponent or a power beyond int64, where Python's answer is a
                                float or a bigger int (numba's int power gives 0, or wraps):
@@ -202,6 +208,26 @@ def where_values(condition, x, y):
 def item_of(x):
     """``x[()]``."""
     return x[()]
+
+
+def sum_values(x):
+    """``np.sum(x)``."""
+    return np.sum(x)
+
+
+def mean_values(x):
+    """``np.mean(x)``."""
+    return np.mean(x)
+
+
+def var_values(x):
+    """``np.var(x)``."""
+    return np.var(x)
+
+
+def std_values(x):
+    """``np.std(x)``."""
+    return np.std(x)
 
 
 def power_of(a, b):
@@ -669,6 +695,54 @@ def _differences_along(x, axis):
 
 
 INT64_LIMIT = 2.0**63
+
+
+@numba.njit(fastmath={"reassoc"})
+def _float64_total(x):
+    """The sum of a float32 array's numbers, added in float64 (reassociated: vectorised)."""
+    total = 0.0
+    for value in np.ravel(x):
+        total += np.float64(value)
+    return total
+
+
+@overload(sum_values)
+def _sum_values(x):
+    if isinstance(x, types.Array) and x.dtype == types.float32:
+        return lambda x: np.float32(_float64_total(x))
+    return lambda x: np.sum(x)
+
+
+@overload(mean_values)
+def _mean_values(x):
+    if isinstance(x, types.Array) and x.dtype == types.float32:
+        return lambda x: np.float32(_float64_total(x) / x.size)
+    return lambda x: np.mean(x)
+
+
+@numba.njit(fastmath={"reassoc"})
+def _float64_variance(x):
+    """The variance of a float32 array's numbers, in float64 (the mean, then the squares)."""
+    mean = _float64_total(x) / x.size
+    total = 0.0
+    for value in np.ravel(x):
+        deviation = np.float64(value) - mean
+        total += deviation * deviation
+    return total / x.size
+
+
+@overload(var_values)
+def _var_values(x):
+    if isinstance(x, types.Array) and x.dtype == types.float32:
+        return lambda x: np.float32(_float64_variance(x))
+    return lambda x: np.var(x)
+
+
+@overload(std_values)
+def _std_values(x):
+    if isinstance(x, types.Array) and x.dtype == types.float32:
+        return lambda x: np.float32(np.sqrt(_float64_variance(x)))
+    return lambda x: np.std(x)
 
 
 @overload(power_of)
