@@ -341,3 +341,23 @@ def test_array_code_divided_by_a_python_number_divides_its_derivative_as_numpy(b
     called = srcad.grad(spread_over)
     called(x, 3.0)
     assert "dout=np.float64(1.0)" in srcad.source(called)
+
+
+def scaled_by_a_count(x):
+    k = int(np.sum(x > 0)) - 3
+    return np.sum(x) * abs(k) ** -1 * SETTINGS["scale"]
+
+
+def test_abs_of_a_python_int_stays_a_python_int():
+    """np.abs made it np.int64, whose power of -1 raised ValueError ('Integers to negative
+    integer powers') where Python gives 0.5 (found by a probe)."""
+    x = np.array([0.5, -1.0, 2.0, -0.2])  # k = -2: Python's abs(k) ** -1 is 0.5
+    for scale in (1.5, -2.0):  # a global read on every call
+        SETTINGS["scale"] = scale
+        try:
+            for mode in ("reverse", "forward"):
+                value, grad = srcad.value_and_grad(scaled_by_a_count, mode=mode)(x)
+                assert value == pytest.approx(scaled_by_a_count(x), rel=1e-15)
+                np.testing.assert_allclose(grad, np.full(4, 0.5 * scale), rtol=1e-15)
+        finally:
+            SETTINGS["scale"] = 1.5

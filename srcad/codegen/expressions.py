@@ -58,6 +58,8 @@ def eqn_expression(eqn: Eqn, operand: Callable[[Atom], ast.expr]) -> ast.expr:
         return ast.Attribute(args[0], "T", ast.Load())
     if eqn.prim == "format_string":
         return _f_string(eqn, args)
+    if eqn.prim == "absolute" and _is_python_int(eqn.inputs[0]):
+        return ast.Call(ast.Name("abs", ast.Load()), args, [])  # a Python int stays one
     if prim.kind == "custom":
         if prim.arguments_tree is not None:  # its leaves, put back into dicts, lists, tuples
             tree, settings = prim.arguments_tree
@@ -76,6 +78,12 @@ def eqn_expression(eqn: Eqn, operand: Callable[[Atom], ast.expr]) -> ast.expr:
     positional = [ast.List(a, ast.Load()) if isinstance(a, list) else a for a in positional]
     function = _spelled(prim.spelling)
     return ast.Call(function, positional, [ast.keyword(k, v) for k, v in keywords.items()])
+
+
+def _is_python_int(atom: Atom) -> bool:
+    """A value that is a Python int when the code runs (np.abs would make it np.int64, whose
+    power of -1 raises and whose products wrap)."""
+    return isinstance(atom, Var) and atom.aval.is_weak and atom.aval.dtype.startswith("int")
 
 
 def setting_name(prim: Prim, value: object) -> str:
