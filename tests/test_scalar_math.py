@@ -351,7 +351,7 @@ def scaled_by_a_count(x):
 def test_abs_of_a_python_int_stays_a_python_int():
     """np.abs made it np.int64, whose power of -1 raised ValueError ('Integers to negative
     integer powers') where Python gives 0.5 (found by a probe)."""
-    x = np.array([0.5, -1.0, 2.0, -0.2])  # k = -2: Python's abs(k) ** -1 is 0.5
+    x = np.array([0.5, -1.0, -2.0, -0.2])  # k = -2: Python's abs(k) ** -1 is 0.5
     for scale in (1.5, -2.0):  # a global read on every call
         SETTINGS["scale"] = scale
         try:
