@@ -706,20 +706,6 @@ def _float64_total(x):
     return total
 
 
-@overload(sum_values)
-def _sum_values(x):
-    if isinstance(x, types.Array) and x.dtype == types.float32:
-        return lambda x: np.float32(_float64_total(x))
-    return lambda x: np.sum(x)
-
-
-@overload(mean_values)
-def _mean_values(x):
-    if isinstance(x, types.Array) and x.dtype == types.float32:
-        return lambda x: np.float32(_float64_total(x) / x.size)
-    return lambda x: np.mean(x)
-
-
 @numba.njit(fastmath={"reassoc"})
 def _float64_variance(x):
     """The variance of a float32 array's numbers, in float64 (the mean, then the squares)."""
@@ -731,18 +717,24 @@ def _float64_variance(x):
     return total / x.size
 
 
-@overload(var_values)
-def _var_values(x):
-    if isinstance(x, types.Array) and x.dtype == types.float32:
-        return lambda x: np.float32(_float64_variance(x))
-    return lambda x: np.var(x)
+def _in_float64_for_float32(float32_impl: Callable, numpy_impl: Callable) -> Callable:
+    """The typing of a reduction: ``float32_impl`` for a float32 array, NumPy's else."""
+
+    def implementation(x):
+        is_single = isinstance(x, types.Array) and x.dtype == types.float32
+        return float32_impl if is_single else numpy_impl
+
+    return implementation
 
 
-@overload(std_values)
-def _std_values(x):
-    if isinstance(x, types.Array) and x.dtype == types.float32:
-        return lambda x: np.float32(np.sqrt(_float64_variance(x)))
-    return lambda x: np.std(x)
+# the reductions of all of an array, and how a float32 one is computed (in float64)
+for _reduction, _in_float64, _as_numpy in (
+    (sum_values, lambda x: np.float32(_float64_total(x)), lambda x: np.sum(x)),
+    (mean_values, lambda x: np.float32(_float64_total(x) / x.size), lambda x: np.mean(x)),
+    (var_values, lambda x: np.float32(_float64_variance(x)), lambda x: np.var(x)),
+    (std_values, lambda x: np.float32(np.sqrt(_float64_variance(x))), lambda x: np.std(x)),
+):
+    overload(_reduction)(_in_float64_for_float32(_in_float64, _as_numpy))
 
 
 @overload(power_of)
