@@ -192,15 +192,7 @@ def call(
     refuse_records_in_arrays(lowering, args, kwargs, node)
     if is_hashable(function) and function in OF_SHAPE and args and isinstance(args[0], Tracer):
         args = [np.broadcast_to(False, args[0].shape), *args[1:]]  # K of diag_indices_from(K)
-    if _is_single_dispatch(function):  # functools' wrapper would be lowered line by line
-        raise lowering.located(
-            UnsupportedSyntax,
-            f"'{ast.unparse(node.func)}' is a functools.singledispatch function, whose choice "
-            "of implementation srcad does not follow; call the implementation for your "
-            "argument's class by its own name (the function you registered for np.ndarray "
-            "or float)",
-            node,
-        )
+    _refuse_unfollowed(lowering, function, args, node)
     if is_polynomial(function):  # p = np.poly1d([2.0, -1.0]) made in the function: p(x)
         return polynomial_value(lowering, function, list(args), dict(kwargs), node, call)
     if is_interpolant(function):  # f = interp1d(t, y) (or a global one): f(xq)
@@ -360,13 +352,6 @@ def call(
         return traced_builtin(lowering, function, args, kwargs, node)
     if is_container_method(function):
         return _call_container_method(lowering, function, args, kwargs, node)
-    if isinstance(getattr(function, "__self__", None), collections.deque):
-        raise lowering.located(
-            UnsupportedSyntax,
-            f"'{ast.unparse(node.func)}' changes a collections.deque, whose items srcad does "
-            "not follow; use a list (the last n items: window = (window + [v])[-n:])",
-            node,
-        )
     if is_standard_library_call(function, args, kwargs):  # statistics.median(weights)
         return _run_on_constants(lowering, function, args, kwargs, node)
     if _is_generator_function(function):  # runs when consumed, as Python's does
@@ -704,16 +689,6 @@ def _call_python(
             "and -(x @ np.sin(angles).T) are the real and imaginary parts",
             node,
         )
-    if function is np.piecewise:
-        raise lowering.located(
-            UnsupportedSyntax,
-            f"'{ast.unparse(node.func)}' gives each function the elements its condition "
-            "picks, as many as the data says, so what they compute has no fixed shape; "
-            "compute each piece on every element and choose with np.select([c1, c2], [f1(x), "
-            "f2(x)]) or np.where(c, f(x), g(x)) (the piece not chosen adds nothing to the "
-            "gradient, even where it is not finite)",
-            node,
-        )
     if function in POSITIONS_OF:
         raise lowering.located(
             UnsupportedSyntax,
@@ -773,11 +748,42 @@ def _accumulated(lowering: Lowering, args: list, kwargs: dict, node: ast.Call) -
 OF_SHAPE = frozenset({np.diag_indices_from, np.tril_indices_from, np.triu_indices_from})
 
 
-def _is_single_dispatch(function: object) -> bool:
+def _is_single_dispatch(function: object, args: Args) -> bool:
     target = function.value if isinstance(function, Outside) else function
     return callable(getattr(target, "dispatch", None)) and isinstance(
         getattr(target, "registry", None), types.MappingProxyType
     )
+
+
+# Callables srcad does not follow (given what they are called with), and what to write
+UNFOLLOWED: tuple[tuple[Callable[[object, Args], bool], str], ...] = (
+    (  # functools' wrapper would be lowered line by line
+        _is_single_dispatch,
+        "is a functools.singledispatch function, whose choice of implementation srcad does "
+        "not follow; call the implementation for your argument's class by its own name (the "
+        "function you registered for np.ndarray or float)",
+    ),
+    (
+        lambda function, args: isinstance(getattr(function, "__self__", None), collections.deque),
+        "changes a collections.deque, whose items srcad does not follow; use a list (the last "
+        "n items: window = (window + [v])[-n:])",
+    ),
+    (
+        lambda function, args: function is np.piecewise
+        and any(isinstance(leaf, Tracer) for leaf in call_leaves(args, {})),
+        "gives each function the elements its condition picks, as many as the data says, so "
+        "what they compute has no fixed shape; compute each piece on every element and "
+        "choose with np.select([c1, c2], [f1(x), f2(x)]) or np.where(c, f(x), g(x)) (the "
+        "piece not chosen adds nothing to the gradient, even where it is not finite)",
+    ),
+)
+
+
+def _refuse_unfollowed(lowering: Lowering, function: object, args: Args, node: ast.Call) -> None:
+    """Refuse a callable of ``UNFOLLOWED`` at the user's line, saying what to write."""
+    for is_unfollowed, what in UNFOLLOWED:
+        if is_unfollowed(function, args):
+            raise lowering.located(UnsupportedSyntax, f"'{ast.unparse(node.func)}' {what}", node)
 
 
 def refuse_records_in_arrays(
