@@ -404,7 +404,9 @@ def test_equal_gradients_are_separate_arrays(backend):
     X = RNG.normal(size=(4, 2))
     p = {"W": RNG.normal(size=(2, 2)), "b_in": np.zeros(2), "b_out": np.zeros(2)}
     gradient = srcad.grad(two_biases, backend=backend)
-    pair = srcad.grad(lambda a, b: np.sum(np.sin(a + b)), argnums=(0, 1), backend=backend)
+    pair = srcad.grad(
+        lambda a, b, c: np.sum(np.sin(a + b + c)), argnums=(0, 1, 2), backend=backend
+    )  # three: a copy of a copy (two copies of one array were one, for the builder)
     for scale in (1.0, 1.0, -0.5):  # the first call, the fast path, a changed global
         BIAS["scale"] = scale
         try:
@@ -418,6 +420,6 @@ def test_equal_gradients_are_separate_arrays(backend):
         kept = g["b_out"].copy()
         g["b_in"] *= 0.1  # an optimizer's per-leaf step
         np.testing.assert_array_equal(g["b_out"], kept)
-        da, db = pair(X[0], X[1])
-        assert not np.shares_memory(da, db)
-        np.testing.assert_allclose(da, np.cos(X[0] + X[1]), rtol=1e-12)
+        da, db, dc = pair(X[0], X[1], X[2])
+        assert not any(np.shares_memory(*two) for two in ((da, db), (db, dc), (da, dc)))
+        np.testing.assert_allclose(dc, np.cos(X[0] + X[1] + X[2]), rtol=1e-12)

@@ -248,16 +248,18 @@ def _distinct(builder: GraphBuilder, inputs: list[Var], grads: list[Atom]) -> li
     """``grads`` (of ``inputs``) with a copy in place of an array that an earlier gradient is
     already (the biases of ``X @ W + b_in + b_out`` get one cotangent): returned twice, it
     was one object, and scaling one gradient in place (``g[k] *= lr``) changed the other."""
-    seen: set[int] = set()
+    last_copy: dict[int, Atom] = {}  # a gradient returned already -> its latest copy
     distinct = []
     for var, atom in zip(inputs, grads, strict=True):
-        if isinstance(atom, Var) and atom.aval.shape != () and atom.id in seen:
-            with builder.at(None, "adjoint"):
-                atom = builder.apply_atom("copy", (builder.tracer(atom),))
+        if isinstance(atom, Var) and atom.aval.shape != () and atom.id in last_copy:
+            original = atom.id
+            with builder.at(None, "adjoint"):  # a copy of the latest: one of each is one
+                atom = builder.apply_atom("copy", (builder.tracer(last_copy[original]),))
             if isinstance(atom, Var):
                 builder.set_role(atom, VarRole(RoleKind.ADJOINT, var.id))
-        if isinstance(atom, Var):
-            seen.add(atom.id)
+            last_copy[original] = atom
+        elif isinstance(atom, Var):
+            last_copy[atom.id] = atom
         distinct.append(atom)
     return distinct
 
