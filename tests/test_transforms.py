@@ -780,3 +780,26 @@ def test_jvps_output_tangent_is_never_the_callers_tangent(fun):
         assert not np.shares_memory(leaf, t)
         leaf *= 10.0
     np.testing.assert_array_equal(t, kept)
+
+
+@pytest.mark.parametrize(
+    "fun",
+    [lambda a, b: a + b, lambda a, b: (a - b)[::-1][::-1], lambda a, b: a * MIXED["shift"] + b],
+    ids=["a sum", "views", "scaled"],
+)
+def test_a_vjp_fns_cotangents_are_never_the_callers_cotangent(fun):
+    """vjp_fn of a + b returned the caller's cotangent itself as a's: writing into it
+    changed the result (found by a probe)."""
+    x, y = np.array([0.5, -1.0, 2.0]), np.array([1.0, 2.0, 3.0])
+    cotangent = np.array([1.0, -2.0, 0.5])
+    _, vjp_fn = srcad.vjp(fun, x, y)
+    grads = vjp_fn(cotangent)
+    kept = [g.copy() for g in grads]
+    for g in grads:
+        assert not np.shares_memory(g, cotangent)
+    cotangent *= 10.0
+    for g, k in zip(grads, kept, strict=True):
+        np.testing.assert_array_equal(g, k)
+    jacobians = srcad.jacrev(fun, argnums=(0, 1))(x, y)
+    for g, jac in zip(kept, jacobians, strict=True):
+        np.testing.assert_allclose(g, np.array([1.0, -2.0, 0.5]) @ jac, rtol=1e-12)

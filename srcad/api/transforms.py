@@ -81,7 +81,8 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple:
 
 def _not_the_callers(tree: object, given: list) -> object:
     """``tree`` with a copy of each array that is (a view of) one the caller gave (``jvp``
-    of the identity returned the caller's tangent: writing into one changed the other)."""
+    of the identity returned the caller's tangent, ``vjp_fn`` of ``a + b`` its cotangent:
+    writing into one changed the other)."""
     given_arrays = [g for g in given if isinstance(g, np.ndarray)]
     leaves, treedef = flatten(tree)
     copied = [
@@ -136,6 +137,7 @@ def vjp(fun: Callable, *primals) -> tuple:
         finally:
             after.restore()
         result: list = [None] * len(primals)
+        grads = _not_the_callers(tuple(grads), list(cotangents))  # a + b: the cotangent itself
         for n, g in zip(wrt.numbers, grads, strict=True):
             result[n] = like(g, primals[n])
         return tuple(result)
