@@ -1770,3 +1770,29 @@ def test_filter_goes_through_an_arrays_rows():
         STEP["scale"] = 2.0
     with pytest.raises(srcad.SrcadError, match="reads values computed from data"):
         srcad.grad(keeps_positive)(A[0])
+
+
+TIES = {"keys": np.array([3.0, 1.0, 1.0, 0.0])}
+
+
+def ranked_by_two_keys(x):
+    """np.lexsort of a tuple of keys, one a global, one computed from data (it said 'np.lexsort
+    has no derivative rule': the keys in a tuple had no stand-in; found by a probe)."""
+    rounded = np.round(x)
+    order = np.lexsort((x, TIES["keys"] * rounded))
+    return np.sum(x[order] * np.arange(1.0, 5.0))
+
+
+def test_lexsort_of_keys_from_data_orders_and_is_read_on_every_call():
+    x = np.array([0.6, -1.2, 2.1, 0.3])
+    kept = TIES["keys"]
+    try:
+        for keys in (kept, np.array([0.0, 1.0, 2.0, 3.0])):  # the second call reads new keys
+            TIES["keys"] = keys
+            order = np.lexsort((x, keys * np.round(x)))
+            expected = np.zeros(4)
+            expected[order] = np.arange(1.0, 5.0)
+            np.testing.assert_array_equal(srcad.grad(ranked_by_two_keys)(x), expected)
+            _assert_gradients(ranked_by_two_keys, x)
+    finally:
+        TIES["keys"] = kept

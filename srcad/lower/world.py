@@ -648,6 +648,8 @@ def _result_aval(function: object, args: list, kwargs: dict) -> AVal:
 
 
 def _stand_in(value: object, is_probabilities: bool = False) -> object:
+    if isinstance(value, (tuple, list)):  # np.lexsort((k1, k2)): the keys in a tuple
+        return type(value)(_stand_in(item) for item in value)
     if isinstance(value, Tracer):  # a value in range for any draw's parameter
         aval = value.aval
         fill = 0.5 if np.dtype(aval.dtype).kind in "fc" else 1
