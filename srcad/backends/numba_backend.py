@@ -381,7 +381,7 @@ def _mixes_precisions(compiled: Compiled) -> bool:
     seed ``dout`` (1.0) and its negative are exact in float32."""
     if compiled.derive_graph is None:
         return True  # not known: as if it did
-    exact = {v.id for v in compiled.graph.inputs if v.hint.startswith("dout")}
+    exact = _seeds(compiled.graph.inputs)
     for eqn in walk_eqns(compiled.graph.eqns):
         if eqn.prim in ("negative", "positive") and _ids(eqn.inputs) <= exact:
             exact |= _ids(eqn.outputs)
@@ -390,6 +390,17 @@ def _mixes_precisions(compiled: Compiled) -> bool:
         ):
             return True
     return False
+
+
+def _seeds(inputs: tuple) -> set[int]:
+    """The ids of a derivative graph's seeds: its last inputs named ``dout``, ``dout_0``, ...
+    (they follow the function's own)."""
+    seeds: set[int] = set()
+    for var in reversed(inputs):
+        if not var.hint.startswith("dout"):
+            break
+        seeds.add(var.id)
+    return seeds
 
 
 def _ids(atoms: tuple) -> set[int]:

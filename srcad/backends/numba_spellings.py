@@ -56,6 +56,7 @@ from srcad.backends.respelling import (
     literal_int,
     operand_arguments,
     respelled_values,
+    spell_in_place,
 )
 from srcad.codegen import select
 from srcad.codegen.expressions import is_name
@@ -114,15 +115,10 @@ def _detached_augmented(source: str, body_name: str) -> tuple[str, bool]:
         root: ast.expr = statement.target
         while isinstance(root, (ast.Subscript, ast.Attribute)):
             root = root.value
-        value = statement.value
-        if not isinstance(root, ast.Name) or value.end_lineno is None:
-            continue
-        first, last = value.lineno - 1, value.end_lineno - 1
-        head = lines[first].encode()[: value.col_offset].decode()
-        tail = lines[last].encode()[value.end_col_offset :].decode()
-        text = f"detached({ast.unparse(value)}, {root.id})"
-        lines[first : last + 1] = [head + text + tail] + [""] * (last - first)
-        found = True
+        if isinstance(root, ast.Name):
+            value = statement.value
+            spell_in_place(lines, value, f"detached({ast.unparse(value)}, {root.id})")
+            found = True
     return "\n".join(lines) + "\n", found
 
 

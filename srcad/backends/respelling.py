@@ -28,13 +28,19 @@ def respelled_values(source: str, body_name: str, rewriter: ast.NodeTransformer)
         if value is None or value.end_lineno is None or value.end_col_offset is None:
             continue
         new = ast.unparse(rewriter.visit(copied(value)))
-        if new == ast.unparse(value):
-            continue
-        first, last = value.lineno - 1, value.end_lineno - 1
-        head = lines[first].encode()[: value.col_offset].decode()
-        tail = lines[last].encode()[value.end_col_offset :].decode()
-        lines[first : last + 1] = [head + new + tail] + [""] * (last - first)
+        if new != ast.unparse(value):
+            spell_in_place(lines, value, new)
     return "\n".join(lines) + "\n"
+
+
+def spell_in_place(lines: list[str], node: ast.expr, text: str) -> None:
+    """``lines`` with the expression ``node`` spelled ``text``, on the first line it took
+    (the lines after it left blank, so later line numbers hold)."""
+    assert node.end_lineno is not None and node.end_col_offset is not None
+    first, last = node.lineno - 1, node.end_lineno - 1
+    head = lines[first].encode()[: node.col_offset].decode()
+    tail = lines[last].encode()[node.end_col_offset :].decode()
+    lines[first : last + 1] = [head + text + tail] + [""] * (last - first)
 
 
 def copied(node: ast.expr) -> ast.expr:
