@@ -905,9 +905,23 @@ def test_float32_code_that_also_computes_in_float64_runs_the_numpy_code(numba):
     A = np.array([0.5, -1.0, 2.0], dtype=np.float32)
     cases = [(in_float64_from_float32, (A,)), (python_floats_beside_float32, (A, 1.0000000001))]
     for function, args in cases:
+        compiled = srcad.value_and_grad(function, backend="numba")
+        try:
+            for offset in (1e8 + 0.5, 1e8 + 0.25):  # the second call reads the changed global
+                SHIFT["offset"] = offset
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", NumbaFallbackWarning)
+                    value, grad = compiled(*args)
+                want_value, want_grad = srcad.value_and_grad(function)(*args)
+                assert value == want_value and grad.dtype == want_grad.dtype == np.float32
+                np.testing.assert_array_equal(grad, want_grad)
+                assert want_value == pytest.approx(function(*args), rel=1e-6)
+                central = srcad.numerical_grad(
+                    function,
+                    *(a.astype(np.float64) if isinstance(a, np.ndarray) else a for a in args),
+                )
+                np.testing.assert_allclose(grad, central, rtol=1e-3)
+        finally:
+            SHIFT["offset"] = 1e8 + 0.5
         with pytest.warns(NumbaFallbackWarning, match="float64 as well as float32"):
-            value, grad = srcad.value_and_grad(function, backend="numba")(*args)
-        want_value, want_grad = srcad.value_and_grad(function)(*args)
-        assert value == want_value and grad.dtype == want_grad.dtype == np.float32
-        np.testing.assert_array_equal(grad, want_grad)
-        assert want_value == pytest.approx(function(*args), rel=1e-6)
+            srcad.value_and_grad(function, backend="numba")(*args)

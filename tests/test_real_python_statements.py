@@ -1016,7 +1016,7 @@ def test_a_containers_pop_as_a_statement_is_followed():
 
 
 def inserts_items(x):
-    acc = [x[0], x[1]]
+    acc = [x[0], x[1] * STEP["scale"]]
     acc.insert(0, x[2] ** 3)  # a literal position, a value computed from data
     acc.insert(len(acc), np.sin(x[3]))
     return acc[0] + 2.0 * acc[1] + acc[-1] * acc[2]
@@ -1031,7 +1031,12 @@ def inserts_where_data_says(x):
 def test_an_insert_at_a_known_position_of_a_value_from_data_is_followed():
     """It was refused as a change "at a position known only when the code runs": the value
     inserted was taken for the position (found by a probe)."""
-    _assert_gradients(inserts_items, X)
+    try:
+        for scale in (2.0, -0.5):  # a global read on every call
+            STEP["scale"] = scale
+            _assert_gradients(inserts_items, X)
+    finally:
+        STEP["scale"] = 2.0
     with pytest.raises(srcad.UnsupportedSyntax, match="at a position known only when"):
         srcad.grad(inserts_where_data_says)(X)
 
