@@ -1031,12 +1031,8 @@ def inserts_where_data_says(x):
 def test_an_insert_at_a_known_position_of_a_value_from_data_is_followed():
     """It was refused as a change "at a position known only when the code runs": the value
     inserted was taken for the position (found by a probe)."""
-    try:
-        for scale in (2.0, -0.5):  # a global read on every call
-            STEP["scale"] = scale
-            _assert_gradients(inserts_items, X)
-    finally:
-        STEP["scale"] = 2.0
+    # a global read on every call
+    _assert_gradients_as_the_step_changes(inserts_items, X, (2.0, -0.5))
     with pytest.raises(srcad.UnsupportedSyntax, match="at a position known only when"):
         srcad.grad(inserts_where_data_says)(X)
 
@@ -1729,6 +1725,16 @@ def test_index_helpers_of_an_arrays_shape_and_conversions_of_values_are_followed
 STEP = {"scale": 2.0}
 
 
+def _assert_gradients_as_the_step_changes(fun, x, scales) -> None:
+    """``_assert_gradients`` after each change of the global ``STEP["scale"]``."""
+    try:
+        for scale in scales:
+            STEP["scale"] = scale
+            _assert_gradients(fun, x)
+    finally:
+        STEP["scale"] = 2.0
+
+
 def _scaled_max(a, b):
     return np.maximum(a, b * STEP["scale"])
 
@@ -1746,12 +1752,8 @@ def running_totals(x):
 
 def test_itertools_accumulate_lowers_each_step():
     x = np.array([0.3, -0.5, 0.8, 1.2])
-    try:
-        for scale in (2.0, 0.5):  # the global the user's function reads, changed
-            STEP["scale"] = scale
-            _assert_gradients(running_totals, x)
-    finally:
-        STEP["scale"] = 2.0
+    # the global the user's function reads, changed
+    _assert_gradients_as_the_step_changes(running_totals, x, (2.0, 0.5))
 
 
 def keeps_rows(A):
@@ -1767,12 +1769,8 @@ def keeps_positive(x):
 
 def test_filter_goes_through_an_arrays_rows():
     A = np.array([[0.3, -0.5], [0.8, 1.2], [-0.1, 0.4]])
-    try:
-        for scale in (2.0, -1.0):  # a global read on every call
-            STEP["scale"] = scale
-            _assert_gradients(keeps_rows, A)
-    finally:
-        STEP["scale"] = 2.0
+    # a global read on every call
+    _assert_gradients_as_the_step_changes(keeps_rows, A, (2.0, -1.0))
     with pytest.raises(srcad.SrcadError, match="reads values computed from data"):
         srcad.grad(keeps_positive)(A[0])
 
