@@ -63,7 +63,37 @@ def under_an_if(x):
     return 0.0
 
 
-CASES = [safe_sqrt, sinc, entropy_terms, scaled_root, guarded_sum, in_a_loop, under_an_if]
+def nested_wheres(x):  # sqrt(x) is read only where both conditions hold
+    return np.sum(np.where(x > 0, np.where(x < 2, np.sqrt(x) * WEIGHTS["a"], 2 * x), 0.0))
+
+
+def nested_in_the_other_branch(x):
+    inner = np.where(x < 2, np.sqrt(x), np.log(x) * WEIGHTS["a"])
+    return np.sum(np.where(x <= 0, x**2, inner))
+
+
+def nested_through_a_function(x):
+    return np.sum(np.where(x > 0, np.exp(np.where(x < 2, np.sqrt(x), WEIGHTS["a"])), -x))
+
+
+def three_deep(x):
+    deepest = np.where(x > 1, np.log(x - 1.0), np.sqrt(x) * WEIGHTS["a"])
+    return np.sum(np.where(x != 0, np.where(x > 0.1, deepest, 0.5 * x), 1.0))
+
+
+CASES = [
+    safe_sqrt,
+    sinc,
+    entropy_terms,
+    scaled_root,
+    guarded_sum,
+    in_a_loop,
+    under_an_if,
+    nested_wheres,
+    nested_in_the_other_branch,
+    nested_through_a_function,
+    three_deep,
+]
 
 
 @pytest.mark.sampled(2)
@@ -102,6 +132,19 @@ def test_second_derivatives_through_a_masked_branch():
         hessian = srcad.hessian(entropy_terms)(X)
     expected = np.diag(np.where(X > 0, 1.0 / np.where(X > 0, X, 1.0), 0.0))  # d2 p log p = 1/p
     np.testing.assert_allclose(hessian, expected)
+
+
+def test_second_derivatives_through_nested_branches():
+    """sqrt(x) * a where 0 < x < 2: its second derivative, 0 elsewhere (-1 and 0 included)."""
+    for a in (1.5, 0.25):
+        WEIGHTS["a"] = a
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            hessian = srcad.hessian(nested_wheres)(X)
+        inside = (X > 0) & (X < 2)
+        curvature = -0.25 * a * np.where(inside, X, 1.0) ** -1.5
+        np.testing.assert_allclose(hessian, np.diag(np.where(inside, curvature, 0.0)))
+    WEIGHTS["a"] = 1.5
 
 
 def test_a_branch_linear_in_the_input_costs_no_second_where():

@@ -95,17 +95,23 @@ def _kept_where(builder: GraphBuilder, masks: tuple[Mask, ...], value: Tracer) -
 def _condition(builder: GraphBuilder, masks: tuple[Mask, ...]) -> tuple[Tracer, bool]:
     """The test of ``masks`` and whether the elements kept are those where it holds: one
     mask as it is (``np.isnan(r)``, not kept), several as ``|`` of where each is kept."""
-    tests = [_test(builder, mask) for mask in masks]
-    if len(masks) == 1:
-        return tests[0], masks[0].taken
-    kept = [
-        t if m.taken else _apply(builder, "logical_not", (t,))
-        for t, m in zip(tests, masks, strict=True)
-    ]
-    union = kept[0]
-    for other in kept[1:]:
-        union = _apply(builder, "logical_or", (union, other))
+    if len(masks) == 1 and masks[0].within is None:
+        return _test(builder, masks[0]), masks[0].taken
+    union = _kept(builder, masks[0])
+    for other in masks[1:]:
+        union = _apply(builder, "logical_or", (union, _kept(builder, other)))
     return union, True
+
+
+def _kept(builder: GraphBuilder, mask: Mask) -> Tracer:
+    """Where ``mask`` keeps the elements: ``&`` of the masks of nested branches."""
+    both = None
+    for alone in mask.chain():
+        test = _test(builder, alone)
+        kept = test if alone.taken else _apply(builder, "logical_not", (test,))
+        both = kept if both is None else _apply(builder, "logical_and", (both, kept))
+    assert both is not None
+    return both
 
 
 def _test(builder: GraphBuilder, mask: Mask) -> Tracer:

@@ -31,7 +31,10 @@ value read data that may not be finite (``X``; a softmax picked by label,
 cotangent back (``r > 0``, ``np.isnan(r)``, the
 gradient-stopped stand-in of a selection) do not count. A value used inside several masks
 (``np.nansum(r) + np.sum(np.where(np.isfinite(r), r, 0.0))``) is used where any of them
-holds: its masks are a union, and what one use contributes takes that use's own mask.
+holds: its masks are a union, and what one use contributes takes that use's own mask. A
+``where`` nested in another's branch (``np.where(x > 0, np.where(x < 2, np.sqrt(x), 2 * x),
+0.0)``) reads its branches only where both conditions hold: its mask lies ``within`` the
+masks of its own result (``np.logical_and(t2, t1)``), which ``sqrt(-1)`` needs.
 
 A contribution needs no mask where the equation is linear in that input with a constant,
 finite slope (``a + b``, ``0.01 * x``; not ``x * dat`` with a NaN in the constant ``dat``)
@@ -106,15 +109,28 @@ Uses = dict[int, list[tuple[Eqn | None, int]]]
 @dataclass(frozen=True)
 class Mask:
     """Where a branch is taken: ``condition`` holds (``taken``) or does not; with a
-    ``test`` (``isnan``), where that test of ``condition`` holds or does not."""
+    ``test`` (``isnan``), where that test of ``condition`` holds or does not; and, for the
+    branch of a ``where`` nested in another's, where the outer mask holds too (``within``)."""
 
     condition: Atom
     taken: bool
     test: str = ""
+    within: Mask | None = None
 
-    def key(self) -> tuple[object, bool, str]:
+    def key(self) -> tuple:
         atom = self.condition
-        return (atom.id if isinstance(atom, Var) else id(atom), self.taken, self.test)
+        outer = self.within.key() if self.within is not None else None
+        return (atom.id if isinstance(atom, Var) else id(atom), self.taken, self.test, outer)
+
+    def inside(self, outer: Mask) -> Mask:
+        """This mask where ``outer`` holds too."""
+        within = outer if self.within is None else self.within.inside(outer)
+        return Mask(self.condition, self.taken, self.test, within)
+
+    def chain(self) -> list[Mask]:
+        """This mask and those it lies within, each alone."""
+        alone = Mask(self.condition, self.taken, self.test)
+        return [alone] + (self.within.chain() if self.within is not None else [])
 
 
 @dataclass(frozen=True)
@@ -160,6 +176,8 @@ class MaskedBranches:
     inert: set[int] = field(default_factory=set)
     entering: set[int] = field(default_factory=set)  # vars read by a loop or a branch
     read_in_part: set[int] = field(default_factory=set)  # see _is_read_in_part
+    # the masks the result of a ``where`` lies inside (a where nested in another's branch)
+    outer_masks: dict[int, Branch] = field(default_factory=dict)
 
     def branch_of(self, eqn: Eqn) -> Branch | None:
         return self.branches.get(eqn.outputs[0].id) if len(eqn.outputs) == 1 else None
@@ -310,6 +328,10 @@ def _mark_block(eqns: tuple[Eqn, ...], users: Uses, found: MaskedBranches, activ
             if branch is not None:
                 found.inside[out.id] = branch.key()
                 found.branches[out.id] = branch
+        elif eqn.prim == "where":
+            branch = _branch_of_uses(out, users.get(out.id, []), in_block, found)
+            if branch is not None:
+                found.outer_masks[out.id] = branch
 
         elif eqn.prim in PRODUCTS:
             product = _masked_product(eqn, users, in_block, found, active)
@@ -397,7 +419,11 @@ def _masks_of_use(
     if user.outputs[0].aval.shape != var.aval.shape:
         return None  # broadcast into a larger value: summed before any mask
     if user.prim == "where" and position in (1, 2):
-        return (_where_mask(user.inputs[0], position == 1, found.producer),), True
+        mask = _where_mask(user.inputs[0], position == 1, found.producer)
+        outer = found.outer_masks.get(user.outputs[0].id)
+        if outer is None:
+            return (mask,), True
+        return tuple(mask.inside(m) for m in outer.masks), outer.is_clean
     branch = found.branch_of(user)
     if branch is None:
         return None
@@ -433,7 +459,9 @@ def _masked_product(
     out = eqn.outputs[0]
     branch = _branch_of_uses(out, users.get(out.id, []), in_block, found)
     if branch is None or not all(
-        m.test in NAN_TESTS or _is_decided_by_data(m.condition, found) for m in branch.masks
+        m.test in NAN_TESTS or _is_decided_by_data(m.condition, found)
+        for mask in branch.masks
+        for m in mask.chain()
     ):
         return None
     terms = product_terms(eqn.prim, [a.aval.ndim for a in eqn.inputs], eqn.param_dict)
