@@ -81,6 +81,34 @@ def three_deep(x):
     return np.sum(np.where(x != 0, np.where(x > 0.1, deepest, 0.5 * x), 1.0))
 
 
+def scalar_branch_broadcast(x):  # sqrt of a scalar, broadcast into the where's shape
+    m = np.mean(x) - WEIGHTS["a"]
+    return np.sum(np.where(m > 0, np.sqrt(m), x) ** 2)
+
+
+def computed_before_the_loop(x):  # the where reads it in every step, its mask varies
+    root = np.sqrt(x)
+    total = 0.0
+    for t in range(3):
+        total = total + np.sum(np.where(x > 0.5 * t, root * WEIGHTS["a"], x))
+    return total
+
+
+def computed_before_an_if(x):
+    logs = np.log(x)
+    if WEIGHTS["a"] > 0:
+        return np.sum(np.where(x > 0, logs, 0.0))
+    return np.sum(x)
+
+
+def nested_in_a_loop(x):
+    root = np.sqrt(x) * WEIGHTS["a"]
+    total = 0.0
+    for _ in range(2):
+        total = total + np.sum(np.where(x > 0, np.where(x < 2, root, 1.0), 0.0))
+    return total
+
+
 CASES = [
     safe_sqrt,
     sinc,
@@ -93,6 +121,10 @@ CASES = [
     nested_in_the_other_branch,
     nested_through_a_function,
     three_deep,
+    scalar_branch_broadcast,
+    computed_before_the_loop,
+    computed_before_an_if,
+    nested_in_a_loop,
 ]
 
 

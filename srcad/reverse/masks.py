@@ -34,7 +34,13 @@ gradient-stopped stand-in of a selection) do not count. A value used inside seve
 holds: its masks are a union, and what one use contributes takes that use's own mask. A
 ``where`` nested in another's branch (``np.where(x > 0, np.where(x < 2, np.sqrt(x), 2 * x),
 0.0)``) reads its branches only where both conditions hold: its mask lies ``within`` the
-masks of its own result (``np.logical_and(t2, t1)``), which ``sqrt(-1)`` needs.
+masks of its own result (``np.logical_and(t2, t1)``), which ``sqrt(-1)`` needs. A value
+computed before a loop or an ``if`` and read under a mask inside it (``root = np.sqrt(x)``
+then ``np.where(x > 0, root, 0.0)`` in each step, or a loop-invariant branch hoisted) lies
+inside that mask when the block outside computes the condition too; when a step computes it
+(``x > t``), its contributions are kept where its cotangent is not zero, as for a value read
+in part. A branch broadcast into the ``where``'s shape (``np.sqrt(np.mean(x))``) takes the
+masks that do not vary along the axes it is broadcast over.
 
 A contribution needs no mask where the equation is linear in that input with a constant,
 finite slope (``a + b``, ``0.01 * x``; not ``x * dat`` with a NaN in the constant ``dat``)
@@ -62,7 +68,7 @@ from srcad.ir.index import decode_index, has_arrays
 from srcad.ir.primitive import ELEMENTWISE, PARAMETRIC
 from srcad.ir.prims import PRIMS
 from srcad.ir.products import Terms, product_terms
-from srcad.ir.walk import sub_graphs, walk_eqns
+from srcad.ir.walk import defined_vars, sub_graphs, walk_eqns
 
 LINEAR = {"add", "subtract", "negative", "positive"}  # slope 1 or -1 in every input
 SCALED = {"multiply": (0, 1), "divide": (0,)}  # the inputs whose slope is the other input
@@ -249,10 +255,30 @@ def masked_branches(
         for atom in eqn.inputs
         if isinstance(atom, Var)
     }
-    blocks = [graph.eqns] + [g.eqns for eqn in walk_eqns(graph.eqns) for g in sub_graphs(eqn)]
-    for eqns in blocks:
-        _mark_block(eqns, users, found, active)
+    for block in _blocks_inner_first(graph.eqns):
+        _mark_block(block, users, found, active)
     return found
+
+
+@dataclass(frozen=True)
+class Block:
+    """The equations of one block, the ids of those and of the equations of the blocks
+    inside it (``nested``), and the ids of the vars those inner blocks define (``below``)."""
+
+    eqns: tuple[Eqn, ...]
+    nested: frozenset[int]
+    below: frozenset[int]
+
+
+def _blocks_inner_first(eqns: tuple[Eqn, ...]) -> list[Block]:
+    """The blocks of ``eqns``, each after the blocks inside it: a value computed before a
+    loop and read inside it under a mask (a hoisted ``np.sqrt(x)``) lies inside that mask."""
+    inner = [g.eqns for eqn in eqns for g in sub_graphs(eqn)]
+    blocks = [block for sub in inner for block in _blocks_inner_first(sub)]
+    nested = {id(eqn) for eqn in walk_eqns(eqns)}
+    below = {var.id for sub in inner for var in defined_vars(sub)}
+    below |= {var.id for eqn in eqns for g in sub_graphs(eqn) for var in g.inputs}
+    return [*blocks, Block(eqns, frozenset(nested), frozenset(below))]
 
 
 def _users(graph: Graph) -> Uses:
@@ -312,11 +338,11 @@ def _is_data(atom: Atom) -> bool:
     return isinstance(atom, Var) or not _is_finite_constant(atom, nonzero=True)
 
 
-def _mark_block(eqns: tuple[Eqn, ...], users: Uses, found: MaskedBranches, active: set) -> None:
-    """Walk ``eqns`` from the last: when an equation is reached, every use of its result has
-    been seen, so whether the result lies inside masks is known."""
-    in_block = {id(eqn) for eqn in eqns}
-    for eqn in reversed(eqns):
+def _mark_block(block: Block, users: Uses, found: MaskedBranches, active: set) -> None:
+    """Walk a block from its last equation: when an equation is reached, every use of its
+    result has been seen, so whether the result lies inside masks is known."""
+    in_block = {id(eqn) for eqn in block.eqns}
+    for eqn in reversed(block.eqns):
         if all(_is_inert(v, users, in_block, found) for v in eqn.outputs):
             found.inert.update(v.id for v in eqn.outputs)
             continue
@@ -324,17 +350,21 @@ def _mark_block(eqns: tuple[Eqn, ...], users: Uses, found: MaskedBranches, activ
             continue
         out = eqn.outputs[0]
         if _is_elementwise(eqn):
-            branch = _branch_of_uses(out, users.get(out.id, []), in_block, found)
+            branch = _branch_of_uses(out, users.get(out.id, []), block, found)
+            if branch is not None and _is_below(branch, block):
+                branch = None  # its masks differ per step: kept where its cotangent is not 0
+                if out in active:
+                    found.read_in_part.add(out.id)
             if branch is not None:
                 found.inside[out.id] = branch.key()
                 found.branches[out.id] = branch
         elif eqn.prim == "where":
-            branch = _branch_of_uses(out, users.get(out.id, []), in_block, found)
-            if branch is not None:
+            branch = _branch_of_uses(out, users.get(out.id, []), block, found)
+            if branch is not None and not _is_below(branch, block):
                 found.outer_masks[out.id] = branch
 
         elif eqn.prim in PRODUCTS:
-            product = _masked_product(eqn, users, in_block, found, active)
+            product = _masked_product(eqn, users, block, found, active)
             if product is not None:
                 found.products[out.id] = product
         is_traced_here = _is_elementwise(eqn) or eqn.prim in MOVES
@@ -382,13 +412,13 @@ def _passes_nothing(user: Eqn, found: MaskedBranches) -> bool:
 
 
 def _branch_of_uses(
-    var: Var, uses: list[tuple[Eqn | None, int]], in_block: set[int], found: MaskedBranches
+    var: Var, uses: list[tuple[Eqn | None, int]], block: Block, found: MaskedBranches
 ) -> Branch | None:
     """The masks of ``var``'s uses (it is used where any of them holds) and whether its
     cotangent is clean, or None where some use lies outside every mask."""
     placed = []
     for user, position in uses:
-        if user is None or id(user) not in in_block:
+        if user is None or id(user) not in block.nested:
             return None
         if _passes_nothing(user, found):
             continue
@@ -405,6 +435,17 @@ def _branch_of_uses(
     return Branch(tuple(masks.values()), is_clean)
 
 
+def _is_below(branch: Branch, block: Block) -> bool:
+    """Whether a condition of ``branch``'s masks is computed inside a loop or branch of
+    ``block`` (a test of the loop's counter): not known where the block's backward lines
+    run."""
+    return any(
+        isinstance(m.condition, Var) and m.condition.id in block.below
+        for mask in branch.masks
+        for m in mask.chain()
+    )
+
+
 def _masks_of_use(
     var: Var, user: Eqn, position: int, found: MaskedBranches
 ) -> tuple[tuple[Mask, ...], bool] | None:
@@ -416,8 +457,24 @@ def _masks_of_use(
     read = _read_mask(var, user, position) if var.id in found.reading_data else None
     if read is not None:  # the gradient of a gather scatters into zeros: clean
         return (read,), True
-    if user.outputs[0].aval.shape != var.aval.shape:
-        return None  # broadcast into a larger value: summed before any mask
+    placed = _masks_of_same_shape_use(var, user, position, found)
+    shape, out_shape = var.aval.shape, user.outputs[0].aval.shape
+    if placed is None or shape == out_shape:
+        return placed
+    # broadcast into a larger value: a mask that does not vary along the axes it is
+    # broadcast over (np.where(np.mean(x) > 0, np.sqrt(np.mean(x)), X)) holds for it as well
+    broadcast = _broadcast_axes(shape, out_shape)
+    for mask in placed[0]:
+        if not all(_is_constant_along(m.condition, broadcast, out_shape) for m in mask.chain()):
+            return None  # read where any of them holds: summed before any mask
+    return placed
+
+
+def _masks_of_same_shape_use(
+    var: Var, user: Eqn, position: int, found: MaskedBranches
+) -> tuple[tuple[Mask, ...], bool] | None:
+    """``_masks_of_use`` of a ``where``'s branch or a branch equation's input, with the masks
+    of ``user``'s result."""
     if user.prim == "where" and position in (1, 2):
         mask = _where_mask(user.inputs[0], position == 1, found.producer)
         outer = found.outer_masks.get(user.outputs[0].id)
@@ -428,6 +485,23 @@ def _masks_of_use(
     if branch is None:
         return None
     return branch.masks, branch.is_clean and _has_constant_slope(user, position)
+
+
+def _broadcast_axes(shape: tuple[int, ...], out_shape: tuple[int, ...]) -> set[int]:
+    """The axes of ``out_shape`` along which a value of ``shape`` is broadcast."""
+    lead = len(out_shape) - len(shape)
+    return {
+        axis
+        for axis, size in enumerate(out_shape)
+        if axis < lead or (shape[axis - lead] == 1 and size != 1)
+    }
+
+
+def _is_constant_along(condition: Atom, axes: set[int], out_shape: tuple[int, ...]) -> bool:
+    """Whether ``condition``, broadcast to ``out_shape``, has length one along ``axes``."""
+    shape = condition.aval.shape
+    lead = len(out_shape) - len(shape)
+    return all(axis < lead or shape[axis - lead] == 1 for axis in axes)
 
 
 def _read_mask(var: Var, user: Eqn, position: int) -> Mask | None:
@@ -452,16 +526,20 @@ def _read_mask(var: Var, user: Eqn, position: int) -> Mask | None:
 
 
 def _masked_product(
-    eqn: Eqn, users: Uses, in_block: set[int], found: MaskedBranches, active: set
+    eqn: Eqn, users: Uses, block: Block, found: MaskedBranches, active: set
 ) -> Product | None:
     """A product whose result lies inside masks data decides, with the operands that data
     may fill with NaNs (not differentiated, not a finite constant), or None."""
     out = eqn.outputs[0]
-    branch = _branch_of_uses(out, users.get(out.id, []), in_block, found)
-    if branch is None or not all(
-        m.test in NAN_TESTS or _is_decided_by_data(m.condition, found)
-        for mask in branch.masks
-        for m in mask.chain()
+    branch = _branch_of_uses(out, users.get(out.id, []), block, found)
+    if (
+        branch is None
+        or _is_below(branch, block)
+        or not all(
+            m.test in NAN_TESTS or _is_decided_by_data(m.condition, found)
+            for mask in branch.masks
+            for m in mask.chain()
+        )
     ):
         return None
     terms = product_terms(eqn.prim, [a.aval.ndim for a in eqn.inputs], eqn.param_dict)

@@ -61,6 +61,8 @@ BINARY = (
     "np.minimum({a}, {b})",
     "np.power(1.5 + np.tanh({a}), 2.0 * np.tanh({b}))",
     "np.where({a} > {b}, {a}, 0.5 * {b})",
+    "np.where({a} > 0.1, np.sqrt({a}), {b})",  # a guard: sqrt of negatives not taken
+    "np.where({a} < 1.5, {b}, np.log({a} - 1.0))",
     "np.hypot({a}, {b})",
     "np.arctan2({a}, 2.0 + np.tanh({b}))",
 )
