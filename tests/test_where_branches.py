@@ -109,6 +109,34 @@ def nested_in_a_loop(x):
     return total
 
 
+def select_pieces(x):  # the pieces np.select does not choose add nothing
+    pieces = [np.sqrt(x) * WEIGHTS["a"], np.log(-x)]
+    return np.sum(np.select([x > 0, x < -0.5], pieces, default=x))
+
+
+def masked_and_read_at_an_index(x):
+    root = np.sqrt(x) * WEIGHTS["a"]
+    return np.sum(np.where(x > 0, root, 0.0)) + 2.0 * root[3]
+
+
+def before_an_if_on_the_data(x):
+    root = np.sqrt(x)
+    if np.sum(x) > 0:
+        return np.sum(np.where(x > 0, root * WEIGHTS["a"], 0.0))
+    return np.sum(x)
+
+
+def row_sums_of_logs(x):  # a per-row log-likelihood, rows with a non-positive value masked
+    rows = np.sum(np.log(x[1:]).reshape(2, 2), axis=1)
+    valid = np.all(x[1:].reshape(2, 2) > 0, axis=1)
+    return np.sum(np.where(valid, rows * WEIGHTS["a"], 0.0)) + np.sum(x)
+
+
+def scaled_by_a_masked_root(x):
+    t = np.mean(x) - WEIGHTS["a"]
+    return np.sum(np.where(t > 0, x / np.sqrt(t), x))
+
+
 CASES = [
     safe_sqrt,
     sinc,
@@ -125,6 +153,11 @@ CASES = [
     computed_before_the_loop,
     computed_before_an_if,
     nested_in_a_loop,
+    select_pieces,
+    masked_and_read_at_an_index,
+    before_an_if_on_the_data,
+    row_sums_of_logs,
+    scaled_by_a_masked_root,
 ]
 
 
@@ -145,6 +178,34 @@ def test_reverse_mode_gives_the_taken_branchs_derivative(function):
                 atol=1e-8,
             )
     WEIGHTS["a"] = 1.5
+
+
+def test_a_python_float_at_a_masked_log_in_forward_mode():
+    """``s_dot / s`` of ``np.log(s)`` at ``s == 0.0`` divides as NumPy does (inf, dropped by
+    the mask); Python floats raised ZeroDivisionError where the plain function warns."""
+
+    def log_unless_zero(x, s):
+        return np.sum(x * WEIGHTS["a"]) + np.where(s > 0, np.log(s), 0.0)
+
+    x = np.array([1.0, -2.0])
+    for s in (0.0, 2.0):
+        expected = 0.0 if s == 0.0 else 1.0 / s
+        for mode in ("forward", "reverse"):
+            assert srcad.grad(log_unless_zero, argnums=1, mode=mode)(x, s) == expected
+        assert srcad.jvp(log_unless_zero, (x, s), (np.zeros(2), 1.0))[1] == expected
+        assert srcad.vjp(log_unless_zero, x, s)[1](1.0)[1] == expected
+
+
+def test_a_sum_divided_by_a_fixed_zero_gives_inf_as_numpy_does():
+    def mean_of(s, n):
+        return np.sum(np.ones(3) * s) / n
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert np.isinf(mean_of(1.0, 0))  # the plain function: NumPy's number over 0
+        for mode in ("reverse", "forward"):
+            assert np.isposinf(srcad.grad(mean_of, mode=mode)(1.0, 0))
+        assert srcad.grad(mean_of)(1.0, 2) == 1.5
 
 
 def test_a_parameter_broadcast_into_a_branch_gets_the_masked_sum():

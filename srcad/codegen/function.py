@@ -16,7 +16,7 @@ from srcad.codegen import reuse, select
 from srcad.codegen.expressions import literal
 from srcad.codegen.layout import checked_function, function_constants
 from srcad.codegen.scalar_math import is_scalar_graph, math_lines
-from srcad.ir import Graph, Var
+from srcad.ir import Atom, Graph, Var
 from srcad.ir.prims import NUMPY, PRIMS, import_statement, module_spelling
 from srcad.ir.walk import walk_eqns
 from srcad.ir.world import (
@@ -200,6 +200,8 @@ def module_source(emitter: Emitter, prologue: list[str]) -> str:
     has_math = has_math_body(emitter.graph, spec)
     numpy_seed = not has_math and _divides_numbers(emitter.graph)
     parameters = [*spec.params, *_extra_parameters(emitter, numpy_seed)]
+    if numpy_seed:
+        body = _numpy_seeds(emitter) + body
     if spec.compiled_for is not None and spec.is_checked:  # the checks compare functions
         emitter.constants.update(function_constants(spec.compiled_for))
     lines = [*(f"# {line}" for line in spec.header)]
@@ -258,9 +260,17 @@ def _divides_numbers(graph: Graph) -> bool:
             continue
         if all(atom.aval.shape == () for atom in (*eqn.inputs, *eqn.outputs)):
             # a Python number (a weak value): NumPy's own numbers divide as NumPy does
-            if any(isinstance(atom, Var) and atom.aval.is_weak for atom in eqn.inputs[1:]):
+            if any(_may_be_python_zero(atom) for atom in eqn.inputs[1:]):
                 return True
     return False
+
+
+def _may_be_python_zero(atom: Atom) -> bool:
+    """A Python number computed when the code runs, or a zero written in (``dout / 0.0``
+    of ``np.sum(x) / n`` with ``n == 0`` fixed)."""
+    if isinstance(atom, Var):
+        return atom.aval.is_weak
+    return isinstance(atom.value, (int, float)) and atom.value == 0
 
 
 def _extra_parameters(emitter: Emitter, numpy_seed: bool) -> list[str]:
@@ -278,6 +288,27 @@ def _extra_parameters(emitter: Emitter, numpy_seed: bool) -> list[str]:
                 default = "np.float64(1.0)"
             extras.append(name if default is None else f"{name}={default}")
     return extras
+
+
+def _numpy_seeds(emitter: Emitter) -> list[str]:
+    """``s_dot = np.float64(s_dot)`` for each seed a caller gives as a Python float (the
+    tangent of ``srcad.jvp``, or grad's in forward mode), where derivative lines divide
+    Python numbers (``_divides_numbers``): ``s_dot / s`` of ``np.log(s)`` divides as NumPy
+    does (inf at ``s == 0``, dropped by a mask) instead of raising ZeroDivisionError."""
+    read_by_primal = {
+        atom.id
+        for eqn in walk_eqns(emitter.graph.eqns)
+        if eqn.role == "primal"
+        for atom in eqn.inputs
+        if isinstance(atom, Var)
+    }
+    lines = []
+    for var, path in zip(emitter.graph.inputs, emitter.spec.input_paths, strict=True):
+        is_seed = not isinstance(path, WorldPath) and var.id not in read_by_primal
+        if is_seed and var.aval.shape == () and var.aval.is_weak and var.aval.dtype == "float64":
+            name = emitter.names.name(var)
+            lines.append(f"{name} = np.float64({name})  # divided as NumPy divides")
+    return lines
 
 
 def _aliases(emitter: Emitter) -> tuple[list[str], dict[int, str]]:

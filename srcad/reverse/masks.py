@@ -40,7 +40,10 @@ then ``np.where(x > 0, root, 0.0)`` in each step, or a loop-invariant branch hoi
 inside that mask when the block outside computes the condition too; when a step computes it
 (``x > t``), its contributions are kept where its cotangent is not zero, as for a value read
 in part. A branch broadcast into the ``where``'s shape (``np.sqrt(np.mean(x))``) takes the
-masks that do not vary along the axes it is broadcast over.
+masks that do not vary along the axes it is broadcast over. Where no mask can be named but
+every use may pass back exact zeros (``np.select``'s pieces, a value both masked and read at
+an index, ``np.sum(np.log(X), axis=1)`` under a row mask, a mask computed in each step), the
+contributions are kept where the cotangent is not zero (``_may_get_zeros``).
 
 A contribution needs no mask where the equation is linear in that input with a constant,
 finite slope (``a + b``, ``0.01 * x``; not ``x * dat`` with a NaN in the constant ``dat``)
@@ -100,6 +103,13 @@ MOVES = {
     "hstack", "vstack", "column_stack", "dstack",
 }  # fmt: skip
 NAN_TESTS = {"isnan", "isfinite"}
+# The inputs whose cotangent is exactly zero where the equation does not choose or read them
+MASKING_USES = {
+    "where": (1, 2),
+    "select": (1, 2),
+    **{prim: (0,) for prim in PART_READS},
+    **{prim: (0,) for prim in SKIPPING},
+}
 # Elementwise functions whose slope is finite wherever their inputs are (np.exp is not: it
 # overflows; np.sqrt is not at 0): read in part, they need no mask unless they read data
 FINITE_SLOPES = {
@@ -182,6 +192,8 @@ class MaskedBranches:
     inert: set[int] = field(default_factory=set)
     entering: set[int] = field(default_factory=set)  # vars read by a loop or a branch
     read_in_part: set[int] = field(default_factory=set)  # see _is_read_in_part
+    # the vars some of whose elements may get an exactly zero cotangent (``_may_get_zeros``)
+    may_get_zeros: set[int] = field(default_factory=set)
     # the masks the result of a ``where`` lies inside (a where nested in another's branch)
     outer_masks: dict[int, Branch] = field(default_factory=dict)
 
@@ -370,6 +382,28 @@ def _mark_block(block: Block, users: Uses, found: MaskedBranches, active: set) -
         is_traced_here = _is_elementwise(eqn) or eqn.prim in MOVES
         if is_traced_here and out in active and _is_read_in_part(out, users.get(out.id, []), found):
             found.read_in_part.add(out.id)
+        if _may_get_zeros(out, users.get(out.id, []), found):
+            found.may_get_zeros.add(out.id)
+            if _is_elementwise(eqn) and out in active and out.id not in found.branches:
+                found.read_in_part.add(out.id)  # masks srcad cannot name: kept where not 0
+
+
+def _may_get_zeros(var: Var, uses: list[tuple[Eqn | None, int]], found: MaskedBranches) -> bool:
+    """Whether every use of ``var`` may send back a cotangent exactly zero at some elements:
+    a ``where`` or ``np.select`` choice, a read of part of it, a NaN skipped, or, for its
+    only use, one whose result may get such zeros (a reshape, a sum, a join, in a loop too,
+    before a mask). Several uses of the second kind (a softmax's ``exp(z)``, divided and
+    summed) are taken to cover each other's zeros."""
+    used = [(user, k) for user, k in uses if user is None or not _passes_nothing(user, found)]
+    for user, position in used:
+        if user is None:
+            if var.id not in found.entering:
+                return False  # a result: its cotangent comes from outside
+        elif position not in MASKING_USES.get(user.prim, ()) and (
+            len(used) > 1 or not all(out.id in found.may_get_zeros for out in user.outputs)
+        ):
+            return False
+    return bool(used)
 
 
 def _is_inert(var: Var, users: Uses, in_block: set[int], found: MaskedBranches) -> bool:
