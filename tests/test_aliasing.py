@@ -593,3 +593,39 @@ def test_the_same_array_without_a_copy_follows_the_write(function):
     np.testing.assert_allclose(
         srcad.grad(function)(VIEWED), srcad.numerical_grad(function, VIEWED), rtol=1e-6
     )
+
+
+SCALE = {"k": 1.0}
+
+
+def pair_forces(x):
+    F = np.zeros_like(x)
+    for i in range(x.shape[0]):
+        for j in range(x.shape[0]):
+            F[i] += x[j] * SCALE["k"]
+    return F
+
+
+def euler_steps(x):
+    """x's and F's adjoints are one array after a step (x = x + F): the next step's
+    dx[j] += ... must not change dF's rows, read through a view."""
+    F = pair_forces(x)
+    for _ in range(3):
+        x = x + F
+        F = pair_forces(x)
+    return np.sum(x**2)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_two_carried_adjoints_sharing_one_array_get_their_own(backend):
+    if backend == "numba":
+        pytest.importorskip("numba")
+    positions = np.array([[0.5, 0.1], [1.3, -0.4], [0.2, 0.9]]) * 0.1
+    gradient = srcad.grad(euler_steps, backend=backend)
+    try:
+        for k in (1.0, 0.5):  # the helper reads a global that changes
+            SCALE["k"] = k
+            expected = srcad.numerical_grad(euler_steps, positions)
+            np.testing.assert_allclose(gradient(positions), expected, rtol=1e-6, atol=1e-9)
+    finally:
+        SCALE["k"] = 1.0

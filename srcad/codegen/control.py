@@ -21,7 +21,7 @@ from srcad.codegen.function import parameter_names
 from srcad.codegen.unparse import unparse
 from srcad.ir import Atom, Const, Eqn, Graph, Var
 from srcad.ir.control import body_of, branches_of, condition_of
-from srcad.ir.facts import updates_first_input
+from srcad.ir.facts import is_loop, updates_first_input
 from srcad.ir.walk import defined_vars, walk_eqns
 from srcad.ir.world import Context, catching_of
 
@@ -94,8 +94,23 @@ def _nested_block(emitter: Emitter, eqn: Eqn, block: Graph) -> list[str]:
     if raises:
         return emitter.block_lines(block.eqns[: raises[0] + 1], parent=eqn)
     lines = emitter.block_lines(block.eqns, parent=eqn)
-    lines += _assignments(emitter, eqn.outputs, block.outputs)
+    lines += _assignments(emitter, eqn.outputs, block.outputs, _shared_and_filled(emitter, eqn))
     return lines if _does_something(lines) else lines + ["pass"]
+
+
+def _shared_and_filled(emitter: Emitter, eqn: Eqn) -> set[str]:
+    """The carried names of a loop that the next iteration writes into in place and whose
+    next value is also another carried value's (``dx, dF = dx, dx`` of ``x = x + F``): each
+    gets its own array, or ``dx[j] += g`` would change ``dF`` too."""
+    if not is_loop(eqn):
+        return set()
+    outputs = body_of(eqn).outputs
+    shared = {
+        emitter.names.name(target)
+        for target, value in zip(eqn.outputs, outputs, strict=True)
+        if isinstance(value, Var) and sum(v == value for v in outputs) > 1
+    }
+    return shared & _filled_in_place(emitter, eqn)
 
 
 def _reached_branch(emitter: Emitter, eqn: Eqn) -> Graph | None:
