@@ -37,6 +37,11 @@ def interpolated_at_moving_points(xp):
     return np.sum(np.interp(np.array([-1.2, 0.1, 0.9, 1.5, 3.0]), xp, SAMPLES["fp"]) ** 2)
 
 
+def interpolated_from_a_fixed_table(xp):  # fp written in: indexed by traced segments
+    fp = np.array([0.0, 1.0, 0.5, 2.0])
+    return np.sum(np.interp(np.array([-1.2, 0.3, 0.9, 1.5]), xp, fp) * SAMPLES["fp"][0])
+
+
 def interpolated_from_lists(x):
     return np.sum(np.interp(x, [-1.0, 0.0, 0.5, 2.0], list(SAMPLES["fp"])) * x)
 
@@ -209,6 +214,7 @@ CASES = {
     interpolated: (X,),
     interpolated_with_ends: (X, SAMPLES["fp"]),
     interpolated_at_moving_points: (SAMPLES["xp"],),
+    interpolated_from_a_fixed_table: (SAMPLES["xp"],),
     interpolated_number: (np.array([0.3, 2.0]),),
     interpolated_from_lists: (X,),
     shifted: (X[:4],),

@@ -178,8 +178,9 @@ def interp(
             "imaginary parts apart"
         )
     x, xp, fp = as_float64(x), as_float64(xp), as_float64(fp)  # as NumPy computes it
-    if isinstance(x, Tracer):  # the segments come out traced: constants indexed by them too
-        xp, fp = (_traced(x.builder, values) for values in (xp, fp))
+    traced = next((v for v in (x, xp, fp) if isinstance(v, Tracer)), None)
+    if traced is not None:  # the segments may come out traced: constants indexed by them too
+        x, xp, fp = (_traced(traced.builder, values) for values in (x, xp, fp))
     if np.ndim(xp) != 1 or np.shape(xp) != np.shape(fp) or np.shape(xp)[0] == 0:
         raise ValueError("np.interp needs xp and fp of one dimension and the same length")
     last = np.shape(xp)[0] - 1
