@@ -152,6 +152,26 @@ def test_a_srcad_error_shows_the_users_frames_only(transform):
     assert last_frame_file(info.value) == THIS_FILE
 
 
+def refused_in_a_loop(x):
+    y = x * 1.0
+    z = y
+    for s in range(3):
+        z[s] += 1.0  # <- here
+    return np.sum(y)
+
+
+def test_an_error_met_again_when_a_loop_is_unrolled_shows_no_srcad_frames():
+    """Met in the loop's body lowered once, then again unrolled: the second error was raised
+    while srcad handled the first, and Python showed that one's frames too ("During
+    handling of the above exception")."""
+    with pytest.raises(srcad.UnsupportedSyntax) as info:
+        srcad.grad(refused_in_a_loop)(np.ones(3))
+
+    assert_points_at(info.value, refused_in_a_loop)
+    shown = "".join(traceback.format_exception(info.value))
+    assert "During handling" not in shown and "srcad/lower" not in shown, shown
+
+
 def test_srcad_debug_shows_every_frame(monkeypatch):
     monkeypatch.setenv("SRCAD_DEBUG", "1")
     with pytest.raises(srcad.SrcadError) as info:

@@ -202,7 +202,7 @@ class GraphBuilder:
         key = cse_key(prim_name, atoms, params)
         for seen in reversed(self._computed):
             if key is not None and key in seen:
-                return self._fresh(seen[key])
+                return self._fresh(seen[key], is_view=PRIMS[prim_name].is_view)
         outputs = tuple(self.new_var("", aval) for aval in avals)
         eqn = Eqn(
             prim_name,
@@ -240,15 +240,21 @@ class GraphBuilder:
             raise TypeError(f"{prim_name} gives {len(result)} values, not one")
         return result.atom
 
-    def _fresh(self, result: Traced) -> Traced:
-        """New tracers of an earlier result's values: NumPy would compute new arrays, and the
-        lowering tells arrays apart by their tracers (see ``srcad.lower.aliasing``)."""
+    def _fresh(self, result: Traced, is_view: bool) -> Traced:
+        """New tracers of an earlier result's values: NumPy would compute new arrays (new
+        views of one array, ``is_view``), and the lowering tells arrays apart by their
+        tracers (see ``srcad.lower.aliasing``): ``np.zeros_like(x)`` twice is two arrays,
+        though the IR computes one."""
+
+        def again(tracer: Tracer) -> Tracer:
+            return Tracer(self, tracer.atom, fresh=not is_view, view=is_view)
+
         if isinstance(result, list):
-            return [self.tracer(t.atom) for t in result]
+            return [again(t) for t in result]
         if isinstance(result, tuple):
-            items = [self.tracer(t.atom) for t in result]
+            items = [again(t) for t in result]
             return type(result)(*items) if hasattr(result, "_fields") else tuple(items)
-        return self.tracer(result.atom)
+        return again(result)
 
     def build(self, name: str, inputs: list[Var], outputs: list[Atom]) -> Graph:
         """The graph of everything recorded, with user names and roles applied to its vars."""

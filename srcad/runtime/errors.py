@@ -348,6 +348,11 @@ def hide_internal_frames(error: BaseException) -> None:
     name_notebook_cell(error)
     if is_debugging():
         return
+    context = error.__context__
+    if context is not None and all(
+        _is_internal(tb.tb_frame) for tb in _entries(context.__traceback__)
+    ):
+        error.__suppress_context__ = True  # raised while srcad handled its own exception
     kept = [tb for tb in _entries(error.__traceback__) if not _is_internal(tb.tb_frame)]
     trimmed = None
     for tb in reversed(kept):
