@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 import warnings
 
 import numpy as np
@@ -190,6 +191,38 @@ def test_random_draws_stay_on_numpy(numba):
         got = transformed(np.ones(3))
     np.random.seed(3)
     np.testing.assert_array_equal(got, np.random.normal(size=3))
+
+
+RATES = {"dt": 0.01}
+
+
+def predator_prey(theta, x0):
+    """A list appended to in a loop: unrolled, 80 steps make 3,600 statements."""
+    a, b, c, d = theta
+    states = [x0]
+    x = x0
+    for _ in range(80):
+        prey, predators = x[0], x[1]
+        change = np.array([a * prey - b * prey * predators, d * prey * predators - c * predators])
+        x = x + RATES["dt"] * change
+        states.append(x)
+    return np.sum(np.stack(states) ** 2)
+
+
+@pytest.mark.slow
+def test_code_too_long_for_numba_to_compile_soon_stays_on_numpy(numba):
+    theta, x0 = np.array([1.0, 0.5, 0.7, 0.3]), np.array([1.0, 0.8])
+    transformed = srcad.grad(predator_prey, backend="numba")
+    started = time.perf_counter()
+    with pytest.warns(NumbaFallbackWarning, match="quickly: it has .* statements"):
+        got = transformed(theta, x0)
+    assert time.perf_counter() - started < 30  # numba itself took 60 s
+    for dt in (0.01, 0.02):  # a global the loop reads changes
+        RATES["dt"] = dt
+        got = transformed(theta, x0)
+        expected = srcad.numerical_grad(predator_prey, theta, x0)
+        np.testing.assert_allclose(got, expected, rtol=1e-6)
+    RATES["dt"] = 0.01
 
 
 def test_code_numba_would_take_minutes_to_compile_stays_on_numpy(numba):

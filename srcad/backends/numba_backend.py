@@ -76,6 +76,9 @@ OUTSIDE_APPENDS = (
     "compiled code cannot)"
 )
 SLOW_RANK, SLOW_COUNT = 4, 3  # this many array expressions of this rank: over 25 s to compile
+# statements beyond which numba's compile time nears a minute: an unrolled loop of 20
+# steps (900 statements) took 8 s, of 80 steps (3,600) 60 s, of 200 over 5 minutes
+LONGEST_TO_COMPILE = 3000
 # Python scalars, whose numba types follow from their Python types (and an int's value)
 SCALARS = (float, int, bool)
 # The srcad modules of compiled functions a variant may import (see _unkeyed_inputs).
@@ -331,7 +334,8 @@ def _slow_to_compile(compiled: Compiled) -> str:
     """Why numba would take minutes to compile ``compiled`` (empty if it would not): its
     array expressions on arrays of ``SLOW_RANK`` or more dimensions, each of which numba
     0.68 compiles in about 9 s (``a + b`` of two 3x2x3x3 arrays: 9.2 s, against 1.6 s in 3
-    dimensions and 0.7 s in 2; an unrolled loop of convolutions has dozens)."""
+    dimensions and 0.7 s in 2; an unrolled loop of convolutions has dozens), or more than
+    ``LONGEST_TO_COMPILE`` statements."""
     kinds = (ELEMENTWISE, PARAMETRIC)
     slow = [
         eqn
@@ -340,12 +344,19 @@ def _slow_to_compile(compiled: Compiled) -> str:
         and PRIMS[eqn.prim].kind in kinds
         and any(out.aval.ndim >= SLOW_RANK for out in eqn.outputs)
     ]
-    if len(slow) < SLOW_COUNT:
-        return ""
-    return (
-        f" quickly: it computes {len(slow)} elementwise operations on arrays of "
-        f"{SLOW_RANK} or more dimensions, and numba takes about 9 s to compile each"
-    )
+    if len(slow) >= SLOW_COUNT:
+        return (
+            f" quickly: it computes {len(slow)} elementwise operations on arrays of "
+            f"{SLOW_RANK} or more dimensions, and numba takes about 9 s to compile each"
+        )
+    statements = sum(1 for _ in walk_eqns(compiled.graph.eqns))
+    if statements > LONGEST_TO_COMPILE:
+        return (
+            f" quickly: it has {statements} statements (a loop unrolled: one that appends to"
+            " a list, say; preallocate an array and assign its rows instead), and numba's"
+            f" compile time grows faster than the code (60 s for 3,600 statements)"
+        )
+    return ""
 
 
 def body_name(numpy_fn: Callable, numpy_source: str) -> str:
