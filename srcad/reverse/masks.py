@@ -103,6 +103,7 @@ MOVES = {
     "hstack", "vstack", "column_stack", "dstack",
 }  # fmt: skip
 NAN_TESTS = {"isnan", "isfinite"}
+SUMS = {"sum", "mean", "nansum", "nanmean"}  # the cotangent of a slice's total: spread over it
 # The inputs whose cotangent is exactly zero where the equation does not choose or read them
 MASKING_USES = {
     "where": (1, 2),
@@ -390,17 +391,23 @@ def _mark_block(block: Block, users: Uses, found: MaskedBranches, active: set) -
 
 def _may_get_zeros(var: Var, uses: list[tuple[Eqn | None, int]], found: MaskedBranches) -> bool:
     """Whether every use of ``var`` may send back a cotangent exactly zero at some elements:
-    a ``where`` or ``np.select`` choice, a read of part of it, a NaN skipped, or, for its
-    only use, one whose result may get such zeros (a reshape, a sum, a join, in a loop too,
-    before a mask). Several uses of the second kind (a softmax's ``exp(z)``, divided and
-    summed) are taken to cover each other's zeros."""
+    a ``where`` or ``np.select`` choice, a read of part of it, a NaN skipped, or an
+    elementwise step or a move (a copy, a reshape, a join) whose result may get such
+    zeros, where they stay where they were (``np.stack([r, 2 * r])`` chosen by a mask); for
+    its only use, a sum too (``np.sum(np.log(X), axis=1)`` under a row mask). A sum beside
+    other uses (a softmax's ``exp(z)``, divided and summed) spreads its cotangent over the
+    zeros of the others; a product, a softmax or a sort mixes the elements."""
     used = [(user, k) for user, k in uses if user is None or not _passes_nothing(user, found)]
     for user, position in used:
         if user is None:
             if var.id not in found.entering:
                 return False  # a result: its cotangent comes from outside
-        elif position not in MASKING_USES.get(user.prim, ()) and (
-            len(used) > 1 or not all(out.id in found.may_get_zeros for out in user.outputs)
+        elif position in MASKING_USES.get(user.prim, ()):
+            continue
+        elif not all(out.id in found.may_get_zeros for out in user.outputs):
+            return False
+        elif not (
+            _is_elementwise(user) or user.prim in MOVES or len(used) == 1 and user.prim in SUMS
         ):
             return False
     return bool(used)
