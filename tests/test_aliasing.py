@@ -653,3 +653,48 @@ def test_arrays_made_alike_are_two_arrays():
             np.testing.assert_allclose(gradient(positions), expected, rtol=1e-6, atol=1e-9)
     finally:
         SCALE["k"] = 1.0
+
+
+def copied_in_a_branch(x):
+    """C's tangent is B's very array (a copy's tangent is its input's): written into after
+    the if, it changed C's too in forward mode."""
+    B = np.sin(x) * SCALE["k"]
+    if x[0] > 0:
+        C = B.copy()
+    else:
+        C = B * 2.0
+    B[1] = B[0] * 2.0
+    return np.sum(C * x) + np.sum(B)
+
+
+def copied_in_a_loop(x):
+    B = np.sin(x) * SCALE["k"]
+    for _ in range(2):
+        C = B.copy()
+    B[0] = 3 * x[1]
+    return np.sum(C * x) + np.sum(B**2)
+
+
+def copied_in_a_while_loop(x):
+    B = np.sin(x) * SCALE["k"]
+    A = B
+    k = 0
+    while k < 2:
+        A = B * 1.0 if x[k] > 0 else B + 1.0
+        B[0] += x[k] ** 2
+        k += 1
+    return np.sum(A * x) + np.sum(B)
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+@pytest.mark.parametrize("fun", [copied_in_a_branch, copied_in_a_loop, copied_in_a_while_loop])
+def test_a_value_a_block_gives_back_as_it_is_is_not_written_into(fun, mode):
+    x = np.array([0.3, -0.2, 0.5])
+    gradient = srcad.grad(fun, mode=mode)
+    try:
+        for k in (1.0, 0.5):
+            SCALE["k"] = k
+            expected = srcad.numerical_grad(fun, x)
+            np.testing.assert_allclose(gradient(x), expected, rtol=1e-6, atol=1e-9)
+    finally:
+        SCALE["k"] = 1.0

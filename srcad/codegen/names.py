@@ -17,7 +17,8 @@ from collections.abc import Callable
 
 from srcad.codegen.program import Program
 from srcad.ir import Eqn, Graph, Var
-from srcad.ir.facts import updates_first_input
+from srcad.ir.control import body_of, branches_of, known_steps
+from srcad.ir.facts import is_loop, updates_first_input
 from srcad.ir.graph import RoleKind
 from srcad.ir.naming import Namer, identifier, user_names
 from srcad.ir.prims import shares_memory
@@ -35,6 +36,31 @@ def _kept_for_later(graph: Graph, program: Program) -> set[int]:
         for sub in sub_graphs(eqn):
             kept |= {a.id for a in sub.outputs if isinstance(a, Var)}
     return kept
+
+
+def _held_as_results(program: Program) -> dict[int, list[Var]]:
+    """For each value a branch or a loop body gives back as it is (defined outside them:
+    ``C_dot = B_dot``, the tangent of ``C = B.copy()`` in an ``if``), the structured
+    equation's results that may be that very array, as may a loop's result that takes the
+    value it started from when the loop runs no step."""
+    held: dict[int, list[Var]] = {}
+    for eqn in program.order:
+        if eqn.prim == "cond":
+            blocks: tuple[Graph, ...] = branches_of(eqn)
+        elif is_loop(eqn):
+            blocks = (body_of(eqn),)
+            if known_steps(eqn) == 0:  # a while loop, or bounds known when it runs
+                for out, start in zip(eqn.outputs, eqn.inputs, strict=True):
+                    if isinstance(start, Var):
+                        held.setdefault(start.id, []).append(out)
+        else:
+            continue
+        for block in blocks:
+            inside = {v.id for v in defined_vars(block.eqns) | set(block.inputs)}
+            for out, atom in zip(eqn.outputs, block.outputs, strict=True):
+                if isinstance(atom, Var) and atom.id not in inside:
+                    held.setdefault(atom.id, []).append(out)
+    return held
 
 
 class NameAllocator(Namer):
@@ -58,6 +84,7 @@ class NameAllocator(Namer):
             if shares_memory(eqn) and isinstance(eqn.inputs[0], Var):
                 self._views.setdefault(eqn.inputs[0].id, []).extend(eqn.outputs)
         self._kept = _kept_for_later(graph, program)
+        self._held_as = _held_as_results(program)
         self._vars = {v.id: v for v in defined_vars(graph.eqns) | set(graph.inputs)}
         self._taped = {
             a.id
@@ -179,7 +206,20 @@ class NameAllocator(Namer):
             and not self.views_alive(base, position)
             and not self._recorded_view_of_same_array(base)
             and not self._writes_a_view_of_itself(eqn, base)
+            and not self._read_as_a_result(base, position)
         )
+
+    def _read_as_a_result(self, var: Var, position: int, seen: frozenset = frozenset()) -> bool:
+        """Whether a result of a branch or a loop that may be ``var``'s very array (see
+        ``_held_as_results``) is read after ``position``: writing into ``var`` changes it."""
+        for result in self._held_as.get(var.id, ()):
+            if result.id in seen:
+                continue
+            if self.program.last_use.get(result.id, -1) > position or result.id in self._kept:
+                return True
+            if self._read_as_a_result(result, position, seen | {var.id}):
+                return True
+        return False
 
     def _writes_a_view_of_itself(self, eqn: Eqn, base: Var) -> bool:
         """``y_dot[:, -1] = y_1_dot`` with ``y_1_dot = y_dot[1]``: NumPy would copy the view
