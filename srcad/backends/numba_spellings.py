@@ -33,6 +33,7 @@ source, line for line, in which
     2**k                                          ->  power_of(2, k)
     (t1 ** 2).sum()                               ->  sum_values(t1 ** 2)
     np.may_share_memory(x, y)                     ->  may_share_memory(x, y)
+    np.astype(s, np.float64)                      ->  np.float64(s)
     kept_where(t1 >= 0.0, dh1)                    ->  where_values(t1 >= 0.0, dh1, 0.0)
     np.argsort(x, axis=-1, kind="stable")         ->  argsort_along(x, -1)
     scipy.special.expit(z)                        ->  expit_values(z)
@@ -90,6 +91,7 @@ NUMPY_CALLS = {
     "argsort": "_argsorted",
     "where": "_where",
     "may_share_memory": "_may_share_memory",
+    "astype": "_cast",
 }
 
 
@@ -203,6 +205,16 @@ class _Spellings(ast.NodeTransformer):
         if _is_numpy(function, function.attr) and function.attr in NUMPY_CALLS:
             return getattr(self, NUMPY_CALLS[function.attr])(node) or node
         return node
+
+    def _cast(self, node: ast.Call) -> ast.expr | None:
+        """``np.astype(s, np.float64)``, which NumPy's code spells for a number (an array
+        gets ``.astype``): ``np.float64(s)``, which numba types."""
+        if not _plain(node, 2):
+            return None
+        value, dtype = node.args
+        if not (isinstance(dtype, ast.Attribute) and is_name(dtype.value, "np")):
+            return None
+        return ast.Call(dtype, [value], [])
 
     def _inner(self, node: ast.Call) -> ast.expr | None:
         return self._call("inner_product", node.args) if _plain(node, 2) else None

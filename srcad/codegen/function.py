@@ -194,14 +194,13 @@ def module_source(emitter: Emitter, prologue: list[str]) -> str:
     """The module: header comments, then the function (after the one that checks the
     layout, where there is one), ``prologue`` first in its body."""
     spec = emitter.spec
-    body = prologue + emitter.block_lines(emitter.graph.eqns)
-    aliases, alias_of_output = _aliases(emitter)
-    body += aliases + [_return_line(emitter, alias_of_output)]
     has_math = has_math_body(emitter.graph, spec)
     numpy_seed = not has_math and _divides_numbers(emitter.graph)
+    seeds = _numpy_seeds(emitter) if numpy_seed else []  # after the reads of the world
+    body = prologue + seeds + emitter.block_lines(emitter.graph.eqns)
+    aliases, alias_of_output = _aliases(emitter)
+    body += aliases + [_return_line(emitter, alias_of_output)]
     parameters = [*spec.params, *_extra_parameters(emitter, numpy_seed)]
-    if numpy_seed:
-        body = _numpy_seeds(emitter) + body
     if spec.compiled_for is not None and spec.is_checked:  # the checks compare functions
         emitter.constants.update(function_constants(spec.compiled_for))
     lines = [*(f"# {line}" for line in spec.header)]
