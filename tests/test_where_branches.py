@@ -204,6 +204,45 @@ def test_a_label_picked_after_a_softmax_masks_no_hidden_layer():
     assert "!= 0" not in srcad.source(gradient)
 
 
+LIMITS = {"total": 10.0}
+
+
+def read_in_a_branch_not_taken(x):
+    root = np.sqrt(x)  # its slope is infinite at 0
+    if np.sum(x) > LIMITS["total"]:
+        return np.sum(root)
+    return np.sum(x**2)
+
+
+def read_in_a_loop_of_no_step(x):
+    root = np.sqrt(x)
+    total, k = 0.0, 0
+    while k < int(np.sum(x) - LIMITS["total"]):
+        total = total + np.sum(root)
+        k += 1
+    return total + np.sum(x)
+
+
+@pytest.mark.parametrize("function", [read_in_a_branch_not_taken, read_in_a_loop_of_no_step])
+def test_a_value_read_only_where_the_code_does_not_run_adds_nothing(function):
+    """``dr`` is zeros when the branch or the loop reading ``r`` does not run: times the
+    infinite slope of ``np.sqrt`` at 0 it was NaN."""
+    x = np.array([0.0, 1.0, 2.0])
+    try:
+        for limit in (10.0, 20.0):  # the other branch, or no step, on both calls
+            LIMITS["total"] = limit
+            gradient = srcad.grad(function)(x)
+            assert np.all(np.isfinite(gradient)), gradient
+            np.testing.assert_allclose(gradient, srcad.grad(function, mode="forward")(x))
+        LIMITS["total"] = 0.5  # the branch runs: the smooth elements' derivative
+        smooth = np.array([0.3, 1.0, 2.0])
+        np.testing.assert_allclose(
+            srcad.grad(function)(smooth), srcad.numerical_grad(function, smooth), rtol=1e-6
+        )
+    finally:
+        LIMITS["total"] = 10.0
+
+
 def test_a_python_float_at_a_masked_log_in_forward_mode():
     """``s_dot / s`` of ``np.log(s)`` at ``s == 0.0`` divides as NumPy does (inf, dropped by
     the mask); Python floats raised ZeroDivisionError where the plain function warns."""

@@ -67,6 +67,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from srcad.ir import Atom, Const, Eqn, Graph, Var
+from srcad.ir.control import body_of, branches_of, known_steps
 from srcad.ir.index import decode_index, has_arrays
 from srcad.ir.primitive import ELEMENTWISE, PARAMETRIC
 from srcad.ir.prims import PRIMS
@@ -281,6 +282,7 @@ class Block:
     eqns: tuple[Eqn, ...]
     nested: frozenset[int]
     below: frozenset[int]
+    may_not_run: frozenset[int] = frozenset()  # those in a branch, or a loop of no step
 
 
 def _blocks_inner_first(eqns: tuple[Eqn, ...]) -> list[Block]:
@@ -291,7 +293,22 @@ def _blocks_inner_first(eqns: tuple[Eqn, ...]) -> list[Block]:
     nested = {id(eqn) for eqn in walk_eqns(eqns)}
     below = {var.id for sub in inner for var in defined_vars(sub)}
     below |= {var.id for eqn in eqns for g in sub_graphs(eqn) for var in g.inputs}
-    return [*blocks, Block(eqns, frozenset(nested), frozenset(below))]
+    may_not_run = {
+        id(inside)
+        for eqn in eqns
+        for g in _blocks_that_may_not_run(eqn)
+        for inside in walk_eqns(g.eqns)
+    }
+    return [*blocks, Block(eqns, frozenset(nested), frozenset(below), frozenset(may_not_run))]
+
+
+def _blocks_that_may_not_run(eqn: Eqn) -> tuple[Graph, ...]:
+    """The branches of an ``if``, the body of a loop that may run no step."""
+    if eqn.prim == "cond":
+        return branches_of(eqn)
+    if eqn.prim == "while" or eqn.prim == "for" and not known_steps(eqn):
+        return (body_of(eqn),)
+    return ()
 
 
 def _users(graph: Graph) -> Uses:
@@ -383,26 +400,30 @@ def _mark_block(block: Block, users: Uses, found: MaskedBranches, active: set) -
         is_traced_here = _is_elementwise(eqn) or eqn.prim in MOVES
         if is_traced_here and out in active and _is_read_in_part(out, users.get(out.id, []), found):
             found.read_in_part.add(out.id)
-        if _may_get_zeros(out, users.get(out.id, []), found):
+        if _may_get_zeros(out, users.get(out.id, []), found, block):
             found.may_get_zeros.add(out.id)
             if _is_elementwise(eqn) and out in active and out.id not in found.branches:
                 found.read_in_part.add(out.id)  # masks srcad cannot name: kept where not 0
 
 
-def _may_get_zeros(var: Var, uses: list[tuple[Eqn | None, int]], found: MaskedBranches) -> bool:
+def _may_get_zeros(
+    var: Var, uses: list[tuple[Eqn | None, int]], found: MaskedBranches, block: Block
+) -> bool:
     """Whether every use of ``var`` may send back a cotangent exactly zero at some elements:
-    a ``where`` or ``np.select`` choice, a read of part of it, a NaN skipped, or an
-    elementwise step or a move (a copy, a reshape, a join) whose result may get such
-    zeros, where they stay where they were (``np.stack([r, 2 * r])`` chosen by a mask); for
-    its only use, a sum too (``np.sum(np.log(X), axis=1)`` under a row mask). A sum beside
-    other uses (a softmax's ``exp(z)``, divided and summed) spreads its cotangent over the
-    zeros of the others; a product, a softmax or a sort mixes the elements."""
+    a ``where`` or ``np.select`` choice, a read of part of it, a NaN skipped, a use in a
+    branch or a loop that may not run (``r = np.sqrt(x)`` before an ``if`` that reads it
+    in one branch: the other gives ``dr`` zeros), or an elementwise step or a move (a copy,
+    a reshape, a join) whose result may get such zeros, where they stay where they were
+    (``np.stack([r, 2 * r])`` chosen by a mask); for its only use, a sum too
+    (``np.sum(np.log(X), axis=1)`` under a row mask). A sum beside other uses (a softmax's
+    ``exp(z)``, divided and summed) spreads its cotangent over the zeros of the others; a
+    product, a softmax or a sort mixes the elements."""
     used = [(user, k) for user, k in uses if user is None or not _passes_nothing(user, found)]
     for user, position in used:
         if user is None:
             if var.id not in found.entering:
                 return False  # a result: its cotangent comes from outside
-        elif position in MASKING_USES.get(user.prim, ()):
+        elif position in MASKING_USES.get(user.prim, ()) or id(user) in block.may_not_run:
             continue
         elif not all(out.id in found.may_get_zeros for out in user.outputs):
             return False
