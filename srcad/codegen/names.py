@@ -55,10 +55,10 @@ def _held_as_results(program: Program) -> dict[int, list[Var]]:
                         held.setdefault(start.id, []).append(out)
         else:
             continue
+        position = program.pos(eqn)  # what the blocks define is defined at or after it
         for block in blocks:
-            inside = {v.id for v in defined_vars(block.eqns) | set(block.inputs)}
             for out, atom in zip(eqn.outputs, block.outputs, strict=True):
-                if isinstance(atom, Var) and atom.id not in inside:
+                if isinstance(atom, Var) and program.defined_at.get(atom.id, -1) < position:
                     held.setdefault(atom.id, []).append(out)
     return held
 

@@ -106,6 +106,9 @@ def parse_function(fn: Callable) -> ParsedFunction:
     if code is None or not isinstance(function, types.FunctionType):
         raise _not_a_function(fn)
     definition = getattr(function, "srcad_definition", None)  # made by srcad.lower.transforms
+    plain = getattr(function, "srcad_plain_definitions", None)  # srcad.runtime.loader's
+    if definition is None and plain is not None:
+        definition = plain.definition(code.co_name)
     if definition is not None:
         node = copy.deepcopy(definition)
     elif code.co_name == LAMBDA:

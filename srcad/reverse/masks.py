@@ -72,7 +72,7 @@ from srcad.ir.index import decode_index, has_arrays
 from srcad.ir.primitive import ELEMENTWISE, PARAMETRIC
 from srcad.ir.prims import PRIMS
 from srcad.ir.products import Terms, product_terms
-from srcad.ir.walk import defined_vars, sub_graphs, walk_eqns
+from srcad.ir.walk import sub_graphs, walk_eqns
 
 LINEAR = {"add", "subtract", "negative", "positive"}  # slope 1 or -1 in every input
 SCALED = {"multiply": (0, 1), "divide": (0,)}  # the inputs whose slope is the other input
@@ -282,24 +282,28 @@ class Block:
     eqns: tuple[Eqn, ...]
     nested: frozenset[int]
     below: frozenset[int]
-    may_not_run: frozenset[int] = frozenset()  # those in a branch, or a loop of no step
+    # the equations in a branch or a loop that may run no step -> that ``if`` or loop
+    may_not_run: dict[int, Eqn] = field(default_factory=dict)
 
 
-def _blocks_inner_first(eqns: tuple[Eqn, ...]) -> list[Block]:
+def _blocks_inner_first(eqns: tuple[Eqn, ...], found: list[Block] | None = None) -> list[Block]:
     """The blocks of ``eqns``, each after the blocks inside it: a value computed before a
     loop and read inside it under a mask (a hoisted ``np.sqrt(x)``) lies inside that mask."""
-    inner = [g.eqns for eqn in eqns for g in sub_graphs(eqn)]
-    blocks = [block for sub in inner for block in _blocks_inner_first(sub)]
-    nested = {id(eqn) for eqn in walk_eqns(eqns)}
-    below = {var.id for sub in inner for var in defined_vars(sub)}
-    below |= {var.id for eqn in eqns for g in sub_graphs(eqn) for var in g.inputs}
-    may_not_run = {
-        id(inside)
-        for eqn in eqns
-        for g in _blocks_that_may_not_run(eqn)
-        for inside in walk_eqns(g.eqns)
-    }
-    return [*blocks, Block(eqns, frozenset(nested), frozenset(below), frozenset(may_not_run))]
+    found = [] if found is None else found
+    nested = {id(eqn) for eqn in eqns}
+    below: set[int] = set()
+    may_not_run: dict[int, Eqn] = {}
+    for eqn in eqns:
+        skipped = {id(g) for g in _blocks_that_may_not_run(eqn)}
+        for sub in sub_graphs(eqn):
+            inner = _blocks_inner_first(sub.eqns, found)[-1]
+            nested |= inner.nested
+            below |= inner.below | {v.id for v in sub.inputs}
+            below |= {v.id for e in sub.eqns for v in e.outputs}
+            if id(sub) in skipped:
+                may_not_run.update(dict.fromkeys(inner.nested, eqn))
+    found.append(Block(eqns, frozenset(nested), frozenset(below), may_not_run))
+    return found
 
 
 def _blocks_that_may_not_run(eqn: Eqn) -> tuple[Graph, ...]:
@@ -400,9 +404,9 @@ def _mark_block(block: Block, users: Uses, found: MaskedBranches, active: set) -
         is_traced_here = _is_elementwise(eqn) or eqn.prim in MOVES
         if is_traced_here and out in active and _is_read_in_part(out, users.get(out.id, []), found):
             found.read_in_part.add(out.id)
-        if _may_get_zeros(out, users.get(out.id, []), found, block):
+        if out in active and _may_get_zeros(out, users.get(out.id, []), found, block):
             found.may_get_zeros.add(out.id)
-            if _is_elementwise(eqn) and out in active and out.id not in found.branches:
+            if _is_elementwise(eqn) and out.id not in found.branches:
                 found.read_in_part.add(out.id)  # masks srcad cannot name: kept where not 0
 
 
@@ -411,27 +415,61 @@ def _may_get_zeros(
 ) -> bool:
     """Whether every use of ``var`` may send back a cotangent exactly zero at some elements:
     a ``where`` or ``np.select`` choice, a read of part of it, a NaN skipped, a use in a
-    branch or a loop that may not run (``r = np.sqrt(x)`` before an ``if`` that reads it
-    in one branch: the other gives ``dr`` zeros), or an elementwise step or a move (a copy,
-    a reshape, a join) whose result may get such zeros, where they stay where they were
-    (``np.stack([r, 2 * r])`` chosen by a mask); for its only use, a sum too
-    (``np.sum(np.log(X), axis=1)`` under a row mask). A sum beside other uses (a softmax's
-    ``exp(z)``, divided and summed) spreads its cotangent over the zeros of the others; a
-    product, a softmax or a sort mixes the elements."""
+    loop that may run no step or in an ``if`` one of whose branches reads it so or not at
+    all (``r = np.sqrt(x)`` before an ``if`` that reads it in one branch: the other gives
+    ``dr`` zeros), or an elementwise step or a move (a copy, a reshape, a join) whose
+    result may get such zeros, where they stay where they were (``np.stack([r, 2 * r])``
+    chosen by a mask); for its only use, a sum too (``np.sum(np.log(X), axis=1)`` under a
+    row mask). A sum beside other uses (a softmax's ``exp(z)``, divided and summed)
+    spreads its cotangent over the zeros of the others; a product, a softmax or a sort
+    mixes the elements."""
     used = [(user, k) for user, k in uses if user is None or not _passes_nothing(user, found)]
+    in_branches: dict[int, list[Eqn]] = {}  # an if -> the uses in its branches
     for user, position in used:
         if user is None:
             if var.id not in found.entering:
                 return False  # a result: its cotangent comes from outside
-        elif position in MASKING_USES.get(user.prim, ()) or id(user) in block.may_not_run:
             continue
-        elif not all(out.id in found.may_get_zeros for out in user.outputs):
+        around = block.may_not_run.get(id(user))
+        if around is not None and around.prim == "cond":
+            in_branches.setdefault(id(around), []).append(user)
+        elif around is None and not _passes_zeros(user, position, found, len(used)):
             return False
-        elif not (
-            _is_elementwise(user) or user.prim in MOVES or len(used) == 1 and user.prim in SUMS
+    for uses_in_branches in in_branches.values():
+        around = block.may_not_run[id(uses_in_branches[0])]
+        if not any(
+            _passes_zeros_in(branch, var, uses_in_branches, found, len(used))
+            for branch in branches_of(around)
         ):
             return False
     return bool(used)
+
+
+def _passes_zeros(user: Eqn, position: int, found: MaskedBranches, count: int) -> bool:
+    """Whether the use of a value at ``position`` of ``user`` may send back zeros (see
+    ``_may_get_zeros``; ``count``: the value's uses)."""
+    if position in MASKING_USES.get(user.prim, ()):
+        return True
+    if not all(out.id in found.may_get_zeros for out in user.outputs):
+        return False
+    return _is_elementwise(user) or user.prim in MOVES or count == 1 and user.prim in SUMS
+
+
+def _passes_zeros_in(
+    branch: Graph, var: Var, users: list[Eqn], found: MaskedBranches, count: int
+) -> bool:
+    """Whether, when ``branch`` runs, each of its uses of ``var`` may send back zeros (none
+    at all does)."""
+    if any(isinstance(a, Var) and a.id == var.id for a in branch.outputs):
+        return False  # the branch's result: its cotangent comes from after the if
+    inside = {id(eqn) for eqn in walk_eqns(branch.eqns)}
+    return all(
+        _passes_zeros(user, position, found, count)
+        for user in users
+        if id(user) in inside
+        for position, atom in enumerate(user.inputs)
+        if isinstance(atom, Var) and atom.id == var.id
+    )
 
 
 def _is_inert(var: Var, users: Uses, in_block: set[int], found: MaskedBranches) -> bool:

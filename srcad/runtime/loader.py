@@ -48,22 +48,32 @@ def exec_module(source: str, path: Path, stem: str, constants: dict | None = Non
     namespace: dict = {"__name__": f"srcad_generated.{stem}", "__file__": filename}
     namespace.update(constants or {})
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - srcad's generated code
-    _read_as_plain_numpy(source, namespace)
+    plain = PlainDefinitions(source)
+    for value in namespace.values():
+        if isinstance(value, types.FunctionType) and value.__code__.co_filename == filename:
+            value.srcad_plain_definitions = plain  # type: ignore[attr-defined]
     return namespace
 
 
-def _read_as_plain_numpy(source: str, namespace: dict) -> None:
+class PlainDefinitions:
     """A further derivative lowers the generated functions themselves: where they write
     arrays in place (``codegen.reuse``, ``codegen.chains``) or silence warnings about values
     a mask drops (``codegen.quiet``), it reads each one's plain NumPy spelling
-    (``plain_source``, line for line) instead of the file's text."""
-    plain = without_quiet_blocks(plain_source(source))
-    if plain == source:
-        return
-    for node in ast.parse(plain).body:
-        function = namespace.get(node.name) if isinstance(node, ast.FunctionDef) else None
-        if isinstance(function, types.FunctionType):
-            function.srcad_definition = node  # type: ignore[attr-defined]
+    (``plain_source``, line for line) instead of the file's text, made when first asked
+    for (not on every load: 5 ms of a 200-line function's compile)."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self._definitions: dict[str, ast.FunctionDef] | None = None
+
+    def definition(self, name: str) -> ast.FunctionDef | None:
+        """The plain ``def`` of the module's function ``name``, or None where the file's
+        own text is plain already."""
+        if self._definitions is None:
+            plain = without_quiet_blocks(plain_source(self.source))
+            body = ast.parse(plain).body if plain != self.source else []
+            self._definitions = {n.name: n for n in body if isinstance(n, ast.FunctionDef)}
+        return self._definitions.get(name)
 
 
 def bound_names(function: Callable, source: str) -> dict:
