@@ -223,7 +223,16 @@ def read_in_a_loop_of_no_step(x):
     return total + np.sum(x)
 
 
-@pytest.mark.parametrize("function", [read_in_a_branch_not_taken, read_in_a_loop_of_no_step])
+def masked_in_one_branch_only(x):
+    root = np.sqrt(x)
+    if np.sum(x) > LIMITS["total"]:
+        return np.sum(root * 2.0)
+    return np.sum(np.where(x > 0, root, 0.0))
+
+
+@pytest.mark.parametrize(
+    "function", [read_in_a_branch_not_taken, read_in_a_loop_of_no_step, masked_in_one_branch_only]
+)
 def test_a_value_read_only_where_the_code_does_not_run_adds_nothing(function):
     """``dr`` is zeros when the branch or the loop reading ``r`` does not run: times the
     infinite slope of ``np.sqrt`` at 0 it was NaN."""
@@ -241,6 +250,26 @@ def test_a_value_read_only_where_the_code_does_not_run_adds_nothing(function):
         )
     finally:
         LIMITS["total"] = 10.0
+
+
+def read_in_both_branches(x):
+    grown = np.exp(x)
+    if np.sum(x) > LIMITS["total"]:
+        return np.sum(np.sin(grown))
+    return np.sum(grown * 0.9)
+
+
+def test_a_value_read_in_both_branches_of_an_if_gets_no_mask():
+    """One of the branches always runs and reads all of it: no ``np.where(d != 0, ...)``."""
+    x = np.array([0.3, 1.0, 2.0])
+    gradient = srcad.grad(read_in_both_branches)
+    for limit in (10.0, 1.0):
+        LIMITS["total"] = limit
+        np.testing.assert_allclose(
+            gradient(x), srcad.numerical_grad(read_in_both_branches, x), rtol=1e-6
+        )
+    LIMITS["total"] = 10.0
+    assert "!= 0" not in srcad.source(gradient)
 
 
 def test_a_python_float_at_a_masked_log_in_forward_mode():
