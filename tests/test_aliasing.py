@@ -698,3 +698,34 @@ def test_a_value_a_block_gives_back_as_it_is_is_not_written_into(fun, mode):
             np.testing.assert_allclose(gradient(x), expected, rtol=1e-6, atol=1e-9)
     finally:
         SCALE["k"] = 1.0
+
+
+def unary_plus_then_write(x):
+    """NumPy's +B is a new array: the write into B after it does not change C (srcad took
+    +B for B itself: a wrong value and gradient)."""
+    B = np.sin(x) * SCALE["k"]
+    C = +B
+    B[1] = 5.0 * x[0]
+    return np.sum(C * x) + np.sum(B)
+
+
+def unary_plus_in_a_branch(x):
+    B = np.sin(x) * SCALE["k"]
+    C = +B if x[0] > 0 else B * 2.0  # was refused: 'C' may be B
+    B[1] = B[0] * 2.0
+    return np.sum(C * x) + np.sum(B)
+
+
+@pytest.mark.parametrize("fun", [unary_plus_then_write, unary_plus_in_a_branch])
+def test_unary_plus_makes_a_new_array(fun):
+    x = np.array([0.3, -0.2, 0.5])
+    transformed = srcad.value_and_grad(fun)
+    try:
+        for k in (1.0, 0.5):
+            SCALE["k"] = k
+            value, gradient = transformed(x)
+            assert value == pytest.approx(fun(x.copy()), rel=1e-14)
+            expected = srcad.numerical_grad(fun, x)
+            np.testing.assert_allclose(gradient, expected, rtol=1e-6, atol=1e-9)
+    finally:
+        SCALE["k"] = 1.0

@@ -160,7 +160,7 @@ class Tracer:
         return self._apply("negative", self)
 
     def __pos__(self):
-        return self
+        return self._apply("positive", self)  # NumPy's +B is a new array: C = +B; B[1] = v
 
     def __abs__(self):
         return self._apply("absolute", self)
