@@ -598,6 +598,22 @@ def test_the_same_array_without_a_copy_follows_the_write(function):
 SCALE = {"k": 1.0}
 
 
+def _agrees_as_the_scale_changes(fun, transformed, *args):
+    """``transformed(*args)`` against central differences of ``fun``, again after the global
+    its helpers read changed (and the value, where ``transformed`` gives one)."""
+    try:
+        for k in (1.0, 0.5):
+            SCALE["k"] = k
+            got = transformed(*args)
+            if isinstance(got, tuple):
+                value, got = got
+                assert value == pytest.approx(fun(*(a.copy() for a in args)), rel=1e-14)
+            expected = srcad.numerical_grad(fun, *args)
+            np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9)
+    finally:
+        SCALE["k"] = 1.0
+
+
 def pair_forces(x):
     F = np.zeros_like(x)
     for i in range(x.shape[0]):
@@ -622,13 +638,7 @@ def test_two_carried_adjoints_sharing_one_array_get_their_own(backend):
         pytest.importorskip("numba")
     positions = np.array([[0.5, 0.1], [1.3, -0.4], [0.2, 0.9]]) * 0.1
     gradient = srcad.grad(euler_steps, backend=backend)
-    try:
-        for k in (1.0, 0.5):  # the helper reads a global that changes
-            SCALE["k"] = k
-            expected = srcad.numerical_grad(euler_steps, positions)
-            np.testing.assert_allclose(gradient(positions), expected, rtol=1e-6, atol=1e-9)
-    finally:
-        SCALE["k"] = 1.0
+    _agrees_as_the_scale_changes(euler_steps, gradient, positions)
 
 
 def velocity_steps(x):
@@ -645,14 +655,7 @@ def velocity_steps(x):
 
 def test_arrays_made_alike_are_two_arrays():
     positions = np.array([0.3, 1.3]) * 0.1
-    gradient = srcad.grad(velocity_steps)
-    try:
-        for k in (1.0, 0.5):
-            SCALE["k"] = k
-            expected = srcad.numerical_grad(velocity_steps, positions)
-            np.testing.assert_allclose(gradient(positions), expected, rtol=1e-6, atol=1e-9)
-    finally:
-        SCALE["k"] = 1.0
+    _agrees_as_the_scale_changes(velocity_steps, srcad.grad(velocity_steps), positions)
 
 
 def copied_in_a_branch(x):
@@ -689,15 +692,7 @@ def copied_in_a_while_loop(x):
 @pytest.mark.parametrize("mode", ["forward", "reverse"])
 @pytest.mark.parametrize("fun", [copied_in_a_branch, copied_in_a_loop, copied_in_a_while_loop])
 def test_a_value_a_block_gives_back_as_it_is_is_not_written_into(fun, mode):
-    x = np.array([0.3, -0.2, 0.5])
-    gradient = srcad.grad(fun, mode=mode)
-    try:
-        for k in (1.0, 0.5):
-            SCALE["k"] = k
-            expected = srcad.numerical_grad(fun, x)
-            np.testing.assert_allclose(gradient(x), expected, rtol=1e-6, atol=1e-9)
-    finally:
-        SCALE["k"] = 1.0
+    _agrees_as_the_scale_changes(fun, srcad.grad(fun, mode=mode), np.array([0.3, -0.2, 0.5]))
 
 
 def unary_plus_then_write(x):
@@ -718,14 +713,4 @@ def unary_plus_in_a_branch(x):
 
 @pytest.mark.parametrize("fun", [unary_plus_then_write, unary_plus_in_a_branch])
 def test_unary_plus_makes_a_new_array(fun):
-    x = np.array([0.3, -0.2, 0.5])
-    transformed = srcad.value_and_grad(fun)
-    try:
-        for k in (1.0, 0.5):
-            SCALE["k"] = k
-            value, gradient = transformed(x)
-            assert value == pytest.approx(fun(x.copy()), rel=1e-14)
-            expected = srcad.numerical_grad(fun, x)
-            np.testing.assert_allclose(gradient, expected, rtol=1e-6, atol=1e-9)
-    finally:
-        SCALE["k"] = 1.0
+    _agrees_as_the_scale_changes(fun, srcad.value_and_grad(fun), np.array([0.3, -0.2, 0.5]))
