@@ -140,6 +140,14 @@ def one_value_in_two_pieces(x):
     )
 
 
+def clipped_log(x):  # log(0) = -inf clipped: its slope there takes no part
+    return np.sum(np.clip(np.log(np.abs(x) * WEIGHTS["a"]), -5.0, 5.0))
+
+
+def root_above_a_floor(x):
+    return np.sum(np.maximum(np.sqrt(np.abs(x)) * WEIGHTS["a"], 0.1))
+
+
 def scaled_by_a_masked_root(x):
     t = np.mean(x) - WEIGHTS["a"]
     return np.sum(np.where(t > 0, x / np.sqrt(t), x))
@@ -167,6 +175,8 @@ CASES = [
     row_sums_of_logs,
     scaled_by_a_masked_root,
     one_value_in_two_pieces,
+    clipped_log,
+    root_above_a_floor,
 ]
 
 
@@ -500,6 +510,10 @@ def mean_pooling(w):
     return np.sum(np.where(counts > 0, pooled, 0.0) ** 2)
 
 
+def masked_row_maxima(w):  # the NaN row's maximum is NaN: masked, it adds nothing
+    return np.sum(np.where(DATA["valid"], np.max(DATA["X"] * w, axis=1), 0.0))
+
+
 def nansum_in_a_loop(w):
     total = 0.0
     for k in range(2):
@@ -521,6 +535,7 @@ MASKED_DATA = [
     shared_by_two_wheres,
     mean_pooling,
     nansum_in_a_loop,
+    masked_row_maxima,
 ]
 POINTS = {"w": np.array([0.5, -1.0]), "x": np.array([0.3, -0.7, 1.5, 2.2])}
 

@@ -52,5 +52,7 @@ def softmax_cross_entropy_grad_unchecked(a, y, dout=1.0):
     dmax_a = -dshifted.sum(axis=0)  # shifted = a - max_a
     t8 = a == max_a  # max_a = a.max()
     # max_a = a.max()
-    da = dshifted + np.where(t8, dmax_a, 0.0) / t8.sum(dtype=np.float64, keepdims=True)
+    da = dshifted + np.where(t8, dmax_a, 0.0) / np.maximum(
+        t8.sum(dtype=np.float64, keepdims=True), 1
+    )
     return out, da

@@ -60,7 +60,9 @@ def softmax_regression_grad_unchecked(W, b, x, y, lam, dout=1.0):
     dmax_logits = -dshifted.sum(axis=(0, 1))  # shifted = logits - max_logits
     t9 = logits == max_logits  # max_logits = logits.max()
     # max_logits = logits.max()
-    dlogits = dshifted + np.where(t9, dmax_logits, 0.0) / t9.sum(dtype=np.float64, keepdims=True)
+    dlogits = dshifted + np.where(t9, dmax_logits, 0.0) / np.maximum(
+        t9.sum(dtype=np.float64, keepdims=True), 1
+    )
 
     # backward  (line 16: logits = x @ W + b)
     db = dlogits.reshape((128,))  # logits = x @ W + b

@@ -109,6 +109,13 @@ SUMS = {"sum", "mean", "nansum", "nanmean"}  # the cotangent of a slice's total:
 MASKING_USES = {
     "where": (1, 2),
     "select": (1, 2),
+    "clip": (0,),  # np.clip(np.log(p), -10.0, 10.0): 0 where it clips
+    "maximum": (0, 1),  # np.maximum(np.sqrt(x), 1e-3): 0 where the other is taken
+    "minimum": (0, 1),
+    "fmax": (0, 1),
+    "fmin": (0, 1),
+    "max": (0,),  # np.max(x, axis=1): 0 but at each slice's maximum
+    "min": (0,),
     **{prim: (0,) for prim in PART_READS},
     **{prim: (0,) for prim in SKIPPING},
 }

@@ -84,10 +84,12 @@ def nanmean_jvp(tangents, out, x, axis=None, dtype=None, keepdims=False):
 
 # --- extrema --------------------------------------------------------------------------------
 def _extremum_weights(out, x, axis, keepdims):
-    """1/ties at the positions of ``x`` that attain the reduced extremum ``out``, else 0."""
+    """The positions of ``x`` that attain the reduced extremum ``out``, and how many a
+    slice has: at least 1, for a slice whose extremum is NaN attains it nowhere (its
+    cotangent, 0 where a mask drops the slice, stays 0 rather than 0 / 0)."""
     is_extremum = x == expand_reduced(out, axis, keepdims)
     ties = np.sum(is_extremum, axis=axis, keepdims=True, dtype=x.dtype)  # keep float32
-    return is_extremum, ties
+    return is_extremum, np.maximum(ties, 1)
 
 
 def _extremum_vjp(g, out, x, axis, keepdims):
