@@ -560,6 +560,25 @@ def test_data_masked_out_gives_the_gradient_of_the_rest(function):
         DATA.update(_data(1))
 
 
+def attention_rows(scores, values):
+    """Rows of ``scores`` that ``valid`` drops hold NaN (padding): differentiated too, they
+    spread 0 * NaN over the whole of dvalues through ``scores.T @ dout``."""
+    return np.sum(np.where(DATA["valid"][:, None], scores @ values, 0.0) ** 2)
+
+
+def test_a_masked_product_of_two_differentiated_factors():
+    values = np.array([[1.0, 2.0, -1.0], [0.5, -0.3, 2.0]])
+    for nan_row in (1, 2):  # another row padded on the second call
+        DATA.update(_data(nan_row))
+        scores = DATA["X"] * 0.7  # the padded row: NaN
+        expected = srcad.numerical_grad(attention_rows, scores, values, argnums=(0, 1))
+        for mode in ("reverse", "forward"):
+            got = srcad.grad(attention_rows, argnums=(0, 1), mode=mode)(scores, values)
+            for part, reference in zip(got, expected, strict=True):
+                np.testing.assert_allclose(part, reference, rtol=1e-6, atol=1e-8)
+    DATA.update(_data(1))
+
+
 RATINGS = {"R": np.array([[4.0, np.nan, 1.0], [np.nan, 2.0, 5.0], [3.0, 3.5, np.nan]])}
 
 

@@ -52,7 +52,8 @@ and its own cotangent is exactly zero outside the branch ("clean"): leaky ReLU's
 
 A product (``X @ w``, ``np.einsum``) whose result lies inside masks that only data decides
 (a test of constants and inputs not differentiated, or a NaN test) is recorded too
-(``Product``): its data operands may hold NaNs in rows that only masked-out results read
+(``Product``): its operands (data, or differentiated values: padded attention scores) may
+hold NaNs in rows that only masked-out results read
 (``np.sum(np.where(valid, X @ w, 0.0) ** 2)`` with a NaN row of ``X``), and ``0 * nan`` in
 ``dw = dXw @ X`` would spread them over the whole gradient. The sweep zeroes those rows of
 the operand first. Masks that the differentiated values decide (ReLU's ``z > 0``) mask no
@@ -650,11 +651,7 @@ def _masked_product(
     ):
         return None
     terms = product_terms(eqn.prim, [a.aval.ndim for a in eqn.inputs], eqn.param_dict)
-    operands = tuple(
-        k
-        for k, atom in enumerate(eqn.inputs)
-        if not (isinstance(atom, Var) and atom in active) and not _is_finite_constant(atom)
-    )
+    operands = tuple(k for k, atom in enumerate(eqn.inputs) if not _is_finite_constant(atom))
     if terms is None or not operands:
         return None
     return Product(branch.masks, terms, operands)
