@@ -714,3 +714,31 @@ def unary_plus_in_a_branch(x):
 @pytest.mark.parametrize("fun", [unary_plus_then_write, unary_plus_in_a_branch])
 def test_unary_plus_makes_a_new_array(fun):
     _agrees_as_the_scale_changes(fun, srcad.value_and_grad(fun), np.array([0.3, -0.2, 0.5]))
+
+
+def copied_back_each_step(x):
+    """v1's tangent at the end of each step is v0's (a copy's tangent is its input's), which
+    the next step wrote into in place: a wrong derivative, and jvp changed the caller's
+    tangent."""
+    v0 = x * SCALE["k"]
+    v1 = np.sin(x)
+    v3 = np.cos(x)
+    k = 0
+    while k < 2 and x[k] > -5.0:  # the data decide the count: it stays a loop
+        v1[k] = v3[2] + v1[k + 1]
+        v3 = v1.copy()
+        v1 = v0.copy()
+        k += 1
+    return np.sum(v1 * x) + np.sum(v3)
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_a_loop_writing_into_a_value_from_before_it_writes_into_its_own(mode):
+    x = np.array([0.3, -0.5, 0.9, 1.2])
+    _agrees_as_the_scale_changes(
+        copied_back_each_step, srcad.grad(copied_back_each_step, mode=mode), x
+    )
+    tangent = np.ones(4)
+    _, derivative = srcad.jvp(copied_back_each_step, (x,), (tangent,))
+    assert derivative == pytest.approx(np.sum(srcad.numerical_grad(copied_back_each_step, x)))
+    np.testing.assert_array_equal(tangent, np.ones(4))  # the caller's tangent untouched

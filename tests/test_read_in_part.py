@@ -139,15 +139,15 @@ def test_an_element_read_keeps_its_nan():
 
 
 def test_the_mask_is_on_the_cotangent_and_only_where_the_slope_may_not_be_finite():
-    """``np.sqrt`` read in part gets ``np.where(ds != 0.0, ...)``; ``np.tanh`` (a finite slope
-    wherever its input is finite) gets none."""
+    """``np.sqrt`` read in part gets ``np.where(np.logical_or(ds != 0.0, ...), ...)``;
+    ``np.tanh`` (a finite slope wherever its input is finite) gets none."""
     x = np.array([0.5, 0.25, 0.5, 0.16])
     sqrt_gradient, tanh_gradient = srcad.grad(by_slice), srcad.grad(
         lambda x: np.tanh(x)[1:] @ x[1:]
     )
     sqrt_gradient(x)
     tanh_gradient(x)
-    assert "np.where(ds" in srcad.source(sqrt_gradient)
+    assert "np.logical_or(ds != 0.0, np.isfinite(" in srcad.source(sqrt_gradient)
     assert "np.where" not in srcad.source(tanh_gradient)
 
 
@@ -157,6 +157,29 @@ def test_the_trace_reads_the_diagonal_only():
         warnings.simplefilter("ignore", RuntimeWarning)
         got = srcad.grad(lambda A: np.trace(np.sqrt(A)))(A)
     np.testing.assert_allclose(got, np.diag(0.5 / np.sqrt(np.diag(A))))
+
+
+def fit_at_its_optimum(x):
+    grown = np.exp(x) * OFFSET_SCALE["k"]
+    return (grown[0] - np.e * OFFSET_SCALE["k"]) ** 2 + grown[1]
+
+
+OFFSET_SCALE = {"k": 1.0}
+
+
+def test_the_hessian_at_a_point_where_a_cotangent_is_exactly_zero():
+    """At the optimum the cotangent of grown[0] is exactly 0: the mask on it, differentiated
+    as a constant, dropped d(cotangent) * slope and gave 0 for the curvature there."""
+    x = np.array([1.0, 0.5])
+    try:
+        for k in (1.0, 2.0):
+            OFFSET_SCALE["k"] = k
+            expected = np.diag([2.0 * (k * np.e) ** 2, k * np.exp(0.5)])
+            np.testing.assert_allclose(srcad.hessian(fit_at_its_optimum)(x), expected, rtol=1e-12)
+            hvp = srcad.hvp(fit_at_its_optimum, (x,), (np.array([1.0, 0.0]),))
+            np.testing.assert_allclose(hvp, expected[0], rtol=1e-12)
+    finally:
+        OFFSET_SCALE["k"] = 1.0
 
 
 def test_second_derivatives_through_the_mask():

@@ -100,15 +100,22 @@ def _nested_block(emitter: Emitter, eqn: Eqn, block: Graph) -> list[str]:
 
 def _shared_and_filled(emitter: Emitter, eqn: Eqn) -> set[str]:
     """The carried names of a loop that the next iteration writes into in place and whose
-    next value is also another carried value's (``dx, dF = dx, dx`` of ``x = x + F``): each
-    gets its own array, or ``dx[j] += g`` would change ``dF`` too."""
+    next value is also another carried value's (``dx, dF = dx, dx`` of ``x = x + F``) or an
+    array from before the loop (``v1_dot = x_dot``, the tangent of ``v1 = x.copy()``): each
+    gets its own array, or ``dx[j] += g`` would change ``dF`` too, and ``v1_dot[k] = t``
+    the caller's tangent."""
     if not is_loop(eqn):
         return set()
     outputs = body_of(eqn).outputs
+    position = emitter.program.pos(eqn)
     shared = {
         emitter.names.name(target)
         for target, value in zip(eqn.outputs, outputs, strict=True)
-        if isinstance(value, Var) and sum(v == value for v in outputs) > 1
+        if isinstance(value, Var)
+        and (
+            sum(v == value for v in outputs) > 1
+            or emitter.program.defined_at.get(value.id, -1) < position
+        )
     }
     return shared & _filled_in_place(emitter, eqn)
 

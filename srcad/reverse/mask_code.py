@@ -72,15 +72,22 @@ def _kept_where_cotangent(
     builder: GraphBuilder, cotangent: Tracer, results: tuple, inputs: list, positions: set[int]
 ) -> tuple:
     """Each contribution at ``positions`` (at the result's full shape) kept where the
-    cotangent is not zero, summed back to its input's shape::
+    cotangent is not zero or the contribution is finite (there it is 0 * a finite slope),
+    summed back to its input's shape::
 
-        dx = np.where(ds != 0, ds / (2.0 * s), 0.0)     # s = np.sqrt(x), read as s[1:]
-    """
+        t = ds / (2.0 * s)                                 # s = np.sqrt(x), read as s[1:]
+        dx = np.where(np.logical_or(ds != 0, np.isfinite(t)), t, 0.0)
+
+    The first derivative is that of ``ds != 0`` alone; a second one, which differentiates
+    this line with the mask as a constant, keeps ``dds * slope`` where ``ds`` is exactly 0
+    (the Hessian at a fit's optimum, where the residuals' cotangent is 0)."""
     read = _apply(builder, "not_equal", (cotangent, 0.0))
     kept = []
     for k, result in enumerate(results):
         if k in positions and isinstance(result, Tracer):
-            result = unbroadcast(_apply(builder, "where", (read, result, 0.0)), inputs[k])
+            finite = _apply(builder, "isfinite", (result,))
+            condition = _apply(builder, "logical_or", (read, finite))
+            result = unbroadcast(_apply(builder, "where", (condition, result, 0.0)), inputs[k])
         kept.append(result)
     return tuple(kept)
 
