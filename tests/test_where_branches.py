@@ -282,6 +282,35 @@ def test_a_value_read_in_both_branches_of_an_if_gets_no_mask():
     assert "!= 0" not in srcad.source(gradient)
 
 
+ROWS = {"valid": np.array([True, False, True])}
+
+
+def row_statistics(X):
+    """Per-row std, product and norm of logs and roots, the rows with a zero masked out:
+    each reduction's own backward computed 0 * inf there."""
+    spread = np.std(np.sqrt(X), axis=1) + np.prod(np.log(X), axis=1)
+    return np.sum(np.where(ROWS["valid"], spread + np.linalg.norm(np.log(X), axis=1), 0.0))
+
+
+def test_row_reductions_before_a_row_mask():
+    X = np.array([[1.0, 2.0], [0.0, 1.5], [0.5, 3.0]])
+    try:
+        for valid in ([True, False, True], [False, False, True]):  # the mask changes
+            ROWS["valid"] = np.array(valid)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # log(0) in the plain function
+                expected = srcad.numerical_grad(row_statistics, X)
+                got = srcad.grad(row_statistics)(X)
+                forward = srcad.grad(row_statistics, mode="forward")(X)
+            assert np.all(np.isfinite(got)), got
+            np.testing.assert_allclose(got, forward, rtol=1e-10, atol=1e-12)
+            kept = np.array(valid)
+            np.testing.assert_allclose(got[kept], expected[kept], rtol=1e-6)
+            assert not got[~kept].any()
+    finally:
+        ROWS["valid"] = np.array([True, False, True])
+
+
 def test_a_python_float_at_a_masked_log_in_forward_mode():
     """``s_dot / s`` of ``np.log(s)`` at ``s == 0.0`` divides as NumPy does (inf, dropped by
     the mask); Python floats raised ZeroDivisionError where the plain function warns."""

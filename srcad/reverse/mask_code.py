@@ -17,7 +17,7 @@ import numpy as np
 
 from srcad.ir import Const, Eqn
 from srcad.ir.builder import GraphBuilder, Tracer
-from srcad.reverse.masks import Mask, MaskedBranches, Product
+from srcad.reverse.masks import ALONG, Mask, MaskedBranches, Product
 from srcad.rules.registry import unbroadcast
 
 
@@ -30,7 +30,8 @@ def rule_inputs(builder: GraphBuilder, eqn: Eqn, inputs: list, masks: MaskedBran
         return _product_operands(builder, product, inputs)
     branch = masks.branch_of(eqn)
     positions = masks.masked_inputs(eqn, branch) if branch is not None else set()
-    positions |= masks.zero_kept_inputs(eqn)
+    if eqn.prim not in ALONG:  # a reduction's input keeps its own shape
+        positions |= masks.zero_kept_inputs(eqn)
     shape = eqn.outputs[0].aval.shape
     return [
         (
@@ -55,6 +56,8 @@ def masked_results(
     where its ``cotangent`` is not zero."""
     zero_kept = masks.zero_kept_inputs(eqn)
     if zero_kept and isinstance(cotangent, Tracer):
+        if eqn.prim in ALONG:  # the slice's cotangent beside each of its elements
+            cotangent = _apply(builder, "reshape", (cotangent,), {"shape": _kept_shape(eqn)})
         return _kept_where_cotangent(builder, cotangent, results, inputs, zero_kept)
     branch = masks.branch_of(eqn)
     positions = masks.masked_inputs(eqn, branch) if branch is not None else set()
@@ -66,6 +69,16 @@ def masked_results(
             result = unbroadcast(_kept_where(builder, branch.masks, result), inputs[k])
         kept.append(result)
     return tuple(kept)
+
+
+def _kept_shape(eqn: Eqn) -> tuple[int, ...]:
+    """The shape of a reduction's result with its reduced axes kept, of length 1."""
+    shape = eqn.inputs[0].aval.shape
+    axis = eqn.param_dict.get("axis")
+    if axis is None:
+        return (1,) * len(shape)
+    axes = {a % len(shape) for a in (axis if isinstance(axis, tuple) else (axis,))}
+    return tuple(1 if k in axes else n for k, n in enumerate(shape))
 
 
 def _kept_where_cotangent(

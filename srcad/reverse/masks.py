@@ -106,6 +106,10 @@ MOVES = {
 }  # fmt: skip
 NAN_TESTS = {"isnan", "isfinite"}
 SUMS = {"sum", "mean", "nansum", "nanmean"}  # the cotangent of a slice's total: spread over it
+# Reductions along axes whose slice's elements all get a part of the slice's cotangent (0
+# where it is 0) through a slope that may not be finite there (a row's std of 0, log(0)'s
+# -inf in a product): kept where that cotangent is not zero, as elementwise steps are
+ALONG = {"std", "var", "prod", "norm"}
 # The inputs whose cotangent is exactly zero where the equation does not choose or read them
 MASKING_USES = {
     "where": (1, 2),
@@ -247,6 +251,8 @@ class MaskedBranches:
         unless it is finite wherever the inputs are and they read no data (``np.tanh``)."""
         if len(eqn.outputs) != 1 or eqn.outputs[0].id not in self.read_in_part:
             return set()
+        if eqn.prim in ALONG:
+            return {0} if isinstance(eqn.inputs[0], Var) else set()
         if not _is_elementwise(eqn):
             return set()  # a move (a reshape, a join): its slope is a constant 1
         if self.branch_of(eqn) is not None:
@@ -414,7 +420,7 @@ def _mark_block(block: Block, users: Uses, found: MaskedBranches, active: set) -
             found.read_in_part.add(out.id)
         if out in active and _may_get_zeros(out, users.get(out.id, []), found, block):
             found.may_get_zeros.add(out.id)
-            if _is_elementwise(eqn) and out.id not in found.branches:
+            if (_is_elementwise(eqn) or eqn.prim in ALONG) and out.id not in found.branches:
                 found.read_in_part.add(out.id)  # masks srcad cannot name: kept where not 0
 
 
@@ -441,30 +447,42 @@ def _may_get_zeros(
         around = block.may_not_run.get(id(user))
         if around is not None and around.prim == "cond":
             in_branches.setdefault(id(around), []).append(user)
-        elif around is None and not _passes_zeros(user, position, found, len(used)):
+        elif around is None and not _passes_zeros(user, position, found, _sums_pass(used)):
             return False
     for uses_in_branches in in_branches.values():
         around = block.may_not_run[id(uses_in_branches[0])]
         if not any(
-            _passes_zeros_in(branch, var, uses_in_branches, found, len(used))
+            _passes_zeros_in(branch, var, uses_in_branches, found, _sums_pass(used))
             for branch in branches_of(around)
         ):
             return False
     return bool(used)
 
 
-def _passes_zeros(user: Eqn, position: int, found: MaskedBranches, count: int) -> bool:
+def _passes_zeros(user: Eqn, position: int, found: MaskedBranches, sums_pass: bool) -> bool:
     """Whether the use of a value at ``position`` of ``user`` may send back zeros (see
-    ``_may_get_zeros``; ``count``: the value's uses)."""
+    ``_may_get_zeros``; ``sums_pass``: whether a reduction's may, no elementwise step or
+    move reading the value beside it)."""
     if position in MASKING_USES.get(user.prim, ()):
         return True
     if not all(out.id in found.may_get_zeros for out in user.outputs):
         return False
-    return _is_elementwise(user) or user.prim in MOVES or count == 1 and user.prim in SUMS
+    return _is_elementwise(user) or user.prim in MOVES or sums_pass and user.prim in SUMS | ALONG
+
+
+def _sums_pass(used: list[tuple[Eqn | None, int]]) -> bool:
+    """Whether no use beside a reduction is an elementwise step or a move (a softmax's
+    ``exp(z)``, divided and summed: the sum's cotangent spreads over the division's zeros)."""
+    return len(used) == 1 or not any(
+        user is not None
+        and position not in MASKING_USES.get(user.prim, ())
+        and (_is_elementwise(user) or user.prim in MOVES)
+        for user, position in used
+    )
 
 
 def _passes_zeros_in(
-    branch: Graph, var: Var, users: list[Eqn], found: MaskedBranches, count: int
+    branch: Graph, var: Var, users: list[Eqn], found: MaskedBranches, sums_pass: bool
 ) -> bool:
     """Whether, when ``branch`` runs, each of its uses of ``var`` may send back zeros (none
     at all does)."""
@@ -472,7 +490,7 @@ def _passes_zeros_in(
         return False  # the branch's result: its cotangent comes from after the if
     inside = {id(eqn) for eqn in walk_eqns(branch.eqns)}
     return all(
-        _passes_zeros(user, position, found, count)
+        _passes_zeros(user, position, found, sums_pass)
         for user in users
         if id(user) in inside
         for position, atom in enumerate(user.inputs)
