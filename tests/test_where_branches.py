@@ -200,7 +200,7 @@ def test_reverse_mode_gives_the_taken_branchs_derivative(function):
 
 
 def relu_log_softmax(W):
-    hidden = np.maximum(DATA["X"][[0, 2, 3]] @ W, 0.0)
+    hidden = np.maximum(DATA["X"][[0, 2, 3]] @ W, 0.0) * WEIGHTS["a"]
     return -np.sum(scipy.special.log_softmax(hidden, axis=1)[np.arange(3), LABELS[:3]])
 
 
@@ -210,7 +210,13 @@ def test_a_label_picked_after_a_softmax_masks_no_hidden_layer():
     ``np.where(dh != 0.0, ...)``, 6 % of a large ReLU network's gradient)."""
     W = np.array([[0.3, -0.2, 0.5], [0.1, 0.4, -0.6]])
     gradient = srcad.grad(relu_log_softmax)
-    np.testing.assert_allclose(gradient(W), srcad.numerical_grad(relu_log_softmax, W), rtol=1e-6)
+    try:
+        for a in (1.5, 0.25):  # the scale the function reads changes
+            WEIGHTS["a"] = a
+            expected = srcad.numerical_grad(relu_log_softmax, W)
+            np.testing.assert_allclose(gradient(W), expected, rtol=1e-6)
+    finally:
+        WEIGHTS["a"] = 1.5
     assert "!= 0" not in srcad.source(gradient)
 
 
@@ -319,12 +325,18 @@ def test_a_python_float_at_a_masked_log_in_forward_mode():
         return np.sum(x * WEIGHTS["a"]) + np.where(s > 0, np.log(s), 0.0)
 
     x = np.array([1.0, -2.0])
-    for s in (0.0, 2.0):
+    for s, a in ((0.0, 1.5), (2.0, 0.25)):  # the global the function reads changes too
+        WEIGHTS["a"] = a
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # np.log(0.0) in the plain function
+            expected_x = srcad.numerical_grad(log_unless_zero, x, s)
+        np.testing.assert_allclose(srcad.grad(log_unless_zero)(x, s), expected_x, rtol=1e-8)
         expected = 0.0 if s == 0.0 else 1.0 / s
         for mode in ("forward", "reverse"):
             assert srcad.grad(log_unless_zero, argnums=1, mode=mode)(x, s) == expected
         assert srcad.jvp(log_unless_zero, (x, s), (np.zeros(2), 1.0))[1] == expected
         assert srcad.vjp(log_unless_zero, x, s)[1](1.0)[1] == expected
+    WEIGHTS["a"] = 1.5
 
 
 def test_a_sum_divided_by_a_fixed_zero_gives_inf_as_numpy_does():

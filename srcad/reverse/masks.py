@@ -205,7 +205,9 @@ class MaskedBranches:
     products: dict[int, Product] = field(default_factory=dict)
     inert: set[int] = field(default_factory=set)
     entering: set[int] = field(default_factory=set)  # vars read by a loop or a branch
-    read_in_part: set[int] = field(default_factory=set)  # see _is_read_in_part
+    # the elementwise equations (and ``ALONG`` reductions) whose contributions are kept
+    # where their cotangent is not zero: every use may pass zeros back (_may_get_zeros)
+    read_in_part: set[int] = field(default_factory=set)
     # the vars some of whose elements may get an exactly zero cotangent (``_may_get_zeros``)
     may_get_zeros: set[int] = field(default_factory=set)
     # the masks the result of a ``where`` lies inside (a where nested in another's branch)
@@ -401,8 +403,6 @@ def _mark_block(block: Block, users: Uses, found: MaskedBranches, active: set) -
             branch = _branch_of_uses(out, users.get(out.id, []), block, found)
             if branch is not None and _is_below(branch, block):
                 branch = None  # its masks differ per step: kept where its cotangent is not 0
-                if out in active:
-                    found.read_in_part.add(out.id)
             if branch is not None:
                 found.inside[out.id] = branch.key()
                 found.branches[out.id] = branch
@@ -415,9 +415,6 @@ def _mark_block(block: Block, users: Uses, found: MaskedBranches, active: set) -
             product = _masked_product(eqn, users, block, found, active)
             if product is not None:
                 found.products[out.id] = product
-        is_traced_here = _is_elementwise(eqn) or eqn.prim in MOVES
-        if is_traced_here and out in active and _is_read_in_part(out, users.get(out.id, []), found):
-            found.read_in_part.add(out.id)
         if out in active and _may_get_zeros(out, users.get(out.id, []), found, block):
             found.may_get_zeros.add(out.id)
             if (_is_elementwise(eqn) or eqn.prim in ALONG) and out.id not in found.branches:
@@ -504,30 +501,6 @@ def _is_inert(var: Var, users: Uses, in_block: set[int], found: MaskedBranches) 
         if user is None or id(user) not in in_block or not _passes_nothing(user, found):
             return False
     return True
-
-
-def _is_read_in_part(var: Var, uses: list[tuple[Eqn | None, int]], found: MaskedBranches) -> bool:
-    """Whether some elements of ``var`` may get an exactly zero cotangent because nothing
-    reads them: every use reads part of it (``s[1:]``; ``s[i]`` in a loop: every use by a
-    loop or a branch counts), itself or through elementwise steps read in part
-    (``(s - 1)[1:]``), or passes no cotangent back. Their zero times a slope that is NaN
-    or inf there (``np.sqrt`` of a negative element, never read) would be NaN where the
-    derivative is 0."""
-    read = False
-    for user, position in uses:
-        if user is None:
-            if var.id not in found.entering:
-                return False  # a result: its cotangent comes from outside
-        elif _passes_nothing(user, found):
-            continue
-        elif not (
-            (user.prim in PART_READS and position == 0)
-            or (_is_elementwise(user) or user.prim in MOVES)
-            and user.outputs[0].id in found.read_in_part
-        ):
-            return False
-        read = True
-    return read
 
 
 def _passes_nothing(user: Eqn, found: MaskedBranches) -> bool:
