@@ -40,6 +40,12 @@ def test_guard_rejects_any_change_of_layout(change):
     assert not make_guard(args)(change(args))
 
 
+def test_guard_reads_dict_keys_in_order():
+    guard = make_guard(({"a": np.ones(2), "b": np.ones(2)},))
+    assert guard(({"a": np.zeros(2), "b": np.ones(2)},))
+    assert not guard(({"b": np.ones(2), "a": np.ones(2)},))
+
+
 def test_no_guard_for_values_it_cannot_check():
     assert make_guard((np.ones(3), object())) is None
     assert make_guard(({(1, 2): np.ones(3)},)) is None
@@ -150,3 +156,44 @@ def test_alternating_layouts_keep_one_entry_class_each():
         classes.append(type(gradient))
     assert classes[0] is not classes[1]
     assert classes[2:] == classes[:2] * 2  # made once per layout, not on every switch
+
+
+def layers_in_dict_order(params, x):
+    h = x
+    for W in params.values():  # the dict's order is the network's
+        h = np.tanh(h @ W)
+    return np.sum(h**2)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_dict_with_its_keys_in_another_order_is_another_layout(backend):
+    """The lean entry took {"l2": W2, "l1": W1} for the {"l1": W1, "l2": W2} it was made
+    for: the value and the gradient of the layers applied in the first order."""
+    if backend == "numba":
+        pytest.importorskip("numba")
+    rng = np.random.default_rng(0)
+    W1, W2, x = rng.normal(size=(3, 3)), rng.normal(size=(3, 3)), rng.normal(size=(2, 3))
+    value_and_grad = srcad.value_and_grad(layers_in_dict_order, backend=backend)
+    for params in ({"l1": W1, "l2": W2}, {"l1": W1, "l2": W2}, {"l2": W2, "l1": W1}):
+        value, grads = value_and_grad(params, x)
+        assert value == pytest.approx(layers_in_dict_order(params, x), rel=1e-14)
+        assert list(grads) == list(params)
+        for key in params:
+
+            def with_layer(W, key=key, params=params):
+                return layers_in_dict_order({**params, key: W}, x)
+
+            expected = srcad.numerical_grad(with_layer, params[key])
+            np.testing.assert_allclose(grads[key], expected, rtol=1e-6, atol=1e-9)
+
+
+def test_the_generated_layout_check_reads_dict_keys_in_order():
+    gradient = srcad.grad(layers_in_dict_order)
+    params = {"l1": np.eye(2), "l2": np.eye(2)}
+    gradient(params, np.ones((1, 2)))
+    namespace: dict = {}
+    exec(srcad.source(gradient), namespace)  # noqa: S102 - our own generated code
+    checked = namespace["layers_in_dict_order_grad"]
+    checked(params, np.ones((1, 2)))
+    with pytest.raises(ValueError, match="was compiled for"):
+        checked({"l2": np.eye(2), "l1": np.eye(2)}, np.ones((1, 2)))

@@ -170,14 +170,35 @@ def _raise_statement(emitter: Emitter, eqn: Eqn) -> str:
 
 
 def _filled_in_place(emitter: Emitter, eqn: Eqn) -> set[str]:
-    """Names of carried arrays that the loop body writes into in place."""
+    """Names of carried arrays that the loop body writes into in place, and of those whose
+    array a later step writes into under another name (``dx, dy = dy, dx``)."""
     names = set()
     for inner in walk_eqns(body_of(eqn).eqns):
         if updates_first_input(inner) and isinstance(inner.inputs[0], Var):
             target = emitter.names.names.get(inner.outputs[0].id)
             if target is not None and target == emitter.names.names.get(inner.inputs[0].id):
                 names.add(target)
+    passed = _passed_between_names(emitter, eqn)
+    while grown := {giver for taker, giver in passed if taker in names} - names:
+        names |= grown
     return names
+
+
+def _passed_between_names(emitter: Emitter, eqn: Eqn) -> list[tuple[str, str]]:
+    """(taker, giver): the next step's ``taker`` holds the array (or a view of it) that the
+    step ends with under the carried name ``giver`` (a swap of buffers)."""
+    carried = {emitter.names.name(var) for var in eqn.outputs}
+    pairs = []
+    for target, value in zip(eqn.outputs, body_of(eqn).outputs, strict=True):
+        taker = emitter.names.name(target)
+        giver = (
+            emitter.names.names.get(emitter.names.viewed(value).id)
+            if isinstance(value, Var)
+            else None
+        )
+        if giver in carried and giver != taker:
+            pairs.append((taker, giver))
+    return pairs
 
 
 def _assignments(

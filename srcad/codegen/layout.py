@@ -197,16 +197,13 @@ def _checks(path: str, tree: object) -> list[list[str]]:
         groups = [[f"type({path}).__qualname__ == {name!r}"]]
         if has_open_attributes(tree):  # attributes come and go: exactly these
             names = ", ".join(_literal(field) for field in fields)
-            groups[0].append(
-                f"vars({path}).keys() == {{{names}}}" if names else f"not vars({path})"
-            )
+            groups[0].append(f"list(vars({path})) == [{names}]")
         for field in fields:
             groups += _checks(f"{path}.{field}", getattr(tree, field))
         return groups
     if isinstance(tree, dict):
-        keys = ", ".join(_literal(key) for key in tree)
-        keys = f"{{{keys}}}" if keys else "set()"  # {} would be a dict, unequal to no keys
-        groups = [[f"type({path}) is dict", f"{path}.keys() == {keys}"]]
+        keys = ", ".join(_literal(key) for key in tree)  # in order: code may loop over them
+        groups = [[f"type({path}) is dict", f"list({path}) == [{keys}]"]]
         for key, item in tree.items():
             groups += _checks(f"{path}[{_literal(key)}]", item)
         return groups

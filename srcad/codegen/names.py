@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from srcad.codegen.program import Program
 from srcad.ir import Eqn, Graph, Var
-from srcad.ir.control import body_of, branches_of, known_steps
+from srcad.ir.control import body_of, branches_of, carried_inputs, known_steps
 from srcad.ir.facts import is_loop, updates_first_input
 from srcad.ir.graph import RoleKind
 from srcad.ir.naming import Namer, identifier, user_names
@@ -63,6 +63,19 @@ def _held_as_results(program: Program) -> dict[int, list[Var]]:
     return held
 
 
+def _passed_on(program: Program) -> dict[int, list[int]]:
+    """For each value a loop body starts a step from, the values of other names the body
+    ends the step with in its place (``x, y = y, x``: y's next array is x's)."""
+    passed: dict[int, list[int]] = {}
+    for eqn in program.order:
+        if is_loop(eqn):
+            body = body_of(eqn)
+            for start, end in zip(carried_inputs(eqn), body.outputs, strict=True):
+                if isinstance(end, Var) and end.id != start.id:
+                    passed.setdefault(start.id, []).append(end.id)
+    return passed
+
+
 class NameAllocator(Namer):
     """Assigns names to the vars of one graph by the naming rules, reusing the names of dead
     values; owns the set of names in use."""
@@ -80,9 +93,12 @@ class NameAllocator(Namer):
         self._source: dict[int, Var] = {}
         self.descriptive.update(v.id for v in graph.inputs)
         self._views: dict[int, list[Var]] = {}
+        self._viewed: dict[int, int] = {}  # a view -> the value it views
         for eqn in program.order:
             if shares_memory(eqn) and isinstance(eqn.inputs[0], Var):
                 self._views.setdefault(eqn.inputs[0].id, []).extend(eqn.outputs)
+                self._viewed.update((v.id, eqn.inputs[0].id) for v in eqn.outputs)
+        self._passed_on = _passed_on(program)
         self._kept = _kept_for_later(graph, program)
         self._held_as = _held_as_results(program)
         self._vars = {v.id: v for v in defined_vars(graph.eqns) | set(graph.inputs)}
@@ -251,6 +267,11 @@ class NameAllocator(Namer):
                 pending += self.members(self._vars[var_id])
             if var_id in self._filled_from:
                 pending.append(self._filled_from[var_id])
+            for passed in self._passed_on.get(var_id, ()):  # x, y = y, x: y's array was x's
+                while passed in self._viewed:
+                    pending.append(passed)
+                    passed = self._viewed[passed]
+                pending.append(passed)
         return any(self._view_kept(var_id) for var_id in same - {base.id})
 
     def _view_kept(self, var_id: int) -> bool:
@@ -275,6 +296,12 @@ class NameAllocator(Namer):
         return any(
             position < defined_at.get(member, -1) < last for member in group if member != base.id
         )
+
+    def viewed(self, var: Var) -> Var:
+        """The value whose array ``var`` is: views followed to the value they view."""
+        while var.id in self._viewed and self._viewed[var.id] in self._vars:
+            var = self._vars[self._viewed[var.id]]
+        return var
 
     def views_alive(self, base: Var, position: int) -> bool:
         """Whether an array sharing ``base``'s memory (a slice, a reshape of it) is read after

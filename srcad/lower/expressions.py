@@ -500,10 +500,25 @@ def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
                 return class_attribute(lowering, value, node.attr, node)  # hp.SCALE
         found = getattr(value, node.attr)
     except AttributeError as error:
-        raise lowering.located(SrcadError, str(error), node) from None
+        raise lowering.located(SrcadError, _missing_attribute(value, node, error), node) from None
     if isinstance(value, types.ModuleType):  # os.environ: read once, when compiling
         refuse_reading_state_of_the_machine(lowering, found, node)
     return found
+
+
+def _missing_attribute(value: object, node: ast.Attribute, error: AttributeError) -> str:
+    """Why ``value`` has no attribute ``node.attr``: a dataclass or a NamedTuple argument
+    comes in as its fields (one set on it after it was made is not among them)."""
+    fields = fields_of(value)
+    if fields is None or is_namespace(value):
+        return str(error)
+    kind = type(value).__name__
+    return (
+        f"'{ast.unparse(node)}' is not a field of {kind} (its fields: "
+        f"{', '.join(fields) or 'none'}): srcad takes a {kind} argument as its fields, so an "
+        f"attribute set on it after it was made is not seen; declare '{node.attr}' a field "
+        f"of {kind}, or pass it as an argument of its own"
+    )
 
 
 def _is_users_method(cls: type, name: str) -> bool:

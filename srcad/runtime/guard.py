@@ -87,7 +87,8 @@ def _add_conditions(
     elif kind is dict:
         if not all(type(key) in (str, int) for key in value):
             raise _Unguardable
-        conditions.append(f"{path}.keys() == {_constant(constants, 'keys', frozenset(value))}")
+        # in their order: a loop over the dict's values goes through them in it
+        conditions.append(f"tuple({path}) == {_constant(constants, 'keys', tuple(value))}")
         for key, item in value.items():
             _add_conditions(f"{path}[{key!r}]", item, conditions, constants, count)
     elif isinstance(value, (float, np.generic)) and kind is not bool:
@@ -97,8 +98,8 @@ def _add_conditions(
     elif fields_of(value) is not None:  # a NamedTuple, a dataclass or a namespace
         conditions.append(f"type({path}) is {_constant(constants, 'type', kind)}")
         if has_open_attributes(value):  # attributes come and go: exactly these
-            keys = _constant(constants, "keys", frozenset(vars(value)))
-            conditions.append(f"vars({path}).keys() == {keys}")
+            keys = _constant(constants, "keys", tuple(vars(value)))
+            conditions.append(f"tuple(vars({path})) == {keys}")
         for field in fields_of(value) or ():
             _add_conditions(f"{path}.{field}", getattr(value, field), conditions, constants, count)
     elif kind in (int, str):

@@ -53,6 +53,7 @@ MUTATION_WEIGHTS = {
     "write": 4.0,
     "list_loop": 1.0,
     "alias": 0.3,
+    "swap": 0.8,
     "for": 2.0,
     "while": 1.0,
     "if": 1.0,

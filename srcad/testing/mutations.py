@@ -3,7 +3,7 @@
 In: a ``StatementMaker`` (its scope, writer and the set of arrays it may write into). Out:
 source lines that make buffers (``np.zeros``, copies), write into them by index, slice,
 index array (repeats included) or boolean mask, with ``=`` or an augmented operator, build
-lists with ``append`` in a loop and stack them, and make aliases (``z = buf``, a slice of
+lists with ``append`` in a loop and stack them, swap two buffers' names, and make aliases (``z = buf``, a slice of
 ``buf``) that later writes show through, as NumPy's do. Every index is valid for the shape it
 is used on.
 """
@@ -150,9 +150,28 @@ def write_alias(maker: StatementMaker) -> None:
     maker.owned.add(alias)
 
 
+def write_swap(maker: StatementMaker) -> None:
+    """Two writable arrays of one shape trade names (``a, b = b, a``: ping-pong buffers)."""
+    first, second = maker.rng.choice(swappable(maker))
+    maker.writer.line(f"{first}, {second} = {second}, {first}")
+
+
+def swappable(maker: StatementMaker) -> list[tuple[str, str]]:
+    """Pairs of names of writable arrays of one shape."""
+    names = sorted(maker.owned & set(maker.scope.floats))
+    floats = maker.scope.floats
+    return [
+        (first, second)
+        for k, first in enumerate(names)
+        for second in names[k + 1 :]
+        if floats[first] == floats[second] and floats[first] != ()
+    ]
+
+
 STATEMENTS = {
     "buffer": write_buffer,
     "write": write_into,
     "list_loop": write_list_loop,
     "alias": write_alias,
+    "swap": write_swap,
 }

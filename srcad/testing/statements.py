@@ -106,6 +106,8 @@ class StatementMaker:
             return self.loop_depth > 0
         if kind in ("write", "alias"):
             return bool(self.owned & set(self.scope.floats))
+        if kind == "swap":
+            return bool(mutations.swappable(self))
         return True
 
     # --- helpers used by the statement kinds ----------------------------------------------
