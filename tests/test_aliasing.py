@@ -850,3 +850,33 @@ def swapped_sums(x2):
 def test_adjoints_that_trade_names_are_the_generated_codes_own():
     x = np.array([-0.66, 1.357, -0.256, 0.011])
     _agrees_as_the_scale_changes(swapped_sums, srcad.value_and_grad(swapped_sums), x)
+
+
+def shifted_by_one(x):
+    y = np.sin(x) * SCALE["k"]
+    y[1:] = y[:-1]  # NumPy copies the overlapping elements first (was refused)
+    return np.sum(y * x)
+
+
+def every_other_from_the_end(x):
+    y = np.sin(x) * SCALE["k"]
+    y[::2] = y[::-2]  # opposite directions: NumPy copies the view first
+    y[2:] = y[:-2] * x[0]
+    return np.sum(y * x)
+
+
+def transposed_into_itself(x):
+    y = np.outer(x, np.cos(x))
+    y[:] = y.T
+    y[::-1] += y[1]
+    return np.sum(y * np.sin(y)) * SCALE["k"]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+@pytest.mark.parametrize("fun", [shifted_by_one, every_other_from_the_end, transposed_into_itself])
+def test_a_write_reading_a_view_of_the_elements_it_writes_as_numpy_does(fun, mode, backend):
+    if backend == "numba":
+        pytest.importorskip("numba")
+    x = np.array([0.3, -0.2, 0.5])
+    _agrees_as_the_scale_changes(fun, srcad.value_and_grad(fun, mode=mode, backend=backend), x)

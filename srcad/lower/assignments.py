@@ -67,9 +67,10 @@ def lower_assign(lowering: Lowering, node: ast.Assign, since: int) -> None:
 
 def _refuse_overlapping_view(lowering: Lowering, target: ast.expr, value: ast.expr) -> None:
     """``y[:, -1] = y[1]``: the right side a view of the array the statement writes, over
-    elements it writes. NumPy copies element by element without a copy of the view, so its
-    result depends on the order it goes in; srcad's writes make new values. Refused where
-    the two regions overlap (unless they are the same elements in the same order)."""
+    elements it writes. NumPy copies a column from a row element by element without a copy
+    of the view, so its result depends on the order it goes in; srcad's writes make new
+    values. Refused where the two regions overlap (unless they are the same elements in the
+    same order) and NumPy does not read them all first (``_read_before_written``)."""
     if not (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)):
         return
     name = target.value.id
@@ -95,14 +96,15 @@ def _refuse_overlapping_view(lowering: Lowering, target: ast.expr, value: ast.ex
     if np.ndim(read) == 0:
         return  # y[j] = y[j + 1]: a number, not a view
     written_index = index_of(lowering, target.slice)
+    positions: Any = np.arange(base.size).reshape(base.shape)
     if dynamic or contains_tracer(written_index):
+        written = positions[_at_zero(written_index)]  # its steps, if not its place
         overlaps = True
     else:
-        positions: Any = np.arange(base.size).reshape(base.shape)
         written = positions[written_index]
         same = np.shape(written) == np.shape(read) and np.array_equal(written, read)
         overlaps = not same and np.intersect1d(np.ravel(written), np.ravel(read)).size > 0
-    if overlaps:
+    if overlaps and not _read_before_written(written, read):
         raise lowering.located(
             UnsupportedSyntax,
             f"'{ast.unparse(target)} = {ast.unparse(value)}' reads, through a view, elements of "
@@ -110,6 +112,18 @@ def _refuse_overlapping_view(lowering: Lowering, target: ast.expr, value: ast.ex
             f"write '{ast.unparse(value)}.copy()' on the right",
             target,
         )
+
+
+def _read_before_written(written: Any, read: Any) -> bool:
+    """Whether NumPy's ``y[...] = view`` gives what a copy of the view would (``written``,
+    ``read``: the elements' positions in ``y``): into two axes or more it copies an
+    overlapping view first, and along one axis too where the two run in opposite
+    directions; with one step it copies backwards where that is needed (``y[1:] = y[:-1]``).
+    Along one axis with two steps (a column from a row) the order decides."""
+    if np.ndim(written) != 1:
+        return True
+    steps = [int(np.diff(p[:2])[0]) if np.size(p) > 1 else 0 for p in (written, read)]
+    return steps[0] * steps[1] <= 0 or steps[0] == steps[1]
 
 
 def _view_steps(node: ast.expr, name: str) -> list[object] | None:

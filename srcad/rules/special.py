@@ -134,6 +134,15 @@ def register_rules(special: ModuleType) -> None:
         special.i1e: lambda d, out, x: d * (
             (special.i0e(x) + call_primitive(special.ive, 2, x)) / 2 - np.sign(x) * out
         ),
+        # K0' = -K1, K1' = -(K0 + K2) / 2; k0e = exp(x) K0, k1e = exp(x) K1
+        special.k0: lambda d, out, x: -d * special.k1(x),
+        special.k1: lambda d, out, x: -d * (special.k0(x) + call_primitive(special.kv, 2, x)) / 2,
+        special.k0e: lambda d, out, x: d * (out - special.k1e(x)),
+        special.k1e: lambda d, out, x: d * (
+            out - (special.k0e(x) + call_primitive(special.kve, 2, x)) / 2
+        ),
+        # Dawson's integral solves D' = 1 - 2 x D
+        special.dawsn: lambda d, out, x: d * (1 - 2 * x * out),
     }
     # fmt: on
     for function, rule in seed_times_derivative.items():
@@ -144,6 +153,9 @@ def register_rules(special: ModuleType) -> None:
     defpartials(special.xlogy, lambda out, x, y: (np.log(y), _over(x, y)))
     defpartials(special.xlog1py, lambda out, x, y: (np.log1p(y), _over(x, 1 + y)))
     defpartials(special.betaln, lambda out, a, b: (psi(a) - psi(a + b), psi(b) - psi(a + b)))
+    defpartials(
+        special.beta, lambda out, a, b: (out * (psi(a) - psi(a + b)), out * (psi(b) - psi(a + b)))
+    )
     # x log(x / y) is 0 wherever x is (as xlogy): its slope in y there is 0
     defpartials(special.rel_entr, lambda out, x, y: (np.log(x / y) + 1, -_over(x, y)))
     defpartials(special.kl_div, lambda out, x, y: (np.log(x / y), 1 - _over(x, y)))

@@ -52,6 +52,11 @@ def register(prim: Prim, *aliases: object) -> None:
         CALLABLES[target] = prim.name
 
 
+def alias(target: object, name: str) -> None:
+    """``target`` stands for the row ``name`` (``scipy.special.expm1`` for NumPy's)."""
+    CALLABLES[target] = name
+
+
 def prim_of(target: object) -> Prim | None:
     """The primitive a callable stands for, or None."""
     try:

@@ -22,7 +22,7 @@ from types import ModuleType
 
 from srcad.ir.primitive import ELEMENTWISE, PARAMETRIC, REDUCTION, Example, Prim
 from srcad.ir.table.named import NamedArgumentsPrim
-from srcad.ir.table.registry import POSITIVE, UNIT, register, when_imported
+from srcad.ir.table.registry import POSITIVE, UNIT, alias, register, when_imported
 
 MODULE = "scipy.special"
 LOGIT = (0.05, 0.95)
@@ -102,9 +102,17 @@ def register_rows(special: ModuleType) -> None:
     _unary(special.i1, "lambda x: besseli(1, x)")
     _unary(special.i0e, "lambda x: besseli(0, x) * exp(-Abs(x))")
     _unary(special.i1e, "lambda x: besseli(1, x) * exp(-Abs(x))")
+    _unary(special.k0, "lambda x: besselk(0, x)", domain=POSITIVE)
+    _unary(special.k1, "lambda x: besselk(1, x)", domain=POSITIVE)
+    _unary(special.k0e, "lambda x: besselk(0, x) * exp(x)", domain=POSITIVE)
+    _unary(special.k1e, "lambda x: besselk(1, x) * exp(x)", domain=POSITIVE)
+    _unary(special.dawsn, "lambda x: sqrt(pi) / 2 * exp(-x**2) * erfi(x)")
+    for name in ("expm1", "log1p", "cbrt", "exp2"):  # NumPy's functions under SciPy's names
+        alias(getattr(special, name), name)
     _binary(special.xlogy, "lambda x, y: x * log(y)")
     _binary(special.xlog1py, "lambda x, y: x * log(1 + y)")
     _binary(special.betaln, "lambda a, b: loggamma(a) + loggamma(b) - loggamma(a + b)")
+    _binary(special.beta, "lambda a, b: gamma(a) * gamma(b) / gamma(a + b)")
     _binary(special.rel_entr, "lambda x, y: x * log(x / y)")
     _binary(special.kl_div, "lambda x, y: x * log(x / y) - x + y")
     _binary(
