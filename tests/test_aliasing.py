@@ -744,32 +744,9 @@ def test_a_loop_writing_into_a_value_from_before_it_writes_into_its_own(mode):
     np.testing.assert_array_equal(tangent, np.ones(4))  # the caller's tangent untouched
 
 
-def jacobi_ping_pong(b):
-    """Two buffers that trade names each sweep (x, y = y, x): distinct arrays in every
-    sweep, so writing y[i] does not change x (was refused: 'x' may be y)."""
-    x = np.zeros_like(b)
-    y = np.zeros_like(b)
-    for _ in range(3):
-        for i in range(1, b.shape[0] - 1):
-            y[i] = 0.5 * (x[i - 1] + x[i + 1]) * SCALE["k"] + b[i] * np.sin(x[i] + b[i])
-        x, y = y, x
-    return np.sum(x**2)
-
-
-def three_buffers_rotated(b):
-    p = b.copy()
-    q = b * 2.0
-    r = b * SCALE["k"]
-    for _ in range(4):
-        for i in range(b.shape[0]):
-            r[i] = p[i] * q[i] + np.sin(r[i])
-        p, q, r = q, r, p
-    return np.sum(p * q + r)
-
-
 def slices_of_swapped_buffers(b):
     """The forward pass records x[1:-1] (a view); the next sweep writes that array as y:
-    the generated code must write into a copy (it gave a 0.4-1.2 wrong gradient)."""
+    its values must be the sweep's own."""
     x = b.copy()
     y = np.zeros_like(b)
     for _ in range(4):
@@ -780,21 +757,36 @@ def slices_of_swapped_buffers(b):
     return np.sum(x**3)
 
 
+def whole_buffer_swapped(b):
+    """y[:] = ... writes the array the forward pass recorded as x a sweep earlier."""
+    x = b.copy()
+    y = np.zeros_like(b)
+    for _ in range(2):
+        y[:] = x * x * SCALE["k"]
+        x, y = y, x
+    return np.sum(x)
+
+
 @pytest.mark.parametrize("mode", ["forward", "reverse"])
-@pytest.mark.parametrize(
-    "fun", [jacobi_ping_pong, three_buffers_rotated, slices_of_swapped_buffers]
-)
+@pytest.mark.parametrize("fun", [slices_of_swapped_buffers, whole_buffer_swapped])
 def test_buffers_that_trade_names_in_a_loop_stay_two_arrays(fun, mode):
     b = np.array([0.7, 1.3, 0.4, 1.1, 0.9, 1.4])
     _agrees_as_the_scale_changes(fun, srcad.value_and_grad(fun, mode=mode), b)
-
-
-@pytest.mark.parametrize("fun", [jacobi_ping_pong, slices_of_swapped_buffers])
-def test_the_hessian_of_ping_pong_buffers(fun):
-    b = np.array([0.7, 1.3, 0.4, 1.1, 0.9, 1.4])
     gradient = srcad.grad(fun)
     expected = np.array([srcad.numerical_grad(lambda v, k=k: gradient(v)[k], b) for k in range(6)])
     np.testing.assert_allclose(srcad.hessian(fun)(b), expected, rtol=1e-5, atol=1e-6)
+
+
+def jacobi_ping_pong(b):
+    x = np.zeros_like(b)
+    y = np.zeros_like(b)
+    for _ in range(3):
+        for i in range(1, b.shape[0] - 1):
+            y[i] = 0.5 * (x[i - 1] + x[i + 1]) + b[i]
+        y[0] = x[0]
+        y[-1] = x[-1]
+        x, y = y, x
+    return np.sum(x**2)
 
 
 def swapped_for_one_array(b):
@@ -807,31 +799,10 @@ def swapped_for_one_array(b):
     return np.sum(x**2)
 
 
-def swapped_after_a_second_name(b):
-    x = b * 1.0
-    y = np.zeros_like(b)
-    kept = x
-    for _ in range(3):
-        for i in range(1, b.shape[0] - 1):
-            y[i] = 0.5 * (x[i - 1] + x[i + 1]) + b[i]
-        x, y = y, x  # the second sweep writes into kept's array
-    return np.sum(x**2) + np.sum(kept)
-
-
-def one_array_under_two_names_swapped(b):
-    x = b * 1.0
-    y = x
-    for _ in range(2):
-        for i in range(1, b.shape[0] - 1):
-            y[i] = 0.5 * (x[i - 1] + x[i + 1])
-        x, y = y, x
-    return np.sum(x**2)
-
-
-@pytest.mark.parametrize(
-    "fun", [swapped_for_one_array, swapped_after_a_second_name, one_array_under_two_names_swapped]
-)
-def test_names_that_may_hold_one_array_in_a_later_sweep_are_still_refused(fun):
+@pytest.mark.parametrize("fun", [jacobi_ping_pong, swapped_for_one_array])
+def test_element_writes_into_buffers_that_may_trade_arrays_are_refused(fun):
+    """x and y hold each other's arrays in the next sweep: srcad cannot yet prove them two
+    arrays within one (accepting them gave wrong adjoints in the generated loops)."""
     with pytest.raises(srcad.UnsupportedSyntax, match="writes into an array that"):
         srcad.grad(fun)(np.array([0.7, 1.3, 0.4, 1.1]))
 

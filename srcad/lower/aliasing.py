@@ -223,68 +223,11 @@ def next_alternatives(
     return [_unique(more) for more in grown]
 
 
-def apart_pairs(lowering: Lowering, values: list[object], in_vars: list[Var]) -> set:
-    """The pairs of ``in_vars`` (ids) whose ``values`` are two arrays that share no memory:
-    a loop's carried values at its start, or at the end of its body (``apart`` of
-    ``Lowering``: ``x, y = y, x`` keeps two arrays apart from one iteration to the next)."""
-    arrays = [(var.id, v) for var, v in zip(in_vars, values, strict=True) if _is_array(v)]
-    return {
-        frozenset((first, second))
-        for k, (first, value) in enumerate(arrays)
-        for second, other in arrays[k + 1 :]
-        if not same_memory(lowering, value, other)
-    }
-
-
 def same_memory(lowering: Lowering, held: object, value: object) -> bool:
     """Whether NumPy's arrays for ``held`` and ``value`` (tracers, or constant arrays the
     function made, such as ``np.zeros(3)``) may share memory."""
     if held is value:
         return True  # z = y
-    if lowering.apart and _carried_apart(lowering, held, value, set()):
-        return False
-    return _roots_overlap(lowering, held, value)
-
-
-def _carried_apart(lowering: Lowering, first: object, second: object, seen: set[int]) -> bool:
-    """Whether ``first`` and ``second`` are (views of) two carried values of one loop that
-    hold different arrays in each iteration, or of values that may only be such arrays, or
-    arrays the body made (``lowering.apart``)."""
-    bases = (_viewed(lowering, first), _viewed(lowering, second))
-    if not (isinstance(bases[0], Var) and isinstance(bases[1], Var)) or bases[0] is bases[1]:
-        return False
-    if frozenset((bases[0].id, bases[1].id)) in lowering.apart:
-        return True
-    paired = {var_id for pair in lowering.apart for var_id in pair}
-    for base, other in ((bases[0], second), (bases[1], first)):
-        options = lowering.alternatives.get(base.id, ())
-        if options and base.id not in paired and base.id not in seen:  # base itself: an
-            return all(  # array made in its loop, apart from those from before it
-                _carried_apart(lowering, option, other, seen | {base.id})
-                or not _roots_overlap(lowering, option, other)
-                for option in options
-            )
-    return False
-
-
-def _viewed(lowering: Lowering, value: object) -> object:
-    """The var or array whose memory ``value`` is: views followed, alternatives not."""
-    if isinstance(value, Tracer):
-        if value.fresh:
-            return value
-        value = value.atom
-    while isinstance(value, Var):
-        eqn = lowering.builder.producer(value)
-        if eqn is None or not shares_memory(eqn):
-            return value
-        value = eqn.inputs[0]
-    return value
-
-
-def _roots_overlap(lowering: Lowering, held: object, value: object) -> bool:
-    """``same_memory`` by the arrays each may belong to (``_roots``)."""
-    if held is value:
-        return True
     if (
         isinstance(held, Tracer)
         and isinstance(value, Tracer)

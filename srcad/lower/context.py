@@ -73,9 +73,7 @@ class Lowering:
     ``named``: ids of the vars already given a user's name; ``loop_depth``: how many loops
     rewritten with flags enclose the statement; ``statement``: the one being lowered;
     ``alternatives``: var id -> the values it may be (see ``srcad.lower.aliasing``);
-    ``apart``: pairs of ids of a loop's carried values that hold two different arrays in
-    every iteration (``x, y = y, x``: a permutation of distinct arrays, checked each time
-    the body is lowered); ``live``: statement id -> the names read after it; ``unfollowed``: names the code
+    ``live``: statement id -> the names read after it; ``unfollowed``: names the code
     binds to values srcad does not follow (a loop's target after it broke) -> why, said
     when they are read; ``checks``: ids of the expression statements of ``try`` blocks,
     whose calls may be made for the exception they raise (``np.linalg.cholesky(K)``);
@@ -91,7 +89,6 @@ class Lowering:
     loop_depth: int = 0
     statement: ast.stmt | None = None
     alternatives: dict[int, tuple[object, ...]] = field(default_factory=dict)
-    apart: set[frozenset[int]] = field(default_factory=set)
     unfollowed: dict[str, str] = field(default_factory=dict)
     checks: set[int] = field(default_factory=set)
     passed_arrays: tuple[Tracer, ...] = ()

@@ -26,7 +26,6 @@ from srcad.frontend.unbound import TARGET_FLAG, walrus_targets
 from srcad.ir import AVal, Const, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder, StaticValueNeeded, Tracer
 from srcad.lower.aliasing import (
-    apart_pairs,
     carry_alternatives,
     iterated_item,
     iterating,
@@ -351,17 +350,13 @@ def _lower_loop_body(
     loop. The body is lowered again while the carried values turn out to share arrays
     in later iterations that they did not in the first (see ``srcad.lower.aliasing``)."""
     extra: list[list[object]] = [[] for _ in carried]
-    apart = apart_pairs(lowering, [before[name] for name in carried], in_vars)
     while True:
         carry_alternatives(lowering, before, carried, in_vars, extra)
-        lowering.apart |= apart  # assumed for this lowering, then checked at the body's end
         lowered = _lower_body_once(lowering, node, before, carried, in_vars, counter, iteration)
         grown = next_alternatives(lowering, before, in_vars, lowered[2], extra)
-        kept = apart & apart_pairs(lowering, lowered[2], in_vars)
-        lowering.apart -= apart - kept
-        if kept == apart and all(len(g) == len(e) for g, e in zip(grown, extra, strict=True)):
+        if all(len(g) == len(e) for g, e in zip(grown, extra, strict=True)):
             return lowered  # nothing new: the checks in this lowering saw every alias
-        extra, apart = grown, kept
+        extra = grown
 
 
 def _lower_body_once(
