@@ -1799,3 +1799,39 @@ def test_lexsort_of_keys_from_data_orders_and_is_read_on_every_call():
             _assert_gradients(ranked_by_two_keys, x)
     finally:
         TIES["keys"] = kept
+
+
+def written_in_place_in_loops(x):
+    """Calls that write into an array inside a loop: the array is one the loop carries
+    (np.sin(y, out=y) in a loop was dropped: the value was the array before the loop)."""
+    y = x.copy()
+    scratch = np.zeros_like(x)
+    for _ in range(2):
+        np.sin(y, out=y)
+        np.multiply(y, GAIN["value"], out=scratch)
+        np.copyto(y, y + 0.25 * scratch)
+        y.sort()
+    k = 0
+    while np.sum(y**2) > 0.2 and k < 20:
+        np.multiply(y, 0.8, out=y)
+        k += 1
+    filled = np.empty_like(x)
+    for _ in range(2):
+        filled.fill(np.sum(y) * 0.3)
+        np.add.at(y, [0, 0, 1], filled[:3])
+    return np.sum(y * x) + np.sum(filled)
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_calls_writing_into_an_array_in_a_loop_carry_it(mode):
+    x = np.array([0.3, -0.7, 1.2])
+    gradient = srcad.value_and_grad(written_in_place_in_loops, mode=mode)
+    for gain in (1.5, -0.5):
+        GAIN["value"] = gain
+        try:
+            value, grad = gradient(x)
+            assert value == pytest.approx(written_in_place_in_loops(x), rel=1e-13)
+            expected = srcad.numerical_grad(written_in_place_in_loops, x)
+        finally:
+            GAIN["value"] = 1.5
+        np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-9)

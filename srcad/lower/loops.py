@@ -679,9 +679,29 @@ def _assigned_names(statements: list[ast.stmt], through_items: bool = True) -> l
             targets = [node.target]
         for target in targets:
             names.update((name, None) for name in _target_names(target, through_items))
+        if through_items and isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            names.update(dict.fromkeys(_written_by_call(node.value)))
         if walrus:  # if (s := f(x)) < 1.0:
             names.update(dict.fromkeys(sorted(walrus_targets(node))))
     return list(names)
+
+
+# calls that write into their first argument (np.copyto(y, v), np.add.at(y, i, v),
+# rng.shuffle(y)), and methods that write into their array (y.fill(v), y.sort())
+WRITE_INTO_FIRST = frozenset({"copyto", "fill_diagonal", "at", "shuffle", "put", "place"})
+WRITE_INTO_SELF = frozenset({"fill", "sort", "partition", "resize", "itemset", "put"})
+
+
+def _written_by_call(call: ast.Call) -> list[str]:
+    """The names of the arrays a call statement writes into, as far as its spelling says:
+    ``out=y`` (or ``out=y[1:]``), ``np.copyto(y, v)`` and the like, ``y.fill(v)``."""
+    written = [k.value for k in call.keywords if k.arg == "out"]
+    if isinstance(call.func, ast.Attribute):
+        if call.func.attr in WRITE_INTO_FIRST and call.args:
+            written.append(call.args[0])
+        if call.func.attr in WRITE_INTO_SELF:
+            written.append(call.func.value)
+    return [name for target in written for name in _target_names(target)]
 
 
 def _target_names(target: ast.expr, through_items: bool = True) -> list[str]:
