@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 
 import numpy as np
 import pytest
@@ -686,6 +687,32 @@ def test_the_hessian_through_a_function_with_only_a_reverse_rule_says_what_to_wr
     gradient = srcad.grad(through_softsign)
     rows = [srcad.numerical_grad(lambda v, k=k: gradient(v)[k], x) for k in range(2)]
     np.testing.assert_allclose(hessian, np.array(rows), rtol=1e-6, atol=1e-8)
+
+
+HARNESS = """
+import srcad
+
+
+def hessian_of(f, args):
+    def with_first(first, *rest):
+        given = list(args)
+        given[0] = first
+        return f(*given)
+
+    return srcad.hessian(lambda v: with_first(v))(args[0])
+"""
+
+
+def test_the_refusal_names_the_users_line_through_closures_of_a_harness(tmp_path, monkeypatch):
+    """A harness in another module differentiates a lambda over a closure that calls the
+    user's function: the generated code's comment names ``through_softsign``, which the
+    lambda reads through two closures (the error named srcad's generated file)."""
+    (tmp_path / "gradient_harness.py").write_text(HARNESS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    harness = importlib.import_module("gradient_harness")
+    with pytest.raises(srcad.NoDerivativeRule, match="jacrev") as e:
+        harness.hessian_of(through_softsign, (np.array([0.3, -0.2]),))
+    assert e.value.file == __file__ and e.value.line == _line_of(through_softsign, "return")
 
 
 @srcad.custom_vjp

@@ -217,12 +217,38 @@ def users_line_of_generated(file: str, line: int, function: Callable) -> tuple[s
         target: object = function
         if match.group(2):  # a helper the function reads: helper, Model.forward
             first, *rest = match.group(2).split(".")
-            target = getattr(function, "__globals__", {}).get(first)
+            target = _read_by_name(function, first)
             for part in rest:
                 target = getattr(target, part, None)
         user_file, _ = definition_line(target) if callable(target) else (None, None)
         return (user_file, int(match.group(1))) if user_file else None
     return None
+
+
+def _read_by_name(function: object, name: str, depth: int = 3) -> object:
+    """The function ``function`` reads as ``name``: a global of its module, or a value it
+    closes over (``f`` passed to a helper that defines a lambda: ``f.__name__``), also
+    through the functions it closes over, ``depth`` deep."""
+    found = getattr(function, "__globals__", {}).get(name)
+    if found is not None:
+        return found
+    code, cells = getattr(function, "__code__", None), getattr(function, "__closure__", None)
+    closed = []
+    for cell in cells or ():
+        with contextlib.suppress(ValueError):  # a cell not filled yet
+            closed.append(cell.cell_contents)
+    named = dict(zip(code.co_freevars, closed, strict=False)) if code is not None else {}
+    for value in (named.get(name), *closed):
+        if value is not None and (value is named.get(name) or _name_of(value) == name):
+            return value
+    for value in closed if depth else ():
+        if inspect.isfunction(value) and (found := _read_by_name(value, name, depth - 1)):
+            return found
+    return None
+
+
+def _name_of(value: object) -> str | None:
+    return getattr(value, "__name__", None) if callable(value) else None
 
 
 def _name(fun: Callable) -> str:
