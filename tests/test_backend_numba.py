@@ -958,3 +958,18 @@ def test_float32_code_that_also_computes_in_float64_runs_the_numpy_code(numba):
             SHIFT["offset"] = 1e8 + 0.5
         with pytest.warns(NumbaFallbackWarning, match="float64 as well as float32"):
             srcad.value_and_grad(function, backend="numba")(*args)
+
+
+def filled_in_a_loop(x):
+    """np.copyto and y.fill in a loop: the derivative reads all of an adjoint as dy[...],
+    which numba cannot index (it fell back to NumPy)."""
+    y = x * 1.0
+    scratch = np.zeros_like(x)
+    for _ in range(3):
+        np.copyto(scratch, np.sin(y) * 0.5)
+        y.fill(np.sum(y * scratch) * 0.3)
+    return np.sum(y**2) + np.sum(scratch * x)
+
+
+def test_fills_in_a_loop_run_compiled():
+    _assert_agrees(filled_in_a_loop, (np.array([0.3, -0.5, 0.9]),), 0)

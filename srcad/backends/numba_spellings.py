@@ -133,6 +133,10 @@ def import_line(names: set[str]) -> list[str]:
     return lines
 
 
+def _is_ellipsis(index: ast.expr) -> bool:
+    return isinstance(index, ast.Constant) and index.value is Ellipsis
+
+
 class _Spellings(ast.NodeTransformer):
     def __init__(self) -> None:
         self.called: set[str] = set()
@@ -155,11 +159,14 @@ class _Spellings(ast.NodeTransformer):
     def visit_Subscript(self, node: ast.Subscript) -> ast.expr:  # noqa: N802
         """``x[()]`` read: ``item_of(x)``, which numba types for a number too (the number
         of a 0-d array, as NumPy's ``[()]``; of NumPy's ``where`` of numbers, numba's
-        ``where_values`` gives a number)."""
+        ``where_values`` gives a number). ``x[...]`` read (of ``np.copyto(x, v)``, whose
+        derivative reads all of ``dx``): ``x``, all of it, which numba cannot index so."""
         node = self.generic_visit(node)  # type: ignore[assignment]
         index = node.slice
         if isinstance(node.ctx, ast.Load) and isinstance(index, ast.Tuple) and not index.elts:
             return self._call("item_of", [node.value])
+        if isinstance(node.ctx, ast.Load) and _is_ellipsis(index):
+            return node.value
         return node
 
     def visit_Call(self, node: ast.Call) -> ast.expr:  # noqa: N802 - ast's visitor name
