@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from srcad.codegen.program import Program
 from srcad.ir import Eqn, Graph, Var
-from srcad.ir.control import body_of, branches_of, carried_inputs, known_steps
+from srcad.ir.control import body_of, branches_of, known_steps
 from srcad.ir.facts import is_loop, updates_first_input
 from srcad.ir.graph import RoleKind
 from srcad.ir.naming import Namer, identifier, user_names
@@ -63,19 +63,6 @@ def _held_as_results(program: Program) -> dict[int, list[Var]]:
     return held
 
 
-def _passed_on(program: Program) -> dict[int, list[int]]:
-    """For each value a loop body starts a step from, the values of other names the body
-    ends the step with in its place (``x, y = y, x``: y's next array is x's)."""
-    passed: dict[int, list[int]] = {}
-    for eqn in program.order:
-        if is_loop(eqn):
-            body = body_of(eqn)
-            for start, end in zip(carried_inputs(eqn), body.outputs, strict=True):
-                if isinstance(end, Var) and end.id != start.id:
-                    passed.setdefault(start.id, []).append(end.id)
-    return passed
-
-
 class NameAllocator(Namer):
     """Assigns names to the vars of one graph by the naming rules, reusing the names of dead
     values; owns the set of names in use."""
@@ -98,7 +85,6 @@ class NameAllocator(Namer):
             if shares_memory(eqn) and isinstance(eqn.inputs[0], Var):
                 self._views.setdefault(eqn.inputs[0].id, []).extend(eqn.outputs)
                 self._viewed.update((v.id, eqn.inputs[0].id) for v in eqn.outputs)
-        self._passed_on = _passed_on(program)
         self._kept = _kept_for_later(graph, program)
         self._held_as = _held_as_results(program)
         self._vars = {v.id: v for v in defined_vars(graph.eqns) | set(graph.inputs)}
@@ -267,11 +253,6 @@ class NameAllocator(Namer):
                 pending += self.members(self._vars[var_id])
             if var_id in self._filled_from:
                 pending.append(self._filled_from[var_id])
-            for passed in self._passed_on.get(var_id, ()):  # x, y = y, x: y's array was x's
-                while passed in self._viewed:
-                    pending.append(passed)
-                    passed = self._viewed[passed]
-                pending.append(passed)
         return any(self._view_kept(var_id) for var_id in same - {base.id})
 
     def _view_kept(self, var_id: int) -> bool:

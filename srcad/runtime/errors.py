@@ -233,22 +233,20 @@ def _read_by_name(function: object, name: str, depth: int = 3) -> object:
     if found is not None:
         return found
     code, cells = getattr(function, "__code__", None), getattr(function, "__closure__", None)
-    closed = []
-    for cell in cells or ():
+    named = {}
+    for free, cell in zip(code.co_freevars if code else (), cells or (), strict=False):
         with contextlib.suppress(ValueError):  # a cell not filled yet
-            closed.append(cell.cell_contents)
-    named = dict(zip(code.co_freevars, closed, strict=False)) if code is not None else {}
-    for value in (named.get(name), *closed):
-        if value is not None and (value is named.get(name) or _name_of(value) == name):
+            named[free] = cell.cell_contents
+    if name in named:
+        return named[name]
+    closed = list(named.values())
+    for value in closed:  # f, called by the comment's name (f.__name__)
+        if callable(value) and getattr(value, "__name__", None) == name:
             return value
     for value in closed if depth else ():
         if inspect.isfunction(value) and (found := _read_by_name(value, name, depth - 1)):
             return found
     return None
-
-
-def _name_of(value: object) -> str | None:
-    return getattr(value, "__name__", None) if callable(value) else None
 
 
 def _name(fun: Callable) -> str:
