@@ -924,6 +924,37 @@ def test_a_ufunc_writing_into_a_buffer_of_the_function_with_out():
     np.testing.assert_allclose(srcad.grad(into_its_argument)(x), np.exp(x), rtol=1e-12)
 
 
+def reductions_into_buffers(x):
+    M = np.outer(x, x) * GAIN["value"]
+    column_sums = np.empty(3)
+    np.sum(M, axis=0, out=column_sums)
+    running = np.empty(3)
+    np.cumsum(column_sums, out=running)
+    np.cumprod(np.sin(running), out=running)  # writes over the array it reads from
+    top = np.zeros((1, 1))
+    np.max(M, axis=None, keepdims=True, out=top)
+    means = np.ones((2, 3))
+    np.mean(M, axis=1, out=means[1])
+    return np.sum(running * x) + np.sum(means * x) + top[0, 0]
+
+
+def test_numpy_functions_beside_ufuncs_writing_into_a_buffer_with_out():
+    """``np.cumsum(y, out=y)`` was refused with a plain SrcadError ('out= is not
+    supported'); as statements, the reductions and scans with ``out=`` fill the buffer."""
+    x = np.array([0.3, -0.7, 1.2])
+    _matches_while_the_gain_changes(reductions_into_buffers, x)
+    _matches_while_the_gain_changes(reductions_into_buffers, x, mode="forward")
+
+
+def test_out_inside_an_expression_is_refused_with_what_to_write():
+    def cumsum_used(x):
+        return np.sum(np.cumsum(x, out=np.empty(3)))
+
+    with pytest.raises(srcad.SrcadError, match=r"cumsum.*statement of its own") as caught:
+        srcad.grad(cumsum_used)(np.ones(3))
+    assert f":{cumsum_used.__code__.co_firstlineno + 1}:" in str(caught.value)
+
+
 def ufuncs_into_views(x):
     y = np.outer(x, x) * GAIN["value"]
     np.exp(y[:2], out=y[:2])  # a view: NumPy writes through it into y
@@ -1826,3 +1857,33 @@ def written_in_place_in_loops(x):
 def test_calls_writing_into_an_array_in_a_loop_carry_it(mode):
     x = np.array([0.3, -0.7, 1.2])
     _matches_while_the_gain_changes(written_in_place_in_loops, x, mode)
+
+
+def scattered_both_ways(x):
+    y = np.ones(3) * x[0] * GAIN["value"]
+    np.subtract.at(y, [0, 1, 1], x)  # repeated indices subtract twice
+    numpy_module.add.at(y, [2, 2, 0], x * x)  # another name for NumPy
+    for _ in range(2):
+        np.subtract.at(y, 2, 0.5 * y[0])
+    return np.sum(y**3)
+
+
+numpy_module = np
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_subtract_at_scatters_the_values_taken_away(mode):
+    """``np.subtract.at`` had no derivative rule; ``numpy.add.at`` under another module name
+    than ``np`` was not recognised."""
+    _matches_while_the_gain_changes(scattered_both_ways, np.array([0.5, -1.0, 2.0]), mode)
+
+
+def test_scatter_with_named_arguments_is_refused_at_the_line():
+    def named(x):
+        y = np.zeros(3)
+        np.subtract.at(y, indices=[0, 1], b=x[:2])
+        return np.sum(y)
+
+    with pytest.raises(srcad.UnsupportedSyntax, match="in that order without names") as caught:
+        srcad.grad(named)(np.ones(3))
+    assert f":{named.__code__.co_firstlineno + 2}:" in str(caught.value)

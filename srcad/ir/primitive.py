@@ -246,7 +246,12 @@ class Prim:
         static = {}
         for key, value in params.items():
             if key == "out" and value is not None:
-                raise ValueError(f"{self.spelling}: 'out=' (writing in place) is not supported")
+                raise ValueError(
+                    f"{self.spelling}: srcad follows 'out=' in a call that is a statement of "
+                    f"its own and writes into a named array or a slice of one "
+                    f"({self.spelling}(..., out=y)); elsewhere assign the result instead: "
+                    f"y[...] = {self.spelling}(...)"
+                )
             value = static_value(value)
             if value is _NOT_STATIC:
                 raise NotStatic(

@@ -786,12 +786,16 @@ def _unpack(lowering: Lowering, value: object, count: int, target: ast.expr) -> 
     )
 
 
-def add_at(lowering: Lowering, call: ast.Call) -> None:
-    """``np.add.at(y, index, values)`` (as generated code writes it): a new ``y``."""
-    target = call.args[0]
-    if not isinstance(target, ast.Name) or len(call.args) != 3:
+def add_at(lowering: Lowering, call: ast.Call, negated: bool = False) -> None:
+    """``np.add.at(y, index, values)`` (as generated code writes it): a new ``y``;
+    ``negated``: ``np.subtract.at``, the values taken away."""
+    target = call.args[0] if call.args else None
+    if not isinstance(target, ast.Name) or len(call.args) != 3 or call.keywords:
         raise lowering.located(
-            UnsupportedSyntax, "np.add.at needs a variable, an index and values", call
+            UnsupportedSyntax,
+            f"'{ast.unparse(call.func)}' needs a variable, an index and values, written "
+            "in that order without names: np.add.at(y, index, values)",
+            call,
         )
     base = lookup(lowering, target.id, call)
     check_not_passed_twice(lowering, target.id, base, call)
@@ -800,6 +804,8 @@ def add_at(lowering: Lowering, call: ast.Call) -> None:
     index = index_of(lowering, call.args[1])
     static, arrays = encode_index(plain_index(index, lowering.builder.loc))
     values = evaluate(lowering, call.args[2])
+    if negated:
+        values = -values if isinstance(values, Tracer) else -np.asarray(values)
     lowering.env[target.id] = index_add(base, values, *arrays, index=static)
 
 

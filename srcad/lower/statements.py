@@ -78,8 +78,8 @@ def lower_expression_statement(lowering: Lowering, node: ast.Expr, since: int) -
     filled = _as_subscript_assignment(lowering, node.value)
     if filled is not None:  # np.fill_diagonal(M, v): M[arange(k), arange(k)] = v
         dispatch_statement(lowering, filled, since)
-    elif _is_add_at(node.value):
-        add_at(lowering, node.value)
+    elif (scattered := _scattered_by(lowering, node.value)) is not None:
+        add_at(lowering, node.value, negated=scattered is np.subtract)
     elif (sort := _array_sort(lowering, node.value)) is not None:  # y[...] = np.sort(y)
         _lower_sort(lowering, sort, since)
     elif calls_runtime_helper(lowering, node.value, REFUSE_CHANGED_ARGUMENTS):
@@ -154,12 +154,14 @@ def _as_subscript_assignment(lowering: Lowering, call: ast.expr) -> ast.Assign |
 
 
 # NumPy functions besides ufuncs whose ``out=y`` fills y with what they return
-WRITING_OUT = (np.clip, np.dot)
+WRITING_OUT = (np.clip, np.dot, np.cumsum, np.cumprod, np.sum, np.prod, np.mean, np.round)
+WRITING_OUT += (np.max, np.min, np.amax, np.amin, np.concatenate, np.take, np.std, np.var)
 
 
 def _ufunc_into(lowering: Lowering, call: ast.Call) -> ast.Assign | None:
     """``np.add(a, b, out=y)`` of an array ``y`` is ``y[...] = np.add(a, b)``; so are
-    ``np.clip(h, lo, hi, out=y)``, ``h.clip(lo, hi, out=y)`` and ``np.dot(a, b, out=y)``."""
+    ``np.clip(h, lo, hi, out=y)``, ``h.clip(lo, hi, out=y)``, ``np.cumsum(h, out=y)`` and the
+    other ``WRITING_OUT`` calls as statements."""
     outs = [k for k in call.keywords if k.arg == "out"]
     if len(outs) != 1:
         return None
@@ -300,8 +302,18 @@ def _is_outside_call(lowering: Lowering, call: ast.Call) -> bool:
     return outside_callee(evaluate(lowering, call.func)) is not None
 
 
-def _is_add_at(node: ast.expr) -> TypeGuard[ast.Call]:
-    return isinstance(node, ast.Call) and ast.unparse(node.func) in ("np.add.at", "numpy.add.at")
+# ufuncs whose ``.at(y, index, values)`` srcad follows: np.subtract.at adds the values negated
+SCATTERING_UFUNCS = (np.add, np.subtract)
+
+
+def _scattered_by(lowering: Lowering, node: ast.expr) -> np.ufunc | None:
+    """The ufunc of a call ``np.add.at(y, index, values)`` or ``np.subtract.at(...)``."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return None
+    if node.func.attr != "at":
+        return None
+    ufunc = getattr(evaluate(lowering, node.func), "__self__", None)
+    return ufunc if any(ufunc is known for known in SCATTERING_UFUNCS) else None
 
 
 def _array_sort(lowering: Lowering, call: ast.expr) -> ast.Call | None:

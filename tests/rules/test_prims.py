@@ -51,7 +51,7 @@ def test_meaningful_none_is_kept():
 @pytest.mark.parametrize(
     ("name", "args", "kwargs", "message"),
     [
-        ("sum", (np.ones(3),), {"out": np.ones(())}, "writing in place"),
+        ("sum", (np.ones(3),), {"out": np.ones(())}, "a statement of its own"),
         ("sum", (np.ones(3),), {"where": True}, "does not support the argument 'where'"),
         ("exp", (np.ones(3), 2), {}, "too many arguments"),
         ("concatenate", (np.ones(3),), {}, "list or tuple of arrays"),
