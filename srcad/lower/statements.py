@@ -79,7 +79,7 @@ def lower_expression_statement(lowering: Lowering, node: ast.Expr, since: int) -
     if filled is not None:  # np.fill_diagonal(M, v): M[arange(k), arange(k)] = v
         dispatch_statement(lowering, filled, since)
     elif (scattered := _scattered_by(lowering, node.value)) is not None:
-        add_at(lowering, node.value, negated=scattered is np.subtract)
+        add_at(lowering, scattered[0], negated=scattered[1] is np.subtract)
     elif (sort := _array_sort(lowering, node.value)) is not None:  # y[...] = np.sort(y)
         _lower_sort(lowering, sort, since)
     elif calls_runtime_helper(lowering, node.value, REFUSE_CHANGED_ARGUMENTS):
@@ -154,8 +154,9 @@ def _as_subscript_assignment(lowering: Lowering, call: ast.expr) -> ast.Assign |
 
 
 # NumPy functions besides ufuncs whose ``out=y`` fills y with what they return
-WRITING_OUT = (np.clip, np.dot, np.cumsum, np.cumprod, np.sum, np.prod, np.mean, np.round)
-WRITING_OUT += (np.max, np.min, np.amax, np.amin, np.concatenate, np.take, np.std, np.var)
+WRITING_OUT: tuple[Any, ...] = (np.clip, np.dot, np.cumsum, np.cumprod, np.sum, np.prod)
+WRITING_OUT += (np.mean, np.round, np.max, np.min, np.amax, np.amin, np.concatenate)
+WRITING_OUT += (np.take, np.std, np.var)
 
 
 def _ufunc_into(lowering: Lowering, call: ast.Call) -> ast.Assign | None:
@@ -306,14 +307,14 @@ def _is_outside_call(lowering: Lowering, call: ast.Call) -> bool:
 SCATTERING_UFUNCS = (np.add, np.subtract)
 
 
-def _scattered_by(lowering: Lowering, node: ast.expr) -> np.ufunc | None:
-    """The ufunc of a call ``np.add.at(y, index, values)`` or ``np.subtract.at(...)``."""
+def _scattered_by(lowering: Lowering, node: ast.expr) -> tuple[ast.Call, np.ufunc] | None:
+    """A call ``np.add.at(y, index, values)`` or ``np.subtract.at(...)`` and its ufunc."""
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
         return None
     if node.func.attr != "at":
         return None
     ufunc = getattr(evaluate(lowering, node.func), "__self__", None)
-    return ufunc if any(ufunc is known for known in SCATTERING_UFUNCS) else None
+    return (node, ufunc) if any(ufunc is known for known in SCATTERING_UFUNCS) else None
 
 
 def _array_sort(lowering: Lowering, call: ast.expr) -> ast.Call | None:
