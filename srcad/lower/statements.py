@@ -314,7 +314,9 @@ def _scattered_by(lowering: Lowering, node: ast.expr) -> tuple[ast.Call, np.ufun
     if node.func.attr != "at":
         return None
     ufunc = getattr(evaluate(lowering, node.func), "__self__", None)
-    return (node, ufunc) if any(ufunc is known for known in SCATTERING_UFUNCS) else None
+    if not isinstance(ufunc, np.ufunc) or not any(ufunc is u for u in SCATTERING_UFUNCS):
+        return None
+    return node, ufunc
 
 
 def _array_sort(lowering: Lowering, call: ast.expr) -> ast.Call | None:
