@@ -182,6 +182,24 @@ def test_a_helper_called_for_its_side_effect_gets_advice():
         srcad.grad(calls_in_place_helper)(np.array([1.0, 2.0]))
 
 
+def test_a_nested_helper_writing_into_its_parameter_gets_the_same_advice():
+    """A nested ``def step(src, dst): dst[:] = ...`` failed with "name 'dst' is not
+    defined" (the scan for writes into dicts from outside took ``dst`` for a global)."""
+
+    def smooths_in_place(x):
+        y = np.zeros_like(x)
+
+        def step(src, dst):
+            dst[:] = 0.5 * src
+
+        step(x, y)
+        return np.sum(y**2)
+
+    with pytest.raises(srcad.errors.UnsupportedSyntax, match=r"must return it") as caught:
+        srcad.grad(smooths_in_place)(np.array([1.0, 2.0]))
+    assert f":{smooths_in_place.__code__.co_firstlineno + 6}:" in str(caught.value)
+
+
 def view_before_loop_written_inside(x):
     y = x.copy()
     a = y[0:2]

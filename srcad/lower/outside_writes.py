@@ -75,6 +75,8 @@ def note_written_dicts(lowering: Lowering) -> None:
     for node in nodes(lowering.parsed.node):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             local.add(node.id)
+        elif isinstance(node, ast.arg):
+            local.add(node.arg)  # a parameter, also of a nested def or a lambda
         elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
             written.append(node)
         elif isinstance(node, ast.Call) and subscript_written_by(node) is not None:
