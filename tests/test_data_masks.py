@@ -122,6 +122,14 @@ FUNCTIONS = [
 ]
 
 
+def columns_of_selected_rows(rows):
+    kept = rows[rows[:, 0] > SETTINGS["threshold"]]
+    features = kept[:, 1:]  # the selected rows stay whole, the columns are picked
+    last = rows[rows[:, 2] < 0.5][..., -1]
+    flipped = kept[:, ::-1][:, 0]
+    return np.sum(features**2) + np.max(np.exp(last)) + np.mean(flipped * rows[0, 1])
+
+
 def _check(fun, *args):
     expected = srcad.numerical_grad(fun, *args)
     with warnings.catch_warnings():
@@ -140,19 +148,24 @@ def test_a_mask_from_data_in_both_modes_and_at_other_data(fun):
     _check(fun, 0.2 - 1.3 * X)  # other signs: another count, other positions
 
 
-@pytest.mark.parametrize("fun", [selected_rows, row_sums], ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "fun", [selected_rows, row_sums, columns_of_selected_rows], ids=lambda f: f.__name__
+)
 def test_rows_selected_by_a_mask_from_data(fun):
     _check(fun, ROWS)
     _check(fun, -ROWS)
 
 
-@pytest.mark.parametrize("fun", [one_mask_two_arrays, mask_written_twice])
-def test_the_mask_follows_a_global_changed_between_calls(fun):
+@pytest.mark.parametrize(
+    ("fun", "x"),
+    [(one_mask_two_arrays, X), (mask_written_twice, X), (columns_of_selected_rows, ROWS)],
+)
+def test_the_mask_follows_a_global_changed_between_calls(fun, x):
     gradient = srcad.grad(fun)
-    np.testing.assert_allclose(gradient(X), srcad.numerical_grad(fun, X), rtol=1e-6)
+    np.testing.assert_allclose(gradient(x), srcad.numerical_grad(fun, x), rtol=1e-6)
     SETTINGS["threshold"] = 0.5
     try:
-        np.testing.assert_allclose(gradient(X), srcad.numerical_grad(fun, X), rtol=1e-6)
+        np.testing.assert_allclose(gradient(x), srcad.numerical_grad(fun, x), rtol=1e-6)
     finally:
         SETTINGS["threshold"] = 0.0
 
@@ -197,9 +210,14 @@ def two_masks_combined(x):
     return np.sum(x[x > 0] * x[x < 1])
 
 
-@pytest.mark.parametrize(
-    "fun", [first_selected, sorted_selection, two_masks_combined], ids=lambda f: f.__name__
-)
+def row_of_selected_rows(x):
+    return np.sum(np.outer(x, x)[x > 0][:2, 1])  # [:2] cuts along the selected axis
+
+
+REFUSED_FOR_LENGTH = [first_selected, sorted_selection, two_masks_combined, row_of_selected_rows]
+
+
+@pytest.mark.parametrize("fun", REFUSED_FOR_LENGTH, ids=lambda f: f.__name__)
 def test_what_needs_the_length_is_refused_at_the_line(fun):
     with pytest.raises(srcad.SrcadError, match=r"test_data_masks.py:\d+: .*x\[x > 0\]"):
         srcad.grad(fun)(X)

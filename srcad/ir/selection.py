@@ -19,8 +19,9 @@ through the same mask that ``x[mask]``'s own derivative is.
 
 Elementwise operations (operators, ufuncs, ``np.clip``) keep a selection; reductions (sum,
 mean, max, min, prod, var, std, ``np.linalg.norm``, a dot product of two selections) and
-``len`` end one. Anything else (indexing it, sorting it, returning it) needs its length and
-is refused at the user's line.
+``len`` end one; an index that keeps the selected axis whole (``x[mask][:, 1:]``) picks along
+the others. Anything else (a row of it, sorting it, returning it) needs its length and is
+refused at the user's line.
 """
 
 from __future__ import annotations
@@ -38,6 +39,13 @@ REFUSED = (
     "which is known only when the code runs; reduce it (np.sum, np.mean, np.max, ...), or "
     "use np.where(mask, x, 0.0) to keep the shape"
 )
+
+
+def _picks_statically(item: object) -> bool:
+    """A slice of literal bounds or an int: an index along an axis the mask did not select."""
+    if isinstance(item, slice):
+        return all(b is None or type(b) is int for b in (item.start, item.stop, item.step))
+    return type(item) is int
 
 
 class Selection:
@@ -111,8 +119,18 @@ class Selection:
     def __iter__(self):
         raise self.refused("iterating over x[mask]")
 
-    def __getitem__(self, index: object):
-        raise self.refused("x[mask][...]")
+    def __getitem__(self, index: object) -> Selection:
+        """``x[mask][:, 1:]``, ``x[mask][..., 0]``: an index that keeps the selected axis
+        whole and picks along the others by slices and ints (known when compiling)."""
+        items = index if isinstance(index, tuple) else (index,)
+        keeps_selected = bool(items) and (items[0] == slice(None) or items[0] is Ellipsis)
+        rest = items[1:]
+        if not keeps_selected or not all(map(_picks_statically, rest)):
+            raise self.refused("x[mask][...]")
+        if len(rest) > len(self.trailing):
+            raise self.refused("x[mask][...] with more indices than it has axes")
+        lead = (Ellipsis,) if items[0] is Ellipsis else (slice(None),) * self.mask.ndim
+        return Selection(self.values[(*lead, *rest)], self.mask, self.loc, self.is_filled)
 
     def refused(self, what: str) -> TraceError:
         return TraceError(REFUSED.format(what=what), self.loc)
