@@ -335,12 +335,12 @@ def test_positions_of_a_global_mask_are_constants_checked_on_every_call():
             OBSERVED[0, 1], OBSERVED[2, 0] = False, True
 
 
-def test_positions_where_a_condition_on_data_holds_are_still_refused():
+def test_positions_where_a_condition_on_data_holds_select_as_the_condition():
     def positive_positions(x):
-        return np.sum(x[np.nonzero(x > 0)])
+        return np.sum(x[np.nonzero(x > 0)] ** 2)
 
-    with pytest.raises(srcad.UnsupportedSyntax, match="as many as the data says"):
-        srcad.grad(positive_positions)(X)
+    _check(positive_positions, X)
+    _check(positive_positions, -X)
 
 
 YOBS = RNG.uniform(size=7)
@@ -372,12 +372,13 @@ def test_positions_of_a_mask_of_global_float_arrays_follow_their_values():
         YOBS[:], LIMITS["low"] = original, 0.5
 
 
-def test_positions_of_a_mask_of_an_argument_are_still_refused():
+def test_positions_of_a_mask_of_another_argument_follow_it_on_every_call():
     def selected(x, y):
-        return np.sum(x[np.nonzero(y > 0.5)[0]])
+        return np.sum(np.sin(x[np.nonzero(y > 0.5)[0]]))
 
-    with pytest.raises(srcad.UnsupportedSyntax, match="as many as the data says"):
-        srcad.grad(selected)(X, YOBS)
+    gradient = srcad.grad(selected)
+    for y in (YOBS, 1.0 - YOBS):
+        np.testing.assert_allclose(gradient(X, y), srcad.numerical_grad(selected, X, y), rtol=1e-6)
 
 
 SIGNED = np.array([0.0, 1.0, -2.0])
@@ -397,3 +398,58 @@ def test_a_fixed_array_changed_from_zero_to_minus_zero_recompiles():
             np.testing.assert_allclose(gradient(x), srcad.numerical_grad(negative_positions, x))
     finally:
         SIGNED[0] = 0.0
+
+
+def through_positions(x):
+    (kept,) = np.nonzero(x > SETTINGS["threshold"])
+    y = x.copy()
+    y[kept] = 0.5 * y[kept]  # a write through the positions is a write through the mask
+    rows = np.outer(x, C)[np.where(x < 1.0)]  # rows of a matrix, by a 1-d mask's positions
+    flat = x[np.flatnonzero(x > 0.2)]
+    return np.sum(y**3) + np.mean(np.exp(x[(x > -1.0).nonzero()])) + np.sum(rows**2) + flat @ flat
+
+
+def positions_of_a_matrix_mask(rows):
+    mask = rows > SETTINGS["threshold"]
+    return np.sum(np.log1p(rows[np.where(mask)] ** 2)) + np.max(rows[mask.nonzero()])
+
+
+def test_positions_of_a_mask_from_data_index_as_the_mask():
+    """``x[np.where(x > 0)]`` and ``np.nonzero`` were refused ('np.where takes 3
+    arguments'); as the whole index of an array over the mask they select as the mask."""
+    _check(through_positions, X)
+    _check(positions_of_a_matrix_mask, ROWS)
+    for fun, x in [(through_positions, X), (positions_of_a_matrix_mask, ROWS)]:
+        gradient = srcad.grad(fun)
+        gradient(x)
+        SETTINGS["threshold"] = 0.5
+        try:
+            np.testing.assert_allclose(gradient(x), srcad.numerical_grad(fun, x), rtol=1e-6)
+        finally:
+            SETTINGS["threshold"] = 0.0
+
+
+def counted_positions(x):
+    return len(np.where(x > 0)[0]) * np.sum(x)
+
+
+def shifted_positions(x):
+    return np.sum(x[np.where(x > 0)[0] - 1])
+
+
+def rows_of_a_matrix_mask(rows):
+    return np.sum(rows[np.nonzero(rows > 0)[0]])  # row numbers, repeated: not rows[mask]
+
+
+@pytest.mark.parametrize(
+    ("fun", "x", "what"),
+    [
+        (counted_positions, X, "len"),
+        (shifted_positions, X, "arithmetic"),
+        (rows_of_a_matrix_mask, ROWS, "some of their arrays"),
+    ],
+)
+def test_positions_used_otherwise_are_refused_at_the_line(fun, x, what):
+    with pytest.raises(srcad.SrcadError, match=rf"test_data_masks.py:\d+: .*{what}") as caught:
+        srcad.grad(fun)(x)
+    assert f":{fun.__code__.co_firstlineno + 1}:" in str(caught.value)

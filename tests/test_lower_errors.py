@@ -75,15 +75,16 @@ def test_complex_values_are_refused_with_what_to_write():
 
 
 def _positions(x):
-    return np.sum(x[np.nonzero(x > 0.5)]) + np.sum(x[np.flatnonzero(x > 1.0)])  # <- here
+    return np.sum(x[np.nonzero(x > 0.5)]) + np.sum(x[np.argwhere(x > 1.0)[:, 0]])  # <- here
 
 
 def test_positions_of_a_condition_from_data_are_refused_with_what_to_write():
-    """np.nonzero, np.argwhere, np.flatnonzero: the message said to give a derivative rule."""
+    """np.argwhere (np.nonzero and np.where as an index are followed): the message said to
+    give a derivative rule."""
     message = _refusal_at_marked_line(
         _positions, np.array([0.5, 2.0]), srcad.errors.UnsupportedSyntax
     )
-    assert message.startswith("'np.nonzero(x > 0.5)' gives the positions")
+    assert message.startswith("'np.argwhere(x > 1.0)' gives the positions")
     assert "np.where(condition, a, b)" in message and "defvjp" not in message
 
 

@@ -318,7 +318,7 @@ def test_isclose_allclose_and_reversed_of_values_from_data():
             assert value == pytest.approx(closeness_and_reversal(x, target))
             assert_matches_central_differences(closeness_and_reversal, x, target)
     with pytest.raises(srcad.errors.SrcadError, match=r"np.where\(condition, a, b\)"):
-        srcad.grad(lambda x: np.sum(x[np.where(x > 0)[0]]))(np.ones(3))
+        srcad.grad(lambda x: np.sum(x[np.argwhere(x > 0)[:, 0]]))(np.ones(3))
 
 
 def test_isinstance_of_containers_and_named_tuples_passed_in():

@@ -353,3 +353,77 @@ REDUCTIONS: dict[Callable, Callable] = {
 
 def is_selection(value: object) -> bool:
     return isinstance(value, Selection)
+
+
+POSITIONS_REFUSED = (
+    "the positions where a mask computed from data holds (np.where(mask), np.nonzero(mask)) "
+    "are as many as the data says, known only when the code runs: srcad follows them as the "
+    "whole index of an array the mask was made over, x[np.where(mask)] (or "
+    "x[np.nonzero(mask)[0]] of a 1-d mask), which is x[mask], and not in {what}; count them "
+    "with np.sum(mask)"
+)
+
+
+class Positions:
+    """The indices along axis ``axis`` where ``mask`` holds (``np.nonzero(mask)[axis]``),
+    for a boolean ``mask`` computed from data. Only indexing with them is followed: as the
+    selection through the mask (``mask_of_positions``)."""
+
+    def __init__(self, mask: Any, axis: int, loc: Loc | None):
+        self.mask = mask
+        self.axis = axis
+        self.loc = loc
+
+    def refused(self, what: str) -> TraceError:
+        return TraceError(POSITIONS_REFUSED.format(what=what), self.loc)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        raise self.refused(f"np.{ufunc.__name__}")
+
+    def __array_function__(self, func, types, args, kwargs):
+        raise self.refused(f"np.{func.__name__}")
+
+    def __len__(self) -> int:
+        raise self.refused("len()")
+
+    def __iter__(self):
+        raise self.refused("a loop over them")
+
+    def __bool__(self) -> bool:
+        raise self.refused("a condition")
+
+    def __getitem__(self, index: object):
+        raise self.refused("an index into them")
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise self.refused(f".{name}")
+
+    def _operator(self, *other: object):
+        raise self.refused("arithmetic")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _operator
+    __floordiv__ = __rfloordiv__ = __mod__ = __neg__ = _operator
+    __lt__ = __le__ = __gt__ = __ge__ = _operator
+
+
+def positions_of(mask: Any, loc: Loc | None) -> tuple[Positions, ...]:
+    """``np.nonzero(mask)``, ``np.where(mask)``: one ``Positions`` per axis of the mask."""
+    return tuple(Positions(mask, axis, loc) for axis in range(mask.ndim))
+
+
+def mask_of_positions(index: object) -> Any | None:
+    """The mask an index of positions selects through: ``np.nonzero(mask)`` whole (a
+    tuple of all its axes, in order) or its one array of a 1-d mask; None for other
+    indices, and a refusal for positions used otherwise within an index."""
+    items = index if isinstance(index, tuple) else (index,)
+    found = [item for item in items if isinstance(item, Positions)]
+    if not found:
+        return None
+    mask = found[0].mask
+    whole = len(items) == len(found) == mask.ndim
+    in_order = all(p.mask is mask and p.axis == k for k, p in enumerate(found))
+    if not (whole and in_order):
+        raise found[0].refused("an index with other parts, or with some of their arrays")
+    return mask

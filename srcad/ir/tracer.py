@@ -28,7 +28,7 @@ from srcad.ir.graph import Atom, AVal, Const, Loc
 from srcad.ir.index import encode_index
 from srcad.ir.primitive import NotStatic
 from srcad.ir.prims import PRIMS, prim_of
-from srcad.ir.selection import Selection
+from srcad.ir.selection import Positions, Selection, mask_of_positions, positions_of
 
 if TYPE_CHECKING:
     from srcad.ir.builder import GraphBuilder
@@ -229,8 +229,10 @@ class Tracer:
         return self.builder.apply(prim.name, inputs)
 
     def __array_function__(self, func, types, args, kwargs):
-        if Selection in types:
+        if Selection in types or Positions in types:
             return NotImplemented
+        if asks_positions(func, args, kwargs):  # np.nonzero(mask), np.where(mask)
+            return positions_of(self, self.builder.loc)
         if func is np.shape:
             return self.shape
         if func is np.ndim:
@@ -321,7 +323,16 @@ class Tracer:
     def __iter__(self):
         return iter([self[i] for i in range(len(self))])
 
+    def nonzero(self):
+        """``mask.nonzero()``: as ``np.nonzero(mask)``, followed as an index."""
+        if asks_positions(np.nonzero, (self,), {}):
+            return positions_of(self, self.builder.loc)
+        raise UnknownPrimitiveError(_unknown(np.nonzero, "__call__"), self.builder.loc)
+
     def __getitem__(self, index):
+        positions_mask = mask_of_positions(index)
+        if positions_mask is not None:  # x[np.nonzero(mask)]: x[mask]
+            index = positions_mask
         if is_data_mask(index, self):
             return Selection.of(self, index, self.builder.loc)
         static, arrays = encode_index(plain_index(index, self.builder.loc))
@@ -363,6 +374,17 @@ def _is_boolean(value: object) -> bool:
     return isinstance(value, (bool, np.bool_)) or (
         isinstance(value, np.ndarray) and value.dtype == bool
     )
+
+
+def asks_positions(func: object, args: tuple, kwargs: dict) -> bool:
+    """``np.nonzero(mask)`` or ``np.where(mask)`` of a boolean array computed from data, or
+    ``np.flatnonzero(mask)`` of a 1-d one."""
+    if not (func is np.nonzero or func is np.where or func is np.flatnonzero):
+        return False
+    mask = args[0] if len(args) == 1 and not kwargs else None
+    if not (isinstance(mask, Tracer) and mask.aval.dtype == "bool" and mask.ndim > 0):
+        return False
+    return func is not np.flatnonzero or mask.ndim == 1  # flat positions of a 1-d mask
 
 
 def is_data_mask(index: object, base: Tracer) -> bool:

@@ -22,7 +22,7 @@ from srcad.ir import Const, Var
 from srcad.ir.builder import Tracer, plain_index
 from srcad.ir.index import encode_index
 from srcad.ir.indexing import index_add, setitem
-from srcad.ir.selection import Selection
+from srcad.ir.selection import Selection, mask_of_positions
 from srcad.ir.tracer import is_data_mask
 from srcad.ir.world import ArgumentRoot, WorldPath
 from srcad.lower.aliasing import (
@@ -673,6 +673,9 @@ def _updated(
     lowering: Lowering, base: Tracer, index: object, value: object, target: ast.Subscript
 ) -> Any:
     """The new value of ``base`` after ``base[index] = value`` (a tracer)."""
+    positions_mask = mask_of_positions(index)
+    if positions_mask is not None:  # y[np.nonzero(mask)] = v: y[mask] = v
+        index = positions_mask
     later = _mask_after_full_slices(index, base)
     if isinstance(index, Tracer) and is_data_mask(index, base) and _is_mask_value(value):
         # y[mask] = v, for a mask known at run time: v a scalar or y[mask] computed on

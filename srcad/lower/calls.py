@@ -42,7 +42,8 @@ from srcad.ir.builder import StaticValueNeeded, TraceError, Tracer, record_call
 from srcad.ir.graph import Const
 from srcad.ir.primitive import CUSTOM, SETTING_TYPES, Prim
 from srcad.ir.prims import prim_of
-from srcad.ir.selection import Selection
+from srcad.ir.selection import Selection, positions_of
+from srcad.ir.tracer import asks_positions
 from srcad.ir.world import AT_LINE, AT_LINE_MODULE, WorldPath
 from srcad.lower.aliasing import live_values
 from srcad.lower.assignments import assign
@@ -278,6 +279,9 @@ def call(
         known = [value_of_constants(lowering, value) for value in args]
         if all(value is not None for value in known):  # ... and lowered again: known now
             return finder(*known, **kwargs)
+        if asks_positions(function, tuple(args), dict(kwargs)):  # x[np.nonzero(x > 0)]
+            found = positions_of(args[0], lowering.builder.loc)
+            return found[0] if function is np.flatnonzero else found
     solver = solver_of(function)  # (also on constants: its dynamics may read globals)
     if solver is not None:  # scipy.integrate.odeint: one equation, the adjoint as its rule
         return solver(lowering, list(args), dict(kwargs), node)

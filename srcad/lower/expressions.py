@@ -81,6 +81,7 @@ ARRAY_ATTRIBUTES = {"T", "shape", "ndim", "size", "dtype", "reshape", "transpose
 NAMESPACE_ATTRIBUTES = frozenset({"__globals__", "__dict__", "__closure__", "__builtins__"})
 NAMESPACE_OWNERS = (types.FunctionType, types.ModuleType)
 ARRAY_ATTRIBUTES |= {"flatten", "astype", "real", "imag", "item", "tolist", *SAME_AS_NUMPY}
+ARRAY_ATTRIBUTES |= {"nonzero"}  # of a mask: positions, followed as an index
 
 
 @lowers_expression(ast.Constant)
