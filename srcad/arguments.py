@@ -168,10 +168,11 @@ class Wrt:
         return Wrt(numbers, self.is_single)
 
     @classmethod
-    def all_floats(cls, signature: ArgSignature, count: int) -> Wrt:
-        """Every positional argument (among the first ``count``) made of floats only: what
-        ``vjp`` and ``jvp`` differentiate, as JAX does for its primals."""
-        numbers = tuple(n for n in range(count) if _is_float_tree(signature.leaves[n]))
+    def floats_with_settings(cls, signature: ArgSignature, count: int) -> Wrt:
+        """Every positional argument (among the first ``count``) that holds floats, its
+        other leaves settings (ints, bools, strings, None: constants, as in ``grad``): what
+        ``vjp`` and ``jvp`` differentiate."""
+        numbers = tuple(n for n in range(count) if _floats_and_settings(signature.leaves[n]))
         return cls(numbers, False)
 
     def __str__(self) -> str:
@@ -230,6 +231,14 @@ def constant_gradient(leaf: object) -> object:
 def _is_float_tree_part(signature: ArgSignature, number: int) -> bool:
     """Whether argument ``number`` holds some float (the constants are its settings)."""
     return any(isinstance(leaf, AVal) and leaf.is_float for leaf in signature.leaves[number])
+
+
+def _floats_and_settings(leaves: tuple) -> bool:
+    """Some float leaf, and every other leaf a setting (``{"w": w, "k": 3}``)."""
+    floats = [isinstance(leaf, AVal) and leaf.is_float for leaf in leaves]
+    return any(floats) and all(
+        f or is_constant_leaf(x) for f, x in zip(floats, leaves, strict=True)
+    )
 
 
 def _is_float_tree(leaves: tuple) -> bool:

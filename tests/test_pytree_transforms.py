@@ -205,6 +205,72 @@ def test_ints_bools_strings_and_none_among_parameters_are_constants(mode):
     np.testing.assert_allclose(srcad.grad(settings_among_parameters)(params)["w"], 10.0 * w)
 
 
+def powered(p, scale):
+    return np.sum(p["w"] ** p["k"]) * p["s"] * scale["value"]
+
+
+def _directional(fun, args, tangents):
+    """Central differences of ``fun`` along the float leaves of ``tangents``."""
+    eps = 1e-6
+    step = [{k: (v + eps * tangents[0][k] if k != "k" else v) for k, v in args[0].items()}]
+    back = [{k: (v - eps * tangents[0][k] if k != "k" else v) for k, v in args[0].items()}]
+    return (fun(*step, *args[1:]) - fun(*back, *args[1:])) / (2 * eps)
+
+
+def test_jvp_and_vjp_of_an_argument_holding_settings_differentiate_its_floats():
+    """jvp gave a tangent of 0.0 and vjp_fn None for an argument holding an int among its
+    floats (it took only arguments made of floats alone), where grad differentiates them."""
+    p = {"w": np.array([1.0, 2.0]), "k": 3, "s": 2.0}
+    t = {"w": np.array([1.0, -0.5]), "k": 0, "s": 1.0}
+    scale = {"value": 1.0}
+    for value in (1.0, -2.5):  # a second call after the outside value changed
+        scale["value"] = value
+        _, tangent = srcad.jvp(lambda p: powered(p, scale), (p,), (t,))
+        assert tangent == pytest.approx(_directional(powered, (p, scale), (t,)), rel=1e-6)
+        _, vjp_fn = srcad.vjp(lambda p: powered(p, scale), p)
+        (got,) = vjp_fn(1.0)
+        expected = srcad.grad(powered)(p, scale)
+        assert got["k"] == 0 and type(got["k"]) is int
+        np.testing.assert_allclose(got["w"], expected["w"], rtol=1e-12)
+        assert got["s"] == pytest.approx(expected["s"], rel=1e-12)
+        np.testing.assert_allclose(
+            got["w"],
+            srcad.numerical_grad(lambda w, v=value: powered({**p, "w": w}, {"value": v}), p["w"]),
+            rtol=1e-6,
+        )
+
+
+def test_jvp_inside_differentiated_code_of_an_argument_holding_settings():
+    def directional(x):
+        p = {"w": x, "k": 3, "s": 2.0}
+        _, tangent = srcad.jvp(lambda p: powered(p, {"value": 1.0}), (p,), (dict(p, w=x),))
+        return tangent
+
+    x = np.array([0.5, -1.5])
+    np.testing.assert_allclose(
+        srcad.grad(directional)(x), srcad.numerical_grad(directional, x), rtol=1e-6
+    )
+
+
+def noisy_squares(x):
+    return np.sum(x**2 * np.random.standard_normal(3))
+
+
+def test_vjp_fn_leaves_the_callers_random_state_as_it_finds_it():
+    """vjp_fn put the global random state back to where the forward call left it: draws
+    (or a seed) of the caller's between vjp and vjp_fn were undone, and repeated."""
+    x = np.array([0.5, -0.3, 0.8])
+    np.random.seed(0)
+    _, vjp_fn = srcad.vjp(noisy_squares, x)
+    first = np.random.standard_normal()
+    (gradient,) = vjp_fn(1.0)
+    second = np.random.standard_normal()
+    np.random.seed(0)
+    noise = np.random.standard_normal(3)
+    assert (first, second) == (np.random.standard_normal(), np.random.standard_normal())
+    np.testing.assert_allclose(gradient, 2 * x * noise, rtol=1e-12)  # the forward call's draw
+
+
 def test_an_int_argument_alone_is_refused_not_taken_as_a_constant():
     def loss(pair):
         return np.sum(pair[0] * pair[1])

@@ -63,7 +63,7 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple:
     fun = differentiable(fun)
     arguments = bind_call(fun, primals, {})
     signature = signature_of(arguments, fun)
-    wrt = Wrt.all_floats(signature, len(primals))
+    wrt = Wrt.floats_with_settings(signature, len(primals))
     compiled = compile_forward(fun, signature, wrt, outputs=Outputs())
     tangent_leaves = []
     for n in wrt.numbers:
@@ -73,7 +73,11 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple:
             raise ArgumentTypeError(
                 f"the tangent for argument {n} has a different structure than the primal"
             )
-        tangent_leaves += [_as_tangent(t, p, n) for t, p in zip(leaves, primal_leaves, strict=True)]
+        tangent_leaves += [  # a setting among the floats (an int) takes no tangent
+            _as_tangent(t, p, n)
+            for t, p in zip(leaves, primal_leaves, strict=True)
+            if not is_constant_leaf(p)
+        ]
     value, value_dot = compiled.fn(*arguments.values(), *tangent_leaves)
     value_dot = _not_the_callers(value_dot, tangent_leaves)
     return in_classes_of(value, compiled.out_tree), in_classes_of(value_dot, compiled.out_tree)
@@ -113,7 +117,7 @@ def vjp(fun: Callable, *primals) -> tuple:
     fun = differentiable(fun)
     arguments = bind_call(fun, primals, {})
     signature = signature_of(arguments, fun)
-    wrt = Wrt.all_floats(signature, len(primals))
+    wrt = Wrt.floats_with_settings(signature, len(primals))
     compiled = compile_reverse(fun, signature, wrt, is_scalar=False)
     values = list(arguments.values())
     before = DrawState.of(compiled.random_draws, arguments)
@@ -121,7 +125,6 @@ def vjp(fun: Callable, *primals) -> tuple:
     # the pullback runs at this point: the caller may change its arrays in place meanwhile
     kept = [_copied_arrays(value) for value in values]
     value, _ = compiled.fn(*values, *_unit_cotangents(compiled, None))
-    after = DrawState.of(compiled.random_draws, arguments)
 
     @public_api
     def vjp_fn(cotangent):
@@ -130,12 +133,13 @@ def vjp(fun: Callable, *primals) -> tuple:
         except SrcadError as error:
             raise error.at(*callers_line()) from None  # where vjp_fn was called
         cotangents = _cotangent_leaves(compiled, cotangent, fun)
+        now = DrawState.of(compiled.random_draws, arguments)  # the caller's, left as it is
         before.restore()  # the pullback sees the draws the forward run saw
         try:
             with silenced():  # and it printed already
                 _, grads = compiled.fn(*kept, *cotangents)
         finally:
-            after.restore()
+            now.restore()
         result: list = [None] * len(primals)
         grads = _not_the_callers(tuple(grads), list(cotangents))  # a + b: the cotangent itself
         for n, g in zip(wrt.numbers, grads, strict=True):

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from srcad.arguments import ArgSignature, Wrt
+from srcad.arguments import ArgSignature, Wrt, is_constant_leaf
 from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir import AVal, Graph
 from srcad.ir.builder import Tracer
@@ -263,7 +263,7 @@ def _jvp(
     fun, primals, tangents = _jvp_arguments(lowering, args, kwargs, node)
     function, extra = real_function(lowering, fun, node)
     target = call_signature(lowering, function, primals, {}, extra, node)
-    wrt = Wrt.all_floats(target.signature, len(primals))
+    wrt = Wrt.floats_with_settings(target.signature, len(primals))
     compiled = COMPILERS["forward"](function, target.signature, wrt)
     leaves = _tangent_leaves(lowering, target.signature, wrt, tangents, node)
     value, value_dot = _pair(call(lowering, compiled.body, [*target.values, *leaves], {}, node))
@@ -278,7 +278,7 @@ def _hvp(
     function, extra = real_function(lowering, fun, node)
     gradient = COMPILERS["grad"](function, tuple(range(len(primals))))
     target = call_signature(lowering, gradient, primals, {}, extra, node)
-    wrt = Wrt.all_floats(target.signature, len(primals))
+    wrt = Wrt.floats_with_settings(target.signature, len(primals))
     compiled = COMPILERS["forward"](gradient, target.signature, wrt)
     leaves = _tangent_leaves(lowering, target.signature, wrt, tangents, node)
     _, product = _pair(call(lowering, compiled.body, [*target.values, *leaves], {}, node))
@@ -317,7 +317,10 @@ def _tangent_leaves(
                 f"the tangent for argument {n} has a different structure than the primal",
                 node,
             )
-        leaves += tangent_leaves
+        settings = [is_constant_leaf(leaf) for leaf in signature.leaves[n]]
+        leaves += [
+            t for t, is_setting in zip(tangent_leaves, settings, strict=True) if not is_setting
+        ]
     return leaves
 
 
@@ -336,7 +339,7 @@ def _pull_back(
     function, extra = real_function(lowering, pull_back.function, node)
     primals = list(pull_back.primals)
     target = call_signature(lowering, function, primals, {}, extra, node)
-    wrt = Wrt.all_floats(target.signature, len(primals))
+    wrt = Wrt.floats_with_settings(target.signature, len(primals))
     compiled = COMPILERS["reverse"](function, target.signature, wrt, is_scalar=False)
     cotangents, tree = flatten(args[0])
     if tree != compiled.out_tree and not (len(cotangents) == 1 and compiled.out_tree.n_leaves == 1):
