@@ -128,3 +128,31 @@ def test_float32_code_compiles_and_stays_float32():
         np.testing.assert_allclose(again, wide, rtol=1e-3, atol=1e-4)
     finally:
         SCALE["value"] = 1.0
+
+
+def float32_inside(x):
+    y = x.astype(np.float32)
+    return np.sum(np.maximum(y, 0.3) * x) * SCALE["value"] + y[0] * 0.1
+
+
+def test_float32_values_inside_float64_code_run_numpys_code():
+    """numba computed np.maximum(y32, 0.3) in float64 where NumPy keeps it float32 (value
+    2.20999992967 for NumPy's 2.20999993086, probe X): such code runs the NumPy code, warned."""
+    pytest.importorskip("numba")
+    x = np.array([0.1, 0.7, 1.3])
+    compiled = srcad.value_and_grad(float32_inside, backend="numba")
+    for scale in (1.0, 2.0):  # a second call after the global changed
+        SCALE["value"] = scale
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                value, grad = compiled(x)
+            if scale == 1.0:  # the first call says why (once)
+                assert "float64 as well as float32" in str(caught[0].message)
+            assert value == float32_inside(x)  # bit for bit, as NumPy computes it
+            expected = srcad.value_and_grad(float32_inside)(x)
+            np.testing.assert_array_equal(grad, expected[1])
+            wide = srcad.numerical_grad(float32_inside, x, eps=1e-3)  # wider than float32's steps
+            np.testing.assert_allclose(grad, wide, rtol=1e-3)
+        finally:
+            SCALE["value"] = 1.0

@@ -162,3 +162,17 @@ def test_a_graph_the_builder_made_is_unchanged():
 
     graph = lower_function(f, {"x": aval_of(np.ones(3)), "s": aval_of(2.0)}).graph
     assert format_graph(simplified(graph)) == format_graph(graph)
+
+
+def test_scalars_first_keeps_the_precision_of_a_float32_factor():
+    """``x * np.float32(0.1) * 3`` became ``(3.0 * np.float32(0.1)) * x``: the factor rounded
+    in float32 (value 0.18000000715 for the plain function's 0.18000000268, probe X)."""
+    import srcad
+
+    def scaled(x):
+        return np.sum(x * np.float32(0.1) * 3)
+
+    x = np.array([0.1, 0.2, 0.3])
+    value, grad = srcad.value_and_grad(scaled)(x)
+    assert value == scaled(x)
+    np.testing.assert_array_equal(grad, np.full(3, np.float64(np.float32(0.1)) * 3))

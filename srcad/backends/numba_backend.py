@@ -205,7 +205,7 @@ class NumbaBackend:
             return self._fall_back(compiled, variant, why, args)
         if compiled.random_draws:
             return self._fall_back(compiled, variant, RANDOM_DRAWS, args)
-        if _is_single(args) and _mixes_precisions(compiled):
+        if _mixes_precisions(compiled) if _is_single(args) else _float32_inside(compiled):
             return self._fall_back(compiled, variant, MIXED_PRECISIONS, args)
         if _appends_outside(compiled):
             return self._fall_back(compiled, variant, OUTSIDE_APPENDS, args)
@@ -399,6 +399,19 @@ def _mixes_precisions(compiled: Compiled) -> bool:
         elif any(v.aval.dtype == "float64" for v in eqn.outputs) and any(
             _is_python_float(atom, exact) for atom in eqn.inputs
         ):
+            return True
+    return False
+
+
+def _float32_inside(compiled: Compiled) -> bool:
+    """Whether double-precision code computes with a float32 value next to a Python float
+    (``np.maximum(x.astype(np.float32), 0.3)``): NumPy keeps the result float32, numba
+    makes it float64."""
+    if compiled.derive_graph is None:
+        return True  # not known: as if it did
+    for eqn in walk_eqns(compiled.graph.eqns):
+        single = any(isinstance(a, Var) and a.aval.dtype == "float32" for a in eqn.inputs)
+        if single and any(_is_python_float(atom, set()) for atom in eqn.inputs):
             return True
     return False
 

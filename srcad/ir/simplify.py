@@ -13,7 +13,8 @@ After:   %3 = multiply %0 %1;  (%4 is %3)
   ``-(-x)`` is ``x``, when the result has ``x``'s shape and dtype;
 - ``np.abs(x) ** 2`` (an even power) is ``x ** 2``;
 - ``x + x`` is ``2.0 * x``; scalars first: ``s * (r * z)`` is ``(s * r) * z`` for scalars
-  ``s``, ``r`` (one pass over the array instead of two);
+  ``s``, ``r`` whose product has the result's precision (one pass over the array instead
+  of two);
 - a reduction of a 0-d array over axis 0 or -1, which NumPy's ufunc reductions take as no
   axis (``np.sum(np.float64(2.0), axis=0)`` is 2.0), is one with ``axis=None``;
 - broadcasts: an elementwise operation reads the value a ``broadcast_to`` broadcast when it
@@ -173,6 +174,9 @@ def _scalars_first(recorder: Recorder, atoms: list[Atom], out: AVal) -> Atom | N
             continue
         for r, z in ((inner.inputs[0], inner.inputs[1]), (inner.inputs[1], inner.inputs[0])):
             if r.aval.shape == () and z.aval.shape == out.shape:
+                (product,) = recorder.infer("multiply", [scalar, r], {})
+                if product.dtype != out.dtype:  # 3 * np.float32(0.1) rounds in float32
+                    continue
                 factor = recorder.apply_atom("multiply", (scalar, r))
                 result = recorder.apply_atom("multiply", (factor, z))
                 if result.aval == out:
