@@ -123,7 +123,8 @@ class Selection:
         """``x[mask][:, 1:]``, ``x[mask][..., 0]``: an index that keeps the selected axis
         whole and picks along the others by slices and ints (known when compiling)."""
         items = index if isinstance(index, tuple) else (index,)
-        keeps_selected = bool(items) and (items[0] == slice(None) or items[0] is Ellipsis)
+        first = items[0] if items else None
+        keeps_selected = first is Ellipsis or isinstance(first, slice) and first == slice(None)
         rest = items[1:]
         if not keeps_selected or not all(map(_picks_statically, rest)):
             raise self.refused("x[mask][...]")
