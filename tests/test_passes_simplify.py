@@ -169,10 +169,16 @@ def test_scalars_first_keeps_the_precision_of_a_float32_factor():
     in float32 (value 0.18000000715 for the plain function's 0.18000000268, probe X)."""
     import srcad
 
+    factor = {"value": 3}
+
     def scaled(x):
-        return np.sum(x * np.float32(0.1) * 3)
+        return np.sum(x * np.float32(0.1) * factor["value"])
 
     x = np.array([0.1, 0.2, 0.3])
-    value, grad = srcad.value_and_grad(scaled)(x)
-    assert value == scaled(x)
-    np.testing.assert_array_equal(grad, np.full(3, np.float64(np.float32(0.1)) * 3))
+    transformed = srcad.value_and_grad(scaled)
+    for value in (3, 7):  # a second call after the factor changed
+        factor["value"] = value
+        got, grad = transformed(x)
+        assert got == scaled(x)
+        np.testing.assert_array_equal(grad, np.full(3, np.float64(np.float32(0.1)) * value))
+        np.testing.assert_allclose(grad, srcad.numerical_grad(scaled, x), rtol=1e-7)

@@ -231,8 +231,6 @@ class Tracer:
     def __array_function__(self, func, types, args, kwargs):
         if Selection in types or Positions in types:
             return NotImplemented
-        if asks_positions(func, args, kwargs):  # np.nonzero(mask), np.where(mask)
-            return positions_of(self, self.builder.loc)
         if func is np.shape:
             return self.shape
         if func is np.ndim:
