@@ -439,7 +439,8 @@ def _check_outputs(lowered: LoweredFunction, fun: Callable, outputs: Outputs, mo
         raise ArgumentTypeError(_several_outputs(fun, tree), *_return_line(fun))
     what = "grad" if is_scalar else MODE_NAMES[mode]
     graph_outputs = lowered.graph.outputs
-    for output in graph_outputs[: 1 if is_scalar else None]:
+    checked = graph_outputs[:1] if is_scalar or not _some_float(graph_outputs) else ()
+    for output in checked:  # a Jacobian's constants among floats: zero derivatives
         if not output.aval.is_float:
             raise ArgumentTypeError(
                 f"{what} requires {fun.__name__} to return floats, but it returned "
@@ -453,6 +454,10 @@ def _check_outputs(lowered: LoweredFunction, fun: Callable, outputs: Outputs, mo
             f"{graph_outputs[0].aval.shape}; reduce it first (e.g. np.sum) or use srcad.jacrev",
             *_return_line(fun),
         )
+
+
+def _some_float(outputs: tuple) -> bool:
+    return any(output.aval.is_float for output in outputs)
 
 
 def _several_outputs(fun: Callable, tree: TreeDef) -> str:

@@ -489,3 +489,87 @@ def test_equal_gradients_are_separate_arrays(backend):
         da, db, dc = pair(X[0], X[1], X[2])
         assert not any(np.shares_memory(*two) for two in ((da, db), (db, dc), (da, dc)))
         np.testing.assert_allclose(dc, np.cos(X[0] + X[1] + X[2]), rtol=1e-12)
+
+
+SHARPNESS = {"value": 2.0}  # read on every call
+
+
+def curved(p):
+    return SHARPNESS["value"] * np.sum(np.tanh(p["w"]) ** 2) * p["k"] + p["s"] * p["w"][0] ** 3
+
+
+def float_jacobian(fun, p: dict, eps: float = 1e-6) -> dict:
+    """Central differences of ``fun``'s float leaves along ``p``'s float leaves (its
+    settings held): ``{out_key: {in_key: array}}``."""
+    floats = [key for key, value in p.items() if isinstance(value, (float, np.ndarray))]
+    result: dict = {}
+    for key in floats:
+        base = np.array(p[key], dtype=float)
+        for position in np.ndindex(base.shape):
+            ends = []
+            for sign in (1.0, -1.0):
+                moved = base.copy()
+                moved[position] += sign * eps
+                ends.append(fun({**p, key: moved if base.ndim else float(moved)}))
+            for out_key in floats if isinstance(ends[0], dict) else ():
+                column = (np.asarray(ends[0][out_key]) - np.asarray(ends[1][out_key])) / (2 * eps)
+                block = result.setdefault(out_key, {}).setdefault(
+                    key, np.zeros(np.shape(column) + base.shape)
+                )
+                block[(...,) + position] = column
+    return result
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("numba", marks=pytest.mark.slow)])
+def test_hessian_and_hvp_of_parameters_holding_settings(backend):
+    """hessian and hvp refused a dict with an int among its floats: forward mode over the
+    gradient, whose int leaf (a zero) it took for an output it could not differentiate."""
+    if backend == "numba":
+        pytest.importorskip("numba")
+    p = {"w": np.array([0.3, -0.7, 1.1]), "k": 3, "s": 2.0, "name": "a"}
+    t = {"w": np.array([1.0, -2.0, 0.5]), "k": 0, "s": 0.5, "name": "a"}
+    hessian = srcad.hessian(curved, backend=backend)
+    for sharpness in (2.0, -1.5):  # a second call after the global changed
+        SHARPNESS["value"] = sharpness
+        rows = float_jacobian(lambda p: srcad.grad(curved)(p), p)
+        got = hessian(p)
+        for row in ("w", "s"):
+            for column in ("w", "s"):
+                np.testing.assert_allclose(
+                    got[row][column], rows[row][column], rtol=1e-6, atol=1e-8
+                )
+            assert got[row]["k"] == 0 and got[row]["name"] == "a"
+        for column in ("w", "s"):  # the int's row: zeros, laid out as the argument
+            block = got["k"][column]
+            assert np.shape(block) == np.shape(p[column]) and not np.any(block)
+        product = srcad.hvp(curved, (p,), (t,))
+        expected = rows["w"]["w"] @ t["w"] + rows["w"]["s"] * t["s"]
+        np.testing.assert_allclose(product["w"], expected, rtol=1e-6)
+        assert product["s"] == pytest.approx(rows["s"]["w"] @ t["w"], rel=1e-6)
+        assert product["k"] == 0 and product["name"] == "a"
+
+
+def labelled(p):
+    x = p["x"]
+    return {"x": np.sin(x) * SHARPNESS["value"], "n": 3, "tag": "run", "i": np.argmax(x)}
+
+
+def test_jacobians_of_a_function_returning_constants_among_floats():
+    """jvp, vjp, jacfwd and jacrev refused a function returning an int (or a string) beside
+    its floats; its constants' derivatives are zeros (their tangents, the zero of their type)."""
+    p = {"x": np.array([0.2, 1.4, -0.3])}
+    for sharpness in (2.0, 0.5):
+        SHARPNESS["value"] = sharpness
+        expected = float_jacobian(labelled, p)["x"]["x"]
+        for jacobian in (srcad.jacfwd, srcad.jacrev):
+            got = jacobian(labelled)(p)
+            np.testing.assert_allclose(got["x"]["x"], expected, rtol=1e-6, atol=1e-9)
+            for key in ("n", "tag", "i"):
+                assert got[key]["x"].shape == (3,) and not np.any(got[key]["x"])
+        value, tangent = srcad.jvp(labelled, (p,), ({"x": np.ones(3)},))
+        assert value["n"] == 3 and value["tag"] == "run" and value["i"] == np.argmax(p["x"])
+        np.testing.assert_allclose(tangent["x"], expected.sum(axis=1), rtol=1e-6)
+        assert tangent["n"] == 0 and tangent["tag"] == "run" and tangent["i"] == 0
+        _, vjp_fn = srcad.vjp(labelled, p)
+        (cotangent,) = vjp_fn({"x": np.ones(3), "n": 0, "tag": "run", "i": 0})
+        np.testing.assert_allclose(cotangent["x"], expected.sum(axis=0), rtol=1e-6)

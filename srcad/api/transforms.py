@@ -79,8 +79,31 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple:
             if not is_constant_leaf(p)
         ]
     value, value_dot = compiled.fn(*arguments.values(), *tangent_leaves)
-    value_dot = _not_the_callers(value_dot, tangent_leaves)
+    value_dot = _constant_tangents(_not_the_callers(value_dot, tangent_leaves), value, compiled)
     return in_classes_of(value, compiled.out_tree), in_classes_of(value_dot, compiled.out_tree)
+
+
+def _constant_tangents(tangent: object, value: object, compiled: Compiled) -> object:
+    """``tangent`` with the tangent of each constant output leaf (an int, a bool, a string,
+    None among the floats) the zero of its type: ``0``, ``False``, an int array's zeros, a
+    string or None itself (as a gradient gives for such an argument leaf)."""
+    tangents, treedef = flatten(tangent)
+    values = flatten(value)[0]
+    avals = _output_avals(compiled)
+    if len(tangents) != len(values) or len(values) != len(avals):
+        return tangent
+    leaves = [
+        t if aval.is_float else _zero_of(v)
+        for t, v, aval in zip(tangents, values, avals, strict=True)
+    ]
+    return unflatten(treedef, leaves) if treedef.kind != "leaf" else leaves[0]
+
+
+def _zero_of(constant: object) -> object:
+    """The zero derivative of a constant output leaf, in its type."""
+    if isinstance(constant, (np.ndarray, np.generic)):
+        return np.zeros_like(constant)[()] if np.ndim(constant) == 0 else np.zeros_like(constant)
+    return constant_gradient(constant)
 
 
 def _not_the_callers(tree: object, given: list) -> object:
@@ -216,8 +239,11 @@ def _cotangent_leaves(compiled: Compiled, cotangent: object, fun: Callable) -> l
             f"the cotangent is laid out as {given}; the output of {fun.__name__} is "
             f"{expected}: give one cotangent per output leaf, in the same containers"
         )
-    fitted = []
+    fitted: list = []
     for leaf, aval in zip(leaves, _output_avals(compiled), strict=True):
+        if not aval.is_float:  # a constant output's (an int's): it takes none
+            fitted.append(None)
+            continue
         array = np.asarray(leaf, dtype=aval.dtype)
         if array.shape != aval.shape:
             raise ArgumentValueError(
@@ -249,6 +275,9 @@ def _unit_cotangents(compiled: Compiled, hot: tuple[int, tuple] | None) -> list:
     """Zero cotangents for every output leaf, with a 1 at ``hot`` (leaf, position) if given."""
     leaves: list = []
     for j, aval in enumerate(_output_avals(compiled)):
+        if not aval.is_float:  # a constant output (an int among the floats) takes none
+            leaves.append(None)
+            continue
         leaf = np.zeros(aval.shape, dtype=aval.dtype)
         if hot is not None and hot[0] == j:
             leaf[hot[1]] = 1.0
@@ -369,7 +398,7 @@ class _Jacobian:
         rows: dict = {}
         runs = 0
         for j, aval in enumerate(_output_avals(compiled)):
-            for position in np.ndindex(aval.shape):
+            for position in np.ndindex(aval.shape if aval.is_float else (0,)):
                 draws.restore()
                 with silenced_after_first(runs):
                     _, grads = self._run(
@@ -404,6 +433,10 @@ class _Jacobian:
                     # the argument, in its dtype (float32 where the function computes in
                     # float64)
                     dtype = aval.dtype if self.mode == "forward" else np.asarray(leaf).dtype
+                    if not aval.is_float:  # a constant output: zero derivatives
+                        dtype = np.asarray(leaf).dtype if _is_float_array(leaf) else float
+                        jacobians.append(np.zeros(shape, dtype))
+                        continue
                     if self.mode == "forward":
                         parts = [np.asarray(outs[j]) for outs in table[k, i]]
                         stacked = np.stack(parts, axis=-1) if parts else np.zeros(shape, dtype)
@@ -418,6 +451,10 @@ class _Jacobian:
                 per_arg.append(unflatten(flatten(values[n])[1], jacobians))
             blocks.append(self.wrt.pick(per_arg))
         return unflatten(compiled.out_tree, blocks)
+
+
+def _is_float_array(leaf: object) -> bool:
+    return isinstance(leaf, (np.ndarray, np.generic)) and leaf.dtype.kind in "fc"
 
 
 def _complex_jacobian(jacobian: _Jacobian) -> NoDerivativeRule:
@@ -499,8 +536,12 @@ def _in_dtypes_of(blocks: object, arg: object) -> object:
     if len(leaves) != len(arg_leaves) ** 2:
         return blocks
     dtypes = [np.result_type(a) for a in arg_leaves for _ in arg_leaves]  # a row's, as JAX
-    cast = [
-        leaf.astype(dtype, copy=False) if isinstance(leaf, np.ndarray) else leaf
+    cast = [  # (a constant's row, an int's, stays in floats: zeros)
+        (
+            leaf.astype(dtype, copy=False)
+            if isinstance(leaf, np.ndarray) and dtype.kind == "f"
+            else leaf
+        )
         for leaf, dtype in zip(leaves, dtypes, strict=True)
     ]
     return unflatten(treedef, cast)
