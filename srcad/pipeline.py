@@ -29,13 +29,19 @@ from dataclasses import dataclass, replace
 from srcad.arguments import ArgSignature, Wrt, constant_gradient, is_constant_leaf
 from srcad.codegen import ConstantLeaf, FunctionSpec, emit_module, entry_name
 from srcad.codegen.header import header_lines
-from srcad.errors import ArgumentTypeError, InternalError, NoDerivativeRule, SrcadError
+from srcad.errors import (
+    ArgumentTypeError,
+    InternalError,
+    NoDerivativeRule,
+    SrcadError,
+    UnsupportedSyntax,
+)
 from srcad.forward import forward_graph
 from srcad.frontend import parse_function
 from srcad.frontend.parse import function_for, unbound
 from srcad.ir import AVal, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder
-from srcad.ir.primitive import CUSTOM, import_statement, module_spelling
+from srcad.ir.primitive import BUILTINS, CUSTOM, import_statement, module_spelling
 from srcad.ir.prims import CALLABLES, PRIMS, prim_of
 from srcad.ir.verify import verify_graph
 from srcad.ir.walk import walk_eqns
@@ -325,6 +331,7 @@ def _load(
     lowered: LoweredFunction,
     disk_key: str | None = None,
 ) -> Compiled:
+    _refuse_replaced_library_functions(graph, fun)
     source, constants = emit_module(graph, spec)
     stem = f"{fun.__module__}.{fun.__qualname__}".replace("<", "").replace(">", "")
     suffix = spec.name.rsplit("_", 1)[-1]
@@ -355,6 +362,30 @@ def _load(
     return Compiled(
         loaded, source, lowered.out_tree, out_avals, is_current, lambda: graph, draws, make_readable
     )
+
+
+def _refuse_replaced_library_functions(graph: Graph, fun: Callable) -> None:
+    """Refuse a graph calling a library function whose name now holds another object
+    (``np.tanh = my_tanh`` made before the first call, ``my_tanh`` calling the original):
+    generated code calls the function by that name, and would run the replacement."""
+    checked: set[str] = set()
+    for eqn in walk_eqns(graph.eqns):
+        prim = PRIMS[eqn.prim]
+        if eqn.prim in checked or prim.kind == CUSTOM or prim.module == BUILTINS:
+            continue
+        checked.add(eqn.prim)
+        module = sys.modules.get(prim.module)
+        held = getattr(module, prim.fn.__name__, None)
+        if held is None or held is prim.fn:  # (srcad's own primitives have no such name)
+            continue
+        replacement = getattr(held, "__name__", type(held).__name__)
+        raise UnsupportedSyntax(
+            f"'{prim.spelling}' holds {replacement} here, not {prim.module}'s "
+            f"{prim.fn.__name__}: srcad's generated code calls {prim.module}'s function by "
+            f"that name, so it would run the replacement. Call your function by its own name "
+            f"rather than assigning it to {prim.spelling}, or undo the replacement",
+            *((eqn.loc.file, eqn.loc.line) if eqn.loc else definition_line(fun)),
+        )
 
 
 def _load_readable(

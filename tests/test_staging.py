@@ -1604,3 +1604,50 @@ def test_a_helpers_defaults_replaced_between_calls_are_read(make, fun, monkeypat
         else:  # the second derivative of 2 sum(c x**3) with the defaults as they are now
             expected = np.diag(12.0 * c * x)
         np.testing.assert_allclose(transformed(x), expected, rtol=1e-6, atol=1e-9)
+
+
+def _wrapping(original):
+    def my_tanh(x):
+        return original(x) * 2.0 + x**3
+
+    return my_tanh
+
+
+def test_a_numpy_function_replaced_by_a_wrapper_of_itself_is_refused(monkeypatch):
+    """np.tanh = my_tanh before the first call, my_tanh calling the original: srcad followed
+    my_tanh, but its generated code called the original as np.tanh, which ran my_tanh again
+    (a value of 4.69 for 2.16 and a wrong gradient)."""
+    monkeypatch.setattr(np, "tanh", _wrapping(np.tanh))
+
+    def loss(x):
+        return np.sum(np.tanh(x))
+
+    x = np.array([0.3, 0.7])
+    with pytest.raises(srcad.UnsupportedSyntax, match="'np.tanh' holds my_tanh"):
+        srcad.value_and_grad(loss)(x)
+    monkeypatch.undo()  # undone: the same function compiles, and its gradient is right
+    np.testing.assert_allclose(srcad.grad(loss)(x), srcad.numerical_grad(loss, x), rtol=1e-6)
+
+
+def test_a_math_function_replaced_by_a_wrapper_of_itself_is_not_called_in_scalar_code(
+    monkeypatch,
+):
+    """math.exp = my_exp before the first call: scalar generated code spells np.exp as
+    math.exp, which ran my_exp a second time (2.45 for 2.29)."""
+    import math
+
+    monkeypatch.setattr(math, "exp", _wrapping(math.exp))
+    monkeypatch.setattr(math, "pow", lambda a, b: 0.0)
+
+    def loss(a, b):
+        return math.exp(a) * b + a**1.5
+
+    gradient = srcad.value_and_grad(loss, argnums=(0, 1))
+    for b in (0.7, -1.3):  # a second call with other values
+        value, got = gradient(0.3, b)
+        assert value == pytest.approx(loss(0.3, b), rel=1e-12)
+        np.testing.assert_allclose(
+            got,
+            [srcad.numerical_grad(loss, 0.3, b, argnums=k) for k in (0, 1)],
+            rtol=1e-6,
+        )

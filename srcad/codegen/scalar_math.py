@@ -27,8 +27,11 @@ NumPy's vectorised loops: values within a unit in the last place of the NumPy bo
 from __future__ import annotations
 
 import ast
+import builtins
 import io
+import math
 import tokenize
+import types
 
 from srcad.ir import Const, Graph, Var
 from srcad.ir.prims import PRIMS
@@ -121,16 +124,27 @@ class _ToMath(ast.NodeTransformer):
         function = node.func
         if not isinstance(function, ast.Attribute) or not _is_name(function.value, "np"):
             return node
-        if not node.keywords and function.attr in MATH_FUNCTIONS:
-            node.func = ast.parse(MATH_FUNCTIONS[function.attr], mode="eval").body
+        spelled = MATH_FUNCTIONS.get(function.attr)
+        if not node.keywords and spelled is not None and _holds_its_own(spelled):
+            node.func = ast.parse(spelled, mode="eval").body
         return node
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.expr:  # noqa: N802 - ast's visitor name
         self.generic_visit(node)
         if not isinstance(node.op, ast.Pow) or _is_int_literal(node.right):
             return node
+        if not _holds_its_own("math.pow"):
+            return node
         power = ast.parse("math.pow", mode="eval").body
         return ast.Call(power, [node.left, node.right], [])
+
+
+def _holds_its_own(spelled: str) -> bool:
+    """Whether ``math.exp`` (or the builtin ``abs``) is Python's own function, not one the
+    user put in its place (``math.exp = my_exp``): generated code would call that one."""
+    module, _, name = spelled.rpartition(".")
+    held = getattr(math if module == "math" else builtins, name, None)
+    return type(held) is types.BuiltinFunctionType and held.__name__ == name
 
 
 def _is_name(node: ast.expr, name: str) -> bool:

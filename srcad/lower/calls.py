@@ -46,6 +46,7 @@ from srcad.ir.selection import Selection, positions_of
 from srcad.ir.tracer import asks_positions
 from srcad.ir.world import AT_LINE, AT_LINE_MODULE, WorldPath
 from srcad.lower.aliasing import live_values
+from srcad.lower.along_axis import along_axis
 from srcad.lower.assignments import assign
 from srcad.lower.branches import lower_body
 from srcad.lower.callees import (
@@ -215,6 +216,8 @@ def call(
         return call_object(lowering, function, args, kwargs, node, call)
     if isinstance(function, np.vectorize):  # np.vectorize(lambda v: v**2 + 1.0)(x)
         return vectorized_call(lowering, function, list(args), dict(kwargs), node, call)
+    if function is np.apply_along_axis:  # func1d called on each slice, as NumPy calls it
+        return along_axis(lowering, list(args), dict(kwargs), node, call)
     method = called_record_method(lowering, function, node)
     if method is not None:  # layer(h) of a Layer argument: its class's __call__
         return call(lowering, method, args, kwargs, node)
