@@ -34,8 +34,8 @@ def along_axis(
     """``np.apply_along_axis(func1d, axis, arr, *rest, **kwargs)``, one call per slice."""
     if len(args) < 3:
         raise _refused(lowering, node, "takes func1d, axis and arr by position")
-    func1d, axis, arr, *rest = args
-    arr = as_array(arr)
+    func1d, axis, given, *rest = args
+    arr: Any = as_array(given)
     ndim = np.ndim(arr)
     if type(axis) is not int:
         raise _refused(lowering, node, "needs an int axis known when compiling")
@@ -46,7 +46,7 @@ def along_axis(
     outer = np.shape(moved)[:-1]
     if 0 in outer:
         raise _refused(lowering, node, "has no slice to call func1d on (an empty axis)")
-    results = [
+    results: list[Any] = [
         call(lowering, func1d, [moved[index], *rest], kwargs, node) for index in np.ndindex(outer)
     ]
     first = np.shape(results[0])
