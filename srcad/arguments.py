@@ -221,7 +221,7 @@ class Wrt:
 def is_constant_leaf(leaf: object) -> bool:
     """An int, a bool, a string or None in a tree of parameters: a constant (API.md), whose
     gradient is the zero of its type (``False``, ``0``; itself for a string or None)."""
-    return leaf is None or type(leaf) in (int, bool, str)
+    return leaf is None or type(leaf) in (int, bool, str, np.str_)
 
 
 def constant_gradient(leaf: object) -> object:

@@ -573,3 +573,22 @@ def test_jacobians_of_a_function_returning_constants_among_floats():
         _, vjp_fn = srcad.vjp(labelled, p)
         (cotangent,) = vjp_fn({"x": np.ones(3), "n": 0, "tag": "run", "i": 0})
         np.testing.assert_allclose(cotangent["x"], expected.sum(axis=0), rtol=1e-6)
+
+
+def labelled_loss(x, mode):
+    return np.sum(x**2) * (SHARPNESS["value"] if mode == "a" else 3.0)
+
+
+def test_numpy_strings_are_text_constants_as_python_strings_are():
+    """An np.str_ (a label from np.unique, a structured array) as an argument raised an
+    internal error (dtype 'str32' not understood); inside a dict it was refused."""
+    x = np.array([0.3, 0.7])
+    for sharpness in (2.0, -0.5):
+        SHARPNESS["value"] = sharpness
+        for mode in (np.str_("a"), np.str_("b")):
+            expected = srcad.numerical_grad(labelled_loss, x, mode)
+            np.testing.assert_allclose(srcad.grad(labelled_loss)(x, mode), expected, rtol=1e-6)
+            params = {"w": x, "mode": mode}
+            got = srcad.grad(lambda p: labelled_loss(p["w"], p["mode"]))(params)
+            np.testing.assert_allclose(got["w"], expected, rtol=1e-6)
+            assert got["mode"] == mode

@@ -111,6 +111,8 @@ def abstract_leaf(value: object) -> object:
         return AVal(value.shape, _dtype_name(value.dtype))
     if kind is float:
         return WEAK_FLOAT
+    if isinstance(value, np.character):  # np.str_ of np.unique(labels): text, a constant
+        return value
     if isinstance(value, np.generic):  # np.float64 too: NumPy promotes it as an array
         return AVal((), _dtype_name(value.dtype))
     if isinstance(value, np.ndarray) and behaves_as_ndarray(kind):
