@@ -190,7 +190,18 @@ def reads_the_dict_around_it(w):
     return loss
 
 
-@pytest.mark.parametrize("fun", [reads_too, reads_through_another_name, reads_the_dict_around_it])
+EMPTY: list = []
+
+
+def reads_back_its_first_append(w):
+    EMPTY.append(2.0)
+    return np.sum(w**2) * EMPTY[-1]  # (srcad's read, of the list as it was: IndexError)
+
+
+@pytest.mark.parametrize(
+    "fun",
+    [reads_too, reads_through_another_name, reads_the_dict_around_it, reads_back_its_first_append],
+)
 def test_a_list_appended_to_and_read_is_refused_at_the_append(fun):
     with pytest.raises(srcad.UnsupportedSyntax, match="appended to here and also read") as caught:
         srcad.grad(fun)(X)
@@ -198,7 +209,7 @@ def test_a_list_appended_to_and_read_is_refused_at_the_append(fun):
     assert caught.value.line == first + next(
         k for k, line in enumerate(lines) if ".append(" in line
     )
-    assert history == [] and SETTINGS["losses"] == []
+    assert history == [] and SETTINGS["losses"] == [] and EMPTY == []
 
 
 def test_an_argument_list_is_still_refused():

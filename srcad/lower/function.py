@@ -114,7 +114,11 @@ def _lower_function(
     lowering = Lowering(parsed, arguments.env, Inlining(builder, 0, world))
     lowering.passed_arrays = tuple(a for v in arguments.env.values() for a in argument_arrays(v))
     lowering.default_arrays = _default_arrays(called, arguments.env)
-    result = _lower_body(lowering)
+    try:
+        result = _lower_body(lowering)
+    except SrcadError:  # a read that missed the function's own append (HIST[-1] of [])
+        world.check_changes_unread()  # raises that refusal, which says why
+        raise
     world.check_changes_unread()
     _refuse_changed_arguments(builder, world, parsed, arguments.env)
     try:
