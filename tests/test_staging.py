@@ -168,6 +168,45 @@ def test_floats_a_count_is_computed_from_are_fixed_and_checked(tmp_path, name):
     _agrees_in_both_modes(fun, x)
 
 
+LOOKUPS = """
+import numpy as np
+
+K = 0.5
+COEFFICIENTS = [2.0, 3.0, 4.0]
+BY_NAME = {"0.5": 2.0, "1.0": 5.0}
+
+
+def list_item(x):
+    return np.sum(COEFFICIENTS[int(K * 2)] * x**2)
+
+
+def list_slice(x):
+    return np.sum(np.array(COEFFICIENTS[: int(K * 4)]).sum() * x**2)
+
+
+def dict_item(x):
+    return np.sum(BY_NAME[str(K)] * x**2)
+
+
+def membership(x):
+    if K in (0.5, 0.25):
+        return np.sum(x**2)
+    return np.sum(x**3)
+"""
+
+
+@pytest.mark.parametrize("name", ["list_item", "list_slice", "dict_item", "membership"])
+def test_floats_a_lookup_or_a_membership_test_needs_are_fixed_and_checked(tmp_path, name):
+    """COEFFICIENTS[int(K * 2)], BY_NAME[str(K)] and 'K in (0.5, 0.25)' with K a global
+    float were refused as computed from data, where range(int(K * 2)) fixes K (probe Z)."""
+    m = _module(tmp_path, LOOKUPS)
+    fun = getattr(m, name)
+    x = np.array([0.5, -1.0])
+    _agrees_in_both_modes(fun, x)
+    m.K = 1.0  # another item, another branch: compiled again
+    _agrees_in_both_modes(fun, x)
+
+
 WIDTHS = {"width": 1.4, "alpha": 0.2}
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from srcad.errors import UnsupportedSyntax
 from srcad.ir.builder import StaticValueNeeded, TraceError
+from srcad.lower.fixed_floats import fixed_when_needed
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering
@@ -111,5 +112,9 @@ def evaluate_at(lowering: Lowering, statement: ast.stmt, expression: ast.expr) -
     with lowering.builder.at(loc, "primal"):
         try:
             return evaluate(lowering, expression)
+        except StaticValueNeeded as error:  # a loop unrolls, a float outside is fixed
+            if error.values and fixed_when_needed(lowering, error.values):
+                raise
+            raise lowering.trace_error(error, statement) from None
         except TraceError as error:
             raise lowering.trace_error(error, statement) from None

@@ -31,6 +31,7 @@ from srcad.ir.builder import (
 )
 from srcad.ir.world import WorldPath
 from srcad.lower.dispatch import CALL, STRING_FORMATS, evaluate, lowers_expression
+from srcad.lower.fixed_floats import fixed_when_needed
 from srcad.lower.iteration import static_items
 from srcad.lower.machine_state import refuse_reading_state_of_the_machine
 from srcad.lower.objects import SuperView, class_attribute
@@ -389,6 +390,12 @@ def _membership(
         raise StaticValueNeeded(
             f"'{ast.unparse(node)}' needs its ints when compiling", lowering.builder.loc
         )
+    if traced and fixed_when_needed(lowering, tuple(traced)):  # K in (0.5, 0.25), K global
+        raise StaticValueNeeded(
+            f"'{ast.unparse(node)}' needs its values when compiling",
+            lowering.builder.loc,
+            tuple(traced),
+        )
     if traced:
         raise lowering.located(
             UnsupportedSyntax,
@@ -567,7 +574,9 @@ def subscript_of(lowering: Lowering, value: object, index: object, node: ast.Sub
     if (value is np.r_ or value is np.c_) and contains_tracer(index):
         return joined(lowering, value, index, node)
     if not isinstance(value, Tracer) and contains_tracer(index):
-        raise StaticValueNeeded(_data_index_message(value, index, node), lowering.builder.loc)
+        raise StaticValueNeeded(  # COEF[int(K * 2)] of a global K: fixed, then known
+            _data_index_message(value, index, node), lowering.builder.loc, _traced_in(index)
+        )
     if not isinstance(value, Outside) and has_own_method(value, "__getitem__"):
         method = class_attribute(lowering, value, "__getitem__", node)  # bag[0]: inlined
         return CALL[0](lowering, method, [index], {}, node)
@@ -578,6 +587,15 @@ def subscript_of(lowering: Lowering, value: object, index: object, node: ast.Sub
         return container[index]
     except (IndexError, KeyError, TypeError) as error:
         raise lowering.located(SrcadError, plain_raises(node, error), node) from None
+
+
+def _traced_in(index: object) -> tuple[Tracer, ...]:
+    """The traced values an index holds (its items', a slice's bounds)."""
+    items = index if isinstance(index, tuple) else (index,)
+    parts = [
+        p for i in items for p in ((i.start, i.stop, i.step) if isinstance(i, slice) else (i,))
+    ]
+    return tuple(p for p in parts if isinstance(p, Tracer))
 
 
 def _data_index_message(value: object, index: object, node: ast.Subscript) -> str:
