@@ -288,3 +288,18 @@ def test_a_deque_is_refused_with_advice_that_works_when_followed():
     assert "window = (window + [v])[-n:]" in message
     expected = srcad.numerical_grad(_moving_average_in_a_list, x)
     np.testing.assert_allclose(srcad.grad(_moving_average_in_a_list)(x), expected, rtol=1e-6)
+
+
+SPACING = 0.5
+
+
+def _method_of_a_global_float(x):
+    if SPACING.is_integer():  # <- here
+        return np.sum(x**2)
+    return np.sum(x**3)
+
+
+def test_a_method_of_a_float_read_on_every_call_says_what_to_write():
+    """It was refused as an unsupported array attribute, listing ndarray methods (probe Z)."""
+    message = _refusal_at_marked_line(_method_of_a_global_float, np.ones(2), srcad.NoDerivativeRule)
+    assert "calls a method of a Python float" in message and "K % 1.0 == 0.0" in message

@@ -485,6 +485,14 @@ def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
             "when compiling; write the names themselves (ALPHA, not f.__globals__['ALPHA'])",
             node,
         )
+    if _is_python_float(value) and node.attr not in ARRAY_ATTRIBUTES:
+        raise lowering.located(  # K.is_integer() of a global float K: a value of the run
+            NoDerivativeRule,
+            f"'{ast.unparse(node)}' calls a method of a Python float that srcad reads on "
+            "every call (a global, an argument), which it does not follow; write it with "
+            "arithmetic (K % 1.0 == 0.0 for K.is_integer()) or NumPy",
+            node,
+        )
     if isinstance(value, Tracer) and node.attr not in ARRAY_ATTRIBUTES:
         raise lowering.located(
             NoDerivativeRule,
@@ -512,6 +520,10 @@ def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
     if isinstance(value, types.ModuleType):  # os.environ: read once, when compiling
         refuse_reading_state_of_the_machine(lowering, found, node)
     return found
+
+
+def _is_python_float(value: object) -> bool:
+    return isinstance(value, Tracer) and value.aval.is_weak and value.aval.dtype == "float64"
 
 
 def _missing_attribute(value: object, node: ast.Attribute, error: AttributeError) -> str:
