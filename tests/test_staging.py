@@ -1690,3 +1690,37 @@ def test_a_math_function_replaced_by_a_wrapper_of_itself_is_not_called_in_scalar
             [srcad.numerical_grad(loss, 0.3, b, argnums=k) for k in (0, 1)],
             rtol=1e-6,
         )
+
+
+def _weighted(x, alpha=np.array([1.0, 2.0])):  # noqa: B008 - a default array, on purpose
+    return np.sum(alpha * x**2)
+
+
+def _calls_weighted(x):
+    return _weighted(x)
+
+
+def _reads_the_default_itself(x):
+    return np.sum(_weighted.__defaults__[0] * x**3)
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("numba", marks=pytest.mark.slow)])
+def test_a_default_array_changed_in_place_is_read_by_the_next_hessian(backend):
+    """hessian over the generated gradient, which reads helper.__defaults__[0], took that
+    array for a constant: numba compiled its values in, and later calls used them (probe
+    Y); a function reading __defaults__ itself did the same."""
+    if backend == "numba":
+        pytest.importorskip("numba")
+    x = np.array([0.3, 0.5])
+    default = _weighted.__defaults__[0]
+    hessian = srcad.hessian(_calls_weighted, backend=backend)
+    gradient = srcad.grad(_reads_the_default_itself, backend=backend)
+    try:
+        for weights in ([1.0, 2.0], [4.0, -3.0]):
+            default[:] = weights  # in place, between calls
+            np.testing.assert_allclose(hessian(x), np.diag(2.0 * default), rtol=1e-12)
+            np.testing.assert_allclose(
+                gradient(x), srcad.numerical_grad(_reads_the_default_itself, x), rtol=1e-6
+            )
+    finally:
+        default[:] = [1.0, 2.0]

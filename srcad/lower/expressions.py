@@ -558,12 +558,12 @@ def function_as_outside(lowering: Lowering, function: types.FunctionType) -> Out
 
 def _is_function_attribute(value: object, name: str) -> TypeGuard[types.FunctionType]:
     """An attribute a user set on a function of theirs (``f.scale = 2.0``, a decorator's
-    ``f.calls``), which may change between calls like a global."""
-    return (
-        isinstance(value, types.FunctionType)
-        and name in getattr(value, "__dict__", {})
-        and not name.startswith("__")
-    )
+    ``f.calls``), or its defaults, which may change between calls like a global."""
+    if not isinstance(value, types.FunctionType):
+        return False
+    if name in ("__defaults__", "__kwdefaults__"):  # helper.__defaults__[0], generated code's
+        return True
+    return name in getattr(value, "__dict__", {}) and not name.startswith("__")
 
 
 @lowers_expression(ast.Subscript)
