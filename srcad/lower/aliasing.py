@@ -70,8 +70,9 @@ def check_write(lowering: Lowering, name: str, value: object, node: Node) -> lis
             followers.append(other)  # z = y; y[0] = 1.0: z is the new y too
         elif any(same_memory(lowering, array, value) for array in arrays_in(held)):
             raise _shared_write(lowering, name, f"'{other}'", node)
-    if any(same_memory(lowering, held, value) for held in lowering.inlining.outside):
-        raise _shared_write(lowering, name, "the caller's argument", node)
+    sharing = [h for h in lowering.inlining.caller_holds if same_memory(lowering, h.array, value)]
+    if sharing and not _writes_back(lowering, name, sharing):
+        raise _shared_write(lowering, name, "the caller's argument", node, GIVEN_BACK)
     for text, arrays, items in lowering.inlining.iterated:
         is_current_item = any(_is_view_of(lowering, value, item) for item in items)
         if any(same_memory(lowering, a, value) for a in arrays) and not is_current_item:
@@ -85,6 +86,69 @@ def check_write(lowering: Lowering, name: str, value: object, node: Node) -> lis
                 node,
             )
     return followers
+
+
+def _writes_back(lowering: Lowering, name: str, sharing: list[HeldArray]) -> bool:
+    """Whether a write into parameter ``name`` of a helper, into the array the caller
+    passed (``sharing``: the callers' arrays it shares memory with), can be given back: the
+    callers hold that very array by name only (no view of it, no list holding it), and the
+    helper never binds ``name`` to another value and returns at its end only. Then the
+    caller's names take the array's new value when the call returns (``def step(y, out):
+    out[0] = ...``), as NumPy's write into the same array shows through them."""
+    original = lowering.parameters.get(name, NOT_A_PARAMETER)
+    if not all(held.slot is None and held.array is original for held in sharing):
+        return False
+    if not only_written_in_place(lowering.parsed.node, name):
+        return False
+    lowering.written_back[name] = original
+    return True
+
+
+NOT_A_PARAMETER = object()
+
+
+def give_back(lowering: Lowering, original: object, new: object, call: ast.Call) -> list[str]:
+    """After a helper called at ``call`` wrote into ``original``, an array of this
+    function's (``_writes_back``): its names for the array take the ``new`` value. Where
+    callers further out read it too, this function gives it back to them in turn (or the
+    write is refused). Returns the names."""
+    names = [name for name, held in lowering.env.items() if held is original]
+    for name in names:
+        lowering.env[name] = new
+    sharing = [h for h in lowering.inlining.caller_holds if h.array is original]
+    if sharing and not any(_writes_back(lowering, name, sharing) for name in names):
+        given = names[0] if names else "?"
+        raise _shared_write(lowering, given, "the caller's argument", call, GIVEN_BACK)
+    return names
+
+
+def only_written_in_place(function: ast.FunctionDef, name: str) -> bool:
+    """Whether ``function``'s body never binds ``name`` to another value (``name = ...``,
+    a loop's target, ``with ... as name``, ``del name``) and has no ``return`` before its
+    end: its value at the end is the parameter's array, with the writes into it."""
+    last = function.body[-1] if function.body else None
+    in_place = {id(n.target) for n in ast.walk(function) if isinstance(n, ast.AugAssign)}
+    for node in ast.walk(function):
+        if id(node) in in_place:  # out += v: into the array
+            continue
+        if isinstance(node, ast.Return) and node is not last:
+            return False
+        if isinstance(node, (ast.FunctionDef, ast.Lambda, ast.Global, ast.Nonlocal)):
+            if node is not function and name in _names_bound_by(node):
+                return False
+        if (
+            isinstance(node, ast.Name)
+            and node.id == name
+            and isinstance(node.ctx, (ast.Store, ast.Del))
+        ):
+            return False
+    return True
+
+
+def _names_bound_by(node: ast.AST) -> set[str]:
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        return set(node.names)
+    return {node.name} if isinstance(node, ast.FunctionDef) else set()
 
 
 @contextlib.contextmanager
@@ -277,13 +341,22 @@ def _roots(lowering: Lowering, value: object, seen: set[int] | None = None) -> l
     return [value] if isinstance(value, np.ndarray) else []
 
 
-def _shared_write(lowering: Lowering, name: str, other: str, node: Node) -> UnsupportedSyntax:
+GIVEN_BACK = (
+    " (srcad gives a helper's writes back to the caller where the helper binds its "
+    "parameter to no other value, returns at its end only, and the caller holds the array "
+    "by name, not through a view or a list)"
+)
+
+
+def _shared_write(
+    lowering: Lowering, name: str, other: str, node: Node, note: str = ""
+) -> UnsupportedSyntax:
     return lowering.located(
         UnsupportedSyntax,
         f"'{ast.unparse(node).splitlines()[0]}' writes into an array that {other} also "
         f"refers to (or may: a reshape or a ravel is a view where NumPy can make one), and "
         f"{other} is used afterwards: NumPy would change both, srcad changes only "
-        f"'{name}'. To change only '{name}', write '{name} = {name}.copy()' "
+        f"'{name}'{note}. To change only '{name}', write '{name} = {name}.copy()' "
         "first (or compute the new array with an expression); to change both, assign the "
         "new value where the other reads it (params[i] = p - lr * g, M[i] = row * 2)",
         node,

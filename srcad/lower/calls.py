@@ -45,9 +45,9 @@ from srcad.ir.prims import prim_of
 from srcad.ir.selection import Selection, positions_of
 from srcad.ir.tracer import asks_positions
 from srcad.ir.world import AT_LINE, AT_LINE_MODULE, WorldPath
-from srcad.lower.aliasing import live_values
+from srcad.lower.aliasing import give_back, live_values
 from srcad.lower.along_axis import along_axis
-from srcad.lower.assignments import assign
+from srcad.lower.assignments import assign, check_not_passed_twice
 from srcad.lower.branches import lower_body
 from srcad.lower.callees import (
     CONTAINER_METHODS,
@@ -1096,8 +1096,13 @@ def _inline(
         lowering.inlining.elementwise,
     )
     inlined = Lowering(parsed, dict(bound.arguments), inlining)
+    inlined.parameters = dict(bound.arguments)
     note_written_dicts(inlined)  # STATE["step"] += 1: STATE read key by key
-    return lower_body(inlined)
+    result = lower_body(inlined)
+    for name, original in inlined.written_back.items():  # def step(y, out): out[0] = ...
+        for given in give_back(lowering, original, inlined.env[name], node):
+            check_not_passed_twice(lowering, given, original, node)  # f(a, a): refused
+    return result
 
 
 def _stage_defaults(

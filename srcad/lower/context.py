@@ -105,6 +105,11 @@ class Lowering:
     # None; if x > 0: ret = x``), by id: whether they are None, a truth value of the call
     # (``ret is None`` answers it; srcad.lower.branches)
     maybe_none: dict[int, object] = field(default_factory=dict)
+    # a helper's: its parameters as the caller bound them, and those it writes into in
+    # place that a caller reads afterwards (name -> the caller's array), whose new values
+    # the caller takes when the call returns (srcad.lower.aliasing.check_write)
+    parameters: dict[str, object] = field(default_factory=dict)
+    written_back: dict[str, object] = field(default_factory=dict)
     live: dict[int, frozenset[str]] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -265,7 +265,7 @@ def _is_procedure_call(lowering: Lowering, call: ast.Call) -> bool:
     else:
         definition = None
     if definition is not None and _writes_into_parameters(definition, skip_self=of_outside):
-        return False
+        return False  # (a write into an array argument the caller reads is given back)
     return evaluate(lowering, call) is None
 
 
@@ -277,8 +277,10 @@ def _definition(function: types.FunctionType) -> ast.FunctionDef | None:
 
 
 def _writes_into_parameters(definition: ast.FunctionDef, skip_self: bool = False) -> bool:
-    """Whether the function writes into an argument (``a[0] = v``, ``a += v``, ``a.x = v``;
-    not into its first, ``self``, where ``skip_self``)."""
+    """Whether the function writes into an attribute of an argument (``a.x = v``,
+    ``a.x[0] = v``; not of its first, ``self``, where ``skip_self``). A write into an array
+    argument (``a[0] = v``, ``a += v``) the lowering follows: the caller's names for the
+    array take its new value (``srcad.lower.aliasing.give_back``)."""
     arguments = definition.args
     declared = arguments.posonlyargs + arguments.args
     parameters = {a.arg for a in declared[1 if skip_self else 0 :] + arguments.kwonlyargs}
@@ -293,10 +295,16 @@ def _writes_into_parameters(definition: ast.FunctionDef, skip_self: bool = False
             base = target
             while isinstance(base, (ast.Subscript, ast.Attribute)):
                 base = base.value
-            is_written = base is not target or isinstance(node, ast.AugAssign)
+            is_written = _through_an_attribute(target)
             if is_written and isinstance(base, ast.Name) and base.id in parameters:
                 return True
     return False
+
+
+def _through_an_attribute(target: ast.expr) -> bool:
+    while isinstance(target, ast.Subscript):
+        target = target.value
+    return isinstance(target, ast.Attribute)
 
 
 def _is_outside_call(lowering: Lowering, call: ast.Call) -> bool:
