@@ -233,9 +233,38 @@ def branch_in_the_helper(x):
     return np.sum(v * x)
 
 
+def _normalized(v):
+    v /= np.sqrt(np.sum(v**2)) * STIFFNESS
+    return v  # returned too, and the result left unused
+
+
+def normalized_by_a_helper_returning_it(x):
+    y = x * 1.0
+    _normalized(y)
+    return np.sum(y * x)
+
+
+class _State:
+    def __init__(self, x):
+        self.x = x
+
+
+def _kick(state, h):  # sets an attribute of an object the caller made
+    state.x = state.x + h * STIFFNESS * np.sin(state.x)
+
+
+def kicked_state(x):
+    state = _State(x * 1.0)
+    for _ in range(3):
+        _kick(state, 0.1)
+    return np.sum(state.x**2)
+
+
 @pytest.mark.parametrize(
     "fun",
     [
+        normalized_by_a_helper_returning_it,
+        kicked_state,
         calls_in_place_helper,
         helper_writes_caller_array,
         euler_with_an_out_parameter,

@@ -14,20 +14,17 @@ from __future__ import annotations
 
 import ast
 import random
-import types
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 
-from srcad.errors import SrcadError, UnsupportedSyntax
-from srcad.frontend import parse_function
+from srcad.errors import UnsupportedSyntax
 from srcad.ir.builder import Tracer
 from srcad.ir.world import REFUSE_CHANGED_ARGUMENTS
 from srcad.lower import imports, literals  # noqa: F401  (register their rules)
 from srcad.lower.assignments import add_at, assign
 from srcad.lower.branches import ReturnReached
 from srcad.lower.calls import CONTAINER_METHODS, local_function
-from srcad.lower.context import LocalFunction
 from srcad.lower.dispatch import dispatch_statement, evaluate, lowers_statement, no_effect
 from srcad.lower.effects import is_setting_call, lower_setting_call
 from srcad.lower.outside_lists import append_outside, appended_list, calls_runtime_helper
@@ -249,62 +246,14 @@ def _assignment(call: ast.Call, name: str, index: ast.expr, value: ast.expr) -> 
 
 
 def _is_procedure_call(lowering: Lowering, call: ast.Call) -> bool:
-    """Whether ``call`` (lowered here) returns nothing, and does not call a function that
-    writes into its arguments (which srcad could not follow without a returned value)."""
-    function = evaluate(lowering, call.func)
-    # logger.tick(v) of an object from outside: what it writes into self is written outside
-    # (``srcad.lower.outside_writes``), or refused there
-    of_outside = isinstance(function, Outside) and isinstance(function.value, types.MethodType)
-    if isinstance(function, Outside):
-        function = function.value
-    function = getattr(function, "__func__", function)  # a bound method: its function
-    if isinstance(function, LocalFunction):
-        definition: ast.FunctionDef | None = function.parsed.node
-    elif isinstance(function, types.FunctionType):
-        definition = _definition(function)
-    else:
-        definition = None
-    if definition is not None and _writes_into_parameters(definition, skip_self=of_outside):
-        return False  # (a write into an array argument the caller reads is given back)
-    return evaluate(lowering, call) is None
-
-
-def _definition(function: types.FunctionType) -> ast.FunctionDef | None:
-    try:
-        return parse_function(function).node
-    except SrcadError:
-        return None  # not a function srcad reads: inlining it reports why
-
-
-def _writes_into_parameters(definition: ast.FunctionDef, skip_self: bool = False) -> bool:
-    """Whether the function writes into an attribute of an argument (``a.x = v``,
-    ``a.x[0] = v``; not of its first, ``self``, where ``skip_self``). A write into an array
-    argument (``a[0] = v``, ``a += v``) the lowering follows: the caller's names for the
-    array take its new value (``srcad.lower.aliasing.give_back``)."""
-    arguments = definition.args
-    declared = arguments.posonlyargs + arguments.args
-    parameters = {a.arg for a in declared[1 if skip_self else 0 :] + arguments.kwonlyargs}
-    for node in ast.walk(definition):
-        if isinstance(node, ast.Assign):
-            targets = node.targets
-        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-            targets = [node.target]
-        else:
-            continue
-        for target in targets:
-            base = target
-            while isinstance(base, (ast.Subscript, ast.Attribute)):
-                base = base.value
-            is_written = _through_an_attribute(target)
-            if is_written and isinstance(base, ast.Name) and base.id in parameters:
-                return True
-    return False
-
-
-def _through_an_attribute(target: ast.expr) -> bool:
-    while isinstance(target, ast.Subscript):
-        target = target.value
-    return isinstance(target, ast.Attribute)
+    """Whether ``call`` (lowered here) returns nothing: a helper of the user's that
+    validates, prints, sets attributes of objects the function made (``kick(state, h)``),
+    or writes into arrays its caller passed (given back: ``srcad.lower.aliasing``), also
+    where it returns one of them too (``normalize(v)``, which returns ``v``)."""
+    before = dict(lowering.env)
+    result = evaluate(lowering, call)
+    given_back = any(lowering.env.get(name) is not value for name, value in before.items())
+    return result is None or given_back
 
 
 def _is_outside_call(lowering: Lowering, call: ast.Call) -> bool:
