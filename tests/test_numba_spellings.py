@@ -701,3 +701,26 @@ def test_float32_reductions_of_all_elements_keep_numpys_digits():
     assert value == pytest.approx(exact_value, rel=1e-6)
     scale = np.max(np.abs(exact_grad))
     assert np.max(np.abs(grad - exact_grad)) <= 1e-5 * scale
+
+
+def plain_norm(x):
+    return np.linalg.norm(x) * WORLD["scale"]
+
+
+@pytest.mark.slow
+def test_a_norm_whose_square_underflows_or_overflows_is_numpys_on_both_backends():
+    """numba's np.linalg.norm of a vector scales it: 5e-170 where NumPy's square root of
+    the sum of squares gives 0.0 (and 5e160 for its inf), so the backends disagreed (probe
+    Y); the norm is spelled as NumPy computes it."""
+    pytest.importorskip("numba")
+    from srcad.backends import NumbaFallbackWarning
+
+    for x in (np.array([3e-170, 4e-170]), np.array([3e160, 4e160]), np.array([0.3, -0.4])):
+        expected = srcad.value_and_grad(plain_norm)(x)
+        assert expected[0] == plain_norm(x)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", NumbaFallbackWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's inf, on both
+            got = srcad.value_and_grad(plain_norm, backend="numba")(x)
+        assert got[0] == expected[0]
+        np.testing.assert_allclose(got[1], expected[1], rtol=1e-12)

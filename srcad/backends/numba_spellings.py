@@ -15,6 +15,7 @@ source, line for line, in which
     x.squeeze(axis=-1)                            ->  squeeze_axis(x, -1)
     x.prod(axis=1)                                ->  prod_along(x, 1)
     np.linalg.norm(a, axis=1)                     ->  np.sqrt(np.sum((a * np.conj(a)).real, axis=1))
+    np.linalg.norm(a)                             ->  np.sqrt(np.sum((a * np.conj(a)).real))
     np.stack([a.mean(), b.mean()])                ->  stack_items([a.mean(), b.mean()])
     np.tile(x, reps=2)                            ->  tile_vector(x, 2)
     x.reshape((3, 2), order="F")                  ->  np.ascontiguousarray(np.asarray(x).T).reshape((2, 3)).T
@@ -507,17 +508,21 @@ def _reshaped_in_fortran_order(node: ast.Call) -> ast.expr | None:
 
 
 def _norm(node: ast.Call) -> ast.expr | None:
-    """``np.linalg.norm(a, axis=k)`` of a named ``a`` for a literal ``k``: the square root
-    of the sum of ``a`` times its conjugate along ``k``, as NumPy computes it."""
+    """``np.linalg.norm(a, axis=k)`` of a named ``a`` for a literal ``k`` (or ``np.linalg.
+    norm(a)``): the square root of the sum of ``a`` times its conjugate along ``k`` (of
+    all of them), as NumPy computes it: numba's norm of a vector scales it, and gives
+    5e-170 where NumPy's square underflows to 0.0 (or 5e160 where it overflows)."""
     arguments = call_arguments(node, ("x", "ord", "axis"))
-    if arguments is None or set(arguments) != {"x", "axis"}:
+    if arguments is None or set(arguments) not in ({"x", "axis"}, {"x"}):
         return None
-    array, axis = arguments["x"], literal_int(arguments["axis"])
-    if not isinstance(array, ast.Name) or axis is None:
+    array = arguments["x"]
+    axis = literal_int(arguments["axis"]) if "axis" in arguments else None
+    if not isinstance(array, ast.Name) or ("axis" in arguments and axis is None):
         return None
     conjugate = ast.Call(_numpy("conj"), [ast.Name(array.id, ast.Load())], [])
     squares = ast.Attribute(ast.BinOp(array, ast.Mult(), conjugate), "real", ast.Load())
-    total = ast.Call(_numpy("sum"), [squares], [ast.keyword("axis", ast.Constant(axis))])
+    along = [] if axis is None else [ast.keyword("axis", ast.Constant(axis))]
+    total = ast.Call(_numpy("sum"), [squares], along)
     return ast.Call(_numpy("sqrt"), [total], [])
 
 
