@@ -907,6 +907,33 @@ def test_cached_helpers_itemgetter_filter_iter_and_next():
     _check_everywhere(with_standard_library_helpers, X)
 
 
+def pairs_of_an_iterator(M):
+    rows = iter(M * SERIES["scale"])  # an array's rows, handed out one by one
+    first = next(rows)
+    return sum(np.sum(row * first) for row in rows) + np.sum(next(iter(M[0])) * first)
+
+
+def written_while_iterated(x):
+    y = x * 1.0
+    it = iter(y)
+    y[1] = 5.0  # NumPy's iterator hands out the row as written
+    return next(it) * next(it)
+
+
+def test_iter_and_next_over_an_array_hand_out_its_rows():
+    """iter(x) of an array was refused as having no derivative rule (probe Y); a write
+    into the array while the iterator still has rows to hand out is refused."""
+    M = np.array([[0.3, -1.2], [0.8, 1.5], [-0.4, 0.9]])
+    for scale in (1.0, -2.5):  # a second call after the global changed
+        SERIES["scale"] = scale
+        try:
+            _check_everywhere(pairs_of_an_iterator, M)
+        finally:
+            SERIES["scale"] = 1.0
+    with pytest.raises(srcad.UnsupportedSyntax, match="'it' also refers to"):
+        srcad.grad(written_while_iterated)(np.array([0.3, -1.2, 0.8]))
+
+
 LABELS = {"y": np.array([0, 2, 1])}
 
 

@@ -44,7 +44,7 @@ from srcad.ir.builder import Tracer
 from srcad.ir.prims import shares_memory
 from srcad.lower.context import HeldArray
 from srcad.lower.generators import Deferred
-from srcad.lower.iteration import Enumerated, Zipped
+from srcad.lower.iteration import Enumerated, Rows, Zipped
 from srcad.lower.liveness import assigned, live_after, read_by_nested_functions
 from srcad.lower.user_code import LIBRARY_PACKAGES
 
@@ -387,6 +387,8 @@ def held_arrays(
         items = [(None, array) for array in value.arrays]
     elif isinstance(value, Enumerated):
         items = [(None, value.inner)]
+    elif isinstance(value, Rows):  # iter(x): reads x's rows until it is done
+        items = [] if value.is_done else [(None, value.array)]
     elif isinstance(value, Deferred):
         items = [] if value.consumed else [(None, held) for held in value.held]
     elif isinstance(value, dict):

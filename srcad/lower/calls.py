@@ -89,6 +89,7 @@ from srcad.lower.interpolate import (
 from srcad.lower.iteration import (
     DependsOnData,
     Enumerated,
+    Rows,
     Zipped,
     first_item,
     static_items,
@@ -349,6 +350,8 @@ def call(
         )
     if function is filter and len(args) == 2 and isinstance(args[1], Tracer) and args[1].ndim:
         args = [args[0], list(args[1])]  # filter(test, x): x's rows, as Python iterates them
+    if function is iter and len(args) == 1 and isinstance(args[0], Tracer) and args[0].ndim:
+        return Rows(args[0])  # iter(x): x's rows, as Python iterates them
     if is_traced and _hands_back_items(function, args):  # iter(hs), itemgetter(1)(pair)
         items: Any = function
         return items(*[_as_callable(lowering, a, node) for a in args], **kwargs)

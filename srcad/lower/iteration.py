@@ -63,6 +63,30 @@ class Zipped(OneShot):
         return (tuple(array[i] for array in self.arrays) for i in range(self.length))
 
 
+class Rows:
+    """``iter(x)`` of an array: its rows, handed out one by one. Until it has handed out
+    the last, it holds ``x``: a write into ``x`` meanwhile is refused
+    (``srcad.lower.aliasing``), where NumPy's iterator would hand out the rows as written."""
+
+    def __init__(self, array: Tracer):
+        self.array = array
+        self.rows = list(array)
+        self.position = 0
+
+    def __iter__(self) -> Iterator[Tracer]:
+        return self
+
+    def __next__(self) -> Tracer:
+        if self.position >= len(self.rows):
+            raise StopIteration
+        self.position += 1
+        return self.rows[self.position - 1]
+
+    @property
+    def is_done(self) -> bool:
+        return self.position >= len(self.rows)
+
+
 class Enumerated(OneShot):
     """``enumerate`` of an array or of zipped arrays, kept symbolic like ``Zipped``; its
     numbers count from ``start``."""
