@@ -163,6 +163,12 @@ def polynomial_of_coefficients(p):
     return np.sum(np.polyval(p, SAMPLES["xp"]) ** 2)
 
 
+def derivative_and_antiderivative(x):  # of the global samples, read on every call
+    slope = np.polyval(np.polyder(SAMPLES["fp"], 2), x)
+    area = np.polyval(np.polyint(SAMPLES["fp"] * x[0], 2, k=[1.0, 0.5]), x)
+    return np.sum(slope**2) + np.sum(area) + np.sum(np.polyint(x[:3], k=2.0) ** 2)
+
+
 def integral(x):
     return np.trapezoid(x**2, dx=SAMPLES["fp"][2]) + np.trapezoid(np.sin(x), np.cumsum(x**2))
 
@@ -231,6 +237,7 @@ CASES = {
     vandermonde: (np.array([0.5, -1.2, 0.0, 2.0, 0.7]),),
     polynomial: (X,),
     polynomial_of_coefficients: (np.array([1.0, -2.0, 0.5]),),
+    derivative_and_antiderivative: (X,),
     integral: (X[:6],),
     integral_along_an_axis: (X[:5],),
     on_a_grid: (X[:5],),

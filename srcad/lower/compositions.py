@@ -4,6 +4,9 @@ input gets its derivative through them (``np.interp``'s sample values and points
 
     np.polyval(p, x)                     Horner's rule, as NumPy computes it:
                                          y = 0 * x; y = y * x + p[0]; y = y * x + p[1]; ...
+    np.polyder(p, m), np.polyint(p, m, k)
+                                         the coefficients times (divided by) their powers,
+                                         m times, as NumPy computes them
     np.trapezoid(y, x=None, dx=1.0, axis=-1)
                                          the sum along ``axis`` of the steps times the
                                          means of neighbours, as NumPy computes it
@@ -137,6 +140,38 @@ def polyval(p: Any, x: Any) -> Any:
     for coefficient in p:
         total = total * x + coefficient
     return total
+
+
+def polyder(p: Any, m: int = 1) -> Any:
+    """``np.polyder(p, m)``: ``m`` times, the coefficients but the last times their powers,
+    as NumPy computes them."""
+    if isinstance(p, (list, tuple)):
+        p = array_of(p)
+    if type(m) is not int or m < 0:
+        raise ValueError("np.polyder: m must be a non-negative int known when compiling")
+    for _ in range(m):
+        p = p[:-1] * np.arange(np.shape(p)[0] - 1, 0, -1)
+    return p
+
+
+def polyint(p: Any, m: int = 1, k: Any = None) -> Any:
+    """``np.polyint(p, m, k)``: ``m`` times, the coefficients divided by their powers plus
+    one, then the constant of integration (``k``: numbers known when compiling)."""
+    if isinstance(p, (list, tuple)):
+        p = array_of(p)
+    if type(m) is not int or m < 0:
+        raise ValueError("np.polyint: m must be a non-negative int known when compiling")
+    if isinstance(k, Tracer) or any(isinstance(v, Tracer) for v in np.ravel(k or 0.0)):
+        raise ValueError("np.polyint: k must be numbers known when compiling")
+    constants = np.zeros(m) if k is None else np.atleast_1d(np.asarray(k, dtype=float))
+    if len(constants) == 1 and m > 1:
+        constants = constants[0] * np.ones(m)
+    if len(constants) < m:
+        raise ValueError("np.polyint: k must give one constant for each of the m integrals")
+    for j in range(m):
+        scaled = p / np.arange(np.shape(p)[0], 0, -1)
+        p = np.concatenate((scaled, constants[j : j + 1]))
+    return p
 
 
 def trapezoid(y: Any, x: Any = None, dx: Any = 1.0, axis: int = -1) -> Any:
@@ -612,6 +647,8 @@ def allclose(a: Any, b: Any, rtol: Any = 1e-5, atol: Any = 1e-8, equal_nan: bool
 
 COMPOSITIONS: dict[Callable, Callable] = {
     np.polyval: polyval,
+    np.polyder: polyder,
+    np.polyint: polyint,
     np.trapezoid: trapezoid,
     np.interp: interp,
     np.meshgrid: meshgrid,
