@@ -169,6 +169,11 @@ def derivative_and_antiderivative(x):  # of the global samples, read on every ca
     return np.sum(slope**2) + np.sum(area) + np.sum(np.polyint(x[:3], k=2.0) ** 2)
 
 
+def powers_of_ten(x):
+    grid = np.logspace(x[0], x[1], 4) * x[2]
+    return np.sum(grid) + np.sum(np.logspace(0.0, x[0], 3, endpoint=False, base=SAMPLES["fp"][3]))
+
+
 def integral(x):
     return np.trapezoid(x**2, dx=SAMPLES["fp"][2]) + np.trapezoid(np.sin(x), np.cumsum(x**2))
 
@@ -238,6 +243,7 @@ CASES = {
     polynomial: (X,),
     polynomial_of_coefficients: (np.array([1.0, -2.0, 0.5]),),
     derivative_and_antiderivative: (X,),
+    powers_of_ten: (X[:3],),
     integral: (X[:6],),
     integral_along_an_axis: (X[:5],),
     on_a_grid: (X[:5],),

@@ -4,6 +4,8 @@ input gets its derivative through them (``np.interp``'s sample values and points
 
     np.polyval(p, x)                     Horner's rule, as NumPy computes it:
                                          y = 0 * x; y = y * x + p[0]; y = y * x + p[1]; ...
+    np.logspace(start, stop, num, endpoint, base)
+                                         base ** np.linspace(start, stop, num, endpoint)
     np.polyder(p, m), np.polyint(p, m, k)
                                          the coefficients times (divided by) their powers,
                                          m times, as NumPy computes them
@@ -140,6 +142,22 @@ def polyval(p: Any, x: Any) -> Any:
     for coefficient in p:
         total = total * x + coefficient
     return total
+
+
+def logspace(
+    start: Any,
+    stop: Any,
+    num: int = 50,
+    endpoint: bool = True,
+    base: Any = 10.0,
+    dtype: Any = None,
+    axis: int = 0,
+) -> Any:
+    """``np.logspace(start, stop, num)``: ``base`` to the powers ``np.linspace`` gives, as
+    NumPy computes them."""
+    powers = np.linspace(start, stop, num, endpoint=endpoint, axis=axis)
+    result = np.power(base, powers)
+    return result if dtype is None else result.astype(dtype)
 
 
 def polyder(p: Any, m: int = 1) -> Any:
@@ -648,6 +666,7 @@ def allclose(a: Any, b: Any, rtol: Any = 1e-5, atol: Any = 1e-8, equal_nan: bool
 COMPOSITIONS: dict[Callable, Callable] = {
     np.polyval: polyval,
     np.polyder: polyder,
+    np.logspace: logspace,
     np.polyint: polyint,
     np.trapezoid: trapezoid,
     np.interp: interp,
