@@ -665,11 +665,12 @@ def test_the_loop_target_holds_the_last_item_after_the_loop():
         for v in x:
             if v > 1.0:
                 break
-        return v * 2.0  # the item it broke at depends on the data: not followed
+        return v * 2.0  # the item it broke at (the last where it did not): followed
 
-    with pytest.raises(srcad.UnsupportedSyntax, match="holds the item the loop stopped at") as e:
-        srcad.grad(broke)(np.array([0.3, 1.4, 0.2]))
-    assert "found = v" in str(e.value) and e.value.line == broke.__code__.co_firstlineno + 4
+    for x in (np.array([0.3, 1.4, 0.2]), np.array([0.3, 0.4, 0.2])):  # breaks, runs through
+        value, grad = srcad.value_and_grad(broke)(x)
+        assert value == broke(x)
+        np.testing.assert_allclose(grad, srcad.numerical_grad(broke, x), rtol=1e-6)
 
     def kept(x):  # what the message says to write
         found = x[0]
@@ -822,9 +823,9 @@ def test_a_write_into_an_array_a_loop_still_goes_through_is_refused():
         srcad.grad(endless)(X)
 
 
-def test_the_target_after_a_loop_whose_else_returns_is_not_followed_either():
-    """The loop is rewritten with its 'else' as an 'if' after it; the target then held
-    the last item, not the one it broke at (a wrong value, silently)."""
+def test_the_target_after_a_loop_whose_else_returns_is_the_item_it_broke_at():
+    """The loop is rewritten with its 'else' as an 'if' after it; the target once held
+    the last item, not the one it broke at (a wrong value, silently), then was refused."""
 
     def first_negative(xs):
         for v in xs:
@@ -834,8 +835,10 @@ def test_the_target_after_a_loop_whose_else_returns_is_not_followed_either():
             return 0.0
         return v * 10.0
 
-    with pytest.raises(srcad.UnsupportedSyntax, match="holds the item the loop stopped at"):
-        srcad.value_and_grad(first_negative)([0.5, -1.0, 2.0])
+    for xs in ([0.5, -1.0, 2.0], [0.5, 1.0, 2.0]):  # breaks at -1.0; returns from 'else'
+        value, grad = srcad.value_and_grad(first_negative)(xs)
+        assert value == first_negative(xs)
+        np.testing.assert_allclose(grad, srcad.numerical_grad(first_negative, xs), atol=1e-6)
 
 
 def frees_a_temporary(x):
@@ -1887,3 +1890,44 @@ def test_scatter_with_named_arguments_is_refused_at_the_line():
     with pytest.raises(srcad.UnsupportedSyntax, match="in that order without names") as caught:
         srcad.grad(named)(np.ones(3))
     assert f":{named.__code__.co_firstlineno + 2}:" in str(caught.value)
+
+
+BREAK_AT = {"total": 5.0}  # read on every call
+
+
+def relaxed_until_large(x):
+    total = np.zeros(3)
+    for i in range(20):
+        total = total + np.tanh(x * i)
+        if np.sum(total) > BREAK_AT["total"]:
+            break
+    return np.sum(total**2) * (1.0 + 0.01 * i) + x[i % 3]  # i: where it stopped
+
+
+def first_large_row(X):
+    for row in X:
+        if np.sum(row) > BREAK_AT["total"] / 5.0:
+            break
+    return np.sum(row**2)
+
+
+@pytest.mark.parametrize("fun", [relaxed_until_large, first_large_row])
+def test_the_target_after_a_loop_that_breaks_on_data_is_the_item_it_broke_at(fun):
+    """'for i in range(maxit): ... break' and then i read after the loop was refused ('i
+    holds the item the loop stopped at'; probe Y): it is the counter (or the row) of the
+    iteration that broke, or the last where none did."""
+    arguments = {
+        relaxed_until_large: np.array([0.3, 0.2, 0.1]),
+        first_large_row: np.array([[0.2, 0.3], [0.9, 0.5], [0.1, 0.1]]),
+    }[fun]
+    try:
+        for limit in (5.0, 2.0, 100.0):  # breaks late, early, never
+            BREAK_AT["total"] = limit
+            value, grad = srcad.value_and_grad(fun)(arguments)
+            assert value == pytest.approx(fun(arguments), rel=1e-12)
+            expected = srcad.numerical_grad(fun, arguments)
+            np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-9)
+            forward = srcad.grad(fun, mode="forward")(arguments)
+            np.testing.assert_allclose(forward, expected, rtol=1e-6, atol=1e-9)
+    finally:
+        BREAK_AT["total"] = 5.0

@@ -224,11 +224,18 @@ def live_values(lowering: Lowering, call: ast.Call) -> tuple[HeldArray, ...]:
 
 
 @contextlib.contextmanager
-def rewritten(lowering: Lowering, original: ast.stmt, statements: list[ast.stmt]) -> Iterator[None]:
+def rewritten(
+    lowering: Lowering,
+    original: ast.stmt,
+    statements: list[ast.stmt],
+    read_after: frozenset[str] = frozenset(),
+) -> Iterator[None]:
     """Liveness, while lowering them, for ``statements`` that lowering puts in place of
-    ``original`` (a loop with ``break`` as a flag: copies of its statements)."""
+    ``original`` (a loop with ``break`` as a flag: copies of its statements); names of
+    the lowering's own that it reads after them, ``read_after``."""
     always = read_by_nested_functions(lowering.parsed.node.body)
-    added = live_after(statements, lowering.live.get(id(original), frozenset()), always)
+    after = lowering.live.get(id(original), frozenset()) | read_after
+    added = live_after(statements, after, always)
     before = {key: lowering.live[key] for key in added if key in lowering.live}
     lowering.live.update(added)
     try:

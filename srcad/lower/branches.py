@@ -54,7 +54,13 @@ from srcad.lower.dispatch import (
     lowers_statement,
 )
 from srcad.lower.expressions import logical
-from srcad.lower.jumps import has_jumps, rewrite_jumps, rewrite_returns
+from srcad.lower.jumps import (
+    STOPPED_AT,
+    has_jumps,
+    rewrite_jumps,
+    rewrite_returns,
+    target_read_after,
+)
 from srcad.lower.operator_methods import truth_of
 from srcad.lower.returns import always_returns, block_returns, body_returns, contains_return
 from srcad.pytree import flatten, unflatten
@@ -101,8 +107,11 @@ def lower_block(lowering: Lowering, statements: list[ast.stmt]) -> None:
         rewrite = _loop_rewrite(statement)
         if rewrite is not None:  # the statements after the loop go along too
             lowering.loop_depth += 1
-            loop = rewrite(statement, lowering.loop_depth, lowering.visible_names)
-            with rewritten(lowering, statement, loop):
+            if rewrite is rewrite_jumps and isinstance(statement, (ast.For, ast.While)):
+                loop, kept = jumps_as_flags(lowering, statement)
+            else:
+                loop, kept = rewrite(statement, lowering.loop_depth, lowering.visible_names), None
+            with rewritten(lowering, statement, loop, kept or frozenset()):
                 lower_block(lowering, loop + statements[position + 1 :])
             lowering.loop_depth -= 1
             return
@@ -110,6 +119,20 @@ def lower_block(lowering: Lowering, statements: list[ast.stmt]) -> None:
             _lower_returning_if(lowering, statement, statements[position + 1 :])
             return
         lower_statement(lowering, statement)
+
+
+def jumps_as_flags(
+    lowering: Lowering, loop: ast.For | ast.While
+) -> tuple[list[ast.stmt], frozenset[str]]:
+    """``rewrite_jumps`` of ``loop`` at the current depth, keeping its target as of the
+    iteration it breaks at where the code after it reads it; with the name that keeps it
+    (read after the loop: ``srcad.lower.loops`` gives it to the target)."""
+    keeps = target_read_after(loop, lowering.parsed.node)
+    statements = rewrite_jumps(loop, lowering.loop_depth, lowering.visible_names, keeps)
+    kept = frozenset(n for s in statements if (n := getattr(s, STOPPED_AT, None)) is not None)
+    for name in kept:  # an earlier loop's: bound again only if this one runs
+        lowering.env.pop(name, None)
+    return statements, kept
 
 
 def _loop_rewrite(statement: ast.stmt) -> Callable[..., list[ast.stmt]] | None:

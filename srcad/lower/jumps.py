@@ -3,8 +3,9 @@
     for i in range(n):                 _broke = False
         a = f(a)                       for i in range(n):
         if a > 1:                  →       if not _broke:
-            break                              a = f(a)
-        b = g(b)                               if a > 1:
+            break                              _stopped = i
+        b = g(b)                               a = f(a)
+                                               if a > 1:
                                                    _broke = True
                                                if not _broke:
                                                    b = g(b)
@@ -30,6 +31,9 @@ from srcad.lower.blocks import nested_statements
 from srcad.lower.loop_tests import RETEST, retest
 
 MAY_BREAK = "srcad_may_break"  # the attribute of a loop made here that breaks
+# the attribute naming the variable that keeps such a loop's target as of the iteration it
+# broke at (or its last): ``for i in ...: if not _broke: _stopped = i; ...``
+STOPPED_AT = "srcad_stopped_at"
 FROM_RETURN = "srcad_from_return"  # the attribute of a 'break' made here of a 'return'
 # Statements whose blocks may hold a jump of the loop around them.
 JUMPING = (ast.If, ast.With, ast.For, ast.While, ast.Try)
@@ -52,8 +56,12 @@ def flag_name(base: str, depth: int, taken: set[str]) -> str:
     return name
 
 
-def rewrite_jumps(loop: ast.For | ast.While, depth: int, taken: set[str]) -> list[ast.stmt]:
-    """The loop (and the flag set-up before it) with ``break``/``continue`` as flags."""
+def rewrite_jumps(
+    loop: ast.For | ast.While, depth: int, taken: set[str], keeps_target: bool = False
+) -> list[ast.stmt]:
+    """The loop (and the flag set-up before it) with ``break``/``continue`` as flags;
+    ``keeps_target``: the code after it reads a ``for`` loop's target, which the loop keeps
+    as of the iteration it breaks at (``_stopped = i``)."""
     broke, skip = flag_name("broke", depth, taken), flag_name("skip", depth, taken)
     uses_break = any(_contains(s, ast.Break) for s in loop.body)
     uses_continue = any(_contains(s, ast.Continue) for s in loop.body)
@@ -64,9 +72,19 @@ def rewrite_jumps(loop: ast.For | ast.While, depth: int, taken: set[str]) -> lis
     body = _guarded(copy.deepcopy(loop.body), flags, broke, skip) + again
     if uses_continue:
         body = [_assign(skip, False, loop), *body]
+    stopped = None
+    if (
+        keeps_target
+        and uses_break
+        and isinstance(loop, ast.For)
+        and isinstance(loop.target, ast.Name)
+    ):
+        stopped = flag_name("stopped", depth, taken)  # the target, where it broke
+        body = [_assign_name(stopped, loop.target.id, loop), *body]
     if uses_break:
         body = [ast.If(test=_not(broke, loop), body=body, orelse=[])]
     new_loop = copy.copy(loop)
+    setattr(new_loop, STOPPED_AT, stopped)
     new_loop.body = body
     new_loop.orelse = []
     setattr(new_loop, MAY_BREAK, uses_break)  # its target after it: see lower.loops
@@ -82,6 +100,23 @@ def rewrite_jumps(loop: ast.For | ast.While, depth: int, taken: set[str]) -> lis
         _locate(node, loop)
         ast.fix_missing_locations(node)
     return result
+
+
+def target_read_after(loop: ast.For | ast.While, function: ast.AST) -> bool:
+    """Whether ``function`` reads a ``for`` loop's (single) target on a line after the loop,
+    where it holds the item the loop broke at."""
+    if not isinstance(loop, ast.For) or not isinstance(loop.target, ast.Name):
+        return False
+    name, end = loop.target.id, loop.end_lineno or loop.lineno
+    return any(
+        isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) and n.lineno > end
+        for n in ast.walk(function)
+    )
+
+
+def _assign_name(target: str, source: str, at: ast.AST) -> ast.Assign:
+    value = ast.Name(source, ast.Load())
+    return ast.copy_location(ast.Assign([ast.Name(target, ast.Store())], value), at)
 
 
 def rewrite_returns(loop: ast.For | ast.While, depth: int, taken: set[str]) -> list[ast.stmt]:

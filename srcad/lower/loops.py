@@ -34,7 +34,7 @@ from srcad.lower.aliasing import (
 )
 from srcad.lower.assignments import assign
 from srcad.lower.blocks import all_statements
-from srcad.lower.branches import RaiseReached, lower_block
+from srcad.lower.branches import RaiseReached, jumps_as_flags, lower_block
 from srcad.lower.containers import (
     generator_states,
     restore_containers,
@@ -60,7 +60,7 @@ from srcad.lower.iteration import (
     stop_dim,
     structured_iteration,
 )
-from srcad.lower.jumps import MAY_BREAK, has_jumps, rewrite_jumps
+from srcad.lower.jumps import MAY_BREAK, STOPPED_AT, has_jumps
 from srcad.lower.liveness import read_before_bound, reads
 from srcad.lower.loop_tests import (
     ConditionalAssignment,
@@ -127,8 +127,8 @@ def lower_loop(lowering: Lowering, node: ast.For | ast.While, since: int) -> Non
                 node.orelse[0],
             )
         lowering.loop_depth += 1
-        statements = rewrite_jumps(node, lowering.loop_depth, lowering.visible_names)
-        with rewritten(lowering, original, statements):
+        statements, kept = jumps_as_flags(lowering, node)
+        with rewritten(lowering, original, statements, kept):  # kept: read after the loop
             for statement in statements:
                 dispatch_statement(lowering, statement, len(lowering.builder.eqns))
         lowering.loop_depth -= 1
@@ -146,7 +146,7 @@ def lower_loop(lowering: Lowering, node: ast.For | ast.While, since: int) -> Non
         _lower_while(lowering, node)
         lower_block(lowering, node.orelse)
     if isinstance(node, ast.For) and getattr(original, MAY_BREAK, False):
-        _unfollow_target(lowering, node)
+        _unfollow_target(lowering, original)
 
 
 def _lower_with_hoisted_assignments(lowering: Lowering, node: ast.While) -> None:
@@ -164,9 +164,16 @@ def _lower_with_hoisted_assignments(lowering: Lowering, node: ast.While) -> None
         lower_block(lowering, statements)
 
 
-def _unfollow_target(lowering: Lowering, node: ast.For) -> None:
-    """After a loop that may break, its target holds the item it broke at: not followed
-    (``rewrite_jumps`` marks the loop it makes of one with ``break``)."""
+def _unfollow_target(lowering: Lowering, node: ast.For | ast.While) -> None:
+    """After a loop that may break, its target holds the item it broke at: the value
+    ``rewrite_jumps`` kept of it (``_stopped = i`` in the guarded body), where the loop ran
+    at least once; else not followed (``rewrite_jumps`` marks the loop it makes of one with
+    ``break``)."""
+    assert isinstance(node, ast.For)
+    stopped = getattr(node, STOPPED_AT, None)
+    if stopped is not None and stopped in lowering.env:  # bound: the loop ran
+        lowering.env[node.target.id] = lowering.env[stopped]  # type: ignore[attr-defined]
+        return
     for name in _target_names(node.target):
         lowering.env.pop(name, None)
         lowering.unfollowed[name] = (
@@ -214,6 +221,9 @@ def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None
     consumed(lowering, iterable, node)  # zip(x, y): used up, as Python's
     if iteration.trip_count == 0:
         return
+    if _stopped_counter_read_after(lowering, node, iteration):  # where it breaks: an int
+        stopped = getattr(node, STOPPED_AT)
+        lowering.env[stopped] = lowering.builder.tracer(Const(np.int64(iteration.start)))
     node = _with_target_flags_set(lowering, node)
     try:
         _structured_loop(lowering, node, iteration)
@@ -251,6 +261,14 @@ def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None
     read = _read_after(lowering, node).union(*map(reads, node.orelse))
     if set(_target_names(node.target)) & read:
         assign(lowering, node.target, last_item(iteration), len(lowering.builder.eqns))
+
+
+def _stopped_counter_read_after(lowering: Lowering, node: ast.For, iteration: Iteration) -> bool:
+    """Whether the loop keeps the counter it broke at (``rewrite_jumps``) for the code
+    after it, which reads the target."""
+    stopped = getattr(node, STOPPED_AT, None)
+    target = node.target.id if isinstance(node.target, ast.Name) else None
+    return stopped is not None and not iteration.arrays and target in _read_after(lowering, node)
 
 
 def _with_target_flags_set(lowering: Lowering, node: ast.For) -> ast.For:
