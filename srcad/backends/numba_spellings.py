@@ -9,6 +9,7 @@ source, line for line, in which
     np.flip(a, axis=1)                            ->  np.asarray(a)[:, ::-1]
     np.split(dm, axis=0, indices_or_sections=(1, 3))  ->  (np.asarray(dm)[:1], ...)
     t7.sum(dtype=np.float64, keepdims=True)       ->  keepdims_all(np.sum(t7.astype(np.float64)), t7)
+    x.max(keepdims=True)                          ->  keepdims_all(np.max(x), x)
     x.cumprod(axis=-1)                            ->  cumprod_along(x, -1)
     np.roll(c, axis=-1, shift=1)                  ->  roll_along(c, 1, -1)
     np.expand_dims(g, axis=(-2, -1))              ->  np.expand_dims(np.expand_dims(np.asarray(g), -1), -1)
@@ -73,6 +74,8 @@ SPECIAL_FUNCTIONS = {f"{name}_values" for name in (*SPECIAL_ELEMENTWISE, *SPECIA
     f"{name}_along" for name in SPECIAL_ALONG
 }
 FULL_REDUCTIONS = ("sum", "mean", "var", "std")
+# x.max(keepdims=True) of all of x: numba's take no keepdims (np.amax is np.max)
+KEPT_REDUCTIONS = {"max": "max", "min": "min", "amax": "max", "amin": "min", "prod": "prod"}
 # NumPy's functions (or methods) along a literal axis -> the runtime function that takes it
 ALONG_AXIS = {
     "cumprod": "cumprod_along",
@@ -200,6 +203,8 @@ class _Spellings(ast.NodeTransformer):
             return _norm(node) or node
         if function.attr in FULL_REDUCTIONS:
             return self._full_reduction(node) or node
+        if function.attr in KEPT_REDUCTIONS:
+            return self._kept_reduction(node) or node
         if _is_numpy(function, "tile"):
             return self._tiled(node) or node
         if function.attr == "diagonal":
@@ -352,6 +357,21 @@ class _Spellings(ast.NodeTransformer):
             if "dtype" in given
             else self._call(f"{node.func.attr}_values", [summed])
         )
+        return self._call("keepdims_all", [reduced, ast.Name(array.id, ast.Load())])
+
+    def _kept_reduction(self, node: ast.Call) -> ast.expr | None:
+        """``x.max(keepdims=True)`` (``np.max``, ``np.amax``, ``min``, ``prod``) of all of
+        a named array ``x``: ``keepdims_all(np.max(x), x)``."""
+        given = operand_arguments(node, ("axis", "out", "keepdims"))
+        if given is None or set(given) != {"a", "keepdims"}:
+            return None
+        array, keepdims = given["a"], given["keepdims"]
+        if not (isinstance(keepdims, ast.Constant) and keepdims.value is True):
+            return None
+        if not isinstance(array, ast.Name):
+            return None
+        assert isinstance(node.func, ast.Attribute)
+        reduced = ast.Call(_numpy(KEPT_REDUCTIONS[node.func.attr]), [array], [])
         return self._call("keepdims_all", [reduced, ast.Name(array.id, ast.Load())])
 
     def _along_axis(self, node: ast.Call) -> ast.expr | None:
