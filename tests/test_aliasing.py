@@ -325,9 +325,21 @@ def list_held_by_the_caller(x):
     return np.sum(buffer) + np.sum(held[0])
 
 
+def _two(a, b):
+    a[0] = 2.0 * b[1]
+    b[1] = 3.0 * a[0]
+
+
+def same_array_passed_twice(x):
+    d = x * 1.0
+    _two(d, d)  # NumPy: both writes into the one array
+    return np.sum(d * x)
+
+
 @pytest.mark.parametrize(
     "fun",
     [
+        same_array_passed_twice,
         helper_rebinding_its_parameter,
         helper_returning_early,
         view_held_by_the_caller,

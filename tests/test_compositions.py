@@ -166,7 +166,9 @@ def polynomial_of_coefficients(p):
 def derivative_and_antiderivative(x):  # of the global samples, read on every call
     slope = np.polyval(np.polyder(SAMPLES["fp"], 2), x)
     area = np.polyval(np.polyint(SAMPLES["fp"] * x[0], 2, k=[1.0, 0.5]), x)
-    return np.sum(slope**2) + np.sum(area) + np.sum(np.polyint(x[:3], k=2.0) ** 2)
+    read = np.sum(np.polyint(x[:3], k=SAMPLES["fp"][0]) ** 2)  # k read on every call
+    computed = np.sum(np.polyint(x[:3], 2, k=x[3]) ** 2)  # k differentiated
+    return np.sum(slope**2) + np.sum(area) + np.sum(np.polyint(x[:3], k=2.0) ** 2) + read + computed
 
 
 def powers_of_ten(x):

@@ -592,3 +592,29 @@ def test_numpy_strings_are_text_constants_as_python_strings_are():
             got = srcad.grad(lambda p: labelled_loss(p["w"], p["mode"]))(params)
             np.testing.assert_allclose(got["w"], expected, rtol=1e-6)
             assert got["mode"] == mode
+
+
+@dataclasses.dataclass
+class _Settings:
+    w: np.ndarray
+    mode: str
+
+
+def _settled(c):
+    v = np.sum(c.w**3) * SHARPNESS["value"]
+    return v * v if c.mode == "sq" else v
+
+
+def test_hessian_of_a_dataclass_holding_a_label():
+    """The hessian's rows were cast to each argument leaf's dtype: the label "sq" was read
+    as a dtype name (TypeError: data type 'sq' not understood; probe AA)."""
+    c = _Settings(np.array([0.3, 0.7]), "sq")
+    for sharpness in (2.0, -1.0):
+        SHARPNESS["value"] = sharpness
+        got = srcad.hessian(_settled)(c)
+        rows = [
+            srcad.numerical_grad(lambda w, k=k: srcad.grad(_settled)(_Settings(w, "sq")).w[k], c.w)
+            for k in range(2)
+        ]
+        np.testing.assert_allclose(got.w.w, np.array(rows), rtol=1e-6)
+        assert got.w.mode == "sq" and not np.any(got.mode.w)

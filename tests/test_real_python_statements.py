@@ -1931,3 +1931,70 @@ def test_the_target_after_a_loop_that_breaks_on_data_is_the_item_it_broke_at(fun
             np.testing.assert_allclose(forward, expected, rtol=1e-6, atol=1e-9)
     finally:
         BREAK_AT["total"] = 5.0
+
+
+def rebinds_its_counter(x):
+    for i in range(4):
+        i = i * 2  # Python's i after the loop: the last value bound, 6
+    return x[0] * i * BREAK_AT["total"]
+
+
+def rebinds_its_row(x):
+    for v in x:
+        v = v * 3.0
+    return v * BREAK_AT["total"]
+
+
+@pytest.mark.parametrize("fun", [rebinds_its_counter, rebinds_its_row])
+def test_a_loop_target_the_body_rebinds_holds_its_last_binding_after_the_loop(fun):
+    """After a loop whose body rebinds its target, srcad gave the last item (x[0] * 3 for
+    x[0] * 6; probe AA), not the value the body bound last."""
+    x = np.array([0.3, 0.5, 0.9, 0.1])
+    try:
+        for total in (5.0, -2.0):  # a second call after the global changed
+            BREAK_AT["total"] = total
+            value, grad = srcad.value_and_grad(fun)(x)
+            assert value == pytest.approx(fun(x), rel=1e-12)
+            np.testing.assert_allclose(grad, srcad.numerical_grad(fun, x), rtol=1e-6, atol=1e-9)
+    finally:
+        BREAK_AT["total"] = 5.0
+
+
+def rebinds_and_breaks(x):
+    for i in range(4):
+        if x[i] > 0.8:
+            i = i + 2
+            break
+    return x[0] * i
+
+
+def breaks_out_of_an_iterator(x):
+    it = iter(x)
+    total = 0.0
+    for v in it:
+        total = total + v
+        if total > 0.25:
+            break
+    return total + next(it, 0.0)  # Python: the item after the one it broke at
+
+
+@pytest.mark.parametrize("fun", [rebinds_and_breaks, breaks_out_of_an_iterator])
+def test_where_a_loop_that_breaks_leaves_a_name_srcad_cannot_follow_it_refuses(fun):
+    """Both gave wrong values silently (probe AA): the counter before the body rebound it,
+    and an iterator the loop had gone through whole."""
+    with pytest.raises(srcad.UnsupportedSyntax):
+        srcad.grad(fun)(np.array([0.2, 0.3, 0.9, 0.1]))
+
+
+def skips_a_row(x):
+    it = iter(x * BREAK_AT["total"])
+    next(it)  # skip the first
+    return next(it) * 2.0
+
+
+def test_next_as_a_statement_skips_an_item():
+    """It was refused as the unused result of a function that changes its argument."""
+    x = np.array([0.2, 0.3, 0.5])
+    value, grad = srcad.value_and_grad(skips_a_row)(x)
+    assert value == pytest.approx(skips_a_row(x))
+    np.testing.assert_allclose(grad, srcad.numerical_grad(skips_a_row, x), rtol=1e-6)

@@ -174,6 +174,7 @@ import numpy as np
 K = 0.5
 COEFFICIENTS = [2.0, 3.0, 4.0]
 BY_NAME = {"0.5": 2.0, "1.0": 5.0}
+BY_KEY = {0.5: 2.0, 1.0: 3.0}
 
 
 def list_item(x):
@@ -192,10 +193,20 @@ def membership(x):
     if K in (0.5, 0.25):
         return np.sum(x**2)
     return np.sum(x**3)
+
+
+def dict_get(x):
+    return BY_KEY.get(K, 7.0) * np.sum(x**2)  # a float key: it gave the default always
+
+
+def list_index(x):
+    return [0.5, 1.0, 2.0].index(K) * np.sum(x**2) + np.sum(x)
 """
 
 
-@pytest.mark.parametrize("name", ["list_item", "list_slice", "dict_item", "membership"])
+@pytest.mark.parametrize(
+    "name", ["list_item", "list_slice", "dict_item", "membership", "dict_get", "list_index"]
+)
 def test_floats_a_lookup_or_a_membership_test_needs_are_fixed_and_checked(tmp_path, name):
     """COEFFICIENTS[int(K * 2)], BY_NAME[str(K)] and 'K in (0.5, 0.25)' with K a global
     float were refused as computed from data, where range(int(K * 2)) fixes K (probe Z)."""

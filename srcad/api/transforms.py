@@ -535,16 +535,21 @@ def _in_dtypes_of(blocks: object, arg: object) -> object:
     leaves, treedef = flatten(blocks)
     if len(leaves) != len(arg_leaves) ** 2:
         return blocks
-    dtypes = [np.result_type(a) for a in arg_leaves for _ in arg_leaves]  # a row's, as JAX
-    cast = [  # (a constant's row, an int's, stays in floats: zeros)
-        (
-            leaf.astype(dtype, copy=False)
-            if isinstance(leaf, np.ndarray) and dtype.kind == "f"
-            else leaf
-        )
+    dtypes = [_row_dtype(a) for a in arg_leaves for _ in arg_leaves]  # a row's, as JAX
+    cast = [  # (a constant's row, an int's or a label's, stays in floats: zeros)
+        leaf.astype(dtype, copy=False) if isinstance(leaf, np.ndarray) and dtype else leaf
         for leaf, dtype in zip(leaves, dtypes, strict=True)
     ]
     return unflatten(treedef, cast)
+
+
+def _row_dtype(leaf: object) -> np.dtype | None:
+    """The dtype of a hessian's row for an argument leaf: its float dtype; None for a
+    constant (an int, a bool, a label), whose row stays as it is."""
+    if is_constant_leaf(leaf):
+        return None
+    dtype = np.result_type(leaf)  # type: ignore[arg-type]
+    return dtype if dtype.kind == "f" else None
 
 
 def _outer_as(rows: object, arg: object) -> object:

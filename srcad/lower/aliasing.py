@@ -98,6 +98,8 @@ def _writes_back(lowering: Lowering, name: str, sharing: list[HeldArray]) -> boo
     original = lowering.parameters.get(name, NOT_A_PARAMETER)
     if not all(held.slot is None and held.array is original for held in sharing):
         return False
+    if sum(value is original for value in lowering.parameters.values()) > 1:
+        return False  # two(d, d): two names in the helper, which srcad does not both follow
     if not only_written_in_place(lowering.parsed.node, name):
         return False
     lowering.written_back[name] = original
@@ -350,8 +352,8 @@ def _roots(lowering: Lowering, value: object, seen: set[int] | None = None) -> l
 
 GIVEN_BACK = (
     " (srcad gives a helper's writes back to the caller where the helper binds its "
-    "parameter to no other value, returns at its end only, and the caller holds the array "
-    "by name, not through a view or a list)"
+    "parameter to no other value, returns at its end only, is not passed the array twice, "
+    "and the caller holds the array by name, not through a view or a list)"
 )
 
 

@@ -990,6 +990,15 @@ def _call_container_method(
     _refuse_outside_change(lowering, method, node)
     if method.__name__ in COMPARING_METHODS:  # d.get(tag): Tag.__hash__ and __eq__ would run
         refuse_running_users_methods(lowering, method, list(args), dict(kwargs), node)
+    keys = [a for a in args[:1] if isinstance(a, Tracer)]
+    if method.__name__ in COMPARED_FIRST and keys:  # D.get(K) of a global K: K fixed
+        raise StaticValueNeeded(
+            f"'{ast.unparse(node)}' looks up (or compares) a value known only when the code "
+            "runs (computed from data or drawn at random), but srcad runs Python's lookups "
+            "when compiling; use a key known then, or arrays and np.where",
+            lowering.builder.loc,
+            tuple(keys),
+        )
     if method.__name__ in AT_POSITIONS and any(isinstance(a, Tracer) for a in args[:1]):
         raise StaticValueNeeded(  # a loop's counter: the loop unrolls; else refused so
             f"'{ast.unparse(node)}' changes a Python list at a position known only when the "
@@ -1007,6 +1016,8 @@ AT_POSITIONS = frozenset({"insert", "pop"})
 
 # The methods of lists and dicts that compare or hash their arguments
 COMPARING_METHODS = frozenset({"get", "pop", "setdefault", "count", "index", "remove", "update"})
+# those whose first argument is the key or the item compared (a list's pop: a position)
+COMPARED_FIRST = frozenset({"get", "setdefault", "count", "index", "remove"})
 
 
 def _refuse_outside_change(lowering: Lowering, method: ContainerMethod, node: ast.Call) -> None:

@@ -174,22 +174,31 @@ def polyder(p: Any, m: int = 1) -> Any:
 
 def polyint(p: Any, m: int = 1, k: Any = None) -> Any:
     """``np.polyint(p, m, k)``: ``m`` times, the coefficients divided by their powers plus
-    one, then the constant of integration (``k``: numbers known when compiling)."""
+    one, then the constant of integration (of ``k``, computed or not)."""
     if isinstance(p, (list, tuple)):
         p = array_of(p)
     if type(m) is not int or m < 0:
         raise ValueError("np.polyint: m must be a non-negative int known when compiling")
-    if isinstance(k, Tracer) or any(isinstance(v, Tracer) for v in np.ravel(k or 0.0)):
-        raise ValueError("np.polyint: k must be numbers known when compiling")
-    constants = np.zeros(m) if k is None else np.atleast_1d(np.asarray(k, dtype=float))
+    constants: list = [0.0] * m if k is None else _items(k)
     if len(constants) == 1 and m > 1:
-        constants = constants[0] * np.ones(m)
+        constants = constants * m
     if len(constants) < m:
         raise ValueError("np.polyint: k must give one constant for each of the m integrals")
     for j in range(m):
         scaled = p / np.arange(np.shape(p)[0], 0, -1)
-        p = np.concatenate((scaled, constants[j : j + 1]))
+        constant: Any = array_of([constants[j]])
+        p = np.concatenate((scaled, constant))
     return p
+
+
+def _items(k: Any) -> list:
+    """The constants of integration ``k`` (a number, an array or a list of them) as a list,
+    computed ones too."""
+    if isinstance(k, (list, tuple)):
+        return list(k)
+    if np.ndim(k) == 0:
+        return [k]
+    return [k[i] for i in range(np.shape(k)[0])]
 
 
 def trapezoid(y: Any, x: Any = None, dx: Any = 1.0, axis: int = -1) -> Any:

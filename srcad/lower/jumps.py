@@ -108,10 +108,22 @@ def target_read_after(loop: ast.For | ast.While, function: ast.AST) -> bool:
     if not isinstance(loop, ast.For) or not isinstance(loop.target, ast.Name):
         return False
     name, end = loop.target.id, loop.end_lineno or loop.lineno
+    if name in bound_names(loop.body):  # i = i + 2 in the body: Python's i is that one
+        return False
     return any(
         isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) and n.lineno > end
         for n in ast.walk(function)
     )
+
+
+def bound_names(statements: list[ast.stmt]) -> set[str]:
+    """The names ``statements`` bind (assign, augment, loop or ``with`` targets, ``:=``)."""
+    found = set()
+    for statement in statements:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                found.add(node.id)
+    return found
 
 
 def _assign_name(target: str, source: str, at: ast.AST) -> ast.Assign:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -60,7 +60,7 @@ from srcad.lower.iteration import (
     stop_dim,
     structured_iteration,
 )
-from srcad.lower.jumps import MAY_BREAK, STOPPED_AT, has_jumps
+from srcad.lower.jumps import MAY_BREAK, STOPPED_AT, bound_names, has_jumps
 from srcad.lower.liveness import read_before_bound, reads
 from srcad.lower.loop_tests import (
     ConditionalAssignment,
@@ -192,11 +192,31 @@ def _lower_for(lowering: Lowering, node: ast.For) -> None:
         if not lower_counted_by_data(lowering, node, needed):
             raise
         return
+    _refuse_an_iterator_left_part_way(lowering, node, iterable)
     with iterating(lowering, ast.unparse(node.iter), iterable):
         if isinstance(iterable, Deferred):  # a generator: runs now, then the body per item
             loop_over_generator(lowering, iterable, node, lambda item: _once(lowering, node, item))
         else:
             _lower_for_over(lowering, node, iterable)
+
+
+def _refuse_an_iterator_left_part_way(lowering: Lowering, node: ast.For, iterable: object) -> None:
+    """Refuse a loop that may break over an iterator that the code reads again after it
+    (``it = iter(x); for v in it: ... break``, then ``next(it)``): Python leaves it where
+    the loop broke, srcad goes through all of it when compiling."""
+    if not getattr(node, MAY_BREAK, False) or not isinstance(node.iter, ast.Name):
+        return
+    if isinstance(iterable, Iterator) and not isinstance(iterable, (Deferred, Tracer)):
+        if node.iter.id in _read_after(lowering, node):
+            name = node.iter.id
+            raise lowering.located(
+                UnsupportedSyntax,
+                f"this loop may break, and leave the iterator '{name}' part way through "
+                f"(where depends on the data), but srcad goes through it whole when "
+                f"compiling and '{name}' is read after the loop; loop over a list or a "
+                "range and keep the position in a variable of your own",
+                node,
+            )
 
 
 def _iterable(lowering: Lowering, node: ast.For) -> object:
@@ -259,8 +279,18 @@ def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None
     # as in Python, the target holds the last item after the loop (``for k, v in ...``),
     # and in its ``else``
     read = _read_after(lowering, node).union(*map(reads, node.orelse))
-    if set(_target_names(node.target)) & read:
+    targets = set(_target_names(node.target))
+    rebound = targets & bound_names(node.body)  # i = i * 2 in the body: its last value
+    if targets & read and not rebound:
         assign(lowering, node.target, last_item(iteration), len(lowering.builder.eqns))
+    elif targets & read and not isinstance(node.target, ast.Name):
+        for name in targets:
+            lowering.env.pop(name, None)
+            lowering.unfollowed[name] = (
+                f"'{name}' after the loop on line {node.lineno}: the loop's body rebinds part "
+                "of its target, which srcad does not follow; assign what you need to a "
+                "variable of your own in the body"
+            )
 
 
 def _stopped_counter_read_after(lowering: Lowering, node: ast.For, iteration: Iteration) -> bool:

@@ -85,7 +85,7 @@ def lower_expression_statement(lowering: Lowering, node: ast.Expr, since: int) -
         return  # generated code's once_per_call(update_attribute, model, "calls", "+=", 1)
     elif (appended := appended_list(lowering, node.value)) is not None:
         append_outside(lowering, *appended)  # history.append(loss): on every call
-    elif _is_container_method_call(node.value):
+    elif _is_container_method_call(node.value) or _skips_an_item(lowering, node.value):
         evaluate(lowering, node.value)  # hs.append(h): builds a Python list at compile time
     elif isinstance(node.value, ast.Call) and _is_outside_call(lowering, node.value):
         evaluate(lowering, node.value)  # print(...), rng.shuffle(...): runs on every call
@@ -243,6 +243,13 @@ def _assignment(call: ast.Call, name: str, index: ast.expr, value: ast.expr) -> 
     target = ast.Subscript(ast.Name(name, ast.Load()), index, ast.Store())
     assignment = ast.Assign([target], value, lineno=call.lineno)
     return ast.fix_missing_locations(ast.copy_location(assignment, call))
+
+
+def _skips_an_item(lowering: Lowering, node: ast.expr) -> bool:
+    """``next(it)`` as a statement: the item skipped, as Python does."""
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+        return False
+    return node.func.id == "next" and evaluate(lowering, node.func) is next
 
 
 def _is_procedure_call(lowering: Lowering, call: ast.Call) -> bool:
