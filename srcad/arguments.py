@@ -146,6 +146,17 @@ class Wrt:
             raise ArgumentValueError(f"argnums={argnums!r} names an argument twice; list each once")
         return cls(numbers, isinstance(argnums, int))
 
+    def check_given(self, given: int, function_name: str) -> None:
+        """Refuse a call that passes fewer positional arguments than ``argnums`` names: one
+        given by keyword, or left to its default, is not differentiated (as in JAX)."""
+        if self.numbers and max(self.numbers) >= given:
+            raise ArgumentTypeError(
+                f"differentiating {function_name} with respect to argnums={self.argnums} "
+                f"needs at least {max(self.numbers) + 1} positional arguments, but the call "
+                f"gives {given}: pass the arguments to differentiate by position (arguments "
+                "given by keyword, or left to their defaults, are not differentiated)"
+            )
+
     def counted_from(self, count: int | None, function_name: str) -> Wrt:
         """Negative numbers counted back from ``count`` positional arguments, as JAX counts
         ``argnums=-1`` (the last); ``count`` None: a function taking ``*args``, whose count

@@ -618,3 +618,22 @@ def test_hessian_of_a_dataclass_holding_a_label():
         ]
         np.testing.assert_allclose(got.w.w, np.array(rows), rtol=1e-6)
         assert got.w.mode == "sq" and not np.any(got.mode.w)
+
+
+def scaled_sum(x, y=2.0):
+    return np.sum(x * y) * SHARPNESS["value"]
+
+
+@pytest.mark.parametrize(
+    "transformation", [srcad.grad, srcad.value_and_grad, srcad.jacfwd, srcad.jacrev]
+)
+def test_argnums_naming_an_argument_given_by_keyword_is_refused_as_in_jax(transformation):
+    """grad(f, argnums=1)(x, y=3.0) differentiated y, which the README says keyword
+    arguments are not (JAX raises TypeError; probe AB)."""
+    x = np.ones(3)
+    with pytest.raises(TypeError, match="needs at least 2 positional arguments"):
+        transformation(scaled_sum, argnums=1)(x, y=3.0)
+    with pytest.raises(TypeError, match="needs at least 2 positional arguments"):
+        transformation(scaled_sum, argnums=1)(x)  # y left to its default
+    got = srcad.grad(scaled_sum, argnums=1)(x, 3.0)  # by position: differentiated
+    assert got == pytest.approx(srcad.numerical_grad(scaled_sum, x, 3.0, argnums=1))

@@ -167,6 +167,7 @@ class Transformed:
         if plain:
             arguments = dict(zip(self._names, args, strict=True))
         else:
+            self.wrt.check_given(len(args), getattr(self.fun, "__name__", "the function"))
             arguments = bind_call(self.fun, args, kwargs, self._current_signature())
         if self.mode == "forward":
             value, grads = self._forward_gradient(arguments, signature_of(arguments, self.fun))

@@ -324,6 +324,7 @@ class _Jacobian:
 
     @public_api
     def __call__(self, *args, **kwargs):
+        self.wrt.check_given(len(args), getattr(self.fun, "__name__", "the function"))
         arguments = bind_call(self.fun, args, kwargs)  # keywords: not differentiated (JAX)
         values = list(arguments.values())
         compiled = self.compile(signature_of(arguments, self.fun))
