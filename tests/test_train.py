@@ -601,3 +601,34 @@ def test_a_penalty_set_after_the_model_was_made_enters_the_loss_and_its_gradient
         for (dW, db), (eW, eb) in zip(grads, expected, strict=True):
             np.testing.assert_allclose(dW, eW, rtol=1e-5, atol=1e-8)
             np.testing.assert_allclose(db, eb, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"optimizer": "adam"}, "optimizer is an optimizer object"),
+        ({"restarts": 0}, "restarts must be an int of at least 1"),
+        ({"batch_size": 0}, "batch_size must be an int of at least 1"),
+        ({"batch_size": -5}, "batch_size must be an int of at least 1"),
+        ({"epochs": 0}, "epochs must be an int of at least 1"),
+        ({"patience": -1}, "patience must be an int of at least 1"),
+        ({"validation_split": 1.0}, "validation_split is the share"),
+        ({"params": MLP([4, 9, 3]).init(0)}, "the model's sizes \\[4, 8, 3\\] take"),
+    ],
+)
+def test_fit_refuses_settings_it_cannot_train_with(settings, message):
+    """A string optimizer raised AttributeError inside fit, restarts=0 'min() arg is an empty
+    sequence', batch_size=0 trained with batches of 1, parameters of another network were
+    trained (probe AB)."""
+    x = np.random.default_rng(0).normal(size=(20, 4))
+    y = np.eye(3)[np.arange(20) % 3]
+    with pytest.raises((TypeError, ValueError), match=message):
+        fit(MLP([4, 8, 3]), x, y, epochs=settings.pop("epochs", 1), progress=False, **settings)
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: Adam(-1.0), lambda: SGD(0.0), lambda: MLP([4, 3], lam=-1.0)]
+)
+def test_learning_rates_and_penalties_must_be_positive(make):
+    with pytest.raises(ValueError, match="must be a"):
+        make()

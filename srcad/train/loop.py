@@ -83,9 +83,11 @@ def fit(
     cannot compile runs on NumPy with a warning), and Adam's step (one compiled loop per
     parameter with ``"numba"``); in this process only.
     """
+    _check_settings(optimizer, epochs, batch_size, restarts, patience, validation_split)
     if params is not None and restarts > 1:
         raise ValueError("restarts draw fresh parameters for each run; do not pass params too")
     if params is not None:
+        _check_layers(model, params)
         dtype = layers_of(params)[0][0].dtype
     split = _split(model, x, y, validation_split, validation_data, seed, dtype)
     optimizer = optimizer if optimizer is not None else Adam()
@@ -106,6 +108,44 @@ def fit(
             candidates.append(run_params)
     best = min(range(restarts), key=lambda run: histories[run].best_val_loss)
     return FitResult(candidates[best], histories[best], histories)
+
+
+def _check_settings(
+    optimizer: object,
+    epochs: object,
+    batch_size: object,
+    restarts: object,
+    patience: object,
+    validation_split: object,
+) -> None:
+    """Refuse settings ``fit`` cannot train with, saying what it takes."""
+    if optimizer is not None and not isinstance(optimizer, Optimizer):
+        raise TypeError(
+            f"fit's optimizer is an optimizer object (srcad.train.Adam(lr=1e-3), SGD, "
+            f"Momentum, RMSProp, AdaGrad), not {optimizer!r}"
+        )
+    counts = {"epochs": (epochs, 1), "batch_size": (batch_size, 1), "restarts": (restarts, 1)}
+    if patience is not None:
+        counts["patience"] = (patience, 1)
+    for name, (value, least) in counts.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+            raise ValueError(f"fit's {name} must be an int of at least {least}, not {value!r}")
+    if not isinstance(validation_split, (int, float)) or not 0.0 <= validation_split < 1.0:
+        raise ValueError(
+            f"fit's validation_split is the share of rows kept for validation, from 0.0 up to "
+            f"(not including) 1.0, not {validation_split!r}"
+        )
+
+
+def _check_layers(model: MLP, params: list | dict) -> None:
+    """Refuse parameters not laid out for ``model`` (a 4-9-3 network's for a 4-8-3 one)."""
+    expected = [((m, n), (n,)) for m, n in zip(model.sizes[:-1], model.sizes[1:], strict=True)]
+    given = [(np.shape(W), np.shape(b)) for W, b in layers_of(params)]
+    if given != expected:
+        raise ValueError(
+            f"fit's params have layers shaped {given}, but the model's sizes "
+            f"{list(model.sizes)} take {expected}: pass model.init(seed) or params of that shape"
+        )
 
 
 def _batch_gradient(model: MLP, split: Split, client: object | None, backend: str):

@@ -73,6 +73,10 @@ class Optimizer:
         # "numba": steps that have a compiled loop (Adam's) run it; fit(backend=...) sets it
         self.backend = "numpy"
         self.base_lr = self.default_lr if lr is None else float(lr)
+        if not np.isfinite(self.base_lr) or self.base_lr <= 0.0:
+            raise ValueError(
+                f"{type(self).__name__}'s learning rate must be a positive number, not {lr!r}"
+            )
         self.lr = self.base_lr
         self.schedule = schedule if schedule is not None else Constant()
         self.steps = 0
