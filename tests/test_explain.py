@@ -293,3 +293,13 @@ def test_errors_of_the_tools_end_at_the_users_call(tool):
         tool(unwrapped, np.ones(3))
     frames = traceback.extract_tb(error.tb)
     assert [frame.filename for frame in frames] == [__file__], frames
+
+
+def test_explain_and_graph_take_a_ufunc_as_the_function_as_grad_does():
+    """API.md: NumPy ufuncs are differentiable functions; explain and graph refused them
+    ('not ufunc'; probe AB)."""
+    table = srcad.explain(np.hypot, 3.0, 4.0)
+    expected = srcad.numerical_grad(np.hypot, 3.0, 4.0)
+    assert table.row("x1").adjoint == pytest.approx(expected, rel=1e-6)
+    assert "tanh" in srcad.graph(np.tanh).to_dot()
+    assert "tanh" in srcad.graph(np.tanh, 0.5, backward=True).to_dot()

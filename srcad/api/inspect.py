@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import cast
 
+from srcad.api.grad import differentiable
 from srcad.api.signature import bind_call, signature_of
 from srcad.codegen.emit import name_values
 from srcad.errors import SrcadError
@@ -96,6 +97,7 @@ def make_graph(
     called with them; ``backward=True`` adds the gradient graph with respect to
     ``argnums``."""
     numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    fun = differentiable(fun)  # np.tanh: a one-line def calling it
 
     def make(*args) -> GraphView:
         arguments = bind_call(fun, tuple(args), {})

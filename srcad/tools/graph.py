@@ -94,6 +94,8 @@ def lower_for_drawing(
 
 def default_args(fun: Callable) -> tuple:
     """The float 1.0 for every parameter without a default."""
+    if isinstance(getattr(fun, "nin", None), int):  # a ufunc: one float per input
+        return (1.0,) * fun.nin  # type: ignore[attr-defined]
     params = inspect.signature(fun).parameters.values()
     return tuple(1.0 for p in params if p.default is p.empty)
 
