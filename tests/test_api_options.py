@@ -235,3 +235,25 @@ def test_an_unknown_mode_is_a_value_error_without_srcads_frames():
     with pytest.raises(ValueError, match="mode must be 'reverse' or 'forward', not 'fwd'") as err:
         srcad.grad(loss, mode="fwd")
     assert [frame.filename for frame in traceback.extract_tb(err.tb)] == [__file__]
+
+
+def _transformed_by_fft(x):
+    return np.sum(np.fft.fft(x).real)
+
+
+@pytest.mark.parametrize("check", [srcad.check_grad, srcad.numerical_grad])
+def test_check_grad_and_numerical_grad_raise_without_srcads_frames(check):
+    """check_grad's refusal of the function showed srcad/api/checking.py (probe AB)."""
+    import traceback
+
+    def unknown_argnums():
+        check(loss, np.ones(3), argnums=5)
+
+    calls = [unknown_argnums]
+    if check is srcad.check_grad:  # srcad's gradient of it: refused
+        calls.append(lambda: check(_transformed_by_fft, np.ones(4)))
+    for call in calls:
+        with pytest.raises((srcad.SrcadError, TypeError, ValueError)) as err:
+            call()
+        frames = [frame.filename for frame in traceback.extract_tb(err.tb)]
+        assert all("/srcad/" not in name for name in frames), frames

@@ -11,9 +11,10 @@ from srcad.api.signature import signature_of
 from srcad.arguments import Wrt, constant_gradient, is_constant_leaf
 from srcad.errors import ArgumentTypeError, GradientMismatch
 from srcad.pytree import flatten, unflatten
-from srcad.runtime.errors import definition_line
+from srcad.runtime.errors import definition_line, public_api
 
 
+@public_api
 def numerical_grad(fun: Callable, *args, argnums: int | tuple = 0, eps: float = 1e-6):
     """Central differences ``(f(x + eps) - f(x - eps)) / 2 eps`` for every element.
 
@@ -122,6 +123,7 @@ def _float_result(fun: Callable, result: object) -> float:
     return float(np.sum(array))
 
 
+@public_api
 def check_grad(
     fun: Callable, *args, argnums: int | tuple = 0, rtol: float = 1e-5, atol: float = 1e-8
 ) -> None:
