@@ -822,3 +822,18 @@ def test_a_rule_or_function_that_is_not_callable_is_a_type_error_at_the_users_ca
         with pytest.raises(TypeError, match=message) as caught:
             attempt()
         assert caught.value.file == __file__
+
+
+def product_energy(a):
+    return np.prod(a) * SLOPE
+
+
+def test_a_rule_for_a_numpy_function_with_keyword_defaults_takes_what_the_call_passes():
+    """After defvjp(np.prod, rule), np.prod(a) was refused: srcad filled in np.prod's
+    defaults, NumPy's _NoValue markers among them, and passed them to the rule (probe AB)."""
+    srcad.defvjp(np.prod, lambda g, out, a: g * out / a)  # removed by the fixture
+    x = np.array([0.3, -0.7, 1.1])
+    gradient = srcad.value_and_grad(product_energy)
+    value, got = gradient(x)
+    assert value == pytest.approx(product_energy(x))
+    np.testing.assert_allclose(got, srcad.numerical_grad(product_energy, x), rtol=1e-6)

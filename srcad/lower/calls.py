@@ -405,7 +405,11 @@ def _positional(
     lowering: Lowering, prim: Prim, args: list, kwargs: dict, node: ast.Call
 ) -> tuple[list, dict]:
     """A call's arguments in the order of the function's parameters, its defaults filled
-    in (``softplus(x)`` of ``def softplus(x, beta=2.0)``, ``scale(z, k=2.0)``)."""
+    in (``softplus(x)`` of ``def softplus(x, beta=2.0)``, ``scale(z, k=2.0)``); a library
+    function's (``defvjp(np.prod, rule)``) as the call gives them, its defaults left to it
+    (``np.prod``'s are NumPy's own markers, and the rule takes what the call passes)."""
+    if not is_user_function(prim.fn):
+        return list(args), kwargs
     try:
         signature = inspect.signature(prim.fn)
     except (TypeError, ValueError):
