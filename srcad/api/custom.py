@@ -17,7 +17,7 @@ import numpy as np
 
 from srcad.errors import ArgumentTypeError, ShapeError, SrcadError
 from srcad.ir.builder import Tracer
-from srcad.ir.errors import TraceError, TruthValueNeeded
+from srcad.ir.errors import TraceError, TruthValueNeeded, UnknownPrimitiveError
 from srcad.ir.primitive import CUSTOM, SETTING_TYPES
 from srcad.ir.prims import CALLABLES, PRIMS, Prim, load_deferred
 from srcad.ir.table.registry import REGISTRATIONS
@@ -226,6 +226,14 @@ def _rule_error(error: Exception, what: str, advice: str, problem: str = "") -> 
         problem = (
             "Python asks for the truth value of one (an if, a while, 'and'/'or', a library "
             "function testing it such as scipy.optimize.brentq)"
+        )
+    if isinstance(error, UnknownPrimitiveError):  # scipy.special.ellipe in the rule
+        return ShapeError(
+            f"{what} runs in srcad's generated code, traced when srcad compiles, and {error}: "
+            "the functions a rule calls need derivative rules of srcad's (the rule may be "
+            "differentiated again); give that function a rule with srcad.defvjp first, or "
+            "write the rule with NumPy functions srcad knows",
+            *(users_line(error.__traceback__) or (None, None)),
         )
     message = (
         f"{what} runs on traced values when srcad compiles (srcad traces it as it traces its "

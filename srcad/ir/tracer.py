@@ -13,6 +13,7 @@ arguments and an index are split into what is recorded as inputs and what as sta
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -496,7 +497,20 @@ def _traced_in(args: tuple, kwargs: dict) -> tuple[Tracer, ...]:
 
 
 def _unknown(func: object, method: str) -> str:
-    name = getattr(func, "__name__", repr(func))
+    name = _spelled(func)
     if method != "__call__":
-        return f"np.{name}.{method} is not supported"
-    return f"np.{name} has no derivative rule in srcad"
+        return f"{name}.{method} is not supported"
+    return f"{name} has no derivative rule in srcad"
+
+
+def _spelled(func: object) -> str:
+    """How the user's code names a library function: ``np.fft.fft``, ``scipy.special.ellipe``
+    (SciPy's ufuncs name no module of their own)."""
+    name = getattr(func, "__name__", repr(func))
+    special = sys.modules.get("scipy.special")
+    if special is not None and getattr(special, name, None) is func:
+        return f"scipy.special.{name}"
+    module = getattr(func, "__module__", None) or "numpy"
+    if module == "numpy" or not module.startswith("numpy"):
+        return f"np.{name}" if module == "numpy" else f"{module}.{name}"
+    return module.replace("numpy", "np", 1) + f".{name}"
