@@ -119,8 +119,8 @@ def test_a_mismatch_names_the_worst_element_and_the_sizes_of_the_errors():
     with pytest.raises(srcad.GradientMismatch) as caught:
         srcad.check_grad(wrong_rule, np.array([1.0, 3.0]))
     message = str(caught.value)
-    assert "element (1,)" in message and "error 3, relative 0.5" in message
-    assert "2 of 2 elements differ" in message
+    assert "mismatch at v[1]:" in message and "error 3, relative 0.5" in message
+    assert "2 of the 2 elements of v differ" in message and "np.float64" not in message
     # an error about the user's code (API.md), at the function's line; and a failed assertion
     assert isinstance(caught.value, srcad.SrcadError) and isinstance(caught.value, AssertionError)
     assert message.startswith(f"{__file__}:{wrong_rule.__code__.co_firstlineno}: gradient mismatch")
@@ -257,3 +257,18 @@ def test_check_grad_and_numerical_grad_raise_without_srcads_frames(check):
             call()
         frames = [frame.filename for frame in traceback.extract_tb(err.tb)]
         assert all("/srcad/" not in name for name in frames), frames
+
+
+def _shifted(b):
+    return b * 1.0
+
+
+def test_a_mismatch_in_a_tree_names_the_leaf_as_python_spells_it():
+    """A dict argument's leaf was 'argument 0, leaf 1, element (0,)' (probe AB)."""
+
+    def tree(p, x):
+        return np.sum(np.tanh(p["W"] @ x + srcad.stop_gradient(p["b"]) * p["b"]) ** 2)
+
+    params = {"W": np.full((2, 3), 0.1), "b": np.array([0.5, -0.2])}
+    with pytest.raises(srcad.GradientMismatch, match=r"mismatch at p\['b'\]\[\d\]:"):
+        srcad.check_grad(tree, params, np.ones(3))

@@ -447,7 +447,9 @@ def test_later_calls_of_scalar_code_take_the_lean_entry_that_checks_what_srcad_f
     )
     assert value == expected_value and grads == expected_grads
     assert [type(g) for g in grads] == [type(g) for g in expected_grads]
-    assert transformed(y=0.5, x=0.3, n=2) == first  # keywords take srcad's own path
+    assert transformed(0.3, 0.5, n=2) == first  # a keyword takes srcad's own path
+    with pytest.raises(TypeError, match="positional arguments"):  # argnums by keyword: JAX's
+        transformed(y=0.5, x=0.3, n=2)
 
 
 def test_grad_of_scalar_code_takes_the_lean_entry_too(numba):

@@ -10,7 +10,7 @@ import numpy as np
 from srcad.api.signature import signature_of
 from srcad.arguments import Wrt, constant_gradient, is_constant_leaf
 from srcad.errors import ArgumentTypeError, GradientMismatch
-from srcad.pytree import flatten, unflatten
+from srcad.pytree import flatten, leaf_paths, spelled, unflatten
 from srcad.runtime.errors import definition_line, public_api
 
 
@@ -147,17 +147,31 @@ def check_grad(
     for number, g_exact, g_approx in zip(numbers, exact, approximate, strict=True):
         exact_leaves, _ = flatten(g_exact)
         approx_leaves, _ = flatten(g_approx)
-        for leaf_index, (a, b) in enumerate(zip(exact_leaves, approx_leaves, strict=True)):
+        names = _leaf_names(fun, number, args[number], len(exact_leaves))
+        for name, a, b in zip(names, exact_leaves, approx_leaves, strict=True):
             if is_constant_leaf(b):
                 continue  # a setting among the parameters: no gradient to compare
             _compare(
-                np.asarray(a, float),
-                np.asarray(b, float),
-                rtol,
-                atol,
-                f"argument {number}, leaf {leaf_index}",
-                definition_line(fun),
+                np.asarray(a, float), np.asarray(b, float), rtol, atol, name, definition_line(fun)
             )
+
+
+def _leaf_names(fun: Callable, number: int, argument: object, count: int) -> list[str]:
+    """How Python spells each leaf of argument ``number`` (``p['b']``, ``cfg.W``): its
+    parameter's name and the path to it."""
+    try:
+        parameters = [
+            p.name
+            for p in inspect.signature(fun).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        parameters = []
+    root = parameters[number] if number < len(parameters) else f"argument {number}"
+    paths = leaf_paths(flatten(argument)[1])
+    if len(paths) != count:
+        return [f"{root} (leaf {k})" for k in range(count)]
+    return [spelled(root, path) for path in paths]
 
 
 def _compare(
@@ -178,11 +192,12 @@ def _compare(
         worst = np.unravel_index(np.argmax(error), error.shape)
         absolute = abs(exact[worst] - approx[worst])
         relative = absolute / abs(approx[worst]) if approx[worst] else np.inf
+        element = f"[{', '.join(str(int(i)) for i in worst)}]" if worst else ""
         raise GradientMismatch(
-            f"gradient mismatch at {where}, element {tuple(int(i) for i in worst)}: "
-            f"srcad gives {exact[worst]!r}, central differences give {approx[worst]!r} "
-            f"(error {absolute:.3g}, relative {relative:.3g}; allowed: atol {atol:g} + rtol "
-            f"{rtol:g} x |central difference|); {int(np.sum(error > 0))} of {error.size} "
-            "elements differ",
+            f"gradient mismatch at {where}{element}: srcad gives {float(exact[worst]):.10g}, "
+            f"central differences give {float(approx[worst]):.10g} (error {absolute:.3g}, "
+            f"relative {relative:.3g}; allowed: atol {atol:g} + rtol {rtol:g} x |central "
+            f"difference|); {int(np.sum(error > 0))} of the {error.size} elements of "
+            f"{where} differ",
             *place,
         )
