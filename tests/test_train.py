@@ -632,3 +632,16 @@ def test_fit_refuses_settings_it_cannot_train_with(settings, message):
 def test_learning_rates_and_penalties_must_be_positive(make):
     with pytest.raises(ValueError, match="must be a"):
         make()
+
+
+def test_a_nan_among_the_inputs_is_reported_where_it_is_before_standardizing():
+    """One NaN at (3, 2) was reported as 150 non-finite values from (0, 2): the mean spread
+    it down its column before the check (probe AB)."""
+    from srcad.train.data import standardize
+
+    x = np.random.default_rng(0).normal(size=(20, 5))
+    x[3, 2] = np.nan
+    with pytest.raises(
+        ValueError, match=r"1 non-finite value\(s\) \(the first, NaN, at index \(3, 2\)\)"
+    ):
+        standardize(x, x[:4].copy())

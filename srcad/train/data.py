@@ -92,7 +92,10 @@ def _strata(target: np.ndarray) -> np.ndarray:
 
 
 def standardize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Zero mean and unit variance per feature, with statistics from the training set only."""
+    """Zero mean and unit variance per feature, with statistics from the training set only
+    (a NaN among the inputs is reported where it is, before the mean spreads it)."""
+    _check_finite(x_train, "x_train")
+    _check_finite(x_test, "x_test")
     mean = x_train.mean(axis=0)
     std = x_train.std(axis=0)
     std[std == 0] = 1.0
