@@ -645,3 +645,13 @@ def test_a_nan_among_the_inputs_is_reported_where_it_is_before_standardizing():
         ValueError, match=r"1 non-finite value\(s\) \(the first, NaN, at index \(3, 2\)\)"
     ):
         standardize(x, x[:4].copy())
+
+
+def test_srcad_train_refuses_a_dataset_and_a_data_file_together(tmp_path, capsys):
+    """--data with --dataset trained on the file, the dataset ignored silently (probe AB)."""
+    from srcad.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--data", str(tmp_path / "x.npz"), "--dataset", "iris"])
+    assert exit_info.value.code == 2
+    assert "not allowed with argument --data" in capsys.readouterr().err

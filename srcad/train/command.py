@@ -98,8 +98,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "training curves as a PNG. Without options: digits, 64-128-10 relu, Adam, about 97.5% test accuracy."
     )
     data = parser.add_argument_group("data")
-    data.add_argument("--dataset", default="digits", choices=DATASETS, help="(default digits)")
-    data.add_argument("--data", metavar="FILE.npz", help="x_train, y_train, x_test, y_test")
+    source = data.add_mutually_exclusive_group()  # one or the other, not both
+    source.add_argument("--dataset", default="digits", choices=DATASETS, help="(default digits)")
+    source.add_argument("--data", metavar="FILE.npz", help="x_train, y_train, x_test, y_test")
     data.add_argument(
         "--standardize",
         action=argparse.BooleanOptionalAction,
