@@ -1998,3 +1998,27 @@ def test_next_as_a_statement_skips_an_item():
     value, grad = srcad.value_and_grad(skips_a_row)(x)
     assert value == pytest.approx(skips_a_row(x))
     np.testing.assert_allclose(grad, srcad.numerical_grad(skips_a_row, x), rtol=1e-6)
+
+
+STEPS = {"count": 0}
+
+
+def kept_when_the_loop_runs_no_iteration(x):
+    i = 5
+    for i in range(STEPS["count"]):
+        if x[0] > 0.0:
+            break
+    return x[0] * i
+
+
+def test_a_loop_that_may_break_but_runs_no_iteration_leaves_its_target_as_it_was():
+    x = np.array([0.7, 0.2])
+    try:
+        for count in (0, 3):  # none, then one that breaks at once
+            STEPS["count"] = count
+            value, grad = srcad.value_and_grad(kept_when_the_loop_runs_no_iteration)(x)
+            assert value == kept_when_the_loop_runs_no_iteration(x)
+            expected = srcad.numerical_grad(kept_when_the_loop_runs_no_iteration, x)
+            np.testing.assert_allclose(grad, expected, atol=1e-8)
+    finally:
+        STEPS["count"] = 0

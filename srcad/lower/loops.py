@@ -174,6 +174,15 @@ def _unfollow_target(lowering: Lowering, node: ast.For | ast.While) -> None:
     if stopped is not None and stopped in lowering.env:  # bound: the loop ran
         lowering.env[node.target.id] = lowering.env[stopped]  # type: ignore[attr-defined]
         return
+    if stopped is not None:  # kept, yet never bound: the loop ran no iteration
+        name = node.target.id  # type: ignore[attr-defined]
+        if name in lowering.env:
+            return  # bound before the loop: as it was, as in Python
+        lowering.unfollowed[name] = (
+            f"'{name}' after the loop on line {node.lineno}: the loop runs no iteration (its "
+            f"range is empty), so it binds no '{name}' (Python raises UnboundLocalError)"
+        )
+        return
     for name in _target_names(node.target):
         lowering.env.pop(name, None)
         lowering.unfollowed[name] = (
