@@ -2005,7 +2005,7 @@ STEPS = {"count": 0}
 
 def kept_when_the_loop_runs_no_iteration(x):
     i = 5
-    for i in range(STEPS["count"]):
+    for i in range(STEPS["count"]):  # noqa: B007 - i is read after the loop
         if x[0] > 0.0:
             break
     return x[0] * i
