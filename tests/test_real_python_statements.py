@@ -2022,3 +2022,19 @@ def test_a_loop_that_may_break_but_runs_no_iteration_leaves_its_target_as_it_was
             np.testing.assert_allclose(grad, expected, atol=1e-8)
     finally:
         STEPS["count"] = 0
+
+
+def second_search_from_the_first(x):
+    for i in range(5):
+        if x[i] < 0.0:
+            break
+    for j in range(i, 5):  # counted by the data: where it stops is not followed
+        if x[j] > 0.5:
+            break
+    return x[i] * x[j]
+
+
+def test_the_target_of_a_loop_counted_by_the_data_that_breaks_is_refused_after_it():
+    """It failed with 'cannot index with a float64 value' (probe AA)."""
+    with pytest.raises(srcad.UnsupportedSyntax, match="'j' after the loop"):
+        srcad.grad(second_search_from_the_first)(np.array([0.3, 0.5, -0.9, 0.1, 0.7]))

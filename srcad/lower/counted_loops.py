@@ -36,6 +36,7 @@ from srcad.ir.builder import StaticValueNeeded, TraceError, Tracer
 from srcad.lower.aliasing import rewritten
 from srcad.lower.dispatch import dispatch_statement, evaluate
 from srcad.lower.fixed_floats import fixed_when_needed, sources_of
+from srcad.lower.jumps import STOPPED_AT
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering
@@ -56,6 +57,9 @@ def lower_counted_by_data(lowering: Lowering, node: ast.For, needed: StaticValue
     if bounds is None:
         return False
     loop = _counting_while(lowering, node, bounds, target, count)
+    if getattr(node, STOPPED_AT, None) is not None:  # its target where it broke: not kept
+        lowering.env.pop(getattr(node, STOPPED_AT), None)  # (the count may be 0: refused)
+        setattr(node, STOPPED_AT, None)
     with rewritten(lowering, node, [loop]):
         try:
             dispatch_statement(lowering, loop, len(lowering.builder.eqns))

@@ -146,7 +146,7 @@ def lower_loop(lowering: Lowering, node: ast.For | ast.While, since: int) -> Non
         _lower_while(lowering, node)
         lower_block(lowering, node.orelse)
     if isinstance(node, ast.For) and getattr(original, MAY_BREAK, False):
-        _unfollow_target(lowering, original)
+        _unfollow_target(lowering, node)  # (a copy of original, as _lower_for saw it)
 
 
 def _lower_with_hoisted_assignments(lowering: Lowering, node: ast.While) -> None:
