@@ -14,7 +14,6 @@ import copy
 import functools
 import inspect
 import operator
-import types
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -23,6 +22,7 @@ import numpy as np
 from srcad.api import backend as backends
 from srcad.api.display import transformed_html
 from srcad.api.forward_gradient import forward_columns, forward_gradient
+from srcad.api.functions import differentiable
 from srcad.api.results import plain_value, with_classes
 from srcad.api.signature import (
     bind_call,
@@ -49,16 +49,12 @@ from srcad.errors import (
     NoDerivativeRule,
 )
 from srcad.frontend.parse import function_name
-from srcad.ir.primitive import CUSTOM
-from srcad.ir.prims import prim_of
-from srcad.lower.compositions import composition_of
 from srcad.lower.transforms import keeps_a_while_tape, register_compilers
 from srcad.pipeline import (
     Compiled,
     Outputs,
     compile_forward,
     compile_reverse,
-    primitive_function,
     wrapper_function,
 )
 from srcad.pytree import TreeDef, flatten, has_classes, unflatten
@@ -320,23 +316,6 @@ class Transformed:
                 return wrapper_function(name, params, call, result, target, doc)
         call = f"value, grads = {target.__name__}({', '.join(params)})"
         return wrapper_function(name, params, call, result, target, f"The gradient of {fun_name}.")
-
-
-def differentiable(fun: Callable) -> Callable:
-    """``fun``, or for a NumPy function with a derivative rule of its own (a ufunc such as
-    ``np.sqrt``, ``np.sum``, ``scipy.special.gammaln``) or lowered as the calls it is made of
-    (``np.interp``, ``np.logaddexp.reduce``), a one-line ``def`` calling it."""
-    prim = prim_of(fun)
-    is_python = isinstance(fun, types.FunctionType)  # a rule of the user's on their function
-    if (
-        prim is None
-        and composition_of(fun) is None
-        or prim is not None
-        and prim.kind == CUSTOM
-        and is_python
-    ):
-        return fun
-    return primitive_function(fun)  # a custom_vjp object too: called from a one-line def
 
 
 class _FastPath(NamedTuple):

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import cast
 
-from srcad.api.grad import differentiable
+from srcad.api.functions import differentiable
 from srcad.api.signature import bind_call, signature_of
 from srcad.codegen.emit import name_values
 from srcad.errors import SrcadError

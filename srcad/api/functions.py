@@ -1,0 +1,30 @@
+"""What srcad differentiates when it is given a callable: the function itself, or for a
+NumPy function (a ufunc such as ``np.tanh``, ``np.sum``, ``scipy.special.gammaln``) a one-line
+``def`` that calls it, whose source srcad reads like any other (``differentiable``)."""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+
+from srcad.ir.primitive import CUSTOM
+from srcad.ir.prims import prim_of
+from srcad.lower.compositions import composition_of
+from srcad.pipeline import primitive_function
+
+
+def differentiable(fun: Callable) -> Callable:
+    """``fun``, or for a NumPy function with a derivative rule of its own (a ufunc such as
+    ``np.sqrt``, ``np.sum``, ``scipy.special.gammaln``) or lowered as the calls it is made of
+    (``np.interp``, ``np.logaddexp.reduce``), a one-line ``def`` calling it."""
+    prim = prim_of(fun)
+    is_python = isinstance(fun, types.FunctionType)  # a rule of the user's on their function
+    if (
+        prim is None
+        and composition_of(fun) is None
+        or prim is not None
+        and prim.kind == CUSTOM
+        and is_python
+    ):
+        return fun
+    return primitive_function(fun)  # a custom_vjp object too: called from a one-line def
