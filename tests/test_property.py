@@ -9,10 +9,8 @@ either Python floats, or arrays (with one scalar input broadcast against them) r
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import math
-import signal
 
 import numpy as np
 import pytest
@@ -22,6 +20,7 @@ from hypothesis import strategies as st
 from source_files import module_from_source
 
 import srcad
+from srcad.testing.runner import ProgramTimeout, time_limit
 
 # Each operation: (numpy source template, sympy function). Domains are kept safe by
 # construction (log and sqrt see 1 + a**2, exp sees a bounded argument).
@@ -123,29 +122,8 @@ def _expected_gradient(symbols, expr, values):
     return [float(sympy.diff(expr, s).evalf(30, subs=subs)) for s in symbols]
 
 
-class SympyTooSlow(Exception):
-    """sympy took too long to build or differentiate an example's expression."""
-
-
-@contextlib.contextmanager
-def sympy_time_limit(seconds: float = 5.0):
-    """Stop sympy after ``seconds`` (``SympyTooSlow``): folding nested Max/Min/Piecewise
-    conditions can run for minutes on some programs (seen once in CI, not reproducible
-    with the same examples alone), which no example is worth. POSIX only."""
-    if not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def stop(signum, frame):
-        raise SympyTooSlow
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+SYMPY_SECONDS = 5.0  # sympy's work on one example: folding nested Max/Min/Piecewise
+# conditions ran for minutes once in CI (not reproducible with the same examples alone)
 
 
 SETTINGS = settings(
@@ -162,13 +140,13 @@ SETTINGS = settings(
 def test_scalar_programs_match_sympy(tmp_path, program):
     n_inputs, statements, point = program
     try:
-        with sympy_time_limit():
+        with time_limit(SYMPY_SECONDS):
             symbols, expr = _sympy_program(n_inputs, statements)
             if _is_near_kink(expr, symbols, point):
                 return
             expected_value = float(expr.evalf(30, subs=dict(zip(symbols, point, strict=True))))
             expected = _expected_gradient(symbols, expr, point)
-    except SympyTooSlow:
+    except ProgramTimeout:  # sympy took too long: skipped
         return
     f = module_from_source(_write_module(n_inputs, statements, reduce=False), tmp_path, "program").f
     argnums = tuple(range(n_inputs))
@@ -190,14 +168,14 @@ def test_array_programs_match_sympy_elementwise(tmp_path, program, scalar_index)
         arrays[scalar_index] = np.float64(point[scalar_index])
     columns = [np.broadcast_to(a, (3,)) for a in arrays]
     try:
-        with sympy_time_limit():
+        with time_limit(SYMPY_SECONDS):
             symbols, expr = _sympy_program(n_inputs, statements)
             if any(_is_near_kink(expr, symbols, [c[j] for c in columns]) for j in range(3)):
                 return
             per_element = np.array(
                 [_expected_gradient(symbols, expr, [c[j] for c in columns]) for j in range(3)]
             )
-    except SympyTooSlow:
+    except ProgramTimeout:  # sympy took too long: skipped
         return
     f = module_from_source(_write_module(n_inputs, statements, reduce=True), tmp_path, "program").f
     gradient = srcad.grad(f, argnums=tuple(range(n_inputs)))(*arrays)
