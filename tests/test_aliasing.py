@@ -5,6 +5,7 @@ decides "read afterwards" follows loops and rebinding."""
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 
 import numpy as np
@@ -336,9 +337,25 @@ def same_array_passed_twice(x):
     return np.sum(d * x)
 
 
+def chosen_by_a_branch(x):
+    a, b = np.zeros(3), np.ones(3)
+    out = a if x[2] > 0 else b  # NumPy: out is a, or b
+    _fill(out, x)
+    return np.sum(a) + 10.0 * np.sum(b)
+
+
+def read_by_a_generator_made_before(x):
+    buffer = np.zeros(3)
+    doubled = (v * 2.0 for v in buffer)  # reads the array when it runs, after the write
+    _fill(buffer, x)
+    return sum(doubled)
+
+
 @pytest.mark.parametrize(
     "fun",
     [
+        chosen_by_a_branch,
+        read_by_a_generator_made_before,
         same_array_passed_twice,
         helper_rebinding_its_parameter,
         helper_returning_early,
@@ -1020,3 +1037,34 @@ def test_a_write_reading_a_view_of_the_elements_it_writes_as_numpy_does(fun, mod
         pytest.importorskip("numba")
     x = np.array([0.3, -0.2, 0.5])
     _agrees_as_the_scale_changes(fun, srcad.value_and_grad(fun, mode=mode, backend=backend), x)
+
+
+def read_by_a_lambda_default(x):
+    o = np.zeros(3)
+    get = lambda o=o: o[0]  # noqa: E731 - the default holds the array
+    o[0] = x[0] * 3.0
+    return get()
+
+
+def read_by_a_partial(x):
+    o = np.zeros(3)
+    total = functools.partial(np.sum, o)
+    o[0] = x[0] * 3.0
+    return total()
+
+
+def read_by_a_list_iterator(x):
+    o = np.zeros(3)
+    items = iter([o])
+    o[0] = x[0] * 3.0
+    return np.sum(next(items))
+
+
+@pytest.mark.parametrize(
+    "fun", [read_by_a_lambda_default, read_by_a_partial, read_by_a_list_iterator]
+)
+def test_a_write_into_an_array_a_function_or_an_iterator_holds_is_refused(fun):
+    """A lambda's default, a partial's argument, a list's iterator held the array and read
+    it after the write: srcad's read the old values silently (probe AC)."""
+    with pytest.raises(srcad.errors.UnsupportedSyntax, match="also refers to"):
+        srcad.grad(fun)(np.array([0.7, 0.3, 0.2]))

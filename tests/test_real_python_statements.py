@@ -2038,3 +2038,30 @@ def test_the_target_of_a_loop_counted_by_the_data_that_breaks_is_refused_after_i
     """It failed with 'cannot index with a float64 value' (probe AA)."""
     with pytest.raises(srcad.UnsupportedSyntax, match="'j' after the loop"):
         srcad.grad(second_search_from_the_first)(np.array([0.3, 0.5, -0.9, 0.1, 0.7]))
+
+
+def inner_counter_after_two_breaks(x):
+    t = 0.0
+    for i in range(3):
+        for k in range(4):
+            t += x[k] * (i + 1) * BREAK_AT["total"] / 5.0
+            if t > 1.5:
+                break
+        if t > 3.0:
+            break
+    return x[k] * 2.0 + x[0] * i  # the inner counter where it broke: an int index
+
+
+def test_the_inner_counter_after_nested_loops_that_both_break_stays_an_int():
+    """It came out a float64 (the outer loop carried a float stand-in): 'cannot index with
+    a float64 value', and isinstance(k, int) answered False (probe AC)."""
+    x = np.array([0.7, 0.35, 0.2, 0.9])
+    try:
+        for total in (5.0, 2.0):
+            BREAK_AT["total"] = total
+            value, grad = srcad.value_and_grad(inner_counter_after_two_breaks)(x)
+            assert value == pytest.approx(inner_counter_after_two_breaks(x), rel=1e-12)
+            expected = srcad.numerical_grad(inner_counter_after_two_breaks, x)
+            np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-9)
+    finally:
+        BREAK_AT["total"] = 5.0

@@ -201,11 +201,25 @@ def dict_get(x):
 
 def list_index(x):
     return [0.5, 1.0, 2.0].index(K) * np.sum(x**2) + np.sum(x)
+
+
+def local_dict_key(x):
+    weights = {K: x[1], 2.0: x[0]}  # a global float as the key of a dict made here
+    return weights.get(0.5, x[0] ** 2) * x[0] + (0.5 in weights) * np.sum(x)
 """
 
 
 @pytest.mark.parametrize(
-    "name", ["list_item", "list_slice", "dict_item", "membership", "dict_get", "list_index"]
+    "name",
+    [
+        "list_item",
+        "list_slice",
+        "dict_item",
+        "membership",
+        "dict_get",
+        "list_index",
+        "local_dict_key",
+    ],
 )
 def test_floats_a_lookup_or_a_membership_test_needs_are_fixed_and_checked(tmp_path, name):
     """COEFFICIENTS[int(K * 2)], BY_NAME[str(K)] and 'K in (0.5, 0.25)' with K a global

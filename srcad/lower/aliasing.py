@@ -33,8 +33,10 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
+import inspect
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -42,10 +44,11 @@ from srcad.errors import UnsupportedSyntax
 from srcad.ir import Const, Var
 from srcad.ir.builder import Tracer
 from srcad.ir.prims import shares_memory
-from srcad.lower.context import HeldArray
+from srcad.lower.context import HeldArray, LocalFunction
 from srcad.lower.generators import Deferred
 from srcad.lower.iteration import Enumerated, Rows, Zipped
 from srcad.lower.liveness import assigned, live_after, read_by_nested_functions
+from srcad.lower.objects import Partial
 from srcad.lower.user_code import LIBRARY_PACKAGES
 
 if TYPE_CHECKING:
@@ -392,14 +395,22 @@ def held_arrays(
     if isinstance(value, (Zipped, Enumerated)) and value.consumed:
         return []  # used up: it reads nothing more
     items: list[tuple[object, object]] = []
+    # what an iterator or a function will read (ITEMS: held inside, not by a name)
     if isinstance(value, Zipped):
-        items = [(None, array) for array in value.arrays]
+        items = [(ITEMS, array) for array in value.arrays]
     elif isinstance(value, Enumerated):
-        items = [(None, value.inner)]
+        items = [(ITEMS, value.inner)]
     elif isinstance(value, Rows):  # iter(x): reads x's rows until it is done
-        items = [] if value.is_done else [(None, value.array)]
+        items = [] if value.is_done else [(ITEMS, value.array)]
     elif isinstance(value, Deferred):
-        items = [] if value.consumed else [(None, held) for held in value.held]
+        items = [] if value.consumed else [(ITEMS, held) for held in value.held]
+    elif isinstance(value, LocalFunction):  # lambda o=o: o[0]: its defaults
+        defaults = [p.default for p in value.signature.parameters.values()]
+        items = [(ITEMS, d) for d in defaults if d is not inspect.Parameter.empty]
+    elif isinstance(value, (functools.partial, Partial)):  # made here, or outside
+        items = [(ITEMS, a) for a in (*value.args, *value.keywords.values())]
+    elif type(value) in ITERATORS:  # iter([o]): the items it has still to give
+        items = [(ITEMS, item) for item in _remaining(value)]
     elif isinstance(value, dict):
         items = list(value.items())
     elif _has_own_attributes(value):
@@ -411,6 +422,18 @@ def held_arrays(
         for key, item in items
         for held in held_arrays(item, None if key is None else (id(value), key), seen)
     ]
+
+
+ITEMS = "items"  # the slot of what an iterator, a generator or a function holds
+ITERATORS: tuple[type, ...] = (type(iter([])), type(iter(())))
+
+
+def _remaining(iterator: object) -> list:
+    """What a list's or a tuple's iterator has still to give (without using it up)."""
+    reduced: Any = iterator.__reduce__()
+    sequence = list(reduced[1][0]) if len(reduced) > 1 and reduced[1] else []
+    position = int(reduced[2]) if len(reduced) > 2 else 0
+    return sequence[position:]
 
 
 def _has_own_attributes(value: object) -> bool:

@@ -1115,6 +1115,7 @@ def _inline(
     )
     inlined = Lowering(parsed, dict(bound.arguments), inlining)
     inlined.parameters = dict(bound.arguments)
+    inlined.alternatives = lowering.alternatives  # o = a if c else b: the caller's, seen
     note_written_dicts(inlined)  # STATE["step"] += 1: STATE read key by key
     result = lower_body(inlined)
     for name, original in inlined.written_back.items():  # def step(y, out): out[0] = ...

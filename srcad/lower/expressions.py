@@ -43,7 +43,7 @@ from srcad.lower.operator_methods import (
 )
 from srcad.lower.user_code import has_own_method, is_user_function
 from srcad.lower.world import Outside
-from srcad.pytree import fields_of, is_namespace
+from srcad.pytree import fields_of, flatten, is_namespace
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering, Node
@@ -149,8 +149,22 @@ def evaluate_dict(lowering: Lowering, node: ast.Dict) -> dict[object, object]:
         if key is None:
             result.update(mapping_of(lowering, evaluate(lowering, value), value))
         else:
-            result[evaluate(lowering, key)] = evaluate(lowering, value)
+            result[_static_key(lowering, evaluate(lowering, key), key)] = evaluate(lowering, value)
     return result
+
+
+def _static_key(lowering: Lowering, key: object, node: ast.expr) -> object:
+    """A dict key, known when compiling: Python hashes and compares it (``{K: v}`` of a
+    global float ``K``: ``K`` fixed when compiling, checked on every call)."""
+    traced = tuple(leaf for leaf in flatten(key)[0] if isinstance(leaf, Tracer))
+    if traced:
+        raise StaticValueNeeded(
+            f"the dict key '{ast.unparse(node)}' is computed from data (or drawn at random), "
+            "but Python's dicts compare their keys when srcad compiles; use a key known then",
+            lowering.builder.loc,
+            traced,
+        )
+    return key
 
 
 def mapping_of(lowering: Lowering, value: object, node: Node) -> dict[object, object]:

@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING
 
 from srcad.errors import UnsupportedSyntax
 from srcad.ir import AVal, Const, Eqn
-from srcad.ir.builder import Tracer
+from srcad.ir.builder import StaticValueNeeded, Tracer
 from srcad.lower.dispatch import STRING_FORMATS, evaluate, lowers_expression
 from srcad.lower.expressions import run_static
+from srcad.lower.fixed_floats import fixed_when_needed
 from srcad.lower.operator_methods import own_methods_among
 from srcad.lower.world import Outside
 from srcad.pytree import flatten
@@ -262,7 +263,14 @@ def _unformattable(lowering: Lowering, what: str, node: Node) -> UnsupportedSynt
 @lowers_expression(ast.Set)
 def evaluate_set(lowering: Lowering, node: ast.Set) -> set[object]:
     elements = [lowering.world.unwrap(evaluate(lowering, element)) for element in node.elts]
-    if any(isinstance(leaf, Tracer) for leaf in flatten(elements)[0]):
+    traced = tuple(leaf for leaf in flatten(elements)[0] if isinstance(leaf, Tracer))
+    if traced and fixed_when_needed(lowering, traced):  # {K, 1.0} of a global K: K fixed
+        raise StaticValueNeeded(
+            f"the set '{ast.unparse(node)}' needs its values when compiling",
+            lowering.builder.loc,
+            traced,
+        )
+    if traced:
         raise lowering.located(
             UnsupportedSyntax,
             f"the set '{ast.unparse(node)}' holds values computed from data, and which of "

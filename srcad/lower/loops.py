@@ -88,13 +88,18 @@ LoweredBody = tuple[list[Eqn], list[Var | Const], list[object]]
 class _Later:
     """The stand-in of a name the loop binds first (a result set later in the loop), told
     apart from a value of the user's: ``best = None`` before a loop is the user's None,
-    which a loop cannot carry (the loop is unrolled: each ``best is None`` is then known)."""
+    which a loop cannot carry (the loop is unrolled: each ``best is None`` is then known).
+    ``is_counter``: the name is an inner loop's counter (an int, kept where it broke)."""
+
+    def __init__(self, is_counter: bool = False):
+        self.is_counter = is_counter
 
     def __repr__(self) -> str:
-        return "LATER"
+        return "COUNTER_LATER" if self.is_counter else "LATER"
 
 
 LATER = _Later()
+COUNTER_LATER = _Later(is_counter=True)
 
 
 class _Unroll(Exception):
@@ -362,7 +367,10 @@ def _structured_loop_of(
     initial = [_carried_atom(before[n], n, node).aval for n in carried]
     # a placeholder (a result set later in the loop) takes its shape from the body
     guess = _numpy_float if not _holds_narrow_floats(before) else (lambda aval: aval)
-    avals = [a if before[n] is LATER else guess(a) for n, a in zip(carried, initial, strict=True)]
+    avals = [
+        a if isinstance(before[n], _Later) else guess(a)
+        for n, a in zip(carried, initial, strict=True)
+    ]
     for _attempt in range(4):
         counter = builder.new_var(counter_name(node.target, iteration), INT)
         in_vars = [builder.new_var(n, a) for n, a in zip(carried, avals, strict=True)]
@@ -371,6 +379,9 @@ def _structured_loop_of(
         )
         out_avals = [a.aval for a in outs]
         widened = _widen(avals, out_avals)
+        for k, name in enumerate(carried):  # a placeholder is never read: the body's type
+            if isinstance(before[name], _Later) and out_avals[k].dtype.startswith("int"):
+                widened[k] = out_avals[k]  # (a counter kept where an inner loop broke)
         wrong = _wrong_guesses(initial, avals, out_avals)
         if widened == avals and not wrong:
             break
@@ -462,8 +473,8 @@ def _lower_body_once(
 def _carried_atom(value: object, name: str, node: ast.For | ast.While) -> Var | Const:
     if isinstance(value, Tracer):
         return value.atom
-    if value is LATER:
-        return Const(0.0)  # a placeholder (a result set later in the loop)
+    if isinstance(value, _Later):  # a placeholder (a result set later in the loop)
+        return Const(0) if value.is_counter else Const(0.0)
     if isinstance(value, (bool, float, np.ndarray, np.floating)):
         return Const(value)
     if isinstance(value, int) and isinstance(node, ast.While):
@@ -625,7 +636,7 @@ def _refuse_carrying_objects(
     record or container (``s = step(s, dt)`` of a dataclass) is refused, naming it."""
     for name in carried:
         value = before[name]
-        if isinstance(value, (Tracer, bool, int, float, np.ndarray, np.floating)) or value is LATER:
+        if isinstance(value, (Tracer, bool, int, float, np.ndarray, np.floating, _Later)):
             continue
         fields = list(getattr(value, "__dataclass_fields__", getattr(value, "_fields", ())))
         fields = fields[:3] or ["a", "b"]
@@ -662,7 +673,22 @@ def _bound_later(lowering: Lowering, node: ast.For | ast.While) -> dict[str, obj
     outside = written_outside_names(lowering.parsed.node)  # global calls; calls += 1
     bound = set(_assigned_names(node.body, through_items=False)) - outside
     later = [n for n in bound if n not in lowering.env and n in read]
-    return {**lowering.env, **dict.fromkeys(later, LATER)}
+    counters = _range_counters(node.body)  # for k in range(...) inside: ints
+    return {**lowering.env, **{n: COUNTER_LATER if n in counters else LATER for n in later}}
+
+
+def _range_counters(body: list[ast.stmt]) -> set[str]:
+    """The names of the counters of ``for k in range(...)`` loops in ``body``."""
+    return {
+        loop.target.id
+        for statement in body
+        for loop in ast.walk(statement)
+        if isinstance(loop, ast.For)
+        and isinstance(loop.target, ast.Name)
+        and isinstance(loop.iter, ast.Call)
+        and isinstance(loop.iter.func, ast.Name)
+        and loop.iter.func.id == "range"
+    }
 
 
 def _read_after(lowering: Lowering, node: ast.For | ast.While) -> frozenset[str]:
