@@ -1012,3 +1012,36 @@ def test_positions_from_unravel_index_pick_elements():
         POOL_SCALE = 1.0
     with pytest.raises(srcad.SrcadError, match="index 20 is out of bounds"):
         srcad.grad(lambda v: np.sum(v[np.unravel_index(20, v.shape)]))(x)
+
+
+def first_large_by_next(x):
+    it = iter(x * SERIES["scale"])
+    while True:
+        v = next(it, None)
+        if v is None or v > 0.8:
+            break
+    return v
+
+
+def steps_through_rows_in_a_counted_loop(x):
+    it = iter(x)
+    total = 0.0
+    for _ in range(3):
+        total = total + next(it) * SERIES["scale"]
+    return total
+
+
+def test_next_inside_a_loop_takes_one_item_per_iteration_or_is_refused():
+    """next(it) in a loop's body lowered once took the same item for every iteration: a
+    'while True' over next(it, None) ran forever in the generated code (probe AC). A
+    counted loop is unrolled, one item per iteration; a loop whose end the data decide is
+    refused."""
+    x = np.array([0.7, 0.35, 0.2, 0.9])
+    for scale in (1.0, 2.0):
+        SERIES["scale"] = scale
+        try:
+            _check_everywhere(steps_through_rows_in_a_counted_loop, x)
+        finally:
+            SERIES["scale"] = 1.0
+    with pytest.raises(srcad.UnsupportedSyntax, match="next\\(\\) of an iterator"):
+        srcad.grad(first_large_by_next)(x)

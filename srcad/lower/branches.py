@@ -263,9 +263,10 @@ def join_branches(
     if restore_generators(before, generators):
         raise lowering.located(
             UnsupportedSyntax,
-            "a random draw from a generator the function made, inside an 'if' on data: "
-            "which draws come after it would depend on the branch; draw before the 'if' and "
-            "choose with np.where(cond, a, b)",
+            "a random draw from a generator the function made, or next() of an iterator it "
+            "made, inside an 'if' on data (or a loop whose end the data decide): which draws "
+            "or items come after it would depend on the branch; draw (or take the items) "
+            "before the 'if' and choose with np.where(cond, a, b)",
             node,
         )
     if not any(reached):

@@ -104,16 +104,51 @@ def restore_containers(snapshot: Snapshot) -> bool:
 
 def generator_states(env: dict[str, object]) -> dict[str, Any]:
     """The states of the random generators the function made itself (``rng =
-    np.random.default_rng(0)``): the lowering draws from them while it lowers, so a body
-    lowered once would draw once for all its steps."""
-    return {n: generator_state(v) for n, v in env.items() if isinstance(v, GENERATORS)}
+    np.random.default_rng(0)``), and the positions of its iterators (``it = iter(x)``):
+    the lowering draws from them (``next(it)``) while it lowers, so a body lowered once
+    would draw once for all its steps."""
+    states = {n: generator_state(v) for n, v in env.items() if isinstance(v, GENERATORS)}
+    positions = {n: _position(v) for n, v in env.items() if _position(v) is not None}
+    return states | {n: ("position", p) for n, p in positions.items()}
 
 
 def restore_generators(env: dict[str, object], states: dict[str, Any]) -> bool:
-    """Whether a generator of ``states`` drew since; if so, every one is put back."""
+    """Whether a generator of ``states`` drew (or an iterator moved) since; if so, every
+    one is put back."""
     now = generator_states(env)
-    if all(same_generator_state(now[name], state) for name, state in states.items()):
+    if all(_same_state(now.get(name), state) for name, state in states.items()):
         return False
     for name, state in states.items():
-        set_generator_state(env[name], state)
+        if isinstance(state, tuple) and state[:1] == ("position",):
+            _set_position(env[name], state[1])
+        else:
+            set_generator_state(env[name], state)
     return True
+
+
+def _same_state(now: Any, state: Any) -> bool:
+    if isinstance(state, tuple) and state[:1] == ("position",):
+        return now == state
+    return now is not None and same_generator_state(now, state)
+
+
+ITERATORS: tuple[type, ...] = (type(iter([])), type(iter(())))
+
+
+def _position(value: object) -> int | None:
+    """How far an iterator the function made has gone: a list's or a tuple's, or the rows
+    ``iter(x)`` of an array hands out (``srcad.lower.iteration.Rows``); None for others."""
+    if type(value) in ITERATORS:
+        reduced: Any = value.__reduce__()
+        return (
+            int(reduced[2]) if len(reduced) > 2 else len(list(reduced[1][0]) if reduced[1] else [])
+        )
+    position = getattr(value, "rows_position", None)
+    return position if isinstance(position, int) else None
+
+
+def _set_position(value: object, position: int) -> None:
+    if type(value) in ITERATORS:
+        value.__setstate__(position)  # type: ignore[attr-defined]
+    else:
+        value.rows_position = position  # type: ignore[attr-defined]

@@ -86,6 +86,14 @@ class Rows:
     def is_done(self) -> bool:
         return self.position >= len(self.rows)
 
+    @property
+    def rows_position(self) -> int:  # how far it has gone (srcad.lower.containers)
+        return self.position
+
+    @rows_position.setter
+    def rows_position(self, position: int) -> None:
+        self.position = position
+
 
 class Enumerated(OneShot):
     """``enumerate`` of an array or of zipped arrays, kept symbolic like ``Zipped``; its
