@@ -1045,3 +1045,22 @@ def test_next_inside_a_loop_takes_one_item_per_iteration_or_is_refused():
             SERIES["scale"] = 1.0
     with pytest.raises(srcad.UnsupportedSyntax, match="next\\(\\) of an iterator"):
         srcad.grad(first_large_by_next)(x)
+
+
+def pairs_from_enumerate(x):
+    e = enumerate(x * SERIES["scale"])
+    i, v = next(e)
+    j, w = next(e)
+    return v * w * (i + j + 1)
+
+
+def test_next_of_an_enumerate_or_a_zip_of_arrays_hands_out_its_items():
+    """It was refused: "'Enumerated' object is not an iterator (the plain function raises
+    here too)" (probe AC)."""
+    x = np.array([0.7, 0.35, 0.2, 0.9])
+    for scale in (1.0, -0.5):
+        SERIES["scale"] = scale
+        try:
+            _check_everywhere(pairs_from_enumerate, x)
+        finally:
+            SERIES["scale"] = 1.0

@@ -78,7 +78,7 @@ from srcad.lower.distributions import Frozen, frozen_method, is_distribution
 from srcad.lower.draws import reparameterized
 from srcad.lower.expressions import binary, mapping_of, run_static, starred_values
 from srcad.lower.fixed_floats import fix_arrays_behind, value_of_constants
-from srcad.lower.generators import Deferred, consumed, function_reads, reads_as_it_goes
+from srcad.lower.generators import Deferred, OneShot, consumed, function_reads, reads_as_it_goes
 from srcad.lower.interp1d import interpolant_value, is_interpolant
 from srcad.lower.interpolate import (
     is_piecewise_polynomial,
@@ -251,6 +251,8 @@ def call(
     if not is_user_function(function) and not isinstance(function, LocalFunction):
         if is_hashable(function) and function in ITERATING:  # list(model): its own __iter__
             args = [_own_items(lowering, value, node) for value in args]
+        if function is next and args and isinstance(args[0], OneShot):  # hands out items
+            return _next_of_one_shot(lowering, args[0], list(args[1:]), node)
         args = [consumed(lowering, value, node) for value in args]  # sum(gen), zip(gen, ...)
         args = [_items_of_view(value) for value in args]
         kwargs = {name: consumed(lowering, value, node) for name, value in kwargs.items()}
@@ -512,6 +514,23 @@ def _counts(function: object, args: Args, kwargs: Kwargs) -> bool:
     leaves = call_leaves(args, kwargs)
     integers = [leaf for leaf in leaves if isinstance(leaf, Tracer)]
     return bool(integers) and all(leaf.dtype.kind in "iub" for leaf in integers)
+
+
+def _next_of_one_shot(lowering: Lowering, shot: OneShot, default: list, node: ast.Call) -> object:
+    """``next(e)`` of a ``zip`` or ``enumerate`` of arrays: its items, handed out one by
+    one from the first ``next`` on (a loop over it afterwards is refused as a second pass)."""
+    items = getattr(shot, "handed_out", None)
+    if items is None:
+        items = iter(static_items(lowering, shot, node))
+        shot.handed_out = items  # type: ignore[attr-defined]
+    try:
+        return next(items, *default)
+    except StopIteration:
+        raise lowering.located(
+            SrcadError,
+            f"'{ast.unparse(node)}' raises StopIteration (the plain function raises here too)",
+            node,
+        ) from None
 
 
 def _hands_back_items(function: object, args: Args) -> bool:
