@@ -71,7 +71,7 @@ def test_every_step_draws_as_the_plain_function_does(fun):
 
 def test_a_draw_in_a_branch_on_data_is_refused_at_its_line():
     with pytest.raises(
-        UnsupportedSyntax, match="draw \(or take the items\) before the 'if'"
+        UnsupportedSyntax, match=r"draw \(or take the items\) before the 'if'"
     ) as raised:
         srcad.grad(drawn_in_a_branch)(np.ones(3), 1)
     assert raised.value.line == drawn_in_a_branch.__code__.co_firstlineno + 2
