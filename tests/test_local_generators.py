@@ -75,3 +75,33 @@ def test_a_draw_in_a_branch_on_data_is_refused_at_its_line():
     ) as raised:
         srcad.grad(drawn_in_a_branch)(np.ones(3), 1)
     assert raised.value.line == drawn_in_a_branch.__code__.co_firstlineno + 2
+
+
+def reparameterized_here(mu, log_sigma, seed):
+    r = np.random.default_rng(seed)  # the VAE's draw, from a generator made here
+    return np.sum(r.normal(mu, np.exp(log_sigma)) ** 2) + np.sum(r.uniform(mu, mu + 1.0))
+
+
+def test_a_draw_with_learned_parameters_from_a_generator_made_in_the_function():
+    """r.normal(mu, sigma) of r = default_rng(seed) made in the function was refused as
+    having no derivative rule, where a generator passed in works (probe AD)."""
+    mu, log_sigma = np.array([0.3, -0.2]), np.array([0.1, -0.4])
+    for seed in (0, 5):  # another seed: other draws, compiled again
+        gradient = srcad.value_and_grad(reparameterized_here, argnums=(0, 1))
+        value, got = gradient(mu, log_sigma, seed)
+        assert value == pytest.approx(reparameterized_here(mu, log_sigma, seed), rel=1e-12)
+        expected = srcad.numerical_grad(reparameterized_here, mu, log_sigma, seed, argnums=(0, 1))
+        for g, e in zip(got, expected, strict=True):
+            np.testing.assert_allclose(g, e, rtol=1e-6)
+
+
+def unseeded_here(x):
+    r = np.random.default_rng()  # fresh numbers on every call
+    return np.sum(r.standard_normal(3) * x)
+
+
+def test_a_generator_made_without_a_seed_in_the_function_is_refused():
+    """Its draws were made once, when compiling: every call got the same (stale) numbers
+    where the plain function draws fresh ones (probe AD)."""
+    with pytest.raises(UnsupportedSyntax, match="without a seed"):
+        srcad.grad(unseeded_here)(np.ones(3))

@@ -239,6 +239,19 @@ def call(
         return outside_call(
             lowering.builder, effect, outside_callee(effect), rest, kwargs, at=where
         )
+    if is_hashable(function) and function in GENERATOR_MAKERS and _unseeded(args, kwargs):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' makes a random generator without a seed, which draws "
+            "fresh numbers on every call; srcad makes a generator the function makes when "
+            "compiling, and would draw once: make it outside the function and pass it in "
+            "(rng = np.random.default_rng(); f(x, rng)), or give it a seed",
+            node,
+        )
+    if isinstance(getattr(function, "__self__", None), LOCAL_GENERATORS):
+        draw = reparameterized(lowering, function, args, kwargs, node)
+        if draw is not None:  # r.normal(mu, sigma) of r = default_rng(seed) made here
+            return draw
     callee = outside_callee(function)
     if callee is not None:  # random draws, print, logging: run by the generated code
         draw = reparameterized(lowering, function, args, kwargs, node)
@@ -858,6 +871,12 @@ def _is_field(item: object) -> bool:
     return isinstance(item, tuple) and len(item) in (2, 3) and isinstance(item[0], str)
 
 
+def _unseeded(args: Args, kwargs: Kwargs) -> bool:
+    """Whether a generator maker is given no seed (or None): fresh entropy on every call."""
+    given = [*args[:1], *(v for k, v in kwargs.items() if k in ("seed", "x"))]
+    return not given or given[0] is None
+
+
 # What makes a random generator from a seed
 GENERATOR_MAKERS = frozenset(
     {np.random.default_rng, np.random.RandomState, np.random.Generator, random.Random}
@@ -1031,6 +1050,10 @@ def _call_container_method(
             lowering.builder.loc,
         )
     return method(*args, **kwargs)
+
+
+# Generators the function may make itself (``r = np.random.default_rng(seed)``)
+LOCAL_GENERATORS = (np.random.Generator, np.random.RandomState)
 
 
 # The methods of lists that take a position (their first argument: insert(0, value))

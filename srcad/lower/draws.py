@@ -65,8 +65,11 @@ def reparameterized(
     size = given.get("size")
     if size is None:
         size = np.broadcast_shapes(*(np.shape(v) for v in values))
-    draw = _standard_draw(lowering, function, standard)
-    drawn = outside_call(lowering.builder, draw, outside_callee(draw), [], {"size": size})
+    draw: Any = _standard_draw(lowering, function, standard)
+    if outside_callee(draw) is None:  # a generator the function made: drawn now, as its
+        drawn: object = draw(size=size)  # other draws are (its seed is fixed when compiling)
+    else:
+        drawn = outside_call(lowering.builder, draw, outside_callee(draw), [], {"size": size})
     return transform(drawn, *values)
 
 
