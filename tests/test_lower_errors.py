@@ -303,3 +303,16 @@ def test_a_method_of_a_float_read_on_every_call_says_what_to_write():
     """It was refused as an unsupported array attribute, listing ndarray methods (probe Z)."""
     message = _refusal_at_marked_line(_method_of_a_global_float, np.ones(2), srcad.NoDerivativeRule)
     assert "calls a method of a Python float" in message and "K % 1.0 == 0.0" in message
+
+
+def _unique_of_an_argument(x, labels):
+    groups, inverse = np.unique(labels, return_inverse=True)  # <- here
+    return np.sum(x * inverse)
+
+
+def test_unique_of_values_known_only_when_the_code_runs_says_what_to_do():
+    """It said np.unique has no derivative rule (the labels are ints; probe AD)."""
+    lines, start = inspect.getsourcelines(_unique_of_an_argument)
+    with pytest.raises(srcad.UnsupportedSyntax, match="how many unique values there are") as e:
+        srcad.grad(_unique_of_an_argument)(np.ones(3), np.array([2, 0, 2]))
+    assert e.value.line == start + 1
