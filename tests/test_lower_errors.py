@@ -316,3 +316,13 @@ def test_unique_of_values_known_only_when_the_code_runs_says_what_to_do():
     with pytest.raises(srcad.UnsupportedSyntax, match="how many unique values there are") as e:
         srcad.grad(_unique_of_an_argument)(np.ones(3), np.array([2, 0, 2]))
     assert e.value.line == start + 1
+
+
+def _windows_by_strides(x):
+    s = x.strides[0]  # <- here
+    return np.sum(np.lib.stride_tricks.as_strided(x, (2, 2), (s, s)))
+
+
+def test_asking_for_strides_points_to_sliding_window_view():
+    message = _refusal_at_marked_line(_windows_by_strides, np.ones(3), srcad.UnsupportedSyntax)
+    assert "sliding_window_view" in message

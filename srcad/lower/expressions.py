@@ -83,6 +83,7 @@ NAMESPACE_ATTRIBUTES = frozenset({"__globals__", "__dict__", "__closure__", "__b
 NAMESPACE_OWNERS = (types.FunctionType, types.ModuleType)
 ARRAY_ATTRIBUTES |= {"flatten", "astype", "real", "imag", "item", "tolist", *SAME_AS_NUMPY}
 ARRAY_ATTRIBUTES |= {"nonzero"}  # of a mask: positions, followed as an index
+MEMORY_LAYOUT = frozenset({"strides", "itemsize", "nbytes", "data", "ctypes", "base", "flags"})
 
 
 @lowers_expression(ast.Constant)
@@ -505,6 +506,14 @@ def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
             f"'{ast.unparse(node)}' calls a method of a Python float that srcad reads on "
             "every call (a global, an argument), which it does not follow; write it with "
             "arithmetic (K % 1.0 == 0.0 for K.is_integer()) or NumPy",
+            node,
+        )
+    if isinstance(value, Tracer) and node.attr in MEMORY_LAYOUT:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'.{node.attr}' asks for the memory layout of an array, which srcad's generated "
+            "code lays out itself; for windows over an array (im2col with as_strided) use "
+            "np.lib.stride_tricks.sliding_window_view, which srcad follows",
             node,
         )
     if isinstance(value, Tracer) and node.attr not in ARRAY_ATTRIBUTES:
