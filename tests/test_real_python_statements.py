@@ -2065,3 +2065,19 @@ def test_the_inner_counter_after_nested_loops_that_both_break_stays_an_int():
             np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-9)
     finally:
         BREAK_AT["total"] = 5.0
+
+
+def shadowed_in_a_comprehension(x):
+    for i in range(3):
+        s = sum(x[i] for i in range(2))  # the comprehension's own i
+    return x[0] * i + s * BREAK_AT["total"]
+
+
+def test_a_comprehension_naming_its_variable_like_the_loop_target_does_not_rebind_it():
+    """The loop's body was taken to rebind i (a comprehension's i): 'name i is not
+    defined' after the loop."""
+    x = np.array([0.3, 0.5, 0.7])
+    value, grad = srcad.value_and_grad(shadowed_in_a_comprehension)(x)
+    assert value == pytest.approx(shadowed_in_a_comprehension(x), rel=1e-12)
+    expected = srcad.numerical_grad(shadowed_in_a_comprehension, x)
+    np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-9)

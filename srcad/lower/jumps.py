@@ -117,13 +117,33 @@ def target_read_after(loop: ast.For | ast.While, function: ast.AST) -> bool:
 
 
 def bound_names(statements: list[ast.stmt]) -> set[str]:
-    """The names ``statements`` bind (assign, augment, loop or ``with`` targets, ``:=``)."""
-    found = set()
-    for statement in statements:
-        for node in ast.walk(statement):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-                found.add(node.id)
+    """The names ``statements`` bind in their own scope (assign, augment, loop or ``with``
+    targets, ``del``, ``:=``; not a comprehension's, a lambda's or a nested function's)."""
+    found: set[str] = set()
+    pending: list[ast.AST] = list(statements)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
+            found.add(node.target.id)  # := binds in the enclosing scope, even in a comprehension
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            found.add(node.id)
+        if isinstance(node, NESTED_SCOPES):
+            pending.extend(n for n in ast.walk(node) if isinstance(n, ast.NamedExpr))
+            continue
+        pending.extend(ast.iter_child_nodes(node))
     return found
+
+
+NESTED_SCOPES = (
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+    ast.Lambda,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+)
 
 
 def _assign_name(target: str, source: str, at: ast.AST) -> ast.Assign:
