@@ -50,6 +50,10 @@ def keyword_argument(x):
     return np.sum(np.apply_along_axis(peak, -1, x, offset=-0.25))
 
 
+def axis_and_array_by_keyword(x):
+    return np.sum(np.apply_along_axis(lambda c: np.cumsum(c) * SCALE, axis=0, arr=x) ** 2)
+
+
 FUNCTIONS = [
     rows_to_scalars,
     columns_with_an_argument,
@@ -57,6 +61,7 @@ FUNCTIONS = [
     outer_products_of_rows,
     norms_of_a_3d_array,
     keyword_argument,
+    axis_and_array_by_keyword,
 ]
 
 

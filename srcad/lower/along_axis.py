@@ -32,9 +32,16 @@ def along_axis(
     lowering: Lowering, args: list, kwargs: dict, node: ast.Call, call: Callable[..., object]
 ) -> object:
     """``np.apply_along_axis(func1d, axis, arr, *rest, **kwargs)``, one call per slice."""
-    if len(args) < 3:
-        raise _refused(lowering, node, "takes func1d, axis and arr by position")
-    func1d, axis, given, *rest = args
+    named = {k: kwargs.pop(k) for k in ("func1d", "axis", "arr") if k in kwargs}
+    positional = list(args[:3])
+    for k in ("func1d", "axis", "arr")[len(positional) :]:
+        if k not in named:
+            raise _refused(lowering, node, f"is given no {k} (it takes func1d, axis and arr)")
+        positional.append(named.pop(k))
+    if named:  # given both by position and by keyword: Python's TypeError
+        raise _refused(lowering, node, f"is given {', '.join(named)} twice")
+    func1d, axis, given = positional
+    rest = list(args[3:])
     arr: Any = as_array(given)
     ndim = np.ndim(arr)
     if type(axis) is not int:
