@@ -194,6 +194,17 @@ def euler_with_an_out_parameter(y0):
     return np.sum(y**2)
 
 
+def while_with_an_out_parameter(p):
+    y = p[:2] * 1.0
+    derivative = np.zeros(2)
+    t = 0.0
+    while t < p[2] + 0.55:  # the data decide the count: a while loop in the generated code
+        _rhs(y, derivative)
+        y = y + 0.1 * derivative
+        t += 0.1
+    return np.sum(y**2)
+
+
 def _fill(out, x):
     for i in range(len(x)):
         out[i] = x[i] ** 2 * STIFFNESS
@@ -269,6 +280,7 @@ def kicked_state(x):
         calls_in_place_helper,
         helper_writes_caller_array,
         euler_with_an_out_parameter,
+        while_with_an_out_parameter,
         filled_through_two_helpers,
         nested_helper,
         branch_in_the_helper,
@@ -281,7 +293,7 @@ def test_a_helpers_writes_into_the_callers_array_are_given_back(fun, monkeypatch
     gradient = srcad.value_and_grad(fun)
     for scale, x in ((0.7, np.array([0.4, -0.2, 0.9])), (-1.3, np.array([-0.5, 0.3, 0.2]))):
         monkeypatch.setattr(__import__(__name__), "STIFFNESS", scale, raising=True)
-        x = x[:2] if fun is euler_with_an_out_parameter else x
+        x = x[:2] if fun is euler_with_an_out_parameter else x  # (p: y0 and a duration)
         value, got = gradient(x)
         assert value == pytest.approx(fun(x.copy()), rel=1e-12)
         np.testing.assert_allclose(got, srcad.numerical_grad(fun, x), rtol=1e-6, atol=1e-9)

@@ -13,6 +13,7 @@ is unrolled (its first iteration raises).
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
@@ -784,6 +785,10 @@ def _written_by_call(call: ast.Call) -> list[str]:
             written.append(call.args[0])
         if call.func.attr in WRITE_INTO_SELF:
             written.append(call.func.value)
+    if isinstance(call.func, ast.Name) and not hasattr(builtins, call.func.id):
+        # rhs(y, dydt) called for its effect: a helper of the user's may write into the
+        # arrays it is given, which the caller's names then hold (srcad.lower.aliasing)
+        written += [a for a in call.args if isinstance(a, ast.Name)]
     return [name for target in written for name in _target_names(target)]
 
 
