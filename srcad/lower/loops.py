@@ -365,6 +365,7 @@ def _structured_loop_of(
 ) -> None:
     builder = lowering.builder
     carried = [n for n in _assigned_names(node.body) if n in before]
+    carried += [n for n in _given_to_helpers(node.body, before) if n not in carried]
     initial = [_carried_atom(before[n], n, node).aval for n in carried]
     # a placeholder (a result set later in the loop) takes its shape from the body
     guess = _numpy_float if not _holds_narrow_floats(before) else (lambda aval: aval)
@@ -527,6 +528,7 @@ def _lower_while(lowering: Lowering, node: ast.While) -> None:
         return
     before = _bound_later(lowering, node)
     carried = [n for n in _assigned_names(node.body) if n in before]
+    carried += [n for n in _given_to_helpers(node.body, before) if n not in carried]
     nones = [n for n in carried if before[n] is None]
     if nones:  # best = None before a loop decided by data: no value to carry
         raise lowering.located(
@@ -785,11 +787,25 @@ def _written_by_call(call: ast.Call) -> list[str]:
             written.append(call.args[0])
         if call.func.attr in WRITE_INTO_SELF:
             written.append(call.func.value)
-    if isinstance(call.func, ast.Name) and not hasattr(builtins, call.func.id):
-        # rhs(y, dydt) called for its effect: a helper of the user's may write into the
-        # arrays it is given, which the caller's names then hold (srcad.lower.aliasing)
-        written += [a for a in call.args if isinstance(a, ast.Name)]
     return [name for target in written for name in _target_names(target)]
+
+
+def _given_to_helpers(body: list[ast.stmt], before: dict[str, object]) -> list[str]:
+    """The arrays a call statement of the body passes by name to a function of the user's
+    (``rhs(y, dydt)``): the helper may write into them, and the caller's names then hold
+    the new values (``srcad.lower.aliasing.give_back``), so the loop carries them."""
+    names: dict[str, None] = {}
+    for node in all_statements(body):
+        if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
+            continue
+        call = node.value
+        if isinstance(call.func, ast.Name) and not hasattr(builtins, call.func.id):
+            for argument in call.args:
+                held = before.get(getattr(argument, "id", ""))
+                is_array = isinstance(held, (Tracer, np.ndarray))
+                if isinstance(argument, ast.Name) and is_array:
+                    names[argument.id] = None
+    return list(names)
 
 
 def _target_names(target: ast.expr, through_items: bool = True) -> list[str]:
