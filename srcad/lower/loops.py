@@ -152,7 +152,7 @@ def lower_loop(lowering: Lowering, node: ast.For | ast.While, since: int) -> Non
         _lower_while(lowering, node)
         lower_block(lowering, node.orelse)
     if isinstance(node, ast.For) and getattr(original, MAY_BREAK, False):
-        _unfollow_target(lowering, node)  # (a copy of original, as _lower_for saw it)
+        _unfollow_target(lowering, node)
 
 
 def _lower_with_hoisted_assignments(lowering: Lowering, node: ast.While) -> None:
@@ -170,12 +170,11 @@ def _lower_with_hoisted_assignments(lowering: Lowering, node: ast.While) -> None
         lower_block(lowering, statements)
 
 
-def _unfollow_target(lowering: Lowering, node: ast.For | ast.While) -> None:
+def _unfollow_target(lowering: Lowering, node: ast.For) -> None:
     """After a loop that may break, its target holds the item it broke at: the value
     ``rewrite_jumps`` kept of it (``_stopped = i`` in the guarded body), where the loop ran
     at least once; else not followed (``rewrite_jumps`` marks the loop it makes of one with
     ``break``)."""
-    assert isinstance(node, ast.For)
     stopped = getattr(node, STOPPED_AT, None)
     if stopped is not None and stopped in lowering.env:  # bound: the loop ran
         lowering.env[node.target.id] = lowering.env[stopped]  # type: ignore[attr-defined]
@@ -256,9 +255,6 @@ def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None
     consumed(lowering, iterable, node)  # zip(x, y): used up, as Python's
     if iteration.trip_count == 0:
         return
-    if _stopped_counter_read_after(lowering, node, iteration):  # where it breaks: an int
-        stopped = getattr(node, STOPPED_AT)
-        lowering.env[stopped] = lowering.builder.tracer(Const(np.int64(iteration.start)))
     node = _with_target_flags_set(lowering, node)
     try:
         _structured_loop(lowering, node, iteration)
@@ -306,14 +302,6 @@ def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None
                 "of its target, which srcad does not follow; assign what you need to a "
                 "variable of your own in the body"
             )
-
-
-def _stopped_counter_read_after(lowering: Lowering, node: ast.For, iteration: Iteration) -> bool:
-    """Whether the loop keeps the counter it broke at (``rewrite_jumps``) for the code
-    after it, which reads the target."""
-    stopped = getattr(node, STOPPED_AT, None)
-    target = node.target.id if isinstance(node.target, ast.Name) else None
-    return stopped is not None and not iteration.arrays and target in _read_after(lowering, node)
 
 
 def _with_target_flags_set(lowering: Lowering, node: ast.For) -> ast.For:
@@ -381,9 +369,6 @@ def _structured_loop_of(
         )
         out_avals = [a.aval for a in outs]
         widened = _widen(avals, out_avals)
-        for k, name in enumerate(carried):  # a placeholder is never read: the body's type
-            if isinstance(before[name], _Later) and out_avals[k].dtype.startswith("int"):
-                widened[k] = out_avals[k]  # (a counter kept where an inner loop broke)
         wrong = _wrong_guesses(initial, avals, out_avals)
         if widened == avals and not wrong:
             break
@@ -677,21 +662,23 @@ def _bound_later(lowering: Lowering, node: ast.For | ast.While) -> dict[str, obj
     bound = set(_assigned_names(node.body, through_items=False)) - outside
     later = [n for n in bound if n not in lowering.env and n in read]
     counters = _range_counters(node.body)  # for k in range(...) inside: ints
+    if isinstance(node, ast.For) and _counts_a_range(node):  # _stopped = i: an int too
+        counters.add(getattr(node, STOPPED_AT, None) or "")
     return {**lowering.env, **{n: COUNTER_LATER if n in counters else LATER for n in later}}
 
 
 def _range_counters(body: list[ast.stmt]) -> set[str]:
     """The names of the counters of ``for k in range(...)`` loops in ``body``."""
-    return {
-        loop.target.id
-        for statement in body
-        for loop in ast.walk(statement)
-        if isinstance(loop, ast.For)
-        and isinstance(loop.target, ast.Name)
-        and isinstance(loop.iter, ast.Call)
-        and isinstance(loop.iter.func, ast.Name)
-        and loop.iter.func.id == "range"
-    }
+    loops = [n for s in body for n in ast.walk(s) if isinstance(n, ast.For) and _counts_a_range(n)]
+    return {loop.target.id for loop in loops if isinstance(loop.target, ast.Name)}
+
+
+def _counts_a_range(loop: ast.For) -> bool:
+    """``for k in range(...)``: its target a counter."""
+    call = loop.iter
+    if not isinstance(loop.target, ast.Name) or not isinstance(call, ast.Call):
+        return False
+    return isinstance(call.func, ast.Name) and call.func.id == "range"
 
 
 def _read_after(lowering: Lowering, node: ast.For | ast.While) -> frozenset[str]:
@@ -799,11 +786,11 @@ def _given_to_helpers(body: list[ast.stmt], before: dict[str, object]) -> list[s
         if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
             continue
         call = node.value
-        if isinstance(call.func, ast.Name) and not hasattr(builtins, call.func.id):
-            for argument in call.args:
-                held = before.get(getattr(argument, "id", ""))
-                is_array = isinstance(held, (Tracer, np.ndarray))
-                if isinstance(argument, ast.Name) and is_array:
+        if not isinstance(call.func, ast.Name) or hasattr(builtins, call.func.id):
+            continue  # print(y), len(y): Python's own read only
+        for argument in call.args:
+            if isinstance(argument, ast.Name):
+                if isinstance(before.get(argument.id), (Tracer, np.ndarray)):
                     names[argument.id] = None
     return list(names)
 
