@@ -256,6 +256,12 @@ def _own_nodes(node: ast.AST) -> list[ast.AST]:
     return [n for n in own_nodes(node, NESTED) if not isinstance(n, NESTED)]
 
 
+def bound_in(statements: list[ast.stmt]) -> set[str]:
+    """The names ``statements`` bind in their own scope (a nested function's, a lambda's or
+    a comprehension's variables aside; a walrus in a comprehension binds here)."""
+    return _own_bindings([n for s in statements for n in (s, *_own_nodes(s))])
+
+
 def _own_bindings(own: list[ast.AST]) -> set[str]:
     """The names the nodes ``own`` of a function's scope bind."""
     names: set[str] = set()

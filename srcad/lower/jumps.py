@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import copy
 
+from srcad.frontend.unbound import bound_in
 from srcad.lower.blocks import nested_statements
 from srcad.lower.loop_tests import RETEST, retest
 
@@ -108,42 +109,12 @@ def target_read_after(loop: ast.For | ast.While, function: ast.AST) -> bool:
     if not isinstance(loop, ast.For) or not isinstance(loop.target, ast.Name):
         return False
     name, end = loop.target.id, loop.end_lineno or loop.lineno
-    if name in bound_names(loop.body):  # i = i + 2 in the body: Python's i is that one
+    if name in bound_in(loop.body):  # i = i + 2 in the body: Python's i is that one
         return False
     return any(
         isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) and n.lineno > end
         for n in ast.walk(function)
     )
-
-
-def bound_names(statements: list[ast.stmt]) -> set[str]:
-    """The names ``statements`` bind in their own scope (assign, augment, loop or ``with``
-    targets, ``del``, ``:=``; not a comprehension's, a lambda's or a nested function's)."""
-    found: set[str] = set()
-    pending: list[ast.AST] = list(statements)
-    while pending:
-        node = pending.pop()
-        if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
-            found.add(node.target.id)  # := binds in the enclosing scope, even in a comprehension
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            found.add(node.id)
-        if isinstance(node, NESTED_SCOPES):
-            pending.extend(n for n in ast.walk(node) if isinstance(n, ast.NamedExpr))
-            continue
-        pending.extend(ast.iter_child_nodes(node))
-    return found
-
-
-NESTED_SCOPES = (
-    ast.ListComp,
-    ast.SetComp,
-    ast.DictComp,
-    ast.GeneratorExp,
-    ast.Lambda,
-    ast.FunctionDef,
-    ast.AsyncFunctionDef,
-    ast.ClassDef,
-)
 
 
 def _assign_name(target: str, source: str, at: ast.AST) -> ast.Assign:

@@ -23,7 +23,7 @@ import numpy as np
 from srcad.errors import InternalError, SrcadError, UnsupportedSyntax
 from srcad.frontend.parse import written_outside_names
 from srcad.frontend.syntax import nodes
-from srcad.frontend.unbound import TARGET_FLAG, walrus_targets
+from srcad.frontend.unbound import TARGET_FLAG, bound_in, walrus_targets
 from srcad.ir import AVal, Const, Eqn, Graph, Var
 from srcad.ir.builder import GraphBuilder, StaticValueNeeded, Tracer
 from srcad.lower.aliasing import (
@@ -61,7 +61,7 @@ from srcad.lower.iteration import (
     stop_dim,
     structured_iteration,
 )
-from srcad.lower.jumps import MAY_BREAK, STOPPED_AT, bound_names, has_jumps
+from srcad.lower.jumps import MAY_BREAK, STOPPED_AT, has_jumps
 from srcad.lower.liveness import read_before_bound, reads
 from srcad.lower.loop_tests import (
     ConditionalAssignment,
@@ -291,7 +291,7 @@ def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None
     # and in its ``else``
     read = _read_after(lowering, node).union(*map(reads, node.orelse))
     targets = set(_target_names(node.target))
-    rebound = targets & bound_names(node.body)  # i = i * 2 in the body: its last value
+    rebound = targets & bound_in(node.body)  # i = i * 2 in the body: its last value
     if targets & read and not rebound:
         assign(lowering, node.target, last_item(iteration), len(lowering.builder.eqns))
     elif targets & read and not isinstance(node.target, ast.Name):
