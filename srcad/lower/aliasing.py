@@ -36,7 +36,7 @@ import contextlib
 import functools
 import inspect
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -44,6 +44,7 @@ from srcad.errors import UnsupportedSyntax
 from srcad.ir import Const, Var
 from srcad.ir.builder import Tracer
 from srcad.ir.prims import shares_memory
+from srcad.lower.containers import ITERATORS, iterator_state
 from srcad.lower.context import HeldArray, LocalFunction
 from srcad.lower.generators import Deferred
 from srcad.lower.iteration import Enumerated, Rows, Zipped
@@ -410,7 +411,8 @@ def held_arrays(
     elif isinstance(value, (functools.partial, Partial)):  # made here, or outside
         items = [(ITEMS, a) for a in (*value.args, *value.keywords.values())]
     elif type(value) in ITERATORS:  # iter([o]): the items it has still to give
-        items = [(ITEMS, item) for item in _remaining(value)]
+        remaining, position = iterator_state(value)
+        items = [(ITEMS, item) for item in remaining[position:]]
     elif isinstance(value, dict):
         items = list(value.items())
     elif _has_own_attributes(value):
@@ -425,15 +427,6 @@ def held_arrays(
 
 
 ITEMS = "items"  # the slot of what an iterator, a generator or a function holds
-ITERATORS: tuple[type, ...] = (type(iter([])), type(iter(())))
-
-
-def _remaining(iterator: object) -> list:
-    """What a list's or a tuple's iterator has still to give (without using it up)."""
-    reduced: Any = iterator.__reduce__()
-    sequence = list(reduced[1][0]) if len(reduced) > 1 and reduced[1] else []
-    position = int(reduced[2]) if len(reduced) > 2 else 0
-    return sequence[position:]
 
 
 def _has_own_attributes(value: object) -> bool:

@@ -775,10 +775,10 @@ def _call_python(
             NoDerivativeRule,
             f"'{ast.unparse(node.func)}' of values known only when the code runs (an "
             "argument's, or computed): how many unique values there are, and so the shape of "
-            "the result, "
-            "depends on them, but srcad lays out shapes when compiling; compute the unique "
-            "values (or return_inverse's indices) outside the function and pass them in, or "
-            "read the labels from a global (fixed when compiling, checked on every call)",
+            "the result, depends on them, but srcad lays out shapes when compiling; compute "
+            "the unique values (or return_inverse's indices) outside the function and pass "
+            "them in, or read the labels from a global (fixed when compiling, checked on "
+            "every call)",
             node,
         )
     raise no_rule(lowering, node)

@@ -132,17 +132,22 @@ def _same_state(now: Any, state: Any) -> bool:
     return now is not None and same_generator_state(now, state)
 
 
-ITERATORS: tuple[type, ...] = (type(iter([])), type(iter(())))
+ITERATORS: tuple[type, ...] = (type(iter([])), type(iter(())))  # a list's, a tuple's
+
+
+def iterator_state(iterator: object) -> tuple[list, int]:
+    """A list's or a tuple's iterator: its items and how many it has handed out (all of
+    them once it is used up), read without using it."""
+    reduced: Any = iterator.__reduce__()  # (iter, (items,), position), or (iter, ((),))
+    items = list(reduced[1][0]) if reduced[1] else []
+    return items, int(reduced[2]) if len(reduced) > 2 else len(items)
 
 
 def _position(value: object) -> int | None:
     """How far an iterator the function made has gone: a list's or a tuple's, or the rows
     ``iter(x)`` of an array hands out (``srcad.lower.iteration.Rows``); None for others."""
     if type(value) in ITERATORS:
-        reduced: Any = value.__reduce__()
-        return (
-            int(reduced[2]) if len(reduced) > 2 else len(list(reduced[1][0]) if reduced[1] else [])
-        )
+        return iterator_state(value)[1]
     position = getattr(value, "rows_position", None)
     return position if isinstance(position, int) else None
 

@@ -71,28 +71,20 @@ class Rows:
     def __init__(self, array: Tracer):
         self.array = array
         self.rows = list(array)
-        self.position = 0
+        self.rows_position = 0  # how many it has handed out (srcad.lower.containers)
 
     def __iter__(self) -> Iterator[Tracer]:
         return self
 
     def __next__(self) -> Tracer:
-        if self.position >= len(self.rows):
+        if self.is_done:
             raise StopIteration
-        self.position += 1
-        return self.rows[self.position - 1]
+        self.rows_position += 1
+        return self.rows[self.rows_position - 1]
 
     @property
     def is_done(self) -> bool:
-        return self.position >= len(self.rows)
-
-    @property
-    def rows_position(self) -> int:  # how far it has gone (srcad.lower.containers)
-        return self.position
-
-    @rows_position.setter
-    def rows_position(self, position: int) -> None:
-        self.position = position
+        return self.rows_position >= len(self.rows)
 
 
 class Enumerated(OneShot):
