@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from srcad.api.signature import signature_of
+from srcad.api.signature import call_signature, signature_of
 from srcad.arguments import Wrt, constant_gradient, is_constant_leaf
 from srcad.errors import ArgumentTypeError, GradientMismatch
 from srcad.pytree import flatten, leaf_paths, spelled, unflatten
@@ -162,7 +162,7 @@ def _leaf_names(fun: Callable, number: int, argument: object, count: int) -> lis
     try:
         parameters = [
             p.name
-            for p in inspect.signature(fun).parameters.values()
+            for p in call_signature(fun).parameters.values()
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
         ]
     except (TypeError, ValueError):

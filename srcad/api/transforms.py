@@ -430,14 +430,13 @@ class _Jacobian:
                         jacobians.append(constant_gradient(leaf))
                         continue
                     shape = aval.shape + np.shape(leaf)
+                    if not aval.is_float:  # a constant output: zero derivatives
+                        jacobians.append(np.zeros(shape, _row_dtype(leaf) or float))
+                        continue
                     # as JAX: a column is a tangent of the output, a row a cotangent of
                     # the argument, in its dtype (float32 where the function computes in
                     # float64)
                     dtype = aval.dtype if self.mode == "forward" else np.asarray(leaf).dtype
-                    if not aval.is_float:  # a constant output: zero derivatives
-                        dtype = np.asarray(leaf).dtype if _is_float_array(leaf) else float
-                        jacobians.append(np.zeros(shape, dtype))
-                        continue
                     if self.mode == "forward":
                         parts = [np.asarray(outs[j]) for outs in table[k, i]]
                         stacked = np.stack(parts, axis=-1) if parts else np.zeros(shape, dtype)
@@ -452,10 +451,6 @@ class _Jacobian:
                 per_arg.append(unflatten(flatten(values[n])[1], jacobians))
             blocks.append(self.wrt.pick(per_arg))
         return unflatten(compiled.out_tree, blocks)
-
-
-def _is_float_array(leaf: object) -> bool:
-    return isinstance(leaf, (np.ndarray, np.generic)) and leaf.dtype.kind in "fc"
 
 
 def _complex_jacobian(jacobian: _Jacobian) -> NoDerivativeRule:
