@@ -907,6 +907,16 @@ def test_cached_helpers_itemgetter_filter_iter_and_next():
     _check_everywhere(with_standard_library_helpers, X)
 
 
+def _check_after_the_scale_changed(fun, x, scales):
+    """``_check_everywhere`` with each of ``scales`` in ``SERIES``, read on every call."""
+    try:
+        for scale in scales:
+            SERIES["scale"] = scale
+            _check_everywhere(fun, x)
+    finally:
+        SERIES["scale"] = 1.0
+
+
 def pairs_of_an_iterator(M):
     rows = iter(M * SERIES["scale"])  # an array's rows, handed out one by one
     first = next(rows)
@@ -924,12 +934,7 @@ def test_iter_and_next_over_an_array_hand_out_its_rows():
     """iter(x) of an array was refused as having no derivative rule (probe Y); a write
     into the array while the iterator still has rows to hand out is refused."""
     M = np.array([[0.3, -1.2], [0.8, 1.5], [-0.4, 0.9]])
-    for scale in (1.0, -2.5):  # a second call after the global changed
-        SERIES["scale"] = scale
-        try:
-            _check_everywhere(pairs_of_an_iterator, M)
-        finally:
-            SERIES["scale"] = 1.0
+    _check_after_the_scale_changed(pairs_of_an_iterator, M, (1.0, -2.5))
     with pytest.raises(srcad.UnsupportedSyntax, match="'it' also refers to"):
         srcad.grad(written_while_iterated)(np.array([0.3, -1.2, 0.8]))
 
@@ -1037,12 +1042,7 @@ def test_next_inside_a_loop_takes_one_item_per_iteration_or_is_refused():
     counted loop is unrolled, one item per iteration; a loop whose end the data decide is
     refused."""
     x = np.array([0.7, 0.35, 0.2, 0.9])
-    for scale in (1.0, 2.0):
-        SERIES["scale"] = scale
-        try:
-            _check_everywhere(steps_through_rows_in_a_counted_loop, x)
-        finally:
-            SERIES["scale"] = 1.0
+    _check_after_the_scale_changed(steps_through_rows_in_a_counted_loop, x, (1.0, 2.0))
     with pytest.raises(srcad.UnsupportedSyntax, match="next\\(\\) of an iterator"):
         srcad.grad(first_large_by_next)(x)
 
@@ -1058,9 +1058,4 @@ def test_next_of_an_enumerate_or_a_zip_of_arrays_hands_out_its_items():
     """It was refused: "'Enumerated' object is not an iterator (the plain function raises
     here too)" (probe AC)."""
     x = np.array([0.7, 0.35, 0.2, 0.9])
-    for scale in (1.0, -0.5):
-        SERIES["scale"] = scale
-        try:
-            _check_everywhere(pairs_from_enumerate, x)
-        finally:
-            SERIES["scale"] = 1.0
+    _check_after_the_scale_changed(pairs_from_enumerate, x, (1.0, -0.5))

@@ -21,3 +21,19 @@ TRANSFORMATIONS = {
 
 def assert_gradient(fun, x, got):
     np.testing.assert_allclose(got, srcad.numerical_grad(fun, x), rtol=1e-6, atol=1e-8)
+
+
+def assert_transformed(name, fun, x, got):
+    """``got``, transformation ``name`` of ``fun`` at ``x``, against central differences: of
+    the plain function, or for ``hessian`` of srcad's gradient (one row per element)."""
+    if name != "hessian":
+        assert_gradient(fun, x, got)
+        return
+    rows = [
+        srcad.numerical_grad(lambda v, k=k: np.ravel(srcad.grad(fun)(v))[k], x)
+        for k in range(np.size(x))
+    ]
+    square = (np.size(x), np.size(x))
+    np.testing.assert_allclose(
+        np.reshape(got, square), np.reshape(rows, square), rtol=1e-5, atol=1e-6
+    )
