@@ -16,6 +16,7 @@ is refused, as NumPy raises), and an array with no slice to call on is refused.
 from __future__ import annotations
 
 import ast
+import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -32,16 +33,12 @@ def along_axis(
     lowering: Lowering, args: list, kwargs: dict, node: ast.Call, call: Callable[..., object]
 ) -> object:
     """``np.apply_along_axis(func1d, axis, arr, *rest, **kwargs)``, one call per slice."""
-    named = {k: kwargs.pop(k) for k in ("func1d", "axis", "arr") if k in kwargs}
-    positional = list(args[:3])
-    for k in ("func1d", "axis", "arr")[len(positional) :]:
-        if k not in named:
-            raise _refused(lowering, node, f"is given no {k} (it takes func1d, axis and arr)")
-        positional.append(named.pop(k))
-    if named:  # given both by position and by keyword: Python's TypeError
-        raise _refused(lowering, node, f"is given {', '.join(named)} twice")
-    func1d, axis, given = positional
-    rest = list(args[3:])
+    try:  # as NumPy takes them: func1d, axis and arr by position or by name
+        bound = inspect.signature(np.apply_along_axis).bind(*args, **kwargs)
+    except TypeError as error:
+        raise _refused(lowering, node, f"raises TypeError: {error}") from None
+    func1d, axis, given = (bound.arguments[k] for k in ("func1d", "axis", "arr"))
+    rest, kwargs = list(bound.arguments.get("args", ())), bound.arguments.get("kwargs", {})
     arr: Any = as_array(given)
     ndim = np.ndim(arr)
     if type(axis) is not int:
@@ -56,16 +53,21 @@ def along_axis(
     results: list[Any] = [
         call(lowering, func1d, [moved[index], *rest], kwargs, node) for index in np.ndindex(outer)
     ]
-    first = np.shape(results[0])
-    if any(np.shape(r) != first for r in results):
+    if any(np.shape(r) != np.shape(results[0]) for r in results):
         raise _refused(lowering, node, "gets results of different shapes from func1d")
+    return _in_place_of_the_slices(results, outer, axis)
+
+
+def _in_place_of_the_slices(results: list[Any], outer: tuple[int, ...], axis: int) -> Any:
+    """The results stacked in the first one's dtype, their own axes where the slices' was,
+    as NumPy lays them out."""
+    first = np.shape(results[0])
     dtype = _dtype_of(results[0])
     stacked: Any = np.stack([_in_dtype(r, dtype) for r in results]).reshape(outer + first)
-    dims = list(range(len(outer) + len(first)))
     if not first or axis == len(outer):
         return stacked
-    order = dims[:axis] + dims[len(outer) :] + dims[axis : len(outer)]  # NumPy's order
-    return np.transpose(stacked, order)
+    dims = list(range(len(outer) + len(first)))
+    return np.transpose(stacked, dims[:axis] + dims[len(outer) :] + dims[axis : len(outer)])
 
 
 def _dtype_of(result: Any) -> np.dtype:
