@@ -27,7 +27,7 @@ from srcad.ir.errors import (
 )
 from srcad.ir.graph import Atom, AVal, Const, Loc
 from srcad.ir.index import encode_index
-from srcad.ir.primitive import NotStatic
+from srcad.ir.primitive import NotStatic, module_spelling
 from srcad.ir.prims import PRIMS, prim_of
 from srcad.ir.selection import Positions, Selection, mask_of_positions, positions_of
 
@@ -510,7 +510,4 @@ def _spelled(func: object) -> str:
     special = sys.modules.get("scipy.special")
     if special is not None and getattr(special, name, None) is func:
         return f"scipy.special.{name}"
-    module = getattr(func, "__module__", None) or "numpy"
-    if module == "numpy" or not module.startswith("numpy"):
-        return f"np.{name}" if module == "numpy" else f"{module}.{name}"
-    return module.replace("numpy", "np", 1) + f".{name}"
+    return f"{module_spelling(getattr(func, '__module__', None) or 'numpy')}.{name}"
