@@ -830,7 +830,7 @@ def euler_steps(x):
     return np.sum(x**2)
 
 
-@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("numba", marks=pytest.mark.slow)])
 def test_two_carried_adjoints_sharing_one_array_get_their_own(backend):
     if backend == "numba":
         pytest.importorskip("numba")
@@ -1041,7 +1041,7 @@ def transposed_into_itself(x):
     return np.sum(y * np.sin(y)) * SCALE["k"]
 
 
-@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("numba", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("mode", ["forward", "reverse"])
 @pytest.mark.parametrize("fun", [shifted_by_one, every_other_from_the_end, transposed_into_itself])
 def test_a_write_reading_a_view_of_the_elements_it_writes_as_numpy_does(fun, mode, backend):

@@ -165,7 +165,7 @@ def layers_in_dict_order(params, x):
     return np.sum(h**2)
 
 
-@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("numba", marks=pytest.mark.slow)])
 def test_a_dict_with_its_keys_in_another_order_is_another_layout(backend):
     """The lean entry took {"l2": W2, "l1": W1} for the {"l1": W1, "l2": W2} it was made
     for: the value and the gradient of the layers applied in the first order."""

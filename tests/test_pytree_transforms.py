@@ -461,7 +461,7 @@ def two_biases(p, X):
     return np.sum(h**2)
 
 
-@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("numba", marks=pytest.mark.slow)])
 def test_equal_gradients_are_separate_arrays(backend):
     """Gradients that are one cotangent (two biases added to the same value) were one array
     object: scaling one leaf in place (``g[k] *= lr``) changed the other (found by a probe)."""
