@@ -67,12 +67,15 @@ def check_write(lowering: Lowering, name: str, value: object, node: Node) -> lis
     is_top_level = any(lowering.statement is s for s in lowering.parsed.node.body)
     can_follow = is_top_level and _made_here(lowering, value)
     followers = []
+    viewed = lowering.views.viewed(value)  # row = M[0]: M takes row's writes
     for other, held in lowering.env.items():
         if other == name or other not in live:
             continue
         if held is value and can_follow:
             followers.append(other)  # z = y; y[0] = 1.0: z is the new y too
-        elif any(same_memory(lowering, array, value) for array in arrays_in(held)):
+        elif any(held is base for base in viewed):
+            continue  # given the write (srcad.lower.assignments.give_to_viewed)
+        elif any(_shares(lowering, array, value) for array in arrays_in(held)):
             raise _shared_write(lowering, name, f"'{other}'", node)
     sharing = [h for h in lowering.inlining.caller_holds if same_memory(lowering, h.array, value)]
     if sharing and not _writes_back(lowering, name, sharing):
@@ -90,6 +93,13 @@ def check_write(lowering: Lowering, name: str, value: object, node: Node) -> lis
                 node,
             )
     return followers
+
+
+def _shares(lowering: Lowering, array: object, value: object) -> bool:
+    """Whether ``array`` and ``value`` may share memory: in the IR (a view, alternatives),
+    or as views noted of one array (``row`` and ``M`` after ``row[0] = v`` gave ``M`` its
+    write: two values in the IR, one memory in NumPy)."""
+    return same_memory(lowering, array, value) or lowering.views.related(array, value)
 
 
 def _writes_back(lowering: Lowering, name: str, sharing: list[HeldArray]) -> bool:

@@ -48,6 +48,7 @@ from srcad.lower.iteration import static_items
 from srcad.lower.objects import class_attribute, write_attribute
 from srcad.lower.outside_writes import write_outside, written_outside
 from srcad.lower.user_code import has_own_method
+from srcad.lower.views import MAX_DEPTH, is_view_index
 from srcad.lower.world import Outside, outside_call
 from srcad.lower.write_calls import as_attribute
 
@@ -228,6 +229,7 @@ def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) 
             assign(lowering, node.target, value, since)
             for other in followers:
                 lowering.env[other] = lowering.env[node.target.id]
+            give_to_viewed(lowering, current, lowering.env[node.target.id])
             if is_zero_d:  # still the 0-d array NumPy changed in place
                 updated = lowering.env[node.target.id]
                 lowering.zero_d_arrays[id(updated)] = updated
@@ -645,6 +647,7 @@ def _assign_subscript(
         return
     followers = check_write(lowering, name, base, target)
     check_not_passed_twice(lowering, name, base, target)
+    written = base
     if isinstance(base, np.ndarray):
         base = lowering.builder.tracer(Const(base))
     if isinstance(base, Selection):
@@ -667,6 +670,29 @@ def _assign_subscript(
     lowering.env[name] = updated
     for other in followers:  # z = y; y[i] = v: z is the same array
         lowering.env[other] = updated
+    give_to_viewed(lowering, written, updated)
+
+
+def give_to_viewed(lowering: Lowering, old: object, new: object) -> None:
+    """A write made ``new`` the value of the array ``old`` was. Where ``old`` is a view
+    (``row = M[0]``, ``srcad.lower.views``), the array it views takes the write too
+    (``M[0] = new``), and the names that hold that array its new value; and so on outwards
+    (a view of a view)."""
+    views = lowering.views
+    views.replaced(old, new)
+    origin = views.origin(old)
+    for _ in range(MAX_DEPTH):
+        if origin is None:
+            return
+        base = views.current(origin.base)
+        traced = base if isinstance(base, Tracer) else lowering.builder.tracer(Const(base))
+        new_base = _written(lowering, traced, origin.index, new)
+        views.note(new, new_base, origin.index)
+        views.replaced(base, new_base)
+        for name, held in list(lowering.env.items()):
+            if held is base:
+                lowering.env[name] = new_base
+        new, origin = new_base, views.origin(base)
 
 
 def _updated(
@@ -699,7 +725,7 @@ def _write_through_a_view(
     if not isinstance(evaluate(lowering, outer.value), (Tracer, np.ndarray)):
         return False
     index = index_of(lowering, outer.slice)
-    if not _is_view_index(index):
+    if not is_view_index(index):
         raise lowering.located(
             UnsupportedSyntax,
             f"'{ast.unparse(target)} = ...' writes into '{ast.unparse(outer)}', which is a "
@@ -719,18 +745,6 @@ def _write_through_a_view(
 
 def _calls_anything(node: ast.expr) -> bool:
     return any(isinstance(n, ast.Call) for n in ast.walk(node))
-
-
-def _is_view_index(index: object) -> bool:
-    """Whether ``y[index]`` is a view of ``y``: ints, slices, ``None`` and ``...`` only."""
-    parts = index if isinstance(index, tuple) else (index,)
-    for part in parts:
-        if isinstance(part, Tracer):
-            if part.ndim != 0 or np.dtype(part.dtype).kind not in "iu":
-                return False
-        elif not (part is None or part is Ellipsis or isinstance(part, (slice, int, np.integer))):
-            return False
-    return not any(isinstance(part, (bool, np.bool_)) for part in parts)
 
 
 def _refuse_outside_write(lowering: Lowering, target: ast.Subscript, base: object) -> None:

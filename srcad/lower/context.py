@@ -26,6 +26,7 @@ from srcad.frontend import ParsedFunction
 from srcad.ir import Loc
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer, UnknownPrimitiveError
 from srcad.lower.liveness import live_after
+from srcad.lower.views import Views
 from srcad.lower.world import World
 
 Node = ast.stmt | ast.expr | ast.excepthandler  # a node with a line in the user's source
@@ -110,6 +111,8 @@ class Lowering:
     # the caller takes when the call returns (srcad.lower.aliasing.check_write)
     parameters: dict[str, object] = field(default_factory=dict)
     written_back: dict[str, object] = field(default_factory=dict)
+    # the views the function holds, whose writes go to the arrays they view (srcad.lower.views)
+    views: Views = field(default_factory=Views)
     live: dict[int, frozenset[str]] = field(init=False)
 
     def __post_init__(self) -> None:

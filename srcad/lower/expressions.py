@@ -619,9 +619,11 @@ def subscript_of(lowering: Lowering, value: object, index: object, node: ast.Sub
         refuse_running_users_methods(lowering, dict.get, [index], {}, node, "a dict's lookup")
     container: Any = value  # any value: Python's TypeError if it has no items
     try:
-        return container[index]
+        item = container[index]
     except (IndexError, KeyError, TypeError) as error:
         raise lowering.located(SrcadError, plain_raises(node, error), node) from None
+    lowering.views.note(item, value, index)  # row = M[0]: a write into row writes into M
+    return item
 
 
 def _traced_in(index: object) -> tuple[Tracer, ...]:

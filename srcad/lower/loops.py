@@ -16,7 +16,7 @@ import ast
 import builtins
 import copy
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -111,6 +111,16 @@ class _Unroll(Exception):
     def __init__(self, error: SrcadError | None = None):
         super().__init__()
         self.error = error
+
+
+class _CarryMore(Exception):
+    """The body gave new values to ``names``, arrays from before the loop that no
+    assignment of the body names: a write through a view (``r = M[i]; r *= 2`` writes into
+    ``M``). The loop is lowered again, carrying them too."""
+
+    def __init__(self, names: list[str]):
+        super().__init__()
+        self.names = names
 
 
 @lowers_statement(ast.For, ast.While)
@@ -281,7 +291,7 @@ def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None
                 node,
             ) from None
         try:
-            _unroll(lowering, node, iteration_items(iteration))
+            _unroll(lowering, node, _noted_items(lowering, iteration))
         except SrcadError as error:
             if why.error is not None:  # met again unrolled: loops around it do not retry
                 error.srcad_unrolled = True  # type: ignore[attr-defined]
@@ -293,7 +303,7 @@ def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None
     targets = set(_target_names(node.target))
     rebound = targets & bound_in(node.body)  # i = i * 2 in the body: its last value
     if targets & read and not rebound:
-        assign(lowering, node.target, last_item(iteration), len(lowering.builder.eqns))
+        assign(lowering, node.target, _last_item(lowering, iteration), len(lowering.builder.eqns))
     elif targets & read and not isinstance(node.target, ast.Name):
         for name in targets:
             lowering.env.pop(name, None)
@@ -302,6 +312,31 @@ def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None
                 "of its target, which srcad does not follow; assign what you need to a "
                 "variable of your own in the body"
             )
+
+
+def _noted_items(lowering: Lowering, iteration: Iteration) -> list[object]:
+    """The items of a loop unrolled, each row noted as a view of the array it is a row of:
+    a write into it goes to the array's value of the moment (``srcad.lower.views``)."""
+    items = iteration_items(iteration)
+    if len(iteration.arrays) == 1:
+        positions = range(iteration.start, iteration.stop, iteration.step)
+        for position, item in zip(positions, items, strict=True):
+            lowering.views.note(_row_of(item, iteration), iteration.arrays[0], position)
+    return items
+
+
+def _last_item(lowering: Lowering, iteration: Iteration) -> object:
+    """The target's value after a loop kept as a loop: its last item, a row of the array's
+    value after the loop where the body wrote into the rows (``srcad.lower.views``)."""
+    item = last_item(iteration)
+    array = iteration.arrays[0] if len(iteration.arrays) == 1 else None
+    now = lowering.views.current(array)
+    if array is None or now is array or not isinstance(now, Tracer):
+        return item
+    last = range(iteration.start, iteration.stop, iteration.step)[-1]
+    row = now[last]
+    lowering.views.note(row, now, last)
+    return (cast(tuple, item)[0], row) if iteration.is_enumerate else row
 
 
 def _with_target_flags_set(lowering: Lowering, node: ast.For) -> ast.For:
@@ -351,9 +386,23 @@ def _structured_loop(lowering: Lowering, node: ast.For, iteration: Iteration) ->
 def _structured_loop_of(
     lowering: Lowering, node: ast.For, iteration: Iteration, before: dict[str, object]
 ) -> None:
-    builder = lowering.builder
     carried = [n for n in _assigned_names(node.body) if n in before]
     carried += [n for n in _given_to_helpers(node.body, before) if n not in carried]
+    while True:
+        try:
+            return _structured_loop_carrying(lowering, node, iteration, before, carried)
+        except _CarryMore as more:
+            carried += more.names
+
+
+def _structured_loop_carrying(
+    lowering: Lowering,
+    node: ast.For,
+    iteration: Iteration,
+    before: dict[str, object],
+    carried: list[str],
+) -> None:
+    builder = lowering.builder
     initial = [_carried_atom(before[n], n, node).aval for n in carried]
     # a placeholder (a result set later in the loop) takes its shape from the body
     guess = _numpy_float if not _holds_narrow_floats(before) else (lambda aval: aval)
@@ -389,6 +438,11 @@ def _structured_loop_of(
     if stop_axis is not None:
         params += (("stop_dim", stop_axis),)
     _emit_loop(lowering, "for", node, before, carried, avals, params, ends)
+    rows = _named_rows(iteration, before)
+    if rows is not None and id(node) in lowering.views.rows_written:
+        lowering.views.replaced(rows[0], lowering.env[rows[1]])  # M after for row in M
+        if lowering.views.rows_written[id(node)] and isinstance(node.target, ast.Name):
+            lowering.env[node.target.id] = _last_item(lowering, iteration)  # M's last row
 
 
 def _lower_loop_body(
@@ -429,14 +483,21 @@ def _lower_body_once(
     lowering.env = dict(before)
     for name, var in zip(carried, in_vars, strict=True):
         lowering.env[name] = builder.tracer(var)
+    rows = _named_rows(iteration, before)
+    start: object = None
+    later = dict(lowering.views.later)
     try:
         with builder.block() as body:
             if isinstance(node, ast.For) and counter is not None and iteration is not None:
                 since = len(builder.eqns)  # the row X[i] takes the target's name (row)
                 item = loop_item(builder.tracer(counter), iteration)
                 iterated_item(lowering, item)
+                if rows is not None:  # for row in M: row *= 2 writes into M's value now
+                    start = _note_rows(lowering, _row_of(item, iteration), rows, counter)
                 assign(lowering, node.target, item, since)
             lower_block(lowering, node.body)
+            if rows is not None and isinstance(node, ast.For):
+                _check_rows_written_in_place(lowering, node, rows[1], start)
             outs = [_carried_atom(lowering.env[n], n, node) for n in carried]
     except (StaticValueNeeded, RaiseReached, _Unroll, SrcadError) as error:
         restore_containers(snapshot)  # (a value it carries is no array: _carried_atom)
@@ -451,10 +512,68 @@ def _lower_body_once(
     finally:
         after = lowering.env
         lowering.env = before
+        lowering.views.later = later  # the body's values stay inside it
     drew = restore_generators(before, generators)
-    if restore_containers(snapshot) or _static_changed(before, after, carried) or drew:
+    written_through = _arrays_written_through(before, after, carried)
+    if restore_containers(snapshot) or drew:
         raise _Unroll  # a generator made in the function drew once: each step must draw
+    if written_through:
+        raise _CarryMore(written_through)
+    if _static_changed(before, after, carried):
+        raise _Unroll  # a value known when compiling (an int counter): each step knows it
     return body, outs, [after[n] for n in carried]
+
+
+def _named_rows(
+    iteration: Iteration | None, before: dict[str, object]
+) -> tuple[object, str] | None:
+    """The array whose rows a loop kept as a loop binds to its target, and the one name
+    that holds it (``for row in M``): the rows' writes go to that name's value in the body
+    (``srcad.lower.views``). None for other loops: a write into their rows is refused where
+    another name reads the array (``srcad.lower.aliasing``)."""
+    if iteration is None or len(iteration.arrays) != 1:
+        return None
+    array = iteration.arrays[0]
+    holders = [name for name, value in before.items() if value is array]
+    return (array, holders[0]) if len(holders) == 1 else None
+
+
+def _row_of(item: object, iteration: Iteration) -> object:
+    return item[1] if iteration.is_enumerate and isinstance(item, tuple) else item
+
+
+def _note_rows(lowering: Lowering, row: object, rows: tuple[object, str], counter: Var) -> object:
+    """The row the body binds views the array's value in the body (the carried one, which
+    is returned)."""
+    array, holder = rows
+    start = lowering.env[holder]
+    lowering.views.note(row, array, lowering.builder.tracer(counter))
+    if start is not array:
+        lowering.views.replaced(array, start)
+    return start
+
+
+def _check_rows_written_in_place(
+    lowering: Lowering, node: ast.For, holder: str, start: object
+) -> None:
+    """Where the body wrote into the array it goes through (``row *= 2``), note it (after
+    the loop, the target is a row of the array's new value), and refuse a body that also
+    binds the array's name to another array: NumPy's loop goes on through the first array,
+    which srcad does not keep apart from the name's new value."""
+    written = lowering.views.current(start)
+    if written is start:
+        return
+    target = lowering.env.get(node.target.id) if isinstance(node.target, ast.Name) else None
+    lowering.views.rows_written[id(node)] = lowering.views.origin(target) is not None
+    if lowering.env[holder] is not written:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"this loop writes into the rows of '{holder}' it goes through and binds "
+            f"'{holder}' to another array: NumPy's loop goes on through the first array, "
+            f"whose new values srcad does not keep apart; write '{holder}[i] = ...' in a "
+            f"loop over range(len({holder})), or give the new array another name",
+            node,
+        )
 
 
 def _carried_atom(value: object, name: str, node: ast.For | ast.While) -> Var | Const:
@@ -514,6 +633,16 @@ def _lower_while(lowering: Lowering, node: ast.While) -> None:
     before = _bound_later(lowering, node)
     carried = [n for n in _assigned_names(node.body) if n in before]
     carried += [n for n in _given_to_helpers(node.body, before) if n not in carried]
+    while True:
+        try:
+            return _lower_while_carrying(lowering, node, before, carried)
+        except _CarryMore as more:
+            carried += more.names
+
+
+def _lower_while_carrying(
+    lowering: Lowering, node: ast.While, before: dict[str, object], carried: list[str]
+) -> None:
     nones = [n for n in carried if before[n] is None]
     if nones:  # best = None before a loop decided by data: no value to carry
         raise lowering.located(
@@ -808,6 +937,20 @@ def _target_names(target: ast.expr, through_items: bool = True) -> list[str]:
     if isinstance(target, (ast.Subscript, ast.Attribute)) and through_items:
         return _target_names(target.value)
     return []
+
+
+def _arrays_written_through(
+    before: dict[str, object], after: dict[str, object], carried: list[str]
+) -> list[str]:
+    """The arrays from before the loop that the body gave new values without naming them
+    in an assignment (``srcad.lower.views``): not carried yet."""
+    return [
+        name
+        for name, value in before.items()
+        if name not in carried
+        and isinstance(value, (Tracer, np.ndarray))
+        and after.get(name) is not value
+    ]
 
 
 def _static_changed(

@@ -1,0 +1,227 @@
+"""Writes into a view (``row = M[0]; row[1] = v``, ``for row in M: row /= s``) change the
+array it views, as NumPy's do: values and gradients against central differences of the
+plain function, on a second call after a global changed too; the writes srcad cannot give
+back (another view of the array read afterwards) are refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import srcad
+
+SCALE = {"value": 1.0}  # read on every call: the second call sees another value
+
+
+def element_of_a_row(x):
+    M = np.outer(x, x) * SCALE["value"]
+    d = M[0]
+    d[1] = 5.0 * x[2]
+    return M.sum() + d.sum()
+
+
+def view_of_a_view(x):
+    M = np.outer(x, x) * SCALE["value"]
+    d = M[1:]
+    e = d[0]
+    e[:2] *= x[0]
+    return (M**2).sum() + (d**3).sum()
+
+
+def row_written_in_a_branch(x):
+    M = np.outer(x, x) * SCALE["value"]
+    d = M[0]
+    if x[0] > 0:
+        d[2] = x[1] ** 3
+    return (M**2).sum()
+
+
+def column_added_to(x):
+    M = np.outer(x, x) * SCALE["value"]
+    c = M[:, 1]
+    c += x
+    return (M * x).sum()
+
+
+def row_of_a_constant_array(x):
+    out = np.zeros((3, 2))
+    row = out[1]
+    row += x[:2] * SCALE["value"]
+    return np.sum(out**2)
+
+
+def row_named_in_the_body(x):
+    M = np.outer(x, x) + SCALE["value"]
+    for i in range(x.shape[0]):
+        r = M[i]
+        r *= x[i]
+    return (M**2).sum()
+
+
+def row_named_in_a_while_loop(x):
+    M = np.outer(x, x) + SCALE["value"]
+    i = 0
+    while M.sum() < 1e3 and i < 50:
+        r = M[i % 3]
+        r *= 1.5 + x[0]
+        i += 1
+    return M.sum()
+
+
+def rows_of_a_loop(x):
+    M = np.outer(x, x) + SCALE["value"]
+    for row in M:
+        row /= row.sum()
+    return (M**2 * x).sum()
+
+
+def rows_of_a_slice(x):
+    M = np.outer(x, x) + SCALE["value"]
+    for row in M[1:]:
+        row += x
+    return (M**2 * x).sum()
+
+
+def rows_of_a_long_loop_and_the_last_row_after_it(x):
+    M = np.tile(x, (40, 1)) * SCALE["value"]
+    for row in M:
+        row *= row.sum() * 0.01
+    row[0] = 3.0 * x[1]
+    return (M**2).sum() + row.sum()
+
+
+def rows_then_the_name_rebound(x):
+    M = np.outer(x, x) + SCALE["value"]
+    for row in M:  # unrolled: the rows of the first array, M the sum of the moment
+        row *= 2.0
+        M = M + 1.0
+    return (M**2).sum()
+
+
+def rows_then_the_name_rebound_in_a_loop_unrolled_on_the_way(x):
+    M = np.tile(x, (40, 1)) * SCALE["value"]
+    for row in M:  # refused as a loop (the rows of which array?), right unrolled
+        row *= 2.0
+        M = M + 1.0
+    return (M**2).sum()
+
+
+def rows_seen_through_a_second_name(x):
+    M = np.tile(x, (40, 1)) * SCALE["value"]
+    N = M
+    for row in M:
+        row *= 2.0
+    return (N**2).sum()
+
+
+def elements_of_rows_in_nested_loops(x):
+    M = np.tile(x, (4, 1)) * SCALE["value"]
+    for row in M:
+        for j in range(3):
+            row[j] += x[j] * row[(j + 1) % 3]
+    return (M**2).sum()
+
+
+def rows_with_a_counter(x):
+    M = np.tile(x, (50, 1)) * SCALE["value"]
+    k = 0
+    for row in M:
+        row[k % 3] = x[k % 3] ** 2
+        k += 1
+    return (M**2).sum()
+
+
+def rows_of_an_enumerate(x):
+    M = np.tile(x, (30, 1)) * SCALE["value"]
+    for k, row in enumerate(M):
+        row[k % 3] = row[k % 3] * x[k % 3]
+    return (M**2).sum()
+
+
+WRITTEN_THROUGH_VIEWS = [
+    element_of_a_row,
+    view_of_a_view,
+    row_written_in_a_branch,
+    column_added_to,
+    row_of_a_constant_array,
+    row_named_in_the_body,
+    row_named_in_a_while_loop,
+    rows_of_a_loop,
+    rows_of_a_slice,
+    rows_of_a_long_loop_and_the_last_row_after_it,
+    rows_then_the_name_rebound,
+    rows_then_the_name_rebound_in_a_loop_unrolled_on_the_way,
+    rows_seen_through_a_second_name,
+    elements_of_rows_in_nested_loops,
+    rows_with_a_counter,
+    rows_of_an_enumerate,
+]
+
+
+@pytest.mark.parametrize("fun", WRITTEN_THROUGH_VIEWS)
+def test_a_write_into_a_view_changes_the_array_it_views(fun):
+    x = np.array([1.0, 2.0, 3.0])
+    try:
+        for scale in (1.0, -0.5):  # a second call after the world changed
+            SCALE["value"] = scale
+            value, gradient = srcad.value_and_grad(fun)(x)
+            assert value == pytest.approx(fun(x), rel=1e-12)
+            expected = srcad.numerical_grad(fun, x)
+            np.testing.assert_allclose(gradient, expected, rtol=1e-6, atol=1e-6)
+            forward = srcad.grad(fun, mode="forward")(x)
+            np.testing.assert_allclose(forward, expected, rtol=1e-6, atol=1e-6)
+    finally:
+        SCALE["value"] = 1.0
+
+
+def test_the_generated_code_writes_the_row_back_into_the_array():
+    gradient = srcad.grad(element_of_a_row)
+    gradient(np.array([1.0, 2.0, 3.0]))
+    source = srcad.source(gradient)
+    assert "d = M[0]" in source and "M[0] = d_1" in source
+
+
+def sibling_view_read_after(x):
+    M = np.outer(x, x)
+    a = M[0]
+    b = M[0]
+    a[1] = 5.0 * x[0]
+    return b.sum()
+
+
+def array_written_while_its_view_is_read(x):
+    M = np.outer(x, x)
+    d = M[0]
+    d[1] = 5.0
+    M[2, 2] = 7.0
+    return d.sum() + M.sum()
+
+
+def column_of_a_transpose(x):
+    M = np.tile(x, (4, 1))
+    col = M.T[1]
+    col += 2.0 * x
+    return (M**2).sum()
+
+
+@pytest.mark.parametrize(
+    "fun", [sibling_view_read_after, array_written_while_its_view_is_read, column_of_a_transpose]
+)
+def test_a_write_another_view_would_see_is_refused(fun):
+    with pytest.raises(srcad.errors.UnsupportedSyntax, match="used afterwards") as error:
+        srcad.grad(fun)(np.array([1.0, 2.0, 3.0]))
+    assert "test_view_writes.py:" in str(error.value)
+
+
+def rows_written_and_the_name_rebound_in_a_long_loop(x):
+    M = np.tile(x, (150, 1))
+    for row in M:  # too long to unroll after the refusal below
+        row *= 2.0
+        M = M + 1.0
+    return (M**2).sum()
+
+
+def test_a_loop_writing_its_rows_and_rebinding_the_array_is_refused_where_it_stays_a_loop():
+    with pytest.raises(srcad.errors.SrcadError, match="binds 'M' to another array") as error:
+        srcad.grad(rows_written_and_the_name_rebound_in_a_long_loop)(np.array([1.0, 2.0, 3.0]))
+    assert "test_view_writes.py:" in str(error.value)
