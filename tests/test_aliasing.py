@@ -264,9 +264,55 @@ def kicked_state(x):
     return np.sum(state.x**2)
 
 
+def _second_entry(y, d):
+    d[1] = y[0] * y[1] * STIFFNESS
+
+
+def _first_entry_then_a_helper(y, d):  # its last statement: the helper that writes d too
+    d[0] = np.exp(y[0])
+    _second_entry(y, d)
+
+
+def written_then_passed_on_last(x):
+    d = np.zeros(2)
+    _first_entry_then_a_helper(x, d)
+    return d[0] * d[1]
+
+
+def _add_squares(y, d):
+    d += y**2 * STIFFNESS
+
+
+def _add_squares_twice(y, d):  # the second call is the last statement
+    _add_squares(y, d)
+    _add_squares(y, d)
+
+
+def helper_calling_a_writer_twice(x):
+    d = np.ones(3)
+    _add_squares_twice(x, d)
+    return np.sum(d * x)
+
+
+class _Stepper:
+    def step(self, y, d):  # a method, its write-then-pass-on ending in a branch
+        d[0] = y[0]
+        if y[1] > -5.0:
+            _second_entry(y, d)
+
+
+def method_passing_the_array_on_in_a_branch(x):
+    d = np.zeros(2)
+    _Stepper().step(x, d)
+    return d[0] * d[1] + d[0]
+
+
 @pytest.mark.parametrize(
     "fun",
     [
+        written_then_passed_on_last,
+        helper_calling_a_writer_twice,
+        method_passing_the_array_on_in_a_branch,
         normalized_by_a_helper_returning_it,
         kicked_state,
         calls_in_place_helper,

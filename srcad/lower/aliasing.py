@@ -235,6 +235,7 @@ def live_values(lowering: Lowering, call: ast.Call) -> tuple[HeldArray, ...]:
         lowering.statement
     )  # later reads: new value
     names |= _reads_after(lowering.statement, call)
+    names |= set(lowering.written_back)  # given back to the caller at the end: read there
     values = tuple(held for n in sorted(names) for held in held_arrays(lowering.env.get(n)))
     return values + lowering.inlining.caller_holds
 
