@@ -1086,11 +1086,47 @@ def read_by_a_list_iterator(x):
     return np.sum(next(items))
 
 
+def _iterated_before_the_write(make_iterator):
+    def fun(x):
+        o = np.zeros(3)  # an array the function makes as a constant
+        items = make_iterator(o)
+        o[0] = x[0] * 3.0
+        return float(np.ravel(next(items))[-1]) * x[1]
+
+    return fun
+
+
+def read_by_a_reversed_copy_of_a_computed_array(x):
+    o = x * 1.0
+    items = reversed(o)
+    o[2] = x[0] * 5.0
+    return next(items) * x[1]
+
+
+ITERATORS_OF_A_CONSTANT = [
+    _iterated_before_the_write(iter),
+    _iterated_before_the_write(enumerate),
+    _iterated_before_the_write(lambda o: zip(o, o, strict=True)),
+    _iterated_before_the_write(reversed),
+    _iterated_before_the_write(lambda o: o.flat),
+    _iterated_before_the_write(np.nditer),
+    _iterated_before_the_write(lambda o: iter(o.ravel())),
+]
+
+
 @pytest.mark.parametrize(
-    "fun", [read_by_a_lambda_default, read_by_a_partial, read_by_a_list_iterator]
+    "fun",
+    [
+        read_by_a_lambda_default,
+        read_by_a_partial,
+        read_by_a_list_iterator,
+        read_by_a_reversed_copy_of_a_computed_array,
+        *ITERATORS_OF_A_CONSTANT,
+    ],
 )
 def test_a_write_into_an_array_a_function_or_an_iterator_holds_is_refused(fun):
     """A lambda's default, a partial's argument, a list's iterator held the array and read
-    it after the write: srcad's read the old values silently (probe AC)."""
+    it after the write: srcad's read the old values silently (probe AC); so did iterators
+    over an array made as a constant (np.zeros), and ``reversed`` of any (probe AE)."""
     with pytest.raises(srcad.errors.UnsupportedSyntax, match="also refers to"):
         srcad.grad(fun)(np.array([0.7, 0.3, 0.2]))

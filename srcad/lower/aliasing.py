@@ -421,6 +421,10 @@ def held_arrays(
         items = [(ITEMS, d) for d in defaults if d is not inspect.Parameter.empty]
     elif isinstance(value, (functools.partial, Partial)):  # made here, or outside
         items = [(ITEMS, a) for a in (*value.args, *value.keywords.values())]
+    elif isinstance(value, np.flatiter):  # d.flat: reads d as it goes
+        items = [(ITEMS, value.base)]
+    elif isinstance(value, np.nditer):  # np.nditer(d): reads d as it goes
+        items = [(ITEMS, operand) for operand in _operands(value)]
     elif type(value) in ITERATORS:  # iter([o]): the items it has still to give
         remaining, position = iterator_state(value)
         items = [(ITEMS, item) for item in remaining[position:]]
@@ -438,6 +442,13 @@ def held_arrays(
 
 
 ITEMS = "items"  # the slot of what an iterator, a generator or a function holds
+
+
+def _operands(iterator: np.nditer) -> tuple[np.ndarray, ...]:
+    try:
+        return tuple(iterator.operands)
+    except ValueError:  # closed: it reads nothing more
+        return ()
 
 
 def _has_own_attributes(value: object) -> bool:

@@ -288,6 +288,8 @@ def call(
             kwargs = lowering.world.unwrap(kwargs)
     if is_hashable(function) and function in OF_KEYS and len(args) == 1 and type(args[0]) is dict:
         args = [list(args[0])]  # sorted(params): its keys, known when compiling
+    if function in ITERATOR_MAKERS:  # iter(np.zeros(2)): a later write into it is checked
+        args = [_traced_if_array(lowering, value) for value in args]
     is_traced = any(isinstance(v, Tracer) for v in call_leaves(args, kwargs))
     if is_traced and _finds_positions(function, args, kwargs):
         positions = _of_constants(args)
@@ -367,6 +369,8 @@ def call(
         args = [args[0], list(args[1])]  # filter(test, x): x's rows, as Python iterates them
     if function is iter and len(args) == 1 and isinstance(args[0], Tracer) and args[0].ndim:
         return Rows(args[0])  # iter(x): x's rows, as Python iterates them
+    if function is reversed and len(args) == 1 and isinstance(args[0], Tracer) and args[0].ndim:
+        return Rows(args[0][::-1])  # reversed(x): the rows of a view, as NumPy reads them
     if is_traced and _hands_back_items(function, args):  # iter(hs), itemgetter(1)(pair)
         items: Any = function
         return items(*[_as_callable(lowering, a, node) for a in args], **kwargs)
@@ -500,6 +504,18 @@ REARRANGING = (
     frozenset({list, tuple, dict, reversed, iter, next, sorted, filter, zip, enumerate, max, min})
     | ARRANGING
 )
+
+
+# Builtins that make iterators over arrays: given an array the function made as a constant
+# (np.zeros(2)), they get it traced, as iterators over computed arrays are (srcad.lower.
+# aliasing then sees a later write into the array, which NumPy's iterator would read)
+ITERATOR_MAKERS = (iter, enumerate, zip, reversed)
+
+
+def _traced_if_array(lowering: Lowering, value: object) -> object:
+    if isinstance(value, np.ndarray) and value.ndim:
+        return lowering.builder.tracer(Const(value))
+    return value
 
 
 # Builtins that iterate over their arguments (``reversed`` and ``next`` call other methods)
