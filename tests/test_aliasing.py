@@ -807,6 +807,47 @@ def test_the_same_array_without_a_copy_follows_the_write(function):
     )
 
 
+def zero_d_array_written_whole(x):
+    y = np.zeros(())
+    y[()] = 3.0 * x * SCALE["k"]
+    return float(y) + y * 1.0
+
+
+def zero_d_array_written_after_arithmetic(x):
+    y = np.array(x * 1.0)
+    y += 1.0  # NumPy gives a scalar back here...
+    y[...] = y * 2.0 * SCALE["k"]  # ...yet y, the 0-d array, takes the write
+    return float(y) ** 2
+
+
+def zero_d_array_computed_into(x):
+    y = np.array(x * 0.5)
+    np.exp(y, out=y)
+    return y * 2.0 * SCALE["k"]
+
+
+def zero_d_int_array_written(x):
+    k = np.zeros((), dtype=np.int64)
+    k[()] = 2.7 * SCALE["k"] + 0.0 * x  # NumPy truncates: 2, no derivative
+    return k * x
+
+
+@pytest.mark.parametrize(
+    "fun",
+    [
+        zero_d_array_written_whole,
+        zero_d_array_written_after_arithmetic,
+        zero_d_array_computed_into,
+        zero_d_int_array_written,
+    ],
+)
+def test_a_zero_d_array_written_whole_takes_the_value_in_its_dtype(fun):
+    """``y[()] = v`` of a 0-d array: the generated code indexed a Python float (raw
+    TypeError, probe AF)."""
+    for x in (0.5, -1.25):
+        _agrees_as_the_scale_changes(fun, srcad.value_and_grad(fun), x)
+
+
 SCALE = {"k": 1.0}
 
 
@@ -819,7 +860,7 @@ def _agrees_as_the_scale_changes(fun, transformed, *args):
             got = transformed(*args)
             if isinstance(got, tuple):
                 value, got = got
-                assert value == pytest.approx(fun(*(a.copy() for a in args)), rel=1e-14)
+                assert value == pytest.approx(fun(*(np.copy(a) for a in args)), rel=1e-14)
             expected = srcad.numerical_grad(fun, *args)
             np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9)
     finally:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import operator
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from srcad.lower.aliasing import (
     written_argument,
 )
 from srcad.lower.branches import join_branches
+from srcad.lower.callees import array_of
 from srcad.lower.containers import is_made
 from srcad.lower.dispatch import CALL, evaluate, lowers_expression, lowers_statement
 from srcad.lower.expressions import (
@@ -881,7 +882,13 @@ def _spread(mask: Tracer, ndim: int, axis: int = 0) -> Any:
 
 
 def _written(lowering: Lowering, base: Tracer, index: object, value: object) -> Tracer:
-    """``base`` with ``value`` written at ``index`` (a new value: ``setitem``)."""
+    """``base`` with ``value`` written at ``index`` (a new value: ``setitem``). A 0-d
+    array written whole (``y[()] = v``, ``y[...] = v``) is a copy of ``v`` in its dtype:
+    arithmetic on 0-d arrays gives NumPy's scalars, which take no subscript."""
+    if base.ndim == 0 and _ndim(value) == 0 and index in ((), Ellipsis, (Ellipsis,)):
+        if not isinstance(value, Tracer):
+            return lowering.builder.tracer(Const(np.array(value, dtype=base.dtype)))
+        return cast(Tracer, array_of(value, base.dtype))
     static, arrays = encode_index(plain_index(index, lowering.builder.loc))
     return setitem(base, value, *arrays, index=static)
 
