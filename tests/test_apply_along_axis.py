@@ -102,12 +102,17 @@ def shape_chosen_by_the_data(x):
     return np.sum(np.apply_along_axis(lambda r: r if r[0] > 0 else r[:1], 1, x))
 
 
+def int_for_some_slices(x):  # NumPy: an int array, from the first slice's 0
+    return np.sum(np.apply_along_axis(lambda r: 0 if r[0] < 0 else np.sum(r**2), 1, x))
+
+
 @pytest.mark.parametrize(
     ("fun", "message"),
     [
         (axis_out_of_range, "got axis 2 for an array of 2 dimensions"),
         (empty_axis, "no slice to call func1d on"),
         (shape_chosen_by_the_data, "in one branch and"),
+        (int_for_some_slices, "returns an int or a float"),
     ],
 )
 def test_what_numpy_raises_on_is_refused_at_the_line(fun, message):

@@ -24,6 +24,7 @@ import numpy as np
 
 from srcad.errors import UnsupportedSyntax
 from srcad.lower.callees import as_array
+from srcad.lower.vectorized import refuse_int_or_float
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering
@@ -53,6 +54,7 @@ def along_axis(
     results: list[Any] = [
         call(lowering, func1d, [moved[index], *rest], kwargs, node) for index in np.ndindex(outer)
     ]
+    refuse_int_or_float(lowering, results[0], node, "slice")
     if any(np.shape(r) != np.shape(results[0]) for r in results):
         raise _refused(lowering, node, "gets results of different shapes from func1d")
     return _in_place_of_the_slices(results, outer, axis)

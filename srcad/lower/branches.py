@@ -566,7 +566,7 @@ def emit_cond(
     lowering.builder.emit(eqn)
     join_alternatives(lowering, outputs, values)
     _note_maybe_none(lowering, _truth_of(test, names, outputs), outputs, unset)
-    return [lowering.builder.tracer(v) for v in outputs]
+    return _noted_int_or_float(lowering, values, [lowering.builder.tracer(v) for v in outputs])
 
 
 def _truth_of(test: Tracer, names: list[str], outputs: list[Var]) -> Tracer | None:
@@ -626,10 +626,33 @@ def _chosen_elementwise(
         for eqn in eqns:
             lowering.builder.emit(eqn)
     builder = lowering.builder
-    return [
+    chosen = [
         builder.tracer(builder.apply_atom("where", (test, when_true, when_false)))
         for when_true, when_false in zip(*_fill_unset(values), strict=True)
     ]
+    return _noted_int_or_float(lowering, values, chosen)
+
+
+def _noted_int_or_float(
+    lowering: Lowering, values: list[list[object]], joined: list[Tracer]
+) -> list[Tracer]:
+    """``joined``, each noted where one branch gave an int (or a bool) and another a float:
+    which one the value is depends on the data (``srcad.lower.vectorized`` refuses it)."""
+    for k, value in enumerate(joined):
+        kinds = {_number_kind(branch[k]) for branch in values if k < len(branch)}
+        if kinds & set("biu") and kinds & set("fc"):
+            lowering.world.int_or_float[id(value)] = value
+    return joined
+
+
+def _number_kind(value: object) -> str:
+    """NumPy's kind letter of a number or an array's dtype ('' for other values)."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None:
+        return np.dtype(dtype).kind
+    if isinstance(value, (bool, int, float, complex)):
+        return np.result_type(value).kind
+    return ""
 
 
 def _joined_outputs(

@@ -65,6 +65,7 @@ def vectorized_call(
         raise _refused(lowering, node, f" (here: {getattr(error, 'detail', error)})") from None
     finally:
         lowering.inlining.elementwise = enclosing
+    refuse_int_or_float(lowering, result, node, "element")
     computed = lowering.builder.eqns[since:]
     others = [e.prim for e in computed if not _is_elementwise(e.prim) or e.graphs]
     if others:
@@ -73,6 +74,21 @@ def vectorized_call(
     if isinstance(result, tuple):
         return tuple(_spread(item, shape) for item in result)
     return _spread(result, shape)
+
+
+def refuse_int_or_float(lowering: Lowering, result: object, node: ast.Call, part: str) -> None:
+    """Refuse a result that is an int or a float as the data decide (``0 if a < 0 else
+    a * a``): NumPy makes the whole output in the dtype of the first result."""
+    leaves = result if isinstance(result, tuple) else (result,)
+    if any(lowering.world.int_or_float.get(id(leaf)) is leaf for leaf in leaves):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node.func)}' calls a function that returns an int or a float "
+            f"depending on the data (an 'if' with an int in one branch); NumPy makes the "
+            f"whole result in the dtype of the first {part}'s result (ints from 0, which "
+            "cut off every value). Return floats in every branch (0.0 for 0)",
+            node,
+        )
 
 
 def _is_elementwise(prim: str) -> bool:

@@ -153,6 +153,9 @@ class World:
         self.changed_objects: dict[int, tuple[object, WorldPath, str]] = {}  # and where
         # small dicts whose items the code writes: read key by key, as big ones are
         self.written_dicts: dict[int, dict] = {}
+        # values an ``if`` on data joined from an int and a float (``0 if a < 0 else a*a``),
+        # by id (kept alive): NumPy's np.vectorize types its result by the first element's
+        self.int_or_float: dict[int, object] = {}
 
     def stage(self, value: object, path: WorldPath) -> object:
         """What the lowering uses for ``value`` read at ``path`` (the same on every read)."""
