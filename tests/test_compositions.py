@@ -173,7 +173,17 @@ def derivative_and_antiderivative(x):  # of the global samples, read on every ca
 
 def powers_of_ten(x):
     grid = np.logspace(x[0], x[1], 4) * x[2]
-    return np.sum(grid) + np.sum(np.logspace(0.0, x[0], 3, endpoint=False, base=SAMPLES["fp"][3]))
+    # an array base: broadcast with the bounds, along its own axis (was elementwise: wrong)
+    bases = np.logspace(x[0], x[1], 2, base=SAMPLES["fp"][2:] ** 2 + 1.0) * np.arange(
+        1.0, 5.0
+    ).reshape(2, 2)
+    rows = np.logspace(x[:2], 1.0, 3, base=SAMPLES["fp"][1:3] ** 2 + 1.0 + x[2] ** 2, axis=1)
+    return (
+        np.sum(grid)
+        + np.sum(np.logspace(0.0, x[0], 3, endpoint=False, base=SAMPLES["fp"][3]))
+        + np.sum(bases)
+        + np.sum(rows * np.arange(6.0).reshape(2, 3))
+    )
 
 
 def integral(x):

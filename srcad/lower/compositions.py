@@ -154,7 +154,16 @@ def logspace(
     axis: int = 0,
 ) -> Any:
     """``np.logspace(start, stop, num)``: ``base`` to the powers ``np.linspace`` gives, as
-    NumPy computes them."""
+    NumPy computes them (an array ``base`` broadcast with the bounds, then given an axis of
+    one where the samples go)."""
+    if not isinstance(base, (float, int)) and np.ndim(base):
+        shapes = [np.shape(a) for a in (start, stop, base)]
+        ndmax = len(np.broadcast_shapes(*shapes))
+        start, stop, base = (
+            np.reshape(a, (1,) * (ndmax - len(shape)) + shape)
+            for a, shape in zip((start, stop, base), shapes, strict=True)
+        )
+        base = np.expand_dims(base, axis=axis)
     powers = np.linspace(start, stop, num, endpoint=endpoint, axis=axis)
     result = np.power(base, powers)
     return result if dtype is None else result.astype(dtype)
