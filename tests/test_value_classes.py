@@ -164,6 +164,26 @@ def test_number_conversions_compute_pythons_number(convert):
         SETTINGS["factor"] = 2.0
 
 
+def test_round_of_a_python_float_rounds_its_decimal_value_as_python_does():
+    """round(2.675, 2) is 2.67 in Python (the float's decimal value is 2.67499...); srcad
+    used np.round, which gives 2.68 (probes AF, AG)."""
+
+    def f(x):
+        return round(float(x[0]) * SETTINGS["factor"], 2) * x[1] + x[0]
+
+    x = np.array([2.675, 1.5])
+    gradient = srcad.value_and_grad(f)
+    try:
+        for factor in (1.0, 0.5):  # a global: 2.675, then 1.3375
+            SETTINGS["factor"] = factor
+            value, got = gradient(x)
+            assert value == f(x)
+            np.testing.assert_allclose(got, [1.0, round(2.675 * factor, 2)])  # a step: 0
+            assert_matches_central_differences(f, x + 0.0012)  # away from the step
+    finally:
+        SETTINGS["factor"] = 2.0
+
+
 # (math.trunc of a np.float32 raises in Python too: NumPy's float32 has no __trunc__)
 @pytest.mark.parametrize("convert", [int, round, math.floor, math.ceil])
 def test_a_converted_number_is_a_python_int_that_keeps_float32_arrays_float32(convert):

@@ -75,6 +75,10 @@ OUTSIDE_APPENDS = (
     " (it appends to a list from outside the function, or writes a value there, which "
     "compiled code cannot)"
 )
+PYTHON_ROUNDING = (
+    " (it rounds a Python float to some digits, which Python does on its decimal value and "
+    "numba's round does not: round(2.675, 2) is 2.67 in Python, 2.68 in numba)"
+)
 SLOW_RANK, SLOW_COUNT = 4, 3  # this many array expressions of this rank: over 25 s to compile
 # statements beyond which numba's compile time nears a minute: an unrolled loop of 20
 # steps (900 statements) took 8 s, of 80 steps (3,600) 60 s, of 200 over 5 minutes
@@ -209,6 +213,8 @@ class NumbaBackend:
             return self._fall_back(compiled, variant, MIXED_PRECISIONS, args)
         if _appends_outside(compiled):
             return self._fall_back(compiled, variant, OUTSIDE_APPENDS, args)
+        if any(eqn.prim == "python_round_digits" for eqn in walk_eqns(compiled.graph.eqns)):
+            return self._fall_back(compiled, variant, PYTHON_ROUNDING, args)
         why = _slow_to_compile(compiled) or _lacked_value(variant)
         if why:
             return self._fall_back(compiled, variant, why, args)

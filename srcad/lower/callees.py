@@ -190,9 +190,9 @@ def _number_of(
     if function is float:  # a Python float, weak as Python's
         return value if value.aval.is_weak and value.dtype.kind == "f" else _as_float(value)
     if function is round and len(args) == 2 and args[1] is not None:
-        rounded: Any = np.round(value, args[1])  # rounded to these digits
-        is_python_float = value.aval.is_weak and value.dtype.kind == "f"
-        return _as_float(rounded) if is_python_float else rounded  # as Python's round gives
+        if value.aval.is_weak and value.dtype.kind == "f":  # Python's round of its float
+            return lowering.builder.apply("python_round_digits", (value,), {"ndigits": args[1]})
+        return np.round(value, args[1])  # NumPy's number: np.round, as its __round__ is
     row = NUMBER_CONVERSIONS[function]
     assert row is not None  # float and bool returned above
     return lowering.builder.apply(row, (value,))  # a Python int, as the plain function's

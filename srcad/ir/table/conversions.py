@@ -34,6 +34,18 @@ for _name, (_function, _module) in INT_CONVERSIONS.items():
     PRIMS[_name] = Prim(
         _name, _function, PARAMETRIC, 1, is_differentiable=False, module=_module, takes_numbers=True
     )
+# round(v, ndigits) of a Python float: Python's own rounding of the decimal value (2.675 to
+# 2.67, where np.round gives 2.68), a Python float with no derivative
+PRIMS["python_round_digits"] = Prim(
+    "python_round_digits",
+    round,
+    PARAMETRIC,
+    1,
+    ("ndigits",),
+    is_differentiable=False,
+    module=BUILTINS,
+    takes_numbers=True,
+)
 # float(v) and v.item() of a float: a Python float, with the derivative 1 (rules/shape.py)
 PRIMS["python_float"] = Prim(
     "python_float", float, PARAMETRIC, 1, module=BUILTINS, takes_numbers=True, examples=SCALAR
