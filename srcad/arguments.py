@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import random
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -79,6 +79,13 @@ class ArgSignature:
     params: tuple[str, ...]
     treedefs: tuple[TreeDef, ...]
     leaves: tuple[tuple, ...]
+    # the classes of the constant leaves: 1 == True, and they hash alike, yet a compile for
+    # an int takes no bool (its guard checks the class)
+    constant_classes: tuple[type, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        classes = tuple(type(leaf) for leaves in self.leaves for leaf in leaves)
+        object.__setattr__(self, "constant_classes", classes)
 
     def trees(self) -> dict[str, object]:
         return {

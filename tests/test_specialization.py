@@ -213,3 +213,17 @@ def test_the_check_of_a_deeply_nested_argument_is_not_given_to_black(monkeypatch
     gradient = srcad.grad(nested_sum)(tree)
     assert asked == []
     np.testing.assert_allclose(gradient[0], 0.2 * 99 * np.ones(2))
+
+
+def scaled(a, b):
+    return a * b if b is not True else -a  # a bool and an int of one value differ in Python
+
+
+def test_a_bool_constant_is_another_layout_than_the_int_of_its_value():
+    """1 == True and they hash alike: the compile for b=1 was taken for b=True, whose guard
+    then raised ValueError (probe AG); a new transformation shared it too."""
+    gradient = srcad.value_and_grad(scaled)
+    assert gradient(1.5, 1) == (1.5, 1.0)
+    assert gradient(1.5, True) == (-1.5, -1.0)
+    assert srcad.value_and_grad(scaled)(1.5, True) == (-1.5, -1.0)
+    assert gradient(1.5, 0) == (0.0, 0.0) and gradient(1.5, False) == (0.0, 0.0)
