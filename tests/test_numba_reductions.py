@@ -93,6 +93,12 @@ def test_single_precision_code_spells_its_float_literals_float32():
     single = numba_source(source, "f_grad_unchecked", single=True)
     assert "c = np.float32(1.0) - x * np.float32(2.5)" in single
     assert "np.float32(" not in numba_source(source, "f_grad_unchecked")
+    # a float64 the user asked for stays one (was np.float64(np.float32(0.1)): probe AG)
+    source = MODULE.replace(
+        "    c = x.mean(axis=1)\n", "    c = x * np.float64(0.1) + np.double(2.5)\n"
+    )
+    single = numba_source(source, "f_grad_unchecked", single=True)
+    assert "c = x * np.float64(0.1) + np.double(2.5)" in single
 
 
 SCALE = {"value": 1.0}

@@ -414,14 +414,23 @@ def _joined_tuples(body: ast.FunctionDef) -> list[_Edit]:
     return edits
 
 
+FLOAT64_CASTS = ("np.float64", "np.double", "numpy.float64", "numpy.double")
+
+
 def _single_literals(body: ast.FunctionDef) -> list[_Edit]:
     """``2.0`` → ``np.float32(2.0)`` for each float literal of the body's statements."""
     edits = []
     for statement in body.body:
+        cast = {  # np.float64(0.1): a float64 the user asked for, left as it is
+            id(argument)
+            for node in ast.walk(statement)
+            if isinstance(node, ast.Call) and ast.unparse(node.func) in FLOAT64_CASTS
+            for argument in node.args
+        }
         for node in ast.walk(statement):
             if not (isinstance(node, ast.Constant) and type(node.value) is float):
                 continue
-            if node.end_col_offset is None or node.lineno != node.end_lineno:
+            if node.end_col_offset is None or node.lineno != node.end_lineno or id(node) in cast:
                 continue
             text = f"np.float32({_float_text(node.value)})"
             edits.append(_Edit(node.lineno, node.col_offset, node.end_col_offset, text))
