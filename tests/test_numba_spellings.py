@@ -724,3 +724,35 @@ def test_a_norm_whose_square_underflows_or_overflows_is_numpys_on_both_backends(
             got = srcad.value_and_grad(plain_norm, backend="numba")(x)
         assert got[0] == expected[0]
         np.testing.assert_allclose(got[1], expected[1], rtol=1e-12)
+
+
+def test_lstsq_gets_numpys_cutoff_for_small_singular_values():
+    """numba's lstsq keeps singular values down to machine precision where NumPy cuts at
+    eps * max(M, N): a solution of 1e15 for NumPy's 1.3 (probe AG)."""
+    module = MODULE.replace(
+        "    return a\n",
+        "    l1 = np.linalg.lstsq(A, b)\n    l2 = np.linalg.lstsq(A, b, rcond=None)\n"
+        "    l3 = np.linalg.lstsq(A, b, rcond=0.1)\n    return a\n",
+    )
+    lines = respelled_spellings(module, "f_grad_unchecked")[0].splitlines()
+    cutoff = "rcond=np.finfo(A.dtype).eps * max(A.shape[0], A.shape[1])"
+    assert lines[-4:-1] == [
+        f"    l1 = np.linalg.lstsq(A, b, {cutoff})",
+        f"    l2 = np.linalg.lstsq(A, b, {cutoff})",
+        "    l3 = np.linalg.lstsq(A, b, rcond=0.1)",
+    ]
+
+
+@pytest.mark.slow
+def test_lstsq_on_numba_agrees_with_numpy_on_a_nearly_singular_matrix():
+    pytest.importorskip("numba")
+
+    def solved(A, b):
+        return np.sum(np.linalg.lstsq(A, b)[0] ** 2)
+
+    A = np.array([[1.0, 0, 0], [0, 1e-15, 0], [0, 0, 1], [1, 0, 1]])
+    b = np.array([1.0, 1.0, 1.0, 0.5])
+    expected = srcad.value_and_grad(solved, argnums=1)(A, b)
+    got = srcad.value_and_grad(solved, argnums=1, backend="numba")(A, b)
+    assert got[0] == pytest.approx(expected[0], rel=1e-12) == solved(A, b)
+    np.testing.assert_allclose(got[1], expected[1], rtol=1e-12)

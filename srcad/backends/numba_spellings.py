@@ -53,6 +53,7 @@ names the line.
 from __future__ import annotations
 
 import ast
+from typing import cast
 
 from srcad.backends.respelling import (
     call_arguments,
@@ -201,6 +202,8 @@ class _Spellings(ast.NodeTransformer):
             return self._along_axis(node) or node
         if function.attr == "norm" and _is_numpy(function.value, "linalg"):
             return _norm(node) or node
+        if function.attr == "lstsq" and _is_numpy(function.value, "linalg"):
+            return _lstsq(node) or node
         if function.attr in FULL_REDUCTIONS:
             return self._full_reduction(node) or node
         if function.attr in KEPT_REDUCTIONS:
@@ -572,6 +575,23 @@ def _is_scipy_special(node: ast.expr) -> bool:
     return (
         isinstance(node, ast.Attribute) and is_name(node.value, "scipy") and node.attr == "special"
     )
+
+
+def _lstsq(node: ast.Call) -> ast.Call | None:
+    """``np.linalg.lstsq(a, b)`` with NumPy's cutoff for small singular values spelled out
+    (``eps * max(M, N)``): numba's default is machine precision, which keeps values NumPy
+    drops (a solution 1e15 where NumPy's is 1.3)."""
+    rcond = next((k for k in node.keywords if k.arg == "rcond"), None)
+    given_none = rcond is not None and isinstance(rcond.value, ast.Constant)
+    if len(node.args) != 2 or not isinstance(node.args[0], ast.Name):
+        return None
+    if rcond is not None and not (given_none and rcond.value.value is None):  # type: ignore[attr-defined]
+        return None
+    a = node.args[0].id
+    cutoff = ast.parse(f"np.finfo({a}.dtype).eps * max({a}.shape[0], {a}.shape[1])").body[0]
+    keywords = [k for k in node.keywords if k.arg != "rcond"]
+    keywords.append(ast.keyword("rcond", cast(ast.Expr, cutoff).value))
+    return ast.Call(node.func, node.args, keywords)
 
 
 def _is_numpy(node: ast.expr, name: str) -> bool:
