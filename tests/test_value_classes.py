@@ -400,6 +400,25 @@ def test_maths_folds_of_numbers_from_data():
         assert_matches_central_differences(folds, x)
 
 
+def test_fsum_is_the_exactly_rounded_sum_and_each_item_counts_once():
+    """math.fsum([1e16, w, -1e16, w]) is 2w; srcad added as NumPy does and gave w, with
+    the gradient 2 (probe AF)."""
+
+    def cancelling(w):
+        return math.fsum([1e16, w * SETTINGS["factor"], -1e16, w]) + math.fsum(v * v for v in [w])
+
+    gradient = srcad.value_and_grad(cancelling)
+    try:
+        for factor, w in ((2.0, 1.0), (3.0, 0.75)):  # another global
+            SETTINGS["factor"] = factor
+            value, got = gradient(w)
+            assert value == cancelling(w)
+            assert got == pytest.approx(factor + 1.0 + 2.0 * w, rel=1e-14)
+            assert srcad.grad(cancelling, mode="forward")(w) == pytest.approx(got, rel=1e-14)
+    finally:
+        SETTINGS["factor"] = 2.0
+
+
 def test_numpy_scalar_flags_and_indices_are_numpy_values_not_foreign_arrays():
     def flagged(x, flag, k):
         return np.sum(x) * (2.0 if flag else 1.0) + x[k] ** 2

@@ -56,8 +56,8 @@ NUMBER_CONVERSIONS: dict[object, str | None] = {
 # np.shape, np.ndim, np.size: ints fixed when compiling (Tracer.__array_function__ answers)
 TRACEABLE_BUILTINS |= {np.shape, np.ndim, np.size, np.isscalar, *NUMBER_CONVERSIONS}
 TRACEABLE_BUILTINS |= {any, all, sorted, reversed, math.isclose, divmod}
-# math's folds of the items of a list or vector: math.fsum's sum is NumPy's, which may
-# differ from its exactly rounded one in the last bit
+# math's folds of the items of a list or vector: math.fsum's exactly rounded sum is its own
+# (math_fsum); math.prod's and math.dist's are NumPy's, which may differ in the last bit
 SUMS_OF_ITEMS = {math.fsum, math.prod, math.dist}
 TRACEABLE_BUILTINS |= SUMS_OF_ITEMS
 # The arguments of a call in the user's code: any values, which the callee checks as it
@@ -127,7 +127,9 @@ def _summed_items(
         return np.sqrt(distance)
     if function is math.prod:
         return functools.reduce(operator.mul, items, args[1] if len(args) == 2 else 1)
-    return functools.reduce(operator.add, items, 0.0)
+    if not items:
+        return 0.0
+    return lowering.builder.apply("math_fsum", (np.stack(items),))  # exactly rounded
 
 
 def _extremum(

@@ -50,3 +50,9 @@ PRIMS["python_round_digits"] = Prim(
 PRIMS["python_float"] = Prim(
     "python_float", float, PARAMETRIC, 1, module=BUILTINS, takes_numbers=True, examples=SCALAR
 )
+# math.fsum(xs) of numbers from data: the exactly rounded sum of the vector of them (NumPy's
+# sum may lose all of it: fsum([1e16, w, -1e16, w]) is 2w), a Python float; each item's
+# derivative is 1 (rules/shape.py)
+PRIMS["math_fsum"] = Prim(
+    "math_fsum", math.fsum, PARAMETRIC, 1, module="math", examples=((((4,),), {}),)
+)
