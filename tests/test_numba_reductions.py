@@ -162,3 +162,23 @@ def test_float32_values_inside_float64_code_run_numpys_code():
             np.testing.assert_allclose(grad, wide, rtol=1e-3)
         finally:
             SCALE["value"] = 1.0
+
+
+def float32_times_counts(x, k):
+    return np.sum(x * k)  # float32 * int64 is float64 in NumPy
+
+
+def test_float32_arrays_promoted_by_an_int_array_run_numpys_code():
+    """numba's single-precision variant computed x32 * k (k int64) in float32 where NumPy
+    promotes to float64 (probe AG): such code runs the NumPy code, warned."""
+    pytest.importorskip("numba")
+    x = np.array([0.3, -1.7, 2.2], np.float32)
+    compiled = srcad.value_and_grad(float32_times_counts, backend="numba")
+    for k in (np.arange(3), np.array([5, -2, 7])):  # a second call with other counts
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            value, grad = compiled(x, k)
+        if k[0] == 0:
+            assert "float64 as well as float32" in str(caught[0].message)
+        assert value == float32_times_counts(x, k)  # bit for bit
+        np.testing.assert_array_equal(grad, k.astype(np.float32))

@@ -68,7 +68,7 @@ COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 # plain function makes (and that srcad.runtime.draws replays)
 RANDOM_DRAWS = " (it draws random numbers, and numba's generators are not NumPy's)"
 MIXED_PRECISIONS = (
-    " (it computes in float64 as well as float32: numba's promotion of Python floats next to "
+    " (it computes in float64 as well as float32: numba's promotion of Python floats and int arrays next to "
     "float32 values is not NumPy's)"
 )
 OUTSIDE_APPENDS = (
@@ -403,10 +403,16 @@ def _mixes_precisions(compiled: Compiled) -> bool:
         if eqn.prim in ("negative", "positive") and _ids(eqn.inputs) <= exact:
             exact |= _ids(eqn.outputs)
         elif any(v.aval.dtype == "float64" for v in eqn.outputs) and any(
-            _is_python_float(atom, exact) for atom in eqn.inputs
+            _is_python_float(atom, exact) or _is_promoted_single(atom) for atom in eqn.inputs
         ):
             return True
     return False
+
+
+def _is_promoted_single(atom: object) -> bool:
+    """A float32 value in an equation that computes a float64 (``x32 * k`` of an int64
+    array ``k``: NumPy's promotion, which numba's single-precision variant does not make)."""
+    return isinstance(atom, Var) and atom.aval.dtype == "float32"
 
 
 def _float32_inside(compiled: Compiled) -> bool:
