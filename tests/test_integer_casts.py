@@ -105,3 +105,26 @@ def test_adding_floats_into_an_int_array_in_place_raises_as_numpy_does():
     with pytest.raises(srcad.SrcadError, match="UFuncTypeError") as error:
         srcad.grad(adds_floats_into_an_int_array)(x)
     assert error.value.file == __file__
+
+
+def adds_wider_values_into_a_float32_array(x):
+    y = x * np.float32(2.0)
+    y += np.arange(3)  # float32 + int64 computes in float64; written back as float32
+    y *= TABLE[:3]  # float64 values, written back as float32
+    return np.sum(y**2)
+
+
+def test_an_in_place_update_keeps_the_arrays_dtype_as_numpy_does():
+    """y32 += k (k int64) was float64 in srcad, float32 in NumPy (probe AG)."""
+    x = np.array([0.5, -1.5, 2.25], np.float32)
+    try:
+        for table in (TABLE.copy(), TABLE * 3.0):  # a second call after the global changed
+            TABLE[:] = table
+            value, gradient = srcad.value_and_grad(adds_wider_values_into_a_float32_array)(x)
+            expected = adds_wider_values_into_a_float32_array(x)
+            assert type(value) is type(expected) is np.float32 and value == expected
+            assert gradient.dtype == np.float32
+            wide = srcad.numerical_grad(adds_wider_values_into_a_float32_array, x, eps=1e-2)
+            np.testing.assert_allclose(gradient, wide, rtol=2e-3)
+    finally:
+        TABLE[:] = np.sin(3 * np.linspace(0.0, 1.0, 11))

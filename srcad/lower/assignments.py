@@ -227,7 +227,7 @@ def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) 
             check_not_passed_twice(lowering, node.target.id, current, node)
             value = binary(lowering, node.op, current, evaluate(lowering, node.value), node)
             _refuse_casting_in_place(lowering, current, value, node)
-            assign(lowering, node.target, value, since)
+            assign(lowering, node.target, _in_dtype_of(current, value), since)
             for other in followers:
                 lowering.env[other] = lowering.env[node.target.id]
             give_to_viewed(lowering, current, lowering.env[node.target.id])
@@ -314,6 +314,15 @@ def _refuse_casting_in_place(
             f"{_OPERATOR_TEXT.get(type(node.op), '+')} ...",
             node,
         )
+
+
+def _in_dtype_of(current: object, value: object) -> object:
+    """``a += x``'s new value in ``a``'s dtype, as NumPy writes it into ``a`` (``y32 += k``
+    of an int64 array ``k``: computed in float64, written as float32)."""
+    before, after = _dtype_of(current), _dtype_of(value)
+    if not isinstance(value, Tracer) or before == after or before.startswith("str"):
+        return value
+    return value.astype(np.dtype(before))
 
 
 _OPERATOR_TEXT = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
