@@ -197,6 +197,28 @@ def while_with_an_out_parameter(p):
     return np.sum(y**2)
 
 
+class _System:
+    def rhs(self, y, dydt):
+        _rhs(y, dydt)
+        return 0.0
+
+
+def while_with_the_helper_spelled_otherwise(p):
+    """The helper as a method, its result assigned, its arguments by keyword: the loop
+    carries the array it writes all the same (was a false "changes the shape" refusal)."""
+    y = p[:2] * 1.0
+    derivative = np.zeros(2)
+    system = _System()
+    t = 0.0
+    while t < p[2] + 0.55:
+        zero = system.rhs(y, derivative)
+        y = y + 0.1 * derivative + zero
+        _rhs(y=y, dydt=derivative)
+        y = y + 0.05 * derivative
+        t += 0.1
+    return np.sum(y**2)
+
+
 def _fill(out, x):
     for i in range(len(x)):
         out[i] = x[i] ** 2 * STIFFNESS
@@ -319,6 +341,7 @@ def method_passing_the_array_on_in_a_branch(x):
         helper_writes_caller_array,
         euler_with_an_out_parameter,
         while_with_an_out_parameter,
+        while_with_the_helper_spelled_otherwise,
         filled_through_two_helpers,
         nested_helper,
         branch_in_the_helper,
