@@ -219,6 +219,18 @@ def while_with_the_helper_spelled_otherwise(p):
     return np.sum(y**2)
 
 
+def _product_into(d, y):
+    d[0] = y[0] * y[1] * STIFFNESS
+
+
+def helper_called_in_a_comprehension_statement(x):
+    d = np.zeros(3)
+    [_product_into(d, x * k) for k in range(1, 3)]  # for its effect (was "has no effect")
+    first = d[0] * 1.0
+    _product_into(d, x[1:]) or None
+    return first + d[0] * x[2]
+
+
 def _fill(out, x):
     for i in range(len(x)):
         out[i] = x[i] ** 2 * STIFFNESS
@@ -342,6 +354,7 @@ def method_passing_the_array_on_in_a_branch(x):
         euler_with_an_out_parameter,
         while_with_an_out_parameter,
         while_with_the_helper_spelled_otherwise,
+        helper_called_in_a_comprehension_statement,
         filled_through_two_helpers,
         nested_helper,
         branch_in_the_helper,

@@ -103,6 +103,8 @@ def lower_expression_statement(lowering: Lowering, node: ast.Expr, since: int) -
             f"(y = f(y)), or its call has no effect here",
             node,
         )
+    elif any(isinstance(n, ast.Call) for n in ast.walk(node.value)):
+        evaluate(lowering, node.value)  # [h(d, v) for v in vs], h(d) or None: their calls
     else:
         raise no_effect(lowering, node)
 
