@@ -1054,8 +1054,23 @@ def pairs_from_enumerate(x):
     return v * w * (i + j + 1)
 
 
+def first_then_the_rest(x):
+    pairs = zip(x * SERIES["scale"], x[::-1])
+    a, b = next(pairs)
+    s = 0.0
+    for c, d in pairs:  # the rest: three pairs
+        s = s + a * c + b * d
+    for c, _ in pairs:  # used up: none
+        s = s + 100.0 * c
+    numbered = enumerate(x)
+    _, first = next(numbered)
+    return s + sum(first * v * k for k, v in numbered)
+
+
 def test_next_of_an_enumerate_or_a_zip_of_arrays_hands_out_its_items():
     """It was refused: "'Enumerated' object is not an iterator (the plain function raises
-    here too)" (probe AC)."""
+    here too)" (probe AC); a loop over the rest after next() was refused as a second pass
+    (probe AE)."""
     x = np.array([0.7, 0.35, 0.2, 0.9])
     _check_after_the_scale_changed(pairs_from_enumerate, x, (1.0, -0.5))
+    _check_after_the_scale_changed(first_then_the_rest, x, (1.0, -0.5))

@@ -73,6 +73,10 @@ def consumed(lowering: Lowering, value: object, node: Node) -> object:
     iterator is used up."""
     if not isinstance(value, (Deferred, OneShot)):
         return value
+    handed_out = getattr(value, "handed_out", None)
+    if isinstance(value, OneShot) and handed_out is not None:
+        value.use_up()  # next(it) took the first items: the rest, as Python's gives them
+        return list(handed_out)
     if value.consumed:
         what = "generator" if isinstance(value, Deferred) else "iterator"
         raise lowering.located(

@@ -258,6 +258,9 @@ def _iterable(lowering: Lowering, node: ast.For) -> object:
 
 
 def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None:
+    if getattr(iterable, "handed_out", None) is not None:  # next(it) took the first items
+        _unroll(lowering, node, consumed(lowering, iterable, node))  # type: ignore[arg-type]
+        return
     iteration = structured_iteration(iterable)
     if iteration is None:
         _unroll(lowering, node, live_items(lowering, iterable, node))
