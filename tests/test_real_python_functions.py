@@ -1055,7 +1055,7 @@ def pairs_from_enumerate(x):
 
 
 def first_then_the_rest(x):
-    pairs = zip(x * SERIES["scale"], x[::-1])
+    pairs = zip(x * SERIES["scale"], x[::-1], strict=True)
     a, b = next(pairs)
     s = 0.0
     for c, d in pairs:  # the rest: three pairs
