@@ -49,7 +49,7 @@ from srcad.lower.iteration import static_items
 from srcad.lower.objects import class_attribute, write_attribute
 from srcad.lower.outside_writes import write_outside, written_outside
 from srcad.lower.user_code import has_own_method
-from srcad.lower.views import MAX_DEPTH, is_view_index
+from srcad.lower.views import MAX_DEPTH, UNKNOWN, is_view_index
 from srcad.lower.world import Outside, outside_call
 from srcad.lower.write_calls import as_attribute
 
@@ -230,7 +230,7 @@ def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) 
             assign(lowering, node.target, _in_dtype_of(current, value), since)
             for other in followers:
                 lowering.env[other] = lowering.env[node.target.id]
-            give_to_viewed(lowering, current, lowering.env[node.target.id])
+            give_to_viewed(lowering, current, lowering.env[node.target.id], node)
             if is_zero_d:  # still the 0-d array NumPy changed in place
                 updated = lowering.env[node.target.id]
                 lowering.zero_d_arrays[id(updated)] = updated
@@ -285,6 +285,8 @@ def _is_zero_d_array(lowering: Lowering, value: object, seen: frozenset[int] = f
         return value.ndim == 0
     if lowering.zero_d_arrays.get(id(value)) is value:
         return True
+    if isinstance(value, Tracer) and value.ndim == 0 and lowering.views.origin(value):
+        return True  # a 0-d view: r = M[0, 1, ...]
     # a value a loop carries: a 0-d array if it started as one (acc = np.array(0.0))
     atom = value.atom if isinstance(value, Tracer) and value.ndim == 0 else value
     if not isinstance(atom, Var) or atom.id in seen:
@@ -680,14 +682,14 @@ def _assign_subscript(
     lowering.env[name] = updated
     for other in followers:  # z = y; y[i] = v: z is the same array
         lowering.env[other] = updated
-    give_to_viewed(lowering, written, updated)
+    give_to_viewed(lowering, written, updated, target)
 
 
-def give_to_viewed(lowering: Lowering, old: object, new: object) -> None:
-    """A write made ``new`` the value of the array ``old`` was. Where ``old`` is a view
-    (``row = M[0]``, ``srcad.lower.views``), the array it views takes the write too
-    (``M[0] = new``), and the names that hold that array its new value; and so on outwards
-    (a view of a view)."""
+def give_to_viewed(lowering: Lowering, old: object, new: object, node: Node) -> None:
+    """A write (at ``node``) made ``new`` the value of the array ``old`` was. Where ``old``
+    is a view (``row = M[0]``, ``srcad.lower.views``), the array it views takes the write
+    too (``M[0] = new``), and the names that hold that array its new value; and so on
+    outwards (a view of a view)."""
     views = lowering.views
     views.replaced(old, new)
     origin = views.origin(old)
@@ -695,6 +697,15 @@ def give_to_viewed(lowering: Lowering, old: object, new: object) -> None:
         if origin is None:
             return
         base = views.current(origin.base)
+        if base is UNKNOWN or origin.index is UNKNOWN:
+            raise lowering.located(
+                UnsupportedSyntax,
+                f"'{ast.unparse(node).splitlines()[0]}' writes into a view of an array that an "
+                "'if' on data (or a loop) wrote into on one path and bound to another array "
+                "on another, or whose row a loop chose: srcad does not follow which array the "
+                "write reaches; write into the array by its name with an index",
+                node,
+            )
         traced = base if isinstance(base, Tracer) else lowering.builder.tracer(Const(base))
         new_base = _written(lowering, traced, origin.index, new)
         views.note(new, new_base, origin.index)
@@ -735,7 +746,7 @@ def _write_through_a_view(
     if not isinstance(evaluate(lowering, outer.value), (Tracer, np.ndarray)):
         return False
     index = index_of(lowering, outer.slice)
-    if not is_view_index(index):
+    if not is_view_index(index, lowering):
         raise lowering.located(
             UnsupportedSyntax,
             f"'{ast.unparse(target)} = ...' writes into '{ast.unparse(outer)}', which is a "

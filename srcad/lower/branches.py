@@ -63,6 +63,7 @@ from srcad.lower.jumps import (
 )
 from srcad.lower.operator_methods import truth_of
 from srcad.lower.returns import always_returns, block_returns, body_returns, contains_return
+from srcad.lower.views import UNKNOWN, same_index
 from srcad.pytree import flatten, unflatten
 
 NUMBERS = (bool, int, float, np.ndarray, np.generic)
@@ -257,9 +258,12 @@ def join_branches(
     before = dict(lowering.env)
     snapshot = snapshot_containers(before, lowering.world.made)
     generators = generator_states(before)
+    later = dict(lowering.views.later)
+    laters: list[dict] = []
     envs, blocks, contents, reached = _lower_branches(
-        lowering, bodies, before, snapshot, is_entered
+        lowering, bodies, before, snapshot, is_entered, laters
     )
+    lowering.views.later = later
     if restore_generators(before, generators):
         raise lowering.located(
             UnsupportedSyntax,
@@ -284,6 +288,7 @@ def join_branches(
     lowering.env.update(fixed)
     for name, value in zip(names, joined, strict=False):
         lowering.env[name] = value
+    _join_views(lowering, laters, envs, blocks, reached)
     for name, treedef in made.items():  # the list again, of the joined items
         items = [lowering.env.pop(f"{name}[{k}]") for k in range(treedef.n_leaves)]
         lowering.env[name] = unflatten(treedef, items)
@@ -297,13 +302,17 @@ def _lower_branches(
     before: dict[str, object],
     snapshot: Snapshot,
     is_entered: bool,
+    laters: list[dict],
 ) -> tuple[list[dict[str, object]], list[list[Eqn]], list[list[Container]], list[bool]]:
     """Each branch lowered from the names as they are ``before`` the ``if``: the names it
     ends with, its equations, what the containers hold at its end (then put back) and
-    whether it reaches its end (it does not when it raises, or is never entered)."""
+    whether it reaches its end (it does not when it raises, or is never entered); into
+    ``laters``, the values arrays took in each (``srcad.lower.views``)."""
     envs, blocks, contents, reached = [], [], [], []
+    later = lowering.views.later
     for k, body in enumerate(bodies):
         lowering.env = dict(before)
+        lowering.views.later = dict(later)
         is_reached = k == 0 or not is_entered
         with lowering.builder.block() as eqns:
             try:
@@ -312,12 +321,82 @@ def _lower_branches(
             except RaiseReached:
                 is_reached = False
         envs.append(lowering.env)
+        laters.append(lowering.views.later)
         blocks.append(eqns)
         contents.append([container.copy() for container, _ in snapshot])
         reached.append(is_reached)
         restore_containers(snapshot)
     lowering.env = before
     return envs, blocks, contents, reached
+
+
+def _join_views(
+    lowering: Lowering,
+    laters: list[dict],
+    envs: list[dict[str, object]],
+    blocks: list[list[Eqn]],
+    reached: list[bool],
+) -> None:
+    """After the join: an array from before the ``if`` that a branch wrote into through a
+    view (``row *= 2`` of ``row = M[0]``) takes the joined value of the name that holds its
+    new value in every branch (``srcad.lower.views``); where none does (written in one
+    branch, bound to another array in the other), its value is ``UNKNOWN``, and a later
+    write through one of its views is refused."""
+    views = lowering.views
+    before = views.later
+    inside = set().union(*map(_defined_ids, blocks))
+    written = {
+        key: old
+        for later in laters
+        for key, (old, _) in later.items()
+        if key not in before and not _is_inside(old, inside)
+    }
+    for key, old in written.items():
+        ends = []
+        for later, env, is_reached in zip(laters, envs, reached, strict=True):
+            if is_reached:
+                views.later = later
+                end = views.current(old)
+                ends.append([n for n, value in env.items() if value is end])
+        views.later = before
+        holders = set.intersection(*map(set, ends)) if ends else set()
+        joined = lowering.env.get(min(holders)) if holders else UNKNOWN
+        if joined is not old:
+            views.later[key] = (old, joined)
+    branches = [(env, later) for env, later, r in zip(envs, laters, reached, strict=True) if r]
+    for name, value in lowering.env.items():
+        if any(env.get(name) is not value for env, _ in branches):  # joined here
+            _join_view(lowering, name, value, branches)
+
+
+def _join_view(
+    lowering: Lowering, name: str, joined: object, branches: list[tuple[dict, dict]]
+) -> None:
+    """Note ``joined``, the value of ``name`` after the ``if``, as a view where the name
+    held one at the end of every branch, of the array one name holds in every branch, at
+    one index; as a view of ``UNKNOWN`` where it held a view in some branch only, or of
+    other arrays or at other places (a write into it is then refused)."""
+    views = lowering.views
+    origins, holders = [], []
+    for env, later in branches:
+        origin = views.origin(env.get(name))
+        origins.append(origin)
+        if origin is not None:
+            saved, views.later = views.later, later
+            base = views.current(origin.base)
+            views.later = saved
+            holders.append({n for n, value in env.items() if value is base})
+    if all(origin is None for origin in origins):
+        return
+    first = origins[0]
+    agree = first is not None and all(
+        o is not None and same_index(o.index, first.index) for o in origins
+    )
+    common = set.intersection(*holders) if agree and holders else set()
+    if first is not None and common:
+        views.note(joined, lowering.env[min(common)], first.index)
+    else:
+        views.note_unfollowed(joined, UNKNOWN)
 
 
 def _give_unreached(

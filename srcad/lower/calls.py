@@ -519,7 +519,7 @@ def _traced_if_array(lowering: Lowering, value: object) -> object:
 
 
 # Builtins that iterate over their arguments (``reversed`` and ``next`` call other methods)
-ITERATING = frozenset({list, tuple, sorted, filter, zip, enumerate, max, min})
+ITERATING = frozenset({list, tuple, dict, sorted, filter, zip, enumerate, max, min})
 
 
 def _own_items(lowering: Lowering, value: object, node: ast.Call) -> object:
@@ -894,8 +894,10 @@ def _array_kind(value: object) -> str | None:
 
 
 def _is_field(item: object) -> bool:
-    """``("a", float)``, a field of a structured dtype."""
-    return isinstance(item, tuple) and len(item) in (2, 3) and isinstance(item[0], str)
+    """``("a", float)``, a field of a structured dtype (not ``("a", x[0])``, a pair)."""
+    if not (isinstance(item, tuple) and len(item) in (2, 3) and isinstance(item[0], str)):
+        return False
+    return isinstance(item[1], (type, str, np.dtype))
 
 
 def _unseeded(args: Args, kwargs: Kwargs) -> bool:

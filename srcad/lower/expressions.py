@@ -622,7 +622,7 @@ def subscript_of(lowering: Lowering, value: object, index: object, node: ast.Sub
         item = container[index]
     except (IndexError, KeyError, TypeError) as error:
         raise lowering.located(SrcadError, plain_raises(node, error), node) from None
-    lowering.views.note(item, value, index)  # row = M[0]: a write into row writes into M
+    lowering.views.note(item, value, index, lowering)  # row = M[0]: its writes go to M
     return item
 
 

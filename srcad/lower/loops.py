@@ -50,6 +50,7 @@ from srcad.lower.dispatch import (
     evaluate_at,
     lowers_statement,
 )
+from srcad.lower.expressions import contains_tracer
 from srcad.lower.generators import Deferred, consumed, loop_over_generator
 from srcad.lower.iteration import (
     Iteration,
@@ -72,6 +73,7 @@ from srcad.lower.loop_tests import (
 from srcad.lower.operator_methods import truth_of
 from srcad.lower.returns import block_returns
 from srcad.lower.rows import rows_read_when_used
+from srcad.lower.views import UNKNOWN
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering
@@ -441,6 +443,7 @@ def _structured_loop_carrying(
     if stop_axis is not None:
         params += (("stop_dim", stop_axis),)
     _emit_loop(lowering, "for", node, before, carried, avals, params, ends)
+    _follow_carried_views(lowering, node)
     rows = _named_rows(iteration, before)
     if rows is not None and id(node) in lowering.views.rows_written:
         lowering.views.replaced(rows[0], lowering.env[rows[1]])  # M after for row in M
@@ -501,6 +504,7 @@ def _lower_body_once(
             lower_block(lowering, node.body)
             if rows is not None and isinstance(node, ast.For):
                 _check_rows_written_in_place(lowering, node, rows[1], start)
+            _note_carried_views(lowering, node, carried)
             outs = [_carried_atom(lowering.env[n], n, node) for n in carried]
     except (StaticValueNeeded, RaiseReached, _Unroll, SrcadError) as error:
         restore_containers(snapshot)  # (a value it carries is no array: _carried_atom)
@@ -525,6 +529,35 @@ def _lower_body_once(
     if _static_changed(before, after, carried):
         raise _Unroll  # a value known when compiling (an int counter): each step knows it
     return body, outs, [after[n] for n in carried]
+
+
+def _note_carried_views(lowering: Lowering, node: ast.For | ast.While, carried: list[str]) -> None:
+    """Which carried names end the body as views (``r = M[i]``), of which carried name's
+    array and where (``UNKNOWN`` where the index is computed in the loop: the last
+    iteration's row), for ``_follow_carried_views`` after the loop."""
+    views = lowering.views
+    found: dict[str, tuple[str | None, object]] = {}
+    for name in carried:
+        origin = views.origin(lowering.env[name])
+        if origin is None:
+            continue
+        base = views.current(origin.base)
+        holders = [n for n in carried if lowering.env[n] is base]
+        index = UNKNOWN if contains_tracer(origin.index) else origin.index
+        found[name] = (holders[0] if holders else None, index)
+    views.carried_views[id(node)] = found
+
+
+def _follow_carried_views(lowering: Lowering, node: ast.For | ast.While) -> None:
+    """After a loop: a carried name that ended its body as a view is a view of the carried
+    array it viewed (at an index of the loop's own: a view a write into is refused)."""
+    views = lowering.views
+    for name, (holder, index) in views.carried_views.pop(id(node), {}).items():
+        base = lowering.env[holder] if holder is not None else UNKNOWN
+        if index is UNKNOWN or base is UNKNOWN:
+            views.note_unfollowed(lowering.env[name], base)
+        else:
+            views.note(lowering.env[name], base, index)
 
 
 def _named_rows(
@@ -681,6 +714,7 @@ def _lower_while_carrying(
     graph = Graph(f"{lowering.parsed.name}_loop", tuple(in_vars), tuple(body), tuple(outs))
     params: Params = (("body", graph), ("cond", cond_graph))
     _emit_loop(lowering, "while", node, before, carried, avals, params, ends)
+    _follow_carried_views(lowering, node)
 
 
 def _unroll_static_while(lowering: Lowering, node: ast.While) -> bool:

@@ -13,6 +13,7 @@ imports in ``srcad.lower.imports``.
 from __future__ import annotations
 
 import ast
+import copy
 import random
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -130,8 +131,8 @@ def _as_subscript_assignment(lowering: Lowering, call: ast.expr) -> ast.Assign |
         return None
     if isinstance(call.func, ast.Attribute) and call.func.attr == "fill" and len(call.args) == 1:
         array, value = call.func.value, call.args[0]
-        if isinstance(array, ast.Name) and _is_array(evaluate(lowering, array)):
-            return _assignment(call, array.id, ast.Constant(Ellipsis), value)
+        if _is_written_array(lowering, array):
+            return _assignment(call, array, ast.Constant(Ellipsis), value)
         return None
     named = call.func.attr if isinstance(call.func, ast.Attribute) else ""
     if named not in FILLS or len(call.args) != 2:  # print(...), rng.shuffle(...): not read
@@ -140,16 +141,17 @@ def _as_subscript_assignment(lowering: Lowering, call: ast.expr) -> ast.Assign |
     if function not in (np.copyto, np.fill_diagonal):
         return None
     array, value = call.args
-    if not isinstance(array, ast.Name) or not _is_array(target := evaluate(lowering, array)):
+    if not _is_written_array(lowering, array):
         return None
+    target: Any = evaluate(lowering, array)
     if function is np.copyto:
-        return _assignment(call, array.id, ast.Constant(Ellipsis), value)
+        return _assignment(call, array, ast.Constant(Ellipsis), value)
     if target.ndim < 2 or (target.ndim > 2 and len(set(target.shape)) > 1):
         return None  # NumPy's own error: kept for the refusal below
     # [0, 1, ..., k - 1]: a list of ints, whatever the module calls numpy
     diagonal = ast.List([ast.Constant(k) for k in range(min(target.shape))], ast.Load())
     index = ast.Tuple([diagonal] * target.ndim, ast.Load())
-    return _assignment(call, array.id, index, value)
+    return _assignment(call, array, index, value)
 
 
 # NumPy functions besides ufuncs whose ``out=y`` fills y with what they return
@@ -180,7 +182,7 @@ def _ufunc_into(lowering: Lowering, call: ast.Call) -> ast.Assign | None:
         return None
     others = [k for k in call.keywords if k.arg != "out"]
     value = ast.copy_location(ast.Call(call.func, call.args, others), call)
-    return _assignment(call, out.id, index, value)
+    return _assignment(call, out, index, value)
 
 
 def _is_view_index(index: ast.expr) -> bool:
@@ -230,7 +232,7 @@ def _shuffled(lowering: Lowering, call: ast.Call) -> ast.Assign | None:
     length = ast.Call(ast.Name("len", ast.Load()), [ast.Name(array.id, ast.Load())], [])
     order = ast.Call(draw, [length], [])
     value = ast.Subscript(ast.Name(array.id, ast.Load()), order, ast.Load())
-    return _assignment(call, array.id, ast.Constant(Ellipsis), value)
+    return _assignment(call, array, ast.Constant(Ellipsis), value)
 
 
 def _is_zero(node: ast.expr) -> bool:
@@ -241,10 +243,34 @@ def _is_array(value: object) -> TypeGuard[Tracer | np.ndarray]:
     return isinstance(value, (Tracer, np.ndarray))
 
 
-def _assignment(call: ast.Call, name: str, index: ast.expr, value: ast.expr) -> ast.Assign:
-    target = ast.Subscript(ast.Name(name, ast.Load()), index, ast.Store())
+def _is_written_array(lowering: Lowering, node: ast.expr) -> bool:
+    """Whether ``node`` names an array a fill can write into: ``y``, or a subscript of one
+    without calls (``y[1:]``: the write goes through the view, ``srcad.lower.assignments``;
+    it is evaluated again there)."""
+    if isinstance(node, ast.Subscript):
+        calls = any(isinstance(n, ast.Call) for n in ast.walk(node))
+        return (
+            not calls
+            and _is_written_array(lowering, node.value)
+            and _is_array(evaluate(lowering, node))
+        )
+    return isinstance(node, ast.Name) and _is_array(evaluate(lowering, node))
+
+
+def _assignment(call: ast.Call, array: ast.expr, index: ast.expr, value: ast.expr) -> ast.Assign:
+    """``array[index] = value``, located at ``call``."""
+    target = ast.Subscript(_loaded(array), index, ast.Store())
     assignment = ast.Assign([target], value, lineno=call.lineno)
     return ast.fix_missing_locations(ast.copy_location(assignment, call))
+
+
+def _loaded(node: ast.expr) -> ast.expr:
+    """``node`` (a name or a subscript of one) as read."""
+    copied = copy.deepcopy(node)
+    for part in ast.walk(copied):
+        if hasattr(part, "ctx"):
+            part.ctx = ast.Load()
+    return copied
 
 
 def _skips_an_item(lowering: Lowering, node: ast.expr) -> bool:
@@ -294,18 +320,18 @@ def _array_sort(lowering: Lowering, call: ast.expr) -> ast.Call | None:
         return None
     array = call.func.value
     is_array = isinstance(array, ast.Name) and _is_array(lowering.env.get(array.id))
-    return call if is_array else None
+    is_view = isinstance(array, ast.Subscript) and _is_written_array(lowering, array)
+    return call if is_array or is_view else None
 
 
 def _lower_sort(lowering: Lowering, call: ast.Call, since: int) -> None:
     """``y.sort(axis=k)`` sorts ``y`` in place: the subscript assignment of its sorted
     values, which writes into ``y`` as NumPy does (an alias read later is refused)."""
-    assert isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name)
-    name = call.func.value.id
+    assert isinstance(call.func, ast.Attribute)
     axis: Any = evaluate(lowering, call.keywords[0].value) if call.keywords else -1
-    array: Any = lowering.env[name]  # a tracer: np.sort records its equation
+    array: Any = evaluate(lowering, call.func.value)  # a tracer: np.sort records its equation
     values = np.sort(array, axis=axis)
-    target = ast.Subscript(ast.Name(name, ast.Load()), ast.Constant(Ellipsis), ast.Store())
+    target = ast.Subscript(_loaded(call.func.value), ast.Constant(Ellipsis), ast.Store())
     assign(lowering, ast.fix_missing_locations(ast.copy_location(target, call)), values, since)
 
 

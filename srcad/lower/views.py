@@ -20,10 +20,15 @@ refused (``srcad.lower.aliasing.check_write``): that view would keep its old val
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from srcad.ir import Var
 from srcad.ir.builder import Tracer
+
+if TYPE_CHECKING:
+    from srcad.lower.context import Lowering
 
 
 @dataclass(frozen=True)
@@ -45,11 +50,25 @@ class Views:
     # loops that wrote into the rows they go through, by id: whether the target still
     # names the row at the end of the body (``row *= 2``: after the loop, a row too)
     rows_written: dict[int, bool] = field(default_factory=dict)
+    # loops kept as loops, by id: the carried names whose value is a view at the end of
+    # the body -> the carried name that holds the array it views (or None), and the index
+    carried_views: dict[int, dict[str, tuple[str | None, object]]] = field(default_factory=dict)
 
-    def note(self, view: object, base: object, index: object) -> None:
-        """``view = base[index]``: noted where it is a view of an array."""
-        if _is_array(view) and _is_array(base) and is_view_index(index):
+    def note(
+        self, view: object, base: object, index: object, lowering: Lowering | None = None
+    ) -> None:
+        """``view = base[index]``: noted where it is a view of an array (``lowering`` tells
+        0-d arrays among its ints, which index as copies)."""
+        parts = index if isinstance(index, tuple) else (index,)
+        is_view = _is_array(view) or (  # M[0, 1, ...]: a 0-d view
+            isinstance(view, (Tracer, np.ndarray)) and any(part is Ellipsis for part in parts)
+        )
+        if is_view and _is_array(base) and is_view_index(index, lowering):
             self.origins[id(view)] = ViewOrigin(view, base, index)
+
+    def note_unfollowed(self, view: object, base: object) -> None:
+        """``view`` views ``base`` (or ``UNKNOWN``) at a place srcad does not follow."""
+        self.origins[id(view)] = ViewOrigin(view, base, UNKNOWN)
 
     def origin(self, value: object) -> ViewOrigin | None:
         found = self.origins.get(id(value))
@@ -85,16 +104,60 @@ class Views:
 MAX_DEPTH = 64  # views of views: no program nests deeper; a guard against a cycle
 
 
-def is_view_index(index: object) -> bool:
-    """Whether ``y[index]`` is a view of ``y``: ints, slices, ``None`` and ``...`` only."""
+class _Unknown:
+    """The value of an array that a branch on data wrote in one branch and bound to another
+    array in the other, or a row a loop chose: a write through a view of it is refused."""
+
+    ndim = -1
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+
+
+def same_index(first: object, second: object) -> bool:
+    """Whether two indices are the same (traced parts: the same values)."""
+    if isinstance(first, tuple) and isinstance(second, tuple):
+        return len(first) == len(second) and all(map(same_index, first, second))
+    if isinstance(first, slice) and isinstance(second, slice):
+        ours, theirs = (first.start, first.stop, first.step), (
+            second.start,
+            second.stop,
+            second.step,
+        )
+        return all(same_index(a, b) for a, b in zip(ours, theirs, strict=True))
+    if isinstance(first, Tracer) or isinstance(second, Tracer):
+        return first is second
+    return type(first) is type(second) and first == second
+
+
+def is_view_index(index: object, lowering: Lowering | None = None) -> bool:
+    """Whether ``y[index]`` is a view of ``y``: ints, slices, ``None`` and ``...`` only
+    (not a 0-d int array, ``np.array(k)``, which indexes as an index array: a copy)."""
     parts = index if isinstance(index, tuple) else (index,)
     for part in parts:
         if isinstance(part, Tracer):
             if part.ndim != 0 or np.dtype(part.dtype).kind not in "iu":
                 return False
+            if lowering is not None and _is_zero_d_array(lowering, part):
+                return False
         elif not (part is None or part is Ellipsis or isinstance(part, (slice, int, np.integer))):
             return False
     return not any(isinstance(part, (bool, np.bool_)) for part in parts)
+
+
+ARRAY_MAKERS = ("copy", "asarray")  # np.array(k), np.asarray(k) of an int: 0-d arrays
+
+
+def _is_zero_d_array(lowering: Lowering, part: Tracer) -> bool:
+    """Whether the traced int ``part`` is a 0-d array (not a NumPy int): made by
+    ``np.array``/``np.asarray``, or one NumPy changes in place (``i = np.zeros((), int)``)."""
+    if lowering.zero_d_arrays.get(id(part)) is part:
+        return True
+    eqn = lowering.builder.producer(part.atom) if isinstance(part.atom, Var) else None
+    return eqn is not None and eqn.prim in ARRAY_MAKERS
 
 
 def _is_array(value: object) -> bool:
