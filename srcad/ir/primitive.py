@@ -324,7 +324,7 @@ def _parameter_names(function: Callable) -> tuple[str, ...]:
 
 
 # NumPy's result names spell these functions in capitals (``SVDResult``, ``QRResult``).
-ACRONYMS = {"svd": "SVD", "qr": "QR"}
+ACRONYMS = {"svd": "SVD", "qr": "QR", "real_spectrum": "Eig"}  # real_spectrum: eig checked
 
 
 @functools.cache

@@ -102,6 +102,7 @@ from srcad.ir import Const
 from srcad.ir.builder import GraphBuilder, Tracer
 from srcad.ir.index import encode_index
 from srcad.ir.indexing import index_add
+from srcad.ir.spectra import real_spectrum
 from srcad.ir.table.registry import call_primitive
 from srcad.lower.callees import array_of, as_float64, named
 from srcad.lower.discrete import discrete_method
@@ -516,6 +517,14 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
     return tuple(output)
 
 
+def eig(a: Any) -> Any:
+    """``np.linalg.eig(a)``, its result checked to be real where the code runs (NumPy gives
+    complex eigenvalues for some real matrices, which srcad's rules do not cover:
+    ``srcad.ir.spectra``)."""
+    eigenvalues, eigenvectors = call_primitive(np.linalg.eig, a)
+    return call_primitive(real_spectrum, eigenvalues, eigenvectors)
+
+
 def cholesky(a: Any, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True):
     """``scipy.linalg.cholesky``: NumPy's factor, upper unless ``lower`` (SciPy's default)."""
     return np.linalg.cholesky(a, upper=not lower)
@@ -715,6 +724,7 @@ COMPOSITIONS: dict[Callable, Callable] = {
     np.ix_: ix_,
     np.polyfit: polyfit,
     np.linalg.cond: cond,
+    np.linalg.eig: eig,
 }
 # scipy.linalg's, by name: srcad does not import SciPy, the user's code has
 SCIPY_LINALG: dict[str, Callable] = {

@@ -269,6 +269,18 @@ def eig_jvp(tangents, out, x):
     return _diagonal_of(m), v_dot
 
 
+@defvjp("real_spectrum")
+def real_spectrum_vjp(g, out, w, v):
+    return g  # the check passes the values on as they are
+
+
+@defjvp("real_spectrum")
+def real_spectrum_jvp(tangents, out, w, v):
+    return tuple(
+        np.zeros_like(x) if t is None else t for t, x in zip(tangents, (w, v), strict=True)
+    )
+
+
 # --- pinv, lstsq --------------------------------------------------------------------------------
 def _check_pinv(hermitian):
     if hermitian:

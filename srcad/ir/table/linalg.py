@@ -14,6 +14,7 @@ import string
 import numpy as np
 
 from srcad.ir.primitive import LINALG, STAR, Example, Prim
+from srcad.ir.spectra import real_spectrum
 from srcad.ir.table.registry import register
 
 MATMUL_EXAMPLES: tuple[Example, ...] = (
@@ -336,6 +337,19 @@ register(
             ((_REAL_SPECTRUM,), {}),
             ((np.stack([_REAL_SPECTRUM, _REAL_SPECTRUM.T + np.eye(3)]),), {}),
         ),
+        result_fields=("eigenvalues", "eigenvectors"),
+    )
+)
+# eig's result passed through the check that its eigenvalues are real (srcad.ir.spectra)
+_EIG = np.linalg.eig(_REAL_SPECTRUM)
+register(
+    Prim(
+        "real_spectrum",
+        real_spectrum,
+        LINALG,
+        2,
+        module="srcad.ir.spectra",
+        examples=(((_EIG.eigenvalues, _EIG.eigenvectors), {}),),
         result_fields=("eigenvalues", "eigenvectors"),
     )
 )
