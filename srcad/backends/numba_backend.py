@@ -402,17 +402,20 @@ def _mixes_precisions(compiled: Compiled) -> bool:
     for eqn in walk_eqns(compiled.graph.eqns):
         if eqn.prim in ("negative", "positive") and _ids(eqn.inputs) <= exact:
             exact |= _ids(eqn.outputs)
-        elif any(v.aval.dtype == "float64" for v in eqn.outputs) and any(
-            _is_python_float(atom, exact) or _is_promoted_single(atom) for atom in eqn.inputs
+        elif any(v.aval.dtype == "float64" for v in eqn.outputs) and (
+            any(_is_python_float(atom, exact) for atom in eqn.inputs)
+            or _promotes_single_by_ints(eqn.inputs)
         ):
             return True
     return False
 
 
-def _is_promoted_single(atom: object) -> bool:
-    """A float32 value in an equation that computes a float64 (``x32 * k`` of an int64
-    array ``k``: NumPy's promotion, which numba's single-precision variant does not make)."""
-    return isinstance(atom, Var) and atom.aval.dtype == "float32"
+def _promotes_single_by_ints(inputs: tuple) -> bool:
+    """A float32 value next to an int array in an equation that computes a float64 (``x32
+    * k`` of an int64 array ``k``: NumPy's promotion, which numba's single-precision
+    variant does not make)."""
+    dtypes = [a.aval.dtype for a in inputs if isinstance(a, Var)]
+    return "float32" in dtypes and any(np.dtype(d).kind in "iu" for d in dtypes)
 
 
 def _float32_inside(compiled: Compiled) -> bool:
