@@ -37,6 +37,17 @@ def robust_logdet(A):
     return 2.0 * np.sum(np.log(np.diag(L)))
 
 
+def handler_reads_its_own_factor(A):  # the README's pattern, the value in each block
+    K = 0.5 * (A + A.T)
+    try:
+        L = np.linalg.cholesky(K)
+        out = 2.0 * np.sum(np.log(np.diag(L)))
+    except np.linalg.LinAlgError:
+        L = np.linalg.cholesky(K @ K + SETTINGS["jitter"] * np.eye(K.shape[0]))
+        out = 1.0 + np.sum(np.log(np.diag(L)))  # its own L (was refused as the try's)
+    return out
+
+
 def with_else_and_finally(A):
     K = 0.5 * (A + A.T)
     scale = 1.0
@@ -230,7 +241,9 @@ def _plain_branch(fun, A) -> str:
     return "try"
 
 
-@pytest.mark.parametrize("fun", [robust_logdet, with_else_and_finally, checked_first])
+@pytest.mark.parametrize(
+    "fun", [robust_logdet, handler_reads_its_own_factor, with_else_and_finally, checked_first]
+)
 def test_each_call_takes_the_branch_the_plain_function_takes(fun):
     transformed = srcad.value_and_grad(fun)
     branches = []

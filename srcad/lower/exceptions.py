@@ -49,6 +49,7 @@ from srcad.lower.aliasing import rewritten
 from srcad.lower.branches import join_branches, lower_block
 from srcad.lower.dispatch import evaluate, lowers_statement
 from srcad.lower.jumps import FROM_RETURN
+from srcad.lower.liveness import read_before_bound
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering
@@ -210,6 +211,7 @@ def _refuse_reads_of_try_names(
     # Not the flags ``srcad.lower.jumps`` made of 'break' and 'continue' (no names of the
     # user's): a jump ends the block, so the handler of an exception sees them unset.
     changed &= lowering.visible_names
+    changed &= read_before_bound(handler.body)  # not L = ...; then L: the handler's own
     for inner in _nodes_inside(ast.Module(handler.body, [])):
         if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load):
             if inner.id in changed:
