@@ -183,7 +183,19 @@ def view_written_in_a_with_block_and_after(x):
     return M.sum()
 
 
+def fills_through_slices(x):
+    K = np.outer(x, x) * SCALE["value"]
+    np.fill_diagonal(K[:2, :2], 7.0 * x[0])
+    y = np.zeros(4)
+    np.copyto(y[1:], x[:3])
+    y[:1].fill(x[2])
+    u = x * 1.0
+    u[::-1].sort()  # sorted through a reversed view: descending
+    return K.sum() * x[0] + (y**2).sum() + (u * np.arange(4.0)).sum()
+
+
 WRITTEN_THROUGH_VIEWS = [
+    fills_through_slices,
     zero_d_view_added_to,
     rows_of_a_loop_that_breaks,
     rows_of_a_loop_that_continues,
@@ -210,7 +222,11 @@ WRITTEN_THROUGH_VIEWS = [
 
 @pytest.mark.parametrize("fun", WRITTEN_THROUGH_VIEWS)
 def test_a_write_into_a_view_changes_the_array_it_views(fun):
-    x = np.array([1.0, 2.0, 3.0])
+    x = (
+        np.array([1.0, 2.0, 3.0])
+        if fun is not fills_through_slices
+        else np.array([0.3, -0.7, 1.2, 0.5])
+    )
     try:
         for scale in (1.0, -0.5):  # a second call after the world changed
             SCALE["value"] = scale
