@@ -1207,3 +1207,66 @@ def test_a_write_into_an_array_a_function_or_an_iterator_holds_is_refused(fun):
     over an array made as a constant (np.zeros), and ``reversed`` of any (probe AE)."""
     with pytest.raises(srcad.errors.UnsupportedSyntax, match="also refers to"):
         srcad.grad(fun)(np.array([0.7, 0.3, 0.2]))
+
+
+def _add_to_first(d, v):
+    d[0] += v
+    return v
+
+
+def written_on_one_path_of_an_and(x):
+    d = np.zeros(2)
+    x[0] > 0 and _add_to_first(d, x[1])
+    return d[0] ** 2
+
+
+def written_on_one_path_of_an_or(x):
+    d = np.zeros(2)
+    _add_to_first(d, x[0]) or _add_to_first(d, x[1])
+    return d[0] ** 2
+
+
+def written_in_a_conditional_expression(x):
+    d = np.zeros(2)
+    _add_to_first(d, x[0]) if x[1] > 0 else _add_to_first(d, x[2])
+    return d[0] ** 2
+
+
+def written_by_a_generator_any_stops(x):
+    d = np.zeros(2)
+    found = any(_add_to_first(d, v) is not None for v in x)
+    return d[0] ** 2 + found
+
+
+def written_by_a_generator_a_loop_breaks_out_of(x):
+    d = np.zeros(2)
+    for _ in (_add_to_first(d, v) for v in x):
+        break
+    return d[0] ** 2
+
+
+def written_by_a_while_condition(x):
+    d = np.zeros(2)
+    while _add_to_first(d, x[1]) < -100.0:
+        pass
+    return d[0] ** 2
+
+
+@pytest.mark.parametrize(
+    "fun",
+    [
+        written_on_one_path_of_an_and,
+        written_on_one_path_of_an_or,
+        written_in_a_conditional_expression,
+        written_by_a_generator_any_stops,
+        written_by_a_generator_a_loop_breaks_out_of,
+        written_by_a_while_condition,
+    ],
+)
+def test_a_helpers_write_made_on_a_path_the_data_decide_in_an_expression_is_refused(fun):
+    """The write of a helper called in an 'and', an 'or', a conditional expression, a
+    generator that any() or a loop stops early, or a while condition was lost (zero
+    gradients), or the generated code raised UnboundLocalError (probe AK)."""
+    with pytest.raises(srcad.errors.UnsupportedSyntax, match="changes 'd'|change a value") as e:
+        srcad.grad(fun)(np.array([0.3, -0.5, 0.9]))
+    assert e.value.file == __file__

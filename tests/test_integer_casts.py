@@ -128,3 +128,33 @@ def test_an_in_place_update_keeps_the_arrays_dtype_as_numpy_does():
             np.testing.assert_allclose(gradient, wide, rtol=2e-3)
     finally:
         TABLE[:] = np.sin(3 * np.linspace(0.0, 1.0, 11))
+
+
+def constants_updated_in_place(x):
+    y = np.ones(3, np.float32)
+    y += np.full(3, 1e-9)  # float32 stays: y is still 1
+    k = np.full(3, 2**31 - 1, np.int32)
+    k += np.ones(3, np.int64)  # int32 wraps, as NumPy writes it back
+    return np.sum((y - 1.0) * 1e9 * x) + np.sum(k * x) * 1e-9
+
+
+def test_an_in_place_update_of_constants_keeps_their_dtype():
+    """Both sides known when compiling: the value was folded in float64 / int64 (probe AK)."""
+    x = np.array([0.3, -0.5, 0.9])
+    value, gradient = srcad.value_and_grad(constants_updated_in_place)(x)
+    assert value == pytest.approx(constants_updated_in_place(x), rel=1e-12)
+    np.testing.assert_allclose(gradient, np.full(3, -(2**31) * 1e-9), rtol=1e-12)
+
+
+def grows_in_place(x):
+    y = x[:1] * 2.0
+    y += x  # NumPy raises: the result's shape (3,) does not fit y's (1,)
+    return np.sum(y)
+
+
+def test_an_in_place_update_that_would_grow_the_array_raises_as_numpy_does():
+    with pytest.raises(ValueError, match="broadcast"):
+        grows_in_place(np.array([0.3, -0.5, 0.9]))
+    with pytest.raises(srcad.SrcadError, match="shape \\(3,\\).*shape \\(1,\\)") as error:
+        srcad.grad(grows_in_place)(np.array([0.3, -0.5, 0.9]))
+    assert error.value.file == __file__

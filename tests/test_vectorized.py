@@ -133,9 +133,14 @@ def int_for_some_elements(x):
     return np.sum(np.vectorize(lambda v: 0 if v < 0 else v * v)(x))
 
 
+def int_by_max(x):
+    return np.sum(np.vectorize(lambda v: max(v, 0))(x))  # NumPy: ints where v < 0 first
+
+
 def test_a_function_returning_an_int_or_a_float_as_the_data_decide_is_refused():
     """NumPy types the whole result by the first element's (ints from ``0``): srcad computed
     floats for every element, a silently different value (probe AE)."""
-    with pytest.raises(srcad.UnsupportedSyntax, match="returns an int or a float") as e:
-        srcad.grad(int_for_some_elements)(X)
-    assert e.value.line == int_for_some_elements.__code__.co_firstlineno + 1
+    for fun in (int_for_some_elements, int_by_max):
+        with pytest.raises(srcad.UnsupportedSyntax, match="returns an int or a float") as e:
+            srcad.grad(fun)(X)
+        assert e.value.line == fun.__code__.co_firstlineno + 1

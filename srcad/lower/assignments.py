@@ -227,7 +227,7 @@ def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) 
             check_not_passed_twice(lowering, node.target.id, current, node)
             value = binary(lowering, node.op, current, evaluate(lowering, node.value), node)
             _refuse_casting_in_place(lowering, current, value, node)
-            assign(lowering, node.target, _in_dtype_of(current, value), since)
+            assign(lowering, node.target, _written_in_place(lowering, current, value, node), since)
             for other in followers:
                 lowering.env[other] = lowering.env[node.target.id]
             give_to_viewed(lowering, current, lowering.env[node.target.id], node)
@@ -318,13 +318,30 @@ def _refuse_casting_in_place(
         )
 
 
-def _in_dtype_of(current: object, value: object) -> object:
-    """``a += x``'s new value in ``a``'s dtype, as NumPy writes it into ``a`` (``y32 += k``
-    of an int64 array ``k``: computed in float64, written as float32)."""
+def _written_in_place(
+    lowering: Lowering, current: object, value: object, node: ast.AugAssign
+) -> object:
+    """``a += x``'s new value as NumPy writes it into ``a``: in ``a``'s dtype (``y32 += k``
+    of an int64 array ``k``: computed in float64, written as float32), and refused where
+    it has another shape (NumPy raises: ``y += x`` cannot grow ``y``)."""
+    if _shape_of(value) != _shape_of(current):
+        raise lowering.located(
+            SrcadError,
+            f"'{ast.unparse(node)}' raises ValueError (the plain function raises here too): "
+            f"the result has shape {_shape_of(value)}, which cannot be written into "
+            f"'{ast.unparse(node.target)}' of shape {_shape_of(current)} in place",
+            node,
+        )
     before, after = _dtype_of(current), _dtype_of(value)
-    if not isinstance(value, Tracer) or before == after or before.startswith("str"):
+    if before == after or before.startswith("str") or not isinstance(value, (Tracer, np.ndarray)):
         return value
     return value.astype(np.dtype(before))
+
+
+def _shape_of(value: object) -> tuple[int, ...]:
+    if isinstance(value, (Tracer, np.ndarray)):
+        return tuple(value.shape)
+    return np.asarray(value).shape  # a number: ()
 
 
 _OPERATOR_TEXT = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}

@@ -560,8 +560,10 @@ def _decided(
         ):  # a falsy operand ends 'and', a truthy one 'or'
             return first
         return _decided(lowering, node, operands[1:], is_and)
+    before = dict(lowering.env)
     with lowering.builder.block() as eqns:
         rest = _decided(lowering, node, operands[1:], is_and)
+    refuse_effects_on_one_path(lowering, before, node, "'and'/'or'")
     if _is_truth(first) and _is_truth(rest) and all(map(_is_cheap_truth, eqns)):
         for eqn in eqns:
             lowering.builder.emit(eqn)
@@ -570,6 +572,27 @@ def _decided(
     if is_and:
         return emit_cond(lowering, node, truth, ["t"], [[rest], [first]], [eqns, []])[0]
     return emit_cond(lowering, node, truth, ["t"], [[first], [rest]], [[], eqns])[0]
+
+
+def refuse_effects_on_one_path(
+    lowering: Lowering, before: dict[str, object], node: Node, what: str
+) -> None:
+    """Refuse an expression that ran, on a path the data decide, a call that gave a name a
+    new value (a helper writing into an array its caller passed: ``c and h(d, v)``): the
+    expression's value is joined, the call's effect would not be."""
+    changed = [n for n, value in lowering.env.items() if before.get(n, _UNSET) is not value]
+    if changed:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node).splitlines()[0]}' runs a call that changes '{changed[0]}' "
+            f"(a helper writing into an array you pass it) on one path of an {what} that the "
+            "data decide; srcad follows such changes in 'if' statements: write "
+            "'if cond: h(...)' instead",
+            node,
+        )
+
+
+_UNSET = object()
 
 
 def _is_truth(value: object) -> bool:
@@ -589,12 +612,14 @@ def evaluate_if_expression(lowering: Lowering, node: ast.IfExp) -> object:
         return evaluate(lowering, node.body if test else node.orelse)
     values: list[list[object]] = []
     blocks = []
+    before = dict(lowering.env)
     for branch in (node.body, node.orelse):
         with lowering.builder.block() as eqns:
             try:
                 values.append([evaluate(lowering, branch)])
             except RaiseReached:  # a helper that raises
                 values.append([_NEVER])
+        refuse_effects_on_one_path(lowering, before, node, "'... if ... else ...'")
         blocks.append(eqns)
     if all(value[0] is _NEVER for value in values):
         emit_cond(lowering, node, test, [], [[], []], blocks)
@@ -718,20 +743,8 @@ def _noted_int_or_float(
     """``joined``, each noted where one branch gave an int (or a bool) and another a float:
     which one the value is depends on the data (``srcad.lower.vectorized`` refuses it)."""
     for k, value in enumerate(joined):
-        kinds = {_number_kind(branch[k]) for branch in values if k < len(branch)}
-        if kinds & set("biu") and kinds & set("fc"):
-            lowering.world.int_or_float[id(value)] = value
+        lowering.world.note_int_or_float([b[k] for b in values if k < len(b)], value)
     return joined
-
-
-def _number_kind(value: object) -> str:
-    """NumPy's kind letter of a number or an array's dtype ('' for other values)."""
-    dtype = getattr(value, "dtype", None)
-    if dtype is not None:
-        return np.dtype(dtype).kind
-    if isinstance(value, (bool, int, float, complex)):
-        return np.result_type(value).kind
-    return ""
 
 
 def _joined_outputs(

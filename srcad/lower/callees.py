@@ -163,6 +163,7 @@ def _extremum(
         picked = builder.tracer(builder.apply_atom("where", (replaced, item, result)))
         # np.where gives a 0-d array where Python's max gives the item: its number
         result = picked[()] if picked.shape == () else picked
+    lowering.world.note_int_or_float(items, result)  # max(v, 0): an int or a float
     return result
 
 

@@ -266,7 +266,17 @@ def call(
             args = [_own_items(lowering, value, node) for value in args]
         if function is next and args and isinstance(args[0], OneShot):  # hands out items
             return _next_of_one_shot(lowering, args[0], list(args[1:]), node)
+        before = dict(lowering.env)
         args = [consumed(lowering, value, node) for value in args]  # sum(gen), zip(gen, ...)
+        if function in (any, all) and any(lowering.env.get(n) is not v for n, v in before.items()):
+            raise lowering.located(  # any(h(d, v) for v in x): Python's stops at the first
+                UnsupportedSyntax,
+                f"'{ast.unparse(node)}' goes through a generator whose calls change a value "
+                "(a helper writing into an array you pass it), and stops where the data "
+                "decide, so Python makes fewer of the calls; loop over the items with 'if' "
+                "and 'break' instead",
+                node,
+            )
         args = [_items_of_view(value) for value in args]
         kwargs = {name: consumed(lowering, value, node) for name, value in kwargs.items()}
         if function in (getattr, hasattr) and len(args) >= 2 and isinstance(args[1], str):

@@ -34,6 +34,7 @@ from srcad.ir.prims import PRIMS
 from srcad.ir.walk import walk_eqns
 from srcad.lower.containers import Snapshot, container_labels, differs, snapshot_containers
 from srcad.lower.context import EnclosingNames, LocalFunction, Lowering
+from srcad.lower.jumps import MAY_BREAK
 
 if TYPE_CHECKING:
     from srcad.lower.context import Node
@@ -102,9 +103,14 @@ def loop_over_generator(
     before = snapshot_containers(lowering.env, made)
     labels = container_labels(lowering.env, made)
     start = len(builder.eqns)
+    env = dict(lowering.env)
     items = consumed(lowering, generator, loop)
     assert isinstance(items, list)  # a Deferred runs to the list of its items
     generator_effects = _has_effects(builder.eqns[start:])
+    changed = [name for name, value in env.items() if lowering.env.get(name) is not value]
+    if changed and getattr(loop, MAY_BREAK, False):
+        why = f"changes '{changed[0]}' (a helper writing into an array you pass it)"
+        raise _interleaved(lowering, generator, loop, why + ", and the loop may break")
     if len(items) > 1:
         _refuse_changes_the_loop_reads(lowering, generator, loop, before, labels)
     scope = generator.scope or lowering

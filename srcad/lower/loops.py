@@ -770,9 +770,19 @@ def _while_condition(
     lowering.env = dict(before)
     for name, var in zip(carried, in_vars, strict=True):
         lowering.env[name] = builder.tracer(var)
+    start = dict(lowering.env)
     with builder.block() as eqns:
         test = truth_of(lowering, evaluate(lowering, node.test), node.test)
+    changed = [n for n, value in lowering.env.items() if start.get(n) is not value]
     lowering.env = before
+    if changed:  # while h(d, v) < 0: the call's write, once per test, is not followed
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"this 'while' condition runs a call that changes '{changed[0]}' (a helper "
+            "writing into an array you pass it); srcad follows such changes in the loop's "
+            "body: call it there, and test what it gives",
+            node,
+        )
     if not isinstance(test, Tracer) or test.shape != ():
         raise lowering.located(
             SrcadError,

@@ -84,7 +84,7 @@ def refuse_int_or_float(lowering: Lowering, result: object, node: ast.Call, part
         raise lowering.located(
             UnsupportedSyntax,
             f"'{ast.unparse(node.func)}' calls a function that returns an int or a float "
-            f"depending on the data (an 'if' with an int in one branch); NumPy makes the "
+            f"depending on the data (an 'if' with an int in one branch, max(v, 0)); NumPy makes the "
             f"whole result in the dtype of the first {part}'s result (ints from 0, which "
             "cut off every value). Return floats in every branch (0.0 for 0)",
             node,

@@ -120,6 +120,16 @@ class Outside:
         return isinstance(self.path.root, ArgumentRoot)
 
 
+def number_kind(value: object) -> str:
+    """NumPy's kind letter of a number or an array's dtype ('' for other values)."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None:
+        return np.dtype(dtype).kind
+    if isinstance(value, (bool, int, float, complex)):
+        return np.result_type(value).kind
+    return ""
+
+
 class World:
     """Per-compilation record of outside reads: graph inputs and facts for the guard."""
 
@@ -156,6 +166,13 @@ class World:
         # values an ``if`` on data joined from an int and a float (``0 if a < 0 else a*a``),
         # by id (kept alive): NumPy's np.vectorize types its result by the first element's
         self.int_or_float: dict[int, object] = {}
+
+    def note_int_or_float(self, choices: list[object], result: object) -> None:
+        """``result`` is one of ``choices`` as the data decide (an ``if``'s branches, the
+        items of ``max``): noted where some are ints (or bools) and some floats."""
+        kinds = {number_kind(choice) for choice in choices}
+        if kinds & set("biu") and kinds & set("fc"):
+            self.int_or_float[id(result)] = result
 
     def stage(self, value: object, path: WorldPath) -> object:
         """What the lowering uses for ``value`` read at ``path`` (the same on every read)."""
