@@ -194,7 +194,29 @@ def fills_through_slices(x):
     return K.sum() * x[0] + (y**2).sum() + (u * np.arange(4.0)).sum()
 
 
+def view_of_a_zero_d_array(x):
+    a = np.array(x[0] * SCALE["value"])
+    q = a[...]  # a 0-d view of a: its write is a's
+    q *= x[1]
+    r = np.outer(x, x)[0, 1, ...]
+    s = r[...]
+    s += x[2] ** 2
+    return a * 2.0 + s
+
+
+def added_at_through_views_and_names(x):
+    M = np.outer(x, x) * SCALE["value"]
+    N = M  # a second name: sees the scatter
+    r = M[0]
+    np.add.at(r, [0, 0], x[1])  # into M through the view
+    for row in M[1:]:
+        np.subtract.at(row, [2], x[0])
+    return (N**2).sum()
+
+
 WRITTEN_THROUGH_VIEWS = [
+    view_of_a_zero_d_array,
+    added_at_through_views_and_names,
     fills_through_slices,
     zero_d_view_added_to,
     rows_of_a_loop_that_breaks,
@@ -287,9 +309,26 @@ def row_picked_by_a_zero_d_index_array(x):
     return M.sum() + r.sum()
 
 
+def row_picked_by_a_reshaped_argmax(x):
+    M = np.outer(x, x)
+    k = np.argmax(x, keepdims=True).reshape(())  # a 0-d array: M[k] is a copy
+    r = M[k]
+    r *= 2.0
+    return M.sum() + r.sum()
+
+
+def views_swapped_by_a_tuple_assignment(x):
+    M = np.outer(x, x)
+    a, b = M[0], M[1]
+    a[:], b[:] = b, a  # NumPy: both rows end as M[1]
+    return (M**2).sum()
+
+
 @pytest.mark.parametrize(
     "fun",
     [
+        row_picked_by_a_reshaped_argmax,
+        views_swapped_by_a_tuple_assignment,
         sibling_view_read_after,
         array_written_while_its_view_is_read,
         column_of_a_transpose,
@@ -317,3 +356,20 @@ def test_a_loop_writing_its_rows_and_rebinding_the_array_is_refused_where_it_sta
     with pytest.raises(srcad.errors.SrcadError, match="binds 'M' to another array") as error:
         srcad.grad(rows_written_and_the_name_rebound_in_a_long_loop)(np.array([1.0, 2.0, 3.0]))
     assert "test_view_writes.py:" in str(error.value)
+
+
+def rows_doubled(A, b):
+    for row in A:  # kept as a loop
+        row *= 2.0
+    return (b**2).sum()
+
+
+def test_a_write_through_a_view_in_a_loop_checks_the_array_is_not_passed_twice():
+    """The check was emitted in a body attempt that was discarded (probe AJ): f(M, M) gave
+    sum(M**2) where NumPy's b, the same array, has the doubled rows."""
+    M = np.tile(np.array([1.0, 2.0, 3.0]), (30, 1))
+    gradient = srcad.value_and_grad(rows_doubled)
+    value, _ = gradient(M, M.copy() * 1.5)
+    assert value == pytest.approx(rows_doubled(M.copy(), M * 1.5))
+    with pytest.raises(ValueError, match="passed in as another argument"):
+        gradient(M, M)

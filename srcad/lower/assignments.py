@@ -487,10 +487,9 @@ def _refuse_writes_into_later_items(
             continue
         written = lowering.env.get(element.value.id)
         later = items[k + 1 :]
-        if any(
-            isinstance(item, Tracer)
-            and item is not written
-            and same_memory(lowering, item, written)
+        if any(  # the array itself too: a[:], b[:] = b, a of views a, b (a sees its write)
+            isinstance(item, (Tracer, np.ndarray))
+            and (same_memory(lowering, item, written) or lowering.views.related(item, written))
             for item in later
         ):
             name = element.value.id
@@ -853,7 +852,10 @@ def add_at(lowering: Lowering, call: ast.Call, negated: bool = False) -> None:
             call,
         )
     base = lookup(lowering, target.id, call)
+    _refuse_outside_write(lowering, ast.Subscript(target, call.args[1], ast.Store()), base)
+    followers = check_write(lowering, target.id, base, call)  # a view's, an alias's too
     check_not_passed_twice(lowering, target.id, base, call)
+    written = base
     if isinstance(base, np.ndarray):
         base = lowering.builder.tracer(Const(base))
     index = index_of(lowering, call.args[1])
@@ -861,7 +863,11 @@ def add_at(lowering: Lowering, call: ast.Call, negated: bool = False) -> None:
     values = evaluate(lowering, call.args[2])
     if negated:
         values = -values if isinstance(values, Tracer) else -np.asarray(values)
-    lowering.env[target.id] = index_add(base, values, *arrays, index=static)
+    updated = index_add(base, values, *arrays, index=static)
+    lowering.env[target.id] = updated
+    for other in followers:  # N = M; np.add.at(M, ...): N is the same array
+        lowering.env[other] = updated
+    give_to_viewed(lowering, written, updated, call)
 
 
 def _mask_after_full_slices(index: object, base: Tracer) -> tuple[int, Tracer] | None:

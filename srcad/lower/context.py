@@ -96,6 +96,9 @@ class Lowering:
     # the arrays of parameters whose default is an array (``acc=np.zeros(3)``), by name
     default_arrays: dict[str, tuple[Tracer, ...]] = field(default_factory=dict)
     alias_checked: set[int] = field(default_factory=set)
+    # per loop being lowered (by id), ``alias_checked`` before it: each lowering of its body
+    # starts from it, as the checks a discarded attempt emitted are gone with it
+    checked_before_loops: dict[int, frozenset[int]] = field(default_factory=dict)
     # the ids of the values a while loop's body starts from (its carried values): a range
     # counted from one is a while loop too (srcad.lower.counted_loops)
     while_inputs: set[int] = field(default_factory=set)

@@ -380,12 +380,15 @@ def _once(lowering: Lowering, node: ast.For, item: object) -> None:
 
 
 def _structured_loop(lowering: Lowering, node: ast.For, iteration: Iteration) -> None:
-    env = lowering.env
+    env, checked = lowering.env, set(lowering.alias_checked)
     try:
         _structured_loop_of(lowering, node, iteration, _bound_later(lowering, node))
     except _Unroll:
         lowering.env = env  # without the placeholders: unrolled, the body binds them
+        lowering.alias_checked = checked  # unrolled, its writes are checked again
         raise
+    finally:
+        lowering.checked_before_loops.pop(id(node), None)
 
 
 def _structured_loop_of(
@@ -486,6 +489,8 @@ def _lower_body_once(
     builder = lowering.builder
     snapshot = snapshot_containers(before, lowering.world.made)
     generators = generator_states(before)
+    checked = lowering.checked_before_loops.setdefault(id(node), frozenset(lowering.alias_checked))
+    lowering.alias_checked = set(checked)  # an earlier attempt's checks went with its body
     lowering.env = dict(before)
     for name, var in zip(carried, in_vars, strict=True):
         lowering.env[name] = builder.tracer(var)
@@ -669,11 +674,14 @@ def _lower_while(lowering: Lowering, node: ast.While) -> None:
     before = _bound_later(lowering, node)
     carried = [n for n in _assigned_names(node.body) if n in before]
     carried += [n for n in _given_to_helpers(node.body, before) if n not in carried]
-    while True:
-        try:
-            return _lower_while_carrying(lowering, node, before, carried)
-        except _CarryMore as more:
-            carried += more.names
+    try:
+        while True:
+            try:
+                return _lower_while_carrying(lowering, node, before, carried)
+            except _CarryMore as more:
+                carried += more.names
+    finally:
+        lowering.checked_before_loops.pop(id(node), None)
 
 
 def _lower_while_carrying(

@@ -24,8 +24,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from srcad.ir import Var
+from srcad.ir import Const, Var
 from srcad.ir.builder import Tracer
+from srcad.ir.primitive import COMPARISON, ELEMENTWISE, PARAMETRIC, REDUCTION
+from srcad.ir.prims import PRIMS
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering
@@ -63,7 +65,7 @@ class Views:
         is_view = _is_array(view) or (  # M[0, 1, ...]: a 0-d view
             isinstance(view, (Tracer, np.ndarray)) and any(part is Ellipsis for part in parts)
         )
-        if is_view and _is_array(base) and is_view_index(index, lowering):
+        if is_view and isinstance(base, (Tracer, np.ndarray)) and is_view_index(index, lowering):
             self.origins[id(view)] = ViewOrigin(view, base, index)
 
     def note_unfollowed(self, view: object, base: object) -> None:
@@ -148,16 +150,26 @@ def is_view_index(index: object, lowering: Lowering | None = None) -> bool:
     return not any(isinstance(part, (bool, np.bool_)) for part in parts)
 
 
-ARRAY_MAKERS = ("copy", "asarray")  # np.array(k), np.asarray(k) of an int: 0-d arrays
-
-
 def _is_zero_d_array(lowering: Lowering, part: Tracer) -> bool:
-    """Whether the traced int ``part`` is a 0-d array (not a NumPy int): made by
-    ``np.array``/``np.asarray``, or one NumPy changes in place (``i = np.zeros((), int)``)."""
+    """Whether the traced int ``part`` may be a 0-d array (an index array: a copy), not a
+    NumPy int: anything but a loop's counter, arithmetic, a reduction (``np.argmax``) or an
+    element read by an int (``perm[i]``). An argument may be either (one compile serves
+    both); ``np.array(k)``, ``k.reshape(())``, ``a[0, ...]`` and a 0-d array NumPy changes
+    in place (``i = np.zeros((), int); i += 1``) are arrays."""
     if lowering.zero_d_arrays.get(id(part)) is part:
         return True
-    eqn = lowering.builder.producer(part.atom) if isinstance(part.atom, Var) else None
-    return eqn is not None and eqn.prim in ARRAY_MAKERS
+    atom = part.atom
+    if isinstance(atom, Const):
+        return isinstance(atom.value, np.ndarray)
+    eqn = lowering.builder.producer(atom) if isinstance(atom, Var) else None
+    if eqn is None:
+        return isinstance(atom, Var) and atom.id in lowering.world.argument_ids
+    if eqn.prim == "getitem":
+        return "..." in str(eqn.param_dict.get("index"))  # a[0, ...]: a 0-d view
+    return PRIMS[eqn.prim].kind not in NUMBER_KINDS
+
+
+NUMBER_KINDS = (ELEMENTWISE, PARAMETRIC, COMPARISON, REDUCTION)  # give NumPy scalars
 
 
 def _is_array(value: object) -> bool:
