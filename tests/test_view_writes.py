@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from transformations import assert_value_and_both_modes
 
 import srcad
 
@@ -252,12 +253,7 @@ def test_a_write_into_a_view_changes_the_array_it_views(fun):
     try:
         for scale in (1.0, -0.5):  # a second call after the world changed
             SCALE["value"] = scale
-            value, gradient = srcad.value_and_grad(fun)(x)
-            assert value == pytest.approx(fun(x), rel=1e-12)
-            expected = srcad.numerical_grad(fun, x)
-            np.testing.assert_allclose(gradient, expected, rtol=1e-6, atol=1e-6)
-            forward = srcad.grad(fun, mode="forward")(x)
-            np.testing.assert_allclose(forward, expected, rtol=1e-6, atol=1e-6)
+            assert_value_and_both_modes(fun, x)
     finally:
         SCALE["value"] = 1.0
 

@@ -37,3 +37,14 @@ def assert_transformed(name, fun, x, got):
     np.testing.assert_allclose(
         np.reshape(got, square), np.reshape(rows, square), rtol=1e-5, atol=1e-6
     )
+
+
+def assert_value_and_both_modes(fun, x, atol=1e-6):
+    """srcad's value of ``fun`` at ``x`` is the plain function's, and its gradient in reverse
+    and in forward mode agrees with central differences."""
+    value, gradient = srcad.value_and_grad(fun)(x)
+    assert np.isclose(value, fun(x), rtol=1e-12, atol=0.0)
+    expected = srcad.numerical_grad(fun, x)
+    np.testing.assert_allclose(gradient, expected, rtol=1e-6, atol=atol)
+    forward = srcad.grad(fun, mode="forward")(x)
+    np.testing.assert_allclose(forward, expected, rtol=1e-6, atol=atol)
