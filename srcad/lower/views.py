@@ -9,12 +9,24 @@ back to the array it views, as NumPy's write into their shared memory shows thro
     for row in M:          # each row views M at [i] (i the loop's counter)
         row /= row.sum()   # M' = M with [i] = row / row.sum(): the loop carries M
 
-A view is noted where it is made by basic indexing (ints, slices, ``None``, ``...``) of an
-array (``srcad.lower.expressions.subscript_of``, a loop's rows). When a write replaces an
-array by its new value, the array's later value is noted too (``replaced``), so a view made
-before the write (a loop's rows, made once) gives its own writes back to the array's value
-of the moment. A write into an array that another live view shares memory with is still
-refused (``srcad.lower.aliasing.check_write``): that view would keep its old values.
+A view is noted where it is made by basic indexing (ints, slices, ``None``, ``...``; not a
+0-d int array, which indexes as a copy) of an array (``srcad.lower.expressions.
+subscript_of``, a loop's rows). When a write replaces an array by its new value, the array's
+later value is noted too (``replaced``), so a view made before the write (a loop's rows,
+made once) gives its own writes back to the array's value of the moment
+(``srcad.lower.assignments.give_to_viewed``). Where the data decide:
+
+- the branches of an ``if`` (a ``with`` block, a loop's ``break`` flags) each note their
+  own later values; after the join, an array written in a branch takes the joined value of
+  the name that holds its new value in every branch, and a name that ends every branch as
+  a view at one place is a view of the joined array (``srcad.lower.branches``);
+- a loop kept as a loop carries the arrays its body wrote through a view, and its rows
+  view the carried array (``srcad.lower.loops``);
+- otherwise the array is ``UNKNOWN`` (written in one branch, bound to another array in the
+  other; a row the loop chose): a write through such a view is refused.
+
+A write into an array that another live view shares memory with is still refused
+(``srcad.lower.aliasing.check_write``): that view would keep its old values.
 """
 
 from __future__ import annotations
