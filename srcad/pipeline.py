@@ -273,7 +273,11 @@ def _compile_reverse(fun, signature, wrt, has_aux, is_scalar, disk_key=None) -> 
         lowered,
         "grad",
         wrt,
-        inputs=(*lowered.input_paths, *lowered.world_paths, *_cotangent_paths(graph, is_scalar)),
+        inputs=(
+            *lowered.input_paths,
+            *lowered.world_paths,
+            *_cotangent_paths(graph, is_scalar, set(signature.params)),
+        ),
         returns=(_output_tree(lowered, len(graph.outputs)), grads),
         output_names=_gradient_names(lowered, inputs, len(graph.outputs)),
     )
@@ -291,7 +295,7 @@ def _compile_forward(fun, signature, wrt, disk_key=None, quiet=False, outputs=No
     if quiet:
         result = replace(result, eqns=without_effects(result.eqns))
     n = len(lowered.graph.outputs)
-    tangent_paths = _tangent_names([lowered.input_paths[i] for i in inputs])
+    tangent_paths = _tangent_names([lowered.input_paths[i] for i in inputs], set(signature.params))
     spec = _spec(
         plain,
         signature,
@@ -582,14 +586,28 @@ def _spec(
     )
 
 
-def _cotangent_paths(graph: Graph, is_scalar: bool) -> tuple[tuple[str, str | None], ...]:
+def _cotangent_paths(
+    graph: Graph, is_scalar: bool, taken: set[str]
+) -> tuple[tuple[str, str | None], ...]:
     """The cotangent parameters: ``dout=1.0`` for a scalar loss; for ``vjp`` one per output
-    leaf, without a default (``dout``, or ``dout_0``, ``dout_1``, ...)."""
+    leaf, without a default (``dout``, or ``dout_0``, ``dout_1``, ...); named apart from the
+    function's parameters (``taken``: a ``dout`` of the user's, a backprop helper's)."""
+    stem = _free_name("dout", taken)
     if is_scalar:
-        return (("dout", _unit_literal(graph.outputs[0])),)
+        return ((stem, _unit_literal(graph.outputs[0])),)
     if len(graph.outputs) == 1:
-        return (("dout", None),)
-    return tuple((f"dout_{k}", None) for k in range(len(graph.outputs)))
+        return ((stem, None),)
+    return tuple((_free_name(f"{stem}_{k}", taken), None) for k in range(len(graph.outputs)))
+
+
+def _free_name(stem: str, taken: set[str]) -> str:
+    """``stem``, or ``stem_seed``, ``stem_seed2``... where the function has a parameter
+    of that name."""
+    name, n = stem, 1
+    while name in taken:
+        name = f"{stem}_seed" if n == 1 else f"{stem}_seed{n}"
+        n += 1
+    return name
 
 
 def _unit_literal(value) -> str:
@@ -602,15 +620,16 @@ def _path_name(path: tuple) -> str:
     return "_".join(str(part) for part in path)
 
 
-def _tangent_names(paths: list[tuple]) -> tuple[tuple[str], ...]:
+def _tangent_names(paths: list[tuple], taken: set[str]) -> tuple[tuple[str], ...]:
     """The parameters that take the tangents of the leaves at ``paths``, each one name:
     ``params_W_dot`` (a dict's key that is no identifier, "init hiddens", spelled with _,
-    made unique with a number)."""
+    made unique with a number, also from the function's parameters ``taken``: ``q_dot``
+    of a Lagrangian ``L(q, q_dot)``)."""
     names: list[str] = []
     for path in paths:
         stem = "".join(c if c.isalnum() or c == "_" else "_" for c in _path_name(path))
         name, n = f"{stem}_dot", 1  # the path starts with the argument's name: an identifier
-        while name in names:
+        while name in names or name in taken:
             n += 1
             name = f"{stem}_dot_{n}"
         names.append(name)

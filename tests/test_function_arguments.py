@@ -170,3 +170,27 @@ def test_a_module_argument_is_a_constant_compared_by_identity():
         np.testing.assert_allclose(srcad.grad(namespaced, mode=mode)(x), expected, rtol=1e-6)
         np.testing.assert_allclose(srcad.grad(namespaced, mode=mode)(x, np), expected, rtol=1e-6)
         np.testing.assert_allclose(srcad.grad(namespaced, mode=mode)(x, xp=np), expected, rtol=1e-6)
+
+
+def lagrangian(q, q_dot):  # a tangent named q_dot would be a second parameter 'q_dot'
+    return 0.5 * np.sum(q_dot**2) - np.sum(np.cos(q))
+
+
+def backprop_step(x, dout):  # the user's own dout, not srcad's seed
+    return np.sum(x * dout) ** 2
+
+
+def test_generated_parameters_are_named_apart_from_the_functions_own():
+    """q_dot and dout of the user's clashed with srcad's tangent and seed parameters: a
+    SyntaxError (duplicate argument) or the seed read as the user's array (probe AM)."""
+    q, q_dot = np.array([0.3, 0.5]), np.array([1.0, -2.0])
+    np.testing.assert_allclose(srcad.hessian(lagrangian)(q, q_dot), np.diag(np.cos(q)))
+    np.testing.assert_allclose(srcad.grad(lagrangian, mode="forward")(q, q_dot), np.sin(q))
+    x, dout = np.array([1.0, 2.0]), np.array([3.0, -1.0])
+    for mode in ("reverse", "forward"):
+        np.testing.assert_allclose(
+            srcad.grad(backprop_step, argnums=(0, 1), mode=mode)(x, dout),
+            (2 * np.sum(x * dout) * dout, 2 * np.sum(x * dout) * x),
+        )
+    _, pullback = srcad.vjp(backprop_step, x, dout)
+    np.testing.assert_allclose(pullback(2.0)[1], 4 * np.sum(x * dout) * x)
