@@ -531,3 +531,35 @@ def test_a_return_of_another_structure_in_a_handler_is_refused_naming_the_return
     with pytest.raises(srcad.SrcadError, match="^.*the value returned is a tuple") as caught:
         srcad.value_and_grad(returns_other_structures, has_aux=True)(np.ones(3))
     assert "return_value" not in str(caught.value)
+
+
+def changed_before_the_call_that_raises(x):
+    t = x[0]
+    try:
+        t = t * 3.0  # kept by Python where the next line raises
+        s = np.sum(np.linalg.cholesky(np.diag(x)))
+    except np.linalg.LinAlgError:
+        s = 0.0
+    return t + s
+
+
+def written_through_a_view_before_the_call(x):
+    M = np.outer(x, x) + 1.0
+    try:
+        row = M[0]
+        row *= 3.0
+        s = np.sum(np.linalg.cholesky(np.diag(x)))
+    except np.linalg.LinAlgError:
+        s = 0.0
+    return np.sum(M) + s
+
+
+@pytest.mark.parametrize(
+    "fun", [changed_before_the_call_that_raises, written_through_a_view_before_the_call]
+)
+def test_a_change_before_the_call_that_raises_read_after_is_refused(fun):
+    """The handler's path took the values from before the block, the plain function keeps
+    the block's changes up to the raise (probe AL): refused."""
+    with pytest.raises(srcad.UnsupportedSyntax, match="before a call that may raise") as error:
+        srcad.grad(fun)(np.array([0.3, -0.7, 1.1]))
+    assert error.value.file == __file__

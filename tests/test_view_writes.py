@@ -215,7 +215,17 @@ def added_at_through_views_and_names(x):
     return (N**2).sum()
 
 
+def zero_d_arrays_written_with_constants(x):
+    a = np.zeros(())
+    a[()] = 2.0  # was an InternalError (probe AL)
+    M = np.outer(x, x) * SCALE["value"]
+    r = M[0, 1, ...]
+    r[...] = 2.0
+    return a * x[0] + M.sum()
+
+
 WRITTEN_THROUGH_VIEWS = [
+    zero_d_arrays_written_with_constants,
     view_of_a_zero_d_array,
     added_at_through_views_and_names,
     fills_through_slices,
@@ -320,9 +330,29 @@ def views_swapped_by_a_tuple_assignment(x):
     return (M**2).sum()
 
 
+def row_picked_by_np_where(x):
+    M = np.outer(x, x) + 1.0
+    k = np.where(x[0] > 0, 1, 2)  # a 0-d array: M[k] is a copy
+    row = M[k]
+    row *= 5.0
+    return np.sum(M)
+
+
+def row_picked_by_a_counter_array(x):
+    M = np.outer(x, x) + 1.0
+    k = np.zeros((), dtype=int)  # carried by the loop: still a 0-d array
+    for _ in range(2):
+        row = M[k]
+        row *= x
+        k += 1
+    return np.sum(M)
+
+
 @pytest.mark.parametrize(
     "fun",
     [
+        row_picked_by_np_where,
+        row_picked_by_a_counter_array,
         row_picked_by_a_reshaped_argmax,
         views_swapped_by_a_tuple_assignment,
         sibling_view_read_after,
@@ -369,3 +399,26 @@ def test_a_write_through_a_view_in_a_loop_checks_the_array_is_not_passed_twice()
     assert value == pytest.approx(rows_doubled(M.copy(), M * 1.5))
     with pytest.raises(ValueError, match="passed in as another argument"):
         gradient(M, M)
+
+
+def written_into_a_broadcast(x):
+    B = np.broadcast_to(x * 1.0, (3, 3))
+    B[0, 0] = 1.0
+    return B.sum()
+
+
+def written_into_a_diagonal(x):
+    M = np.outer(x, x)
+    d = np.diagonal(M)
+    d *= 2.0
+    return M.sum()
+
+
+@pytest.mark.parametrize("fun", [written_into_a_broadcast, written_into_a_diagonal])
+def test_a_write_into_a_read_only_view_raises_as_numpy_does(fun):
+    x = np.array([0.3, -0.7, 1.1])
+    with pytest.raises(ValueError, match="read-only"):
+        fun(x)
+    with pytest.raises(srcad.SrcadError, match="read-only") as error:
+        srcad.grad(fun)(x)
+    assert "test_view_writes.py:" in str(error.value)

@@ -223,6 +223,7 @@ def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) 
         current = lookup(lowering, node.target.id, node)
         is_zero_d = _is_zero_d_array(lowering, current)
         if isinstance(current, (Tracer, np.ndarray)) and (current.ndim >= 1 or is_zero_d):
+            _refuse_read_only(lowering, current, node)
             followers = check_write(lowering, node.target.id, current, node)  # y += v: into y
             check_not_passed_twice(lowering, node.target.id, current, node)
             value = binary(lowering, node.op, current, evaluate(lowering, node.value), node)
@@ -693,12 +694,32 @@ def _assign_subscript(
             "dicts and objects the function made whose class has its own __setitem__",
             target,
         )
+    _refuse_read_only(lowering, base, target)
     updated = _updated(lowering, base, index, value, target)
-    lowering.builder.set_hint(updated.atom, name)
+    if isinstance(updated.atom, Var):  # (a 0-d array written whole with a constant: one)
+        lowering.builder.set_hint(updated.atom, name)
     lowering.env[name] = updated
     for other in followers:  # z = y; y[i] = v: z is the same array
         lowering.env[other] = updated
     give_to_viewed(lowering, written, updated, target)
+
+
+READ_ONLY_VIEWS = ("broadcast_to", "diagonal")  # NumPy's views that take no write
+
+
+def _refuse_read_only(lowering: Lowering, base: object, node: Node) -> None:
+    """NumPy raises for a write into ``np.broadcast_to``'s or ``np.diagonal``'s view."""
+    eqn = None
+    if isinstance(base, Tracer) and isinstance(base.atom, Var):
+        eqn = lowering.builder.producer(base.atom)
+    if eqn is not None and eqn.prim in READ_ONLY_VIEWS:
+        raise lowering.located(
+            SrcadError,
+            f"'{ast.unparse(node).splitlines()[0]}' raises ValueError (the plain function "
+            f"raises here too): np.{eqn.prim} gives a read-only view; write into a copy "
+            "(.copy()) or into the array itself",
+            node,
+        )
 
 
 def give_to_viewed(lowering: Lowering, old: object, new: object, node: Node) -> None:

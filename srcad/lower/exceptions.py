@@ -35,6 +35,7 @@ jump out of the ``finally`` block.
 from __future__ import annotations
 
 import ast
+import builtins
 import types
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -91,6 +92,7 @@ def _lower_handled(lowering: Lowering, node: ast.Try) -> None:
     handler = node.handlers[0]
     exceptions = _caught(lowering, handler)
     _refuse_reads_of_try_names(lowering, node, handler)
+    _refuse_changes_before_a_raise(lowering, node, handler)
     flag = _flag_name(lowering)
     test = lowering.builder.tracer(Const(Catching(exceptions, flag), "try"))
     bodies = [
@@ -222,6 +224,71 @@ def _refuse_reads_of_try_names(
                     "what the handler needs before the 'try'",
                     inner,
                 )
+
+
+def _refuse_changes_before_a_raise(
+    lowering: Lowering, node: ast.Try, handler: ast.ExceptHandler
+) -> None:
+    """Where the handler runs, srcad's values are those from before the ``try`` block; the
+    plain function keeps what the block changed before the call that raised (``t = t * 3``
+    then ``np.linalg.cholesky(K)``). Refused where code after the statement reads such a
+    name and the handler does not bind it first."""
+    calls = [k for k, statement in enumerate(node.body) if _may_raise(statement)]
+    if not calls:
+        return
+    before_a_raise = ast.Module(node.body[: calls[-1]], [])
+    changed = _changed_names(before_a_raise, lowering.env) & lowering.visible_names
+    read_after = lowering.live.get(id(node), frozenset())
+    assigned = {
+        target.id
+        for statement in handler.body
+        if isinstance(statement, ast.Assign)
+        for target in statement.targets
+        if isinstance(target, ast.Name)
+    }
+    bound_first = assigned - read_before_bound(handler.body)
+    if _writes_in_place(before_a_raise):  # row *= 3 writes into M too: any name may see it
+        changed |= read_after & lowering.visible_names
+    kept = sorted((changed & read_after) - bound_first)
+    if kept:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"the 'try' block changes '{kept[0]}' before a call that may raise, and the code "
+            f"after the statement reads it: where the handler runs, Python keeps that "
+            "change, srcad's code does not follow where the block stopped. Make the call "
+            f"that may raise the block's first statement, or set '{kept[0]}' in the "
+            "handler too",
+            node,
+        )
+
+
+LINALG_WORDS = ("linalg", "chol", "solve", "inv", "eig", "svd", "qr", "lstsq", "det", "lu_")
+
+
+def _may_raise(statement: ast.stmt) -> bool:
+    """Whether ``statement`` calls what may raise LinAlgError: a linear-algebra function
+    by its name, or a function of the user's (a bare name Python does not define)."""
+    for call in ast.walk(statement):
+        if not isinstance(call, ast.Call):
+            continue
+        text = ast.unparse(call.func)
+        if any(word in text for word in LINALG_WORDS):
+            return True
+        if isinstance(call.func, ast.Name) and not hasattr(builtins, call.func.id):
+            return True
+    return False
+
+
+def _writes_in_place(block: ast.AST) -> bool:
+    """Whether ``block`` writes into an array (``y[i] = v``, ``y += v``, ``out=``)."""
+    for inner in _nodes_inside(block):
+        if isinstance(inner, ast.AugAssign) or (
+            isinstance(inner, ast.Subscript) and isinstance(inner.ctx, ast.Store)
+        ):
+            return True
+        if isinstance(inner, ast.keyword) and inner.arg == "out":
+            return True
+    return False
 
 
 def _changed_names(block: ast.AST, local: dict[str, object]) -> set[str]:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from srcad.ir import Const, Var
+from srcad.ir import Const
 from srcad.ir.builder import Tracer
 from srcad.ir.primitive import COMPARISON, ELEMENTWISE, PARAMETRIC, REDUCTION
 from srcad.ir.prims import PRIMS
@@ -168,20 +168,34 @@ def _is_zero_d_array(lowering: Lowering, part: Tracer) -> bool:
     element read by an int (``perm[i]``). An argument may be either (one compile serves
     both); ``np.array(k)``, ``k.reshape(())``, ``a[0, ...]`` and a 0-d array NumPy changes
     in place (``i = np.zeros((), int); i += 1``) are arrays."""
+    return _may_be_zero_d_array(lowering, part, frozenset())
+
+
+def _may_be_zero_d_array(lowering: Lowering, part: object, seen: frozenset[int]) -> bool:
+    if isinstance(part, np.ndarray):
+        return True
+    if not isinstance(part, Tracer):
+        return False
     if lowering.zero_d_arrays.get(id(part)) is part:
         return True
     atom = part.atom
     if isinstance(atom, Const):
         return isinstance(atom.value, np.ndarray)
-    eqn = lowering.builder.producer(atom) if isinstance(atom, Var) else None
-    if eqn is None:
-        return isinstance(atom, Var) and atom.id in lowering.world.argument_ids
+    if atom.id in seen:
+        return False
+    eqn = lowering.builder.producer(atom)
+    if eqn is None:  # an argument (either), or a value a loop carries: as it may start
+        options = lowering.alternatives.get(atom.id, ())
+        return atom.id in lowering.world.argument_ids or any(
+            _may_be_zero_d_array(lowering, option, seen | {atom.id}) for option in options
+        )
     if eqn.prim == "getitem":
         return "..." in str(eqn.param_dict.get("index"))  # a[0, ...]: a 0-d view
-    return PRIMS[eqn.prim].kind not in NUMBER_KINDS
+    return eqn.prim in ARRAY_RESULTS or PRIMS[eqn.prim].kind not in NUMBER_KINDS
 
 
 NUMBER_KINDS = (ELEMENTWISE, PARAMETRIC, COMPARISON, REDUCTION)  # give NumPy scalars
+ARRAY_RESULTS = ("where", "select")  # but these: arrays, 0-d ones of numbers
 
 
 def _is_array(value: object) -> bool:
