@@ -224,7 +224,16 @@ def zero_d_arrays_written_with_constants(x):
     return a * x[0] + M.sum()
 
 
+def row_read_later_by_a_generator(x):
+    M = np.outer(x, x) + SCALE["value"]
+    row = M[0]
+    lazy = (row[i] * x[i] for i in range(3))  # reads 'row' when it runs
+    row *= 3.0
+    return sum(lazy) + M.sum()
+
+
 WRITTEN_THROUGH_VIEWS = [
+    row_read_later_by_a_generator,
     zero_d_arrays_written_with_constants,
     view_of_a_zero_d_array,
     added_at_through_views_and_names,
@@ -348,9 +357,18 @@ def row_picked_by_a_counter_array(x):
     return np.sum(M)
 
 
+def array_written_while_a_generator_reads_its_view(x):
+    M = np.outer(x, x) + 1.0
+    row = M[0]
+    lazy = (row[i] * x[i] for i in range(3))
+    M[0] = x * 3.0  # NumPy's row sees it; the generator read the old row (probe AL)
+    return sum(lazy)
+
+
 @pytest.mark.parametrize(
     "fun",
     [
+        array_written_while_a_generator_reads_its_view,
         row_picked_by_np_where,
         row_picked_by_a_counter_array,
         row_picked_by_a_reshaped_argmax,

@@ -75,7 +75,7 @@ def check_write(lowering: Lowering, name: str, value: object, node: Node) -> lis
             followers.append(other)  # z = y; y[0] = 1.0: z is the new y too
         elif any(held is base for base in viewed):
             continue  # given the write (srcad.lower.assignments.give_to_viewed)
-        elif any(_shares(lowering, array, value) for array in arrays_in(held)):
+        elif any(_shares(lowering, h.array, value) for h in _held_apart_from(held, name)):
             raise _shared_write(lowering, name, f"'{other}'", node)
     sharing = [h for h in lowering.inlining.caller_holds if same_memory(lowering, h.array, value)]
     if sharing and not _writes_back(lowering, name, sharing):
@@ -93,6 +93,12 @@ def check_write(lowering: Lowering, name: str, value: object, node: Node) -> lis
                 node,
             )
     return followers
+
+
+def _held_apart_from(held: object, name: str) -> list[HeldArray]:
+    """The arrays ``held`` holds but the one a generator reads by ``name`` (it sees the
+    write, which rebinds the name)."""
+    return [h for h in held_arrays(held) if h.slot is None or h.slot[1] != reading(name)]
 
 
 def _shares(lowering: Lowering, array: object, value: object) -> bool:
@@ -414,8 +420,10 @@ def held_arrays(
         items = [(ITEMS, value.inner)]
     elif isinstance(value, Rows):  # iter(x): reads x's rows until it is done
         items = [] if value.is_done else [(ITEMS, value.array)]
-    elif isinstance(value, Deferred):
+    elif isinstance(value, Deferred):  # and the arrays of the names it reads when it runs
         items = [] if value.consumed else [(ITEMS, held) for held in value.held]
+        scope = value.scope.env if value.scope is not None and not value.consumed else {}
+        items += [(reading(name), scope[name]) for name in sorted(value.reads) if name in scope]
     elif isinstance(value, LocalFunction):  # lambda o=o: o[0]: its defaults
         defaults = [p.default for p in value.signature.parameters.values()]
         items = [(ITEMS, d) for d in defaults if d is not inspect.Parameter.empty]
@@ -442,6 +450,13 @@ def held_arrays(
 
 
 ITEMS = "items"  # the slot of what an iterator, a generator or a function holds
+
+
+def reading(name: str) -> str:
+    """The slot of the array a generator reads by ``name`` when it runs: a write through
+    that name rebinds it, which the generator then reads (a write through another name
+    would not reach it: refused)."""
+    return f"read by name {name}"
 
 
 def _operands(iterator: np.nditer) -> tuple[np.ndarray, ...]:
