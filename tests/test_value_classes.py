@@ -405,7 +405,8 @@ def test_fsum_is_the_exactly_rounded_sum_and_each_item_counts_once():
     the gradient 2 (probe AF)."""
 
     def cancelling(w):
-        return math.fsum([1e16, w * SETTINGS["factor"], -1e16, w]) + math.fsum(v * v for v in [w])
+        rows = iter(np.array([w, 2.0 * w]))  # math.fsum(iter(x)) was refused (probe AK)
+        return math.fsum([1e16, w * SETTINGS["factor"], -1e16, w]) + math.fsum(rows) - 3.0 * w
 
     gradient = srcad.value_and_grad(cancelling)
     try:
@@ -413,7 +414,7 @@ def test_fsum_is_the_exactly_rounded_sum_and_each_item_counts_once():
             SETTINGS["factor"] = factor
             value, got = gradient(w)
             assert value == cancelling(w)
-            assert got == pytest.approx(factor + 1.0 + 2.0 * w, rel=1e-14)
+            assert got == pytest.approx(factor + 1.0, rel=1e-14)
             assert srcad.grad(cancelling, mode="forward")(w) == pytest.approx(got, rel=1e-14)
     finally:
         SETTINGS["factor"] = 2.0

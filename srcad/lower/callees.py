@@ -214,7 +214,8 @@ def _items(lowering: Lowering, items: object, node: ast.Call) -> list[object]:
     array with more axes would give rows, whose truth and order Python cannot tell)."""
     if isinstance(items, Tracer) and items.ndim > 1:
         name = ast.unparse(node.func)
-        message = f"{name}() of an array of shape {items.shape}; use np.{name} with an axis"
+        numpys = {"math.fsum": "sum", "math.prod": "prod"}.get(name, name)
+        message = f"{name}() of an array of shape {items.shape}; use np.{numpys} with an axis"
         raise lowering.located(SrcadError, message, node)
     return static_items(lowering, items, node)
 

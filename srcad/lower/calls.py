@@ -530,13 +530,14 @@ def _traced_if_array(lowering: Lowering, value: object) -> object:
 
 # Builtins that iterate over their arguments (``reversed`` and ``next`` call other methods)
 ITERATING = frozenset({list, tuple, dict, sorted, filter, zip, enumerate, max, min})
+ITERATING |= {math.fsum, math.prod}  # math.fsum(iter(x)): the rows it has left
 
 
 def _own_items(lowering: Lowering, value: object, node: ast.Call) -> object:
     """The items of an object whose class defines ``__iter__``, as it gives them, and of
     ``enumerate`` / ``zip`` of traced arrays (list(enumerate(w))); any other value as it
     is."""
-    if has_own_method(value, "__iter__") or isinstance(value, (Enumerated, Zipped)):
+    if has_own_method(value, "__iter__") or isinstance(value, (Enumerated, Zipped, Rows)):
         return static_items(lowering, value, node)
     return value
 
