@@ -158,3 +158,37 @@ def test_an_in_place_update_that_would_grow_the_array_raises_as_numpy_does():
     with pytest.raises(srcad.SrcadError, match="shape \\(3,\\).*shape \\(1,\\)") as error:
         srcad.grad(grows_in_place)(np.array([0.3, -0.5, 0.9]))
     assert error.value.file == __file__
+
+
+def doubled_mask_and_counts(x, mask, counts):
+    return np.sum(x * (mask + mask)) + np.sum(x * (counts + counts))  # bool: or; int8: wraps
+
+
+def test_a_sum_of_a_bool_or_int_array_with_itself_is_numpys():
+    """``m + m`` was simplified to ``2.0 * m``: 2 for a mask's True (NumPy: True), no wrap
+    for int8 (probe AN)."""
+    x = np.array([0.3, -1.2, 0.8])
+    mask = np.array([True, False, True])
+    counts = np.array([100, -128, 7], np.int8)
+    value, gradient = srcad.value_and_grad(doubled_mask_and_counts)(x, mask, counts)
+    assert value == pytest.approx(doubled_mask_and_counts(x, mask, counts), rel=1e-12)
+    np.testing.assert_allclose(gradient, mask + (counts + counts).astype(float))
+
+
+def written_with_leading_ones(x):
+    y = np.zeros(4)
+    y[1:3] = np.ones((1, 2)) * x[0]  # NumPy drops the leading 1
+    M = np.zeros((2, 2))
+    M[0] = x[None] * 2.0
+    return np.sum(y**2 * x[1]) + np.sum(M**3)
+
+
+def test_a_write_of_a_value_with_leading_ones_differentiates_in_reverse_mode():
+    """Reverse mode raised an InternalError (probe AO); forward mode was right."""
+    x = np.array([0.3, -0.7])
+    for mode in ("reverse", "forward"):
+        np.testing.assert_allclose(
+            srcad.grad(written_with_leading_ones, mode=mode)(x),
+            srcad.numerical_grad(written_with_leading_ones, x),
+            rtol=1e-6,
+        )

@@ -563,3 +563,25 @@ def test_a_change_before_the_call_that_raises_read_after_is_refused(fun):
     with pytest.raises(srcad.UnsupportedSyntax, match="before a call that may raise") as error:
         srcad.grad(fun)(np.array([0.3, -0.7, 1.1]))
     assert error.value.file == __file__
+
+
+def _fill_then_factor(y, K):
+    y[0] = 7.0  # kept by Python where the factorisation then raises
+    return np.linalg.cholesky(K)
+
+
+def helper_writes_before_it_raises(x):
+    K = -x[0] * np.eye(2)
+    y = x * 1.0
+    try:
+        L = _fill_then_factor(y, K)
+        s = np.sum(L)
+    except np.linalg.LinAlgError:
+        s = 0.0
+    return s + np.sum(y * x)
+
+
+def test_a_helper_that_may_write_and_raise_in_the_try_block_is_refused():
+    """Its write was lost where the handler ran (probe AO)."""
+    with pytest.raises(srcad.UnsupportedSyntax, match="changes 'y' before a call"):
+        srcad.grad(helper_writes_before_it_raises)(np.array([1.0, 2.0]))

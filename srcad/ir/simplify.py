@@ -12,7 +12,7 @@ After:   %3 = multiply %0 %1;  (%4 is %3)
 - identity operands: ``x * 1``, ``1 * x``, ``x + 0``, ``x / 1``, ``x ** 1`` are ``x``, and
   ``-(-x)`` is ``x``, when the result has ``x``'s shape and dtype;
 - ``np.abs(x) ** 2`` (an even power) is ``x ** 2``;
-- ``x + x`` is ``2.0 * x``; scalars first: ``s * (r * z)`` is ``(s * r) * z`` for scalars
+- ``x + x`` is ``2.0 * x`` for floats (a bool mask's ``m + m`` is ``m``, an int8's wraps); scalars first: ``s * (r * z)`` is ``(s * r) * z`` for scalars
   ``s``, ``r`` whose product has the result's precision (one pass over the array instead
   of two);
 - a reduction of a 0-d array over axis 0 or -1, which NumPy's ufunc reductions take as no
@@ -91,7 +91,8 @@ def simplify_equation(
             return even
     if prim_name in ("divide", "power") and isinstance(atoms[1], Const) and atoms[0].aval == out:
         return atoms[0] if _is_scalar_equal(atoms[1].value, 1) else None
-    if prim_name == "add" and isinstance(atoms[0], Var) and atoms[0] == atoms[1]:
+    is_float = isinstance(atoms[0], Var) and np.dtype(atoms[0].aval.dtype).kind == "f"
+    if prim_name == "add" and is_float and atoms[0] == atoms[1]:  # (m + m of a mask: m)
         return recorder.apply_atom("multiply", (2.0, atoms[0]))  # x + x
     if prim_name == "add":
         return _identity_operand(atoms, 0, out)

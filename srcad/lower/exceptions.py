@@ -238,6 +238,7 @@ def _refuse_changes_before_a_raise(
         return
     before_a_raise = ast.Module(node.body[: calls[-1]], [])
     changed = _changed_names(before_a_raise, lowering.env) & lowering.visible_names
+    changed |= _passed_to_helpers(node.body[: calls[-1] + 1])  # fill(y, K): y, then a raise
     read_after = lowering.live.get(id(node), frozenset())
     assigned = {
         target.id
@@ -277,6 +278,21 @@ def _may_raise(statement: ast.stmt) -> bool:
         if isinstance(call.func, ast.Name) and not hasattr(builtins, call.func.id):
             return True
     return False
+
+
+def _passed_to_helpers(statements: list[ast.stmt]) -> set[str]:
+    """The names passed to functions of the user's (bare names Python does not define),
+    which may write into them before they raise."""
+    return {
+        argument.id
+        for statement in statements
+        for call in ast.walk(statement)
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and not hasattr(builtins, call.func.id)
+        for argument in call.args
+        if isinstance(argument, ast.Name)
+    }
 
 
 def _writes_in_place(block: ast.AST) -> bool:

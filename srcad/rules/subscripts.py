@@ -32,8 +32,11 @@ def setitem_vjp(g, out, y, v, *arrays, index):
     dy = setitem(g, 0.0, *arrays, index=index)
     repeats_possible = any(np.ndim(a) >= 1 for a in arrays)  # int arrays, not single ints
     kept = _kept_writes(np.shape(y), arrays, index) if repeats_possible else None
-    dv = unbroadcast(written if kept is None else written * kept, v)
-    return (dy, dv) + (None,) * len(arrays)
+    written = written if kept is None else written * kept
+    extra = np.ndim(v) - np.ndim(written)  # y[1:3] = ones((1, 2)): NumPy drops the 1s
+    if extra > 0:
+        written = np.reshape(written, (1,) * extra + np.shape(written))
+    return (dy, unbroadcast(written, v)) + (None,) * len(arrays)
 
 
 def _kept_writes(shape: tuple, arrays: tuple, index) -> object:
