@@ -1272,3 +1272,15 @@ def test_a_helpers_write_made_on_a_path_the_data_decide_in_an_expression_is_refu
     ) as e:
         srcad.grad(fun)(np.array([0.3, -0.5, 0.9]))
     assert e.value.file == __file__
+
+
+def appended_on_one_path_of_an_and(x):
+    items = []
+    x[1] < 0 and items.append(x[0])  # the append's gradient was lost (probe AO)
+    return sum(items) + x[2]
+
+
+def test_a_container_changed_on_one_path_of_an_and_is_refused():
+    with pytest.raises(srcad.errors.UnsupportedSyntax, match="changes a list or dict") as e:
+        srcad.grad(appended_on_one_path_of_an_and)(np.array([0.3, -0.7, 1.2]))
+    assert e.value.file == __file__

@@ -400,6 +400,30 @@ def test_maths_folds_of_numbers_from_data():
         assert_matches_central_differences(folds, x)
 
 
+def test_min_max_and_math_functions_of_python_floats_give_python_floats():
+    """round(min(float(a), 3.0), 2) and round(math.sqrt(a * a), 2) rounded as NumPy does
+    (2.68 for Python's 2.67); x32 * max(float(a), 0.5) came out float64 (probes AN, AO)."""
+
+    def rounded(x):
+        a = float(x[0]) * SETTINGS["factor"]
+        return round(min(a, 3.0), 2) * x[1] + round(math.sqrt(a * a), 2) * x[1]
+
+    def scaled(x):
+        return np.sum(x.astype(np.float32) * max(float(x[0]), 0.5))
+
+    x = np.array([2.675, 1.5])
+    try:
+        for factor in (1.0, 0.5):  # a global: 2.675, then 1.3375
+            SETTINGS["factor"] = factor
+            value, got = srcad.value_and_grad(rounded)(x)
+            assert value == rounded(x)
+            np.testing.assert_allclose(got, [0.0, 2 * round(2.675 * factor, 2)])
+    finally:
+        SETTINGS["factor"] = 2.0
+    value, _ = srcad.value_and_grad(scaled)(x)
+    assert type(value) is np.float32 and value == scaled(x)
+
+
 def test_fsum_is_the_exactly_rounded_sum_and_each_item_counts_once():
     """math.fsum([1e16, w, -1e16, w]) is 2w; srcad added as NumPy does and gave w, with
     the gradient 2 (probe AF)."""

@@ -561,9 +561,10 @@ def _decided(
             return first
         return _decided(lowering, node, operands[1:], is_and)
     before = dict(lowering.env)
+    contents = snapshot_containers(before, lowering.world.made)
     with lowering.builder.block() as eqns:
         rest = _decided(lowering, node, operands[1:], is_and)
-    refuse_effects_on_one_path(lowering, before, node, "'and'/'or'")
+    refuse_effects_on_one_path(lowering, before, node, "'and'/'or'", contents)
     if _is_truth(first) and _is_truth(rest) and all(map(_is_cheap_truth, eqns)):
         for eqn in eqns:
             lowering.builder.emit(eqn)
@@ -575,24 +576,31 @@ def _decided(
 
 
 def refuse_effects_on_one_path(
-    lowering: Lowering, before: dict[str, object], node: Node, what: str
+    lowering: Lowering, before: dict[str, object], node: Node, what: str, contents: Snapshot
 ) -> None:
     """Refuse an expression that ran, on a path the data decide, a call that gave a name a
-    new value (a helper writing into an array its caller passed: ``c and h(d, v)``): the
-    expression's value is joined, the call's effect would not be."""
+    new value (a helper writing into an array its caller passed: ``c and h(d, v)``) or
+    changed a list or dict (``c and xs.append(v)``, ``contents``: as they were before):
+    the expression's value is joined, the call's effect would not be."""
     changed = [n for n, value in lowering.env.items() if before.get(n, _UNSET) is not value]
+    if restore_containers(contents):
+        changed.append("a list or dict")
     if changed:
         raise lowering.located(
             UnsupportedSyntax,
-            f"'{ast.unparse(node).splitlines()[0]}' runs a call that changes '{changed[0]}' "
-            f"(a helper writing into an array you pass it) on one path of an {what} that the "
-            "data decide; srcad follows such changes in 'if' statements: write "
-            "'if cond: h(...)' instead",
+            f"'{ast.unparse(node).splitlines()[0]}' runs a call that changes "
+            f"{_quoted(changed[0])} (a helper writing into an array you pass it, a list's "
+            f"append) on one path of an {what} that the data decide; srcad follows such "
+            "changes in 'if' statements: write 'if cond: h(...)' instead",
             node,
         )
 
 
 _UNSET = object()
+
+
+def _quoted(name: str) -> str:
+    return name if name == "a list or dict" else f"'{name}'"
 
 
 def _is_truth(value: object) -> bool:
@@ -613,13 +621,14 @@ def evaluate_if_expression(lowering: Lowering, node: ast.IfExp) -> object:
     values: list[list[object]] = []
     blocks = []
     before = dict(lowering.env)
+    contents = snapshot_containers(before, lowering.world.made)
     for branch in (node.body, node.orelse):
         with lowering.builder.block() as eqns:
             try:
                 values.append([evaluate(lowering, branch)])
             except RaiseReached:  # a helper that raises
                 values.append([_NEVER])
-        refuse_effects_on_one_path(lowering, before, node, "'... if ... else ...'")
+        refuse_effects_on_one_path(lowering, before, node, "'... if ... else ...'", contents)
         blocks.append(eqns)
     if all(value[0] is _NEVER for value in values):
         emit_cond(lowering, node, test, [], [[], []], blocks)

@@ -164,7 +164,15 @@ def _extremum(
         # np.where gives a 0-d array where Python's max gives the item: its number
         result = picked[()] if picked.shape == () else picked
     lowering.world.note_int_or_float(items, result)  # max(v, 0): an int or a float
+    if all(_is_python_float(item) for item in items) and isinstance(result, Tracer):
+        return _as_float(result)  # max of Python floats is one: weak, rounded as Python's
     return result
+
+
+def _is_python_float(value: object) -> bool:
+    if isinstance(value, Tracer):
+        return value.aval.is_weak and value.dtype.kind == "f"
+    return type(value) is float
 
 
 _MISSING = object()
@@ -194,7 +202,8 @@ def _number_of(
         return value if value.aval.is_weak and value.dtype.kind == "f" else _as_float(value)
     if function is round and len(args) == 2 and args[1] is not None:
         if value.aval.is_weak and value.dtype.kind == "f":  # Python's round of its float
-            return lowering.builder.apply("python_round_digits", (value,), {"ndigits": args[1]})
+            number = lowering.builder.apply("python_float", (value,))  # np.sqrt(a): np.float64
+            return lowering.builder.apply("python_round_digits", (number,), {"ndigits": args[1]})
         return np.round(value, args[1])  # NumPy's number: np.round, as its __round__ is
     row = NUMBER_CONVERSIONS[function]
     assert row is not None  # float and bool returned above

@@ -354,7 +354,8 @@ def call(
         if prim.kind == CUSTOM:  # a function of the user's with a rule of theirs
             rely_on_user_rules(lowering.world, prim)
             return _custom_call(lowering, prim, args, kwargs, node)
-        return record_call(lowering.builder, prim.name, tuple(args), kwargs, as_array)
+        result = record_call(lowering.builder, prim.name, tuple(args), kwargs, as_array)
+        return _python_float_of_math(function, result)
     if isinstance(function, types.MethodType) and isinstance(function.__self__, Tracer):
         return function(*args, **kwargs)
     owner = getattr(function, "__self__", None)
@@ -540,6 +541,16 @@ def _own_items(lowering: Lowering, value: object, node: ast.Call) -> object:
     if has_own_method(value, "__iter__") or isinstance(value, (Enumerated, Zipped, Rows)):
         return static_items(lowering, value, node)
     return value
+
+
+def _python_float_of_math(function: object, result: object) -> object:
+    """``math.sqrt(v)`` of a NumPy number is a Python float (weak, rounded by ``round``
+    as Python does), which NumPy's row on it is not."""
+    is_math = getattr(function, "__module__", None) == "math"
+    if is_math and isinstance(result, Tracer) and result.shape == () and not result.aval.is_weak:
+        if result.dtype.kind == "f":
+            return result.builder.apply("python_float", (result,))
+    return result
 
 
 def _rearranges(function: object) -> bool:
