@@ -440,3 +440,16 @@ def test_a_write_into_a_read_only_view_raises_as_numpy_does(fun):
     with pytest.raises(srcad.SrcadError, match="read-only") as error:
         srcad.grad(fun)(x)
     assert "test_view_writes.py:" in str(error.value)
+
+
+def filled_with_an_array(x):
+    y = np.zeros(3)
+    y.fill(x)  # NumPy: ValueError (fill takes a number)
+    return y.sum()
+
+
+def test_fill_with_an_array_raises_as_numpy_does():
+    with pytest.raises(ValueError):
+        filled_with_an_array(np.array([0.3, -0.7, 1.1]))
+    with pytest.raises(srcad.SrcadError, match="fill takes a number"):
+        srcad.grad(filled_with_an_array)(np.array([0.3, -0.7, 1.1]))

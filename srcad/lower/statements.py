@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 
-from srcad.errors import UnsupportedSyntax
+from srcad.errors import SrcadError, UnsupportedSyntax
 from srcad.ir.builder import Tracer
 from srcad.ir.world import REFUSE_CHANGED_ARGUMENTS
 from srcad.lower import imports, literals  # noqa: F401  (register their rules)
@@ -131,9 +131,19 @@ def _as_subscript_assignment(lowering: Lowering, call: ast.expr) -> ast.Assign |
         return None
     if isinstance(call.func, ast.Attribute) and call.func.attr == "fill" and len(call.args) == 1:
         array, value = call.func.value, call.args[0]
-        if _is_written_array(lowering, array):
-            return _assignment(call, array, ast.Constant(Ellipsis), value)
-        return None
+        if not _is_written_array(lowering, array):
+            return None
+        calls = any(isinstance(n, ast.Call) for n in ast.walk(value))  # (evaluated again)
+        shape = () if calls else getattr(evaluate(lowering, value), "shape", ())
+        if shape != ():
+            raise lowering.located(
+                SrcadError,
+                f"'{ast.unparse(call)}' raises ValueError (the plain function raises here "
+                f"too): fill takes a number, not an array of shape {shape}; write "
+                f"{ast.unparse(array)}[...] = ... to copy an array in",
+                call,
+            )
+        return _assignment(call, array, ast.Constant(Ellipsis), value)
     named = call.func.attr if isinstance(call.func, ast.Attribute) else ""
     if named not in FILLS or len(call.args) != 2:  # print(...), rng.shuffle(...): not read
         return None
