@@ -16,7 +16,7 @@ import ast
 import builtins
 import copy
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -50,13 +50,10 @@ from srcad.lower.dispatch import (
     evaluate_at,
     lowers_statement,
 )
-from srcad.lower.expressions import contains_tracer
 from srcad.lower.generators import Deferred, consumed, loop_over_generator
 from srcad.lower.iteration import (
     Iteration,
     counter_name,
-    iteration_items,
-    last_item,
     live_items,
     loop_item,
     stop_dim,
@@ -70,10 +67,20 @@ from srcad.lower.loop_tests import (
     hoisted_assignments,
     retest,
 )
+from srcad.lower.loop_views import (
+    check_rows_written_in_place,
+    follow_carried_views,
+    follow_views_after_loop,
+    item_after,
+    named_rows,
+    note_carried_views,
+    note_rows,
+    noted_items,
+    row_of,
+)
 from srcad.lower.operator_methods import truth_of
 from srcad.lower.returns import block_returns
 from srcad.lower.rows import rows_read_when_used
-from srcad.lower.views import UNKNOWN
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering
@@ -296,7 +303,7 @@ def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None
                 node,
             ) from None
         try:
-            _unroll(lowering, node, _noted_items(lowering, iteration))
+            _unroll(lowering, node, noted_items(lowering, iteration))
         except SrcadError as error:
             if why.error is not None:  # met again unrolled: loops around it do not retry
                 error.srcad_unrolled = True  # type: ignore[attr-defined]
@@ -308,7 +315,7 @@ def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None
     targets = set(_target_names(node.target))
     rebound = targets & bound_in(node.body)  # i = i * 2 in the body: its last value
     if targets & read and not rebound:
-        assign(lowering, node.target, _last_item(lowering, iteration), len(lowering.builder.eqns))
+        assign(lowering, node.target, item_after(lowering, iteration), len(lowering.builder.eqns))
     elif targets & read and not isinstance(node.target, ast.Name):
         for name in targets:
             lowering.env.pop(name, None)
@@ -317,31 +324,6 @@ def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None
                 "of its target, which srcad does not follow; assign what you need to a "
                 "variable of your own in the body"
             )
-
-
-def _noted_items(lowering: Lowering, iteration: Iteration) -> list[object]:
-    """The items of a loop unrolled, each row noted as a view of the array it is a row of:
-    a write into it goes to the array's value of the moment (``srcad.lower.views``)."""
-    items = iteration_items(iteration)
-    if len(iteration.arrays) == 1:
-        positions = range(iteration.start, iteration.stop, iteration.step)
-        for position, item in zip(positions, items, strict=True):
-            lowering.views.note(_row_of(item, iteration), iteration.arrays[0], position)
-    return items
-
-
-def _last_item(lowering: Lowering, iteration: Iteration) -> object:
-    """The target's value after a loop kept as a loop: its last item, a row of the array's
-    value after the loop where the body wrote into the rows (``srcad.lower.views``)."""
-    item = last_item(iteration)
-    array = iteration.arrays[0] if len(iteration.arrays) == 1 else None
-    now = lowering.views.current(array)
-    if array is None or now is array or not isinstance(now, Tracer):
-        return item
-    last = range(iteration.start, iteration.stop, iteration.step)[-1]
-    row = now[last]
-    lowering.views.note(row, now, last)
-    return (cast(tuple, item)[0], row) if iteration.is_enumerate else row
 
 
 def _with_target_flags_set(lowering: Lowering, node: ast.For) -> ast.For:
@@ -446,12 +428,7 @@ def _structured_loop_carrying(
     if stop_axis is not None:
         params += (("stop_dim", stop_axis),)
     _emit_loop(lowering, "for", node, before, carried, avals, params, ends)
-    _follow_carried_views(lowering, node)
-    rows = _named_rows(iteration, before)
-    if rows is not None and id(node) in lowering.views.rows_written:
-        lowering.views.replaced(rows[0], lowering.env[rows[1]])  # M after for row in M
-        if lowering.views.rows_written[id(node)] and isinstance(node.target, ast.Name):
-            lowering.env[node.target.id] = _last_item(lowering, iteration)  # M's last row
+    follow_views_after_loop(lowering, node, iteration, before)
 
 
 def _lower_loop_body(
@@ -494,7 +471,7 @@ def _lower_body_once(
     lowering.env = dict(before)
     for name, var in zip(carried, in_vars, strict=True):
         lowering.env[name] = builder.tracer(var)
-    rows = _named_rows(iteration, before)
+    rows = named_rows(iteration, before)
     start: object = None
     later = dict(lowering.views.later)
     try:
@@ -504,12 +481,12 @@ def _lower_body_once(
                 item = loop_item(builder.tracer(counter), iteration)
                 iterated_item(lowering, item)
                 if rows is not None:  # for row in M: row *= 2 writes into M's value now
-                    start = _note_rows(lowering, _row_of(item, iteration), rows, counter)
+                    start = note_rows(lowering, row_of(item, iteration), rows, counter)
                 assign(lowering, node.target, item, since)
             lower_block(lowering, node.body)
             if rows is not None and isinstance(node, ast.For):
-                _check_rows_written_in_place(lowering, node, rows[1], start)
-            _note_carried_views(lowering, node, carried)
+                check_rows_written_in_place(lowering, node, rows[1], start)
+            note_carried_views(lowering, node, carried)
             outs = [_carried_atom(lowering.env[n], n, node) for n in carried]
     except (StaticValueNeeded, RaiseReached, _Unroll, SrcadError) as error:
         restore_containers(snapshot)  # (a value it carries is no array: _carried_atom)
@@ -534,87 +511,6 @@ def _lower_body_once(
     if _static_changed(before, after, carried):
         raise _Unroll  # a value known when compiling (an int counter): each step knows it
     return body, outs, [after[n] for n in carried]
-
-
-def _note_carried_views(lowering: Lowering, node: ast.For | ast.While, carried: list[str]) -> None:
-    """Which carried names end the body as views (``r = M[i]``), of which carried name's
-    array and where (``UNKNOWN`` where the index is computed in the loop: the last
-    iteration's row), for ``_follow_carried_views`` after the loop."""
-    views = lowering.views
-    found: dict[str, tuple[str | None, object]] = {}
-    for name in carried:
-        origin = views.origin(lowering.env[name])
-        if origin is None:
-            continue
-        base = views.current(origin.base)
-        holders = [n for n in carried if lowering.env[n] is base]
-        index = UNKNOWN if contains_tracer(origin.index) else origin.index
-        found[name] = (holders[0] if holders else None, index)
-    views.carried_views[id(node)] = found
-
-
-def _follow_carried_views(lowering: Lowering, node: ast.For | ast.While) -> None:
-    """After a loop: a carried name that ended its body as a view is a view of the carried
-    array it viewed (at an index of the loop's own: a view a write into is refused)."""
-    views = lowering.views
-    for name, (holder, index) in views.carried_views.pop(id(node), {}).items():
-        base = lowering.env[holder] if holder is not None else UNKNOWN
-        if index is UNKNOWN or base is UNKNOWN:
-            views.note_unfollowed(lowering.env[name], base)
-        else:
-            views.note(lowering.env[name], base, index)
-
-
-def _named_rows(
-    iteration: Iteration | None, before: dict[str, object]
-) -> tuple[object, str] | None:
-    """The array whose rows a loop kept as a loop binds to its target, and the one name
-    that holds it (``for row in M``): the rows' writes go to that name's value in the body
-    (``srcad.lower.views``). None for other loops: a write into their rows is refused where
-    another name reads the array (``srcad.lower.aliasing``)."""
-    if iteration is None or len(iteration.arrays) != 1:
-        return None
-    array = iteration.arrays[0]
-    holders = [name for name, value in before.items() if value is array]
-    return (array, holders[0]) if len(holders) == 1 else None
-
-
-def _row_of(item: object, iteration: Iteration) -> object:
-    return item[1] if iteration.is_enumerate and isinstance(item, tuple) else item
-
-
-def _note_rows(lowering: Lowering, row: object, rows: tuple[object, str], counter: Var) -> object:
-    """The row the body binds views the array's value in the body (the carried one, which
-    is returned)."""
-    array, holder = rows
-    start = lowering.env[holder]
-    lowering.views.note(row, array, lowering.builder.tracer(counter))
-    if start is not array:
-        lowering.views.replaced(array, start)
-    return start
-
-
-def _check_rows_written_in_place(
-    lowering: Lowering, node: ast.For, holder: str, start: object
-) -> None:
-    """Where the body wrote into the array it goes through (``row *= 2``), note it (after
-    the loop, the target is a row of the array's new value), and refuse a body that also
-    binds the array's name to another array: NumPy's loop goes on through the first array,
-    which srcad does not keep apart from the name's new value."""
-    written = lowering.views.current(start)
-    if written is start:
-        return
-    target = lowering.env.get(node.target.id) if isinstance(node.target, ast.Name) else None
-    lowering.views.rows_written[id(node)] = lowering.views.origin(target) is not None
-    if lowering.env[holder] is not written:
-        raise lowering.located(
-            UnsupportedSyntax,
-            f"this loop writes into the rows of '{holder}' it goes through and binds "
-            f"'{holder}' to another array: NumPy's loop goes on through the first array, "
-            f"whose new values srcad does not keep apart; write '{holder}[i] = ...' in a "
-            f"loop over range(len({holder})), or give the new array another name",
-            node,
-        )
 
 
 def _carried_atom(value: object, name: str, node: ast.For | ast.While) -> Var | Const:
@@ -722,7 +618,7 @@ def _lower_while_carrying(
     graph = Graph(f"{lowering.parsed.name}_loop", tuple(in_vars), tuple(body), tuple(outs))
     params: Params = (("body", graph), ("cond", cond_graph))
     _emit_loop(lowering, "while", node, before, carried, avals, params, ends)
-    _follow_carried_views(lowering, node)
+    follow_carried_views(lowering, node)
 
 
 def _unroll_static_while(lowering: Lowering, node: ast.While) -> bool:
