@@ -582,7 +582,7 @@ def refuse_effects_on_one_path(
     new value (a helper writing into an array its caller passed: ``c and h(d, v)``) or
     changed a list or dict (``c and xs.append(v)``, ``contents``: as they were before):
     the expression's value is joined, the call's effect would not be."""
-    changed = [n for n, value in lowering.env.items() if before.get(n, _UNSET) is not value]
+    changed = lowering.rebound_since(before)
     if restore_containers(contents):
         changed.append("a list or dict")
     if changed:
@@ -594,9 +594,6 @@ def refuse_effects_on_one_path(
             "changes in 'if' statements: write 'if cond: h(...)' instead",
             node,
         )
-
-
-_UNSET = object()
 
 
 def _quoted(name: str) -> str:

@@ -268,7 +268,7 @@ def call(
             return _next_of_one_shot(lowering, args[0], list(args[1:]), node)
         before = dict(lowering.env)
         args = [consumed(lowering, value, node) for value in args]  # sum(gen), zip(gen, ...)
-        if function in (any, all) and any(lowering.env.get(n) is not v for n, v in before.items()):
+        if function in (any, all) and lowering.rebound_since(before):
             raise lowering.located(  # any(h(d, v) for v in x): Python's stops at the first
                 UnsupportedSyntax,
                 f"'{ast.unparse(node)}' goes through a generator whose calls change a value "

@@ -67,6 +67,9 @@ class Inlining:
         return tuple(held.array for held in self.caller_holds)
 
 
+_NONE = object()  # no value before
+
+
 @dataclass(eq=False)
 class Lowering:
     """The state of lowering one function body.
@@ -120,6 +123,11 @@ class Lowering:
 
     def __post_init__(self) -> None:
         self.live = live_after(self.parsed.node.body)
+
+    def rebound_since(self, before: Mapping[str, object]) -> list[str]:
+        """The names whose values are not those of ``before`` (a call that wrote into an
+        array it was passed gave its caller's names the new value), new names included."""
+        return [name for name, value in self.env.items() if before.get(name, _NONE) is not value]
 
     @property
     def builder(self) -> GraphBuilder:

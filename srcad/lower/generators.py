@@ -107,7 +107,7 @@ def loop_over_generator(
     items = consumed(lowering, generator, loop)
     assert isinstance(items, list)  # a Deferred runs to the list of its items
     generator_effects = _has_effects(builder.eqns[start:])
-    changed = [name for name, value in env.items() if lowering.env.get(name) is not value]
+    changed = lowering.rebound_since(env)
     if changed and getattr(loop, MAY_BREAK, False):
         why = f"changes '{changed[0]}' (a helper writing into an array you pass it)"
         raise _interleaved(lowering, generator, loop, why + ", and the loop may break")

@@ -677,7 +677,7 @@ def _while_condition(
     start = dict(lowering.env)
     with builder.block() as eqns:
         test = truth_of(lowering, evaluate(lowering, node.test), node.test)
-    changed = [n for n, value in lowering.env.items() if start.get(n) is not value]
+    changed = lowering.rebound_since(start)
     lowering.env = before
     if changed:  # while h(d, v) < 0: the call's write, once per test, is not followed
         raise lowering.located(
