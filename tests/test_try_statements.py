@@ -585,3 +585,34 @@ def test_a_helper_that_may_write_and_raise_in_the_try_block_is_refused():
     """Its write was lost where the handler ran (probe AO)."""
     with pytest.raises(srcad.UnsupportedSyntax, match="changes 'y' before a call"):
         srcad.grad(helper_writes_before_it_raises)(np.array([1.0, 2.0]))
+
+
+from numpy.linalg import LinAlgError, cholesky  # noqa: E402 - the GP code's own spelling
+
+
+def imported_factor_counted_and_named_in_a_tuple(x):
+    K = np.outer(x, x) + np.eye(3) * SETTINGS["jitter"]
+    count = 0
+    try:
+        count += 1  # a number: nothing the handler's path loses that is read after
+        L = cholesky(K)
+        alpha = np.sqrt(np.sum(np.diag(L) ** 2))
+    except LinAlgError:
+        L, alpha = np.eye(3), 1.0  # bound by the handler, by a tuple
+    return np.sum(L) * alpha + np.sum(K)
+
+
+def test_common_try_blocks_are_not_refused_for_changes_that_do_not_matter():
+    """Refused with false messages by the first version of the check (probe AQ): a bare
+    cholesky from numpy.linalg taken for a helper of the user's, `count += 1` counting as
+    a write into every array, a tuple assignment in the handler, np.sqrt matched as qr."""
+    x = np.array([0.3, -0.7, 1.1])
+    for jitter in (0.5, -5.0):  # the factorisation works, then raises
+        SETTINGS["jitter"] = jitter
+        try:
+            value, got = srcad.value_and_grad(imported_factor_counted_and_named_in_a_tuple)(x)
+            assert value == pytest.approx(imported_factor_counted_and_named_in_a_tuple(x))
+            expected = srcad.numerical_grad(imported_factor_counted_and_named_in_a_tuple, x)
+            np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
+        finally:
+            SETTINGS["jitter"] = 0.5

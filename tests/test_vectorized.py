@@ -137,10 +137,14 @@ def int_by_max(x):
     return np.sum(np.vectorize(lambda v: max(v, 0))(x))  # NumPy: ints where v < 0 first
 
 
+def int_by_max_then_arithmetic(x):
+    return np.sum(np.vectorize(lambda v: max(v, 0) ** 2 + 1)(x))  # still ints (probe AQ)
+
+
 def test_a_function_returning_an_int_or_a_float_as_the_data_decide_is_refused():
     """NumPy types the whole result by the first element's (ints from ``0``): srcad computed
     floats for every element, a silently different value (probe AE)."""
-    for fun in (int_for_some_elements, int_by_max):
+    for fun in (int_for_some_elements, int_by_max, int_by_max_then_arithmetic):
         with pytest.raises(srcad.UnsupportedSyntax, match="returns an int or a float") as e:
             srcad.grad(fun)(X)
         assert e.value.line == fun.__code__.co_firstlineno + 1

@@ -232,7 +232,22 @@ def row_read_later_by_a_generator(x):
     return sum(lazy) + M.sum()
 
 
+def second_name_across_a_branch_and_a_with_block(x):
+    M = np.outer(x, x) * SCALE["value"]
+    N = M  # one array, two names, through the join (probe AP)
+    r = M[0]
+    if x[0] > 0:
+        r *= 2.0
+    else:
+        r += 1.0
+    with np.errstate(all="ignore"):
+        r[2] = 7.0 * x[2]
+    r[1] = 5.0 * x[1]
+    return np.sum(N)
+
+
 WRITTEN_THROUGH_VIEWS = [
+    second_name_across_a_branch_and_a_with_block,
     row_read_later_by_a_generator,
     zero_d_arrays_written_with_constants,
     view_of_a_zero_d_array,
@@ -365,9 +380,19 @@ def array_written_while_a_generator_reads_its_view(x):
     return sum(lazy)
 
 
+def target_rebound_to_another_view_then_written(x):
+    M = np.outer(x, x)
+    for row in M:
+        row *= 2.0
+        row = row[1:]  # after the loop: a view of the last row, from its second element
+    row[1] = x[0] * 3.0
+    return np.sum(M[2])
+
+
 @pytest.mark.parametrize(
     "fun",
     [
+        target_rebound_to_another_view_then_written,
         array_written_while_a_generator_reads_its_view,
         row_picked_by_np_where,
         row_picked_by_a_counter_array,

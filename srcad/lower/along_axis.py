@@ -51,10 +51,11 @@ def along_axis(
     outer = np.shape(moved)[:-1]
     if 0 in outer:
         raise _refused(lowering, node, "has no slice to call func1d on (an empty axis)")
+    since = len(lowering.builder.eqns)
     results: list[Any] = [
         call(lowering, func1d, [moved[index], *rest], kwargs, node) for index in np.ndindex(outer)
     ]
-    refuse_int_or_float(lowering, results[0], node, "slice")
+    refuse_int_or_float(lowering, results[0], node, "slice", since)
     if any(np.shape(r) != np.shape(results[0]) for r in results):
         raise _refused(lowering, node, "gets results of different shapes from func1d")
     return _in_place_of_the_slices(results, outer, axis)

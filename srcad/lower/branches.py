@@ -361,6 +361,8 @@ def _join_views(
         views.later = before
         holders = set.intersection(*map(set, ends)) if ends else set()
         joined = lowering.env.get(min(holders)) if holders else UNKNOWN
+        for name in holders:  # N = M before the 'if': one array after it too
+            lowering.env[name] = joined
         if joined is not old:
             views.later[key] = (old, joined)
     branches = [(env, later) for env, later, r in zip(envs, laters, reached, strict=True) if r]

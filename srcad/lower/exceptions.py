@@ -35,7 +35,6 @@ jump out of the ``finally`` block.
 from __future__ import annotations
 
 import ast
-import builtins
 import types
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -48,9 +47,11 @@ from srcad.ir.builder import Tracer
 from srcad.ir.world import Catching
 from srcad.lower.aliasing import rewritten
 from srcad.lower.branches import join_branches, lower_block
+from srcad.lower.context import LocalFunction
 from srcad.lower.dispatch import evaluate, lowers_statement
 from srcad.lower.jumps import FROM_RETURN
 from srcad.lower.liveness import read_before_bound
+from srcad.lower.user_code import is_user_function
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering
@@ -233,23 +234,16 @@ def _refuse_changes_before_a_raise(
     plain function keeps what the block changed before the call that raised (``t = t * 3``
     then ``np.linalg.cholesky(K)``). Refused where code after the statement reads such a
     name and the handler does not bind it first."""
-    calls = [k for k, statement in enumerate(node.body) if _may_raise(statement)]
+    calls = [k for k, statement in enumerate(node.body) if _may_raise(lowering, statement)]
     if not calls:
         return
     before_a_raise = ast.Module(node.body[: calls[-1]], [])
     changed = _changed_names(before_a_raise, lowering.env) & lowering.visible_names
-    changed |= _passed_to_helpers(node.body[: calls[-1] + 1])  # fill(y, K): y, then a raise
+    changed |= _passed_to_helpers(lowering, node.body[: calls[-1] + 1])  # fill(y, K): y
     read_after = lowering.live.get(id(node), frozenset())
-    assigned = {
-        target.id
-        for statement in handler.body
-        if isinstance(statement, ast.Assign)
-        for target in statement.targets
-        if isinstance(target, ast.Name)
-    }
-    bound_first = assigned - read_before_bound(handler.body)
-    if _writes_in_place(before_a_raise):  # row *= 3 writes into M too: any name may see it
-        changed |= read_after & lowering.visible_names
+    bound_first = _assigned_by(handler.body) - read_before_bound(handler.body)
+    if _writes_into_arrays(lowering, before_a_raise):  # row *= 3 writes into M too
+        changed |= {n for n in read_after if n in lowering.env and _holds_array(lowering, n)}
     kept = sorted((changed & read_after) - bound_first)
     if kept:
         raise lowering.located(
@@ -263,48 +257,84 @@ def _refuse_changes_before_a_raise(
         )
 
 
-LINALG_WORDS = ("linalg", "chol", "solve", "inv", "eig", "svd", "qr", "lstsq", "det", "lu_")
+# the functions that raise LinAlgError, by name (NumPy's and SciPy's)
+RAISING = frozenset(
+    "cholesky solve inv eig eigh eigvals eigvalsh svd svdvals qr lstsq det slogdet pinv "
+    "matrix_power lu lu_factor lu_solve cho_factor cho_solve solve_triangular".split()
+)
 
 
-def _may_raise(statement: ast.stmt) -> bool:
+def _may_raise(lowering: Lowering, statement: ast.stmt) -> bool:
     """Whether ``statement`` calls what may raise LinAlgError: a linear-algebra function
-    by its name, or a function of the user's (a bare name Python does not define)."""
+    (by its name), or a function of the user's."""
     for call in ast.walk(statement):
-        if not isinstance(call, ast.Call):
-            continue
-        text = ast.unparse(call.func)
-        if any(word in text for word in LINALG_WORDS):
-            return True
-        if isinstance(call.func, ast.Name) and not hasattr(builtins, call.func.id):
-            return True
+        if isinstance(call, ast.Call):
+            named = call.func.attr if isinstance(call.func, ast.Attribute) else None
+            if named in RAISING or _users_function(lowering, call) is not None:
+                return True
+            if isinstance(call.func, ast.Name) and call.func.id in RAISING:
+                return True
     return False
 
 
-def _passed_to_helpers(statements: list[ast.stmt]) -> set[str]:
-    """The names passed to functions of the user's (bare names Python does not define),
-    which may write into them before they raise."""
+def _users_function(lowering: Lowering, call: ast.Call) -> object:
+    """The function of the user's a call by a bare name makes (not an imported library's:
+    ``from numpy.linalg import cholesky``), or None."""
+    if not isinstance(call.func, ast.Name):
+        return None
+    name = call.func.id
+    function = lowering.env.get(name, lowering.parsed.globals.get(name))
+    return function if isinstance(function, LocalFunction) or is_user_function(function) else None
+
+
+def _passed_to_helpers(lowering: Lowering, statements: list[ast.stmt]) -> set[str]:
+    """The arrays passed by name to functions of the user's, which may write into them
+    before they raise."""
     return {
         argument.id
         for statement in statements
         for call in ast.walk(statement)
-        if isinstance(call, ast.Call)
-        and isinstance(call.func, ast.Name)
-        and not hasattr(builtins, call.func.id)
+        if isinstance(call, ast.Call) and _users_function(lowering, call) is not None
         for argument in call.args
-        if isinstance(argument, ast.Name)
+        if isinstance(argument, ast.Name) and _holds_array(lowering, argument.id)
     }
 
 
-def _writes_in_place(block: ast.AST) -> bool:
-    """Whether ``block`` writes into an array (``y[i] = v``, ``y += v``, ``out=``)."""
+def _writes_into_arrays(lowering: Lowering, block: ast.AST) -> bool:
+    """Whether ``block`` writes into an array (``y[i] = v``, ``y += v``, ``out=``; not
+    ``count += 1`` of a number)."""
     for inner in _nodes_inside(block):
-        if isinstance(inner, ast.AugAssign) or (
-            isinstance(inner, ast.Subscript) and isinstance(inner.ctx, ast.Store)
-        ):
-            return True
         if isinstance(inner, ast.keyword) and inner.arg == "out":
             return True
+        target = None
+        if isinstance(inner, ast.AugAssign):
+            target = inner.target
+        elif isinstance(inner, ast.Subscript) and isinstance(inner.ctx, ast.Store):
+            target = inner
+        roots = _roots(target) if target is not None else set()
+        if any(n not in lowering.env or _holds_array(lowering, n) for n in roots):
+            return True  # (a name the block binds itself, row = M[0], may be a view)
     return False
+
+
+def _holds_array(lowering: Lowering, name: str) -> bool:
+    """Whether ``name`` holds an array (not a number: ``count += 1`` changes no array)."""
+    value = lowering.env.get(name)
+    if isinstance(value, Tracer):
+        return not value.aval.is_weak and (
+            value.ndim >= 1 or lowering.zero_d_arrays.get(id(value)) is value
+        )
+    return isinstance(value, np.ndarray)
+
+
+def _assigned_by(statements: list[ast.stmt]) -> set[str]:
+    """The names the top-level assignments of ``statements`` bind (``L, a = ...`` too)."""
+    names: set[str] = set()
+    for statement in statements:
+        if isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return names
 
 
 def _changed_names(block: ast.AST, local: dict[str, object]) -> set[str]:

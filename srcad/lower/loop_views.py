@@ -106,7 +106,7 @@ def note_rows(lowering: Lowering, row: object, rows: tuple[object, str], counter
 
 
 def check_rows_written_in_place(
-    lowering: Lowering, node: ast.For, holder: str, start: object
+    lowering: Lowering, node: ast.For, holder: str, start: object, counter: Var
 ) -> None:
     """Where the body wrote into the array it goes through (``row *= 2``), note it (after
     the loop, the target is a row of the array's new value), and refuse a body that also
@@ -116,7 +116,14 @@ def check_rows_written_in_place(
     if written is start:
         return
     target = lowering.env.get(node.target.id) if isinstance(node.target, ast.Name) else None
-    lowering.views.rows_written[id(node)] = lowering.views.origin(target) is not None
+    origin = lowering.views.origin(target)
+    is_the_row = (  # row *= 2 leaves the row; row = row[1:] binds another view
+        origin is not None
+        and lowering.views.current(origin.base) is written
+        and isinstance(origin.index, Tracer)
+        and origin.index.atom is counter
+    )
+    lowering.views.rows_written[id(node)] = is_the_row
     if lowering.env[holder] is not written:
         raise lowering.located(
             UnsupportedSyntax,

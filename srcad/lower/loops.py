@@ -484,8 +484,8 @@ def _lower_body_once(
                     start = note_rows(lowering, row_of(item, iteration), rows, counter)
                 assign(lowering, node.target, item, since)
             lower_block(lowering, node.body)
-            if rows is not None and isinstance(node, ast.For):
-                check_rows_written_in_place(lowering, node, rows[1], start)
+            if rows is not None and isinstance(node, ast.For) and counter is not None:
+                check_rows_written_in_place(lowering, node, rows[1], start, counter)
             note_carried_views(lowering, node, carried)
             outs = [_carried_atom(lowering.env[n], n, node) for n in carried]
     except (StaticValueNeeded, RaiseReached, _Unroll, SrcadError) as error:

@@ -27,9 +27,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.ir import Var
 from srcad.ir.builder import TraceError, Tracer
 from srcad.ir.primitive import COMPARISON, ELEMENTWISE, PARAMETRIC
 from srcad.ir.prims import PRIMS
+from srcad.ir.walk import walk_eqns
 from srcad.lower.callees import as_array
 
 if TYPE_CHECKING:
@@ -65,7 +67,7 @@ def vectorized_call(
         raise _refused(lowering, node, f" (here: {getattr(error, 'detail', error)})") from None
     finally:
         lowering.inlining.elementwise = enclosing
-    refuse_int_or_float(lowering, result, node, "element")
+    refuse_int_or_float(lowering, result, node, "element", since)
     computed = lowering.builder.eqns[since:]
     others = [e.prim for e in computed if not _is_elementwise(e.prim) or e.graphs]
     if others:
@@ -76,11 +78,22 @@ def vectorized_call(
     return _spread(result, shape)
 
 
-def refuse_int_or_float(lowering: Lowering, result: object, node: ast.Call, part: str) -> None:
-    """Refuse a result that is an int or a float as the data decide (``0 if a < 0 else
-    a * a``): NumPy makes the whole output in the dtype of the first result."""
+def refuse_int_or_float(
+    lowering: Lowering, result: object, node: ast.Call, part: str, since: int
+) -> None:
+    """Refuse a result computed from a value that is an int or a float as the data decide
+    (``0 if a < 0 else a * a``, ``max(a, 0) ** 2``; equations from ``since``): NumPy makes
+    the whole output in the dtype of the first result."""
     leaves = result if isinstance(result, tuple) else (result,)
-    if any(lowering.world.int_or_float.get(id(leaf)) is leaf for leaf in leaves):
+    marked = {
+        value.atom.id
+        for value in lowering.world.int_or_float.values()
+        if isinstance(value, Tracer) and isinstance(value.atom, Var)
+    }
+    computed = walk_eqns(lowering.builder.eqns[since:])
+    if any(lowering.world.int_or_float.get(id(leaf)) is leaf for leaf in leaves) or any(
+        isinstance(atom, Var) and atom.id in marked for eqn in computed for atom in eqn.inputs
+    ):
         raise lowering.located(
             UnsupportedSyntax,
             f"'{ast.unparse(node.func)}' calls a function that returns an int or a float "
