@@ -105,6 +105,8 @@ def _shares(lowering: Lowering, array: object, value: object) -> bool:
     """Whether ``array`` and ``value`` may share memory: in the IR (a view, alternatives),
     or as views noted of one array (``row`` and ``M`` after ``row[0] = v`` gave ``M`` its
     write: two values in the IR, one memory in NumPy)."""
+    if lowering.views.disjoint(array, value):  # theta[:3] and theta[3:]: no element shared
+        return False
     return same_memory(lowering, array, value) or lowering.views.related(array, value)
 
 

@@ -42,6 +42,7 @@ from srcad.lower.operator_methods import (
     user_operator,
 )
 from srcad.lower.user_code import has_own_method, is_user_function
+from srcad.lower.views import contains_tracer
 from srcad.lower.world import Outside
 from srcad.pytree import fields_of, flatten, is_namespace
 
@@ -681,15 +682,3 @@ def index_of(lowering: Lowering, node: ast.expr) -> object:
     if isinstance(node, ast.Tuple):
         return tuple(index_of(lowering, element) for element in node.elts)
     return evaluate(lowering, node)
-
-
-def contains_tracer(index: object) -> bool:
-    """Whether an index holds a value computed from data, also as a slice's bound or a
-    list's item (``corpus[c - 1:c + 2]``, ``ker[[i, i + 1]]`` with a loop's counter)."""
-    if isinstance(index, Tracer):
-        return True
-    if isinstance(index, slice):
-        return any(contains_tracer(b) for b in (index.start, index.stop, index.step))
-    if isinstance(index, (tuple, list)):
-        return any(contains_tracer(item) for item in index)
-    return False

@@ -31,6 +31,7 @@ A write into an array that another live view shares memory with is still refused
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -109,6 +110,25 @@ class Views:
             origin = self.origin(base)
         return bases
 
+    def disjoint(self, first: object, second: object) -> bool:
+        """Whether the two are views of one array at places that share no element
+        (``theta[:3]`` and ``theta[3:]``, two rows of ``X``), known when compiling."""
+        one, other = self.origin(first), self.origin(second)
+        if one is None or other is None:
+            return False
+        base = self.current(one.base)
+        if not isinstance(base, (Tracer, np.ndarray)) or self.current(other.base) is not base:
+            return False
+        indices = (one.index, other.index)
+        if any(contains_tracer(index) or index is UNKNOWN for index in indices):
+            return False
+        places = np.arange(math.prod(base.shape)).reshape(base.shape)
+        try:
+            ours, theirs = (np.ravel(places[index]) for index in indices)  # type: ignore[call-overload]
+        except (IndexError, TypeError, ValueError):
+            return False
+        return not np.intersect1d(ours, theirs).size
+
     def related(self, first: object, second: object) -> bool:
         """Whether the two are views noted of one array (or one views the other)."""
         family = {id(first), *map(id, self.viewed(first))}
@@ -129,6 +149,18 @@ class _Unknown:
 
 
 UNKNOWN = _Unknown()
+
+
+def contains_tracer(index: object) -> bool:
+    """Whether an index holds a value computed from data, also as a slice's bound or a
+    list's item (``corpus[c - 1:c + 2]``, ``ker[[i, i + 1]]`` with a loop's counter)."""
+    if isinstance(index, Tracer):
+        return True
+    if isinstance(index, slice):
+        return any(contains_tracer(b) for b in (index.start, index.stop, index.step))
+    if isinstance(index, (tuple, list)):
+        return any(contains_tracer(item) for item in index)
+    return False
 
 
 def same_index(first: object, second: object) -> bool:
