@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 import scipy.special
+from transformations import each_value
 
 import srcad
 
@@ -909,12 +910,8 @@ def test_cached_helpers_itemgetter_filter_iter_and_next():
 
 def _check_after_the_scale_changed(fun, x, scales):
     """``_check_everywhere`` with each of ``scales`` in ``SERIES``, read on every call."""
-    try:
-        for scale in scales:
-            SERIES["scale"] = scale
-            _check_everywhere(fun, x)
-    finally:
-        SERIES["scale"] = 1.0
+    for _ in each_value(SERIES, "scale", scales):
+        _check_everywhere(fun, x)
 
 
 def pairs_of_an_iterator(M):

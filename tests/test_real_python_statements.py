@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 import pytest
 from source_files import module_from_source
+from transformations import each_value
 
 import srcad
 
@@ -1761,12 +1762,8 @@ STEP = {"scale": 2.0}
 
 def _assert_gradients_as_the_step_changes(fun, x, scales) -> None:
     """``_assert_gradients`` after each change of the global ``STEP["scale"]``."""
-    try:
-        for scale in scales:
-            STEP["scale"] = scale
-            _assert_gradients(fun, x)
-    finally:
-        STEP["scale"] = 2.0
+    for _ in each_value(STEP, "scale", scales):
+        _assert_gradients(fun, x)
 
 
 def _scaled_max(a, b):

@@ -48,3 +48,15 @@ def assert_value_and_both_modes(fun, x, atol=1e-6):
     np.testing.assert_allclose(gradient, expected, rtol=1e-6, atol=atol)
     forward = srcad.grad(fun, mode="forward")(x)
     np.testing.assert_allclose(forward, expected, rtol=1e-6, atol=atol)
+
+
+def each_value(holder: dict, key: str, values):
+    """Each of ``values`` in turn as ``holder[key]`` (a global the function reads on every
+    call: the world changes between calls); the value before is put back at the end."""
+    saved = holder[key]
+    try:
+        for value in values:
+            holder[key] = value
+            yield value
+    finally:
+        holder[key] = saved

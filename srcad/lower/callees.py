@@ -199,9 +199,9 @@ def _number_of(
     if function is bool:  # Python's truth of a number: nonzero (NaN too)
         return value != 0
     if function is float:  # a Python float, weak as Python's
-        return value if value.aval.is_weak and value.dtype.kind == "f" else _as_float(value)
+        return value if _is_python_float(value) else _as_float(value)
     if function is round and len(args) == 2 and args[1] is not None:
-        if value.aval.is_weak and value.dtype.kind == "f":  # Python's round of its float
+        if _is_python_float(value):  # Python's round of its float
             number = lowering.builder.apply("python_float", (value,))  # np.sqrt(a): np.float64
             return lowering.builder.apply("python_round_digits", (number,), {"ndigits": args[1]})
         return np.round(value, args[1])  # NumPy's number: np.round, as its __round__ is

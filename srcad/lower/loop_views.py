@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, cast
 from srcad.errors import UnsupportedSyntax
 from srcad.ir import Var
 from srcad.ir.builder import Tracer
-from srcad.lower.expressions import contains_tracer
 from srcad.lower.iteration import Iteration, iteration_items, last_item
-from srcad.lower.views import UNKNOWN
+from srcad.lower.views import UNKNOWN, contains_tracer
 
 if TYPE_CHECKING:
     from srcad.lower.context import Lowering

@@ -13,7 +13,6 @@ is unrolled (its first iteration raises).
 from __future__ import annotations
 
 import ast
-import builtins
 import copy
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
@@ -377,7 +376,6 @@ def _structured_loop_of(
     lowering: Lowering, node: ast.For, iteration: Iteration, before: dict[str, object]
 ) -> None:
     carried = [n for n in _assigned_names(node.body) if n in before]
-    carried += [n for n in _given_to_helpers(node.body, before) if n not in carried]
     while True:
         try:
             return _structured_loop_carrying(lowering, node, iteration, before, carried)
@@ -569,7 +567,6 @@ def _lower_while(lowering: Lowering, node: ast.While) -> None:
         return
     before = _bound_later(lowering, node)
     carried = [n for n in _assigned_names(node.body) if n in before]
-    carried += [n for n in _given_to_helpers(node.body, before) if n not in carried]
     try:
         while True:
             try:
@@ -855,24 +852,6 @@ def _written_by_call(call: ast.Call) -> list[str]:
         if call.func.attr in WRITE_INTO_SELF:
             written.append(call.func.value)
     return [name for target in written for name in _target_names(target)]
-
-
-def _given_to_helpers(body: list[ast.stmt], before: dict[str, object]) -> list[str]:
-    """The arrays a call statement of the body passes by name to a function of the user's
-    (``rhs(y, dydt)``): the helper may write into them, and the caller's names then hold
-    the new values (``srcad.lower.aliasing.give_back``), so the loop carries them."""
-    names: dict[str, None] = {}
-    for node in all_statements(body):
-        if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
-            continue
-        call = node.value
-        if not isinstance(call.func, ast.Name) or hasattr(builtins, call.func.id):
-            continue  # print(y), len(y): Python's own read only
-        for argument in call.args:
-            if isinstance(argument, ast.Name):
-                if isinstance(before.get(argument.id), (Tracer, np.ndarray)):
-                    names[argument.id] = None
-    return list(names)
 
 
 def _target_names(target: ast.expr, through_items: bool = True) -> list[str]:

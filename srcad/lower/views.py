@@ -187,23 +187,19 @@ def is_view_index(index: object, lowering: Lowering | None = None) -> bool:
         if isinstance(part, Tracer):
             if part.ndim != 0 or np.dtype(part.dtype).kind not in "iu":
                 return False
-            if lowering is not None and _is_zero_d_array(lowering, part):
+            if lowering is not None and _may_be_zero_d_array(lowering, part, frozenset()):
                 return False
         elif not (part is None or part is Ellipsis or isinstance(part, (slice, int, np.integer))):
             return False
     return not any(isinstance(part, (bool, np.bool_)) for part in parts)
 
 
-def _is_zero_d_array(lowering: Lowering, part: Tracer) -> bool:
+def _may_be_zero_d_array(lowering: Lowering, part: object, seen: frozenset[int]) -> bool:
     """Whether the traced int ``part`` may be a 0-d array (an index array: a copy), not a
     NumPy int: anything but a loop's counter, arithmetic, a reduction (``np.argmax``) or an
     element read by an int (``perm[i]``). An argument may be either (one compile serves
-    both); ``np.array(k)``, ``k.reshape(())``, ``a[0, ...]`` and a 0-d array NumPy changes
-    in place (``i = np.zeros((), int); i += 1``) are arrays."""
-    return _may_be_zero_d_array(lowering, part, frozenset())
-
-
-def _may_be_zero_d_array(lowering: Lowering, part: object, seen: frozenset[int]) -> bool:
+    both); ``np.array(k)``, ``k.reshape(())``, ``a[0, ...]``, ``np.where``'s result and a
+    0-d array NumPy changes in place (``i = np.zeros((), int); i += 1``) are arrays."""
     if isinstance(part, np.ndarray):
         return True
     if not isinstance(part, Tracer):
