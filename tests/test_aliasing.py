@@ -609,6 +609,57 @@ def test_the_numba_variant_checks_an_array_passed_twice_too():
             compiled(shared, shared)
 
 
+SCALES = np.array([1.0, 2.0, 3.0])
+
+
+class Weighted:
+    def __init__(self, weights):
+        self.weights = weights
+
+    def loss(self, x):
+        x[0] = 5.0 * x[1]  # NumPy writes into the caller's array
+        return np.sum(self.weights * x * x)
+
+
+def writes_and_reads_a_global(x):
+    before = np.sum(SCALES**2)  # read before the write, as after
+    x[0] = 5.0 * x[1]
+    return before + np.sum(SCALES * x * x)
+
+
+@pytest.mark.parametrize("transform", ["grad", "forward mode", "hessian"])
+def test_an_argument_that_is_a_view_of_an_array_the_function_reads_from_outside_is_refused(
+    transform,
+):
+    """``f(G[:])`` where ``f`` writes into its argument and reads ``G``: NumPy's write shows
+    through ``G``; srcad's code writes its own copy and read ``G`` when the call began
+    (it gave another value and gradient)."""
+    global SCALES
+    transformed = {
+        "grad": srcad.grad,
+        "forward mode": functools.partial(srcad.grad, mode="forward"),
+        "hessian": srcad.hessian,
+    }[transform]
+    model = Weighted(np.array([0.5, 1.5, 2.5]))
+    for function, outside in ((writes_and_reads_a_global, "SCALES"), (model.loss, "self.weights")):
+        gradient = transformed(function)
+        for scales in (np.array([1.0, 2.0, 3.0]), np.array([0.5, -1.0, 4.0])):
+            SCALES = scales  # a second call after the world changed
+            model.weights = scales * 2.0
+            read = SCALES if function is writes_and_reads_a_global else model.weights
+            x = np.array([0.3, -0.7, 1.1])
+            if transform != "hessian":
+                expected = srcad.numerical_grad(function, x.copy())
+                np.testing.assert_allclose(gradient(x.copy()), expected, rtol=1e-6, atol=1e-8)
+            for shared in (read, read[:], read[::-1]):
+                with pytest.raises(ValueError, match="is \\(a view of\\) the array") as error:
+                    gradient(shared)
+                assert f"reads as '{outside}'" in str(error.value)
+                assert "test_aliasing.py" in str(error.value)
+            np.testing.assert_array_equal(SCALES, scales)  # nothing of the caller's written
+    SCALES = np.array([1.0, 2.0, 3.0])
+
+
 def test_a_copy_written_as_arithmetic_keeps_its_views_apart_from_the_original():
     """``y = x * 1.0`` is a new array whose views a write into ``y`` changes: it was taken
     to be ``x`` itself, and the view's old values were used (a wrong value)."""

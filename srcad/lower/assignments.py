@@ -421,6 +421,7 @@ def check_not_passed_twice(lowering: Lowering, name: str, value: object, node: N
     written = written_argument(lowering, value)
     if written is None:
         return
+    lowering.written_arguments.setdefault(id(written), (written, name, node))
     where = f"{lowering.parsed.file}:{node.lineno}: {lowering.parsed.name}()"
     written_text = ast.unparse(node).splitlines()[0]
     written_text += " = ..." if isinstance(node, ast.Subscript) else ""
@@ -442,6 +443,46 @@ def check_not_passed_twice(lowering: Lowering, name: str, value: object, node: N
             assert isinstance(shared, Tracer) and isinstance(shared.atom, Var)
             builder.set_hint(shared.atom, f"{name}_passed_twice")
             join_branches(lowering, node, shared, [[failure], []])
+
+
+def refuse_arguments_shared_outside(lowering: Lowering) -> None:
+    """First in the code of a function that writes into an argument and reads arrays from
+    outside (a global, a closure, ``self.W``): a check, for each such pair, that the
+    argument is not (a view of) that array (``f(G[:])`` where ``f`` reads ``G``). NumPy's
+    write would show through the outside name, also where it is read before the write;
+    srcad's code reads outside arrays when the call begins and writes its own copy."""
+    builder = lowering.builder
+    outside = [(var, path) for var, path in lowering.world.inputs if var.aval.ndim >= 1]
+    if not lowering.written_arguments or not outside:
+        return
+    start = len(builder.eqns)
+    for written, name, node in lowering.written_arguments.values():
+        for var, path in outside:
+            other = builder.tracer(var)
+            shared = outside_call(
+                builder, np.may_share_memory, "np.may_share_memory", [written, other], {}
+            )
+            assert isinstance(shared, Tracer) and isinstance(shared.atom, Var)
+            builder.set_hint(shared.atom, f"{name}_shares_{path.name_hint}")
+            join_branches(
+                lowering, node, shared, [[_shared_outside(lowering, name, path, node)], []]
+            )
+    builder.eqns[:] = builder.eqns[start:] + builder.eqns[:start]  # before any read of them
+
+
+def _shared_outside(lowering: Lowering, name: str, path: WorldPath, node: Node) -> ast.Raise:
+    """``raise ValueError(...)`` for an argument ``name`` that is (a view of) the array the
+    function reads at ``path``, written at ``node``."""
+    where = f"{lowering.parsed.file}:{node.lineno}: {lowering.parsed.name}()"
+    written_text = ast.unparse(node).splitlines()[0]
+    written_text += " = ..." if isinstance(node, ast.Subscript) else ""
+    message = (
+        f"{where}: '{written_text}' writes into the argument '{name}', which is (a view "
+        f"of) the array the function also reads as '{path.text}'; NumPy would change both, "
+        f"srcad's code changes its own copy of '{name}'. Pass a copy of '{path.text}'"
+    )
+    failure = ast.Raise(ast.Call(ast.Name("ValueError", ast.Load()), [ast.Constant(message)], []))
+    return ast.fix_missing_locations(ast.copy_location(failure, node))
 
 
 def assign(lowering: Lowering, target: ast.expr, value: object, since: int) -> None:

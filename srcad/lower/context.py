@@ -99,6 +99,9 @@ class Lowering:
     # the arrays of parameters whose default is an array (``acc=np.zeros(3)``), by name
     default_arrays: dict[str, tuple[Tracer, ...]] = field(default_factory=dict)
     alias_checked: set[int] = field(default_factory=set)
+    # the arguments the code writes into (with the statement of the first write): checked
+    # not to be (views of) arrays the function reads from outside (``srcad.lower.function``)
+    written_arguments: dict[int, tuple[Tracer, str, Node]] = field(default_factory=dict)
     # per loop being lowered (by id), ``alias_checked`` before it: each lowering of its body
     # starts from it, as the checks a discarded attempt emitted are gone with it
     checked_before_loops: dict[int, frozenset[int]] = field(default_factory=dict)

@@ -120,6 +120,7 @@ def _lower_function(
         world.check_changes_unread()  # raises that refusal, which says why
         raise
     world.check_changes_unread()
+    assignments.refuse_arguments_shared_outside(lowering)
     _refuse_changed_arguments(builder, world, parsed, arguments.env)
     try:
         out_leaves, out_tree = flatten(result)
