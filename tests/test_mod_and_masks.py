@@ -229,3 +229,50 @@ def test_divmod_is_python_floor_and_remainder(fun, x, monkeypatch):
         value, gradient = transformed(x)
         assert value == pytest.approx(fun(x), rel=1e-15)
         assert gradient == pytest.approx(srcad.numerical_grad(fun, x), rel=1e-6)
+
+
+T, F = True, False
+MASK_INDEXES = {  # a constant mask, with the indexes around it, into a 3x4 array
+    "rows": np.array([T, F, T]),
+    "columns": (slice(None), np.array([T, F, T, T])),
+    "after an ellipsis": (Ellipsis, [T, T, F, T]),
+    "whole": np.arange(12).reshape(3, 4) % 5 > 1,
+    "with a new axis": (None, np.array([F, T, T])),
+    "and an int": (np.array([T, T, F]), 2),
+    "a Python bool": True,
+    "rows too many": np.array([T, F, T, F]),
+    "rows too few": np.array([T, F]),
+    "columns too few": (slice(None), np.array([T, F, T])),
+    "whole transposed": np.ones((4, 3), bool),
+    "after an ellipsis, too many": (Ellipsis, [T, T, F, T, F]),
+}
+
+
+@pytest.mark.parametrize("name", MASK_INDEXES)
+def test_a_constant_mask_is_checked_against_the_shape_it_indexes(name):
+    """A constant mask of another length than its axis: NumPy raises IndexError; srcad
+    took the mask's positions, which indexed the shorter array (a gradient where the plain
+    function has none), or raised out of its generated code."""
+    index = MASK_INDEXES[name]
+
+    def read(M):
+        return np.sum(np.sin(M[index]))
+
+    def written(M):
+        y = M * 1.0
+        y[index] = 0.5
+        return np.sum(np.sin(y) * M)
+
+    M = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
+    for f in (read, written):
+        try:
+            f(M.copy())
+        except IndexError:
+            with pytest.raises(srcad.SrcadError, match="boolean index does not match") as error:
+                srcad.grad(f)(M)
+            assert "test_mod_and_masks.py" in str(error.value)
+            continue
+        for mode in ("reverse", "forward"):
+            np.testing.assert_allclose(
+                srcad.grad(f, mode=mode)(M), srcad.numerical_grad(f, M), rtol=1e-6, atol=1e-9
+            )

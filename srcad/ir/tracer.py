@@ -334,7 +334,7 @@ class Tracer:
             index = positions_mask
         if is_data_mask(index, self):
             return Selection.of(self, index, self.builder.loc)
-        static, arrays = encode_index(plain_index(index, self.builder.loc))
+        static, arrays = encode_index(plain_index(index, self.builder.loc, self.aval.shape))
         return self.builder.apply("getitem", (self, *arrays), {"index": static})
 
 
@@ -397,9 +397,15 @@ def is_data_mask(index: object, base: Tracer) -> bool:
     )
 
 
-def plain_index(index: object, loc: Loc | None) -> tuple[object, ...]:
-    """Index parts as ints, slices, tracers or integer arrays (masks become positions)."""
+def plain_index(
+    index: object, loc: Loc | None, shape: tuple[int, ...] | None = None
+) -> tuple[object, ...]:
+    """Index parts as ints, slices, tracers or integer arrays (masks become positions).
+    ``shape``: the indexed array's, which a constant mask must match as NumPy requires
+    (its positions would index a shorter or longer array)."""
     items = index if isinstance(index, tuple) else (index,)
+    if shape is not None:
+        _check_masks(items, shape, loc)
     plain: list[object] = []
     for item in items:
         if isinstance(item, slice):
@@ -432,6 +438,48 @@ def plain_index(index: object, loc: Loc | None) -> tuple[object, ...]:
         else:
             plain.append(item)
     return tuple(plain)
+
+
+def _constant_mask(item: object) -> np.ndarray | None:
+    """A constant boolean array index (a list, an array, a constant tracer), else None."""
+    if isinstance(item, Tracer) and isinstance(item.atom, Const):
+        item = item.atom.value
+    if isinstance(item, (list, np.ndarray)) and not (
+        isinstance(item, list) and _holds_tracer(item)
+    ):
+        array = np.asarray(item)
+        return array if array.dtype == bool and array.ndim >= 1 else None
+    return None
+
+
+def _check_masks(items: tuple, shape: tuple[int, ...], loc: Loc | None) -> None:
+    """NumPy's IndexError for a constant mask whose shape is not that of the axes it
+    indexes, raised when compiling."""
+    masks = [_constant_mask(item) for item in items]
+    if all(mask is None for mask in masks):
+        return
+    widths = [
+        mask.ndim if mask is not None else 0 if item is None or type(item) is bool else 1
+        for item, mask in zip(items, masks, strict=True)
+    ]
+    rest = len(shape) - sum(
+        w for item, w in zip(items, widths, strict=True) if item is not Ellipsis
+    )
+    axis = 0
+    for item, mask, width in zip(items, masks, widths, strict=True):
+        if item is Ellipsis:
+            axis += max(rest, 0)
+            continue
+        for k in range(width if mask is not None else 0):
+            size = shape[axis + k] if axis + k < len(shape) else None
+            if size != mask.shape[k]:
+                raise TraceError(
+                    f"the boolean index does not match the indexed array along axis "
+                    f"{axis + k}: the array's size there is {size}, the mask's "
+                    f"{mask.shape[k]} (NumPy raises IndexError); give a mask of the array's shape",
+                    loc,
+                )
+        axis += width
 
 
 def _holds_tracer(items: list) -> bool:

@@ -921,7 +921,8 @@ def add_at(lowering: Lowering, call: ast.Call, negated: bool = False) -> None:
     if isinstance(base, np.ndarray):
         base = lowering.builder.tracer(Const(base))
     index = index_of(lowering, call.args[1])
-    static, arrays = encode_index(plain_index(index, lowering.builder.loc))
+    shape = base.aval.shape if isinstance(base, Tracer) else None
+    static, arrays = encode_index(plain_index(index, lowering.builder.loc, shape))
     values = evaluate(lowering, call.args[2])
     if negated:
         values = -values if isinstance(values, Tracer) else -np.asarray(values)
@@ -994,7 +995,7 @@ def _written(lowering: Lowering, base: Tracer, index: object, value: object) -> 
         if not isinstance(value, Tracer):
             return lowering.builder.tracer(Const(np.array(value, dtype=base.dtype)))
         return cast(Tracer, array_of(value, base.dtype))
-    static, arrays = encode_index(plain_index(index, lowering.builder.loc))
+    static, arrays = encode_index(plain_index(index, lowering.builder.loc, base.aval.shape))
     return setitem(base, value, *arrays, index=static)
 
 
