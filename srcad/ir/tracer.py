@@ -470,15 +470,16 @@ def _check_masks(items: tuple, shape: tuple[int, ...], loc: Loc | None) -> None:
         if item is Ellipsis:
             axis += max(rest, 0)
             continue
-        for k in range(width if mask is not None else 0):
-            size = shape[axis + k] if axis + k < len(shape) else None
-            if size != mask.shape[k]:
-                raise TraceError(
-                    f"the boolean index does not match the indexed array along axis "
-                    f"{axis + k}: the array's size there is {size}, the mask's "
-                    f"{mask.shape[k]} (NumPy raises IndexError); give a mask of the array's shape",
-                    loc,
-                )
+        sizes = shape[axis : axis + width]
+        if mask is not None and sizes != mask.shape:
+            k = next((k for k, n in enumerate(sizes) if n != mask.shape[k]), len(sizes))
+            raise TraceError(
+                f"the boolean index does not match the indexed array along axis {axis + k}: "
+                f"the array's size there is {sizes[k] if k < len(sizes) else None}, the "
+                f"mask's {mask.shape[k]} (NumPy raises IndexError); give a mask of the "
+                "array's shape",
+                loc,
+            )
         axis += width
 
 
