@@ -2078,3 +2078,52 @@ def test_a_comprehension_naming_its_variable_like_the_loop_target_does_not_rebin
     assert value == pytest.approx(shadowed_in_a_comprehension(x), rel=1e-12)
     expected = srcad.numerical_grad(shadowed_in_a_comprehension, x)
     np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-9)
+
+
+def _through_a_dict_iterator(x):
+    d = {"a": x, "b": 2.0 * x}
+    values = iter(d.values())
+    d["b"] = np.sin(x)  # the iterator reads the dict as it is when it hands out an item
+    first = next(values)
+    return np.sum(first * next(values)) * STEP["scale"]
+
+
+def _through_reversed_items(x):
+    d = {"a": x, "b": 2.0 * x}
+    items = reversed(d.items())
+    d["a"] = x**3
+    total = 0.0
+    for _, v in items:
+        total = total + np.sum(v) * STEP["scale"]
+    return total
+
+
+@pytest.mark.parametrize("f", [_through_a_dict_iterator, _through_reversed_items])
+def test_an_iterator_over_a_dict_sees_a_later_write_into_it(f):
+    """``iter(d.values())`` went through a list of the values made when it was called: an
+    item written afterwards gave its old value (and gradient), silently."""
+    _assert_gradients_as_the_step_changes(f, np.array([0.3, -1.2, 0.7]), (1.0, -2.5))
+
+
+def test_a_dict_iterator_past_its_end_or_after_the_dict_grew_raises_as_python_does():
+    def grown(x):
+        d = {"a": x}
+        values = iter(d.values())
+        d["b"] = x * 2.0
+        return np.sum(next(values))
+
+    def past_the_end(x):
+        values = iter({"a": x}.values())
+        next(values)
+        return np.sum(next(values))
+
+    for f, raised in (
+        (grown, "RuntimeError: dictionary changed size"),
+        (past_the_end, "StopIteration"),
+    ):
+        with pytest.raises(RuntimeError if f is grown else StopIteration):
+            f(np.ones(2))
+        with pytest.raises(srcad.SrcadError, match=raised) as error:
+            srcad.grad(f)(np.ones(2))
+        assert "test_real_python_statements.py" in str(error.value)
+        assert "InternalError" not in type(error.value).__name__

@@ -277,7 +277,8 @@ def call(
                 "and 'break' instead",
                 node,
             )
-        args = [_items_of_view(value) for value in args]
+        if function not in (iter, reversed):  # iter(d.values()) goes through d as it is then
+            args = [_items_of_view(value) for value in args]
         kwargs = {name: consumed(lowering, value, node) for name, value in kwargs.items()}
         if function in (getattr, hasattr) and len(args) >= 2 and isinstance(args[1], str):
             return attribute_test(lowering, function, args, kwargs, node)

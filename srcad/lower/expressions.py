@@ -463,12 +463,17 @@ def run_static(lowering: Lowering, compute: Callable[[], object], node: Node) ->
         raise
     except (ArithmeticError, ValueError, TypeError, IndexError, KeyError) as error:
         raise lowering.located(SrcadError, plain_raises(node, error), node) from None
+    except (RuntimeError, StopIteration) as error:  # a dict changed while gone through
+        if type(error) not in (RuntimeError, StopIteration):  # RecursionError: not the user's
+            raise
+        raise lowering.located(SrcadError, plain_raises(node, error), node) from None
 
 
 def plain_raises(node: ast.AST, error: Exception) -> str:
     """What the user's line raises while compiling, as the plain function raises it."""
+    said = f": {error}" if str(error) else ""
     return (
-        f"'{ast.unparse(node)}' raises {type(error).__name__}: {error} (the plain function "
+        f"'{ast.unparse(node)}' raises {type(error).__name__}{said} (the plain function "
         "raises here too)"
     )
 
