@@ -594,6 +594,22 @@ def test_numpy_strings_are_text_constants_as_python_strings_are():
             assert got["mode"] == mode
 
 
+def test_one_transformed_function_called_with_another_numpy_string_compiles_again():
+    """The call guard checked an np.str_'s type only: a second call with another label ran
+    the code compiled for the first (a stale branch, silently)."""
+    x = np.array([0.3, 0.7])
+    gradient = srcad.grad(labelled_loss)
+    of_params = srcad.grad(lambda p: labelled_loss(p["w"], p["mode"]))
+    for sharpness in (2.0, -0.5):
+        SHARPNESS["value"] = sharpness
+        for mode in (np.str_("a"), np.str_("b"), np.str_("a"), np.bytes_(b"a")):
+            expected = srcad.numerical_grad(labelled_loss, x, mode)
+            np.testing.assert_allclose(gradient(x, mode), expected, rtol=1e-6)
+            if isinstance(mode, np.str_):  # (np.bytes_ in a differentiated argument: refused)
+                got = of_params({"w": x, "mode": mode})["w"]
+                np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
 @dataclasses.dataclass
 class _Settings:
     w: np.ndarray

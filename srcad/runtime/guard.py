@@ -91,6 +91,9 @@ def _add_conditions(
         conditions.append(f"tuple({path}) == {_constant(constants, 'keys', tuple(value))}")
         for key, item in value.items():
             _add_conditions(f"{path}[{key!r}]", item, conditions, constants, count)
+    elif isinstance(value, np.character):  # np.str_: text, compiled in as a str is
+        text = _constant(constants, "text", value)
+        conditions += [f"type({path}) is {_constant(constants, 'type', kind)}", f"{path} == {text}"]
     elif isinstance(value, (float, np.generic)) and kind is not bool:
         conditions.append(f"type({path}) is {_constant(constants, 'type', kind)}")
     elif value is None or kind is bool:
