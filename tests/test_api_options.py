@@ -72,6 +72,30 @@ def test_central_differences_of_float32_arguments_take_a_step_float32_can_resolv
     srcad.check_grad(sines, x, rtol=1e-4, atol=1e-6)
 
 
+def _curved(v):
+    return np.sum(np.exp(v) + np.sin(v) * v) + 100.0 * np.sum(v**2)
+
+
+def _half_wrong(v):  # srcad's gradient: 1.1 v + e^v; central differences: 2.1 v + e^v
+    return np.sum(srcad.stop_gradient(v) * v + 0.05 * v * v + np.exp(v))
+
+
+def _curved_wrong(v):  # 5e-5 relative off: what float64 tells and float32 cannot
+    return _curved(v) + 1e-2 * np.sum(v * srcad.stop_gradient(v) - v * v / 2.0)
+
+
+def test_check_grad_passes_right_float32_gradients_with_its_default_tolerances():
+    """Central differences in float32 are good to ~2.4e-5 of the values: check_grad's
+    default rtol of 1e-5 failed srcad's right gradient of exp (relative 5e-5; probe AS)."""
+    x = np.array([0.5, -1.2, 2.0], dtype=np.float32)
+    srcad.check_grad(_curved, x)
+    srcad.check_grad(_sines, x)
+    with pytest.raises(srcad.GradientMismatch):  # what float32 differences can tell: caught
+        srcad.check_grad(_half_wrong, x)
+    with pytest.raises(srcad.GradientMismatch):  # float64: the tolerances as given
+        srcad.check_grad(_curved_wrong, x.astype(np.float64))
+
+
 def test_check_grad_fails_a_nan_gradient():
     """``np.max(error) > 0`` is False when the error is NaN: a NaN gradient passed. (The
     chain rule gives sqrt(x * x) the slope 0 / 0 at x = 0; central differences give 0.)"""

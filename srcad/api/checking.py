@@ -130,7 +130,10 @@ def check_grad(
     """Raise ``GradientMismatch`` if srcad's gradient differs from finite differences.
 
     An element fails when ``|srcad - numerical| > atol + rtol * |numerical|``; the error
-    names the argument, the element and both values. Returns None when all agree.
+    names the argument, the element and both values. Returns None when all agree. For a
+    float32 (or narrower) leaf, central differences in its precision are good to about
+    eps ** (2/3) of the values (2.4e-5 in float32): ``rtol`` is then at least 30 times that
+    (7.3e-4), and ``atol`` at least that times the leaf's largest numerical element.
 
     Example:
         >>> import numpy as np, srcad
@@ -151,9 +154,21 @@ def check_grad(
         for name, a, b in zip(names, exact_leaves, approx_leaves, strict=True):
             if is_constant_leaf(b):
                 continue  # a setting among the parameters: no gradient to compare
-            _compare(
-                np.asarray(a, float), np.asarray(b, float), rtol, atol, name, definition_line(fun)
-            )
+            approx = np.asarray(b, float)
+            leaf_rtol, leaf_atol = _tolerances(np.asarray(b).dtype, approx, rtol, atol)
+            _compare(np.asarray(a, float), approx, leaf_rtol, leaf_atol, name, definition_line(fun))
+
+
+def _tolerances(
+    dtype: np.dtype, approx: np.ndarray, rtol: float, atol: float
+) -> tuple[float, float]:
+    """``rtol`` and ``atol`` for a leaf of ``dtype``: for floats narrower than float64, at
+    least what central differences in that precision can tell (see ``check_grad``)."""
+    if dtype.kind != "f" or dtype.itemsize >= 8:
+        return rtol, atol
+    reachable = 30.0 * float(np.finfo(dtype).eps) ** (2.0 / 3.0)
+    largest = float(np.max(np.abs(approx), initial=0.0)) if np.all(np.isfinite(approx)) else 0.0
+    return max(rtol, reachable), max(atol, reachable * largest)
 
 
 def _leaf_names(fun: Callable, number: int, argument: object, count: int) -> list[str]:
