@@ -14,6 +14,7 @@ import copy
 import functools
 import inspect
 import operator
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -61,6 +62,8 @@ from srcad.pytree import TreeDef, flatten, has_classes, unflatten
 from srcad.runtime.errors import hide_internal_frames, locate_users_error, public_api
 from srcad.runtime.guard import make_guard
 
+BOUND_KEPT = 8  # instances whose bound method's transformation a method decorated keeps
+
 
 class Transformed:
     """A function returned by ``grad`` / ``value_and_grad``: compiles per signature."""
@@ -94,6 +97,9 @@ class Transformed:
         self._fast_paths: dict[ArgSignature, _FastPath | None] = {}
         # numba-compiled scalar code: one generated function checks and calls (api.backend)
         self._entry: Callable | None = None  # a lean __call__ (see _take_entry)
+        # the transformations of the method bound to the last instances it was read from,
+        # by the instance's id (``__get__``); each holds its instance, as its compiles do
+        self._bound: OrderedDict[int, Transformed] = OrderedDict()
         functools.update_wrapper(self, fun, updated=())
 
     def __call__(self, *args, **kwargs):
@@ -144,12 +150,34 @@ class Transformed:
         self._names = [p.name for p in parameters]
         self._is_plain = all(p.kind == p.POSITIONAL_OR_KEYWORD for p in parameters)
 
+    def __get__(self, instance: object, owner: type | None = None) -> Transformed:
+        """``@srcad.grad`` on a method: ``model.loss(x)`` is the transformation of the bound
+        method ``model.loss`` (``self`` bound, ``argnums`` counted after it), as a plain
+        function's ``self`` is bound. Made once for each of the last ``BOUND_KEPT``
+        instances read from, so that it compiles once (its compiles read ``self`` where it
+        is: they hold the instance)."""
+        binds = getattr(type(self.fun), "__get__", None)
+        if instance is None or binds is None:
+            return self
+        bound = self._bound.get(id(instance))
+        if bound is not None and getattr(bound.fun, "__self__", None) is instance:
+            self._bound.move_to_end(id(instance))
+            return bound
+        bound = Transformed(binds(self.fun, instance, owner), *self._options())
+        self._bound[id(instance)] = bound
+        while len(self._bound) > BOUND_KEPT:
+            self._bound.popitem(last=False)
+        return bound
+
+    def _options(self) -> tuple:
+        """The options this transformation was made with, after the function."""
+        backend = "numpy" if self.numba is None else "numba"
+        return (self.wrt.argnums, self.has_aux, self.mode, self.returns_value, backend)
+
     def __reduce__(self) -> tuple:
         """Pickled as the transformation of the function (which pickles by reference): a
         process that unpickles it compiles again (``multiprocessing``, ``copy.deepcopy``)."""
-        backend = "numpy" if self.numba is None else "numba"
-        options = (self.wrt.argnums, self.has_aux, self.mode, self.returns_value, backend)
-        return (Transformed, (self.fun, *options))
+        return (Transformed, (self.fun, *self._options()))
 
     def _repr_html_(self) -> str:
         """The function, its source and its generated code, for Jupyter (``api.display``)."""
