@@ -326,3 +326,35 @@ def _windows_by_strides(x):
 def test_asking_for_strides_points_to_sliding_window_view():
     message = _refusal_at_marked_line(_windows_by_strides, np.ones(3), srcad.UnsupportedSyntax)
     assert "sliding_window_view" in message
+
+
+def _indexes_its_argument(params):
+    return np.sum(params["a"] * params["b"])  # <- here
+
+
+def _reads_an_attribute_of_its_argument(model):
+    return np.sum(model.w**2)  # <- here
+
+
+@pytest.mark.parametrize(
+    ("function", "said", "raised"),
+    [
+        (_indexes_its_argument, "indexes a Python number, which is not subscriptable", TypeError),
+        (_reads_an_attribute_of_its_argument, "reads the attribute 'w' of a float", AttributeError),
+    ],
+)
+def test_a_float_passed_where_a_container_is_indexed_says_what_python_says(function, said, raised):
+    """It said "cannot compute with the text 'a'" (text formatted from a float) and "calls a
+    method of a Python float" (probe AS F6); the plain function raises TypeError or
+    AttributeError."""
+    with pytest.raises(raised):
+        function(1.0)
+    message = _refusal_at_marked_line(function, 1.0)
+    assert said in message and f"raises {raised.__name__} here too" in message
+
+
+@pytest.mark.parametrize("function", [lambda: 1.0, lambda *xs: 1.0])
+def test_compare_without_an_argument_to_differentiate_says_so(function):
+    """A raw IndexError out of srcad/tools/compare.py (probe AS F6)."""
+    with pytest.raises(TypeError, match="argnums=0 names an argument to differentiate, but 0"):
+        srcad.compare(function)

@@ -506,6 +506,14 @@ def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
             "when compiling; write the names themselves (ALPHA, not f.__globals__['ALPHA'])",
             node,
         )
+    if _is_python_float(value) and not hasattr(0.0, node.attr):
+        raise lowering.located(  # an argument passed a float where an object was meant
+            SrcadError,
+            f"'{ast.unparse(node)}' reads the attribute '{node.attr}' of a float, which has "
+            "none by that name (the plain function raises AttributeError here too); pass an "
+            "object that has it",
+            node,
+        )
     if _is_python_float(value) and node.attr not in ARRAY_ATTRIBUTES:
         raise lowering.located(  # K.is_integer() of a global float K: a value of the run
             NoDerivativeRule,
@@ -604,6 +612,14 @@ def evaluate_subscript(lowering: Lowering, node: ast.Subscript) -> object:
 
 def subscript_of(lowering: Lowering, value: object, index: object, node: ast.Subscript) -> object:
     """``value[index]``, which ``node`` writes."""
+    if isinstance(value, Tracer) and value.ndim == 0 and value.aval.is_weak:
+        raise lowering.located(  # d["a"] of a float argument
+            SrcadError,
+            f"'{ast.unparse(node)}' indexes a Python number, which is not subscriptable (the "
+            "plain function raises TypeError here too); pass the container, or the array, "
+            "that the code indexes",
+            node,
+        )
     if isinstance(value, Outside) and not contains_tracer(index):
         try:  # state["target"] of a big dict or an object: read on every call
             # a key that is itself an outside object (self.shapes[layer]) is used as itself

@@ -116,6 +116,13 @@ def compare(
     unknown = set(methods) - set(METHODS)
     if unknown:
         raise ValueError(f"unknown methods {sorted(unknown)}; choose from {METHODS}")
+    numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    if any(not -len(args) <= n < len(args) for n in numbers):
+        raise TypeError(
+            f"compare: argnums={argnums} names an argument to differentiate, but "
+            f"{len(args)} arguments were given; pass them after the function "
+            "(srcad.compare(f, x))"
+        )
     baseline = time_call(lambda: fun(*args), repeat, budget)
     reference = _reference_gradient(fun, args, argnums) if "reverse" in methods else None
     measured = []
