@@ -361,3 +361,28 @@ def test_abs_of_a_python_int_stays_a_python_int():
                 np.testing.assert_allclose(grad, np.full(4, 0.5 * scale), rtol=1e-15)
         finally:
             SETTINGS["scale"] = 1.5
+
+
+def cancelling_in_double(x):
+    """math computes in double precision, also on a float32 element."""
+    near = math.exp(x[0]) - math.exp(0.3)
+    return 1e7 * near * SETTINGS["scale"] + x[1] + math.sqrt(x[1]) * math.sin(x[0])
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_math_of_a_float32_number_computes_in_double_precision_as_python_does(mode):
+    """math.exp(x[0]) of a float32 array was np.exp of the float32 element: the value of a
+    cancelling difference came out -1.167 where the plain function gives -0.539 (probe AR)."""
+    x = np.array([0.30000001, 2.0], dtype=np.float32)
+    transformed = srcad.value_and_grad(cancelling_in_double, mode=mode)
+    for scale in (1.5, -0.25):  # a second call after a global changed
+        SETTINGS["scale"] = scale
+        value, gradient = transformed(x)
+        expected = cancelling_in_double(x)
+        assert type(value) is type(expected) and value == expected
+        assert gradient.dtype == np.float32
+        x0 = float(x[0])  # the derivatives, in double precision
+        wide = [1e7 * scale * math.exp(x0) + math.sqrt(2.0) * math.cos(x0)]
+        wide += [1.0 + math.sin(x0) / (2.0 * math.sqrt(2.0))]
+        np.testing.assert_allclose(gradient, wide, rtol=1e-6)
+    SETTINGS["scale"] = 1.5

@@ -355,7 +355,11 @@ def call(
         if prim.kind == CUSTOM:  # a function of the user's with a rule of theirs
             rely_on_user_rules(lowering.world, prim)
             return _custom_call(lowering, prim, args, kwargs, node)
-        result = record_call(lowering.builder, prim.name, tuple(args), kwargs, as_array)
+        widened = _narrow_floats_widened(function, args)
+        result = record_call(lowering.builder, prim.name, tuple(widened), kwargs, as_array)
+        is_widened = any(w is not a for w, a in zip(widened, args, strict=True))
+        if is_widened and isinstance(result, Tracer) and result.dtype.kind == "f":
+            return result.builder.apply("python_float", (result,))  # as np.exp gives float64
         return _python_float_of_math(function, result)
     if isinstance(function, types.MethodType) and isinstance(function.__self__, Tracer):
         return function(*args, **kwargs)
@@ -542,6 +546,24 @@ def _own_items(lowering: Lowering, value: object, node: ast.Call) -> object:
     if has_own_method(value, "__iter__") or isinstance(value, (Enumerated, Zipped, Rows)):
         return static_items(lowering, value, node)
     return value
+
+
+def _narrow_floats_widened(function: object, args: Args) -> Args:
+    """The arguments of a ``math`` function, a float32 number among them made a Python
+    float first, as ``math`` computes in double precision (``math.exp(x[0])``)."""
+    if getattr(function, "__module__", None) != "math":
+        return args
+    return [
+        (
+            arg.builder.apply("python_float", (arg,))
+            if isinstance(arg, Tracer)
+            and arg.shape == ()
+            and arg.dtype.kind == "f"
+            and arg.dtype.itemsize < 8
+            else arg
+        )
+        for arg in args
+    ]
 
 
 def _python_float_of_math(function: object, result: object) -> object:
