@@ -358,3 +358,26 @@ def test_compare_without_an_argument_to_differentiate_says_so(function):
     """A raw IndexError out of srcad/tools/compare.py (probe AS F6)."""
     with pytest.raises(TypeError, match="argnums=0 names an argument to differentiate, but 0"):
         srcad.compare(function)
+
+
+def _root_by_brentq(a):
+    from scipy.optimize import brentq
+
+    return brentq(lambda x: x**3 + a * x - 1.0, 0.0, 2.0)  # <- here
+
+
+def _integral_by_quad(a):
+    from scipy.integrate import quad
+
+    return quad(lambda t: np.exp(-a * t**2), 0.0, 1.0)[0]  # <- here
+
+
+@pytest.mark.parametrize(
+    ("function", "advice"),
+    [(_root_by_brentq, "Newton steps"), (_integral_by_quad, "simpson(f(t), x=t)")],
+)
+def test_a_solver_or_integrator_calling_back_into_the_code_says_what_to_write(function, advice):
+    """The advice was for sort keys (np.argsort, np.argmax; probe AR F2)."""
+    pytest.importorskip("scipy")
+    message = _refusal_at_marked_line(function, 0.7, srcad.UnsupportedSyntax)
+    assert advice in message and "np.argsort" not in message

@@ -769,6 +769,27 @@ def test_a_place_written_by_a_call_and_read_is_refused_at_its_line(fun):
     assert err.value.line == fun.__code__.co_firstlineno + 1
 
 
+class _CachingLayer:
+    def __init__(self):
+        self.W = np.array([[0.5, -0.3], [0.2, 0.8]])
+
+    def forward(self, x):
+        self.out = np.tanh(self.W @ x)  # activations cached, as backprop tutorials do
+        return self.out
+
+    def loss(self, x):
+        self.forward(x)
+        return np.sum(self.out**2)
+
+
+def test_an_attribute_written_then_read_back_says_to_keep_a_local_name():
+    """The advice was "read 'self.out' outside the function", which does not fit code that
+    reads what it just wrote (probe AR F1)."""
+    with pytest.raises(srcad.UnsupportedSyntax, match="is written here") as err:
+        srcad.grad(_CachingLayer().loss)(np.array([0.1, 0.2]))
+    assert "out = ...; self.out = out" in str(err.value) and "read that" in str(err.value)
+
+
 class Settings:
     def __init__(self, **options):
         for name, value in options.items():

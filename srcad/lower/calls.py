@@ -1032,16 +1032,40 @@ def _run_on_constants(
     try:
         return run_static(lowering, lambda: called(*args, **kwargs), node)
     except DependsOnData:
+        name = getattr(function, "__name__", "a library function")
         raise lowering.located(
             UnsupportedSyntax,
-            f"'{ast.unparse(node)}' gives a function of the differentiated code to "
-            f"{getattr(function, '__name__', 'a library function')}, which calls it as "
-            "Python; that function reads values computed from data or read on every call "
-            "(a global), which srcad cannot follow through the library's code. Compute the "
-            "result with NumPy calls (np.argsort, np.argmax of the values as an array; a "
-            "sum over points for an integral), or outside the function",
+            f"'{ast.unparse(node)}' gives a function of the differentiated code to {name}, "
+            "which calls it as Python; that function reads values computed from data or read "
+            "on every call (a global), which srcad cannot follow through the library's code. "
+            + LIBRARY_CALLBACK_ADVICE.get(name, LIBRARY_CALLBACK_ADVICE[""]),
             node,
         ) from None
+
+
+# What to write instead of a library function that calls back into differentiated code
+_ROOTS = (
+    "Write the iteration in the function (a fixed number of Newton steps, "
+    "x = x - g(x) / dg(x), which srcad differentiates), or give the solver's result a rule "
+    "by the implicit function theorem (srcad.custom_vjp)"
+)
+_MINIMUM = (
+    "Write the iteration in the function (a fixed number of gradient or Newton steps, "
+    "which srcad differentiates), or give the minimizer's result a rule by the implicit "
+    "function theorem (srcad.custom_vjp)"
+)
+_INTEGRAL = (
+    "Integrate over a fixed grid instead: scipy.integrate.simpson(f(t), x=t) or "
+    "np.trapezoid(f(t), t) with t = np.linspace(a, b, n), which srcad differentiates"
+)
+LIBRARY_CALLBACK_ADVICE = {
+    **dict.fromkeys(("brentq", "brenth", "bisect", "ridder", "newton", "toms748"), _ROOTS),
+    **dict.fromkeys(("root_scalar", "root", "fsolve", "fixed_point"), _ROOTS),
+    **dict.fromkeys(("minimize", "minimize_scalar", "fmin", "fminbound", "brent"), _MINIMUM),
+    **dict.fromkeys(("quad", "quad_vec", "dblquad", "tplquad", "nquad", "romberg"), _INTEGRAL),
+    "": "Compute the result with NumPy calls (np.argsort, np.argmax of the values as an "
+    "array), or outside the function",
+}
 
 
 # np.fft's functions whose values are complex (fftfreq and fftshift are not)

@@ -127,9 +127,10 @@ def _write(
     refusal = lowering.located(
         UnsupportedSyntax,
         f"'{ast.unparse(target)}' is written here ({write}) and also read in the function; "
-        "srcad reads what comes from outside before the function's first line runs, so the "
-        f"reads would not see the write: read '{ast.unparse(target)}' outside the function, "
-        "or return the value",
+        "srcad reads what comes from outside before the function's first line runs, so "
+        "the reads would not see the write: keep the value in a local name too and read "
+        f"that ({_local_spelling(target)}), or read '{ast.unparse(target)}' outside the "
+        "function",
         node,
     )
     place_path = owner.path.child(*step, ast.unparse(target))
@@ -137,6 +138,14 @@ def _write(
     current = _current(owner.value, step)
     if how.endswith("=") and how != "=" and isinstance(current, np.ndarray):  # self.acc += g
         lowering.world.changes(place_path, current, WHOLE, refusal)
+
+
+def _local_spelling(target: ast.expr) -> str:
+    """``out = ...; self.out = out`` for ``self.out``: the write made through a local."""
+    name = target.attr if isinstance(target, ast.Attribute) else "value"
+    if not name.isidentifier() or name.startswith("_"):
+        name = "value"
+    return f"{name} = ...; {ast.unparse(target)} = {name}"
 
 
 def _current(owner: object, step: tuple[str, object]) -> object:
