@@ -71,6 +71,38 @@ def test_the_variant_compiles_and_agrees_with_numpy(nan):
         np.testing.assert_allclose(have, want, rtol=1e-12, atol=1e-14, equal_nan=True)
 
 
+def attention_like(x, w):
+    """The max along the last axis, as attention's softmax is written: 2-d, 3-d and 1-d."""
+    s = x * w
+    s = s - s.max(-1, keepdims=True)
+    cube = np.stack([s, 2.0 * s]) * SCALE["value"]
+    low = cube - np.min(cube, axis=-1, keepdims=True)
+    return np.sum(np.exp(s) * w) + np.sum(low**2) + np.max(w, axis=-1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("nan", [False, True])
+def test_a_max_along_the_last_axis_compiles_for_any_number_of_axes(nan):
+    """``s.max(-1, keepdims=True)`` fell back to NumPy ("Resolution failure for literal
+    arguments", probe AR F5): numba's max takes no axis."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(5)
+    x, w = rng.normal(size=(4, 3)), rng.normal(size=3)
+    if nan:
+        x[1, 2] = np.nan
+    for scale in (1.0, -0.5):  # a global read on every call
+        SCALE["value"] = scale
+        expected = srcad.value_and_grad(attention_like, argnums=(0, 1))(x, w)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", NumbaFallbackWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            got = srcad.value_and_grad(attention_like, argnums=(0, 1), backend="numba")(x, w)
+        np.testing.assert_allclose(got[0], expected[0], rtol=1e-12, equal_nan=True)
+        for have, want in zip(got[1], expected[1], strict=True):
+            np.testing.assert_allclose(have, want, rtol=1e-12, atol=1e-14, equal_nan=True)
+    SCALE["value"] = 1.0
+
+
 def test_sums_and_means_over_several_axes_are_one_sum_per_axis():
     module = MODULE.replace(
         "    return a, b, c, d, e\n",

@@ -7,6 +7,7 @@ source, line for line, in which
     x.sum(axis=1, keepdims=True)   ->  np.expand_dims(np.sum(x, axis=1), 1)
     m.sum(axis=0, dtype=np.float64) -> np.sum(m, axis=0, dtype=np.float64)
     np.max(x, axis=0)              ->  max_axis0(x)
+    s.max(-1, keepdims=True)       ->  np.expand_dims(max_axis_last(s), -1)
     x.mean(axis=1)                 ->  (np.sum(x, axis=1) / x.shape[1])
     x.mean(axis=-1, keepdims=True) ->  np.expand_dims(np.sum(x, axis=-1) / x.shape[-1], -1)
     x.var(axis=1)                  ->  np.sum((x - mean_kept) ** 2, axis=1) / x.shape[1]
@@ -16,9 +17,9 @@ source, line for line, in which
 
 numba's ``np.sum`` takes an axis but no ``keepdims``; its ``max``, ``min``, ``mean``,
 ``var`` and ``std`` take no axis at all (``var`` and ``std`` no ``ddof`` either), so
-``max_axis0`` and the others are small compiled loops over a 2-d array (``HELPERS``; on
-another number of dimensions numba refuses them and srcad falls back to NumPy, naming the
-line). A sum or mean over several axes counted from the start is one sum per axis, the
+``max_axis0`` and the others are small compiled loops over a 2-d array, ``max_axis_last``
+over the rows of the last axis of any array (``HELPERS``; on another number of dimensions
+numba refuses the 2-d ones and srcad falls back to NumPy, naming the line). A sum or mean over several axes counted from the start is one sum per axis, the
 last axis first: ``x.mean(axis=(0, 2))`` is ``np.sum(np.sum(x, axis=2), axis=0) /
 (x.shape[0] * x.shape[2])``; other reductions over several axes are left as they are.
 """
@@ -55,7 +56,7 @@ class _Reductions(ast.NodeTransformer):
             return _over_several_axes(node) or node
         name, array, axis = reduction.name, reduction.array, reduction.axis
         if name in LOOPED:
-            helper = f"{LOOPED[name]}_axis{axis}"
+            helper = f"{LOOPED[name]}_axis{'_last' if axis == -1 else axis}"
             self.helpers.add(helper)
             reduced: ast.expr = ast.Call(ast.Name(helper, ast.Load()), [array], [])
         elif name in SPREADS:
@@ -170,7 +171,7 @@ def _reduction(node: ast.Call) -> _Reduction | None:
         return None
     if over_all and keepdims.value:
         return None
-    if function.attr in LOOPED and axis_value not in (0, 1):
+    if function.attr in LOOPED and axis_value not in (0, 1, -1):
         return None
     ddof = literal_int(options.get("ddof", ast.Constant(0)))
     if ddof is None:
@@ -191,6 +192,9 @@ def helper_lines(names: set[str], options: str) -> list[str]:
     lines: list[str] = []
     for name in sorted(names):
         kind, axis = name.split("_axis")
+        if axis == "_last":
+            lines += _last_axis_helper(name, kind, options)
+            continue
         along, other = ("x[:, k]", 1) if axis == "0" else ("x[k]", 0)
         lines += [
             "",
@@ -204,3 +208,20 @@ def helper_lines(names: set[str], options: str) -> list[str]:
             "    return out",
         ]
     return lines
+
+
+def _last_axis_helper(name: str, kind: str, options: str) -> list[str]:
+    """``np.max(x, axis=-1)`` (``min``) of an array of any number of axes: each row of the
+    array seen as rows of its last axis."""
+    return [
+        "",
+        "",
+        f"@numba.njit({options})",
+        f"def {name}(x):",
+        f'    """np.{kind}(x, axis=-1)."""',
+        "    rows = np.ascontiguousarray(x).reshape((-1, x.shape[-1]))",
+        "    out = np.empty(rows.shape[0], x.dtype)",
+        "    for k in range(rows.shape[0]):",
+        f"        out[k] = rows[k].{kind}()",
+        "    return out.reshape(x.shape[:-1])",
+    ]
