@@ -55,6 +55,12 @@ def flatten(tree: object) -> tuple[list, TreeDef]:
     return leaves, _flatten_into(tree, leaves, ())
 
 
+def leaves_of(tree: object) -> tuple:
+    """The leaves of ``tree`` in order: what generated code takes from a function of the
+    user's that returns a dict, a NamedTuple or nested tuples (a rule of the user's)."""
+    return tuple(flatten(tree)[0])
+
+
 class CyclicTree(ValueError):
     """An object that holds itself through its attributes (a parent link): no tree."""
 

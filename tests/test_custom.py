@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import typing
 
 import numpy as np
 import pytest
@@ -218,6 +219,76 @@ def test_a_custom_vjp_object_may_be_transformed_directly():
     np.testing.assert_allclose(
         srcad.grad(lambda x: np.sum(doubled_slope(x)))(X), 2.0 * np.ones_like(X)
     )
+
+
+class _Moments(typing.NamedTuple):
+    mean: np.ndarray
+    spread: dict
+
+
+WEIGHT = {"half": 0.5}
+
+
+@srcad.custom_vjp
+def _moments(a):
+    """A NamedTuple holding a dict: a tree of arrays, as JAX's custom_vjp returns."""
+    return _Moments(a * 2.0, {"sq": a * a, "half": WEIGHT["half"] * a})
+
+
+def _moments_bwd(a, ct):
+    return (2.0 * ct.mean + 2.0 * a * ct.spread["sq"] + WEIGHT["half"] * ct.spread["half"],)
+
+
+_moments.defvjp(lambda a: (_moments(a), a), _moments_bwd)
+
+
+@srcad.custom_vjp
+def _nested(a):
+    return (a * 2.0, (a * 3.0, np.sum(a)))
+
+
+_nested.defvjp(
+    lambda a: (_nested(a), None), lambda r, ct: (2.0 * ct[0] + 3.0 * ct[1][0] + ct[1][1],)
+)
+
+
+@srcad.custom_vjp
+def _named(a):
+    return {"s": a * 2.0}
+
+
+_named.defvjp(lambda a: (_named(a), None), lambda r, ct: (2.0 * ct["s"],))
+
+
+def _through_moments(a):
+    m = _moments(a)
+    return np.sum(m.mean * m.spread["sq"]) + np.sum(m.spread["half"] ** 2)
+
+
+def _through_nested(a):
+    p, (q, s) = _nested(a)
+    return np.sum(p + q * 2.0) * s + np.sum(_named(a)["s"] ** 2)
+
+
+@pytest.mark.parametrize("fun", [_through_moments, _through_nested])
+def test_a_custom_vjp_returning_a_dict_a_namedtuple_or_nested_tuples(fun):
+    """Its output's structure was lost: "cannot compute with the text 's'" for a dict,
+    "'tuple' object has no attribute 's'" for a NamedTuple (probe AS F1)."""
+    x = np.array([0.5, -1.2, 2.0])
+    for half in (0.5, -2.0):  # a global the function and its rule read, changed
+        WEIGHT["half"] = half
+        value, gradient = srcad.value_and_grad(fun)(x)
+        assert value == pytest.approx(fun(x))
+        np.testing.assert_allclose(gradient, srcad.numerical_grad(fun, x), rtol=1e-6)
+        second = srcad.jacrev(srcad.grad(fun))(x)  # the generated code differentiated again
+        expected = np.array(
+            [srcad.numerical_grad(lambda v, k=k: srcad.grad(fun)(v)[k], x) for k in range(3)]
+        )
+        np.testing.assert_allclose(second, expected, rtol=1e-5, atol=1e-6)
+    WEIGHT["half"] = 0.5
+    _, pullback = srcad.vjp(_named, x)  # the custom_vjp itself, with a tree's cotangent
+    np.testing.assert_allclose(pullback({"s": np.ones(3)})[0], 2.0 * np.ones(3))
+    assert "leaves_of(" in srcad.source(srcad.grad(fun))
 
 
 # --- what a rule reads from outside, rules given again or later, functions of one name -------

@@ -9,6 +9,7 @@ knows. These registrations happen at run time, when the user asks for them.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from collections.abc import Callable, Collection
@@ -16,13 +17,15 @@ from collections.abc import Callable, Collection
 import numpy as np
 
 from srcad.errors import ArgumentTypeError, ShapeError, SrcadError
+from srcad.ir import AVal, aval_of
 from srcad.ir.builder import Tracer
 from srcad.ir.errors import TraceError, TruthValueNeeded, UnknownPrimitiveError
 from srcad.ir.primitive import CUSTOM, SETTING_TYPES
 from srcad.ir.prims import CALLABLES, PRIMS, Prim, load_deferred
+from srcad.ir.shapes import evaluated_output
 from srcad.ir.table.registry import REGISTRATIONS
 from srcad.ir.tracer import record_call
-from srcad.pytree import TreeDef, flatten, leaf_paths, unflatten
+from srcad.pytree import TreeDef, flatten, leaf_paths, leaves_of, unflatten
 from srcad.rules.registry import JVP_RULES, VJP_RULES, cotangents_as_tuple
 from srcad.runtime.errors import callers_line, raised_in_users_code, users_line
 
@@ -136,8 +139,8 @@ class custom_vjp:  # noqa: N801 - named as in JAX
         settings = tuple((k, v) for k, v in enumerate(leaves) if isinstance(v, SETTING_TYPES))
         if settings or any(child.kind != "leaf" for child in tree.children):
             arrays = [v for v in leaves if not isinstance(v, SETTING_TYPES)]
-            return record_call(tracer.builder, on_leaves(name, tree, settings), tuple(arrays), {})
-        return record_call(tracer.builder, name, args, {})
+            name, args = on_leaves(name, tree, settings), tuple(arrays)
+        return record_call(tracer.builder, with_output_tree(name, tuple(args)), args, {})
 
     def defvjp(self, fwd: Callable, bwd: Callable) -> None:
         _check_callables(f"{_name(self.fn)}.defvjp", fwd=fwd, bwd=bwd)
@@ -338,6 +341,58 @@ def on_leaves(name: str, tree: TreeDef, settings: Settings = ()) -> str:
     return leaves_name
 
 
+_OUTPUT_TREES: dict[tuple, str] = {}
+
+
+def with_output_tree(name: str, args: tuple) -> str:
+    """The primitive of the user's function ``name`` called on ``args``: itself where it
+    returns an array or a flat tuple or list of them; where it returns a dict, a NamedTuple,
+    a dataclass or nested tuples of arrays, one whose outputs are that tree's leaves (the
+    generated code takes them with ``leaves_of``; the tree is put back together for the
+    code that reads it and for the rule, which gets the cotangents in the same tree)."""
+    prim = PRIMS[name]
+    try:
+        arrays, params = prim.bind(args, {})
+        output = evaluated_output(name, [_aval(a) for a in arrays], params)
+    except Exception:  # noqa: BLE001 - the call raises as it did, when it is recorded
+        return name
+    leaves, tree = flatten(output)
+    flat = tree.kind in ("tuple", "list") and all(c.kind == "leaf" for c in tree.children)
+    is_arrays = all(isinstance(leaf, (np.ndarray, np.generic, float)) for leaf in leaves)
+    if tree.kind == "leaf" or flat or not is_arrays:
+        return name
+    key = (name, tree)
+    if key in _OUTPUT_TREES and _OUTPUT_TREES[key] in PRIMS:
+        return _OUTPUT_TREES[key]
+    inner_rule, count = VJP_RULES[name], tree.n_leaves
+
+    def leaves_out(*arrays, **params):
+        return leaves_of(prim.fn(*arrays, **params))
+
+    leaves_out.__name__ = leaves_out.__qualname__ = _name(prim.fn)  # as errors name it
+
+    def rule(g, out, *arrays, **params):
+        cotangents, values = (g, out) if count > 1 else ((g,), (out,))
+        return inner_rule(unflatten(tree, list(cotangents)), unflatten(tree, list(values)), *arrays)
+
+    tree_name = _unused(f"{name}_tree", PRIMS)
+    PRIMS[tree_name] = dataclasses.replace(
+        prim,
+        name=tree_name,
+        fn=leaves_out,
+        output_tree=tree,
+        rebuild_output=functools.partial(unflatten, tree),
+        user_function=prim.user_function or prim.fn,
+    )
+    VJP_RULES[tree_name] = rule
+    _OUTPUT_TREES[key] = tree_name
+    return tree_name
+
+
+def _aval(value: object) -> AVal:
+    return value.aval if isinstance(value, Tracer) else aval_of(value)
+
+
 def _setting_key(value: object) -> object:
     """Strings and None by value, functions by identity (the primitive keeps them)."""
     return value if isinstance(value, (str, bytes, type(None))) else id(value)
@@ -424,6 +479,7 @@ def _register(
         called_as=called_as,
         user_rules=user_rules,
         on_leaves=functools.partial(on_leaves, name),
+        with_output_tree=with_output_tree,
     )
     CALLABLES[fn] = name
     if alias is not None:

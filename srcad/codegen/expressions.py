@@ -70,7 +70,11 @@ def eqn_expression(eqn: Eqn, operand: Callable[[Atom], ast.expr]) -> ast.expr:
             ]
             rebuilt = _tree_expression(tree, iter(leaves))
             args = list(rebuilt.elts) if isinstance(rebuilt, ast.Tuple) else [rebuilt]
-        return ast.Call(ast.Name(prim.called_as or prim.fn.__name__, ast.Load()), args, [])
+        call = ast.Call(ast.Name(prim.called_as or prim.fn.__name__, ast.Load()), args, [])
+        if prim.output_tree is not None:  # a dict (NamedTuple, nested tuples): its leaves
+            taken = ast.Call(ast.Name("leaves_of", ast.Load()), [call], [])
+            return ast.Subscript(taken, ast.Constant(0)) if len(eqn.outputs) == 1 else taken
+        return call
     if eqn.prim in METHODS and _is_array(eqn.inputs[0]) and len(args) == 1:
         return _method_call(eqn, args[0])
     # the call as NumPy takes it: np.einsum("ij,jk", a, b), np.stack([a, b], axis=0)

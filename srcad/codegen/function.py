@@ -220,6 +220,8 @@ def module_source(emitter: Emitter, prologue: list[str]) -> str:
         imports = [*imports, "", f"from {ONCE_PER_CALL_MODULE} import {names}"]
     if emitter.reports_lines:
         imports = [*imports, "", f"from {AT_LINE_MODULE} import {AT_LINE}"]
+    if any(PRIMS[eqn.prim].output_tree is not None for eqn in walk_eqns(emitter.graph.eqns)):
+        imports = [*imports, "", "from srcad.pytree import leaves_of"]  # a rule's tree
     lines += [*imports, "", ""]
     lines += [f"def {spec.body_name}({', '.join(parameters)}):", *_docstring(spec.docstring)]
     lines += [f"    {line}" if line else "" for line in body]

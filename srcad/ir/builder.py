@@ -200,6 +200,8 @@ class GraphBuilder:
             is_view = PRIMS[prim_name].is_view
             return Tracer(self, shortcut, fresh=not is_view, view=is_view)
         key = cse_key(prim_name, atoms, params)
+        if PRIMS[prim_name].rebuild_output is not None:  # a tree of the user's: made anew
+            key = None
         for seen in reversed(self._computed):
             if key is not None and key in seen:
                 return self._fresh(seen[key], is_view=PRIMS[prim_name].is_view)
@@ -217,7 +219,8 @@ class GraphBuilder:
         self.emit(eqn)
         tracers = tuple(self.tracer(v) for v in outputs)
         result: Traced
-        if len(tracers) == 1 and not PRIMS[prim_name].returns_list:
+        prim = PRIMS[prim_name]
+        if len(tracers) == 1 and not prim.returns_list and prim.rebuild_output is None:
             result = tracers[0]
         else:  # np.split's list (even of one array), slogdet's SlogdetResult, or a tuple
             result = PRIMS[prim_name].results(tracers)

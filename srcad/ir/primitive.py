@@ -167,8 +167,15 @@ class Prim:
     called_as: str = ""
     user_rules: tuple[tuple[str, tuple[Callable, ...]], ...] = ()
     arguments_tree: Any = None
+    # a function of the user's that returns a tree (a dict, a NamedTuple, nested tuples):
+    # its outputs are the tree's leaves, put back together by ``rebuild_output``
+    output_tree: Any = None
+    rebuild_output: Callable[[tuple], object] | None = None
     user_function: Callable | None = None
     on_leaves: Callable[..., str] | None = None
+    # the primitive of a call of the user's function on these arguments, by its output:
+    # a tree's leaves where it returns a dict or a NamedTuple (srcad.api.custom)
+    with_output_tree: Callable[[str, tuple], str] | None = None
 
     @property
     def spelling(self) -> str:
@@ -185,6 +192,8 @@ class Prim:
 
     def results(self, values: tuple) -> list | tuple:
         """Several output values packed as ``fn`` returns them (see the class docstring)."""
+        if self.rebuild_output is not None:
+            return self.rebuild_output(values)  # type: ignore[return-value]
         if self.returns_list:
             return list(values)
         if self.result_fields:

@@ -45,15 +45,21 @@ def infer_avals(prim_name: str, avals: list[AVal], params: dict) -> tuple[AVal, 
 _KNOWN: dict[tuple, tuple[AVal, ...]] = {}  # (prim_name, avals..., [params]) -> avals
 
 
-def _evaluated_avals(prim_name: str, avals: list[AVal], params: dict) -> tuple[AVal, ...]:
-    """The avals of the primitive evaluated on stand-ins."""
+def evaluated_output(prim_name: str, avals: list[AVal], params: dict) -> object:
+    """What the primitive's function returns on stand-ins of ``avals``."""
     prim = PRIMS[prim_name]
     full_rank = prim_name in FULL_RANK
     stand_ins = [_stand_in(a, full_rank) for a in avals]
     if prim.takes_numbers:  # round(np.float64(1.0)), as generated code calls it
         stand_ins = [_number(s) for s in stand_ins]
     positional, keywords = prim.arrange(stand_ins, params)
-    out = prim.fn(*positional, **keywords)
+    return prim.fn(*positional, **keywords)
+
+
+def _evaluated_avals(prim_name: str, avals: list[AVal], params: dict) -> tuple[AVal, ...]:
+    """The avals of the primitive evaluated on stand-ins."""
+    prim = PRIMS[prim_name]
+    out = evaluated_output(prim_name, avals, params)
     outs = out if isinstance(out, (tuple, list)) else (out,)
     # Python's function of a number gives a Python number (int(v)): weak, as NumPy
     # promotes it; NumPy's functions give NumPy's scalars and arrays

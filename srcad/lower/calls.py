@@ -144,6 +144,7 @@ from srcad.pytree import (
     flatten,
     is_library_class,
     is_plain_class,
+    leaves_of,
     not_plain_because,
     unflatten,
 )
@@ -427,13 +428,16 @@ def _custom_call(lowering: Lowering, prim: Prim, args: list, kwargs: dict, node:
     settings = tuple((k, leaf) for k, leaf in enumerate(leaves) if _is_setting(leaf))
     is_flat = all(child.kind == "leaf" for child in tree.children)
     if kwargs or prim.on_leaves is None or (is_flat and not settings):
-        return record_call(lowering.builder, prim.name, tuple(args), kwargs, as_array)
-    try:
-        name = prim.on_leaves(tree, settings)
-    except SrcadError as error:
-        raise lowering.located(type(error), str(error), node) from None
-    arrays = [leaf for leaf in leaves if not _is_setting(leaf)]
-    return record_call(lowering.builder, name, tuple(arrays), {}, as_array)
+        name, arrays = prim.name, list(args)
+    else:
+        try:
+            name = prim.on_leaves(tree, settings)
+        except SrcadError as error:
+            raise lowering.located(type(error), str(error), node) from None
+        arrays = [leaf for leaf in leaves if not _is_setting(leaf)]
+    if prim.with_output_tree is not None and not kwargs:  # a dict or a NamedTuple back
+        name = prim.with_output_tree(name, tuple(arrays))
+    return record_call(lowering.builder, name, tuple(arrays), kwargs, as_array)
 
 
 def _positional(
@@ -519,6 +523,7 @@ ARRANGING = frozenset(
 REARRANGING = (
     frozenset({list, tuple, dict, reversed, iter, next, sorted, filter, zip, enumerate, max, min})
     | ARRANGING
+    | {leaves_of}  # generated code's leaves of a rule's tree (differentiated again)
 )
 
 

@@ -99,11 +99,14 @@ def _rely_on_value(
         _rely_on_attributes(world, value, path, attributes)
 
 
+_ABSENT = object()
+
+
 def _rely_on_attributes(world: World, value: object, path: WorldPath, names: set[str]) -> None:
     """The numbers and arrays among ``value``'s attributes ``names``: compared."""
     for name in sorted(names):
-        found = getattr(value, name, None)
-        if isinstance(found, COMPARED):
+        found = getattr(value, name, _ABSENT)  # a name the rule uses elsewhere (f1 of f1(a))
+        if found is not _ABSENT and isinstance(found, COMPARED):
             world.fix(found, path.child("attr", name, f"{path.text}.{name}"), "equal")
 
 
