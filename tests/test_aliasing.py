@@ -660,6 +660,35 @@ def test_an_argument_that_is_a_view_of_an_array_the_function_reads_from_outside_
     SCALES = np.array([1.0, 2.0, 3.0])
 
 
+ZERO_D = np.array(2.0)
+
+
+def adds_into_a_zero_d_argument(x, y):
+    x += 1.0  # NumPy changes a 0-d array in place (a number: a new one)
+    return x * y * ZERO_D
+
+
+def test_a_zero_d_array_passed_twice_or_read_from_outside_and_written_is_refused():
+    """``x += 1.0`` of a 0-d array also passed as ``y``, or also read as a global: NumPy's
+    write shows through the other name (9.0 where srcad gave 6.0; probe AU)."""
+    global ZERO_D
+    gradient = srcad.value_and_grad(adds_into_a_zero_d_argument, argnums=(0, 1))
+    for scale in (2.0, -0.5):  # a second call after the global changed
+        ZERO_D = np.array(scale)
+        for x, y in ((np.array(2.0), np.array(3.0)), (np.float64(2.0), 3.0), (2.0, 3.0)):
+            value, grads = gradient(x, y)
+            assert value == adds_into_a_zero_d_argument(np.copy(x), np.copy(y))
+            copied = lambda a, b: adds_into_a_zero_d_argument(np.copy(a), np.copy(b))  # noqa: E731
+            expected = srcad.numerical_grad(copied, x, y, argnums=(0, 1))
+            np.testing.assert_allclose(grads, expected, rtol=1e-6)
+        shared = np.array(2.0)
+        with pytest.raises(ValueError, match="also passed in as another argument"):
+            gradient(shared, shared)
+        with pytest.raises(ValueError, match="the array the function also reads as 'ZERO_D'"):
+            gradient(ZERO_D, np.array(3.0))
+    ZERO_D = np.array(2.0)
+
+
 def test_a_copy_written_as_arithmetic_keeps_its_views_apart_from_the_original():
     """``y = x * 1.0`` is a new array whose views a write into ``y`` changes: it was taken
     to be ``x`` itself, and the view's old values were used (a wrong value)."""

@@ -245,6 +245,10 @@ MASK_INDEXES = {  # a constant mask, with the indexes around it, into a 3x4 arra
     "columns too few": (slice(None), np.array([T, F, T])),
     "whole transposed": np.ones((4, 3), bool),
     "after an ellipsis, too many": (Ellipsis, [T, T, F, T, F]),
+    "after NumPy's True": (np.True_, slice(None), np.array([T, F, T, T])),  # a new axis
+    "a 0-d True": np.array(True),
+    "a 0-d False": np.array(False),
+    "after a 0-d True, too few": (np.array(True), np.array([T, F])),
 }
 
 
@@ -252,7 +256,9 @@ MASK_INDEXES = {  # a constant mask, with the indexes around it, into a 3x4 arra
 def test_a_constant_mask_is_checked_against_the_shape_it_indexes(name):
     """A constant mask of another length than its axis: NumPy raises IndexError; srcad
     took the mask's positions, which indexed the shorter array (a gradient where the plain
-    function has none), or raised out of its generated code."""
+    function has none), or raised out of its generated code. A single bool (np.True_, a 0-d
+    bool array) is a new axis, as NumPy makes it (it was taken for an axis, then refused,
+    or raised an internal error; probe AU)."""
     index = MASK_INDEXES[name]
 
     def read(M):

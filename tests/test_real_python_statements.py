@@ -2105,6 +2105,19 @@ def test_an_iterator_over_a_dict_sees_a_later_write_into_it(f):
     _assert_gradients_as_the_step_changes(f, np.array([0.3, -1.2, 0.7]), (1.0, -2.5))
 
 
+def _next_with_defaults_from_data(x):
+    values = iter({"a": x}.values())
+    first = next(values, 2.0 * x)
+    return np.sum(first * next(values, np.sin(x))) * STEP["scale"]
+
+
+def test_next_with_a_default_computed_from_data_gives_an_item_or_the_default():
+    """It said "'next' has no derivative rule" (probe AU)."""
+    _assert_gradients_as_the_step_changes(
+        _next_with_defaults_from_data, np.array([0.3, -1.2, 0.7]), (1.0, -2.5)
+    )
+
+
 def test_a_dict_iterator_past_its_end_or_after_the_dict_grew_raises_as_python_does():
     def grown(x):
         d = {"a": x}

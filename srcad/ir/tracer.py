@@ -430,6 +430,8 @@ def plain_index(
                 "them instead (x[np.array([i, j])])",
                 loc,
             )
+        elif _is_single_bool(item):  # np.True_, np.array(False): a new axis, as True is
+            plain.append(bool(item))
         elif isinstance(item, (list, np.ndarray)):
             array = np.asarray(item)
             plain.extend(np.nonzero(array) if array.dtype == bool else [array])
@@ -438,6 +440,14 @@ def plain_index(
         else:
             plain.append(item)
     return tuple(plain)
+
+
+def _is_single_bool(item: object) -> bool:
+    """A bool as an index: Python's, NumPy's, or a 0-d bool array (a new axis of 1 or 0)."""
+    if isinstance(item, Tracer) and isinstance(item.atom, Const):
+        item = item.atom.value
+    is_array = isinstance(item, np.ndarray) and item.ndim == 0 and item.dtype == bool
+    return type(item) is bool or isinstance(item, np.bool_) or is_array
 
 
 def _constant_mask(item: object) -> np.ndarray | None:
@@ -459,7 +469,7 @@ def _check_masks(items: tuple, shape: tuple[int, ...], loc: Loc | None) -> None:
     if all(mask is None for mask in masks):
         return
     widths = [
-        mask.ndim if mask is not None else 0 if item is None or type(item) is bool else 1
+        mask.ndim if mask is not None else 0 if item is None or _is_single_bool(item) else 1
         for item, mask in zip(items, masks, strict=True)
     ]
     rest = len(shape) - sum(

@@ -211,8 +211,9 @@ def _is_view_of(lowering: Lowering, value: object, item: object) -> bool:
 
 def argument_arrays(value: object) -> list[Tracer]:
     """The arrays of an argument (in its lists, tuples and dicts too): NumPy arrays the
-    caller holds, which the caller may also pass as another argument (not numbers)."""
-    return [a for a in arrays_in(value) if isinstance(a, Tracer) and a.ndim >= 1]
+    caller holds, which the caller may also pass as another argument (not Python numbers;
+    a 0-d one may be a 0-d array, which ``x += 1.0`` changes in place)."""
+    return [a for a in arrays_in(value) if isinstance(a, Tracer) and not a.aval.is_weak]
 
 
 def written_argument(lowering: Lowering, value: object) -> Tracer | None:

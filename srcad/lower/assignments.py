@@ -236,6 +236,8 @@ def lower_augmented_assign(lowering: Lowering, node: ast.AugAssign, since: int) 
                 updated = lowering.env[node.target.id]
                 lowering.zero_d_arrays[id(updated)] = updated
             return
+        if _may_be_zero_d_argument(lowering, current):  # x += 1.0 of a 0-d array passed in
+            check_not_passed_twice(lowering, node.target.id, current, node)
     else:
         raise lowering.located(
             UnsupportedSyntax,
@@ -294,6 +296,19 @@ def _is_zero_d_array(lowering: Lowering, value: object, seen: frozenset[int] = f
         return False
     options = lowering.alternatives.get(atom.id, ())
     return any(_is_zero_d_array(lowering, option, seen | {atom.id}) for option in options)
+
+
+def _may_be_zero_d_argument(lowering: Lowering, value: object) -> bool:
+    """A 0-d argument that is not a Python number: a NumPy number, or a 0-d array, which
+    ``+=`` changes in place (one compile serves both; the checks that it is not another
+    argument or an array from outside find no shared memory for a number)."""
+    return (
+        isinstance(value, Tracer)
+        and value.ndim == 0
+        and not value.aval.is_weak
+        and isinstance(value.atom, Var)
+        and value.atom.id in lowering.world.argument_ids
+    )
 
 
 def _refuse_casting_in_place(
@@ -452,7 +467,7 @@ def refuse_arguments_shared_outside(lowering: Lowering) -> None:
     write would show through the outside name, also where it is read before the write;
     srcad's code reads outside arrays when the call begins and writes its own copy."""
     builder = lowering.builder
-    outside = [(var, path) for var, path in lowering.world.inputs if var.aval.ndim >= 1]
+    outside = [(var, path) for var, path in lowering.world.inputs if not var.aval.is_weak]
     if not lowering.written_arguments or not outside:
         return
     start = len(builder.eqns)

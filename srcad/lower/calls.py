@@ -620,6 +620,8 @@ def _hands_back_items(function: object, args: Args) -> bool:
     rearranging = _rearranges(function) and function not in (max, min, sorted)
     if function is next and args and isinstance(args[0], list):
         return False  # a generator srcad ran to its end: refused in _call_python
+    if function is next and args:  # next(it, 2 * x): a default computed from data
+        return not isinstance(args[0], Tracer)
     return rearranging and not any(isinstance(a, Tracer) for a in args)
 
 
