@@ -249,6 +249,7 @@ MASK_INDEXES = {  # a constant mask, with the indexes around it, into a 3x4 arra
     "a 0-d True": np.array(True),
     "a 0-d False": np.array(False),
     "after a 0-d True, too few": (np.array(True), np.array([T, F])),
+    "an empty list": [],  # no positions: ints, as NumPy takes it (not a float array)
 }
 
 

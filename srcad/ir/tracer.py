@@ -433,8 +433,8 @@ def plain_index(
         elif _is_single_bool(item):  # np.True_, np.array(False): a new axis, as True is
             plain.append(bool(item))
         elif isinstance(item, (list, np.ndarray)):
-            array = np.asarray(item)
-            plain.extend(np.nonzero(array) if array.dtype == bool else [array])
+            array = np.asarray(item, dtype=np.intp if isinstance(item, list) and not item else None)
+            plain.extend(np.nonzero(array) if array.dtype == bool else [array])  # x[[]]: ints
         elif isinstance(item, float):
             raise TraceError("cannot index with a float; use an int", loc)
         else:
