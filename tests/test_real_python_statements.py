@@ -2098,10 +2098,53 @@ def _through_reversed_items(x):
     return total
 
 
-@pytest.mark.parametrize("f", [_through_a_dict_iterator, _through_reversed_items])
+def _enumerated_values_then_written(x):
+    d = {"a": x, "b": 2.0 * x}
+    pairs = enumerate(d.values())  # lazy: reads d["b"] when the loop gets there
+    d["b"] = np.sin(x)
+    return np.sum(sum(v * (i + STEP["scale"]) for i, v in pairs))
+
+
+def _zipped_values_then_written(x):
+    d = {"a": x, "b": 2.0 * x}
+    pairs = zip(d.values(), [1.0, STEP["scale"]], strict=True)
+    d["a"] = x**2
+    return np.sum(sum(v * w for v, w in pairs))
+
+
+def _loop_writing_a_later_item(x):
+    d = {"a": x, "b": 2.0 * x}
+    total = 0.0
+    for _, v in d.items():  # Python's loop reads d["b"] after the first step wrote it
+        d["b"] = v * 5.0 * STEP["scale"]
+        total = total + np.sum(v)
+    return total
+
+
+def _enumerated_loop_writing_a_later_item(x):
+    d = {"a": x, "b": 2.0 * x}
+    total = 0.0
+    for i, v in enumerate(d.values()):
+        d["b"] = np.cos(v) * STEP["scale"]
+        total = total + np.sum(v) * (i + 1)
+    return total
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        _through_a_dict_iterator,
+        _through_reversed_items,
+        _enumerated_values_then_written,
+        _zipped_values_then_written,
+        _loop_writing_a_later_item,
+        _enumerated_loop_writing_a_later_item,
+    ],
+)
 def test_an_iterator_over_a_dict_sees_a_later_write_into_it(f):
-    """``iter(d.values())`` went through a list of the values made when it was called: an
-    item written afterwards gave its old value (and gradient), silently."""
+    """``iter(d.values())``, ``enumerate``, ``zip`` of a dict's values and a loop over them
+    went through a list of the values made when they were called: an item written
+    afterwards gave its old value (and gradient), silently (probe AU F0)."""
     _assert_gradients_as_the_step_changes(f, np.array([0.3, -1.2, 0.7]), (1.0, -2.5))
 
 

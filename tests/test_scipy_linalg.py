@@ -57,9 +57,19 @@ def gp_dense(theta, x, y):
     return 0.5 * y @ sla.solve(k, y) + 0.5 * np.log(sla.det(k)) + 1e-3 * np.trace(sla.inv(k))
 
 
+def gp_lu(theta, x, y):
+    factors = sla.lu_factor(kernel(theta, x))
+    alpha = sla.lu_solve(factors, y)
+    lu, piv = factors
+    back = sla.lu_solve((lu, piv), y, trans=1)  # K^T b = y
+    return 0.5 * y @ alpha + 1e-2 * np.sum(back**2)
+
+
 @pytest.mark.sampled(2)
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
-@pytest.mark.parametrize("loss", [gp_cho, gp_upper, gp_triangular, gp_upper_transposed, gp_dense])
+@pytest.mark.parametrize(
+    "loss", [gp_cho, gp_upper, gp_triangular, gp_upper_transposed, gp_dense, gp_lu]
+)
 def test_a_gaussian_process_likelihood_matches_differences(loss, mode):
     theta = np.array([0.1, 0.2, -1.0])
     gradient = srcad.grad(loss, mode=mode)
@@ -152,3 +162,16 @@ def test_decompositions_and_norms_of_scipy_linalg_match_differences(mode):
     JITTER["value"] = 1e-6
     with pytest.raises(srcad.SrcadError, match="a second matrix b"):
         srcad.grad(lambda a: np.sum(sla.eigh(a, np.eye(2))[0]))(np.eye(2))
+
+
+def _diagonal_of_lu(theta, x, y):
+    lu, piv = sla.lu_factor(kernel(theta, x))
+    return np.sum(np.log(np.abs(np.diag(lu))))  # U's diagonal: srcad does not spell it out
+
+
+def test_lu_factors_used_other_than_by_lu_solve_are_refused():
+    """lu_factor's lu stands for the matrix, for lu_solve: read any other way it would be
+    the matrix's values, not the factors'."""
+    with pytest.raises(srcad.SrcadError, match="goes to scipy.linalg.lu_solve only") as error:
+        srcad.grad(_diagonal_of_lu)(np.array([0.1, 0.2, -1.0]), X, Y)
+    assert "test_scipy_linalg.py" in str(error.value)

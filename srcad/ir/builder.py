@@ -397,6 +397,9 @@ def _is_numbers(values: list | tuple) -> bool:
 def not_an_array(value: object) -> str:
     """Why ``value`` cannot enter an equation: what it is (an object from outside the
     function is named by its path), and for a SciPy sparse matrix what to write instead."""
+    refusal = getattr(value, "srcad_refusal", None)  # lu_factor's lu: for lu_solve only
+    if isinstance(refusal, str):
+        return refusal
     path = getattr(value, "path", None)  # an outside object: read through its path
     held = getattr(value, "value", value) if path is not None else value
     where = f" ({path.text})" if path is not None else ""

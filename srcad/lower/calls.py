@@ -87,6 +87,7 @@ from srcad.lower.interpolate import (
     spline_value,
 )
 from srcad.lower.iteration import (
+    DICT_VIEWS,
     DependsOnData,
     Enumerated,
     Rows,
@@ -278,7 +279,7 @@ def call(
                 "and 'break' instead",
                 node,
             )
-        if function not in (iter, reversed):  # iter(d.values()) goes through d as it is then
+        if function not in LAZY_OVER_ITEMS:  # iter(d.values()) goes through d as it is then
             args = [_items_of_view(value) for value in args]
         kwargs = {name: consumed(lowering, value, node) for name, value in kwargs.items()}
         if function in (getattr, hasattr) and len(args) >= 2 and isinstance(args[1], str):
@@ -626,7 +627,8 @@ def _hands_back_items(function: object, args: Args) -> bool:
 
 
 # max(d.values()), sorted(d.items()): a library function sees the items, as it iterates them
-DICT_VIEWS: tuple[type, ...] = (type({}.keys()), type({}.values()), type({}.items()))
+# (the builtins that make lazy iterators over them go through the dict as it is then)
+LAZY_OVER_ITEMS = frozenset({iter, reversed, zip, enumerate, filter, map})
 
 
 def _items_of_view(value: object) -> object:

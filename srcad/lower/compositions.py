@@ -70,6 +70,9 @@ input gets its derivative through them (``np.interp``'s sample values and points
                                          which LAPACK leaves there, lower)
     scipy.linalg.cho_solve((c, lower), b)
                                          two triangular solves (solve_triangular, a row)
+    scipy.linalg.lu_factor(a), lu_solve((lu, piv), b, trans)
+                                         np.linalg.solve(a, b) (a.T for trans 1, 2): the
+                                         factors stand for a, for lu_solve only
     scipy.linalg.solve(a, b), inv(a), det(a), eigh(a), eigvalsh(a), svd(a), svdvals(a),
     norm(a, ...)                         np.linalg's (the default assume_a only; eigh of one
                                          matrix, its triangle ``lower`` names; svd with
@@ -100,6 +103,7 @@ import numpy as np
 
 from srcad.ir import Const
 from srcad.ir.builder import GraphBuilder, Tracer
+from srcad.ir.errors import TraceError
 from srcad.ir.index import encode_index
 from srcad.ir.indexing import index_add
 from srcad.ir.spectra import real_spectrum
@@ -552,6 +556,53 @@ def cho_solve(
     return call_primitive(solve_triangular, c, inner, 0, False)
 
 
+class LuFactors:
+    """What ``scipy.linalg.lu_factor(a)`` gives (its ``lu`` and its ``piv``), as srcad
+    follows it: the matrix itself, for ``lu_solve`` to solve with. The factors LAPACK
+    computes with row exchanges the data choose are not spelled out, so any other use of
+    them is refused (``not_an_array`` says so)."""
+
+    def __init__(self, matrix: Any, part: str):
+        self.matrix = matrix
+        self.part = part
+        self.srcad_refusal = (
+            f"'{part}' of scipy.linalg.lu_factor(a) goes to scipy.linalg.lu_solve only: srcad "
+            "solves with a itself there, and does not spell out the LU factors and pivots "
+            "(row exchanges the data choose); solve with np.linalg.solve(a, b), or compute "
+            "with a itself (np.linalg.det(a) for the product of U's diagonal)"
+        )
+
+    def _refuse(self, *args: object, **kwargs: object) -> Any:
+        raise TraceError(self.srcad_refusal, None)
+
+    # any use but lu_solve's: NumPy's functions and ufuncs, arithmetic, items, iteration
+    __array__ = __array_ufunc__ = __array_function__ = _refuse
+    __getitem__ = __iter__ = __len__ = __neg__ = __abs__ = _refuse
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
+    __truediv__ = __rtruediv__ = __matmul__ = __rmatmul__ = __pow__ = _refuse
+
+
+def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> tuple:
+    """``scipy.linalg.lu_factor(a)``: ``(lu, piv)``, both standing for ``a`` (``LuFactors``)."""
+    return LuFactors(a, "lu"), LuFactors(a, "piv")
+
+
+def lu_solve(
+    lu_and_piv: Any, b: Any, trans: int = 0, overwrite_b: bool = False, check_finite: bool = True
+) -> Any:
+    """``scipy.linalg.lu_solve((lu, piv), b, trans)``: ``a x = b`` (``a.T x = b`` for
+    ``trans`` 1 or 2: a real matrix) with the ``a`` that ``lu_factor`` factored."""
+    lu, piv = lu_and_piv
+    if not (isinstance(lu, LuFactors) and isinstance(piv, LuFactors) and lu.matrix is piv.matrix):
+        raise ValueError(
+            "scipy.linalg.lu_solve takes the (lu, piv) that scipy.linalg.lu_factor gave, in "
+            "the differentiated function"
+        )
+    if trans not in (0, 1, 2):
+        raise ValueError(f"scipy.linalg.lu_solve: trans is 0, 1 or 2, not {trans!r}")
+    return np.linalg.solve(lu.matrix if trans == 0 else np.swapaxes(lu.matrix, -1, -2), b)
+
+
 def solve(a: Any, b: Any, *args: Any, assume_a: Any = None, **kwargs: Any) -> Any:
     """``scipy.linalg.solve(a, b)``: NumPy's (``assume_a`` other than a general matrix reads
     one triangle: refused)."""
@@ -731,6 +782,8 @@ SCIPY_LINALG: dict[str, Callable] = {
     "cholesky": cholesky,
     "cho_factor": cho_factor,
     "cho_solve": cho_solve,
+    "lu_factor": lu_factor,
+    "lu_solve": lu_solve,
     "solve": solve,
     "inv": inv,
     "det": det,

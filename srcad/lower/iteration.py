@@ -161,6 +161,9 @@ def _item(iteration: Iteration, i: int) -> object:
     return (i + iteration.first_number, item) if iteration.is_enumerate else item
 
 
+DICT_VIEWS: tuple[type, ...] = (type({}.keys()), type({}.values()), type({}.items()))
+
+
 class DependsOnData(Exception):
     """A function of the lowered code, called by a library, returned a value from data."""
 
@@ -173,7 +176,8 @@ def live_items(lowering: Lowering, iterable: object, node: Node) -> Iterator[obj
     iterable = consumed(lowering, iterable, node)
     if isinstance(iterable, Enumerated) and not isinstance(iterable.inner, (Tracer, Zipped)):
         return enumerate(live_items(lowering, iterable.inner, node), iterable.start)
-    if type(iterable) not in (list, dict) and not isinstance(iterable, Iterator):
+    is_live = type(iterable) in (list, dict, *DICT_VIEWS) or isinstance(iterable, Iterator)
+    if not is_live:  # d.values(): Python's iterator reads the dict as it goes, too
         return iter(static_items(lowering, iterable, node))
     if has_own_method(iterable, "__next__"):  # for v in Steps(): its __next__ as Python
         raise lowering.located(
