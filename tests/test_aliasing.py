@@ -660,6 +660,29 @@ def test_an_argument_that_is_a_view_of_an_array_the_function_reads_from_outside_
     SCALES = np.array([1.0, 2.0, 3.0])
 
 
+ORDER = np.array([2, 0, 1])
+
+
+def writes_an_index_argument(w, order):
+    order[0] = 1  # NumPy changes ORDER too, where order is ORDER
+    return np.sum(w[ORDER] * w[order] ** 2)
+
+
+def test_an_int_argument_that_is_an_int_array_read_from_outside_and_written_is_refused():
+    """ORDER is compared by the guard, not read: the write showed through it in NumPy only
+    (14.0 where NumPy gives 22.0; probe AU F1b)."""
+    w = np.array([1.0, -2.0, 3.0])
+    gradient = srcad.value_and_grad(writes_an_index_argument)
+    value, grad = gradient(w, ORDER.copy())
+    assert value == writes_an_index_argument(w, ORDER.copy())
+    copied = lambda v: writes_an_index_argument(v, ORDER.copy())  # noqa: E731
+    np.testing.assert_allclose(grad, srcad.numerical_grad(copied, w), rtol=1e-6, atol=1e-8)
+    for shared in (ORDER, ORDER[:]):
+        with pytest.raises(ValueError, match="the array the function also reads as 'ORDER'"):
+            gradient(w, shared)
+    np.testing.assert_array_equal(ORDER, [2, 0, 1])
+
+
 ZERO_D = np.array(2.0)
 
 

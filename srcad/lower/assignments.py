@@ -466,14 +466,20 @@ def refuse_arguments_shared_outside(lowering: Lowering) -> None:
     argument is not (a view of) that array (``f(G[:])`` where ``f`` reads ``G``). NumPy's
     write would show through the outside name, also where it is read before the write;
     srcad's code reads outside arrays when the call begins and writes its own copy."""
-    builder = lowering.builder
-    outside = [(var, path) for var, path in lowering.world.inputs if not var.aval.is_weak]
+    builder, world = lowering.builder, lowering.world
+    outside: list[tuple[object, WorldPath]] = [
+        (builder.tracer(var), path) for var, path in world.inputs if not var.aval.is_weak
+    ]
+    outside += [  # int and bool arrays: compared by the guard, read where they are here
+        (Outside(read.expected, read.path), read.path)
+        for read in world.reads.values()
+        if isinstance(read.expected, np.ndarray)
+    ]
     if not lowering.written_arguments or not outside:
         return
     start = len(builder.eqns)
     for written, name, node in lowering.written_arguments.values():
-        for var, path in outside:
-            other = builder.tracer(var)
+        for other, path in outside:
             shared = outside_call(
                 builder, np.may_share_memory, "np.may_share_memory", [written, other], {}
             )
