@@ -49,6 +49,59 @@ class InternalError(SrcadError):
         self.repro = repro
 
 
+# The plain function's errors srcad finds while compiling and raises as its own error of
+# the same class too (``raised_as``): a user's ``except IndexError`` still catches them
+PLAIN_ERRORS = frozenset(
+    {
+        IndexError,
+        KeyError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        ZeroDivisionError,
+        OverflowError,
+        ArithmeticError,
+        FloatingPointError,
+        RuntimeError,
+        StopIteration,
+        LookupError,
+    }
+)
+_RAISED_AS: dict[type, type[SrcadError]] = {}
+
+
+def raised_as(kind: type[BaseException]) -> type[SrcadError]:
+    """``SrcadError`` that is also a ``kind`` (``SrcadIndexError``): what the plain function
+    raises at the user's line, found while compiling, caught by ``except kind`` as Python's
+    own would be. Classes outside ``PLAIN_ERRORS`` (and their subclasses, NumPy's
+    ``LinAlgError``) get the nearest one among them; others plain ``SrcadError``."""
+    base = next((k for k in getattr(kind, "__mro__", ()) if k in PLAIN_ERRORS), None)
+    if base is None:
+        return SrcadError
+    if kind not in _RAISED_AS:
+        chosen = kind if _takes_a_message(kind) else base
+        _RAISED_AS[kind] = type(
+            f"Srcad{chosen.__name__}",
+            (SrcadError, chosen),
+            {
+                "__module__": __name__,
+                "__doc__": f"{chosen.__name__}, found by srcad.",
+                "__str__": Exception.__str__,  # KeyError's would quote the message
+            },
+        )
+    return _RAISED_AS[kind]
+
+
+def _takes_a_message(kind: type) -> bool:
+    """Whether exceptions of ``kind`` are made from a message alone (NumPy's and SciPy's
+    errors derive from Python's without more fields; UnicodeDecodeError takes five)."""
+    try:
+        kind("message")
+    except Exception:  # noqa: BLE001 - any class that cannot be made so
+        return False
+    return kind.__init__ is BaseException.__init__ or kind.__module__ != "builtins"
+
+
 class ArgumentTypeError(TypeError):
     """A wrong argument to the API itself (documented as a ``TypeError``), raised on purpose;
     located at the user's function where that helps."""

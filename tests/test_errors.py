@@ -340,3 +340,39 @@ def test_text_formatted_from_a_value_read_on_every_call_says_to_compare_numbers(
         srcad.grad(branch_on_formatted_text)(np.ones(2))
     assert "compare or compute with the number itself" in str(error.value)
     assert error.value.line == branch_on_formatted_text.__code__.co_firstlineno + 1
+
+
+def _index_past_the_end(x):
+    return np.sum(x[5])  # <- here
+
+
+def _reshaped_wrongly(x):
+    return np.sum(x.reshape(4, 4))  # <- here
+
+
+def _integer_division_by_zero(x):
+    return np.sum(x) * (10 // 0)  # <- here
+
+
+def _inverse_of_a_singular_matrix(x):
+    return np.sum(np.linalg.inv(np.zeros((2, 2))) @ x[:2])  # <- here
+
+
+@pytest.mark.parametrize(
+    ("fun", "raised"),
+    [
+        (_index_past_the_end, IndexError),
+        (_reshaped_wrongly, ValueError),
+        (_integer_division_by_zero, ZeroDivisionError),
+        (_inverse_of_a_singular_matrix, np.linalg.LinAlgError),
+    ],
+)
+def test_what_the_plain_function_raises_found_when_compiling_is_also_of_its_class(fun, raised):
+    """They came as SrcadError only: the user's ``except IndexError`` around the call no
+    longer caught them (probe AT F2)."""
+    with pytest.raises(raised):
+        fun(np.ones(3))
+    with pytest.raises(raised) as error:
+        srcad.grad(fun)(np.ones(3))
+    assert isinstance(error.value, srcad.SrcadError)
+    assert f"{THIS_FILE}:{line_of_marker(fun)}:" in str(error.value)

@@ -322,6 +322,7 @@ class GraphBuilder:
             raise TraceError(
                 f"{PRIMS[prim_name].spelling} cannot combine shapes {shapes}: {error}",
                 self.loc,
+                type(error),  # the plain function raises it too, on arrays of these shapes
             ) from None
 
 

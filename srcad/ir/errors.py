@@ -12,9 +12,10 @@ from srcad.ir.graph import Loc
 class TraceError(Exception):
     """An operation on a traced value that the builder cannot record."""
 
-    def __init__(self, message: str, loc: Loc | None):
+    def __init__(self, message: str, loc: Loc | None, plain: type | None = None):
         super().__init__(message)
         self.loc = loc
+        self.plain = plain  # the class of the error NumPy raised on the shapes, if any
 
 
 class TruthValueNeeded(TraceError):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.errors import SrcadError, UnsupportedSyntax, raised_as
 from srcad.frontend.updates import updated_operand
 from srcad.ir import Const, Var
 from srcad.ir.builder import Tracer, plain_index
@@ -342,7 +342,7 @@ def _written_in_place(
     it has another shape (NumPy raises: ``y += x`` cannot grow ``y``)."""
     if _shape_of(value) != _shape_of(current):
         raise lowering.located(
-            SrcadError,
+            raised_as(ValueError),
             f"'{ast.unparse(node)}' raises ValueError (the plain function raises here too): "
             f"the result has shape {_shape_of(value)}, which cannot be written into "
             f"'{ast.unparse(node.target)}' of shape {_shape_of(current)} in place",

@@ -27,7 +27,7 @@ from typing import Any, TypeGuard
 
 import numpy as np
 
-from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax
+from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax, raised_as
 from srcad.frontend import ParsedFunction, parse_function
 from srcad.frontend.desugar import (
     Comprehension,
@@ -180,7 +180,7 @@ def _keyword_values(lowering: Lowering, node: ast.Call) -> Kwargs:
             if not isinstance(name, str) or name in kwargs:
                 problem = "a key that is not a string" if not isinstance(name, str) else ""
                 raise lowering.located(
-                    SrcadError,
+                    raised_as(TypeError),
                     f"'{ast.unparse(node)}' passes {problem or repr(name) + ' twice'} "
                     "(the plain function raises TypeError here too)",
                     node,
@@ -461,7 +461,7 @@ def _positional(
         bound = signature.bind(*args, **kwargs)
     except TypeError as error:
         raise lowering.located(
-            SrcadError,
+            raised_as(TypeError),
             f"'{ast.unparse(node)}' raises TypeError: {error} (the plain function raises here "
             "too)",
             node,
@@ -607,7 +607,7 @@ def _next_of_one_shot(lowering: Lowering, shot: OneShot, default: list, node: as
         return next(items, *default)
     except StopIteration:
         raise lowering.located(
-            SrcadError,
+            raised_as(StopIteration),
             f"'{ast.unparse(node)}' raises StopIteration (the plain function raises here too)",
             node,
         ) from None
@@ -744,7 +744,9 @@ def _call_python(
         lengths = {len(a) for a in sized}
         if kwargs.get("strict") and len(lengths) > 1:  # known when compiling
             message = f"'{ast.unparse(node)}': zip(strict=True) of lengths {sorted(lengths)}"
-            raise lowering.located(SrcadError, message + " (the plain function raises too)", node)
+            raise lowering.located(
+                raised_as(ValueError), message + " (the plain function raises ValueError too)", node
+            )
         return (
             Zipped(tuple(args), ast.unparse(node))
             if all(isinstance(a, Tracer) for a in args)
@@ -835,7 +837,7 @@ def _call_python(
     if not callable(function):  # c = 2.0; c(x)
         kind = "an array" if isinstance(function, Tracer) else type(function).__name__
         raise lowering.located(
-            SrcadError,
+            raised_as(TypeError),
             f"'{ast.unparse(node.func)}' is {'a ' if kind != 'an array' else ''}{kind}, not a "
             "function: calling it raises TypeError (the plain function raises here too)",
             node,

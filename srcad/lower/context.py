@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from srcad.errors import NoDerivativeRule, SrcadError
+from srcad.errors import NoDerivativeRule, SrcadError, raised_as
 from srcad.frontend import ParsedFunction
 from srcad.ir import Loc
 from srcad.ir.builder import GraphBuilder, TraceError, Tracer, UnknownPrimitiveError
@@ -171,7 +171,11 @@ class Lowering:
                 file,
                 line,
             )
-        return SrcadError(str(error), file, line)
+        return (
+            raised_as(error.plain)(str(error), file, line)
+            if error.plain
+            else SrcadError(str(error), file, line)
+        )
 
 
 @dataclass(frozen=True, eq=False)

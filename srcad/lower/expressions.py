@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 
-from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax
+from srcad.errors import NoDerivativeRule, SrcadError, UnsupportedSyntax, raised_as
 from srcad.frontend.parse import root_name
 from srcad.ir import Const, Var
 from srcad.ir.builder import (
@@ -462,11 +462,11 @@ def run_static(lowering: Lowering, compute: Callable[[], object], node: Node) ->
     except (TraceError, SrcadError):
         raise
     except (ArithmeticError, ValueError, TypeError, IndexError, KeyError) as error:
-        raise lowering.located(SrcadError, plain_raises(node, error), node) from None
+        raise lowering.located(raised_as(type(error)), plain_raises(node, error), node) from None
     except (RuntimeError, StopIteration) as error:  # a dict changed while gone through
         if type(error) not in (RuntimeError, StopIteration):  # RecursionError: not the user's
             raise
-        raise lowering.located(SrcadError, plain_raises(node, error), node) from None
+        raise lowering.located(raised_as(type(error)), plain_raises(node, error), node) from None
 
 
 def plain_raises(node: ast.AST, error: Exception) -> str:
@@ -508,7 +508,7 @@ def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
         )
     if _is_python_float(value) and not hasattr(0.0, node.attr):
         raise lowering.located(  # an argument passed a float where an object was meant
-            SrcadError,
+            raised_as(AttributeError),
             f"'{ast.unparse(node)}' reads the attribute '{node.attr}' of a float, which has "
             "none by that name (the plain function raises AttributeError here too); pass an "
             "object that has it",
@@ -614,7 +614,7 @@ def subscript_of(lowering: Lowering, value: object, index: object, node: ast.Sub
     """``value[index]``, which ``node`` writes."""
     if isinstance(value, Tracer) and value.ndim == 0 and value.aval.is_weak:
         raise lowering.located(  # d["a"] of a float argument
-            SrcadError,
+            raised_as(TypeError),
             f"'{ast.unparse(node)}' indexes a Python number, which is not subscriptable (the "
             "plain function raises TypeError here too); pass the container, or the array, "
             "that the code indexes",
@@ -625,7 +625,9 @@ def subscript_of(lowering: Lowering, value: object, index: object, node: ast.Sub
             # a key that is itself an outside object (self.shapes[layer]) is used as itself
             return lowering.world.item(value, lowering.world.unwrap(index))
         except (IndexError, KeyError, TypeError) as error:
-            raise lowering.located(SrcadError, plain_raises(node, error), node) from None
+            raise lowering.located(
+                raised_as(type(error)), plain_raises(node, error), node
+            ) from None
     if isinstance(value, np.ndarray) and contains_tracer(index):
         value = lowering.builder.tracer(Const(value))
     if (value is np.r_ or value is np.c_) and contains_tracer(index):
@@ -643,7 +645,7 @@ def subscript_of(lowering: Lowering, value: object, index: object, node: ast.Sub
     try:
         item = container[index]
     except (IndexError, KeyError, TypeError) as error:
-        raise lowering.located(SrcadError, plain_raises(node, error), node) from None
+        raise lowering.located(raised_as(type(error)), plain_raises(node, error), node) from None
     lowering.views.note(item, value, index, lowering)  # row = M[0]: its writes go to M
     return item
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeGuard
 
-from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.errors import SrcadError, UnsupportedSyntax, raised_as
 from srcad.ir import Var
 from srcad.ir.builder import Tracer
 from srcad.lower.dispatch import CALL
@@ -225,7 +225,7 @@ def _library_errors(lowering: Lowering, node: Node) -> Iterator[None]:
         if type(error) is not RuntimeError:  # RecursionError: not the user's
             raise
         raise lowering.located(
-            SrcadError,
+            raised_as(RuntimeError),
             f"going over '{ast.unparse(node)}' raises RuntimeError: {error} (the plain "
             "function raises here too)",
             node,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 
-from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.errors import UnsupportedSyntax, raised_as
 from srcad.ir.builder import Tracer
 from srcad.ir.world import REFUSE_CHANGED_ARGUMENTS
 from srcad.lower import imports, literals  # noqa: F401  (register their rules)
@@ -137,7 +137,7 @@ def _as_subscript_assignment(lowering: Lowering, call: ast.expr) -> ast.Assign |
         shape = () if calls else getattr(evaluate(lowering, value), "shape", ())
         if shape != ():
             raise lowering.located(
-                SrcadError,
+                raised_as(ValueError),
                 f"'{ast.unparse(call)}' raises ValueError (the plain function raises here "
                 f"too): fill takes a number, not an array of shape {shape}; write "
                 f"{ast.unparse(array)}[...] = ... to copy an array in",
