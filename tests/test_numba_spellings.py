@@ -507,6 +507,30 @@ def ranked_ties(x, weights):
     return np.sort(x) @ weights + np.median(x) + np.sum(np.partition(x, 2)[:2])
 
 
+def _kernel(theta, X):
+    squared = np.sum((X[:, None] - X[None]) ** 2, -1)
+    return np.exp(theta[0]) * np.exp(-0.5 * squared) + (0.1 + WORLD["scale"]) * np.eye(len(X))
+
+
+def gp_by_lower_factor(theta, X, y):
+    """A GP's negative log likelihood as people write it (probe AT F5: it fell back at
+    cholesky's upper=False, solve_triangular and the gradient of np.diag)."""
+    import scipy.linalg as sla
+
+    L = sla.cholesky(_kernel(theta, X), lower=True)
+    a = sla.solve_triangular(L, y, lower=True)
+    return 0.5 * a @ a + np.log(np.diag(L)).sum()
+
+
+def gp_by_upper_factor(theta, X, Y):
+    import scipy.linalg as sla
+
+    U = sla.cholesky(_kernel(theta, X))
+    A = sla.solve_triangular(U, Y, trans="T")  # U^T A = Y, two columns
+    B = sla.solve_triangular(U, A, unit_diagonal=True)
+    return 0.5 * np.sum(A * A) + np.sum(B) * 1e-2 + np.sum(np.log(np.diagonal(U)))
+
+
 def _inputs():
     rng = np.random.default_rng(7)
     labels, idx = np.array([0, 3, 3, 1, 2, 0]), np.array([4, 0, 4, 2])
@@ -523,6 +547,14 @@ def _inputs():
         shaped: (
             (rng.uniform(-0.2, 0.2, 4), rng.normal(size=(6, 4)), rng.normal(size=(3, 3))),
             (0, 1),
+        ),
+        gp_by_lower_factor: (
+            (np.array([0.1]), rng.normal(size=(6, 2)), rng.normal(size=6)),
+            (0, 2),
+        ),
+        gp_by_upper_factor: (
+            (np.array([-0.2]), rng.normal(size=(5, 2)), rng.normal(size=(5, 2))),
+            (0, 2),
         ),
     }
 

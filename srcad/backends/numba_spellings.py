@@ -17,6 +17,8 @@ source, line for line, in which
     x.prod(axis=1)                                ->  prod_along(x, 1)
     np.linalg.norm(a, axis=1)                     ->  np.sqrt(np.sum((a * np.conj(a)).real, axis=1))
     np.linalg.norm(a)                             ->  np.sqrt(np.sum((a * np.conj(a)).real))
+    np.linalg.cholesky(K, upper=True)             ->  np.ascontiguousarray(np.linalg.cholesky(K).T)
+    g.swapaxes(-1, -2)                            ->  np.swapaxes(g, -1, -2)
     np.stack([a.mean(), b.mean()])                ->  stack_items([a.mean(), b.mean()])
     np.tile(x, reps=2)                            ->  tile_vector(x, 2)
     x.reshape((3, 2), order="F")                  ->  np.ascontiguousarray(np.asarray(x).T).reshape((2, 3)).T
@@ -38,6 +40,7 @@ source, line for line, in which
     np.astype(s, np.float64)                      ->  np.float64(s)
     kept_where(t1 >= 0.0, dh1)                    ->  where_values(t1 >= 0.0, dh1, 0.0)
     np.argsort(x, axis=-1, kind="stable")         ->  argsort_along(x, -1)
+    scipy.linalg.solve_triangular(L, b, lower=True)  ->  triangular_solve(L, b, True, False, False)
     scipy.special.expit(z)                        ->  expit_values(z)
     scipy.special.logsumexp(x, axis=1, keepdims=True)  ->  np.expand_dims(logsumexp_along(x, 1), 1)
     scipy.special.log_softmax(x, axis=-1)         ->  log_softmax_along(x, -1)
@@ -187,6 +190,8 @@ class _Spellings(ast.NodeTransformer):
             return node.args[0]  # the value itself: only a derivative of the code sees it
         if _is_scipy_special(function.value):
             return self._special(node) or node
+        if function.attr == "solve_triangular" and _is_scipy_linalg(function.value):
+            return self._triangular_solve(node) or node
         if _is_numpy(function.value, "add") and function.attr == "at" and _plain(node, 3):
             target, index, values = node.args
             return self._call("add_at", [target, index, self._detached(values, target)])
@@ -204,6 +209,10 @@ class _Spellings(ast.NodeTransformer):
             return _norm(node) or node
         if function.attr == "lstsq" and _is_numpy(function.value, "linalg"):
             return _lstsq(node) or node
+        if function.attr == "cholesky" and _is_numpy(function.value, "linalg"):
+            return _cholesky(node) or node
+        if function.attr == "swapaxes" and not _is_numpy(function, "swapaxes"):
+            return _swapped(node) or node
         if function.attr in FULL_REDUCTIONS:
             return self._full_reduction(node) or node
         if function.attr in KEPT_REDUCTIONS:
@@ -447,6 +456,26 @@ class _Spellings(ast.NodeTransformer):
         along = self._call(f"{name}_along", [given[array], ast.Constant(axis)])
         return ast.Call(_numpy("expand_dims"), [along, ast.Constant(axis)], []) if keep else along
 
+    def _triangular_solve(self, node: ast.Call) -> ast.expr | None:
+        """``scipy.linalg.solve_triangular(a, b, trans=, lower=, unit_diagonal=)`` with
+        literal options: ``triangular_solve(a, b, lower, transposed, unit)``."""
+        names = ("a", "b", "trans", "lower", "unit_diagonal", "overwrite_b", "check_finite")
+        given = call_arguments(node, names)
+        if given is None or not {"a", "b"} <= set(given):
+            return None
+        options = {}
+        for name, default in (("trans", 0), ("lower", False), ("unit_diagonal", False)):
+            value = given.get(name, ast.Constant(default))
+            if not isinstance(value, ast.Constant):
+                return None
+            options[name] = value.value
+        if options["trans"] not in (0, 1, 2, "N", "T", "C") or given.keys() & {"overwrite_b"}:
+            return None
+        transposed = options["trans"] not in (0, "N")
+        flags = [ast.Constant(bool(options["lower"])), ast.Constant(transposed)]
+        flags.append(ast.Constant(bool(options["unit_diagonal"])))
+        return self._call("triangular_solve", [given["a"], given["b"], *flags])
+
     def _call(self, name: str, arguments: list[ast.expr]) -> ast.Call:
         self.called.add(name)
         return ast.Call(ast.Name(name, ast.Load()), arguments, [])
@@ -570,6 +599,13 @@ def _minus_one() -> ast.expr:
     return ast.UnaryOp(ast.USub(), ast.Constant(1))
 
 
+def _is_scipy_linalg(node: ast.expr) -> bool:
+    """``scipy.linalg``, as generated code names the module."""
+    return (
+        isinstance(node, ast.Attribute) and is_name(node.value, "scipy") and node.attr == "linalg"
+    )
+
+
 def _is_scipy_special(node: ast.expr) -> bool:
     """``scipy.special``, as generated code names the module."""
     return (
@@ -592,6 +628,30 @@ def _lstsq(node: ast.Call) -> ast.Call | None:
     keywords = [k for k in node.keywords if k.arg != "rcond"]
     keywords.append(ast.keyword("rcond", cast(ast.Expr, cutoff).value))
     return ast.Call(node.func, node.args, keywords)
+
+
+def _swapped(node: ast.Call) -> ast.expr | None:
+    """``x.swapaxes(a, b)``: ``np.swapaxes(x, a, b)`` (numba has the function only)."""
+    given = operand_arguments(node, ("axis1", "axis2"))
+    if given is None or set(given) != {"a", "axis1", "axis2"}:
+        return None
+    return ast.Call(_numpy("swapaxes"), [given["a"], given["axis1"], given["axis2"]], [])
+
+
+def _cholesky(node: ast.Call) -> ast.expr | None:
+    """``np.linalg.cholesky(a, upper=...)`` (SciPy's cholesky lowered): numba's takes no
+    ``upper``; the upper factor is the lower one transposed."""
+    upper = [k for k in node.keywords if k.arg == "upper"]
+    if len(node.args) != 1 or len(node.keywords) != 1 or not upper:
+        return None
+    flag = upper[0].value
+    if not (isinstance(flag, ast.Constant) and isinstance(flag.value, bool)):
+        return None
+    lower = ast.Call(node.func, node.args, [])
+    if not flag.value:
+        return lower
+    transposed = ast.Attribute(lower, "T", ast.Load())
+    return ast.Call(_numpy("ascontiguousarray"), [transposed], [])
 
 
 def _is_numpy(node: ast.expr, name: str) -> bool:

@@ -59,6 +59,12 @@ numba variant calls them where the NumPy code calls NumPy (see
                                the NumPy code then answers the call
     item_of(x)                 x[()]: the number of a 0-d array, a number itself (numba
                                has no ``[()]`` of a number), any other array itself
+    triangular_solve(a, b, lower, transposed, unit)
+                               scipy.linalg.solve_triangular(a, b, trans, lower,
+                               unit_diagonal) of a matrix and a vector or matrix of float64
+                               (float32) values, by substitution; ValueError where SciPy
+                               raises (a zero on the diagonal, a NaN or an infinity in its
+                               operands): the NumPy code then answers the call
     integral(x)                x itself, for int(x), round(x), math.floor(x), ceil, trunc:
                                Python's ValueError for a NaN, OverflowError for an infinity
                                (and for a number beyond int64, which Python's int holds)
@@ -78,6 +84,7 @@ Imported only by numba variants: importing it imports numba.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -208,6 +215,13 @@ def where_values(condition, x, y):
 def item_of(x):
     """``x[()]``."""
     return x[()]
+
+
+def triangular_solve(a, b, lower, transposed, unit):
+    """``scipy.linalg.solve_triangular(a, b, trans=transposed, lower=lower,
+    unit_diagonal=unit)``."""
+    solve_triangular = sys.modules["scipy.linalg"].solve_triangular
+    return solve_triangular(a, b, trans=int(transposed), lower=lower, unit_diagonal=unit)
 
 
 def sum_values(x):
@@ -763,6 +777,40 @@ def _detached(values, target):
         return values
 
     return copied_where_shared
+
+
+@overload(triangular_solve)
+def _triangular_solve(a, b, lower, transposed, unit):
+    if not (isinstance(a, types.Array) and isinstance(b, types.Array) and a.ndim == 2):
+        return None
+    if b.ndim not in (1, 2) or not all(isinstance(x.dtype, types.Float) for x in (a, b)):
+        return None
+    dtype = a.dtype if a.dtype.bitwidth >= b.dtype.bitwidth else b.dtype
+
+    def solve(a, b, lower, transposed, unit):
+        n = a.shape[0]
+        if a.shape[1] != n or b.shape[0] != n:
+            raise ValueError("shapes of a and b are incompatible")
+        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+            raise ValueError("array must not contain infs or NaNs")
+        x = np.ascontiguousarray(b.astype(dtype)).reshape((n, -1))
+        # the triangle the solve runs down: a's, or for a.T x = b the other one
+        from_the_top = lower != transposed
+        for column in range(x.shape[1]):
+            for step in range(n):
+                i = step if from_the_top else n - 1 - step
+                total = x[i, column]
+                others = range(i) if from_the_top else range(i + 1, n)
+                for j in others:
+                    total -= (a[j, i] if transposed else a[i, j]) * x[j, column]
+                if not unit:
+                    if a[i, i] == 0.0:
+                        raise ValueError("singular matrix")
+                    total /= a[i, i]
+                x[i, column] = total
+        return x.reshape(b.shape)
+
+    return solve
 
 
 @overload(item_of)
