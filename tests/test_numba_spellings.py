@@ -788,3 +788,43 @@ def test_lstsq_on_numba_agrees_with_numpy_on_a_nearly_singular_matrix():
     got = srcad.value_and_grad(solved, argnums=1, backend="numba")(A, b)
     assert got[0] == pytest.approx(expected[0], rel=1e-12) == solved(A, b)
     np.testing.assert_allclose(got[1], expected[1], rtol=1e-12)
+
+
+def column_model(W, x, y):
+    """A one-output linear model: its value is a size-1 array, as grad takes it."""
+    return (x @ W - y) ** 2 * WORLD["scale"]
+
+
+def single_number(x):
+    return x * x + np.sin(x) * 0.5 * WORLD["scale"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("function", "args"),
+    [
+        (column_model, (np.array([[0.3], [-1.0], [2.0]]), np.array([1.0, 0.5, -0.2]), 0.5)),
+        (single_number, (np.float32(2.0),)),
+        (single_number, (np.array([1.5]),)),
+    ],
+    ids=["size-1 output", "np.float32 number", "size-1 argument"],
+)
+def test_a_size_one_output_and_a_float32_number_compile(function, args):
+    """Both fell back: ``reshaped(dout, (1,))`` of a number had no typing, and an
+    np.float32 argument was taken for float32 code mixed with float64 (probe AT F3, F4)."""
+    pytest.importorskip("numba")
+    from srcad.backends import NumbaFallbackWarning
+
+    compiled = srcad.value_and_grad(function, backend="numba")
+    for scale in (1.0, -0.5):
+        WORLD["scale"] = scale
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", NumbaFallbackWarning)
+                value, grad = compiled(*args)
+            want_value, want_grad = srcad.value_and_grad(function)(*args)
+        finally:
+            WORLD["scale"] = 1.0
+        assert type(value) is type(want_value) and value == pytest.approx(want_value, rel=1e-6)
+        assert np.asarray(grad).dtype == np.asarray(want_grad).dtype
+        np.testing.assert_allclose(grad, want_grad, rtol=1e-6)

@@ -458,9 +458,11 @@ def _is_python_float(atom: object, exact: set[int]) -> bool:
 
 def _is_single(args: tuple) -> bool:
     """Whether every float array among ``args`` (containers included) is float32, and there
-    is one: single-precision code (see ``numba_source``'s ``single``)."""
+    is one: single-precision code (see ``numba_source``'s ``single``). An np.float32 number
+    counts as one."""
     leaves, _ = flatten(args)
-    dtypes = {a.dtype for a in leaves if isinstance(a, np.ndarray) and a.dtype.kind == "f"}
+    arrays = [a for a in leaves if isinstance(a, (np.ndarray, np.floating))]
+    dtypes = {a.dtype for a in arrays if a.dtype.kind == "f"}
     return dtypes == {np.dtype(np.float32)}
 
 

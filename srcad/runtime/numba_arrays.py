@@ -532,6 +532,10 @@ def _diagonal_of(a):
 
 @overload(reshaped)
 def _reshaped(x, shape):
+    if isinstance(x, (types.Number, types.Boolean)):  # dout of a size-1 output: (1,) etc.
+        if isinstance(shape, types.BaseTuple) and len(shape) == 0:
+            return lambda x, shape: x
+        return lambda x, shape: np.full(1, x).reshape(shape)
     if not isinstance(x, types.Array):
         return None
     if isinstance(shape, types.BaseTuple) and len(shape) == 0:
