@@ -614,6 +614,10 @@ def test_a_penalty_set_after_the_model_was_made_enters_the_loss_and_its_gradient
         ({"patience": -1}, "patience must be an int of at least 1"),
         ({"validation_split": 1.0}, "validation_split is the share"),
         ({"params": MLP([4, 9, 3]).init(0)}, "the model's sizes \\[4, 8, 3\\] take"),
+        ({"params": MLP([4, 8, 3], kind="dict").init(0)}, "params are a dict, but the model"),
+        ({"validation_split": 0.999}, "no training rows after validation_split=0.999 kept 20"),
+        ({"validation_data": np.ones((3, 4))}, "validation_data is a pair"),
+        ({"dtype": np.float16}, "trains in float32 or float64, not float16"),
     ],
 )
 def test_fit_refuses_settings_it_cannot_train_with(settings, message):
@@ -634,6 +638,39 @@ def test_learning_rates_and_penalties_must_be_positive(make):
         make()
 
 
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: StepDecay(every=0), "StepDecay's every is a number of epochs"),
+        (lambda: StepDecay(factor=-0.5), "StepDecay's factor must be a positive number"),
+        (lambda: Cosine(floor=2.0), "Cosine's floor is a fraction"),
+        (lambda: Adam(0.1, beta1=1.0), "Adam's beta1 is a decay rate"),
+        (lambda: Adam(0.1, beta2=1.0), "Adam's beta2 is a decay rate"),
+        (lambda: Adam(0.1, eps=0.0), "Adam's eps must be a positive number"),
+        (lambda: Momentum(mu=1.5), "Momentum's mu is a decay rate"),
+        (lambda: RMSProp(rho=-0.1), "RMSProp's rho is a decay rate"),
+        (lambda: Adadelta(rho=1.0), "Adadelta's rho is a decay rate"),
+        (lambda: AdaGrad(eps=-1.0), "AdaGrad's eps must be a positive number"),
+        (lambda: Adam(0.1, "cosinus"), "schedule 'cosinus' is not one of"),
+        (lambda: SGD(0.1, 3), "schedule is a function of"),
+        (lambda: MLP([4, 2.5, 3]), "every width in sizes must be an int"),
+        (lambda: MLP([4, 5, 3], checkpoint=-1), "checkpoint is True .* or the layers"),
+        (lambda: MLP([4, 5, 3], checkpoint=0.5), "checkpoint is True .* or the layers"),
+    ],
+)
+def test_options_outside_their_range_are_refused_where_they_are_given(make, message):
+    """They failed later inside the training loop (ZeroDivisionError for every=0 and
+    beta1=1, 'str' object is not callable for a schedule's name) or trained something else
+    (a 4-2-3 network for sizes [4, 2.5, 3]; probe AT F7)."""
+    with pytest.raises((TypeError, ValueError), match=message):
+        make()
+
+
+def test_a_schedule_may_be_named():
+    assert isinstance(Adam(0.1, "cosine").schedule, Cosine)
+    assert isinstance(SGD(0.1, "step").schedule, StepDecay)
+
+
 def test_a_nan_among_the_inputs_is_reported_where_it_is_before_standardizing():
     """One NaN at (3, 2) was reported as 150 non-finite values from (0, 2): the mean spread
     it down its column before the check (probe AB)."""
@@ -645,6 +682,20 @@ def test_a_nan_among_the_inputs_is_reported_where_it_is_before_standardizing():
         ValueError, match=r"1 non-finite value\(s\) \(the first, NaN, at index \(3, 2\)\)"
     ):
         standardize(x, x[:4].copy())
+
+
+@pytest.mark.parametrize("option", ["--save", "--plot"])
+def test_srcad_train_checks_where_it_writes_before_training(tmp_path, capsys, option):
+    """A --save into a folder that does not exist failed after training: the trained
+    parameters were lost (probe AT F10)."""
+    from srcad.cli import main
+
+    missing = tmp_path / "missing" / "out.npz"
+    code = main(["train", "--dataset", "iris", "--epochs", "1", option, str(missing)])
+    assert code != 0
+    captured = capsys.readouterr()
+    assert f"{option} {missing}" in captured.err and "does not exist" in captured.err
+    assert "test accuracy" not in captured.out  # refused before it trained
 
 
 def test_srcad_train_refuses_a_dataset_and_a_data_file_together(tmp_path, capsys):

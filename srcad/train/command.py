@@ -8,6 +8,7 @@ prints the final metrics and writes the loss/accuracy curve as a PNG.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -190,6 +191,7 @@ def run_train(options: argparse.Namespace) -> int:
     if not epochs_given:
         options.epochs = default_epochs(options, len(data.x_train))
     model = _model(options, data)
+    _check_writable(options, data.name)  # before a long run, not after it
     lr = options.lr if options.lr is not None else (3e-3 if options.opt == "adam" else None)
     optimizer = make_optimizer(options.opt, lr, options.schedule)
     print(_header(data, model, optimizer, options))
@@ -206,6 +208,23 @@ def run_train(options: argparse.Namespace) -> int:
         save_params(options.save, result.params, model)
         print(f"saved the parameters (and the model) to {options.save}")
     return 0
+
+
+def _check_writable(options: argparse.Namespace, name: str) -> None:
+    """Refuse an output file (--save, --plot) in a folder that does not exist or is not
+    writable, before training: the trained parameters would be lost at the end."""
+    given = [("--save", options.save)]
+    if not options.no_plot:
+        given.append(("--plot", options.plot or f"srcad_train_{name}.png"))
+    for option, path in given:
+        if path is None:
+            continue
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            raise ValueError(
+                f"{option} {path}: the folder {folder} does not exist or cannot be written; "
+                "create it first, or name another file"
+            )
 
 
 def with_defaults(options: argparse.Namespace) -> argparse.Namespace:

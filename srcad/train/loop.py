@@ -89,6 +89,12 @@ def fit(
     if params is not None:
         _check_layers(model, params)
         dtype = layers_of(params)[0][0].dtype
+    if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(
+            f"fit trains in float32 or float64, not {np.dtype(dtype).name}: the optimizers' "
+            "small constants (Adam's eps, 1e-8) round to 0 in float16, and its steps become "
+            "0 / 0; train in float32 and convert the trained parameters"
+        )
     split = _split(model, x, y, validation_split, validation_data, seed, dtype)
     optimizer = optimizer if optimizer is not None else Adam()
     optimizer.backend = backend if client is None else "numpy"
@@ -138,7 +144,15 @@ def _check_settings(
 
 
 def _check_layers(model: MLP, params: list | dict) -> None:
-    """Refuse parameters not laid out for ``model`` (a 4-9-3 network's for a 4-8-3 one)."""
+    """Refuse parameters not laid out for ``model`` (a 4-9-3 network's for a 4-8-3 one, a
+    dict for a model built with ``kind="list"``)."""
+    given_kind = "dict" if isinstance(params, dict) else "list"
+    if given_kind != model.kind:
+        raise ValueError(
+            f"fit's params are a {given_kind}, but the model was built with kind="
+            f"{model.kind!r}: pass model.init(seed), or build the model with "
+            f"kind={given_kind!r}"
+        )
     expected = [((m, n), (n,)) for m, n in zip(model.sizes[:-1], model.sizes[1:], strict=True)]
     given = [(np.shape(W), np.shape(b)) for W, b in layers_of(params)]
     if given != expected:
@@ -172,16 +186,34 @@ def _split(model, x, y, fraction, validation_data, seed, dtype) -> Split:
     """Checked float arrays of ``dtype``; a seeded validation split unless data is given."""
     x, y = (a.astype(dtype, copy=False) for a in model.check_data(x, y, "train"))
     if validation_data is not None:
+        if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+            raise ValueError(
+                "fit's validation_data is a pair (x_val, y_val) of arrays, not "
+                f"{type(validation_data).__name__}"
+            )
         x_val, y_val = model.check_data(*validation_data, name="val")
-        return Split(x, y, x_val.astype(dtype, copy=False), y_val.astype(dtype, copy=False))
+        x_val, y_val = (a.astype(dtype, copy=False) for a in (x_val, y_val))
+        return _checked_split(Split(x, y, x_val, y_val), fraction)
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {fraction}")
     n_val = round(fraction * len(x))
     if n_val == 0:
-        return Split(x, y, None, None)
+        return _checked_split(Split(x, y, None, None), fraction)
     order = np.random.default_rng((seed, 2)).permutation(len(x))
     val, train = order[:n_val], order[n_val:]
-    return Split(x[train], y[train], x[val], y[val])
+    return _checked_split(Split(x[train], y[train], x[val], y[val]), fraction)
+
+
+def _checked_split(split: Split, fraction: float) -> Split:
+    """``split``, refused where it leaves no row to train on."""
+    if len(split.x_train) == 0:
+        kept = ""
+        if split.x_val is not None and fraction:
+            kept = f" after validation_split={fraction} kept {len(split.x_val)} for validation"
+        raise ValueError(
+            f"fit has no training rows{kept}: give more rows, or a smaller validation_split"
+        )
+    return split
 
 
 def _train_run(model, gradient, params, optimizer, split, settings, seed, bar) -> History:

@@ -43,6 +43,10 @@ class MLP:
         kind: str = "list",
         checkpoint: int | bool | None = None,
     ):
+        if not all(
+            isinstance(size, (int, np.integer)) and not isinstance(size, bool) for size in sizes
+        ):
+            raise ValueError(f"every width in sizes must be an int above 0, got {list(sizes)}")
         self.sizes = tuple(int(size) for size in sizes)
         if len(self.sizes) < 2:
             raise ValueError(f"sizes needs an input and an output width, got {list(sizes)}")
@@ -64,6 +68,11 @@ class MLP:
         self._lam = float(lam)
         self._build_loss()
         self.segmented = None
+        if not (checkpoint is None or isinstance(checkpoint, bool) or _is_count(checkpoint)):
+            raise ValueError(
+                "checkpoint is True (segments of about sqrt(layers) layers) or the layers per "
+                f"segment, an int of at least 1, not {checkpoint!r}"
+            )
         if checkpoint:
             from srcad.train.checkpoint import SegmentedGradient
 
@@ -170,3 +179,8 @@ def accuracy_of(loss_name: str, outputs: np.ndarray, y: np.ndarray) -> float:
         return float(np.mean((outputs > 0) == (y > 0.5)))
     labels = y if np.ndim(y) == 1 else np.argmax(y, axis=1)  # class numbers, or one-hot rows
     return float(np.mean(np.argmax(outputs, axis=1) == labels))
+
+
+def _is_count(value: object) -> bool:
+    """An int of at least 1 (not a bool)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1

@@ -28,6 +28,23 @@ from dataclasses import dataclass
 import numpy as np
 
 
+# --- options, checked where they are given ----------------------------------------------------
+def _decay_rate(owner: str, name: str, value: object) -> float:
+    """``value`` as a decay rate, from 0 up to (not including) 1; a ValueError otherwise."""
+    if not (isinstance(value, (int, float, np.floating)) and 0.0 <= value < 1.0):
+        raise ValueError(
+            f"{owner}'s {name} is a decay rate from 0 up to (not including) 1, not {value!r}"
+        )
+    return float(value)
+
+
+def _positive(owner: str, name: str, value: object) -> float:
+    """``value`` as a positive finite number; a ValueError otherwise."""
+    if not (isinstance(value, (int, float, np.floating)) and 0.0 < value < math.inf):
+        raise ValueError(f"{owner}'s {name} must be a positive number, not {value!r}")
+    return float(value)
+
+
 # --- schedules -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Constant:
@@ -44,6 +61,13 @@ class StepDecay:
     every: int = 10
     factor: float = 0.5
 
+    def __post_init__(self) -> None:
+        if not (isinstance(self.every, (int, np.integer)) and self.every >= 1):
+            raise ValueError(
+                f"StepDecay's every is a number of epochs, 1 or more, not {self.every!r}"
+            )
+        _positive("StepDecay", "factor", self.factor)
+
     def __call__(self, base: float, epoch: int, epochs: int) -> float:
         return base * self.factor ** (epoch // self.every)
 
@@ -53,6 +77,12 @@ class Cosine:
     """Half a cosine from ``base`` down to ``base * floor`` over the run."""
 
     floor: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.floor, (int, float, np.floating)) and 0.0 <= self.floor <= 1.0):
+            raise ValueError(
+                f"Cosine's floor is a fraction of the rate, 0 to 1, not {self.floor!r}"
+            )
 
     def __call__(self, base: float, epoch: int, epochs: int) -> float:
         fraction = epoch / max(epochs, 1)
@@ -78,7 +108,7 @@ class Optimizer:
                 f"{type(self).__name__}'s learning rate must be a positive number, not {lr!r}"
             )
         self.lr = self.base_lr
-        self.schedule = schedule if schedule is not None else Constant()
+        self.schedule = _schedule(type(self).__name__, schedule)
         self.steps = 0
         self.state: list[tuple[np.ndarray, ...]] = []
 
@@ -110,6 +140,26 @@ class Optimizer:
         raise NotImplementedError
 
 
+def _schedule(owner: str, schedule: object) -> Callable:
+    """A schedule: as given (a function of the base rate, the epoch and the epochs), or by
+    its name in ``SCHEDULES`` (``"cosine"``), or the constant rate for None."""
+    if schedule is None:
+        return Constant()
+    if isinstance(schedule, str):
+        if schedule not in SCHEDULES:
+            raise ValueError(
+                f"{owner}'s schedule {schedule!r} is not one of {sorted(SCHEDULES)}; or give "
+                "a schedule object (StepDecay(every=10, factor=0.5))"
+            )
+        return SCHEDULES[schedule]()
+    if not callable(schedule):
+        raise TypeError(
+            f"{owner}'s schedule is a function of (base rate, epoch, epochs) or one of "
+            f"{sorted(SCHEDULES)}, not {type(schedule).__name__} {schedule!r:.40}"
+        )
+    return schedule
+
+
 class SGD(Optimizer):
     default_lr = 0.1
 
@@ -126,7 +176,7 @@ class Momentum(Optimizer):
 
     def __init__(self, lr=None, schedule=None, mu: float = 0.9, nesterov: bool = False):
         super().__init__(lr, schedule)
-        self.mu = mu
+        self.mu = _decay_rate("Momentum", "mu", mu)
         self.nesterov = nesterov
 
     def update(self, p, g, velocity, scratch):
@@ -147,8 +197,8 @@ class RMSProp(Optimizer):
 
     def __init__(self, lr=None, schedule=None, rho: float = 0.9, eps: float = 1e-8):
         super().__init__(lr, schedule)
-        self.rho = rho
-        self.eps = eps
+        self.rho = _decay_rate("RMSProp", "rho", rho)
+        self.eps = _positive("RMSProp", "eps", eps)
 
     def update(self, p, g, mean_square, scratch):
         np.multiply(g, g, out=scratch)
@@ -164,7 +214,7 @@ class AdaGrad(Optimizer):
 
     def __init__(self, lr=None, schedule=None, eps: float = 1e-8):
         super().__init__(lr, schedule)
-        self.eps = eps
+        self.eps = _positive("AdaGrad", "eps", eps)
 
     def update(self, p, g, sum_square, scratch):
         np.multiply(g, g, out=scratch)
@@ -189,8 +239,8 @@ class Adadelta(Optimizer):
 
     def __init__(self, lr=None, schedule=None, rho: float = 0.95, eps: float = 1e-6):
         super().__init__(lr, schedule)
-        self.rho = rho
-        self.eps = eps
+        self.rho = _decay_rate("Adadelta", "rho", rho)
+        self.eps = _positive("Adadelta", "eps", eps)
 
     def update(self, p, g, mean_square, mean_delta, scratch):
         rho, eps = self.rho, self.eps
@@ -221,9 +271,9 @@ class Adam(Optimizer):
 
     def __init__(self, lr=None, schedule=None, beta1: float = 0.9, beta2: float = 0.999, eps=1e-8):
         super().__init__(lr, schedule)
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.eps = eps
+        self.beta1 = _decay_rate("Adam", "beta1", beta1)
+        self.beta2 = _decay_rate("Adam", "beta2", beta2)
+        self.eps = _positive("Adam", "eps", eps)
         self._decay1 = self._decay2 = 1.0
         self._compiled: Callable | None = None  # the compiled step, for backend "numba"
 
