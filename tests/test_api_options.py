@@ -96,6 +96,41 @@ def test_check_grad_passes_right_float32_gradients_with_its_default_tolerances()
         srcad.check_grad(_curved_wrong, x.astype(np.float64))
 
 
+def _big_and_small(v):
+    return 500.0 * v[0] ** 2 + 0.15 * v[1] ** 2
+
+
+def _small_one_of_the_wrong_sign(v):  # srcad: 0.3 for v[1]; central differences: 0.0
+    return 500.0 * v[0] ** 2 - 0.3 * srcad.stop_gradient(v[1]) * v[1] + 0.3 * v[1] ** 2
+
+
+def _float32_weights_and_a_python_float(p):
+    return np.sum(p["w"] * np.float32(3.0)) * p["b"] ** 2 + p["b"]
+
+
+def _item_of_a_numpy_number(s, x):
+    return s.item() * np.sum(x) + s**2
+
+
+def test_check_grad_tolerances_follow_the_precision_the_function_computes_in():
+    """A small element of the wrong sign next to a big one passed in float32 (the atol
+    grew with the largest element), and a Python float leaf of a float32 function failed
+    (its steps were float64's: central differences gave 7.63 for 10; probe AU F6, F7); an
+    np.float64 argument was given as a Python float (no .item(); probe AU F12)."""
+    x = np.array([1.0, 1.0], dtype=np.float32)
+    srcad.check_grad(_big_and_small, x)
+    with pytest.raises(srcad.GradientMismatch, match=r"mismatch at v\[1\]"):
+        srcad.check_grad(_small_one_of_the_wrong_sign, x)
+    params = {"w": np.ones(3, np.float32), "b": 0.5}
+    srcad.check_grad(_float32_weights_and_a_python_float, params)
+    assert srcad.numerical_grad(_float32_weights_and_a_python_float, params)["b"] == (
+        pytest.approx(10.0, rel=1e-4)
+    )
+    s = np.float64(0.7)
+    srcad.check_grad(_item_of_a_numpy_number, s, np.ones(3))
+    assert type(srcad.numerical_grad(_item_of_a_numpy_number, s, np.ones(3))) is np.float64
+
+
 def test_check_grad_fails_a_nan_gradient():
     """``np.max(error) > 0`` is False when the error is NaN: a NaN gradient passed. (The
     chain rule gives sqrt(x * x) the slope 0 / 0 at x = 0; central differences give 0.)"""

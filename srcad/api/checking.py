@@ -40,7 +40,34 @@ def numerical_grad(fun: Callable, *args, argnums: int | tuple = 0, eps: float = 
         raise TypeError(f"numerical_grad: eps is the step, a positive float; got {eps!r}")
     if not 0 < eps < np.inf:
         raise ValueError(f"numerical_grad: eps is the step, a positive float; got {eps!r}")
-    return wrt.pick(_argument_gradient(fun, args, number, eps) for number in wrt.numbers)
+    precision = _precision_of_arguments(args)  # float32 code: its steps, for floats too
+    return wrt.pick(_argument_gradient(fun, args, number, eps, precision) for number in wrt.numbers)
+
+
+def _precision_of_arguments(args: tuple) -> np.dtype:
+    """The float dtype a function of ``args`` computes in, as NumPy promotes: the narrower
+    one where every float array (and NumPy number) among them is narrower than float64
+    (Python floats take the arrays' dtype)."""
+    leaves, _ = flatten(args)
+    floats = {
+        np.dtype(leaf.dtype)
+        for leaf in leaves
+        if isinstance(leaf, (np.ndarray, np.floating)) and leaf.dtype.kind == "f"
+    }
+    if not floats or any(dtype.itemsize >= 8 for dtype in floats):
+        return np.dtype(np.float64)
+    return max(floats, key=lambda dtype: dtype.itemsize)
+
+
+def _precision_of(result: object) -> np.dtype:
+    """The float dtype ``fun`` computes its result in: a narrower one than float64 where
+    the result is (a float32 loss of float32 weights, whatever its other leaves are)."""
+    try:
+        dtype = np.asarray(result).dtype
+    except (TypeError, ValueError):
+        return np.dtype(np.float64)
+    is_narrow = dtype.kind == "f" and dtype.itemsize < 8
+    return dtype if is_narrow else np.dtype(np.float64)
 
 
 def _checked_wrt(fun: Callable, args: tuple, argnums: object) -> Wrt:
@@ -59,37 +86,42 @@ def _checked_wrt(fun: Callable, args: tuple, argnums: object) -> Wrt:
     return wrt
 
 
-def _argument_gradient(fun: Callable, args: tuple, number: int, eps: float) -> object:
+def _argument_gradient(
+    fun: Callable, args: tuple, number: int, eps: float, precision: np.dtype
+) -> object:
     leaves, treedef = flatten(args[number])
     grads = [
         (
             constant_gradient(leaf)  # a setting among the parameters: a constant
             if is_constant_leaf(leaf) and len(leaves) > 1
-            else _leaf_gradient(fun, args, number, leaves, treedef, i, eps)
+            else _leaf_gradient(fun, args, number, leaves, treedef, i, eps, precision)
         )
         for i, leaf in enumerate(leaves)
     ]
     return unflatten(treedef, grads)
 
 
-def _leaf_gradient(fun, args, argnums, leaves, treedef, index, eps):
+def _leaf_gradient(fun, args, argnums, leaves, treedef, index, eps, precision):
     leaf = leaves[index]
     base = np.array(leaf, dtype=np.float64)
     dtype = np.float64 if isinstance(leaf, float) else np.asarray(leaf).dtype
     grad = np.zeros_like(base)
 
     def evaluate(values: np.ndarray) -> float:
-        new_leaf = float(values) if isinstance(leaf, float) else values.astype(dtype)
+        new_leaf = _as_leaf(leaf, values, dtype)
         new_leaves = leaves[:index] + [new_leaf] + leaves[index + 1 :]
         new_args = list(args)
         new_args[argnums] = unflatten(treedef, new_leaves)
         return _float_result(fun, fun(*new_args))
 
     is_narrow = np.dtype(dtype).kind == "f" and np.dtype(dtype).itemsize < 8
-    # a narrower float than float64: a step of 1e-6 moves a float32 by a few units in its
-    # last place; at least the cube root of its epsilon (float32: 4.9e-3), where rounding
-    # and curvature balance
-    step = max(eps, float(np.cbrt(np.finfo(dtype).eps))) if is_narrow else eps
+    # a narrower float than float64 (the leaf's, or the one the function computes in): a
+    # step of 1e-6 moves a float32 by a few units in its last place; at least the cube root
+    # of its epsilon (float32: 4.9e-3), where rounding and curvature balance
+    coarsest = float(np.finfo(np.dtype(dtype) if is_narrow else precision).eps)
+    coarsest = max(coarsest, float(np.finfo(precision).eps))
+    is_coarse = coarsest > float(np.finfo(np.float64).eps)
+    step = max(eps, float(np.cbrt(coarsest))) if is_coarse else eps
     for position in np.ndindex(base.shape):
         upper = base.copy()
         upper[position] += step
@@ -101,11 +133,23 @@ def _leaf_gradient(fun, args, argnums, leaves, treedef, index, eps):
             moved = float(upper[position]) - float(lower[position])
             width = moved if np.isfinite(moved) and moved > 0 else width
         grad[position] = (evaluate(upper) - evaluate(lower)) / width
-    if isinstance(leaf, float):
+    if type(leaf) is float:
         return float(grad)
+    if isinstance(leaf, np.generic):  # np.float64(0.5): an np.float64, as srcad's gradient
+        return type(leaf)(grad)
     if is_narrow:  # in the argument's dtype, as a gradient is (API.md)
         return grad.astype(dtype) if isinstance(leaf, np.ndarray) else np.dtype(dtype).type(grad)
     return grad
+
+
+def _as_leaf(leaf: object, values: np.ndarray, dtype: object) -> object:
+    """``values`` (moved by a step) as the kind of number or array ``leaf`` is: a Python
+    float, a NumPy number (np.float64 is a float too, with ``.item()``), or an array."""
+    if type(leaf) is float:
+        return float(values)
+    if isinstance(leaf, np.generic):
+        return type(leaf)(values)
+    return values.astype(dtype)
 
 
 def _float_result(fun: Callable, result: object) -> float:
@@ -131,22 +175,24 @@ def check_grad(
 
     An element fails when ``|srcad - numerical| > atol + rtol * |numerical|``; the error
     names the argument, the element and both values. Returns None when all agree. For a
-    float32 (or narrower) leaf, central differences in its precision are good to about
-    eps ** (2/3) of the values (2.4e-5 in float32): ``rtol`` is then at least 30 times that
-    (7.3e-4), and ``atol`` at least that times the leaf's largest numerical element.
+    float32 (or narrower) leaf, or a function that computes in float32, central differences
+    in that precision are good to about eps ** (2/3) relatively (2.4e-5 in float32) and to
+    eps |f| / h absolutely (h = eps ** (1/3), the step): ``rtol`` is then at least 30 times
+    the first (7.3e-4), ``atol`` at least 10 times the second.
 
     Example:
         >>> import numpy as np, srcad
         >>> srcad.check_grad(lambda x: np.sum(np.sin(x)), np.array([0.1, 0.2]))  # no error
     """
-    from srcad.api.grad import grad
+    from srcad.api.grad import value_and_grad
 
     for name, tolerance in (("rtol", rtol), ("atol", atol)):
         if not tolerance >= 0:
             raise ValueError(f"check_grad: {name} is a tolerance, at least 0; got {tolerance!r}")
     numbers = Wrt.of(argnums).counted_from(len(args), getattr(fun, "__name__", "f")).numbers
-    exact = grad(fun, argnums=numbers)(*args)
+    value, exact = value_and_grad(fun, argnums=numbers)(*args)
     approximate = numerical_grad(fun, *args, argnums=numbers)
+    precision, size = _precision_of(value), float(np.sum(np.abs(np.asarray(value, float))))
     for number, g_exact, g_approx in zip(numbers, exact, approximate, strict=True):
         exact_leaves, _ = flatten(g_exact)
         approx_leaves, _ = flatten(g_approx)
@@ -155,20 +201,28 @@ def check_grad(
             if is_constant_leaf(b):
                 continue  # a setting among the parameters: no gradient to compare
             approx = np.asarray(b, float)
-            leaf_rtol, leaf_atol = _tolerances(np.asarray(b).dtype, approx, rtol, atol)
+            coarsest = _coarser(np.asarray(b).dtype, precision)
+            leaf_rtol, leaf_atol = _tolerances(coarsest, size, rtol, atol)
             _compare(np.asarray(a, float), approx, leaf_rtol, leaf_atol, name, definition_line(fun))
 
 
-def _tolerances(
-    dtype: np.dtype, approx: np.ndarray, rtol: float, atol: float
-) -> tuple[float, float]:
-    """``rtol`` and ``atol`` for a leaf of ``dtype``: for floats narrower than float64, at
-    least what central differences in that precision can tell (see ``check_grad``)."""
-    if dtype.kind != "f" or dtype.itemsize >= 8:
+def _coarser(dtype: np.dtype, precision: np.dtype) -> np.dtype:
+    """The coarser of a leaf's float dtype and the one the function computes in."""
+    if dtype.kind != "f":
+        return precision
+    return dtype if np.finfo(dtype).eps > np.finfo(precision).eps else precision
+
+
+def _tolerances(dtype: np.dtype, size: float, rtol: float, atol: float) -> tuple[float, float]:
+    """``rtol`` and ``atol`` where central differences run in ``dtype`` on a function of
+    value ``size``: for floats narrower than float64, at least what they can tell (see
+    ``check_grad``)."""
+    if dtype.itemsize >= 8:
         return rtol, atol
-    reachable = 30.0 * float(np.finfo(dtype).eps) ** (2.0 / 3.0)
-    largest = float(np.max(np.abs(approx), initial=0.0)) if np.all(np.isfinite(approx)) else 0.0
-    return max(rtol, reachable), max(atol, reachable * largest)
+    eps = float(np.finfo(dtype).eps)
+    step = float(np.cbrt(eps))
+    reachable_size = 10.0 * eps * (size if np.isfinite(size) else 0.0) / step
+    return max(rtol, 30.0 * eps ** (2.0 / 3.0)), max(atol, reachable_size)
 
 
 def _leaf_names(fun: Callable, number: int, argument: object, count: int) -> list[str]:
