@@ -366,13 +366,17 @@ def test_abs_of_a_python_int_stays_a_python_int():
 def cancelling_in_double(x):
     """math computes in double precision, also on a float32 element."""
     near = math.exp(x[0]) - math.exp(0.3)
-    return 1e7 * near * SETTINGS["scale"] + x[1] + math.sqrt(x[1]) * math.sin(x[0])
+    total = 1e7 * near * SETTINGS["scale"] + x[1] + math.sqrt(x[1]) * math.sin(x[0])
+    others = 1e7 * (math.log(x[1], 3.0) - math.log(2.5, 3.0)) + math.hypot(x[0], x[1])
+    others += 1e7 * (math.dist([x[0], 1.0], [x[1], 0.0]) - math.dist([0.3, 1.0], [2.5, 0.0]))
+    return total + others
 
 
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_math_of_a_float32_number_computes_in_double_precision_as_python_does(mode):
     """math.exp(x[0]) of a float32 array was np.exp of the float32 element: the value of a
-    cancelling difference came out -1.167 where the plain function gives -0.539 (probe AR)."""
+    cancelling difference came out -1.167 where the plain function gives -0.539 (probe AR);
+    math.log(v, base), math.hypot and math.dist too (probe AU F11)."""
     x = np.array([0.30000001, 2.0], dtype=np.float32)
     transformed = srcad.value_and_grad(cancelling_in_double, mode=mode)
     for scale in (1.5, -0.25):  # a second call after a global changed
@@ -381,8 +385,11 @@ def test_math_of_a_float32_number_computes_in_double_precision_as_python_does(mo
         expected = cancelling_in_double(x)
         assert type(value) is type(expected) and value == expected
         assert gradient.dtype == np.float32
-        x0 = float(x[0])  # the derivatives, in double precision
+        x0, x1 = float(x[0]), float(x[1])  # the derivatives, in double precision
+        hypot, dist = math.hypot(x0, x1), math.hypot(x0 - x1, 1.0)
         wide = [1e7 * scale * math.exp(x0) + math.sqrt(2.0) * math.cos(x0)]
+        wide[0] += x0 / hypot + 1e7 * (x0 - x1) / dist
         wide += [1.0 + math.sin(x0) / (2.0 * math.sqrt(2.0))]
+        wide[1] += 1e7 / (x1 * math.log(3.0)) + x1 / hypot - 1e7 * (x0 - x1) / dist
         np.testing.assert_allclose(gradient, wide, rtol=1e-6)
     SETTINGS["scale"] = 1.5

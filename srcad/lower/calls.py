@@ -194,6 +194,9 @@ def call(
 ) -> object:
     """The result of ``function(*args, **kwargs)``, which ``node`` writes."""
     function = uncached(function, args, kwargs)
+    widened = _narrow_floats_widened(function, args)
+    if any(w is not a for w, a in zip(widened, args, strict=True)):  # math.exp(x32[0])
+        return _as_python_float(call(lowering, function, widened, kwargs, node))
     refuse_records_in_arrays(lowering, args, kwargs, node)
     if is_hashable(function) and function in OF_SHAPE and args and isinstance(args[0], Tracer):
         args = [np.broadcast_to(False, args[0].shape), *args[1:]]  # K of diag_indices_from(K)
@@ -357,11 +360,7 @@ def call(
         if prim.kind == CUSTOM:  # a function of the user's with a rule of theirs
             rely_on_user_rules(lowering.world, prim)
             return _custom_call(lowering, prim, args, kwargs, node)
-        widened = _narrow_floats_widened(function, args)
-        result = record_call(lowering.builder, prim.name, tuple(widened), kwargs, as_array)
-        is_widened = any(w is not a for w, a in zip(widened, args, strict=True))
-        if is_widened and isinstance(result, Tracer) and result.dtype.kind == "f":
-            return result.builder.apply("python_float", (result,))  # as np.exp gives float64
+        result = record_call(lowering.builder, prim.name, tuple(args), kwargs, as_array)
         return _python_float_of_math(function, result)
     if isinstance(function, types.MethodType) and isinstance(function.__self__, Tracer):
         return function(*args, **kwargs)
@@ -555,21 +554,40 @@ def _own_items(lowering: Lowering, value: object, node: ast.Call) -> object:
 
 
 def _narrow_floats_widened(function: object, args: Args) -> Args:
-    """The arguments of a ``math`` function, a float32 number among them made a Python
-    float first, as ``math`` computes in double precision (``math.exp(x[0])``)."""
-    if getattr(function, "__module__", None) != "math":
+    """The arguments of a ``math`` function, a float32 number among them (or in a list or
+    tuple of them: ``math.dist``) made a Python float first, as ``math`` computes in double
+    precision (``math.exp(x[0])``)."""
+    if getattr(function, "__module__", None) != "math" or function in MATH_EXACT:
         return args
-    return [
-        (
-            arg.builder.apply("python_float", (arg,))
-            if isinstance(arg, Tracer)
-            and arg.shape == ()
-            and arg.dtype.kind == "f"
-            and arg.dtype.itemsize < 8
-            else arg
-        )
-        for arg in args
-    ]
+    return [_widened(arg) for arg in args]
+
+
+# math's functions whose answer the float32 number's precision does not change (ints,
+# tests): left as the user wrote them (math.floor(x[0] * k))
+MATH_EXACT = frozenset(
+    {math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite, math.fabs}
+)
+
+
+def _widened(value: object) -> object:
+    """A float32 (float16) traced number as a Python float; lists and tuples item by item;
+    anything else as it is."""
+    if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
+        items = [_widened(item) for item in value]
+        same = all(a is b for a, b in zip(items, value, strict=True))
+        return value if same else type(value)(items)
+    if not isinstance(value, Tracer) or value.shape != () or value.dtype.kind != "f":
+        return value
+    return value.builder.apply("python_float", (value,)) if value.dtype.itemsize < 8 else value
+
+
+def _as_python_float(result: object) -> object:
+    """A math function's result computed on widened float32 numbers, a Python float where
+    it is a traced float number (the generated code's np.exp of a float gives np.float64,
+    which would make float32 arithmetic after it float64)."""
+    if isinstance(result, Tracer) and result.ndim == 0 and result.dtype.kind == "f":
+        return result.builder.apply("python_float", (result,))
+    return result
 
 
 def _python_float_of_math(function: object, result: object) -> object:
