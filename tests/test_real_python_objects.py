@@ -16,6 +16,7 @@ import copy
 import dataclasses
 import enum
 import functools
+import pickle
 import typing
 
 import numpy as np
@@ -768,6 +769,8 @@ def test_a_method_decorated_with_grad_binds_self_and_differentiates_what_follows
     assert models[0].loss is models[0].loss  # made once: compiled once
     assert models[0].loss is not models[1].loss
     assert len(_Regression.__dict__["loss"]._bound) == 2
+    for copied in (pickle.loads(pickle.dumps(models[0].loss)), copy.deepcopy(models[0].loss)):
+        np.testing.assert_allclose(copied(x), models[0].loss(x))  # not the gradient's gradient
     many = [_Regression(np.ones(3)) for _ in range(20)]
     for model in many:
         model.loss(x)

@@ -177,6 +177,12 @@ class Transformed:
     def __reduce__(self) -> tuple:
         """Pickled as the transformation of the function (which pickles by reference): a
         process that unpickles it compiles again (``multiprocessing``, ``copy.deepcopy``)."""
+        owner = getattr(self.fun, "__self__", None)
+        name = getattr(self.fun, "__name__", "")
+        if owner is not None and isinstance(
+            inspect.getattr_static(type(owner), name, None), Transformed
+        ):  # a decorated method bound to ``owner``: unpickled as owner.method is read again
+            return (getattr, (owner, name))
         return (Transformed, (self.fun, *self._options()))
 
     def _repr_html_(self) -> str:
