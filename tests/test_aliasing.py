@@ -1387,3 +1387,15 @@ def test_a_container_changed_on_one_path_of_an_and_is_refused():
     with pytest.raises(srcad.errors.UnsupportedSyntax, match="changes a list or dict") as e:
         srcad.grad(appended_on_one_path_of_an_and)(np.array([0.3, -0.7, 1.2]))
     assert e.value.file == __file__
+
+
+def writes_through_a_view_of_its_argument(x):
+    tail = x[1:]
+    tail[0] = 5.0
+    return np.sum(SCALES * x)
+
+
+def test_a_refused_write_through_a_view_names_the_argument_it_views():
+    """It said "writes into the argument 'tail'" (probe AU F14)."""
+    with pytest.raises(ValueError, match="'tail', a view of the argument 'x', which is"):
+        srcad.grad(writes_through_a_view_of_its_argument)(SCALES)

@@ -479,6 +479,7 @@ def refuse_arguments_shared_outside(lowering: Lowering) -> None:
         return
     start = len(builder.eqns)
     for written, name, node in lowering.written_arguments.values():
+        name = _argument_spelled(lowering, written, name)
         for other, path in outside:
             shared = outside_call(
                 builder, np.may_share_memory, "np.may_share_memory", [written, other], {}
@@ -491,6 +492,15 @@ def refuse_arguments_shared_outside(lowering: Lowering) -> None:
     builder.eqns[:] = builder.eqns[start:] + builder.eqns[:start]  # before any read of them
 
 
+def _argument_spelled(lowering: Lowering, written: Tracer, name: str) -> str:
+    """``the argument 'x'``, or for a name of a view of it ``'row', a view of the argument
+    'M'``."""
+    argument = lowering.argument_names.get(id(written), name)
+    if argument == name:
+        return f"the argument '{name}'"
+    return f"'{name}', a view of the argument '{argument}'"
+
+
 def _shared_outside(lowering: Lowering, name: str, path: WorldPath, node: Node) -> ast.Raise:
     """``raise ValueError(...)`` for an argument ``name`` that is (a view of) the array the
     function reads at ``path``, written at ``node``."""
@@ -498,9 +508,9 @@ def _shared_outside(lowering: Lowering, name: str, path: WorldPath, node: Node) 
     written_text = ast.unparse(node).splitlines()[0]
     written_text += " = ..." if isinstance(node, ast.Subscript) else ""
     message = (
-        f"{where}: '{written_text}' writes into the argument '{name}', which is (a view "
-        f"of) the array the function also reads as '{path.text}'; NumPy would change both, "
-        f"srcad's code changes its own copy of '{name}'. Pass a copy of '{path.text}'"
+        f"{where}: '{written_text}' writes into {name}, which is (a view of) the array the "
+        f"function also reads as '{path.text}'; NumPy would change both, srcad's code "
+        f"changes its own copy. Pass a copy of '{path.text}'"
     )
     failure = ast.Raise(ast.Call(ast.Name("ValueError", ast.Load()), [ast.Constant(message)], []))
     return ast.fix_missing_locations(ast.copy_location(failure, node))

@@ -96,6 +96,7 @@ class Lowering:
     unfollowed: dict[str, str] = field(default_factory=dict)
     checks: set[int] = field(default_factory=set)
     passed_arrays: tuple[Tracer, ...] = ()
+    argument_names: dict[int, str] = field(default_factory=dict)  # passed array id -> name
     # the arrays of parameters whose default is an array (``acc=np.zeros(3)``), by name
     default_arrays: dict[str, tuple[Tracer, ...]] = field(default_factory=dict)
     alias_checked: set[int] = field(default_factory=set)

@@ -113,6 +113,9 @@ def _lower_function(
         world.passed_in.pop(id(arguments.env.get(kwarg.arg)), None)
     lowering = Lowering(parsed, arguments.env, Inlining(builder, 0, world))
     lowering.passed_arrays = tuple(a for v in arguments.env.values() for a in argument_arrays(v))
+    lowering.argument_names = {
+        id(a): name for name, v in arguments.env.items() for a in argument_arrays(v)
+    }
     lowering.default_arrays = _default_arrays(called, arguments.env)
     try:
         result = _lower_body(lowering)
