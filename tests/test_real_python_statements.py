@@ -2183,3 +2183,18 @@ def test_a_dict_iterator_past_its_end_or_after_the_dict_grew_raises_as_python_do
             srcad.grad(f)(np.ones(2))
         assert "test_real_python_statements.py" in str(error.value)
         assert "InternalError" not in type(error.value).__name__
+
+
+def _shifted_counts(x):
+    n = 1 << 2  # ints known when compiling: Python's shifts and bit operations
+    n >>= 1
+    m = (5 ^ 3) | (6 & 3)
+    total = 0.0
+    for k in range(3):
+        total = total + np.sum(x[: (k << 1) + 1]) * STEP["scale"]
+    return np.sum(x[:n]) * m + total
+
+
+def test_bit_shifts_of_ints_known_when_compiling():
+    """'1 << 2' was refused as an unsupported operator (probe AT F12)."""
+    _assert_gradients_as_the_step_changes(_shifted_counts, np.arange(1.0, 6.0), (1.0, -2.5))

@@ -62,6 +62,11 @@ BINARY_OPERATORS: dict[type, Callable[[Any, Any], object]] = {
     ast.BitOr: operator.or_,
     ast.BitXor: operator.xor,
 }
+# on values known when compiling only (1 << k of a loop's counter over a range)
+STATIC_OPERATORS: dict[type, Callable[[Any, Any], object]] = {
+    ast.LShift: operator.lshift,
+    ast.RShift: operator.rshift,
+}
 UNARY_OPERATORS: dict[type, Callable[[Any], object]] = {
     ast.USub: operator.neg,
     ast.UAdd: operator.pos,
@@ -214,6 +219,9 @@ def binary(
         and (isinstance(left, Tracer) or isinstance(right, Tracer))
     ):
         return STRING_FORMATS[ast.Add](lowering, left, right, node)  # "loss " + str(loss)
+    if type(op) in STATIC_OPERATORS and not holds_data and not contains_tracer(left):
+        shift = STATIC_OPERATORS[type(op)]
+        return run_static(lowering, lambda: shift(left, right), node)
     _require_supported(lowering, op, node)
     if isinstance(left, Tracer) or isinstance(right, Tracer):
         for operand in (left, right):  # A @ x of a sparse matrix made here: its __matmul__
@@ -440,6 +448,13 @@ def _static_comparison(lowering: Lowering, results: list[object], node: ast.Comp
 
 
 def _require_supported(lowering: Lowering, op: ast.AST, node: Node) -> None:
+    if type(op) in STATIC_OPERATORS:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' shifts the bits of a value computed from data; shift ints "
+            "known when compiling, or multiply (x * 2 ** k)",
+            node,
+        )
     if type(op) not in BINARY_OPERATORS | UNARY_OPERATORS | COMPARE_OPERATORS:
         raise lowering.located(
             UnsupportedSyntax,
