@@ -227,3 +227,14 @@ def test_an_exception_the_users_code_raises_is_named_at_its_line(tmp_path, capsy
 def test_no_command_prints_the_help_and_fails(capsys):
     assert main([]) == 2
     assert "commands:" in capsys.readouterr().err
+
+
+def test_args_in_parentheses_are_one_tuple_and_the_message_says_so(tmp_path, capsys):
+    """--args "(a, b)" gave "missing a required argument: 'xs'" (probe AT F11)."""
+    module = tmp_path / "pair.py"
+    module.write_text("import numpy as np\n\n\ndef f(w, xs):\n    return np.sum(w * xs)\n")
+    for command in ["show", "check"]:
+        assert main([command, f"{module}:f", "--args", "(np.ones(3), np.ones(3))"]) == 2
+        error = capsys.readouterr().err
+        assert "gives f 1 argument(s)" in error and "write 'a, b'" in error, error
+    assert main(["check", f"{module}:f", "--args", "np.ones(3), np.ones(3)"]) == 0

@@ -205,6 +205,7 @@ def example_call(
     if args_text is not None:
         namespace = {"np": np, **vars(module)}
         args = eval(f"({args_text},)", namespace)  # noqa: S307 - the user's own expression
+        _check_binds(function, args, args_text)
     else:
         args = module_example_args(module, name)
         if args is None:
@@ -214,6 +215,25 @@ def example_call(
     if argnums is None:
         argnums = module_table(module, "EXAMPLE_ARGNUMS", name, "argnums").get(name, 0)
     return tuple(args), argnums
+
+
+def _check_binds(function: Callable, args: tuple, args_text: str) -> None:
+    """Refuse --args that ``function`` cannot take, saying how many it gave (a parenthesised
+    ``(a, b)`` is one tuple argument)."""
+    try:
+        inspect.signature(function).bind(*args)
+    except TypeError as error:
+        tuple_hint = (
+            "; '(a, b)' in parentheses is one argument, a tuple: write 'a, b'"
+            if len(args) == 1 and isinstance(args[0], tuple)
+            else ""
+        )
+        raise CommandLineError(
+            f"--args {args_text!r} gives {_name_of(function)} {len(args)} argument(s), which "
+            f"it cannot take ({error}){tuple_hint}"
+        ) from None
+    except ValueError:  # no signature to check against
+        return
 
 
 def has_example_args(function: Callable, module: object) -> bool:
