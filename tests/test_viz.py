@@ -129,6 +129,9 @@ def test_save_by_suffix(tmp_path):
     assert picture.save(tmp_path / "c.gv").read_text() == picture.to_dot()
     if shutil.which("dot"):
         assert picture.save(tmp_path / "c.png").read_bytes().startswith(b"\x89PNG")
+    with pytest.raises(ValueError, match=r"\.xyz names no format srcad writes"):
+        picture.save(tmp_path / "c.xyz")  # it wrote DOT text there, silently (probe AT F12)
+    assert not (tmp_path / "c.xyz").exists()
 
 
 # --- pictures that teach -------------------------------------------------------------------

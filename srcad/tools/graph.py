@@ -108,6 +108,11 @@ def save_dot(dot_text: str, path: str | Path) -> Path:
     """
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix not in (*IMAGE_FORMATS, ".dot", ".gv", ".txt"):
+        raise ValueError(
+            f"{path}: {suffix or 'no suffix'} names no format srcad writes; name a .dot file "
+            f"(DOT text) or an image: {', '.join(IMAGE_FORMATS)}"
+        )
     if suffix not in IMAGE_FORMATS:
         path.write_text(dot_text)
         return path
