@@ -594,6 +594,23 @@ def test_numpy_strings_are_text_constants_as_python_strings_are():
             assert got["mode"] == mode
 
 
+def with_nothing_beside(x):
+    return {"y": np.sin(x) * SHARPNESS["value"], "n": None}, None
+
+
+def test_a_none_in_the_output_is_an_empty_subtree_of_the_jacobian_as_in_jax():
+    """jacrev and jacfwd gave a zero array for it (as for an int), where jvp keeps None and
+    JAX's Jacobian has None there (probe AS F3)."""
+    x = np.array([0.2, 1.4, -0.3])
+    for sharpness in (2.0, -0.5):
+        SHARPNESS["value"] = sharpness
+        for jacobian in (srcad.jacrev, srcad.jacfwd):
+            (blocks, nothing) = jacobian(with_nothing_beside)(x)
+            assert nothing is None and blocks["n"] is None
+            np.testing.assert_allclose(blocks["y"], np.diag(np.cos(x) * sharpness), atol=1e-12)
+    SHARPNESS["value"] = 2.0
+
+
 def test_one_transformed_function_called_with_another_numpy_string_compiles_again():
     """The call guard checked an np.str_'s type only: a second call with another label ran
     the code compiled for the first (a stale branch, silently)."""

@@ -422,6 +422,9 @@ class _Jacobian:
         out_avals = _output_avals(compiled)
         blocks = []
         for j, aval in enumerate(out_avals):
+            if aval.dtype == "object":  # None: an empty subtree, as JAX takes it (no block)
+                blocks.append(None)
+                continue
             per_arg = []
             for k, n in enumerate(self.wrt.numbers):
                 jacobians = []
