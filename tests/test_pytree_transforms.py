@@ -605,7 +605,7 @@ def test_a_none_in_the_output_is_an_empty_subtree_of_the_jacobian_as_in_jax():
     for sharpness in (2.0, -0.5):
         SHARPNESS["value"] = sharpness
         for jacobian in (srcad.jacrev, srcad.jacfwd):
-            (blocks, nothing) = jacobian(with_nothing_beside)(x)
+            blocks, nothing = jacobian(with_nothing_beside)(x)
             assert nothing is None and blocks["n"] is None
             np.testing.assert_allclose(blocks["y"], np.diag(np.cos(x) * sharpness), atol=1e-12)
     SHARPNESS["value"] = 2.0
