@@ -291,6 +291,33 @@ def test_a_custom_vjp_returning_a_dict_a_namedtuple_or_nested_tuples(fun):
     assert "leaves_of(" in srcad.source(srcad.grad(fun))
 
 
+def test_a_tree_output_rule_given_again_is_the_one_used_and_other_leaves_are_refused():
+    """The tree's primitive kept the first rule (a wrong gradient after it was fixed); a
+    dict holding an int said "cannot compute with the text 'a'" (probe AV F1, F2)."""
+
+    @srcad.custom_vjp
+    def pair(x):
+        return {"a": np.sin(x), "b": x}
+
+    def loss(x):
+        return np.sum(pair(x)["a"] + pair(x)["b"])
+
+    x = np.array([0.3, 0.7, 1.1])
+    pair.defvjp(lambda x: (pair(x), x), lambda x, g: (g["a"] * 1.0 + g["b"],))  # wrong
+    np.testing.assert_allclose(srcad.grad(loss)(x), 2.0 * np.ones(3))
+    pair.defvjp(lambda x: (pair(x), x), lambda x, g: (g["a"] * np.cos(x) + g["b"],))
+    np.testing.assert_allclose(srcad.grad(loss)(x), np.cos(x) + 1.0, rtol=1e-12)
+
+    @srcad.custom_vjp
+    def counted(x):
+        return {"a": np.sin(x), "n": 3}
+
+    counted.defvjp(lambda x: (counted(x), x), lambda x, g: (g["a"] * np.cos(x),))
+    with pytest.raises(srcad.SrcadError, match="holding a value of type int") as error:
+        srcad.grad(lambda x: np.sum(counted(x)["a"]))(x)
+    assert "test_custom.py" in str(error.value)
+
+
 # --- what a rule reads from outside, rules given again or later, functions of one name -------
 SETTINGS = {"slope": 2.0}
 SLOPE = 2.0

@@ -2130,6 +2130,15 @@ def _enumerated_loop_writing_a_later_item(x):
     return total
 
 
+def _mapped_values_in_a_loop_writing_a_later_item(x):
+    d = {"a": x, "b": 2.0 * x}
+    total = 0.0
+    for v in map(lambda t: t * 2.0, d.values()):  # each call made when the loop gets there
+        d["b"] = v * 1.5 * STEP["scale"]
+        total = total + np.sum(v)
+    return total + np.sum(sum(map(np.sin, d.values())))
+
+
 @pytest.mark.parametrize(
     "f",
     [
@@ -2139,6 +2148,7 @@ def _enumerated_loop_writing_a_later_item(x):
         _zipped_values_then_written,
         _loop_writing_a_later_item,
         _enumerated_loop_writing_a_later_item,
+        _mapped_values_in_a_loop_writing_a_later_item,
     ],
 )
 def test_an_iterator_over_a_dict_sees_a_later_write_into_it(f):

@@ -169,9 +169,36 @@ def _diagonal_of_lu(theta, x, y):
     return np.sum(np.log(np.abs(np.diag(lu))))  # U's diagonal: srcad does not spell it out
 
 
-def test_lu_factors_used_other_than_by_lu_solve_are_refused():
+def _pivots_compared(theta, x, y):
+    lu, piv = sla.lu_factor(kernel(theta, x))
+    return np.sum(kernel(theta, x)[0] * (piv == 1))  # piv's values: srcad has none
+
+
+def _factor_transposed(theta, x, y):
+    lu, piv = sla.lu_factor(kernel(theta, x))
+    return np.sum(lu.T)
+
+
+def _factors_printed(theta, x, y):
+    lu, piv = sla.lu_factor(kernel(theta, x))
+    print(lu)
+    return np.sum(theta)
+
+
+def _factors_swapped(theta, x, y):
+    lu, piv = sla.lu_factor(kernel(theta, x))
+    return np.sum(sla.lu_solve((piv, lu), y))
+
+
+@pytest.mark.parametrize(
+    "loss", [_diagonal_of_lu, _pivots_compared, _factor_transposed, _factors_printed]
+)
+def test_lu_factors_used_other_than_by_lu_solve_are_refused(loss):
     """lu_factor's lu stands for the matrix, for lu_solve: read any other way it would be
-    the matrix's values, not the factors'."""
+    the matrix's values, not the factors' (piv == 1 gave a gradient of zeros, silently;
+    probe AV F4, F5)."""
     with pytest.raises(srcad.SrcadError, match="goes to scipy.linalg.lu_solve only") as error:
-        srcad.grad(_diagonal_of_lu)(np.array([0.1, 0.2, -1.0]), X, Y)
+        srcad.grad(loss)(np.array([0.1, 0.2, -1.0]), X, Y)
     assert "test_scipy_linalg.py" in str(error.value)
+    with pytest.raises(srcad.SrcadError, match="lu_solve"):
+        srcad.grad(_factors_swapped)(np.array([0.1, 0.2, -1.0]), X, Y)

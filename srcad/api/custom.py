@@ -358,13 +358,19 @@ def with_output_tree(name: str, args: tuple) -> str:
         return name
     leaves, tree = flatten(output)
     flat = tree.kind in ("tuple", "list") and all(c.kind == "leaf" for c in tree.children)
-    is_arrays = all(isinstance(leaf, (np.ndarray, np.generic, float)) for leaf in leaves)
-    if tree.kind == "leaf" or flat or not is_arrays:
+    if tree.kind == "leaf" or flat:
         return name
-    key = (name, tree)
+    others = [type(leaf).__name__ for leaf in leaves if not _is_number_or_array(leaf)]
+    if others:
+        raise SrcadError(
+            f"{prim.called_as} has a derivative rule of yours and returns a "
+            f"{type(output).__name__} holding a value of type {others[0]} beside its arrays; "
+            "return arrays and floats only (a setting the caller needs can come from outside)"
+        )
+    key = (name, tree, id(prim))  # a rule given again makes another primitive of name
     if key in _OUTPUT_TREES and _OUTPUT_TREES[key] in PRIMS:
         return _OUTPUT_TREES[key]
-    inner_rule, count = VJP_RULES[name], tree.n_leaves
+    count = tree.n_leaves
 
     def leaves_out(*arrays, **params):
         return leaves_of(prim.fn(*arrays, **params))
@@ -373,6 +379,7 @@ def with_output_tree(name: str, args: tuple) -> str:
 
     def rule(g, out, *arrays, **params):
         cotangents, values = (g, out) if count > 1 else ((g,), (out,))
+        inner_rule = VJP_RULES[name]  # the rule given last
         return inner_rule(unflatten(tree, list(cotangents)), unflatten(tree, list(values)), *arrays)
 
     tree_name = _unused(f"{name}_tree", PRIMS)
@@ -387,6 +394,10 @@ def with_output_tree(name: str, args: tuple) -> str:
     VJP_RULES[tree_name] = rule
     _OUTPUT_TREES[key] = tree_name
     return tree_name
+
+
+def _is_number_or_array(leaf: object) -> bool:
+    return isinstance(leaf, (np.ndarray, np.generic, float)) and not isinstance(leaf, np.bool_)
 
 
 def _aval(value: object) -> AVal:

@@ -436,7 +436,10 @@ def _custom_call(lowering: Lowering, prim: Prim, args: list, kwargs: dict, node:
             raise lowering.located(type(error), str(error), node) from None
         arrays = [leaf for leaf in leaves if not _is_setting(leaf)]
     if prim.with_output_tree is not None and not kwargs:  # a dict or a NamedTuple back
-        name = prim.with_output_tree(name, tuple(arrays))
+        try:
+            name = prim.with_output_tree(name, tuple(arrays))
+        except SrcadError as error:
+            raise lowering.located(type(error), str(error), node) from None
     return record_call(lowering.builder, name, tuple(arrays), kwargs, as_array)
 
 

@@ -575,11 +575,20 @@ class LuFactors:
     def _refuse(self, *args: object, **kwargs: object) -> Any:
         raise TraceError(self.srcad_refusal, None)
 
-    # any use but lu_solve's: NumPy's functions and ufuncs, arithmetic, items, iteration
+    # any use but lu_solve's: NumPy's functions and ufuncs, arithmetic, comparisons, truth,
+    # text, items, iteration, attributes
     __array__ = __array_ufunc__ = __array_function__ = _refuse
-    __getitem__ = __iter__ = __len__ = __neg__ = __abs__ = _refuse
+    __getitem__ = __iter__ = __len__ = __neg__ = __abs__ = __bool__ = _refuse
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
     __truediv__ = __rtruediv__ = __matmul__ = __rmatmul__ = __pow__ = _refuse
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
+    __str__ = __format__ = _refuse
+    __hash__ = None  # type: ignore[assignment]
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # Python's and NumPy's protocols: as for any object
+            raise AttributeError(name)
+        raise AttributeError(self.srcad_refusal)  # lu.T, lu.shape: said at the user's line
 
 
 def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> tuple:
@@ -593,7 +602,8 @@ def lu_solve(
     """``scipy.linalg.lu_solve((lu, piv), b, trans)``: ``a x = b`` (``a.T x = b`` for
     ``trans`` 1 or 2: a real matrix) with the ``a`` that ``lu_factor`` factored."""
     lu, piv = lu_and_piv
-    if not (isinstance(lu, LuFactors) and isinstance(piv, LuFactors) and lu.matrix is piv.matrix):
+    is_factors = isinstance(lu, LuFactors) and isinstance(piv, LuFactors)
+    if not (is_factors and (lu.part, piv.part) == ("lu", "piv") and lu.matrix is piv.matrix):
         raise ValueError(
             "scipy.linalg.lu_solve takes the (lu, piv) that scipy.linalg.lu_factor gave, in "
             "the differentiated function"

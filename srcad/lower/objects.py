@@ -40,7 +40,7 @@ import functools
 import inspect
 import itertools
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,7 +54,7 @@ from srcad.lower.containers import is_made
 from srcad.lower.context import Lowering
 from srcad.lower.dispatch import CALL, evaluate
 from srcad.lower.generators import Deferred, function_reads
-from srcad.lower.iteration import static_items
+from srcad.lower.iteration import DICT_VIEWS, static_items
 from srcad.lower.user_code import has_own_method, is_user_function
 from srcad.lower.world import Outside, is_hashable
 from srcad.pytree import fields_of, is_plain_object
@@ -460,7 +460,7 @@ def _staged_partial(lowering: Lowering, partial: Outside) -> Partial:
 
 def _map(
     lowering: Lowering, args: list, kwargs: dict, node: ast.Call, call: CallFunction
-) -> Deferred:
+) -> Deferred | Iterator[object]:
     """``map(f, *iterables)``: the calls of ``f``, one per item (as many as the shortest
     iterable has), made when the map is consumed, as Python makes them."""
     if kwargs or len(args) < 2:
@@ -468,6 +468,8 @@ def _map(
             SrcadError, f"'{ast.unparse(node)}': map takes a function and iterables", node
         )
     function, iterables = args[0], args[1:]
+    if any(isinstance(iterable, DICT_VIEWS) for iterable in iterables):
+        return _lazy_map(lowering, function, iterables, node, call)
 
     def run() -> list:
         columns = [static_items(lowering, iterable, node) for iterable in iterables]
@@ -477,6 +479,20 @@ def _map(
 
     reads, scope = function_reads(lowering, function)
     return Deferred(run, ast.unparse(node), reads, held=tuple(iterables), scope=scope)
+
+
+def _lazy_map(
+    lowering: Lowering, function: object, iterables: list, node: ast.Call, call: CallFunction
+) -> Iterator[object]:
+    """``map(f, d.values())``: each call made when the map hands out its item, as Python
+    makes it, so that a loop that writes into the dict meanwhile sees the write."""
+    iterators = [iter(iterable) for iterable in iterables]
+
+    def calls() -> Iterator[object]:
+        for items in zip(*iterators, strict=False):
+            yield call(lowering, function, list(items), {}, node)
+
+    return calls()
 
 
 def _starmap(

@@ -600,9 +600,21 @@ def _argument(builder: GraphBuilder, value: object, inputs: list) -> object:
     if isinstance(value, Tracer):
         atom = value.atom
     else:
+        refusal = _refusal_of(value)
+        if refusal is not None:  # print(lu) of lu_factor's lu: it stands for a matrix
+            raise TraceError(refusal, builder.loc)
         atom = Const(value)
     inputs.append(atom)
     return ("input", len(inputs) - 1)
+
+
+def _refusal_of(value: object) -> str | None:
+    """What a value srcad stands in for says when used where it cannot be (``LuFactors``)."""
+    try:
+        refusal = getattr(value, "srcad_refusal", None)
+    except Exception:  # noqa: BLE001 - an object whose attributes raise: no such thing
+        return None
+    return refusal if isinstance(refusal, str) else None
 
 
 def _as_python_number(builder: GraphBuilder, value: object) -> object:
