@@ -16,6 +16,10 @@ class SrcadError(Exception):
         self.detail = message
         super().__init__(f"{file}:{line}: {message}" if file else message)
 
+    def __reduce__(self) -> tuple:
+        """Pickled with its message, file and line (a worker's error sent back)."""
+        return (type(self), (self.detail, self.file, self.line))
+
     def at(self, file: str | None, line: int | None) -> SrcadError:
         """This error at ``file:line``, where it names no place yet (one that a rule of the
         user's raised: its bwd returned a cotangent of another shape)."""
@@ -47,6 +51,9 @@ class InternalError(SrcadError):
     ):
         super().__init__(message, file, line)
         self.repro = repro
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (self.detail, self.file, self.line, self.repro))
 
 
 # The plain function's errors srcad finds while compiling and raises as its own error of
@@ -80,15 +87,17 @@ def raised_as(kind: type[BaseException]) -> type[SrcadError]:
         return SrcadError
     if kind not in _RAISED_AS:
         chosen = kind if _takes_a_message(kind) else base
-        _RAISED_AS[kind] = type(
+        made = _RAISED_AS[kind] = type(
             f"Srcad{chosen.__name__}",
             (SrcadError, chosen),
             {
                 "__module__": __name__,
                 "__doc__": f"{chosen.__name__}, found by srcad.",
                 "__str__": Exception.__str__,  # KeyError's would quote the message
+                "__reduce__": SrcadError.__reduce__,
             },
         )
+        globals().setdefault(made.__name__, made)  # pickled by name: srcad.errors.SrcadXError
     return _RAISED_AS[kind]
 
 
@@ -100,6 +109,15 @@ def _takes_a_message(kind: type) -> bool:
     except Exception:  # noqa: BLE001 - any class that cannot be made so
         return False
     return kind.__init__ is BaseException.__init__ or kind.__module__ != "builtins"
+
+
+def _made_ahead() -> None:
+    """The classes ``raised_as`` makes for Python's errors and NumPy's LinAlgError, made at
+    import: another process unpickles one by its name."""
+    import numpy as np
+
+    for kind in (*PLAIN_ERRORS, np.linalg.LinAlgError):
+        raised_as(kind)
 
 
 class ArgumentTypeError(TypeError):
@@ -123,3 +141,6 @@ RAISED_ON_PURPOSE = (SrcadError, ArgumentTypeError, ArgumentValueError)
 class GradientMismatch(SrcadError, AssertionError):
     """``check_grad`` found a gradient that differs from finite differences: an error about
     the user's code (a rule of theirs, or a bug in srcad) and a failed assertion in a test."""
+
+
+_made_ahead()

@@ -108,6 +108,10 @@ def _float32_weights_and_a_python_float(p):
     return np.sum(p["w"] * np.float32(3.0)) * p["b"] ** 2 + p["b"]
 
 
+def _cubed_by_data(s, data):
+    return s**3 * float(np.sum(data))
+
+
 def _item_of_a_numpy_number(s, x):
     return s.item() * np.sum(x) + s**2
 
@@ -128,6 +132,8 @@ def test_check_grad_tolerances_follow_the_precision_the_function_computes_in():
     )
     s = np.float64(0.7)
     srcad.check_grad(_item_of_a_numpy_number, s, np.ones(3))
+    data = np.array([1.0, 2.0], np.float32)  # float32 data beside a Python float: float32's
+    srcad.check_grad(_cubed_by_data, 0.3, data)  # steps, and float32's tolerances (AV F11)
     assert type(srcad.numerical_grad(_item_of_a_numpy_number, s, np.ones(3))) is np.float64
 
 

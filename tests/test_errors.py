@@ -376,3 +376,22 @@ def test_what_the_plain_function_raises_found_when_compiling_is_also_of_its_clas
         srcad.grad(fun)(np.ones(3))
     assert isinstance(error.value, srcad.SrcadError)
     assert f"{THIS_FILE}:{line_of_marker(fun)}:" in str(error.value)
+
+
+def test_the_errors_of_the_plain_functions_classes_pickle_with_their_place():
+    """SrcadIndexError and the others could not be pickled (a worker's error sent back to
+    its caller; probe AV F7); SrcadError lost its file and line."""
+    import pickle
+
+    with pytest.raises(IndexError) as error:
+        srcad.grad(_index_past_the_end)(np.ones(3))
+    again = pickle.loads(pickle.dumps(error.value))
+    assert type(again) is type(error.value) and isinstance(again, IndexError)
+    assert (again.file, again.line, str(again)) == (
+        error.value.file,
+        error.value.line,
+        str(error.value),
+    )
+    with pytest.raises(KeyError) as missing:  # a KeyError's text, not quoted
+        raise srcad.errors.raised_as(KeyError)("no key 'b'", "f.py", 3)
+    assert str(missing.value) == "f.py:3: no key 'b'"

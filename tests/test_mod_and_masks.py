@@ -283,3 +283,27 @@ def test_a_constant_mask_is_checked_against_the_shape_it_indexes(name):
             np.testing.assert_allclose(
                 srcad.grad(f, mode=mode)(M), srcad.numerical_grad(f, M), rtol=1e-6, atol=1e-9
             )
+
+
+DIAGONALS = [
+    lambda X: np.sum(np.diag(X, 5) ** 3),  # past the matrix: empty
+    lambda X: np.sum(np.diag(X, -4) ** 3),
+    lambda X: np.sum(np.diag(X, 3) ** 3),
+    lambda X: np.sum(np.diagonal(X, 1, 1, 0) ** 2),
+    lambda X: np.sum(np.log(X.diagonal() + 2.0)),
+]
+
+
+@pytest.mark.parametrize("diagonal", DIAGONALS)
+def test_the_gradient_of_a_square_matrixs_diagonal_at_any_offset(diagonal):
+    """np.diag(g, k) builds it; an offset past the matrix raised an internal error (probe AV
+    F9)."""
+
+    def f(X):
+        return diagonal(X) + np.sum(X)
+
+    X = np.arange(16.0).reshape(4, 4) / 10.0
+    for mode in ("reverse", "forward"):
+        np.testing.assert_allclose(
+            srcad.grad(f, mode=mode)(X), srcad.numerical_grad(f, X), rtol=1e-6, atol=1e-8
+        )

@@ -775,3 +775,34 @@ def test_a_method_decorated_with_grad_binds_self_and_differentiates_what_follows
     for model in many:
         model.loss(x)
     assert len(_Regression.__dict__["loss"]._bound) == BOUND_KEPT
+
+
+DECORATED_MODULE = """
+import numpy as np
+import srcad
+
+
+@srcad.grad
+def cubed(x):
+    return np.sum(x**3)
+
+
+class Model:
+    @staticmethod
+    @srcad.grad
+    def quartic(x):
+        return np.sum(x**4)
+"""
+
+
+def test_functions_decorated_with_grad_pickle_by_their_names(tmp_path, monkeypatch):
+    """A module's @srcad.grad function could not be pickled ("not the same object as
+    module.cubed"): multiprocessing's Pool.map failed (probe AV F18)."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = module_from_source(DECORATED_MODULE, tmp_path, "decorated")
+    monkeypatch.setitem(__import__("sys").modules, module.__name__, module)
+    x = np.array([0.5, -1.0, 2.0])
+    for decorated, expected in ((module.cubed, 3 * x**2), (module.Model.quartic, 4 * x**3)):
+        again = pickle.loads(pickle.dumps(decorated))
+        assert again is decorated
+        np.testing.assert_allclose(again(x), expected)

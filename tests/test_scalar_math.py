@@ -393,3 +393,33 @@ def test_math_of_a_float32_number_computes_in_double_precision_as_python_does(mo
         wide[1] += 1e7 / (x1 * math.log(3.0)) + x1 / hypot - 1e7 * (x0 - x1) / dist
         np.testing.assert_allclose(gradient, wide, rtol=1e-6)
     SETTINGS["scale"] = 1.5
+
+
+def log_in_a_base_from_data(x):
+    return math.log(x[2], x[1]) * SETTINGS["scale"]
+
+
+def test_math_log_in_a_base_computed_from_data():
+    """An internal error: 'must be real number, not Tracer' (probe AV F16)."""
+    x = np.array([0.3, 0.45, 0.7])
+    for scale in (1.5, -0.25):
+        SETTINGS["scale"] = scale
+        np.testing.assert_allclose(
+            srcad.grad(log_in_a_base_from_data)(x),
+            srcad.numerical_grad(log_in_a_base_from_data, x),
+            rtol=1e-6,
+            atol=1e-9,
+        )
+    SETTINGS["scale"] = 1.5
+
+
+def test_math_prod_of_float32_numbers_multiplies_them_as_they_are():
+    """math.prod multiplies the np.float32 numbers themselves: widened to double, srcad's
+    value differed from the plain function's (probe AV F15)."""
+    x = np.array([0.1, 0.3, 0.7, 1.3, 2.9, 0.11], np.float32)
+
+    def product(v):
+        return math.prod([v[0], v[1], v[2], v[3], v[4], v[5]])
+
+    value = srcad.value_and_grad(product)(x)[0]
+    assert type(value) is type(product(x)) and value == product(x)

@@ -62,7 +62,8 @@ def gp_lu(theta, x, y):
     alpha = sla.lu_solve(factors, y)
     lu, piv = factors
     back = sla.lu_solve((lu, piv), y, trans=1)  # K^T b = y
-    return 0.5 * y @ alpha + 1e-2 * np.sum(back**2)
+    inverse = sla.lu_solve(factors, np.eye(len(x)))  # a right-hand side made here (AV F21)
+    return 0.5 * y @ alpha + 1e-2 * np.sum(back**2) + 1e-3 * np.trace(inverse)
 
 
 @pytest.mark.sampled(2)
@@ -202,3 +203,14 @@ def test_lu_factors_used_other_than_by_lu_solve_are_refused(loss):
     assert "test_scipy_linalg.py" in str(error.value)
     with pytest.raises(srcad.SrcadError, match="lu_solve"):
         srcad.grad(_factors_swapped)(np.array([0.1, 0.2, -1.0]), X, Y)
+
+
+def test_a_trans_srcad_does_not_take_is_refused_at_the_line():
+    """trans=3 raised an internal error (KeyError: 3; probe AV F10)."""
+
+    def solved(m):
+        return np.sum(sla.solve_triangular(m, np.ones(3), trans=3, lower=True))
+
+    with pytest.raises(srcad.NoDerivativeRule, match="trans=3: srcad takes 0, 1, 2") as error:
+        srcad.grad(solved)(np.tril(np.ones((3, 3))) + np.eye(3))
+    assert "test_scipy_linalg.py" in str(error.value)

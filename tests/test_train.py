@@ -706,3 +706,61 @@ def test_srcad_train_refuses_a_dataset_and_a_data_file_together(tmp_path, capsys
         main(["train", "--data", str(tmp_path / "x.npz"), "--dataset", "iris"])
     assert exit_info.value.code == 2
     assert "not allowed with argument --data" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Adam(beta1=np.int64(0), eps=np.int64(1)),
+        lambda: RMSProp(rho=np.float32(0.5)),
+        lambda: StepDecay(5, np.int64(2)),
+        lambda: Cosine(floor=np.int64(0)),
+        lambda: make_optimizer("adam", 1e-3, schedule=lambda base, epoch, epochs: base),
+        lambda: make_optimizer("sgd", 0.1, schedule=StepDecay(5, 0.5)),
+        lambda: MLP([4, 3, 2], lam=np.float32(1e-4)),
+    ],
+)
+def test_numpy_numbers_and_schedule_objects_are_taken(make):
+    """They were refused (np.int64(0) "not a decay rate", a schedule object "unknown
+    schedule"; probe AV F14)."""
+    assert make() is not None
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Adam(beta1=False), "beta1 is a decay rate"),
+        (lambda: SGD(lr=True), "learning rate must be a positive number"),
+        (lambda: SGD(lr="0.1"), "learning rate must be a positive number"),
+        (lambda: StepDecay(every=True), "every is a number of epochs"),
+    ],
+)
+def test_bools_and_text_are_not_numbers_of_the_options(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"min_delta": -1.0}, "min_delta is how much better"),
+        ({"min_delta": float("nan")}, "min_delta is how much better"),
+        ({"log_every": -1}, "log_every is a number of epochs"),
+    ],
+)
+def test_fit_refuses_a_negative_min_delta_or_log_every(settings, message):
+    x = np.random.default_rng(0).normal(size=(20, 4))
+    y = np.eye(3)[np.arange(20) % 3]
+    with pytest.raises(ValueError, match=message):
+        fit(MLP([4, 8, 3]), x, y, epochs=1, progress=False, **settings)
+    fit(MLP([4, 8, 3]), x, y, epochs=1, progress=False, validation_split=np.float32(0.2))
+
+
+def test_srcad_train_refuses_a_save_path_that_is_a_folder(tmp_path, capsys):
+    """It trained, then failed on the folder: the parameters were lost (probe AV F13)."""
+    from srcad.cli import main
+
+    code = main(
+        ["train", "--dataset", "iris", "--epochs", "1", "--no-plot", "--save", str(tmp_path)]
+    )
+    assert code != 0 and "is a folder; name a file in it" in capsys.readouterr().err

@@ -192,7 +192,9 @@ def check_grad(
     numbers = Wrt.of(argnums).counted_from(len(args), getattr(fun, "__name__", "f")).numbers
     value, exact = value_and_grad(fun, argnums=numbers)(*args)
     approximate = numerical_grad(fun, *args, argnums=numbers)
-    precision, size = _precision_of(value), float(np.sum(np.abs(np.asarray(value, float))))
+    # the steps numerical_grad takes follow the arguments' precision: the tolerances too
+    precision = _coarser(_precision_of(value), _precision_of_arguments(args))
+    size = float(np.sum(np.abs(np.asarray(value, float))))
     for number, g_exact, g_approx in zip(numbers, exact, approximate, strict=True):
         exact_leaves, _ = flatten(g_exact)
         approx_leaves, _ = flatten(g_approx)

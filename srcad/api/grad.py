@@ -14,6 +14,7 @@ import copy
 import functools
 import inspect
 import operator
+import sys
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import NamedTuple
@@ -63,6 +64,17 @@ from srcad.runtime.errors import hide_internal_frames, locate_users_error, publi
 from srcad.runtime.guard import make_guard
 
 BOUND_KEPT = 8  # instances whose bound method's transformation a method decorated keeps
+
+
+def _found_by_name(transformed: object) -> bool:
+    """Whether ``transformed`` is what its module holds under its qualified name (a function
+    decorated with ``@srcad.grad``, or a method so decorated read from its class)."""
+    found: object = sys.modules.get(getattr(transformed, "__module__", ""), None)
+    for part in str(getattr(transformed, "__qualname__", "")).split("."):
+        found = inspect.getattr_static(found, part, None) if found is not None else None
+    if isinstance(found, (staticmethod, classmethod)):  # @staticmethod over @srcad.grad
+        found = found.__func__
+    return found is transformed
 
 
 class Transformed:
@@ -177,6 +189,8 @@ class Transformed:
     def __reduce__(self) -> tuple:
         """Pickled as the transformation of the function (which pickles by reference): a
         process that unpickles it compiles again (``multiprocessing``, ``copy.deepcopy``)."""
+        if _found_by_name(self):  # @srcad.grad on a module's function: that name
+            return str(getattr(self, "__qualname__"))  # noqa: B009 - set by update_wrapper
         owner = getattr(self.fun, "__self__", None)
         name = getattr(self.fun, "__name__", "")
         if owner is not None and isinstance(

@@ -101,7 +101,11 @@ def traced_builtin(
         quotient: Any = args[0] // args[1]
         return quotient, args[0] % args[1]
     if function is math.log and len(args) == 2:
-        return builder.tracer(builder.apply_atom("log", (args[0],))) / math.log(args[1])
+        value, base = args
+        logarithm = builder.tracer(builder.apply_atom("log", (value,)))
+        if isinstance(base, Tracer):  # a base computed from data: its log, traced too
+            return logarithm / builder.tracer(builder.apply_atom("log", (base,)))
+        return logarithm / math.log(base)
     if function is range:
         raise StaticValueNeeded(
             f"'{ast.unparse(node)}': the bounds of a range must be ints known when "

@@ -65,7 +65,7 @@ from srcad.lower.callees import (
     numpy_spelling,
     traced_builtin,
 )
-from srcad.lower.compositions import composition_of
+from srcad.lower.compositions import LuFactors, composition_of
 from srcad.lower.containers import (
     generator_states,
     restore_containers,
@@ -344,6 +344,8 @@ def call(
         if isinstance(cast, Tracer) and cast.aval.is_weak:  # of a Python float: NumPy's
             cast = lowering.builder.apply("asarray", (cast,))
         return cast.astype(function)
+    # lu_solve((lu, piv), np.ones(3)): the factors stand for a traced matrix
+    is_traced = is_traced or any(map(_holds_lu_factors, args))
     composition = composition_of(function) if is_traced else None
     if composition is not None:  # np.interp, np.polyval: the NumPy calls they are made of
         return _composed(lowering, composition, args, kwargs, node)
@@ -569,6 +571,7 @@ def _narrow_floats_widened(function: object, args: Args) -> Args:
 # tests): left as the user wrote them (math.floor(x[0] * k))
 MATH_EXACT = frozenset(
     {math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite, math.fabs}
+    | {math.prod}  # multiplies the items as they are (float32 numbers stay float32)
 )
 
 
@@ -582,6 +585,13 @@ def _widened(value: object) -> object:
     if not isinstance(value, Tracer) or value.shape != () or value.dtype.kind != "f":
         return value
     return value.builder.apply("python_float", (value,)) if value.dtype.itemsize < 8 else value
+
+
+def _holds_lu_factors(value: object) -> bool:
+    """``lu_factor``'s result, or one of its two factors (``srcad.lower.compositions``)."""
+    if type(value) in (tuple, list):
+        return any(map(_holds_lu_factors, value))  # type: ignore[call-overload]
+    return isinstance(value, LuFactors)
 
 
 def _as_python_float(result: object) -> object:

@@ -137,7 +137,7 @@ def _diagonal_vjp(g, x, offset, axis1, axis2):
     ndim = np.ndim(x)
     axis1, axis2 = axis1 % ndim, axis2 % ndim
     rows, columns, length = np.shape(x)[axis1], np.shape(x)[axis2], np.shape(g)[-1]
-    if ndim == 2 and rows == columns:  # a square matrix: np.diag builds it (numba has it)
+    if ndim == 2 and rows == columns and abs(offset) < rows:  # np.diag builds it (numba has)
         square = np.diag(g, offset)
         return square if axis1 < axis2 else square.T
     row_of = np.eye(rows, length, k=-max(-offset, 0), dtype=g.dtype)

@@ -24,6 +24,16 @@ from srcad.rules.registry import defjvp, defvjp
 TRANSPOSED = {0: 1, "N": 1, 1: 0, "T": 0, 2: 0, "C": 0}
 
 
+def _transposed(trans: object) -> int:
+    """The ``trans`` that solves with the other of ``T`` and its transpose."""
+    if not (isinstance(trans, (int, str)) and trans in TRANSPOSED):
+        raise NotImplementedError(
+            f"scipy.linalg.solve_triangular with trans={trans!r}: srcad takes 0, 1, 2, 'N', "
+            "'T' or 'C'"
+        )
+    return TRANSPOSED[trans]
+
+
 def register_rules(linalg: ModuleType) -> None:
     """The rules, once ``scipy.linalg`` is imported (after its rows)."""
 
@@ -34,12 +44,12 @@ def register_rules(linalg: ModuleType) -> None:
 
     @defvjp(linalg.solve_triangular)
     def solve_triangular_vjp(g, out, a, b, trans=0, lower=False, unit_diagonal=False, **_):
-        db = solve(a, g, TRANSPOSED[trans], lower, unit_diagonal)
+        db = solve(a, g, _transposed(trans), lower, unit_diagonal)
         if np.ndim(b) == 1:
             dt = -np.outer(db, out)
         else:
             dt = -(db @ np.swapaxes(out, -1, -2))
-        if TRANSPOSED[trans] == 0:  # T was the transpose of a's triangle
+        if _transposed(trans) == 0:  # T was the transpose of a's triangle
             dt = np.swapaxes(dt, -1, -2)
         return _read_triangle(dt, lower, unit_diagonal), db
 
@@ -49,7 +59,7 @@ def register_rules(linalg: ModuleType) -> None:
         rhs = b_dot
         if a_dot is not None:
             t_dot = _read_triangle(a_dot, lower, unit_diagonal)
-            if TRANSPOSED[trans] == 0:
+            if _transposed(trans) == 0:
                 t_dot = np.swapaxes(t_dot, -1, -2)
             moved = t_dot @ out
             rhs = -moved if b_dot is None else b_dot - moved

@@ -219,6 +219,8 @@ def _check_writable(options: argparse.Namespace, name: str) -> None:
     for option, path in given:
         if path is None:
             continue
+        if os.path.isdir(path):
+            raise ValueError(f"{option} {path} is a folder; name a file in it")
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
             raise ValueError(

@@ -84,6 +84,7 @@ def fit(
     parameter with ``"numba"``); in this process only.
     """
     _check_settings(optimizer, epochs, batch_size, restarts, patience, validation_split)
+    _check_more_settings(min_delta, log_every)
     if params is not None and restarts > 1:
         raise ValueError("restarts draw fresh parameters for each run; do not pass params too")
     if params is not None:
@@ -136,10 +137,26 @@ def _check_settings(
     for name, (value, least) in counts.items():
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
             raise ValueError(f"fit's {name} must be an int of at least {least}, not {value!r}")
-    if not isinstance(validation_split, (int, float)) or not 0.0 <= validation_split < 1.0:
+    is_number = isinstance(validation_split, (int, float, np.integer, np.floating))
+    if isinstance(validation_split, bool) or not is_number or not 0.0 <= validation_split < 1.0:
         raise ValueError(
             f"fit's validation_split is the share of rows kept for validation, from 0.0 up to "
             f"(not including) 1.0, not {validation_split!r}"
+        )
+
+
+def _check_more_settings(min_delta: object, log_every: object) -> None:
+    """Refuse a negative or NaN ``min_delta`` and a negative ``log_every``."""
+    is_number = isinstance(min_delta, (int, float, np.integer, np.floating))
+    if isinstance(min_delta, bool) or not is_number or not 0.0 <= min_delta < math.inf:
+        raise ValueError(
+            f"fit's min_delta is how much better a validation loss must be to count, a "
+            f"number of at least 0, not {min_delta!r}"
+        )
+    if isinstance(log_every, bool) or not isinstance(log_every, (int, np.integer)) or log_every < 0:
+        raise ValueError(
+            f"fit's log_every is a number of epochs (0: no lines), an int of at least 0, not "
+            f"{log_every!r}"
         )
 
 

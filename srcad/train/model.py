@@ -54,7 +54,8 @@ class MLP:
             raise ValueError(f"every width in sizes must be an int above 0, got {list(sizes)}")
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose from {sorted(LOSSES)}")
-        if not isinstance(lam, (int, float)) or not 0.0 <= lam < float("inf"):
+        is_number = isinstance(lam, (int, float, np.integer, np.floating))
+        if isinstance(lam, bool) or not is_number or not 0.0 <= lam < float("inf"):
             raise ValueError(f"lam, the L2 penalty's weight, must be a number >= 0, not {lam!r}")
         if loss == "softmax_cross_entropy" and self.sizes[-1] < 2:
             raise ValueError(

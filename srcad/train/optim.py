@@ -29,9 +29,15 @@ import numpy as np
 
 
 # --- options, checked where they are given ----------------------------------------------------
+def _is_real(value: object) -> bool:
+    """A real number: a Python or NumPy int or float, not a bool (nor text)."""
+    numbers = (int, float, np.integer, np.floating)
+    return isinstance(value, numbers) and not isinstance(value, (bool, np.bool_))
+
+
 def _decay_rate(owner: str, name: str, value: object) -> float:
     """``value`` as a decay rate, from 0 up to (not including) 1; a ValueError otherwise."""
-    if not (isinstance(value, (int, float, np.floating)) and 0.0 <= value < 1.0):
+    if not (_is_real(value) and 0.0 <= value < 1.0):  # type: ignore[operator]
         raise ValueError(
             f"{owner}'s {name} is a decay rate from 0 up to (not including) 1, not {value!r}"
         )
@@ -40,7 +46,7 @@ def _decay_rate(owner: str, name: str, value: object) -> float:
 
 def _positive(owner: str, name: str, value: object) -> float:
     """``value`` as a positive finite number; a ValueError otherwise."""
-    if not (isinstance(value, (int, float, np.floating)) and 0.0 < value < math.inf):
+    if not (_is_real(value) and 0.0 < value < math.inf):  # type: ignore[operator]
         raise ValueError(f"{owner}'s {name} must be a positive number, not {value!r}")
     return float(value)
 
@@ -62,7 +68,8 @@ class StepDecay:
     factor: float = 0.5
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.every, (int, np.integer)) and self.every >= 1):
+        every_is_int = isinstance(self.every, (int, np.integer)) and _is_real(self.every)
+        if not (every_is_int and self.every >= 1):
             raise ValueError(
                 f"StepDecay's every is a number of epochs, 1 or more, not {self.every!r}"
             )
@@ -79,7 +86,7 @@ class Cosine:
     floor: float = 0.0
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.floor, (int, float, np.floating)) and 0.0 <= self.floor <= 1.0):
+        if not (_is_real(self.floor) and 0.0 <= self.floor <= 1.0):
             raise ValueError(
                 f"Cosine's floor is a fraction of the rate, 0 to 1, not {self.floor!r}"
             )
@@ -102,6 +109,10 @@ class Optimizer:
     def __init__(self, lr: float | None = None, schedule: object = None):
         # "numba": steps that have a compiled loop (Adam's) run it; fit(backend=...) sets it
         self.backend = "numpy"
+        if lr is not None and not _is_real(lr):
+            raise ValueError(
+                f"{type(self).__name__}'s learning rate must be a positive number, not {lr!r}"
+            )
         self.base_lr = self.default_lr if lr is None else float(lr)
         if not np.isfinite(self.base_lr) or self.base_lr <= 0.0:
             raise ValueError(
@@ -383,11 +394,9 @@ def make_optimizer(
     """An optimizer by name (``sgd``, ``momentum``, ``nesterov``, ``rmsprop``, ...)."""
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
-    if schedule not in SCHEDULES:
-        raise ValueError(f"unknown schedule {schedule!r}; choose from {', '.join(SCHEDULES)}")
     if name == "nesterov":
         options["nesterov"] = True
-    return OPTIMIZERS[name](lr, SCHEDULES[schedule](), **options)
+    return OPTIMIZERS[name](lr, schedule, **options)  # a schedule by name or as an object
 
 
 def paired_leaves(params: object, grads: object) -> list[tuple[np.ndarray, np.ndarray]]:
