@@ -17,7 +17,7 @@ import operator
 import sys
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -66,7 +66,49 @@ from srcad.runtime.guard import make_guard
 BOUND_KEPT = 8  # instances whose bound method's transformation a method decorated keeps
 
 
-def _found_by_name(transformed: object) -> bool:
+def bound_to(
+    transformation: Any, kept: OrderedDict, instance: object, owner: type | None, remake: Callable
+) -> Any:
+    """``transformation`` (of a method, read from ``instance``) made again by ``remake`` for
+    the method bound to ``instance``, once for each of the last ``BOUND_KEPT`` instances
+    (``kept``); the transformation itself read from its class or for another callable."""
+    binds = getattr(type(transformation.fun), "__get__", None)
+    if instance is None or binds is None:
+        return transformation
+    bound = kept.get(id(instance))
+    if bound is not None and _bound_instance(bound.fun) is instance:
+        kept.move_to_end(id(instance))
+        return bound
+    bound = remake(binds(transformation.fun, instance, owner))
+    kept[id(instance)] = bound
+    while len(kept) > BOUND_KEPT:
+        kept.popitem(last=False)
+    return bound
+
+
+def _bound_instance(fun: object) -> object:
+    """The instance a bound method (or a transformation of one) is bound to."""
+    while not hasattr(fun, "__self__") and hasattr(fun, "fun"):
+        fun = getattr(fun, "fun")  # noqa: B009 - a transformation's function
+    return getattr(fun, "__self__", None)
+
+
+def reduced_by_name(transformation: Any) -> str | tuple | None:
+    """How pickle finds ``transformation`` again by name: its qualified name where its module
+    holds it so (``@srcad.grad`` on a function), ``getattr(instance, name)`` for a decorated
+    method bound to ``instance`` (unpickled, reading it binds it again); None otherwise."""
+    if found_by_name(transformation):
+        return str(getattr(transformation, "__qualname__"))  # noqa: B009 - update_wrapper's
+    owner = getattr(transformation.fun, "__self__", None)
+    name = getattr(transformation.fun, "__name__", "")
+    held = inspect.getattr_static(type(owner), name, None) if owner is not None else None
+    if held is not None and held is not transformation and hasattr(held, "__get__"):
+        if type(held) is type(transformation) or isinstance(held, Transformed):
+            return (getattr, (owner, name))
+    return None
+
+
+def found_by_name(transformed: object) -> bool:
     """Whether ``transformed`` is what its module holds under its qualified name (a function
     decorated with ``@srcad.grad``, or a method so decorated read from its class)."""
     found: object = sys.modules.get(getattr(transformed, "__module__", ""), None)
@@ -168,18 +210,8 @@ class Transformed:
         function's ``self`` is bound. Made once for each of the last ``BOUND_KEPT``
         instances read from, so that it compiles once (its compiles read ``self`` where it
         is: they hold the instance)."""
-        binds = getattr(type(self.fun), "__get__", None)
-        if instance is None or binds is None:
-            return self
-        bound = self._bound.get(id(instance))
-        if bound is not None and getattr(bound.fun, "__self__", None) is instance:
-            self._bound.move_to_end(id(instance))
-            return bound
-        bound = Transformed(binds(self.fun, instance, owner), *self._options())
-        self._bound[id(instance)] = bound
-        while len(self._bound) > BOUND_KEPT:
-            self._bound.popitem(last=False)
-        return bound
+        options = self._options()
+        return bound_to(self, self._bound, instance, owner, lambda fun: Transformed(fun, *options))
 
     def _options(self) -> tuple:
         """The options this transformation was made with, after the function."""
@@ -189,15 +221,7 @@ class Transformed:
     def __reduce__(self) -> tuple:
         """Pickled as the transformation of the function (which pickles by reference): a
         process that unpickles it compiles again (``multiprocessing``, ``copy.deepcopy``)."""
-        if _found_by_name(self):  # @srcad.grad on a module's function: that name
-            return str(getattr(self, "__qualname__"))  # noqa: B009 - set by update_wrapper
-        owner = getattr(self.fun, "__self__", None)
-        name = getattr(self.fun, "__name__", "")
-        if owner is not None and isinstance(
-            inspect.getattr_static(type(owner), name, None), Transformed
-        ):  # a decorated method bound to ``owner``: unpickled as owner.method is read again
-            return (getattr, (owner, name))
-        return (Transformed, (self.fun, *self._options()))
+        return reduced_by_name(self) or (Transformed, (self.fun, *self._options()))
 
     def _repr_html_(self) -> str:
         """The function, its source and its generated code, for Jupyter (``api.display``)."""

@@ -11,15 +11,18 @@ forms the Hessian.
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
 
 from srcad.api.grad import (
     argnums_given,
+    bound_to,
     differentiable,
     grad,
     like,
+    reduced_by_name,
 )
 from srcad.api.results import in_classes_of
 from srcad.api.signature import abstract_leaf, bind_call, positional_count, signature_of
@@ -308,12 +311,22 @@ class _Jacobian:
         self.numba = backend_runner(backend)  # backend="numba": srcad.backends
         self.last: Compiled | None = None
         self.rows_as_argument = rows_as_argument
+        self._bound: OrderedDict[int, _Jacobian] = OrderedDict()  # see Transformed.__get__
         functools.update_wrapper(self, fun, updated=())
 
-    def __reduce__(self) -> tuple:
-        """Pickled as the transformation of the function: compiled again when unpickled."""
+    def __get__(self, instance: object, owner: type | None = None) -> _Jacobian:
+        """``@srcad.jacrev`` (``jacfwd``, ``hessian``) on a method: the Jacobian of the
+        method bound to ``instance`` (see ``Transformed.__get__``)."""
         backend = "numpy" if self.numba is None else "numba"
-        return (_Jacobian, (self.fun, self.wrt.argnums, self.mode, backend, self.rows_as_argument))
+        options = (self.wrt.argnums, self.mode, backend, self.rows_as_argument)
+        return bound_to(self, self._bound, instance, owner, lambda fun: _Jacobian(fun, *options))
+
+    def __reduce__(self) -> tuple | str:
+        """Pickled as the transformation of the function: compiled again when unpickled
+        (by its name where its module holds it so: ``@srcad.jacrev`` on a function)."""
+        backend = "numpy" if self.numba is None else "numba"
+        options = (self.wrt.argnums, self.mode, backend, self.rows_as_argument)
+        return reduced_by_name(self) or (_Jacobian, (self.fun, *options))
 
     def compile(self, signature: ArgSignature) -> Compiled:
         if self.mode == "forward":
