@@ -358,9 +358,26 @@ def _inverse_of_a_singular_matrix(x):
     return np.sum(np.linalg.inv(np.zeros((2, 2))) @ x[:2])  # <- here
 
 
+class _Settings:
+    scale = 2.0
+
+
+_SETTINGS = _Settings()
+
+
+def _missing_attribute(x):
+    return np.sum(x) * _SETTINGS.missing  # <- here
+
+
+def _too_many_arguments(x):
+    return (lambda a, b: a)(*x)  # <- here
+
+
 @pytest.mark.parametrize(
     ("fun", "raised"),
     [
+        (_missing_attribute, AttributeError),
+        (_too_many_arguments, TypeError),
         (_index_past_the_end, IndexError),
         (_reshaped_wrongly, ValueError),
         (_integer_division_by_zero, ZeroDivisionError),

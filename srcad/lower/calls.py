@@ -1278,7 +1278,9 @@ def _inline(
         )
         bound = signature.bind(*args, **kwargs)
     except TypeError as error:
-        raise lowering.located(SrcadError, f"in '{ast.unparse(node)}': {error}", node) from None
+        raise lowering.located(
+            raised_as(TypeError), f"in '{ast.unparse(node)}': {error} (Python's TypeError)", node
+        ) from None
     if isinstance(function, LocalFunction):
         bound.apply_defaults()
         parsed = function.parsed

@@ -568,7 +568,8 @@ def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
                 return class_attribute(lowering, value, node.attr, node)  # hp.SCALE
         found = getattr(value, node.attr)
     except AttributeError as error:
-        raise lowering.located(SrcadError, _missing_attribute(value, node, error), node) from None
+        missing = _missing_attribute(value, node, error)
+        raise lowering.located(raised_as(AttributeError), missing, node) from None
     if isinstance(value, types.ModuleType):  # os.environ: read once, when compiling
         refuse_reading_state_of_the_machine(lowering, found, node)
     return found

@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from srcad.errors import SrcadError, UnsupportedSyntax
+from srcad.errors import SrcadError, UnsupportedSyntax, raised_as
 from srcad.ir.builder import Tracer
 from srcad.ir.world import WorldPath
 from srcad.lower.callees import Args
@@ -613,7 +613,9 @@ def _checked(lowering: Lowering, node: ast.Call, make: Callable[[], Any]) -> Any
     try:
         return make()
     except TypeError as error:
-        raise lowering.located(SrcadError, f"in '{ast.unparse(node)}': {error}", node) from None
+        raise lowering.located(
+            raised_as(TypeError), f"in '{ast.unparse(node)}': {error} (Python's TypeError)", node
+        ) from None
 
 
 __all__ = ["Partial", "call_object", "construct", "is_object_call", "is_record_class"]
