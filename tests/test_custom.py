@@ -318,6 +318,27 @@ def test_a_tree_output_rule_given_again_is_the_one_used_and_other_leaves_are_ref
     assert "test_custom.py" in str(error.value)
 
 
+def test_a_forward_rule_of_a_function_returning_a_dict():
+    """defjvp on a dict-output function: forward mode said "no forward-mode rule", and with
+    defjvp alone reverse mode raised an internal error (KeyError; probe AV F20)."""
+
+    def halves(x):
+        return {"a": np.sin(x), "b": x * x}
+
+    def loss(x):
+        r = halves(x)
+        return np.sum(r["a"] * r["b"])
+
+    x = np.array([0.3, 0.7, 1.1])
+    srcad.defjvp(halves, lambda t, out, x: {"a": np.cos(x) * t[0], "b": 2.0 * x * t[0]})
+    expected = srcad.numerical_grad(loss, x)
+    np.testing.assert_allclose(srcad.grad(loss, mode="forward")(x), expected, rtol=1e-6)
+    with pytest.raises(srcad.NoDerivativeRule, match="has no reverse rule"):
+        srcad.grad(loss)(x)
+    srcad.defvjp(halves, lambda g, out, x: (g["a"] * np.cos(x) + g["b"] * 2.0 * x,))
+    np.testing.assert_allclose(srcad.grad(loss)(x), expected, rtol=1e-6)
+
+
 # --- what a rule reads from outside, rules given again or later, functions of one name -------
 SETTINGS = {"slope": 2.0}
 SLOPE = 2.0

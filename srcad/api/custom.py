@@ -391,7 +391,17 @@ def with_output_tree(name: str, args: tuple) -> str:
         rebuild_output=functools.partial(unflatten, tree),
         user_function=prim.user_function or prim.fn,
     )
-    VJP_RULES[tree_name] = rule
+    if name in VJP_RULES:
+        VJP_RULES[tree_name] = rule
+    if name in JVP_RULES:  # srcad.defjvp's: the tangent of the tree, its leaves
+
+        def forward_rule(tangents, out, *arrays, **params):
+            values = out if count > 1 else (out,)
+            tangent = JVP_RULES[name](tangents, unflatten(tree, list(values)), *arrays)
+            leaves = list(leaves_of(tangent))
+            return tuple(leaves) if count > 1 else leaves[0]
+
+        JVP_RULES[tree_name] = forward_rule
     _OUTPUT_TREES[key] = tree_name
     return tree_name
 
