@@ -1,7 +1,10 @@
 """Errors srcad raises about user code.
 
 Every error about the user's function carries the user's file name and line number in its
-message, so that an editor or terminal can jump straight to the offending construct.
+message, so that an editor or terminal can jump straight to the offending construct. What
+the plain function itself raises, found while compiling (an index past the end, 10 // 0),
+is also of that error's class (``raised_as``: ``SrcadIndexError`` is a ``SrcadError`` and an
+``IndexError``), so that the user's ``except IndexError`` catches it as it catches Python's.
 """
 
 from __future__ import annotations

@@ -5,6 +5,13 @@ A function given a rule becomes a primitive: calls to it are not inlined but app
 generated code as calls (the function is bound in the generated module's namespace), and
 its rule runs on tracers like the built-in rules, so it may use any NumPy function srcad
 knows. These registrations happen at run time, when the user asks for them.
+
+Arguments may be dicts, lists and tuples of arrays (``on_leaves``: a primitive of their
+leaves), and so may the result: a dict, a NamedTuple, a dataclass or nested tuples of arrays
+(``with_output_tree``: a primitive whose outputs are the tree's leaves, which generated code
+takes with ``leaves_of(f(x))``; the rules get the tree back)::
+
+    m = moments(a)                         moments_a, moments_a_1 = leaves_of(moments(a))
 """
 
 from __future__ import annotations
