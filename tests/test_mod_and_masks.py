@@ -253,6 +253,7 @@ MASK_INDEXES = {  # a constant mask, with the indexes around it, into a 3x4 arra
 }
 
 
+@pytest.mark.sampled(5)
 @pytest.mark.parametrize("name", MASK_INDEXES)
 def test_a_constant_mask_is_checked_against_the_shape_it_indexes(name):
     """A constant mask of another length than its axis: NumPy raises IndexError; srcad
@@ -294,6 +295,7 @@ DIAGONALS = [
 ]
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize("diagonal", DIAGONALS)
 def test_the_gradient_of_a_square_matrixs_diagonal_at_any_offset(diagonal):
     """np.diag(g, k) builds it; an offset past the matrix raised an internal error (probe AV
