@@ -832,3 +832,61 @@ def test_jacobians_and_hessians_decorating_methods_bind_self():
         np.testing.assert_allclose(model.curvature(x), np.diag(6.0 * weights * x), rtol=1e-12)
     again = pickle.loads(pickle.dumps(model.slopes))
     np.testing.assert_allclose(again(x), model.slopes(x))  # not the Jacobian's Jacobian
+
+
+STACKED_MODULE = """
+import numpy as np
+import srcad
+
+
+class Base:
+    def __init__(self, w):
+        self.w = w
+
+    @srcad.grad
+    @srcad.grad
+    def second(self, x):
+        return self.w * x**4
+
+    @srcad.grad
+    def loss(self, x):
+        return np.sum(self.w * x**2)
+
+
+class Child(Base):
+    @srcad.grad
+    def loss(self, x):
+        return np.sum(self.w * x**3)
+
+    def base_loss(self):
+        return super().loss
+
+
+class Aliased:
+    def __init__(self):
+        self.w = 2.0
+
+    def f(self, x):
+        return self.w * x**3
+
+    g = srcad.grad(f)
+    f = srcad.value_and_grad(f)
+"""
+
+
+def test_bound_transformations_pickle_as_what_they_compute(tmp_path, monkeypatch):
+    """Pickled, a stacked @grad @grad method gave the third derivative, super().loss gave
+    the child's, and a grad kept under another name gave value_and_grad's gradient: each
+    came back as getattr(instance, name) (probe AW F1, F2)."""
+    module = module_from_source(STACKED_MODULE, tmp_path, "stacked")
+    monkeypatch.setitem(__import__("sys").modules, module.__name__, module)
+    child, x = module.Child(2.0), np.array([1.0, 2.0])
+    for bound, args in (
+        (child.second, (1.5,)),
+        (child.base_loss(), (x,)),
+        (child.loss, (x,)),
+        (module.Aliased().g, (2.0,)),
+        (srcad.grad(child.loss.fun), (x,)),  # the method's own function, transformed again
+    ):
+        again = pickle.loads(pickle.dumps(bound))
+        np.testing.assert_allclose(again(*args), bound(*args))

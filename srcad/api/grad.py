@@ -15,6 +15,7 @@ import functools
 import inspect
 import operator
 import sys
+import types
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -88,24 +89,77 @@ def bound_to(
 
 def _bound_instance(fun: object) -> object:
     """The instance a bound method (or a transformation of one) is bound to."""
-    while not hasattr(fun, "__self__") and hasattr(fun, "fun"):
-        fun = getattr(fun, "fun")  # noqa: B009 - a transformation's function
-    return getattr(fun, "__self__", None)
+    return getattr(_bound_method(fun), "__self__", None)
 
 
 def reduced_by_name(transformation: Any) -> str | tuple | None:
     """How pickle finds ``transformation`` again by name: its qualified name where its module
-    holds it so (``@srcad.grad`` on a function), ``getattr(instance, name)`` for a decorated
-    method bound to ``instance`` (unpickled, reading it binds it again); None otherwise."""
+    holds it so (``@srcad.grad`` on a function); for a decorated method bound to an instance,
+    the class attribute that made it, bound to the instance again, and the transformations
+    it wraps followed down as far (``reached``: a stacked ``@grad @grad``'s inner one, or
+    ``super().loss``'s, is not what ``getattr(instance, name)`` gives); None otherwise."""
     if found_by_name(transformation):
         return str(getattr(transformation, "__qualname__"))  # noqa: B009 - update_wrapper's
-    owner = getattr(transformation.fun, "__self__", None)
-    name = getattr(transformation.fun, "__name__", "")
-    held = inspect.getattr_static(type(owner), name, None) if owner is not None else None
-    if held is not None and held is not transformation and hasattr(held, "__get__"):
-        if type(held) is type(transformation) or isinstance(held, Transformed):
-            return (getattr, (owner, name))
+    owner = _bound_instance(transformation.fun)
+    for cls in type(owner).__mro__ if owner is not None else ():
+        for name, held in vars(cls).items():  # the attribute whose binding made it
+            kept = getattr(held, "_bound", None) if isinstance(held, tuple(BOUND_KINDS)) else None
+            made = kept.get(id(owner)) if isinstance(kept, dict) else None
+            for depth in range(MAX_STACKED):
+                if made is transformation:
+                    return (reached, (owner, cls, name, depth))
+                made = getattr(made, "fun", None)
     return None
+
+
+MAX_STACKED = 8  # transformations of transformations followed when pickling a bound one
+# the transformations that bind to instances: Transformed, and transforms' _Jacobian
+BOUND_KINDS: list[type] = []
+
+
+def reduced_as_method(transformation: Any, options: tuple) -> tuple | None:
+    """For a transformation of a bound method whose function a class holds under a
+    transformation (``srcad.grad(model.loss.fun)``): made again from that function, found
+    through the class, and bound again (pickle's own ``getattr(instance, name)`` of a bound
+    method would give the transformation the class holds); None for anything else."""
+    fun = transformation.fun
+    if not isinstance(fun, types.MethodType):
+        return None
+    for cls in type(fun.__self__).__mro__:
+        for name, held in vars(cls).items():
+            item: object = held
+            for depth in range(MAX_STACKED):
+                if item is fun.__func__:
+                    where = (cls, name, depth, fun.__self__)
+                    return (rebound, (type(transformation), where, options))
+                item = getattr(item, "fun", None) if isinstance(item, tuple(BOUND_KINDS)) else None
+    return None
+
+
+def rebound(kind: type, where: tuple, options: tuple) -> object:
+    """``kind`` (a transformation's class) of the function ``where`` names, bound again:
+    what ``reduced_as_method`` pickled."""
+    cls, name, depth, owner = where
+    function = cls.__dict__[name]
+    for _ in range(depth):
+        function = function.fun
+    return kind(types.MethodType(function, owner), *options)
+
+
+def reached(owner: object, cls: type, name: str, depth: int) -> object:
+    """``cls``'s attribute ``name`` bound to ``owner``, then ``.fun`` ``depth`` times: what
+    ``reduced_by_name`` pickled."""
+    found = cls.__dict__[name].__get__(owner, cls)
+    for _ in range(depth):
+        found = found.fun
+    return found
+
+
+def _bound_method(fun: object) -> object:
+    """The bound method under a transformation (of transformations) of one."""
+    while not hasattr(fun, "__self__") and hasattr(fun, "fun"):
+        fun = getattr(fun, "fun")  # noqa: B009 - a transformation's function
+    return fun
 
 
 def found_by_name(transformed: object) -> bool:
@@ -221,7 +275,9 @@ class Transformed:
     def __reduce__(self) -> tuple:
         """Pickled as the transformation of the function (which pickles by reference): a
         process that unpickles it compiles again (``multiprocessing``, ``copy.deepcopy``)."""
-        return reduced_by_name(self) or (Transformed, (self.fun, *self._options()))
+        options = self._options()
+        found = reduced_by_name(self) or reduced_as_method(self, options)
+        return found or (Transformed, (self.fun, *options))
 
     def _repr_html_(self) -> str:
         """The function, its source and its generated code, for Jupyter (``api.display``)."""
@@ -626,3 +682,6 @@ register_compilers(
 )
 
 __all__ = ["grad", "source", "value_and_grad"]
+
+
+BOUND_KINDS.append(Transformed)

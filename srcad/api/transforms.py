@@ -17,11 +17,13 @@ from collections.abc import Callable
 import numpy as np
 
 from srcad.api.grad import (
+    BOUND_KINDS,
     argnums_given,
     bound_to,
     differentiable,
     grad,
     like,
+    reduced_as_method,
     reduced_by_name,
 )
 from srcad.api.results import in_classes_of
@@ -326,7 +328,8 @@ class _Jacobian:
         (by its name where its module holds it so: ``@srcad.jacrev`` on a function)."""
         backend = "numpy" if self.numba is None else "numba"
         options = (self.wrt.argnums, self.mode, backend, self.rows_as_argument)
-        return reduced_by_name(self) or (_Jacobian, (self.fun, *options))
+        found = reduced_by_name(self) or reduced_as_method(self, options)
+        return found or (_Jacobian, (self.fun, *options))
 
     def compile(self, signature: ArgSignature) -> Compiled:
         if self.mode == "forward":
@@ -628,3 +631,6 @@ def _as_tangent(tangent, primal, number: int):
 
 
 __all__ = ["hessian", "hvp", "jacfwd", "jacrev", "jvp", "vjp"]
+
+
+BOUND_KINDS.append(_Jacobian)  # bound to instances, pickled by their binding (grad.reached)
