@@ -373,9 +373,20 @@ def _too_many_arguments(x):
     return (lambda a, b: a)(*x)  # <- here
 
 
+def _unpacked_into_too_few(x):
+    a, b = x, x, x  # <- here
+    return np.sum(a)
+
+
+def _missing_array_attribute(x):
+    return np.sum(x.nonexistent)  # <- here
+
+
 @pytest.mark.parametrize(
     ("fun", "raised"),
     [
+        (_unpacked_into_too_few, ValueError),
+        (_missing_array_attribute, AttributeError),
         (_missing_attribute, AttributeError),
         (_too_many_arguments, TypeError),
         (_index_past_the_end, IndexError),

@@ -927,7 +927,7 @@ def _unpack(lowering: Lowering, value: object, count: int, target: ast.expr) -> 
     if isinstance(value, Tracer):
         what = f"an array of shape {value.shape}"
     raise lowering.located(
-        SrcadError,
+        raised_as(ValueError),  # Python's "too many values to unpack"
         f"cannot unpack {what} into {count} names; unpack tuples or lists of matching length",
         target,
     )

@@ -545,6 +545,13 @@ def evaluate_attribute(lowering: Lowering, node: ast.Attribute) -> object:
             "np.lib.stride_tricks.sliding_window_view, which srcad follows",
             node,
         )
+    if isinstance(value, Tracer) and not hasattr(np.ndarray, node.attr):
+        raise lowering.located(  # x.nonexistent: Python's AttributeError
+            raised_as(AttributeError),
+            f"'{ast.unparse(node)}': a NumPy array has no attribute '{node.attr}' (the plain "
+            "function raises AttributeError here too)",
+            node,
+        )
     if isinstance(value, Tracer) and node.attr not in ARRAY_ATTRIBUTES:
         raise lowering.located(
             NoDerivativeRule,
