@@ -375,7 +375,7 @@ def _too_many_arguments(x):
 
 def _unpacked_into_too_few(x):
     a, b = x, x, x  # <- here
-    return np.sum(a)
+    return np.sum(a * b)
 
 
 def _missing_array_attribute(x):
