@@ -382,9 +382,14 @@ def _missing_array_attribute(x):
     return np.sum(x.nonexistent)  # <- here
 
 
+def _text_added(x):
+    return np.sum(x) + "a"  # <- here
+
+
 @pytest.mark.parametrize(
     ("fun", "raised"),
     [
+        (_text_added, TypeError),
         (_unpacked_into_too_few, ValueError),
         (_missing_array_attribute, AttributeError),
         (_missing_attribute, AttributeError),

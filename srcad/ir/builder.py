@@ -281,7 +281,8 @@ class GraphBuilder:
             return Const(np.asarray(value))
         if isinstance(value, complex):
             raise TraceError(COMPLEX_REFUSED, self.loc)
-        raise TraceError(not_an_array(value), self.loc)
+        plain = TypeError if isinstance(value, str) else None  # np.sum(x) + "a": Python's too
+        raise TraceError(not_an_array(value), self.loc, plain)
 
     def atom_of(self, value: object) -> Atom:
         """What a rule returned (a tracer, a number, an array, an array NumPy filled with
@@ -409,9 +410,10 @@ def not_an_array(value: object) -> str:
     if kind is str:
         return (
             f"cannot compute with the text {held!r}{where} here: an operation mixes it with a "
-            "value read on every call (text formatted from a float, f'{x:.1f}', is made when "
-            "the code runs); compare or compute with the number itself "
-            "(abs(x - 0.5) < 0.05 rather than f'{x:.1f}' == '0.5')"
+            "value read on every call (NumPy raises TypeError for text in arithmetic; text "
+            "formatted from a float, f'{x:.1f}', is made when the code runs: compare or "
+            "compute with the number itself, abs(x - 0.5) < 0.05 rather than f'{x:.1f}' == "
+            "'0.5')"
         )
     if kind.__module__.startswith("scipy.sparse"):
         message += (
