@@ -61,6 +61,7 @@ class InternalError(SrcadError):
 
 # The plain function's errors srcad finds while compiling and raises as its own error of
 # the same class too (``raised_as``): a user's ``except IndexError`` still catches them
+# (not StopIteration, which Python turns into a RuntimeError inside a generator's frame)
 PLAIN_ERRORS = frozenset(
     {
         IndexError,
@@ -73,7 +74,6 @@ PLAIN_ERRORS = frozenset(
         ArithmeticError,
         FloatingPointError,
         RuntimeError,
-        StopIteration,
         LookupError,
     }
 )
