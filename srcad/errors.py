@@ -97,11 +97,23 @@ def raised_as(kind: type[BaseException]) -> type[SrcadError]:
                 "__module__": __name__,
                 "__doc__": f"{chosen.__name__}, found by srcad.",
                 "__str__": Exception.__str__,  # KeyError's would quote the message
-                "__reduce__": SrcadError.__reduce__,
+                "__reduce__": _reduce_raised_as,
+                "plain_kind": kind,
             },
         )
-        globals().setdefault(made.__name__, made)  # pickled by name: srcad.errors.SrcadXError
+        globals().setdefault(made.__name__, made)  # srcad.errors.SrcadIndexError, ...
     return _RAISED_AS[kind]
+
+
+def _reduce_raised_as(error: SrcadError) -> tuple:
+    """Pickled as the plain error's class (by reference) and the message, file and line: a
+    process that has not made that class yet makes it when it unpickles one."""
+    kind = type(error).plain_kind  # type: ignore[attr-defined]
+    return (_remade, (kind, error.detail, error.file, error.line))
+
+
+def _remade(kind: type[BaseException], message: str, file: str | None, line: int | None):
+    return raised_as(kind)(message, file, line)
 
 
 def _takes_a_message(kind: type) -> bool:
@@ -111,7 +123,9 @@ def _takes_a_message(kind: type) -> bool:
         kind("message")
     except Exception:  # noqa: BLE001 - any class that cannot be made so
         return False
-    return kind.__init__ is BaseException.__init__ or kind.__module__ != "builtins"
+    return kind.__init__ in (BaseException.__init__, Exception.__init__) or all(
+        "__init__" not in vars(k) for k in kind.__mro__ if k.__module__ != "builtins"
+    )  # (NumPy's AxisError takes an axis: its nearest Python class is chosen)
 
 
 def _made_ahead() -> None:

@@ -386,9 +386,19 @@ def _text_added(x):
     return np.sum(x) + "a"  # <- here
 
 
+def _popped_from_an_empty_dict(x):
+    return np.sum(x) * {}.pop("z")  # <- here
+
+
+def _index_of_a_missing_item(x):
+    return np.sum(x) * [1.0, 2.0].index(3.0)  # <- here
+
+
 @pytest.mark.parametrize(
     ("fun", "raised"),
     [
+        (_popped_from_an_empty_dict, KeyError),
+        (_index_of_a_missing_item, ValueError),
         (_text_added, TypeError),
         (_unpacked_into_too_few, ValueError),
         (_missing_array_attribute, AttributeError),
@@ -428,3 +438,8 @@ def test_the_errors_of_the_plain_functions_classes_pickle_with_their_place():
     with pytest.raises(KeyError) as missing:  # a KeyError's text, not quoted
         raise srcad.errors.raised_as(KeyError)("no key 'b'", "f.py", 3)
     assert str(missing.value) == "f.py:3: no key 'b'"
+    # a class made on its first use (NumPy's AxisError takes an axis: made as a ValueError)
+    axis_error = srcad.errors.raised_as(np.exceptions.AxisError)("axis 2", "f.py", 4)
+    again = pickle.loads(pickle.dumps(axis_error))
+    assert type(again) is type(axis_error) and str(again) == "f.py:4: axis 2"
+    assert isinstance(again, ValueError)

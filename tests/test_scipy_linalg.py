@@ -191,8 +191,20 @@ def _factors_swapped(theta, x, y):
     return np.sum(sla.lu_solve((piv, lu), y))
 
 
+def _factor_tested_for_a_class(theta, x, y):
+    lu, piv = sla.lu_factor(kernel(theta, x))
+    return np.sum(theta) * (2.0 if isinstance(lu, np.ndarray) and hasattr(piv, "shape") else 1.0)
+
+
 @pytest.mark.parametrize(
-    "loss", [_diagonal_of_lu, _pivots_compared, _factor_transposed, _factors_printed]
+    "loss",
+    [
+        _diagonal_of_lu,
+        _pivots_compared,
+        _factor_transposed,
+        _factors_printed,
+        _factor_tested_for_a_class,
+    ],
 )
 def test_lu_factors_used_other_than_by_lu_solve_are_refused(loss):
     """lu_factor's lu stands for the matrix, for lu_solve: read any other way it would be
@@ -214,3 +226,26 @@ def test_a_trans_srcad_does_not_take_is_refused_at_the_line():
     with pytest.raises(srcad.NoDerivativeRule, match="trans=3: srcad takes 0, 1, 2") as error:
         srcad.grad(solved)(np.tril(np.ones((3, 3))) + np.eye(3))
     assert "test_scipy_linalg.py" in str(error.value)
+
+
+def _solved_by_helper(factors, b):
+    return sla.lu_solve(factors, b)
+
+
+def _factored_constant_matrix(theta, x, y):
+    fixed = np.eye(len(x)) * 2.0 + 0.1  # known when compiling
+    return np.sum(sla.lu_solve(sla.lu_factor(fixed), y * theta[0]) ** 2) + np.sum(
+        _solved_by_helper(sla.lu_factor(kernel(theta, x)), y)
+    )
+
+
+def test_lu_factors_of_a_constant_matrix_and_through_a_helper():
+    """A matrix known when compiling went to SciPy's own lu_factor, whose arrays lu_solve
+    then refused (probe AW F8); the factors given to a helper of the user's are fine."""
+    theta = np.array([0.1, 0.2, -1.0])
+    np.testing.assert_allclose(
+        srcad.grad(_factored_constant_matrix)(theta, X, Y),
+        srcad.numerical_grad(_factored_constant_matrix, theta, X, Y),
+        rtol=1e-6,
+        atol=1e-8,
+    )

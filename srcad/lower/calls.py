@@ -22,7 +22,7 @@ import operator
 import os
 import random
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeGuard
 
 import numpy as np
@@ -65,7 +65,7 @@ from srcad.lower.callees import (
     numpy_spelling,
     traced_builtin,
 )
-from srcad.lower.compositions import LuFactors, composition_of
+from srcad.lower.compositions import LuFactors, composition_of, lu_factor, lu_solve
 from srcad.lower.containers import (
     generator_states,
     restore_containers,
@@ -194,6 +194,7 @@ def call(
 ) -> object:
     """The result of ``function(*args, **kwargs)``, which ``node`` writes."""
     function = uncached(function, args, kwargs)
+    _refuse_lu_factors(function, args, kwargs)
     widened = _narrow_floats_widened(function, args)
     if any(w is not a for w, a in zip(widened, args, strict=True)):  # math.exp(x32[0])
         return _as_python_float(call(lowering, function, widened, kwargs, node))
@@ -344,8 +345,10 @@ def call(
         if isinstance(cast, Tracer) and cast.aval.is_weak:  # of a Python float: NumPy's
             cast = lowering.builder.apply("asarray", (cast,))
         return cast.astype(function)
-    # lu_solve((lu, piv), np.ones(3)): the factors stand for a traced matrix
+    # lu_solve((lu, piv), np.ones(3)): the factors stand for a traced matrix; lu_factor of a
+    # matrix known when compiling gives them too, for lu_solve
     is_traced = is_traced or any(map(_holds_lu_factors, args))
+    is_traced = is_traced or composition_of(function) is lu_factor
     composition = composition_of(function) if is_traced else None
     if composition is not None:  # np.interp, np.polyval: the NumPy calls they are made of
         return _composed(lowering, composition, args, kwargs, node)
@@ -585,6 +588,27 @@ def _widened(value: object) -> object:
     if not isinstance(value, Tracer) or value.shape != () or value.dtype.kind != "f":
         return value
     return value.builder.apply("python_float", (value,)) if value.dtype.itemsize < 8 else value
+
+
+def _refuse_lu_factors(function: object, args: Args, kwargs: Kwargs) -> None:
+    """Refuse lu_factor's factors given to anything but lu_solve (isinstance(lu, ...),
+    hasattr(lu, "shape"), type(lu): the plain function's answers are the arrays')."""
+    given = [*args, *kwargs.values()]
+    held = next((v for v in given if _holds_lu_factors(v)), None)
+    if held is None or composition_of(function) is lu_solve:
+        return
+    if is_user_function(function) or isinstance(function, (LocalFunction, Partial)):
+        return  # a helper of the user's that passes them on to lu_solve: lowered as written
+    factor = held if isinstance(held, LuFactors) else next(_lu_factors_in(held))
+    raise TraceError(factor.srcad_refusal, None)
+
+
+def _lu_factors_in(value: object) -> Iterator[LuFactors]:
+    if isinstance(value, LuFactors):
+        yield value
+    elif type(value) in (tuple, list):
+        for item in value:  # type: ignore[attr-defined]
+            yield from _lu_factors_in(item)
 
 
 def _holds_lu_factors(value: object) -> bool:
@@ -1189,7 +1213,7 @@ def _call_container_method(
             "position known when compiling",
             lowering.builder.loc,
         )
-    return method(*args, **kwargs)
+    return run_static(lowering, lambda: method(*args, **kwargs), node)  # {}.pop("z"): KeyError
 
 
 # Generators the function may make itself (``r = np.random.default_rng(seed)``)
