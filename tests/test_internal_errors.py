@@ -197,7 +197,8 @@ def test_a_script_ends_its_traceback_at_the_users_lines(tmp_path):
     )
 
     lines = result.stderr.strip().splitlines()
-    assert lines[-1].startswith(f"srcad.errors.SrcadError: {script}:5: "), result.stderr
+    # np.no_such_function: Python's AttributeError, as srcad's error (srcad.errors.raised_as)
+    assert lines[-1].startswith(f"srcad.errors.SrcadAttributeError: {script}:5: "), result.stderr
     frames = [line for line in lines if line.lstrip().startswith('File "')]
     assert frames == [f'  File "{script}", line 7, in <module>'], result.stderr
 
