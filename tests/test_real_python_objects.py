@@ -24,7 +24,7 @@ import pytest
 from source_files import module_from_source
 
 import srcad
-from srcad.api.grad import BOUND_KEPT
+from srcad.api.methods import BOUND_KEPT
 
 X = np.array([0.4, -1.1, 0.9])
 

@@ -16,16 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from srcad.api.grad import (
-    BOUND_KINDS,
-    argnums_given,
-    bound_to,
-    differentiable,
-    grad,
-    like,
-    reduced_as_method,
-    reduced_by_name,
-)
+from srcad.api.grad import argnums_given, differentiable, grad, like
+from srcad.api.methods import BOUND_KINDS, bound_to, reduced_as_method, reduced_by_name
 from srcad.api.results import in_classes_of
 from srcad.api.signature import abstract_leaf, bind_call, positional_count, signature_of
 from srcad.arguments import (
