@@ -286,6 +286,7 @@ def test_a_constant_mask_is_checked_against_the_shape_it_indexes(name):
             )
 
 
+OFFSET = {"scale": 1.0}
 DIAGONALS = [
     lambda X: np.sum(np.diag(X, 5) ** 3),  # past the matrix: empty
     lambda X: np.sum(np.diag(X, -4) ** 3),
@@ -302,10 +303,14 @@ def test_the_gradient_of_a_square_matrixs_diagonal_at_any_offset(diagonal):
     F9)."""
 
     def f(X):
-        return diagonal(X) + np.sum(X)
+        return diagonal(X) * OFFSET["scale"] + np.sum(X)
 
     X = np.arange(16.0).reshape(4, 4) / 10.0
     for mode in ("reverse", "forward"):
-        np.testing.assert_allclose(
-            srcad.grad(f, mode=mode)(X), srcad.numerical_grad(f, X), rtol=1e-6, atol=1e-8
-        )
+        gradient = srcad.grad(f, mode=mode)
+        for scale in (1.0, -0.5):  # a second call after the global changed
+            OFFSET["scale"] = scale
+            np.testing.assert_allclose(
+                gradient(X), srcad.numerical_grad(f, X), rtol=1e-6, atol=1e-8
+            )
+    OFFSET["scale"] = 1.0

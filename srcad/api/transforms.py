@@ -311,15 +311,18 @@ class _Jacobian:
     def __get__(self, instance: object, owner: type | None = None) -> _Jacobian:
         """``@srcad.jacrev`` (``jacfwd``, ``hessian``) on a method: the Jacobian of the
         method bound to ``instance`` (see ``Transformed.__get__``)."""
-        backend = "numpy" if self.numba is None else "numba"
-        options = (self.wrt.argnums, self.mode, backend, self.rows_as_argument)
+        options = self._options()
         return bound_to(self, self._bound, instance, owner, lambda fun: _Jacobian(fun, *options))
+
+    def _options(self) -> tuple:
+        """The options this Jacobian was made with, after the function."""
+        backend = "numpy" if self.numba is None else "numba"
+        return (self.wrt.argnums, self.mode, backend, self.rows_as_argument)
 
     def __reduce__(self) -> tuple | str:
         """Pickled as the transformation of the function: compiled again when unpickled
         (by its name where its module holds it so: ``@srcad.jacrev`` on a function)."""
-        backend = "numpy" if self.numba is None else "numba"
-        options = (self.wrt.argnums, self.mode, backend, self.rows_as_argument)
+        options = self._options()
         found = reduced_by_name(self) or reduced_as_method(self, options)
         return found or (_Jacobian, (self.fun, *options))
 

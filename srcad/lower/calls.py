@@ -593,17 +593,16 @@ def _widened(value: object) -> object:
 def _refuse_lu_factors(function: object, args: Args, kwargs: Kwargs) -> None:
     """Refuse lu_factor's factors given to anything but lu_solve (isinstance(lu, ...),
     hasattr(lu, "shape"), type(lu): the plain function's answers are the arrays')."""
-    given = [*args, *kwargs.values()]
-    held = next((v for v in given if _holds_lu_factors(v)), None)
-    if held is None or composition_of(function) is lu_solve:
+    factor = next(_lu_factors_in([*args, *kwargs.values()]), None)
+    if factor is None or composition_of(function) is lu_solve:
         return
     if is_user_function(function) or isinstance(function, (LocalFunction, Partial)):
         return  # a helper of the user's that passes them on to lu_solve: lowered as written
-    factor = held if isinstance(held, LuFactors) else next(_lu_factors_in(held))
     raise TraceError(factor.srcad_refusal, None)
 
 
 def _lu_factors_in(value: object) -> Iterator[LuFactors]:
+    """lu_factor's factors in ``value``, in its tuples and lists too."""
     if isinstance(value, LuFactors):
         yield value
     elif type(value) in (tuple, list):
@@ -613,9 +612,7 @@ def _lu_factors_in(value: object) -> Iterator[LuFactors]:
 
 def _holds_lu_factors(value: object) -> bool:
     """``lu_factor``'s result, or one of its two factors (``srcad.lower.compositions``)."""
-    if type(value) in (tuple, list):
-        return any(map(_holds_lu_factors, value))  # type: ignore[call-overload]
-    return isinstance(value, LuFactors)
+    return next(_lu_factors_in(value), None) is not None
 
 
 def _as_python_float(result: object) -> object:

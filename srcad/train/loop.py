@@ -19,7 +19,7 @@ import srcad
 from srcad.train.history import History
 from srcad.train.mlp import layers_of
 from srcad.train.model import MLP
-from srcad.train.optim import Adam, Optimizer, paired_leaves
+from srcad.train.optim import Adam, Optimizer, is_real_number, paired_leaves
 
 PROGRESS_DELAY_S = 1.0  # show a progress bar only once the work has lasted this long
 TRAIN_ACCURACY_SAMPLE = 1024  # training examples whose accuracy is measured after each epoch
@@ -137,8 +137,7 @@ def _check_settings(
     for name, (value, least) in counts.items():
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
             raise ValueError(f"fit's {name} must be an int of at least {least}, not {value!r}")
-    is_number = isinstance(validation_split, (int, float, np.integer, np.floating))
-    if isinstance(validation_split, bool) or not is_number or not 0.0 <= validation_split < 1.0:
+    if not (is_real_number(validation_split) and 0.0 <= validation_split < 1.0):  # type: ignore[operator]
         raise ValueError(
             f"fit's validation_split is the share of rows kept for validation, from 0.0 up to "
             f"(not including) 1.0, not {validation_split!r}"
@@ -147,8 +146,7 @@ def _check_settings(
 
 def _check_more_settings(min_delta: object, log_every: object) -> None:
     """Refuse a negative or NaN ``min_delta`` and a negative ``log_every``."""
-    is_number = isinstance(min_delta, (int, float, np.integer, np.floating))
-    if isinstance(min_delta, bool) or not is_number or not 0.0 <= min_delta < math.inf:
+    if not (is_real_number(min_delta) and 0.0 <= min_delta < math.inf):  # type: ignore[operator]
         raise ValueError(
             f"fit's min_delta is how much better a validation loss must be to count, a "
             f"number of at least 0, not {min_delta!r}"

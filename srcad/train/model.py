@@ -19,6 +19,7 @@ from srcad.train.mlp import (
     load_source_module,
     loss_source,
 )
+from srcad.train.optim import is_real_number
 
 CLASSIFIER_LOSSES = ("softmax_cross_entropy", "logistic")
 
@@ -54,8 +55,7 @@ class MLP:
             raise ValueError(f"every width in sizes must be an int above 0, got {list(sizes)}")
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose from {sorted(LOSSES)}")
-        is_number = isinstance(lam, (int, float, np.integer, np.floating))
-        if isinstance(lam, bool) or not is_number or not 0.0 <= lam < float("inf"):
+        if not (is_real_number(lam) and 0.0 <= lam < float("inf")):  # type: ignore[operator]
             raise ValueError(f"lam, the L2 penalty's weight, must be a number >= 0, not {lam!r}")
         if loss == "softmax_cross_entropy" and self.sizes[-1] < 2:
             raise ValueError(

@@ -29,7 +29,7 @@ import numpy as np
 
 
 # --- options, checked where they are given ----------------------------------------------------
-def _is_real(value: object) -> bool:
+def is_real_number(value: object) -> bool:
     """A real number: a Python or NumPy int or float, not a bool (nor text)."""
     numbers = (int, float, np.integer, np.floating)
     return isinstance(value, numbers) and not isinstance(value, (bool, np.bool_))
@@ -37,7 +37,7 @@ def _is_real(value: object) -> bool:
 
 def _decay_rate(owner: str, name: str, value: object) -> float:
     """``value`` as a decay rate, from 0 up to (not including) 1; a ValueError otherwise."""
-    if not (_is_real(value) and 0.0 <= value < 1.0):  # type: ignore[operator]
+    if not (is_real_number(value) and 0.0 <= value < 1.0):  # type: ignore[operator]
         raise ValueError(
             f"{owner}'s {name} is a decay rate from 0 up to (not including) 1, not {value!r}"
         )
@@ -46,7 +46,7 @@ def _decay_rate(owner: str, name: str, value: object) -> float:
 
 def _positive(owner: str, name: str, value: object) -> float:
     """``value`` as a positive finite number; a ValueError otherwise."""
-    if not (_is_real(value) and 0.0 < value < math.inf):  # type: ignore[operator]
+    if not (is_real_number(value) and 0.0 < value < math.inf):  # type: ignore[operator]
         raise ValueError(f"{owner}'s {name} must be a positive number, not {value!r}")
     return float(value)
 
@@ -68,7 +68,7 @@ class StepDecay:
     factor: float = 0.5
 
     def __post_init__(self) -> None:
-        every_is_int = isinstance(self.every, (int, np.integer)) and _is_real(self.every)
+        every_is_int = isinstance(self.every, (int, np.integer)) and is_real_number(self.every)
         if not (every_is_int and self.every >= 1):
             raise ValueError(
                 f"StepDecay's every is a number of epochs, 1 or more, not {self.every!r}"
@@ -86,7 +86,7 @@ class Cosine:
     floor: float = 0.0
 
     def __post_init__(self) -> None:
-        if not (_is_real(self.floor) and 0.0 <= self.floor <= 1.0):
+        if not (is_real_number(self.floor) and 0.0 <= self.floor <= 1.0):
             raise ValueError(
                 f"Cosine's floor is a fraction of the rate, 0 to 1, not {self.floor!r}"
             )
@@ -109,7 +109,7 @@ class Optimizer:
     def __init__(self, lr: float | None = None, schedule: object = None):
         # "numba": steps that have a compiled loop (Adam's) run it; fit(backend=...) sets it
         self.backend = "numpy"
-        if lr is not None and not _is_real(lr):
+        if lr is not None and not is_real_number(lr):
             raise ValueError(
                 f"{type(self).__name__}'s learning rate must be a positive number, not {lr!r}"
             )
