@@ -175,14 +175,11 @@ class Reads:
         return np.sum(w**2) * self.calls
 
 
-def reads_the_global_dict(w):
-    STATE["total"] = np.sum(w)
-    return np.sum(w**2) * STATE["total"]
-
-
-@pytest.mark.parametrize("case", ["before", "after", "dict"])
+@pytest.mark.parametrize("case", ["before", "after"])
 def test_a_place_written_and_read_is_refused_at_its_line(case):
-    fun = reads_the_global_dict if case == "dict" else getattr(Reads(), case)
+    """Read before its write, or read after a ``+=`` (see test_outside_written_then_read
+    for a place read after a plain write: the value written)."""
+    fun = getattr(Reads(), case)
     with pytest.raises(srcad.UnsupportedSyntax, match="written here .* and also read"):
         srcad.grad(fun)(X)
 
@@ -269,11 +266,6 @@ HOLDER = Holder(THING)
 ALIASED_STATE = {"total": 0.0}
 
 
-def through_another_path(w):
-    THING.scale = 3.0
-    return np.sum(w**2) * HOLDER.inner.scale
-
-
 def class_attribute_through_an_instance(w):
     Counted.count += 1
     return np.sum(w**2) * (THING.count + 1)
@@ -301,7 +293,6 @@ ACC = THING.acc
 @pytest.mark.parametrize(
     "fun",
     [
-        through_another_path,
         class_attribute_through_an_instance,
         through_its_dict,
         a_new_key_then_the_length,
@@ -750,44 +741,6 @@ def test_writes_spelled_as_calls_are_the_writes_they_make():
             np.testing.assert_allclose(grad, srcad.numerical_grad(logged_by_calls, w), rtol=1e-7)
         finally:
             SCALE = 1.5
-
-
-def read_after_a_dict_write(w):
-    RECORD.__dict__["weights"] = w
-    return np.sum(RECORD.weights**3)
-
-
-def read_after_setitem(w):
-    LOG.__setitem__("weights", w)
-    return np.sum(LOG["weights"] ** 3)
-
-
-@pytest.mark.parametrize("fun", [read_after_a_dict_write, read_after_setitem])
-def test_a_place_written_by_a_call_and_read_is_refused_at_its_line(fun):
-    with pytest.raises(srcad.UnsupportedSyntax, match="is written here .* and also read") as err:
-        srcad.grad(fun)(np.array([3.0, -1.0]))
-    assert err.value.line == fun.__code__.co_firstlineno + 1
-
-
-class _CachingLayer:
-    def __init__(self):
-        self.W = np.array([[0.5, -0.3], [0.2, 0.8]])
-
-    def forward(self, x):
-        self.out = np.tanh(self.W @ x)  # activations cached, as backprop tutorials do
-        return self.out
-
-    def loss(self, x):
-        self.forward(x)
-        return np.sum(self.out**2)
-
-
-def test_an_attribute_written_then_read_back_says_to_keep_a_local_name():
-    """The advice was "read 'self.out' outside the function", which does not fit code that
-    reads what it just wrote (probe AR F1)."""
-    with pytest.raises(srcad.UnsupportedSyntax, match="is written here") as err:
-        srcad.grad(_CachingLayer().loss)(np.array([0.1, 0.2]))
-    assert "out = ...; self.out = out" in str(err.value) and "read that" in str(err.value)
 
 
 class Settings:

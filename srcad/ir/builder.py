@@ -90,6 +90,12 @@ class GraphBuilder:
         """The equations of the innermost open block."""
         return self._blocks[-1]
 
+    @property
+    def is_at_top(self) -> bool:
+        """Whether equations go into the graph itself, not into a block of a branch or a
+        loop's body (each of which may run or not, or many times)."""
+        return len(self._blocks) == 1
+
     @contextlib.contextmanager
     def block(self) -> Iterator[list[Eqn]]:
         """Record the equations made inside the ``with`` into a separate list (a sub-graph)."""

@@ -33,7 +33,7 @@ from srcad.ir.world import ONCE_PER_CALL, OUTSIDE_UPDATES, WorldPath
 from srcad.lower.dispatch import evaluate
 from srcad.lower.outside_lists import calls_runtime_helper, kept, outside_place, static_key
 from srcad.lower.outside_state import WHOLE
-from srcad.lower.world import Outside, outside_call
+from srcad.lower.world import WRITTEN_IN_PLACE, Outside, outside_call
 from srcad.lower.write_calls import subscript_written_by
 
 if TYPE_CHECKING:
@@ -51,6 +51,8 @@ def written_outside(lowering: Lowering, node: ast.stmt) -> bool:
     if isinstance(node, ast.Expr):
         node = _as_assignment(lowering, node.value)  # type: ignore[assignment]
     update = update_of(node)
+    if isinstance(node, ast.Assign) and update and _is_written_before(lowering, node.targets[0]):
+        update = None  # self.out = h; self.out = self.out * x: a value written, read again
     if isinstance(node, ast.Assign) and update is not None:  # calls = calls + 1
         target, how, value = node.targets[0], update.how, update.other
     elif isinstance(node, ast.Assign) and len(node.targets) == 1:
@@ -64,6 +66,13 @@ def written_outside(lowering: Lowering, node: ast.stmt) -> bool:
         return False
     _write(lowering, target, place, evaluate(lowering, value), node, how)
     return True
+
+
+def _is_written_before(lowering: Lowering, target: ast.expr) -> bool:
+    """Whether the function wrote ``target``'s place before, where later reads read the
+    value written (``World.written_outside``)."""
+    place = _place(lowering, target)
+    return place is not None and (id(place[0].value), *place[1]) in lowering.world.written
 
 
 def note_written_dicts(lowering: Lowering) -> None:
@@ -120,10 +129,7 @@ def _write(
 ) -> None:
     """The write of ``value`` to ``target`` at ``place`` (``_place``), made on every call."""
     owner, step = place
-    value = kept(lowering, value, node)
-    helper = OUTSIDE_UPDATES[step[0]]
     write = f"{ast.unparse(target)} {how} ..."
-    outside_call(lowering.builder, helper, helper, [owner, step[1], how, value], {}, once=True)
     refusal = lowering.located(
         UnsupportedSyntax,
         f"'{ast.unparse(target)}' is written here ({write}) and also read in the function; "
@@ -133,6 +139,11 @@ def _write(
         "function",
         node,
     )
+    written = value if how == "=" else WRITTEN_IN_PLACE
+    lowering.world.written_outside(owner.value, step, written, refusal)
+    value = kept(lowering, value, node)
+    helper = OUTSIDE_UPDATES[step[0]]
+    outside_call(lowering.builder, helper, helper, [owner, step[1], how, value], {}, once=True)
     place_path = owner.path.child(*step, ast.unparse(target))
     lowering.world.changes(place_path, owner.value, step[1], refusal)
     current = _current(owner.value, step)

@@ -294,11 +294,12 @@ def _is_procedure_call(lowering: Lowering, call: ast.Call) -> bool:
     """Whether ``call`` (lowered here) returns nothing: a helper of the user's that
     validates, prints, sets attributes of objects the function made (``kick(state, h)``),
     or writes into arrays its caller passed (given back: ``srcad.lower.aliasing``), also
-    where it returns one of them too (``normalize(v)``, which returns ``v``)."""
-    before = dict(lowering.env)
+    where it returns one of them too (``normalize(v)``, which returns ``v``), or writes
+    outside (``self.forward(x)``, which sets ``self.out`` and returns it too)."""
+    before, writes = dict(lowering.env), lowering.world.writes_outside
     result = evaluate(lowering, call)
     given_back = any(lowering.env.get(name) is not value for name, value in before.items())
-    return result is None or given_back
+    return result is None or given_back or lowering.world.writes_outside > writes
 
 
 def _is_outside_call(lowering: Lowering, call: ast.Call) -> bool:

@@ -166,6 +166,37 @@ class World:
         # values an ``if`` on data joined from an int and a float (``0 if a < 0 else a*a``),
         # by id (kept alive): NumPy's np.vectorize types its result by the first element's
         self.int_or_float: dict[int, object] = {}
+        # what the function wrote to an attribute or item outside, on its straight-line
+        # path (``self.out = h``), by (id of the owner, "attr" or "item", name or key): a
+        # later read of that place is the value written (``written_outside``)
+        self.written: dict[tuple[int, str, object], object] = {}
+        self.written_read_in_blocks: set[tuple] = set()  # of those, read in a branch or loop
+        self.writes_outside = 0  # how many writes outside were lowered so far
+
+    def written_outside(
+        self, owner: object, step: tuple[str, object], value: object, refusal: SrcadError
+    ) -> None:
+        """The function wrote ``value`` to ``owner``'s ``step`` (``("attr", "out")``). Where
+        every later statement runs after the write (a plain ``=`` outside branches and
+        loops), later reads of the place read ``value``. Elsewhere (in a branch or a loop,
+        a ``+=``) they read the place from outside, which the write changed (refused:
+        ``check_changes_unread``); a value written before that a branch or a loop read is
+        refused now (a loop's next pass would read this write)."""
+        key = (id(owner), *step)
+        self.writes_outside += 1
+        if self.builder.is_at_top and value is not WRITTEN_IN_PLACE:
+            if not isinstance(owner, types.ModuleType):  # a module's globals: by name too
+                self.written[key] = value
+            return
+        if key in self.written_read_in_blocks:
+            raise refusal
+        self.written.pop(key, None)
+
+    def _written_value(self, key: tuple) -> object:
+        """What the function wrote to an outside place earlier (``written_outside``)."""
+        if not self.builder.is_at_top:
+            self.written_read_in_blocks.add(key)
+        return self.written[key]
 
     def note_int_or_float(self, choices: list[object], result: object) -> None:
         """``result`` is one of ``choices`` as the data decide (an ``if``'s branches, the
@@ -333,6 +364,8 @@ class World:
     def attribute(self, outside: Outside, name: str) -> object:
         """``obj.name`` of an outside object, staged; a bound method remembers its object."""
         path = outside.path.child("attr", name, f"{outside.path.text}.{name}")
+        if (id(outside.value), "attr", name) in self.written:  # self.out = h; ... self.out
+            return self._written_value((id(outside.value), "attr", name))
         self.state.read_part(outside.value, name)
         if name.startswith("__") or _is_computed_attribute(outside.value, name):
             self.state.read_whole(outside.value)  # obj.__dict__, a property: any attribute
@@ -353,6 +386,8 @@ class World:
 
     def item(self, outside: Outside, key: object) -> object:
         container: Any = outside.value  # any object: Python's TypeError if it has no items
+        if _is_hashable(key) and (id(container), "item", key) in self.written:
+            return self._written_value((id(container), "item", key))
         self.state.read_part(container, key)
         value = container[key]
         return self.stage(value, outside.path.child("item", key, f"{outside.path.text}[{key!r}]"))
@@ -711,3 +746,14 @@ def _state_restorer(owner: object) -> Callable[[], None]:
         random_state = owner.getstate()
         return lambda: owner.setstate(random_state)
     return lambda: None
+
+
+WRITTEN_IN_PLACE = object()  # the value of a write that updates (``self.total += x``)
+
+
+def _is_hashable(key: object) -> bool:
+    try:
+        hash(key)
+    except TypeError:
+        return False
+    return True
