@@ -141,14 +141,18 @@ class Wrt:
 
     numbers: tuple[int, ...]
     is_single: bool
+    every_float_argument: bool = False  # jvp's and vjp's: not named by argnums
 
     @classmethod
     def of(cls, argnums: object) -> Wrt:
+        if _is_index(argnums):  # argnums=np.int64(1), as JAX takes it
+            argnums = int(argnums)  # type: ignore[call-overload]
         if isinstance(argnums, bool) or not isinstance(argnums, (int, tuple, list)):
             raise ArgumentTypeError(f"argnums must be an int or a tuple of ints, not {argnums!r}")
         numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-        if not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
+        if not all(map(_is_index, numbers)):
             raise ArgumentTypeError(f"argnums must be an int or a tuple of ints, not {argnums!r}")
+        numbers = tuple(map(int, numbers))
         if len(set(numbers)) != len(numbers):
             raise ArgumentValueError(f"argnums={argnums!r} names an argument twice; list each once")
         return cls(numbers, isinstance(argnums, int))
@@ -187,11 +191,23 @@ class Wrt:
 
     @classmethod
     def floats_with_settings(cls, signature: ArgSignature, count: int) -> Wrt:
-        """Every positional argument (among the first ``count``) that holds floats, its
-        other leaves settings (ints, bools, strings, None: constants, as in ``grad``): what
-        ``vjp`` and ``jvp`` differentiate."""
-        numbers = tuple(n for n in range(count) if _floats_and_settings(signature.leaves[n]))
-        return cls(numbers, False)
+        """Every positional argument (among the first ``count``) that holds floats: what
+        ``vjp`` and ``jvp`` differentiate. Its other leaves must be settings (ints, bools,
+        strings, None: constants, as in ``grad``); ``check`` refuses any other (a function,
+        an int array), which the tangents would otherwise leave out silently."""
+        numbers = tuple(n for n in range(count) if _is_float_tree_part(signature, n))
+        return cls(numbers, False, every_float_argument=True)
+
+    def _left_out(self) -> str:
+        if self.every_float_argument:
+            return "(one holding no floats: jvp and vjp differentiate every one that does)"
+        return "(leave it out of argnums)"
+
+    def _subject(self, number: int, name: str) -> str:
+        """How a refusal names a differentiated argument."""
+        if self.every_float_argument:
+            return f"argument {number} ('{name}') holds floats, so it is differentiated, and it"
+        return f"argnums includes {number} (argument '{name}'), which"
 
     def __str__(self) -> str:
         return str(self.argnums)
@@ -221,16 +237,16 @@ class Wrt:
                 at = f" at {spelled(name, path)}" if path else ""  # the field in a tree
                 if isinstance(leaf, IDENTITY_CONSTANTS):
                     raise ArgumentTypeError(
-                        f"argnums includes {number} (argument '{name}'), which holds the "
+                        f"{self._subject(number, name)} holds the "
                         f"{_constant_kind(leaf)} {constant_text(leaf)}{at}; pass "
                         "functions and Enum members in an argument that is not differentiated "
-                        "(leave it out of argnums)"
+                        + self._left_out()
                     )
                 if path and is_constant_leaf(leaf) and _is_float_tree_part(signature, number):
                     continue  # a setting among parameters: a constant (its gradient: zero)
                 if not (isinstance(leaf, AVal) and leaf.is_float):
                     raise ArgumentTypeError(
-                        f"argnums includes {number} (argument '{name}'), which received "
+                        f"{self._subject(number, name)} received "
                         f"{_kind_of(leaf)}{at}; differentiate with respect to floats "
                         f"or float arrays only, as JAX does: {_advice_for(leaf, bool(path))}"
                     )
@@ -251,12 +267,9 @@ def _is_float_tree_part(signature: ArgSignature, number: int) -> bool:
     return any(isinstance(leaf, AVal) and leaf.is_float for leaf in signature.leaves[number])
 
 
-def _floats_and_settings(leaves: tuple) -> bool:
-    """Some float leaf, and every other leaf a setting (``{"w": w, "k": 3}``)."""
-    floats = [isinstance(leaf, AVal) and leaf.is_float for leaf in leaves]
-    return any(floats) and all(
-        f or is_constant_leaf(x) for f, x in zip(floats, leaves, strict=True)
-    )
+def _is_index(number: object) -> bool:
+    """An int or NumPy's integer scalar (not a bool)."""
+    return isinstance(number, (int, np.integer)) and not isinstance(number, (bool, np.bool_))
 
 
 def _is_float_tree(leaves: tuple) -> bool:
@@ -266,6 +279,17 @@ def _is_float_tree(leaves: tuple) -> bool:
 def _advice_for(leaf: object, is_in_a_tree: bool = False) -> str:
     """What to do about a leaf that is not a float in a differentiated argument (an int in
     a tree of parameters is a setting more often than a number to differentiate)."""
+    if isinstance(leaf, AVal) and leaf.shape == () and is_in_a_tree:  # {"k": np.int64(2)}
+        return (
+            "a NumPy int or bool among parameters is a number to differentiate for srcad: "
+            "pass a Python int or bool (int(k)), which is a setting, or 3.0 rather than 3"
+        )
+    if isinstance(leaf, AVal) and is_in_a_tree:  # {"idx": np.array([0, 2])}
+        return (
+            "keep index arrays and other settings out of the differentiated argument (in "
+            "another argument, or as attributes of a model object), or cast numbers to "
+            "differentiate with .astype(float)"
+        )
     if isinstance(leaf, AVal) or type(leaf) is int and not is_in_a_tree:
         return "pass 3.0 rather than 3, or cast with .astype(float)"
     return (

@@ -670,3 +670,47 @@ def test_argnums_naming_an_argument_given_by_keyword_is_refused_as_in_jax(transf
         transformation(scaled_sum, argnums=1)(x)  # y left to its default
     got = srcad.grad(scaled_sum, argnums=1)(x, 3.0)  # by position: differentiated
     assert got == pytest.approx(srcad.numerical_grad(scaled_sum, x, 3.0, argnums=1))
+
+
+@dataclasses.dataclass
+class ActivatedLayer:
+    W: np.ndarray
+    act: object
+
+
+def activated_sum(layer):
+    return np.sum(layer.act(layer.W))
+
+
+def squared_weights(p):
+    return np.sum(p["w"] ** 2)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: srcad.jvp(
+            activated_sum, (ActivatedLayer(x, np.tanh),), (ActivatedLayer(x, np.tanh),)
+        ),
+        lambda x: srcad.vjp(activated_sum, ActivatedLayer(x, np.tanh))[1](1.0),
+        lambda x: srcad.jvp(
+            squared_weights, ({"w": x, "i": np.array([0, 2])},), ({"w": x, "i": np.array([0, 2])},)
+        ),
+        lambda x: srcad.vjp(squared_weights, {"w": x, "i": np.array([0, 2])})[1](1.0),
+    ],
+    ids=["jvp, a function", "vjp, a function", "jvp, an int array", "vjp, an int array"],
+)
+def test_an_argument_of_floats_holding_a_function_or_an_int_array_is_refused_by_jvp_and_vjp(call):
+    """The whole argument was left out: a tangent of 0.0, a cotangent of None, silently
+    (found by a probe); refused as grad refuses it, saying which leaf."""
+    with pytest.raises(TypeError, match=r"holds floats, so it is differentiated, and it .* at "):
+        call(np.array([0.3, -0.5, 0.9]))
+
+
+def test_argnums_may_be_a_numpy_int_and_a_numpy_int_setting_is_explained():
+    """argnums=np.int64(1) was refused (JAX takes it); an np.int64 among parameters was
+    told to 'pass 3.0 rather than 3'."""
+    for b in (3.0, -1.5):
+        assert srcad.grad(lambda a, b: a * b**2, argnums=np.int64(1))(2.0, b) == 4.0 * b
+    with pytest.raises(TypeError, match=r"pass a Python int or bool \(int\(k\)\)"):
+        srcad.grad(lambda p: np.sum(p["w"] ** p["k"]))({"w": X, "k": np.int64(2)})
