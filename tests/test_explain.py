@@ -303,3 +303,30 @@ def test_explain_and_graph_take_a_ufunc_as_the_function_as_grad_does():
     assert table.row("x1").adjoint == pytest.approx(expected, rel=1e-6)
     assert "tanh" in srcad.graph(np.tanh).to_dot()
     assert "tanh" in srcad.graph(np.tanh, 0.5, backward=True).to_dot()
+
+
+SCALE = {"c": 1.0}
+
+
+def scaled_squares(x, y):
+    return np.sum(x**2) * y * SCALE["c"]
+
+
+def test_argnums_counted_from_the_end_and_out_of_range_as_grad_counts_them():
+    """explain and make_graph matched -1 against no argument: a grad table without an
+    adjoint, silently; argnums=7 raised nothing (found by a probe)."""
+    x = np.array([0.3, -0.5])
+    for c in (1.0, 2.5):  # a global the function reads, changed
+        SCALE["c"] = c
+        try:
+            text = str(srcad.explain(scaled_squares, x, 2.0, argnums=-1))
+            expected = srcad.grad(scaled_squares, argnums=-1)(x, 2.0)
+        finally:
+            SCALE["c"] = 1.0
+        row = next(line for line in text.splitlines() if line.startswith("y "))
+        assert float(row.split()[-1]) == pytest.approx(expected, abs=5e-5)
+    both = str(srcad.explain(scaled_squares, x, 2.0, argnums=(0, -1)))
+    assert "[1.2000, -2.0000]" in both  # d out / d x = 2 x y
+    assert srcad.make_graph(scaled_squares, argnums=-1, backward=True)(x, 2.0).wrt == (1,)
+    with pytest.raises(TypeError, match="argnums=7 does not name a positional argument"):
+        srcad.explain(scaled_squares, x, 2.0, argnums=7)

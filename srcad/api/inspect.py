@@ -36,9 +36,10 @@ from dataclasses import dataclass, replace
 from typing import cast
 
 from srcad.api.functions import differentiable
-from srcad.api.signature import bind_call, signature_of
+from srcad.api.signature import bind_call, positional_count, signature_of
+from srcad.arguments import Wrt
 from srcad.codegen.emit import name_values
-from srcad.errors import SrcadError
+from srcad.errors import ArgumentTypeError, SrcadError
 from srcad.ir import Atom, AVal, Eqn, Graph, Var
 from srcad.ir.facts import has_counter, is_loop, is_statement, primitive_of
 from srcad.ir.graph import RoleKind, VarRole
@@ -96,12 +97,18 @@ def make_graph(
     """A function that takes ``fun``'s arguments and returns the ``GraphView`` of ``fun``
     called with them; ``backward=True`` adds the gradient graph with respect to
     ``argnums``."""
-    numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     fun = differentiable(fun)  # np.tanh: a one-line def calling it
+    name = getattr(fun, "__name__", "the function")
+    numbers = Wrt.of(argnums).counted_from(positional_count(fun), name).numbers  # -1: the last
 
     def make(*args) -> GraphView:
         arguments = bind_call(fun, tuple(args), {})
         signature = signature_of(arguments)
+        if any(n >= len(signature.params) for n in numbers):
+            raise ArgumentTypeError(
+                f"argnums={argnums!r} does not name a positional argument of "
+                f"{name}{tuple(signature.params)}"
+            )
         lowered = lower_function(fun, signature.trees())
         graph = lowered.graph
         wrt = tuple(
