@@ -337,3 +337,34 @@ def test_a_mismatch_in_a_tree_names_the_leaf_as_python_spells_it():
     params = {"W": np.full((2, 3), 0.1), "b": np.array([0.5, -0.2])}
     with pytest.raises(srcad.GradientMismatch, match=r"mismatch at p\['b'\]\[\d\]:"):
         srcad.check_grad(tree, params, np.ones(3))
+
+
+def slightly_off_square(x):
+    return x**2
+
+
+def far_off_cube(x):
+    return x**3
+
+
+CHECKED = {"shift": 0.0}
+
+
+def test_check_grad_names_the_worst_element_of_all_the_arguments():
+    """It named the first leaf that failed (a's error 0.002), not the worst (b's, 108):
+    found by a probe."""
+    srcad.defvjp(slightly_off_square, lambda g, out, x: g * 2.001 * x)
+    srcad.defvjp(far_off_cube, lambda g, out, x: g * 30.0 * x**2)
+
+    def f(a, b):
+        return np.sum(slightly_off_square(a)) + np.sum(far_off_cube(b)) + CHECKED["shift"]
+
+    a = b = np.array([1.0, 2.0])
+    for shift in (0.0, 5.0):  # a global the function reads, changed
+        CHECKED["shift"] = shift
+        try:
+            with pytest.raises(srcad.GradientMismatch, match=r"at b\[1\]: srcad gives 120,") as err:
+                srcad.check_grad(f, a, b, argnums=(0, 1))
+        finally:
+            CHECKED["shift"] = 0.0
+        assert "(and 1 other leaf of the arguments)" in str(err.value)

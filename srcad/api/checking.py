@@ -195,6 +195,7 @@ def check_grad(
     # the steps numerical_grad takes follow the arguments' precision: the tolerances too
     precision = _coarser(_precision_of(value), _precision_of_arguments(args))
     size = float(np.sum(np.abs(np.asarray(value, float))))
+    mismatches = []
     for number, g_exact, g_approx in zip(numbers, exact, approximate, strict=True):
         exact_leaves, _ = flatten(g_exact)
         approx_leaves, _ = flatten(g_approx)
@@ -205,7 +206,14 @@ def check_grad(
             approx = np.asarray(b, float)
             coarsest = _coarser(np.asarray(b).dtype, precision)
             leaf_rtol, leaf_atol = _tolerances(coarsest, size, rtol, atol)
-            _compare(np.asarray(a, float), approx, leaf_rtol, leaf_atol, name, definition_line(fun))
+            found = _mismatch(np.asarray(a, float), approx, leaf_rtol, leaf_atol, name)
+            mismatches += [found] if found is not None else []
+    if mismatches:  # the worst element of every argument's leaves
+        excess, message = max(mismatches, key=lambda found: found[0])
+        others = len(mismatches) - 1
+        if others:
+            message += f" (and {others} other leaf{'s' if others > 1 else ''} of the arguments)"
+        raise GradientMismatch(message, *definition_line(fun))
 
 
 def _coarser(dtype: np.dtype, precision: np.dtype) -> np.dtype:
@@ -245,16 +253,11 @@ def _leaf_names(fun: Callable, number: int, argument: object, count: int) -> lis
     return [spelled(root, path) for path in paths]
 
 
-def _compare(
-    exact: np.ndarray,
-    approx: np.ndarray,
-    rtol: float,
-    atol: float,
-    where: str,
-    place: tuple[str | None, int | None],
-) -> None:
-    """Raise ``GradientMismatch``, located at the function's ``def`` line (``place``), where
-    an element differs by more than the tolerances allow."""
+def _mismatch(
+    exact: np.ndarray, approx: np.ndarray, rtol: float, atol: float, where: str
+) -> tuple[float, str] | None:
+    """Where an element of the leaf ``where`` differs by more than the tolerances allow:
+    by how much the worst one does, and what ``GradientMismatch`` says of it."""
     error = np.abs(exact - approx) - (atol + rtol * np.abs(approx))
     # NaN where only one side is NaN counts as the worst mismatch (np.max(NaN) > 0 is False)
     alike_nan = np.isnan(exact) & np.isnan(approx)
@@ -264,11 +267,11 @@ def _compare(
         absolute = abs(exact[worst] - approx[worst])
         relative = absolute / abs(approx[worst]) if approx[worst] else np.inf
         element = f"[{', '.join(str(int(i)) for i in worst)}]" if worst else ""
-        raise GradientMismatch(
+        return float(error[worst]), (
             f"gradient mismatch at {where}{element}: srcad gives {float(exact[worst]):.10g}, "
             f"central differences give {float(approx[worst]):.10g} (error {absolute:.3g}, "
             f"relative {relative:.3g}; allowed: atol {atol:g} + rtol {rtol:g} x |central "
             f"difference|); {int(np.sum(error > 0))} of the {error.size} elements of "
-            f"{where} differ",
-            *place,
+            f"{where} differ"
         )
+    return None
