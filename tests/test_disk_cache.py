@@ -617,3 +617,13 @@ def test_a_new_function_on_every_step_keeps_only_the_last_ones_alive():
     gc.collect()
     alive = sum(ref() is not None for ref in batches)
     assert alive <= cache.MAX_FUNCTIONS, alive
+
+
+def test_a_generated_dir_given_with_a_tilde_is_in_the_home_folder(monkeypatch, tmp_path):
+    """``SRCAD_GENERATED_DIR="~/srcad-gen"`` made a folder named '~' in the working
+    directory (found by a probe)."""
+    from srcad.runtime.store import generated_dir
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("SRCAD_GENERATED_DIR", "~/srcad-gen")
+    assert generated_dir() == tmp_path / "srcad-gen"

@@ -54,8 +54,8 @@ TAG_TEXT = (
 def generated_dir() -> Path:
     """Where generated modules are written."""
     configured = os.environ.get("SRCAD_GENERATED_DIR")
-    if configured:
-        return Path(configured)
+    if configured:  # "~/srcad-gen": the home folder, as a shell would read it
+        return Path(configured).expanduser()
     return _default_dir()
 
 
