@@ -724,14 +724,17 @@ def primitive_function(fun: Callable) -> Callable:
 
 
 def _primitive_parameters(fun: Callable) -> list[str]:
-    """The parameters a primitive must be given (``x``; ``x1, x2`` for a binary ufunc)."""
+    """The parameters a primitive must be given (``x``; ``x1, x2`` for a binary ufunc),
+    then ``*rest, **options`` where it takes more (``np.clip(a, 0.0, 1.0)``,
+    ``np.sum(x, axis=0)``): passed on as the call gives them."""
+    if isinstance(getattr(fun, "nin", None), int):  # a ufunc: its inputs (out= and where=
+        count = fun.nin  # are not differentiated)
+        return ["x"] if count == 1 else [f"x{k + 1}" for k in range(count)]
     try:
         parameters = inspect.signature(fun).parameters.values()
-    except (TypeError, ValueError):
-        if not hasattr(fun, "nin"):  # a builtin without a signature: math.hypot(*coordinates)
-            return ["*args"]
-        count = fun.nin
-        return ["x"] if count == 1 else [f"x{k + 1}" for k in range(count)]
+    except (TypeError, ValueError):  # a builtin without a signature: math.hypot(*coordinates)
+        return ["*args"]
     kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     names = [p.name for p in parameters if p.kind in kinds and p.default is p.empty]
-    return names or ["x"]
+    has_more = any(p.kind not in kinds or p.default is not p.empty for p in parameters)
+    return (names or ["x"]) + (["*rest", "**options"] if has_more else [])

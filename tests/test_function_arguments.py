@@ -12,6 +12,7 @@ checks it.
 from __future__ import annotations
 
 import enum
+import functools
 import os
 import warnings
 
@@ -194,3 +195,57 @@ def test_generated_parameters_are_named_apart_from_the_functions_own():
         )
     _, pullback = srcad.vjp(backprop_step, x, dout)
     np.testing.assert_allclose(pullback(2.0)[1], 4 * np.sum(x * dout) * x)
+
+
+def options_sum(a, **options):
+    return np.sum(a**2, **options) * WEIGHT["w"]
+
+
+WEIGHT = {"w": 1.0}
+
+
+@pytest.mark.parametrize(
+    "fun, plain, args, argnums",
+    [
+        (np.clip, lambda a, lo, hi: np.clip(a, lo, hi), (0.5, 0.0, 1.0), 0),
+        (np.where, lambda c, x, y: np.where(c, x, y), (True, 2.0, 3.0), 1),
+        (np.linalg.norm, lambda x, o: np.linalg.norm(x, o), (np.array([1.0, -2.0]), 1), 0),
+        (functools.partial(np.power, 2.0), lambda x: np.power(2.0, x), (3.0,), 0),
+        (functools.partial(np.sum, axis=0), lambda x: np.sum(x, axis=0), (np.ones((2, 3)),), 0),
+        (np.power, lambda x1, x2: np.power(x1, x2), (2.0, 3.0), -1),
+        (
+            functools.partial(options_sum, axis=1),
+            lambda x: options_sum(x, axis=1),
+            (np.ones((2, 3)),),
+            0,
+        ),
+    ],
+    ids=[
+        "clip",
+        "where",
+        "norm",
+        "partial of power",
+        "partial of sum",
+        "power, -1",
+        "partial into **options",
+    ],
+)
+def test_a_numpy_function_given_with_its_optional_arguments_or_in_a_partial(
+    fun, plain, args, argnums
+):
+    """'clip(): too many positional arguments' (the one-line def took the parameters
+    without defaults only); a partial of a NumPy function was refused; a partial's keyword
+    that its function takes in **options was dropped, silently (a Jacobian of the sum of
+    all elements for np.sum with axis=0). Found by a probe."""
+    for scale in (1.0, 1.5):  # other arguments, and a global, changed: each call's
+        WEIGHT["w"] = scale
+        try:
+            scaled = tuple(a * scale if not isinstance(a, (bool, int)) else a for a in args)
+            got = srcad.jacrev(fun, argnums=argnums)(*scaled)
+            expected = srcad.jacrev(plain, argnums=argnums)(*scaled)
+            central = srcad.numerical_grad(lambda *a: np.sum(plain(*a)), *scaled, argnums=argnums)
+        finally:
+            WEIGHT["w"] = 1.0
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+        summed = got.sum(axis=tuple(range(np.ndim(plain(*scaled))))) if np.ndim(got) else got
+        np.testing.assert_allclose(summed, central, rtol=1e-6)

@@ -4,6 +4,7 @@ NumPy function (a ufunc such as ``np.tanh``, ``np.sum``, ``scipy.special.gammaln
 
 from __future__ import annotations
 
+import functools
 import types
 from collections.abc import Callable
 
@@ -17,6 +18,11 @@ def differentiable(fun: Callable) -> Callable:
     """``fun``, or for a NumPy function with a derivative rule of its own (a ufunc such as
     ``np.sqrt``, ``np.sum``, ``scipy.special.gammaln``) or lowered as the calls it is made of
     (``np.interp``, ``np.logaddexp.reduce``), a one-line ``def`` calling it."""
+    if isinstance(fun, functools.partial):  # of np.power, of srcad.grad(f): of a def calling it
+        inner = differentiable(fun.func)
+        if inner is fun.func:
+            return fun
+        return functools.partial(inner, *fun.args, **fun.keywords)
     prim = prim_of(fun)
     is_python = isinstance(fun, types.FunctionType)  # a rule of the user's on their function
     if (

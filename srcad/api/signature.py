@@ -84,7 +84,7 @@ def bind_call(
         raise ArgumentTypeError(f"{getattr(fun, '__name__', 'the function')}(): {error}") from None
     bound.apply_defaults()
     arguments: dict[str, object] = {}
-    for name, value in bound.arguments.items():
+    for name, value in _into_var_keyword(fun, signature, bound.arguments).items():
         if signature.parameters[name].kind != inspect.Parameter.VAR_POSITIONAL:
             arguments[name] = value
             continue
@@ -94,6 +94,26 @@ def bind_call(
                 key += "_"
             arguments[key] = item
     return arguments
+
+
+def _into_var_keyword(fun: Callable, signature: inspect.Signature, arguments: dict) -> dict:
+    """``arguments`` with the keywords of a ``functools.partial`` that its function takes
+    in its ``**options`` (``partial(f, axis=0)`` of ``def f(a, **options)``), which the
+    partial's signature does not show, put into that dict (the call's own win)."""
+    var_keyword = next(
+        (p.name for p in signature.parameters.values() if p.kind == p.VAR_KEYWORD), None
+    )
+    if not isinstance(fun, functools.partial) or var_keyword is None:
+        return arguments
+    keywords: dict = {}
+    partial: object = fun
+    while isinstance(partial, functools.partial):  # the outer partial's keywords win
+        keywords = {**partial.keywords, **keywords}
+        partial = partial.func
+    extra = {name: value for name, value in keywords.items() if name not in signature.parameters}
+    if not extra:
+        return arguments
+    return {**arguments, var_keyword: {**extra, **dict(arguments.get(var_keyword) or {})}}
 
 
 @functools.cache
