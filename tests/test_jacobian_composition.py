@@ -135,3 +135,22 @@ def test_a_jacobian_of_a_named_tuple_is_refused_saying_what_to_do():
     pair = Pair(np.ones(2), np.ones(2))
     with pytest.raises(TypeError, match=r"tuples, lists and dicts of them \(not NamedTuples"):
         srcad.jacfwd(srcad.jacrev(lambda p: np.sum(p.w * p.b**2)))(pair)
+
+
+def sine_weighted(x):
+    return np.sum(np.sin(x) * x) * WORLD["scale"]
+
+
+@pytest.mark.parametrize("outer", [srcad.jacrev, srcad.jacfwd], ids=["jacrev", "jacfwd"])
+def test_a_forward_mode_gradient_is_differentiated_again(outer):
+    """'differentiate the reverse-mode gradient (the default) again' where the same
+    gradient called in a lambda was differentiated (found by a probe)."""
+    forward = srcad.grad(sine_weighted, mode="forward")
+    for scale in (1.0, -2.0):
+        WORLD["scale"] = scale
+        try:
+            second = outer(forward)(X)
+            expected = srcad.numerical_grad(lambda v: forward(v)[1], X)
+        finally:
+            WORLD["scale"] = 1.0
+        np.testing.assert_allclose(second[1], expected, rtol=1e-6, atol=1e-9)

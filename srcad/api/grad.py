@@ -65,6 +65,7 @@ from srcad.pipeline import (
     wrapper_function,
 )
 from srcad.pytree import TreeDef, flatten, has_classes, unflatten
+from srcad.runtime import load_function
 from srcad.runtime.errors import hide_internal_frames, locate_users_error, public_api
 from srcad.runtime.guard import make_guard
 
@@ -316,8 +317,8 @@ class Transformed:
 
     def srcad_plain_function(self, signature: ArgSignature) -> Callable:
         """A Python function with readable source computing this one (for higher order)."""
-        if self.mode == "forward":
-            raise ArgumentTypeError("differentiate the reverse-mode gradient (the default) again")
+        if self.mode == "forward":  # a call of it, lowered as one in the user's code is
+            return _calling(self, signature.params)
         compiled = self.compile(signature)
         target = compiled.body
         params = signature.params
@@ -340,6 +341,16 @@ class Transformed:
                 return wrapper_function(name, params, call, result, target, doc)
         call = f"value, grads = {target.__name__}({', '.join(params)})"
         return wrapper_function(name, params, call, result, target, f"The gradient of {fun_name}.")
+
+
+def _calling(transformed: Transformed, params: tuple[str, ...]) -> Callable:
+    """``def forward_grad_f(x): return grad_f(x)``: a call of ``transformed``, which a
+    further transformation lowers as it lowers such a call in the user's code."""
+    identifier = "".join(c if c.isalnum() else "_" for c in transformed.__name__).strip("_")
+    name = f"forward_grad_{identifier or 'function'}"
+    args = ", ".join(params)
+    source = f"def {name}({args}):\n    return transformed({args})\n"
+    return load_function(source, name, name, {"transformed": transformed})
 
 
 class _FastPath(NamedTuple):
