@@ -709,8 +709,9 @@ def primitive_function(fun: Callable) -> Callable:
     name = name if name.isidentifier() and not keyword.iskeyword(name) else "primitive"
     params = ", ".join(_primitive_parameters(fun))
     prim = prim_of(fun)
-    module = prim.module if prim is not None else ""
-    if getattr(sys.modules.get(module), name, None) is fun:
+    known = [prim.module] if prim is not None else ["numpy", "scipy.special"]  # one without
+    module = next((m for m in known if getattr(sys.modules.get(m), name, None) is fun), "")
+    if module:  # a rule: its errors name it as the user would (scipy.special.ellipk)
         imports, callee = import_statement(module), f"{module_spelling(module)}.{name}"
     else:
         imports, callee = "import numpy as np", "primitive"  # given to the module

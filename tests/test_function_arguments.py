@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.special
 
 import srcad
 
@@ -249,3 +250,14 @@ def test_a_numpy_function_given_with_its_optional_arguments_or_in_a_partial(
         np.testing.assert_allclose(got, expected, rtol=1e-12)
         summed = got.sum(axis=tuple(range(np.ndim(plain(*scaled))))) if np.ndim(got) else got
         np.testing.assert_allclose(summed, central, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "fun, args, name",
+    [(scipy.special.ellipk, (0.5,), "scipy.special.ellipk"), (np.ldexp, (1.5, 2), "np.ldexp")],
+)
+def test_a_ufunc_without_a_rule_given_directly_has_no_derivative_rule(fun, args, name):
+    """It was refused as 'not ufunc' (ArgumentTypeError), where a call of it in a function
+    is NoDerivativeRule saying how to give it one (found by a probe)."""
+    with pytest.raises(srcad.NoDerivativeRule, match=rf"srcad.defvjp\({name}, rule\)"):
+        srcad.grad(fun)(*args)

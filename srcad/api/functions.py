@@ -8,6 +8,8 @@ import functools
 import types
 from collections.abc import Callable
 
+import numpy as np
+
 from srcad.ir.primitive import CUSTOM
 from srcad.ir.prims import prim_of
 from srcad.lower.compositions import composition_of
@@ -25,6 +27,8 @@ def differentiable(fun: Callable) -> Callable:
         return functools.partial(inner, *fun.args, **fun.keywords)
     prim = prim_of(fun)
     is_python = isinstance(fun, types.FunctionType)  # a rule of the user's on their function
+    if isinstance(fun, np.ufunc):  # one without a rule too: refused as it is in a function
+        return primitive_function(fun)
     if (
         prim is None
         and composition_of(fun) is None
