@@ -463,7 +463,7 @@ def _check_outputs(lowered: LoweredFunction, fun: Callable, outputs: Outputs, mo
     floats, more than one float for a gradient."""
     tree = lowered.out_tree
     if outputs.has_aux:
-        if tree.kind not in ("tuple", "list") or len(tree.children) != 2:
+        if tree.kind not in ("tuple", "list", "namedtuple") or len(tree.children) != 2:
             raise ArgumentTypeError(
                 f"has_aux=True requires {fun.__name__} to return a pair (value, aux)",
                 *_return_line(fun),

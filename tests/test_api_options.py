@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pytest
 
@@ -368,3 +370,57 @@ def test_check_grad_names_the_worst_element_of_all_the_arguments():
         finally:
             CHECKED["shift"] = 0.0
         assert "(and 1 other leaf of the arguments)" in str(err.value)
+
+
+class LossAndStats(NamedTuple):
+    value: float
+    aux: dict
+
+
+AUX_SCALE = {"c": 1.0}
+
+
+def loss_and_stats(x):
+    return LossAndStats(np.sum(x**2) * AUX_SCALE["c"], {"doubled": x * 2.0, "n": 3})
+
+
+def test_has_aux_takes_a_named_tuple_pair_as_jax_does():
+    """'has_aux=True requires ... to return a pair' for a NamedTuple of two fields, which
+    JAX unpacks as a pair (found by a probe)."""
+    x = np.array([0.5, -1.5])
+    for c in (1.0, 3.0):  # a global the loss reads, changed
+        AUX_SCALE["c"] = c
+        try:
+            grads, aux = srcad.grad(loss_and_stats, has_aux=True)(x)
+            (value, aux_again), _ = srcad.value_and_grad(loss_and_stats, has_aux=True)(x)
+            central = srcad.numerical_grad(lambda v: loss_and_stats(v).value, x)
+        finally:
+            AUX_SCALE["c"] = 1.0
+        np.testing.assert_allclose(grads, central, rtol=1e-7)
+        assert value == pytest.approx(np.sum(x**2) * c) and aux["n"] == aux_again["n"] == 3
+        np.testing.assert_array_equal(aux["doubled"], x * 2.0)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: srcad.hvp(None, (np.ones(2),), (np.ones(2),)),
+        lambda: srcad.hessian(None)(np.ones(2)),
+    ],
+    ids=["hvp", "hessian"],
+)
+def test_hvp_and_hessian_of_no_function_say_to_pass_the_function(call):
+    """They spoke of 'a decorator's wrapper' and a partial (found by a probe)."""
+    with pytest.raises(TypeError, match="pass the function itself .* not NoneType None"):
+        call()
+
+
+def test_a_custom_vjp_without_its_rule_says_to_give_it_one():
+    """'srcad can differentiate Python functions ..., not custom_vjp' (found by a probe)."""
+
+    @srcad.custom_vjp
+    def cube(x):
+        return x**3
+
+    with pytest.raises(srcad.NoDerivativeRule, match=r"cube.defvjp\(cube_fwd, cube_bwd\)"):
+        srcad.grad(cube)(2.0)

@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from srcad.api.custom import custom_vjp
+from srcad.errors import NoDerivativeRule
 from srcad.ir.primitive import CUSTOM
 from srcad.ir.prims import prim_of
 from srcad.lower.compositions import composition_of
@@ -29,6 +31,12 @@ def differentiable(fun: Callable) -> Callable:
     is_python = isinstance(fun, types.FunctionType)  # a rule of the user's on their function
     if isinstance(fun, np.ufunc):  # one without a rule too: refused as it is in a function
         return primitive_function(fun)
+    if prim is None and isinstance(fun, custom_vjp):
+        name = getattr(fun, "__name__", "f")
+        raise NoDerivativeRule(
+            f"{name} is a srcad.custom_vjp without its rule: give it one with "
+            f"{name}.defvjp({name}_fwd, {name}_bwd) before differentiating it"
+        )
     if (
         prim is None
         and composition_of(fun) is None

@@ -30,6 +30,7 @@ from srcad.arguments import (
 )
 from srcad.backends import backend_runner
 from srcad.errors import ArgumentTypeError, ArgumentValueError, NoDerivativeRule, SrcadError
+from srcad.frontend.parse import call_parameters
 from srcad.ir import AVal
 from srcad.ir.facts import has_effect
 from srcad.ir.walk import walk_eqns
@@ -518,6 +519,7 @@ def hessian(
                [2., 0.]])
     """
     argnums = argnums_given(hessian, argnums, misspelled)  # type: ignore[assignment]
+    _callable(fun)
     return _Jacobian(grad(fun, argnums), argnums, "forward", backend, rows_as_argument=True)
 
 
@@ -579,10 +581,18 @@ def hvp(fun: Callable, primals: tuple, tangents: tuple) -> object:
         array([ 6., 12.])
     """
     primals, tangents = _as_tuples("hvp", primals, tangents)
+    _callable(fun)
     argnums = tuple(range(len(primals)))
     _, product = jvp(grad(fun, argnums), primals, tangents)
     product = tuple(like(p, primal) for p, primal in zip(product, primals, strict=True))
     return product[0] if len(primals) == 1 else product
+
+
+def _callable(fun: object) -> None:
+    """Refuse what is not a function as ``jvp`` does (``grad(None, argnums)`` would be
+    taken for ``@srcad.grad(argnums=...)``, a decorator's)."""
+    if not callable(fun):
+        call_parameters(fun)  # raises: "pass the function itself, not NoneType None"
 
 
 def _as_tuples(name: str, primals: object, tangents: object) -> tuple[tuple, tuple]:
