@@ -424,3 +424,27 @@ def test_a_custom_vjp_without_its_rule_says_to_give_it_one():
 
     with pytest.raises(srcad.NoDerivativeRule, match=r"cube.defvjp\(cube_fwd, cube_bwd\)"):
         srcad.grad(cube)(2.0)
+
+
+SIZE_ONE_SCALE = {"c": 1.0}
+MODES = ("reverse", "forward")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_size_one_value_is_a_scalar_in_both_modes(dtype):
+    """Reverse mode gave 9.0, forward mode array([9.]) (found by a probe)."""
+
+    def squared(x):
+        return x**2 * SIZE_ONE_SCALE["c"]
+
+    x = np.array([3.0], dtype)
+    for c in (1.0, 2.0):  # a global the function reads, changed
+        SIZE_ONE_SCALE["c"] = c
+        try:
+            results = [srcad.value_and_grad(squared, mode=mode)(x) for mode in MODES]
+        finally:
+            SIZE_ONE_SCALE["c"] = 1.0
+        for value, grad in results:
+            assert np.ndim(value) == 0 and value == pytest.approx(9.0 * c)
+            assert type(value) is type(results[0][0])
+            np.testing.assert_allclose(grad, [6.0 * c], rtol=1e-6)

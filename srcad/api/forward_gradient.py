@@ -40,6 +40,14 @@ def _unit(aval: AVal, position: int | None) -> str:
     return f"np.eye({aval.size}, dtype=np.{aval.dtype})[{position}].reshape({aval.shape})"
 
 
+def _scalar(value: object) -> object:
+    """A size-1 array value as a 0-d one, as reverse mode gives it (``x ** 2`` of an ``x``
+    of shape (1,): the loss 9.0, not ``array([9.])``)."""
+    if isinstance(value, np.ndarray) and value.ndim and value.size == 1:
+        return value.reshape(())
+    return value
+
+
 def forward_gradient(
     compiled: Compiled,
     arguments: dict[str, object],
@@ -66,6 +74,7 @@ def forward_gradient(
         columns.append(float(np.sum(scalar)))
     if value is None:
         value = compiled.fn(*values, *[np.zeros_like(x) for x in leaves])[0]
+    value = (_scalar(value[0]), *value[1:]) if has_aux else _scalar(value)
     flat = iter(split_columns(columns, leaves))
     grads = []
     for n in wrt.numbers:  # each argument's leaves, in order, back into its structure
