@@ -261,3 +261,25 @@ def test_a_ufunc_without_a_rule_given_directly_has_no_derivative_rule(fun, args,
     is NoDerivativeRule saying how to give it one (found by a probe)."""
     with pytest.raises(srcad.NoDerivativeRule, match=rf"srcad.defvjp\({name}, rule\)"):
         srcad.grad(fun)(*args)
+
+
+PARTIAL_SCALE = {"v": 1.0}
+
+
+def cubed_times(a, b):
+    return a**3 * b * PARTIAL_SCALE["v"]
+
+
+def test_a_partial_of_a_gradient_is_differentiated_also_after_its_keywords_changed():
+    """'not functools.partial of <lambda>' for a partial of srcad.grad(f), where the same
+    partial called in a lambda was differentiated (found by a probe)."""
+    partial = functools.partial(srcad.grad(cubed_times), b=2.0)
+    second = srcad.grad(partial)
+    for b, v in ((2.0, 1.0), (5.0, 1.0), (5.0, 3.0)):  # the partial's keyword, a global
+        partial.keywords["b"] = b
+        PARTIAL_SCALE["v"] = v
+        try:
+            expected = srcad.numerical_grad(lambda a: partial(a), 1.5)
+            assert second(1.5) == pytest.approx(expected, rel=1e-6)
+        finally:
+            PARTIAL_SCALE["v"] = 1.0
