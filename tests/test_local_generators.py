@@ -11,7 +11,9 @@ and central differences, for two seeds.
 
 from __future__ import annotations
 
+import os
 import random
+import secrets
 
 import numpy as np
 import pytest
@@ -105,3 +107,49 @@ def test_a_generator_made_without_a_seed_in_the_function_is_refused():
     where the plain function draws fresh ones (probe AD)."""
     with pytest.raises(UnsupportedSyntax, match="without a seed"):
         srcad.grad(unseeded_here)(np.ones(3))
+
+
+SYSTEM = random.SystemRandom()
+
+
+@pytest.mark.parametrize(
+    "fun, refused",
+    [
+        (lambda w: np.sum(w * np.random.Generator(np.random.PCG64()).random(3)), "without a seed"),
+        (
+            lambda w: np.sum(w * np.random.default_rng(np.random.SeedSequence()).random(3)),
+            "without a seed",
+        ),
+        (lambda w: np.sum(w) * np.random.RandomState(np.random.MT19937()).rand(), "without a seed"),
+        (lambda w: np.sum(w) * random.SystemRandom().random(), "reads the system's entropy"),
+        (lambda w: w[0] * SYSTEM.random(), "reads the system's entropy"),
+        (lambda w: np.sum(w) * os.urandom(1)[0], "reads the system's entropy"),
+        (lambda w: w[0] * secrets.randbelow(5), "reads the system's entropy"),
+        (lambda w: w[0] * float(np.random.get_state()[1][0] % 7), "global generator"),
+    ],
+    ids=[
+        "PCG64()",
+        "SeedSequence()",
+        "MT19937()",
+        "SystemRandom()",
+        "a SystemRandom",
+        "urandom",
+        "secrets",
+        "get_state",
+    ],
+)
+def test_fresh_entropy_read_in_the_function_is_refused(fun, refused):
+    """Drawn once, when compiling, and the same on every call (or an internal error where
+    the generator has no state): found by a probe."""
+    with pytest.raises(UnsupportedSyntax, match=refused):
+        srcad.grad(fun)(np.ones(3))
+
+
+def test_a_bit_generator_with_a_seed_made_in_the_function_draws_as_the_plain_function():
+    def seeded(w):
+        return np.sum(w * np.random.Generator(np.random.PCG64(3)).random(3))
+
+    gradient = srcad.grad(seeded)
+    for scale in (1.0, 2.0):  # another argument: the same seed, the same draws
+        w = np.ones(3) * scale
+        np.testing.assert_allclose(gradient(w), srcad.numerical_grad(seeded, w), rtol=1e-7)

@@ -254,6 +254,15 @@ def call(
             "(rng = np.random.default_rng(); f(x, rng)), or give it a seed",
             node,
         )
+    if _reads_entropy(function):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' reads the system's entropy (or the state of NumPy's "
+            "global generator), which srcad would read once, when compiling; draw with a "
+            "generator passed in (rng.random()), or np.random's functions, which srcad "
+            "draws on every call",
+            node,
+        )
     if isinstance(getattr(function, "__self__", None), LOCAL_GENERATORS):
         draw = reparameterized(lowering, function, args, kwargs, node)
         if draw is not None:  # r.normal(mu, sigma) of r = default_rng(seed) made here
@@ -1010,14 +1019,36 @@ def _is_field(item: object) -> bool:
 
 def _unseeded(args: Args, kwargs: Kwargs) -> bool:
     """Whether a generator maker is given no seed (or None): fresh entropy on every call."""
-    given = [*args[:1], *(v for k, v in kwargs.items() if k in ("seed", "x"))]
+    given = [*args[:1], *(v for k, v in kwargs.items() if k in ("seed", "x", "entropy"))]
     return not given or given[0] is None
 
 
-# What makes a random generator from a seed
+# What makes a random generator (or its bit generator, or its seed) from a seed
 GENERATOR_MAKERS = frozenset(
-    {np.random.default_rng, np.random.RandomState, np.random.Generator, random.Random}
+    {
+        np.random.default_rng,
+        np.random.RandomState,
+        np.random.Generator,
+        random.Random,
+        np.random.SeedSequence,
+        *(np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937, np.random.Philox),
+        np.random.SFC64,
+    }
 )
+# What reads the system's entropy or the global generator's state (no draw srcad replays)
+ENTROPY_READERS = frozenset({os.urandom, random.SystemRandom, np.random.get_state})
+
+
+def _reads_entropy(function: object) -> bool:
+    """``os.urandom(8)``, ``secrets.randbelow(5)``, ``random.SystemRandom().random()``,
+    ``np.random.get_state()``: what the code would read once, when compiling."""
+    if isinstance(function, Outside):  # SR.random() of a global SR = random.SystemRandom()
+        function = function.value
+    if isinstance(getattr(function, "__self__", None), random.SystemRandom):
+        return True
+    if getattr(function, "__module__", None) == "secrets":
+        return True
+    return is_hashable(function) and function in ENTROPY_READERS
 
 
 POSITIONS_OF = (np.nonzero, np.argwhere, np.flatnonzero)
