@@ -627,3 +627,56 @@ def test_a_generated_dir_given_with_a_tilde_is_in_the_home_folder(monkeypatch, t
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("SRCAD_GENERATED_DIR", "~/srcad-gen")
     assert generated_dir() == tmp_path / "srcad-gen"
+
+
+HASHED_MODULE = """
+import numpy as np
+
+def over_a_set(x):
+    s = 0.0
+    for i, k in enumerate({"alpha", "beta", "gamma", "delta"}):
+        s += x[i] * len(k) ** 2
+    return s
+
+def by_a_hash(x):
+    return x[hash("layer1") % 4] ** 2
+"""
+
+HASHED_SCRIPT = """
+import json, numpy as np, srcad, hashed
+x = np.array([1.0, 2.0, 3.0, 4.0])
+rows = []
+for fn in (hashed.over_a_set, hashed.by_a_hash):
+    value, grad = srcad.value_and_grad(fn)(x)
+    rows.append([value, fn(x), grad.tolist(), srcad.numerical_grad(fn, x).tolist()])
+print(json.dumps(rows))
+"""
+
+
+@pytest.mark.slow  # three Python processes
+def test_a_compile_that_hashes_strings_is_not_reused_by_a_process_hashing_otherwise(
+    tmp_path, cache_dir
+):
+    """Python salts str hashes per process: the order of a set of strings made in the
+    function and hash("layer1") came from the first process's compile in the next ones
+    (a stale value and gradient), and the set's order differed from Python's even in one
+    process (set([...]) against the literal's frozenset). Found by a probe."""
+    (tmp_path / "hashed.py").write_text(HASHED_MODULE)
+    logs = []
+    for seed in ("1", "2", "3"):
+        environment = {**os.environ, "PYTHONHASHSEED": seed, "SRCAD_CACHE_LOG": "1"}
+        environment["SRCAD_GENERATED_DIR"] = str(cache_dir)
+        result = subprocess.run(
+            [sys.executable, "-c", HASHED_SCRIPT],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=environment,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        for value, plain, grad, central in json.loads(result.stdout.splitlines()[-1]):
+            assert value == plain
+            np.testing.assert_allclose(grad, central, rtol=1e-6, atol=1e-9)
+        logs.append(result.stderr)
+    assert "not stored" in logs[0] and "reused" not in "".join(logs)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import re
 import string
+import types
 from typing import TYPE_CHECKING
 
 from srcad.errors import UnsupportedSyntax
@@ -277,4 +278,32 @@ def evaluate_set(lowering: Lowering, node: ast.Set) -> set[object]:
             "them are equal depends on the data; use a tuple or list, or np.unique",
             node,
         )
+    constant = _frozen_constant(lowering, elements)
+    if constant is not None:  # Python's own: {"alpha", "beta", "gamma"} of constants
+        return set(constant)
     return run_static(lowering, lambda: set(elements), node)  # type: ignore[return-value]
+
+
+def _frozen_constant(lowering: Lowering, elements: list) -> frozenset | None:
+    """The frozenset constant of the function's code that Python makes a set literal of
+    constants from (and copies, keeping its order): a set of strings iterates in an order
+    that depends on the process's hash salt and on how that constant was built (compiling
+    the source, or loading a .pyc), which ``set(elements)`` need not reproduce."""
+    code = getattr(lowering.parsed.fn, "__code__", None)
+    try:
+        wanted = frozenset(elements)
+    except TypeError:
+        return None
+    for constant in _constants(code) if code is not None else ():
+        if isinstance(constant, frozenset) and constant == wanted:
+            return constant
+    return None
+
+
+def _constants(code: types.CodeType) -> list:
+    """The constants of ``code`` and of the code nested in it (lambdas, comprehensions)."""
+    found = list(code.co_consts)
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            found += _constants(constant)
+    return found

@@ -28,6 +28,7 @@ so an entry is either reusable exactly or not there: never a stale gradient.
 
 from __future__ import annotations
 
+import dis
 import functools
 import importlib
 import io
@@ -171,6 +172,10 @@ def save_entry(
     if not module.exists():
         return None  # the directory cannot be written
     arrays: dict = {}
+    depends = _process_dependent(fun, reads)
+    if depends is not None:
+        log(f"not stored: {fun.__qualname__}: {depends}")
+        return None
     try:
         entry = {
             "format": FORMAT,
@@ -299,6 +304,34 @@ def describe_names(fun: Callable, reads: tuple) -> list:
 
 
 _ABSENT = object()
+
+
+# Calls whose results differ from process to process (Python salts str hashes per process)
+PER_PROCESS_CALLS = frozenset({"hash", "set", "frozenset", "getpid", "id"})
+SET_OPCODES = frozenset({"BUILD_SET", "SET_ADD", "SET_UPDATE"})
+
+
+def _process_dependent(fun: Callable, reads: tuple) -> str | None:
+    """Why what the compile computed from the lowered functions' code may differ in another
+    process (the order of a set of strings, ``hash("layer1")``, ``os.getpid()``), or None."""
+    for _, owner in _lowered_functions(fun, reads):
+        for code in _codes(owner.__code__):
+            called = PER_PROCESS_CALLS & set(code.co_names)
+            if called:
+                return f"it calls {sorted(called)[0]}, which differs from process to process"
+            if any(isinstance(c, frozenset) for c in code.co_consts) or any(
+                i.opname in SET_OPCODES for i in dis.get_instructions(code)
+            ):
+                return "it makes a set, whose order differs from process to process"
+    return None
+
+
+def _codes(code: types.CodeType) -> list[types.CodeType]:
+    """``code`` and the code of the functions, lambdas and comprehensions in it."""
+    nested = [
+        c for const in code.co_consts if isinstance(const, types.CodeType) for c in _codes(const)
+    ]
+    return [code, *nested]
 
 
 def _code_names(code: types.CodeType) -> set[str]:
