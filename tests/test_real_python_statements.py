@@ -2208,3 +2208,29 @@ def _shifted_counts(x):
 def test_bit_shifts_of_ints_known_when_compiling():
     """'1 << 2' was refused as an unsupported operator (probe AT F12)."""
     _assert_gradients_as_the_step_changes(_shifted_counts, np.arange(1.0, 6.0), (1.0, -2.5))
+
+
+def rows_of_lists(x):
+    ys = np.zeros((3, 2))
+    for i in range(3):
+        ys[i] = [x[0] * i * STEP["scale"], x[1] ** 2]  # a row of computed numbers
+    return np.sum(ys**2)
+
+
+def a_tuple_into_a_slice(x):
+    y = x.copy()
+    y[:2] = (x[1] * 2.0 * STEP["scale"], 3.0)
+    return np.sum(y**2)
+
+
+def nested_lists_into_a_matrix(x):
+    m = np.zeros((2, 2))
+    m[:] = [[x[0], STEP["scale"]], [x[1], x[0] * x[1]]]
+    return np.sum(m**3)
+
+
+@pytest.mark.parametrize("fun", [rows_of_lists, a_tuple_into_a_slice, nested_lists_into_a_matrix])
+def test_a_list_or_tuple_of_computed_numbers_assigned_into_an_array(fun):
+    """'cannot use a builtins.list as an array here', where np.asarray([...]) worked
+    (found by a probe): NumPy reads the list as an array."""
+    _assert_gradients_as_the_step_changes(fun, np.array([0.4, -0.7, 1.2]), (1.0, 2.0))

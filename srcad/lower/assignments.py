@@ -767,6 +767,8 @@ def _assign_subscript(
             target,
         )
     _refuse_read_only(lowering, base, target)
+    if type(value) in (list, tuple) and contains_tracer(value):  # ys[i] = [x[0] * i, x[1]]
+        value = CALL[0](lowering, np.asarray, [value], {}, target)  # as NumPy reads it
     updated = _updated(lowering, base, index, value, target)
     if isinstance(updated.atom, Var):  # (a 0-d array written whole with a constant: one)
         lowering.builder.set_hint(updated.atom, name)
