@@ -2234,3 +2234,46 @@ def test_a_list_or_tuple_of_computed_numbers_assigned_into_an_array(fun):
     """'cannot use a builtins.list as an array here', where np.asarray([...]) worked
     (found by a probe): NumPy reads the list as an array."""
     _assert_gradients_as_the_step_changes(fun, np.array([0.4, -0.7, 1.2]), (1.0, 2.0))
+
+
+def rows_of_zeros_added_to(x):
+    m = np.zeros((2, 3))
+    for row in m:
+        row += x * STEP["scale"]
+    return np.sum(m**2)
+
+
+def first_elements_of_ones_set(x):
+    m = np.ones((2, 3))
+    for row in m:
+        row[0] = x[1] * STEP["scale"]
+    return np.sum(m**2 * x)
+
+
+def rows_of_a_range_copied_into(x):
+    m = np.arange(6.0).reshape(2, 3)
+    for row in m:
+        np.copyto(row, row * x * STEP["scale"])
+    return np.sum(m**2)
+
+
+def rows_filled_by_out(x):
+    m = np.zeros((2, 3))
+    for k, row in enumerate(m):
+        np.multiply(x, STEP["scale"] + k, out=row)
+    return np.sum(m**2)
+
+
+@pytest.mark.parametrize(
+    "fun",
+    [
+        rows_of_zeros_added_to,
+        first_elements_of_ones_set,
+        rows_of_a_range_copied_into,
+        rows_filled_by_out,
+    ],
+)
+def test_writes_through_the_rows_of_an_array_made_of_constants(fun):
+    """'writes into an array that M also refers to' for np.zeros, np.ones, np.arange,
+    where the same loop over an array computed from the input worked (found by a probe)."""
+    _assert_gradients_as_the_step_changes(fun, np.array([0.5, 1.5, 2.0]), (1.0, 2.0))

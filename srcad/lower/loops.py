@@ -256,6 +256,7 @@ def _iterable(lowering: Lowering, node: ast.For) -> object:
     (``range(n - 1, -1, -1)``), so that the loop stays a loop (a backward loop of srcad's
     own gradient code, differentiated again, counts so)."""
     iterable = node.iter
+    _traced_if_rows_are_written(lowering, node)
     if not is_call_of(lowering, iterable, reversed, 1):
         return evaluate(lowering, iterable)
     assert isinstance(iterable, ast.Call)
@@ -263,6 +264,60 @@ def _iterable(lowering: Lowering, node: ast.For) -> object:
     if isinstance(sequence, range):
         return sequence[::-1]
     return CALL[0](lowering, reversed, [sequence], {}, iterable)
+
+
+def _traced_if_rows_are_written(lowering: Lowering, node: ast.For) -> None:
+    """``M = np.zeros((2, 3)); for row in M: row += x``: the array the function made, a
+    constant, taken as a value of the graph (as ``M = x * 0.0`` would be), whose rows the
+    loop writes into and carries (a constant's rows are NumPy's own views, which it does
+    not follow)."""
+    iterated = [node.iter]
+    if isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Name):
+        if node.iter.func.id == "enumerate":  # for i, row in enumerate(M)
+            iterated = node.iter.args[:1]
+    arrays = [lowering.env.get(n.id) for n in iterated if isinstance(n, ast.Name)]
+    arrays = [a for a in arrays if isinstance(a, np.ndarray) and a.dtype.kind in "fc"]
+    targets = {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+    if not arrays or not any(_writes_into(statement, targets) for statement in node.body):
+        return
+    for array in arrays:
+        traced = lowering.builder.tracer(Const(array))
+        for name, held in list(lowering.env.items()):
+            if held is array:
+                lowering.env[name] = traced
+
+
+IN_PLACE_METHODS = frozenset({"fill", "sort", "put", "partition"})  # row.fill(0.0)
+FILLING_CALLS = frozenset({"copyto", "at", "fill_diagonal", "put", "place", "putmask"})
+
+
+def _writes_into(statement: ast.stmt, names: set[str]) -> bool:
+    """Whether ``statement`` (or one in it) writes into an array a name in ``names``
+    holds: ``row += x``, ``row[0] = v``, ``row.fill(v)``, ``np.copyto(row, v)``,
+    ``np.add.at(row, i, v)``, ``np.tanh(v, out=row)``."""
+
+    def named(node: ast.expr | None) -> bool:
+        return isinstance(node, ast.Name) and node.id in names
+
+    for node in ast.walk(statement):
+        if isinstance(node, ast.AugAssign) and named(node.target):
+            return True
+        if (
+            isinstance(node, ast.Subscript)
+            and named(node.value)
+            and not isinstance(node.ctx, ast.Load)
+        ):
+            return True
+        if not isinstance(node, ast.Call):
+            continue
+        method = node.func.attr if isinstance(node.func, ast.Attribute) else None
+        if method in IN_PLACE_METHODS and named(node.func.value):  # type: ignore[union-attr]
+            return True
+        if method in FILLING_CALLS and node.args and named(node.args[0]):
+            return True
+        if any(k.arg == "out" and named(k.value) for k in node.keywords):
+            return True
+    return False
 
 
 def _lower_for_over(lowering: Lowering, node: ast.For, iterable: object) -> None:
