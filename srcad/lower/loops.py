@@ -310,9 +310,11 @@ def _writes_into(statement: ast.stmt, names: set[str]) -> bool:
             return True
         if not isinstance(node, ast.Call):
             continue
-        method = node.func.attr if isinstance(node.func, ast.Attribute) else None
-        if method in IN_PLACE_METHODS and named(node.func.value):  # type: ignore[union-attr]
-            return True
+        function = node.func
+        method = function.attr if isinstance(function, ast.Attribute) else None
+        if isinstance(function, ast.Attribute) and method in IN_PLACE_METHODS:
+            if named(function.value):
+                return True
         if method in FILLING_CALLS and node.args and named(node.args[0]):
             return True
         if any(k.arg == "out" and named(k.value) for k in node.keywords):
