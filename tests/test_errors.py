@@ -443,3 +443,14 @@ def test_the_errors_of_the_plain_functions_classes_pickle_with_their_place():
     again = pickle.loads(pickle.dumps(axis_error))
     assert type(again) is type(axis_error) and str(again) == "f.py:4: axis 2"
     assert isinstance(again, ValueError)
+
+
+def shapes_by_an_if_expression(x):
+    y = x if x[0] < 1.0 else x[:3]
+    return np.sum(y**2)
+
+
+def test_an_if_expression_of_two_shapes_is_named_by_its_text():
+    """The message named 't', a name of srcad's (found by a probe)."""
+    with pytest.raises(srcad.SrcadError, match=r"the value of 'x if x\[0\] < 1.0 else x\[:3\]'"):
+        srcad.grad(shapes_by_an_if_expression)(np.array([0.4, -0.7, 1.2, 0.3, 0.9]))

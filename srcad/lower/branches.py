@@ -829,9 +829,12 @@ def _changed_names(before: dict[str, object], envs: list[dict[str, object]]) -> 
 def _joined_aval(lowering: Lowering, avals: list[AVal], name: str, node: Node) -> AVal:
     shapes = {a.shape for a in avals if not (a.is_weak and a.shape == ())}
     if len(shapes) > 1:
+        what = f"'{name}'"
+        if isinstance(node, ast.IfExp):  # y = x if c else x[:3]: its own value, not a name's
+            what = f"the value of '{ast.unparse(node)}'"
         raise lowering.located(
             SrcadError,
-            f"'{name}' has shape {avals[0].shape} in one branch and {avals[1].shape} in the "
+            f"{what} has shape {avals[0].shape} in one branch and {avals[1].shape} in the "
             "other; give it the same shape in both",
             node,
         )
