@@ -153,3 +153,34 @@ def test_a_bit_generator_with_a_seed_made_in_the_function_draws_as_the_plain_fun
     for scale in (1.0, 2.0):  # another argument: the same seed, the same draws
         w = np.ones(3) * scale
         np.testing.assert_allclose(gradient(w), srcad.numerical_grad(seeded, w), rtol=1e-7)
+
+
+def permuted_weights(w, rng):
+    return np.sum(rng.permutation(w) * np.arange(w.size).reshape(w.shape))
+
+
+def permuted_by_numpy(w):
+    return np.sum(np.random.permutation(w) * np.arange(w.size).reshape(w.shape))
+
+
+@pytest.mark.parametrize("shape", [(4,), (3, 2)])
+def test_a_permutation_of_the_differentiated_array_moves_its_gradient(shape):
+    """'draws with parameters computed from the differentiated input': a permutation of
+    w is w at drawn positions, drawn as NumPy draws them (found by a probe)."""
+    w = np.arange(1.0, 1.0 + np.prod(shape)).reshape(shape)
+    for seed in (0, 1, 2):  # another draw on each call
+        value, grad = srcad.value_and_grad(permuted_weights)(w, np.random.default_rng(seed))
+        assert value == permuted_weights(w, np.random.default_rng(seed))
+        central = srcad.numerical_grad(
+            lambda v, seed=seed: permuted_weights(v, np.random.default_rng(seed)), w
+        )
+        np.testing.assert_allclose(grad, central, rtol=1e-7)
+        np.random.seed(seed)
+        value, grad = srcad.value_and_grad(permuted_by_numpy)(w)
+        np.random.seed(seed)
+        assert value == permuted_by_numpy(w)
+        np.random.seed(seed)
+        central = srcad.numerical_grad(
+            lambda v, seed=seed: (np.random.seed(seed), permuted_by_numpy(v))[1], w
+        )
+        np.testing.assert_allclose(grad, central, rtol=1e-7)

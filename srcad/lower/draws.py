@@ -50,6 +50,8 @@ def reparameterized(
     method = _method(function)
     if _owner(function) is not None and isinstance(_owner(function), random.Random):
         return _pythons_uniform(lowering, function, args, kwargs) if method == "uniform" else None
+    if method == "permutation" and len(args) == 1 and not kwargs and _is_traced_array(args[0]):
+        return _permuted(lowering, function, args[0])
     if method not in REPARAMETERIZED:
         return None
     parameters, standard, transform = REPARAMETERIZED[method]
@@ -71,6 +73,21 @@ def reparameterized(
     else:
         drawn = outside_call(lowering.builder, draw, outside_callee(draw), [], {"size": size})
     return transform(drawn, *values)
+
+
+def _is_traced_array(value: object) -> bool:
+    return isinstance(value, Tracer) and value.aval.shape != ()
+
+
+def _permuted(lowering: Lowering, function: Any, array: Tracer) -> object:
+    """``rng.permutation(w)`` as ``w[rng.permutation(len(w))]``: NumPy shuffles a copy of
+    ``w`` and ``np.arange(len(w))`` with the same draws, so the rows move alike."""
+    length = array.aval.shape[0]
+    if outside_callee(function) is None:  # a generator the function made: drawn now
+        order: object = function(length)
+    else:
+        order = outside_call(lowering.builder, function, outside_callee(function), [length], {})
+    return array[order]
 
 
 def _refuse_negative(lowering: Lowering, name: str, given: dict, node: ast.Call) -> None:
