@@ -1071,3 +1071,31 @@ def test_next_of_an_enumerate_or_a_zip_of_arrays_hands_out_its_items():
     x = np.array([0.7, 0.35, 0.2, 0.9])
     _check_after_the_scale_changed(pairs_from_enumerate, x, (1.0, -0.5))
     _check_after_the_scale_changed(first_then_the_rest, x, (1.0, -0.5))
+
+
+CACHED_SCALE = {"value": 1.0}
+
+
+@functools.cache
+def cached_coefficient(n):
+    return CACHED_SCALE["value"] * n
+
+
+def with_a_cached_coefficient(x):
+    return cached_coefficient(2) * np.sum(x**2)
+
+
+def test_a_cached_helper_with_constant_arguments_reads_what_it_reads_on_every_call():
+    """Run once when compiling, its value was frozen: a global it reads changed (and the
+    cache cleared) went unseen (found by a probe)."""
+    x = np.array([0.5, -1.5, 2.0])
+    gradient = srcad.grad(with_a_cached_coefficient)
+    for scale in (1.0, -3.0):
+        CACHED_SCALE["value"] = scale
+        cached_coefficient.cache_clear()
+        try:
+            expected = srcad.numerical_grad(with_a_cached_coefficient, x)
+            np.testing.assert_allclose(gradient(x), expected, rtol=1e-7)
+        finally:
+            CACHED_SCALE["value"] = 1.0
+            cached_coefficient.cache_clear()

@@ -143,13 +143,13 @@ def refuse_reading_state(
 
 
 def uncached(function: object, args: Args, kwargs: Kwargs) -> object:
-    """For arguments computed from data, the user's function a ``functools.lru_cache`` or
-    ``functools.cache`` wraps, followed as itself (a cache cannot key on them). With
-    arguments known when compiling, the cache itself runs then, as the plain function
-    calls it (a cached value stays the cached value)."""
+    """The user's function a ``functools.lru_cache`` or ``functools.cache`` wraps, followed
+    as itself: for arguments computed from data (a cache cannot key on them), and for
+    arguments known when compiling too, so that what it reads is read on every call (the
+    cache run once when compiling froze its value: a global it reads changed, and the
+    cache cleared, went unseen)."""
     wrapped = getattr(function, "__wrapped__", None)
     is_cache = type(function).__name__ == "_lru_cache_wrapper"
     if not (is_cache and is_user_function(wrapped)):
         return function
-    traced = any(isinstance(leaf, Tracer) for leaf in call_leaves(args, kwargs))
-    return wrapped if traced else function
+    return wrapped
