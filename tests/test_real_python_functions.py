@@ -1099,3 +1099,50 @@ def test_a_cached_helper_with_constant_arguments_reads_what_it_reads_on_every_ca
         finally:
             CACHED_SCALE["value"] = 1.0
             cached_coefficient.cache_clear()
+
+
+GLOBAL_SERIES = np.polynomial.Polynomial([1.0, 2.0, 3.0])
+OLD_STYLE = np.poly1d([3.0, 2.0, 1.0])
+
+
+def derivative_of_a_global_series(x):
+    return np.sum(GLOBAL_SERIES.deriv()(x) * x) + np.sum(GLOBAL_SERIES.integ()(x))
+
+
+def derivative_of_a_global_poly1d(x):
+    return np.sum(OLD_STYLE.deriv()(x) * x)
+
+
+@pytest.mark.parametrize("fun", [derivative_of_a_global_series, derivative_of_a_global_poly1d])
+def test_a_method_of_a_global_polynomial_run_when_compiling_sees_its_coefficients_change(fun):
+    """P.deriv() ran once, when compiling: P.coef[2] = 10.0 (or new coefficients) went
+    unseen, on the value and the gradient (found by a probe)."""
+    x = np.array([0.5, -1.5, 2.3])
+    gradient = srcad.value_and_grad(fun)
+    saved = GLOBAL_SERIES.coef.copy(), OLD_STYLE.coeffs.copy()
+    try:
+        for change in range(3):
+            if change == 1:  # in place
+                GLOBAL_SERIES.coef[2] = 10.0
+                OLD_STYLE.c[0] = 10.0
+            if change == 2:  # rebound
+                GLOBAL_SERIES.coef = np.array([1.0, -2.0, 5.0])
+            value, grad = gradient(x)
+            assert value == pytest.approx(fun(x), rel=1e-12)
+            np.testing.assert_allclose(grad, srcad.numerical_grad(fun, x), rtol=1e-6)
+    finally:
+        GLOBAL_SERIES.coef = saved[0]
+        OLD_STYLE.c[:] = saved[1]
+
+
+FROM_PYTHON = np.frompyfunc(lambda i: i * 2.0, 1, 1)
+
+
+def through_frompyfunc(x):
+    return float(FROM_PYTHON(2)) * np.sum(x**2)
+
+
+def test_a_ufunc_made_by_frompyfunc_is_refused_saying_what_to_do():
+    """Run once when compiling, it froze what its function read (found by a probe)."""
+    with pytest.raises(srcad.UnsupportedSyntax, match="np.frompyfunc made of a Python function"):
+        srcad.grad(through_frompyfunc)(np.ones(2))

@@ -254,6 +254,15 @@ def call(
             "(rng = np.random.default_rng(); f(x, rng)), or give it a seed",
             node,
         )
+    if _is_frompyfunc(function.value if isinstance(function, Outside) else function):
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' calls a ufunc np.frompyfunc made of a Python function, "
+            "which srcad cannot read (on arguments known when compiling, it would run it "
+            "once, then); call the function itself (in a loop or a comprehension), or "
+            "np.vectorize it",
+            node,
+        )
     if _reads_entropy(function):
         raise lowering.located(
             UnsupportedSyntax,
@@ -1039,6 +1048,11 @@ GENERATOR_MAKERS = frozenset(
 ENTROPY_READERS = frozenset({os.urandom, random.SystemRandom, np.random.get_state})
 
 
+def _is_frompyfunc(function: object) -> bool:
+    """A ufunc ``np.frompyfunc`` made: NumPy names it after the function, "(vectorized)"."""
+    return isinstance(function, np.ufunc) and function.__name__.endswith("(vectorized)")
+
+
 def _reads_entropy(function: object) -> bool:
     """``os.urandom(8)``, ``secrets.randbelow(5)``, ``random.SystemRandom().random()``,
     ``np.random.get_state()``: what the code would read once, when compiling."""
@@ -1301,8 +1315,28 @@ def _call_outside_object(
         # read: the guard checks the object and the method's function instead
         world.fix(function.owner.value, function.owner.path)
         world.fix(method.__func__, path.child("attr", "__func__", path.text))
+        if not any(isinstance(leaf, Tracer) for leaf in call_leaves(args, kwargs)):
+            _fix_state(lowering, function.owner)  # P.deriv(): run now, on P's state
         return call(lowering, method, args, kwargs, node)
+    if not any(isinstance(leaf, Tracer) for leaf in call_leaves(args, kwargs)):
+        _fix_state(lowering, function)  # spline(0.5) of a global spline: run now, on its state
     return call(lowering, world.unwrap(function), args, kwargs, node)
+
+
+STATE_VALUES = (np.ndarray, int, float, complex, str, bool, type(None), np.generic)
+
+
+def _fix_state(lowering: Lowering, owner: Outside) -> None:
+    """A library object's method run when compiling (``P.deriv()`` of a global
+    polynomial, ``spline.integrate(0, 1)``) computes from the object's attributes: those
+    that are arrays, numbers and strings are fixed by value, so that a later call after
+    ``P.coef[2] = 10.0`` compiles again."""
+    state = getattr(owner.value, "__dict__", None)
+    for name, value in (state or {}).items():  # (a builtin's: no attributes of its own)
+        is_values = isinstance(value, tuple) and all(isinstance(v, STATE_VALUES) for v in value)
+        if isinstance(value, STATE_VALUES) or is_values:
+            path = owner.path.child("attr", name, f"{owner.path.text}.{name}")
+            lowering.world.fix(value, path, "equal")
 
 
 # --- inlining -----------------------------------------------------------------------------
