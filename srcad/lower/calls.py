@@ -263,6 +263,15 @@ def call(
             "np.vectorize it",
             node,
         )
+    if is_hashable(function) and function in SETTINGS_READERS:
+        raise lowering.located(
+            UnsupportedSyntax,
+            f"'{ast.unparse(node)}' reads NumPy's settings of the moment, which srcad would "
+            "read once, when compiling (np.seterr in the function runs on every call); pass "
+            "what the function needs as an argument or a global of yours, which srcad reads "
+            "on every call",
+            node,
+        )
     if _reads_entropy(function):
         raise lowering.located(
             UnsupportedSyntax,
@@ -1046,6 +1055,8 @@ GENERATOR_MAKERS = frozenset(
 )
 # What reads the system's entropy or the global generator's state (no draw srcad replays)
 ENTROPY_READERS = frozenset({os.urandom, random.SystemRandom, np.random.get_state})
+# What reads NumPy's settings (they change between calls: np.seterr, np.printoptions)
+SETTINGS_READERS = frozenset({np.geterr, np.get_printoptions, np.getbufsize, np.geterrcall})
 
 
 def _is_frompyfunc(function: object) -> bool:
