@@ -454,3 +454,27 @@ def test_an_if_expression_of_two_shapes_is_named_by_its_text():
     """The message named 't', a name of srcad's (found by a probe)."""
     with pytest.raises(srcad.SrcadError, match=r"the value of 'x if x\[0\] < 1.0 else x\[:3\]'"):
         srcad.grad(shapes_by_an_if_expression)(np.array([0.4, -0.7, 1.2, 0.3, 0.9]))
+
+
+def summed_along(x, k):
+    return np.sum(x.reshape(2, 3).sum(axis=k) ** 2)
+
+
+def differenced(x, k):
+    return np.sum(np.diff(x, n=k) ** 2)
+
+
+def largest_along(x, k):
+    return np.sum(np.max(x.reshape(2, 3), axis=k) ** 2)
+
+
+@pytest.mark.parametrize("fun", [summed_along, differenced, largest_along])
+def test_an_axis_or_count_from_a_numpy_int_argument_must_be_known_when_compiling(fun):
+    """An internal RecursionError (np.sum, np.diff: their composed forms, for where=, called
+    themselves), or 'np.max with where= needs initial=' for a call without where= (found
+    by a probe)."""
+    x = np.array([0.5, -1.5, 2.0, 0.7, 1.1, -0.3])
+    with pytest.raises(
+        srcad.UnsupportedSyntax, match="must be known when the function is compiled"
+    ):
+        srcad.grad(fun)(x, np.int64(1))

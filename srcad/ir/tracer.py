@@ -515,6 +515,9 @@ def _static_bound(bound: object, loc: Loc | None) -> int | None:
     )
 
 
+_COMPOSING: set[str] = set()  # primitives whose composed form is being recorded
+
+
 def record_call(
     builder: GraphBuilder,
     prim_name: str,
@@ -534,13 +537,23 @@ def record_call(
     try:
         arrays, params = prim.bind(tuple(args), dict(kwargs))
     except NotStatic as error:
-        if prim.composed is None:  # the values the param is computed from, where it says
-            traced = _traced_in((error.value,), {}) or _traced_in(args, kwargs)
-            raise StaticValueNeeded(str(error), builder.loc, traced) from None
+        # the values the param is computed from, where it says; also where the composed
+        # form needs the param too (np.sum's axis=k of an np.int64 argument: its composed
+        # form, for where=, calls np.sum again) or refuses it (np.max's, for where=)
+        traced = _traced_in((error.value,), {}) or _traced_in(args, kwargs)
+        needed = StaticValueNeeded(str(error), builder.loc, traced)
+        if prim.composed is None or prim_name in _COMPOSING:
+            raise needed from None
+        _COMPOSING.add(prim_name)
         try:
             return prim.composed(*args, **kwargs)
         except ValueError as composed_error:
+            keyword = next((k for k, v in kwargs.items() if v is error.value), None)
+            if keyword is not None and keyword not in prim.composed_for:  # np.max's axis=k
+                raise needed from None
             raise TraceError(str(composed_error), builder.loc) from None
+        finally:
+            _COMPOSING.discard(prim_name)
     except ValueError as error:
         raise TraceError(str(error), builder.loc) from None
     return builder.apply(prim_name, tuple(as_input(a) for a in arrays), params)
