@@ -451,14 +451,18 @@ print(json.dumps({
 """
 
 
-def _run(tmp_path, cache_dir) -> tuple[dict, str]:
+def _run(tmp_path, cache_dir, script: str = SCRIPT, **settings: str) -> tuple[dict, str]:
+    """``script`` run by another Python process in ``tmp_path``, with the cache in
+    ``cache_dir`` and the environment variables ``settings``: what its last line prints
+    (JSON), and its log."""
     environment = {
         **os.environ,
         "SRCAD_GENERATED_DIR": str(cache_dir),
         "SRCAD_CACHE_LOG": "1",
+        **settings,
     }
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
+        [sys.executable, "-c", script],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -664,19 +668,9 @@ def test_a_compile_that_hashes_strings_is_not_reused_by_a_process_hashing_otherw
     (tmp_path / "hashed.py").write_text(HASHED_MODULE)
     logs = []
     for seed in ("1", "2", "3"):
-        environment = {**os.environ, "PYTHONHASHSEED": seed, "SRCAD_CACHE_LOG": "1"}
-        environment["SRCAD_GENERATED_DIR"] = str(cache_dir)
-        result = subprocess.run(
-            [sys.executable, "-c", HASHED_SCRIPT],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=environment,
-            timeout=300,
-        )
-        assert result.returncode == 0, result.stderr
-        for value, plain, grad, central in json.loads(result.stdout.splitlines()[-1]):
+        rows, log = _run(tmp_path, cache_dir, HASHED_SCRIPT, PYTHONHASHSEED=seed)
+        for value, plain, grad, central in rows:
             assert value == plain
             np.testing.assert_allclose(grad, central, rtol=1e-6, atol=1e-9)
-        logs.append(result.stderr)
+        logs.append(log)
     assert "not stored" in logs[0] and "reused" not in "".join(logs)
