@@ -209,7 +209,7 @@ def check_grad(
             found = _mismatch(np.asarray(a, float), approx, leaf_rtol, leaf_atol, name)
             mismatches += [found] if found is not None else []
     if mismatches:  # the worst element of every argument's leaves
-        excess, message = max(mismatches, key=lambda found: found[0])
+        _, message = max(mismatches, key=lambda found: found[0])
         others = len(mismatches) - 1
         if others:
             message += f" (and {others} other leaf{'s' if others > 1 else ''} of the arguments)"

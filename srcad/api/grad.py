@@ -318,7 +318,7 @@ class Transformed:
     def srcad_plain_function(self, signature: ArgSignature) -> Callable:
         """A Python function with readable source computing this one (for higher order)."""
         if self.mode == "forward":  # a call of it, lowered as one in the user's code is
-            return _calling(self, signature.params)
+            return _forward_call(self, signature.params)
         compiled = self.compile(signature)
         target = compiled.body
         params = signature.params
@@ -343,7 +343,7 @@ class Transformed:
         return wrapper_function(name, params, call, result, target, f"The gradient of {fun_name}.")
 
 
-def _calling(transformed: Transformed, params: tuple[str, ...]) -> Callable:
+def _forward_call(transformed: Transformed, params: tuple[str, ...]) -> Callable:
     """``def forward_grad_f(x): return grad_f(x)``: a call of ``transformed``, which a
     further transformation lowers as it lowers such a call in the user's code."""
     identifier = "".join(c if c.isalnum() else "_" for c in transformed.__name__).strip("_")

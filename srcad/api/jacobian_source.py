@@ -139,7 +139,7 @@ def _reverse_lines(layout: JacobianLayout) -> tuple[list[str], dict]:
     jacobians: dict = {}
     for j, out in enumerate(outputs):
         names = {(k, i): f"rows_{j}_{k}_{i}" for k, i, _ in every}
-        cotangents = [_unit_or_zero(o.aval, o is out) for o in outputs]
+        cotangents = [_unit_or_zero(o.aval, jj == j) for jj, o in enumerate(outputs)]
         call = (
             f"value, grads = {layout.target.__name__}({', '.join([*layout.params, *cotangents])})"
         )
@@ -162,7 +162,7 @@ def _forward_lines(layout: JacobianLayout) -> tuple[list[str], dict]:
     jacobians: dict = {}
     for k, i, hot in every:
         names = [f"columns_{j}_{k}_{i}" for j in range(len(outputs))]
-        tangents = [_unit_or_zero(leaf.aval, leaf is hot) for _, _, leaf in every]
+        tangents = [_unit_or_zero(leaf.aval, (kk, ii) == (k, i)) for kk, ii, leaf in every]
         call = (
             f"value, value_dot = {layout.target.__name__}({', '.join([*layout.params, *tangents])})"
         )
