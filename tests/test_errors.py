@@ -478,3 +478,28 @@ def test_an_axis_or_count_from_a_numpy_int_argument_must_be_known_when_compiling
         srcad.UnsupportedSyntax, match="must be known when the function is compiled"
     ):
         srcad.grad(fun)(x, np.int64(1))
+
+
+class Timed(contextlib.ContextDecorator):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+@Timed()
+def timed_helper(x):
+    return np.sum(x**2)
+
+
+def through_a_context_decorator(x):
+    return timed_helper(x) * 2.0
+
+
+def test_a_refusal_in_library_code_srcad_follows_names_the_users_call():
+    """It named contextlib.py:80 as the place (found by a probe)."""
+    with pytest.raises(srcad.UnsupportedSyntax, match=r"in contextlib.py:\d+, library code") as err:
+        srcad.grad(through_a_context_decorator)(np.array([1.0, 2.0]))
+    assert err.value.file == __file__
+    assert err.value.line == through_a_context_decorator.__code__.co_firstlineno + 1

@@ -21,6 +21,7 @@ import math
 import operator
 import os
 import random
+import sysconfig
 import types
 from collections.abc import Callable, Iterator
 from typing import Any, TypeGuard
@@ -1398,11 +1399,40 @@ def _inline(
     inlined.parameters = dict(bound.arguments)
     inlined.alternatives = lowering.alternatives  # o = a if c else b: the caller's, seen
     note_written_dicts(inlined)  # STATE["step"] += 1: STATE read key by key
-    result = lower_body(inlined)
+    try:
+        result = lower_body(inlined)
+    except SrcadError as error:
+        raise _at_the_users_call(lowering, error, node) from None
     for name, original in inlined.written_back.items():  # def step(y, out): out[0] = ...
         for given in give_back(lowering, original, inlined.env[name], node):
             check_not_passed_twice(lowering, given, original, node)  # f(a, a): refused
     return result
+
+
+LIBRARY_DIRS = tuple(
+    sorted(
+        {os.path.realpath(sysconfig.get_paths()[key]) for key in ("stdlib", "purelib", "platlib")}
+    )
+)
+
+
+def _at_the_users_call(lowering: Lowering, error: SrcadError, node: ast.Call) -> SrcadError:
+    """``error``, raised in a library's Python code that srcad followed (contextlib's, a
+    scikit-learn method's), at the user's call of it, naming where in the library."""
+    file = error.file or ""
+    in_library = os.path.realpath(file).startswith(LIBRARY_DIRS) if file else False
+    callers = lowering.parsed.file
+    if not in_library or os.path.realpath(callers).startswith(LIBRARY_DIRS):
+        return error
+    where = f"{os.path.basename(file)}:{error.line}"
+    detail = f"{error.detail} (in {where}, library code srcad follows for '{ast.unparse(node)}')"
+    try:
+        moved = type(error)(detail, callers, node.lineno)
+    except TypeError:  # an error class of its own making
+        return error
+    marks = {key: value for key, value in vars(error).items() if key.startswith("srcad_")}
+    vars(moved).update(marks)  # srcad_unrolled: what the loops around it know of it
+    return moved
 
 
 def _stage_defaults(
