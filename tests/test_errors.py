@@ -503,3 +503,20 @@ def test_a_refusal_in_library_code_srcad_follows_names_the_users_call():
         srcad.grad(through_a_context_decorator)(np.array([1.0, 2.0]))
     assert err.value.file == __file__
     assert err.value.line == through_a_context_decorator.__code__.co_firstlineno + 1
+
+
+PIECE_SCALE = 2.0
+
+
+def pieces_of_constants(x):
+    grid = np.arange(3.0)
+    w = np.piecewise(grid, [grid > 0.5], [lambda t: t * PIECE_SCALE, 0.0])
+    return np.sum(w * x)
+
+
+def test_a_piecewise_of_constants_with_a_lambda_piece_says_what_to_write():
+    """It said the plain function raises TypeError here too, which it does not (found by a
+    probe)."""
+    assert pieces_of_constants(np.ones(3)) == 6.0  # the plain function runs
+    with pytest.raises(srcad.UnsupportedSyntax, match="np.select"):
+        srcad.grad(pieces_of_constants)(np.ones(3))

@@ -979,7 +979,7 @@ UNFOLLOWED: tuple[tuple[Callable[[object, Args], bool], str], ...] = (
     ),
     (
         lambda function, args: function is np.piecewise
-        and any(isinstance(leaf, Tracer) for leaf in call_leaves(args, {})),
+        and any(isinstance(leaf, (Tracer, LocalFunction)) for leaf in call_leaves(args, {})),
         "gives each function the elements its condition picks, as many as the data says, so "
         "what they compute has no fixed shape; compute each piece on every element and "
         "choose with np.select([c1, c2], [f1(x), f2(x)]) or np.where(c, f(x), g(x)) (the "
