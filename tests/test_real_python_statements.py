@@ -2277,3 +2277,33 @@ def test_writes_through_the_rows_of_an_array_made_of_constants(fun):
     """'writes into an array that M also refers to' for np.zeros, np.ones, np.arange,
     where the same loop over an array computed from the input worked (found by a probe)."""
     _assert_gradients_as_the_step_changes(fun, np.array([0.5, 1.5, 2.0]), (1.0, 2.0))
+
+
+THRESHOLD = {"t": 0.5}
+
+
+def shape_chosen_by_a_global_float(x):
+    if THRESHOLD["t"] > 1.0:
+        y = x
+    else:
+        y = x[:3]
+    return np.sum(y**3) * STEP["scale"]
+
+
+def shape_chosen_by_an_if_expression(x):
+    y = x if THRESHOLD["t"] < 1.0 else x[:3]
+    return np.sum(y**3) * STEP["scale"]
+
+
+@pytest.mark.parametrize("fun", [shape_chosen_by_a_global_float, shape_chosen_by_an_if_expression])
+def test_a_branch_on_a_global_float_may_choose_a_shape(fun):
+    """Refused ('y has shape (5,) in one branch and (3,) in the other') where the same
+    choice written as a count worked: the float is fixed, as for a count (found by a
+    probe)."""
+    x = np.array([0.4, -0.7, 1.2, 0.3, 0.9])
+    for threshold in (0.5, 2.0):
+        THRESHOLD["t"] = threshold
+        try:
+            _assert_gradients_as_the_step_changes(fun, x, (1.0, 2.0))
+        finally:
+            THRESHOLD["t"] = 0.5

@@ -54,6 +54,7 @@ from srcad.lower.dispatch import (
     lowers_statement,
 )
 from srcad.lower.expressions import logical
+from srcad.lower.fixed_floats import fixed_when_needed
 from srcad.lower.jumps import (
     STOPPED_AT,
     has_jumps,
@@ -662,6 +663,7 @@ def emit_cond(
         [_branch_atom(lowering, v, name, node) for v, name in zip(vs, names, strict=True)]
         for vs in values
     ]
+    _fix_a_test_that_shapes(lowering, node, test, names, atoms)
     outputs = _joined_outputs(lowering, node, names, atoms)
     branches = tuple(
         Graph(f"{lowering.parsed.name}_branch", (), tuple(eqns), tuple(branch_atoms))
@@ -679,6 +681,23 @@ def emit_cond(
     join_alternatives(lowering, outputs, values)
     _note_maybe_none(lowering, _truth_of(test, names, outputs), outputs, unset)
     return _noted_int_or_float(lowering, values, [lowering.builder.tracer(v) for v in outputs])
+
+
+def _fix_a_test_that_shapes(
+    lowering: Lowering, node: Node, test: Tracer, names: list[str], atoms: list[list[Var | Const]]
+) -> None:
+    """A value of another shape in each branch of a test on floats read from outside only
+    (``y = x if T > 1.0 else x[:3]`` of a global ``T``): the test must be known when
+    compiling, so those floats are fixed (the guard compares them on every call), as for
+    a count computed from them."""
+    for k, name in enumerate(names):
+        shapes = {branch[k].aval.shape for branch in atoms if not branch[k].aval.is_weak}
+        if len(shapes) > 1 and fixed_when_needed(lowering, (test,)):
+            raise StaticValueNeeded(
+                f"'{name}' has another shape in each branch of a condition",
+                lowering.builder.loc,
+                (test,),
+            )
 
 
 def _truth_of(test: Tracer, names: list[str], outputs: list[Var]) -> Tracer | None:
