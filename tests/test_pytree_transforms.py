@@ -714,3 +714,23 @@ def test_argnums_may_be_a_numpy_int_and_a_numpy_int_setting_is_explained():
         assert srcad.grad(lambda a, b: a * b**2, argnums=np.int64(1))(2.0, b) == 4.0 * b
     with pytest.raises(TypeError, match=r"pass a Python int or bool \(int\(k\)\)"):
         srcad.grad(lambda p: np.sum(p["w"] ** p["k"]))({"w": X, "k": np.int64(2)})
+
+
+VJP_SCALE = {"c": 1.0}
+
+
+def scaled_by_a_count(x, n):
+    return x * n * VJP_SCALE["c"]
+
+
+def test_vjp_gives_an_int_primal_the_zero_grad_gives_it():
+    """vjp_fn gave None for an int primal, grad 0 for the same int (found by a probe)."""
+    for c in (1.0, 2.0):  # a global the function reads, changed
+        VJP_SCALE["c"] = c
+        try:
+            _, vjp_fn = srcad.vjp(scaled_by_a_count, np.ones(2), 3)
+            cotangent, count = vjp_fn(np.ones(2))
+        finally:
+            VJP_SCALE["c"] = 1.0
+        np.testing.assert_allclose(cotangent, [3.0 * c, 3.0 * c])
+        assert count == 0 and type(count) is int

@@ -161,7 +161,8 @@ def vjp(fun: Callable, *primals) -> tuple:
                 _, grads = compiled.fn(*kept, *cotangents)
         finally:
             now.restore()
-        result: list = [None] * len(primals)
+        # an int primal's cotangent is its zero (grad's of a setting), as JAX's is float0
+        result = [constant_gradient(p) if is_constant_leaf(p) else None for p in primals]
         grads = _not_the_callers(tuple(grads), list(cotangents))  # a + b: the cotangent itself
         for n, g in zip(wrt.numbers, grads, strict=True):
             result[n] = like(g, primals[n])
