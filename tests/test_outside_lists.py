@@ -339,3 +339,31 @@ def test_booleans_are_appended_as_python_booleans():
     appended = _appends(lambda: srcad.grad(appends_booleans)(X))
     assert appended == _appends(lambda: appends_booleans(X))
     assert {type(v) for v in appended[0]} == {bool}
+
+
+LAMBDA_LOG: list = []
+LAMBDA_SCALE = {"c": 1.0}
+log_to_the_list = lambda value: LAMBDA_LOG.append(float(value))  # noqa: E731 - as users write
+
+
+def logged_through_a_lambda(x):
+    loss = np.sum(x**2) * LAMBDA_SCALE["c"]
+    log_to_the_list(loss)
+    return loss
+
+
+def test_an_append_in_a_lambda_helper_is_made_on_every_call():
+    """Refused ('changes a container from outside the function') where the same append in
+    a def helper was made on every call (found by a probe)."""
+    x = np.array([0.5, -1.5])
+    gradient = srcad.value_and_grad(logged_through_a_lambda)
+    LAMBDA_LOG.clear()
+    for c in (1.0, 3.0):  # a global the loss reads, changed
+        LAMBDA_SCALE["c"] = c
+        try:
+            value, grad = gradient(x)
+        finally:
+            LAMBDA_SCALE["c"] = 1.0
+        np.testing.assert_allclose(grad, 2.0 * x * c)
+        assert LAMBDA_LOG[-1] == pytest.approx(value)
+    assert len(LAMBDA_LOG) == 2
