@@ -1146,3 +1146,29 @@ def test_a_ufunc_made_by_frompyfunc_is_refused_saying_what_to_do():
     """Run once when compiling, it froze what its function read (found by a probe)."""
     with pytest.raises(srcad.UnsupportedSyntax, match="np.frompyfunc made of a Python function"):
         srcad.grad(through_frompyfunc)(np.ones(2))
+
+
+def with_a_nested_cached_helper(x):
+    @functools.lru_cache(maxsize=4)
+    def coefficient(n):
+        return n * CACHED_SCALE["value"]
+
+    @functools.cache
+    def offset(n):
+        return n + 0.5
+
+    return coefficient(3) * np.sum(x**2) + offset(1) * np.sum(x)
+
+
+def test_a_nested_helper_with_a_cache_decorator_is_followed():
+    """'decorators on nested functions are not supported' for functools.cache and
+    lru_cache, which a module-level helper may carry (found by a probe)."""
+    x = np.array([0.5, -1.5, 2.0])
+    gradient = srcad.grad(with_a_nested_cached_helper)
+    for scale in (1.0, -2.0):  # a global the helper reads, changed
+        CACHED_SCALE["value"] = scale
+        try:
+            expected = srcad.numerical_grad(with_a_nested_cached_helper, x)
+            np.testing.assert_allclose(gradient(x), expected, rtol=1e-7)
+        finally:
+            CACHED_SCALE["value"] = 1.0

@@ -1475,10 +1475,11 @@ def local_function(lowering: Lowering, node: ast.FunctionDef | ast.Lambda) -> Lo
             ast.FunctionDef(name="lambda", args=node.args, body=body, decorator_list=[]),
             node,
         )
-    elif node.decorator_list:
+    elif not all(_is_a_cache(evaluate(lowering, d)) for d in node.decorator_list):
         raise lowering.located(
             UnsupportedSyntax,
-            "decorators on nested functions are not supported; define it without one",
+            "decorators on nested functions are not supported (but functools.cache and "
+            "lru_cache, followed as the function they cache); define it without one",
             node,
         )
     parsed = ParsedFunction(
@@ -1490,6 +1491,14 @@ def local_function(lowering: Lowering, node: ast.FunctionDef | ast.Lambda) -> Lo
         lowering.parsed.cells,
     )
     return LocalFunction(parsed, _signature(lowering, node.args))
+
+
+def _is_a_cache(decorator: object) -> bool:
+    """``functools.cache``, ``functools.lru_cache`` or ``lru_cache(maxsize=...)``'s
+    decorator: a nested helper it decorates is followed as itself (as a module-level one)."""
+    if decorator is functools.cache or decorator is functools.lru_cache:
+        return True
+    return getattr(decorator, "__qualname__", "").startswith("lru_cache.")
 
 
 def _signature(lowering: Lowering, arguments: ast.arguments) -> inspect.Signature:
