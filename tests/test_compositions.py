@@ -223,6 +223,15 @@ def correlations(x):
     )
 
 
+def deleted_and_inserted(x):
+    """np.delete and np.insert: NoDerivativeRule before (found by a probe)."""
+    scale = SAMPLES["fp"][3]
+    kept = np.delete(x[:6] * scale, [0, 2]) + np.delete(x[:6].reshape(2, 3), 1, axis=-1).ravel()[0]
+    grown = np.insert(x[:4], [0, 3], [x[1] * scale, 2.0])
+    spliced = np.insert(x[:3].reshape(3, 1), 1, x[:2] * 3.0)
+    return np.sum(np.sin(kept) * 2.0) + np.sum(grown**3) + np.sum(np.cos(spliced))
+
+
 def padded(x):
     grid = x[:6].reshape(2, 3) * SAMPLES["fp"][3]
     weights = np.arange(30.0).reshape(5, 6)
@@ -263,6 +272,7 @@ CASES = {
     covariances: (X[:6],),
     correlations: (X[:6],),
     padded: (X[:6],),
+    deleted_and_inserted: (X[:6],),
     assembled_stiffness: (np.array([1.0, 2.0, 3.0]),),
     fitted_polynomial: (np.array([1.0, 2.0, 0.5, 3.0]),),
 }

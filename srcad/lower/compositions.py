@@ -24,6 +24,9 @@ input gets its derivative through them (``np.interp``'s sample values and points
                                          of its positions (np.pad(np.arange(n), ...)): the
                                          elements each mode repeats ("constant" is a row)
     np.diagflat(v, k)                    np.diag(np.ravel(v), k)
+    np.delete(x, obj, axis), np.insert(x, obj, values)
+                                         x (and the values) gathered at the positions the
+                                         same call on np.arange(n) gives: known when compiling
     scipy.stats.multivariate_normal.pdf(x, mean, cov)
                                          np.exp of its logpdf
     scipy.stats.norm.ppf(q, loc, scale), isf
@@ -333,6 +336,43 @@ def pad(array: Any, pad_width: Any, mode: Any = "constant", **kwargs: Any) -> An
             positions = np.pad(np.arange(np.shape(array)[axis]), (before, after), mode=mode)
             array = array[(slice(None),) * axis + (positions,)]
     return array
+
+
+def delete(arr: Any, obj: Any, axis: Any = None) -> Any:
+    """``np.delete``: the elements it keeps, picked by the same deletion from their
+    positions (known when compiling): a gather."""
+    if _computed(obj) or not (axis is None or isinstance(axis, int)):
+        return np.delete(arr, obj, axis=axis)  # positions computed from data: no rule
+    if axis is None:
+        flat = np.ravel(arr)
+        return flat[np.delete(np.arange(np.shape(flat)[0]), obj)]
+    axis = axis % np.ndim(arr)
+    kept = np.delete(np.arange(np.shape(arr)[axis]), obj)
+    return arr[(slice(None),) * axis + (kept,)]
+
+
+def insert(arr: Any, obj: Any, values: Any, axis: Any = None) -> Any:
+    """``np.insert`` of a flattened (or 1-d) array: its elements and the values, in
+    ``arr``'s dtype as NumPy casts them, picked in the order the same insertion puts their
+    positions (known when compiling): a gather."""
+    values = array_of(values) if isinstance(values, (list, tuple)) else values
+    is_flat = axis is None or (np.ndim(arr) == 1 and axis in (0, -1))
+    if _computed(obj) or not is_flat:
+        return np.insert(arr, obj, values, axis=axis)  # no rule: refused as before
+    flat = np.ravel(arr)
+    count, shape = np.shape(flat)[0], np.shape(values)
+    stand_ins = count + np.arange(int(np.prod(shape))).reshape(shape)
+    positions = np.insert(np.arange(count), obj, stand_ins)
+    inserted = np.ravel(values)
+    if inserted.dtype != flat.dtype:  # NumPy casts them to arr's dtype
+        inserted = inserted.astype(flat.dtype)
+    return np.concatenate([flat, inserted])[positions]
+
+
+def _computed(value: Any) -> bool:
+    """Whether positions are computed when the code runs (hold traced values)."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return any(isinstance(item, Tracer) for item in items)
 
 
 def diagflat(v: Any, k: int = 0) -> Any:
@@ -781,6 +821,8 @@ COMPOSITIONS: dict[Callable, Callable] = {
     np.lib.stride_tricks.sliding_window_view: sliding_window_view,
     np.linalg.multi_dot: multi_dot,
     np.diagflat: diagflat,
+    np.delete: delete,
+    np.insert: insert,
     math.hypot: hypot,
     np.ix_: ix_,
     np.polyfit: polyfit,
