@@ -1343,8 +1343,12 @@ def _fix_state(lowering: Lowering, owner: Outside) -> None:
     polynomial, ``spline.integrate(0, 1)``) computes from the object's attributes: those
     that are arrays, numbers and strings are fixed by value, so that a later call after
     ``P.coef[2] = 10.0`` compiles again."""
+    if isinstance(owner.value, (type, types.ModuleType, types.FunctionType)):
+        return  # a class's or a module's attributes are its code, checked as such
     state = getattr(owner.value, "__dict__", None)
     for name, value in (state or {}).items():  # (a builtin's: no attributes of its own)
+        if name.startswith("__"):
+            continue
         is_values = isinstance(value, tuple) and all(isinstance(v, STATE_VALUES) for v in value)
         if isinstance(value, STATE_VALUES) or is_values:
             path = owner.path.child("attr", name, f"{owner.path.text}.{name}")
