@@ -524,3 +524,27 @@ def test_unique_of_global_labels_and_weighted_counts():
         GROUPS["labels"][:] = kept
     with pytest.raises(srcad.UnsupportedSyntax, match="how many bins depends on their values"):
         srcad.grad(counted_by_data)(x, np.array([0, 1, 1, 2]))
+
+
+SHIFT = {"c": 1.0}
+NONSYMMETRIC = np.array([[2.0, 0.3, 0.1], [0.2, 1.0, 0.4], [0.0, 0.5, 3.0]])
+
+
+def squared_eigenvalues(x):
+    return np.sum(np.linalg.eigvals(NONSYMMETRIC + np.diag(x) * SHIFT["c"]) ** 2)
+
+
+def test_eigvals_is_eigs_eigenvalues():
+    """np.linalg.eigvals had no derivative rule while np.linalg.eig had one (found by a
+    probe)."""
+    x = np.array([0.1, 0.2, 0.3])
+    for c in (1.0, 2.0):  # a global the function reads, changed
+        SHIFT["c"] = c
+        try:
+            value, grad = srcad.value_and_grad(squared_eigenvalues)(x)
+            assert value == pytest.approx(squared_eigenvalues(x), rel=1e-12)
+            np.testing.assert_allclose(
+                grad, srcad.numerical_grad(squared_eigenvalues, x), rtol=1e-6
+            )
+        finally:
+            SHIFT["c"] = 1.0

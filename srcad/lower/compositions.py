@@ -569,6 +569,12 @@ def eig(a: Any) -> Any:
     return call_primitive(real_spectrum, eigenvalues, eigenvectors)
 
 
+def eigvals(a: Any) -> Any:
+    """``np.linalg.eigvals(a)``: the eigenvalues of ``eig``, checked to be real as its are
+    (LAPACK's same routine, without the eigenvectors: equal to rounding)."""
+    return eig(a)[0]
+
+
 def cholesky(a: Any, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True):
     """``scipy.linalg.cholesky``: NumPy's factor, upper unless ``lower`` (SciPy's default)."""
     return np.linalg.cholesky(a, upper=not lower)
@@ -828,6 +834,7 @@ COMPOSITIONS: dict[Callable, Callable] = {
     np.polyfit: polyfit,
     np.linalg.cond: cond,
     np.linalg.eig: eig,
+    np.linalg.eigvals: eigvals,
 }
 # scipy.linalg's, by name: srcad does not import SciPy, the user's code has
 SCIPY_LINALG: dict[str, Callable] = {
