@@ -1109,11 +1109,23 @@ def derivative_of_a_global_series(x):
     return np.sum(GLOBAL_SERIES.deriv()(x) * x) + np.sum(GLOBAL_SERIES.integ()(x))
 
 
+def value_then_derivative_of_a_global_series(x):
+    """P(x) first read P.coef on every call; P.deriv() then did not fix it (probe BA)."""
+    return np.sum(GLOBAL_SERIES(x)) + np.sum(GLOBAL_SERIES.deriv()(x))
+
+
 def derivative_of_a_global_poly1d(x):
     return np.sum(OLD_STYLE.deriv()(x) * x)
 
 
-@pytest.mark.parametrize("fun", [derivative_of_a_global_series, derivative_of_a_global_poly1d])
+@pytest.mark.parametrize(
+    "fun",
+    [
+        derivative_of_a_global_series,
+        derivative_of_a_global_poly1d,
+        value_then_derivative_of_a_global_series,
+    ],
+)
 def test_a_method_of_a_global_polynomial_run_when_compiling_sees_its_coefficients_change(fun):
     """P.deriv() ran once, when compiling: P.coef[2] = 10.0 (or new coefficients) went
     unseen, on the value and the gradient (found by a probe)."""
