@@ -45,7 +45,7 @@ from srcad.ir.primitive import CUSTOM, SETTING_TYPES, Prim
 from srcad.ir.prims import prim_of
 from srcad.ir.selection import Selection, positions_of
 from srcad.ir.tracer import asks_positions
-from srcad.ir.world import AT_LINE, AT_LINE_MODULE, WorldPath, WorldRead
+from srcad.ir.world import AT_LINE, AT_LINE_MODULE, WorldPath
 from srcad.lower.aliasing import give_back, live_values
 from srcad.lower.along_axis import along_axis
 from srcad.lower.assignments import assign, check_not_passed_twice
@@ -1352,9 +1352,7 @@ def _fix_state(lowering: Lowering, owner: Outside) -> None:
         is_values = isinstance(value, tuple) and all(isinstance(v, STATE_VALUES) for v in value)
         if isinstance(value, STATE_VALUES) or is_values:
             path = owner.path.child("attr", name, f"{owner.path.text}.{name}")
-            fixed = np.array(value, copy=True) if isinstance(value, np.ndarray) else value
-            # a key of its own: P(z) before P.deriv() read P.coef on every call already
-            lowering.world.reads.setdefault((*path.key, "equal"), WorldRead(path, "equal", fixed))
+            lowering.world.fix(value, path, "equal")
 
 
 # --- inlining -----------------------------------------------------------------------------

@@ -222,7 +222,7 @@ class World:
                 None,
             )
         expected = np.array(value, copy=True) if isinstance(value, np.ndarray) else value
-        self.reads.setdefault(path.key, WorldRead(path, check, expected))
+        self.reads.setdefault(_read_key(path, check), WorldRead(path, check, expected))
         return value
 
     def changes(self, place: WorldPath, owner: object, key: object, refusal: SrcadError) -> None:
@@ -313,7 +313,8 @@ class World:
             if value.dtype.kind in "fc" and path.key not in self.fixed_floats:
                 return self._input(value, path)
             self.fix(value, path, "equal")
-            return self.builder.tracer(Const(self.reads[path.key].expected, path.name_hint))
+            expected = self.reads[_read_key(path, "equal")].expected
+            return self.builder.tracer(Const(expected, path.name_hint))
         if isinstance(value, (FIXED_VALUES, np.generic)):
             return self.fix(value, path, "equal")
         if isinstance(value, (set, frozenset)) and all(isinstance(v, FIXED_VALUES) for v in value):
@@ -746,6 +747,13 @@ def _state_restorer(owner: object) -> Callable[[], None]:
         random_state = owner.getstate()
         return lambda: owner.setstate(random_state)
     return lambda: None
+
+
+def _read_key(path: WorldPath, check: str) -> tuple:
+    """Where ``World.reads`` keeps a fact about ``path``: one per kind of check, so that a
+    value fixed by value (``P.coef`` that ``P.deriv()`` used when compiling) is checked
+    even where its layout was recorded first (``P(z)`` read ``P.coef`` on every call)."""
+    return path.key if check == "identity" else (*path.key, check)
 
 
 WRITTEN_IN_PLACE = object()  # the value of a write that updates (``self.total += x``)
