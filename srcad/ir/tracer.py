@@ -14,6 +14,7 @@ arguments and an index are split into what is recorded as inputs and what as sta
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -515,7 +516,14 @@ def _static_bound(bound: object, loc: Loc | None) -> int | None:
     )
 
 
-_COMPOSING: set[str] = set()  # primitives whose composed form is being recorded
+class _Composing(threading.local):
+    """Per thread, the primitives whose composed form is being recorded."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+
+_COMPOSING = _Composing()
 
 
 def record_call(
@@ -542,9 +550,9 @@ def record_call(
         # form, for where=, calls np.sum again) or refuses it (np.max's, for where=)
         traced = _traced_in((error.value,), {}) or _traced_in(args, kwargs)
         needed = StaticValueNeeded(str(error), builder.loc, traced)
-        if prim.composed is None or prim_name in _COMPOSING:
+        if prim.composed is None or prim_name in _COMPOSING.names:
             raise needed from None
-        _COMPOSING.add(prim_name)
+        _COMPOSING.names.add(prim_name)
         try:
             return prim.composed(*args, **kwargs)
         except ValueError as composed_error:
@@ -553,7 +561,7 @@ def record_call(
                 raise needed from None
             raise TraceError(str(composed_error), builder.loc) from None
         finally:
-            _COMPOSING.discard(prim_name)
+            _COMPOSING.names.discard(prim_name)
     except ValueError as error:
         raise TraceError(str(error), builder.loc) from None
     return builder.apply(prim_name, tuple(as_input(a) for a in arrays), params)

@@ -194,7 +194,7 @@ def call(
     lowering: Lowering, function: object, args: Args, kwargs: Kwargs, node: ast.Call
 ) -> object:
     """The result of ``function(*args, **kwargs)``, which ``node`` writes."""
-    function = uncached(function, args, kwargs)
+    function = uncached(function)
     _refuse_lu_factors(function, args, kwargs)
     widened = _narrow_floats_widened(function, args)
     if any(w is not a for w, a in zip(widened, args, strict=True)):  # math.exp(x32[0])

@@ -142,7 +142,7 @@ def refuse_reading_state(
             )
 
 
-def uncached(function: object, args: Args, kwargs: Kwargs) -> object:
+def uncached(function: object) -> object:
     """The user's function a ``functools.lru_cache`` or ``functools.cache`` wraps, followed
     as itself: for arguments computed from data (a cache cannot key on them), and for
     arguments known when compiling too, so that what it reads is read on every call (the
