@@ -255,33 +255,6 @@ def call(
             "(rng = np.random.default_rng(); f(x, rng)), or give it a seed",
             node,
         )
-    if _is_frompyfunc(function.value if isinstance(function, Outside) else function):
-        raise lowering.located(
-            UnsupportedSyntax,
-            f"'{ast.unparse(node)}' calls a ufunc np.frompyfunc made of a Python function, "
-            "which srcad cannot read (on arguments known when compiling, it would run it "
-            "once, then); call the function itself (in a loop or a comprehension), or "
-            "np.vectorize it",
-            node,
-        )
-    if is_hashable(function) and function in SETTINGS_READERS:
-        raise lowering.located(
-            UnsupportedSyntax,
-            f"'{ast.unparse(node)}' reads NumPy's settings of the moment, which srcad would "
-            "read once, when compiling (np.seterr in the function runs on every call); pass "
-            "what the function needs as an argument or a global of yours, which srcad reads "
-            "on every call",
-            node,
-        )
-    if _reads_entropy(function):
-        raise lowering.located(
-            UnsupportedSyntax,
-            f"'{ast.unparse(node)}' reads the system's entropy (or the state of NumPy's "
-            "global generator), which srcad would read once, when compiling; draw with a "
-            "generator passed in (rng.random()), or np.random's functions, which srcad "
-            "draws on every call",
-            node,
-        )
     if isinstance(getattr(function, "__self__", None), LOCAL_GENERATORS):
         draw = reparameterized(lowering, function, args, kwargs, node)
         if draw is not None:  # r.normal(mu, sigma) of r = default_rng(seed) made here
@@ -1062,6 +1035,7 @@ SETTINGS_READERS = frozenset({np.geterr, np.get_printoptions, np.getbufsize, np.
 
 def _is_frompyfunc(function: object) -> bool:
     """A ufunc ``np.frompyfunc`` made: NumPy names it after the function, "(vectorized)"."""
+    function = function.value if isinstance(function, Outside) else function
     return isinstance(function, np.ufunc) and function.__name__.endswith("(vectorized)")
 
 
@@ -1075,6 +1049,28 @@ def _reads_entropy(function: object) -> bool:
     if getattr(function, "__module__", None) == "secrets":
         return True
     return is_hashable(function) and function in ENTROPY_READERS
+
+
+UNFOLLOWED += (  # what would be read or run once, when compiling
+    (
+        lambda function, args: _is_frompyfunc(function),
+        "calls a ufunc np.frompyfunc made of a Python function, which srcad cannot read (on "
+        "arguments known when compiling, it would run it once, then); call the function "
+        "itself (in a loop or a comprehension), or np.vectorize it",
+    ),
+    (
+        lambda function, args: is_hashable(function) and function in SETTINGS_READERS,
+        "reads NumPy's settings of the moment, which srcad would read once, when compiling "
+        "(np.seterr in the function runs on every call); pass what the function needs as an "
+        "argument or a global of yours, which srcad reads on every call",
+    ),
+    (
+        lambda function, args: _reads_entropy(function),
+        "reads the system's entropy (or the state of NumPy's global generator), which srcad "
+        "would read once, when compiling; draw with a generator passed in (rng.random()), or "
+        "np.random's functions, which srcad draws on every call",
+    ),
+)
 
 
 POSITIONS_OF = (np.nonzero, np.argwhere, np.flatnonzero)
